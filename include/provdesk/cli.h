@@ -1,0 +1,45 @@
+/* The scriptable command line (SPEC §4). One file per command group in
+ * src/cli/; each command is `int fn(pd_cli *c, int argc, char **argv)`
+ * returning a sysexits code, with argv[0] the command's own name. */
+#ifndef PROVDESK_CLI_H
+#define PROVDESK_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "provdesk/catalogue.h"
+#include "provdesk/config.h"
+#include "provdesk/error.h"
+#include "provdesk/store.h"
+
+typedef struct pd_cli {
+	const char *prog;        /* "provdesk" */
+	const char *db_path;     /* --db, else config, else XDG default */
+	const char *config_path; /* --config or NULL */
+	bool json;               /* --json */
+	pd_config cfg;
+	pd_catalogue cat;
+	pd_store *store;         /* opened on first pd_cli_store() */
+	pd_actor actor;
+} pd_cli;
+
+/* Entry point from main(): global options, then the command. */
+int pd_cli_main(int argc, char **argv);
+
+/* Open the store on demand (creating/migrating it). NULL with *e filled. */
+pd_store *pd_cli_store(pd_cli *c, pd_err *e);
+/* Print an error (stderr; with --json also {"error":{code,field,message}} on
+ * stdout) and return its exit code. */
+int pd_cli_fail(pd_cli *c, const pd_err *e);
+/* Usage error naming the option; returns 64. */
+int pd_cli_usage(pd_cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print one JSON document on stdout and release it. */
+void pd_cli_print_json(pd_cli *c, json_t *doc);
+
+/* Command groups implemented outside src/cli/core files. */
+int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv);  /* src/cli/lab_pbx.c (pbx layer owner) */
+int pd_cli_pbx_live(pd_cli *c, int argc, char **argv); /* status|resync|test (pbx layer owner) */
+
+#endif

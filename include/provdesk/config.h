@@ -1,0 +1,37 @@
+/* provdesk.conf (SPEC §9), read with inih. Unknown keys and bad values are
+ * errors naming the file and line; the program refuses to start on them. */
+#ifndef PROVDESK_CONFIG_H
+#define PROVDESK_CONFIG_H
+
+#include <stdbool.h>
+
+#include "provdesk/error.h"
+
+typedef enum { PD_STARTTLS_OFF, PD_STARTTLS_TRY, PD_STARTTLS_REQUIRED } pd_starttls;
+
+typedef struct {
+	char *path;        /* the file read, or NULL when only defaults */
+	char *config_dir;  /* directory of the config file (for catalogue/themes overrides) */
+	char *db_path;     /* [database] path; default pd_path_default_db() */
+	char *smtp_url;    /* NULL/"" = invitations wait in the outbox */
+	pd_starttls smtp_starttls;
+	char *smtp_from;
+	char *smtp_username;
+	char *smtp_password_file;
+	int trial_default_days;      /* 30 */
+	int internal_systems_limit;  /* 1 */
+	int pbx_ping_interval;       /* 20 s */
+	int pbx_backoff_max;         /* 60 s */
+	char *ui_theme;              /* "default" */
+} pd_config;
+
+/* path NULL: XDG config dir / provdesk.conf if it exists, else defaults.
+ * A path given explicitly must exist (PD_E_NOINPUT otherwise). */
+pd_status pd_config_load(const char *path, pd_config *out, pd_err *e);
+void pd_config_defaults(pd_config *c);
+void pd_config_free(pd_config *c);
+/* Reads the SMTP password from smtp_password_file (trailing newline removed).
+ * Returns NULL with *e filled if unreadable; NULL and PD_OK if none set. */
+char *pd_config_smtp_password(const pd_config *c, pd_err *e);
+
+#endif

@@ -1,0 +1,39 @@
+/* Countries (ISO 3166-1 from Debian iso-codes, names in English and French)
+ * and their IANA time zones (tzdata zone.tab). Loaded once, read-only after. */
+#ifndef PROVDESK_GEO_H
+#define PROVDESK_GEO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "provdesk/error.h"
+
+typedef struct {
+	char code[3];   /* "FR" */
+	char *name_en;  /* "France" */
+	char *name_fr;  /* "France"; "Allemagne" for DE */
+	char *key;      /* pd_fold_key of "code name_en name_fr", for search */
+	char **zones;   /* IANA zones, the first is the default */
+	size_t n_zones;
+} pd_country;
+
+typedef struct pd_geo pd_geo;
+
+/* Loads from the system files (paths overridable by PROVDESK_ISO_CODES_DIR,
+ * PROVDESK_ZONEINFO_DIR for tests). Thread-safe, loaded once. */
+pd_status pd_geo_get(const pd_geo **out, pd_err *e);
+
+size_t pd_geo_count(const pd_geo *g);
+const pd_country *pd_geo_at(const pd_geo *g, size_t i); /* sorted by English name */
+/* Exact alpha-2 code, case-insensitive. */
+const pd_country *pd_geo_country(const pd_geo *g, const char *code);
+/* Type-ahead: case/accent-insensitive substring of the code, the English or
+ * the French name ("allem" finds DE). Exact code or name prefix first.
+ * Returns the number found (at most max). */
+size_t pd_geo_search(const pd_geo *g, const char *query, const pd_country **out, size_t max);
+/* A known IANA zone name (present in zoneinfo). */
+bool pd_geo_zone_valid(const pd_geo *g, const char *tz);
+/* The zone belongs to the country's list. */
+bool pd_country_has_zone(const pd_country *c, const char *tz);
+
+#endif

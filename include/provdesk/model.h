@@ -1,0 +1,191 @@
+/* The entities of SPEC §2 and every rule on them. No I/O here: the store,
+ * the command line and the console all call these, so a rule exists once. */
+#ifndef PROVDESK_MODEL_H
+#define PROVDESK_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "provdesk/catalogue.h"
+#include "provdesk/error.h"
+#include "provdesk/geo.h"
+#include "provdesk/util.h"
+
+#define PD_NAME_MAX 100       /* code points */
+#define PD_REFERENCE_MAX 64
+#define PD_NOTES_MAX 4000
+#define PD_EMAIL_MAX 254
+#define PD_DISPLAY_NAME_MAX 100
+#define PD_EXTENSION_MAX 32
+
+#define PD_CUSTOMER_STATUS_LIST(X)                                           \
+	X(PD_CS_ACTIVE, "active")                                                \
+	X(PD_CS_TRIAL, "trial")                                                  \
+	X(PD_CS_TRIAL_EXPIRED, "trial-expired")                                  \
+	X(PD_CS_DISABLED, "disabled")                                            \
+	X(PD_CS_DELETED, "deleted")
+
+typedef enum {
+#define PD_X(e, s) e,
+	PD_CUSTOMER_STATUS_LIST(PD_X)
+#undef PD_X
+} pd_customer_status;
+const char *pd_customer_status_name(pd_customer_status s);
+bool pd_customer_status_parse(const char *s, pd_customer_status *out);
+
+typedef struct {
+	int64_t id;             /* database row id; 0 before creation */
+	char tenant_id[37];     /* UUID; never changes */
+	char *name;
+	char *product_type;     /* catalogue key */
+	char *reference;        /* may be NULL/"" */
+	char country[3];        /* ISO 3166-1 alpha-2 */
+	char *time_zone;        /* IANA */
+	char *notes;            /* may be NULL/"" */
+	bool trial;             /* has a trial (current or past) */
+	pd_day trial_start, trial_end; /* inclusive; valid when trial */
+	bool trial_converted;   /* converted to paid: trial dates kept for history */
+	bool internal_system;
+	bool disabled;          /* set by support staff */
+	int64_t deleted_at;     /* unix seconds, 0 = not deleted */
+	int64_t created_at, updated_at;
+	int64_t version;        /* optimistic concurrency, starts at 1 */
+} pd_customer;
+
+/* Status from the stored flags and `today`. */
+pd_customer_status pd_customer_status_of(const pd_customer *c, pd_day today);
+/* Days left in the trial (0 on the last day, negative when expired). */
+int pd_customer_trial_days_left(const pd_customer *c, pd_day today);
+/* The billing id: the reference when set, else the tenant id. */
+const char *pd_customer_billing_id(const pd_customer *c);
+
+void pd_customer_free(pd_customer *c);            /* frees fields, not c */
+void pd_customer_copy(pd_customer *dst, const pd_customer *src); /* deep */
+
+/* ---- field rules (each returns PD_OK or PD_E_INVALID with field named) ---- */
+/* Trims; 1..100 code points; valid UTF-8; no control characters.
+ * On success *normalized (if non-NULL) receives the trimmed copy. */
+pd_status pd_check_name(const char *in, char **normalized, pd_err *e);
+pd_status pd_check_reference(const char *in, pd_err *e);   /* optional, <= 64 */
+pd_status pd_check_notes(const char *in, pd_err *e);       /* optional, <= 4000, multi-line */
+/* Accepts "FR", "fr"; *out gets the upper-case code. */
+pd_status pd_check_country(const pd_geo *g, const char *in, char out[3], pd_err *e);
+/* tz NULL/"" -> the country's default zone is written to *out. */
+pd_status pd_check_time_zone(const pd_geo *g, const char *country, const char *tz,
+			     char **out, pd_err *e);
+pd_status pd_check_product_type(const pd_catalogue *cat, const char *key,
+				const char *country, pd_err *e);
+/* Changing the product type of an existing customer: refused when the old
+ * type is locked. *impact receives the licensing-impact text to confirm. */
+pd_status pd_check_product_change(const pd_catalogue *cat, const char *old_key,
+				  const char *new_key, char **impact, pd_err *e);
+pd_status pd_check_email(const char *in, const char *field, pd_err *e);
+pd_status pd_check_display_name(const char *in, const char *field, pd_err *e);
+pd_status pd_check_extension(const char *in, const char *field, pd_err *e); /* optional; digits, *, # */
+pd_status pd_check_trial(const pd_catalogue *cat, const char *product_type,
+			 pd_day start, pd_day end, pd_err *e);
+/* Whole-record check (after trimming), used before every create/update. */
+pd_status pd_customer_check(const pd_catalogue *cat, const pd_geo *g, pd_customer *c, pd_err *e);
+
+/* ---- users and roles ---- */
+typedef enum { PD_INVITE_NONE, PD_INVITE_QUEUED, PD_INVITE_SENT, PD_INVITE_FAILED } pd_invite_state;
+const char *pd_invite_state_name(pd_invite_state s);
+
+typedef struct {
+	int64_t id, customer_id;
+	char *display_name;
+	char *email;        /* unique within the customer (folded compare); may be NULL for synced */
+	char *extension;    /* may be NULL */
+	char *role;         /* catalogue role key; NULL = no access (calls still attributed) */
+	bool primary;       /* the step-2 Customer Administrator */
+	/* synced from the PBX (one-way; the sync owns these fields) */
+	bool synced;
+	char *endpoint;     /* PBX endpoint id ("1001"); NULL for console-only users */
+	char *sub_account;  /* e.g. Asterisk context */
+	char *device_state; /* last known */
+	int64_t linked_user_id; /* a synced user linked by email to a console user */
+	pd_invite_state invite;
+	int64_t version;
+} pd_user;
+void pd_user_free(pd_user *u);
+pd_status pd_user_check(const pd_catalogue *cat, pd_user *u, pd_err *e);
+
+/* ---- PBX connection, templates, sub-accounts ---- */
+typedef struct {
+	int64_t id, customer_id;
+	char *template_name; /* may be NULL */
+	char *platform;      /* catalogue platform key */
+	char *host;
+	int port;
+	bool tls;
+	char *username;
+	char *secret;        /* write-only from the UI/CLI; read back only by the monitor */
+	char *params_json;   /* other platform fields, JSON object (never secrets) */
+	bool sync_users, monitor, auto_provision, enabled;
+	int64_t version;
+} pd_pbx;
+void pd_pbx_free(pd_pbx *p);
+pd_status pd_pbx_check(const pd_catalogue *cat, pd_pbx *p, pd_err *e);
+
+typedef struct {
+	int64_t id;
+	char *name;
+	char *platform;
+	char *host;
+	int port;
+	bool tls;
+	char *username;
+	char *params_json;
+	int64_t version;
+} pd_template;
+void pd_template_free(pd_template *t);
+pd_status pd_template_check(const pd_catalogue *cat, pd_template *t, pd_err *e);
+/* Fill unset fields of *p from the template. */
+void pd_pbx_apply_template(pd_pbx *p, const pd_template *t);
+
+typedef struct {
+	int64_t id, customer_id;
+	char *name;
+} pd_sub_account;
+
+/* ---- creation (wizard / CLI / CSV import share this) ---- */
+typedef struct {
+	pd_customer customer;   /* id/tenant/version ignored; trial dates from trial_days */
+	int trial_days;         /* 0 = no trial */
+	pd_user admin;          /* primary user, role forced to customer-admin */
+	pd_user *users;         /* extra users added in step 4, with roles */
+	size_t n_users;
+	pd_pbx *pbx;            /* NULL = no PBX connection yet */
+} pd_new_customer;
+void pd_new_customer_free(pd_new_customer *n);
+/* All the rules that need no database (uniqueness and limits are the store's). */
+pd_status pd_new_customer_check(const pd_catalogue *cat, const pd_geo *g,
+				pd_new_customer *n, pd_day today, pd_err *e);
+
+/* ---- invitation text (rendered in core so the store can queue it in the
+ * customer's own transaction) ---- */
+typedef struct {
+	char *to;
+	char *subject;
+	char *body; /* UTF-8 plain text */
+} pd_invitation;
+void pd_invitation_render(const pd_customer *c, const pd_user *u, pd_invitation *out);
+void pd_invitation_free(pd_invitation *i);
+
+/* ---- billing (pure computation over customers; SPEC §7) ---- */
+typedef struct {
+	char *billing_id, *customer_name, *product_type;
+	int64_t licensed_users;
+	int active_days, period_days;
+	int64_t unit_price_cents;
+	int64_t amount_cents;
+	char *flags; /* "", "internal / zero-rated", "trial", "deleted YYYY-MM-DD" joined by "; " */
+} pd_billing_line;
+/* deleted_day: the day of deletion or -1. Returns false when the customer
+ * has no active day in the period (no line). */
+bool pd_billing_line_for(const pd_catalogue *cat, const pd_customer *c, int64_t licensed_users,
+			 pd_day period_first, int period_days, pd_billing_line *out);
+void pd_billing_line_free(pd_billing_line *l);
+
+#endif

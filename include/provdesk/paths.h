@@ -1,0 +1,19 @@
+/* Where things live: XDG directories and the data/theme search path. */
+#ifndef PROVDESK_PATHS_H
+#define PROVDESK_PATHS_H
+
+/* $XDG_CONFIG_HOME/provdesk (default ~/.config/provdesk). Caller frees. */
+char *pd_path_config_dir(void);
+/* $XDG_DATA_HOME/provdesk (default ~/.local/share/provdesk). Caller frees. */
+char *pd_path_data_dir(void);
+/* Default database: data dir / provdesk.db. Caller frees. */
+char *pd_path_default_db(void);
+/* First existing of: config_dir/rel (if config_dir), $PROVDESK_DATADIR/rel,
+ * the installed data dir/rel, the source tree's data dir/rel (so the program
+ * runs from the build folder). rel is e.g. "catalogue.json" or "themes/default.theme".
+ * Returns NULL when none exists. Caller frees. */
+char *pd_path_find_data(const char *config_dir, const char *rel);
+/* mkdir -p with the given mode. 0 on success, -1 with errno. */
+int pd_mkdir_p(const char *path, int mode);
+
+#endif

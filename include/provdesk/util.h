@@ -1,0 +1,67 @@
+/* Small helpers shared by every layer: aborting allocation, strings, UTF-8,
+ * the accent/case-folded key used for uniqueness and filtering, time. */
+#ifndef PROVDESK_UTIL_H
+#define PROVDESK_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Out of memory aborts with a message (tmux xmalloc.c style). */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);          /* NULL -> NULL */
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Free *p and set it to NULL; then store xstrdup(s). */
+void pd_set_str(char **p, const char *s);
+
+/* Growable string buffer. */
+typedef struct {
+	char *s;
+	size_t len, cap;
+} pd_buf;
+void pd_buf_add(pd_buf *b, const char *s);
+void pd_buf_addn(pd_buf *b, const char *s, size_t n);
+void pd_buf_addc(pd_buf *b, char c);
+void pd_buf_printf(pd_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *pd_buf_steal(pd_buf *b); /* returns "" (allocated) when empty */
+void pd_buf_free(pd_buf *b);
+
+/* UTF-8 */
+bool pd_utf8_valid(const char *s, size_t n);
+size_t pd_utf8_chars(const char *s); /* code points; s must be valid */
+/* Display width in terminal cells (wcwidth-based); s valid UTF-8. */
+int pd_utf8_width(const char *s);
+/* Newly allocated copy with leading/trailing Unicode whitespace removed. */
+char *pd_trim(const char *s);
+/* Key for case- and accent-insensitive comparison: NFKD, case-fold, combining
+ * marks stripped ("Société Générale" and "SOCIETE GENERALE" give the same key).
+ * Returns NULL for invalid UTF-8. Caller frees. */
+char *pd_fold_key(const char *s);
+
+/* Random version-4 UUID, lower case, 36 chars + NUL. */
+void pd_uuid_v4(char out[37]);
+
+/* Dates are days since 1970-01-01 (UTC) in an int32. */
+typedef int32_t pd_day;
+/* Today's date. The environment variable PROVDESK_TODAY=YYYY-MM-DD overrides
+ * it (used by tests and by support staff checking a future billing run). */
+pd_day pd_today(void);
+/* Current time in unix seconds (PROVDESK_TODAY does not affect it). */
+int64_t pd_now(void);
+bool pd_day_parse(const char *s, pd_day *out); /* strict YYYY-MM-DD */
+void pd_day_format(pd_day d, char out[11]);
+/* Days in a YYYY-MM period: first day and count; false when malformed. */
+bool pd_period_parse(const char *s, pd_day *first, int *ndays);
+
+/* The OS user and, over SSH, the client address (from SSH_CONNECTION /
+ * SSH_CLIENT). Recorded in every audit row. */
+typedef struct {
+	char user[64];
+	char client[64]; /* "" when local */
+} pd_actor;
+void pd_actor_current(pd_actor *a);
+
+#endif

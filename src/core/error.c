@@ -1,0 +1,94 @@
+#include "provdesk/error.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+	const char *name;
+	int exit_code;
+	const char *message;
+} status_table[] = {
+#define PD_X_ROW(name, code, msg) {#name, code, msg},
+	PD_STATUS_LIST(PD_X_ROW)
+#undef PD_X_ROW
+};
+
+static pd_status clamp(pd_status s)
+{
+	return (unsigned)s < PD_STATUS__COUNT ? s : PD_E_INTERNAL;
+}
+
+pd_status pd_vfail(pd_err *e, pd_status status, const char *field, const char *fmt, va_list ap)
+{
+	if (!e)
+		return status;
+	e->status = status;
+	e->line = 0;
+	snprintf(e->field, sizeof e->field, "%s", field ? field : "");
+	if (fmt)
+		vsnprintf(e->message, sizeof e->message, fmt, ap);
+	else
+		snprintf(e->message, sizeof e->message, "%s", pd_status_message(status));
+	return status;
+}
+
+pd_status pd_fail(pd_err *e, pd_status status, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	pd_vfail(e, status, field, fmt, ap);
+	va_end(ap);
+	return status;
+}
+
+pd_status pd_fail_line(pd_err *e, pd_status status, int line, const char *field, const char *fmt,
+		       ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	pd_vfail(e, status, field, fmt, ap);
+	va_end(ap);
+	if (e)
+		e->line = line;
+	return status;
+}
+
+void pd_err_clear(pd_err *e)
+{
+	if (e)
+		memset(e, 0, sizeof *e);
+}
+
+int pd_status_exit_code(pd_status s)
+{
+	return status_table[clamp(s)].exit_code;
+}
+
+const char *pd_status_name(pd_status s)
+{
+	return status_table[clamp(s)].name;
+}
+
+const char *pd_status_code(pd_status s)
+{
+	/* "PD_E_INVALID" -> "invalid", "PD_OK" -> "ok": the JSON error code. */
+	static char codes[PD_STATUS__COUNT][32];
+	static int ready;
+	if (!ready) {
+		for (int i = 0; i < PD_STATUS__COUNT; i++) {
+			const char *n = status_table[i].name;
+			n += strncmp(n, "PD_E_", 5) == 0 ? 5 : 3;
+			size_t j = 0;
+			for (; n[j] && j < sizeof codes[i] - 1; j++)
+				codes[i][j] = (char)(n[j] >= 'A' && n[j] <= 'Z' ? n[j] + 32 : n[j]);
+			codes[i][j] = 0;
+		}
+		ready = 1;
+	}
+	return codes[clamp(s)];
+}
+
+const char *pd_status_message(pd_status s)
+{
+	return status_table[clamp(s)].message;
+}
