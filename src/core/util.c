@@ -1,0 +1,420 @@
+/* Shared helpers: aborting allocation, growable buffers, UTF-8 (via utf8proc
+ * so nothing depends on the process locale: only C.UTF-8 exists on the
+ * target machines), the fold key, UUIDs, calendar days and the audit actor. */
+#include "provdesk/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+#include <utf8proc.h>
+
+static void oom(size_t n)
+{
+	fprintf(stderr, "provdesk: out of memory (%zu bytes)\n", n);
+	abort();
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		oom(n);
+	return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		oom(n * size);
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (!q)
+		oom(n);
+	return q;
+}
+
+char *xstrdup(const char *s)
+{
+	if (!s)
+		return NULL;
+	return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	if (!s)
+		return NULL;
+	size_t len = strnlen(s, n);
+	char *p = xmalloc(len + 1);
+	memcpy(p, s, len);
+	p[len] = 0;
+	return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *p = NULL;
+	va_start(ap, fmt);
+	int r = vasprintf(&p, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		oom(0);
+	return p;
+}
+
+void pd_set_str(char **p, const char *s)
+{
+	char *copy = xstrdup(s); /* before free: s may alias *p */
+	free(*p);
+	*p = copy;
+}
+
+/* ---- pd_buf ---- */
+
+static void buf_reserve(pd_buf *b, size_t extra)
+{
+	size_t need = b->len + extra + 1;
+	if (need <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 64;
+	while (cap < need)
+		cap *= 2;
+	b->s = xrealloc(b->s, cap);
+	b->cap = cap;
+}
+
+void pd_buf_addn(pd_buf *b, const char *s, size_t n)
+{
+	buf_reserve(b, n);
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = 0;
+}
+
+void pd_buf_add(pd_buf *b, const char *s)
+{
+	pd_buf_addn(b, s, strlen(s));
+}
+
+void pd_buf_addc(pd_buf *b, char c)
+{
+	pd_buf_addn(b, &c, 1);
+}
+
+void pd_buf_printf(pd_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	buf_reserve(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+char *pd_buf_steal(pd_buf *b)
+{
+	char *s = b->s ? b->s : xstrdup("");
+	b->s = NULL;
+	b->len = b->cap = 0;
+	return s;
+}
+
+void pd_buf_free(pd_buf *b)
+{
+	free(b->s);
+	b->s = NULL;
+	b->len = b->cap = 0;
+}
+
+/* ---- UTF-8 ---- */
+
+bool pd_utf8_valid(const char *s, size_t n)
+{
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+	size_t i = 0;
+	while (i < n) {
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &cp);
+		if (k <= 0 || cp < 0)
+			return false;
+		i += (size_t)k;
+	}
+	return true;
+}
+
+size_t pd_utf8_chars(const char *s)
+{
+	size_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		n += (*p & 0xC0) != 0x80;
+	return n;
+}
+
+int pd_utf8_width(const char *s)
+{
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+	int w = 0;
+	while (*p) {
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t k = utf8proc_iterate(p, -1, &cp);
+		if (k <= 0) {
+			p++;
+			w++;
+			continue;
+		}
+		w += utf8proc_charwidth(cp);
+		p += k;
+	}
+	return w;
+}
+
+static bool is_space_cp(utf8proc_int32_t cp)
+{
+	if (cp == ' ' || (cp >= 0x09 && cp <= 0x0D) || cp == 0x85 || cp == 0xA0 ||
+	    cp == 0xFEFF)
+		return true;
+	utf8proc_category_t c = utf8proc_category(cp);
+	return c == UTF8PROC_CATEGORY_ZS || c == UTF8PROC_CATEGORY_ZL || c == UTF8PROC_CATEGORY_ZP;
+}
+
+char *pd_trim(const char *s)
+{
+	if (!s)
+		return xstrdup("");
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+	size_t n = strlen(s), i = 0, start = n, end = 0;
+	while (i < n) {
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &cp);
+		if (k <= 0) { /* invalid byte: keep it, the validators report it */
+			cp = -1;
+			k = 1;
+		}
+		if (cp < 0 || !is_space_cp(cp)) {
+			if (start == n)
+				start = i;
+			end = i + (size_t)k;
+		}
+		i += (size_t)k;
+	}
+	if (start == n)
+		return xstrdup("");
+	return xstrndup(s + start, end - start);
+}
+
+char *pd_fold_key(const char *s)
+{
+	if (!s)
+		return NULL;
+	utf8proc_uint8_t *out = NULL;
+	utf8proc_ssize_t r = utf8proc_map((const utf8proc_uint8_t *)s, 0, &out,
+					  UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_DECOMPOSE |
+						  UTF8PROC_COMPAT | UTF8PROC_CASEFOLD |
+						  UTF8PROC_STRIPMARK);
+	if (r < 0) {
+		free(out);
+		return NULL;
+	}
+	/* utf8proc allocates with malloc, so callers free() it as usual. */
+	return (char *)out;
+}
+
+/* ---- UUID ---- */
+
+static void random_bytes(unsigned char *buf, size_t n)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = getrandom(buf + got, n - got, 0);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		got += (size_t)r;
+	}
+	if (got == n)
+		return;
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	while (fd >= 0 && got < n) {
+		ssize_t r = read(fd, buf + got, n - got);
+		if (r <= 0) {
+			if (r < 0 && errno == EINTR)
+				continue;
+			break;
+		}
+		got += (size_t)r;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (got < n) {
+		/* A tenant id that may collide is worse than stopping. */
+		fprintf(stderr, "provdesk: no source of random numbers\n");
+		abort();
+	}
+}
+
+void pd_uuid_v4(char out[37])
+{
+	unsigned char b[16];
+	random_bytes(b, sizeof b);
+	b[6] = (unsigned char)((b[6] & 0x0F) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3F) | 0x80);
+	snprintf(out, 37,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+		 b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+		 b[14], b[15]);
+}
+
+/* ---- calendar (proleptic Gregorian, H. Hinnant's days_from_civil) ---- */
+
+static pd_day days_from_civil(int y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	int era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return (pd_day)(era * 146097 + (int)doe - 719468);
+}
+
+static void civil_from_days(pd_day z0, int *y, unsigned *m, unsigned *d)
+{
+	int z = z0 + 719468;
+	int era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int yy = (int)yoe + era * 400;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = yy + (*m <= 2);
+}
+
+static int days_in_month(int y, unsigned m)
+{
+	static const int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return m == 2 && leap ? 29 : dm[m - 1];
+}
+
+static bool digits(const char *s, int n, int *out)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+bool pd_day_parse(const char *s, pd_day *out)
+{
+	int y, m, d;
+	if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+		return false;
+	if (!digits(s, 4, &y) || !digits(s + 5, 2, &m) || !digits(s + 8, 2, &d))
+		return false;
+	if (y < 1900 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, (unsigned)m))
+		return false;
+	*out = days_from_civil(y, (unsigned)m, (unsigned)d);
+	return true;
+}
+
+void pd_day_format(pd_day d, char out[11])
+{
+	int y;
+	unsigned m, dd;
+	civil_from_days(d, &y, &m, &dd);
+	if (y < 0 || y > 9999)
+		y = 0;
+	out[0] = (char)('0' + y / 1000);
+	out[1] = (char)('0' + y / 100 % 10);
+	out[2] = (char)('0' + y / 10 % 10);
+	out[3] = (char)('0' + y % 10);
+	out[4] = '-';
+	out[5] = (char)('0' + m / 10 % 10);
+	out[6] = (char)('0' + m % 10);
+	out[7] = '-';
+	out[8] = (char)('0' + dd / 10 % 10);
+	out[9] = (char)('0' + dd % 10);
+	out[10] = 0;
+}
+
+bool pd_period_parse(const char *s, pd_day *first, int *ndays)
+{
+	int y, m;
+	if (!s || strlen(s) != 7 || s[4] != '-')
+		return false;
+	if (!digits(s, 4, &y) || !digits(s + 5, 2, &m))
+		return false;
+	if (y < 1900 || m < 1 || m > 12)
+		return false;
+	if (first)
+		*first = days_from_civil(y, (unsigned)m, 1);
+	if (ndays)
+		*ndays = days_in_month(y, (unsigned)m);
+	return true;
+}
+
+pd_day pd_today(void)
+{
+	const char *o = getenv("PROVDESK_TODAY");
+	pd_day d;
+	if (o && *o && pd_day_parse(o, &d))
+		return d;
+	time_t t = time(NULL);
+	return (pd_day)(t / 86400 - (t < 0 && t % 86400 != 0));
+}
+
+int64_t pd_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* ---- audit actor ---- */
+
+void pd_actor_current(pd_actor *a)
+{
+	memset(a, 0, sizeof *a);
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+	uid_t uid = geteuid();
+	if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res && res->pw_name)
+		snprintf(a->user, sizeof a->user, "%s", res->pw_name);
+	else
+		snprintf(a->user, sizeof a->user, "uid %u", (unsigned)uid);
+
+	/* "client_ip client_port server_ip server_port" (SSH_CLIENT has 3 fields). */
+	const char *ssh = getenv("SSH_CONNECTION");
+	if (!ssh || !*ssh)
+		ssh = getenv("SSH_CLIENT");
+	if (ssh && *ssh) {
+		size_t n = strcspn(ssh, " \t");
+		if (n >= sizeof a->client)
+			n = sizeof a->client - 1;
+		memcpy(a->client, ssh, n);
+		a->client[n] = 0;
+	}
+}
