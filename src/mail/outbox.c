@@ -1,0 +1,168 @@
+/* Outbox delivery: one round sends the due invitations one by one and
+ * records each outcome in the store. Failures caused by the server (down,
+ * auth, timeout) end the round, so one dead server costs one attempt per
+ * round rather than one per message. */
+#include "mail_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int64_t pd_outbox_backoff(int attempts, uint32_t rnd)
+{
+	if (attempts < 1)
+		attempts = 1;
+	int64_t d = PD_OUTBOX_BACKOFF_FIRST;
+	for (int i = 1; i < attempts && d < PD_OUTBOX_BACKOFF_MAX; i++)
+		d *= 2;
+	if (d > PD_OUTBOX_BACKOFF_MAX)
+		d = PD_OUTBOX_BACKOFF_MAX;
+	/* Jitter spreads the retries of several consoles that failed together. */
+	return d - (int64_t)(rnd % (uint32_t)(d / 10 + 1));
+}
+
+/* Several consoles may share one database: only one delivers at a time, or
+ * each would send the same invitation. A lock file beside the database
+ * (flock: released by the kernel if the holder dies). Returns -1 when busy,
+ * -2 when no lock can be taken (in-memory or unwritable): deliver anyway,
+ * a duplicate invitation being better than none. */
+static int lock_outbox(pd_store *s)
+{
+	const char *db = store_path(s);
+	if (!db || !*db || strcmp(db, ":memory:") == 0)
+		return -2;
+	struct stat sb;
+	mode_t mode = stat(db, &sb) == 0 ? (sb.st_mode & 0660) | 0600 : 0600;
+	char *path = xasprintf("%s-outbox.lock", db);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, mode);
+	free(path);
+	if (fd < 0)
+		return -2;
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int err = errno;
+		close(fd);
+		return err == EWOULDBLOCK ? -1 : -2;
+	}
+	return fd;
+}
+
+static bool server_side(pd_status st, pd_smtp_stage stage)
+{
+	switch (st) {
+	case PD_E_INVALID:
+		/* A bad sender address refuses every message, not this one. */
+		return stage == PD_SMTP_STAGE_MAIL;
+	case PD_E_TEMPFAIL:
+		/* Greylisting of one recipient is about that message only. */
+		return stage != PD_SMTP_STAGE_RCPT;
+	default:
+		return true;
+	}
+}
+
+static pd_status find_next_due(pd_store *s, int64_t *next, pd_err *e)
+{
+	pd_outbox *v = NULL;
+	size_t n = 0;
+	*next = 0;
+	pd_status st = store_outbox_list(s, 0, &v, &n, e);
+	if (st != PD_OK)
+		return st;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].state == PD_INVITE_QUEUED && (*next == 0 || v[i].next_attempt_at < *next))
+			*next = v[i].next_attempt_at;
+	pd_outboxes_free(v, n);
+	return PD_OK;
+}
+
+pd_status pd_outbox_deliver_due(pd_store *s, const pd_smtp_opts *o, int64_t now, int max,
+				pd_outbox_report *r, pd_err *e)
+{
+	memset(r, 0, sizeof *r);
+	if (!o || !o->url || !*o->url) {
+		r->not_configured = true;
+		return find_next_due(s, &r->next_due, e);
+	}
+	pd_status st = pd_smtp_opts_check(o, e);
+	if (st != PD_OK)
+		return st;
+	int lock = lock_outbox(s);
+	if (lock == -1) {
+		r->busy_elsewhere = true;
+		return find_next_due(s, &r->next_due, e);
+	}
+
+	while (max <= 0 || r->attempted < max) {
+		if (o->cancel && atomic_load(o->cancel))
+			break;
+		pd_outbox m = {0};
+		pd_err le = {0};
+		st = store_outbox_next_due(s, now, &m, &le);
+		if (st == PD_E_NOTFOUND) {
+			st = PD_OK;
+			break;
+		}
+		if (st != PD_OK) {
+			if (e)
+				*e = le;
+			break;
+		}
+		r->attempted++;
+		char mid[128];
+		/* Stable per message, so a resend after a crash reads as the same mail. */
+		const char *at = o->from ? strrchr(o->from, '@') : NULL;
+		char dom[64];
+		snprintf(dom, sizeof dom, "%s", at ? at + 1 : "provdesk.invalid");
+		dom[strcspn(dom, ">")] = '\0';
+		snprintf(mid, sizeof mid, "<provdesk-outbox-%lld-%lld@%s>", (long long)m.id,
+			 (long long)m.created_at, dom);
+		pd_mail_message msg = {.to = m.to_addr, .subject = m.subject, .body = m.body,
+				       .message_id = mid};
+		pd_smtp_result res;
+		pd_err se = {0};
+		pd_status ss = pd_smtp_send_msg(o, &msg, &res, &se);
+		if (ss == PD_OK) {
+			st = store_outbox_mark_sent(s, m.id, pd_now(), e);
+			pd_outbox_free(&m);
+			if (st != PD_OK)
+				break;
+			r->sent++;
+			continue;
+		}
+		if (o->cancel && atomic_load(o->cancel)) {
+			/* Stopping, not failing: leave it queued as it was. */
+			pd_outbox_free(&m);
+			break;
+		}
+		bool server = server_side(ss, res.stage);
+		int attempts = m.attempts + 1;
+		bool permanent = !server && (ss == PD_E_INVALID || attempts >= PD_OUTBOX_MAX_ATTEMPTS);
+		if (server && attempts >= PD_OUTBOX_MAX_ATTEMPTS)
+			permanent = true;
+		int64_t next = now + pd_outbox_backoff(attempts, arc4random());
+		st = store_outbox_mark_failed(s, m.id, se.message, next, permanent, e);
+		pd_outbox_free(&m);
+		if (st != PD_OK)
+			break;
+		if (permanent)
+			r->failed++;
+		else
+			r->retry_later++;
+		if (server) {
+			r->server_status = ss;
+			r->server_retry_at = next;
+			snprintf(r->server_error, sizeof r->server_error, "%s", se.message);
+			break;
+		}
+	}
+	if (lock >= 0)
+		close(lock);
+	if (st != PD_OK)
+		return st;
+	return find_next_due(s, &r->next_due, e);
+}

@@ -1,0 +1,463 @@
+/* SMTP submission with libcurl. Driven through a private multi handle so an
+ * exchange can be cancelled promptly (worker stop) without signals. Server
+ * replies are captured from curl's debug stream to name them in errors; what
+ * we send is only looked at for its command verb, since AUTH lines carry the
+ * password. */
+#include "mail_internal.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "provdesk/util.h"
+
+#define DEFAULT_CONNECT_TIMEOUT_MS 10000L
+#define DEFAULT_TIMEOUT_MS 60000L
+/* How often a running exchange looks at the cancel flag. */
+#define CANCEL_POLL_MS 100
+
+void pd_smtp_opts_init(pd_smtp_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->starttls = PD_STARTTLS_TRY;
+	o->connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
+	o->timeout_ms = DEFAULT_TIMEOUT_MS;
+}
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static void curl_init_once(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* "scheme://host[:port]" — what an error may show of the URL. */
+static pd_status url_display(const char *url, char **out, pd_err *e)
+{
+	*out = NULL;
+	if (!url || !*url)
+		return pd_fail(e, PD_E_CONFIG, "smtp.url", "smtp.url is not set");
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL, *password = NULL;
+	pd_status st = PD_OK;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		/* Do not echo the URL: it may hold credentials. */
+		st = pd_fail(e, PD_E_CONFIG, "smtp.url",
+			     "smtp.url is not a valid URL (expected smtp://host:port or smtps://host:port)");
+		goto out;
+	}
+	if (strcasecmp(scheme, "smtp") != 0 && strcasecmp(scheme, "smtps") != 0) {
+		st = pd_fail(e, PD_E_CONFIG, "smtp.url",
+			     "smtp.url scheme \"%s\" is not supported: use smtp:// or smtps://", scheme);
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_PASSWORD, &password, 0) == CURLUE_OK && password) {
+		st = pd_fail(e, PD_E_CONFIG, "smtp.url",
+			     "smtp.url must not contain a password: use smtp.username and "
+			     "smtp.password_file");
+		goto out;
+	}
+	curl_url_get(u, CURLUPART_PORT, &port, 0);
+	*out = port ? xasprintf("%s://%s:%s", scheme, host, port) : xasprintf("%s://%s", scheme, host);
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(password);
+	curl_url_cleanup(u);
+	return st;
+}
+
+pd_status pd_smtp_opts_check(const pd_smtp_opts *o, pd_err *e)
+{
+	char *disp, *name, *addr;
+	pd_status st = url_display(o->url, &disp, e);
+	if (st != PD_OK)
+		return st;
+	free(disp);
+	st = pd_mail_parse_from(o->from, &name, &addr, e);
+	if (st != PD_OK)
+		return st;
+	free(name);
+	free(addr);
+	if (o->starttls < PD_STARTTLS_OFF || o->starttls > PD_STARTTLS_REQUIRED)
+		return pd_fail(e, PD_E_CONFIG, "smtp.starttls", "smtp.starttls must be off, try or required");
+	return PD_OK;
+}
+
+pd_status pd_smtp_opts_from_config(const pd_config *c, pd_smtp_opts *o, char **password_owned,
+				   pd_err *e)
+{
+	pd_smtp_opts_init(o);
+	*password_owned = NULL;
+	o->url = c->smtp_url;
+	o->starttls = c->smtp_starttls;
+	o->from = c->smtp_from;
+	o->username = c->smtp_username;
+	if (!c->smtp_url || !*c->smtp_url)
+		return PD_OK; /* offline: invitations wait in the outbox */
+	pd_status st = pd_smtp_opts_check(o, e);
+	if (st != PD_OK)
+		return st;
+	bool has_user = c->smtp_username && *c->smtp_username;
+	bool has_pwfile = c->smtp_password_file && *c->smtp_password_file;
+	if (has_user && !has_pwfile)
+		return pd_fail(e, PD_E_CONFIG, "smtp.password_file",
+			       "smtp.username is set but smtp.password_file is not");
+	if (has_pwfile && !has_user)
+		return pd_fail(e, PD_E_CONFIG, "smtp.username",
+			       "smtp.password_file is set but smtp.username is not");
+	if (has_pwfile) {
+		pd_err pe = {0};
+		char *pw = pd_config_smtp_password(c, &pe);
+		if (!pw) {
+			if (pe.status != PD_OK) {
+				if (e)
+					*e = pe;
+				if (e && !e->field[0])
+					snprintf(e->field, sizeof e->field, "smtp.password_file");
+				return pe.status;
+			}
+			pw = xstrdup("");
+		}
+		*password_owned = pw;
+		o->password = pw;
+	}
+	return PD_OK;
+}
+
+/* ---- scrubbing ---- */
+
+static void replace_all(char *msg, size_t cap, const char *needle, const char *with)
+{
+	size_t nl = strlen(needle), wl = strlen(with);
+	if (!nl)
+		return;
+	char *p = msg;
+	while ((p = strstr(p, needle))) {
+		size_t tail = strlen(p + nl);
+		size_t pos = (size_t)(p - msg);
+		if (pos + wl + tail + 1 > cap)
+			tail = cap > pos + wl + 1 ? cap - pos - wl - 1 : 0;
+		if (pos + wl + 1 > cap) {
+			*p = '\0';
+			return;
+		}
+		memmove(p + wl, p + nl, tail);
+		memcpy(p, with, wl);
+		p[wl + tail] = '\0';
+		p += wl;
+	}
+}
+
+void pd_mail_scrub(char *msg, size_t cap, const char *username, const char *password)
+{
+	if (!password || !*password)
+		return;
+	replace_all(msg, cap, password, "********");
+	pd_buf b = {0};
+	pd_mail_base64(&b, (const unsigned char *)password, strlen(password));
+	if (b.s)
+		replace_all(msg, cap, b.s, "********");
+	pd_buf_free(&b);
+	/* AUTH PLAIN: base64("\0user\0password"). */
+	pd_buf raw = {0};
+	pd_buf_addc(&raw, '\0');
+	pd_buf_add(&raw, username ? username : "");
+	pd_buf_addc(&raw, '\0');
+	pd_buf_add(&raw, password);
+	pd_mail_base64(&b, (const unsigned char *)raw.s, raw.len);
+	if (b.s)
+		replace_all(msg, cap, b.s, "********");
+	pd_buf_free(&b);
+	pd_buf_free(&raw);
+}
+
+/* ---- the exchange ---- */
+
+typedef struct {
+	const char *data;
+	size_t len, pos;
+	pd_smtp_stage stage;
+	char reply[320];   /* last complete server reply line */
+	char partial[320]; /* incoming line not yet ended */
+} exchange;
+
+static size_t read_cb(char *buf, size_t size, size_t nitems, void *userp)
+{
+	exchange *x = userp;
+	size_t n = size * nitems, left = x->len - x->pos;
+	if (n > left)
+		n = left;
+	memcpy(buf, x->data + x->pos, n);
+	x->pos += n;
+	return n;
+}
+
+static void note_reply_line(exchange *x, const char *line, size_t n)
+{
+	while (n && (line[n - 1] == '\r' || line[n - 1] == '\n'))
+		n--;
+	if (n < 3 || line[0] < '2' || line[0] > '5')
+		return;
+	if (n >= sizeof x->reply)
+		n = sizeof x->reply - 1;
+	memcpy(x->reply, line, n);
+	x->reply[n] = '\0';
+	for (char *p = x->reply; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			*p = ' ';
+}
+
+static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *userp)
+{
+	(void)h;
+	exchange *x = userp;
+	if (type == CURLINFO_HEADER_IN) {
+		/* Lines may arrive split or several at once. */
+		size_t i = 0;
+		while (i < size) {
+			char *nl = memchr(data + i, '\n', size - i);
+			size_t n = nl ? (size_t)(nl - (data + i)) + 1 : size - i;
+			size_t have = strlen(x->partial);
+			size_t take = n < sizeof x->partial - 1 - have ? n : sizeof x->partial - 1 - have;
+			memcpy(x->partial + have, data + i, take);
+			x->partial[have + take] = '\0';
+			if (nl) {
+				note_reply_line(x, x->partial, strlen(x->partial));
+				x->partial[0] = '\0';
+			}
+			i += n;
+		}
+	} else if (type == CURLINFO_HEADER_OUT) {
+		/* Only the verb: the rest of an AUTH line is a secret. */
+		static const struct {
+			const char *verb;
+			pd_smtp_stage stage;
+		} verbs[] = {
+			{"EHLO", PD_SMTP_STAGE_CONNECT}, {"HELO", PD_SMTP_STAGE_CONNECT},
+			{"STARTTLS", PD_SMTP_STAGE_CONNECT}, {"AUTH", PD_SMTP_STAGE_AUTH},
+			{"MAIL", PD_SMTP_STAGE_MAIL},       {"RCPT", PD_SMTP_STAGE_RCPT},
+			{"DATA", PD_SMTP_STAGE_DATA},
+		};
+		for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
+			size_t vl = strlen(verbs[i].verb);
+			if (size >= vl && strncasecmp(data, verbs[i].verb, vl) == 0 &&
+			    (size == vl || data[vl] == ' ' || data[vl] == '\r')) {
+				x->stage = verbs[i].stage;
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+static const char *stage_what(pd_smtp_stage s)
+{
+	switch (s) {
+	case PD_SMTP_STAGE_AUTH:
+		return "login";
+	case PD_SMTP_STAGE_MAIL:
+		return "sender (MAIL FROM)";
+	case PD_SMTP_STAGE_RCPT:
+		return "recipient";
+	case PD_SMTP_STAGE_DATA:
+		return "message";
+	default:
+		return "connection";
+	}
+}
+
+/* Status and wording for a failed exchange. */
+static pd_status classify(CURLcode rc, int code, bool cancelled, const exchange *x,
+			  const char *errbuf, const char **field, char *what, size_t wcap)
+{
+	const char *stage = stage_what(x->stage);
+	*field = NULL;
+	if (cancelled) {
+		snprintf(what, wcap, "delivery interrupted (stopping)");
+		return PD_E_TEMPFAIL;
+	}
+	switch (rc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		snprintf(what, wcap, "cannot resolve the server name");
+		return PD_E_UNAVAILABLE;
+	case CURLE_COULDNT_CONNECT:
+		snprintf(what, wcap, "cannot connect (%s)", errbuf[0] ? errbuf : "refused");
+		return PD_E_UNAVAILABLE;
+	case CURLE_OPERATION_TIMEDOUT:
+		snprintf(what, wcap, "timed out during the %s", stage);
+		return PD_E_TEMPFAIL;
+	case CURLE_LOGIN_DENIED:
+	case CURLE_AUTH_ERROR:
+		*field = "smtp.username";
+		snprintf(what, wcap, "login refused");
+		return PD_E_AUTH;
+	case CURLE_USE_SSL_FAILED:
+		*field = "smtp.starttls";
+		snprintf(what, wcap, "the server does not offer STARTTLS and smtp.starttls is required");
+		return PD_E_UNAVAILABLE;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+		snprintf(what, wcap, "TLS failed (%s)", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		return PD_E_UNAVAILABLE;
+	default:
+		break;
+	}
+	if (code == 530 || code == 534 || code == 535 || code == 538) {
+		*field = "smtp.username";
+		snprintf(what, wcap, "%s refused: authentication required or refused", stage);
+		return PD_E_AUTH;
+	}
+	if (code >= 500 && code < 600) {
+		if (x->stage == PD_SMTP_STAGE_CONNECT) {
+			snprintf(what, wcap, "the server refused the session");
+			return PD_E_UNAVAILABLE;
+		}
+		if (x->stage == PD_SMTP_STAGE_MAIL)
+			*field = "smtp.from";
+		else if (x->stage == PD_SMTP_STAGE_RCPT)
+			*field = "to";
+		snprintf(what, wcap, "%s refused", stage);
+		return PD_E_INVALID;
+	}
+	if (code >= 400 && code < 500) {
+		snprintf(what, wcap, "%s temporarily refused", stage);
+		return PD_E_TEMPFAIL;
+	}
+	if (rc == CURLE_WEIRD_SERVER_REPLY || rc == CURLE_FTP_WEIRD_SERVER_REPLY) {
+		snprintf(what, wcap, "unexpected reply during the %s", stage);
+		return PD_E_PROTOCOL;
+	}
+	snprintf(what, wcap, "connection lost during the %s (%s)", stage,
+		 errbuf[0] ? errbuf : curl_easy_strerror(rc));
+	return PD_E_TEMPFAIL;
+}
+
+pd_status pd_smtp_send_msg(const pd_smtp_opts *o, const pd_mail_message *m, pd_smtp_result *res,
+			   pd_err *e)
+{
+	pd_smtp_result dummy;
+	if (!res)
+		res = &dummy;
+	res->stage = PD_SMTP_STAGE_NONE;
+	res->smtp_code = 0;
+
+	char *disp = NULL, *name = NULL, *addr = NULL, *text = NULL;
+	pd_status st = url_display(o->url, &disp, e);
+	if (st != PD_OK)
+		return st;
+	if ((st = pd_mail_parse_from(o->from, &name, &addr, e)) != PD_OK ||
+	    (st = pd_mail_render(o->from, m, &text, e)) != PD_OK) {
+		free(disp);
+		free(name);
+		free(addr);
+		return st;
+	}
+	pthread_once(&curl_once, curl_init_once);
+
+	exchange x = {.data = text, .len = strlen(text), .stage = PD_SMTP_STAGE_CONNECT};
+	char errbuf[CURL_ERROR_SIZE] = "";
+	char *mail_from = xasprintf("<%s>", addr);
+	char *rcpt_s = xasprintf("<%s>", m->to);
+	struct curl_slist *rcpt = curl_slist_append(NULL, rcpt_s);
+	CURL *h = curl_easy_init();
+	CURLM *multi = curl_multi_init();
+	if (!h || !multi || !rcpt) {
+		st = pd_fail(e, PD_E_INTERNAL, NULL, "%s: cannot initialise libcurl", disp);
+		goto out;
+	}
+	curl_easy_setopt(h, CURLOPT_URL, o->url);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	curl_easy_setopt(h, CURLOPT_MAIL_FROM, mail_from);
+	curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
+	curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
+	curl_easy_setopt(h, CURLOPT_READDATA, &x);
+	curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)x.len);
+	curl_easy_setopt(h, CURLOPT_USE_SSL,
+			 o->starttls == PD_STARTTLS_REQUIRED ? (long)CURLUSESSL_ALL
+			 : o->starttls == PD_STARTTLS_TRY    ? (long)CURLUSESSL_TRY
+							     : (long)CURLUSESSL_NONE);
+	if (o->username && *o->username) {
+		curl_easy_setopt(h, CURLOPT_USERNAME, o->username);
+		curl_easy_setopt(h, CURLOPT_PASSWORD, o->password ? o->password : "");
+	}
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+			 o->connect_timeout_ms > 0 ? o->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	/* VERBOSE only feeds debug_cb; nothing is printed. */
+	curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
+	curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb);
+	curl_easy_setopt(h, CURLOPT_DEBUGDATA, &x);
+	curl_multi_add_handle(multi, h);
+
+	bool cancelled = false;
+	int running = 1;
+	while (running) {
+		if (curl_multi_perform(multi, &running) != CURLM_OK)
+			break;
+		if (!running)
+			break;
+		if (o->cancel && atomic_load(o->cancel)) {
+			cancelled = true;
+			break;
+		}
+		curl_multi_poll(multi, NULL, 0, CANCEL_POLL_MS, NULL);
+	}
+	CURLcode rc = CURLE_ABORTED_BY_CALLBACK;
+	int left;
+	CURLMsg *msg;
+	while ((msg = curl_multi_info_read(multi, &left)))
+		if (msg->msg == CURLMSG_DONE && msg->easy_handle == h)
+			rc = msg->data.result;
+	long code = 0;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+	res->smtp_code = (int)code;
+	if (!cancelled && rc == CURLE_OK) {
+		st = PD_OK;
+		goto out;
+	}
+	res->stage = x.stage;
+	const char *field;
+	char what[256];
+	st = classify(rc, (int)code, cancelled, &x, errbuf, &field, what, sizeof what);
+	if (x.reply[0] && code >= 400)
+		pd_fail(e, st, field, "%s: %s: %s", disp, what, x.reply);
+	else
+		pd_fail(e, st, field, "%s: %s", disp, what);
+	if (e)
+		pd_mail_scrub(e->message, sizeof e->message, o->username, o->password);
+out:
+	if (multi && h)
+		curl_multi_remove_handle(multi, h);
+	if (h)
+		curl_easy_cleanup(h);
+	if (multi)
+		curl_multi_cleanup(multi);
+	curl_slist_free_all(rcpt);
+	free(mail_from);
+	free(rcpt_s);
+	free(text);
+	free(disp);
+	free(name);
+	free(addr);
+	return st;
+}
+
+pd_status pd_smtp_send(const pd_smtp_opts *o, const char *to, const char *subject,
+		       const char *body, pd_err *e)
+{
+	pd_mail_message m = {.to = to, .subject = subject, .body = body};
+	return pd_smtp_send_msg(o, &m, NULL, e);
+}
