@@ -1,0 +1,597 @@
+/* The wizard's values by key, the fields each step shows and their choices.
+ * Pure: no curses, no I/O except reading the catalogue/geo handed in. */
+#include "wizard_state.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+static const struct {
+	const char *key, *title;
+} step_names[] = {
+#define PD_X(e, k, t) [e] = {k, t},
+	PD_WIZ_STEP_LIST(PD_X)
+#undef PD_X
+};
+
+const char *pd_wiz_step_key(pd_wiz_step s)
+{
+	return s < PD_WIZ__STEPS ? step_names[s].key : "?";
+}
+
+const char *pd_wiz_step_title(pd_wiz_step s)
+{
+	return s < PD_WIZ__STEPS ? step_names[s].title : "?";
+}
+
+/* Key -> string member. One table so get, set and the drafts agree. */
+static const struct {
+	const char *key;
+	size_t off;
+} str_fields[] = {
+	{"name", offsetof(pd_wiz, name)},
+	{"product_type", offsetof(pd_wiz, product_type)},
+	{"reference", offsetof(pd_wiz, reference)},
+	{"country", offsetof(pd_wiz, country_text)},
+	{"time_zone", offsetof(pd_wiz, time_zone)},
+	{"notes", offsetof(pd_wiz, notes)},
+	{"trial_end", offsetof(pd_wiz, trial_end)},
+	{"admin.display_name", offsetof(pd_wiz, admin.display_name)},
+	{"admin.email", offsetof(pd_wiz, admin.email)},
+	{"admin.extension", offsetof(pd_wiz, admin.extension)},
+	{"pbx.template", offsetof(pd_wiz, template_name)},
+	{"pbx.platform", offsetof(pd_wiz, platform)},
+};
+
+static const struct {
+	const char *key;
+	size_t off;
+} bool_fields[] = {
+	{"trial", offsetof(pd_wiz, trial)},
+	{"no_pbx", offsetof(pd_wiz, no_pbx)},
+	{"pbx.create_disabled", offsetof(pd_wiz, create_disabled)},
+	{"pbx.sync_users", offsetof(pd_wiz, sync_users)},
+	{"pbx.monitor", offsetof(pd_wiz, monitor)},
+	{"pbx.auto_provision", offsetof(pd_wiz, auto_provision)},
+};
+
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+static char **str_member(pd_wiz *w, const char *key)
+{
+	for (size_t i = 0; i < N_OF(str_fields); i++)
+		if (!strcmp(str_fields[i].key, key))
+			return (char **)((char *)w + str_fields[i].off);
+	return NULL;
+}
+
+static bool *bool_member(pd_wiz *w, const char *key)
+{
+	for (size_t i = 0; i < N_OF(bool_fields); i++)
+		if (!strcmp(bool_fields[i].key, key))
+			return (bool *)((char *)w + bool_fields[i].off);
+	return NULL;
+}
+
+void pd_wiz_init(pd_wiz *w)
+{
+	memset(w, 0, sizeof *w);
+	w->step = PD_WIZ_CUSTOMER;
+	w->sync_users = true;
+	w->monitor = true;
+	for (size_t i = 0; i < N_OF(str_fields); i++)
+		pd_set_str(str_member(w, str_fields[i].key), "");
+	w->country = xstrdup("");
+}
+
+static void user_free(pd_wiz_user *u)
+{
+	free(u->display_name);
+	free(u->email);
+	free(u->extension);
+	free(u->role);
+	memset(u, 0, sizeof *u);
+}
+
+void pd_wiz_free(pd_wiz *w)
+{
+	for (size_t i = 0; i < N_OF(str_fields); i++) {
+		char **p = str_member(w, str_fields[i].key);
+		free(*p);
+		*p = NULL;
+	}
+	free(w->country);
+	free(w->focus);
+	for (size_t i = 0; i < w->n_params; i++) {
+		free(w->params[i].key);
+		if (w->params[i].value && w->params[i].secret) /* do not leave it in freed memory */
+			memset(w->params[i].value, 0, strlen(w->params[i].value));
+		free(w->params[i].value);
+	}
+	free(w->params);
+	for (size_t i = 0; i < w->n_users; i++)
+		user_free(&w->users[i]);
+	free(w->users);
+	memset(w, 0, sizeof *w);
+}
+
+static pd_wiz_param *param_find(const pd_wiz *w, const char *key)
+{
+	for (size_t i = 0; i < w->n_params; i++)
+		if (!strcmp(w->params[i].key, key))
+			return &w->params[i];
+	return NULL;
+}
+
+static pd_wiz_param *param_get(pd_wiz *w, const char *key, bool secret)
+{
+	pd_wiz_param *p = param_find(w, key);
+	if (p)
+		return p;
+	w->params = xrealloc(w->params, (w->n_params + 1) * sizeof *w->params);
+	p = &w->params[w->n_params++];
+	p->key = xstrdup(key);
+	p->value = xstrdup("");
+	p->secret = secret;
+	return p;
+}
+
+/* "users.3.email" -> index 3, member "email". */
+static char **user_member(const pd_wiz *w, const char *key)
+{
+	if (strncmp(key, "users.", 6))
+		return NULL;
+	char *end;
+	unsigned long i = strtoul(key + 6, &end, 10);
+	if (end == key + 6 || *end != '.' || i >= w->n_users)
+		return NULL;
+	pd_wiz_user *u = &w->users[i];
+	const char *m = end + 1;
+	if (!strcmp(m, "display_name"))
+		return &u->display_name;
+	if (!strcmp(m, "email"))
+		return &u->email;
+	if (!strcmp(m, "extension"))
+		return &u->extension;
+	if (!strcmp(m, "role"))
+		return &u->role;
+	return NULL;
+}
+
+const char *pd_wiz_get(const pd_wiz *w, const char *key)
+{
+	pd_wiz *mw = (pd_wiz *)w; /* the lookups do not modify */
+	char **s = str_member(mw, key);
+	if (s)
+		return *s ? *s : "";
+	bool *b = bool_member(mw, key);
+	if (b)
+		return *b ? "1" : "0";
+	if (!strncmp(key, "pbx.f.", 6)) {
+		pd_wiz_param *p = param_find(w, key + 6);
+		return p ? p->value : "";
+	}
+	if (!strcmp(key, "admin.role"))
+		return PD_ROLE_ADMIN;
+	s = user_member(w, key);
+	if (s)
+		return *s ? *s : "";
+	return NULL;
+}
+
+bool pd_wiz_get_bool(const pd_wiz *w, const char *key)
+{
+	const char *v = pd_wiz_get(w, key);
+	return v && !strcmp(v, "1");
+}
+
+void pd_wiz_set(pd_wiz *w, const char *key, const char *value)
+{
+	if (!value)
+		value = "";
+	char **s = str_member(w, key);
+	if (s) {
+		pd_set_str(s, value);
+		if (!strcmp(key, "country"))
+			pd_set_str(&w->country, ""); /* resolved again by pd_wiz_resolve_country */
+		return;
+	}
+	bool *b = bool_member(w, key);
+	if (b) {
+		*b = !strcmp(value, "1") || !strcmp(value, "true");
+		return;
+	}
+	if (!strncmp(key, "pbx.f.", 6)) {
+		pd_wiz_param *p = param_get(w, key + 6, false);
+		if (p->secret && p->value)
+			memset(p->value, 0, strlen(p->value));
+		pd_set_str(&p->value, value);
+		if (p->secret && *value)
+			w->had_secret = false; /* retyped */
+		return;
+	}
+	s = user_member(w, key);
+	if (s)
+		pd_set_str(s, value);
+}
+
+size_t pd_wiz_user_add(pd_wiz *w)
+{
+	w->users = xrealloc(w->users, (w->n_users + 1) * sizeof *w->users);
+	pd_wiz_user *u = &w->users[w->n_users];
+	u->display_name = xstrdup("");
+	u->email = xstrdup("");
+	u->extension = xstrdup("");
+	u->role = xstrdup("agent");
+	return w->n_users++;
+}
+
+void pd_wiz_user_remove(pd_wiz *w, size_t i)
+{
+	if (i >= w->n_users)
+		return;
+	user_free(&w->users[i]);
+	memmove(&w->users[i], &w->users[i + 1], (w->n_users - i - 1) * sizeof *w->users);
+	w->n_users--;
+}
+
+static const pd_template *template_named(const pd_wiz_ctx *c, const char *name)
+{
+	for (size_t i = 0; name && *name && i < c->n_templates; i++)
+		if (!strcmp(c->templates[i].name, name))
+			return &c->templates[i];
+	return NULL;
+}
+
+/* Make sure every field of the chosen platform has an entry, with the
+ * catalogue default when still empty, and the secret flag from the catalogue. */
+static void platform_fields_fill(const pd_wiz_ctx *c, pd_wiz *w)
+{
+	const pd_platform *pl = c->cat ? pd_catalogue_platform(c->cat, w->platform) : NULL;
+	if (!pl)
+		return;
+	for (size_t i = 0; i < pl->n_fields; i++) {
+		const pd_platform_field *f = &pl->fields[i];
+		pd_wiz_param *p = param_get(w, f->key, f->secret);
+		p->secret = f->secret;
+		if (!*p->value && f->default_value && !f->secret)
+			pd_set_str(&p->value, f->default_value);
+	}
+}
+
+/* A template's other platform fields: a flat JSON object. Values that are not
+ * strings are written the way they would be typed ("5060", "1"). */
+static void json_params_apply(pd_wiz *w, const char *text)
+{
+	if (!text || !*text)
+		return;
+	json_t *o = json_loads(text, 0, NULL);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return;
+	}
+	const char *k;
+	json_t *v;
+	json_object_foreach(o, k, v)
+	{
+		char buf[32];
+		const char *s = NULL;
+		if (json_is_string(v))
+			s = json_string_value(v);
+		else if (json_is_integer(v)) {
+			snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+			s = buf;
+		} else if (json_is_boolean(v))
+			s = json_is_true(v) ? "1" : "0";
+		pd_wiz_param *p = s ? param_get(w, k, false) : NULL;
+		if (p && !p->secret)
+			pd_set_str(&p->value, s);
+	}
+	json_decref(o);
+}
+
+static void template_apply(pd_wiz *w, const pd_template *t)
+{
+	pd_set_str(&w->platform, t->platform);
+	if (t->host && *t->host)
+		pd_set_str(&param_get(w, "host", false)->value, t->host);
+	if (t->port > 0) {
+		char port[16];
+		snprintf(port, sizeof port, "%d", t->port);
+		pd_set_str(&param_get(w, "port", false)->value, port);
+	}
+	pd_set_str(&param_get(w, "tls", false)->value, t->tls ? "1" : "0");
+	if (t->username && *t->username)
+		pd_set_str(&param_get(w, "username", false)->value, t->username);
+	/* other platform fields: a flat JSON object of strings/numbers/bools */
+	json_params_apply(w, t->params_json);
+}
+
+void pd_wiz_changed(const pd_wiz_ctx *c, pd_wiz *w, const char *key)
+{
+	if (!strcmp(key, "pbx.template")) {
+		const pd_template *t = template_named(c, w->template_name);
+		if (t)
+			template_apply(w, t);
+		platform_fields_fill(c, w);
+	} else if (!strcmp(key, "pbx.platform")) {
+		platform_fields_fill(c, w);
+	} else if (!strcmp(key, "trial")) {
+		if (w->trial && !*w->trial_end) {
+			char d[11];
+			int days = c->trial_default_days > 0 ? c->trial_default_days : 30;
+			pd_day_format(c->today + days - 1, d);
+			pd_set_str(&w->trial_end, d);
+		}
+	} else if (!strcmp(key, "country")) {
+		pd_wiz_resolve_country(c, w);
+		const pd_country *co = c->geo && *w->country ? pd_geo_country(c->geo, w->country) : NULL;
+		if (co && co->n_zones >= 1 && !pd_country_has_zone(co, w->time_zone))
+			pd_set_str(&w->time_zone, co->zones[0]);
+	} else if (!strcmp(key, "product_type")) {
+		const pd_product_type *pt =
+			c->cat ? pd_catalogue_product(c->cat, w->product_type) : NULL;
+		if (pt && !pt->trial_allowed)
+			w->trial = false;
+	}
+}
+
+/* ---- fields per step ---- */
+
+static pd_wiz_field *field_add(pd_wiz_field *out, size_t max, size_t *n, const char *key,
+			       const char *label, pd_wiz_kind kind, int width, bool required)
+{
+	if (*n >= max)
+		return NULL;
+	pd_wiz_field *f = &out[(*n)++];
+	memset(f, 0, sizeof *f);
+	snprintf(f->key, sizeof f->key, "%s", key);
+	snprintf(f->label, sizeof f->label, "%s", label);
+	f->kind = kind;
+	f->width = width;
+	f->rows = 1;
+	f->required = required;
+	return f;
+}
+
+static void note_set(pd_wiz_field *f, const char *note)
+{
+	if (f)
+		snprintf(f->note, sizeof f->note, "%s", note);
+}
+
+static bool is_toggle_param(const pd_platform_field *f)
+{
+	return !strcmp(f->key, "tls") ||
+	       (f->default_value &&
+		(!strcmp(f->default_value, "true") || !strcmp(f->default_value, "false")));
+}
+
+static size_t fields_customer(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_field *o, size_t max)
+{
+	size_t n = 0;
+	field_add(o, max, &n, "name", "Name", PD_WF_TEXT, 40, true);
+	field_add(o, max, &n, "country", "Country", PD_WF_COUNTRY, 34, true);
+	const pd_country *co = c->geo && *w->country ? pd_geo_country(c->geo, w->country) : NULL;
+	if (co && co->n_zones > 1)
+		field_add(o, max, &n, "time_zone", "Time zone", PD_WF_CHOICE, 34, true);
+	field_add(o, max, &n, "product_type", "Product type", PD_WF_CHOICE, 34, true);
+	field_add(o, max, &n, "reference", "Reference", PD_WF_TEXT, 34, false);
+	pd_wiz_field *f = field_add(o, max, &n, "notes", "Notes", PD_WF_NOTES, 48, false);
+	if (f)
+		f->rows = 3;
+	const pd_product_type *pt = c->cat ? pd_catalogue_product(c->cat, w->product_type) : NULL;
+	if (pt && pt->trial_allowed) {
+		field_add(o, max, &n, "trial", "Trial", PD_WF_TOGGLE, 3, false);
+		if (w->trial)
+			field_add(o, max, &n, "trial_end", "Trial ends", PD_WF_DATE, 10, true);
+	}
+	return n;
+}
+
+static size_t fields_user(pd_wiz_field *o, size_t max)
+{
+	size_t n = 0;
+	field_add(o, max, &n, "admin.display_name", "Display name", PD_WF_TEXT, 40, true);
+	note_set(field_add(o, max, &n, "admin.email", "Email", PD_WF_TEXT, 40, true),
+		 "Use the same email as this user has on the PBX.");
+	field_add(o, max, &n, "admin.extension", "Extension", PD_WF_TEXT, 12, false);
+	field_add(o, max, &n, "admin.role", "Role", PD_WF_FIXED, 34, false);
+	note_set(field_add(o, max, &n, "note.invite", "", PD_WF_NOTE, 0, false),
+		 "An invitation email goes out as soon as the customer is created.");
+	return n;
+}
+
+static size_t fields_pbx(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_field *o, size_t max)
+{
+	size_t n = 0;
+	field_add(o, max, &n, "no_pbx", "No PBX yet", PD_WF_TOGGLE, 3, false);
+	if (w->no_pbx)
+		return n;
+	field_add(o, max, &n, "pbx.template", "Template", PD_WF_CHOICE, 34, false);
+	field_add(o, max, &n, "pbx.platform", "Platform", PD_WF_CHOICE, 34, true);
+	const pd_platform *pl = c->cat ? pd_catalogue_platform(c->cat, w->platform) : NULL;
+	for (size_t i = 0; pl && i < pl->n_fields; i++) {
+		const pd_platform_field *pf = &pl->fields[i];
+		char key[48];
+		snprintf(key, sizeof key, "pbx.f.%s", pf->key);
+		pd_wiz_kind kind = pf->secret ? PD_WF_SECRET
+				   : is_toggle_param(pf) ? PD_WF_TOGGLE
+							 : PD_WF_TEXT;
+		int width = kind == PD_WF_TOGGLE ? 3 : !strcmp(pf->key, "port") ? 6 : 34;
+		pd_wiz_field *f = field_add(o, max, &n, key, pf->label ? pf->label : pf->key, kind,
+					    width, pf->required && kind != PD_WF_TOGGLE);
+		if (f && pf->secret && w->had_secret)
+			note_set(f, "Drafts never keep the secret: type it again.");
+	}
+	note_set(field_add(o, max, &n, "pbx.create_disabled", "Create disabled", PD_WF_TOGGLE, 3,
+			   false),
+		 "Nothing connects until the connection is enabled.");
+	field_add(o, max, &n, "pbx.sync_users", "Sync users", PD_WF_TOGGLE, 3, false);
+	field_add(o, max, &n, "pbx.monitor", "Monitor calls/agents", PD_WF_TOGGLE, 3, false);
+	if (!pl || pl->has_sub_accounts) {
+		char note[160];
+		snprintf(note, sizeof note,
+			 "Monitors every %s found. Can only be chosen now, not after creation.",
+			 pl && pl->sub_account_label ? pl->sub_account_label : "sub-account");
+		note_set(field_add(o, max, &n, "pbx.auto_provision", "Auto-provision subs",
+				   PD_WF_TOGGLE, 3, false),
+			 note);
+	}
+	return n;
+}
+
+static size_t fields_roles(const pd_wiz *w, pd_wiz_field *o, size_t max)
+{
+	size_t n = 0;
+	field_add(o, max, &n, "admin.role", "Primary user", PD_WF_FIXED, 50, false);
+	for (size_t i = 0; i < w->n_users; i++) {
+		char key[48], label[48];
+		snprintf(key, sizeof key, "users.%zu.display_name", i);
+		snprintf(label, sizeof label, "User %zu name", i + 1);
+		field_add(o, max, &n, key, label, PD_WF_TEXT, 34, true);
+		snprintf(key, sizeof key, "users.%zu.email", i);
+		field_add(o, max, &n, key, "  Email", PD_WF_TEXT, 34, true);
+		snprintf(key, sizeof key, "users.%zu.extension", i);
+		field_add(o, max, &n, key, "  Extension", PD_WF_TEXT, 12, false);
+		snprintf(key, sizeof key, "users.%zu.role", i);
+		field_add(o, max, &n, key, "  Role", PD_WF_CHOICE, 34, false);
+	}
+	return n;
+}
+
+size_t pd_wiz_fields(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_step step, pd_wiz_field *out,
+		     size_t max)
+{
+	switch (step) {
+	case PD_WIZ_CUSTOMER:
+		return fields_customer(c, w, out, max);
+	case PD_WIZ_USER:
+		return fields_user(out, max);
+	case PD_WIZ_PBX:
+		return fields_pbx(c, w, out, max);
+	case PD_WIZ_ROLES:
+		return fields_roles(w, out, max);
+	default:
+		return 0;
+	}
+}
+
+bool pd_wiz_key_in_step(const char *key, pd_wiz_step step)
+{
+	switch (step) {
+	case PD_WIZ_CUSTOMER:
+		return !strcmp(key, "name") || !strcmp(key, "product_type") ||
+		       !strcmp(key, "reference") || !strcmp(key, "country") ||
+		       !strcmp(key, "time_zone") || !strcmp(key, "notes") || !strcmp(key, "trial") ||
+		       !strcmp(key, "trial_end");
+	case PD_WIZ_USER:
+		return !strncmp(key, "admin.", 6);
+	case PD_WIZ_PBX:
+		return !strncmp(key, "pbx.", 4) || !strcmp(key, "no_pbx");
+	case PD_WIZ_ROLES:
+		return !strncmp(key, "users.", 6);
+	default:
+		return false;
+	}
+}
+
+/* ---- choices ---- */
+
+static void choice_add(pd_wiz_choices *ch, const char *value, const char *label)
+{
+	ch->values = xrealloc(ch->values, (ch->n + 1) * sizeof *ch->values);
+	ch->labels = xrealloc(ch->labels, (ch->n + 1) * sizeof *ch->labels);
+	ch->values[ch->n] = xstrdup(value);
+	ch->labels[ch->n] = xstrdup(label);
+	ch->n++;
+}
+
+void pd_wiz_choices_free(pd_wiz_choices *ch)
+{
+	for (size_t i = 0; i < ch->n; i++) {
+		free(ch->values[i]);
+		free(ch->labels[i]);
+	}
+	free(ch->values);
+	free(ch->labels);
+	memset(ch, 0, sizeof *ch);
+}
+
+void pd_wiz_choices_get(const pd_wiz_ctx *c, const pd_wiz *w, const char *key, pd_wiz_choices *out)
+{
+	memset(out, 0, sizeof *out);
+	if (!strcmp(key, "product_type") && c->cat) {
+		const char *platform = !w->no_pbx && *w->platform ? w->platform : NULL;
+		for (size_t i = 0; i < c->cat->n_types; i++) {
+			const pd_product_type *pt = &c->cat->types[i];
+			if (*w->country && !pd_product_sold_in(pt, w->country))
+				continue;
+			if (platform && !pd_product_allows_platform(pt, platform))
+				continue;
+			char *label = xasprintf("%s%s%s", pt->name, pt->trial_allowed ? " · trial" : "",
+						pt->locked_after_assignment ? " · locked" : "");
+			choice_add(out, pt->key, label);
+			free(label);
+		}
+	} else if (!strcmp(key, "time_zone") && c->geo) {
+		const pd_country *co = *w->country ? pd_geo_country(c->geo, w->country) : NULL;
+		for (size_t i = 0; co && i < co->n_zones; i++)
+			choice_add(out, co->zones[i], co->zones[i]);
+	} else if (!strcmp(key, "pbx.template")) {
+		choice_add(out, "", "(none)");
+		for (size_t i = 0; i < c->n_templates; i++) {
+			char *label =
+				xasprintf("%s (%s)", c->templates[i].name, c->templates[i].platform);
+			choice_add(out, c->templates[i].name, label);
+			free(label);
+		}
+	} else if (!strcmp(key, "pbx.platform") && c->cat) {
+		const pd_product_type *pt = pd_catalogue_product(c->cat, w->product_type);
+		for (size_t i = 0; i < c->cat->n_platforms; i++) {
+			const pd_platform *pl = &c->cat->platforms[i];
+			if (pt && !pd_product_allows_platform(pt, pl->key))
+				continue;
+			char *label = xasprintf("%s%s", pl->name, pl->supported ? "" : " (no driver yet)");
+			choice_add(out, pl->key, label);
+			free(label);
+		}
+	} else if (!strncmp(key, "users.", 6) && c->cat) {
+		choice_add(out, "", "(no role: no access)");
+		for (size_t i = 0; i < c->cat->n_roles; i++)
+			choice_add(out, c->cat->roles[i].key, c->cat->roles[i].name);
+	}
+}
+
+char *pd_wiz_display(const pd_wiz_ctx *c, const pd_wiz *w, const char *key)
+{
+	if (!strcmp(key, "admin.role")) {
+		const pd_role *r = c->cat ? pd_catalogue_role(c->cat, PD_ROLE_ADMIN) : NULL;
+		const char *rn = r ? r->name : "Customer Administrator";
+		if (w->step == PD_WIZ_ROLES)
+			return xasprintf("%s <%s>: %s (fixed)", w->admin.display_name, w->admin.email,
+					 rn);
+		return xasprintf("%s (fixed)", rn);
+	}
+	const char *v = pd_wiz_get(w, key);
+	if (!v)
+		return xstrdup("");
+	if (bool_member((pd_wiz *)w, key))
+		return xstrdup(!strcmp(v, "1") ? "[x]" : "[ ]");
+	pd_wiz_choices ch;
+	pd_wiz_choices_get(c, w, key, &ch);
+	char *out = NULL;
+	for (size_t i = 0; i < ch.n && !out; i++)
+		if (!strcmp(ch.values[i], v))
+			out = xstrdup(ch.labels[i]);
+	pd_wiz_choices_free(&ch);
+	if (!out && !strcmp(key, "product_type") && c->cat) {
+		const pd_product_type *pt = pd_catalogue_product(c->cat, v);
+		if (pt)
+			out = xstrdup(pt->name); /* no longer offered: the check says why */
+	}
+	return out ? out : xstrdup(v);
+}

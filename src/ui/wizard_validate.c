@@ -1,0 +1,576 @@
+/* Validation of the wizard's fields and steps, and the final record. Each
+ * field is checked by the same core function the command line uses; this
+ * file only picks the function and carries its message to the field. */
+#include "wizard_state.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+void pd_wiz_errors_clear(pd_wiz_errors *er)
+{
+	er->n = 0;
+}
+
+void pd_wiz_errors_free(pd_wiz_errors *er)
+{
+	free(er->v);
+	memset(er, 0, sizeof *er);
+}
+
+const char *pd_wiz_errors_find(const pd_wiz_errors *er, const char *key)
+{
+	for (size_t i = 0; i < er->n; i++)
+		if (!strcmp(er->v[i].key, key))
+			return er->v[i].message;
+	return NULL;
+}
+
+void pd_wiz_errors_set(pd_wiz_errors *er, const char *key, const char *message)
+{
+	for (size_t i = 0; i < er->n; i++) {
+		if (strcmp(er->v[i].key, key))
+			continue;
+		if (message) {
+			snprintf(er->v[i].message, sizeof er->v[i].message, "%s", message);
+		} else {
+			memmove(&er->v[i], &er->v[i + 1], (er->n - i - 1) * sizeof *er->v);
+			er->n--;
+		}
+		return;
+	}
+	if (!message)
+		return;
+	if (er->n == er->cap) {
+		er->cap = er->cap ? er->cap * 2 : 16;
+		er->v = xrealloc(er->v, er->cap * sizeof *er->v);
+	}
+	pd_wiz_error *x = &er->v[er->n++];
+	snprintf(x->key, sizeof x->key, "%s", key);
+	snprintf(x->message, sizeof x->message, "%s", message);
+}
+
+/* ---- country ---- */
+
+static bool folded_equal(const char *a, const char *b)
+{
+	char *ka = pd_fold_key(a), *kb = pd_fold_key(b);
+	bool eq = ka && kb && !strcmp(ka, kb);
+	free(ka);
+	free(kb);
+	return eq;
+}
+
+/* The country the text names, or NULL; *n_matches = type-ahead matches. */
+static const pd_country *country_of_text(const pd_wiz_ctx *c, const char *text, size_t *n_matches)
+{
+	*n_matches = 0;
+	if (!c->geo || !text)
+		return NULL;
+	char *t = pd_trim(text);
+	if (!t)
+		return NULL;
+	const pd_country *found = NULL;
+	size_t len = strlen(t);
+	/* "Allemagne / Germany (DE)": the form the picker writes back */
+	if (len >= 4 && t[len - 1] == ')' && t[len - 4] == '(') {
+		char code[3] = {t[len - 3], t[len - 2], 0};
+		found = pd_geo_country(c->geo, code);
+	}
+	if (!found && len == 2)
+		found = pd_geo_country(c->geo, t);
+	if (!found && *t) {
+		const pd_country *m[16];
+		size_t n = pd_geo_search(c->geo, t, m, N_OF(m));
+		*n_matches = n;
+		for (size_t i = 0; i < n && !found; i++)
+			if (folded_equal(m[i]->name_en, t) || folded_equal(m[i]->name_fr, t))
+				found = m[i];
+		if (!found && n == 1)
+			found = m[0];
+	}
+	free(t);
+	return found;
+}
+
+void pd_wiz_resolve_country(const pd_wiz_ctx *c, pd_wiz *w)
+{
+	size_t n;
+	const pd_country *co = country_of_text(c, w->country_text, &n);
+	pd_set_str(&w->country, co ? co->code : "");
+	if (!co)
+		return;
+	char *shown = strcmp(co->name_fr, co->name_en)
+			      ? xasprintf("%s / %s (%s)", co->name_fr, co->name_en, co->code)
+			      : xasprintf("%s (%s)", co->name_en, co->code);
+	free(w->country_text);
+	w->country_text = shown;
+}
+
+/* ---- PBX ---- */
+
+static const char *param_value(const pd_wiz *w, const char *key)
+{
+	for (size_t i = 0; i < w->n_params; i++)
+		if (!strcmp(w->params[i].key, key))
+			return w->params[i].value;
+	return NULL;
+}
+
+/* Strict port: digits only, 1..65535. */
+static bool port_parse(const char *s, int *out)
+{
+	if (!s || !*s)
+		return false;
+	long v = 0;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9' || v > 65535)
+			return false;
+		v = v * 10 + (*p - '0');
+	}
+	if (v < 1 || v > 65535)
+		return false;
+	*out = (int)v;
+	return true;
+}
+
+static bool is_struct_param(const char *k)
+{
+	return !strcmp(k, "host") || !strcmp(k, "port") || !strcmp(k, "tls") ||
+	       !strcmp(k, "username") || !strcmp(k, "secret");
+}
+
+/* The wizard's step 3 as the core's pd_pbx. Only the chosen platform's
+ * fields are taken: a platform switched away from leaves no stray values. */
+static void pbx_from_wiz(const pd_wiz_ctx *c, const pd_wiz *w, pd_pbx *p)
+{
+	memset(p, 0, sizeof *p);
+	const pd_platform *pl = c->cat ? pd_catalogue_platform(c->cat, w->platform) : NULL;
+	p->template_name = *w->template_name ? xstrdup(w->template_name) : NULL;
+	p->platform = xstrdup(w->platform);
+	p->host = xstrdup(param_value(w, "host") ? param_value(w, "host") : "");
+	const char *port = param_value(w, "port");
+	if (!port_parse(port, &p->port))
+		p->port = port && *port ? -1 : 0;
+	const char *tls = param_value(w, "tls");
+	p->tls = tls && (!strcmp(tls, "1") || !strcmp(tls, "true"));
+	p->username = xstrdup(param_value(w, "username") ? param_value(w, "username") : "");
+	json_t *o = json_object();
+	for (size_t i = 0; pl && i < pl->n_fields; i++) {
+		const pd_platform_field *f = &pl->fields[i];
+		const char *v = param_value(w, f->key);
+		if (f->secret) {
+			if (!p->secret && v && *v)
+				p->secret = xstrdup(v);
+		} else if (!is_struct_param(f->key) && v && *v) {
+			json_object_set_new(o, f->key, json_string(v));
+		}
+	}
+	p->params_json = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	p->sync_users = w->sync_users;
+	p->monitor = w->monitor;
+	p->auto_provision = w->auto_provision;
+	p->enabled = !w->create_disabled;
+}
+
+/* The core names fields in snake_case ("host", "admin_email"); map them back. */
+static void key_of_core_field(const char *field, char key[48])
+{
+	static const struct {
+		const char *core, *key;
+	} map[] = {
+		{"name", "name"},
+		{"product_type", "product_type"},
+		{"reference", "reference"},
+		{"country", "country"},
+		{"time_zone", "time_zone"},
+		{"notes", "notes"},
+		{"trial", "trial_end"},
+		{"trial_end", "trial_end"},
+		{"trial_days", "trial_end"},
+		{"admin_name", "admin.display_name"},
+		{"admin_display_name", "admin.display_name"},
+		{"display_name", "admin.display_name"},
+		{"admin_email", "admin.email"},
+		{"email", "admin.email"},
+		{"admin_extension", "admin.extension"},
+		{"extension", "admin.extension"},
+		{"platform", "pbx.platform"},
+		{"template", "pbx.template"},
+		{"auto_provision", "pbx.auto_provision"},
+		{"auto_provision_sub_accounts", "pbx.auto_provision"},
+	};
+	key[0] = 0;
+	if (!field || !*field)
+		return;
+	/* "users[2].email" / "users.2.email" */
+	unsigned idx;
+	char member[32];
+	if (sscanf(field, "users[%u].%31s", &idx, member) == 2 ||
+	    sscanf(field, "users.%u.%31s", &idx, member) == 2) {
+		snprintf(key, 48, "users.%u.%s", idx, member);
+		return;
+	}
+	const char *f = field;
+	if (!strncmp(f, "pbx.", 4) || !strncmp(f, "pbx_", 4)) {
+		f += 4;
+		for (size_t i = 0; i < N_OF(map); i++)
+			if (!strcmp(map[i].core, f) && !strncmp(map[i].key, "pbx.", 4)) {
+				snprintf(key, 48, "%s", map[i].key);
+				return;
+			}
+		snprintf(key, 48, "pbx.f.%s", f);
+		return;
+	}
+	for (size_t i = 0; i < N_OF(map); i++)
+		if (!strcmp(map[i].core, f)) {
+			snprintf(key, 48, "%s", map[i].key);
+			return;
+		}
+	if (!strcmp(f, "host") || !strcmp(f, "port") || !strcmp(f, "tls") ||
+	    !strcmp(f, "username") || !strcmp(f, "secret"))
+		snprintf(key, 48, "pbx.f.%s", f);
+}
+
+/* ---- one field ---- */
+
+static bool fail(char *msg, size_t cap, const char *text)
+{
+	snprintf(msg, cap, "%s", text);
+	return false;
+}
+
+static bool from_err(char *msg, size_t cap, const pd_err *e)
+{
+	const char *m = e->message;
+	/* The core prefixes "field: "; beside the field that is noise. */
+	size_t fl = strlen(e->field);
+	if (fl && !strncmp(m, e->field, fl) && m[fl] == ':' && m[fl + 1] == ' ')
+		m += fl + 2;
+	return fail(msg, cap, *m ? m : pd_status_message(e->status));
+}
+
+static bool blank(const char *s)
+{
+	if (!s)
+		return true;
+	for (; *s; s++)
+		if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
+			return false;
+	return true;
+}
+
+static bool check_name(const pd_wiz_ctx *c, const pd_wiz *w, char *msg, size_t cap)
+{
+	pd_err e = {0};
+	char *norm = NULL;
+	if (pd_check_name(w->name, &norm, &e) != PD_OK)
+		return from_err(msg, cap, &e);
+	bool ok = true;
+	if (c->store) {
+		bool taken = false;
+		if (store_customer_name_taken(c->store, norm, 0, &taken, &e) != PD_OK)
+			ok = from_err(msg, cap, &e);
+		else if (taken)
+			ok = fail(msg, cap, "another customer already has this name");
+	}
+	free(norm);
+	return ok;
+}
+
+static bool check_country(const pd_wiz_ctx *c, const pd_wiz *w, char *msg, size_t cap)
+{
+	if (blank(w->country_text))
+		return fail(msg, cap, "required: type part of the name (French or English)");
+	size_t n;
+	const pd_country *co = country_of_text(c, w->country_text, &n);
+	if (!co) {
+		if (n > 1)
+			snprintf(msg, cap, "%zu countries match: keep typing or pick one", n);
+		else
+			snprintf(msg, cap, "no country matches this name or code");
+		return false;
+	}
+	pd_err e = {0};
+	char code[3];
+	if (pd_check_country(c->geo, co->code, code, &e) != PD_OK)
+		return from_err(msg, cap, &e);
+	return true;
+}
+
+static bool check_product(const pd_wiz_ctx *c, const pd_wiz *w, char *msg, size_t cap)
+{
+	if (blank(w->product_type))
+		return fail(msg, cap, "required: choose a product type");
+	pd_err e = {0};
+	if (pd_check_product_type(c->cat, w->product_type, *w->country ? w->country : NULL, &e) !=
+	    PD_OK)
+		return from_err(msg, cap, &e);
+	const pd_product_type *pt = pd_catalogue_product(c->cat, w->product_type);
+	if (pt && !w->no_pbx && *w->platform && !pd_product_allows_platform(pt, w->platform)) {
+		const pd_platform *pl = pd_catalogue_platform(c->cat, w->platform);
+		snprintf(msg, cap, "not available with the %s PBX chosen in step 3",
+			 pl ? pl->name : w->platform);
+		return false;
+	}
+	return true;
+}
+
+static bool check_trial_end(const pd_wiz_ctx *c, const pd_wiz *w, char *msg, size_t cap)
+{
+	pd_day end;
+	if (!pd_day_parse(w->trial_end, &end))
+		return fail(msg, cap, "a date as YYYY-MM-DD");
+	pd_err e = {0};
+	if (pd_check_trial(c->cat, w->product_type, c->today, end, &e) != PD_OK)
+		return from_err(msg, cap, &e);
+	return true;
+}
+
+/* Emails are unique within the customer (folded compare), like the store's rule. */
+static bool email_used_before(const pd_wiz *w, long upto, const char *email, char *msg, size_t cap)
+{
+	char *k = pd_fold_key(email);
+	bool used = false;
+	char *ka = upto >= 0 ? pd_fold_key(w->admin.email) : NULL;
+	if (k && ka && !strcmp(k, ka)) {
+		used = true;
+		snprintf(msg, cap, "already the primary user's email");
+	}
+	free(ka);
+	for (long i = 0; !used && i < upto && (size_t)i < w->n_users; i++) {
+		char *ku = pd_fold_key(w->users[i].email);
+		if (k && ku && !strcmp(k, ku)) {
+			used = true;
+			snprintf(msg, cap, "already used by user %ld", i + 1);
+		}
+		free(ku);
+	}
+	free(k);
+	return used;
+}
+
+static bool check_user_member(const pd_wiz_ctx *c, const pd_wiz *w, long idx, const char *member,
+			      const char *value, char *msg, size_t cap)
+{
+	pd_err e = {0};
+	const char *field = idx < 0 ? "admin" : "user";
+	if (!strcmp(member, "display_name")) {
+		if (pd_check_display_name(value, field, &e) != PD_OK)
+			return from_err(msg, cap, &e);
+	} else if (!strcmp(member, "email")) {
+		if (pd_check_email(value, field, &e) != PD_OK)
+			return from_err(msg, cap, &e);
+		if (idx >= 0 && email_used_before(w, idx, value, msg, cap))
+			return false;
+	} else if (!strcmp(member, "extension")) {
+		if (pd_check_extension(value, field, &e) != PD_OK)
+			return from_err(msg, cap, &e);
+	} else if (!strcmp(member, "role")) {
+		if (*value && c->cat && !pd_catalogue_role(c->cat, value))
+			return fail(msg, cap, "not a role of the catalogue");
+	}
+	return true;
+}
+
+static bool check_pbx_field(const pd_wiz_ctx *c, const pd_wiz *w, const char *key, char *msg,
+			    size_t cap)
+{
+	if (w->no_pbx)
+		return true;
+	if (!strcmp(key, "pbx.platform")) {
+		if (blank(w->platform))
+			return fail(msg, cap, "required: choose a platform or tick “No PBX yet”");
+		const pd_platform *pl = c->cat ? pd_catalogue_platform(c->cat, w->platform) : NULL;
+		if (!pl)
+			return fail(msg, cap, "not a platform of the catalogue");
+		const pd_product_type *pt = c->cat ? pd_catalogue_product(c->cat, w->product_type) : NULL;
+		if (pt && !pd_product_allows_platform(pt, pl->key)) {
+			snprintf(msg, cap, "not allowed for product type %s", pt->name);
+			return false;
+		}
+		return true;
+	}
+	if (!strcmp(key, "pbx.template")) {
+		for (size_t i = 0; *w->template_name && i < c->n_templates; i++)
+			if (!strcmp(c->templates[i].name, w->template_name))
+				return true;
+		return *w->template_name ? fail(msg, cap, "no such template") : true;
+	}
+	if (strncmp(key, "pbx.f.", 6))
+		return true;
+	const char *pk = key + 6;
+	const pd_platform *pl = c->cat ? pd_catalogue_platform(c->cat, w->platform) : NULL;
+	const pd_platform_field *pf = NULL;
+	for (size_t i = 0; pl && i < pl->n_fields; i++)
+		if (!strcmp(pl->fields[i].key, pk))
+			pf = &pl->fields[i];
+	const char *v = param_value(w, pk);
+	if (pf && pf->required && blank(v)) {
+		if (pf->secret && w->had_secret)
+			return fail(msg, cap, "type the secret again (drafts never keep it)");
+		return fail(msg, cap, "required");
+	}
+	int port;
+	if (!strcmp(pk, "port") && !blank(v) && !port_parse(v, &port))
+		return fail(msg, cap, "a port number from 1 to 65535");
+	/* The core's whole-connection rule, kept only when it names this field. */
+	pd_pbx p;
+	pbx_from_wiz(c, w, &p);
+	pd_err e = {0};
+	bool ok = true;
+	if (pd_pbx_check(c->cat, &p, &e) != PD_OK) {
+		char k[48];
+		key_of_core_field(e.field, k);
+		if (!strcmp(k, key))
+			ok = from_err(msg, cap, &e);
+	}
+	pd_pbx_free(&p);
+	return ok;
+}
+
+bool pd_wiz_check_field(const pd_wiz_ctx *c, const pd_wiz *w, const char *key, char *msg,
+			size_t cap)
+{
+	pd_err e = {0};
+	msg[0] = 0;
+	if (!strcmp(key, "name"))
+		return check_name(c, w, msg, cap);
+	if (!strcmp(key, "product_type"))
+		return check_product(c, w, msg, cap);
+	if (!strcmp(key, "reference"))
+		return pd_check_reference(w->reference, &e) == PD_OK || from_err(msg, cap, &e);
+	if (!strcmp(key, "country"))
+		return check_country(c, w, msg, cap);
+	if (!strcmp(key, "time_zone")) {
+		if (!*w->country)
+			return true; /* the country's own error comes first */
+		char *tz = NULL;
+		bool ok = pd_check_time_zone(c->geo, w->country, w->time_zone, &tz, &e) == PD_OK ||
+			  from_err(msg, cap, &e);
+		free(tz);
+		return ok;
+	}
+	if (!strcmp(key, "notes"))
+		return pd_check_notes(w->notes, &e) == PD_OK || from_err(msg, cap, &e);
+	if (!strcmp(key, "trial_end"))
+		return !w->trial || check_trial_end(c, w, msg, cap);
+	if (!strncmp(key, "admin.", 6)) {
+		if (!strcmp(key, "admin.role"))
+			return true;
+		return check_user_member(c, w, -1, key + 6, pd_wiz_get(w, key), msg, cap);
+	}
+	if (!strncmp(key, "users.", 6)) {
+		char *end;
+		long i = strtol(key + 6, &end, 10);
+		const char *v = pd_wiz_get(w, key);
+		if (*end != '.' || !v)
+			return true;
+		return check_user_member(c, w, i, end + 1, v, msg, cap);
+	}
+	if (!strncmp(key, "pbx.", 4))
+		return check_pbx_field(c, w, key, msg, cap);
+	return true;
+}
+
+size_t pd_wiz_check_step(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_step step,
+			 pd_wiz_errors *er)
+{
+	/* Forget this step's old entries (fields may have disappeared). */
+	for (size_t i = 0; i < er->n;) {
+		if (pd_wiz_key_in_step(er->v[i].key, step)) {
+			memmove(&er->v[i], &er->v[i + 1], (er->n - i - 1) * sizeof *er->v);
+			er->n--;
+		} else {
+			i++;
+		}
+	}
+	pd_wiz_field f[PD_WIZ_FIELDS_MAX];
+	size_t nf = pd_wiz_fields(c, w, step, f, PD_WIZ_FIELDS_MAX);
+	size_t bad = 0;
+	char msg[256];
+	for (size_t i = 0; i < nf; i++) {
+		if (f[i].kind == PD_WF_NOTE || f[i].kind == PD_WF_FIXED)
+			continue;
+		if (!pd_wiz_check_field(c, w, f[i].key, msg, sizeof msg)) {
+			pd_wiz_errors_set(er, f[i].key, msg);
+			bad++;
+		}
+	}
+	/* The connection as a whole (rules naming no single visible field). */
+	if (step == PD_WIZ_PBX && !w->no_pbx && !bad) {
+		pd_pbx p;
+		pbx_from_wiz(c, w, &p);
+		pd_err e = {0};
+		if (pd_pbx_check(c->cat, &p, &e) != PD_OK) {
+			char k[48];
+			key_of_core_field(e.field, k);
+			from_err(msg, sizeof msg, &e);
+			pd_wiz_errors_set(er, *k ? k : "pbx.platform", msg);
+			bad++;
+		}
+		pd_pbx_free(&p);
+	}
+	return bad;
+}
+
+/* ---- the record for the store ---- */
+
+static char *opt(const char *s)
+{
+	return s && *s ? pd_trim(s) : NULL;
+}
+
+static void user_to_core(const pd_wiz_user *u, const char *role, bool primary, pd_user *out)
+{
+	memset(out, 0, sizeof *out);
+	out->display_name = pd_trim(u->display_name ? u->display_name : "");
+	out->email = pd_trim(u->email ? u->email : "");
+	out->extension = opt(u->extension);
+	out->role = role && *role ? xstrdup(role) : NULL;
+	out->primary = primary;
+}
+
+pd_status pd_wiz_build(const pd_wiz_ctx *c, const pd_wiz *w, pd_new_customer *n,
+		       char bad_key[48], pd_err *e)
+{
+	memset(n, 0, sizeof *n);
+	if (bad_key)
+		bad_key[0] = 0;
+	pd_customer *cu = &n->customer;
+	char *norm = NULL;
+	pd_err ne = {0};
+	cu->name = pd_check_name(w->name, &norm, &ne) == PD_OK ? norm : xstrdup(w->name);
+	cu->product_type = xstrdup(w->product_type);
+	cu->reference = opt(w->reference);
+	snprintf(cu->country, sizeof cu->country, "%s", w->country);
+	cu->time_zone = xstrdup(w->time_zone);
+	cu->notes = w->notes && *w->notes ? xstrdup(w->notes) : NULL;
+	pd_day end;
+	if (w->trial && pd_day_parse(w->trial_end, &end)) {
+		cu->trial = true;
+		cu->trial_start = c->today;
+		cu->trial_end = end;
+		n->trial_days = (int)(end - c->today) + 1; /* inclusive, like the default length */
+	}
+	user_to_core(&w->admin, PD_ROLE_ADMIN, true, &n->admin);
+	if (w->n_users) {
+		n->users = xcalloc(w->n_users, sizeof *n->users);
+		for (size_t i = 0; i < w->n_users; i++)
+			user_to_core(&w->users[i], w->users[i].role, false, &n->users[i]);
+		n->n_users = w->n_users;
+	}
+	if (!w->no_pbx) {
+		n->pbx = xmalloc(sizeof *n->pbx);
+		pbx_from_wiz(c, w, n->pbx);
+	}
+	pd_status st = pd_new_customer_check(c->cat, c->geo, n, c->today, e);
+	if (st != PD_OK && bad_key)
+		key_of_core_field(e ? e->field : NULL, bad_key);
+	return st;
+}
