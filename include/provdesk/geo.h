@@ -20,8 +20,15 @@ typedef struct {
 typedef struct pd_geo pd_geo;
 
 /* Loads from the system files (paths overridable by PROVDESK_ISO_CODES_DIR,
- * PROVDESK_ZONEINFO_DIR for tests). Thread-safe, loaded once. */
+ * PROVDESK_LOCALE_DIR, PROVDESK_ZONEINFO_DIR for tests). Thread-safe, loaded
+ * once; freed at exit. A missing file is PD_E_NOINPUT, a corrupt one
+ * PD_E_CONFIG; the message names the file. */
 pd_status pd_geo_get(const pd_geo **out, pd_err *e);
+/* A private instance from explicit directories: iso_dir/json/iso_3166-1.json,
+ * locale_dir/fr/LC_MESSAGES/iso_3166-1.mo, zoneinfo_dir/zone.tab (+ zone1970.tab). */
+pd_status pd_geo_load(const char *iso_dir, const char *locale_dir, const char *zoneinfo_dir,
+		      pd_geo **out, pd_err *e);
+void pd_geo_free(pd_geo *g);
 
 size_t pd_geo_count(const pd_geo *g);
 const pd_country *pd_geo_at(const pd_geo *g, size_t i); /* sorted by English name */

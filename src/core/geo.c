@@ -1,0 +1,471 @@
+/* Countries and time zones from the system's own data, not a hand-typed list:
+ * Debian iso-codes (JSON) for codes and English names, its gettext catalogue
+ * for the French names (parsed here: only the C.UTF-8 locale exists, so
+ * dgettext cannot be used), and tzdata's zone.tab for the zones. */
+#include "provdesk/geo.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "provdesk/util.h"
+
+struct pd_geo {
+	pd_country *countries; /* sorted by English name (folded) */
+	size_t n;
+	char **all_zones; /* every zone of zone.tab, sorted */
+	size_t n_all_zones;
+	char *zoneinfo_dir;
+};
+
+static const char *env_or(const char *var, const char *def)
+{
+	const char *v = getenv(var);
+	return v && *v ? v : def;
+}
+
+/* ---- gettext .mo ---- */
+
+typedef struct {
+	unsigned char *data;
+	size_t size;
+	bool swap;
+	uint32_t n, orig, trans;
+} mo_file;
+
+static uint32_t mo_u32(const mo_file *m, size_t off)
+{
+	const unsigned char *p = m->data + off;
+	uint32_t v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+		     (uint32_t)p[3] << 24;
+	if (m->swap)
+		v = __builtin_bswap32(v);
+	return v;
+}
+
+static bool read_file(const char *path, unsigned char **data, size_t *size)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return false;
+	pd_buf b = {0};
+	char chunk[8192];
+	size_t r;
+	while ((r = fread(chunk, 1, sizeof chunk, f)) > 0)
+		pd_buf_addn(&b, chunk, r);
+	bool ok = !ferror(f);
+	fclose(f);
+	*size = b.len;
+	*data = (unsigned char *)pd_buf_steal(&b);
+	return ok;
+}
+
+static pd_status mo_open(const char *path, mo_file *m, pd_err *e)
+{
+	memset(m, 0, sizeof *m);
+	if (!read_file(path, &m->data, &m->size)) {
+		free(m->data);
+		m->data = NULL;
+		return pd_fail(e, PD_E_NOINPUT, "name_fr",
+			       "cannot read the French country names %s: %s (install iso-codes)",
+			       path, strerror(errno));
+	}
+	if (m->size < 28)
+		goto corrupt;
+	uint32_t magic = (uint32_t)m->data[0] | (uint32_t)m->data[1] << 8 |
+			 (uint32_t)m->data[2] << 16 | (uint32_t)m->data[3] << 24;
+	if (magic == 0x950412deu)
+		m->swap = false;
+	else if (magic == 0xde120495u)
+		m->swap = true;
+	else
+		goto corrupt;
+	m->n = mo_u32(m, 8);
+	m->orig = mo_u32(m, 12);
+	m->trans = mo_u32(m, 16);
+	if (m->n > m->size / 8 || m->orig > m->size || m->trans > m->size ||
+	    (uint64_t)m->orig + (uint64_t)m->n * 8 > m->size ||
+	    (uint64_t)m->trans + (uint64_t)m->n * 8 > m->size)
+		goto corrupt;
+	/* Every string must lie inside the file and be NUL-terminated. */
+	for (uint32_t i = 0; i < m->n; i++)
+		for (int t = 0; t < 2; t++) {
+			size_t base = (t ? m->trans : m->orig) + (size_t)i * 8;
+			uint32_t len = mo_u32(m, base), off = mo_u32(m, base + 4);
+			if ((uint64_t)off + len >= m->size || m->data[off + len] != 0)
+				goto corrupt;
+		}
+	return PD_OK;
+corrupt:
+	free(m->data);
+	m->data = NULL;
+	return pd_fail(e, PD_E_CONFIG, "name_fr", "%s is not a valid gettext .mo file", path);
+}
+
+static const char *mo_lookup(const mo_file *m, const char *msgid)
+{
+	for (uint32_t i = 0; i < m->n; i++) {
+		size_t base = m->orig + (size_t)i * 8;
+		uint32_t off = mo_u32(m, base + 4);
+		if (!strcmp((const char *)m->data + off, msgid)) {
+			uint32_t toff = mo_u32(m, m->trans + (size_t)i * 8 + 4);
+			const char *t = (const char *)m->data + toff;
+			return *t ? t : NULL;
+		}
+	}
+	return NULL;
+}
+
+/* ---- loading ---- */
+
+static int cmp_country(const void *a, const void *b)
+{
+	const pd_country *x = a, *y = b;
+	char *kx = pd_fold_key(x->name_en), *ky = pd_fold_key(y->name_en);
+	int r = strcmp(kx ? kx : "", ky ? ky : "");
+	free(kx);
+	free(ky);
+	return r ? r : strcmp(x->code, y->code);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void country_free(pd_country *c)
+{
+	free(c->name_en);
+	free(c->name_fr);
+	free(c->key);
+	for (size_t i = 0; i < c->n_zones; i++)
+		free(c->zones[i]);
+	free(c->zones);
+}
+
+void pd_geo_free(pd_geo *g)
+{
+	if (!g)
+		return;
+	for (size_t i = 0; i < g->n; i++)
+		country_free(&g->countries[i]);
+	free(g->countries);
+	for (size_t i = 0; i < g->n_all_zones; i++)
+		free(g->all_zones[i]);
+	free(g->all_zones);
+	free(g->zoneinfo_dir);
+	free(g);
+}
+
+static pd_status load_iso(pd_geo *g, const char *path, pd_err *e)
+{
+	json_error_t je;
+	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	if (!root) {
+		FILE *f = fopen(path, "r");
+		if (!f)
+			return pd_fail(e, PD_E_NOINPUT, "country",
+				       "cannot read the country list %s: %s (install iso-codes)", path,
+				       strerror(errno));
+		fclose(f);
+		return pd_fail_line(e, PD_E_CONFIG, je.line, "country", "%s:%d: invalid JSON: %s",
+				    path, je.line, je.text);
+	}
+	json_t *arr = json_object_get(root, "3166-1");
+	if (!json_is_array(arr) || json_array_size(arr) == 0) {
+		json_decref(root);
+		return pd_fail(e, PD_E_CONFIG, "country",
+			       "%s: no \"3166-1\" array of countries in this file", path);
+	}
+	g->countries = xcalloc(json_array_size(arr), sizeof *g->countries);
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v)
+	{
+		const char *a2 = json_string_value(json_object_get(v, "alpha_2"));
+		const char *name = json_string_value(json_object_get(v, "name"));
+		const char *common = json_string_value(json_object_get(v, "common_name"));
+		if (!a2 || strlen(a2) != 2 || !name || !*name) {
+			json_decref(root);
+			return pd_fail(e, PD_E_CONFIG, "country",
+				       "%s: entry %zu of \"3166-1\" lacks a 2-letter alpha_2 or a name",
+				       path, i);
+		}
+		pd_country *c = &g->countries[g->n++];
+		c->code[0] = (char)(a2[0] & ~0x20);
+		c->code[1] = (char)(a2[1] & ~0x20);
+		c->code[2] = 0;
+		c->name_en = xstrdup(common && *common ? common : name);
+		/* Search also matches the formal name ("Korea, Republic of"). */
+		c->key = xstrdup(common && *common ? name : ""); /* temporary: formal name */
+	}
+	json_decref(root);
+	return PD_OK;
+}
+
+static pd_country *find_code(pd_geo *g, const char *cc)
+{
+	for (size_t i = 0; i < g->n; i++)
+		if (!strcasecmp(g->countries[i].code, cc))
+			return &g->countries[i];
+	return NULL;
+}
+
+static bool has_str(char **v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i], s))
+			return true;
+	return false;
+}
+
+static pd_status load_zones(pd_geo *g, const char *path, bool required, pd_err *e)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		if (!required)
+			return PD_OK;
+		return pd_fail(e, PD_E_NOINPUT, "time_zone",
+			       "cannot read the time zone list %s: %s (install tzdata)", path,
+			       strerror(errno));
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int lineno = 0;
+	size_t cap_all = g->n_all_zones;
+	pd_status st = PD_OK;
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		lineno++;
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = 0;
+		if (!len || line[0] == '#')
+			continue;
+		char *save = NULL;
+		char *codes = strtok_r(line, "\t", &save);
+		char *coord = strtok_r(NULL, "\t", &save);
+		char *tz = strtok_r(NULL, "\t", &save);
+		if (!codes || !coord || !tz || !*tz) {
+			st = pd_fail_line(e, PD_E_CONFIG, lineno, "time_zone",
+					  "%s:%d: expected 'code<TAB>coordinates<TAB>zone'", path,
+					  lineno);
+			break;
+		}
+		if (!has_str(g->all_zones, g->n_all_zones, tz)) {
+			if (g->n_all_zones == cap_all) {
+				cap_all = cap_all ? cap_all * 2 : 512;
+				g->all_zones = xrealloc(g->all_zones, cap_all * sizeof(char *));
+			}
+			g->all_zones[g->n_all_zones++] = xstrdup(tz);
+		}
+		char *csave = NULL;
+		for (char *cc = strtok_r(codes, ",", &csave); cc; cc = strtok_r(NULL, ",", &csave)) {
+			pd_country *c = find_code(g, cc);
+			if (!c || has_str(c->zones, c->n_zones, tz))
+				continue;
+			/* zone1970.tab only adds to countries zone.tab left empty. */
+			if (!required && c->n_zones && !has_str(c->zones, c->n_zones, tz))
+				continue;
+			c->zones = xrealloc(c->zones, (c->n_zones + 1) * sizeof(char *));
+			c->zones[c->n_zones++] = xstrdup(tz);
+		}
+	}
+	free(line);
+	fclose(f);
+	return st;
+}
+
+pd_status pd_geo_load(const char *iso_dir, const char *locale_dir, const char *zoneinfo_dir,
+		      pd_geo **out, pd_err *e)
+{
+	pd_geo *g = xcalloc(1, sizeof *g);
+	char *iso = xasprintf("%s/json/iso_3166-1.json", iso_dir);
+	char *mo_path = xasprintf("%s/fr/LC_MESSAGES/iso_3166-1.mo", locale_dir);
+	char *ztab = xasprintf("%s/zone.tab", zoneinfo_dir);
+	char *z1970 = xasprintf("%s/zone1970.tab", zoneinfo_dir);
+	mo_file mo = {0};
+	pd_status st = load_iso(g, iso, e);
+	if (st == PD_OK)
+		st = mo_open(mo_path, &mo, e);
+	if (st == PD_OK) {
+		for (size_t i = 0; i < g->n; i++) {
+			pd_country *c = &g->countries[i];
+			const char *fr = mo_lookup(&mo, c->name_en);
+			if (!fr && *c->key)
+				fr = mo_lookup(&mo, c->key);
+			c->name_fr = xstrdup(fr ? fr : c->name_en);
+			char *text = xasprintf("%s %s %s %s", c->code, c->name_en, c->name_fr, c->key);
+			free(c->key);
+			c->key = pd_fold_key(text);
+			if (!c->key)
+				c->key = xstrdup(c->code);
+			free(text);
+		}
+		st = load_zones(g, ztab, true, e);
+	}
+	if (st == PD_OK)
+		st = load_zones(g, z1970, false, e);
+	free(mo.data);
+	free(iso);
+	free(mo_path);
+	free(ztab);
+	free(z1970);
+	if (st != PD_OK) {
+		pd_geo_free(g);
+		*out = NULL;
+		return st;
+	}
+	qsort(g->countries, g->n, sizeof *g->countries, cmp_country);
+	qsort(g->all_zones, g->n_all_zones, sizeof(char *), cmp_str);
+	g->zoneinfo_dir = xstrdup(zoneinfo_dir);
+	*out = g;
+	return PD_OK;
+}
+
+/* ---- the process-wide instance ---- */
+
+static pthread_once_t geo_once = PTHREAD_ONCE_INIT;
+static pd_geo *geo_global;
+static pd_err geo_err;
+
+static void geo_free_global(void)
+{
+	pd_geo_free(geo_global);
+	geo_global = NULL;
+}
+
+static void geo_init(void)
+{
+	pd_geo_load(env_or("PROVDESK_ISO_CODES_DIR", "/usr/share/iso-codes"),
+		    env_or("PROVDESK_LOCALE_DIR", "/usr/share/locale"),
+		    env_or("PROVDESK_ZONEINFO_DIR", "/usr/share/zoneinfo"), &geo_global, &geo_err);
+	/* Freed at exit so leak checkers see a clean process. */
+	if (geo_global)
+		atexit(geo_free_global);
+}
+
+pd_status pd_geo_get(const pd_geo **out, pd_err *e)
+{
+	pthread_once(&geo_once, geo_init);
+	if (!geo_global) {
+		if (e)
+			*e = geo_err;
+		*out = NULL;
+		return geo_err.status ? geo_err.status : PD_E_INTERNAL;
+	}
+	*out = geo_global;
+	return PD_OK;
+}
+
+/* ---- queries ---- */
+
+size_t pd_geo_count(const pd_geo *g)
+{
+	return g ? g->n : 0;
+}
+
+const pd_country *pd_geo_at(const pd_geo *g, size_t i)
+{
+	return g && i < g->n ? &g->countries[i] : NULL;
+}
+
+const pd_country *pd_geo_country(const pd_geo *g, const char *code)
+{
+	if (!g || !code || strlen(code) != 2)
+		return NULL;
+	for (size_t i = 0; i < g->n; i++)
+		if (!strcasecmp(g->countries[i].code, code))
+			return &g->countries[i];
+	return NULL;
+}
+
+/* 0 exact code, 1 name prefix, 2 word prefix in a name, 3 substring; -1 none. */
+static int match_rank(const pd_country *c, const char *q)
+{
+	size_t qn = strlen(q);
+	if (qn == 2 && !strcasecmp(c->code, q))
+		return 0;
+	char *names[2] = {pd_fold_key(c->name_en), pd_fold_key(c->name_fr)};
+	int rank = -1;
+	for (int i = 0; i < 2 && rank != 1; i++) {
+		const char *n = names[i];
+		if (!n)
+			continue;
+		if (!strncmp(n, q, qn)) {
+			rank = 1;
+			break;
+		}
+		for (const char *p = strstr(n, q); p; p = strstr(p + 1, q)) {
+			bool word = p > n && (p[-1] == ' ' || p[-1] == '-' || p[-1] == '(' ||
+					      p[-1] == '\'');
+			int r = word ? 2 : 3;
+			if (rank < 0 || r < rank)
+				rank = r;
+		}
+	}
+	free(names[0]);
+	free(names[1]);
+	if (rank < 0 && strstr(c->key, q))
+		rank = 3;
+	return rank;
+}
+
+size_t pd_geo_search(const pd_geo *g, const char *query, const pd_country **out, size_t max)
+{
+	if (!g || !max)
+		return 0;
+	char *q = query ? pd_fold_key(query) : xstrdup("");
+	if (!q)
+		return 0;
+	char *t = pd_trim(q);
+	free(q);
+	q = t;
+	size_t found = 0;
+	for (int want = 0; want <= 3 && found < max; want++)
+		for (size_t i = 0; i < g->n && found < max; i++) {
+			const pd_country *c = &g->countries[i];
+			int r = *q ? match_rank(c, q) : 1;
+			if (r == want)
+				out[found++] = c;
+		}
+	free(q);
+	return found;
+}
+
+bool pd_geo_zone_valid(const pd_geo *g, const char *tz)
+{
+	if (!g || !tz || !*tz || tz[0] == '/' || strlen(tz) > 128 || strstr(tz, ".."))
+		return false;
+	for (const char *p = tz; *p; p++)
+		if (!(*p >= 'A' && *p <= 'Z') && !(*p >= 'a' && *p <= 'z') &&
+		    !(*p >= '0' && *p <= '9') && !strchr("/_+-", *p))
+			return false;
+	char *const *hit = bsearch(&tz, g->all_zones, g->n_all_zones, sizeof(char *), cmp_str);
+	if (hit)
+		return true;
+	/* Also accept zones outside zone.tab that tzdata ships (UTC, Etc/GMT+1,
+	 * backward links such as Europe/Kiev): a real TZif file. */
+	char *path = xasprintf("%s/%s", g->zoneinfo_dir, tz);
+	bool ok = false;
+	FILE *f = fopen(path, "rb");
+	if (f) {
+		char magic[4];
+		struct stat st;
+		ok = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+		     fread(magic, 1, 4, f) == 4 && !memcmp(magic, "TZif", 4);
+		fclose(f);
+	}
+	free(path);
+	return ok;
+}
+
+bool pd_country_has_zone(const pd_country *c, const char *tz)
+{
+	return c && tz && has_str(c->zones, c->n_zones, tz);
+}

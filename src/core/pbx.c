@@ -1,0 +1,250 @@
+/* PBX connection records and templates: platform-specific checks driven by
+ * the catalogue's field list, so a new platform needs no code here. */
+#include <ctype.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "provdesk/model.h"
+
+void pd_pbx_free(pd_pbx *p)
+{
+	if (!p)
+		return;
+	free(p->template_name);
+	free(p->platform);
+	free(p->host);
+	free(p->username);
+	if (p->secret) /* do not leave the secret lying in freed memory */
+		memset(p->secret, 0, strlen(p->secret));
+	free(p->secret);
+	free(p->params_json);
+	p->template_name = p->platform = p->host = p->username = p->secret = p->params_json = NULL;
+}
+
+void pd_template_free(pd_template *t)
+{
+	if (!t)
+		return;
+	free(t->name);
+	free(t->platform);
+	free(t->host);
+	free(t->username);
+	free(t->params_json);
+	t->name = t->platform = t->host = t->username = t->params_json = NULL;
+}
+
+static const pd_platform_field *platform_field(const pd_platform *pl, const char *key)
+{
+	for (size_t i = 0; i < pl->n_fields; i++)
+		if (!strcmp(pl->fields[i].key, key))
+			return &pl->fields[i];
+	return NULL;
+}
+
+static pd_status check_platform(const pd_catalogue *cat, const char *platform,
+				const pd_platform **out, pd_err *e)
+{
+	if (!platform || !*platform)
+		return pd_fail(e, PD_E_INVALID, "platform", "PBX platform is required");
+	const pd_platform *pl = pd_catalogue_platform(cat, platform);
+	if (!pl) {
+		pd_buf b = {0};
+		for (size_t i = 0; i < cat->n_platforms; i++)
+			pd_buf_printf(&b, "%s%s", i ? ", " : "", cat->platforms[i].key);
+		pd_fail(e, PD_E_INVALID, "platform", "unknown PBX platform '%.60s' (known: %s)",
+			platform, b.s ? b.s : "none");
+		pd_buf_free(&b);
+		return PD_E_INVALID;
+	}
+	*out = pl;
+	return PD_OK;
+}
+
+/* A host name, an IPv4 literal or an IPv6 literal (bare or in brackets). */
+static pd_status check_host(const char *h, pd_err *e)
+{
+	size_t n = strlen(h);
+	if (n > 253)
+		return pd_fail(e, PD_E_INVALID, "host", "host name is too long (at most 253 characters)");
+	bool v6 = strchr(h, ':') != NULL;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)h[i];
+		bool ok = isalnum(c) || c == '.' || c == '-' || c == '_' ||
+			  (v6 && (c == ':' || c == '[' || c == ']' || c == '%'));
+		if (!ok)
+			return pd_fail(e, PD_E_INVALID, "host",
+				       "host '%.80s' contains '%c', which is not allowed in a host name",
+				       h, c);
+	}
+	if (h[0] == '.' || h[0] == '-' || h[n - 1] == '.' || h[n - 1] == '-')
+		return pd_fail(e, PD_E_INVALID, "host", "host '%.80s' is not a valid host name", h);
+	return PD_OK;
+}
+
+/* Other platform fields live in params_json: an object whose keys are the
+ * platform's non-core fields, values strings/numbers/booleans. Secrets never
+ * go there (they have their own write-only column). */
+static pd_status check_params(const pd_platform *pl, const char *json, bool require, pd_err *e)
+{
+	json_t *root = NULL;
+	if (json && *json) {
+		json_error_t je;
+		root = json_loads(json, JSON_REJECT_DUPLICATES, &je);
+		if (!root)
+			return pd_fail(e, PD_E_INVALID, "params",
+				       "platform parameters are not valid JSON: %s", je.text);
+		if (!json_is_object(root)) {
+			json_decref(root);
+			return pd_fail(e, PD_E_INVALID, "params",
+				       "platform parameters must be a JSON object");
+		}
+		const char *k;
+		json_t *v;
+		json_object_foreach(root, k, v)
+		{
+			const pd_platform_field *f = platform_field(pl, k);
+			if (!f || !strcmp(k, "host") || !strcmp(k, "port") || !strcmp(k, "tls") ||
+			    !strcmp(k, "username") || f->secret) {
+				pd_fail(e, PD_E_INVALID, k,
+					"'%.60s' is not an extra parameter of platform %s", k, pl->key);
+				json_decref(root);
+				return PD_E_INVALID;
+			}
+			if (!json_is_string(v) && !json_is_integer(v) && !json_is_boolean(v)) {
+				pd_fail(e, PD_E_INVALID, k, "%s must be a string or a number", k);
+				json_decref(root);
+				return PD_E_INVALID;
+			}
+		}
+	}
+	if (require) {
+		for (size_t i = 0; i < pl->n_fields; i++) {
+			const pd_platform_field *f = &pl->fields[i];
+			if (!f->required || f->secret || !strcmp(f->key, "host") ||
+			    !strcmp(f->key, "port") || !strcmp(f->key, "tls") ||
+			    !strcmp(f->key, "username"))
+				continue;
+			json_t *v = root ? json_object_get(root, f->key) : NULL;
+			if (!v || (json_is_string(v) && !*json_string_value(v))) {
+				json_decref(root);
+				return pd_fail(e, PD_E_INVALID, f->key, "%s is required for platform %s",
+					       f->label ? f->label : f->key, pl->key);
+			}
+		}
+	}
+	json_decref(root);
+	return PD_OK;
+}
+
+static int default_port(const pd_platform *pl)
+{
+	const pd_platform_field *f = platform_field(pl, "port");
+	return f && f->default_value ? atoi(f->default_value) : 0;
+}
+
+static void trim_opt(char **p)
+{
+	if (!*p)
+		return;
+	char *t = pd_trim(*p);
+	free(*p);
+	*p = *t ? t : NULL;
+	if (!*p)
+		free(t);
+}
+
+pd_status pd_pbx_check(const pd_catalogue *cat, pd_pbx *p, pd_err *e)
+{
+	const pd_platform *pl;
+	pd_status st = check_platform(cat, p->platform, &pl, e);
+	if (st != PD_OK)
+		return st;
+	trim_opt(&p->host);
+	trim_opt(&p->username);
+	trim_opt(&p->template_name);
+	const pd_platform_field *fh = platform_field(pl, "host");
+	if (!p->host && fh && fh->required)
+		return pd_fail(e, PD_E_INVALID, "host", "host is required for platform %s", pl->key);
+	if (p->host && (st = check_host(p->host, e)) != PD_OK)
+		return st;
+	if (p->port == 0)
+		p->port = default_port(pl);
+	if (p->port < 1 || p->port > 65535)
+		return pd_fail(e, PD_E_INVALID, "port", "port must be between 1 and 65535 (got %d)",
+			       p->port);
+	const pd_platform_field *fu = platform_field(pl, "username");
+	if (!p->username && fu && fu->required)
+		return pd_fail(e, PD_E_INVALID, "username", "username is required for platform %s",
+			       pl->key);
+	if (p->username && !pd_utf8_valid(p->username, strlen(p->username)))
+		return pd_fail(e, PD_E_INVALID, "username", "username is not valid UTF-8 text");
+	if (p->secret && strpbrk(p->secret, "\r\n"))
+		/* AMI and ESL are line protocols: a line break would inject commands. */
+		return pd_fail(e, PD_E_INVALID, "secret", "the secret must not contain line breaks");
+	if ((st = check_params(pl, p->params_json, true, e)) != PD_OK)
+		return st;
+	if (p->enabled && !pl->supported)
+		return pd_fail(e, PD_E_INVALID, "enabled",
+			       "platform %s has no driver in this version: create the connection "
+			       "disabled",
+			       pl->key);
+	return PD_OK;
+}
+
+pd_status pd_template_check(const pd_catalogue *cat, pd_template *t, pd_err *e)
+{
+	char *name = NULL;
+	pd_status st;
+	if (!t->name || !*t->name)
+		return pd_fail(e, PD_E_INVALID, "name", "template name is required");
+	if ((st = pd_check_name(t->name, &name, e)) != PD_OK)
+		return st;
+	free(t->name);
+	t->name = name;
+	const pd_platform *pl;
+	if ((st = check_platform(cat, t->platform, &pl, e)) != PD_OK)
+		return st;
+	trim_opt(&t->host);
+	trim_opt(&t->username);
+	if (t->host && (st = check_host(t->host, e)) != PD_OK)
+		return st;
+	if (t->port == 0)
+		t->port = default_port(pl);
+	if (t->port < 0 || t->port > 65535)
+		return pd_fail(e, PD_E_INVALID, "port", "port must be between 1 and 65535 (got %d)",
+			       t->port);
+	return check_params(pl, t->params_json, false, e);
+}
+
+void pd_pbx_apply_template(pd_pbx *p, const pd_template *t)
+{
+	bool host_given = p->host && *p->host;
+	if (!p->template_name)
+		p->template_name = xstrdup(t->name);
+	if (!p->platform || !*p->platform)
+		pd_set_str(&p->platform, t->platform);
+	if (!host_given)
+		pd_set_str(&p->host, t->host);
+	if (p->port == 0)
+		p->port = t->port;
+	/* TLS follows the template unless the host was given explicitly. */
+	if (!host_given)
+		p->tls = t->tls;
+	if (!p->username || !*p->username)
+		pd_set_str(&p->username, t->username);
+	if (t->params_json && *t->params_json) {
+		json_t *tp = json_loads(t->params_json, 0, NULL);
+		json_t *pp = p->params_json && *p->params_json ? json_loads(p->params_json, 0, NULL)
+							       : json_object();
+		if (json_is_object(tp) && json_is_object(pp)) {
+			json_object_update_missing(pp, tp);
+			char *s = json_dumps(pp, JSON_COMPACT | JSON_SORT_KEYS);
+			pd_set_str(&p->params_json, s);
+			free(s);
+		}
+		json_decref(tp);
+		json_decref(pp);
+	}
+}

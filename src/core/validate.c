@@ -1,0 +1,367 @@
+/* Field rules of SPEC §2. Each check names the offending field in pd_err so
+ * the console can show the message beside the field and the command line
+ * can print it as {"error":{"field":…}}. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#include "provdesk/model.h"
+
+/* Walks valid UTF-8 text; returns false at the first disallowed code point.
+ * allow_lines permits \n, \r and \t (notes). */
+static bool no_controls(const char *s, bool allow_lines)
+{
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+	while (*p) {
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t k = utf8proc_iterate(p, -1, &cp);
+		if (k <= 0)
+			return false;
+		if (allow_lines && (cp == '\n' || cp == '\r' || cp == '\t')) {
+			p += k;
+			continue;
+		}
+		utf8proc_category_t cat = utf8proc_category(cp);
+		if (cat == UTF8PROC_CATEGORY_CC || cp == 0x2028 || cp == 0x2029)
+			return false;
+		p += k;
+	}
+	return true;
+}
+
+/* Shared by names and display names: trimmed, 1..max code points. */
+static pd_status check_text_required(const char *in, const char *field, const char *what,
+				     size_t max, char **normalized, pd_err *e)
+{
+	if (!in)
+		return pd_fail(e, PD_E_INVALID, field, "%s is required", what);
+	if (!pd_utf8_valid(in, strlen(in)))
+		return pd_fail(e, PD_E_INVALID, field, "%s is not valid UTF-8 text", what);
+	char *t = pd_trim(in);
+	if (!*t) {
+		free(t);
+		return pd_fail(e, PD_E_INVALID, field, "%s is required (it is empty or only spaces)",
+			       what);
+	}
+	size_t n = pd_utf8_chars(t);
+	if (n > max) {
+		free(t);
+		return pd_fail(e, PD_E_INVALID, field,
+			       "%s is too long: %zu characters, at most %zu", what, n, max);
+	}
+	if (!no_controls(t, false)) {
+		free(t);
+		return pd_fail(e, PD_E_INVALID, field,
+			       "%s must not contain control characters (tabs, line breaks…)", what);
+	}
+	if (normalized)
+		*normalized = t;
+	else
+		free(t);
+	return PD_OK;
+}
+
+pd_status pd_check_name(const char *in, char **normalized, pd_err *e)
+{
+	return check_text_required(in, "name", "name", PD_NAME_MAX, normalized, e);
+}
+
+pd_status pd_check_display_name(const char *in, const char *field, pd_err *e)
+{
+	return check_text_required(in, field ? field : "display_name", "display name",
+				   PD_DISPLAY_NAME_MAX, NULL, e);
+}
+
+static pd_status check_text_optional(const char *in, const char *field, size_t max,
+				     bool allow_lines, pd_err *e)
+{
+	if (!in || !*in)
+		return PD_OK;
+	if (!pd_utf8_valid(in, strlen(in)))
+		return pd_fail(e, PD_E_INVALID, field, "%s is not valid UTF-8 text", field);
+	size_t n = pd_utf8_chars(in);
+	if (n > max)
+		return pd_fail(e, PD_E_INVALID, field, "%s is too long: %zu characters, at most %zu",
+			       field, n, max);
+	if (!no_controls(in, allow_lines))
+		return pd_fail(e, PD_E_INVALID, field, "%s must not contain control characters%s",
+			       field, allow_lines ? "" : " (tabs, line breaks…)");
+	return PD_OK;
+}
+
+pd_status pd_check_reference(const char *in, pd_err *e)
+{
+	return check_text_optional(in, "reference", PD_REFERENCE_MAX, false, e);
+}
+
+pd_status pd_check_notes(const char *in, pd_err *e)
+{
+	return check_text_optional(in, "notes", PD_NOTES_MAX, true, e);
+}
+
+pd_status pd_check_country(const pd_geo *g, const char *in, char out[3], pd_err *e)
+{
+	if (!in || !*in)
+		return pd_fail(e, PD_E_INVALID, "country", "country is required");
+	const pd_country *c = NULL;
+	if (strlen(in) == 2) {
+		c = pd_geo_country(g, in);
+	} else {
+		/* An exact English or French name is accepted too ("Allemagne"). */
+		char *k = pd_fold_key(in);
+		for (size_t i = 0; k && i < pd_geo_count(g) && !c; i++) {
+			const pd_country *x = pd_geo_at(g, i);
+			char *a = pd_fold_key(x->name_en), *b = pd_fold_key(x->name_fr);
+			if ((a && !strcmp(a, k)) || (b && !strcmp(b, k)))
+				c = x;
+			free(a);
+			free(b);
+		}
+		free(k);
+	}
+	if (!c)
+		return pd_fail(e, PD_E_INVALID, "country",
+			       "unknown country '%.40s' (use an ISO 3166-1 alpha-2 code such as FR, "
+			       "or the country's English or French name)",
+			       in);
+	memcpy(out, c->code, 3);
+	return PD_OK;
+}
+
+pd_status pd_check_time_zone(const pd_geo *g, const char *country, const char *tz, char **out,
+			     pd_err *e)
+{
+	if (!tz || !*tz) {
+		const pd_country *c = country ? pd_geo_country(g, country) : NULL;
+		if (!c)
+			return pd_fail(e, PD_E_INVALID, "time_zone",
+				       "time zone is required when the country is unknown");
+		/* A few territories (e.g. Bouvet Island) have no zone of their own. */
+		*out = xstrdup(c->n_zones ? c->zones[0] : "UTC");
+		return PD_OK;
+	}
+	if (!pd_geo_zone_valid(g, tz))
+		return pd_fail(e, PD_E_INVALID, "time_zone",
+			       "unknown time zone '%.60s' (use an IANA name such as Europe/Paris)",
+			       tz);
+	*out = xstrdup(tz);
+	return PD_OK;
+}
+
+static void list_keys(pd_buf *b, const pd_catalogue *cat)
+{
+	for (size_t i = 0; i < cat->n_types; i++)
+		pd_buf_printf(b, "%s%s", i ? ", " : "", cat->types[i].key);
+}
+
+pd_status pd_check_product_type(const pd_catalogue *cat, const char *key, const char *country,
+				pd_err *e)
+{
+	if (!key || !*key)
+		return pd_fail(e, PD_E_INVALID, "product_type", "product type is required");
+	const pd_product_type *p = pd_catalogue_product(cat, key);
+	if (!p) {
+		pd_buf b = {0};
+		list_keys(&b, cat);
+		pd_fail(e, PD_E_INVALID, "product_type", "unknown product type '%.60s' (known: %s)",
+			key, b.s ? b.s : "none");
+		pd_buf_free(&b);
+		return PD_E_INVALID;
+	}
+	if (country && *country && !pd_product_sold_in(p, country)) {
+		pd_buf b = {0};
+		for (size_t i = 0; i < p->n_countries; i++)
+			pd_buf_printf(&b, "%s%s", i ? ", " : "", p->countries[i]);
+		pd_fail(e, PD_E_INVALID, "product_type",
+			"product type '%s' is not sold in %.2s (sold in: %s)", key, country,
+			b.s ? b.s : "");
+		pd_buf_free(&b);
+		return PD_E_INVALID;
+	}
+	return PD_OK;
+}
+
+/* "39.00 EUR" */
+static void money(pd_buf *b, int64_t cents, const char *currency)
+{
+	const char *sign = cents < 0 ? "-" : "";
+	int64_t a = cents < 0 ? -cents : cents;
+	pd_buf_printf(b, "%s%lld.%02lld %s", sign, (long long)(a / 100), (long long)(a % 100),
+		      currency ? currency : "");
+}
+
+pd_status pd_check_product_change(const pd_catalogue *cat, const char *old_key,
+				  const char *new_key, char **impact, pd_err *e)
+{
+	if (impact)
+		*impact = NULL;
+	pd_status st = pd_check_product_type(cat, new_key, NULL, e);
+	if (st != PD_OK)
+		return st;
+	if (old_key && !strcmp(old_key, new_key))
+		return PD_OK;
+	const pd_product_type *o = old_key ? pd_catalogue_product(cat, old_key) : NULL;
+	const pd_product_type *n = pd_catalogue_product(cat, new_key);
+	if (o && o->locked_after_assignment)
+		return pd_fail(e, PD_E_INVALID, "product_type",
+			       "product type '%s' is locked after assignment: it cannot be changed "
+			       "to '%s'",
+			       o->key, n->key);
+	if (!impact)
+		return PD_OK;
+	pd_buf b = {0};
+	pd_buf_printf(&b, "Licensing impact: product type changes from %s to %s (%s).",
+		      o ? o->name : (old_key ? old_key : "none"), n->name, n->key);
+	pd_buf_add(&b, " Price per licensed user per month: ");
+	if (o)
+		money(&b, o->price_cents, o->currency);
+	else
+		pd_buf_add(&b, "unknown");
+	pd_buf_add(&b, " -> ");
+	money(&b, n->price_cents, n->currency);
+	if (o && (!o->currency || !n->currency || !strcmp(o->currency, n->currency))) {
+		pd_buf_add(&b, " (");
+		int64_t d = n->price_cents - o->price_cents;
+		if (d >= 0)
+			pd_buf_addc(&b, '+');
+		money(&b, d, n->currency);
+		pd_buf_add(&b, " per user)");
+	}
+	pd_buf_add(&b, ". It applies to every licensed user from the next billing period, pro rata.");
+	if (o && o->trial_allowed && !n->trial_allowed)
+		pd_buf_add(&b, " The new product type does not allow trials.");
+	if (n->locked_after_assignment)
+		pd_buf_printf(&b, " Warning: %s is locked after assignment; once changed, the "
+				  "product type can never be changed again.",
+			      n->key);
+	*impact = pd_buf_steal(&b);
+	return PD_OK;
+}
+
+static bool atext(unsigned char c)
+{
+	return isalnum(c) || strchr("!#$%&'*+/=?^_`{|}~-", c);
+}
+
+pd_status pd_check_email(const char *in, const char *field, pd_err *e)
+{
+	const char *f = field ? field : "email";
+	if (!in || !*in)
+		return pd_fail(e, PD_E_INVALID, f, "email address is required");
+	size_t len = strlen(in);
+	if (len > PD_EMAIL_MAX)
+		return pd_fail(e, PD_E_INVALID, f, "email address is too long: %zu characters, at most %d",
+			       len, PD_EMAIL_MAX);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+		if (c == ' ' || c == '\t')
+			return pd_fail(e, PD_E_INVALID, f, "email address must not contain spaces");
+		if (c < 0x20 || c == 0x7f)
+			return pd_fail(e, PD_E_INVALID, f,
+				       "email address must not contain control characters");
+		if (c >= 0x80)
+			return pd_fail(e, PD_E_INVALID, f,
+				       "email address must use ASCII characters only");
+	}
+	const char *at = strchr(in, '@');
+	if (!at)
+		return pd_fail(e, PD_E_INVALID, f,
+			       "'%.80s' is not an email address: it has no @ (expected name@example.com)",
+			       in);
+	if (strchr(at + 1, '@'))
+		return pd_fail(e, PD_E_INVALID, f, "email address must contain exactly one @");
+	size_t local = (size_t)(at - in);
+	if (local == 0)
+		return pd_fail(e, PD_E_INVALID, f, "email address has nothing before the @");
+	if (local > 64)
+		return pd_fail(e, PD_E_INVALID, f,
+			       "the part before the @ is too long: %zu characters, at most 64", local);
+	for (size_t i = 0; i < local; i++) {
+		unsigned char c = (unsigned char)in[i];
+		if (c == '.') {
+			if (i == 0 || i == local - 1 || in[i + 1] == '.')
+				return pd_fail(e, PD_E_INVALID, f,
+					       "the part before the @ has a misplaced dot");
+		} else if (!atext(c)) {
+			return pd_fail(e, PD_E_INVALID, f,
+				       "the part before the @ contains '%c', which is not allowed", c);
+		}
+	}
+	const char *d = at + 1;
+	size_t dlen = strlen(d);
+	if (dlen == 0)
+		return pd_fail(e, PD_E_INVALID, f, "email address has no domain after the @");
+	if (dlen > 253)
+		return pd_fail(e, PD_E_INVALID, f, "email domain is too long");
+	int labels = 0;
+	const char *lab = d, *last = d;
+	for (;;) {
+		const char *dot = strchr(lab, '.');
+		size_t n = dot ? (size_t)(dot - lab) : strlen(lab);
+		if (n == 0 || n > 63)
+			return pd_fail(e, PD_E_INVALID, f,
+				       "email domain '%.80s' is not valid (empty or over-long label)", d);
+		for (size_t i = 0; i < n; i++)
+			if (!isalnum((unsigned char)lab[i]) && lab[i] != '-')
+				return pd_fail(e, PD_E_INVALID, f,
+					       "email domain '%.80s' contains '%c', which is not allowed",
+					       d, lab[i]);
+		if (lab[0] == '-' || lab[n - 1] == '-')
+			return pd_fail(e, PD_E_INVALID, f,
+				       "email domain '%.80s' has a label starting or ending with '-'", d);
+		labels++;
+		last = lab;
+		if (!dot)
+			break;
+		lab = dot + 1;
+	}
+	if (labels < 2)
+		return pd_fail(e, PD_E_INVALID, f,
+			       "email domain '%.80s' needs a top-level domain (e.g. example.com)", d);
+	/* The top-level domain is letters, or an IDN A-label (xn--…). */
+	bool tld_ok = strlen(last) >= 2;
+	if (strncmp(last, "xn--", 4) != 0)
+		for (const char *p = last; *p; p++)
+			tld_ok = tld_ok && isalpha((unsigned char)*p);
+	if (!tld_ok)
+		return pd_fail(e, PD_E_INVALID, f, "email domain '%.80s' has an invalid top-level domain",
+			       d);
+	return PD_OK;
+}
+
+pd_status pd_check_extension(const char *in, const char *field, pd_err *e)
+{
+	const char *f = field ? field : "extension";
+	if (!in || !*in)
+		return PD_OK;
+	size_t n = strlen(in);
+	if (n > PD_EXTENSION_MAX)
+		return pd_fail(e, PD_E_INVALID, f, "extension is too long: %zu characters, at most %d",
+			       n, PD_EXTENSION_MAX);
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)in[i]) && in[i] != '*' && in[i] != '#')
+			return pd_fail(e, PD_E_INVALID, f,
+				       "extension '%.32s' may contain only digits, * and #", in);
+	return PD_OK;
+}
+
+pd_status pd_check_trial(const pd_catalogue *cat, const char *product_type, pd_day start,
+			 pd_day end, pd_err *e)
+{
+	pd_status st = pd_check_product_type(cat, product_type, NULL, e);
+	if (st != PD_OK)
+		return st;
+	const pd_product_type *p = pd_catalogue_product(cat, product_type);
+	if (!p->trial_allowed)
+		return pd_fail(e, PD_E_INVALID, "trial", "product type '%s' does not allow trials",
+			       p->key);
+	if (end < start) {
+		char a[11], b[11];
+		pd_day_format(start, a);
+		pd_day_format(end, b);
+		return pd_fail(e, PD_E_INVALID, "trial_end", "the trial ends (%s) before it starts (%s)",
+			       b, a);
+	}
+	return PD_OK;
+}
