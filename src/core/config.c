@@ -1,0 +1,395 @@
+/* provdesk.conf (SPEC §9) through inih. inih is built without line numbers
+ * in its handler (INI_HANDLER_LINENO 0), so lines come through our own
+ * reader, which also sees section headers: an unknown section is reported
+ * even when it has no key. The first error stops the load; the program
+ * refuses to start rather than guess. */
+#include "provdesk/config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "provdesk/model.h"
+#include "provdesk/paths.h"
+#include "provdesk/util.h"
+
+typedef struct {
+	pd_config *c;
+	pd_err *e;
+	const char *path;
+	FILE *f;
+	int line;
+	bool failed;
+	/* line each key was first set on, to refuse a key given twice */
+	int seen[16];
+	char *linebuf;
+	size_t linecap;
+} loader;
+
+#define KEY_LIST(X)                                                          \
+	X(0, "database", "path")                                                 \
+	X(1, "smtp", "url")                                                      \
+	X(2, "smtp", "starttls")                                                 \
+	X(3, "smtp", "from")                                                     \
+	X(4, "smtp", "username")                                                 \
+	X(5, "smtp", "password_file")                                            \
+	X(6, "trial", "default_days")                                            \
+	X(7, "customers", "internal_systems_limit")                              \
+	X(8, "pbx", "ping_interval")                                             \
+	X(9, "pbx", "backoff_max")                                               \
+	X(10, "ui", "theme")
+
+static const struct {
+	const char *section, *key;
+} known_keys[] = {
+#define X(i, s, k) {s, k},
+	KEY_LIST(X)
+#undef X
+};
+#define N_KEYS (sizeof known_keys / sizeof known_keys[0])
+
+static const char *const sections[] = {"database", "smtp", "trial", "customers", "pbx", "ui"};
+
+static bool fail(loader *l, const char *section, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static bool fail(loader *l, const char *section, const char *key, const char *fmt, ...)
+{
+	if (l->failed)
+		return false;
+	char msg[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	char field[64];
+	if (section && key)
+		snprintf(field, sizeof field, "%s.%s", section, key);
+	else
+		snprintf(field, sizeof field, "%s", section ? section : "");
+	if (*field)
+		pd_fail_line(l->e, PD_E_CONFIG, l->line, field, "%s:%d: %s: %s", l->path, l->line,
+			     field, msg);
+	else
+		pd_fail_line(l->e, PD_E_CONFIG, l->line, NULL, "%s:%d: %s", l->path, l->line, msg);
+	l->failed = true;
+	return false;
+}
+
+/* Strict integer in [lo, hi]. */
+static bool int_value(loader *l, const char *s, const char *k, const char *v, int lo, int hi,
+		      int *out)
+{
+	char *end;
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (!*v || *end || errno)
+		return fail(l, s, k, "'%s' is not a whole number (expected %d to %d)", v, lo, hi);
+	if (n < lo || n > hi)
+		return fail(l, s, k, "%ld is out of range (expected %d to %d)", n, lo, hi);
+	*out = (int)n;
+	return true;
+}
+
+/* ~/ is the home directory; a relative path is relative to the config file,
+ * so the file means the same whatever the current directory. */
+static char *resolve_path(loader *l, const char *v)
+{
+	if (v[0] == '~' && v[1] == '/') {
+		const char *home = getenv("HOME");
+		return xasprintf("%s%s", home ? home : "", v + 1);
+	}
+	if (v[0] == '/' || !l->c->config_dir)
+		return xstrdup(v);
+	return xasprintf("%s/%s", l->c->config_dir, v);
+}
+
+/* "Name <addr@example.com>" or "addr@example.com". */
+static bool check_from(loader *l, const char *v)
+{
+	const char *lt = strrchr(v, '<');
+	char *addr;
+	if (lt) {
+		const char *gt = strchr(lt, '>');
+		if (!gt || gt[1])
+			return fail(l, "smtp", "from",
+				    "expected 'Name <address@example.com>' or an address");
+		addr = xstrndup(lt + 1, (size_t)(gt - lt - 1));
+	} else {
+		addr = xstrdup(v);
+	}
+	pd_err e2;
+	bool ok = pd_check_email(addr, "smtp.from", &e2) == PD_OK;
+	free(addr);
+	if (!ok)
+		return fail(l, "smtp", "from", "%s", e2.message);
+	if (strpbrk(v, "\r\n"))
+		return fail(l, "smtp", "from", "must be on one line");
+	return true;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+	loader *l = user;
+	pd_config *c = l->c;
+	if (l->failed)
+		return 0;
+	if (!*section)
+		return fail(l, name, NULL, "key outside a section (put it under [database], [smtp]…)");
+	if (!strcmp(section, "smtp") && !strcmp(name, "password"))
+		return fail(l, "smtp", "password",
+			    "the SMTP password never goes in this file: write it alone in a file "
+			    "readable only by you and set password_file = PATH");
+	int idx = -1;
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (!strcmp(known_keys[i].section, section) && !strcmp(known_keys[i].key, name))
+			idx = (int)i;
+	if (idx < 0) {
+		pd_buf b = {0};
+		for (size_t i = 0; i < N_KEYS; i++)
+			if (!strcmp(known_keys[i].section, section))
+				pd_buf_printf(&b, "%s%s", b.len ? ", " : "", known_keys[i].key);
+		fail(l, section, name, "unknown key (keys of [%s]: %s)", section, b.s ? b.s : "");
+		pd_buf_free(&b);
+		return 0;
+	}
+	if (l->seen[idx])
+		return fail(l, section, name, "given twice (first on line %d)", l->seen[idx]);
+	l->seen[idx] = l->line;
+
+	const char *v = value;
+	switch (idx) {
+	case 0:
+		if (!*v)
+			return fail(l, section, name, "must not be empty");
+		free(c->db_path);
+		c->db_path = resolve_path(l, v);
+		break;
+	case 1:
+		if (*v && strncmp(v, "smtp://", 7) && strncmp(v, "smtps://", 8))
+			return fail(l, section, name,
+				    "'%s' must start with smtp:// or smtps:// (or be empty to keep "
+				    "invitations in the outbox)",
+				    v);
+		if (*v && !v[strncmp(v, "smtp://", 7) ? 8 : 7])
+			return fail(l, section, name, "'%s' has no host", v);
+		pd_set_str(&c->smtp_url, *v ? v : NULL);
+		break;
+	case 2:
+		if (!strcmp(v, "off"))
+			c->smtp_starttls = PD_STARTTLS_OFF;
+		else if (!strcmp(v, "try"))
+			c->smtp_starttls = PD_STARTTLS_TRY;
+		else if (!strcmp(v, "required"))
+			c->smtp_starttls = PD_STARTTLS_REQUIRED;
+		else
+			return fail(l, section, name, "'%s' is not one of off, try, required", v);
+		break;
+	case 3:
+		if (!check_from(l, v))
+			return 0;
+		pd_set_str(&c->smtp_from, v);
+		break;
+	case 4:
+		pd_set_str(&c->smtp_username, *v ? v : NULL);
+		break;
+	case 5:
+		free(c->smtp_password_file);
+		c->smtp_password_file = *v ? resolve_path(l, v) : NULL;
+		break;
+	case 6:
+		return int_value(l, section, name, v, 1, 365, &c->trial_default_days);
+	case 7:
+		return int_value(l, section, name, v, 0, 1000, &c->internal_systems_limit);
+	case 8:
+		return int_value(l, section, name, v, 5, 3600, &c->pbx_ping_interval);
+	case 9:
+		return int_value(l, section, name, v, 1, 3600, &c->pbx_backoff_max);
+	case 10: {
+		bool ok = *v && strlen(v) <= 64;
+		for (const char *p = v; ok && *p; p++)
+			ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			     (*p >= '0' && *p <= '9') || *p == '-' || *p == '_';
+		if (!ok)
+			return fail(l, section, name,
+				    "'%s' is not a theme name (letters, digits, - and _)", v);
+		pd_set_str(&c->ui_theme, v);
+		break;
+	}
+	}
+	return 1;
+}
+
+/* inih's line source: counts lines and checks section names. */
+static char *reader(char *str, int num, void *stream)
+{
+	loader *l = stream;
+	if (l->failed)
+		return NULL;
+	ssize_t n = getline(&l->linebuf, &l->linecap, l->f);
+	if (n < 0)
+		return NULL;
+	l->line++;
+	if (n > num - 1) {
+		fail(l, NULL, NULL, "line too long (at most %d characters)", num - 2);
+		return NULL;
+	}
+	memcpy(str, l->linebuf, (size_t)n + 1);
+	const char *p = str;
+	if (l->line == 1 && !strncmp(p, "\xEF\xBB\xBF", 3))
+		p += 3;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '[') {
+		const char *end = strchr(p, ']');
+		if (!end) {
+			fail(l, NULL, NULL, "section header without ']'");
+			return NULL;
+		}
+		char sec[64];
+		snprintf(sec, sizeof sec, "%.*s", (int)(end - p - 1), p + 1);
+		bool known = false;
+		for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
+			known = known || !strcmp(sections[i], sec);
+		if (!known) {
+			fail(l, sec, NULL,
+			     "unknown section [%s] (sections: database, smtp, trial, customers, "
+			     "pbx, ui)",
+			     sec);
+			return NULL;
+		}
+	}
+	return str;
+}
+
+void pd_config_defaults(pd_config *c)
+{
+	memset(c, 0, sizeof *c);
+	c->config_dir = pd_path_config_dir();
+	c->db_path = pd_path_default_db();
+	c->smtp_starttls = PD_STARTTLS_TRY;
+	c->smtp_from = xstrdup("Reseller Support <support@reseller.example>");
+	c->trial_default_days = 30;
+	c->internal_systems_limit = 1;
+	c->pbx_ping_interval = 20;
+	c->pbx_backoff_max = 60;
+	c->ui_theme = xstrdup("default");
+}
+
+void pd_config_free(pd_config *c)
+{
+	if (!c)
+		return;
+	free(c->path);
+	free(c->config_dir);
+	free(c->db_path);
+	free(c->smtp_url);
+	free(c->smtp_from);
+	free(c->smtp_username);
+	free(c->smtp_password_file);
+	free(c->ui_theme);
+	memset(c, 0, sizeof *c);
+}
+
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}
+
+pd_status pd_config_load(const char *path, pd_config *out, pd_err *e)
+{
+	pd_config_defaults(out);
+	char *file;
+	if (path) {
+		file = xstrdup(path);
+		free(out->config_dir);
+		out->config_dir = dir_of(path);
+	} else {
+		file = xasprintf("%s/provdesk.conf", out->config_dir);
+	}
+	FILE *f = fopen(file, "r");
+	if (!f) {
+		int err = errno;
+		if (!path && err == ENOENT) {
+			free(file);
+			return PD_OK; /* the file is optional: built-in defaults */
+		}
+		pd_fail(e, path ? PD_E_NOINPUT : PD_E_CONFIG, "config",
+			"cannot read the configuration file %s: %s", file, strerror(err));
+		free(file);
+		pd_config_free(out);
+		return e ? e->status : PD_E_NOINPUT;
+	}
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		pd_fail(e, path ? PD_E_NOINPUT : PD_E_CONFIG, "config",
+			"cannot read the configuration file %s: it is a directory", file);
+		free(file);
+		pd_config_free(out);
+		return path ? PD_E_NOINPUT : PD_E_CONFIG;
+	}
+	loader l = {.c = out, .e = e, .path = file, .f = f};
+	int r = ini_parse_stream(reader, &l, handler, &l);
+	free(l.linebuf);
+	bool rerr = ferror(f);
+	fclose(f);
+	if (!l.failed && rerr)
+		fail(&l, NULL, NULL, "read error");
+	if (!l.failed && r != 0) {
+		/* inih's own syntax error (a line with no '='): r is its line. */
+		l.line = r > 0 ? r : l.line;
+		fail(&l, NULL, NULL, "syntax error: expected 'key = value', '[section]' or a comment");
+	}
+	if (l.failed) {
+		free(file);
+		pd_config_free(out);
+		return PD_E_CONFIG;
+	}
+	out->path = file;
+	return PD_OK;
+}
+
+char *pd_config_smtp_password(const pd_config *c, pd_err *e)
+{
+	if (e)
+		pd_err_clear(e);
+	if (!c->smtp_password_file || !*c->smtp_password_file)
+		return NULL;
+	FILE *f = fopen(c->smtp_password_file, "r");
+	if (!f) {
+		pd_fail(e, PD_E_NOINPUT, "smtp.password_file", "cannot read smtp.password_file %s: %s",
+			c->smtp_password_file, strerror(errno));
+		return NULL;
+	}
+	pd_buf b = {0};
+	char chunk[512];
+	size_t r;
+	while ((r = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len < 4096)
+		pd_buf_addn(&b, chunk, r);
+	bool rerr = ferror(f);
+	fclose(f);
+	if (rerr) {
+		pd_buf_free(&b);
+		pd_fail(e, PD_E_NOINPUT, "smtp.password_file", "cannot read smtp.password_file %s",
+			c->smtp_password_file);
+		return NULL;
+	}
+	char *s = pd_buf_steal(&b);
+	size_t n = strlen(s);
+	if (n && s[n - 1] == '\n')
+		s[--n] = 0;
+	if (n && s[n - 1] == '\r')
+		s[--n] = 0;
+	return s;
+}
