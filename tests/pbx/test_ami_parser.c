@@ -1,0 +1,398 @@
+/* The AMI parser against the recorded Asterisk 22 traffic: every split of the
+ * short fixtures, the first 64 KiB and every UTF-8 split of the long one,
+ * random chunkings, the README's counts, legacy formats, garbage, 1 MB. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "provdesk/ami.h"
+
+static char *slurp(const char *name, size_t *len)
+{
+	const char *dir = getenv("PROVDESK_FIXTURES");
+	cr_assert(dir, "PROVDESK_FIXTURES not set");
+	char path[1024];
+	snprintf(path, sizeof path, "%s/asterisk/%s", dir, name);
+	FILE *f = fopen(path, "rb");
+	cr_assert(f, "cannot open %s", path);
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *b = malloc((size_t)n + 1);
+	cr_assert(fread(b, 1, (size_t)n, f) == (size_t)n);
+	b[n] = 0;
+	fclose(f);
+	*len = (size_t)n;
+	return b;
+}
+
+/* Canonical text of every message: compared between chunkings. */
+typedef struct {
+	pd_buf out;
+	size_t n_event_response_hdr;
+	size_t n_msgs, n_events, n_responses, n_errors, n_banner;
+	char types[128][40];
+	size_t type_count[128];
+	size_t n_types;
+	char last_error[200];
+	bool hash_only; /* the split loops compare a hash: formatting text is too slow */
+	uint64_t h;
+} sink;
+
+static void hash(sink *s, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		s->h = (s->h ^ b[i]) * 1099511628211ull;
+	s->h = (s->h ^ 0xff) * 1099511628211ull; /* separator */
+}
+
+static void on_msg(const ami_msg *m, void *ctx)
+{
+	sink *s = ctx;
+	s->n_msgs++;
+	if (s->hash_only) {
+		hash(s, &m->kind, sizeof m->kind);
+		hash(s, &m->line, sizeof m->line);
+		if (m->text)
+			hash(s, m->text, strlen(m->text));
+		for (size_t i = 0; i < m->n; i++) {
+			hash(s, m->f[i].key, m->f[i].key_len);
+			hash(s, m->f[i].value, m->f[i].value_len);
+		}
+		if (m->body)
+			hash(s, m->body, m->body_len);
+		return;
+	}
+	pd_buf_printf(&s->out, "#%d@%llu", (int)m->kind, (unsigned long long)m->line);
+	if (m->text)
+		pd_buf_printf(&s->out, "[%s]", m->text);
+	for (size_t i = 0; i < m->n; i++) {
+		cr_assert_eq(strlen(m->f[i].key), m->f[i].key_len);
+		cr_assert_eq(strlen(m->f[i].value), m->f[i].value_len);
+		pd_buf_printf(&s->out, "|%s=%s", m->f[i].key, m->f[i].value);
+	}
+	if (m->body)
+		pd_buf_printf(&s->out, "{%s}", m->body);
+	pd_buf_addc(&s->out, '\n');
+	switch (m->kind) {
+	case AMI_MSG_EVENT: {
+		s->n_events++;
+		if (ami_get(m, "Response"))
+			s->n_event_response_hdr++;
+		const char *t = ami_type(m);
+		size_t i;
+		for (i = 0; i < s->n_types; i++)
+			if (!strcmp(s->types[i], t))
+				break;
+		if (i == s->n_types && i < 128) {
+			snprintf(s->types[i], sizeof s->types[i], "%s", t);
+			s->n_types++;
+		}
+		if (i < 128)
+			s->type_count[i]++;
+		break;
+	}
+	case AMI_MSG_RESPONSE:
+		s->n_responses++;
+		break;
+	case AMI_MSG_ERROR:
+		s->n_errors++;
+		snprintf(s->last_error, sizeof s->last_error, "%s", m->text);
+		break;
+	case AMI_MSG_BANNER:
+		s->n_banner++;
+		break;
+	default:
+		break;
+	}
+}
+
+static size_t type_count(const sink *s, const char *t)
+{
+	for (size_t i = 0; i < s->n_types; i++)
+		if (!strcmp(s->types[i], t))
+			return s->type_count[i];
+	return 0;
+}
+
+static void sink_free(sink *s)
+{
+	pd_buf_free(&s->out);
+}
+
+static void parse_chunks_h(sink *s, const char *d, size_t len, const size_t *cuts, size_t ncuts,
+			   const ami_parser_opts *o, bool hash_only)
+{
+	memset(s, 0, sizeof *s);
+	s->hash_only = hash_only;
+	s->h = 14695981039346656037ull;
+	ami_parser_opts def = {.expect_banner = true};
+	ami_parser *p = ami_parser_new(o ? o : &def, on_msg, s);
+	size_t at = 0;
+	for (size_t i = 0; i <= ncuts; i++) {
+		size_t end = i < ncuts ? cuts[i] : len;
+		ami_parser_feed(p, d + at, end - at);
+		at = end;
+	}
+	ami_parser_free(p);
+}
+
+static void parse_chunks(sink *s, const char *d, size_t len, const size_t *cuts, size_t ncuts,
+			 const ami_parser_opts *o)
+{
+	parse_chunks_h(s, d, len, cuts, ncuts, o, false);
+}
+
+static void one_shot(sink *s, const char *d, size_t len)
+{
+	parse_chunks(s, d, len, NULL, 0, NULL);
+}
+
+static void all_two_splits(const char *name, size_t limit)
+{
+	size_t len;
+	char *d = slurp(name, &len);
+	if (limit && limit < len) {
+		/* re-parsing 1.2 MB per split is too slow: cut the input at the first
+		 * message boundary after the limit and split everywhere before it */
+		char *end = strstr(d + limit, "\r\n\r\n");
+		cr_assert(end);
+		len = (size_t)(end - d) + 4;
+	}
+	sink ref, refh;
+	one_shot(&ref, d, len);
+	cr_assert_eq(ref.n_errors, 0, "%s: %s", name, ref.last_error);
+	parse_chunks_h(&refh, d, len, NULL, 0, NULL, true);
+	cr_assert_eq(refh.n_msgs, ref.n_msgs);
+	for (size_t cut = 0; cut <= len; cut++) {
+		sink s;
+		parse_chunks_h(&s, d, len, &cut, 1, NULL, true);
+		cr_assert_eq(s.n_msgs, ref.n_msgs, "%s split at %zu", name, cut);
+		cr_assert_eq(s.h, refh.h, "%s split at %zu", name, cut);
+	}
+	sink_free(&ref);
+	free(d);
+}
+
+Test(ami_parser, short_fixtures_every_split)
+{
+	all_two_splits("ami-auth-failed.txt", 0);
+	all_two_splits("ami-errors-and-command.txt", 0);
+	all_two_splits("ami-actions-1.txt", 0);
+}
+
+Test(ami_parser, session_counts_match_readme)
+{
+	size_t len;
+	char *d = slurp("ami-session-1.txt", &len);
+	sink s;
+	one_shot(&s, d, len);
+	cr_assert_eq(s.n_banner, 1);
+	cr_assert_eq(s.n_errors, 0, "%s", s.last_error);
+	/* The README's "78 responses" counts every "Response:" header: the replies
+	 * to the 59 actions plus the 19 OriginateResponse events that carry one. */
+	cr_assert_eq(s.n_responses, 59, "%zu", s.n_responses);
+	cr_assert_eq(s.n_responses + s.n_event_response_hdr, 78);
+	cr_assert_eq(s.n_events, 3199);
+	static const struct {
+		const char *t;
+		size_t n;
+	} want[] = {
+		{"AgentCalled", 24},	 {"AgentComplete", 14},	      {"AgentConnect", 14},
+		{"AgentRingNoAnswer", 1}, {"BridgeEnter", 30},	      {"ContactStatus", 42},
+		{"CoreShowChannel", 47}, {"DeviceStateChange", 279}, {"DialBegin", 44},
+		{"EndpointList", 20},	 {"Hangup", 62},	      {"Newchannel", 62},
+		{"QueueCallerAbandon", 3}, {"QueueCallerJoin", 17},   {"QueueMember", 47},
+		{"QueueMemberPause", 9}, {"QueueParams", 8},	      {"VarSet", 1381},
+		{"RTCPReceived", 67},	 {"QueueMemberStatus", 94},  {"Newstate", 79},
+	};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+		cr_expect_eq(type_count(&s, want[i].t), want[i].n, "%s: %zu", want[i].t,
+			     type_count(&s, want[i].t));
+	cr_assert_eq(s.n_types, 61, "distinct event types %zu", s.n_types);
+	sink_free(&s);
+	free(d);
+}
+
+Test(ami_parser, session_first_64k_every_split, .timeout = 110)
+{
+	all_two_splits("ami-session-1.txt", 64 * 1024);
+}
+
+Test(ami_parser, session_utf8_and_random_chunkings, .timeout = 110)
+{
+	size_t len;
+	char *d = slurp("ami-session-1.txt", &len);
+	sink ref;
+	one_shot(&ref, d, len);
+	cr_assert(strstr(ref.out.s, "Hélène Dubois"));
+	size_t utf8_cuts = 0;
+	for (size_t i = 1; i < len; i++) {
+		if (((unsigned char)d[i] & 0xC0) != 0x80)
+			continue; /* only cut inside a multi-byte sequence */
+		sink s;
+		parse_chunks(&s, d, len, &i, 1, NULL);
+		cr_assert_eq(s.out.len, ref.out.len, "utf-8 split at %zu", i);
+		cr_assert(!memcmp(s.out.s, ref.out.s, ref.out.len));
+		sink_free(&s);
+		utf8_cuts++;
+	}
+	cr_assert_gt(utf8_cuts, 200); /* 122 "Hélène" and other accents */
+	srand(42);
+	for (int round = 0; round < 20; round++) {
+		size_t cap = 1 + (size_t)(round < 3 ? 0 : rand() % 4000);
+		size_t *cuts = malloc(sizeof *cuts * (len / 1 + 1));
+		size_t n = 0, at = 0;
+		while (1) {
+			at += 1 + (size_t)rand() % cap;
+			if (at >= len)
+				break;
+			cuts[n++] = at;
+		}
+		sink s;
+		parse_chunks(&s, d, len, cuts, n, NULL);
+		cr_assert_eq(s.out.len, ref.out.len, "random round %d", round);
+		cr_assert(!memcmp(s.out.s, ref.out.s, ref.out.len), "random round %d", round);
+		sink_free(&s);
+		free(cuts);
+	}
+	sink_free(&ref);
+	free(d);
+}
+
+static void parse_str(sink *s, const char *text, bool banner)
+{
+	ami_parser_opts o = {.expect_banner = banner};
+	parse_chunks(s, text, strlen(text), NULL, 0, &o);
+}
+
+Test(ami_parser, output_format_keeps_empty_repeated_and_leading_spaces)
+{
+	size_t len;
+	char *d = slurp("ami-errors-and-command.txt", &len);
+	sink s;
+	one_shot(&s, d, len);
+	cr_assert_eq(s.n_responses, 7);
+	cr_assert(strstr(s.out.s, "|Output=|Output= Endpoint:  <Endpoint/CID"), "%s", s.out.s);
+	cr_assert(strstr(s.out.s, "|Output=Objects found: 20|Output=\n"));
+	cr_assert(strstr(s.out.s, "|Ping=Pong|Timestamp=1795732690.190538"));
+	cr_assert(strstr(s.out.s, "[Asterisk Call Manager/11.0.0]"));
+	sink_free(&s);
+	free(d);
+}
+
+Test(ami_parser, legacy_follows_body)
+{
+	sink s;
+	parse_str(&s,
+		  "Response: Follows\r\nPrivilege: Command\r\nActionID: c-1\r\n"
+		  "Name/username   Host  Dyn\r\n1001/1001  (Unspecified)  D\r\nKey: looks like a header\r\n"
+		  "--END COMMAND--\r\n\r\n"
+		  "Response: Follows\nPrivilege: Command\nlast line--END COMMAND--\n\n"
+		  "Event: X\n\n",
+		  false);
+	cr_assert_eq(s.n_errors, 0, "%s", s.last_error);
+	cr_assert_eq(s.n_responses, 2);
+	cr_assert(strstr(s.out.s, "|ActionID=c-1{Name/username   Host  Dyn\n1001/1001  (Unspecified)  D\n"
+				  "Key: looks like a header\n}"),
+		  "%s", s.out.s);
+	cr_assert(strstr(s.out.s, "|Privilege=Command{last line}"), "%s", s.out.s);
+	cr_assert_eq(s.n_events, 1);
+	sink_free(&s);
+}
+
+Test(ami_parser, bare_lf_and_crlf_give_the_same_messages)
+{
+	sink a, b;
+	parse_str(&a, "Banner/1.0\r\nEvent: A\r\nK: v\r\n\r\n\r\nEvent: B\r\nEmpty:\r\n\r\n", true);
+	parse_str(&b, "Banner/1.0\nEvent: A\nK: v\n\n\nEvent: B\nEmpty:\n\n", true);
+	cr_assert_str_eq(a.out.s, b.out.s);
+	cr_assert(strstr(a.out.s, "|Empty=\n"));
+	sink_free(&a);
+	sink_free(&b);
+}
+
+Test(ami_parser, garbage_resyncs_at_blank_line)
+{
+	sink s;
+	static const char g[] = "Event: A\r\nno colon here\r\nK: v\r\n\r\nEvent: B\r\n\x01\x02\xff\x00zz\r\n"
+				"Event: junk\r\n\r\n Bad key: x\r\n\r\nEvent: C\r\nK: ok\r\n\r\n";
+	parse_chunks(&s, g, sizeof g - 1, NULL, 0, &(ami_parser_opts){0});
+	cr_assert_eq(s.n_errors, 3, "%zu errors: %s", s.n_errors, s.out.s);
+	cr_assert_eq(s.n_events, 1);
+	cr_assert(strstr(s.out.s, "line 2: expected \"Key: Value\", got no colon"), "%s", s.out.s);
+	cr_assert(strstr(s.out.s, "line 6: binary data in a header line"), "%s", s.out.s);
+	cr_assert(strstr(s.out.s, "|Event=C|K=ok"));
+	sink_free(&s);
+}
+
+Test(ami_parser, overlong_line_bounded_and_resynced)
+{
+	ami_parser_opts o = {.max_line = 100};
+	pd_buf b = {0};
+	pd_buf_add(&b, "Event: A\r\nK: ");
+	for (int i = 0; i < 100000; i++)
+		pd_buf_addc(&b, 'x');
+	pd_buf_add(&b, "\r\nMore: y\r\n\r\nEvent: B\r\n\r\n");
+	/* one shot and byte by byte agree */
+	sink s1, s2;
+	parse_chunks(&s1, b.s, b.len, NULL, 0, &o);
+	size_t *cuts = malloc(b.len * sizeof *cuts);
+	for (size_t i = 0; i < b.len - 1; i++)
+		cuts[i] = i + 1;
+	parse_chunks(&s2, b.s, b.len, cuts, b.len - 1, &o);
+	cr_assert_str_eq(s1.out.s, s2.out.s);
+	cr_assert_eq(s1.n_errors, 1);
+	cr_assert(strstr(s1.out.s, "line 2: longer than 100 bytes"), "%s", s1.out.s);
+	cr_assert_eq(s1.n_events, 1);
+	cr_assert(strstr(s1.out.s, "|Event=B"));
+	free(cuts);
+	pd_buf_free(&b);
+	sink_free(&s1);
+	sink_free(&s2);
+}
+
+Test(ami_parser, one_megabyte_list_reply)
+{
+	pd_buf b = {0};
+	pd_buf_add(&b, "Response: Success\r\nActionID: big\r\nEventList: start\r\n\r\n");
+	int items = 0;
+	while (b.len < 1024 * 1024) {
+		pd_buf_printf(&b, "Event: EndpointList\r\nActionID: big\r\nObjectName: %d\r\n"
+				  "DeviceState: Not in use\r\n\r\n", 100000 + items);
+		items++;
+	}
+	pd_buf_printf(&b, "Event: EndpointListComplete\r\nActionID: big\r\nEventList: Complete\r\n"
+			  "ListItems: %d\r\n\r\n", items);
+	/* and one single 1 MB message (a Command with many Output lines) */
+	pd_buf_add(&b, "Response: Success\r\nMessage: Command output follows\r\n");
+	size_t start = b.len;
+	while (b.len - start < 1024 * 1024)
+		pd_buf_add(&b, "Output:  Endpoint:  1001/1001   Unavailable   0 of inf\r\n");
+	pd_buf_add(&b, "\r\n");
+	sink s;
+	parse_chunks(&s, b.s, b.len, NULL, 0, &(ami_parser_opts){0});
+	cr_assert_eq(s.n_errors, 0, "%s", s.last_error);
+	cr_assert_eq(s.n_events, (size_t)items + 1);
+	cr_assert_eq(s.n_responses, 2);
+	/* a smaller max_msg refuses the big message but keeps going */
+	sink t;
+	parse_chunks(&t, b.s, b.len, NULL, 0, &(ami_parser_opts){.max_msg = 512 * 1024});
+	cr_assert_eq(t.n_errors, 1);
+	cr_assert_eq(t.n_events, (size_t)items + 1);
+	pd_buf_free(&b);
+	sink_free(&s);
+	sink_free(&t);
+}
+
+Test(ami_parser, writer_never_injects_headers)
+{
+	pd_buf b = {0};
+	ami_put(&b, "Action", "Login");
+	ami_put(&b, "Secret", "x\r\nAction: Logoff");
+	ami_end(&b);
+	cr_assert_str_eq(b.s, "Action: Login\r\nSecret: x  Action: Logoff\r\n\r\n");
+	pd_buf_free(&b);
+}
