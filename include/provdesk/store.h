@@ -100,6 +100,8 @@ typedef struct {
 	char *pbx_state;      /* last state stored by the monitor, NULL if no PBX */
 	int64_t sort_ival;    /* keyset anchor (store-internal) */
 	char *sort_sval;
+	int sort_of;          /* pd_sort + 1 that filled sort_*; 0 = unknown: an anchor
+			       * with only c.id set is looked up by id */
 } pd_row;
 void pd_row_free(pd_row *r);
 void pd_rows_free(pd_row *rows, size_t n);

@@ -1,0 +1,343 @@
+/* The customer grid: keyset paging over an index (sort column, id) for
+ * every sort, both directions, with an optional folded-substring filter.
+ * Only the rows asked for are read: no OFFSET, no COUNT per row. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+static const char *const sort_names[] = {
+#define PD_X(e, s) s,
+	PD_SORT_LIST(PD_X)
+#undef PD_X
+};
+
+/* The column behind each sort; each has an index (col, id, deleted_at). */
+static const struct {
+	const char *col;
+	bool text;
+} sort_cols[] = {
+	[PD_SORT_NAME] = {"c.name_key", true},        [PD_SORT_PRODUCT] = {"c.product_type", true},
+	[PD_SORT_REFERENCE] = {"c.reference", true},  [PD_SORT_COUNTRY] = {"c.country", true},
+	[PD_SORT_STATUS] = {"c.status_key", false},   [PD_SORT_INTERNAL] = {"c.internal_system", false},
+	[PD_SORT_USERS] = {"c.n_users", false},       [PD_SORT_CREATED] = {"c.created_at", false},
+};
+
+const char *pd_sort_name(pd_sort s)
+{
+	return (unsigned)s < PD_SORT__COUNT ? sort_names[s] : "?";
+}
+
+bool pd_sort_parse(const char *name, pd_sort *out)
+{
+	for (int i = 0; name && i < PD_SORT__COUNT; i++)
+		if (!strcmp(name, sort_names[i])) {
+			*out = (pd_sort)i;
+			return true;
+		}
+	/* Column titles as the grid shows them. */
+	if (name && (!strcmp(name, "product") || !strcmp(name, "product-type")))
+		return *out = PD_SORT_PRODUCT, true;
+	if (name && (!strcmp(name, "internal") || !strcmp(name, "internal-system")))
+		return *out = PD_SORT_INTERNAL, true;
+	if (name && (!strcmp(name, "created_at") || !strcmp(name, "trial")))
+		return *out = !strcmp(name, "trial") ? PD_SORT_STATUS : PD_SORT_CREATED, true;
+	return false;
+}
+
+void pd_row_free(pd_row *r)
+{
+	if (!r)
+		return;
+	pd_customer_free(&r->c);
+	free(r->pbx_state);
+	free(r->sort_sval);
+	r->pbx_state = r->sort_sval = NULL;
+}
+
+void pd_rows_free(pd_row *rows, size_t n)
+{
+	for (size_t i = 0; rows && i < n; i++)
+		pd_row_free(&rows[i]);
+}
+
+enum { K_FIRST, K_LAST, K_AFTER, K_BEFORE, K_FROM, K_POSITION, K_COUNT };
+
+/* Build (once per connection) the statement for one shape of query. */
+static sqlite3_stmt *grid_stmt(pd_store *s, const pd_query *q, int kind, pd_err *e)
+{
+	int filt = q->filter && *q->filter;
+	size_t idx = ((((size_t)q->sort * 2 + q->descending) * 2 + filt) * 2 + q->include_deleted) * 8 + kind;
+	if (s->grid[idx]) {
+		sqlite3_reset(s->grid[idx]);
+		sqlite3_clear_bindings(s->grid[idx]);
+		return s->grid[idx];
+	}
+	const char *col = sort_cols[q->sort].col;
+	/* Forward in display order means ascending unless descending. */
+	bool backward = kind == K_LAST || kind == K_BEFORE;
+	bool asc = q->descending == backward;
+	const char *dir = asc ? "ASC" : "DESC";
+	pd_buf b = {0};
+	if (kind == K_POSITION || kind == K_COUNT)
+		pd_buf_add(&b, "SELECT count(*) FROM customers c WHERE 1");
+	else
+		pd_buf_printf(&b,
+			      "SELECT " CUST_COLS ", c.n_users, %s,"
+			      " CASE WHEN p.id IS NULL THEN NULL WHEN p.enabled = 0 THEN 'disabled'"
+			      " ELSE coalesce(ps.state, 'not started') END"
+			      " FROM customers c LEFT JOIN pbx p ON p.customer_id = c.id"
+			      " LEFT JOIN pbx_status ps ON ps.customer_id = c.id WHERE 1",
+			      col);
+	if (!q->include_deleted)
+		pd_buf_add(&b, " AND c.deleted_at = 0");
+	if (filt)
+		pd_buf_add(&b, " AND c.search LIKE ?1 ESCAPE '\\'");
+	const char *op = NULL;
+	switch (kind) {
+	case K_AFTER:
+		op = q->descending ? "<" : ">";
+		break;
+	case K_BEFORE:
+	case K_POSITION:
+		op = q->descending ? ">" : "<";
+		break;
+	case K_FROM:
+		op = q->descending ? "<=" : ">=";
+		break;
+	}
+	if (op)
+		pd_buf_printf(&b, " AND (%s, c.id) %s (?2, ?3)", col, op);
+	if (kind != K_POSITION && kind != K_COUNT)
+		pd_buf_printf(&b, " ORDER BY %s %s, c.id %s LIMIT ?4", col, dir, dir);
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v3(s->db, b.s, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+	pd_buf_free(&b);
+	if (rc != SQLITE_OK) {
+		st_fail(s, rc, e, "grid query");
+		return NULL;
+	}
+	s->grid[idx] = st;
+	return st;
+}
+
+/* "%abc%" with LIKE's wildcards in the user's text escaped. */
+static char *like_pattern(const char *filter)
+{
+	char *t = pd_trim(filter);
+	char *k = pd_fold_key(t);
+	free(t);
+	if (!k)
+		k = xstrdup("");
+	pd_buf b = {0};
+	pd_buf_addc(&b, '%');
+	for (const char *p = k; *p; p++) {
+		if (*p == '%' || *p == '_' || *p == '\\')
+			pd_buf_addc(&b, '\\');
+		pd_buf_addc(&b, *p);
+	}
+	pd_buf_addc(&b, '%');
+	free(k);
+	return pd_buf_steal(&b);
+}
+
+/* The anchor's key in this sort: from the row when it was fetched with the
+ * same sort (so scrolling stays put when the row changed meanwhile), else
+ * read by id. */
+static pd_status anchor_key(pd_store *s, const pd_query *q, const pd_row *a, int64_t *ival, char **sval,
+			    pd_err *e)
+{
+	*sval = NULL;
+	*ival = 0;
+	if (a->sort_of == (int)q->sort + 1) {
+		if (sort_cols[q->sort].text)
+			*sval = xstrdup(a->sort_sval ? a->sort_sval : "");
+		else
+			*ival = a->sort_ival;
+		return PD_OK;
+	}
+	static const char *const sqls[] = {
+		"SELECT name_key FROM customers WHERE id = ?",     "SELECT product_type FROM customers WHERE id = ?",
+		"SELECT reference FROM customers WHERE id = ?",    "SELECT country FROM customers WHERE id = ?",
+		"SELECT status_key FROM customers WHERE id = ?",   "SELECT internal_system FROM customers WHERE id = ?",
+		"SELECT n_users FROM customers WHERE id = ?",      "SELECT created_at FROM customers WHERE id = ?",
+	};
+	sqlite3_stmt *st = st_get(s, sqls[q->sort], e);
+	if (!st)
+		return FAILED(e);
+	sqlite3_bind_int64(st, 1, a->c.id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (sort_cols[q->sort].text)
+			*sval = col_str_empty(st, 0);
+		else
+			*ival = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return PD_OK;
+	if (rc != SQLITE_DONE)
+		return st_fail(s, rc, e, "grid anchor");
+	return pd_fail(e, PD_E_NOTFOUND, "customer", "no customer #%lld", (long long)a->c.id);
+}
+
+static pd_status bind_query(pd_store *s, sqlite3_stmt *st, const pd_query *q, const pd_row *anchor,
+			    pd_err *e)
+{
+	if (q->filter && *q->filter) {
+		char *pat = like_pattern(q->filter);
+		sqlite3_bind_text(st, 1, pat, -1, free);
+	}
+	if (anchor) {
+		int64_t iv;
+		char *sv;
+		pd_status r = anchor_key(s, q, anchor, &iv, &sv, e);
+		if (r != PD_OK)
+			return r;
+		if (sv)
+			sqlite3_bind_text(st, 2, sv, -1, free);
+		else
+			sqlite3_bind_int64(st, 2, iv);
+		sqlite3_bind_int64(st, 3, anchor->c.id);
+	}
+	return PD_OK;
+}
+
+static void row_from(sqlite3_stmt *st, const pd_query *q, pd_day today, pd_row *r)
+{
+	memset(r, 0, sizeof *r);
+	cust_from_row(st, 0, &r->c);
+	r->n_users = sqlite3_column_int64(st, CUST_NCOLS);
+	if (sort_cols[q->sort].text)
+		r->sort_sval = col_str_empty(st, CUST_NCOLS + 1);
+	else
+		r->sort_ival = sqlite3_column_int64(st, CUST_NCOLS + 1);
+	r->sort_of = (int)q->sort + 1;
+	r->pbx_state = col_str(st, CUST_NCOLS + 2);
+	r->status = pd_customer_status_of(&r->c, today);
+	r->trial_days_left = pd_customer_trial_days_left(&r->c, today);
+}
+
+static pd_status check_query(const pd_query *q, pd_err *e)
+{
+	if ((unsigned)q->sort >= PD_SORT__COUNT)
+		return pd_fail(e, PD_E_USAGE, "sort", "unknown sort column %d", (int)q->sort);
+	return PD_OK;
+}
+
+pd_status store_customer_page(pd_store *s, const pd_query *q, pd_page_dir dir, const pd_row *anchor,
+			      size_t limit, pd_row *rows, size_t *n, pd_err *e)
+{
+	E_GUARD(e);
+	*n = 0;
+	pd_status r = check_query(q, e);
+	if (r != PD_OK || limit == 0)
+		return r;
+	int kind = dir == PD_PAGE_FIRST ? K_FIRST : dir == PD_PAGE_LAST ? K_LAST
+		: dir == PD_PAGE_AFTER ? K_AFTER : dir == PD_PAGE_BEFORE ? K_BEFORE : K_FROM;
+	bool needs_anchor = kind == K_AFTER || kind == K_BEFORE || kind == K_FROM;
+	if (needs_anchor && !anchor)
+		return pd_fail(e, PD_E_USAGE, "anchor", "this page direction needs an anchor row");
+	sqlite3_stmt *st = grid_stmt(s, q, kind, e);
+	if (!st)
+		return FAILED(e);
+	if ((r = bind_query(s, st, q, needs_anchor ? anchor : NULL, e)) != PD_OK) {
+		sqlite3_reset(st);
+		return r;
+	}
+	sqlite3_bind_int64(st, 4, (int64_t)limit);
+	pd_day today = q->today ? q->today : pd_today();
+	int rc;
+	while (*n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		row_from(st, q, today, &rows[(*n)++]);
+	if (*n == limit)
+		rc = SQLITE_DONE;
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		pd_rows_free(rows, *n);
+		*n = 0;
+		return st_fail(s, rc, e, "grid");
+	}
+	/* Backward fetches come newest-first: return them in display order. */
+	if (kind == K_LAST || kind == K_BEFORE)
+		for (size_t i = 0, j = *n ? *n - 1 : 0; i < j; i++, j--) {
+			pd_row t = rows[i];
+			rows[i] = rows[j];
+			rows[j] = t;
+		}
+	return PD_OK;
+}
+
+static pd_status count_query(pd_store *s, const pd_query *q, int kind, const pd_row *anchor, int64_t *out,
+			     pd_err *e)
+{
+	*out = 0;
+	pd_status r = check_query(q, e);
+	if (r != PD_OK)
+		return r;
+	sqlite3_stmt *st = grid_stmt(s, q, kind, e);
+	if (!st)
+		return FAILED(e);
+	if ((r = bind_query(s, st, q, anchor, e)) != PD_OK) {
+		sqlite3_reset(st);
+		return r;
+	}
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? PD_OK : st_fail(s, rc, e, "grid count");
+}
+
+pd_status store_customer_count(pd_store *s, const pd_query *q, int64_t *n, pd_err *e)
+{
+	E_GUARD(e);
+	return count_query(s, q, K_COUNT, NULL, n, e);
+}
+
+pd_status store_customer_position(pd_store *s, const pd_query *q, const pd_row *anchor, int64_t *pos,
+				  pd_err *e)
+{
+	E_GUARD(e);
+	if (!anchor)
+		return pd_fail(e, PD_E_USAGE, "anchor", "position needs an anchor row");
+	return count_query(s, q, K_POSITION, anchor, pos, e);
+}
+
+pd_status store_customer_counts(pd_store *s, pd_day today, pd_counts *out, pd_err *e)
+{
+	E_GUARD(e);
+	memset(out, 0, sizeof *out);
+	if (!today)
+		today = pd_today();
+	/* One pass; mirrors pd_customer_status_of's precedence. */
+	static const char sql[] =
+		"SELECT"
+		" sum(deleted_at = 0),"
+		" sum(deleted_at = 0 AND disabled = 0 AND NOT (trial = 1 AND trial_converted = 0)),"
+		" sum(deleted_at = 0 AND disabled = 0 AND trial = 1 AND trial_converted = 0 AND trial_end >= ?1),"
+		" sum(deleted_at = 0 AND disabled = 0 AND trial = 1 AND trial_converted = 0 AND trial_end >= ?1"
+		"     AND trial_end < ?1 + 7),"
+		" sum(deleted_at = 0 AND disabled = 0 AND trial = 1 AND trial_converted = 0 AND trial_end < ?1),"
+		" sum(deleted_at = 0 AND disabled = 1),"
+		" sum(deleted_at <> 0),"
+		" sum(deleted_at = 0 AND internal_system = 1)"
+		" FROM customers";
+	sqlite3_stmt *st = st_get(s, sql, e);
+	if (!st)
+		return FAILED(e);
+	sqlite3_bind_int(st, 1, today);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->total = sqlite3_column_int64(st, 0);
+		out->active = sqlite3_column_int64(st, 1);
+		out->trial = sqlite3_column_int64(st, 2);
+		out->trial_expiring = sqlite3_column_int64(st, 3);
+		out->trial_expired = sqlite3_column_int64(st, 4);
+		out->disabled = sqlite3_column_int64(st, 5);
+		out->deleted = sqlite3_column_int64(st, 6);
+		out->internal = sqlite3_column_int64(st, 7);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? PD_OK : st_fail(s, rc, e, "counts");
+}

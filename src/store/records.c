@@ -1,0 +1,179 @@
+/* Read side of the audit log, the billing export and the wizard drafts. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+/* ---- audit ---- */
+
+pd_status store_audit_list(pd_store *s, int64_t customer_id, size_t limit, pd_audit **out, size_t *n,
+			   pd_err *e)
+{
+	E_GUARD(e);
+	*out = NULL;
+	*n = 0;
+	static const char all[] = "SELECT id, at, actor, client, customer_id, object, action, detail"
+				  " FROM audit ORDER BY id DESC LIMIT ?";
+	static const char one[] = "SELECT id, at, actor, client, customer_id, object, action, detail"
+				  " FROM audit WHERE customer_id = ? ORDER BY id DESC LIMIT ?";
+	sqlite3_stmt *st = st_get(s, customer_id ? one : all, e);
+	if (!st)
+		return FAILED(e);
+	int i = 1;
+	if (customer_id)
+		sqlite3_bind_int64(st, i++, customer_id);
+	sqlite3_bind_int64(st, i, limit ? (int64_t)limit : -1);
+	size_t cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 32;
+			*out = xrealloc(*out, cap * sizeof **out);
+		}
+		pd_audit *a = &(*out)[(*n)++];
+		a->id = sqlite3_column_int64(st, 0);
+		a->at = sqlite3_column_int64(st, 1);
+		a->actor = col_str_empty(st, 2);
+		a->client = col_str(st, 3);
+		a->customer_id = sqlite3_column_int64(st, 4);
+		a->object = col_str_empty(st, 5);
+		a->action = col_str_empty(st, 6);
+		a->detail = col_str_empty(st, 7);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		pd_audits_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+		return st_fail(s, rc, e, "audit");
+	}
+	return PD_OK;
+}
+
+void pd_audits_free(pd_audit *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].actor);
+		free(v[i].client);
+		free(v[i].object);
+		free(v[i].action);
+		free(v[i].detail);
+	}
+	free(v);
+}
+
+/* ---- billing ---- */
+
+pd_status store_billing_export(pd_store *s, pd_day first, int ndays, pd_billing_fn fn, void *ctx,
+			       pd_err *e)
+{
+	E_GUARD(e);
+	if (ndays < 1 || ndays > 366)
+		return pd_fail(e, PD_E_INVALID, "period", "a billing period has 1 to 366 days (got %d)", ndays);
+	/* Licensed users: users with a role; a synced user linked to a console
+	 * user is the same person and is not counted twice. One read
+	 * transaction so the whole export sees one snapshot. */
+	static const char sql[] =
+		"SELECT " CUST_COLS ", coalesce(u.n, 0) FROM customers c"
+		" LEFT JOIN (SELECT customer_id, count(*) AS n FROM users WHERE role IS NOT NULL"
+		"  AND NOT (synced = 1 AND linked_user_id IS NOT NULL) GROUP BY customer_id) u"
+		" ON u.customer_id = c.id"
+		" WHERE c.deleted_at = 0 OR c.deleted_at >= ?"
+		" ORDER BY CASE WHEN c.reference = '' THEN c.tenant_id ELSE c.reference END, c.id";
+	if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return st_fail(s, sqlite3_errcode(s->db), e, "billing");
+	sqlite3_stmt *st = st_get(s, sql, e);
+	pd_status r = st ? PD_OK : FAILED(e);
+	if (st) {
+		sqlite3_bind_int64(st, 1, (int64_t)first * 86400);
+		int rc = SQLITE_DONE;
+		while (r == PD_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			pd_customer c;
+			cust_from_row(st, 0, &c);
+			int64_t users = sqlite3_column_int64(st, CUST_NCOLS);
+			pd_billing_line l;
+			memset(&l, 0, sizeof l);
+			if (pd_billing_line_for(s->cat, &c, users, first, ndays, &l)) {
+				r = fn(&l, ctx, e);
+				pd_billing_line_free(&l);
+			}
+			pd_customer_free(&c);
+		}
+		if (r == PD_OK && rc != SQLITE_DONE)
+			r = st_fail(s, rc, e, "billing");
+		sqlite3_reset(st);
+	}
+	sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	return r;
+}
+
+/* ---- drafts ---- */
+
+typedef struct {
+	const char *owner, *json;
+} draft_ctx;
+
+static pd_status draft_save_tx(pd_store *s, void *vx, pd_err *e)
+{
+	draft_ctx *x = vx;
+	static const char sql[] = "INSERT INTO drafts(owner, json, saved_at) VALUES (?,?,?)"
+				  " ON CONFLICT(owner) DO UPDATE SET json = excluded.json,"
+				  " saved_at = excluded.saved_at";
+	sqlite3_stmt *st = st_get(s, sql, e);
+	if (!st)
+		return FAILED(e);
+	bind_text(st, 1, x->owner);
+	bind_text(st, 2, x->json);
+	sqlite3_bind_int64(st, 3, pd_now());
+	return st_exec(s, st, e);
+}
+
+pd_status store_draft_save(pd_store *s, const char *owner, const char *json, pd_err *e)
+{
+	E_GUARD(e);
+	if (!owner || !*owner || !json)
+		return pd_fail(e, PD_E_USAGE, "draft", "a draft needs an owner and content");
+	draft_ctx x = {owner, json};
+	return store_tx(s, draft_save_tx, &x, e);
+}
+
+pd_status store_draft_load(pd_store *s, const char *owner, char **json, int64_t *saved_at, pd_err *e)
+{
+	E_GUARD(e);
+	*json = NULL;
+	static const char sql[] = "SELECT json, saved_at FROM drafts WHERE owner = ?";
+	sqlite3_stmt *st = st_get(s, sql, e);
+	if (!st)
+		return FAILED(e);
+	bind_text(st, 1, owner ? owner : "");
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*json = col_str_empty(st, 0);
+		if (saved_at)
+			*saved_at = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return PD_OK;
+	if (rc != SQLITE_DONE)
+		return st_fail(s, rc, e, "draft");
+	return pd_fail(e, PD_E_NOTFOUND, "draft", "no saved draft for %.64s", owner ? owner : "");
+}
+
+static pd_status draft_delete_tx(pd_store *s, void *vx, pd_err *e)
+{
+	draft_ctx *x = vx;
+	static const char sql[] = "DELETE FROM drafts WHERE owner = ?";
+	sqlite3_stmt *st = st_get(s, sql, e);
+	if (!st)
+		return FAILED(e);
+	bind_text(st, 1, x->owner);
+	return st_exec(s, st, e);
+}
+
+pd_status store_draft_delete(pd_store *s, const char *owner, pd_err *e)
+{
+	E_GUARD(e);
+	draft_ctx x = {owner ? owner : "", NULL};
+	return store_tx(s, draft_delete_tx, &x, e);
+}

@@ -1,0 +1,633 @@
+/* Opening the database (file mode, version check, migrations, catalogue),
+ * the statement cache and the retrying write transaction. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "provdesk/paths.h"
+#include "schema.h"
+#include "store_internal.h"
+
+/* Whole-transaction retries after busy_timeout already waited: several
+ * processes must never see SQLITE_BUSY surface. */
+#define TX_RETRIES 8
+
+const pd_geo *store_geo(pd_err *e)
+{
+	const pd_geo *g = NULL;
+	if (pd_geo_get(&g, e) != PD_OK)
+		return NULL;
+	return g;
+}
+
+/* ---- statements ---- */
+
+pd_status st_fail(pd_store *s, int rc, pd_err *e, const char *what)
+{
+	int prim = rc & 0xff;
+	if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED) {
+		s->busy_hit = true;
+		return pd_fail(e, PD_E_TEMPFAIL, NULL, "database busy (%s); retry", what);
+	}
+	if (prim == SQLITE_READONLY)
+		return pd_fail(e, PD_E_CANTCREATE, NULL, "%s: database is read-only (%s)", s->path, what);
+	if (prim == SQLITE_FULL || prim == SQLITE_IOERR)
+		return pd_fail(e, PD_E_IO, NULL, "%s: %s (%s)", s->path, sqlite3_errmsg(s->db), what);
+	if (prim == SQLITE_CORRUPT || prim == SQLITE_NOTADB)
+		return pd_fail(e, PD_E_NOINPUT, NULL, "%s: database is corrupt: %s", s->path,
+			       sqlite3_errmsg(s->db));
+	return pd_fail(e, PD_E_INTERNAL, NULL, "database error in %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+sqlite3_stmt *st_get(pd_store *s, const char *sql, pd_err *e)
+{
+	for (size_t i = 0; i < s->n_cache; i++) {
+		if (s->cache[i].sql == sql) {
+			sqlite3_reset(s->cache[i].st);
+			sqlite3_clear_bindings(s->cache[i].st);
+			return s->cache[i].st;
+		}
+	}
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+	if (rc != SQLITE_OK) {
+		st_fail(s, rc, e, "prepare");
+		return NULL;
+	}
+	if (s->n_cache < STORE_STMT_CACHE) {
+		s->cache[s->n_cache].sql = sql;
+		s->cache[s->n_cache].st = st;
+		s->n_cache++;
+		return st;
+	}
+	/* Cannot happen with the store's fixed set of statements; fail loudly. */
+	sqlite3_finalize(st);
+	pd_fail(e, PD_E_INTERNAL, NULL, "statement cache full");
+	return NULL;
+}
+
+pd_status st_exec(pd_store *s, sqlite3_stmt *st, pd_err *e)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return st_fail(s, rc, e, "write");
+	return PD_OK;
+}
+
+void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+void bind_opt(sqlite3_stmt *st, int i, const char *v)
+{
+	bind_text(st, i, v && *v ? v : NULL);
+}
+
+char *col_str(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t ? xstrdup((const char *)t) : NULL;
+}
+
+char *col_str_empty(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return xstrdup(t ? (const char *)t : "");
+}
+
+static int exec_sql(pd_store *s, const char *sql)
+{
+	return sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+}
+
+/* ---- transactions ---- */
+
+static void backoff(int attempt)
+{
+	/* 10, 20, 40 … ms with jitter so the retrying processes spread out. */
+	long ms = (10L << attempt) + (rand() % 10);
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+static pd_status tx_run(pd_store *s, store_tx_fn fn, void *ctx, bool *changed, pd_err *e)
+{
+	if (s->read_only)
+		return pd_fail(e, PD_E_CANTCREATE, NULL, "%s: opened read-only", s->path);
+	pd_status st = PD_OK;
+	for (int attempt = 0; attempt <= TX_RETRIES; attempt++) {
+		s->busy_hit = false;
+		if (changed)
+			*changed = false;
+		int rc = exec_sql(s, "BEGIN IMMEDIATE");
+		if (rc != SQLITE_OK) {
+			st = st_fail(s, rc, e, "begin");
+			if (s->busy_hit && attempt < TX_RETRIES) {
+				backoff(attempt);
+				continue;
+			}
+			return st;
+		}
+		st = fn(s, ctx, e);
+		if (st == PD_OK && (!changed || *changed)) {
+			rc = exec_sql(s, "COMMIT");
+			if (rc == SQLITE_OK) {
+				s->own_commits++;
+				return PD_OK;
+			}
+			st = st_fail(s, rc, e, "commit");
+		}
+		exec_sql(s, "ROLLBACK");
+		if (st == PD_OK)
+			return PD_OK; /* nothing changed: rolled back on purpose */
+		if (!(st == PD_E_TEMPFAIL && s->busy_hit) || attempt == TX_RETRIES)
+			return st;
+		backoff(attempt);
+	}
+	return st;
+}
+
+pd_status store_tx(pd_store *s, store_tx_fn fn, void *ctx, pd_err *e)
+{
+	return tx_run(s, fn, ctx, NULL, e);
+}
+
+pd_status store_tx_maybe(pd_store *s, store_tx_fn fn, void *ctx, bool *changed, pd_err *e)
+{
+	return tx_run(s, fn, ctx, changed, e);
+}
+
+/* ---- audit ---- */
+
+pd_status audit_add(pd_store *s, const pd_actor *a, int64_t customer_id, int64_t customer_version,
+		    const char *object, const char *action, const char *detail, pd_err *e)
+{
+	pd_actor me;
+	if (!a) {
+		pd_actor_current(&me);
+		a = &me;
+	}
+	static const char sql[] = "INSERT INTO audit(at, actor, client, customer_id, customer_version,"
+				  " object, action, detail) VALUES (?,?,?,?,?,?,?,?)";
+	sqlite3_stmt *st = st_get(s, sql, e);
+	if (!st)
+		return e ? e->status : PD_E_INTERNAL;
+	sqlite3_bind_int64(st, 1, pd_now());
+	bind_text(st, 2, a->user[0] ? a->user : "?");
+	bind_opt(st, 3, a->client);
+	sqlite3_bind_int64(st, 4, customer_id);
+	sqlite3_bind_int64(st, 5, customer_version);
+	bind_text(st, 6, object);
+	bind_text(st, 7, action);
+	bind_text(st, 8, detail ? detail : "");
+	return st_exec(s, st, e);
+}
+
+static void sep(pd_buf *b)
+{
+	if (b->len)
+		pd_buf_add(b, "; ");
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+void diff_str(pd_buf *b, const char *field, const char *old, const char *nw)
+{
+	if (str_eq(old, nw))
+		return;
+	sep(b);
+	pd_buf_printf(b, "%s: %s%s%s → %s%s%s", field, old && *old ? "\"" : "", old && *old ? old : "∅",
+		      old && *old ? "\"" : "", nw && *nw ? "\"" : "", nw && *nw ? nw : "∅",
+		      nw && *nw ? "\"" : "");
+}
+
+void diff_secret(pd_buf *b, const char *field, bool changed)
+{
+	if (!changed)
+		return;
+	sep(b);
+	pd_buf_printf(b, "%s: (changed)", field);
+}
+
+void diff_bool(pd_buf *b, const char *field, bool old, bool nw)
+{
+	if (old == nw)
+		return;
+	sep(b);
+	pd_buf_printf(b, "%s: %s → %s", field, old ? "yes" : "no", nw ? "yes" : "no");
+}
+
+void diff_int(pd_buf *b, const char *field, int64_t old, int64_t nw)
+{
+	if (old == nw)
+		return;
+	sep(b);
+	pd_buf_printf(b, "%s: %lld → %lld", field, (long long)old, (long long)nw);
+}
+
+void diff_day(pd_buf *b, const char *field, bool has_old, pd_day old, bool has_new, pd_day nw)
+{
+	if (has_old == has_new && (!has_old || old == nw))
+		return;
+	char o[11] = "∅", n[11] = "∅";
+	if (has_old)
+		pd_day_format(old, o);
+	if (has_new)
+		pd_day_format(nw, n);
+	sep(b);
+	pd_buf_printf(b, "%s: %s → %s", field, o, n);
+}
+
+/* ---- opening ---- */
+
+/* Create the directory and the file with the right mode before SQLite sees
+ * them: SQLite would create the file with 0644 & ~umask. */
+static pd_status prepare_file(const char *path, bool read_only, pd_err *e)
+{
+	struct stat sb;
+	if (stat(path, &sb) == 0) {
+		if (S_ISDIR(sb.st_mode))
+			return pd_fail(e, PD_E_NOINPUT, "db", "%s: is a directory, not a database file", path);
+		if (access(path, read_only ? R_OK : R_OK | W_OK) != 0)
+			return pd_fail(e, PD_E_NOINPUT, "db", "%s: cannot open database: %s", path,
+				       strerror(errno));
+		return PD_OK;
+	}
+	if (errno != ENOENT)
+		return pd_fail(e, PD_E_NOINPUT, "db", "%s: %s", path, strerror(errno));
+	if (read_only)
+		return pd_fail(e, PD_E_NOINPUT, "db", "%s: no such database", path);
+
+	char *copy = xstrdup(path);
+	char *dir = dirname(copy);
+	if (pd_mkdir_p(dir, 0700) != 0) {
+		pd_status st = pd_fail(e, PD_E_CANTCREATE, "db", "%s: cannot create directory: %s", dir,
+				       strerror(errno));
+		free(copy);
+		return st;
+	}
+	mode_t mode = 0600;
+	/* A group-shared directory (setgid, or group-writable) means the team
+	 * shares this database: let the group read and write it. */
+	if (stat(dir, &sb) == 0 && ((sb.st_mode & S_ISGID) || (sb.st_mode & S_IWGRP)))
+		mode = 0660;
+	free(copy);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			return PD_OK; /* another process created it first */
+		return pd_fail(e, PD_E_CANTCREATE, "db", "%s: cannot create database: %s", path,
+			       strerror(errno));
+	}
+	/* The umask may have removed group bits we want. */
+	if (fchmod(fd, mode) != 0) {
+		close(fd);
+		return pd_fail(e, PD_E_CANTCREATE, "db", "%s: chmod: %s", path, strerror(errno));
+	}
+	close(fd);
+	return PD_OK;
+}
+
+static pd_status migrate(pd_store *s, int from, pd_err *e)
+{
+	int n = schema_migration_count();
+	for (int v = from + 1; v <= n; v++) {
+		for (int attempt = 0;; attempt++) {
+			int rc = exec_sql(s, "BEGIN IMMEDIATE");
+			if (rc != SQLITE_OK) {
+				if ((rc & 0xff) == SQLITE_BUSY && attempt < TX_RETRIES) {
+					backoff(attempt);
+					continue;
+				}
+				return st_fail(s, rc, e, "migration");
+			}
+			break;
+		}
+		/* Another process may have migrated while we waited for the lock. */
+		sqlite3_stmt *q = NULL;
+		int cur = 0;
+		if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &q, NULL) == SQLITE_OK &&
+		    sqlite3_step(q) == SQLITE_ROW)
+			cur = sqlite3_column_int(q, 0);
+		sqlite3_finalize(q);
+		if (cur >= v) {
+			exec_sql(s, "COMMIT");
+			continue;
+		}
+		char *errmsg = NULL;
+		int rc = sqlite3_exec(s->db, schema_migration(v), NULL, NULL, &errmsg);
+		if (rc == SQLITE_OK) {
+			char pragma[64];
+			snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v);
+			rc = exec_sql(s, pragma);
+		}
+		if (rc == SQLITE_OK)
+			rc = exec_sql(s, "COMMIT");
+		if (rc != SQLITE_OK) {
+			exec_sql(s, "ROLLBACK");
+			pd_status st = pd_fail(e, PD_E_INTERNAL, NULL, "%s: migration to schema %d failed: %s",
+					       s->path, v, errmsg ? errmsg : sqlite3_errmsg(s->db));
+			sqlite3_free(errmsg);
+			return st;
+		}
+	}
+	return PD_OK;
+}
+
+/* A cheap fingerprint of the catalogue, so opening with an unchanged
+ * catalogue writes nothing. FNV-1a over every field we copy. */
+static void fnv(uint64_t *h, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)(s ? s : "\x01"); *p; p++) {
+		*h ^= *p;
+		*h *= 1099511628211ULL;
+	}
+	*h ^= 0xff;
+	*h *= 1099511628211ULL;
+}
+
+static char *catalogue_fingerprint(const pd_catalogue *c)
+{
+	uint64_t h = 1469598103934665603ULL;
+	char num[32];
+	for (size_t i = 0; i < c->n_types; i++) {
+		const pd_product_type *t = &c->types[i];
+		fnv(&h, t->key);
+		fnv(&h, t->name);
+		fnv(&h, t->description);
+		fnv(&h, t->features_json);
+		snprintf(num, sizeof num, "%d%d%lld", t->locked_after_assignment, t->trial_allowed,
+			 (long long)t->price_cents);
+		fnv(&h, num);
+		fnv(&h, t->currency);
+	}
+	fnv(&h, "roles");
+	for (size_t i = 0; i < c->n_roles; i++) {
+		fnv(&h, c->roles[i].key);
+		fnv(&h, c->roles[i].name);
+		fnv(&h, c->roles[i].description);
+		fnv(&h, c->roles[i].manages_users ? "1" : "0");
+	}
+	fnv(&h, "platforms");
+	for (size_t i = 0; i < c->n_platforms; i++) {
+		const pd_platform *p = &c->platforms[i];
+		fnv(&h, p->key);
+		fnv(&h, p->name);
+		fnv(&h, p->sub_account_label);
+		snprintf(num, sizeof num, "%d%d", p->has_sub_accounts, p->supported);
+		fnv(&h, num);
+	}
+	return xasprintf("%016llx", (unsigned long long)h);
+}
+
+typedef struct {
+	const pd_catalogue *cat;
+	const char *fp;
+} cat_ctx;
+
+static pd_status sync_catalogue_tx(pd_store *s, void *vctx, pd_err *e)
+{
+	cat_ctx *x = vctx;
+	const pd_catalogue *c = x->cat;
+	static const char clear_pt[] = "UPDATE product_types SET in_catalogue = 0";
+	static const char clear_ro[] = "UPDATE roles SET in_catalogue = 0";
+	static const char clear_pl[] = "UPDATE platforms SET in_catalogue = 0";
+	const char *clears[] = {clear_pt, clear_ro, clear_pl};
+	for (size_t i = 0; i < 3; i++) {
+		sqlite3_stmt *st = st_get(s, clears[i], e);
+		if (!st || st_exec(s, st, e) != PD_OK)
+			return e->status;
+	}
+	static const char up_pt[] =
+		"INSERT INTO product_types(key, name, description, features_json, locked, trial_allowed,"
+		" price_cents, currency, in_catalogue) VALUES (?,?,?,?,?,?,?,?,1)"
+		" ON CONFLICT(key) DO UPDATE SET name=excluded.name, description=excluded.description,"
+		" features_json=excluded.features_json, locked=excluded.locked,"
+		" trial_allowed=excluded.trial_allowed, price_cents=excluded.price_cents,"
+		" currency=excluded.currency, in_catalogue=1";
+	for (size_t i = 0; i < c->n_types; i++) {
+		const pd_product_type *t = &c->types[i];
+		sqlite3_stmt *st = st_get(s, up_pt, e);
+		if (!st)
+			return e->status;
+		bind_text(st, 1, t->key);
+		bind_text(st, 2, t->name ? t->name : t->key);
+		bind_text(st, 3, t->description ? t->description : "");
+		bind_text(st, 4, t->features_json ? t->features_json : "{}");
+		sqlite3_bind_int(st, 5, t->locked_after_assignment);
+		sqlite3_bind_int(st, 6, t->trial_allowed);
+		sqlite3_bind_int64(st, 7, t->price_cents);
+		bind_text(st, 8, t->currency ? t->currency : "");
+		if (st_exec(s, st, e) != PD_OK)
+			return e->status;
+	}
+	static const char up_ro[] =
+		"INSERT INTO roles(key, name, description, manages_users, in_catalogue) VALUES (?,?,?,?,1)"
+		" ON CONFLICT(key) DO UPDATE SET name=excluded.name, description=excluded.description,"
+		" manages_users=excluded.manages_users, in_catalogue=1";
+	for (size_t i = 0; i < c->n_roles; i++) {
+		sqlite3_stmt *st = st_get(s, up_ro, e);
+		if (!st)
+			return e->status;
+		bind_text(st, 1, c->roles[i].key);
+		bind_text(st, 2, c->roles[i].name ? c->roles[i].name : c->roles[i].key);
+		bind_text(st, 3, c->roles[i].description ? c->roles[i].description : "");
+		sqlite3_bind_int(st, 4, c->roles[i].manages_users);
+		if (st_exec(s, st, e) != PD_OK)
+			return e->status;
+	}
+	static const char up_pl[] =
+		"INSERT INTO platforms(key, name, has_sub_accounts, sub_account_label, supported,"
+		" in_catalogue) VALUES (?,?,?,?,?,1)"
+		" ON CONFLICT(key) DO UPDATE SET name=excluded.name,"
+		" has_sub_accounts=excluded.has_sub_accounts, sub_account_label=excluded.sub_account_label,"
+		" supported=excluded.supported, in_catalogue=1";
+	for (size_t i = 0; i < c->n_platforms; i++) {
+		const pd_platform *p = &c->platforms[i];
+		sqlite3_stmt *st = st_get(s, up_pl, e);
+		if (!st)
+			return e->status;
+		bind_text(st, 1, p->key);
+		bind_text(st, 2, p->name ? p->name : p->key);
+		sqlite3_bind_int(st, 3, p->has_sub_accounts);
+		bind_text(st, 4, p->sub_account_label);
+		sqlite3_bind_int(st, 5, p->supported);
+		if (st_exec(s, st, e) != PD_OK)
+			return e->status;
+	}
+	static const char fp_sql[] = "INSERT INTO meta(key, value) VALUES ('catalogue', ?)"
+				     " ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+	sqlite3_stmt *st = st_get(s, fp_sql, e);
+	if (!st)
+		return e->status;
+	bind_text(st, 1, x->fp);
+	return st_exec(s, st, e);
+}
+
+static pd_status sync_catalogue(pd_store *s, pd_err *e)
+{
+	char *fp = catalogue_fingerprint(s->cat);
+	static const char get_fp[] = "SELECT value FROM meta WHERE key = 'catalogue'";
+	sqlite3_stmt *st = st_get(s, get_fp, e);
+	if (!st) {
+		free(fp);
+		return e->status;
+	}
+	bool same = sqlite3_step(st) == SQLITE_ROW &&
+		    strcmp((const char *)sqlite3_column_text(st, 0), fp) == 0;
+	sqlite3_reset(st);
+	pd_status r = PD_OK;
+	if (!same) {
+		cat_ctx x = {s->cat, fp};
+		r = store_tx(s, sync_catalogue_tx, &x, e);
+	}
+	free(fp);
+	return r;
+}
+
+static int read_int_pragma(pd_store *s, const char *sql, int *out)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(q);
+		if (rc == SQLITE_ROW) {
+			*out = sqlite3_column_int(q, 0);
+			rc = SQLITE_OK;
+		}
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
+static pd_status open_fail(pd_store *s, pd_status st)
+{
+	store_close(s);
+	return st;
+}
+
+pd_status store_open(const char *path, const pd_store_opts *o, pd_store **out, pd_err *e)
+{
+	*out = NULL;
+	if (!o || !o->catalogue)
+		return pd_fail(e, PD_E_INTERNAL, NULL, "store_open: no catalogue given");
+	if (!path || !*path)
+		return pd_fail(e, PD_E_USAGE, "db", "no database path given");
+	pd_status st = prepare_file(path, o->read_only, e);
+	if (st != PD_OK)
+		return st;
+
+	pd_store *s = xcalloc(1, sizeof *s);
+	s->path = xstrdup(path);
+	s->cat = o->catalogue;
+	s->internal_limit = o->internal_systems_limit > 0 ? o->internal_systems_limit
+		: o->internal_systems_limit == 0 ? 1 : 0;
+	s->read_only = o->read_only;
+	int flags = (o->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX;
+	int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
+	if (rc != SQLITE_OK)
+		return open_fail(s, pd_fail(e, PD_E_NOINPUT, "db", "%s: cannot open database: %s", path,
+					    s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc)));
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, o->busy_timeout_ms > 0 ? o->busy_timeout_ms : 5000);
+
+	/* Read the version before anything that could write (journal mode):
+	 * a newer database must be left byte-for-byte untouched. Reading the
+	 * schema also proves the file is a database (NOTADB/CORRUPT otherwise);
+	 * see docs in the report for why not PRAGMA quick_check (slow on 100k). */
+	int version = 0, nobj = 0;
+	rc = read_int_pragma(s, "SELECT count(*) FROM sqlite_master", &nobj);
+	if (rc == SQLITE_OK)
+		rc = read_int_pragma(s, "PRAGMA user_version", &version);
+	if (rc != SQLITE_OK) {
+		int prim = rc & 0xff;
+		if (prim == SQLITE_BUSY)
+			return open_fail(s, pd_fail(e, PD_E_TEMPFAIL, "db", "%s: database is locked", path));
+		return open_fail(s, pd_fail(e, PD_E_NOINPUT, "db", "%s: not a readable provdesk database: %s",
+					    path, sqlite3_errstr(rc)));
+	}
+	if (version > PD_SCHEMA_VERSION_CURRENT)
+		return open_fail(s, pd_fail(e, PD_E_CONFIG, "db",
+					    "%s: database schema version %d is newer than this provdesk "
+					    "understands (%d); upgrade provdesk (the file was not changed)",
+					    path, version, PD_SCHEMA_VERSION_CURRENT));
+	if (version == 0 && nobj > 0)
+		return open_fail(s, pd_fail(e, PD_E_NOINPUT, "db",
+					    "%s: an SQLite database, but not a provdesk one (no schema version)",
+					    path));
+	if (o->read_only) {
+		if (version < PD_SCHEMA_VERSION_CURRENT)
+			return open_fail(s, pd_fail(e, PD_E_CONFIG, "db",
+						    "%s: schema version %d needs migrating; open it once read-write",
+						    path, version));
+		exec_sql(s, "PRAGMA foreign_keys = ON");
+		*out = s;
+		return PD_OK;
+	}
+	if (exec_sql(s, "PRAGMA journal_mode = WAL") != SQLITE_OK ||
+	    exec_sql(s, "PRAGMA synchronous = NORMAL") != SQLITE_OK ||
+	    exec_sql(s, "PRAGMA foreign_keys = ON") != SQLITE_OK)
+		return open_fail(s, st_fail(s, sqlite3_errcode(s->db), e, "open"));
+	if ((st = migrate(s, version, e)) != PD_OK)
+		return open_fail(s, st);
+	if ((st = sync_catalogue(s, e)) != PD_OK)
+		return open_fail(s, st);
+	*out = s;
+	return PD_OK;
+}
+
+void store_close(pd_store *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n_cache; i++)
+		sqlite3_finalize(s->cache[i].st);
+	for (size_t i = 0; i < STORE_GRID_CACHE; i++)
+		sqlite3_finalize(s->grid[i]);
+	sqlite3_close(s->db);
+	free(s->path);
+	free(s);
+}
+
+const char *store_path(const pd_store *s)
+{
+	return s->path;
+}
+
+int store_schema_version(pd_store *s)
+{
+	int v = -1;
+	read_int_pragma(s, "PRAGMA user_version", &v);
+	return v;
+}
+
+int64_t store_data_version(pd_store *s)
+{
+	static const char sql[] = "PRAGMA data_version";
+	sqlite3_stmt *st = st_get(s, sql, NULL);
+	int64_t v = -1;
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	if (st)
+		sqlite3_reset(st);
+	return v;
+}
+
+int64_t store_change_counter(pd_store *s)
+{
+	return store_data_version(s) + s->own_commits;
+}

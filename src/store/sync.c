@@ -1,0 +1,287 @@
+/* One-way user sync PBX -> console, in one transaction. The sync owns the
+ * synced users' display name, email, sub-account and device state; the
+ * console owns their role. Unchanged input writes nothing at all (the
+ * transaction is rolled back), so a periodic resync costs no commit and no
+ * audit row. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+typedef struct {
+	int64_t id, linked;
+	char *endpoint, *display_name, *email, *sub_account, *device_state;
+	bool seen;
+} existing;
+
+typedef struct {
+	int64_t cid;
+	const pd_synced_user *in;
+	size_t n;
+	bool auto_provision;
+	pd_sync_result *res;
+	bool changed;
+} sync_ctx;
+
+static int cmp_existing(const void *a, const void *b)
+{
+	return strcmp(((const existing *)a)->endpoint, ((const existing *)b)->endpoint);
+}
+
+static void free_existing(existing *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].endpoint);
+		free(v[i].display_name);
+		free(v[i].email);
+		free(v[i].sub_account);
+		free(v[i].device_state);
+	}
+	free(v);
+}
+
+static bool same(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+static pd_status link_of(pd_store *s, int64_t cid, const char *email, int64_t *out, pd_err *e)
+{
+	*out = 0;
+	if (!email || !*email)
+		return PD_OK;
+	static const char sql[] = "SELECT id FROM users WHERE customer_id = ? AND synced = 0"
+				  " AND email_key = ?";
+	sqlite3_stmt *st = st_get(s, sql, e);
+	if (!st)
+		return FAILED(e);
+	char *k = pd_fold_key(email);
+	sqlite3_bind_int64(st, 1, cid);
+	bind_text(st, 2, k);
+	free(k);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PD_OK : st_fail(s, rc, e, "link user");
+}
+
+static void bind_link(sqlite3_stmt *st, int i, int64_t link)
+{
+	if (link)
+		sqlite3_bind_int64(st, i, link);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static pd_status load_existing(pd_store *s, int64_t cid, existing **out, size_t *n, pd_err *e)
+{
+	static const char sql[] = "SELECT id, endpoint, display_name, email, sub_account, device_state,"
+				  " linked_user_id FROM users WHERE customer_id = ? AND synced = 1";
+	*out = NULL;
+	*n = 0;
+	sqlite3_stmt *st = st_get(s, sql, e);
+	if (!st)
+		return FAILED(e);
+	sqlite3_bind_int64(st, 1, cid);
+	size_t cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			*out = xrealloc(*out, cap * sizeof **out);
+		}
+		existing *x = &(*out)[(*n)++];
+		memset(x, 0, sizeof *x);
+		x->id = sqlite3_column_int64(st, 0);
+		x->endpoint = col_str_empty(st, 1);
+		x->display_name = col_str(st, 2);
+		x->email = col_str(st, 3);
+		x->sub_account = col_str(st, 4);
+		x->device_state = col_str(st, 5);
+		x->linked = sqlite3_column_int64(st, 6);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return st_fail(s, rc, e, "read synced users");
+	qsort(*out, *n, sizeof **out, cmp_existing);
+	return PD_OK;
+}
+
+static pd_status sync_tx(pd_store *s, void *vx, pd_err *e)
+{
+	sync_ctx *x = vx;
+	pd_sync_result *res = x->res;
+	memset(res, 0, sizeof *res);
+	x->changed = false;
+	pd_customer c;
+	pd_status r = cust_load(s, x->cid, &c, e);
+	if (r != PD_OK)
+		return r;
+	pd_customer_free(&c);
+
+	existing *ex;
+	size_t nex;
+	if ((r = load_existing(s, x->cid, &ex, &nex, e)) != PD_OK) {
+		free_existing(ex, nex);
+		return r;
+	}
+	pd_buf added = {0}, changed = {0}, removed = {0};
+	static const char ins[] = "INSERT INTO users(customer_id, display_name, email, email_key, synced,"
+				  " endpoint, sub_account, device_state, linked_user_id, created_at)"
+				  " VALUES (?,?,?,?,1,?,?,?,?,?)";
+	static const char upd[] = "UPDATE users SET display_name=?, email=?, email_key=?, sub_account=?,"
+				  " device_state=?, linked_user_id=?, version=version+1 WHERE id=?";
+	static const char del[] = "DELETE FROM users WHERE id = ?";
+	for (size_t i = 0; r == PD_OK && i < x->n; i++) {
+		const pd_synced_user *u = &x->in[i];
+		int64_t link;
+		if ((r = link_of(s, x->cid, u->email, &link, e)) != PD_OK)
+			break;
+		existing key = {.endpoint = (char *)u->endpoint};
+		existing *old = bsearch(&key, ex, nex, sizeof *ex, cmp_existing);
+		char *ekey = u->email && *u->email ? pd_fold_key(u->email) : NULL;
+		sqlite3_stmt *st = NULL;
+		if (!old) {
+			st = st_get(s, ins, e);
+			if (st) {
+				sqlite3_bind_int64(st, 1, x->cid);
+				bind_text(st, 2, u->display_name ? u->display_name : "");
+				bind_opt(st, 3, u->email);
+				bind_opt(st, 4, ekey);
+				bind_text(st, 5, u->endpoint);
+				bind_opt(st, 6, u->sub_account);
+				bind_opt(st, 7, u->device_state);
+				bind_link(st, 8, link);
+				sqlite3_bind_int64(st, 9, pd_now());
+			}
+			res->added++;
+			if (added.len < 300)
+				pd_buf_printf(&added, "%s%s \"%s\"", added.len ? ", " : "", u->endpoint,
+					      u->display_name ? u->display_name : "");
+		} else {
+			old->seen = true;
+			bool owned = !same(old->display_name, u->display_name) ||
+				     !same(old->email, u->email) || !same(old->sub_account, u->sub_account) ||
+				     old->linked != link;
+			bool state = !same(old->device_state, u->device_state);
+			if (owned) {
+				res->updated++;
+				if (changed.len < 300) {
+					pd_buf one = {0};
+					diff_str(&one, "display_name", old->display_name, u->display_name);
+					diff_str(&one, "email", old->email, u->email);
+					diff_str(&one, "sub_account", old->sub_account, u->sub_account);
+					pd_buf_printf(&changed, "%s%s (%s)", changed.len ? ", " : "", u->endpoint,
+						      one.len ? one.s : "link");
+					pd_buf_free(&one);
+				}
+			} else {
+				res->unchanged++;
+			}
+			if (owned || state) {
+				st = st_get(s, upd, e);
+				if (st) {
+					bind_text(st, 1, u->display_name ? u->display_name : "");
+					bind_opt(st, 2, u->email);
+					bind_opt(st, 3, ekey);
+					bind_opt(st, 4, u->sub_account);
+					bind_opt(st, 5, u->device_state);
+					bind_link(st, 6, link);
+					sqlite3_bind_int64(st, 7, old->id);
+				}
+			}
+		}
+		free(ekey);
+		if (st) {
+			r = st_exec(s, st, e);
+			x->changed = true;
+		} else if (e->status != PD_OK) {
+			r = e->status; /* st_get failed */
+		}
+	}
+	for (size_t i = 0; r == PD_OK && i < nex; i++) {
+		if (ex[i].seen)
+			continue;
+		sqlite3_stmt *st = st_get(s, del, e);
+		if (!st) {
+			r = FAILED(e);
+			break;
+		}
+		sqlite3_bind_int64(st, 1, ex[i].id);
+		r = st_exec(s, st, e);
+		x->changed = true;
+		res->removed++;
+		if (removed.len < 300)
+			pd_buf_printf(&removed, "%s%s \"%s\"", removed.len ? ", " : "", ex[i].endpoint,
+				      ex[i].display_name ? ex[i].display_name : "");
+	}
+	if (r == PD_OK && x->auto_provision) {
+		static const char sub[] = "INSERT OR IGNORE INTO sub_accounts(customer_id, name) VALUES (?,?)";
+		for (size_t i = 0; r == PD_OK && i < x->n; i++) {
+			const char *name = x->in[i].sub_account;
+			if (!name || !*name)
+				continue;
+			sqlite3_stmt *st = st_get(s, sub, e);
+			if (!st) {
+				r = FAILED(e);
+				break;
+			}
+			sqlite3_bind_int64(st, 1, x->cid);
+			bind_text(st, 2, name);
+			r = st_exec(s, st, e);
+			if (r == PD_OK && sqlite3_changes(s->db) > 0) {
+				res->sub_accounts_added++;
+				x->changed = true;
+			}
+		}
+	}
+	if (r == PD_OK && (res->added || res->updated || res->removed || res->sub_accounts_added)) {
+		pd_buf d = {0};
+		pd_buf_printf(&d, "%d new, %d updated, %d removed", res->added, res->updated, res->removed);
+		if (res->sub_accounts_added)
+			pd_buf_printf(&d, ", %d sub-accounts added", res->sub_accounts_added);
+		if (added.len)
+			pd_buf_printf(&d, "; new: %s", added.s);
+		if (changed.len)
+			pd_buf_printf(&d, "; updated: %s", changed.s);
+		if (removed.len)
+			pd_buf_printf(&d, "; removed: %s", removed.s);
+		r = audit_add(s, NULL, x->cid, 0, "user", "sync", d.s, e);
+		pd_buf_free(&d);
+	}
+	pd_buf_free(&added);
+	pd_buf_free(&changed);
+	pd_buf_free(&removed);
+	free_existing(ex, nex);
+	return r;
+}
+
+pd_status store_sync_users(pd_store *s, int64_t customer_id, const pd_synced_user *users, size_t n,
+			   bool auto_provision, pd_sync_result *res, pd_err *e)
+{
+	E_GUARD(e);
+	pd_err_clear(e);
+	pd_sync_result local;
+	if (!res)
+		res = &local;
+	memset(res, 0, sizeof *res);
+	/* Bad bytes from a PBX are refused before anything is touched. */
+	for (size_t i = 0; i < n; i++) {
+		const pd_synced_user *u = &users[i];
+		if (!u->endpoint || !*u->endpoint)
+			return pd_fail(e, PD_E_INVALID, "endpoint", "synced user %zu has no endpoint id", i + 1);
+		const char *f[] = {u->endpoint, u->display_name, u->email, u->sub_account, u->device_state};
+		for (size_t k = 0; k < 5; k++)
+			if (f[k] && !pd_utf8_valid(f[k], strlen(f[k])))
+				return pd_fail(e, PD_E_INVALID, "endpoint",
+					       "synced user %zu (%.32s) has invalid UTF-8", i + 1, "endpoint");
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(users[j].endpoint, u->endpoint))
+				return pd_fail(e, PD_E_INVALID, "endpoint",
+					       "endpoint %.64s appears twice in the PBX's user list", u->endpoint);
+	}
+	sync_ctx x = {customer_id, users, n, auto_provision, res, false};
+	return store_tx_maybe(s, sync_tx, &x, &x.changed, e);
+}

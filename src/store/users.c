@@ -1,0 +1,474 @@
+/* Users of a customer: console users (primary + others, with roles) and the
+ * users synced one-way from the PBX, linked to console users by email. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+#define USER_COLS                                                                   \
+	"u.id, u.customer_id, u.display_name, u.email, u.extension, u.role, u.is_primary," \
+	" u.synced, u.endpoint, u.sub_account, u.device_state, u.linked_user_id, u.version," \
+	" (SELECT o.state FROM outbox o WHERE o.user_id = u.id ORDER BY o.id DESC LIMIT 1)"
+
+static void user_from_row(sqlite3_stmt *st, pd_user *u)
+{
+	memset(u, 0, sizeof *u);
+	u->id = sqlite3_column_int64(st, 0);
+	u->customer_id = sqlite3_column_int64(st, 1);
+	u->display_name = col_str(st, 2);
+	u->email = col_str(st, 3);
+	u->extension = col_str(st, 4);
+	u->role = col_str(st, 5);
+	u->primary = sqlite3_column_int(st, 6);
+	u->synced = sqlite3_column_int(st, 7);
+	u->endpoint = col_str(st, 8);
+	u->sub_account = col_str(st, 9);
+	u->device_state = col_str(st, 10);
+	u->linked_user_id = sqlite3_column_int64(st, 11);
+	u->version = sqlite3_column_int64(st, 12);
+	int inv = sqlite3_column_int(st, 13);
+	u->invite = inv >= PD_INVITE_QUEUED && inv <= PD_INVITE_FAILED ? (pd_invite_state)inv
+								      : PD_INVITE_NONE;
+}
+
+static pd_status user_load(pd_store *s, int64_t id, pd_user *out, pd_err *e)
+{
+	static const char sql[] = "SELECT " USER_COLS " FROM users u WHERE u.id = ?";
+	sqlite3_stmt *st = st_get(s, sql, e);
+	if (!st)
+		return FAILED(e);
+	sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		user_from_row(st, out);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return PD_OK;
+	if (rc != SQLITE_DONE)
+		return st_fail(s, rc, e, "read user");
+	return pd_fail(e, PD_E_NOTFOUND, "user", "no user #%lld", (long long)id);
+}
+
+static void user_label(pd_buf *b, const pd_user *u)
+{
+	pd_buf_printf(b, "user \"%s\"", u->display_name ? u->display_name : "");
+	if (u->email)
+		pd_buf_printf(b, " <%s>", u->email);
+	else if (u->endpoint)
+		pd_buf_printf(b, " (endpoint %s)", u->endpoint);
+	pd_buf_add(b, ": ");
+}
+
+/* Audit row for a user change: "user "X" <x@y>: field: old → new". */
+static pd_status user_audit(pd_store *s, const pd_actor *a, int64_t cid, const pd_user *who,
+			    const char *object, const char *action, const char *diff, pd_err *e)
+{
+	pd_buf b = {0};
+	user_label(&b, who);
+	pd_buf_add(&b, diff);
+	pd_status r = audit_add(s, a, cid, 0, object, action, b.s, e);
+	pd_buf_free(&b);
+	return r;
+}
+
+/* Console emails are unique within a customer (folded). */
+static pd_status email_free(pd_store *s, int64_t cid, const char *email, int64_t except,
+			    const char *field, pd_err *e)
+{
+	if (!email || !*email)
+		return PD_OK;
+	char *key = pd_fold_key(email);
+	static const char sql[] = "SELECT display_name FROM users WHERE customer_id = ? AND synced = 0"
+				  " AND email_key = ? AND id <> ?";
+	sqlite3_stmt *st = st_get(s, sql, e);
+	if (!st) {
+		free(key);
+		return FAILED(e);
+	}
+	sqlite3_bind_int64(st, 1, cid);
+	bind_text(st, 2, key);
+	sqlite3_bind_int64(st, 3, except);
+	free(key);
+	int rc = sqlite3_step(st);
+	pd_status r = PD_OK;
+	if (rc == SQLITE_ROW)
+		r = pd_fail(e, PD_E_INVALID, field,
+			    "email %.254s is already used by user \"%.100s\" of this customer", email,
+			    (const char *)sqlite3_column_text(st, 0));
+	else if (rc != SQLITE_DONE)
+		r = st_fail(s, rc, e, "check email");
+	sqlite3_reset(st);
+	return r;
+}
+
+/* Synced users carrying this email point at the console user. */
+static pd_status relink(pd_store *s, int64_t cid, pd_err *e)
+{
+	static const char sql[] =
+		"UPDATE users SET linked_user_id = (SELECT c.id FROM users c WHERE c.customer_id ="
+		" users.customer_id AND c.synced = 0 AND c.email_key = users.email_key)"
+		" WHERE customer_id = ? AND synced = 1 AND linked_user_id IS NOT (SELECT c.id FROM users c"
+		" WHERE c.customer_id = users.customer_id AND c.synced = 0 AND c.email_key = users.email_key)";
+	sqlite3_stmt *st = st_get(s, sql, e);
+	if (!st)
+		return FAILED(e);
+	sqlite3_bind_int64(st, 1, cid);
+	return st_exec(s, st, e);
+}
+
+pd_status user_insert(pd_store *s, const pd_customer *c, pd_user *u, bool primary, const char *email_field,
+		      const pd_actor *a, int64_t *id_out, pd_err *e)
+{
+	pd_status r = email_free(s, c->id, u->email, 0, email_field, e);
+	if (r != PD_OK)
+		return r;
+	if (primary)
+		pd_set_str(&u->role, PD_ROLE_ADMIN);
+	char *key = u->email ? pd_fold_key(u->email) : NULL;
+	static const char sql[] = "INSERT INTO users(customer_id, display_name, email, email_key, extension,"
+				  " role, is_primary, synced, created_at) VALUES (?,?,?,?,?,?,?,0,?)";
+	sqlite3_stmt *st = st_get(s, sql, e);
+	if (!st) {
+		free(key);
+		return FAILED(e);
+	}
+	sqlite3_bind_int64(st, 1, c->id);
+	bind_text(st, 2, u->display_name ? u->display_name : "");
+	bind_opt(st, 3, u->email);
+	bind_opt(st, 4, key);
+	bind_opt(st, 5, u->extension);
+	bind_opt(st, 6, u->role);
+	sqlite3_bind_int(st, 7, primary);
+	sqlite3_bind_int64(st, 8, pd_now());
+	free(key);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		if (rc == SQLITE_CONSTRAINT_UNIQUE)
+			return pd_fail(e, PD_E_INVALID, email_field, "email %.254s is already used", u->email);
+		if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+			return pd_fail(e, PD_E_INVALID, "role", "unknown role '%.60s'", u->role);
+		return st_fail(s, rc, e, "insert user");
+	}
+	u->id = *id_out = sqlite3_last_insert_rowid(s->db);
+	u->customer_id = c->id;
+	u->primary = primary;
+	pd_buf d = {0};
+	diff_str(&d, "display_name", NULL, u->display_name);
+	diff_str(&d, "email", NULL, u->email);
+	diff_str(&d, "extension", NULL, u->extension);
+	diff_str(&d, "role", NULL, u->role);
+	if (primary)
+		pd_buf_add(&d, "; primary");
+	r = user_audit(s, a, c->id, u, "user", "create", d.s, e);
+	pd_buf_free(&d);
+	if (r == PD_OK && u->email)
+		r = relink(s, c->id, e);
+	return r;
+}
+
+pd_status store_user_list(pd_store *s, int64_t customer_id, pd_user **out, size_t *n, pd_err *e)
+{
+	E_GUARD(e);
+	*out = NULL;
+	*n = 0;
+	/* Console users first (primary on top), then synced ones by endpoint. */
+	static const char sql[] = "SELECT " USER_COLS " FROM users u WHERE u.customer_id = ?"
+				  " ORDER BY u.synced, u.is_primary DESC, u.endpoint, u.id";
+	sqlite3_stmt *st = st_get(s, sql, e);
+	if (!st)
+		return FAILED(e);
+	sqlite3_bind_int64(st, 1, customer_id);
+	size_t cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			*out = xrealloc(*out, cap * sizeof **out);
+		}
+		user_from_row(st, &(*out)[(*n)++]);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		for (size_t i = 0; i < *n; i++)
+			pd_user_free(&(*out)[i]);
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return st_fail(s, rc, e, "list users");
+	}
+	return PD_OK;
+}
+
+pd_status store_user_get(pd_store *s, int64_t user_id, pd_user *out, pd_err *e)
+{
+	E_GUARD(e);
+	return user_load(s, user_id, out, e);
+}
+
+static pd_status live_customer(pd_store *s, int64_t cid, pd_customer *c, pd_err *e)
+{
+	pd_status r = cust_load(s, cid, c, e);
+	if (r == PD_OK && c->deleted_at) {
+		r = pd_fail(e, PD_E_INVALID, "customer", "customer \"%.100s\" is deleted", c->name);
+		pd_customer_free(c);
+	}
+	return r;
+}
+
+typedef struct {
+	int64_t cid;
+	pd_user *u;
+	const pd_actor *a;
+	int64_t id;
+} add_ctx;
+
+static pd_status add_tx(pd_store *s, void *vx, pd_err *e)
+{
+	add_ctx *x = vx;
+	pd_customer c;
+	pd_status r = live_customer(s, x->cid, &c, e);
+	if (r != PD_OK)
+		return r;
+	r = user_insert(s, &c, x->u, false, "email", x->a, &x->id, e);
+	if (r == PD_OK && x->u->email)
+		r = outbox_queue(s, &c, x->u, x->id, e);
+	pd_customer_free(&c);
+	return r;
+}
+
+pd_status store_user_add(pd_store *s, int64_t customer_id, pd_user *u, const pd_actor *a, pd_user *out,
+			 pd_err *e)
+{
+	E_GUARD(e);
+	u->synced = false;
+	u->primary = false;
+	pd_status r = pd_user_check(s->cat, u, e);
+	if (r != PD_OK)
+		return r;
+	add_ctx x = {customer_id, u, a, 0};
+	if ((r = store_tx(s, add_tx, &x, e)) != PD_OK)
+		return r;
+	return out ? user_load(s, x.id, out, e) : PD_OK;
+}
+
+typedef struct {
+	pd_user *u;
+	const pd_actor *a;
+} upd_ctx;
+
+static pd_status user_conflict(const pd_user *cur, pd_err *e)
+{
+	return pd_fail(e, PD_E_CONFLICT, NULL,
+		       "user \"%.100s\" was changed by someone else (version %lld); nothing was saved, "
+		       "reload and try again",
+		       cur->display_name, (long long)cur->version);
+}
+
+static pd_status upd_tx(pd_store *s, void *vx, pd_err *e)
+{
+	upd_ctx *x = vx;
+	pd_user cur;
+	pd_status r = user_load(s, x->u->id, &cur, e);
+	if (r != PD_OK)
+		return r;
+	pd_user *u = x->u;
+	pd_buf d = {0};
+	if (cur.version != u->version)
+		r = user_conflict(&cur, e);
+	else if (cur.synced)
+		r = pd_fail(e, PD_E_INVALID, "display_name",
+			    "user \"%.100s\" is synced from the PBX: change it there (only the role can "
+			    "be set here)",
+			    cur.display_name);
+	else if (cur.primary && (!u->role || strcmp(u->role, PD_ROLE_ADMIN)))
+		r = pd_fail(e, PD_E_INVALID, "role",
+			    "the primary user keeps the Customer Administrator role");
+	if (r == PD_OK)
+		r = email_free(s, cur.customer_id, u->email, cur.id, "email", e);
+	if (r == PD_OK) {
+		diff_str(&d, "display_name", cur.display_name, u->display_name);
+		diff_str(&d, "email", cur.email, u->email);
+		diff_str(&d, "extension", cur.extension, u->extension);
+		diff_str(&d, "role", cur.role, u->role);
+	}
+	if (r == PD_OK && d.len) {
+		char *key = u->email ? pd_fold_key(u->email) : NULL;
+		static const char sql[] = "UPDATE users SET display_name=?, email=?, email_key=?, extension=?,"
+					  " role=?, version=version+1 WHERE id=? AND version=?";
+		sqlite3_stmt *st = st_get(s, sql, e);
+		if (!st)
+			r = FAILED(e);
+		else {
+			bind_text(st, 1, u->display_name ? u->display_name : "");
+			bind_opt(st, 2, u->email);
+			bind_opt(st, 3, key);
+			bind_opt(st, 4, u->extension);
+			bind_opt(st, 5, u->role);
+			sqlite3_bind_int64(st, 6, cur.id);
+			sqlite3_bind_int64(st, 7, cur.version);
+			r = st_exec(s, st, e);
+		}
+		free(key);
+		if (r == PD_OK)
+			r = user_audit(s, x->a, cur.customer_id, &cur, "user", "update", d.s, e);
+		if (r == PD_OK)
+			r = relink(s, cur.customer_id, e);
+	}
+	pd_buf_free(&d);
+	pd_user_free(&cur);
+	return r;
+}
+
+pd_status store_user_update(pd_store *s, const pd_user *u, const pd_actor *a, pd_err *e)
+{
+	E_GUARD(e);
+	pd_user c = *u;
+	c.display_name = xstrdup(u->display_name);
+	c.email = xstrdup(u->email);
+	c.extension = xstrdup(u->extension);
+	c.role = xstrdup(u->role);
+	c.endpoint = c.sub_account = c.device_state = NULL;
+	c.synced = false;
+	pd_status r = pd_user_check(s->cat, &c, e);
+	if (r == PD_OK) {
+		upd_ctx x = {&c, a};
+		r = store_tx(s, upd_tx, &x, e);
+	}
+	pd_user_free(&c);
+	return r;
+}
+
+typedef struct {
+	int64_t id;
+	const char *role;
+	const pd_actor *a;
+} role_ctx;
+
+static pd_status remove_tx(pd_store *s, void *vx, pd_err *e)
+{
+	role_ctx *x = vx;
+	pd_user cur;
+	pd_status r = user_load(s, x->id, &cur, e);
+	if (r != PD_OK)
+		return r;
+	if (cur.primary)
+		r = pd_fail(e, PD_E_INVALID, "user",
+			    "\"%.100s\" is the primary user (Customer Administrator) and cannot be removed",
+			    cur.display_name);
+	else if (cur.synced)
+		r = pd_fail(e, PD_E_INVALID, "user",
+			    "\"%.100s\" is synced from the PBX; remove it on the PBX", cur.display_name);
+	if (r == PD_OK) {
+		static const char sql[] = "DELETE FROM users WHERE id = ?";
+		sqlite3_stmt *st = st_get(s, sql, e);
+		if (!st)
+			r = FAILED(e);
+		else {
+			sqlite3_bind_int64(st, 1, cur.id);
+			r = st_exec(s, st, e);
+		}
+	}
+	if (r == PD_OK)
+		r = user_audit(s, x->a, cur.customer_id, &cur, "user", "delete", "removed", e);
+	pd_user_free(&cur);
+	return r;
+}
+
+pd_status store_user_remove(pd_store *s, int64_t user_id, const pd_actor *a, pd_err *e)
+{
+	E_GUARD(e);
+	role_ctx x = {user_id, NULL, a};
+	return store_tx(s, remove_tx, &x, e);
+}
+
+static pd_status role_tx(pd_store *s, void *vx, pd_err *e)
+{
+	role_ctx *x = vx;
+	pd_user cur;
+	pd_status r = user_load(s, x->id, &cur, e);
+	if (r != PD_OK)
+		return r;
+	if (cur.primary && (!x->role || strcmp(x->role, PD_ROLE_ADMIN)))
+		r = pd_fail(e, PD_E_INVALID, "role",
+			    "\"%.100s\" is the primary user and keeps the Customer Administrator role",
+			    cur.display_name);
+	pd_buf d = {0};
+	if (r == PD_OK)
+		diff_str(&d, "role", cur.role, x->role);
+	if (r == PD_OK && d.len) {
+		static const char sql[] = "UPDATE users SET role = ?, version = version + 1 WHERE id = ?";
+		sqlite3_stmt *st = st_get(s, sql, e);
+		if (!st)
+			r = FAILED(e);
+		else {
+			bind_opt(st, 1, x->role);
+			sqlite3_bind_int64(st, 2, cur.id);
+			r = st_exec(s, st, e);
+		}
+		if (r == PD_OK)
+			r = user_audit(s, x->a, cur.customer_id, &cur, "role", "assign", d.s, e);
+	}
+	pd_buf_free(&d);
+	pd_user_free(&cur);
+	return r;
+}
+
+pd_status store_role_assign(pd_store *s, int64_t user_id, const char *role, const pd_actor *a, pd_err *e)
+{
+	E_GUARD(e);
+	if (role && !*role)
+		role = NULL;
+	if (role && !pd_catalogue_role(s->cat, role)) {
+		pd_buf b = {0};
+		for (size_t i = 0; i < s->cat->n_roles; i++)
+			pd_buf_printf(&b, "%s%s", i ? ", " : "", s->cat->roles[i].key);
+		pd_fail(e, PD_E_INVALID, "role", "unknown role '%.60s' (known: %s)", role,
+			b.s ? b.s : "none");
+		pd_buf_free(&b);
+		return PD_E_INVALID;
+	}
+	role_ctx x = {user_id, role, a};
+	return store_tx(s, role_tx, &x, e);
+}
+
+pd_status store_user_find(pd_store *s, int64_t customer_id, const char *key, pd_user *out, pd_err *e)
+{
+	E_GUARD(e);
+	if (!key || !*key)
+		return pd_fail(e, PD_E_USAGE, "user", "no user given");
+	if (key[0] == '#') {
+		char *end;
+		long long id = strtoll(key + 1, &end, 10);
+		if (*end || id <= 0)
+			return pd_fail(e, PD_E_USAGE, "user", "'%.80s' is not a user number", key);
+		pd_status r = user_load(s, id, out, e);
+		if (r == PD_OK && out->customer_id != customer_id) {
+			pd_user_free(out);
+			return pd_fail(e, PD_E_NOTFOUND, "user", "user #%lld belongs to another customer", id);
+		}
+		return r;
+	}
+	/* A console user by email first, then a synced user by endpoint or extension. */
+	static const char sql[] = "SELECT " USER_COLS " FROM users u WHERE u.customer_id = ?1 AND"
+				  " (u.email_key = ?2 OR u.endpoint = ?3 OR u.extension = ?3)"
+				  " ORDER BY u.synced, u.id LIMIT 1";
+	sqlite3_stmt *st = st_get(s, sql, e);
+	if (!st)
+		return FAILED(e);
+	char *k = pd_fold_key(key);
+	sqlite3_bind_int64(st, 1, customer_id);
+	bind_text(st, 2, k);
+	bind_text(st, 3, key);
+	free(k);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		user_from_row(st, out);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return PD_OK;
+	if (rc != SQLITE_DONE)
+		return st_fail(s, rc, e, "find user");
+	return pd_fail(e, PD_E_NOTFOUND, "user", "no user '%.100s' in this customer", key);
+}
