@@ -13,19 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int64_t pd_outbox_backoff(int attempts, uint32_t rnd)
-{
-	if (attempts < 1)
-		attempts = 1;
-	int64_t d = PD_OUTBOX_BACKOFF_FIRST;
-	for (int i = 1; i < attempts && d < PD_OUTBOX_BACKOFF_MAX; i++)
-		d *= 2;
-	if (d > PD_OUTBOX_BACKOFF_MAX)
-		d = PD_OUTBOX_BACKOFF_MAX;
-	/* Jitter spreads the retries of several consoles that failed together. */
-	return d - (int64_t)(rnd % (uint32_t)(d / 10 + 1));
-}
-
 /* Several consoles may share one database: only one delivers at a time, or
  * each would send the same invitation. A lock file beside the database
  * (flock: released by the kernel if the holder dies). Returns -1 when busy,
@@ -65,18 +52,23 @@ static bool server_side(pd_status st, pd_smtp_stage stage)
 	}
 }
 
+/* store_outbox_next_due orders by next_attempt_at, so asking "due at the
+ * end of time" gives the earliest retry without reading the whole table. */
 static pd_status find_next_due(pd_store *s, int64_t *next, pd_err *e)
 {
-	pd_outbox *v = NULL;
-	size_t n = 0;
+	pd_outbox m = {0};
+	pd_err le = {0};
 	*next = 0;
-	pd_status st = store_outbox_list(s, 0, &v, &n, e);
-	if (st != PD_OK)
+	pd_status st = store_outbox_next_due(s, INT64_MAX, &m, &le);
+	if (st == PD_E_NOTFOUND)
+		return PD_OK;
+	if (st != PD_OK) {
+		if (e)
+			*e = le;
 		return st;
-	for (size_t i = 0; i < n; i++)
-		if (v[i].state == PD_INVITE_QUEUED && (*next == 0 || v[i].next_attempt_at < *next))
-			*next = v[i].next_attempt_at;
-	pd_outboxes_free(v, n);
+	}
+	*next = m.next_attempt_at;
+	pd_outbox_free(&m);
 	return PD_OK;
 }
 

@@ -57,27 +57,31 @@ static size_t utf8_seq_len(unsigned char c)
 	return 4;
 }
 
-/* Encoded words of at most 45 bytes (60 base64 characters, 72 with the
- * =?UTF-8?B?…?= frame, under the 75 of RFC 2047), never splitting a UTF-8
- * character, separated by folding white space. */
-static void add_encoded_words(pd_buf *b, const char *s)
+/* Encoded words never splitting a UTF-8 character, each on its own line
+ * (folded with CRLF SP) of at most 76 characters; `col` is where the first
+ * word starts (after "Subject: "). Keeps every word within RFC 2047's 75. */
+static void add_encoded_words(pd_buf *b, const char *s, size_t col)
 {
 	size_t n = strlen(s), i = 0;
-	bool first = true;
 	while (i < n) {
+		/* 12 characters of =?UTF-8?B??= frame; 4 base64 chars per 3 bytes. */
+		size_t room = col + 12 < 76 ? 76 - col - 12 : 4;
+		size_t max_bytes = room / 4 * 3;
+		if (max_bytes < 4)
+			max_bytes = 4; /* always room for one character */
 		size_t j = i;
 		while (j < n) {
 			size_t l = utf8_seq_len((unsigned char)s[j]);
-			if (j + l - i > 45)
+			if (j + l - i > max_bytes && j > i)
 				break;
 			j += l;
 		}
-		if (!first)
+		if (i > 0)
 			pd_buf_add(b, "\r\n ");
 		pd_buf_add(b, "=?UTF-8?B?");
 		pd_mail_base64(b, (const unsigned char *)s + i, j - i);
 		pd_buf_add(b, "?=");
-		first = false;
+		col = 1;
 		i = j;
 	}
 }
@@ -92,7 +96,7 @@ static void add_unstructured(pd_buf *b, const char *name, const char *value)
 	    !strstr(value, "=?"))
 		pd_buf_add(b, value);
 	else
-		add_encoded_words(b, value);
+		add_encoded_words(b, value, strlen(name) + 2);
 	pd_buf_add(b, "\r\n");
 }
 
@@ -158,7 +162,7 @@ static void add_from(pd_buf *b, const char *name, const char *addr)
 	pd_buf_add(b, "From: ");
 	if (*name) {
 		if (!is_ascii_printable(name) || strstr(name, "=?")) {
-			add_encoded_words(b, name);
+			add_encoded_words(b, name, 6);
 		} else if (strpbrk(name, "()<>[]:;@\\,.\"")) {
 			pd_buf_addc(b, '"');
 			for (const char *p = name; *p; p++) {

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "provdesk/util.h"
 
@@ -89,47 +91,6 @@ pd_status pd_smtp_opts_check(const pd_smtp_opts *o, pd_err *e)
 	return PD_OK;
 }
 
-pd_status pd_smtp_opts_from_config(const pd_config *c, pd_smtp_opts *o, char **password_owned,
-				   pd_err *e)
-{
-	pd_smtp_opts_init(o);
-	*password_owned = NULL;
-	o->url = c->smtp_url;
-	o->starttls = c->smtp_starttls;
-	o->from = c->smtp_from;
-	o->username = c->smtp_username;
-	if (!c->smtp_url || !*c->smtp_url)
-		return PD_OK; /* offline: invitations wait in the outbox */
-	pd_status st = pd_smtp_opts_check(o, e);
-	if (st != PD_OK)
-		return st;
-	bool has_user = c->smtp_username && *c->smtp_username;
-	bool has_pwfile = c->smtp_password_file && *c->smtp_password_file;
-	if (has_user && !has_pwfile)
-		return pd_fail(e, PD_E_CONFIG, "smtp.password_file",
-			       "smtp.username is set but smtp.password_file is not");
-	if (has_pwfile && !has_user)
-		return pd_fail(e, PD_E_CONFIG, "smtp.username",
-			       "smtp.password_file is set but smtp.username is not");
-	if (has_pwfile) {
-		pd_err pe = {0};
-		char *pw = pd_config_smtp_password(c, &pe);
-		if (!pw) {
-			if (pe.status != PD_OK) {
-				if (e)
-					*e = pe;
-				if (e && !e->field[0])
-					snprintf(e->field, sizeof e->field, "smtp.password_file");
-				return pe.status;
-			}
-			pw = xstrdup("");
-		}
-		*password_owned = pw;
-		o->password = pw;
-	}
-	return PD_OK;
-}
-
 /* ---- scrubbing ---- */
 
 static void replace_all(char *msg, size_t cap, const char *needle, const char *with)
@@ -183,6 +144,8 @@ typedef struct {
 	const char *data;
 	size_t len, pos;
 	pd_smtp_stage stage;
+	bool quitting;     /* QUIT sent: its "221 Bye" is not the answer to show */
+	curl_socket_t sock; /* to cut the link on cancel */
 	char reply[320];   /* last complete server reply line */
 	char partial[320]; /* incoming line not yet ended */
 } exchange;
@@ -198,8 +161,25 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *userp)
 	return n;
 }
 
+static int sockopt_cb(void *userp, curl_socket_t fd, curlsocktype purpose)
+{
+	(void)purpose;
+	((exchange *)userp)->sock = fd;
+	return CURL_SOCKOPT_OK;
+}
+
+static int closesocket_cb(void *userp, curl_socket_t fd)
+{
+	exchange *x = userp;
+	if (x->sock == fd)
+		x->sock = CURL_SOCKET_BAD;
+	return close(fd);
+}
+
 static void note_reply_line(exchange *x, const char *line, size_t n)
 {
+	if (x->quitting)
+		return;
 	while (n && (line[n - 1] == '\r' || line[n - 1] == '\n'))
 		n--;
 	if (n < 3 || line[0] < '2' || line[0] > '5')
@@ -234,6 +214,8 @@ static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *
 			i += n;
 		}
 	} else if (type == CURLINFO_HEADER_OUT) {
+		if (size >= 4 && strncasecmp(data, "QUIT", 4) == 0)
+			x->quitting = true;
 		/* Only the verb: the rest of an AUTH line is a secret. */
 		static const struct {
 			const char *verb;
@@ -364,7 +346,8 @@ pd_status pd_smtp_send_msg(const pd_smtp_opts *o, const pd_mail_message *m, pd_s
 	}
 	pthread_once(&curl_once, curl_init_once);
 
-	exchange x = {.data = text, .len = strlen(text), .stage = PD_SMTP_STAGE_CONNECT};
+	exchange x = {.data = text, .len = strlen(text), .stage = PD_SMTP_STAGE_CONNECT,
+		      .sock = CURL_SOCKET_BAD};
 	char errbuf[CURL_ERROR_SIZE] = "";
 	char *mail_from = xasprintf("<%s>", addr);
 	char *rcpt_s = xasprintf("<%s>", m->to);
@@ -400,6 +383,10 @@ pd_status pd_smtp_send_msg(const pd_smtp_opts *o, const pd_mail_message *m, pd_s
 	curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
 	curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb);
 	curl_easy_setopt(h, CURLOPT_DEBUGDATA, &x);
+	curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, sockopt_cb);
+	curl_easy_setopt(h, CURLOPT_SOCKOPTDATA, &x);
+	curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, closesocket_cb);
+	curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, &x);
 	curl_multi_add_handle(multi, h);
 
 	bool cancelled = false;
@@ -411,6 +398,10 @@ pd_status pd_smtp_send_msg(const pd_smtp_opts *o, const pd_mail_message *m, pd_s
 			break;
 		if (o->cancel && atomic_load(o->cancel)) {
 			cancelled = true;
+			/* Otherwise removing the handle sends QUIT and waits for the
+			 * reply, up to the whole timeout. */
+			if (x.sock != CURL_SOCKET_BAD)
+				shutdown(x.sock, SHUT_RDWR);
 			break;
 		}
 		curl_multi_poll(multi, NULL, 0, CANCEL_POLL_MS, NULL);
