@@ -1,0 +1,233 @@
+/* Opening the database: file mode, versioning, refusing newer / corrupt /
+ * unreadable files, catalogue sync, data_version. */
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "fixture.h"
+
+TestSuite(store_open, .init = fx_setup, .fini = fx_teardown);
+
+static char *slurp(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	cr_assert_not_null(f, "%s", path);
+	fseek(f, 0, SEEK_END);
+	long sz = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *b = malloc((size_t)sz + 1);
+	cr_assert_eq(fread(b, 1, (size_t)sz, f), (size_t)sz);
+	fclose(f);
+	*n = (size_t)sz;
+	return b;
+}
+
+Test(store_open, creates_dir_and_file_owner_only)
+{
+	mode_t old = umask(0);
+	fx_s = fx_open();
+	umask(old);
+	struct stat sb;
+	cr_assert_eq(stat(fx_db, &sb), 0);
+	cr_assert_eq(sb.st_mode & 0777, 0600, "mode %o", sb.st_mode & 0777);
+	char dir[300];
+	snprintf(dir, sizeof dir, "%s/sub", fx_dir);
+	cr_assert_eq(stat(dir, &sb), 0);
+	cr_assert_eq(sb.st_mode & 0077, 0, "directory mode %o", sb.st_mode & 0777);
+	cr_assert_eq(store_schema_version(fx_s), PD_SCHEMA_VERSION_CURRENT);
+	/* WAL and the other files SQLite creates follow the database's mode. */
+	pd_customer c = {0};
+	fx_create("Mode Check");
+	char wal[600];
+	snprintf(wal, sizeof wal, "%s-wal", fx_db);
+	if (stat(wal, &sb) == 0)
+		cr_assert_eq(sb.st_mode & 0077, 0, "wal mode %o", sb.st_mode & 0777);
+	pd_customer_free(&c);
+}
+
+Test(store_open, group_shared_directory_gives_0660)
+{
+	char dir[300];
+	snprintf(dir, sizeof dir, "%s/team", fx_dir);
+	cr_assert_eq(mkdir(dir, 0770), 0);
+	cr_assert_eq(chmod(dir, 02770), 0);
+	snprintf(fx_db, sizeof fx_db, "%s/provdesk.db", dir);
+	mode_t old = umask(022); /* the group bits must survive a usual umask */
+	fx_s = fx_open();
+	umask(old);
+	struct stat sb;
+	cr_assert_eq(stat(fx_db, &sb), 0);
+	cr_assert_eq(sb.st_mode & 0777, 0660, "mode %o", sb.st_mode & 0777);
+}
+
+Test(store_open, existing_file_mode_is_kept_and_reopen_is_idempotent)
+{
+	fx_s = fx_open();
+	fx_create("Kept");
+	store_close(fx_s);
+	chmod(fx_db, 0640);
+	fx_s = fx_open();
+	struct stat sb;
+	cr_assert_eq(stat(fx_db, &sb), 0);
+	cr_assert_eq(sb.st_mode & 0777, 0640);
+	pd_customer c = {0};
+	cr_assert_eq(store_customer_find(fx_s, "kept", &c, NULL), PD_OK);
+	cr_assert_str_eq(c.name, "Kept");
+	pd_customer_free(&c);
+}
+
+Test(store_open, newer_schema_refused_and_file_untouched)
+{
+	fx_s = fx_open();
+	fx_create("From The Future");
+	store_close(fx_s);
+	fx_s = NULL;
+	/* Another (newer) provdesk bumped the schema; checkpointed, no WAL. */
+	sqlite3 *db;
+	cr_assert_eq(sqlite3_open(fx_db, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, "PRAGMA journal_mode=DELETE; PRAGMA user_version = 99", 0, 0, 0), SQLITE_OK);
+	sqlite3_close(db);
+	size_t n1, n2;
+	char *before = slurp(fx_db, &n1);
+	struct stat sb1, sb2;
+	stat(fx_db, &sb1);
+	usleep(20000);
+
+	pd_store_opts o = fx_opts();
+	pd_store *s = NULL;
+	pd_err e = {0};
+	cr_assert_eq(store_open(fx_db, &o, &s, &e), PD_E_CONFIG);
+	cr_assert_null(s);
+	cr_assert(strstr(e.message, "99") && strstr(e.message, fx_db), "%s", e.message);
+	cr_assert(strstr(e.message, "newer"), "%s", e.message);
+
+	char *after = slurp(fx_db, &n2);
+	stat(fx_db, &sb2);
+	cr_assert_eq(n1, n2);
+	cr_assert(memcmp(before, after, n1) == 0, "database bytes changed");
+	cr_assert_eq(sb1.st_mtim.tv_sec, sb2.st_mtim.tv_sec);
+	cr_assert_eq(sb1.st_mtim.tv_nsec, sb2.st_mtim.tv_nsec);
+	free(before);
+	free(after);
+}
+
+Test(store_open, garbage_file_is_a_clear_error)
+{
+	char dir[300];
+	snprintf(dir, sizeof dir, "%s/sub", fx_dir);
+	mkdir(dir, 0700);
+	FILE *f = fopen(fx_db, "wb");
+	for (int i = 0; i < 4096; i++)
+		fputc((i * 7919) & 0xff, f);
+	fclose(f);
+	pd_store_opts o = fx_opts();
+	pd_store *s = NULL;
+	pd_err e = {0};
+	cr_assert_eq(store_open(fx_db, &o, &s, &e), PD_E_NOINPUT);
+	cr_assert_null(s);
+	cr_assert(strstr(e.message, fx_db), "%s", e.message);
+	cr_assert_eq(pd_status_exit_code(e.status), 66);
+}
+
+Test(store_open, corrupt_database_pages_are_a_clear_error)
+{
+	fx_s = fx_open();
+	for (int i = 0; i < 50; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "Corrupt %d", i);
+		fx_create(name);
+	}
+	store_close(fx_s);
+	fx_s = NULL;
+	/* Keep the header, overwrite the schema page and what follows. */
+	int fd = open(fx_db, O_WRONLY);
+	cr_assert_geq(fd, 0);
+	char junk[8192];
+	memset(junk, 0xA5, sizeof junk);
+	cr_assert_eq(pwrite(fd, junk, sizeof junk, 100), (ssize_t)sizeof junk);
+	close(fd);
+	pd_store_opts o = fx_opts();
+	pd_store *s = NULL;
+	pd_err e = {0};
+	cr_assert_eq(store_open(fx_db, &o, &s, &e), PD_E_NOINPUT, "%s", e.message);
+	cr_assert(strstr(e.message, fx_db), "%s", e.message);
+}
+
+/* Tests run as root, for whom chmod 000 blocks nothing; a directory in
+ * place of the file is the unreadable case we can produce for real. */
+Test(store_open, directory_in_place_of_file_is_refused)
+{
+	cr_assert_eq(mkdir(fx_db, 0700) == 0 || pd_mkdir_p(fx_db, 0700) == 0, true);
+	pd_store_opts o = fx_opts();
+	pd_store *s = NULL;
+	pd_err e = {0};
+	cr_assert_eq(store_open(fx_db, &o, &s, &e), PD_E_NOINPUT);
+	cr_assert(strstr(e.message, fx_db) && strstr(e.message, "directory"), "%s", e.message);
+}
+
+Test(store_open, foreign_sqlite_database_is_refused_untouched)
+{
+	char dir[300];
+	snprintf(dir, sizeof dir, "%s/sub", fx_dir);
+	mkdir(dir, 0700);
+	sqlite3 *db;
+	cr_assert_eq(sqlite3_open(fx_db, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, "CREATE TABLE other(x); INSERT INTO other VALUES (1)", 0, 0, 0), SQLITE_OK);
+	sqlite3_close(db);
+	pd_store_opts o = fx_opts();
+	pd_store *s = NULL;
+	pd_err e = {0};
+	cr_assert_eq(store_open(fx_db, &o, &s, &e), PD_E_NOINPUT);
+	cr_assert(strstr(e.message, "not a provdesk"), "%s", e.message);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM sqlite_master"), 1);
+}
+
+Test(store_open, read_only_needs_existing_file)
+{
+	pd_store_opts o = fx_opts();
+	o.read_only = true;
+	pd_store *s = NULL;
+	pd_err e = {0};
+	cr_assert_eq(store_open(fx_db, &o, &s, &e), PD_E_NOINPUT);
+	struct stat sb;
+	cr_assert_neq(stat(fx_db, &sb), 0, "read-only open must not create the file");
+	fx_s = fx_open();
+	fx_create("Seen Read Only");
+	cr_assert_eq(store_open(fx_db, &o, &s, &e), PD_OK, "%s", e.message);
+	pd_customer c = {0};
+	cr_assert_eq(store_customer_find(s, "seen read only", &c, &e), PD_OK);
+	pd_customer_free(&c);
+	pd_new_customer n;
+	fx_new(&n, "Refused", NULL);
+	cr_assert_neq(store_customer_create(s, &n, &fx_alice, NULL, &e), PD_OK);
+	pd_new_customer_free(&n);
+	store_close(s);
+}
+
+Test(store_open, catalogue_is_synced_into_tables)
+{
+	fx_s = fx_open();
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM product_types WHERE in_catalogue = 1"),
+		     (int64_t)fx_cat.n_types);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM roles"), (int64_t)fx_cat.n_roles);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM platforms"), (int64_t)fx_cat.n_platforms);
+	cr_assert_eq(fx_scalar(NULL, "SELECT locked FROM product_types WHERE key = 'contact-centre-plus'"), 1);
+	/* Reopening with the same catalogue writes nothing. */
+	int64_t dv = store_data_version(fx_s);
+	pd_store *other = fx_open();
+	store_close(other);
+	cr_assert_eq(store_data_version(fx_s), dv);
+}
+
+Test(store_open, data_version_moves_on_other_connections_commit)
+{
+	fx_s = fx_open();
+	pd_store *other = fx_open();
+	int64_t dv = store_data_version(fx_s);
+	int64_t cc = store_change_counter(other);
+	fx_create("Someone Else");
+	cr_assert_neq(store_data_version(other), -1);
+	cr_assert_eq(store_data_version(fx_s), dv, "own commits do not move data_version");
+	cr_assert_gt(store_change_counter(fx_s), dv);
+	cr_assert_gt(store_change_counter(other), cc);
+	store_close(other);
+}
