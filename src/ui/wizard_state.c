@@ -185,7 +185,7 @@ const char *pd_wiz_get(const pd_wiz *w, const char *key)
 bool pd_wiz_get_bool(const pd_wiz *w, const char *key)
 {
 	const char *v = pd_wiz_get(w, key);
-	return v && !strcmp(v, "1");
+	return v && (!strcmp(v, "1") || !strcmp(v, "true"));
 }
 
 void pd_wiz_set(pd_wiz *w, const char *key, const char *value)
@@ -257,8 +257,12 @@ static void platform_fields_fill(const pd_wiz_ctx *c, pd_wiz *w)
 		const pd_platform_field *f = &pl->fields[i];
 		pd_wiz_param *p = param_get(w, f->key, f->secret);
 		p->secret = f->secret;
-		if (!*p->value && f->default_value && !f->secret)
-			pd_set_str(&p->value, f->default_value);
+		if (!*p->value && f->default_value && !f->secret) {
+			const char *d = f->default_value;
+			if (!strcmp(d, "true") || !strcmp(d, "false"))
+				d = !strcmp(d, "true") ? "1" : "0"; /* toggles hold "1"/"0" */
+			pd_set_str(&p->value, d);
+		}
 	}
 }
 
@@ -395,13 +399,14 @@ static size_t fields_customer(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_field
 static size_t fields_user(pd_wiz_field *o, size_t max)
 {
 	size_t n = 0;
-	field_add(o, max, &n, "admin.display_name", "Display name", PD_WF_TEXT, 40, true);
+	/* The notes are shown under the form (they are longer than the room
+	 * beside a field, which is kept for errors). */
+	note_set(field_add(o, max, &n, "admin.display_name", "Display name", PD_WF_TEXT, 40, true),
+		 "An invitation email goes out to this user as soon as the customer is created.");
 	note_set(field_add(o, max, &n, "admin.email", "Email", PD_WF_TEXT, 40, true),
-		 "Use the same email as this user has on the PBX.");
+		 "Use the same email as this user has on the PBX, so the synced user is linked.");
 	field_add(o, max, &n, "admin.extension", "Extension", PD_WF_TEXT, 12, false);
 	field_add(o, max, &n, "admin.role", "Role", PD_WF_FIXED, 34, false);
-	note_set(field_add(o, max, &n, "note.invite", "", PD_WF_NOTE, 0, false),
-		 "An invitation email goes out as soon as the customer is created.");
 	return n;
 }
 

@@ -185,6 +185,10 @@ bool pd_wiz_key_in_step(const char *key, pd_wiz_step step);
 pd_status pd_wiz_build(const pd_wiz_ctx *c, const pd_wiz *w, pd_new_customer *out,
 		       char bad_key[48], pd_err *e);
 
+/* The wizard key of a field named the core's/store's way ("admin_email",
+ * "users[1].role", "host"); "" when there is none. */
+void pd_wiz_key_of_field(const char *core_field, char key[48]);
+
 /* ---- drafts (stored with store_draft_*, owner = the OS user) ---- */
 /* JSON text of the whole state except secrets. Caller frees. */
 char *pd_wiz_draft_to_json(const pd_wiz *w);

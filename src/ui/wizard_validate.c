@@ -179,7 +179,7 @@ static void pbx_from_wiz(const pd_wiz_ctx *c, const pd_wiz *w, pd_pbx *p)
 }
 
 /* The core names fields in snake_case ("host", "admin_email"); map them back. */
-static void key_of_core_field(const char *field, char key[48])
+static void key_of_core_field(const char *field, char key[48], bool pbx_ctx)
 {
 	static const struct {
 		const char *core, *key;
@@ -204,6 +204,7 @@ static void key_of_core_field(const char *field, char key[48])
 		{"template", "pbx.template"},
 		{"auto_provision", "pbx.auto_provision"},
 		{"auto_provision_sub_accounts", "pbx.auto_provision"},
+		{"enabled", "pbx.create_disabled"},
 	};
 	key[0] = 0;
 	if (!field || !*field)
@@ -232,9 +233,15 @@ static void key_of_core_field(const char *field, char key[48])
 			snprintf(key, 48, "%s", map[i].key);
 			return;
 		}
-	if (!strcmp(f, "host") || !strcmp(f, "port") || !strcmp(f, "tls") ||
+	/* pd_pbx_check names a platform's own fields by their catalogue key */
+	if (pbx_ctx || !strcmp(f, "host") || !strcmp(f, "port") || !strcmp(f, "tls") ||
 	    !strcmp(f, "username") || !strcmp(f, "secret"))
 		snprintf(key, 48, "pbx.f.%s", f);
+}
+
+void pd_wiz_key_of_field(const char *core_field, char key[48])
+{
+	key_of_core_field(core_field, key, false);
 }
 
 /* ---- one field ---- */
@@ -426,7 +433,7 @@ static bool check_pbx_field(const pd_wiz_ctx *c, const pd_wiz *w, const char *ke
 	bool ok = true;
 	if (pd_pbx_check(c->cat, &p, &e) != PD_OK) {
 		char k[48];
-		key_of_core_field(e.field, k);
+		key_of_core_field(e.field, k, true);
 		if (!strcmp(k, key))
 			ok = from_err(msg, cap, &e);
 	}
@@ -509,7 +516,7 @@ size_t pd_wiz_check_step(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_step step,
 		pd_err e = {0};
 		if (pd_pbx_check(c->cat, &p, &e) != PD_OK) {
 			char k[48];
-			key_of_core_field(e.field, k);
+			key_of_core_field(e.field, k, true);
 			from_err(msg, sizeof msg, &e);
 			pd_wiz_errors_set(er, *k ? k : "pbx.platform", msg);
 			bad++;
@@ -571,6 +578,6 @@ pd_status pd_wiz_build(const pd_wiz_ctx *c, const pd_wiz *w, pd_new_customer *n,
 	}
 	pd_status st = pd_new_customer_check(c->cat, c->geo, n, c->today, e);
 	if (st != PD_OK && bad_key)
-		key_of_core_field(e ? e->field : NULL, bad_key);
+		key_of_core_field(e ? e->field : NULL, bad_key, false);
 	return st;
 }

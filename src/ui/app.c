@@ -1,0 +1,617 @@
+/* The console loop: poll() on the keyboard and a wake pipe, keys read with a
+ * zero timeout, dirty screens redrawn with one doupdate per frame. Signals
+ * only set flags (and poke the wake pipe); the terminal is restored on every
+ * exit path. */
+#include <errno.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "provdesk/paths.h"
+#include "ui_internal.h"
+
+#define UI_MIN_COLS 80
+#define UI_MIN_LINES 24
+
+static volatile sig_atomic_t sig_quit; /* SIGTERM, SIGHUP, SIGINT */
+static int sig_wake_fd = -1;
+static bool curses_on;
+static char *exit_message; /* printed on stderr after endwin (theme errors...) */
+
+static void restore_terminal(void)
+{
+	if (curses_on) {
+		curses_on = false;
+		endwin();
+	}
+}
+
+static void on_quit_signal(int sig)
+{
+	sig_quit = sig;
+	if (sig_wake_fd >= 0) {
+		int saved = errno;
+		ssize_t r = write(sig_wake_fd, "s", 1);
+		(void)r;
+		errno = saved;
+	}
+}
+
+static void on_fatal_signal(int sig)
+{
+	/* endwin is not async-signal-safe, but a crashed console that leaves the
+	 * terminal raw is worse; then die with the same signal. */
+	restore_terminal();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_quit_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_fatal_signal;
+	sa.sa_flags = SA_RESETHAND;
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGABRT, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+	sigaction(SIGFPE, &sa, NULL);
+	sigaction(SIGILL, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* ---------------------------------------------------------------- stack */
+
+struct ui_screen *ui_top(struct ui_app *app)
+{
+	return app->n_stack ? app->stack[app->n_stack - 1] : NULL;
+}
+
+static void layout_screen(struct ui_app *app, struct ui_screen *s)
+{
+	s->y = 0;
+	s->x = 0;
+	s->h = LINES - 2; /* status line + function-key bar */
+	s->w = COLS;
+	if (!app->too_small && s->ops->layout)
+		s->ops->layout(s);
+	s->dirty = true;
+}
+
+WINDOW *ui_screen_window(struct ui_screen *s, int y, int x, int h, int w)
+{
+	if (h < 1)
+		h = 1;
+	if (w < 1)
+		w = 1;
+	if (s->win)
+		delwin(s->win);
+	s->win = newwin(h, w, y, x);
+	if (s->win) {
+		keypad(s->win, TRUE);
+		leaveok(s->win, TRUE);
+	}
+	return s->win;
+}
+
+struct ui_screen *ui_push(struct ui_app *app, const struct ui_screen_ops *ops, void *arg)
+{
+	struct ui_screen *s = xcalloc(1, sizeof *s);
+	s->ops = ops;
+	s->app = app;
+	pd_err e;
+	pd_err_clear(&e);
+	if (ops->create && ops->create(s, arg, &e) != PD_OK) {
+		ui_msg(app, UI_R_STATUS_ERROR, "%s", e.message[0] ? e.message : "cannot open");
+		free(s);
+		return NULL;
+	}
+	if (app->n_stack == app->cap_stack) {
+		app->cap_stack = app->cap_stack ? app->cap_stack * 2 : 8;
+		app->stack = xrealloc(app->stack, app->cap_stack * sizeof *app->stack);
+	}
+	app->stack[app->n_stack++] = s;
+	layout_screen(app, s);
+	app->bar_dirty = true;
+	return s;
+}
+
+static void destroy_screen(struct ui_screen *s)
+{
+	if (s->ops->destroy)
+		s->ops->destroy(s);
+	if (s->win)
+		delwin(s->win);
+	free(s);
+}
+
+void ui_pop(struct ui_app *app)
+{
+	if (!app->n_stack)
+		return;
+	struct ui_screen *s = app->stack[--app->n_stack];
+	if (app->cursor_win == s->win)
+		app->cursor_win = NULL;
+	destroy_screen(s);
+	/* what was under it shows again */
+	ui_app_dirty_all(app);
+}
+
+void ui_app_dirty_all(struct ui_app *app)
+{
+	for (size_t i = 0; i < app->n_stack; i++)
+		app->stack[i]->dirty = true;
+	app->bar_dirty = true;
+}
+
+void ui_app_wake(struct ui_app *app)
+{
+	if (__atomic_exchange_n(&app->wake_pending, 1, __ATOMIC_ACQ_REL))
+		return;
+	ssize_t r = write(app->wake_wr, "w", 1);
+	(void)r;
+}
+
+void ui_app_data_changed(struct ui_app *app)
+{
+	app->data_changed = true;
+}
+
+void ui_screen_child(struct ui_app *app, WINDOW *w)
+{
+	struct ui_screen *s = app->drawing;
+	if (s && w && s->n_children < (int)(sizeof s->children / sizeof s->children[0]))
+		s->children[s->n_children++] = w;
+}
+
+void ui_app_cursor(struct ui_app *app, WINDOW *w)
+{
+	app->cursor_win = w;
+}
+
+void ui_msg(struct ui_app *app, enum ui_role role, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(app->msg, sizeof app->msg, fmt, ap);
+	va_end(ap);
+	/* one line: newlines would break the status line */
+	for (char *p = app->msg; *p; p++)
+		if (*p == '\n' || *p == '\t')
+			*p = ' ';
+	app->msg_role = role;
+	app->msg_until = pd_now() + (role == UI_R_STATUS_ERROR ? 10 : 4);
+	app->bar_dirty = true;
+}
+
+void ui_show_err(struct ui_app *app, const char *what, const pd_err *e)
+{
+	ui_msg(app, UI_R_STATUS_ERROR, "%s: %s", what,
+	       e->message[0] ? e->message : pd_status_message(e->status));
+}
+
+/* ------------------------------------------------------------- drawing */
+
+static const char generic_fkeys[] = "F1|Help|F10|Quit";
+
+static void draw_bars(struct ui_app *app)
+{
+	int y = LINES - 2;
+	struct ui_screen *top = ui_top(app);
+	char buf[512] = "";
+	enum ui_role role = UI_R_STATUS;
+	if (app->msg[0] && pd_now() <= app->msg_until) {
+		snprintf(buf, sizeof buf, "%s", app->msg);
+		role = app->msg_role;
+	} else {
+		app->msg[0] = 0;
+		for (size_t i = app->n_stack; i-- > 0;)
+			if (app->stack[i]->ops->status) {
+				app->stack[i]->ops->status(app->stack[i], buf, sizeof buf, &role);
+				break;
+			}
+	}
+	ui_fill(stdscr, y, 0, COLS, ui_role(role));
+	ui_put(stdscr, y, 0, COLS, buf, ui_role(role), true);
+	/* htop-style bar: "F1|Help|F3|Filter" pairs */
+	const char *fk = top && top->ops->fkeys ? top->ops->fkeys : generic_fkeys;
+	char *copy = xstrdup(fk);
+	int x = 0;
+	ui_fill(stdscr, y + 1, 0, COLS, ui_role(UI_R_FKEY_LABEL));
+	char *save = NULL;
+	for (char *k = strtok_r(copy, "|", &save); k && x < COLS; k = strtok_r(NULL, "|", &save)) {
+		char *label = strtok_r(NULL, "|", &save);
+		x += ui_put(stdscr, y + 1, x, COLS - x, k, ui_role(UI_R_FKEY_KEY), false);
+		if (label && x < COLS) {
+			char cell[40];
+			snprintf(cell, sizeof cell, "%-8s", label);
+			x += ui_put(stdscr, y + 1, x, COLS - x, cell, ui_role(UI_R_FKEY_LABEL), false);
+		}
+	}
+	free(copy);
+	wnoutrefresh(stdscr);
+}
+
+static void draw_too_small(void)
+{
+	werase(stdscr);
+	char buf[128];
+	snprintf(buf, sizeof buf, "Terminal too small: %dx%d", COLS, LINES);
+	mvaddnstr(LINES / 2 - 1 > 0 ? LINES / 2 - 1 : 0, 0, buf, COLS);
+	snprintf(buf, sizeof buf, "provdesk needs at least %dx%d. Resize, or q to quit.",
+		 UI_MIN_COLS, UI_MIN_LINES);
+	mvaddnstr(LINES / 2 > 0 ? LINES / 2 : 0, 0, buf, COLS);
+	wnoutrefresh(stdscr);
+}
+
+static void draw_frame(struct ui_app *app)
+{
+	if (app->too_small) {
+		draw_too_small();
+		curs_set(0);
+		doupdate();
+		return;
+	}
+	/* from the topmost full screen up: once one is redrawn, everything
+	 * above it must be redrawn too to stay on top */
+	size_t base = app->n_stack ? app->n_stack - 1 : 0;
+	while (base > 0 && app->stack[base]->ops->overlay)
+		base--;
+	bool any = false, above = false;
+	app->cursor_win = NULL;
+	for (size_t i = base; i < app->n_stack; i++) {
+		struct ui_screen *s = app->stack[i];
+		if (s->dirty || above) {
+			if (s->win) {
+				werase(s->win);
+				s->n_children = 0;
+				app->drawing = s;
+				if (s->ops->draw)
+					s->ops->draw(s);
+				app->drawing = NULL;
+				wnoutrefresh(s->win);
+				for (int c = 0; c < s->n_children; c++) {
+					touchwin(s->children[c]);
+					wnoutrefresh(s->children[c]);
+				}
+			}
+			s->dirty = false;
+			above = true;
+			any = true;
+		}
+	}
+	if (app->bar_dirty || any) {
+		draw_bars(app);
+		app->bar_dirty = false;
+	}
+	if (app->cursor_win) {
+		wnoutrefresh(app->cursor_win);
+		curs_set(1);
+	} else {
+		curs_set(0);
+	}
+	doupdate();
+}
+
+static void relayout_all(struct ui_app *app)
+{
+	app->too_small = COLS < UI_MIN_COLS || LINES < UI_MIN_LINES;
+	werase(stdscr);
+	for (size_t i = 0; i < app->n_stack; i++)
+		layout_screen(app, app->stack[i]);
+	app->bar_dirty = true;
+}
+
+/* ------------------------------------------------------------- events */
+
+static int dispatch_key(struct ui_app *app, int key, bool func)
+{
+	struct ui_screen *s = ui_top(app);
+	if (app->msg[0] && app->msg_role != UI_R_STATUS_ERROR) {
+		app->msg[0] = 0;
+		app->bar_dirty = true;
+	}
+	if (app->too_small) {
+		if (!func && (key == 'q' || key == 'Q'))
+			return UI_QUIT;
+		if (func && key == KEY_F(10))
+			return UI_QUIT;
+		return 0;
+	}
+	if (!s)
+		return UI_QUIT;
+	struct ui_event ev = {.key = key, .func = func};
+	ev.action = ui_keymap_lookup(app->keys, s->ops->context, key, func);
+	int r = s->ops->handle_key ? s->ops->handle_key(s, &ev) : 0;
+	if (!(r & UI_HANDLED)) {
+		switch (ev.action) {
+		case UI_A_QUIT:
+			r |= UI_QUIT;
+			break;
+		case UI_A_HELP:
+			if (s->ops != &ui_help_ops)
+				ui_push(app, &ui_help_ops, s);
+			break;
+		case UI_A_BACK:
+			if (app->n_stack > 1)
+				r |= UI_CLOSE;
+			break;
+		case UI_A_REDRAW:
+			clearok(curscr, TRUE);
+			ui_app_dirty_all(app);
+			break;
+		default:
+			break;
+		}
+	}
+	/* the screen may have pushed others; CLOSE closes the one that got the key */
+	if (r & UI_CLOSE) {
+		for (size_t i = app->n_stack; i-- > 0;)
+			if (app->stack[i] == s) {
+				memmove(app->stack + i, app->stack + i + 1,
+					(app->n_stack - i - 1) * sizeof *app->stack);
+				app->n_stack--;
+				if (app->cursor_win == s->win)
+					app->cursor_win = NULL;
+				destroy_screen(s);
+				ui_app_dirty_all(app);
+				break;
+			}
+	} else if (r & UI_REDRAW) {
+		s->dirty = true;
+	}
+	if (r & UI_RELAYOUT)
+		relayout_all(app);
+	return r;
+}
+
+static void check_data(struct ui_app *app, bool force)
+{
+	if (!app->store)
+		return;
+	int64_t dv = store_data_version(app->store);
+	int64_t cc = store_change_counter(app->store);
+	if (!force && !app->data_changed && dv == app->data_version && cc == app->change_counter)
+		return;
+	app->data_version = dv;
+	app->change_counter = cc;
+	app->data_changed = false;
+	for (size_t i = 0; i < app->n_stack; i++) {
+		struct ui_screen *s = app->stack[i];
+		if (s->ops->on_data) {
+			int r = s->ops->on_data(s);
+			if (r & UI_REDRAW)
+				s->dirty = true;
+		}
+	}
+	/* on_data may itself write (not expected); count as seen */
+	app->bar_dirty = true;
+}
+
+static void tick(struct ui_app *app)
+{
+	for (size_t i = 0; i < app->n_stack; i++) {
+		struct ui_screen *s = app->stack[i];
+		if (s->ticks && s->ops->on_tick && (s->ops->on_tick(s) & UI_REDRAW))
+			s->dirty = true;
+	}
+	if (app->msg[0] && pd_now() > app->msg_until)
+		app->bar_dirty = true;
+}
+
+static int run_loop(struct ui_app *app)
+{
+	int64_t last_second = pd_now();
+	while (!app->quit && app->n_stack) {
+		check_data(app, false);
+		draw_frame(app);
+		struct pollfd pfd[2] = {{.fd = 0, .events = POLLIN}, {.fd = app->wake_rd, .events = POLLIN}};
+		/* the database is checked once a second (PRAGMA data_version is
+		 * cheap); this also drives tickers and message expiry */
+		int timeout = app->store || app->msg[0] ? 1000 : -1;
+		for (size_t i = 0; i < app->n_stack; i++)
+			if (app->stack[i]->ticks)
+				timeout = 1000;
+		int pr = poll(pfd, 2, timeout);
+		if (sig_quit)
+			break;
+		if (pr < 0 && errno != EINTR)
+			break;
+		if (pr > 0 && (pfd[1].revents & POLLIN)) {
+			char drain[64];
+			while (read(app->wake_rd, drain, sizeof drain) > 0)
+				;
+			__atomic_store_n(&app->wake_pending, 0, __ATOMIC_RELEASE);
+			app->data_changed = true; /* a background thread published something */
+		}
+		if (pr > 0 && (pfd[0].revents & (POLLHUP | POLLERR | POLLNVAL)) &&
+		    !(pfd[0].revents & POLLIN))
+			break; /* the terminal went away */
+		/* keys (and KEY_RESIZE from ncurses' SIGWINCH handling) */
+		wint_t wch;
+		int kr;
+		while ((kr = get_wch(&wch)) != ERR) {
+			if (kr == KEY_CODE_YES && wch == KEY_RESIZE) {
+				relayout_all(app);
+				continue;
+			}
+			int r = dispatch_key(app, (int)wch, kr == KEY_CODE_YES);
+			if (r & UI_QUIT) {
+				app->quit = true;
+				break;
+			}
+		}
+		int64_t now = pd_now();
+		if (now != last_second) {
+			last_second = now;
+			tick(app);
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------- startup */
+
+static int64_t env_flag(const char *name)
+{
+	const char *v = getenv(name);
+	return v && *v;
+}
+
+static void report_exit_message(void)
+{
+	if (exit_message) {
+		fprintf(stderr, "provdesk: %s\n", exit_message);
+		free(exit_message);
+		exit_message = NULL;
+	}
+}
+
+int pd_ui_run(const pd_ui_opts *o)
+{
+	struct ui_app app;
+	memset(&app, 0, sizeof app);
+	app.opts = o;
+	app.cfg = o->cfg;
+	app.cat = o->cat;
+	app.read_only = o->noc;
+	pd_actor_current(&app.actor);
+	pd_err e;
+
+	if (!isatty(0) || !isatty(1)) {
+		fprintf(stderr, "provdesk: the console needs a terminal (use a command for scripts)\n");
+		return 64;
+	}
+	pd_status gs = pd_geo_get(&app.geo, &e);
+	if (gs != PD_OK) {
+		fprintf(stderr, "provdesk: %s\n", e.message);
+		return pd_status_exit_code(gs);
+	}
+	pd_store_opts so = {.catalogue = o->cat,
+			    .internal_systems_limit = o->cfg ? o->cfg->internal_systems_limit : 1,
+			    .busy_timeout_ms = 5000,
+			    .read_only = o->noc};
+	if (store_open(o->db_path, &so, &app.store, &e) != PD_OK) {
+		app.store = NULL;
+		app.db_error = xstrdup(e.message);
+	}
+
+	/* keys: built-in, then the user's keys.conf */
+	app.keys = ui_keymap_new();
+	const char *cdir = o->cfg ? o->cfg->config_dir : NULL;
+	char *user_cdir = cdir ? NULL : pd_path_config_dir();
+	const char *config_dir = cdir ? cdir : user_cdir;
+	char startup_msg[600] = "";
+	if (config_dir) {
+		char *kp = xasprintf("%s/keys.conf", config_dir);
+		FILE *f = fopen(kp, "r");
+		if (f) {
+			pd_buf b = {0};
+			char chunk[4096];
+			size_t r;
+			while ((r = fread(chunk, 1, sizeof chunk, f)) > 0)
+				pd_buf_addn(&b, chunk, r);
+			fclose(f);
+			char *text = pd_buf_steal(&b);
+			if (ui_keymap_parse(app.keys, text, kp, &e) != PD_OK)
+				snprintf(startup_msg, sizeof startup_msg, "%s", e.message);
+			free(text);
+		}
+		free(kp);
+	}
+	/* theme: NO_COLOR (non-empty) forces monochrome */
+	const char *theme = o->theme && *o->theme ? o->theme
+			    : o->cfg && o->cfg->ui_theme ? o->cfg->ui_theme
+							 : "default";
+	app.mono = env_flag("NO_COLOR");
+	if (app.mono)
+		theme = "monochrome";
+	if (ui_theme_load(&app.theme, config_dir, theme, &e) != PD_OK) {
+		snprintf(startup_msg, sizeof startup_msg, "%s (using the built-in default theme)",
+			 e.message);
+		exit_message = xstrdup(startup_msg);
+	}
+	free(user_cdir);
+
+	setlocale(LC_ALL, "");
+	if (!getenv("ESCDELAY"))
+		set_escdelay(25);
+	int pipefd[2];
+	if (pipe(pipefd) != 0) {
+		fprintf(stderr, "provdesk: pipe: %s\n", strerror(errno));
+		return 71;
+	}
+	for (int i = 0; i < 2; i++) {
+		fcntl(pipefd[i], F_SETFL, fcntl(pipefd[i], F_GETFL) | O_NONBLOCK);
+		fcntl(pipefd[i], F_SETFD, FD_CLOEXEC);
+	}
+	app.wake_rd = pipefd[0];
+	app.wake_wr = pipefd[1];
+	sig_wake_fd = app.wake_wr;
+	install_signals();
+	atexit(restore_terminal);
+	atexit(report_exit_message);
+
+	if (!initscr()) {
+		fprintf(stderr, "provdesk: cannot initialise the terminal\n");
+		return 71;
+	}
+	curses_on = true;
+	raw();
+	noecho();
+	nonl();
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	leaveok(stdscr, FALSE);
+	if (has_colors() && !app.mono) {
+		start_color();
+	} else if (!app.mono) {
+		/* vt100 and the like: attributes only */
+		app.mono = true;
+		ui_theme_free(&app.theme);
+		ui_theme_load(&app.theme, config_dir, "monochrome", &e);
+	}
+	ui_theme_apply(&app.theme, app.mono);
+	if (startup_msg[0])
+		ui_msg(&app, UI_R_STATUS_ERROR, "%s", startup_msg);
+	app.too_small = COLS < UI_MIN_COLS || LINES < UI_MIN_LINES;
+	if (app.store) {
+		app.data_version = store_data_version(app.store);
+		app.change_counter = store_change_counter(app.store);
+	}
+
+	ui_push(&app, &ui_grid_ops, NULL);
+	run_loop(&app);
+
+	while (app.n_stack)
+		ui_pop(&app);
+	free(app.stack);
+	restore_terminal();
+	int code = 0;
+	if (sig_quit) {
+		code = 128 + sig_quit;
+		if (sig_quit == SIGINT)
+			code = 130;
+	}
+	sig_wake_fd = -1;
+	close(app.wake_rd);
+	close(app.wake_wr);
+	if (app.store)
+		store_close(app.store);
+	free(app.db_error);
+	ui_keymap_free(app.keys);
+	ui_theme_free(&app.theme);
+	report_exit_message();
+	/* signals: the loop ended cleanly; exit code says which */
+	return sig_quit ? code : 0;
+}

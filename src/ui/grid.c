@@ -1,0 +1,704 @@
+/* The customer grid (home). Only the visible rows are fetched, with keyset
+ * paging (store_customer_page: FIRST/LAST/AFTER/BEFORE/FROM an anchor row),
+ * so 100,000 customers stay instant; the selection is kept by id across
+ * refreshes; another console's change shows within a second through
+ * PRAGMA data_version (the app calls on_data). */
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+#include <wctype.h>
+
+#include "ui_internal.h"
+
+enum col_id { C_NAME, C_PRODUCT, C_REF, C_COUNTRY, C_STATUS, C_INTERNAL, C_PBX, C_USERS, C_CALLS, C_AGENTS, C__N };
+
+static const struct {
+	const char *title;
+	int base;     /* width at 80 columns */
+	int grow;     /* share of extra width */
+	int sort;     /* pd_sort or -1 */
+	bool right;
+} cols[C__N] = {
+	[C_NAME] = {"Name", 0, 4, PD_SORT_NAME, false},
+	[C_PRODUCT] = {"Product type", 10, 2, PD_SORT_PRODUCT, false},
+	[C_REF] = {"Reference", 8, 2, PD_SORT_REFERENCE, false},
+	[C_COUNTRY] = {"Ctry", 4, 0, PD_SORT_COUNTRY, false},
+	[C_STATUS] = {"Status", 10, 1, PD_SORT_STATUS, false},
+	[C_INTERNAL] = {"Int", 3, 0, PD_SORT_INTERNAL, false},
+	[C_PBX] = {"PBX", 7, 2, -1, false},
+	[C_USERS] = {"Users", 5, 0, PD_SORT_USERS, true},
+	[C_CALLS] = {"Calls", 5, 0, -1, true},
+	[C_AGENTS] = {"Agents", 6, 0, -1, true},
+};
+
+struct grid {
+	pd_query q;
+	char filter[400];
+	bool filtering;
+	pd_row *rows;
+	size_t n, cap;
+	pd_row anchor;
+	bool has_anchor;
+	size_t sel;
+	int64_t sel_id;
+	int64_t total, pos;
+	pd_counts counts;
+	bool counts_ok;
+	char err[560];
+	int widths[C__N];
+	int body; /* data rows on screen */
+};
+
+/* ---- rows ---- */
+
+static void row_copy(pd_row *dst, const pd_row *src)
+{
+	memset(dst, 0, sizeof *dst);
+	pd_customer_copy(&dst->c, &src->c);
+	dst->n_users = src->n_users;
+	dst->status = src->status;
+	dst->trial_days_left = src->trial_days_left;
+	dst->pbx_state = xstrdup(src->pbx_state);
+	dst->sort_ival = src->sort_ival;
+	dst->sort_sval = xstrdup(src->sort_sval);
+}
+
+static void clear_rows(struct grid *g)
+{
+	pd_rows_free(g->rows, g->n);
+	g->rows = NULL;
+	g->n = 0;
+}
+
+static void set_anchor(struct grid *g, const pd_row *r)
+{
+	if (g->has_anchor)
+		pd_row_free(&g->anchor);
+	g->has_anchor = r != NULL;
+	if (r)
+		row_copy(&g->anchor, r);
+}
+
+static size_t page_size(const struct grid *g)
+{
+	return g->body > 0 ? (size_t)g->body : 1;
+}
+
+static bool db_fail(struct ui_app *app, struct grid *g, const pd_err *e)
+{
+	snprintf(g->err, sizeof g->err, "database: %.500s",
+		 e->message[0] ? e->message : pd_status_message(e->status));
+	ui_msg(app, UI_R_STATUS_ERROR, "%s — showing the last rows read; r retries", g->err);
+	return false;
+}
+
+/* Fetch `limit` rows in direction dir; replaces the page when rows came back
+ * (or always when replace_empty). Returns the number fetched, -1 on error. */
+static long fetch(struct ui_app *app, struct grid *g, pd_page_dir dir, const pd_row *anchor,
+		  size_t limit, bool replace_empty)
+{
+	if (!app->store)
+		return -1;
+	pd_row *rows = xcalloc(limit ? limit : 1, sizeof *rows);
+	size_t n = 0;
+	pd_err e;
+	pd_err_clear(&e);
+	g->q.filter = g->filter[0] ? g->filter : NULL;
+	g->q.today = pd_today();
+	if (store_customer_page(app->store, &g->q, dir, anchor, limit, rows, &n, &e) != PD_OK) {
+		free(rows);
+		db_fail(app, g, &e);
+		return -1;
+	}
+	g->err[0] = 0;
+	if (n == 0 && !replace_empty) {
+		free(rows);
+		return 0;
+	}
+	clear_rows(g);
+	g->rows = rows;
+	g->n = n;
+	set_anchor(g, n ? &rows[0] : NULL);
+	return (long)n;
+}
+
+static void update_position(struct ui_app *app, struct grid *g)
+{
+	pd_err e;
+	g->pos = 0;
+	if (g->n && store_customer_position(app->store, &g->q, &g->rows[0], &g->pos, &e) != PD_OK)
+		g->pos = 0;
+}
+
+static void select_id(struct grid *g, int64_t id, size_t fallback)
+{
+	for (size_t i = 0; i < g->n; i++)
+		if (g->rows[i].c.id == id) {
+			g->sel = i;
+			return;
+		}
+	g->sel = fallback < g->n ? fallback : (g->n ? g->n - 1 : 0);
+	g->sel_id = g->n ? g->rows[g->sel].c.id : 0;
+}
+
+/* Refetch the visible page from the anchor (after a change or resize). */
+static void grid_refresh(struct ui_app *app, struct grid *g, bool counts)
+{
+	if (!app->store)
+		return;
+	size_t ps = page_size(g);
+	long r;
+	if (g->has_anchor) {
+		pd_row a;
+		row_copy(&a, &g->anchor);
+		r = fetch(app, g, PD_PAGE_FROM, &a, ps, true);
+		pd_row_free(&a);
+		if (r >= 0 && (size_t)r < ps)
+			r = fetch(app, g, PD_PAGE_LAST, NULL, ps, true);
+	} else {
+		r = fetch(app, g, PD_PAGE_FIRST, NULL, ps, true);
+	}
+	if (r < 0)
+		return;
+	select_id(g, g->sel_id, g->sel);
+	if (g->n)
+		g->sel_id = g->rows[g->sel].c.id;
+	pd_err e;
+	if (store_customer_count(app->store, &g->q, &g->total, &e) != PD_OK) {
+		db_fail(app, g, &e);
+		return;
+	}
+	update_position(app, g);
+	if (counts) {
+		g->counts_ok = store_customer_counts(app->store, pd_today(), &g->counts, &e) == PD_OK;
+		if (!g->counts_ok)
+			db_fail(app, g, &e);
+	}
+}
+
+/* Put customer `id` on screen and select it, if it matches the query. The
+ * keyset anchor is fetched through a query on its (unique) tenant id. */
+static void jump_to(struct ui_app *app, struct grid *g, int64_t id)
+{
+	pd_customer c;
+	pd_err e;
+	if (store_customer_get(app->store, id, &c, &e) != PD_OK)
+		return;
+	pd_query q1 = g->q;
+	q1.filter = c.tenant_id;
+	q1.include_deleted = true;
+	pd_row r;
+	size_t n = 0;
+	memset(&r, 0, sizeof r);
+	if (store_customer_page(app->store, &q1, PD_PAGE_FIRST, NULL, 1, &r, &n, &e) == PD_OK && n) {
+		set_anchor(g, &r);
+		g->sel_id = id;
+		pd_row_free(&r);
+	}
+	pd_customer_free(&c);
+	grid_refresh(app, g, false);
+	/* show it a few lines down rather than at the very top */
+	select_id(g, id, 0);
+}
+
+/* ---- movement ---- */
+
+static void move_down(struct ui_app *app, struct grid *g, size_t by)
+{
+	if (!g->n)
+		return;
+	if (g->sel + by < g->n) {
+		g->sel += by;
+	} else if (by == 1) {
+		pd_row next;
+		size_t n = 0;
+		pd_err e;
+		memset(&next, 0, sizeof next);
+		if (store_customer_page(app->store, &g->q, PD_PAGE_AFTER, &g->rows[g->n - 1], 1, &next,
+					&n, &e) != PD_OK) {
+			db_fail(app, g, &e);
+			return;
+		}
+		if (n) {
+			pd_row_free(&next);
+			pd_row a;
+			row_copy(&a, g->n > 1 ? &g->rows[1] : &next);
+			set_anchor(g, &a);
+			pd_row_free(&a);
+			g->sel_id = 0;
+			grid_refresh(app, g, false);
+			g->sel = g->n ? g->n - 1 : 0;
+		} else {
+			g->sel = g->n - 1;
+		}
+	} else {
+		pd_row last;
+		row_copy(&last, &g->rows[g->n - 1]);
+		size_t keep = g->sel;
+		long r = fetch(app, g, PD_PAGE_AFTER, &last, page_size(g), false);
+		pd_row_free(&last);
+		if (r == 0)
+			g->sel = g->n - 1;
+		else if (r > 0 && (size_t)r < page_size(g)) {
+			fetch(app, g, PD_PAGE_LAST, NULL, page_size(g), true);
+			g->sel = g->n ? g->n - 1 : 0;
+		} else if (r > 0)
+			g->sel = keep < g->n ? keep : g->n - 1;
+		update_position(app, g);
+	}
+	if (g->n)
+		g->sel_id = g->rows[g->sel].c.id;
+}
+
+static void move_up(struct ui_app *app, struct grid *g, size_t by)
+{
+	if (!g->n)
+		return;
+	if (g->sel >= by) {
+		g->sel -= by;
+	} else if (by == 1) {
+		pd_row prev;
+		size_t n = 0;
+		pd_err e;
+		memset(&prev, 0, sizeof prev);
+		if (store_customer_page(app->store, &g->q, PD_PAGE_BEFORE, &g->rows[0], 1, &prev, &n,
+					&e) != PD_OK) {
+			db_fail(app, g, &e);
+			return;
+		}
+		if (n) {
+			set_anchor(g, &prev);
+			g->sel_id = prev.c.id;
+			pd_row_free(&prev);
+			grid_refresh(app, g, false);
+			g->sel = 0;
+		} else {
+			g->sel = 0;
+		}
+	} else {
+		pd_row first;
+		row_copy(&first, &g->rows[0]);
+		size_t keep = g->sel;
+		long r = fetch(app, g, PD_PAGE_BEFORE, &first, page_size(g), false);
+		pd_row_free(&first);
+		if (r == 0)
+			g->sel = 0;
+		else if (r > 0 && (size_t)r < page_size(g)) {
+			fetch(app, g, PD_PAGE_FIRST, NULL, page_size(g), true);
+			g->sel = 0;
+		} else if (r > 0)
+			g->sel = keep;
+		update_position(app, g);
+	}
+	if (g->n)
+		g->sel_id = g->rows[g->sel].c.id;
+}
+
+static void go_end(struct ui_app *app, struct grid *g, bool last)
+{
+	fetch(app, g, last ? PD_PAGE_LAST : PD_PAGE_FIRST, NULL, page_size(g), true);
+	g->sel = last && g->n ? g->n - 1 : 0;
+	g->sel_id = g->n ? g->rows[g->sel].c.id : 0;
+	update_position(app, g);
+}
+
+/* A new query (filter or sort): start from the top, keep the selection if
+ * it is on the first page. */
+static void requery(struct ui_app *app, struct grid *g)
+{
+	set_anchor(g, NULL);
+	g->sel = 0;
+	grid_refresh(app, g, false);
+}
+
+/* ---- screen ---- */
+
+static pd_status g_create(struct ui_screen *s, void *arg, pd_err *e)
+{
+	struct grid *g = xcalloc(1, sizeof *g);
+	g->q.sort = PD_SORT_NAME;
+	s->priv = g;
+	return PD_OK;
+}
+
+static void g_destroy(struct ui_screen *s)
+{
+	struct grid *g = s->priv;
+	clear_rows(g);
+	set_anchor(g, NULL);
+	free(g);
+}
+
+static void g_layout(struct ui_screen *s)
+{
+	struct grid *g = s->priv;
+	ui_screen_window(s, s->y, s->x, s->h, s->w);
+	g->body = s->h - 2;
+	int fixed = 0, grow = 0;
+	for (int c = 0; c < C__N; c++) {
+		g->widths[c] = cols[c].base;
+		fixed += cols[c].base + 1;
+		grow += cols[c].grow;
+	}
+	int extra = s->w - fixed - 16; /* the name column gets at least 16 */
+	g->widths[C_NAME] = 16;
+	if (extra > 0)
+		for (int c = 0; c < C__N; c++)
+			g->widths[c] += extra * cols[c].grow / grow;
+	int used = 0;
+	for (int c = 0; c < C__N; c++)
+		used += g->widths[c] + 1;
+	g->widths[C_NAME] += s->w - used; /* rounding leftovers */
+	grid_refresh(s->app, g, !g->counts_ok);
+}
+
+static void status_text(const pd_row *r, char *buf, size_t n, enum ui_role *role)
+{
+	*role = UI_R_GRID_ROW;
+	switch (r->status) {
+	case PD_CS_TRIAL:
+		snprintf(buf, n, "trial %dd", r->trial_days_left);
+		if (r->trial_days_left <= 7)
+			*role = UI_R_TRIAL_ENDING;
+		break;
+	case PD_CS_TRIAL_EXPIRED:
+		snprintf(buf, n, "expired");
+		*role = UI_R_TRIAL_EXPIRED;
+		break;
+	default:
+		snprintf(buf, n, "%s", pd_customer_status_name(r->status));
+		if (r->status == PD_CS_DELETED || r->status == PD_CS_DISABLED)
+			*role = UI_R_GRID_DIM;
+	}
+}
+
+static void g_draw(struct ui_screen *s)
+{
+	struct grid *g = s->priv;
+	struct ui_app *app = s->app;
+	WINDOW *w = s->win;
+	/* title line */
+	char title[512];
+	char fil[420] = "";
+	if (g->filter[0] || g->filtering)
+		snprintf(fil, sizeof fil, "  Filter: %s%s", g->filter, g->filtering ? "▏" : "");
+	snprintf(title, sizeof title, "provdesk — Customers%s%s", fil,
+		 g->q.include_deleted ? "  (with deleted)" : "");
+	ui_fill(w, 0, 0, s->w, ui_role(UI_R_TITLE));
+	int tw = ui_put(w, 0, 1, s->w - 24, title, ui_role(UI_R_TITLE), false);
+	(void)tw;
+	char pos[64];
+	if (g->n)
+		snprintf(pos, sizeof pos, "%lld of %lld", (long long)(g->pos + (int64_t)g->sel + 1),
+			 (long long)g->total);
+	else
+		snprintf(pos, sizeof pos, "0 of %lld", (long long)g->total);
+	ui_put(w, 0, s->w - pd_utf8_width(pos) - 1, pd_utf8_width(pos), pos, ui_role(UI_R_TITLE),
+	       false);
+	/* header */
+	int x = 0;
+	ui_fill(w, 1, 0, s->w, ui_role(UI_R_GRID_HEADER));
+	for (int c = 0; c < C__N; c++) {
+		bool sorted = cols[c].sort == (int)g->q.sort;
+		char h[64];
+		snprintf(h, sizeof h, "%s%s", cols[c].title,
+			 sorted ? (g->q.descending ? "▼" : "▲") : "");
+		ui_put(w, 1, x, g->widths[c], h, ui_role(sorted ? UI_R_GRID_SORTED : UI_R_GRID_HEADER),
+		       true);
+		x += g->widths[c] + 1;
+	}
+	if (!app->store) {
+		ui_put(w, 3, 1, s->w - 2, "Cannot open the database:", ui_role(UI_R_STATUS_ERROR),
+		       false);
+		ui_put(w, 4, 1, s->w - 2, app->db_error ? app->db_error : "", ui_role(UI_R_NORMAL),
+		       false);
+		return;
+	}
+	if (!g->n) {
+		ui_put(w, 3, 1, s->w - 2,
+		       g->filter[0] ? "No customer matches the filter (Esc clears it)."
+				    : "No customers yet. Press n (F7) to create one.",
+		       ui_role(UI_R_NOTE), false);
+	}
+	const char *needle = g->filter[0] ? g->filter : NULL;
+	for (size_t i = 0; i < g->n && (int)i < g->body; i++) {
+		const pd_row *r = &g->rows[i];
+		int y = 2 + (int)i;
+		bool sel = i == g->sel;
+		attr_t base = ui_role(sel ? UI_R_GRID_SELECTED : UI_R_GRID_ROW);
+		attr_t hl = sel ? ui_role(UI_R_GRID_SELECTED) | A_UNDERLINE | A_BOLD
+				: ui_role(UI_R_GRID_MATCH);
+		ui_fill(w, y, 0, s->w, base);
+		struct ui_live_cols live;
+		ui_live_for_row(app, r, &live);
+		char st[32], users[24];
+		enum ui_role strole;
+		status_text(r, st, sizeof st, &strole);
+		snprintf(users, sizeof users, "%lld", (long long)r->n_users);
+		const char *text[C__N] = {
+			[C_NAME] = r->c.name,
+			[C_PRODUCT] = ui_product_name(app, r->c.product_type),
+			[C_REF] = r->c.reference ? r->c.reference : "",
+			[C_COUNTRY] = r->c.country,
+			[C_STATUS] = st,
+			[C_INTERNAL] = r->c.internal_system ? "yes" : "",
+			[C_PBX] = live.pbx,
+			[C_USERS] = users,
+			[C_CALLS] = live.calls,
+			[C_AGENTS] = live.agents,
+		};
+		x = 0;
+		for (int c = 0; c < C__N; c++) {
+			attr_t a = base;
+			if (!sel && c == C_STATUS)
+				a = ui_role(strole);
+			if (!sel && c == C_PBX)
+				a = ui_role(live.pbx_role);
+			int cw = g->widths[c];
+			if (cols[c].right) {
+				int tw2 = pd_utf8_width(text[c]);
+				int pad = cw - tw2 > 0 ? cw - tw2 : 0;
+				ui_put(w, y, x + pad, cw - pad, text[c], a, false);
+			} else if (c == C_NAME || c == C_REF) {
+				ui_put_match(w, y, x, cw, text[c], needle, a, hl, false);
+			} else {
+				ui_put(w, y, x, cw, text[c], a, false);
+			}
+			x += cw + 1;
+		}
+	}
+	if (g->filtering) {
+		/* the cursor sits at the end of the filter text in the title */
+		wmove(w, 0, 1 + pd_utf8_width("provdesk — Customers  Filter: ") +
+				pd_utf8_width(g->filter));
+		leaveok(w, FALSE);
+		ui_app_cursor(app, w);
+	} else {
+		leaveok(w, TRUE);
+	}
+}
+
+static void filter_edit(struct grid *g, int key, bool func)
+{
+	size_t len = strlen(g->filter);
+	if ((func && key == KEY_BACKSPACE) || (!func && (key == 127 || key == 8))) {
+		while (len > 0 && (g->filter[len - 1] & 0xC0) == 0x80)
+			len--;
+		if (len > 0)
+			len--;
+		g->filter[len] = 0;
+		return;
+	}
+	if (!func && key == 21) {
+		g->filter[0] = 0;
+		return;
+	}
+	char mb[8] = {0};
+	mbstate_t st;
+	memset(&st, 0, sizeof st);
+	size_t r = wcrtomb(mb, (wchar_t)key, &st);
+	if (r != (size_t)-1 && len + r + 1 < sizeof g->filter && len + r < 200)
+		memcpy(g->filter + len, mb, r + 1);
+}
+
+static void sort_done(struct ui_app *app, void *ctx, bool ok, const char *value)
+{
+	struct ui_screen *s = ctx;
+	struct grid *g = s->priv;
+	pd_sort so;
+	if (ok && value && pd_sort_parse(value, &so)) {
+		g->q.sort = so;
+		requery(app, g);
+		s->dirty = true;
+	}
+}
+
+static void sort_menu(struct ui_screen *s)
+{
+	struct grid *g = s->priv;
+	struct ui_choice c[PD_SORT__COUNT];
+	for (int i = 0; i < PD_SORT__COUNT; i++) {
+		c[i].value = (char *)pd_sort_name((pd_sort)i);
+		c[i].label = (char *)pd_sort_name((pd_sort)i);
+	}
+	ui_dialog_pick(s->app, "Sort by", c, PD_SORT__COUNT, pd_sort_name(g->q.sort), NULL, NULL,
+		       sort_done, s);
+}
+
+static void sort_step(struct ui_app *app, struct grid *g, int dir)
+{
+	int c0 = 0;
+	for (int c = 0; c < C__N; c++)
+		if (cols[c].sort == (int)g->q.sort)
+			c0 = c;
+	for (int k = 1; k <= C__N; k++) {
+		int c = (c0 + dir * k + C__N * 2) % C__N;
+		if (cols[c].sort >= 0) {
+			g->q.sort = (pd_sort)cols[c].sort;
+			break;
+		}
+	}
+	requery(app, g);
+}
+
+static int g_key(struct ui_screen *s, const struct ui_event *ev)
+{
+	struct grid *g = s->priv;
+	struct ui_app *app = s->app;
+	if (g->filtering) {
+		bool printable = !ev->func && ev->key >= 32 && ev->key != 127 &&
+				 iswprint((wint_t)ev->key);
+		bool bs = (ev->func && ev->key == KEY_BACKSPACE) ||
+			  (!ev->func && (ev->key == 127 || ev->key == 8 || ev->key == 21));
+		if (printable || bs) {
+			filter_edit(g, ev->key, ev->func);
+			requery(app, g);
+			return UI_HANDLED | UI_REDRAW;
+		}
+		if (ev->action == UI_A_BACK) {
+			g->filtering = false;
+			g->filter[0] = 0;
+			requery(app, g);
+			return UI_HANDLED | UI_REDRAW;
+		}
+		if (ev->action == UI_A_OPEN) {
+			g->filtering = false; /* keep the filter, back to the list */
+			return UI_HANDLED | UI_REDRAW;
+		}
+	}
+	switch (ev->action) {
+	case UI_A_DOWN:
+		move_down(app, g, 1);
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_UP:
+		move_up(app, g, 1);
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_PAGE_DOWN:
+		move_down(app, g, page_size(g));
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_PAGE_UP:
+		move_up(app, g, page_size(g));
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_HOME:
+		go_end(app, g, false);
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_END:
+		go_end(app, g, true);
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_FILTER:
+		g->filtering = true;
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_BACK:
+		if (g->filter[0]) {
+			g->filter[0] = 0;
+			requery(app, g);
+		}
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_OPEN:
+		if (g->n) {
+			int64_t id = g->rows[g->sel].c.id;
+			ui_push(app, &ui_customer_ops, &id);
+		}
+		return UI_HANDLED;
+	case UI_A_NEW:
+		if (app->read_only || !app->store) {
+			ui_msg(app, UI_R_STATUS_WARN, "read-only console");
+			return UI_HANDLED;
+		}
+		ui_wizard_open(app);
+		return UI_HANDLED;
+	case UI_A_SORT_NEXT:
+		sort_step(app, g, 1);
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_SORT_PREV:
+		sort_step(app, g, -1);
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_SORT_INVERT:
+		g->q.descending = !g->q.descending;
+		requery(app, g);
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_SORT_MENU:
+		sort_menu(s);
+		return UI_HANDLED;
+	case UI_A_DELETED:
+		g->q.include_deleted = !g->q.include_deleted;
+		grid_refresh(app, g, false);
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_TEMPLATES:
+		ui_push(app, &ui_templates_ops, NULL);
+		return UI_HANDLED;
+	case UI_A_CATALOGUE:
+		ui_push(app, &ui_catalogue_ops, NULL);
+		return UI_HANDLED;
+	case UI_A_REFRESH:
+		g->err[0] = 0;
+		grid_refresh(app, g, true);
+		if (!g->err[0])
+			ui_msg(app, UI_R_STATUS_OK, "reloaded");
+		return UI_HANDLED | UI_REDRAW;
+	default:
+		return 0;
+	}
+}
+
+static int g_data(struct ui_screen *s)
+{
+	struct grid *g = s->priv;
+	struct ui_app *app = s->app;
+	if (app->select_customer_id) {
+		int64_t id = app->select_customer_id;
+		app->select_customer_id = 0;
+		jump_to(app, g, id);
+	} else {
+		grid_refresh(app, g, true);
+	}
+	return UI_REDRAW;
+}
+
+static void g_status(struct ui_screen *s, char *buf, size_t n, enum ui_role *role)
+{
+	struct grid *g = s->priv;
+	if (!s->app->store) {
+		snprintf(buf, n, "database unavailable: %s", s->app->db_error ? s->app->db_error : "");
+		*role = UI_R_STATUS_ERROR;
+		return;
+	}
+	if (g->err[0]) {
+		snprintf(buf, n, "%s — r retries", g->err);
+		*role = UI_R_STATUS_ERROR;
+		return;
+	}
+	ui_status_counts(s->app, buf, n);
+	if (g->counts_ok) {
+		const pd_counts *c = &g->counts;
+		snprintf(buf, n,
+			 " %lld customers · %lld active · %lld trial (%lld ending ≤7d) · %lld expired · "
+			 "%lld disabled · %lld deleted · PBX: —",
+			 (long long)(c->total - c->deleted), (long long)c->active, (long long)c->trial,
+			 (long long)c->trial_expiring, (long long)c->trial_expired,
+			 (long long)c->disabled, (long long)c->deleted);
+		*role = c->trial_expiring ? UI_R_STATUS_WARN : UI_R_STATUS;
+	}
+}
+
+static const char *g_help(struct ui_screen *s)
+{
+	return "The customer grid. Type / then part of a name, reference, tenant id or note;\n"
+	       "the list narrows as you type and the match is highlighted. Enter opens.\n"
+	       "Trials ending within 7 days are highlighted. Changes made in other consoles\n"
+	       "appear within a second or two.";
+}
+
+const struct ui_screen_ops ui_grid_ops = {
+	.name = "grid",
+	.context = UI_CTX_GRID,
+	.create = g_create,
+	.destroy = g_destroy,
+	.layout = g_layout,
+	.draw = g_draw,
+	.handle_key = g_key,
+	.help = g_help,
+	.on_data = g_data,
+	.status = g_status,
+	.fkeys = "F1|Help|F3|Filter|F5|Templ|F6|SortBy|F7|New|F8|Catalog|F9|Deleted|F10|Quit",
+};

@@ -1,0 +1,134 @@
+/* The help screen: generated from the action table and the current key
+ * bindings (so a user's keys.conf shows), plus the screen's own notes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ui_internal.h"
+
+struct help {
+	char **lines;
+	size_t n, top;
+};
+
+static void add(struct help *h, char *line)
+{
+	h->lines = xrealloc(h->lines, (h->n + 1) * sizeof *h->lines);
+	h->lines[h->n++] = line;
+}
+
+static void add_context(struct help *h, struct ui_app *app, enum ui_context ctx)
+{
+	add(h, xasprintf("== %s ==", ui_context_title(ctx)));
+	for (int a = 1; a < UI_A__COUNT; a++) {
+		if (ui_action_context((enum ui_action)a) != ctx)
+			continue;
+		char keys[128];
+		ui_keymap_keys_of(app->keys, (enum ui_action)a, keys, sizeof keys);
+		add(h, xasprintf("  %-18s %-20s %s", keys[0] ? keys : "(unbound)",
+				 ui_action_name((enum ui_action)a), ui_action_help((enum ui_action)a)));
+	}
+	add(h, xstrdup(""));
+}
+
+static pd_status h_create(struct ui_screen *s, void *arg, pd_err *e)
+{
+	struct ui_screen *of = arg;
+	struct help *h = xcalloc(1, sizeof *h);
+	s->priv = h;
+	add(h, xasprintf("provdesk %s — keys (rebind in keys.conf: bind CONTEXT KEY... ACTION)",
+			 of ? of->ops->name : ""));
+	add(h, xstrdup(""));
+	const char *extra = of && of->ops->help ? of->ops->help(of) : NULL;
+	if (extra && *extra) {
+		const char *p = extra;
+		while (*p) {
+			const char *nl = strchr(p, '\n');
+			size_t len = nl ? (size_t)(nl - p) : strlen(p);
+			add(h, xstrndup(p, len));
+			p += len + (nl ? 1 : 0);
+		}
+		add(h, xstrdup(""));
+	}
+	if (of && of->ops->context != UI_CTX_GENERIC)
+		add_context(h, s->app, of->ops->context);
+	if (of && of->ops->context == UI_CTX_VIEW)
+		add_context(h, s->app, UI_CTX_FORM);
+	add_context(h, s->app, UI_CTX_GENERIC);
+	if (!of || of->ops->context == UI_CTX_GRID)
+		for (int c = UI_CTX_VIEW; c < UI_CTX__COUNT; c++)
+			add_context(h, s->app, (enum ui_context)c);
+	return PD_OK;
+}
+
+static void h_destroy(struct ui_screen *s)
+{
+	struct help *h = s->priv;
+	for (size_t i = 0; i < h->n; i++)
+		free(h->lines[i]);
+	free(h->lines);
+	free(h);
+}
+
+static void h_layout(struct ui_screen *s)
+{
+	ui_screen_window(s, s->y, s->x, s->h, s->w);
+}
+
+static void h_draw(struct ui_screen *s)
+{
+	struct help *h = s->priv;
+	ui_fill(s->win, 0, 0, s->w, ui_role(UI_R_TITLE));
+	ui_put(s->win, 0, 1, s->w - 2, "Help — Esc or q closes, arrows scroll", ui_role(UI_R_TITLE),
+	       false);
+	for (int y = 1; y < s->h && h->top + (size_t)(y - 1) < h->n; y++) {
+		const char *l = h->lines[h->top + (size_t)(y - 1)];
+		attr_t a = strncmp(l, "==", 2) == 0 ? ui_role(UI_R_GRID_HEADER) : ui_role(UI_R_NORMAL);
+		ui_put(s->win, y, 0, s->w, l, a, false);
+	}
+}
+
+static int h_key(struct ui_screen *s, const struct ui_event *ev)
+{
+	struct help *h = s->priv;
+	size_t page = s->h > 2 ? (size_t)s->h - 2 : 1;
+	size_t maxtop = h->n > page ? h->n - page : 0;
+	switch (ev->action) {
+	case UI_A_UP:
+		if (h->top)
+			h->top--;
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_DOWN:
+		if (h->top < maxtop)
+			h->top++;
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_PAGE_UP:
+		h->top = h->top > page ? h->top - page : 0;
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_PAGE_DOWN:
+		h->top = h->top + page < maxtop ? h->top + page : maxtop;
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_HOME:
+		h->top = 0;
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_END:
+		h->top = maxtop;
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_QUIT:
+	case UI_A_BACK:
+	case UI_A_HELP:
+		return UI_HANDLED | UI_CLOSE; /* q closes help rather than quitting */
+	default:
+		return UI_HANDLED;
+	}
+}
+
+const struct ui_screen_ops ui_help_ops = {
+	.name = "help",
+	.context = UI_CTX_GENERIC,
+	.create = h_create,
+	.destroy = h_destroy,
+	.layout = h_layout,
+	.draw = h_draw,
+	.handle_key = h_key,
+	.fkeys = "Esc|Close|F10|Quit",
+};

@@ -1,0 +1,429 @@
+/* The console's internal framework: app loop, screen stack, key actions,
+ * themes, drawing, dialogs and form helpers. Only src/ui includes this (and
+ * curses). The creation wizard and the live panels plug in here. */
+#ifndef PROVDESK_UI_INTERNAL_H
+#define PROVDESK_UI_INTERNAL_H
+
+#include <curses.h>
+#include <form.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "provdesk/catalogue.h"
+#include "provdesk/config.h"
+#include "provdesk/error.h"
+#include "provdesk/geo.h"
+#include "provdesk/model.h"
+#include "provdesk/store.h"
+#include "provdesk/ui.h"
+#include "provdesk/util.h"
+
+struct ui_app;
+struct ui_screen;
+
+/* ------------------------------------------------------------------ keys */
+
+/* Key contexts: a screen names its context; keys are looked up there first,
+ * then in "generic". */
+#define UI_CONTEXT_LIST(X)                                                   \
+	X(UI_CTX_GENERIC, "generic", "Everywhere")                               \
+	X(UI_CTX_GRID, "grid", "Customer grid")                                  \
+	X(UI_CTX_VIEW, "view", "Customer view")                                  \
+	X(UI_CTX_FORM, "form", "Forms (editing)")                                \
+	X(UI_CTX_LIST, "list", "Lists (templates, catalogue, pickers)")
+
+enum ui_context {
+#define UI_X(e, n, d) e,
+	UI_CONTEXT_LIST(UI_X)
+#undef UI_X
+		UI_CTX__COUNT
+};
+
+/* THE action table: enum, config names, default keys and help text all come
+ * from here. Default keys are turned into `bind CONTEXT KEY... ACTION` lines
+ * (the keys-file syntax) and parsed by the same parser as the user's file.
+ *   X(enum, name, context, "default keys", "help text") */
+#define UI_ACTION_LIST(X)                                                                       \
+	X(UI_A_QUIT, "quit", generic, "q F10", "Quit provdesk")                                     \
+	X(UI_A_HELP, "help", generic, "? F1", "Show the keys of the current screen")               \
+	X(UI_A_BACK, "back", generic, "Esc", "Close this screen or dialog, cancel")                 \
+	X(UI_A_REDRAW, "redraw", generic, "^L", "Repaint the whole terminal")                      \
+	X(UI_A_UP, "move-up", generic, "Up k", "Move up one line")                                  \
+	X(UI_A_DOWN, "move-down", generic, "Down j", "Move down one line")                          \
+	X(UI_A_PAGE_UP, "page-up", generic, "PgUp ^B", "Move up one page")                          \
+	X(UI_A_PAGE_DOWN, "page-down", generic, "PgDn ^F Space", "Move down one page")              \
+	X(UI_A_HOME, "first", generic, "Home g", "Go to the first line")                            \
+	X(UI_A_END, "last", generic, "End G", "Go to the last line")                                \
+	X(UI_A_OPEN, "open", generic, "Enter", "Open / choose the selected line")                   \
+	X(UI_A_FILTER, "filter", grid, "/ F3", "Filter as you type (name, reference, tenant id, notes); Esc clears") \
+	X(UI_A_NEW, "new-customer", grid, "n F7", "+ Create New Customer (wizard)")                 \
+	X(UI_A_SORT_NEXT, "sort-next", grid, ">", "Sort by the next column")                        \
+	X(UI_A_SORT_PREV, "sort-prev", grid, "<", "Sort by the previous column")                    \
+	X(UI_A_SORT_MENU, "sort-menu", grid, "F6", "Choose the sort column")                        \
+	X(UI_A_SORT_INVERT, "sort-invert", grid, "I", "Invert the sort order")                      \
+	X(UI_A_DELETED, "toggle-deleted", grid, "D F9", "Show or hide deleted customers")           \
+	X(UI_A_TEMPLATES, "templates", grid, "t F5", "PBX templates")                               \
+	X(UI_A_CATALOGUE, "catalogue", grid, "c F8", "Catalogue: product types, roles, platforms")  \
+	X(UI_A_REFRESH, "refresh", grid, "r", "Reload from the database now")                      \
+	X(UI_A_NEXT_TAB, "next-tab", view, "Tab Right", "Next tab")                                 \
+	X(UI_A_PREV_TAB, "prev-tab", view, "BackTab Left", "Previous tab")                          \
+	X(UI_A_TAB1, "tab-details", view, "1", "Details tab")                                       \
+	X(UI_A_TAB2, "tab-users", view, "2", "Users tab")                                           \
+	X(UI_A_TAB3, "tab-pbx", view, "3", "PBX tab")                                               \
+	X(UI_A_TAB4, "tab-roles", view, "4", "Roles tab")                                           \
+	X(UI_A_TAB5, "tab-activity", view, "5", "Activity tab")                                     \
+	X(UI_A_EDIT, "edit", view, "e F4", "Edit (details, PBX settings, template)")                \
+	X(UI_A_ACTIONS, "actions", view, "a F2", "Actions: trial, disable/enable, delete, restore") \
+	X(UI_A_ADD, "add", view, "+ F7", "Add (user, PBX connection)")                              \
+	X(UI_A_ROLE, "assign-role", view, "R", "Assign a role to the selected user")               \
+	X(UI_A_RESEND, "resend-invitation", view, "i", "Resend the selected user's invitation")    \
+	X(UI_A_TOGGLE_ENABLED, "toggle-enabled", view, "E", "Enable or disable the PBX connection") \
+	X(UI_A_NEXT_FIELD, "next-field", form, "Tab", "Next field (checks the field left)")         \
+	X(UI_A_PREV_FIELD, "prev-field", form, "BackTab", "Previous field")                         \
+	X(UI_A_SAVE, "save", form, "F2 ^S", "Save / confirm the form")                              \
+	X(UI_A_PICK, "pick", form, "F4", "Open the choices of a choice field (also Enter)")         \
+	X(UI_A_LIST_ADD, "list-add", list, "a + F7", "Add an entry")                                \
+	X(UI_A_LIST_EDIT, "list-edit", list, "e F4", "Edit the selected entry")                     \
+	X(UI_A_LIST_DELETE, "list-delete", list, "d F8", "Delete the selected entry")
+
+enum ui_action {
+	UI_A_NONE = 0,
+#define UI_X(e, n, c, k, h) e,
+	UI_ACTION_LIST(UI_X)
+#undef UI_X
+		UI_A__COUNT
+};
+
+const char *ui_action_name(enum ui_action a);
+const char *ui_action_help(enum ui_action a);
+enum ui_context ui_action_context(enum ui_action a);
+const char *ui_context_name(enum ui_context c);
+const char *ui_context_title(enum ui_context c);
+
+/* A key as read by get_wch: either a KEY_* code (func) or a character. */
+struct ui_event {
+	int key;
+	bool func;
+	enum ui_action action; /* resolved for the top screen; UI_A_NONE if unbound */
+};
+
+struct ui_keymap;
+/* Parse a keys file ("bind CONTEXT KEY... ACTION", "unbind CONTEXT KEY",
+ * "#" comments). `source` names it in errors ("keys.conf"). */
+pd_status ui_keymap_parse(struct ui_keymap *km, const char *text, const char *source, pd_err *e);
+struct ui_keymap *ui_keymap_new(void); /* with the built-in bindings */
+void ui_keymap_free(struct ui_keymap *km);
+enum ui_action ui_keymap_lookup(const struct ui_keymap *km, enum ui_context ctx, int key, bool func);
+/* "q, F10" for help texts; "" when unbound. */
+void ui_keymap_keys_of(const struct ui_keymap *km, enum ui_action a, char *out, size_t n);
+/* Key names: "q", "^S", "F10", "Enter", "Esc", "Tab", "BackTab", "Up", "PgDn"... */
+bool ui_key_parse(const char *name, int *key, bool *func);
+void ui_key_name(int key, bool func, char *out, size_t n);
+/* The built-in keys text (generated from UI_ACTION_LIST). */
+extern const char ui_builtin_keys[];
+
+/* ---------------------------------------------------------------- themes */
+
+#define UI_ROLE_LIST(X)                                                      \
+	X(UI_R_NORMAL, "normal")                                                 \
+	X(UI_R_TITLE, "title")                                                   \
+	X(UI_R_GRID_HEADER, "grid.header")                                       \
+	X(UI_R_GRID_SORTED, "grid.sorted")                                       \
+	X(UI_R_GRID_ROW, "grid.row")                                             \
+	X(UI_R_GRID_SELECTED, "grid.selected")                                   \
+	X(UI_R_GRID_MATCH, "grid.match")                                         \
+	X(UI_R_GRID_DIM, "grid.dim")                                             \
+	X(UI_R_TRIAL_ENDING, "trial.ending")                                     \
+	X(UI_R_TRIAL_EXPIRED, "trial.expired")                                   \
+	X(UI_R_STATUS, "status")                                                 \
+	X(UI_R_STATUS_OK, "status.ok")                                           \
+	X(UI_R_STATUS_WARN, "status.warn")                                       \
+	X(UI_R_STATUS_ERROR, "status.error")                                     \
+	X(UI_R_FKEY_KEY, "fkey.key")                                             \
+	X(UI_R_FKEY_LABEL, "fkey.label")                                         \
+	X(UI_R_TAB, "tab")                                                       \
+	X(UI_R_TAB_ACTIVE, "tab.active")                                         \
+	X(UI_R_LABEL, "label")                                                   \
+	X(UI_R_FIELD, "field")                                                   \
+	X(UI_R_FIELD_ACTIVE, "field.active")                                     \
+	X(UI_R_FIELD_READONLY, "field.readonly")                                 \
+	X(UI_R_FIELD_ERROR, "field.error")                                       \
+	X(UI_R_NOTE, "note")                                                     \
+	X(UI_R_WARNING, "warning")                                               \
+	X(UI_R_DIALOG, "dialog")                                                 \
+	X(UI_R_DIALOG_BORDER, "dialog.border")                                   \
+	X(UI_R_DIALOG_TITLE, "dialog.title")                                     \
+	X(UI_R_DIFF_THEIRS, "diff.theirs")                                       \
+	X(UI_R_DIFF_MINE, "diff.mine")
+
+enum ui_role {
+#define UI_X(e, n) e,
+	UI_ROLE_LIST(UI_X)
+#undef UI_X
+		UI_R__COUNT
+};
+
+struct ui_style {
+	int fg, bg;     /* -1 = terminal default; 0..255, or 0xRRGGBB when *_rgb */
+	bool fg_rgb, bg_rgb;
+	attr_t attrs;   /* A_BOLD... */
+	bool set;       /* named in the file */
+};
+struct ui_theme {
+	char *name;
+	struct ui_style roles[UI_R__COUNT];
+};
+extern const char ui_builtin_default_theme[];   /* == themes/default.theme */
+extern const char ui_builtin_monochrome_theme[]; /* == themes/monochrome.theme */
+/* Parse "role = fg bg attrs" lines. Errors: "<source>:<line>: ...". */
+pd_status ui_theme_parse(struct ui_theme *t, const char *text, const char *source, pd_err *e);
+/* Find NAME (config dir, then data dirs), parse. On failure *t holds the
+ * built-in default and *e says why (file and line). */
+pd_status ui_theme_load(struct ui_theme *t, const char *config_dir, const char *name, pd_err *e);
+void ui_theme_free(struct ui_theme *t);
+/* Degrade a 0..255 or 24-bit colour to what the terminal has. */
+short ui_colour_degrade(int rgb_or_index, bool is_rgb, int colours);
+/* Install colour pairs (one per role) after initscr; mono = attributes only. */
+void ui_theme_apply(const struct ui_theme *t, bool mono);
+/* The curses attributes of a role (pair + attrs). */
+attr_t ui_role(enum ui_role r);
+
+/* ------------------------------------------------------------- screens */
+
+/* Returned by handlers; OR-ed. */
+enum {
+	UI_HANDLED = 1 << 0,
+	UI_REDRAW = 1 << 1,   /* this screen is dirty */
+	UI_RELAYOUT = 1 << 2, /* every screen re-lays out */
+	UI_CLOSE = 1 << 3,    /* pop this screen */
+	UI_QUIT = 1 << 4,     /* leave the program */
+};
+
+struct ui_screen_ops {
+	const char *name;
+	enum ui_context context;
+	bool overlay; /* a dialog: the screens below stay visible */
+	/* Allocate s->priv from arg. Non-OK refuses to push (message in *e). */
+	pd_status (*create)(struct ui_screen *s, void *arg, pd_err *e);
+	void (*destroy)(struct ui_screen *s);
+	/* Area given in s->y/x/h/w (everything above the status line). (Re)create
+	 * windows/forms here with ui_screen_window(); called on push and resize. */
+	void (*layout)(struct ui_screen *s);
+	void (*draw)(struct ui_screen *s);
+	int (*handle_key)(struct ui_screen *s, const struct ui_event *ev);
+	/* Optional extra help text ("" or NULL = only the key table). */
+	const char *(*help)(struct ui_screen *s);
+	/* Optional: the database changed (another console or this one). */
+	int (*on_data)(struct ui_screen *s);
+	/* Optional: once a second while s->ticks is true. */
+	int (*on_tick)(struct ui_screen *s);
+	/* Optional: the status line text when no message is shown. */
+	void (*status)(struct ui_screen *s, char *buf, size_t n, enum ui_role *role);
+	/* Optional: function-key bar, "F1 Help|F3 Filter|..." (NULL = generic). */
+	const char *fkeys;
+};
+
+struct ui_screen {
+	const struct ui_screen_ops *ops;
+	struct ui_app *app;
+	void *priv;
+	WINDOW *win;  /* set by layout through ui_screen_window */
+	int y, x, h, w;
+	bool dirty;
+	bool ticks;   /* wants on_tick once a second */
+	/* windows drawn by this screen outside s->win (forms), refreshed right
+	 * after it each frame; registered during draw with ui_screen_child */
+	WINDOW *children[8];
+	int n_children;
+};
+void ui_screen_child(struct ui_app *app, WINDOW *w);
+
+/* Push a new screen on the stack; returns it, or NULL (message shown) when
+ * create refused. */
+struct ui_screen *ui_push(struct ui_app *app, const struct ui_screen_ops *ops, void *arg);
+/* Pop (destroy) the top screen. */
+void ui_pop(struct ui_app *app);
+struct ui_screen *ui_top(struct ui_app *app);
+/* (Re)create s->win at the given rectangle (absolute coordinates). */
+WINDOW *ui_screen_window(struct ui_screen *s, int y, int x, int h, int w);
+/* Mark every screen dirty / one screen dirty. */
+void ui_app_dirty_all(struct ui_app *app);
+/* Thread-safe: wake the UI loop (coalesced; at most one byte pending). */
+void ui_app_wake(struct ui_app *app);
+/* Status-line message: role UI_R_STATUS_OK/WARN/ERROR. Stays until the next
+ * key (errors stay 10 s). */
+void ui_msg(struct ui_app *app, enum ui_role role, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Ask the app to notify on_data to every screen (after this process wrote). */
+void ui_app_data_changed(struct ui_app *app);
+/* Show where the terminal cursor goes after this frame (forms); NULL hides it. */
+void ui_app_cursor(struct ui_app *app, WINDOW *w);
+
+/* What screens may use. */
+struct ui_app {
+	const pd_ui_opts *opts;
+	const pd_config *cfg;
+	const pd_catalogue *cat;
+	const pd_geo *geo;
+	pd_store *store;     /* NULL when the database could not be opened */
+	char *db_error;      /* why, shown by the grid */
+	pd_actor actor;
+	struct ui_keymap *keys;
+	struct ui_theme theme;
+	bool mono;
+	bool read_only;      /* --noc */
+	/* the stack (internal) */
+	struct ui_screen **stack;
+	size_t n_stack, cap_stack;
+	/* status line message */
+	char msg[512];
+	enum ui_role msg_role;
+	int64_t msg_until;
+	bool bar_dirty;
+	WINDOW *cursor_win;
+	struct ui_screen *drawing; /* the screen being drawn */
+	int wake_rd, wake_wr;
+	volatile sig_atomic_t wake_pending;
+	int64_t data_version, change_counter;
+	bool data_changed;
+	bool quit;
+	bool too_small;
+	/* grid hooks for the wizard: select a customer after creation */
+	int64_t select_customer_id;
+};
+
+/* ------------------------------------------------------ drawing helpers */
+
+/* Draw UTF-8 `s` at (y,x) in at most `width` cells, padded with spaces to
+ * `width` when pad; cell-width correct (wide chars, combining marks). "…"
+ * marks truncation. Returns cells drawn. */
+int ui_put(WINDOW *w, int y, int x, int width, const char *s, attr_t attr, bool pad);
+/* Same, highlighting the folded match of `needle` (may be NULL) with `hl`. */
+int ui_put_match(WINDOW *w, int y, int x, int width, const char *s, const char *needle,
+		 attr_t attr, attr_t hl, bool pad);
+/* Fill a line from x with spaces in attr. */
+void ui_fill(WINDOW *w, int y, int x, int width, attr_t attr);
+/* A box in the dialog.border role with an optional title. */
+void ui_box(WINDOW *w, const char *title);
+/* Copy of s cut to at most `cells` cells (with "…"). Caller frees. */
+char *ui_cut(const char *s, int cells);
+
+/* --------------------------------------------------------------- dialogs */
+
+/* Done callbacks run before the dialog closes; the opener is still alive. */
+typedef void (*ui_done_fn)(struct ui_app *app, void *ctx, bool ok, const char *text);
+/* A message box (Enter/Esc closes). */
+void ui_dialog_message(struct ui_app *app, const char *title, const char *text);
+/* Yes/No; done(ok=true) on y/Enter on "Yes". */
+void ui_dialog_confirm(struct ui_app *app, const char *title, const char *text, ui_done_fn done,
+		       void *ctx);
+/* One-line text prompt; done(ok, text). `secret` masks input. */
+void ui_dialog_prompt(struct ui_app *app, const char *title, const char *text, const char *initial,
+		      bool secret, ui_done_fn done, void *ctx);
+
+struct ui_choice {
+	char *value; /* what is stored */
+	char *label; /* what is shown */
+};
+void ui_choices_free(struct ui_choice *c, size_t n);
+/* Called when the picker's query changes: fill *out (allocated) and *n. */
+typedef void (*ui_search_fn)(void *ctx, const char *query, struct ui_choice **out, size_t *n);
+/* A list to choose from, with type-ahead filtering (substring of the folded
+ * label, or `search` when given). done(ok, value). */
+void ui_dialog_pick(struct ui_app *app, const char *title, const struct ui_choice *c, size_t n,
+		    const char *current, ui_search_fn search, void *search_ctx, ui_done_fn done,
+		    void *ctx);
+
+/* ---------------------------------------------------------- form helpers */
+
+enum ui_fkind {
+	UI_F_TEXT,      /* one line, scrolls horizontally up to max */
+	UI_F_MULTILINE, /* `height` lines; Enter = new line */
+	UI_F_SECRET,    /* masked; never filled back */
+	UI_F_CHOICE,    /* from choices: Enter/F4 opens a picker, Left/Right cycle */
+	UI_F_TOGGLE,    /* yes/no: Space/Enter toggles */
+	UI_F_LOOKUP,    /* typed text + suggestion (country): Enter/F4 picks */
+	UI_F_READONLY,  /* shown, skipped */
+};
+
+struct ui_fspec {
+	const char *key;   /* snake_case field name (matches pd_err.field) */
+	const char *label;
+	enum ui_fkind kind;
+	int width;         /* input cells; 0 = as wide as fits */
+	int height;        /* lines (multiline), else 1 */
+	int max;           /* max characters (0 = 256) */
+	const char *note;  /* shown after the field when there is no error */
+};
+
+struct ui_form;
+/* Validate field idx (value via ui_form_get). Return PD_OK or fill e. */
+typedef pd_status (*ui_form_check_fn)(struct ui_form *f, int idx, void *ctx, pd_err *e);
+/* A value changed by a picker/toggle/leaving the field: update other fields. */
+typedef void (*ui_form_change_fn)(struct ui_form *f, int idx, void *ctx);
+/* For UI_F_LOOKUP: suggestions for the typed text. */
+
+struct ui_form *ui_form_new(struct ui_app *app, const struct ui_fspec *spec, size_t n,
+			    ui_form_check_fn check, ui_form_change_fn changed, void *ctx);
+void ui_form_free(struct ui_form *f);
+size_t ui_form_count(const struct ui_form *f);
+int ui_form_index(const struct ui_form *f, const char *key); /* -1 if none */
+/* Values are UTF-8; toggles are "yes"/"no"; choices hold the choice value. */
+void ui_form_set(struct ui_form *f, int idx, const char *value);
+const char *ui_form_get(struct ui_form *f, int idx);
+bool ui_form_get_bool(struct ui_form *f, int idx);
+/* Was the field edited since ui_form_set / ui_form_mark_clean? */
+bool ui_form_modified(const struct ui_form *f, int idx);
+void ui_form_mark_clean(struct ui_form *f);
+void ui_form_set_choices(struct ui_form *f, int idx, const struct ui_choice *c, size_t n);
+void ui_form_set_search(struct ui_form *f, int idx, ui_search_fn search, void *ctx);
+void ui_form_set_error(struct ui_form *f, int idx, const char *msg); /* NULL clears */
+const char *ui_form_error(const struct ui_form *f, int idx);
+void ui_form_set_note(struct ui_form *f, int idx, const char *note);  /* copied; NULL = spec note */
+void ui_form_set_readonly(struct ui_form *f, int idx, bool ro);
+void ui_form_set_hidden(struct ui_form *f, int idx, bool hidden);
+/* Place the form in `win` at rows y..y+h, columns x..x+w; recreates the
+ * libform fields from the stored values (call from the screen's layout). */
+void ui_form_layout(struct ui_form *f, WINDOW *win, int y, int x, int h, int w);
+void ui_form_draw(struct ui_form *f, bool focused);
+/* Editing and navigation keys; returns UI_* flags, 0 if not for the form. */
+int ui_form_key(struct ui_form *f, const struct ui_event *ev);
+/* Check every visible field; focus the first with an error; true if none. */
+bool ui_form_check_all(struct ui_form *f);
+void ui_form_focus(struct ui_form *f, int idx);
+int ui_form_current(const struct ui_form *f);
+/* Apply a pd_err naming a field to that field (true if a field matched). */
+bool ui_form_apply_err(struct ui_form *f, const pd_err *e);
+
+/* ----------------------------------------------------------- the screens */
+
+extern const struct ui_screen_ops ui_grid_ops;
+extern const struct ui_screen_ops ui_help_ops;       /* arg: the screen asking */
+extern const struct ui_screen_ops ui_customer_ops;   /* arg: int64_t * customer id */
+extern const struct ui_screen_ops ui_edit_ops;       /* arg: pd_customer * (copied) */
+extern const struct ui_screen_ops ui_templates_ops;
+extern const struct ui_screen_ops ui_catalogue_ops;
+
+/* The creation wizard (issue 4). src/ui/wizard_stub.c defines a placeholder;
+ * the wizard replaces that file. On success set app->select_customer_id and
+ * call ui_app_data_changed so the grid selects the new customer. */
+int ui_wizard_open(struct ui_app *app);
+
+/* PBX/live columns of the grid, read through one place so the live state
+ * (live.h) can be wired in later. Writes "—" when unknown. */
+struct ui_live_cols {
+	char pbx[48], calls[16], agents[24];
+	enum ui_role pbx_role;
+};
+void ui_live_for_row(struct ui_app *app, const pd_row *r, struct ui_live_cols *out);
+
+/* Helpers shared by screens. */
+void ui_status_counts(struct ui_app *app, char *buf, size_t n);
+const char *ui_product_name(const struct ui_app *app, const char *key);
+const char *ui_country_name(const struct ui_app *app, const char *code);
+/* Show a store error (status line + dialog for unexpected ones). */
+void ui_show_err(struct ui_app *app, const char *what, const pd_err *e);
+
+#endif

@@ -1,0 +1,72 @@
+/* Shared between the wizard's screen logic (wizard.c) and its drawing and
+ * layout (wizard_view.c). Not a public interface. */
+#ifndef PROVDESK_UI_WIZARD_INTERNAL_H
+#define PROVDESK_UI_WIZARD_INTERNAL_H
+
+#include <pthread.h>
+
+#include "ui_internal.h"
+#include "wizard_state.h"
+
+/* Buttons under the form; which ones a step shows is decided by wiz_buttons(). */
+enum wbtn { B_BACK, B_NEXT, B_ADD_USER, B_DEL_USER, B_CREATE, B_CANCEL };
+
+/* A question drawn inside the wizard (so that answering it can close it). */
+enum wask { ASK_NONE, ASK_ESC, ASK_RESUME };
+
+#define WIZ_PAGES_MAX 32
+
+struct wiz {
+	struct ui_app *app;
+	struct ui_screen *s;
+	pd_wiz w;
+	pd_wiz_ctx ctx;
+	pd_template *templates;
+	size_t n_templates;
+
+	/* the current step's form, rebuilt from w */
+	pd_wiz_field fields[PD_WIZ_FIELDS_MAX];
+	struct ui_fspec spec[PD_WIZ_FIELDS_MAX];
+	size_t nf;
+	struct ui_form *form;
+	bool rebuild;      /* the field set or other fields' values changed */
+	bool save_pending; /* a field was left: write the draft */
+	int fy, fh;        /* form rows in the window */
+	/* a step taller than the room is shown a page at a time (no absolute
+	 * positions: pages are recomputed on every layout) */
+	size_t page_start[WIZ_PAGES_MAX + 1];
+	int n_pages, page;
+
+	bool on_buttons;
+	int btn; /* index into the step's buttons */
+	int summary_top;
+
+	enum wask ask;
+	int ask_sel;
+	WINDOW *ask_win;
+	int64_t draft_saved_at;
+	bool finished; /* created or discarded: no draft on destroy */
+
+	/* name uniqueness, debounced: a thread wakes the loop 300 ms after the
+	 * last keystroke in the name field; on_data then asks the store */
+	pthread_t timer;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool timer_stop, timer_started;
+	int64_t name_due_ms; /* 0: nothing scheduled */
+	bool name_fired;
+};
+
+/* wizard_view.c */
+size_t wiz_buttons(const struct wiz *z, enum wbtn *b);
+const char *wiz_button_label(enum wbtn b);
+/* Form rows, pages; hides the fields not on the current page. */
+void wiz_layout_form(struct wiz *z);
+/* Make the page holding field idx the current one (relayout when it changes). */
+void wiz_show_field(struct wiz *z, int idx);
+bool wiz_field_on_page(const struct wiz *z, int idx);
+size_t wiz_step_notes(const struct wiz *z, const char **out, size_t max);
+void wiz_draw(struct ui_screen *s);
+void wiz_summary(struct wiz *z, pd_buf *b);
+
+#endif
