@@ -23,7 +23,33 @@ typedef struct pd_cli {
 	pd_catalogue cat;
 	pd_store *store;         /* opened on first pd_cli_store() */
 	pd_actor actor;
+	bool loaded;             /* cfg and cat are valid */
+	char *db_owned;          /* db_path when computed here */
 } pd_cli;
+
+/* Global options (before the command), SPEC §4.1. */
+typedef struct {
+	const char *db_path;     /* --db */
+	const char *config_path; /* --config */
+	const char *theme;       /* --theme */
+	bool demo, noc, json;
+	int argi;                /* index of the command in argv; argc when none */
+} pd_cli_globals;
+
+/* Parses the global options. Returns -1 to go on, or an exit code after
+ * printing --help/--version (0) or a usage error (64). */
+int pd_cli_parse_globals(int argc, char **argv, pd_cli_globals *g);
+/* Records the globals in *c; loads nothing yet (so --help always works). */
+void pd_cli_init(pd_cli *c, const pd_cli_globals *g);
+/* Loads the configuration and the catalogue (once). Returns 0, or the exit
+ * code after printing the error (78 for a bad config or catalogue). Every
+ * command's option parser calls it once its options are known to be valid. */
+int pd_cli_load(pd_cli *c);
+void pd_cli_free(pd_cli *c);
+/* Runs one command; argv[0] is the command name ("customer"). */
+int pd_cli_run(pd_cli *c, int argc, char **argv);
+/* Top-level help text (stdout). */
+void pd_cli_print_help(FILE *out);
 
 /* Entry point from main(): global options, then the command. */
 int pd_cli_main(int argc, char **argv);

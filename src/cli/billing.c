@@ -1,0 +1,213 @@
+/* provdesk billing export --period YYYY-MM [--format csv|json] [--output FILE]
+ * (SPEC §7). The lines are computed by core/store; this file only writes
+ * them. --output is written to a temporary file renamed at the end, so a
+ * failed export never leaves a truncated file behind. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli_internal.h"
+#include "csv.h"
+#include "provdesk/util.h"
+
+static const char help_billing[] =
+	"Usage: provdesk billing export --period YYYY-MM [--format csv|json] [--output FILE]\n"
+	"One line per customer and product type for the month: billing id (reference, else\n"
+	"tenant id), customer name, product type, licensed users, active days (pro rata),\n"
+	"unit price, amount and flags (\"internal / zero-rated\", \"trial\", \"deleted DATE\").\n"
+	"  --format csv   RFC 4180 CSV, UTF-8, CRLF line ends (default)\n"
+	"  --format json  one JSON document (also --json)\n"
+	"  --output FILE  write to FILE (atomically) instead of standard output\n";
+
+typedef struct {
+	pd_cli *c;
+	FILE *out;
+	bool json;
+	json_t *lines;
+	json_t *totals; /* currency -> cents */
+	char period[8];
+	size_t n;
+} export_ctx;
+
+static pd_status write_line(const pd_billing_line *l, void *vctx, pd_err *e)
+{
+	export_ctx *x = vctx;
+	const pd_product_type *pt = pd_catalogue_product(&x->c->cat, l->product_type);
+	const char *cur = pt && pt->currency ? pt->currency : "";
+	char price[32], amount[32];
+	pd_fmt_money(l->unit_price_cents, price);
+	pd_fmt_money(l->amount_cents, amount);
+	x->n++;
+	json_t *tot = json_object_get(x->totals, cur);
+	json_object_set_new(x->totals, cur,
+			    json_integer((tot ? json_integer_value(tot) : 0) + l->amount_cents));
+	if (x->json) {
+		json_t *o = json_object();
+		json_object_set_new(o, "billing_id", pd_json_str(l->billing_id));
+		json_object_set_new(o, "customer_name", pd_json_str(l->customer_name));
+		json_object_set_new(o, "product_type", pd_json_str(l->product_type));
+		json_object_set_new(o, "licensed_users", json_integer(l->licensed_users));
+		json_object_set_new(o, "active_days", json_integer(l->active_days));
+		json_object_set_new(o, "period_days", json_integer(l->period_days));
+		json_object_set_new(o, "unit_price", json_string(price));
+		json_object_set_new(o, "amount", json_string(amount));
+		json_object_set_new(o, "currency", json_string(cur));
+		json_t *flags = json_array();
+		/* "a; b" -> ["a", "b"] */
+		for (const char *p = l->flags ? l->flags : ""; *p;) {
+			const char *sep = strstr(p, "; ");
+			size_t n = sep ? (size_t)(sep - p) : strlen(p);
+			if (n)
+				json_array_append_new(flags, json_stringn(p, n));
+			p += n + (sep ? 2 : 0);
+		}
+		json_object_set_new(o, "flags", flags);
+		json_array_append_new(x->lines, o);
+		return PD_OK;
+	}
+	char users[24], ad[16], pdays[16];
+	snprintf(users, sizeof users, "%lld", (long long)l->licensed_users);
+	snprintf(ad, sizeof ad, "%d", l->active_days);
+	snprintf(pdays, sizeof pdays, "%d", l->period_days);
+	const char *cells[] = {x->period, l->billing_id, l->customer_name, l->product_type, users,
+			       ad,        pdays,         price,            amount,          cur,
+			       l->flags};
+	pd_csv_write_row(x->out, cells, sizeof cells / sizeof cells[0]);
+	if (ferror(x->out))
+		return pd_fail(e, PD_E_CANTCREATE, "output", "write error: %s", strerror(errno));
+	return PD_OK;
+}
+
+static int cmd_export(pd_cli *c, int argc, char **argv)
+{
+	const char *period = NULL, *format = NULL, *output = NULL;
+	const pd_opt opts[] = {
+		{"period", PD_OPT_VAL, &period, NULL},
+		{"format", PD_OPT_VAL, &format, NULL},
+		{"output", PD_OPT_VAL, &output, NULL},
+		{NULL, 0, NULL, NULL},
+	};
+	int rc = pd_cli_parse(c, "billing export", argc, argv, opts, NULL, 0, 0, NULL, help_billing);
+	if (rc != PD_CLI_CONTINUE)
+		return rc;
+	if (!period)
+		return pd_cli_usage_field(c, "period", "billing export: missing --period YYYY-MM");
+	pd_day first;
+	int ndays;
+	if (!pd_period_parse(period, &first, &ndays))
+		return pd_cli_usage_field(c, "period",
+					  "--period: expected a month as YYYY-MM (e.g. 2026-11), got "
+					  "'%s'",
+					  period);
+	bool json = c->json;
+	if (format) {
+		if (strcmp(format, "json") == 0)
+			json = true;
+		else if (strcmp(format, "csv") == 0) {
+			if (c->json)
+				return pd_cli_usage_field(c, "format",
+							  "billing export: --json and --format csv "
+							  "conflict");
+			json = false;
+		} else
+			return pd_cli_usage_field(c, "format",
+						  "--format: expected csv or json, got '%s'", format);
+	}
+	if (output && !*output)
+		return pd_cli_usage_field(c, "output", "--output: empty file name");
+	pd_err e;
+	pd_err_clear(&e);
+	pd_store *s = pd_cli_store(c, &e);
+	if (!s)
+		return pd_cli_fail(c, &e);
+	export_ctx x = {.c = c, .out = stdout, .json = json};
+	snprintf(x.period, sizeof x.period, "%.7s", period);
+	x.lines = json_array();
+	x.totals = json_object();
+	char *tmp = NULL;
+	if (output) {
+		tmp = xasprintf("%s.tmp.XXXXXX", output);
+		int fd = mkstemp(tmp);
+		if (fd >= 0) {
+			/* mkstemp makes 0600; an export is an ordinary file */
+			mode_t um = umask(0);
+			umask(um);
+			if (fchmod(fd, 0666 & ~um) != 0) {
+				/* keeps 0600: stricter, still usable */
+			}
+		}
+		if (fd < 0 || !(x.out = fdopen(fd, "w"))) {
+			int err = errno;
+			if (fd >= 0)
+				close(fd);
+			free(tmp);
+			json_decref(x.lines);
+			json_decref(x.totals);
+			return pd_cli_failf(c, PD_E_CANTCREATE, "output", "cannot create %s: %s",
+					    output, strerror(err));
+		}
+	}
+	if (!json) {
+		static const char *const heads[] = {
+			"period",     "billing_id", "customer_name", "product_type",
+			"licensed_users", "active_days", "period_days", "unit_price",
+			"amount",     "currency",   "flags"};
+		pd_csv_write_row(x.out, heads, sizeof heads / sizeof heads[0]);
+	}
+	pd_status st = store_billing_export(s, first, ndays, write_line, &x, &e);
+	if (st == PD_OK && json) {
+		json_t *doc = json_object();
+		char d1[11], d2[11];
+		pd_day_format(first, d1);
+		pd_day_format(first + ndays - 1, d2);
+		json_object_set_new(doc, "period", json_string(x.period));
+		json_object_set_new(doc, "first_day", json_string(d1));
+		json_object_set_new(doc, "last_day", json_string(d2));
+		json_object_set_new(doc, "count", json_integer((json_int_t)x.n));
+		json_t *tot = json_object();
+		const char *k;
+		json_t *v;
+		json_object_foreach(x.totals, k, v)
+		{
+			char m[32];
+			pd_fmt_money(json_integer_value(v), m);
+			json_object_set_new(tot, k, json_string(m));
+		}
+		json_object_set_new(doc, "totals", tot);
+		json_object_set(doc, "lines", x.lines);
+		json_dumpf(doc, x.out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', x.out);
+		json_decref(doc);
+	}
+	json_decref(x.lines);
+	json_decref(x.totals);
+	if (output) {
+		bool bad = fflush(x.out) != 0 || ferror(x.out) || fsync(fileno(x.out)) != 0;
+		int err = errno;
+		bad |= fclose(x.out) != 0;
+		if (st == PD_OK && bad)
+			st = pd_fail(&e, PD_E_CANTCREATE, "output", "cannot write %s: %s", output,
+				     strerror(err));
+		if (st == PD_OK && rename(tmp, output) != 0)
+			st = pd_fail(&e, PD_E_CANTCREATE, "output", "cannot create %s: %s", output,
+				     strerror(errno));
+		if (st != PD_OK)
+			unlink(tmp);
+		free(tmp);
+	}
+	if (st != PD_OK)
+		return pd_cli_fail(c, &e);
+	if (output && !c->json)
+		fprintf(stderr, "%zu billing line%s written to %s\n", x.n, x.n == 1 ? "" : "s",
+			output);
+	return 0;
+}
+
+int pd_cli_billing_cmd(pd_cli *c, int argc, char **argv)
+{
+	static const pd_subcmd subs[] = {{"export", cmd_export}, {NULL, NULL}};
+	return pd_cli_group(c, "billing", subs, argc, argv, help_billing);
+}

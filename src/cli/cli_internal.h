@@ -1,0 +1,115 @@
+/* Private to src/cli: the option parser, output helpers (aligned tables,
+ * JSON of the entities) and the command groups' entry points. */
+#ifndef PROVDESK_CLI_INTERNAL_H
+#define PROVDESK_CLI_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "provdesk/cli.h"
+#include "provdesk/geo.h"
+#include "provdesk/model.h"
+#include "provdesk/store.h"
+
+/* ---- option parsing ---- */
+typedef enum {
+	PD_OPT_FLAG,   /* --x */
+	PD_OPT_VAL,    /* --x VALUE or --x=VALUE */
+	PD_OPT_OPTVAL, /* --x or --x=VALUE (never takes the next argument) */
+} pd_opt_kind;
+
+typedef struct {
+	const char *name;  /* without the dashes: "product-type" */
+	pd_opt_kind kind;
+	const char **val;  /* VAL/OPTVAL: receives the value ("" for a bare OPTVAL) */
+	bool *flag;        /* set to true when present (any kind) */
+} pd_opt;
+
+/* The continue marker of pd_cli_parse (any exit code is >= 0). */
+#define PD_CLI_CONTINUE (-1)
+
+/* Parses options and positionals of one command. argv[0] is the command's
+ * name ("customer create"). --json, --help/-h, `--` and the refusal of
+ * --secret/--password are handled here. Returns PD_CLI_CONTINUE, or an exit
+ * code when it printed help (0) or a usage error (64). */
+int pd_cli_parse(pd_cli *c, const char *cmd, int argc, char **argv, const pd_opt *opts,
+		 const char **pos, int min_pos, int max_pos, int *npos, const char *help);
+/* True when `arg` is an attempt to pass a secret on the command line. */
+bool pd_cli_is_secret_option(const char *arg);
+int pd_cli_refuse_secret(pd_cli *c, const char *arg);
+
+/* Integer option value in [min,max]; false after printing a usage error. */
+bool pd_cli_int(pd_cli *c, const char *opt, const char *s, long min, long max, long *out);
+/* Usage error naming `field` (for --json). Returns 64. */
+int pd_cli_usage_field(pd_cli *c, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Failure with a status/field/message built here. */
+int pd_cli_failf(pd_cli *c, pd_status st, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* ---- shared look-ups ---- */
+pd_status pd_cli_geo(const pd_geo **g, pd_err *e);
+/* Country from a code ("DE") or an unambiguous English/French name or name
+ * part ("Allemagne", "germany"). */
+pd_status pd_cli_country(const pd_geo *g, const char *in, const char *field, char out[3], pd_err *e);
+/* Role by key or display name; "none"/"" gives *key NULL. */
+pd_status pd_cli_role(const pd_catalogue *cat, const char *in, const char **key, pd_err *e);
+/* Resolve CUSTOMER (tenant id, #rowid or name). */
+pd_status pd_cli_customer(pd_cli *c, const char *id, pd_customer *out, pd_err *e);
+/* Reads a secret from --secret-file / --secret-env / a no-echo prompt on a
+ * terminal. *out NULL when none was given and stdin is not a terminal. */
+pd_status pd_cli_read_secret(const char *file, const char *env, const char *prompt, char **out,
+			     pd_err *e);
+
+/* ---- output ---- */
+typedef struct {
+	size_t ncols;
+	const char **heads;
+	bool *right;      /* right-aligned columns (numbers) */
+	char **cells;     /* nrows * ncols */
+	size_t nrows, cap;
+} pd_table;
+void pd_table_init(pd_table *t, size_t ncols, const char *const *heads, const bool *right);
+/* Adds one row of ncols cells (copied; NULL prints as empty). */
+void pd_table_row(pd_table *t, const char *const *cells);
+void pd_table_print(const pd_table *t, FILE *out);
+void pd_table_free(pd_table *t);
+
+/* JSON helpers: NULL or "" -> null. */
+json_t *pd_json_str(const char *s);
+json_t *pd_json_day(pd_day d);
+json_t *pd_json_time(int64_t unix_seconds); /* ISO 8601 UTC, 0 -> null */
+void pd_fmt_time(int64_t unix_seconds, char out[32]);
+json_t *pd_json_customer(const pd_customer *c, pd_day today);
+json_t *pd_json_user(const pd_catalogue *cat, const pd_user *u);
+json_t *pd_json_pbx(const pd_pbx *p); /* never the secret */
+json_t *pd_json_template(const pd_template *t);
+/* "trial (12 days left)" etc. */
+void pd_cli_status_text(const pd_customer *c, pd_day today, char *out, size_t n);
+/* Money: cents -> "12.34". */
+void pd_fmt_money(int64_t cents, char out[32]);
+
+/* ---- command groups ---- */
+int pd_cli_customer_cmd(pd_cli *c, int argc, char **argv);
+int pd_cli_user_cmd(pd_cli *c, int argc, char **argv);
+int pd_cli_role_cmd(pd_cli *c, int argc, char **argv);
+int pd_cli_template_cmd(pd_cli *c, int argc, char **argv);
+int pd_cli_pbx_cmd(pd_cli *c, int argc, char **argv);
+int pd_cli_catalogue_cmd(pd_cli *c, int argc, char **argv);
+int pd_cli_audit_cmd(pd_cli *c, int argc, char **argv);
+int pd_cli_outbox_cmd(pd_cli *c, int argc, char **argv);
+int pd_cli_import_cmd(pd_cli *c, int argc, char **argv);
+int pd_cli_billing_cmd(pd_cli *c, int argc, char **argv);
+
+/* Group dispatch: argv[0] is the group, argv[1] the sub-command. */
+typedef struct {
+	const char *name;
+	int (*fn)(pd_cli *c, int argc, char **argv);
+} pd_subcmd;
+int pd_cli_group(pd_cli *c, const char *group, const pd_subcmd *subs, int argc, char **argv,
+		 const char *help);
+
+#endif

@@ -1,0 +1,39 @@
+/* RFC 4180 CSV: a strict reader for imports (quoted fields with commas,
+ * doubled quotes and newlines; CRLF or LF; UTF-8 with or without BOM) that
+ * reports errors by physical line, and a writer for exports. Private to cli. */
+#ifndef PROVDESK_CLI_CSV_H
+#define PROVDESK_CLI_CSV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "provdesk/error.h"
+
+typedef struct {
+	const char *p, *end; /* the rest of the input */
+	int line;            /* physical line of p (1-based) */
+} pd_csv_reader;
+
+typedef struct {
+	char **fields; /* NUL-terminated copies */
+	size_t n, cap;
+	int line;      /* physical line where the record starts */
+	int end_line;  /* physical line where it ends (quoted newlines) */
+} pd_csv_record;
+
+/* data/len: the whole input. A UTF-8 BOM is skipped. */
+void pd_csv_reader_init(pd_csv_reader *r, const char *data, size_t len);
+/* 1: a record was read; 0: end of input; -1: a malformed record (e filled
+ * with its line; the reader has skipped to the next line so reading can go
+ * on and report every bad row). Blank lines are skipped. Fields are checked
+ * for valid UTF-8. */
+int pd_csv_next(pd_csv_reader *r, pd_csv_record *rec, pd_err *e);
+void pd_csv_record_free(pd_csv_record *rec);
+
+/* Writes one field, quoted when it holds a comma, quote, CR or LF. */
+void pd_csv_write_field(FILE *out, const char *s);
+/* Writes n fields and CRLF (RFC 4180 line end). */
+void pd_csv_write_row(FILE *out, const char *const *fields, size_t n);
+
+#endif

@@ -1,0 +1,604 @@
+/* provdesk import FILE.csv [--dry-run] [--on-duplicate skip|update|fail] [--yes] [--json]
+ *
+ * Two passes: every row is first checked with the same core rules as
+ * `customer create` plus the database rules (name taken, internal-system
+ * limit) and the rules across rows of the file (same name twice, same
+ * primary email twice); only when no row has an error is anything written.
+ * Errors are reported by physical line number and field. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cli_internal.h"
+#include "csv.h"
+#include "provdesk/util.h"
+
+static const char help_import[] =
+	"Usage: provdesk import FILE.csv [--dry-run] [--on-duplicate skip|update|fail] [--yes] "
+	"[--json]\n"
+	"Create customers (and their primary users) from a CSV file: UTF-8 with or without\n"
+	"BOM, comma separated, RFC 4180 quoting, CRLF or LF line ends, FILE '-' = stdin.\n"
+	"The header row names the columns, in any order:\n"
+	"  name, product_type, country, admin_name, admin_email        (required)\n"
+	"  reference, notes, time_zone, trial_days, internal, admin_extension (optional)\n"
+	"Every row is checked with the rules of 'customer create'; if any row is wrong,\n"
+	"nothing is imported and every problem is reported by line number and field.\n"
+	"  --dry-run            check and report only; write nothing\n"
+	"  --on-duplicate MODE  a name that already exists: fail (default), skip the row,\n"
+	"                       or update the existing customer's details from the row\n"
+	"                       (its primary user and trial are left as they are)\n"
+	"  --yes                allow --on-duplicate update to change an unlocked product type\n"
+	"trial_days: empty or 0 = no trial. internal: 1/0, true/false, yes/no or empty.\n";
+
+enum {
+	COL_NAME,
+	COL_PRODUCT,
+	COL_COUNTRY,
+	COL_REFERENCE,
+	COL_NOTES,
+	COL_TZ,
+	COL_TRIAL,
+	COL_INTERNAL,
+	COL_ADMIN_NAME,
+	COL_ADMIN_EMAIL,
+	COL_ADMIN_EXT,
+	COL__COUNT
+};
+static const char *const col_names[COL__COUNT] = {
+	"name",     "product_type", "country",    "reference",   "notes",          "time_zone",
+	"trial_days", "internal",   "admin_name", "admin_email", "admin_extension"};
+static const bool col_required[COL__COUNT] = {true,  true,  true, false, false, false,
+					      false, false, true, true,  false};
+
+typedef enum { ACT_CREATE, ACT_UPDATE, ACT_SKIP, ACT_ERROR } row_action;
+static const char *const act_names[] = {"create", "update", "skip", "error"};
+
+typedef struct {
+	int line;
+	row_action act;
+	char *name;            /* as given (for the report) */
+	pd_new_customer n;     /* ACT_CREATE */
+	pd_customer upd;       /* ACT_UPDATE: the existing row with the file's values */
+	char field[64];
+	char *message;         /* ACT_ERROR or the reason of a skip */
+	char tenant_id[37];    /* after writing */
+} import_row;
+
+/* ---- a small string -> line map (fold keys of names and emails) ---- */
+typedef struct {
+	char **keys;
+	int *vals;
+	size_t cap, n;
+} strmap;
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static void map_grow(strmap *m);
+
+/* Returns the existing value, or inserts (key taken) and returns 0. */
+static int map_put(strmap *m, char *key, int val)
+{
+	if ((m->n + 1) * 2 > m->cap)
+		map_grow(m);
+	size_t i = (size_t)hash_str(key) & (m->cap - 1);
+	while (m->keys[i]) {
+		if (strcmp(m->keys[i], key) == 0) {
+			free(key);
+			return m->vals[i];
+		}
+		i = (i + 1) & (m->cap - 1);
+	}
+	m->keys[i] = key;
+	m->vals[i] = val;
+	m->n++;
+	return 0;
+}
+
+static void map_grow(strmap *m)
+{
+	strmap b = {0};
+	b.cap = m->cap ? m->cap * 2 : 1024;
+	b.keys = xcalloc(b.cap, sizeof *b.keys);
+	b.vals = xcalloc(b.cap, sizeof *b.vals);
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->keys[i])
+			map_put(&b, m->keys[i], m->vals[i]);
+	free(m->keys);
+	free(m->vals);
+	*m = b;
+}
+
+static void map_free(strmap *m)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		free(m->keys[i]);
+	free(m->keys);
+	free(m->vals);
+	memset(m, 0, sizeof *m);
+}
+
+/* ---- reading ---- */
+
+static pd_status read_all(const char *path, char **data, size_t *len, pd_err *e)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	if (!f)
+		return pd_fail(e, PD_E_NOINPUT, "file", "cannot open %s: %s", path, strerror(errno));
+	pd_buf b = {0};
+	char tmp[65536];
+	size_t r;
+	while ((r = fread(tmp, 1, sizeof tmp, f)) > 0)
+		pd_buf_addn(&b, tmp, r);
+	bool bad = ferror(f);
+	int err = errno;
+	if (f != stdin)
+		fclose(f);
+	if (bad) {
+		pd_buf_free(&b);
+		return pd_fail(e, PD_E_NOINPUT, "file", "cannot read %s: %s", path, strerror(err));
+	}
+	*len = b.len;
+	*data = pd_buf_steal(&b);
+	return PD_OK;
+}
+
+static void row_error(import_row *r, const pd_err *e)
+{
+	r->act = ACT_ERROR;
+	snprintf(r->field, sizeof r->field, "%s", e->field);
+	free(r->message);
+	r->message = xstrdup(e->message[0] ? e->message : pd_status_message(e->status));
+}
+
+static void row_errorf(import_row *r, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void row_errorf(import_row *r, const char *field, const char *fmt, ...)
+{
+	pd_err e;
+	pd_err_clear(&e);
+	va_list ap;
+	va_start(ap, fmt);
+	pd_vfail(&e, PD_E_INVALID, field, fmt, ap);
+	va_end(ap);
+	row_error(r, &e);
+}
+
+static bool parse_bool(const char *s, bool *out)
+{
+	static const char *const t[] = {"1", "true", "yes", "y", "oui"};
+	static const char *const f[] = {"", "0", "false", "no", "n", "non"};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+		if (strcasecmp(s, t[i]) == 0)
+			return *out = true, true;
+	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+		if (strcasecmp(s, f[i]) == 0)
+			return *out = false, true;
+	return false;
+}
+
+typedef struct {
+	pd_cli *c;
+	const pd_geo *g;
+	pd_store *s;
+	int on_dup; /* 0 fail, 1 skip, 2 update */
+	bool yes;
+	pd_day today;
+	int col[COL__COUNT]; /* index in the record, -1 when absent */
+	size_t ncols;
+	strmap names, emails;
+	int64_t internal_used; /* in the database + the rows so far */
+	int internal_limit;
+} import_ctx;
+
+static const char *fld(const import_ctx *x, const pd_csv_record *rec, int col)
+{
+	int i = x->col[col];
+	return i >= 0 && (size_t)i < rec->n ? rec->fields[i] : "";
+}
+
+static void check_update(import_ctx *x, import_row *r, const pd_csv_record *rec, pd_customer *cur)
+{
+	pd_err e;
+	pd_err_clear(&e);
+	pd_customer *u = &r->upd;
+	pd_customer_copy(u, cur);
+	pd_set_str(&u->name, fld(x, rec, COL_NAME));
+	const char *pt = fld(x, rec, COL_PRODUCT);
+	if (strcmp(pt, cur->product_type) != 0) {
+		char *impact = NULL;
+		if (pd_check_product_change(&x->c->cat, cur->product_type, pt, &impact, &e) != PD_OK)
+			return row_error(r, &e);
+		if (!x->yes) {
+			row_errorf(r, "product_type",
+				   "changing the product type of \"%s\" from %s to %s: %s; re-run with "
+				   "--yes to confirm",
+				   cur->name, cur->product_type, pt, impact ? impact : "");
+			free(impact);
+			return;
+		}
+		free(impact);
+		pd_set_str(&u->product_type, pt);
+	}
+	if (x->col[COL_REFERENCE] >= 0)
+		pd_set_str(&u->reference, *fld(x, rec, COL_REFERENCE) ? fld(x, rec, COL_REFERENCE)
+								       : NULL);
+	if (x->col[COL_NOTES] >= 0)
+		pd_set_str(&u->notes, *fld(x, rec, COL_NOTES) ? fld(x, rec, COL_NOTES) : NULL);
+	if (pd_cli_country(x->g, fld(x, rec, COL_COUNTRY), "country", u->country, &e) != PD_OK)
+		return row_error(r, &e);
+	const char *tz = fld(x, rec, COL_TZ);
+	const pd_country *co = pd_geo_country(x->g, u->country);
+	if (!*tz && co && cur->time_zone && pd_country_has_zone(co, cur->time_zone))
+		tz = cur->time_zone;
+	char *z = NULL;
+	if (pd_check_time_zone(x->g, u->country, tz, &z, &e) != PD_OK)
+		return row_error(r, &e);
+	free(u->time_zone);
+	u->time_zone = z;
+	bool internal = cur->internal_system;
+	if (x->col[COL_INTERNAL] >= 0 && !parse_bool(fld(x, rec, COL_INTERNAL), &internal))
+		return row_errorf(r, "internal", "expected 1/0, true/false or yes/no, got '%s'",
+				  fld(x, rec, COL_INTERNAL));
+	if (internal && !cur->internal_system && ++x->internal_used > x->internal_limit)
+		return row_errorf(r, "internal",
+				  "at most %d internal system%s allowed ([customers] "
+				  "internal_systems_limit)",
+				  x->internal_limit, x->internal_limit == 1 ? " is" : "s are");
+	u->internal_system = internal;
+	if (pd_customer_check(&x->c->cat, x->g, u, &e) != PD_OK)
+		return row_error(r, &e);
+	r->act = ACT_UPDATE;
+}
+
+static void check_row(import_ctx *x, import_row *r, const pd_csv_record *rec)
+{
+	pd_err e;
+	pd_err_clear(&e);
+	r->line = rec->line;
+	r->name = xstrdup(fld(x, rec, COL_NAME));
+	if (rec->n != x->ncols)
+		return row_errorf(r, NULL, "expected %zu fields as in the header, found %zu",
+				  x->ncols, rec->n);
+	pd_new_customer *n = &r->n;
+	n->customer.name = xstrdup(fld(x, rec, COL_NAME));
+	n->customer.product_type = xstrdup(fld(x, rec, COL_PRODUCT));
+	const char *ref = fld(x, rec, COL_REFERENCE), *notes = fld(x, rec, COL_NOTES);
+	n->customer.reference = *ref ? xstrdup(ref) : NULL;
+	n->customer.notes = *notes ? xstrdup(notes) : NULL;
+	n->admin.display_name = xstrdup(fld(x, rec, COL_ADMIN_NAME));
+	n->admin.email = xstrdup(fld(x, rec, COL_ADMIN_EMAIL));
+	const char *ext = fld(x, rec, COL_ADMIN_EXT);
+	n->admin.extension = *ext ? xstrdup(ext) : NULL;
+	n->admin.role = xstrdup(PD_ROLE_ADMIN);
+	n->admin.primary = true;
+	const char *td = fld(x, rec, COL_TRIAL);
+	if (*td) {
+		char *end;
+		errno = 0;
+		long d = strtol(td, &end, 10);
+		if (errno || *end || d < 0 || d > 3650)
+			return row_errorf(r, "trial_days",
+					  "expected a number of days from 0 to 3650, got '%s'", td);
+		n->trial_days = (int)d;
+	}
+	if (!parse_bool(fld(x, rec, COL_INTERNAL), &n->customer.internal_system))
+		return row_errorf(r, "internal", "expected 1/0, true/false or yes/no, got '%s'",
+				  fld(x, rec, COL_INTERNAL));
+
+	/* A name already in the database: --on-duplicate decides. */
+	char *trimmed = pd_trim(n->customer.name);
+	bool taken = false;
+	if (*trimmed && store_customer_name_taken(x->s, trimmed, 0, &taken, &e) != PD_OK) {
+		free(trimmed);
+		return row_error(r, &e);
+	}
+	char *key = pd_fold_key(trimmed);
+	free(trimmed);
+	if (key && *key) {
+		int prev = map_put(&x->names, key, r->line);
+		if (prev)
+			return row_errorf(r, "name", "\"%s\" is already on line %d of this file",
+					  n->customer.name, prev);
+	} else
+		free(key);
+	if (taken) {
+		if (x->on_dup == 0)
+			return row_errorf(r, "name",
+					  "a customer named \"%s\" already exists (use --on-duplicate "
+					  "skip or update)",
+					  n->customer.name);
+		if (x->on_dup == 1) {
+			r->act = ACT_SKIP;
+			r->message = xstrdup("a customer with this name already exists");
+			return;
+		}
+		pd_customer cur;
+		memset(&cur, 0, sizeof cur);
+		if (store_customer_find(x->s, n->customer.name, &cur, &e) != PD_OK)
+			return row_error(r, &e);
+		check_update(x, r, rec, &cur);
+		pd_customer_free(&cur);
+		return;
+	}
+
+	if (pd_cli_country(x->g, fld(x, rec, COL_COUNTRY), "country", n->customer.country, &e) !=
+	    PD_OK)
+		return row_error(r, &e);
+	if (pd_check_time_zone(x->g, n->customer.country, fld(x, rec, COL_TZ),
+			       &n->customer.time_zone, &e) != PD_OK)
+		return row_error(r, &e);
+	if (pd_new_customer_check(&x->c->cat, x->g, n, x->today, &e) != PD_OK)
+		return row_error(r, &e);
+	char *ekey = pd_fold_key(n->admin.email);
+	if (ekey && *ekey) {
+		int prev = map_put(&x->emails, ekey, r->line);
+		if (prev)
+			return row_errorf(r, "admin_email",
+					  "%s is already the primary email on line %d of this file",
+					  n->admin.email, prev);
+	} else
+		free(ekey);
+	if (n->customer.internal_system && ++x->internal_used > x->internal_limit)
+		return row_errorf(r, "internal",
+				  "at most %d internal system%s allowed ([customers] "
+				  "internal_systems_limit)",
+				  x->internal_limit, x->internal_limit == 1 ? " is" : "s are");
+	r->act = ACT_CREATE;
+}
+
+static bool parse_header(import_ctx *x, const pd_csv_record *rec, pd_err *e)
+{
+	for (int i = 0; i < COL__COUNT; i++)
+		x->col[i] = -1;
+	x->ncols = rec->n;
+	for (size_t i = 0; i < rec->n; i++) {
+		char *h = pd_trim(rec->fields[i]);
+		int k = -1;
+		for (int j = 0; j < COL__COUNT; j++)
+			if (strcmp(h, col_names[j]) == 0)
+				k = j;
+		if (k < 0) {
+			pd_fail_line(e, PD_E_INVALID, rec->line, "header",
+				     "unknown column \"%s\" (known: name, product_type, country, "
+				     "reference, notes, time_zone, trial_days, internal, admin_name, "
+				     "admin_email, admin_extension)",
+				     h);
+			free(h);
+			return false;
+		}
+		free(h);
+		if (x->col[k] >= 0) {
+			pd_fail_line(e, PD_E_INVALID, rec->line, "header", "column \"%s\" appears twice",
+				     col_names[k]);
+			return false;
+		}
+		x->col[k] = (int)i;
+	}
+	for (int j = 0; j < COL__COUNT; j++)
+		if (col_required[j] && x->col[j] < 0) {
+			pd_fail_line(e, PD_E_INVALID, rec->line, "header",
+				     "missing required column \"%s\"", col_names[j]);
+			return false;
+		}
+	return true;
+}
+
+static void row_free(import_row *r)
+{
+	free(r->name);
+	free(r->message);
+	pd_new_customer_free(&r->n);
+	pd_customer_free(&r->upd);
+}
+
+/* ---- writing ---- */
+
+static pd_status write_rows(import_ctx *x, import_row *rows, size_t n, size_t *done, pd_err *e)
+{
+	for (size_t i = 0; i < n; i++) {
+		import_row *r = &rows[i];
+		pd_customer out;
+		memset(&out, 0, sizeof out);
+		pd_status st = PD_OK;
+		if (r->act == ACT_CREATE)
+			st = store_customer_create(x->s, &r->n, &x->c->actor, &out, e);
+		else if (r->act == ACT_UPDATE)
+			st = store_customer_update(x->s, &r->upd, &x->c->actor, &out, NULL, e);
+		else
+			continue;
+		if (st != PD_OK) {
+			e->line = r->line;
+			return st;
+		}
+		memcpy(r->tenant_id, out.tenant_id, sizeof r->tenant_id);
+		pd_customer_free(&out);
+		(*done)++;
+	}
+	return PD_OK;
+}
+
+static void report(pd_cli *c, const char *file, bool dry, const char *dup, import_row *rows,
+		   size_t n, size_t cnt[4], bool written, const pd_err *werr)
+{
+	if (c->json) {
+		json_t *o = json_object();
+		json_object_set_new(o, "file", json_string(file));
+		json_object_set_new(o, "dry_run", json_boolean(dry));
+		json_object_set_new(o, "on_duplicate", json_string(dup));
+		json_object_set_new(o, "rows", json_integer((json_int_t)n));
+		json_object_set_new(o, "created", json_integer((json_int_t)cnt[ACT_CREATE]));
+		json_object_set_new(o, "updated", json_integer((json_int_t)cnt[ACT_UPDATE]));
+		json_object_set_new(o, "skipped", json_integer((json_int_t)cnt[ACT_SKIP]));
+		json_object_set_new(o, "errors", json_integer((json_int_t)cnt[ACT_ERROR]));
+		json_object_set_new(o, "imported", json_boolean(written));
+		json_t *res = json_array();
+		for (size_t i = 0; i < n; i++) {
+			json_t *r = json_object();
+			json_object_set_new(r, "line", json_integer(rows[i].line));
+			json_object_set_new(r, "name", pd_json_str(rows[i].name));
+			json_object_set_new(r, "action", json_string(act_names[rows[i].act]));
+			if (rows[i].act == ACT_ERROR) {
+				json_object_set_new(r, "field", pd_json_str(rows[i].field));
+				json_object_set_new(r, "message", pd_json_str(rows[i].message));
+			} else if (rows[i].message)
+				json_object_set_new(r, "message", pd_json_str(rows[i].message));
+			if (rows[i].tenant_id[0])
+				json_object_set_new(r, "tenant_id", json_string(rows[i].tenant_id));
+			json_array_append_new(res, r);
+		}
+		json_object_set_new(o, "results", res);
+		if (werr) {
+			json_t *err = json_object();
+			json_object_set_new(err, "code", json_string(pd_status_code(werr->status)));
+			json_object_set_new(err, "field", pd_json_str(werr->field));
+			json_object_set_new(err, "line", json_integer(werr->line));
+			json_object_set_new(err, "message", json_string(werr->message));
+			json_object_set_new(o, "error", err);
+		}
+		pd_cli_print_json(c, o);
+	}
+	/* the text report: problems on stderr, the summary on stdout */
+	for (size_t i = 0; i < n; i++) {
+		const import_row *r = &rows[i];
+		if (r->act == ACT_ERROR)
+			fprintf(stderr, "provdesk: %s: line %d: %s%s%s\n", file, r->line, r->field,
+				r->field[0] ? ": " : "", r->message);
+		else if (!c->json && r->act == ACT_SKIP)
+			printf("line %d: skipped \"%s\": %s\n", r->line, r->name, r->message);
+		else if (!c->json && r->act == ACT_UPDATE)
+			printf("line %d: %s \"%s\"\n", r->line, dry ? "would update" : "updated",
+			       r->name);
+	}
+	if (c->json)
+		return;
+	if (cnt[ACT_ERROR])
+		fprintf(stderr,
+			"provdesk: %s: %zu row%s, %zu with errors: nothing imported\n", file, n,
+			n == 1 ? "" : "s", cnt[ACT_ERROR]);
+	else
+		printf("%s: %zu row%s: %zu %s, %zu %s, %zu skipped%s\n", file, n, n == 1 ? "" : "s",
+		       cnt[ACT_CREATE], dry ? "to create" : "created", cnt[ACT_UPDATE],
+		       dry ? "to update" : "updated", cnt[ACT_SKIP],
+		       dry ? " (dry run: nothing written)" : "");
+}
+
+int pd_cli_import_cmd(pd_cli *c, int argc, char **argv)
+{
+	const char *dup = "fail";
+	bool dry = false, yes = false;
+	const pd_opt opts[] = {
+		{"dry-run", PD_OPT_FLAG, NULL, &dry},
+		{"on-duplicate", PD_OPT_VAL, &dup, NULL},
+		{"yes", PD_OPT_FLAG, NULL, &yes},
+		{NULL, 0, NULL, NULL},
+	};
+	const char *pos[1];
+	int rc = pd_cli_parse(c, "import", argc, argv, opts, pos, 1, 1, NULL, help_import);
+	if (rc != PD_CLI_CONTINUE)
+		return rc;
+	import_ctx x;
+	memset(&x, 0, sizeof x);
+	x.c = c;
+	x.yes = yes;
+	x.today = pd_today();
+	x.internal_limit = c->cfg.internal_systems_limit;
+	if (strcmp(dup, "fail") == 0)
+		x.on_dup = 0;
+	else if (strcmp(dup, "skip") == 0)
+		x.on_dup = 1;
+	else if (strcmp(dup, "update") == 0)
+		x.on_dup = 2;
+	else
+		return pd_cli_usage_field(c, "on_duplicate",
+					  "--on-duplicate: expected skip, update or fail, got '%s'",
+					  dup);
+	pd_err e;
+	pd_err_clear(&e);
+	char *data = NULL;
+	size_t len = 0;
+	if (read_all(pos[0], &data, &len, &e) != PD_OK)
+		return pd_cli_fail(c, &e);
+	if (pd_cli_geo(&x.g, &e) != PD_OK || !(x.s = pd_cli_store(c, &e))) {
+		free(data);
+		return pd_cli_fail(c, &e);
+	}
+	pd_counts counts;
+	if (store_customer_counts(x.s, x.today, &counts, &e) != PD_OK) {
+		free(data);
+		return pd_cli_fail(c, &e);
+	}
+	x.internal_used = counts.internal;
+
+	pd_csv_reader rd;
+	pd_csv_reader_init(&rd, data, len);
+	pd_csv_record rec = {0};
+	int got = pd_csv_next(&rd, &rec, &e);
+	if (got <= 0 || !parse_header(&x, &rec, &e)) {
+		if (got == 0)
+			pd_fail_line(&e, PD_E_INVALID, 1, "header",
+				     "the file is empty; a header row naming the columns is required");
+		pd_csv_record_free(&rec);
+		free(data);
+		rc = pd_cli_fail(c, &e);
+		fprintf(stderr, "provdesk: %s: nothing imported\n", pos[0]);
+		return rc;
+	}
+	import_row *rows = NULL;
+	size_t n = 0, cap = 0;
+	size_t cnt[4] = {0, 0, 0, 0};
+	for (;;) {
+		pd_err_clear(&e);
+		got = pd_csv_next(&rd, &rec, &e);
+		if (got == 0)
+			break;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			rows = xrealloc(rows, cap * sizeof *rows);
+		}
+		import_row *r = &rows[n++];
+		memset(r, 0, sizeof *r);
+		if (got < 0) {
+			r->line = e.line;
+			row_error(r, &e);
+		} else
+			check_row(&x, r, &rec);
+		cnt[r->act]++;
+	}
+	pd_csv_record_free(&rec);
+	free(data);
+	map_free(&x.names);
+	map_free(&x.emails);
+
+	bool written = false;
+	pd_err werr;
+	pd_err_clear(&werr);
+	bool wfail = false;
+	size_t done = 0;
+	if (!cnt[ACT_ERROR] && !dry) {
+		wfail = write_rows(&x, rows, n, &done, &werr) != PD_OK;
+		written = !wfail;
+	}
+	report(c, pos[0], dry, dup, rows, n, cnt, written, wfail ? &werr : NULL);
+	if (wfail) {
+		fprintf(stderr, "provdesk: %s: line %d: %s%s%s\n", pos[0], werr.line, werr.field,
+			werr.field[0] ? ": " : "", werr.message);
+		fprintf(stderr,
+			"provdesk: %s: the import stopped at line %d; %zu row%s before it %s written\n",
+			pos[0], werr.line, done, done == 1 ? "" : "s", done == 1 ? "was" : "were");
+		rc = pd_status_exit_code(werr.status);
+	} else
+		rc = cnt[ACT_ERROR] ? 65 : 0;
+	for (size_t i = 0; i < n; i++)
+		row_free(&rows[i]);
+	free(rows);
+	return rc;
+}

@@ -1,0 +1,335 @@
+/* Option parsing shared by every command, and the look-ups that turn what a
+ * user types (a country name, a role's display name, a customer name, a
+ * secret file) into model values. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli_internal.h"
+#include "provdesk/util.h"
+
+/* The first line of a help text: "Usage: provdesk customer show ID|NAME". */
+static void usage_line(const char *help, char *out, size_t n)
+{
+	const char *nl = strchr(help, '\n');
+	size_t len = nl ? (size_t)(nl - help) : strlen(help);
+	if (len >= n)
+		len = n - 1;
+	memcpy(out, help, len);
+	out[len] = 0;
+}
+
+bool pd_cli_is_secret_option(const char *arg)
+{
+	static const char *const bad[] = {"--secret", "--password", "--pass", "--passwd",
+					  "--smtp-password", "--pbx-secret"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		size_t n = strlen(bad[i]);
+		if (strncmp(arg, bad[i], n) == 0 && (arg[n] == 0 || arg[n] == '='))
+			return true;
+	}
+	return false;
+}
+
+int pd_cli_refuse_secret(pd_cli *c, const char *arg)
+{
+	char name[64];
+	const char *eq = strchr(arg, '=');
+	size_t n = eq ? (size_t)(eq - arg) : strlen(arg);
+	if (n >= sizeof name)
+		n = sizeof name - 1;
+	memcpy(name, arg, n);
+	name[n] = 0;
+	return pd_cli_usage_field(c, "secret",
+				  "%s: a secret is never taken on the command line (it would show "
+				  "in ps and in the shell history); use --secret-file FILE, "
+				  "--secret-env VAR, or type it at the prompt",
+				  name);
+}
+
+static const pd_opt *find_opt(const pd_opt *opts, const char *name, size_t n)
+{
+	for (const pd_opt *o = opts; o && o->name; o++)
+		if (strlen(o->name) == n && strncmp(o->name, name, n) == 0)
+			return o;
+	return NULL;
+}
+
+int pd_cli_parse(pd_cli *c, const char *cmd, int argc, char **argv, const pd_opt *opts,
+		 const char **pos, int min_pos, int max_pos, int *npos, const char *help)
+{
+	int np = 0;
+	bool opts_done = false;
+	char usage[256];
+	usage_line(help, usage, sizeof usage);
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (opts_done || a[0] != '-' || a[1] == 0) {
+			if (np >= max_pos)
+				return pd_cli_usage(c, "%s: unexpected argument '%s'\n%s", cmd, a,
+						    usage);
+			pos[np++] = a;
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			opts_done = true;
+			continue;
+		}
+		if (pd_cli_is_secret_option(a))
+			return pd_cli_refuse_secret(c, a);
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			fputs(help, stdout);
+			return 0;
+		}
+		if (strcmp(a, "--json") == 0) {
+			c->json = true;
+			continue;
+		}
+		if (a[1] != '-')
+			return pd_cli_usage_field(c, NULL, "%s: unknown option '%s'\n%s", cmd, a,
+						  usage);
+		const char *name = a + 2;
+		const char *eq = strchr(name, '=');
+		size_t n = eq ? (size_t)(eq - name) : strlen(name);
+		const pd_opt *o = find_opt(opts, name, n);
+		if (!o)
+			return pd_cli_usage_field(c, NULL, "%s: unknown option '--%.*s'\n%s", cmd,
+						  (int)n, name, usage);
+		switch (o->kind) {
+		case PD_OPT_FLAG:
+			if (eq)
+				return pd_cli_usage(c, "%s: option '--%s' takes no value", cmd,
+						    o->name);
+			break;
+		case PD_OPT_VAL:
+			if (eq)
+				*o->val = eq + 1;
+			else if (i + 1 < argc && !(argv[i + 1][0] == '-' && argv[i + 1][1] == '-'))
+				*o->val = argv[++i];
+			else
+				return pd_cli_usage(c, "%s: option '--%s' needs a value", cmd,
+						    o->name);
+			break;
+		case PD_OPT_OPTVAL:
+			*o->val = eq ? eq + 1 : "";
+			break;
+		}
+		if (o->flag)
+			*o->flag = true;
+	}
+	if (np < min_pos)
+		return pd_cli_usage(c, "%s: missing argument\n%s", cmd, usage);
+	if (npos)
+		*npos = np;
+	int rc = pd_cli_load(c);
+	return rc ? rc : PD_CLI_CONTINUE;
+}
+
+bool pd_cli_int(pd_cli *c, const char *opt, const char *s, long min, long max, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = s && *s ? strtol(s, &end, 10) : 0;
+	if (!s || !*s || errno || *end || v < min || v > max) {
+		pd_cli_usage_field(c, opt, "%s: expected a whole number from %ld to %ld, got '%s'",
+				   opt, min, max, s ? s : "");
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+/* ---- look-ups ---- */
+
+pd_status pd_cli_geo(const pd_geo **g, pd_err *e)
+{
+	return pd_geo_get(g, e);
+}
+
+pd_status pd_cli_country(const pd_geo *g, const char *in, const char *field, char out[3], pd_err *e)
+{
+	char *t = pd_trim(in ? in : "");
+	if (!*t) {
+		free(t);
+		return pd_fail(e, PD_E_INVALID, field, "required");
+	}
+	const pd_country *c = strlen(t) == 2 ? pd_geo_country(g, t) : NULL;
+	if (!c) {
+		/* A name: an exact English/French name wins, else a single match. */
+		const pd_country *found[8];
+		size_t n = pd_geo_search(g, t, found, 8);
+		char *key = pd_fold_key(t);
+		for (size_t i = 0; key && i < n && !c; i++) {
+			char *en = pd_fold_key(found[i]->name_en);
+			char *fr = pd_fold_key(found[i]->name_fr ? found[i]->name_fr : "");
+			if ((en && strcmp(en, key) == 0) || (fr && strcmp(fr, key) == 0))
+				c = found[i];
+			free(en);
+			free(fr);
+		}
+		free(key);
+		if (!c && n == 1)
+			c = found[0];
+		if (!c && n > 1) {
+			pd_buf b = {0};
+			for (size_t i = 0; i < n && i < 5; i++)
+				pd_buf_printf(&b, "%s%s (%s)", i ? ", " : "", found[i]->name_en,
+					      found[i]->code);
+			if (n > 5)
+				pd_buf_add(&b, ", …");
+			pd_fail(e, PD_E_INVALID, field, "'%s' matches several countries: %s; give the ISO code",
+				t, b.s);
+			pd_buf_free(&b);
+			free(t);
+			return PD_E_INVALID;
+		}
+	}
+	if (!c) {
+		pd_fail(e, PD_E_INVALID, field,
+			"unknown country '%s' (give an ISO 3166-1 alpha-2 code or a country name; see "
+			"'provdesk catalogue')",
+			t);
+		free(t);
+		return PD_E_INVALID;
+	}
+	memcpy(out, c->code, 3);
+	free(t);
+	return PD_OK;
+}
+
+pd_status pd_cli_role(const pd_catalogue *cat, const char *in, const char **key, pd_err *e)
+{
+	char *t = pd_trim(in ? in : "");
+	if (!*t || strcmp(t, "none") == 0) {
+		*key = NULL;
+		free(t);
+		return PD_OK;
+	}
+	char *k = pd_fold_key(t);
+	for (size_t i = 0; k && i < cat->n_roles; i++) {
+		char *a = pd_fold_key(cat->roles[i].key);
+		char *b = pd_fold_key(cat->roles[i].name);
+		bool hit = (a && strcmp(a, k) == 0) || (b && strcmp(b, k) == 0);
+		free(a);
+		free(b);
+		if (hit) {
+			*key = cat->roles[i].key;
+			free(k);
+			free(t);
+			return PD_OK;
+		}
+	}
+	free(k);
+	pd_buf b = {0};
+	for (size_t i = 0; i < cat->n_roles; i++)
+		pd_buf_printf(&b, "%s%s", i ? ", " : "", cat->roles[i].key);
+	pd_fail(e, PD_E_INVALID, "role", "unknown role '%s' (known: %s, none)", t, b.s ? b.s : "");
+	pd_buf_free(&b);
+	free(t);
+	return PD_E_INVALID;
+}
+
+pd_status pd_cli_customer(pd_cli *c, const char *id, pd_customer *out, pd_err *e)
+{
+	pd_store *s = pd_cli_store(c, e);
+	if (!s)
+		return e->status ? e->status : PD_E_INTERNAL;
+	memset(out, 0, sizeof *out);
+	pd_status st = store_customer_find(s, id, out, e);
+	if (st != PD_OK && !e->field[0])
+		snprintf(e->field, sizeof e->field, "customer");
+	return st;
+}
+
+/* ---- secrets ---- */
+
+static char *read_line_fd(int fd)
+{
+	pd_buf b = {0};
+	char ch;
+	for (;;) {
+		ssize_t r = read(fd, &ch, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || ch == '\n')
+			break;
+		pd_buf_addc(&b, ch);
+	}
+	return pd_buf_steal(&b);
+}
+
+static void strip_newline(char *s)
+{
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+		s[--n] = 0;
+}
+
+pd_status pd_cli_read_secret(const char *file, const char *env, const char *prompt, char **out,
+			     pd_err *e)
+{
+	*out = NULL;
+	if (file && env)
+		return pd_fail(e, PD_E_USAGE, "secret", "give --secret-file or --secret-env, not both");
+	if (file) {
+		FILE *f = fopen(file, "r");
+		if (!f)
+			return pd_fail(e, PD_E_NOINPUT, "secret_file", "cannot read %s: %s", file,
+				       strerror(errno));
+		pd_buf b = {0};
+		char tmp[4096];
+		size_t r;
+		while ((r = fread(tmp, 1, sizeof tmp, f)) > 0 && b.len < 65536)
+			pd_buf_addn(&b, tmp, r);
+		fclose(f);
+		char *s = pd_buf_steal(&b);
+		strip_newline(s);
+		if (!*s) {
+			free(s);
+			return pd_fail(e, PD_E_INVALID, "secret_file", "%s is empty", file);
+		}
+		*out = s;
+		return PD_OK;
+	}
+	if (env) {
+		const char *v = getenv(env);
+		if (!v || !*v)
+			return pd_fail(e, PD_E_NOINPUT, "secret_env",
+				       "environment variable %s is not set or empty", env);
+		*out = xstrdup(v);
+		return PD_OK;
+	}
+	if (!isatty(STDIN_FILENO))
+		return PD_OK;
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		fd = STDIN_FILENO;
+	struct termios old, quiet;
+	bool restore = tcgetattr(fd, &old) == 0;
+	if (restore) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		quiet.c_lflag |= ECHONL;
+		tcsetattr(fd, TCSAFLUSH, &quiet);
+	}
+	if (write(fd, prompt, strlen(prompt)) < 0) {
+		/* the prompt is a courtesy; reading still works */
+	}
+	char *s = read_line_fd(fd);
+	if (restore)
+		tcsetattr(fd, TCSAFLUSH, &old);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	strip_newline(s);
+	if (!*s) {
+		free(s);
+		return PD_OK;
+	}
+	*out = s;
+	return PD_OK;
+}

@@ -1,0 +1,574 @@
+/* provdesk pbx add|show|update|enable|disable|remove (the connection record)
+ * and provdesk template ... (PBX templates). The live commands
+ * (status|resync|test) belong to the PBX layer: pd_cli_pbx_live. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli_internal.h"
+#include "provdesk/util.h"
+
+static const char help_group[] =
+	"Usage: provdesk pbx add|show|update|enable|disable|remove|status|resync|test CUSTOMER ...\n"
+	"  add CUSTOMER (--template NAME | --platform KEY --host HOST --port PORT --username USER)\n"
+	"      [--secret-file FILE | --secret-env VAR] [--tls] [--disabled] [--no-sync]\n"
+	"      [--no-monitor] [--auto-provision-sub-accounts] [--json]\n"
+	"  show CUSTOMER [--json]             the connection (never its secret)\n"
+	"  update CUSTOMER [--host H] [--port P] [--username U] [--tls|--no-tls]\n"
+	"      [--secret-file FILE | --secret-env VAR | --prompt-secret] [--sync|--no-sync]\n"
+	"      [--monitor|--no-monitor] [--expect-version N] [--json]\n"
+	"  enable|disable CUSTOMER [--json]   connect or stop connecting\n"
+	"  remove CUSTOMER [--json]           delete the connection record\n"
+	"  status|resync|test CUSTOMER [--json]  the live link (PBX layer)\n"
+	"A secret is never taken on the command line: --secret-file, --secret-env, or a\n"
+	"prompt without echo when standard input is a terminal.\n";
+
+static const char help_add[] =
+	"Usage: provdesk pbx add CUSTOMER (--template NAME | --platform KEY --host HOST --port PORT\n"
+	"         --username USER) [--secret-file FILE | --secret-env VAR] [--tls] [--disabled]\n"
+	"         [--no-sync] [--no-monitor] [--auto-provision-sub-accounts] [--json]\n"
+	"Create the customer's PBX connection. Options given with --template override the\n"
+	"template's values. Without --secret-file/--secret-env the secret is asked for on the\n"
+	"terminal (no echo). --auto-provision-sub-accounts can only be set here.\n";
+static const char help_show[] = "Usage: provdesk pbx show CUSTOMER [--json]\n"
+				"Show the PBX connection of a customer (the secret is never shown).\n";
+static const char help_update[] =
+	"Usage: provdesk pbx update CUSTOMER [--host H] [--port P] [--username U] [--tls|--no-tls]\n"
+	"         [--secret-file FILE | --secret-env VAR | --prompt-secret] [--sync|--no-sync]\n"
+	"         [--monitor|--no-monitor] [--expect-version N] [--json]\n"
+	"Change the PBX connection; the stored secret is kept unless a new one is given.\n";
+static const char help_enable[] = "Usage: provdesk pbx enable|disable CUSTOMER [--json]\n";
+static const char help_remove[] = "Usage: provdesk pbx remove CUSTOMER [--json]\n";
+
+static const char help_tgroup[] =
+	"Usage: provdesk template list|show|add|update|delete ...\n"
+	"  list [--json]\n"
+	"  show NAME [--json]\n"
+	"  add NAME --platform KEY [--host HOST] [--port PORT] [--username USER] [--tls] [--json]\n"
+	"  update NAME [--platform KEY] [--host HOST] [--port PORT] [--username USER]\n"
+	"      [--tls|--no-tls] [--expect-version N] [--json]\n"
+	"  delete NAME [--json]\n"
+	"PBX templates hold a platform and defaults so that 'pbx add --template' asks for\n"
+	"little. Templates never hold secrets.\n";
+
+static int print_pbx(pd_cli *c, int64_t customer_id, const char *verb)
+{
+	pd_err e;
+	pd_err_clear(&e);
+	pd_pbx p;
+	memset(&p, 0, sizeof p);
+	if (store_pbx_get(c->store, customer_id, false, &p, &e) != PD_OK)
+		return pd_cli_fail(c, &e);
+	free(p.secret);
+	p.secret = NULL;
+	pd_pbx_status st;
+	memset(&st, 0, sizeof st);
+	bool has_st = store_pbx_status_get(c->store, customer_id, &st, &e) == PD_OK;
+	if (c->json) {
+		json_t *o = pd_json_pbx(&p);
+		json_object_set_new(o, "state",
+				    pd_json_str(has_st ? st.state : (p.enabled ? NULL : "disabled")));
+		json_object_set_new(o, "last_error", pd_json_str(has_st ? st.last_error : NULL));
+		pd_cli_print_json(c, o);
+	} else {
+		if (verb)
+			printf("%s PBX connection.\n", verb);
+		printf("%-17s %s\n", "Platform:", p.platform ? p.platform : "");
+		printf("%-17s %s\n", "Template:", p.template_name ? p.template_name : "");
+		printf("%-17s %s\n", "Host:", p.host ? p.host : "");
+		printf("%-17s %d\n", "Port:", p.port);
+		printf("%-17s %s\n", "TLS:", p.tls ? "yes" : "no");
+		printf("%-17s %s\n", "Username:", p.username ? p.username : "");
+		printf("%-17s %s\n", "Secret:", "(stored; never shown)");
+		printf("%-17s %s\n", "Enabled:", p.enabled ? "yes" : "no");
+		printf("%-17s %s\n", "Sync users:", p.sync_users ? "yes" : "no");
+		printf("%-17s %s\n", "Monitor:", p.monitor ? "yes" : "no");
+		printf("%-17s %s\n", "Auto-provision:", p.auto_provision ? "yes (sub-accounts)" : "no");
+		printf("%-17s %lld\n", "Version:", (long long)p.version);
+		if (has_st)
+			printf("%-17s %s%s%s\n", "Status:", st.state ? st.state : "",
+			       st.last_error ? " — " : "", st.last_error ? st.last_error : "");
+		else
+			printf("%-17s %s\n", "Status:", p.enabled ? "not monitored yet" : "disabled");
+	}
+	pd_pbx_free(&p);
+	if (has_st)
+		pd_pbx_status_free(&st);
+	return 0;
+}
+
+static bool parse_port(pd_cli *c, const char *s, int *out)
+{
+	long v;
+	if (!pd_cli_int(c, "--port", s, 1, 65535, &v))
+		return false;
+	*out = (int)v;
+	return true;
+}
+
+static int cmd_add(pd_cli *c, int argc, char **argv)
+{
+	const char *tmpl = NULL, *platform = NULL, *host = NULL, *port_s = NULL, *user = NULL,
+		   *sfile = NULL, *senv = NULL;
+	bool tls = false, disabled = false, no_sync = false, no_monitor = false, autop = false;
+	const pd_opt opts[] = {
+		{"template", PD_OPT_VAL, &tmpl, NULL},
+		{"platform", PD_OPT_VAL, &platform, NULL},
+		{"host", PD_OPT_VAL, &host, NULL},
+		{"port", PD_OPT_VAL, &port_s, NULL},
+		{"username", PD_OPT_VAL, &user, NULL},
+		{"secret-file", PD_OPT_VAL, &sfile, NULL},
+		{"secret-env", PD_OPT_VAL, &senv, NULL},
+		{"tls", PD_OPT_FLAG, NULL, &tls},
+		{"disabled", PD_OPT_FLAG, NULL, &disabled},
+		{"no-sync", PD_OPT_FLAG, NULL, &no_sync},
+		{"no-monitor", PD_OPT_FLAG, NULL, &no_monitor},
+		{"auto-provision-sub-accounts", PD_OPT_FLAG, NULL, &autop},
+		{NULL, 0, NULL, NULL},
+	};
+	const char *pos[1];
+	int rc = pd_cli_parse(c, "pbx add", argc, argv, opts, pos, 1, 1, NULL, help_add);
+	if (rc != PD_CLI_CONTINUE)
+		return rc;
+	if (!tmpl && !platform)
+		return pd_cli_usage_field(c, "platform",
+					  "pbx add: give --template NAME, or --platform KEY --host HOST "
+					  "--port PORT --username USER");
+	if (sfile && senv)
+		return pd_cli_usage_field(c, "secret",
+					  "pbx add: give --secret-file or --secret-env, not both");
+	int port = 0;
+	if (port_s && !parse_port(c, port_s, &port))
+		return 64;
+	pd_err e;
+	pd_err_clear(&e);
+	pd_customer cu;
+	if (pd_cli_customer(c, pos[0], &cu, &e) != PD_OK)
+		return pd_cli_fail(c, &e);
+	pd_pbx p;
+	memset(&p, 0, sizeof p);
+	pd_status st = PD_OK;
+	if (tmpl) {
+		pd_template t;
+		memset(&t, 0, sizeof t);
+		st = store_template_get(c->store, tmpl, &t, &e);
+		if (st != PD_OK && !e.field[0])
+			snprintf(e.field, sizeof e.field, "template");
+		if (st == PD_OK) {
+			pd_pbx_apply_template(&p, &t);
+			if (!p.template_name)
+				p.template_name = xstrdup(t.name);
+			if (!tls)
+				tls = t.tls;
+			pd_template_free(&t);
+		}
+	}
+	if (platform)
+		pd_set_str(&p.platform, platform);
+	if (host)
+		pd_set_str(&p.host, host);
+	if (user)
+		pd_set_str(&p.username, user);
+	if (port)
+		p.port = port;
+	p.customer_id = cu.id;
+	p.tls = tls;
+	p.enabled = !disabled;
+	p.sync_users = !no_sync;
+	p.monitor = !no_monitor;
+	p.auto_provision = autop;
+	if (st == PD_OK && p.platform) {
+		const pd_product_type *pt = pd_catalogue_product(&c->cat, cu.product_type);
+		if (pt && !pd_product_allows_platform(pt, p.platform))
+			st = pd_fail(&e, PD_E_INVALID, "platform",
+				     "product type %s does not allow the PBX platform '%s'",
+				     cu.product_type, p.platform);
+	}
+	if (st == PD_OK)
+		st = pd_cli_read_secret(sfile, senv, "PBX secret: ", &p.secret, &e);
+	if (st == PD_OK)
+		st = pd_pbx_check(&c->cat, &p, &e);
+	if (st == PD_OK)
+		st = store_pbx_add(c->store, cu.id, &p, &c->actor, &e);
+	if (p.secret) /* wipe before freeing: it should not linger in the heap */
+		memset(p.secret, 0, strlen(p.secret));
+	pd_pbx_free(&p);
+	int64_t id = cu.id;
+	pd_customer_free(&cu);
+	if (st != PD_OK)
+		return pd_cli_fail(c, &e);
+	return print_pbx(c, id, "Added");
+}
+
+static int cmd_show(pd_cli *c, int argc, char **argv)
+{
+	const char *pos[1];
+	int rc = pd_cli_parse(c, "pbx show", argc, argv, NULL, pos, 1, 1, NULL, help_show);
+	if (rc != PD_CLI_CONTINUE)
+		return rc;
+	pd_err e;
+	pd_err_clear(&e);
+	pd_customer cu;
+	if (pd_cli_customer(c, pos[0], &cu, &e) != PD_OK)
+		return pd_cli_fail(c, &e);
+	int64_t id = cu.id;
+	pd_customer_free(&cu);
+	return print_pbx(c, id, NULL);
+}
+
+static int cmd_update(pd_cli *c, int argc, char **argv)
+{
+	const char *host = NULL, *port_s = NULL, *user = NULL, *sfile = NULL, *senv = NULL,
+		   *ver_s = NULL;
+	bool tls = false, no_tls = false, sync = false, no_sync = false, mon = false,
+	     no_mon = false, prompt = false, autop = false;
+	const pd_opt opts[] = {
+		{"host", PD_OPT_VAL, &host, NULL},
+		{"port", PD_OPT_VAL, &port_s, NULL},
+		{"username", PD_OPT_VAL, &user, NULL},
+		{"secret-file", PD_OPT_VAL, &sfile, NULL},
+		{"secret-env", PD_OPT_VAL, &senv, NULL},
+		{"prompt-secret", PD_OPT_FLAG, NULL, &prompt},
+		{"tls", PD_OPT_FLAG, NULL, &tls},
+		{"no-tls", PD_OPT_FLAG, NULL, &no_tls},
+		{"sync", PD_OPT_FLAG, NULL, &sync},
+		{"no-sync", PD_OPT_FLAG, NULL, &no_sync},
+		{"monitor", PD_OPT_FLAG, NULL, &mon},
+		{"no-monitor", PD_OPT_FLAG, NULL, &no_mon},
+		{"auto-provision-sub-accounts", PD_OPT_FLAG, NULL, &autop},
+		{"expect-version", PD_OPT_VAL, &ver_s, NULL},
+		{NULL, 0, NULL, NULL},
+	};
+	const char *pos[1];
+	int rc = pd_cli_parse(c, "pbx update", argc, argv, opts, pos, 1, 1, NULL, help_update);
+	if (rc != PD_CLI_CONTINUE)
+		return rc;
+	if ((tls && no_tls) || (sync && no_sync) || (mon && no_mon))
+		return pd_cli_usage(c, "pbx update: conflicting options");
+	if (autop)
+		return pd_cli_failf(c, PD_E_INVALID, "auto_provision_sub_accounts",
+				    "can only be set when the connection is created (remove and "
+				    "add the connection to change it)");
+	if ((sfile != NULL) + (senv != NULL) + prompt > 1)
+		return pd_cli_usage_field(c, "secret",
+					  "pbx update: give one of --secret-file, --secret-env, "
+					  "--prompt-secret");
+	int port = 0;
+	if (port_s && !parse_port(c, port_s, &port))
+		return 64;
+	long ver = 0;
+	if (ver_s && !pd_cli_int(c, "--expect-version", ver_s, 1, INT32_MAX, &ver))
+		return 64;
+	pd_err e;
+	pd_err_clear(&e);
+	pd_customer cu;
+	if (pd_cli_customer(c, pos[0], &cu, &e) != PD_OK)
+		return pd_cli_fail(c, &e);
+	int64_t id = cu.id;
+	pd_customer_free(&cu);
+	pd_pbx p;
+	memset(&p, 0, sizeof p);
+	pd_status st = store_pbx_get(c->store, id, false, &p, &e);
+	if (st == PD_OK) {
+		free(p.secret);
+		p.secret = NULL;
+		if (ver)
+			p.version = ver;
+		if (host)
+			pd_set_str(&p.host, host);
+		if (user)
+			pd_set_str(&p.username, user);
+		if (port)
+			p.port = port;
+		if (tls || no_tls)
+			p.tls = tls;
+		if (sync || no_sync)
+			p.sync_users = sync;
+		if (mon || no_mon)
+			p.monitor = mon;
+		if (sfile || senv || prompt) {
+			if (prompt && !isatty(0))
+				st = pd_fail(&e, PD_E_USAGE, "secret",
+					     "--prompt-secret needs a terminal on standard input");
+			else
+				st = pd_cli_read_secret(sfile, senv, "New PBX secret: ", &p.secret, &e);
+		}
+	}
+	if (st == PD_OK)
+		st = pd_pbx_check(&c->cat, &p, &e);
+	if (st == PD_OK)
+		st = store_pbx_update(c->store, &p, &c->actor, &e);
+	if (p.secret)
+		memset(p.secret, 0, strlen(p.secret));
+	pd_pbx_free(&p);
+	if (st != PD_OK)
+		return pd_cli_fail(c, &e);
+	return print_pbx(c, id, "Updated");
+}
+
+static int enable_action(pd_cli *c, int argc, char **argv, int action)
+{
+	static const char *const names[] = {"pbx enable", "pbx disable", "pbx remove"};
+	const char *pos[1];
+	int rc = pd_cli_parse(c, names[action], argc, argv, NULL, pos, 1, 1, NULL,
+			      action == 2 ? help_remove : help_enable);
+	if (rc != PD_CLI_CONTINUE)
+		return rc;
+	pd_err e;
+	pd_err_clear(&e);
+	pd_customer cu;
+	if (pd_cli_customer(c, pos[0], &cu, &e) != PD_OK)
+		return pd_cli_fail(c, &e);
+	int64_t id = cu.id;
+	char *name = xstrdup(cu.name);
+	pd_customer_free(&cu);
+	pd_status st = action == 2 ? store_pbx_remove(c->store, id, &c->actor, &e)
+				   : store_pbx_set_enabled(c->store, id, action == 0, &c->actor, &e);
+	if (st != PD_OK) {
+		free(name);
+		return pd_cli_fail(c, &e);
+	}
+	if (action == 2) {
+		if (c->json) {
+			json_t *o = json_object();
+			json_object_set_new(o, "customer", json_string(name));
+			json_object_set_new(o, "removed", json_true());
+			pd_cli_print_json(c, o);
+		} else
+			printf("Removed the PBX connection of %s.\n", name);
+		free(name);
+		return 0;
+	}
+	free(name);
+	return print_pbx(c, id, action == 0 ? "Enabled" : "Disabled");
+}
+
+static int cmd_enable(pd_cli *c, int argc, char **argv)
+{
+	return enable_action(c, argc, argv, 0);
+}
+static int cmd_disable(pd_cli *c, int argc, char **argv)
+{
+	return enable_action(c, argc, argv, 1);
+}
+static int cmd_remove(pd_cli *c, int argc, char **argv)
+{
+	return enable_action(c, argc, argv, 2);
+}
+
+static int cmd_live(pd_cli *c, int argc, char **argv)
+{
+#ifdef PD_HAVE_PBX_LIVE
+	return pd_cli_pbx_live(c, argc, argv);
+#else
+	(void)argc;
+	return pd_cli_failf(c, PD_E_UNAVAILABLE, NULL,
+			    "pbx %s: the live PBX link is not available in this build", argv[0]);
+#endif
+}
+
+int pd_cli_pbx_cmd(pd_cli *c, int argc, char **argv)
+{
+	static const pd_subcmd subs[] = {
+		{"add", cmd_add},       {"show", cmd_show},       {"update", cmd_update},
+		{"enable", cmd_enable}, {"disable", cmd_disable}, {"remove", cmd_remove},
+		{"status", cmd_live},   {"resync", cmd_live},     {"test", cmd_live},
+		{NULL, NULL},
+	};
+	return pd_cli_group(c, "pbx", subs, argc, argv, help_group);
+}
+
+/* ---- templates ---- */
+
+static void template_text(const pd_template *t)
+{
+	printf("%-10s %s\n", "Name:", t->name ? t->name : "");
+	printf("%-10s %s\n", "Platform:", t->platform ? t->platform : "");
+	printf("%-10s %s\n", "Host:", t->host ? t->host : "");
+	printf("%-10s %d\n", "Port:", t->port);
+	printf("%-10s %s\n", "TLS:", t->tls ? "yes" : "no");
+	printf("%-10s %s\n", "Username:", t->username ? t->username : "");
+	printf("%-10s %lld\n", "Version:", (long long)t->version);
+}
+
+static int tmpl_print(pd_cli *c, const char *name, const char *verb)
+{
+	pd_err e;
+	pd_err_clear(&e);
+	pd_template t;
+	memset(&t, 0, sizeof t);
+	if (store_template_get(c->store, name, &t, &e) != PD_OK)
+		return pd_cli_fail(c, &e);
+	if (c->json)
+		pd_cli_print_json(c, pd_json_template(&t));
+	else {
+		if (verb)
+			printf("%s template %s.\n", verb, t.name);
+		template_text(&t);
+	}
+	pd_template_free(&t);
+	return 0;
+}
+
+static int tmpl_list(pd_cli *c, int argc, char **argv)
+{
+	int rc = pd_cli_parse(c, "template list", argc, argv, NULL, NULL, 0, 0, NULL, help_tgroup);
+	if (rc != PD_CLI_CONTINUE)
+		return rc;
+	pd_err e;
+	pd_err_clear(&e);
+	pd_store *s = pd_cli_store(c, &e);
+	pd_template *v = NULL;
+	size_t n = 0;
+	if (!s || store_template_list(s, &v, &n, &e) != PD_OK)
+		return pd_cli_fail(c, &e);
+	if (c->json) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(a, pd_json_template(&v[i]));
+		pd_cli_print_json(c, a);
+	} else if (n) {
+		static const char *const heads[] = {"NAME", "PLATFORM", "HOST", "PORT", "TLS",
+						    "USERNAME"};
+		static const bool right[] = {false, false, false, true, false, false};
+		pd_table t;
+		pd_table_init(&t, 6, heads, right);
+		for (size_t i = 0; i < n; i++) {
+			char port[16];
+			snprintf(port, sizeof port, "%d", v[i].port);
+			const char *cells[6] = {v[i].name,   v[i].platform,         v[i].host,
+						port,        v[i].tls ? "yes" : "no", v[i].username};
+			pd_table_row(&t, cells);
+		}
+		pd_table_print(&t, stdout);
+		pd_table_free(&t);
+	} else
+		fprintf(stderr, "no templates\n");
+	for (size_t i = 0; i < n; i++)
+		pd_template_free(&v[i]);
+	free(v);
+	return 0;
+}
+
+static int tmpl_show(pd_cli *c, int argc, char **argv)
+{
+	const char *pos[1];
+	int rc = pd_cli_parse(c, "template show", argc, argv, NULL, pos, 1, 1, NULL, help_tgroup);
+	if (rc != PD_CLI_CONTINUE)
+		return rc;
+	pd_err e;
+	pd_err_clear(&e);
+	if (!pd_cli_store(c, &e))
+		return pd_cli_fail(c, &e);
+	return tmpl_print(c, pos[0], NULL);
+}
+
+static int tmpl_save(pd_cli *c, int argc, char **argv, bool add)
+{
+	const char *platform = NULL, *host = NULL, *port_s = NULL, *user = NULL, *ver_s = NULL;
+	bool tls = false, no_tls = false;
+	const pd_opt opts[] = {
+		{"platform", PD_OPT_VAL, &platform, NULL}, {"host", PD_OPT_VAL, &host, NULL},
+		{"port", PD_OPT_VAL, &port_s, NULL},       {"username", PD_OPT_VAL, &user, NULL},
+		{"tls", PD_OPT_FLAG, NULL, &tls},          {"no-tls", PD_OPT_FLAG, NULL, &no_tls},
+		{"expect-version", PD_OPT_VAL, &ver_s, NULL}, {NULL, 0, NULL, NULL},
+	};
+	const char *pos[1];
+	int rc = pd_cli_parse(c, add ? "template add" : "template update", argc, argv, opts, pos, 1,
+			      1, NULL, help_tgroup);
+	if (rc != PD_CLI_CONTINUE)
+		return rc;
+	if (add && !platform)
+		return pd_cli_usage_field(c, "platform", "template add: missing --platform");
+	if (tls && no_tls)
+		return pd_cli_usage(c, "template update: --tls and --no-tls conflict");
+	int port = 0;
+	if (port_s && !parse_port(c, port_s, &port))
+		return 64;
+	long ver = 0;
+	if (ver_s && !pd_cli_int(c, "--expect-version", ver_s, 1, INT32_MAX, &ver))
+		return 64;
+	pd_err e;
+	pd_err_clear(&e);
+	pd_store *s = pd_cli_store(c, &e);
+	if (!s)
+		return pd_cli_fail(c, &e);
+	pd_template t;
+	memset(&t, 0, sizeof t);
+	pd_status st = store_template_get(s, pos[0], &t, &e);
+	if (add && st == PD_OK) {
+		pd_template_free(&t);
+		return pd_cli_failf(c, PD_E_INVALID, "name",
+				    "a template named '%s' already exists (use 'template update')",
+				    pos[0]);
+	}
+	if (add) {
+		memset(&t, 0, sizeof t);
+		pd_err_clear(&e);
+		t.name = xstrdup(pos[0]);
+		st = PD_OK;
+	} else if (st != PD_OK) {
+		return pd_cli_fail(c, &e);
+	}
+	if (ver)
+		t.version = ver;
+	if (platform)
+		pd_set_str(&t.platform, platform);
+	if (host)
+		pd_set_str(&t.host, *host ? host : NULL);
+	if (user)
+		pd_set_str(&t.username, *user ? user : NULL);
+	if (port)
+		t.port = port;
+	if (tls || no_tls)
+		t.tls = tls;
+	st = pd_template_check(&c->cat, &t, &e);
+	if (st == PD_OK)
+		st = store_template_save(s, &t, &c->actor, &e);
+	char *name = xstrdup(t.name);
+	pd_template_free(&t);
+	rc = st == PD_OK ? tmpl_print(c, name, add ? "Added" : "Updated") : pd_cli_fail(c, &e);
+	free(name);
+	return rc;
+}
+
+static int tmpl_add(pd_cli *c, int argc, char **argv)
+{
+	return tmpl_save(c, argc, argv, true);
+}
+static int tmpl_update(pd_cli *c, int argc, char **argv)
+{
+	return tmpl_save(c, argc, argv, false);
+}
+
+static int tmpl_delete(pd_cli *c, int argc, char **argv)
+{
+	const char *pos[1];
+	int rc = pd_cli_parse(c, "template delete", argc, argv, NULL, pos, 1, 1, NULL,
+			      help_tgroup);
+	if (rc != PD_CLI_CONTINUE)
+		return rc;
+	pd_err e;
+	pd_err_clear(&e);
+	pd_store *s = pd_cli_store(c, &e);
+	if (!s || store_template_delete(s, pos[0], &c->actor, &e) != PD_OK)
+		return pd_cli_fail(c, &e);
+	if (c->json) {
+		json_t *o = json_object();
+		json_object_set_new(o, "name", json_string(pos[0]));
+		json_object_set_new(o, "deleted", json_true());
+		pd_cli_print_json(c, o);
+	} else
+		printf("Deleted template %s.\n", pos[0]);
+	return 0;
+}
+
+int pd_cli_template_cmd(pd_cli *c, int argc, char **argv)
+{
+	static const pd_subcmd subs[] = {
+		{"list", tmpl_list},     {"show", tmpl_show},     {"add", tmpl_add},
+		{"update", tmpl_update}, {"delete", tmpl_delete}, {NULL, NULL},
+	};
+	return pd_cli_group(c, "template", subs, argc, argv, help_tgroup);
+}

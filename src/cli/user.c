@@ -1,0 +1,276 @@
+/* provdesk user list|add|update|remove and provdesk role assign. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_internal.h"
+#include "provdesk/util.h"
+
+static const char help_group[] =
+	"Usage: provdesk user list|add|update|remove CUSTOMER ...\n"
+	"  list CUSTOMER [--json]\n"
+	"  add CUSTOMER --name NAME --email EMAIL [--extension EXT] [--role ROLE] [--json]\n"
+	"  update CUSTOMER USER [--name NAME] [--email EMAIL] [--extension EXT] [--role ROLE]\n"
+	"  remove CUSTOMER USER\n"
+	"USER is the user's email, extension or #ID. ROLE is a role key or display name\n"
+	"(see 'provdesk catalogue'), or none.\n";
+static const char help_list[] = "Usage: provdesk user list CUSTOMER [--json]\n"
+				"List the console and synced users of a customer.\n";
+static const char help_add[] =
+	"Usage: provdesk user add CUSTOMER --name NAME --email EMAIL [--extension EXT] [--role ROLE] "
+	"[--json]\n"
+	"Add a console user (email unique within the customer) and queue its invitation.\n";
+static const char help_update[] =
+	"Usage: provdesk user update CUSTOMER USER [--name NAME] [--email EMAIL] [--extension EXT]\n"
+	"         [--role ROLE] [--json]\n"
+	"Change a console user. An empty --extension clears it.\n";
+static const char help_remove[] = "Usage: provdesk user remove CUSTOMER USER [--json]\n"
+				  "Remove a console user (the primary user cannot be removed).\n";
+static const char help_role[] =
+	"Usage: provdesk role assign CUSTOMER USER ROLE [--json]\n"
+	"Give USER (email, extension or #ID) the ROLE (key or display name); 'none' removes\n"
+	"the role: the user is kept (calls are still attributed) but has no access.\n";
+
+static void print_users(pd_cli *c, pd_user *users, size_t nu)
+{
+	if (c->json) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < nu; i++)
+			json_array_append_new(a, pd_json_user(&c->cat, &users[i]));
+		pd_cli_print_json(c, a);
+		return;
+	}
+	static const char *const heads[] = {"ID",   "NAME",       "EMAIL",  "EXTENSION",
+					    "ROLE", "INVITATION", "SOURCE", "DEVICE"};
+	static const bool right[] = {true, false, false, false, false, false, false, false};
+	pd_table t;
+	pd_table_init(&t, 8, heads, right);
+	for (size_t i = 0; i < nu; i++) {
+		char id[24];
+		snprintf(id, sizeof id, "#%lld", (long long)users[i].id);
+		const pd_role *r = users[i].role ? pd_catalogue_role(&c->cat, users[i].role) : NULL;
+		const char *cells[8] = {
+			id,
+			users[i].display_name,
+			users[i].email,
+			users[i].extension ? users[i].extension : users[i].endpoint,
+			r ? r->name : (users[i].role ? users[i].role : "(none)"),
+			pd_invite_state_name(users[i].invite),
+			users[i].synced ? "pbx" : (users[i].primary ? "primary" : "console"),
+			users[i].device_state,
+		};
+		pd_table_row(&t, cells);
+	}
+	if (nu)
+		pd_table_print(&t, stdout);
+	else
+		fprintf(stderr, "no users\n");
+	pd_table_free(&t);
+}
+
+static void free_users(pd_user *u, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		pd_user_free(&u[i]);
+	free(u);
+}
+
+static int cmd_list(pd_cli *c, int argc, char **argv)
+{
+	const char *pos[1];
+	int rc = pd_cli_parse(c, "user list", argc, argv, NULL, pos, 1, 1, NULL, help_list);
+	if (rc != PD_CLI_CONTINUE)
+		return rc;
+	pd_err e;
+	pd_err_clear(&e);
+	pd_customer cu;
+	if (pd_cli_customer(c, pos[0], &cu, &e) != PD_OK)
+		return pd_cli_fail(c, &e);
+	pd_user *u = NULL;
+	size_t n = 0;
+	pd_status st = store_user_list(c->store, cu.id, &u, &n, &e);
+	pd_customer_free(&cu);
+	if (st != PD_OK)
+		return pd_cli_fail(c, &e);
+	print_users(c, u, n);
+	free_users(u, n);
+	return 0;
+}
+
+static int print_one(pd_cli *c, int64_t id, const char *verb)
+{
+	pd_err e;
+	pd_err_clear(&e);
+	pd_user u;
+	memset(&u, 0, sizeof u);
+	if (store_user_get(c->store, id, &u, &e) != PD_OK)
+		return pd_cli_fail(c, &e);
+	if (c->json)
+		pd_cli_print_json(c, pd_json_user(&c->cat, &u));
+	else
+		printf("%s user #%lld %s <%s>%s%s\n", verb, (long long)u.id,
+		       u.display_name ? u.display_name : "", u.email ? u.email : "",
+		       u.role ? ", role " : ", no role", u.role ? u.role : "");
+	pd_user_free(&u);
+	return 0;
+}
+
+static int cmd_add(pd_cli *c, int argc, char **argv)
+{
+	const char *name = NULL, *email = NULL, *ext = NULL, *role = NULL;
+	const pd_opt opts[] = {
+		{"name", PD_OPT_VAL, &name, NULL},   {"email", PD_OPT_VAL, &email, NULL},
+		{"extension", PD_OPT_VAL, &ext, NULL}, {"role", PD_OPT_VAL, &role, NULL},
+		{NULL, 0, NULL, NULL},
+	};
+	const char *pos[1];
+	int rc = pd_cli_parse(c, "user add", argc, argv, opts, pos, 1, 1, NULL, help_add);
+	if (rc != PD_CLI_CONTINUE)
+		return rc;
+	if (!name)
+		return pd_cli_usage_field(c, "display_name", "user add: missing --name");
+	if (!email)
+		return pd_cli_usage_field(c, "email", "user add: missing --email");
+	pd_err e;
+	pd_err_clear(&e);
+	const char *role_key = NULL;
+	if (role && pd_cli_role(&c->cat, role, &role_key, &e) != PD_OK)
+		return pd_cli_fail(c, &e);
+	pd_customer cu;
+	if (pd_cli_customer(c, pos[0], &cu, &e) != PD_OK)
+		return pd_cli_fail(c, &e);
+	pd_user u, out;
+	memset(&u, 0, sizeof u);
+	memset(&out, 0, sizeof out);
+	u.customer_id = cu.id;
+	u.display_name = xstrdup(name);
+	u.email = xstrdup(email);
+	u.extension = ext && *ext ? xstrdup(ext) : NULL;
+	u.role = role_key ? xstrdup(role_key) : NULL;
+	pd_status st = pd_user_check(&c->cat, &u, &e);
+	if (st == PD_OK)
+		st = store_user_add(c->store, cu.id, &u, &c->actor, &out, &e);
+	pd_user_free(&u);
+	pd_customer_free(&cu);
+	if (st != PD_OK)
+		return pd_cli_fail(c, &e);
+	int64_t id = out.id;
+	pd_user_free(&out);
+	return print_one(c, id, "Added");
+}
+
+static pd_status find_user(pd_cli *c, const char *cust, const char *key, pd_user *u, pd_err *e)
+{
+	pd_customer cu;
+	pd_status st = pd_cli_customer(c, cust, &cu, e);
+	if (st != PD_OK)
+		return st;
+	memset(u, 0, sizeof *u);
+	st = store_user_find(c->store, cu.id, key, u, e);
+	if (st != PD_OK && !e->field[0])
+		snprintf(e->field, sizeof e->field, "user");
+	pd_customer_free(&cu);
+	return st;
+}
+
+static int cmd_update(pd_cli *c, int argc, char **argv)
+{
+	const char *name = NULL, *email = NULL, *ext = NULL, *role = NULL;
+	const pd_opt opts[] = {
+		{"name", PD_OPT_VAL, &name, NULL},   {"email", PD_OPT_VAL, &email, NULL},
+		{"extension", PD_OPT_VAL, &ext, NULL}, {"role", PD_OPT_VAL, &role, NULL},
+		{NULL, 0, NULL, NULL},
+	};
+	const char *pos[2];
+	int rc = pd_cli_parse(c, "user update", argc, argv, opts, pos, 2, 2, NULL, help_update);
+	if (rc != PD_CLI_CONTINUE)
+		return rc;
+	if (!name && !email && !ext && !role)
+		return pd_cli_usage(c, "user update: nothing to change (see --help)");
+	pd_err e;
+	pd_err_clear(&e);
+	const char *role_key = NULL;
+	if (role && pd_cli_role(&c->cat, role, &role_key, &e) != PD_OK)
+		return pd_cli_fail(c, &e);
+	pd_user u;
+	if (find_user(c, pos[0], pos[1], &u, &e) != PD_OK)
+		return pd_cli_fail(c, &e);
+	if (name)
+		pd_set_str(&u.display_name, name);
+	if (email)
+		pd_set_str(&u.email, email);
+	if (ext)
+		pd_set_str(&u.extension, *ext ? ext : NULL);
+	if (role)
+		pd_set_str(&u.role, role_key);
+	pd_status st = pd_user_check(&c->cat, &u, &e);
+	if (st == PD_OK)
+		st = store_user_update(c->store, &u, &c->actor, &e);
+	int64_t id = u.id;
+	pd_user_free(&u);
+	if (st != PD_OK)
+		return pd_cli_fail(c, &e);
+	return print_one(c, id, "Updated");
+}
+
+static int cmd_remove(pd_cli *c, int argc, char **argv)
+{
+	const char *pos[2];
+	int rc = pd_cli_parse(c, "user remove", argc, argv, NULL, pos, 2, 2, NULL, help_remove);
+	if (rc != PD_CLI_CONTINUE)
+		return rc;
+	pd_err e;
+	pd_err_clear(&e);
+	pd_user u;
+	if (find_user(c, pos[0], pos[1], &u, &e) != PD_OK)
+		return pd_cli_fail(c, &e);
+	pd_status st = store_user_remove(c->store, u.id, &c->actor, &e);
+	if (st == PD_OK) {
+		if (c->json) {
+			json_t *o = pd_json_user(&c->cat, &u);
+			json_object_set_new(o, "removed", json_true());
+			pd_cli_print_json(c, o);
+		} else
+			printf("Removed user #%lld %s <%s>\n", (long long)u.id,
+			       u.display_name ? u.display_name : "", u.email ? u.email : "");
+	}
+	pd_user_free(&u);
+	return st == PD_OK ? 0 : pd_cli_fail(c, &e);
+}
+
+int pd_cli_user_cmd(pd_cli *c, int argc, char **argv)
+{
+	static const pd_subcmd subs[] = {
+		{"list", cmd_list},     {"add", cmd_add},       {"update", cmd_update},
+		{"remove", cmd_remove}, {NULL, NULL},
+	};
+	return pd_cli_group(c, "user", subs, argc, argv, help_group);
+}
+
+static int cmd_assign(pd_cli *c, int argc, char **argv)
+{
+	const char *pos[3];
+	int rc = pd_cli_parse(c, "role assign", argc, argv, NULL, pos, 3, 3, NULL, help_role);
+	if (rc != PD_CLI_CONTINUE)
+		return rc;
+	pd_err e;
+	pd_err_clear(&e);
+	const char *role_key = NULL;
+	if (pd_cli_role(&c->cat, pos[2], &role_key, &e) != PD_OK)
+		return pd_cli_fail(c, &e);
+	pd_user u;
+	if (find_user(c, pos[0], pos[1], &u, &e) != PD_OK)
+		return pd_cli_fail(c, &e);
+	pd_status st = store_role_assign(c->store, u.id, role_key, &c->actor, &e);
+	int64_t id = u.id;
+	pd_user_free(&u);
+	if (st != PD_OK)
+		return pd_cli_fail(c, &e);
+	return print_one(c, id, "Assigned role to");
+}
+
+int pd_cli_role_cmd(pd_cli *c, int argc, char **argv)
+{
+	static const pd_subcmd subs[] = {{"assign", cmd_assign}, {NULL, NULL}};
+	return pd_cli_group(c, "role", subs, argc, argv, help_role);
+}
