@@ -1,0 +1,258 @@
+/* config.h: defaults, every key of SPEC §9, and bad files reported as
+ * file:line with the key. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "helpers.h"
+#include "provdesk/config.h"
+#include "provdesk/paths.h"
+
+static char *dir;
+
+static void setup(void)
+{
+	dir = tmp_dir();
+	/* Never read the developer's own ~/.config. */
+	char *x = xasprintf("%s/xdg", dir);
+	setenv("XDG_CONFIG_HOME", x, 1);
+	setenv("XDG_DATA_HOME", x, 1);
+	free(x);
+}
+
+static void teardown(void)
+{
+	rm_tree(dir);
+}
+
+TestSuite(config, .init = setup, .fini = teardown);
+
+Test(config, defaults_when_no_file)
+{
+	pd_config c;
+	pd_err e = {0};
+	cr_assert_eq(pd_config_load(NULL, &c, &e), PD_OK, "%s", e.message);
+	cr_assert_null(c.path);
+	assert_contains(c.db_path, "/xdg/provdesk/provdesk.db");
+	assert_contains(c.config_dir, "/xdg/provdesk");
+	cr_assert_null(c.smtp_url);
+	cr_assert_eq(c.smtp_starttls, PD_STARTTLS_TRY);
+	cr_assert_eq(c.trial_default_days, 30);
+	cr_assert_eq(c.internal_systems_limit, 1);
+	cr_assert_eq(c.pbx_ping_interval, 20);
+	cr_assert_eq(c.pbx_backoff_max, 60);
+	cr_assert_str_eq(c.ui_theme, "default");
+	pd_config_free(&c);
+}
+
+Test(config, default_file_in_xdg_dir_is_read)
+{
+	char *cd = xasprintf("%s/xdg/provdesk", dir);
+	cr_assert_eq(pd_mkdir_p(cd, 0700), 0);
+	free(write_file(cd, "provdesk.conf", "[trial]\ndefault_days = 7\n"));
+	pd_config c;
+	pd_err e = {0};
+	cr_assert_eq(pd_config_load(NULL, &c, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(c.trial_default_days, 7);
+	assert_contains(c.path, "/xdg/provdesk/provdesk.conf");
+	pd_config_free(&c);
+	free(cd);
+}
+
+Test(config, every_key)
+{
+	char *p = write_file(dir, "provdesk.conf",
+			     "; provdesk configuration\n"
+			     "[database]\n"
+			     "path = data/my.db              ; relative to this file\n"
+			     "[smtp]\n"
+			     "url = smtps://mail.example.com:465\n"
+			     "starttls = required\n"
+			     "from = Reseller Support <support@reseller.example>\n"
+			     "username = mailer\n"
+			     "password_file = /etc/provdesk/smtp.pw\n"
+			     "[trial]\n"
+			     "default_days = 14\n"
+			     "[customers]\n"
+			     "internal_systems_limit = 3\n"
+			     "[pbx]\n"
+			     "ping_interval = 5\n"
+			     "backoff_max = 3600\n"
+			     "[ui]\n"
+			     "theme = monochrome\n");
+	pd_config c;
+	pd_err e = {0};
+	cr_assert_eq(pd_config_load(p, &c, &e), PD_OK, "%s", e.message);
+	char *want_db = xasprintf("%s/data/my.db", dir);
+	cr_assert_str_eq(c.db_path, want_db);
+	cr_assert_str_eq(c.config_dir, dir);
+	cr_assert_str_eq(c.smtp_url, "smtps://mail.example.com:465");
+	cr_assert_eq(c.smtp_starttls, PD_STARTTLS_REQUIRED);
+	cr_assert_str_eq(c.smtp_from, "Reseller Support <support@reseller.example>");
+	cr_assert_str_eq(c.smtp_username, "mailer");
+	cr_assert_str_eq(c.smtp_password_file, "/etc/provdesk/smtp.pw");
+	cr_assert_eq(c.trial_default_days, 14);
+	cr_assert_eq(c.internal_systems_limit, 3);
+	cr_assert_eq(c.pbx_ping_interval, 5);
+	cr_assert_eq(c.pbx_backoff_max, 3600);
+	cr_assert_str_eq(c.ui_theme, "monochrome");
+	cr_assert_str_eq(c.path, p);
+	pd_config_free(&c);
+	free(want_db);
+	free(p);
+}
+
+Test(config, empty_smtp_url_means_outbox_only)
+{
+	char *p = write_file(dir, "a.conf", "[smtp]\nurl =\nstarttls = off\n");
+	pd_config c;
+	pd_err e = {0};
+	cr_assert_eq(pd_config_load(p, &c, &e), PD_OK, "%s", e.message);
+	cr_assert_null(c.smtp_url);
+	cr_assert_eq(c.smtp_starttls, PD_STARTTLS_OFF);
+	pd_config_free(&c);
+	free(p);
+}
+
+Test(config, explicit_missing_file_is_noinput)
+{
+	char *p = xasprintf("%s/missing.conf", dir);
+	pd_config c;
+	pd_err e = {0};
+	cr_assert_eq(pd_config_load(p, &c, &e), PD_E_NOINPUT);
+	assert_contains(e.message, p);
+	cr_assert_eq(pd_status_exit_code(e.status), 66);
+	cr_assert_eq(pd_config_load(dir, &c, &e), PD_E_NOINPUT, "a directory");
+	free(p);
+}
+
+/* Writes `content`, loads it, expects PD_E_CONFIG with "file:line: field". */
+static void bad(const char *content, int line, const char *field, const char *words)
+{
+	char *p = write_file(dir, "bad.conf", content);
+	pd_config c;
+	pd_err e = {0};
+	cr_assert_eq(pd_config_load(p, &c, &e), PD_E_CONFIG, "accepted:\n%s", content);
+	char *prefix = xasprintf("%s:%d: ", p, line);
+	assert_contains(e.message, prefix);
+	cr_assert_eq(e.line, line, "%s", e.message);
+	if (field) {
+		cr_assert_str_eq(e.field, field);
+		assert_contains(e.message, field);
+	}
+	if (words)
+		assert_contains(e.message, words);
+	cr_assert_eq(pd_status_exit_code(e.status), 78);
+	free(prefix);
+	free(p);
+}
+
+Test(config, unknown_key)
+{
+	bad("[smtp]\nurl = smtp://h\nhost = x\n", 3, "smtp.host", "unknown key");
+	bad("[pbx]\n\n; comment\nping = 3\n", 4, "pbx.ping", "ping_interval");
+}
+
+Test(config, unknown_section)
+{
+	bad("[database]\npath = /tmp/x.db\n[mail]\nurl = x\n", 3, "mail", "unknown section");
+	bad("[ui]\ntheme=x\n[empty]\n", 3, "empty", "unknown section");
+}
+
+Test(config, key_outside_section)
+{
+	bad("theme = dark\n", 1, "theme", "outside a section");
+}
+
+Test(config, bad_integers)
+{
+	bad("[trial]\ndefault_days = thirty\n", 2, "trial.default_days", "not a whole number");
+	bad("[trial]\ndefault_days = 0\n", 2, "trial.default_days", "1 to 365");
+	bad("[trial]\ndefault_days = 366\n", 2, "trial.default_days", "out of range");
+	bad("[trial]\ndefault_days = 12abc\n", 2, "trial.default_days", "not a whole number");
+	bad("[trial]\ndefault_days = 99999999999999999999\n", 2, "trial.default_days", NULL);
+	bad("[customers]\ninternal_systems_limit = -1\n", 2, "customers.internal_systems_limit",
+	    "0 to 1000");
+	bad("[pbx]\nping_interval = 4\n", 2, "pbx.ping_interval", "5 to 3600");
+	bad("[pbx]\nbackoff_max = 0\n", 2, "pbx.backoff_max", "1 to 3600");
+	bad("[pbx]\nbackoff_max =\n", 2, "pbx.backoff_max", NULL);
+}
+
+Test(config, bad_starttls)
+{
+	bad("[smtp]\nstarttls = yes\n", 2, "smtp.starttls", "off, try, required");
+}
+
+Test(config, bad_smtp_url)
+{
+	bad("[smtp]\nurl = http://mail.example.com\n", 2, "smtp.url", "smtp:// or smtps://");
+	bad("[smtp]\nurl = smtp://\n", 2, "smtp.url", "no host");
+}
+
+Test(config, bad_from)
+{
+	bad("[smtp]\nfrom = Support <not an address>\n", 2, "smtp.from", NULL);
+	bad("[smtp]\nfrom = Support <a@b.example\n", 2, "smtp.from", NULL);
+}
+
+Test(config, password_in_file_refused)
+{
+	bad("[smtp]\nurl = smtp://127.0.0.1:25\npassword = hunter2\n", 3, "smtp.password",
+	    "password_file");
+	/* The message must not echo the secret back. */
+	char *p = write_file(dir, "pw.conf", "[smtp]\npassword = hunter2\n");
+	pd_config c;
+	pd_err e = {0};
+	pd_config_load(p, &c, &e);
+	cr_assert_null(strstr(e.message, "hunter2"));
+	free(p);
+}
+
+Test(config, key_given_twice_and_syntax)
+{
+	bad("[ui]\ntheme = a\ntheme = b\n", 3, "ui.theme", "line 2");
+	bad("[ui]\nthis line has no equals sign\n", 2, NULL, "syntax error");
+	bad("[ui\ntheme = a\n", 1, NULL, "]");
+	bad("[ui]\ntheme = ../../etc\n", 2, "ui.theme", "theme name");
+}
+
+Test(config, over_long_line)
+{
+	pd_buf b = {0};
+	pd_buf_add(&b, "[database]\npath = /");
+	for (int i = 0; i < 300; i++)
+		pd_buf_addc(&b, 'x');
+	pd_buf_add(&b, "\n");
+	bad(b.s, 2, NULL, "too long");
+	pd_buf_free(&b);
+}
+
+Test(config, smtp_password_file)
+{
+	char *pw = write_file(dir, "smtp.pw", "s3cr\xC3\xA9t\n");
+	chmod(pw, 0600);
+	char *conf = xasprintf("[smtp]\npassword_file = smtp.pw\n");
+	char *p = write_file(dir, "c.conf", conf);
+	pd_config c;
+	pd_err e = {0};
+	cr_assert_eq(pd_config_load(p, &c, &e), PD_OK, "%s", e.message);
+	cr_assert_str_eq(c.smtp_password_file, pw, "relative to the config file");
+	char *got = pd_config_smtp_password(&c, &e);
+	cr_assert_str_eq(got, "s3cr\xC3\xA9t");
+	free(got);
+	unlink(pw);
+	cr_assert_null(pd_config_smtp_password(&c, &e));
+	cr_assert_eq(e.status, PD_E_NOINPUT);
+	assert_contains(e.message, "smtp.pw");
+	pd_config_free(&c);
+
+	pd_config d;
+	pd_config_defaults(&d);
+	cr_assert_null(pd_config_smtp_password(&d, &e));
+	cr_assert_eq(e.status, PD_OK, "none configured is not an error");
+	pd_config_free(&d);
+	free(p);
+	free(pw);
+	free(conf);
+}

@@ -1,0 +1,216 @@
+/* util.h: fold key, trimming, UTF-8, UUIDs, calendar days, periods. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+#include "provdesk/util.h"
+
+Test(fold, accents_and_case_collide)
+{
+	char *a = pd_fold_key("Société Générale");
+	char *b = pd_fold_key("SOCIETE GENERALE");
+	char *c = pd_fold_key("société générale");
+	cr_assert_str_eq(a, b);
+	cr_assert_str_eq(a, c);
+	cr_assert_str_eq(a, "societe generale");
+	free(a);
+	free(b);
+	free(c);
+}
+
+Test(fold, compat_and_special_letters)
+{
+	char *a = pd_fold_key("ﬁnance Straße Ⅻ");
+	cr_assert_str_eq(a, "finance strasse xii");
+	free(a);
+	char *d1 = pd_fold_key("Dupré"), *d2 = pd_fold_key("Dupre\xCC\x81"); /* NFD input */
+	cr_assert_str_eq(d1, d2);
+	free(d1);
+	free(d2);
+}
+
+Test(fold, different_names_differ)
+{
+	char *a = pd_fold_key("Acme"), *b = pd_fold_key("Acmé Corp");
+	cr_assert_str_neq(a, b);
+	free(a);
+	free(b);
+}
+
+Test(fold, invalid_utf8_gives_null)
+{
+	cr_assert_null(pd_fold_key("abc\xC3("));
+	cr_assert_null(pd_fold_key("\xFF"));
+	cr_assert_null(pd_fold_key(NULL));
+}
+
+Test(utf8, validity)
+{
+	cr_assert(pd_utf8_valid("Hélène", strlen("Hélène")));
+	cr_assert(pd_utf8_valid("", 0));
+	cr_assert_not(pd_utf8_valid("\xC3", 1));
+	cr_assert_not(pd_utf8_valid("\xC0\xAF", 2), "overlong encoding accepted");
+	cr_assert_not(pd_utf8_valid("\xED\xA0\x80", 3), "surrogate accepted");
+	cr_assert_not(pd_utf8_valid("\xF4\x90\x80\x80", 4), "beyond U+10FFFF accepted");
+}
+
+Test(utf8, chars_and_width)
+{
+	cr_assert_eq(pd_utf8_chars("Hélène"), 6);
+	cr_assert_eq(pd_utf8_chars(""), 0);
+	cr_assert_eq(pd_utf8_width("Hélène"), 6);
+	cr_assert_eq(pd_utf8_width("東京"), 4);
+	cr_assert_eq(pd_utf8_width("e\xCC\x81"), 1, "combining mark takes no cell");
+}
+
+Test(trim, unicode_whitespace)
+{
+	char *t = pd_trim("  \t Acme\xC2\xA0" "Corp \xE2\x80\x83\n");
+	cr_assert_str_eq(t, "Acme\xC2\xA0" "Corp");
+	free(t);
+	t = pd_trim(" \xE3\x80\x80 ");
+	cr_assert_str_eq(t, "");
+	free(t);
+	t = pd_trim(NULL);
+	cr_assert_str_eq(t, "");
+	free(t);
+	t = pd_trim("é");
+	cr_assert_str_eq(t, "é");
+	free(t);
+}
+
+Test(buf, grows_and_steals)
+{
+	pd_buf b = {0};
+	for (int i = 0; i < 1000; i++)
+		pd_buf_printf(&b, "%d,", i);
+	pd_buf_addc(&b, '!');
+	pd_buf_add(&b, "end");
+	pd_buf_addn(&b, "xyz", 2);
+	cr_assert_eq(strlen(b.s), b.len);
+	cr_assert(!strncmp(b.s, "0,1,2,", 6));
+	char *s = pd_buf_steal(&b);
+	cr_assert(strstr(s, "999,!endxy") != NULL);
+	cr_assert_null(b.s);
+	free(s);
+	pd_buf empty = {0};
+	s = pd_buf_steal(&empty);
+	cr_assert_str_eq(s, "");
+	free(s);
+}
+
+Test(strings, xasprintf_and_set_str)
+{
+	char *s = xasprintf("%s-%d", "a", 42);
+	cr_assert_str_eq(s, "a-42");
+	pd_set_str(&s, s + 2); /* aliasing must be safe */
+	cr_assert_str_eq(s, "42");
+	pd_set_str(&s, NULL);
+	cr_assert_null(s);
+	char *n = xstrndup("abcdef", 3);
+	cr_assert_str_eq(n, "abc");
+	free(n);
+	cr_assert_null(xstrdup(NULL));
+}
+
+Test(uuid, version4_format_and_unique)
+{
+	char a[37], b[37];
+	pd_uuid_v4(a);
+	pd_uuid_v4(b);
+	cr_assert_eq(strlen(a), 36);
+	cr_assert_str_neq(a, b);
+	cr_assert_eq(a[8], '-');
+	cr_assert_eq(a[13], '-');
+	cr_assert_eq(a[14], '4');
+	cr_assert(strchr("89ab", a[19]) != NULL);
+	for (int i = 0; i < 36; i++)
+		cr_assert(strchr("0123456789abcdef-", a[i]) != NULL);
+}
+
+Test(days, parse_format_roundtrip)
+{
+	pd_day d;
+	cr_assert(pd_day_parse("1970-01-01", &d));
+	cr_assert_eq(d, 0);
+	cr_assert(pd_day_parse("2026-03-01", &d));
+	char out[11];
+	pd_day_format(d, out);
+	cr_assert_str_eq(out, "2026-03-01");
+	pd_day_format(d - 1, out);
+	cr_assert_str_eq(out, "2026-02-28");
+	cr_assert(pd_day_parse("2024-02-29", &d), "leap day");
+	pd_day_format(d + 1, out);
+	cr_assert_str_eq(out, "2024-03-01");
+	cr_assert(pd_day_parse("2000-02-29", &d));
+}
+
+Test(days, strict_parse_rejects)
+{
+	pd_day d;
+	const char *bad[] = {"2026-02-29", "2100-02-29", "2026-13-01", "2026-00-10", "2026-1-01",
+			     "2026-01-1",  "26-01-01",   "2026/01/01", "2026-01-32", "",
+			     "abcd-ef-gh", "2026-01-01x", " 2026-01-01"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		cr_assert_not(pd_day_parse(bad[i], &d), "accepted '%s'", bad[i]);
+	cr_assert_not(pd_day_parse(NULL, &d));
+}
+
+Test(period, parse)
+{
+	pd_day first;
+	int n;
+	cr_assert(pd_period_parse("2026-02", &first, &n));
+	cr_assert_eq(n, 28);
+	char out[11];
+	pd_day_format(first, out);
+	cr_assert_str_eq(out, "2026-02-01");
+	cr_assert(pd_period_parse("2024-02", &first, &n));
+	cr_assert_eq(n, 29);
+	cr_assert(pd_period_parse("2026-12", &first, &n));
+	cr_assert_eq(n, 31);
+	cr_assert(pd_period_parse("2026-04", &first, &n));
+	cr_assert_eq(n, 30);
+}
+
+Test(period, invalid)
+{
+	pd_day first;
+	int n;
+	const char *bad[] = {"2026-13", "2026-1", "abcd-ef", "2026-00", "2026-02-01", "202602",
+			     "",        "2026_02", "-2026-02", "2026-0x"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		cr_assert_not(pd_period_parse(bad[i], &first, &n), "accepted '%s'", bad[i]);
+	cr_assert_not(pd_period_parse(NULL, &first, &n));
+}
+
+Test(today, env_override)
+{
+	setenv("PROVDESK_TODAY", "2026-05-17", 1);
+	pd_day want;
+	pd_day_parse("2026-05-17", &want);
+	cr_assert_eq(pd_today(), want);
+	setenv("PROVDESK_TODAY", "garbage", 1);
+	pd_day real = pd_today();
+	unsetenv("PROVDESK_TODAY");
+	cr_assert_eq(real, pd_today(), "a bad override must fall back to the real date");
+	cr_assert_eq(pd_today(), (pd_day)(pd_now() / 86400));
+}
+
+Test(actor, ssh_client_address)
+{
+	pd_actor a;
+	unsetenv("SSH_CONNECTION");
+	unsetenv("SSH_CLIENT");
+	pd_actor_current(&a);
+	cr_assert_str_eq(a.client, "");
+	cr_assert_neq(a.user[0], 0);
+	setenv("SSH_CONNECTION", "203.0.113.7 51234 10.0.0.1 22", 1);
+	pd_actor_current(&a);
+	cr_assert_str_eq(a.client, "203.0.113.7");
+	unsetenv("SSH_CONNECTION");
+	setenv("SSH_CLIENT", "2001:db8::5 40000 22", 1);
+	pd_actor_current(&a);
+	cr_assert_str_eq(a.client, "2001:db8::5");
+}
