@@ -1,0 +1,482 @@
+/* Outbox delivery and the worker against a real SQLite file (customers made
+ * through the store, so each invitation is queued in the customer's own
+ * transaction) and a real aiosmtpd. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mail_fixture.h"
+#include "provdesk/mail.h"
+#include "provdesk/store.h"
+
+#define PASSWORD "Sup3r-s\xc3\xa9" "cret!"
+
+static char *dir;
+static char db[600];
+static mt_sink sink;
+static pd_catalogue cat;
+static pd_store *st;
+static pd_actor actor = {"alice", ""};
+
+static pd_store_opts store_opts(void)
+{
+	pd_store_opts o = {.catalogue = &cat, .internal_systems_limit = 1, .busy_timeout_ms = 5000};
+	return o;
+}
+
+static void setup(void)
+{
+	dir = mt_tmpdir();
+	cr_assert_not_null(dir);
+	memset(&sink, 0, sizeof sink);
+	snprintf(db, sizeof db, "%s/provdesk.db", dir);
+	const char *dd = getenv("PROVDESK_DATADIR");
+	char path[512];
+	snprintf(path, sizeof path, "%s/catalogue.json", dd ? dd : "data");
+	pd_err e = {0};
+	cr_assert_eq(pd_catalogue_load(path, &cat, &e), PD_OK, "catalogue: %s", e.message);
+	pd_store_opts so = store_opts();
+	cr_assert_eq(store_open(db, &so, &st, &e), PD_OK, "open: %s", e.message);
+}
+
+static void teardown(void)
+{
+	mt_sink_stop(&sink);
+	store_close(st);
+	pd_catalogue_free(&cat);
+	mt_rmrf(dir);
+	free(dir);
+}
+
+TestSuite(outbox, .init = setup, .fini = teardown, .timeout = 90);
+
+static int64_t create_customer(const char *name, const char *admin, const char *email)
+{
+	pd_new_customer n;
+	memset(&n, 0, sizeof n);
+	n.customer.name = xstrdup(name);
+	n.customer.product_type = xstrdup("analytics-pro");
+	memcpy(n.customer.country, "FR", 3);
+	n.admin.display_name = xstrdup(admin);
+	n.admin.email = xstrdup(email);
+	pd_customer c = {0};
+	pd_err e = {0};
+	cr_assert_eq(store_customer_create(st, &n, &actor, &c, &e), PD_OK, "create: %s", e.message);
+	int64_t id = c.id;
+	pd_customer_free(&c);
+	pd_new_customer_free(&n);
+	return id;
+}
+
+/* The only outbox row of a customer (copied out; caller frees). */
+static pd_outbox the_message(pd_store *s, int64_t customer_id)
+{
+	pd_outbox *v = NULL;
+	size_t n = 0;
+	pd_err e = {0};
+	cr_assert_eq(store_outbox_list(s, customer_id, &v, &n, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(n, 1, "expected one outbox row, got %zu", n);
+	pd_outbox m = v[0];
+	free(v);
+	return m;
+}
+
+static pd_smtp_opts opts_for(const char *url)
+{
+	pd_smtp_opts o;
+	pd_smtp_opts_init(&o);
+	o.url = url;
+	o.from = "Support Revendeur <support@reseller.example>";
+	o.connect_timeout_ms = 3000;
+	o.timeout_ms = 10000;
+	return o;
+}
+
+static const char *jstr(json_t *j, const char *k)
+{
+	const char *s = json_string_value(json_object_get(j, k));
+	cr_assert_not_null(s, "no %s in the decoded mail", k);
+	return s;
+}
+
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+Test(outbox, invitation_queued_with_the_customer_is_delivered_and_marked_sent)
+{
+	int64_t cid = create_customer("Société Générale Télécom", "Hélène Dupré", "helene@example.com");
+	pd_outbox q = the_message(st, cid);
+	cr_assert_eq(q.state, PD_INVITE_QUEUED);
+	cr_assert_eq(q.attempts, 0);
+	cr_assert(mt_sink_start(&sink, dir, 0, NULL, NULL));
+	pd_smtp_opts o = opts_for(sink.url);
+	pd_outbox_report r;
+	pd_err e = {0};
+	int64_t now = pd_now();
+	cr_assert_eq(pd_outbox_deliver_due(st, &o, now, 0, &r, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(r.sent, 1);
+	cr_assert_eq(r.attempted, 1);
+	cr_assert_eq(r.next_due, 0, "nothing left queued");
+
+	pd_outbox m = the_message(st, cid);
+	cr_assert_eq(m.state, PD_INVITE_SENT);
+	cr_assert_geq(m.sent_at, now);
+	cr_assert_null(m.last_error);
+
+	cr_assert(mt_wait_mail_count(&sink, 1, 5000));
+	json_t *j = mt_mail_get(&sink, 0);
+	cr_assert_not_null(j);
+	cr_expect_str_eq(jstr(j, "to"), "helene@example.com");
+	cr_expect_str_eq(jstr(j, "x_rcptto"), "helene@example.com");
+	cr_expect_str_eq(jstr(j, "subject"), q.subject);
+	cr_expect_str_eq(jstr(j, "from_addr"), "support@reseller.example");
+	/* The stored body, line ends normalised by the trip through SMTP. */
+	const char *got = jstr(j, "body");
+	cr_expect(strstr(q.body, "Hélène") || strstr(q.body, "Société"), "invitation text: %s", q.body);
+	size_t ql = strlen(q.body);
+	bool ends_nl = ql && q.body[ql - 1] == '\n';
+	char *want = ends_nl ? xstrdup(q.body) : xasprintf("%s\n", q.body);
+	cr_expect_str_eq(got, want);
+	free(want);
+	json_decref(j);
+	pd_outbox_free(&q);
+	pd_outbox_free(&m);
+}
+
+Test(outbox, smtp_down_keeps_it_queued_with_backoff_then_delivers_when_up)
+{
+	int64_t cid = create_customer("Boulangerie Dupont", "Jean Dupont", "jean@example.com");
+	int port = mt_free_port();
+	char url[64];
+	snprintf(url, sizeof url, "smtp://127.0.0.1:%d", port);
+	pd_smtp_opts o = opts_for(url);
+	pd_outbox_report r;
+	pd_err e = {0};
+	int64_t now = pd_now();
+	cr_assert_eq(pd_outbox_deliver_due(st, &o, now, 0, &r, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(r.sent, 0);
+	cr_assert_eq(r.retry_later, 1);
+	cr_assert_eq(r.server_status, PD_E_UNAVAILABLE);
+
+	pd_outbox m = the_message(st, cid);
+	cr_assert_eq(m.state, PD_INVITE_QUEUED);
+	cr_assert_eq(m.attempts, 1);
+	cr_assert_not_null(m.last_error);
+	cr_assert(strstr(m.last_error, url), "%s", m.last_error);
+	cr_assert_geq(m.next_attempt_at, now + 27);
+	cr_assert_leq(m.next_attempt_at, now + 30);
+	cr_assert_eq(r.next_due, m.next_attempt_at);
+
+	cr_assert(mt_sink_start(&sink, dir, port, NULL, NULL));
+	/* Not due yet: nothing is tried. */
+	cr_assert_eq(pd_outbox_deliver_due(st, &o, now + 1, 0, &r, &e), PD_OK);
+	cr_assert_eq(r.attempted, 0);
+	cr_assert_eq(mt_mail_count(&sink), 0);
+	/* Due: delivered. */
+	cr_assert_eq(pd_outbox_deliver_due(st, &o, m.next_attempt_at, 0, &r, &e), PD_OK, "%s",
+		     e.message);
+	cr_assert_eq(r.sent, 1);
+	pd_outbox_free(&m);
+	m = the_message(st, cid);
+	cr_assert_eq(m.state, PD_INVITE_SENT);
+	cr_assert(mt_wait_mail_count(&sink, 1, 5000));
+	pd_outbox_free(&m);
+}
+
+Test(outbox, server_down_ends_the_round_after_one_attempt)
+{
+	int64_t a = create_customer("Alpha", "Ann", "ann@example.com");
+	int64_t b = create_customer("Beta", "Ben", "ben@example.com");
+	int port = mt_free_port();
+	char url[64];
+	snprintf(url, sizeof url, "smtp://127.0.0.1:%d", port);
+	pd_smtp_opts o = opts_for(url);
+	pd_outbox_report r;
+	pd_err e = {0};
+	cr_assert_eq(pd_outbox_deliver_due(st, &o, pd_now(), 0, &r, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(r.attempted, 1);
+	cr_assert_eq(r.server_status, PD_E_UNAVAILABLE);
+	cr_assert(strstr(r.server_error, url), "%s", r.server_error);
+	pd_outbox ma = the_message(st, a), mb = the_message(st, b);
+	cr_assert_eq(ma.attempts, 1);
+	cr_assert_eq(mb.attempts, 0, "the second message was tried against a dead server");
+	cr_assert_eq(r.server_retry_at, ma.next_attempt_at);
+	/* The untried one is still due now. */
+	cr_assert_eq(r.next_due, mb.next_attempt_at);
+	pd_outbox_free(&ma);
+	pd_outbox_free(&mb);
+}
+
+Test(outbox, backoff_grows_and_the_message_fails_for_good_after_the_limit)
+{
+	int64_t a = create_customer("Alpha", "Ann", "ann@example.com");
+	int port = mt_free_port();
+	char url[64];
+	snprintf(url, sizeof url, "smtp://127.0.0.1:%d", port);
+	pd_smtp_opts o = opts_for(url);
+	pd_outbox_report r;
+	pd_err e = {0};
+	int64_t now = pd_now();
+	int64_t prev_delay = 0;
+	for (int i = 1; i <= PD_OUTBOX_MAX_ATTEMPTS; i++) {
+		cr_assert_eq(pd_outbox_deliver_due(st, &o, now, 0, &r, &e), PD_OK, "%s", e.message);
+		cr_assert_eq(r.attempted, 1, "round %d", i);
+		pd_outbox m = the_message(st, a);
+		cr_assert_eq(m.attempts, i);
+		if (i < PD_OUTBOX_MAX_ATTEMPTS) {
+			cr_assert_eq(m.state, PD_INVITE_QUEUED, "round %d", i);
+			int64_t delay = m.next_attempt_at - now;
+			cr_assert_gt(delay, prev_delay, "backoff grows");
+			cr_assert_leq(delay, PD_OUTBOX_BACKOFF_MAX);
+			prev_delay = delay;
+			now = m.next_attempt_at;
+		} else {
+			cr_assert_eq(m.state, PD_INVITE_FAILED);
+			cr_assert_eq(r.failed, 1);
+			cr_assert_eq(r.next_due, 0);
+		}
+		pd_outbox_free(&m);
+	}
+}
+
+Test(outbox, no_smtp_configured_leaves_everything_queued)
+{
+	int64_t cid = create_customer("Labo Hors Ligne", "Zoé Martin", "zoe@example.com");
+	pd_smtp_opts o = opts_for(NULL);
+	pd_outbox_report r;
+	pd_err e = {0};
+	cr_assert_eq(pd_outbox_deliver_due(st, &o, pd_now() + 3600, 0, &r, &e), PD_OK, "%s", e.message);
+	cr_assert(r.not_configured);
+	cr_assert_eq(r.attempted, 0);
+	cr_assert_neq(r.next_due, 0);
+	pd_outbox m = the_message(st, cid);
+	cr_assert_eq(m.state, PD_INVITE_QUEUED);
+	cr_assert_eq(m.attempts, 0);
+	cr_assert_null(m.last_error);
+	pd_outbox_free(&m);
+	/* NULL options mean the same. */
+	cr_assert_eq(pd_outbox_deliver_due(st, NULL, pd_now(), 0, &r, &e), PD_OK);
+	cr_assert(r.not_configured);
+}
+
+Test(outbox, http_url_is_a_config_error_and_touches_nothing)
+{
+	int64_t cid = create_customer("Gamma", "Gus", "gus@example.com");
+	pd_smtp_opts o = opts_for("http://127.0.0.1:8025");
+	pd_outbox_report r;
+	pd_err e = {0};
+	cr_assert_eq(pd_outbox_deliver_due(st, &o, pd_now(), 0, &r, &e), PD_E_CONFIG);
+	cr_assert_str_eq(e.field, "smtp.url");
+	cr_assert(strstr(e.message, "smtp.url"), "%s", e.message);
+	pd_outbox m = the_message(st, cid);
+	cr_assert_eq(m.attempts, 0);
+	pd_outbox_free(&m);
+}
+
+Test(outbox, refused_recipient_fails_for_good_and_the_round_goes_on)
+{
+	int64_t bad = create_customer("Delta", "Dan", "reject-dan@example.com");
+	int64_t good = create_customer("Epsilon", "Eve", "eve@example.com");
+	cr_assert(mt_sink_start_script(&sink, dir, 0));
+	pd_smtp_opts o = opts_for(sink.url);
+	pd_outbox_report r;
+	pd_err e = {0};
+	cr_assert_eq(pd_outbox_deliver_due(st, &o, pd_now(), 0, &r, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(r.failed, 1);
+	cr_assert_eq(r.sent, 1);
+	cr_assert_eq(r.server_status, PD_OK);
+	pd_outbox m = the_message(st, bad);
+	cr_assert_eq(m.state, PD_INVITE_FAILED);
+	cr_assert_eq(m.attempts, 1);
+	cr_assert(strstr(m.last_error, "550"), "%s", m.last_error);
+	pd_outbox_free(&m);
+	m = the_message(st, good);
+	cr_assert_eq(m.state, PD_INVITE_SENT);
+	pd_outbox_free(&m);
+	cr_assert(mt_wait_mail_count(&sink, 1, 5000));
+}
+
+Test(outbox, smtp_password_never_reaches_last_error)
+{
+	char pwfile[700];
+	snprintf(pwfile, sizeof pwfile, "%s/server-password", dir);
+	mt_write_file(pwfile, PASSWORD "\n");
+	cr_assert(mt_sink_start(&sink, dir, 0, "relay", pwfile));
+	int64_t cid = create_customer("Zeta", "Zed", "zed@example.com");
+	pd_smtp_opts o = opts_for(sink.url);
+	o.username = "relay";
+	o.password = "not-" PASSWORD;
+	pd_outbox_report r;
+	pd_err e = {0};
+	cr_assert_eq(pd_outbox_deliver_due(st, &o, pd_now(), 0, &r, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(r.server_status, PD_E_AUTH);
+	pd_outbox m = the_message(st, cid);
+	cr_assert_eq(m.state, PD_INVITE_QUEUED);
+	cr_assert_not_null(m.last_error);
+	cr_assert_null(strstr(m.last_error, PASSWORD), "%s", m.last_error);
+	cr_assert_null(strstr(r.server_error, PASSWORD));
+	/* Nor anywhere in the database file (audit, outbox). */
+	FILE *f = fopen(db, "rb");
+	cr_assert_not_null(f);
+	static char buf[1 << 22];
+	size_t n = fread(buf, 1, sizeof buf, f);
+	fclose(f);
+	cr_assert_null(memmem(buf, n, PASSWORD, strlen(PASSWORD)));
+	/* The right password then delivers. */
+	o.password = PASSWORD;
+	cr_assert_eq(pd_outbox_deliver_due(st, &o, m.next_attempt_at, 0, &r, &e), PD_OK, "%s",
+		     e.message);
+	cr_assert_eq(r.sent, 1, "%s", r.server_error);
+	pd_outbox_free(&m);
+}
+
+Test(outbox, another_process_delivering_means_this_one_waits)
+{
+	create_customer("Eta", "Ed", "ed@example.com");
+	cr_assert(mt_sink_start(&sink, dir, 0, NULL, NULL));
+	char lock[700];
+	snprintf(lock, sizeof lock, "%s-outbox.lock", db);
+	int fd = open(lock, O_RDWR | O_CREAT, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(flock(fd, LOCK_EX), 0);
+	pd_smtp_opts o = opts_for(sink.url);
+	pd_outbox_report r;
+	pd_err e = {0};
+	cr_assert_eq(pd_outbox_deliver_due(st, &o, pd_now(), 0, &r, &e), PD_OK, "%s", e.message);
+	cr_assert(r.busy_elsewhere);
+	cr_assert_eq(r.attempted, 0);
+	close(fd);
+	cr_assert_eq(pd_outbox_deliver_due(st, &o, pd_now(), 0, &r, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(r.sent, 1);
+}
+
+/* ---- the worker ---- */
+
+static bool wait_readable(int fd, int ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	return poll(&p, 1, ms) == 1;
+}
+
+Test(outbox, worker_delivers_after_a_kick_notifies_and_stops_promptly)
+{
+	cr_assert(mt_sink_start(&sink, dir, 0, NULL, NULL));
+	int pfd[2];
+	cr_assert_eq(pipe2(pfd, O_NONBLOCK | O_CLOEXEC), 0);
+	pd_smtp_opts o = opts_for(sink.url);
+	pd_store_opts so = store_opts();
+	pd_outbox_worker *w = NULL;
+	pd_err e = {0};
+	cr_assert_eq(pd_outbox_worker_start(db, &so, &o, pfd[1], &w, &e), PD_OK, "%s", e.message);
+	/* Nothing queued yet: no mail, no wake-up. */
+	cr_assert_not(wait_readable(pfd[0], 300));
+
+	int64_t cid = create_customer("Théâtre du Châtelet", "Chloé Lefèvre", "chloe@example.com");
+	pd_outbox_worker_kick(w);
+	cr_assert(wait_readable(pfd[0], 10000), "no notification byte");
+	cr_assert(mt_wait_mail_count(&sink, 1, 5000));
+	pd_outbox m = the_message(st, cid);
+	cr_assert_eq(m.state, PD_INVITE_SENT);
+	pd_outbox_free(&m);
+	pd_outbox_worker_stats ws;
+	pd_outbox_worker_stats_get(w, &ws);
+	cr_assert_eq(ws.sent, 1);
+	cr_assert_eq(ws.last_status, PD_OK);
+
+	double t0 = mono();
+	pd_outbox_worker_stop(w);
+	cr_assert_lt(mono() - t0, 1.0, "stop took %.2f s", mono() - t0);
+	close(pfd[0]);
+	close(pfd[1]);
+}
+
+Test(outbox, worker_notices_mail_queued_by_another_connection_without_a_kick)
+{
+	cr_assert(mt_sink_start(&sink, dir, 0, NULL, NULL));
+	pd_smtp_opts o = opts_for(sink.url);
+	pd_store_opts so = store_opts();
+	pd_outbox_worker *w = NULL;
+	pd_err e = {0};
+	cr_assert_eq(pd_outbox_worker_start(db, &so, &o, -1, &w, &e), PD_OK, "%s", e.message);
+	create_customer("Iota", "Ivy", "ivy@example.com");
+	/* Found by the periodic data_version look, at most PD_OUTBOX_IDLE_CHECK s later. */
+	cr_assert(mt_wait_mail_count(&sink, 1, (PD_OUTBOX_IDLE_CHECK + 5) * 1000));
+	pd_outbox_worker_stop(w);
+}
+
+Test(outbox, worker_stop_interrupts_a_hung_server_and_leaves_the_message_queued)
+{
+	int port;
+	int lfd = mt_silent_listener(&port);
+	cr_assert_geq(lfd, 0);
+	char url[64];
+	snprintf(url, sizeof url, "smtp://127.0.0.1:%d", port);
+	pd_smtp_opts o = opts_for(url);
+	o.timeout_ms = 60000;
+	int64_t cid = create_customer("Kappa", "Kim", "kim@example.com");
+	pd_store_opts so = store_opts();
+	pd_outbox_worker *w = NULL;
+	pd_err e = {0};
+	cr_assert_eq(pd_outbox_worker_start(db, &so, &o, -1, &w, &e), PD_OK, "%s", e.message);
+	struct timespec ts = {0, 400 * 1000000L};
+	nanosleep(&ts, NULL); /* the worker is now waiting for a greeting */
+	double t0 = mono();
+	pd_outbox_worker_stop(w);
+	double took = mono() - t0;
+	close(lfd);
+	cr_assert_lt(took, 1.0, "stop took %.2f s", took);
+	pd_outbox m = the_message(st, cid);
+	cr_assert_eq(m.state, PD_INVITE_QUEUED);
+	cr_assert_eq(m.attempts, 0);
+	pd_outbox_free(&m);
+}
+
+Test(outbox, worker_with_no_smtp_keeps_mail_queued_and_still_stops)
+{
+	int64_t cid = create_customer("Lambda", "Lou", "lou@example.com");
+	pd_smtp_opts o = opts_for(NULL);
+	pd_store_opts so = store_opts();
+	pd_outbox_worker *w = NULL;
+	pd_err e = {0};
+	cr_assert_eq(pd_outbox_worker_start(db, &so, &o, -1, &w, &e), PD_OK, "%s", e.message);
+	pd_outbox_worker_kick(w);
+	struct timespec ts = {0, 200 * 1000000L};
+	nanosleep(&ts, NULL);
+	pd_outbox_worker_stats ws;
+	pd_outbox_worker_stats_get(w, &ws);
+	cr_assert(ws.not_configured);
+	cr_assert_geq(ws.rounds, 1);
+	double t0 = mono();
+	pd_outbox_worker_stop(w);
+	cr_assert_lt(mono() - t0, 1.0);
+	pd_outbox m = the_message(st, cid);
+	cr_assert_eq(m.state, PD_INVITE_QUEUED);
+	cr_assert_eq(m.attempts, 0);
+	pd_outbox_free(&m);
+}
+
+Test(outbox, worker_start_refuses_bad_options_and_a_bad_database)
+{
+	pd_store_opts so = store_opts();
+	pd_outbox_worker *w = NULL;
+	pd_err e = {0};
+	pd_smtp_opts o = opts_for("ftp://mail.example");
+	cr_assert_eq(pd_outbox_worker_start(db, &so, &o, -1, &w, &e), PD_E_CONFIG);
+	cr_assert_str_eq(e.field, "smtp.url");
+	cr_assert_null(w);
+	char bad[700];
+	snprintf(bad, sizeof bad, "%s/not-a-db", dir);
+	mt_write_file(bad, "this is not an SQLite database, just text that is long enough to matter.\n");
+	o = opts_for(NULL);
+	cr_assert_neq(pd_outbox_worker_start(bad, &so, &o, -1, &w, &e), PD_OK);
+	cr_assert_null(w);
+	cr_assert(strstr(e.message, "not-a-db"), "%s", e.message);
+}
