@@ -13,55 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "ui_internal.h"
-#include "wizard_state.h"
-
-/* Buttons under the form; which ones a step shows is decided by buttons_of(). */
-enum wbtn { B_BACK, B_NEXT, B_ADD_USER, B_DEL_USER, B_CREATE, B_CANCEL };
-static const char *const btn_label[] = {
-	[B_BACK] = "< Back (F5)",        [B_NEXT] = "Next > (F6)",
-	[B_ADD_USER] = "+ Add user (F7)", [B_DEL_USER] = "- Remove user (F8)",
-	[B_CREATE] = "Create customer",  [B_CANCEL] = "Cancel (Esc)",
-};
-
-/* A question drawn inside the wizard (so answering it can close the wizard). */
-enum wask { ASK_NONE, ASK_ESC, ASK_RESUME };
-
-struct wiz {
-	struct ui_app *app;
-	struct ui_screen *s;
-	pd_wiz w;
-	pd_wiz_ctx ctx;
-	pd_template *templates;
-	size_t n_templates;
-
-	/* the current step's form, rebuilt from w */
-	pd_wiz_field fields[PD_WIZ_FIELDS_MAX];
-	struct ui_fspec spec[PD_WIZ_FIELDS_MAX];
-	size_t nf;
-	struct ui_form *form;
-	bool rebuild;      /* the field set or other fields' values changed */
-	bool save_pending; /* a field was left: write the draft */
-	int fy, fh;        /* form rows in the window */
-
-	bool on_buttons;
-	int btn; /* index into the step's buttons */
-	int summary_top;
-
-	enum wask ask;
-	int ask_sel;
-	int64_t draft_saved_at;
-	bool finished; /* created or discarded: no draft on destroy */
-
-	/* name uniqueness, debounced: a thread wakes the loop 300 ms after the
-	 * last keystroke in the name field; on_data then asks the store */
-	pthread_t timer;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool timer_stop, timer_started;
-	int64_t name_due_ms; /* 0: nothing scheduled */
-	bool name_fired;
-};
+#include "wizard_internal.h"
 
 static int64_t now_ms(void)
 {
@@ -251,7 +203,6 @@ static enum ui_fkind fkind_of(pd_wiz_kind k)
 	}
 }
 
-static void layout_form(struct wiz *z);
 
 /* Rebuild the step's form from z->w, keeping the cursor on `focus_key`. */
 static void build_form(struct wiz *z, const char *focus_key)
@@ -321,253 +272,43 @@ static void build_form(struct wiz *z, const char *focus_key)
 		}
 	}
 	ui_form_mark_clean(z->form);
-	layout_form(z);
+	z->page = 0;
+	wiz_layout_form(z);
 	int fi = focus[0] ? key_index(z, focus) : -1;
 	if (fi >= 0)
-		ui_form_focus(z->form, fi);
+		wiz_show_field(z, fi);
 }
 
-/* ---------------------------------------------------------------- layout */
-
-/* Notes shown under the form: the step's explanations (and the secret note). */
-static size_t step_notes(const struct wiz *z, const char **out, size_t max)
+/* Apply what form callbacks left pending. They may run from a picker's done
+ * callback (the list dialog is on top then), so this runs at the next key
+ * and at the next draw, never inside the form's own code. */
+static void settle(struct wiz *z)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < z->nf && n < max; i++)
-		if (z->fields[i].note[0] && z->fields[i].kind != PD_WF_NOTE)
-			out[n++] = z->fields[i].note;
-	return n;
+	if (z->rebuild) {
+		char focus[48] = "";
+		int cur = z->form ? ui_form_current(z->form) : -1;
+		if (cur >= 0 && (size_t)cur < z->nf)
+			snprintf(focus, sizeof focus, "%s", z->fields[cur].key);
+		build_form(z, focus);
+		z->s->dirty = true;
+	}
+	if (z->save_pending) {
+		z->save_pending = false;
+		save_draft(z);
+	}
 }
 
-static void layout_form(struct wiz *z)
+static void w_draw(struct ui_screen *s)
 {
-	struct ui_screen *s = z->s;
-	if (!z->form || !s->win)
-		return;
-	const char *notes[8];
-	int nn = (int)step_notes(z, notes, 8);
-	z->fy = 3;
-	z->fh = s->h - z->fy - nn - 2;
-	if (z->fh < 3)
-		z->fh = 3;
-	ui_form_layout(z->form, s->win, z->fy, 1, z->fh, s->w - 2);
+	settle(s->priv);
+	wiz_draw(s);
 }
 
 static void w_layout(struct ui_screen *s)
 {
 	struct wiz *z = s->priv;
 	ui_screen_window(s, s->y, s->x, s->h, s->w);
-	layout_form(z);
-}
-
-/* ------------------------------------------------------------------ draw */
-
-static size_t buttons_of(const struct wiz *z, enum wbtn *b)
-{
-	size_t n = 0;
-	if (z->w.step != PD_WIZ_CUSTOMER)
-		b[n++] = B_BACK;
-	if (z->w.step == PD_WIZ_SUMMARY) {
-		b[n++] = B_CREATE;
-	} else {
-		b[n++] = B_NEXT;
-		if (z->w.step == PD_WIZ_ROLES) {
-			b[n++] = B_ADD_USER;
-			if (z->w.n_users)
-				b[n++] = B_DEL_USER;
-		}
-	}
-	b[n++] = B_CANCEL;
-	return n;
-}
-
-/* "1 Customer details › 2 Primary user › …"; short titles when it does not fit. */
-static void draw_steps(struct wiz *z, WINDOW *win, int y, int width)
-{
-	static const char *const shortt[] = {"Customer", "User", "PBX", "Roles", "Summary"};
-	for (int pass = 0; pass < 2; pass++) {
-		pd_buf b = {0};
-		for (int i = 0; i < PD_WIZ__STEPS; i++) {
-			const char *t = pass ? shortt[i] : pd_wiz_step_title((pd_wiz_step)i);
-			if (i < PD_WIZ_SUMMARY)
-				pd_buf_printf(&b, "%s%d %s", i ? " › " : "", i + 1, t);
-			else
-				pd_buf_printf(&b, " › %s", t);
-		}
-		bool fits = pd_utf8_width(b.s) <= width;
-		pd_buf_free(&b);
-		if (!fits && !pass)
-			continue;
-		int x = 1;
-		for (int i = 0; i < PD_WIZ__STEPS && x < width; i++) {
-			const char *t = pass ? shortt[i] : pd_wiz_step_title((pd_wiz_step)i);
-			char cell[64];
-			if (i < PD_WIZ_SUMMARY)
-				snprintf(cell, sizeof cell, "%d %s", i + 1, t);
-			else
-				snprintf(cell, sizeof cell, "%s", t);
-			if (i)
-				x += ui_put(win, y, x, width - x, " › ", ui_role(UI_R_NOTE), false);
-			attr_t a = i == (int)z->w.step ? ui_role(UI_R_TAB_ACTIVE)
-				   : i < (int)z->w.step ? ui_role(UI_R_TAB)
-							: ui_role(UI_R_NOTE);
-			x += ui_put(win, y, x, width - x, cell, a, false);
-		}
-		return;
-	}
-}
-
-static void summary_lines(struct wiz *z, pd_buf *b)
-{
-	pd_wiz *w = &z->w;
-	char *pt = pd_wiz_display(&z->ctx, w, "product_type");
-	pd_buf_printf(b, "Customer\n");
-	pd_buf_printf(b, "  Name          %s\n", w->name);
-	pd_buf_printf(b, "  Product type  %s\n", pt);
-	pd_buf_printf(b, "  Reference     %s\n", *w->reference ? w->reference : "— (the tenant id is billed)");
-	pd_buf_printf(b, "  Country       %s\n", w->country_text);
-	pd_buf_printf(b, "  Time zone     %s\n", w->time_zone);
-	if (w->trial)
-		pd_buf_printf(b, "  Trial         until %s\n", w->trial_end);
-	if (*w->notes) {
-		char *one = xstrdup(w->notes);
-		for (char *p = one; *p; p++)
-			if (*p == '\n')
-				*p = ' ';
-		pd_buf_printf(b, "  Notes         %s\n", one);
-		free(one);
-	}
-	free(pt);
-	pd_buf_printf(b, "Primary user (Customer Administrator)\n");
-	pd_buf_printf(b, "  %s <%s>%s%s\n", w->admin.display_name, w->admin.email,
-		      *w->admin.extension ? " ext. " : "", w->admin.extension);
-	pd_buf_printf(b, "  An invitation email is queued when the customer is created.\n");
-	pd_buf_printf(b, "PBX\n");
-	if (w->no_pbx) {
-		pd_buf_printf(b, "  No PBX yet\n");
-	} else {
-		char *pl = pd_wiz_display(&z->ctx, w, "pbx.platform");
-		const char *host = pd_wiz_get(w, "pbx.f.host"), *port = pd_wiz_get(w, "pbx.f.port");
-		pd_buf_printf(b, "  %s  %s%s%s  %s%s\n", pl, host, *port ? ":" : "", port,
-			      w->create_disabled ? "created disabled" : "enabled",
-			      *w->template_name ? "" : "");
-		pd_buf_printf(b, "  Sync users: %s   Monitor: %s   Auto-provision sub-accounts: %s\n",
-			      w->sync_users ? "yes" : "no", w->monitor ? "yes" : "no",
-			      w->auto_provision ? "yes" : "no");
-		free(pl);
-	}
-	pd_buf_printf(b, "Other users (%zu)\n", w->n_users);
-	for (size_t i = 0; i < w->n_users; i++) {
-		char key[48];
-		snprintf(key, sizeof key, "users.%zu.role", i);
-		char *role = pd_wiz_display(&z->ctx, w, key);
-		pd_buf_printf(b, "  %s <%s>  %s\n", w->users[i].display_name, w->users[i].email,
-			      *role ? role : "(no role)");
-		free(role);
-	}
-}
-
-static void draw_ask(struct wiz *z, WINDOW *win)
-{
-	const char *title, *opts[3];
-	size_t n;
-	char line[160];
-	if (z->ask == ASK_ESC) {
-		title = "Leave the wizard?";
-		opts[0] = "c  Continue editing";
-		opts[1] = "k  Keep the draft and close (n resumes it)";
-		opts[2] = "d  Discard the draft";
-		n = 3;
-		snprintf(line, sizeof line, "Nothing has been created yet.");
-	} else {
-		title = "Resume the draft?";
-		char when[32] = "";
-		time_t t = (time_t)z->draft_saved_at;
-		struct tm tm;
-		if (t && localtime_r(&t, &tm))
-			strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
-		snprintf(line, sizeof line, "Draft of %s, saved %s, at step %d %s.",
-			 *z->w.name ? z->w.name : "(no name yet)", when, (int)z->w.step + 1,
-			 pd_wiz_step_title(z->w.step));
-		opts[0] = "r  Resume the draft";
-		opts[1] = "n  Start a new customer (discard the draft)";
-		n = 2;
-	}
-	int h = (int)n + 6, w = getmaxx(win) - 8;
-	if (w > 64)
-		w = 64;
-	int y0 = (getmaxy(win) - h) / 2, x0 = (getmaxx(win) - w) / 2;
-	WINDOW *d = derwin(win, h, w, y0, x0);
-	if (!d)
-		return;
-	wbkgdset(d, ui_role(UI_R_DIALOG));
-	werase(d);
-	ui_box(d, title);
-	ui_put(d, 2, 2, w - 4, line, ui_role(UI_R_DIALOG), false);
-	for (size_t i = 0; i < n; i++)
-		ui_put(d, 4 + (int)i, 2, w - 4, opts[i],
-		       (int)i == z->ask_sel ? ui_role(UI_R_GRID_SELECTED) : ui_role(UI_R_DIALOG), true);
-	if (z->ask == ASK_RESUME && z->w.had_secret)
-		ui_put(d, h - 2, 2, w - 4, "The PBX secret is never kept: type it again.",
-		       ui_role(UI_R_NOTE), false);
-	delwin(d);
-}
-
-static void w_draw(struct ui_screen *s)
-{
-	struct wiz *z = s->priv;
-	WINDOW *win = s->win;
-	int width = s->w;
-	char title[128];
-	snprintf(title, sizeof title, " + Create New Customer — step %d of 4%s", (int)z->w.step + 1,
-		 z->w.step == PD_WIZ_SUMMARY ? " (summary)" : "");
-	if (z->w.step == PD_WIZ_SUMMARY)
-		snprintf(title, sizeof title, " + Create New Customer — summary: check, then create");
-	ui_fill(win, 0, 0, width, ui_role(UI_R_TITLE));
-	ui_put(win, 0, 0, width, title, ui_role(UI_R_TITLE), true);
-	draw_steps(z, win, 1, width - 1);
-
-	if (z->w.step == PD_WIZ_SUMMARY) {
-		pd_buf b = {0};
-		summary_lines(z, &b);
-		char *text = pd_buf_steal(&b);
-		int y = 3, line = 0, last = s->h - 2;
-		char *save = NULL;
-		for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save), line++) {
-			if (line < z->summary_top || y >= last)
-				continue;
-			ui_put(win, y++, 1, width - 2, l,
-			       l[0] != ' ' ? ui_role(UI_R_LABEL) | A_BOLD : ui_role(UI_R_NORMAL), false);
-		}
-		free(text);
-	} else if (z->form) {
-		ui_form_draw(z->form, !z->on_buttons && z->ask == ASK_NONE);
-		const char *notes[8];
-		size_t nn = step_notes(z, notes, 8);
-		for (size_t i = 0; i < nn; i++) {
-			char *l = xasprintf("• %s", notes[i]);
-			ui_put(win, z->fy + z->fh + (int)i, 2, width - 3, l, ui_role(UI_R_NOTE), false);
-			free(l);
-		}
-	}
-	/* buttons */
-	enum wbtn b[8];
-	size_t nb = buttons_of(z, b);
-	int x = 1, y = s->h - 1;
-	for (size_t i = 0; i < nb; i++) {
-		char cell[64];
-		snprintf(cell, sizeof cell, "[ %s ]", btn_label[b[i]]);
-		bool sel = z->on_buttons && (int)i == z->btn;
-		x += ui_put(win, y, x, width - x, cell,
-			    sel ? ui_role(UI_R_FIELD_ACTIVE) | A_REVERSE : ui_role(UI_R_FIELD), false);
-		x += 2;
-	}
-	if (z->ask != ASK_NONE) {
-		draw_ask(z, win);
-		ui_app_cursor(z->app, NULL);
-	} else if (z->on_buttons || z->w.step == PD_WIZ_SUMMARY) {
-		ui_app_cursor(z->app, NULL);
-	}
+	wiz_layout_form(z);
 }
 
 /* ----------------------------------------------------------------- steps */
@@ -596,7 +337,7 @@ static bool step_ok(struct wiz *z)
 		return true;
 	z->on_buttons = false;
 	if (first >= 0)
-		ui_form_focus(z->form, first);
+		wiz_show_field(z, first);
 	ui_msg(z->app, UI_R_STATUS_ERROR, "%zu field%s to fix before going on", bad,
 	       bad == 1 ? "" : "s");
 	return false;
@@ -611,7 +352,7 @@ static void go_step(struct wiz *z, pd_wiz_step step, const char *focus)
 	build_form(z, focus);
 	if (step == PD_WIZ_SUMMARY) { /* the cursor starts on "Create customer" */
 		enum wbtn b[8];
-		size_t nb = buttons_of(z, b);
+		size_t nb = wiz_buttons(z, b);
 		for (size_t i = 0; i < nb; i++)
 			if (b[i] == B_CREATE)
 				z->btn = (int)i;
@@ -710,7 +451,8 @@ static int create_customer(struct wiz *z)
 				int fi = key_index(z, bad_key);
 				if (fi >= 0 && z->form) {
 					ui_form_set_error(z->form, fi, e.message);
-					ui_form_focus(z->form, fi);
+					z->on_buttons = false;
+					wiz_show_field(z, fi);
 				}
 				break;
 			}
@@ -821,46 +563,73 @@ static int ask_key(struct wiz *z, const struct ui_event *ev)
 	}
 }
 
-static int last_focusable(const struct wiz *z)
+static bool focusable(const struct wiz *z, int i)
 {
-	for (int i = (int)z->nf - 1; i >= 0; i--)
-		if (z->fields[i].kind != PD_WF_NOTE && z->fields[i].kind != PD_WF_FIXED)
-			return i;
+	return i >= 0 && (size_t)i < z->nf && z->fields[i].kind != PD_WF_NOTE &&
+	       z->fields[i].kind != PD_WF_FIXED;
+}
+
+/* First/last focusable field of the current page (page true) or of the step. */
+static int edge_field(const struct wiz *z, bool last, bool page)
+{
+	int lo = page ? (int)z->page_start[z->page] : 0;
+	int hi = page ? (int)z->page_start[z->page + 1] : (int)z->nf;
+	if (last) {
+		for (int i = hi - 1; i >= lo; i--)
+			if (focusable(z, i))
+				return i;
+	} else {
+		for (int i = lo; i < hi; i++)
+			if (focusable(z, i))
+				return i;
+	}
 	return -1;
 }
 
-static int first_focusable(const struct wiz *z)
+static void focus_buttons(struct wiz *z, enum wbtn prefer)
 {
-	for (size_t i = 0; i < z->nf; i++)
-		if (z->fields[i].kind != PD_WF_NOTE && z->fields[i].kind != PD_WF_FIXED)
-			return (int)i;
-	return -1;
+	enum wbtn b[8];
+	size_t nb = wiz_buttons(z, b);
+	z->on_buttons = true;
+	z->btn = prefer == B_CANCEL ? (int)nb - 1 : 0;
+	for (size_t i = 0; i < nb; i++)
+		if (b[i] == prefer)
+			z->btn = (int)i;
+}
+
+static void focus_field(struct wiz *z, int idx)
+{
+	if (!z->form || idx < 0)
+		return;
+	z->on_buttons = false;
+	wiz_show_field(z, idx);
 }
 
 static int buttons_key(struct wiz *z, const struct ui_event *ev)
 {
 	enum wbtn b[8];
-	int nb = (int)buttons_of(z, b);
+	int nb = (int)wiz_buttons(z, b);
 	if (z->btn >= nb)
 		z->btn = nb - 1;
-	bool next = ev->action == UI_A_NEXT_FIELD || (ev->func && ev->key == KEY_RIGHT);
-	bool prev = ev->action == UI_A_PREV_FIELD || (ev->func && ev->key == KEY_LEFT);
-	if (next) {
+	bool tab = ev->action == UI_A_NEXT_FIELD, backtab = ev->action == UI_A_PREV_FIELD;
+	if (tab || (ev->func && ev->key == KEY_RIGHT)) {
 		if (z->btn + 1 < nb)
 			z->btn++;
-		else if (z->form && ev->action == UI_A_NEXT_FIELD) {
-			z->on_buttons = false;
-			ui_form_focus(z->form, first_focusable(z));
-		}
+		else if (tab && edge_field(z, false, false) >= 0)
+			focus_field(z, edge_field(z, false, false));
 		return UI_HANDLED | UI_REDRAW;
 	}
-	if (prev || (ev->func && ev->key == KEY_UP)) {
-		if (z->btn > 0 && prev)
+	if (backtab || (ev->func && ev->key == KEY_LEFT)) {
+		if (z->btn > 0)
 			z->btn--;
-		else if (z->form && last_focusable(z) >= 0) {
-			z->on_buttons = false;
-			ui_form_focus(z->form, last_focusable(z));
-		} else if (z->w.step == PD_WIZ_SUMMARY && z->summary_top > 0)
+		else if (backtab && edge_field(z, true, false) >= 0)
+			focus_field(z, edge_field(z, true, false));
+		return UI_HANDLED | UI_REDRAW;
+	}
+	if (ev->func && ev->key == KEY_UP) {
+		if (edge_field(z, true, false) >= 0)
+			focus_field(z, edge_field(z, true, false));
+		else if (z->summary_top > 0)
 			z->summary_top--;
 		return UI_HANDLED | UI_REDRAW;
 	}
@@ -873,7 +642,8 @@ static int buttons_key(struct wiz *z, const struct ui_event *ev)
 	return 0;
 }
 
-/* After the form handled a key: apply side effects, rebuild, debounce. */
+/* After the form handled a key: debounce the name check, remember the
+ * focus for a resume, apply pending rebuilds and the draft. */
 static int after_form_key(struct wiz *z, int r)
 {
 	int cur = ui_form_current(z->form);
@@ -889,23 +659,68 @@ static int after_form_key(struct wiz *z, int r)
 		free(z->w.focus);
 		z->w.focus = xstrdup(z->fields[cur].key);
 	}
-	if (z->rebuild) {
-		char focus[48];
-		snprintf(focus, sizeof focus, "%s",
-			 cur >= 0 && (size_t)cur < z->nf ? z->fields[cur].key : "");
-		build_form(z, focus);
+	if (z->rebuild)
 		r |= UI_REDRAW;
-	}
-	if (z->save_pending) {
-		z->save_pending = false;
-		save_draft(z);
-	}
+	settle(z);
 	return r;
+}
+
+/* Leave the current field the way the form does (check, then side effects). */
+static void leave_field(struct wiz *z)
+{
+	int cur = ui_form_current(z->form);
+	if (cur < 0)
+		return;
+	pd_err e = {0};
+	ui_form_set_error(z->form, cur, form_check(z->form, cur, z, &e) != PD_OK ? e.message : NULL);
+	form_changed(z->form, cur, z);
+}
+
+/* Tab/Down past the page's last field, Shift-Tab/Up before its first:
+ * next/previous page, then the buttons. */
+static int page_edge_key(struct wiz *z, const struct ui_event *ev)
+{
+	int cur = ui_form_current(z->form);
+	bool multiline = cur >= 0 && (size_t)cur < z->nf && z->fields[cur].kind == PD_WF_NOTES;
+	bool fwd = ev->action == UI_A_NEXT_FIELD || (!multiline && ev->func && ev->key == KEY_DOWN);
+	bool back = ev->action == UI_A_PREV_FIELD || (!multiline && ev->func && ev->key == KEY_UP);
+	if (fwd && cur == edge_field(z, true, true)) {
+		leave_field(z);
+		after_form_key(z, 0);
+		if (z->page + 1 < z->n_pages) {
+			int p = z->page + 1;
+			for (size_t i = z->page_start[p]; i < z->page_start[p + 1]; i++)
+				if (focusable(z, (int)i)) {
+					focus_field(z, (int)i);
+					break;
+				}
+		} else {
+			focus_buttons(z, z->w.step == PD_WIZ_ROLES ? B_NEXT : B_NEXT);
+		}
+		return UI_HANDLED | UI_REDRAW;
+	}
+	if (back && cur == edge_field(z, false, true)) {
+		leave_field(z);
+		after_form_key(z, 0);
+		if (z->page > 0) {
+			int p = z->page - 1;
+			for (size_t i = z->page_start[p + 1]; i-- > z->page_start[p];)
+				if (focusable(z, (int)i)) {
+					focus_field(z, (int)i);
+					break;
+				}
+		} else {
+			focus_buttons(z, B_CANCEL);
+		}
+		return UI_HANDLED | UI_REDRAW;
+	}
+	return 0;
 }
 
 static int w_key(struct ui_screen *s, const struct ui_event *ev)
 {
 	struct wiz *z = s->priv;
+	settle(z);
 	if (z->ask != ASK_NONE)
 		return ask_key(z, ev);
 	/* wizard keys that no field uses */
@@ -939,34 +754,13 @@ static int w_key(struct ui_screen *s, const struct ui_event *ev)
 			return next_step(z);
 		if (ev->func && ev->key == KEY_PPAGE)
 			return prev_step(z);
-		/* swallow printable keys so "q" or "?" do not leave the wizard */
+		/* swallow the rest so "q" or "?" typed by habit do not leave */
 		return ev->action == UI_A_HELP ? 0 : UI_HANDLED;
 	}
-	/* Tab on the last field goes to the buttons (after checking the field) */
-	if (ev->action == UI_A_NEXT_FIELD && ui_form_current(z->form) == last_focusable(z)) {
-		int cur = ui_form_current(z->form);
-		pd_err e = {0};
-		if (form_check(z->form, cur, z, &e) != PD_OK)
-			ui_form_set_error(z->form, cur, e.message);
-		else
-			ui_form_set_error(z->form, cur, NULL);
-		form_changed(z->form, cur, z);
-		z->on_buttons = true;
-		z->btn = 0;
-		enum wbtn b[8];
-		size_t nb = buttons_of(z, b);
-		for (size_t i = 0; i < nb; i++)
-			if (b[i] == B_NEXT)
-				z->btn = (int)i;
-		return after_form_key(z, UI_HANDLED | UI_REDRAW);
-	}
-	if (ev->action == UI_A_PREV_FIELD && ui_form_current(z->form) == first_focusable(z)) {
-		z->on_buttons = true;
-		enum wbtn b[8];
-		z->btn = (int)buttons_of(z, b) - 1;
-		return UI_HANDLED | UI_REDRAW;
-	}
-	int r = ui_form_key(z->form, ev);
+	int r = page_edge_key(z, ev);
+	if (r)
+		return r;
+	r = ui_form_key(z->form, ev);
 	if (r)
 		return after_form_key(z, r | UI_HANDLED);
 	if (ev->func && ev->key == KEY_NPAGE)
@@ -1097,6 +891,8 @@ static void w_destroy(struct ui_screen *s)
 	pthread_mutex_destroy(&z->mu);
 	if (z->form)
 		ui_form_free(z->form);
+	if (z->ask_win)
+		delwin(z->ask_win);
 	for (size_t i = 0; i < z->n_templates; i++)
 		pd_template_free(&z->templates[i]);
 	free(z->templates);
