@@ -1,0 +1,431 @@
+/* Users and roles, PBX records and templates, the user sync, the outbox,
+ * the billing export and drafts, on a real database file. */
+#include "fixture.h"
+
+TestSuite(users, .init = fx_setup_open, .fini = fx_teardown);
+
+static pd_user console_user(const char *name, const char *email, const char *role)
+{
+	pd_user u = {0};
+	u.display_name = xstrdup(name);
+	u.email = xstrdup(email);
+	u.role = xstrdup(role);
+	return u;
+}
+
+static int64_t admin_of(int64_t cid)
+{
+	pd_user u = {0};
+	cr_assert_eq(store_user_find(fx_s, cid, "admin@example.com", &u, NULL), PD_OK);
+	int64_t id = u.id;
+	pd_user_free(&u);
+	return id;
+}
+
+Test(users, add_unique_email_per_customer_and_invitation)
+{
+	int64_t a = fx_create("Customer A"), b = fx_create("Customer B");
+	pd_err e = {0};
+	pd_user u = console_user("Hélène", "helene@example.com", "supervisor"), out = {0};
+	cr_assert_eq(store_user_add(fx_s, a, &u, &fx_alice, &out, &e), PD_OK, "%s", e.message);
+	cr_assert_str_eq(out.role, "supervisor");
+	cr_assert_eq(out.invite, PD_INVITE_QUEUED);
+	pd_user_free(&out);
+	pd_user_free(&u);
+	/* Same email folded in the same customer: refused; in another: fine. */
+	u = console_user("Other", "HELENE@example.com", NULL);
+	cr_assert_eq(store_user_add(fx_s, a, &u, &fx_alice, NULL, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "email");
+	cr_assert(strstr(e.message, "Hélène"), "%s", e.message);
+	cr_assert_eq(store_user_add(fx_s, b, &u, &fx_alice, NULL, &e), PD_OK, "%s", e.message);
+	pd_user_free(&u);
+	/* Bad input is refused by the core rules with the field named. */
+	u = console_user("X", "not-an-email", NULL);
+	cr_assert_eq(store_user_add(fx_s, a, &u, &fx_alice, NULL, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "email");
+	pd_user_free(&u);
+	u = console_user("X", "x@example.com", "overlord");
+	cr_assert_eq(store_user_add(fx_s, a, &u, &fx_alice, NULL, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "role");
+	pd_user_free(&u);
+	cr_assert_eq(fx_scalar(NULL, "SELECT n_users FROM customers WHERE name = 'Customer A'"), 2);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM outbox"), 4);
+}
+
+Test(users, roles_and_the_primary_admin)
+{
+	int64_t c = fx_create("Roles Inc");
+	pd_err e = {0};
+	int64_t admin = admin_of(c);
+	cr_assert_eq(store_role_assign(fx_s, admin, "agent", &fx_alice, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "role");
+	cr_assert_eq(store_role_assign(fx_s, admin, NULL, &fx_alice, &e), PD_E_INVALID);
+	cr_assert_eq(store_user_remove(fx_s, admin, &fx_alice, &e), PD_E_INVALID);
+	pd_user u = console_user("Agent", "agent@example.com", NULL), out = {0};
+	cr_assert_eq(store_user_add(fx_s, c, &u, &fx_alice, &out, &e), PD_OK);
+	cr_assert_null(out.role);
+	cr_assert_eq(store_role_assign(fx_s, out.id, "nonexistent", &fx_alice, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "role");
+	cr_assert_eq(store_role_assign(fx_s, out.id, "reporting", &fx_alice, &e), PD_OK, "%s", e.message);
+	pd_user got = {0};
+	cr_assert_eq(store_user_get(fx_s, out.id, &got, &e), PD_OK);
+	cr_assert_str_eq(got.role, "reporting");
+	pd_user_free(&got);
+	cr_assert_eq(store_role_assign(fx_s, out.id, "", &fx_alice, &e), PD_OK);
+	cr_assert_eq(store_user_get(fx_s, out.id, &got, &e), PD_OK);
+	cr_assert_null(got.role, "no role: kept, without access");
+	/* Update with the version; a stale one conflicts. */
+	pd_set_str(&got.display_name, "Agent Renamed");
+	cr_assert_eq(store_user_update(fx_s, &got, &fx_alice, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(store_user_update(fx_s, &got, &fx_bob, &e), PD_E_CONFLICT);
+	pd_user_free(&got);
+	pd_audit *a;
+	size_t na;
+	cr_assert_eq(store_audit_list(fx_s, c, 0, &a, &na, &e), PD_OK);
+	bool saw = false;
+	for (size_t i = 0; i < na; i++)
+		saw |= !strcmp(a[i].object, "role") && strstr(a[i].detail, "role: \"reporting\" → ∅") != NULL;
+	cr_assert(saw, "role change audited");
+	pd_audits_free(a, na);
+	cr_assert_eq(store_user_remove(fx_s, out.id, &fx_alice, &e), PD_OK);
+	cr_assert_eq(fx_scalar(NULL, "SELECT n_users FROM customers"), 1);
+	pd_user_free(&out);
+	pd_user_free(&u);
+}
+
+static pd_pbx ami(void)
+{
+	pd_pbx p = {0};
+	p.platform = xstrdup("asterisk-ami");
+	p.host = xstrdup("pbx.example");
+	p.port = 5038;
+	p.username = xstrdup("admin");
+	p.secret = xstrdup("Pa55-word");
+	p.sync_users = p.monitor = p.enabled = true;
+	return p;
+}
+
+Test(users, pbx_one_per_customer_secret_auto_provision_generation)
+{
+	int64_t c = fx_create("PBX Owner");
+	pd_err e = {0};
+	int64_t g0, g1;
+	cr_assert_eq(store_pbx_generation(fx_s, &g0, &e), PD_OK);
+	pd_pbx p = ami();
+	p.auto_provision = true;
+	p.enabled = false;
+	cr_assert_eq(store_pbx_add(fx_s, c, &p, &fx_alice, &e), PD_OK, "%s", e.message);
+	pd_pbx_free(&p);
+	p = ami();
+	cr_assert_eq(store_pbx_add(fx_s, c, &p, &fx_alice, &e), PD_E_INVALID, "only one per customer");
+	pd_pbx_free(&p);
+	cr_assert_eq(store_pbx_generation(fx_s, &g1, &e), PD_OK);
+	cr_assert_gt(g1, g0);
+
+	pd_pbx got = {0};
+	cr_assert_eq(store_pbx_get(fx_s, c, false, &got, &e), PD_OK);
+	cr_assert_null(got.secret);
+	cr_assert_not(got.enabled);
+	got.auto_provision = false;
+	cr_assert_eq(store_pbx_update(fx_s, &got, &fx_alice, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "auto_provision_sub_accounts");
+	got.auto_provision = true;
+	got.port = 5039;
+	cr_assert_eq(store_pbx_update(fx_s, &got, &fx_alice, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(store_pbx_update(fx_s, &got, &fx_alice, &e), PD_E_CONFLICT, "stale version");
+	pd_pbx_free(&got);
+	/* A NULL secret on update kept the stored one. */
+	cr_assert_eq(store_pbx_get(fx_s, c, true, &got, &e), PD_OK);
+	cr_assert_str_eq(got.secret, "Pa55-word");
+	cr_assert_eq(got.port, 5039);
+	pd_pbx_free(&got);
+
+	cr_assert_eq(store_pbx_set_enabled(fx_s, c, true, &fx_alice, &e), PD_OK);
+	pd_pbx *all;
+	size_t n;
+	cr_assert_eq(store_pbx_list_all(fx_s, true, &all, &n, &e), PD_OK);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(all[0].secret, "Pa55-word");
+	pd_pbx_free(&all[0]);
+	free(all);
+
+	pd_pbx_status st = {.customer_id = c, .state = "monitoring", .live_calls = 3, .agents_available = 2,
+			    .agents_logged_on = 5};
+	cr_assert_eq(store_pbx_status_set(fx_s, &st, &e), PD_OK, "%s", e.message);
+	pd_pbx_status rs;
+	cr_assert_eq(store_pbx_status_get(fx_s, c, &rs, &e), PD_OK);
+	cr_assert_str_eq(rs.state, "monitoring");
+	cr_assert_eq(rs.live_calls, 3);
+	pd_pbx_status_free(&rs);
+	pd_query q = {.sort = PD_SORT_NAME};
+	pd_row row;
+	size_t got_n;
+	cr_assert_eq(store_customer_page(fx_s, &q, PD_PAGE_FIRST, NULL, 1, &row, &got_n, &e), PD_OK);
+	cr_assert_str_eq(row.pbx_state, "monitoring");
+	pd_row_free(&row);
+
+	/* Deleted customers drop out of the monitor's set. */
+	cr_assert_eq(store_customer_delete(fx_s, c, "pbx owner", 0, &fx_alice, &e), PD_OK);
+	cr_assert_eq(store_pbx_list_all(fx_s, false, &all, &n, &e), PD_OK);
+	cr_assert_eq(n, 0);
+	free(all);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM audit WHERE detail LIKE '%Pa55%'"), 0);
+}
+
+Test(users, pbx_platform_must_suit_the_product_type)
+{
+	pd_err e = {0};
+	pd_new_customer n;
+	fx_new(&n, "Compliance", NULL);
+	pd_set_str(&n.customer.product_type, "compliance-recording");
+	pd_customer c = {0};
+	cr_assert_eq(store_customer_create(fx_s, &n, &fx_alice, &c, &e), PD_OK, "%s", e.message);
+	pd_pbx p = ami();
+	pd_set_str(&p.platform, "freeswitch-esl");
+	pd_set_str(&p.username, NULL);
+	pd_status r = store_pbx_add(fx_s, c.id, &p, &fx_alice, &e);
+	cr_assert_eq(r, PD_E_INVALID);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM pbx"), 0);
+	pd_pbx_free(&p);
+	pd_customer_free(&c);
+	pd_new_customer_free(&n);
+}
+
+Test(users, templates)
+{
+	pd_err e = {0};
+	pd_template t = {0};
+	t.name = xstrdup("lab");
+	t.platform = xstrdup("asterisk-ami");
+	t.host = xstrdup("127.0.0.1");
+	t.port = 5038;
+	t.username = xstrdup("admin");
+	cr_assert_eq(store_template_save(fx_s, &t, &fx_alice, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(t.version, 1);
+	pd_set_str(&t.host, "10.0.0.1");
+	cr_assert_eq(store_template_save(fx_s, &t, &fx_alice, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(t.version, 2);
+	t.version = 1;
+	cr_assert_eq(store_template_save(fx_s, &t, &fx_bob, &e), PD_E_CONFLICT);
+	pd_template g = {0};
+	cr_assert_eq(store_template_get(fx_s, "lab", &g, &e), PD_OK);
+	cr_assert_str_eq(g.host, "10.0.0.1");
+	pd_template_free(&g);
+	pd_template *all;
+	size_t n;
+	cr_assert_eq(store_template_list(fx_s, &all, &n, &e), PD_OK);
+	cr_assert_eq(n, 1);
+	pd_template_free(&all[0]);
+	free(all);
+	cr_assert_eq(store_template_delete(fx_s, "lab", &fx_alice, &e), PD_OK);
+	cr_assert_eq(store_template_delete(fx_s, "lab", &fx_alice, &e), PD_E_NOTFOUND);
+	cr_assert_eq(store_template_get(fx_s, "lab", &g, &e), PD_E_NOTFOUND);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM audit WHERE object = 'template'"), 3);
+	pd_template_free(&t);
+}
+
+static pd_synced_user su(const char *ep, const char *name, const char *email, const char *sub)
+{
+	pd_synced_user u = {ep, name, email, sub, "idle"};
+	return u;
+}
+
+Test(users, sync_diff_links_and_writes_nothing_when_unchanged)
+{
+	int64_t c = fx_create("Synced");
+	pd_err e = {0};
+	pd_user cu = console_user("Hélène Console", "helene@example.com", "agent");
+	cr_assert_eq(store_user_add(fx_s, c, &cu, &fx_alice, NULL, &e), PD_OK);
+	pd_user_free(&cu);
+
+	pd_synced_user v1[] = {su("1001", "Alice", NULL, "sales"), su("1002", "Bob", NULL, "sales"),
+			       su("1003", "Hélène", "HELENE@example.com", "support")};
+	pd_sync_result r;
+	cr_assert_eq(store_sync_users(fx_s, c, v1, 3, true, &r, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(r.added, 3);
+	cr_assert_eq(r.sub_accounts_added, 2);
+	cr_assert_eq(fx_scalar(NULL, "SELECT n_users FROM customers"), 5);
+
+	pd_user found = {0};
+	cr_assert_eq(store_user_find(fx_s, c, "1003", &found, &e), PD_OK);
+	cr_assert(found.synced);
+	cr_assert_neq(found.linked_user_id, 0, "linked to the console user by folded email");
+	pd_user console = {0};
+	cr_assert_eq(store_user_get(fx_s, found.linked_user_id, &console, &e), PD_OK);
+	cr_assert_str_eq(console.display_name, "Hélène Console");
+	pd_user_free(&console);
+	pd_user_free(&found);
+
+	/* The same list again: nothing written, no audit row, data_version still. */
+	pd_store *watcher = fx_open();
+	int64_t dv = store_data_version(watcher);
+	int64_t audits = fx_scalar(NULL, "SELECT count(*) FROM audit");
+	cr_assert_eq(store_sync_users(fx_s, c, v1, 3, true, &r, &e), PD_OK);
+	cr_assert_eq(r.unchanged, 3);
+	cr_assert_eq(r.added + r.updated + r.removed + r.sub_accounts_added, 0);
+	cr_assert_eq(store_data_version(watcher), dv, "an unchanged sync committed something");
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM audit"), audits);
+
+	/* new / updated / removed / unchanged */
+	pd_synced_user v2[] = {su("1001", "Alice Martin", NULL, "sales"), su("1003", "Hélène", "HELENE@example.com", "support"),
+			       su("1004", "Dan", NULL, "lab")};
+	cr_assert_eq(store_sync_users(fx_s, c, v2, 3, true, &r, &e), PD_OK);
+	cr_assert_eq(r.added, 1);
+	cr_assert_eq(r.updated, 1);
+	cr_assert_eq(r.removed, 1);
+	cr_assert_eq(r.unchanged, 1);
+	cr_assert_eq(r.sub_accounts_added, 1);
+	cr_assert_neq(store_data_version(watcher), dv);
+	pd_audit *a;
+	size_t na;
+	cr_assert_eq(store_audit_list(fx_s, c, 1, &a, &na, &e), PD_OK);
+	cr_assert_str_eq(a[0].action, "sync");
+	cr_assert(strstr(a[0].detail, "1 new, 1 updated, 1 removed"), "%s", a[0].detail);
+	cr_assert(strstr(a[0].detail, "\"Alice\" → \"Alice Martin\""), "%s", a[0].detail);
+	pd_audits_free(a, na);
+	pd_sub_account *subs;
+	size_t ns;
+	cr_assert_eq(store_sub_account_list(fx_s, c, &subs, &ns, &e), PD_OK);
+	cr_assert_eq(ns, 3);
+	cr_assert_str_eq(subs[0].name, "lab");
+	pd_sub_accounts_free(subs, ns);
+
+	/* Roles set on a synced user survive a sync (the console owns them). */
+	cr_assert_eq(store_user_find(fx_s, c, "1004", &found, &e), PD_OK);
+	cr_assert_eq(store_role_assign(fx_s, found.id, "agent", &fx_alice, &e), PD_OK);
+	cr_assert_eq(store_sync_users(fx_s, c, v2, 3, true, &r, &e), PD_OK);
+	pd_user again = {0};
+	cr_assert_eq(store_user_get(fx_s, found.id, &again, &e), PD_OK);
+	cr_assert_str_eq(again.role, "agent");
+	pd_user_free(&again);
+	pd_user_free(&found);
+
+	/* Bad PBX data is refused before anything changes. */
+	pd_synced_user bad[] = {su("2001", "X", NULL, NULL), su("2001", "Y", NULL, NULL)};
+	cr_assert_eq(store_sync_users(fx_s, c, bad, 2, false, &r, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "endpoint");
+	pd_synced_user noep[] = {su("", "X", NULL, NULL)};
+	cr_assert_eq(store_sync_users(fx_s, c, noep, 1, false, &r, &e), PD_E_INVALID);
+	/* An empty list removes every synced user. */
+	cr_assert_eq(store_sync_users(fx_s, c, NULL, 0, false, &r, &e), PD_OK);
+	cr_assert_eq(r.removed, 3);
+	cr_assert_eq(fx_scalar(NULL, "SELECT n_users FROM customers"), 2);
+	store_close(watcher);
+}
+
+Test(users, outbox_lifecycle)
+{
+	int64_t c = fx_create("Mail Co");
+	pd_err e = {0};
+	pd_outbox o = {0};
+	int64_t now = pd_now();
+	cr_assert_eq(store_outbox_next_due(fx_s, now, &o, &e), PD_OK, "%s", e.message);
+	cr_assert_str_eq(o.to_addr, "admin@example.com");
+	int64_t id = o.id;
+	pd_outbox_free(&o);
+	cr_assert_eq(store_outbox_mark_failed(fx_s, id, "421 try later", now + 60, false, &e), PD_OK);
+	cr_assert_eq(store_outbox_next_due(fx_s, now, &o, &e), PD_E_NOTFOUND);
+	cr_assert_eq(store_outbox_next_due(fx_s, now + 61, &o, &e), PD_OK);
+	cr_assert_eq(o.attempts, 1);
+	cr_assert_str_eq(o.last_error, "421 try later");
+	pd_outbox_free(&o);
+	cr_assert_eq(store_outbox_mark_failed(fx_s, id, "550 no such user", 0, true, &e), PD_OK);
+	int64_t admin = admin_of(c);
+	pd_user u = {0};
+	cr_assert_eq(store_user_get(fx_s, admin, &u, &e), PD_OK);
+	cr_assert_eq(u.invite, PD_INVITE_FAILED);
+	pd_user_free(&u);
+	int count;
+	cr_assert_eq(store_outbox_retry(fx_s, 0, &fx_alice, &count, &e), PD_OK);
+	cr_assert_eq(count, 1);
+	cr_assert_eq(store_outbox_retry(fx_s, id, &fx_alice, &count, &e), PD_E_INVALID, "still queued");
+	cr_assert_eq(store_outbox_mark_sent(fx_s, id, now, &e), PD_OK);
+	cr_assert_eq(store_user_get(fx_s, admin, &u, &e), PD_OK);
+	cr_assert_eq(u.invite, PD_INVITE_SENT);
+	pd_user_free(&u);
+	cr_assert_eq(store_outbox_resend_user(fx_s, admin, &fx_alice, &e), PD_OK, "%s", e.message);
+	pd_outbox *all;
+	size_t n;
+	cr_assert_eq(store_outbox_list(fx_s, 0, &all, &n, &e), PD_OK);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(all[1].state, PD_INVITE_QUEUED);
+	pd_outboxes_free(all, n);
+	cr_assert_eq(store_outbox_mark_sent(fx_s, 9999, now, &e), PD_E_NOTFOUND);
+}
+
+typedef struct {
+	int n;
+	char lines[8][256];
+} bill_ctx;
+
+static pd_status collect(const pd_billing_line *l, void *ctx, pd_err *e)
+{
+	(void)e;
+	bill_ctx *b = ctx;
+	if (b->n < 8)
+		snprintf(b->lines[b->n], sizeof b->lines[0], "%s|%lld|%d|%lld|%s", l->billing_id,
+			 (long long)l->licensed_users, l->active_days, (long long)l->amount_cents, l->flags);
+	b->n++;
+	return PD_OK;
+}
+
+Test(users, billing_export_licensed_users_and_deleted_customers)
+{
+	pd_err e = {0};
+	pd_new_customer n;
+	fx_new(&n, "Billed", NULL);
+	n.customer.reference = xstrdup("B-1");
+	n.n_users = 2;
+	n.users = xcalloc(2, sizeof *n.users);
+	n.users[0].display_name = xstrdup("With Role");
+	n.users[0].email = xstrdup("r@example.com");
+	n.users[0].role = xstrdup("agent");
+	n.users[1].display_name = xstrdup("No Role");
+	n.users[1].email = xstrdup("nr@example.com");
+	pd_customer c = {0};
+	cr_assert_eq(store_customer_create(fx_s, &n, &fx_alice, &c, &e), PD_OK, "%s", e.message);
+	pd_new_customer_free(&n);
+	int64_t gone = fx_create("Gone");
+	cr_assert_eq(store_customer_delete(fx_s, gone, "gone", 0, &fx_alice, &e), PD_OK);
+
+	pd_day today = pd_today(), first;
+	char period[8], d[11];
+	pd_day_format(today, d);
+	snprintf(period, sizeof period, "%.7s", d);
+	int ndays;
+	cr_assert(pd_period_parse(period, &first, &ndays));
+	bill_ctx b = {0};
+	cr_assert_eq(store_billing_export(fx_s, first, ndays, collect, &b, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(b.n, 2, "the deleted customer is billed up to its deletion day");
+	/* Billing-id order: the tenant uuid (digits/hex) or "B-1". */
+	int bi = strncmp(b.lines[0], "B-1|", 4) == 0 ? 0 : 1;
+	cr_assert(!strncmp(b.lines[bi], "B-1|2|", 6), "%s", b.lines[bi]); /* admin + agent, not the role-less one */
+	cr_assert(strstr(b.lines[1 - bi], "deleted "), "%s", b.lines[1 - bi]);
+	cr_assert_lt(strcmp(b.lines[0], b.lines[1]), 0, "lines in billing-id order");
+
+	/* The period after: the deleted customer has no line. */
+	bill_ctx next = {0};
+	cr_assert_eq(store_billing_export(fx_s, first + ndays, 28, collect, &next, &e), PD_OK);
+	cr_assert_eq(next.n, 1);
+	cr_assert_eq(store_billing_export(fx_s, first, 0, collect, &next, &e), PD_E_INVALID);
+	pd_customer_free(&c);
+}
+
+Test(users, drafts_one_per_owner)
+{
+	pd_err e = {0};
+	char *json = NULL;
+	int64_t at = 0;
+	cr_assert_eq(store_draft_load(fx_s, "alice", &json, &at, &e), PD_E_NOTFOUND);
+	cr_assert_eq(store_draft_save(fx_s, "alice", "{\"step\":1}", &e), PD_OK);
+	cr_assert_eq(store_draft_save(fx_s, "alice", "{\"step\":2}", &e), PD_OK);
+	cr_assert_eq(store_draft_save(fx_s, "bob", "{\"step\":3}", &e), PD_OK);
+	cr_assert_eq(store_draft_load(fx_s, "alice", &json, &at, &e), PD_OK);
+	cr_assert_str_eq(json, "{\"step\":2}");
+	cr_assert_gt(at, 0);
+	free(json);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM drafts"), 2);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM customers"), 0, "a draft is never a customer");
+	cr_assert_eq(store_draft_delete(fx_s, "alice", &e), PD_OK);
+	cr_assert_eq(store_draft_load(fx_s, "alice", &json, &at, &e), PD_E_NOTFOUND);
+}
