@@ -81,7 +81,7 @@ Test(render, utf8_subject_and_name_are_encoded_words_and_body_quoted_printable)
 
 Test(render, long_subject_folds_and_long_body_lines_soft_break)
 {
-	char subject[400] = "";
+	char subject[600] = "";
 	for (int i = 0; i < 20; i++)
 		strcat(subject, "Société Générale ");
 	char body[1200] = "";
