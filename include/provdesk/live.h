@@ -1,0 +1,141 @@
+/* The live PBX state shared between the monitor thread (writer) and the UI
+ * (reader), per customer: link status, users with device states, calls and
+ * agents. One short mutex; writers build a whole new view outside the lock
+ * and swap it in (pd_live_publish); readers copy out under the lock
+ * (pd_live_snapshot / pd_live_summary) and draw without it.
+ *
+ * Waking the UI: every change writes one byte to a non-blocking pipe whose
+ * read end is pd_live_wake_fd(); at most one byte is pending (coalesced).
+ * The UI polls that fd next to the keyboard, then calls pd_live_wake_drain()
+ * and takes its snapshots. Times are CLOCK_MONOTONIC milliseconds
+ * (pd_live_now_ms()); "time in state" = now - since_ms. */
+#ifndef PROVDESK_LIVE_H
+#define PROVDESK_LIVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "provdesk/error.h"
+
+typedef enum {
+	PD_LINK_DISABLED,
+	PD_LINK_CONNECTING, /* resolving, TCP, banner, login */
+	PD_LINK_SYNCING,    /* discovery: sync_done/sync_total */
+	PD_LINK_MONITORING,
+	PD_LINK_RETRYING,   /* retry_at_ms, last_error */
+	PD_LINK_AUTH_FAILED /* no retry until the connection is edited */
+} pd_link_state;
+
+typedef enum { PD_CALL_QUEUED, PD_CALL_RINGING, PD_CALL_CONNECTED, PD_CALL_HELD, PD_CALL_ENDED } pd_call_state;
+typedef enum { PD_DIR_INBOUND, PD_DIR_OUTBOUND, PD_DIR_INTERNAL } pd_call_dir;
+typedef enum {
+	PD_AGENT_LOGGED_OFF,
+	PD_AGENT_AVAILABLE,
+	PD_AGENT_RINGING,
+	PD_AGENT_ON_CALL,
+	PD_AGENT_ON_HOLD,
+	PD_AGENT_WRAPUP,
+	PD_AGENT_NOT_READY, /* reason in pd_live_agent.reason */
+	PD_AGENT_OFFLINE
+} pd_agent_state;
+
+const char *pd_link_state_name(pd_link_state s);   /* "monitoring" */
+const char *pd_call_state_name(pd_call_state s);   /* "Queued", "Ringing", "Connected", "Held", "Ended" */
+const char *pd_call_dir_name(pd_call_dir d);       /* "inbound", "outbound", "internal" */
+const char *pd_agent_state_name(pd_agent_state s); /* "Logged off", "Available", …, "Not ready", "Offline" */
+
+typedef struct {
+	char *endpoint;     /* "1001" */
+	char *name;         /* caller-id name, UTF-8 */
+	char *sub_account;  /* Asterisk: the endpoint's context; may be NULL */
+	char *device_state; /* "Not in use", "In use", "Ringing", "Unavailable", … */
+} pd_live_user;
+
+typedef struct {
+	char *id;                  /* Asterisk Linkedid */
+	char *from, *from_name;    /* caller number and name */
+	char *to;                  /* dialled extension or queue */
+	char *queue;               /* NULL when not a queue call */
+	char *agent;               /* agent name once ringing/connected, else NULL */
+	pd_call_dir dir;
+	pd_call_state state;
+	int64_t start_ms, state_since_ms, end_ms; /* end_ms 0 while not ended */
+} pd_live_call;
+
+typedef struct {
+	char *interface; /* "PJSIP/1002" */
+	char *name;      /* member name */
+	char *queues;    /* "support, sales" */
+	char *reason;    /* pause reason when NOT_READY, else NULL */
+	pd_agent_state state;
+	int64_t since_ms;
+} pd_live_agent;
+
+typedef struct {
+	int64_t customer_id;
+	pd_link_state link;
+	char status[200];     /* "syncing 3/20", "retrying in 8s (connection refused)", … */
+	char last_error[200]; /* "" when none */
+	int sync_done, sync_total;
+	int64_t retry_at_ms;
+	pd_live_user *users;
+	size_t n_users;
+	pd_live_call *calls; /* ended calls stay a few seconds */
+	size_t n_calls;
+	pd_live_agent *agents;
+	size_t n_agents;
+	int64_t generation; /* bumped on every change of this customer */
+} pd_live_view;
+
+typedef struct {
+	int64_t customer_id;
+	pd_link_state link;
+	char status[200];
+	int64_t calls;            /* calls not ended */
+	int64_t agents_available;
+	int64_t agents_logged_on; /* every state but Logged off and Offline */
+	int64_t generation;
+} pd_live_summary;
+
+typedef struct pd_live pd_live;
+
+pd_live *pd_live_new(void);
+void pd_live_free(pd_live *l);
+int64_t pd_live_now_ms(void);
+
+/* ---- readers (UI) ---- */
+/* Read end of the wake pipe (non-blocking). */
+int pd_live_wake_fd(pd_live *l);
+/* Read the pending byte(s) and re-arm the wake. */
+void pd_live_wake_drain(pd_live *l);
+/* Bumped on every change of any customer. */
+int64_t pd_live_generation(pd_live *l);
+/* Deep copy of one customer's state; PD_E_NOTFOUND if the monitor does not
+ * know it. status is formatted for "now" (the retry countdown). */
+pd_status pd_live_snapshot(pd_live *l, int64_t customer_id, pd_live_view *out);
+void pd_live_free_view(pd_live_view *v);
+/* Counts only (cheap, for the grid/NOC). false when unknown. */
+bool pd_live_summary_get(pd_live *l, int64_t customer_id, pd_live_summary *out);
+/* Every known customer; caller frees *out with free(). */
+size_t pd_live_summaries(pd_live *l, pd_live_summary **out);
+
+/* ---- writers (monitor thread, drivers) ---- */
+/* Link state only; keeps users/calls/agents. last_error NULL keeps the old one. */
+void pd_live_set_link(pd_live *l, int64_t customer_id, pd_link_state st, int sync_done,
+		      int sync_total, int64_t retry_at_ms, const char *last_error);
+/* Replace users, calls and agents with v's arrays (ownership taken, v's
+ * pointers cleared); link fields of v are ignored. */
+void pd_live_publish(pd_live *l, int64_t customer_id, pd_live_view *v);
+void pd_live_remove(pd_live *l, int64_t customer_id);
+
+/* "retrying in 8s (connection refused)" etc. into buf. */
+void pd_live_status_text(pd_link_state st, int sync_done, int sync_total, int64_t retry_at_ms,
+			 const char *last_error, int64_t now_ms, char *buf, size_t n);
+
+/* Helpers to free element arrays (used by drivers building views). */
+void pd_live_users_free(pd_live_user *u, size_t n);
+void pd_live_calls_free(pd_live_call *c, size_t n);
+void pd_live_agents_free(pd_live_agent *a, size_t n);
+
+#endif

@@ -1,0 +1,43 @@
+/* The PBX monitor: ONE pthread with one poll() loop over every enabled PBX
+ * connection (SPEC §5). It opens its own store connection, reloads the set of
+ * connections when store_pbx_generation changes (checked about every second,
+ * so enable/disable/edit in any process takes effect without a restart),
+ * writes synced users with store_sync_users and the link status with
+ * store_pbx_status_set (so the CLI and other consoles see it), and publishes
+ * calls/agents/users to the shared pd_live (which wakes the UI). */
+#ifndef PROVDESK_MONITOR_H
+#define PROVDESK_MONITOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "provdesk/config.h"
+#include "provdesk/error.h"
+#include "provdesk/live.h"
+#include "provdesk/store.h"
+
+typedef struct pd_monitor pd_monitor;
+
+typedef struct {
+	int ping_interval_s;  /* 0 = cfg->pbx_ping_interval (20) */
+	int backoff_max_s;    /* 0 = cfg->pbx_backoff_max (60) */
+	int backoff_min_ms;   /* first retry delay; 0 = 1000 (tests use less) */
+	int reload_check_ms;  /* generation check period; 0 = 1000 */
+} pd_monitor_opts;
+
+/* Opens its own store connection on db_path (so: borrowed, must outlive the
+ * monitor; cfg may be NULL for defaults) and starts the thread. live is
+ * borrowed and must outlive the monitor. */
+pd_status pd_monitor_start(const char *db_path, const pd_store_opts *so, const pd_config *cfg,
+			   pd_live *live, pd_monitor **out, pd_err *e);
+pd_status pd_monitor_start_opts(const char *db_path, const pd_store_opts *so, const pd_config *cfg,
+				const pd_monitor_opts *mo, pd_live *live, pd_monitor **out, pd_err *e);
+/* Ask for a re-discovery of one customer's users now (also retries a link
+ * that is waiting or in auth failed). Returns at once. */
+void pd_monitor_resync(pd_monitor *m, int64_t customer_id);
+/* The last sync result of a customer since the monitor started; false when none yet. */
+bool pd_monitor_last_sync(pd_monitor *m, int64_t customer_id, pd_sync_result *out);
+/* Stops the thread, closes every connection and the store. NULL is fine. */
+void pd_monitor_stop(pd_monitor *m);
+
+#endif

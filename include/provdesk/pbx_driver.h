@@ -1,0 +1,66 @@
+/* The PBX driver interface: one const struct of function pointers per
+ * platform (Asterisk AMI now; BroadWorks Xsi and FreeSWITCH follow the same
+ * shape). A driver instance owns its sockets and never blocks: the monitor's
+ * single poll() loop asks it for pollfds and a deadline, then calls on_io /
+ * on_timer. Drivers publish to the shared live state themselves and ask the
+ * host to write synced users (through the monitor's own store connection). */
+#ifndef PROVDESK_PBX_DRIVER_H
+#define PROVDESK_PBX_DRIVER_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "provdesk/error.h"
+#include "provdesk/live.h"
+#include "provdesk/store.h"
+
+typedef struct {
+	int64_t customer_id;
+	const char *host;
+	int port;
+	bool tls;
+	const char *username;
+	const char *secret;      /* never logged, never in status text */
+	const char *params_json; /* platform extras, e.g. {"wrapup_time": 5}; may be NULL */
+	bool sync_users, monitor, auto_provision;
+	int ping_interval_s;     /* keep-alive; an unanswered Ping drops the link */
+	int backoff_max_s;       /* retry delay cap */
+	int backoff_min_ms;      /* first retry delay; 0 = 1000 */
+} pd_drv_conf;
+
+typedef struct {
+	void *ctx;
+	pd_live *live; /* where the driver publishes; required */
+	/* Write the discovered users (may be NULL: discovery is then not stored). */
+	pd_status (*sync_users)(void *ctx, int64_t customer_id, const pd_synced_user *u, size_t n,
+				bool auto_provision, pd_sync_result *res, pd_err *e);
+	/* The link state changed (connecting, syncing, monitoring, retrying, auth failed). */
+	void (*link_changed)(void *ctx, int64_t customer_id, pd_link_state st, const char *status_text);
+} pd_drv_host;
+
+typedef struct pd_driver_ops {
+	const char *platform; /* catalogue key, e.g. "asterisk-ami" */
+	/* The conf strings are copied. Starts connecting at once. */
+	pd_status (*create)(const pd_drv_conf *c, const pd_drv_host *h, void **out, pd_err *e);
+	void (*destroy)(void *d);
+	/* Fill up to max pollfds (fd + events); returns how many. */
+	int (*pollfds)(void *d, struct pollfd *p, int max);
+	/* Called with the same pollfds, revents filled by poll(). */
+	void (*on_io)(void *d, const struct pollfd *p, int n, int64_t now_ms);
+	/* Absolute CLOCK_MONOTONIC ms of the next timer, INT64_MAX when none. */
+	int64_t (*next_deadline)(void *d);
+	void (*on_timer)(void *d, int64_t now_ms);
+	/* Re-discover users now (on the open link, or reconnect at once). */
+	void (*resync)(void *d, int64_t now_ms);
+	/* Current state and the last sync result (for "N new, M updated, K removed"). */
+	pd_link_state (*state)(void *d);
+	bool (*last_sync)(void *d, pd_sync_result *res);
+} pd_driver_ops;
+
+extern const pd_driver_ops pd_ami_driver;
+
+/* The driver for a platform key, or NULL. */
+const pd_driver_ops *pd_driver_find(const char *platform);
+
+#endif

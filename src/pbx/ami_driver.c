@@ -1,0 +1,886 @@
+/* Asterisk AMI driver: a non-blocking state machine per connection.
+ *   resolve (numeric fast path, else a resolver thread) -> TCP connect ->
+ *   banner -> Login (Events: on) -> PJSIPShowEndpoints (+ one
+ *   PJSIPShowEndpoint per endpoint, pipelined; SIPpeers/SIPshowpeer when PJSIP
+ *   is unknown) -> sync users -> QueueStatus -> CoreShowChannels -> monitoring
+ * with a Ping every ping_interval; an unanswered Ping, EOF, a timeout or a
+ * protocol error drops the link and redials with capped exponential backoff
+ * and jitter; "Authentication failed" stops retries until resync/edit.
+ * Events are applied to ami_model at every step (they interleave with list
+ * items) and the view is published to pd_live once per read batch. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ami_model.h"
+#include "provdesk/ami.h"
+#include "provdesk/pbx_driver.h"
+#include "provdesk/util.h"
+
+enum dstate {
+	D_WAIT, /* waiting to retry (or auth failed) */
+	D_RESOLVING,
+	D_CONNECTING,
+	D_BANNER,
+	D_LOGIN,
+	D_ENDPOINTS,
+	D_DETAILS,
+	D_SIPPEERS,
+	D_PEER_DETAILS,
+	D_QUEUES,
+	D_CHANNELS,
+	D_MONITORING
+};
+
+#define STEP_TIMEOUT_MS 15000
+#define DETAIL_WINDOW 16
+#define MAX_ADDRS 8
+
+typedef struct {
+	int err;
+	int n;
+	struct {
+		int family;
+		socklen_t len;
+		struct sockaddr_storage ss;
+	} a[MAX_ADDRS];
+} resolve_result;
+
+typedef struct {
+	pd_drv_conf c;
+	pd_drv_host h;
+	enum dstate st;
+	bool auth_failed;
+	int fd, res_fd;
+	ami_parser *p;
+	ami_model *m;
+	pd_buf out;
+	size_t out_off;
+	int64_t now, deadline, ping_at;
+	bool ping_outstanding;
+	unsigned seq;
+	char cur_id[32], ping_id[32];
+	size_t detail_next, detail_done, detail_total;
+	int attempts;
+	int64_t retry_at;
+	char last_error[200];
+	char *fail; /* set inside the parser callback; acted on after the feed */
+	bool dirty;
+	pd_sync_result last;
+	bool have_last;
+	resolve_result addrs;
+	int addr_i;
+	pd_link_state published;
+	int pub_done, pub_total;
+} ami_drv;
+
+/* ---- helpers ---- */
+
+static void scrub_secret(ami_drv *d, char *s)
+{
+	const char *sec = d->c.secret;
+	size_t n = sec ? strlen(sec) : 0;
+	if (n < 3)
+		return; /* masking 1-2 chars would garble ordinary words */
+	char *hit;
+	while ((hit = strstr(s, sec)))
+		memset(hit, '*', n);
+}
+
+static void link_set(ami_drv *d, pd_link_state st)
+{
+	const char *err = st == PD_LINK_MONITORING ? "" : d->last_error;
+	if (st == d->published && st == PD_LINK_SYNCING && d->pub_done == (int)d->detail_done &&
+	    d->pub_total == (int)d->detail_total)
+		return;
+	d->published = st;
+	d->pub_done = (int)d->detail_done;
+	d->pub_total = (int)d->detail_total;
+	pd_live_set_link(d->h.live, d->c.customer_id, st, d->pub_done, d->pub_total, d->retry_at,
+			 err);
+	if (d->h.link_changed) {
+		char text[256];
+		pd_live_status_text(st, d->pub_done, d->pub_total, d->retry_at, err, d->now, text,
+				    sizeof text);
+		d->h.link_changed(d->h.ctx, d->c.customer_id, st, text);
+	}
+}
+
+static void publish(ami_drv *d)
+{
+	if (!d->dirty)
+		return;
+	d->dirty = false;
+	pd_live_view v = {0};
+	ami_model_view(d->m, d->now, &v);
+	pd_live_publish(d->h.live, d->c.customer_id, &v);
+}
+
+static void close_fds(ami_drv *d)
+{
+	if (d->fd >= 0)
+		close(d->fd);
+	if (d->res_fd >= 0)
+		close(d->res_fd);
+	d->fd = d->res_fd = -1;
+	d->out.len = 0;
+	d->out_off = 0;
+}
+
+static void drop(ami_drv *d, const char *why)
+{
+	close_fds(d);
+	snprintf(d->last_error, sizeof d->last_error, "%s", why);
+	scrub_secret(d, d->last_error);
+	int64_t base = d->c.backoff_min_ms > 0 ? d->c.backoff_min_ms : 1000;
+	int64_t cap = (int64_t)(d->c.backoff_max_s > 0 ? d->c.backoff_max_s : 60) * 1000;
+	int64_t delay = base << (d->attempts < 16 ? d->attempts : 16);
+	if (delay > cap)
+		delay = cap;
+	/* jitter in [delay/2, delay] so many links do not redial in step */
+	delay = delay / 2 + (int64_t)((uint64_t)rand() % (uint64_t)(delay / 2 + 1));
+	d->attempts++;
+	d->retry_at = d->now + delay;
+	d->st = D_WAIT;
+	/* calls/agents are unknown while the link is down; users stay */
+	ami_model_reset_live(d->m);
+	d->dirty = true;
+	publish(d);
+	link_set(d, PD_LINK_RETRYING);
+}
+
+static void auth_failed(ami_drv *d, const char *why)
+{
+	close_fds(d);
+	snprintf(d->last_error, sizeof d->last_error, "%s", why);
+	scrub_secret(d, d->last_error);
+	d->st = D_WAIT;
+	d->auth_failed = true;
+	d->retry_at = 0;
+	link_set(d, PD_LINK_AUTH_FAILED);
+}
+
+static void send_buf(ami_drv *d, pd_buf *b)
+{
+	pd_buf_addn(&d->out, b->s, b->len);
+	pd_buf_free(b);
+}
+
+static void new_id(ami_drv *d, char *id, size_t n)
+{
+	snprintf(id, n, "pd-%u", ++d->seq);
+}
+
+static void send_simple(ami_drv *d, const char *action)
+{
+	pd_buf b = {0};
+	new_id(d, d->cur_id, sizeof d->cur_id);
+	ami_put(&b, "Action", action);
+	ami_put(&b, "ActionID", d->cur_id);
+	ami_end(&b);
+	send_buf(d, &b);
+	d->deadline = d->now + STEP_TIMEOUT_MS;
+}
+
+/* ---- discovery steps ---- */
+
+static void step_channels(ami_drv *d);
+
+static void step_queues(ami_drv *d)
+{
+	d->st = D_QUEUES;
+	send_simple(d, "QueueStatus");
+}
+
+static void step_channels(ami_drv *d)
+{
+	d->st = D_CHANNELS;
+	send_simple(d, "CoreShowChannels");
+}
+
+static void do_sync(ami_drv *d)
+{
+	pd_synced_user *u;
+	size_t n = ami_model_synced_users(d->m, &u);
+	d->dirty = true;
+	if (d->c.sync_users && d->h.sync_users) {
+		pd_err e = {0};
+		pd_sync_result r = {0};
+		if (d->h.sync_users(d->h.ctx, d->c.customer_id, u, n, d->c.auto_provision, &r, &e) ==
+		    PD_OK) {
+			d->last = r;
+			d->have_last = true;
+		} else {
+			snprintf(d->last_error, sizeof d->last_error, "sync not saved: %s", e.message);
+		}
+	}
+	if (d->c.monitor)
+		step_queues(d);
+	else
+		step_channels(d);
+}
+
+static void send_details(ami_drv *d)
+{
+	bool pjsip = d->st == D_DETAILS;
+	while (d->detail_next < d->detail_total && d->detail_next - d->detail_done < DETAIL_WINDOW) {
+		pd_buf b = {0};
+		char id[48];
+		snprintf(id, sizeof id, "pdd-%u-%zu", d->seq, d->detail_next);
+		ami_put(&b, "Action", pjsip ? "PJSIPShowEndpoint" : "SIPshowpeer");
+		ami_put(&b, "ActionID", id);
+		ami_put(&b, pjsip ? "Endpoint" : "Peer", ami_model_user_endpoint(d->m, d->detail_next));
+		ami_end(&b);
+		send_buf(d, &b);
+		d->detail_next++;
+	}
+	d->deadline = d->now + STEP_TIMEOUT_MS;
+	link_set(d, PD_LINK_SYNCING);
+	if (d->detail_done == d->detail_total)
+		do_sync(d);
+}
+
+static void start_details(ami_drv *d, enum dstate st)
+{
+	d->st = st;
+	d->seq++;
+	d->detail_next = d->detail_done = 0;
+	d->detail_total = ami_model_user_count(d->m);
+	send_details(d);
+}
+
+static void step_endpoints(ami_drv *d)
+{
+	ami_model_reset_users(d->m);
+	d->detail_done = d->detail_total = 0;
+	d->st = D_ENDPOINTS;
+	link_set(d, PD_LINK_SYNCING);
+	send_simple(d, "PJSIPShowEndpoints");
+}
+
+static void start_discovery(ami_drv *d)
+{
+	d->ping_outstanding = false;
+	d->ping_at = d->now + (int64_t)(d->c.ping_interval_s > 0 ? d->c.ping_interval_s : 20) * 1000;
+	step_endpoints(d);
+}
+
+static bool id_is(const ami_msg *m, const char *id)
+{
+	const char *v = ami_get(m, "ActionID");
+	return v && !strcmp(v, id);
+}
+
+static void set_fail(ami_drv *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_fail(ami_drv *d, const char *fmt, ...)
+{
+	if (d->fail)
+		return;
+	char buf[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	d->fail = xstrdup(buf);
+}
+
+/* An Error response to a discovery action. */
+static void step_error(ami_drv *d, const char *action, const ami_msg *m)
+{
+	const char *msg = ami_get0(m, "Message");
+	if (strcasestr(msg, "Permission denied"))
+		set_fail(d, "permission denied for %s (the AMI user needs read/write "
+			    "system,call,agent,reporting)", action);
+	else
+		set_fail(d, "%s failed: %.150s", action, msg);
+}
+
+static void on_msg(const ami_msg *m, void *ctx)
+{
+	ami_drv *d = ctx;
+	if (d->fail || d->st == D_WAIT)
+		return;
+	if (m->kind == AMI_MSG_ERROR) {
+		set_fail(d, "protocol error: %s", m->text);
+		return;
+	}
+	if (d->st == D_BANNER) {
+		if (m->kind != AMI_MSG_BANNER || !strstr(m->text, "Call Manager/")) {
+			set_fail(d, "not an Asterisk manager interface (banner \"%.60s\")",
+				 m->text ? m->text : "");
+			return;
+		}
+		pd_buf b = {0};
+		new_id(d, d->cur_id, sizeof d->cur_id);
+		ami_put(&b, "Action", "Login");
+		ami_put(&b, "ActionID", d->cur_id);
+		ami_put(&b, "Username", d->c.username);
+		ami_put(&b, "Secret", d->c.secret);
+		ami_put(&b, "Events", "on");
+		ami_end(&b);
+		send_buf(d, &b);
+		d->st = D_LOGIN;
+		d->deadline = d->now + STEP_TIMEOUT_MS;
+		return;
+	}
+	bool is_resp = m->kind == AMI_MSG_RESPONSE;
+	bool ok = is_resp && (ami_is(m, "Response", "Success") || ami_is(m, "Response", "Follows"));
+	if (is_resp && d->ping_outstanding && id_is(m, d->ping_id)) {
+		d->ping_outstanding = false;
+		return;
+	}
+	if (ami_model_apply(d->m, m, d->now))
+		d->dirty = true;
+	const char *t = ami_type(m);
+	switch (d->st) {
+	case D_LOGIN:
+		if (!is_resp || !id_is(m, d->cur_id))
+			return;
+		if (ok) {
+			start_discovery(d);
+		} else if (strcasestr(ami_get0(m, "Message"), "Authentication failed")) {
+			d->fail = xstrdup("\001authentication failed (check the AMI user and secret)");
+		} else {
+			set_fail(d, "login refused: %.150s", ami_get0(m, "Message"));
+		}
+		return;
+	case D_ENDPOINTS:
+		if (!id_is(m, d->cur_id))
+			return;
+		if (is_resp && !ok) {
+			const char *msg = ami_get0(m, "Message");
+			if (strcasestr(msg, "Invalid/unknown command")) {
+				d->st = D_SIPPEERS; /* no chan_pjsip: an older chan_sip system */
+				send_simple(d, "SIPpeers");
+			} else if (strcasestr(msg, "No endpoints found")) {
+				start_details(d, D_DETAILS);
+			} else {
+				step_error(d, "PJSIPShowEndpoints", m);
+			}
+		} else if (!strcmp(t, "EndpointListComplete")) {
+			start_details(d, D_DETAILS);
+		} else {
+			d->deadline = d->now + STEP_TIMEOUT_MS;
+		}
+		return;
+	case D_SIPPEERS:
+		if (!id_is(m, d->cur_id))
+			return;
+		if (is_resp && !ok) {
+			if (strcasestr(ami_get0(m, "Message"), "Invalid/unknown command")) {
+				/* neither PJSIP nor SIP: nothing to sync, still monitor */
+				snprintf(d->last_error, sizeof d->last_error,
+					 "no PJSIP or SIP channel driver: users not synced");
+				step_queues(d);
+			} else {
+				step_error(d, "SIPpeers", m);
+			}
+		} else if (!strcmp(t, "PeerlistComplete")) {
+			start_details(d, D_PEER_DETAILS);
+		}
+		return;
+	case D_DETAILS:
+	case D_PEER_DETAILS: {
+		const char *id = ami_get0(m, "ActionID");
+		char prefix[24];
+		int pl = snprintf(prefix, sizeof prefix, "pdd-%u-", d->seq);
+		if (strncmp(id, prefix, (size_t)pl) != 0)
+			return;
+		bool done = d->st == D_DETAILS ? (!strcmp(t, "EndpointDetailComplete") ||
+						 (is_resp && !ok))
+					       : is_resp;
+		if (done) {
+			d->detail_done++;
+			send_details(d);
+		}
+		return;
+	}
+	case D_QUEUES:
+		if (!id_is(m, d->cur_id))
+			return;
+		if ((is_resp && !ok) || !strcmp(t, "QueueStatusComplete"))
+			step_channels(d); /* no app_queue: no agents, calls still shown */
+		return;
+	case D_CHANNELS:
+		if (!id_is(m, d->cur_id))
+			return;
+		if (is_resp && !ok) {
+			step_error(d, "CoreShowChannels", m);
+		} else if (!strcmp(t, "CoreShowChannelsComplete")) {
+			d->st = D_MONITORING;
+			d->attempts = 0;
+			d->deadline = INT64_MAX;
+			d->dirty = true;
+			link_set(d, PD_LINK_MONITORING);
+		}
+		return;
+	default:
+		return;
+	}
+}
+
+/* ---- resolving and connecting ---- */
+
+typedef struct {
+	char host[256], port[16];
+	int wfd;
+} resolve_job;
+
+static void *resolver(void *arg)
+{
+	resolve_job *j = arg;
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL); /* EPIPE, not SIGPIPE, if the driver is gone */
+	resolve_result r = {0};
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+	r.err = getaddrinfo(j->host, j->port, &hints, &ai);
+	for (struct addrinfo *a = ai; a && r.n < MAX_ADDRS; a = a->ai_next) {
+		r.a[r.n].family = a->ai_family;
+		r.a[r.n].len = a->ai_addrlen;
+		memcpy(&r.a[r.n].ss, a->ai_addr, a->ai_addrlen);
+		r.n++;
+	}
+	if (ai)
+		freeaddrinfo(ai);
+	ssize_t w = write(j->wfd, &r, sizeof r); /* < PIPE_BUF? no: read side loops */
+	(void)w;
+	close(j->wfd);
+	free(j);
+	return NULL;
+}
+
+static void try_connect(ami_drv *d);
+
+static void start_connect(ami_drv *d)
+{
+	d->auth_failed = false;
+	d->published = (pd_link_state)-1;
+	ami_parser_reset(d->p);
+	d->st = D_RESOLVING;
+	d->deadline = d->now + STEP_TIMEOUT_MS;
+	link_set(d, PD_LINK_CONNECTING);
+	if (d->c.tls) {
+		drop(d, "TLS for AMI is not supported yet: use a plain TCP port");
+		return;
+	}
+	char port[16];
+	snprintf(port, sizeof port, "%d", d->c.port);
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST}, *ai = NULL;
+	if (getaddrinfo(d->c.host, port, &hints, &ai) == 0) {
+		memset(&d->addrs, 0, sizeof d->addrs);
+		for (struct addrinfo *a = ai; a && d->addrs.n < MAX_ADDRS; a = a->ai_next) {
+			d->addrs.a[d->addrs.n].family = a->ai_family;
+			d->addrs.a[d->addrs.n].len = a->ai_addrlen;
+			memcpy(&d->addrs.a[d->addrs.n].ss, a->ai_addr, a->ai_addrlen);
+			d->addrs.n++;
+		}
+		freeaddrinfo(ai);
+		d->addr_i = 0;
+		try_connect(d);
+		return;
+	}
+	/* a name: resolve on a detached thread, the answer comes through a pipe */
+	int p[2];
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) {
+		drop(d, "cannot create a pipe for name resolution");
+		return;
+	}
+	resolve_job *j = xcalloc(1, sizeof *j);
+	snprintf(j->host, sizeof j->host, "%s", d->c.host);
+	snprintf(j->port, sizeof j->port, "%s", port);
+	j->wfd = p[1];
+	pthread_t t;
+	pthread_attr_t at;
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &at, resolver, j) != 0) {
+		close(p[0]);
+		close(p[1]);
+		free(j);
+		pthread_attr_destroy(&at);
+		drop(d, "cannot start the resolver thread");
+		return;
+	}
+	pthread_attr_destroy(&at);
+	d->res_fd = p[0];
+	memset(&d->addrs, 0, sizeof d->addrs);
+	d->addr_i = 0;
+}
+
+static void on_resolved(ami_drv *d)
+{
+	char *dst = (char *)&d->addrs + (size_t)d->addr_i;
+	ssize_t r = read(d->res_fd, dst, sizeof d->addrs - (size_t)d->addr_i);
+	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (r > 0) {
+		d->addr_i += (int)r;
+		if ((size_t)d->addr_i < sizeof d->addrs)
+			return;
+	}
+	close(d->res_fd);
+	d->res_fd = -1;
+	if ((size_t)d->addr_i < sizeof d->addrs || d->addrs.err || d->addrs.n == 0) {
+		char why[300];
+		snprintf(why, sizeof why, "cannot resolve host %s: %s", d->c.host,
+			 d->addrs.err ? gai_strerror(d->addrs.err) : "no address");
+		drop(d, why);
+		return;
+	}
+	d->addr_i = 0;
+	try_connect(d);
+}
+
+static void try_connect(ami_drv *d)
+{
+	int last = ECONNREFUSED;
+	while (d->addr_i < d->addrs.n) {
+		int i = d->addr_i;
+		int fd = socket(d->addrs.a[i].family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			last = errno;
+			d->addr_i++;
+			continue;
+		}
+		if (connect(fd, (struct sockaddr *)&d->addrs.a[i].ss, d->addrs.a[i].len) == 0 ||
+		    errno == EINPROGRESS) {
+			d->fd = fd;
+			d->st = D_CONNECTING;
+			d->deadline = d->now + STEP_TIMEOUT_MS;
+			return;
+		}
+		last = errno;
+		close(fd);
+		d->addr_i++;
+	}
+	char why[300];
+	snprintf(why, sizeof why, "TCP connect to %s:%d: %s", d->c.host, d->c.port, strerror(last));
+	drop(d, why);
+}
+
+static void on_connected(ami_drv *d)
+{
+	int err = 0;
+	socklen_t len = sizeof err;
+	getsockopt(d->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	if (err) {
+		close(d->fd);
+		d->fd = -1;
+		d->addr_i++;
+		if (d->addr_i < d->addrs.n) {
+			try_connect(d);
+			return;
+		}
+		char why[300];
+		snprintf(why, sizeof why, "TCP connect to %s:%d: %s", d->c.host, d->c.port,
+			 strerror(err));
+		drop(d, why);
+		return;
+	}
+	d->st = D_BANNER;
+	d->deadline = d->now + STEP_TIMEOUT_MS;
+}
+
+/* ---- I/O ---- */
+
+static void flush_out(ami_drv *d)
+{
+	while (d->fd >= 0 && d->out_off < d->out.len) {
+		ssize_t w = send(d->fd, d->out.s + d->out_off, d->out.len - d->out_off, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			char why[200];
+			snprintf(why, sizeof why, "send to the PBX failed: %s", strerror(errno));
+			drop(d, why);
+			return;
+		}
+		d->out_off += (size_t)w;
+	}
+	if (d->out_off == d->out.len) {
+		d->out.len = 0;
+		d->out_off = 0;
+	}
+}
+
+static void after_feed(ami_drv *d)
+{
+	if (d->fail) {
+		char *f = d->fail;
+		d->fail = NULL;
+		if (f[0] == '\001')
+			auth_failed(d, f + 1);
+		else
+			drop(d, f);
+		free(f);
+	}
+	publish(d);
+	if (d->fd >= 0)
+		flush_out(d);
+}
+
+static void on_readable(ami_drv *d)
+{
+	char buf[65536];
+	for (int i = 0; i < 8 && d->fd >= 0; i++) {
+		ssize_t r = recv(d->fd, buf, sizeof buf, 0);
+		if (r > 0) {
+			ami_parser_feed(d->p, buf, (size_t)r);
+			if (d->fail)
+				break;
+			continue;
+		}
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		if (d->st == D_WAIT)
+			break;
+		char why[200];
+		if (r == 0)
+			snprintf(why, sizeof why, "connection closed by the PBX%s",
+				 d->st == D_LOGIN ? " during login" : "");
+		else
+			snprintf(why, sizeof why, "receive failed: %s", strerror(errno));
+		set_fail(d, "%s", why);
+		break;
+	}
+	after_feed(d);
+}
+
+/* ---- the ops ---- */
+
+static pd_status ami_create(const pd_drv_conf *c, const pd_drv_host *h, void **out, pd_err *e)
+{
+	if (!c->host || !*c->host)
+		return pd_fail(e, PD_E_INVALID, "host", "the PBX host is empty");
+	if (c->port <= 0 || c->port > 65535)
+		return pd_fail(e, PD_E_INVALID, "port", "port %d is not between 1 and 65535", c->port);
+	ami_drv *d = xcalloc(1, sizeof *d);
+	d->c = *c;
+	d->c.host = xstrdup(c->host);
+	d->c.username = xstrdup(c->username ? c->username : "");
+	d->c.secret = xstrdup(c->secret ? c->secret : "");
+	d->c.params_json = xstrdup(c->params_json);
+	d->h = *h;
+	d->fd = d->res_fd = -1;
+	ami_parser_opts po = {.expect_banner = true};
+	d->p = ami_parser_new(&po, on_msg, d);
+	d->m = ami_model_new();
+	if (c->params_json && *c->params_json) {
+		json_t *j = json_loads(c->params_json, 0, NULL);
+		json_t *w = j ? json_object_get(j, "wrapup_time") : NULL;
+		if (json_is_integer(w))
+			ami_model_set_default_wrapup(d->m, (int)json_integer_value(w));
+		json_decref(j);
+	}
+	d->now = pd_live_now_ms();
+	start_connect(d);
+	*out = d;
+	return PD_OK;
+}
+
+static void ami_destroy(void *p)
+{
+	ami_drv *d = p;
+	if (!d)
+		return;
+	close_fds(d);
+	ami_parser_free(d->p);
+	ami_model_free(d->m);
+	pd_buf_free(&d->out);
+	free(d->fail);
+	free((char *)d->c.host);
+	free((char *)d->c.username);
+	if (d->c.secret)
+		memset((char *)d->c.secret, 0, strlen(d->c.secret));
+	free((char *)d->c.secret);
+	free((char *)d->c.params_json);
+	free(d);
+}
+
+static int ami_pollfds(void *p, struct pollfd *pf, int max)
+{
+	ami_drv *d = p;
+	if (max < 1)
+		return 0;
+	if (d->res_fd >= 0) {
+		pf[0] = (struct pollfd){.fd = d->res_fd, .events = POLLIN};
+		return 1;
+	}
+	if (d->fd < 0)
+		return 0;
+	short ev = POLLIN;
+	if (d->st == D_CONNECTING || d->out_off < d->out.len)
+		ev |= POLLOUT;
+	pf[0] = (struct pollfd){.fd = d->fd, .events = ev};
+	return 1;
+}
+
+static void ami_on_io(void *p, const struct pollfd *pf, int n, int64_t now)
+{
+	ami_drv *d = p;
+	d->now = now;
+	for (int i = 0; i < n; i++) {
+		if (!pf[i].revents)
+			continue;
+		if (pf[i].fd == d->res_fd) {
+			on_resolved(d);
+		} else if (pf[i].fd == d->fd) {
+			if (d->st == D_CONNECTING) {
+				on_connected(d);
+				if (d->st != D_BANNER)
+					continue;
+			}
+			if (pf[i].revents & (POLLIN | POLLHUP | POLLERR))
+				on_readable(d);
+			if (d->fd >= 0 && (pf[i].revents & POLLOUT))
+				flush_out(d);
+		}
+	}
+}
+
+static int64_t ami_next_deadline(void *p)
+{
+	ami_drv *d = p;
+	int64_t t = ami_model_next_deadline(d->m);
+	if (d->st == D_WAIT) {
+		if (!d->auth_failed && d->retry_at < t)
+			t = d->retry_at;
+	} else if (d->st == D_MONITORING) {
+		if (d->ping_at < t)
+			t = d->ping_at;
+	} else if (d->deadline < t) {
+		t = d->deadline;
+	}
+	return t;
+}
+
+static const char *step_name(enum dstate s)
+{
+	switch (s) {
+	case D_RESOLVING:
+		return "name resolution";
+	case D_CONNECTING:
+		return "TCP connect";
+	case D_BANNER:
+		return "waiting for the banner";
+	case D_LOGIN:
+		return "login";
+	case D_ENDPOINTS:
+	case D_DETAILS:
+	case D_SIPPEERS:
+	case D_PEER_DETAILS:
+		return "user discovery";
+	case D_QUEUES:
+		return "QueueStatus";
+	case D_CHANNELS:
+		return "CoreShowChannels";
+	default:
+		return "?";
+	}
+}
+
+static void ami_on_timer(void *p, int64_t now)
+{
+	ami_drv *d = p;
+	d->now = now;
+	if (ami_model_tick(d->m, now))
+		d->dirty = true;
+	if (d->st == D_WAIT) {
+		if (!d->auth_failed && now >= d->retry_at)
+			start_connect(d);
+	} else if (d->st == D_MONITORING) {
+		if (now >= d->ping_at) {
+			int iv = d->c.ping_interval_s > 0 ? d->c.ping_interval_s : 20;
+			if (d->ping_outstanding) {
+				char why[100];
+				snprintf(why, sizeof why, "no answer to Ping for %ds", iv);
+				drop(d, why);
+			} else {
+				pd_buf b = {0};
+				new_id(d, d->ping_id, sizeof d->ping_id);
+				ami_put(&b, "Action", "Ping");
+				ami_put(&b, "ActionID", d->ping_id);
+				ami_end(&b);
+				send_buf(d, &b);
+				d->ping_outstanding = true;
+				d->ping_at = now + (int64_t)iv * 1000;
+				flush_out(d);
+			}
+		}
+	} else if (now >= d->deadline) {
+		char why[100];
+		snprintf(why, sizeof why, "timed out during %s", step_name(d->st));
+		drop(d, why);
+	}
+	publish(d);
+}
+
+static void ami_resync(void *p, int64_t now)
+{
+	ami_drv *d = p;
+	d->now = now;
+	if (d->st == D_MONITORING) {
+		step_endpoints(d);
+		flush_out(d);
+	} else if (d->st == D_WAIT) {
+		d->attempts = 0;
+		start_connect(d);
+	}
+}
+
+static pd_link_state ami_state(void *p)
+{
+	ami_drv *d = p;
+	switch (d->st) {
+	case D_WAIT:
+		return d->auth_failed ? PD_LINK_AUTH_FAILED : PD_LINK_RETRYING;
+	case D_RESOLVING:
+	case D_CONNECTING:
+	case D_BANNER:
+	case D_LOGIN:
+		return PD_LINK_CONNECTING;
+	case D_MONITORING:
+		return PD_LINK_MONITORING;
+	default:
+		return PD_LINK_SYNCING;
+	}
+}
+
+static bool ami_last_sync(void *p, pd_sync_result *r)
+{
+	ami_drv *d = p;
+	if (d->have_last)
+		*r = d->last;
+	return d->have_last;
+}
+
+const pd_driver_ops pd_ami_driver = {
+	.platform = "asterisk-ami",
+	.create = ami_create,
+	.destroy = ami_destroy,
+	.pollfds = ami_pollfds,
+	.on_io = ami_on_io,
+	.next_deadline = ami_next_deadline,
+	.on_timer = ami_on_timer,
+	.resync = ami_resync,
+	.state = ami_state,
+	.last_sync = ami_last_sync,
+};
+
+const pd_driver_ops *pd_driver_find(const char *platform)
+{
+	if (platform && !strcmp(platform, pd_ami_driver.platform))
+		return &pd_ami_driver;
+	return NULL;
+}

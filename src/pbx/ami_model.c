@@ -1,0 +1,885 @@
+/* Asterisk call/agent/user model built from AMI events and list items.
+ * A call is the set of channels sharing a Linkedid; an agent is a queue
+ * member interface across all its queues. See ami_model.h. */
+#include "ami_model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "provdesk/util.h"
+
+typedef struct {
+	char *endpoint, *name, *context, *dstate;
+} user;
+
+typedef struct {
+	char *uid, *lid, *name, *cid_num, *cid_name, *exten;
+	int state; /* ChannelState: 4 Ring, 5 Ringing, 6 Up */
+	bool bridged, held, dialing;
+} chan;
+
+typedef struct {
+	char *lid, *queue, *agent, *dialed;
+	bool queued, agent_connected;
+	int64_t start, since, end;
+	pd_call_state state;
+	size_t order; /* creation order, for display */
+} call;
+
+typedef struct {
+	char *queue, *reason;
+	bool paused;
+	int wrapup;
+} membership;
+
+typedef struct {
+	char *iface, *state_iface, *name;
+	membership *q;
+	size_t nq;
+	int status; /* AST_DEVICE_*: 1 not in use, 2 in use, 5 unavailable, 6 ringing, 8 on hold */
+	bool ringing, on_call;
+	int64_t wrapup_until;
+	pd_agent_state state;
+	int64_t since;
+} agent;
+
+typedef struct {
+	char *name;
+	int wrapup;
+} queue_param;
+
+struct ami_model {
+	user *u;
+	size_t nu, cu;
+	chan *c;
+	size_t nc, cc;
+	call *k;
+	size_t nk, ck;
+	size_t call_seq;
+	agent *a;
+	size_t na, ca;
+	queue_param *qp;
+	size_t nqp, cqp;
+	int default_wrapup;
+	pd_synced_user *sync_buf;
+};
+
+#define GROW(arr, n, cap)                                                                    \
+	do {                                                                                 \
+		if ((n) == (cap)) {                                                          \
+			(cap) = (cap) ? (cap) * 2 : 16;                                      \
+			(arr) = xrealloc((arr), (cap) * sizeof *(arr));                      \
+		}                                                                            \
+	} while (0)
+
+ami_model *ami_model_new(void)
+{
+	return xcalloc(1, sizeof(ami_model));
+}
+
+static void chan_free(chan *c)
+{
+	free(c->uid);
+	free(c->lid);
+	free(c->name);
+	free(c->cid_num);
+	free(c->cid_name);
+	free(c->exten);
+}
+
+static void call_free(call *k)
+{
+	free(k->lid);
+	free(k->queue);
+	free(k->agent);
+	free(k->dialed);
+}
+
+static void agent_free(agent *a)
+{
+	free(a->iface);
+	free(a->state_iface);
+	free(a->name);
+	for (size_t i = 0; i < a->nq; i++) {
+		free(a->q[i].queue);
+		free(a->q[i].reason);
+	}
+	free(a->q);
+}
+
+void ami_model_reset_live(ami_model *m)
+{
+	for (size_t i = 0; i < m->nc; i++)
+		chan_free(&m->c[i]);
+	for (size_t i = 0; i < m->nk; i++)
+		call_free(&m->k[i]);
+	for (size_t i = 0; i < m->na; i++)
+		agent_free(&m->a[i]);
+	for (size_t i = 0; i < m->nqp; i++)
+		free(m->qp[i].name);
+	m->nc = m->nk = m->na = m->nqp = 0;
+}
+
+void ami_model_reset_users(ami_model *m)
+{
+	for (size_t i = 0; i < m->nu; i++) {
+		free(m->u[i].endpoint);
+		free(m->u[i].name);
+		free(m->u[i].context);
+		free(m->u[i].dstate);
+	}
+	m->nu = 0;
+}
+
+void ami_model_free(ami_model *m)
+{
+	if (!m)
+		return;
+	ami_model_reset_live(m);
+	ami_model_reset_users(m);
+	free(m->u);
+	free(m->c);
+	free(m->k);
+	free(m->a);
+	free(m->qp);
+	free(m->sync_buf);
+	free(m);
+}
+
+void ami_model_set_default_wrapup(ami_model *m, int seconds)
+{
+	m->default_wrapup = seconds;
+}
+
+/* Values from the wire may hold invalid UTF-8: never let it reach the UI/DB. */
+static char *clean(const char *s)
+{
+	if (!s)
+		return NULL;
+	size_t n = strlen(s);
+	if (pd_utf8_valid(s, n))
+		return xstrdup(s);
+	char *r = xstrdup(s);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)r[i] >= 0x80)
+			r[i] = '?';
+	return r;
+}
+
+static void set(char **p, const char *v)
+{
+	free(*p);
+	*p = clean(v);
+}
+
+static bool unknown(const char *s)
+{
+	return !s || !*s || !strcmp(s, "<unknown>");
+}
+
+/* ---- users ---- */
+static user *user_find(ami_model *m, const char *ep)
+{
+	for (size_t i = 0; i < m->nu; i++)
+		if (!strcmp(m->u[i].endpoint, ep))
+			return &m->u[i];
+	return NULL;
+}
+
+static const char *dstate_text(const char *s)
+{
+	static const struct {
+		const char *code, *text;
+	} map[] = {{"NOT_INUSE", "Not in use"}, {"INUSE", "In use"},
+		   {"BUSY", "Busy"},	       {"INVALID", "Invalid"},
+		   {"UNAVAILABLE", "Unavailable"}, {"RINGING", "Ringing"},
+		   {"RINGINUSE", "Ringing, in use"}, {"ONHOLD", "On hold"},
+		   {"UNKNOWN", "Unknown"}};
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (!strcasecmp(s, map[i].code))
+			return map[i].text;
+	return s; /* EndpointList already gives text ("Not in use") */
+}
+
+static int dstate_code(const char *s)
+{
+	static const char *codes[] = {"UNKNOWN",     "NOT_INUSE", "INUSE",	"BUSY",  "INVALID",
+				      "UNAVAILABLE", "RINGING",	  "RINGINUSE", "ONHOLD"};
+	for (int i = 0; i < 9; i++)
+		if (!strcasecmp(s, codes[i]))
+			return i;
+	return 0;
+}
+
+void ami_model_user_add(ami_model *m, const char *ep, const char *dstate)
+{
+	if (unknown(ep))
+		return;
+	user *u = user_find(m, ep);
+	if (!u) {
+		GROW(m->u, m->nu, m->cu);
+		u = &m->u[m->nu++];
+		memset(u, 0, sizeof *u);
+		u->endpoint = clean(ep);
+	}
+	if (dstate && *dstate)
+		set(&u->dstate, dstate_text(dstate));
+}
+
+char *ami_callerid_name(const char *cid)
+{
+	if (!cid)
+		return NULL;
+	const char *lt = strrchr(cid, '<');
+	size_t n = lt ? (size_t)(lt - cid) : strlen(cid);
+	while (n && cid[n - 1] == ' ')
+		n--;
+	if (n >= 2 && cid[0] == '"' && cid[n - 1] == '"') {
+		cid++;
+		n -= 2;
+	}
+	if (n == 0)
+		return NULL;
+	char *raw = xstrndup(cid, n);
+	char *r = clean(raw);
+	free(raw);
+	return r;
+}
+
+static void user_detail(ami_model *m, const ami_msg *msg)
+{
+	const char *ep = ami_get(msg, "ObjectName");
+	if (unknown(ep))
+		return;
+	ami_model_user_add(m, ep, NULL);
+	user *u = user_find(m, ep);
+	const char *cid = ami_get(msg, "Callerid");
+	if (cid) {
+		free(u->name);
+		u->name = ami_callerid_name(cid);
+	}
+	const char *ctx = ami_get(msg, "Context");
+	if (ctx)
+		set(&u->context, ctx);
+	const char *ds = ami_get(msg, "DeviceState");
+	if (ds && *ds)
+		set(&u->dstate, dstate_text(ds));
+}
+
+/* ---- agents ---- */
+static agent *agent_find(ami_model *m, const char *iface, bool create)
+{
+	for (size_t i = 0; i < m->na; i++)
+		if (!strcmp(m->a[i].iface, iface))
+			return &m->a[i];
+	if (!create)
+		return NULL;
+	GROW(m->a, m->na, m->ca);
+	agent *a = &m->a[m->na++];
+	memset(a, 0, sizeof *a);
+	a->iface = clean(iface);
+	a->state = PD_AGENT_LOGGED_OFF;
+	return a;
+}
+
+static int queue_wrapup(ami_model *m, const char *q)
+{
+	for (size_t i = 0; i < m->nqp; i++)
+		if (!strcmp(m->qp[i].name, q))
+			return m->qp[i].wrapup;
+	return -1;
+}
+
+static pd_agent_state agent_compute(ami_model *m, agent *a, int64_t now)
+{
+	if (a->nq == 0)
+		return PD_AGENT_LOGGED_OFF;
+	if (a->status == 8)
+		return PD_AGENT_ON_HOLD;
+	if (a->ringing || a->status == 6 || a->status == 7)
+		return PD_AGENT_RINGING;
+	if (a->on_call || a->status == 2 || a->status == 3)
+		return PD_AGENT_ON_CALL;
+	if (a->status == 4 || a->status == 5)
+		return PD_AGENT_OFFLINE;
+	if (a->wrapup_until > now)
+		return PD_AGENT_WRAPUP;
+	bool all_paused = true;
+	for (size_t i = 0; i < a->nq; i++)
+		all_paused &= a->q[i].paused;
+	(void)m;
+	return all_paused ? PD_AGENT_NOT_READY : PD_AGENT_AVAILABLE;
+}
+
+static bool agent_update(ami_model *m, agent *a, int64_t now)
+{
+	pd_agent_state st = agent_compute(m, a, now);
+	if (st == a->state && a->since)
+		return false;
+	if (st != a->state || !a->since)
+		a->since = now;
+	a->state = st;
+	return true;
+}
+
+static membership *member_of(agent *a, const char *q, bool create)
+{
+	for (size_t i = 0; i < a->nq; i++)
+		if (!strcmp(a->q[i].queue, q))
+			return &a->q[i];
+	if (!create)
+		return NULL;
+	a->q = xrealloc(a->q, (a->nq + 1) * sizeof *a->q);
+	membership *mb = &a->q[a->nq++];
+	memset(mb, 0, sizeof *mb);
+	mb->queue = clean(q);
+	return mb;
+}
+
+/* QueueMember / QueueMemberStatus / Added / Pause: all carry the full member. */
+static bool member_event(ami_model *m, const ami_msg *msg, int64_t now, bool removed)
+{
+	const char *q = ami_get(msg, "Queue");
+	const char *iface = ami_get(msg, "Interface");
+	if (!iface)
+		iface = ami_get(msg, "Location"); /* QueueMember list item */
+	if (unknown(iface) || !q)
+		return false;
+	agent *a = agent_find(m, iface, true);
+	const char *name = ami_get(msg, "MemberName");
+	if (!name)
+		name = ami_get(msg, "Name");
+	if (name && *name)
+		set(&a->name, name);
+	const char *si = ami_get(msg, "StateInterface");
+	if (si && *si)
+		set(&a->state_iface, si);
+	if (removed) {
+		membership *mb = member_of(a, q, false);
+		if (mb) {
+			free(mb->queue);
+			free(mb->reason);
+			*mb = a->q[--a->nq];
+		}
+		return agent_update(m, a, now) || true;
+	}
+	membership *mb = member_of(a, q, true);
+	const char *v;
+	if ((v = ami_get(msg, "Status")))
+		a->status = atoi(v);
+	if ((v = ami_get(msg, "Paused")))
+		mb->paused = atoi(v) != 0 || !strcasecmp(v, "true");
+	if ((v = ami_get(msg, "PausedReason")) || (v = ami_get(msg, "Reason")))
+		set(&mb->reason, *v ? v : NULL);
+	if (!mb->paused) {
+		free(mb->reason);
+		mb->reason = NULL;
+	}
+	if ((v = ami_get(msg, "Wrapuptime")))
+		mb->wrapup = atoi(v);
+	if ((v = ami_get(msg, "InCall")))
+		a->on_call = atoi(v) != 0 && a->status != 1;
+	agent_update(m, a, now);
+	return true;
+}
+
+static bool agent_call_event(ami_model *m, const ami_msg *msg, const char *type, int64_t now)
+{
+	const char *iface = ami_get(msg, "Interface");
+	if (unknown(iface))
+		return false;
+	agent *a = agent_find(m, iface, false);
+	if (!a)
+		return false;
+	if (!strcmp(type, "AgentCalled")) {
+		a->ringing = true;
+	} else if (!strcmp(type, "AgentConnect")) {
+		a->ringing = false;
+		a->on_call = true;
+		a->wrapup_until = 0;
+	} else if (!strcmp(type, "AgentRingNoAnswer")) {
+		a->ringing = false;
+	} else if (!strcmp(type, "AgentComplete")) {
+		a->ringing = false;
+		a->on_call = false;
+		const char *q = ami_get0(msg, "Queue");
+		membership *mb = member_of(a, q, false);
+		int w = mb && mb->wrapup > 0 ? mb->wrapup : queue_wrapup(m, q);
+		if (w <= 0)
+			w = m->default_wrapup;
+		if (a->status == 2 || a->status == 3)
+			a->status = 1; /* the device state follows; do not stay "On call" */
+		a->wrapup_until = w > 0 ? now + (int64_t)w * 1000 : 0;
+	}
+	agent_update(m, a, now);
+	return true;
+}
+
+static bool device_event(ami_model *m, const ami_msg *msg, int64_t now)
+{
+	const char *dev = ami_get(msg, "Device");
+	const char *st = ami_get(msg, "State");
+	if (unknown(dev) || !st)
+		return false;
+	bool changed = false;
+	const char *slash = strchr(dev, '/');
+	if (slash && !strncmp(dev, "PJSIP/", 6)) {
+		user *u = user_find(m, slash + 1);
+		if (u) {
+			set(&u->dstate, dstate_text(st));
+			changed = true;
+		}
+	}
+	for (size_t i = 0; i < m->na; i++) {
+		agent *a = &m->a[i];
+		const char *si = a->state_iface ? a->state_iface : a->iface;
+		if (!strcmp(si, dev)) {
+			a->status = dstate_code(st);
+			if (a->status == 1 || a->status == 5 || a->status == 4)
+				a->on_call = a->ringing = false;
+			agent_update(m, a, now);
+			changed = true;
+		}
+	}
+	return changed;
+}
+
+/* ---- channels and calls ---- */
+static chan *chan_find(ami_model *m, const char *uid)
+{
+	for (size_t i = 0; i < m->nc; i++)
+		if (!strcmp(m->c[i].uid, uid))
+			return &m->c[i];
+	return NULL;
+}
+
+static call *call_find(ami_model *m, const char *lid, bool create, int64_t now)
+{
+	for (size_t i = 0; i < m->nk; i++)
+		if (!strcmp(m->k[i].lid, lid))
+			return &m->k[i];
+	if (!create)
+		return NULL;
+	GROW(m->k, m->nk, m->ck);
+	call *k = &m->k[m->nk++];
+	memset(k, 0, sizeof *k);
+	k->lid = clean(lid);
+	k->start = k->since = now;
+	k->state = PD_CALL_RINGING;
+	k->order = m->call_seq++;
+	return k;
+}
+
+static chan *chan_upsert(ami_model *m, const ami_msg *msg, const char *prefix, int64_t now)
+{
+	char key[64];
+#define F(name) (snprintf(key, sizeof key, "%s%s", prefix, name), ami_get(msg, key))
+	const char *uid = F("Uniqueid");
+	const char *lid = F("Linkedid");
+	if (unknown(uid))
+		return NULL;
+	chan *c = chan_find(m, uid);
+	if (!c) {
+		if (unknown(lid))
+			return NULL;
+		GROW(m->c, m->nc, m->cc);
+		c = &m->c[m->nc++];
+		memset(c, 0, sizeof *c);
+		c->uid = clean(uid);
+		c->lid = clean(lid);
+		call_find(m, lid, true, now);
+	} else if (!unknown(lid) && strcmp(lid, c->lid) != 0) {
+		set(&c->lid, lid); /* a masquerade/transfer moved it */
+		call_find(m, lid, true, now);
+	}
+	const char *v;
+	if ((v = F("Channel")))
+		set(&c->name, v);
+	if ((v = F("ChannelState")))
+		c->state = atoi(v);
+	if ((v = F("CallerIDNum")) && !unknown(v))
+		set(&c->cid_num, v);
+	if ((v = F("CallerIDName")) && !unknown(v))
+		set(&c->cid_name, v);
+	if (!c->exten && (v = F("Exten")) && *v)
+		set(&c->exten, v);
+#undef F
+	return c;
+}
+
+static bool is_endpoint_channel(ami_model *m, const char *name)
+{
+	if (!name || strncmp(name, "PJSIP/", 6) != 0)
+		return false;
+	const char *ep = name + 6, *dash = strrchr(ep, '-');
+	size_t n = dash ? (size_t)(dash - ep) : strlen(ep);
+	for (size_t i = 0; i < m->nu; i++)
+		if (strlen(m->u[i].endpoint) == n && !strncmp(m->u[i].endpoint, ep, n))
+			return true;
+	return false;
+}
+
+static pd_call_state call_compute(ami_model *m, call *k)
+{
+	size_t n = 0, bridged = 0;
+	bool held = false, ringing = false, up = false;
+	for (size_t i = 0; i < m->nc; i++) {
+		chan *c = &m->c[i];
+		if (strcmp(c->lid, k->lid) != 0)
+			continue;
+		n++;
+		bridged += c->bridged;
+		held |= c->held;
+		ringing |= c->dialing || c->state == 4 || c->state == 5;
+		up |= c->state == 6;
+	}
+	if (n == 0)
+		return PD_CALL_ENDED;
+	if (held)
+		return PD_CALL_HELD;
+	if (bridged >= 2 || k->agent_connected)
+		return PD_CALL_CONNECTED;
+	if (k->queued)
+		return PD_CALL_QUEUED;
+	if (ringing)
+		return PD_CALL_RINGING;
+	return up ? PD_CALL_CONNECTED : PD_CALL_RINGING;
+}
+
+static bool call_update(ami_model *m, call *k, int64_t now)
+{
+	pd_call_state st = call_compute(m, k);
+	if (st == k->state)
+		return false;
+	if (st == PD_CALL_ENDED)
+		k->end = now;
+	else
+		k->end = 0;
+	k->state = st;
+	k->since = now;
+	return true;
+}
+
+static bool chan_event(ami_model *m, const ami_msg *msg, const char *t, int64_t now)
+{
+	if (!strcmp(t, "Hangup")) {
+		const char *uid = ami_get(msg, "Uniqueid");
+		chan *c = uid ? chan_find(m, uid) : NULL;
+		if (!c)
+			return false;
+		char *lid = xstrdup(c->lid);
+		chan_free(c);
+		*c = m->c[--m->nc];
+		call *k = call_find(m, lid, false, now);
+		free(lid);
+		if (k)
+			call_update(m, k, now);
+		return true;
+	}
+	if (!strcmp(t, "DialBegin") || !strcmp(t, "DialEnd")) {
+		chan *d = chan_upsert(m, msg, "Dest", now);
+		chan *s = chan_upsert(m, msg, "", now);
+		if (d)
+			d->dialing = !strcmp(t, "DialBegin");
+		if (s && !strcmp(t, "DialBegin")) {
+			call *k = call_find(m, s->lid, false, now);
+			const char *ds = ami_get(msg, "DialString");
+			if (k && ds && !k->dialed)
+				set(&k->dialed, ds);
+		}
+		if (d)
+			call_update(m, call_find(m, d->lid, true, now), now);
+		if (s)
+			call_update(m, call_find(m, s->lid, true, now), now);
+		return d || s;
+	}
+	chan *c = chan_upsert(m, msg, "", now);
+	if (!c)
+		return false;
+	call *k = call_find(m, c->lid, true, now);
+	if (!strcmp(t, "BridgeEnter"))
+		c->bridged = true;
+	else if (!strcmp(t, "BridgeLeave"))
+		c->bridged = false;
+	else if (!strcmp(t, "Hold"))
+		c->held = true;
+	else if (!strcmp(t, "Unhold"))
+		c->held = false;
+	else if (!strcmp(t, "QueueCallerJoin")) {
+		k->queued = true;
+		set(&k->queue, ami_get(msg, "Queue"));
+	} else if (!strcmp(t, "QueueCallerLeave") || !strcmp(t, "QueueCallerAbandon")) {
+		k->queued = false;
+	} else if (!strcmp(t, "AgentCalled")) {
+		const char *n = ami_get(msg, "MemberName");
+		if (!k->agent_connected && n)
+			set(&k->agent, n);
+		chan *d = chan_upsert(m, msg, "Dest", now);
+		if (d)
+			d->dialing = true;
+	} else if (!strcmp(t, "AgentConnect")) {
+		k->agent_connected = true;
+		k->queued = false;
+		set(&k->agent, ami_get(msg, "MemberName"));
+	} else if (!strcmp(t, "AgentComplete")) {
+		k->agent_connected = false;
+	} else if (!strcmp(t, "CoreShowChannel")) {
+		const char *bid = ami_get(msg, "BridgeId");
+		c->bridged = bid && *bid;
+		const char *app = ami_get0(msg, "Application");
+		if (!strcasecmp(app, "Queue") && !c->bridged) {
+			const char *data = ami_get0(msg, "ApplicationData");
+			const char *comma = strchr(data, ',');
+			char *q = xstrndup(data, comma ? (size_t)(comma - data) : strlen(data));
+			set(&k->queue, q);
+			free(q);
+			k->queued = true;
+		}
+		const char *dur = ami_get(msg, "Duration");
+		int hh, mm, ss;
+		if (dur && sscanf(dur, "%d:%d:%d", &hh, &mm, &ss) == 3) {
+			int64_t start = now - ((int64_t)hh * 3600 + mm * 60 + ss) * 1000;
+			if (start < k->start)
+				k->start = k->since = start;
+		}
+	}
+	call_update(m, k, now);
+	return true;
+}
+
+static bool queue_entry(ami_model *m, const ami_msg *msg, int64_t now)
+{
+	const char *uid = ami_get(msg, "Uniqueid");
+	chan *c = uid ? chan_find(m, uid) : NULL;
+	if (!c)
+		return false;
+	call *k = call_find(m, c->lid, true, now);
+	k->queued = true;
+	set(&k->queue, ami_get(msg, "Queue"));
+	call_update(m, k, now);
+	return true;
+}
+
+static void queue_params(ami_model *m, const ami_msg *msg)
+{
+	const char *q = ami_get(msg, "Queue");
+	if (!q)
+		return;
+	queue_param *p = NULL;
+	for (size_t i = 0; i < m->nqp; i++)
+		if (!strcmp(m->qp[i].name, q))
+			p = &m->qp[i];
+	if (!p) {
+		GROW(m->qp, m->nqp, m->cqp);
+		p = &m->qp[m->nqp++];
+		p->name = clean(q);
+		p->wrapup = -1;
+	}
+	const char *w = ami_get(msg, "Wrapuptime");
+	if (w)
+		p->wrapup = atoi(w);
+}
+
+bool ami_model_apply(ami_model *m, const ami_msg *msg, int64_t now)
+{
+	if (msg->kind == AMI_MSG_RESPONSE) {
+		/* SIPshowpeer answers with the peer's fields in the response itself */
+		if (ami_get(msg, "ObjectName") && ami_get(msg, "Callerid")) {
+			user_detail(m, msg);
+			return true;
+		}
+		return false;
+	}
+	if (msg->kind != AMI_MSG_EVENT)
+		return false;
+	const char *t = ami_type(msg);
+	if (!strcmp(t, "EndpointList")) {
+		ami_model_user_add(m, ami_get(msg, "ObjectName"), ami_get(msg, "DeviceState"));
+		return true;
+	}
+	if (!strcmp(t, "PeerEntry")) {
+		ami_model_user_add(m, ami_get(msg, "ObjectName"), NULL);
+		return true;
+	}
+	if (!strcmp(t, "EndpointDetail")) {
+		user_detail(m, msg);
+		return true;
+	}
+	if (!strcmp(t, "DeviceStateChange"))
+		return device_event(m, msg, now);
+	if (!strcmp(t, "QueueParams")) {
+		queue_params(m, msg);
+		return false;
+	}
+	if (!strcmp(t, "QueueMember") || !strcmp(t, "QueueMemberStatus") ||
+	    !strcmp(t, "QueueMemberAdded") || !strcmp(t, "QueueMemberPause") ||
+	    !strcmp(t, "QueueMemberPaused"))
+		return member_event(m, msg, now, false);
+	if (!strcmp(t, "QueueMemberRemoved"))
+		return member_event(m, msg, now, true);
+	if (!strcmp(t, "QueueEntry"))
+		return queue_entry(m, msg, now);
+	bool agent_ev = !strcmp(t, "AgentCalled") || !strcmp(t, "AgentConnect") ||
+			!strcmp(t, "AgentComplete") || !strcmp(t, "AgentRingNoAnswer");
+	bool changed = false;
+	if (agent_ev)
+		changed |= agent_call_event(m, msg, t, now);
+	static const char *chan_events[] = {
+		"Newchannel",	  "Newstate",	       "NewCallerid",	  "Hangup",
+		"DialBegin",	  "DialEnd",	       "BridgeEnter",	  "BridgeLeave",
+		"Hold",		  "Unhold",	       "QueueCallerJoin", "QueueCallerLeave",
+		"QueueCallerAbandon", "AgentCalled",   "AgentConnect",	  "AgentComplete",
+		"CoreShowChannel"};
+	for (size_t i = 0; i < sizeof chan_events / sizeof chan_events[0]; i++)
+		if (!strcmp(t, chan_events[i]))
+			return chan_event(m, msg, t, now) || changed;
+	return changed;
+}
+
+bool ami_model_tick(ami_model *m, int64_t now)
+{
+	bool changed = false;
+	for (size_t i = 0; i < m->na; i++)
+		if (m->a[i].wrapup_until && m->a[i].wrapup_until <= now) {
+			m->a[i].wrapup_until = 0;
+			changed |= agent_update(m, &m->a[i], now);
+		}
+	for (size_t i = 0; i < m->nk;) {
+		call *k = &m->k[i];
+		if (k->state == PD_CALL_ENDED && k->end + AMI_ENDED_LINGER_MS <= now) {
+			call_free(k);
+			*k = m->k[--m->nk];
+			changed = true;
+		} else {
+			i++;
+		}
+	}
+	return changed;
+}
+
+int64_t ami_model_next_deadline(const ami_model *m)
+{
+	int64_t d = INT64_MAX;
+	for (size_t i = 0; i < m->na; i++)
+		if (m->a[i].wrapup_until && m->a[i].wrapup_until < d)
+			d = m->a[i].wrapup_until;
+	for (size_t i = 0; i < m->nk; i++)
+		if (m->k[i].state == PD_CALL_ENDED && m->k[i].end + AMI_ENDED_LINGER_MS < d)
+			d = m->k[i].end + AMI_ENDED_LINGER_MS;
+	return d;
+}
+
+static int cmp_call(const void *a, const void *b)
+{
+	const pd_live_call *x = a, *y = b;
+	return x->start_ms < y->start_ms ? -1 : x->start_ms > y->start_ms;
+}
+
+static int cmp_agent(const void *a, const void *b)
+{
+	const pd_live_agent *x = a, *y = b;
+	return strcmp(x->interface, y->interface);
+}
+
+static void call_view(ami_model *m, const call *k, pd_live_call *o)
+{
+	chan *origin = NULL, *named = NULL;
+	bool other_endpoint = false;
+	for (size_t i = 0; i < m->nc; i++) {
+		chan *c = &m->c[i];
+		if (strcmp(c->lid, k->lid) != 0)
+			continue;
+		if (!strcmp(c->uid, c->lid))
+			origin = c;
+		else if (is_endpoint_channel(m, c->name))
+			other_endpoint = true;
+		if (!named && c->cid_num)
+			named = c;
+	}
+	if (origin && origin->cid_num)
+		named = origin;
+	o->id = xstrdup(k->lid);
+	o->from = xstrdup(named ? named->cid_num : NULL);
+	o->from_name = xstrdup(named ? named->cid_name : NULL);
+	o->queue = xstrdup(k->queue);
+	o->agent = xstrdup(k->agent);
+	o->to = xstrdup(k->queue ? k->queue : k->dialed ? k->dialed : origin ? origin->exten : NULL);
+	if (origin && is_endpoint_channel(m, origin->name))
+		o->dir = other_endpoint ? PD_DIR_INTERNAL : PD_DIR_OUTBOUND;
+	else
+		o->dir = PD_DIR_INBOUND;
+	o->state = k->state;
+	o->start_ms = k->start;
+	o->state_since_ms = k->since;
+	o->end_ms = k->end;
+}
+
+void ami_model_view(ami_model *m, int64_t now, pd_live_view *v)
+{
+	(void)now;
+	v->n_users = m->nu;
+	v->users = m->nu ? xcalloc(m->nu, sizeof *v->users) : NULL;
+	for (size_t i = 0; i < m->nu; i++) {
+		v->users[i].endpoint = xstrdup(m->u[i].endpoint);
+		v->users[i].name = xstrdup(m->u[i].name ? m->u[i].name : m->u[i].endpoint);
+		v->users[i].sub_account = xstrdup(m->u[i].context);
+		v->users[i].device_state = xstrdup(m->u[i].dstate);
+	}
+	v->n_calls = m->nk;
+	v->calls = m->nk ? xcalloc(m->nk, sizeof *v->calls) : NULL;
+	for (size_t i = 0; i < m->nk; i++)
+		call_view(m, &m->k[i], &v->calls[i]);
+	qsort(v->calls, v->n_calls, sizeof *v->calls, cmp_call);
+	v->n_agents = m->na;
+	v->agents = m->na ? xcalloc(m->na, sizeof *v->agents) : NULL;
+	for (size_t i = 0; i < m->na; i++) {
+		agent *a = &m->a[i];
+		pd_live_agent *o = &v->agents[i];
+		o->interface = xstrdup(a->iface);
+		o->name = xstrdup(a->name ? a->name : a->iface);
+		pd_buf qb = {0};
+		for (size_t j = 0; j < a->nq; j++) {
+			if (j)
+				pd_buf_add(&qb, ", ");
+			pd_buf_add(&qb, a->q[j].queue);
+			if (a->q[j].paused && a->q[j].reason && !o->reason)
+				o->reason = xstrdup(a->q[j].reason);
+		}
+		o->queues = pd_buf_steal(&qb);
+		if (a->state != PD_AGENT_NOT_READY) {
+			free(o->reason);
+			o->reason = NULL;
+		}
+		o->state = a->state;
+		o->since_ms = a->since;
+	}
+	qsort(v->agents, v->n_agents, sizeof *v->agents, cmp_agent);
+}
+
+size_t ami_model_synced_users(ami_model *m, pd_synced_user **out)
+{
+	free(m->sync_buf);
+	m->sync_buf = xcalloc(m->nu ? m->nu : 1, sizeof *m->sync_buf);
+	for (size_t i = 0; i < m->nu; i++) {
+		m->sync_buf[i] = (pd_synced_user){
+			.endpoint = m->u[i].endpoint,
+			.display_name = m->u[i].name ? m->u[i].name : m->u[i].endpoint,
+			.sub_account = m->u[i].context,
+			.device_state = m->u[i].dstate,
+		};
+	}
+	*out = m->sync_buf;
+	return m->nu;
+}
+
+size_t ami_model_user_count(const ami_model *m)
+{
+	return m->nu;
+}
+
+const char *ami_model_user_endpoint(const ami_model *m, size_t i)
+{
+	return i < m->nu ? m->u[i].endpoint : NULL;
+}

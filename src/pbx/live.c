@@ -1,0 +1,359 @@
+/* Shared live state: see include/provdesk/live.h. The lock is held only to
+ * swap pointers or copy a customer's arrays; element frees happen outside. */
+#include "provdesk/live.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "provdesk/util.h"
+
+typedef struct {
+	pd_live_view v; /* status[] is formatted at snapshot time */
+} entry;
+
+struct pd_live {
+	pthread_mutex_t mu;
+	entry *e;
+	size_t n, cap;
+	int64_t generation;
+	int pipe_r, pipe_w;
+	atomic_bool wake_pending;
+};
+
+int64_t pd_live_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *pd_link_state_name(pd_link_state s)
+{
+	static const char *n[] = {"disabled", "connecting", "syncing", "monitoring", "retrying",
+				  "auth failed"};
+	return (unsigned)s < 6 ? n[s] : "?";
+}
+
+const char *pd_call_state_name(pd_call_state s)
+{
+	static const char *n[] = {"Queued", "Ringing", "Connected", "Held", "Ended"};
+	return (unsigned)s < 5 ? n[s] : "?";
+}
+
+const char *pd_call_dir_name(pd_call_dir d)
+{
+	static const char *n[] = {"inbound", "outbound", "internal"};
+	return (unsigned)d < 3 ? n[d] : "?";
+}
+
+const char *pd_agent_state_name(pd_agent_state s)
+{
+	static const char *n[] = {"Logged off", "Available", "Ringing", "On call",
+				  "On hold",	"Wrap-up",   "Not ready", "Offline"};
+	return (unsigned)s < 8 ? n[s] : "?";
+}
+
+pd_live *pd_live_new(void)
+{
+	pd_live *l = xcalloc(1, sizeof *l);
+	pthread_mutex_init(&l->mu, NULL);
+	int p[2];
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0) {
+		l->pipe_r = p[0];
+		l->pipe_w = p[1];
+	} else {
+		l->pipe_r = l->pipe_w = -1;
+	}
+	return l;
+}
+
+void pd_live_users_free(pd_live_user *u, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(u[i].endpoint);
+		free(u[i].name);
+		free(u[i].sub_account);
+		free(u[i].device_state);
+	}
+	free(u);
+}
+
+void pd_live_calls_free(pd_live_call *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(c[i].id);
+		free(c[i].from);
+		free(c[i].from_name);
+		free(c[i].to);
+		free(c[i].queue);
+		free(c[i].agent);
+	}
+	free(c);
+}
+
+void pd_live_agents_free(pd_live_agent *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(a[i].interface);
+		free(a[i].name);
+		free(a[i].queues);
+		free(a[i].reason);
+	}
+	free(a);
+}
+
+void pd_live_free_view(pd_live_view *v)
+{
+	if (!v)
+		return;
+	pd_live_users_free(v->users, v->n_users);
+	pd_live_calls_free(v->calls, v->n_calls);
+	pd_live_agents_free(v->agents, v->n_agents);
+	v->users = NULL;
+	v->calls = NULL;
+	v->agents = NULL;
+	v->n_users = v->n_calls = v->n_agents = 0;
+}
+
+void pd_live_free(pd_live *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		pd_live_free_view(&l->e[i].v);
+	free(l->e);
+	if (l->pipe_r >= 0) {
+		close(l->pipe_r);
+		close(l->pipe_w);
+	}
+	pthread_mutex_destroy(&l->mu);
+	free(l);
+}
+
+int pd_live_wake_fd(pd_live *l)
+{
+	return l->pipe_r;
+}
+
+void pd_live_wake_drain(pd_live *l)
+{
+	char b[64];
+	/* clear the flag first: a change racing with the drain wakes again */
+	atomic_store(&l->wake_pending, false);
+	while (read(l->pipe_r, b, sizeof b) > 0)
+		;
+}
+
+static void wake(pd_live *l)
+{
+	if (l->pipe_w < 0 || atomic_exchange(&l->wake_pending, true))
+		return;
+	ssize_t r;
+	do
+		r = write(l->pipe_w, "w", 1);
+	while (r < 0 && errno == EINTR);
+}
+
+int64_t pd_live_generation(pd_live *l)
+{
+	pthread_mutex_lock(&l->mu);
+	int64_t g = l->generation;
+	pthread_mutex_unlock(&l->mu);
+	return g;
+}
+
+/* Caller holds the lock. */
+static entry *find(pd_live *l, int64_t cid, bool create)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->e[i].v.customer_id == cid)
+			return &l->e[i];
+	if (!create)
+		return NULL;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->e = xrealloc(l->e, l->cap * sizeof *l->e);
+	}
+	entry *e = &l->e[l->n++];
+	memset(e, 0, sizeof *e);
+	e->v.customer_id = cid;
+	return e;
+}
+
+void pd_live_status_text(pd_link_state st, int sync_done, int sync_total, int64_t retry_at_ms,
+			 const char *last_error, int64_t now_ms, char *buf, size_t n)
+{
+	switch (st) {
+	case PD_LINK_SYNCING:
+		snprintf(buf, n, "syncing %d/%d", sync_done, sync_total);
+		break;
+	case PD_LINK_RETRYING: {
+		int64_t s = (retry_at_ms - now_ms + 999) / 1000;
+		if (s < 0)
+			s = 0;
+		if (last_error && *last_error)
+			snprintf(buf, n, "retrying in %llds (%s)", (long long)s, last_error);
+		else
+			snprintf(buf, n, "retrying in %llds", (long long)s);
+		break;
+	}
+	default:
+		snprintf(buf, n, "%s", pd_link_state_name(st));
+	}
+}
+
+void pd_live_set_link(pd_live *l, int64_t cid, pd_link_state st, int sync_done, int sync_total,
+		      int64_t retry_at_ms, const char *last_error)
+{
+	pthread_mutex_lock(&l->mu);
+	entry *e = find(l, cid, true);
+	e->v.link = st;
+	e->v.sync_done = sync_done;
+	e->v.sync_total = sync_total;
+	e->v.retry_at_ms = retry_at_ms;
+	if (last_error)
+		snprintf(e->v.last_error, sizeof e->v.last_error, "%s", last_error);
+	e->v.generation++;
+	l->generation++;
+	pthread_mutex_unlock(&l->mu);
+	wake(l);
+}
+
+void pd_live_publish(pd_live *l, int64_t cid, pd_live_view *v)
+{
+	pd_live_view old = {0};
+	pthread_mutex_lock(&l->mu);
+	entry *e = find(l, cid, true);
+	old.users = e->v.users;
+	old.n_users = e->v.n_users;
+	old.calls = e->v.calls;
+	old.n_calls = e->v.n_calls;
+	old.agents = e->v.agents;
+	old.n_agents = e->v.n_agents;
+	e->v.users = v->users;
+	e->v.n_users = v->n_users;
+	e->v.calls = v->calls;
+	e->v.n_calls = v->n_calls;
+	e->v.agents = v->agents;
+	e->v.n_agents = v->n_agents;
+	e->v.generation++;
+	l->generation++;
+	pthread_mutex_unlock(&l->mu);
+	v->users = NULL;
+	v->calls = NULL;
+	v->agents = NULL;
+	v->n_users = v->n_calls = v->n_agents = 0;
+	pd_live_free_view(&old);
+	wake(l);
+}
+
+void pd_live_remove(pd_live *l, int64_t cid)
+{
+	pd_live_view old = {0};
+	bool found = false;
+	pthread_mutex_lock(&l->mu);
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->e[i].v.customer_id == cid) {
+			old = l->e[i].v;
+			l->e[i] = l->e[--l->n];
+			found = true;
+			l->generation++;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&l->mu);
+	if (found) {
+		pd_live_free_view(&old);
+		wake(l);
+	}
+}
+
+pd_status pd_live_snapshot(pd_live *l, int64_t cid, pd_live_view *out)
+{
+	memset(out, 0, sizeof *out);
+	int64_t now = pd_live_now_ms();
+	pthread_mutex_lock(&l->mu);
+	entry *e = find(l, cid, false);
+	if (!e) {
+		pthread_mutex_unlock(&l->mu);
+		return PD_E_NOTFOUND;
+	}
+	*out = e->v;
+	out->users = out->n_users ? xcalloc(out->n_users, sizeof *out->users) : NULL;
+	for (size_t i = 0; i < out->n_users; i++) {
+		const pd_live_user *s = &e->v.users[i];
+		out->users[i] = (pd_live_user){xstrdup(s->endpoint), xstrdup(s->name),
+					       xstrdup(s->sub_account), xstrdup(s->device_state)};
+	}
+	out->calls = out->n_calls ? xcalloc(out->n_calls, sizeof *out->calls) : NULL;
+	for (size_t i = 0; i < out->n_calls; i++) {
+		const pd_live_call *s = &e->v.calls[i];
+		out->calls[i] = *s;
+		out->calls[i].id = xstrdup(s->id);
+		out->calls[i].from = xstrdup(s->from);
+		out->calls[i].from_name = xstrdup(s->from_name);
+		out->calls[i].to = xstrdup(s->to);
+		out->calls[i].queue = xstrdup(s->queue);
+		out->calls[i].agent = xstrdup(s->agent);
+	}
+	out->agents = out->n_agents ? xcalloc(out->n_agents, sizeof *out->agents) : NULL;
+	for (size_t i = 0; i < out->n_agents; i++) {
+		const pd_live_agent *s = &e->v.agents[i];
+		out->agents[i] = *s;
+		out->agents[i].interface = xstrdup(s->interface);
+		out->agents[i].name = xstrdup(s->name);
+		out->agents[i].queues = xstrdup(s->queues);
+		out->agents[i].reason = xstrdup(s->reason);
+	}
+	pthread_mutex_unlock(&l->mu);
+	pd_live_status_text(out->link, out->sync_done, out->sync_total, out->retry_at_ms,
+			    out->last_error, now, out->status, sizeof out->status);
+	return PD_OK;
+}
+
+static void summarise(const entry *e, int64_t now, pd_live_summary *s)
+{
+	memset(s, 0, sizeof *s);
+	s->customer_id = e->v.customer_id;
+	s->link = e->v.link;
+	s->generation = e->v.generation;
+	for (size_t i = 0; i < e->v.n_calls; i++)
+		s->calls += e->v.calls[i].state != PD_CALL_ENDED;
+	for (size_t i = 0; i < e->v.n_agents; i++) {
+		pd_agent_state st = e->v.agents[i].state;
+		s->agents_available += st == PD_AGENT_AVAILABLE;
+		s->agents_logged_on += st != PD_AGENT_LOGGED_OFF && st != PD_AGENT_OFFLINE;
+	}
+	pd_live_status_text(e->v.link, e->v.sync_done, e->v.sync_total, e->v.retry_at_ms,
+			    e->v.last_error, now, s->status, sizeof s->status);
+}
+
+bool pd_live_summary_get(pd_live *l, int64_t cid, pd_live_summary *out)
+{
+	int64_t now = pd_live_now_ms();
+	pthread_mutex_lock(&l->mu);
+	entry *e = find(l, cid, false);
+	if (e)
+		summarise(e, now, out);
+	pthread_mutex_unlock(&l->mu);
+	return e != NULL;
+}
+
+size_t pd_live_summaries(pd_live *l, pd_live_summary **out)
+{
+	int64_t now = pd_live_now_ms();
+	pthread_mutex_lock(&l->mu);
+	size_t n = l->n;
+	*out = xcalloc(n ? n : 1, sizeof **out);
+	for (size_t i = 0; i < n; i++)
+		summarise(&l->e[i], now, &(*out)[i]);
+	pthread_mutex_unlock(&l->mu);
+	return n;
+}

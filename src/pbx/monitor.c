@@ -1,0 +1,452 @@
+/* The monitor thread: see include/provdesk/monitor.h. Other threads talk to it
+ * only through a small command queue and a pipe that wakes its poll(). */
+#include "provdesk/monitor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "provdesk/pbx_driver.h"
+#include "provdesk/util.h"
+
+#define MAX_FDS_PER_LINK 4
+
+typedef struct {
+	int64_t customer_id, version;
+	const pd_driver_ops *ops;
+	void *drv;
+	bool status_dirty;
+	pd_link_state st;
+	char text[256];
+	int64_t written_at;
+	pd_live_summary last_written;
+	pd_sync_result last_sync;
+	bool have_sync;
+} link_t;
+
+struct pd_monitor {
+	pthread_t thread;
+	pd_store *store;
+	pd_live *live;
+	pd_monitor_opts o;
+	int ctl_r, ctl_w;
+	pthread_mutex_t mu; /* guards the command queue and the sync results copy */
+	bool stop;
+	int64_t *resync;
+	size_t n_resync, cap_resync;
+	link_t *links;
+	size_t n_links;
+	int64_t generation;
+	int64_t next_check;
+	/* copies readable from other threads */
+	struct {
+		int64_t cid;
+		pd_sync_result r;
+	} *syncs;
+	size_t n_syncs;
+};
+
+static link_t *link_find(pd_monitor *m, int64_t cid)
+{
+	for (size_t i = 0; i < m->n_links; i++)
+		if (m->links[i].customer_id == cid)
+			return &m->links[i];
+	return NULL;
+}
+
+static pd_status host_sync(void *ctx, int64_t cid, const pd_synced_user *u, size_t n, bool ap,
+			   pd_sync_result *res, pd_err *e)
+{
+	pd_monitor *m = ctx;
+	pd_status s = store_sync_users(m->store, cid, u, n, ap, res, e);
+	if (s == PD_OK) {
+		link_t *l = link_find(m, cid);
+		if (l) {
+			l->last_sync = *res;
+			l->have_sync = true;
+		}
+		pthread_mutex_lock(&m->mu);
+		size_t i;
+		for (i = 0; i < m->n_syncs; i++)
+			if (m->syncs[i].cid == cid)
+				break;
+		if (i == m->n_syncs) {
+			m->syncs = xrealloc(m->syncs, (m->n_syncs + 1) * sizeof *m->syncs);
+			m->n_syncs++;
+		}
+		m->syncs[i].cid = cid;
+		m->syncs[i].r = *res;
+		pthread_mutex_unlock(&m->mu);
+	}
+	return s;
+}
+
+static void host_link_changed(void *ctx, int64_t cid, pd_link_state st, const char *text)
+{
+	pd_monitor *m = ctx;
+	link_t *l = link_find(m, cid);
+	if (!l)
+		return;
+	if (st != l->st)
+		l->written_at = 0; /* state changes are written at once */
+	l->st = st;
+	snprintf(l->text, sizeof l->text, "%s", text);
+	l->status_dirty = true;
+}
+
+/* State column: the text without the "(last error)" tail, which has its own column. */
+static void write_status(pd_monitor *m, link_t *l, int64_t now)
+{
+	pd_live_view v;
+	if (pd_live_snapshot(m->live, l->customer_id, &v) != PD_OK)
+		return;
+	pd_live_summary s;
+	pd_live_summary_get(m->live, l->customer_id, &s);
+	char state[200];
+	pd_live_status_text(v.link, v.sync_done, v.sync_total, v.retry_at_ms, NULL,
+			    pd_live_now_ms(), state, sizeof state);
+	pd_pbx_status st = {
+		.customer_id = l->customer_id,
+		.state = state,
+		.last_error = v.last_error[0] ? v.last_error : NULL,
+		.updated_at = pd_now(),
+		.live_calls = s.calls,
+		.agents_available = s.agents_available,
+		.agents_logged_on = s.agents_logged_on,
+	};
+	pd_err e = {0};
+	store_pbx_status_set(m->store, &st, &e); /* best effort: the live state is authoritative */
+	pd_live_free_view(&v);
+	l->status_dirty = false;
+	l->written_at = now;
+	l->last_written = s;
+}
+
+static void link_destroy(pd_monitor *m, link_t *l, bool remove_live)
+{
+	if (l->drv)
+		l->ops->destroy(l->drv);
+	l->drv = NULL;
+	if (remove_live)
+		pd_live_remove(m->live, l->customer_id);
+}
+
+static void set_static_status(pd_monitor *m, link_t *l, const char *err)
+{
+	pd_live_set_link(m->live, l->customer_id, PD_LINK_DISABLED, 0, 0, 0, err ? err : "");
+	pd_live_view empty = {0};
+	pd_live_publish(m->live, l->customer_id, &empty);
+	l->st = PD_LINK_DISABLED;
+	l->written_at = 0;
+	l->status_dirty = true;
+}
+
+static void reload(pd_monitor *m)
+{
+	pd_pbx *v = NULL;
+	size_t n = 0;
+	pd_err e = {0};
+	if (store_pbx_list_all(m->store, true, &v, &n, &e) != PD_OK)
+		return; /* keep the current set; tried again at the next check */
+	link_t *next = xcalloc(n ? n : 1, sizeof *next);
+	size_t nn = 0;
+	for (size_t i = 0; i < n; i++) {
+		pd_pbx *p = &v[i];
+		link_t *old = link_find(m, p->customer_id);
+		link_t l = {0};
+		if (old && old->version == p->version) {
+			l = *old;
+			old->drv = NULL;
+			old->customer_id = -1; /* moved */
+			next[nn++] = l;
+			continue;
+		}
+		if (old) {
+			link_destroy(m, old, false);
+			old->customer_id = -1;
+		}
+		l.customer_id = p->customer_id;
+		l.version = p->version;
+		l.st = (pd_link_state)-1;
+		l.ops = pd_driver_find(p->platform);
+		next[nn++] = l;
+		link_t *nl = &next[nn - 1];
+		if (!p->enabled || (!p->monitor && !p->sync_users)) {
+			set_static_status(m, nl, NULL);
+			continue;
+		}
+		if (!nl->ops) {
+			char why[160];
+			snprintf(why, sizeof why, "platform %s is not supported yet", p->platform);
+			set_static_status(m, nl, why);
+			continue;
+		}
+		pd_drv_conf c = {
+			.customer_id = p->customer_id,
+			.host = p->host,
+			.port = p->port,
+			.tls = p->tls,
+			.username = p->username,
+			.secret = p->secret,
+			.params_json = p->params_json,
+			.sync_users = p->sync_users,
+			.monitor = p->monitor,
+			.auto_provision = p->auto_provision,
+			.ping_interval_s = m->o.ping_interval_s,
+			.backoff_max_s = m->o.backoff_max_s,
+			.backoff_min_ms = m->o.backoff_min_ms,
+		};
+		pd_drv_host h = {.ctx = m, .live = m->live, .sync_users = host_sync,
+				 .link_changed = host_link_changed};
+		/* host_link_changed looks the link up: publish the new array first */
+		link_t *saved = m->links;
+		size_t saved_n = m->n_links;
+		m->links = next;
+		m->n_links = nn;
+		pd_err ce = {0};
+		if (nl->ops->create(&c, &h, &nl->drv, &ce) != PD_OK) {
+			nl->drv = NULL;
+			set_static_status(m, nl, ce.message);
+		}
+		m->links = saved;
+		m->n_links = saved_n;
+	}
+	for (size_t i = 0; i < m->n_links; i++)
+		if (m->links[i].customer_id != -1)
+			link_destroy(m, &m->links[i], true);
+	free(m->links);
+	m->links = next;
+	m->n_links = nn;
+	for (size_t i = 0; i < n; i++)
+		pd_pbx_free(&v[i]);
+	free(v);
+}
+
+/* True when the set of links was rebuilt (pollfd owners are then stale). */
+static bool check_generation(pd_monitor *m)
+{
+	int64_t g = 0;
+	pd_err e = {0};
+	if (store_pbx_generation(m->store, &g, &e) != PD_OK)
+		return false;
+	if (g == m->generation)
+		return false;
+	m->generation = g;
+	reload(m);
+	return true;
+}
+
+static bool run_commands(pd_monitor *m, int64_t now)
+{
+	bool reloaded = false;
+	char b[64];
+	while (read(m->ctl_r, b, sizeof b) > 0)
+		;
+	pthread_mutex_lock(&m->mu);
+	size_t n = m->n_resync;
+	int64_t *ids = n ? xmalloc(n * sizeof *ids) : NULL;
+	if (n)
+		memcpy(ids, m->resync, n * sizeof *ids);
+	m->n_resync = 0;
+	pthread_mutex_unlock(&m->mu);
+	if (n)
+		reloaded = check_generation(m); /* an edit just before the resync is honoured */
+	for (size_t i = 0; i < n; i++) {
+		link_t *l = link_find(m, ids[i]);
+		if (l && l->drv)
+			l->ops->resync(l->drv, now);
+	}
+	free(ids);
+	return reloaded;
+}
+
+static void *monitor_main(void *arg)
+{
+	pd_monitor *m = arg;
+	size_t cap = 0;
+	struct pollfd *pf = NULL;
+	int *owner = NULL;
+	m->generation = -1;
+	while (1) {
+		pthread_mutex_lock(&m->mu);
+		bool stop = m->stop;
+		pthread_mutex_unlock(&m->mu);
+		if (stop)
+			break;
+		int64_t now = pd_live_now_ms();
+		if (now >= m->next_check) {
+			check_generation(m);
+			m->next_check = now + m->o.reload_check_ms;
+		}
+		size_t need = 1 + m->n_links * MAX_FDS_PER_LINK;
+		if (need > cap) {
+			cap = need * 2;
+			pf = xrealloc(pf, cap * sizeof *pf);
+			owner = xrealloc(owner, cap * sizeof *owner);
+		}
+		int nf = 0;
+		pf[nf] = (struct pollfd){.fd = m->ctl_r, .events = POLLIN};
+		owner[nf++] = -1;
+		int64_t deadline = m->next_check;
+		for (size_t i = 0; i < m->n_links; i++) {
+			link_t *l = &m->links[i];
+			if (!l->drv)
+				continue;
+			int k = l->ops->pollfds(l->drv, pf + nf, MAX_FDS_PER_LINK);
+			for (int j = 0; j < k; j++)
+				owner[nf + j] = (int)i;
+			nf += k;
+			int64_t d = l->ops->next_deadline(l->drv);
+			if (d < deadline)
+				deadline = d;
+			if (l->status_dirty) {
+				int64_t due = l->written_at + 1000;
+				if (due < deadline)
+					deadline = due;
+			}
+		}
+		int timeout = deadline <= now ? 0 : (int)(deadline - now > 60000 ? 60000 : deadline - now);
+		int r = poll(pf, (nfds_t)nf, timeout);
+		now = pd_live_now_ms();
+		if (r < 0 && errno != EINTR)
+			break;
+		if (r > 0 && pf[0].revents && run_commands(m, now))
+			continue;
+		/* group each link's fds (they are contiguous) */
+		for (int i = 1; i < nf && r > 0;) {
+			int li = owner[i], j = i;
+			while (j < nf && owner[j] == li)
+				j++;
+			bool any = false;
+			for (int k = i; k < j; k++)
+				any |= pf[k].revents != 0;
+			link_t *l = &m->links[li];
+			if (any && l->drv)
+				l->ops->on_io(l->drv, pf + i, j - i, now);
+			i = j;
+		}
+		for (size_t i = 0; i < m->n_links; i++) {
+			link_t *l = &m->links[i];
+			if (l->drv && l->ops->next_deadline(l->drv) <= now)
+				l->ops->on_timer(l->drv, now);
+			if (l->status_dirty && now - l->written_at >= 1000)
+				write_status(m, l, now);
+			else if (!l->status_dirty && now - l->written_at >= 5000) {
+				pd_live_summary s;
+				if (pd_live_summary_get(m->live, l->customer_id, &s) &&
+				    (s.calls != l->last_written.calls ||
+				     s.agents_available != l->last_written.agents_available ||
+				     s.agents_logged_on != l->last_written.agents_logged_on))
+					write_status(m, l, now);
+				else
+					l->written_at = now;
+			}
+		}
+	}
+	for (size_t i = 0; i < m->n_links; i++)
+		link_destroy(m, &m->links[i], false);
+	free(pf);
+	free(owner);
+	return NULL;
+}
+
+pd_status pd_monitor_start_opts(const char *db_path, const pd_store_opts *so, const pd_config *cfg,
+				const pd_monitor_opts *mo, pd_live *live, pd_monitor **out, pd_err *e)
+{
+	pd_monitor *m = xcalloc(1, sizeof *m);
+	if (mo)
+		m->o = *mo;
+	if (!m->o.ping_interval_s)
+		m->o.ping_interval_s = cfg && cfg->pbx_ping_interval > 0 ? cfg->pbx_ping_interval : 20;
+	if (!m->o.backoff_max_s)
+		m->o.backoff_max_s = cfg && cfg->pbx_backoff_max > 0 ? cfg->pbx_backoff_max : 60;
+	if (!m->o.reload_check_ms)
+		m->o.reload_check_ms = 1000;
+	m->live = live;
+	pd_status s = store_open(db_path, so, &m->store, e);
+	if (s != PD_OK) {
+		free(m);
+		return s;
+	}
+	int p[2];
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) {
+		store_close(m->store);
+		free(m);
+		return pd_fail(e, PD_E_INTERNAL, NULL, "cannot create the monitor pipe: %s",
+			       strerror(errno));
+	}
+	m->ctl_r = p[0];
+	m->ctl_w = p[1];
+	pthread_mutex_init(&m->mu, NULL);
+	if (pthread_create(&m->thread, NULL, monitor_main, m) != 0) {
+		close(p[0]);
+		close(p[1]);
+		store_close(m->store);
+		pthread_mutex_destroy(&m->mu);
+		free(m);
+		return pd_fail(e, PD_E_INTERNAL, NULL, "cannot start the monitor thread");
+	}
+	*out = m;
+	return PD_OK;
+}
+
+pd_status pd_monitor_start(const char *db_path, const pd_store_opts *so, const pd_config *cfg,
+			   pd_live *live, pd_monitor **out, pd_err *e)
+{
+	return pd_monitor_start_opts(db_path, so, cfg, NULL, live, out, e);
+}
+
+static void poke(pd_monitor *m)
+{
+	ssize_t w = write(m->ctl_w, "x", 1);
+	(void)w; /* a full pipe already means "wake up" */
+}
+
+void pd_monitor_resync(pd_monitor *m, int64_t cid)
+{
+	pthread_mutex_lock(&m->mu);
+	if (m->n_resync == m->cap_resync) {
+		m->cap_resync = m->cap_resync ? m->cap_resync * 2 : 8;
+		m->resync = xrealloc(m->resync, m->cap_resync * sizeof *m->resync);
+	}
+	m->resync[m->n_resync++] = cid;
+	pthread_mutex_unlock(&m->mu);
+	poke(m);
+}
+
+bool pd_monitor_last_sync(pd_monitor *m, int64_t cid, pd_sync_result *out)
+{
+	bool found = false;
+	pthread_mutex_lock(&m->mu);
+	for (size_t i = 0; i < m->n_syncs; i++)
+		if (m->syncs[i].cid == cid) {
+			*out = m->syncs[i].r;
+			found = true;
+		}
+	pthread_mutex_unlock(&m->mu);
+	return found;
+}
+
+void pd_monitor_stop(pd_monitor *m)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->mu);
+	m->stop = true;
+	pthread_mutex_unlock(&m->mu);
+	poke(m);
+	pthread_join(m->thread, NULL);
+	free(m->links);
+	free(m->resync);
+	free(m->syncs);
+	close(m->ctl_r);
+	close(m->ctl_w);
+	store_close(m->store);
+	pthread_mutex_destroy(&m->mu);
+	free(m);
+}
