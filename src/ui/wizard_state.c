@@ -105,6 +105,7 @@ void pd_wiz_free(pd_wiz *w)
 	}
 	free(w->country);
 	free(w->focus);
+	free(w->defaults_for);
 	for (size_t i = 0; i < w->n_params; i++) {
 		free(w->params[i].key);
 		if (w->params[i].value && w->params[i].secret) /* do not leave it in freed memory */
@@ -248,22 +249,43 @@ static const pd_template *template_named(const pd_wiz_ctx *c, const char *name)
 
 /* Make sure every field of the chosen platform has an entry, with the
  * catalogue default when still empty, and the secret flag from the catalogue. */
+/* A catalogue default the way the wizard holds it (toggles are "1"/"0"). */
+static const char *default_of(const pd_platform *pl, const char *key)
+{
+	for (size_t i = 0; pl && i < pl->n_fields; i++) {
+		const pd_platform_field *f = &pl->fields[i];
+		if (strcmp(f->key, key) || !f->default_value || f->secret)
+			continue;
+		if (!strcmp(f->default_value, "true"))
+			return "1";
+		if (!strcmp(f->default_value, "false"))
+			return "0";
+		return f->default_value;
+	}
+	return NULL;
+}
+
+/* Make sure every field of the chosen platform has an entry, with the
+ * catalogue default when still empty or still the previous platform's
+ * default (switching Asterisk -> BroadWorks moves port 5038 to 443, but keeps
+ * a port the user typed), and the secret flag from the catalogue. */
 static void platform_fields_fill(const pd_wiz_ctx *c, pd_wiz *w)
 {
 	const pd_platform *pl = c->cat ? pd_catalogue_platform(c->cat, w->platform) : NULL;
 	if (!pl)
 		return;
+	const pd_platform *old = w->defaults_for && strcmp(w->defaults_for, w->platform)
+					 ? pd_catalogue_platform(c->cat, w->defaults_for)
+					 : NULL;
 	for (size_t i = 0; i < pl->n_fields; i++) {
 		const pd_platform_field *f = &pl->fields[i];
 		pd_wiz_param *p = param_get(w, f->key, f->secret);
 		p->secret = f->secret;
-		if (!*p->value && f->default_value && !f->secret) {
-			const char *d = f->default_value;
-			if (!strcmp(d, "true") || !strcmp(d, "false"))
-				d = !strcmp(d, "true") ? "1" : "0"; /* toggles hold "1"/"0" */
+		const char *d = default_of(pl, f->key), *od = old ? default_of(old, f->key) : NULL;
+		if (d && (!*p->value || (od && !strcmp(p->value, od))))
 			pd_set_str(&p->value, d);
-		}
 	}
+	pd_set_str(&w->defaults_for, w->platform);
 }
 
 /* A template's other platform fields: a flat JSON object. Values that are not

@@ -69,6 +69,7 @@ typedef struct {
 	pd_wiz_param *params;
 	size_t n_params;
 	bool had_secret; /* a secret was typed before the draft was saved: ask again */
+	char *defaults_for; /* platform whose defaults the fields hold (not in drafts) */
 	bool create_disabled, sync_users, monitor, auto_provision;
 
 	/* 4 Role assignment: users added by hand */

@@ -1,0 +1,399 @@
+/* The wizard's pure parts against the real catalogue, real geo data and a
+ * real SQLite file: drafts (never the secret), per-field validation through
+ * the core rules, the fields each step shows, the choices, and the record
+ * handed to store_customer_create. */
+#include <criterion/criterion.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "provdesk/store.h"
+#include "src/ui/wizard_state.h"
+
+static char dir[128], db[256];
+static pd_catalogue cat;
+static const pd_geo *geo;
+static pd_store *st;
+static pd_wiz_ctx ctx;
+static pd_wiz w;
+
+static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static void setup(void)
+{
+	snprintf(dir, sizeof dir, "/tmp/pd-wiz-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(db, sizeof db, "%s/provdesk.db", dir);
+	const char *dd = getenv("PROVDESK_DATADIR");
+	char path[512];
+	snprintf(path, sizeof path, "%s/catalogue.json", dd ? dd : "data");
+	pd_err e = {0};
+	cr_assert_eq(pd_catalogue_load(path, &cat, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(pd_geo_get(&geo, &e), PD_OK, "%s", e.message);
+	pd_store_opts o = {.catalogue = &cat, .internal_systems_limit = 1, .busy_timeout_ms = 5000};
+	cr_assert_eq(store_open(db, &o, &st, &e), PD_OK, "%s", e.message);
+	ctx = (pd_wiz_ctx){.cat = &cat, .geo = geo, .store = st, .today = 20000,
+			   .trial_default_days = 30};
+	pd_wiz_init(&w);
+}
+
+static void teardown(void)
+{
+	pd_wiz_free(&w);
+	store_close(st);
+	pd_catalogue_free(&cat);
+	nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(wizard, .init = setup, .fini = teardown);
+
+static void set(const char *k, const char *v)
+{
+	pd_wiz_set(&w, k, v);
+	pd_wiz_changed(&ctx, &w, k);
+}
+
+/* A complete valid wizard: France, Analytics Pro, Asterisk, one extra user. */
+static void fill_valid(void)
+{
+	set("name", "Société Générale Démo");
+	set("country", "france");
+	set("product_type", "analytics-pro");
+	set("reference", "R-42");
+	set("notes", "line one\nline two");
+	set("trial", "1");
+	set("admin.display_name", "Hélène Dupré");
+	set("admin.email", "helene@example.fr");
+	set("admin.extension", "1001");
+	set("pbx.platform", "asterisk-ami");
+	set("pbx.f.host", "pbx.example.fr");
+	set("pbx.f.username", "provdesk");
+	set("pbx.f.secret", "s3cr3t-never-stored");
+	size_t i = pd_wiz_user_add(&w);
+	cr_assert_eq(i, 0);
+	set("users.0.display_name", "Paul Agent");
+	set("users.0.email", "paul@example.fr");
+	set("users.0.role", "supervisor");
+}
+
+static const char *err_of(const char *key)
+{
+	static char msg[256];
+	return pd_wiz_check_field(&ctx, &w, key, msg, sizeof msg) ? NULL : msg;
+}
+
+Test(wizard, valid_wizard_has_no_error_in_any_step)
+{
+	fill_valid();
+	pd_wiz_errors er = {0};
+	for (int s = PD_WIZ_CUSTOMER; s < PD_WIZ_SUMMARY; s++)
+		cr_expect_eq(pd_wiz_check_step(&ctx, &w, (pd_wiz_step)s, &er), 0, "step %d: %s", s,
+			     er.n ? er.v[0].message : "");
+	pd_wiz_errors_free(&er);
+	cr_expect_str_eq(w.country, "FR");
+	cr_expect_str_eq(w.time_zone, "Europe/Paris");
+	cr_expect_str_eq(w.country_text, "France (FR)");
+	/* default trial: 30 days, inclusive */
+	cr_expect_str_eq(w.trial_end, "2024-11-02");
+}
+
+Test(wizard, draft_round_trip_keeps_everything_but_the_secret)
+{
+	fill_valid();
+	w.step = PD_WIZ_PBX;
+	pd_set_str(&w.focus, "pbx.f.host");
+	char *json = pd_wiz_draft_to_json(&w);
+	cr_assert_null(strstr(json, "s3cr3t"), "secret in the draft: %s", json);
+	pd_wiz back;
+	pd_wiz_init(&back);
+	pd_err e = {0};
+	cr_assert_eq(pd_wiz_draft_from_json(json, &back, &e), PD_OK, "%s", e.message);
+	free(json);
+	cr_expect_eq(back.step, PD_WIZ_PBX);
+	cr_expect_str_eq(back.focus, "pbx.f.host");
+	static const char *keys[] = {"name", "country", "product_type", "reference", "notes",
+				     "trial", "trial_end", "time_zone", "admin.display_name",
+				     "admin.email", "admin.extension", "pbx.platform", "pbx.f.host",
+				     "pbx.f.port", "pbx.f.username", "pbx.sync_users", "pbx.monitor",
+				     "users.0.display_name", "users.0.email", "users.0.role"};
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		cr_expect_str_eq(pd_wiz_get(&back, keys[i]), pd_wiz_get(&w, keys[i]), "%s", keys[i]);
+	cr_expect_str_eq(back.country, "FR");
+	cr_expect_str_eq(pd_wiz_get(&back, "pbx.f.secret"), "");
+	cr_expect(back.had_secret, "the resume must ask for the secret again");
+	/* on resume the secret is required again, with a message that says why */
+	pd_wiz_changed(&ctx, &back, "pbx.platform");
+	char msg[256];
+	cr_expect_not(pd_wiz_check_field(&ctx, &back, "pbx.f.secret", msg, sizeof msg));
+	cr_expect(strstr(msg, "again") != NULL, "%s", msg);
+	pd_wiz_set(&back, "pbx.f.secret", "typed again");
+	cr_expect_not(back.had_secret);
+	pd_wiz_free(&back);
+}
+
+Test(wizard, bad_drafts_are_refused_naming_the_key)
+{
+	pd_err e = {0};
+	cr_expect_eq(pd_wiz_draft_from_json("{not json", &w, &e), PD_E_INVALID);
+	cr_expect(strstr(e.message, "not valid JSON") != NULL, "%s", e.message);
+	cr_expect_eq(pd_wiz_draft_from_json("{\"format\":\"other\"}", &w, &e), PD_E_INVALID);
+	cr_expect_eq(pd_wiz_draft_from_json(
+			     "{\"format\":\"provdesk-wizard-draft\",\"version\":99}", &w, &e),
+		     PD_E_INVALID);
+	cr_expect(strstr(e.message, "newer") != NULL, "%s", e.message);
+	cr_expect_eq(pd_wiz_draft_from_json("{\"format\":\"provdesk-wizard-draft\",\"version\":1,"
+					    "\"customer\":{\"name\":42}}",
+					    &w, &e),
+		     PD_E_INVALID);
+	cr_expect(strstr(e.message, "customer.name") != NULL, "%s", e.message);
+	cr_expect_eq(pd_wiz_draft_from_json("{\"format\":\"provdesk-wizard-draft\",\"version\":1,"
+					    "\"step\":\"nowhere\"}",
+					    &w, &e),
+		     PD_E_INVALID);
+	cr_expect_str_eq(e.field, "step");
+	cr_expect_eq(pd_wiz_draft_from_json("{\"format\":\"provdesk-wizard-draft\",\"version\":1,"
+					    "\"pbx\":{\"sync_users\":\"yes\"}}",
+					    &w, &e),
+		     PD_E_INVALID);
+	cr_expect(strstr(e.message, "pbx.sync_users") != NULL, "%s", e.message);
+	/* a refused draft leaves the state as it was */
+	cr_expect_str_eq(w.name, "");
+}
+
+Test(wizard, drafts_are_stored_per_os_user_and_deleted)
+{
+	fill_valid();
+	w.step = PD_WIZ_ROLES;
+	pd_err e = {0};
+	cr_assert_eq(pd_wiz_draft_save(st, &w, &e), PD_OK, "%s", e.message);
+	pd_wiz back;
+	pd_wiz_init(&back);
+	int64_t at = 0;
+	cr_assert_eq(pd_wiz_draft_load(st, &back, &at, &e), PD_OK, "%s", e.message);
+	cr_expect_gt(at, 0);
+	cr_expect_eq(back.step, PD_WIZ_ROLES);
+	cr_expect_str_eq(back.name, "Société Générale Démo");
+	cr_expect_eq(back.n_users, 1);
+	pd_wiz_free(&back);
+	cr_assert_eq(pd_wiz_draft_delete(st, &e), PD_OK);
+	pd_wiz_init(&back);
+	cr_expect_eq(pd_wiz_draft_load(st, &back, &at, &e), PD_E_NOTFOUND);
+	pd_wiz_free(&back);
+	/* a draft is never a customer */
+	int64_t n = -1;
+	pd_query q = {.today = 20000};
+	cr_assert_eq(store_customer_count(st, &q, &n, &e), PD_OK);
+	cr_expect_eq(n, 0);
+}
+
+Test(wizard, every_customer_field_error_is_reported_on_its_field)
+{
+	cr_expect_not_null(err_of("name"));
+	cr_expect_not_null(err_of("country"));
+	cr_expect_not_null(err_of("product_type"));
+	set("country", "zzzzqq");
+	cr_expect(strstr(err_of("country"), "no country") != NULL);
+	set("country", "allem");
+	cr_expect_null(err_of("country"));
+	cr_expect_str_eq(w.country, "DE");
+	cr_expect_str_eq(w.country_text, "Allemagne / Germany (DE)");
+	/* sold only in French-speaking countries */
+	set("product_type", "compliance-recording");
+	cr_expect_not_null(err_of("product_type"));
+	set("country", "Belgique");
+	cr_expect_str_eq(w.country, "BE");
+	cr_expect_null(err_of("product_type"));
+	char ref[80];
+	memset(ref, 'x', 70);
+	ref[70] = 0;
+	set("reference", ref);
+	cr_expect_not_null(err_of("reference"));
+	/* trial: not offered by this type, and a date that is not a date */
+	pd_wiz_field f[PD_WIZ_FIELDS_MAX];
+	size_t nf = pd_wiz_fields(&ctx, &w, PD_WIZ_CUSTOMER, f, PD_WIZ_FIELDS_MAX);
+	for (size_t i = 0; i < nf; i++)
+		cr_expect_str_neq(f[i].key, "trial");
+	set("product_type", "analytics-pro");
+	set("trial", "1");
+	set("trial_end", "31/12/2024");
+	cr_expect(strstr(err_of("trial_end"), "YYYY-MM-DD") != NULL);
+	set("trial_end", "2020-01-01");
+	cr_expect_not_null(err_of("trial_end"));
+}
+
+Test(wizard, name_uniqueness_asks_the_store_case_and_accent_blind)
+{
+	fill_valid();
+	pd_new_customer n;
+	char bad[48];
+	pd_err e = {0};
+	cr_assert_eq(pd_wiz_build(&ctx, &w, &n, bad, &e), PD_OK, "%s (%s)", e.message, bad);
+	pd_customer out = {0};
+	pd_actor a = {"tester", ""};
+	cr_assert_eq(store_customer_create(st, &n, &a, &out, &e), PD_OK, "%s", e.message);
+	pd_new_customer_free(&n);
+	pd_customer_free(&out);
+	set("name", "  SOCIETE GENERALE DEMO ");
+	const char *m = err_of("name");
+	cr_assert_not_null(m);
+	cr_expect(strstr(m, "already") != NULL, "%s", m);
+	set("name", "Another one");
+	cr_expect_null(err_of("name"));
+}
+
+Test(wizard, users_and_roles_errors)
+{
+	fill_valid();
+	set("admin.email", "not-an-email");
+	cr_expect_not_null(err_of("admin.email"));
+	set("admin.email", "helene@example.fr");
+	set("admin.extension", "12a");
+	cr_expect_not_null(err_of("admin.extension"));
+	set("admin.extension", "");
+	cr_expect_null(err_of("admin.extension"));
+	set("users.0.email", "HELENE@example.fr");
+	cr_expect(strstr(err_of("users.0.email"), "primary") != NULL);
+	pd_wiz_user_add(&w);
+	set("users.1.display_name", "Other");
+	set("users.1.email", "paul@example.fr");
+	set("users.0.email", "paul@example.fr");
+	cr_expect(strstr(err_of("users.1.email"), "user 1") != NULL);
+	set("users.1.role", "no-such-role");
+	cr_expect_not_null(err_of("users.1.role"));
+	pd_wiz_errors er = {0};
+	cr_expect_eq(pd_wiz_check_step(&ctx, &w, PD_WIZ_ROLES, &er), 2);
+	cr_expect_not_null(pd_wiz_errors_find(&er, "users.1.email"));
+	cr_expect_not_null(pd_wiz_errors_find(&er, "users.1.role"));
+	pd_wiz_user_remove(&w, 1);
+	cr_expect_eq(pd_wiz_check_step(&ctx, &w, PD_WIZ_ROLES, &er), 0);
+	cr_expect_eq(er.n, 0, "old errors of the step are forgotten");
+	pd_wiz_errors_free(&er);
+}
+
+Test(wizard, pbx_step_fields_and_errors)
+{
+	fill_valid();
+	pd_wiz_field f[PD_WIZ_FIELDS_MAX];
+	size_t nf = pd_wiz_fields(&ctx, &w, PD_WIZ_PBX, f, PD_WIZ_FIELDS_MAX);
+	bool secret = false, port = false, auto_p = false;
+	for (size_t i = 0; i < nf; i++) {
+		secret |= !strcmp(f[i].key, "pbx.f.secret") && f[i].kind == PD_WF_SECRET;
+		port |= !strcmp(f[i].key, "pbx.f.port");
+		auto_p |= !strcmp(f[i].key, "pbx.auto_provision") && strstr(f[i].note, "only") != NULL;
+	}
+	cr_expect(secret && port && auto_p);
+	cr_expect_str_eq(pd_wiz_get(&w, "pbx.f.port"), "5038", "catalogue default");
+	set("pbx.f.port", "99999");
+	cr_expect_not_null(err_of("pbx.f.port"));
+	set("pbx.f.port", "5038");
+	set("pbx.f.host", "bad host!");
+	cr_expect_not_null(err_of("pbx.f.host"));
+	set("pbx.f.host", "");
+	cr_expect_not_null(err_of("pbx.f.host"));
+	set("pbx.f.host", "pbx.example.fr");
+	set("pbx.f.secret", "");
+	cr_expect_not_null(err_of("pbx.f.secret"));
+	set("pbx.f.secret", "x");
+	/* a platform without a driver must be created disabled */
+	set("pbx.platform", "broadworks-xsi");
+	set("pbx.f.enterprise_id", "ENT1");
+	cr_expect_str_eq(pd_wiz_get(&w, "pbx.f.port"), "443", "the new platform's default port");
+	cr_expect_str_eq(pd_wiz_get(&w, "pbx.f.tls"), "1");
+	pd_wiz_errors er = {0};
+	cr_expect_eq(pd_wiz_check_step(&ctx, &w, PD_WIZ_PBX, &er), 1);
+	cr_expect_not_null(pd_wiz_errors_find(&er, "pbx.create_disabled"));
+	set("pbx.create_disabled", "1");
+	cr_expect_eq(pd_wiz_check_step(&ctx, &w, PD_WIZ_PBX, &er), 0);
+	/* "no PBX yet": nothing of step 3 is asked */
+	set("pbx.f.host", "");
+	set("no_pbx", "1");
+	cr_expect_eq(pd_wiz_check_step(&ctx, &w, PD_WIZ_PBX, &er), 0);
+	cr_expect_eq(pd_wiz_fields(&ctx, &w, PD_WIZ_PBX, f, PD_WIZ_FIELDS_MAX), 1);
+	pd_wiz_errors_free(&er);
+}
+
+Test(wizard, product_types_follow_country_and_platform)
+{
+	set("country", "Allemagne");
+	set("pbx.platform", "freeswitch-esl");
+	pd_wiz_choices ch;
+	pd_wiz_choices_get(&ctx, &w, "product_type", &ch);
+	bool essentials = false, compliance = false, cc = false;
+	for (size_t i = 0; i < ch.n; i++) {
+		essentials |= !strcmp(ch.values[i], "analytics-essentials");
+		compliance |= !strcmp(ch.values[i], "compliance-recording");
+		cc |= !strcmp(ch.values[i], "contact-centre");
+	}
+	pd_wiz_choices_free(&ch);
+	cr_expect(essentials);
+	cr_expect_not(compliance, "not sold in Germany");
+	cr_expect_not(cc, "not allowed with FreeSWITCH");
+	set("product_type", "contact-centre");
+	cr_expect_not_null(err_of("product_type"));
+	cr_expect_not_null(err_of("pbx.platform"));
+	/* a country with several zones asks for one */
+	set("country", "États-Unis");
+	cr_expect_str_eq(w.country, "US");
+	pd_wiz_field f[PD_WIZ_FIELDS_MAX];
+	size_t nf = pd_wiz_fields(&ctx, &w, PD_WIZ_CUSTOMER, f, PD_WIZ_FIELDS_MAX);
+	bool tz = false;
+	for (size_t i = 0; i < nf; i++)
+		tz |= !strcmp(f[i].key, "time_zone");
+	cr_expect(tz);
+	pd_wiz_choices_get(&ctx, &w, "time_zone", &ch);
+	cr_expect_gt(ch.n, 5);
+	pd_wiz_choices_free(&ch);
+	set("time_zone", "Nowhere/Atlantis");
+	cr_expect_not_null(err_of("time_zone"));
+	set("time_zone", "America/Chicago");
+	cr_expect_null(err_of("time_zone"));
+}
+
+Test(wizard, template_fills_the_platform_and_its_fields)
+{
+	pd_template t = {.name = "lab", .platform = "asterisk-ami", .host = "10.0.0.5",
+			 .port = 5039, .tls = true, .username = "admin"};
+	ctx.templates = &t;
+	ctx.n_templates = 1;
+	set("pbx.template", "lab");
+	cr_expect_str_eq(w.platform, "asterisk-ami");
+	cr_expect_str_eq(pd_wiz_get(&w, "pbx.f.host"), "10.0.0.5");
+	cr_expect_str_eq(pd_wiz_get(&w, "pbx.f.port"), "5039");
+	cr_expect_str_eq(pd_wiz_get(&w, "pbx.f.tls"), "1");
+	cr_expect_str_eq(pd_wiz_get(&w, "pbx.f.username"), "admin");
+}
+
+Test(wizard, build_gives_the_store_the_whole_record)
+{
+	fill_valid();
+	set("pbx.auto_provision", "1");
+	pd_new_customer n;
+	char bad[48];
+	pd_err e = {0};
+	cr_assert_eq(pd_wiz_build(&ctx, &w, &n, bad, &e), PD_OK, "%s", e.message);
+	cr_expect_str_eq(n.customer.name, "Société Générale Démo");
+	cr_expect_str_eq(n.customer.country, "FR");
+	cr_expect_eq(n.trial_days, 30);
+	cr_expect_str_eq(n.admin.role, "customer-admin");
+	cr_expect_eq(n.n_users, 1);
+	cr_expect_str_eq(n.users[0].role, "supervisor");
+	cr_assert_not_null(n.pbx);
+	cr_expect_str_eq(n.pbx->secret, "s3cr3t-never-stored");
+	cr_expect_eq(n.pbx->port, 5038);
+	cr_expect(n.pbx->auto_provision && n.pbx->sync_users && n.pbx->monitor && n.pbx->enabled);
+	pd_new_customer_free(&n);
+	/* a rule broken after the steps were checked names the wizard key */
+	set("admin.email", "x");
+	cr_expect_eq(pd_wiz_build(&ctx, &w, &n, bad, &e), PD_E_INVALID);
+	cr_expect_str_eq(bad, "admin.email");
+	pd_new_customer_free(&n);
+}
