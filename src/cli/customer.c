@@ -42,8 +42,10 @@ static const char help_create[] =
 static const char help_update[] =
 	"Usage: provdesk customer update ID|NAME [--name NAME] [--product-type KEY] [--reference REF]\n"
 	"         [--country CC] [--time-zone TZ] [--notes TEXT] [--internal|--no-internal]\n"
-	"         [--disable|--enable] [--expect-version N] [--yes] [--json]\n"
+	"         [--disable|--enable] [--trial-end YYYY-MM-DD] [--expect-version N] [--yes]\n"
+	"         [--json]\n"
 	"Change a customer. An empty value clears --reference and --notes.\n"
+	"  --trial-end DATE    set the last day of the trial (starts one today if none)\n"
 	"  --product-type KEY  refused when the current type is locked; a change to an\n"
 	"                      unlocked type prints its licensing impact and needs --yes\n"
 	"  --expect-version N  refuse (exit 75) if someone else saved the customer since\n"
@@ -474,7 +476,7 @@ static bool str_eq(const char *a, const char *b)
 static int cmd_update(pd_cli *c, int argc, char **argv)
 {
 	const char *name = NULL, *ptype = NULL, *country = NULL, *ref = NULL, *notes = NULL,
-		   *tz = NULL, *ver_s = NULL;
+		   *tz = NULL, *ver_s = NULL, *tend = NULL;
 	bool internal = false, no_internal = false, disable = false, enable = false, yes = false;
 	const pd_opt opts[] = {
 		{"name", PD_OPT_VAL, &name, NULL},
@@ -488,6 +490,7 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 		{"disable", PD_OPT_FLAG, NULL, &disable},
 		{"enable", PD_OPT_FLAG, NULL, &enable},
 		{"expect-version", PD_OPT_VAL, &ver_s, NULL},
+		{"trial-end", PD_OPT_VAL, &tend, NULL},
 		{"yes", PD_OPT_FLAG, NULL, &yes},
 		{NULL, 0, NULL, NULL},
 	};
@@ -501,7 +504,12 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 	if (disable && enable)
 		return pd_cli_usage_field(c, "status",
 					  "customer update: --disable and --enable conflict");
-	bool fields = name || ptype || country || ref || notes || tz || internal || no_internal;
+	bool fields = name || ptype || country || ref || notes || tz || internal || no_internal ||
+		      tend;
+	pd_day tend_day = 0;
+	if (tend && !pd_day_parse(tend, &tend_day))
+		return pd_cli_usage_field(c, "trial_end",
+					  "--trial-end: expected a date as YYYY-MM-DD, got '%s'", tend);
 	if (!fields && !disable && !enable)
 		return pd_cli_usage(c, "customer update: nothing to change (see --help)");
 	long ver = 0;
@@ -531,6 +539,15 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 		pd_set_str(&upd.notes, *notes ? notes : NULL);
 	if (internal || no_internal)
 		upd.internal_system = internal;
+	if (tend) {
+		/* an exact end date; starts a trial today when there is none */
+		if (!upd.trial || upd.trial_converted) {
+			upd.trial = true;
+			upd.trial_converted = false;
+			upd.trial_start = pd_today();
+		}
+		upd.trial_end = tend_day;
+	}
 	if (country)
 		st = pd_cli_country(g, country, "country", upd.country, &e);
 	if (st == PD_OK && (tz || strcmp(upd.country, cur.country) != 0)) {
@@ -551,8 +568,8 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 		st = pd_check_product_change(&c->cat, cur.product_type, ptype, &impact, &e);
 		if (st == PD_OK && !yes) {
 			st = pd_fail(&e, PD_E_INVALID, "product_type",
-				     "changing the product type from %s to %s: %s; re-run with "
-				     "--yes to confirm",
+				     "changing the product type from %s to %s needs confirmation. %s "
+				     "Re-run with --yes to confirm.",
 				     cur.product_type, ptype, impact ? impact : "licensing changes");
 		}
 		if (st == PD_OK)
