@@ -1,5 +1,6 @@
 #include "provdesk/error.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -69,23 +70,27 @@ const char *pd_status_name(pd_status s)
 	return status_table[clamp(s)].name;
 }
 
+/* "PD_E_INVALID" -> "invalid", "PD_OK" -> "ok": the JSON error code.
+ * Built once: the monitor and outbox threads report errors too. */
+static char status_codes[PD_STATUS__COUNT][32];
+static pthread_once_t status_codes_once = PTHREAD_ONCE_INIT;
+
+static void status_codes_init(void)
+{
+	for (int i = 0; i < PD_STATUS__COUNT; i++) {
+		const char *n = status_table[i].name;
+		n += strncmp(n, "PD_E_", 5) == 0 ? 5 : 3;
+		size_t j = 0;
+		for (; n[j] && j < sizeof status_codes[i] - 1; j++)
+			status_codes[i][j] = (char)(n[j] >= 'A' && n[j] <= 'Z' ? n[j] + 32 : n[j]);
+		status_codes[i][j] = 0;
+	}
+}
+
 const char *pd_status_code(pd_status s)
 {
-	/* "PD_E_INVALID" -> "invalid", "PD_OK" -> "ok": the JSON error code. */
-	static char codes[PD_STATUS__COUNT][32];
-	static int ready;
-	if (!ready) {
-		for (int i = 0; i < PD_STATUS__COUNT; i++) {
-			const char *n = status_table[i].name;
-			n += strncmp(n, "PD_E_", 5) == 0 ? 5 : 3;
-			size_t j = 0;
-			for (; n[j] && j < sizeof codes[i] - 1; j++)
-				codes[i][j] = (char)(n[j] >= 'A' && n[j] <= 'Z' ? n[j] + 32 : n[j]);
-			codes[i][j] = 0;
-		}
-		ready = 1;
-	}
-	return codes[clamp(s)];
+	pthread_once(&status_codes_once, status_codes_init);
+	return status_codes[clamp(s)];
 }
 
 const char *pd_status_message(pd_status s)

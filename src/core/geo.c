@@ -22,6 +22,9 @@ struct pd_geo {
 	char **all_zones; /* every zone of zone.tab, sorted */
 	size_t n_all_zones;
 	char *zoneinfo_dir;
+	/* Folded English and French names, parallel to countries, so that a
+	 * keystroke in the type-ahead folds only the query. */
+	char **fold_en, **fold_fr;
 };
 
 static const char *env_or(const char *var, const char *def)
@@ -153,8 +156,15 @@ void pd_geo_free(pd_geo *g)
 {
 	if (!g)
 		return;
-	for (size_t i = 0; i < g->n; i++)
+	for (size_t i = 0; i < g->n; i++) {
 		country_free(&g->countries[i]);
+		if (g->fold_en)
+			free(g->fold_en[i]);
+		if (g->fold_fr)
+			free(g->fold_fr[i]);
+	}
+	free(g->fold_en);
+	free(g->fold_fr);
 	free(g->countries);
 	for (size_t i = 0; i < g->n_all_zones; i++)
 		free(g->all_zones[i]);
@@ -191,6 +201,7 @@ static pd_status load_iso(pd_geo *g, const char *path, pd_err *e)
 		const char *a2 = json_string_value(json_object_get(v, "alpha_2"));
 		const char *name = json_string_value(json_object_get(v, "name"));
 		const char *common = json_string_value(json_object_get(v, "common_name"));
+		const char *official = json_string_value(json_object_get(v, "official_name"));
 		if (!a2 || strlen(a2) != 2 || !name || !*name) {
 			json_decref(root);
 			return pd_fail(e, PD_E_CONFIG, "country",
@@ -202,8 +213,10 @@ static pd_status load_iso(pd_geo *g, const char *path, pd_err *e)
 		c->code[1] = (char)(a2[1] & ~0x20);
 		c->code[2] = 0;
 		c->name_en = xstrdup(common && *common ? common : name);
-		/* Search also matches the formal name ("Korea, Republic of"). */
-		c->key = xstrdup(common && *common ? name : ""); /* temporary: formal name */
+		/* Search also matches the formal names ("Korea, Republic of",
+		 * "Federal Republic of Germany"); c->key holds them until the
+		 * French names are known. */
+		c->key = xasprintf("%s\t%s", common && *common ? name : "", official ? official : "");
 	}
 	json_decref(root);
 	return PD_OK;
@@ -297,10 +310,12 @@ pd_status pd_geo_load(const char *iso_dir, const char *locale_dir, const char *z
 		for (size_t i = 0; i < g->n; i++) {
 			pd_country *c = &g->countries[i];
 			const char *fr = mo_lookup(&mo, c->name_en);
-			if (!fr && *c->key)
-				fr = mo_lookup(&mo, c->key);
+			char *formal = xstrndup(c->key, strcspn(c->key, "\t"));
+			if (!fr && *formal)
+				fr = mo_lookup(&mo, formal);
+			free(formal);
 			c->name_fr = xstrdup(fr ? fr : c->name_en);
-			char *text = xasprintf("%s %s %s %s", c->code, c->name_en, c->name_fr, c->key);
+			char *text = xasprintf("%s\t%s\t%s\t%s", c->code, c->name_en, c->name_fr, c->key);
 			free(c->key);
 			c->key = pd_fold_key(text);
 			if (!c->key)
@@ -324,6 +339,12 @@ pd_status pd_geo_load(const char *iso_dir, const char *locale_dir, const char *z
 	qsort(g->countries, g->n, sizeof *g->countries, cmp_country);
 	qsort(g->all_zones, g->n_all_zones, sizeof(char *), cmp_str);
 	g->zoneinfo_dir = xstrdup(zoneinfo_dir);
+	g->fold_en = xcalloc(g->n, sizeof(char *));
+	g->fold_fr = xcalloc(g->n, sizeof(char *));
+	for (size_t i = 0; i < g->n; i++) {
+		g->fold_en[i] = pd_fold_key(g->countries[i].name_en);
+		g->fold_fr[i] = pd_fold_key(g->countries[i].name_fr);
+	}
 	*out = g;
 	return PD_OK;
 }
@@ -386,12 +407,13 @@ const pd_country *pd_geo_country(const pd_geo *g, const char *code)
 }
 
 /* 0 exact code, 1 name prefix, 2 word prefix in a name, 3 substring; -1 none. */
-static int match_rank(const pd_country *c, const char *q)
+static int match_rank(const pd_geo *g, size_t idx, const char *q)
 {
+	const pd_country *c = &g->countries[idx];
 	size_t qn = strlen(q);
 	if (qn == 2 && !strcasecmp(c->code, q))
 		return 0;
-	char *names[2] = {pd_fold_key(c->name_en), pd_fold_key(c->name_fr)};
+	const char *names[2] = {g->fold_en[idx], g->fold_fr[idx]};
 	int rank = -1;
 	for (int i = 0; i < 2 && rank != 1; i++) {
 		const char *n = names[i];
@@ -409,8 +431,6 @@ static int match_rank(const pd_country *c, const char *q)
 				rank = r;
 		}
 	}
-	free(names[0]);
-	free(names[1]);
 	if (rank < 0 && strstr(c->key, q))
 		rank = 3;
 	return rank;
@@ -429,10 +449,9 @@ size_t pd_geo_search(const pd_geo *g, const char *query, const pd_country **out,
 	size_t found = 0;
 	for (int want = 0; want <= 3 && found < max; want++)
 		for (size_t i = 0; i < g->n && found < max; i++) {
-			const pd_country *c = &g->countries[i];
-			int r = *q ? match_rank(c, q) : 1;
+			int r = *q ? match_rank(g, i, q) : 1;
 			if (r == want)
-				out[found++] = c;
+				out[found++] = &g->countries[i];
 		}
 	free(q);
 	return found;

@@ -25,6 +25,11 @@ static bool no_controls(const char *s, bool allow_lines)
 		utf8proc_category_t cat = utf8proc_category(cp);
 		if (cat == UTF8PROC_CATEGORY_CC || cp == 0x2028 || cp == 0x2029)
 			return false;
+		/* Bidirectional overrides and isolates would let a name reorder
+		 * what is drawn after it in the grid and in billing outputs. */
+		if ((cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) ||
+		    cp == 0xFEFF)
+			return false;
 		p += k;
 	}
 	return true;
@@ -53,7 +58,9 @@ static pd_status check_text_required(const char *in, const char *field, const ch
 	if (!no_controls(t, false)) {
 		free(t);
 		return pd_fail(e, PD_E_INVALID, field,
-			       "%s must not contain control characters (tabs, line breaks…)", what);
+			       "%s must not contain control characters (tabs, line breaks, "
+			       "direction overrides…)",
+			       what);
 	}
 	if (normalized)
 		*normalized = t;

@@ -138,6 +138,11 @@ Test(search, substring_and_limits)
 	n = search("coree du sud", k, 10);
 	cr_assert_eq(n, 1);
 	cr_assert_str_eq(k[0]->code, "KR");
+	n = search("Republic of Korea", k, 10);
+	cr_assert_geq(n, 1, "formal name");
+	n = search("federal republic of germany", k, 10);
+	cr_assert_eq(n, 1, "official name");
+	cr_assert_str_eq(k[0]->code, "DE");
 }
 
 /* ---- bad system files ---- */

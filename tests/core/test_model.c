@@ -97,6 +97,11 @@ Test(name, invalid_utf8_and_controls)
 	assert_contains(e.message, "control");
 	cr_assert_eq(pd_check_name("Acme\x1b[31mCorp", NULL, &e), PD_E_INVALID, "escape sequence");
 	cr_assert_eq(pd_check_name("Acme\xC2\x85" "Corp", NULL, &e), PD_E_INVALID, "C1 control");
+	/* U+202E RIGHT-TO-LEFT OVERRIDE would reorder the rest of a grid row. */
+	cr_assert_eq(pd_check_name("Acme \xE2\x80\xAE" "gnp.exe", NULL, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "name");
+	cr_assert_eq(pd_check_name("\xE2\x81\xA6x\xE2\x81\xA9", NULL, &e), PD_E_INVALID, "isolates");
+	cr_assert_eq(pd_check_name("שלום Acme", NULL, &e), PD_OK, "right-to-left text itself is fine");
 }
 
 Test(name, accented_duplicates_share_fold_key)
