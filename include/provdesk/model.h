@@ -69,9 +69,13 @@ void pd_customer_copy(pd_customer *dst, const pd_customer *src); /* deep */
 pd_status pd_check_name(const char *in, char **normalized, pd_err *e);
 pd_status pd_check_reference(const char *in, pd_err *e);   /* optional, <= 64 */
 pd_status pd_check_notes(const char *in, pd_err *e);       /* optional, <= 4000, multi-line */
-/* Accepts "FR", "fr"; *out gets the upper-case code. */
+/* Accepts "FR", "fr", or an exact English/French name ("Allemagne");
+ * *out gets the upper-case code. */
 pd_status pd_check_country(const pd_geo *g, const char *in, char out[3], pd_err *e);
-/* tz NULL/"" -> the country's default zone is written to *out. */
+/* tz NULL/"" -> the country's default zone (first in zone.tab; "UTC" for a
+ * territory without one) is written to *out. Otherwise tz must be a valid
+ * IANA zone; it need not be in the country's own list (a branch office may
+ * run on head-office time). */
 pd_status pd_check_time_zone(const pd_geo *g, const char *country, const char *tz,
 			     char **out, pd_err *e);
 pd_status pd_check_product_type(const pd_catalogue *cat, const char *key,
@@ -125,7 +129,13 @@ typedef struct {
 	bool sync_users, monitor, auto_provision, enabled;
 	int64_t version;
 } pd_pbx;
-void pd_pbx_free(pd_pbx *p);
+void pd_pbx_free(pd_pbx *p); /* wipes the secret before freeing it */
+/* Trims host/username; port 0 -> the platform's default; host and username
+ * required when the catalogue says so; extra fields in params_json (a JSON
+ * object of the platform's other fields, never secrets, required ones
+ * present); a secret with a line break is refused (line protocols). The
+ * secret's presence is not checked (NULL = unchanged on update). Enabling
+ * a platform without a driver (supported=false) is refused: field "enabled". */
 pd_status pd_pbx_check(const pd_catalogue *cat, pd_pbx *p, pd_err *e);
 
 typedef struct {
@@ -159,7 +169,10 @@ typedef struct {
 	pd_pbx *pbx;            /* NULL = no PBX connection yet */
 } pd_new_customer;
 void pd_new_customer_free(pd_new_customer *n);
-/* All the rules that need no database (uniqueness and limits are the store's). */
+/* All the rules that need no database (uniqueness and limits are the store's).
+ * trial_days 0 = none, 1..365 = a trial from today to today + days - 1;
+ * the admin's role is forced to customer-admin; errors name "admin_name",
+ * "admin_email", "admin_extension", "users[i].email", "platform"… */
 pd_status pd_new_customer_check(const pd_catalogue *cat, const pd_geo *g,
 				pd_new_customer *n, pd_day today, pd_err *e);
 
@@ -182,8 +195,17 @@ typedef struct {
 	int64_t amount_cents;
 	char *flags; /* "", "internal / zero-rated", "trial", "deleted YYYY-MM-DD" joined by "; " */
 } pd_billing_line;
-/* deleted_day: the day of deletion or -1. Returns false when the customer
- * has no active day in the period (no line). */
+/* Rules (scripts and accountants depend on them):
+ * - active days: from the creation day (created_at, UTC) up to and INCLUDING
+ *   the deletion day (deleted_at) within the period; none -> returns false;
+ * - amount = licensed_users x unit price x billable days / period days,
+ *   rounded half up to the cent;
+ * - an unconverted trial (running or expired) bills 0, flag "trial"; a
+ *   converted one bills the days after trial_end, flag "trial until DATE";
+ * - internal system: 0, flag "internal / zero-rated";
+ * - disabled: still billed, flag "disabled"; deleted: flag "deleted DATE";
+ * - flags are joined by "; " in that order; unit_price_cents is the
+ *   catalogue price even when the amount is 0. */
 bool pd_billing_line_for(const pd_catalogue *cat, const pd_customer *c, int64_t licensed_users,
 			 pd_day period_first, int period_days, pd_billing_line *out);
 void pd_billing_line_free(pd_billing_line *l);
