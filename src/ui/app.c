@@ -147,6 +147,32 @@ void ui_pop(struct ui_app *app)
 	ui_app_dirty_all(app);
 }
 
+void ui_close(struct ui_app *app, struct ui_screen *s)
+{
+	(void)app;
+	s->closing = true;
+}
+
+static void reap_closed(struct ui_app *app)
+{
+	bool any = false;
+	for (size_t i = 0; i < app->n_stack;) {
+		struct ui_screen *s = app->stack[i];
+		if (!s->closing) {
+			i++;
+			continue;
+		}
+		memmove(app->stack + i, app->stack + i + 1, (app->n_stack - i - 1) * sizeof *app->stack);
+		app->n_stack--;
+		if (app->cursor_win == s->win)
+			app->cursor_win = NULL;
+		destroy_screen(s);
+		any = true;
+	}
+	if (any)
+		ui_app_dirty_all(app);
+}
+
 void ui_app_dirty_all(struct ui_app *app)
 {
 	for (size_t i = 0; i < app->n_stack; i++)
@@ -355,21 +381,11 @@ static int dispatch_key(struct ui_app *app, int key, bool func)
 		}
 	}
 	/* the screen may have pushed others; CLOSE closes the one that got the key */
-	if (r & UI_CLOSE) {
-		for (size_t i = app->n_stack; i-- > 0;)
-			if (app->stack[i] == s) {
-				memmove(app->stack + i, app->stack + i + 1,
-					(app->n_stack - i - 1) * sizeof *app->stack);
-				app->n_stack--;
-				if (app->cursor_win == s->win)
-					app->cursor_win = NULL;
-				destroy_screen(s);
-				ui_app_dirty_all(app);
-				break;
-			}
-	} else if (r & UI_REDRAW) {
+	if (r & UI_CLOSE)
+		s->closing = true;
+	else if (r & UI_REDRAW)
 		s->dirty = true;
-	}
+	reap_closed(app);
 	if (r & UI_RELAYOUT)
 		relayout_all(app);
 	return r;

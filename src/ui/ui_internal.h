@@ -237,7 +237,11 @@ struct ui_screen {
 	 * after it each frame; registered during draw with ui_screen_child */
 	WINDOW *children[8];
 	int n_children;
+	bool closing; /* ui_close: removed after the current key */
 };
+/* Close screen s (any position in the stack) once the current key is done;
+ * safe from dialog callbacks. */
+void ui_close(struct ui_app *app, struct ui_screen *s);
 void ui_screen_child(struct ui_app *app, WINDOW *w);
 
 /* Push a new screen on the stack; returns it, or NULL (message shown) when
@@ -396,6 +400,29 @@ void ui_form_focus(struct ui_form *f, int idx);
 int ui_form_current(const struct ui_form *f);
 /* Apply a pd_err naming a field to that field (true if a field matched). */
 bool ui_form_apply_err(struct ui_form *f, const pd_err *e);
+
+/* A full-screen form (title, intro, fields; F2/^S saves, Esc asks before
+ * dropping changes). The def is copied; ctx is freed with free_ctx. */
+struct ui_formscreen_def {
+	const char *title;
+	const char *intro;   /* lines above the fields; a line starting "!" is a warning */
+	const struct ui_fspec *spec;
+	size_t n;
+	ui_form_check_fn check;
+	ui_form_change_fn changed;
+	void (*init)(struct ui_form *f, void *ctx);  /* set the initial values */
+	/* Save. PD_OK closes the screen (and notifies on_data). An error naming a
+	 * field goes beside it, else under the form. Return PD_E_CONFLICT with
+	 * e->status == PD_OK when you opened your own screen (conflict). */
+	pd_status (*submit)(struct ui_form *f, void *ctx, pd_err *e);
+	void (*draw_extra)(struct ui_screen *s, struct ui_form *f, void *ctx);
+	void (*free_ctx)(void *ctx);
+	void *ctx;
+};
+struct ui_screen *ui_formscreen_open(struct ui_app *app, const struct ui_formscreen_def *def);
+struct ui_form *ui_formscreen_form(struct ui_screen *s);
+void ui_formscreen_save(struct ui_screen *s);
+void ui_formscreen_set_error(struct ui_screen *s, const char *msg);
 
 /* ----------------------------------------------------------- the screens */
 

@@ -1,0 +1,347 @@
+/* Forms of the customer view: add a user, add/edit the PBX connection,
+ * assign a role. Each field is checked with the core rule that the command
+ * line uses (pd_check_*, or the whole-record pd_pbx_check filtered to the
+ * field being left). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ui_customer.h"
+
+/* ---------------------------------------------------------------- users */
+
+enum { U_NAME, U_EMAIL, U_EXT, U_ROLE, U__N };
+static const struct ui_fspec user_spec[U__N] = {
+	[U_NAME] = {"display_name", "Display name", UI_F_TEXT, 36, 1, PD_DISPLAY_NAME_MAX, NULL},
+	[U_EMAIL] = {"email", "Email", UI_F_TEXT, 36, 1, PD_EMAIL_MAX, "use the same email as on the PBX"},
+	[U_EXT] = {"extension", "Extension", UI_F_TEXT, 12, 1, PD_EXTENSION_MAX, "optional"},
+	[U_ROLE] = {"role", "Role", UI_F_CHOICE, 28, 1, 0, NULL},
+};
+
+struct user_ctx {
+	struct ui_app *app;
+	int64_t customer_id;
+};
+
+static void role_choices(const struct ui_app *app, struct ui_choice **out, size_t *n)
+{
+	const pd_catalogue *cat = app->cat;
+	*out = xcalloc(cat->n_roles + 1, sizeof **out);
+	(*out)[0].value = xstrdup("");
+	(*out)[0].label = xstrdup("(no role: no access)");
+	for (size_t i = 0; i < cat->n_roles; i++) {
+		(*out)[i + 1].value = xstrdup(cat->roles[i].key);
+		(*out)[i + 1].label = xstrdup(cat->roles[i].name);
+	}
+	*n = cat->n_roles + 1;
+}
+
+static pd_status user_check(struct ui_form *f, int idx, void *ctx, pd_err *e)
+{
+	const char *v = ui_form_get(f, idx);
+	switch (idx) {
+	case U_NAME:
+		return pd_check_display_name(v, "display_name", e);
+	case U_EMAIL:
+		return pd_check_email(v, "email", e);
+	case U_EXT:
+		return pd_check_extension(v, "extension", e);
+	default:
+		return PD_OK;
+	}
+}
+
+static void user_init(struct ui_form *f, void *vctx)
+{
+	struct user_ctx *x = vctx;
+	struct ui_choice *c;
+	size_t n;
+	role_choices(x->app, &c, &n);
+	ui_form_set_choices(f, U_ROLE, c, n);
+	ui_choices_free(c, n);
+	ui_form_set(f, U_ROLE, "agent");
+}
+
+static pd_status user_submit(struct ui_form *f, void *vctx, pd_err *e)
+{
+	struct user_ctx *x = vctx;
+	pd_user u, out;
+	memset(&u, 0, sizeof u);
+	memset(&out, 0, sizeof out);
+	u.customer_id = x->customer_id;
+	u.display_name = pd_trim(ui_form_get(f, U_NAME));
+	u.email = pd_trim(ui_form_get(f, U_EMAIL));
+	u.extension = *ui_form_get(f, U_EXT) ? xstrdup(ui_form_get(f, U_EXT)) : NULL;
+	u.role = *ui_form_get(f, U_ROLE) ? xstrdup(ui_form_get(f, U_ROLE)) : NULL;
+	pd_status st = store_user_add(x->app->store, x->customer_id, &u, &x->app->actor, &out, e);
+	if (st == PD_OK) {
+		ui_msg(x->app, UI_R_STATUS_OK, "user added; invitation queued for %s", u.email);
+		pd_user_free(&out);
+	}
+	pd_user_free(&u);
+	return st;
+}
+
+void cv_user_form(struct ui_app *app, struct cview *v)
+{
+	struct user_ctx *x = xcalloc(1, sizeof *x);
+	x->app = app;
+	x->customer_id = v->id;
+	struct ui_formscreen_def def = {
+		.title = "Add a user",
+		.intro = "The invitation email is queued as soon as the user is saved.",
+		.spec = user_spec,
+		.n = U__N,
+		.check = user_check,
+		.init = user_init,
+		.submit = user_submit,
+		.free_ctx = free,
+		.ctx = x,
+	};
+	ui_formscreen_open(app, &def);
+}
+
+struct role_ctx {
+	int64_t user_id;
+};
+
+static void role_done(struct ui_app *app, void *vctx, bool ok, const char *value)
+{
+	struct role_ctx *r = vctx;
+	if (ok) {
+		pd_err e;
+		if (store_role_assign(app->store, r->user_id, value, &app->actor, &e) != PD_OK)
+			ui_show_err(app, "role", &e);
+		else
+			ui_msg(app, UI_R_STATUS_OK, "role assigned");
+		ui_app_data_changed(app);
+	}
+	free(r);
+}
+
+void cv_role_pick(struct ui_app *app, struct cview *v)
+{
+	const pd_user *u = &v->users[v->sel[CV_USERS]];
+	struct ui_choice *c;
+	size_t n;
+	role_choices(app, &c, &n);
+	struct role_ctx *r = xmalloc(sizeof *r);
+	r->user_id = u->id;
+	char *title = xasprintf("Role of %s", u->display_name);
+	ui_dialog_pick(app, title, c, n, u->role ? u->role : "", NULL, NULL, role_done, r);
+	free(title);
+	ui_choices_free(c, n);
+}
+
+/* ------------------------------------------------------------------ PBX */
+
+enum { P_TEMPLATE, P_PLATFORM, P_HOST, P_PORT, P_TLS, P_USER, P_SECRET, P_SYNC, P_MONITOR, P_AUTO, P_ENABLED, P__N };
+static const struct ui_fspec pbx_spec[P__N] = {
+	[P_TEMPLATE] = {"template", "Template", UI_F_CHOICE, 24, 1, 0, "fills the defaults"},
+	[P_PLATFORM] = {"platform", "Platform", UI_F_CHOICE, 24, 1, 0, NULL},
+	[P_HOST] = {"host", "Host", UI_F_TEXT, 30, 1, 253, NULL},
+	[P_PORT] = {"port", "Port", UI_F_TEXT, 6, 1, 5, NULL},
+	[P_TLS] = {"tls", "TLS", UI_F_TOGGLE, 8, 1, 0, NULL},
+	[P_USER] = {"username", "Username", UI_F_TEXT, 24, 1, 128, NULL},
+	[P_SECRET] = {"secret", "Secret", UI_F_SECRET, 24, 1, 256, NULL},
+	[P_SYNC] = {"sync_users", "Sync users", UI_F_TOGGLE, 8, 1, 0, NULL},
+	[P_MONITOR] = {"monitor", "Monitor", UI_F_TOGGLE, 8, 1, 0, "calls and agent status"},
+	[P_AUTO] = {"auto_provision", "Sub-accounts", UI_F_TOGGLE, 8, 1, 0,
+		    "auto-provision: only when created"},
+	[P_ENABLED] = {"enabled", "Enabled", UI_F_TOGGLE, 8, 1, 0, "off: nothing connects"},
+};
+
+struct pbx_ctx {
+	struct ui_app *app;
+	int64_t customer_id;
+	bool create;
+	pd_pbx orig;
+	pd_template *templates;
+	size_t n_templates;
+};
+
+static void form_to_pbx(struct ui_form *f, struct pbx_ctx *x, pd_pbx *p)
+{
+	memset(p, 0, sizeof *p);
+	if (!x->create) {
+		p->id = x->orig.id;
+		p->version = x->orig.version;
+		p->params_json = xstrdup(x->orig.params_json);
+	}
+	p->customer_id = x->customer_id;
+	p->template_name = *ui_form_get(f, P_TEMPLATE) ? xstrdup(ui_form_get(f, P_TEMPLATE)) : NULL;
+	p->platform = xstrdup(ui_form_get(f, P_PLATFORM));
+	p->host = xstrdup(ui_form_get(f, P_HOST));
+	char *end;
+	long port = strtol(ui_form_get(f, P_PORT), &end, 10);
+	p->port = *ui_form_get(f, P_PORT) && !*end && port > 0 && port < 65536 ? (int)port : -1;
+	p->tls = ui_form_get_bool(f, P_TLS);
+	p->username = xstrdup(ui_form_get(f, P_USER));
+	/* empty keeps the stored secret (NULL); typing replaces it */
+	p->secret = *ui_form_get(f, P_SECRET) ? xstrdup(ui_form_get(f, P_SECRET)) : NULL;
+	p->sync_users = ui_form_get_bool(f, P_SYNC);
+	p->monitor = ui_form_get_bool(f, P_MONITOR);
+	p->auto_provision = ui_form_get_bool(f, P_AUTO);
+	p->enabled = ui_form_get_bool(f, P_ENABLED);
+}
+
+static pd_status pbx_check(struct ui_form *f, int idx, void *vctx, pd_err *e)
+{
+	struct pbx_ctx *x = vctx;
+	if (idx == P_PORT) {
+		const char *v = ui_form_get(f, P_PORT);
+		char *end;
+		long port = strtol(v, &end, 10);
+		if (!*v || *end || port < 1 || port > 65535)
+			return pd_fail(e, PD_E_INVALID, "port", "port: a number from 1 to 65535");
+	}
+	/* the whole-record rule, reported only for the field being left */
+	pd_pbx p;
+	form_to_pbx(f, x, &p);
+	if (!p.secret && x->create)
+		p.secret = xstrdup("(not checked here)");
+	pd_err e2;
+	pd_err_clear(&e2);
+	pd_status st = pd_pbx_check(x->app->cat, &p, &e2);
+	pd_pbx_free(&p);
+	if (st != PD_OK && strcmp(e2.field, pbx_spec[idx].key) == 0) {
+		*e = e2;
+		return st;
+	}
+	return PD_OK;
+}
+
+static void pbx_changed(struct ui_form *f, int idx, void *vctx)
+{
+	struct pbx_ctx *x = vctx;
+	if (idx != P_TEMPLATE)
+		return;
+	const char *name = ui_form_get(f, P_TEMPLATE);
+	for (size_t i = 0; i < x->n_templates; i++) {
+		const pd_template *t = &x->templates[i];
+		if (strcmp(t->name, name) != 0)
+			continue;
+		ui_form_set(f, P_PLATFORM, t->platform);
+		if (!*ui_form_get(f, P_HOST))
+			ui_form_set(f, P_HOST, t->host);
+		char port[16];
+		snprintf(port, sizeof port, "%d", t->port);
+		if (!*ui_form_get(f, P_PORT) && t->port > 0)
+			ui_form_set(f, P_PORT, port);
+		ui_form_set(f, P_TLS, t->tls ? "yes" : "no");
+		if (!*ui_form_get(f, P_USER))
+			ui_form_set(f, P_USER, t->username);
+	}
+}
+
+static void pbx_init(struct ui_form *f, void *vctx)
+{
+	struct pbx_ctx *x = vctx;
+	const pd_catalogue *cat = x->app->cat;
+	struct ui_choice *c = xcalloc(x->n_templates + 1, sizeof *c);
+	c[0].value = xstrdup("");
+	c[0].label = xstrdup("(none)");
+	for (size_t i = 0; i < x->n_templates; i++) {
+		c[i + 1].value = xstrdup(x->templates[i].name);
+		c[i + 1].label = xasprintf("%s (%s)", x->templates[i].name, x->templates[i].platform);
+	}
+	ui_form_set_choices(f, P_TEMPLATE, c, x->n_templates + 1);
+	ui_choices_free(c, x->n_templates + 1);
+	c = xcalloc(cat->n_platforms ? cat->n_platforms : 1, sizeof *c);
+	for (size_t i = 0; i < cat->n_platforms; i++) {
+		c[i].value = xstrdup(cat->platforms[i].key);
+		c[i].label = xasprintf("%s%s", cat->platforms[i].name,
+				       cat->platforms[i].supported ? "" : " (no driver yet)");
+	}
+	ui_form_set_choices(f, P_PLATFORM, c, cat->n_platforms);
+	ui_choices_free(c, cat->n_platforms);
+	if (x->create) {
+		ui_form_set(f, P_PLATFORM, cat->n_platforms ? cat->platforms[0].key : "");
+		ui_form_set(f, P_SYNC, "yes");
+		ui_form_set(f, P_MONITOR, "yes");
+		ui_form_set(f, P_AUTO, "no");
+		ui_form_set(f, P_ENABLED, "no");
+		ui_form_set(f, P_TLS, "no");
+		ui_form_set_note(f, P_SECRET, "masked; never shown back");
+	} else {
+		const pd_pbx *p = &x->orig;
+		char port[16];
+		snprintf(port, sizeof port, "%d", p->port);
+		ui_form_set(f, P_TEMPLATE, p->template_name ? p->template_name : "");
+		ui_form_set(f, P_PLATFORM, p->platform);
+		ui_form_set(f, P_HOST, p->host);
+		ui_form_set(f, P_PORT, port);
+		ui_form_set(f, P_TLS, p->tls ? "yes" : "no");
+		ui_form_set(f, P_USER, p->username);
+		ui_form_set(f, P_SECRET, ""); /* never shown back */
+		ui_form_set_note(f, P_SECRET, "empty keeps the stored secret; typing replaces it");
+		ui_form_set(f, P_SYNC, p->sync_users ? "yes" : "no");
+		ui_form_set(f, P_MONITOR, p->monitor ? "yes" : "no");
+		ui_form_set(f, P_AUTO, p->auto_provision ? "yes" : "no");
+		ui_form_set_readonly(f, P_AUTO, true);
+		ui_form_set_note(f, P_AUTO, "set when the connection was created");
+		ui_form_set(f, P_ENABLED, p->enabled ? "yes" : "no");
+	}
+}
+
+static pd_status pbx_submit(struct ui_form *f, void *vctx, pd_err *e)
+{
+	struct pbx_ctx *x = vctx;
+	pd_pbx p;
+	form_to_pbx(f, x, &p);
+	pd_status st;
+	if (x->create && !p.secret)
+		st = pd_fail(e, PD_E_INVALID, "secret", "the secret is required");
+	else if (x->create)
+		st = store_pbx_add(x->app->store, x->customer_id, &p, &x->app->actor, e);
+	else
+		st = store_pbx_update(x->app->store, &p, &x->app->actor, e);
+	pd_pbx_free(&p);
+	if (st == PD_OK)
+		ui_msg(x->app, UI_R_STATUS_OK, "PBX connection saved");
+	return st;
+}
+
+static void pbx_free_ctx(void *vctx)
+{
+	struct pbx_ctx *x = vctx;
+	if (!x->create)
+		pd_pbx_free(&x->orig);
+	for (size_t i = 0; i < x->n_templates; i++)
+		pd_template_free(&x->templates[i]);
+	free(x->templates);
+	free(x);
+}
+
+void cv_pbx_form(struct ui_app *app, struct cview *v, bool create)
+{
+	struct pbx_ctx *x = xcalloc(1, sizeof *x);
+	x->app = app;
+	x->customer_id = v->id;
+	x->create = create;
+	pd_err e;
+	if (!create) {
+		if (store_pbx_get(app->store, v->id, false, &x->orig, &e) != PD_OK) {
+			ui_show_err(app, "PBX", &e);
+			free(x);
+			return;
+		}
+	}
+	if (store_template_list(app->store, &x->templates, &x->n_templates, &e) != PD_OK) {
+		x->templates = NULL;
+		x->n_templates = 0;
+	}
+	struct ui_formscreen_def def = {
+		.title = create ? "Add a PBX connection" : "PBX connection settings",
+		.intro = create ? "It may be created disabled: nothing connects until it is enabled."
+				: "The secret is never shown. Leave it empty to keep it.",
+		.spec = pbx_spec,
+		.n = P__N,
+		.check = pbx_check,
+		.changed = pbx_changed,
+		.init = pbx_init,
+		.submit = pbx_submit,
+		.free_ctx = pbx_free_ctx,
+		.ctx = x,
+	};
+	ui_formscreen_open(app, &def);
+}

@@ -1,0 +1,495 @@
+/* The customer view: tabs Details / Users / PBX / Roles / Activity. Reads
+ * are refreshed on every data change (another console, the monitor's user
+ * sync, our own saves); writes go through the store with the same rules as
+ * the command line. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ui_internal.h"
+#include "ui_customer.h"
+
+static const char *tab_names[CV_TABS] = {"1 Details", "2 Users", "3 PBX", "4 Roles", "5 Activity"};
+
+void cv_load(struct ui_app *app, struct cview *v)
+{
+	pd_err e;
+	pd_err_clear(&e);
+	v->err[0] = 0;
+	if (!app->store) {
+		snprintf(v->err, sizeof v->err, "database unavailable");
+		return;
+	}
+	pd_customer c;
+	if (store_customer_get(app->store, v->id, &c, &e) != PD_OK) {
+		snprintf(v->err, sizeof v->err, "%.500s", e.message);
+		ui_msg(app, UI_R_STATUS_ERROR, "cannot read the customer: %s", e.message);
+		return; /* keep what is shown */
+	}
+	if (v->loaded)
+		pd_customer_free(&v->c);
+	v->c = c;
+	v->loaded = true;
+	for (size_t i = 0; i < v->n_users; i++)
+		pd_user_free(&v->users[i]);
+	free(v->users);
+	v->users = NULL;
+	v->n_users = 0;
+	if (store_user_list(app->store, v->id, &v->users, &v->n_users, &e) != PD_OK)
+		snprintf(v->err, sizeof v->err, "users: %.500s", e.message);
+	if (v->has_pbx)
+		pd_pbx_free(&v->pbx);
+	v->has_pbx = store_pbx_get(app->store, v->id, false, &v->pbx, &e) == PD_OK;
+	if (v->has_status)
+		pd_pbx_status_free(&v->status);
+	v->has_status = v->has_pbx && store_pbx_status_get(app->store, v->id, &v->status, &e) == PD_OK;
+	pd_audits_free(v->audit, v->n_audit);
+	v->audit = NULL;
+	v->n_audit = 0;
+	if (store_audit_list(app->store, v->id, 500, &v->audit, &v->n_audit, &e) != PD_OK)
+		snprintf(v->err, sizeof v->err, "activity: %.500s", e.message);
+	pd_outboxes_free(v->outbox, v->n_outbox);
+	v->outbox = NULL;
+	v->n_outbox = 0;
+	store_outbox_list(app->store, v->id, &v->outbox, &v->n_outbox, &e);
+	if (v->sel[CV_USERS] >= v->n_users)
+		v->sel[CV_USERS] = v->n_users ? v->n_users - 1 : 0;
+}
+
+static pd_status cv_create(struct ui_screen *s, void *arg, pd_err *e)
+{
+	struct cview *v = xcalloc(1, sizeof *v);
+	v->id = *(int64_t *)arg;
+	s->priv = v;
+	cv_load(s->app, v);
+	if (!v->loaded) {
+		pd_fail(e, PD_E_NOTFOUND, NULL, "cannot open the customer: %s", v->err);
+		free(v);
+		return PD_E_NOTFOUND;
+	}
+	return PD_OK;
+}
+
+static void cv_destroy(struct ui_screen *s)
+{
+	struct cview *v = s->priv;
+	if (v->loaded)
+		pd_customer_free(&v->c);
+	for (size_t i = 0; i < v->n_users; i++)
+		pd_user_free(&v->users[i]);
+	free(v->users);
+	if (v->has_pbx)
+		pd_pbx_free(&v->pbx);
+	if (v->has_status)
+		pd_pbx_status_free(&v->status);
+	pd_audits_free(v->audit, v->n_audit);
+	pd_outboxes_free(v->outbox, v->n_outbox);
+	free(v);
+}
+
+static void cv_layout(struct ui_screen *s)
+{
+	ui_screen_window(s, s->y, s->x, s->h, s->w);
+}
+
+/* "label: value" line */
+static void kv(WINDOW *w, int y, int width, const char *k, const char *v, attr_t va)
+{
+	ui_put(w, y, 1, 20, k, ui_role(UI_R_LABEL) | A_BOLD, true);
+	ui_put(w, y, 22, width - 23, v ? v : "", va, false);
+}
+
+static void draw_details(struct ui_screen *s, struct cview *v, int y0)
+{
+	WINDOW *w = s->win;
+	struct ui_app *app = s->app;
+	const pd_customer *c = &v->c;
+	pd_day today = pd_today();
+	char buf[600];
+	int y = y0;
+	attr_t n = ui_role(UI_R_NORMAL);
+	kv(w, y++, s->w, "Name", c->name, n);
+	kv(w, y++, s->w, "Tenant id", c->tenant_id, n);
+	const pd_product_type *pt = pd_catalogue_product(app->cat, c->product_type);
+	snprintf(buf, sizeof buf, "%s (%s)%s", pt ? pt->name : c->product_type, c->product_type,
+		 pt && pt->locked_after_assignment ? "  [locked: cannot be changed]" : "");
+	kv(w, y++, s->w, "Product type", buf, n);
+	kv(w, y++, s->w, "Reference", c->reference && *c->reference ? c->reference : "— (billing uses the tenant id)", n);
+	snprintf(buf, sizeof buf, "%s %s", c->country, ui_country_name(app, c->country));
+	kv(w, y++, s->w, "Country", buf, n);
+	kv(w, y++, s->w, "Time zone", c->time_zone, n);
+	pd_customer_status st = pd_customer_status_of(c, today);
+	kv(w, y++, s->w, "Status", pd_customer_status_name(st),
+	   ui_role(st == PD_CS_ACTIVE ? UI_R_STATUS_OK : st == PD_CS_TRIAL ? UI_R_NORMAL : UI_R_STATUS_WARN));
+	if (c->trial) {
+		char a[11], b[11];
+		pd_day_format(c->trial_start, a);
+		pd_day_format(c->trial_end, b);
+		int left = pd_customer_trial_days_left(c, today);
+		snprintf(buf, sizeof buf, "%s → %s  %s", a, b,
+			 c->trial_converted ? "(converted to paid)"
+			 : left >= 0	    ? ""
+					    : "(expired: monitoring stopped, data kept)");
+		if (!c->trial_converted && left >= 0)
+			snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "(%d days left)", left);
+		kv(w, y++, s->w, "Trial", buf,
+		   ui_role(!c->trial_converted && left <= 7 ? UI_R_TRIAL_ENDING : UI_R_NORMAL));
+	} else {
+		kv(w, y++, s->w, "Trial", "none", n);
+	}
+	kv(w, y++, s->w, "Internal system",
+	   c->internal_system ? "yes — for internal use only, never billed" : "no",
+	   ui_role(c->internal_system ? UI_R_WARNING : UI_R_NORMAL));
+	snprintf(buf, sizeof buf, "%lld", (long long)c->version);
+	kv(w, y++, s->w, "Version", buf, n);
+	kv(w, y++, s->w, "Notes", "", n);
+	const char *p = c->notes ? c->notes : "";
+	while (*p && y < s->h - 1) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char *line = xstrndup(p, len);
+		ui_put(w, y++, 3, s->w - 4, line, n, false);
+		free(line);
+		p += len + (nl ? 1 : 0);
+	}
+	if (y < s->h)
+		ui_put(w, s->h - 1, 1, s->w - 2, "e: edit · a: actions (trial, disable, delete, restore) · Tab: next tab",
+		       ui_role(UI_R_NOTE), false);
+}
+
+static const char *invite_of(struct cview *v, const pd_user *u)
+{
+	const char *st = pd_invite_state_name(u->invite);
+	for (size_t i = 0; i < v->n_outbox; i++)
+		if (v->outbox[i].user_id == u->id)
+			st = pd_invite_state_name(v->outbox[i].state);
+	return st;
+}
+
+/* A scrolled list: keeps sel visible; returns the first row index. */
+static size_t list_scroll(struct cview *v, int tab, size_t n, int rows)
+{
+	if (v->sel[tab] >= n)
+		v->sel[tab] = n ? n - 1 : 0;
+	if (v->sel[tab] < v->top[tab])
+		v->top[tab] = v->sel[tab];
+	if (rows > 0 && v->sel[tab] >= v->top[tab] + (size_t)rows)
+		v->top[tab] = v->sel[tab] - (size_t)rows + 1;
+	return v->top[tab];
+}
+
+static void draw_users(struct ui_screen *s, struct cview *v, int y0)
+{
+	WINDOW *w = s->win;
+	struct ui_app *app = s->app;
+	int cw[6] = {24, 28, 6, 16, 8, 8};
+	int fixed = cw[1] + cw[2] + cw[3] + cw[4] + cw[5] + 6;
+	cw[0] = s->w - fixed > 12 ? s->w - fixed : 12;
+	const char *hd[6] = {"Name", "Email", "Ext", "Role", "Source", "Invite"};
+	int x = 0;
+	ui_fill(w, y0, 0, s->w, ui_role(UI_R_GRID_HEADER));
+	for (int i = 0; i < 6; i++) {
+		ui_put(w, y0, x, cw[i], hd[i], ui_role(UI_R_GRID_HEADER), true);
+		x += cw[i] + 1;
+	}
+	int rows = s->h - y0 - 2;
+	size_t top = list_scroll(v, CV_USERS, v->n_users, rows);
+	if (!v->n_users)
+		ui_put(w, y0 + 1, 1, s->w - 2, "No users. + adds one.", ui_role(UI_R_NOTE), false);
+	for (int r = 0; r < rows && top + (size_t)r < v->n_users; r++) {
+		const pd_user *u = &v->users[top + (size_t)r];
+		bool sel = top + (size_t)r == v->sel[CV_USERS];
+		attr_t a = ui_role(sel ? UI_R_GRID_SELECTED : UI_R_GRID_ROW);
+		ui_fill(w, y0 + 1 + r, 0, s->w, a);
+		const pd_role *role = u->role ? pd_catalogue_role(app->cat, u->role) : NULL;
+		const char *src = u->synced ? (u->linked_user_id ? "linked" : "synced") : "console";
+		const char *t[6] = {u->display_name, u->email ? u->email : "",
+				    u->extension ? u->extension : u->endpoint ? u->endpoint : "",
+				    role ? role->name : u->role ? u->role : "(no access)", src,
+				    u->synced ? "" : invite_of(v, u)};
+		x = 0;
+		for (int i = 0; i < 6; i++) {
+			ui_put(w, y0 + 1 + r, x, cw[i], t[i], a, false);
+			x += cw[i] + 1;
+		}
+	}
+	ui_put(w, s->h - 1, 1, s->w - 2, "+: add user · R: assign role · i: resend invitation",
+	       ui_role(UI_R_NOTE), false);
+}
+
+static void draw_pbx(struct ui_screen *s, struct cview *v, int y0)
+{
+	WINDOW *w = s->win;
+	attr_t n = ui_role(UI_R_NORMAL);
+	int y = y0;
+	if (!v->has_pbx) {
+		ui_put(w, y, 1, s->w - 2, "No PBX connection. + adds one (it may be created disabled).",
+		       ui_role(UI_R_NOTE), false);
+		return;
+	}
+	const pd_pbx *p = &v->pbx;
+	char buf[300];
+	const pd_platform *pl = pd_catalogue_platform(s->app->cat, p->platform);
+	kv(w, y++, s->w, "Platform", pl ? pl->name : p->platform, n);
+	kv(w, y++, s->w, "Template", p->template_name ? p->template_name : "—", n);
+	snprintf(buf, sizeof buf, "%s:%d%s", p->host ? p->host : "", p->port, p->tls ? " (TLS)" : "");
+	kv(w, y++, s->w, "Host", buf, n);
+	kv(w, y++, s->w, "Username", p->username, n);
+	kv(w, y++, s->w, "Secret", "******** (never shown; edit to replace)", ui_role(UI_R_NOTE));
+	kv(w, y++, s->w, "Enabled", p->enabled ? "yes" : "no — nothing connects until enabled",
+	   ui_role(p->enabled ? UI_R_STATUS_OK : UI_R_STATUS_WARN));
+	kv(w, y++, s->w, "Sync users", p->sync_users ? "yes" : "no", n);
+	kv(w, y++, s->w, "Monitor", p->monitor ? "calls and agent status" : "no", n);
+	kv(w, y++, s->w, "Sub-accounts", p->auto_provision ? "auto-provisioned (set at creation)" : "no", n);
+	if (v->has_status) {
+		snprintf(buf, sizeof buf, "%s%s%s", v->status.state ? v->status.state : "—",
+			 v->status.last_error ? " — " : "", v->status.last_error ? v->status.last_error : "");
+		kv(w, y++, s->w, "Status", buf, n);
+	} else {
+		kv(w, y++, s->w, "Status", p->enabled ? "— (no monitor running)" : "disabled", n);
+	}
+	ui_put(w, s->h - 1, 1, s->w - 2, "e: edit settings · E: enable/disable", ui_role(UI_R_NOTE),
+	       false);
+}
+
+static void draw_roles(struct ui_screen *s, struct cview *v, int y0)
+{
+	WINDOW *w = s->win;
+	const pd_catalogue *cat = s->app->cat;
+	int y = y0;
+	for (size_t r = 0; r < cat->n_roles && y < s->h - 1; r++) {
+		const pd_role *role = &cat->roles[r];
+		char head[300];
+		snprintf(head, sizeof head, "%s%s — %s", role->name,
+			 role->manages_users ? " (manages users)" : "",
+			 role->description ? role->description : "");
+		ui_put(w, y++, 1, s->w - 2, head, ui_role(UI_R_LABEL) | A_BOLD, false);
+		pd_buf b = {0};
+		for (size_t i = 0; i < v->n_users; i++)
+			if (v->users[i].role && strcmp(v->users[i].role, role->key) == 0)
+				pd_buf_printf(&b, "%s%s", b.len ? ", " : "", v->users[i].display_name);
+		char *who = pd_buf_steal(&b);
+		ui_put(w, y++, 3, s->w - 4, *who ? who : "(nobody)", ui_role(UI_R_NORMAL), false);
+		free(who);
+	}
+	size_t none = 0;
+	for (size_t i = 0; i < v->n_users; i++)
+		none += !v->users[i].role || !*v->users[i].role;
+	if (y < s->h - 1) {
+		char buf[120];
+		snprintf(buf, sizeof buf, "Without a role (no access, calls still attributed): %zu", none);
+		ui_put(w, y + 1, 1, s->w - 2, buf, ui_role(UI_R_NOTE), false);
+	}
+}
+
+static void draw_activity(struct ui_screen *s, struct cview *v, int y0)
+{
+	WINDOW *w = s->win;
+	int rows = s->h - y0 - 1;
+	size_t top = list_scroll(v, CV_ACTIVITY, v->n_audit, rows);
+	if (!v->n_audit)
+		ui_put(w, y0, 1, s->w - 2, "No activity recorded.", ui_role(UI_R_NOTE), false);
+	for (int r = 0; r < rows && top + (size_t)r < v->n_audit; r++) {
+		const pd_audit *a = &v->audit[top + (size_t)r];
+		char when[32];
+		time_t t = (time_t)a->at;
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
+		char *line = xasprintf("%s %-10s %s %s: %s", when, a->actor ? a->actor : "",
+				       a->object ? a->object : "", a->action ? a->action : "",
+				       a->detail ? a->detail : "");
+		bool sel = top + (size_t)r == v->sel[CV_ACTIVITY];
+		ui_put(w, y0 + r, 0, s->w, line, ui_role(sel ? UI_R_GRID_SELECTED : UI_R_GRID_ROW), true);
+		free(line);
+	}
+}
+
+static void cv_draw(struct ui_screen *s)
+{
+	struct cview *v = s->priv;
+	WINDOW *w = s->win;
+	char title[300];
+	snprintf(title, sizeof title, "Customer: %s  [%s]", v->c.name,
+		 pd_customer_status_name(pd_customer_status_of(&v->c, pd_today())));
+	ui_fill(w, 0, 0, s->w, ui_role(UI_R_TITLE));
+	ui_put(w, 0, 1, s->w - 2, title, ui_role(UI_R_TITLE), false);
+	int x = 1;
+	ui_fill(w, 1, 0, s->w, ui_role(UI_R_TAB));
+	for (int t = 0; t < CV_TABS; t++) {
+		char lab[40];
+		snprintf(lab, sizeof lab, " %s ", tab_names[t]);
+		x += ui_put(w, 1, x, s->w - x, lab, ui_role(t == v->tab ? UI_R_TAB_ACTIVE : UI_R_TAB),
+			    false) + 1;
+	}
+	if (v->err[0])
+		ui_put(w, 2, 1, s->w - 2, v->err, ui_role(UI_R_STATUS_ERROR), false);
+	int y0 = 3;
+	switch (v->tab) {
+	case CV_DETAILS:
+		draw_details(s, v, y0);
+		break;
+	case CV_USERS:
+		draw_users(s, v, y0);
+		break;
+	case CV_PBX:
+		draw_pbx(s, v, y0);
+		break;
+	case CV_ROLES:
+		draw_roles(s, v, y0);
+		break;
+	case CV_ACTIVITY:
+		draw_activity(s, v, y0);
+		break;
+	}
+}
+
+static int list_key(struct ui_screen *s, struct cview *v, size_t n, const struct ui_event *ev)
+{
+	size_t *sel = &v->sel[v->tab];
+	size_t page = s->h > 6 ? (size_t)s->h - 6 : 1;
+	switch (ev->action) {
+	case UI_A_UP:
+		if (*sel)
+			(*sel)--;
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_DOWN:
+		if (*sel + 1 < n)
+			(*sel)++;
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_PAGE_UP:
+		*sel = *sel > page ? *sel - page : 0;
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_PAGE_DOWN:
+		*sel = n && *sel + page < n ? *sel + page : n ? n - 1 : 0;
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_HOME:
+		*sel = 0;
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_END:
+		*sel = n ? n - 1 : 0;
+		return UI_HANDLED | UI_REDRAW;
+	default:
+		return 0;
+	}
+}
+
+static int cv_key(struct ui_screen *s, const struct ui_event *ev)
+{
+	struct cview *v = s->priv;
+	struct ui_app *app = s->app;
+	switch (ev->action) {
+	case UI_A_NEXT_TAB:
+		v->tab = (v->tab + 1) % CV_TABS;
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_PREV_TAB:
+		v->tab = (v->tab + CV_TABS - 1) % CV_TABS;
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_TAB1:
+	case UI_A_TAB2:
+	case UI_A_TAB3:
+	case UI_A_TAB4:
+	case UI_A_TAB5:
+		v->tab = (int)(ev->action - UI_A_TAB1);
+		return UI_HANDLED | UI_REDRAW;
+	default:
+		break;
+	}
+	if (v->tab == CV_USERS) {
+		int r = list_key(s, v, v->n_users, ev);
+		if (r)
+			return r;
+	}
+	if (v->tab == CV_ACTIVITY) {
+		int r = list_key(s, v, v->n_audit, ev);
+		if (r)
+			return r;
+	}
+	bool ro = app->read_only;
+	switch (ev->action) {
+	case UI_A_EDIT:
+	case UI_A_OPEN:
+		if (ro)
+			break;
+		if (v->tab == CV_DETAILS)
+			ui_edit_customer(app, &v->c);
+		else if (v->tab == CV_PBX && v->has_pbx)
+			cv_pbx_form(app, v, false);
+		else if (v->tab == CV_USERS && ev->action == UI_A_OPEN && v->n_users)
+			cv_role_pick(app, v);
+		return UI_HANDLED;
+	case UI_A_ACTIONS:
+		if (!ro)
+			cv_actions(app, v);
+		return UI_HANDLED;
+	case UI_A_ADD:
+		if (ro)
+			break;
+		if (v->tab == CV_USERS)
+			cv_user_form(app, v);
+		else if (v->tab == CV_PBX && !v->has_pbx)
+			cv_pbx_form(app, v, true);
+		return UI_HANDLED;
+	case UI_A_ROLE:
+		if (!ro && v->tab == CV_USERS && v->n_users)
+			cv_role_pick(app, v);
+		return UI_HANDLED;
+	case UI_A_RESEND:
+		if (!ro && v->tab == CV_USERS && v->n_users) {
+			pd_err e;
+			const pd_user *u = &v->users[v->sel[CV_USERS]];
+			if (store_outbox_resend_user(app->store, u->id, &app->actor, &e) != PD_OK)
+				ui_show_err(app, "resend", &e);
+			else
+				ui_msg(app, UI_R_STATUS_OK, "invitation to %s queued",
+				       u->email ? u->email : u->display_name);
+			ui_app_data_changed(app);
+		}
+		return UI_HANDLED;
+	case UI_A_TOGGLE_ENABLED:
+		if (!ro && v->tab == CV_PBX && v->has_pbx) {
+			pd_err e;
+			if (store_pbx_set_enabled(app->store, v->id, !v->pbx.enabled, &app->actor, &e) != PD_OK)
+				ui_show_err(app, "PBX", &e);
+			else
+				ui_msg(app, UI_R_STATUS_OK, "PBX connection %s",
+				       v->pbx.enabled ? "disabled" : "enabled");
+			ui_app_data_changed(app);
+		}
+		return UI_HANDLED;
+	default:
+		break;
+	}
+	if (ro && (ev->action == UI_A_EDIT || ev->action == UI_A_ADD)) {
+		ui_msg(app, UI_R_STATUS_WARN, "read-only console");
+		return UI_HANDLED;
+	}
+	return 0;
+}
+
+static int cv_data(struct ui_screen *s)
+{
+	cv_load(s->app, s->priv);
+	return UI_REDRAW;
+}
+
+static const char *cv_help(struct ui_screen *s)
+{
+	return "A customer. Tab/Shift-Tab or 1-5 switch tabs. Details: e edits, a opens the\n"
+	       "actions (trial extend/convert/end, disable/enable, delete by typing the name,\n"
+	       "restore). Users: + adds, R assigns a role, i resends the invitation.\n"
+	       "PBX: + adds a connection, e edits (the secret is never shown), E enables/disables.";
+}
+
+const struct ui_screen_ops ui_customer_ops = {
+	.name = "customer",
+	.context = UI_CTX_VIEW,
+	.create = cv_create,
+	.destroy = cv_destroy,
+	.layout = cv_layout,
+	.draw = cv_draw,
+	.handle_key = cv_key,
+	.help = cv_help,
+	.on_data = cv_data,
+	.fkeys = "F1|Help|F2|Actions|F4|Edit|F7|Add|Esc|Back|F10|Quit",
+};
