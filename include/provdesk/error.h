@@ -44,7 +44,7 @@ typedef struct pd_err {
 pd_status pd_fail(pd_err *e, pd_status status, const char *field,
 		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 pd_status pd_vfail(pd_err *e, pd_status status, const char *field,
-		   const char *fmt, va_list ap);
+		   const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
 /* Same, with a line number (files, CSV rows). */
 pd_status pd_fail_line(pd_err *e, pd_status status, int line, const char *field,
 		       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
