@@ -1,0 +1,67 @@
+/* The lab PBX (SPEC §5): a small server speaking AMI exactly as the recorded
+ * Asterisk 22 does (tests/fixtures/asterisk/): the banner, Login (success, or
+ * "Authentication failed" then close), Ping/Pong with Timestamp, the listing
+ * actions (PJSIPShowEndpoints, PJSIPShowEndpoint, QueueStatus,
+ * CoreShowChannels) with "EventList: start" / items carrying the ActionID /
+ * "...Complete" with ListItems, QueuePause, Logoff, and call/queue/agent
+ * events with the recorded field names and order. Users are endpoints 1001…
+ * with French/English names, queues are "support", "sales", …, sites are
+ * dialplan contexts. A seeded generator places inbound queue calls.
+ * Fault injection: drop, half-open (stops answering), slow and byte-by-byte
+ * writes, garbage, restart. Runs on its own thread; usable in-process. */
+#ifndef PROVDESK_LABPBX_H
+#define PROVDESK_LABPBX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "provdesk/error.h"
+
+enum {
+	PD_LAB_FAULT_DROP = 1 << 0,      /* close every session */
+	PD_LAB_FAULT_HALF_OPEN = 1 << 1, /* sessions go silent (no Pong) but stay open */
+	PD_LAB_FAULT_SLOW = 1 << 2,      /* 64 bytes per 100 ms for a while */
+	PD_LAB_FAULT_BYTEWISE = 1 << 3,  /* one byte per write for a while */
+	PD_LAB_FAULT_GARBAGE = 1 << 4,   /* binary garbage in the stream */
+	PD_LAB_FAULT_RESTART = 1 << 5,   /* close everything, listen again after restart_ms */
+};
+
+typedef struct {
+	const char *listen_host; /* default "127.0.0.1" */
+	int port;                /* 0 = any free port (see labpbx_port) */
+	const char *username;    /* default "admin" */
+	const char *secret;      /* default "lab-secret" */
+	int users;               /* default 20 (1001…) */
+	int queues;              /* default 2 */
+	int sites;               /* default 1 ("from-internal"; more: "site-1"…) */
+	double call_rate;        /* inbound calls per minute; 0 = only labpbx_place_call */
+	uint64_t seed;           /* default 1 */
+	unsigned faults;         /* PD_LAB_FAULT_* fired at random every fault_period_ms */
+	int fault_period_ms;     /* default 30000 */
+	int ring_ms;             /* agent ring time, default 2000 */
+	int talk_ms;             /* mean talk time, default 30000 */
+	int wrapup_s;            /* member Wrapuptime, default 5 */
+	int restart_ms;          /* default 2000 */
+	int fault_ms;            /* how long slow/bytewise last, default 5000 */
+} pd_labpbx_opts;
+
+typedef struct pd_labpbx pd_labpbx;
+
+/* "drop,half-open,slow,bytewise,garbage,restart" (also "all"). */
+pd_status labpbx_parse_faults(const char *list, unsigned *out, pd_err *e);
+pd_status labpbx_start(const pd_labpbx_opts *o, pd_labpbx **out, pd_err *e);
+int labpbx_port(pd_labpbx *l);
+void labpbx_stop(pd_labpbx *l);
+
+/* Test/CLI controls; thread-safe, act at the server's next loop turn. */
+void labpbx_inject(pd_labpbx *l, unsigned faults);
+/* An inbound call to queue index q (0-based). */
+void labpbx_place_call(pd_labpbx *l, int q);
+/* Pause/unpause endpoint (e.g. "1002") in every queue it belongs to. */
+void labpbx_pause(pd_labpbx *l, const char *endpoint, bool paused, const char *reason);
+/* Counters (thread-safe). */
+int labpbx_sessions(pd_labpbx *l);     /* logged-in sessions */
+int labpbx_active_calls(pd_labpbx *l);
+int64_t labpbx_logins(pd_labpbx *l);   /* successful logins so far */
+
+#endif

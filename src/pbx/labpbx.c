@@ -1,0 +1,1231 @@
+/* The lab PBX server: see include/provdesk/labpbx.h. One thread, one poll()
+ * loop over the listening socket, the sessions and a control pipe. Messages
+ * are written with the field names and order of the Asterisk 22 recording. */
+#include "provdesk/labpbx.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "labpbx_tmpl.h"
+#include "provdesk/ami.h"
+#include "provdesk/live.h"
+#include "provdesk/util.h"
+
+#define MAX_SESSIONS 256
+#define OUT_LIMIT (8u * 1024 * 1024)
+
+typedef struct {
+	int fd;
+	ami_parser *p;
+	pd_buf out;
+	size_t off;
+	bool logged_in, events, mute, close_after;
+	int64_t slow_until, bytewise_until, next_slow_at;
+	struct pd_labpbx *lab;
+} session;
+
+typedef struct {
+	char ep[16], *name, *context;
+	int queue;
+	bool paused, busy;
+	char *reason;
+	int64_t wrapup_until, last_pause;
+	int calls_taken;
+} luser;
+
+enum { P_JOIN, P_WAIT, P_RING, P_TALK, P_DONE };
+
+typedef struct {
+	int q, phase, agent;
+	int64_t next_at, join_at, answer_at;
+	char cid_num[24], cid_name[32];
+	char uid[32], chan[64];     /* caller */
+	char a_uid[32], a_chan[64]; /* agent leg */
+	char bridge[40];
+} lcall;
+
+typedef struct {
+	int kind; /* 0 inject, 1 call, 2 pause */
+	unsigned faults;
+	int q;
+	char ep[16];
+	bool paused;
+	char reason[64];
+} cmd;
+
+struct pd_labpbx {
+	pd_labpbx_opts o;
+	char host[256];
+	int port;
+	int lfd, ctl_r, ctl_w;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	cmd *cmds;
+	size_t ncmds;
+	bool stop;
+	atomic_int n_sessions, n_calls;
+	atomic_llong logins;
+	session *s[MAX_SESSIONS];
+	int ns;
+	luser *u;
+	int nu;
+	char **qname;
+	lcall *calls;
+	size_t ncalls, ccalls;
+	uint64_t rng;
+	unsigned chan_seq, uid_seq, caller_seq;
+	int64_t epoch, boot_ms, next_call_at, next_fault_at, restart_at;
+	int64_t now;
+};
+
+static const char *first_names[] = {"Alice",  "Bob",	"Carla", "David", "Emma",   "Farid",
+				    "Grace",  "Hélène", "Ines",	 "Jonas", "Karin",  "Liam",
+				    "Maya",   "Noah",	"Olivia", "Paul",  "Quentin", "Rosa",
+				    "Samir",  "Tara",	"Zoé",	 "Françoise", "Jérôme", "Chloé"};
+static const char *last_names[] = {"Martin", "Dupont", "Rossi",  "Cohen",   "Schmidt", "Haddad",
+				   "Lee",    "Dubois", "Garcia", "Weber",   "Larsen",  "O'Brien",
+				   "Patel",  "Fischer", "Novak", "Moreau",  "Leroy",   "Silva",
+				   "Benali", "Nguyen", "Lefèvre", "Müller", "Gérard", "Núñez"};
+
+static uint64_t rnd(pd_labpbx *l)
+{
+	uint64_t x = l->rng;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return l->rng = x;
+}
+
+static double rnd01(pd_labpbx *l)
+{
+	return (double)(rnd(l) >> 11) / 9007199254740992.0;
+}
+
+/* ---- output ---- */
+
+static void sess_close(pd_labpbx *l, int i)
+{
+	session *s = l->s[i];
+	if (s->logged_in)
+		atomic_fetch_sub(&l->n_sessions, 1);
+	close(s->fd);
+	ami_parser_free(s->p);
+	pd_buf_free(&s->out);
+	free(s);
+	l->s[i] = l->s[--l->ns];
+}
+
+static void sess_send(session *s, const char *data, size_t n)
+{
+	if (s->mute || s->out.len - s->off + n > OUT_LIMIT)
+		return; /* a client that does not read is dropped by flush */
+	pd_buf_addn(&s->out, data, n);
+}
+
+static void broadcast(pd_labpbx *l, pd_buf *b)
+{
+	for (int i = 0; i < l->ns; i++)
+		if (l->s[i]->logged_in && l->s[i]->events)
+			sess_send(l->s[i], b->s, b->len);
+	pd_buf_free(b);
+}
+
+static const char *state_desc(int st)
+{
+	switch (st) {
+	case 0:
+		return "Down";
+	case 4:
+		return "Ring";
+	case 5:
+		return "Ringing";
+	case 6:
+		return "Up";
+	default:
+		return "Unknown";
+	}
+}
+
+typedef struct {
+	const char *chan;
+	int state;
+	const char *cid_num, *cid_name, *conn_num, *conn_name, *context, *exten;
+	int priority;
+	const char *uid, *lid;
+} chan_info;
+
+static void put_chan(pd_buf *b, const char *pfx, const chan_info *c)
+{
+	char k[48];
+#define K(name) (snprintf(k, sizeof k, "%s%s", pfx, name), k)
+	ami_put(b, K("Channel"), c->chan);
+	ami_putf(b, K("ChannelState"), "%d", c->state);
+	ami_put(b, K("ChannelStateDesc"), state_desc(c->state));
+	ami_put(b, K("CallerIDNum"), c->cid_num);
+	ami_put(b, K("CallerIDName"), c->cid_name);
+	ami_put(b, K("ConnectedLineNum"), c->conn_num);
+	ami_put(b, K("ConnectedLineName"), c->conn_name);
+	ami_put(b, K("Language"), "en");
+	ami_put(b, K("AccountCode"), "");
+	ami_put(b, K("Context"), c->context);
+	ami_put(b, K("Exten"), c->exten);
+	ami_putf(b, K("Priority"), "%d", c->priority);
+	ami_put(b, K("Uniqueid"), c->uid);
+	ami_put(b, K("Linkedid"), c->lid);
+#undef K
+}
+
+static void ev_start(pd_buf *b, const char *ev, const char *priv)
+{
+	ami_put(b, "Event", ev);
+	ami_put(b, "Privilege", priv);
+}
+
+/* The caller (trunk) leg and the agent leg of a call, as chan_info. */
+static chan_info caller_info(pd_labpbx *l, const lcall *c, int state)
+{
+	const luser *a = c->agent >= 0 ? &l->u[c->agent] : NULL;
+	return (chan_info){c->chan, state, c->cid_num, c->cid_name,
+			   a && c->phase >= P_RING ? a->ep : c->cid_num,
+			   a && c->phase >= P_RING ? a->name : c->cid_name,
+			   "from-trunk", l->qname[c->q], c->phase >= P_WAIT ? 3 : 1, c->uid, c->uid};
+}
+
+static chan_info agent_info(pd_labpbx *l, const lcall *c, int state)
+{
+	const luser *a = &l->u[c->agent];
+	return (chan_info){c->a_chan, state, a->ep, a->name, c->cid_num, c->cid_name,
+			   a->context, l->qname[c->q], 1, c->a_uid, c->uid};
+}
+
+static void member_fields(pd_labpbx *l, pd_buf *b, const luser *u, bool list_item)
+{
+	int status = u->busy ? 2 : 1;
+	ami_put(b, "Queue", l->qname[u->queue]);
+	ami_put(b, list_item ? "Name" : "MemberName", u->name);
+	char iface[32];
+	snprintf(iface, sizeof iface, "PJSIP/%s", u->ep);
+	ami_put(b, list_item ? "Location" : "Interface", iface);
+	ami_put(b, "StateInterface", iface);
+	ami_put(b, "Membership", "static");
+	ami_put(b, "Penalty", "0");
+	ami_putf(b, "CallsTaken", "%d", u->calls_taken);
+	ami_put(b, "LastCall", "0");
+	ami_putf(b, "LastPause", "%lld", (long long)u->last_pause);
+	ami_putf(b, "LoginTime", "%lld", (long long)l->epoch);
+	ami_put(b, "InCall", u->busy ? "1" : "0");
+	ami_putf(b, "Status", "%d", status);
+	ami_put(b, "Paused", u->paused ? "1" : "0");
+	ami_put(b, "PausedReason", u->paused && u->reason ? u->reason : "");
+	if (!list_item)
+		ami_put(b, "Ringinuse", "0");
+	ami_putf(b, "Wrapuptime", "%d", l->o.wrapup_s);
+}
+
+static void ev_member(pd_labpbx *l, const char *ev, const luser *u)
+{
+	pd_buf b = {0};
+	ev_start(&b, ev, "agent,all");
+	member_fields(l, &b, u, false);
+	ami_end(&b);
+	broadcast(l, &b);
+}
+
+static void ev_devstate(pd_labpbx *l, const luser *u, const char *st)
+{
+	pd_buf b = {0};
+	ev_start(&b, "DeviceStateChange", "call,all");
+	ami_putf(&b, "Device", "PJSIP/%s", u->ep);
+	ami_put(&b, "State", st);
+	ami_end(&b);
+	broadcast(l, &b);
+}
+
+static void ev_chan(pd_labpbx *l, const char *ev, const char *priv, const chan_info *c,
+		    const char *extra_k, const char *extra_v)
+{
+	pd_buf b = {0};
+	ev_start(&b, ev, priv);
+	put_chan(&b, "", c);
+	if (extra_k)
+		ami_put(&b, extra_k, extra_v);
+	ami_end(&b);
+	broadcast(l, &b);
+}
+
+static void ev_hangup(pd_labpbx *l, const chan_info *c, int cause, const char *txt)
+{
+	pd_buf b = {0};
+	ev_start(&b, "Hangup", "call,all");
+	put_chan(&b, "", c);
+	ami_putf(&b, "Cause", "%d", cause);
+	ami_put(&b, "Cause-txt", txt);
+	ami_end(&b);
+	broadcast(l, &b);
+}
+
+static void ev_queue_caller(pd_labpbx *l, const char *ev, const lcall *c, int pos, int count)
+{
+	pd_buf b = {0};
+	ev_start(&b, ev, "agent,all");
+	chan_info ci = caller_info(l, c, 6);
+	put_chan(&b, "", &ci);
+	ami_put(&b, "Queue", l->qname[c->q]);
+	ami_putf(&b, "Position", "%d", pos);
+	if (!strcmp(ev, "QueueCallerAbandon")) {
+		ami_putf(&b, "OriginalPosition", "%d", pos);
+		ami_putf(&b, "HoldTime", "%lld", (long long)((l->now - c->join_at) / 1000));
+	} else {
+		ami_putf(&b, "Count", "%d", count);
+	}
+	ami_end(&b);
+	broadcast(l, &b);
+}
+
+static void ev_agent(pd_labpbx *l, const char *ev, const lcall *c, int astate, const char *tail_k[],
+		     const char *tail_v[], int ntail)
+{
+	pd_buf b = {0};
+	ev_start(&b, ev, "agent,all");
+	chan_info ci = caller_info(l, c, 6), ai = agent_info(l, c, astate);
+	put_chan(&b, "", &ci);
+	put_chan(&b, "Dest", &ai);
+	ami_put(&b, "Queue", l->qname[c->q]);
+	char iface[32];
+	snprintf(iface, sizeof iface, "PJSIP/%s", l->u[c->agent].ep);
+	ami_put(&b, "Interface", iface);
+	ami_put(&b, "MemberName", l->u[c->agent].name);
+	for (int i = 0; i < ntail; i++)
+		ami_put(&b, tail_k[i], tail_v[i]);
+	ami_end(&b);
+	broadcast(l, &b);
+}
+
+static void ev_dial(pd_labpbx *l, const char *ev, const lcall *c, int astate, const char *k,
+		    const char *v)
+{
+	pd_buf b = {0};
+	ev_start(&b, ev, "call,all");
+	chan_info ci = caller_info(l, c, 6), ai = agent_info(l, c, astate);
+	put_chan(&b, "", &ci);
+	put_chan(&b, "Dest", &ai);
+	ami_put(&b, k, v);
+	ami_end(&b);
+	broadcast(l, &b);
+}
+
+static void ev_bridge(pd_labpbx *l, const char *ev, const lcall *c, int n, const chan_info *ch)
+{
+	pd_buf b = {0};
+	ev_start(&b, ev, "call,all");
+	ami_put(&b, "BridgeUniqueid", c->bridge);
+	ami_put(&b, "BridgeType", "basic");
+	ami_put(&b, "BridgeTechnology", "simple_bridge");
+	ami_put(&b, "BridgeCreator", "<unknown>");
+	ami_put(&b, "BridgeName", "<unknown>");
+	ami_putf(&b, "BridgeNumChannels", "%d", n);
+	ami_put(&b, "BridgeVideoSourceMode", "none");
+	if (ch)
+		put_chan(&b, "", ch);
+	ami_end(&b);
+	broadcast(l, &b);
+}
+
+/* ---- calls ---- */
+
+static void new_uid(pd_labpbx *l, char *out, size_t n)
+{
+	snprintf(out, n, "%lld.%u", (long long)(l->epoch + (l->now - l->boot_ms) / 1000), l->uid_seq++);
+}
+
+static void call_new(pd_labpbx *l, int q)
+{
+	if (q < 0 || q >= l->o.queues)
+		q = 0;
+	if (l->ncalls == l->ccalls) {
+		l->ccalls = l->ccalls ? l->ccalls * 2 : 16;
+		l->calls = xrealloc(l->calls, l->ccalls * sizeof *l->calls);
+	}
+	lcall *c = &l->calls[l->ncalls++];
+	memset(c, 0, sizeof *c);
+	c->q = q;
+	c->agent = -1;
+	c->phase = P_JOIN;
+	c->next_at = l->now;
+	unsigned n = ++l->caller_seq;
+	snprintf(c->cid_num, sizeof c->cid_num, "+331555%05u", 1000 + n % 90000);
+	snprintf(c->cid_name, sizeof c->cid_name, "Customer %02u", n % 100);
+	new_uid(l, c->uid, sizeof c->uid);
+	snprintf(c->chan, sizeof c->chan, "PJSIP/trunk-%08x", l->chan_seq++);
+	atomic_fetch_add(&l->n_calls, 1);
+}
+
+static int pick_agent(pd_labpbx *l, int q)
+{
+	int best = -1;
+	for (int i = 0; i < l->nu; i++) {
+		luser *u = &l->u[i];
+		if (u->queue != q || u->busy || u->paused || u->wrapup_until > l->now)
+			continue;
+		if (best < 0 || u->calls_taken < l->u[best].calls_taken)
+			best = i;
+	}
+	return best;
+}
+
+static int waiting_in(pd_labpbx *l, int q)
+{
+	int n = 0;
+	for (size_t i = 0; i < l->ncalls; i++)
+		n += l->calls[i].q == q && (l->calls[i].phase == P_WAIT || l->calls[i].phase == P_RING);
+	return n;
+}
+
+static void call_step(pd_labpbx *l, lcall *c)
+{
+	switch (c->phase) {
+	case P_JOIN: {
+		chan_info ci = caller_info(l, c, 4);
+		ev_chan(l, "Newchannel", "call,all", &ci, NULL, NULL);
+		ci.state = 6;
+		ev_chan(l, "Newstate", "call,all", &ci, NULL, NULL);
+		c->phase = P_WAIT;
+		c->join_at = l->now;
+		ev_queue_caller(l, "QueueCallerJoin", c, waiting_in(l, c->q), waiting_in(l, c->q));
+		c->next_at = l->now;
+		break;
+	}
+	case P_WAIT: {
+		if (l->now - c->join_at > 60000) {
+			ev_queue_caller(l, "QueueCallerAbandon", c, 1, 0);
+			ev_queue_caller(l, "QueueCallerLeave", c, 1, waiting_in(l, c->q) - 1);
+			chan_info ci = caller_info(l, c, 6);
+			ev_hangup(l, &ci, 16, "Normal Clearing");
+			c->phase = P_DONE;
+			break;
+		}
+		int a = pick_agent(l, c->q);
+		if (a < 0) {
+			c->next_at = l->now + 500;
+			break;
+		}
+		c->agent = a;
+		luser *u = &l->u[a];
+		u->busy = true;
+		new_uid(l, c->a_uid, sizeof c->a_uid);
+		snprintf(c->a_chan, sizeof c->a_chan, "PJSIP/%s-%08x", u->ep, l->chan_seq++);
+		chan_info ai = agent_info(l, c, 0);
+		ev_chan(l, "Newchannel", "call,all", &ai, NULL, NULL);
+		ev_agent(l, "AgentCalled", c, 0, NULL, NULL, 0);
+		ev_dial(l, "DialBegin", c, 0, "DialString", u->ep);
+		ai.state = 5;
+		ev_chan(l, "Newstate", "call,all", &ai, NULL, NULL);
+		ev_devstate(l, u, "RINGING");
+		c->phase = P_RING;
+		c->next_at = l->now + l->o.ring_ms;
+		break;
+	}
+	case P_RING: {
+		luser *u = &l->u[c->agent];
+		chan_info ai = agent_info(l, c, 6);
+		ev_chan(l, "Newstate", "call,all", &ai, NULL, NULL);
+		ev_dial(l, "DialEnd", c, 6, "DialStatus", "ANSWER");
+		ev_queue_caller(l, "QueueCallerLeave", c, 1, waiting_in(l, c->q) - 1);
+		char hold[16], ring[16];
+		snprintf(hold, sizeof hold, "%lld", (long long)((l->now - c->join_at) / 1000));
+		snprintf(ring, sizeof ring, "%d", l->o.ring_ms / 1000);
+		const char *k[] = {"HoldTime", "RingTime"}, *v[] = {hold, ring};
+		ev_agent(l, "AgentConnect", c, 6, k, v, 2);
+		snprintf(c->bridge, sizeof c->bridge, "%08llx-%04x-4%03x-8%03x-%012llx",
+			 (unsigned long long)(rnd(l) & 0xffffffff), (unsigned)(rnd(l) & 0xffff),
+			 (unsigned)(rnd(l) & 0xfff), (unsigned)(rnd(l) & 0xfff),
+			 (unsigned long long)(rnd(l) & 0xffffffffffffull));
+		ev_bridge(l, "BridgeCreate", c, 0, NULL);
+		ev_bridge(l, "BridgeEnter", c, 1, &ai);
+		chan_info ci = caller_info(l, c, 6);
+		ev_bridge(l, "BridgeEnter", c, 2, &ci);
+		ev_devstate(l, u, "INUSE");
+		ev_member(l, "QueueMemberStatus", u);
+		c->phase = P_TALK;
+		c->answer_at = l->now;
+		double talk = -log(1.0 - rnd01(l) * 0.95) * l->o.talk_ms;
+		c->next_at = l->now + (int64_t)talk + 200;
+		break;
+	}
+	case P_TALK: {
+		luser *u = &l->u[c->agent];
+		chan_info ai = agent_info(l, c, 6), ci = caller_info(l, c, 6);
+		ev_bridge(l, "BridgeLeave", c, 1, &ci);
+		ev_bridge(l, "BridgeLeave", c, 0, &ai);
+		ev_bridge(l, "BridgeDestroy", c, 0, NULL);
+		ev_hangup(l, &ci, 16, "Normal Clearing");
+		char hold[16], talk[16];
+		snprintf(hold, sizeof hold, "%lld", (long long)((c->answer_at - c->join_at) / 1000));
+		snprintf(talk, sizeof talk, "%lld", (long long)((l->now - c->answer_at) / 1000));
+		const char *k[] = {"HoldTime", "TalkTime", "Reason"}, *v[] = {hold, talk, "caller"};
+		ev_agent(l, "AgentComplete", c, 6, k, v, 3);
+		ev_hangup(l, &ai, 16, "Normal Clearing");
+		u->busy = false;
+		u->calls_taken++;
+		u->wrapup_until = l->now + (int64_t)l->o.wrapup_s * 1000;
+		ev_devstate(l, u, "NOT_INUSE");
+		ev_member(l, "QueueMemberStatus", u);
+		c->phase = P_DONE;
+		break;
+	}
+	}
+}
+
+static void calls_run(pd_labpbx *l)
+{
+	for (size_t i = 0; i < l->ncalls; i++)
+		if (l->calls[i].phase != P_DONE && l->calls[i].next_at <= l->now)
+			call_step(l, &l->calls[i]);
+	for (size_t i = 0; i < l->ncalls;) {
+		if (l->calls[i].phase == P_DONE) {
+			l->calls[i] = l->calls[--l->ncalls];
+			atomic_fetch_sub(&l->n_calls, 1);
+		} else {
+			i++;
+		}
+	}
+}
+
+static void calls_reset(pd_labpbx *l)
+{
+	atomic_fetch_sub(&l->n_calls, (int)l->ncalls);
+	l->ncalls = 0;
+	for (int i = 0; i < l->nu; i++) {
+		l->u[i].busy = false;
+		l->u[i].wrapup_until = 0;
+	}
+}
+
+/* ---- actions ---- */
+
+static void put_tmpl(pd_buf *b, const char *const t[][2], size_t n, const char *id,
+		     const char *const subst[][2], size_t ns)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *v = t[i][1];
+		if (!strcmp(t[i][0], "ActionID"))
+			v = id;
+		for (size_t j = 0; j < ns; j++)
+			if (!strcmp(t[i][0], subst[j][0]))
+				v = subst[j][1];
+		ami_put(b, t[i][0], v);
+	}
+	ami_end(b);
+}
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static void resp(pd_buf *b, const char *r, const char *id, const char *msg)
+{
+	ami_put(b, "Response", r);
+	ami_put(b, "ActionID", id);
+	if (msg)
+		ami_put(b, "Message", msg);
+}
+
+static void list_complete(pd_buf *b, const char *ev, const char *id, int n)
+{
+	ami_put(b, "Event", ev);
+	ami_put(b, "ActionID", id);
+	ami_put(b, "EventList", "Complete");
+	ami_putf(b, "ListItems", "%d", n);
+	ami_end(b);
+}
+
+static void act_endpoints(pd_labpbx *l, pd_buf *b, const char *id)
+{
+	resp(b, "Success", id, NULL);
+	ami_put(b, "EventList", "start");
+	ami_put(b, "Message", "A listing of Endpoints follows, presented as EndpointList events");
+	ami_end(b);
+	for (int i = 0; i < l->nu; i++) {
+		luser *u = &l->u[i];
+		ami_put(b, "Event", "EndpointList");
+		ami_put(b, "ActionID", id);
+		ami_put(b, "ObjectType", "endpoint");
+		ami_put(b, "ObjectName", u->ep);
+		ami_put(b, "Transport", "transport-udp");
+		ami_put(b, "Aor", u->ep);
+		ami_put(b, "Auths", u->ep);
+		ami_put(b, "OutboundAuths", "");
+		ami_putf(b, "Contacts", "%s/sip:%s@127.0.0.1:5070,", u->ep, u->ep);
+		ami_put(b, "DeviceState", u->busy ? "In use" : "Not in use");
+		ami_put(b, "ActiveChannels", u->busy ? "1" : "0");
+		ami_end(b);
+	}
+	list_complete(b, "EndpointListComplete", id, l->nu);
+}
+
+static void act_endpoint(pd_labpbx *l, pd_buf *b, const char *id, const char *ep)
+{
+	luser *u = NULL;
+	for (int i = 0; i < l->nu && ep; i++)
+		if (!strcmp(l->u[i].ep, ep))
+			u = &l->u[i];
+	if (!u) {
+		char m[128];
+		snprintf(m, sizeof m, "Unable to retrieve endpoint %s", ep ? ep : "");
+		resp(b, "Error", id, m);
+		ami_end(b);
+		return;
+	}
+	resp(b, "Success", id, NULL);
+	ami_put(b, "EventList", "start");
+	ami_put(b, "Message", "Following are Events for each object associated with the Endpoint");
+	ami_end(b);
+	char cid[160], pw[32];
+	snprintf(cid, sizeof cid, "\"%s\" <%s>", u->name, u->ep);
+	snprintf(pw, sizeof pw, "lab%s", u->ep);
+	const char *const sub[][2] = {{"ObjectName", u->ep}, {"Aors", u->ep},
+				      {"Context", u->context}, {"Callerid", cid},
+				      {"Auth", u->ep}, {"Aor", u->ep},
+				      {"DeviceState", u->busy ? "In use" : "Not in use"},
+				      {"ActiveChannels", u->busy ? "1" : "0"},
+				      {"EndpointName", u->ep}, {"Username", u->ep},
+				      {"Password", pw}};
+	put_tmpl(b, tmpl_endpoint_detail, NELEM(tmpl_endpoint_detail), id, sub, NELEM(sub));
+	put_tmpl(b, tmpl_auth_detail, NELEM(tmpl_auth_detail), id, sub, NELEM(sub));
+	const char *const tsub[][2] = {{"EndpointName", u->ep}};
+	put_tmpl(b, tmpl_transport_detail, NELEM(tmpl_transport_detail), id, tsub, NELEM(tsub));
+	put_tmpl(b, tmpl_aor_detail, NELEM(tmpl_aor_detail), id, sub, NELEM(sub));
+	list_complete(b, "EndpointDetailComplete", id, 4);
+}
+
+static void act_queue_status(pd_labpbx *l, pd_buf *b, const char *id, const char *only)
+{
+	resp(b, "Success", id, NULL);
+	ami_put(b, "EventList", "start");
+	ami_put(b, "Message", "Queue status will follow");
+	ami_end(b);
+	int items = 0;
+	for (int q = 0; q < l->o.queues; q++) {
+		if (only && *only && strcmp(only, l->qname[q]) != 0)
+			continue;
+		ami_put(b, "Event", "QueueParams");
+		ami_put(b, "Queue", l->qname[q]);
+		ami_put(b, "Max", "0");
+		ami_put(b, "Strategy", q == 1 ? "ringall" : "rrmemory");
+		ami_putf(b, "Calls", "%d", waiting_in(l, q));
+		ami_put(b, "Holdtime", "0");
+		ami_put(b, "TalkTime", "0");
+		ami_put(b, "Completed", "0");
+		ami_put(b, "Abandoned", "0");
+		ami_put(b, "ServiceLevel", "60");
+		ami_put(b, "ServicelevelPerf", "0.0");
+		ami_put(b, "ServicelevelPerf2", "0.0");
+		ami_put(b, "Weight", "0");
+		ami_put(b, "ActionID", id);
+		ami_end(b);
+		items++;
+		for (int i = 0; i < l->nu; i++) {
+			if (l->u[i].queue != q)
+				continue;
+			ami_put(b, "Event", "QueueMember");
+			member_fields(l, b, &l->u[i], true);
+			ami_put(b, "ActionID", id);
+			ami_end(b);
+			items++;
+		}
+		int pos = 0;
+		for (size_t i = 0; i < l->ncalls; i++) {
+			lcall *c = &l->calls[i];
+			if (c->q != q || (c->phase != P_WAIT && c->phase != P_RING))
+				continue;
+			ami_put(b, "Event", "QueueEntry");
+			ami_put(b, "Queue", l->qname[q]);
+			ami_putf(b, "Position", "%d", ++pos);
+			ami_put(b, "Channel", c->chan);
+			ami_put(b, "Uniqueid", c->uid);
+			ami_put(b, "CallerIDNum", c->cid_num);
+			ami_put(b, "CallerIDName", c->cid_name);
+			ami_put(b, "ConnectedLineNum", c->cid_num);
+			ami_put(b, "ConnectedLineName", c->cid_name);
+			ami_putf(b, "Wait", "%lld", (long long)((l->now - c->join_at) / 1000));
+			ami_put(b, "Priority", "0");
+			ami_put(b, "ActionID", id);
+			ami_end(b);
+			items++;
+		}
+	}
+	list_complete(b, "QueueStatusComplete", id, items);
+}
+
+static void show_channel(pd_labpbx *l, pd_buf *b, const char *id, const lcall *c, const chan_info *ci,
+			 const char *app, const char *data)
+{
+	ami_put(b, "Event", "CoreShowChannel");
+	ami_put(b, "ActionID", id);
+	put_chan(b, "", ci);
+	ami_put(b, "Application", app);
+	ami_put(b, "ApplicationData", data);
+	int64_t s = (l->now - c->join_at) / 1000;
+	ami_putf(b, "Duration", "%02lld:%02lld:%02lld", (long long)(s / 3600), (long long)(s / 60 % 60),
+		 (long long)(s % 60));
+	ami_put(b, "BridgeId", c->phase == P_TALK ? c->bridge : "");
+	ami_end(b);
+}
+
+static void act_channels(pd_labpbx *l, pd_buf *b, const char *id)
+{
+	resp(b, "Success", id, NULL);
+	ami_put(b, "EventList", "start");
+	ami_put(b, "Message", "Channels will follow");
+	ami_end(b);
+	int n = 0;
+	for (size_t i = 0; i < l->ncalls; i++) {
+		lcall *c = &l->calls[i];
+		if (c->phase == P_JOIN || c->phase == P_DONE)
+			continue;
+		char data[64];
+		snprintf(data, sizeof data, "%s,r,,,90", l->qname[c->q]);
+		chan_info ci = caller_info(l, c, 6);
+		show_channel(l, b, id, c, &ci, "Queue", data);
+		n++;
+		if (c->agent >= 0) {
+			chan_info ai = agent_info(l, c, c->phase == P_RING ? 5 : 6);
+			show_channel(l, b, id, c, &ai, "AppQueue", "(Outgoing Line)");
+			n++;
+		}
+	}
+	list_complete(b, "CoreShowChannelsComplete", id, n);
+}
+
+static void do_pause(pd_labpbx *l, const char *ep, bool paused, const char *reason)
+{
+	for (int i = 0; i < l->nu; i++) {
+		luser *u = &l->u[i];
+		if (strcmp(u->ep, ep) != 0)
+			continue;
+		u->paused = paused;
+		pd_set_str(&u->reason, paused ? reason : NULL);
+		u->last_pause = l->epoch + (l->now - l->boot_ms) / 1000;
+		ev_member(l, "QueueMemberPause", u);
+	}
+}
+
+static void on_action(const ami_msg *m, void *ctx)
+{
+	session *s = ctx;
+	pd_labpbx *l = s->lab;
+	if (s->close_after || s->mute)
+		return;
+	if (m->kind == AMI_MSG_ERROR) {
+		s->close_after = true; /* Asterisk drops a client sending junk */
+		return;
+	}
+	const char *act = m->kind == AMI_MSG_ACTION ? ami_type(m) : "";
+	const char *id = ami_get0(m, "ActionID");
+	pd_buf b = {0};
+	if (!strcasecmp(act, "Login")) {
+		if (!strcmp(ami_get0(m, "Username"), l->o.username) &&
+		    !strcmp(ami_get0(m, "Secret"), l->o.secret)) {
+			resp(&b, "Success", id, "Authentication accepted");
+			ami_end(&b);
+			if (!s->logged_in)
+				atomic_fetch_add(&l->n_sessions, 1);
+			s->logged_in = true;
+			s->events = !ami_is(m, "Events", "off");
+			atomic_fetch_add(&l->logins, 1);
+			if (s->events) {
+				long long up = (long long)((l->now - l->boot_ms) / 1000);
+				ami_put(&b, "Event", "FullyBooted");
+				ami_put(&b, "Privilege", "system,all");
+				ami_putf(&b, "Uptime", "%lld", up);
+				ami_putf(&b, "LastReload", "%lld", up);
+				ami_put(&b, "Status", "Fully Booted");
+				ami_end(&b);
+			}
+		} else {
+			resp(&b, "Error", id, "Authentication failed");
+			ami_end(&b);
+			s->close_after = true;
+		}
+	} else if (!s->logged_in) {
+		resp(&b, "Error", id, "Missing action in request");
+		ami_end(&b);
+	} else if (!strcasecmp(act, "Ping")) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		resp(&b, "Success", id, NULL);
+		ami_put(&b, "Ping", "Pong");
+		ami_putf(&b, "Timestamp", "%lld.%06ld", (long long)ts.tv_sec, ts.tv_nsec / 1000);
+		ami_end(&b);
+	} else if (!strcasecmp(act, "PJSIPShowEndpoints")) {
+		act_endpoints(l, &b, id);
+	} else if (!strcasecmp(act, "PJSIPShowEndpoint")) {
+		act_endpoint(l, &b, id, ami_get(m, "Endpoint"));
+	} else if (!strcasecmp(act, "QueueStatus")) {
+		act_queue_status(l, &b, id, ami_get(m, "Queue"));
+	} else if (!strcasecmp(act, "CoreShowChannels")) {
+		act_channels(l, &b, id);
+	} else if (!strcasecmp(act, "CoreSettings")) {
+		put_tmpl(&b, tmpl_core_settings, NELEM(tmpl_core_settings), id, NULL, 0);
+	} else if (!strcasecmp(act, "QueuePause")) {
+		const char *iface = ami_get0(m, "Interface");
+		bool found = false;
+		for (int i = 0; i < l->nu; i++)
+			found |= !strncmp(iface, "PJSIP/", 6) && !strcmp(iface + 6, l->u[i].ep);
+		if (!found) {
+			resp(&b, "Error", id, "Interface not found");
+			ami_end(&b);
+		} else {
+			resp(&b, "Success", id, "Interface paused successfully");
+			ami_end(&b);
+			sess_send(s, b.s, b.len);
+			pd_buf_free(&b);
+			const char *p = ami_get0(m, "Paused");
+			do_pause(l, iface + 6, !strcasecmp(p, "true") || !strcmp(p, "1"),
+				 ami_get(m, "Reason"));
+			return;
+		}
+	} else if (!strcasecmp(act, "Logoff")) {
+		resp(&b, "Goodbye", id, "Thanks for all the fish.");
+		ami_end(&b);
+		s->close_after = true;
+	} else {
+		char msg[200];
+		snprintf(msg, sizeof msg,
+			 "Invalid/unknown command: %.60s. Use Action: ListCommands to show available commands.",
+			 act);
+		resp(&b, "Error", id, msg);
+		ami_end(&b);
+	}
+	sess_send(s, b.s, b.len);
+	pd_buf_free(&b);
+}
+
+/* ---- sockets ---- */
+
+static int listen_on(pd_labpbx *l, pd_err *e)
+{
+	char port[16];
+	snprintf(port, sizeof port, "%d", l->port);
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *ai = NULL;
+	int rc = getaddrinfo(l->host, port, &hints, &ai);
+	if (rc != 0) {
+		pd_fail(e, PD_E_USAGE, "listen", "cannot resolve %s: %s", l->host, gai_strerror(rc));
+		return -1;
+	}
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 128) != 0) {
+		pd_fail(e, PD_E_UNAVAILABLE, "listen", "cannot listen on %s:%d: %s", l->host, l->port,
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(ai);
+		return -1;
+	}
+	freeaddrinfo(ai);
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	getsockname(fd, (struct sockaddr *)&ss, &len);
+	l->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+						 : ((struct sockaddr_in *)&ss)->sin_port);
+	return fd;
+}
+
+static void accept_all(pd_labpbx *l)
+{
+	while (1) {
+		int fd = accept4(l->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		if (l->ns == MAX_SESSIONS) {
+			close(fd);
+			continue;
+		}
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		session *s = xcalloc(1, sizeof *s);
+		s->fd = fd;
+		s->lab = l;
+		s->p = ami_parser_new(&(ami_parser_opts){.max_line = 4096, .max_msg = 65536}, on_action, s);
+		pd_buf_add(&s->out, "Asterisk Call Manager/11.0.0\r\n");
+		l->s[l->ns++] = s;
+	}
+}
+
+/* Returns false when the session must be closed. */
+static bool sess_flush(pd_labpbx *l, session *s)
+{
+	size_t n = s->out.len - s->off;
+	if (n == 0)
+		return !s->close_after;
+	if (s->bytewise_until > l->now)
+		n = 1;
+	else if (s->slow_until > l->now) {
+		if (s->next_slow_at > l->now)
+			return true;
+		n = n > 64 ? 64 : n;
+		s->next_slow_at = l->now + 100;
+	}
+	ssize_t w = send(s->fd, s->out.s + s->off, n, MSG_NOSIGNAL);
+	if (w < 0)
+		return errno == EAGAIN || errno == EINTR;
+	s->off += (size_t)w;
+	if (s->off == s->out.len) {
+		s->out.len = s->off = 0;
+		return !s->close_after;
+	}
+	return true;
+}
+
+static void inject(pd_labpbx *l, unsigned f)
+{
+	if (f & PD_LAB_FAULT_GARBAGE) {
+		char g[256];
+		for (size_t i = 0; i < sizeof g; i++)
+			g[i] = (char)(rnd(l) & 0xff);
+		for (int i = 0; i < l->ns; i++) {
+			sess_send(l->s[i], g, sizeof g);
+			sess_send(l->s[i], "\r\n\r\n", 4);
+		}
+	}
+	for (int i = 0; i < l->ns; i++) {
+		if (f & PD_LAB_FAULT_HALF_OPEN)
+			l->s[i]->mute = true;
+		if (f & PD_LAB_FAULT_SLOW)
+			l->s[i]->slow_until = l->now + l->o.fault_ms;
+		if (f & PD_LAB_FAULT_BYTEWISE)
+			l->s[i]->bytewise_until = l->now + l->o.fault_ms;
+	}
+	if (f & (PD_LAB_FAULT_DROP | PD_LAB_FAULT_RESTART)) {
+		while (l->ns)
+			sess_close(l, 0);
+	}
+	if ((f & PD_LAB_FAULT_RESTART) && l->lfd >= 0) {
+		close(l->lfd);
+		l->lfd = -1;
+		calls_reset(l); /* a restarted PBX has no calls */
+		l->restart_at = l->now + l->o.restart_ms;
+	}
+}
+
+static void run_cmds(pd_labpbx *l)
+{
+	char b[64];
+	while (read(l->ctl_r, b, sizeof b) > 0)
+		;
+	pthread_mutex_lock(&l->mu);
+	cmd *c = l->cmds;
+	size_t n = l->ncmds;
+	l->cmds = NULL;
+	l->ncmds = 0;
+	pthread_mutex_unlock(&l->mu);
+	for (size_t i = 0; i < n; i++) {
+		if (c[i].kind == 0)
+			inject(l, c[i].faults);
+		else if (c[i].kind == 1)
+			call_new(l, c[i].q);
+		else
+			do_pause(l, c[i].ep, c[i].paused, c[i].reason[0] ? c[i].reason : NULL);
+	}
+	free(c);
+}
+
+static void *lab_main(void *arg)
+{
+	pd_labpbx *l = arg;
+	struct pollfd pf[MAX_SESSIONS + 2];
+	while (1) {
+		pthread_mutex_lock(&l->mu);
+		bool stop = l->stop;
+		pthread_mutex_unlock(&l->mu);
+		if (stop)
+			break;
+		l->now = pd_live_now_ms();
+		if (l->lfd < 0 && l->restart_at && l->now >= l->restart_at) {
+			pd_err e;
+			l->lfd = listen_on(l, &e);
+			l->restart_at = l->lfd < 0 ? l->now + 500 : 0;
+			l->boot_ms = l->now;
+		}
+		if (l->o.call_rate > 0 && l->now >= l->next_call_at) {
+			if (l->next_call_at && l->lfd >= 0)
+				call_new(l, (int)(rnd(l) % (uint64_t)l->o.queues));
+			double gap = -log(1.0 - rnd01(l)) * 60000.0 / l->o.call_rate;
+			l->next_call_at = l->now + (int64_t)gap + 1;
+		}
+		if (l->o.faults && l->now >= l->next_fault_at) {
+			if (l->next_fault_at) {
+				unsigned bits[6], nb = 0;
+				for (int i = 0; i < 6; i++)
+					if (l->o.faults & (1u << i))
+						bits[nb++] = 1u << i;
+				inject(l, bits[rnd(l) % nb]);
+			}
+			l->next_fault_at = l->now + l->o.fault_period_ms;
+		}
+		calls_run(l);
+		int nf = 0;
+		pf[nf++] = (struct pollfd){.fd = l->ctl_r, .events = POLLIN};
+		pf[nf++] = (struct pollfd){.fd = l->lfd, .events = POLLIN}; /* -1 is ignored */
+		for (int i = 0; i < l->ns; i++) {
+			session *s = l->s[i];
+			short ev = s->mute ? 0 : POLLIN;
+			if (s->out.len > s->off && !s->mute)
+				ev |= POLLOUT;
+			pf[nf++] = (struct pollfd){.fd = s->fd, .events = ev};
+		}
+		int64_t wake = l->now + 1000;
+		for (size_t i = 0; i < l->ncalls; i++)
+			if (l->calls[i].next_at < wake)
+				wake = l->calls[i].next_at;
+		for (int i = 0; i < l->ns; i++)
+			if (l->s[i]->slow_until > l->now && l->s[i]->next_slow_at < wake)
+				wake = l->s[i]->next_slow_at;
+		int timeout = wake <= l->now ? 0 : (int)(wake - l->now);
+		if (poll(pf, (nfds_t)nf, timeout) < 0 && errno != EINTR)
+			break;
+		l->now = pd_live_now_ms();
+		if (pf[0].revents)
+			run_cmds(l);
+		if (pf[1].revents && l->lfd >= 0)
+			accept_all(l);
+		/* sessions may have been closed by a fault: match fds again */
+		for (int i = 0; i < l->ns; i++) {
+			session *s = l->s[i];
+			short re = 0;
+			for (int k = 2; k < nf; k++)
+				if (pf[k].fd == s->fd)
+					re = pf[k].revents;
+			bool keep = true;
+			if (re & (POLLIN | POLLHUP | POLLERR)) {
+				char buf[8192];
+				ssize_t r = recv(s->fd, buf, sizeof buf, 0);
+				if (r > 0)
+					ami_parser_feed(s->p, buf, (size_t)r);
+				else if (r == 0 || (errno != EAGAIN && errno != EINTR))
+					keep = false;
+			}
+			if (keep && !s->mute)
+				keep = sess_flush(l, s);
+			if (keep && s->out.len - s->off >= OUT_LIMIT)
+				keep = false;
+			if (!keep) {
+				sess_close(l, i);
+				i--;
+			}
+		}
+	}
+	while (l->ns)
+		sess_close(l, 0);
+	return NULL;
+}
+
+/* ---- public ---- */
+
+pd_status labpbx_parse_faults(const char *list, unsigned *out, pd_err *e)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} names[] = {{"drop", PD_LAB_FAULT_DROP},	  {"half-open", PD_LAB_FAULT_HALF_OPEN},
+		     {"slow", PD_LAB_FAULT_SLOW},	  {"bytewise", PD_LAB_FAULT_BYTEWISE},
+		     {"garbage", PD_LAB_FAULT_GARBAGE}, {"restart", PD_LAB_FAULT_RESTART},
+		     {"all", 0x3f}};
+	*out = 0;
+	char *dup = xstrdup(list ? list : ""), *save = NULL;
+	for (char *t = strtok_r(dup, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+		size_t i;
+		for (i = 0; i < NELEM(names); i++)
+			if (!strcmp(t, names[i].name))
+				break;
+		if (i == NELEM(names)) {
+			pd_status s = pd_fail(e, PD_E_USAGE, "faults",
+					      "unknown fault \"%s\" (drop, half-open, slow, bytewise, "
+					      "garbage, restart, all)", t);
+			free(dup);
+			return s;
+		}
+		*out |= names[i].bit;
+	}
+	free(dup);
+	return PD_OK;
+}
+
+pd_status labpbx_start(const pd_labpbx_opts *o, pd_labpbx **out, pd_err *e)
+{
+	pd_labpbx *l = xcalloc(1, sizeof *l);
+	l->o = *o;
+	if (!l->o.username)
+		l->o.username = "admin";
+	if (!l->o.secret)
+		l->o.secret = "lab-secret";
+	if (l->o.users <= 0)
+		l->o.users = 20;
+	if (l->o.queues <= 0)
+		l->o.queues = 2;
+	if (l->o.sites <= 0)
+		l->o.sites = 1;
+	if (!l->o.seed)
+		l->o.seed = 1;
+	if (l->o.fault_period_ms <= 0)
+		l->o.fault_period_ms = 30000;
+	if (l->o.ring_ms <= 0)
+		l->o.ring_ms = 2000;
+	if (l->o.talk_ms <= 0)
+		l->o.talk_ms = 30000;
+	if (l->o.wrapup_s < 0)
+		l->o.wrapup_s = 0;
+	else if (!l->o.wrapup_s)
+		l->o.wrapup_s = 5;
+	if (l->o.restart_ms <= 0)
+		l->o.restart_ms = 2000;
+	if (l->o.fault_ms <= 0)
+		l->o.fault_ms = 5000;
+	if (l->o.users > 90000)
+		return free(l), pd_fail(e, PD_E_USAGE, "users", "at most 90000 users");
+	l->o.username = xstrdup(l->o.username);
+	l->o.secret = xstrdup(l->o.secret);
+	snprintf(l->host, sizeof l->host, "%s", o->listen_host ? o->listen_host : "127.0.0.1");
+	l->port = o->port;
+	l->rng = l->o.seed * 0x9E3779B97F4A7C15ull + 1;
+	l->now = l->boot_ms = pd_live_now_ms();
+	l->epoch = (int64_t)time(NULL);
+	l->nu = l->o.users;
+	l->u = xcalloc((size_t)l->nu, sizeof *l->u);
+	size_t nf = NELEM(first_names), nl = NELEM(last_names);
+	for (int i = 0; i < l->nu; i++) {
+		luser *u = &l->u[i];
+		snprintf(u->ep, sizeof u->ep, "%d", 1001 + i);
+		u->name = xasprintf("%s %s", first_names[(size_t)i % nf],
+				    last_names[((size_t)i + (size_t)i / nl) % nl]);
+		u->context = l->o.sites == 1 ? xstrdup("from-internal")
+					      : xasprintf("site-%d", i % l->o.sites + 1);
+		u->queue = i % l->o.queues;
+	}
+	l->qname = xcalloc((size_t)l->o.queues, sizeof *l->qname);
+	for (int q = 0; q < l->o.queues; q++)
+		l->qname[q] = q == 0 ? xstrdup("support") : q == 1 ? xstrdup("sales")
+								    : xasprintf("queue-%d", q + 1);
+	int p[2];
+	l->lfd = listen_on(l, e);
+	if (l->lfd < 0 || pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) {
+		if (l->lfd >= 0)
+			close(l->lfd);
+		l->lfd = -1;
+		l->ctl_r = l->ctl_w = -1;
+		l->thread = 0;
+		pd_status st = e ? e->status : PD_E_UNAVAILABLE;
+		labpbx_stop(l);
+		return st ? st : PD_E_INTERNAL;
+	}
+	l->ctl_r = p[0];
+	l->ctl_w = p[1];
+	pthread_mutex_init(&l->mu, NULL);
+	if (pthread_create(&l->thread, NULL, lab_main, l) != 0) {
+		close(l->lfd);
+		l->lfd = -1;
+		l->thread = 0;
+		labpbx_stop(l);
+		return pd_fail(e, PD_E_INTERNAL, NULL, "cannot start the lab PBX thread");
+	}
+	*out = l;
+	return PD_OK;
+}
+
+int labpbx_port(pd_labpbx *l)
+{
+	return l->port;
+}
+
+static void push(pd_labpbx *l, const cmd *c)
+{
+	pthread_mutex_lock(&l->mu);
+	l->cmds = xrealloc(l->cmds, (l->ncmds + 1) * sizeof *l->cmds);
+	l->cmds[l->ncmds++] = *c;
+	pthread_mutex_unlock(&l->mu);
+	ssize_t w = write(l->ctl_w, "c", 1);
+	(void)w;
+}
+
+void labpbx_inject(pd_labpbx *l, unsigned faults)
+{
+	push(l, &(cmd){.kind = 0, .faults = faults});
+}
+
+void labpbx_place_call(pd_labpbx *l, int q)
+{
+	push(l, &(cmd){.kind = 1, .q = q});
+}
+
+void labpbx_pause(pd_labpbx *l, const char *endpoint, bool paused, const char *reason)
+{
+	cmd c = {.kind = 2, .paused = paused};
+	snprintf(c.ep, sizeof c.ep, "%s", endpoint);
+	snprintf(c.reason, sizeof c.reason, "%s", reason ? reason : "");
+	push(l, &c);
+}
+
+int labpbx_sessions(pd_labpbx *l)
+{
+	return atomic_load(&l->n_sessions);
+}
+
+int labpbx_active_calls(pd_labpbx *l)
+{
+	return atomic_load(&l->n_calls);
+}
+
+int64_t labpbx_logins(pd_labpbx *l)
+{
+	return atomic_load(&l->logins);
+}
+
+void labpbx_stop(pd_labpbx *l)
+{
+	if (!l)
+		return;
+	if (l->thread) {
+		pthread_mutex_lock(&l->mu);
+		l->stop = true;
+		pthread_mutex_unlock(&l->mu);
+		ssize_t w = write(l->ctl_w, "s", 1);
+		(void)w;
+		pthread_join(l->thread, NULL);
+		pthread_mutex_destroy(&l->mu);
+	}
+	if (l->lfd >= 0)
+		close(l->lfd);
+	if (l->ctl_r >= 0) {
+		close(l->ctl_r);
+		close(l->ctl_w);
+	}
+	for (int i = 0; i < l->nu; i++) {
+		free(l->u[i].name);
+		free(l->u[i].context);
+		free(l->u[i].reason);
+	}
+	free(l->u);
+	for (int q = 0; l->qname && q < l->o.queues; q++)
+		free(l->qname[q]);
+	free(l->qname);
+	free(l->calls);
+	free(l->cmds);
+	free((char *)l->o.username);
+	free((char *)l->o.secret);
+	free(l);
+}
