@@ -90,7 +90,9 @@ static sqlite3_stmt *grid_stmt(pd_store *s, const pd_query *q, int kind, pd_err 
 			      " LEFT JOIN pbx_status ps ON ps.customer_id = c.id WHERE 1",
 			      col);
 	if (!q->include_deleted)
-		pd_buf_add(&b, " AND c.deleted_at = 0");
+		/* "+" keeps the planner off the deleted_at index: the sort index
+		 * must drive the scan so LIMIT stops early. */
+		pd_buf_add(&b, " AND +c.deleted_at = 0");
 	if (filt)
 		pd_buf_add(&b, " AND c.search LIKE ?1 ESCAPE '\\'");
 	const char *op = NULL;
