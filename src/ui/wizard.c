@@ -138,13 +138,17 @@ static pd_status form_check(struct ui_form *f, int idx, void *ctx, pd_err *e)
 	z->save_pending = true; /* a field was left */
 	const char *key = z->fields[idx].key;
 	char msg[256];
+	bool is_name = !strcmp(key, "name");
 	if (pd_wiz_check_field(&z->ctx, &z->w, key, msg, sizeof msg)) {
-		if (!strcmp(key, "name"))
+		if (is_name)
 			ui_form_set_note(z->form, idx, "✓ available");
+		z->name_ok = z->name_ok || is_name;
 		return PD_OK;
 	}
-	if (!strcmp(key, "name"))
+	if (is_name) {
 		ui_form_set_note(z->form, idx, NULL);
+		z->name_ok = false;
+	}
 	return pd_fail(e, PD_E_INVALID, key, "%s", msg);
 }
 
@@ -155,12 +159,17 @@ static void form_changed(struct ui_form *f, int idx, void *ctx)
 	if (idx < 0 || (size_t)idx >= z->nf)
 		return;
 	const char *key = z->fields[idx].key;
-	char before[256];
-	snprintf(before, sizeof before, "%s", pd_wiz_get(&z->w, key) ? pd_wiz_get(&z->w, key) : "");
-	pull_field(z, idx);
-	const char *after = pd_wiz_get(&z->w, key);
-	if (is_structural(key) && (strcmp(before, after ? after : "") || !strcmp(key, "country"))) {
-		pd_wiz_changed(&z->ctx, &z->w, key);
+	pull_field(z, idx); /* the check callback ran first and may have pulled it already */
+	if (is_structural(key)) {
+		/* The side effects are idempotent except a template's, which would
+		 * overwrite fields edited since it was picked. */
+		bool again = !strcmp(key, "pbx.template") && z->applied_template &&
+			     !strcmp(z->applied_template, z->w.template_name);
+		if (!again) {
+			pd_wiz_changed(&z->ctx, &z->w, key);
+			if (!strcmp(key, "pbx.template"))
+				pd_set_str(&z->applied_template, z->w.template_name);
+		}
 		z->rebuild = true;
 	}
 	z->save_pending = true;
@@ -268,6 +277,8 @@ static void build_form(struct wiz *z, const char *focus_key)
 		}
 		default:
 			ui_form_set(z->form, idx, pd_wiz_get(&z->w, f->key));
+			if (!strcmp(f->key, "name") && z->name_ok)
+				ui_form_set_note(z->form, idx, "✓ available");
 			break;
 		}
 	}
@@ -652,6 +663,7 @@ static int after_form_key(struct wiz *z, int r)
 		if (v && strcmp(v, z->w.name)) {
 			pd_wiz_set(&z->w, "name", v);
 			ui_form_set_note(z->form, cur, NULL);
+			z->name_ok = false;
 			name_schedule(z);
 		}
 	}
@@ -740,6 +752,8 @@ static int w_key(struct ui_screen *s, const struct ui_event *ev)
 	}
 	if (ev->action == UI_A_SAVE)
 		return z->w.step == PD_WIZ_SUMMARY ? create_customer(z) : next_step(z);
+	if (ev->func && ev->action == UI_A_QUIT)
+		return 0; /* F10 still quits; w_destroy keeps the draft */
 	if (!ev->func && ev->key == 27) {
 		pull_all(z);
 		z->ask = ASK_ESC;
@@ -784,12 +798,9 @@ static int w_on_data(struct ui_screen *s)
 	if (idx < 0 || !*z->w.name)
 		return 0;
 	char msg[256];
-	if (pd_wiz_check_field(&z->ctx, &z->w, "name", msg, sizeof msg)) {
-		ui_form_set_error(z->form, idx, NULL);
-		ui_form_set_note(z->form, idx, "✓ available");
-	} else {
-		ui_form_set_error(z->form, idx, msg);
-	}
+	z->name_ok = pd_wiz_check_field(&z->ctx, &z->w, "name", msg, sizeof msg);
+	ui_form_set_error(z->form, idx, z->name_ok ? NULL : msg);
+	ui_form_set_note(z->form, idx, z->name_ok ? "✓ available" : NULL);
 	return UI_REDRAW;
 }
 
@@ -806,9 +817,18 @@ static const char *w_help(struct ui_screen *s)
 	       "customer\" on the summary.";
 }
 
+/* The status line: the whole error of the field under the cursor (the room
+ * beside a field can cut a long one), else where the wizard is. */
 static void w_status(struct ui_screen *s, char *buf, size_t n, enum ui_role *role)
 {
 	struct wiz *z = s->priv;
+	int cur = z->form && !z->on_buttons ? ui_form_current(z->form) : -1;
+	const char *err = cur >= 0 ? ui_form_error(z->form, cur) : NULL;
+	if (err) {
+		*role = UI_R_STATUS_ERROR;
+		snprintf(buf, n, "%s: %s", z->fields[cur].label, err);
+		return;
+	}
 	*role = UI_R_STATUS;
 	snprintf(buf, n, "New customer — %s%s", pd_wiz_step_title(z->w.step),
 		 z->app->store ? " · draft saved as you go" : " · no database");
@@ -847,6 +867,7 @@ static pd_status w_create(struct ui_screen *s, void *arg, pd_err *e)
 	pd_status ds = pd_wiz_draft_load(app->store, &z->w, &z->draft_saved_at, &de);
 	if (ds == PD_OK) {
 		z->ask = ASK_RESUME;
+		z->applied_template = xstrdup(z->w.template_name);
 		pd_wiz_changed(&z->ctx, &z->w, "pbx.platform"); /* secret flags from the catalogue */
 	} else if (ds != PD_E_NOTFOUND) {
 		/* an unreadable draft is not fatal: say so and start afresh */
@@ -897,6 +918,7 @@ static void w_destroy(struct ui_screen *s)
 		pd_template_free(&z->templates[i]);
 	free(z->templates);
 	pd_wiz_free(&z->w);
+	free(z->applied_template);
 	free(z);
 	s->priv = NULL;
 }

@@ -30,6 +30,8 @@ struct wiz {
 	size_t nf;
 	struct ui_form *form;
 	bool rebuild;      /* the field set or other fields' values changed */
+	char *applied_template; /* the template whose values were filled in */
+	bool name_ok;      /* the last name check passed: show "✓ available" */
 	bool save_pending; /* a field was left: write the draft */
 	int fy, fh;        /* form rows in the window */
 	/* a step taller than the room is shown a page at a time (no absolute

@@ -399,14 +399,14 @@ static bool is_toggle_param(const pd_platform_field *f)
 static size_t fields_customer(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_field *o, size_t max)
 {
 	size_t n = 0;
-	field_add(o, max, &n, "name", "Name", PD_WF_TEXT, 40, true);
-	field_add(o, max, &n, "country", "Country", PD_WF_COUNTRY, 34, true);
+	field_add(o, max, &n, "name", "Name", PD_WF_TEXT, 32, true);
+	field_add(o, max, &n, "country", "Country", PD_WF_COUNTRY, 32, true);
 	const pd_country *co = c->geo && *w->country ? pd_geo_country(c->geo, w->country) : NULL;
 	if (co && co->n_zones > 1)
-		field_add(o, max, &n, "time_zone", "Time zone", PD_WF_CHOICE, 34, true);
-	field_add(o, max, &n, "product_type", "Product type", PD_WF_CHOICE, 34, true);
-	field_add(o, max, &n, "reference", "Reference", PD_WF_TEXT, 34, false);
-	pd_wiz_field *f = field_add(o, max, &n, "notes", "Notes", PD_WF_NOTES, 48, false);
+		field_add(o, max, &n, "time_zone", "Time zone", PD_WF_CHOICE, 32, true);
+	field_add(o, max, &n, "product_type", "Product type", PD_WF_CHOICE, 32, true);
+	field_add(o, max, &n, "reference", "Reference", PD_WF_TEXT, 32, false);
+	pd_wiz_field *f = field_add(o, max, &n, "notes", "Notes", PD_WF_NOTES, 50, false);
 	if (f)
 		f->rows = 3;
 	const pd_product_type *pt = c->cat ? pd_catalogue_product(c->cat, w->product_type) : NULL;
@@ -423,9 +423,9 @@ static size_t fields_user(pd_wiz_field *o, size_t max)
 	size_t n = 0;
 	/* The notes are shown under the form (they are longer than the room
 	 * beside a field, which is kept for errors). */
-	note_set(field_add(o, max, &n, "admin.display_name", "Display name", PD_WF_TEXT, 40, true),
+	note_set(field_add(o, max, &n, "admin.display_name", "Display name", PD_WF_TEXT, 32, true),
 		 "An invitation email goes out to this user as soon as the customer is created.");
-	note_set(field_add(o, max, &n, "admin.email", "Email", PD_WF_TEXT, 40, true),
+	note_set(field_add(o, max, &n, "admin.email", "Email", PD_WF_TEXT, 32, true),
 		 "Use the same email as this user has on the PBX, so the synced user is linked.");
 	field_add(o, max, &n, "admin.extension", "Extension", PD_WF_TEXT, 12, false);
 	field_add(o, max, &n, "admin.role", "Role", PD_WF_FIXED, 34, false);
@@ -438,8 +438,8 @@ static size_t fields_pbx(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_field *o, 
 	field_add(o, max, &n, "no_pbx", "No PBX yet", PD_WF_TOGGLE, 3, false);
 	if (w->no_pbx)
 		return n;
-	field_add(o, max, &n, "pbx.template", "Template", PD_WF_CHOICE, 34, false);
-	field_add(o, max, &n, "pbx.platform", "Platform", PD_WF_CHOICE, 34, true);
+	field_add(o, max, &n, "pbx.template", "Template", PD_WF_CHOICE, 30, false);
+	field_add(o, max, &n, "pbx.platform", "Platform", PD_WF_CHOICE, 30, true);
 	const pd_platform *pl = c->cat ? pd_catalogue_platform(c->cat, w->platform) : NULL;
 	for (size_t i = 0; pl && i < pl->n_fields; i++) {
 		const pd_platform_field *pf = &pl->fields[i];
@@ -448,7 +448,7 @@ static size_t fields_pbx(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_field *o, 
 		pd_wiz_kind kind = pf->secret ? PD_WF_SECRET
 				   : is_toggle_param(pf) ? PD_WF_TOGGLE
 							 : PD_WF_TEXT;
-		int width = kind == PD_WF_TOGGLE ? 3 : !strcmp(pf->key, "port") ? 6 : 34;
+		int width = kind == PD_WF_TOGGLE ? 3 : !strcmp(pf->key, "port") ? 6 : 30;
 		pd_wiz_field *f = field_add(o, max, &n, key, pf->label ? pf->label : pf->key, kind,
 					    width, pf->required && kind != PD_WF_TOGGLE);
 		if (f && pf->secret && w->had_secret)
@@ -479,13 +479,13 @@ static size_t fields_roles(const pd_wiz *w, pd_wiz_field *o, size_t max)
 		char key[48], label[48];
 		snprintf(key, sizeof key, "users.%zu.display_name", i);
 		snprintf(label, sizeof label, "User %zu name", i + 1);
-		field_add(o, max, &n, key, label, PD_WF_TEXT, 34, true);
+		field_add(o, max, &n, key, label, PD_WF_TEXT, 30, true);
 		snprintf(key, sizeof key, "users.%zu.email", i);
-		field_add(o, max, &n, key, "  Email", PD_WF_TEXT, 34, true);
+		field_add(o, max, &n, key, "  Email", PD_WF_TEXT, 30, true);
 		snprintf(key, sizeof key, "users.%zu.extension", i);
 		field_add(o, max, &n, key, "  Extension", PD_WF_TEXT, 12, false);
 		snprintf(key, sizeof key, "users.%zu.role", i);
-		field_add(o, max, &n, key, "  Role", PD_WF_CHOICE, 34, false);
+		field_add(o, max, &n, key, "  Role", PD_WF_CHOICE, 30, false);
 	}
 	return n;
 }

@@ -293,7 +293,7 @@ static bool check_name(const pd_wiz_ctx *c, const pd_wiz *w, char *msg, size_t c
 static bool check_country(const pd_wiz_ctx *c, const pd_wiz *w, char *msg, size_t cap)
 {
 	if (blank(w->country_text))
-		return fail(msg, cap, "required: type part of the name (French or English)");
+		return fail(msg, cap, "type part of its French or English name");
 	size_t n;
 	const pd_country *co = country_of_text(c, w->country_text, &n);
 	if (!co) {
@@ -313,7 +313,7 @@ static bool check_country(const pd_wiz_ctx *c, const pd_wiz *w, char *msg, size_
 static bool check_product(const pd_wiz_ctx *c, const pd_wiz *w, char *msg, size_t cap)
 {
 	if (blank(w->product_type))
-		return fail(msg, cap, "required: choose a product type");
+		return fail(msg, cap, "choose a product type");
 	pd_err e = {0};
 	if (pd_check_product_type(c->cat, w->product_type, *w->country ? w->country : NULL, &e) !=
 	    PD_OK)
@@ -392,7 +392,7 @@ static bool check_pbx_field(const pd_wiz_ctx *c, const pd_wiz *w, const char *ke
 		return true;
 	if (!strcmp(key, "pbx.platform")) {
 		if (blank(w->platform))
-			return fail(msg, cap, "required: choose a platform or tick “No PBX yet”");
+			return fail(msg, cap, "choose one, or tick “No PBX yet”");
 		const pd_platform *pl = c->cat ? pd_catalogue_platform(c->cat, w->platform) : NULL;
 		if (!pl)
 			return fail(msg, cap, "not a platform of the catalogue");

@@ -104,37 +104,35 @@ void wiz_show_field(struct wiz *z, int idx)
 
 /* ------------------------------------------------------------------ draw */
 
-/* "1 Customer details › 2 Primary user › …"; short titles when it does not fit. */
+/* "1 Customer details › 2 Primary user › …". 80 columns cannot hold every
+ * title: then the current step keeps its title and the others shorten. */
 static void draw_steps(struct wiz *z, WINDOW *win, int y, int width)
 {
 	static const char *const shortt[] = {"Customer", "User", "PBX", "Roles", "Summary"};
-	for (int pass = 0; pass < 2; pass++) {
+	for (int pass = 0; pass < 3; pass++) {
+		char cells[PD_WIZ__STEPS][64];
 		pd_buf b = {0};
 		for (int i = 0; i < PD_WIZ__STEPS; i++) {
-			const char *t = pass ? shortt[i] : pd_wiz_step_title((pd_wiz_step)i);
+			bool full = pass == 0 || (pass == 1 && i == (int)z->w.step);
+			const char *t = full ? pd_wiz_step_title((pd_wiz_step)i) : shortt[i];
 			if (i < PD_WIZ_SUMMARY)
-				pd_buf_printf(&b, "%s%d %s", i ? " › " : "", i + 1, t);
+				snprintf(cells[i], sizeof cells[i], "%d %s", i + 1, t);
 			else
-				pd_buf_printf(&b, " › %s", t);
+				snprintf(cells[i], sizeof cells[i], "%s", t);
+			pd_buf_printf(&b, "%s%s", i ? " › " : "", cells[i]);
 		}
-		bool fits = pd_utf8_width(b.s) <= width;
+		bool fits = pd_utf8_width(b.s) <= width - 1;
 		pd_buf_free(&b);
-		if (!fits && !pass)
+		if (!fits && pass < 2)
 			continue;
 		int x = 1;
 		for (int i = 0; i < PD_WIZ__STEPS && x < width; i++) {
-			const char *t = pass ? shortt[i] : pd_wiz_step_title((pd_wiz_step)i);
-			char cell[64];
-			if (i < PD_WIZ_SUMMARY)
-				snprintf(cell, sizeof cell, "%d %s", i + 1, t);
-			else
-				snprintf(cell, sizeof cell, "%s", t);
 			if (i)
 				x += ui_put(win, y, x, width - x, " › ", ui_role(UI_R_NOTE), false);
 			attr_t a = i == (int)z->w.step ? ui_role(UI_R_TAB_ACTIVE)
 				   : i < (int)z->w.step ? ui_role(UI_R_TAB)
 							: ui_role(UI_R_NOTE);
-			x += ui_put(win, y, x, width - x, cell, a, false);
+			x += ui_put(win, y, x, width - x, cells[i], a, false);
 		}
 		return;
 	}

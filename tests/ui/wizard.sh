@@ -1,0 +1,452 @@
+#!/usr/bin/env bash
+# The creation wizard driven end to end in a real tmux (TOOLCHAIN.md §3):
+# the real binary, a real SQLite file, what is on screen and what is stored.
+#   wizard.sh PROVDESK [CASE...]      cases: flow errors back esc hup kill country resize
+set -u
+PROG=$(readlink -f "$1")
+shift
+CASES=${*:-flow errors back esc hup kill country resize}
+export LANG=C.UTF-8 LC_ALL=C.UTF-8
+TMP=$(mktemp -d /tmp/pd-wizard-XXXXXX)
+DB=$TMP/pd.db
+PASS=0
+FAIL=0
+T() { tmux -S "$TMP/tmux.sock" "$@"; }
+cleanup() {
+	T kill-server 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+show() { T capture-pane -p -t t 2>/dev/null; }
+ok() {
+	PASS=$((PASS + 1))
+	echo "ok - $1"
+}
+nok() {
+	FAIL=$((FAIL + 1))
+	echo "not ok - $1"
+	show | sed 's/^/    | /' >&2
+}
+check() { # check DESCRIPTION COMMAND...
+	local d=$1
+	shift
+	if "$@"; then ok "$d"; else nok "$d"; fi
+}
+wait_for() { # wait_for TEXT [SECONDS]
+	local d=$((SECONDS + ${2:-8}))
+	until show | grep -qF -- "$1"; do
+		((SECONDS < d)) || return 1
+		sleep 0.05
+	done
+}
+wait_gone() {
+	local d=$((SECONDS + ${2:-8}))
+	while show | grep -qF -- "$1"; do
+		((SECONDS < d)) || return 1
+		sleep 0.05
+	done
+}
+expect_screen() { # expect_screen DESCRIPTION TEXT [SECONDS]
+	if wait_for "$2" "${3:-8}"; then ok "$1"; else nok "$1 (wanted: $2)"; fi
+}
+q() { sqlite3 -cmd '.timeout 5000' "$DB" "$1"; }
+eq() { # eq DESCRIPTION GOT WANT
+	if [[ "$2" == "$3" ]]; then ok "$1"; else
+		FAIL=$((FAIL + 1))
+		echo "not ok - $1: got [$2], want [$3]"
+	fi
+}
+
+start() { # start [W H]
+	rm -f "$TMP/exit"
+	T kill-server 2>/dev/null
+	T -f /dev/null new-session -d -s t -x "${1:-80}" -y "${2:-24}" -e TERM=tmux-256color \
+		-e LANG=C.UTF-8 -e LC_ALL=C.UTF-8 -e ESCDELAY=25 -e "XDG_CONFIG_HOME=$TMP/cfg" \
+		-e "XDG_DATA_HOME=$TMP/data" -e "PROVDESK_DATADIR=${PROVDESK_DATADIR:-}" \
+		"exec sh -c '\"\$0\" --db \"\$2\"; echo \$? > \"\$1\"' '$PROG' '$TMP/exit' '$DB'"
+	wait_for "F10" 10 || nok "console started"
+}
+app_pid() { pgrep -P "$(T display -p -t t '#{pane_pid}')" | head -1; }
+wait_exit() {
+	local d=$((SECONDS + 10))
+	until [[ -s $TMP/exit ]]; do
+		((SECONDS < d)) || return 1
+		sleep 0.05
+	done
+}
+keys() { T send-keys -t t "$@"; }
+text() { T send-keys -t t -l "$1"; }
+open_wizard() {
+	keys n
+	wait_for "Create New Customer" || nok "wizard opened"
+}
+cursor_row() { T display -p -t t '#{cursor_y}'; }
+row_of() { show | grep -nF -- "$1" | head -1 | cut -d: -f1 | awk '{print $1 - 1}'; }
+
+# ---- filling the steps (each ends on the step's buttons) ----
+step1() { # step1 NAME
+	wait_for "1 Customer details"
+	text "$1"
+	keys Tab
+	text "allem"
+	keys Tab
+	wait_for "Allemagne / Germany (DE)"
+	keys Enter # product type list
+	wait_for "Type to filter"
+	text "Analytics Pro"
+	keys Enter
+	wait_for "Trial" # the product allows trials: the toggle appears
+	keys Tab
+	text "REF-001"
+	keys Tab
+	text "first line"
+	keys Enter
+	text "second line"
+	keys Tab Space # trial on
+	wait_for "Trial ends"
+	keys Tab Tab # keep the default end date, then the buttons
+}
+step2() {
+	wait_for "2 Primary user"
+	text "Hélène Dupré"
+	keys Tab
+	text "helene@example.de"
+	keys Tab
+	text "1001"
+	keys Tab
+}
+step3() { # asterisk, created disabled, auto-provision on
+	wait_for "3 PBX details"
+	keys Tab Tab Enter # No PBX yet -> Template -> Platform list
+	wait_for "Type to filter"
+	text "Asterisk"
+	keys Enter
+	wait_for "AMI secret"
+	keys Tab
+	text "pbx.example.de"
+	keys Tab Tab Tab # port (default), TLS
+	text "provdesk"
+	keys Tab
+	text "s3cret-AMI"
+	keys Tab Space Tab Tab Tab Space Tab # disabled on, sync, monitor, auto-provision on
+}
+step4() {
+	wait_for "4 Role assignment"
+	keys F7
+	wait_for "User 1 name"
+	text "Paul Agent"
+	keys Tab
+	text "paul@example.de"
+	keys Tab Tab Enter # extension empty, role list
+	wait_for "Type to filter"
+	text "Supervisor"
+	keys Enter
+	wait_for "Supervisor"
+}
+
+case_flow() {
+	rm -f "$DB"*
+	start
+	open_wizard
+	expect_screen "80x24 shows the step indicator" "1 Customer details › 2 User › 3 PBX › 4 Roles › Summary"
+	step1 "Société Démo Wizard"
+	expect_screen "the name is checked as it is typed" "✓ available"
+	keys Enter
+	step2
+	expect_screen "step 2 says the invitation goes out on creation" "invitation email goes out"
+	expect_screen "step 2 says to use the PBX email" "same email as this user has on the PBX"
+	keys Enter
+	step3
+	expect_screen "auto-provision says it can only be chosen now" "Can only be chosen now"
+	check "the secret is masked" bash -c "! tmux -S '$TMP/tmux.sock' capture-pane -p -t t | grep -q s3cret"
+	keys Enter
+	step4
+	keys F6
+	expect_screen "summary shown" "summary: check, then create"
+	expect_screen "summary lists the extra user" "Paul Agent <paul@example.de>  Supervisor"
+	eq "nothing is stored before the confirmation" "$(q 'select count(*) from customers')" 0
+	keys Enter
+	expect_screen "the grid selects the new customer" "Société Démo Wizard"
+	wait_gone "Create New Customer" || nok "wizard closed"
+	eq "customer row" "$(q "select name, product_type, reference, country, time_zone, notes, trial, trial_end - trial_start + 1 from customers")" \
+		"Société Démo Wizard|analytics-pro|REF-001|DE|Europe/Berlin|first line
+second line|1|30"
+	eq "users and roles" "$(q "select display_name, email, coalesce(extension,''), role, is_primary from users order by id")" \
+		"Hélène Dupré|helene@example.de|1001|customer-admin|1
+Paul Agent|paul@example.de||supervisor|0"
+	eq "pbx row" "$(q "select platform, host, port, tls, username, enabled, sync_users, monitor, auto_provision, secret = 's3cret-AMI' from pbx")" \
+		"asterisk-ami|pbx.example.de|5038|0|provdesk|0|1|1|1|1"
+	eq "invitation queued for the primary user" "$(q "select count(*) from outbox where to_addr = 'helene@example.de' and state = 1")" 1
+	eq "audit rows for the creation" "$(q "select count(*) > 0 from audit where customer_id = (select id from customers) and action = 'create'")" 1
+	eq "the secret is not in the audit log" "$(q "select count(*) from audit where detail like '%s3cret%'")" 0
+	eq "no draft left" "$(q 'select count(*) from drafts')" 0
+	keys F10
+	wait_exit || nok "console quit"
+}
+
+case_errors() {
+	rm -f "$DB"*
+	start
+	open_wizard
+	keys F6
+	expect_screen "Next refuses an empty step" "fields to fix before going on"
+	expect_screen "name error beside the field" "✗ "
+	check "the cursor is put on the first error (name)" test "$(cursor_row)" = "$(row_of ' Name ')"
+	show | grep -q "Name .*✗" && ok "error on Name" || nok "error on Name"
+	show | grep -q "Country .*✗" && ok "error on Country" || nok "error on Country"
+	show | grep -q "Product type .*✗" && ok "error on Product type" || nok "error on Product type"
+	text "Dup"
+	keys Tab
+	text "zzzzqq"
+	keys Tab
+	expect_screen "unknown country" "no country matches"
+	keys BTab C-u
+	text "Belgique"
+	keys Tab
+	expect_screen "French name resolves" "Belgique / Belgium (BE)"
+	keys Tab
+	text "$(printf 'R%.0s' {1..70})"
+	keys Tab
+	show | grep -q "Reference .*✗" && ok "reference too long" || nok "reference too long"
+	keys BTab C-u
+	text "OK-REF"
+	keys BTab Enter
+	wait_for "Type to filter"
+	text "Compliance"
+	keys Enter
+	keys F6
+	expect_screen "step 2 reached" "2 Primary user"
+	text "X"
+	keys Tab
+	text "not-an-email"
+	keys Tab
+	text "12a"
+	keys Tab
+	show | grep -q "Email .*✗" && ok "email error beside the field" || nok "email error beside the field"
+	show | grep -q "Extension .*✗" && ok "extension error beside the field" || nok "extension error"
+	keys F6
+	check "Next refuses step 2 and puts the cursor on the email" test "$(cursor_row)" = "$(row_of ' Email ')"
+	keys C-u
+	text "x@example.be"
+	keys Tab C-u Tab
+	keys F6
+	expect_screen "step 3 reached" "3 PBX details"
+	keys Tab Tab Enter
+	wait_for "Type to filter"
+	text "Asterisk"
+	keys Enter
+	wait_for "AMI secret"
+	keys Tab
+	text "bad host!"
+	keys Tab C-u
+	text "99999"
+	keys Tab
+	show | grep -q "Host .*✗" && ok "host error" || nok "host error"
+	show | grep -q "Port .*✗" && ok "port error" || nok "port error"
+	keys F6
+	show | grep -q "AMI secret .*✗" && ok "missing secret refused" || nok "missing secret refused"
+	# a name another customer has, seen while typing (debounced, no Tab)
+	q "insert into customers(tenant_id,name,name_key,product_type,country,time_zone,created_at,updated_at,search) values('t-1','Déjà Là','deja la','analytics-pro','FR','Europe/Paris',0,0,'')" >/dev/null
+	keys F5 F5
+	expect_screen "back to step 1" "1 Customer details"
+	keys BTab BTab BTab BTab BTab BTab
+	keys C-u
+	text "DEJA LA"
+	expect_screen "uniqueness checked while typing" "another customer already has"
+	keys Escape
+	wait_for "Leave the wizard?"
+	keys d
+	wait_gone "Create New Customer"
+	keys F10
+	wait_exit
+}
+
+case_back() {
+	rm -f "$DB"*
+	start
+	open_wizard
+	step1 "Retour Client"
+	keys Enter
+	step2
+	keys F5
+	expect_screen "Back shows step 1" "1 Customer details"
+	expect_screen "Back keeps the name" "Retour Client"
+	expect_screen "Back keeps the country" "Allemagne / Germany (DE)"
+	expect_screen "Back keeps the reference" "REF-001"
+	keys F6
+	expect_screen "forward again keeps step 2" "helene@example.de"
+	keys F10
+	wait_exit
+}
+
+case_esc() {
+	rm -f "$DB"*
+	start
+	open_wizard
+	text "Esc Client"
+	keys Escape
+	expect_screen "Esc asks" "Leave the wizard?"
+	keys d
+	wait_gone "Create New Customer" || nok "discard closes"
+	eq "discard leaves no draft" "$(q 'select count(*) from drafts')" 0
+	eq "discard creates nothing" "$(q 'select count(*) from customers')" 0
+	open_wizard
+	text "Kept Client"
+	keys Tab
+	text "allem"
+	keys Escape
+	wait_for "Leave the wizard?"
+	keys k
+	wait_gone "Create New Customer" || nok "keep closes"
+	eq "keep leaves a draft" "$(q "select json_extract(json, '\$.customer.name') from drafts")" "Kept Client"
+	open_wizard
+	expect_screen "reopening offers to resume" "Resume the draft?"
+	keys r
+	expect_screen "resumed values shown" "Kept Client"
+	keys Escape
+	wait_for "Leave the wizard?"
+	keys c
+	wait_gone "Leave the wizard?"
+	expect_screen "Continue goes back to the form" "Kept Client"
+	keys F10
+	wait_exit
+}
+
+# SIGHUP (dropped SSH link) at each step, then resume with the values
+case_hup() {
+	local step
+	for step in 1 2 3 4; do
+		rm -f "$DB"*
+		start
+		open_wizard
+		case $step in
+		1) text "Hup Un" ;;
+		2) step1 "Hup Deux"; keys Enter; wait_for "2 Primary user"; text "Half Typed" ;;
+		3) step1 "Hup Trois"; keys Enter; step2; keys Enter; step3 ;;
+		4) step1 "Hup Quatre"; keys Enter; step2; keys Enter; step3; keys Enter; step4 ;;
+		esac
+		sleep 0.2
+		kill -HUP "$(app_pid)"
+		wait_exit || nok "step $step: SIGHUP ends the console"
+		eq "step $step: draft saved at the step" "$(q "select json_extract(json, '\$.step') from drafts")" \
+			"$(echo customer user pbx roles | cut -d' ' -f$step)"
+		eq "step $step: no customer" "$(q 'select count(*) from customers')" 0
+		eq "step $step: the secret is not in the draft" "$(q "select count(*) from drafts where json like '%s3cret%'")" 0
+		start
+		open_wizard
+		expect_screen "step $step: offered to resume" "Resume the draft?"
+		keys r
+		case $step in
+		1) expect_screen "step 1: the name typed is back" "Hup Un" ;;
+		2) expect_screen "step 2: the half-typed field is back" "Half Typed" ;;
+		3) expect_screen "step 3: the host is back" "pbx.example.de"
+		   expect_screen "step 3: asks for the secret again" "type it again" ;;
+		4) expect_screen "step 4: the added user is back" "Paul Agent" ;;
+		esac
+		keys F10
+		wait_exit
+	done
+}
+
+# kill -9 during the final commit: the whole customer or nothing
+case_kill() {
+	rm -f "$DB"*
+	start
+	open_wizard
+	step1 "Atomique"
+	keys Enter
+	step2
+	keys Enter
+	wait_for "3 PBX details"
+	keys Space # No PBX yet
+	keys F6
+	step4
+	keys F6
+	wait_for "summary: check, then create"
+	keys F10
+	wait_exit
+	cp "$DB" "$TMP/base.db"
+	local i whole=0 nothing=0 bad=0
+	for i in $(seq 1 "${KILL_LOOPS:-30}"); do
+		rm -f "$DB"*
+		cp "$TMP/base.db" "$DB"
+		start
+		open_wizard
+		wait_for "Resume the draft?" || { bad=$((bad + 1)); continue; }
+		keys r
+		wait_for "summary: check, then create" || { bad=$((bad + 1)); continue; }
+		local pid
+		pid=$(app_pid)
+		keys Enter
+		sleep "0.0$((RANDOM % 10))$((RANDOM % 10))"
+		kill -9 "$pid"
+		wait_exit
+		local c u o a ic
+		c=$(q 'select count(*) from customers')
+		u=$(q 'select count(*) from users')
+		o=$(q 'select count(*) from outbox')
+		a=$(q "select count(*) from audit where customer_id > 0")
+		ic=$(q 'pragma integrity_check')
+		if [[ $ic != ok ]]; then bad=$((bad + 1))
+		elif [[ $c == 1 && $u == 2 && $o -ge 1 && $a -ge 1 ]]; then whole=$((whole + 1))
+		elif [[ $c == 0 && $u == 0 && $o == 0 && $a == 0 ]]; then nothing=$((nothing + 1))
+		else
+			bad=$((bad + 1))
+			echo "# loop $i: customers=$c users=$u outbox=$o audit=$a"
+		fi
+	done
+	echo "# kill -9 during commit: $whole whole, $nothing nothing, $bad partial/bad"
+	eq "kill -9 during the commit never leaves a partial customer" "$bad" 0
+}
+
+case_country() {
+	rm -f "$DB"*
+	start
+	open_wizard
+	keys Tab
+	text "allem"
+	expect_screen "type-ahead suggests from the French name" "→ Allemagne / Germany (DE)"
+	keys Tab
+	expect_screen "leaving picks it" "Allemagne / Germany (DE)"
+	keys BTab C-u
+	text "royaume"
+	keys Enter
+	expect_screen "the list searches French names" "Royaume-Uni / United Kingdom (GB)"
+	keys Enter
+	wait_gone "Type to filter"
+	expect_screen "picked from the list" "Royaume-Uni / United Kingdom (GB)"
+	keys F10
+	wait_exit
+}
+
+case_resize() {
+	rm -f "$DB"*
+	start
+	open_wizard
+	step1 "Redim Client"
+	keys Enter
+	step2
+	keys Enter
+	step3
+	T resize-window -t t -x 100 -y 30
+	expect_screen "wider: full step titles" "1 Customer details › 2 Primary user › 3 PBX details"
+	expect_screen "wider: values kept" "pbx.example.de"
+	T resize-window -t t -x 80 -y 24
+	expect_screen "back to 80x24: values kept" "pbx.example.de"
+	T resize-window -t t -x 80 -y 16
+	expect_screen "too small screen" "Terminal too small"
+	T resize-window -t t -x 80 -y 24
+	expect_screen "80x24 again: values kept" "provdesk"
+	keys F5 F5
+	expect_screen "step 1 values kept across resizes" "Redim Client"
+	keys F10
+	wait_exit
+}
+
+for c in $CASES; do
+	echo "# case $c"
+	"case_$c"
+done
+echo "$PASS passed, $FAIL failed"
+((FAIL == 0))
