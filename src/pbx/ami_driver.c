@@ -221,7 +221,7 @@ static void do_sync(ami_drv *d)
 			d->last = r;
 			d->have_last = true;
 		} else {
-			snprintf(d->last_error, sizeof d->last_error, "sync not saved: %s", e.message);
+			snprintf(d->last_error, sizeof d->last_error, "sync not saved: %.150s", e.message);
 		}
 	}
 	if (d->c.monitor)

@@ -472,7 +472,10 @@ static call *call_find(ami_model *m, const char *lid, bool create, int64_t now)
 	return k;
 }
 
-static chan *chan_upsert(ami_model *m, const ami_msg *msg, const char *prefix, int64_t now)
+/* Only Newchannel, DialBegin and the snapshot create a channel: events that
+ * follow a Hangup (AgentComplete, BridgeLeave…) must not bring it back. */
+static chan *chan_upsert(ami_model *m, const ami_msg *msg, const char *prefix, int64_t now,
+			 bool create)
 {
 	char key[64];
 #define F(name) (snprintf(key, sizeof key, "%s%s", prefix, name), ami_get(msg, key))
@@ -482,7 +485,7 @@ static chan *chan_upsert(ami_model *m, const ami_msg *msg, const char *prefix, i
 		return NULL;
 	chan *c = chan_find(m, uid);
 	if (!c) {
-		if (unknown(lid))
+		if (unknown(lid) || !create)
 			return NULL;
 		GROW(m->c, m->nc, m->cc);
 		c = &m->c[m->nc++];
@@ -579,8 +582,9 @@ static bool chan_event(ami_model *m, const ami_msg *msg, const char *t, int64_t 
 		return true;
 	}
 	if (!strcmp(t, "DialBegin") || !strcmp(t, "DialEnd")) {
-		chan *d = chan_upsert(m, msg, "Dest", now);
-		chan *s = chan_upsert(m, msg, "", now);
+		bool begin = !strcmp(t, "DialBegin");
+		chan *d = chan_upsert(m, msg, "Dest", now, begin);
+		chan *s = chan_upsert(m, msg, "", now, begin);
 		if (d)
 			d->dialing = !strcmp(t, "DialBegin");
 		if (s && !strcmp(t, "DialBegin")) {
@@ -595,7 +599,8 @@ static bool chan_event(ami_model *m, const ami_msg *msg, const char *t, int64_t 
 			call_update(m, call_find(m, s->lid, true, now), now);
 		return d || s;
 	}
-	chan *c = chan_upsert(m, msg, "", now);
+	chan *c = chan_upsert(m, msg, "", now,
+			      !strcmp(t, "Newchannel") || !strcmp(t, "CoreShowChannel"));
 	if (!c)
 		return false;
 	call *k = call_find(m, c->lid, true, now);
@@ -616,7 +621,7 @@ static bool chan_event(ami_model *m, const ami_msg *msg, const char *t, int64_t 
 		const char *n = ami_get(msg, "MemberName");
 		if (!k->agent_connected && n)
 			set(&k->agent, n);
-		chan *d = chan_upsert(m, msg, "Dest", now);
+		chan *d = chan_upsert(m, msg, "Dest", now, false);
 		if (d)
 			d->dialing = true;
 	} else if (!strcmp(t, "AgentConnect")) {

@@ -445,7 +445,7 @@ static void call_step(pd_labpbx *l, lcall *c)
 		ev_chan(l, "Newstate", "call,all", &ai, NULL, NULL);
 		ev_dial(l, "DialEnd", c, 6, "DialStatus", "ANSWER");
 		ev_queue_caller(l, "QueueCallerLeave", c, 1, waiting_in(l, c->q) - 1);
-		char hold[16], ring[16];
+		char hold[24], ring[24];
 		snprintf(hold, sizeof hold, "%lld", (long long)((l->now - c->join_at) / 1000));
 		snprintf(ring, sizeof ring, "%d", l->o.ring_ms / 1000);
 		const char *k[] = {"HoldTime", "RingTime"}, *v[] = {hold, ring};
@@ -473,7 +473,7 @@ static void call_step(pd_labpbx *l, lcall *c)
 		ev_bridge(l, "BridgeLeave", c, 0, &ai);
 		ev_bridge(l, "BridgeDestroy", c, 0, NULL);
 		ev_hangup(l, &ci, 16, "Normal Clearing");
-		char hold[16], talk[16];
+		char hold[24], talk[24];
 		snprintf(hold, sizeof hold, "%lld", (long long)((c->answer_at - c->join_at) / 1000));
 		snprintf(talk, sizeof talk, "%lld", (long long)((l->now - c->answer_at) / 1000));
 		const char *k[] = {"HoldTime", "TalkTime", "Reason"}, *v[] = {hold, talk, "caller"};

@@ -1,0 +1,193 @@
+/* The call/agent model against the recorded Asterisk 22 session, replayed
+ * message by message (no network): agent transitions seen in the recording
+ * (1002 paused "Lunch" then unpaused, 1014 "Training", 1003 "Break", 1013 and
+ * 1014 removed), calls queued/ringing/connected and all ended at the end. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../src/pbx/ami_model.h"
+#include "provdesk/ami.h"
+
+static char *slurp(const char *name, size_t *len)
+{
+	char path[1024];
+	snprintf(path, sizeof path, "%s/asterisk/%s", getenv("PROVDESK_FIXTURES"), name);
+	FILE *f = fopen(path, "rb");
+	cr_assert(f, "cannot open %s", path);
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *b = malloc((size_t)n + 1);
+	cr_assert(fread(b, 1, (size_t)n, f) == (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return b;
+}
+
+typedef struct {
+	ami_model *m;
+	int64_t now;
+	/* what was seen during the replay */
+	bool lunch_1002, training_1014, break_1003, ringing_seen, oncall_seen, queued_seen;
+	bool connected_seen, ringing_call_seen, wrapup_seen;
+	size_t max_calls;
+	int msgs;
+} replay;
+
+static const pd_live_agent *agent(const pd_live_view *v, const char *iface)
+{
+	for (size_t i = 0; i < v->n_agents; i++)
+		if (!strcmp(v->agents[i].interface, iface))
+			return &v->agents[i];
+	return NULL;
+}
+
+static void on_msg(const ami_msg *msg, void *ctx)
+{
+	replay *r = ctx;
+	r->now += 10; /* 10 ms per message: the recording has no timestamps */
+	r->msgs++;
+	ami_model_apply(r->m, msg, r->now);
+	ami_model_tick(r->m, r->now);
+	if (r->msgs % 7)
+		return; /* sample the view, not on every message (cost) */
+	pd_live_view v = {0};
+	ami_model_view(r->m, r->now, &v);
+	const pd_live_agent *a;
+	if ((a = agent(&v, "PJSIP/1002")) && a->state == PD_AGENT_NOT_READY && a->reason &&
+	    !strcmp(a->reason, "Lunch"))
+		r->lunch_1002 = true;
+	if ((a = agent(&v, "PJSIP/1014")) && a->state == PD_AGENT_NOT_READY && a->reason &&
+	    !strcmp(a->reason, "Training"))
+		r->training_1014 = true;
+	if ((a = agent(&v, "PJSIP/1003")) && a->state == PD_AGENT_NOT_READY && a->reason &&
+	    !strcmp(a->reason, "Break"))
+		r->break_1003 = true;
+	for (size_t i = 0; i < v.n_agents; i++) {
+		r->ringing_seen |= v.agents[i].state == PD_AGENT_RINGING;
+		r->oncall_seen |= v.agents[i].state == PD_AGENT_ON_CALL;
+		r->wrapup_seen |= v.agents[i].state == PD_AGENT_WRAPUP;
+	}
+	size_t live = 0;
+	for (size_t i = 0; i < v.n_calls; i++) {
+		r->queued_seen |= v.calls[i].state == PD_CALL_QUEUED;
+		r->connected_seen |= v.calls[i].state == PD_CALL_CONNECTED && v.calls[i].agent;
+		r->ringing_call_seen |= v.calls[i].state == PD_CALL_RINGING;
+		live += v.calls[i].state != PD_CALL_ENDED;
+	}
+	if (live > r->max_calls)
+		r->max_calls = live;
+	pd_live_free_view(&v);
+}
+
+Test(ami_model, recorded_session_states)
+{
+	size_t len;
+	char *d = slurp("ami-session-1.txt", &len);
+	replay r = {.m = ami_model_new(), .now = 1000000};
+	ami_model_set_default_wrapup(r.m, 5); /* the queues' wrap-up (not in the AMI stream) */
+	ami_parser *p = ami_parser_new(&(ami_parser_opts){.expect_banner = true}, on_msg, &r);
+	ami_parser_feed(p, d, len);
+	ami_parser_free(p);
+	cr_assert(r.lunch_1002, "1002 never Not ready (Lunch)");
+	cr_assert(r.training_1014, "1014 never Not ready (Training)");
+	cr_assert(r.break_1003, "1003 never Not ready (Break)");
+	cr_assert(r.ringing_seen && r.oncall_seen, "agents never rang / took a call");
+	cr_assert(r.wrapup_seen, "no agent in wrap-up after AgentComplete");
+	cr_assert(r.queued_seen && r.connected_seen && r.ringing_call_seen);
+	cr_assert_geq(r.max_calls, 8, "at most %zu calls at once", r.max_calls);
+
+	pd_live_view v = {0};
+	ami_model_tick(r.m, r.now + 60000); /* ended calls leave, wrap-ups end */
+	ami_model_view(r.m, r.now + 60000, &v);
+	cr_assert_eq(v.n_calls, 0, "%zu calls left: %s %s", v.n_calls, v.n_calls ? v.calls[0].id : "", v.n_calls ? pd_call_state_name(v.calls[0].state) : "");
+	/* users from EndpointList + the one EndpointDetail */
+	cr_assert_eq(v.n_users, 20);
+	cr_assert_str_eq(v.users[0].endpoint, "1001");
+	cr_assert_str_eq(v.users[0].name, "Alice Martin");
+	cr_assert_str_eq(v.users[0].sub_account, "from-internal");
+	/* phones unregistered at the end: members Offline; removed ones Logged off */
+	const pd_live_agent *a = agent(&v, "PJSIP/1002");
+	cr_assert(a);
+	cr_assert_eq(a->state, PD_AGENT_OFFLINE, "1002: %s", pd_agent_state_name(a->state));
+	cr_assert_str_eq(a->name, "Bob Dupont");
+	cr_assert_eq(agent(&v, "PJSIP/1013")->state, PD_AGENT_LOGGED_OFF);
+	cr_assert_eq(agent(&v, "PJSIP/1014")->state, PD_AGENT_LOGGED_OFF);
+	cr_assert_eq(agent(&v, "PJSIP/1016")->state, PD_AGENT_OFFLINE);
+	a = agent(&v, "PJSIP/1003");
+	cr_assert_str_eq(a->queues, "support, sales");
+	const pd_live_agent *h = agent(&v, "PJSIP/1008");
+	cr_assert_str_eq(h->name, "Hélène Dubois");
+	/* device states: unregistered phones */
+	for (size_t i = 0; i < v.n_users; i++)
+		cr_assert_str_eq(v.users[i].device_state, "Unavailable", "%s: %s", v.users[i].endpoint,
+				 v.users[i].device_state);
+	pd_live_free_view(&v);
+	ami_model_free(r.m);
+	free(d);
+}
+
+static void feed_str(ami_model *m, const char *s, int64_t now)
+{
+	/* each message advances the clock by 10 ms (see on_msg) */
+	replay r = {.m = m, .now = now};
+	ami_parser *p = ami_parser_new(&(ami_parser_opts){0}, on_msg, &r);
+	ami_parser_feed(p, s, strlen(s));
+	ami_parser_free(p);
+}
+
+Test(ami_model, wrapup_then_available_and_pause_reason)
+{
+	ami_model *m = ami_model_new();
+	const char *member = "Event: QueueMember\r\nQueue: support\r\nName: Zoé Lefèvre\r\n"
+			     "Location: PJSIP/2001\r\nStateInterface: PJSIP/2001\r\nStatus: 1\r\n"
+			     "Paused: 0\r\nPausedReason: \r\nWrapuptime: 3\r\n\r\n";
+	feed_str(m, member, 0);
+	pd_live_view v = {0};
+	ami_model_view(m, 0, &v);
+	cr_assert_eq(v.n_agents, 1);
+	cr_assert_eq(v.agents[0].state, PD_AGENT_AVAILABLE);
+	cr_assert_str_eq(v.agents[0].name, "Zoé Lefèvre");
+	pd_live_free_view(&v);
+	feed_str(m, "Event: AgentComplete\r\nQueue: support\r\nInterface: PJSIP/2001\r\n"
+		    "MemberName: Zoé Lefèvre\r\n\r\n", 1000);
+	ami_model_view(m, 1000, &v);
+	cr_assert_eq(v.agents[0].state, PD_AGENT_WRAPUP, "%s", pd_agent_state_name(v.agents[0].state));
+	pd_live_free_view(&v);
+	cr_assert_eq(ami_model_next_deadline(m), 1010 + 3000);
+	cr_assert(ami_model_tick(m, 5000));
+	ami_model_view(m, 5000, &v);
+	cr_assert_eq(v.agents[0].state, PD_AGENT_AVAILABLE);
+	cr_assert_eq(v.agents[0].since_ms, 5000);
+	pd_live_free_view(&v);
+	feed_str(m, "Event: QueueMemberPause\r\nQueue: support\r\nMemberName: Zoé Lefèvre\r\n"
+		    "Interface: PJSIP/2001\r\nStatus: 1\r\nPaused: 1\r\nPausedReason: Réunion\r\n\r\n",
+		 6000);
+	ami_model_view(m, 6000, &v);
+	cr_assert_eq(v.agents[0].state, PD_AGENT_NOT_READY);
+	cr_assert_str_eq(v.agents[0].reason, "Réunion");
+	pd_live_free_view(&v);
+	ami_model_free(m);
+}
+
+Test(ami_model, invalid_utf8_from_the_wire_is_cleaned)
+{
+	ami_model *m = ami_model_new();
+	feed_str(m, "Event: EndpointList\r\nObjectName: 3001\r\nDeviceState: Not in use\r\n\r\n"
+		    "Event: EndpointDetail\r\nObjectName: 3001\r\nContext: ctx\r\n"
+		    "Callerid: \"Bad \xff\xfe name\" <3001>\r\n\r\n", 0);
+	pd_live_view v = {0};
+	ami_model_view(m, 0, &v);
+	cr_assert_eq(v.n_users, 1);
+	cr_assert_str_eq(v.users[0].name, "Bad ?? name");
+	cr_assert_str_eq(v.users[0].device_state, "Not in use");
+	pd_live_free_view(&v);
+	char *n = ami_callerid_name("\"Alice Martin\" <1001>");
+	cr_assert_str_eq(n, "Alice Martin");
+	free(n);
+	n = ami_callerid_name("<1001>");
+	cr_assert_null(n);
+	ami_model_free(m);
+}
