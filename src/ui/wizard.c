@@ -139,7 +139,9 @@ static pd_status form_check(struct ui_form *f, int idx, void *ctx, pd_err *e)
 	const char *key = z->fields[idx].key;
 	char msg[256];
 	bool is_name = !strcmp(key, "name");
-	if (pd_wiz_check_field(&z->ctx, &z->w, key, msg, sizeof msg)) {
+	bool ok = pd_wiz_check_field(&z->ctx, &z->w, key, msg, sizeof msg);
+	pd_wiz_errors_set(&z->errs, key, ok ? NULL : msg);
+	if (ok) {
 		if (is_name)
 			ui_form_set_note(z->form, idx, "✓ available");
 		z->name_ok = z->name_ok || is_name;
@@ -282,6 +284,11 @@ static void build_form(struct wiz *z, const char *focus_key)
 			break;
 		}
 	}
+	for (size_t i = 0; i < z->nf; i++) {
+		const char *m = pd_wiz_errors_find(&z->errs, z->fields[i].key);
+		if (m)
+			ui_form_set_error(z->form, (int)i, m);
+	}
 	ui_form_mark_clean(z->form);
 	z->page = 0;
 	wiz_layout_form(z);
@@ -331,19 +338,22 @@ static bool step_ok(struct wiz *z)
 	if (!z->form)
 		return true;
 	pull_all(z);
-	pd_wiz_errors er = {0};
-	size_t bad = pd_wiz_check_step(&z->ctx, &z->w, z->w.step, &er);
+	pd_wiz_errors *er = &z->errs;
+	size_t bad = pd_wiz_check_step(&z->ctx, &z->w, z->w.step, er);
 	int first = -1;
 	for (size_t i = 0; i < z->nf; i++) {
-		const char *m = pd_wiz_errors_find(&er, z->fields[i].key);
+		const char *m = pd_wiz_errors_find(er, z->fields[i].key);
 		if (field_has_value(&z->fields[i]))
 			ui_form_set_error(z->form, (int)i, m);
 		if (m && first < 0)
 			first = (int)i;
 	}
-	if (bad && first < 0 && er.n) /* an error on a field not shown: say it */
-		ui_msg(z->app, UI_R_STATUS_ERROR, "%s", er.v[0].message);
-	pd_wiz_errors_free(&er);
+	if (bad && first < 0) /* an error on a field not shown: say it */
+		for (size_t i = 0; i < er->n; i++)
+			if (pd_wiz_key_in_step(er->v[i].key, z->w.step)) {
+				ui_msg(z->app, UI_R_STATUS_ERROR, "%s", er->v[i].message);
+				break;
+			}
 	if (!bad)
 		return true;
 	z->on_buttons = false;
@@ -459,6 +469,7 @@ static int create_customer(struct wiz *z)
 		for (int s = PD_WIZ_CUSTOMER; s < PD_WIZ_SUMMARY; s++)
 			if (bad_key[0] && pd_wiz_key_in_step(bad_key, (pd_wiz_step)s)) {
 				go_step(z, (pd_wiz_step)s, bad_key);
+				pd_wiz_errors_set(&z->errs, bad_key, e.message);
 				int fi = key_index(z, bad_key);
 				if (fi >= 0 && z->form) {
 					ui_form_set_error(z->form, fi, e.message);
@@ -799,6 +810,7 @@ static int w_on_data(struct ui_screen *s)
 		return 0;
 	char msg[256];
 	z->name_ok = pd_wiz_check_field(&z->ctx, &z->w, "name", msg, sizeof msg);
+	pd_wiz_errors_set(&z->errs, "name", z->name_ok ? NULL : msg);
 	ui_form_set_error(z->form, idx, z->name_ok ? NULL : msg);
 	ui_form_set_note(z->form, idx, z->name_ok ? "✓ available" : NULL);
 	return UI_REDRAW;
@@ -919,6 +931,7 @@ static void w_destroy(struct ui_screen *s)
 	free(z->templates);
 	pd_wiz_free(&z->w);
 	free(z->applied_template);
+	pd_wiz_errors_free(&z->errs);
 	free(z);
 	s->priv = NULL;
 }

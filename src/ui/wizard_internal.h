@@ -32,6 +32,7 @@ struct wiz {
 	bool rebuild;      /* the field set or other fields' values changed */
 	char *applied_template; /* the template whose values were filled in */
 	bool name_ok;      /* the last name check passed: show "✓ available" */
+	pd_wiz_errors errs; /* by key: survive rebuilds of the form */
 	bool save_pending; /* a field was left: write the draft */
 	int fy, fh;        /* form rows in the window */
 	/* a step taller than the room is shown a page at a time (no absolute

@@ -284,7 +284,7 @@ static bool check_name(const pd_wiz_ctx *c, const pd_wiz *w, char *msg, size_t c
 		if (store_customer_name_taken(c->store, norm, 0, &taken, &e) != PD_OK)
 			ok = from_err(msg, cap, &e);
 		else if (taken)
-			ok = fail(msg, cap, "another customer already has this name");
+			ok = fail(msg, cap, "already used by a customer");
 	}
 	free(norm);
 	return ok;
