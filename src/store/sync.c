@@ -105,7 +105,8 @@ static pd_status load_existing(pd_store *s, int64_t cid, existing **out, size_t 
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return st_fail(s, rc, e, "read synced users");
-	qsort(*out, *n, sizeof **out, cmp_existing);
+	if (*n > 1)
+		qsort(*out, *n, sizeof **out, cmp_existing);
 	return PD_OK;
 }
 
@@ -140,7 +141,7 @@ static pd_status sync_tx(pd_store *s, void *vx, pd_err *e)
 		if ((r = link_of(s, x->cid, u->email, &link, e)) != PD_OK)
 			break;
 		existing key = {.endpoint = (char *)u->endpoint};
-		existing *old = bsearch(&key, ex, nex, sizeof *ex, cmp_existing);
+		existing *old = nex ? bsearch(&key, ex, nex, sizeof *ex, cmp_existing) : NULL;
 		char *ekey = u->email && *u->email ? pd_fold_key(u->email) : NULL;
 		sqlite3_stmt *st = NULL;
 		if (!old) {
