@@ -985,8 +985,9 @@ static void *lab_main(void *arg)
 		for (int i = 0; i < l->ns; i++) {
 			session *s = l->s[i];
 			short ev = s->mute ? 0 : POLLIN;
-			if (s->out.len > s->off && !s->mute)
-				ev |= POLLOUT;
+			bool held = s->slow_until > l->now && s->next_slow_at > l->now;
+			if (s->out.len > s->off && !s->mute && !held)
+				ev |= POLLOUT; /* a slowed session waits for its next slot */
 			pf[nf++] = (struct pollfd){.fd = s->fd, .events = ev};
 		}
 		int64_t wake = l->now + 1000;

@@ -1,0 +1,461 @@
+/* The AMI driver over real TCP against the in-process lab PBX (and against a
+ * tiny server replaying the recorded Asterisk session): discovery, calls and
+ * agents, every fault mode recovering, authentication failure, name
+ * resolution and connect errors, and the secret never in any status text. */
+#include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "provdesk/ami.h"
+#include "provdesk/labpbx.h"
+#include "provdesk/live.h"
+#include "provdesk/pbx_driver.h"
+
+#define SECRET "s3cr3t-Lab-Pw"
+
+typedef struct {
+	pd_live *live;
+	void *drv;
+	const pd_driver_ops *ops;
+	int nsync;
+	size_t last_nusers;
+	char first_name_1008[64];
+	pd_buf texts; /* every status text the driver reported */
+	pd_link_state st;
+} harness;
+
+static pd_status fake_sync(void *ctx, int64_t cid, const pd_synced_user *u, size_t n, bool ap,
+			   pd_sync_result *res, pd_err *e)
+{
+	harness *h = ctx;
+	h->nsync++;
+	h->last_nusers = n;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(u[i].endpoint, "1008"))
+			snprintf(h->first_name_1008, sizeof h->first_name_1008, "%s", u[i].display_name);
+	*res = (pd_sync_result){.added = (int)n};
+	return PD_OK;
+}
+
+static void fake_link(void *ctx, int64_t cid, pd_link_state st, const char *text)
+{
+	harness *h = ctx;
+	h->st = st;
+	pd_buf_printf(&h->texts, "%s\n", text);
+}
+
+static void h_start(harness *h, const char *host, int port, const char *user, const char *secret,
+		    const char *params)
+{
+	memset(h, 0, sizeof *h);
+	h->live = pd_live_new();
+	h->ops = pd_driver_find("asterisk-ami");
+	cr_assert(h->ops);
+	pd_drv_conf c = {.customer_id = 7, .host = host, .port = port, .username = user,
+			 .secret = secret, .params_json = params, .sync_users = true,
+			 .monitor = true, .ping_interval_s = 1, .backoff_max_s = 2,
+			 .backoff_min_ms = 100};
+	pd_drv_host hh = {.ctx = h, .live = h->live, .sync_users = fake_sync,
+			  .link_changed = fake_link};
+	pd_err e = {0};
+	cr_assert_eq(h->ops->create(&c, &hh, &h->drv, &e), PD_OK, "%s", e.message);
+}
+
+static void h_stop(harness *h)
+{
+	h->ops->destroy(h->drv);
+	cr_assert_null(strstr(h->texts.s ? h->texts.s : "", SECRET), "secret in status text");
+	pd_buf_free(&h->texts);
+	pd_live_free(h->live);
+}
+
+/* One turn of the event loop, at most ms long. */
+static void h_step(harness *h, int ms)
+{
+	struct pollfd pf[4];
+	int n = h->ops->pollfds(h->drv, pf, 4);
+	int64_t now = pd_live_now_ms(), dl = h->ops->next_deadline(h->drv);
+	int t = ms;
+	if (dl != INT64_MAX && dl - now < t)
+		t = dl - now < 0 ? 0 : (int)(dl - now);
+	int r = poll(pf, (nfds_t)n, t);
+	now = pd_live_now_ms();
+	if (r > 0)
+		h->ops->on_io(h->drv, pf, n, now);
+	if (h->ops->next_deadline(h->drv) <= now)
+		h->ops->on_timer(h->drv, now);
+}
+
+#define WAIT_FOR(h, cond, ms)                                                                \
+	do {                                                                                 \
+		int64_t until_ = pd_live_now_ms() + (ms);                                    \
+		while (!(cond)) {                                                            \
+			cr_assert_lt(pd_live_now_ms(), until_, "timed out waiting for %s; status log:\n%s", \
+				     #cond, (h)->texts.s ? (h)->texts.s : "");                   \
+			h_step((h), 20);                                                     \
+		}                                                                            \
+	} while (0)
+
+static pd_link_state link_of(harness *h)
+{
+	return h->ops->state(h->drv);
+}
+
+static pd_live_view snap(harness *h)
+{
+	pd_live_view v;
+	cr_assert_eq(pd_live_snapshot(h->live, 7, &v), PD_OK);
+	return v;
+}
+
+static const pd_live_agent *find_agent(const pd_live_view *v, const char *iface)
+{
+	for (size_t i = 0; i < v->n_agents; i++)
+		if (!strcmp(v->agents[i].interface, iface))
+			return &v->agents[i];
+	return NULL;
+}
+
+static pd_labpbx *lab_up(int users, const char *secret)
+{
+	pd_labpbx_opts o = {.users = users, .queues = 2, .secret = secret, .username = "admin",
+			    .ring_ms = 300, .talk_ms = 600, .wrapup_s = 1, .restart_ms = 300,
+			    .fault_ms = 1500};
+	pd_labpbx *l;
+	pd_err e = {0};
+	cr_assert_eq(labpbx_start(&o, &l, &e), PD_OK, "%s", e.message);
+	return l;
+}
+
+Test(driver_lab, discovery_and_monitoring)
+{
+	pd_labpbx *lab = lab_up(20, SECRET);
+	harness h;
+	h_start(&h, "127.0.0.1", labpbx_port(lab), "admin", SECRET, NULL);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	cr_assert_eq(h.nsync, 1);
+	cr_assert_eq(h.last_nusers, 20);
+	cr_assert_str_eq(h.first_name_1008, "Hélène Dubois");
+	cr_assert(strstr(h.texts.s, "connecting\n"));
+	cr_assert(strstr(h.texts.s, "syncing 20/20\n"), "%s", h.texts.s);
+	cr_assert(strstr(h.texts.s, "monitoring\n"));
+	pd_live_view v = snap(&h);
+	cr_assert_str_eq(v.status, "monitoring");
+	cr_assert_eq(v.n_users, 20);
+	cr_assert_str_eq(v.users[0].sub_account, "from-internal");
+	cr_assert_str_eq(v.users[0].device_state, "Not in use");
+	cr_assert_eq(v.n_agents, 20);
+	for (size_t i = 0; i < v.n_agents; i++)
+		cr_assert_eq(v.agents[i].state, PD_AGENT_AVAILABLE, "%s", v.agents[i].interface);
+	pd_live_free_view(&v);
+	/* pings keep a healthy link up */
+	int64_t until = pd_live_now_ms() + 2500;
+	while (pd_live_now_ms() < until)
+		h_step(&h, 50);
+	cr_assert_eq(link_of(&h), PD_LINK_MONITORING);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
+static bool call_in_state(harness *h, pd_call_state st, bool need_agent)
+{
+	pd_live_view v = snap(h);
+	bool found = false;
+	for (size_t i = 0; i < v.n_calls; i++)
+		found |= v.calls[i].state == st && (!need_agent || v.calls[i].agent);
+	pd_live_free_view(&v);
+	return found;
+}
+
+static size_t n_calls(harness *h)
+{
+	pd_live_view v = snap(h);
+	size_t n = v.n_calls;
+	pd_live_free_view(&v);
+	return n;
+}
+
+static bool agent_in_state(harness *h, const char *iface, pd_agent_state st, const char *reason)
+{
+	pd_live_view v = snap(h);
+	const pd_live_agent *a = find_agent(&v, iface);
+	bool ok = a && a->state == st &&
+		  (!reason || (a->reason && !strcmp(a->reason, reason)));
+	pd_live_free_view(&v);
+	return ok;
+}
+
+static bool any_agent(harness *h, pd_agent_state st)
+{
+	pd_live_view v = snap(h);
+	bool ok = false;
+	for (size_t i = 0; i < v.n_agents; i++)
+		ok |= v.agents[i].state == st;
+	pd_live_free_view(&v);
+	return ok;
+}
+
+Test(driver_lab, call_and_agent_transitions)
+{
+	pd_labpbx *lab = lab_up(4, SECRET);
+	harness h;
+	h_start(&h, "127.0.0.1", labpbx_port(lab), "admin", SECRET, NULL);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	labpbx_pause(lab, "1002", true, "Déjeuner");
+	WAIT_FOR(&h, agent_in_state(&h, "PJSIP/1002", PD_AGENT_NOT_READY, "Déjeuner"), 3000);
+	labpbx_place_call(lab, 0);
+	WAIT_FOR(&h, call_in_state(&h, PD_CALL_RINGING, true) || call_in_state(&h, PD_CALL_QUEUED, false), 3000);
+	WAIT_FOR(&h, any_agent(&h, PD_AGENT_RINGING), 3000);
+	WAIT_FOR(&h, call_in_state(&h, PD_CALL_CONNECTED, true), 3000);
+	WAIT_FOR(&h, any_agent(&h, PD_AGENT_ON_CALL), 3000);
+	pd_live_view v = snap(&h);
+	cr_assert_eq(v.n_calls, 1);
+	cr_assert_eq(v.calls[0].dir, PD_DIR_INBOUND);
+	cr_assert_str_eq(v.calls[0].queue, "support");
+	cr_assert(!strncmp(v.calls[0].from, "+331555", 7), "%s", v.calls[0].from);
+	pd_live_summary s;
+	cr_assert(pd_live_summary_get(h.live, 7, &s));
+	cr_assert_eq(s.calls, 1);
+	cr_assert_eq(s.agents_logged_on, 4);
+	pd_live_free_view(&v);
+	WAIT_FOR(&h, call_in_state(&h, PD_CALL_ENDED, false), 5000);
+	WAIT_FOR(&h, any_agent(&h, PD_AGENT_WRAPUP), 3000);
+	WAIT_FOR(&h, !any_agent(&h, PD_AGENT_WRAPUP), 4000);
+	/* the ended call leaves the list after a few seconds */
+	WAIT_FOR(&h, !call_in_state(&h, PD_CALL_ENDED, false), 8000);
+	cr_assert(agent_in_state(&h, "PJSIP/1002", PD_AGENT_NOT_READY, "Déjeuner"));
+	labpbx_pause(lab, "1002", false, NULL);
+	WAIT_FOR(&h, agent_in_state(&h, "PJSIP/1002", PD_AGENT_AVAILABLE, NULL), 3000);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
+static void fault_recovers(unsigned fault, bool breaks_link)
+{
+	pd_labpbx *lab = lab_up(6, SECRET);
+	harness h;
+	h_start(&h, "127.0.0.1", labpbx_port(lab), "admin", SECRET, NULL);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	int64_t logins = labpbx_logins(lab);
+	labpbx_inject(lab, fault);
+	if (breaks_link) {
+		WAIT_FOR(&h, link_of(&h) != PD_LINK_MONITORING, 5000);
+		WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 10000);
+		cr_assert_gt(labpbx_logins(lab), logins, "no new login after the fault");
+		cr_assert(strstr(h.texts.s, "retrying in"), "%s", h.texts.s);
+	}
+	/* calls are still followed after recovery (or while slowed down, when the
+	 * whole call may arrive in one batch: then it is seen ended, with its agent) */
+	labpbx_place_call(lab, 1);
+	WAIT_FOR(&h, call_in_state(&h, PD_CALL_CONNECTED, true) || call_in_state(&h, PD_CALL_ENDED, true),
+		 10000);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
+Test(driver_lab, fault_drop)
+{
+	fault_recovers(PD_LAB_FAULT_DROP, true);
+}
+
+Test(driver_lab, fault_half_open_detected_by_ping)
+{
+	fault_recovers(PD_LAB_FAULT_HALF_OPEN, true);
+}
+
+Test(driver_lab, fault_garbage)
+{
+	fault_recovers(PD_LAB_FAULT_GARBAGE, true);
+}
+
+Test(driver_lab, fault_restart)
+{
+	fault_recovers(PD_LAB_FAULT_RESTART, true);
+}
+
+Test(driver_lab, fault_slow)
+{
+	fault_recovers(PD_LAB_FAULT_SLOW, false);
+}
+
+Test(driver_lab, fault_bytewise)
+{
+	fault_recovers(PD_LAB_FAULT_BYTEWISE, false);
+}
+
+Test(driver_lab, auth_failure_stops_retries)
+{
+	pd_labpbx *lab = lab_up(3, "the-right-one");
+	harness h;
+	h_start(&h, "127.0.0.1", labpbx_port(lab), "admin", SECRET, NULL);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_AUTH_FAILED, 5000);
+	int64_t until = pd_live_now_ms() + 1500;
+	while (pd_live_now_ms() < until)
+		h_step(&h, 50);
+	cr_assert_eq(link_of(&h), PD_LINK_AUTH_FAILED);
+	cr_assert_eq(labpbx_logins(lab), 0);
+	pd_live_view v = snap(&h);
+	cr_assert_str_eq(v.status, "auth failed");
+	cr_assert(strstr(v.last_error, "authentication failed"), "%s", v.last_error);
+	pd_live_free_view(&v);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
+Test(driver_lab, connect_refused_then_backoff)
+{
+	/* a port nobody listens on: bind one, close it */
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	bind(fd, (struct sockaddr *)&a, sizeof a);
+	socklen_t len = sizeof a;
+	getsockname(fd, (struct sockaddr *)&a, &len);
+	int port = ntohs(a.sin_port);
+	close(fd);
+	harness h;
+	h_start(&h, "127.0.0.1", port, "admin", SECRET, NULL);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_RETRYING, 3000);
+	pd_live_view v = snap(&h);
+	cr_assert(strstr(v.status, "retrying in "), "%s", v.status);
+	cr_assert(strstr(v.status, "Connection refused"), "%s", v.status);
+	pd_live_free_view(&v);
+	h_stop(&h);
+}
+
+Test(driver_lab, name_resolution_thread_and_failure)
+{
+	pd_labpbx *lab = lab_up(2, SECRET);
+	harness h;
+	h_start(&h, "localhost", labpbx_port(lab), "admin", SECRET, NULL);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	h_stop(&h);
+	labpbx_stop(lab);
+	h_start(&h, "no-such-host.invalid", 5038, "admin", SECRET, NULL);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_RETRYING, 8000);
+	pd_live_view v = snap(&h);
+	cr_assert(strstr(v.last_error, "cannot resolve host no-such-host.invalid"), "%s", v.last_error);
+	pd_live_free_view(&v);
+	h_stop(&h);
+}
+
+/* ---- the recorded session replayed by a tiny server ---- */
+
+typedef struct {
+	int lfd;
+	char *data;
+	size_t len;
+} replay_srv;
+
+static void send_all(int fd, const char *s, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
+		if (w <= 0)
+			return;
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Answers the driver's Login and discovery actions (empty lists), then sends
+ * every byte of the recording after its banner and login reply. */
+static void on_client_action(const ami_msg *m, void *ctx)
+{
+	int fd = *(int *)ctx;
+	if (m->kind != AMI_MSG_ACTION)
+		return;
+	const char *a = ami_type(m), *id = ami_get0(m, "ActionID");
+	pd_buf b = {0};
+	if (!strcmp(a, "Login")) {
+		pd_buf_printf(&b, "Response: Success\r\nActionID: %s\r\nMessage: Authentication accepted\r\n\r\n", id);
+	} else {
+		const char *ev = !strcmp(a, "PJSIPShowEndpoints") ? "EndpointListComplete"
+				 : !strcmp(a, "QueueStatus")	   ? "QueueStatusComplete"
+								   : "CoreShowChannelsComplete";
+		pd_buf_printf(&b, "Response: Success\r\nActionID: %s\r\nEventList: start\r\nMessage: x\r\n\r\n"
+				  "Event: %s\r\nActionID: %s\r\nEventList: Complete\r\nListItems: 0\r\n\r\n",
+			      id, ev, id);
+	}
+	send_all(fd, b.s, b.len);
+	pd_buf_free(&b);
+}
+
+static void *replay_main(void *arg)
+{
+	replay_srv *r = arg;
+	int fd = accept(r->lfd, NULL, NULL);
+	if (fd < 0)
+		return NULL;
+	send_all(fd, "Asterisk Call Manager/11.0.0\r\n", 30);
+	ami_parser *p = ami_parser_new(NULL, on_client_action, &fd);
+	char buf[4096];
+	/* the recording starts after its own login reply */
+	const char *body = strstr(r->data, "Message: Authentication accepted\r\n\r\n");
+	body += strlen("Message: Authentication accepted\r\n\r\n");
+	bool sent = false;
+	while (!sent) {
+		ssize_t n = recv(fd, buf, sizeof buf, 0);
+		if (n <= 0)
+			break;
+		ami_parser_feed(p, buf, (size_t)n);
+		if (memmem(buf, (size_t)n, "CoreShowChannels", 16)) {
+			send_all(fd, body, r->len - (size_t)(body - r->data));
+			sent = true;
+		}
+	}
+	ami_parser_free(p);
+	while (recv(fd, buf, sizeof buf, 0) > 0) /* pings until the client leaves */
+		;
+	close(fd);
+	return NULL;
+}
+
+Test(driver_lab, recorded_session_over_tcp)
+{
+	char path[1024];
+	snprintf(path, sizeof path, "%s/asterisk/ami-session-1.txt", getenv("PROVDESK_FIXTURES"));
+	FILE *f = fopen(path, "rb");
+	cr_assert(f);
+	replay_srv r = {0};
+	fseek(f, 0, SEEK_END);
+	r.len = (size_t)ftell(f);
+	fseek(f, 0, SEEK_SET);
+	r.data = malloc(r.len + 1);
+	cr_assert(fread(r.data, 1, r.len, f) == r.len);
+	r.data[r.len] = 0;
+	fclose(f);
+	r.lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	cr_assert_eq(bind(r.lfd, (struct sockaddr *)&a, sizeof a), 0);
+	listen(r.lfd, 1);
+	socklen_t len = sizeof a;
+	getsockname(r.lfd, (struct sockaddr *)&a, &len);
+	pthread_t t;
+	pthread_create(&t, NULL, replay_main, &r);
+	harness h;
+	h_start(&h, "127.0.0.1", ntohs(a.sin_port), "console", SECRET, "{\"wrapup_time\": 5}");
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	/* the recording ends with every phone unregistered and 1013/1014 removed */
+	WAIT_FOR(&h, agent_in_state(&h, "PJSIP/1014", PD_AGENT_LOGGED_OFF, NULL) &&
+			     agent_in_state(&h, "PJSIP/1002", PD_AGENT_OFFLINE, NULL),
+		 5000);
+	cr_assert(agent_in_state(&h, "PJSIP/1013", PD_AGENT_LOGGED_OFF, NULL));
+	cr_assert(agent_in_state(&h, "PJSIP/1008", PD_AGENT_OFFLINE, NULL));
+	/* calls all ended; after the linger time none is listed */
+	cr_assert(!call_in_state(&h, PD_CALL_CONNECTED, false));
+	cr_assert(!call_in_state(&h, PD_CALL_QUEUED, false));
+	WAIT_FOR(&h, n_calls(&h) == 0, 8000);
+	pd_live_view v = snap(&h);
+	cr_assert_eq(v.n_users, 20);
+	pd_live_free_view(&v);
+	h_stop(&h);
+	pthread_join(t, NULL);
+	close(r.lfd);
+	free(r.data);
+}
