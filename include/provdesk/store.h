@@ -38,6 +38,15 @@ int64_t store_data_version(pd_store *s);
 /* Also counts commits from this connection (a generation counter). */
 int64_t store_change_counter(pd_store *s);
 
+/* Group many writes in one transaction (CSV import: all-or-nothing and much
+ * faster than one commit per row). Inside, every store write runs as a
+ * savepoint: a refused row rolls back alone and the batch goes on; nothing
+ * is visible to others until store_commit. store_close without commit
+ * rolls back. Not for the UI: it holds the write lock for its duration. */
+pd_status store_begin(pd_store *s, pd_err *e);
+pd_status store_commit(pd_store *s, pd_err *e);
+void store_rollback(pd_store *s);
+
 /* ---- customers ---- */
 pd_status store_customer_create(pd_store *s, pd_new_customer *n, const pd_actor *a,
 				pd_customer *out, pd_err *e);

@@ -121,10 +121,28 @@ static void backoff(int attempt)
 	nanosleep(&ts, NULL);
 }
 
+/* Inside store_begin … store_commit each write is a savepoint: a refused
+ * row rolls back alone, the outer transaction already holds the lock. */
+static pd_status tx_nested(pd_store *s, store_tx_fn fn, void *ctx, bool *changed, pd_err *e)
+{
+	if (changed)
+		*changed = false;
+	int rc = exec_sql(s, "SAVEPOINT pd_write");
+	if (rc != SQLITE_OK)
+		return st_fail(s, rc, e, "savepoint");
+	pd_status st = fn(s, ctx, e);
+	if (st != PD_OK || (changed && !*changed))
+		exec_sql(s, "ROLLBACK TO pd_write");
+	exec_sql(s, "RELEASE pd_write");
+	return st;
+}
+
 static pd_status tx_run(pd_store *s, store_tx_fn fn, void *ctx, bool *changed, pd_err *e)
 {
 	if (s->read_only)
 		return pd_fail(e, PD_E_CANTCREATE, NULL, "%s: opened read-only", s->path);
+	if (s->in_batch)
+		return tx_nested(s, fn, ctx, changed, e);
 	pd_status st = PD_OK;
 	for (int attempt = 0; attempt <= TX_RETRIES; attempt++) {
 		s->busy_hit = false;
@@ -166,6 +184,53 @@ pd_status store_tx(pd_store *s, store_tx_fn fn, void *ctx, pd_err *e)
 pd_status store_tx_maybe(pd_store *s, store_tx_fn fn, void *ctx, bool *changed, pd_err *e)
 {
 	return tx_run(s, fn, ctx, changed, e);
+}
+
+pd_status store_begin(pd_store *s, pd_err *e)
+{
+	E_GUARD(e);
+	if (s->in_batch)
+		return pd_fail(e, PD_E_INTERNAL, NULL, "store_begin: a batch is already open");
+	if (s->read_only)
+		return pd_fail(e, PD_E_CANTCREATE, NULL, "%s: opened read-only", s->path);
+	/* Same BUSY handling as every write, then keep the transaction open. */
+	for (int attempt = 0;; attempt++) {
+		s->busy_hit = false;
+		int rc = exec_sql(s, "BEGIN IMMEDIATE");
+		if (rc == SQLITE_OK)
+			break;
+		pd_status st = st_fail(s, rc, e, "begin");
+		if (!s->busy_hit || attempt == TX_RETRIES)
+			return st;
+		backoff(attempt);
+	}
+	s->in_batch = true;
+	return PD_OK;
+}
+
+pd_status store_commit(pd_store *s, pd_err *e)
+{
+	E_GUARD(e);
+	if (!s->in_batch)
+		return pd_fail(e, PD_E_INTERNAL, NULL, "store_commit: no batch open");
+	int rc = exec_sql(s, "COMMIT");
+	if (rc != SQLITE_OK) {
+		pd_status st = st_fail(s, rc, e, "commit");
+		exec_sql(s, "ROLLBACK");
+		s->in_batch = false;
+		return st;
+	}
+	s->in_batch = false;
+	s->own_commits++;
+	return PD_OK;
+}
+
+void store_rollback(pd_store *s)
+{
+	if (!s || !s->in_batch)
+		return;
+	exec_sql(s, "ROLLBACK");
+	s->in_batch = false;
 }
 
 /* ---- audit ---- */
@@ -594,6 +659,7 @@ void store_close(pd_store *s)
 {
 	if (!s)
 		return;
+	store_rollback(s); /* an unfinished batch writes nothing */
 	for (size_t i = 0; i < s->n_cache; i++)
 		sqlite3_finalize(s->cache[i].st);
 	for (size_t i = 0; i < STORE_GRID_CACHE; i++)

@@ -17,6 +17,7 @@ struct pd_store {
 	const pd_catalogue *cat;
 	int internal_limit;
 	bool read_only;
+	bool in_batch;        /* inside store_begin … store_commit */
 	bool busy_hit;        /* a statement in the current transaction met SQLITE_BUSY */
 	int64_t own_commits;  /* for store_change_counter */
 	/* Statements keyed by the address of their SQL literal: every call site

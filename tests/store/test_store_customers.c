@@ -451,3 +451,29 @@ Test(customers, audit_never_contains_the_secret)
 	pd_customer_free(&c);
 	pd_new_customer_free(&n);
 }
+
+Test(customers, batch_is_all_or_nothing_and_a_refused_row_rolls_back_alone)
+{
+	pd_err e = {0};
+	cr_assert_eq(store_begin(fx_s, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(create_named("Batch One", NULL, false, 0, NULL, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(create_named("BATCH ONE", NULL, false, 0, NULL, &e), PD_E_INVALID);
+	cr_assert_eq(create_named("Batch Two", NULL, false, 0, NULL, &e), PD_OK, "%s", e.message);
+	/* Nothing is visible to another connection before the commit. */
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM customers"), 0);
+	cr_assert_eq(store_commit(fx_s, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM customers"), 2);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM users"), 2);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM outbox"), 2);
+
+	cr_assert_eq(store_begin(fx_s, &e), PD_OK);
+	cr_assert_eq(create_named("Rolled Back", NULL, false, 0, NULL, &e), PD_OK);
+	store_rollback(fx_s);
+	cr_assert_eq(store_begin(fx_s, &e), PD_OK);
+	cr_assert_eq(store_begin(fx_s, &e), PD_E_INTERNAL, "no nested batches");
+	cr_assert_eq(create_named("Closed Unfinished", NULL, false, 0, NULL, &e), PD_OK);
+	store_close(fx_s);
+	fx_s = fx_open();
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM customers"), 2);
+	cr_assert_eq(store_commit(fx_s, &e), PD_E_INTERNAL);
+}
