@@ -18,6 +18,7 @@ typedef struct {
 	const char *from;         /* "Name <addr>" or "addr"; required when url is set */
 	const char *username;     /* NULL/"" = no AUTH */
 	const char *password;     /* never logged, never in an error message */
+	const char *ca_file;      /* PEM CA bundle to trust; NULL = the system's */
 	long connect_timeout_ms;  /* default 10000 */
 	long timeout_ms;          /* whole exchange; default 60000 */
 	/* When non-NULL and set, an exchange in progress is aborted (PD_E_TEMPFAIL)

@@ -374,6 +374,8 @@ pd_status pd_smtp_send_msg(const pd_smtp_opts *o, const pd_mail_message *m, pd_s
 		curl_easy_setopt(h, CURLOPT_USERNAME, o->username);
 		curl_easy_setopt(h, CURLOPT_PASSWORD, o->password ? o->password : "");
 	}
+	if (o->ca_file && *o->ca_file)
+		curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
 			 o->connect_timeout_ms > 0 ? o->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS);

@@ -141,6 +141,32 @@ bool mt_sink_start_script(mt_sink *s, const char *dir, int port)
 	return spawn(s, dir, argv);
 }
 
+bool mt_sink_start_tls(mt_sink *s, const char *dir, const char *cert, const char *key,
+		       bool implicit)
+{
+	sink_init(s, dir, 0);
+	if (implicit)
+		snprintf(s->url, sizeof s->url, "smtps://127.0.0.1:%d", s->port);
+	char listen[64];
+	snprintf(listen, sizeof listen, "127.0.0.1:%d", s->port);
+	char *argv[] = {PYTHON, "-m", "aiosmtpd", "-n", "-l", listen, "-c",
+			"aiosmtpd.handlers.Mailbox", implicit ? "--smtpscert" : "--tlscert", (char *)cert,
+			implicit ? "--smtpskey" : "--tlskey", (char *)key, s->maildir, NULL};
+	/* aiosmtpd takes the handler arguments last, after the options. */
+	return spawn(s, dir, argv);
+}
+
+bool mt_make_cert(const char *dir)
+{
+	char cmd[2048];
+	snprintf(cmd, sizeof cmd,
+		 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+		 " -keyout '%s/key.pem' -out '%s/cert.pem' -days 2 -subj /CN=127.0.0.1"
+		 " -addext subjectAltName=IP:127.0.0.1 >'%s/openssl.log' 2>&1",
+		 dir, dir, dir);
+	return system(cmd) == 0;
+}
+
 void mt_sink_stop(mt_sink *s)
 {
 	if (s->pid > 0) {

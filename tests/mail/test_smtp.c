@@ -272,3 +272,56 @@ Test(smtp, cancel_flag_aborts_an_exchange_promptly)
 	close(fd);
 	cr_assert_lt(took, 1.0, "cancel took %.2f s", took);
 }
+
+/* ---- TLS: the certificate is verified; trusting it via ca_file works ---- */
+
+static void tls_paths(char *cert, char *key, size_t n)
+{
+	cr_assert(mt_make_cert(dir), "openssl could not make a certificate");
+	snprintf(cert, n, "%s/cert.pem", dir);
+	snprintf(key, n, "%s/key.pem", dir);
+}
+
+Test(smtp, required_starttls_with_a_trusted_certificate_delivers)
+{
+	char cert[600], key[600];
+	tls_paths(cert, key, sizeof cert);
+	cr_assert(mt_sink_start_tls(&sink, dir, cert, key, false), "aiosmtpd (STARTTLS) did not start");
+	pd_smtp_opts o = opts_for(sink.url);
+	o.starttls = PD_STARTTLS_REQUIRED;
+	o.ca_file = cert;
+	pd_err e = {0};
+	cr_assert_eq(pd_smtp_send(&o, "bob@example.com", "Chiffré", "Corps chiffré\n", &e), PD_OK, "%s",
+		     e.message);
+	cr_assert(mt_wait_mail_count(&sink, 1, 5000));
+	json_t *m = mt_mail_get(&sink, 0);
+	cr_expect_str_eq(jstr(m, "subject"), "Chiffré");
+	json_decref(m);
+}
+
+Test(smtp, an_untrusted_certificate_is_refused_not_ignored)
+{
+	char cert[600], key[600];
+	tls_paths(cert, key, sizeof cert);
+	cr_assert(mt_sink_start_tls(&sink, dir, cert, key, false));
+	pd_smtp_opts o = opts_for(sink.url);
+	o.starttls = PD_STARTTLS_TRY; /* even "try" must not fall back once TLS fails */
+	pd_err e = {0};
+	cr_assert_eq(pd_smtp_send(&o, "bob@example.com", "s", "b", &e), PD_E_UNAVAILABLE, "%s",
+		     e.message);
+	cr_assert(strstr(e.message, "TLS"), "%s", e.message);
+	cr_assert_eq(mt_mail_count(&sink), 0);
+}
+
+Test(smtp, smtps_implicit_tls_delivers)
+{
+	char cert[600], key[600];
+	tls_paths(cert, key, sizeof cert);
+	cr_assert(mt_sink_start_tls(&sink, dir, cert, key, true), "aiosmtpd (SMTPS) did not start");
+	pd_smtp_opts o = opts_for(sink.url);
+	o.starttls = PD_STARTTLS_OFF; /* irrelevant for smtps:// */
+	o.ca_file = cert;
+	pd_err e = {0};
+	cr_assert_eq(pd_smtp_send(&o, "bob@example.com", "s", "Bonjour\n", &e), PD_OK, "%s", e.message);
+	cr_assert(mt_wait_mail_count(&sink, 1, 5000));
+}
