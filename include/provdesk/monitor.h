@@ -35,8 +35,9 @@ pd_status pd_monitor_start_opts(const char *db_path, const pd_store_opts *so, co
 /* Ask for a re-discovery of one customer's users now (also retries a link
  * that is waiting or in auth failed). Returns at once. */
 void pd_monitor_resync(pd_monitor *m, int64_t customer_id);
-/* The last sync result of a customer since the monitor started; false when none yet. */
-bool pd_monitor_last_sync(pd_monitor *m, int64_t customer_id, pd_sync_result *out);
+/* The last sync result of a customer since the monitor started; false when
+ * none yet. *seq (may be NULL) counts that customer's syncs (1, 2, …). */
+bool pd_monitor_last_sync(pd_monitor *m, int64_t customer_id, pd_sync_result *out, int64_t *seq);
 /* Stops the thread, closes every connection and the store. NULL is fine. */
 void pd_monitor_stop(pd_monitor *m);
 

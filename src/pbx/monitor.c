@@ -45,7 +45,7 @@ struct pd_monitor {
 	int64_t next_check;
 	/* copies readable from other threads */
 	struct {
-		int64_t cid;
+		int64_t cid, seq;
 		pd_sync_result r;
 	} *syncs;
 	size_t n_syncs;
@@ -77,8 +77,9 @@ static pd_status host_sync(void *ctx, int64_t cid, const pd_synced_user *u, size
 				break;
 		if (i == m->n_syncs) {
 			m->syncs = xrealloc(m->syncs, (m->n_syncs + 1) * sizeof *m->syncs);
-			m->n_syncs++;
+			m->syncs[m->n_syncs++].seq = 0;
 		}
+		m->syncs[i].seq++;
 		m->syncs[i].cid = cid;
 		m->syncs[i].r = *res;
 		pthread_mutex_unlock(&m->mu);
@@ -419,13 +420,15 @@ void pd_monitor_resync(pd_monitor *m, int64_t cid)
 	poke(m);
 }
 
-bool pd_monitor_last_sync(pd_monitor *m, int64_t cid, pd_sync_result *out)
+bool pd_monitor_last_sync(pd_monitor *m, int64_t cid, pd_sync_result *out, int64_t *seq)
 {
 	bool found = false;
 	pthread_mutex_lock(&m->mu);
 	for (size_t i = 0; i < m->n_syncs; i++)
 		if (m->syncs[i].cid == cid) {
 			*out = m->syncs[i].r;
+			if (seq)
+				*seq = m->syncs[i].seq;
 			found = true;
 		}
 	pthread_mutex_unlock(&m->mu);
