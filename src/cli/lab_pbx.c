@@ -1,0 +1,154 @@
+/* provdesk lab-pbx: run the built-in lab PBX in the foreground until
+ * SIGINT/SIGTERM/SIGHUP. The secret comes from --secret-file (never the
+ * command line) and is never printed; the default is documented in --help. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_internal.h"
+#include "provdesk/labpbx.h"
+#include "provdesk/util.h"
+
+static const char help_lab[] =
+	"Usage: provdesk lab-pbx [--listen HOST:PORT] [--username U] [--secret-file F]\n"
+	"                        [--users N] [--queues N] [--sites N] [--call-rate PER_MIN]\n"
+	"                        [--seed N] [--faults LIST] [--fault-period SECONDS] [--json]\n"
+	"A PBX that speaks the Asterisk Manager Interface (AMI) like Asterisk 22, for labs\n"
+	"and demos. Defaults: --listen 127.0.0.1:5038, --username admin, secret \"lab-secret\"\n"
+	"(use --secret-file to set another), 20 users (1001...), 2 queues, 1 site,\n"
+	"4 calls per minute. --faults: drop, half-open, slow, bytewise, garbage, restart or all,\n"
+	"comma separated, one fired every --fault-period seconds (default 30).\n";
+
+static int parse_listen(pd_cli *c, const char *s, char **host, int *port)
+{
+	const char *colon = strrchr(s, ':');
+	if (!colon || colon == s)
+		return pd_cli_usage_field(c, "listen", "--listen: expected HOST:PORT, got '%s'", s);
+	long p;
+	if (!pd_cli_int(c, "--listen port", colon + 1, 0, 65535, &p))
+		return 64;
+	size_t n = (size_t)(colon - s);
+	if (s[0] == '[' && n >= 2 && s[n - 1] == ']') /* [::1]:5038 */
+		*host = xstrndup(s + 1, n - 2);
+	else
+		*host = xstrndup(s, n);
+	*port = (int)p;
+	return PD_CLI_CONTINUE;
+}
+
+int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
+{
+	const char *listen = "127.0.0.1:5038", *user = "admin", *secret_file = NULL;
+	const char *users = NULL, *queues = NULL, *sites = NULL, *rate = NULL, *seed = NULL;
+	const char *faults = NULL, *period = NULL, *pos[1];
+	const pd_opt opts[] = {
+		{"listen", PD_OPT_VAL, &listen, NULL},	     {"username", PD_OPT_VAL, &user, NULL},
+		{"secret-file", PD_OPT_VAL, &secret_file, NULL}, {"users", PD_OPT_VAL, &users, NULL},
+		{"queues", PD_OPT_VAL, &queues, NULL},	     {"sites", PD_OPT_VAL, &sites, NULL},
+		{"call-rate", PD_OPT_VAL, &rate, NULL},	     {"seed", PD_OPT_VAL, &seed, NULL},
+		{"faults", PD_OPT_VAL, &faults, NULL},	     {"fault-period", PD_OPT_VAL, &period, NULL},
+		{NULL, 0, NULL, NULL},
+	};
+	int np = 0;
+	int rc = pd_cli_parse(c, "lab-pbx", argc, argv, opts, pos, 0, 0, &np, help_lab);
+	if (rc != PD_CLI_CONTINUE)
+		return rc;
+	pd_labpbx_opts o = {.username = user, .call_rate = 4};
+	char *host = NULL;
+	if ((rc = parse_listen(c, listen, &host, &o.port)) != PD_CLI_CONTINUE)
+		return rc;
+	o.listen_host = host;
+	long v;
+	if (users) {
+		if (!pd_cli_int(c, "--users", users, 1, 90000, &v))
+			return free(host), 64;
+		o.users = (int)v;
+	}
+	if (queues) {
+		if (!pd_cli_int(c, "--queues", queues, 1, 100, &v))
+			return free(host), 64;
+		o.queues = (int)v;
+	}
+	if (sites) {
+		if (!pd_cli_int(c, "--sites", sites, 1, 1000, &v))
+			return free(host), 64;
+		o.sites = (int)v;
+	}
+	if (seed) {
+		if (!pd_cli_int(c, "--seed", seed, 0, 2147483647L, &v))
+			return free(host), 64;
+		o.seed = (uint64_t)v;
+	}
+	if (period) {
+		if (!pd_cli_int(c, "--fault-period", period, 1, 86400, &v))
+			return free(host), 64;
+		o.fault_period_ms = (int)v * 1000;
+	}
+	if (rate) {
+		char *end;
+		double r = strtod(rate, &end);
+		if (*end || end == rate || r < 0 || r > 60000) {
+			free(host);
+			return pd_cli_usage_field(c, "call_rate",
+						  "--call-rate: expected calls per minute (0-60000), got '%s'",
+						  rate);
+		}
+		o.call_rate = r;
+	}
+	pd_err e;
+	pd_err_clear(&e);
+	if (faults && labpbx_parse_faults(faults, &o.faults, &e) != PD_OK) {
+		free(host);
+		return pd_cli_fail(c, &e);
+	}
+	char *secret = NULL;
+	if (secret_file && pd_cli_read_secret(secret_file, NULL, NULL, &secret, &e) != PD_OK) {
+		free(host);
+		return pd_cli_fail(c, &e);
+	}
+	o.secret = secret;
+	/* signals are taken with sigwait: block them before the server thread starts */
+	sigset_t set, old;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	pd_labpbx *lab = NULL;
+	pd_status st = labpbx_start(&o, &lab, &e);
+	if (secret) {
+		memset(secret, 0, strlen(secret));
+		free(secret);
+	}
+	if (st != PD_OK) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		free(host);
+		return pd_cli_fail(c, &e);
+	}
+	if (c->json) {
+		json_t *j = json_object();
+		json_object_set_new(j, "listen", json_string(host));
+		json_object_set_new(j, "port", json_integer(labpbx_port(lab)));
+		json_object_set_new(j, "username", json_string(user));
+		json_object_set_new(j, "users", json_integer(o.users ? o.users : 20));
+		json_object_set_new(j, "queues", json_integer(o.queues ? o.queues : 2));
+		json_object_set_new(j, "sites", json_integer(o.sites ? o.sites : 1));
+		pd_cli_print_json(c, j);
+	} else {
+		printf("lab PBX listening on %s:%d (AMI user %s, %d users, %d queues, %d sites, "
+		       "%.1f calls/min%s)\n",
+		       host, labpbx_port(lab), user, o.users ? o.users : 20, o.queues ? o.queues : 2,
+		       o.sites ? o.sites : 1, o.call_rate, o.faults ? ", faults on" : "");
+	}
+	fflush(stdout);
+	int sig = 0;
+	sigwait(&set, &sig);
+	labpbx_stop(lab);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!c->json)
+		printf("lab PBX stopped (%s)\n", strsignal(sig));
+	free(host);
+	return 0;
+}

@@ -1,0 +1,478 @@
+/* provdesk pbx status|resync|test CUSTOMER (the PBX layer's commands).
+ *  status: the status row the monitor writes (any console, any process);
+ *  resync: connect now, discover and sync users, print "N new, M updated, K removed";
+ *  test:   try each step and say exactly which failed: name resolution, TCP
+ *          connect, banner, authentication, permissions (exit 69/76/77). */
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cli_internal.h"
+#include "provdesk/ami.h"
+#include "provdesk/live.h"
+#include "provdesk/pbx_driver.h"
+#include "provdesk/util.h"
+
+static const char help_status[] = "Usage: provdesk pbx status CUSTOMER [--json]\n"
+				  "Shows the live PBX state written by the running monitor.\n";
+static const char help_resync[] = "Usage: provdesk pbx resync CUSTOMER [--json]\n"
+				  "Connects now, discovers the PBX users and syncs them.\n";
+static const char help_test[] =
+	"Usage: provdesk pbx test CUSTOMER [--json]\n"
+	"Tries name resolution, TCP connect, banner, authentication and permissions.\n";
+
+/* The customer and its PBX connection (with secret when asked). */
+static int load(pd_cli *c, const char *id, bool with_secret, pd_customer *cu, pd_pbx *p)
+{
+	pd_err e;
+	pd_err_clear(&e);
+	if (pd_cli_customer(c, id, cu, &e) != PD_OK)
+		return pd_cli_fail(c, &e);
+	memset(p, 0, sizeof *p);
+	if (store_pbx_get(c->store, cu->id, with_secret, p, &e) != PD_OK) {
+		if (e.status == PD_E_NOTFOUND)
+			return pd_cli_failf(c, PD_E_NOTFOUND, "pbx",
+					    "customer \"%s\" has no PBX connection (add one with "
+					    "\"provdesk pbx add\")", cu->name);
+		return pd_cli_fail(c, &e);
+	}
+	return PD_CLI_CONTINUE;
+}
+
+static int cmd_status(pd_cli *c, int argc, char **argv)
+{
+	const char *pos[1];
+	int np = 0;
+	int rc = pd_cli_parse(c, "pbx status", argc, argv, NULL, pos, 1, 1, &np, help_status);
+	if (rc != PD_CLI_CONTINUE)
+		return rc;
+	pd_customer cu;
+	pd_pbx p;
+	if ((rc = load(c, pos[0], false, &cu, &p)) != PD_CLI_CONTINUE)
+		return rc;
+	pd_err e;
+	pd_err_clear(&e);
+	pd_pbx_status st = {0};
+	pd_status s = store_pbx_status_get(c->store, cu.id, &st, &e);
+	if (s != PD_OK && s != PD_E_NOTFOUND) {
+		pd_customer_free(&cu);
+		pd_pbx_free(&p);
+		return pd_cli_fail(c, &e);
+	}
+	bool known = s == PD_OK && st.state;
+	const char *state = known ? st.state : p.enabled ? "not monitored (no console running)"
+							   : "disabled";
+	if (c->json) {
+		json_t *o = json_object();
+		json_object_set_new(o, "customer", json_string(cu.name));
+		json_object_set_new(o, "tenant_id", json_string(cu.tenant_id));
+		json_object_set_new(o, "enabled", json_boolean(p.enabled));
+		json_object_set_new(o, "state", json_string(state));
+		json_object_set_new(o, "last_error",
+				    known && st.last_error ? json_string(st.last_error) : json_null());
+		json_object_set_new(o, "updated_at", known ? json_integer(st.updated_at) : json_null());
+		json_object_set_new(o, "live_calls", json_integer(known ? st.live_calls : 0));
+		json_object_set_new(o, "agents_available", json_integer(known ? st.agents_available : 0));
+		json_object_set_new(o, "agents_logged_on", json_integer(known ? st.agents_logged_on : 0));
+		pd_cli_print_json(c, o);
+	} else {
+		printf("Customer:     %s\n", cu.name);
+		printf("PBX:          %s:%d (%s)\n", p.host ? p.host : "", p.port,
+		       p.enabled ? "enabled" : "disabled");
+		printf("State:        %s\n", state);
+		if (known && st.last_error && *st.last_error)
+			printf("Last error:   %s\n", st.last_error);
+		if (known) {
+			printf("Live calls:   %lld\n", (long long)st.live_calls);
+			printf("Agents:       %lld available / %lld logged on\n",
+			       (long long)st.agents_available, (long long)st.agents_logged_on);
+			printf("Updated:      %llds ago\n", (long long)(pd_now() - st.updated_at));
+		}
+	}
+	pd_pbx_status_free(&st);
+	pd_customer_free(&cu);
+	pd_pbx_free(&p);
+	return 0;
+}
+
+/* ---- resync: the real driver, driven by a private loop ---- */
+
+typedef struct {
+	pd_store *store;
+} resync_ctx;
+
+static pd_status rs_sync(void *ctx, int64_t cid, const pd_synced_user *u, size_t n, bool ap,
+			 pd_sync_result *res, pd_err *e)
+{
+	resync_ctx *r = ctx;
+	return store_sync_users(r->store, cid, u, n, ap, res, e);
+}
+
+static pd_status classify(const char *err)
+{
+	if (strstr(err, "authentication") || strstr(err, "permission denied") ||
+	    strstr(err, "login refused"))
+		return PD_E_AUTH;
+	if (strstr(err, "protocol error") || strstr(err, "not an Asterisk"))
+		return PD_E_PROTOCOL;
+	return PD_E_UNAVAILABLE;
+}
+
+static int cmd_resync(pd_cli *c, int argc, char **argv)
+{
+	const char *pos[1];
+	int np = 0;
+	int rc = pd_cli_parse(c, "pbx resync", argc, argv, NULL, pos, 1, 1, &np, help_resync);
+	if (rc != PD_CLI_CONTINUE)
+		return rc;
+	pd_customer cu;
+	pd_pbx p;
+	if ((rc = load(c, pos[0], true, &cu, &p)) != PD_CLI_CONTINUE)
+		return rc;
+	const pd_driver_ops *ops = pd_driver_find(p.platform);
+	if (!ops) {
+		rc = pd_cli_failf(c, PD_E_UNAVAILABLE, "platform", "platform %s is not supported yet",
+				  p.platform);
+		pd_customer_free(&cu);
+		pd_pbx_free(&p);
+		return rc;
+	}
+	pd_live *live = pd_live_new();
+	resync_ctx rx = {c->store};
+	pd_drv_conf dc = {.customer_id = cu.id, .host = p.host, .port = p.port, .tls = p.tls,
+			  .username = p.username, .secret = p.secret, .params_json = p.params_json,
+			  .sync_users = true, .monitor = false, .auto_provision = p.auto_provision,
+			  .ping_interval_s = 20, .backoff_max_s = 1};
+	pd_drv_host h = {.ctx = &rx, .live = live, .sync_users = rs_sync};
+	pd_err e;
+	pd_err_clear(&e);
+	void *d = NULL;
+	if (ops->create(&dc, &h, &d, &e) != PD_OK) {
+		pd_live_free(live);
+		pd_customer_free(&cu);
+		pd_pbx_free(&p);
+		return pd_cli_fail(c, &e);
+	}
+	int64_t until = pd_live_now_ms() + 60000;
+	pd_link_state st;
+	bool tty = !c->json && isatty(STDERR_FILENO);
+	int last_done = -1;
+	while ((st = ops->state(d)) != PD_LINK_MONITORING && st != PD_LINK_AUTH_FAILED &&
+	       st != PD_LINK_RETRYING && pd_live_now_ms() < until) {
+		struct pollfd pf[4];
+		int n = ops->pollfds(d, pf, 4);
+		int64_t now = pd_live_now_ms(), dl = ops->next_deadline(d);
+		int t = dl == INT64_MAX ? 200 : (int)(dl - now < 0 ? 0 : dl - now > 200 ? 200 : dl - now);
+		if (poll(pf, (nfds_t)n, t) > 0)
+			ops->on_io(d, pf, n, pd_live_now_ms());
+		now = pd_live_now_ms();
+		if (ops->next_deadline(d) <= now)
+			ops->on_timer(d, now);
+		pd_live_view v;
+		if (tty && pd_live_snapshot(live, cu.id, &v) == PD_OK) {
+			if (v.link == PD_LINK_SYNCING && v.sync_done != last_done) {
+				fprintf(stderr, "\r%s ", v.status);
+				last_done = v.sync_done;
+			}
+			pd_live_free_view(&v);
+		}
+	}
+	if (tty && last_done >= 0)
+		fputc('\n', stderr);
+	pd_sync_result r = {0};
+	bool synced = ops->last_sync(d, &r);
+	pd_live_view v = {0};
+	pd_live_snapshot(live, cu.id, &v);
+	if (!synced) {
+		const char *why = v.last_error[0] ? v.last_error : "timed out";
+		rc = pd_cli_failf(c, st == PD_LINK_AUTH_FAILED ? PD_E_AUTH : classify(why), "pbx",
+				  "resync of \"%s\" failed: %s", cu.name, why);
+	} else if (c->json) {
+		json_t *o = json_object();
+		json_object_set_new(o, "customer", json_string(cu.name));
+		json_object_set_new(o, "added", json_integer(r.added));
+		json_object_set_new(o, "updated", json_integer(r.updated));
+		json_object_set_new(o, "removed", json_integer(r.removed));
+		json_object_set_new(o, "unchanged", json_integer(r.unchanged));
+		json_object_set_new(o, "sub_accounts_added", json_integer(r.sub_accounts_added));
+		pd_cli_print_json(c, o);
+		rc = 0;
+	} else {
+		printf("%d new, %d updated, %d removed\n", r.added, r.updated, r.removed);
+		if (r.sub_accounts_added)
+			printf("%d sub-accounts added\n", r.sub_accounts_added);
+		rc = 0;
+	}
+	pd_live_free_view(&v);
+	ops->destroy(d);
+	pd_live_free(live);
+	pd_customer_free(&cu);
+	pd_pbx_free(&p);
+	return rc;
+}
+
+/* ---- test: blocking, step by step, with timeouts ---- */
+
+typedef struct {
+	int fd;
+	ami_parser *p;
+	bool banner;
+	char banner_text[128];
+	char want_id[32];
+	bool got;
+	char response[32], message[256];
+} probe;
+
+static void probe_msg(const ami_msg *m, void *ctx)
+{
+	probe *t = ctx;
+	if (m->kind == AMI_MSG_BANNER) {
+		t->banner = true;
+		snprintf(t->banner_text, sizeof t->banner_text, "%s", m->text);
+	} else if (m->kind == AMI_MSG_RESPONSE && !t->got) {
+		const char *id = ami_get0(m, "ActionID");
+		if (!strcmp(id, t->want_id)) {
+			t->got = true;
+			snprintf(t->response, sizeof t->response, "%s", ami_get0(m, "Response"));
+			snprintf(t->message, sizeof t->message, "%s", ami_get0(m, "Message"));
+		}
+	}
+}
+
+/* Read until cond or timeout; false on timeout/EOF. */
+static bool probe_wait(probe *t, bool *flag, int ms)
+{
+	int64_t until = pd_live_now_ms() + ms;
+	char buf[8192];
+	while (!*flag) {
+		int64_t left = until - pd_live_now_ms();
+		if (left <= 0)
+			return false;
+		struct pollfd pf = {.fd = t->fd, .events = POLLIN};
+		if (poll(&pf, 1, (int)left) <= 0)
+			continue;
+		ssize_t r = recv(t->fd, buf, sizeof buf, 0);
+		if (r <= 0)
+			return false;
+		ami_parser_feed(t->p, buf, (size_t)r);
+	}
+	return true;
+}
+
+static bool probe_action(probe *t, const char *action, const char *id, const char *k1,
+			 const char *v1, const char *k2, const char *v2)
+{
+	pd_buf b = {0};
+	ami_put(&b, "Action", action);
+	ami_put(&b, "ActionID", id);
+	if (k1)
+		ami_put(&b, k1, v1);
+	if (k2)
+		ami_put(&b, k2, v2);
+	if (!strcmp(action, "Login"))
+		ami_put(&b, "Events", "off");
+	ami_end(&b);
+	snprintf(t->want_id, sizeof t->want_id, "%s", id);
+	t->got = false;
+	ssize_t w = send(t->fd, b.s, b.len, MSG_NOSIGNAL);
+	bool ok = w == (ssize_t)b.len;
+	pd_buf_free(&b);
+	return ok && probe_wait(t, &t->got, 5000);
+}
+
+typedef struct {
+	pd_cli *c;
+	json_t *steps;
+} report;
+
+static void step(report *r, const char *name, bool ok, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void step(report *r, const char *name, bool ok, const char *fmt, ...)
+{
+	char detail[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof detail, fmt, ap);
+	va_end(ap);
+	if (r->c->json) {
+		json_t *o = json_object();
+		json_object_set_new(o, "step", json_string(name));
+		json_object_set_new(o, "ok", json_boolean(ok));
+		json_object_set_new(o, "detail", json_string(detail));
+		json_array_append_new(r->steps, o);
+	} else {
+		printf("%s %-16s %s\n", ok ? "ok  " : "FAIL", name, detail);
+	}
+}
+
+static int run_test(pd_cli *c, const pd_pbx *p, report *r, const char **failed, pd_status *fst,
+		    char *why, size_t whyn)
+{
+	*failed = NULL;
+#define FAIL(stepname, status, ...)                                                          \
+	do {                                                                                 \
+		snprintf(why, whyn, __VA_ARGS__);                                            \
+		step(r, stepname, false, "%s", why);                                         \
+		*failed = stepname;                                                          \
+		*fst = status;                                                               \
+		goto out;                                                                    \
+	} while (0)
+	probe t = {.fd = -1};
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+	char port[16];
+	snprintf(port, sizeof port, "%d", p->port);
+	if (strcmp(p->platform, "asterisk-ami") != 0)
+		FAIL("platform", PD_E_UNAVAILABLE, "platform %s is not supported yet", p->platform);
+	int rc = getaddrinfo(p->host, port, &hints, &ai);
+	if (rc != 0)
+		FAIL("name resolution", PD_E_UNAVAILABLE, "cannot resolve %s: %s", p->host,
+		     gai_strerror(rc));
+	char addr[NI_MAXHOST] = "";
+	getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, sizeof addr, NULL, 0, NI_NUMERICHOST);
+	step(r, "name resolution", true, "%s -> %s", p->host, addr);
+	int err = ECONNREFUSED;
+	for (struct addrinfo *a = ai; a && t.fd < 0; a = a->ai_next) {
+		int fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		if (connect(fd, a->ai_addr, a->ai_addrlen) != 0 && errno != EINPROGRESS) {
+			err = errno;
+			close(fd);
+			continue;
+		}
+		struct pollfd pf = {.fd = fd, .events = POLLOUT};
+		if (poll(&pf, 1, 5000) <= 0) {
+			err = ETIMEDOUT;
+			close(fd);
+			continue;
+		}
+		socklen_t len = sizeof err;
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		if (err) {
+			close(fd);
+			continue;
+		}
+		t.fd = fd;
+	}
+	if (t.fd < 0)
+		FAIL("TCP connect", PD_E_UNAVAILABLE, "%s:%d: %s", p->host, p->port, strerror(err));
+	step(r, "TCP connect", true, "%s:%d", addr, p->port);
+	t.p = ami_parser_new(&(ami_parser_opts){.expect_banner = true}, probe_msg, &t);
+	if (!probe_wait(&t, &t.banner, 5000))
+		FAIL("banner", PD_E_PROTOCOL, "no banner within 5 s (is this an AMI port?)");
+	if (!strstr(t.banner_text, "Call Manager/"))
+		FAIL("banner", PD_E_PROTOCOL, "unexpected banner \"%.60s\"", t.banner_text);
+	step(r, "banner", true, "%s", t.banner_text);
+	if (!probe_action(&t, "Login", "test-1", "Username", p->username ? p->username : "",
+			  "Secret", p->secret ? p->secret : ""))
+		FAIL("authentication", PD_E_PROTOCOL, "no answer to Login (connection closed?)");
+	if (strcasecmp(t.response, "Success") != 0)
+		FAIL("authentication", PD_E_AUTH, "%s (user %s)", t.message[0] ? t.message : t.response,
+		     p->username ? p->username : "");
+	step(r, "authentication", true, "logged in as %s", p->username);
+	static const char *const actions[] = {"PJSIPShowEndpoints", "QueueStatus", "CoreShowChannels"};
+	pd_buf denied = {0};
+	for (size_t i = 0; i < 3; i++) {
+		char id[16];
+		snprintf(id, sizeof id, "test-%zu", i + 2);
+		if (!probe_action(&t, actions[i], id, NULL, NULL, NULL, NULL)) {
+			pd_buf_free(&denied);
+			FAIL("permissions", PD_E_PROTOCOL, "no answer to %s", actions[i]);
+		}
+		if (strcasestr(t.message, "Permission denied"))
+			pd_buf_printf(&denied, "%s%s", denied.len ? ", " : "", actions[i]);
+	}
+	if (denied.len) {
+		char list[200];
+		snprintf(list, sizeof list, "%s", denied.s);
+		pd_buf_free(&denied);
+		FAIL("permissions", PD_E_AUTH,
+		     "the AMI user may not run %s (needs read/write system,call,agent,reporting)", list);
+	}
+	step(r, "permissions", true, "PJSIPShowEndpoints, QueueStatus, CoreShowChannels allowed");
+	probe_action(&t, "Logoff", "test-9", NULL, NULL, NULL, NULL);
+out:
+	if (ai)
+		freeaddrinfo(ai);
+	if (t.fd >= 0)
+		close(t.fd);
+	ami_parser_free(t.p);
+	(void)c;
+	return *failed ? 1 : 0;
+#undef FAIL
+}
+
+static int cmd_test(pd_cli *c, int argc, char **argv)
+{
+	const char *pos[1];
+	int np = 0;
+	int rc = pd_cli_parse(c, "pbx test", argc, argv, NULL, pos, 1, 1, &np, help_test);
+	if (rc != PD_CLI_CONTINUE)
+		return rc;
+	pd_customer cu;
+	pd_pbx p;
+	if ((rc = load(c, pos[0], true, &cu, &p)) != PD_CLI_CONTINUE)
+		return rc;
+	report r = {c, json_array()};
+	const char *failed;
+	pd_status fst = PD_OK;
+	char why[400] = "";
+	run_test(c, &p, &r, &failed, &fst, why, sizeof why);
+	if (failed) {
+		pd_err e;
+		pd_err_clear(&e);
+		pd_fail(&e, fst, "pbx", "%s failed: %s", failed, why);
+		if (c->json) {
+			json_t *o = json_object();
+			json_object_set_new(o, "ok", json_false());
+			json_object_set_new(o, "failed_step", json_string(failed));
+			json_object_set_new(o, "steps", r.steps);
+			json_t *er = json_object();
+			json_object_set_new(er, "code", json_string(pd_status_code(fst)));
+			json_object_set_new(er, "field", json_string("pbx"));
+			json_object_set_new(er, "message", json_string(e.message));
+			json_object_set_new(o, "error", er);
+			pd_cli_print_json(c, o);
+			fprintf(stderr, "provdesk: %s\n", e.message);
+			rc = pd_status_exit_code(fst);
+		} else {
+			json_decref(r.steps);
+			rc = pd_cli_fail(c, &e);
+		}
+	} else {
+		if (c->json) {
+			json_t *o = json_object();
+			json_object_set_new(o, "ok", json_true());
+			json_object_set_new(o, "steps", r.steps);
+			pd_cli_print_json(c, o);
+		} else {
+			json_decref(r.steps);
+			printf("All checks passed.\n");
+		}
+		rc = 0;
+	}
+	pd_customer_free(&cu);
+	if (p.secret)
+		memset(p.secret, 0, strlen(p.secret));
+	pd_pbx_free(&p);
+	return rc;
+}
+
+int pd_cli_pbx_live(pd_cli *c, int argc, char **argv)
+{
+	if (argc < 1)
+		return pd_cli_usage(c, "pbx: status, resync or test expected");
+	if (!strcmp(argv[0], "status"))
+		return cmd_status(c, argc, argv);
+	if (!strcmp(argv[0], "resync"))
+		return cmd_resync(c, argc, argv);
+	if (!strcmp(argv[0], "test"))
+		return cmd_test(c, argc, argv);
+	return pd_cli_usage(c, "pbx: unknown command '%s' (status, resync or test)", argv[0]);
+}
