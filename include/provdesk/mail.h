@@ -113,8 +113,8 @@ typedef struct pd_outbox_worker pd_outbox_worker;
  * so->catalogue must outlive the worker). It sleeps until the next due time,
  * a kick, or (every PD_OUTBOX_IDLE_CHECK s) a commit by another connection,
  * and after each change writes one byte to notify_fd (if >= 0; make it
- * non-blocking). *o is copied. The program must ignore SIGPIPE (main does
- * it once): a TLS peer reset or a closed notify pipe would otherwise kill it. */
+ * non-blocking). *o is copied. The thread blocks every signal, so they
+ * reach the main thread and a dead peer or closed pipe gives EPIPE. */
 #define PD_OUTBOX_IDLE_CHECK 10
 pd_status pd_outbox_worker_start(const char *db_path, const pd_store_opts *so,
 				 const pd_smtp_opts *o, int notify_fd, pd_outbox_worker **out,

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,11 @@ static void record(pd_outbox_worker *w, const pd_outbox_report *r, pd_status st,
 static void *worker_main(void *arg)
 {
 	pd_outbox_worker *w = arg;
+	/* Signals are for the main thread (SIGWINCH, SIGTERM…); a blocked
+	 * SIGPIPE turns a write to a dead peer or pipe into EPIPE here. */
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	pd_store *s = NULL;
 	pd_err oe = {0};
 	pd_status ost = store_open(w->db_path, &w->so, &s, &oe);
