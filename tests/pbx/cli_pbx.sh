@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# provdesk lab-pbx + pbx test|resync|status through the real binary over real
+# TCP: each failing step is named with its exit code (69 TCP, 76 banner,
+# 77 authentication), a resync prints "N new, M updated, K removed" and a
+# second one "0 new, 0 updated, 0 removed"; the secret never appears.
+set -u
+PROG=$1
+export LANG=C.UTF-8 LC_ALL=C.UTF-8
+TMP=$(mktemp -d)
+PASS=0 FAIL=0
+LAB_PID= SRV_PID=
+cleanup() {
+	[[ -n $LAB_PID ]] && { kill "$LAB_PID" 2>/dev/null || true; wait "$LAB_PID" 2>/dev/null || true; }
+	[[ -n $SRV_PID ]] && { kill "$SRV_PID" 2>/dev/null || true; wait "$SRV_PID" 2>/dev/null || true; }
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+ok() { PASS=$((PASS + 1)); echo "ok - $1"; }
+ko() { FAIL=$((FAIL + 1)); echo "FAIL - $1"; [[ -f $TMP/out ]] && sed 's/^/    /' "$TMP/out"; }
+# run EXPECTED_RC NAME -- args...: output in $TMP/out
+run() {
+	local want=$1 name=$2; shift 3
+	"$PROG" --db "$TMP/db.sqlite" "$@" >"$TMP/out" 2>&1
+	local rc=$?
+	if [[ $rc == "$want" ]]; then ok "$name (exit $rc)"; else ko "$name: exit $rc, wanted $want"; fi
+}
+has() { if grep -qF -- "$2" "$TMP/out"; then ok "$1"; else ko "$1: no '$2'"; fi; }
+
+SECRET='Cli-Lab-S3cret!'
+printf '%s\n' "$SECRET" >"$TMP/secret"
+printf 'wrong-secret-42\n' >"$TMP/wrong"
+"$PROG" lab-pbx --listen 127.0.0.1:0 --secret-file "$TMP/secret" --users 12 --sites 3 \
+	--call-rate 0 --json >"$TMP/lab.json" 2>"$TMP/lab.err" &
+LAB_PID=$!
+for _ in $(seq 100); do [[ -s $TMP/lab.json ]] && grep -q '}' "$TMP/lab.json" && break; sleep 0.05; done
+PORT=$(/usr/bin/python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['port'])" "$TMP/lab.json")
+[[ $PORT =~ ^[0-9]+$ ]] && ok "lab-pbx started on port $PORT" || ko "lab-pbx did not start"
+
+run 0 "customer create" -- customer create --name "Hôtel Lumière" --product-type analytics-pro \
+	--country FR --admin-name "Anne Admin" --admin-email anne@example.fr
+run 0 "pbx add" -- pbx add "Hôtel Lumière" --platform asterisk-ami --host 127.0.0.1 --port "$PORT" \
+	--username admin --secret-file "$TMP/secret" --auto-provision-sub-accounts
+
+run 0 "pbx test passes" -- pbx test "Hôtel Lumière"
+has "test names every step" "ok   permissions"
+run 0 "pbx test --json" -- pbx test "Hôtel Lumière" --json
+has "json ok" '"ok": true'
+
+run 0 "first resync" -- pbx resync "Hôtel Lumière"
+has "first resync result" "12 new, 0 updated, 0 removed"
+has "sub-accounts from sites" "3 sub-accounts added"
+run 0 "second resync" -- pbx resync "Hôtel Lumière"
+has "second resync writes nothing" "0 new, 0 updated, 0 removed"
+run 0 "resync --json" -- pbx resync "Hôtel Lumière" --json
+has "json unchanged" '"unchanged": 12'
+
+run 0 "pbx status" -- pbx status "Hôtel Lumière"
+has "status without a monitor" "not monitored"
+run 0 "pbx status --json" -- pbx status "Hôtel Lumière" --json
+has "status json state" '"state":'
+
+# authentication refused: 77, step named
+run 0 "pbx update secret" -- pbx update "Hôtel Lumière" --secret-file "$TMP/wrong"
+run 77 "wrong secret" -- pbx test "Hôtel Lumière"
+has "auth step named" "authentication failed"
+run 77 "resync with wrong secret" -- pbx resync "Hôtel Lumière"
+
+# banner: a server that is not AMI: 76
+/usr/bin/python3 - "$TMP/port2" <<'PY' &
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0)); s.listen(5)
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+while True:
+    c, _ = s.accept(); c.sendall(b"SSH-2.0-OpenSSH_9.2\r\n"); c.close()
+PY
+SRV_PID=$!
+for _ in $(seq 100); do [[ -s $TMP/port2 ]] && break; sleep 0.05; done
+run 0 "point at a non-AMI port" -- pbx update "Hôtel Lumière" --port "$(cat "$TMP/port2")"
+run 76 "banner refused" -- pbx test "Hôtel Lumière"
+has "banner step named" "banner failed"
+
+# nothing listening: 69, TCP connect named
+kill "$LAB_PID"; wait "$LAB_PID" 2>/dev/null; LAB_PID=
+run 0 "point at a closed port" -- pbx update "Hôtel Lumière" --port "$PORT"
+run 69 "TCP connect refused" -- pbx test "Hôtel Lumière"
+has "tcp step named" "TCP connect failed"
+run 0 "unresolvable host" -- pbx update "Hôtel Lumière" --host no-such-host.invalid
+run 69 "name resolution fails" -- pbx test "Hôtel Lumière"
+has "resolution step named" "name resolution failed"
+
+# bad lab-pbx options
+run 64 "bad --faults" -- lab-pbx --faults drop,teleport
+has "fault named" "teleport"
+run 64 "bad --users" -- lab-pbx --users 0
+run 64 "bad --listen" -- lab-pbx --listen nowhere
+
+# the secret never leaks
+if grep -rqF -- "$SECRET" "$TMP"/out "$TMP"/lab.json "$TMP"/lab.err; then ko "secret printed"; else ok "secret never printed"; fi
+if "$PROG" --db "$TMP/db.sqlite" audit --json 2>/dev/null | grep -qF -- "$SECRET"; then ko "secret in audit"; else ok "secret not in audit"; fi
+
+echo "$PASS passed, $FAIL failed"
+((FAIL == 0))
