@@ -1,6 +1,21 @@
 /* The catalogue: product types (tenant profiles), roles and PBX platforms.
  * Shipped as data/catalogue.json, overridable by a file of the same name in
- * the config directory; loaded into the database on start. */
+ * the config directory; loaded into the database on start.
+ *
+ * File format (JSON, duplicate keys and unknown keys refused):
+ *   { "version": 1, "comment": "…",                        (both optional)
+ *     "platforms": [ { "key", "name", "supported": bool,
+ *                      "sub_accounts": "dialplan context" | null,
+ *                      "fields": [ { "key", "label", "required": bool,
+ *                                    "secret": bool, "default": str|int|bool } ] } ],
+ *     "roles": [ { "key", "name", "description", "manages_users": bool } ],
+ *                                   (must include "customer-admin", manages_users)
+ *     "product_types": [ { "key", "name", "description", "features": {…},
+ *                      "locked_after_assignment": bool, "trial_allowed": bool,
+ *                      "price_cents": int >= 0, "currency": "EUR",
+ *                      "platforms": ["asterisk-ami", …]   (keys of "platforms"),
+ *                      "countries": ["FR", …] } ] }      (ISO alpha-2; [] = everywhere)
+ * Keys are lower-case letters, digits, - and _ (at most 40), unique per list. */
 #ifndef PROVDESK_CATALOGUE_H
 #define PROVDESK_CATALOGUE_H
 

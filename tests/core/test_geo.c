@@ -1,6 +1,7 @@
 /* geo.h: countries from iso-codes with French names from its .mo, zones from
  * tzdata; search behaviour; missing and corrupt system files. */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -143,6 +144,30 @@ Test(search, substring_and_limits)
 	n = search("federal republic of germany", k, 10);
 	cr_assert_eq(n, 1, "official name");
 	cr_assert_str_eq(k[0]->code, "DE");
+}
+
+static void *get_geo(void *arg)
+{
+	const pd_geo *g = NULL;
+	pd_err e = {0};
+	pd_geo_get(&g, &e);
+	*(const pd_geo **)arg = g;
+	return NULL;
+}
+
+Test(geo, loaded_once_across_threads)
+{
+	pthread_t t[8];
+	const pd_geo *got[8];
+	for (int i = 0; i < 8; i++)
+		pthread_create(&t[i], NULL, get_geo, &got[i]);
+	for (int i = 0; i < 8; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < 8; i++) {
+		cr_assert_not_null(got[i]);
+		cr_assert_eq(got[i], got[0], "one shared instance");
+	}
+	cr_assert_eq(geo(), got[0]);
 }
 
 /* ---- bad system files ---- */
