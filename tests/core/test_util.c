@@ -214,3 +214,84 @@ Test(actor, ssh_client_address)
 	pd_actor_current(&a);
 	cr_assert_str_eq(a.client, "2001:db8::5");
 }
+
+/* ---- paths.h ---- */
+
+#include <errno.h>
+#include <sys/stat.h>
+
+#include "provdesk/paths.h"
+
+Test(paths, xdg_dirs)
+{
+	setenv("XDG_CONFIG_HOME", "/srv/cfg", 1);
+	setenv("XDG_DATA_HOME", "/srv/data", 1);
+	char *c = pd_path_config_dir(), *d = pd_path_data_dir(), *db = pd_path_default_db();
+	cr_assert_str_eq(c, "/srv/cfg/provdesk");
+	cr_assert_str_eq(d, "/srv/data/provdesk");
+	cr_assert_str_eq(db, "/srv/data/provdesk/provdesk.db");
+	free(c);
+	free(d);
+	free(db);
+	/* XDG: a relative value is ignored. */
+	setenv("XDG_CONFIG_HOME", "relative/cfg", 1);
+	setenv("HOME", "/home/support", 1);
+	unsetenv("XDG_DATA_HOME");
+	c = pd_path_config_dir();
+	d = pd_path_data_dir();
+	cr_assert_str_eq(c, "/home/support/.config/provdesk");
+	cr_assert_str_eq(d, "/home/support/.local/share/provdesk");
+	free(c);
+	free(d);
+}
+
+Test(paths, find_data_order)
+{
+	char *root = tmp_dir();
+	char *cfg = xasprintf("%s/cfg", root), *dat = xasprintf("%s/dat", root);
+	cr_assert_eq(pd_mkdir_p(cfg, 0700), 0);
+	cr_assert_eq(pd_mkdir_p(dat, 0700), 0);
+	setenv("PROVDESK_DATADIR", dat, 1);
+	free(write_file(dat, "x.txt", "data"));
+	char *p = pd_path_find_data(cfg, "x.txt");
+	char *want = xasprintf("%s/x.txt", dat);
+	cr_assert_str_eq(p, want);
+	free(p);
+	free(want);
+	free(write_file(cfg, "x.txt", "override"));
+	p = pd_path_find_data(cfg, "x.txt");
+	want = xasprintf("%s/x.txt", cfg);
+	cr_assert_str_eq(p, want, "the config directory wins");
+	free(p);
+	free(want);
+	cr_assert_null(pd_path_find_data(cfg, "no-such-file.json"));
+	/* The source tree's data/ is the last resort (running from a build dir). */
+	unsetenv("PROVDESK_DATADIR");
+	p = pd_path_find_data(NULL, "catalogue.json");
+	cr_assert_not_null(p);
+	free(p);
+	free(cfg);
+	free(dat);
+	rm_tree(root);
+}
+
+Test(paths, mkdir_p)
+{
+	char *root = tmp_dir();
+	char *deep = xasprintf("%s/a/b/c/", root);
+	cr_assert_eq(pd_mkdir_p(deep, 0700), 0);
+	cr_assert_eq(pd_mkdir_p(deep, 0700), 0, "existing is fine");
+	struct stat st;
+	cr_assert_eq(stat(deep, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0700);
+	char *file = write_file(root, "f", "x");
+	char *under = xasprintf("%s/sub", file);
+	cr_assert_eq(pd_mkdir_p(under, 0700), -1);
+	cr_assert_eq(errno, ENOTDIR);
+	cr_assert_eq(pd_mkdir_p(file, 0700), -1, "a file is not a directory");
+	cr_assert_eq(pd_mkdir_p("", 0700), -1);
+	free(deep);
+	free(file);
+	free(under);
+	rm_tree(root);
+}
