@@ -1,9 +1,12 @@
-/* util.h: fold key, trimming, UTF-8, UUIDs, calendar days, periods. */
+/* util.h and paths.h: fold key, trimming, UTF-8, UUIDs, calendar days, periods. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "helpers.h"
+#include "provdesk/paths.h"
 #include "provdesk/util.h"
 
 Test(fold, accents_and_case_collide)
@@ -216,11 +219,6 @@ Test(actor, ssh_client_address)
 }
 
 /* ---- paths.h ---- */
-
-#include <errno.h>
-#include <sys/stat.h>
-
-#include "provdesk/paths.h"
 
 Test(paths, xdg_dirs)
 {
