@@ -4,17 +4,45 @@
 #include <stdio.h>
 
 #include "provdesk/cli.h"
+#include "provdesk/labpbx.h"
 #include "provdesk/ui.h"
 
-/* --demo: the lab PBX (SPEC §5) started in the background with a demo
- * database, so that the console shows live calls at once. The lab PBX is the
- * PBX layer's; this is the one place that starts it for the console. */
-static int demo_start(pd_cli *c, pd_ui_opts *o)
+#define DEMO_USER "admin"
+#define DEMO_SECRET "lab-secret"
+
+/* --demo: the lab PBX (SPEC §5) started in the background (its own thread)
+ * with a demo database, so that the console shows live calls at once. */
+static int demo_start(pd_cli *c, pd_ui_opts *o, pd_labpbx **lab)
 {
-	(void)c;
-	(void)o;
-	fprintf(stderr, "provdesk: --demo: the lab PBX is not available in this build\n");
-	return 69;
+	pd_labpbx_opts lo = {
+		.listen_host = "127.0.0.1",
+		.port = 0, /* any free port: several demos may run at once */
+		.username = DEMO_USER,
+		.secret = DEMO_SECRET,
+		.users = 20,
+		.queues = 2,
+		.sites = 2,
+		.call_rate = 6,
+		.seed = 1,
+	};
+	pd_err e;
+	pd_err_clear(&e);
+	if (labpbx_start(&lo, lab, &e) != PD_OK) {
+		*lab = NULL;
+		fprintf(stderr, "provdesk: --demo: cannot start the lab PBX: %s\n", e.message);
+		return pd_status_exit_code(e.status ? e.status : PD_E_UNAVAILABLE);
+	}
+	if (pd_cli_demo_seed(c, "127.0.0.1", labpbx_port(*lab), DEMO_USER, DEMO_SECRET, &e) !=
+	    PD_OK) {
+		fprintf(stderr, "provdesk: --demo: %s: %s%s%s\n", c->db_path, e.field,
+			e.field[0] ? ": " : "", e.message);
+		return pd_status_exit_code(e.status ? e.status : PD_E_INTERNAL);
+	}
+	/* the console opens its own connection */
+	store_close(c->store);
+	c->store = NULL;
+	o->demo = true;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -43,6 +71,8 @@ int main(int argc, char **argv)
 		}
 		return rc;
 	}
+	if (g.demo && !g.db_path)
+		c.db_path = c.db_owned = pd_cli_demo_db_path();
 	rc = pd_cli_load(&c);
 	if (rc) {
 		pd_cli_free(&c);
@@ -56,14 +86,17 @@ int main(int argc, char **argv)
 		.noc = g.noc,
 		.demo = false,
 	};
+	pd_labpbx *lab = NULL;
 	if (g.demo) {
-		rc = demo_start(&c, &o);
+		rc = demo_start(&c, &o, &lab);
 		if (rc) {
+			labpbx_stop(lab);
 			pd_cli_free(&c);
 			return rc;
 		}
 	}
 	rc = pd_ui_run(&o);
+	labpbx_stop(lab);
 	pd_cli_free(&c);
 	return rc;
 }

@@ -64,6 +64,13 @@ int pd_cli_usage(pd_cli *c, const char *fmt, ...) __attribute__((format(printf, 
 /* Print one JSON document on stdout and release it. */
 void pd_cli_print_json(pd_cli *c, json_t *doc);
 
+/* provdesk --demo (used by main): the demo database (data dir/demo.db, so a
+ * demo never touches the real one) and its seeding: a few customers, one
+ * linked to the lab PBX at host:port (re-pointed on every run). */
+char *pd_cli_demo_db_path(void);
+pd_status pd_cli_demo_seed(pd_cli *c, const char *host, int port, const char *username,
+			   const char *secret, pd_err *e);
+
 /* Command groups implemented outside src/cli/core files. */
 int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv);  /* src/cli/lab_pbx.c (pbx layer owner) */
 int pd_cli_pbx_live(pd_cli *c, int argc, char **argv); /* status|resync|test (pbx layer owner) */

@@ -1,0 +1,103 @@
+/* provdesk --demo: the demo database. A few customers, one of them linked to
+ * the lab PBX that main() started on a free port, so the console shows live
+ * calls at once. Re-running only points the link at the new port. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_internal.h"
+#include "provdesk/paths.h"
+#include "provdesk/util.h"
+
+#define DEMO_PBX_CUSTOMER "Démo Lab PBX"
+
+char *pd_cli_demo_db_path(void)
+{
+	char *dir = pd_path_data_dir();
+	char *p = xasprintf("%s/demo.db", dir);
+	free(dir);
+	return p;
+}
+
+static pd_status demo_customer(pd_cli *c, const char *name, const char *ptype, const char *cc,
+			       int trial_days, bool internal, const char *admin, const char *email,
+			       int64_t *id, pd_err *e)
+{
+	pd_customer cu;
+	memset(&cu, 0, sizeof cu);
+	if (store_customer_find(c->store, name, &cu, e) == PD_OK) {
+		*id = cu.id;
+		pd_customer_free(&cu);
+		return PD_OK;
+	}
+	pd_err_clear(e);
+	const pd_geo *g;
+	pd_status st = pd_geo_get(&g, e);
+	if (st != PD_OK)
+		return st;
+	pd_new_customer n;
+	memset(&n, 0, sizeof n);
+	n.customer.name = xstrdup(name);
+	n.customer.product_type = xstrdup(ptype);
+	snprintf(n.customer.country, sizeof n.customer.country, "%s", cc);
+	n.customer.internal_system = internal;
+	n.trial_days = trial_days;
+	n.admin.display_name = xstrdup(admin);
+	n.admin.email = xstrdup(email);
+	n.admin.role = xstrdup(PD_ROLE_ADMIN);
+	n.admin.primary = true;
+	st = pd_check_time_zone(g, cc, NULL, &n.customer.time_zone, e);
+	if (st == PD_OK)
+		st = store_customer_create(c->store, &n, &c->actor, &cu, e);
+	pd_new_customer_free(&n);
+	if (st == PD_OK) {
+		*id = cu.id;
+		pd_customer_free(&cu);
+	}
+	return st;
+}
+
+pd_status pd_cli_demo_seed(pd_cli *c, const char *host, int port, const char *username,
+			   const char *secret, pd_err *e)
+{
+	if (!pd_cli_store(c, e))
+		return e->status ? e->status : PD_E_INTERNAL;
+	int64_t id, other;
+	pd_status st = demo_customer(c, DEMO_PBX_CUSTOMER, "contact-centre", "FR", 0, true,
+				     "Hélène Démo", "helene@demo.example", &id, e);
+	if (st == PD_OK)
+		st = demo_customer(c, "Société Générale (essai)", "analytics-pro", "FR", 30, false,
+				   "Jean Dupré", "jean@sg-demo.example", &other, e);
+	if (st == PD_OK)
+		st = demo_customer(c, "Müller & Söhne GmbH", "analytics-essentials", "DE", 0, false,
+				   "Jürgen Müller", "juergen@mueller-demo.example", &other, e);
+	if (st != PD_OK)
+		return st;
+	pd_pbx p;
+	memset(&p, 0, sizeof p);
+	if (store_pbx_get(c->store, id, false, &p, e) == PD_OK) {
+		/* the lab PBX listens on a new port every run */
+		free(p.secret);
+		p.secret = xstrdup(secret);
+		pd_set_str(&p.host, host);
+		pd_set_str(&p.username, username);
+		p.port = port;
+		p.enabled = true;
+		st = store_pbx_update(c->store, &p, &c->actor, e);
+	} else {
+		pd_err_clear(e);
+		p.customer_id = id;
+		p.platform = xstrdup("asterisk-ami");
+		p.host = xstrdup(host);
+		p.port = port;
+		p.username = xstrdup(username);
+		p.secret = xstrdup(secret);
+		p.sync_users = p.monitor = p.enabled = true;
+		p.auto_provision = true;
+		st = pd_pbx_check(&c->cat, &p, e);
+		if (st == PD_OK)
+			st = store_pbx_add(c->store, id, &p, &c->actor, e);
+	}
+	pd_pbx_free(&p);
+	return st;
+}
