@@ -162,6 +162,7 @@ static void form_changed(struct ui_form *f, int idx, void *ctx)
 		return;
 	const char *key = z->fields[idx].key;
 	pull_field(z, idx); /* the check callback ran first and may have pulled it already */
+	snprintf(z->left_key, sizeof z->left_key, "%s", key);
 	if (is_structural(key)) {
 		/* The side effects are idempotent except a template's, which would
 		 * overwrite fields edited since it was picked. */
@@ -214,6 +215,12 @@ static enum ui_fkind fkind_of(pd_wiz_kind k)
 	}
 }
 
+
+static bool focusable(const struct wiz *z, int i)
+{
+	return i >= 0 && (size_t)i < z->nf && z->fields[i].kind != PD_WF_NOTE &&
+	       z->fields[i].kind != PD_WF_FIXED;
+}
 
 /* Rebuild the step's form from z->w, keeping the cursor on `focus_key`. */
 static void build_form(struct wiz *z, const char *focus_key)
@@ -303,11 +310,19 @@ static void build_form(struct wiz *z, const char *focus_key)
 static void settle(struct wiz *z)
 {
 	if (z->rebuild) {
-		char focus[48] = "";
+		char focus[48] = "", left[48] = "";
 		int cur = z->form ? ui_form_current(z->form) : -1;
 		if (cur >= 0 && (size_t)cur < z->nf)
 			snprintf(focus, sizeof focus, "%s", z->fields[cur].key);
+		/* moved forward from the field that changed the layout: the cursor
+		 * goes to whatever now follows it (the time zone that appeared) */
+		int li = key_index(z, z->left_key);
+		if (li >= 0 && cur == li + 1)
+			snprintf(left, sizeof left, "%s", z->left_key);
 		build_form(z, focus);
+		li = left[0] ? key_index(z, left) : -1;
+		if (li >= 0 && focusable(z, li + 1) && strcmp(z->fields[li + 1].key, focus))
+			wiz_show_field(z, li + 1);
 		z->s->dirty = true;
 	}
 	if (z->save_pending) {
@@ -583,12 +598,6 @@ static int ask_key(struct wiz *z, const struct ui_event *ev)
 	default:
 		return UI_HANDLED | UI_REDRAW;
 	}
-}
-
-static bool focusable(const struct wiz *z, int i)
-{
-	return i >= 0 && (size_t)i < z->nf && z->fields[i].kind != PD_WF_NOTE &&
-	       z->fields[i].kind != PD_WF_FIXED;
 }
 
 /* First/last focusable field of the current page (page true) or of the step. */

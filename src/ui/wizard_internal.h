@@ -31,6 +31,7 @@ struct wiz {
 	struct ui_form *form;
 	bool rebuild;      /* the field set or other fields' values changed */
 	char *applied_template; /* the template whose values were filled in */
+	char left_key[48];      /* the field whose change asked for the rebuild */
 	bool name_ok;      /* the last name check passed: show "✓ available" */
 	pd_wiz_errors errs; /* by key: survive rebuilds of the form */
 	bool save_pending; /* a field was left: write the draft */

@@ -400,7 +400,7 @@ static size_t fields_customer(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_field
 {
 	size_t n = 0;
 	field_add(o, max, &n, "name", "Name", PD_WF_TEXT, 32, true);
-	field_add(o, max, &n, "country", "Country", PD_WF_COUNTRY, 32, true);
+	field_add(o, max, &n, "country", "Country", PD_WF_COUNTRY, 36, true);
 	const pd_country *co = c->geo && *w->country ? pd_geo_country(c->geo, w->country) : NULL;
 	if (co && co->n_zones > 1)
 		field_add(o, max, &n, "time_zone", "Time zone", PD_WF_CHOICE, 32, true);
