@@ -43,7 +43,7 @@ static int64_t pro_rata(int64_t users, int64_t price, int days, int ndays)
 }
 
 bool pd_billing_line_for(const pd_catalogue *cat, const pd_customer *c, int64_t licensed_users,
-			 pd_day period_first, int period_days, pd_billing_line *out)
+                         pd_day period_first, int period_days, pd_billing_line *out)
 {
 	memset(out, 0, sizeof *out);
 	if (period_days <= 0)
@@ -105,9 +105,8 @@ bool pd_billing_line_for(const pd_catalogue *cat, const pd_customer *c, int64_t 
 	out->active_days = active;
 	out->period_days = period_days;
 	out->unit_price_cents = p ? p->price_cents : 0;
-	out->amount_cents =
-		pro_rata(out->licensed_users, out->unit_price_cents, billable < 0 ? 0 : billable,
-			 period_days);
+	out->amount_cents = pro_rata(out->licensed_users, out->unit_price_cents,
+	                             billable < 0 ? 0 : billable, period_days);
 	out->flags = pd_buf_steal(&flags);
 	return true;
 }

@@ -153,7 +153,7 @@ typedef struct {
 } ctx;
 
 static pd_status bad(ctx *x, const char *keypath, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static pd_status bad(ctx *x, const char *keypath, const char *fmt, ...)
 {
@@ -164,20 +164,27 @@ static pd_status bad(ctx *x, const char *keypath, const char *fmt, ...)
 	va_end(ap);
 	int line = x->text ? line_of(x->text, x->len, keypath) : 0;
 	return pd_fail_line(x->e, PD_E_CONFIG, line, keypath, "%s:%d: %s: %s", x->path, line,
-			    keypath, msg);
+	                    keypath, msg);
 }
 
 static const char *type_name(const json_t *v)
 {
 	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number";
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+		return "an integer";
+	case JSON_REAL:
+		return "a number";
 	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	default: return "null";
+	case JSON_FALSE:
+		return "a boolean";
+	default:
+		return "null";
 	}
 }
 
@@ -206,7 +213,7 @@ static pd_status only_keys(ctx *x, const char *at, json_t *obj, const char *cons
 }
 
 static pd_status get_string(ctx *x, const char *at, json_t *obj, const char *key, bool required,
-			    char **out)
+                            char **out)
 {
 	char p[256];
 	snprintf(p, sizeof p, "%s.%s", at, key);
@@ -227,7 +234,7 @@ static pd_status get_string(ctx *x, const char *at, json_t *obj, const char *key
 }
 
 static pd_status get_bool(ctx *x, const char *at, json_t *obj, const char *key, bool required,
-			  bool def, bool *out)
+                          bool def, bool *out)
 {
 	char p[256];
 	snprintf(p, sizeof p, "%s.%s", at, key);
@@ -264,15 +271,16 @@ static pd_status get_key(ctx *x, const char *at, json_t *obj, char **out)
 	if (!key_ok(*out)) {
 		char p[256];
 		snprintf(p, sizeof p, "%s.key", at);
-		return bad(x, p, "\"%s\" is not a valid key (lower-case letters, digits, - and _, "
-				 "at most 40)",
-			   *out);
+		return bad(x, p,
+		           "\"%s\" is not a valid key (lower-case letters, digits, - and _, "
+		           "at most 40)",
+		           *out);
 	}
 	return PD_OK;
 }
 
 static pd_status get_array(ctx *x, const char *at, json_t *obj, const char *key, bool required,
-			   json_t **out)
+                           json_t **out)
 {
 	char p[256];
 	snprintf(p, sizeof p, "%s%s%s", at, *at ? "." : "", key);
@@ -290,8 +298,8 @@ static pd_status get_array(ctx *x, const char *at, json_t *obj, const char *key,
 
 static pd_status parse_platform(ctx *x, const char *at, json_t *o, pd_platform *pl)
 {
-	static const char *const keys[] = {"key", "name", "supported", "sub_accounts", "fields",
-					   "description", NULL};
+	static const char *const keys[] = {"key",    "name",        "supported", "sub_accounts",
+	                                   "fields", "description", NULL};
 	if (!json_is_object(o))
 		return bad(x, at, "must be an object, not %s", type_name(o));
 	pd_status st;
@@ -303,8 +311,9 @@ static pd_status parse_platform(ctx *x, const char *at, json_t *o, pd_platform *
 	char p[256];
 	snprintf(p, sizeof p, "%s.sub_accounts", at);
 	if (sa && !json_is_null(sa) && !json_is_string(sa))
-		return bad(x, p, "must be a string label (e.g. \"dialplan context\") or null, not %s",
-			   type_name(sa));
+		return bad(x, p,
+		           "must be a string label (e.g. \"dialplan context\") or null, not %s",
+		           type_name(sa));
 	if (json_is_string(sa) && *json_string_value(sa)) {
 		pl->has_sub_accounts = true;
 		pl->sub_account_label = xstrdup(json_string_value(sa));
@@ -317,8 +326,8 @@ static pd_status parse_platform(ctx *x, const char *at, json_t *o, pd_platform *
 	json_t *f;
 	json_array_foreach(fields, i, f)
 	{
-		static const char *const fkeys[] = {"key", "label", "required", "secret", "default",
-						    NULL};
+		static const char *const fkeys[] = {"key",    "label",   "required",
+		                                    "secret", "default", NULL};
 		char fp[256];
 		snprintf(fp, sizeof fp, "%s.fields[%zu]", at, i);
 		if (!json_is_object(f))
@@ -343,12 +352,13 @@ static pd_status parse_platform(ctx *x, const char *at, json_t *o, pd_platform *
 				pf->default_value = xstrdup(json_string_value(d));
 			else if (json_is_integer(d))
 				pf->default_value =
-					xasprintf("%lld", (long long)json_integer_value(d));
+				    xasprintf("%lld", (long long)json_integer_value(d));
 			else if (json_is_boolean(d))
 				pf->default_value = xstrdup(json_is_true(d) ? "true" : "false");
 			else
-				return bad(x, fp, "must be a string, an integer or a boolean, not %s",
-					   type_name(d));
+				return bad(x, fp,
+				           "must be a string, an integer or a boolean, not %s",
+				           type_name(d));
 		}
 		if (!strcmp(pf->key, "port") && pf->default_value) {
 			char *end;
@@ -381,11 +391,19 @@ static pd_status string_list(ctx *x, const char *at, json_t *arr, char ***out, s
 }
 
 static pd_status parse_product(ctx *x, const char *at, json_t *o, pd_product_type *t,
-			       const pd_catalogue *c)
+                               const pd_catalogue *c)
 {
-	static const char *const keys[] = {"key", "name", "description", "features",
-					   "locked_after_assignment", "trial_allowed", "price_cents",
-					   "currency", "platforms", "countries", NULL};
+	static const char *const keys[] = {"key",
+	                                   "name",
+	                                   "description",
+	                                   "features",
+	                                   "locked_after_assignment",
+	                                   "trial_allowed",
+	                                   "price_cents",
+	                                   "currency",
+	                                   "platforms",
+	                                   "countries",
+	                                   NULL};
 	if (!json_is_object(o))
 		return bad(x, at, "must be an object, not %s", type_name(o));
 	pd_status st;
@@ -394,7 +412,7 @@ static pd_status parse_product(ctx *x, const char *at, json_t *o, pd_product_typ
 	    (st = get_string(x, at, o, "name", true, &t->name)) ||
 	    (st = get_string(x, at, o, "description", false, &t->description)) ||
 	    (st = get_bool(x, at, o, "locked_after_assignment", true, false,
-			   &t->locked_after_assignment)) ||
+	                   &t->locked_after_assignment)) ||
 	    (st = get_bool(x, at, o, "trial_allowed", true, false, &t->trial_allowed)))
 		return st;
 	if (!t->description)
@@ -411,8 +429,9 @@ static pd_status parse_product(ctx *x, const char *at, json_t *o, pd_product_typ
 		{
 			if (!json_is_boolean(v) && !json_is_integer(v) && !json_is_string(v)) {
 				snprintf(p, sizeof p, "%s.features.%s", at, k);
-				return bad(x, p, "must be a boolean, an integer or a string, not %s",
-					   type_name(v));
+				return bad(x, p,
+				           "must be a boolean, an integer or a string, not %s",
+				           type_name(v));
 			}
 		}
 		t->features_json = json_dumps(feat, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -439,7 +458,8 @@ static pd_status parse_product(ctx *x, const char *at, json_t *o, pd_product_typ
 	snprintf(p, sizeof p, "%s.currency", at);
 	if (strlen(t->currency) != 3 || !isupper((unsigned char)t->currency[0]) ||
 	    !isupper((unsigned char)t->currency[1]) || !isupper((unsigned char)t->currency[2]))
-		return bad(x, p, "\"%s\" is not an ISO 4217 currency code such as EUR", t->currency);
+		return bad(x, p, "\"%s\" is not an ISO 4217 currency code such as EUR",
+		           t->currency);
 
 	json_t *arr;
 	snprintf(p, sizeof p, "%s.platforms", at);
@@ -452,7 +472,7 @@ static pd_status parse_product(ctx *x, const char *at, json_t *o, pd_product_typ
 		if (!pd_catalogue_platform(c, t->platforms[i])) {
 			snprintf(p, sizeof p, "%s.platforms[%zu]", at, i);
 			return bad(x, p, "unknown PBX platform \"%s\" (not in \"platforms\")",
-				   t->platforms[i]);
+			           t->platforms[i]);
 		}
 
 	snprintf(p, sizeof p, "%s.countries", at);
@@ -463,7 +483,7 @@ static pd_status parse_product(ctx *x, const char *at, json_t *o, pd_product_typ
 	for (size_t i = 0; i < t->n_countries; i++) {
 		const char *cc = t->countries[i];
 		bool shape = strlen(cc) == 2 && isupper((unsigned char)cc[0]) &&
-			     isupper((unsigned char)cc[1]);
+		             isupper((unsigned char)cc[1]);
 		if (!shape || (x->geo && !pd_geo_country(x->geo, cc))) {
 			snprintf(p, sizeof p, "%s.countries[%zu]", at, i);
 			return bad(x, p, "\"%s\" is not an ISO 3166-1 alpha-2 country code", cc);
@@ -490,8 +510,8 @@ static pd_status parse_role(ctx *x, const char *at, json_t *o, pd_role *r)
 
 static pd_status parse_root(ctx *x, json_t *root, pd_catalogue *c)
 {
-	static const char *const keys[] = {"version", "comment", "product_types", "roles",
-					   "platforms", NULL};
+	static const char *const keys[] = {"version", "comment",   "product_types",
+	                                   "roles",   "platforms", NULL};
 	if (!json_is_object(root))
 		return bad(x, "", "the catalogue must be a JSON object, not %s", type_name(root));
 	pd_status st;
@@ -539,10 +559,10 @@ static pd_status parse_root(ctx *x, json_t *root, pd_catalogue *c)
 	const pd_role *admin = pd_catalogue_role(c, PD_ROLE_ADMIN);
 	if (!admin)
 		return bad(x, "roles", "the role \"%s\" (the primary user's role) is missing",
-			   PD_ROLE_ADMIN);
+		           PD_ROLE_ADMIN);
 	if (!admin->manages_users)
 		return bad(x, "roles", "the role \"%s\" must have \"manages_users\": true",
-			   PD_ROLE_ADMIN);
+		           PD_ROLE_ADMIN);
 
 	if ((st = get_array(x, "", root, "product_types", true, &arr)))
 		return st;
@@ -569,8 +589,8 @@ pd_status pd_catalogue_load(const char *path, pd_catalogue *out, pd_err *e)
 	memset(out, 0, sizeof *out);
 	FILE *f = fopen(path, "rb");
 	if (!f)
-		return pd_fail(e, PD_E_NOINPUT, "catalogue", "cannot read the catalogue %s: %s", path,
-			       strerror(errno));
+		return pd_fail(e, PD_E_NOINPUT, "catalogue", "cannot read the catalogue %s: %s",
+		               path, strerror(errno));
 	pd_buf b = {0};
 	char chunk[8192];
 	size_t r;
@@ -589,7 +609,7 @@ pd_status pd_catalogue_load(const char *path, pd_catalogue *out, pd_err *e)
 	json_t *root = json_loadb(x.text, x.len, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
 		pd_fail_line(e, PD_E_CONFIG, je.line, "catalogue", "%s:%d: invalid JSON: %s", path,
-			     je.line, je.text);
+		             je.line, je.text);
 		free(x.text);
 		return PD_E_CONFIG;
 	}
@@ -613,9 +633,9 @@ pd_status pd_catalogue_load_default(const char *config_dir, pd_catalogue *out, p
 	if (!path) {
 		memset(out, 0, sizeof *out);
 		return pd_fail(e, PD_E_NOINPUT, "catalogue",
-			       "no catalogue.json found (looked in %s, $PROVDESK_DATADIR and the "
-			       "installed data directory)",
-			       config_dir ? config_dir : "the config directory");
+		               "no catalogue.json found (looked in %s, $PROVDESK_DATADIR and the "
+		               "installed data directory)",
+		               config_dir ? config_dir : "the config directory");
 	}
 	pd_status st = pd_catalogue_load(path, out, e);
 	free(path);

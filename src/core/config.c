@@ -31,24 +31,24 @@ typedef struct {
 	size_t linecap;
 } loader;
 
-#define KEY_LIST(X)                                                          \
-	X(0, "database", "path")                                                 \
-	X(1, "smtp", "url")                                                      \
-	X(2, "smtp", "starttls")                                                 \
-	X(3, "smtp", "from")                                                     \
-	X(4, "smtp", "username")                                                 \
-	X(5, "smtp", "password_file")                                            \
-	X(6, "trial", "default_days")                                            \
-	X(7, "customers", "internal_systems_limit")                              \
-	X(8, "pbx", "ping_interval")                                             \
-	X(9, "pbx", "backoff_max")                                               \
+#define KEY_LIST(X)                                                                                \
+	X(0, "database", "path")                                                                   \
+	X(1, "smtp", "url")                                                                        \
+	X(2, "smtp", "starttls")                                                                   \
+	X(3, "smtp", "from")                                                                       \
+	X(4, "smtp", "username")                                                                   \
+	X(5, "smtp", "password_file")                                                              \
+	X(6, "trial", "default_days")                                                              \
+	X(7, "customers", "internal_systems_limit")                                                \
+	X(8, "pbx", "ping_interval")                                                               \
+	X(9, "pbx", "backoff_max")                                                                 \
 	X(10, "ui", "theme")
 
 static const struct {
 	const char *section, *key;
 } known_keys[] = {
 #define X(i, s, k) {s, k},
-	KEY_LIST(X)
+    KEY_LIST(X)
 #undef X
 };
 #define N_KEYS (sizeof known_keys / sizeof known_keys[0])
@@ -56,7 +56,7 @@ static const struct {
 static const char *const sections[] = {"database", "smtp", "trial", "customers", "pbx", "ui"};
 
 static bool fail(loader *l, const char *section, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static bool fail(loader *l, const char *section, const char *key, const char *fmt, ...)
 {
@@ -74,7 +74,7 @@ static bool fail(loader *l, const char *section, const char *key, const char *fm
 		snprintf(field, sizeof field, "%s", section ? section : "");
 	if (*field)
 		pd_fail_line(l->e, PD_E_CONFIG, l->line, field, "%s:%d: %s: %s", l->path, l->line,
-			     field, msg);
+		             field, msg);
 	else
 		pd_fail_line(l->e, PD_E_CONFIG, l->line, NULL, "%s:%d: %s", l->path, l->line, msg);
 	l->failed = true;
@@ -83,7 +83,7 @@ static bool fail(loader *l, const char *section, const char *key, const char *fm
 
 /* Strict integer in [lo, hi]. */
 static bool int_value(loader *l, const char *s, const char *k, const char *v, int lo, int hi,
-		      int *out)
+                      int *out)
 {
 	char *end;
 	errno = 0;
@@ -118,7 +118,7 @@ static bool check_from(loader *l, const char *v)
 		const char *gt = strchr(lt, '>');
 		if (!gt || gt[1])
 			return fail(l, "smtp", "from",
-				    "expected 'Name <address@example.com>' or an address");
+			            "expected 'Name <address@example.com>' or an address");
 		addr = xstrndup(lt + 1, (size_t)(gt - lt - 1));
 	} else {
 		addr = xstrdup(v);
@@ -140,11 +140,12 @@ static int handler(void *user, const char *section, const char *name, const char
 	if (l->failed)
 		return 0;
 	if (!*section)
-		return fail(l, name, NULL, "key outside a section (put it under [database], [smtp]…)");
+		return fail(l, name, NULL,
+		            "key outside a section (put it under [database], [smtp]…)");
 	if (!strcmp(section, "smtp") && !strcmp(name, "password"))
 		return fail(l, "smtp", "password",
-			    "the SMTP password never goes in this file: write it alone in a file "
-			    "readable only by you and set password_file = PATH");
+		            "the SMTP password never goes in this file: write it alone in a file "
+		            "readable only by you and set password_file = PATH");
 	int idx = -1;
 	for (size_t i = 0; i < N_KEYS; i++)
 		if (!strcmp(known_keys[i].section, section) && !strcmp(known_keys[i].key, name))
@@ -173,9 +174,9 @@ static int handler(void *user, const char *section, const char *name, const char
 	case 1:
 		if (*v && strncmp(v, "smtp://", 7) && strncmp(v, "smtps://", 8))
 			return fail(l, section, name,
-				    "'%s' must start with smtp:// or smtps:// (or be empty to keep "
-				    "invitations in the outbox)",
-				    v);
+			            "'%s' must start with smtp:// or smtps:// (or be empty to keep "
+			            "invitations in the outbox)",
+			            v);
 		if (*v && !v[strncmp(v, "smtp://", 7) ? 8 : 7])
 			return fail(l, section, name, "'%s' has no host", v);
 		pd_set_str(&c->smtp_url, *v ? v : NULL);
@@ -217,7 +218,7 @@ static int handler(void *user, const char *section, const char *name, const char
 			     (*p >= '0' && *p <= '9') || *p == '-' || *p == '_';
 		if (!ok)
 			return fail(l, section, name,
-				    "'%s' is not a theme name (letters, digits, - and _)", v);
+			            "'%s' is not a theme name (letters, digits, - and _)", v);
 		pd_set_str(&c->ui_theme, v);
 		break;
 	}
@@ -325,7 +326,7 @@ pd_status pd_config_load(const char *path, pd_config *out, pd_err *e)
 			return PD_OK; /* the file is optional: built-in defaults */
 		}
 		pd_fail(e, path ? PD_E_NOINPUT : PD_E_CONFIG, "config",
-			"cannot read the configuration file %s: %s", file, strerror(err));
+		        "cannot read the configuration file %s: %s", file, strerror(err));
 		free(file);
 		pd_config_free(out);
 		return e ? e->status : PD_E_NOINPUT;
@@ -334,7 +335,7 @@ pd_status pd_config_load(const char *path, pd_config *out, pd_err *e)
 	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
 		fclose(f);
 		pd_fail(e, path ? PD_E_NOINPUT : PD_E_CONFIG, "config",
-			"cannot read the configuration file %s: it is a directory", file);
+		        "cannot read the configuration file %s: it is a directory", file);
 		free(file);
 		pd_config_free(out);
 		return path ? PD_E_NOINPUT : PD_E_CONFIG;
@@ -349,7 +350,8 @@ pd_status pd_config_load(const char *path, pd_config *out, pd_err *e)
 	if (!l.failed && r != 0) {
 		/* inih's own syntax error (a line with no '='): r is its line. */
 		l.line = r > 0 ? r : l.line;
-		fail(&l, NULL, NULL, "syntax error: expected 'key = value', '[section]' or a comment");
+		fail(&l, NULL, NULL,
+		     "syntax error: expected 'key = value', '[section]' or a comment");
 	}
 	if (l.failed) {
 		free(file);
@@ -368,8 +370,9 @@ char *pd_config_smtp_password(const pd_config *c, pd_err *e)
 		return NULL;
 	FILE *f = fopen(c->smtp_password_file, "r");
 	if (!f) {
-		pd_fail(e, PD_E_NOINPUT, "smtp.password_file", "cannot read smtp.password_file %s: %s",
-			c->smtp_password_file, strerror(errno));
+		pd_fail(e, PD_E_NOINPUT, "smtp.password_file",
+		        "cannot read smtp.password_file %s: %s", c->smtp_password_file,
+		        strerror(errno));
 		return NULL;
 	}
 	pd_buf b = {0};
@@ -382,7 +385,7 @@ char *pd_config_smtp_password(const pd_config *c, pd_err *e)
 	if (rerr) {
 		pd_buf_free(&b);
 		pd_fail(e, PD_E_NOINPUT, "smtp.password_file", "cannot read smtp.password_file %s",
-			c->smtp_password_file);
+		        c->smtp_password_file);
 		return NULL;
 	}
 	char *s = pd_buf_steal(&b);

@@ -8,7 +8,7 @@
 
 static const char *const status_names[] = {
 #define PD_X(e, s) s,
-	PD_CUSTOMER_STATUS_LIST(PD_X)
+    PD_CUSTOMER_STATUS_LIST(PD_X)
 #undef PD_X
 };
 #define N_STATUS (sizeof status_names / sizeof status_names[0])
@@ -140,7 +140,7 @@ pd_status pd_customer_check(const pd_catalogue *cat, const pd_geo *g, pd_custome
 			pd_day_format(c->trial_start, a);
 			pd_day_format(c->trial_end, b);
 			return pd_fail(e, PD_E_INVALID, "trial_end",
-				       "the trial ends (%s) before it starts (%s)", b, a);
+			               "the trial ends (%s) before it starts (%s)", b, a);
 		}
 		/* A converted trial is history; only a running one needs the
 		 * product type to allow trials. */
@@ -180,8 +180,8 @@ void pd_user_free(pd_user *u)
 /* Field names are prefixed for the creation bundle ("admin_email",
  * "users[1].email") so the message points at the right input. */
 static pd_status user_check_fields(const pd_catalogue *cat, pd_user *u, const char *f_name,
-				   const char *f_email, const char *f_ext, const char *f_role,
-				   pd_err *e)
+                                   const char *f_email, const char *f_ext, const char *f_role,
+                                   pd_err *e)
 {
 	pd_status st;
 	char *dn = NULL;
@@ -205,7 +205,7 @@ static pd_status user_check_fields(const pd_catalogue *cat, pd_user *u, const ch
 		for (size_t i = 0; i < cat->n_roles; i++)
 			pd_buf_printf(&b, "%s%s", i ? ", " : "", cat->roles[i].key);
 		pd_fail(e, PD_E_INVALID, f_role, "unknown role '%.60s' (known: %s)", u->role,
-			b.s ? b.s : "none");
+		        b.s ? b.s : "none");
 		pd_buf_free(&b);
 		return PD_E_INVALID;
 	}
@@ -249,13 +249,14 @@ static bool same_email(const char *a, const char *b)
 }
 
 pd_status pd_new_customer_check(const pd_catalogue *cat, const pd_geo *g, pd_new_customer *n,
-				pd_day today, pd_err *e)
+                                pd_day today, pd_err *e)
 {
 	pd_customer *c = &n->customer;
 	pd_status st;
 	if (n->trial_days < 0 || n->trial_days > 365)
 		return pd_fail(e, PD_E_INVALID, "trial_days",
-			       "trial length must be between 1 and 365 days (got %d)", n->trial_days);
+		               "trial length must be between 1 and 365 days (got %d)",
+		               n->trial_days);
 	c->trial = n->trial_days > 0;
 	c->trial_converted = false;
 	if (c->trial) {
@@ -272,7 +273,7 @@ pd_status pd_new_customer_check(const pd_catalogue *cat, const pd_geo *g, pd_new
 	n->admin.synced = false;
 	pd_set_str(&n->admin.role, PD_ROLE_ADMIN);
 	st = user_check_fields(cat, &n->admin, "admin_name", "admin_email", "admin_extension",
-			       "admin_role", e);
+	                       "admin_role", e);
 	if (st != PD_OK)
 		return st;
 
@@ -289,13 +290,15 @@ pd_status pd_new_customer_check(const pd_catalogue *cat, const pd_geo *g, pd_new
 			return st;
 		if (same_email(u->email, n->admin.email))
 			return pd_fail(e, PD_E_INVALID, fn[1],
-				       "email %.254s is already used by the primary user", u->email);
+			               "email %.254s is already used by the primary user",
+			               u->email);
 		for (size_t j = 0; j < i; j++)
 			if (same_email(u->email, n->users[j].email))
-				return pd_fail(e, PD_E_INVALID, fn[1],
-					       "email %.254s is already used by another user of this "
-					       "customer",
-					       u->email);
+				return pd_fail(
+				    e, PD_E_INVALID, fn[1],
+				    "email %.254s is already used by another user of this "
+				    "customer",
+				    u->email);
 	}
 
 	if (n->pbx) {
@@ -306,9 +309,10 @@ pd_status pd_new_customer_check(const pd_catalogue *cat, const pd_geo *g, pd_new
 			pd_buf b = {0};
 			for (size_t i = 0; i < p->n_platforms; i++)
 				pd_buf_printf(&b, "%s%s", i ? ", " : "", p->platforms[i]);
-			pd_fail(e, PD_E_INVALID, "platform",
-				"product type '%s' does not support PBX platform '%s' (allowed: %s)",
-				p->key, n->pbx->platform, b.s ? b.s : "none");
+			pd_fail(
+			    e, PD_E_INVALID, "platform",
+			    "product type '%s' does not support PBX platform '%s' (allowed: %s)",
+			    p->key, n->pbx->platform, b.s ? b.s : "none");
 			pd_buf_free(&b);
 			return PD_E_INVALID;
 		}

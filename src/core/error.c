@@ -10,7 +10,7 @@ static const struct {
 	const char *message;
 } status_table[] = {
 #define PD_X_ROW(name, code, msg) {#name, code, msg},
-	PD_STATUS_LIST(PD_X_ROW)
+    PD_STATUS_LIST(PD_X_ROW)
 #undef PD_X_ROW
 };
 
@@ -43,7 +43,7 @@ pd_status pd_fail(pd_err *e, pd_status status, const char *field, const char *fm
 }
 
 pd_status pd_fail_line(pd_err *e, pd_status status, int line, const char *field, const char *fmt,
-		       ...)
+                       ...)
 {
 	va_list ap;
 	va_start(ap, fmt);

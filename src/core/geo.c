@@ -45,8 +45,8 @@ typedef struct {
 static uint32_t mo_u32(const mo_file *m, size_t off)
 {
 	const unsigned char *p = m->data + off;
-	uint32_t v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-		     (uint32_t)p[3] << 24;
+	uint32_t v =
+	    (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 	if (m->swap)
 		v = __builtin_bswap32(v);
 	return v;
@@ -76,13 +76,13 @@ static pd_status mo_open(const char *path, mo_file *m, pd_err *e)
 		free(m->data);
 		m->data = NULL;
 		return pd_fail(e, PD_E_NOINPUT, "name_fr",
-			       "cannot read the French country names %s: %s (install iso-codes)",
-			       path, strerror(errno));
+		               "cannot read the French country names %s: %s (install iso-codes)",
+		               path, strerror(errno));
 	}
 	if (m->size < 28)
 		goto corrupt;
 	uint32_t magic = (uint32_t)m->data[0] | (uint32_t)m->data[1] << 8 |
-			 (uint32_t)m->data[2] << 16 | (uint32_t)m->data[3] << 24;
+	                 (uint32_t)m->data[2] << 16 | (uint32_t)m->data[3] << 24;
 	if (magic == 0x950412deu)
 		m->swap = false;
 	else if (magic == 0xde120495u)
@@ -181,17 +181,17 @@ static pd_status load_iso(pd_geo *g, const char *path, pd_err *e)
 		FILE *f = fopen(path, "r");
 		if (!f)
 			return pd_fail(e, PD_E_NOINPUT, "country",
-				       "cannot read the country list %s: %s (install iso-codes)", path,
-				       strerror(errno));
+			               "cannot read the country list %s: %s (install iso-codes)",
+			               path, strerror(errno));
 		fclose(f);
 		return pd_fail_line(e, PD_E_CONFIG, je.line, "country", "%s:%d: invalid JSON: %s",
-				    path, je.line, je.text);
+		                    path, je.line, je.text);
 	}
 	json_t *arr = json_object_get(root, "3166-1");
 	if (!json_is_array(arr) || json_array_size(arr) == 0) {
 		json_decref(root);
 		return pd_fail(e, PD_E_CONFIG, "country",
-			       "%s: no \"3166-1\" array of countries in this file", path);
+		               "%s: no \"3166-1\" array of countries in this file", path);
 	}
 	g->countries = xcalloc(json_array_size(arr), sizeof *g->countries);
 	size_t i;
@@ -204,9 +204,10 @@ static pd_status load_iso(pd_geo *g, const char *path, pd_err *e)
 		const char *official = json_string_value(json_object_get(v, "official_name"));
 		if (!a2 || strlen(a2) != 2 || !name || !*name) {
 			json_decref(root);
-			return pd_fail(e, PD_E_CONFIG, "country",
-				       "%s: entry %zu of \"3166-1\" lacks a 2-letter alpha_2 or a name",
-				       path, i);
+			return pd_fail(
+			    e, PD_E_CONFIG, "country",
+			    "%s: entry %zu of \"3166-1\" lacks a 2-letter alpha_2 or a name", path,
+			    i);
 		}
 		pd_country *c = &g->countries[g->n++];
 		c->code[0] = (char)(a2[0] & ~0x20);
@@ -216,7 +217,8 @@ static pd_status load_iso(pd_geo *g, const char *path, pd_err *e)
 		/* Search also matches the formal names ("Korea, Republic of",
 		 * "Federal Republic of Germany"); c->key holds them until the
 		 * French names are known. */
-		c->key = xasprintf("%s\t%s", common && *common ? name : "", official ? official : "");
+		c->key =
+		    xasprintf("%s\t%s", common && *common ? name : "", official ? official : "");
 	}
 	json_decref(root);
 	return PD_OK;
@@ -245,8 +247,8 @@ static pd_status load_zones(pd_geo *g, const char *path, bool required, pd_err *
 		if (!required)
 			return PD_OK;
 		return pd_fail(e, PD_E_NOINPUT, "time_zone",
-			       "cannot read the time zone list %s: %s (install tzdata)", path,
-			       strerror(errno));
+		               "cannot read the time zone list %s: %s (install tzdata)", path,
+		               strerror(errno));
 	}
 	char *line = NULL;
 	size_t cap = 0;
@@ -266,8 +268,8 @@ static pd_status load_zones(pd_geo *g, const char *path, bool required, pd_err *
 		char *tz = strtok_r(NULL, "\t", &save);
 		if (!codes || !coord || !tz || !*tz) {
 			st = pd_fail_line(e, PD_E_CONFIG, lineno, "time_zone",
-					  "%s:%d: expected 'code<TAB>coordinates<TAB>zone'", path,
-					  lineno);
+			                  "%s:%d: expected 'code<TAB>coordinates<TAB>zone'", path,
+			                  lineno);
 			break;
 		}
 		if (!has_str(g->all_zones, g->n_all_zones, tz)) {
@@ -278,7 +280,8 @@ static pd_status load_zones(pd_geo *g, const char *path, bool required, pd_err *
 			g->all_zones[g->n_all_zones++] = xstrdup(tz);
 		}
 		char *csave = NULL;
-		for (char *cc = strtok_r(codes, ",", &csave); cc; cc = strtok_r(NULL, ",", &csave)) {
+		for (char *cc = strtok_r(codes, ",", &csave); cc;
+		     cc = strtok_r(NULL, ",", &csave)) {
 			pd_country *c = find_code(g, cc);
 			if (!c || has_str(c->zones, c->n_zones, tz))
 				continue;
@@ -295,7 +298,7 @@ static pd_status load_zones(pd_geo *g, const char *path, bool required, pd_err *
 }
 
 pd_status pd_geo_load(const char *iso_dir, const char *locale_dir, const char *zoneinfo_dir,
-		      pd_geo **out, pd_err *e)
+                      pd_geo **out, pd_err *e)
 {
 	pd_geo *g = xcalloc(1, sizeof *g);
 	char *iso = xasprintf("%s/json/iso_3166-1.json", iso_dir);
@@ -315,7 +318,8 @@ pd_status pd_geo_load(const char *iso_dir, const char *locale_dir, const char *z
 				fr = mo_lookup(&mo, formal);
 			free(formal);
 			c->name_fr = xstrdup(fr ? fr : c->name_en);
-			char *text = xasprintf("%s\t%s\t%s\t%s", c->code, c->name_en, c->name_fr, c->key);
+			char *text =
+			    xasprintf("%s\t%s\t%s\t%s", c->code, c->name_en, c->name_fr, c->key);
 			free(c->key);
 			c->key = pd_fold_key(text);
 			if (!c->key)
@@ -364,8 +368,8 @@ static void geo_free_global(void)
 static void geo_init(void)
 {
 	pd_geo_load(env_or("PROVDESK_ISO_CODES_DIR", "/usr/share/iso-codes"),
-		    env_or("PROVDESK_LOCALE_DIR", "/usr/share/locale"),
-		    env_or("PROVDESK_ZONEINFO_DIR", "/usr/share/zoneinfo"), &geo_global, &geo_err);
+	            env_or("PROVDESK_LOCALE_DIR", "/usr/share/locale"),
+	            env_or("PROVDESK_ZONEINFO_DIR", "/usr/share/zoneinfo"), &geo_global, &geo_err);
 	/* Freed at exit so leak checkers see a clean process. */
 	if (geo_global)
 		atexit(geo_free_global);
@@ -424,8 +428,8 @@ static int match_rank(const pd_geo *g, size_t idx, const char *q)
 			break;
 		}
 		for (const char *p = strstr(n, q); p; p = strstr(p + 1, q)) {
-			bool word = p > n && (p[-1] == ' ' || p[-1] == '-' || p[-1] == '(' ||
-					      p[-1] == '\'');
+			bool word = p > n &&
+			            (p[-1] == ' ' || p[-1] == '-' || p[-1] == '(' || p[-1] == '\'');
 			int r = word ? 2 : 3;
 			if (rank < 0 || r < rank)
 				rank = r;

@@ -41,15 +41,16 @@ void pd_invitation_render(const pd_customer *c, const pd_user *u, pd_invitation 
 
 	char *safe = header_safe(cname);
 	out->to = xstrdup(email);
-	out->subject = xasprintf("Invitation: your %s account on the contact-centre platform", safe);
+	out->subject =
+	    xasprintf("Invitation: your %s account on the contact-centre platform", safe);
 	free(safe);
 
 	pd_buf b = {0};
 	pd_buf_printf(&b, "Hello %s,\n\n", uname);
 	pd_buf_printf(&b,
-		      "An account has been created for you on the call-analytics and "
-		      "contact-centre platform for %s",
-		      cname);
+	              "An account has been created for you on the call-analytics and "
+	              "contact-centre platform for %s",
+	              cname);
 	if (role)
 		pd_buf_printf(&b, ", with the role %s", role);
 	pd_buf_add(&b, ".\n\n");
@@ -58,16 +59,17 @@ void pd_invitation_render(const pd_customer *c, const pd_user *u, pd_invitation 
 		pd_buf_printf(&b, "Your extension:     %s\n", u->extension);
 	pd_buf_printf(&b, "Customer tenant id: %s\n\n", c->tenant_id);
 	pd_buf_printf(&b,
-		      "Important: use this same email address (%s) for your user on your PBX. "
-		      "The platform links the users it finds on the PBX to platform users by "
-		      "their email address, so your calls and agent status are attributed to "
-		      "you only when both match.\n\n",
-		      email);
+	              "Important: use this same email address (%s) for your user on your PBX. "
+	              "The platform links the users it finds on the PBX to platform users by "
+	              "their email address, so your calls and agent status are attributed to "
+	              "you only when both match.\n\n",
+	              email);
 	if (role && !strcmp(role, "Customer Administrator"))
-		pd_buf_add(&b, "As Customer Administrator you can invite and manage the other users "
-			       "of your organisation.\n\n");
+		pd_buf_add(&b,
+		           "As Customer Administrator you can invite and manage the other users "
+		           "of your organisation.\n\n");
 	pd_buf_add(&b, "If you did not expect this message, please tell your reseller's support "
-		       "team.\n\n-- \nReseller Support\n");
+	               "team.\n\n-- \nReseller Support\n");
 	out->body = pd_buf_steal(&b);
 }
 

@@ -44,7 +44,7 @@ static const pd_platform_field *platform_field(const pd_platform *pl, const char
 }
 
 static pd_status check_platform(const pd_catalogue *cat, const char *platform,
-				const pd_platform **out, pd_err *e)
+                                const pd_platform **out, pd_err *e)
 {
 	if (!platform || !*platform)
 		return pd_fail(e, PD_E_INVALID, "platform", "PBX platform is required");
@@ -54,7 +54,7 @@ static pd_status check_platform(const pd_catalogue *cat, const char *platform,
 		for (size_t i = 0; i < cat->n_platforms; i++)
 			pd_buf_printf(&b, "%s%s", i ? ", " : "", cat->platforms[i].key);
 		pd_fail(e, PD_E_INVALID, "platform", "unknown PBX platform '%.60s' (known: %s)",
-			platform, b.s ? b.s : "none");
+		        platform, b.s ? b.s : "none");
 		pd_buf_free(&b);
 		return PD_E_INVALID;
 	}
@@ -67,16 +67,18 @@ static pd_status check_host(const char *h, pd_err *e)
 {
 	size_t n = strlen(h);
 	if (n > 253)
-		return pd_fail(e, PD_E_INVALID, "host", "host name is too long (at most 253 characters)");
+		return pd_fail(e, PD_E_INVALID, "host",
+		               "host name is too long (at most 253 characters)");
 	bool v6 = strchr(h, ':') != NULL;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)h[i];
 		bool ok = isalnum(c) || c == '.' || c == '-' || c == '_' ||
-			  (v6 && (c == ':' || c == '[' || c == ']' || c == '%'));
+		          (v6 && (c == ':' || c == '[' || c == ']' || c == '%'));
 		if (!ok)
-			return pd_fail(e, PD_E_INVALID, "host",
-				       "host '%.80s' contains '%c', which is not allowed in a host name",
-				       h, c);
+			return pd_fail(
+			    e, PD_E_INVALID, "host",
+			    "host '%.80s' contains '%c', which is not allowed in a host name", h,
+			    c);
 	}
 	if (h[0] == '.' || h[0] == '-' || h[n - 1] == '.' || h[n - 1] == '-')
 		return pd_fail(e, PD_E_INVALID, "host", "host '%.80s' is not a valid host name", h);
@@ -94,11 +96,11 @@ static pd_status check_params(const pd_platform *pl, const char *json, bool requ
 		root = json_loads(json, JSON_REJECT_DUPLICATES, &je);
 		if (!root)
 			return pd_fail(e, PD_E_INVALID, "params",
-				       "platform parameters are not valid JSON: %s", je.text);
+			               "platform parameters are not valid JSON: %s", je.text);
 		if (!json_is_object(root)) {
 			json_decref(root);
 			return pd_fail(e, PD_E_INVALID, "params",
-				       "platform parameters must be a JSON object");
+			               "platform parameters must be a JSON object");
 		}
 		const char *k;
 		json_t *v;
@@ -108,7 +110,8 @@ static pd_status check_params(const pd_platform *pl, const char *json, bool requ
 			if (!f || !strcmp(k, "host") || !strcmp(k, "port") || !strcmp(k, "tls") ||
 			    !strcmp(k, "username") || f->secret) {
 				pd_fail(e, PD_E_INVALID, k,
-					"'%.60s' is not an extra parameter of platform %s", k, pl->key);
+				        "'%.60s' is not an extra parameter of platform %s", k,
+				        pl->key);
 				json_decref(root);
 				return PD_E_INVALID;
 			}
@@ -129,8 +132,9 @@ static pd_status check_params(const pd_platform *pl, const char *json, bool requ
 			json_t *v = root ? json_object_get(root, f->key) : NULL;
 			if (!v || (json_is_string(v) && !*json_string_value(v))) {
 				json_decref(root);
-				return pd_fail(e, PD_E_INVALID, f->key, "%s is required for platform %s",
-					       f->label ? f->label : f->key, pl->key);
+				return pd_fail(e, PD_E_INVALID, f->key,
+				               "%s is required for platform %s",
+				               f->label ? f->label : f->key, pl->key);
 			}
 		}
 	}
@@ -166,30 +170,32 @@ pd_status pd_pbx_check(const pd_catalogue *cat, pd_pbx *p, pd_err *e)
 	trim_opt(&p->template_name);
 	const pd_platform_field *fh = platform_field(pl, "host");
 	if (!p->host && fh && fh->required)
-		return pd_fail(e, PD_E_INVALID, "host", "host is required for platform %s", pl->key);
+		return pd_fail(e, PD_E_INVALID, "host", "host is required for platform %s",
+		               pl->key);
 	if (p->host && (st = check_host(p->host, e)) != PD_OK)
 		return st;
 	if (p->port == 0)
 		p->port = default_port(pl);
 	if (p->port < 1 || p->port > 65535)
 		return pd_fail(e, PD_E_INVALID, "port", "port must be between 1 and 65535 (got %d)",
-			       p->port);
+		               p->port);
 	const pd_platform_field *fu = platform_field(pl, "username");
 	if (!p->username && fu && fu->required)
 		return pd_fail(e, PD_E_INVALID, "username", "username is required for platform %s",
-			       pl->key);
+		               pl->key);
 	if (p->username && !pd_utf8_valid(p->username, strlen(p->username)))
 		return pd_fail(e, PD_E_INVALID, "username", "username is not valid UTF-8 text");
 	if (p->secret && strpbrk(p->secret, "\r\n"))
 		/* AMI and ESL are line protocols: a line break would inject commands. */
-		return pd_fail(e, PD_E_INVALID, "secret", "the secret must not contain line breaks");
+		return pd_fail(e, PD_E_INVALID, "secret",
+		               "the secret must not contain line breaks");
 	if ((st = check_params(pl, p->params_json, true, e)) != PD_OK)
 		return st;
 	if (p->enabled && !pl->supported)
 		return pd_fail(e, PD_E_INVALID, "enabled",
-			       "platform %s has no driver in this version: create the connection "
-			       "disabled",
-			       pl->key);
+		               "platform %s has no driver in this version: create the connection "
+		               "disabled",
+		               pl->key);
 	return PD_OK;
 }
 
@@ -214,7 +220,7 @@ pd_status pd_template_check(const pd_catalogue *cat, pd_template *t, pd_err *e)
 		t->port = default_port(pl);
 	if (t->port < 0 || t->port > 65535)
 		return pd_fail(e, PD_E_INVALID, "port", "port must be between 1 and 65535 (got %d)",
-			       t->port);
+		               t->port);
 	return check_params(pl, t->params_json, false, e);
 }
 
@@ -237,7 +243,7 @@ void pd_pbx_apply_template(pd_pbx *p, const pd_template *t)
 	if (t->params_json && *t->params_json) {
 		json_t *tp = json_loads(t->params_json, 0, NULL);
 		json_t *pp = p->params_json && *p->params_json ? json_loads(p->params_json, 0, NULL)
-							       : json_object();
+		                                               : json_object();
 		if (json_is_object(tp) && json_is_object(pp)) {
 			json_object_update_missing(pp, tp);
 			char *s = json_dumps(pp, JSON_COMPACT | JSON_SORT_KEYS);

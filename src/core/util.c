@@ -188,8 +188,7 @@ int pd_utf8_width(const char *s)
 
 static bool is_space_cp(utf8proc_int32_t cp)
 {
-	if (cp == ' ' || (cp >= 0x09 && cp <= 0x0D) || cp == 0x85 || cp == 0xA0 ||
-	    cp == 0xFEFF)
+	if (cp == ' ' || (cp >= 0x09 && cp <= 0x0D) || cp == 0x85 || cp == 0xA0 || cp == 0xFEFF)
 		return true;
 	utf8proc_category_t c = utf8proc_category(cp);
 	return c == UTF8PROC_CATEGORY_ZS || c == UTF8PROC_CATEGORY_ZL || c == UTF8PROC_CATEGORY_ZP;
@@ -225,10 +224,10 @@ char *pd_fold_key(const char *s)
 	if (!s)
 		return NULL;
 	utf8proc_uint8_t *out = NULL;
-	utf8proc_ssize_t r = utf8proc_map((const utf8proc_uint8_t *)s, 0, &out,
-					  UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_DECOMPOSE |
-						  UTF8PROC_COMPAT | UTF8PROC_CASEFOLD |
-						  UTF8PROC_STRIPMARK);
+	utf8proc_ssize_t r =
+	    utf8proc_map((const utf8proc_uint8_t *)s, 0, &out,
+	                 UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_DECOMPOSE |
+	                     UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK);
 	if (r < 0) {
 		free(out);
 		return NULL;
@@ -278,10 +277,9 @@ void pd_uuid_v4(char out[37])
 	random_bytes(b, sizeof b);
 	b[6] = (unsigned char)((b[6] & 0x0F) | 0x40);
 	b[8] = (unsigned char)((b[8] & 0x3F) | 0x80);
-	snprintf(out, 37,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-		 b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-		 b[14], b[15]);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+	         b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+	         b[13], b[14], b[15]);
 }
 
 /* ---- calendar (proleptic Gregorian, H. Hinnant's days_from_civil) ---- */

@@ -37,7 +37,7 @@ static bool no_controls(const char *s, bool allow_lines)
 
 /* Shared by names and display names: trimmed, 1..max code points. */
 static pd_status check_text_required(const char *in, const char *field, const char *what,
-				     size_t max, char **normalized, pd_err *e)
+                                     size_t max, char **normalized, pd_err *e)
 {
 	if (!in)
 		return pd_fail(e, PD_E_INVALID, field, "%s is required", what);
@@ -46,21 +46,21 @@ static pd_status check_text_required(const char *in, const char *field, const ch
 	char *t = pd_trim(in);
 	if (!*t) {
 		free(t);
-		return pd_fail(e, PD_E_INVALID, field, "%s is required (it is empty or only spaces)",
-			       what);
+		return pd_fail(e, PD_E_INVALID, field,
+		               "%s is required (it is empty or only spaces)", what);
 	}
 	size_t n = pd_utf8_chars(t);
 	if (n > max) {
 		free(t);
 		return pd_fail(e, PD_E_INVALID, field,
-			       "%s is too long: %zu characters, at most %zu", what, n, max);
+		               "%s is too long: %zu characters, at most %zu", what, n, max);
 	}
 	if (!no_controls(t, false)) {
 		free(t);
 		return pd_fail(e, PD_E_INVALID, field,
-			       "%s must not contain control characters (tabs, line breaks, "
-			       "direction overrides…)",
-			       what);
+		               "%s must not contain control characters (tabs, line breaks, "
+		               "direction overrides…)",
+		               what);
 	}
 	if (normalized)
 		*normalized = t;
@@ -77,11 +77,11 @@ pd_status pd_check_name(const char *in, char **normalized, pd_err *e)
 pd_status pd_check_display_name(const char *in, const char *field, pd_err *e)
 {
 	return check_text_required(in, field ? field : "display_name", "display name",
-				   PD_DISPLAY_NAME_MAX, NULL, e);
+	                           PD_DISPLAY_NAME_MAX, NULL, e);
 }
 
 static pd_status check_text_optional(const char *in, const char *field, size_t max,
-				     bool allow_lines, pd_err *e)
+                                     bool allow_lines, pd_err *e)
 {
 	if (!in || !*in)
 		return PD_OK;
@@ -89,11 +89,11 @@ static pd_status check_text_optional(const char *in, const char *field, size_t m
 		return pd_fail(e, PD_E_INVALID, field, "%s is not valid UTF-8 text", field);
 	size_t n = pd_utf8_chars(in);
 	if (n > max)
-		return pd_fail(e, PD_E_INVALID, field, "%s is too long: %zu characters, at most %zu",
-			       field, n, max);
+		return pd_fail(e, PD_E_INVALID, field,
+		               "%s is too long: %zu characters, at most %zu", field, n, max);
 	if (!no_controls(in, allow_lines))
 		return pd_fail(e, PD_E_INVALID, field, "%s must not contain control characters%s",
-			       field, allow_lines ? "" : " (tabs, line breaks…)");
+		               field, allow_lines ? "" : " (tabs, line breaks…)");
 	return PD_OK;
 }
 
@@ -128,30 +128,31 @@ pd_status pd_check_country(const pd_geo *g, const char *in, char out[3], pd_err 
 		free(k);
 	}
 	if (!c)
-		return pd_fail(e, PD_E_INVALID, "country",
-			       "unknown country '%.40s' (use an ISO 3166-1 alpha-2 code such as FR, "
-			       "or the country's English or French name)",
-			       in);
+		return pd_fail(
+		    e, PD_E_INVALID, "country",
+		    "unknown country '%.40s' (use an ISO 3166-1 alpha-2 code such as FR, "
+		    "or the country's English or French name)",
+		    in);
 	memcpy(out, c->code, 3);
 	return PD_OK;
 }
 
 pd_status pd_check_time_zone(const pd_geo *g, const char *country, const char *tz, char **out,
-			     pd_err *e)
+                             pd_err *e)
 {
 	if (!tz || !*tz) {
 		const pd_country *c = country ? pd_geo_country(g, country) : NULL;
 		if (!c)
 			return pd_fail(e, PD_E_INVALID, "time_zone",
-				       "time zone is required when the country is unknown");
+			               "time zone is required when the country is unknown");
 		/* A few territories (e.g. Bouvet Island) have no zone of their own. */
 		*out = xstrdup(c->n_zones ? c->zones[0] : "UTC");
 		return PD_OK;
 	}
 	if (!pd_geo_zone_valid(g, tz))
 		return pd_fail(e, PD_E_INVALID, "time_zone",
-			       "unknown time zone '%.60s' (use an IANA name such as Europe/Paris)",
-			       tz);
+		               "unknown time zone '%.60s' (use an IANA name such as Europe/Paris)",
+		               tz);
 	*out = xstrdup(tz);
 	return PD_OK;
 }
@@ -163,7 +164,7 @@ static void list_keys(pd_buf *b, const pd_catalogue *cat)
 }
 
 pd_status pd_check_product_type(const pd_catalogue *cat, const char *key, const char *country,
-				pd_err *e)
+                                pd_err *e)
 {
 	if (!key || !*key)
 		return pd_fail(e, PD_E_INVALID, "product_type", "product type is required");
@@ -172,7 +173,7 @@ pd_status pd_check_product_type(const pd_catalogue *cat, const char *key, const 
 		pd_buf b = {0};
 		list_keys(&b, cat);
 		pd_fail(e, PD_E_INVALID, "product_type", "unknown product type '%.60s' (known: %s)",
-			key, b.s ? b.s : "none");
+		        key, b.s ? b.s : "none");
 		pd_buf_free(&b);
 		return PD_E_INVALID;
 	}
@@ -181,8 +182,8 @@ pd_status pd_check_product_type(const pd_catalogue *cat, const char *key, const 
 		for (size_t i = 0; i < p->n_countries; i++)
 			pd_buf_printf(&b, "%s%s", i ? ", " : "", p->countries[i]);
 		pd_fail(e, PD_E_INVALID, "product_type",
-			"product type '%s' is not sold in %.2s (sold in: %s)", key, country,
-			b.s ? b.s : "");
+		        "product type '%s' is not sold in %.2s (sold in: %s)", key, country,
+		        b.s ? b.s : "");
 		pd_buf_free(&b);
 		return PD_E_INVALID;
 	}
@@ -195,11 +196,11 @@ static void money(pd_buf *b, int64_t cents, const char *currency)
 	const char *sign = cents < 0 ? "-" : "";
 	int64_t a = cents < 0 ? -cents : cents;
 	pd_buf_printf(b, "%s%lld.%02lld %s", sign, (long long)(a / 100), (long long)(a % 100),
-		      currency ? currency : "");
+	              currency ? currency : "");
 }
 
-pd_status pd_check_product_change(const pd_catalogue *cat, const char *old_key,
-				  const char *new_key, char **impact, pd_err *e)
+pd_status pd_check_product_change(const pd_catalogue *cat, const char *old_key, const char *new_key,
+                                  char **impact, pd_err *e)
 {
 	if (impact)
 		*impact = NULL;
@@ -212,14 +213,14 @@ pd_status pd_check_product_change(const pd_catalogue *cat, const char *old_key,
 	const pd_product_type *n = pd_catalogue_product(cat, new_key);
 	if (o && o->locked_after_assignment)
 		return pd_fail(e, PD_E_INVALID, "product_type",
-			       "product type '%s' is locked after assignment: it cannot be changed "
-			       "to '%s'",
-			       o->key, n->key);
+		               "product type '%s' is locked after assignment: it cannot be changed "
+		               "to '%s'",
+		               o->key, n->key);
 	if (!impact)
 		return PD_OK;
 	pd_buf b = {0};
 	pd_buf_printf(&b, "Licensing impact: product type changes from %s to %s (%s).",
-		      o ? o->name : (old_key ? old_key : "none"), n->name, n->key);
+	              o ? o->name : (old_key ? old_key : "none"), n->name, n->key);
 	pd_buf_add(&b, " Price per licensed user per month: ");
 	if (o)
 		money(&b, o->price_cents, o->currency);
@@ -235,13 +236,15 @@ pd_status pd_check_product_change(const pd_catalogue *cat, const char *old_key,
 		money(&b, d, n->currency);
 		pd_buf_add(&b, " per user)");
 	}
-	pd_buf_add(&b, ". It applies to every licensed user from the next billing period, pro rata.");
+	pd_buf_add(&b,
+	           ". It applies to every licensed user from the next billing period, pro rata.");
 	if (o && o->trial_allowed && !n->trial_allowed)
 		pd_buf_add(&b, " The new product type does not allow trials.");
 	if (n->locked_after_assignment)
-		pd_buf_printf(&b, " Warning: %s is locked after assignment; once changed, the "
-				  "product type can never be changed again.",
-			      n->key);
+		pd_buf_printf(&b,
+		              " Warning: %s is locked after assignment; once changed, the "
+		              "product type can never be changed again.",
+		              n->key);
 	*impact = pd_buf_steal(&b);
 	return PD_OK;
 }
@@ -258,24 +261,25 @@ pd_status pd_check_email(const char *in, const char *field, pd_err *e)
 		return pd_fail(e, PD_E_INVALID, f, "email address is required");
 	size_t len = strlen(in);
 	if (len > PD_EMAIL_MAX)
-		return pd_fail(e, PD_E_INVALID, f, "email address is too long: %zu characters, at most %d",
-			       len, PD_EMAIL_MAX);
+		return pd_fail(e, PD_E_INVALID, f,
+		               "email address is too long: %zu characters, at most %d", len,
+		               PD_EMAIL_MAX);
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)in[i];
 		if (c == ' ' || c == '\t')
 			return pd_fail(e, PD_E_INVALID, f, "email address must not contain spaces");
 		if (c < 0x20 || c == 0x7f)
 			return pd_fail(e, PD_E_INVALID, f,
-				       "email address must not contain control characters");
+			               "email address must not contain control characters");
 		if (c >= 0x80)
 			return pd_fail(e, PD_E_INVALID, f,
-				       "email address must use ASCII characters only");
+			               "email address must use ASCII characters only");
 	}
 	const char *at = strchr(in, '@');
 	if (!at)
-		return pd_fail(e, PD_E_INVALID, f,
-			       "'%.80s' is not an email address: it has no @ (expected name@example.com)",
-			       in);
+		return pd_fail(
+		    e, PD_E_INVALID, f,
+		    "'%.80s' is not an email address: it has no @ (expected name@example.com)", in);
 	if (strchr(at + 1, '@'))
 		return pd_fail(e, PD_E_INVALID, f, "email address must contain exactly one @");
 	size_t local = (size_t)(at - in);
@@ -283,16 +287,18 @@ pd_status pd_check_email(const char *in, const char *field, pd_err *e)
 		return pd_fail(e, PD_E_INVALID, f, "email address has nothing before the @");
 	if (local > 64)
 		return pd_fail(e, PD_E_INVALID, f,
-			       "the part before the @ is too long: %zu characters, at most 64", local);
+		               "the part before the @ is too long: %zu characters, at most 64",
+		               local);
 	for (size_t i = 0; i < local; i++) {
 		unsigned char c = (unsigned char)in[i];
 		if (c == '.') {
 			if (i == 0 || i == local - 1 || in[i + 1] == '.')
 				return pd_fail(e, PD_E_INVALID, f,
-					       "the part before the @ has a misplaced dot");
+				               "the part before the @ has a misplaced dot");
 		} else if (!atext(c)) {
 			return pd_fail(e, PD_E_INVALID, f,
-				       "the part before the @ contains '%c', which is not allowed", c);
+			               "the part before the @ contains '%c', which is not allowed",
+			               c);
 		}
 	}
 	const char *d = at + 1;
@@ -307,16 +313,19 @@ pd_status pd_check_email(const char *in, const char *field, pd_err *e)
 		const char *dot = strchr(lab, '.');
 		size_t n = dot ? (size_t)(dot - lab) : strlen(lab);
 		if (n == 0 || n > 63)
-			return pd_fail(e, PD_E_INVALID, f,
-				       "email domain '%.80s' is not valid (empty or over-long label)", d);
+			return pd_fail(
+			    e, PD_E_INVALID, f,
+			    "email domain '%.80s' is not valid (empty or over-long label)", d);
 		for (size_t i = 0; i < n; i++)
 			if (!isalnum((unsigned char)lab[i]) && lab[i] != '-')
-				return pd_fail(e, PD_E_INVALID, f,
-					       "email domain '%.80s' contains '%c', which is not allowed",
-					       d, lab[i]);
+				return pd_fail(
+				    e, PD_E_INVALID, f,
+				    "email domain '%.80s' contains '%c', which is not allowed", d,
+				    lab[i]);
 		if (lab[0] == '-' || lab[n - 1] == '-')
-			return pd_fail(e, PD_E_INVALID, f,
-				       "email domain '%.80s' has a label starting or ending with '-'", d);
+			return pd_fail(
+			    e, PD_E_INVALID, f,
+			    "email domain '%.80s' has a label starting or ending with '-'", d);
 		labels++;
 		last = lab;
 		if (!dot)
@@ -325,15 +334,16 @@ pd_status pd_check_email(const char *in, const char *field, pd_err *e)
 	}
 	if (labels < 2)
 		return pd_fail(e, PD_E_INVALID, f,
-			       "email domain '%.80s' needs a top-level domain (e.g. example.com)", d);
+		               "email domain '%.80s' needs a top-level domain (e.g. example.com)",
+		               d);
 	/* The top-level domain is letters, or an IDN A-label (xn--…). */
 	bool tld_ok = strlen(last) >= 2;
 	if (strncmp(last, "xn--", 4) != 0)
 		for (const char *p = last; *p; p++)
 			tld_ok = tld_ok && isalpha((unsigned char)*p);
 	if (!tld_ok)
-		return pd_fail(e, PD_E_INVALID, f, "email domain '%.80s' has an invalid top-level domain",
-			       d);
+		return pd_fail(e, PD_E_INVALID, f,
+		               "email domain '%.80s' has an invalid top-level domain", d);
 	return PD_OK;
 }
 
@@ -344,17 +354,18 @@ pd_status pd_check_extension(const char *in, const char *field, pd_err *e)
 		return PD_OK;
 	size_t n = strlen(in);
 	if (n > PD_EXTENSION_MAX)
-		return pd_fail(e, PD_E_INVALID, f, "extension is too long: %zu characters, at most %d",
-			       n, PD_EXTENSION_MAX);
+		return pd_fail(e, PD_E_INVALID, f,
+		               "extension is too long: %zu characters, at most %d", n,
+		               PD_EXTENSION_MAX);
 	for (size_t i = 0; i < n; i++)
 		if (!isdigit((unsigned char)in[i]) && in[i] != '*' && in[i] != '#')
 			return pd_fail(e, PD_E_INVALID, f,
-				       "extension '%.32s' may contain only digits, * and #", in);
+			               "extension '%.32s' may contain only digits, * and #", in);
 	return PD_OK;
 }
 
 pd_status pd_check_trial(const pd_catalogue *cat, const char *product_type, pd_day start,
-			 pd_day end, pd_err *e)
+                         pd_day end, pd_err *e)
 {
 	pd_status st = pd_check_product_type(cat, product_type, NULL, e);
 	if (st != PD_OK)
@@ -362,13 +373,13 @@ pd_status pd_check_trial(const pd_catalogue *cat, const char *product_type, pd_d
 	const pd_product_type *p = pd_catalogue_product(cat, product_type);
 	if (!p->trial_allowed)
 		return pd_fail(e, PD_E_INVALID, "trial", "product type '%s' does not allow trials",
-			       p->key);
+		               p->key);
 	if (end < start) {
 		char a[11], b[11];
 		pd_day_format(start, a);
 		pd_day_format(end, b);
-		return pd_fail(e, PD_E_INVALID, "trial_end", "the trial ends (%s) before it starts (%s)",
-			       b, a);
+		return pd_fail(e, PD_E_INVALID, "trial_end",
+		               "the trial ends (%s) before it starts (%s)", b, a);
 	}
 	return PD_OK;
 }

@@ -38,7 +38,7 @@ static inline void rm_tree(char *dir)
 	free(dir);
 }
 
-#define assert_contains(hay, needle)                                                     \
+#define assert_contains(hay, needle)                                                               \
 	cr_assert(strstr((hay), (needle)) != NULL, "expected \"%s\" in \"%s\"", (needle), (hay))
 
 #endif

@@ -111,13 +111,13 @@ Test(billing, exact_half_goes_up)
 {
 	char *dir = tmp_dir();
 	char *p = write_file(dir, "catalogue.json",
-			     "{\"platforms\": [{\"key\": \"asterisk-ami\", \"name\": \"A\", "
-			     "\"supported\": true, \"fields\": []}],\n"
-			     "\"roles\": [{\"key\": \"customer-admin\", \"name\": \"Admin\", "
-			     "\"manages_users\": true}],\n"
-			     "\"product_types\": [{\"key\": \"penny\", \"name\": \"Penny\", "
-			     "\"locked_after_assignment\": false, \"trial_allowed\": false, "
-			     "\"price_cents\": 1, \"platforms\": [\"asterisk-ami\"]}]}\n");
+	                     "{\"platforms\": [{\"key\": \"asterisk-ami\", \"name\": \"A\", "
+	                     "\"supported\": true, \"fields\": []}],\n"
+	                     "\"roles\": [{\"key\": \"customer-admin\", \"name\": \"Admin\", "
+	                     "\"manages_users\": true}],\n"
+	                     "\"product_types\": [{\"key\": \"penny\", \"name\": \"Penny\", "
+	                     "\"locked_after_assignment\": false, \"trial_allowed\": false, "
+	                     "\"price_cents\": 1, \"platforms\": [\"asterisk-ami\"]}]}\n");
 	pd_catalogue small;
 	pd_err e = {0};
 	cr_assert_eq(pd_catalogue_load(p, &small, &e), PD_OK, "%s", e.message);

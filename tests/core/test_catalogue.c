@@ -71,14 +71,15 @@ Test(catalogue, shipped_file_is_complete)
 Test(catalogue, config_dir_overrides_data_dir)
 {
 	char *dir = tmp_dir();
-	free(write_file(dir, "catalogue.json",
-			"{\"platforms\": [{\"key\": \"asterisk-ami\", \"name\": \"A\", \"supported\": "
-			"true, \"fields\": []}],\n"
-			"\"roles\": [{\"key\": \"customer-admin\", \"name\": \"Admin\", "
-			"\"manages_users\": true}],\n"
-			"\"product_types\": [{\"key\": \"only-one\", \"name\": \"Only\", "
-			"\"locked_after_assignment\": false, \"trial_allowed\": false, "
-			"\"price_cents\": 0, \"platforms\": [\"asterisk-ami\"]}]}\n"));
+	free(write_file(
+	    dir, "catalogue.json",
+	    "{\"platforms\": [{\"key\": \"asterisk-ami\", \"name\": \"A\", \"supported\": "
+	    "true, \"fields\": []}],\n"
+	    "\"roles\": [{\"key\": \"customer-admin\", \"name\": \"Admin\", "
+	    "\"manages_users\": true}],\n"
+	    "\"product_types\": [{\"key\": \"only-one\", \"name\": \"Only\", "
+	    "\"locked_after_assignment\": false, \"trial_allowed\": false, "
+	    "\"price_cents\": 0, \"platforms\": [\"asterisk-ami\"]}]}\n"));
 	pd_catalogue c;
 	pd_err e = {0};
 	cr_assert_eq(pd_catalogue_load_default(dir, &c, &e), PD_OK, "%s", e.message);
@@ -93,28 +94,28 @@ Test(catalogue, config_dir_overrides_data_dir)
 /* A valid catalogue, one line per element so that line numbers are known;
  * tests substitute one line to break it. */
 static const char *good_lines[] = {
-	"{",                                                                          /* 1 */
-	"  \"version\": 1,",                                                          /* 2 */
-	"  \"platforms\": [",                                                         /* 3 */
-	"    {\"key\": \"asterisk-ami\", \"name\": \"Asterisk\", \"supported\": true,", /* 4 */
-	"     \"sub_accounts\": \"dialplan context\", \"fields\": [",                /* 5 */
-	"       {\"key\": \"port\", \"label\": \"Port\", \"default\": 5038}]}",        /* 6 */
-	"  ],",                                                                       /* 7 */
-	"  \"roles\": [",                                                             /* 8 */
-	"    {\"key\": \"customer-admin\", \"name\": \"Admin\", \"manages_users\": true}", /* 9 */
-	"  ],",                                                                       /* 10 */
-	"  \"product_types\": [",                                                     /* 11 */
-	"    {\"key\": \"a\", \"name\": \"A\", \"locked_after_assignment\": false,",  /* 12 */
-	"     \"trial_allowed\": true, \"price_cents\": 100,",                        /* 13 */
-	"     \"platforms\": [\"asterisk-ami\"]},",                                   /* 14 */
-	"    {\"key\": \"b\", \"name\": \"B\", \"locked_after_assignment\": true,",   /* 15 */
-	"     \"trial_allowed\": false, \"price_cents\": 200,",                       /* 16 */
-	"     \"platforms\": [\"asterisk-ami\"], \"countries\": [\"FR\"]},",          /* 17 */
-	"    {\"key\": \"c\", \"name\": \"C\", \"locked_after_assignment\": false,",  /* 18 */
-	"     \"trial_allowed\": false, \"price_cents\": 300,",                       /* 19 */
-	"     \"platforms\": [\"asterisk-ami\"]}",                                    /* 20 */
-	"  ]",                                                                        /* 21 */
-	"}",                                                                          /* 22 */
+    "{",                                                                               /* 1 */
+    "  \"version\": 1,",                                                               /* 2 */
+    "  \"platforms\": [",                                                              /* 3 */
+    "    {\"key\": \"asterisk-ami\", \"name\": \"Asterisk\", \"supported\": true,",    /* 4 */
+    "     \"sub_accounts\": \"dialplan context\", \"fields\": [",                      /* 5 */
+    "       {\"key\": \"port\", \"label\": \"Port\", \"default\": 5038}]}",            /* 6 */
+    "  ],",                                                                            /* 7 */
+    "  \"roles\": [",                                                                  /* 8 */
+    "    {\"key\": \"customer-admin\", \"name\": \"Admin\", \"manages_users\": true}", /* 9 */
+    "  ],",                                                                            /* 10 */
+    "  \"product_types\": [",                                                          /* 11 */
+    "    {\"key\": \"a\", \"name\": \"A\", \"locked_after_assignment\": false,",       /* 12 */
+    "     \"trial_allowed\": true, \"price_cents\": 100,",                             /* 13 */
+    "     \"platforms\": [\"asterisk-ami\"]},",                                        /* 14 */
+    "    {\"key\": \"b\", \"name\": \"B\", \"locked_after_assignment\": true,",        /* 15 */
+    "     \"trial_allowed\": false, \"price_cents\": 200,",                            /* 16 */
+    "     \"platforms\": [\"asterisk-ami\"], \"countries\": [\"FR\"]},",               /* 17 */
+    "    {\"key\": \"c\", \"name\": \"C\", \"locked_after_assignment\": false,",       /* 18 */
+    "     \"trial_allowed\": false, \"price_cents\": 300,",                            /* 19 */
+    "     \"platforms\": [\"asterisk-ami\"]}",                                         /* 20 */
+    "  ]",                                                                             /* 21 */
+    "}",                                                                               /* 22 */
 };
 #define N_GOOD (sizeof good_lines / sizeof good_lines[0])
 
@@ -144,7 +145,7 @@ static pd_status load_with(int lineno, const char *repl, pd_err *e, char **path_
 
 /* Checks file:line: key in the message and the field. */
 static void expect_error(int lineno, const char *repl, int want_line, const char *keypath,
-			 const char *words)
+                         const char *words)
 {
 	pd_err e = {0};
 	char *path = NULL;
@@ -179,7 +180,7 @@ Test(catalogue_bad, missing_file)
 Test(catalogue_bad, invalid_json_gives_line)
 {
 	expect_error(13, "     \"trial_allowed\": true \"price_cents\": 100,", 13, NULL,
-		     "invalid JSON");
+	             "invalid JSON");
 }
 
 Test(catalogue_bad, truncated_file)
@@ -198,13 +199,14 @@ Test(catalogue_bad, truncated_file)
 Test(catalogue_bad, duplicate_key_rejected)
 {
 	expect_error(13, "     \"trial_allowed\": true, \"price_cents\": 100, \"price_cents\": 5,",
-		     13, NULL, "duplicate");
+	             13, NULL, "duplicate");
 }
 
 Test(catalogue_bad, unknown_key_names_path_and_line)
 {
-	expect_error(19, "     \"trial_allowed\": false, \"price_cents\": 300, \"colour\": \"red\",",
-		     19, "product_types[2].colour", "unknown key");
+	expect_error(19,
+	             "     \"trial_allowed\": false, \"price_cents\": 300, \"colour\": \"red\",",
+	             19, "product_types[2].colour", "unknown key");
 }
 
 Test(catalogue_bad, unknown_top_level_key)
@@ -221,63 +223,66 @@ Test(catalogue_bad, missing_required_key)
 Test(catalogue_bad, wrong_type)
 {
 	expect_error(16, "     \"trial_allowed\": \"no\", \"price_cents\": 200,", 16,
-		     "product_types[1].trial_allowed", "true or false");
+	             "product_types[1].trial_allowed", "true or false");
 	expect_error(19, "     \"trial_allowed\": false, \"price_cents\": \"300\",", 19,
-		     "product_types[2].price_cents", "integer");
+	             "product_types[2].price_cents", "integer");
 	expect_error(19, "     \"trial_allowed\": false, \"price_cents\": 3.5,", 19,
-		     "product_types[2].price_cents", "integer");
+	             "product_types[2].price_cents", "integer");
 }
 
 Test(catalogue_bad, negative_price)
 {
 	expect_error(19, "     \"trial_allowed\": false, \"price_cents\": -300,", 19,
-		     "product_types[2].price_cents", "negative");
+	             "product_types[2].price_cents", "negative");
 }
 
 Test(catalogue_bad, unknown_platform_reference)
 {
 	expect_error(14, "     \"platforms\": [\"asterisk-ami\", \"avaya\"]},", 14,
-		     "product_types[0].platforms[1]", "avaya");
+	             "product_types[0].platforms[1]", "avaya");
 	expect_error(14, "     \"platforms\": []},", 14, "product_types[0].platforms",
-		     "at least one");
+	             "at least one");
 }
 
 Test(catalogue_bad, bad_country_codes)
 {
-	expect_error(17, "     \"platforms\": [\"asterisk-ami\"], \"countries\": [\"FR\", \"XX\"]},",
-		     17, "product_types[1].countries[1]", "XX");
+	expect_error(17,
+	             "     \"platforms\": [\"asterisk-ami\"], \"countries\": [\"FR\", \"XX\"]},",
+	             17, "product_types[1].countries[1]", "XX");
 	expect_error(17, "     \"platforms\": [\"asterisk-ami\"], \"countries\": [\"fra\"]},", 17,
-		     "product_types[1].countries[0]", "ISO 3166-1");
+	             "product_types[1].countries[0]", "ISO 3166-1");
 }
 
 Test(catalogue_bad, duplicate_product_type_key)
 {
-	expect_error(18, "    {\"key\": \"a\", \"name\": \"C\", \"locked_after_assignment\": false,",
-		     18, "product_types[2].key", "duplicate product type");
+	expect_error(18,
+	             "    {\"key\": \"a\", \"name\": \"C\", \"locked_after_assignment\": false,",
+	             18, "product_types[2].key", "duplicate product type");
 }
 
 Test(catalogue_bad, bad_key_and_empty_name)
 {
-	expect_error(18, "    {\"key\": \"Bad Key\", \"name\": \"C\", \"locked_after_assignment\": false,",
-		     18, "product_types[2].key", "not a valid key");
+	expect_error(
+	    18, "    {\"key\": \"Bad Key\", \"name\": \"C\", \"locked_after_assignment\": false,",
+	    18, "product_types[2].key", "not a valid key");
 	expect_error(18, "    {\"key\": \"c\", \"name\": \"\", \"locked_after_assignment\": false,",
-		     18, "product_types[2].name", "empty");
+	             18, "product_types[2].name", "empty");
 }
 
 Test(catalogue_bad, admin_role_required)
 {
 	expect_error(9, "    {\"key\": \"boss\", \"name\": \"Admin\", \"manages_users\": true}", 8,
-		     "roles", "customer-admin");
+	             "roles", "customer-admin");
 }
 
 Test(catalogue_bad, platform_field_problems)
 {
 	expect_error(6, "       {\"key\": \"port\", \"label\": \"Port\", \"default\": 70000}]}", 6,
-		     "platforms[0].fields[0].default", "65535");
+	             "platforms[0].fields[0].default", "65535");
 	expect_error(6, "       {\"key\": \"port\", \"label\": \"Port\", \"default\": [1]}]}", 6,
-		     "platforms[0].fields[0].default", "not an array");
-	expect_error(4, "    {\"key\": \"asterisk-ami\", \"name\": \"Asterisk\", \"supported\": 1,", 4,
-		     "platforms[0].supported", "true or false");
+	             "platforms[0].fields[0].default", "not an array");
+	expect_error(4, "    {\"key\": \"asterisk-ami\", \"name\": \"Asterisk\", \"supported\": 1,",
+	             4, "platforms[0].supported", "true or false");
 }
 
 Test(catalogue_bad, not_an_object)

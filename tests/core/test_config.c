@@ -63,24 +63,24 @@ Test(config, default_file_in_xdg_dir_is_read)
 Test(config, every_key)
 {
 	char *p = write_file(dir, "provdesk.conf",
-			     "; provdesk configuration\n"
-			     "[database]\n"
-			     "path = data/my.db              ; relative to this file\n"
-			     "[smtp]\n"
-			     "url = smtps://mail.example.com:465\n"
-			     "starttls = required\n"
-			     "from = Reseller Support <support@reseller.example>\n"
-			     "username = mailer\n"
-			     "password_file = /etc/provdesk/smtp.pw\n"
-			     "[trial]\n"
-			     "default_days = 14\n"
-			     "[customers]\n"
-			     "internal_systems_limit = 3\n"
-			     "[pbx]\n"
-			     "ping_interval = 5\n"
-			     "backoff_max = 3600\n"
-			     "[ui]\n"
-			     "theme = monochrome\n");
+	                     "; provdesk configuration\n"
+	                     "[database]\n"
+	                     "path = data/my.db              ; relative to this file\n"
+	                     "[smtp]\n"
+	                     "url = smtps://mail.example.com:465\n"
+	                     "starttls = required\n"
+	                     "from = Reseller Support <support@reseller.example>\n"
+	                     "username = mailer\n"
+	                     "password_file = /etc/provdesk/smtp.pw\n"
+	                     "[trial]\n"
+	                     "default_days = 14\n"
+	                     "[customers]\n"
+	                     "internal_systems_limit = 3\n"
+	                     "[pbx]\n"
+	                     "ping_interval = 5\n"
+	                     "backoff_max = 3600\n"
+	                     "[ui]\n"
+	                     "theme = monochrome\n");
 	pd_config c;
 	pd_err e = {0};
 	cr_assert_eq(pd_config_load(p, &c, &e), PD_OK, "%s", e.message);

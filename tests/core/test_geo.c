@@ -130,7 +130,8 @@ Test(search, substring_and_limits)
 	const pd_country *o[3];
 	cr_assert_eq(search("land", o, 3), 3, "max is honoured");
 	const pd_country *all[400];
-	cr_assert_eq(pd_geo_search(geo(), "", all, 400), pd_geo_count(geo()), "empty query lists all");
+	cr_assert_eq(pd_geo_search(geo(), "", all, 400), pd_geo_count(geo()),
+	             "empty query lists all");
 	cr_assert_eq(search("zzzzqq", o, 3), 0);
 	cr_assert_eq(search("\xFF\xFE", o, 3), 0, "invalid UTF-8 finds nothing");
 	const pd_country *k[10];
@@ -184,18 +185,20 @@ static fake_dirs fake(void)
 	d.iso = xasprintf("%s/iso", d.root);
 	d.loc = xasprintf("%s/locale", d.root);
 	d.zi = xasprintf("%s/zoneinfo", d.root);
-	char *cmd = xasprintf("mkdir -p %s/json %s/fr/LC_MESSAGES %s && "
-			      "cp /usr/share/locale/fr/LC_MESSAGES/iso_3166-1.mo %s/fr/LC_MESSAGES/",
-			      d.iso, d.loc, d.zi, d.loc);
+	char *cmd =
+	    xasprintf("mkdir -p %s/json %s/fr/LC_MESSAGES %s && "
+	              "cp /usr/share/locale/fr/LC_MESSAGES/iso_3166-1.mo %s/fr/LC_MESSAGES/",
+	              d.iso, d.loc, d.zi, d.loc);
 	cr_assert_eq(system(cmd), 0);
 	free(cmd);
 	char *jdir = xasprintf("%s/json", d.iso);
 	free(write_file(jdir, "iso_3166-1.json",
-			"{\"3166-1\": [{\"alpha_2\": \"FR\", \"name\": \"France\"},\n"
-			"{\"alpha_2\": \"DE\", \"name\": \"Germany\"}]}\n"));
+	                "{\"3166-1\": [{\"alpha_2\": \"FR\", \"name\": \"France\"},\n"
+	                "{\"alpha_2\": \"DE\", \"name\": \"Germany\"}]}\n"));
 	free(jdir);
-	free(write_file(d.zi, "zone.tab",
-			"# comment\nFR\t+4852+00220\tEurope/Paris\nDE\t+5230+01322\tEurope/Berlin\n"));
+	free(write_file(
+	    d.zi, "zone.tab",
+	    "# comment\nFR\t+4852+00220\tEurope/Paris\nDE\t+5230+01322\tEurope/Berlin\n"));
 	return d;
 }
 
@@ -271,7 +274,7 @@ Test(geo_bad, corrupt_mo_file)
 	assert_contains(e.message, "iso_3166-1.mo");
 	/* Valid magic but a string table pointing outside the file. */
 	unsigned char hdr[28] = {0xde, 0x12, 0x04, 0x95, 0, 0, 0, 0, 5, 0, 0, 0, 28, 0,
-				 0,    0,    0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+	                         0,    0,    0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0,  0};
 	char *p = xasprintf("%s/iso_3166-1.mo", mdir);
 	FILE *f = fopen(p, "wb");
 	fwrite(hdr, 1, sizeof hdr, f);

@@ -57,7 +57,8 @@ Test(name, empty_and_whitespace_only)
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		pd_err e = {0};
 		char *out = NULL;
-		cr_assert_eq(pd_check_name(bad[i], &out, &e), PD_E_INVALID, "accepted '%s'", bad[i]);
+		cr_assert_eq(pd_check_name(bad[i], &out, &e), PD_E_INVALID, "accepted '%s'",
+		             bad[i]);
 		cr_assert_null(out);
 		cr_assert_str_eq(e.field, "name");
 		assert_contains(e.message, "required");
@@ -96,12 +97,20 @@ Test(name, invalid_utf8_and_controls)
 	cr_assert_eq(pd_check_name("Acme\nCorp", NULL, &e), PD_E_INVALID);
 	assert_contains(e.message, "control");
 	cr_assert_eq(pd_check_name("Acme\x1b[31mCorp", NULL, &e), PD_E_INVALID, "escape sequence");
-	cr_assert_eq(pd_check_name("Acme\xC2\x85" "Corp", NULL, &e), PD_E_INVALID, "C1 control");
+	cr_assert_eq(pd_check_name("Acme\xC2\x85"
+	                           "Corp",
+	                           NULL, &e),
+	             PD_E_INVALID, "C1 control");
 	/* U+202E RIGHT-TO-LEFT OVERRIDE would reorder the rest of a grid row. */
-	cr_assert_eq(pd_check_name("Acme \xE2\x80\xAE" "gnp.exe", NULL, &e), PD_E_INVALID);
+	cr_assert_eq(pd_check_name("Acme \xE2\x80\xAE"
+	                           "gnp.exe",
+	                           NULL, &e),
+	             PD_E_INVALID);
 	cr_assert_str_eq(e.field, "name");
-	cr_assert_eq(pd_check_name("\xE2\x81\xA6x\xE2\x81\xA9", NULL, &e), PD_E_INVALID, "isolates");
-	cr_assert_eq(pd_check_name("שלום Acme", NULL, &e), PD_OK, "right-to-left text itself is fine");
+	cr_assert_eq(pd_check_name("\xE2\x81\xA6x\xE2\x81\xA9", NULL, &e), PD_E_INVALID,
+	             "isolates");
+	cr_assert_eq(pd_check_name("שלום Acme", NULL, &e), PD_OK,
+	             "right-to-left text itself is fine");
 }
 
 Test(name, accented_duplicates_share_fold_key)
@@ -126,47 +135,51 @@ Test(name, display_name)
 
 Test(email, good_addresses)
 {
-	const char *good[] = {"anne@example.com",      "a.b-c+tag@mail.example.co.uk",
-			      "x@sub-domain.example.org", "O'Brien@example.ie",
-			      "user_1@xn--bcher-kva.example", "a@b.fr",
-			      "very.common@example.museum", "!#$%&'*+/=?^_`{|}~-@example.com"};
+	const char *good[] = {"anne@example.com",
+	                      "a.b-c+tag@mail.example.co.uk",
+	                      "x@sub-domain.example.org",
+	                      "O'Brien@example.ie",
+	                      "user_1@xn--bcher-kva.example",
+	                      "a@b.fr",
+	                      "very.common@example.museum",
+	                      "!#$%&'*+/=?^_`{|}~-@example.com"};
 	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
 		pd_err e = {0};
-		cr_assert_eq(pd_check_email(good[i], "email", &e), PD_OK, "refused '%s': %s", good[i],
-			     e.message);
+		cr_assert_eq(pd_check_email(good[i], "email", &e), PD_OK, "refused '%s': %s",
+		             good[i], e.message);
 	}
 }
 
 Test(email, bad_addresses)
 {
 	const char *bad[] = {
-		"",                     /* empty */
-		"plainaddress",         /* no @ */
-		"@example.com",         /* no local part */
-		"anne@",                /* no domain */
-		"anne@@example.com",    /* two @ */
-		"anne@b@example.com",   /* two @ */
-		"anne smith@example.com", /* space */
-		"anne@example",         /* no TLD */
-		"anne@example.c",       /* one-letter TLD */
-		"anne@example.123",     /* numeric TLD */
-		".anne@example.com",    /* leading dot */
-		"anne.@example.com",    /* trailing dot */
-		"an..ne@example.com",   /* double dot */
-		"anne@-example.com",    /* label starts with - */
-		"anne@example-.com",    /* label ends with - */
-		"anne@exa_mple.com",    /* underscore in domain */
-		"anne@example..com",    /* empty label */
-		"anne@.example.com",    /* empty first label */
-		"anne(x)@example.com",  /* comment characters */
-		"anné@example.com",     /* non-ASCII */
-		"anne@example.com\n",   /* control */
-		"\"anne\"@example.com", /* quoted local part */
+	    "",                       /* empty */
+	    "plainaddress",           /* no @ */
+	    "@example.com",           /* no local part */
+	    "anne@",                  /* no domain */
+	    "anne@@example.com",      /* two @ */
+	    "anne@b@example.com",     /* two @ */
+	    "anne smith@example.com", /* space */
+	    "anne@example",           /* no TLD */
+	    "anne@example.c",         /* one-letter TLD */
+	    "anne@example.123",       /* numeric TLD */
+	    ".anne@example.com",      /* leading dot */
+	    "anne.@example.com",      /* trailing dot */
+	    "an..ne@example.com",     /* double dot */
+	    "anne@-example.com",      /* label starts with - */
+	    "anne@example-.com",      /* label ends with - */
+	    "anne@exa_mple.com",      /* underscore in domain */
+	    "anne@example..com",      /* empty label */
+	    "anne@.example.com",      /* empty first label */
+	    "anne(x)@example.com",    /* comment characters */
+	    "anné@example.com",       /* non-ASCII */
+	    "anne@example.com\n",     /* control */
+	    "\"anne\"@example.com",   /* quoted local part */
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		pd_err e = {0};
-		cr_assert_eq(pd_check_email(bad[i], "admin_email", &e), PD_E_INVALID, "accepted '%s'",
-			     bad[i]);
+		cr_assert_eq(pd_check_email(bad[i], "admin_email", &e), PD_E_INVALID,
+		             "accepted '%s'", bad[i]);
 		cr_assert_str_eq(e.field, "admin_email");
 		cr_assert_neq(e.message[0], 0);
 	}
@@ -247,7 +260,7 @@ Test(fields, country)
 	const char *bad[] = {"XX", "", "F", "FRA", "Atlantis", "  "};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		cr_assert_eq(pd_check_country(geo, bad[i], cc, &e), PD_E_INVALID, "accepted '%s'",
-			     bad[i]);
+		             bad[i]);
 		cr_assert_str_eq(e.field, "country");
 	}
 	cr_assert_eq(pd_check_country(geo, NULL, cc, &e), PD_E_INVALID);
@@ -302,9 +315,9 @@ Test(product, locked_change_refused)
 {
 	pd_err e = {0};
 	char *impact = (char *)"sentinel";
-	cr_assert_eq(pd_check_product_change(&cat, "contact-centre-plus", "contact-centre", &impact,
-					     &e),
-		     PD_E_INVALID);
+	cr_assert_eq(
+	    pd_check_product_change(&cat, "contact-centre-plus", "contact-centre", &impact, &e),
+	    PD_E_INVALID);
 	cr_assert_null(impact);
 	cr_assert_str_eq(e.field, "product_type");
 	assert_contains(e.message, "contact-centre-plus");
@@ -316,32 +329,32 @@ Test(product, unlocked_change_states_impact)
 	pd_err e = {0};
 	char *impact = NULL;
 	cr_assert_eq(pd_check_product_change(&cat, "analytics-pro", "contact-centre", &impact, &e),
-		     PD_OK, "%s", e.message);
+	             PD_OK, "%s", e.message);
 	cr_assert_not_null(impact);
 	assert_contains(impact, "19.00 EUR");
 	assert_contains(impact, "39.00 EUR");
 	assert_contains(impact, "+20.00 EUR");
 	assert_contains(impact, "per licensed user");
 	free(impact);
-	cr_assert_eq(pd_check_product_change(&cat, "contact-centre", "analytics-essentials", &impact,
-					     &e),
-		     PD_OK);
+	cr_assert_eq(
+	    pd_check_product_change(&cat, "contact-centre", "analytics-essentials", &impact, &e),
+	    PD_OK);
 	assert_contains(impact, "-30.00 EUR");
 	free(impact);
 	/* To a locked type: allowed once, with a warning. */
-	cr_assert_eq(pd_check_product_change(&cat, "analytics-pro", "contact-centre-plus", &impact,
-					     &e),
-		     PD_OK);
+	cr_assert_eq(
+	    pd_check_product_change(&cat, "analytics-pro", "contact-centre-plus", &impact, &e),
+	    PD_OK);
 	assert_contains(impact, "can never be changed again");
 	assert_contains(impact, "does not allow trials");
 	free(impact);
 	/* Same type: nothing to confirm. */
 	cr_assert_eq(pd_check_product_change(&cat, "contact-centre-plus", "contact-centre-plus",
-					     &impact, &e),
-		     PD_OK);
+	                                     &impact, &e),
+	             PD_OK);
 	cr_assert_null(impact);
 	cr_assert_eq(pd_check_product_change(&cat, "analytics-pro", "nope", &impact, &e),
-		     PD_E_INVALID);
+	             PD_E_INVALID);
 	cr_assert_str_eq(e.field, "product_type");
 }
 
@@ -357,11 +370,11 @@ static pd_day day(const char *s)
 Test(trial, allowed_only_if_product_allows)
 {
 	pd_err e = {0};
-	cr_assert_eq(pd_check_trial(&cat, "analytics-pro", day("2026-01-01"), day("2026-01-30"), &e),
-		     PD_OK);
-	cr_assert_eq(pd_check_trial(&cat, "contact-centre-plus", day("2026-01-01"),
-				    day("2026-01-30"), &e),
-		     PD_E_INVALID);
+	cr_assert_eq(
+	    pd_check_trial(&cat, "analytics-pro", day("2026-01-01"), day("2026-01-30"), &e), PD_OK);
+	cr_assert_eq(
+	    pd_check_trial(&cat, "contact-centre-plus", day("2026-01-01"), day("2026-01-30"), &e),
+	    PD_E_INVALID);
 	cr_assert_str_eq(e.field, "trial");
 	assert_contains(e.message, "does not allow trials");
 }
@@ -369,13 +382,15 @@ Test(trial, allowed_only_if_product_allows)
 Test(trial, end_before_start)
 {
 	pd_err e = {0};
-	cr_assert_eq(pd_check_trial(&cat, "analytics-pro", day("2026-02-10"), day("2026-02-09"), &e),
-		     PD_E_INVALID);
+	cr_assert_eq(
+	    pd_check_trial(&cat, "analytics-pro", day("2026-02-10"), day("2026-02-09"), &e),
+	    PD_E_INVALID);
 	cr_assert_str_eq(e.field, "trial_end");
 	assert_contains(e.message, "2026-02-09");
 	assert_contains(e.message, "2026-02-10");
-	cr_assert_eq(pd_check_trial(&cat, "analytics-pro", day("2026-02-10"), day("2026-02-10"), &e),
-		     PD_OK, "a one-day trial is fine");
+	cr_assert_eq(
+	    pd_check_trial(&cat, "analytics-pro", day("2026-02-10"), day("2026-02-10"), &e), PD_OK,
+	    "a one-day trial is fine");
 }
 
 /* ---- customer record ---- */

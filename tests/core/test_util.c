@@ -69,8 +69,10 @@ Test(utf8, chars_and_width)
 
 Test(trim, unicode_whitespace)
 {
-	char *t = pd_trim("  \t Acme\xC2\xA0" "Corp \xE2\x80\x83\n");
-	cr_assert_str_eq(t, "Acme\xC2\xA0" "Corp");
+	char *t = pd_trim("  \t Acme\xC2\xA0"
+	                  "Corp \xE2\x80\x83\n");
+	cr_assert_str_eq(t, "Acme\xC2\xA0"
+	                    "Corp");
 	free(t);
 	t = pd_trim(" \xE3\x80\x80 ");
 	cr_assert_str_eq(t, "");
@@ -152,9 +154,9 @@ Test(days, parse_format_roundtrip)
 Test(days, strict_parse_rejects)
 {
 	pd_day d;
-	const char *bad[] = {"2026-02-29", "2100-02-29", "2026-13-01", "2026-00-10", "2026-1-01",
-			     "2026-01-1",  "26-01-01",   "2026/01/01", "2026-01-32", "",
-			     "abcd-ef-gh", "2026-01-01x", " 2026-01-01"};
+	const char *bad[] = {"2026-02-29", "2100-02-29",  "2026-13-01", "2026-00-10", "2026-1-01",
+	                     "2026-01-1",  "26-01-01",    "2026/01/01", "2026-01-32", "",
+	                     "abcd-ef-gh", "2026-01-01x", " 2026-01-01"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		cr_assert_not(pd_day_parse(bad[i], &d), "accepted '%s'", bad[i]);
 	cr_assert_not(pd_day_parse(NULL, &d));
@@ -181,8 +183,8 @@ Test(period, invalid)
 {
 	pd_day first;
 	int n;
-	const char *bad[] = {"2026-13", "2026-1", "abcd-ef", "2026-00", "2026-02-01", "202602",
-			     "",        "2026_02", "-2026-02", "2026-0x"};
+	const char *bad[] = {"2026-13", "2026-1", "abcd-ef", "2026-00",  "2026-02-01",
+	                     "202602",  "",       "2026_02", "-2026-02", "2026-0x"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		cr_assert_not(pd_period_parse(bad[i], &first, &n), "accepted '%s'", bad[i]);
 	cr_assert_not(pd_period_parse(NULL, &first, &n));
