@@ -297,6 +297,37 @@ static pd_status load_zones(pd_geo *g, const char *path, bool required, pd_err *
 	return st;
 }
 
+/* zone.tab lists a country's zones roughly east to west, so its first zone
+ * is a poor default where most people live elsewhere (Lord Howe Island for
+ * Australia, Kaliningrad for Russia, Simferopol for Ukraine). These are
+ * preferences, not data: each applies only when tzdata lists that zone for
+ * the country, and the zones themselves still come from the system. */
+static const struct {
+	const char *code, *zone;
+} preferred_zone[] = {
+    {"AU", "Australia/Sydney"},    {"BR", "America/Sao_Paulo"},
+    {"CA", "America/Toronto"},     {"RU", "Europe/Moscow"},
+    {"UA", "Europe/Kyiv"},         {"UA", "Europe/Kiev"},
+    {"UZ", "Asia/Tashkent"},       {"EC", "America/Guayaquil"},
+    {"ES", "Europe/Madrid"},       {"PT", "Europe/Lisbon"},
+    {"CN", "Asia/Shanghai"},       {"ID", "Asia/Jakarta"},
+    {"MX", "America/Mexico_City"}, {"AR", "America/Argentina/Buenos_Aires"},
+};
+
+static void apply_preferred_zones(pd_geo *g)
+{
+	for (size_t i = 0; i < sizeof preferred_zone / sizeof preferred_zone[0]; i++) {
+		pd_country *c = find_code(g, preferred_zone[i].code);
+		for (size_t z = 1; c && z < c->n_zones; z++)
+			if (!strcmp(c->zones[z], preferred_zone[i].zone)) {
+				char *tmp = c->zones[z];
+				memmove(&c->zones[1], &c->zones[0], z * sizeof(char *));
+				c->zones[0] = tmp;
+				break;
+			}
+	}
+}
+
 pd_status pd_geo_load(const char *iso_dir, const char *locale_dir, const char *zoneinfo_dir,
                       pd_geo **out, pd_err *e)
 {
@@ -330,6 +361,8 @@ pd_status pd_geo_load(const char *iso_dir, const char *locale_dir, const char *z
 	}
 	if (st == PD_OK)
 		st = load_zones(g, z1970, false, e);
+	if (st == PD_OK)
+		apply_preferred_zones(g);
 	free(mo.data);
 	free(iso);
 	free(mo_path);

@@ -57,6 +57,14 @@ Test(geo, zones_first_is_default)
 	cr_assert_str_eq(us->zones[0], "America/New_York");
 	cr_assert(pd_country_has_zone(us, "America/Los_Angeles"));
 	cr_assert_not(pd_country_has_zone(us, "Europe/Paris"));
+	/* Where zone.tab's first zone is where few people live. */
+	const pd_country *au = pd_geo_country(g, "AU");
+	cr_assert_str_eq(au->zones[0], "Australia/Sydney");
+	cr_assert(pd_country_has_zone(au, "Australia/Lord_Howe"), "the others stay listed");
+	cr_assert_str_eq(pd_geo_country(g, "RU")->zones[0], "Europe/Moscow");
+	const char *ua = pd_geo_country(g, "UA")->zones[0];
+	cr_assert(!strcmp(ua, "Europe/Kyiv") || !strcmp(ua, "Europe/Kiev"), "UA: %s", ua);
+	cr_assert_str_eq(pd_geo_country(g, "BR")->zones[0], "America/Sao_Paulo");
 }
 
 Test(geo, zone_validity)
@@ -218,6 +226,8 @@ Test(geo_bad, minimal_fake_loads)
 	cr_assert_eq(pd_geo_load(d.iso, d.loc, d.zi, &g, &e), PD_OK, "%s", e.message);
 	cr_assert_eq(pd_geo_count(g), 2);
 	cr_assert_str_eq(pd_geo_country(g, "DE")->name_fr, "Allemagne");
+	cr_assert_str_eq(pd_geo_country(g, "DE")->zones[0], "Europe/Berlin");
+	cr_assert(pd_geo_zone_valid(g, "Europe/Paris"));
 	pd_geo_free(g);
 	fake_free(&d);
 }
