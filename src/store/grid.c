@@ -62,26 +62,69 @@ void pd_rows_free(pd_row *rows, size_t n)
 }
 
 enum { K_FIRST, K_LAST, K_AFTER, K_BEFORE, K_FROM, K_POSITION, K_COUNT };
+enum { F_NONE, F_LIKE, F_FTS };
 
-/* Build (once per connection) the statement for one shape of query. */
+/* Folded filters of 3+ characters go through the trigram index; shorter
+ * ones (the first keystrokes, which match many rows) scan with LIKE. */
+static int filter_mode(const char *filter)
+{
+	if (!filter || !*filter)
+		return F_NONE;
+	char *t = pd_trim(filter);
+	char *k = t ? pd_fold_key(t) : NULL;
+	int mode = !k || !*k ? F_NONE : pd_utf8_chars(k) >= 3 ? F_FTS : F_LIKE;
+	free(t);
+	free(k);
+	return mode;
+}
+
+/* The WHERE terms every arm shares: deleted rows and the filter. The "+"
+ * keeps the planner off the deleted_at index so the sort index drives the
+ * scan and LIMIT stops early. */
+static void add_base(pd_buf *b, const pd_query *q, int filt)
+{
+	if (!q->include_deleted)
+		pd_buf_add(b, " AND +c.deleted_at = 0");
+	if (filt == F_LIKE)
+		pd_buf_add(b, " AND c.search LIKE ?1 ESCAPE '\\'");
+	else if (filt == F_FTS)
+		pd_buf_add(b, " AND c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?1)");
+}
+
+/* Build (once per connection) the statement for one shape of query.
+ * Parameters: ?1 filter, ?2 anchor key, ?3 anchor id, ?4 limit.
+ * A keyset step is two index seeks: the rest of the anchor's tie group
+ * (col = key AND id beyond) and the rows strictly beyond key; a row-value
+ * (col, id) > (key, id) would only seek on col and then walk every tie,
+ * which is most of the table for status, internal or users. */
 static sqlite3_stmt *grid_stmt(pd_store *s, const pd_query *q, int kind, pd_err *e)
 {
-	int filt = q->filter && *q->filter;
-	size_t idx = ((((size_t)q->sort * 2 + q->descending) * 2 + filt) * 2 + q->include_deleted) * 8 + kind;
+	int filt = filter_mode(q->filter);
+	size_t idx = ((((size_t)q->sort * 2 + q->descending) * 3 + (size_t)filt) * 2 + q->include_deleted) * 8 +
+		     (size_t)kind;
 	if (s->grid[idx]) {
 		sqlite3_reset(s->grid[idx]);
 		sqlite3_clear_bindings(s->grid[idx]);
 		return s->grid[idx];
 	}
 	const char *col = sort_cols[q->sort].col;
-	/* Forward in display order means ascending unless descending. */
-	bool backward = kind == K_LAST || kind == K_BEFORE;
-	bool asc = q->descending == backward;
-	const char *dir = asc ? "ASC" : "DESC";
+	/* Which way along the ascending index this query travels. */
+	bool backward = kind == K_LAST || kind == K_BEFORE || kind == K_POSITION;
+	bool up = q->descending == backward;
+	const char *dir = up ? "ASC" : "DESC";
+	const char *gt = up ? ">" : "<";
 	pd_buf b = {0};
-	if (kind == K_POSITION || kind == K_COUNT)
+	if (kind == K_COUNT) {
 		pd_buf_add(&b, "SELECT count(*) FROM customers c WHERE 1");
-	else
+		add_base(&b, q, filt);
+	} else if (kind == K_POSITION) {
+		/* Rows before the anchor in display order. */
+		pd_buf_add(&b, "SELECT (SELECT count(*) FROM customers c WHERE 1");
+		add_base(&b, q, filt);
+		pd_buf_printf(&b, " AND %s = ?2 AND c.id %s ?3) + (SELECT count(*) FROM customers c WHERE 1", col, gt);
+		add_base(&b, q, filt);
+		pd_buf_printf(&b, " AND %s %s ?2)", col, gt);
+	} else {
 		pd_buf_printf(&b,
 			      "SELECT " CUST_COLS ", c.n_users, %s,"
 			      " CASE WHEN p.id IS NULL THEN NULL WHEN p.enabled = 0 THEN 'disabled'"
@@ -89,29 +132,19 @@ static sqlite3_stmt *grid_stmt(pd_store *s, const pd_query *q, int kind, pd_err 
 			      " FROM customers c LEFT JOIN pbx p ON p.customer_id = c.id"
 			      " LEFT JOIN pbx_status ps ON ps.customer_id = c.id WHERE 1",
 			      col);
-	if (!q->include_deleted)
-		/* "+" keeps the planner off the deleted_at index: the sort index
-		 * must drive the scan so LIMIT stops early. */
-		pd_buf_add(&b, " AND +c.deleted_at = 0");
-	if (filt)
-		pd_buf_add(&b, " AND c.search LIKE ?1 ESCAPE '\\'");
-	const char *op = NULL;
-	switch (kind) {
-	case K_AFTER:
-		op = q->descending ? "<" : ">";
-		break;
-	case K_BEFORE:
-	case K_POSITION:
-		op = q->descending ? ">" : "<";
-		break;
-	case K_FROM:
-		op = q->descending ? "<=" : ">=";
-		break;
-	}
-	if (op)
-		pd_buf_printf(&b, " AND (%s, c.id) %s (?2, ?3)", col, op);
-	if (kind != K_POSITION && kind != K_COUNT)
+		if (kind == K_FIRST || kind == K_LAST) {
+			add_base(&b, q, filt);
+		} else {
+			const char *tie = kind == K_FROM ? (up ? ">=" : "<=") : gt;
+			pd_buf_add(&b, " AND c.id IN (SELECT id FROM (SELECT c.id AS id FROM customers c WHERE 1");
+			add_base(&b, q, filt);
+			pd_buf_printf(&b, " AND %s = ?2 AND c.id %s ?3 ORDER BY c.id %s LIMIT ?4)", col, tie, dir);
+			pd_buf_add(&b, " UNION ALL SELECT id FROM (SELECT c.id AS id FROM customers c WHERE 1");
+			add_base(&b, q, filt);
+			pd_buf_printf(&b, " AND %s %s ?2 ORDER BY %s %s, c.id %s LIMIT ?4))", col, gt, col, dir, dir);
+		}
 		pd_buf_printf(&b, " ORDER BY %s %s, c.id %s LIMIT ?4", col, dir, dir);
+	}
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v3(s->db, b.s, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
 	pd_buf_free(&b);
@@ -139,6 +172,25 @@ static char *like_pattern(const char *filter)
 		pd_buf_addc(&b, *p);
 	}
 	pd_buf_addc(&b, '%');
+	free(k);
+	return pd_buf_steal(&b);
+}
+
+/* An FTS5 phrase: the folded text in double quotes (quotes doubled), so
+ * no character of the user's text is query syntax. */
+static char *fts_phrase(const char *filter)
+{
+	char *t = pd_trim(filter);
+	char *k = pd_fold_key(t);
+	free(t);
+	pd_buf b = {0};
+	pd_buf_addc(&b, '"');
+	for (const char *p = k ? k : ""; *p; p++) {
+		if (*p == '"')
+			pd_buf_addc(&b, '"');
+		pd_buf_addc(&b, *p);
+	}
+	pd_buf_addc(&b, '"');
 	free(k);
 	return pd_buf_steal(&b);
 }
@@ -186,10 +238,11 @@ static pd_status anchor_key(pd_store *s, const pd_query *q, const pd_row *a, int
 static pd_status bind_query(pd_store *s, sqlite3_stmt *st, const pd_query *q, const pd_row *anchor,
 			    pd_err *e)
 {
-	if (q->filter && *q->filter) {
-		char *pat = like_pattern(q->filter);
-		sqlite3_bind_text(st, 1, pat, -1, free);
-	}
+	int filt = filter_mode(q->filter);
+	if (filt == F_LIKE)
+		sqlite3_bind_text(st, 1, like_pattern(q->filter), -1, free);
+	else if (filt == F_FTS)
+		sqlite3_bind_text(st, 1, fts_phrase(q->filter), -1, free);
 	if (anchor) {
 		int64_t iv;
 		char *sv;

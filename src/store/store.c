@@ -592,6 +592,9 @@ pd_status store_open(const char *path, const pd_store_opts *o, pd_store **out, p
 		return pd_fail(e, PD_E_INTERNAL, NULL, "store_open: no catalogue given");
 	if (!path || !*path)
 		return pd_fail(e, PD_E_USAGE, "db", "no database path given");
+	if (schema_migration_count() != PD_SCHEMA_VERSION_CURRENT)
+		return pd_fail(e, PD_E_INTERNAL, NULL, "schema: %d migrations for version %d",
+			       schema_migration_count(), PD_SCHEMA_VERSION_CURRENT);
 	pd_status st = prepare_file(path, o->read_only, e);
 	if (st != PD_OK)
 		return st;

@@ -9,7 +9,7 @@
 #include "provdesk/store.h"
 
 #define STORE_STMT_CACHE 160
-#define STORE_GRID_CACHE (PD_SORT__COUNT * 2 /*desc*/ * 2 /*filter*/ * 2 /*deleted*/ * 8 /*kind*/)
+#define STORE_GRID_CACHE (PD_SORT__COUNT * 2 /*desc*/ * 3 /*filter*/ * 2 /*deleted*/ * 8 /*kind*/)
 
 struct pd_store {
 	sqlite3 *db;
