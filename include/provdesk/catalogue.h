@@ -79,6 +79,10 @@ typedef struct {
 /* Parse and check a catalogue file. Errors name the file, the line when
  * known, and the key path ("product_types[2].price"). */
 pd_status pd_catalogue_load(const char *path, pd_catalogue *out, pd_err *e);
+/* Same from text in memory; `name` stands for the file in messages (and
+ * becomes c->path). Used by the fuzzer and by callers holding the text. */
+pd_status pd_catalogue_load_buffer(const char *name, const char *text, size_t len,
+				   pd_catalogue *out, pd_err *e);
 /* Finds the catalogue file (config dir, then the data directories) and loads it. */
 pd_status pd_catalogue_load_default(const char *config_dir, pd_catalogue *out, pd_err *e);
 void pd_catalogue_free(pd_catalogue *c);

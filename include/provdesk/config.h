@@ -28,6 +28,9 @@ typedef struct {
 /* path NULL: XDG config dir / provdesk.conf if it exists, else defaults.
  * A path given explicitly must exist (PD_E_NOINPUT otherwise). */
 pd_status pd_config_load(const char *path, pd_config *out, pd_err *e);
+/* Same from text in memory (`name` stands for the file in messages; path
+ * stays NULL). Used by the fuzzer and for built-in configurations. */
+pd_status pd_config_load_string(const char *name, const char *text, pd_config *out, pd_err *e);
 void pd_config_defaults(pd_config *c);
 void pd_config_free(pd_config *c);
 /* Reads the SMTP password from smtp_password_file (trailing newline removed).

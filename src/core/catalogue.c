@@ -146,7 +146,7 @@ static int line_of(const char *text, size_t len, const char *path)
 
 typedef struct {
 	const char *path;
-	char *text;
+	const char *text;
 	size_t len;
 	pd_err *e;
 	const pd_geo *geo; /* NULL when the system country list is unavailable */
@@ -602,28 +602,33 @@ pd_status pd_catalogue_load(const char *path, pd_catalogue *out, pd_err *e)
 		pd_buf_free(&b);
 		return pd_fail(e, PD_E_NOINPUT, "catalogue", "cannot read the catalogue %s", path);
 	}
-	ctx x = {.path = path, .len = b.len, .e = e};
-	x.text = pd_buf_steal(&b);
+	size_t len = b.len;
+	char *text = pd_buf_steal(&b);
+	pd_status st = pd_catalogue_load_buffer(path, text, len, out, e);
+	free(text);
+	return st;
+}
 
+pd_status pd_catalogue_load_buffer(const char *name, const char *text, size_t len,
+                                   pd_catalogue *out, pd_err *e)
+{
+	memset(out, 0, sizeof *out);
+	ctx x = {.path = name, .text = text, .len = len, .e = e};
 	json_error_t je;
-	json_t *root = json_loadb(x.text, x.len, JSON_REJECT_DUPLICATES, &je);
-	if (!root) {
-		pd_fail_line(e, PD_E_CONFIG, je.line, "catalogue", "%s:%d: invalid JSON: %s", path,
-		             je.line, je.text);
-		free(x.text);
-		return PD_E_CONFIG;
-	}
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	if (!root)
+		return pd_fail_line(e, PD_E_CONFIG, je.line, "catalogue", "%s:%d: invalid JSON: %s",
+		                    name, je.line, je.text);
 	pd_err ge;
 	if (pd_geo_get(&x.geo, &ge) != PD_OK)
 		x.geo = NULL; /* the shape check still runs */
 	pd_status st = parse_root(&x, root, out);
 	json_decref(root);
-	free(x.text);
 	if (st != PD_OK) {
 		pd_catalogue_free(out);
 		return st;
 	}
-	out->path = xstrdup(path);
+	out->path = xstrdup(name);
 	return PD_OK;
 }
 

@@ -307,6 +307,23 @@ static char *dir_of(const char *path)
 	return xstrndup(path, (size_t)(slash - path));
 }
 
+/* The lines of f into *out; the first error stops it. */
+static pd_status parse_stream(FILE *f, const char *label, pd_config *out, pd_err *e)
+{
+	loader l = {.c = out, .e = e, .path = label, .f = f};
+	int r = ini_parse_stream(reader, &l, handler, &l);
+	free(l.linebuf);
+	if (!l.failed && ferror(f))
+		fail(&l, NULL, NULL, "read error");
+	if (!l.failed && r != 0) {
+		/* inih's own syntax error (a line with no '='): r is its line. */
+		l.line = r > 0 ? r : l.line;
+		fail(&l, NULL, NULL,
+		     "syntax error: expected 'key = value', '[section]' or a comment");
+	}
+	return l.failed ? PD_E_CONFIG : PD_OK;
+}
+
 pd_status pd_config_load(const char *path, pd_config *out, pd_err *e)
 {
 	pd_config_defaults(out);
@@ -325,11 +342,12 @@ pd_status pd_config_load(const char *path, pd_config *out, pd_err *e)
 			free(file);
 			return PD_OK; /* the file is optional: built-in defaults */
 		}
-		pd_fail(e, path ? PD_E_NOINPUT : PD_E_CONFIG, "config",
-		        "cannot read the configuration file %s: %s", file, strerror(err));
+		pd_status st = path ? PD_E_NOINPUT : PD_E_CONFIG;
+		pd_fail(e, st, "config", "cannot read the configuration file %s: %s", file,
+		        strerror(err));
 		free(file);
 		pd_config_free(out);
-		return e ? e->status : PD_E_NOINPUT;
+		return st;
 	}
 	struct stat st;
 	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -340,26 +358,31 @@ pd_status pd_config_load(const char *path, pd_config *out, pd_err *e)
 		pd_config_free(out);
 		return path ? PD_E_NOINPUT : PD_E_CONFIG;
 	}
-	loader l = {.c = out, .e = e, .path = file, .f = f};
-	int r = ini_parse_stream(reader, &l, handler, &l);
-	free(l.linebuf);
-	bool rerr = ferror(f);
+	pd_status r = parse_stream(f, file, out, e);
 	fclose(f);
-	if (!l.failed && rerr)
-		fail(&l, NULL, NULL, "read error");
-	if (!l.failed && r != 0) {
-		/* inih's own syntax error (a line with no '='): r is its line. */
-		l.line = r > 0 ? r : l.line;
-		fail(&l, NULL, NULL,
-		     "syntax error: expected 'key = value', '[section]' or a comment");
-	}
-	if (l.failed) {
+	if (r != PD_OK) {
 		free(file);
 		pd_config_free(out);
-		return PD_E_CONFIG;
+		return r;
 	}
 	out->path = file;
 	return PD_OK;
+}
+
+pd_status pd_config_load_string(const char *name, const char *text, pd_config *out, pd_err *e)
+{
+	pd_config_defaults(out);
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	if (!f) {
+		pd_config_free(out);
+		return pd_fail(e, PD_E_INTERNAL, "config", "cannot read %s: %s", name,
+		               strerror(errno));
+	}
+	pd_status r = parse_stream(f, name, out, e);
+	fclose(f);
+	if (r != PD_OK)
+		pd_config_free(out);
+	return r;
 }
 
 char *pd_config_smtp_password(const pd_config *c, pd_err *e)

@@ -297,3 +297,17 @@ Test(catalogue_bad, not_an_object)
 	free(path);
 	rm_tree(dir);
 }
+
+Test(catalogue_bad, from_buffer_names_the_given_name)
+{
+	const char text[] = "{\n \"roles\": 5\n}";
+	pd_catalogue c;
+	pd_err e = {0};
+	cr_assert_eq(pd_catalogue_load_buffer("override.json", text, sizeof text - 1, &c, &e),
+	             PD_E_CONFIG);
+	assert_contains(e.message, "override.json:");
+	/* Embedded NUL bytes are not JSON. */
+	const char nul[] = "{\"roles\": \0 []}";
+	cr_assert_eq(pd_catalogue_load_buffer("nul.json", nul, sizeof nul - 1, &c, &e),
+	             PD_E_CONFIG);
+}

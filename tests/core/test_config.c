@@ -256,3 +256,17 @@ Test(config, smtp_password_file)
 	free(pw);
 	free(conf);
 }
+
+Test(config, from_string)
+{
+	pd_config c;
+	pd_err e = {0};
+	cr_assert_eq(pd_config_load_string("built-in", "[ui]\ntheme = monochrome\n", &c, &e), PD_OK,
+	             "%s", e.message);
+	cr_assert_str_eq(c.ui_theme, "monochrome");
+	cr_assert_null(c.path);
+	pd_config_free(&c);
+	cr_assert_eq(pd_config_load_string("built-in", "[ui]\n\ntheme = \xFF/..\n", &c, &e),
+	             PD_E_CONFIG);
+	assert_contains(e.message, "built-in:3: ui.theme");
+}
