@@ -328,6 +328,7 @@ static int show_customer(pd_cli *c, const pd_customer *cu)
 				pd_table_row(&t, cells);
 			}
 			pd_table_print(&t, stdout);
+			pd_table_free(&t);
 		}
 		printf("\nPBX:\n");
 		if (!has_pbx)
