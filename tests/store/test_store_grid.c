@@ -36,6 +36,8 @@ static void build(void)
 	const char *products[] = {"analytics-essentials", "analytics-pro", "contact-centre"};
 	const char *countries[] = {"FR", "DE", "BE", "US", "CA", "ES"};
 	srand(42);
+	/* One batch: the same write paths (a savepoint each), one commit. */
+	cr_assert_eq(store_begin(fx_s, &e), PD_OK);
 	for (int i = 0; i < N_CUST; i++) {
 		pd_new_customer n;
 		char name[160];
@@ -79,6 +81,7 @@ static void build(void)
 		pd_customer_free(&c);
 		pd_new_customer_free(&n);
 	}
+	cr_assert_eq(store_commit(fx_s, &e), PD_OK, "%s", e.message);
 	/* The brute-force copy: every record read back one by one. */
 	g_all = xcalloc(N_CUST, sizeof *g_all);
 	g_n = 0;
