@@ -117,8 +117,9 @@ static void form_to_tpl(struct ui_form *f, struct tpl_ctx *x, pd_template *t)
 	t->platform = xstrdup(ui_form_get(f, T_PLATFORM));
 	t->host = xstrdup(ui_form_get(f, T_HOST));
 	char *end;
-	long port = strtol(ui_form_get(f, T_PORT), &end, 10);
-	t->port = *ui_form_get(f, T_PORT) && !*end && port > 0 && port < 65536 ? (int)port : -1;
+	const char *ps = ui_form_get(f, T_PORT);
+	long port = strtol(ps, &end, 10);
+	t->port = *ps && !*end && port > 0 && port < 65536 ? (int)port : -1;
 	t->tls = ui_form_get_bool(f, T_TLS);
 	t->username = xstrdup(ui_form_get(f, T_USER));
 }

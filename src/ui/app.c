@@ -232,7 +232,17 @@ static const char generic_fkeys[] = "F1|Help|F10|Quit";
 
 static void draw_bars(struct ui_app *app)
 {
-	int y = LINES - 2;
+	/* its own window: refreshing stdscr would paint over the screens */
+	if (app->bar && (getmaxx(app->bar) != COLS || getbegy(app->bar) != LINES - 2)) {
+		delwin(app->bar);
+		app->bar = NULL;
+	}
+	if (!app->bar)
+		app->bar = newwin(2, COLS, LINES - 2, 0);
+	if (!app->bar)
+		return;
+	WINDOW *bw = app->bar;
+	int y = 0;
 	struct ui_screen *top = ui_top(app);
 	char buf[512] = "";
 	enum ui_role role = UI_R_STATUS;
@@ -247,25 +257,25 @@ static void draw_bars(struct ui_app *app)
 				break;
 			}
 	}
-	ui_fill(stdscr, y, 0, COLS, ui_role(role));
-	ui_put(stdscr, y, 0, COLS, buf, ui_role(role), true);
+	ui_fill(bw, y, 0, COLS, ui_role(role));
+	ui_put(bw, y, 0, COLS, buf, ui_role(role), true);
 	/* htop-style bar: "F1|Help|F3|Filter" pairs */
 	const char *fk = top && top->ops->fkeys ? top->ops->fkeys : generic_fkeys;
 	char *copy = xstrdup(fk);
 	int x = 0;
-	ui_fill(stdscr, y + 1, 0, COLS, ui_role(UI_R_FKEY_LABEL));
+	ui_fill(bw, y + 1, 0, COLS, ui_role(UI_R_FKEY_LABEL));
 	char *save = NULL;
 	for (char *k = strtok_r(copy, "|", &save); k && x < COLS; k = strtok_r(NULL, "|", &save)) {
 		char *label = strtok_r(NULL, "|", &save);
-		x += ui_put(stdscr, y + 1, x, COLS - x, k, ui_role(UI_R_FKEY_KEY), false);
+		x += ui_put(bw, y + 1, x, COLS - x, k, ui_role(UI_R_FKEY_KEY), false);
 		if (label && x < COLS) {
 			char cell[40];
-			snprintf(cell, sizeof cell, "%-8s", label);
-			x += ui_put(stdscr, y + 1, x, COLS - x, cell, ui_role(UI_R_FKEY_LABEL), false);
+			snprintf(cell, sizeof cell, "%-7s", label);
+			x += ui_put(bw, y + 1, x, COLS - x, cell, ui_role(UI_R_FKEY_LABEL), false);
 		}
 	}
 	free(copy);
-	wnoutrefresh(stdscr);
+	wnoutrefresh(bw);
 }
 
 static void draw_too_small(void)
@@ -332,7 +342,8 @@ static void draw_frame(struct ui_app *app)
 static void relayout_all(struct ui_app *app)
 {
 	app->too_small = COLS < UI_MIN_COLS || LINES < UI_MIN_LINES;
-	werase(stdscr);
+	/* stdscr is not erased here: get_wch would refresh a touched stdscr over
+	 * the screens; the too-small screen erases it in the same frame */
 	for (size_t i = 0; i < app->n_stack; i++)
 		layout_screen(app, app->stack[i]);
 	app->bar_dirty = true;
@@ -450,14 +461,17 @@ static int run_loop(struct ui_app *app)
 			__atomic_store_n(&app->wake_pending, 0, __ATOMIC_RELEASE);
 			app->data_changed = true; /* a background thread published something */
 		}
-		if (pr > 0 && (pfd[0].revents & (POLLHUP | POLLERR | POLLNVAL)) &&
-		    !(pfd[0].revents & POLLIN))
-			break; /* the terminal went away */
+		/* the terminal went away (a dropped SSH link): read what is left,
+		 * then leave rather than spin on a dead descriptor */
+		bool gone = pr > 0 && (pfd[0].revents & (POLLHUP | POLLERR | POLLNVAL));
 		/* keys (and KEY_RESIZE from ncurses' SIGWINCH handling) */
 		wint_t wch;
 		int kr;
 		while ((kr = get_wch(&wch)) != ERR) {
 			if (kr == KEY_CODE_YES && wch == KEY_RESIZE) {
+				/* repaint everything: some terminals lose the old
+				 * contents on resize (seen with vt100 in tmux) */
+				clearok(curscr, TRUE);
 				relayout_all(app);
 				continue;
 			}
@@ -467,6 +481,8 @@ static int run_loop(struct ui_app *app)
 				break;
 			}
 		}
+		if (gone)
+			break;
 		int64_t now = pd_now();
 		if (now != last_second) {
 			last_second = now;
@@ -588,6 +604,10 @@ int pd_ui_run(const pd_ui_opts *o)
 	nonl();
 	keypad(stdscr, TRUE);
 	nodelay(stdscr, TRUE);
+	/* always finish a frame: with typeahead checking, a pending byte (a
+	 * terminal's answer, a pasted key) aborts doupdate and, as the dirty
+	 * flags are already cleared, leaves a stale screen until the next key */
+	typeahead(-1);
 	leaveok(stdscr, FALSE);
 	if (has_colors() && !app.mono) {
 		start_color();
@@ -598,6 +618,9 @@ int pd_ui_run(const pd_ui_opts *o)
 		ui_theme_load(&app.theme, config_dir, "monochrome", &e);
 	}
 	ui_theme_apply(&app.theme, app.mono);
+	/* keys are read with get_wch on stdscr, which refreshes stdscr when it is
+	 * touched and would blank the screens: keep stdscr untouched */
+	wnoutrefresh(stdscr);
 	if (startup_msg[0])
 		ui_msg(&app, UI_R_STATUS_ERROR, "%s", startup_msg);
 	app.too_small = COLS < UI_MIN_COLS || LINES < UI_MIN_LINES;
@@ -622,6 +645,8 @@ int pd_ui_run(const pd_ui_opts *o)
 	sig_wake_fd = -1;
 	close(app.wake_rd);
 	close(app.wake_wr);
+	if (app.bar)
+		delwin(app.bar);
 	if (app.store)
 		store_close(app.store);
 	free(app.db_error);

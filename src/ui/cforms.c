@@ -172,8 +172,9 @@ static void form_to_pbx(struct ui_form *f, struct pbx_ctx *x, pd_pbx *p)
 	p->platform = xstrdup(ui_form_get(f, P_PLATFORM));
 	p->host = xstrdup(ui_form_get(f, P_HOST));
 	char *end;
-	long port = strtol(ui_form_get(f, P_PORT), &end, 10);
-	p->port = *ui_form_get(f, P_PORT) && !*end && port > 0 && port < 65536 ? (int)port : -1;
+	const char *ps = ui_form_get(f, P_PORT);
+	long port = strtol(ps, &end, 10);
+	p->port = *ps && !*end && port > 0 && port < 65536 ? (int)port : -1;
 	p->tls = ui_form_get_bool(f, P_TLS);
 	p->username = xstrdup(ui_form_get(f, P_USER));
 	/* empty keeps the stored secret (NULL); typing replaces it */

@@ -168,6 +168,12 @@ static void edit_changed(struct ui_form *f, int idx, void *vctx)
 			if (c && c->n_zones && !pd_country_has_zone(c, tz))
 				ui_form_set(f, E_TZ, c->zones[0]);
 		}
+		/* the product type must still be sold in the new country */
+		pd_err_clear(&e);
+		if (edit_check(f, E_PRODUCT, x, &e) != PD_OK)
+			ui_form_set_error(f, E_PRODUCT, e.message);
+		else
+			ui_form_set_error(f, E_PRODUCT, NULL);
 	}
 }
 

@@ -285,6 +285,11 @@ static void sync_field(struct ui_form *f, int i)
 	if (f->form && current_field(f->form) == x->fld)
 		form_driver_w(f->form, KEY_CODE_YES, REQ_VALIDATION);
 	char *v = buffer_to_value(x);
+	/* keep the pointer stable when nothing changed: callers may hold it */
+	if (strcmp(v, x->value) == 0) {
+		free(v);
+		return;
+	}
 	free(x->value);
 	x->value = v;
 }

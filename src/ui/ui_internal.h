@@ -286,6 +286,7 @@ struct ui_app {
 	enum ui_role msg_role;
 	int64_t msg_until;
 	bool bar_dirty;
+	WINDOW *bar; /* status line + function-key bar */
 	WINDOW *cursor_win;
 	struct ui_screen *drawing; /* the screen being drawn */
 	int wake_rd, wake_wr;

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The console end to end: find, open, edit, save, conflicts with another
+# process, and other processes' changes showing up without a keypress.
+PROG=$1
+source "$(dirname "$0")/lib.sh"
+
+seed "Société Générale" analytics-pro FR
+seed "Acme Telecom" contact-centre DE --trial=5
+seed "Zèbre Télécom" analytics-essentials BE
+
+start_console 100 30
+check "grid shows French names with accents" wait_for "Société Générale"
+check "accented name renders exactly" screen_re '^Société Générale +Analytics P'
+check "trial ending within 7 days shows days left" wait_for "trial 4d"
+check "status line has counts" wait_for "3 customers"
+
+# filter as you type down to one customer; the match is highlighted
+keys /; type_text "gén"
+check "filter narrows to one customer" wait_for "1 of 1"
+check "other customers are filtered out" wait_gone "Acme Telecom"
+hl=$(T capture-pane -p -e -t t | grep -F "Soci" | head -1)
+check "the match is highlighted (underlined)" bash -c '[[ "$1" =~ $'"'"'\e'"'"'\[[0-9\;]*4[0-9\;]*mGén ]]' _ "$hl"
+keys Enter Enter
+check "Enter opens the customer view" wait_for "Tenant id"
+check "tabs are shown" wait_for "1 Details   2 Users   3 PBX   4 Roles   5 Activity"
+
+# edit one field and save; check the database
+keys e
+check "edit form opens" wait_for "Edit customer: Société Générale"
+keys Tab Tab; type_text "R-77"; keys F2
+check "save reports the new version" wait_for "saved (version 2)"
+check "reference stored" test "$(json_field "Société Générale" reference)" = "R-77"
+check "details show the saved reference" wait_for "R-77"
+
+# conflicting edit from another process: reapply keeps both
+keys e; wait_for "Edit customer"
+keys Tab Tab C-u; type_text "MINE-2"
+cli customer update "Société Générale" --notes "their note" >/dev/null
+keys F2
+check "conflict screen appears" wait_for "Conflict: someone else saved this customer"
+check "conflict shows their change" screen_re '^ notes +their note'
+check "conflict shows my change" screen_re '^ reference +R-77 +R-77 +MINE-2'
+check "nothing saved while deciding" test "$(json_field "Société Générale" reference)" = "R-77"
+keys r
+check "reapply saves" wait_for "saved (version 4)"
+check "my edit stored" test "$(json_field "Société Générale" reference)" = "MINE-2"
+check "their edit kept" test "$(json_field "Société Générale" notes)" = "their note"
+
+# conflict, discard mine: their version is loaded, nothing overwritten
+keys e; wait_for "Edit customer"
+keys Tab Tab C-u; type_text "LOST"
+cli customer update "Société Générale" --reference "THEIRS-3" >/dev/null
+keys F2
+wait_for "Conflict: someone else saved"
+keys d
+check "discard loads their version" wait_for "Their version is loaded"
+check "form shows their value" wait_for "THEIRS-3"
+keys Escape
+check "form closes without asking (no edits left)" wait_for "Tenant id"
+check "their value is stored" test "$(json_field "Société Générale" reference)" = "THEIRS-3"
+
+# back to the grid; Esc clears the filter
+keys Escape; wait_for "Filter: gén"
+keys Escape
+check "Esc clears the filter" wait_for "Acme Telecom"
+
+# another process's change appears without a keypress
+start=$SECONDS
+cli customer create --name "Zébulon Énergie" --product-type analytics-pro --country FR \
+	--admin-name "Zoé" --admin-email "zoe@example.fr" >/dev/null
+check "a customer created elsewhere shows within 2 s" wait_for "Zébulon Énergie" 2
+cli customer update "Acme Telecom" --name "Acme Télécom" >/dev/null
+check "a rename elsewhere shows within 2 s" wait_for "Acme Télécom" 2
+
+# selection is kept by id across refreshes
+keys Home; wait_for "Acme Télécom"
+keys Down
+sel_before=$(T capture-pane -p -e -t t | grep -n "Société" | cut -d: -f1)
+cli customer create --name "Aardvark" --product-type analytics-pro --country FR \
+	--admin-name "A" --admin-email "a@example.fr" >/dev/null
+wait_for "Aardvark" 2
+check "selection stays on the same customer" screen_re '3 of 5'
+
+# help is generated from the key table
+keys F1
+check "help lists the actions" wait_for "filter"
+check "help lists the default keys" screen_re '^  n, F7 +new-customer'
+keys Escape; wait_for "Customers"
+
+# n opens the wizard (or its placeholder), Esc leaves it
+keys q
+check "q quits with status 0" test "$(wait_exit)" = 0
+finish
