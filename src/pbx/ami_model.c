@@ -836,7 +836,8 @@ void ami_model_view(ami_model *m, int64_t now, pd_live_view *v)
 	v->calls = m->nk ? xcalloc(m->nk, sizeof *v->calls) : NULL;
 	for (size_t i = 0; i < m->nk; i++)
 		call_view(m, &m->k[i], &v->calls[i]);
-	qsort(v->calls, v->n_calls, sizeof *v->calls, cmp_call);
+	if (v->n_calls > 1)
+		qsort(v->calls, v->n_calls, sizeof *v->calls, cmp_call);
 	v->n_agents = m->na;
 	v->agents = m->na ? xcalloc(m->na, sizeof *v->agents) : NULL;
 	for (size_t i = 0; i < m->na; i++) {
@@ -860,7 +861,8 @@ void ami_model_view(ami_model *m, int64_t now, pd_live_view *v)
 		o->state = a->state;
 		o->since_ms = a->since;
 	}
-	qsort(v->agents, v->n_agents, sizeof *v->agents, cmp_agent);
+	if (v->n_agents > 1)
+		qsort(v->agents, v->n_agents, sizeof *v->agents, cmp_agent);
 }
 
 size_t ami_model_synced_users(ami_model *m, pd_synced_user **out)
