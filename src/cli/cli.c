@@ -326,6 +326,10 @@ int pd_cli_group(pd_cli *c, const char *group, const pd_subcmd *subs, int argc, 
 	}
 	if (pd_cli_is_secret_option(argv[1]))
 		return pd_cli_refuse_secret(c, argv[1]);
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("provdesk %s\n", PD_VERSION);
+		return 0;
+	}
 	if (strcmp(argv[1], "--json") == 0 && argc > 2) {
 		c->json = true;
 		argv[1] = argv[0];

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli_internal.h"
+#include "pd_build_config.h"
 #include "provdesk/util.h"
 
 /* The first line of a help text: "Usage: provdesk customer show ID|NAME". */
@@ -89,6 +90,10 @@ int pd_cli_parse(pd_cli *c, const char *cmd, int argc, char **argv, const pd_opt
 		if (strcmp(a, "--json") == 0) {
 			c->json = true;
 			continue;
+		}
+		if (strcmp(a, "--version") == 0) {
+			printf("provdesk %s\n", PD_VERSION);
+			return 0;
 		}
 		if (a[1] != '-')
 			return pd_cli_usage_field(c, NULL, "%s: unknown option '%s'\n%s", cmd, a,

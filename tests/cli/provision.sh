@@ -6,6 +6,8 @@ source "$(dirname "$0")/lib.sh"
 # ---- help, version, usage ----
 run_raw --version
 expect "version" 0 "provdesk 0."
+run customer list --version
+expect "--version after a command" 0 "provdesk 0."
 run_raw --help
 expect "top-level help" 0 "customer list|show|create|update|delete|restore"
 for cmd in "customer list" "customer show" "customer create" "customer update" "customer delete" \
