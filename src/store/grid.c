@@ -62,17 +62,28 @@ void pd_rows_free(pd_row *rows, size_t n)
 }
 
 enum { K_FIRST, K_LAST, K_AFTER, K_BEFORE, K_FROM, K_POSITION, K_COUNT };
-enum { F_NONE, F_LIKE, F_FTS };
+/* How a filter is applied (bench_store_grid, 100k customers):
+ * F_SCAN  walk the sort index and test each row with LIKE: instant when
+ *         matches are spread out, but reads the whole table when they sit
+ *         late in the sort order ("so" sorted by name: over a second);
+ * F_FTS   the trigram index finds the matches, then they are sorted:
+ *         bounded by the number of matches (3+ characters only);
+ * F_SET   one sequential pass collecting matching ids, then sorted: the
+ *         bounded fallback for 1-2 characters.
+ * A page first tries F_SCAN under a small work budget and falls back. */
+enum { F_NONE, F_SCAN, F_FTS, F_SET, F__COUNT };
+#define SCAN_BUDGET_STEPS 1000 /* VM instructions per progress callback */
+#define SCAN_BUDGET_CALLS 150  /* ~150k instructions: a few ms */
 
-/* Folded filters of 3+ characters go through the trigram index; shorter
- * ones (the first keystrokes, which match many rows) scan with LIKE. */
+/* The bounded mode for this filter: F_FTS for 3+ folded characters,
+ * F_SET below, F_NONE when empty. */
 static int filter_mode(const char *filter)
 {
 	if (!filter || !*filter)
 		return F_NONE;
 	char *t = pd_trim(filter);
 	char *k = t ? pd_fold_key(t) : NULL;
-	int mode = !k || !*k ? F_NONE : pd_utf8_chars(k) >= 3 ? F_FTS : F_LIKE;
+	int mode = !k || !*k ? F_NONE : pd_utf8_chars(k) >= 3 ? F_FTS : F_SET;
 	free(t);
 	free(k);
 	return mode;
@@ -85,10 +96,12 @@ static void add_base(pd_buf *b, const pd_query *q, int filt)
 {
 	if (!q->include_deleted)
 		pd_buf_add(b, " AND +c.deleted_at = 0");
-	if (filt == F_LIKE)
+	if (filt == F_SCAN)
 		pd_buf_add(b, " AND c.search LIKE ?1 ESCAPE '\\'");
 	else if (filt == F_FTS)
 		pd_buf_add(b, " AND c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?1)");
+	else if (filt == F_SET)
+		pd_buf_add(b, " AND c.id IN (SELECT f.id FROM customers f WHERE f.search LIKE ?1 ESCAPE '\\')");
 }
 
 /* Build (once per connection) the statement for one shape of query.
@@ -97,10 +110,10 @@ static void add_base(pd_buf *b, const pd_query *q, int filt)
  * (col = key AND id beyond) and the rows strictly beyond key; a row-value
  * (col, id) > (key, id) would only seek on col and then walk every tie,
  * which is most of the table for status, internal or users. */
-static sqlite3_stmt *grid_stmt(pd_store *s, const pd_query *q, int kind, pd_err *e)
+static sqlite3_stmt *grid_stmt(pd_store *s, const pd_query *q, int kind, int filt, pd_err *e)
 {
-	int filt = filter_mode(q->filter);
-	size_t idx = ((((size_t)q->sort * 2 + q->descending) * 3 + (size_t)filt) * 2 + q->include_deleted) * 8 +
+	size_t idx = ((((size_t)q->sort * 2 + q->descending) * F__COUNT + (size_t)filt) * 2 + q->include_deleted) *
+			     8 +
 		     (size_t)kind;
 	if (s->grid[idx]) {
 		sqlite3_reset(s->grid[idx]);
@@ -235,11 +248,10 @@ static pd_status anchor_key(pd_store *s, const pd_query *q, const pd_row *a, int
 	return pd_fail(e, PD_E_NOTFOUND, "customer", "no customer #%lld", (long long)a->c.id);
 }
 
-static pd_status bind_query(pd_store *s, sqlite3_stmt *st, const pd_query *q, const pd_row *anchor,
+static pd_status bind_query(pd_store *s, sqlite3_stmt *st, const pd_query *q, int filt, const pd_row *anchor,
 			    pd_err *e)
 {
-	int filt = filter_mode(q->filter);
-	if (filt == F_LIKE)
+	if (filt == F_SCAN || filt == F_SET)
 		sqlite3_bind_text(st, 1, like_pattern(q->filter), -1, free);
 	else if (filt == F_FTS)
 		sqlite3_bind_text(st, 1, fts_phrase(q->filter), -1, free);
@@ -280,6 +292,45 @@ static pd_status check_query(const pd_query *q, pd_err *e)
 	return PD_OK;
 }
 
+static int budget_cb(void *arg)
+{
+	int *left = arg;
+	return --*left <= 0; /* non-zero interrupts the statement */
+}
+
+/* Run one page statement. budget: stop with SQLITE_INTERRUPT (and no rows
+ * kept) once the scan has cost more than the budget. */
+static int run_page(pd_store *s, const pd_query *q, int kind, int filt, const pd_row *anchor, size_t limit,
+		    bool budget, pd_row *rows, size_t *n, pd_err *e)
+{
+	*n = 0;
+	sqlite3_stmt *st = grid_stmt(s, q, kind, filt, e);
+	if (!st)
+		return SQLITE_ERROR;
+	if (bind_query(s, st, q, filt, anchor, e) != PD_OK) {
+		sqlite3_reset(st);
+		return SQLITE_ERROR;
+	}
+	sqlite3_bind_int64(st, 4, (int64_t)limit);
+	pd_day today = q->today ? q->today : pd_today();
+	int calls = s->scan_budget > 0 ? s->scan_budget : SCAN_BUDGET_CALLS;
+	if (budget)
+		sqlite3_progress_handler(s->db, SCAN_BUDGET_STEPS, budget_cb, &calls);
+	int rc = SQLITE_DONE;
+	while (*n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		row_from(st, q, today, &rows[(*n)++]);
+	if (*n == limit)
+		rc = SQLITE_DONE;
+	if (budget)
+		sqlite3_progress_handler(s->db, 0, NULL, NULL);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		pd_rows_free(rows, *n);
+		*n = 0;
+	}
+	return rc;
+}
+
 pd_status store_customer_page(pd_store *s, const pd_query *q, pd_page_dir dir, const pd_row *anchor,
 			      size_t limit, pd_row *rows, size_t *n, pd_err *e)
 {
@@ -293,26 +344,23 @@ pd_status store_customer_page(pd_store *s, const pd_query *q, pd_page_dir dir, c
 	bool needs_anchor = kind == K_AFTER || kind == K_BEFORE || kind == K_FROM;
 	if (needs_anchor && !anchor)
 		return pd_fail(e, PD_E_USAGE, "anchor", "this page direction needs an anchor row");
-	sqlite3_stmt *st = grid_stmt(s, q, kind, e);
-	if (!st)
-		return FAILED(e);
-	if ((r = bind_query(s, st, q, needs_anchor ? anchor : NULL, e)) != PD_OK) {
-		sqlite3_reset(st);
-		return r;
-	}
-	sqlite3_bind_int64(st, 4, (int64_t)limit);
-	pd_day today = q->today ? q->today : pd_today();
+	if (!needs_anchor)
+		anchor = NULL;
+	int filt = filter_mode(q->filter);
 	int rc;
-	while (*n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		row_from(st, q, today, &rows[(*n)++]);
-	if (*n == limit)
-		rc = SQLITE_DONE;
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		pd_rows_free(rows, *n);
-		*n = 0;
-		return st_fail(s, rc, e, "grid");
+	if (filt == F_NONE) {
+		rc = run_page(s, q, kind, F_NONE, anchor, limit, false, rows, n, e);
+	} else {
+		/* The early-stopping scan first; past its budget, the bounded way. */
+		rc = s->scan_budget < 0 ? SQLITE_INTERRUPT
+					: run_page(s, q, kind, F_SCAN, anchor, limit, true, rows, n, e);
+		if (rc == SQLITE_INTERRUPT)
+			rc = run_page(s, q, kind, filt, anchor, limit, false, rows, n, e);
 	}
+	if (rc == SQLITE_ERROR && e->status != PD_OK)
+		return e->status;
+	if (rc != SQLITE_DONE)
+		return st_fail(s, rc, e, "grid");
 	/* Backward fetches come newest-first: return them in display order. */
 	if (kind == K_LAST || kind == K_BEFORE)
 		for (size_t i = 0, j = *n ? *n - 1 : 0; i < j; i++, j--) {
@@ -330,10 +378,12 @@ static pd_status count_query(pd_store *s, const pd_query *q, int kind, const pd_
 	pd_status r = check_query(q, e);
 	if (r != PD_OK)
 		return r;
-	sqlite3_stmt *st = grid_stmt(s, q, kind, e);
+	/* A count reads every match anyway: no early stop to try. */
+	int filt = filter_mode(q->filter);
+	sqlite3_stmt *st = grid_stmt(s, q, kind, filt, e);
 	if (!st)
 		return FAILED(e);
-	if ((r = bind_query(s, st, q, anchor, e)) != PD_OK) {
+	if ((r = bind_query(s, st, q, filt, anchor, e)) != PD_OK) {
 		sqlite3_reset(st);
 		return r;
 	}

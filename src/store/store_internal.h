@@ -9,7 +9,7 @@
 #include "provdesk/store.h"
 
 #define STORE_STMT_CACHE 160
-#define STORE_GRID_CACHE (PD_SORT__COUNT * 2 /*desc*/ * 3 /*filter*/ * 2 /*deleted*/ * 8 /*kind*/)
+#define STORE_GRID_CACHE (PD_SORT__COUNT * 2 /*desc*/ * 4 /*filter mode*/ * 2 /*deleted*/ * 8 /*kind*/)
 
 struct pd_store {
 	sqlite3 *db;
@@ -17,6 +17,7 @@ struct pd_store {
 	const pd_catalogue *cat;
 	int internal_limit;
 	bool read_only;
+	int scan_budget;      /* grid scan budget (progress calls); 0 default, <0 never scan */
 	bool in_batch;        /* inside store_begin … store_commit */
 	bool busy_hit;        /* a statement in the current transaction met SQLITE_BUSY */
 	int64_t own_commits;  /* for store_change_counter */

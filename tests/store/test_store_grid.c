@@ -283,6 +283,39 @@ Test(grid, every_sort_both_directions_matches_brute_force)
 			}
 }
 
+static void reopen_with_budget(const char *budget)
+{
+	store_close(fx_s);
+	setenv("PROVDESK_GRID_SCAN_BUDGET", budget, 1);
+	pd_store_opts o = fx_opts();
+	o.internal_systems_limit = 100000;
+	pd_err e = {0};
+	cr_assert_eq(store_open(fx_db, &o, &fx_s, &e), PD_OK, "%s", e.message);
+	unsetenv("PROVDESK_GRID_SCAN_BUDGET");
+}
+
+static void check_filters_all_sorts(void)
+{
+	const char *filters[] = {"ecole", "so", "é", "r-01", "0% p", "_d"};
+	for (size_t f = 0; f < sizeof filters / sizeof *filters; f++)
+		for (int sort = 0; sort < PD_SORT__COUNT; sort += 3)
+			for (int desc = 0; desc < 2; desc++) {
+				pd_query q = {.sort = (pd_sort)sort, .descending = desc, .filter = filters[f],
+					      .include_deleted = f % 2, .today = g_today};
+				check_query(&q);
+			}
+}
+
+/* The bounded paths (trigram index for 3+ characters, id set below) give
+ * exactly what the early-stopping scan gives. */
+Test(grid, filter_fallback_paths_match_brute_force)
+{
+	reopen_with_budget("-1"); /* never scan: always the bounded path */
+	check_filters_all_sorts();
+	reopen_with_budget("1000000"); /* always the scan */
+	check_filters_all_sorts();
+}
+
 Test(grid, filter_is_case_and_accent_insensitive)
 {
 	const char *filters[] = {"SOCIETE", "société", "crème brûlée", "ORSTED", "strasse", "R-01",
