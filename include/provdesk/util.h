@@ -37,7 +37,9 @@ int pd_utf8_width(const char *s);
 /* Newly allocated copy with leading/trailing Unicode whitespace removed. */
 char *pd_trim(const char *s);
 /* Key for case- and accent-insensitive comparison: NFKD, case-fold, combining
- * marks stripped ("Société Générale" and "SOCIETE GENERALE" give the same key).
+ * marks stripped ("Société Générale" and "SOCIETE GENERALE" give the same key),
+ * invisible characters (zero-width space, soft hyphen) dropped, look-alike
+ * punctuation and spaces lumped to ASCII (’ -> ', NBSP -> space, – -> -).
  * Returns NULL for invalid UTF-8. Caller frees. */
 char *pd_fold_key(const char *s);
 

@@ -224,10 +224,13 @@ char *pd_fold_key(const char *s)
 	if (!s)
 		return NULL;
 	utf8proc_uint8_t *out = NULL;
-	utf8proc_ssize_t r =
-	    utf8proc_map((const utf8proc_uint8_t *)s, 0, &out,
-	                 UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_DECOMPOSE |
-	                     UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK);
+	/* IGNORE drops default-ignorables (zero-width space, soft hyphen) so
+	 * "Ac<ZWSP>me" cannot pose as a second "Acme"; LUMP maps look-alike
+	 * punctuation and spaces to ASCII so "O’Brien" finds "O'Brien". */
+	utf8proc_ssize_t r = utf8proc_map((const utf8proc_uint8_t *)s, 0, &out,
+	                                  UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_DECOMPOSE |
+	                                      UTF8PROC_COMPAT | UTF8PROC_CASEFOLD |
+	                                      UTF8PROC_STRIPMARK | UTF8PROC_IGNORE | UTF8PROC_LUMP);
 	if (r < 0) {
 		free(out);
 		return NULL;

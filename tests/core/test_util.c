@@ -33,6 +33,21 @@ Test(fold, compat_and_special_letters)
 	free(d2);
 }
 
+Test(fold, invisible_and_lookalike_characters)
+{
+	char *a = pd_fold_key("Acme"), *b = pd_fold_key("Ac\xE2\x80\x8Bme"); /* ZWSP */
+	cr_assert_str_eq(a, b);
+	free(b);
+	b = pd_fold_key("Ac\xC2\xADme"); /* soft hyphen */
+	cr_assert_str_eq(a, b);
+	free(a);
+	free(b);
+	a = pd_fold_key("O\xE2\x80\x99"
+	                "Brien\xC2\xA0\xE2\x80\x93 Conseil");
+	cr_assert_str_eq(a, "o'brien - conseil");
+	free(a);
+}
+
 Test(fold, different_names_differ)
 {
 	char *a = pd_fold_key("Acme"), *b = pd_fold_key("Acmé Corp");
