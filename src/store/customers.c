@@ -13,7 +13,8 @@ void cust_from_row(sqlite3_stmt *st, int b, pd_customer *c)
 {
 	memset(c, 0, sizeof *c);
 	c->id = sqlite3_column_int64(st, b + 0);
-	snprintf(c->tenant_id, sizeof c->tenant_id, "%s", (const char *)sqlite3_column_text(st, b + 1));
+	snprintf(c->tenant_id, sizeof c->tenant_id, "%s",
+	         (const char *)sqlite3_column_text(st, b + 1));
 	c->name = col_str(st, b + 2);
 	c->product_type = col_str(st, b + 3);
 	c->reference = col_str(st, b + 4);
@@ -97,7 +98,7 @@ int64_t cust_status_key(const pd_customer *c)
 pd_status cust_check_internal_limit(pd_store *s, int64_t except_id, pd_err *e)
 {
 	static const char sql[] = "SELECT count(*) FROM customers WHERE internal_system = 1"
-				  " AND deleted_at = 0 AND id <> ?";
+	                          " AND deleted_at = 0 AND id <> ?";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st)
 		return FAILED(e);
@@ -108,11 +109,12 @@ pd_status cust_check_internal_limit(pd_store *s, int64_t except_id, pd_err *e)
 	if (rc != SQLITE_ROW)
 		return st_fail(s, rc, e, "count internal systems");
 	if (n >= s->internal_limit)
-		return pd_fail(e, PD_E_INVALID, "internal_system",
-			       "only %d internal system%s allowed (internal_systems_limit); %lld already "
-			       "exist%s",
-			       s->internal_limit, s->internal_limit == 1 ? " is" : "s are", (long long)n,
-			       n == 1 ? "s" : "");
+		return pd_fail(
+		    e, PD_E_INVALID, "internal_system",
+		    "only %d internal system%s allowed (internal_systems_limit); %lld already "
+		    "exist%s",
+		    s->internal_limit, s->internal_limit == 1 ? " is" : "s are", (long long)n,
+		    n == 1 ? "s" : "");
 	return PD_OK;
 }
 
@@ -124,7 +126,7 @@ static pd_status check_name_free(pd_store *s, const char *name, int64_t except_i
 	if (!key)
 		return pd_fail(e, PD_E_INVALID, "name", "name is not valid UTF-8");
 	static const char sql[] = "SELECT name, tenant_id FROM customers WHERE name_key = ?"
-				  " AND deleted_at = 0 AND id <> ?";
+	                          " AND deleted_at = 0 AND id <> ?";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st) {
 		free(key);
@@ -136,10 +138,12 @@ static pd_status check_name_free(pd_store *s, const char *name, int64_t except_i
 	int rc = sqlite3_step(st);
 	pd_status r = PD_OK;
 	if (rc == SQLITE_ROW)
-		r = pd_fail(e, PD_E_INVALID, "name",
-			    "a customer named \"%.100s\" already exists (tenant %s); names must be unique "
-			    "ignoring case and accents",
-			    (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1));
+		r = pd_fail(
+		    e, PD_E_INVALID, "name",
+		    "a customer named \"%.100s\" already exists (tenant %s); names must be unique "
+		    "ignoring case and accents",
+		    (const char *)sqlite3_column_text(st, 0),
+		    (const char *)sqlite3_column_text(st, 1));
 	else if (rc != SQLITE_DONE)
 		r = st_fail(s, rc, e, "check name");
 	sqlite3_reset(st);
@@ -147,13 +151,14 @@ static pd_status check_name_free(pd_store *s, const char *name, int64_t except_i
 }
 
 pd_status store_customer_name_taken(pd_store *s, const char *name, int64_t except_id, bool *taken,
-				    pd_err *e)
+                                    pd_err *e)
 {
 	E_GUARD(e);
 	pd_err tmp;
 	*taken = false;
 	pd_status st = check_name_free(s, name, except_id, &tmp);
-	if (st == PD_E_INVALID && !strcmp(tmp.field, "name") && strstr(tmp.message, "already exists")) {
+	if (st == PD_E_INVALID && !strcmp(tmp.field, "name") &&
+	    strstr(tmp.message, "already exists")) {
 		*taken = true;
 		return PD_OK;
 	}
@@ -182,7 +187,7 @@ static void customer_diff(pd_buf *b, const pd_customer *o, const pd_customer *n)
 /* Write n over o (same id) with version + 1 and an audit row. Nothing is
  * written when nothing changed. */
 static pd_status cust_write(pd_store *s, const pd_customer *o, pd_customer *n, const char *action,
-			    const pd_actor *a, pd_err *e)
+                            const pd_actor *a, pd_err *e)
 {
 	pd_buf d = {0};
 	customer_diff(&d, o, n);
@@ -191,10 +196,10 @@ static pd_status cust_write(pd_store *s, const pd_customer *o, pd_customer *n, c
 	char *key = pd_fold_key(n->name);
 	char *search = cust_search_text(n);
 	static const char sql[] =
-		"UPDATE customers SET name=?, name_key=?, product_type=?, reference=?, country=?,"
-		" time_zone=?, notes=?, trial=?, trial_start=?, trial_end=?, trial_converted=?,"
-		" internal_system=?, disabled=?, deleted_at=?, updated_at=?, version=version+1,"
-		" search=?, status_key=? WHERE id=? AND version=?";
+	    "UPDATE customers SET name=?, name_key=?, product_type=?, reference=?, country=?,"
+	    " time_zone=?, notes=?, trial=?, trial_start=?, trial_end=?, trial_converted=?,"
+	    " internal_system=?, disabled=?, deleted_at=?, updated_at=?, version=version+1,"
+	    " search=?, status_key=? WHERE id=? AND version=?";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	pd_status r = st ? PD_OK : FAILED(e);
 	if (st) {
@@ -223,21 +228,23 @@ static pd_status cust_write(pd_store *s, const pd_customer *o, pd_customer *n, c
 		sqlite3_reset(st);
 		if (rc != SQLITE_DONE) {
 			if (rc == SQLITE_CONSTRAINT_UNIQUE)
-				r = pd_fail(e, PD_E_INVALID, "name", "a customer named \"%.100s\" already exists",
-					    n->name);
+				r = pd_fail(e, PD_E_INVALID, "name",
+				            "a customer named \"%.100s\" already exists", n->name);
 			else
 				r = st_fail(s, rc, e, "update customer");
 		} else if (sqlite3_changes(s->db) != 1) {
-			r = pd_fail(e, PD_E_CONFLICT, NULL, "customer #%lld changed while saving; retry",
-				    (long long)o->id);
+			r = pd_fail(e, PD_E_CONFLICT, NULL,
+			            "customer #%lld changed while saving; retry", (long long)o->id);
 		}
 	}
 	if (r == PD_OK)
 		r = audit_add(s, a, o->id, o->version + 1, "customer", action, d.s, e);
-	if (r == PD_OK && (o->deleted_at != n->deleted_at || o->disabled != n->disabled ||
-			   o->trial_end != n->trial_end || o->trial_converted != n->trial_converted)) {
-		static const char gen[] = "UPDATE meta SET value = value + 1 WHERE key = 'pbx_generation'"
-					  " AND EXISTS (SELECT 1 FROM pbx WHERE customer_id = ?)";
+	if (r == PD_OK &&
+	    (o->deleted_at != n->deleted_at || o->disabled != n->disabled ||
+	     o->trial_end != n->trial_end || o->trial_converted != n->trial_converted)) {
+		static const char gen[] =
+		    "UPDATE meta SET value = value + 1 WHERE key = 'pbx_generation'"
+		    " AND EXISTS (SELECT 1 FROM pbx WHERE customer_id = ?)";
 		sqlite3_stmt *g = st_get(s, gen, e);
 		if (!g)
 			r = FAILED(e);
@@ -257,10 +264,10 @@ static pd_status cust_write(pd_store *s, const pd_customer *o, pd_customer *n, c
 /* The conflict message: what the other person(s) changed since `since`,
  * from the audit rows (who, when, old → new). */
 static pd_status conflict(pd_store *s, const pd_customer *mine, const pd_customer *cur,
-			  pd_customer *current, pd_err *e)
+                          pd_customer *current, pd_err *e)
 {
 	static const char sql[] = "SELECT actor, at, detail FROM audit WHERE customer_id = ?"
-				  " AND object = 'customer' AND customer_version > ? ORDER BY id";
+	                          " AND object = 'customer' AND customer_version > ? ORDER BY id";
 	pd_buf b = {0};
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (st) {
@@ -273,8 +280,8 @@ static pd_status conflict(pd_store *s, const pd_customer *mine, const pd_custome
 			localtime_r(&at, &tm);
 			strftime(hm, sizeof hm, "%H:%M", &tm);
 			pd_buf_printf(&b, "%schanged by %s at %s: %s", b.len ? "; then " : "",
-				      (const char *)sqlite3_column_text(st, 0), hm,
-				      (const char *)sqlite3_column_text(st, 2));
+			              (const char *)sqlite3_column_text(st, 0), hm,
+			              (const char *)sqlite3_column_text(st, 2));
 		}
 		sqlite3_reset(st);
 	}
@@ -282,7 +289,8 @@ static pd_status conflict(pd_store *s, const pd_customer *mine, const pd_custome
 		pd_buf d = {0};
 		customer_diff(&d, mine, cur);
 		pd_buf_printf(&b, "changed by someone else (version %lld, yours %lld): %s",
-			      (long long)cur->version, (long long)mine->version, d.len ? d.s : "(no field)");
+		              (long long)cur->version, (long long)mine->version,
+		              d.len ? d.s : "(no field)");
 		pd_buf_free(&d);
 	}
 	pd_fail(e, PD_E_CONFLICT, NULL, "%s. Nothing was saved; review and save again.", b.s);
@@ -329,10 +337,10 @@ static pd_status create_tx(pd_store *s, void *vx, pd_err *e)
 	char *key = pd_fold_key(c->name);
 	char *search = cust_search_text(c);
 	static const char sql[] =
-		"INSERT INTO customers(tenant_id, name, name_key, product_type, reference, country,"
-		" time_zone, notes, trial, trial_start, trial_end, trial_converted, internal_system,"
-		" disabled, deleted_at, created_at, updated_at, version, search, status_key)"
-		" VALUES (?,?,?,?,?,?,?,?,?,?,?,0,?,0,0,?,?,1,?,?)";
+	    "INSERT INTO customers(tenant_id, name, name_key, product_type, reference, country,"
+	    " time_zone, notes, trial, trial_start, trial_end, trial_converted, internal_system,"
+	    " disabled, deleted_at, created_at, updated_at, version, search, status_key)"
+	    " VALUES (?,?,?,?,?,?,?,?,?,?,?,0,?,0,0,?,?,1,?,?)";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st) {
 		free(key);
@@ -363,8 +371,8 @@ static pd_status create_tx(pd_store *s, void *vx, pd_err *e)
 	free(search);
 	if (rc != SQLITE_DONE) {
 		if (rc == SQLITE_CONSTRAINT_UNIQUE)
-			return pd_fail(e, PD_E_INVALID, "name", "a customer named \"%.100s\" already exists",
-				       c->name);
+			return pd_fail(e, PD_E_INVALID, "name",
+			               "a customer named \"%.100s\" already exists", c->name);
 		return st_fail(s, rc, e, "insert customer");
 	}
 	x->id = c->id = sqlite3_last_insert_rowid(s->db);
@@ -394,8 +402,8 @@ static pd_status create_tx(pd_store *s, void *vx, pd_err *e)
 	return PD_OK;
 }
 
-pd_status store_customer_create(pd_store *s, pd_new_customer *n, const pd_actor *a, pd_customer *out,
-				pd_err *e)
+pd_status store_customer_create(pd_store *s, pd_new_customer *n, const pd_actor *a,
+                                pd_customer *out, pd_err *e)
 {
 	E_GUARD(e);
 	const pd_geo *g = store_geo(e);
@@ -446,14 +454,14 @@ pd_status store_customer_find(pd_store *s, const char *id_or_name, pd_customer *
 		char *end;
 		long long id = strtoll(id_or_name + 1, &end, 10);
 		if (*end || id <= 0)
-			return pd_fail(e, PD_E_USAGE, "customer", "'%.80s' is not a customer number",
-				       id_or_name);
+			return pd_fail(e, PD_E_USAGE, "customer",
+			               "'%.80s' is not a customer number", id_or_name);
 		return cust_load(s, id, out, e);
 	}
 	static const char by_tenant[] = "SELECT id FROM customers WHERE tenant_id = lower(?)";
 	/* A live customer first, then the most recently deleted one. */
 	static const char by_name[] = "SELECT id FROM customers WHERE name_key = ?"
-				      " ORDER BY deleted_at <> 0, deleted_at DESC LIMIT 1";
+	                              " ORDER BY deleted_at <> 0, deleted_at DESC LIMIT 1";
 	bool uuid = looks_like_uuid(id_or_name);
 	char *key = uuid ? NULL : pd_fold_key(id_or_name);
 	char *trimmed = NULL;
@@ -479,7 +487,7 @@ pd_status store_customer_find(pd_store *s, const char *id_or_name, pd_customer *
 	if (rc != SQLITE_DONE)
 		return st_fail(s, rc, e, "find customer");
 	return pd_fail(e, PD_E_NOTFOUND, "customer", "no customer with %s '%.100s'",
-		       uuid ? "tenant id" : "name", id_or_name);
+	               uuid ? "tenant id" : "name", id_or_name);
 }
 
 /* ---- update ---- */
@@ -505,14 +513,15 @@ static pd_status update_tx(pd_store *s, void *vx, pd_err *e)
 	n.deleted_at = cur.deleted_at;
 	n.created_at = cur.created_at;
 	if (cur.deleted_at)
-		r = pd_fail(e, PD_E_INVALID, NULL, "customer \"%.100s\" is deleted; restore it first",
-			    cur.name);
+		r = pd_fail(e, PD_E_INVALID, NULL,
+		            "customer \"%.100s\" is deleted; restore it first", cur.name);
 	else if (cur.version != x->mine->version)
 		r = conflict(s, x->mine, &cur, x->current, e);
 	else if (strcmp(cur.product_type, n.product_type) != 0) {
 		free(x->impact);
 		x->impact = NULL;
-		r = pd_check_product_change(s->cat, cur.product_type, n.product_type, &x->impact, e);
+		r = pd_check_product_change(s->cat, cur.product_type, n.product_type, &x->impact,
+		                            e);
 	}
 	if (r == PD_OK && strcmp(cur.name, n.name) != 0)
 		r = check_name_free(s, n.name, cur.id, e);
@@ -525,8 +534,8 @@ static pd_status update_tx(pd_store *s, void *vx, pd_err *e)
 	return r;
 }
 
-pd_status store_customer_update(pd_store *s, const pd_customer *c, const pd_actor *a, pd_customer *out,
-				pd_customer *current, pd_err *e)
+pd_status store_customer_update(pd_store *s, const pd_customer *c, const pd_actor *a,
+                                pd_customer *out, pd_customer *current, pd_err *e)
 {
 	E_GUARD(e);
 	const pd_geo *g = store_geo(e);
@@ -549,7 +558,7 @@ pd_status store_customer_update(pd_store *s, const pd_customer *c, const pd_acto
 /* ---- status actions: load, change, write; one transaction each ---- */
 
 typedef pd_status (*cust_change_fn)(pd_store *s, const pd_customer *cur, pd_customer *n, void *arg,
-				    pd_err *e);
+                                    pd_err *e);
 typedef struct {
 	int64_t id, version; /* version 0 = don't check */
 	cust_change_fn fn;
@@ -584,7 +593,7 @@ static pd_status change_tx(pd_store *s, void *vx, pd_err *e)
 }
 
 static pd_status run_change(pd_store *s, int64_t id, int64_t version, cust_change_fn fn, void *arg,
-			    const char *action, const pd_actor *a, pd_err *e)
+                            const char *action, const pd_actor *a, pd_err *e)
 {
 	change_ctx x = {id, version, fn, arg, action, a};
 	return store_tx(s, change_tx, &x, e);
@@ -593,16 +602,18 @@ static pd_status run_change(pd_store *s, int64_t id, int64_t version, cust_chang
 static pd_status not_deleted(const pd_customer *c, pd_err *e)
 {
 	if (c->deleted_at)
-		return pd_fail(e, PD_E_INVALID, NULL, "customer \"%.100s\" is deleted; restore it first",
-			       c->name);
+		return pd_fail(e, PD_E_INVALID, NULL,
+		               "customer \"%.100s\" is deleted; restore it first", c->name);
 	return PD_OK;
 }
 
-static pd_status do_delete(pd_store *s, const pd_customer *cur, pd_customer *n, void *arg, pd_err *e)
+static pd_status do_delete(pd_store *s, const pd_customer *cur, pd_customer *n, void *arg,
+                           pd_err *e)
 {
 	const char *confirm = arg;
 	if (cur->deleted_at)
-		return pd_fail(e, PD_E_INVALID, NULL, "customer \"%.100s\" is already deleted", cur->name);
+		return pd_fail(e, PD_E_INVALID, NULL, "customer \"%.100s\" is already deleted",
+		               cur->name);
 	char *want = pd_fold_key(cur->name);
 	char *t = confirm ? pd_trim(confirm) : NULL;
 	char *got = t ? pd_fold_key(t) : NULL;
@@ -612,26 +623,30 @@ static pd_status do_delete(pd_store *s, const pd_customer *cur, pd_customer *n, 
 	free(t);
 	if (!ok)
 		return pd_fail(e, PD_E_INVALID, "confirm",
-			       "to delete, type the customer's name exactly: \"%.100s\"", cur->name);
+		               "to delete, type the customer's name exactly: \"%.100s\"",
+		               cur->name);
 	n->deleted_at = pd_now();
 	return PD_OK;
 }
 
 pd_status store_customer_delete(pd_store *s, int64_t id, const char *confirm, int64_t version,
-				const pd_actor *a, pd_err *e)
+                                const pd_actor *a, pd_err *e)
 {
 	E_GUARD(e);
 	return run_change(s, id, version, do_delete, (void *)confirm, "delete", a, e);
 }
 
-static pd_status do_restore(pd_store *s, const pd_customer *cur, pd_customer *n, void *arg, pd_err *e)
+static pd_status do_restore(pd_store *s, const pd_customer *cur, pd_customer *n, void *arg,
+                            pd_err *e)
 {
 	if (!cur->deleted_at)
-		return pd_fail(e, PD_E_INVALID, NULL, "customer \"%.100s\" is not deleted", cur->name);
+		return pd_fail(e, PD_E_INVALID, NULL, "customer \"%.100s\" is not deleted",
+		               cur->name);
 	pd_status r = check_name_free(s, cur->name, cur->id, e);
 	if (r != PD_OK) {
 		char msg[sizeof e->message];
-		snprintf(msg, sizeof msg, "cannot restore: %.400s; rename the other customer first", e->message);
+		snprintf(msg, sizeof msg, "cannot restore: %.400s; rename the other customer first",
+		         e->message);
 		return pd_fail(e, r, "name", "%s", msg);
 	}
 	if (cur->internal_system && (r = cust_check_internal_limit(s, cur->id, e)) != PD_OK) {
@@ -649,7 +664,8 @@ pd_status store_customer_restore(pd_store *s, int64_t id, const pd_actor *a, pd_
 	return run_change(s, id, 0, do_restore, NULL, "restore", a, e);
 }
 
-static pd_status do_disable(pd_store *s, const pd_customer *cur, pd_customer *n, void *arg, pd_err *e)
+static pd_status do_disable(pd_store *s, const pd_customer *cur, pd_customer *n, void *arg,
+                            pd_err *e)
 {
 	pd_status r = not_deleted(cur, e);
 	n->disabled = *(bool *)arg;
@@ -657,7 +673,7 @@ static pd_status do_disable(pd_store *s, const pd_customer *cur, pd_customer *n,
 }
 
 pd_status store_customer_set_disabled(pd_store *s, int64_t id, bool disabled, const pd_actor *a,
-				      pd_err *e)
+                                      pd_err *e)
 {
 	E_GUARD(e);
 	return run_change(s, id, 0, do_disable, &disabled, disabled ? "disable" : "enable", a, e);
@@ -669,14 +685,16 @@ static pd_status running_trial(const pd_customer *c, pd_err *e)
 	if (r != PD_OK)
 		return r;
 	if (!c->trial)
-		return pd_fail(e, PD_E_INVALID, "trial", "customer \"%.100s\" has no trial", c->name);
+		return pd_fail(e, PD_E_INVALID, "trial", "customer \"%.100s\" has no trial",
+		               c->name);
 	if (c->trial_converted)
 		return pd_fail(e, PD_E_INVALID, "trial",
-			       "the trial of \"%.100s\" was already converted to paid", c->name);
+		               "the trial of \"%.100s\" was already converted to paid", c->name);
 	return PD_OK;
 }
 
-static pd_status do_extend(pd_store *s, const pd_customer *cur, pd_customer *n, void *arg, pd_err *e)
+static pd_status do_extend(pd_store *s, const pd_customer *cur, pd_customer *n, void *arg,
+                           pd_err *e)
 {
 	int days = *(int *)arg;
 	pd_status r = running_trial(cur, e);
@@ -698,7 +716,8 @@ pd_status store_trial_extend(pd_store *s, int64_t id, int days, const pd_actor *
 	return run_change(s, id, 0, do_extend, &days, "trial-extend", a, e);
 }
 
-static pd_status do_convert(pd_store *s, const pd_customer *cur, pd_customer *n, void *arg, pd_err *e)
+static pd_status do_convert(pd_store *s, const pd_customer *cur, pd_customer *n, void *arg,
+                            pd_err *e)
 {
 	pd_status r = running_trial(cur, e);
 	n->trial_converted = true;
@@ -718,8 +737,8 @@ static pd_status do_end(pd_store *s, const pd_customer *cur, pd_customer *n, voi
 		return r;
 	pd_day yesterday = pd_today() - 1;
 	if (cur->trial_end <= yesterday)
-		return pd_fail(e, PD_E_INVALID, "trial", "the trial of \"%.100s\" has already ended",
-			       cur->name);
+		return pd_fail(e, PD_E_INVALID, "trial",
+		               "the trial of \"%.100s\" has already ended", cur->name);
 	n->trial_end = yesterday;
 	if (n->trial_start > n->trial_end)
 		n->trial_start = n->trial_end;

@@ -8,7 +8,7 @@
 
 static const char *const sort_names[] = {
 #define PD_X(e, s) s,
-	PD_SORT_LIST(PD_X)
+    PD_SORT_LIST(PD_X)
 #undef PD_X
 };
 
@@ -17,10 +17,10 @@ static const struct {
 	const char *col;
 	bool text;
 } sort_cols[] = {
-	[PD_SORT_NAME] = {"c.name_key", true},        [PD_SORT_PRODUCT] = {"c.product_type", true},
-	[PD_SORT_REFERENCE] = {"c.reference", true},  [PD_SORT_COUNTRY] = {"c.country", true},
-	[PD_SORT_STATUS] = {"c.status_key", false},   [PD_SORT_INTERNAL] = {"c.internal_system", false},
-	[PD_SORT_USERS] = {"c.n_users", false},       [PD_SORT_CREATED] = {"c.created_at", false},
+    [PD_SORT_NAME] = {"c.name_key", true},       [PD_SORT_PRODUCT] = {"c.product_type", true},
+    [PD_SORT_REFERENCE] = {"c.reference", true}, [PD_SORT_COUNTRY] = {"c.country", true},
+    [PD_SORT_STATUS] = {"c.status_key", false},  [PD_SORT_INTERNAL] = {"c.internal_system", false},
+    [PD_SORT_USERS] = {"c.n_users", false},      [PD_SORT_CREATED] = {"c.created_at", false},
 };
 
 const char *pd_sort_name(pd_sort s)
@@ -99,9 +99,12 @@ static void add_base(pd_buf *b, const pd_query *q, int filt)
 	if (filt == F_SCAN)
 		pd_buf_add(b, " AND c.search LIKE ?1 ESCAPE '\\'");
 	else if (filt == F_FTS)
-		pd_buf_add(b, " AND c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?1)");
+		pd_buf_add(
+		    b,
+		    " AND c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?1)");
 	else if (filt == F_SET)
-		pd_buf_add(b, " AND c.id IN (SELECT f.id FROM customers f WHERE f.search LIKE ?1 ESCAPE '\\')");
+		pd_buf_add(b, " AND c.id IN (SELECT f.id FROM customers f WHERE f.search LIKE ?1 "
+		              "ESCAPE '\\')");
 }
 
 /* Build (once per connection) the statement for one shape of query.
@@ -112,9 +115,10 @@ static void add_base(pd_buf *b, const pd_query *q, int filt)
  * which is most of the table for status, internal or users. */
 static sqlite3_stmt *grid_stmt(pd_store *s, const pd_query *q, int kind, int filt, pd_err *e)
 {
-	size_t idx = ((((size_t)q->sort * 2 + q->descending) * F__COUNT + (size_t)filt) * 2 + q->include_deleted) *
-			     8 +
-		     (size_t)kind;
+	size_t idx = ((((size_t)q->sort * 2 + q->descending) * F__COUNT + (size_t)filt) * 2 +
+	              q->include_deleted) *
+	                 8 +
+	             (size_t)kind;
 	if (s->grid[idx]) {
 		sqlite3_reset(s->grid[idx]);
 		sqlite3_clear_bindings(s->grid[idx]);
@@ -134,27 +138,33 @@ static sqlite3_stmt *grid_stmt(pd_store *s, const pd_query *q, int kind, int fil
 		/* Rows before the anchor in display order. */
 		pd_buf_add(&b, "SELECT (SELECT count(*) FROM customers c WHERE 1");
 		add_base(&b, q, filt);
-		pd_buf_printf(&b, " AND %s = ?2 AND c.id %s ?3) + (SELECT count(*) FROM customers c WHERE 1", col, gt);
+		pd_buf_printf(
+		    &b, " AND %s = ?2 AND c.id %s ?3) + (SELECT count(*) FROM customers c WHERE 1",
+		    col, gt);
 		add_base(&b, q, filt);
 		pd_buf_printf(&b, " AND %s %s ?2)", col, gt);
 	} else {
 		pd_buf_printf(&b,
-			      "SELECT " CUST_COLS ", c.n_users, %s,"
-			      " CASE WHEN p.id IS NULL THEN NULL WHEN p.enabled = 0 THEN 'disabled'"
-			      " ELSE coalesce(ps.state, 'not started') END"
-			      " FROM customers c LEFT JOIN pbx p ON p.customer_id = c.id"
-			      " LEFT JOIN pbx_status ps ON ps.customer_id = c.id WHERE 1",
-			      col);
+		              "SELECT " CUST_COLS ", c.n_users, %s,"
+		              " CASE WHEN p.id IS NULL THEN NULL WHEN p.enabled = 0 THEN 'disabled'"
+		              " ELSE coalesce(ps.state, 'not started') END"
+		              " FROM customers c LEFT JOIN pbx p ON p.customer_id = c.id"
+		              " LEFT JOIN pbx_status ps ON ps.customer_id = c.id WHERE 1",
+		              col);
 		if (kind == K_FIRST || kind == K_LAST) {
 			add_base(&b, q, filt);
 		} else {
 			const char *tie = kind == K_FROM ? (up ? ">=" : "<=") : gt;
-			pd_buf_add(&b, " AND c.id IN (SELECT id FROM (SELECT c.id AS id FROM customers c WHERE 1");
+			pd_buf_add(&b, " AND c.id IN (SELECT id FROM (SELECT c.id AS id FROM "
+			               "customers c WHERE 1");
 			add_base(&b, q, filt);
-			pd_buf_printf(&b, " AND %s = ?2 AND c.id %s ?3 ORDER BY c.id %s LIMIT ?4)", col, tie, dir);
-			pd_buf_add(&b, " UNION ALL SELECT id FROM (SELECT c.id AS id FROM customers c WHERE 1");
+			pd_buf_printf(&b, " AND %s = ?2 AND c.id %s ?3 ORDER BY c.id %s LIMIT ?4)",
+			              col, tie, dir);
+			pd_buf_add(&b, " UNION ALL SELECT id FROM (SELECT c.id AS id FROM "
+			               "customers c WHERE 1");
 			add_base(&b, q, filt);
-			pd_buf_printf(&b, " AND %s %s ?2 ORDER BY %s %s, c.id %s LIMIT ?4))", col, gt, col, dir, dir);
+			pd_buf_printf(&b, " AND %s %s ?2 ORDER BY %s %s, c.id %s LIMIT ?4))", col,
+			              gt, col, dir, dir);
 		}
 		pd_buf_printf(&b, " ORDER BY %s %s, c.id %s LIMIT ?4", col, dir, dir);
 	}
@@ -211,8 +221,8 @@ static char *fts_phrase(const char *filter)
 /* The anchor's key in this sort: from the row when it was fetched with the
  * same sort (so scrolling stays put when the row changed meanwhile), else
  * read by id. */
-static pd_status anchor_key(pd_store *s, const pd_query *q, const pd_row *a, int64_t *ival, char **sval,
-			    pd_err *e)
+static pd_status anchor_key(pd_store *s, const pd_query *q, const pd_row *a, int64_t *ival,
+                            char **sval, pd_err *e)
 {
 	*sval = NULL;
 	*ival = 0;
@@ -224,10 +234,14 @@ static pd_status anchor_key(pd_store *s, const pd_query *q, const pd_row *a, int
 		return PD_OK;
 	}
 	static const char *const sqls[] = {
-		"SELECT name_key FROM customers WHERE id = ?",     "SELECT product_type FROM customers WHERE id = ?",
-		"SELECT reference FROM customers WHERE id = ?",    "SELECT country FROM customers WHERE id = ?",
-		"SELECT status_key FROM customers WHERE id = ?",   "SELECT internal_system FROM customers WHERE id = ?",
-		"SELECT n_users FROM customers WHERE id = ?",      "SELECT created_at FROM customers WHERE id = ?",
+	    "SELECT name_key FROM customers WHERE id = ?",
+	    "SELECT product_type FROM customers WHERE id = ?",
+	    "SELECT reference FROM customers WHERE id = ?",
+	    "SELECT country FROM customers WHERE id = ?",
+	    "SELECT status_key FROM customers WHERE id = ?",
+	    "SELECT internal_system FROM customers WHERE id = ?",
+	    "SELECT n_users FROM customers WHERE id = ?",
+	    "SELECT created_at FROM customers WHERE id = ?",
 	};
 	sqlite3_stmt *st = st_get(s, sqls[q->sort], e);
 	if (!st)
@@ -248,8 +262,8 @@ static pd_status anchor_key(pd_store *s, const pd_query *q, const pd_row *a, int
 	return pd_fail(e, PD_E_NOTFOUND, "customer", "no customer #%lld", (long long)a->c.id);
 }
 
-static pd_status bind_query(pd_store *s, sqlite3_stmt *st, const pd_query *q, int filt, const pd_row *anchor,
-			    pd_err *e)
+static pd_status bind_query(pd_store *s, sqlite3_stmt *st, const pd_query *q, int filt,
+                            const pd_row *anchor, pd_err *e)
 {
 	if (filt == F_SCAN || filt == F_SET)
 		sqlite3_bind_text(st, 1, like_pattern(q->filter), -1, free);
@@ -300,8 +314,8 @@ static int budget_cb(void *arg)
 
 /* Run one page statement. budget: stop with SQLITE_INTERRUPT (and no rows
  * kept) once the scan has cost more than the budget. */
-static int run_page(pd_store *s, const pd_query *q, int kind, int filt, const pd_row *anchor, size_t limit,
-		    bool budget, pd_row *rows, size_t *n, pd_err *e)
+static int run_page(pd_store *s, const pd_query *q, int kind, int filt, const pd_row *anchor,
+                    size_t limit, bool budget, pd_row *rows, size_t *n, pd_err *e)
 {
 	*n = 0;
 	sqlite3_stmt *st = grid_stmt(s, q, kind, filt, e);
@@ -332,15 +346,18 @@ static int run_page(pd_store *s, const pd_query *q, int kind, int filt, const pd
 }
 
 pd_status store_customer_page(pd_store *s, const pd_query *q, pd_page_dir dir, const pd_row *anchor,
-			      size_t limit, pd_row *rows, size_t *n, pd_err *e)
+                              size_t limit, pd_row *rows, size_t *n, pd_err *e)
 {
 	E_GUARD(e);
 	*n = 0;
 	pd_status r = check_query(q, e);
 	if (r != PD_OK || limit == 0)
 		return r;
-	int kind = dir == PD_PAGE_FIRST ? K_FIRST : dir == PD_PAGE_LAST ? K_LAST
-		: dir == PD_PAGE_AFTER ? K_AFTER : dir == PD_PAGE_BEFORE ? K_BEFORE : K_FROM;
+	int kind = dir == PD_PAGE_FIRST    ? K_FIRST
+	           : dir == PD_PAGE_LAST   ? K_LAST
+	           : dir == PD_PAGE_AFTER  ? K_AFTER
+	           : dir == PD_PAGE_BEFORE ? K_BEFORE
+	                                   : K_FROM;
 	bool needs_anchor = kind == K_AFTER || kind == K_BEFORE || kind == K_FROM;
 	if (needs_anchor && !anchor)
 		return pd_fail(e, PD_E_USAGE, "anchor", "this page direction needs an anchor row");
@@ -352,8 +369,9 @@ pd_status store_customer_page(pd_store *s, const pd_query *q, pd_page_dir dir, c
 		rc = run_page(s, q, kind, F_NONE, anchor, limit, false, rows, n, e);
 	} else {
 		/* The early-stopping scan first; past its budget, the bounded way. */
-		rc = s->scan_budget < 0 ? SQLITE_INTERRUPT
-					: run_page(s, q, kind, F_SCAN, anchor, limit, true, rows, n, e);
+		rc = s->scan_budget < 0
+		         ? SQLITE_INTERRUPT
+		         : run_page(s, q, kind, F_SCAN, anchor, limit, true, rows, n, e);
 		if (rc == SQLITE_INTERRUPT)
 			rc = run_page(s, q, kind, filt, anchor, limit, false, rows, n, e);
 	}
@@ -371,8 +389,8 @@ pd_status store_customer_page(pd_store *s, const pd_query *q, pd_page_dir dir, c
 	return PD_OK;
 }
 
-static pd_status count_query(pd_store *s, const pd_query *q, int kind, const pd_row *anchor, int64_t *out,
-			     pd_err *e)
+static pd_status count_query(pd_store *s, const pd_query *q, int kind, const pd_row *anchor,
+                             int64_t *out, pd_err *e)
 {
 	*out = 0;
 	pd_status r = check_query(q, e);
@@ -400,8 +418,8 @@ pd_status store_customer_count(pd_store *s, const pd_query *q, int64_t *n, pd_er
 	return count_query(s, q, K_COUNT, NULL, n, e);
 }
 
-pd_status store_customer_position(pd_store *s, const pd_query *q, const pd_row *anchor, int64_t *pos,
-				  pd_err *e)
+pd_status store_customer_position(pd_store *s, const pd_query *q, const pd_row *anchor,
+                                  int64_t *pos, pd_err *e)
 {
 	E_GUARD(e);
 	if (!anchor)
@@ -417,17 +435,20 @@ pd_status store_customer_counts(pd_store *s, pd_day today, pd_counts *out, pd_er
 		today = pd_today();
 	/* One pass; mirrors pd_customer_status_of's precedence. */
 	static const char sql[] =
-		"SELECT"
-		" sum(deleted_at = 0),"
-		" sum(deleted_at = 0 AND disabled = 0 AND NOT (trial = 1 AND trial_converted = 0)),"
-		" sum(deleted_at = 0 AND disabled = 0 AND trial = 1 AND trial_converted = 0 AND trial_end >= ?1),"
-		" sum(deleted_at = 0 AND disabled = 0 AND trial = 1 AND trial_converted = 0 AND trial_end >= ?1"
-		"     AND trial_end < ?1 + 7),"
-		" sum(deleted_at = 0 AND disabled = 0 AND trial = 1 AND trial_converted = 0 AND trial_end < ?1),"
-		" sum(deleted_at = 0 AND disabled = 1),"
-		" sum(deleted_at <> 0),"
-		" sum(deleted_at = 0 AND internal_system = 1)"
-		" FROM customers";
+	    "SELECT"
+	    " sum(deleted_at = 0),"
+	    " sum(deleted_at = 0 AND disabled = 0 AND NOT (trial = 1 AND trial_converted = 0)),"
+	    " sum(deleted_at = 0 AND disabled = 0 AND trial = 1 AND trial_converted = 0 AND "
+	    "trial_end >= ?1),"
+	    " sum(deleted_at = 0 AND disabled = 0 AND trial = 1 AND trial_converted = 0 AND "
+	    "trial_end >= ?1"
+	    "     AND trial_end < ?1 + 7),"
+	    " sum(deleted_at = 0 AND disabled = 0 AND trial = 1 AND trial_converted = 0 AND "
+	    "trial_end < ?1),"
+	    " sum(deleted_at = 0 AND disabled = 1),"
+	    " sum(deleted_at <> 0),"
+	    " sum(deleted_at = 0 AND internal_system = 1)"
+	    " FROM customers";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st)
 		return FAILED(e);

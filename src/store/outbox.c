@@ -5,8 +5,8 @@
 
 #include "store_internal.h"
 
-#define OUTBOX_COLS                                                                     \
-	"id, customer_id, user_id, to_addr, subject, body, state, attempts, next_attempt_at," \
+#define OUTBOX_COLS                                                                                \
+	"id, customer_id, user_id, to_addr, subject, body, state, attempts, next_attempt_at,"      \
 	" created_at, sent_at, last_error"
 
 static void outbox_from_row(sqlite3_stmt *st, pd_outbox *o)
@@ -26,15 +26,17 @@ static void outbox_from_row(sqlite3_stmt *st, pd_outbox *o)
 	o->last_error = col_str(st, 11);
 }
 
-pd_status outbox_queue(pd_store *s, const pd_customer *c, const pd_user *u, int64_t user_id, pd_err *e)
+pd_status outbox_queue(pd_store *s, const pd_customer *c, const pd_user *u, int64_t user_id,
+                       pd_err *e)
 {
 	if (!u->email || !*u->email)
 		return pd_fail(e, PD_E_INVALID, "email", "user \"%.100s\" has no email to invite",
-			       u->display_name ? u->display_name : "");
+		               u->display_name ? u->display_name : "");
 	pd_invitation inv;
 	pd_invitation_render(c, u, &inv);
-	static const char sql[] = "INSERT INTO outbox(customer_id, user_id, to_addr, subject, body, state,"
-				  " attempts, next_attempt_at, created_at) VALUES (?,?,?,?,?,?,0,?,?)";
+	static const char sql[] =
+	    "INSERT INTO outbox(customer_id, user_id, to_addr, subject, body, state,"
+	    " attempts, next_attempt_at, created_at) VALUES (?,?,?,?,?,?,0,?,?)";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	pd_status r = st ? PD_OK : FAILED(e);
 	if (st) {
@@ -80,7 +82,8 @@ pd_status store_outbox_list(pd_store *s, int64_t customer_id, pd_outbox **out, s
 	*out = NULL;
 	*n = 0;
 	static const char all[] = "SELECT " OUTBOX_COLS " FROM outbox ORDER BY id";
-	static const char one[] = "SELECT " OUTBOX_COLS " FROM outbox WHERE customer_id = ? ORDER BY id";
+	static const char one[] =
+	    "SELECT " OUTBOX_COLS " FROM outbox WHERE customer_id = ? ORDER BY id";
 	sqlite3_stmt *st = st_get(s, customer_id ? one : all, e);
 	if (!st)
 		return FAILED(e);
@@ -93,7 +96,7 @@ pd_status store_outbox_next_due(pd_store *s, int64_t now, pd_outbox *out, pd_err
 {
 	E_GUARD(e);
 	static const char sql[] = "SELECT " OUTBOX_COLS " FROM outbox WHERE state = 1"
-				  " AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 1";
+	                          " AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 1";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st)
 		return FAILED(e);
@@ -120,8 +123,9 @@ typedef struct {
 static pd_status sent_tx(pd_store *s, void *vx, pd_err *e)
 {
 	ob_ctx *x = vx;
-	static const char sql[] = "UPDATE outbox SET state = 2, sent_at = ?, attempts = attempts + 1,"
-				  " last_error = NULL WHERE id = ?";
+	static const char sql[] =
+	    "UPDATE outbox SET state = 2, sent_at = ?, attempts = attempts + 1,"
+	    " last_error = NULL WHERE id = ?";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st)
 		return FAILED(e);
@@ -129,7 +133,8 @@ static pd_status sent_tx(pd_store *s, void *vx, pd_err *e)
 	sqlite3_bind_int64(st, 2, x->id);
 	pd_status r = st_exec(s, st, e);
 	if (r == PD_OK && sqlite3_changes(s->db) == 0)
-		r = pd_fail(e, PD_E_NOTFOUND, "outbox", "no outbox message #%lld", (long long)x->id);
+		r = pd_fail(e, PD_E_NOTFOUND, "outbox", "no outbox message #%lld",
+		            (long long)x->id);
 	return r;
 }
 
@@ -143,8 +148,9 @@ pd_status store_outbox_mark_sent(pd_store *s, int64_t id, int64_t now, pd_err *e
 static pd_status failed_tx(pd_store *s, void *vx, pd_err *e)
 {
 	ob_ctx *x = vx;
-	static const char sql[] = "UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ?,"
-				  " next_attempt_at = ? WHERE id = ?";
+	static const char sql[] =
+	    "UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ?,"
+	    " next_attempt_at = ? WHERE id = ?";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st)
 		return FAILED(e);
@@ -154,12 +160,13 @@ static pd_status failed_tx(pd_store *s, void *vx, pd_err *e)
 	sqlite3_bind_int64(st, 4, x->id);
 	pd_status r = st_exec(s, st, e);
 	if (r == PD_OK && sqlite3_changes(s->db) == 0)
-		r = pd_fail(e, PD_E_NOTFOUND, "outbox", "no outbox message #%lld", (long long)x->id);
+		r = pd_fail(e, PD_E_NOTFOUND, "outbox", "no outbox message #%lld",
+		            (long long)x->id);
 	return r;
 }
 
-pd_status store_outbox_mark_failed(pd_store *s, int64_t id, const char *error, int64_t next_attempt_at,
-				   bool permanent, pd_err *e)
+pd_status store_outbox_mark_failed(pd_store *s, int64_t id, const char *error,
+                                   int64_t next_attempt_at, bool permanent, pd_err *e)
 {
 	E_GUARD(e);
 	ob_ctx x = {.id = id, .error = error, .next = next_attempt_at, .permanent = permanent};
@@ -171,10 +178,13 @@ static pd_status retry_tx(pd_store *s, void *vx, pd_err *e)
 	ob_ctx *x = vx;
 	x->count = 0;
 	/* id 0: every failed message; an id: that one, failed or sent ("resend"). */
-	static const char sel_all[] = "SELECT id, customer_id, to_addr FROM outbox WHERE state = 3 ORDER BY id";
-	static const char sel_one[] = "SELECT id, customer_id, to_addr FROM outbox WHERE id = ? AND state IN (2, 3)";
-	static const char upd[] = "UPDATE outbox SET state = 1, next_attempt_at = ?, last_error = NULL"
-				  " WHERE id = ?";
+	static const char sel_all[] =
+	    "SELECT id, customer_id, to_addr FROM outbox WHERE state = 3 ORDER BY id";
+	static const char sel_one[] =
+	    "SELECT id, customer_id, to_addr FROM outbox WHERE id = ? AND state IN (2, 3)";
+	static const char upd[] =
+	    "UPDATE outbox SET state = 1, next_attempt_at = ?, last_error = NULL"
+	    " WHERE id = ?";
 	sqlite3_stmt *sel = st_get(s, x->id ? sel_one : sel_all, e);
 	if (!sel)
 		return FAILED(e);
@@ -206,10 +216,11 @@ static pd_status retry_tx(pd_store *s, void *vx, pd_err *e)
 			sqlite3_bind_int64(q, 1, x->id);
 			rc = sqlite3_step(q);
 			sqlite3_reset(q);
-			r = rc == SQLITE_ROW ? pd_fail(e, PD_E_INVALID, "outbox",
-						       "outbox message #%lld is still queued", (long long)x->id)
-					     : pd_fail(e, PD_E_NOTFOUND, "outbox", "no outbox message #%lld",
-						       (long long)x->id);
+			r = rc == SQLITE_ROW
+			        ? pd_fail(e, PD_E_INVALID, "outbox",
+			                  "outbox message #%lld is still queued", (long long)x->id)
+			        : pd_fail(e, PD_E_NOTFOUND, "outbox", "no outbox message #%lld",
+			                  (long long)x->id);
 		}
 	}
 	for (size_t i = 0; r == PD_OK && i < n; i++) {
@@ -222,7 +233,8 @@ static pd_status retry_tx(pd_store *s, void *vx, pd_err *e)
 		sqlite3_bind_int64(st, 2, rows[i][0]);
 		if ((r = st_exec(s, st, e)) != PD_OK)
 			break;
-		char *d = xasprintf("invitation #%lld to %s queued again", (long long)rows[i][0], to[i]);
+		char *d =
+		    xasprintf("invitation #%lld to %s queued again", (long long)rows[i][0], to[i]);
 		r = audit_add(s, x->a, rows[i][1], 0, "outbox", "retry", d, e);
 		free(d);
 		x->count++;
@@ -254,9 +266,10 @@ static pd_status resend_tx(pd_store *s, void *vx, pd_err *e)
 	pd_customer c;
 	if ((r = cust_load(s, u.customer_id, &c, e)) == PD_OK) {
 		if (u.synced || !u.email)
-			r = pd_fail(e, PD_E_INVALID, "user",
-				    "\"%.100s\" is not a console user with an email; nothing to send",
-				    u.display_name);
+			r = pd_fail(
+			    e, PD_E_INVALID, "user",
+			    "\"%.100s\" is not a console user with an email; nothing to send",
+			    u.display_name);
 		else
 			r = outbox_queue(s, &c, &u, u.id, e);
 		if (r == PD_OK) {

@@ -7,9 +7,10 @@
 
 #include "store_internal.h"
 
-#define PBX_COLS                                                                        \
-	"p.id, p.customer_id, p.template_name, p.platform, p.host, p.port, p.tls, p.username," \
-	" p.secret, p.params_json, p.sync_users, p.monitor, p.auto_provision, p.enabled, p.version"
+#define PBX_COLS                                                                                   \
+	"p.id, p.customer_id, p.template_name, p.platform, p.host, p.port, p.tls, p.username,"     \
+	" p.secret, p.params_json, p.sync_users, p.monitor, p.auto_provision, p.enabled, "         \
+	"p.version"
 
 static void pbx_from_row(sqlite3_stmt *st, bool with_secret, pd_pbx *p)
 {
@@ -46,7 +47,8 @@ static pd_status pbx_load(pd_store *s, int64_t cid, bool with_secret, pd_pbx *ou
 		return PD_OK;
 	if (rc != SQLITE_DONE)
 		return st_fail(s, rc, e, "read PBX");
-	return pd_fail(e, PD_E_NOTFOUND, "pbx", "customer #%lld has no PBX connection", (long long)cid);
+	return pd_fail(e, PD_E_NOTFOUND, "pbx", "customer #%lld has no PBX connection",
+	               (long long)cid);
 }
 
 static void pbx_diff(pd_buf *d, const pd_pbx *o, const pd_pbx *n, bool secret_changed)
@@ -67,9 +69,10 @@ static void pbx_diff(pd_buf *d, const pd_pbx *o, const pd_pbx *n, bool secret_ch
 
 pd_status pbx_insert(pd_store *s, int64_t cid, pd_pbx *p, const pd_actor *a, pd_err *e)
 {
-	static const char sql[] = "INSERT INTO pbx(customer_id, template_name, platform, host, port, tls,"
-				  " username, secret, params_json, sync_users, monitor, auto_provision,"
-				  " enabled) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	static const char sql[] =
+	    "INSERT INTO pbx(customer_id, template_name, platform, host, port, tls,"
+	    " username, secret, params_json, sync_users, monitor, auto_provision,"
+	    " enabled) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st)
 		return FAILED(e);
@@ -90,9 +93,10 @@ pd_status pbx_insert(pd_store *s, int64_t cid, pd_pbx *p, const pd_actor *a, pd_
 	sqlite3_reset(st);
 	if (rc == SQLITE_CONSTRAINT_UNIQUE)
 		return pd_fail(e, PD_E_INVALID, "pbx",
-			       "this customer already has a PBX connection (one per customer)");
+		               "this customer already has a PBX connection (one per customer)");
 	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-		return pd_fail(e, PD_E_INVALID, "platform", "unknown PBX platform '%.60s'", p->platform);
+		return pd_fail(e, PD_E_INVALID, "platform", "unknown PBX platform '%.60s'",
+		               p->platform);
 	if (rc != SQLITE_DONE)
 		return st_fail(s, rc, e, "insert PBX");
 	p->id = sqlite3_last_insert_rowid(s->db);
@@ -126,8 +130,8 @@ static pd_status add_tx(pd_store *s, void *vx, pd_err *e)
 		const pd_product_type *pt = pd_catalogue_product(s->cat, c.product_type);
 		if (pt && !pd_product_allows_platform(pt, x->p->platform))
 			r = pd_fail(e, PD_E_INVALID, "platform",
-				    "product type '%s' does not support PBX platform '%.60s'", pt->key,
-				    x->p->platform);
+			            "product type '%s' does not support PBX platform '%.60s'",
+			            pt->key, x->p->platform);
 	}
 	pd_customer_free(&c);
 	if (r == PD_OK)
@@ -160,23 +164,26 @@ static pd_status update_tx(pd_store *s, void *vx, pd_err *e)
 	if (r != PD_OK)
 		return r;
 	if (cur.version != p->version)
-		r = pd_fail(e, PD_E_CONFLICT, NULL,
-			    "the PBX connection was changed by someone else (version %lld, yours %lld); "
-			    "nothing was saved, reload and try again",
-			    (long long)cur.version, (long long)p->version);
+		r = pd_fail(
+		    e, PD_E_CONFLICT, NULL,
+		    "the PBX connection was changed by someone else (version %lld, yours %lld); "
+		    "nothing was saved, reload and try again",
+		    (long long)cur.version, (long long)p->version);
 	else if (cur.auto_provision != p->auto_provision)
-		r = pd_fail(e, PD_E_INVALID, "auto_provision_sub_accounts",
-			    "auto-provisioning of sub-accounts can only be set when the connection is "
-			    "created");
+		r = pd_fail(
+		    e, PD_E_INVALID, "auto_provision_sub_accounts",
+		    "auto-provisioning of sub-accounts can only be set when the connection is "
+		    "created");
 	bool secret_changed = p->secret && !(cur.secret && !strcmp(cur.secret, p->secret));
 	pd_buf d = {0};
 	if (r == PD_OK)
 		pbx_diff(&d, &cur, p, secret_changed);
 	if (r == PD_OK && d.len) {
 		static const char sql[] =
-			"UPDATE pbx SET template_name=?, platform=?, host=?, port=?, tls=?, username=?,"
-			" secret=coalesce(?, secret), params_json=?, sync_users=?, monitor=?, enabled=?,"
-			" version=version+1 WHERE id=? AND version=?";
+		    "UPDATE pbx SET template_name=?, platform=?, host=?, port=?, tls=?, username=?,"
+		    " secret=coalesce(?, secret), params_json=?, sync_users=?, monitor=?, "
+		    "enabled=?,"
+		    " version=version+1 WHERE id=? AND version=?";
 		sqlite3_stmt *st = st_get(s, sql, e);
 		if (!st)
 			r = FAILED(e);
@@ -238,7 +245,8 @@ static pd_status enable_tx(pd_store *s, void *vx, pd_err *e)
 	if (r != PD_OK)
 		return r;
 	if (cur.enabled != x->flag) {
-		static const char sql[] = "UPDATE pbx SET enabled = ?, version = version + 1 WHERE id = ?";
+		static const char sql[] =
+		    "UPDATE pbx SET enabled = ?, version = version + 1 WHERE id = ?";
 		sqlite3_stmt *st = st_get(s, sql, e);
 		if (!st)
 			r = FAILED(e);
@@ -250,7 +258,8 @@ static pd_status enable_tx(pd_store *s, void *vx, pd_err *e)
 		pd_buf d = {0};
 		diff_bool(&d, "enabled", cur.enabled, x->flag);
 		if (r == PD_OK)
-			r = audit_add(s, x->a, x->cid, 0, "pbx", x->flag ? "enable" : "disable", d.s, e);
+			r = audit_add(s, x->a, x->cid, 0, "pbx", x->flag ? "enable" : "disable",
+			              d.s, e);
 		pd_buf_free(&d);
 	}
 	pd_pbx_free(&cur);
@@ -258,7 +267,7 @@ static pd_status enable_tx(pd_store *s, void *vx, pd_err *e)
 }
 
 pd_status store_pbx_set_enabled(pd_store *s, int64_t customer_id, bool enabled, const pd_actor *a,
-				pd_err *e)
+                                pd_err *e)
 {
 	E_GUARD(e);
 	pbx_ctx x = {customer_id, NULL, a, enabled};
@@ -286,7 +295,8 @@ static pd_status remove_tx(pd_store *s, void *vx, pd_err *e)
 		r = st_exec(s, st, e);
 	}
 	if (r == PD_OK) {
-		char *d = xasprintf("removed %s connection to %s", cur.platform, cur.host ? cur.host : "?");
+		char *d = xasprintf("removed %s connection to %s", cur.platform,
+		                    cur.host ? cur.host : "?");
 		r = audit_add(s, x->a, x->cid, 0, "pbx", "delete", d, e);
 		free(d);
 	}
@@ -306,8 +316,9 @@ pd_status store_pbx_list_all(pd_store *s, bool with_secret, pd_pbx **out, size_t
 	E_GUARD(e);
 	*out = NULL;
 	*n = 0;
-	static const char sql[] = "SELECT " PBX_COLS " FROM pbx p JOIN customers c ON c.id = p.customer_id"
-				  " WHERE c.deleted_at = 0 ORDER BY p.customer_id";
+	static const char sql[] =
+	    "SELECT " PBX_COLS " FROM pbx p JOIN customers c ON c.id = p.customer_id"
+	    " WHERE c.deleted_at = 0 ORDER BY p.customer_id";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st)
 		return FAILED(e);
@@ -356,12 +367,12 @@ static pd_status status_tx(pd_store *s, void *vx, pd_err *e)
 {
 	const pd_pbx_status *v = ((status_ctx *)vx)->st;
 	static const char sql[] =
-		"INSERT INTO pbx_status(customer_id, state, last_error, updated_at, live_calls,"
-		" agents_available, agents_logged_on) VALUES (?,?,?,?,?,?,?)"
-		" ON CONFLICT(customer_id) DO UPDATE SET state=excluded.state,"
-		" last_error=excluded.last_error, updated_at=excluded.updated_at,"
-		" live_calls=excluded.live_calls, agents_available=excluded.agents_available,"
-		" agents_logged_on=excluded.agents_logged_on";
+	    "INSERT INTO pbx_status(customer_id, state, last_error, updated_at, live_calls,"
+	    " agents_available, agents_logged_on) VALUES (?,?,?,?,?,?,?)"
+	    " ON CONFLICT(customer_id) DO UPDATE SET state=excluded.state,"
+	    " last_error=excluded.last_error, updated_at=excluded.updated_at,"
+	    " live_calls=excluded.live_calls, agents_available=excluded.agents_available,"
+	    " agents_logged_on=excluded.agents_logged_on";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st)
 		return FAILED(e);
@@ -375,7 +386,8 @@ static pd_status status_tx(pd_store *s, void *vx, pd_err *e)
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-		return pd_fail(e, PD_E_NOTFOUND, "customer", "no customer #%lld", (long long)v->customer_id);
+		return pd_fail(e, PD_E_NOTFOUND, "customer", "no customer #%lld",
+		               (long long)v->customer_id);
 	return rc == SQLITE_DONE ? PD_OK : st_fail(s, rc, e, "PBX status");
 }
 
@@ -390,8 +402,9 @@ pd_status store_pbx_status_get(pd_store *s, int64_t customer_id, pd_pbx_status *
 {
 	E_GUARD(e);
 	memset(out, 0, sizeof *out);
-	static const char sql[] = "SELECT state, last_error, updated_at, live_calls, agents_available,"
-				  " agents_logged_on FROM pbx_status WHERE customer_id = ?";
+	static const char sql[] =
+	    "SELECT state, last_error, updated_at, live_calls, agents_available,"
+	    " agents_logged_on FROM pbx_status WHERE customer_id = ?";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st)
 		return FAILED(e);
@@ -412,7 +425,7 @@ pd_status store_pbx_status_get(pd_store *s, int64_t customer_id, pd_pbx_status *
 	if (rc != SQLITE_DONE)
 		return st_fail(s, rc, e, "PBX status");
 	return pd_fail(e, PD_E_NOTFOUND, "pbx", "no status recorded for customer #%lld",
-		       (long long)customer_id);
+	               (long long)customer_id);
 }
 
 void pd_pbx_status_free(pd_pbx_status *st)
@@ -488,7 +501,8 @@ pd_status store_template_get(pd_store *s, const char *name, pd_template *out, pd
 		return PD_OK;
 	if (rc != SQLITE_DONE)
 		return st_fail(s, rc, e, "read template");
-	return pd_fail(e, PD_E_NOTFOUND, "template", "no PBX template named '%.100s'", name ? name : "");
+	return pd_fail(e, PD_E_NOTFOUND, "template", "no PBX template named '%.100s'",
+	               name ? name : "");
 }
 
 typedef struct {
@@ -505,8 +519,9 @@ static pd_status tpl_save_tx(pd_store *s, void *vx, pd_err *e)
 	pd_err nf;
 	pd_status r = store_template_get(s, t->name, &cur, &nf);
 	if (r == PD_E_NOTFOUND) {
-		static const char sql[] = "INSERT INTO templates(name, platform, host, port, tls, username,"
-					  " params_json) VALUES (?,?,?,?,?,?,?)";
+		static const char sql[] =
+		    "INSERT INTO templates(name, platform, host, port, tls, username,"
+		    " params_json) VALUES (?,?,?,?,?,?,?)";
 		sqlite3_stmt *st = st_get(s, sql, e);
 		if (!st)
 			return FAILED(e);
@@ -538,10 +553,11 @@ static pd_status tpl_save_tx(pd_store *s, void *vx, pd_err *e)
 		return r;
 	}
 	if (cur.version != t->version) {
-		r = pd_fail(e, PD_E_CONFLICT, NULL,
-			    "template \"%.100s\" was changed by someone else (version %lld, yours %lld); "
-			    "nothing was saved",
-			    cur.name, (long long)cur.version, (long long)t->version);
+		r = pd_fail(
+		    e, PD_E_CONFLICT, NULL,
+		    "template \"%.100s\" was changed by someone else (version %lld, yours %lld); "
+		    "nothing was saved",
+		    cur.name, (long long)cur.version, (long long)t->version);
 		pd_template_free(&cur);
 		return r;
 	}
@@ -554,8 +570,9 @@ static pd_status tpl_save_tx(pd_store *s, void *vx, pd_err *e)
 	diff_str(&diff, "username", cur.username, t->username);
 	diff_str(&diff, "params", cur.params_json, t->params_json);
 	if (diff.len) {
-		static const char sql[] = "UPDATE templates SET platform=?, host=?, port=?, tls=?, username=?,"
-					  " params_json=?, version=version+1 WHERE id=?";
+		static const char sql[] =
+		    "UPDATE templates SET platform=?, host=?, port=?, tls=?, username=?,"
+		    " params_json=?, version=version+1 WHERE id=?";
 		sqlite3_stmt *st = st_get(s, sql, e);
 		if (!st)
 			r = FAILED(e);
@@ -604,7 +621,8 @@ static pd_status tpl_delete_tx(pd_store *s, void *vx, pd_err *e)
 	if (r != PD_OK)
 		return r;
 	if (sqlite3_changes(s->db) == 0)
-		return pd_fail(e, PD_E_NOTFOUND, "template", "no PBX template named '%.100s'", x->name);
+		return pd_fail(e, PD_E_NOTFOUND, "template", "no PBX template named '%.100s'",
+		               x->name);
 	char *d = xasprintf("template \"%s\" deleted", x->name);
 	r = audit_add(s, x->a, 0, 0, "template", "delete", d, e);
 	free(d);
@@ -621,13 +639,14 @@ pd_status store_template_delete(pd_store *s, const char *name, const pd_actor *a
 /* ---- sub-accounts ---- */
 
 pd_status store_sub_account_list(pd_store *s, int64_t customer_id, pd_sub_account **out, size_t *n,
-				 pd_err *e)
+                                 pd_err *e)
 {
 	E_GUARD(e);
 	*out = NULL;
 	*n = 0;
-	static const char sql[] = "SELECT id, customer_id, name FROM sub_accounts WHERE customer_id = ?"
-				  " ORDER BY name";
+	static const char sql[] =
+	    "SELECT id, customer_id, name FROM sub_accounts WHERE customer_id = ?"
+	    " ORDER BY name";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st)
 		return FAILED(e);

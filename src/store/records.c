@@ -6,16 +6,18 @@
 
 /* ---- audit ---- */
 
-pd_status store_audit_list(pd_store *s, int64_t customer_id, size_t limit, pd_audit **out, size_t *n,
-			   pd_err *e)
+pd_status store_audit_list(pd_store *s, int64_t customer_id, size_t limit, pd_audit **out,
+                           size_t *n, pd_err *e)
 {
 	E_GUARD(e);
 	*out = NULL;
 	*n = 0;
-	static const char all[] = "SELECT id, at, actor, client, customer_id, object, action, detail"
-				  " FROM audit ORDER BY id DESC LIMIT ?";
-	static const char one[] = "SELECT id, at, actor, client, customer_id, object, action, detail"
-				  " FROM audit WHERE customer_id = ? ORDER BY id DESC LIMIT ?";
+	static const char all[] =
+	    "SELECT id, at, actor, client, customer_id, object, action, detail"
+	    " FROM audit ORDER BY id DESC LIMIT ?";
+	static const char one[] =
+	    "SELECT id, at, actor, client, customer_id, object, action, detail"
+	    " FROM audit WHERE customer_id = ? ORDER BY id DESC LIMIT ?";
 	sqlite3_stmt *st = st_get(s, customer_id ? one : all, e);
 	if (!st)
 		return FAILED(e);
@@ -65,21 +67,22 @@ void pd_audits_free(pd_audit *v, size_t n)
 /* ---- billing ---- */
 
 pd_status store_billing_export(pd_store *s, pd_day first, int ndays, pd_billing_fn fn, void *ctx,
-			       pd_err *e)
+                               pd_err *e)
 {
 	E_GUARD(e);
 	if (ndays < 1 || ndays > 366)
-		return pd_fail(e, PD_E_INVALID, "period", "a billing period has 1 to 366 days (got %d)", ndays);
+		return pd_fail(e, PD_E_INVALID, "period",
+		               "a billing period has 1 to 366 days (got %d)", ndays);
 	/* Licensed users: users with a role; a synced user linked to a console
 	 * user is the same person and is not counted twice. One read
 	 * transaction so the whole export sees one snapshot. */
 	static const char sql[] =
-		"SELECT " CUST_COLS ", coalesce(u.n, 0) FROM customers c"
-		" LEFT JOIN (SELECT customer_id, count(*) AS n FROM users WHERE role IS NOT NULL"
-		"  AND NOT (synced = 1 AND linked_user_id IS NOT NULL) GROUP BY customer_id) u"
-		" ON u.customer_id = c.id"
-		" WHERE c.deleted_at = 0 OR c.deleted_at >= ?"
-		" ORDER BY CASE WHEN c.reference = '' THEN c.tenant_id ELSE c.reference END, c.id";
+	    "SELECT " CUST_COLS ", coalesce(u.n, 0) FROM customers c"
+	    " LEFT JOIN (SELECT customer_id, count(*) AS n FROM users WHERE role IS NOT NULL"
+	    "  AND NOT (synced = 1 AND linked_user_id IS NOT NULL) GROUP BY customer_id) u"
+	    " ON u.customer_id = c.id"
+	    " WHERE c.deleted_at = 0 OR c.deleted_at >= ?"
+	    " ORDER BY CASE WHEN c.reference = '' THEN c.tenant_id ELSE c.reference END, c.id";
 	if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
 		return st_fail(s, sqlite3_errcode(s->db), e, "billing");
 	sqlite3_stmt *st = st_get(s, sql, e);
@@ -117,8 +120,8 @@ static pd_status draft_save_tx(pd_store *s, void *vx, pd_err *e)
 {
 	draft_ctx *x = vx;
 	static const char sql[] = "INSERT INTO drafts(owner, json, saved_at) VALUES (?,?,?)"
-				  " ON CONFLICT(owner) DO UPDATE SET json = excluded.json,"
-				  " saved_at = excluded.saved_at";
+	                          " ON CONFLICT(owner) DO UPDATE SET json = excluded.json,"
+	                          " saved_at = excluded.saved_at";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st)
 		return FAILED(e);
@@ -137,7 +140,8 @@ pd_status store_draft_save(pd_store *s, const char *owner, const char *json, pd_
 	return store_tx(s, draft_save_tx, &x, e);
 }
 
-pd_status store_draft_load(pd_store *s, const char *owner, char **json, int64_t *saved_at, pd_err *e)
+pd_status store_draft_load(pd_store *s, const char *owner, char **json, int64_t *saved_at,
+                           pd_err *e)
 {
 	E_GUARD(e);
 	*json = NULL;

@@ -7,147 +7,149 @@
 #include "schema.h"
 
 static const char *const migrations[] = {
-	/* 1: the first schema */
-	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-	"INSERT INTO meta(key, value) VALUES ('pbx_generation', '0');"
+    /* 1: the first schema */
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "INSERT INTO meta(key, value) VALUES ('pbx_generation', '0');"
 
-	/* The catalogue, copied in on open so SQL can join on it and so a row
-	 * that refers to a key keeps referring to something. Keys dropped from
-	 * the file stay with in_catalogue = 0. */
-	"CREATE TABLE product_types(key TEXT PRIMARY KEY, name TEXT NOT NULL,"
-	" description TEXT NOT NULL DEFAULT '', features_json TEXT NOT NULL DEFAULT '{}',"
-	" locked INTEGER NOT NULL DEFAULT 0, trial_allowed INTEGER NOT NULL DEFAULT 0,"
-	" price_cents INTEGER NOT NULL DEFAULT 0, currency TEXT NOT NULL DEFAULT '',"
-	" in_catalogue INTEGER NOT NULL DEFAULT 1);"
-	"CREATE TABLE roles(key TEXT PRIMARY KEY, name TEXT NOT NULL,"
-	" description TEXT NOT NULL DEFAULT '', manages_users INTEGER NOT NULL DEFAULT 0,"
-	" in_catalogue INTEGER NOT NULL DEFAULT 1);"
-	"CREATE TABLE platforms(key TEXT PRIMARY KEY, name TEXT NOT NULL,"
-	" has_sub_accounts INTEGER NOT NULL DEFAULT 0, sub_account_label TEXT,"
-	" supported INTEGER NOT NULL DEFAULT 0, in_catalogue INTEGER NOT NULL DEFAULT 1);"
+    /* The catalogue, copied in on open so SQL can join on it and so a row
+     * that refers to a key keeps referring to something. Keys dropped from
+     * the file stay with in_catalogue = 0. */
+    "CREATE TABLE product_types(key TEXT PRIMARY KEY, name TEXT NOT NULL,"
+    " description TEXT NOT NULL DEFAULT '', features_json TEXT NOT NULL DEFAULT '{}',"
+    " locked INTEGER NOT NULL DEFAULT 0, trial_allowed INTEGER NOT NULL DEFAULT 0,"
+    " price_cents INTEGER NOT NULL DEFAULT 0, currency TEXT NOT NULL DEFAULT '',"
+    " in_catalogue INTEGER NOT NULL DEFAULT 1);"
+    "CREATE TABLE roles(key TEXT PRIMARY KEY, name TEXT NOT NULL,"
+    " description TEXT NOT NULL DEFAULT '', manages_users INTEGER NOT NULL DEFAULT 0,"
+    " in_catalogue INTEGER NOT NULL DEFAULT 1);"
+    "CREATE TABLE platforms(key TEXT PRIMARY KEY, name TEXT NOT NULL,"
+    " has_sub_accounts INTEGER NOT NULL DEFAULT 0, sub_account_label TEXT,"
+    " supported INTEGER NOT NULL DEFAULT 0, in_catalogue INTEGER NOT NULL DEFAULT 1);"
 
-	/* search: folded "name reference tenant notes" for the grid filter.
-	 * status_key: a today-independent integer whose order is the status
-	 * order (active, trial, trial-expired, disabled, deleted) for any today:
-	 * trials sort by end date descending, so expired ones follow live ones. */
-	"CREATE TABLE customers("
-	" id INTEGER PRIMARY KEY,"
-	" tenant_id TEXT NOT NULL UNIQUE,"
-	" name TEXT NOT NULL, name_key TEXT NOT NULL,"
-	" product_type TEXT NOT NULL REFERENCES product_types(key),"
-	" reference TEXT NOT NULL DEFAULT '', country TEXT NOT NULL, time_zone TEXT NOT NULL,"
-	" notes TEXT NOT NULL DEFAULT '',"
-	" trial INTEGER NOT NULL DEFAULT 0, trial_start INTEGER, trial_end INTEGER,"
-	" trial_converted INTEGER NOT NULL DEFAULT 0,"
-	" internal_system INTEGER NOT NULL DEFAULT 0, disabled INTEGER NOT NULL DEFAULT 0,"
-	" deleted_at INTEGER NOT NULL DEFAULT 0,"
-	" created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
-	" version INTEGER NOT NULL DEFAULT 1,"
-	" search TEXT NOT NULL, status_key INTEGER NOT NULL DEFAULT 0,"
-	" n_users INTEGER NOT NULL DEFAULT 0);"
-	"CREATE UNIQUE INDEX customers_live_name ON customers(name_key) WHERE deleted_at = 0;"
-	"CREATE INDEX customers_by_name ON customers(name_key, id, deleted_at);"
-	"CREATE INDEX customers_by_product ON customers(product_type, id, deleted_at);"
-	"CREATE INDEX customers_by_reference ON customers(reference, id, deleted_at);"
-	"CREATE INDEX customers_by_country ON customers(country, id, deleted_at);"
-	"CREATE INDEX customers_by_status ON customers(status_key, id, deleted_at);"
-	"CREATE INDEX customers_by_internal ON customers(internal_system, id, deleted_at);"
-	"CREATE INDEX customers_by_users ON customers(n_users, id, deleted_at);"
-	"CREATE INDEX customers_by_created ON customers(created_at, id, deleted_at);"
-	"CREATE INDEX customers_billing ON customers(deleted_at);"
+    /* search: folded "name reference tenant notes" for the grid filter.
+     * status_key: a today-independent integer whose order is the status
+     * order (active, trial, trial-expired, disabled, deleted) for any today:
+     * trials sort by end date descending, so expired ones follow live ones. */
+    "CREATE TABLE customers("
+    " id INTEGER PRIMARY KEY,"
+    " tenant_id TEXT NOT NULL UNIQUE,"
+    " name TEXT NOT NULL, name_key TEXT NOT NULL,"
+    " product_type TEXT NOT NULL REFERENCES product_types(key),"
+    " reference TEXT NOT NULL DEFAULT '', country TEXT NOT NULL, time_zone TEXT NOT NULL,"
+    " notes TEXT NOT NULL DEFAULT '',"
+    " trial INTEGER NOT NULL DEFAULT 0, trial_start INTEGER, trial_end INTEGER,"
+    " trial_converted INTEGER NOT NULL DEFAULT 0,"
+    " internal_system INTEGER NOT NULL DEFAULT 0, disabled INTEGER NOT NULL DEFAULT 0,"
+    " deleted_at INTEGER NOT NULL DEFAULT 0,"
+    " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+    " version INTEGER NOT NULL DEFAULT 1,"
+    " search TEXT NOT NULL, status_key INTEGER NOT NULL DEFAULT 0,"
+    " n_users INTEGER NOT NULL DEFAULT 0);"
+    "CREATE UNIQUE INDEX customers_live_name ON customers(name_key) WHERE deleted_at = 0;"
+    "CREATE INDEX customers_by_name ON customers(name_key, id, deleted_at);"
+    "CREATE INDEX customers_by_product ON customers(product_type, id, deleted_at);"
+    "CREATE INDEX customers_by_reference ON customers(reference, id, deleted_at);"
+    "CREATE INDEX customers_by_country ON customers(country, id, deleted_at);"
+    "CREATE INDEX customers_by_status ON customers(status_key, id, deleted_at);"
+    "CREATE INDEX customers_by_internal ON customers(internal_system, id, deleted_at);"
+    "CREATE INDEX customers_by_users ON customers(n_users, id, deleted_at);"
+    "CREATE INDEX customers_by_created ON customers(created_at, id, deleted_at);"
+    "CREATE INDEX customers_billing ON customers(deleted_at);"
 
-	"CREATE TABLE users("
-	" id INTEGER PRIMARY KEY,"
-	" customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,"
-	" display_name TEXT NOT NULL DEFAULT '', email TEXT, email_key TEXT, extension TEXT,"
-	" role TEXT REFERENCES roles(key), is_primary INTEGER NOT NULL DEFAULT 0,"
-	" synced INTEGER NOT NULL DEFAULT 0, endpoint TEXT, sub_account TEXT, device_state TEXT,"
-	" linked_user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,"
-	" version INTEGER NOT NULL DEFAULT 1, created_at INTEGER NOT NULL);"
-	"CREATE UNIQUE INDEX users_console_email ON users(customer_id, email_key)"
-	" WHERE synced = 0 AND email_key IS NOT NULL;"
-	"CREATE UNIQUE INDEX users_endpoint ON users(customer_id, endpoint) WHERE synced = 1;"
-	"CREATE INDEX users_by_customer ON users(customer_id, id);"
-	"CREATE INDEX users_linked ON users(linked_user_id);"
-	/* The grid shows a users count per customer: kept here, in the same
-	 * transaction as the change, instead of COUNT(*) per visible row. */
-	"CREATE TRIGGER users_count_ins AFTER INSERT ON users BEGIN"
-	" UPDATE customers SET n_users = n_users + 1 WHERE id = NEW.customer_id; END;"
-	"CREATE TRIGGER users_count_del AFTER DELETE ON users BEGIN"
-	" UPDATE customers SET n_users = n_users - 1 WHERE id = OLD.customer_id; END;"
+    "CREATE TABLE users("
+    " id INTEGER PRIMARY KEY,"
+    " customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,"
+    " display_name TEXT NOT NULL DEFAULT '', email TEXT, email_key TEXT, extension TEXT,"
+    " role TEXT REFERENCES roles(key), is_primary INTEGER NOT NULL DEFAULT 0,"
+    " synced INTEGER NOT NULL DEFAULT 0, endpoint TEXT, sub_account TEXT, device_state TEXT,"
+    " linked_user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+    " version INTEGER NOT NULL DEFAULT 1, created_at INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX users_console_email ON users(customer_id, email_key)"
+    " WHERE synced = 0 AND email_key IS NOT NULL;"
+    "CREATE UNIQUE INDEX users_endpoint ON users(customer_id, endpoint) WHERE synced = 1;"
+    "CREATE INDEX users_by_customer ON users(customer_id, id);"
+    "CREATE INDEX users_linked ON users(linked_user_id);"
+    /* The grid shows a users count per customer: kept here, in the same
+     * transaction as the change, instead of COUNT(*) per visible row. */
+    "CREATE TRIGGER users_count_ins AFTER INSERT ON users BEGIN"
+    " UPDATE customers SET n_users = n_users + 1 WHERE id = NEW.customer_id; END;"
+    "CREATE TRIGGER users_count_del AFTER DELETE ON users BEGIN"
+    " UPDATE customers SET n_users = n_users - 1 WHERE id = OLD.customer_id; END;"
 
-	"CREATE TABLE templates("
-	" id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
-	" platform TEXT NOT NULL REFERENCES platforms(key), host TEXT, port INTEGER NOT NULL DEFAULT 0,"
-	" tls INTEGER NOT NULL DEFAULT 0, username TEXT, params_json TEXT,"
-	" version INTEGER NOT NULL DEFAULT 1);"
+    "CREATE TABLE templates("
+    " id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    " platform TEXT NOT NULL REFERENCES platforms(key), host TEXT, port INTEGER NOT NULL DEFAULT 0,"
+    " tls INTEGER NOT NULL DEFAULT 0, username TEXT, params_json TEXT,"
+    " version INTEGER NOT NULL DEFAULT 1);"
 
-	"CREATE TABLE pbx("
-	" id INTEGER PRIMARY KEY,"
-	" customer_id INTEGER NOT NULL UNIQUE REFERENCES customers(id) ON DELETE CASCADE,"
-	" template_name TEXT, platform TEXT NOT NULL REFERENCES platforms(key),"
-	" host TEXT, port INTEGER NOT NULL DEFAULT 0, tls INTEGER NOT NULL DEFAULT 0,"
-	" username TEXT, secret TEXT, params_json TEXT,"
-	" sync_users INTEGER NOT NULL DEFAULT 1, monitor INTEGER NOT NULL DEFAULT 1,"
-	" auto_provision INTEGER NOT NULL DEFAULT 0, enabled INTEGER NOT NULL DEFAULT 1,"
-	" version INTEGER NOT NULL DEFAULT 1);"
-	/* The monitor reloads its set of links when this counter moves. */
-	"CREATE TRIGGER pbx_gen_ins AFTER INSERT ON pbx BEGIN"
-	" UPDATE meta SET value = value + 1 WHERE key = 'pbx_generation'; END;"
-	"CREATE TRIGGER pbx_gen_upd AFTER UPDATE ON pbx BEGIN"
-	" UPDATE meta SET value = value + 1 WHERE key = 'pbx_generation'; END;"
-	"CREATE TRIGGER pbx_gen_del AFTER DELETE ON pbx BEGIN"
-	" UPDATE meta SET value = value + 1 WHERE key = 'pbx_generation'; END;"
+    "CREATE TABLE pbx("
+    " id INTEGER PRIMARY KEY,"
+    " customer_id INTEGER NOT NULL UNIQUE REFERENCES customers(id) ON DELETE CASCADE,"
+    " template_name TEXT, platform TEXT NOT NULL REFERENCES platforms(key),"
+    " host TEXT, port INTEGER NOT NULL DEFAULT 0, tls INTEGER NOT NULL DEFAULT 0,"
+    " username TEXT, secret TEXT, params_json TEXT,"
+    " sync_users INTEGER NOT NULL DEFAULT 1, monitor INTEGER NOT NULL DEFAULT 1,"
+    " auto_provision INTEGER NOT NULL DEFAULT 0, enabled INTEGER NOT NULL DEFAULT 1,"
+    " version INTEGER NOT NULL DEFAULT 1);"
+    /* The monitor reloads its set of links when this counter moves. */
+    "CREATE TRIGGER pbx_gen_ins AFTER INSERT ON pbx BEGIN"
+    " UPDATE meta SET value = value + 1 WHERE key = 'pbx_generation'; END;"
+    "CREATE TRIGGER pbx_gen_upd AFTER UPDATE ON pbx BEGIN"
+    " UPDATE meta SET value = value + 1 WHERE key = 'pbx_generation'; END;"
+    "CREATE TRIGGER pbx_gen_del AFTER DELETE ON pbx BEGIN"
+    " UPDATE meta SET value = value + 1 WHERE key = 'pbx_generation'; END;"
 
-	"CREATE TABLE pbx_status("
-	" customer_id INTEGER PRIMARY KEY REFERENCES customers(id) ON DELETE CASCADE,"
-	" state TEXT NOT NULL, last_error TEXT, updated_at INTEGER NOT NULL,"
-	" live_calls INTEGER NOT NULL DEFAULT 0, agents_available INTEGER NOT NULL DEFAULT 0,"
-	" agents_logged_on INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE pbx_status("
+    " customer_id INTEGER PRIMARY KEY REFERENCES customers(id) ON DELETE CASCADE,"
+    " state TEXT NOT NULL, last_error TEXT, updated_at INTEGER NOT NULL,"
+    " live_calls INTEGER NOT NULL DEFAULT 0, agents_available INTEGER NOT NULL DEFAULT 0,"
+    " agents_logged_on INTEGER NOT NULL DEFAULT 0);"
 
-	"CREATE TABLE sub_accounts("
-	" id INTEGER PRIMARY KEY,"
-	" customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,"
-	" name TEXT NOT NULL, UNIQUE(customer_id, name));"
+    "CREATE TABLE sub_accounts("
+    " id INTEGER PRIMARY KEY,"
+    " customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,"
+    " name TEXT NOT NULL, UNIQUE(customer_id, name));"
 
-	/* customer_version: the customer's version after the change, so a
-	 * conflicting save can say exactly what the other person changed. */
-	"CREATE TABLE audit("
-	" id INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL, client TEXT,"
-	" customer_id INTEGER NOT NULL DEFAULT 0, customer_version INTEGER NOT NULL DEFAULT 0,"
-	" object TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '');"
-	"CREATE INDEX audit_by_customer ON audit(customer_id, id);"
+    /* customer_version: the customer's version after the change, so a
+     * conflicting save can say exactly what the other person changed. */
+    "CREATE TABLE audit("
+    " id INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL, client TEXT,"
+    " customer_id INTEGER NOT NULL DEFAULT 0, customer_version INTEGER NOT NULL DEFAULT 0,"
+    " object TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX audit_by_customer ON audit(customer_id, id);"
 
-	"CREATE TABLE outbox("
-	" id INTEGER PRIMARY KEY,"
-	" customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,"
-	" user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,"
-	" to_addr TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL,"
-	" state INTEGER NOT NULL DEFAULT 1, attempts INTEGER NOT NULL DEFAULT 0,"
-	" next_attempt_at INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,"
-	" sent_at INTEGER NOT NULL DEFAULT 0, last_error TEXT);"
-	"CREATE INDEX outbox_due ON outbox(state, next_attempt_at, id);"
-	"CREATE INDEX outbox_by_customer ON outbox(customer_id, id);"
-	"CREATE INDEX outbox_by_user ON outbox(user_id, id);"
+    "CREATE TABLE outbox("
+    " id INTEGER PRIMARY KEY,"
+    " customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,"
+    " user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+    " to_addr TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL,"
+    " state INTEGER NOT NULL DEFAULT 1, attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_attempt_at INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,"
+    " sent_at INTEGER NOT NULL DEFAULT 0, last_error TEXT);"
+    "CREATE INDEX outbox_due ON outbox(state, next_attempt_at, id);"
+    "CREATE INDEX outbox_by_customer ON outbox(customer_id, id);"
+    "CREATE INDEX outbox_by_user ON outbox(user_id, id);"
 
-	"CREATE TABLE drafts(owner TEXT PRIMARY KEY, json TEXT NOT NULL, saved_at INTEGER NOT NULL);",
+    "CREATE TABLE drafts(owner TEXT PRIMARY KEY, json TEXT NOT NULL, saved_at INTEGER NOT NULL);",
 
-	/* 2: a trigram index over the folded search text. A LIKE '%x%' scan
-	 * along the sort index must read every row when the matches sit late
-	 * in the sort order (440 ms at 100k); the trigram index finds them
-	 * directly (bench_store_grid). Filters under 3 characters keep the
-	 * LIKE scan, which stops early because short filters match a lot. */
-	"CREATE VIRTUAL TABLE customers_fts USING fts5(search, content='customers',"
-	" content_rowid='id', tokenize='trigram');"
-	"INSERT INTO customers_fts(customers_fts) VALUES ('rebuild');"
-	"CREATE TRIGGER customers_fts_ins AFTER INSERT ON customers BEGIN"
-	" INSERT INTO customers_fts(rowid, search) VALUES (NEW.id, NEW.search); END;"
-	"CREATE TRIGGER customers_fts_del AFTER DELETE ON customers BEGIN"
-	" INSERT INTO customers_fts(customers_fts, rowid, search) VALUES ('delete', OLD.id, OLD.search); END;"
-	"CREATE TRIGGER customers_fts_upd AFTER UPDATE OF search ON customers"
-	" WHEN OLD.search IS NOT NEW.search BEGIN"
-	" INSERT INTO customers_fts(customers_fts, rowid, search) VALUES ('delete', OLD.id, OLD.search);"
-	" INSERT INTO customers_fts(rowid, search) VALUES (NEW.id, NEW.search); END;",
+    /* 2: a trigram index over the folded search text. A LIKE '%x%' scan
+     * along the sort index must read every row when the matches sit late
+     * in the sort order (440 ms at 100k); the trigram index finds them
+     * directly (bench_store_grid). Filters under 3 characters keep the
+     * LIKE scan, which stops early because short filters match a lot. */
+    "CREATE VIRTUAL TABLE customers_fts USING fts5(search, content='customers',"
+    " content_rowid='id', tokenize='trigram');"
+    "INSERT INTO customers_fts(customers_fts) VALUES ('rebuild');"
+    "CREATE TRIGGER customers_fts_ins AFTER INSERT ON customers BEGIN"
+    " INSERT INTO customers_fts(rowid, search) VALUES (NEW.id, NEW.search); END;"
+    "CREATE TRIGGER customers_fts_del AFTER DELETE ON customers BEGIN"
+    " INSERT INTO customers_fts(customers_fts, rowid, search) VALUES ('delete', OLD.id, "
+    "OLD.search); END;"
+    "CREATE TRIGGER customers_fts_upd AFTER UPDATE OF search ON customers"
+    " WHEN OLD.search IS NOT NEW.search BEGIN"
+    " INSERT INTO customers_fts(customers_fts, rowid, search) VALUES ('delete', OLD.id, "
+    "OLD.search);"
+    " INSERT INTO customers_fts(rowid, search) VALUES (NEW.id, NEW.search); END;",
 };
 
 int schema_migration_count(void)

@@ -36,13 +36,16 @@ pd_status st_fail(pd_store *s, int rc, pd_err *e, const char *what)
 		return pd_fail(e, PD_E_TEMPFAIL, NULL, "database busy (%s); retry", what);
 	}
 	if (prim == SQLITE_READONLY)
-		return pd_fail(e, PD_E_CANTCREATE, NULL, "%s: database is read-only (%s)", s->path, what);
+		return pd_fail(e, PD_E_CANTCREATE, NULL, "%s: database is read-only (%s)", s->path,
+		               what);
 	if (prim == SQLITE_FULL || prim == SQLITE_IOERR)
-		return pd_fail(e, PD_E_IO, NULL, "%s: %s (%s)", s->path, sqlite3_errmsg(s->db), what);
+		return pd_fail(e, PD_E_IO, NULL, "%s: %s (%s)", s->path, sqlite3_errmsg(s->db),
+		               what);
 	if (prim == SQLITE_CORRUPT || prim == SQLITE_NOTADB)
 		return pd_fail(e, PD_E_NOINPUT, NULL, "%s: database is corrupt: %s", s->path,
-			       sqlite3_errmsg(s->db));
-	return pd_fail(e, PD_E_INTERNAL, NULL, "database error in %s: %s", what, sqlite3_errmsg(s->db));
+		               sqlite3_errmsg(s->db));
+	return pd_fail(e, PD_E_INTERNAL, NULL, "database error in %s: %s", what,
+	               sqlite3_errmsg(s->db));
 }
 
 sqlite3_stmt *st_get(pd_store *s, const char *sql, pd_err *e)
@@ -236,15 +239,16 @@ void store_rollback(pd_store *s)
 /* ---- audit ---- */
 
 pd_status audit_add(pd_store *s, const pd_actor *a, int64_t customer_id, int64_t customer_version,
-		    const char *object, const char *action, const char *detail, pd_err *e)
+                    const char *object, const char *action, const char *detail, pd_err *e)
 {
 	pd_actor me;
 	if (!a) {
 		pd_actor_current(&me);
 		a = &me;
 	}
-	static const char sql[] = "INSERT INTO audit(at, actor, client, customer_id, customer_version,"
-				  " object, action, detail) VALUES (?,?,?,?,?,?,?,?)";
+	static const char sql[] =
+	    "INSERT INTO audit(at, actor, client, customer_id, customer_version,"
+	    " object, action, detail) VALUES (?,?,?,?,?,?,?,?)";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st)
 		return e ? e->status : PD_E_INTERNAL;
@@ -275,9 +279,9 @@ void diff_str(pd_buf *b, const char *field, const char *old, const char *nw)
 	if (str_eq(old, nw))
 		return;
 	sep(b);
-	pd_buf_printf(b, "%s: %s%s%s → %s%s%s", field, old && *old ? "\"" : "", old && *old ? old : "∅",
-		      old && *old ? "\"" : "", nw && *nw ? "\"" : "", nw && *nw ? nw : "∅",
-		      nw && *nw ? "\"" : "");
+	pd_buf_printf(b, "%s: %s%s%s → %s%s%s", field, old && *old ? "\"" : "",
+	              old && *old ? old : "∅", old && *old ? "\"" : "", nw && *nw ? "\"" : "",
+	              nw && *nw ? nw : "∅", nw && *nw ? "\"" : "");
 }
 
 void diff_secret(pd_buf *b, const char *field, bool changed)
@@ -326,10 +330,11 @@ static pd_status prepare_file(const char *path, bool read_only, pd_err *e)
 	struct stat sb;
 	if (stat(path, &sb) == 0) {
 		if (S_ISDIR(sb.st_mode))
-			return pd_fail(e, PD_E_NOINPUT, "db", "%s: is a directory, not a database file", path);
+			return pd_fail(e, PD_E_NOINPUT, "db",
+			               "%s: is a directory, not a database file", path);
 		if (access(path, read_only ? R_OK : R_OK | W_OK) != 0)
 			return pd_fail(e, PD_E_NOINPUT, "db", "%s: cannot open database: %s", path,
-				       strerror(errno));
+			               strerror(errno));
 		return PD_OK;
 	}
 	if (errno != ENOENT)
@@ -340,8 +345,8 @@ static pd_status prepare_file(const char *path, bool read_only, pd_err *e)
 	char *copy = xstrdup(path);
 	char *dir = dirname(copy);
 	if (pd_mkdir_p(dir, 0700) != 0) {
-		pd_status st = pd_fail(e, PD_E_CANTCREATE, "db", "%s: cannot create directory: %s", dir,
-				       strerror(errno));
+		pd_status st = pd_fail(e, PD_E_CANTCREATE, "db", "%s: cannot create directory: %s",
+		                       dir, strerror(errno));
 		free(copy);
 		return st;
 	}
@@ -356,7 +361,7 @@ static pd_status prepare_file(const char *path, bool read_only, pd_err *e)
 		if (errno == EEXIST)
 			return PD_OK; /* another process created it first */
 		return pd_fail(e, PD_E_CANTCREATE, "db", "%s: cannot create database: %s", path,
-			       strerror(errno));
+		               strerror(errno));
 	}
 	/* The umask may have removed group bits we want. */
 	if (fchmod(fd, mode) != 0) {
@@ -404,8 +409,9 @@ static pd_status migrate(pd_store *s, int from, pd_err *e)
 			rc = exec_sql(s, "COMMIT");
 		if (rc != SQLITE_OK) {
 			exec_sql(s, "ROLLBACK");
-			pd_status st = pd_fail(e, PD_E_INTERNAL, NULL, "%s: migration to schema %d failed: %s",
-					       s->path, v, errmsg ? errmsg : sqlite3_errmsg(s->db));
+			pd_status st =
+			    pd_fail(e, PD_E_INTERNAL, NULL, "%s: migration to schema %d failed: %s",
+			            s->path, v, errmsg ? errmsg : sqlite3_errmsg(s->db));
 			sqlite3_free(errmsg);
 			return st;
 		}
@@ -436,7 +442,7 @@ static char *catalogue_fingerprint(const pd_catalogue *c)
 		fnv(&h, t->description);
 		fnv(&h, t->features_json);
 		snprintf(num, sizeof num, "%d%d%lld", t->locked_after_assignment, t->trial_allowed,
-			 (long long)t->price_cents);
+		         (long long)t->price_cents);
 		fnv(&h, num);
 		fnv(&h, t->currency);
 	}
@@ -478,12 +484,13 @@ static pd_status sync_catalogue_tx(pd_store *s, void *vctx, pd_err *e)
 			return e->status;
 	}
 	static const char up_pt[] =
-		"INSERT INTO product_types(key, name, description, features_json, locked, trial_allowed,"
-		" price_cents, currency, in_catalogue) VALUES (?,?,?,?,?,?,?,?,1)"
-		" ON CONFLICT(key) DO UPDATE SET name=excluded.name, description=excluded.description,"
-		" features_json=excluded.features_json, locked=excluded.locked,"
-		" trial_allowed=excluded.trial_allowed, price_cents=excluded.price_cents,"
-		" currency=excluded.currency, in_catalogue=1";
+	    "INSERT INTO product_types(key, name, description, features_json, locked, "
+	    "trial_allowed,"
+	    " price_cents, currency, in_catalogue) VALUES (?,?,?,?,?,?,?,?,1)"
+	    " ON CONFLICT(key) DO UPDATE SET name=excluded.name, description=excluded.description,"
+	    " features_json=excluded.features_json, locked=excluded.locked,"
+	    " trial_allowed=excluded.trial_allowed, price_cents=excluded.price_cents,"
+	    " currency=excluded.currency, in_catalogue=1";
 	for (size_t i = 0; i < c->n_types; i++) {
 		const pd_product_type *t = &c->types[i];
 		sqlite3_stmt *st = st_get(s, up_pt, e);
@@ -501,9 +508,10 @@ static pd_status sync_catalogue_tx(pd_store *s, void *vctx, pd_err *e)
 			return e->status;
 	}
 	static const char up_ro[] =
-		"INSERT INTO roles(key, name, description, manages_users, in_catalogue) VALUES (?,?,?,?,1)"
-		" ON CONFLICT(key) DO UPDATE SET name=excluded.name, description=excluded.description,"
-		" manages_users=excluded.manages_users, in_catalogue=1";
+	    "INSERT INTO roles(key, name, description, manages_users, in_catalogue) VALUES "
+	    "(?,?,?,?,1)"
+	    " ON CONFLICT(key) DO UPDATE SET name=excluded.name, description=excluded.description,"
+	    " manages_users=excluded.manages_users, in_catalogue=1";
 	for (size_t i = 0; i < c->n_roles; i++) {
 		sqlite3_stmt *st = st_get(s, up_ro, e);
 		if (!st)
@@ -516,11 +524,12 @@ static pd_status sync_catalogue_tx(pd_store *s, void *vctx, pd_err *e)
 			return e->status;
 	}
 	static const char up_pl[] =
-		"INSERT INTO platforms(key, name, has_sub_accounts, sub_account_label, supported,"
-		" in_catalogue) VALUES (?,?,?,?,?,1)"
-		" ON CONFLICT(key) DO UPDATE SET name=excluded.name,"
-		" has_sub_accounts=excluded.has_sub_accounts, sub_account_label=excluded.sub_account_label,"
-		" supported=excluded.supported, in_catalogue=1";
+	    "INSERT INTO platforms(key, name, has_sub_accounts, sub_account_label, supported,"
+	    " in_catalogue) VALUES (?,?,?,?,?,1)"
+	    " ON CONFLICT(key) DO UPDATE SET name=excluded.name,"
+	    " has_sub_accounts=excluded.has_sub_accounts, "
+	    "sub_account_label=excluded.sub_account_label,"
+	    " supported=excluded.supported, in_catalogue=1";
 	for (size_t i = 0; i < c->n_platforms; i++) {
 		const pd_platform *p = &c->platforms[i];
 		sqlite3_stmt *st = st_get(s, up_pl, e);
@@ -535,7 +544,7 @@ static pd_status sync_catalogue_tx(pd_store *s, void *vctx, pd_err *e)
 			return e->status;
 	}
 	static const char fp_sql[] = "INSERT INTO meta(key, value) VALUES ('catalogue', ?)"
-				     " ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+	                             " ON CONFLICT(key) DO UPDATE SET value = excluded.value";
 	sqlite3_stmt *st = st_get(s, fp_sql, e);
 	if (!st)
 		return e->status;
@@ -553,7 +562,7 @@ static pd_status sync_catalogue(pd_store *s, pd_err *e)
 		return e->status;
 	}
 	bool same = sqlite3_step(st) == SQLITE_ROW &&
-		    strcmp((const char *)sqlite3_column_text(st, 0), fp) == 0;
+	            strcmp((const char *)sqlite3_column_text(st, 0), fp) == 0;
 	sqlite3_reset(st);
 	pd_status r = PD_OK;
 	if (!same) {
@@ -594,7 +603,7 @@ pd_status store_open(const char *path, const pd_store_opts *o, pd_store **out, p
 		return pd_fail(e, PD_E_USAGE, "db", "no database path given");
 	if (schema_migration_count() != PD_SCHEMA_VERSION_CURRENT)
 		return pd_fail(e, PD_E_INTERNAL, NULL, "schema: %d migrations for version %d",
-			       schema_migration_count(), PD_SCHEMA_VERSION_CURRENT);
+		               schema_migration_count(), PD_SCHEMA_VERSION_CURRENT);
 	pd_status st = prepare_file(path, o->read_only, e);
 	if (st != PD_OK)
 		return st;
@@ -602,17 +611,20 @@ pd_status store_open(const char *path, const pd_store_opts *o, pd_store **out, p
 	pd_store *s = xcalloc(1, sizeof *s);
 	s->path = xstrdup(path);
 	s->cat = o->catalogue;
-	s->internal_limit = o->internal_systems_limit > 0 ? o->internal_systems_limit
-		: o->internal_systems_limit == 0 ? 1 : 0;
+	s->internal_limit = o->internal_systems_limit > 0    ? o->internal_systems_limit
+	                    : o->internal_systems_limit == 0 ? 1
+	                                                     : 0;
 	s->read_only = o->read_only;
 	/* Tests force the grid's fallback paths with this; see grid.c. */
 	const char *budget = getenv("PROVDESK_GRID_SCAN_BUDGET");
 	s->scan_budget = budget ? atoi(budget) : 0;
-	int flags = (o->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX;
+	int flags =
+	    (o->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX;
 	int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
 	if (rc != SQLITE_OK)
-		return open_fail(s, pd_fail(e, PD_E_NOINPUT, "db", "%s: cannot open database: %s", path,
-					    s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc)));
+		return open_fail(s,
+		                 pd_fail(e, PD_E_NOINPUT, "db", "%s: cannot open database: %s",
+		                         path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc)));
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, o->busy_timeout_ms > 0 ? o->busy_timeout_ms : 5000);
 
@@ -627,24 +639,30 @@ pd_status store_open(const char *path, const pd_store_opts *o, pd_store **out, p
 	if (rc != SQLITE_OK) {
 		int prim = rc & 0xff;
 		if (prim == SQLITE_BUSY)
-			return open_fail(s, pd_fail(e, PD_E_TEMPFAIL, "db", "%s: database is locked", path));
-		return open_fail(s, pd_fail(e, PD_E_NOINPUT, "db", "%s: not a readable provdesk database: %s",
-					    path, sqlite3_errstr(rc)));
+			return open_fail(
+			    s, pd_fail(e, PD_E_TEMPFAIL, "db", "%s: database is locked", path));
+		return open_fail(s, pd_fail(e, PD_E_NOINPUT, "db",
+		                            "%s: not a readable provdesk database: %s", path,
+		                            sqlite3_errstr(rc)));
 	}
 	if (version > PD_SCHEMA_VERSION_CURRENT)
-		return open_fail(s, pd_fail(e, PD_E_CONFIG, "db",
-					    "%s: database schema version %d is newer than this provdesk "
-					    "understands (%d); upgrade provdesk (the file was not changed)",
-					    path, version, PD_SCHEMA_VERSION_CURRENT));
+		return open_fail(
+		    s, pd_fail(e, PD_E_CONFIG, "db",
+		               "%s: database schema version %d is newer than this provdesk "
+		               "understands (%d); upgrade provdesk (the file was not changed)",
+		               path, version, PD_SCHEMA_VERSION_CURRENT));
 	if (version == 0 && nobj > 0)
-		return open_fail(s, pd_fail(e, PD_E_NOINPUT, "db",
-					    "%s: an SQLite database, but not a provdesk one (no schema version)",
-					    path));
+		return open_fail(
+		    s, pd_fail(e, PD_E_NOINPUT, "db",
+		               "%s: an SQLite database, but not a provdesk one (no schema version)",
+		               path));
 	if (o->read_only) {
 		if (version < PD_SCHEMA_VERSION_CURRENT)
-			return open_fail(s, pd_fail(e, PD_E_CONFIG, "db",
-						    "%s: schema version %d needs migrating; open it once read-write",
-						    path, version));
+			return open_fail(
+			    s, pd_fail(
+			           e, PD_E_CONFIG, "db",
+			           "%s: schema version %d needs migrating; open it once read-write",
+			           path, version));
 		exec_sql(s, "PRAGMA foreign_keys = ON");
 		*out = s;
 		return PD_OK;

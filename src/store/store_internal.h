@@ -9,7 +9,8 @@
 #include "provdesk/store.h"
 
 #define STORE_STMT_CACHE 160
-#define STORE_GRID_CACHE (PD_SORT__COUNT * 2 /*desc*/ * 4 /*filter mode*/ * 2 /*deleted*/ * 8 /*kind*/)
+#define STORE_GRID_CACHE                                                                           \
+	(PD_SORT__COUNT * 2 /*desc*/ * 4 /*filter mode*/ * 2 /*deleted*/ * 8 /*kind*/)
 
 struct pd_store {
 	sqlite3 *db;
@@ -17,10 +18,10 @@ struct pd_store {
 	const pd_catalogue *cat;
 	int internal_limit;
 	bool read_only;
-	int scan_budget;      /* grid scan budget (progress calls); 0 default, <0 never scan */
-	bool in_batch;        /* inside store_begin … store_commit */
-	bool busy_hit;        /* a statement in the current transaction met SQLITE_BUSY */
-	int64_t own_commits;  /* for store_change_counter */
+	int scan_budget;     /* grid scan budget (progress calls); 0 default, <0 never scan */
+	bool in_batch;       /* inside store_begin … store_commit */
+	bool busy_hit;       /* a statement in the current transaction met SQLITE_BUSY */
+	int64_t own_commits; /* for store_change_counter */
 	/* Statements keyed by the address of their SQL literal: every call site
 	 * keeps its prepared statement for the life of the connection. */
 	struct {
@@ -39,8 +40,8 @@ pd_status st_fail(pd_store *s, int rc, pd_err *e, const char *what);
 pd_status st_exec(pd_store *s, sqlite3_stmt *st, pd_err *e);
 void bind_text(sqlite3_stmt *st, int i, const char *v);
 void bind_opt(sqlite3_stmt *st, int i, const char *v); /* NULL/"" -> NULL */
-char *col_str(sqlite3_stmt *st, int i);                 /* NULL -> NULL */
-char *col_str_empty(sqlite3_stmt *st, int i);           /* NULL -> "" */
+char *col_str(sqlite3_stmt *st, int i);                /* NULL -> NULL */
+char *col_str_empty(sqlite3_stmt *st, int i);          /* NULL -> "" */
 
 /* Runs fn inside BEGIN IMMEDIATE … COMMIT, retrying the whole transaction
  * with backoff when SQLITE_BUSY survives busy_timeout. fn must leave its
@@ -54,7 +55,7 @@ pd_status store_tx_maybe(pd_store *s, store_tx_fn fn, void *ctx, bool *changed, 
 /* Audit row in the current transaction. customer_version: the customer's
  * version after this change (0 when not a customer change). */
 pd_status audit_add(pd_store *s, const pd_actor *a, int64_t customer_id, int64_t customer_version,
-		    const char *object, const char *action, const char *detail, pd_err *e);
+                    const char *object, const char *action, const char *detail, pd_err *e);
 /* "field: old → new" pieces for audit details. */
 void diff_str(pd_buf *b, const char *field, const char *old, const char *nw);
 void diff_secret(pd_buf *b, const char *field, bool changed);
@@ -64,9 +65,9 @@ void diff_day(pd_buf *b, const char *field, bool has_old, pd_day old, bool has_n
 
 /* Customers (customers.c) */
 pd_status cust_load(pd_store *s, int64_t id, pd_customer *out, pd_err *e);
-#define CUST_COLS                                                                   \
-	"c.id, c.tenant_id, c.name, c.product_type, c.reference, c.country, c.time_zone, " \
-	"c.notes, c.trial, c.trial_start, c.trial_end, c.trial_converted, c.internal_system, " \
+#define CUST_COLS                                                                                  \
+	"c.id, c.tenant_id, c.name, c.product_type, c.reference, c.country, c.time_zone, "         \
+	"c.notes, c.trial, c.trial_start, c.trial_end, c.trial_converted, c.internal_system, "     \
 	"c.disabled, c.deleted_at, c.created_at, c.updated_at, c.version"
 #define CUST_NCOLS 18
 void cust_from_row(sqlite3_stmt *st, int base, pd_customer *c);
@@ -75,19 +76,20 @@ char *cust_search_text(const pd_customer *c);
 int64_t cust_status_key(const pd_customer *c);
 pd_status cust_check_internal_limit(pd_store *s, int64_t except_id, pd_err *e);
 /* Queue an invitation for u in the current transaction. */
-pd_status outbox_queue(pd_store *s, const pd_customer *c, const pd_user *u, int64_t user_id, pd_err *e);
+pd_status outbox_queue(pd_store *s, const pd_customer *c, const pd_user *u, int64_t user_id,
+                       pd_err *e);
 /* Insert a console user; email uniqueness checked, field names the email field. */
 pd_status user_insert(pd_store *s, const pd_customer *c, pd_user *u, bool primary,
-		      const char *email_field, const pd_actor *a, int64_t *id_out, pd_err *e);
+                      const char *email_field, const pd_actor *a, int64_t *id_out, pd_err *e);
 pd_status pbx_insert(pd_store *s, int64_t customer_id, pd_pbx *p, const pd_actor *a, pd_err *e);
 
 const pd_geo *store_geo(pd_err *e);
 
 /* Public entry points accept e == NULL; internal code always has one. */
-#define E_GUARD(e)            \
-	pd_err e##_guard_;        \
-	if (!(e))                 \
-		(e) = &e##_guard_
+#define E_GUARD(e)                                                                                 \
+	pd_err e##_guard_;                                                                         \
+	if (!(e))                                                                                  \
+	(e) = &e##_guard_
 #define FAILED(e) ((e)->status != PD_OK ? (e)->status : PD_E_INTERNAL)
 
 #endif

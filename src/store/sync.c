@@ -52,7 +52,7 @@ static pd_status link_of(pd_store *s, int64_t cid, const char *email, int64_t *o
 	if (!email || !*email)
 		return PD_OK;
 	static const char sql[] = "SELECT id FROM users WHERE customer_id = ? AND synced = 0"
-				  " AND email_key = ?";
+	                          " AND email_key = ?";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st)
 		return FAILED(e);
@@ -77,8 +77,9 @@ static void bind_link(sqlite3_stmt *st, int i, int64_t link)
 
 static pd_status load_existing(pd_store *s, int64_t cid, existing **out, size_t *n, pd_err *e)
 {
-	static const char sql[] = "SELECT id, endpoint, display_name, email, sub_account, device_state,"
-				  " linked_user_id FROM users WHERE customer_id = ? AND synced = 1";
+	static const char sql[] =
+	    "SELECT id, endpoint, display_name, email, sub_account, device_state,"
+	    " linked_user_id FROM users WHERE customer_id = ? AND synced = 1";
 	*out = NULL;
 	*n = 0;
 	sqlite3_stmt *st = st_get(s, sql, e);
@@ -129,11 +130,13 @@ static pd_status sync_tx(pd_store *s, void *vx, pd_err *e)
 		return r;
 	}
 	pd_buf added = {0}, changed = {0}, removed = {0};
-	static const char ins[] = "INSERT INTO users(customer_id, display_name, email, email_key, synced,"
-				  " endpoint, sub_account, device_state, linked_user_id, created_at)"
-				  " VALUES (?,?,?,?,1,?,?,?,?,?)";
-	static const char upd[] = "UPDATE users SET display_name=?, email=?, email_key=?, sub_account=?,"
-				  " device_state=?, linked_user_id=?, version=version+1 WHERE id=?";
+	static const char ins[] =
+	    "INSERT INTO users(customer_id, display_name, email, email_key, synced,"
+	    " endpoint, sub_account, device_state, linked_user_id, created_at)"
+	    " VALUES (?,?,?,?,1,?,?,?,?,?)";
+	static const char upd[] =
+	    "UPDATE users SET display_name=?, email=?, email_key=?, sub_account=?,"
+	    " device_state=?, linked_user_id=?, version=version+1 WHERE id=?";
 	static const char del[] = "DELETE FROM users WHERE id = ?";
 	for (size_t i = 0; r == PD_OK && i < x->n; i++) {
 		const pd_synced_user *u = &x->in[i];
@@ -159,23 +162,26 @@ static pd_status sync_tx(pd_store *s, void *vx, pd_err *e)
 			}
 			res->added++;
 			if (added.len < 300)
-				pd_buf_printf(&added, "%s%s \"%s\"", added.len ? ", " : "", u->endpoint,
-					      u->display_name ? u->display_name : "");
+				pd_buf_printf(&added, "%s%s \"%s\"", added.len ? ", " : "",
+				              u->endpoint, u->display_name ? u->display_name : "");
 		} else {
 			old->seen = true;
 			bool owned = !same(old->display_name, u->display_name) ||
-				     !same(old->email, u->email) || !same(old->sub_account, u->sub_account) ||
-				     old->linked != link;
+			             !same(old->email, u->email) ||
+			             !same(old->sub_account, u->sub_account) || old->linked != link;
 			bool state = !same(old->device_state, u->device_state);
 			if (owned) {
 				res->updated++;
 				if (changed.len < 300) {
 					pd_buf one = {0};
-					diff_str(&one, "display_name", old->display_name, u->display_name);
+					diff_str(&one, "display_name", old->display_name,
+					         u->display_name);
 					diff_str(&one, "email", old->email, u->email);
-					diff_str(&one, "sub_account", old->sub_account, u->sub_account);
-					pd_buf_printf(&changed, "%s%s (%s)", changed.len ? ", " : "", u->endpoint,
-						      one.len ? one.s : "link");
+					diff_str(&one, "sub_account", old->sub_account,
+					         u->sub_account);
+					pd_buf_printf(&changed, "%s%s (%s)",
+					              changed.len ? ", " : "", u->endpoint,
+					              one.len ? one.s : "link");
 					pd_buf_free(&one);
 				}
 			} else {
@@ -215,11 +221,12 @@ static pd_status sync_tx(pd_store *s, void *vx, pd_err *e)
 		x->changed = true;
 		res->removed++;
 		if (removed.len < 300)
-			pd_buf_printf(&removed, "%s%s \"%s\"", removed.len ? ", " : "", ex[i].endpoint,
-				      ex[i].display_name ? ex[i].display_name : "");
+			pd_buf_printf(&removed, "%s%s \"%s\"", removed.len ? ", " : "",
+			              ex[i].endpoint, ex[i].display_name ? ex[i].display_name : "");
 	}
 	if (r == PD_OK && x->auto_provision) {
-		static const char sub[] = "INSERT OR IGNORE INTO sub_accounts(customer_id, name) VALUES (?,?)";
+		static const char sub[] =
+		    "INSERT OR IGNORE INTO sub_accounts(customer_id, name) VALUES (?,?)";
 		for (size_t i = 0; r == PD_OK && i < x->n; i++) {
 			const char *name = x->in[i].sub_account;
 			if (!name || !*name)
@@ -240,7 +247,8 @@ static pd_status sync_tx(pd_store *s, void *vx, pd_err *e)
 	}
 	if (r == PD_OK && (res->added || res->updated || res->removed || res->sub_accounts_added)) {
 		pd_buf d = {0};
-		pd_buf_printf(&d, "%d new, %d updated, %d removed", res->added, res->updated, res->removed);
+		pd_buf_printf(&d, "%d new, %d updated, %d removed", res->added, res->updated,
+		              res->removed);
 		if (res->sub_accounts_added)
 			pd_buf_printf(&d, ", %d sub-accounts added", res->sub_accounts_added);
 		if (added.len)
@@ -260,7 +268,7 @@ static pd_status sync_tx(pd_store *s, void *vx, pd_err *e)
 }
 
 pd_status store_sync_users(pd_store *s, int64_t customer_id, const pd_synced_user *users, size_t n,
-			   bool auto_provision, pd_sync_result *res, pd_err *e)
+                           bool auto_provision, pd_sync_result *res, pd_err *e)
 {
 	E_GUARD(e);
 	pd_err_clear(e);
@@ -272,16 +280,21 @@ pd_status store_sync_users(pd_store *s, int64_t customer_id, const pd_synced_use
 	for (size_t i = 0; i < n; i++) {
 		const pd_synced_user *u = &users[i];
 		if (!u->endpoint || !*u->endpoint)
-			return pd_fail(e, PD_E_INVALID, "endpoint", "synced user %zu has no endpoint id", i + 1);
-		const char *f[] = {u->endpoint, u->display_name, u->email, u->sub_account, u->device_state};
+			return pd_fail(e, PD_E_INVALID, "endpoint",
+			               "synced user %zu has no endpoint id", i + 1);
+		const char *f[] = {u->endpoint, u->display_name, u->email, u->sub_account,
+		                   u->device_state};
 		for (size_t k = 0; k < 5; k++)
 			if (f[k] && !pd_utf8_valid(f[k], strlen(f[k])))
 				return pd_fail(e, PD_E_INVALID, "endpoint",
-					       "synced user %zu (%.32s) has invalid UTF-8", i + 1, "endpoint");
+				               "synced user %zu (%.32s) has invalid UTF-8", i + 1,
+				               "endpoint");
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(users[j].endpoint, u->endpoint))
-				return pd_fail(e, PD_E_INVALID, "endpoint",
-					       "endpoint %.64s appears twice in the PBX's user list", u->endpoint);
+				return pd_fail(
+				    e, PD_E_INVALID, "endpoint",
+				    "endpoint %.64s appears twice in the PBX's user list",
+				    u->endpoint);
 	}
 	sync_ctx x = {customer_id, users, n, auto_provision, res, false};
 	return store_tx_maybe(s, sync_tx, &x, &x.changed, e);

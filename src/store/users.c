@@ -6,9 +6,9 @@
 
 #include "store_internal.h"
 
-#define USER_COLS                                                                   \
-	"u.id, u.customer_id, u.display_name, u.email, u.extension, u.role, u.is_primary," \
-	" u.synced, u.endpoint, u.sub_account, u.device_state, u.linked_user_id, u.version," \
+#define USER_COLS                                                                                  \
+	"u.id, u.customer_id, u.display_name, u.email, u.extension, u.role, u.is_primary,"         \
+	" u.synced, u.endpoint, u.sub_account, u.device_state, u.linked_user_id, u.version,"       \
 	" (SELECT o.state FROM outbox o WHERE o.user_id = u.id ORDER BY o.id DESC LIMIT 1)"
 
 static void user_from_row(sqlite3_stmt *st, pd_user *u)
@@ -29,7 +29,7 @@ static void user_from_row(sqlite3_stmt *st, pd_user *u)
 	u->version = sqlite3_column_int64(st, 12);
 	int inv = sqlite3_column_int(st, 13);
 	u->invite = inv >= PD_INVITE_QUEUED && inv <= PD_INVITE_FAILED ? (pd_invite_state)inv
-								      : PD_INVITE_NONE;
+	                                                               : PD_INVITE_NONE;
 }
 
 static pd_status user_load(pd_store *s, int64_t id, pd_user *out, pd_err *e)
@@ -62,7 +62,7 @@ static void user_label(pd_buf *b, const pd_user *u)
 
 /* Audit row for a user change: "user "X" <x@y>: field: old → new". */
 static pd_status user_audit(pd_store *s, const pd_actor *a, int64_t cid, const pd_user *who,
-			    const char *object, const char *action, const char *diff, pd_err *e)
+                            const char *object, const char *action, const char *diff, pd_err *e)
 {
 	pd_buf b = {0};
 	user_label(&b, who);
@@ -74,13 +74,14 @@ static pd_status user_audit(pd_store *s, const pd_actor *a, int64_t cid, const p
 
 /* Console emails are unique within a customer (folded). */
 static pd_status email_free(pd_store *s, int64_t cid, const char *email, int64_t except,
-			    const char *field, pd_err *e)
+                            const char *field, pd_err *e)
 {
 	if (!email || !*email)
 		return PD_OK;
 	char *key = pd_fold_key(email);
-	static const char sql[] = "SELECT display_name FROM users WHERE customer_id = ? AND synced = 0"
-				  " AND email_key = ? AND id <> ?";
+	static const char sql[] =
+	    "SELECT display_name FROM users WHERE customer_id = ? AND synced = 0"
+	    " AND email_key = ? AND id <> ?";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st) {
 		free(key);
@@ -94,8 +95,8 @@ static pd_status email_free(pd_store *s, int64_t cid, const char *email, int64_t
 	pd_status r = PD_OK;
 	if (rc == SQLITE_ROW)
 		r = pd_fail(e, PD_E_INVALID, field,
-			    "email %.254s is already used by user \"%.100s\" of this customer", email,
-			    (const char *)sqlite3_column_text(st, 0));
+		            "email %.254s is already used by user \"%.100s\" of this customer",
+		            email, (const char *)sqlite3_column_text(st, 0));
 	else if (rc != SQLITE_DONE)
 		r = st_fail(s, rc, e, "check email");
 	sqlite3_reset(st);
@@ -106,10 +107,12 @@ static pd_status email_free(pd_store *s, int64_t cid, const char *email, int64_t
 static pd_status relink(pd_store *s, int64_t cid, pd_err *e)
 {
 	static const char sql[] =
-		"UPDATE users SET linked_user_id = (SELECT c.id FROM users c WHERE c.customer_id ="
-		" users.customer_id AND c.synced = 0 AND c.email_key = users.email_key)"
-		" WHERE customer_id = ? AND synced = 1 AND linked_user_id IS NOT (SELECT c.id FROM users c"
-		" WHERE c.customer_id = users.customer_id AND c.synced = 0 AND c.email_key = users.email_key)";
+	    "UPDATE users SET linked_user_id = (SELECT c.id FROM users c WHERE c.customer_id ="
+	    " users.customer_id AND c.synced = 0 AND c.email_key = users.email_key)"
+	    " WHERE customer_id = ? AND synced = 1 AND linked_user_id IS NOT (SELECT c.id FROM "
+	    "users c"
+	    " WHERE c.customer_id = users.customer_id AND c.synced = 0 AND c.email_key = "
+	    "users.email_key)";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st)
 		return FAILED(e);
@@ -117,8 +120,8 @@ static pd_status relink(pd_store *s, int64_t cid, pd_err *e)
 	return st_exec(s, st, e);
 }
 
-pd_status user_insert(pd_store *s, const pd_customer *c, pd_user *u, bool primary, const char *email_field,
-		      const pd_actor *a, int64_t *id_out, pd_err *e)
+pd_status user_insert(pd_store *s, const pd_customer *c, pd_user *u, bool primary,
+                      const char *email_field, const pd_actor *a, int64_t *id_out, pd_err *e)
 {
 	pd_status r = email_free(s, c->id, u->email, 0, email_field, e);
 	if (r != PD_OK)
@@ -126,8 +129,9 @@ pd_status user_insert(pd_store *s, const pd_customer *c, pd_user *u, bool primar
 	if (primary)
 		pd_set_str(&u->role, PD_ROLE_ADMIN);
 	char *key = u->email ? pd_fold_key(u->email) : NULL;
-	static const char sql[] = "INSERT INTO users(customer_id, display_name, email, email_key, extension,"
-				  " role, is_primary, synced, created_at) VALUES (?,?,?,?,?,?,?,0,?)";
+	static const char sql[] =
+	    "INSERT INTO users(customer_id, display_name, email, email_key, extension,"
+	    " role, is_primary, synced, created_at) VALUES (?,?,?,?,?,?,?,0,?)";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st) {
 		free(key);
@@ -146,7 +150,8 @@ pd_status user_insert(pd_store *s, const pd_customer *c, pd_user *u, bool primar
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		if (rc == SQLITE_CONSTRAINT_UNIQUE)
-			return pd_fail(e, PD_E_INVALID, email_field, "email %.254s is already used", u->email);
+			return pd_fail(e, PD_E_INVALID, email_field, "email %.254s is already used",
+			               u->email);
 		if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
 			return pd_fail(e, PD_E_INVALID, "role", "unknown role '%.60s'", u->role);
 		return st_fail(s, rc, e, "insert user");
@@ -175,7 +180,7 @@ pd_status store_user_list(pd_store *s, int64_t customer_id, pd_user **out, size_
 	*n = 0;
 	/* Console users first (primary on top), then synced ones by endpoint. */
 	static const char sql[] = "SELECT " USER_COLS " FROM users u WHERE u.customer_id = ?"
-				  " ORDER BY u.synced, u.is_primary DESC, u.endpoint, u.id";
+	                          " ORDER BY u.synced, u.is_primary DESC, u.endpoint, u.id";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st)
 		return FAILED(e);
@@ -238,8 +243,8 @@ static pd_status add_tx(pd_store *s, void *vx, pd_err *e)
 	return r;
 }
 
-pd_status store_user_add(pd_store *s, int64_t customer_id, pd_user *u, const pd_actor *a, pd_user *out,
-			 pd_err *e)
+pd_status store_user_add(pd_store *s, int64_t customer_id, pd_user *u, const pd_actor *a,
+                         pd_user *out, pd_err *e)
 {
 	E_GUARD(e);
 	u->synced = false;
@@ -260,10 +265,11 @@ typedef struct {
 
 static pd_status user_conflict(const pd_user *cur, pd_err *e)
 {
-	return pd_fail(e, PD_E_CONFLICT, NULL,
-		       "user \"%.100s\" was changed by someone else (version %lld); nothing was saved, "
-		       "reload and try again",
-		       cur->display_name, (long long)cur->version);
+	return pd_fail(
+	    e, PD_E_CONFLICT, NULL,
+	    "user \"%.100s\" was changed by someone else (version %lld); nothing was saved, "
+	    "reload and try again",
+	    cur->display_name, (long long)cur->version);
 }
 
 static pd_status upd_tx(pd_store *s, void *vx, pd_err *e)
@@ -278,13 +284,14 @@ static pd_status upd_tx(pd_store *s, void *vx, pd_err *e)
 	if (cur.version != u->version)
 		r = user_conflict(&cur, e);
 	else if (cur.synced)
-		r = pd_fail(e, PD_E_INVALID, "display_name",
-			    "user \"%.100s\" is synced from the PBX: change it there (only the role can "
-			    "be set here)",
-			    cur.display_name);
+		r = pd_fail(
+		    e, PD_E_INVALID, "display_name",
+		    "user \"%.100s\" is synced from the PBX: change it there (only the role can "
+		    "be set here)",
+		    cur.display_name);
 	else if (cur.primary && (!u->role || strcmp(u->role, PD_ROLE_ADMIN)))
 		r = pd_fail(e, PD_E_INVALID, "role",
-			    "the primary user keeps the Customer Administrator role");
+		            "the primary user keeps the Customer Administrator role");
 	if (r == PD_OK)
 		r = email_free(s, cur.customer_id, u->email, cur.id, "email", e);
 	if (r == PD_OK) {
@@ -295,8 +302,9 @@ static pd_status upd_tx(pd_store *s, void *vx, pd_err *e)
 	}
 	if (r == PD_OK && d.len) {
 		char *key = u->email ? pd_fold_key(u->email) : NULL;
-		static const char sql[] = "UPDATE users SET display_name=?, email=?, email_key=?, extension=?,"
-					  " role=?, version=version+1 WHERE id=? AND version=?";
+		static const char sql[] =
+		    "UPDATE users SET display_name=?, email=?, email_key=?, extension=?,"
+		    " role=?, version=version+1 WHERE id=? AND version=?";
 		sqlite3_stmt *st = st_get(s, sql, e);
 		if (!st)
 			r = FAILED(e);
@@ -354,12 +362,14 @@ static pd_status remove_tx(pd_store *s, void *vx, pd_err *e)
 	if (r != PD_OK)
 		return r;
 	if (cur.primary)
-		r = pd_fail(e, PD_E_INVALID, "user",
-			    "\"%.100s\" is the primary user (Customer Administrator) and cannot be removed",
-			    cur.display_name);
+		r = pd_fail(
+		    e, PD_E_INVALID, "user",
+		    "\"%.100s\" is the primary user (Customer Administrator) and cannot be removed",
+		    cur.display_name);
 	else if (cur.synced)
 		r = pd_fail(e, PD_E_INVALID, "user",
-			    "\"%.100s\" is synced from the PBX; remove it on the PBX", cur.display_name);
+		            "\"%.100s\" is synced from the PBX; remove it on the PBX",
+		            cur.display_name);
 	if (r == PD_OK) {
 		static const char sql[] = "DELETE FROM users WHERE id = ?";
 		sqlite3_stmt *st = st_get(s, sql, e);
@@ -391,14 +401,16 @@ static pd_status role_tx(pd_store *s, void *vx, pd_err *e)
 	if (r != PD_OK)
 		return r;
 	if (cur.primary && (!x->role || strcmp(x->role, PD_ROLE_ADMIN)))
-		r = pd_fail(e, PD_E_INVALID, "role",
-			    "\"%.100s\" is the primary user and keeps the Customer Administrator role",
-			    cur.display_name);
+		r = pd_fail(
+		    e, PD_E_INVALID, "role",
+		    "\"%.100s\" is the primary user and keeps the Customer Administrator role",
+		    cur.display_name);
 	pd_buf d = {0};
 	if (r == PD_OK)
 		diff_str(&d, "role", cur.role, x->role);
 	if (r == PD_OK && d.len) {
-		static const char sql[] = "UPDATE users SET role = ?, version = version + 1 WHERE id = ?";
+		static const char sql[] =
+		    "UPDATE users SET role = ?, version = version + 1 WHERE id = ?";
 		sqlite3_stmt *st = st_get(s, sql, e);
 		if (!st)
 			r = FAILED(e);
@@ -415,7 +427,8 @@ static pd_status role_tx(pd_store *s, void *vx, pd_err *e)
 	return r;
 }
 
-pd_status store_role_assign(pd_store *s, int64_t user_id, const char *role, const pd_actor *a, pd_err *e)
+pd_status store_role_assign(pd_store *s, int64_t user_id, const char *role, const pd_actor *a,
+                            pd_err *e)
 {
 	E_GUARD(e);
 	if (role && !*role)
@@ -425,7 +438,7 @@ pd_status store_role_assign(pd_store *s, int64_t user_id, const char *role, cons
 		for (size_t i = 0; i < s->cat->n_roles; i++)
 			pd_buf_printf(&b, "%s%s", i ? ", " : "", s->cat->roles[i].key);
 		pd_fail(e, PD_E_INVALID, "role", "unknown role '%.60s' (known: %s)", role,
-			b.s ? b.s : "none");
+		        b.s ? b.s : "none");
 		pd_buf_free(&b);
 		return PD_E_INVALID;
 	}
@@ -433,7 +446,8 @@ pd_status store_role_assign(pd_store *s, int64_t user_id, const char *role, cons
 	return store_tx(s, role_tx, &x, e);
 }
 
-pd_status store_user_find(pd_store *s, int64_t customer_id, const char *key, pd_user *out, pd_err *e)
+pd_status store_user_find(pd_store *s, int64_t customer_id, const char *key, pd_user *out,
+                          pd_err *e)
 {
 	E_GUARD(e);
 	if (!key || !*key)
@@ -446,14 +460,15 @@ pd_status store_user_find(pd_store *s, int64_t customer_id, const char *key, pd_
 		pd_status r = user_load(s, id, out, e);
 		if (r == PD_OK && out->customer_id != customer_id) {
 			pd_user_free(out);
-			return pd_fail(e, PD_E_NOTFOUND, "user", "user #%lld belongs to another customer", id);
+			return pd_fail(e, PD_E_NOTFOUND, "user",
+			               "user #%lld belongs to another customer", id);
 		}
 		return r;
 	}
 	/* A console user by email first, then a synced user by endpoint or extension. */
 	static const char sql[] = "SELECT " USER_COLS " FROM users u WHERE u.customer_id = ?1 AND"
-				  " (u.email_key = ?2 OR u.endpoint = ?3 OR u.extension = ?3)"
-				  " ORDER BY u.synced, u.id LIMIT 1";
+	                          " (u.email_key = ?2 OR u.endpoint = ?3 OR u.extension = ?3)"
+	                          " ORDER BY u.synced, u.id LIMIT 1";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st)
 		return FAILED(e);

@@ -69,7 +69,8 @@ static void worker(const char *db, const pd_catalogue *cat, int updates, int sha
 				break;
 			}
 			char buf[32];
-			snprintf(buf, sizeof buf, "%ld", (c.notes ? strtol(c.notes, NULL, 10) : 0) + 1);
+			snprintf(buf, sizeof buf, "%ld",
+			         (c.notes ? strtol(c.notes, NULL, 10) : 0) + 1);
 			pd_set_str(&c.notes, buf);
 			pd_status r = store_customer_update(s, &c, &me, NULL, NULL, &e);
 			pd_customer_free(&c);
@@ -169,13 +170,15 @@ int main(int argc, char **argv)
 	sqlite3_open_v2(db, &raw, SQLITE_OPEN_READONLY, NULL);
 	sqlite3_stmt *st;
 	long stored = -1;
-	if (sqlite3_prepare_v2(raw, "SELECT sum(CAST(notes AS INTEGER)) FROM customers", -1, &st, NULL) == SQLITE_OK &&
+	if (sqlite3_prepare_v2(raw, "SELECT sum(CAST(notes AS INTEGER)) FROM customers", -1, &st,
+	                       NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW)
 		stored = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	sqlite3_close(raw);
 
-	printf("bench_store_concurrency: %d processes x %d updates on %d shared customers\n", procs, updates, shared);
+	printf("bench_store_concurrency: %d processes x %d updates on %d shared customers\n", procs,
+	       updates, shared);
 	printf("  successful updates : %ld in %.2f s = %.0f updates/s\n", sum.ok, dt, sum.ok / dt);
 	printf("  conflicts reported : %ld (each re-read and retried)\n", sum.conflicts);
 	printf("  lost updates       : %ld (counters hold %ld)\n", sum.ok - stored, stored);

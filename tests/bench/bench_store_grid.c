@@ -58,10 +58,11 @@ static void machine(void)
 	       sysconf(_SC_NPROCESSORS_ONLN), sqlite3_libversion());
 }
 
-static const char *const w1[] = {"Société", "Générale", "Crème", "Atlas", "Nordic", "Zèbre", "École",
-				  "Alpha", "Omega", "Ørsted", "Straße", "Çava", "Blue", "Green", "Delta"};
-static const char *const w2[] = {"Telecom", "Services", "Santé", "Logistique", "Media", "Bank",
-				 "Energie", "Assurances", "Transport", "Hôtels"};
+static const char *const w1[] = {"Société", "Générale", "Crème", "Atlas", "Nordic",
+                                 "Zèbre",   "École",    "Alpha", "Omega", "Ørsted",
+                                 "Straße",  "Çava",     "Blue",  "Green", "Delta"};
+static const char *const w2[] = {"Telecom", "Services", "Santé",      "Logistique", "Media",
+                                 "Bank",    "Energie",  "Assurances", "Transport",  "Hôtels"};
 
 static int g_reps = 200;
 
@@ -78,11 +79,13 @@ static void bench_pages(pd_store *s, const char *filter, const char *label)
 			/* FIRST */
 			for (int r = 0; r < g_reps; r++) {
 				double t0 = now_ms();
-				store_customer_page(s, &q, PD_PAGE_FIRST, NULL, PAGE, rows, &got, &e);
+				store_customer_page(s, &q, PD_PAGE_FIRST, NULL, PAGE, rows, &got,
+				                    &e);
 				t[r] = now_ms() - t0;
 				pd_rows_free(rows, got);
 			}
-			snprintf(what, sizeof what, "%s%s %s FIRST", label, pd_sort_name(q.sort), desc ? "desc" : "asc");
+			snprintf(what, sizeof what, "%s%s %s FIRST", label, pd_sort_name(q.sort),
+			         desc ? "desc" : "asc");
 			report(what, t, g_reps);
 			/* AFTER a random row (anchor from a random id). */
 			for (int r = 0; r < g_reps; r++) {
@@ -93,17 +96,20 @@ static void bench_pages(pd_store *s, const char *filter, const char *label)
 				t[r] = now_ms() - t0;
 				pd_rows_free(rows, got);
 			}
-			snprintf(what, sizeof what, "%s%s %s AFTER", label, pd_sort_name(q.sort), desc ? "desc" : "asc");
+			snprintf(what, sizeof what, "%s%s %s AFTER", label, pd_sort_name(q.sort),
+			         desc ? "desc" : "asc");
 			report(what, t, g_reps);
 			if (sort != PD_SORT_NAME && sort != PD_SORT_STATUS)
 				continue;
 			for (int r = 0; r < g_reps; r++) {
 				double t0 = now_ms();
-				store_customer_page(s, &q, PD_PAGE_LAST, NULL, PAGE, rows, &got, &e);
+				store_customer_page(s, &q, PD_PAGE_LAST, NULL, PAGE, rows, &got,
+				                    &e);
 				t[r] = now_ms() - t0;
 				pd_rows_free(rows, got);
 			}
-			snprintf(what, sizeof what, "%s%s %s LAST", label, pd_sort_name(q.sort), desc ? "desc" : "asc");
+			snprintf(what, sizeof what, "%s%s %s LAST", label, pd_sort_name(q.sort),
+			         desc ? "desc" : "asc");
 			report(what, t, g_reps);
 			int reps = g_reps / 4 ? g_reps / 4 : 1;
 			for (int r = 0; r < reps; r++) {
@@ -114,7 +120,8 @@ static void bench_pages(pd_store *s, const char *filter, const char *label)
 				store_customer_position(s, &q, &a, &pos, &e);
 				t[r] = now_ms() - t0;
 			}
-			snprintf(what, sizeof what, "%s%s %s position", label, pd_sort_name(q.sort), desc ? "desc" : "asc");
+			snprintf(what, sizeof what, "%s%s %s position", label, pd_sort_name(q.sort),
+			         desc ? "desc" : "asc");
 			report(what, t, reps);
 		}
 	free(t);
@@ -124,7 +131,8 @@ static void bench_pages(pd_store *s, const char *filter, const char *label)
  * below), compared with a plain LIKE scan along the name index. */
 static void bench_filters(pd_store *s, sqlite3 *raw)
 {
-	const char *filters[] = {"so", "societe", "ecole sante", "zzz-none", "r-0042", "vip", "crème"};
+	const char *filters[] = {"so",     "societe", "ecole sante", "zzz-none",
+	                         "r-0042", "vip",     "crème"};
 	int reps = g_reps / 4 ? g_reps / 4 : 1;
 	double *t = calloc((size_t)reps, sizeof *t);
 	pd_row rows[PAGE];
@@ -132,10 +140,11 @@ static void bench_filters(pd_store *s, sqlite3 *raw)
 	pd_err e;
 	char what[128];
 	sqlite3_stmt *like;
-	sqlite3_prepare_v2(raw,
-			   "SELECT c.id FROM customers c WHERE +c.deleted_at = 0 AND c.search LIKE ?1"
-			   " ORDER BY c.name_key, c.id LIMIT 50",
-			   -1, &like, NULL);
+	sqlite3_prepare_v2(
+	    raw,
+	    "SELECT c.id FROM customers c WHERE +c.deleted_at = 0 AND c.search LIKE ?1"
+	    " ORDER BY c.name_key, c.id LIMIT 50",
+	    -1, &like, NULL);
 	for (size_t f = 0; f < sizeof filters / sizeof *filters; f++) {
 		pd_query q = {.sort = PD_SORT_NAME, .filter = filters[f]};
 		int64_t count = 0;
@@ -146,7 +155,8 @@ static void bench_filters(pd_store *s, sqlite3 *raw)
 			pd_rows_free(rows, got);
 		}
 		store_customer_count(s, &q, &count, &e);
-		snprintf(what, sizeof what, "store filter \"%s\" FIRST (%lld match)", filters[f], (long long)count);
+		snprintf(what, sizeof what, "store filter \"%s\" FIRST (%lld match)", filters[f],
+		         (long long)count);
 		report(what, t, reps);
 		for (int r = 0; r < reps; r++) {
 			double t0 = now_ms();
@@ -232,16 +242,19 @@ int main(int argc, char **argv)
 			return 65;
 		}
 		pd_new_customer_free(&c);
-		if (i >= single && ((i - single) % 1000 == 999 || i == n - 1) && store_commit(s, &e) != PD_OK) {
+		if (i >= single && ((i - single) % 1000 == 999 || i == n - 1) &&
+		    store_commit(s, &e) != PD_OK) {
 			fprintf(stderr, "commit: %s\n", e.message);
 			return 75;
 		}
 	}
 	double dt = now_ms() - t0 - t_single;
 	printf("bench_store_grid: %d customers\n", n);
-	printf("  store_customer_create, 1 transaction each (customer+admin+outbox+audit): %d in %.1f s = %.0f/s\n",
+	printf("  store_customer_create, 1 transaction each (customer+admin+outbox+audit): %d in "
+	       "%.1f s = %.0f/s\n",
 	       single, t_single / 1e3, single / (t_single / 1e3));
-	printf("  store_customer_create, batches of 1,000 (store_begin/commit): %d in %.1f s = %.0f/s\n",
+	printf("  store_customer_create, batches of 1,000 (store_begin/commit): %d in %.1f s = "
+	       "%.0f/s\n",
 	       n - single, dt / 1e3, (n - single) / (dt / 1e3));
 
 	bench_pages(s, NULL, "");
@@ -251,8 +264,9 @@ int main(int argc, char **argv)
 
 	t0 = now_ms();
 	sqlite3_exec(raw, "PRAGMA quick_check", NULL, NULL, NULL);
-	printf("  PRAGMA quick_check on %d customers: %.0f ms (store_open reads sqlite_master instead)\n", n,
-	       now_ms() - t0);
+	printf("  PRAGMA quick_check on %d customers: %.0f ms (store_open reads sqlite_master "
+	       "instead)\n",
+	       n, now_ms() - t0);
 	sqlite3_close(raw);
 	store_close(s);
 	double times[20];

@@ -6,10 +6,10 @@
 #include <criterion/criterion.h>
 #include <ftw.h>
 #include <sqlite3.h>
-#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "provdesk/paths.h"
@@ -44,7 +44,8 @@ FX void fx_load_catalogue(void)
 
 FX pd_store_opts fx_opts(void)
 {
-	pd_store_opts o = {.catalogue = &fx_cat, .internal_systems_limit = 1, .busy_timeout_ms = 5000};
+	pd_store_opts o = {
+	    .catalogue = &fx_cat, .internal_systems_limit = 1, .busy_timeout_ms = 5000};
 	return o;
 }
 
@@ -97,8 +98,8 @@ FX int64_t fx_create(const char *name)
 	fx_new(&n, name, NULL);
 	pd_customer c = {0};
 	pd_err e = {0};
-	cr_assert_eq(store_customer_create(fx_s, &n, &fx_alice, &c, &e), PD_OK, "create %s: %s", name,
-		     e.message);
+	cr_assert_eq(store_customer_create(fx_s, &n, &fx_alice, &c, &e), PD_OK, "create %s: %s",
+	             name, e.message);
 	int64_t id = c.id;
 	pd_customer_free(&c);
 	pd_new_customer_free(&n);
@@ -112,7 +113,8 @@ FX int64_t fx_scalar(pd_store *s, const char *sql)
 	sqlite3 *db;
 	cr_assert_eq(sqlite3_open_v2(fx_db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	sqlite3_stmt *st;
-	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s",
+	             sqlite3_errmsg(db));
 	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
 	int64_t v = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);

@@ -39,7 +39,8 @@ static void worker(int updates, int busy_ms, int fd)
 				break;
 			}
 			char buf[32];
-			snprintf(buf, sizeof buf, "%ld", (c.notes ? strtol(c.notes, NULL, 10) : 0) + 1);
+			snprintf(buf, sizeof buf, "%ld",
+			         (c.notes ? strtol(c.notes, NULL, 10) : 0) + 1);
 			pd_set_str(&c.notes, buf);
 			pd_status r = store_customer_update(s, &c, &me, NULL, NULL, &e);
 			pd_customer_free(&c);
@@ -52,7 +53,8 @@ static void worker(int updates, int busy_ms, int fd)
 				continue;
 			}
 			t.errors++;
-			snprintf(t.last_error, sizeof t.last_error, "%s: %s", pd_status_name(r), e.message);
+			snprintf(t.last_error, sizeof t.last_error, "%s: %s", pd_status_name(r),
+			         e.message);
 			break;
 		}
 	}
@@ -91,7 +93,8 @@ static void run(int procs, int updates, int busy_ms)
 		int st;
 		waitpid(pids[p], &st, 0);
 		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-		cr_assert_eq(t.errors, 0, "worker %d: %d errors, last: %s", p, t.errors, t.last_error);
+		cr_assert_eq(t.errors, 0, "worker %d: %d errors, last: %s", p, t.errors,
+		             t.last_error);
 		sum.ok += t.ok;
 		sum.conflicts += t.conflicts;
 	}
@@ -99,11 +102,11 @@ static void run(int procs, int updates, int busy_ms)
 	cr_assert_eq(sum.ok, procs * updates);
 	int64_t stored = fx_scalar(NULL, "SELECT sum(CAST(notes AS INTEGER)) FROM customers");
 	cr_assert_eq(stored, sum.ok, "lost updates: %d saves succeeded, counters hold %lld", sum.ok,
-		     (long long)stored);
+	             (long long)stored);
 	cr_assert_eq(fx_scalar(NULL, "SELECT sum(version - 1) FROM customers"), sum.ok);
 	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM audit WHERE action = 'update'"), sum.ok);
 	cr_log_info("%d processes x %d updates: %d conflicts reported and retried", procs, updates,
-		    sum.conflicts);
+	            sum.conflicts);
 }
 
 Test(concurrency, four_processes_no_lost_update_no_busy)

@@ -6,7 +6,7 @@
 TestSuite(customers, .init = fx_setup_open, .fini = fx_teardown);
 
 static pd_status create_named(const char *name, const char *product, bool internal, int trial_days,
-			      pd_customer *out, pd_err *e)
+                              pd_customer *out, pd_err *e)
 {
 	pd_new_customer n;
 	fx_new(&n, name, NULL);
@@ -71,7 +71,8 @@ Test(customers, create_writes_customer_admin_outbox_and_audit)
 	cr_assert_str_eq(a[na - 1].action, "create");
 	cr_assert_str_eq(a[na - 1].actor, "alice");
 	cr_assert_str_eq(a[na - 1].client, "192.0.2.7");
-	cr_assert(strstr(a[na - 1].detail, "name: ∅ → \"Société Générale\""), "%s", a[na - 1].detail);
+	cr_assert(strstr(a[na - 1].detail, "name: ∅ → \"Société Générale\""), "%s",
+	          a[na - 1].detail);
 	pd_audits_free(a, na);
 	cr_assert_eq(fx_scalar(NULL, "SELECT n_users FROM customers"), 2);
 	pd_customer_free(&c);
@@ -81,8 +82,10 @@ Test(customers, create_writes_customer_admin_outbox_and_audit)
 Test(customers, name_unique_ignoring_case_and_accents)
 {
 	pd_err e = {0};
-	cr_assert_eq(create_named("Société Générale", NULL, false, 0, NULL, &e), PD_OK, "%s", e.message);
-	const char *clashes[] = {"SOCIETE GENERALE", "societe generale", " Société  Générale", "SOCIÉTÉ GÉNÉRALE"};
+	cr_assert_eq(create_named("Société Générale", NULL, false, 0, NULL, &e), PD_OK, "%s",
+	             e.message);
+	const char *clashes[] = {"SOCIETE GENERALE", "societe generale", " Société  Générale",
+	                         "SOCIÉTÉ GÉNÉRALE"};
 	for (size_t i = 0; i < 4; i++) {
 		pd_status r = create_named(clashes[i], NULL, false, 0, NULL, &e);
 		if (i == 2) { /* a double space is another name */
@@ -94,7 +97,8 @@ Test(customers, name_unique_ignoring_case_and_accents)
 		cr_assert(strstr(e.message, "Société Générale"), "%s", e.message);
 	}
 	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM customers"), 2);
-	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM users"), 2, "a refused create left a user");
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM users"), 2,
+	             "a refused create left a user");
 	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM outbox"), 2);
 
 	bool taken = false;
@@ -147,11 +151,14 @@ Test(customers, internal_system_limit)
 	cr_assert_str_eq(e.field, "internal_system");
 	/* Saving the internal one itself is fine (it does not count twice). */
 	pd_set_str(&a.notes, "still the demo");
-	cr_assert_eq(store_customer_update(fx_s, &a, &fx_alice, NULL, NULL, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(store_customer_update(fx_s, &a, &fx_alice, NULL, NULL, &e), PD_OK, "%s",
+	             e.message);
 	/* Deleting it frees the slot; restoring it while another took it is refused. */
-	cr_assert_eq(store_customer_delete(fx_s, a.id, "demo tenant", 0, &fx_alice, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(store_customer_delete(fx_s, a.id, "demo tenant", 0, &fx_alice, &e), PD_OK,
+	             "%s", e.message);
 	b.version = 1;
-	cr_assert_eq(store_customer_update(fx_s, &b, &fx_alice, NULL, NULL, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(store_customer_update(fx_s, &b, &fx_alice, NULL, NULL, &e), PD_OK, "%s",
+	             e.message);
 	cr_assert_eq(store_customer_restore(fx_s, a.id, &fx_alice, &e), PD_E_INVALID);
 	cr_assert_str_eq(e.field, "internal_system");
 	pd_customer_free(&a);
@@ -175,17 +182,22 @@ Test(customers, locked_product_type_cannot_change)
 {
 	pd_err e = {0};
 	pd_customer c = {0}, out = {0};
-	cr_assert_eq(create_named("Locked Inc", "contact-centre-plus", false, 0, &c, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(create_named("Locked Inc", "contact-centre-plus", false, 0, &c, &e), PD_OK,
+	             "%s", e.message);
 	pd_set_str(&c.product_type, "analytics-pro");
 	cr_assert_eq(store_customer_update(fx_s, &c, &fx_alice, NULL, NULL, &e), PD_E_INVALID);
 	cr_assert_str_eq(e.field, "product_type");
 	cr_assert(strstr(e.message, "locked"), "%s", e.message);
-	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM customers WHERE product_type = 'contact-centre-plus'"), 1);
+	cr_assert_eq(
+	    fx_scalar(NULL,
+	              "SELECT count(*) FROM customers WHERE product_type = 'contact-centre-plus'"),
+	    1);
 
 	pd_customer u = {0};
 	cr_assert_eq(create_named("Unlocked Inc", "analytics-pro", false, 0, &u, &e), PD_OK);
 	pd_set_str(&u.product_type, "analytics-essentials");
-	cr_assert_eq(store_customer_update(fx_s, &u, &fx_alice, &out, NULL, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(store_customer_update(fx_s, &u, &fx_alice, &out, NULL, &e), PD_OK, "%s",
+	             e.message);
 	cr_assert_str_eq(out.product_type, "analytics-essentials");
 	cr_assert_eq(out.version, 2);
 	pd_customer_free(&c);
@@ -202,7 +214,8 @@ Test(customers, stale_version_conflict_names_what_changed_and_loses_nothing)
 	pd_customer_copy(&theirs, &base);
 	/* Alice renames and saves first. */
 	pd_set_str(&theirs.name, "Acme Europe");
-	cr_assert_eq(store_customer_update(fx_s, &theirs, &fx_alice, NULL, NULL, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(store_customer_update(fx_s, &theirs, &fx_alice, NULL, NULL, &e), PD_OK, "%s",
+	             e.message);
 	/* Bob, still on version 1, changes the reference. */
 	pd_set_str(&mine.reference, "BOB-7");
 	cr_assert_eq(store_customer_update(fx_s, &mine, &fx_bob, &out, &cur, &e), PD_E_CONFLICT);
@@ -212,16 +225,19 @@ Test(customers, stale_version_conflict_names_what_changed_and_loses_nothing)
 	cr_assert_str_eq(cur.name, "Acme Europe");
 	cr_assert_eq(cur.version, 2);
 	/* Bob's save wrote nothing; his edit is still in his record. */
-	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM customers WHERE reference = 'BOB-7'"), 0);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM customers WHERE reference = 'BOB-7'"),
+	             0);
 	cr_assert_str_eq(mine.reference, "BOB-7");
 	/* Re-applied on the current version, both changes survive. */
 	pd_set_str(&cur.reference, mine.reference);
-	cr_assert_eq(store_customer_update(fx_s, &cur, &fx_bob, &out, NULL, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(store_customer_update(fx_s, &cur, &fx_bob, &out, NULL, &e), PD_OK, "%s",
+	             e.message);
 	cr_assert_str_eq(out.name, "Acme Europe");
 	cr_assert_str_eq(out.reference, "BOB-7");
 	cr_assert_eq(out.version, 3);
 	/* A stale delete is refused the same way. */
-	cr_assert_eq(store_customer_delete(fx_s, base.id, "Acme Europe", 1, &fx_bob, &e), PD_E_CONFLICT);
+	cr_assert_eq(store_customer_delete(fx_s, base.id, "Acme Europe", 1, &fx_bob, &e),
+	             PD_E_CONFLICT);
 	pd_customer_free(&base);
 	pd_customer_free(&mine);
 	pd_customer_free(&theirs);
@@ -245,7 +261,8 @@ Test(customers, update_validates_through_core_rules)
 	/* An unchanged save writes nothing and keeps the version. */
 	memcpy(c.country, "FR", 3);
 	int64_t audits = fx_scalar(NULL, "SELECT count(*) FROM audit");
-	cr_assert_eq(store_customer_update(fx_s, &c, &fx_alice, NULL, NULL, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(store_customer_update(fx_s, &c, &fx_alice, NULL, NULL, &e), PD_OK, "%s",
+	             e.message);
 	cr_assert_eq(fx_scalar(NULL, "SELECT version FROM customers"), 1);
 	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM audit"), audits);
 	pd_customer_free(&c);
@@ -258,18 +275,21 @@ Test(customers, delete_confirm_and_restore)
 	cr_assert_eq(create_named("Société Générale", NULL, false, 0, &c, &e), PD_OK);
 	cr_assert_eq(store_customer_delete(fx_s, c.id, "Societe", 0, &fx_alice, &e), PD_E_INVALID);
 	cr_assert_str_eq(e.field, "confirm");
-	cr_assert_eq(store_customer_delete(fx_s, c.id, "SOCIETE GENERALE", 0, &fx_alice, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(store_customer_delete(fx_s, c.id, "SOCIETE GENERALE", 0, &fx_alice, &e), PD_OK,
+	             "%s", e.message);
 	cr_assert_eq(store_customer_get(fx_s, c.id, &f, &e), PD_OK);
 	cr_assert_neq(f.deleted_at, 0);
 	cr_assert_eq(pd_customer_status_of(&f, pd_today()), PD_CS_DELETED);
 	pd_customer_free(&f);
-	cr_assert_eq(store_customer_delete(fx_s, c.id, "Société Générale", 0, &fx_alice, &e), PD_E_INVALID);
+	cr_assert_eq(store_customer_delete(fx_s, c.id, "Société Générale", 0, &fx_alice, &e),
+	             PD_E_INVALID);
 	/* Edits on a deleted customer are refused. */
 	c.version = 2;
 	cr_assert_eq(store_customer_update(fx_s, &c, &fx_alice, NULL, NULL, &e), PD_E_INVALID);
 	/* The name is free again; restoring the old one is then refused. */
 	pd_customer other = {0};
-	cr_assert_eq(create_named("societe generale", NULL, false, 0, &other, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(create_named("societe generale", NULL, false, 0, &other, &e), PD_OK, "%s",
+	             e.message);
 	cr_assert_eq(store_customer_restore(fx_s, c.id, &fx_alice, &e), PD_E_INVALID);
 	cr_assert_str_eq(e.field, "name");
 	cr_assert(strstr(e.message, "cannot restore"), "%s", e.message);
@@ -346,7 +366,8 @@ Test(customers, trial_extend_end_convert)
 	cr_assert_eq(store_trial_end(fx_s, p.id, &fx_alice, &e), PD_E_INVALID);
 	cr_assert_str_eq(e.field, "trial");
 	/* A product type that forbids trials refuses one at creation. */
-	cr_assert_eq(create_named("No Trials", "contact-centre-plus", false, 14, NULL, &e), PD_E_INVALID);
+	cr_assert_eq(create_named("No Trials", "contact-centre-plus", false, 14, NULL, &e),
+	             PD_E_INVALID);
 	cr_assert_str_eq(e.field, "trial");
 	unsetenv("PROVDESK_TODAY");
 	pd_customer_free(&c);
@@ -386,8 +407,10 @@ static void force_failure_on(const char *table)
 	sqlite3 *db;
 	cr_assert_eq(sqlite3_open(fx_db, &db), SQLITE_OK);
 	char sql[200];
-	snprintf(sql, sizeof sql,
-		 "CREATE TRIGGER test_fail BEFORE INSERT ON %s BEGIN SELECT RAISE(ABORT, 'forced'); END", table);
+	snprintf(
+	    sql, sizeof sql,
+	    "CREATE TRIGGER test_fail BEFORE INSERT ON %s BEGIN SELECT RAISE(ABORT, 'forced'); END",
+	    table);
 	cr_assert_eq(sqlite3_exec(db, sql, 0, 0, 0), SQLITE_OK);
 	sqlite3_close(db);
 }
@@ -446,7 +469,9 @@ Test(customers, audit_never_contains_the_secret)
 	cr_assert_str_eq(p.secret, "S3cr3t-New");
 	pd_pbx_free(&p);
 	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM audit WHERE detail LIKE '%S3cr3t%'"), 0);
-	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM audit WHERE detail LIKE '%secret: (changed)%'"), 2);
+	cr_assert_eq(
+	    fx_scalar(NULL, "SELECT count(*) FROM audit WHERE detail LIKE '%secret: (changed)%'"),
+	    2);
 	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM outbox WHERE body LIKE '%S3cr3t%'"), 0);
 	pd_customer_free(&c);
 	pd_new_customer_free(&n);

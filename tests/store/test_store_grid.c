@@ -20,8 +20,9 @@ static size_t g_n;
 static pd_sort g_sort;
 static bool g_desc;
 
-static const char *const words[] = {"Société", "Générale", "Crème", "Brûlée", "Acme", "Zèbre",
-				    "ÉCOLE", "école", "Alpha", "beta", "Ørsted", "Straße", "Çava"};
+static const char *const words[] = {"Société", "Générale", "Crème", "Brûlée", "Acme",
+                                    "Zèbre",   "ÉCOLE",    "école", "Alpha",  "beta",
+                                    "Ørsted",  "Straße",   "Çava"};
 
 static void build(void)
 {
@@ -44,7 +45,8 @@ static void build(void)
 		if (i == 0)
 			snprintf(name, sizeof name, "100%% Pure_Data");
 		else
-			snprintf(name, sizeof name, "%s %s %d", words[rand() % 13], words[rand() % 13], i);
+			snprintf(name, sizeof name, "%s %s %d", words[rand() % 13],
+			         words[rand() % 13], i);
 		char email[64];
 		snprintf(email, sizeof email, "admin%d@example.com", i);
 		fx_new(&n, name, email);
@@ -52,7 +54,8 @@ static void build(void)
 		memcpy(n.customer.country, countries[rand() % 6], 3);
 		if (rand() % 3) {
 			char ref[32];
-			snprintf(ref, sizeof ref, "R-%03d", rand() % 300); /* duplicates on purpose */
+			snprintf(ref, sizeof ref, "R-%03d",
+			         rand() % 300); /* duplicates on purpose */
 			n.customer.reference = xstrdup(ref);
 		}
 		if (rand() % 5 == 0)
@@ -68,12 +71,14 @@ static void build(void)
 			n.users[k].role = xstrdup("agent");
 		}
 		pd_customer c = {0};
-		cr_assert_eq(store_customer_create(fx_s, &n, &fx_alice, &c, &e), PD_OK, "%s: %s", name, e.message);
+		cr_assert_eq(store_customer_create(fx_s, &n, &fx_alice, &c, &e), PD_OK, "%s: %s",
+		             name, e.message);
 		int r = rand() % 20;
 		if (r == 0)
 			store_customer_set_disabled(fx_s, c.id, true, &fx_alice, &e);
 		else if (r == 1)
-			cr_assert_eq(store_customer_delete(fx_s, c.id, c.name, 0, &fx_alice, &e), PD_OK, "%s", e.message);
+			cr_assert_eq(store_customer_delete(fx_s, c.id, c.name, 0, &fx_alice, &e),
+			             PD_OK, "%s", e.message);
 		else if (r == 2 && c.trial)
 			store_trial_end(fx_s, c.id, &fx_alice, &e);
 		else if (r == 3 && c.trial)
@@ -140,7 +145,8 @@ static int cmp_brute(const void *pa, const void *pb)
 		r = strcmp(a->c.product_type, b->c.product_type);
 		break;
 	case PD_SORT_REFERENCE:
-		r = strcmp(a->c.reference ? a->c.reference : "", b->c.reference ? b->c.reference : "");
+		r = strcmp(a->c.reference ? a->c.reference : "",
+		           b->c.reference ? b->c.reference : "");
 		break;
 	case PD_SORT_COUNTRY:
 		r = strcmp(a->c.country, b->c.country);
@@ -148,7 +154,8 @@ static int cmp_brute(const void *pa, const void *pb)
 	case PD_SORT_STATUS: {
 		pd_customer_status sa = pd_customer_status_of(&a->c, g_today);
 		pd_customer_status sb = pd_customer_status_of(&b->c, g_today);
-		int ra = sa == PD_CS_TRIAL_EXPIRED ? PD_CS_TRIAL : (int)sa; /* trials: by end date */
+		int ra =
+		    sa == PD_CS_TRIAL_EXPIRED ? PD_CS_TRIAL : (int)sa; /* trials: by end date */
 		int rb = sb == PD_CS_TRIAL_EXPIRED ? PD_CS_TRIAL : (int)sb;
 		r = cmp_int(ra, rb);
 		if (!r && ra == PD_CS_TRIAL)
@@ -215,22 +222,26 @@ static void check_query(const pd_query *q)
 	int64_t count;
 	cr_assert_eq(store_customer_count(fx_s, q, &count, &e), PD_OK, "%s", e.message);
 	cr_assert_eq(count, (int64_t)n, "count %s desc=%d filter=%s", what, q->descending,
-		     q->filter ? q->filter : "-");
+	             q->filter ? q->filter : "-");
 
 	/* FIRST then AFTER until the end. */
 	size_t pos = 0;
-	cr_assert_eq(store_customer_page(fx_s, q, PD_PAGE_FIRST, NULL, PAGE, rows, &got, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(store_customer_page(fx_s, q, PD_PAGE_FIRST, NULL, PAGE, rows, &got, &e), PD_OK,
+	             "%s", e.message);
 	while (got > 0) {
 		for (size_t i = 0; i < got; i++, pos++) {
 			cr_assert_lt(pos, n);
-			cr_assert_eq(rows[i].c.id, ids[pos], "%s desc=%d filter=%s: row %zu is #%lld, expected #%lld",
-				     what, q->descending, q->filter ? q->filter : "-", pos,
-				     (long long)rows[i].c.id, (long long)ids[pos]);
+			cr_assert_eq(rows[i].c.id, ids[pos],
+			             "%s desc=%d filter=%s: row %zu is #%lld, expected #%lld", what,
+			             q->descending, q->filter ? q->filter : "-", pos,
+			             (long long)rows[i].c.id, (long long)ids[pos]);
 		}
 		pd_row anchor = rows[got - 1];
 		rows[got - 1] = (pd_row){0};
 		pd_rows_free(rows, got);
-		cr_assert_eq(store_customer_page(fx_s, q, PD_PAGE_AFTER, &anchor, PAGE, rows, &got, &e), PD_OK);
+		cr_assert_eq(
+		    store_customer_page(fx_s, q, PD_PAGE_AFTER, &anchor, PAGE, rows, &got, &e),
+		    PD_OK);
 		pd_row_free(&anchor);
 	}
 	cr_assert_eq(pos, n, "%s: walked %zu of %zu rows", what, pos, n);
@@ -242,11 +253,14 @@ static void check_query(const pd_query *q)
 		cr_assert_geq(pos, got);
 		pos -= got;
 		for (size_t i = 0; i < got; i++)
-			cr_assert_eq(rows[i].c.id, ids[pos + i], "%s backward at %zu", what, pos + i);
+			cr_assert_eq(rows[i].c.id, ids[pos + i], "%s backward at %zu", what,
+			             pos + i);
 		pd_row anchor = rows[0];
 		rows[0] = (pd_row){0};
 		pd_rows_free(rows, got);
-		cr_assert_eq(store_customer_page(fx_s, q, PD_PAGE_BEFORE, &anchor, PAGE, rows, &got, &e), PD_OK);
+		cr_assert_eq(
+		    store_customer_page(fx_s, q, PD_PAGE_BEFORE, &anchor, PAGE, rows, &got, &e),
+		    PD_OK);
 		pd_row_free(&anchor);
 	}
 	cr_assert_eq(pos, 0);
@@ -257,7 +271,8 @@ static void check_query(const pd_query *q)
 		size_t at = (size_t)rand() % n;
 		pd_row anchor = {0};
 		anchor.c.id = ids[at];
-		cr_assert_eq(store_customer_page(fx_s, q, PD_PAGE_FROM, &anchor, 3, rows, &got, &e), PD_OK);
+		cr_assert_eq(store_customer_page(fx_s, q, PD_PAGE_FROM, &anchor, 3, rows, &got, &e),
+		             PD_OK);
 		cr_assert_eq(got, n - at < 3 ? n - at : 3);
 		for (size_t i = 0; i < got; i++)
 			cr_assert_eq(rows[i].c.id, ids[at + i]);
@@ -274,7 +289,8 @@ Test(grid, every_sort_both_directions_matches_brute_force)
 	for (int sort = 0; sort < PD_SORT__COUNT; sort++)
 		for (int desc = 0; desc < 2; desc++)
 			for (int variant = 0; variant < 3; variant++) {
-				pd_query q = {.sort = (pd_sort)sort, .descending = desc, .today = g_today};
+				pd_query q = {
+				    .sort = (pd_sort)sort, .descending = desc, .today = g_today};
 				if (variant == 1)
 					q.include_deleted = true;
 				if (variant == 2)
@@ -300,8 +316,11 @@ static void check_filters_all_sorts(void)
 	for (size_t f = 0; f < sizeof filters / sizeof *filters; f++)
 		for (int sort = 0; sort < PD_SORT__COUNT; sort += 3)
 			for (int desc = 0; desc < 2; desc++) {
-				pd_query q = {.sort = (pd_sort)sort, .descending = desc, .filter = filters[f],
-					      .include_deleted = f % 2, .today = g_today};
+				pd_query q = {.sort = (pd_sort)sort,
+				              .descending = desc,
+				              .filter = filters[f],
+				              .include_deleted = f % 2,
+				              .today = g_today};
 				check_query(&q);
 			}
 }
@@ -319,9 +338,9 @@ Test(grid, filter_fallback_paths_match_brute_force)
 Test(grid, filter_is_case_and_accent_insensitive)
 {
 	const char *filters[] = {"SOCIETE", "société", "crème brûlée", "ORSTED", "strasse", "R-01",
-				 "rappeler helene", "0% p", "_d", "%", "zzzz-nothing",
-				 /* FTS5 query syntax must stay literal text */
-				 "\"x\"", "a*b", "NEAR(", " OR ", "ga\"", "é"};
+	                         "rappeler helene", "0% p", "_d", "%", "zzzz-nothing",
+	                         /* FTS5 query syntax must stay literal text */
+	                         "\"x\"", "a*b", "NEAR(", " OR ", "ga\"", "é"};
 	for (size_t i = 0; i < sizeof filters / sizeof *filters; i++) {
 		pd_query q = {.sort = PD_SORT_NAME, .filter = filters[i], .today = g_today};
 		check_query(&q);
@@ -330,12 +349,14 @@ Test(grid, filter_is_case_and_accent_insensitive)
 	pd_query q = {.sort = PD_SORT_NAME, .filter = "0% p", .today = g_today};
 	pd_row rows[4];
 	size_t got;
-	cr_assert_eq(store_customer_page(fx_s, &q, PD_PAGE_FIRST, NULL, 4, rows, &got, NULL), PD_OK);
+	cr_assert_eq(store_customer_page(fx_s, &q, PD_PAGE_FIRST, NULL, 4, rows, &got, NULL),
+	             PD_OK);
 	cr_assert_eq(got, 1, "LIKE wildcards in the filter must be literal");
 	cr_assert_str_eq(rows[0].c.name, "100% Pure_Data");
 	pd_rows_free(rows, got);
 	q.filter = g_all[5].c.tenant_id + 9; /* part of a tenant id */
-	cr_assert_eq(store_customer_page(fx_s, &q, PD_PAGE_FIRST, NULL, 4, rows, &got, NULL), PD_OK);
+	cr_assert_eq(store_customer_page(fx_s, &q, PD_PAGE_FIRST, NULL, 4, rows, &got, NULL),
+	             PD_OK);
 	cr_assert_eq(got, 1);
 	cr_assert_eq(rows[0].c.id, g_all[5].id);
 	pd_rows_free(rows, got);
@@ -346,7 +367,8 @@ Test(grid, rows_carry_status_users_and_days_left)
 	pd_query q = {.sort = PD_SORT_STATUS, .today = g_today};
 	pd_row rows[PAGE];
 	size_t got;
-	cr_assert_eq(store_customer_page(fx_s, &q, PD_PAGE_FIRST, NULL, PAGE, rows, &got, NULL), PD_OK);
+	cr_assert_eq(store_customer_page(fx_s, &q, PD_PAGE_FIRST, NULL, PAGE, rows, &got, NULL),
+	             PD_OK);
 	for (size_t i = 0; i < got; i++) {
 		brute *b = &g_all[rows[i].c.id - 1];
 		cr_assert_eq(rows[i].status, pd_customer_status_of(&b->c, g_today));

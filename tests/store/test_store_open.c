@@ -84,7 +84,9 @@ Test(store_open, newer_schema_refused_and_file_untouched)
 	/* Another (newer) provdesk bumped the schema; checkpointed, no WAL. */
 	sqlite3 *db;
 	cr_assert_eq(sqlite3_open(fx_db, &db), SQLITE_OK);
-	cr_assert_eq(sqlite3_exec(db, "PRAGMA journal_mode=DELETE; PRAGMA user_version = 99", 0, 0, 0), SQLITE_OK);
+	cr_assert_eq(
+	    sqlite3_exec(db, "PRAGMA journal_mode=DELETE; PRAGMA user_version = 99", 0, 0, 0),
+	    SQLITE_OK);
 	sqlite3_close(db);
 	size_t n1, n2;
 	char *before = slurp(fx_db, &n1);
@@ -171,7 +173,9 @@ Test(store_open, foreign_sqlite_database_is_refused_untouched)
 	mkdir(dir, 0700);
 	sqlite3 *db;
 	cr_assert_eq(sqlite3_open(fx_db, &db), SQLITE_OK);
-	cr_assert_eq(sqlite3_exec(db, "CREATE TABLE other(x); INSERT INTO other VALUES (1)", 0, 0, 0), SQLITE_OK);
+	cr_assert_eq(
+	    sqlite3_exec(db, "CREATE TABLE other(x); INSERT INTO other VALUES (1)", 0, 0, 0),
+	    SQLITE_OK);
 	sqlite3_close(db);
 	pd_store_opts o = fx_opts();
 	pd_store *s = NULL;
@@ -207,10 +211,13 @@ Test(store_open, catalogue_is_synced_into_tables)
 {
 	fx_s = fx_open();
 	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM product_types WHERE in_catalogue = 1"),
-		     (int64_t)fx_cat.n_types);
+	             (int64_t)fx_cat.n_types);
 	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM roles"), (int64_t)fx_cat.n_roles);
-	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM platforms"), (int64_t)fx_cat.n_platforms);
-	cr_assert_eq(fx_scalar(NULL, "SELECT locked FROM product_types WHERE key = 'contact-centre-plus'"), 1);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM platforms"),
+	             (int64_t)fx_cat.n_platforms);
+	cr_assert_eq(
+	    fx_scalar(NULL, "SELECT locked FROM product_types WHERE key = 'contact-centre-plus'"),
+	    1);
 	/* Reopening with the same catalogue writes nothing. */
 	int64_t dv = store_data_version(fx_s);
 	pd_store *other = fx_open();
@@ -243,16 +250,19 @@ Test(store_open, migrates_a_version_1_database_forward)
 	mkdir(dir, 0700);
 	sqlite3 *db;
 	cr_assert_eq(sqlite3_open(fx_db, &db), SQLITE_OK);
-	cr_assert_eq(sqlite3_exec(db, schema_migration(1), 0, 0, 0), SQLITE_OK, "%s", sqlite3_errmsg(db));
-	cr_assert_eq(sqlite3_exec(db,
-				  "INSERT INTO product_types(key, name) VALUES ('analytics-pro', 'Pro');"
-				  "INSERT INTO customers(tenant_id, name, name_key, product_type, country, time_zone,"
-				  " created_at, updated_at, search) VALUES ('0e4f6a52-0c4b-4d5e-9f4e-3b1f0a6c7d8e',"
-				  " 'Vieux Client', 'vieux client', 'analytics-pro', 'FR', 'Europe/Paris', 1, 1,"
-				  " 'vieux client' || char(31) || char(31) || '0e4f6a52' || char(31));"
-				  "PRAGMA user_version = 1;",
-				  0, 0, 0),
-		     SQLITE_OK, "%s", sqlite3_errmsg(db));
+	cr_assert_eq(sqlite3_exec(db, schema_migration(1), 0, 0, 0), SQLITE_OK, "%s",
+	             sqlite3_errmsg(db));
+	cr_assert_eq(
+	    sqlite3_exec(
+	        db,
+	        "INSERT INTO product_types(key, name) VALUES ('analytics-pro', 'Pro');"
+	        "INSERT INTO customers(tenant_id, name, name_key, product_type, country, time_zone,"
+	        " created_at, updated_at, search) VALUES ('0e4f6a52-0c4b-4d5e-9f4e-3b1f0a6c7d8e',"
+	        " 'Vieux Client', 'vieux client', 'analytics-pro', 'FR', 'Europe/Paris', 1, 1,"
+	        " 'vieux client' || char(31) || char(31) || '0e4f6a52' || char(31));"
+	        "PRAGMA user_version = 1;",
+	        0, 0, 0),
+	    SQLITE_OK, "%s", sqlite3_errmsg(db));
 	sqlite3_close(db);
 	fx_s = fx_open();
 	cr_assert_eq(store_schema_version(fx_s), PD_SCHEMA_VERSION_CURRENT);

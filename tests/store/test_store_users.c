@@ -66,7 +66,8 @@ Test(users, roles_and_the_primary_admin)
 	cr_assert_null(out.role);
 	cr_assert_eq(store_role_assign(fx_s, out.id, "nonexistent", &fx_alice, &e), PD_E_INVALID);
 	cr_assert_str_eq(e.field, "role");
-	cr_assert_eq(store_role_assign(fx_s, out.id, "reporting", &fx_alice, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(store_role_assign(fx_s, out.id, "reporting", &fx_alice, &e), PD_OK, "%s",
+	             e.message);
 	pd_user got = {0};
 	cr_assert_eq(store_user_get(fx_s, out.id, &got, &e), PD_OK);
 	cr_assert_str_eq(got.role, "reporting");
@@ -84,7 +85,8 @@ Test(users, roles_and_the_primary_admin)
 	cr_assert_eq(store_audit_list(fx_s, c, 0, &a, &na, &e), PD_OK);
 	bool saw = false;
 	for (size_t i = 0; i < na; i++)
-		saw |= !strcmp(a[i].object, "role") && strstr(a[i].detail, "role: \"reporting\" → ∅") != NULL;
+		saw |= !strcmp(a[i].object, "role") &&
+		       strstr(a[i].detail, "role: \"reporting\" → ∅") != NULL;
 	cr_assert(saw, "role change audited");
 	pd_audits_free(a, na);
 	cr_assert_eq(store_user_remove(fx_s, out.id, &fx_alice, &e), PD_OK);
@@ -117,7 +119,8 @@ Test(users, pbx_one_per_customer_secret_auto_provision_generation)
 	cr_assert_eq(store_pbx_add(fx_s, c, &p, &fx_alice, &e), PD_OK, "%s", e.message);
 	pd_pbx_free(&p);
 	p = ami();
-	cr_assert_eq(store_pbx_add(fx_s, c, &p, &fx_alice, &e), PD_E_INVALID, "only one per customer");
+	cr_assert_eq(store_pbx_add(fx_s, c, &p, &fx_alice, &e), PD_E_INVALID,
+	             "only one per customer");
 	pd_pbx_free(&p);
 	cr_assert_eq(store_pbx_generation(fx_s, &g1, &e), PD_OK);
 	cr_assert_gt(g1, g0);
@@ -149,8 +152,11 @@ Test(users, pbx_one_per_customer_secret_auto_provision_generation)
 	pd_pbx_free(&all[0]);
 	free(all);
 
-	pd_pbx_status st = {.customer_id = c, .state = "monitoring", .live_calls = 3, .agents_available = 2,
-			    .agents_logged_on = 5};
+	pd_pbx_status st = {.customer_id = c,
+	                    .state = "monitoring",
+	                    .live_calls = 3,
+	                    .agents_available = 2,
+	                    .agents_logged_on = 5};
 	cr_assert_eq(store_pbx_status_set(fx_s, &st, &e), PD_OK, "%s", e.message);
 	pd_pbx_status rs;
 	cr_assert_eq(store_pbx_status_get(fx_s, c, &rs, &e), PD_OK);
@@ -160,7 +166,8 @@ Test(users, pbx_one_per_customer_secret_auto_provision_generation)
 	pd_query q = {.sort = PD_SORT_NAME};
 	pd_row row;
 	size_t got_n;
-	cr_assert_eq(store_customer_page(fx_s, &q, PD_PAGE_FIRST, NULL, 1, &row, &got_n, &e), PD_OK);
+	cr_assert_eq(store_customer_page(fx_s, &q, PD_PAGE_FIRST, NULL, 1, &row, &got_n, &e),
+	             PD_OK);
 	cr_assert_str_eq(row.pbx_state, "monitoring");
 	pd_row_free(&row);
 
@@ -239,7 +246,7 @@ Test(users, sync_diff_links_and_writes_nothing_when_unchanged)
 	pd_user_free(&cu);
 
 	pd_synced_user v1[] = {su("1001", "Alice", NULL, "sales"), su("1002", "Bob", NULL, "sales"),
-			       su("1003", "Hélène", "HELENE@example.com", "support")};
+	                       su("1003", "Hélène", "HELENE@example.com", "support")};
 	pd_sync_result r;
 	cr_assert_eq(store_sync_users(fx_s, c, v1, 3, true, &r, &e), PD_OK, "%s", e.message);
 	cr_assert_eq(r.added, 3);
@@ -267,8 +274,9 @@ Test(users, sync_diff_links_and_writes_nothing_when_unchanged)
 	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM audit"), audits);
 
 	/* new / updated / removed / unchanged */
-	pd_synced_user v2[] = {su("1001", "Alice Martin", NULL, "sales"), su("1003", "Hélène", "HELENE@example.com", "support"),
-			       su("1004", "Dan", NULL, "lab")};
+	pd_synced_user v2[] = {su("1001", "Alice Martin", NULL, "sales"),
+	                       su("1003", "Hélène", "HELENE@example.com", "support"),
+	                       su("1004", "Dan", NULL, "lab")};
 	cr_assert_eq(store_sync_users(fx_s, c, v2, 3, true, &r, &e), PD_OK);
 	cr_assert_eq(r.added, 1);
 	cr_assert_eq(r.updated, 1);
@@ -323,7 +331,8 @@ Test(users, outbox_lifecycle)
 	cr_assert_str_eq(o.to_addr, "admin@example.com");
 	int64_t id = o.id;
 	pd_outbox_free(&o);
-	cr_assert_eq(store_outbox_mark_failed(fx_s, id, "421 try later", now + 60, false, &e), PD_OK);
+	cr_assert_eq(store_outbox_mark_failed(fx_s, id, "421 try later", now + 60, false, &e),
+	             PD_OK);
 	cr_assert_eq(store_outbox_next_due(fx_s, now, &o, &e), PD_E_NOTFOUND);
 	cr_assert_eq(store_outbox_next_due(fx_s, now + 61, &o, &e), PD_OK);
 	cr_assert_eq(o.attempts, 1);
@@ -338,7 +347,8 @@ Test(users, outbox_lifecycle)
 	int count;
 	cr_assert_eq(store_outbox_retry(fx_s, 0, &fx_alice, &count, &e), PD_OK);
 	cr_assert_eq(count, 1);
-	cr_assert_eq(store_outbox_retry(fx_s, id, &fx_alice, &count, &e), PD_E_INVALID, "still queued");
+	cr_assert_eq(store_outbox_retry(fx_s, id, &fx_alice, &count, &e), PD_E_INVALID,
+	             "still queued");
 	cr_assert_eq(store_outbox_mark_sent(fx_s, id, now, &e), PD_OK);
 	cr_assert_eq(store_user_get(fx_s, admin, &u, &e), PD_OK);
 	cr_assert_eq(u.invite, PD_INVITE_SENT);
@@ -364,7 +374,8 @@ static pd_status collect(const pd_billing_line *l, void *ctx, pd_err *e)
 	bill_ctx *b = ctx;
 	if (b->n < 8)
 		snprintf(b->lines[b->n], sizeof b->lines[0], "%s|%lld|%d|%lld|%s", l->billing_id,
-			 (long long)l->licensed_users, l->active_days, (long long)l->amount_cents, l->flags);
+		         (long long)l->licensed_users, l->active_days, (long long)l->amount_cents,
+		         l->flags);
 	b->n++;
 	return PD_OK;
 }
@@ -395,11 +406,13 @@ Test(users, billing_export_licensed_users_and_deleted_customers)
 	int ndays;
 	cr_assert(pd_period_parse(period, &first, &ndays));
 	bill_ctx b = {0};
-	cr_assert_eq(store_billing_export(fx_s, first, ndays, collect, &b, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(store_billing_export(fx_s, first, ndays, collect, &b, &e), PD_OK, "%s",
+	             e.message);
 	cr_assert_eq(b.n, 2, "the deleted customer is billed up to its deletion day");
 	/* Billing-id order: the tenant uuid (digits/hex) or "B-1". */
 	int bi = strncmp(b.lines[0], "B-1|", 4) == 0 ? 0 : 1;
-	cr_assert(!strncmp(b.lines[bi], "B-1|2|", 6), "%s", b.lines[bi]); /* admin + agent, not the role-less one */
+	cr_assert(!strncmp(b.lines[bi], "B-1|2|", 6), "%s",
+	          b.lines[bi]); /* admin + agent, not the role-less one */
 	cr_assert(strstr(b.lines[1 - bi], "deleted "), "%s", b.lines[1 - bi]);
 	cr_assert_lt(strcmp(b.lines[0], b.lines[1]), 0, "lines in billing-id order");
 
@@ -425,7 +438,8 @@ Test(users, drafts_one_per_owner)
 	cr_assert_gt(at, 0);
 	free(json);
 	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM drafts"), 2);
-	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM customers"), 0, "a draft is never a customer");
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM customers"), 0,
+	             "a draft is never a customer");
 	cr_assert_eq(store_draft_delete(fx_s, "alice", &e), PD_OK);
 	cr_assert_eq(store_draft_load(fx_s, "alice", &json, &at, &e), PD_E_NOTFOUND);
 }
