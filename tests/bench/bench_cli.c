@@ -116,6 +116,7 @@ int main(int argc, char **argv)
 	}
 	const char *exe = argv[1];
 	long n = argc > 2 ? strtol(argv[2], NULL, 10) : 100000;
+	setvbuf(stdout, NULL, _IOLBF, 0); /* figures appear as they come */
 	setenv("LANG", "C.UTF-8", 1);
 	setenv("LC_ALL", "C.UTF-8", 1);
 	machine();
