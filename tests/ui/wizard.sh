@@ -14,7 +14,7 @@ FAIL=0
 T() { tmux -S "$TMP/tmux.sock" "$@"; }
 cleanup() {
 	T kill-server 2>/dev/null
-	rm -rf "$TMP"
+	[[ -n ${KEEP_TMP:-} ]] && echo "# kept $TMP" || rm -rf "$TMP"
 }
 trap cleanup EXIT
 
@@ -64,6 +64,8 @@ start() { # start [W H]
 	T -f /dev/null new-session -d -s t -x "${1:-80}" -y "${2:-24}" -e TERM=tmux-256color \
 		-e LANG=C.UTF-8 -e LC_ALL=C.UTF-8 -e ESCDELAY=25 -e "XDG_CONFIG_HOME=$TMP/cfg" \
 		-e "XDG_DATA_HOME=$TMP/data" -e "PROVDESK_DATADIR=${PROVDESK_DATADIR:-}" \
+		-e "ASAN_OPTIONS=${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}log_path=$TMP/san" \
+		-e "UBSAN_OPTIONS=${UBSAN_OPTIONS:-}${UBSAN_OPTIONS:+:}log_path=$TMP/san" \
 		"exec sh -c '\"\$0\" --db \"\$2\"; echo \$? > \"\$1\"' '$PROG' '$TMP/exit' '$DB'"
 	wait_for "F10" 10 || nok "console started"
 }
@@ -74,6 +76,10 @@ wait_exit() {
 		((SECONDS < d)) || return 1
 		sleep 0.05
 	done
+}
+quit() { # F10 from anywhere in the wizard: the console ends cleanly (exit 0)
+	keys F10
+	if wait_exit; then eq "${1:-quit}: exit code" "$(cat "$TMP/exit")" 0; else nok "${1:-quit}: console quit"; fi
 }
 keys() { T send-keys -t t "$@"; }
 text() { T send-keys -t t -l "$1"; }
@@ -182,8 +188,7 @@ Paul Agent|paul@example.de||supervisor|0"
 	eq "audit rows for the creation" "$(q "select count(*) > 0 from audit where customer_id = (select id from customers) and action = 'create'")" 1
 	eq "the secret is not in the audit log" "$(q "select count(*) from audit where detail like '%s3cret%'")" 0
 	eq "no draft left" "$(q 'select count(*) from drafts')" 0
-	keys F10
-	wait_exit || nok "console quit"
+	quit flow
 }
 
 case_errors() {
@@ -258,8 +263,7 @@ case_errors() {
 	wait_for "Leave the wizard?"
 	keys d
 	wait_gone "Create New Customer"
-	keys F10
-	wait_exit
+	quit
 }
 
 case_back() {
@@ -276,8 +280,7 @@ case_back() {
 	expect_screen "Back keeps the reference" "REF-001"
 	keys F6
 	expect_screen "forward again keeps step 2" "helene@example.de"
-	keys F10
-	wait_exit
+	quit
 }
 
 case_esc() {
@@ -309,8 +312,7 @@ case_esc() {
 	keys c
 	wait_gone "Leave the wizard?"
 	expect_screen "Continue goes back to the form" "Kept Client"
-	keys F10
-	wait_exit
+	quit
 }
 
 # SIGHUP (dropped SSH link) at each step, then resume with the values
@@ -329,6 +331,7 @@ case_hup() {
 		sleep 0.2
 		kill -HUP "$(app_pid)"
 		wait_exit || nok "step $step: SIGHUP ends the console"
+		eq "step $step: SIGHUP exit code" "$(cat "$TMP/exit")" 129
 		eq "step $step: draft saved at the step" "$(q "select json_extract(json, '\$.step') from drafts")" \
 			"$(echo customer user pbx roles | cut -d' ' -f$step)"
 		eq "step $step: no customer" "$(q 'select count(*) from customers')" 0
@@ -344,8 +347,7 @@ case_hup() {
 		   expect_screen "step 3: asks for the secret again" "type it again" ;;
 		4) expect_screen "step 4: the added user is back" "Paul Agent" ;;
 		esac
-		keys F10
-		wait_exit
+		quit "step $step"
 	done
 }
 
@@ -364,8 +366,7 @@ case_kill() {
 	step4
 	keys F6
 	wait_for "summary: check, then create"
-	keys F10
-	wait_exit
+	quit "draft at the summary"
 	cp "$DB" "$TMP/base.db"
 	local i whole=0 nothing=0 bad=0
 	for i in $(seq 1 "${KILL_LOOPS:-30}"); do
@@ -418,8 +419,7 @@ case_country() {
 	keys Enter
 	wait_gone "Type to filter"
 	expect_screen "picked from the list" "Country        Royaume-Uni / United Kingdom"
-	keys F10
-	wait_exit
+	quit
 }
 
 case_resize() {
@@ -443,13 +443,20 @@ case_resize() {
 	expect_screen "80x24 again: values kept" "pbx.example.de"
 	keys F5 F5
 	expect_screen "step 1 values kept across resizes" "Redim Client"
-	keys F10
-	wait_exit
+	quit
 }
 
 for c in $CASES; do
 	echo "# case $c"
 	"case_$c"
 done
+# sanitizer builds: any report from any run of the console fails the test
+if compgen -G "$TMP/san*" >/dev/null; then
+	FAIL=$((FAIL + 1))
+	echo "not ok - sanitizer reports:"
+	cat "$TMP"/san* | head -60
+else
+	ok "no sanitizer report"
+fi
 echo "$PASS passed, $FAIL failed"
 ((FAIL == 0))
