@@ -173,6 +173,14 @@ typedef struct {
 } pd_pbx_status;
 pd_status store_pbx_status_set(pd_store *s, const pd_pbx_status *st, pd_err *e);
 pd_status store_pbx_status_get(pd_store *s, int64_t customer_id, pd_pbx_status *out, pd_err *e);
+/* PBX health for the status line, over non-deleted customers' links, from
+ * the states the monitor stored (a link with no stored state is "not_started"). */
+typedef struct {
+	int64_t links, disabled, not_started, connecting, syncing, monitoring, retrying, auth_failed,
+		other;
+	int64_t live_calls, agents_available, agents_logged_on;
+} pd_pbx_counts;
+pd_status store_pbx_counts(pd_store *s, pd_pbx_counts *out, pd_err *e);
 void pd_pbx_status_free(pd_pbx_status *st);
 
 pd_status store_template_list(pd_store *s, pd_template **out, size_t *n, pd_err *e);

@@ -428,6 +428,43 @@ pd_status store_pbx_status_get(pd_store *s, int64_t customer_id, pd_pbx_status *
 	               (long long)customer_id);
 }
 
+pd_status store_pbx_counts(pd_store *s, pd_pbx_counts *out, pd_err *e)
+{
+	E_GUARD(e);
+	memset(out, 0, sizeof *out);
+	static const char sql[] =
+	    "SELECT count(*),"
+	    " sum(p.enabled = 0),"
+	    " sum(p.enabled = 1 AND ps.state IS NULL),"
+	    " sum(p.enabled = 1 AND ps.state LIKE 'connecting%'),"
+	    " sum(p.enabled = 1 AND ps.state LIKE 'syncing%'),"
+	    " sum(p.enabled = 1 AND ps.state LIKE 'monitoring%'),"
+	    " sum(p.enabled = 1 AND ps.state LIKE 'retrying%'),"
+	    " sum(p.enabled = 1 AND ps.state LIKE 'auth failed%'),"
+	    " coalesce(sum(ps.live_calls), 0), coalesce(sum(ps.agents_available), 0),"
+	    " coalesce(sum(ps.agents_logged_on), 0)"
+	    " FROM pbx p JOIN customers c ON c.id = p.customer_id"
+	    " LEFT JOIN pbx_status ps ON ps.customer_id = p.customer_id WHERE c.deleted_at = 0";
+	sqlite3_stmt *st = st_get(s, sql, e);
+	if (!st)
+		return FAILED(e);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		int64_t *f[] = {&out->links,           &out->disabled,
+		                &out->not_started,     &out->connecting,
+		                &out->syncing,         &out->monitoring,
+		                &out->retrying,        &out->auth_failed,
+		                &out->live_calls,      &out->agents_available,
+		                &out->agents_logged_on};
+		for (int i = 0; i < 11; i++)
+			*f[i] = sqlite3_column_int64(st, i);
+		out->other = out->links - out->disabled - out->not_started - out->connecting -
+		             out->syncing - out->monitoring - out->retrying - out->auth_failed;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? PD_OK : st_fail(s, rc, e, "PBX counts");
+}
+
 void pd_pbx_status_free(pd_pbx_status *st)
 {
 	if (!st)

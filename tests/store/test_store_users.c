@@ -171,6 +171,19 @@ Test(users, pbx_one_per_customer_secret_auto_provision_generation)
 	cr_assert_str_eq(row.pbx_state, "monitoring");
 	pd_row_free(&row);
 
+	pd_pbx_counts pc;
+	cr_assert_eq(store_pbx_counts(fx_s, &pc, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(pc.links, 1);
+	cr_assert_eq(pc.monitoring, 1);
+	cr_assert_eq(pc.live_calls, 3);
+	cr_assert_eq(pc.agents_logged_on, 5);
+	cr_assert_eq(pc.other, 0);
+	cr_assert_eq(store_pbx_set_enabled(fx_s, c, false, &fx_alice, &e), PD_OK);
+	cr_assert_eq(store_pbx_counts(fx_s, &pc, &e), PD_OK);
+	cr_assert_eq(pc.disabled, 1);
+	cr_assert_eq(pc.monitoring, 0);
+	cr_assert_eq(store_pbx_set_enabled(fx_s, c, true, &fx_alice, &e), PD_OK);
+
 	/* Deleted customers drop out of the monitor's set. */
 	cr_assert_eq(store_customer_delete(fx_s, c, "pbx owner", 0, &fx_alice, &e), PD_OK);
 	cr_assert_eq(store_pbx_list_all(fx_s, false, &all, &n, &e), PD_OK);
