@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The creation wizard driven end to end in a real tmux (TOOLCHAIN.md §3):
 # the real binary, a real SQLite file, what is on screen and what is stored.
-#   wizard.sh PROVDESK [CASE...]      cases: flow errors back esc hup kill country resize
+#   wizard.sh PROVDESK [CASE...]
+#   cases: flow errors back esc hup kill country resize template race
 set -u
 PROG=$(readlink -f "$1")
 shift
-CASES=${*:-flow errors back esc hup kill country resize}
+CASES=${*:-flow errors back esc hup kill country resize template race}
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 TMP=$(mktemp -d /tmp/pd-wizard-XXXXXX)
 DB=$TMP/pd.db
@@ -82,6 +83,7 @@ quit() { # F10 from anywhere in the wizard: the console ends cleanly (exit 0)
 	if wait_exit; then eq "${1:-quit}: exit code" "$(cat "$TMP/exit")" 0; else nok "${1:-quit}: console quit"; fi
 }
 keys() { T send-keys -t t "$@"; }
+cli() { XDG_CONFIG_HOME=$TMP/cfg XDG_DATA_HOME=$TMP/data "$PROG" --db "$DB" "$@"; }
 text() { T send-keys -t t -l "$1"; }
 open_wizard() {
 	keys n
@@ -253,7 +255,8 @@ case_errors() {
 	keys F6
 	show | grep -q "AMI secret .*✗" && ok "missing secret refused" || nok "missing secret refused"
 	# a name another customer has, seen while typing (debounced, no Tab)
-	q "insert into customers(tenant_id,name,name_key,product_type,country,time_zone,created_at,updated_at,search) values('t-1','Déjà Là','deja la','analytics-pro','FR','Europe/Paris',0,0,'')" >/dev/null
+	cli customer create --name "Déjà Là" --product-type analytics-pro --country FR \
+		--admin-name "Other Admin" --admin-email other@example.fr >/dev/null
 	keys F5 F5
 	expect_screen "back to step 1" "1 Customer details"
 	keys C-u # the cursor starts on the name
@@ -443,6 +446,81 @@ case_resize() {
 	expect_screen "80x24 again: values kept" "pbx.example.de"
 	keys F5 F5
 	expect_screen "step 1 values kept across resizes" "Redim Client"
+	quit
+}
+
+# A PBX template fills step 3; only the secret is left to type.
+case_template() {
+	rm -f "$DB"*
+	start
+	cli template add "Lab Asterisk" --platform asterisk-ami --host 10.1.2.3 --port 5039 \
+		--username labuser >/dev/null || nok "template created with the CLI"
+	open_wizard
+	step1 "Gabarit Client"
+	keys Enter
+	step2
+	keys Enter
+	wait_for "3 PBX details"
+	keys Tab Enter
+	wait_for "Type to filter"
+	text "Lab"
+	keys Enter
+	expect_screen "the template fills the host" "10.1.2.3"
+	expect_screen "the template fills the port" "5039"
+	expect_screen "the template fills the user" "labuser"
+	expect_screen "the template's platform is chosen" "Asterisk (AMI)"
+	keys F6
+	expect_screen "the secret is still asked" "AMI secret"
+	show | grep -q "AMI secret .*✗" && ok "secret error beside its field" || nok "secret error beside its field"
+	text "tmpl-secret"
+	keys F6
+	expect_screen "step 4 reached" "4 Role assignment"
+	keys F6
+	wait_for "summary: check, then create"
+	keys Enter
+	wait_gone "Create New Customer" || nok "created"
+	eq "pbx from the template" "$(q "select template_name, host, port, username, enabled from pbx")" \
+		"Lab Asterisk|10.1.2.3|5039|labuser|1"
+	quit
+}
+
+# Another console takes the name while this one is at the summary: the
+# store refuses, the wizard goes back to the name with the reason, nothing
+# half-made is stored, and a new name then goes through.
+case_race() {
+	rm -f "$DB"*
+	start
+	open_wizard
+	step1 "Course Client"
+	keys Enter
+	step2
+	keys Enter
+	wait_for "3 PBX details"
+	keys Space F6
+	wait_for "4 Role assignment"
+	keys F6
+	wait_for "summary: check, then create"
+	cli customer create --name "COURSE CLIENT" --product-type analytics-pro --country FR \
+		--admin-name "Other Admin" --admin-email other@example.fr >/dev/null
+	keys Enter
+	expect_screen "back on step 1" "1 Customer details"
+	expect_screen "the name error is shown beside it" "✗ already used by a customer"
+	eq "only the other console's customer exists" "$(q 'select count(*) from customers')" 1
+	eq "only the other customer's user exists" "$(q 'select count(*) from users')" 1
+	keys C-u
+	text "Course Client 2"
+	keys F6
+	wait_for "2 Primary user"
+	keys F6
+	wait_for "3 PBX details"
+	keys F6
+	wait_for "4 Role assignment"
+	keys F6
+	wait_for "summary: check, then create"
+	keys Enter
+	wait_gone "Create New Customer" || nok "created after renaming"
+	eq "both customers now" "$(q "select count(*) from customers where name in ('COURSE CLIENT', 'Course Client 2')")" 2
+	eq "the draft is gone" "$(q 'select count(*) from drafts')" 0
 	quit
 }
 
