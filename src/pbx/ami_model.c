@@ -53,6 +53,8 @@ typedef struct {
 struct ami_model {
 	user *u;
 	size_t nu, cu;
+	size_t *uidx; /* open addressing: index + 1 into u, 0 = empty; 10,000 users stay O(1) */
+	size_t uidx_cap;
 	chan *c;
 	size_t nc, cc;
 	call *k;
@@ -131,6 +133,8 @@ void ami_model_reset_users(ami_model *m)
 		free(m->u[i].dstate);
 	}
 	m->nu = 0;
+	if (m->uidx)
+		memset(m->uidx, 0, m->uidx_cap * sizeof *m->uidx);
 }
 
 void ami_model_free(ami_model *m)
@@ -140,6 +144,7 @@ void ami_model_free(ami_model *m)
 	ami_model_reset_live(m);
 	ami_model_reset_users(m);
 	free(m->u);
+	free(m->uidx);
 	free(m->c);
 	free(m->k);
 	free(m->a);
@@ -180,11 +185,44 @@ static bool unknown(const char *s)
 }
 
 /* ---- users ---- */
+static size_t str_hash(const char *s)
+{
+	size_t h = 14695981039346656037ull;
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+	return h;
+}
+
+static void uidx_put(ami_model *m, size_t i)
+{
+	size_t mask = m->uidx_cap - 1, h = str_hash(m->u[i].endpoint) & mask;
+	while (m->uidx[h])
+		h = (h + 1) & mask;
+	m->uidx[h] = i + 1;
+}
+
+static void uidx_grow(ami_model *m)
+{
+	if ((m->nu + 1) * 2 <= m->uidx_cap)
+		return;
+	m->uidx_cap = m->uidx_cap ? m->uidx_cap * 2 : 64;
+	free(m->uidx);
+	m->uidx = xcalloc(m->uidx_cap, sizeof *m->uidx);
+	for (size_t i = 0; i < m->nu; i++)
+		uidx_put(m, i);
+}
+
 static user *user_find(ami_model *m, const char *ep)
 {
-	for (size_t i = 0; i < m->nu; i++)
-		if (!strcmp(m->u[i].endpoint, ep))
-			return &m->u[i];
+	if (!m->uidx_cap)
+		return NULL;
+	size_t mask = m->uidx_cap - 1, h = str_hash(ep) & mask;
+	while (m->uidx[h]) {
+		user *u = &m->u[m->uidx[h] - 1];
+		if (!strcmp(u->endpoint, ep))
+			return u;
+		h = (h + 1) & mask;
+	}
 	return NULL;
 }
 
@@ -219,10 +257,12 @@ void ami_model_user_add(ami_model *m, const char *ep, const char *dstate)
 		return;
 	user *u = user_find(m, ep);
 	if (!u) {
+		uidx_grow(m);
 		GROW(m->u, m->nu, m->cu);
 		u = &m->u[m->nu++];
 		memset(u, 0, sizeof *u);
 		u->endpoint = clean(ep);
+		uidx_put(m, m->nu - 1);
 	}
 	if (dstate && *dstate)
 		set(&u->dstate, dstate_text(dstate));
@@ -518,10 +558,12 @@ static bool is_endpoint_channel(ami_model *m, const char *name)
 		return false;
 	const char *ep = name + 6, *dash = strrchr(ep, '-');
 	size_t n = dash ? (size_t)(dash - ep) : strlen(ep);
-	for (size_t i = 0; i < m->nu; i++)
-		if (strlen(m->u[i].endpoint) == n && !strncmp(m->u[i].endpoint, ep, n))
-			return true;
-	return false;
+	char key[128];
+	if (n >= sizeof key)
+		return false;
+	memcpy(key, ep, n);
+	key[n] = '\0';
+	return user_find(m, key) != NULL;
 }
 
 static pd_call_state call_compute(ami_model *m, call *k)

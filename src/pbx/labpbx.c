@@ -578,9 +578,10 @@ static void act_endpoints(pd_labpbx *l, pd_buf *b, const char *id)
 static void act_endpoint(pd_labpbx *l, pd_buf *b, const char *id, const char *ep)
 {
 	luser *u = NULL;
-	for (int i = 0; i < l->nu && ep; i++)
-		if (!strcmp(l->u[i].ep, ep))
-			u = &l->u[i];
+	char *end = NULL;
+	long idx = ep ? strtol(ep, &end, 10) - 1001 : -1;
+	if (ep && *end == '\0' && idx >= 0 && idx < l->nu)
+		u = &l->u[idx]; /* endpoints are 1001 + index */
 	if (!u) {
 		char m[128];
 		snprintf(m, sizeof m, "Unable to retrieve endpoint %s", ep ? ep : "");
