@@ -1,8 +1,6 @@
 /* The lab PBX server: see include/provdesk/labpbx.h. One thread, one poll()
  * loop over the listening socket, the sessions and a control pipe. Messages
  * are written with the field names and order of the Asterisk 22 recording. */
-#include "provdesk/labpbx.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -10,8 +8,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,77 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "labpbx_internal.h"
 #include "labpbx_tmpl.h"
-#include "provdesk/ami.h"
 #include "provdesk/live.h"
-#include "provdesk/util.h"
-
-#define MAX_SESSIONS 256
-#define OUT_LIMIT (8u * 1024 * 1024)
-
-typedef struct {
-	int fd;
-	ami_parser *p;
-	pd_buf out;
-	size_t off;
-	bool logged_in, events, mute, close_after;
-	int64_t slow_until, bytewise_until, next_slow_at;
-	struct pd_labpbx *lab;
-} session;
-
-typedef struct {
-	char ep[16], *name, *context;
-	int queue;
-	bool paused, busy;
-	char *reason;
-	int64_t wrapup_until, last_pause;
-	int calls_taken;
-} luser;
-
-enum { P_JOIN, P_WAIT, P_RING, P_TALK, P_DONE };
-
-typedef struct {
-	int q, phase, agent;
-	int64_t next_at, join_at, answer_at;
-	char cid_num[24], cid_name[32];
-	char uid[32], chan[64];     /* caller */
-	char a_uid[32], a_chan[64]; /* agent leg */
-	char bridge[40];
-} lcall;
-
-typedef struct {
-	int kind; /* 0 inject, 1 call, 2 pause */
-	unsigned faults;
-	int q;
-	char ep[16];
-	bool paused;
-	char reason[64];
-} cmd;
-
-struct pd_labpbx {
-	pd_labpbx_opts o;
-	char host[256];
-	int port;
-	int lfd, ctl_r, ctl_w;
-	pthread_t thread;
-	pthread_mutex_t mu;
-	cmd *cmds;
-	size_t ncmds;
-	bool stop;
-	atomic_int n_sessions, n_calls;
-	atomic_llong logins;
-	session *s[MAX_SESSIONS];
-	int ns;
-	luser *u;
-	int nu;
-	char **qname;
-	lcall *calls;
-	size_t ncalls, ccalls;
-	uint64_t rng;
-	unsigned chan_seq, uid_seq, caller_seq;
-	int64_t epoch, boot_ms, next_call_at, next_fault_at, restart_at;
-	int64_t now;
-};
 
 static const char *first_names[] = {"Alice",  "Bob",	"Carla", "David", "Emma",   "Farid",
 				    "Grace",  "Hélène", "Ines",	 "Jonas", "Karin",  "Liam",
@@ -101,19 +29,6 @@ static const char *last_names[] = {"Martin", "Dupont", "Rossi",  "Cohen",   "Sch
 				   "Patel",  "Fischer", "Novak", "Moreau",  "Leroy",   "Silva",
 				   "Benali", "Nguyen", "Lefèvre", "Müller", "Gérard", "Núñez"};
 
-static uint64_t rnd(pd_labpbx *l)
-{
-	uint64_t x = l->rng;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return l->rng = x;
-}
-
-static double rnd01(pd_labpbx *l)
-{
-	return (double)(rnd(l) >> 11) / 9007199254740992.0;
-}
 
 /* ---- output ---- */
 
@@ -127,392 +42,6 @@ static void sess_close(pd_labpbx *l, int i)
 	pd_buf_free(&s->out);
 	free(s);
 	l->s[i] = l->s[--l->ns];
-}
-
-static void sess_send(session *s, const char *data, size_t n)
-{
-	if (s->mute || s->out.len - s->off + n > OUT_LIMIT)
-		return; /* a client that does not read is dropped by flush */
-	pd_buf_addn(&s->out, data, n);
-}
-
-static void broadcast(pd_labpbx *l, pd_buf *b)
-{
-	for (int i = 0; i < l->ns; i++)
-		if (l->s[i]->logged_in && l->s[i]->events)
-			sess_send(l->s[i], b->s, b->len);
-	pd_buf_free(b);
-}
-
-static const char *state_desc(int st)
-{
-	switch (st) {
-	case 0:
-		return "Down";
-	case 4:
-		return "Ring";
-	case 5:
-		return "Ringing";
-	case 6:
-		return "Up";
-	default:
-		return "Unknown";
-	}
-}
-
-typedef struct {
-	const char *chan;
-	int state;
-	const char *cid_num, *cid_name, *conn_num, *conn_name, *context, *exten;
-	int priority;
-	const char *uid, *lid;
-} chan_info;
-
-static void put_chan(pd_buf *b, const char *pfx, const chan_info *c)
-{
-	char k[48];
-#define K(name) (snprintf(k, sizeof k, "%s%s", pfx, name), k)
-	ami_put(b, K("Channel"), c->chan);
-	ami_putf(b, K("ChannelState"), "%d", c->state);
-	ami_put(b, K("ChannelStateDesc"), state_desc(c->state));
-	ami_put(b, K("CallerIDNum"), c->cid_num);
-	ami_put(b, K("CallerIDName"), c->cid_name);
-	ami_put(b, K("ConnectedLineNum"), c->conn_num);
-	ami_put(b, K("ConnectedLineName"), c->conn_name);
-	ami_put(b, K("Language"), "en");
-	ami_put(b, K("AccountCode"), "");
-	ami_put(b, K("Context"), c->context);
-	ami_put(b, K("Exten"), c->exten);
-	ami_putf(b, K("Priority"), "%d", c->priority);
-	ami_put(b, K("Uniqueid"), c->uid);
-	ami_put(b, K("Linkedid"), c->lid);
-#undef K
-}
-
-static void ev_start(pd_buf *b, const char *ev, const char *priv)
-{
-	ami_put(b, "Event", ev);
-	ami_put(b, "Privilege", priv);
-}
-
-/* The caller (trunk) leg and the agent leg of a call, as chan_info. */
-static chan_info caller_info(pd_labpbx *l, const lcall *c, int state)
-{
-	const luser *a = c->agent >= 0 ? &l->u[c->agent] : NULL;
-	return (chan_info){c->chan, state, c->cid_num, c->cid_name,
-			   a && c->phase >= P_RING ? a->ep : c->cid_num,
-			   a && c->phase >= P_RING ? a->name : c->cid_name,
-			   "from-trunk", l->qname[c->q], c->phase >= P_WAIT ? 3 : 1, c->uid, c->uid};
-}
-
-static chan_info agent_info(pd_labpbx *l, const lcall *c, int state)
-{
-	const luser *a = &l->u[c->agent];
-	return (chan_info){c->a_chan, state, a->ep, a->name, c->cid_num, c->cid_name,
-			   a->context, l->qname[c->q], 1, c->a_uid, c->uid};
-}
-
-static void member_fields(pd_labpbx *l, pd_buf *b, const luser *u, bool list_item)
-{
-	int status = u->busy ? 2 : 1;
-	ami_put(b, "Queue", l->qname[u->queue]);
-	ami_put(b, list_item ? "Name" : "MemberName", u->name);
-	char iface[32];
-	snprintf(iface, sizeof iface, "PJSIP/%s", u->ep);
-	ami_put(b, list_item ? "Location" : "Interface", iface);
-	ami_put(b, "StateInterface", iface);
-	ami_put(b, "Membership", "static");
-	ami_put(b, "Penalty", "0");
-	ami_putf(b, "CallsTaken", "%d", u->calls_taken);
-	ami_put(b, "LastCall", "0");
-	ami_putf(b, "LastPause", "%lld", (long long)u->last_pause);
-	ami_putf(b, "LoginTime", "%lld", (long long)l->epoch);
-	ami_put(b, "InCall", u->busy ? "1" : "0");
-	ami_putf(b, "Status", "%d", status);
-	ami_put(b, "Paused", u->paused ? "1" : "0");
-	ami_put(b, "PausedReason", u->paused && u->reason ? u->reason : "");
-	if (!list_item)
-		ami_put(b, "Ringinuse", "0");
-	ami_putf(b, "Wrapuptime", "%d", l->o.wrapup_s);
-}
-
-static void ev_member(pd_labpbx *l, const char *ev, const luser *u)
-{
-	pd_buf b = {0};
-	ev_start(&b, ev, "agent,all");
-	member_fields(l, &b, u, false);
-	ami_end(&b);
-	broadcast(l, &b);
-}
-
-static void ev_devstate(pd_labpbx *l, const luser *u, const char *st)
-{
-	pd_buf b = {0};
-	ev_start(&b, "DeviceStateChange", "call,all");
-	ami_putf(&b, "Device", "PJSIP/%s", u->ep);
-	ami_put(&b, "State", st);
-	ami_end(&b);
-	broadcast(l, &b);
-}
-
-static void ev_chan(pd_labpbx *l, const char *ev, const char *priv, const chan_info *c,
-		    const char *extra_k, const char *extra_v)
-{
-	pd_buf b = {0};
-	ev_start(&b, ev, priv);
-	put_chan(&b, "", c);
-	if (extra_k)
-		ami_put(&b, extra_k, extra_v);
-	ami_end(&b);
-	broadcast(l, &b);
-}
-
-static void ev_hangup(pd_labpbx *l, const chan_info *c, int cause, const char *txt)
-{
-	pd_buf b = {0};
-	ev_start(&b, "Hangup", "call,all");
-	put_chan(&b, "", c);
-	ami_putf(&b, "Cause", "%d", cause);
-	ami_put(&b, "Cause-txt", txt);
-	ami_end(&b);
-	broadcast(l, &b);
-}
-
-static void ev_queue_caller(pd_labpbx *l, const char *ev, const lcall *c, int pos, int count)
-{
-	pd_buf b = {0};
-	ev_start(&b, ev, "agent,all");
-	chan_info ci = caller_info(l, c, 6);
-	put_chan(&b, "", &ci);
-	ami_put(&b, "Queue", l->qname[c->q]);
-	ami_putf(&b, "Position", "%d", pos);
-	if (!strcmp(ev, "QueueCallerAbandon")) {
-		ami_putf(&b, "OriginalPosition", "%d", pos);
-		ami_putf(&b, "HoldTime", "%lld", (long long)((l->now - c->join_at) / 1000));
-	} else {
-		ami_putf(&b, "Count", "%d", count);
-	}
-	ami_end(&b);
-	broadcast(l, &b);
-}
-
-static void ev_agent(pd_labpbx *l, const char *ev, const lcall *c, int astate, const char *tail_k[],
-		     const char *tail_v[], int ntail)
-{
-	pd_buf b = {0};
-	ev_start(&b, ev, "agent,all");
-	chan_info ci = caller_info(l, c, 6), ai = agent_info(l, c, astate);
-	put_chan(&b, "", &ci);
-	put_chan(&b, "Dest", &ai);
-	ami_put(&b, "Queue", l->qname[c->q]);
-	char iface[32];
-	snprintf(iface, sizeof iface, "PJSIP/%s", l->u[c->agent].ep);
-	ami_put(&b, "Interface", iface);
-	ami_put(&b, "MemberName", l->u[c->agent].name);
-	for (int i = 0; i < ntail; i++)
-		ami_put(&b, tail_k[i], tail_v[i]);
-	ami_end(&b);
-	broadcast(l, &b);
-}
-
-static void ev_dial(pd_labpbx *l, const char *ev, const lcall *c, int astate, const char *k,
-		    const char *v)
-{
-	pd_buf b = {0};
-	ev_start(&b, ev, "call,all");
-	chan_info ci = caller_info(l, c, 6), ai = agent_info(l, c, astate);
-	put_chan(&b, "", &ci);
-	put_chan(&b, "Dest", &ai);
-	ami_put(&b, k, v);
-	ami_end(&b);
-	broadcast(l, &b);
-}
-
-static void ev_bridge(pd_labpbx *l, const char *ev, const lcall *c, int n, const chan_info *ch)
-{
-	pd_buf b = {0};
-	ev_start(&b, ev, "call,all");
-	ami_put(&b, "BridgeUniqueid", c->bridge);
-	ami_put(&b, "BridgeType", "basic");
-	ami_put(&b, "BridgeTechnology", "simple_bridge");
-	ami_put(&b, "BridgeCreator", "<unknown>");
-	ami_put(&b, "BridgeName", "<unknown>");
-	ami_putf(&b, "BridgeNumChannels", "%d", n);
-	ami_put(&b, "BridgeVideoSourceMode", "none");
-	if (ch)
-		put_chan(&b, "", ch);
-	ami_end(&b);
-	broadcast(l, &b);
-}
-
-/* ---- calls ---- */
-
-static void new_uid(pd_labpbx *l, char *out, size_t n)
-{
-	snprintf(out, n, "%lld.%u", (long long)(l->epoch + (l->now - l->boot_ms) / 1000), l->uid_seq++);
-}
-
-static void call_new(pd_labpbx *l, int q)
-{
-	if (q < 0 || q >= l->o.queues)
-		q = 0;
-	if (l->ncalls == l->ccalls) {
-		l->ccalls = l->ccalls ? l->ccalls * 2 : 16;
-		l->calls = xrealloc(l->calls, l->ccalls * sizeof *l->calls);
-	}
-	lcall *c = &l->calls[l->ncalls++];
-	memset(c, 0, sizeof *c);
-	c->q = q;
-	c->agent = -1;
-	c->phase = P_JOIN;
-	c->next_at = l->now;
-	unsigned n = ++l->caller_seq;
-	snprintf(c->cid_num, sizeof c->cid_num, "+331555%05u", 1000 + n % 90000);
-	snprintf(c->cid_name, sizeof c->cid_name, "Customer %02u", n % 100);
-	new_uid(l, c->uid, sizeof c->uid);
-	snprintf(c->chan, sizeof c->chan, "PJSIP/trunk-%08x", l->chan_seq++);
-	atomic_fetch_add(&l->n_calls, 1);
-}
-
-static int pick_agent(pd_labpbx *l, int q)
-{
-	int best = -1;
-	for (int i = 0; i < l->nu; i++) {
-		luser *u = &l->u[i];
-		if (u->queue != q || u->busy || u->paused || u->wrapup_until > l->now)
-			continue;
-		if (best < 0 || u->calls_taken < l->u[best].calls_taken)
-			best = i;
-	}
-	return best;
-}
-
-static int waiting_in(pd_labpbx *l, int q)
-{
-	int n = 0;
-	for (size_t i = 0; i < l->ncalls; i++)
-		n += l->calls[i].q == q && (l->calls[i].phase == P_WAIT || l->calls[i].phase == P_RING);
-	return n;
-}
-
-static void call_step(pd_labpbx *l, lcall *c)
-{
-	switch (c->phase) {
-	case P_JOIN: {
-		chan_info ci = caller_info(l, c, 4);
-		ev_chan(l, "Newchannel", "call,all", &ci, NULL, NULL);
-		ci.state = 6;
-		ev_chan(l, "Newstate", "call,all", &ci, NULL, NULL);
-		c->phase = P_WAIT;
-		c->join_at = l->now;
-		ev_queue_caller(l, "QueueCallerJoin", c, waiting_in(l, c->q), waiting_in(l, c->q));
-		c->next_at = l->now;
-		break;
-	}
-	case P_WAIT: {
-		if (l->now - c->join_at > 60000) {
-			ev_queue_caller(l, "QueueCallerAbandon", c, 1, 0);
-			ev_queue_caller(l, "QueueCallerLeave", c, 1, waiting_in(l, c->q) - 1);
-			chan_info ci = caller_info(l, c, 6);
-			ev_hangup(l, &ci, 16, "Normal Clearing");
-			c->phase = P_DONE;
-			break;
-		}
-		int a = pick_agent(l, c->q);
-		if (a < 0) {
-			c->next_at = l->now + 500;
-			break;
-		}
-		c->agent = a;
-		luser *u = &l->u[a];
-		u->busy = true;
-		new_uid(l, c->a_uid, sizeof c->a_uid);
-		snprintf(c->a_chan, sizeof c->a_chan, "PJSIP/%s-%08x", u->ep, l->chan_seq++);
-		chan_info ai = agent_info(l, c, 0);
-		ev_chan(l, "Newchannel", "call,all", &ai, NULL, NULL);
-		ev_agent(l, "AgentCalled", c, 0, NULL, NULL, 0);
-		ev_dial(l, "DialBegin", c, 0, "DialString", u->ep);
-		ai.state = 5;
-		ev_chan(l, "Newstate", "call,all", &ai, NULL, NULL);
-		ev_devstate(l, u, "RINGING");
-		c->phase = P_RING;
-		c->next_at = l->now + l->o.ring_ms;
-		break;
-	}
-	case P_RING: {
-		luser *u = &l->u[c->agent];
-		chan_info ai = agent_info(l, c, 6);
-		ev_chan(l, "Newstate", "call,all", &ai, NULL, NULL);
-		ev_dial(l, "DialEnd", c, 6, "DialStatus", "ANSWER");
-		ev_queue_caller(l, "QueueCallerLeave", c, 1, waiting_in(l, c->q) - 1);
-		char hold[24], ring[24];
-		snprintf(hold, sizeof hold, "%lld", (long long)((l->now - c->join_at) / 1000));
-		snprintf(ring, sizeof ring, "%d", l->o.ring_ms / 1000);
-		const char *k[] = {"HoldTime", "RingTime"}, *v[] = {hold, ring};
-		ev_agent(l, "AgentConnect", c, 6, k, v, 2);
-		snprintf(c->bridge, sizeof c->bridge, "%08llx-%04x-4%03x-8%03x-%012llx",
-			 (unsigned long long)(rnd(l) & 0xffffffff), (unsigned)(rnd(l) & 0xffff),
-			 (unsigned)(rnd(l) & 0xfff), (unsigned)(rnd(l) & 0xfff),
-			 (unsigned long long)(rnd(l) & 0xffffffffffffull));
-		ev_bridge(l, "BridgeCreate", c, 0, NULL);
-		ev_bridge(l, "BridgeEnter", c, 1, &ai);
-		chan_info ci = caller_info(l, c, 6);
-		ev_bridge(l, "BridgeEnter", c, 2, &ci);
-		ev_devstate(l, u, "INUSE");
-		ev_member(l, "QueueMemberStatus", u);
-		c->phase = P_TALK;
-		c->answer_at = l->now;
-		double talk = -log(1.0 - rnd01(l) * 0.95) * l->o.talk_ms;
-		c->next_at = l->now + (int64_t)talk + 200;
-		break;
-	}
-	case P_TALK: {
-		luser *u = &l->u[c->agent];
-		chan_info ai = agent_info(l, c, 6), ci = caller_info(l, c, 6);
-		ev_bridge(l, "BridgeLeave", c, 1, &ci);
-		ev_bridge(l, "BridgeLeave", c, 0, &ai);
-		ev_bridge(l, "BridgeDestroy", c, 0, NULL);
-		ev_hangup(l, &ci, 16, "Normal Clearing");
-		char hold[24], talk[24];
-		snprintf(hold, sizeof hold, "%lld", (long long)((c->answer_at - c->join_at) / 1000));
-		snprintf(talk, sizeof talk, "%lld", (long long)((l->now - c->answer_at) / 1000));
-		const char *k[] = {"HoldTime", "TalkTime", "Reason"}, *v[] = {hold, talk, "caller"};
-		ev_agent(l, "AgentComplete", c, 6, k, v, 3);
-		ev_hangup(l, &ai, 16, "Normal Clearing");
-		u->busy = false;
-		u->calls_taken++;
-		u->wrapup_until = l->now + (int64_t)l->o.wrapup_s * 1000;
-		ev_devstate(l, u, "NOT_INUSE");
-		ev_member(l, "QueueMemberStatus", u);
-		c->phase = P_DONE;
-		break;
-	}
-	}
-}
-
-static void calls_run(pd_labpbx *l)
-{
-	for (size_t i = 0; i < l->ncalls; i++)
-		if (l->calls[i].phase != P_DONE && l->calls[i].next_at <= l->now)
-			call_step(l, &l->calls[i]);
-	for (size_t i = 0; i < l->ncalls;) {
-		if (l->calls[i].phase == P_DONE) {
-			l->calls[i] = l->calls[--l->ncalls];
-			atomic_fetch_sub(&l->n_calls, 1);
-		} else {
-			i++;
-		}
-	}
-}
-
-static void calls_reset(pd_labpbx *l)
-{
-	atomic_fetch_sub(&l->n_calls, (int)l->ncalls);
-	l->ncalls = 0;
-	for (int i = 0; i < l->nu; i++) {
-		l->u[i].busy = false;
-		l->u[i].wrapup_until = 0;
-	}
 }
 
 /* ---- actions ---- */
@@ -625,7 +154,7 @@ static void act_queue_status(pd_labpbx *l, pd_buf *b, const char *id, const char
 		ami_put(b, "Queue", l->qname[q]);
 		ami_put(b, "Max", "0");
 		ami_put(b, "Strategy", q == 1 ? "ringall" : "rrmemory");
-		ami_putf(b, "Calls", "%d", waiting_in(l, q));
+		ami_putf(b, "Calls", "%d", lab_waiting_in(l, q));
 		ami_put(b, "Holdtime", "0");
 		ami_put(b, "TalkTime", "0");
 		ami_put(b, "Completed", "0");
@@ -641,7 +170,7 @@ static void act_queue_status(pd_labpbx *l, pd_buf *b, const char *id, const char
 			if (l->u[i].queue != q)
 				continue;
 			ami_put(b, "Event", "QueueMember");
-			member_fields(l, b, &l->u[i], true);
+			lab_member_fields(l, b, &l->u[i], true);
 			ami_put(b, "ActionID", id);
 			ami_end(b);
 			items++;
@@ -675,7 +204,7 @@ static void show_channel(pd_labpbx *l, pd_buf *b, const char *id, const lcall *c
 {
 	ami_put(b, "Event", "CoreShowChannel");
 	ami_put(b, "ActionID", id);
-	put_chan(b, "", ci);
+	lab_put_chan(b, "", ci);
 	ami_put(b, "Application", app);
 	ami_put(b, "ApplicationData", data);
 	int64_t s = (l->now - c->join_at) / 1000;
@@ -698,29 +227,16 @@ static void act_channels(pd_labpbx *l, pd_buf *b, const char *id)
 			continue;
 		char data[64];
 		snprintf(data, sizeof data, "%s,r,,,90", l->qname[c->q]);
-		chan_info ci = caller_info(l, c, 6);
+		chan_info ci = lab_caller_info(l, c, 6);
 		show_channel(l, b, id, c, &ci, "Queue", data);
 		n++;
 		if (c->agent >= 0) {
-			chan_info ai = agent_info(l, c, c->phase == P_RING ? 5 : 6);
+			chan_info ai = lab_agent_info(l, c, c->phase == P_RING ? 5 : 6);
 			show_channel(l, b, id, c, &ai, "AppQueue", "(Outgoing Line)");
 			n++;
 		}
 	}
 	list_complete(b, "CoreShowChannelsComplete", id, n);
-}
-
-static void do_pause(pd_labpbx *l, const char *ep, bool paused, const char *reason)
-{
-	for (int i = 0; i < l->nu; i++) {
-		luser *u = &l->u[i];
-		if (strcmp(u->ep, ep) != 0)
-			continue;
-		u->paused = paused;
-		pd_set_str(&u->reason, paused ? reason : NULL);
-		u->last_pause = l->epoch + (l->now - l->boot_ms) / 1000;
-		ev_member(l, "QueueMemberPause", u);
-	}
 }
 
 static void on_action(const ami_msg *m, void *ctx)
@@ -791,10 +307,10 @@ static void on_action(const ami_msg *m, void *ctx)
 		} else {
 			resp(&b, "Success", id, "Interface paused successfully");
 			ami_end(&b);
-			sess_send(s, b.s, b.len);
+			lab_sess_send(s, b.s, b.len);
 			pd_buf_free(&b);
 			const char *p = ami_get0(m, "Paused");
-			do_pause(l, iface + 6, !strcasecmp(p, "true") || !strcmp(p, "1"),
+			lab_do_pause(l, iface + 6, !strcasecmp(p, "true") || !strcmp(p, "1"),
 				 ami_get(m, "Reason"));
 			return;
 		}
@@ -810,7 +326,7 @@ static void on_action(const ami_msg *m, void *ctx)
 		resp(&b, "Error", id, msg);
 		ami_end(&b);
 	}
-	sess_send(s, b.s, b.len);
+	lab_sess_send(s, b.s, b.len);
 	pd_buf_free(&b);
 }
 
@@ -898,10 +414,10 @@ static void inject(pd_labpbx *l, unsigned f)
 	if (f & PD_LAB_FAULT_GARBAGE) {
 		char g[256];
 		for (size_t i = 0; i < sizeof g; i++)
-			g[i] = (char)(rnd(l) & 0xff);
+			g[i] = (char)(lab_rnd(l) & 0xff);
 		for (int i = 0; i < l->ns; i++) {
-			sess_send(l->s[i], g, sizeof g);
-			sess_send(l->s[i], "\r\n\r\n", 4);
+			lab_sess_send(l->s[i], g, sizeof g);
+			lab_sess_send(l->s[i], "\r\n\r\n", 4);
 		}
 	}
 	for (int i = 0; i < l->ns; i++) {
@@ -919,7 +435,7 @@ static void inject(pd_labpbx *l, unsigned f)
 	if ((f & PD_LAB_FAULT_RESTART) && l->lfd >= 0) {
 		close(l->lfd);
 		l->lfd = -1;
-		calls_reset(l); /* a restarted PBX has no calls */
+		lab_calls_reset(l); /* a restarted PBX has no calls */
 		l->restart_at = l->now + l->o.restart_ms;
 	}
 }
@@ -939,9 +455,9 @@ static void run_cmds(pd_labpbx *l)
 		if (c[i].kind == 0)
 			inject(l, c[i].faults);
 		else if (c[i].kind == 1)
-			call_new(l, c[i].q);
+			lab_call_new(l, c[i].q);
 		else
-			do_pause(l, c[i].ep, c[i].paused, c[i].reason[0] ? c[i].reason : NULL);
+			lab_do_pause(l, c[i].ep, c[i].paused, c[i].reason[0] ? c[i].reason : NULL);
 	}
 	free(c);
 }
@@ -965,8 +481,8 @@ static void *lab_main(void *arg)
 		}
 		if (l->o.call_rate > 0 && l->now >= l->next_call_at) {
 			if (l->next_call_at && l->lfd >= 0)
-				call_new(l, (int)(rnd(l) % (uint64_t)l->o.queues));
-			double gap = -log(1.0 - rnd01(l)) * 60000.0 / l->o.call_rate;
+				lab_call_new(l, (int)(lab_rnd(l) % (uint64_t)l->o.queues));
+			double gap = -log(1.0 - lab_rnd01(l)) * 60000.0 / l->o.call_rate;
 			l->next_call_at = l->now + (int64_t)gap + 1;
 		}
 		if (l->o.faults && l->now >= l->next_fault_at) {
@@ -975,11 +491,11 @@ static void *lab_main(void *arg)
 				for (int i = 0; i < 6; i++)
 					if (l->o.faults & (1u << i))
 						bits[nb++] = 1u << i;
-				inject(l, bits[rnd(l) % nb]);
+				inject(l, bits[lab_rnd(l) % nb]);
 			}
 			l->next_fault_at = l->now + l->o.fault_period_ms;
 		}
-		calls_run(l);
+		lab_calls_run(l);
 		int nf = 0;
 		pf[nf++] = (struct pollfd){.fd = l->ctl_r, .events = POLLIN};
 		pf[nf++] = (struct pollfd){.fd = l->lfd, .events = POLLIN}; /* -1 is ignored */
