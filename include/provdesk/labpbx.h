@@ -43,6 +43,8 @@ typedef struct {
 	int wrapup_s;            /* member Wrapuptime, default 5 */
 	int restart_ms;          /* default 2000 */
 	int fault_ms;            /* how long slow/bytewise last, default 5000 */
+	int hold_pct;            /* % of answered calls put on hold a while; default 20, -1 = none */
+	int outbound_pct;        /* % of generated calls that are outbound; default 25, -1 = none */
 } pd_labpbx_opts;
 
 typedef struct pd_labpbx pd_labpbx;
@@ -55,7 +57,8 @@ void labpbx_stop(pd_labpbx *l);
 
 /* Test/CLI controls; thread-safe, act at the server's next loop turn. */
 void labpbx_inject(pd_labpbx *l, unsigned faults);
-/* An inbound call to queue index q (0-based). */
+/* An inbound call to queue index q (0-based); q = -1: an outbound call from
+ * an idle user to an external number. */
 void labpbx_place_call(pd_labpbx *l, int q);
 /* Pause/unpause endpoint (e.g. "1002") in every queue it belongs to. */
 void labpbx_pause(pd_labpbx *l, const char *endpoint, bool paused, const char *reason);

@@ -852,7 +852,10 @@ static void call_view(ami_model *m, const call *k, pd_live_call *o)
 	o->from_name = xstrdup(named ? named->cid_name : NULL);
 	o->queue = xstrdup(k->queue);
 	o->agent = xstrdup(k->agent);
-	o->to = xstrdup(k->queue ? k->queue : k->dialed ? k->dialed : origin ? origin->exten : NULL);
+	/* the queue, else what the caller dialled (the origin's extension; the
+	 * DialString carries a technology prefix such as "trunk/") */
+	const char *to = k->queue ? k->queue : origin && origin->exten ? origin->exten : k->dialed;
+	o->to = xstrdup(to);
 	if (origin && is_endpoint_channel(m, origin->name))
 		o->dir = other_endpoint ? PD_DIR_INTERNAL : PD_DIR_OUTBOUND;
 	else

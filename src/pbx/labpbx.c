@@ -225,6 +225,16 @@ static void act_channels(pd_labpbx *l, pd_buf *b, const char *id)
 		lcall *c = &l->calls[i];
 		if (c->phase == P_JOIN || c->phase == P_DONE)
 			continue;
+		if (c->outbound) {
+			char data[64];
+			snprintf(data, sizeof data, "PJSIP/trunk/%s", c->dialed);
+			chan_info ai = lab_agent_info(l, c, c->phase == P_RING ? 4 : 6);
+			show_channel(l, b, id, c, &ai, "Dial", data);
+			chan_info ci = lab_caller_info(l, c, c->phase == P_RING ? 5 : 6);
+			show_channel(l, b, id, c, &ci, "AppDial", "(Outgoing Line)");
+			n += 2;
+			continue;
+		}
 		char data[64];
 		snprintf(data, sizeof data, "%s,r,,,90", l->qname[c->q]);
 		chan_info ci = lab_caller_info(l, c, 6);
@@ -455,7 +465,7 @@ static void run_cmds(pd_labpbx *l)
 		if (c[i].kind == 0)
 			inject(l, c[i].faults);
 		else if (c[i].kind == 1)
-			lab_call_new(l, c[i].q);
+			c[i].q < 0 ? (void)lab_call_out(l) : lab_call_new(l, c[i].q);
 		else
 			lab_do_pause(l, c[i].ep, c[i].paused, c[i].reason[0] ? c[i].reason : NULL);
 	}
@@ -480,8 +490,12 @@ static void *lab_main(void *arg)
 			l->boot_ms = l->now;
 		}
 		if (l->o.call_rate > 0 && l->now >= l->next_call_at) {
-			if (l->next_call_at && l->lfd >= 0)
-				lab_call_new(l, (int)(lab_rnd(l) % (uint64_t)l->o.queues));
+			if (l->next_call_at && l->lfd >= 0) {
+				if (l->o.outbound_pct > 0 && (int)(lab_rnd(l) % 100) < l->o.outbound_pct)
+					lab_call_out(l);
+				else
+					lab_call_new(l, (int)(lab_rnd(l) % (uint64_t)l->o.queues));
+			}
 			double gap = -log(1.0 - lab_rnd01(l)) * 60000.0 / l->o.call_rate;
 			l->next_call_at = l->now + (int64_t)gap + 1;
 		}
@@ -612,6 +626,10 @@ pd_status labpbx_start(const pd_labpbx_opts *o, pd_labpbx **out, pd_err *e)
 		l->o.wrapup_s = 5;
 	if (l->o.restart_ms <= 0)
 		l->o.restart_ms = 2000;
+	if (l->o.hold_pct == 0)
+		l->o.hold_pct = 20;
+	if (l->o.outbound_pct == 0)
+		l->o.outbound_pct = 25;
 	if (l->o.fault_ms <= 0)
 		l->o.fault_ms = 5000;
 	if (l->o.users > 90000)

@@ -82,25 +82,33 @@ static void ev_start(pd_buf *b, const char *ev, const char *priv)
 }
 
 /* The caller (trunk) leg and the agent leg of a call, as chan_info. */
+/* The trunk leg: the caller of an inbound call, the callee of an outbound one. */
 chan_info lab_caller_info(pd_labpbx *l, const lcall *c, int state)
 {
 	const luser *a = c->agent >= 0 ? &l->u[c->agent] : NULL;
+	if (c->outbound)
+		return (chan_info){c->chan, state, c->dialed, "", a->ep, a->name, "from-internal",
+				   c->dialed, 1, c->uid, c->a_uid};
 	return (chan_info){c->chan, state, c->cid_num, c->cid_name,
 			   a && c->phase >= P_RING ? a->ep : c->cid_num,
 			   a && c->phase >= P_RING ? a->name : c->cid_name,
 			   "from-trunk", l->qname[c->q], c->phase >= P_WAIT ? 3 : 1, c->uid, c->uid};
 }
 
+/* The user's leg (the agent, or the calling user of an outbound call). */
 chan_info lab_agent_info(pd_labpbx *l, const lcall *c, int state)
 {
 	const luser *a = &l->u[c->agent];
+	if (c->outbound)
+		return (chan_info){c->a_chan, state, a->ep, a->name, c->dialed, "", a->context,
+				   c->dialed, 1, c->a_uid, c->a_uid};
 	return (chan_info){c->a_chan, state, a->ep, a->name, c->cid_num, c->cid_name,
 			   a->context, l->qname[c->q], 1, c->a_uid, c->uid};
 }
 
 void lab_member_fields(pd_labpbx *l, pd_buf *b, const luser *u, bool list_item)
 {
-	int status = u->busy ? 2 : 1;
+	int status = u->held ? 8 : u->busy ? 2 : 1;
 	ami_put(b, "Queue", l->qname[u->queue]);
 	ami_put(b, list_item ? "Name" : "MemberName", u->name);
 	char iface[32];
@@ -113,7 +121,7 @@ void lab_member_fields(pd_labpbx *l, pd_buf *b, const luser *u, bool list_item)
 	ami_put(b, "LastCall", "0");
 	ami_putf(b, "LastPause", "%lld", (long long)u->last_pause);
 	ami_putf(b, "LoginTime", "%lld", (long long)l->epoch);
-	ami_put(b, "InCall", u->busy ? "1" : "0");
+	ami_put(b, "InCall", u->busy && !u->outbound_call ? "1" : "0");
 	ami_putf(b, "Status", "%d", status);
 	ami_put(b, "Paused", u->paused ? "1" : "0");
 	ami_put(b, "PausedReason", u->paused && u->reason ? u->reason : "");
@@ -282,6 +290,161 @@ int lab_waiting_in(pd_labpbx *l, int q)
 	return n;
 }
 
+static void new_bridge(pd_labpbx *l, lcall *c)
+{
+	snprintf(c->bridge, sizeof c->bridge, "%08llx-%04x-4%03x-8%03x-%012llx",
+		 (unsigned long long)(lab_rnd(l) & 0xffffffff), (unsigned)(lab_rnd(l) & 0xffff),
+		 (unsigned)(lab_rnd(l) & 0xfff), (unsigned)(lab_rnd(l) & 0xfff),
+		 (unsigned long long)(lab_rnd(l) & 0xffffffffffffull));
+}
+
+/* DialBegin/DialEnd of an outbound call: the user's leg dials the trunk. */
+static void ev_out_dial(pd_labpbx *l, const char *ev, const lcall *c, int tstate, const char *k,
+			const char *v)
+{
+	pd_buf b = {0};
+	ev_start(&b, ev, "call,all");
+	chan_info ai = lab_agent_info(l, c, 4), ci = lab_caller_info(l, c, tstate);
+	lab_put_chan(&b, "", &ai);
+	lab_put_chan(&b, "Dest", &ci);
+	ami_put(&b, k, v);
+	ami_end(&b);
+	broadcast(l, &b);
+}
+
+static void queue_answer(pd_labpbx *l, lcall *c)
+{
+	luser *u = &l->u[c->agent];
+	chan_info ai = lab_agent_info(l, c, 6);
+	ev_chan(l, "Newstate", "call,all", &ai, NULL, NULL);
+	ev_dial(l, "DialEnd", c, 6, "DialStatus", "ANSWER");
+	ev_queue_caller(l, "QueueCallerLeave", c, 1, lab_waiting_in(l, c->q) - 1);
+	char hold_s[24], ring[24];
+	snprintf(hold_s, sizeof hold_s, "%lld", (long long)((l->now - c->join_at) / 1000));
+	snprintf(ring, sizeof ring, "%d", l->o.ring_ms / 1000);
+	const char *k[] = {"HoldTime", "RingTime"}, *v[] = {hold_s, ring};
+	ev_agent(l, "AgentConnect", c, 6, k, v, 2);
+	new_bridge(l, c);
+	ev_bridge(l, "BridgeCreate", c, 0, NULL);
+	ev_bridge(l, "BridgeEnter", c, 1, &ai);
+	chan_info ci = lab_caller_info(l, c, 6);
+	ev_bridge(l, "BridgeEnter", c, 2, &ci);
+	ev_devstate(l, u, "INUSE");
+	ev_member(l, "QueueMemberStatus", u);
+}
+
+/* The far end of an outbound call answers. */
+static void out_answer(pd_labpbx *l, lcall *c)
+{
+	chan_info ci = lab_caller_info(l, c, 6), ai = lab_agent_info(l, c, 6);
+	ev_chan(l, "Newstate", "call,all", &ci, NULL, NULL);
+	ev_out_dial(l, "DialEnd", c, 6, "DialStatus", "ANSWER");
+	ev_chan(l, "Newstate", "call,all", &ai, NULL, NULL);
+	new_bridge(l, c);
+	ev_bridge(l, "BridgeCreate", c, 0, NULL);
+	ev_bridge(l, "BridgeEnter", c, 1, &ai);
+	ev_bridge(l, "BridgeEnter", c, 2, &ci);
+}
+
+static void plan_talk(pd_labpbx *l, lcall *c)
+{
+	c->phase = P_TALK;
+	c->answer_at = l->now;
+	double talk = -log(1.0 - lab_rnd01(l) * 0.95) * l->o.talk_ms;
+	c->end_at = l->now + (int64_t)talk + 200;
+	c->next_at = c->end_at;
+	if (l->o.hold_pct > 0 && (int)(lab_rnd(l) % 100) < l->o.hold_pct) {
+		int64_t len = c->end_at - l->now;
+		c->hold_at = l->now + len / 4;
+		c->unhold_at = l->now + len * 3 / 4;
+		c->next_at = c->hold_at;
+	}
+}
+
+/* The user's phone puts the other side on hold (or takes it off). */
+static void hold(pd_labpbx *l, lcall *c, bool on)
+{
+	luser *u = &l->u[c->agent];
+	chan_info ai = lab_agent_info(l, c, 6);
+	c->held = u->held = on;
+	ev_chan(l, on ? "Hold" : "Unhold", "call,all", &ai, on ? "MusicClass" : NULL, "default");
+	ev_devstate(l, u, on ? "ONHOLD" : "INUSE");
+	ev_member(l, "QueueMemberStatus", u);
+}
+
+static void hangup(pd_labpbx *l, lcall *c)
+{
+	luser *u = &l->u[c->agent];
+	if (c->held)
+		hold(l, c, false);
+	chan_info ai = lab_agent_info(l, c, 6), ci = lab_caller_info(l, c, 6);
+	ev_bridge(l, "BridgeLeave", c, 1, &ci);
+	ev_bridge(l, "BridgeLeave", c, 0, &ai);
+	ev_bridge(l, "BridgeDestroy", c, 0, NULL);
+	ev_hangup(l, &ci, 16, "Normal Clearing");
+	if (!c->outbound) {
+		char hold_s[24], talk[24];
+		snprintf(hold_s, sizeof hold_s, "%lld", (long long)((c->answer_at - c->join_at) / 1000));
+		snprintf(talk, sizeof talk, "%lld", (long long)((l->now - c->answer_at) / 1000));
+		const char *k[] = {"HoldTime", "TalkTime", "Reason"}, *v[] = {hold_s, talk, "caller"};
+		ev_agent(l, "AgentComplete", c, 6, k, v, 3);
+	}
+	ev_hangup(l, &ai, 16, "Normal Clearing");
+	u->busy = u->held = false;
+	if (!c->outbound) {
+		u->calls_taken++;
+		u->wrapup_until = l->now + (int64_t)l->o.wrapup_s * 1000;
+	}
+	u->outbound_call = false;
+	ev_devstate(l, u, "NOT_INUSE");
+	ev_member(l, "QueueMemberStatus", u);
+	c->phase = P_DONE;
+}
+
+bool lab_call_out(pd_labpbx *l)
+{
+	int idle[64], n = 0;
+	for (int i = 0; i < l->nu && n < 64; i++) {
+		const luser *u = &l->u[(i + (int)(lab_rnd(l) % (uint64_t)l->nu)) % l->nu];
+		if (!u->busy && u->wrapup_until <= l->now)
+			idle[n++] = (int)(u - l->u);
+	}
+	if (n == 0)
+		return false;
+	if (l->ncalls == l->ccalls) {
+		l->ccalls = l->ccalls ? l->ccalls * 2 : 16;
+		l->calls = xrealloc(l->calls, l->ccalls * sizeof *l->calls);
+	}
+	lcall *c = &l->calls[l->ncalls++];
+	memset(c, 0, sizeof *c);
+	c->outbound = true;
+	c->q = -1;
+	c->agent = idle[lab_rnd(l) % (uint64_t)n];
+	luser *u = &l->u[c->agent];
+	u->busy = u->outbound_call = true;
+	c->join_at = l->now;
+	snprintf(c->dialed, sizeof c->dialed, "+3361%07u", (unsigned)(lab_rnd(l) % 10000000));
+	new_uid(l, c->a_uid, sizeof c->a_uid);
+	snprintf(c->a_chan, sizeof c->a_chan, "PJSIP/%s-%08x", u->ep, l->chan_seq++);
+	new_uid(l, c->uid, sizeof c->uid);
+	snprintf(c->chan, sizeof c->chan, "PJSIP/trunk-%08x", l->chan_seq++);
+	atomic_fetch_add(&l->n_calls, 1);
+	chan_info ai = lab_agent_info(l, c, 4);
+	ev_chan(l, "Newchannel", "call,all", &ai, NULL, NULL);
+	ev_devstate(l, u, "INUSE");
+	ev_member(l, "QueueMemberStatus", u);
+	chan_info ci = lab_caller_info(l, c, 0);
+	ev_chan(l, "Newchannel", "call,all", &ci, NULL, NULL);
+	char ds[48];
+	snprintf(ds, sizeof ds, "trunk/%s", c->dialed);
+	ev_out_dial(l, "DialBegin", c, 0, "DialString", ds);
+	ci.state = 5;
+	ev_chan(l, "Newstate", "call,all", &ci, NULL, NULL);
+	c->phase = P_RING;
+	c->next_at = l->now + l->o.ring_ms;
+	return true;
+}
+
 static void call_step(pd_labpbx *l, lcall *c)
 {
 	switch (c->phase) {
@@ -326,54 +489,25 @@ static void call_step(pd_labpbx *l, lcall *c)
 		c->next_at = l->now + l->o.ring_ms;
 		break;
 	}
-	case P_RING: {
-		luser *u = &l->u[c->agent];
-		chan_info ai = lab_agent_info(l, c, 6);
-		ev_chan(l, "Newstate", "call,all", &ai, NULL, NULL);
-		ev_dial(l, "DialEnd", c, 6, "DialStatus", "ANSWER");
-		ev_queue_caller(l, "QueueCallerLeave", c, 1, lab_waiting_in(l, c->q) - 1);
-		char hold[24], ring[24];
-		snprintf(hold, sizeof hold, "%lld", (long long)((l->now - c->join_at) / 1000));
-		snprintf(ring, sizeof ring, "%d", l->o.ring_ms / 1000);
-		const char *k[] = {"HoldTime", "RingTime"}, *v[] = {hold, ring};
-		ev_agent(l, "AgentConnect", c, 6, k, v, 2);
-		snprintf(c->bridge, sizeof c->bridge, "%08llx-%04x-4%03x-8%03x-%012llx",
-			 (unsigned long long)(lab_rnd(l) & 0xffffffff), (unsigned)(lab_rnd(l) & 0xffff),
-			 (unsigned)(lab_rnd(l) & 0xfff), (unsigned)(lab_rnd(l) & 0xfff),
-			 (unsigned long long)(lab_rnd(l) & 0xffffffffffffull));
-		ev_bridge(l, "BridgeCreate", c, 0, NULL);
-		ev_bridge(l, "BridgeEnter", c, 1, &ai);
-		chan_info ci = lab_caller_info(l, c, 6);
-		ev_bridge(l, "BridgeEnter", c, 2, &ci);
-		ev_devstate(l, u, "INUSE");
-		ev_member(l, "QueueMemberStatus", u);
-		c->phase = P_TALK;
-		c->answer_at = l->now;
-		double talk = -log(1.0 - lab_rnd01(l) * 0.95) * l->o.talk_ms;
-		c->next_at = l->now + (int64_t)talk + 200;
+	case P_RING:
+		if (c->outbound)
+			out_answer(l, c);
+		else
+			queue_answer(l, c);
+		plan_talk(l, c);
 		break;
-	}
-	case P_TALK: {
-		luser *u = &l->u[c->agent];
-		chan_info ai = lab_agent_info(l, c, 6), ci = lab_caller_info(l, c, 6);
-		ev_bridge(l, "BridgeLeave", c, 1, &ci);
-		ev_bridge(l, "BridgeLeave", c, 0, &ai);
-		ev_bridge(l, "BridgeDestroy", c, 0, NULL);
-		ev_hangup(l, &ci, 16, "Normal Clearing");
-		char hold[24], talk[24];
-		snprintf(hold, sizeof hold, "%lld", (long long)((c->answer_at - c->join_at) / 1000));
-		snprintf(talk, sizeof talk, "%lld", (long long)((l->now - c->answer_at) / 1000));
-		const char *k[] = {"HoldTime", "TalkTime", "Reason"}, *v[] = {hold, talk, "caller"};
-		ev_agent(l, "AgentComplete", c, 6, k, v, 3);
-		ev_hangup(l, &ai, 16, "Normal Clearing");
-		u->busy = false;
-		u->calls_taken++;
-		u->wrapup_until = l->now + (int64_t)l->o.wrapup_s * 1000;
-		ev_devstate(l, u, "NOT_INUSE");
-		ev_member(l, "QueueMemberStatus", u);
-		c->phase = P_DONE;
+	case P_TALK:
+		if (c->hold_at && !c->held && l->now >= c->hold_at) {
+			hold(l, c, true);
+			c->next_at = c->unhold_at;
+		} else if (c->held && l->now >= c->unhold_at) {
+			hold(l, c, false);
+			c->hold_at = 0;
+			c->next_at = c->end_at;
+		} else {
+			hangup(l, c);
+		}
 		break;
-	}
 	}
 }
 

@@ -28,7 +28,7 @@ typedef struct {
 typedef struct {
 	char ep[16], *name, *context;
 	int queue;
-	bool paused, busy;
+	bool paused, busy, held, outbound_call;
 	char *reason;
 	int64_t wrapup_until, last_pause;
 	int calls_taken;
@@ -37,8 +37,10 @@ typedef struct {
 enum { P_JOIN, P_WAIT, P_RING, P_TALK, P_DONE };
 
 typedef struct {
-	int q, phase, agent;
-	int64_t next_at, join_at, answer_at;
+	int q, phase, agent;    /* q = -1 for an outbound call */
+	bool outbound, held;    /* outbound: agent = the calling user, chan = the trunk leg */
+	int64_t next_at, join_at, answer_at, hold_at, unhold_at, end_at;
+	char dialed[24];
 	char cid_num[24], cid_name[32];
 	char uid[32], chan[64];     /* caller */
 	char a_uid[32], a_chan[64]; /* agent leg */
@@ -97,6 +99,8 @@ chan_info lab_agent_info(pd_labpbx *l, const lcall *c, int state);
 void lab_member_fields(pd_labpbx *l, pd_buf *b, const luser *u, bool list_item);
 int lab_waiting_in(pd_labpbx *l, int q);
 void lab_call_new(pd_labpbx *l, int q);
+/* An outbound call from an idle user to an external number; false if none idle. */
+bool lab_call_out(pd_labpbx *l);
 void lab_calls_run(pd_labpbx *l);
 void lab_calls_reset(pd_labpbx *l);
 void lab_do_pause(pd_labpbx *l, const char *ep, bool paused, const char *reason);

@@ -124,7 +124,7 @@ static const pd_live_agent *find_agent(const pd_live_view *v, const char *iface)
 static pd_labpbx *lab_up(int users, const char *secret)
 {
 	pd_labpbx_opts o = {.users = users, .queues = 2, .secret = secret, .username = "admin",
-			    .ring_ms = 300, .talk_ms = 600, .wrapup_s = 1, .restart_ms = 300,
+			    .ring_ms = 300, .talk_ms = 600, .wrapup_s = 1, .restart_ms = 300, .hold_pct = -1,
 			    .fault_ms = 1500};
 	pd_labpbx *l;
 	pd_err e = {0};
@@ -231,6 +231,39 @@ Test(driver_lab, call_and_agent_transitions)
 	cr_assert(agent_in_state(&h, "PJSIP/1002", PD_AGENT_NOT_READY, "Déjeuner"));
 	labpbx_pause(lab, "1002", false, NULL);
 	WAIT_FOR(&h, agent_in_state(&h, "PJSIP/1002", PD_AGENT_AVAILABLE, NULL), 3000);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
+Test(driver_lab, hold_and_outbound_calls)
+{
+	pd_labpbx_opts o = {.users = 3, .queues = 1, .secret = SECRET, .username = "admin",
+			    .ring_ms = 300, .talk_ms = 4000, .wrapup_s = 1, .hold_pct = 100};
+	pd_labpbx *lab;
+	pd_err e = {0};
+	cr_assert_eq(labpbx_start(&o, &lab, &e), PD_OK, "%s", e.message);
+	harness h;
+	h_start(&h, "127.0.0.1", labpbx_port(lab), "admin", SECRET, NULL);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	labpbx_place_call(lab, 0);
+	WAIT_FOR(&h, call_in_state(&h, PD_CALL_HELD, true), 8000);
+	cr_assert(any_agent(&h, PD_AGENT_ON_HOLD));
+	WAIT_FOR(&h, call_in_state(&h, PD_CALL_CONNECTED, true), 8000);
+	cr_assert(any_agent(&h, PD_AGENT_ON_CALL));
+	WAIT_FOR(&h, call_in_state(&h, PD_CALL_ENDED, false), 10000);
+	WAIT_FOR(&h, n_calls(&h) == 0, 8000);
+	/* an outbound call from an idle user */
+	labpbx_place_call(lab, -1);
+	WAIT_FOR(&h, n_calls(&h) == 1, 3000);
+	pd_live_view v = snap(&h);
+	cr_assert_eq(v.calls[0].dir, PD_DIR_OUTBOUND);
+	cr_assert(!strncmp(v.calls[0].from, "100", 3), "%s", v.calls[0].from);
+	cr_assert(!strncmp(v.calls[0].to, "+3361", 5), "%s", v.calls[0].to);
+	cr_assert_null(v.calls[0].queue);
+	pd_live_free_view(&v);
+	WAIT_FOR(&h, any_agent(&h, PD_AGENT_ON_CALL), 3000);
+	WAIT_FOR(&h, call_in_state(&h, PD_CALL_CONNECTED, false), 3000);
+	WAIT_FOR(&h, call_in_state(&h, PD_CALL_ENDED, false), 10000);
 	h_stop(&h);
 	labpbx_stop(lab);
 }
