@@ -52,6 +52,40 @@ static const char help_tgroup[] =
 	"PBX templates hold a platform and defaults so that 'pbx add --template' asks for\n"
 	"little. Templates never hold secrets.\n";
 
+/* The platform's catalogue fields say whether a secret is required. */
+static bool secret_required(const pd_catalogue *cat, const char *platform)
+{
+	const pd_platform *pl = platform ? pd_catalogue_platform(cat, platform) : NULL;
+	for (size_t i = 0; pl && i < pl->n_fields; i++)
+		if (pl->fields[i].secret && pl->fields[i].required)
+			return true;
+	return false;
+}
+
+static void wipe_free(char *s)
+{
+	if (s) {
+		memset(s, 0, strlen(s));
+		free(s);
+	}
+}
+
+/* Whether a secret is stored, without keeping it: read, wiped, freed. */
+static bool secret_stored(pd_cli *c, int64_t customer_id)
+{
+	pd_err e;
+	pd_err_clear(&e);
+	pd_pbx p;
+	memset(&p, 0, sizeof p);
+	if (store_pbx_get(c->store, customer_id, true, &p, &e) != PD_OK)
+		return false;
+	bool has = p.secret && *p.secret;
+	wipe_free(p.secret);
+	p.secret = NULL;
+	pd_pbx_free(&p);
+	return has;
+}
+
 static int print_pbx(pd_cli *c, int64_t customer_id, const char *verb)
 {
 	pd_err e;
@@ -65,8 +99,10 @@ static int print_pbx(pd_cli *c, int64_t customer_id, const char *verb)
 	pd_pbx_status st;
 	memset(&st, 0, sizeof st);
 	bool has_st = store_pbx_status_get(c->store, customer_id, &st, &e) == PD_OK;
+	bool has_secret = secret_stored(c, customer_id);
 	if (c->json) {
 		json_t *o = pd_json_pbx(&p);
+		json_object_set_new(o, "secret_set", json_boolean(has_secret));
 		json_object_set_new(o, "state",
 				    pd_json_str(has_st ? st.state : (p.enabled ? NULL : "disabled")));
 		json_object_set_new(o, "last_error", pd_json_str(has_st ? st.last_error : NULL));
@@ -80,7 +116,7 @@ static int print_pbx(pd_cli *c, int64_t customer_id, const char *verb)
 		printf("%-17s %d\n", "Port:", p.port);
 		printf("%-17s %s\n", "TLS:", p.tls ? "yes" : "no");
 		printf("%-17s %s\n", "Username:", p.username ? p.username : "");
-		printf("%-17s %s\n", "Secret:", "(stored; never shown)");
+		printf("%-17s %s\n", "Secret:", has_secret ? "(set; never shown)" : "(none)");
 		printf("%-17s %s\n", "Enabled:", p.enabled ? "yes" : "no");
 		printf("%-17s %s\n", "Sync users:", p.sync_users ? "yes" : "no");
 		printf("%-17s %s\n", "Monitor:", p.monitor ? "yes" : "no");
@@ -187,12 +223,20 @@ static int cmd_add(pd_cli *c, int argc, char **argv)
 	}
 	if (st == PD_OK)
 		st = pd_cli_read_secret(sfile, senv, "PBX secret: ", &p.secret, &e);
+	/* A disabled link may wait for its secret (offline lab provisioning);
+	 * an enabled one would only fail to log in. */
+	if (st == PD_OK && !p.secret && p.enabled && secret_required(&c->cat, p.platform))
+		st = pd_fail(&e, PD_E_INVALID, "secret",
+			     "the %s platform needs a secret: give --secret-file FILE or "
+			     "--secret-env VAR, run on a terminal to be prompted, or add the "
+			     "connection --disabled and set it later with 'pbx update'",
+			     p.platform);
 	if (st == PD_OK)
 		st = pd_pbx_check(&c->cat, &p, &e);
 	if (st == PD_OK)
 		st = store_pbx_add(c->store, cu.id, &p, &c->actor, &e);
-	if (p.secret) /* wipe before freeing: it should not linger in the heap */
-		memset(p.secret, 0, strlen(p.secret));
+	wipe_free(p.secret); /* it should not linger in the heap */
+	p.secret = NULL;
 	pd_pbx_free(&p);
 	int64_t id = cu.id;
 	pd_customer_free(&cu);
@@ -299,8 +343,8 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 		st = pd_pbx_check(&c->cat, &p, &e);
 	if (st == PD_OK)
 		st = store_pbx_update(c->store, &p, &c->actor, &e);
-	if (p.secret)
-		memset(p.secret, 0, strlen(p.secret));
+	wipe_free(p.secret);
+	p.secret = NULL;
 	pd_pbx_free(&p);
 	if (st != PD_OK)
 		return pd_cli_fail(c, &e);
@@ -323,6 +367,23 @@ static int enable_action(pd_cli *c, int argc, char **argv, int action)
 	int64_t id = cu.id;
 	char *name = xstrdup(cu.name);
 	pd_customer_free(&cu);
+	if (action == 0) {
+		pd_pbx p;
+		memset(&p, 0, sizeof p);
+		if (store_pbx_get(c->store, id, false, &p, &e) != PD_OK) {
+			free(name);
+			return pd_cli_fail(c, &e);
+		}
+		bool need = secret_required(&c->cat, p.platform) && !secret_stored(c, id);
+		pd_pbx_free(&p);
+		if (need) {
+			free(name);
+			return pd_cli_failf(c, PD_E_INVALID, "secret",
+					    "no secret is stored for this connection; set one with "
+					    "'pbx update CUSTOMER --secret-file FILE' (or --secret-env, "
+					    "--prompt-secret) before enabling it");
+		}
+	}
 	pd_status st = action == 2 ? store_pbx_remove(c->store, id, &c->actor, &e)
 				   : store_pbx_set_enabled(c->store, id, action == 0, &c->actor, &e);
 	if (st != PD_OK) {

@@ -203,7 +203,7 @@ jeq "pbx json has no secret" '"secret" in d' false
 run pbx add "$TENANT" --template "Asterisk lab" --secret-env PD_TEST_SECRET
 expect "second pbx refused" 65
 run pbx show "$TENANT"
-expect "pbx show" 0 "Secret:           (stored; never shown)"
+expect "pbx show" 0 "Secret:           (set; never shown)"
 run pbx enable "$TENANT" --json
 jeq "pbx enable" 'd["enabled"]' true
 run pbx disable "$TENANT" --json

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# pbx add without --secret-file/--secret-env on a terminal: the secret is
+# asked for without echo (a real pty in a private tmux server), stored, and
+# never shown on the screen.
+source "$(dirname "$0")/lib.sh"
+
+T() { tmux -S "$TMP/tmux.sock" "$@"; }
+trap 'T kill-server 2>/dev/null; rm -rf "$TMP"' EXIT
+wait_for() {
+	local d=$((SECONDS + ${2:-10}))
+	until T capture-pane -p -t t | grep -qF -- "$1"; do
+		((SECONDS < d)) || { T capture-pane -p -t t >&2; return 1; }
+		sleep 0.05
+	done
+}
+
+run customer create --name "Invite Tty" --product-type analytics-pro --country FR \
+	--admin-name A --admin-email a@tty.example
+expect "customer" 0
+
+T -f /dev/null new-session -d -s t -x 120 -y 20 -e LANG=C.UTF-8 -e LC_ALL=C.UTF-8 \
+	-e "PROVDESK_DATADIR=${PROVDESK_DATADIR-}" \
+	"exec sh -c '\"\$0\" --db \"\$1\" --config \"\$2\" pbx add \"Invite Tty\" --platform asterisk-ami --host 127.0.0.1 --port 5038 --username admin; echo \"exit=\$?\"; sleep 60' '$PROVDESK' '$DB' '$CONF'"
+check "the prompt appears" wait_for "PBX secret:"
+T send-keys -t t -l "typed-S3cret-value"
+T send-keys -t t Enter
+check "the command finishes" wait_for "exit=0"
+check "the secret is not echoed" bash -c "! tmux -S '$TMP/tmux.sock' capture-pane -p -t t | grep -q typed-S3cret"
+check "the connection was added" bash -c "tmux -S '$TMP/tmux.sock' capture-pane -p -t t | grep -q 'Added PBX connection'"
+check "the secret was stored" bash -c "sqlite3 '$DB' .dump | grep -q typed-S3cret-value"
+
+run customer create --name "Sans Tty" --product-type analytics-pro --country FR \
+	--admin-name A --admin-email a@sans.example
+run pbx add "Sans Tty" --platform asterisk-ami --host 127.0.0.1 --port 5038 --username admin </dev/null
+expect "no terminal and no secret option: no prompt, the secret is required" 65 "" "secret"
+run pbx add "Sans Tty" --platform asterisk-ami --host 127.0.0.1 --port 5038 --username admin \
+	--disabled </dev/null
+expect "a disabled link may wait for its secret" 0 "Secret:           (none)"
+run pbx enable "Sans Tty"
+expect "enabling without a secret is refused" 65 "" "secret"
+printf 'later-secret\n' >"$TMP/s"
+run pbx update "Sans Tty" --secret-file "$TMP/s" --json
+jeq "secret set later" 'd["secret_set"]' true
+run pbx enable "Sans Tty" --json
+jeq "then it can be enabled" 'd["enabled"]' true
+
+finish
