@@ -15,15 +15,15 @@
 static int demo_start(pd_cli *c, pd_ui_opts *o, pd_labpbx **lab)
 {
 	pd_labpbx_opts lo = {
-		.listen_host = "127.0.0.1",
-		.port = 0, /* any free port: several demos may run at once */
-		.username = DEMO_USER,
-		.secret = DEMO_SECRET,
-		.users = 20,
-		.queues = 2,
-		.sites = 2,
-		.call_rate = 6,
-		.seed = 1,
+	    .listen_host = "127.0.0.1",
+	    .port = 0, /* any free port: several demos may run at once */
+	    .username = DEMO_USER,
+	    .secret = DEMO_SECRET,
+	    .users = 20,
+	    .queues = 2,
+	    .sites = 2,
+	    .call_rate = 6,
+	    .seed = 1,
 	};
 	pd_err e;
 	pd_err_clear(&e);
@@ -35,7 +35,7 @@ static int demo_start(pd_cli *c, pd_ui_opts *o, pd_labpbx **lab)
 	if (pd_cli_demo_seed(c, "127.0.0.1", labpbx_port(*lab), DEMO_USER, DEMO_SECRET, &e) !=
 	    PD_OK) {
 		fprintf(stderr, "provdesk: --demo: %s: %s%s%s\n", c->db_path, e.field,
-			e.field[0] ? ": " : "", e.message);
+		        e.field[0] ? ": " : "", e.message);
 		return pd_status_exit_code(e.status ? e.status : PD_E_INTERNAL);
 	}
 	/* the console opens its own connection */
@@ -59,7 +59,7 @@ int main(int argc, char **argv)
 	if (g.argi < argc) {
 		if (g.noc || g.demo) {
 			fprintf(stderr, "provdesk: %s opens the console and takes no command\n",
-				g.noc ? "--noc" : "--demo");
+			        g.noc ? "--noc" : "--demo");
 			return 64;
 		}
 		rc = pd_cli_run(&c, argc - g.argi, argv + g.argi);
@@ -79,12 +79,12 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	pd_ui_opts o = {
-		.cfg = &c.cfg,
-		.cat = &c.cat,
-		.db_path = c.db_path,
-		.theme = g.theme ? g.theme : c.cfg.ui_theme,
-		.noc = g.noc,
-		.demo = false,
+	    .cfg = &c.cfg,
+	    .cat = &c.cat,
+	    .db_path = c.db_path,
+	    .theme = g.theme ? g.theme : c.cfg.ui_theme,
+	    .noc = g.noc,
+	    .demo = false,
 	};
 	pd_labpbx *lab = NULL;
 	if (g.demo) {

@@ -21,10 +21,10 @@ typedef struct pd_cli {
 	bool json;               /* --json */
 	pd_config cfg;
 	pd_catalogue cat;
-	pd_store *store;         /* opened on first pd_cli_store() */
+	pd_store *store; /* opened on first pd_cli_store() */
 	pd_actor actor;
-	bool loaded;             /* cfg and cat are valid */
-	char *db_owned;          /* db_path when computed here */
+	bool loaded;    /* cfg and cat are valid */
+	char *db_owned; /* db_path when computed here */
 } pd_cli;
 
 /* Global options (before the command), SPEC §4.1. */
@@ -33,7 +33,7 @@ typedef struct {
 	const char *config_path; /* --config */
 	const char *theme;       /* --theme */
 	bool demo, noc, json;
-	int argi;                /* index of the command in argv; argc when none */
+	int argi; /* index of the command in argv; argc when none */
 } pd_cli_globals;
 
 /* Parses the global options. Returns -1 to go on, or an exit code after
@@ -69,7 +69,7 @@ void pd_cli_print_json(pd_cli *c, json_t *doc);
  * linked to the lab PBX at host:port (re-pointed on every run). */
 char *pd_cli_demo_db_path(void);
 pd_status pd_cli_demo_seed(pd_cli *c, const char *host, int port, const char *username,
-			   const char *secret, pd_err *e);
+                           const char *secret, pd_err *e);
 
 /* Command groups implemented outside src/cli/core files. */
 int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv);  /* src/cli/lab_pbx.c (pbx layer owner) */

@@ -14,13 +14,13 @@
 #include "provdesk/util.h"
 
 static const char help_billing[] =
-	"Usage: provdesk billing export --period YYYY-MM [--format csv|json] [--output FILE]\n"
-	"One line per customer and product type for the month: billing id (reference, else\n"
-	"tenant id), customer name, product type, licensed users, active days (pro rata),\n"
-	"unit price, amount and flags (\"internal / zero-rated\", \"trial\", \"deleted DATE\").\n"
-	"  --format csv   RFC 4180 CSV, UTF-8, CRLF line ends (default)\n"
-	"  --format json  one JSON document (also --json)\n"
-	"  --output FILE  write to FILE (atomically) instead of standard output\n";
+    "Usage: provdesk billing export --period YYYY-MM [--format csv|json] [--output FILE]\n"
+    "One line per customer and product type for the month: billing id (reference, else\n"
+    "tenant id), customer name, product type, licensed users, active days (pro rata),\n"
+    "unit price, amount and flags (\"internal / zero-rated\", \"trial\", \"deleted DATE\").\n"
+    "  --format csv   RFC 4180 CSV, UTF-8, CRLF line ends (default)\n"
+    "  --format json  one JSON document (also --json)\n"
+    "  --output FILE  write to FILE (atomically) instead of standard output\n";
 
 typedef struct {
 	pd_cli *c;
@@ -43,7 +43,7 @@ static pd_status write_line(const pd_billing_line *l, void *vctx, pd_err *e)
 	x->n++;
 	json_t *tot = json_object_get(x->totals, cur);
 	json_object_set_new(x->totals, cur,
-			    json_integer((tot ? json_integer_value(tot) : 0) + l->amount_cents));
+	                    json_integer((tot ? json_integer_value(tot) : 0) + l->amount_cents));
 	if (x->json) {
 		json_t *o = json_object();
 		json_object_set_new(o, "billing_id", pd_json_str(l->billing_id));
@@ -72,9 +72,9 @@ static pd_status write_line(const pd_billing_line *l, void *vctx, pd_err *e)
 	snprintf(users, sizeof users, "%lld", (long long)l->licensed_users);
 	snprintf(ad, sizeof ad, "%d", l->active_days);
 	snprintf(pdays, sizeof pdays, "%d", l->period_days);
-	const char *cells[] = {x->period, l->billing_id, l->customer_name, l->product_type, users,
-			       ad,        pdays,         price,            amount,          cur,
-			       l->flags};
+	const char *cells[] = {
+	    x->period, l->billing_id, l->customer_name, l->product_type, users, ad, pdays, price,
+	    amount,    cur,           l->flags};
 	pd_csv_write_row(x->out, cells, sizeof cells / sizeof cells[0]);
 	if (ferror(x->out))
 		return pd_fail(e, PD_E_CANTCREATE, "output", "write error: %s", strerror(errno));
@@ -85,12 +85,13 @@ static int cmd_export(pd_cli *c, int argc, char **argv)
 {
 	const char *period = NULL, *format = NULL, *output = NULL;
 	const pd_opt opts[] = {
-		{"period", PD_OPT_VAL, &period, NULL},
-		{"format", PD_OPT_VAL, &format, NULL},
-		{"output", PD_OPT_VAL, &output, NULL},
-		{NULL, 0, NULL, NULL},
+	    {"period", PD_OPT_VAL, &period, NULL},
+	    {"format", PD_OPT_VAL, &format, NULL},
+	    {"output", PD_OPT_VAL, &output, NULL},
+	    {NULL, 0, NULL, NULL},
 	};
-	int rc = pd_cli_parse(c, "billing export", argc, argv, opts, NULL, 0, 0, NULL, help_billing);
+	int rc =
+	    pd_cli_parse(c, "billing export", argc, argv, opts, NULL, 0, 0, NULL, help_billing);
 	if (rc != PD_CLI_CONTINUE)
 		return rc;
 	if (!period)
@@ -98,10 +99,11 @@ static int cmd_export(pd_cli *c, int argc, char **argv)
 	pd_day first;
 	int ndays;
 	if (!pd_period_parse(period, &first, &ndays))
-		return pd_cli_usage_field(c, "period",
-					  "--period: expected a month as YYYY-MM (e.g. 2026-11), got "
-					  "'%s'",
-					  period);
+		return pd_cli_usage_field(
+		    c, "period",
+		    "--period: expected a month as YYYY-MM (e.g. 2026-11), got "
+		    "'%s'",
+		    period);
 	bool json = c->json;
 	if (format) {
 		if (strcmp(format, "json") == 0)
@@ -109,12 +111,12 @@ static int cmd_export(pd_cli *c, int argc, char **argv)
 		else if (strcmp(format, "csv") == 0) {
 			if (c->json)
 				return pd_cli_usage_field(c, "format",
-							  "billing export: --json and --format csv "
-							  "conflict");
+				                          "billing export: --json and --format csv "
+				                          "conflict");
 			json = false;
 		} else
-			return pd_cli_usage_field(c, "format",
-						  "--format: expected csv or json, got '%s'", format);
+			return pd_cli_usage_field(
+			    c, "format", "--format: expected csv or json, got '%s'", format);
 	}
 	if (output && !*output)
 		return pd_cli_usage_field(c, "output", "--output: empty file name");
@@ -147,14 +149,14 @@ static int cmd_export(pd_cli *c, int argc, char **argv)
 			json_decref(x.lines);
 			json_decref(x.totals);
 			return pd_cli_failf(c, PD_E_CANTCREATE, "output", "cannot create %s: %s",
-					    output, strerror(err));
+			                    output, strerror(err));
 		}
 	}
 	if (!json) {
 		static const char *const heads[] = {
-			"period",     "billing_id", "customer_name", "product_type",
-			"licensed_users", "active_days", "period_days", "unit_price",
-			"amount",     "currency",   "flags"};
+		    "period",         "billing_id",  "customer_name", "product_type",
+		    "licensed_users", "active_days", "period_days",   "unit_price",
+		    "amount",         "currency",    "flags"};
 		pd_csv_write_row(x.out, heads, sizeof heads / sizeof heads[0]);
 	}
 	pd_status st = store_billing_export(s, first, ndays, write_line, &x, &e);
@@ -190,10 +192,10 @@ static int cmd_export(pd_cli *c, int argc, char **argv)
 		bad |= fclose(x.out) != 0;
 		if (st == PD_OK && bad)
 			st = pd_fail(&e, PD_E_CANTCREATE, "output", "cannot write %s: %s", output,
-				     strerror(err));
+			             strerror(err));
 		if (st == PD_OK && rename(tmp, output) != 0)
 			st = pd_fail(&e, PD_E_CANTCREATE, "output", "cannot create %s: %s", output,
-				     strerror(errno));
+			             strerror(errno));
 		if (st != PD_OK)
 			unlink(tmp);
 		free(tmp);
@@ -202,7 +204,7 @@ static int cmd_export(pd_cli *c, int argc, char **argv)
 		return pd_cli_fail(c, &e);
 	if (output && !c->json)
 		fprintf(stderr, "%zu billing line%s written to %s\n", x.n, x.n == 1 ? "" : "s",
-			output);
+		        output);
 	return 0;
 }
 

@@ -11,36 +11,37 @@
 #include "provdesk/util.h"
 
 static const char top_help[] =
-	"Usage: provdesk [--db PATH] [--config PATH] [--theme NAME] [--demo] [--noc]\n"
-	"       provdesk [--db PATH] [--config PATH] COMMAND [ARGS...] [--json]\n"
-	"\n"
-	"Without a command, opens the console. Commands:\n"
-	"  customer list|show|create|update|delete|restore|trial   manage customers\n"
-	"  user list|add|update|remove CUSTOMER ...                console users of a customer\n"
-	"  role assign CUSTOMER USER ROLE                          give a user a role (or none)\n"
-	"  template list|show|add|update|delete                    PBX templates\n"
-	"  pbx add|show|update|enable|disable|remove CUSTOMER      the customer's PBX connection\n"
-	"  pbx status|resync|test CUSTOMER                         live PBX link\n"
-	"  catalogue                                               product types, roles, platforms, countries\n"
-	"  audit [CUSTOMER]                                        the audit log\n"
-	"  outbox list|retry                                       invitation emails\n"
-	"  import FILE.csv                                         create customers from a CSV file\n"
-	"  billing export --period YYYY-MM                         billing lines of a month\n"
-	"  lab-pbx                                                 run the built-in lab PBX\n"
-	"\n"
-	"Global options (before the command):\n"
-	"  --db PATH       database file (default: [database] path, else XDG data dir/provdesk.db)\n"
-	"  --config PATH   configuration file (default: XDG config dir/provdesk.conf)\n"
-	"  --theme NAME    console theme\n"
-	"  --demo          start the lab PBX with a demo database\n"
-	"  --noc           read-only wall display\n"
-	"  --json          JSON output (also accepted after the command)\n"
-	"  -h, --help      this help; COMMAND --help for a command\n"
-	"  --version       print the version\n"
-	"\n"
-	"Exit codes: 0 ok, 64 usage, 65 invalid data, 66 missing input, 69 PBX/SMTP unavailable,\n"
-	"73 cannot create output, 75 temporary failure (retry), 76 protocol error, 77 refused,\n"
-	"78 configuration error. See provdesk(1).\n";
+    "Usage: provdesk [--db PATH] [--config PATH] [--theme NAME] [--demo] [--noc]\n"
+    "       provdesk [--db PATH] [--config PATH] COMMAND [ARGS...] [--json]\n"
+    "\n"
+    "Without a command, opens the console. Commands:\n"
+    "  customer list|show|create|update|delete|restore|trial   manage customers\n"
+    "  user list|add|update|remove CUSTOMER ...                console users of a customer\n"
+    "  role assign CUSTOMER USER ROLE                          give a user a role (or none)\n"
+    "  template list|show|add|update|delete                    PBX templates\n"
+    "  pbx add|show|update|enable|disable|remove CUSTOMER      the customer's PBX connection\n"
+    "  pbx status|resync|test CUSTOMER                         live PBX link\n"
+    "  catalogue                                               product types, roles, platforms, "
+    "countries\n"
+    "  audit [CUSTOMER]                                        the audit log\n"
+    "  outbox list|retry                                       invitation emails\n"
+    "  import FILE.csv                                         create customers from a CSV file\n"
+    "  billing export --period YYYY-MM                         billing lines of a month\n"
+    "  lab-pbx                                                 run the built-in lab PBX\n"
+    "\n"
+    "Global options (before the command):\n"
+    "  --db PATH       database file (default: [database] path, else XDG data dir/provdesk.db)\n"
+    "  --config PATH   configuration file (default: XDG config dir/provdesk.conf)\n"
+    "  --theme NAME    console theme\n"
+    "  --demo          start the lab PBX with a demo database\n"
+    "  --noc           read-only wall display\n"
+    "  --json          JSON output (also accepted after the command)\n"
+    "  -h, --help      this help; COMMAND --help for a command\n"
+    "  --version       print the version\n"
+    "\n"
+    "Exit codes: 0 ok, 64 usage, 65 invalid data, 66 missing input, 69 PBX/SMTP unavailable,\n"
+    "73 cannot create output, 75 temporary failure (retry), 76 protocol error, 77 refused,\n"
+    "78 configuration error. See provdesk(1).\n";
 
 void pd_cli_print_help(FILE *out)
 {
@@ -174,10 +175,10 @@ pd_store *pd_cli_store(pd_cli *c, pd_err *e)
 		return NULL;
 	}
 	pd_store_opts o = {
-		.catalogue = &c->cat,
-		.internal_systems_limit = c->cfg.internal_systems_limit,
-		.busy_timeout_ms = 5000,
-		.read_only = false,
+	    .catalogue = &c->cat,
+	    .internal_systems_limit = c->cfg.internal_systems_limit,
+	    .busy_timeout_ms = 5000,
+	    .read_only = false,
 	};
 	if (store_open(c->db_path, &o, &c->store, e) != PD_OK) {
 		c->store = NULL;
@@ -188,8 +189,7 @@ pd_store *pd_cli_store(pd_cli *c, pd_err *e)
 
 /* ---- errors and output ---- */
 
-static void print_json_error(pd_cli *c, pd_status st, const char *field, int line,
-			     const char *msg)
+static void print_json_error(pd_cli *c, pd_status st, const char *field, int line, const char *msg)
 {
 	json_t *err = json_object();
 	json_object_set_new(err, "code", json_string(pd_status_code(st)));
@@ -280,13 +280,19 @@ static int cmd_lab_pbx(pd_cli *c, int argc, char **argv)
 }
 
 static const pd_subcmd commands[] = {
-	{"customer", pd_cli_customer_cmd},   {"user", pd_cli_user_cmd},
-	{"role", pd_cli_role_cmd},           {"template", pd_cli_template_cmd},
-	{"pbx", pd_cli_pbx_cmd},             {"catalogue", pd_cli_catalogue_cmd},
-	{"catalog", pd_cli_catalogue_cmd},   {"audit", pd_cli_audit_cmd},
-	{"outbox", pd_cli_outbox_cmd},       {"import", pd_cli_import_cmd},
-	{"billing", pd_cli_billing_cmd},     {"lab-pbx", cmd_lab_pbx},
-	{NULL, NULL},
+    {"customer", pd_cli_customer_cmd},
+    {"user", pd_cli_user_cmd},
+    {"role", pd_cli_role_cmd},
+    {"template", pd_cli_template_cmd},
+    {"pbx", pd_cli_pbx_cmd},
+    {"catalogue", pd_cli_catalogue_cmd},
+    {"catalog", pd_cli_catalogue_cmd},
+    {"audit", pd_cli_audit_cmd},
+    {"outbox", pd_cli_outbox_cmd},
+    {"import", pd_cli_import_cmd},
+    {"billing", pd_cli_billing_cmd},
+    {"lab-pbx", cmd_lab_pbx},
+    {NULL, NULL},
 };
 
 int pd_cli_run(pd_cli *c, int argc, char **argv)
@@ -314,7 +320,7 @@ int pd_cli_run(pd_cli *c, int argc, char **argv)
 }
 
 int pd_cli_group(pd_cli *c, const char *group, const pd_subcmd *subs, int argc, char **argv,
-		 const char *help)
+                 const char *help)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		if (argc < 2) {
@@ -339,7 +345,7 @@ int pd_cli_group(pd_cli *c, const char *group, const pd_subcmd *subs, int argc, 
 		if (strcmp(s->name, argv[1]) == 0)
 			return s->fn(c, argc - 1, argv + 1);
 	return pd_cli_usage(c, "%s: unknown sub-command '%s'; try 'provdesk %s --help'", group,
-			    argv[1], group);
+	                    argv[1], group);
 }
 
 int pd_cli_main(int argc, char **argv)

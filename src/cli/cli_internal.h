@@ -22,10 +22,10 @@ typedef enum {
 } pd_opt_kind;
 
 typedef struct {
-	const char *name;  /* without the dashes: "product-type" */
+	const char *name; /* without the dashes: "product-type" */
 	pd_opt_kind kind;
-	const char **val;  /* VAL/OPTVAL: receives the value ("" for a bare OPTVAL) */
-	bool *flag;        /* set to true when present (any kind) */
+	const char **val; /* VAL/OPTVAL: receives the value ("" for a bare OPTVAL) */
+	bool *flag;       /* set to true when present (any kind) */
 } pd_opt;
 
 /* The continue marker of pd_cli_parse (any exit code is >= 0). */
@@ -36,7 +36,7 @@ typedef struct {
  * --secret/--password are handled here. Returns PD_CLI_CONTINUE, or an exit
  * code when it printed help (0) or a usage error (64). */
 int pd_cli_parse(pd_cli *c, const char *cmd, int argc, char **argv, const pd_opt *opts,
-		 const char **pos, int min_pos, int max_pos, int *npos, const char *help);
+                 const char **pos, int min_pos, int max_pos, int *npos, const char *help);
 /* True when `arg` is an attempt to pass a secret on the command line. */
 bool pd_cli_is_secret_option(const char *arg);
 int pd_cli_refuse_secret(pd_cli *c, const char *arg);
@@ -45,16 +45,17 @@ int pd_cli_refuse_secret(pd_cli *c, const char *arg);
 bool pd_cli_int(pd_cli *c, const char *opt, const char *s, long min, long max, long *out);
 /* Usage error naming `field` (for --json). Returns 64. */
 int pd_cli_usage_field(pd_cli *c, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Failure with a status/field/message built here. */
 int pd_cli_failf(pd_cli *c, pd_status st, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* ---- shared look-ups ---- */
 pd_status pd_cli_geo(const pd_geo **g, pd_err *e);
 /* Country from a code ("DE") or an unambiguous English/French name or name
  * part ("Allemagne", "germany"). */
-pd_status pd_cli_country(const pd_geo *g, const char *in, const char *field, char out[3], pd_err *e);
+pd_status pd_cli_country(const pd_geo *g, const char *in, const char *field, char out[3],
+                         pd_err *e);
 /* Role by key or display name; "none"/"" gives *key NULL. */
 pd_status pd_cli_role(const pd_catalogue *cat, const char *in, const char **key, pd_err *e);
 /* Resolve CUSTOMER (tenant id, #rowid or name). */
@@ -62,14 +63,14 @@ pd_status pd_cli_customer(pd_cli *c, const char *id, pd_customer *out, pd_err *e
 /* Reads a secret from --secret-file / --secret-env / a no-echo prompt on a
  * terminal. *out NULL when none was given and stdin is not a terminal. */
 pd_status pd_cli_read_secret(const char *file, const char *env, const char *prompt, char **out,
-			     pd_err *e);
+                             pd_err *e);
 
 /* ---- output ---- */
 typedef struct {
 	size_t ncols;
 	const char **heads;
-	bool *right;      /* right-aligned columns (numbers) */
-	char **cells;     /* nrows * ncols */
+	bool *right;  /* right-aligned columns (numbers) */
+	char **cells; /* nrows * ncols */
 	size_t nrows, cap;
 } pd_table;
 void pd_table_init(pd_table *t, size_t ncols, const char *const *heads, const bool *right);
@@ -110,6 +111,6 @@ typedef struct {
 	int (*fn)(pd_cli *c, int argc, char **argv);
 } pd_subcmd;
 int pd_cli_group(pd_cli *c, const char *group, const pd_subcmd *subs, int argc, char **argv,
-		 const char *help);
+                 const char *help);
 
 #endif

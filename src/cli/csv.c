@@ -80,10 +80,11 @@ int pd_csv_next(pd_csv_reader *r, pd_csv_record *rec, pd_err *e)
 			for (;;) {
 				if (r->p >= r->end) {
 					pd_buf_free(&field);
-					pd_fail_line(e, PD_E_INVALID, open_line, NULL,
-						     "unterminated quoted field (the quote opened on "
-						     "line %d is never closed)",
-						     open_line);
+					pd_fail_line(
+					    e, PD_E_INVALID, open_line, NULL,
+					    "unterminated quoted field (the quote opened on "
+					    "line %d is never closed)",
+					    open_line);
 					rec->end_line = r->line;
 					return -1;
 				}
@@ -108,9 +109,10 @@ int pd_csv_next(pd_csv_reader *r, pd_csv_record *rec, pd_err *e)
 				pd_buf_free(&field);
 				skip_line(r);
 				rec->end_line = line;
-				return pd_fail_line(e, PD_E_INVALID, line, NULL,
-						    "unexpected character after a closing quote "
-						    "(a quote inside a quoted field must be doubled)"),
+				return pd_fail_line(
+				           e, PD_E_INVALID, line, NULL,
+				           "unexpected character after a closing quote "
+				           "(a quote inside a quoted field must be doubled)"),
 				       -1;
 			}
 		} else {
@@ -122,8 +124,8 @@ int pd_csv_next(pd_csv_reader *r, pd_csv_record *rec, pd_err *e)
 					skip_line(r);
 					rec->end_line = line;
 					return pd_fail_line(e, PD_E_INVALID, line, NULL,
-							    "quote in an unquoted field (quote the "
-							    "whole field and double the quote)"),
+					                    "quote in an unquoted field (quote the "
+					                    "whole field and double the quote)"),
 					       -1;
 				}
 				r->p++;
@@ -139,8 +141,8 @@ int pd_csv_next(pd_csv_reader *r, pd_csv_record *rec, pd_err *e)
 			skip_line(r);
 			rec->end_line = line;
 			return pd_fail_line(e, PD_E_INVALID, line, NULL,
-					    "invalid UTF-8 in field %zu (save the file as UTF-8)",
-					    rec->n + 1),
+			                    "invalid UTF-8 in field %zu (save the file as UTF-8)",
+			                    rec->n + 1),
 			       -1;
 		}
 		rec_push(rec, field.s ? field.s : "", field.len);

@@ -18,8 +18,8 @@ typedef struct {
 typedef struct {
 	char **fields; /* NUL-terminated copies */
 	size_t n, cap;
-	int line;      /* physical line where the record starts */
-	int end_line;  /* physical line where it ends (quoted newlines) */
+	int line;     /* physical line where the record starts */
+	int end_line; /* physical line where it ends (quoted newlines) */
 } pd_csv_record;
 
 /* data/len: the whole input. A UTF-8 BOM is skipped. */

@@ -11,62 +11,62 @@
 #define LIST_PAGE 512
 
 static const char help_list[] =
-	"Usage: provdesk customer list [--filter TEXT] [--sort COLUMN] [--desc] [--all] [--json]\n"
-	"List customers (deleted ones only with --all).\n"
-	"  --filter TEXT   substring of the name, reference, tenant id or notes\n"
-	"                  (case- and accent-insensitive)\n"
-	"  --sort COLUMN   name, product_type, reference, country, status, internal_system,\n"
-	"                  users or created (default name)\n"
-	"  --desc          reverse order\n"
-	"  --all           include deleted customers\n"
-	"  --limit N       at most N rows\n"
-	"  --json          print a JSON array of customers\n";
+    "Usage: provdesk customer list [--filter TEXT] [--sort COLUMN] [--desc] [--all] [--json]\n"
+    "List customers (deleted ones only with --all).\n"
+    "  --filter TEXT   substring of the name, reference, tenant id or notes\n"
+    "                  (case- and accent-insensitive)\n"
+    "  --sort COLUMN   name, product_type, reference, country, status, internal_system,\n"
+    "                  users or created (default name)\n"
+    "  --desc          reverse order\n"
+    "  --all           include deleted customers\n"
+    "  --limit N       at most N rows\n"
+    "  --json          print a JSON array of customers\n";
 
 static const char help_show[] =
-	"Usage: provdesk customer show ID|NAME [--json]\n"
-	"Show one customer with its users, PBX connection (never its secret) and sub-accounts.\n"
-	"ID is the tenant id or #ROWID; NAME is compared case- and accent-insensitively.\n";
+    "Usage: provdesk customer show ID|NAME [--json]\n"
+    "Show one customer with its users, PBX connection (never its secret) and sub-accounts.\n"
+    "ID is the tenant id or #ROWID; NAME is compared case- and accent-insensitively.\n";
 
 static const char help_create[] =
-	"Usage: provdesk customer create --name NAME --product-type KEY --country CC\n"
-	"         [--reference REF] [--notes TEXT] [--time-zone TZ] [--trial[=DAYS]] [--internal]\n"
-	"         --admin-name NAME --admin-email EMAIL [--admin-extension EXT] [--json]\n"
-	"Create a customer and its primary user (Customer Administrator) in one\n"
-	"transaction; the primary user's invitation is queued in the outbox.\n"
-	"  --country CC      ISO 3166-1 alpha-2 code, or an unambiguous English or French\n"
-	"                    name (\"Germany\", \"Allemagne\")\n"
-	"  --time-zone TZ    IANA zone (default: the country's main zone)\n"
-	"  --trial[=DAYS]    start a trial today (default length: [trial] default_days)\n"
-	"  --internal        the reseller's own internal system (never billed; limited)\n";
+    "Usage: provdesk customer create --name NAME --product-type KEY --country CC\n"
+    "         [--reference REF] [--notes TEXT] [--time-zone TZ] [--trial[=DAYS]] [--internal]\n"
+    "         --admin-name NAME --admin-email EMAIL [--admin-extension EXT] [--json]\n"
+    "Create a customer and its primary user (Customer Administrator) in one\n"
+    "transaction; the primary user's invitation is queued in the outbox.\n"
+    "  --country CC      ISO 3166-1 alpha-2 code, or an unambiguous English or French\n"
+    "                    name (\"Germany\", \"Allemagne\")\n"
+    "  --time-zone TZ    IANA zone (default: the country's main zone)\n"
+    "  --trial[=DAYS]    start a trial today (default length: [trial] default_days)\n"
+    "  --internal        the reseller's own internal system (never billed; limited)\n";
 
 static const char help_update[] =
-	"Usage: provdesk customer update ID|NAME [--name NAME] [--product-type KEY] [--reference REF]\n"
-	"         [--country CC] [--time-zone TZ] [--notes TEXT] [--internal|--no-internal]\n"
-	"         [--disable|--enable] [--trial-end YYYY-MM-DD] [--expect-version N] [--yes]\n"
-	"         [--json]\n"
-	"Change a customer. An empty value clears --reference and --notes.\n"
-	"  --trial-end DATE    set the last day of the trial (starts one today if none)\n"
-	"  --product-type KEY  refused when the current type is locked; a change to an\n"
-	"                      unlocked type prints its licensing impact and needs --yes\n"
-	"  --expect-version N  refuse (exit 75) if someone else saved the customer since\n"
-	"                      version N, showing what they changed\n";
+    "Usage: provdesk customer update ID|NAME [--name NAME] [--product-type KEY] [--reference REF]\n"
+    "         [--country CC] [--time-zone TZ] [--notes TEXT] [--internal|--no-internal]\n"
+    "         [--disable|--enable] [--trial-end YYYY-MM-DD] [--expect-version N] [--yes]\n"
+    "         [--json]\n"
+    "Change a customer. An empty value clears --reference and --notes.\n"
+    "  --trial-end DATE    set the last day of the trial (starts one today if none)\n"
+    "  --product-type KEY  refused when the current type is locked; a change to an\n"
+    "                      unlocked type prints its licensing impact and needs --yes\n"
+    "  --expect-version N  refuse (exit 75) if someone else saved the customer since\n"
+    "                      version N, showing what they changed\n";
 
 static const char help_delete[] =
-	"Usage: provdesk customer delete ID|NAME --confirm NAME [--expect-version N] [--json]\n"
-	"Soft-delete a customer (restorable). --confirm must repeat the customer's name.\n";
+    "Usage: provdesk customer delete ID|NAME --confirm NAME [--expect-version N] [--json]\n"
+    "Soft-delete a customer (restorable). --confirm must repeat the customer's name.\n";
 
 static const char help_restore[] = "Usage: provdesk customer restore ID|NAME [--json]\n"
-				   "Restore a deleted customer.\n";
+                                   "Restore a deleted customer.\n";
 
 static const char help_trial[] =
-	"Usage: provdesk customer trial extend|convert|end ID|NAME [--days N] [--json]\n"
-	"  extend   add N days to the trial (default: [trial] default_days)\n"
-	"  convert  convert the trial to a paid subscription from today\n"
-	"  end      end the trial now (monitoring stops until converted)\n";
+    "Usage: provdesk customer trial extend|convert|end ID|NAME [--days N] [--json]\n"
+    "  extend   add N days to the trial (default: [trial] default_days)\n"
+    "  convert  convert the trial to a paid subscription from today\n"
+    "  end      end the trial now (monitoring stops until converted)\n";
 
 static const char help_group[] =
-	"Usage: provdesk customer list|show|create|update|delete|restore|trial ...\n"
-	"Run 'provdesk customer SUBCOMMAND --help' for the options of each.\n";
+    "Usage: provdesk customer list|show|create|update|delete|restore|trial ...\n"
+    "Run 'provdesk customer SUBCOMMAND --help' for the options of each.\n";
 
 static void print_customer_line(const char *verb, const pd_customer *cu, pd_day today)
 {
@@ -79,11 +79,11 @@ static void print_customer_line(const char *verb, const pd_customer *cu, pd_day 
 /* ---- list ---- */
 
 static void row_cells(const pd_row *r, const char **cells, char *st, size_t stn, char *users,
-		      size_t un)
+                      size_t un)
 {
 	if (r->status == PD_CS_TRIAL)
 		snprintf(st, stn, "trial (%d day%s left)", r->trial_days_left,
-			 r->trial_days_left == 1 ? "" : "s");
+		         r->trial_days_left == 1 ? "" : "s");
 	else
 		snprintf(st, stn, "%s", pd_customer_status_name(r->status));
 	snprintf(users, un, "%lld", (long long)r->n_users);
@@ -103,9 +103,9 @@ static int cmd_list(pd_cli *c, int argc, char **argv)
 	const char *filter = NULL, *sort = "name", *limit_s = NULL;
 	bool desc = false, all = false;
 	const pd_opt opts[] = {
-		{"filter", PD_OPT_VAL, &filter, NULL}, {"sort", PD_OPT_VAL, &sort, NULL},
-		{"desc", PD_OPT_FLAG, NULL, &desc},    {"all", PD_OPT_FLAG, NULL, &all},
-		{"limit", PD_OPT_VAL, &limit_s, NULL}, {NULL, 0, NULL, NULL},
+	    {"filter", PD_OPT_VAL, &filter, NULL}, {"sort", PD_OPT_VAL, &sort, NULL},
+	    {"desc", PD_OPT_FLAG, NULL, &desc},    {"all", PD_OPT_FLAG, NULL, &all},
+	    {"limit", PD_OPT_VAL, &limit_s, NULL}, {NULL, 0, NULL, NULL},
 	};
 	int rc = pd_cli_parse(c, "customer list", argc, argv, opts, NULL, 0, 0, NULL, help_list);
 	if (rc != PD_CLI_CONTINUE)
@@ -116,7 +116,7 @@ static int cmd_list(pd_cli *c, int argc, char **argv)
 		for (int i = 0; i < PD_SORT__COUNT; i++)
 			pd_buf_printf(&b, "%s%s", i ? ", " : "", pd_sort_name((pd_sort)i));
 		rc = pd_cli_usage_field(c, "sort", "--sort: unknown column '%s' (one of: %s)", sort,
-					b.s);
+		                        b.s);
 		pd_buf_free(&b);
 		return rc;
 	}
@@ -129,20 +129,20 @@ static int cmd_list(pd_cli *c, int argc, char **argv)
 	if (!s)
 		return pd_cli_fail(c, &e);
 	pd_query q = {
-		.filter = filter && *filter ? filter : NULL,
-		.sort = so,
-		.descending = desc,
-		.include_deleted = all,
-		.today = pd_today(),
+	    .filter = filter && *filter ? filter : NULL,
+	    .sort = so,
+	    .descending = desc,
+	    .include_deleted = all,
+	    .today = pd_today(),
 	};
 	pd_row *bufs[2] = {xcalloc(LIST_PAGE, sizeof(pd_row)), xcalloc(LIST_PAGE, sizeof(pd_row))};
 	size_t nb[2] = {0, 0};
 	int cur = 0;
 	long shown = 0;
 	json_t *arr = c->json ? json_array() : NULL;
-	static const char *const heads[] = {"NAME",   "PRODUCT TYPE", "REFERENCE",
-					    "COUNTRY", "STATUS",       "INTERNAL",
-					    "PBX",    "USERS",        "TENANT ID"};
+	static const char *const heads[] = {"NAME",    "PRODUCT TYPE", "REFERENCE",
+	                                    "COUNTRY", "STATUS",       "INTERNAL",
+	                                    "PBX",     "USERS",        "TENANT ID"};
 	static const bool right[] = {false, false, false, false, false, false, false, true, false};
 	pd_table t;
 	pd_table_init(&t, 9, heads, right);
@@ -155,8 +155,8 @@ static int cmd_list(pd_cli *c, int argc, char **argv)
 		if (want == 0)
 			break;
 		st = store_customer_page(s, &q, first ? PD_PAGE_FIRST : PD_PAGE_AFTER,
-					 first ? NULL : &bufs[cur][nb[cur] - 1], want, bufs[nxt],
-					 &nb[nxt], &e);
+		                         first ? NULL : &bufs[cur][nb[cur] - 1], want, bufs[nxt],
+		                         &nb[nxt], &e);
 		if (!first) {
 			pd_rows_free(bufs[cur], nb[cur]);
 			nb[cur] = 0;
@@ -168,8 +168,8 @@ static int cmd_list(pd_cli *c, int argc, char **argv)
 			const pd_row *r = &bufs[cur][i];
 			if (arr) {
 				json_t *o = pd_json_customer(&r->c, q.today);
-				json_object_set_new(o, "status",
-						    json_string(pd_customer_status_name(r->status)));
+				json_object_set_new(
+				    o, "status", json_string(pd_customer_status_name(r->status)));
 				json_object_set_new(o, "users", json_integer(r->n_users));
 				json_object_set_new(o, "pbx_state", pd_json_str(r->pbx_state));
 				json_array_append_new(arr, o);
@@ -240,10 +240,11 @@ static int show_customer(pd_cli *c, const pd_customer *cu)
 		json_object_set_new(o, "users", ua);
 		if (has_pbx) {
 			json_t *p = pd_json_pbx(&pbx);
-			json_object_set_new(p, "state",
-					    pd_json_str(has_st ? pst.state : (pbx.enabled ? NULL
-										  : "disabled")));
-			json_object_set_new(p, "last_error", pd_json_str(has_st ? pst.last_error : NULL));
+			json_object_set_new(
+			    p, "state",
+			    pd_json_str(has_st ? pst.state : (pbx.enabled ? NULL : "disabled")));
+			json_object_set_new(p, "last_error",
+			                    pd_json_str(has_st ? pst.last_error : NULL));
 			json_object_set_new(o, "pbx", p);
 		} else
 			json_object_set_new(o, "pbx", json_null());
@@ -262,15 +263,15 @@ static int show_customer(pd_cli *c, const pd_customer *cu)
 		kv("Name:", cu->name);
 		kv("Tenant id:", cu->tenant_id);
 		snprintf(buf, sizeof buf, "%s%s%s%s", cu->product_type, pt ? " (" : "",
-			 pt ? pt->name : "", pt ? ")" : "");
+		         pt ? pt->name : "", pt ? ")" : "");
 		kv("Product type:", buf);
 		kv("Reference:", cu->reference);
 		kv("Billing id:", pd_customer_billing_id(cu));
 		const pd_geo *g = NULL;
-		const pd_country *co = pd_cli_geo(&g, &e) == PD_OK ? pd_geo_country(g, cu->country)
-								    : NULL;
+		const pd_country *co =
+		    pd_cli_geo(&g, &e) == PD_OK ? pd_geo_country(g, cu->country) : NULL;
 		snprintf(buf, sizeof buf, "%s%s%s%s", cu->country, co ? " (" : "",
-			 co ? co->name_en : "", co ? ")" : "");
+		         co ? co->name_en : "", co ? ")" : "");
 		kv("Country:", buf);
 		kv("Time zone:", cu->time_zone);
 		pd_cli_status_text(cu, today, buf, sizeof buf);
@@ -279,11 +280,11 @@ static int show_customer(pd_cli *c, const pd_customer *cu)
 			pd_day_format(cu->trial_start, t2);
 			pd_day_format(cu->trial_end, t3);
 			snprintf(buf, sizeof buf, "%s to %s%s", t2, t3,
-				 cu->trial_converted ? " (converted to paid)" : "");
+			         cu->trial_converted ? " (converted to paid)" : "");
 			kv("Trial:", buf);
 		}
-		kv("Internal system:", cu->internal_system ? "yes (internal use only, never billed)"
-							   : "no");
+		kv("Internal system:",
+		   cu->internal_system ? "yes (internal use only, never billed)" : "no");
 		snprintf(buf, sizeof buf, "%lld", (long long)cu->version);
 		kv("Version:", buf);
 		pd_fmt_time(cu->created_at, t1);
@@ -305,25 +306,27 @@ static int show_customer(pd_cli *c, const pd_customer *cu)
 		}
 		printf("\nUsers (%zu):\n", nu);
 		if (nu) {
-			static const char *const heads[] = {"ID",   "NAME",       "EMAIL", "EXTENSION",
-							    "ROLE", "INVITATION", "SOURCE"};
-			static const bool right[] = {true, false, false, false, false, false, false};
+			static const char *const heads[] = {
+			    "ID", "NAME", "EMAIL", "EXTENSION", "ROLE", "INVITATION", "SOURCE"};
+			static const bool right[] = {true,  false, false, false,
+			                             false, false, false};
 			pd_table t;
 			pd_table_init(&t, 7, heads, right);
 			for (size_t i = 0; i < nu; i++) {
 				char id[24];
 				snprintf(id, sizeof id, "#%lld", (long long)users[i].id);
-				const pd_role *r = users[i].role ? pd_catalogue_role(&c->cat,
-										     users[i].role)
-								 : NULL;
+				const pd_role *r = users[i].role
+				                       ? pd_catalogue_role(&c->cat, users[i].role)
+				                       : NULL;
 				const char *cells[7] = {
-					id,
-					users[i].display_name,
-					users[i].email,
-					users[i].extension ? users[i].extension : users[i].endpoint,
-					r ? r->name : (users[i].role ? users[i].role : "(none)"),
-					pd_invite_state_name(users[i].invite),
-					users[i].synced ? "pbx" : (users[i].primary ? "primary" : "console"),
+				    id,
+				    users[i].display_name,
+				    users[i].email,
+				    users[i].extension ? users[i].extension : users[i].endpoint,
+				    r ? r->name : (users[i].role ? users[i].role : "(none)"),
+				    pd_invite_state_name(users[i].invite),
+				    users[i].synced ? "pbx"
+				                    : (users[i].primary ? "primary" : "console"),
 				};
 				pd_table_row(&t, cells);
 			}
@@ -336,14 +339,16 @@ static int show_customer(pd_cli *c, const pd_customer *cu)
 		else {
 			printf("  %s %s:%d%s user %s%s%s\n", pbx.platform ? pbx.platform : "",
 			       pbx.host ? pbx.host : "", pbx.port, pbx.tls ? " (TLS)" : "",
-			       pbx.username ? pbx.username : "", pbx.template_name ? ", template " : "",
+			       pbx.username ? pbx.username : "",
+			       pbx.template_name ? ", template " : "",
 			       pbx.template_name ? pbx.template_name : "");
 			printf("  %s, sync users %s, monitor %s, auto-provision sub-accounts %s\n",
 			       pbx.enabled ? "enabled" : "disabled", pbx.sync_users ? "on" : "off",
 			       pbx.monitor ? "on" : "off", pbx.auto_provision ? "on" : "off");
 			if (has_st)
 				printf("  status: %s%s%s\n", pst.state ? pst.state : "",
-				       pst.last_error ? " — " : "", pst.last_error ? pst.last_error : "");
+				       pst.last_error ? " — " : "",
+				       pst.last_error ? pst.last_error : "");
 		}
 		if (ns) {
 			printf("\nSub-accounts (%zu):\n", ns);
@@ -383,38 +388,40 @@ static int cmd_show(pd_cli *c, int argc, char **argv)
 static int cmd_create(pd_cli *c, int argc, char **argv)
 {
 	const char *name = NULL, *ptype = NULL, *country = NULL, *ref = NULL, *notes = NULL,
-		   *tz = NULL, *trial = NULL, *aname = NULL, *aemail = NULL, *aext = NULL;
+	           *tz = NULL, *trial = NULL, *aname = NULL, *aemail = NULL, *aext = NULL;
 	bool internal = false, has_trial = false;
 	const pd_opt opts[] = {
-		{"name", PD_OPT_VAL, &name, NULL},
-		{"product-type", PD_OPT_VAL, &ptype, NULL},
-		{"country", PD_OPT_VAL, &country, NULL},
-		{"reference", PD_OPT_VAL, &ref, NULL},
-		{"notes", PD_OPT_VAL, &notes, NULL},
-		{"time-zone", PD_OPT_VAL, &tz, NULL},
-		{"trial", PD_OPT_OPTVAL, &trial, &has_trial},
-		{"internal", PD_OPT_FLAG, NULL, &internal},
-		{"admin-name", PD_OPT_VAL, &aname, NULL},
-		{"admin-email", PD_OPT_VAL, &aemail, NULL},
-		{"admin-extension", PD_OPT_VAL, &aext, NULL},
-		{NULL, 0, NULL, NULL},
+	    {"name", PD_OPT_VAL, &name, NULL},
+	    {"product-type", PD_OPT_VAL, &ptype, NULL},
+	    {"country", PD_OPT_VAL, &country, NULL},
+	    {"reference", PD_OPT_VAL, &ref, NULL},
+	    {"notes", PD_OPT_VAL, &notes, NULL},
+	    {"time-zone", PD_OPT_VAL, &tz, NULL},
+	    {"trial", PD_OPT_OPTVAL, &trial, &has_trial},
+	    {"internal", PD_OPT_FLAG, NULL, &internal},
+	    {"admin-name", PD_OPT_VAL, &aname, NULL},
+	    {"admin-email", PD_OPT_VAL, &aemail, NULL},
+	    {"admin-extension", PD_OPT_VAL, &aext, NULL},
+	    {NULL, 0, NULL, NULL},
 	};
-	int rc = pd_cli_parse(c, "customer create", argc, argv, opts, NULL, 0, 0, NULL,
-			      help_create);
+	int rc =
+	    pd_cli_parse(c, "customer create", argc, argv, opts, NULL, 0, 0, NULL, help_create);
 	if (rc != PD_CLI_CONTINUE)
 		return rc;
 	static const struct {
 		const char *opt, *field;
 		size_t off;
-	} req[] = {{"--name", "name", 0},         {"--product-type", "product_type", 1},
-		   {"--country", "country", 2},   {"--admin-name", "admin_name", 3},
-		   {"--admin-email", "admin_email", 4}};
+	} req[] = {{"--name", "name", 0},
+	           {"--product-type", "product_type", 1},
+	           {"--country", "country", 2},
+	           {"--admin-name", "admin_name", 3},
+	           {"--admin-email", "admin_email", 4}};
 	const char *vals[] = {name, ptype, country, aname, aemail};
 	for (size_t i = 0; i < sizeof req / sizeof req[0]; i++)
 		if (!vals[req[i].off])
 			return pd_cli_usage_field(c, req[i].field,
-						  "customer create: missing %s (see --help)",
-						  req[i].opt);
+			                          "customer create: missing %s (see --help)",
+			                          req[i].opt);
 	long days = 0;
 	if (has_trial) {
 		if (*trial) {
@@ -477,23 +484,23 @@ static bool str_eq(const char *a, const char *b)
 static int cmd_update(pd_cli *c, int argc, char **argv)
 {
 	const char *name = NULL, *ptype = NULL, *country = NULL, *ref = NULL, *notes = NULL,
-		   *tz = NULL, *ver_s = NULL, *tend = NULL;
+	           *tz = NULL, *ver_s = NULL, *tend = NULL;
 	bool internal = false, no_internal = false, disable = false, enable = false, yes = false;
 	const pd_opt opts[] = {
-		{"name", PD_OPT_VAL, &name, NULL},
-		{"product-type", PD_OPT_VAL, &ptype, NULL},
-		{"country", PD_OPT_VAL, &country, NULL},
-		{"reference", PD_OPT_VAL, &ref, NULL},
-		{"notes", PD_OPT_VAL, &notes, NULL},
-		{"time-zone", PD_OPT_VAL, &tz, NULL},
-		{"internal", PD_OPT_FLAG, NULL, &internal},
-		{"no-internal", PD_OPT_FLAG, NULL, &no_internal},
-		{"disable", PD_OPT_FLAG, NULL, &disable},
-		{"enable", PD_OPT_FLAG, NULL, &enable},
-		{"expect-version", PD_OPT_VAL, &ver_s, NULL},
-		{"trial-end", PD_OPT_VAL, &tend, NULL},
-		{"yes", PD_OPT_FLAG, NULL, &yes},
-		{NULL, 0, NULL, NULL},
+	    {"name", PD_OPT_VAL, &name, NULL},
+	    {"product-type", PD_OPT_VAL, &ptype, NULL},
+	    {"country", PD_OPT_VAL, &country, NULL},
+	    {"reference", PD_OPT_VAL, &ref, NULL},
+	    {"notes", PD_OPT_VAL, &notes, NULL},
+	    {"time-zone", PD_OPT_VAL, &tz, NULL},
+	    {"internal", PD_OPT_FLAG, NULL, &internal},
+	    {"no-internal", PD_OPT_FLAG, NULL, &no_internal},
+	    {"disable", PD_OPT_FLAG, NULL, &disable},
+	    {"enable", PD_OPT_FLAG, NULL, &enable},
+	    {"expect-version", PD_OPT_VAL, &ver_s, NULL},
+	    {"trial-end", PD_OPT_VAL, &tend, NULL},
+	    {"yes", PD_OPT_FLAG, NULL, &yes},
+	    {NULL, 0, NULL, NULL},
 	};
 	const char *pos[1];
 	int rc = pd_cli_parse(c, "customer update", argc, argv, opts, pos, 1, 1, NULL, help_update);
@@ -501,16 +508,16 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 		return rc;
 	if (internal && no_internal)
 		return pd_cli_usage_field(c, "internal_system",
-					  "customer update: --internal and --no-internal conflict");
+		                          "customer update: --internal and --no-internal conflict");
 	if (disable && enable)
 		return pd_cli_usage_field(c, "status",
-					  "customer update: --disable and --enable conflict");
-	bool fields = name || ptype || country || ref || notes || tz || internal || no_internal ||
-		      tend;
+		                          "customer update: --disable and --enable conflict");
+	bool fields =
+	    name || ptype || country || ref || notes || tz || internal || no_internal || tend;
 	pd_day tend_day = 0;
 	if (tend && !pd_day_parse(tend, &tend_day))
-		return pd_cli_usage_field(c, "trial_end",
-					  "--trial-end: expected a date as YYYY-MM-DD, got '%s'", tend);
+		return pd_cli_usage_field(
+		    c, "trial_end", "--trial-end: expected a date as YYYY-MM-DD, got '%s'", tend);
 	if (!fields && !disable && !enable)
 		return pd_cli_usage(c, "customer update: nothing to change (see --help)");
 	long ver = 0;
@@ -568,20 +575,22 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 	if (st == PD_OK && ptype && !str_eq(ptype, cur.product_type)) {
 		st = pd_check_product_change(&c->cat, cur.product_type, ptype, &impact, &e);
 		if (st == PD_OK && !yes) {
-			st = pd_fail(&e, PD_E_INVALID, "product_type",
-				     "changing the product type from %s to %s needs confirmation. %s "
-				     "Re-run with --yes to confirm.",
-				     cur.product_type, ptype, impact ? impact : "licensing changes");
+			st = pd_fail(
+			    &e, PD_E_INVALID, "product_type",
+			    "changing the product type from %s to %s needs confirmation. %s "
+			    "Re-run with --yes to confirm.",
+			    cur.product_type, ptype, impact ? impact : "licensing changes");
 		}
 		if (st == PD_OK)
 			pd_set_str(&upd.product_type, ptype);
 	}
 	free(impact);
 	if (st == PD_OK && ver && !fields && ver != cur.version)
-		st = pd_fail(&e, PD_E_CONFLICT, "version",
-			     "customer %s is at version %lld, not %ld: changed by someone else since; "
-			     "run 'provdesk customer show' and retry",
-			     cur.name, (long long)cur.version, ver);
+		st = pd_fail(
+		    &e, PD_E_CONFLICT, "version",
+		    "customer %s is at version %lld, not %ld: changed by someone else since; "
+		    "run 'provdesk customer show' and retry",
+		    cur.name, (long long)cur.version, ver);
 	pd_store *s = c->store;
 	bool saved = false;
 	if (st == PD_OK && fields) {
@@ -619,9 +628,9 @@ static int cmd_delete(pd_cli *c, int argc, char **argv)
 {
 	const char *confirm = NULL, *ver_s = NULL;
 	const pd_opt opts[] = {
-		{"confirm", PD_OPT_VAL, &confirm, NULL},
-		{"expect-version", PD_OPT_VAL, &ver_s, NULL},
-		{NULL, 0, NULL, NULL},
+	    {"confirm", PD_OPT_VAL, &confirm, NULL},
+	    {"expect-version", PD_OPT_VAL, &ver_s, NULL},
+	    {NULL, 0, NULL, NULL},
 	};
 	const char *pos[1];
 	int rc = pd_cli_parse(c, "customer delete", argc, argv, opts, pos, 1, 1, NULL, help_delete);
@@ -629,8 +638,8 @@ static int cmd_delete(pd_cli *c, int argc, char **argv)
 		return rc;
 	if (!confirm)
 		return pd_cli_usage_field(c, "confirm",
-					  "customer delete: --confirm NAME is required (type the "
-					  "customer's name to confirm)");
+		                          "customer delete: --confirm NAME is required (type the "
+		                          "customer's name to confirm)");
 	long ver = 0;
 	if (ver_s && !pd_cli_int(c, "--expect-version", ver_s, 1, INT32_MAX, &ver))
 		return 64;
@@ -639,8 +648,8 @@ static int cmd_delete(pd_cli *c, int argc, char **argv)
 	pd_customer cu;
 	if (pd_cli_customer(c, pos[0], &cu, &e) != PD_OK)
 		return pd_cli_fail(c, &e);
-	pd_status st = store_customer_delete(c->store, cu.id, confirm, ver ? ver : cu.version,
-					     &c->actor, &e);
+	pd_status st =
+	    store_customer_delete(c->store, cu.id, confirm, ver ? ver : cu.version, &c->actor, &e);
 	if (st == PD_OK) {
 		pd_customer_free(&cu);
 		st = store_customer_get(c->store, cu.id, &cu, &e);
@@ -660,7 +669,7 @@ static int cmd_delete(pd_cli *c, int argc, char **argv)
 }
 
 static int simple_action(pd_cli *c, int argc, char **argv, const char *cmd, const char *help,
-			 int action)
+                         int action)
 {
 	const char *days_s = NULL;
 	const pd_opt opts[] = {{"days", PD_OPT_VAL, &days_s, NULL}, {NULL, 0, NULL, NULL}};
@@ -732,18 +741,18 @@ static int cmd_trial_end(pd_cli *c, int argc, char **argv)
 static int cmd_trial(pd_cli *c, int argc, char **argv)
 {
 	static const pd_subcmd subs[] = {{"extend", cmd_trial_extend},
-					 {"convert", cmd_trial_convert},
-					 {"end", cmd_trial_end},
-					 {NULL, NULL}};
+	                                 {"convert", cmd_trial_convert},
+	                                 {"end", cmd_trial_end},
+	                                 {NULL, NULL}};
 	return pd_cli_group(c, "customer trial", subs, argc, argv, help_trial);
 }
 
 int pd_cli_customer_cmd(pd_cli *c, int argc, char **argv)
 {
 	static const pd_subcmd subs[] = {
-		{"list", cmd_list},       {"show", cmd_show},       {"create", cmd_create},
-		{"update", cmd_update},   {"delete", cmd_delete},   {"restore", cmd_restore},
-		{"trial", cmd_trial},     {NULL, NULL},
+	    {"list", cmd_list},     {"show", cmd_show},     {"create", cmd_create},
+	    {"update", cmd_update}, {"delete", cmd_delete}, {"restore", cmd_restore},
+	    {"trial", cmd_trial},   {NULL, NULL},
 	};
 	return pd_cli_group(c, "customer", subs, argc, argv, help_group);
 }

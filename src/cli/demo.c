@@ -20,8 +20,8 @@ char *pd_cli_demo_db_path(void)
 }
 
 static pd_status demo_customer(pd_cli *c, const char *name, const char *ptype, const char *cc,
-			       int trial_days, bool internal, const char *admin, const char *email,
-			       int64_t *id, pd_err *e)
+                               int trial_days, bool internal, const char *admin, const char *email,
+                               int64_t *id, pd_err *e)
 {
 	pd_customer cu;
 	memset(&cu, 0, sizeof cu);
@@ -58,19 +58,19 @@ static pd_status demo_customer(pd_cli *c, const char *name, const char *ptype, c
 }
 
 pd_status pd_cli_demo_seed(pd_cli *c, const char *host, int port, const char *username,
-			   const char *secret, pd_err *e)
+                           const char *secret, pd_err *e)
 {
 	if (!pd_cli_store(c, e))
 		return e->status ? e->status : PD_E_INTERNAL;
 	int64_t id, other;
 	pd_status st = demo_customer(c, DEMO_PBX_CUSTOMER, "contact-centre", "FR", 0, true,
-				     "Hélène Démo", "helene@demo.example", &id, e);
+	                             "Hélène Démo", "helene@demo.example", &id, e);
 	if (st == PD_OK)
 		st = demo_customer(c, "Société Générale (essai)", "analytics-pro", "FR", 30, false,
-				   "Jean Dupré", "jean@sg-demo.example", &other, e);
+		                   "Jean Dupré", "jean@sg-demo.example", &other, e);
 	if (st == PD_OK)
 		st = demo_customer(c, "Müller & Söhne GmbH", "analytics-essentials", "DE", 0, false,
-				   "Jürgen Müller", "juergen@mueller-demo.example", &other, e);
+		                   "Jürgen Müller", "juergen@mueller-demo.example", &other, e);
 	if (st != PD_OK)
 		return st;
 	pd_pbx p;

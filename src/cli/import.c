@@ -17,21 +17,21 @@
 #include "provdesk/util.h"
 
 static const char help_import[] =
-	"Usage: provdesk import FILE.csv [--dry-run] [--on-duplicate skip|update|fail] [--yes] "
-	"[--json]\n"
-	"Create customers (and their primary users) from a CSV file: UTF-8 with or without\n"
-	"BOM, comma separated, RFC 4180 quoting, CRLF or LF line ends, FILE '-' = stdin.\n"
-	"The header row names the columns, in any order:\n"
-	"  name, product_type, country, admin_name, admin_email        (required)\n"
-	"  reference, notes, time_zone, trial_days, internal, admin_extension (optional)\n"
-	"Every row is checked with the rules of 'customer create'; if any row is wrong,\n"
-	"nothing is imported and every problem is reported by line number and field.\n"
-	"  --dry-run            check and report only; write nothing\n"
-	"  --on-duplicate MODE  a name that already exists: fail (default), skip the row,\n"
-	"                       or update the existing customer's details from the row\n"
-	"                       (its primary user and trial are left as they are)\n"
-	"  --yes                allow --on-duplicate update to change an unlocked product type\n"
-	"trial_days: empty or 0 = no trial. internal: 1/0, true/false, yes/no or empty.\n";
+    "Usage: provdesk import FILE.csv [--dry-run] [--on-duplicate skip|update|fail] [--yes] "
+    "[--json]\n"
+    "Create customers (and their primary users) from a CSV file: UTF-8 with or without\n"
+    "BOM, comma separated, RFC 4180 quoting, CRLF or LF line ends, FILE '-' = stdin.\n"
+    "The header row names the columns, in any order:\n"
+    "  name, product_type, country, admin_name, admin_email        (required)\n"
+    "  reference, notes, time_zone, trial_days, internal, admin_extension (optional)\n"
+    "Every row is checked with the rules of 'customer create'; if any row is wrong,\n"
+    "nothing is imported and every problem is reported by line number and field.\n"
+    "  --dry-run            check and report only; write nothing\n"
+    "  --on-duplicate MODE  a name that already exists: fail (default), skip the row,\n"
+    "                       or update the existing customer's details from the row\n"
+    "                       (its primary user and trial are left as they are)\n"
+    "  --yes                allow --on-duplicate update to change an unlocked product type\n"
+    "trial_days: empty or 0 = no trial. internal: 1/0, true/false, yes/no or empty.\n";
 
 enum {
 	COL_NAME,
@@ -48,10 +48,10 @@ enum {
 	COL__COUNT
 };
 static const char *const col_names[COL__COUNT] = {
-	"name",     "product_type", "country",    "reference",   "notes",          "time_zone",
-	"trial_days", "internal",   "admin_name", "admin_email", "admin_extension"};
+    "name",       "product_type", "country",    "reference",   "notes",          "time_zone",
+    "trial_days", "internal",     "admin_name", "admin_email", "admin_extension"};
 static const bool col_required[COL__COUNT] = {true,  true,  true, false, false, false,
-					      false, false, true, true,  false};
+                                              false, false, true, true,  false};
 
 typedef enum { ACT_CREATE, ACT_UPDATE, ACT_SKIP, ACT_ERROR } row_action;
 static const char *const act_names[] = {"create", "update", "skip", "error"};
@@ -59,12 +59,12 @@ static const char *const act_names[] = {"create", "update", "skip", "error"};
 typedef struct {
 	int line;
 	row_action act;
-	char *name;            /* as given (for the report) */
-	pd_new_customer n;     /* ACT_CREATE */
-	pd_customer upd;       /* ACT_UPDATE: the existing row with the file's values */
+	char *name;        /* as given (for the report) */
+	pd_new_customer n; /* ACT_CREATE */
+	pd_customer upd;   /* ACT_UPDATE: the existing row with the file's values */
 	char field[64];
-	char *message;         /* ACT_ERROR or the reason of a skip */
-	char tenant_id[37];    /* after writing */
+	char *message;      /* ACT_ERROR or the reason of a skip */
+	char tenant_id[37]; /* after writing */
 } import_row;
 
 /* ---- a small string -> line map (fold keys of names and emails) ---- */
@@ -132,7 +132,8 @@ static pd_status read_all(const char *path, char **data, size_t *len, pd_err *e)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	if (!f)
-		return pd_fail(e, PD_E_NOINPUT, "file", "cannot open %s: %s", path, strerror(errno));
+		return pd_fail(e, PD_E_NOINPUT, "file", "cannot open %s: %s", path,
+		               strerror(errno));
 	pd_buf b = {0};
 	char tmp[65536];
 	size_t r;
@@ -160,7 +161,7 @@ static void row_error(import_row *r, const pd_err *e)
 }
 
 static void row_errorf(import_row *r, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void row_errorf(import_row *r, const char *field, const char *fmt, ...)
 {
 	pd_err e;
@@ -215,13 +216,15 @@ static void check_update(import_ctx *x, import_row *r, const pd_csv_record *rec,
 	const char *pt = fld(x, rec, COL_PRODUCT);
 	if (strcmp(pt, cur->product_type) != 0) {
 		char *impact = NULL;
-		if (pd_check_product_change(&x->c->cat, cur->product_type, pt, &impact, &e) != PD_OK)
+		if (pd_check_product_change(&x->c->cat, cur->product_type, pt, &impact, &e) !=
+		    PD_OK)
 			return row_error(r, &e);
 		if (!x->yes) {
-			row_errorf(r, "product_type",
-				   "changing the product type of \"%s\" from %s to %s: %s; re-run with "
-				   "--yes to confirm",
-				   cur->name, cur->product_type, pt, impact ? impact : "");
+			row_errorf(
+			    r, "product_type",
+			    "changing the product type of \"%s\" from %s to %s: %s; re-run with "
+			    "--yes to confirm",
+			    cur->name, cur->product_type, pt, impact ? impact : "");
 			free(impact);
 			return;
 		}
@@ -229,8 +232,8 @@ static void check_update(import_ctx *x, import_row *r, const pd_csv_record *rec,
 		pd_set_str(&u->product_type, pt);
 	}
 	if (x->col[COL_REFERENCE] >= 0)
-		pd_set_str(&u->reference, *fld(x, rec, COL_REFERENCE) ? fld(x, rec, COL_REFERENCE)
-								       : NULL);
+		pd_set_str(&u->reference,
+		           *fld(x, rec, COL_REFERENCE) ? fld(x, rec, COL_REFERENCE) : NULL);
 	if (x->col[COL_NOTES] >= 0)
 		pd_set_str(&u->notes, *fld(x, rec, COL_NOTES) ? fld(x, rec, COL_NOTES) : NULL);
 	if (pd_cli_country(x->g, fld(x, rec, COL_COUNTRY), "country", u->country, &e) != PD_OK)
@@ -247,12 +250,12 @@ static void check_update(import_ctx *x, import_row *r, const pd_csv_record *rec,
 	bool internal = cur->internal_system;
 	if (x->col[COL_INTERNAL] >= 0 && !parse_bool(fld(x, rec, COL_INTERNAL), &internal))
 		return row_errorf(r, "internal", "expected 1/0, true/false or yes/no, got '%s'",
-				  fld(x, rec, COL_INTERNAL));
+		                  fld(x, rec, COL_INTERNAL));
 	if (internal && !cur->internal_system && ++x->internal_used > x->internal_limit)
 		return row_errorf(r, "internal",
-				  "at most %d internal system%s allowed ([customers] "
-				  "internal_systems_limit)",
-				  x->internal_limit, x->internal_limit == 1 ? " is" : "s are");
+		                  "at most %d internal system%s allowed ([customers] "
+		                  "internal_systems_limit)",
+		                  x->internal_limit, x->internal_limit == 1 ? " is" : "s are");
 	u->internal_system = internal;
 	if (pd_customer_check(&x->c->cat, x->g, u, &e) != PD_OK)
 		return row_error(r, &e);
@@ -267,7 +270,7 @@ static void check_row(import_ctx *x, import_row *r, const pd_csv_record *rec)
 	r->name = xstrdup(fld(x, rec, COL_NAME));
 	if (rec->n != x->ncols)
 		return row_errorf(r, NULL, "expected %zu fields as in the header, found %zu",
-				  x->ncols, rec->n);
+		                  x->ncols, rec->n);
 	pd_new_customer *n = &r->n;
 	n->customer.name = xstrdup(fld(x, rec, COL_NAME));
 	n->customer.product_type = xstrdup(fld(x, rec, COL_PRODUCT));
@@ -287,12 +290,12 @@ static void check_row(import_ctx *x, import_row *r, const pd_csv_record *rec)
 		long d = strtol(td, &end, 10);
 		if (errno || *end || d < 0 || d > 3650)
 			return row_errorf(r, "trial_days",
-					  "expected a number of days from 0 to 3650, got '%s'", td);
+			                  "expected a number of days from 0 to 3650, got '%s'", td);
 		n->trial_days = (int)d;
 	}
 	if (!parse_bool(fld(x, rec, COL_INTERNAL), &n->customer.internal_system))
 		return row_errorf(r, "internal", "expected 1/0, true/false or yes/no, got '%s'",
-				  fld(x, rec, COL_INTERNAL));
+		                  fld(x, rec, COL_INTERNAL));
 
 	/* A name already in the database: --on-duplicate decides. */
 	char *trimmed = pd_trim(n->customer.name);
@@ -307,15 +310,16 @@ static void check_row(import_ctx *x, import_row *r, const pd_csv_record *rec)
 		int prev = map_put(&x->names, key, r->line);
 		if (prev)
 			return row_errorf(r, "name", "\"%s\" is already on line %d of this file",
-					  n->customer.name, prev);
+			                  n->customer.name, prev);
 	} else
 		free(key);
 	if (taken) {
 		if (x->on_dup == 0)
-			return row_errorf(r, "name",
-					  "a customer named \"%s\" already exists (use --on-duplicate "
-					  "skip or update)",
-					  n->customer.name);
+			return row_errorf(
+			    r, "name",
+			    "a customer named \"%s\" already exists (use --on-duplicate "
+			    "skip or update)",
+			    n->customer.name);
 		if (x->on_dup == 1) {
 			r->act = ACT_SKIP;
 			r->message = xstrdup("a customer with this name already exists");
@@ -334,7 +338,7 @@ static void check_row(import_ctx *x, import_row *r, const pd_csv_record *rec)
 	    PD_OK)
 		return row_error(r, &e);
 	if (pd_check_time_zone(x->g, n->customer.country, fld(x, rec, COL_TZ),
-			       &n->customer.time_zone, &e) != PD_OK)
+	                       &n->customer.time_zone, &e) != PD_OK)
 		return row_error(r, &e);
 	if (pd_new_customer_check(&x->c->cat, x->g, n, x->today, &e) != PD_OK)
 		return row_error(r, &e);
@@ -343,15 +347,15 @@ static void check_row(import_ctx *x, import_row *r, const pd_csv_record *rec)
 		int prev = map_put(&x->emails, ekey, r->line);
 		if (prev)
 			return row_errorf(r, "admin_email",
-					  "%s is already the primary email on line %d of this file",
-					  n->admin.email, prev);
+			                  "%s is already the primary email on line %d of this file",
+			                  n->admin.email, prev);
 	} else
 		free(ekey);
 	if (n->customer.internal_system && ++x->internal_used > x->internal_limit)
 		return row_errorf(r, "internal",
-				  "at most %d internal system%s allowed ([customers] "
-				  "internal_systems_limit)",
-				  x->internal_limit, x->internal_limit == 1 ? " is" : "s are");
+		                  "at most %d internal system%s allowed ([customers] "
+		                  "internal_systems_limit)",
+		                  x->internal_limit, x->internal_limit == 1 ? " is" : "s are");
 	r->act = ACT_CREATE;
 }
 
@@ -367,18 +371,19 @@ static bool parse_header(import_ctx *x, const pd_csv_record *rec, pd_err *e)
 			if (strcmp(h, col_names[j]) == 0)
 				k = j;
 		if (k < 0) {
-			pd_fail_line(e, PD_E_INVALID, rec->line, "header",
-				     "unknown column \"%s\" (known: name, product_type, country, "
-				     "reference, notes, time_zone, trial_days, internal, admin_name, "
-				     "admin_email, admin_extension)",
-				     h);
+			pd_fail_line(
+			    e, PD_E_INVALID, rec->line, "header",
+			    "unknown column \"%s\" (known: name, product_type, country, "
+			    "reference, notes, time_zone, trial_days, internal, admin_name, "
+			    "admin_email, admin_extension)",
+			    h);
 			free(h);
 			return false;
 		}
 		free(h);
 		if (x->col[k] >= 0) {
-			pd_fail_line(e, PD_E_INVALID, rec->line, "header", "column \"%s\" appears twice",
-				     col_names[k]);
+			pd_fail_line(e, PD_E_INVALID, rec->line, "header",
+			             "column \"%s\" appears twice", col_names[k]);
 			return false;
 		}
 		x->col[k] = (int)i;
@@ -386,7 +391,7 @@ static bool parse_header(import_ctx *x, const pd_csv_record *rec, pd_err *e)
 	for (int j = 0; j < COL__COUNT; j++)
 		if (col_required[j] && x->col[j] < 0) {
 			pd_fail_line(e, PD_E_INVALID, rec->line, "header",
-				     "missing required column \"%s\"", col_names[j]);
+			             "missing required column \"%s\"", col_names[j]);
 			return false;
 		}
 	return true;
@@ -427,7 +432,7 @@ static pd_status write_rows(import_ctx *x, import_row *rows, size_t n, size_t *d
 }
 
 static void report(pd_cli *c, const char *file, bool dry, const char *dup, import_row *rows,
-		   size_t n, size_t cnt[4], bool written, const pd_err *werr)
+                   size_t n, size_t cnt[4], bool written, const pd_err *werr)
 {
 	if (c->json) {
 		json_t *o = json_object();
@@ -471,7 +476,7 @@ static void report(pd_cli *c, const char *file, bool dry, const char *dup, impor
 		const import_row *r = &rows[i];
 		if (r->act == ACT_ERROR)
 			fprintf(stderr, "provdesk: %s: line %d: %s%s%s\n", file, r->line, r->field,
-				r->field[0] ? ": " : "", r->message);
+			        r->field[0] ? ": " : "", r->message);
 		else if (!c->json && r->act == ACT_SKIP)
 			printf("line %d: skipped \"%s\": %s\n", r->line, r->name, r->message);
 		else if (!c->json && r->act == ACT_UPDATE)
@@ -481,9 +486,8 @@ static void report(pd_cli *c, const char *file, bool dry, const char *dup, impor
 	if (c->json)
 		return;
 	if (cnt[ACT_ERROR])
-		fprintf(stderr,
-			"provdesk: %s: %zu row%s, %zu with errors: nothing imported\n", file, n,
-			n == 1 ? "" : "s", cnt[ACT_ERROR]);
+		fprintf(stderr, "provdesk: %s: %zu row%s, %zu with errors: nothing imported\n",
+		        file, n, n == 1 ? "" : "s", cnt[ACT_ERROR]);
 	else
 		printf("%s: %zu row%s: %zu %s, %zu %s, %zu skipped%s\n", file, n, n == 1 ? "" : "s",
 		       cnt[ACT_CREATE], dry ? "to create" : "created", cnt[ACT_UPDATE],
@@ -496,10 +500,10 @@ int pd_cli_import_cmd(pd_cli *c, int argc, char **argv)
 	const char *dup = "fail";
 	bool dry = false, yes = false;
 	const pd_opt opts[] = {
-		{"dry-run", PD_OPT_FLAG, NULL, &dry},
-		{"on-duplicate", PD_OPT_VAL, &dup, NULL},
-		{"yes", PD_OPT_FLAG, NULL, &yes},
-		{NULL, 0, NULL, NULL},
+	    {"dry-run", PD_OPT_FLAG, NULL, &dry},
+	    {"on-duplicate", PD_OPT_VAL, &dup, NULL},
+	    {"yes", PD_OPT_FLAG, NULL, &yes},
+	    {NULL, 0, NULL, NULL},
 	};
 	const char *pos[1];
 	int rc = pd_cli_parse(c, "import", argc, argv, opts, pos, 1, 1, NULL, help_import);
@@ -519,8 +523,8 @@ int pd_cli_import_cmd(pd_cli *c, int argc, char **argv)
 		x.on_dup = 2;
 	else
 		return pd_cli_usage_field(c, "on_duplicate",
-					  "--on-duplicate: expected skip, update or fail, got '%s'",
-					  dup);
+		                          "--on-duplicate: expected skip, update or fail, got '%s'",
+		                          dup);
 	pd_err e;
 	pd_err_clear(&e);
 	char *data = NULL;
@@ -544,8 +548,9 @@ int pd_cli_import_cmd(pd_cli *c, int argc, char **argv)
 	int got = pd_csv_next(&rd, &rec, &e);
 	if (got <= 0 || !parse_header(&x, &rec, &e)) {
 		if (got == 0)
-			pd_fail_line(&e, PD_E_INVALID, 1, "header",
-				     "the file is empty; a header row naming the columns is required");
+			pd_fail_line(
+			    &e, PD_E_INVALID, 1, "header",
+			    "the file is empty; a header row naming the columns is required");
 		pd_csv_record_free(&rec);
 		free(data);
 		rc = pd_cli_fail(c, &e);
@@ -590,10 +595,11 @@ int pd_cli_import_cmd(pd_cli *c, int argc, char **argv)
 	report(c, pos[0], dry, dup, rows, n, cnt, written, wfail ? &werr : NULL);
 	if (wfail) {
 		fprintf(stderr, "provdesk: %s: line %d: %s%s%s\n", pos[0], werr.line, werr.field,
-			werr.field[0] ? ": " : "", werr.message);
-		fprintf(stderr,
-			"provdesk: %s: the import stopped at line %d; %zu row%s before it %s written\n",
-			pos[0], werr.line, done, done == 1 ? "" : "s", done == 1 ? "was" : "were");
+		        werr.field[0] ? ": " : "", werr.message);
+		fprintf(
+		    stderr,
+		    "provdesk: %s: the import stopped at line %d; %zu row%s before it %s written\n",
+		    pos[0], werr.line, done, done == 1 ? "" : "s", done == 1 ? "was" : "were");
 		rc = pd_status_exit_code(werr.status);
 	} else
 		rc = cnt[ACT_ERROR] ? 65 : 0;

@@ -13,9 +13,9 @@
 /* ---- catalogue ---- */
 
 static const char help_catalogue[] =
-	"Usage: provdesk catalogue [product-types|roles|platforms|countries] [--json]\n"
-	"Show the catalogue: product types (tenant profiles), roles, PBX platforms and the\n"
-	"countries with their time zones. Without a section, all of them.\n";
+    "Usage: provdesk catalogue [product-types|roles|platforms|countries] [--json]\n"
+    "Show the catalogue: product types (tenant profiles), roles, PBX platforms and the\n"
+    "countries with their time zones. Without a section, all of them.\n";
 
 static json_t *strv_json(char **v, size_t n)
 {
@@ -50,9 +50,11 @@ int pd_cli_catalogue_cmd(pd_cli *c, int argc, char **argv)
 			if (strcmp(pos[0], sections[i]) == 0)
 				k = i;
 		if (k < 0)
-			return pd_cli_usage(c, "catalogue: unknown section '%s' (product-types, roles, "
-					       "platforms or countries)",
-					    pos[0]);
+			return pd_cli_usage(
+			    c,
+			    "catalogue: unknown section '%s' (product-types, roles, "
+			    "platforms or countries)",
+			    pos[0]);
 		for (int i = 0; i < 4; i++)
 			want[i] = i == k;
 	}
@@ -72,16 +74,19 @@ int pd_cli_catalogue_cmd(pd_cli *c, int argc, char **argv)
 				json_object_set_new(o, "key", json_string(p->key));
 				json_object_set_new(o, "name", pd_json_str(p->name));
 				json_object_set_new(o, "description", pd_json_str(p->description));
-				json_t *f = p->features_json ? json_loads(p->features_json, 0, NULL)
-							     : NULL;
+				json_t *f =
+				    p->features_json ? json_loads(p->features_json, 0, NULL) : NULL;
 				json_object_set_new(o, "features", f ? f : json_object());
 				json_object_set_new(o, "locked_after_assignment",
-						    json_boolean(p->locked_after_assignment));
-				json_object_set_new(o, "trial_allowed", json_boolean(p->trial_allowed));
+				                    json_boolean(p->locked_after_assignment));
+				json_object_set_new(o, "trial_allowed",
+				                    json_boolean(p->trial_allowed));
 				json_object_set_new(o, "price_cents", json_integer(p->price_cents));
 				json_object_set_new(o, "currency", pd_json_str(p->currency));
-				json_object_set_new(o, "platforms", strv_json(p->platforms, p->n_platforms));
-				json_object_set_new(o, "countries", strv_json(p->countries, p->n_countries));
+				json_object_set_new(o, "platforms",
+				                    strv_json(p->platforms, p->n_platforms));
+				json_object_set_new(o, "countries",
+				                    strv_json(p->countries, p->n_countries));
 				json_array_append_new(a, o);
 			}
 			json_object_set_new(doc, "product_types", a);
@@ -93,9 +98,9 @@ int pd_cli_catalogue_cmd(pd_cli *c, int argc, char **argv)
 				json_object_set_new(o, "key", json_string(cat->roles[i].key));
 				json_object_set_new(o, "name", pd_json_str(cat->roles[i].name));
 				json_object_set_new(o, "description",
-						    pd_json_str(cat->roles[i].description));
+				                    pd_json_str(cat->roles[i].description));
 				json_object_set_new(o, "manages_users",
-						    json_boolean(cat->roles[i].manages_users));
+				                    json_boolean(cat->roles[i].manages_users));
 				json_array_append_new(a, o);
 			}
 			json_object_set_new(doc, "roles", a);
@@ -109,20 +114,22 @@ int pd_cli_catalogue_cmd(pd_cli *c, int argc, char **argv)
 				json_object_set_new(o, "name", pd_json_str(p->name));
 				json_object_set_new(o, "supported", json_boolean(p->supported));
 				json_object_set_new(o, "has_sub_accounts",
-						    json_boolean(p->has_sub_accounts));
+				                    json_boolean(p->has_sub_accounts));
 				json_object_set_new(o, "sub_account_label",
-						    pd_json_str(p->sub_account_label));
+				                    pd_json_str(p->sub_account_label));
 				json_t *fa = json_array();
 				for (size_t j = 0; j < p->n_fields; j++) {
 					json_t *f = json_object();
-					json_object_set_new(f, "key", json_string(p->fields[j].key));
-					json_object_set_new(f, "label", pd_json_str(p->fields[j].label));
+					json_object_set_new(f, "key",
+					                    json_string(p->fields[j].key));
+					json_object_set_new(f, "label",
+					                    pd_json_str(p->fields[j].label));
 					json_object_set_new(f, "required",
-							    json_boolean(p->fields[j].required));
+					                    json_boolean(p->fields[j].required));
 					json_object_set_new(f, "secret",
-							    json_boolean(p->fields[j].secret));
-					json_object_set_new(f, "default",
-							    pd_json_str(p->fields[j].default_value));
+					                    json_boolean(p->fields[j].secret));
+					json_object_set_new(
+					    f, "default", pd_json_str(p->fields[j].default_value));
 					json_array_append_new(fa, f);
 				}
 				json_object_set_new(o, "fields", fa);
@@ -138,7 +145,8 @@ int pd_cli_catalogue_cmd(pd_cli *c, int argc, char **argv)
 				json_object_set_new(o, "code", json_string(co->code));
 				json_object_set_new(o, "name_en", pd_json_str(co->name_en));
 				json_object_set_new(o, "name_fr", pd_json_str(co->name_fr));
-				json_object_set_new(o, "time_zones", strv_json(co->zones, co->n_zones));
+				json_object_set_new(o, "time_zones",
+				                    strv_json(co->zones, co->n_zones));
 				json_array_append_new(a, o);
 			}
 			json_object_set_new(doc, "countries", a);
@@ -149,8 +157,8 @@ int pd_cli_catalogue_cmd(pd_cli *c, int argc, char **argv)
 	bool first = true;
 	if (want[0]) {
 		printf("Product types:\n");
-		static const char *const heads[] = {"KEY",   "NAME",     "LOCKED",   "TRIAL",
-						    "PRICE", "PLATFORMS", "COUNTRIES"};
+		static const char *const heads[] = {"KEY",   "NAME",      "LOCKED",   "TRIAL",
+		                                    "PRICE", "PLATFORMS", "COUNTRIES"};
 		static const bool right[] = {false, false, false, false, true, false, false};
 		pd_table t;
 		pd_table_init(&t, 7, heads, right);
@@ -158,11 +166,17 @@ int pd_cli_catalogue_cmd(pd_cli *c, int argc, char **argv)
 			const pd_product_type *p = &cat->types[i];
 			char price[64], m[32];
 			pd_fmt_money(p->price_cents, m);
-			snprintf(price, sizeof price, "%s %s/user/month", m, p->currency ? p->currency : "");
+			snprintf(price, sizeof price, "%s %s/user/month", m,
+			         p->currency ? p->currency : "");
 			char *pl = strv_join(p->platforms, p->n_platforms, "-");
 			char *co = strv_join(p->countries, p->n_countries, "all");
-			const char *cells[7] = {p->key, p->name, p->locked_after_assignment ? "yes" : "no",
-						p->trial_allowed ? "yes" : "no", price, pl, co};
+			const char *cells[7] = {p->key,
+			                        p->name,
+			                        p->locked_after_assignment ? "yes" : "no",
+			                        p->trial_allowed ? "yes" : "no",
+			                        price,
+			                        pl,
+			                        co};
 			pd_table_row(&t, cells);
 			free(pl);
 			free(co);
@@ -178,8 +192,8 @@ int pd_cli_catalogue_cmd(pd_cli *c, int argc, char **argv)
 		pd_table_init(&t, 4, heads, NULL);
 		for (size_t i = 0; i < cat->n_roles; i++) {
 			const char *cells[4] = {cat->roles[i].key, cat->roles[i].name,
-						cat->roles[i].manages_users ? "yes" : "no",
-						cat->roles[i].description};
+			                        cat->roles[i].manages_users ? "yes" : "no",
+			                        cat->roles[i].description};
 			pd_table_row(&t, cells);
 		}
 		pd_table_print(&t, stdout);
@@ -188,7 +202,8 @@ int pd_cli_catalogue_cmd(pd_cli *c, int argc, char **argv)
 	}
 	if (want[2]) {
 		printf("%sPBX platforms:\n", first ? "" : "\n");
-		static const char *const heads[] = {"KEY", "NAME", "SUPPORTED", "SUB-ACCOUNTS", "FIELDS"};
+		static const char *const heads[] = {"KEY", "NAME", "SUPPORTED", "SUB-ACCOUNTS",
+		                                    "FIELDS"};
 		pd_table t;
 		pd_table_init(&t, 5, heads, NULL);
 		for (size_t i = 0; i < cat->n_platforms; i++) {
@@ -196,10 +211,11 @@ int pd_cli_catalogue_cmd(pd_cli *c, int argc, char **argv)
 			pd_buf b = {0};
 			for (size_t j = 0; j < p->n_fields; j++)
 				pd_buf_printf(&b, "%s%s%s", j ? "," : "", p->fields[j].key,
-					      p->fields[j].required ? "*" : "");
+				              p->fields[j].required ? "*" : "");
 			char *fl = pd_buf_steal(&b);
 			const char *cells[5] = {p->key, p->name, p->supported ? "yes" : "no",
-						p->has_sub_accounts ? p->sub_account_label : "no", fl};
+			                        p->has_sub_accounts ? p->sub_account_label : "no",
+			                        fl};
 			pd_table_row(&t, cells);
 			free(fl);
 		}
@@ -228,19 +244,19 @@ int pd_cli_catalogue_cmd(pd_cli *c, int argc, char **argv)
 /* ---- audit ---- */
 
 static const char help_audit[] =
-	"Usage: provdesk audit [CUSTOMER] [--limit N] [--format text|csv|json] [--output FILE] "
-	"[--json]\n"
-	"The audit log, newest first: who (OS user and SSH client), when, what, old → new.\n"
-	"Secrets never appear (shown as \"(changed)\"). --format csv exports it.\n";
+    "Usage: provdesk audit [CUSTOMER] [--limit N] [--format text|csv|json] [--output FILE] "
+    "[--json]\n"
+    "The audit log, newest first: who (OS user and SSH client), when, what, old → new.\n"
+    "Secrets never appear (shown as \"(changed)\"). --format csv exports it.\n";
 
 int pd_cli_audit_cmd(pd_cli *c, int argc, char **argv)
 {
 	const char *limit_s = NULL, *format = NULL, *output = NULL;
 	const pd_opt opts[] = {
-		{"limit", PD_OPT_VAL, &limit_s, NULL},
-		{"format", PD_OPT_VAL, &format, NULL},
-		{"output", PD_OPT_VAL, &output, NULL},
-		{NULL, 0, NULL, NULL},
+	    {"limit", PD_OPT_VAL, &limit_s, NULL},
+	    {"format", PD_OPT_VAL, &format, NULL},
+	    {"output", PD_OPT_VAL, &output, NULL},
+	    {NULL, 0, NULL, NULL},
 	};
 	const char *pos[1] = {NULL};
 	int np = 0;
@@ -259,8 +275,8 @@ int pd_cli_audit_cmd(pd_cli *c, int argc, char **argv)
 		else if (strcmp(format, "json") == 0)
 			fmt = 2;
 		else
-			return pd_cli_usage_field(c, "format",
-						  "--format: expected text, csv or json, got '%s'", format);
+			return pd_cli_usage_field(
+			    c, "format", "--format: expected text, csv or json, got '%s'", format);
 	}
 	pd_err e;
 	pd_err_clear(&e);
@@ -286,7 +302,8 @@ int pd_cli_audit_cmd(pd_cli *c, int argc, char **argv)
 		out = fopen(tmp, "w");
 		if (!out) {
 			pd_audits_free(v, n);
-			rc = pd_cli_failf(c, PD_E_CANTCREATE, "output", "cannot create %s: %m", output);
+			rc = pd_cli_failf(c, PD_E_CANTCREATE, "output", "cannot create %s: %m",
+			                  output);
 			free(tmp);
 			return rc;
 		}
@@ -300,8 +317,8 @@ int pd_cli_audit_cmd(pd_cli *c, int argc, char **argv)
 			json_object_set_new(o, "actor", pd_json_str(v[i].actor));
 			json_object_set_new(o, "client", pd_json_str(v[i].client));
 			json_object_set_new(o, "customer_id",
-					    v[i].customer_id ? json_integer(v[i].customer_id)
-							     : json_null());
+			                    v[i].customer_id ? json_integer(v[i].customer_id)
+			                                     : json_null());
 			json_object_set_new(o, "object", pd_json_str(v[i].object));
 			json_object_set_new(o, "action", pd_json_str(v[i].action));
 			json_object_set_new(o, "detail", pd_json_str(v[i].detail));
@@ -311,33 +328,39 @@ int pd_cli_audit_cmd(pd_cli *c, int argc, char **argv)
 		fputc('\n', out);
 		json_decref(a);
 	} else if (fmt == 1) {
-		static const char *const heads[] = {"id",     "at",     "actor", "client",
-						    "customer_id", "object", "action", "detail"};
+		static const char *const heads[] = {"id",          "at",     "actor",  "client",
+		                                    "customer_id", "object", "action", "detail"};
 		pd_csv_write_row(out, heads, 8);
 		for (size_t i = 0; i < n; i++) {
 			char id[24], at[32], cu[24];
 			snprintf(id, sizeof id, "%lld", (long long)v[i].id);
 			pd_fmt_time(v[i].at, at);
 			snprintf(cu, sizeof cu, "%lld", (long long)v[i].customer_id);
-			const char *cells[8] = {id,           at,          v[i].actor,  v[i].client,
-						v[i].customer_id ? cu : "", v[i].object, v[i].action,
-						v[i].detail};
+			const char *cells[8] = {id,
+			                        at,
+			                        v[i].actor,
+			                        v[i].client,
+			                        v[i].customer_id ? cu : "",
+			                        v[i].object,
+			                        v[i].action,
+			                        v[i].detail};
 			pd_csv_write_row(out, cells, 8);
 		}
 	} else {
-		static const char *const heads[] = {"WHEN", "WHO", "CUSTOMER", "OBJECT", "ACTION",
-						    "DETAIL"};
+		static const char *const heads[] = {"WHEN",   "WHO",    "CUSTOMER",
+		                                    "OBJECT", "ACTION", "DETAIL"};
 		pd_table t;
 		pd_table_init(&t, 6, heads, NULL);
 		for (size_t i = 0; i < n; i++) {
 			char at[32], who[160], cu[24];
 			pd_fmt_time(v[i].at, at);
 			snprintf(who, sizeof who, "%s%s%s", v[i].actor ? v[i].actor : "",
-				 v[i].client && *v[i].client ? "@" : "",
-				 v[i].client ? v[i].client : "");
+			         v[i].client && *v[i].client ? "@" : "",
+			         v[i].client ? v[i].client : "");
 			snprintf(cu, sizeof cu, "#%lld", (long long)v[i].customer_id);
-			const char *cells[6] = {at,          who,         v[i].customer_id ? cu : "",
-						v[i].object, v[i].action, v[i].detail};
+			const char *cells[6] = {
+			    at,          who,         v[i].customer_id ? cu : "",
+			    v[i].object, v[i].action, v[i].detail};
 			pd_table_row(&t, cells);
 		}
 		if (n)
@@ -353,7 +376,8 @@ int pd_cli_audit_cmd(pd_cli *c, int argc, char **argv)
 		if (bad || rename(tmp, output) != 0) {
 			unlink(tmp);
 			free(tmp);
-			return pd_cli_failf(c, PD_E_CANTCREATE, "output", "cannot write %s", output);
+			return pd_cli_failf(c, PD_E_CANTCREATE, "output", "cannot write %s",
+			                    output);
 		}
 		free(tmp);
 	}
@@ -363,13 +387,13 @@ int pd_cli_audit_cmd(pd_cli *c, int argc, char **argv)
 /* ---- outbox ---- */
 
 static const char help_outbox[] =
-	"Usage: provdesk outbox list [CUSTOMER] [--json]\n"
-	"       provdesk outbox retry [ID | --all] [--send] [--json]\n"
-	"       provdesk outbox send [--json]\n"
-	"  list   invitation emails with their state (queued, sent, failed) and attempts\n"
-	"  retry  put a failed (or sent: resend) message back in the queue; --all: every\n"
-	"         failed one; --send: deliver the due messages now through [smtp]\n"
-	"  send   deliver the due messages now (exit 69 when SMTP is unavailable)\n";
+    "Usage: provdesk outbox list [CUSTOMER] [--json]\n"
+    "       provdesk outbox retry [ID | --all] [--send] [--json]\n"
+    "       provdesk outbox send [--json]\n"
+    "  list   invitation emails with their state (queued, sent, failed) and attempts\n"
+    "  retry  put a failed (or sent: resend) message back in the queue; --all: every\n"
+    "         failed one; --send: deliver the due messages now through [smtp]\n"
+    "  send   deliver the due messages now (exit 69 when SMTP is unavailable)\n";
 
 static int outbox_list(pd_cli *c, int argc, char **argv)
 {
@@ -404,9 +428,11 @@ static int outbox_list(pd_cli *c, int argc, char **argv)
 			json_object_set_new(o, "user_id", json_integer(v[i].user_id));
 			json_object_set_new(o, "to", pd_json_str(v[i].to_addr));
 			json_object_set_new(o, "subject", pd_json_str(v[i].subject));
-			json_object_set_new(o, "state", json_string(pd_invite_state_name(v[i].state)));
+			json_object_set_new(o, "state",
+			                    json_string(pd_invite_state_name(v[i].state)));
 			json_object_set_new(o, "attempts", json_integer(v[i].attempts));
-			json_object_set_new(o, "next_attempt_at", pd_json_time(v[i].next_attempt_at));
+			json_object_set_new(o, "next_attempt_at",
+			                    pd_json_time(v[i].next_attempt_at));
 			json_object_set_new(o, "created_at", pd_json_time(v[i].created_at));
 			json_object_set_new(o, "sent_at", pd_json_time(v[i].sent_at));
 			json_object_set_new(o, "last_error", pd_json_str(v[i].last_error));
@@ -414,8 +440,8 @@ static int outbox_list(pd_cli *c, int argc, char **argv)
 		}
 		pd_cli_print_json(c, a);
 	} else if (n) {
-		static const char *const heads[] = {"ID",       "TO",     "STATE", "ATTEMPTS",
-						    "CREATED",  "SENT",   "LAST ERROR"};
+		static const char *const heads[] = {"ID",      "TO",   "STATE",     "ATTEMPTS",
+		                                    "CREATED", "SENT", "LAST ERROR"};
 		static const bool right[] = {true, false, false, true, false, false, false};
 		pd_table t;
 		pd_table_init(&t, 7, heads, right);
@@ -425,8 +451,9 @@ static int outbox_list(pd_cli *c, int argc, char **argv)
 			snprintf(att, sizeof att, "%d", v[i].attempts);
 			pd_fmt_time(v[i].created_at, cr);
 			pd_fmt_time(v[i].sent_at, se);
-			const char *cells[7] = {id, v[i].to_addr, pd_invite_state_name(v[i].state),
-						att, cr, se, v[i].last_error};
+			const char *cells[7] = {
+			    id, v[i].to_addr,   pd_invite_state_name(v[i].state), att, cr,
+			    se, v[i].last_error};
 			pd_table_row(&t, cells);
 		}
 		pd_table_print(&t, stdout);
@@ -459,11 +486,11 @@ static int deliver(pd_cli *c, int retried)
 	int rc = 0;
 	if (r.not_configured)
 		rc = pd_cli_failf(c, PD_E_UNAVAILABLE, "smtp.url",
-				  "no SMTP server configured ([smtp] url); the invitations wait in "
-				  "the outbox");
+		                  "no SMTP server configured ([smtp] url); the invitations wait in "
+		                  "the outbox");
 	else if (r.busy_elsewhere)
 		rc = pd_cli_failf(c, PD_E_TEMPFAIL, NULL,
-				  "another provdesk process is delivering this outbox; try later");
+		                  "another provdesk process is delivering this outbox; try later");
 	else if (r.server_status != PD_OK)
 		rc = pd_cli_failf(c, r.server_status, "smtp", "%s", r.server_error);
 	if (rc)
@@ -486,9 +513,9 @@ static int outbox_retry(pd_cli *c, int argc, char **argv)
 {
 	bool all = false, send = false;
 	const pd_opt opts[] = {
-		{"all", PD_OPT_FLAG, NULL, &all},
-		{"send", PD_OPT_FLAG, NULL, &send},
-		{NULL, 0, NULL, NULL},
+	    {"all", PD_OPT_FLAG, NULL, &all},
+	    {"send", PD_OPT_FLAG, NULL, &send},
+	    {NULL, 0, NULL, NULL},
 	};
 	const char *pos[1] = {NULL};
 	int np = 0;
@@ -539,10 +566,10 @@ static int outbox_send(pd_cli *c, int argc, char **argv)
 int pd_cli_outbox_cmd(pd_cli *c, int argc, char **argv)
 {
 	static const pd_subcmd subs[] = {
-		{"list", outbox_list},
-		{"retry", outbox_retry},
-		{"send", outbox_send},
-		{NULL, NULL},
+	    {"list", outbox_list},
+	    {"retry", outbox_retry},
+	    {"send", outbox_send},
+	    {NULL, NULL},
 	};
 	return pd_cli_group(c, "outbox", subs, argc, argv, help_outbox);
 }

@@ -27,8 +27,8 @@ static void usage_line(const char *help, char *out, size_t n)
 
 bool pd_cli_is_secret_option(const char *arg)
 {
-	static const char *const bad[] = {"--secret", "--password", "--pass", "--passwd",
-					  "--smtp-password", "--pbx-secret"};
+	static const char *const bad[] = {"--secret", "--password",      "--pass",
+	                                  "--passwd", "--smtp-password", "--pbx-secret"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		size_t n = strlen(bad[i]);
 		if (strncmp(arg, bad[i], n) == 0 && (arg[n] == 0 || arg[n] == '='))
@@ -47,10 +47,10 @@ int pd_cli_refuse_secret(pd_cli *c, const char *arg)
 	memcpy(name, arg, n);
 	name[n] = 0;
 	return pd_cli_usage_field(c, "secret",
-				  "%s: a secret is never taken on the command line (it would show "
-				  "in ps and in the shell history); use --secret-file FILE, "
-				  "--secret-env VAR, or type it at the prompt",
-				  name);
+	                          "%s: a secret is never taken on the command line (it would show "
+	                          "in ps and in the shell history); use --secret-file FILE, "
+	                          "--secret-env VAR, or type it at the prompt",
+	                          name);
 }
 
 static const pd_opt *find_opt(const pd_opt *opts, const char *name, size_t n)
@@ -62,7 +62,7 @@ static const pd_opt *find_opt(const pd_opt *opts, const char *name, size_t n)
 }
 
 int pd_cli_parse(pd_cli *c, const char *cmd, int argc, char **argv, const pd_opt *opts,
-		 const char **pos, int min_pos, int max_pos, int *npos, const char *help)
+                 const char **pos, int min_pos, int max_pos, int *npos, const char *help)
 {
 	int np = 0;
 	bool opts_done = false;
@@ -73,7 +73,7 @@ int pd_cli_parse(pd_cli *c, const char *cmd, int argc, char **argv, const pd_opt
 		if (opts_done || a[0] != '-' || a[1] == 0) {
 			if (np >= max_pos)
 				return pd_cli_usage(c, "%s: unexpected argument '%s'\n%s", cmd, a,
-						    usage);
+				                    usage);
 			pos[np++] = a;
 			continue;
 		}
@@ -97,19 +97,19 @@ int pd_cli_parse(pd_cli *c, const char *cmd, int argc, char **argv, const pd_opt
 		}
 		if (a[1] != '-')
 			return pd_cli_usage_field(c, NULL, "%s: unknown option '%s'\n%s", cmd, a,
-						  usage);
+			                          usage);
 		const char *name = a + 2;
 		const char *eq = strchr(name, '=');
 		size_t n = eq ? (size_t)(eq - name) : strlen(name);
 		const pd_opt *o = find_opt(opts, name, n);
 		if (!o)
 			return pd_cli_usage_field(c, NULL, "%s: unknown option '--%.*s'\n%s", cmd,
-						  (int)n, name, usage);
+			                          (int)n, name, usage);
 		switch (o->kind) {
 		case PD_OPT_FLAG:
 			if (eq)
 				return pd_cli_usage(c, "%s: option '--%s' takes no value", cmd,
-						    o->name);
+				                    o->name);
 			break;
 		case PD_OPT_VAL:
 			if (eq)
@@ -118,7 +118,7 @@ int pd_cli_parse(pd_cli *c, const char *cmd, int argc, char **argv, const pd_opt
 				*o->val = argv[++i];
 			else
 				return pd_cli_usage(c, "%s: option '--%s' needs a value", cmd,
-						    o->name);
+				                    o->name);
 			break;
 		case PD_OPT_OPTVAL:
 			*o->val = eq ? eq + 1 : "";
@@ -142,7 +142,7 @@ bool pd_cli_int(pd_cli *c, const char *opt, const char *s, long min, long max, l
 	long v = s && *s ? strtol(s, &end, 10) : 0;
 	if (!s || !*s || errno || *end || v < min || v > max) {
 		pd_cli_usage_field(c, opt, "%s: expected a whole number from %ld to %ld, got '%s'",
-				   opt, min, max, s ? s : "");
+		                   opt, min, max, s ? s : "");
 		return false;
 	}
 	*out = v;
@@ -184,21 +184,22 @@ pd_status pd_cli_country(const pd_geo *g, const char *in, const char *field, cha
 			pd_buf b = {0};
 			for (size_t i = 0; i < n && i < 5; i++)
 				pd_buf_printf(&b, "%s%s (%s)", i ? ", " : "", found[i]->name_en,
-					      found[i]->code);
+				              found[i]->code);
 			if (n > 5)
 				pd_buf_add(&b, ", …");
-			pd_fail(e, PD_E_INVALID, field, "'%s' matches several countries: %s; give the ISO code",
-				t, b.s);
+			pd_fail(e, PD_E_INVALID, field,
+			        "'%s' matches several countries: %s; give the ISO code", t, b.s);
 			pd_buf_free(&b);
 			free(t);
 			return PD_E_INVALID;
 		}
 	}
 	if (!c) {
-		pd_fail(e, PD_E_INVALID, field,
-			"unknown country '%s' (give an ISO 3166-1 alpha-2 code or a country name; see "
-			"'provdesk catalogue')",
-			t);
+		pd_fail(
+		    e, PD_E_INVALID, field,
+		    "unknown country '%s' (give an ISO 3166-1 alpha-2 code or a country name; see "
+		    "'provdesk catalogue')",
+		    t);
 		free(t);
 		return PD_E_INVALID;
 	}
@@ -276,16 +277,17 @@ static void strip_newline(char *s)
 }
 
 pd_status pd_cli_read_secret(const char *file, const char *env, const char *prompt, char **out,
-			     pd_err *e)
+                             pd_err *e)
 {
 	*out = NULL;
 	if (file && env)
-		return pd_fail(e, PD_E_USAGE, "secret", "give --secret-file or --secret-env, not both");
+		return pd_fail(e, PD_E_USAGE, "secret",
+		               "give --secret-file or --secret-env, not both");
 	if (file) {
 		FILE *f = fopen(file, "r");
 		if (!f)
 			return pd_fail(e, PD_E_NOINPUT, "secret_file", "cannot read %s: %s", file,
-				       strerror(errno));
+			               strerror(errno));
 		pd_buf b = {0};
 		char tmp[4096];
 		size_t r;
@@ -305,7 +307,7 @@ pd_status pd_cli_read_secret(const char *file, const char *env, const char *prom
 		const char *v = getenv(env);
 		if (!v || !*v)
 			return pd_fail(e, PD_E_NOINPUT, "secret_env",
-				       "environment variable %s is not set or empty", env);
+			               "environment variable %s is not set or empty", env);
 		*out = xstrdup(v);
 		return PD_OK;
 	}

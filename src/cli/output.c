@@ -162,7 +162,7 @@ json_t *pd_json_customer(const pd_customer *c, pd_day today)
 		json_object_set_new(t, "start", pd_json_day(c->trial_start));
 		json_object_set_new(t, "end", pd_json_day(c->trial_end));
 		json_object_set_new(t, "days_left",
-				    json_integer(pd_customer_trial_days_left(c, today)));
+		                    json_integer(pd_customer_trial_days_left(c, today)));
 		json_object_set_new(t, "converted", json_boolean(c->trial_converted));
 		json_object_set_new(o, "trial", t);
 	} else
@@ -170,7 +170,7 @@ json_t *pd_json_customer(const pd_customer *c, pd_day today)
 	json_object_set_new(o, "internal_system", json_boolean(c->internal_system));
 	json_object_set_new(o, "disabled", json_boolean(c->disabled));
 	json_object_set_new(o, "status",
-			    json_string(pd_customer_status_name(pd_customer_status_of(c, today))));
+	                    json_string(pd_customer_status_name(pd_customer_status_of(c, today))));
 	json_object_set_new(o, "version", json_integer(c->version));
 	json_object_set_new(o, "created_at", pd_json_time(c->created_at));
 	json_object_set_new(o, "updated_at", pd_json_time(c->updated_at));
@@ -194,7 +194,7 @@ json_t *pd_json_user(const pd_catalogue *cat, const pd_user *u)
 	json_object_set_new(o, "sub_account", pd_json_str(u->sub_account));
 	json_object_set_new(o, "device_state", pd_json_str(u->device_state));
 	json_object_set_new(o, "linked_user_id",
-			    u->linked_user_id ? json_integer(u->linked_user_id) : json_null());
+	                    u->linked_user_id ? json_integer(u->linked_user_id) : json_null());
 	json_object_set_new(o, "invitation", json_string(pd_invite_state_name(u->invite)));
 	json_object_set_new(o, "version", json_integer(u->version));
 	return o;

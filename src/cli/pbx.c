@@ -10,47 +10,48 @@
 #include "provdesk/util.h"
 
 static const char help_group[] =
-	"Usage: provdesk pbx add|show|update|enable|disable|remove|status|resync|test CUSTOMER ...\n"
-	"  add CUSTOMER (--template NAME | --platform KEY --host HOST --port PORT --username USER)\n"
-	"      [--secret-file FILE | --secret-env VAR] [--tls] [--disabled] [--no-sync]\n"
-	"      [--no-monitor] [--auto-provision-sub-accounts] [--json]\n"
-	"  show CUSTOMER [--json]             the connection (never its secret)\n"
-	"  update CUSTOMER [--host H] [--port P] [--username U] [--tls|--no-tls]\n"
-	"      [--secret-file FILE | --secret-env VAR | --prompt-secret] [--sync|--no-sync]\n"
-	"      [--monitor|--no-monitor] [--expect-version N] [--json]\n"
-	"  enable|disable CUSTOMER [--json]   connect or stop connecting\n"
-	"  remove CUSTOMER [--json]           delete the connection record\n"
-	"  status|resync|test CUSTOMER [--json]  the live link (PBX layer)\n"
-	"A secret is never taken on the command line: --secret-file, --secret-env, or a\n"
-	"prompt without echo when standard input is a terminal.\n";
+    "Usage: provdesk pbx add|show|update|enable|disable|remove|status|resync|test CUSTOMER ...\n"
+    "  add CUSTOMER (--template NAME | --platform KEY --host HOST --port PORT --username USER)\n"
+    "      [--secret-file FILE | --secret-env VAR] [--tls] [--disabled] [--no-sync]\n"
+    "      [--no-monitor] [--auto-provision-sub-accounts] [--json]\n"
+    "  show CUSTOMER [--json]             the connection (never its secret)\n"
+    "  update CUSTOMER [--host H] [--port P] [--username U] [--tls|--no-tls]\n"
+    "      [--secret-file FILE | --secret-env VAR | --prompt-secret] [--sync|--no-sync]\n"
+    "      [--monitor|--no-monitor] [--expect-version N] [--json]\n"
+    "  enable|disable CUSTOMER [--json]   connect or stop connecting\n"
+    "  remove CUSTOMER [--json]           delete the connection record\n"
+    "  status|resync|test CUSTOMER [--json]  the live link (PBX layer)\n"
+    "A secret is never taken on the command line: --secret-file, --secret-env, or a\n"
+    "prompt without echo when standard input is a terminal.\n";
 
 static const char help_add[] =
-	"Usage: provdesk pbx add CUSTOMER (--template NAME | --platform KEY --host HOST --port PORT\n"
-	"         --username USER) [--secret-file FILE | --secret-env VAR] [--tls] [--disabled]\n"
-	"         [--no-sync] [--no-monitor] [--auto-provision-sub-accounts] [--json]\n"
-	"Create the customer's PBX connection. Options given with --template override the\n"
-	"template's values. Without --secret-file/--secret-env the secret is asked for on the\n"
-	"terminal (no echo). --auto-provision-sub-accounts can only be set here.\n";
-static const char help_show[] = "Usage: provdesk pbx show CUSTOMER [--json]\n"
-				"Show the PBX connection of a customer (the secret is never shown).\n";
+    "Usage: provdesk pbx add CUSTOMER (--template NAME | --platform KEY --host HOST --port PORT\n"
+    "         --username USER) [--secret-file FILE | --secret-env VAR] [--tls] [--disabled]\n"
+    "         [--no-sync] [--no-monitor] [--auto-provision-sub-accounts] [--json]\n"
+    "Create the customer's PBX connection. Options given with --template override the\n"
+    "template's values. Without --secret-file/--secret-env the secret is asked for on the\n"
+    "terminal (no echo). --auto-provision-sub-accounts can only be set here.\n";
+static const char help_show[] =
+    "Usage: provdesk pbx show CUSTOMER [--json]\n"
+    "Show the PBX connection of a customer (the secret is never shown).\n";
 static const char help_update[] =
-	"Usage: provdesk pbx update CUSTOMER [--host H] [--port P] [--username U] [--tls|--no-tls]\n"
-	"         [--secret-file FILE | --secret-env VAR | --prompt-secret] [--sync|--no-sync]\n"
-	"         [--monitor|--no-monitor] [--expect-version N] [--json]\n"
-	"Change the PBX connection; the stored secret is kept unless a new one is given.\n";
+    "Usage: provdesk pbx update CUSTOMER [--host H] [--port P] [--username U] [--tls|--no-tls]\n"
+    "         [--secret-file FILE | --secret-env VAR | --prompt-secret] [--sync|--no-sync]\n"
+    "         [--monitor|--no-monitor] [--expect-version N] [--json]\n"
+    "Change the PBX connection; the stored secret is kept unless a new one is given.\n";
 static const char help_enable[] = "Usage: provdesk pbx enable|disable CUSTOMER [--json]\n";
 static const char help_remove[] = "Usage: provdesk pbx remove CUSTOMER [--json]\n";
 
 static const char help_tgroup[] =
-	"Usage: provdesk template list|show|add|update|delete ...\n"
-	"  list [--json]\n"
-	"  show NAME [--json]\n"
-	"  add NAME --platform KEY [--host HOST] [--port PORT] [--username USER] [--tls] [--json]\n"
-	"  update NAME [--platform KEY] [--host HOST] [--port PORT] [--username USER]\n"
-	"      [--tls|--no-tls] [--expect-version N] [--json]\n"
-	"  delete NAME [--json]\n"
-	"PBX templates hold a platform and defaults so that 'pbx add --template' asks for\n"
-	"little. Templates never hold secrets.\n";
+    "Usage: provdesk template list|show|add|update|delete ...\n"
+    "  list [--json]\n"
+    "  show NAME [--json]\n"
+    "  add NAME --platform KEY [--host HOST] [--port PORT] [--username USER] [--tls] [--json]\n"
+    "  update NAME [--platform KEY] [--host HOST] [--port PORT] [--username USER]\n"
+    "      [--tls|--no-tls] [--expect-version N] [--json]\n"
+    "  delete NAME [--json]\n"
+    "PBX templates hold a platform and defaults so that 'pbx add --template' asks for\n"
+    "little. Templates never hold secrets.\n";
 
 /* The platform's catalogue fields say whether a secret is required. */
 static bool secret_required(const pd_catalogue *cat, const char *platform)
@@ -103,8 +104,8 @@ static int print_pbx(pd_cli *c, int64_t customer_id, const char *verb)
 	if (c->json) {
 		json_t *o = pd_json_pbx(&p);
 		json_object_set_new(o, "secret_set", json_boolean(has_secret));
-		json_object_set_new(o, "state",
-				    pd_json_str(has_st ? st.state : (p.enabled ? NULL : "disabled")));
+		json_object_set_new(
+		    o, "state", pd_json_str(has_st ? st.state : (p.enabled ? NULL : "disabled")));
 		json_object_set_new(o, "last_error", pd_json_str(has_st ? st.last_error : NULL));
 		pd_cli_print_json(c, o);
 	} else {
@@ -120,13 +121,15 @@ static int print_pbx(pd_cli *c, int64_t customer_id, const char *verb)
 		printf("%-17s %s\n", "Enabled:", p.enabled ? "yes" : "no");
 		printf("%-17s %s\n", "Sync users:", p.sync_users ? "yes" : "no");
 		printf("%-17s %s\n", "Monitor:", p.monitor ? "yes" : "no");
-		printf("%-17s %s\n", "Auto-provision:", p.auto_provision ? "yes (sub-accounts)" : "no");
+		printf("%-17s %s\n",
+		       "Auto-provision:", p.auto_provision ? "yes (sub-accounts)" : "no");
 		printf("%-17s %lld\n", "Version:", (long long)p.version);
 		if (has_st)
 			printf("%-17s %s%s%s\n", "Status:", st.state ? st.state : "",
 			       st.last_error ? " — " : "", st.last_error ? st.last_error : "");
 		else
-			printf("%-17s %s\n", "Status:", p.enabled ? "not monitored yet" : "disabled");
+			printf("%-17s %s\n",
+			       "Status:", p.enabled ? "not monitored yet" : "disabled");
 	}
 	pd_pbx_free(&p);
 	if (has_st)
@@ -146,34 +149,35 @@ static bool parse_port(pd_cli *c, const char *s, int *out)
 static int cmd_add(pd_cli *c, int argc, char **argv)
 {
 	const char *tmpl = NULL, *platform = NULL, *host = NULL, *port_s = NULL, *user = NULL,
-		   *sfile = NULL, *senv = NULL;
+	           *sfile = NULL, *senv = NULL;
 	bool tls = false, disabled = false, no_sync = false, no_monitor = false, autop = false;
 	const pd_opt opts[] = {
-		{"template", PD_OPT_VAL, &tmpl, NULL},
-		{"platform", PD_OPT_VAL, &platform, NULL},
-		{"host", PD_OPT_VAL, &host, NULL},
-		{"port", PD_OPT_VAL, &port_s, NULL},
-		{"username", PD_OPT_VAL, &user, NULL},
-		{"secret-file", PD_OPT_VAL, &sfile, NULL},
-		{"secret-env", PD_OPT_VAL, &senv, NULL},
-		{"tls", PD_OPT_FLAG, NULL, &tls},
-		{"disabled", PD_OPT_FLAG, NULL, &disabled},
-		{"no-sync", PD_OPT_FLAG, NULL, &no_sync},
-		{"no-monitor", PD_OPT_FLAG, NULL, &no_monitor},
-		{"auto-provision-sub-accounts", PD_OPT_FLAG, NULL, &autop},
-		{NULL, 0, NULL, NULL},
+	    {"template", PD_OPT_VAL, &tmpl, NULL},
+	    {"platform", PD_OPT_VAL, &platform, NULL},
+	    {"host", PD_OPT_VAL, &host, NULL},
+	    {"port", PD_OPT_VAL, &port_s, NULL},
+	    {"username", PD_OPT_VAL, &user, NULL},
+	    {"secret-file", PD_OPT_VAL, &sfile, NULL},
+	    {"secret-env", PD_OPT_VAL, &senv, NULL},
+	    {"tls", PD_OPT_FLAG, NULL, &tls},
+	    {"disabled", PD_OPT_FLAG, NULL, &disabled},
+	    {"no-sync", PD_OPT_FLAG, NULL, &no_sync},
+	    {"no-monitor", PD_OPT_FLAG, NULL, &no_monitor},
+	    {"auto-provision-sub-accounts", PD_OPT_FLAG, NULL, &autop},
+	    {NULL, 0, NULL, NULL},
 	};
 	const char *pos[1];
 	int rc = pd_cli_parse(c, "pbx add", argc, argv, opts, pos, 1, 1, NULL, help_add);
 	if (rc != PD_CLI_CONTINUE)
 		return rc;
 	if (!tmpl && !platform)
-		return pd_cli_usage_field(c, "platform",
-					  "pbx add: give --template NAME, or --platform KEY --host HOST "
-					  "--port PORT --username USER");
+		return pd_cli_usage_field(
+		    c, "platform",
+		    "pbx add: give --template NAME, or --platform KEY --host HOST "
+		    "--port PORT --username USER");
 	if (sfile && senv)
 		return pd_cli_usage_field(c, "secret",
-					  "pbx add: give --secret-file or --secret-env, not both");
+		                          "pbx add: give --secret-file or --secret-env, not both");
 	int port = 0;
 	if (port_s && !parse_port(c, port_s, &port))
 		return 64;
@@ -218,8 +222,8 @@ static int cmd_add(pd_cli *c, int argc, char **argv)
 		const pd_product_type *pt = pd_catalogue_product(&c->cat, cu.product_type);
 		if (pt && !pd_product_allows_platform(pt, p.platform))
 			st = pd_fail(&e, PD_E_INVALID, "platform",
-				     "product type %s does not allow the PBX platform '%s'",
-				     cu.product_type, p.platform);
+			             "product type %s does not allow the PBX platform '%s'",
+			             cu.product_type, p.platform);
 	}
 	if (st == PD_OK)
 		st = pd_cli_read_secret(sfile, senv, "PBX secret: ", &p.secret, &e);
@@ -227,10 +231,10 @@ static int cmd_add(pd_cli *c, int argc, char **argv)
 	 * an enabled one would only fail to log in. */
 	if (st == PD_OK && !p.secret && p.enabled && secret_required(&c->cat, p.platform))
 		st = pd_fail(&e, PD_E_INVALID, "secret",
-			     "the %s platform needs a secret: give --secret-file FILE or "
-			     "--secret-env VAR, run on a terminal to be prompted, or add the "
-			     "connection --disabled and set it later with 'pbx update'",
-			     p.platform);
+		             "the %s platform needs a secret: give --secret-file FILE or "
+		             "--secret-env VAR, run on a terminal to be prompted, or add the "
+		             "connection --disabled and set it later with 'pbx update'",
+		             p.platform);
 	if (st == PD_OK)
 		st = pd_pbx_check(&c->cat, &p, &e);
 	if (st == PD_OK)
@@ -264,25 +268,25 @@ static int cmd_show(pd_cli *c, int argc, char **argv)
 static int cmd_update(pd_cli *c, int argc, char **argv)
 {
 	const char *host = NULL, *port_s = NULL, *user = NULL, *sfile = NULL, *senv = NULL,
-		   *ver_s = NULL;
+	           *ver_s = NULL;
 	bool tls = false, no_tls = false, sync = false, no_sync = false, mon = false,
 	     no_mon = false, prompt = false, autop = false;
 	const pd_opt opts[] = {
-		{"host", PD_OPT_VAL, &host, NULL},
-		{"port", PD_OPT_VAL, &port_s, NULL},
-		{"username", PD_OPT_VAL, &user, NULL},
-		{"secret-file", PD_OPT_VAL, &sfile, NULL},
-		{"secret-env", PD_OPT_VAL, &senv, NULL},
-		{"prompt-secret", PD_OPT_FLAG, NULL, &prompt},
-		{"tls", PD_OPT_FLAG, NULL, &tls},
-		{"no-tls", PD_OPT_FLAG, NULL, &no_tls},
-		{"sync", PD_OPT_FLAG, NULL, &sync},
-		{"no-sync", PD_OPT_FLAG, NULL, &no_sync},
-		{"monitor", PD_OPT_FLAG, NULL, &mon},
-		{"no-monitor", PD_OPT_FLAG, NULL, &no_mon},
-		{"auto-provision-sub-accounts", PD_OPT_FLAG, NULL, &autop},
-		{"expect-version", PD_OPT_VAL, &ver_s, NULL},
-		{NULL, 0, NULL, NULL},
+	    {"host", PD_OPT_VAL, &host, NULL},
+	    {"port", PD_OPT_VAL, &port_s, NULL},
+	    {"username", PD_OPT_VAL, &user, NULL},
+	    {"secret-file", PD_OPT_VAL, &sfile, NULL},
+	    {"secret-env", PD_OPT_VAL, &senv, NULL},
+	    {"prompt-secret", PD_OPT_FLAG, NULL, &prompt},
+	    {"tls", PD_OPT_FLAG, NULL, &tls},
+	    {"no-tls", PD_OPT_FLAG, NULL, &no_tls},
+	    {"sync", PD_OPT_FLAG, NULL, &sync},
+	    {"no-sync", PD_OPT_FLAG, NULL, &no_sync},
+	    {"monitor", PD_OPT_FLAG, NULL, &mon},
+	    {"no-monitor", PD_OPT_FLAG, NULL, &no_mon},
+	    {"auto-provision-sub-accounts", PD_OPT_FLAG, NULL, &autop},
+	    {"expect-version", PD_OPT_VAL, &ver_s, NULL},
+	    {NULL, 0, NULL, NULL},
 	};
 	const char *pos[1];
 	int rc = pd_cli_parse(c, "pbx update", argc, argv, opts, pos, 1, 1, NULL, help_update);
@@ -292,12 +296,12 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 		return pd_cli_usage(c, "pbx update: conflicting options");
 	if (autop)
 		return pd_cli_failf(c, PD_E_INVALID, "auto_provision_sub_accounts",
-				    "can only be set when the connection is created (remove and "
-				    "add the connection to change it)");
+		                    "can only be set when the connection is created (remove and "
+		                    "add the connection to change it)");
 	if ((sfile != NULL) + (senv != NULL) + prompt > 1)
 		return pd_cli_usage_field(c, "secret",
-					  "pbx update: give one of --secret-file, --secret-env, "
-					  "--prompt-secret");
+		                          "pbx update: give one of --secret-file, --secret-env, "
+		                          "--prompt-secret");
 	int port = 0;
 	if (port_s && !parse_port(c, port_s, &port))
 		return 64;
@@ -334,9 +338,10 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 		if (sfile || senv || prompt) {
 			if (prompt && !isatty(0))
 				st = pd_fail(&e, PD_E_USAGE, "secret",
-					     "--prompt-secret needs a terminal on standard input");
+				             "--prompt-secret needs a terminal on standard input");
 			else
-				st = pd_cli_read_secret(sfile, senv, "New PBX secret: ", &p.secret, &e);
+				st = pd_cli_read_secret(sfile, senv, "New PBX secret: ", &p.secret,
+				                        &e);
 		}
 	}
 	if (st == PD_OK)
@@ -356,7 +361,7 @@ static int enable_action(pd_cli *c, int argc, char **argv, int action)
 	static const char *const names[] = {"pbx enable", "pbx disable", "pbx remove"};
 	const char *pos[1];
 	int rc = pd_cli_parse(c, names[action], argc, argv, NULL, pos, 1, 1, NULL,
-			      action == 2 ? help_remove : help_enable);
+	                      action == 2 ? help_remove : help_enable);
 	if (rc != PD_CLI_CONTINUE)
 		return rc;
 	pd_err e;
@@ -378,14 +383,16 @@ static int enable_action(pd_cli *c, int argc, char **argv, int action)
 		pd_pbx_free(&p);
 		if (need) {
 			free(name);
-			return pd_cli_failf(c, PD_E_INVALID, "secret",
-					    "no secret is stored for this connection; set one with "
-					    "'pbx update CUSTOMER --secret-file FILE' (or --secret-env, "
-					    "--prompt-secret) before enabling it");
+			return pd_cli_failf(
+			    c, PD_E_INVALID, "secret",
+			    "no secret is stored for this connection; set one with "
+			    "'pbx update CUSTOMER --secret-file FILE' (or --secret-env, "
+			    "--prompt-secret) before enabling it");
 		}
 	}
-	pd_status st = action == 2 ? store_pbx_remove(c->store, id, &c->actor, &e)
-				   : store_pbx_set_enabled(c->store, id, action == 0, &c->actor, &e);
+	pd_status st = action == 2
+	                   ? store_pbx_remove(c->store, id, &c->actor, &e)
+	                   : store_pbx_set_enabled(c->store, id, action == 0, &c->actor, &e);
 	if (st != PD_OK) {
 		free(name);
 		return pd_cli_fail(c, &e);
@@ -425,17 +432,17 @@ static int cmd_live(pd_cli *c, int argc, char **argv)
 #else
 	(void)argc;
 	return pd_cli_failf(c, PD_E_UNAVAILABLE, NULL,
-			    "pbx %s: the live PBX link is not available in this build", argv[0]);
+	                    "pbx %s: the live PBX link is not available in this build", argv[0]);
 #endif
 }
 
 int pd_cli_pbx_cmd(pd_cli *c, int argc, char **argv)
 {
 	static const pd_subcmd subs[] = {
-		{"add", cmd_add},       {"show", cmd_show},       {"update", cmd_update},
-		{"enable", cmd_enable}, {"disable", cmd_disable}, {"remove", cmd_remove},
-		{"status", cmd_live},   {"resync", cmd_live},     {"test", cmd_live},
-		{NULL, NULL},
+	    {"add", cmd_add},       {"show", cmd_show},       {"update", cmd_update},
+	    {"enable", cmd_enable}, {"disable", cmd_disable}, {"remove", cmd_remove},
+	    {"status", cmd_live},   {"resync", cmd_live},     {"test", cmd_live},
+	    {NULL, NULL},
 	};
 	return pd_cli_group(c, "pbx", subs, argc, argv, help_group);
 }
@@ -490,16 +497,16 @@ static int tmpl_list(pd_cli *c, int argc, char **argv)
 			json_array_append_new(a, pd_json_template(&v[i]));
 		pd_cli_print_json(c, a);
 	} else if (n) {
-		static const char *const heads[] = {"NAME", "PLATFORM", "HOST", "PORT", "TLS",
-						    "USERNAME"};
+		static const char *const heads[] = {"NAME", "PLATFORM", "HOST",
+		                                    "PORT", "TLS",      "USERNAME"};
 		static const bool right[] = {false, false, false, true, false, false};
 		pd_table t;
 		pd_table_init(&t, 6, heads, right);
 		for (size_t i = 0; i < n; i++) {
 			char port[16];
 			snprintf(port, sizeof port, "%d", v[i].port);
-			const char *cells[6] = {v[i].name,   v[i].platform,         v[i].host,
-						port,        v[i].tls ? "yes" : "no", v[i].username};
+			const char *cells[6] = {v[i].name, v[i].platform,           v[i].host,
+			                        port,      v[i].tls ? "yes" : "no", v[i].username};
 			pd_table_row(&t, cells);
 		}
 		pd_table_print(&t, stdout);
@@ -530,14 +537,18 @@ static int tmpl_save(pd_cli *c, int argc, char **argv, bool add)
 	const char *platform = NULL, *host = NULL, *port_s = NULL, *user = NULL, *ver_s = NULL;
 	bool tls = false, no_tls = false;
 	const pd_opt opts[] = {
-		{"platform", PD_OPT_VAL, &platform, NULL}, {"host", PD_OPT_VAL, &host, NULL},
-		{"port", PD_OPT_VAL, &port_s, NULL},       {"username", PD_OPT_VAL, &user, NULL},
-		{"tls", PD_OPT_FLAG, NULL, &tls},          {"no-tls", PD_OPT_FLAG, NULL, &no_tls},
-		{"expect-version", PD_OPT_VAL, &ver_s, NULL}, {NULL, 0, NULL, NULL},
+	    {"platform", PD_OPT_VAL, &platform, NULL},
+	    {"host", PD_OPT_VAL, &host, NULL},
+	    {"port", PD_OPT_VAL, &port_s, NULL},
+	    {"username", PD_OPT_VAL, &user, NULL},
+	    {"tls", PD_OPT_FLAG, NULL, &tls},
+	    {"no-tls", PD_OPT_FLAG, NULL, &no_tls},
+	    {"expect-version", PD_OPT_VAL, &ver_s, NULL},
+	    {NULL, 0, NULL, NULL},
 	};
 	const char *pos[1];
 	int rc = pd_cli_parse(c, add ? "template add" : "template update", argc, argv, opts, pos, 1,
-			      1, NULL, help_tgroup);
+	                      1, NULL, help_tgroup);
 	if (rc != PD_CLI_CONTINUE)
 		return rc;
 	if (add && !platform)
@@ -561,8 +572,8 @@ static int tmpl_save(pd_cli *c, int argc, char **argv, bool add)
 	if (add && st == PD_OK) {
 		pd_template_free(&t);
 		return pd_cli_failf(c, PD_E_INVALID, "name",
-				    "a template named '%s' already exists (use 'template update')",
-				    pos[0]);
+		                    "a template named '%s' already exists (use 'template update')",
+		                    pos[0]);
 	}
 	if (add) {
 		memset(&t, 0, sizeof t);
@@ -606,8 +617,7 @@ static int tmpl_update(pd_cli *c, int argc, char **argv)
 static int tmpl_delete(pd_cli *c, int argc, char **argv)
 {
 	const char *pos[1];
-	int rc = pd_cli_parse(c, "template delete", argc, argv, NULL, pos, 1, 1, NULL,
-			      help_tgroup);
+	int rc = pd_cli_parse(c, "template delete", argc, argv, NULL, pos, 1, 1, NULL, help_tgroup);
 	if (rc != PD_CLI_CONTINUE)
 		return rc;
 	pd_err e;
@@ -628,8 +638,8 @@ static int tmpl_delete(pd_cli *c, int argc, char **argv)
 int pd_cli_template_cmd(pd_cli *c, int argc, char **argv)
 {
 	static const pd_subcmd subs[] = {
-		{"list", tmpl_list},     {"show", tmpl_show},     {"add", tmpl_add},
-		{"update", tmpl_update}, {"delete", tmpl_delete}, {NULL, NULL},
+	    {"list", tmpl_list},     {"show", tmpl_show},     {"add", tmpl_add},
+	    {"update", tmpl_update}, {"delete", tmpl_delete}, {NULL, NULL},
 	};
 	return pd_cli_group(c, "template", subs, argc, argv, help_tgroup);
 }

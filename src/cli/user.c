@@ -7,29 +7,29 @@
 #include "provdesk/util.h"
 
 static const char help_group[] =
-	"Usage: provdesk user list|add|update|remove CUSTOMER ...\n"
-	"  list CUSTOMER [--json]\n"
-	"  add CUSTOMER --name NAME --email EMAIL [--extension EXT] [--role ROLE] [--json]\n"
-	"  update CUSTOMER USER [--name NAME] [--email EMAIL] [--extension EXT] [--role ROLE]\n"
-	"  remove CUSTOMER USER\n"
-	"USER is the user's email, extension or #ID. ROLE is a role key or display name\n"
-	"(see 'provdesk catalogue'), or none.\n";
+    "Usage: provdesk user list|add|update|remove CUSTOMER ...\n"
+    "  list CUSTOMER [--json]\n"
+    "  add CUSTOMER --name NAME --email EMAIL [--extension EXT] [--role ROLE] [--json]\n"
+    "  update CUSTOMER USER [--name NAME] [--email EMAIL] [--extension EXT] [--role ROLE]\n"
+    "  remove CUSTOMER USER\n"
+    "USER is the user's email, extension or #ID. ROLE is a role key or display name\n"
+    "(see 'provdesk catalogue'), or none.\n";
 static const char help_list[] = "Usage: provdesk user list CUSTOMER [--json]\n"
-				"List the console and synced users of a customer.\n";
+                                "List the console and synced users of a customer.\n";
 static const char help_add[] =
-	"Usage: provdesk user add CUSTOMER --name NAME --email EMAIL [--extension EXT] [--role ROLE] "
-	"[--json]\n"
-	"Add a console user (email unique within the customer) and queue its invitation.\n";
+    "Usage: provdesk user add CUSTOMER --name NAME --email EMAIL [--extension EXT] [--role ROLE] "
+    "[--json]\n"
+    "Add a console user (email unique within the customer) and queue its invitation.\n";
 static const char help_update[] =
-	"Usage: provdesk user update CUSTOMER USER [--name NAME] [--email EMAIL] [--extension EXT]\n"
-	"         [--role ROLE] [--json]\n"
-	"Change a console user. An empty --extension clears it.\n";
+    "Usage: provdesk user update CUSTOMER USER [--name NAME] [--email EMAIL] [--extension EXT]\n"
+    "         [--role ROLE] [--json]\n"
+    "Change a console user. An empty --extension clears it.\n";
 static const char help_remove[] = "Usage: provdesk user remove CUSTOMER USER [--json]\n"
-				  "Remove a console user (the primary user cannot be removed).\n";
+                                  "Remove a console user (the primary user cannot be removed).\n";
 static const char help_role[] =
-	"Usage: provdesk role assign CUSTOMER USER ROLE [--json]\n"
-	"Give USER (email, extension or #ID) the ROLE (key or display name); 'none' removes\n"
-	"the role: the user is kept (calls are still attributed) but has no access.\n";
+    "Usage: provdesk role assign CUSTOMER USER ROLE [--json]\n"
+    "Give USER (email, extension or #ID) the ROLE (key or display name); 'none' removes\n"
+    "the role: the user is kept (calls are still attributed) but has no access.\n";
 
 static void print_users(pd_cli *c, pd_user *users, size_t nu)
 {
@@ -41,7 +41,7 @@ static void print_users(pd_cli *c, pd_user *users, size_t nu)
 		return;
 	}
 	static const char *const heads[] = {"ID",   "NAME",       "EMAIL",  "EXTENSION",
-					    "ROLE", "INVITATION", "SOURCE", "DEVICE"};
+	                                    "ROLE", "INVITATION", "SOURCE", "DEVICE"};
 	static const bool right[] = {true, false, false, false, false, false, false, false};
 	pd_table t;
 	pd_table_init(&t, 8, heads, right);
@@ -50,14 +50,14 @@ static void print_users(pd_cli *c, pd_user *users, size_t nu)
 		snprintf(id, sizeof id, "#%lld", (long long)users[i].id);
 		const pd_role *r = users[i].role ? pd_catalogue_role(&c->cat, users[i].role) : NULL;
 		const char *cells[8] = {
-			id,
-			users[i].display_name,
-			users[i].email,
-			users[i].extension ? users[i].extension : users[i].endpoint,
-			r ? r->name : (users[i].role ? users[i].role : "(none)"),
-			pd_invite_state_name(users[i].invite),
-			users[i].synced ? "pbx" : (users[i].primary ? "primary" : "console"),
-			users[i].device_state,
+		    id,
+		    users[i].display_name,
+		    users[i].email,
+		    users[i].extension ? users[i].extension : users[i].endpoint,
+		    r ? r->name : (users[i].role ? users[i].role : "(none)"),
+		    pd_invite_state_name(users[i].invite),
+		    users[i].synced ? "pbx" : (users[i].primary ? "primary" : "console"),
+		    users[i].device_state,
 		};
 		pd_table_row(&t, cells);
 	}
@@ -119,9 +119,11 @@ static int cmd_add(pd_cli *c, int argc, char **argv)
 {
 	const char *name = NULL, *email = NULL, *ext = NULL, *role = NULL;
 	const pd_opt opts[] = {
-		{"name", PD_OPT_VAL, &name, NULL},   {"email", PD_OPT_VAL, &email, NULL},
-		{"extension", PD_OPT_VAL, &ext, NULL}, {"role", PD_OPT_VAL, &role, NULL},
-		{NULL, 0, NULL, NULL},
+	    {"name", PD_OPT_VAL, &name, NULL},
+	    {"email", PD_OPT_VAL, &email, NULL},
+	    {"extension", PD_OPT_VAL, &ext, NULL},
+	    {"role", PD_OPT_VAL, &role, NULL},
+	    {NULL, 0, NULL, NULL},
 	};
 	const char *pos[1];
 	int rc = pd_cli_parse(c, "user add", argc, argv, opts, pos, 1, 1, NULL, help_add);
@@ -177,9 +179,11 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 {
 	const char *name = NULL, *email = NULL, *ext = NULL, *role = NULL;
 	const pd_opt opts[] = {
-		{"name", PD_OPT_VAL, &name, NULL},   {"email", PD_OPT_VAL, &email, NULL},
-		{"extension", PD_OPT_VAL, &ext, NULL}, {"role", PD_OPT_VAL, &role, NULL},
-		{NULL, 0, NULL, NULL},
+	    {"name", PD_OPT_VAL, &name, NULL},
+	    {"email", PD_OPT_VAL, &email, NULL},
+	    {"extension", PD_OPT_VAL, &ext, NULL},
+	    {"role", PD_OPT_VAL, &role, NULL},
+	    {NULL, 0, NULL, NULL},
 	};
 	const char *pos[2];
 	int rc = pd_cli_parse(c, "user update", argc, argv, opts, pos, 2, 2, NULL, help_update);
@@ -241,8 +245,8 @@ static int cmd_remove(pd_cli *c, int argc, char **argv)
 int pd_cli_user_cmd(pd_cli *c, int argc, char **argv)
 {
 	static const pd_subcmd subs[] = {
-		{"list", cmd_list},     {"add", cmd_add},       {"update", cmd_update},
-		{"remove", cmd_remove}, {NULL, NULL},
+	    {"list", cmd_list},     {"add", cmd_add}, {"update", cmd_update},
+	    {"remove", cmd_remove}, {NULL, NULL},
 	};
 	return pd_cli_group(c, "user", subs, argc, argv, help_group);
 }

@@ -38,7 +38,7 @@ static int run(char *const argv[], const char *in, const char *out)
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, in ? in : "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, out ? out : "/dev/null",
-					 O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	                                 O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
 	pid_t pid;
 	int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
@@ -101,10 +101,10 @@ static void gen_csv(const char *path, long n)
 	      f);
 	for (long i = 0; i < n; i++)
 		fprintf(f,
-			"\"Client %06ld, Société %s\",%s,%s,REF-%06ld,\"note %ld\",,%s,,Admin %ld,"
-			"admin%ld@client%ld.example,%ld\n",
-			i, i % 7 == 0 ? "Générale" : "Anonyme", products[i % 3], countries[i % 10], i,
-			i, i % 5 == 0 ? "30" : "", i, i, i, 1000 + i % 9000);
+		        "\"Client %06ld, Société %s\",%s,%s,REF-%06ld,\"note %ld\",,%s,,Admin %ld,"
+		        "admin%ld@client%ld.example,%ld\n",
+		        i, i % 7 == 0 ? "Générale" : "Anonyme", products[i % 3], countries[i % 10],
+		        i, i, i % 5 == 0 ? "30" : "", i, i, i, 1000 + i % 9000);
 	fclose(f);
 }
 
@@ -173,18 +173,29 @@ int main(int argc, char **argv)
 	for (int i = 0; i < RUNS; i++) {
 		char filter[64];
 		switch (i % 4) {
-		case 0: snprintf(filter, sizeof filter, "Client %04ld", (long)(i * 1777) % (n / 100 + 1)); break;
-		case 1: snprintf(filter, sizeof filter, "REF-%05ld", (long)(i * 3571) % (n / 10 + 1)); break;
-		case 2: snprintf(filter, sizeof filter, "%06ld", (long)(i * 7919) % n); break;
-		default: snprintf(filter, sizeof filter, "ref-0%02d", i); break; /* case-folded */
+		case 0:
+			snprintf(filter, sizeof filter, "Client %04ld",
+			         (long)(i * 1777) % (n / 100 + 1));
+			break;
+		case 1:
+			snprintf(filter, sizeof filter, "REF-%05ld",
+			         (long)(i * 3571) % (n / 10 + 1));
+			break;
+		case 2:
+			snprintf(filter, sizeof filter, "%06ld", (long)(i * 7919) % n);
+			break;
+		default:
+			snprintf(filter, sizeof filter, "ref-0%02d", i);
+			break; /* case-folded */
 		}
-		char *ls[] = {(char *)exe, "--db", db, "--config", conf, "customer", "list",
-			      "--filter", filter, NULL};
+		char *ls[] = {(char *)exe, "--db", db,         "--config", conf,
+		              "customer",  "list", "--filter", filter,     NULL};
 		t0 = now_s();
 		rc = run(ls, NULL, NULL);
 		v[i] = now_s() - t0;
 		if (rc != 0)
-			fprintf(stderr, "bench_cli: list --filter '%s' failed (exit %d)\n", filter, rc);
+			fprintf(stderr, "bench_cli: list --filter '%s' failed (exit %d)\n", filter,
+			        rc);
 	}
 	qsort(v, RUNS, sizeof v[0], cmp_double);
 	printf("customer list --filter (%d runs, different substrings, whole command): median "
@@ -192,16 +203,16 @@ int main(int argc, char **argv)
 	       RUNS, v[RUNS / 2] * 1e3, v[(RUNS * 99) / 100] * 1e3, v[0] * 1e3);
 
 	/* 3. billing export */
-	char *bx[] = {(char *)exe, "--db", db, "--config", conf, "billing", "export", "--period",
-		      period, "--output", out, NULL};
+	char *bx[] = {(char *)exe, "--db",     db,     "--config", conf, "billing",
+	              "export",    "--period", period, "--output", out,  NULL};
 	t0 = now_s();
 	rc = run(bx, NULL, NULL);
 	double t_b = now_s() - t0;
 	stat(out, &sb);
 	printf("billing export --period %s (%ld customers, CSV): %.2f s, %.1f MB%s\n", period, n,
 	       t_b, (double)sb.st_size / 1e6, rc ? " (FAILED)" : "");
-	char *bj[] = {(char *)exe, "--db", db, "--config", conf, "billing", "export", "--period",
-		      period, "--format", "json", NULL};
+	char *bj[] = {(char *)exe, "--db",     db,     "--config", conf,   "billing",
+	              "export",    "--period", period, "--format", "json", NULL};
 	t0 = now_s();
 	rc = run(bj, NULL, NULL);
 	printf("billing export --format json: %.2f s%s\n", now_s() - t0, rc ? " (FAILED)" : "");

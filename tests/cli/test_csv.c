@@ -81,7 +81,8 @@ Test(csv, blank_lines_are_skipped_but_counted)
 Test(csv, errors_name_the_line_and_reading_goes_on)
 {
 	rd x;
-	start(&x, "ok,1\nbad\"quote,2\n\"closed\"junk,3\nfine,4\nbad \xff utf8,5\n\"open,6\nmore\n");
+	start(&x,
+	      "ok,1\nbad\"quote,2\n\"closed\"junk,3\nfine,4\nbad \xff utf8,5\n\"open,6\nmore\n");
 	expect_row(&x, 1, 2, (const char *[]){"ok", "1"});
 	cr_assert_eq(next(&x), -1);
 	cr_assert_eq(x.e.line, 2);
@@ -102,8 +103,8 @@ Test(csv, errors_name_the_line_and_reading_goes_on)
 
 Test(csv, writer_round_trips_through_the_reader)
 {
-	const char *fields[] = {"plain", "a,b", "say \"hi\"", "two\nlines", "", "Société Générale",
-				"cr\r\nlf"};
+	const char *fields[] = {
+	    "plain", "a,b", "say \"hi\"", "two\nlines", "", "Société Générale", "cr\r\nlf"};
 	size_t n = sizeof fields / sizeof fields[0];
 	char *buf = NULL;
 	size_t len = 0;
