@@ -73,7 +73,7 @@ enum { K_FIRST, K_LAST, K_AFTER, K_BEFORE, K_FROM, K_POSITION, K_COUNT };
  * A page first tries F_SCAN under a small work budget and falls back. */
 enum { F_NONE, F_SCAN, F_FTS, F_SET, F__COUNT };
 #define SCAN_BUDGET_STEPS 1000 /* VM instructions per progress callback */
-#define SCAN_BUDGET_CALLS 20   /* ~20k instructions: ~2k rows, ~2 ms of CPU */
+#define SCAN_BUDGET_CALLS 10 /* ~10k instructions: ~1k rows, ~2 ms of CPU */
 
 /* The bounded mode for this filter: F_FTS for 3+ folded characters,
  * F_SET below, F_NONE when empty. */

@@ -150,6 +150,14 @@ static const char *const migrations[] = {
     " INSERT INTO customers_fts(customers_fts, rowid, search) VALUES ('delete', OLD.id, "
     "OLD.search);"
     " INSERT INTO customers_fts(rowid, search) VALUES (NEW.id, NEW.search); END;",
+
+    /* 3: the status-line counts scanned every (wide) customer row: 124 ms
+     * of CPU at 100k. This index covers every column they read, so the
+     * scan reads a narrow index instead; it also serves billing's
+     * deleted_at test, so the one-column index goes. */
+    "CREATE INDEX customers_counts ON customers(deleted_at, disabled, trial, trial_converted,"
+    " trial_end, internal_system);"
+    "DROP INDEX customers_billing;",
 };
 
 int schema_migration_count(void)
