@@ -351,9 +351,11 @@ static pd_status prepare_file(const char *path, bool read_only, pd_err *e)
 		return st;
 	}
 	mode_t mode = 0600;
-	/* A group-shared directory (setgid, or group-writable) means the team
-	 * shares this database: let the group read and write it. */
-	if (stat(dir, &sb) == 0 && ((sb.st_mode & S_ISGID) || (sb.st_mode & S_IWGRP)))
+	/* A group-shared directory (setgid, or writable by its group but not
+	 * by everyone, unlike /tmp) means the team shares this database: let
+	 * the group read and write it. */
+	if (stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode) &&
+	    ((sb.st_mode & S_ISGID) || ((sb.st_mode & S_IWGRP) && !(sb.st_mode & S_IWOTH))))
 		mode = 0660;
 	free(copy);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);

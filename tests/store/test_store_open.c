@@ -59,6 +59,19 @@ Test(store_open, group_shared_directory_gives_0660)
 	cr_assert_eq(sb.st_mode & 0777, 0660, "mode %o", sb.st_mode & 0777);
 }
 
+Test(store_open, world_writable_directory_is_not_group_shared)
+{
+	char dir[300];
+	snprintf(dir, sizeof dir, "%s/tmp-like", fx_dir);
+	cr_assert_eq(mkdir(dir, 0700), 0);
+	cr_assert_eq(chmod(dir, 01777), 0); /* like /tmp */
+	snprintf(fx_db, sizeof fx_db, "%s/provdesk.db", dir);
+	fx_s = fx_open();
+	struct stat sb;
+	cr_assert_eq(stat(fx_db, &sb), 0);
+	cr_assert_eq(sb.st_mode & 0777, 0600, "mode %o", sb.st_mode & 0777);
+}
+
 Test(store_open, existing_file_mode_is_kept_and_reopen_is_idempotent)
 {
 	fx_s = fx_open();
