@@ -63,277 +63,9 @@ static void name_schedule(struct wiz *z)
 	pthread_mutex_unlock(&z->mu);
 }
 
-/* ---------------------------------------------------------------- values */
-
-static bool field_has_value(const pd_wiz_field *f)
-{
-	return f->kind != PD_WF_NOTE && f->kind != PD_WF_FIXED;
-}
-
-/* Form -> state, for field idx. A masked secret field that shows nothing
- * keeps the secret typed earlier unless the user edited it. */
-static void pull_field(struct wiz *z, int idx)
-{
-	const pd_wiz_field *f = &z->fields[idx];
-	if (!z->form || !field_has_value(f))
-		return;
-	const char *v = ui_form_get(z->form, idx);
-	if (f->kind == PD_WF_TOGGLE) {
-		pd_wiz_set(&z->w, f->key, ui_form_get_bool(z->form, idx) ? "1" : "0");
-		return;
-	}
-	if (f->kind == PD_WF_SECRET && (!v || !*v) && !ui_form_modified(z->form, idx))
-		return;
-	if (f->kind == PD_WF_COUNTRY) {
-		const char *old = pd_wiz_get(&z->w, "country");
-		if (old && v && !strcmp(old, v))
-			return; /* unchanged: keep the resolved code */
-	}
-	pd_wiz_set(&z->w, f->key, v ? v : "");
-}
-
-static void pull_all(struct wiz *z)
-{
-	for (size_t i = 0; i < z->nf; i++)
-		pull_field(z, (int)i);
-}
-
-static void save_draft(struct wiz *z)
-{
-	if (!z->app->store || z->finished)
-		return;
-	pd_err e = {0};
-	if (pd_wiz_draft_save(z->app->store, &z->w, &e) != PD_OK)
-		ui_msg(z->app, UI_R_STATUS_WARN, "Draft not saved: %s", e.message);
-}
-
-static int key_index(const struct wiz *z, const char *key)
-{
-	for (size_t i = 0; i < z->nf; i++)
-		if (!strcmp(z->fields[i].key, key))
-			return (int)i;
-	return -1;
-}
-
-/* Side effects that change which fields exist or other fields' values. */
-static bool is_structural(const char *key)
-{
-	static const char *const keys[] = {"country",   "product_type", "trial",
-					   "no_pbx",    "pbx.template", "pbx.platform"};
-	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-		if (!strcmp(keys[i], key))
-			return true;
-	return false;
-}
-
-/* ------------------------------------------------------------ form hooks */
-
-static pd_status form_check(struct ui_form *f, int idx, void *ctx, pd_err *e)
-{
-	struct wiz *z = ctx;
-	(void)f;
-	if (idx < 0 || (size_t)idx >= z->nf)
-		return PD_OK;
-	pull_field(z, idx);
-	z->save_pending = true; /* a field was left */
-	const char *key = z->fields[idx].key;
-	char msg[256];
-	bool is_name = !strcmp(key, "name");
-	bool ok = pd_wiz_check_field(&z->ctx, &z->w, key, msg, sizeof msg);
-	pd_wiz_errors_set(&z->errs, key, ok ? NULL : msg);
-	if (ok) {
-		if (is_name)
-			ui_form_set_note(z->form, idx, "✓ available");
-		z->name_ok = z->name_ok || is_name;
-		return PD_OK;
-	}
-	if (is_name) {
-		ui_form_set_note(z->form, idx, NULL);
-		z->name_ok = false;
-	}
-	return pd_fail(e, PD_E_INVALID, key, "%s", msg);
-}
-
-static void form_changed(struct ui_form *f, int idx, void *ctx)
-{
-	struct wiz *z = ctx;
-	(void)f;
-	if (idx < 0 || (size_t)idx >= z->nf)
-		return;
-	const char *key = z->fields[idx].key;
-	pull_field(z, idx); /* the check callback ran first and may have pulled it already */
-	snprintf(z->left_key, sizeof z->left_key, "%s", key);
-	if (is_structural(key)) {
-		/* The side effects are idempotent except a template's, which would
-		 * overwrite fields edited since it was picked. */
-		bool again = !strcmp(key, "pbx.template") && z->applied_template &&
-			     !strcmp(z->applied_template, z->w.template_name);
-		if (!again) {
-			pd_wiz_changed(&z->ctx, &z->w, key);
-			if (!strcmp(key, "pbx.template"))
-				pd_set_str(&z->applied_template, z->w.template_name);
-		}
-		z->rebuild = true;
-	}
-	z->save_pending = true;
-}
-
-static void country_search(void *ctx, const char *query, struct ui_choice **out, size_t *n)
-{
-	struct wiz *z = ctx;
-	const pd_country *m[40];
-	size_t k = z->ctx.geo ? pd_geo_search(z->ctx.geo, query ? query : "", m, 40) : 0;
-	*out = xcalloc(k ? k : 1, sizeof **out);
-	for (size_t i = 0; i < k; i++) {
-		char *label = strcmp(m[i]->name_fr, m[i]->name_en)
-				      ? xasprintf("%s / %s (%s)", m[i]->name_fr, m[i]->name_en, m[i]->code)
-				      : xasprintf("%s (%s)", m[i]->name_en, m[i]->code);
-		(*out)[i].value = xstrdup(label); /* shown back in the field as picked */
-		(*out)[i].label = label;
-	}
-	*n = k;
-}
-
-static enum ui_fkind fkind_of(pd_wiz_kind k)
-{
-	switch (k) {
-	case PD_WF_NOTES:
-		return UI_F_MULTILINE;
-	case PD_WF_SECRET:
-		return UI_F_SECRET;
-	case PD_WF_CHOICE:
-		return UI_F_CHOICE;
-	case PD_WF_COUNTRY:
-		return UI_F_LOOKUP;
-	case PD_WF_TOGGLE:
-		return UI_F_TOGGLE;
-	case PD_WF_FIXED:
-	case PD_WF_NOTE:
-		return UI_F_READONLY;
-	default:
-		return UI_F_TEXT;
-	}
-}
-
-
-static bool focusable(const struct wiz *z, int i)
-{
-	return i >= 0 && (size_t)i < z->nf && z->fields[i].kind != PD_WF_NOTE &&
-	       z->fields[i].kind != PD_WF_FIXED;
-}
-
-/* Rebuild the step's form from z->w, keeping the cursor on `focus_key`. */
-static void build_form(struct wiz *z, const char *focus_key)
-{
-	char focus[48] = "";
-	if (focus_key)
-		snprintf(focus, sizeof focus, "%s", focus_key);
-	if (z->form) {
-		ui_form_free(z->form);
-		z->form = NULL;
-	}
-	z->rebuild = false;
-	z->nf = 0;
-	if (z->w.step == PD_WIZ_SUMMARY)
-		return;
-	z->nf = pd_wiz_fields(&z->ctx, &z->w, z->w.step, z->fields, PD_WIZ_FIELDS_MAX);
-	for (size_t i = 0; i < z->nf; i++) {
-		pd_wiz_field *f = &z->fields[i];
-		z->spec[i] = (struct ui_fspec){
-			.key = f->key,
-			.label = f->label,
-			.kind = fkind_of(f->kind),
-			.width = f->kind == PD_WF_NOTE ? 0 : f->width,
-			.height = f->rows > 1 ? f->rows : 1,
-			.max = f->kind == PD_WF_NOTES ? PD_NOTES_MAX : f->kind == PD_WF_DATE ? 10 : 256,
-			.note = NULL, /* long notes go under the form, beside-field room is for errors */
-		};
-	}
-	z->form = ui_form_new(z->app, z->spec, z->nf, form_check, form_changed, z);
-	for (size_t i = 0; i < z->nf; i++) {
-		pd_wiz_field *f = &z->fields[i];
-		int idx = (int)i;
-		switch (f->kind) {
-		case PD_WF_TOGGLE:
-			ui_form_set(z->form, idx, pd_wiz_get_bool(&z->w, f->key) ? "yes" : "no");
-			break;
-		case PD_WF_FIXED: {
-			char *d = pd_wiz_display(&z->ctx, &z->w, f->key);
-			ui_form_set(z->form, idx, d);
-			free(d);
-			break;
-		}
-		case PD_WF_NOTE:
-			ui_form_set(z->form, idx, f->note);
-			break;
-		case PD_WF_COUNTRY:
-			ui_form_set(z->form, idx, z->w.country_text);
-			ui_form_set_search(z->form, idx, country_search, z);
-			break;
-		case PD_WF_CHOICE: {
-			pd_wiz_choices ch;
-			pd_wiz_choices_get(&z->ctx, &z->w, f->key, &ch);
-			struct ui_choice *uc = xcalloc(ch.n ? ch.n : 1, sizeof *uc);
-			for (size_t k = 0; k < ch.n; k++) {
-				uc[k].value = ch.values[k];
-				uc[k].label = ch.labels[k];
-			}
-			ui_form_set_choices(z->form, idx, uc, ch.n);
-			free(uc);
-			pd_wiz_choices_free(&ch);
-			ui_form_set(z->form, idx, pd_wiz_get(&z->w, f->key));
-			break;
-		}
-		default:
-			ui_form_set(z->form, idx, pd_wiz_get(&z->w, f->key));
-			if (!strcmp(f->key, "name") && z->name_ok)
-				ui_form_set_note(z->form, idx, "✓ available");
-			break;
-		}
-	}
-	for (size_t i = 0; i < z->nf; i++) {
-		const char *m = pd_wiz_errors_find(&z->errs, z->fields[i].key);
-		if (m)
-			ui_form_set_error(z->form, (int)i, m);
-	}
-	ui_form_mark_clean(z->form);
-	z->page = 0;
-	wiz_layout_form(z);
-	int fi = focus[0] ? key_index(z, focus) : -1;
-	if (fi >= 0)
-		wiz_show_field(z, fi);
-}
-
-/* Apply what form callbacks left pending. They may run from a picker's done
- * callback (the list dialog is on top then), so this runs at the next key
- * and at the next draw, never inside the form's own code. */
-static void settle(struct wiz *z)
-{
-	if (z->rebuild) {
-		char focus[48] = "", left[48] = "";
-		int cur = z->form ? ui_form_current(z->form) : -1;
-		if (cur >= 0 && (size_t)cur < z->nf)
-			snprintf(focus, sizeof focus, "%s", z->fields[cur].key);
-		/* moved forward from the field that changed the layout: the cursor
-		 * goes to whatever now follows it (the time zone that appeared) */
-		int li = key_index(z, z->left_key);
-		if (li >= 0 && cur == li + 1)
-			snprintf(left, sizeof left, "%s", z->left_key);
-		build_form(z, focus);
-		li = left[0] ? key_index(z, left) : -1;
-		if (li >= 0 && focusable(z, li + 1) && strcmp(z->fields[li + 1].key, focus))
-			wiz_show_field(z, li + 1);
-		z->s->dirty = true;
-	}
-	if (z->save_pending) {
-		z->save_pending = false;
-		save_draft(z);
-	}
-}
-
 static void w_draw(struct ui_screen *s)
 {
-	settle(s->priv);
+	wiz_settle(s->priv);
 	wiz_draw(s);
 }
 
@@ -352,13 +84,13 @@ static bool step_ok(struct wiz *z)
 {
 	if (!z->form)
 		return true;
-	pull_all(z);
+	wiz_pull_all(z);
 	pd_wiz_errors *er = &z->errs;
 	size_t bad = pd_wiz_check_step(&z->ctx, &z->w, z->w.step, er);
 	int first = -1;
 	for (size_t i = 0; i < z->nf; i++) {
 		const char *m = pd_wiz_errors_find(er, z->fields[i].key);
-		if (field_has_value(&z->fields[i]))
+		if (wiz_field_has_value(&z->fields[i]))
 			ui_form_set_error(z->form, (int)i, m);
 		if (m && first < 0)
 			first = (int)i;
@@ -385,7 +117,7 @@ static void go_step(struct wiz *z, pd_wiz_step step, const char *focus)
 	z->on_buttons = step == PD_WIZ_SUMMARY;
 	z->btn = 0;
 	z->summary_top = 0;
-	build_form(z, focus);
+	wiz_build_form(z, focus);
 	if (step == PD_WIZ_SUMMARY) { /* the cursor starts on "Create customer" */
 		enum wbtn b[8];
 		size_t nb = wiz_buttons(z, b);
@@ -393,7 +125,7 @@ static void go_step(struct wiz *z, pd_wiz_step step, const char *focus)
 			if (b[i] == B_CREATE)
 				z->btn = (int)i;
 	}
-	save_draft(z);
+	wiz_save_draft(z);
 }
 
 static int next_step(struct wiz *z)
@@ -401,7 +133,7 @@ static int next_step(struct wiz *z)
 	if (z->w.step >= PD_WIZ_SUMMARY)
 		return UI_HANDLED;
 	if (!step_ok(z)) {
-		save_draft(z);
+		wiz_save_draft(z);
 		return UI_HANDLED | UI_REDRAW;
 	}
 	go_step(z, z->w.step + 1, NULL);
@@ -412,7 +144,7 @@ static int prev_step(struct wiz *z)
 {
 	if (z->w.step == PD_WIZ_CUSTOMER)
 		return UI_HANDLED;
-	pull_all(z); /* Back keeps what was typed, valid or not */
+	wiz_pull_all(z); /* Back keeps what was typed, valid or not */
 	go_step(z, z->w.step - 1, NULL);
 	return UI_HANDLED | UI_REDRAW;
 }
@@ -421,13 +153,13 @@ static int add_user(struct wiz *z)
 {
 	if (z->w.step != PD_WIZ_ROLES)
 		return UI_HANDLED;
-	pull_all(z);
+	wiz_pull_all(z);
 	size_t i = pd_wiz_user_add(&z->w);
 	char key[48];
 	snprintf(key, sizeof key, "users.%zu.display_name", i);
 	z->on_buttons = false;
-	build_form(z, key);
-	save_draft(z);
+	wiz_build_form(z, key);
+	wiz_save_draft(z);
 	return UI_HANDLED | UI_REDRAW;
 }
 
@@ -436,14 +168,14 @@ static int remove_user(struct wiz *z)
 {
 	if (z->w.step != PD_WIZ_ROLES || !z->w.n_users)
 		return UI_HANDLED;
-	pull_all(z);
+	wiz_pull_all(z);
 	size_t victim = z->w.n_users - 1;
 	int cur = z->form && !z->on_buttons ? ui_form_current(z->form) : -1;
 	if (cur >= 0 && (size_t)cur < z->nf && !strncmp(z->fields[cur].key, "users.", 6))
 		victim = strtoul(z->fields[cur].key + 6, NULL, 10);
 	pd_wiz_user_remove(&z->w, victim);
-	build_form(z, NULL);
-	save_draft(z);
+	wiz_build_form(z, NULL);
+	wiz_save_draft(z);
 	return UI_HANDLED | UI_REDRAW;
 }
 
@@ -485,7 +217,7 @@ static int create_customer(struct wiz *z)
 			if (bad_key[0] && pd_wiz_key_in_step(bad_key, (pd_wiz_step)s)) {
 				go_step(z, (pd_wiz_step)s, bad_key);
 				pd_wiz_errors_set(&z->errs, bad_key, e.message);
-				int fi = key_index(z, bad_key);
+				int fi = wiz_key_index(z, bad_key);
 				if (fi >= 0 && z->form) {
 					ui_form_set_error(z->form, fi, e.message);
 					z->on_buttons = false;
@@ -522,7 +254,7 @@ static int press(struct wiz *z, enum wbtn b)
 	case B_CREATE:
 		return create_customer(z);
 	case B_CANCEL:
-		pull_all(z);
+		wiz_pull_all(z);
 		z->ask = ASK_ESC;
 		z->ask_sel = 0;
 		return UI_HANDLED | UI_REDRAW;
@@ -583,7 +315,7 @@ static int ask_key(struct wiz *z, const struct ui_event *ev)
 	}
 	switch (choice) {
 	case 1: /* keep */
-		save_draft(z);
+		wiz_save_draft(z);
 		z->finished = true;
 		ui_msg(z->app, UI_R_STATUS_OK, "Draft kept: press n to resume it.");
 		return UI_HANDLED | UI_CLOSE;
@@ -600,18 +332,18 @@ static int ask_key(struct wiz *z, const struct ui_event *ev)
 	}
 }
 
-/* First/last focusable field of the current page (page true) or of the step. */
+/* First/last wiz_focusable field of the current page (page true) or of the step. */
 static int edge_field(const struct wiz *z, bool last, bool page)
 {
 	int lo = page ? (int)z->page_start[z->page] : 0;
 	int hi = page ? (int)z->page_start[z->page + 1] : (int)z->nf;
 	if (last) {
 		for (int i = hi - 1; i >= lo; i--)
-			if (focusable(z, i))
+			if (wiz_focusable(z, i))
 				return i;
 	} else {
 		for (int i = lo; i < hi; i++)
-			if (focusable(z, i))
+			if (wiz_focusable(z, i))
 				return i;
 	}
 	return -1;
@@ -665,7 +397,14 @@ static int buttons_key(struct wiz *z, const struct ui_event *ev)
 		return UI_HANDLED | UI_REDRAW;
 	}
 	if (ev->func && ev->key == KEY_DOWN && z->w.step == PD_WIZ_SUMMARY) {
-		z->summary_top++;
+		pd_buf sb = {0};
+		wiz_summary(z, &sb);
+		int lines = 0;
+		for (size_t i = 0; i < sb.len; i++)
+			lines += sb.s[i] == '\n';
+		pd_buf_free(&sb);
+		if (3 + lines - z->summary_top > z->s->h - 2)
+			z->summary_top++;
 		return UI_HANDLED | UI_REDRAW;
 	}
 	if (is_enter(ev) || (!ev->func && ev->key == ' '))
@@ -693,7 +432,7 @@ static int after_form_key(struct wiz *z, int r)
 	}
 	if (z->rebuild)
 		r |= UI_REDRAW;
-	settle(z);
+	wiz_settle(z);
 	return r;
 }
 
@@ -704,8 +443,8 @@ static void leave_field(struct wiz *z)
 	if (cur < 0)
 		return;
 	pd_err e = {0};
-	ui_form_set_error(z->form, cur, form_check(z->form, cur, z, &e) != PD_OK ? e.message : NULL);
-	form_changed(z->form, cur, z);
+	ui_form_set_error(z->form, cur, wiz_form_check(z->form, cur, z, &e) != PD_OK ? e.message : NULL);
+	wiz_form_changed(z->form, cur, z);
 }
 
 /* Tab/Down past the page's last field, Shift-Tab/Up before its first:
@@ -722,7 +461,7 @@ static int page_edge_key(struct wiz *z, const struct ui_event *ev)
 		if (z->page + 1 < z->n_pages) {
 			int p = z->page + 1;
 			for (size_t i = z->page_start[p]; i < z->page_start[p + 1]; i++)
-				if (focusable(z, (int)i)) {
+				if (wiz_focusable(z, (int)i)) {
 					focus_field(z, (int)i);
 					break;
 				}
@@ -737,7 +476,7 @@ static int page_edge_key(struct wiz *z, const struct ui_event *ev)
 		if (z->page > 0) {
 			int p = z->page - 1;
 			for (size_t i = z->page_start[p + 1]; i-- > z->page_start[p];)
-				if (focusable(z, (int)i)) {
+				if (wiz_focusable(z, (int)i)) {
 					focus_field(z, (int)i);
 					break;
 				}
@@ -752,7 +491,7 @@ static int page_edge_key(struct wiz *z, const struct ui_event *ev)
 static int w_key(struct ui_screen *s, const struct ui_event *ev)
 {
 	struct wiz *z = s->priv;
-	settle(z);
+	wiz_settle(z);
 	if (z->ask != ASK_NONE)
 		return ask_key(z, ev);
 	/* wizard keys that no field uses */
@@ -775,7 +514,7 @@ static int w_key(struct ui_screen *s, const struct ui_event *ev)
 	if (ev->func && ev->action == UI_A_QUIT)
 		return 0; /* F10 still quits; w_destroy keeps the draft */
 	if (!ev->func && ev->key == 27) {
-		pull_all(z);
+		wiz_pull_all(z);
 		z->ask = ASK_ESC;
 		z->ask_sel = 0;
 		return UI_HANDLED | UI_REDRAW;
@@ -814,7 +553,7 @@ static int w_on_data(struct ui_screen *s)
 	pthread_mutex_unlock(&z->mu);
 	if (!fired || z->w.step != PD_WIZ_CUSTOMER || !z->form)
 		return 0;
-	int idx = key_index(z, "name");
+	int idx = wiz_key_index(z, "name");
 	if (idx < 0 || !*z->w.name)
 		return 0;
 	char msg[256];
@@ -914,13 +653,13 @@ static void w_destroy(struct ui_screen *s)
 		return;
 	/* Leaving unfinished (q, SIGHUP, SIGTERM): keep what was typed. */
 	if (!z->finished) {
-		pull_all(z);
+		wiz_pull_all(z);
 		int cur = z->form && !z->on_buttons ? ui_form_current(z->form) : -1;
 		if (cur >= 0 && (size_t)cur < z->nf) {
 			free(z->w.focus);
 			z->w.focus = xstrdup(z->fields[cur].key);
 		}
-		save_draft(z);
+		wiz_save_draft(z);
 	}
 	if (z->timer_started) {
 		pthread_mutex_lock(&z->mu);

@@ -61,6 +61,22 @@ struct wiz {
 	bool name_fired;
 };
 
+/* wizard_form.c */
+bool wiz_field_has_value(const pd_wiz_field *f);
+bool wiz_focusable(const struct wiz *z, int i);
+int wiz_key_index(const struct wiz *z, const char *key);
+/* Form -> state for one field / every field of the step. */
+void wiz_pull_field(struct wiz *z, int idx);
+void wiz_pull_all(struct wiz *z);
+void wiz_save_draft(struct wiz *z);
+/* The framework's callbacks: check a field left, apply its side effects. */
+pd_status wiz_form_check(struct ui_form *f, int idx, void *ctx, pd_err *e);
+void wiz_form_changed(struct ui_form *f, int idx, void *ctx);
+/* Rebuild the step's form from the values, the cursor on focus_key. */
+void wiz_build_form(struct wiz *z, const char *focus_key);
+/* Apply a rebuild or draft save the callbacks left pending. */
+void wiz_settle(struct wiz *z);
+
 /* wizard_view.c */
 size_t wiz_buttons(const struct wiz *z, enum wbtn *b);
 const char *wiz_button_label(enum wbtn b);

@@ -474,7 +474,13 @@ static size_t fields_pbx(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_field *o, 
 static size_t fields_roles(const pd_wiz *w, pd_wiz_field *o, size_t max)
 {
 	size_t n = 0;
-	field_add(o, max, &n, "admin.role", "Primary user", PD_WF_FIXED, 50, false);
+	note_set(field_add(o, max, &n, "admin.role", "Primary user", PD_WF_FIXED, 50, false),
+		 "F7 adds a user by hand (invited on creation too); F8 removes the one under the "
+		 "cursor.");
+	if (!w->no_pbx && w->sync_users)
+		note_set(field_add(o, max, &n, "note.synced", "", PD_WF_NOTE, 0, false),
+			 "Users synced from the PBX are listed in the customer's Users and Roles "
+			 "tabs once it is connected: give them roles there.");
 	for (size_t i = 0; i < w->n_users; i++) {
 		char key[48], label[48];
 		snprintf(key, sizeof key, "users.%zu.display_name", i);

@@ -66,6 +66,8 @@ void wiz_layout_form(struct wiz *z)
 	z->page_start[0] = 0;
 	int used = 0;
 	for (size_t i = 0; i < z->nf; i++) {
+		if (z->fields[i].kind == PD_WF_NOTE)
+			continue; /* shown with the notes under the form */
 		int rows = z->fields[i].rows > 1 ? z->fields[i].rows : 1;
 		if (used > 0 && used + rows > z->fh && z->n_pages < WIZ_PAGES_MAX - 1) {
 			z->page_start[++z->n_pages] = i;
@@ -79,7 +81,8 @@ void wiz_layout_form(struct wiz *z)
 	if (z->page < 0)
 		z->page = 0;
 	for (size_t i = 0; i < z->nf; i++)
-		ui_form_set_hidden(z->form, (int)i, !wiz_field_on_page(z, (int)i));
+		ui_form_set_hidden(z->form, (int)i,
+				   !wiz_field_on_page(z, (int)i) || z->fields[i].kind == PD_WF_NOTE);
 	ui_form_layout(z->form, s->win, z->fy, 1, z->fh, s->w - 2);
 }
 
@@ -266,13 +269,22 @@ void wiz_draw(struct ui_screen *s)
 		wiz_summary(z, &b);
 		char *text = pd_buf_steal(&b);
 		int y = 3, line = 0, last = s->h - 2;
+		bool more = false;
 		char *save = NULL;
 		for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save), line++) {
-			if (line < z->summary_top || y >= last)
+			if (line < z->summary_top)
 				continue;
+			if (y >= last) {
+				more = true;
+				continue;
+			}
 			ui_put(win, y++, 1, width - 2, l,
 			       l[0] != ' ' ? ui_role(UI_R_LABEL) | A_BOLD : ui_role(UI_R_NORMAL), false);
 		}
+		if (more || z->summary_top > 0)
+			ui_put(win, last, 1, width - 2,
+			       more ? "↓ more below: Down scrolls" : "↑ more above: Up scrolls",
+			       ui_role(UI_R_NOTE), false);
 		free(text);
 	} else if (z->form) {
 		ui_form_draw(z->form, !z->on_buttons && z->ask == ASK_NONE);
