@@ -73,7 +73,7 @@ enum { K_FIRST, K_LAST, K_AFTER, K_BEFORE, K_FROM, K_POSITION, K_COUNT };
  * A page first tries F_SCAN under a small work budget and falls back. */
 enum { F_NONE, F_SCAN, F_FTS, F_SET, F__COUNT };
 #define SCAN_BUDGET_STEPS 1000 /* VM instructions per progress callback */
-#define SCAN_BUDGET_CALLS 10 /* ~10k instructions: ~1k rows, ~2 ms of CPU */
+#define SCAN_BUDGET_CALLS 10   /* ~10k instructions: ~1k rows, ~2 ms of CPU */
 
 /* The bounded mode for this filter: F_FTS for 3+ folded characters,
  * F_SET below, F_NONE when empty. */
@@ -151,8 +151,15 @@ static sqlite3_stmt *grid_stmt(pd_store *s, const pd_query *q, int kind, int fil
 		              " FROM customers c LEFT JOIN pbx p ON p.customer_id = c.id"
 		              " LEFT JOIN pbx_status ps ON ps.customer_id = c.id WHERE 1",
 		              col);
-		if (kind == K_FIRST || kind == K_LAST) {
+		if ((kind == K_FIRST || kind == K_LAST) && (filt == F_NONE || filt == F_SCAN)) {
 			add_base(&b, q, filt);
+		} else if (kind == K_FIRST || kind == K_LAST) {
+			/* Matches come from the index or the id pass: sort only
+			 * (key, id) pairs, then read the page's rows. */
+			pd_buf_add(&b, " AND c.id IN (SELECT id FROM (SELECT c.id AS id FROM "
+			               "customers c WHERE 1");
+			add_base(&b, q, filt);
+			pd_buf_printf(&b, " ORDER BY %s %s, c.id %s LIMIT ?4))", col, dir, dir);
 		} else {
 			const char *tie = kind == K_FROM ? (up ? ">=" : "<=") : gt;
 			pd_buf_add(&b, " AND c.id IN (SELECT id FROM (SELECT c.id AS id FROM "

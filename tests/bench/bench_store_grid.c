@@ -283,7 +283,8 @@ int main(int argc, char **argv)
 	       "%.0f/s\n",
 	       n - single, dt / 1e3, (n - single) / (dt / 1e3));
 
-	bench_pages(s);
+	if (!getenv("BENCH_GRID_ONLY_FILTERS"))
+		bench_pages(s);
 	sqlite3 *raw;
 	sqlite3_open(db, &raw);
 	bench_filters(s, raw);
