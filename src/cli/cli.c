@@ -207,9 +207,14 @@ int pd_cli_fail(pd_cli *c, const pd_err *e)
 	pd_status st = e->status == PD_OK ? PD_E_INTERNAL : e->status;
 	const char *msg = e->message[0] ? e->message : pd_status_message(st);
 	fprintf(stderr, "%s: ", c->prog ? c->prog : "provdesk");
-	if (e->line > 0)
+	/* Messages from files already say "path:line: field: …" (config,
+	 * catalogue); do not repeat what they say. */
+	char tag[96];
+	snprintf(tag, sizeof tag, ":%d:", e->line);
+	if (e->line > 0 && !strstr(msg, tag))
 		fprintf(stderr, "line %d: ", e->line);
-	if (e->field[0])
+	snprintf(tag, sizeof tag, "%s: ", e->field);
+	if (e->field[0] && !strstr(msg, tag))
 		fprintf(stderr, "%s: ", e->field);
 	fprintf(stderr, "%s\n", msg);
 	if (c->json)
