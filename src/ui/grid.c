@@ -9,6 +9,7 @@
 #include <wctype.h>
 
 #include "ui_internal.h"
+#include "services.h"
 
 enum col_id { C_NAME, C_PRODUCT, C_REF, C_COUNTRY, C_STATUS, C_INTERNAL, C_PBX, C_USERS, C_CALLS, C_AGENTS, C__N };
 
@@ -20,12 +21,13 @@ static const struct {
 	bool right;
 } cols[C__N] = {
 	[C_NAME] = {"Name", 0, 4, PD_SORT_NAME, false},
-	[C_PRODUCT] = {"Product type", 10, 2, PD_SORT_PRODUCT, false},
-	[C_REF] = {"Reference", 8, 2, PD_SORT_REFERENCE, false},
+	[C_PRODUCT] = {"Product type", 8, 2, PD_SORT_PRODUCT, false},
+	[C_REF] = {"Reference", 7, 2, PD_SORT_REFERENCE, false},
 	[C_COUNTRY] = {"Ctry", 4, 0, PD_SORT_COUNTRY, false},
-	[C_STATUS] = {"Status", 10, 1, PD_SORT_STATUS, false},
+	[C_STATUS] = {"Status", 9, 1, PD_SORT_STATUS, false},
 	[C_INTERNAL] = {"Int", 3, 0, PD_SORT_INTERNAL, false},
-	[C_PBX] = {"PBX", 7, 2, -1, false},
+	/* 11: "monitoring", "auth failed", "retry 30s", "sync 12/40" fit at 80 columns */
+	[C_PBX] = {"PBX", 11, 2, -1, false},
 	[C_USERS] = {"Users", 5, 0, PD_SORT_USERS, true},
 	[C_CALLS] = {"Calls", 5, 0, -1, true},
 	[C_AGENTS] = {"Agents", 6, 0, -1, true},
@@ -65,7 +67,8 @@ static void row_copy(pd_row *dst, const pd_row *src)
 
 static void clear_rows(struct grid *g)
 {
-	pd_rows_free(g->rows, g->n);
+	pd_rows_free(g->rows, g->n); /* frees the rows' fields, not the array */
+	free(g->rows);
 	g->rows = NULL;
 	g->n = 0;
 }
@@ -671,13 +674,17 @@ static void g_status(struct ui_screen *s, char *buf, size_t n, enum ui_role *rol
 	ui_status_counts(s->app, buf, n);
 	if (g->counts_ok) {
 		const pd_counts *c = &g->counts;
+		/* PBX health second, so it still shows at 80 columns */
+		char pbx[200];
+		enum ui_role prole;
+		ui_services_health(s->app, pbx, sizeof pbx, &prole);
 		snprintf(buf, n,
-			 " %lld customers · %lld active · %lld trial (%lld ending ≤7d) · %lld expired · "
-			 "%lld disabled · %lld deleted · PBX: —",
-			 (long long)(c->total - c->deleted), (long long)c->active, (long long)c->trial,
+			 " %lld customers · %s · %lld active · %lld trial (%lld ending ≤7d) · %lld expired · "
+			 "%lld disabled · %lld deleted",
+			 (long long)(c->total - c->deleted), pbx, (long long)c->active, (long long)c->trial,
 			 (long long)c->trial_expiring, (long long)c->trial_expired,
 			 (long long)c->disabled, (long long)c->deleted);
-		*role = c->trial_expiring ? UI_R_STATUS_WARN : UI_R_STATUS;
+		*role = prole != UI_R_STATUS ? prole : c->trial_expiring ? UI_R_STATUS_WARN : UI_R_STATUS;
 	}
 }
 

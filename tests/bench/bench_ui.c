@@ -1,0 +1,309 @@
+/* bench_ui: the real console loop (pd_ui_run) on a pseudo-terminal, timed
+ * from the outside like a user would see it: cold start to the first full
+ * grid paint, a filter keystroke to the repainted grid, PgDn and End at
+ * 100,000 customers, and the console's RSS.
+ *
+ * A frame's time is the arrival of its last byte on the pty (the frame is
+ * over when 60 ms pass with no output; that quiet wait is not counted).
+ *
+ * usage: bench_ui [N_CUSTOMERS [REPEATS]]   (BENCH_UI_DB=path keeps/reuses the database) */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "provdesk/catalogue.h"
+#include "provdesk/config.h"
+#include "provdesk/paths.h"
+#include "provdesk/store.h"
+#include "provdesk/ui.h"
+#include "provdesk/util.h"
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void machine(void)
+{
+	struct utsname u;
+	uname(&u);
+	char model[256] = "?";
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[512];
+	while (f && fgets(line, sizeof line, f))
+		if (strncmp(line, "model name", 10) == 0) {
+			char *c = strchr(line, ':');
+			snprintf(model, sizeof model, "%s", c ? c + 2 : line);
+			model[strcspn(model, "\n")] = 0;
+			break;
+		}
+	if (f)
+		fclose(f);
+	printf("machine: %s %s, %s, %ld cores\n", u.sysname, u.machine, model,
+	       sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+static const char *w1[] = {"Société", "Hélène", "Acme", "Dupont", "Zèbre", "Orange", "Bleu",
+			   "Nord", "Sud", "Groupe", "Cabinet", "Maison", "Atelier", "Garage", "Boulangerie"};
+static const char *w2[] = {"Télécom", "Services", "Conseil", "Industrie", "Santé", "Transports",
+			   "Énergie", "Logistique", "Immobilier", "Distribution"};
+
+static int seed(const char *db, const pd_catalogue *cat, int n)
+{
+	pd_store_opts o = {.catalogue = cat, .internal_systems_limit = 1};
+	pd_store *s;
+	pd_err e = {0};
+	if (store_open(db, &o, &s, &e) != PD_OK) {
+		fprintf(stderr, "%s\n", e.message);
+		return 66;
+	}
+	pd_actor a = {"bench", ""};
+	const char *products[] = {"analytics-essentials", "analytics-pro", "contact-centre"};
+	const char *countries[] = {"FR", "DE", "BE", "US", "CA", "ES", "IT", "GB"};
+	srand(11);
+	double t0 = now_ms();
+	for (int i = 0; i < n; i++) {
+		if (i % 1000 == 0 && store_begin(s, &e) != PD_OK)
+			return 75;
+		pd_new_customer c = {0};
+		c.customer.name = xasprintf("%s %s %d", w1[rand() % 15], w2[rand() % 10], i);
+		c.customer.product_type = xstrdup(products[rand() % 3]);
+		memcpy(c.customer.country, countries[rand() % 8], 3);
+		if (rand() % 2)
+			c.customer.reference = xasprintf("R-%05d", rand() % 50000);
+		c.trial_days = rand() % 5 == 0 ? 1 + rand() % 60 : 0;
+		c.admin.display_name = xstrdup("Admin");
+		c.admin.email = xasprintf("admin%d@example.com", i);
+		if (store_customer_create(s, &c, &a, NULL, &e) != PD_OK) {
+			fprintf(stderr, "create %d: %s\n", i, e.message);
+			return 65;
+		}
+		pd_new_customer_free(&c);
+		if ((i % 1000 == 999 || i == n - 1) && store_commit(s, &e) != PD_OK)
+			return 75;
+	}
+	printf("seeded %d customers in %.1f s (store_customer_create, batches of 1,000)\n", n,
+	       (now_ms() - t0) / 1e3);
+	store_close(s);
+	return 0;
+}
+
+static int master = -1;
+static pid_t child;
+static char screen_tail[8192];
+static size_t tail_len;
+
+/* Read until `quiet_ms` pass without output (or `max_ms`). Returns the time
+ * of the last byte, or -1 when nothing came. */
+static double drain(int quiet_ms, int max_ms)
+{
+	double start = now_ms(), last = -1;
+	char buf[65536];
+	for (;;) {
+		double t = now_ms();
+		if (t - start > max_ms)
+			break;
+		double wait = last < 0 ? max_ms - (t - start) : quiet_ms - (t - last);
+		if (wait <= 0)
+			break;
+		struct pollfd p = {.fd = master, .events = POLLIN};
+		int r = poll(&p, 1, (int)wait + 1);
+		if (r <= 0)
+			continue;
+		ssize_t n = read(master, buf, sizeof buf);
+		if (n <= 0)
+			break;
+		last = now_ms();
+		/* keep the tail to check what was painted */
+		if ((size_t)n >= sizeof screen_tail) {
+			memcpy(screen_tail, buf + n - (sizeof screen_tail - 1), sizeof screen_tail - 1);
+			tail_len = sizeof screen_tail - 1;
+		} else {
+			if (tail_len + (size_t)n >= sizeof screen_tail) {
+				size_t drop = tail_len + (size_t)n - (sizeof screen_tail - 1);
+				memmove(screen_tail, screen_tail + drop, tail_len - drop);
+				tail_len -= drop;
+			}
+			memcpy(screen_tail + tail_len, buf, (size_t)n);
+			tail_len += (size_t)n;
+		}
+		screen_tail[tail_len] = 0;
+	}
+	return last;
+}
+
+static double key(const char *k)
+{
+	tail_len = 0;
+	screen_tail[0] = 0;
+	double t0 = now_ms();
+	if (write(master, k, strlen(k)) < 0)
+		return -1;
+	double last = drain(60, 3000);
+	return last < 0 ? -1 : last - t0;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void report(const char *what, double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof *v, cmp);
+	int p99 = (int)(n * 0.99);
+	if (p99 >= n)
+		p99 = n - 1;
+	printf("  %-44s n=%-4d median %7.2f ms   p99 %7.2f ms   max %7.2f ms\n", what, n, v[n / 2],
+	       v[p99], v[n - 1]);
+}
+
+static long rss_kb(const char *field)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)child);
+	FILE *f = fopen(path, "r");
+	long kb = -1;
+	while (f && fgets(line, sizeof line, f))
+		if (strncmp(line, field, strlen(field)) == 0)
+			kb = atol(line + strlen(field) + 1);
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+int main(int argc, char **argv)
+{
+	int n = argc > 1 ? atoi(argv[1]) : 100000;
+	int reps = argc > 2 ? atoi(argv[2]) : 10;
+	if (n < 100 || reps < 2) {
+		fprintf(stderr, "usage: %s [N_CUSTOMERS>=100 [REPEATS>=2]]\n", argv[0]);
+		return 64;
+	}
+	setenv("LANG", "C.UTF-8", 1);
+	setenv("LC_ALL", "C.UTF-8", 1);
+	machine();
+	const char *keep = getenv("BENCH_UI_DB");
+	char dir[] = "/tmp/pd-bench-ui-XXXXXX";
+	char db[300];
+	if (!mkdtemp(dir))
+		return 73;
+	if (keep)
+		snprintf(db, sizeof db, "%s", keep);
+	else
+		snprintf(db, sizeof db, "%s/ui.db", dir);
+	pd_catalogue cat;
+	pd_err e = {0};
+	if (pd_catalogue_load_default(NULL, &cat, &e) != PD_OK) {
+		fprintf(stderr, "catalogue: %s\n", e.message);
+		return 78;
+	}
+	if (!(keep && access(db, F_OK) == 0)) {
+		int rc = seed(db, &cat, n);
+		if (rc)
+			return rc;
+	} else {
+		printf("reusing %s\n", db);
+	}
+	/* the console's config and theme files come from an empty home */
+	char *home = xasprintf("%s/home", dir);
+	pd_mkdir_p(home, 0700);
+	setenv("HOME", home, 1);
+	setenv("XDG_CONFIG_HOME", home, 1);
+	setenv("TERM", "xterm-256color", 1);
+	unsetenv("NO_COLOR");
+	pd_config cfg;
+	pd_config_defaults(&cfg);
+	struct winsize ws = {.ws_row = 30, .ws_col = 100};
+	double t_start = now_ms();
+	child = forkpty(&master, NULL, NULL, &ws);
+	if (child < 0) {
+		perror("forkpty");
+		return 71;
+	}
+	if (child == 0) {
+		pd_ui_opts o = {.cfg = &cfg, .cat = &cat, .db_path = db, .theme = "default"};
+		_exit(pd_ui_run(&o));
+	}
+	double first = drain(300, 30000);
+	printf("bench_ui: %d customers, 100x30 pty, TERM=xterm-256color\n", n);
+	printf("  cold start to first full grid paint: %.1f ms%s\n", first - t_start,
+	       strstr(screen_tail, "Quit") ? "" : " (function-key bar not seen!)");
+
+	double *v = xcalloc((size_t)reps * 40 + 200, sizeof *v);
+	int k = 0;
+	/* filter as you type: "dupont" letter by letter, Esc clears, again */
+	const char *word = "dupont";
+	key("/");
+	for (int r = 0; r < reps; r++) {
+		for (const char *c = word; *c; c++) {
+			char s[2] = {*c, 0};
+			double t = key(s);
+			if (t >= 0)
+				v[k++] = t;
+		}
+		key("\x15"); /* ^U clears the filter text, stays in filter mode */
+	}
+	key("\x1b");
+	drain(100, 500);
+	report("filter keystroke -> repainted grid", v, k);
+
+	k = 0;
+	for (int r = 0; r < reps * 10; r++) {
+		double t = key("\x1b[6~"); /* PgDn */
+		if (t >= 0)
+			v[k++] = t;
+	}
+	report("PgDn (keyset page after the last row)", v, k);
+	k = 0;
+	int k2 = 0;
+	double *hv = xcalloc((size_t)reps * 2 + 2, sizeof *hv);
+	for (int r = 0; r < reps * 2; r++) {
+		double t = key("\x1bOF"); /* End (keypad mode, as xterm sends it) */
+		if (t >= 0)
+			v[k++] = t;
+		t = key("\x1bOH"); /* Home */
+		if (t >= 0)
+			hv[k2++] = t;
+	}
+	report("End (last page)", v, k);
+	report("Home (first page)", hv, k2);
+	k = 0;
+	key("\x1bOF");
+	for (int r = 0; r < reps * 10; r++) {
+		double t = key("\x1bOA"); /* Up across page boundaries from the end */
+		if (t >= 0)
+			v[k++] = t;
+	}
+	report("Up (scrolling by one row near the end)", v, k);
+	printf("  RSS of the console: %ld kB now, %ld kB peak (VmHWM)\n", rss_kb("VmRSS:"),
+	       rss_kb("VmHWM:"));
+	key("q");
+	int st;
+	waitpid(child, &st, 0);
+	printf("  console exit status %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	free(v);
+	free(hv);
+	close(master);
+	pd_config_free(&cfg);
+	pd_catalogue_free(&cat);
+	/* the kept database (BENCH_UI_DB) lives outside dir */
+	char *cmd = xasprintf("rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+	free(cmd);
+	free(home);
+	return 0;
+}
