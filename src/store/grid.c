@@ -440,36 +440,35 @@ pd_status store_customer_counts(pd_store *s, pd_day today, pd_counts *out, pd_er
 	memset(out, 0, sizeof *out);
 	if (!today)
 		today = pd_today();
-	/* One pass; mirrors pd_customer_status_of's precedence. */
+	/* One index range per figure (schema 3), each holding only the rows it
+	 * counts; mirrors pd_customer_status_of's precedence. A single pass
+	 * with sum(...) decodes every row: 100 ms of CPU at 100k. */
 	static const char sql[] =
-	    "SELECT"
-	    " sum(deleted_at = 0),"
-	    " sum(deleted_at = 0 AND disabled = 0 AND NOT (trial = 1 AND trial_converted = 0)),"
-	    " sum(deleted_at = 0 AND disabled = 0 AND trial = 1 AND trial_converted = 0 AND "
-	    "trial_end >= ?1),"
-	    " sum(deleted_at = 0 AND disabled = 0 AND trial = 1 AND trial_converted = 0 AND "
-	    "trial_end >= ?1"
-	    "     AND trial_end < ?1 + 7),"
-	    " sum(deleted_at = 0 AND disabled = 0 AND trial = 1 AND trial_converted = 0 AND "
-	    "trial_end < ?1),"
-	    " sum(deleted_at = 0 AND disabled = 1),"
-	    " sum(deleted_at <> 0),"
-	    " sum(deleted_at = 0 AND internal_system = 1)"
-	    " FROM customers";
+	    "SELECT (SELECT count(*) FROM customers),"
+	    " (SELECT count(*) FROM customers WHERE deleted_at > 0),"
+	    " (SELECT count(*) FROM customers WHERE deleted_at = 0 AND disabled = 1),"
+	    " (SELECT count(*) FROM customers WHERE deleted_at = 0 AND disabled = 0 AND trial = 1"
+	    "  AND trial_converted = 0 AND trial_end >= ?1),"
+	    " (SELECT count(*) FROM customers WHERE deleted_at = 0 AND disabled = 0 AND trial = 1"
+	    "  AND trial_converted = 0 AND trial_end >= ?1 AND trial_end < ?1 + 7),"
+	    " (SELECT count(*) FROM customers WHERE deleted_at = 0 AND disabled = 0 AND trial = 1"
+	    "  AND trial_converted = 0 AND trial_end < ?1),"
+	    " (SELECT count(*) FROM customers WHERE internal_system = 1 AND deleted_at = 0)";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st)
 		return FAILED(e);
 	sqlite3_bind_int(st, 1, today);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		out->total = sqlite3_column_int64(st, 0);
-		out->active = sqlite3_column_int64(st, 1);
-		out->trial = sqlite3_column_int64(st, 2);
-		out->trial_expiring = sqlite3_column_int64(st, 3);
-		out->trial_expired = sqlite3_column_int64(st, 4);
-		out->disabled = sqlite3_column_int64(st, 5);
-		out->deleted = sqlite3_column_int64(st, 6);
-		out->internal = sqlite3_column_int64(st, 7);
+		int64_t all = sqlite3_column_int64(st, 0);
+		out->deleted = sqlite3_column_int64(st, 1);
+		out->total = all - out->deleted;
+		out->disabled = sqlite3_column_int64(st, 2);
+		out->trial = sqlite3_column_int64(st, 3);
+		out->trial_expiring = sqlite3_column_int64(st, 4);
+		out->trial_expired = sqlite3_column_int64(st, 5);
+		out->internal = sqlite3_column_int64(st, 6);
+		out->active = out->total - out->disabled - out->trial - out->trial_expired;
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW ? PD_OK : st_fail(s, rc, e, "counts");

@@ -151,12 +151,14 @@ static const char *const migrations[] = {
     "OLD.search);"
     " INSERT INTO customers_fts(rowid, search) VALUES (NEW.id, NEW.search); END;",
 
-    /* 3: the status-line counts scanned every (wide) customer row: 124 ms
-     * of CPU at 100k. This index covers every column they read, so the
-     * scan reads a narrow index instead; it also serves billing's
-     * deleted_at test, so the one-column index goes. */
+    /* 3: the status-line counts scanned every customer row (124 ms of CPU
+     * at 100k). With these, each count is an index range holding only the
+     * rows it counts; the first also serves billing's deleted_at test, so
+     * the one-column index goes. */
     "CREATE INDEX customers_counts ON customers(deleted_at, disabled, trial, trial_converted,"
-    " trial_end, internal_system);"
+    " trial_end);"
+    "CREATE INDEX customers_internal_live ON customers(id) WHERE internal_system = 1"
+    " AND deleted_at = 0;"
     "DROP INDEX customers_billing;",
 };
 
