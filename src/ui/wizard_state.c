@@ -438,8 +438,8 @@ static size_t fields_pbx(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_field *o, 
 	field_add(o, max, &n, "no_pbx", "No PBX yet", PD_WF_TOGGLE, 3, false);
 	if (w->no_pbx)
 		return n;
-	field_add(o, max, &n, "pbx.template", "Template", PD_WF_CHOICE, 30, false);
-	field_add(o, max, &n, "pbx.platform", "Platform", PD_WF_CHOICE, 30, true);
+	field_add(o, max, &n, "pbx.template", "Template", PD_WF_CHOICE, 26, false);
+	field_add(o, max, &n, "pbx.platform", "Platform", PD_WF_CHOICE, 26, true);
 	const pd_platform *pl = c->cat ? pd_catalogue_platform(c->cat, w->platform) : NULL;
 	for (size_t i = 0; pl && i < pl->n_fields; i++) {
 		const pd_platform_field *pf = &pl->fields[i];
@@ -448,7 +448,7 @@ static size_t fields_pbx(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_field *o, 
 		pd_wiz_kind kind = pf->secret ? PD_WF_SECRET
 				   : is_toggle_param(pf) ? PD_WF_TOGGLE
 							 : PD_WF_TEXT;
-		int width = kind == PD_WF_TOGGLE ? 3 : !strcmp(pf->key, "port") ? 6 : 30;
+		int width = kind == PD_WF_TOGGLE ? 3 : !strcmp(pf->key, "port") ? 6 : 26;
 		pd_wiz_field *f = field_add(o, max, &n, key, pf->label ? pf->label : pf->key, kind,
 					    width, pf->required && kind != PD_WF_TOGGLE);
 		if (f && pf->secret && w->had_secret)
@@ -462,7 +462,7 @@ static size_t fields_pbx(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_field *o, 
 	if (!pl || pl->has_sub_accounts) {
 		char note[160];
 		snprintf(note, sizeof note,
-			 "Monitors every %s found. Can only be chosen now, not after creation.",
+			 "Monitors every %s found; can only be chosen now, not later.",
 			 pl && pl->sub_account_label ? pl->sub_account_label : "sub-account");
 		note_set(field_add(o, max, &n, "pbx.auto_provision", "Auto-provision subs",
 				   PD_WF_TOGGLE, 3, false),
@@ -474,9 +474,9 @@ static size_t fields_pbx(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_field *o, 
 static size_t fields_roles(const pd_wiz *w, pd_wiz_field *o, size_t max)
 {
 	size_t n = 0;
-	note_set(field_add(o, max, &n, "admin.role", "Primary user", PD_WF_FIXED, 50, false),
-		 "F7 adds a user by hand (invited on creation too); F8 removes the one under the "
-		 "cursor.");
+	field_add(o, max, &n, "admin.who", "Primary user", PD_WF_FIXED, 34, false);
+	note_set(field_add(o, max, &n, "admin.role", "  Role", PD_WF_FIXED, 34, false),
+		 "F7: add a user (invited on creation too). F8: remove the user at the cursor.");
 	if (!w->no_pbx && w->sync_users)
 		note_set(field_add(o, max, &n, "note.synced", "", PD_WF_NOTE, 0, false),
 			 "Users synced from the PBX are listed in the customer's Users and Roles "
@@ -603,12 +603,10 @@ char *pd_wiz_display(const pd_wiz_ctx *c, const pd_wiz *w, const char *key)
 {
 	if (!strcmp(key, "admin.role")) {
 		const pd_role *r = c->cat ? pd_catalogue_role(c->cat, PD_ROLE_ADMIN) : NULL;
-		const char *rn = r ? r->name : "Customer Administrator";
-		if (w->step == PD_WIZ_ROLES)
-			return xasprintf("%s <%s>: %s (fixed)", w->admin.display_name, w->admin.email,
-					 rn);
-		return xasprintf("%s (fixed)", rn);
+		return xasprintf("%s (fixed)", r ? r->name : "Customer Administrator");
 	}
+	if (!strcmp(key, "admin.who"))
+		return xasprintf("%s <%s>", w->admin.display_name, w->admin.email);
 	const char *v = pd_wiz_get(w, key);
 	if (!v)
 		return xstrdup("");

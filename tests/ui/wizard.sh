@@ -167,7 +167,7 @@ case_flow() {
 	expect_screen "step 2 says to use the PBX email" "same email as this user has on the PBX"
 	keys Enter
 	step3
-	expect_screen "auto-provision says it can only be chosen now" "Can only be chosen now"
+	expect_screen "auto-provision says it can only be chosen now" "can only be chosen now, not later"
 	check "the secret is masked" bash -c "! tmux -S '$TMP/tmux.sock' capture-pane -p -t t | grep -q s3cret"
 	keys Enter
 	step4
