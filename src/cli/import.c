@@ -31,6 +31,7 @@ static const char help_import[] =
     "                       or update the existing customer's details from the row\n"
     "                       (its primary user and trial are left as they are)\n"
     "  --yes                allow --on-duplicate update to change an unlocked product type\n"
+    "  --verbose            one report line per row (--json always has one per row)\n"
     "trial_days: empty or 0 = no trial. internal: 1/0, true/false, yes/no or empty.\n";
 
 enum {
@@ -431,8 +432,8 @@ static pd_status write_rows(import_ctx *x, import_row *rows, size_t n, size_t *d
 	return PD_OK;
 }
 
-static void report(pd_cli *c, const char *file, bool dry, const char *dup, import_row *rows,
-                   size_t n, size_t cnt[4], bool written, const pd_err *werr)
+static void report(pd_cli *c, const char *file, bool dry, bool verbose, const char *dup,
+                   import_row *rows, size_t n, size_t cnt[4], bool written, const pd_err *werr)
 {
 	if (c->json) {
 		json_t *o = json_object();
@@ -482,6 +483,10 @@ static void report(pd_cli *c, const char *file, bool dry, const char *dup, impor
 		else if (!c->json && r->act == ACT_UPDATE)
 			printf("line %d: %s \"%s\"\n", r->line, dry ? "would update" : "updated",
 			       r->name);
+		else if (!c->json && verbose && r->act == ACT_CREATE)
+			printf("line %d: %s \"%s\"%s%s\n", r->line,
+			       dry ? "would create" : "created", r->name,
+			       r->tenant_id[0] ? " " : "", r->tenant_id);
 	}
 	if (c->json)
 		return;
@@ -498,11 +503,12 @@ static void report(pd_cli *c, const char *file, bool dry, const char *dup, impor
 int pd_cli_import_cmd(pd_cli *c, int argc, char **argv)
 {
 	const char *dup = "fail";
-	bool dry = false, yes = false;
+	bool dry = false, yes = false, verbose = false;
 	const pd_opt opts[] = {
 	    {"dry-run", PD_OPT_FLAG, NULL, &dry},
 	    {"on-duplicate", PD_OPT_VAL, &dup, NULL},
 	    {"yes", PD_OPT_FLAG, NULL, &yes},
+	    {"verbose", PD_OPT_FLAG, NULL, &verbose},
 	    {NULL, 0, NULL, NULL},
 	};
 	const char *pos[1];
@@ -592,7 +598,7 @@ int pd_cli_import_cmd(pd_cli *c, int argc, char **argv)
 		wfail = write_rows(&x, rows, n, &done, &werr) != PD_OK;
 		written = !wfail;
 	}
-	report(c, pos[0], dry, dup, rows, n, cnt, written, wfail ? &werr : NULL);
+	report(c, pos[0], dry, verbose, dup, rows, n, cnt, written, wfail ? &werr : NULL);
 	if (wfail) {
 		fprintf(stderr, "provdesk: %s: line %d: %s%s%s\n", pos[0], werr.line, werr.field,
 		        werr.field[0] ? ": " : "", werr.message);

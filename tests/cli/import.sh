@@ -42,6 +42,9 @@ printf 'name,product_type,country,admin_name,admin_email\nStdin Co,analytics-pro
 	pd import - >"$TMP/out" 2>"$TMP/err"
 RC=$?; OUT=$(cat "$TMP/out"); ERR=$(cat "$TMP/err")
 expect "import from stdin" 0 "1 created"
+printf 'name,product_type,country,admin_name,admin_email\nVerbeux,analytics-pro,FR,V,v@verbeux.example\n' >"$TMP/verbose.csv"
+run import "$TMP/verbose.csv" --dry-run --verbose
+expect "--verbose reports every row" 0 'line 2: would create "Verbeux"'
 BEFORE=$(count)
 
 # ---- header problems: nothing imported ----
