@@ -8,6 +8,7 @@
 
 #include "ui_internal.h"
 #include "ui_customer.h"
+#include "services.h"
 
 static const char *tab_names[CV_TABS] = {"1 Details", "2 Users", "3 PBX", "4 Roles", "5 Activity"};
 
@@ -248,8 +249,8 @@ static void draw_pbx(struct ui_screen *s, struct cview *v, int y0)
 	} else {
 		kv(w, y++, s->w, "Status", p->enabled ? "— (no monitor running)" : "disabled", n);
 	}
-	ui_put(w, s->h - 1, 1, s->w - 2, "e: edit settings · E: enable/disable", ui_role(UI_R_NOTE),
-	       false);
+	ui_put(w, s->h - 1, 1, s->w - 2, "e: edit settings · E: enable/disable · l: live · s: resync",
+	       ui_role(UI_R_NOTE), false);
 }
 
 static void draw_roles(struct ui_screen *s, struct cview *v, int y0)
@@ -407,6 +408,15 @@ static int cv_key(struct ui_screen *s, const struct ui_event *ev)
 	}
 	bool ro = app->read_only;
 	switch (ev->action) {
+	case UI_A_LIVE: /* live panels (services.h) */
+		ui_push(app, &ui_live_ops, &v->id);
+		return UI_HANDLED;
+	case UI_A_RESYNC:
+		if (v->has_pbx)
+			ui_services_resync(app, v->id);
+		else
+			ui_msg(app, UI_R_STATUS_WARN, "no PBX connection to resync");
+		return UI_HANDLED;
 	case UI_A_EDIT:
 	case UI_A_OPEN:
 		if (ro)

@@ -21,13 +21,12 @@ static const struct {
 	bool right;
 } cols[C__N] = {
 	[C_NAME] = {"Name", 0, 4, PD_SORT_NAME, false},
-	[C_PRODUCT] = {"Product type", 8, 2, PD_SORT_PRODUCT, false},
-	[C_REF] = {"Reference", 7, 2, PD_SORT_REFERENCE, false},
+	[C_PRODUCT] = {"Product type", 10, 2, PD_SORT_PRODUCT, false},
+	[C_REF] = {"Reference", 8, 2, PD_SORT_REFERENCE, false},
 	[C_COUNTRY] = {"Ctry", 4, 0, PD_SORT_COUNTRY, false},
-	[C_STATUS] = {"Status", 9, 1, PD_SORT_STATUS, false},
+	[C_STATUS] = {"Status", 10, 1, PD_SORT_STATUS, false},
 	[C_INTERNAL] = {"Int", 3, 0, PD_SORT_INTERNAL, false},
-	/* 11: "monitoring", "auth failed", "retry 30s", "sync 12/40" fit at 80 columns */
-	[C_PBX] = {"PBX", 11, 2, -1, false},
+	[C_PBX] = {"PBX", 7, 2, -1, false},
 	[C_USERS] = {"Users", 5, 0, PD_SORT_USERS, true},
 	[C_CALLS] = {"Calls", 5, 0, -1, true},
 	[C_AGENTS] = {"Agents", 6, 0, -1, true},
@@ -445,7 +444,8 @@ static void g_draw(struct ui_screen *s)
 			[C_COUNTRY] = r->c.country,
 			[C_STATUS] = st,
 			[C_INTERNAL] = r->c.internal_system ? "yes" : "",
-			[C_PBX] = live.pbx,
+			/* the short form when the full status does not fit (80 columns) */
+			[C_PBX] = live.pbx_short[0] && pd_utf8_width(live.pbx) > g->widths[C_PBX] ? live.pbx_short : live.pbx,
 			[C_USERS] = users,
 			[C_CALLS] = live.calls,
 			[C_AGENTS] = live.agents,

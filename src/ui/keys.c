@@ -18,6 +18,8 @@ static const struct {
 #define UI_CTX_view UI_CTX_VIEW
 #define UI_CTX_form UI_CTX_FORM
 #define UI_CTX_list UI_CTX_LIST
+#define UI_CTX_live UI_CTX_LIVE
+#define UI_CTX_noc UI_CTX_NOC
 	UI_ACTION_LIST(UI_X)
 #undef UI_X
 };

@@ -32,7 +32,9 @@ struct ui_screen;
 	X(UI_CTX_GRID, "grid", "Customer grid")                                  \
 	X(UI_CTX_VIEW, "view", "Customer view")                                  \
 	X(UI_CTX_FORM, "form", "Forms (editing)")                                \
-	X(UI_CTX_LIST, "list", "Lists (templates, catalogue, pickers)")
+	X(UI_CTX_LIST, "list", "Lists (templates, catalogue, pickers)")                  \
+	X(UI_CTX_LIVE, "live", "Live panels (calls, agents, users)")                     \
+	X(UI_CTX_NOC, "noc", "NOC wall display (read-only)")
 
 enum ui_context {
 #define UI_X(e, n, d) e,
@@ -86,7 +88,15 @@ enum ui_context {
 	X(UI_A_PICK, "pick", form, "F4", "Open the choices of a choice field (also Enter)")         \
 	X(UI_A_LIST_ADD, "list-add", list, "a + F7", "Add an entry")                                \
 	X(UI_A_LIST_EDIT, "list-edit", list, "e F4", "Edit the selected entry")                     \
-	X(UI_A_LIST_DELETE, "list-delete", list, "d F8", "Delete the selected entry")
+	X(UI_A_LIST_DELETE, "list-delete", list, "d F8", "Delete the selected entry")               \
+	X(UI_A_LIVE, "live", view, "l F6", "Live panels: calls, agents, users with device state")   \
+	X(UI_A_RESYNC, "resync", view, "s", "Resync the users from the PBX (progress, then the result)") \
+	X(UI_A_LIVE_NEXT, "next-panel", live, "Tab Right", "Next panel (calls, agents, users)")    \
+	X(UI_A_LIVE_PREV, "prev-panel", live, "BackTab Left", "Previous panel")                    \
+	X(UI_A_LIVE_RESYNC, "live-resync", live, "s", "Resync the users from the PBX")             \
+	X(UI_A_NOC_PAUSE, "noc-pause", noc, "p Space", "Pause or resume the rotation")             \
+	X(UI_A_NOC_NEXT, "noc-next", noc, "n Right Tab", "Next customer in focus")                 \
+	X(UI_A_NOC_PREV, "noc-prev", noc, "N Left BackTab", "Previous customer in focus")
 
 enum ui_action {
 	UI_A_NONE = 0,
@@ -297,6 +307,7 @@ struct ui_app {
 	bool too_small;
 	/* grid hooks for the wizard: select a customer after creation */
 	int64_t select_customer_id;
+	struct ui_services *svc; /* PBX monitor + outbox worker (services.h) */
 };
 
 /* ------------------------------------------------------ drawing helpers */
@@ -443,6 +454,7 @@ int ui_wizard_open(struct ui_app *app);
  * (live.h) can be wired in later. Writes "—" when unknown. */
 struct ui_live_cols {
 	char pbx[48], calls[16], agents[24];
+	char pbx_short[16]; /* for a narrow column ("" = none): "monitor", "retry", "auth ✗" */
 	enum ui_role pbx_role;
 };
 void ui_live_for_row(struct ui_app *app, const pd_row *r, struct ui_live_cols *out);

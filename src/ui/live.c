@@ -1,0 +1,446 @@
+/* The live panels of one customer (SPEC §3.4): Calls (from, to, direction,
+ * state, queue, agent, duration ticking) over Agents (agent, queues, state
+ * with the pause reason, time in state), and Users (endpoint, name,
+ * sub-account, device state). At 80x24 the calls and agents share the
+ * screen, each taking the rows it needs; Users is its own panel (Tab).
+ * The view is a copy of the customer's live state taken when its generation
+ * changes (the app marks this screen dirty on every wake), so drawing never
+ * holds the live lock. It ticks once a second only while something on screen
+ * counts (a call, an agent's time in state, a retry countdown). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "services.h"
+
+enum { P_CALLS, P_AGENTS, P_USERS, P__N };
+
+struct live {
+	int64_t id;
+	char *name;
+	pd_live_view v;
+	bool have;     /* v holds a snapshot */
+	int64_t gen;   /* of v */
+	int panel;     /* focused panel */
+	size_t top[P__N], sel[P__N];
+};
+
+static void take_snapshot(struct ui_app *app, struct live *l)
+{
+	pd_live *lv = ui_services_live(app);
+	pd_live_summary s;
+	if (!lv || !pd_live_summary_get(lv, l->id, &s)) {
+		if (l->have)
+			pd_live_free_view(&l->v);
+		l->have = false;
+		return;
+	}
+	if (l->have && s.generation == l->gen)
+		return;
+	pd_live_view nv;
+	if (pd_live_snapshot(lv, l->id, &nv) != PD_OK)
+		return;
+	if (l->have)
+		pd_live_free_view(&l->v);
+	l->v = nv;
+	l->have = true;
+	l->gen = nv.generation;
+}
+
+static void load_name(struct ui_app *app, struct live *l)
+{
+	pd_customer c;
+	pd_err e;
+	if (app->store && store_customer_get(app->store, l->id, &c, &e) == PD_OK) {
+		free(l->name);
+		l->name = xstrdup(c.name);
+		pd_customer_free(&c);
+	} else if (!l->name) {
+		l->name = xasprintf("#%lld", (long long)l->id);
+	}
+}
+
+static pd_status lv_create(struct ui_screen *s, void *arg, pd_err *e)
+{
+	(void)e;
+	struct live *l = xcalloc(1, sizeof *l);
+	l->id = *(int64_t *)arg;
+	s->priv = l;
+	load_name(s->app, l);
+	take_snapshot(s->app, l);
+	return PD_OK;
+}
+
+static void lv_destroy(struct ui_screen *s)
+{
+	struct live *l = s->priv;
+	if (l->have)
+		pd_live_free_view(&l->v);
+	free(l->name);
+	free(l);
+}
+
+static void lv_layout(struct ui_screen *s)
+{
+	ui_screen_window(s, s->y, s->x, s->h, s->w);
+}
+
+/* Column widths: fixed ones, the flexible ones share what is left. */
+static void widths(int total, const int *base, const int *grow, int n, int *out)
+{
+	int used = n - 1, g = 0;
+	for (int i = 0; i < n; i++) {
+		used += base[i];
+		g += grow[i];
+	}
+	int extra = total - used;
+	for (int i = 0; i < n; i++)
+		out[i] = base[i] + (extra > 0 && g ? extra * grow[i] / g : 0);
+}
+
+static void header(WINDOW *w, int y, int width, const char *const *titles, const int *cw, int n,
+		   bool focused, const char *title)
+{
+	ui_fill(w, y, 0, width, ui_role(UI_R_GRID_HEADER));
+	int x = 0;
+	for (int i = 0; i < n; i++) {
+		char buf[64];
+		/* the panel's name rides on its first column */
+		snprintf(buf, sizeof buf, "%s", i == 0 && title ? title : titles[i]);
+		ui_put(w, y, x, cw[i], buf,
+		       ui_role(i == 0 && focused ? UI_R_GRID_SORTED : UI_R_GRID_HEADER), true);
+		x += cw[i] + 1;
+	}
+}
+
+static void row(WINDOW *w, int y, const char *const *t, const int *cw, int n, attr_t a,
+		const attr_t *col_attr)
+{
+	int x = 0;
+	for (int i = 0; i < n; i++) {
+		ui_put(w, y, x, cw[i], t[i] ? t[i] : "", col_attr && col_attr[i] ? col_attr[i] : a,
+		       false);
+		x += cw[i] + 1;
+	}
+}
+
+static size_t panel_scroll(struct live *l, int p, size_t n, int rows)
+{
+	if (l->sel[p] >= n)
+		l->sel[p] = n ? n - 1 : 0;
+	if (l->top[p] > l->sel[p])
+		l->top[p] = l->sel[p];
+	if (rows > 0 && l->sel[p] >= l->top[p] + (size_t)rows)
+		l->top[p] = l->sel[p] - (size_t)rows + 1;
+	if (rows > 0 && n > (size_t)rows && l->top[p] > n - (size_t)rows)
+		l->top[p] = n - (size_t)rows;
+	return l->top[p];
+}
+
+static enum ui_role call_role(pd_call_state st)
+{
+	switch (st) {
+	case PD_CALL_QUEUED:
+	case PD_CALL_RINGING:
+	case PD_CALL_HELD:
+		return UI_R_STATUS_WARN;
+	case PD_CALL_ENDED:
+		return UI_R_GRID_DIM;
+	default:
+		return UI_R_STATUS_OK;
+	}
+}
+
+static enum ui_role agent_role(pd_agent_state st)
+{
+	switch (st) {
+	case PD_AGENT_AVAILABLE:
+		return UI_R_STATUS_OK;
+	case PD_AGENT_RINGING:
+	case PD_AGENT_ON_CALL:
+	case PD_AGENT_ON_HOLD:
+	case PD_AGENT_WRAPUP:
+		return UI_R_STATUS_WARN;
+	case PD_AGENT_NOT_READY:
+		return UI_R_STATUS_ERROR;
+	default:
+		return UI_R_GRID_DIM;
+	}
+}
+
+static void draw_calls(struct ui_screen *s, struct live *l, int y, int rows, int64_t now)
+{
+	static const char *const t[] = {"From", "To", "Direction", "State", "Queue", "Agent", "Duration"};
+	static const int base[] = {16, 8, 9, 9, 8, 12, 8}, grow[] = {3, 1, 0, 0, 1, 2, 0};
+	int cw[7];
+	widths(s->w, base, grow, 7, cw);
+	char title[48];
+	size_t active = 0;
+	for (size_t i = 0; i < l->v.n_calls; i++)
+		active += l->v.calls[i].state != PD_CALL_ENDED;
+	snprintf(title, sizeof title, "Calls (%zu)", active);
+	header(s->win, y, s->w, t, cw, 7, l->panel == P_CALLS, title);
+	if (rows < 2)
+		return;
+	if (!l->v.n_calls) {
+		ui_put(s->win, y + 1, 1, s->w - 2, "No calls in progress.", ui_role(UI_R_NOTE), false);
+		return;
+	}
+	size_t top = panel_scroll(l, P_CALLS, l->v.n_calls, rows - 1);
+	for (int r = 0; r + 1 < rows && top + (size_t)r < l->v.n_calls; r++) {
+		const pd_live_call *c = &l->v.calls[top + (size_t)r];
+		char from[160], dur[24];
+		if (c->from_name && *c->from_name && (!c->from || strcmp(c->from_name, c->from)))
+			snprintf(from, sizeof from, "%s %s", c->from ? c->from : "", c->from_name);
+		else
+			snprintf(from, sizeof from, "%s", c->from ? c->from : "");
+		int64_t end = c->state == PD_CALL_ENDED && c->end_ms ? c->end_ms : now;
+		ui_live_duration(end - c->start_ms, dur, sizeof dur);
+		const char *v[7] = {from,
+				    c->to,
+				    pd_call_dir_name(c->dir),
+				    pd_call_state_name(c->state),
+				    c->queue ? c->queue : "",
+				    c->agent ? c->agent : "",
+				    dur};
+		bool sel = l->panel == P_CALLS && top + (size_t)r == l->sel[P_CALLS];
+		attr_t a = ui_role(sel ? UI_R_GRID_SELECTED : UI_R_GRID_ROW);
+		attr_t ca[7] = {0};
+		if (!sel)
+			ca[3] = ui_role(call_role(c->state));
+		if (!sel && c->state == PD_CALL_ENDED)
+			a = ui_role(UI_R_GRID_DIM);
+		ui_fill(s->win, y + 1 + r, 0, s->w, a);
+		row(s->win, y + 1 + r, v, cw, 7, a, ca);
+	}
+}
+
+static void draw_agents(struct ui_screen *s, struct live *l, int y, int rows, int64_t now)
+{
+	static const char *const t[] = {"Agent", "Interface", "Queues", "State", "In state"};
+	static const int base[] = {16, 11, 14, 22, 8}, grow[] = {3, 1, 2, 1, 0};
+	int cw[5];
+	widths(s->w, base, grow, 5, cw);
+	size_t on = 0, avail = 0;
+	for (size_t i = 0; i < l->v.n_agents; i++) {
+		pd_agent_state st = l->v.agents[i].state;
+		on += st != PD_AGENT_LOGGED_OFF && st != PD_AGENT_OFFLINE;
+		avail += st == PD_AGENT_AVAILABLE;
+	}
+	char title[64];
+	snprintf(title, sizeof title, "Agents (%zu/%zu)", avail, on);
+	header(s->win, y, s->w, t, cw, 5, l->panel == P_AGENTS, title);
+	if (rows < 2)
+		return;
+	if (!l->v.n_agents) {
+		ui_put(s->win, y + 1, 1, s->w - 2, "No queue agents.", ui_role(UI_R_NOTE), false);
+		return;
+	}
+	size_t top = panel_scroll(l, P_AGENTS, l->v.n_agents, rows - 1);
+	for (int r = 0; r + 1 < rows && top + (size_t)r < l->v.n_agents; r++) {
+		const pd_live_agent *a = &l->v.agents[top + (size_t)r];
+		char st[160], since[24];
+		ui_live_agent_state(a, st, sizeof st);
+		ui_live_duration(now - a->since_ms, since, sizeof since);
+		const char *v[5] = {a->name && *a->name ? a->name : a->interface, a->interface,
+				    a->queues, st, since};
+		bool sel = l->panel == P_AGENTS && top + (size_t)r == l->sel[P_AGENTS];
+		attr_t at = ui_role(sel ? UI_R_GRID_SELECTED : UI_R_GRID_ROW);
+		attr_t ca[5] = {0};
+		if (!sel)
+			ca[3] = ui_role(agent_role(a->state));
+		ui_fill(s->win, y + 1 + r, 0, s->w, at);
+		row(s->win, y + 1 + r, v, cw, 5, at, ca);
+	}
+}
+
+static void draw_users(struct ui_screen *s, struct live *l, int y, int rows)
+{
+	static const char *const t[] = {"Endpoint", "Name", "Sub-account", "Device state"};
+	static const int base[] = {10, 24, 18, 16}, grow[] = {0, 3, 2, 1};
+	int cw[4];
+	widths(s->w, base, grow, 4, cw);
+	char title[48];
+	snprintf(title, sizeof title, "Users (%zu)", l->v.n_users);
+	header(s->win, y, s->w, t, cw, 4, true, title);
+	if (!l->v.n_users) {
+		ui_put(s->win, y + 1, 1, s->w - 2, "No users discovered yet.", ui_role(UI_R_NOTE),
+		       false);
+		return;
+	}
+	size_t top = panel_scroll(l, P_USERS, l->v.n_users, rows - 1);
+	for (int r = 0; r + 1 < rows && top + (size_t)r < l->v.n_users; r++) {
+		const pd_live_user *u = &l->v.users[top + (size_t)r];
+		const char *v[4] = {u->endpoint, u->name, u->sub_account ? u->sub_account : "",
+				    u->device_state ? u->device_state : ""};
+		bool sel = top + (size_t)r == l->sel[P_USERS];
+		attr_t a = ui_role(sel ? UI_R_GRID_SELECTED : UI_R_GRID_ROW);
+		attr_t ca[4] = {0};
+		if (!sel && u->device_state)
+			ca[3] = ui_role(!strcmp(u->device_state, "Not in use") ? UI_R_STATUS_OK
+					: !strcmp(u->device_state, "Unavailable") ||
+							!strcmp(u->device_state, "Invalid")
+						? UI_R_GRID_DIM
+						: UI_R_STATUS_WARN);
+		ui_fill(s->win, y + 1 + r, 0, s->w, a);
+		row(s->win, y + 1 + r, v, cw, 4, a, ca);
+	}
+}
+
+static void lv_draw(struct ui_screen *s)
+{
+	struct live *l = s->priv;
+	struct ui_app *app = s->app;
+	WINDOW *w = s->win;
+	take_snapshot(app, l);
+	int64_t now = pd_live_now_ms();
+	/* title: customer and link status, coloured by state */
+	char title[300];
+	snprintf(title, sizeof title, "Live — %s", l->name ? l->name : "");
+	ui_fill(w, 0, 0, s->w, ui_role(UI_R_TITLE));
+	int tw = ui_put(w, 0, 1, s->w / 2, title, ui_role(UI_R_TITLE), false);
+	char st[260] = "";
+	enum ui_role st_role = UI_R_GRID_DIM;
+	if (l->have) {
+		pd_live_status_text(l->v.link, l->v.sync_done, l->v.sync_total, l->v.retry_at_ms, l->v.last_error,
+				    now, st, sizeof st);
+		st_role = ui_live_link_role(l->v.link);
+	} else {
+		snprintf(st, sizeof st, "%s",
+			 ui_services_live(app) ? "no PBX connection being monitored"
+					       : ui_services_error(app));
+	}
+	char pbx[300];
+	snprintf(pbx, sizeof pbx, "PBX: %s", st);
+	int pw = pd_utf8_width(pbx);
+	int px = s->w - pw - 1 > tw + 2 ? s->w - pw - 1 : tw + 2;
+	ui_put(w, 0, px, s->w - px, pbx, ui_role(st_role) | A_BOLD, false);
+	/* line 1: panels; line 2: resync progress/result, else the last error */
+	ui_fill(w, 1, 0, s->w, ui_role(UI_R_TAB));
+	ui_put(w, 1, 1, 22, " Calls & agents ",
+	       ui_role(l->panel != P_USERS ? UI_R_TAB_ACTIVE : UI_R_TAB), false);
+	ui_put(w, 1, 19, 12, " Users ", ui_role(l->panel == P_USERS ? UI_R_TAB_ACTIVE : UI_R_TAB),
+	       false);
+	enum ui_role rr = UI_R_NOTE;
+	const char *rs = ui_services_resync_text(app, l->id, &rr);
+	if (*rs)
+		ui_put(w, 2, 1, s->w - 2, rs, ui_role(rr), false);
+	else if (l->have && l->v.last_error[0] && l->v.link != PD_LINK_MONITORING) {
+		char buf[260];
+		snprintf(buf, sizeof buf, "Last error: %s", l->v.last_error);
+		ui_put(w, 2, 1, s->w - 2, buf, ui_role(UI_R_STATUS_ERROR), false);
+	}
+	int body = 3, end = s->h - 1; /* last line: key hints */
+	int avail = end - body;
+	if (!l->have) {
+		ui_put(w, body + 1, 1, s->w - 2,
+		       "Nothing live for this customer: no PBX connection, or it is not enabled.",
+		       ui_role(UI_R_NOTE), false);
+	} else if (l->panel == P_USERS) {
+		draw_users(s, l, body, avail);
+	} else {
+		/* calls and agents share the space (a blank line between):
+		 * agents get what they need up to half, calls the rest, and
+		 * what calls do not need goes back to the agents */
+		int need_c = 1 + (int)(l->v.n_calls ? l->v.n_calls : 1);
+		int need_a = 1 + (int)(l->v.n_agents ? l->v.n_agents : 1);
+		int ra = need_a < avail / 2 ? need_a : avail / 2;
+		int rc = avail - 1 - ra;
+		if (rc > need_c)
+			rc = need_c;
+		if (rc < 2)
+			rc = 2;
+		draw_calls(s, l, body, rc, now);
+		draw_agents(s, l, body + rc + 1, avail - rc - 1, now);
+	}
+	const char *hint = app->read_only ? "Tab: users/calls · ↑↓ scroll · Esc: back"
+					  : "Tab: panel · ↑↓ scroll · s: resync users · Esc: back";
+	ui_put(w, s->h - 1, 1, s->w - 2, hint, ui_role(UI_R_NOTE), false);
+	/* tick only while something on screen counts */
+	bool counting = false;
+	if (l->have) {
+		counting = l->v.link == PD_LINK_RETRYING;
+		if (l->panel != P_USERS)
+			counting |= l->v.n_calls > 0 || l->v.n_agents > 0;
+	}
+	s->ticks = counting;
+}
+
+static int lv_key(struct ui_screen *s, const struct ui_event *ev)
+{
+	struct live *l = s->priv;
+	size_t n = !l->have ? 0
+		   : l->panel == P_CALLS ? l->v.n_calls
+		   : l->panel == P_AGENTS ? l->v.n_agents
+					  : l->v.n_users;
+	size_t *sel = &l->sel[l->panel];
+	size_t page = s->h > 8 ? (size_t)(s->h - 8) / 2 : 1;
+	switch (ev->action) {
+	case UI_A_LIVE_NEXT:
+		l->panel = (l->panel + 1) % P__N;
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_LIVE_PREV:
+		l->panel = (l->panel + P__N - 1) % P__N;
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_LIVE_RESYNC:
+		ui_services_resync(s->app, l->id);
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_UP:
+		if (*sel)
+			(*sel)--;
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_DOWN:
+		if (*sel + 1 < n)
+			(*sel)++;
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_PAGE_UP:
+		*sel = *sel > page ? *sel - page : 0;
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_PAGE_DOWN:
+		*sel = n && *sel + page < n ? *sel + page : n ? n - 1 : 0;
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_HOME:
+		*sel = 0;
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_END:
+		*sel = n ? n - 1 : 0;
+		return UI_HANDLED | UI_REDRAW;
+	default:
+		return 0;
+	}
+}
+
+static int lv_tick(struct ui_screen *s)
+{
+	(void)s;
+	return UI_REDRAW; /* durations and times in state are computed at draw */
+}
+
+static int lv_data(struct ui_screen *s)
+{
+	load_name(s->app, s->priv); /* a rename in another console */
+	return UI_REDRAW;
+}
+
+static const char *lv_help(struct ui_screen *s)
+{
+	(void)s;
+	return "Live PBX state of one customer, updated as events arrive. Calls: from, to,\n"
+	       "direction, state, queue, agent and a ticking duration; ended calls stay a\n"
+	       "few seconds. Agents: queues, state (Not ready shows the pause reason) and time\n"
+	       "in state. Users: endpoints with their device state. s asks the PBX for its\n"
+	       "users again and shows the progress and the result (new, updated, removed).";
+}
+
+const struct ui_screen_ops ui_live_ops = {
+	.name = "live",
+	.context = UI_CTX_LIVE,
+	.create = lv_create,
+	.destroy = lv_destroy,
+	.layout = lv_layout,
+	.draw = lv_draw,
+	.handle_key = lv_key,
+	.help = lv_help,
+	.on_data = lv_data,
+	.on_tick = lv_tick,
+	.fkeys = "F1|Help|Tab|Panel|s|Resync|Esc|Back|F10|Quit",
+};

@@ -1,0 +1,597 @@
+/* NOC mode (`provdesk --noc`, SPEC §3.5): a read-only wall display over every
+ * customer with a PBX connection. Top: a health table (link status, last
+ * error, calls, agents by state), problems first (auth failed, retrying,
+ * connecting, syncing, monitoring, disabled). Bottom: one customer in focus,
+ * its calls in progress and its agents grouped by state, rotating every
+ * PROVDESK_NOC_ROTATE seconds (default 10; p pauses, n/N next/previous).
+ *
+ * Meant to run for days: the table rows are fixed-size structs in one array
+ * reused across refreshes (it only grows when customers are added), a
+ * customer's live state is copied only when its generation changed, and the
+ * focus view is one snapshot replaced in place. Nothing here writes. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "services.h"
+
+#define NOC_ROTATE_DEFAULT 10
+#define NOC_REFRESH_MS 250  /* at most four table rebuilds a second */
+#define NOC_NAMES_MS 15000  /* names re-read at most this often on data changes */
+
+enum { A_AVAIL, A_BUSY, A_WRAP, A_NOTREADY, A_OFF, A__N };
+
+struct noc_row {
+	int64_t id, gen;
+	bool seen, have_gen;
+	pd_link_state link;
+	int sync_done, sync_total;
+	int64_t retry_at_ms;
+	char last_error[200];
+	int64_t calls;
+	int agents[A__N];
+	char name[128];
+};
+
+struct noc {
+	struct noc_row *rows;
+	size_t n, cap;
+	size_t *order; /* display order: indexes into rows */
+	size_t cap_order;
+	int64_t live_gen, refreshed_ms, names_ms;
+	bool names_stale;
+	int64_t focus_id;
+	pd_live_view fv; /* the focused customer's view */
+	bool have_fv;
+	int64_t fv_gen;
+	int rotate_s;
+	bool paused;
+	int64_t next_rotate_ms;
+	size_t table_top;
+};
+
+static int rank(pd_link_state st)
+{
+	switch (st) {
+	case PD_LINK_AUTH_FAILED:
+		return 0;
+	case PD_LINK_RETRYING:
+		return 1;
+	case PD_LINK_CONNECTING:
+		return 2;
+	case PD_LINK_SYNCING:
+		return 3;
+	case PD_LINK_MONITORING:
+		return 4;
+	default:
+		return 5;
+	}
+}
+
+static int agent_bucket(pd_agent_state st)
+{
+	switch (st) {
+	case PD_AGENT_AVAILABLE:
+		return A_AVAIL;
+	case PD_AGENT_RINGING:
+	case PD_AGENT_ON_CALL:
+	case PD_AGENT_ON_HOLD:
+		return A_BUSY;
+	case PD_AGENT_WRAPUP:
+		return A_WRAP;
+	case PD_AGENT_NOT_READY:
+		return A_NOTREADY;
+	default:
+		return A_OFF;
+	}
+}
+
+static void fill_name(struct ui_app *app, struct noc_row *r)
+{
+	pd_customer c;
+	pd_err e;
+	if (app->store && store_customer_get(app->store, r->id, &c, &e) == PD_OK) {
+		snprintf(r->name, sizeof r->name, "%s", c.name);
+		pd_customer_free(&c);
+	} else if (!r->name[0]) {
+		snprintf(r->name, sizeof r->name, "#%lld", (long long)r->id);
+	}
+}
+
+static const struct noc_row *sort_rows;
+static int cmp_order(const void *a, const void *b)
+{
+	const struct noc_row *x = &sort_rows[*(const size_t *)a], *y = &sort_rows[*(const size_t *)b];
+	int d = rank(x->link) - rank(y->link);
+	if (d)
+		return d;
+	d = strcasecmp(x->name, y->name);
+	if (d)
+		return d;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Rebuild the table from the live state (only changed customers are copied). */
+static void noc_refresh(struct ui_app *app, struct noc *nc, bool force)
+{
+	pd_live *lv = ui_services_live(app);
+	if (!lv)
+		return;
+	int64_t now = pd_live_now_ms();
+	int64_t g = pd_live_generation(lv);
+	if (!force && g == nc->live_gen)
+		return;
+	if (!force && now - nc->refreshed_ms < NOC_REFRESH_MS)
+		return; /* picked up by the next tick */
+	nc->live_gen = g;
+	nc->refreshed_ms = now;
+	bool names = nc->names_stale && now - nc->names_ms >= NOC_NAMES_MS;
+	if (names) {
+		nc->names_stale = false;
+		nc->names_ms = now;
+	}
+	pd_live_summary *all = NULL;
+	size_t k = pd_live_summaries(lv, &all);
+	for (size_t i = 0; i < nc->n; i++)
+		nc->rows[i].seen = false;
+	for (size_t i = 0; i < k; i++) {
+		struct noc_row *r = NULL;
+		for (size_t j = 0; j < nc->n; j++)
+			if (nc->rows[j].id == all[i].customer_id) {
+				r = &nc->rows[j];
+				break;
+			}
+		if (!r) {
+			if (nc->n == nc->cap) {
+				nc->cap = nc->cap ? nc->cap * 2 : 16;
+				nc->rows = xrealloc(nc->rows, nc->cap * sizeof *nc->rows);
+			}
+			r = &nc->rows[nc->n++];
+			memset(r, 0, sizeof *r);
+			r->id = all[i].customer_id;
+			fill_name(app, r);
+		} else if (names) {
+			fill_name(app, r);
+		}
+		r->seen = true;
+		r->calls = all[i].calls;
+		r->link = all[i].link;
+		if (r->have_gen && r->gen == all[i].generation)
+			continue;
+		pd_live_view v;
+		if (pd_live_snapshot(lv, r->id, &v) != PD_OK)
+			continue;
+		r->gen = v.generation;
+		r->have_gen = true;
+		r->link = v.link;
+		r->sync_done = v.sync_done;
+		r->sync_total = v.sync_total;
+		r->retry_at_ms = v.retry_at_ms;
+		snprintf(r->last_error, sizeof r->last_error, "%s", v.last_error);
+		memset(r->agents, 0, sizeof r->agents);
+		for (size_t a = 0; a < v.n_agents; a++)
+			r->agents[agent_bucket(v.agents[a].state)]++;
+		pd_live_free_view(&v);
+	}
+	free(all);
+	/* customers whose PBX went away (deleted, connection removed) */
+	for (size_t i = 0; i < nc->n;) {
+		if (nc->rows[i].seen) {
+			i++;
+			continue;
+		}
+		nc->rows[i] = nc->rows[--nc->n];
+	}
+	if (nc->cap_order < nc->cap) {
+		nc->cap_order = nc->cap;
+		nc->order = xrealloc(nc->order, nc->cap_order * sizeof *nc->order);
+	}
+	for (size_t i = 0; i < nc->n; i++)
+		nc->order[i] = i;
+	sort_rows = nc->rows;
+	if (nc->n > 1)
+		qsort(nc->order, nc->n, sizeof *nc->order, cmp_order);
+	sort_rows = NULL;
+}
+
+static ssize_t focus_pos(const struct noc *nc)
+{
+	for (size_t i = 0; i < nc->n; i++)
+		if (nc->rows[nc->order[i]].id == nc->focus_id)
+			return (ssize_t)i;
+	return -1;
+}
+
+static void focus_step(struct noc *nc, int dir)
+{
+	if (!nc->n) {
+		nc->focus_id = 0;
+		return;
+	}
+	ssize_t p = focus_pos(nc);
+	size_t next = p < 0 ? 0 : (size_t)(((ssize_t)nc->n + p + dir) % (ssize_t)nc->n);
+	nc->focus_id = nc->rows[nc->order[next]].id;
+}
+
+static void focus_snapshot(struct ui_app *app, struct noc *nc)
+{
+	pd_live *lv = ui_services_live(app);
+	if (focus_pos(nc) < 0)
+		focus_step(nc, 0);
+	pd_live_summary s;
+	if (!lv || !nc->focus_id || !pd_live_summary_get(lv, nc->focus_id, &s)) {
+		if (nc->have_fv)
+			pd_live_free_view(&nc->fv);
+		nc->have_fv = false;
+		return;
+	}
+	if (nc->have_fv && nc->fv.customer_id == nc->focus_id && nc->fv_gen == s.generation)
+		return;
+	pd_live_view v;
+	if (pd_live_snapshot(lv, nc->focus_id, &v) != PD_OK)
+		return;
+	if (nc->have_fv)
+		pd_live_free_view(&nc->fv);
+	nc->fv = v;
+	nc->have_fv = true;
+	nc->fv_gen = v.generation;
+}
+
+static pd_status noc_create(struct ui_screen *s, void *arg, pd_err *e)
+{
+	(void)arg;
+	(void)e;
+	struct noc *nc = xcalloc(1, sizeof *nc);
+	const char *r = getenv("PROVDESK_NOC_ROTATE");
+	long v = r && *r ? strtol(r, NULL, 10) : 0;
+	nc->rotate_s = v >= 1 && v <= 3600 ? (int)v : NOC_ROTATE_DEFAULT;
+	nc->next_rotate_ms = pd_live_now_ms() + nc->rotate_s * 1000LL;
+	s->priv = nc;
+	s->ticks = true; /* clock, countdowns, durations */
+	noc_refresh(s->app, nc, true);
+	focus_step(nc, 0);
+	return PD_OK;
+}
+
+static void noc_destroy(struct ui_screen *s)
+{
+	struct noc *nc = s->priv;
+	if (nc->have_fv)
+		pd_live_free_view(&nc->fv);
+	free(nc->rows);
+	free(nc->order);
+	free(nc);
+}
+
+static void noc_layout(struct ui_screen *s)
+{
+	ui_screen_window(s, s->y, s->x, s->h, s->w);
+}
+
+static void cols(int total, const int *base, const int *grow, int n, int *out)
+{
+	int used = n - 1, g = 0;
+	for (int i = 0; i < n; i++) {
+		used += base[i];
+		g += grow[i];
+	}
+	for (int i = 0; i < n; i++)
+		out[i] = base[i] + (total > used && g ? (total - used) * grow[i] / g : 0);
+}
+
+static void put_cols(WINDOW *w, int y, const char *const *t, const int *cw, int n,
+		     const bool *right, attr_t a, const attr_t *ca)
+{
+	int x = 0;
+	for (int i = 0; i < n; i++) {
+		attr_t at = ca && ca[i] ? ca[i] : a;
+		const char *v = t[i] ? t[i] : "";
+		if (right && right[i]) {
+			int tw = pd_utf8_width(v);
+			int pad = cw[i] - tw > 0 ? cw[i] - tw : 0;
+			ui_put(w, y, x + pad, cw[i] - pad, v, at, false);
+		} else {
+			ui_put(w, y, x, cw[i], v, at, false);
+		}
+		x += cw[i] + 1;
+	}
+}
+
+static int draw_table(struct ui_screen *s, struct noc *nc, int y, int rows, int64_t now)
+{
+	WINDOW *w = s->win;
+	static const char *const t[] = {"Customer", "PBX status", "Calls", "Avail", "Busy",
+					"Wrap",     "NotRdy",	  "Off",   "Last error"};
+	static const int base[] = {14, 11, 5, 5, 4, 4, 6, 4, 12}, grow[] = {3, 1, 0, 0, 0, 0, 0, 0, 4};
+	static const bool right[] = {false, false, true, true, true, true, true, true, false};
+	int cw[9];
+	cols(s->w, base, grow, 9, cw);
+	ui_fill(w, y, 0, s->w, ui_role(UI_R_GRID_HEADER));
+	put_cols(w, y, t, cw, 9, right, ui_role(UI_R_GRID_HEADER), NULL);
+	int body = rows - 1;
+	if (!nc->n) {
+		ui_put(w, y + 1, 1, s->w - 2,
+		       ui_services_live(s->app) ? "No customer has a PBX connection."
+						: ui_services_error(s->app),
+		       ui_role(UI_R_NOTE), false);
+		return 2;
+	}
+	/* keep the focused customer on screen */
+	ssize_t fp = focus_pos(nc);
+	if (fp >= 0 && body > 0) {
+		if ((size_t)fp < nc->table_top)
+			nc->table_top = (size_t)fp;
+		if ((size_t)fp >= nc->table_top + (size_t)body)
+			nc->table_top = (size_t)fp - (size_t)body + 1;
+	}
+	if (nc->table_top + (size_t)body > nc->n)
+		nc->table_top = nc->n > (size_t)body ? nc->n - (size_t)body : 0;
+	int used = 1;
+	for (int r = 0; r < body && nc->table_top + (size_t)r < nc->n; r++) {
+		const struct noc_row *row = &nc->rows[nc->order[nc->table_top + (size_t)r]];
+		char st[48], calls[16], ag[A__N][12];
+		ui_live_short_status(row->link, row->sync_done, row->sync_total, row->retry_at_ms, now,
+				     st, sizeof st);
+		bool dis = row->link == PD_LINK_DISABLED;
+		snprintf(calls, sizeof calls, "%lld", (long long)row->calls);
+		for (int a = 0; a < A__N; a++)
+			snprintf(ag[a], sizeof ag[a], "%d", row->agents[a]);
+		const char *v[9] = {row->name, st,	    dis ? "—" : calls, dis ? "" : ag[A_AVAIL],
+				    dis ? "" : ag[A_BUSY], dis ? "" : ag[A_WRAP], dis ? "" : ag[A_NOTREADY],
+				    dis ? "" : ag[A_OFF], row->link == PD_LINK_MONITORING ? "" : row->last_error};
+		bool focused = row->id == nc->focus_id;
+		attr_t a = ui_role(focused ? UI_R_GRID_SELECTED : UI_R_GRID_ROW);
+		attr_t ca[9] = {0};
+		if (!focused) {
+			ca[1] = ui_role(ui_live_link_role(row->link)) | A_BOLD;
+			ca[8] = ui_role(UI_R_STATUS_ERROR);
+			if (row->agents[A_NOTREADY])
+				ca[6] = ui_role(UI_R_STATUS_WARN);
+		}
+		ui_fill(w, y + 1 + r, 0, s->w, a);
+		put_cols(w, y + 1 + r, v, cw, 9, right, a, ca);
+		used++;
+	}
+	return used;
+}
+
+/* "Available (3): Alice, Bob, Carol" lines, one per state present. */
+static int draw_agents_by_state(struct ui_screen *s, const pd_live_view *v, int y, int rows)
+{
+	static const pd_agent_state order[] = {PD_AGENT_AVAILABLE, PD_AGENT_RINGING,   PD_AGENT_ON_CALL,
+					       PD_AGENT_ON_HOLD,   PD_AGENT_WRAPUP,    PD_AGENT_NOT_READY,
+					       PD_AGENT_LOGGED_OFF, PD_AGENT_OFFLINE};
+	int used = 0;
+	pd_buf b = {0};
+	for (size_t o = 0; o < sizeof order / sizeof order[0] && used < rows; o++) {
+		size_t cnt = 0;
+		b.len = 0; /* one buffer reused for every line */
+		if (b.s)
+			b.s[0] = 0;
+		for (size_t i = 0; i < v->n_agents; i++) {
+			const pd_live_agent *a = &v->agents[i];
+			if (a->state != order[o])
+				continue;
+			const char *who = a->name && *a->name ? a->name : a->interface;
+			if (a->state == PD_AGENT_NOT_READY && a->reason && *a->reason)
+				pd_buf_printf(&b, "%s%s (%s)", cnt ? ", " : "", who, a->reason);
+			else
+				pd_buf_printf(&b, "%s%s", cnt ? ", " : "", who);
+			cnt++;
+		}
+		if (!cnt)
+			continue;
+		char head[48];
+		snprintf(head, sizeof head, "%s (%zu): ", pd_agent_state_name(order[o]), cnt);
+		int hw = ui_put(s->win, y + used, 1, 24, head,
+				ui_role(order[o] == PD_AGENT_AVAILABLE	 ? UI_R_STATUS_OK
+					: order[o] == PD_AGENT_NOT_READY ? UI_R_STATUS_ERROR
+					: order[o] == PD_AGENT_LOGGED_OFF || order[o] == PD_AGENT_OFFLINE
+						? UI_R_GRID_DIM
+						: UI_R_STATUS_WARN) |
+					A_BOLD,
+				false);
+		ui_put(s->win, y + used, 1 + hw, s->w - 2 - hw, b.s ? b.s : "",
+		       ui_role(UI_R_NORMAL), false);
+		used++;
+	}
+	pd_buf_free(&b);
+	return used;
+}
+
+static void draw_focus(struct ui_screen *s, struct noc *nc, int y, int rows, int64_t now)
+{
+	WINDOW *w = s->win;
+	if (rows < 2 || !nc->have_fv)
+		return;
+	const pd_live_view *v = &nc->fv;
+	ssize_t fp = focus_pos(nc);
+	const char *name = fp >= 0 ? nc->rows[nc->order[fp]].name : "";
+	char st[260], head[560], right[64];
+	pd_live_status_text(v->link, v->sync_done, v->sync_total, v->retry_at_ms, v->last_error, now,
+			    st, sizeof st);
+	size_t active = 0;
+	for (size_t i = 0; i < v->n_calls; i++)
+		active += v->calls[i].state != PD_CALL_ENDED;
+	snprintf(head, sizeof head, "▶ %s — %s · %zu call%s", name, st, active, active == 1 ? "" : "s");
+	if (nc->paused)
+		snprintf(right, sizeof right, "%zd/%zu · paused", fp + 1, nc->n);
+	else
+		snprintf(right, sizeof right, "%zd/%zu · next in %llds", fp + 1, nc->n,
+			 (long long)((nc->next_rotate_ms - now + 999) / 1000));
+	ui_fill(w, y, 0, s->w, ui_role(UI_R_TAB_ACTIVE));
+	int rw = pd_utf8_width(right);
+	ui_put(w, y, 1, s->w - rw - 3, head, ui_role(UI_R_TAB_ACTIVE), false);
+	ui_put(w, y, s->w - rw - 1, rw, right, ui_role(UI_R_TAB_ACTIVE), false);
+	y++;
+	rows--;
+	if (v->link != PD_LINK_MONITORING && v->last_error[0] && rows > 2) {
+		char err[260];
+		snprintf(err, sizeof err, "Last error: %s", v->last_error);
+		ui_put(w, y, 1, s->w - 2, err, ui_role(UI_R_STATUS_ERROR), false);
+		y++;
+		rows--;
+	}
+	/* agents by state get what they need (at most half), calls the rest */
+	int states = 0;
+	bool seen[8] = {0};
+	for (size_t i = 0; i < v->n_agents; i++)
+		if ((unsigned)v->agents[i].state < 8 && !seen[v->agents[i].state]) {
+			seen[v->agents[i].state] = true;
+			states++;
+		}
+	int ra = states < rows / 2 ? states : rows / 2;
+	int rc = rows - ra;
+	static const char *const t[] = {"From", "To", "State", "Queue", "Agent", "Duration"};
+	static const int base[] = {18, 10, 9, 10, 16, 8}, grow[] = {3, 1, 0, 1, 2, 0};
+	int cw[6];
+	cols(s->w, base, grow, 6, cw);
+	ui_fill(w, y, 0, s->w, ui_role(UI_R_GRID_HEADER));
+	put_cols(w, y, t, cw, 6, NULL, ui_role(UI_R_GRID_HEADER), NULL);
+	int shown = 0;
+	size_t more = 0;
+	for (size_t i = 0; i < v->n_calls; i++) {
+		const pd_live_call *c = &v->calls[i];
+		if (shown >= rc - 1 || (shown == rc - 2 && v->n_calls - i > 1)) {
+			more = v->n_calls - i;
+			break;
+		}
+		char from[160], dur[24];
+		if (c->from_name && *c->from_name && (!c->from || strcmp(c->from_name, c->from)))
+			snprintf(from, sizeof from, "%s %s", c->from ? c->from : "", c->from_name);
+		else
+			snprintf(from, sizeof from, "%s", c->from ? c->from : "");
+		ui_live_duration((c->state == PD_CALL_ENDED && c->end_ms ? c->end_ms : now) -
+					 c->start_ms,
+				 dur, sizeof dur);
+		const char *cv[6] = {from, c->to, pd_call_state_name(c->state), c->queue, c->agent, dur};
+		attr_t a = ui_role(c->state == PD_CALL_ENDED ? UI_R_GRID_DIM : UI_R_GRID_ROW);
+		put_cols(w, y + 1 + shown, cv, cw, 6, NULL, a, NULL);
+		shown++;
+	}
+	if (!v->n_calls && rc > 1)
+		ui_put(w, y + 1, 1, s->w - 2, "No calls in progress.", ui_role(UI_R_NOTE), false);
+	if (more) {
+		char buf[64];
+		snprintf(buf, sizeof buf, "… and %zu more", more);
+		ui_put(w, y + 1 + shown, 1, s->w - 2, buf, ui_role(UI_R_NOTE), false);
+	}
+	if (ra > 0)
+		draw_agents_by_state(s, v, y + rc, ra);
+}
+
+static void noc_draw(struct ui_screen *s)
+{
+	struct noc *nc = s->priv;
+	struct ui_app *app = s->app;
+	WINDOW *w = s->win;
+	noc_refresh(app, nc, false);
+	focus_snapshot(app, nc);
+	int64_t now = pd_live_now_ms();
+	/* title: what this is, the worst news, the time (a frozen clock on a
+	 * wall display means a frozen console) */
+	char title[300], clock[16];
+	time_t t = time(NULL);
+	struct tm tm;
+	localtime_r(&t, &tm);
+	strftime(clock, sizeof clock, "%H:%M:%S", &tm);
+	snprintf(title, sizeof title, "provdesk NOC (read-only) — %zu PBX link%s", nc->n,
+		 nc->n == 1 ? "" : "s");
+	ui_fill(w, 0, 0, s->w, ui_role(UI_R_TITLE));
+	ui_put(w, 0, 1, s->w - 10, title, ui_role(UI_R_TITLE), false);
+	ui_put(w, 0, s->w - 9, 8, clock, ui_role(UI_R_TITLE), false);
+	/* the table gets up to half the screen (more when the focus is empty) */
+	int avail = s->h - 1;
+	int want = (int)nc->n + 1;
+	int tr = want < avail / 2 ? want : avail / 2;
+	if (tr < 3)
+		tr = 3;
+	int used = draw_table(s, nc, 1, tr, now);
+	(void)used;
+	draw_focus(s, nc, 1 + tr, avail - tr, now);
+}
+
+static int noc_key(struct ui_screen *s, const struct ui_event *ev)
+{
+	struct noc *nc = s->priv;
+	int64_t now = pd_live_now_ms();
+	switch (ev->action) {
+	case UI_A_NOC_PAUSE:
+		nc->paused = !nc->paused;
+		nc->next_rotate_ms = now + nc->rotate_s * 1000LL;
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_NOC_NEXT:
+	case UI_A_DOWN:
+		focus_step(nc, 1);
+		nc->next_rotate_ms = now + nc->rotate_s * 1000LL;
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_NOC_PREV:
+	case UI_A_UP:
+		focus_step(nc, -1);
+		nc->next_rotate_ms = now + nc->rotate_s * 1000LL;
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_OPEN:
+		if (nc->focus_id)
+			ui_push(s->app, &ui_live_ops, &nc->focus_id);
+		return UI_HANDLED;
+	default:
+		return 0;
+	}
+}
+
+static int noc_tick(struct ui_screen *s)
+{
+	struct noc *nc = s->priv;
+	int64_t now = pd_live_now_ms();
+	if (!nc->paused && now >= nc->next_rotate_ms) {
+		/* the order may have changed since (problems first): rotate in
+		 * the current order */
+		noc_refresh(s->app, nc, true);
+		focus_step(nc, 1);
+		nc->next_rotate_ms = now + nc->rotate_s * 1000LL;
+	}
+	return UI_REDRAW;
+}
+
+static int noc_data(struct ui_screen *s)
+{
+	struct noc *nc = s->priv;
+	nc->names_stale = true; /* a rename elsewhere; re-read soon, not on every commit */
+	return 0;
+}
+
+/* The status line: the PBX health, worst first (the grid shows the same). */
+static void noc_status(struct ui_screen *s, char *buf, size_t n, enum ui_role *role)
+{
+	struct noc *nc = s->priv;
+	char health[200];
+	ui_services_health(s->app, health, sizeof health, role);
+	snprintf(buf, n, " %s%s", health, nc->paused ? " · rotation paused (p resumes)" : "");
+}
+
+static const char *noc_help(struct ui_screen *s)
+{
+	(void)s;
+	return "NOC wall display (read-only): every customer's PBX link, problems first (auth\n"
+	       "failed, retrying, connecting), with live calls and agents by state (Avail,\n"
+	       "Busy = ringing/on call/on hold, Wrap-up, Not ready, Off = logged off/offline).\n"
+	       "The lower half follows one customer and rotates every few seconds\n"
+	       "(PROVDESK_NOC_ROTATE seconds, default 10). p pauses, n/N next/previous,\n"
+	       "Enter opens that customer's live panels. Nothing here writes to the database.";
+}
+
+const struct ui_screen_ops ui_noc_ops = {
+	.name = "noc",
+	.context = UI_CTX_NOC,
+	.create = noc_create,
+	.destroy = noc_destroy,
+	.layout = noc_layout,
+	.draw = noc_draw,
+	.handle_key = noc_key,
+	.help = noc_help,
+	.on_data = noc_data,
+	.on_tick = noc_tick,
+	.status = noc_status,
+	.fkeys = "F1|Help|p|Pause|n|Next|N|Prev|Enter|Live|F10|Quit",
+};

@@ -1,0 +1,409 @@
+/* Background services of the console: see services.h. The monitor and the
+ * outbox worker each open their own store connection; the UI never blocks on
+ * them (the monitor publishes into pd_live under a short lock, the worker
+ * writes to the database and pokes the app's wake pipe). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "provdesk/mail.h"
+#include "provdesk/monitor.h"
+#include "services.h"
+
+#define RESYNC_TIMEOUT_MS 120000
+
+struct ui_services {
+	pd_store_opts so;
+	pd_live *live;
+	pd_monitor *mon;
+	pd_outbox_worker *outbox;
+	char *smtp_password;
+	char error[300];
+	int64_t own_commits; /* this console's commits seen so far */
+	/* one resync followed at a time (the one asked last) */
+	int64_t rs_cid, rs_seq0, rs_started_ms, rs_done_ms;
+	bool rs_active, rs_saw_sync;
+	char rs_text[300];
+	enum ui_role rs_role;
+	/* a retry countdown is on screen: redraw every second */
+	bool counting_down;
+};
+
+static struct ui_services *svc(struct ui_app *app)
+{
+	return app->svc;
+}
+
+static int64_t own_commits(struct ui_app *app)
+{
+	return app->store ? store_change_counter(app->store) - store_data_version(app->store) : 0;
+}
+
+void ui_services_start(struct ui_app *app)
+{
+	if (app->svc)
+		return;
+	struct ui_services *v = xcalloc(1, sizeof *v);
+	app->svc = v;
+	if (!app->store || !app->opts->db_path) {
+		snprintf(v->error, sizeof v->error, "no database: PBX monitoring is off");
+		return;
+	}
+	v->so = (pd_store_opts){
+		.catalogue = app->cat,
+		.internal_systems_limit = app->cfg ? app->cfg->internal_systems_limit : 1,
+		.busy_timeout_ms = 5000,
+		/* the NOC never writes: its monitor watches but stores nothing */
+		.read_only = app->read_only,
+	};
+	v->own_commits = own_commits(app);
+	v->live = pd_live_new();
+	pd_err e;
+	pd_err_clear(&e);
+	if (pd_monitor_start(app->opts->db_path, &v->so, app->cfg, v->live, &v->mon, &e) != PD_OK) {
+		v->mon = NULL;
+		pd_live_free(v->live);
+		v->live = NULL;
+		snprintf(v->error, sizeof v->error, "PBX monitor not started: %.250s", e.message);
+		ui_msg(app, UI_R_STATUS_ERROR, "%s", v->error);
+	}
+	if (app->read_only || !app->cfg || !app->cfg->smtp_url || !*app->cfg->smtp_url)
+		return; /* offline: invitations wait in the outbox (SPEC §6) */
+	pd_smtp_opts o;
+	pd_smtp_opts_init(&o);
+	pd_err_clear(&e);
+	if (pd_smtp_opts_from_config(app->cfg, &o, &v->smtp_password, &e) != PD_OK ||
+	    pd_outbox_worker_start(app->opts->db_path, &v->so, &o, app->wake_wr, &v->outbox, &e) !=
+		    PD_OK) {
+		v->outbox = NULL;
+		ui_msg(app, UI_R_STATUS_ERROR, "invitations not sent from this console: %s%s%s",
+		       e.field[0] ? e.field : "", e.field[0] ? ": " : "", e.message);
+	}
+}
+
+void ui_services_stop(struct ui_app *app)
+{
+	struct ui_services *v = svc(app);
+	if (!v)
+		return;
+	/* the worker aborts an exchange in progress within ~1 s; the monitor
+	 * closes its links; both join before we return */
+	pd_outbox_worker_stop(v->outbox);
+	pd_monitor_stop(v->mon);
+	pd_live_free(v->live);
+	if (v->smtp_password) {
+		memset(v->smtp_password, 0, strlen(v->smtp_password));
+		free(v->smtp_password);
+	}
+	free(v);
+	app->svc = NULL;
+}
+
+pd_live *ui_services_live(struct ui_app *app)
+{
+	return app->svc ? svc(app)->live : NULL;
+}
+
+const char *ui_services_error(struct ui_app *app)
+{
+	return app->svc ? svc(app)->error : "";
+}
+
+int ui_services_pollfds(struct ui_app *app, struct pollfd *pf, int max)
+{
+	struct ui_services *v = svc(app);
+	if (!v || !v->live || max < 1)
+		return 0;
+	pf[0] = (struct pollfd){.fd = pd_live_wake_fd(v->live), .events = POLLIN};
+	return 1;
+}
+
+/* Screens that draw from the live state. */
+static bool is_live_screen(const struct ui_screen *s)
+{
+	return s->ops == &ui_grid_ops || s->ops == &ui_live_ops || s->ops == &ui_noc_ops;
+}
+
+static void mark_live_dirty(struct ui_app *app)
+{
+	for (size_t i = 0; i < app->n_stack; i++)
+		if (is_live_screen(app->stack[i]))
+			app->stack[i]->dirty = true;
+	app->bar_dirty = true; /* the grid's status line has the PBX health */
+}
+
+static void resync_update(struct ui_app *app)
+{
+	struct ui_services *v = svc(app);
+	if (!v->rs_active || !v->mon)
+		return;
+	pd_sync_result r;
+	int64_t seq = 0;
+	char text[300];
+	enum ui_role role = UI_R_STATUS_OK;
+	if (pd_monitor_last_sync(v->mon, v->rs_cid, &r, &seq) && seq > v->rs_seq0) {
+		snprintf(text, sizeof text, "resync: %d new, %d updated, %d removed, %d unchanged",
+			 r.added, r.updated, r.removed, r.unchanged);
+		if (r.sub_accounts_added)
+			snprintf(text + strlen(text), sizeof text - strlen(text),
+				 ", %d sub-accounts added", r.sub_accounts_added);
+		v->rs_active = false;
+		v->rs_done_ms = pd_live_now_ms();
+	} else {
+		pd_live_summary s;
+		bool known = pd_live_summary_get(v->live, v->rs_cid, &s);
+		int64_t waited = pd_live_now_ms() - v->rs_started_ms;
+		if (known && s.link == PD_LINK_SYNCING) {
+			v->rs_saw_sync = true;
+			snprintf(text, sizeof text, "resync: %.180s", s.status);
+			role = UI_R_STATUS_WARN;
+		} else if (known && (s.link == PD_LINK_AUTH_FAILED || s.link == PD_LINK_DISABLED ||
+				     (s.link == PD_LINK_RETRYING && v->rs_saw_sync))) {
+			snprintf(text, sizeof text, "resync failed: %.180s", s.status);
+			role = UI_R_STATUS_ERROR;
+			v->rs_active = false;
+			v->rs_done_ms = pd_live_now_ms();
+		} else if (known && s.link == PD_LINK_MONITORING && v->rs_saw_sync && waited > 5000) {
+			/* discovery ran but nothing was stored (sync off, or a
+			 * read-only database) */
+			snprintf(text, sizeof text, "resync: users listed, nothing stored (sync is off)");
+			role = UI_R_STATUS_WARN;
+			v->rs_active = false;
+			v->rs_done_ms = pd_live_now_ms();
+		} else if (waited > RESYNC_TIMEOUT_MS) {
+			snprintf(text, sizeof text, "resync: no answer from the PBX after %d s",
+				 RESYNC_TIMEOUT_MS / 1000);
+			role = UI_R_STATUS_ERROR;
+			v->rs_active = false;
+			v->rs_done_ms = pd_live_now_ms();
+		} else {
+			snprintf(text, sizeof text, "resync: %.180s", known ? s.status : "waiting for the monitor");
+			role = UI_R_STATUS_WARN;
+		}
+	}
+	if (strcmp(text, v->rs_text) || role != v->rs_role) {
+		snprintf(v->rs_text, sizeof v->rs_text, "%s", text);
+		v->rs_role = role;
+		ui_msg(app, role, "%s", text);
+	}
+}
+
+void ui_services_polled(struct ui_app *app, const struct pollfd *pf, int n)
+{
+	struct ui_services *v = svc(app);
+	if (!v || !v->live || n < 1 || !(pf[0].revents & (POLLIN | POLLERR | POLLHUP)))
+		return;
+	pd_live_wake_drain(v->live);
+	resync_update(app);
+	mark_live_dirty(app);
+}
+
+void ui_services_loop(struct ui_app *app)
+{
+	struct ui_services *v = svc(app);
+	if (!v || !app->store)
+		return;
+	int64_t c = own_commits(app);
+	if (c != v->own_commits) {
+		v->own_commits = c;
+		if (v->outbox)
+			pd_outbox_worker_kick(v->outbox);
+	}
+}
+
+void ui_services_second(struct ui_app *app)
+{
+	struct ui_services *v = svc(app);
+	if (!v || !v->live)
+		return;
+	resync_update(app);
+	/* "retrying in 8s" counts down without any event from the monitor */
+	pd_live_summary *all = NULL;
+	size_t n = pd_live_summaries(v->live, &all);
+	bool counting = false;
+	for (size_t i = 0; i < n; i++)
+		counting |= all[i].link == PD_LINK_RETRYING;
+	free(all);
+	if (counting || v->counting_down)
+		mark_live_dirty(app);
+	v->counting_down = counting;
+}
+
+void ui_services_resync(struct ui_app *app, int64_t cid)
+{
+	struct ui_services *v = svc(app);
+	if (!v || !v->mon) {
+		ui_msg(app, UI_R_STATUS_ERROR, "resync: %s",
+		       v && v->error[0] ? v->error : "the PBX monitor is not running");
+		return;
+	}
+	if (app->read_only) {
+		ui_msg(app, UI_R_STATUS_WARN, "read-only console: no resync");
+		return;
+	}
+	pd_sync_result r;
+	int64_t seq = 0;
+	if (!pd_monitor_last_sync(v->mon, cid, &r, &seq))
+		seq = 0;
+	v->rs_cid = cid;
+	v->rs_seq0 = seq;
+	v->rs_started_ms = pd_live_now_ms();
+	v->rs_active = true;
+	v->rs_saw_sync = false;
+	v->rs_text[0] = 0;
+	pd_monitor_resync(v->mon, cid);
+	resync_update(app);
+}
+
+const char *ui_services_resync_text(struct ui_app *app, int64_t cid, enum ui_role *role)
+{
+	struct ui_services *v = svc(app);
+	if (!v || v->rs_cid != cid || !v->rs_text[0])
+		return "";
+	/* a result stays a minute; then the panel shows the link's own news */
+	if (!v->rs_active && pd_live_now_ms() - v->rs_done_ms > 60000)
+		return "";
+	if (role)
+		*role = v->rs_role;
+	return v->rs_text;
+}
+
+void ui_services_health(struct ui_app *app, char *buf, size_t n, enum ui_role *role)
+{
+	struct ui_services *v = svc(app);
+	*role = UI_R_STATUS;
+	if (!v || !v->live) {
+		/* no monitor here: the states other consoles' monitors stored */
+		pd_pbx_counts c;
+		pd_err e;
+		if (app->store && store_pbx_counts(app->store, &c, &e) == PD_OK && c.links) {
+			snprintf(buf, n, "PBX (stored): %lld monitoring · %lld retrying · %lld auth failed",
+				 (long long)c.monitoring, (long long)c.retrying,
+				 (long long)c.auth_failed);
+			*role = c.auth_failed || c.retrying ? UI_R_STATUS_WARN : UI_R_STATUS;
+		} else {
+			snprintf(buf, n, "PBX: —");
+		}
+		return;
+	}
+	pd_live_summary *all = NULL;
+	size_t k = pd_live_summaries(v->live, &all);
+	int64_t by[PD_LINK_AUTH_FAILED + 1] = {0};
+	for (size_t i = 0; i < k; i++)
+		if ((unsigned)all[i].link <= PD_LINK_AUTH_FAILED)
+			by[all[i].link]++;
+	free(all);
+	if (!k) {
+		snprintf(buf, n, "PBX: none");
+		return;
+	}
+	/* worst first, only the states that occur */
+	static const pd_link_state order[] = {PD_LINK_AUTH_FAILED, PD_LINK_RETRYING,
+					      PD_LINK_CONNECTING,  PD_LINK_SYNCING,
+					      PD_LINK_MONITORING,  PD_LINK_DISABLED};
+	size_t used = (size_t)snprintf(buf, n, "PBX:");
+	bool first = true;
+	for (size_t i = 0; i < sizeof order / sizeof order[0] && used < n; i++) {
+		if (!by[order[i]])
+			continue;
+		int w = snprintf(buf + used, n - used, "%s %lld %s", first ? "" : " ·",
+				 (long long)by[order[i]], pd_link_state_name(order[i]));
+		if (w < 0)
+			break;
+		used += (size_t)w;
+		first = false;
+	}
+	if (by[PD_LINK_AUTH_FAILED])
+		*role = UI_R_STATUS_ERROR;
+	else if (by[PD_LINK_RETRYING] || by[PD_LINK_CONNECTING])
+		*role = UI_R_STATUS_WARN;
+}
+
+/* ---- display helpers ---- */
+
+enum ui_role ui_live_link_role(pd_link_state st)
+{
+	switch (st) {
+	case PD_LINK_MONITORING:
+		return UI_R_STATUS_OK;
+	case PD_LINK_CONNECTING:
+	case PD_LINK_SYNCING:
+	case PD_LINK_RETRYING:
+		return UI_R_STATUS_WARN;
+	case PD_LINK_AUTH_FAILED:
+		return UI_R_STATUS_ERROR;
+	default:
+		return UI_R_GRID_DIM;
+	}
+}
+
+void ui_live_short_status(pd_link_state st, int done, int total, int64_t retry_at_ms,
+			  int64_t now_ms, char *buf, size_t n)
+{
+	switch (st) {
+	case PD_LINK_SYNCING:
+		snprintf(buf, n, "sync %d/%d", done, total);
+		break;
+	case PD_LINK_RETRYING: {
+		int64_t s = (retry_at_ms - now_ms + 999) / 1000;
+		snprintf(buf, n, "retry %llds", (long long)(s < 0 ? 0 : s));
+		break;
+	}
+	default:
+		snprintf(buf, n, "%s", pd_link_state_name(st));
+	}
+}
+
+void ui_live_duration(int64_t ms, char *buf, size_t n)
+{
+	int64_t s = ms < 0 ? 0 : ms / 1000;
+	if (s >= 3600)
+		snprintf(buf, n, "%lld:%02lld:%02lld", (long long)(s / 3600), (long long)(s / 60 % 60),
+			 (long long)(s % 60));
+	else
+		snprintf(buf, n, "%lld:%02lld", (long long)(s / 60), (long long)(s % 60));
+}
+
+void ui_live_agent_state(const pd_live_agent *a, char *buf, size_t n)
+{
+	if (a->state == PD_AGENT_NOT_READY && a->reason && *a->reason)
+		snprintf(buf, n, "%s (%s)", pd_agent_state_name(a->state), a->reason);
+	else
+		snprintf(buf, n, "%s", pd_agent_state_name(a->state));
+}
+
+bool ui_live_row(struct ui_app *app, const pd_row *r, struct ui_live_cols *out)
+{
+	pd_live *l = ui_services_live(app);
+	pd_live_summary s;
+	if (!l || !pd_live_summary_get(l, r->c.id, &s))
+		return false;
+	memset(out, 0, sizeof *out);
+	/* the summary's text is "syncing 3/20" / "retrying in 8s (why)": the
+	 * error is left to the live panel; a 7-cell form for 80 columns */
+	long long a = 0, b = 0;
+	if (s.link == PD_LINK_SYNCING && sscanf(s.status, "syncing %lld/%lld", &a, &b) == 2)
+		snprintf(out->pbx, sizeof out->pbx, "syncing %lld/%lld", a, b);
+	else if (s.link == PD_LINK_RETRYING && sscanf(s.status, "retrying in %llds", &a) == 1)
+		snprintf(out->pbx, sizeof out->pbx, "retrying in %llds", a);
+	else
+		snprintf(out->pbx, sizeof out->pbx, "%s", pd_link_state_name(s.link));
+	static const char *const brief[] = {[PD_LINK_DISABLED] = "off",
+					    [PD_LINK_CONNECTING] = "connect",
+					    [PD_LINK_SYNCING] = "syncing",
+					    [PD_LINK_MONITORING] = "monitor",
+					    [PD_LINK_RETRYING] = "retry",
+					    [PD_LINK_AUTH_FAILED] = "auth ✗"};
+	if ((unsigned)s.link <= PD_LINK_AUTH_FAILED)
+		snprintf(out->pbx_short, sizeof out->pbx_short, "%s", brief[s.link]);
+	out->pbx_role = ui_live_link_role(s.link);
+	if (s.link == PD_LINK_DISABLED) {
+		snprintf(out->calls, sizeof out->calls, "—");
+		snprintf(out->agents, sizeof out->agents, "—");
+	} else {
+		snprintf(out->calls, sizeof out->calls, "%lld", (long long)s.calls);
+		snprintf(out->agents, sizeof out->agents, "%lld/%lld", (long long)s.agents_available,
+			 (long long)s.agents_logged_on);
+	}
+	return true;
+}

@@ -1,0 +1,67 @@
+/* The console's background services (issue 5, live UI): the PBX monitor
+ * thread with its shared live state, and the outbox worker; the live
+ * panels and the NOC wall display that read them. The app loop polls the
+ * live state's wake fd next to the keyboard; the outbox worker writes to the
+ * app's own wake pipe (a change there reloads the screens from the store).
+ * Everything here runs on the UI thread except the two workers. */
+#ifndef PROVDESK_UI_SERVICES_H
+#define PROVDESK_UI_SERVICES_H
+
+#include <poll.h>
+
+#include "provdesk/live.h"
+#include "ui_internal.h"
+
+/* Start the monitor (every console, the NOC included; the NOC's store is
+ * read-only, so it never writes synced users or statuses) and, unless
+ * read-only, the outbox worker when SMTP is configured. A failure is shown
+ * on the status line; the console still runs. */
+void ui_services_start(struct ui_app *app);
+/* Stop both threads (joins them). Safe when never started; idempotent. */
+void ui_services_stop(struct ui_app *app);
+/* Fill at most one pollfd for the loop (the live wake fd); returns 0 or 1. */
+int ui_services_pollfds(struct ui_app *app, struct pollfd *pf, int max);
+/* After poll(): drain the wake if it fired and mark the live screens dirty. */
+void ui_services_polled(struct ui_app *app, const struct pollfd *pf, int n);
+/* Once per loop turn, before the data check: kicks the outbox worker when
+ * this console committed something (a new customer or user, a resend). */
+void ui_services_loop(struct ui_app *app);
+/* Once a second: resync progress/timeout, retry countdowns on screen. */
+void ui_services_second(struct ui_app *app);
+
+/* NULL when the monitor is not running (no database, start failed). */
+pd_live *ui_services_live(struct ui_app *app);
+/* Why the monitor is not running ("" when it is). */
+const char *ui_services_error(struct ui_app *app);
+
+/* Ask the monitor for a re-discovery of one customer; progress ("syncing
+ * 3/20") and the result ("12 new, 3 updated, 1 removed") follow on the
+ * status line and in the live panel. */
+void ui_services_resync(struct ui_app *app, int64_t customer_id);
+/* The resync line for customer_id ("" when none): progress or result. */
+const char *ui_services_resync_text(struct ui_app *app, int64_t customer_id, enum ui_role *role);
+
+/* "PBX: 3 monitoring · 1 retrying · 1 auth failed" (or "PBX: none"). */
+void ui_services_health(struct ui_app *app, char *buf, size_t n, enum ui_role *role);
+
+/* Grid columns from the live state: false when this customer is unknown to
+ * the live state (the caller falls back to the stored status). */
+bool ui_live_row(struct ui_app *app, const pd_row *r, struct ui_live_cols *out);
+
+/* Display helpers shared by the live panels and the NOC. */
+/* Theme role for a link state. */
+enum ui_role ui_live_link_role(pd_link_state st);
+/* Short link status for a narrow column: "monitoring", "sync 3/20",
+ * "retry 8s", "auth failed", "connecting", "disabled". */
+void ui_live_short_status(pd_link_state st, int done, int total, int64_t retry_at_ms,
+			  int64_t now_ms, char *buf, size_t n);
+/* "0:07", "12:34", "1:02:03" */
+void ui_live_duration(int64_t ms, char *buf, size_t n);
+/* "Not ready (Lunch)" etc. */
+void ui_live_agent_state(const pd_live_agent *a, char *buf, size_t n);
+
+/* Screens. */
+extern const struct ui_screen_ops ui_live_ops; /* arg: int64_t * customer id */
+extern const struct ui_screen_ops ui_noc_ops;  /* arg: NULL */
+
+#endif
