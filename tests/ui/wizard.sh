@@ -521,6 +521,14 @@ case_race() {
 	wait_gone "Create New Customer" || nok "created after renaming"
 	eq "both customers now" "$(q "select count(*) from customers where name in ('COURSE CLIENT', 'Course Client 2')")" 2
 	eq "the draft is gone" "$(q 'select count(*) from drafts')" 0
+	# the grid selected the new customer (it sorts after the other one, so
+	# the first row is not it): Enter opens the selected row
+	keys Enter
+	if wait_for "Details" && show | grep -qF "Course Client 2" && ! show | grep -qF "COURSE CLIENT"; then
+		ok "the grid selected the new customer"
+	else
+		nok "the grid selected the new customer"
+	fi
 	quit
 }
 
