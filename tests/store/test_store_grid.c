@@ -119,7 +119,7 @@ static void destroy(void)
 	fx_teardown();
 }
 
-TestSuite(grid, .init = build, .fini = destroy, .timeout = 110);
+TestSuite(grid, .init = build, .fini = destroy, .timeout = 280);
 
 static int cmp_int(int64_t a, int64_t b)
 {
