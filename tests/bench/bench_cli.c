@@ -57,7 +57,7 @@ static int run(char *const argv[], const char *in, const char *out)
 	while (wait4(pid, &st, 0, &ru) < 0 && errno == EINTR)
 		;
 	last_cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-		   (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
@@ -152,8 +152,12 @@ int main(int argc, char **argv)
 	stat(csv, &sb);
 	printf("input: %ld customers, %.1f MB CSV\n", n, (double)sb.st_size / 1e6);
 
-	/* 1. import vs sqlite3 .import */
+	/* 1. import vs sqlite3 .import; first the checks alone (--dry-run) */
 	double t0 = now_s();
+	char *dry[] = {(char *)exe, "--db", db, "--config", conf, "import", csv, "--dry-run", NULL};
+	int drc = run(dry, NULL, NULL);
+	double t_dry = now_s() - t0, c_dry = last_cpu;
+	t0 = now_s();
 	char *imp[] = {(char *)exe, "--db", db, "--config", conf, "import", csv, NULL};
 	int rc = run(imp, NULL, NULL);
 	double t_imp = now_s() - t0, c_imp = last_cpu;
@@ -171,6 +175,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_cli: sqlite3 .import failed (exit %d)\n", rc);
 	printf("import %ld rows, every rule checked: %.2f s (%.0f rows/s)\n", n, t_imp,
 	       (double)n / t_imp);
+	printf("import --dry-run (every rule, no writes): %.2f s, CPU %.2f s%s\n", t_dry, c_dry,
+	       drc ? " (FAILED)" : "");
 	printf("sqlite3 .import into a bare table:  %.2f s (%.0f rows/s)\n", t_sq,
 	       (double)n / t_sq);
 	printf("ratio provdesk/sqlite3: %.1fx wall; CPU time %.2f s vs %.2f s: %.1fx\n",
