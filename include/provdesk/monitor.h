@@ -2,7 +2,9 @@
  * connection (SPEC §5). It opens its own store connection, reloads the set of
  * connections when store_pbx_generation changes (checked about every second,
  * so enable/disable/edit in any process takes effect without a restart),
- * writes synced users with store_sync_users and the link status with
+ * and re-reads every customer's status every 30 s (an expired trial or a
+ * disabled customer stops monitoring; the data is kept), writes synced users
+ * with store_sync_users and the link status with
  * store_pbx_status_set (so the CLI and other consoles see it), and publishes
  * calls/agents/users to the shared pd_live (which wakes the UI). */
 #ifndef PROVDESK_MONITOR_H
@@ -23,6 +25,7 @@ typedef struct {
 	int backoff_max_s;    /* 0 = cfg->pbx_backoff_max (60) */
 	int backoff_min_ms;   /* first retry delay; 0 = 1000 (tests use less) */
 	int reload_check_ms;  /* generation check period; 0 = 1000 */
+	int full_reload_ms;   /* re-read customers' status (trial expiry, disabled); 0 = 30000 */
 } pd_monitor_opts;
 
 /* Opens its own store connection on db_path (so: borrowed, must outlive the

@@ -18,6 +18,7 @@
 
 typedef struct {
 	int64_t customer_id, version;
+	int blocked; /* 0, or why the customer may not be monitored (1 trial expired, 2 disabled) */
 	const pd_driver_ops *ops;
 	void *drv;
 	bool status_dirty;
@@ -42,7 +43,7 @@ struct pd_monitor {
 	link_t *links;
 	size_t n_links;
 	int64_t generation;
-	int64_t next_check;
+	int64_t next_check, next_full_reload; /* customers' status/trials: every 30 s */
 	/* copies readable from other threads */
 	struct {
 		int64_t cid, seq;
@@ -160,7 +161,16 @@ static void reload(pd_monitor *m)
 		pd_pbx *p = &v[i];
 		link_t *old = link_find(m, p->customer_id);
 		link_t l = {0};
-		if (old && old->version == p->version) {
+		/* an expired trial or a disabled customer stops monitoring (SPEC §2) */
+		int blocked = 0;
+		pd_customer cu = {0};
+		pd_err ce0 = {0};
+		if (store_customer_get(m->store, p->customer_id, &cu, &ce0) == PD_OK) {
+			pd_customer_status cs = pd_customer_status_of(&cu, pd_today());
+			blocked = cs == PD_CS_TRIAL_EXPIRED ? 1 : cs == PD_CS_DISABLED ? 2 : 0;
+			pd_customer_free(&cu);
+		}
+		if (old && old->version == p->version && old->blocked == blocked) {
 			l = *old;
 			old->drv = NULL;
 			old->customer_id = -1; /* moved */
@@ -173,12 +183,15 @@ static void reload(pd_monitor *m)
 		}
 		l.customer_id = p->customer_id;
 		l.version = p->version;
+		l.blocked = blocked;
 		l.st = (pd_link_state)-1;
 		l.ops = pd_driver_find(p->platform);
 		next[nn++] = l;
 		link_t *nl = &next[nn - 1];
-		if (!p->enabled || (!p->monitor && !p->sync_users)) {
-			set_static_status(m, nl, NULL);
+		if (!p->enabled || (!p->monitor && !p->sync_users) || blocked) {
+			set_static_status(m, nl, blocked == 1   ? "trial expired: monitoring stops until converted"
+						 : blocked == 2 ? "customer disabled"
+								: NULL);
 			continue;
 		}
 		if (!nl->ops) {
@@ -235,8 +248,10 @@ static bool check_generation(pd_monitor *m)
 	pd_err e = {0};
 	if (store_pbx_generation(m->store, &g, &e) != PD_OK)
 		return false;
-	if (g == m->generation)
+	int64_t now = pd_live_now_ms();
+	if (g == m->generation && now < m->next_full_reload)
 		return false;
+	m->next_full_reload = now + m->o.full_reload_ms;
 	m->generation = g;
 	reload(m);
 	return true;
@@ -368,6 +383,8 @@ pd_status pd_monitor_start_opts(const char *db_path, const pd_store_opts *so, co
 		m->o.backoff_max_s = cfg && cfg->pbx_backoff_max > 0 ? cfg->pbx_backoff_max : 60;
 	if (!m->o.reload_check_ms)
 		m->o.reload_check_ms = 1000;
+	if (!m->o.full_reload_ms)
+		m->o.full_reload_ms = 30000;
 	m->live = live;
 	pd_status s = store_open(db_path, so, &m->store, e);
 	if (s != PD_OK) {

@@ -48,7 +48,7 @@ static pd_monitor *mon_start(pd_live *live)
 {
 	pd_store_opts so = fx_opts();
 	pd_monitor_opts mo = {.ping_interval_s = 1, .backoff_max_s = 1, .backoff_min_ms = 100,
-			      .reload_check_ms = 100};
+			      .reload_check_ms = 100, .full_reload_ms = 300};
 	pd_monitor *m;
 	pd_err e = {0};
 	cr_assert_eq(pd_monitor_start_opts(fx_db, &so, NULL, &mo, live, &m, &e), PD_OK, "%s",
@@ -191,6 +191,17 @@ Test(monitor, enable_disable_and_edit_without_restart)
 	/* a call shows up in the live state */
 	labpbx_place_call(lab, 0);
 	WAIT_LIVE(live, live_calls(live, cid) == 1, 5000);
+	/* a disabled customer is not monitored (data kept), and is again once enabled */
+	cr_assert_eq(store_customer_set_disabled(other, cid, true, &fx_bob, &e), PD_OK, "%s", e.message);
+	char why[200];
+	WAIT_LIVE(live, link_state(live, cid, NULL, 0) == PD_LINK_DISABLED, 5000);
+	pd_live_view dv;
+	cr_assert_eq(pd_live_snapshot(live, cid, &dv), PD_OK);
+	snprintf(why, sizeof why, "%s", dv.last_error);
+	pd_live_free_view(&dv);
+	cr_assert_str_eq(why, "customer disabled");
+	cr_assert_eq(store_customer_set_disabled(other, cid, false, &fx_bob, &e), PD_OK);
+	WAIT_LIVE(live, link_state(live, cid, NULL, 0) == PD_LINK_MONITORING, 10000);
 	/* edit: a wrong secret -> auth failed, no retries */
 	pd_pbx p = {0};
 	cr_assert_eq(store_pbx_get(other, cid, false, &p, &e), PD_OK);
