@@ -12,9 +12,22 @@ start_console 100 30
 wait_for "Acme Telecom"
 keys Enter; wait_for "Tenant id"
 keys e; wait_for "Edit customer: Acme Telecom"
-field_err() { line_with "$1" | grep -qF "✗"; }   # the field's row carries the error
-field_err_text() { line_with "$1" | grep -qF -- "$2"; }
-no_field_err() { ! line_with "$1" | grep -qF "✗"; }
+# the field's row carries the error (polled: keys may still be in flight)
+field_err_text() {
+	local d=$((SECONDS + 5))
+	until line_with "$1" | grep -qF -- "$2"; do
+		((SECONDS < d)) || { screen >&2; return 1; }
+		sleep 0.05
+	done
+}
+field_err() { field_err_text "$1" "✗"; }
+no_field_err() {
+	local d=$((SECONDS + 5))
+	while line_with "$1" | grep -qF "✗"; do
+		((SECONDS < d)) || return 1
+		sleep 0.05
+	done
+}
 not_on_screen() { ! screen | grep -qF -- "$1"; }
 
 # name: empty, then a name another customer has

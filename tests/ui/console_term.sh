@@ -81,6 +81,7 @@ head -c 65536 /dev/urandom >"$TMP/garbage"
 for f in "$DB" "$DB-wal" "$DB-shm"; do [[ -e $f ]] && cat "$TMP/garbage" >"$f"; done
 keys F2
 check "saving reports a clear database error" wait_for "database"
+check "the error says what is wrong with it" screen_re "corrupt|not a database"
 check "the console is still running" test ! -s "$TMP/exit"
 check "the edit in progress is still on screen" wait_for "UNSAVED-EDIT"
 keys Escape; wait_for "Discard changes?"; keys n

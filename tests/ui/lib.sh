@@ -10,7 +10,7 @@ unset NO_COLOR
 DB=$TMP/provdesk.db
 PASS=0 FAIL=0
 T() { tmux -S "$TMP/tmux.sock" "$@"; }
-cleanup() { T kill-server 2>/dev/null || true; rm -rf "$TMP"; }
+cleanup() { T kill-server 2>/dev/null || true; [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"; }
 trap cleanup EXIT
 
 ok() { PASS=$((PASS + 1)); echo "ok - $1"; }

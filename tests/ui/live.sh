@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# Live UI end to end (issue 5): a real lab PBX process on a free port, two
+# customers linked to it over AMI (one with a wrong secret), the real console
+# in a private tmux. The grid shows "monitoring" and "auth failed" with live
+# calls/agents; the live panel shows a call whose duration ticks and which
+# ends, agent states including a pause reason; resync shows its result;
+# killing the lab PBX shows "retrying", restarting it returns to
+# "monitoring". The NOC (--noc) puts the auth-failed customer first, rotates,
+# survives a PBX restart, does not grow in memory and writes nothing to the
+# database. No captured screen ever contains the PBX secret.
+PROG=$1
+source "$(dirname "$0")/lib.sh"
+
+SECRET='Lv-S3cr3t-9qZ!x'
+printf '%s' "$SECRET" > "$TMP/secret"
+printf '%s' 'wrong-secret' > "$TMP/bad"
+chmod 600 "$TMP/secret" "$TMP/bad"
+SCREENS=$TMP/screens.log
+LAB_PID=
+LAB_PORT=
+
+live_cleanup() {
+	if [[ -n $LAB_PID ]]; then kill "$LAB_PID" 2>/dev/null || true; wait "$LAB_PID" 2>/dev/null || true; fi
+	# a failed run keeps what the screens showed
+	[[ $FAIL -gt 0 && -s $SCREENS ]] && tail -60 "$SCREENS" >&2
+	cleanup
+}
+trap live_cleanup EXIT
+
+# every capture is also logged, to check afterwards that no screen showed the secret
+snap() { local s; s=$(screen); printf '%s\n----\n' "$s" >> "$SCREENS"; printf '%s\n' "$s"; }
+wait_re() { # wait_re REGEX [SECONDS]
+	local d=$((SECONDS + ${2:-5}))
+	until snap | grep -qE -- "$1"; do
+		if ((SECONDS >= d)); then echo "--- timed out waiting for /$1/" >&2; screen >&2; return 1; fi
+		sleep 0.1
+	done
+}
+
+# start_lab [PORT] [extra lab-pbx options]: foreground process in the background
+start_lab() {
+	local port=${1:-0}; shift || true
+	rm -f "$TMP/lab.json"
+	"$PROG" lab-pbx --listen "127.0.0.1:$port" --secret-file "$TMP/secret" --call-rate 40 \
+		--users 12 --queues 2 --seed 7 --json "$@" > "$TMP/lab.json" 2> "$TMP/lab.err" &
+	LAB_PID=$!
+	local d=$((SECONDS + 10))
+	until grep -q '"port"' "$TMP/lab.json" 2>/dev/null; do
+		((SECONDS < d)) || { echo "lab PBX did not start" >&2; cat "$TMP/lab.err" >&2; return 1; }
+		sleep 0.05
+	done
+	LAB_PORT=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$TMP/lab.json")
+}
+stop_lab() { kill "$LAB_PID" 2>/dev/null; wait "$LAB_PID" 2>/dev/null; LAB_PID=; }
+
+# Pause an agent through AMI, as a supervisor's tool would (QueuePause).
+ami_pause() { # ami_pause ENDPOINT REASON
+	/usr/bin/python3 - "$LAB_PORT" "$TMP/secret" "$1" "$2" <<'PY'
+import socket, sys, time
+port, secret = int(sys.argv[1]), open(sys.argv[2]).read()
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+f = s.makefile("rb")
+f.readline()  # banner
+def act(lines):
+    s.sendall(("".join(f"{k}: {v}\r\n" for k, v in lines) + "\r\n").encode())
+    msg = []
+    while True:
+        l = f.readline().decode().strip()
+        if not l and msg and any(m.startswith("Response:") for m in msg): return msg
+        if l: msg.append(l)
+r = act([("Action", "Login"), ("Username", "admin"), ("Secret", secret), ("ActionID", "t1")])
+assert "Response: Success" in r, r
+r = act([("Action", "QueuePause"), ("Interface", "PJSIP/" + sys.argv[3]), ("Paused", "true"),
+         ("Reason", sys.argv[4]), ("ActionID", "t2")])
+assert "Response: Success" in r, r
+s.sendall(b"Action: Logoff\r\n\r\n"); time.sleep(0.1)
+PY
+}
+
+duration_of() { # duration_of FROM: seconds shown in the Duration column of that call
+	snap | grep -F -- "$1" | head -1 | grep -oE '[0-9]+:[0-9]{2}$' |
+		awk -F: '{ print $1 * 60 + $2 }'
+}
+
+console_pid() { pgrep -P "$(T list-panes -t t -F '#{pane_pid}')" | head -1; }
+rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+sanitized() { ldd "$PROG" 2>/dev/null | grep -q 'libasan'; }
+no_sanitizer_report() { ! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$TMP/exit.stderr" 2>/dev/null; }
+
+check "lab PBX starts on a free port" start_lab 0
+seed "Acme Télécom" contact-centre FR
+seed "Bravo SARL" contact-centre FR
+seed "Zulu Sans PBX" contact-centre BE
+check "pbx add (good secret)" cli pbx add "Acme Télécom" --platform asterisk-ami --host 127.0.0.1 \
+	--port "$LAB_PORT" --username admin --secret-file "$TMP/secret"
+check "pbx add (wrong secret)" cli pbx add "Bravo SARL" --platform asterisk-ami --host 127.0.0.1 \
+	--port "$LAB_PORT" --username admin --secret-file "$TMP/bad"
+
+# ---------------------------------------------------------------- grid
+start_console 120 30
+check "grid: the PBX link reaches monitoring" wait_re '^Acme Télécom .* monitoring +[0-9]+ +[0-9]+ +[0-9]+/[0-9]+ *$' 15
+check "grid: wrong secret shows auth failed" wait_re '^Bravo SARL .* auth failed ' 15
+check "grid: no PBX shows a dash" wait_re '^Zulu Sans PBX .* — +[0-9]+ +— +— *$'
+check "grid: live calls counted" wait_re '^Acme Télécom .* monitoring +[0-9]+ +[1-9][0-9]* +[0-9]+/[0-9]+ *$' 20
+check "status line: PBX health" wait_re 'PBX: 1 auth failed · 1 monitoring'
+
+# 80x24: the short forms
+T resize-window -t t -x 80 -y 24
+check "80x24: short PBX status" wait_re '^Acme Télé.* monitor +[0-9]'
+check "80x24: short auth failed" wait_re '^Bravo SARL.* auth ✗ '
+T resize-window -t t -x 120 -y 30
+wait_for "monitoring"
+
+# ---------------------------------------------------------- live panel
+keys Enter
+check "customer view opens" wait_for "Tenant id"
+keys l
+check "live panel opens" wait_for "Live — Acme Télécom"
+check "live panel: link status" wait_for "PBX: monitoring"
+check "live panel: a call appears" wait_re '^\+33155501[0-9]{3} .*(Queued|Ringing|Connected|Held) .* [0-9]+:[0-9]{2}$' 20
+CALL=$(snap | grep -oE '^\+33155501[0-9]{3}' | head -1)
+d1=$(duration_of "$CALL")
+sleep 2.2
+d2=$(duration_of "$CALL")
+check "call duration ticks ($CALL: ${d1}s -> ${d2}s)" test "${d1:-0}" -lt "${d2:-0}"
+check "agents panel with states" wait_re '^Agents \([0-9]+/[0-9]+\)'
+check "agent state shown" wait_re 'PJSIP/10[0-9]{2} .*(Available|On call|Ringing|Wrap-up|On hold) +[0-9]+:[0-9]{2}$'
+check "AMI pause with a reason" ami_pause 1003 Lunch
+check "agent shows Not ready (Lunch)" wait_re 'PJSIP/1003 .*Not ready \(Lunch\) +0:0[0-9]$' 10
+check "time in state ticks" wait_re 'PJSIP/1003 .*Not ready \(Lunch\) +0:0[2-9]$' 10
+# the first call shown ends: an Ended row appears and that caller leaves the list
+check "a call ends (Ended shown)" wait_re ' Ended ' 120
+check "the first call seen is gone ($CALL)" bash -c '
+	d=$((SECONDS + 120)); while ((SECONDS < d)); do
+		tmux -S "$1" capture-pane -p -t t | grep -qF -- "$2" || exit 0; sleep 0.2; done; exit 1' _ "$TMP/tmux.sock" "$CALL"
+keys Tab Tab
+check "users panel: endpoints with device state" wait_re '^1001 +[^ ].* (Not in use|In use|Ringing|On hold|Busy)'
+keys Tab
+check "resync key shows the result" bash -c 'tmux -S "$1" send-keys -t t s' _ "$TMP/tmux.sock"
+check "resync result: new/updated/removed" wait_re 'resync: 0 new, 0 updated, 0 removed, 12 unchanged' 15
+
+# ------------------------------------------------- PBX restart, users added
+stop_lab
+check "killing the lab PBX shows retrying" wait_re 'PBX: retrying in [0-9]+s' 15
+check "last error shown while retrying" wait_re 'PBX: retrying in [0-9]+s \(.+\)' 5
+keys Escape Escape
+check "grid shows retrying" wait_re '^Acme Télécom .* retry' 5
+check "lab PBX restarts on the same port, with 2 more users" start_lab "$LAB_PORT" --users 14
+check "grid back to monitoring after the restart" wait_re '^Acme Télécom .* monitoring ' 30
+keys Enter; wait_for "Tenant id"; keys 3
+check "PBX tab offers live and resync" wait_for "l: live · s: resync"
+keys s
+check "resync from the PBX tab: 2 new users" wait_re 'resync: 0 new, 0 updated, 0 removed, 14 unchanged|resync: 2 new' 15
+check "synced users stored (2 new ones)" bash -c '"$1" --db "$2" customer show "Acme Télécom" --json | grep -q "\"1014\""' _ "$PROG" "$DB"
+
+# quit cleanly: threads joined, terminal restored, exit 0
+keys q
+check "console exits 0 on q" test "$(wait_exit 10)" = 0
+check "no sanitizer report (grid/live run)" no_sanitizer_report
+
+# SIGTERM and SIGHUP stop the monitor and exit with 128+signal
+for sig in TERM HUP; do
+	start_console 100 30
+	wait_re '^Acme Télécom .* monitoring' 15 >/dev/null
+	pid=$(console_pid)
+	kill -"$sig" "$pid"
+	want=$((128 + $(kill -l "$sig")))
+	check "SIG$sig: exits with $want" test "$(wait_exit 10)" = "$want"
+	check "SIG$sig: process gone" bash -c '! kill -0 "$1" 2>/dev/null' _ "$pid"
+	check "SIG$sig: no sanitizer report" no_sanitizer_report
+done
+
+# ----------------------------------------------------------------- NOC
+sum_db() { sha256sum "$DB" "$DB-wal" 2>/dev/null | awk '{ print $1 }' | tr '\n' ' '; }
+cli pbx status "Acme Télécom" >/dev/null 2>&1 # (reads only)
+before=$(sum_db)
+start_console 100 30 tmux-256color PROVDESK_NOC_ROTATE=2 -- --noc
+check "NOC: title" wait_for "provdesk NOC (read-only)" 5
+check "NOC: first row is the auth-failed one" bash -c '
+	d=$((SECONDS + 15)); while ((SECONDS < d)); do
+		tmux -S "$1" capture-pane -p -t t | sed -n 3p | grep -qE "^Bravo SARL +auth failed" && exit 0; sleep 0.1; done; exit 1' _ "$TMP/tmux.sock"
+check "NOC: monitored customer with calls" wait_re '^Acme Télécom +monitoring +[0-9]+ ' 15
+check "NOC: customers without PBX not listed" bash -c '! tmux -S "$1" capture-pane -p -t t | grep -q "Zulu Sans PBX"' _ "$TMP/tmux.sock"
+check "NOC: status line health" wait_re 'PBX: 1 auth failed · 1 monitoring'
+check "NOC: the auth error is shown" wait_re 'authentication failed' 10
+check "NOC: rotates to the next customer" wait_re '▶ Acme Télécom — monitoring' 10
+check "NOC: agents by state" wait_re '^ (Available|On call|Not ready) \([0-9]+\): ' 10
+check "NOC: pause reason in agents by state" wait_re 'Not ready \([0-9]+\): .*\(Lunch\)' 10
+keys p
+check "NOC: p pauses the rotation" wait_for "rotation paused"
+focused=$(snap | grep -oE '▶ [^—]+' | head -1)
+sleep 3
+check "NOC: paused focus stays" bash -c 'tmux -S "$1" capture-pane -p -t t | grep -qF -- "$2"' _ "$TMP/tmux.sock" "$focused"
+keys p
+pid=$(console_pid)
+rss1=$(rss_kb "$pid")
+stop_lab
+check "NOC: PBX down shows retrying" wait_re '^Acme Télécom +retry [0-9]+s' 15
+check "NOC: retrying sorts before monitoring" bash -c '
+	tmux -S "$1" capture-pane -p -t t | sed -n 3,4p | tr "\n" "|" | grep -qE "^Bravo SARL +auth failed.*\|Acme Télécom +retry"' _ "$TMP/tmux.sock"
+check "NOC: lab PBX back" start_lab "$LAB_PORT" --users 14
+check "NOC: survives the PBX restart (monitoring again)" wait_re '^Acme Télécom +monitoring ' 30
+sleep 8
+rss2=$(rss_kb "$pid")
+if sanitized; then
+	ok "NOC: memory (not measured under a sanitizer)"
+else
+	check "NOC: no memory growth (${rss1} kB -> ${rss2} kB)" test $((rss2 - rss1)) -lt 4096
+fi
+keys q
+check "NOC exits 0" test "$(wait_exit 10)" = 0
+check "NOC: no sanitizer report" no_sanitizer_report
+check "NOC wrote nothing to the database" test "$(sum_db)" = "$before"
+
+# -------------------------------------------------------------- secrets
+check "the PBX secret never appeared on any screen" bash -c '! grep -qF -- "$1" "$2"' _ "$SECRET" "$SCREENS"
+check "nor on the console's stderr" bash -c '! grep -qF -- "$1" "$2" 2>/dev/null' _ "$SECRET" "$TMP/exit.stderr"
+finish
