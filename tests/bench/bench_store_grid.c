@@ -276,12 +276,16 @@ int main(int argc, char **argv)
 	}
 	double dt = now_ms() - t0 - t_single;
 	printf("bench_store_grid: %d customers%s\n", g_n, reuse ? " (reused database)" : "");
-	printf("  store_customer_create, 1 transaction each (customer+admin+outbox+audit): %d in "
-	       "%.1f s = %.0f/s\n",
-	       single, t_single / 1e3, single / (t_single / 1e3));
-	printf("  store_customer_create, batches of 1,000 (store_begin/commit): %d in %.1f s = "
-	       "%.0f/s\n",
-	       n - single, dt / 1e3, (n - single) / (dt / 1e3));
+	if (n) {
+		printf("  store_customer_create, 1 transaction each (customer+admin+outbox+audit): "
+		       "%d in "
+		       "%.1f s = %.0f/s\n",
+		       single, t_single / 1e3, single / (t_single / 1e3));
+		printf("  store_customer_create, batches of 1,000 (store_begin/commit): %d in %.1f "
+		       "s = "
+		       "%.0f/s\n",
+		       n - single, dt / 1e3, (n - single) / (dt / 1e3));
+	}
 
 	if (!getenv("BENCH_GRID_ONLY_FILTERS"))
 		bench_pages(s);
