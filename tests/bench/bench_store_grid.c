@@ -297,7 +297,7 @@ int main(int argc, char **argv)
 	sqlite3_exec(raw, "PRAGMA quick_check", NULL, NULL, NULL);
 	printf("  PRAGMA quick_check on %d customers: %.0f ms (store_open reads sqlite_master "
 	       "instead)\n",
-	       n, now_ms() - t0);
+	       g_n, now_ms() - t0);
 	sqlite3_close(raw);
 	store_close(s);
 	double t[40];
