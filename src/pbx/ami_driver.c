@@ -130,10 +130,21 @@ static void publish_now(ami_drv *d)
 	pd_live_publish(d->h.live, d->c.customer_id, &v);
 }
 
+/* Minimum gap between two publishes: a full view copy per read batch is
+ * nothing for 20 users but dominates with 10,000 (discovery, busy PBXs), so
+ * the gap grows with the user count; while discovering it is PUBLISH_MS. */
+static int64_t publish_gap(const ami_drv *d)
+{
+	if (d->st != D_MONITORING)
+		return PUBLISH_MS;
+	int64_t g = (int64_t)ami_model_user_count(d->m) / 500;
+	return g > PUBLISH_MS ? PUBLISH_MS : g;
+}
+
 /* Coalesced: the rest waits for the timer (ami_next_deadline). */
 static void publish(ami_drv *d)
 {
-	if (d->dirty && d->now - d->published_at >= PUBLISH_MS)
+	if (d->dirty && d->now - d->published_at >= publish_gap(d))
 		publish_now(d);
 }
 
@@ -765,8 +776,8 @@ static int64_t ami_next_deadline(void *p)
 {
 	ami_drv *d = p;
 	int64_t t = ami_model_next_deadline(d->m);
-	if (d->dirty && d->published_at + PUBLISH_MS < t)
-		t = d->published_at + PUBLISH_MS;
+	if (d->dirty && d->published_at + publish_gap(d) < t)
+		t = d->published_at + publish_gap(d);
 	if (d->st == D_WAIT) {
 		if (!d->auth_failed && d->retry_at < t)
 			t = d->retry_at;

@@ -15,6 +15,7 @@
 #include "provdesk/util.h"
 
 #define MAX_FDS_PER_LINK 4
+#define STATUS_WRITES_PER_TURN 8
 
 typedef struct {
 	int64_t customer_id, version;
@@ -43,6 +44,7 @@ struct pd_monitor {
 	link_t *links;
 	size_t n_links;
 	int64_t generation;
+	size_t status_cursor;
 	int64_t next_check, next_full_reload; /* customers' status/trials: every 30 s */
 	/* copies readable from other threads */
 	struct {
@@ -288,6 +290,7 @@ static void *monitor_main(void *arg)
 	struct pollfd *pf = NULL;
 	int *owner = NULL;
 	m->generation = -1;
+	bool backlog = false;
 	while (1) {
 		pthread_mutex_lock(&m->mu);
 		bool stop = m->stop;
@@ -308,7 +311,7 @@ static void *monitor_main(void *arg)
 		int nf = 0;
 		pf[nf] = (struct pollfd){.fd = m->ctl_r, .events = POLLIN};
 		owner[nf++] = -1;
-		int64_t deadline = m->next_check;
+		int64_t deadline = backlog ? now + 5 : m->next_check;
 		for (size_t i = 0; i < m->n_links; i++) {
 			link_t *l = &m->links[i];
 			if (!l->drv)
@@ -346,22 +349,37 @@ static void *monitor_main(void *arg)
 				l->ops->on_io(l->drv, pf + i, j - i, now);
 			i = j;
 		}
+		/* Status rows are SQLite transactions: a few per turn, starting where
+		 * the last turn stopped, so 1,000 links never stall the loop at once. */
+		int budget = STATUS_WRITES_PER_TURN;
+		backlog = false;
 		for (size_t i = 0; i < m->n_links; i++) {
 			link_t *l = &m->links[i];
 			if (l->drv && l->ops->next_deadline(l->drv) <= now)
 				l->ops->on_timer(l->drv, now);
-			if (l->status_dirty && now - l->written_at >= 1000)
-				write_status(m, l, now);
-			else if (!l->status_dirty && now - l->written_at >= 5000) {
+		}
+		for (size_t j = 0; j < m->n_links; j++) {
+			link_t *l = &m->links[(m->status_cursor + j) % m->n_links];
+			bool due = false;
+			if (l->status_dirty && now - l->written_at >= 1000) {
+				due = true;
+			} else if (!l->status_dirty && now - l->written_at >= 5000) {
 				pd_live_summary s;
-				if (pd_live_summary_get(m->live, l->customer_id, &s) &&
-				    (s.calls != l->last_written.calls ||
-				     s.agents_available != l->last_written.agents_available ||
-				     s.agents_logged_on != l->last_written.agents_logged_on))
-					write_status(m, l, now);
-				else
+				due = pd_live_summary_get(m->live, l->customer_id, &s) &&
+				      (s.calls != l->last_written.calls ||
+				       s.agents_available != l->last_written.agents_available ||
+				       s.agents_logged_on != l->last_written.agents_logged_on);
+				if (!due)
 					l->written_at = now;
 			}
+			if (!due)
+				continue;
+			if (budget-- <= 0) {
+				backlog = true;
+				m->status_cursor = (m->status_cursor + j) % m->n_links;
+				break;
+			}
+			write_status(m, l, now);
 		}
 	}
 	for (size_t i = 0; i < m->n_links; i++)
