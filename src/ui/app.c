@@ -449,14 +449,28 @@ static int run_loop(struct ui_app *app)
 		/* the database is checked once a second (PRAGMA data_version is
 		 * cheap); this also drives tickers and message expiry */
 		int timeout = app->store || app->msg[0] ? 1000 : -1;
-		for (size_t i = 0; i < app->n_stack; i++)
+		bool idle = false;
+		for (size_t i = 0; i < app->n_stack; i++) {
 			if (app->stack[i]->ticks)
 				timeout = 1000;
+			idle = idle || app->stack[i]->idle;
+		}
+		if (idle)
+			timeout = 0; /* the frame is out; deferred work unless a key waits */
 		int pr = poll(pfd, (nfds_t)npfd, timeout);
 		if (sig_quit)
 			break;
 		if (pr < 0 && errno != EINTR)
 			break;
+		if (pr == 0 && idle)
+			for (size_t i = 0; i < app->n_stack; i++) {
+				struct ui_screen *s = app->stack[i];
+				if (!s->idle)
+					continue;
+				s->idle = false;
+				if (s->ops->on_idle && (s->ops->on_idle(s) & UI_REDRAW))
+					s->dirty = true;
+			}
 		if (pr > 0)
 			ui_services_polled(app, pfd + 2, npfd - 2);
 		if (pr > 0 && (pfd[1].revents & POLLIN)) {

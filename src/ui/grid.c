@@ -45,6 +45,11 @@ struct grid {
 	int64_t total, pos;
 	pd_counts counts;
 	bool counts_ok;
+	/* the page is painted first; the row count, the position and the
+	 * status-line counts are computed when no key is waiting (on_idle) */
+	bool need_count, need_pos, need_counts;
+	bool need_requery; /* filter typed: query once no key is waiting */
+	struct ui_screen *screen;
 	char err[560];
 	int widths[C__N];
 	int body; /* data rows on screen */
@@ -124,7 +129,20 @@ static long fetch(struct ui_app *app, struct grid *g, pd_page_dir dir, const pd_
 	return (long)n;
 }
 
+static void want_idle(struct grid *g)
+{
+	if (g->screen)
+		g->screen->idle = true;
+}
+
 static void update_position(struct ui_app *app, struct grid *g)
+{
+	(void)app;
+	g->need_pos = true;
+	want_idle(g);
+}
+
+static void update_position_now(struct ui_app *app, struct grid *g)
 {
 	pd_err e;
 	g->pos = 0;
@@ -150,6 +168,7 @@ static void grid_refresh(struct ui_app *app, struct grid *g, bool counts)
 		return;
 	size_t ps = page_size(g);
 	long r;
+	bool from_top = !g->has_anchor;
 	if (g->has_anchor) {
 		pd_row a;
 		row_copy(&a, &g->anchor);
@@ -165,17 +184,13 @@ static void grid_refresh(struct ui_app *app, struct grid *g, bool counts)
 	select_id(g, g->sel_id, g->sel);
 	if (g->n)
 		g->sel_id = g->rows[g->sel].c.id;
-	pd_err e;
-	if (store_customer_count(app->store, &g->q, &g->total, &e) != PD_OK) {
-		db_fail(app, g, &e);
-		return;
-	}
-	update_position(app, g);
-	if (counts) {
-		g->counts_ok = store_customer_counts(app->store, pd_today(), &g->counts, &e) == PD_OK;
-		if (!g->counts_ok)
-			db_fail(app, g, &e);
-	}
+	g->need_count = true;
+	g->need_pos = !from_top; /* the first page starts at 0 */
+	if (from_top)
+		g->pos = 0;
+	if (counts)
+		g->need_counts = true;
+	want_idle(g);
 }
 
 /* Put customer `id` on screen and select it, if it matches the query. The
@@ -319,6 +334,7 @@ static pd_status g_create(struct ui_screen *s, void *arg, pd_err *e)
 {
 	struct grid *g = xcalloc(1, sizeof *g);
 	g->q.sort = PD_SORT_NAME;
+	g->screen = s;
 	s->priv = g;
 	return PD_OK;
 }
@@ -351,7 +367,7 @@ static void g_layout(struct ui_screen *s)
 	for (int c = 0; c < C__N; c++)
 		used += g->widths[c] + 1;
 	g->widths[C_NAME] += s->w - used; /* rounding leftovers */
-	grid_refresh(s->app, g, !g->counts_ok);
+	grid_refresh(s->app, g, !g->counts_ok && !g->need_counts);
 }
 
 static void status_text(const pd_row *r, char *buf, size_t n, enum ui_role *role)
@@ -390,7 +406,11 @@ static void g_draw(struct ui_screen *s)
 	int tw = ui_put(w, 0, 1, s->w - 24, title, ui_role(UI_R_TITLE), false);
 	(void)tw;
 	char pos[64];
-	if (g->n)
+	if (g->need_requery)
+		snprintf(pos, sizeof pos, "searching…");
+	else if (g->need_count || g->need_pos)
+		snprintf(pos, sizeof pos, "counting…");
+	else if (g->n)
 		snprintf(pos, sizeof pos, "%lld of %lld", (long long)(g->pos + (int64_t)g->sel + 1),
 			 (long long)g->total);
 	else
@@ -548,14 +568,20 @@ static int g_key(struct ui_screen *s, const struct ui_event *ev)
 {
 	struct grid *g = s->priv;
 	struct ui_app *app = s->app;
+	if (g->need_requery && !(g->filtering && ev->action == UI_A_BACK)) {
+		g->need_requery = false;
+		requery(app, g);
+	}
 	if (g->filtering) {
 		bool printable = !ev->func && ev->key >= 32 && ev->key != 127 &&
 				 iswprint((wint_t)ev->key);
 		bool bs = (ev->func && ev->key == KEY_BACKSPACE) ||
 			  (!ev->func && (ev->key == 127 || ev->key == 8 || ev->key == 21));
 		if (printable || bs) {
+			/* typing ahead of the database: one query for a burst */
 			filter_edit(g, ev->key, ev->func);
-			requery(app, g);
+			g->need_requery = true;
+			want_idle(g);
 			return UI_HANDLED | UI_REDRAW;
 		}
 		if (ev->action == UI_A_BACK) {
@@ -644,6 +670,37 @@ static int g_key(struct ui_screen *s, const struct ui_event *ev)
 	}
 }
 
+static int g_idle(struct ui_screen *s)
+{
+	struct grid *g = s->priv;
+	struct ui_app *app = s->app;
+	pd_err e;
+	if (!app->store)
+		return 0;
+	if (g->need_requery) {
+		g->need_requery = false;
+		requery(app, g);
+		return UI_REDRAW; /* the rows first; counts on the next idle turn */
+	}
+	if (g->need_count) {
+		g->need_count = false;
+		if (store_customer_count(app->store, &g->q, &g->total, &e) != PD_OK)
+			db_fail(app, g, &e);
+	}
+	if (g->need_pos) {
+		g->need_pos = false;
+		update_position_now(app, g);
+	}
+	if (g->need_counts) {
+		g->need_counts = false;
+		g->counts_ok = store_customer_counts(app->store, pd_today(), &g->counts, &e) == PD_OK;
+		if (!g->counts_ok)
+			db_fail(app, g, &e);
+		app->bar_dirty = true;
+	}
+	return UI_REDRAW;
+}
+
 static int g_data(struct ui_screen *s)
 {
 	struct grid *g = s->priv;
@@ -706,6 +763,7 @@ const struct ui_screen_ops ui_grid_ops = {
 	.handle_key = g_key,
 	.help = g_help,
 	.on_data = g_data,
+	.on_idle = g_idle,
 	.status = g_status,
 	.fkeys = "F1|Help|F3|Filter|F5|Templ|F6|SortBy|F7|New|F8|Catalog|F9|Deleted|F10|Quit",
 };

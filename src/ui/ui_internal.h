@@ -227,6 +227,9 @@ struct ui_screen_ops {
 	const char *(*help)(struct ui_screen *s);
 	/* Optional: the database changed (another console or this one). */
 	int (*on_data)(struct ui_screen *s);
+	/* Optional: deferred work (counts...) run when no key is waiting, after
+	 * the frame is on screen; requested by setting s->idle. Flags. */
+	int (*on_idle)(struct ui_screen *s);
 	/* Optional: once a second while s->ticks is true. */
 	int (*on_tick)(struct ui_screen *s);
 	/* Optional: the status line text when no message is shown. */
@@ -243,6 +246,7 @@ struct ui_screen {
 	int y, x, h, w;
 	bool dirty;
 	bool ticks;   /* wants on_tick once a second */
+	bool idle;    /* wants on_idle when no key is waiting */
 	/* windows drawn by this screen outside s->win (forms), refreshed right
 	 * after it each frame; registered during draw with ui_screen_child */
 	WINDOW *children[8];

@@ -87,7 +87,19 @@ check "help lists the actions" wait_for "filter"
 check "help lists the default keys" screen_re '^  n, F7 +new-customer'
 keys Escape; wait_for "Customers"
 
-# n opens the wizard (or its placeholder), Esc leaves it
+# catalogue and PBX templates screens
+keys c
+check "catalogue screen lists product types" wait_for "== Product types"
+check "catalogue shows a locked type" wait_for "locked once assigned"
+keys Escape; wait_for "Customers"
+keys t
+check "templates screen opens" wait_for "PBX templates"
+keys a; wait_for "New PBX template"
+type_text "Paris AMI"; keys Tab Tab; type_text "pbx.paris.example"; keys Tab; type_text "5038"; keys Tab Tab; type_text "amiuser"
+keys F2
+check "template saved and listed" wait_for "pbx.paris.example:5038"
+keys Escape; wait_for "Customers"
+
 keys q
 check "q quits with status 0" test "$(wait_exit)" = 0
 finish
