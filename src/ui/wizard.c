@@ -240,6 +240,33 @@ static int create_customer(struct wiz *z)
 	return UI_HANDLED | UI_CLOSE;
 }
 
+/* F9 in step 4: list the users the PBX of step 3 has, before creating. */
+static int discover(struct wiz *z)
+{
+	if (z->w.step != PD_WIZ_ROLES || z->probe)
+		return UI_HANDLED;
+	if (z->w.no_pbx) {
+		ui_msg(z->app, UI_R_STATUS_WARN, "No PBX in step 3: there are no users to discover");
+		return UI_HANDLED;
+	}
+	wiz_pull_all(z);
+	pd_pbx p;
+	pd_err e = {0};
+	pd_status st = pd_wiz_pbx(&z->ctx, &z->w, &p, &e);
+	if (st == PD_OK && (!p.secret || !*p.secret))
+		st = pd_fail(&e, PD_E_INVALID, "secret", "type the secret in step 3 first");
+	if (st == PD_OK || !strcmp(e.field, "enabled")) /* created disabled still probes */
+		z->probe = wiz_probe_start(z->app, &p, &e);
+	pd_pbx_free(&p);
+	pd_wiz_found_set(&z->w, NULL, 0,
+			 z->probe ? "Discovering the users on the PBX…" : NULL);
+	if (!z->probe)
+		ui_msg(z->app, UI_R_STATUS_ERROR, "PBX users not discovered: %s", e.message);
+	z->rebuild = true;
+	wiz_settle(z);
+	return UI_HANDLED | UI_REDRAW;
+}
+
 static int press(struct wiz *z, enum wbtn b)
 {
 	switch (b) {
@@ -505,6 +532,8 @@ static int w_key(struct ui_screen *s, const struct ui_event *ev)
 			return add_user(z);
 		case KEY_F(8):
 			return remove_user(z);
+		case KEY_F(9):
+			return discover(z);
 		default:
 			break;
 		}
@@ -544,18 +573,42 @@ static int w_key(struct ui_screen *s, const struct ui_event *ev)
 }
 
 /* The wake from the debounce timer (and any database change). */
+/* The discovery thread finished: show what it found (or why not). */
+static int probe_collect(struct wiz *z)
+{
+	pd_synced_user *u = NULL;
+	size_t n = 0;
+	char err[256];
+	if (!z->probe || !wiz_probe_take(z->probe, &u, &n, err, sizeof err))
+		return 0;
+	wiz_probe_stop(z->probe);
+	z->probe = NULL;
+	char *status = err[0] ? xasprintf("PBX users not discovered: %s", err)
+			      : xasprintf("%zu user%s found on the PBX; synced after creation (roles: "
+					  "Roles tab).",
+					  n, n == 1 ? "" : "s");
+	wiz_pull_all(z);
+	pd_wiz_found_set(&z->w, u, n, status);
+	free(status);
+	wiz_probe_users_free(u, n);
+	z->rebuild = true;
+	wiz_settle(z);
+	return UI_REDRAW;
+}
+
 static int w_on_data(struct ui_screen *s)
 {
 	struct wiz *z = s->priv;
+	int pr = probe_collect(z);
 	pthread_mutex_lock(&z->mu);
 	bool fired = z->name_fired;
 	z->name_fired = false;
 	pthread_mutex_unlock(&z->mu);
 	if (!fired || z->w.step != PD_WIZ_CUSTOMER || !z->form)
-		return 0;
+		return pr;
 	int idx = wiz_key_index(z, "name");
 	if (idx < 0 || !*z->w.name)
-		return 0;
+		return pr;
 	char msg[256];
 	z->name_ok = pd_wiz_check_field(&z->ctx, &z->w, "name", msg, sizeof msg);
 	pd_wiz_errors_set(&z->errs, "name", z->name_ok ? NULL : msg);
@@ -571,7 +624,8 @@ static const char *w_help(struct ui_screen *s)
 	       "when you leave it). F6, F2 or PgDn: next step; F5 or PgUp: previous step (values "
 	       "are kept). Enter or F4 on a choice opens its list; in Country type part of the "
 	       "French or English name. Space toggles a [x] box. F7 adds a user and F8 removes "
-	       "the one under the cursor (step 4). Esc asks whether to discard the draft, keep it "
+	       "the one under the cursor (step 4); F9 there lists the users the PBX of step 3 has "
+	       "(nothing is written: they are synced after creation). Esc asks whether to discard the draft, keep it "
 	       "or continue. The draft is saved as you go (never the PBX secret) and offered "
 	       "again the next time the wizard opens. Nothing is written until \"Create "
 	       "customer\" on the summary.";
@@ -661,6 +715,7 @@ static void w_destroy(struct ui_screen *s)
 		}
 		wiz_save_draft(z);
 	}
+	wiz_probe_stop(z->probe);
 	if (z->timer_started) {
 		pthread_mutex_lock(&z->mu);
 		z->timer_stop = true;
@@ -695,7 +750,7 @@ static const struct ui_screen_ops wizard_ops = {
 	.help = w_help,
 	.on_data = w_on_data,
 	.status = w_status,
-	.fkeys = "F1|Help|F2|Next|F4|Choices|F5|Back|F6|Next|F7|Add user|F8|Del user|Esc|Cancel",
+	.fkeys = "F1|Help|F4|Choices|F5|Back|F6|Next|F7|Add user|F8|Del user|F9|Discover|Esc|Cancel",
 };
 
 int ui_wizard_open(struct ui_app *app)

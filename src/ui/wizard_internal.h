@@ -34,6 +34,7 @@ struct wiz {
 	char left_key[48];      /* the field whose change asked for the rebuild */
 	bool name_ok;      /* the last name check passed: show "✓ available" */
 	pd_wiz_errors errs; /* by key: survive rebuilds of the form */
+	struct wiz_probe *probe; /* a running discovery of the PBX users (F9) */
 	bool save_pending; /* a field was left: write the draft */
 	int fy, fh;        /* form rows in the window */
 	/* a step taller than the room is shown a page at a time (no absolute
@@ -76,6 +77,15 @@ void wiz_form_changed(struct ui_form *f, int idx, void *ctx);
 void wiz_build_form(struct wiz *z, const char *focus_key);
 /* Apply a rebuild or draft save the callbacks left pending. */
 void wiz_settle(struct wiz *z);
+
+/* wizard_probe.c */
+struct wiz_probe;
+struct wiz_probe *wiz_probe_start(struct ui_app *app, const pd_pbx *p, pd_err *e);
+/* true once finished: *users (free with wiz_probe_users_free) or error. */
+bool wiz_probe_take(struct wiz_probe *pr, pd_synced_user **users, size_t *n, char *error,
+		    size_t cap);
+void wiz_probe_users_free(pd_synced_user *u, size_t n);
+void wiz_probe_stop(struct wiz_probe *pr); /* cancels, joins, frees */
 
 /* wizard_view.c */
 size_t wiz_buttons(const struct wiz *z, enum wbtn *b);

@@ -116,6 +116,7 @@ void pd_wiz_free(pd_wiz *w)
 	for (size_t i = 0; i < w->n_users; i++)
 		user_free(&w->users[i]);
 	free(w->users);
+	pd_wiz_found_set(w, NULL, 0, NULL);
 	memset(w, 0, sizeof *w);
 }
 
@@ -217,6 +218,25 @@ void pd_wiz_set(pd_wiz *w, const char *key, const char *value)
 	s = user_member(w, key);
 	if (s)
 		pd_set_str(s, value);
+}
+
+void pd_wiz_found_set(pd_wiz *w, const pd_synced_user *u, size_t n, const char *status)
+{
+	for (size_t i = 0; i < w->n_found; i++) {
+		free(w->found[i].endpoint);
+		free(w->found[i].display_name);
+		free(w->found[i].email);
+	}
+	free(w->found);
+	w->found = n ? xcalloc(n, sizeof *w->found) : NULL;
+	w->n_found = n;
+	for (size_t i = 0; i < n; i++) {
+		w->found[i].endpoint = xstrdup(u[i].endpoint ? u[i].endpoint : "");
+		w->found[i].display_name = xstrdup(u[i].display_name ? u[i].display_name : "");
+		w->found[i].email = xstrdup(u[i].email ? u[i].email : "");
+	}
+	free(w->found_status);
+	w->found_status = status ? xstrdup(status) : NULL;
 }
 
 size_t pd_wiz_user_add(pd_wiz *w)
@@ -476,11 +496,18 @@ static size_t fields_roles(const pd_wiz *w, pd_wiz_field *o, size_t max)
 	size_t n = 0;
 	field_add(o, max, &n, "admin.who", "Primary user", PD_WF_FIXED, 34, false);
 	note_set(field_add(o, max, &n, "admin.role", "  Role", PD_WF_FIXED, 34, false),
-		 "F7: add a user (invited on creation too). F8: remove the user at the cursor.");
+		 "F7: add a user (invited too). F8: remove the user at the cursor.");
 	if (!w->no_pbx && w->sync_users)
 		note_set(field_add(o, max, &n, "note.synced", "", PD_WF_NOTE, 0, false),
-			 "Users synced from the PBX are listed in the customer's Users and Roles "
-			 "tabs once it is connected: give them roles there.");
+			 "PBX users are synced after creation (roles: Roles tab); F9 lists them now.");
+	if (w->found_status && *w->found_status)
+		note_set(field_add(o, max, &n, "note.found", "", PD_WF_NOTE, 0, false),
+			 w->found_status);
+	for (size_t i = 0; i < w->n_found; i++) {
+		char key[48];
+		snprintf(key, sizeof key, "found.%zu", i);
+		field_add(o, max, &n, key, i ? "" : "On the PBX", PD_WF_FIXED, 34, false);
+	}
 	for (size_t i = 0; i < w->n_users; i++) {
 		char key[48], label[48];
 		snprintf(key, sizeof key, "users.%zu.display_name", i);
@@ -607,6 +634,21 @@ char *pd_wiz_display(const pd_wiz_ctx *c, const pd_wiz *w, const char *key)
 	}
 	if (!strcmp(key, "admin.who"))
 		return xasprintf("%s <%s>", w->admin.display_name, w->admin.email);
+	if (!strncmp(key, "found.", 6)) {
+		size_t i = strtoul(key + 6, NULL, 10);
+		if (i >= w->n_found)
+			return xstrdup("");
+		const pd_wiz_found *f = &w->found[i];
+		/* the seed's advice: the same email on both systems links them */
+		const char *link = "";
+		char *k = *f->email ? pd_fold_key(f->email) : NULL, *ka = pd_fold_key(w->admin.email);
+		if (k && ka && !strcmp(k, ka))
+			link = " = primary user";
+		free(k);
+		free(ka);
+		return xasprintf("%s %s%s%s%s%s", f->endpoint, f->display_name, *f->email ? " <" : "",
+				 f->email, *f->email ? ">" : "", link);
+	}
 	const char *v = pd_wiz_get(w, key);
 	if (!v)
 		return xstrdup("");

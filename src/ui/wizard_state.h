@@ -48,6 +48,12 @@ typedef struct {
 	bool secret;
 } pd_wiz_param;
 
+/* A user found on the PBX by a discovery in step 4 (the real sync happens
+ * after creation; not kept in drafts). */
+typedef struct {
+	char *endpoint, *display_name, *email;
+} pd_wiz_found;
+
 typedef struct {
 	pd_wiz_step step;
 	char *focus; /* key of the field that had the cursor; a resume puts it back */
@@ -75,6 +81,9 @@ typedef struct {
 	/* 4 Role assignment: users added by hand */
 	pd_wiz_user *users;
 	size_t n_users;
+	pd_wiz_found *found; /* listed after a discovery (F9) */
+	size_t n_found;
+	char *found_status;  /* "", "Discovering…", "3 users found…", or the error */
 } pd_wiz;
 
 /* Everything validation and the choices need, borrowed. store may be NULL
@@ -104,6 +113,9 @@ bool pd_wiz_get_bool(const pd_wiz *w, const char *key);
  * adds its fields with their defaults, switching the trial on fills the end
  * date, a country with one zone sets it. Call after pd_wiz_set(). */
 void pd_wiz_changed(const pd_wiz_ctx *c, pd_wiz *w, const char *key);
+
+/* Replace the discovered users (copied) and the discovery's status text. */
+void pd_wiz_found_set(pd_wiz *w, const pd_synced_user *u, size_t n, const char *status);
 
 size_t pd_wiz_user_add(pd_wiz *w); /* returns the new index; role defaults to "agent" when known */
 void pd_wiz_user_remove(pd_wiz *w, size_t i);
@@ -189,6 +201,10 @@ pd_status pd_wiz_build(const pd_wiz_ctx *c, const pd_wiz *w, pd_new_customer *ou
 /* The wizard key of a field named the core's/store's way ("admin_email",
  * "users[1].role", "host"); "" when there is none. */
 void pd_wiz_key_of_field(const char *core_field, char key[48]);
+
+/* Step 3 as the core's pd_pbx, checked with pd_pbx_check (for a discovery
+ * before creation). NULL-safe to free with pd_pbx_free. */
+pd_status pd_wiz_pbx(const pd_wiz_ctx *c, const pd_wiz *w, pd_pbx *out, pd_err *e);
 
 /* ---- drafts (stored with store_draft_*, owner = the OS user) ---- */
 /* JSON text of the whole state except secrets. Caller frees. */

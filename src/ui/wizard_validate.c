@@ -526,6 +526,12 @@ size_t pd_wiz_check_step(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_step step,
 	return bad;
 }
 
+pd_status pd_wiz_pbx(const pd_wiz_ctx *c, const pd_wiz *w, pd_pbx *out, pd_err *e)
+{
+	pbx_from_wiz(c, w, out);
+	return pd_pbx_check(c->cat, out, e);
+}
+
 /* ---- the record for the store ---- */
 
 static char *opt(const char *s)

@@ -2,19 +2,21 @@
 # The creation wizard driven end to end in a real tmux (TOOLCHAIN.md §3):
 # the real binary, a real SQLite file, what is on screen and what is stored.
 #   wizard.sh PROVDESK [CASE...]
-#   cases: flow errors back esc hup kill country resize template race
+#   cases: flow errors back esc hup kill country resize template race discover
 set -u
 PROG=$(readlink -f "$1")
 shift
-CASES=${*:-flow errors back esc hup kill country resize template race}
+CASES=${*:-flow errors back esc hup kill country resize template race discover}
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 TMP=$(mktemp -d /tmp/pd-wizard-XXXXXX)
 DB=$TMP/pd.db
 PASS=0
 FAIL=0
 T() { tmux -S "$TMP/tmux.sock" "$@"; }
+LAB_PID=
 cleanup() {
 	T kill-server 2>/dev/null
+	[[ -n $LAB_PID ]] && { kill "$LAB_PID" 2>/dev/null; wait "$LAB_PID" 2>/dev/null; }
 	[[ -n ${KEEP_TMP:-} ]] && echo "# kept $TMP" || rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -530,6 +532,59 @@ case_race() {
 		nok "the grid selected the new customer"
 	fi
 	quit
+}
+
+# F9 in step 4 lists the users of the PBX typed in step 3 (the lab PBX),
+# and says so when the secret is wrong; nothing is written by it.
+case_discover() {
+	rm -f "$DB"*
+	local port=$((20000 + RANDOM % 20000))
+	"$PROG" lab-pbx --listen "127.0.0.1:$port" --users 3 --call-rate 0 >"$TMP/lab.log" 2>&1 &
+	LAB_PID=$!
+	local d=$((SECONDS + 10))
+	until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+		((SECONDS < d)) || { nok "lab PBX listening"; return; }
+		sleep 0.05
+	done
+	start
+	open_wizard
+	step1 "Découverte"
+	keys Enter
+	step2
+	keys Enter
+	wait_for "3 PBX details"
+	keys Tab Tab Enter
+	wait_for "Type to filter"
+	text "Asterisk"
+	keys Enter
+	wait_for "AMI secret"
+	keys Tab
+	text "127.0.0.1"
+	keys Tab C-u
+	text "$port"
+	keys Tab Tab
+	text "admin"
+	keys Tab
+	text "wrong-secret"
+	keys F6
+	wait_for "4 Role assignment"
+	keys F9
+	expect_screen "a wrong secret is reported" "refused the user name or secret" 15
+	keys F5
+	wait_for "3 PBX details"
+	wait_for "AMI secret"
+	keys Tab Tab Tab Tab Tab Tab Tab C-u # No PBX, Template, Platform, Host, Port, TLS, user -> secret
+	text "lab-secret"
+	keys F6
+	wait_for "4 Role assignment"
+	keys F9
+	expect_screen "the PBX users are listed" "1001 Alice Martin" 15
+	expect_screen "with their count" "3 users found on the PBX"
+	eq "nothing written by a discovery" "$(q 'select count(*) from customers') $(q 'select count(*) from users')" "0 0"
+	quit
+	kill "$LAB_PID" 2>/dev/null
+	wait "$LAB_PID" 2>/dev/null
+	LAB_PID=
 }
 
 for c in $CASES; do
