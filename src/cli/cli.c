@@ -233,7 +233,8 @@ int pd_cli_failf(pd_cli *c, pd_status st, const char *field, const char *fmt, ..
 	return pd_cli_fail(c, &e);
 }
 
-static int vusage(pd_cli *c, const char *field, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static int vusage(pd_cli *c, const char *field,
+							   const char *fmt, va_list ap)
 {
 	char msg[512];
 	vsnprintf(msg, sizeof msg, fmt, ap);
