@@ -38,7 +38,7 @@ static void machine(void)
 {
 	struct utsname u;
 	uname(&u);
-	char model[256] = "?";
+	char model[512] = "?";
 	FILE *f = fopen("/proc/cpuinfo", "r");
 	char line[512];
 	while (f && fgets(line, sizeof line, f))
