@@ -2,11 +2,11 @@
 # The creation wizard driven end to end in a real tmux (TOOLCHAIN.md §3):
 # the real binary, a real SQLite file, what is on screen and what is stored.
 #   wizard.sh PROVDESK [CASE...]
-#   cases: flow errors back esc hup kill country resize template race discover
+#   cases: flow errors back esc hup crash kill country resize template race discover
 set -u
 PROG=$(readlink -f "$1")
 shift
-CASES=${*:-flow errors back esc hup kill country resize template race discover}
+CASES=${*:-flow errors back esc hup crash kill country resize template race discover}
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 TMP=$(mktemp -d /tmp/pd-wizard-XXXXXX)
 DB=$TMP/pd.db
@@ -366,6 +366,34 @@ case_hup() {
 		esac
 		quit "step $step"
 	done
+}
+
+# A crash (kill -9: no handler runs) loses at most the field being typed:
+# the draft was written when each field was left.
+case_crash() {
+	rm -f "$DB"*
+	start
+	open_wizard
+	step1 "Crash Client"
+	keys Enter
+	wait_for "2 Primary user"
+	text "Left Field"
+	keys Tab
+	text "being-typ"
+	eventually "the draft has the field that was left" \
+		test "$(q "select json_extract(json, '\$.admin.display_name') from drafts")" = "Left Field"
+	kill -9 "$(app_pid)"
+	wait_exit
+	eq "no customer after the crash" "$(q 'select count(*) from customers')" 0
+	start
+	open_wizard
+	expect_screen "offered to resume after the crash" "Resume the draft?"
+	keys r
+	expect_screen "the field left before the crash is back" "Left Field"
+	expect_screen "resumed at step 2" "2 Primary user"
+	keys F5
+	expect_screen "step 1 values survived the crash" "Crash Client"
+	quit
 }
 
 # kill -9 during the final commit: the whole customer or nothing
