@@ -510,6 +510,7 @@ static size_t fields_roles(const pd_wiz *w, pd_wiz_field *o, size_t max)
 	}
 	for (size_t i = 0; i < w->n_users; i++) {
 		char key[48], label[48];
+		size_t first = n;
 		snprintf(key, sizeof key, "users.%zu.display_name", i);
 		snprintf(label, sizeof label, "User %zu name", i + 1);
 		field_add(o, max, &n, key, label, PD_WF_TEXT, 30, true);
@@ -519,6 +520,8 @@ static size_t fields_roles(const pd_wiz *w, pd_wiz_field *o, size_t max)
 		field_add(o, max, &n, key, "  Extension", PD_WF_TEXT, 12, false);
 		snprintf(key, sizeof key, "users.%zu.role", i);
 		field_add(o, max, &n, key, "  Role", PD_WF_CHOICE, 30, false);
+		for (size_t k = first; k < n; k++)
+			o[k].group = (int)i + 1; /* a user's four lines stay on one page */
 	}
 	return n;
 }

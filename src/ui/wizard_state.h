@@ -140,6 +140,7 @@ typedef struct {
 	int width; /* cells wanted for the value */
 	int rows;  /* > 1 for notes */
 	bool required;
+	int group;      /* fields with the same non-zero group stay on one page */
 	char note[160]; /* short help shown under the field, or "" */
 } pd_wiz_field;
 

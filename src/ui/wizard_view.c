@@ -69,7 +69,11 @@ void wiz_layout_form(struct wiz *z)
 		if (z->fields[i].kind == PD_WF_NOTE)
 			continue; /* shown with the notes under the form */
 		int rows = z->fields[i].rows > 1 ? z->fields[i].rows : 1;
-		if (used > 0 && used + rows > z->fh && z->n_pages < WIZ_PAGES_MAX - 1) {
+		int g = z->fields[i].group, need = rows;
+		if (g && (i == 0 || z->fields[i - 1].group != g)) /* a group starts: all of it */
+			for (size_t k = i + 1; k < z->nf && z->fields[k].group == g; k++)
+				need += z->fields[k].rows > 1 ? z->fields[k].rows : 1;
+		if (used > 0 && used + need > z->fh && z->n_pages < WIZ_PAGES_MAX - 1) {
 			z->page_start[++z->n_pages] = i;
 			used = 0;
 		}

@@ -488,6 +488,27 @@ case_resize() {
 	expect_screen "80x24 again: values kept" "pbx.example.de"
 	keys F5 F5
 	expect_screen "step 1 values kept across resizes" "Redim Client"
+	# step 4 taller than 80x24: shown a page at a time, Tab goes on to the next page
+	keys F6 F6 F6
+	wait_for "4 Role assignment"
+	local u
+	for u in 1 2 3 4; do
+		keys F7
+		wait_for "User $u name"
+		text "Page User $u"
+		keys Tab
+		text "page$u@example.de"
+	done
+	expect_screen "a step taller than the screen is paged" "page 2/2"
+	expect_screen "the last user added is shown" "Page User 4"
+	keys F5
+	wait_for "3 PBX details"
+	keys F6
+	wait_for "4 Role assignment"
+	expect_screen "page 1 first" "page 1/2"
+	for u in 1 2 3 4 5 6 7 8 9 10 11 12 13; do keys Tab; done
+	expect_screen "Tab reaches the users on page 2" "Page User 4"
+	eventually "and page 2 is shown" on_screen_re "page 2/2"
 	quit
 }
 
