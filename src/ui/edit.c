@@ -95,6 +95,8 @@ static void refresh_choices(struct edit_ctx *x, struct ui_form *f)
 	ui_choices_free(c, n);
 	ui_zone_choices(x->app, country, &c, &n);
 	ui_form_set_choices(f, E_TZ, c, n);
+	/* a choice only when the country has several zones */
+	ui_form_set_readonly(f, E_TZ, n <= 1);
 	ui_choices_free(c, n);
 }
 

@@ -423,8 +423,10 @@ static void g_draw(struct ui_screen *s)
 	for (int c = 0; c < C__N; c++) {
 		bool sorted = cols[c].sort == (int)g->q.sort;
 		char h[64];
-		snprintf(h, sizeof h, "%s%s", cols[c].title,
-			 sorted ? (g->q.descending ? "▼" : "▲") : "");
+		/* the sort arrow survives a narrow column: the title is cut first */
+		char *t = ui_cut(cols[c].title, sorted ? g->widths[c] - 1 : g->widths[c]);
+		snprintf(h, sizeof h, "%s%s", t, sorted ? (g->q.descending ? "▼" : "▲") : "");
+		free(t);
 		ui_put(w, 1, x, g->widths[c], h, ui_role(sorted ? UI_R_GRID_SORTED : UI_R_GRID_HEADER),
 		       true);
 		x += g->widths[c] + 1;

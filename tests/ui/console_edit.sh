@@ -87,6 +87,15 @@ check "help lists the actions" wait_for "filter"
 check "help lists the default keys" screen_re '^  n, F7 +new-customer'
 keys Escape; wait_for "Customers"
 
+# sort by another column, invert
+keys '>'
+check "> sorts by the next column" wait_for "Product ty…▲"
+keys I
+check "I inverts the order" wait_for "Product ty…▼"
+keys '<'
+check "< goes back to the name column (order kept)" wait_for "Name▼"
+keys I; wait_for "Name▲"
+
 # catalogue and PBX templates screens
 keys c
 check "catalogue screen lists product types" wait_for "== Product types"
