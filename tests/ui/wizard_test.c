@@ -397,3 +397,58 @@ Test(wizard, build_gives_the_store_the_whole_record)
 	cr_expect_str_eq(bad, "admin.email");
 	pd_new_customer_free(&n);
 }
+
+Test(wizard, discovered_pbx_users_are_listed_linked_by_email_and_not_drafted)
+{
+	fill_valid();
+	pd_synced_user u[2] = {
+		{.endpoint = "1001", .display_name = "Alice Martin", .email = "HELENE@example.fr"},
+		{.endpoint = "1002", .display_name = "Bob Dupont"},
+	};
+	pd_wiz_found_set(&w, u, 2, "2 users found on the PBX");
+	pd_wiz_field f[PD_WIZ_FIELDS_MAX];
+	size_t nf = pd_wiz_fields(&ctx, &w, PD_WIZ_ROLES, f, PD_WIZ_FIELDS_MAX);
+	int found = 0;
+	bool note = false;
+	for (size_t i = 0; i < nf; i++) {
+		found += !strncmp(f[i].key, "found.", 6) && f[i].kind == PD_WF_FIXED;
+		note |= !strcmp(f[i].note, "2 users found on the PBX");
+	}
+	cr_expect_eq(found, 2);
+	cr_expect(note);
+	char *d0 = pd_wiz_display(&ctx, &w, "found.0"), *d1 = pd_wiz_display(&ctx, &w, "found.1");
+	cr_expect(strstr(d0, "= primary user") != NULL, "the same email links them: %s", d0);
+	cr_expect_str_eq(d1, "1002 Bob Dupont");
+	free(d0);
+	free(d1);
+	char *json = pd_wiz_draft_to_json(&w);
+	cr_expect_null(strstr(json, "Alice"), "a discovery is not drafted");
+	free(json);
+	/* a discovery writes nothing: the record is the same as without it */
+	pd_new_customer n;
+	char bad[48];
+	pd_err e = {0};
+	cr_assert_eq(pd_wiz_build(&ctx, &w, &n, bad, &e), PD_OK, "%s", e.message);
+	cr_expect_eq(n.n_users, 1);
+	pd_new_customer_free(&n);
+}
+
+Test(wizard, core_field_names_map_to_wizard_keys)
+{
+	static const char *const map[][2] = {
+		{"name", "name"},
+		{"admin_email", "admin.email"},
+		{"admin_name", "admin.display_name"},
+		{"users[1].role", "users.1.role"},
+		{"host", "pbx.f.host"},
+		{"trial_days", "trial_end"},
+		{"enabled", "pbx.create_disabled"},
+		{"platform", "pbx.platform"},
+		{"", ""},
+	};
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+		char key[48];
+		pd_wiz_key_of_field(map[i][0], key);
+		cr_expect_str_eq(key, map[i][1], "%s", map[i][0]);
+	}
+}
