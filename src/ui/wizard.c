@@ -7,6 +7,7 @@
  * the app loop pops every screen after the signal flag ends it). The only
  * write of a customer is the single store_customer_create() at the end. */
 #include <errno.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,18 @@
 #include <time.h>
 
 #include "wizard_internal.h"
+
+static void wiz_note(struct wiz *z, enum ui_role role, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void wiz_note(struct wiz *z, enum ui_role role, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(z->note, sizeof z->note, fmt, ap);
+	va_end(ap);
+	z->note_role = role;
+	z->app->bar_dirty = true;
+}
 
 static int64_t now_ms(void)
 {
@@ -98,7 +111,7 @@ static bool step_ok(struct wiz *z)
 	if (bad && first < 0) /* an error on a field not shown: say it */
 		for (size_t i = 0; i < er->n; i++)
 			if (pd_wiz_key_in_step(er->v[i].key, z->w.step)) {
-				ui_msg(z->app, UI_R_STATUS_ERROR, "%s", er->v[i].message);
+				wiz_note(z, UI_R_STATUS_ERROR, "%s", er->v[i].message);
 				break;
 			}
 	if (!bad)
@@ -106,13 +119,14 @@ static bool step_ok(struct wiz *z)
 	z->on_buttons = false;
 	if (first >= 0)
 		wiz_show_field(z, first);
-	ui_msg(z->app, UI_R_STATUS_ERROR, "%zu field%s to fix before going on", bad,
+	wiz_note(z, UI_R_STATUS_ERROR, "%zu field%s to fix before going on", bad,
 	       bad == 1 ? "" : "s");
 	return false;
 }
 
 static void go_step(struct wiz *z, pd_wiz_step step, const char *focus)
 {
+	z->note[0] = 0;
 	z->w.step = step;
 	z->on_buttons = step == PD_WIZ_SUMMARY;
 	z->btn = 0;
@@ -246,7 +260,7 @@ static int discover(struct wiz *z)
 	if (z->w.step != PD_WIZ_ROLES || z->probe)
 		return UI_HANDLED;
 	if (z->w.no_pbx) {
-		ui_msg(z->app, UI_R_STATUS_WARN, "No PBX in step 3: there are no users to discover");
+		wiz_note(z, UI_R_STATUS_WARN, "No PBX in step 3: there are no users to discover");
 		return UI_HANDLED;
 	}
 	wiz_pull_all(z);
@@ -261,7 +275,7 @@ static int discover(struct wiz *z)
 	pd_wiz_found_set(&z->w, NULL, 0,
 			 z->probe ? "Discovering the users on the PBX…" : NULL);
 	if (!z->probe)
-		ui_msg(z->app, UI_R_STATUS_ERROR, "PBX users not discovered: %s", e.message);
+		wiz_note(z, UI_R_STATUS_ERROR, "PBX users not discovered: %s", e.message);
 	z->rebuild = true;
 	wiz_settle(z);
 	return UI_HANDLED | UI_REDRAW;
@@ -333,10 +347,10 @@ static int ask_key(struct wiz *z, const struct ui_event *ev)
 			snprintf(focus, sizeof focus, "%s", z->w.focus ? z->w.focus : "");
 			go_step(z, z->w.step, focus);
 			if (z->w.had_secret)
-				ui_msg(z->app, UI_R_STATUS_WARN,
+				wiz_note(z, UI_R_STATUS_WARN,
 				       "Draft resumed. The PBX secret is never kept: type it again in step 3.");
 			else
-				ui_msg(z->app, UI_R_STATUS_OK, "Draft resumed.");
+				wiz_note(z, UI_R_STATUS_OK, "Draft resumed.");
 		}
 		return UI_HANDLED | UI_REDRAW;
 	}
@@ -599,7 +613,9 @@ static int probe_collect(struct wiz *z)
 static int w_on_data(struct ui_screen *s)
 {
 	struct wiz *z = s->priv;
-	int pr = probe_collect(z);
+	/* The app redraws the status bars after any data change; redrawing the
+	 * wizard in that frame too keeps the terminal cursor in the field. */
+	int pr = probe_collect(z) | (ui_top(z->app) == s ? UI_REDRAW : 0);
 	pthread_mutex_lock(&z->mu);
 	bool fired = z->name_fired;
 	z->name_fired = false;
@@ -636,11 +652,25 @@ static const char *w_help(struct ui_screen *s)
 static void w_status(struct ui_screen *s, char *buf, size_t n, enum ui_role *role)
 {
 	struct wiz *z = s->priv;
+	if (z->cursor_win && ui_top(z->app) == s)
+		ui_app_cursor(z->app, z->cursor_win); /* see cursor_win in wizard_internal.h */
 	int cur = z->form && !z->on_buttons ? ui_form_current(z->form) : -1;
 	const char *err = cur >= 0 ? ui_form_error(z->form, cur) : NULL;
 	if (err) {
 		*role = UI_R_STATUS_ERROR;
-		snprintf(buf, n, "%s: %s", z->fields[cur].label, err);
+		snprintf(buf, n, "%s%s%s: %s", z->note_role == UI_R_STATUS_ERROR ? z->note : "",
+			 z->note_role == UI_R_STATUS_ERROR && z->note[0] ? " · " : "",
+			 z->fields[cur].label, err);
+		return;
+	}
+	size_t step_errs = 0;
+	for (size_t i = 0; i < z->errs.n; i++)
+		step_errs += pd_wiz_key_in_step(z->errs.v[i].key, z->w.step);
+	if (z->note[0] && z->note_role == UI_R_STATUS_ERROR && !step_errs)
+		z->note[0] = 0; /* "N fields to fix": all fixed since */
+	if (z->note[0]) {
+		*role = z->note_role;
+		snprintf(buf, n, "%s", z->note);
 		return;
 	}
 	*role = UI_R_STATUS;
@@ -727,6 +757,7 @@ static void w_destroy(struct ui_screen *s)
 	pthread_mutex_destroy(&z->mu);
 	if (z->form)
 		ui_form_free(z->form);
+	z->cursor_win = NULL;
 	if (z->ask_win)
 		delwin(z->ask_win);
 	for (size_t i = 0; i < z->n_templates; i++)

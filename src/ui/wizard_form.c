@@ -173,6 +173,7 @@ void wiz_build_form(struct wiz *z, const char *focus_key)
 		snprintf(focus, sizeof focus, "%s", focus_key);
 	if (z->form) {
 		ui_form_free(z->form);
+		z->cursor_win = NULL;
 		z->form = NULL;
 	}
 	z->rebuild = false;

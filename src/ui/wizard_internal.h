@@ -35,6 +35,15 @@ struct wiz {
 	bool name_ok;      /* the last name check passed: show "✓ available" */
 	pd_wiz_errors errs; /* by key: survive rebuilds of the form */
 	struct wiz_probe *probe; /* a running discovery of the PBX users (F9) */
+	/* Where the form put the terminal cursor in the last draw. The app
+	 * forgets the cursor in a frame that redraws only the status bars;
+	 * w_status (called for those bars) gives it back. NULL whenever the
+	 * form's window may have been recreated. */
+	WINDOW *cursor_win;
+	/* The wizard's own status text (shown by w_status, so the bars keep
+	 * asking this screen and the cursor stays in the field). */
+	char note[256];
+	enum ui_role note_role;
 	bool save_pending; /* a field was left: write the draft */
 	int fy, fh;        /* form rows in the window */
 	/* a step taller than the room is shown a page at a time (no absolute

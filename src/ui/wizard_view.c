@@ -87,6 +87,7 @@ void wiz_layout_form(struct wiz *z)
 	for (size_t i = 0; i < z->nf; i++)
 		ui_form_set_hidden(z->form, (int)i,
 				   !wiz_field_on_page(z, (int)i) || z->fields[i].kind == PD_WF_NOTE);
+	z->cursor_win = NULL; /* the form's window is recreated */
 	ui_form_layout(z->form, s->win, z->fy, 1, z->fh, s->w - 2);
 }
 
@@ -292,6 +293,7 @@ void wiz_draw(struct ui_screen *s)
 		free(text);
 	} else if (z->form) {
 		ui_form_draw(z->form, !z->on_buttons && z->ask == ASK_NONE);
+		z->cursor_win = z->app->cursor_win;
 		const char *notes[8];
 		size_t nn = wiz_step_notes(z, notes, 8);
 		for (size_t i = 0; i < nn; i++) {
@@ -317,6 +319,8 @@ void wiz_draw(struct ui_screen *s)
 		delwin(z->ask_win);
 		z->ask_win = NULL;
 	}
-	if (z->ask != ASK_NONE || z->on_buttons || z->w.step == PD_WIZ_SUMMARY)
+	if (z->ask != ASK_NONE || z->on_buttons || z->w.step == PD_WIZ_SUMMARY) {
 		ui_app_cursor(z->app, NULL);
+		z->cursor_win = NULL;
+	}
 }
