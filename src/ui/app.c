@@ -305,6 +305,9 @@ static void draw_frame(struct ui_app *app)
 	while (base > 0 && app->stack[base]->ops->overlay)
 		base--;
 	bool any = false, above = false;
+	/* a screen's draw sets the cursor window again; a frame that redraws no
+	 * screen (tick, idle, bars only) keeps the form's cursor where it was */
+	WINDOW *prev_cursor = app->cursor_win;
 	app->cursor_win = NULL;
 	for (size_t i = base; i < app->n_stack; i++) {
 		struct ui_screen *s = app->stack[i];
@@ -327,6 +330,8 @@ static void draw_frame(struct ui_app *app)
 			any = true;
 		}
 	}
+	if (!any)
+		app->cursor_win = prev_cursor;
 	if (app->bar_dirty || any) {
 		draw_bars(app);
 		app->bar_dirty = false;
