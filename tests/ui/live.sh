@@ -213,6 +213,34 @@ check "NOC exits 0" test "$(wait_exit 10)" = 0
 check "NOC: no sanitizer report" no_sanitizer_report
 check "NOC wrote nothing to the database" test "$(sum_db)" = "$before"
 
+# ---------------------------------------------------- outbox worker (SMTP)
+# The console sends the queued invitations itself, and a resend ('i') is
+# sent at once (the worker is kicked; unkicked it would look every 10 s).
+SMTP_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$XDG_CONFIG_HOME/provdesk" # (aiosmtpd makes the Maildir itself)
+/usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" -c aiosmtpd.handlers.Mailbox "$TMP/maildir" \
+	> "$TMP/smtpd.log" 2>&1 &
+SMTPD_PID=$!
+for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT") 2>/dev/null && break; sleep 0.05; done
+printf '[smtp]\nurl = smtp://127.0.0.1:%s\nstarttls = off\nfrom = Support <support@reseller.example>\n' \
+	"$SMTP_PORT" > "$XDG_CONFIG_HOME/provdesk/provdesk.conf"
+mails() { ls "$TMP/maildir/new" 2>/dev/null | wc -l; }
+wait_mails() { # wait_mails N SECONDS
+	local d=$((SECONDS + $2)); until (($(mails) >= $1)); do ((SECONDS < d)) || return 1; sleep 0.05; done; }
+start_console 120 30
+check "console sends the 3 queued invitations" wait_mails 3 20
+keys End Enter; wait_for "Tenant id"; keys 2
+check "users tab shows the invitation sent" wait_re '^Admin .*admin@example\.com .* sent *$' 10
+keys i
+check "resend queued" wait_for "invitation to admin@example.com queued"
+check "resent invitation delivered at once (kicked)" wait_mails 4 4
+check "the resent mail went to the admin" bash -c 'ls -t "$1"/* | head -1 | xargs grep -q "X-RcptTo: admin@example.com"' _ "$TMP/maildir/new"
+keys q
+check "console with the outbox worker exits 0" test "$(wait_exit 10)" = 0
+check "no sanitizer report (outbox run)" no_sanitizer_report
+kill "$SMTPD_PID" 2>/dev/null || true; wait "$SMTPD_PID" 2>/dev/null || true
+rm -f "$XDG_CONFIG_HOME/provdesk/provdesk.conf"
+
 # -------------------------------------------------------------- secrets
 check "the PBX secret never appeared on any screen" bash -c '! grep -qF -- "$1" "$2"' _ "$SECRET" "$SCREENS"
 check "nor on the console's stderr" bash -c '! grep -qF -- "$1" "$2" 2>/dev/null' _ "$SECRET" "$TMP/exit.stderr"
