@@ -39,8 +39,10 @@ static void take_snapshot(struct ui_app *app, struct live *l)
 	pd_live_view nv;
 	if (pd_live_snapshot(lv, l->id, &nv) != PD_OK)
 		return;
-	if (l->have)
+	if (l->have) {
+		ui_live_carry_ended(&nv, &l->v);
 		pd_live_free_view(&l->v);
+	}
 	l->v = nv;
 	l->have = true;
 	l->gen = nv.generation;

@@ -137,11 +137,13 @@ static void noc_refresh(struct ui_app *app, struct noc *nc, bool force)
 		nc->rows[i].seen = false;
 	for (size_t i = 0; i < k; i++) {
 		struct noc_row *r = NULL;
-		for (size_t j = 0; j < nc->n; j++)
-			if (nc->rows[j].id == all[i].customer_id) {
+		/* rows were added in the live state's order: try the same slot
+		 * first, so thousands of links do not cost a quadratic search */
+		if (i < nc->n && nc->rows[i].id == all[i].customer_id)
+			r = &nc->rows[i];
+		for (size_t j = 0; !r && j < nc->n; j++)
+			if (nc->rows[j].id == all[i].customer_id)
 				r = &nc->rows[j];
-				break;
-			}
 		if (!r) {
 			if (nc->n == nc->cap) {
 				nc->cap = nc->cap ? nc->cap * 2 : 16;
@@ -231,8 +233,11 @@ static void focus_snapshot(struct ui_app *app, struct noc *nc)
 	pd_live_view v;
 	if (pd_live_snapshot(lv, nc->focus_id, &v) != PD_OK)
 		return;
-	if (nc->have_fv)
+	if (nc->have_fv) {
+		if (nc->fv.customer_id == v.customer_id)
+			ui_live_carry_ended(&v, &nc->fv);
 		pd_live_free_view(&nc->fv);
+	}
 	nc->fv = v;
 	nc->have_fv = true;
 	nc->fv_gen = v.generation;

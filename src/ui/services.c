@@ -372,6 +372,31 @@ void ui_live_agent_state(const pd_live_agent *a, char *buf, size_t n)
 		snprintf(buf, n, "%s", pd_agent_state_name(a->state));
 }
 
+void ui_live_carry_ended(pd_live_view *nv, const pd_live_view *old)
+{
+	for (size_t i = 0; i < nv->n_calls; i++) {
+		pd_live_call *c = &nv->calls[i];
+		if (c->state != PD_CALL_ENDED || (c->from && *c->from) || !c->id)
+			continue;
+		for (size_t j = 0; j < old->n_calls; j++) {
+			const pd_live_call *o = &old->calls[j];
+			if (!o->id || strcmp(o->id, c->id))
+				continue;
+			if (!c->from)
+				c->from = xstrdup(o->from);
+			if (!c->from_name)
+				c->from_name = xstrdup(o->from_name);
+			if (!c->to || !*c->to)
+				pd_set_str(&c->to, o->to);
+			if (!c->agent)
+				c->agent = xstrdup(o->agent);
+			if (!c->queue)
+				c->queue = xstrdup(o->queue);
+			break;
+		}
+	}
+}
+
 bool ui_live_row(struct ui_app *app, const pd_row *r, struct ui_live_cols *out)
 {
 	pd_live *l = ui_services_live(app);

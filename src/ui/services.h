@@ -60,6 +60,11 @@ void ui_live_duration(int64_t ms, char *buf, size_t n);
 /* "Not ready (Lunch)" etc. */
 void ui_live_agent_state(const pd_live_agent *a, char *buf, size_t n);
 
+/* An ended call's channels are gone, so the monitor no longer knows who
+ * called: keep from/to/agent of the same call (by id) from the previous
+ * view, so the row says who ended rather than going blank. */
+void ui_live_carry_ended(pd_live_view *nv, const pd_live_view *old);
+
 /* Screens. */
 extern const struct ui_screen_ops ui_live_ops; /* arg: int64_t * customer id */
 extern const struct ui_screen_ops ui_noc_ops;  /* arg: NULL */
