@@ -45,6 +45,12 @@ typedef struct {
 	int fault_ms;            /* how long slow/bytewise last, default 5000 */
 	int hold_pct;            /* % of answered calls put on hold a while; default 20, -1 = none */
 	int outbound_pct;        /* % of generated calls that are outbound; default 25, -1 = none */
+	/* Behave as an Asterisk 13-16 with chan_sip only: PJSIP* actions answer
+	 * "Invalid/unknown command", users are listed by SIPpeers (PeerEntry
+	 * items, PeerlistComplete) and SIPshowpeer, channels and interfaces are
+	 * "SIP/...". Peers whose index ends in 8 are UNKNOWN (never qualified),
+	 * in 9 UNREACHABLE; the others "OK (N ms)". */
+	bool legacy_sip;
 } pd_labpbx_opts;
 
 typedef struct pd_labpbx pd_labpbx;

@@ -376,7 +376,9 @@ static int run_test(pd_cli *c, const pd_pbx *p, report *r, const char **failed, 
 		FAIL("authentication", PD_E_AUTH, "%s (user %s)", t.message[0] ? t.message : t.response,
 		     p->username ? p->username : "");
 	step(r, "authentication", true, "logged in as %s", p->username);
-	static const char *const actions[] = {"PJSIPShowEndpoints", "QueueStatus", "CoreShowChannels"};
+	/* an Asterisk 13-16 without chan_pjsip answers "Invalid/unknown command":
+	 * users are then discovered with chan_sip's SIPpeers, so that is tried */
+	const char *actions[] = {"PJSIPShowEndpoints", "QueueStatus", "CoreShowChannels"};
 	pd_buf denied = {0};
 	for (size_t i = 0; i < 3; i++) {
 		char id[16];
@@ -384,6 +386,19 @@ static int run_test(pd_cli *c, const pd_pbx *p, report *r, const char **failed, 
 		if (!probe_action(&t, actions[i], id, NULL, NULL, NULL, NULL)) {
 			pd_buf_free(&denied);
 			FAIL("permissions", PD_E_PROTOCOL, "no answer to %s", actions[i]);
+		}
+		if (i == 0 && strcasestr(t.message, "Invalid/unknown command")) {
+			actions[0] = "SIPpeers (chan_sip)";
+			if (!probe_action(&t, "SIPpeers", "test-5", NULL, NULL, NULL, NULL)) {
+				pd_buf_free(&denied);
+				FAIL("permissions", PD_E_PROTOCOL, "no answer to SIPpeers");
+			}
+			if (strcasestr(t.message, "Invalid/unknown command")) {
+				pd_buf_free(&denied);
+				FAIL("permissions", PD_E_PROTOCOL,
+				     "neither PJSIPShowEndpoints nor SIPpeers is known: no PJSIP or "
+				     "SIP channel driver to discover users from");
+			}
 		}
 		if (strcasestr(t.message, "Permission denied"))
 			pd_buf_printf(&denied, "%s%s", denied.len ? ", " : "", actions[i]);
@@ -395,7 +410,7 @@ static int run_test(pd_cli *c, const pd_pbx *p, report *r, const char **failed, 
 		FAIL("permissions", PD_E_AUTH,
 		     "the AMI user may not run %s (needs read/write system,call,agent,reporting)", list);
 	}
-	step(r, "permissions", true, "PJSIPShowEndpoints, QueueStatus, CoreShowChannels allowed");
+	step(r, "permissions", true, "%s, %s, %s allowed", actions[0], actions[1], actions[2]);
 	probe_action(&t, "Logoff", "test-9", NULL, NULL, NULL, NULL);
 out:
 	if (ai)

@@ -465,7 +465,7 @@ static bool device_event(ami_model *m, const ami_msg *msg, int64_t now)
 		return false;
 	bool changed = false;
 	const char *slash = strchr(dev, '/');
-	if (slash && !strncmp(dev, "PJSIP/", 6)) {
+	if (slash && (!strncmp(dev, "PJSIP/", 6) || !strncmp(dev, "SIP/", 4))) {
 		user *u = user_find(m, slash + 1);
 		if (u) {
 			set(&u->dstate, dstate_text(st));
@@ -554,9 +554,11 @@ static chan *chan_upsert(ami_model *m, const ami_msg *msg, const char *prefix, i
 
 static bool is_endpoint_channel(ami_model *m, const char *name)
 {
-	if (!name || strncmp(name, "PJSIP/", 6) != 0)
+	/* chan_pjsip, or chan_sip on Asterisk 13-16 (SIPpeers discovery) */
+	size_t tl = !name ? 0 : !strncmp(name, "PJSIP/", 6) ? 6 : !strncmp(name, "SIP/", 4) ? 4 : 0;
+	if (!tl)
 		return false;
-	const char *ep = name + 6, *dash = strrchr(ep, '-');
+	const char *ep = name + tl, *dash = strrchr(ep, '-');
 	size_t n = dash ? (size_t)(dash - ep) : strlen(ep);
 	char key[128];
 	if (n >= sizeof key)
@@ -747,7 +749,15 @@ bool ami_model_apply(ami_model *m, const ami_msg *msg, int64_t now)
 		return true;
 	}
 	if (!strcmp(t, "PeerEntry")) {
-		ami_model_user_add(m, ami_get(msg, "ObjectName"), NULL);
+		/* chan_sip lists qualify status, not device state: an unreachable or
+		 * never-qualified peer is what Asterisk's device state calls it;
+		 * a reachable one is idle until a DeviceStateChange says otherwise */
+		const char *st = ami_get0(msg, "Status");
+		const char *ds = !strncmp(st, "UNREACHABLE", 11) ? "UNAVAILABLE"
+				 : !strncmp(st, "UNKNOWN", 7)	 ? "UNKNOWN"
+				 : (!strncmp(st, "OK", 2) || !strncmp(st, "LAGGED", 6)) ? "NOT_INUSE"
+											 : NULL;
+		ami_model_user_add(m, ami_get(msg, "ObjectName"), ds);
 		return true;
 	}
 	if (!strcmp(t, "EndpointDetail")) {

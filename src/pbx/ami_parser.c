@@ -196,9 +196,10 @@ static void header_line(ami_parser *p, const char *s, size_t n)
 	const char *colon = memchr(s, ':', n);
 	size_t klen = colon ? (size_t)(colon - s) : 0;
 	bool key_ok = colon && klen > 0;
+	/* inner spaces are real: chan_sip's SIPshowpeer sends "Named Callgroup:" */
 	for (size_t i = 0; key_ok && i < klen; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c <= ' ' || c >= 0x7f)
+		if (c < ' ' || c >= 0x7f || (c == ' ' && (i == 0 || i == klen - 1)))
 			key_ok = false;
 	}
 	if (p->follows && (!key_ok || (strncasecmp(s, "Privilege", klen) != 0 &&

@@ -140,6 +140,152 @@ static void act_endpoint(pd_labpbx *l, pd_buf *b, const char *id, const char *ep
 	list_complete(b, "EndpointDetailComplete", id, 4);
 }
 
+/* ---- chan_sip (Asterisk 13-16), legacy_sip mode: the manager output of
+ * chan_sip.c (_sip_show_peers_one, _sip_show_peer), field names and order
+ * as Asterisk 13 writes them. ---- */
+
+static luser *user_by_ep(pd_labpbx *l, const char *ep)
+{
+	char *end = NULL;
+	long idx = ep && *ep ? strtol(ep, &end, 10) - 1001 : -1;
+	if (ep && *ep && *end == '\0' && idx >= 0 && idx < l->nu)
+		return &l->u[idx]; /* endpoints are 1001 + index */
+	return NULL;
+}
+
+/* Qualify status by index: ...8 never answered OPTIONS, ...9 went away. */
+static const char *peer_status(const pd_labpbx *l, int i, char *buf, size_t n)
+{
+	if (i % 10 == 8)
+		return "UNKNOWN";
+	if (i % 10 == 9)
+		return "UNREACHABLE";
+	snprintf(buf, n, "OK (%d ms)", 3 + (int)((l->o.seed + (uint64_t)i * 7) % 20));
+	return buf;
+}
+
+static void act_sip_peers(pd_labpbx *l, pd_buf *b, const char *id)
+{
+	resp(b, "Success", id, NULL);
+	ami_put(b, "EventList", "start");
+	ami_put(b, "Message", "Peer status list will follow");
+	ami_end(b);
+	for (int i = 0; i < l->nu; i++) {
+		luser *u = &l->u[i];
+		char st[32], ip[32];
+		const char *status = peer_status(l, i, st, sizeof st);
+		bool reg = i % 10 != 9; /* an unreachable peer's registration expired */
+		snprintf(ip, sizeof ip, "127.0.%d.%d", 1 + i / 250 % 250, 1 + i % 250);
+		ami_put(b, "Event", "PeerEntry");
+		ami_put(b, "ActionID", id);
+		ami_put(b, "Channeltype", "SIP");
+		ami_put(b, "ObjectName", u->ep);
+		ami_put(b, "ChanObjectType", "peer");
+		ami_put(b, "IPaddress", reg ? ip : "-none-");
+		ami_put(b, "IPport", reg ? "5060" : "0");
+		ami_put(b, "Dynamic", "yes");
+		ami_put(b, "AutoForcerport", "no");
+		ami_put(b, "Forcerport", "yes");
+		ami_put(b, "AutoComedia", "no");
+		ami_put(b, "Comedia", "yes");
+		ami_put(b, "VideoSupport", "no");
+		ami_put(b, "TextSupport", "no");
+		ami_put(b, "ACL", "no");
+		ami_put(b, "Status", status);
+		ami_put(b, "RealtimeDevice", "no");
+		ami_put(b, "Description", "");
+		ami_put(b, "Accountcode", "");
+		ami_end(b);
+	}
+	list_complete(b, "PeerlistComplete", id, l->nu);
+}
+
+static void act_sip_show_peer(pd_labpbx *l, pd_buf *b, const char *id, const char *ep)
+{
+	if (!ep || !*ep) {
+		resp(b, "Error", id, "Peer: <name> missing.");
+		ami_end(b);
+		return;
+	}
+	luser *u = user_by_ep(l, ep);
+	if (!u) {
+		resp(b, "Error", id, "Peer not found");
+		ami_end(b);
+		return;
+	}
+	int i = (int)(u - l->u);
+	char st[32], ip[32], cid[160];
+	const char *status = peer_status(l, i, st, sizeof st);
+	bool reg = i % 10 != 9;
+	snprintf(ip, sizeof ip, "127.0.%d.%d", 1 + i / 250 % 250, 1 + i % 250);
+	snprintf(cid, sizeof cid, "\"%s\" <%s>", u->name, u->ep);
+	resp(b, "Success", id, NULL);
+	ami_put(b, "Channeltype", "SIP");
+	ami_put(b, "ObjectName", u->ep);
+	ami_put(b, "ChanObjectType", "peer");
+	ami_put(b, "SecretExist", "Y");
+	ami_put(b, "RemoteSecretExist", "N");
+	ami_put(b, "MD5SecretExist", "N");
+	ami_put(b, "Context", u->context);
+	ami_put(b, "Language", "en");
+	ami_put(b, "ToneZone", "<Not set>");
+	ami_put(b, "AMAflags", "Unknown");
+	ami_put(b, "CID-CallingPres", "Presentation Allowed, Not Screened");
+	ami_put(b, "Callgroup", "");
+	ami_put(b, "Pickupgroup", "");
+	ami_put(b, "Named Callgroup", "");
+	ami_put(b, "Named Pickupgroup", "");
+	ami_put(b, "MOHSuggest", "");
+	ami_put(b, "VoiceMailbox", "");
+	ami_put(b, "TransferMode", "open");
+	ami_put(b, "LastMsgsSent", "-1");
+	ami_put(b, "Maxforwards", "0");
+	ami_put(b, "Call-limit", "2147483647");
+	ami_put(b, "Busy-level", "0");
+	ami_put(b, "MaxCallBR", "384 kbps");
+	ami_put(b, "Dynamic", "Y");
+	ami_put(b, "Callerid", cid);
+	ami_put(b, "RegExpire", reg ? "3599 seconds" : "-1 seconds");
+	ami_put(b, "SIP-AuthInsecure", "no");
+	ami_put(b, "SIP-Forcerport", "Y");
+	ami_put(b, "SIP-Comedia", "Y");
+	ami_put(b, "ACL", "N");
+	ami_put(b, "SIP-CanReinvite", "Y");
+	ami_put(b, "SIP-DirectMedia", "Y");
+	ami_put(b, "SIP-PromiscRedir", "N");
+	ami_put(b, "SIP-UserPhone", "N");
+	ami_put(b, "SIP-VideoSupport", "N");
+	ami_put(b, "SIP-TextSupport", "N");
+	ami_put(b, "SIP-T.38Support", "N");
+	ami_put(b, "SIP-T.38EC", "Unknown");
+	ami_put(b, "SIP-T.38MaxDtgrm", "4294967295");
+	ami_put(b, "SIP-Sess-Timers", "Accept");
+	ami_put(b, "SIP-Sess-Refresh", "uas");
+	ami_put(b, "SIP-Sess-Expires", "1800");
+	ami_put(b, "SIP-Sess-Min", "90");
+	ami_put(b, "SIP-RTP-Engine", "asterisk");
+	ami_put(b, "SIP-Encryption", "N");
+	ami_put(b, "SIP-RTCP-Mux", "N");
+	ami_put(b, "SIP-DTMFmode", "rfc2833");
+	ami_put(b, "ToHost", "");
+	ami_put(b, "Address-IP", reg ? ip : "(null)");
+	ami_put(b, "Address-Port", reg ? "5060" : "0");
+	ami_put(b, "Default-addr-IP", "(null)");
+	ami_put(b, "Default-addr-port", "0");
+	ami_put(b, "Default-Username", u->ep);
+	ami_put(b, "Codecs", "(ulaw|alaw)");
+	ami_put(b, "Status", status);
+	ami_put(b, "SIP-Useragent", reg ? "Lab Phone 1.0" : "");
+	char contact[96];
+	snprintf(contact, sizeof contact, "sip:%s@%s:5060", u->ep, ip);
+	ami_put(b, "Reg-Contact", reg ? contact : "");
+	ami_put(b, "QualifyFreq", "60000 ms");
+	ami_put(b, "Parkinglot", "");
+	ami_put(b, "SIP-Use-Reason-Header", "N");
+	ami_put(b, "Description", "");
+	ami_end(b);
+}
+
 static void act_queue_status(pd_labpbx *l, pd_buf *b, const char *id, const char *only)
 {
 	resp(b, "Success", id, NULL);
@@ -227,7 +373,7 @@ static void act_channels(pd_labpbx *l, pd_buf *b, const char *id)
 			continue;
 		if (c->outbound) {
 			char data[64];
-			snprintf(data, sizeof data, "PJSIP/trunk/%s", c->dialed);
+			snprintf(data, sizeof data, "%s/trunk/%s", l->tech, c->dialed);
 			chan_info ai = lab_agent_info(l, c, c->phase == P_RING ? 4 : 6);
 			show_channel(l, b, id, c, &ai, "Dial", data);
 			chan_info ci = lab_caller_info(l, c, c->phase == P_RING ? 5 : 6);
@@ -296,10 +442,14 @@ static void on_action(const ami_msg *m, void *ctx)
 		ami_put(&b, "Ping", "Pong");
 		ami_putf(&b, "Timestamp", "%lld.%06ld", (long long)ts.tv_sec, ts.tv_nsec / 1000);
 		ami_end(&b);
-	} else if (!strcasecmp(act, "PJSIPShowEndpoints")) {
+	} else if (!l->o.legacy_sip && !strcasecmp(act, "PJSIPShowEndpoints")) {
 		act_endpoints(l, &b, id);
-	} else if (!strcasecmp(act, "PJSIPShowEndpoint")) {
+	} else if (!l->o.legacy_sip && !strcasecmp(act, "PJSIPShowEndpoint")) {
 		act_endpoint(l, &b, id, ami_get(m, "Endpoint"));
+	} else if (l->o.legacy_sip && !strcasecmp(act, "SIPpeers")) {
+		act_sip_peers(l, &b, id);
+	} else if (l->o.legacy_sip && !strcasecmp(act, "SIPshowpeer")) {
+		act_sip_show_peer(l, &b, id, ami_get(m, "Peer"));
 	} else if (!strcasecmp(act, "QueueStatus")) {
 		act_queue_status(l, &b, id, ami_get(m, "Queue"));
 	} else if (!strcasecmp(act, "CoreShowChannels")) {
@@ -308,9 +458,11 @@ static void on_action(const ami_msg *m, void *ctx)
 		put_tmpl(&b, tmpl_core_settings, NELEM(tmpl_core_settings), id, NULL, 0);
 	} else if (!strcasecmp(act, "QueuePause")) {
 		const char *iface = ami_get0(m, "Interface");
+		size_t tl = strlen(l->tech);
 		bool found = false;
 		for (int i = 0; i < l->nu; i++)
-			found |= !strncmp(iface, "PJSIP/", 6) && !strcmp(iface + 6, l->u[i].ep);
+			found |= !strncmp(iface, l->tech, tl) && iface[tl] == '/' &&
+				 !strcmp(iface + tl + 1, l->u[i].ep);
 		if (!found) {
 			resp(&b, "Error", id, "Interface not found");
 			ami_end(&b);
@@ -320,7 +472,7 @@ static void on_action(const ami_msg *m, void *ctx)
 			lab_sess_send(s, b.s, b.len);
 			pd_buf_free(&b);
 			const char *p = ami_get0(m, "Paused");
-			lab_do_pause(l, iface + 6, !strcasecmp(p, "true") || !strcmp(p, "1"),
+			lab_do_pause(l, iface + tl + 1, !strcasecmp(p, "true") || !strcmp(p, "1"),
 				 ami_get(m, "Reason"));
 			return;
 		}
@@ -389,7 +541,9 @@ static void accept_all(pd_labpbx *l)
 		s->fd = fd;
 		s->lab = l;
 		s->p = ami_parser_new(&(ami_parser_opts){.max_line = 4096, .max_msg = 65536}, on_action, s);
-		pd_buf_add(&s->out, "Asterisk Call Manager/11.0.0\r\n");
+		/* Asterisk 22 says 11.0.0; 13-16 said 2.10.x-5.0.x */
+		pd_buf_add(&s->out, l->o.legacy_sip ? "Asterisk Call Manager/2.10.6\r\n"
+						    : "Asterisk Call Manager/11.0.0\r\n");
 		l->s[l->ns++] = s;
 	}
 }
@@ -637,6 +791,7 @@ pd_status labpbx_start(const pd_labpbx_opts *o, pd_labpbx **out, pd_err *e)
 	l->o.username = xstrdup(l->o.username);
 	l->o.secret = xstrdup(l->o.secret);
 	snprintf(l->host, sizeof l->host, "%s", o->listen_host ? o->listen_host : "127.0.0.1");
+	l->tech = l->o.legacy_sip ? "SIP" : "PJSIP";
 	l->port = o->port;
 	l->rng = l->o.seed * 0x9E3779B97F4A7C15ull + 1;
 	l->now = l->boot_ms = pd_live_now_ms();

@@ -112,7 +112,7 @@ void lab_member_fields(pd_labpbx *l, pd_buf *b, const luser *u, bool list_item)
 	ami_put(b, "Queue", l->qname[u->queue]);
 	ami_put(b, list_item ? "Name" : "MemberName", u->name);
 	char iface[32];
-	snprintf(iface, sizeof iface, "PJSIP/%s", u->ep);
+	snprintf(iface, sizeof iface, "%s/%s", l->tech, u->ep);
 	ami_put(b, list_item ? "Location" : "Interface", iface);
 	ami_put(b, "StateInterface", iface);
 	ami_put(b, "Membership", "static");
@@ -143,7 +143,7 @@ static void ev_devstate(pd_labpbx *l, const luser *u, const char *st)
 {
 	pd_buf b = {0};
 	ev_start(&b, "DeviceStateChange", "call,all");
-	ami_putf(&b, "Device", "PJSIP/%s", u->ep);
+	ami_putf(&b, "Device", "%s/%s", l->tech, u->ep);
 	ami_put(&b, "State", st);
 	ami_end(&b);
 	broadcast(l, &b);
@@ -200,7 +200,7 @@ static void ev_agent(pd_labpbx *l, const char *ev, const lcall *c, int astate, c
 	lab_put_chan(&b, "Dest", &ai);
 	ami_put(&b, "Queue", l->qname[c->q]);
 	char iface[32];
-	snprintf(iface, sizeof iface, "PJSIP/%s", l->u[c->agent].ep);
+	snprintf(iface, sizeof iface, "%s/%s", l->tech, l->u[c->agent].ep);
 	ami_put(&b, "Interface", iface);
 	ami_put(&b, "MemberName", l->u[c->agent].name);
 	for (int i = 0; i < ntail; i++)
@@ -265,7 +265,7 @@ void lab_call_new(pd_labpbx *l, int q)
 	snprintf(c->cid_num, sizeof c->cid_num, "+331555%05u", 1000 + n % 90000);
 	snprintf(c->cid_name, sizeof c->cid_name, "Customer %02u", n % 100);
 	new_uid(l, c->uid, sizeof c->uid);
-	snprintf(c->chan, sizeof c->chan, "PJSIP/trunk-%08x", l->chan_seq++);
+	snprintf(c->chan, sizeof c->chan, "%s/trunk-%08x", l->tech, l->chan_seq++);
 	atomic_fetch_add(&l->n_calls, 1);
 }
 
@@ -425,9 +425,9 @@ bool lab_call_out(pd_labpbx *l)
 	c->join_at = l->now;
 	snprintf(c->dialed, sizeof c->dialed, "+3361%07u", (unsigned)(lab_rnd(l) % 10000000));
 	new_uid(l, c->a_uid, sizeof c->a_uid);
-	snprintf(c->a_chan, sizeof c->a_chan, "PJSIP/%s-%08x", u->ep, l->chan_seq++);
+	snprintf(c->a_chan, sizeof c->a_chan, "%s/%s-%08x", l->tech, u->ep, l->chan_seq++);
 	new_uid(l, c->uid, sizeof c->uid);
-	snprintf(c->chan, sizeof c->chan, "PJSIP/trunk-%08x", l->chan_seq++);
+	snprintf(c->chan, sizeof c->chan, "%s/trunk-%08x", l->tech, l->chan_seq++);
 	atomic_fetch_add(&l->n_calls, 1);
 	chan_info ai = lab_agent_info(l, c, 4);
 	ev_chan(l, "Newchannel", "call,all", &ai, NULL, NULL);
@@ -477,7 +477,7 @@ static void call_step(pd_labpbx *l, lcall *c)
 		luser *u = &l->u[a];
 		u->busy = true;
 		new_uid(l, c->a_uid, sizeof c->a_uid);
-		snprintf(c->a_chan, sizeof c->a_chan, "PJSIP/%s-%08x", u->ep, l->chan_seq++);
+		snprintf(c->a_chan, sizeof c->a_chan, "%s/%s-%08x", l->tech, u->ep, l->chan_seq++);
 		chan_info ai = lab_agent_info(l, c, 0);
 		ev_chan(l, "Newchannel", "call,all", &ai, NULL, NULL);
 		ev_agent(l, "AgentCalled", c, 0, NULL, NULL, 0);

@@ -59,6 +59,7 @@ typedef struct {
 struct pd_labpbx {
 	pd_labpbx_opts o;
 	char host[256];
+	const char *tech; /* channel technology: "PJSIP", or "SIP" when legacy_sip */
 	int port;
 	int lfd, ctl_r, ctl_w;
 	pthread_t thread;

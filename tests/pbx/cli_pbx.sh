@@ -8,8 +8,9 @@ PROG=$1
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 TMP=$(mktemp -d)
 PASS=0 FAIL=0
-LAB_PID= SRV_PID=
+LAB_PID= SRV_PID= LAB2_PID=
 cleanup() {
+	[[ -n $LAB2_PID ]] && { kill "$LAB2_PID" 2>/dev/null || true; wait "$LAB2_PID" 2>/dev/null || true; }
 	[[ -n $LAB_PID ]] && { kill "$LAB_PID" 2>/dev/null || true; wait "$LAB_PID" 2>/dev/null || true; }
 	[[ -n $SRV_PID ]] && { kill "$SRV_PID" 2>/dev/null || true; wait "$SRV_PID" 2>/dev/null || true; }
 	rm -rf "$TMP"
@@ -58,6 +59,27 @@ run 0 "pbx status" -- pbx status "Hôtel Lumière"
 has "status without a monitor" "not monitored"
 run 0 "pbx status --json" -- pbx status "Hôtel Lumière" --json
 has "status json state" '"state":'
+
+# an Asterisk 13-16 with chan_sip only: same users, sub-accounts from contexts
+"$PROG" lab-pbx --listen 127.0.0.1:0 --secret-file "$TMP/secret" --users 12 --sites 3 \
+	--call-rate 0 --legacy-sip --json >"$TMP/lab2.json" 2>"$TMP/lab2.err" &
+LAB2_PID=$!
+for _ in $(seq 100); do [[ -s $TMP/lab2.json ]] && grep -q '}' "$TMP/lab2.json" && break; sleep 0.05; done
+PORT2=$(/usr/bin/python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['port'])" "$TMP/lab2.json")
+grep -q '"legacy_sip": true' "$TMP/lab2.json" && ok "legacy lab-pbx started" || ko "legacy lab-pbx"
+run 0 "legacy customer create" -- customer create --name "Vieux Standard" --product-type analytics-pro \
+	--country FR --admin-name "Luc Admin" --admin-email luc@example.fr
+run 0 "legacy pbx add" -- pbx add "Vieux Standard" --platform asterisk-ami --host 127.0.0.1 \
+	--port "$PORT2" --username admin --secret-file "$TMP/secret" --auto-provision-sub-accounts
+run 0 "legacy pbx test" -- pbx test "Vieux Standard"
+has "legacy banner" "Asterisk Call Manager/2.10.6"
+has "legacy permissions via SIPpeers" "SIPpeers (chan_sip), QueueStatus, CoreShowChannels allowed"
+run 0 "legacy resync" -- pbx resync "Vieux Standard"
+has "legacy resync result" "12 new, 0 updated, 0 removed"
+has "legacy sub-accounts from contexts" "3 sub-accounts added"
+run 0 "legacy second resync" -- pbx resync "Vieux Standard"
+has "legacy second resync writes nothing" "0 new, 0 updated, 0 removed"
+kill "$LAB2_PID"; wait "$LAB2_PID" 2>/dev/null; LAB2_PID=
 
 # authentication refused: 77, step named
 run 0 "pbx update secret" -- pbx update "Hôtel Lumière" --secret-file "$TMP/wrong"

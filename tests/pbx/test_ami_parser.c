@@ -364,6 +364,23 @@ Test(ami_parser, bare_lf_and_crlf_give_the_same_messages)
 	sink_free(&b);
 }
 
+/* chan_sip's SIPshowpeer (Asterisk 13-16) has keys with inner spaces; a key
+ * that starts or ends with a space is still refused. */
+Test(ami_parser, keys_with_inner_spaces)
+{
+	sink s;
+	parse_str(&s,
+		  "Response: Success\r\nActionID: p-1\r\nCallgroup: \r\nNamed Callgroup: \r\n"
+		  "Named Pickupgroup: 1,2\r\nContext: from-internal\r\n\r\n"
+		  "Event: A\r\nBad :x\r\n\r\n",
+		  false);
+	cr_assert_eq(s.n_responses, 1);
+	cr_assert(strstr(s.out.s, "|Named Callgroup=|Named Pickupgroup=1,2|Context=from-internal"),
+		  "%s", s.out.s);
+	cr_assert_eq(s.n_errors, 1, "%s", s.out.s);
+	sink_free(&s);
+}
+
 Test(ami_parser, garbage_resyncs_at_blank_line)
 {
 	sink s;

@@ -26,9 +26,10 @@ static pd_labpbx *lab_up(int port, int users, int sites)
 	return l;
 }
 
-static int64_t add_customer_with_pbx(int port, bool auto_provision, bool enabled)
+static int64_t add_named_customer_with_pbx(const char *name, int port, bool auto_provision,
+					   bool enabled)
 {
-	int64_t cid = fx_create("Société Générale Lab");
+	int64_t cid = fx_create(name);
 	pd_pbx p = {0};
 	p.platform = xstrdup("asterisk-ami");
 	p.host = xstrdup("127.0.0.1");
@@ -42,6 +43,11 @@ static int64_t add_customer_with_pbx(int port, bool auto_provision, bool enabled
 	cr_assert_eq(store_pbx_add(fx_s, cid, &p, &fx_alice, &e), PD_OK, "%s", e.message);
 	pd_pbx_free(&p);
 	return cid;
+}
+
+static int64_t add_customer_with_pbx(int port, bool auto_provision, bool enabled)
+{
+	return add_named_customer_with_pbx("Société Générale Lab", port, auto_provision, enabled);
 }
 
 static pd_monitor *mon_start(pd_live *live)
@@ -235,6 +241,166 @@ Test(monitor, enable_disable_and_edit_without_restart)
 	cr_assert(!st.last_error || !strstr(st.last_error, "wrong-secret-123"));
 	pd_pbx_status_free(&st);
 	store_close(other);
+	pd_monitor_stop(m);
+	pd_live_free(live);
+	labpbx_stop(lab);
+}
+
+/* "endpoint|display name|sub-account" of every synced user, sorted by endpoint. */
+static char *synced_dump(int64_t cid)
+{
+	pd_user *u = NULL;
+	size_t nu = 0;
+	pd_err e = {0};
+	cr_assert_eq(store_user_list(fx_s, cid, &u, &nu, &e), PD_OK, "%s", e.message);
+	/* endpoints are 1001..: sort numerically by a simple insertion sort */
+	for (size_t i = 1; i < nu; i++)
+		for (size_t j = i; j > 0 && u[j - 1].endpoint && u[j].endpoint &&
+				   atoi(u[j - 1].endpoint) > atoi(u[j].endpoint);
+		     j--) {
+			pd_user t = u[j];
+			u[j] = u[j - 1];
+			u[j - 1] = t;
+		}
+	pd_buf b = {0};
+	for (size_t i = 0; i < nu; i++) {
+		if (u[i].synced)
+			pd_buf_printf(&b, "%s|%s|%s\n", u[i].endpoint, u[i].display_name,
+				      u[i].sub_account ? u[i].sub_account : "-");
+		pd_user_free(&u[i]);
+	}
+	free(u);
+	return b.s ? b.s : xstrdup("");
+}
+
+static char *sub_accounts_dump(int64_t cid)
+{
+	pd_sub_account *sa = NULL;
+	size_t n = 0;
+	pd_err e = {0};
+	cr_assert_eq(store_sub_account_list(fx_s, cid, &sa, &n, &e), PD_OK, "%s", e.message);
+	pd_buf b = {0};
+	for (size_t i = 0; i < n; i++)
+		pd_buf_printf(&b, "%s\n", sa[i].name);
+	pd_sub_accounts_free(sa, n);
+	return b.s ? b.s : xstrdup("");
+}
+
+static pd_labpbx *lab_up_legacy(int users, int sites)
+{
+	pd_labpbx_opts o = {.users = users, .queues = 2, .sites = sites, .username = "admin",
+			    .secret = SECRET, .ring_ms = 200, .talk_ms = 800, .hold_pct = -1,
+			    .legacy_sip = true};
+	pd_labpbx *l;
+	pd_err e = {0};
+	cr_assert_eq(labpbx_start(&o, &l, &e), PD_OK, "%s", e.message);
+	return l;
+}
+
+/* An Asterisk 13-16 with chan_sip only (PJSIPShowEndpoints is an unknown
+ * command): discovery falls back to SIPpeers + SIPshowpeer and yields the same
+ * users, names and contexts (sub-accounts) as the PJSIP lab with the same
+ * options; calls on SIP/ channels are shown. */
+Test(monitor, legacy_sip_sync_matches_pjsip)
+{
+	pd_labpbx *modern = lab_up(0, 23, 3);
+	pd_labpbx *legacy = lab_up_legacy(23, 3);
+	int64_t c_new = add_named_customer_with_pbx("Lab PJSIP", labpbx_port(modern), true, true);
+	int64_t cid = add_named_customer_with_pbx("Lab chan_sip", labpbx_port(legacy), true, true);
+	pd_live *live = pd_live_new();
+	pd_monitor *m = mon_start(live);
+	WAIT_LIVE(live, link_state(live, cid, NULL, 0) == PD_LINK_MONITORING &&
+				link_state(live, c_new, NULL, 0) == PD_LINK_MONITORING,
+		  10000);
+	pd_sync_result r = {0};
+	cr_assert(sync_seq_at_least(m, cid, 1, &r));
+	cr_assert_eq(r.added, 23);
+	cr_assert_eq(r.sub_accounts_added, 3);
+	char *a = synced_dump(c_new), *b = synced_dump(cid);
+	cr_assert_str_eq(b, a);
+	cr_assert(strstr(b, "1008|Hélène Dubois|site-2\n"), "%s", b);
+	free(a);
+	free(b);
+	a = sub_accounts_dump(c_new);
+	b = sub_accounts_dump(cid);
+	cr_assert_str_eq(b, a);
+	cr_assert_str_eq(b, "site-1\nsite-2\nsite-3\n");
+	free(a);
+	free(b);
+	/* device states from the peers' qualify status */
+	pd_live_view v;
+	cr_assert_eq(pd_live_snapshot(live, cid, &v), PD_OK);
+	cr_assert_eq(v.n_users, 23);
+	int unavailable = 0, idle = 0;
+	for (size_t i = 0; i < v.n_users; i++) {
+		const char *ds = v.users[i].device_state ? v.users[i].device_state : "";
+		unavailable += !strcmp(ds, "Unavailable");
+		idle += !strcmp(ds, "Not in use");
+	}
+	pd_live_free_view(&v);
+	cr_assert_eq(unavailable, 2, "1010 and 1020 are UNREACHABLE");
+	cr_assert_eq(idle, 19);
+	/* a call on SIP/ channels, answered by a SIP/ agent */
+	labpbx_place_call(legacy, 0);
+	WAIT_LIVE(live, live_calls(live, cid) == 1, 5000);
+	WAIT_LIVE(live, live_calls(live, cid) == 0, 10000);
+	/* a no-change resync over SIPpeers */
+	pd_monitor_resync(m, cid);
+	WAIT_LIVE(live, sync_seq_at_least(m, cid, 2, &r), 10000);
+	cr_assert_eq(r.added + r.updated + r.removed, 0, "%d new, %d updated, %d removed", r.added,
+		     r.updated, r.removed);
+	cr_assert_eq(r.unchanged, 23);
+	pd_monitor_stop(m);
+	pd_live_free(live);
+	labpbx_stop(modern);
+	labpbx_stop(legacy);
+}
+
+/* A busy PBX: device states move all the time, but the sync result counts only
+ * the fields sync owns, so resyncs in the middle of calls say "0 new,
+ * 0 updated, 0 removed" and write no audit row. */
+Test(monitor, resync_on_busy_pbx_reports_no_change)
+{
+	pd_labpbx_opts o = {.users = 12, .queues = 2, .sites = 2, .username = "admin",
+			    .secret = SECRET, .ring_ms = 150, .talk_ms = 700, .wrapup_s = 1,
+			    .call_rate = 300, .outbound_pct = 30};
+	pd_labpbx *lab;
+	pd_err e = {0};
+	cr_assert_eq(labpbx_start(&o, &lab, &e), PD_OK, "%s", e.message);
+	int64_t cid = add_customer_with_pbx(labpbx_port(lab), true, true);
+	pd_live *live = pd_live_new();
+	pd_monitor *m = mon_start(live);
+	WAIT_LIVE(live, link_state(live, cid, NULL, 0) == PD_LINK_MONITORING, 10000);
+	pd_sync_result r = {0};
+	cr_assert(sync_seq_at_least(m, cid, 1, &r));
+	cr_assert_eq(r.added, 12);
+	/* wait until calls are really running, and device states have changed */
+	WAIT_LIVE(live, live_calls(live, cid) >= 2, 10000);
+	int64_t audits = fx_scalar(NULL, "SELECT count(*) FROM audit");
+	/* a signature of the stored device states: it must move between syncs
+	 * (else this test would prove nothing) while the result stays 0/0/0 */
+	static const char sig_sql[] =
+		"SELECT total(id * CASE device_state WHEN 'Not in use' THEN 1 WHEN 'In use' THEN 2 "
+		"WHEN 'Ringing' THEN 3 WHEN 'On hold' THEN 4 ELSE 5 END) FROM users WHERE synced=1";
+	int64_t sig = fx_scalar(NULL, sig_sql), seq = 1;
+	int moved = 0;
+	for (int round = 0; round < 4; round++) {
+		WAIT_LIVE(live, live_calls(live, cid) >= 1, 10000);
+		pd_monitor_resync(m, cid);
+		seq++;
+		WAIT_LIVE(live, sync_seq_at_least(m, cid, seq, &r), 10000);
+		cr_assert_eq(r.added, 0, "round %d: %d new", round, r.added);
+		cr_assert_eq(r.updated, 0, "round %d: %d updated", round, r.updated);
+		cr_assert_eq(r.removed, 0, "round %d: %d removed", round, r.removed);
+		cr_assert_eq(r.unchanged, 12);
+		int64_t now_sig = fx_scalar(NULL, sig_sql);
+		moved += now_sig != sig;
+		sig = now_sig;
+		WAIT_LIVE(live, link_state(live, cid, NULL, 0) == PD_LINK_MONITORING, 10000);
+		usleep(300000);
+	}
+	cr_assert_gt(moved, 0, "device states never changed between syncs");
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM audit"), audits);
 	pd_monitor_stop(m);
 	pd_live_free(live);
 	labpbx_stop(lab);
