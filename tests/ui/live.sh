@@ -146,13 +146,16 @@ check "killing the lab PBX shows retrying" wait_re 'PBX: retrying in [0-9]+s' 15
 check "last error shown while retrying" wait_re 'PBX: retrying in [0-9]+s \(.+\)' 5
 keys Escape Escape
 check "grid shows retrying" wait_re '^Acme Télécom .* retry' 5
-check "lab PBX restarts on the same port, with 2 more users" start_lab "$LAB_PORT" --users 14
-check "grid back to monitoring after the restart" wait_re '^Acme Télécom .* monitoring ' 30
+# back with 3,000 users: discovery takes a few seconds, long enough to see
+# the progress of a resync asked for meanwhile
+check "lab PBX restarts on the same port, with 3000 users" start_lab "$LAB_PORT" --users 3000
+check "grid back to monitoring after the restart" wait_re '^Acme Télécom .* (monitoring|syncing) ' 30
 keys Enter; wait_for "Tenant id"; keys 3
 check "PBX tab offers live and resync" wait_for "l: live · s: resync"
 keys s
-check "resync from the PBX tab: 2 new users" wait_re 'resync: 0 new, 0 updated, 0 removed, 14 unchanged|resync: 2 new' 15
-check "synced users stored (2 new ones)" bash -c '"$1" --db "$2" customer show "Acme Télécom" --json | grep -q "\"1014\""' _ "$PROG" "$DB"
+check "resync shows its progress" wait_re 'resync: syncing [0-9]+/3000' 30
+check "resync shows its result" wait_re 'resync: [0-9]+ new, [0-9]+ updated, [0-9]+ removed, [0-9]+ unchanged' 120
+check "synced users stored (the new ones too)" bash -c '"$1" --db "$2" customer show "Acme Télécom" --json | grep -q "\"4000\""' _ "$PROG" "$DB"
 
 # quit cleanly: threads joined, terminal restored, exit 0
 keys q
