@@ -416,9 +416,13 @@ static pd_status write_rows_tx(import_ctx *x, import_row *rows, size_t n, size_t
 		pd_customer out;
 		memset(&out, 0, sizeof out);
 		pd_status st = PD_OK;
-		if (r->act == ACT_CREATE)
-			st = store_customer_create(x->s, &r->n, &x->c->actor, &out, e);
-		else if (r->act == ACT_UPDATE)
+		if (r->act == ACT_CREATE) {
+			/* Only the tenant id is reported, and create fills it in
+			 * r->n: no need to read the new row back. */
+			st = store_customer_create(x->s, &r->n, &x->c->actor, NULL, e);
+			if (st == PD_OK)
+				memcpy(out.tenant_id, r->n.customer.tenant_id, sizeof out.tenant_id);
+		} else if (r->act == ACT_UPDATE)
 			st = store_customer_update(x->s, &r->upd, &x->c->actor, &out, NULL, e);
 		else
 			continue;

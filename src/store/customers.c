@@ -323,11 +323,7 @@ static pd_status create_tx(pd_store *s, void *vx, pd_err *e)
 {
 	create_ctx *x = vx;
 	pd_customer *c = &x->n->customer;
-	pd_status r = check_name_free(s, c->name, 0, e);
-	if (r != PD_OK)
-		return r;
-	if (c->internal_system && (r = cust_check_internal_limit(s, 0, e)) != PD_OK)
-		return r;
+	pd_status r;
 	snprintf(c->tenant_id, sizeof c->tenant_id, "%s", x->tenant);
 	int64_t now = pd_now();
 	c->created_at = c->updated_at = now;
@@ -335,6 +331,8 @@ static pd_status create_tx(pd_store *s, void *vx, pd_err *e)
 	c->deleted_at = 0;
 	c->disabled = false;
 	char *key = pd_fold_key(c->name);
+	if (!key)
+		return pd_fail(e, PD_E_INVALID, "name", "name is not valid UTF-8");
 	char *search = cust_search_text(c);
 	static const char sql[] =
 	    "INSERT INTO customers(tenant_id, name, name_key, product_type, reference, country,"
@@ -370,12 +368,19 @@ static pd_status create_tx(pd_store *s, void *vx, pd_err *e)
 	free(key);
 	free(search);
 	if (rc != SQLITE_DONE) {
-		if (rc == SQLITE_CONSTRAINT_UNIQUE)
+		/* The unique index is the rule; only a refusal pays for the
+		 * query that names who has the name. */
+		if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+			if ((r = check_name_free(s, c->name, 0, e)) != PD_OK)
+				return r;
 			return pd_fail(e, PD_E_INVALID, "name",
 			               "a customer named \"%.100s\" already exists", c->name);
+		}
 		return st_fail(s, rc, e, "insert customer");
 	}
 	x->id = c->id = sqlite3_last_insert_rowid(s->db);
+	if (c->internal_system && (r = cust_check_internal_limit(s, c->id, e)) != PD_OK)
+		return r;
 	pd_buf d = {0};
 	customer_created_detail(&d, c);
 	r = audit_add(s, x->a, c->id, 1, "customer", "create", d.s, e);
@@ -384,7 +389,7 @@ static pd_status create_tx(pd_store *s, void *vx, pd_err *e)
 		return r;
 
 	int64_t uid;
-	if ((r = user_insert(s, c, &x->n->admin, true, "admin_email", x->a, &uid, e)) != PD_OK)
+	if ((r = user_insert(s, c, &x->n->admin, true, true, "admin_email", x->a, &uid, e)) != PD_OK)
 		return r;
 	if ((r = outbox_queue(s, c, &x->n->admin, uid, e)) != PD_OK)
 		return r;
@@ -392,7 +397,7 @@ static pd_status create_tx(pd_store *s, void *vx, pd_err *e)
 		char field[48];
 		snprintf(field, sizeof field, "users[%zu].email", i);
 		pd_user *u = &x->n->users[i];
-		if ((r = user_insert(s, c, u, false, field, x->a, &uid, e)) != PD_OK)
+		if ((r = user_insert(s, c, u, false, true, field, x->a, &uid, e)) != PD_OK)
 			return r;
 		if (u->email && *u->email && (r = outbox_queue(s, c, u, uid, e)) != PD_OK)
 			return r;

@@ -78,9 +78,12 @@ pd_status cust_check_internal_limit(pd_store *s, int64_t except_id, pd_err *e);
 /* Queue an invitation for u in the current transaction. */
 pd_status outbox_queue(pd_store *s, const pd_customer *c, const pd_user *u, int64_t user_id,
                        pd_err *e);
-/* Insert a console user; email uniqueness checked, field names the email field. */
+/* Insert a console user; email uniqueness checked, field names the email field.
+ * new_customer: c was created in this transaction, so it has no synced users
+ * to link by email yet (saves an UPDATE per imported row). */
 pd_status user_insert(pd_store *s, const pd_customer *c, pd_user *u, bool primary,
-                      const char *email_field, const pd_actor *a, int64_t *id_out, pd_err *e);
+                      bool new_customer, const char *email_field, const pd_actor *a,
+                      int64_t *id_out, pd_err *e);
 pd_status pbx_insert(pd_store *s, int64_t customer_id, pd_pbx *p, const pd_actor *a, pd_err *e);
 
 const pd_geo *store_geo(pd_err *e);

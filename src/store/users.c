@@ -121,7 +121,8 @@ static pd_status relink(pd_store *s, int64_t cid, pd_err *e)
 }
 
 pd_status user_insert(pd_store *s, const pd_customer *c, pd_user *u, bool primary,
-                      const char *email_field, const pd_actor *a, int64_t *id_out, pd_err *e)
+                      bool new_customer, const char *email_field, const pd_actor *a,
+                      int64_t *id_out, pd_err *e)
 {
 	pd_status r = email_free(s, c->id, u->email, 0, email_field, e);
 	if (r != PD_OK)
@@ -168,7 +169,7 @@ pd_status user_insert(pd_store *s, const pd_customer *c, pd_user *u, bool primar
 		pd_buf_add(&d, "; primary");
 	r = user_audit(s, a, c->id, u, "user", "create", d.s, e);
 	pd_buf_free(&d);
-	if (r == PD_OK && u->email)
+	if (r == PD_OK && u->email && !new_customer)
 		r = relink(s, c->id, e);
 	return r;
 }
@@ -236,7 +237,7 @@ static pd_status add_tx(pd_store *s, void *vx, pd_err *e)
 	pd_status r = live_customer(s, x->cid, &c, e);
 	if (r != PD_OK)
 		return r;
-	r = user_insert(s, &c, x->u, false, "email", x->a, &x->id, e);
+	r = user_insert(s, &c, x->u, false, false, "email", x->a, &x->id, e);
 	if (r == PD_OK && x->u->email)
 		r = outbox_queue(s, &c, x->u, x->id, e);
 	pd_customer_free(&c);

@@ -502,3 +502,61 @@ Test(customers, batch_is_all_or_nothing_and_a_refused_row_rolls_back_alone)
 	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM customers"), 2);
 	cr_assert_eq(store_commit(fx_s, &e), PD_E_INTERNAL);
 }
+
+/* A batch leaves its new customers out of the trigram index until the
+ * commit (one flush instead of one index segment per row): after the commit
+ * the filter finds them with their final text, older rows changed in the
+ * batch are re-indexed as usual, and the index is consistent. */
+Test(customers, batch_indexes_its_customers_for_the_filter_at_commit)
+{
+	pd_err e = {0};
+	pd_customer old = {0}, mid = {0};
+	cr_assert_eq(create_named("Old Timer", NULL, false, 0, &old, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(store_begin(fx_s, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(create_named("Zebra Imports", NULL, false, 0, NULL, &e), PD_OK, "%s",
+	             e.message);
+	cr_assert_eq(create_named("Quokka Renamed Later", NULL, false, 0, &mid, &e), PD_OK);
+	pd_set_str(&mid.name, "Wombat Final");
+	cr_assert_eq(store_customer_update(fx_s, &mid, &fx_alice, NULL, NULL, &e), PD_OK, "%s",
+	             e.message);
+	pd_set_str(&old.name, "Old Renamed");
+	cr_assert_eq(store_customer_update(fx_s, &old, &fx_alice, NULL, NULL, &e), PD_OK, "%s",
+	             e.message);
+	/* A refused duplicate still names who has the name. */
+	cr_assert_eq(create_named("ZEBRA imports", NULL, false, 0, NULL, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "name");
+	cr_assert(strstr(e.message, "(tenant "), "%s", e.message);
+	cr_assert_eq(store_commit(fx_s, &e), PD_OK, "%s", e.message);
+
+	const struct {
+		const char *filter;
+		int64_t n;
+	} want[] = {{"zebra", 1}, {"wombat", 1}, {"quokka", 0}, {"timer", 0}, {"renamed", 1}};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		pd_query q = {.filter = want[i].filter, .today = pd_today()};
+		int64_t n = -1;
+		cr_assert_eq(store_customer_count(fx_s, &q, &n, &e), PD_OK, "%s", e.message);
+		cr_assert_eq(n, want[i].n, "filter %s: %lld", want[i].filter, (long long)n);
+	}
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM customers_fts WHERE customers_fts"
+	                             " MATCH 'zebra'"),
+	             1);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM meta WHERE key = 'fts_deferred_from'"),
+	             0);
+	/* FTS5's own check that the index matches the content table. */
+	sqlite3 *db;
+	cr_assert_eq(sqlite3_open(fx_db, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db,
+	                          "INSERT INTO customers_fts(customers_fts) VALUES"
+	                          " ('integrity-check')",
+	                          NULL, NULL, NULL),
+	             SQLITE_OK, "%s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+	/* Outside a batch the triggers index at once again. */
+	cr_assert_eq(create_named("Yak Shavers", NULL, false, 0, NULL, &e), PD_OK);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM customers_fts WHERE customers_fts"
+	                             " MATCH 'shavers'"),
+	             1);
+	pd_customer_free(&old);
+	pd_customer_free(&mid);
+}
