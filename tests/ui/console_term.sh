@@ -59,6 +59,15 @@ keys F1; check "vt100: help opens" wait_for "Help"
 keys Escape Escape; wait_for "Customers"
 keys q; check "vt100: quits cleanly" test "$(wait_exit)" = 0
 
+# the terminals support staff reach us from: xterm and screen
+for term in xterm-256color screen-256color; do
+	start_console 80 24 "$term"
+	check "$term: grid shows" wait_for "Société Gén"
+	keys Enter; check "$term: view opens" wait_for "Tenant id"
+	keys Escape; wait_for "Customers"
+	keys q; check "$term: quits cleanly" test "$(wait_exit)" = 0
+done
+
 # SIGTERM and SIGHUP: the loop ends, the terminal is restored
 for sig in TERM HUP; do
 	start_console 100 30
