@@ -60,6 +60,9 @@ pd_status pd_cli_country(const pd_geo *g, const char *in, const char *field, cha
 pd_status pd_cli_role(const pd_catalogue *cat, const char *in, const char **key, pd_err *e);
 /* Resolve CUSTOMER (tenant id, #rowid or name). */
 pd_status pd_cli_customer(pd_cli *c, const char *id, pd_customer *out, pd_err *e);
+/* The same when only the row id is wanted. A NULL id (no CUSTOMER given:
+ * every customer) gives 0; the store is opened either way. */
+pd_status pd_cli_customer_id(pd_cli *c, const char *id, int64_t *out, pd_err *e);
 /* Reads a secret from --secret-file / --secret-env / a no-echo prompt on a
  * terminal. *out NULL when none was given and stdin is not a terminal. */
 pd_status pd_cli_read_secret(const char *file, const char *env, const char *prompt, char **out,

@@ -280,20 +280,12 @@ int pd_cli_audit_cmd(pd_cli *c, int argc, char **argv)
 	}
 	pd_err e;
 	pd_err_clear(&e);
-	pd_store *s = pd_cli_store(c, &e);
-	if (!s)
+	int64_t cid;
+	if (pd_cli_customer_id(c, np ? pos[0] : NULL, &cid, &e) != PD_OK)
 		return pd_cli_fail(c, &e);
-	int64_t cid = 0;
-	if (np) {
-		pd_customer cu;
-		if (pd_cli_customer(c, pos[0], &cu, &e) != PD_OK)
-			return pd_cli_fail(c, &e);
-		cid = cu.id;
-		pd_customer_free(&cu);
-	}
 	pd_audit *v = NULL;
 	size_t n = 0;
-	if (store_audit_list(s, cid, (size_t)limit, &v, &n, &e) != PD_OK)
+	if (store_audit_list(c->store, cid, (size_t)limit, &v, &n, &e) != PD_OK)
 		return pd_cli_fail(c, &e);
 	FILE *out = stdout;
 	char *tmp = NULL;
@@ -404,20 +396,12 @@ static int outbox_list(pd_cli *c, int argc, char **argv)
 		return rc;
 	pd_err e;
 	pd_err_clear(&e);
-	pd_store *s = pd_cli_store(c, &e);
-	if (!s)
+	int64_t cid;
+	if (pd_cli_customer_id(c, np ? pos[0] : NULL, &cid, &e) != PD_OK)
 		return pd_cli_fail(c, &e);
-	int64_t cid = 0;
-	if (np) {
-		pd_customer cu;
-		if (pd_cli_customer(c, pos[0], &cu, &e) != PD_OK)
-			return pd_cli_fail(c, &e);
-		cid = cu.id;
-		pd_customer_free(&cu);
-	}
 	pd_outbox *v = NULL;
 	size_t n = 0;
-	if (store_outbox_list(s, cid, &v, &n, &e) != PD_OK)
+	if (store_outbox_list(c->store, cid, &v, &n, &e) != PD_OK)
 		return pd_cli_fail(c, &e);
 	if (c->json) {
 		json_t *a = json_array();

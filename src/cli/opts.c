@@ -252,6 +252,20 @@ pd_status pd_cli_customer(pd_cli *c, const char *id, pd_customer *out, pd_err *e
 	return st;
 }
 
+pd_status pd_cli_customer_id(pd_cli *c, const char *id, int64_t *out, pd_err *e)
+{
+	*out = 0;
+	if (!id)
+		return pd_cli_store(c, e) ? PD_OK : e->status ? e->status : PD_E_INTERNAL;
+	pd_customer cu;
+	pd_status st = pd_cli_customer(c, id, &cu, e);
+	if (st != PD_OK)
+		return st;
+	*out = cu.id;
+	pd_customer_free(&cu);
+	return PD_OK;
+}
+
 /* ---- secrets ---- */
 
 static char *read_line_fd(int fd)

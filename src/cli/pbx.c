@@ -257,11 +257,9 @@ static int cmd_show(pd_cli *c, int argc, char **argv)
 		return rc;
 	pd_err e;
 	pd_err_clear(&e);
-	pd_customer cu;
-	if (pd_cli_customer(c, pos[0], &cu, &e) != PD_OK)
+	int64_t id;
+	if (pd_cli_customer_id(c, pos[0], &id, &e) != PD_OK)
 		return pd_cli_fail(c, &e);
-	int64_t id = cu.id;
-	pd_customer_free(&cu);
 	return print_pbx(c, id, NULL);
 }
 
@@ -310,11 +308,9 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 		return 64;
 	pd_err e;
 	pd_err_clear(&e);
-	pd_customer cu;
-	if (pd_cli_customer(c, pos[0], &cu, &e) != PD_OK)
+	int64_t id;
+	if (pd_cli_customer_id(c, pos[0], &id, &e) != PD_OK)
 		return pd_cli_fail(c, &e);
-	int64_t id = cu.id;
-	pd_customer_free(&cu);
 	pd_pbx p;
 	memset(&p, 0, sizeof p);
 	pd_status st = store_pbx_get(c->store, id, false, &p, &e);

@@ -83,14 +83,11 @@ static int cmd_list(pd_cli *c, int argc, char **argv)
 		return rc;
 	pd_err e;
 	pd_err_clear(&e);
-	pd_customer cu;
-	if (pd_cli_customer(c, pos[0], &cu, &e) != PD_OK)
-		return pd_cli_fail(c, &e);
+	int64_t cid;
 	pd_user *u = NULL;
 	size_t n = 0;
-	pd_status st = store_user_list(c->store, cu.id, &u, &n, &e);
-	pd_customer_free(&cu);
-	if (st != PD_OK)
+	if (pd_cli_customer_id(c, pos[0], &cid, &e) != PD_OK ||
+	    store_user_list(c->store, cid, &u, &n, &e) != PD_OK)
 		return pd_cli_fail(c, &e);
 	print_users(c, u, n);
 	free_users(u, n);
@@ -138,22 +135,21 @@ static int cmd_add(pd_cli *c, int argc, char **argv)
 	const char *role_key = NULL;
 	if (role && pd_cli_role(&c->cat, role, &role_key, &e) != PD_OK)
 		return pd_cli_fail(c, &e);
-	pd_customer cu;
-	if (pd_cli_customer(c, pos[0], &cu, &e) != PD_OK)
+	int64_t cid;
+	if (pd_cli_customer_id(c, pos[0], &cid, &e) != PD_OK)
 		return pd_cli_fail(c, &e);
 	pd_user u, out;
 	memset(&u, 0, sizeof u);
 	memset(&out, 0, sizeof out);
-	u.customer_id = cu.id;
+	u.customer_id = cid;
 	u.display_name = xstrdup(name);
 	u.email = xstrdup(email);
 	u.extension = ext && *ext ? xstrdup(ext) : NULL;
 	u.role = role_key ? xstrdup(role_key) : NULL;
 	pd_status st = pd_user_check(&c->cat, &u, &e);
 	if (st == PD_OK)
-		st = store_user_add(c->store, cu.id, &u, &c->actor, &out, &e);
+		st = store_user_add(c->store, cid, &u, &c->actor, &out, &e);
 	pd_user_free(&u);
-	pd_customer_free(&cu);
 	if (st != PD_OK)
 		return pd_cli_fail(c, &e);
 	int64_t id = out.id;
@@ -163,15 +159,14 @@ static int cmd_add(pd_cli *c, int argc, char **argv)
 
 static pd_status find_user(pd_cli *c, const char *cust, const char *key, pd_user *u, pd_err *e)
 {
-	pd_customer cu;
-	pd_status st = pd_cli_customer(c, cust, &cu, e);
+	int64_t cid;
+	pd_status st = pd_cli_customer_id(c, cust, &cid, e);
 	if (st != PD_OK)
 		return st;
 	memset(u, 0, sizeof *u);
-	st = store_user_find(c->store, cu.id, key, u, e);
+	st = store_user_find(c->store, cid, key, u, e);
 	if (st != PD_OK && !e->field[0])
 		snprintf(e->field, sizeof e->field, "user");
-	pd_customer_free(&cu);
 	return st;
 }
 
