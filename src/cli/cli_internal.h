@@ -89,6 +89,13 @@ json_t *pd_json_time(int64_t unix_seconds); /* ISO 8601 UTC, 0 -> null */
 void pd_fmt_time(int64_t unix_seconds, char out[32]);
 json_t *pd_json_customer(const pd_customer *c, pd_day today);
 json_t *pd_json_user(const pd_catalogue *cat, const pd_user *u);
+json_t *pd_json_users(const pd_catalogue *cat, const pd_user *u, size_t n);
+/* The users table of 'user list' and 'customer show' (the latter without the
+ * DEVICE column); the caller prints and frees it. */
+void pd_table_users(pd_table *t, const pd_catalogue *cat, const pd_user *u, size_t n,
+                    bool device);
+/* Frees a user list from the store (the users and the array). */
+void pd_cli_users_free(pd_user *u, size_t n);
 json_t *pd_json_pbx(const pd_pbx *p); /* never the secret */
 json_t *pd_json_template(const pd_template *t);
 /* "trial (12 days left)" etc. */

@@ -234,10 +234,7 @@ static int show_customer(pd_cli *c, const pd_customer *cu)
 
 	if (c->json) {
 		json_t *o = pd_json_customer(cu, today);
-		json_t *ua = json_array();
-		for (size_t i = 0; i < nu; i++)
-			json_array_append_new(ua, pd_json_user(&c->cat, &users[i]));
-		json_object_set_new(o, "users", ua);
+		json_object_set_new(o, "users", pd_json_users(&c->cat, users, nu));
 		if (has_pbx) {
 			json_t *p = pd_json_pbx(&pbx);
 			json_object_set_new(
@@ -306,30 +303,8 @@ static int show_customer(pd_cli *c, const pd_customer *cu)
 		}
 		printf("\nUsers (%zu):\n", nu);
 		if (nu) {
-			static const char *const heads[] = {
-			    "ID", "NAME", "EMAIL", "EXTENSION", "ROLE", "INVITATION", "SOURCE"};
-			static const bool right[] = {true,  false, false, false,
-			                             false, false, false};
 			pd_table t;
-			pd_table_init(&t, 7, heads, right);
-			for (size_t i = 0; i < nu; i++) {
-				char id[24];
-				snprintf(id, sizeof id, "#%lld", (long long)users[i].id);
-				const pd_role *r = users[i].role
-				                       ? pd_catalogue_role(&c->cat, users[i].role)
-				                       : NULL;
-				const char *cells[7] = {
-				    id,
-				    users[i].display_name,
-				    users[i].email,
-				    users[i].extension ? users[i].extension : users[i].endpoint,
-				    r ? r->name : (users[i].role ? users[i].role : "(none)"),
-				    pd_invite_state_name(users[i].invite),
-				    users[i].synced ? "pbx"
-				                    : (users[i].primary ? "primary" : "console"),
-				};
-				pd_table_row(&t, cells);
-			}
+			pd_table_users(&t, &c->cat, users, nu, false);
 			pd_table_print(&t, stdout);
 			pd_table_free(&t);
 		}
@@ -356,9 +331,7 @@ static int show_customer(pd_cli *c, const pd_customer *cu)
 				printf("  %s\n", subs[i].name);
 		}
 	}
-	for (size_t i = 0; i < nu; i++)
-		pd_user_free(&users[i]);
-	free(users);
+	pd_cli_users_free(users, nu);
 	if (has_pbx)
 		pd_pbx_free(&pbx);
 	if (has_st)

@@ -239,3 +239,43 @@ json_t *pd_json_template(const pd_template *t)
 	json_object_set_new(o, "version", json_integer(t->version));
 	return o;
 }
+
+json_t *pd_json_users(const pd_catalogue *cat, const pd_user *u, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, pd_json_user(cat, &u[i]));
+	return a;
+}
+
+void pd_table_users(pd_table *t, const pd_catalogue *cat, const pd_user *u, size_t n,
+                    bool device)
+{
+	static const char *const heads[] = {"ID",   "NAME",       "EMAIL",  "EXTENSION",
+	                                    "ROLE", "INVITATION", "SOURCE", "DEVICE"};
+	static const bool right[] = {true, false, false, false, false, false, false, false};
+	pd_table_init(t, device ? 8 : 7, heads, right);
+	for (size_t i = 0; i < n; i++) {
+		char id[24];
+		snprintf(id, sizeof id, "#%lld", (long long)u[i].id);
+		const pd_role *r = u[i].role ? pd_catalogue_role(cat, u[i].role) : NULL;
+		const char *cells[8] = {
+		    id,
+		    u[i].display_name,
+		    u[i].email,
+		    u[i].extension ? u[i].extension : u[i].endpoint,
+		    r ? r->name : (u[i].role ? u[i].role : "(none)"),
+		    pd_invite_state_name(u[i].invite),
+		    u[i].synced ? "pbx" : (u[i].primary ? "primary" : "console"),
+		    u[i].device_state,
+		};
+		pd_table_row(t, cells);
+	}
+}
+
+void pd_cli_users_free(pd_user *u, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		pd_user_free(&u[i]);
+	free(u);
+}

@@ -34,45 +34,16 @@ static const char help_role[] =
 static void print_users(pd_cli *c, pd_user *users, size_t nu)
 {
 	if (c->json) {
-		json_t *a = json_array();
-		for (size_t i = 0; i < nu; i++)
-			json_array_append_new(a, pd_json_user(&c->cat, &users[i]));
-		pd_cli_print_json(c, a);
+		pd_cli_print_json(c, pd_json_users(&c->cat, users, nu));
 		return;
 	}
-	static const char *const heads[] = {"ID",   "NAME",       "EMAIL",  "EXTENSION",
-	                                    "ROLE", "INVITATION", "SOURCE", "DEVICE"};
-	static const bool right[] = {true, false, false, false, false, false, false, false};
 	pd_table t;
-	pd_table_init(&t, 8, heads, right);
-	for (size_t i = 0; i < nu; i++) {
-		char id[24];
-		snprintf(id, sizeof id, "#%lld", (long long)users[i].id);
-		const pd_role *r = users[i].role ? pd_catalogue_role(&c->cat, users[i].role) : NULL;
-		const char *cells[8] = {
-		    id,
-		    users[i].display_name,
-		    users[i].email,
-		    users[i].extension ? users[i].extension : users[i].endpoint,
-		    r ? r->name : (users[i].role ? users[i].role : "(none)"),
-		    pd_invite_state_name(users[i].invite),
-		    users[i].synced ? "pbx" : (users[i].primary ? "primary" : "console"),
-		    users[i].device_state,
-		};
-		pd_table_row(&t, cells);
-	}
+	pd_table_users(&t, &c->cat, users, nu, true);
 	if (nu)
 		pd_table_print(&t, stdout);
 	else
 		fprintf(stderr, "no users\n");
 	pd_table_free(&t);
-}
-
-static void free_users(pd_user *u, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		pd_user_free(&u[i]);
-	free(u);
 }
 
 static int cmd_list(pd_cli *c, int argc, char **argv)
@@ -90,7 +61,7 @@ static int cmd_list(pd_cli *c, int argc, char **argv)
 	    store_user_list(c->store, cid, &u, &n, &e) != PD_OK)
 		return pd_cli_fail(c, &e);
 	print_users(c, u, n);
-	free_users(u, n);
+	pd_cli_users_free(u, n);
 	return 0;
 }
 
