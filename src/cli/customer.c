@@ -356,6 +356,19 @@ static int cmd_show(pd_cli *c, int argc, char **argv)
 	return rc;
 }
 
+/* After create or update: the whole customer with --json, else one line.
+ * Frees *cu. */
+static int print_saved(pd_cli *c, pd_customer *cu, const char *verb)
+{
+	int rc = 0;
+	if (c->json)
+		rc = show_customer(c, cu);
+	else
+		print_customer_line(verb, cu, pd_today());
+	pd_customer_free(cu);
+	return rc;
+}
+
 /* ---- create ---- */
 
 static int cmd_create(pd_cli *c, int argc, char **argv)
@@ -436,14 +449,9 @@ static int cmd_create(pd_cli *c, int argc, char **argv)
 	pd_new_customer_free(&n);
 	if (st != PD_OK)
 		return pd_cli_fail(c, &e);
-	if (c->json)
-		rc = show_customer(c, &out);
-	else {
-		print_customer_line("Created", &out, pd_today());
+	rc = print_saved(c, &out, "Created");
+	if (!c->json)
 		printf("Invitation for %s queued in the outbox.\n", aemail);
-		rc = 0;
-	}
-	pd_customer_free(&out);
 	return rc;
 }
 
@@ -585,17 +593,29 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 		pd_customer_free(&out);
 		return pd_cli_fail(c, &e);
 	}
-	if (c->json)
-		rc = show_customer(c, &out);
-	else {
-		print_customer_line("Updated", &out, pd_today());
-		rc = 0;
-	}
-	pd_customer_free(&out);
-	return rc;
+	return print_saved(c, &out, "Updated");
 }
 
 /* ---- delete / restore / trial ---- */
+
+/* After an action on *cu (status st): re-read it so the output shows what is
+ * stored, printed as JSON with --json. 0, or the exit code after printing
+ * the error (*cu freed). */
+static int reread_customer(pd_cli *c, pd_customer *cu, pd_status st, pd_err *e)
+{
+	if (st == PD_OK) {
+		int64_t id = cu->id;
+		pd_customer_free(cu);
+		st = store_customer_get(c->store, id, cu, e);
+	}
+	if (st != PD_OK) {
+		pd_customer_free(cu);
+		return pd_cli_fail(c, e);
+	}
+	if (c->json)
+		pd_cli_print_json(c, pd_json_customer(cu, pd_today()));
+	return 0;
+}
 
 static int cmd_delete(pd_cli *c, int argc, char **argv)
 {
@@ -623,17 +643,10 @@ static int cmd_delete(pd_cli *c, int argc, char **argv)
 		return pd_cli_fail(c, &e);
 	pd_status st =
 	    store_customer_delete(c->store, cu.id, confirm, ver ? ver : cu.version, &c->actor, &e);
-	if (st == PD_OK) {
-		pd_customer_free(&cu);
-		st = store_customer_get(c->store, cu.id, &cu, &e);
-	}
-	if (st != PD_OK) {
-		pd_customer_free(&cu);
-		return pd_cli_fail(c, &e);
-	}
-	if (c->json)
-		pd_cli_print_json(c, pd_json_customer(&cu, pd_today()));
-	else
+	rc = reread_customer(c, &cu, st, &e);
+	if (rc)
+		return rc;
+	if (!c->json)
 		printf("Deleted customer %s (tenant %s); 'provdesk customer restore %s' brings it "
 		       "back.\n",
 		       cu.name, cu.tenant_id, cu.tenant_id);
@@ -678,17 +691,10 @@ static int simple_action(pd_cli *c, int argc, char **argv, const char *cmd, cons
 		verb = "Ended the trial of";
 		break;
 	}
-	if (st == PD_OK) {
-		pd_customer_free(&cu);
-		st = store_customer_get(c->store, cu.id, &cu, &e);
-	}
-	if (st != PD_OK) {
-		pd_customer_free(&cu);
-		return pd_cli_fail(c, &e);
-	}
-	if (c->json)
-		pd_cli_print_json(c, pd_json_customer(&cu, pd_today()));
-	else
+	rc = reread_customer(c, &cu, st, &e);
+	if (rc)
+		return rc;
+	if (!c->json)
 		print_customer_line(verb, &cu, pd_today());
 	pd_customer_free(&cu);
 	return 0;
