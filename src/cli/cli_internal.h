@@ -63,6 +63,10 @@ pd_status pd_cli_customer(pd_cli *c, const char *id, pd_customer *out, pd_err *e
 /* The same when only the row id is wanted. A NULL id (no CUSTOMER given:
  * every customer) gives 0; the store is opened either way. */
 pd_status pd_cli_customer_id(pd_cli *c, const char *id, int64_t *out, pd_err *e);
+/* The PBX connection of a customer without its secret, and its recorded
+ * live status (*has_st false when none; *st then stays zeroed). */
+pd_status pd_cli_pbx_get(pd_cli *c, int64_t customer_id, pd_pbx *p, pd_pbx_status *st,
+                         bool *has_st, pd_err *e);
 /* Reads a secret from --secret-file / --secret-env / a no-echo prompt on a
  * terminal. *out NULL when none was given and stdin is not a terminal. */
 pd_status pd_cli_read_secret(const char *file, const char *env, const char *prompt, char **out,
@@ -97,6 +101,9 @@ void pd_table_users(pd_table *t, const pd_catalogue *cat, const pd_user *u, size
 /* Frees a user list from the store (the users and the array). */
 void pd_cli_users_free(pd_user *u, size_t n);
 json_t *pd_json_pbx(const pd_pbx *p); /* never the secret */
+/* Adds "state" and "last_error" to a PBX's JSON: the live status (st, NULL
+ * when none), else "disabled" for a disabled connection. */
+void pd_json_pbx_state(json_t *o, const pd_pbx *p, const pd_pbx_status *st);
 json_t *pd_json_template(const pd_template *t);
 /* "trial (12 days left)" etc. */
 void pd_cli_status_text(const pd_customer *c, pd_day today, char *out, size_t n);

@@ -220,13 +220,9 @@ static int show_customer(pd_cli *c, const pd_customer *cu)
 	if (store_user_list(s, cu->id, &users, &nu, &e) != PD_OK)
 		return pd_cli_fail(c, &e);
 	pd_pbx pbx;
-	memset(&pbx, 0, sizeof pbx);
-	bool has_pbx = store_pbx_get(s, cu->id, false, &pbx, &e) == PD_OK;
-	free(pbx.secret); /* never printed; the store should not return it anyway */
-	pbx.secret = NULL;
 	pd_pbx_status pst;
-	memset(&pst, 0, sizeof pst);
-	bool has_st = has_pbx && store_pbx_status_get(s, cu->id, &pst, &e) == PD_OK;
+	bool has_st;
+	bool has_pbx = pd_cli_pbx_get(c, cu->id, &pbx, &pst, &has_st, &e) == PD_OK;
 	pd_sub_account *subs = NULL;
 	size_t ns = 0;
 	if (store_sub_account_list(s, cu->id, &subs, &ns, &e) != PD_OK)
@@ -237,11 +233,7 @@ static int show_customer(pd_cli *c, const pd_customer *cu)
 		json_object_set_new(o, "users", pd_json_users(&c->cat, users, nu));
 		if (has_pbx) {
 			json_t *p = pd_json_pbx(&pbx);
-			json_object_set_new(
-			    p, "state",
-			    pd_json_str(has_st ? pst.state : (pbx.enabled ? NULL : "disabled")));
-			json_object_set_new(p, "last_error",
-			                    pd_json_str(has_st ? pst.last_error : NULL));
+			pd_json_pbx_state(p, &pbx, has_st ? &pst : NULL);
 			json_object_set_new(o, "pbx", p);
 		} else
 			json_object_set_new(o, "pbx", json_null());

@@ -266,6 +266,21 @@ pd_status pd_cli_customer_id(pd_cli *c, const char *id, int64_t *out, pd_err *e)
 	return PD_OK;
 }
 
+pd_status pd_cli_pbx_get(pd_cli *c, int64_t customer_id, pd_pbx *p, pd_pbx_status *st,
+                         bool *has_st, pd_err *e)
+{
+	memset(p, 0, sizeof *p);
+	memset(st, 0, sizeof *st);
+	*has_st = false;
+	pd_status r = store_pbx_get(c->store, customer_id, false, p, e);
+	if (r != PD_OK)
+		return r;
+	free(p->secret); /* never printed; the store should not return it anyway */
+	p->secret = NULL;
+	*has_st = store_pbx_status_get(c->store, customer_id, st, e) == PD_OK;
+	return PD_OK;
+}
+
 /* ---- secrets ---- */
 
 static char *read_line_fd(int fd)

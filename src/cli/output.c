@@ -226,6 +226,13 @@ json_t *pd_json_pbx(const pd_pbx *p)
 	return o;
 }
 
+void pd_json_pbx_state(json_t *o, const pd_pbx *p, const pd_pbx_status *st)
+{
+	json_object_set_new(o, "state",
+	                    pd_json_str(st ? st->state : (p->enabled ? NULL : "disabled")));
+	json_object_set_new(o, "last_error", pd_json_str(st ? st->last_error : NULL));
+}
+
 json_t *pd_json_template(const pd_template *t)
 {
 	json_t *o = json_object();

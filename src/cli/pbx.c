@@ -92,21 +92,15 @@ static int print_pbx(pd_cli *c, int64_t customer_id, const char *verb)
 	pd_err e;
 	pd_err_clear(&e);
 	pd_pbx p;
-	memset(&p, 0, sizeof p);
-	if (store_pbx_get(c->store, customer_id, false, &p, &e) != PD_OK)
-		return pd_cli_fail(c, &e);
-	free(p.secret);
-	p.secret = NULL;
 	pd_pbx_status st;
-	memset(&st, 0, sizeof st);
-	bool has_st = store_pbx_status_get(c->store, customer_id, &st, &e) == PD_OK;
+	bool has_st;
+	if (pd_cli_pbx_get(c, customer_id, &p, &st, &has_st, &e) != PD_OK)
+		return pd_cli_fail(c, &e);
 	bool has_secret = secret_stored(c, customer_id);
 	if (c->json) {
 		json_t *o = pd_json_pbx(&p);
 		json_object_set_new(o, "secret_set", json_boolean(has_secret));
-		json_object_set_new(
-		    o, "state", pd_json_str(has_st ? st.state : (p.enabled ? NULL : "disabled")));
-		json_object_set_new(o, "last_error", pd_json_str(has_st ? st.last_error : NULL));
+		pd_json_pbx_state(o, &p, has_st ? &st : NULL);
 		pd_cli_print_json(c, o);
 	} else {
 		if (verb)
