@@ -51,6 +51,9 @@ typedef struct {
 	 * "SIP/...". Peers whose index ends in 8 are UNKNOWN (never qualified),
 	 * in 9 UNREACHABLE; the others "OK (N ms)". */
 	bool legacy_sip;
+	/* Listen with TLS (as Asterisk's tlsenable=yes): PEM certificate chain and
+	 * key files; both NULL = plain TCP. */
+	const char *tls_cert, *tls_key;
 } pd_labpbx_opts;
 
 typedef struct pd_labpbx pd_labpbx;

@@ -15,14 +15,15 @@ static const char help_lab[] =
 	"Usage: provdesk lab-pbx [--listen HOST:PORT] [--username U] [--secret-file F]\n"
 	"                        [--users N] [--queues N] [--sites N] [--call-rate PER_MIN]\n"
 	"                        [--seed N] [--faults LIST] [--fault-period SECONDS] [--legacy-sip]\n"
-	"                        [--json]\n"
+	"                        [--tls-cert FILE --tls-key FILE] [--json]\n"
 	"A PBX that speaks the Asterisk Manager Interface (AMI) like Asterisk 22, for labs\n"
 	"and demos. Defaults: --listen 127.0.0.1:5038, --username admin, secret \"lab-secret\"\n"
 	"(use --secret-file to set another), 20 users (1001...), 2 queues, 1 site,\n"
 	"4 calls per minute. --faults: drop, half-open, slow, bytewise, garbage, restart or all,\n"
 	"comma separated, one fired every --fault-period seconds (default 30).\n"
 	"--legacy-sip: behave like an Asterisk 13-16 with chan_sip only (SIPpeers, SIPshowpeer,\n"
-	"SIP/ channels; the PJSIP actions are unknown commands).\n";
+	"SIP/ channels; the PJSIP actions are unknown commands).\n"
+	"--tls-cert/--tls-key: listen with TLS (PEM files), as Asterisk's tlsenable=yes.\n";
 
 static int parse_listen(pd_cli *c, const char *s, char **host, int *port)
 {
@@ -47,6 +48,7 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 	const char *users = NULL, *queues = NULL, *sites = NULL, *rate = NULL, *seed = NULL;
 	const char *faults = NULL, *period = NULL, *pos[1];
 	bool legacy = false;
+	const char *tls_cert = NULL, *tls_key = NULL;
 	const pd_opt opts[] = {
 		{"listen", PD_OPT_VAL, &listen, NULL},	     {"username", PD_OPT_VAL, &user, NULL},
 		{"secret-file", PD_OPT_VAL, &secret_file, NULL}, {"users", PD_OPT_VAL, &users, NULL},
@@ -54,13 +56,15 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 		{"call-rate", PD_OPT_VAL, &rate, NULL},	     {"seed", PD_OPT_VAL, &seed, NULL},
 		{"faults", PD_OPT_VAL, &faults, NULL},	     {"fault-period", PD_OPT_VAL, &period, NULL},
 		{"legacy-sip", PD_OPT_FLAG, NULL, &legacy},
+		{"tls-cert", PD_OPT_VAL, &tls_cert, NULL},	     {"tls-key", PD_OPT_VAL, &tls_key, NULL},
 		{NULL, 0, NULL, NULL},
 	};
 	int np = 0;
 	int rc = pd_cli_parse(c, "lab-pbx", argc, argv, opts, pos, 0, 0, &np, help_lab);
 	if (rc != PD_CLI_CONTINUE)
 		return rc;
-	pd_labpbx_opts o = {.username = user, .call_rate = 4, .legacy_sip = legacy};
+	pd_labpbx_opts o = {.username = user, .call_rate = 4, .legacy_sip = legacy,
+			    .tls_cert = tls_cert, .tls_key = tls_key};
 	char *host = NULL;
 	if ((rc = parse_listen(c, listen, &host, &o.port)) != PD_CLI_CONTINUE)
 		return rc;
@@ -141,13 +145,14 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 		json_object_set_new(j, "queues", json_integer(o.queues ? o.queues : 2));
 		json_object_set_new(j, "sites", json_integer(o.sites ? o.sites : 1));
 		json_object_set_new(j, "legacy_sip", json_boolean(legacy));
+		json_object_set_new(j, "tls", json_boolean(tls_cert != NULL));
 		pd_cli_print_json(c, j);
 	} else {
 		printf("lab PBX listening on %s:%d (AMI user %s, %d users, %d queues, %d sites, "
-		       "%.1f calls/min%s%s)\n",
+		       "%.1f calls/min%s%s%s)\n",
 		       host, labpbx_port(lab), user, o.users ? o.users : 20, o.queues ? o.queues : 2,
 		       o.sites ? o.sites : 1, o.call_rate, o.faults ? ", faults on" : "",
-		       legacy ? ", chan_sip (Asterisk 13-16)" : "");
+		       legacy ? ", chan_sip (Asterisk 13-16)" : "", tls_cert ? ", TLS" : "");
 	}
 	fflush(stdout);
 	int sig = 0;

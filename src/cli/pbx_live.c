@@ -221,6 +221,7 @@ static int cmd_resync(pd_cli *c, int argc, char **argv)
 
 typedef struct {
 	int fd;
+	ami_tls *tls; /* when the connection uses TLS */
 	ami_parser *p;
 	bool banner;
 	char banner_text[128];
@@ -254,10 +255,13 @@ static bool probe_wait(probe *t, bool *flag, int ms)
 		int64_t left = until - pd_live_now_ms();
 		if (left <= 0)
 			return false;
-		struct pollfd pf = {.fd = t->fd, .events = POLLIN};
-		if (poll(&pf, 1, (int)left) <= 0)
+		struct pollfd pf = {.fd = t->fd,
+				    .events = ami_tls_wants_write(t->tls) ? POLLOUT : POLLIN};
+		if (!ami_tls_pending(t->tls) && poll(&pf, 1, (int)left) <= 0)
 			continue;
-		ssize_t r = recv(t->fd, buf, sizeof buf, 0);
+		ssize_t r = t->tls ? ami_tls_read(t->tls, buf, sizeof buf) : recv(t->fd, buf, sizeof buf, 0);
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
 		if (r <= 0)
 			return false;
 		ami_parser_feed(t->p, buf, (size_t)r);
@@ -280,8 +284,19 @@ static bool probe_action(probe *t, const char *action, const char *id, const cha
 	ami_end(&b);
 	snprintf(t->want_id, sizeof t->want_id, "%s", id);
 	t->got = false;
-	ssize_t w = send(t->fd, b.s, b.len, MSG_NOSIGNAL);
-	bool ok = w == (ssize_t)b.len;
+	bool ok = true;
+	for (size_t off = 0; ok && off < b.len;) {
+		ssize_t w = t->tls ? ami_tls_write(t->tls, b.s + off, b.len - off)
+				   : send(t->fd, b.s + off, b.len - off, MSG_NOSIGNAL);
+		if (w > 0) {
+			off += (size_t)w;
+			continue;
+		}
+		struct pollfd pf = {.fd = t->fd, .events = POLLOUT};
+		if (t->tls && !ami_tls_wants_write(t->tls))
+			pf.events = POLLIN;
+		ok = w < 0 && (errno == EAGAIN || errno == EINTR) && poll(&pf, 1, 5000) > 0;
+	}
 	pd_buf_free(&b);
 	return ok && probe_wait(t, &t->got, 5000);
 }
@@ -363,6 +378,38 @@ static int run_test(pd_cli *c, const pd_pbx *p, report *r, const char **failed, 
 	if (t.fd < 0)
 		FAIL("TCP connect", PD_E_UNAVAILABLE, "%s:%d: %s", p->host, p->port, strerror(err));
 	step(r, "TCP connect", true, "%s:%d", addr, p->port);
+	if (p->tls) {
+		bool verify = true;
+		char ca[512] = "";
+		json_t *pj = p->params_json ? json_loads(p->params_json, 0, NULL) : NULL;
+		json_t *v = pj ? json_object_get(pj, "tls_verify") : NULL;
+		if (json_is_boolean(v))
+			verify = json_is_true(v);
+		v = pj ? json_object_get(pj, "tls_ca_file") : NULL;
+		if (json_is_string(v))
+			snprintf(ca, sizeof ca, "%s", json_string_value(v));
+		json_decref(pj);
+		pd_err te = {0};
+		if (ami_tls_client_new(t.fd, p->host, verify, ca, &t.tls, &te) != PD_OK)
+			FAIL("TLS", PD_E_CONFIG, "%.300s", te.message);
+		int64_t until = pd_live_now_ms() + 5000;
+		int h;
+		char hwhy[300];
+		while ((h = ami_tls_handshake(t.tls, hwhy, sizeof hwhy)) == 0) {
+			int64_t left = until - pd_live_now_ms();
+			struct pollfd pf = {.fd = t.fd,
+					    .events = ami_tls_wants_write(t.tls) ? POLLOUT : POLLIN};
+			if (left <= 0 || poll(&pf, 1, (int)left) < 0) {
+				snprintf(hwhy, sizeof hwhy, "TLS: no handshake within 5 s (is this a TLS port?)");
+				h = -1;
+				break;
+			}
+		}
+		if (h < 0)
+			FAIL("TLS", PD_E_PROTOCOL, "%s", hwhy);
+		step(r, "TLS", true, "handshake done, certificate %s",
+		     verify ? "verified" : "not verified (tls_verify is false)");
+	}
 	t.p = ami_parser_new(&(ami_parser_opts){.expect_banner = true}, probe_msg, &t);
 	if (!probe_wait(&t, &t.banner, 5000))
 		FAIL("banner", PD_E_PROTOCOL, "no banner within 5 s (is this an AMI port?)");
@@ -415,6 +462,7 @@ static int run_test(pd_cli *c, const pd_pbx *p, report *r, const char **failed, 
 out:
 	if (ai)
 		freeaddrinfo(ai);
+	ami_tls_free(t.tls);
 	if (t.fd >= 0)
 		close(t.fd);
 	ami_parser_free(t.p);

@@ -1,6 +1,6 @@
 /* Asterisk AMI driver: a non-blocking state machine per connection.
  *   resolve (numeric fast path, else a resolver thread) -> TCP connect ->
- *   banner -> Login (Events: on) -> PJSIPShowEndpoints (+ one
+ *   [TLS handshake, when the connection's tls flag is set] -> banner -> Login (Events: on) -> PJSIPShowEndpoints (+ one
  *   PJSIPShowEndpoint per endpoint, pipelined; SIPpeers/SIPshowpeer when PJSIP
  *   is unknown) -> sync users -> QueueStatus -> CoreShowChannels -> monitoring
  * with a Ping every ping_interval; an unanswered Ping, EOF, a timeout or a
@@ -32,6 +32,7 @@ enum dstate {
 	D_WAIT, /* waiting to retry (or auth failed) */
 	D_RESOLVING,
 	D_CONNECTING,
+	D_TLS,
 	D_BANNER,
 	D_LOGIN,
 	D_ENDPOINTS,
@@ -64,6 +65,9 @@ typedef struct {
 	enum dstate st;
 	bool auth_failed;
 	int fd, res_fd;
+	ami_tls *tls;      /* when c.tls: the session on fd */
+	bool tls_verify;   /* params_json "tls_verify" (default true) */
+	char *tls_ca_file; /* params_json "tls_ca_file": a private CA, e.g. a lab's */
 	ami_parser *p;
 	ami_model *m;
 	pd_buf out;
@@ -150,6 +154,8 @@ static void publish(ami_drv *d)
 
 static void close_fds(ami_drv *d)
 {
+	ami_tls_free(d->tls);
+	d->tls = NULL;
 	if (d->fd >= 0)
 		close(d->fd);
 	if (d->res_fd >= 0)
@@ -493,10 +499,6 @@ static void start_connect(ami_drv *d)
 	d->st = D_RESOLVING;
 	d->deadline = d->now + STEP_TIMEOUT_MS;
 	link_set(d, PD_LINK_CONNECTING);
-	if (d->c.tls) {
-		drop(d, "TLS for AMI is not supported yet: use a plain TCP port");
-		return;
-	}
 	char port[16];
 	snprintf(port, sizeof port, "%d", d->c.port);
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST}, *ai = NULL;
@@ -592,6 +594,18 @@ static void try_connect(ami_drv *d)
 	drop(d, why);
 }
 
+static void tls_step(ami_drv *d)
+{
+	char why[300];
+	int r = ami_tls_handshake(d->tls, why, sizeof why);
+	if (r < 0) {
+		drop(d, why);
+	} else if (r > 0) {
+		d->st = D_BANNER;
+		d->deadline = d->now + STEP_TIMEOUT_MS;
+	}
+}
+
 static void on_connected(ami_drv *d)
 {
 	int err = 0;
@@ -611,6 +625,18 @@ static void on_connected(ami_drv *d)
 		drop(d, why);
 		return;
 	}
+	if (d->c.tls) {
+		pd_err e = {0};
+		if (ami_tls_client_new(d->fd, d->c.host, d->tls_verify, d->tls_ca_file, &d->tls, &e) !=
+		    PD_OK) {
+			drop(d, e.message);
+			return;
+		}
+		d->st = D_TLS;
+		d->deadline = d->now + STEP_TIMEOUT_MS;
+		tls_step(d);
+		return;
+	}
 	d->st = D_BANNER;
 	d->deadline = d->now + STEP_TIMEOUT_MS;
 }
@@ -620,7 +646,10 @@ static void on_connected(ami_drv *d)
 static void flush_out(ami_drv *d)
 {
 	while (d->fd >= 0 && d->out_off < d->out.len) {
-		ssize_t w = send(d->fd, d->out.s + d->out_off, d->out.len - d->out_off, MSG_NOSIGNAL);
+		ssize_t w = d->tls ? ami_tls_write(d->tls, d->out.s + d->out_off,
+						   d->out.len - d->out_off)
+				   : send(d->fd, d->out.s + d->out_off, d->out.len - d->out_off,
+					  MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return;
@@ -656,8 +685,9 @@ static void after_feed(ami_drv *d)
 static void on_readable(ami_drv *d)
 {
 	char buf[65536];
-	for (int i = 0; i < 8 && d->fd >= 0; i++) {
-		ssize_t r = recv(d->fd, buf, sizeof buf, 0);
+	/* with TLS, decrypted bytes left in OpenSSL are not seen by poll(): drain them */
+	for (int i = 0; d->fd >= 0 && (i < 8 || ami_tls_pending(d->tls)); i++) {
+		ssize_t r = d->tls ? ami_tls_read(d->tls, buf, sizeof buf) : recv(d->fd, buf, sizeof buf, 0);
 		if (r > 0) {
 			ami_parser_feed(d->p, buf, (size_t)r);
 			if (d->fail)
@@ -694,6 +724,7 @@ static pd_status ami_create(const pd_drv_conf *c, const pd_drv_host *h, void **o
 	d->c.username = xstrdup(c->username ? c->username : "");
 	d->c.secret = xstrdup(c->secret ? c->secret : "");
 	d->c.params_json = xstrdup(c->params_json);
+	d->tls_verify = true;
 	d->h = *h;
 	d->fd = d->res_fd = -1;
 	ami_parser_opts po = {.expect_banner = true};
@@ -704,6 +735,12 @@ static pd_status ami_create(const pd_drv_conf *c, const pd_drv_host *h, void **o
 		json_t *w = j ? json_object_get(j, "wrapup_time") : NULL;
 		if (json_is_integer(w))
 			ami_model_set_default_wrapup(d->m, (int)json_integer_value(w));
+		json_t *v = j ? json_object_get(j, "tls_verify") : NULL;
+		if (json_is_boolean(v))
+			d->tls_verify = json_is_true(v);
+		json_t *ca = j ? json_object_get(j, "tls_ca_file") : NULL;
+		if (json_is_string(ca) && *json_string_value(ca))
+			d->tls_ca_file = xstrdup(json_string_value(ca));
 		json_decref(j);
 	}
 	d->now = pd_live_now_ms();
@@ -728,6 +765,7 @@ static void ami_destroy(void *p)
 		memset((char *)d->c.secret, 0, strlen(d->c.secret));
 	free((char *)d->c.secret);
 	free((char *)d->c.params_json);
+	free(d->tls_ca_file);
 	free(d);
 }
 
@@ -743,7 +781,9 @@ static int ami_pollfds(void *p, struct pollfd *pf, int max)
 	if (d->fd < 0)
 		return 0;
 	short ev = POLLIN;
-	if (d->st == D_CONNECTING || d->out_off < d->out.len)
+	if (d->st == D_TLS)
+		ev = ami_tls_wants_write(d->tls) ? POLLOUT : POLLIN;
+	else if (d->st == D_CONNECTING || d->out_off < d->out.len || ami_tls_wants_write(d->tls))
 		ev |= POLLOUT;
 	pf[0] = (struct pollfd){.fd = d->fd, .events = ev};
 	return 1;
@@ -763,6 +803,11 @@ static void ami_on_io(void *p, const struct pollfd *pf, int n, int64_t now)
 				on_connected(d);
 				if (d->st != D_BANNER)
 					continue;
+			} else if (d->st == D_TLS) {
+				tls_step(d);
+				if (d->st == D_BANNER)
+					on_readable(d); /* the banner may have come with the handshake */
+				continue;
 			}
 			if (pf[i].revents & (POLLIN | POLLHUP | POLLERR))
 				on_readable(d);
@@ -797,6 +842,8 @@ static const char *step_name(enum dstate s)
 		return "name resolution";
 	case D_CONNECTING:
 		return "TCP connect";
+	case D_TLS:
+		return "the TLS handshake";
 	case D_BANNER:
 		return "waiting for the banner";
 	case D_LOGIN:
@@ -872,6 +919,7 @@ static pd_link_state ami_state(void *p)
 		return d->auth_failed ? PD_LINK_AUTH_FAILED : PD_LINK_RETRYING;
 	case D_RESOLVING:
 	case D_CONNECTING:
+	case D_TLS:
 	case D_BANNER:
 	case D_LOGIN:
 		return PD_LINK_CONNECTING;

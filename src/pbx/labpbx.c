@@ -37,6 +37,7 @@ static void sess_close(pd_labpbx *l, int i)
 	session *s = l->s[i];
 	if (s->logged_in)
 		atomic_fetch_sub(&l->n_sessions, 1);
+	ami_tls_free(s->tls);
 	close(s->fd);
 	ami_parser_free(s->p);
 	pd_buf_free(&s->out);
@@ -539,6 +540,11 @@ static void accept_all(pd_labpbx *l)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		session *s = xcalloc(1, sizeof *s);
 		s->fd = fd;
+		if (l->tls && !(s->tls = ami_tls_accept_new(l->tls, fd))) {
+			close(fd);
+			free(s);
+			continue;
+		}
 		s->lab = l;
 		s->p = ami_parser_new(&(ami_parser_opts){.max_line = 4096, .max_msg = 65536}, on_action, s);
 		/* Asterisk 22 says 11.0.0; 13-16 said 2.10.x-5.0.x */
@@ -562,7 +568,8 @@ static bool sess_flush(pd_labpbx *l, session *s)
 		n = n > 64 ? 64 : n;
 		s->next_slow_at = l->now + 100;
 	}
-	ssize_t w = send(s->fd, s->out.s + s->off, n, MSG_NOSIGNAL);
+	ssize_t w = s->tls ? ami_tls_write(s->tls, s->out.s + s->off, n)
+			   : send(s->fd, s->out.s + s->off, n, MSG_NOSIGNAL);
 	if (w < 0)
 		return errno == EAGAIN || errno == EINTR;
 	s->off += (size_t)w;
@@ -673,6 +680,8 @@ static void *lab_main(void *arg)
 			bool held = s->slow_until > l->now && s->next_slow_at > l->now;
 			if (s->out.len > s->off && !s->mute && !held)
 				ev |= POLLOUT; /* a slowed session waits for its next slot */
+			if (s->tls && ami_tls_wants_write(s->tls))
+				ev |= POLLOUT;
 			pf[nf++] = (struct pollfd){.fd = s->fd, .events = ev};
 		}
 		int64_t wake = l->now + 1000;
@@ -698,9 +707,22 @@ static void *lab_main(void *arg)
 				if (pf[k].fd == s->fd)
 					re = pf[k].revents;
 			bool keep = true;
-			if (re & (POLLIN | POLLHUP | POLLERR)) {
+			if (s->tls && !s->tls_done) {
+				char why[300];
+				int h = re ? ami_tls_handshake(s->tls, why, sizeof why) : 0;
+				if (h < 0) {
+					sess_close(l, i);
+					i--;
+					continue;
+				}
+				s->tls_done = h > 0;
+				if (!s->tls_done)
+					continue;
+			}
+			if (re & (POLLIN | POLLHUP | POLLERR) || ami_tls_pending(s->tls)) {
 				char buf[8192];
-				ssize_t r = recv(s->fd, buf, sizeof buf, 0);
+				ssize_t r = s->tls ? ami_tls_read(s->tls, buf, sizeof buf)
+						   : recv(s->fd, buf, sizeof buf, 0);
 				if (r > 0)
 					ami_parser_feed(s->p, buf, (size_t)r);
 				else if (r == 0 || (errno != EAGAIN && errno != EINTR))
@@ -792,6 +814,20 @@ pd_status labpbx_start(const pd_labpbx_opts *o, pd_labpbx **out, pd_err *e)
 	l->o.secret = xstrdup(l->o.secret);
 	snprintf(l->host, sizeof l->host, "%s", o->listen_host ? o->listen_host : "127.0.0.1");
 	l->tech = l->o.legacy_sip ? "SIP" : "PJSIP";
+	l->lfd = l->ctl_r = l->ctl_w = -1;
+	if ((o->tls_cert && *o->tls_cert) || (o->tls_key && *o->tls_key)) {
+		if (!o->tls_cert || !*o->tls_cert || !o->tls_key || !*o->tls_key) {
+			pd_status st = pd_fail(e, PD_E_USAGE, o->tls_cert ? "tls_key" : "tls_cert",
+					       "TLS needs both a certificate and a key file");
+			labpbx_stop(l);
+			return st;
+		}
+		pd_status st = ami_tls_server_new(o->tls_cert, o->tls_key, &l->tls, e);
+		if (st != PD_OK) {
+			labpbx_stop(l);
+			return st;
+		}
+	}
 	l->port = o->port;
 	l->rng = l->o.seed * 0x9E3779B97F4A7C15ull + 1;
 	l->now = l->boot_ms = pd_live_now_ms();
@@ -918,5 +954,6 @@ void labpbx_stop(pd_labpbx *l)
 	free(l->cmds);
 	free((char *)l->o.username);
 	free((char *)l->o.secret);
+	ami_tls_server_free(l->tls);
 	free(l);
 }

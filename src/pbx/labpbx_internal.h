@@ -17,6 +17,8 @@
 
 typedef struct {
 	int fd;
+	ami_tls *tls; /* when the lab listens with TLS */
+	bool tls_done; /* handshake finished */
 	ami_parser *p;
 	pd_buf out;
 	size_t off;
@@ -62,6 +64,7 @@ struct pd_labpbx {
 	const char *tech; /* channel technology: "PJSIP", or "SIP" when legacy_sip */
 	int port;
 	int lfd, ctl_r, ctl_w;
+	ami_tls_server *tls; /* NULL: plain TCP */
 	pthread_t thread;
 	pthread_mutex_t mu;
 	cmd *cmds;

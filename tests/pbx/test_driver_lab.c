@@ -18,6 +18,9 @@
 
 #define SECRET "s3cr3t-Lab-Pw"
 
+static bool h_tls; /* h_start dials with TLS (each Criterion test is its own process) */
+static char tls_dir[64]; /* lab.pem/lab.key made by make_cert; lab_up listens with TLS when h_tls */
+
 typedef struct {
 	pd_live *live;
 	void *drv;
@@ -56,7 +59,7 @@ static void h_start(harness *h, const char *host, int port, const char *user, co
 	h->live = pd_live_new();
 	h->ops = pd_driver_find("asterisk-ami");
 	cr_assert(h->ops);
-	pd_drv_conf c = {.customer_id = 7, .host = host, .port = port, .username = user,
+	pd_drv_conf c = {.customer_id = 7, .host = host, .port = port, .tls = h_tls, .username = user,
 			 .secret = secret, .params_json = params, .sync_users = true,
 			 .monitor = true, .ping_interval_s = 1, .backoff_max_s = 2,
 			 .backoff_min_ms = 100};
@@ -126,6 +129,13 @@ static pd_labpbx *lab_up(int users, const char *secret)
 	pd_labpbx_opts o = {.users = users, .queues = 2, .secret = secret, .username = "admin",
 			    .ring_ms = 300, .talk_ms = 600, .wrapup_s = 1, .restart_ms = 300, .hold_pct = -1,
 			    .fault_ms = 1500};
+	char cert[128], key[128];
+	if (h_tls) {
+		snprintf(cert, sizeof cert, "%s/lab.pem", tls_dir);
+		snprintf(key, sizeof key, "%s/lab.key", tls_dir);
+		o.tls_cert = cert;
+		o.tls_key = key;
+	}
 	pd_labpbx *l;
 	pd_err e = {0};
 	cr_assert_eq(labpbx_start(&o, &l, &e), PD_OK, "%s", e.message);
@@ -268,11 +278,15 @@ Test(driver_lab, hold_and_outbound_calls)
 	labpbx_stop(lab);
 }
 
+static void make_cert(const char *name, const char *san);
+static void tls_cleanup(void);
+
 static void fault_recovers(unsigned fault, bool breaks_link)
 {
 	pd_labpbx *lab = lab_up(6, SECRET);
 	harness h;
-	h_start(&h, "127.0.0.1", labpbx_port(lab), "admin", SECRET, NULL);
+	h_start(&h, "127.0.0.1", labpbx_port(lab), "admin", SECRET,
+		h_tls ? "{\"tls_verify\": false}" : NULL);
 	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
 	int64_t logins = labpbx_logins(lab);
 	labpbx_inject(lab, fault);
@@ -491,4 +505,207 @@ Test(driver_lab, recorded_session_over_tcp)
 	pthread_join(t, NULL);
 	close(r.lfd);
 	free(r.data);
+}
+
+/* ---- AMI over TLS: a self-signed certificate made by `openssl req` ---- */
+
+/* cert.pem/key.pem in a temp dir, for subjectAltName san (e.g. "IP:127.0.0.1"). */
+static void make_cert(const char *name, const char *san)
+{
+	if (!tls_dir[0]) {
+		snprintf(tls_dir, sizeof tls_dir, "/tmp/pd-tls-XXXXXX");
+		cr_assert_not_null(mkdtemp(tls_dir));
+	}
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd,
+		 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+		 "-days 2 -subj /CN=provdesk-lab -addext subjectAltName=%s -keyout %s/%s.key "
+		 "-out %s/%s.pem 2>%s/openssl.err",
+		 san, tls_dir, name, tls_dir, name, tls_dir);
+	cr_assert_eq(system(cmd), 0, "openssl req failed: %s", cmd);
+}
+
+static void tls_cleanup(void)
+{
+	if (!tls_dir[0])
+		return;
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", tls_dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+static size_t calls_now(harness *h)
+{
+	pd_live_view v = snap(h);
+	size_t n = v.n_calls;
+	pd_live_free_view(&v);
+	return n;
+}
+
+static pd_labpbx *lab_up_tls(const char *name)
+{
+	char cert[128], key[128];
+	snprintf(cert, sizeof cert, "%s/%s.pem", tls_dir, name);
+	snprintf(key, sizeof key, "%s/%s.key", tls_dir, name);
+	pd_labpbx_opts o = {.users = 20, .queues = 2, .secret = SECRET, .username = "admin",
+			    .ring_ms = 300, .talk_ms = 600, .wrapup_s = 1, .hold_pct = -1,
+			    .tls_cert = cert, .tls_key = key};
+	pd_labpbx *l;
+	pd_err e = {0};
+	cr_assert_eq(labpbx_start(&o, &l, &e), PD_OK, "%s", e.message);
+	return l;
+}
+
+/* Discovery, a call and keep-alive pings over TLS, the certificate checked
+ * against a private CA file (the lab's own certificate) and its IP address. */
+Test(driver_lab, tls_discovery_with_private_ca)
+{
+	make_cert("lab", "IP:127.0.0.1");
+	pd_labpbx *lab = lab_up_tls("lab");
+	char params[256];
+	snprintf(params, sizeof params, "{\"tls_ca_file\": \"%s/lab.pem\"}", tls_dir);
+	h_tls = true;
+	harness h;
+	h_start(&h, "127.0.0.1", labpbx_port(lab), "admin", SECRET, params);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	cr_assert_eq(h.last_nusers, 20);
+	cr_assert_str_eq(h.first_name_1008, "Hélène Dubois");
+	labpbx_place_call(lab, 0);
+	WAIT_FOR(&h, calls_now(&h) == 1, 5000);
+	int64_t until = pd_live_now_ms() + 2500; /* ping interval 1 s: pongs come back */
+	while (pd_live_now_ms() < until)
+		h_step(&h, 50);
+	cr_assert_eq(link_of(&h), PD_LINK_MONITORING);
+	cr_assert_eq(labpbx_logins(lab), 1);
+	h_stop(&h);
+	labpbx_stop(lab);
+	tls_cleanup();
+}
+
+/* A self-signed lab with "tls_verify": false in the connection's params. */
+Test(driver_lab, tls_verify_off_for_self_signed_lab)
+{
+	make_cert("lab", "DNS:pbx.lab.invalid");
+	pd_labpbx *lab = lab_up_tls("lab");
+	h_tls = true;
+	harness h;
+	h_start(&h, "127.0.0.1", labpbx_port(lab), "admin", SECRET, "{\"tls_verify\": false}");
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	cr_assert_eq(h.last_nusers, 20);
+	h_stop(&h);
+	labpbx_stop(lab);
+	tls_cleanup();
+}
+
+/* Verification on (the default): a self-signed certificate, then one for
+ * another address, are refused with a clear status and retried. */
+Test(driver_lab, tls_wrong_certificate_refused)
+{
+	make_cert("lab", "IP:127.0.0.1");
+	make_cert("other", "IP:127.0.0.2");
+	pd_labpbx *lab = lab_up_tls("lab");
+	h_tls = true;
+	harness h;
+	h_start(&h, "127.0.0.1", labpbx_port(lab), "admin", SECRET, NULL);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_RETRYING, 5000);
+	pd_live_view v = snap(&h);
+	cr_assert(strstr(v.status, "TLS: certificate verify failed (self-signed certificate)"), "%s",
+		  v.status);
+	pd_live_free_view(&v);
+	cr_assert_eq(labpbx_logins(lab), 0);
+	h_stop(&h);
+	labpbx_stop(lab);
+
+	lab = lab_up_tls("other");
+	char params[256];
+	snprintf(params, sizeof params, "{\"tls_ca_file\": \"%s/other.pem\"}", tls_dir);
+	h_start(&h, "127.0.0.1", labpbx_port(lab), "admin", SECRET, params);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_RETRYING, 5000);
+	v = snap(&h);
+	cr_assert(strstr(v.status, "TLS: certificate verify failed (IP address mismatch)"), "%s",
+		  v.status);
+	pd_live_free_view(&v);
+	h_stop(&h);
+	labpbx_stop(lab);
+	tls_cleanup();
+}
+
+/* TLS to a plain AMI port fails the handshake (and says so); a bad CA path is named. */
+Test(driver_lab, tls_to_plain_port_and_bad_ca_file)
+{
+	pd_labpbx *lab = lab_up(5, SECRET); /* plain: h_tls is still false */
+	h_tls = true;
+	harness h;
+	h_start(&h, "127.0.0.1", labpbx_port(lab), "admin", SECRET, "{\"tls_verify\": false}");
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_RETRYING, 5000);
+	pd_live_view v = snap(&h);
+	cr_assert(strstr(v.status, "TLS handshake failed"), "%s", v.status);
+	cr_assert_null(strstr(v.status, "certificate"), "%s", v.status);
+	pd_live_free_view(&v);
+	h_stop(&h);
+	h_start(&h, "127.0.0.1", labpbx_port(lab), "admin", SECRET,
+		"{\"tls_ca_file\": \"/nonexistent/ca.pem\"}");
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_RETRYING, 5000);
+	v = snap(&h);
+	cr_assert(strstr(v.status, "TLS: cannot read the CA file /nonexistent/ca.pem"), "%s", v.status);
+	pd_live_free_view(&v);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
+Test(driver_lab, lab_tls_options_checked)
+{
+	pd_labpbx *l = NULL;
+	pd_err e = {0};
+	pd_labpbx_opts o = {.tls_cert = "/nonexistent/cert.pem"};
+	cr_assert_neq(labpbx_start(&o, &l, &e), PD_OK);
+	cr_assert_str_eq(e.field, "tls_key"); /* the missing one */
+	cr_assert(strstr(e.message, "both a certificate and a key"), "%s", e.message);
+	o = (pd_labpbx_opts){.tls_cert = "/nonexistent/cert.pem", .tls_key = "/nonexistent/key.pem"};
+	cr_assert_neq(labpbx_start(&o, &l, &e), PD_OK);
+	cr_assert_str_eq(e.field, "tls_cert");
+	cr_assert(strstr(e.message, "/nonexistent/cert.pem"), "%s", e.message);
+	make_cert("lab", "IP:127.0.0.1");
+	char cert[128];
+	snprintf(cert, sizeof cert, "%s/lab.pem", tls_dir);
+	o = (pd_labpbx_opts){.tls_cert = cert, .tls_key = "/nonexistent/key.pem"};
+	cr_assert_neq(labpbx_start(&o, &l, &e), PD_OK);
+	cr_assert_str_eq(e.field, "tls_key");
+	cr_assert(strstr(e.message, "/nonexistent/key.pem"), "%s", e.message);
+	tls_cleanup();
+}
+
+/* The faults that break the link, and byte-by-byte writes, over TLS: the
+ * handshake is redone on every redial and 1-byte TLS records are reassembled. */
+static void tls_fault(unsigned fault, bool breaks)
+{
+	make_cert("lab", "IP:127.0.0.1");
+	h_tls = true;
+	fault_recovers(fault, breaks);
+	tls_cleanup();
+}
+
+Test(driver_lab, tls_fault_drop)
+{
+	tls_fault(PD_LAB_FAULT_DROP, true);
+}
+
+Test(driver_lab, tls_fault_half_open)
+{
+	tls_fault(PD_LAB_FAULT_HALF_OPEN, true);
+}
+
+Test(driver_lab, tls_fault_restart)
+{
+	tls_fault(PD_LAB_FAULT_RESTART, true);
+}
+
+Test(driver_lab, tls_fault_bytewise)
+{
+	tls_fault(PD_LAB_FAULT_BYTEWISE, false);
+}
+
+Test(driver_lab, tls_fault_slow)
+{
+	tls_fault(PD_LAB_FAULT_SLOW, false);
 }

@@ -1,0 +1,237 @@
+/* AMI over TLS: see include/provdesk/ami.h. Non-blocking throughout: every
+ * OpenSSL call that would block returns WANT_READ/WANT_WRITE, which is turned
+ * into errno EAGAIN plus the direction to poll for, so the callers' poll()
+ * loops stay as they are for plain TCP. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "provdesk/ami.h"
+
+struct ami_tls {
+	SSL_CTX *ctx; /* owned for a client, borrowed (ref counted) for a server */
+	SSL *ssl;
+	bool want_write, client;
+};
+
+struct ami_tls_server {
+	SSL_CTX *ctx;
+};
+
+static void ssl_errors(char *buf, size_t n)
+{
+	unsigned long e = ERR_get_error();
+	if (!e) {
+		snprintf(buf, n, "%s", errno ? strerror(errno) : "connection closed");
+		return;
+	}
+	char one[256];
+	ERR_error_string_n(e, one, sizeof one);
+	snprintf(buf, n, "%s", one);
+	ERR_clear_error();
+}
+
+pd_status ami_tls_client_new(int fd, const char *host, bool verify, const char *ca_file,
+			     ami_tls **out, pd_err *e)
+{
+	*out = NULL;
+	ERR_clear_error();
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	if (!ctx)
+		return pd_fail(e, PD_E_INTERNAL, "tls", "TLS: cannot create a context");
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	if (verify) {
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+		SSL_CTX_set_default_verify_paths(ctx);
+		if (ca_file && *ca_file && SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
+			SSL_CTX_free(ctx);
+			ERR_clear_error();
+			return pd_fail(e, PD_E_CONFIG, "tls_ca_file",
+				       "TLS: cannot read the CA file %s", ca_file);
+		}
+	} else {
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	}
+	SSL *ssl = SSL_new(ctx);
+	if (!ssl) {
+		SSL_CTX_free(ctx);
+		return pd_fail(e, PD_E_INTERNAL, "tls", "TLS: cannot create a session");
+	}
+	SSL_set_fd(ssl, fd);
+	SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	unsigned char ip[16];
+	bool is_ip = host && (inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1);
+	if (host && *host && !is_ip)
+		SSL_set_tlsext_host_name(ssl, host); /* SNI takes names only */
+	if (verify && host && *host) {
+		X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
+		if (is_ip)
+			X509_VERIFY_PARAM_set1_ip_asc(vp, host);
+		else
+			X509_VERIFY_PARAM_set1_host(vp, host, 0);
+	}
+	SSL_set_connect_state(ssl);
+	ami_tls *t = xcalloc(1, sizeof *t);
+	t->ctx = ctx;
+	t->ssl = ssl;
+	t->client = true;
+	*out = t;
+	return PD_OK;
+}
+
+pd_status ami_tls_server_new(const char *cert_file, const char *key_file, ami_tls_server **out,
+			     pd_err *e)
+{
+	*out = NULL;
+	ERR_clear_error();
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	if (!ctx)
+		return pd_fail(e, PD_E_INTERNAL, "tls", "TLS: cannot create a context");
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
+		SSL_CTX_free(ctx);
+		ERR_clear_error();
+		return pd_fail(e, PD_E_USAGE, "tls_cert", "TLS: cannot read the certificate %s",
+			       cert_file);
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		SSL_CTX_free(ctx);
+		ERR_clear_error();
+		return pd_fail(e, PD_E_USAGE, "tls_key",
+			       "TLS: cannot read the key %s, or it does not match the certificate",
+			       key_file);
+	}
+	ami_tls_server *s = xcalloc(1, sizeof *s);
+	s->ctx = ctx;
+	*out = s;
+	return PD_OK;
+}
+
+void ami_tls_server_free(ami_tls_server *s)
+{
+	if (!s)
+		return;
+	SSL_CTX_free(s->ctx);
+	free(s);
+}
+
+ami_tls *ami_tls_accept_new(ami_tls_server *s, int fd)
+{
+	SSL *ssl = SSL_new(s->ctx);
+	if (!ssl)
+		return NULL;
+	SSL_set_fd(ssl, fd);
+	SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_set_accept_state(ssl);
+	ami_tls *t = xcalloc(1, sizeof *t);
+	t->ssl = ssl;
+	return t;
+}
+
+/* Maps an OpenSSL result to recv/send conventions; returns the value to give back. */
+static ssize_t io_result(ami_tls *t, int r)
+{
+	int err = SSL_get_error(t->ssl, r);
+	t->want_write = false;
+	switch (err) {
+	case SSL_ERROR_WANT_READ:
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_WANT_WRITE:
+		t->want_write = true;
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0; /* close_notify: an orderly end */
+	case SSL_ERROR_SYSCALL:
+		ERR_clear_error();
+		if (errno == 0 || errno == EAGAIN)
+			return 0; /* EOF without close_notify: the peer went away */
+		return -1;
+	default:
+		ERR_clear_error();
+		errno = EPROTO;
+		return -1;
+	}
+}
+
+int ami_tls_handshake(ami_tls *t, char *why, size_t whyn)
+{
+	ERR_clear_error();
+	errno = 0;
+	int r = SSL_do_handshake(t->ssl);
+	if (r == 1) {
+		t->want_write = false;
+		return 1;
+	}
+	int err = SSL_get_error(t->ssl, r);
+	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+		t->want_write = err == SSL_ERROR_WANT_WRITE;
+		return 0;
+	}
+	long vr = t->client ? SSL_get_verify_result(t->ssl) : X509_V_OK;
+	if (vr != X509_V_OK) {
+		snprintf(why, whyn, "TLS: certificate verify failed (%s)",
+			 X509_verify_cert_error_string(vr));
+		ERR_clear_error();
+	} else {
+		char detail[256];
+		ssl_errors(detail, sizeof detail);
+		snprintf(why, whyn, "TLS handshake failed: %s", detail);
+	}
+	return -1;
+}
+
+ssize_t ami_tls_read(ami_tls *t, void *buf, size_t n)
+{
+	ERR_clear_error();
+	errno = 0;
+	int r = SSL_read(t->ssl, buf, n > 0x7fffffff ? 0x7fffffff : (int)n);
+	if (r > 0) {
+		t->want_write = false;
+		return r;
+	}
+	return io_result(t, r);
+}
+
+ssize_t ami_tls_write(ami_tls *t, const void *buf, size_t n)
+{
+	ERR_clear_error();
+	errno = 0;
+	int r = SSL_write(t->ssl, buf, n > 0x7fffffff ? 0x7fffffff : (int)n);
+	if (r > 0) {
+		t->want_write = false;
+		return r;
+	}
+	ssize_t v = io_result(t, r);
+	if (v == 0) {
+		errno = EPIPE; /* writing to a closed session is an error, not EOF */
+		return -1;
+	}
+	return v;
+}
+
+bool ami_tls_wants_write(const ami_tls *t)
+{
+	return t && t->want_write;
+}
+
+size_t ami_tls_pending(const ami_tls *t)
+{
+	return t ? (size_t)SSL_pending(t->ssl) : 0;
+}
+
+void ami_tls_free(ami_tls *t)
+{
+	if (!t)
+		return;
+	SSL_free(t->ssl);
+	if (t->client)
+		SSL_CTX_free(t->ctx);
+	free(t);
+}
