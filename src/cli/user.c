@@ -83,6 +83,33 @@ static int print_one(pd_cli *c, int64_t id, const char *verb)
 	return 0;
 }
 
+/* What update, remove and role assign start with: the ROLE when one is given
+ * (a bad role is reported before an unknown user), then USER of CUSTOMER.
+ * PD_CLI_CONTINUE, or the exit code after printing the error. */
+static int find_user(pd_cli *c, const char *cust, const char *key, const char *role,
+                     const char **role_key, pd_user *u, pd_err *e)
+{
+	if (role && pd_cli_role(&c->cat, role, role_key, e) != PD_OK)
+		return pd_cli_fail(c, e);
+	int64_t cid;
+	pd_status st = pd_cli_customer_id(c, cust, &cid, e);
+	if (st == PD_OK) {
+		memset(u, 0, sizeof *u);
+		st = store_user_find(c->store, cid, key, u, e);
+		if (st != PD_OK && !e->field[0])
+			snprintf(e->field, sizeof e->field, "user");
+	}
+	return st == PD_OK ? PD_CLI_CONTINUE : pd_cli_fail(c, e);
+}
+
+/* Frees *u, then prints the error or the stored user (print_one). */
+static int user_done(pd_cli *c, pd_user *u, pd_status st, const pd_err *e, const char *verb)
+{
+	int64_t id = u->id;
+	pd_user_free(u);
+	return st == PD_OK ? print_one(c, id, verb) : pd_cli_fail(c, e);
+}
+
 static int cmd_add(pd_cli *c, int argc, char **argv)
 {
 	const char *name = NULL, *email = NULL, *ext = NULL, *role = NULL;
@@ -121,24 +148,7 @@ static int cmd_add(pd_cli *c, int argc, char **argv)
 	if (st == PD_OK)
 		st = store_user_add(c->store, cid, &u, &c->actor, &out, &e);
 	pd_user_free(&u);
-	if (st != PD_OK)
-		return pd_cli_fail(c, &e);
-	int64_t id = out.id;
-	pd_user_free(&out);
-	return print_one(c, id, "Added");
-}
-
-static pd_status find_user(pd_cli *c, const char *cust, const char *key, pd_user *u, pd_err *e)
-{
-	int64_t cid;
-	pd_status st = pd_cli_customer_id(c, cust, &cid, e);
-	if (st != PD_OK)
-		return st;
-	memset(u, 0, sizeof *u);
-	st = store_user_find(c->store, cid, key, u, e);
-	if (st != PD_OK && !e->field[0])
-		snprintf(e->field, sizeof e->field, "user");
-	return st;
+	return user_done(c, &out, st, &e, "Added");
 }
 
 static int cmd_update(pd_cli *c, int argc, char **argv)
@@ -160,11 +170,10 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 	pd_err e;
 	pd_err_clear(&e);
 	const char *role_key = NULL;
-	if (role && pd_cli_role(&c->cat, role, &role_key, &e) != PD_OK)
-		return pd_cli_fail(c, &e);
 	pd_user u;
-	if (find_user(c, pos[0], pos[1], &u, &e) != PD_OK)
-		return pd_cli_fail(c, &e);
+	rc = find_user(c, pos[0], pos[1], role, &role_key, &u, &e);
+	if (rc != PD_CLI_CONTINUE)
+		return rc;
 	if (name)
 		pd_set_str(&u.display_name, name);
 	if (email)
@@ -176,11 +185,7 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 	pd_status st = pd_user_check(&c->cat, &u, &e);
 	if (st == PD_OK)
 		st = store_user_update(c->store, &u, &c->actor, &e);
-	int64_t id = u.id;
-	pd_user_free(&u);
-	if (st != PD_OK)
-		return pd_cli_fail(c, &e);
-	return print_one(c, id, "Updated");
+	return user_done(c, &u, st, &e, "Updated");
 }
 
 static int cmd_remove(pd_cli *c, int argc, char **argv)
@@ -192,8 +197,9 @@ static int cmd_remove(pd_cli *c, int argc, char **argv)
 	pd_err e;
 	pd_err_clear(&e);
 	pd_user u;
-	if (find_user(c, pos[0], pos[1], &u, &e) != PD_OK)
-		return pd_cli_fail(c, &e);
+	rc = find_user(c, pos[0], pos[1], NULL, NULL, &u, &e);
+	if (rc != PD_CLI_CONTINUE)
+		return rc;
 	pd_status st = store_user_remove(c->store, u.id, &c->actor, &e);
 	if (st == PD_OK) {
 		if (c->json) {
@@ -226,17 +232,12 @@ static int cmd_assign(pd_cli *c, int argc, char **argv)
 	pd_err e;
 	pd_err_clear(&e);
 	const char *role_key = NULL;
-	if (pd_cli_role(&c->cat, pos[2], &role_key, &e) != PD_OK)
-		return pd_cli_fail(c, &e);
 	pd_user u;
-	if (find_user(c, pos[0], pos[1], &u, &e) != PD_OK)
-		return pd_cli_fail(c, &e);
+	rc = find_user(c, pos[0], pos[1], pos[2], &role_key, &u, &e);
+	if (rc != PD_CLI_CONTINUE)
+		return rc;
 	pd_status st = store_role_assign(c->store, u.id, role_key, &c->actor, &e);
-	int64_t id = u.id;
-	pd_user_free(&u);
-	if (st != PD_OK)
-		return pd_cli_fail(c, &e);
-	return print_one(c, id, "Assigned role to");
+	return user_done(c, &u, st, &e, "Assigned role to");
 }
 
 int pd_cli_role_cmd(pd_cli *c, int argc, char **argv)
