@@ -521,17 +521,15 @@ static int outbox_retry(pd_cli *c, int argc, char **argv)
 	int count = 0;
 	if (store_outbox_retry(s, id, &c->actor, &count, &e) != PD_OK)
 		return pd_cli_fail(c, &e);
-	if (send) {
-		if (!c->json)
-			printf("%d message%s queued again.\n", count, count == 1 ? "" : "s");
-		return deliver(c, count);
-	}
+	if (!c->json)
+		printf("%d message%s queued again.\n", count, count == 1 ? "" : "s");
+	if (send)
+		return deliver(c, count); /* its JSON counts the requeued ones */
 	if (c->json) {
 		json_t *o = json_object();
 		json_object_set_new(o, "requeued", json_integer(count));
 		pd_cli_print_json(c, o);
-	} else
-		printf("%d message%s queued again.\n", count, count == 1 ? "" : "s");
+	}
 	return 0;
 }
 
