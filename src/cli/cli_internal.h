@@ -107,6 +107,8 @@ void pd_json_pbx_state(json_t *o, const pd_pbx *p, const pd_pbx_status *st);
 json_t *pd_json_template(const pd_template *t);
 /* "trial (12 days left)" etc. */
 void pd_cli_status_text(const pd_customer *c, pd_day today, char *out, size_t n);
+/* The same from a status already computed (a grid row's). */
+void pd_cli_status_fmt(pd_customer_status st, int days_left, char *out, size_t n);
 /* Money: cents -> "12.34". */
 void pd_fmt_money(int64_t cents, char out[32]);
 

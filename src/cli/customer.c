@@ -81,11 +81,7 @@ static void print_customer_line(const char *verb, const pd_customer *cu, pd_day 
 static void row_cells(const pd_row *r, const char **cells, char *st, size_t stn, char *users,
                       size_t un)
 {
-	if (r->status == PD_CS_TRIAL)
-		snprintf(st, stn, "trial (%d day%s left)", r->trial_days_left,
-		         r->trial_days_left == 1 ? "" : "s");
-	else
-		snprintf(st, stn, "%s", pd_customer_status_name(r->status));
+	pd_cli_status_fmt(r->status, r->trial_days_left, st, stn);
 	snprintf(users, un, "%lld", (long long)r->n_users);
 	cells[0] = r->c.name;
 	cells[1] = r->c.product_type;

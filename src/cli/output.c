@@ -135,14 +135,19 @@ void pd_fmt_money(int64_t cents, char out[32])
 	snprintf(out, 32, "%s%lld.%02lld", sign, (long long)(a / 100), (long long)(a % 100));
 }
 
+void pd_cli_status_fmt(pd_customer_status st, int days_left, char *out, size_t n)
+{
+	if (st == PD_CS_TRIAL)
+		snprintf(out, n, "trial (%d day%s left)", days_left, days_left == 1 ? "" : "s");
+	else
+		snprintf(out, n, "%s", pd_customer_status_name(st));
+}
+
 void pd_cli_status_text(const pd_customer *c, pd_day today, char *out, size_t n)
 {
 	pd_customer_status st = pd_customer_status_of(c, today);
-	if (st == PD_CS_TRIAL) {
-		int left = pd_customer_trial_days_left(c, today);
-		snprintf(out, n, "trial (%d day%s left)", left, left == 1 ? "" : "s");
-	} else
-		snprintf(out, n, "%s", pd_customer_status_name(st));
+	pd_cli_status_fmt(st, st == PD_CS_TRIAL ? pd_customer_trial_days_left(c, today) : 0, out,
+	                  n);
 }
 
 json_t *pd_json_customer(const pd_customer *c, pd_day today)
