@@ -63,12 +63,15 @@ static bool secret_required(const pd_catalogue *cat, const char *platform)
 	return false;
 }
 
-static void wipe_free(char *s)
+/* pd_pbx_free with the secret wiped first: it should not linger in the heap. */
+static void pbx_free_wiped(pd_pbx *p)
 {
-	if (s) {
-		memset(s, 0, strlen(s));
-		free(s);
+	if (p->secret) {
+		memset(p->secret, 0, strlen(p->secret));
+		free(p->secret);
+		p->secret = NULL;
 	}
+	pd_pbx_free(p);
 }
 
 /* Whether a secret is stored, without keeping it: read, wiped, freed. */
@@ -81,9 +84,7 @@ static bool secret_stored(pd_cli *c, int64_t customer_id)
 	if (store_pbx_get(c->store, customer_id, true, &p, &e) != PD_OK)
 		return false;
 	bool has = p.secret && *p.secret;
-	wipe_free(p.secret);
-	p.secret = NULL;
-	pd_pbx_free(&p);
+	pbx_free_wiped(&p);
 	return has;
 }
 
@@ -233,9 +234,7 @@ static int cmd_add(pd_cli *c, int argc, char **argv)
 		st = pd_pbx_check(&c->cat, &p, &e);
 	if (st == PD_OK)
 		st = store_pbx_add(c->store, cu.id, &p, &c->actor, &e);
-	wipe_free(p.secret); /* it should not linger in the heap */
-	p.secret = NULL;
-	pd_pbx_free(&p);
+	pbx_free_wiped(&p);
 	int64_t id = cu.id;
 	pd_customer_free(&cu);
 	if (st != PD_OK)
@@ -338,9 +337,7 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 		st = pd_pbx_check(&c->cat, &p, &e);
 	if (st == PD_OK)
 		st = store_pbx_update(c->store, &p, &c->actor, &e);
-	wipe_free(p.secret);
-	p.secret = NULL;
-	pd_pbx_free(&p);
+	pbx_free_wiped(&p);
 	if (st != PD_OK)
 		return pd_cli_fail(c, &e);
 	return print_pbx(c, id, "Updated");
