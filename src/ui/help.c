@@ -8,12 +8,23 @@
 struct help {
 	char **lines;
 	size_t n, top;
+	struct ui_screen *of; /* the screen asking (below us on the stack) */
+	int width;            /* the lines are wrapped for this width */
 };
 
 static void add(struct help *h, char *line)
 {
 	h->lines = xrealloc(h->lines, (h->n + 1) * sizeof *h->lines);
 	h->lines[h->n++] = line;
+}
+
+static void clear_lines(struct help *h)
+{
+	for (size_t i = 0; i < h->n; i++)
+		free(h->lines[i]);
+	free(h->lines);
+	h->lines = NULL;
+	h->n = 0;
 }
 
 static void add_context(struct help *h, struct ui_app *app, enum ui_context ctx)
@@ -30,48 +41,87 @@ static void add_context(struct help *h, struct ui_app *app, enum ui_context ctx)
 	add(h, xstrdup(""));
 }
 
-static pd_status h_create(struct ui_screen *s, void *arg, pd_err *e)
+/* The screen's notes, word-wrapped to the width (they are prose; the key
+ * lines are a table and are cut instead). Widths count bytes, which only
+ * wraps accented text a little early. */
+static void add_wrapped(struct help *h, const char *p, int width)
 {
-	struct ui_screen *of = arg;
-	struct help *h = xcalloc(1, sizeof *h);
-	s->priv = h;
+	size_t max = width > 20 ? (size_t)width : 20;
+	while (*p) {
+		size_t len = strcspn(p, "\n");
+		while (len > max) {
+			size_t cut = max;
+			while (cut > 0 && p[cut] != ' ')
+				cut--;
+			if (cut == 0) /* one long word: cut it, on a character boundary */
+				for (cut = max; cut > 1 && ((unsigned char)p[cut] & 0xC0) == 0x80;)
+					cut--;
+			add(h, xstrndup(p, cut));
+			p += cut;
+			len -= cut;
+			while (*p == ' ' && len) {
+				p++;
+				len--;
+			}
+		}
+		add(h, xstrndup(p, len));
+		p += len + (p[len] == '\n');
+	}
+}
+
+static void build(struct help *h, struct ui_app *app, int width)
+{
+	bool alive = false; /* the asking screen may have closed under us */
+	for (size_t i = 0; i < app->n_stack; i++)
+		alive |= app->stack[i] == h->of;
+	if (!alive)
+		h->of = NULL;
+	struct ui_screen *of = h->of;
+	clear_lines(h);
+	h->width = width;
 	add(h, xasprintf("provdesk %s — keys (rebind in keys.conf: bind CONTEXT KEY... ACTION)",
 			 of ? of->ops->name : ""));
 	add(h, xstrdup(""));
 	const char *extra = of && of->ops->help ? of->ops->help(of) : NULL;
 	if (extra && *extra) {
-		const char *p = extra;
-		while (*p) {
-			const char *nl = strchr(p, '\n');
-			size_t len = nl ? (size_t)(nl - p) : strlen(p);
-			add(h, xstrndup(p, len));
-			p += len + (nl ? 1 : 0);
-		}
+		add_wrapped(h, extra, width - 1);
 		add(h, xstrdup(""));
 	}
 	if (of && of->ops->context != UI_CTX_GENERIC)
-		add_context(h, s->app, of->ops->context);
-	if (of && of->ops->context == UI_CTX_VIEW)
-		add_context(h, s->app, UI_CTX_FORM);
-	add_context(h, s->app, UI_CTX_GENERIC);
+		add_context(h, app, of->ops->context);
+	if (of && (of->ops->context == UI_CTX_VIEW || of->ops->context == UI_CTX_WIZARD))
+		add_context(h, app, UI_CTX_FORM);
+	add_context(h, app, UI_CTX_GENERIC);
 	if (!of || of->ops->context == UI_CTX_GRID)
 		for (int c = UI_CTX_VIEW; c < UI_CTX__COUNT; c++)
-			add_context(h, s->app, (enum ui_context)c);
+			add_context(h, app, (enum ui_context)c);
+	if (h->top >= h->n)
+		h->top = h->n ? h->n - 1 : 0;
+}
+
+static pd_status h_create(struct ui_screen *s, void *arg, pd_err *e)
+{
+	(void)e;
+	struct help *h = xcalloc(1, sizeof *h);
+	s->priv = h;
+	h->of = arg;
+	build(h, s->app, COLS);
 	return PD_OK;
 }
 
 static void h_destroy(struct ui_screen *s)
 {
 	struct help *h = s->priv;
-	for (size_t i = 0; i < h->n; i++)
-		free(h->lines[i]);
-	free(h->lines);
+	clear_lines(h);
 	free(h);
 }
 
 static void h_layout(struct ui_screen *s)
 {
+	struct help *h = s->priv;
 	ui_screen_window(s, s->y, s->x, s->h, s->w);
+	if (s->w != h->width) /* resized: wrap the notes again */
+		build(h, s->app, s->w);
 }
 
 static void h_draw(struct ui_screen *s)

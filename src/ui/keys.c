@@ -20,6 +20,7 @@ static const struct {
 #define UI_CTX_list UI_CTX_LIST
 #define UI_CTX_live UI_CTX_LIVE
 #define UI_CTX_noc UI_CTX_NOC
+#define UI_CTX_wizard UI_CTX_WIZARD
 	UI_ACTION_LIST(UI_X)
 #undef UI_X
 };
@@ -274,14 +275,17 @@ enum ui_action ui_keymap_lookup(const struct ui_keymap *km, enum ui_context ctx,
 	}
 	if (func && key == KEY_BACKSPACE)
 		func = true;
-	for (int pass = 0; pass < 2; pass++) {
-		enum ui_context c = pass ? UI_CTX_GENERIC : ctx;
-		if (pass && ctx == UI_CTX_GENERIC)
-			break;
-		for (size_t i = 0; i < km->n; i++)
-			if (km->b[i].ctx == c && km->b[i].key == key && km->b[i].func == func)
-				return km->b[i].action;
+	/* the wizard is a form: its own keys first, then the form's, then generic */
+	enum ui_context chain[3] = {ctx, UI_CTX_GENERIC, UI_CTX_GENERIC};
+	size_t n_chain = ctx == UI_CTX_GENERIC ? 1 : 2;
+	if (ctx == UI_CTX_WIZARD) {
+		chain[1] = UI_CTX_FORM;
+		n_chain = 3;
 	}
+	for (size_t pass = 0; pass < n_chain; pass++)
+		for (size_t i = 0; i < km->n; i++)
+			if (km->b[i].ctx == chain[pass] && km->b[i].key == key && km->b[i].func == func)
+				return km->b[i].action;
 	return UI_A_NONE;
 }
 

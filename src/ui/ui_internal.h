@@ -26,7 +26,7 @@ struct ui_screen;
 /* ------------------------------------------------------------------ keys */
 
 /* Key contexts: a screen names its context; keys are looked up there first,
- * then in "generic". */
+ * then in its parent context (wizard -> form), then in "generic". */
 #define UI_CONTEXT_LIST(X)                                                   \
 	X(UI_CTX_GENERIC, "generic", "Everywhere")                               \
 	X(UI_CTX_GRID, "grid", "Customer grid")                                  \
@@ -34,7 +34,8 @@ struct ui_screen;
 	X(UI_CTX_FORM, "form", "Forms (editing)")                                \
 	X(UI_CTX_LIST, "list", "Lists (templates, catalogue, pickers)")                  \
 	X(UI_CTX_LIVE, "live", "Live panels (calls, agents, users)")                     \
-	X(UI_CTX_NOC, "noc", "NOC wall display (read-only)")
+	X(UI_CTX_NOC, "noc", "NOC wall display (read-only)")                            \
+	X(UI_CTX_WIZARD, "wizard", "Creation wizard (then Forms)")
 
 enum ui_context {
 #define UI_X(e, n, d) e,
@@ -96,7 +97,12 @@ enum ui_context {
 	X(UI_A_LIVE_RESYNC, "live-resync", live, "s", "Resync the users from the PBX")             \
 	X(UI_A_NOC_PAUSE, "noc-pause", noc, "p Space", "Pause or resume the rotation")             \
 	X(UI_A_NOC_NEXT, "noc-next", noc, "n Right Tab", "Next customer in focus")                 \
-	X(UI_A_NOC_PREV, "noc-prev", noc, "N Left BackTab", "Previous customer in focus")
+	X(UI_A_NOC_PREV, "noc-prev", noc, "N Left BackTab", "Previous customer in focus")         \
+	X(UI_A_WIZ_BACK, "wizard-back", wizard, "F5", "Previous step (what was typed is kept)")     \
+	X(UI_A_WIZ_NEXT, "wizard-next", wizard, "F6", "Next step (checks this one); on the summary: create") \
+	X(UI_A_WIZ_ADD_USER, "wizard-add-user", wizard, "F7", "Step 4: add a user")                \
+	X(UI_A_WIZ_DEL_USER, "wizard-remove-user", wizard, "F8", "Step 4: remove the user under the cursor") \
+	X(UI_A_WIZ_DISCOVER, "wizard-discover", wizard, "F9", "Step 4: list the users on the PBX of step 3 (nothing written)")
 
 enum ui_action {
 	UI_A_NONE = 0,

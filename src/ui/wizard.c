@@ -535,28 +535,29 @@ static int w_key(struct ui_screen *s, const struct ui_event *ev)
 	wiz_settle(z);
 	if (z->ask != ASK_NONE)
 		return ask_key(z, ev);
-	/* wizard keys that no field uses */
-	if (ev->func) {
-		switch (ev->key) {
-		case KEY_F(5):
+	/* The wizard's own actions (keys.conf "wizard" context). A printable key
+	 * someone bound to one still types into a text field: text comes first. */
+	bool typing = !ev->func && ev->key >= 32 && ev->key != 127 && z->form && !z->on_buttons;
+	if (!typing) {
+		switch (ev->action) {
+		case UI_A_WIZ_BACK:
 			return prev_step(z);
-		case KEY_F(6):
+		case UI_A_WIZ_NEXT:
+		case UI_A_SAVE:
 			return z->w.step == PD_WIZ_SUMMARY ? create_customer(z) : next_step(z);
-		case KEY_F(7):
+		case UI_A_WIZ_ADD_USER:
 			return add_user(z);
-		case KEY_F(8):
+		case UI_A_WIZ_DEL_USER:
 			return remove_user(z);
-		case KEY_F(9):
+		case UI_A_WIZ_DISCOVER:
 			return discover(z);
 		default:
 			break;
 		}
 	}
-	if (ev->action == UI_A_SAVE)
-		return z->w.step == PD_WIZ_SUMMARY ? create_customer(z) : next_step(z);
 	if (ev->func && ev->action == UI_A_QUIT)
 		return 0; /* F10 still quits; w_destroy keeps the draft */
-	if (!ev->func && ev->key == 27) {
+	if (ev->action == UI_A_BACK) {
 		wiz_pull_all(z);
 		z->ask = ASK_ESC;
 		z->ask_sel = 0;
@@ -566,9 +567,9 @@ static int w_key(struct ui_screen *s, const struct ui_event *ev)
 		int r = buttons_key(z, ev);
 		if (r)
 			return r;
-		if (ev->func && ev->key == KEY_NPAGE)
+		if (ev->action == UI_A_PAGE_DOWN) /* never creates: only F6 / F2 do */
 			return next_step(z);
-		if (ev->func && ev->key == KEY_PPAGE)
+		if (ev->action == UI_A_PAGE_UP)
 			return prev_step(z);
 		/* swallow the rest so "q" or "?" typed by habit do not leave */
 		return ev->action == UI_A_HELP ? 0 : UI_HANDLED;
@@ -579,9 +580,9 @@ static int w_key(struct ui_screen *s, const struct ui_event *ev)
 	r = ui_form_key(z->form, ev);
 	if (r)
 		return after_form_key(z, r | UI_HANDLED);
-	if (ev->func && ev->key == KEY_NPAGE)
+	if (ev->action == UI_A_PAGE_DOWN)
 		return next_step(z);
-	if (ev->func && ev->key == KEY_PPAGE)
+	if (ev->action == UI_A_PAGE_UP)
 		return prev_step(z);
 	return ev->action == UI_A_HELP ? 0 : UI_HANDLED;
 }
@@ -633,18 +634,37 @@ static int w_on_data(struct ui_screen *s)
 	return UI_REDRAW;
 }
 
+/* The keys of an action as bound now (keys.conf included), for the texts. */
+static const char *keys_of(struct ui_app *app, enum ui_action a, char *out, size_t n)
+{
+	ui_keymap_keys_of(app->keys, a, out, n);
+	if (!out[0])
+		snprintf(out, n, "(unbound: %s)", ui_action_name(a));
+	return out;
+}
+
 static const char *w_help(struct ui_screen *s)
 {
-	(void)s;
-	return "Creation wizard: Tab / Shift-Tab move between fields (each field is checked "
-	       "when you leave it). F6, F2 or PgDn: next step; F5 or PgUp: previous step (values "
-	       "are kept). Enter or F4 on a choice opens its list; in Country type part of the "
-	       "French or English name. Space toggles a [x] box. F7 adds a user and F8 removes "
-	       "the one under the cursor (step 4); F9 there lists the users the PBX of step 3 has "
-	       "(nothing is written: they are synced after creation). Esc asks whether to discard the draft, keep it "
-	       "or continue. The draft is saved as you go (never the PBX secret) and offered "
-	       "again the next time the wizard opens. Nothing is written until \"Create "
-	       "customer\" on the summary.";
+	struct wiz *z = s->priv;
+	struct ui_app *app = s->app;
+	char nx[64], sv[64], bk[64], pk[64], ad[64], dl[64], ds[64], es[64];
+	snprintf(z->help, sizeof z->help,
+		 "Creation wizard: Tab / Shift-Tab move between fields (each field is checked "
+		 "when you leave it). %s or %s: next step (on the summary: create the customer); "
+		 "PgDn also goes on, never creates. %s or PgUp: previous step (values are kept). "
+		 "Enter or %s on a choice opens its list; in Country type part of the French or "
+		 "English name. Space toggles a [x] box. %s adds a user and %s removes the one "
+		 "under the cursor (step 4); %s there lists the users the PBX of step 3 has "
+		 "(nothing is written: they are synced after creation). %s asks whether to "
+		 "discard the draft, keep it or continue. The draft is saved as you go (never the "
+		 "PBX secret) and offered again the next time the wizard opens. Nothing is written "
+		 "until \"Create customer\" on the summary.",
+		 keys_of(app, UI_A_WIZ_NEXT, nx, sizeof nx), keys_of(app, UI_A_SAVE, sv, sizeof sv),
+		 keys_of(app, UI_A_WIZ_BACK, bk, sizeof bk), keys_of(app, UI_A_PICK, pk, sizeof pk),
+		 keys_of(app, UI_A_WIZ_ADD_USER, ad, sizeof ad),
+		 keys_of(app, UI_A_WIZ_DEL_USER, dl, sizeof dl),
+		 keys_of(app, UI_A_WIZ_DISCOVER, ds, sizeof ds), keys_of(app, UI_A_BACK, es, sizeof es));
+	return z->help;
 }
 
 /* The status line: the whole error of the field under the cursor (the room
@@ -770,9 +790,62 @@ static void w_destroy(struct ui_screen *s)
 	s->priv = NULL;
 }
 
-static const struct ui_screen_ops wizard_ops = {
+/* The function-key bar names the keys bound now (keys.conf may move them):
+ * filled when the wizard opens; one wizard at a time. */
+static char wizard_fkeys[256];
+
+/* The key to show for an action: its first function key, else its first key. */
+static void first_key(struct ui_app *app, enum ui_action a, char *out, size_t n)
+{
+	char all[128];
+	ui_keymap_keys_of(app->keys, a, all, sizeof all);
+	const char *pick = all, *p = all;
+	size_t len = strcspn(all, ",");
+	while (*p) {
+		size_t l = strcspn(p, ",");
+		if (p[0] == 'F' && p[1] >= '0' && p[1] <= '9') {
+			pick = p;
+			len = l;
+			break;
+		}
+		p += l;
+		while (*p == ',' || *p == ' ')
+			p++;
+	}
+	snprintf(out, n, "%.*s", (int)len, pick);
+}
+
+static void build_fkeys(struct ui_app *app)
+{
+	static const struct {
+		enum ui_action a;
+		const char *label;
+	} bar[] = {
+		{UI_A_HELP, "Help"},	     {UI_A_PICK, "Choices"},	 {UI_A_WIZ_BACK, "Back"},
+		{UI_A_WIZ_NEXT, "Next"},     {UI_A_WIZ_ADD_USER, "Add user"},
+		{UI_A_WIZ_DEL_USER, "Del user"}, {UI_A_WIZ_DISCOVER, "Discover"},
+		{UI_A_BACK, "Cancel"},
+	};
+	size_t used = 0;
+	wizard_fkeys[0] = 0;
+	for (size_t i = 0; i < sizeof bar / sizeof bar[0]; i++) {
+		char k[128];
+		first_key(app, bar[i].a, k, sizeof k);
+		if (!k[0])
+			continue; /* unbound: nothing to show */
+		int w = snprintf(wizard_fkeys + used, sizeof wizard_fkeys - used, "%s%s|%s",
+				 used ? "|" : "", k, bar[i].label);
+		if (w < 0 || (size_t)w >= sizeof wizard_fkeys - used) {
+			wizard_fkeys[used] = 0;
+			break;
+		}
+		used += (size_t)w;
+	}
+}
+
+static struct ui_screen_ops wizard_ops = {
 	.name = "wizard",
-	.context = UI_CTX_FORM,
+	.context = UI_CTX_WIZARD,
 	.create = w_create,
 	.destroy = w_destroy,
 	.layout = w_layout,
@@ -781,11 +854,12 @@ static const struct ui_screen_ops wizard_ops = {
 	.help = w_help,
 	.on_data = w_on_data,
 	.status = w_status,
-	.fkeys = "F1|Help|F4|Choices|F5|Back|F6|Next|F7|Add user|F8|Del user|F9|Discover|Esc|Cancel",
+	.fkeys = wizard_fkeys,
 };
 
 int ui_wizard_open(struct ui_app *app)
 {
+	build_fkeys(app);
 	struct ui_screen *s = ui_push(app, &wizard_ops, NULL);
 	if (!s)
 		return 0;

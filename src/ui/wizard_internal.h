@@ -45,6 +45,7 @@ struct wiz {
 	char note[256];
 	enum ui_role note_role;
 	bool save_pending; /* a field was left: write the draft */
+	char help[2048];   /* w_help's text, with the keys bound now */
 	int fy, fh;        /* form rows in the window */
 	/* a step taller than the room is shown a page at a time (no absolute
 	 * positions: pages are recomputed on every layout) */

@@ -233,3 +233,40 @@ Test(keys, key_names_round_trip)
 		cr_assert_str_eq(out, names[i]);
 	}
 }
+
+/* The wizard's keys come from the table: its own context, then the form's,
+ * then generic; a keys.conf line moves them. */
+Test(keys, wizard_context_falls_back_to_form_then_generic)
+{
+	setlocale(LC_ALL, "C.UTF-8");
+	struct ui_keymap *km = ui_keymap_new();
+	cr_assert_eq(ui_keymap_lookup(km, UI_CTX_WIZARD, KEY_F(5), true), UI_A_WIZ_BACK);
+	cr_assert_eq(ui_keymap_lookup(km, UI_CTX_WIZARD, KEY_F(6), true), UI_A_WIZ_NEXT);
+	cr_assert_eq(ui_keymap_lookup(km, UI_CTX_WIZARD, KEY_F(7), true), UI_A_WIZ_ADD_USER);
+	cr_assert_eq(ui_keymap_lookup(km, UI_CTX_WIZARD, KEY_F(8), true), UI_A_WIZ_DEL_USER);
+	cr_assert_eq(ui_keymap_lookup(km, UI_CTX_WIZARD, KEY_F(9), true), UI_A_WIZ_DISCOVER);
+	cr_assert_eq(ui_keymap_lookup(km, UI_CTX_WIZARD, '\t', false), UI_A_NEXT_FIELD);
+	cr_assert_eq(ui_keymap_lookup(km, UI_CTX_WIZARD, 19, false), UI_A_SAVE);
+	cr_assert_eq(ui_keymap_lookup(km, UI_CTX_WIZARD, 27, false), UI_A_BACK);
+	cr_assert_eq(ui_keymap_lookup(km, UI_CTX_WIZARD, KEY_NPAGE, true), UI_A_PAGE_DOWN);
+	/* wizard keys stay in the wizard: F7 in a form screen is nothing */
+	cr_assert_eq(ui_keymap_lookup(km, UI_CTX_FORM, KEY_F(7), true), UI_A_NONE);
+	cr_assert_eq(ui_keymap_lookup(km, UI_CTX_GRID, KEY_F(7), true), UI_A_NEW);
+	cr_assert_eq(ui_context_name(UI_CTX_WIZARD)[0], 'w');
+	pd_err e;
+	pd_err_clear(&e);
+	cr_assert_eq(ui_keymap_parse(km, "unbind wizard F6\nbind wizard F11 ^N wizard-next\n"
+					 "bind wizard F4 wizard-discover\n",
+				     "keys.conf", &e),
+		     PD_OK, "%s", e.message);
+	cr_assert_eq(ui_keymap_lookup(km, UI_CTX_WIZARD, KEY_F(6), true), UI_A_NONE);
+	cr_assert_eq(ui_keymap_lookup(km, UI_CTX_WIZARD, KEY_F(11), true), UI_A_WIZ_NEXT);
+	cr_assert_eq(ui_keymap_lookup(km, UI_CTX_WIZARD, 14, false), UI_A_WIZ_NEXT);
+	/* the wizard's binding wins over the form's pick, which other forms keep */
+	cr_assert_eq(ui_keymap_lookup(km, UI_CTX_WIZARD, KEY_F(4), true), UI_A_WIZ_DISCOVER);
+	cr_assert_eq(ui_keymap_lookup(km, UI_CTX_FORM, KEY_F(4), true), UI_A_PICK);
+	char keys[64];
+	ui_keymap_keys_of(km, UI_A_WIZ_NEXT, keys, sizeof keys);
+	cr_assert_str_eq(keys, "F11, ^N");
+	ui_keymap_free(km);
+}
