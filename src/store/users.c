@@ -124,7 +124,10 @@ pd_status user_insert(pd_store *s, const pd_customer *c, pd_user *u, bool primar
                       bool new_customer, const char *email_field, const pd_actor *a,
                       int64_t *id_out, pd_err *e)
 {
-	pd_status r = email_free(s, c->id, u->email, 0, email_field, e);
+	/* The first user of a customer created in this transaction has no one
+	 * to clash with; the unique index still stands behind the check. */
+	pd_status r = primary && new_customer ? PD_OK
+	                                      : email_free(s, c->id, u->email, 0, email_field, e);
 	if (r != PD_OK)
 		return r;
 	if (primary)
