@@ -100,6 +100,131 @@ void cv_user_form(struct ui_app *app, struct cview *v)
 	ui_formscreen_open(app, &def);
 }
 
+/* Edit a console user: the same three fields and core checks as adding one;
+ * the role keeps its own action (R). Saved with the version read when the
+ * form opened, so a change by another console is refused, not overwritten. */
+struct user_edit_ctx {
+	struct ui_app *app;
+	pd_user orig;
+};
+
+static void user_edit_init(struct ui_form *f, void *vctx)
+{
+	struct user_edit_ctx *x = vctx;
+	ui_form_set(f, U_NAME, x->orig.display_name ? x->orig.display_name : "");
+	ui_form_set(f, U_EMAIL, x->orig.email ? x->orig.email : "");
+	ui_form_set(f, U_EXT, x->orig.extension ? x->orig.extension : "");
+	if (x->orig.primary)
+		ui_form_set_note(f, U_EMAIL, "the Customer Administrator's login; same as on the PBX");
+}
+
+static pd_status user_edit_submit(struct ui_form *f, void *vctx, pd_err *e)
+{
+	struct user_edit_ctx *x = vctx;
+	pd_user u = x->orig; /* id, customer, version, role, primary: as read */
+	u.display_name = pd_trim(ui_form_get(f, U_NAME));
+	u.email = pd_trim(ui_form_get(f, U_EMAIL));
+	u.extension = *ui_form_get(f, U_EXT) ? pd_trim(ui_form_get(f, U_EXT)) : NULL;
+	pd_status st = store_user_update(x->app->store, &u, &x->app->actor, e);
+	if (st == PD_OK)
+		ui_msg(x->app, UI_R_STATUS_OK, "user %s saved", u.display_name);
+	free(u.display_name);
+	free(u.email);
+	free(u.extension);
+	return st;
+}
+
+static void user_edit_free(void *vctx)
+{
+	struct user_edit_ctx *x = vctx;
+	pd_user_free(&x->orig);
+	free(x);
+}
+
+void cv_user_edit_form(struct ui_app *app, struct cview *v)
+{
+	if (!v->n_users)
+		return;
+	const pd_user *u = &v->users[v->sel[CV_USERS]];
+	if (u->synced) {
+		ui_msg(app, UI_R_STATUS_WARN,
+		       "%s is synced from the PBX: change it on the PBX (R sets its role here)",
+		       u->display_name);
+		return;
+	}
+	struct user_edit_ctx *x = xcalloc(1, sizeof *x);
+	x->app = app;
+	pd_err e;
+	pd_err_clear(&e);
+	/* the stored row, not the list's copy: its version is the one we save over */
+	if (store_user_get(app->store, u->id, &x->orig, &e) != PD_OK) {
+		ui_show_err(app, "user", &e);
+		free(x);
+		return;
+	}
+	char *title = xasprintf("Edit user %s", x->orig.display_name);
+	struct ui_formscreen_def def = {
+		.title = title,
+		.intro = "Display name, email and extension are checked as for a new user; the "
+			 "email stays unique within the customer. R on the list sets the role.",
+		.spec = user_spec,
+		.n = U_ROLE, /* no role field: R does that */
+		.check = user_check,
+		.init = user_edit_init,
+		.submit = user_edit_submit,
+		.free_ctx = user_edit_free,
+		.ctx = x,
+	};
+	ui_formscreen_open(app, &def);
+	free(title);
+}
+
+/* Remove a console user, after a confirmation naming them. */
+struct remove_ctx {
+	int64_t user_id;
+	char *name;
+};
+
+static void remove_done(struct ui_app *app, void *vctx, bool ok, const char *text)
+{
+	(void)text;
+	struct remove_ctx *r = vctx;
+	if (ok) {
+		pd_err e;
+		pd_err_clear(&e);
+		if (store_user_remove(app->store, r->user_id, &app->actor, &e) != PD_OK)
+			ui_show_err(app, "user not removed", &e);
+		else
+			ui_msg(app, UI_R_STATUS_OK, "user %s removed", r->name);
+		ui_app_data_changed(app);
+	}
+	free(r->name);
+	free(r);
+}
+
+void cv_user_remove(struct ui_app *app, struct cview *v)
+{
+	if (!v->n_users)
+		return;
+	const pd_user *u = &v->users[v->sel[CV_USERS]];
+	struct remove_ctx *r = xmalloc(sizeof *r);
+	r->user_id = u->id;
+	r->name = xstrdup(u->display_name);
+	if (u->primary || u->synced) {
+		/* The store owns the rule (the primary user stays, synced users go on
+		 * the PBX): ask it, so its refusal is what the user reads, without a
+		 * question whose answer could only be refused. */
+		remove_done(app, r, true, NULL);
+		return;
+	}
+	char *text = xasprintf("Remove %s%s%s%s from this customer? They lose their access; "
+			       "calls already made stay attributed.",
+			       u->display_name, u->email ? " <" : "", u->email ? u->email : "",
+			       u->email ? ">" : "");
+	ui_dialog_confirm(app, "Remove user", text, remove_done, r);
+	free(text);
+}
+
 struct role_ctx {
 	int64_t user_id;
 };

@@ -179,17 +179,61 @@ static size_t list_scroll(struct cview *v, int tab, size_t n, int rows)
 	return v->top[tab];
 }
 
+/* The console user a synced user is linked to (by email), or the synced
+ * user linked to a console user; NULL when none. */
+static const pd_user *link_of(const struct cview *v, const pd_user *u)
+{
+	for (size_t i = 0; i < v->n_users; i++) {
+		const pd_user *o = &v->users[i];
+		if (u->synced && u->linked_user_id && o->id == u->linked_user_id)
+			return o;
+		if (!u->synced && o->synced && o->linked_user_id == u->id)
+			return o;
+	}
+	return NULL;
+}
+
+/* "PBX ↔ Hélène Dupré", "PBX only", "console ↔ PBX 1001", "console" */
+static void link_text(const struct cview *v, const pd_user *u, char *out, size_t n)
+{
+	const pd_user *o = link_of(v, u);
+	if (u->synced)
+		snprintf(out, n, o ? "PBX ↔ %s" : "PBX only", o ? o->display_name : "");
+	else if (o)
+		snprintf(out, n, "console ↔ PBX %s", o->endpoint ? o->endpoint : o->display_name);
+	else
+		snprintf(out, n, "console");
+}
+
 static void draw_users(struct ui_screen *s, struct cview *v, int y0)
 {
 	WINDOW *w = s->win;
 	struct ui_app *app = s->app;
-	int cw[6] = {24, 28, 6, 16, 8, 8};
-	int fixed = cw[1] + cw[2] + cw[3] + cw[4] + cw[5] + 6;
+	enum { NC = 6 };
+	/* Name takes what is left (15 cells at 80 columns); past 18 cells of
+	 * name, Source / link then Role grow to their longest usual texts
+	 * ("console ↔ PBX 1001", "Customer Administrator"): both at 100 */
+	int cw[NC] = {0, 22, 6, 14, 16, 7};
+	int fixed = NC - 1;
+	for (int i = 1; i < NC; i++)
+		fixed += cw[i];
+	int extra = s->w - fixed - 18;
+	const struct {
+		int col, most;
+	} grow[] = {{4, 4}, {3, 8}, {4, 8}};
+	for (size_t g = 0; g < sizeof grow / sizeof grow[0] && extra > 0; g++) {
+		int add = extra < grow[g].most ? extra : grow[g].most;
+		cw[grow[g].col] += add;
+		extra -= add;
+	}
+	fixed = NC - 1;
+	for (int i = 1; i < NC; i++)
+		fixed += cw[i];
 	cw[0] = s->w - fixed > 12 ? s->w - fixed : 12;
-	const char *hd[6] = {"Name", "Email", "Ext", "Role", "Source", "Invite"};
+	const char *hd[NC] = {"Name", "Email", "Ext", "Role", "Source / link", "Invite"};
 	int x = 0;
 	ui_fill(w, y0, 0, s->w, ui_role(UI_R_GRID_HEADER));
-	for (int i = 0; i < 6; i++) {
+	for (int i = 0; i < NC; i++) {
 		ui_put(w, y0, x, cw[i], hd[i], ui_role(UI_R_GRID_HEADER), true);
 		x += cw[i] + 1;
 	}
@@ -203,18 +247,22 @@ static void draw_users(struct ui_screen *s, struct cview *v, int y0)
 		attr_t a = ui_role(sel ? UI_R_GRID_SELECTED : UI_R_GRID_ROW);
 		ui_fill(w, y0 + 1 + r, 0, s->w, a);
 		const pd_role *role = u->role ? pd_catalogue_role(app->cat, u->role) : NULL;
-		const char *src = u->synced ? (u->linked_user_id ? "linked" : "synced") : "console";
-		const char *t[6] = {u->display_name, u->email ? u->email : "",
-				    u->extension ? u->extension : u->endpoint ? u->endpoint : "",
-				    role ? role->name : u->role ? u->role : "(no access)", src,
-				    u->synced ? "" : invite_of(v, u)};
+		char link[200];
+		link_text(v, u, link, sizeof link);
+		char name[200];
+		snprintf(name, sizeof name, "%s%s", u->display_name, u->primary ? " ★" : "");
+		const char *t[NC] = {name, u->email ? u->email : "",
+				     u->extension ? u->extension : u->endpoint ? u->endpoint : "",
+				     role ? role->name : u->role ? u->role : "(no access)", link,
+				     u->synced ? "" : invite_of(v, u)};
 		x = 0;
-		for (int i = 0; i < 6; i++) {
+		for (int i = 0; i < NC; i++) {
 			ui_put(w, y0 + 1 + r, x, cw[i], t[i], a, false);
 			x += cw[i] + 1;
 		}
 	}
-	ui_put(w, s->h - 1, 1, s->w - 2, "+: add user · R: assign role · i: resend invitation",
+	ui_put(w, s->h - 1, 1, s->w - 2,
+	       "+: add · e: edit · d: remove · R: role · i: resend invitation · ★ primary",
 	       ui_role(UI_R_NOTE), false);
 }
 
@@ -427,6 +475,12 @@ static int cv_key(struct ui_screen *s, const struct ui_event *ev)
 			cv_pbx_form(app, v, false);
 		else if (v->tab == CV_USERS && ev->action == UI_A_OPEN && v->n_users)
 			cv_role_pick(app, v);
+		else if (v->tab == CV_USERS && v->n_users)
+			cv_user_edit_form(app, v);
+		return UI_HANDLED;
+	case UI_A_REMOVE_USER:
+		if (!ro && v->tab == CV_USERS && v->n_users)
+			cv_user_remove(app, v);
 		return UI_HANDLED;
 	case UI_A_ACTIONS:
 		if (!ro)
@@ -487,7 +541,10 @@ static const char *cv_help(struct ui_screen *s)
 {
 	return "A customer. Tab/Shift-Tab or 1-5 switch tabs. Details: e edits, a opens the\n"
 	       "actions (trial extend/convert/end, disable/enable, delete by typing the name,\n"
-	       "restore). Users: + adds, R assigns a role, i resends the invitation.\n"
+	       "restore). Users: + adds, e edits the selected console user (name, email,\n"
+	       "extension), d removes it (asks first; the primary user ★ stays), R assigns a\n"
+	       "role, i resends the invitation. Synced users come from the PBX (change them\n"
+	       "there); Source / link shows which console user a synced one is linked to by email.\n"
 	       "PBX: + adds a connection, e edits (the secret is never shown), E enables/disables.";
 }
 

@@ -162,6 +162,30 @@ static const char *fs_help(struct ui_screen *s)
 	       "Choice fields: Enter or F4 opens the list, Left/Right cycles. Toggles: Space.";
 }
 
+/* The status line: the whole error of the field under the cursor (the room
+ * beside a field cuts a long one), else what the screen below would show. */
+static void fs_status(struct ui_screen *s, char *buf, size_t n, enum ui_role *role)
+{
+	struct fscreen *fs = s->priv;
+	int cur = ui_form_current(fs->form);
+	const char *err = cur >= 0 ? ui_form_error(fs->form, cur) : NULL;
+	if (err && (size_t)cur < fs->def.n) {
+		*role = UI_R_STATUS_ERROR;
+		snprintf(buf, n, "%s: %s", fs->def.spec[cur].label, err);
+		return;
+	}
+	struct ui_app *app = s->app;
+	size_t at = app->n_stack;
+	for (size_t i = 0; i < app->n_stack; i++)
+		if (app->stack[i] == s)
+			at = i;
+	while (at-- > 0 && at < app->n_stack)
+		if (app->stack[at]->ops->status) {
+			app->stack[at]->ops->status(app->stack[at], buf, n, role);
+			return;
+		}
+}
+
 static const struct ui_screen_ops formscreen_ops = {
 	.name = "form",
 	.context = UI_CTX_FORM,
@@ -171,6 +195,7 @@ static const struct ui_screen_ops formscreen_ops = {
 	.draw = fs_draw,
 	.handle_key = fs_key,
 	.help = fs_help,
+	.status = fs_status,
 	.fkeys = "F1|Help|F2|Save|F4|Choose|Esc|Cancel|F10|Quit",
 };
 

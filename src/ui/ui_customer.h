@@ -31,6 +31,9 @@ void ui_edit_customer(struct ui_app *app, const pd_customer *c);
 void cv_actions(struct ui_app *app, struct cview *v);
 /* cforms.c */
 void cv_user_form(struct ui_app *app, struct cview *v);
+/* The selected user of the Users tab: edit (console users) / remove (asks). */
+void cv_user_edit_form(struct ui_app *app, struct cview *v);
+void cv_user_remove(struct ui_app *app, struct cview *v);
 void cv_pbx_form(struct ui_app *app, struct cview *v, bool create);
 void cv_role_pick(struct ui_app *app, struct cview *v);
 /* Choices for a product type field: sold in country, allowing platform. */

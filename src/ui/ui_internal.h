@@ -77,11 +77,12 @@ enum ui_context {
 	X(UI_A_TAB3, "tab-pbx", view, "3", "PBX tab")                                               \
 	X(UI_A_TAB4, "tab-roles", view, "4", "Roles tab")                                           \
 	X(UI_A_TAB5, "tab-activity", view, "5", "Activity tab")                                     \
-	X(UI_A_EDIT, "edit", view, "e F4", "Edit (details, PBX settings, template)")                \
+	X(UI_A_EDIT, "edit", view, "e F4", "Edit (details, the selected user, PBX settings, template)") \
 	X(UI_A_ACTIONS, "actions", view, "a F2", "Actions: trial, disable/enable, delete, restore") \
 	X(UI_A_ADD, "add", view, "+ F7", "Add (user, PBX connection)")                              \
 	X(UI_A_ROLE, "assign-role", view, "R", "Assign a role to the selected user")               \
 	X(UI_A_RESEND, "resend-invitation", view, "i", "Resend the selected user's invitation")    \
+	X(UI_A_REMOVE_USER, "remove-user", view, "d Del F8", "Remove the selected user (asks first; never the primary user)") \
 	X(UI_A_TOGGLE_ENABLED, "toggle-enabled", view, "E", "Enable or disable the PBX connection") \
 	X(UI_A_NEXT_FIELD, "next-field", form, "Tab", "Next field (checks the field left)")         \
 	X(UI_A_PREV_FIELD, "prev-field", form, "BackTab", "Previous field")                         \
