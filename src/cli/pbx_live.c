@@ -36,11 +36,14 @@ static int load(pd_cli *c, const char *id, bool with_secret, pd_customer *cu, pd
 		return pd_cli_fail(c, &e);
 	memset(p, 0, sizeof *p);
 	if (store_pbx_get(c->store, cu->id, with_secret, p, &e) != PD_OK) {
-		if (e.status == PD_E_NOTFOUND)
-			return pd_cli_failf(c, PD_E_NOTFOUND, "pbx",
-					    "customer \"%s\" has no PBX connection (add one with "
-					    "\"provdesk pbx add\")", cu->name);
-		return pd_cli_fail(c, &e);
+		/* the callers only free what a successful load filled */
+		int rc = e.status == PD_E_NOTFOUND
+				 ? pd_cli_failf(c, PD_E_NOTFOUND, "pbx",
+						"customer \"%s\" has no PBX connection (add one with "
+						"\"provdesk pbx add\")", cu->name)
+				 : pd_cli_fail(c, &e);
+		pd_customer_free(cu);
+		return rc;
 	}
 	return PD_CLI_CONTINUE;
 }
