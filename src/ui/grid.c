@@ -193,29 +193,46 @@ static void grid_refresh(struct ui_app *app, struct grid *g, bool counts)
 	want_idle(g);
 }
 
-/* Put customer `id` on screen and select it, if it matches the query. The
- * keyset anchor is fetched through a query on its (unique) tenant id. */
+/* Put customer `id` on screen and select it (after the wizard created it).
+ * The keyset anchor is the row's id alone (the store reads its sort key), so
+ * the user's filter and sort stay as they were; only when the customer does
+ * not match the filter is the filter cleared, and the status line says so. */
 static void jump_to(struct ui_app *app, struct grid *g, int64_t id)
 {
-	pd_customer c;
-	pd_err e;
-	if (store_customer_get(app->store, id, &c, &e) != PD_OK)
-		return;
-	pd_query q1 = g->q;
-	q1.filter = c.tenant_id;
-	q1.include_deleted = true;
-	pd_row r;
+	pd_row a;
+	memset(&a, 0, sizeof a);
+	a.c.id = id;
+	pd_row first;
+	memset(&first, 0, sizeof first);
 	size_t n = 0;
-	memset(&r, 0, sizeof r);
-	if (store_customer_page(app->store, &q1, PD_PAGE_FIRST, NULL, 1, &r, &n, &e) == PD_OK && n) {
-		set_anchor(g, &r);
-		g->sel_id = id;
-		pd_row_free(&r);
+	pd_err e;
+	pd_err_clear(&e);
+	g->q.filter = g->filter[0] ? g->filter : NULL;
+	g->q.today = pd_today();
+	if (store_customer_page(app->store, &g->q, PD_PAGE_FROM, &a, 1, &first, &n, &e) != PD_OK) {
+		db_fail(app, g, &e);
+		return;
 	}
-	pd_customer_free(&c);
-	grid_refresh(app, g, false);
-	/* show it a few lines down rather than at the very top */
+	bool matches = n && first.c.id == id;
+	if (n)
+		pd_row_free(&first);
+	if (!matches && g->filter[0]) {
+		char was[sizeof g->filter], before[sizeof app->msg];
+		snprintf(was, sizeof was, "%s", g->filter);
+		snprintf(before, sizeof before, "%s", app->msg); /* e.g. "Customer … created" */
+		g->filter[0] = 0;
+		g->filtering = false;
+		g->need_requery = false;
+		/* first, so that a narrow status line still shows it */
+		ui_msg(app, UI_R_STATUS_WARN, "Filter \"%s\" cleared: the new customer does not match it%s%s",
+		       was, before[0] ? " · " : "", before);
+	}
+	set_anchor(g, &a);
+	g->sel_id = id;
+	grid_refresh(app, g, true);
 	select_id(g, id, 0);
+	if (g->n)
+		g->sel_id = g->rows[g->sel].c.id;
 }
 
 /* ---- movement ---- */
