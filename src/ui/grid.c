@@ -769,7 +769,10 @@ static const char *g_help(struct ui_screen *s)
 	return "The customer grid. Type / then part of a name, reference, tenant id or note;\n"
 	       "the list narrows as you type and the match is highlighted. Enter opens.\n"
 	       "Trials ending within 7 days are highlighted. Changes made in other consoles\n"
-	       "appear within a second or two.";
+	       "appear within a second or two.\n"
+	       "Sorting (> < F6 I): every column but PBX, Calls and Agents. Those three are\n"
+	       "live (from the PBX monitor, not stored), so they are not sortable: > and <\n"
+	       "skip them.";
 }
 
 const struct ui_screen_ops ui_grid_ops = {

@@ -50,6 +50,16 @@ seed "Zed Gamma" analytics-pro DE
 start_console 100 30
 wait_for "Client 01"
 
+# ---- the live columns (PBX, Calls, Agents) are not sortable: > skips them
+keys F1
+check "help says which columns are not sortable" wait_for "live (from the PBX monitor, not stored), so they are not sortable"
+keys Escape
+wait_for "provdesk — Customers"
+keys ">" ">" ">" ">" ">" ">"
+check "> reaches Users (after Internal, skipping PBX)" wait_for "Use…▲"
+keys ">"
+check "> from Users goes back to Name (skipping Calls and Agents)" wait_for "Name▲"
+
 # ---- far down an unfiltered grid sorted by name
 create_in_wizard "Client 45b"
 check "created" test "$(sqlite3 "$DB" "select count(*) from customers where name='Client 45b'")" = 1
