@@ -375,6 +375,22 @@ static pd_status remove_tx(pd_store *s, void *vx, pd_err *e)
 		            "\"%.100s\" is synced from the PBX; remove it on the PBX",
 		            cur.display_name);
 	if (r == PD_OK) {
+		/* an invitation still waiting must not reach someone who no longer
+		 * has an account: it is kept (history) but will never be sent */
+		static const char cancel[] =
+		    "UPDATE outbox SET state = ?, last_error = 'user removed before it was sent'"
+		    " WHERE user_id = ? AND state = ?";
+		sqlite3_stmt *st = st_get(s, cancel, e);
+		if (!st)
+			r = FAILED(e);
+		else {
+			sqlite3_bind_int(st, 1, PD_INVITE_FAILED);
+			sqlite3_bind_int64(st, 2, cur.id);
+			sqlite3_bind_int(st, 3, PD_INVITE_QUEUED);
+			r = st_exec(s, st, e);
+		}
+	}
+	if (r == PD_OK) {
 		static const char sql[] = "DELETE FROM users WHERE id = ?";
 		sqlite3_stmt *st = st_get(s, sql, e);
 		if (!st)

@@ -52,6 +52,37 @@ Test(users, add_unique_email_per_customer_and_invitation)
 	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM outbox"), 4);
 }
 
+Test(users, removing_a_user_cancels_its_waiting_invitation)
+{
+	int64_t c = fx_create("Customer R");
+	pd_err e = {0};
+	pd_user u = console_user("Rémi", "remi@example.com", "agent"), out = {0};
+	cr_assert_eq(store_user_add(fx_s, c, &u, &fx_alice, &out, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(store_user_remove(fx_s, out.id, &fx_alice, &e), PD_OK, "%s", e.message);
+	pd_outbox *v = NULL;
+	size_t n = 0;
+	cr_assert_eq(store_outbox_list(fx_s, c, &v, &n, &e), PD_OK);
+	int remi = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(v[i].to_addr, "remi@example.com"))
+			continue;
+		remi++;
+		cr_assert_eq(v[i].state, PD_INVITE_FAILED, "the removed user's invitation is not sent");
+		cr_assert_str_eq(v[i].last_error, "user removed before it was sent");
+	}
+	cr_assert_eq(remi, 1);
+	pd_outbox pending = {0};
+	while (store_outbox_next_due(fx_s, INT64_MAX, &pending, NULL) == PD_OK) {
+		cr_assert_str_neq(pending.to_addr, "remi@example.com");
+		cr_assert_eq(store_outbox_mark_sent(fx_s, pending.id, 1, NULL), PD_OK);
+		pd_outbox_free(&pending);
+		memset(&pending, 0, sizeof pending);
+	}
+	pd_outboxes_free(v, n);
+	pd_user_free(&u);
+	pd_user_free(&out);
+}
+
 Test(users, roles_and_the_primary_admin)
 {
 	int64_t c = fx_create("Roles Inc");
