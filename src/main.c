@@ -22,7 +22,7 @@ static int demo_start(pd_cli *c, pd_ui_opts *o, pd_labpbx **lab)
 	    .users = 20,
 	    .queues = 2,
 	    .sites = 2,
-	    .call_rate = 6,
+	    .call_rate = 20, /* a call every ~3 s: a newcomer sees calls at once */
 	    .seed = 1,
 	};
 	pd_err e;
