@@ -47,3 +47,31 @@ const char *ui_country_name(const struct ui_app *app, const char *code)
 	const pd_country *c = app->geo && code ? pd_geo_country(app->geo, code) : NULL;
 	return c ? c->name_en : code ? code : "";
 }
+
+int ui_list_move(size_t *sel, size_t n, size_t page, enum ui_action action)
+{
+	switch (action) {
+	case UI_A_UP:
+		if (*sel)
+			(*sel)--;
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_DOWN:
+		if (*sel + 1 < n)
+			(*sel)++;
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_PAGE_UP:
+		*sel = *sel > page ? *sel - page : 0;
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_PAGE_DOWN:
+		*sel = n && *sel + page < n ? *sel + page : n ? n - 1 : 0;
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_HOME:
+		*sel = 0;
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_END:
+		*sel = n ? n - 1 : 0;
+		return UI_HANDLED | UI_REDRAW;
+	default:
+		return 0;
+	}
+}

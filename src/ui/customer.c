@@ -397,30 +397,7 @@ static int list_key(struct ui_screen *s, struct cview *v, size_t n, const struct
 {
 	size_t *sel = &v->sel[v->tab];
 	size_t page = s->h > 6 ? (size_t)s->h - 6 : 1;
-	switch (ev->action) {
-	case UI_A_UP:
-		if (*sel)
-			(*sel)--;
-		return UI_HANDLED | UI_REDRAW;
-	case UI_A_DOWN:
-		if (*sel + 1 < n)
-			(*sel)++;
-		return UI_HANDLED | UI_REDRAW;
-	case UI_A_PAGE_UP:
-		*sel = *sel > page ? *sel - page : 0;
-		return UI_HANDLED | UI_REDRAW;
-	case UI_A_PAGE_DOWN:
-		*sel = n && *sel + page < n ? *sel + page : n ? n - 1 : 0;
-		return UI_HANDLED | UI_REDRAW;
-	case UI_A_HOME:
-		*sel = 0;
-		return UI_HANDLED | UI_REDRAW;
-	case UI_A_END:
-		*sel = n ? n - 1 : 0;
-		return UI_HANDLED | UI_REDRAW;
-	default:
-		return 0;
-	}
+	return ui_list_move(sel, n, page, ev->action);
 }
 
 static int cv_key(struct ui_screen *s, const struct ui_event *ev)

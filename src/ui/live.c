@@ -386,28 +386,8 @@ static int lv_key(struct ui_screen *s, const struct ui_event *ev)
 	case UI_A_LIVE_RESYNC:
 		ui_services_resync(s->app, l->id);
 		return UI_HANDLED | UI_REDRAW;
-	case UI_A_UP:
-		if (*sel)
-			(*sel)--;
-		return UI_HANDLED | UI_REDRAW;
-	case UI_A_DOWN:
-		if (*sel + 1 < n)
-			(*sel)++;
-		return UI_HANDLED | UI_REDRAW;
-	case UI_A_PAGE_UP:
-		*sel = *sel > page ? *sel - page : 0;
-		return UI_HANDLED | UI_REDRAW;
-	case UI_A_PAGE_DOWN:
-		*sel = n && *sel + page < n ? *sel + page : n ? n - 1 : 0;
-		return UI_HANDLED | UI_REDRAW;
-	case UI_A_HOME:
-		*sel = 0;
-		return UI_HANDLED | UI_REDRAW;
-	case UI_A_END:
-		*sel = n ? n - 1 : 0;
-		return UI_HANDLED | UI_REDRAW;
 	default:
-		return 0;
+		return ui_list_move(sel, n, page, ev->action);
 	}
 }
 

@@ -132,6 +132,9 @@ struct ui_keymap;
 pd_status ui_keymap_parse(struct ui_keymap *km, const char *text, const char *source, pd_err *e);
 struct ui_keymap *ui_keymap_new(void); /* with the built-in bindings */
 void ui_keymap_free(struct ui_keymap *km);
+/* Move a list selection of n rows for the movement actions (up/down, page,
+ * home/end); returns UI_HANDLED|UI_REDRAW, or 0 for any other action. */
+int ui_list_move(size_t *sel, size_t n, size_t page, enum ui_action action);
 enum ui_action ui_keymap_lookup(const struct ui_keymap *km, enum ui_context ctx, int key, bool func);
 /* "q, F10" for help texts; "" when unbound. */
 void ui_keymap_keys_of(const struct ui_keymap *km, enum ui_action a, char *out, size_t n);
