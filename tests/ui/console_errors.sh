@@ -14,7 +14,7 @@ keys Enter; wait_for "Tenant id"
 keys e; wait_for "Edit customer: Acme Telecom"
 # the field's row carries the error (polled: keys may still be in flight)
 field_err_text() {
-	local d=$((SECONDS + 5))
+	local d=$((SECONDS + UI_WAIT))
 	until line_with "$1" | grep -qF -- "$2"; do
 		((SECONDS < d)) || { screen >&2; return 1; }
 		sleep 0.05
@@ -22,7 +22,7 @@ field_err_text() {
 }
 field_err() { field_err_text "$1" "✗"; }
 no_field_err() {
-	local d=$((SECONDS + 5))
+	local d=$((SECONDS + UI_WAIT))
 	while line_with "$1" | grep -qF "✗"; do
 		((SECONDS < d)) || return 1
 		sleep 0.05

@@ -91,7 +91,7 @@ keys F2
 check "a stale version is refused, naming the change" wait_for "was changed by someone else"
 check "the other console's change stays" test "$(q "select display_name from users where email='zoe@example.com'")" = "Zoé Elsewhere"
 keys Escape
-wait_for "Discard" 2 && keys y
+wait_for "Discard" && keys y
 wait_for "Source / link"
 
 # ---- remove: asks; No keeps; Yes removes

@@ -9,6 +9,9 @@ export HOME=$TMP XDG_CONFIG_HOME=$TMP/cfg XDG_DATA_HOME=$TMP/data
 unset NO_COLOR
 DB=$TMP/provdesk.db
 PASS=0 FAIL=0
+# deadline of every wait (s): long, since it only costs time when a check fails,
+# and a loaded CI machine under ASan can take seconds to repaint
+UI_WAIT=${PD_UI_WAIT:-20}
 T() { tmux -S "$TMP/tmux.sock" "$@"; }
 cleanup() { T kill-server 2>/dev/null || true; [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"; }
 trap cleanup EXIT
@@ -38,7 +41,7 @@ start_console() {
 screen() { T capture-pane -p -t t; }
 # wait_for TEXT [SECONDS]: poll the screen until TEXT shows
 wait_for() {
-	local d=$((SECONDS + ${2:-5}))
+	local d=$((SECONDS + ${2:-$UI_WAIT}))
 	until screen | grep -qF -- "$1"; do
 		if ((SECONDS >= d)); then echo "--- timed out waiting for: $1" >&2; screen >&2; return 1; fi
 		sleep 0.05
@@ -46,7 +49,7 @@ wait_for() {
 }
 # wait_gone TEXT [SECONDS]
 wait_gone() {
-	local d=$((SECONDS + ${2:-5}))
+	local d=$((SECONDS + ${2:-$UI_WAIT}))
 	while screen | grep -qF -- "$1"; do
 		if ((SECONDS >= d)); then echo "--- still shown: $1" >&2; screen >&2; return 1; fi
 		sleep 0.05
@@ -54,7 +57,7 @@ wait_gone() {
 }
 # wait_exit [SECONDS]: the console ended; prints its exit code
 wait_exit() {
-	local d=$((SECONDS + ${1:-5}))
+	local d=$((SECONDS + ${1:-$UI_WAIT}))
 	until [[ -s $TMP/exit ]]; do
 		if ((SECONDS >= d)); then echo "--- console did not exit" >&2; screen >&2; return 1; fi
 		sleep 0.05
@@ -78,4 +81,11 @@ finish() {
 	echo "$PASS passed, $FAIL failed"
 	((FAIL == 0))
 }
-screen_re() { screen | grep -qE -- "$1"; }
+# screen_re RE: poll the screen until a line matches the extended regex RE
+screen_re() {
+	local d=$((SECONDS + UI_WAIT))
+	until screen | grep -qE -- "$1"; do
+		if ((SECONDS >= d)); then echo "--- timed out waiting for /$1/" >&2; screen >&2; return 1; fi
+		sleep 0.05
+	done
+}

@@ -30,7 +30,7 @@ trap live_cleanup EXIT
 # every capture is also logged, to check afterwards that no screen showed the secret
 snap() { local s; s=$(screen); printf '%s\n----\n' "$s" >> "$SCREENS"; printf '%s\n' "$s"; }
 wait_re() { # wait_re REGEX [SECONDS]
-	local d=$((SECONDS + ${2:-5}))
+	local d=$((SECONDS + ${2:-$UI_WAIT}))
 	until snap | grep -qE -- "$1"; do
 		if ((SECONDS >= d)); then echo "--- timed out waiting for /$1/" >&2; screen >&2; return 1; fi
 		sleep 0.1
@@ -98,8 +98,8 @@ check "pbx add (wrong secret)" cli pbx add "Bravo SARL" --platform asterisk-ami 
 
 # ---------------------------------------------------------------- grid
 start_console 120 30
-check "grid: the PBX link reaches monitoring" wait_re '^Acme Télécom .* monitoring +[0-9]+ +[0-9]+ +[0-9]+/[0-9]+ *$' 15
-check "grid: wrong secret shows auth failed" wait_re '^Bravo SARL .* auth failed ' 15
+check "grid: the PBX link reaches monitoring" wait_re '^Acme Télécom .* monitoring +[0-9]+ +[0-9]+ +[0-9]+/[0-9]+ *$' 30
+check "grid: wrong secret shows auth failed" wait_re '^Bravo SARL .* auth failed ' 30
 check "grid: no PBX shows a dash" wait_re '^Zulu Sans PBX .* — +[0-9]+ +— +— *$'
 check "grid: live calls counted" wait_re '^Acme Télécom .* monitoring +[0-9]+ +[1-9][0-9]* +[0-9]+/[0-9]+ *$' 20
 check "status line: PBX health" wait_re 'PBX: 1 auth failed · 1 monitoring'
@@ -138,14 +138,14 @@ keys Tab Tab
 check "users panel: endpoints with device state" wait_re '^1001 +[^ ].* (Not in use|In use|Ringing|On hold|Busy)'
 keys Tab
 check "resync key shows the result" bash -c 'tmux -S "$1" send-keys -t t s' _ "$TMP/tmux.sock"
-check "resync result: new/updated/removed" wait_re 'resync: 0 new, 0 updated, 0 removed, 12 unchanged' 15
+check "resync result: new/updated/removed" wait_re 'resync: 0 new, 0 updated, 0 removed, 12 unchanged' 30
 
 # ------------------------------------------------- PBX restart, users added
 stop_lab
-check "killing the lab PBX shows retrying" wait_re 'PBX: retrying in [0-9]+s' 15
-check "last error shown while retrying" wait_re 'PBX: retrying in [0-9]+s \(.+\)' 5
+check "killing the lab PBX shows retrying" wait_re 'PBX: retrying in [0-9]+s' 30
+check "last error shown while retrying" wait_re 'PBX: retrying in [0-9]+s \(.+\)' 30
 keys Escape Escape
-check "grid shows retrying" wait_re '^Acme Télécom .* retry' 5
+check "grid shows retrying" wait_re '^Acme Télécom .* retry' 30
 # back with 3,000 users: discovery takes a few seconds, long enough to see
 # the progress of a resync asked for meanwhile
 check "lab PBX restarts on the same port, with 3000 users" start_lab "$LAB_PORT" --users 3000
@@ -159,17 +159,17 @@ check "synced users stored (the new ones too)" bash -c '"$1" --db "$2" customer 
 
 # quit cleanly: threads joined, terminal restored, exit 0
 keys q
-check "console exits 0 on q" test "$(wait_exit 10)" = 0
+check "console exits 0 on q" test "$(wait_exit 30)" = 0
 check "no sanitizer report (grid/live run)" no_sanitizer_report
 
 # SIGTERM and SIGHUP stop the monitor and exit with 128+signal
 for sig in TERM HUP; do
 	start_console 100 30
-	wait_re '^Acme Télécom .* monitor' 15 >/dev/null
+	wait_re '^Acme Télécom .* monitor' 30 >/dev/null
 	pid=$(console_pid)
 	kill -"$sig" "$pid"
 	want=$((128 + $(kill -l "$sig")))
-	check "SIG$sig: exits with $want" test "$(wait_exit 10)" = "$want"
+	check "SIG$sig: exits with $want" test "$(wait_exit 30)" = "$want"
 	check "SIG$sig: process gone" bash -c '! kill -0 "$1" 2>/dev/null' _ "$pid"
 	check "SIG$sig: no sanitizer report" no_sanitizer_report
 done
@@ -180,11 +180,11 @@ sum_db() { sqlite3 "file:$DB?mode=ro" .dump | sha256sum; }
 before=$(sum_db)
 check "AMI pause again (the restarted lab PBX forgot it)" ami_pause 1003 Lunch
 start_console 100 30 tmux-256color PROVDESK_NOC_ROTATE=2 -- --noc
-check "NOC: title" wait_for "provdesk NOC (read-only)" 5
+check "NOC: title" wait_for "provdesk NOC (read-only)" 30
 check "NOC: first row is the auth-failed one" bash -c '
 	d=$((SECONDS + 15)); while ((SECONDS < d)); do
 		tmux -S "$1" capture-pane -p -t t | sed -n 3p | grep -qE "^Bravo SARL +auth failed" && exit 0; sleep 0.1; done; exit 1' _ "$TMP/tmux.sock"
-check "NOC: monitored customer with calls" wait_re '^Acme Télécom +monitoring +[0-9]+ ' 15
+check "NOC: monitored customer with calls" wait_re '^Acme Télécom +monitoring +[0-9]+ ' 30
 check "NOC: customers without PBX not listed" bash -c '! tmux -S "$1" capture-pane -p -t t | grep -q "Zulu Sans PBX"' _ "$TMP/tmux.sock"
 check "NOC: status line health" wait_re 'PBX: 1 auth failed · 1 monitoring'
 check "NOC: the auth error is shown" wait_re 'authentication failed' 10
@@ -200,7 +200,7 @@ keys p
 pid=$(console_pid)
 rss1=$(rss_kb "$pid")
 stop_lab
-check "NOC: PBX down shows retrying" wait_re '^Acme Télécom +retry [0-9]+s' 15
+check "NOC: PBX down shows retrying" wait_re '^Acme Télécom +retry [0-9]+s' 30
 check "NOC: retrying sorts before monitoring" bash -c '
 	tmux -S "$1" capture-pane -p -t t | sed -n 3,4p | tr "\n" "|" | grep -qE "^Bravo SARL +auth failed.*\|Acme Télécom +retry"' _ "$TMP/tmux.sock"
 check "NOC: lab PBX back" start_lab "$LAB_PORT" --users 14
@@ -213,7 +213,7 @@ else
 	check "NOC: no memory growth (${rss1} kB -> ${rss2} kB)" test $((rss2 - rss1)) -lt 4096
 fi
 keys q
-check "NOC exits 0" test "$(wait_exit 10)" = 0
+check "NOC exits 0" test "$(wait_exit 30)" = 0
 check "NOC: no sanitizer report" no_sanitizer_report
 check "NOC wrote nothing to the database" test "$(sum_db)" = "$before"
 
@@ -240,7 +240,7 @@ check "resend queued" wait_for "invitation to admin@example.com queued"
 check "resent invitation delivered at once (kicked)" wait_mails 4 4
 check "the resent mail went to the admin" bash -c 'ls -t "$1"/* | head -1 | xargs grep -q "X-RcptTo: admin@example.com"' _ "$TMP/maildir/new"
 keys q
-check "console with the outbox worker exits 0" test "$(wait_exit 10)" = 0
+check "console with the outbox worker exits 0" test "$(wait_exit 30)" = 0
 check "no sanitizer report (outbox run)" no_sanitizer_report
 kill "$SMTPD_PID" 2>/dev/null || true; wait "$SMTPD_PID" 2>/dev/null || true
 rm -f "$XDG_CONFIG_HOME/provdesk/provdesk.conf"

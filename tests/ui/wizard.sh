@@ -37,7 +37,7 @@ check() { # check DESCRIPTION COMMAND...
 	if "$@"; then ok "$d"; else nok "$d"; fi
 }
 eventually() { # eventually DESCRIPTION COMMAND... : polled, the screen settles after a key
-	local d=$1 end=$((SECONDS + 8))
+	local d=$1 end=$((SECONDS + ${PD_UI_WAIT:-20}))
 	shift
 	until "$@" 2>/dev/null; do
 		((SECONDS < end)) || { nok "$d"; return; }
@@ -47,21 +47,21 @@ eventually() { # eventually DESCRIPTION COMMAND... : polled, the screen settles 
 }
 on_screen_re() { show | grep -q -- "$1"; }
 wait_for() { # wait_for TEXT [SECONDS]
-	local d=$((SECONDS + ${2:-8}))
+	local d=$((SECONDS + ${2:-${PD_UI_WAIT:-20}}))
 	until show | grep -qF -- "$1"; do
 		((SECONDS < d)) || return 1
 		sleep 0.05
 	done
 }
 wait_gone() {
-	local d=$((SECONDS + ${2:-8}))
+	local d=$((SECONDS + ${2:-${PD_UI_WAIT:-20}}))
 	while show | grep -qF -- "$1"; do
 		((SECONDS < d)) || return 1
 		sleep 0.05
 	done
 }
 expect_screen() { # expect_screen DESCRIPTION TEXT [SECONDS]
-	if wait_for "$2" "${3:-8}"; then ok "$1"; else nok "$1 (wanted: $2)"; fi
+	if wait_for "$2" "${3:-${PD_UI_WAIT:-20}}"; then ok "$1"; else nok "$1 (wanted: $2)"; fi
 }
 q() { sqlite3 -cmd '.timeout 5000' "$DB" "$1"; }
 eq() { # eq DESCRIPTION GOT WANT
@@ -80,11 +80,11 @@ start() { # start [W H]
 		-e "ASAN_OPTIONS=${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}log_path=$TMP/san" \
 		-e "UBSAN_OPTIONS=${UBSAN_OPTIONS:-}${UBSAN_OPTIONS:+:}log_path=$TMP/san" \
 		"exec sh -c '\"\$0\" --db \"\$2\"; echo \$? > \"\$1\"' '$PROG' '$TMP/exit' '$DB'"
-	wait_for "F10" 10 || nok "console started"
+	wait_for "F10" 30 || nok "console started"
 }
 app_pid() { pgrep -P "$(T display -p -t t '#{pane_pid}')" | head -1; }
 wait_exit() {
-	local d=$((SECONDS + 10))
+	local d=$((SECONDS + ${PD_UI_WAIT:-20}))
 	until [[ -s $TMP/exit ]]; do
 		((SECONDS < d)) || return 1
 		sleep 0.05
@@ -602,7 +602,7 @@ case_discover() {
 	local port=$((20000 + RANDOM % 20000))
 	"$PROG" lab-pbx --listen "127.0.0.1:$port" --users 3 --call-rate 0 >"$TMP/lab.log" 2>&1 &
 	LAB_PID=$!
-	local d=$((SECONDS + 10))
+	local d=$((SECONDS + ${PD_UI_WAIT:-20}))
 	until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
 		((SECONDS < d)) || { nok "lab PBX listening"; return; }
 		sleep 0.05
