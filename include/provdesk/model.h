@@ -167,6 +167,13 @@ typedef struct {
 	pd_user *users;         /* extra users added in step 4, with roles */
 	size_t n_users;
 	pd_pbx *pbx;            /* NULL = no PBX connection yet */
+	/* Users found on that PBX before creation (the wizard's step 4 discovery),
+	 * with the roles given to them there: written as synced rows (endpoint
+	 * required and unique; name, email, sub-account as the PBX gave them), so
+	 * the first sync matches them by endpoint and keeps their roles. Needs a
+	 * PBX that syncs users. */
+	pd_user *synced;
+	size_t n_synced;
 } pd_new_customer;
 void pd_new_customer_free(pd_new_customer *n);
 /* All the rules that need no database (uniqueness and limits are the store's).

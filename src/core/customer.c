@@ -230,6 +230,11 @@ void pd_new_customer_free(pd_new_customer *n)
 	free(n->users);
 	n->users = NULL;
 	n->n_users = 0;
+	for (size_t i = 0; i < n->n_synced; i++)
+		pd_user_free(&n->synced[i]);
+	free(n->synced);
+	n->synced = NULL;
+	n->n_synced = 0;
 	if (n->pbx) {
 		pd_pbx_free(n->pbx);
 		free(n->pbx);
@@ -246,6 +251,46 @@ static bool same_email(const char *a, const char *b)
 	free(x);
 	free(y);
 	return same;
+}
+
+/* The PBX's own users, as a discovery gave them: their text is the PBX's
+ * (not held to the console's rules, as the sync does not), but it must be
+ * text, and the role is ours to check. */
+static pd_status synced_check(const pd_catalogue *cat, pd_new_customer *n, pd_err *e)
+{
+	if (n->n_synced && (!n->pbx || !n->pbx->sync_users))
+		return pd_fail(e, PD_E_INVALID, "synced_users",
+		               "users found on the PBX need a PBX connection that syncs users");
+	for (size_t i = 0; i < n->n_synced; i++) {
+		pd_user *u = &n->synced[i];
+		char fn[48];
+		u->primary = false;
+		u->synced = true;
+		trim_field(&u->endpoint, true);
+		snprintf(fn, sizeof fn, "synced_users[%zu].endpoint", i);
+		if (!u->endpoint)
+			return pd_fail(e, PD_E_INVALID, fn, "a PBX user has no endpoint id");
+		const char *text[] = {u->endpoint, u->display_name, u->email, u->sub_account};
+		for (size_t k = 0; k < 4; k++)
+			if (text[k] && (!pd_utf8_valid(text[k], strlen(text[k])) ||
+			                strlen(text[k]) > 1024))
+				return pd_fail(e, PD_E_INVALID, fn,
+				               "PBX user %.64s has a field that is not valid "
+				               "UTF-8 text",
+				               pd_utf8_valid(u->endpoint, strlen(u->endpoint))
+				                   ? u->endpoint
+				                   : "?");
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(n->synced[j].endpoint, u->endpoint))
+				return pd_fail(e, PD_E_INVALID, fn,
+				               "endpoint %.64s is listed twice", u->endpoint);
+		trim_field(&u->email, true);
+		trim_field(&u->role, true);
+		snprintf(fn, sizeof fn, "synced_users[%zu].role", i);
+		if (u->role && !pd_catalogue_role(cat, u->role))
+			return pd_fail(e, PD_E_INVALID, fn, "unknown role '%.60s'", u->role);
+	}
+	return PD_OK;
 }
 
 pd_status pd_new_customer_check(const pd_catalogue *cat, const pd_geo *g, pd_new_customer *n,
@@ -301,6 +346,8 @@ pd_status pd_new_customer_check(const pd_catalogue *cat, const pd_geo *g, pd_new
 				    u->email);
 	}
 
+	if ((st = synced_check(cat, n, e)) != PD_OK)
+		return st;
 	if (n->pbx) {
 		if ((st = pd_pbx_check(cat, n->pbx, e)) != PD_OK)
 			return st;

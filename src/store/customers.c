@@ -402,6 +402,9 @@ static pd_status create_tx(pd_store *s, void *vx, pd_err *e)
 		if (u->email && *u->email && (r = outbox_queue(s, c, u, uid, e)) != PD_OK)
 			return r;
 	}
+	for (size_t i = 0; i < x->n->n_synced; i++)
+		if ((r = synced_user_insert(s, c->id, &x->n->synced[i], x->a, e)) != PD_OK)
+			return r;
 	if (x->n->pbx && (r = pbx_insert(s, c->id, x->n->pbx, x->a, e)) != PD_OK)
 		return r;
 	return PD_OK;

@@ -84,6 +84,9 @@ pd_status outbox_queue(pd_store *s, const pd_customer *c, const pd_user *u, int6
 pd_status user_insert(pd_store *s, const pd_customer *c, pd_user *u, bool primary,
                       bool new_customer, const char *email_field, const pd_actor *a,
                       int64_t *id_out, pd_err *e);
+/* Insert a user the PBX has, found before the customer existed (the
+ * wizard's discovery): a synced row with the role given, linked by email. */
+pd_status synced_user_insert(pd_store *s, int64_t cid, pd_user *u, const pd_actor *a, pd_err *e);
 pd_status pbx_insert(pd_store *s, int64_t customer_id, pd_pbx *p, const pd_actor *a, pd_err *e);
 
 const pd_geo *store_geo(pd_err *e);

@@ -177,6 +177,45 @@ pd_status user_insert(pd_store *s, const pd_customer *c, pd_user *u, bool primar
 	return r;
 }
 
+pd_status synced_user_insert(pd_store *s, int64_t cid, pd_user *u, const pd_actor *a, pd_err *e)
+{
+	/* Linked by email to a console user as the sync would link it. */
+	static const char sql[] =
+	    "INSERT INTO users(customer_id, display_name, email, email_key, role, synced,"
+	    " endpoint, sub_account, linked_user_id, created_at) VALUES (?1,?2,?3,?4,?5,1,?6,?7,"
+	    " (SELECT id FROM users WHERE customer_id = ?1 AND synced = 0 AND email_key = ?4),"
+	    " ?8)";
+	sqlite3_stmt *st = st_get(s, sql, e);
+	if (!st)
+		return FAILED(e);
+	char *key = u->email ? pd_fold_key(u->email) : NULL;
+	sqlite3_bind_int64(st, 1, cid);
+	bind_text(st, 2, u->display_name ? u->display_name : "");
+	bind_opt(st, 3, u->email);
+	bind_opt(st, 4, key);
+	bind_opt(st, 5, u->role);
+	bind_text(st, 6, u->endpoint);
+	bind_opt(st, 7, u->sub_account);
+	sqlite3_bind_int64(st, 8, pd_now());
+	free(key);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		if (rc == SQLITE_CONSTRAINT_UNIQUE)
+			return pd_fail(e, PD_E_INVALID, "endpoint", "endpoint %.64s is listed twice",
+			               u->endpoint);
+		return st_fail(s, rc, e, "insert synced user");
+	}
+	u->id = sqlite3_last_insert_rowid(s->db);
+	u->customer_id = cid;
+	pd_buf d = {0};
+	diff_str(&d, "role", NULL, u->role);
+	pd_buf_add(&d, d.len ? "; found on the PBX before creation" : "found on the PBX before creation");
+	pd_status r = user_audit(s, a, cid, u, "user", "create", d.s, e);
+	pd_buf_free(&d);
+	return r;
+}
+
 pd_status store_user_list(pd_store *s, int64_t customer_id, pd_user **out, size_t *n, pd_err *e)
 {
 	E_GUARD(e);

@@ -365,6 +365,118 @@ Test(users, sync_diff_links_and_writes_nothing_when_unchanged)
 	store_close(watcher);
 }
 
+static pd_user pbx_user(const char *ep, const char *name, const char *email, const char *role)
+{
+	pd_user u = {0};
+	u.endpoint = xstrdup(ep);
+	u.display_name = xstrdup(name);
+	u.email = email ? xstrdup(email) : NULL;
+	u.sub_account = xstrdup("sales");
+	u.role = role ? xstrdup(role) : NULL;
+	return u;
+}
+
+static void with_pbx(pd_new_customer *n)
+{
+	n->pbx = xcalloc(1, sizeof *n->pbx);
+	n->pbx->platform = xstrdup("asterisk-ami");
+	n->pbx->host = xstrdup("pbx.example");
+	n->pbx->username = xstrdup("admin");
+	n->pbx->secret = xstrdup("hunter2");
+	n->pbx->sync_users = n->pbx->monitor = n->pbx->enabled = true;
+}
+
+/* The wizard's step 4: roles given to users found on the PBX before the
+ * customer exists are stored with it, and the first sync keeps them. */
+Test(users, users_found_before_creation_keep_their_roles_through_the_first_sync)
+{
+	pd_new_customer n;
+	fx_new(&n, "Found First", "admin@example.com");
+	with_pbx(&n);
+	n.n_synced = 3;
+	n.synced = xcalloc(3, sizeof *n.synced);
+	n.synced[0] = pbx_user("1001", "Alice", NULL, "supervisor");
+	n.synced[1] = pbx_user("1002", "Bob", NULL, NULL);
+	n.synced[2] = pbx_user(" 1003 ", "Admin on PBX", "ADMIN@example.com", "agent");
+	pd_customer c = {0};
+	pd_err e = {0};
+	cr_assert_eq(store_customer_create(fx_s, &n, &fx_alice, &c, &e), PD_OK, "%s", e.message);
+	pd_new_customer_free(&n);
+	cr_assert_eq(fx_scalar(NULL, "SELECT n_users FROM customers"), 4);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM users WHERE synced = 1 AND role ="
+	                             " 'supervisor' AND endpoint = '1001'"), 1);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM users WHERE endpoint = '1002' AND"
+	                             " role IS NULL"), 1);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM users u JOIN users p ON"
+	                             " u.linked_user_id = p.id AND p.is_primary = 1"
+	                             " WHERE u.endpoint = '1003'"), 1,
+	             "linked to the primary user by folded email");
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM outbox"), 1,
+	             "PBX users get no invitation of their own");
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM audit WHERE object = 'user' AND"
+	                             " detail LIKE '%endpoint 1001%supervisor%found on the PBX%'"),
+	             1);
+
+	/* The first sync: the same users, one renamed, one gone, one new. */
+	pd_synced_user v[] = {su("1001", "Alice Martin", NULL, "sales"),
+	                      su("1003", "Admin on PBX", "ADMIN@example.com", "sales"),
+	                      su("1004", "Dan", NULL, "sales")};
+	pd_sync_result r;
+	cr_assert_eq(store_sync_users(fx_s, c.id, v, 3, false, &r, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(r.added, 1);
+	cr_assert_eq(r.updated, 1);
+	cr_assert_eq(r.removed, 1);
+	cr_assert_eq(r.unchanged, 1);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM users WHERE endpoint = '1001' AND"
+	                             " role = 'supervisor' AND display_name = 'Alice Martin'"),
+	             1, "the role given before creation survives the sync");
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM users WHERE endpoint = '1003' AND"
+	                             " role = 'agent'"), 1);
+	pd_customer_free(&c);
+}
+
+Test(users, users_found_before_creation_bad_input)
+{
+	pd_new_customer n;
+	pd_err e = {0};
+	/* no PBX */
+	fx_new(&n, "Bad Found", NULL);
+	n.n_synced = 1;
+	n.synced = xcalloc(1, sizeof *n.synced);
+	n.synced[0] = pbx_user("1001", "Alice", NULL, NULL);
+	cr_assert_eq(store_customer_create(fx_s, &n, &fx_alice, NULL, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "synced_users");
+	/* a PBX that does not sync users */
+	with_pbx(&n);
+	n.pbx->sync_users = false;
+	cr_assert_eq(store_customer_create(fx_s, &n, &fx_alice, NULL, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "synced_users");
+	n.pbx->sync_users = true;
+	/* an unknown role, an endpoint twice, no endpoint, bytes that are not UTF-8 */
+	pd_set_str(&n.synced[0].role, "overlord");
+	cr_assert_eq(store_customer_create(fx_s, &n, &fx_alice, NULL, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "synced_users[0].role");
+	cr_assert(strstr(e.message, "overlord"), "%s", e.message);
+	pd_set_str(&n.synced[0].role, "agent");
+	n.n_synced = 2;
+	n.synced = xrealloc(n.synced, 2 * sizeof *n.synced);
+	n.synced[1] = pbx_user("1001", "Alias", NULL, NULL);
+	cr_assert_eq(store_customer_create(fx_s, &n, &fx_alice, NULL, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "synced_users[1].endpoint");
+	cr_assert(strstr(e.message, "twice"), "%s", e.message);
+	pd_set_str(&n.synced[1].endpoint, "  ");
+	cr_assert_eq(store_customer_create(fx_s, &n, &fx_alice, NULL, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "synced_users[1].endpoint");
+	pd_set_str(&n.synced[1].endpoint, "1002");
+	pd_set_str(&n.synced[1].display_name, "Bad \xff\xfe");
+	cr_assert_eq(store_customer_create(fx_s, &n, &fx_alice, NULL, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "synced_users[1].endpoint");
+	cr_assert(strstr(e.message, "1002"), "%s", e.message);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM customers"), 0, "nothing half-made");
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM users"), 0);
+	pd_new_customer_free(&n);
+}
+
 Test(users, outbox_lifecycle)
 {
 	int64_t c = fx_create("Mail Co");
