@@ -7,7 +7,11 @@
  *     "platforms": [ { "key", "name", "supported": bool,
  *                      "sub_accounts": "dialplan context" | null,
  *                      "fields": [ { "key", "label", "required": bool,
- *                                    "secret": bool, "default": str|int|bool } ] } ],
+ *                                    "secret": bool, "default": str|int|bool,
+ *                                    "type": "text"|"bool"|"int"|"path",
+ *                                    "min": int, "max": int } ] } ],   (min/max: int only)
+ *                   (no "type": a bool default makes it "bool", an integer default
+ *                    "int", else "text"; a "path" is an absolute file path)
  *     "roles": [ { "key", "name", "description", "manages_users": bool } ],
  *                                   (must include "customer-admin", manages_users)
  *     "product_types": [ { "key", "name", "description", "features": {…},
@@ -47,13 +51,24 @@ typedef struct {
 	bool manages_users;
 } pd_role;
 
+/* What a platform field's value is; the core checks and normalises the
+ * values stored in a connection's params_json by it (pd_pbx_check). */
+typedef enum {
+	PD_FIELD_TEXT, /* a string (numbers accepted as typed) */
+	PD_FIELD_BOOL, /* stored as JSON true/false; true/false/yes/no/on/off/1/0 accepted */
+	PD_FIELD_INT,  /* stored as a JSON integer in [min, max]; digits accepted */
+	PD_FIELD_PATH, /* an absolute file path, stored as a string */
+} pd_field_type;
+
 /* One platform-specific connection parameter (step 3 of the wizard). */
 typedef struct {
 	char *key;    /* "host", "port", "username", "secret", "enterprise_id"… */
 	char *label;
 	bool required;
 	bool secret;  /* masked, never shown back, never logged */
-	char *default_value; /* may be NULL */
+	char *default_value; /* may be NULL; bools as "true"/"false" */
+	pd_field_type type;
+	long long min, max;  /* PD_FIELD_INT bounds, inclusive */
 } pd_platform_field;
 
 typedef struct {
@@ -92,6 +107,23 @@ const pd_role *pd_catalogue_role(const pd_catalogue *c, const char *key);
 const pd_platform *pd_catalogue_platform(const pd_catalogue *c, const char *key);
 bool pd_product_sold_in(const pd_product_type *p, const char *country);
 bool pd_product_allows_platform(const pd_product_type *p, const char *platform);
+const pd_platform_field *pd_platform_field_get(const pd_platform *pl, const char *key);
+
+/* Platform parameters as stored in a connection's params_json, read the way
+ * every reader must read them: a value may be the typed JSON form the core
+ * stores (true, 5) or a string typed by a person ("false", "no", "0", "5").
+ * pd_param_bool/int: `*out` = `def` when params_json or the key is absent;
+ * PD_E_INVALID naming `key` when the value is not a boolean / not a whole
+ * number in [min, max]. pd_param_str: a copy of a non-empty string value, or
+ * NULL when absent; PD_E_INVALID when not a string. */
+pd_status pd_param_bool(const char *params_json, const char *key, bool def, bool *out,
+			pd_err *e);
+pd_status pd_param_int(const char *params_json, const char *key, long long min,
+		       long long max, long long def, long long *out, pd_err *e);
+pd_status pd_param_str(const char *params_json, const char *key, char **out, pd_err *e);
+/* A boolean as a person types it: true/false, yes/no, on/off, 1/0 (any case,
+ * surrounding blanks ignored). False when `s` is none of these. */
+bool pd_parse_bool(const char *s, bool *out);
 
 #define PD_ROLE_ADMIN "customer-admin"
 

@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -296,6 +297,92 @@ static pd_status get_array(ctx *x, const char *at, json_t *obj, const char *key,
 	return PD_OK;
 }
 
+static const char *const field_type_names[] = {
+    [PD_FIELD_TEXT] = "text", [PD_FIELD_BOOL] = "bool", [PD_FIELD_INT] = "int",
+    [PD_FIELD_PATH] = "path"};
+
+/* A field's "type", "min", "max" and "default", checked against each other so
+ * that what the wizard pre-fills is a value the core accepts. Without a
+ * "type", the default's JSON type decides (the shipped "tls" and "port"). */
+static pd_status parse_field_type(ctx *x, const char *fp, json_t *f, pd_platform_field *pf)
+{
+	char p[300];
+	json_t *t = json_object_get(f, "type");
+	json_t *d = json_object_get(f, "default");
+	if (t) {
+		snprintf(p, sizeof p, "%s.type", fp);
+		size_t i = 0;
+		for (; i < sizeof field_type_names / sizeof *field_type_names; i++)
+			if (json_is_string(t) && !strcmp(json_string_value(t), field_type_names[i]))
+				break;
+		if (i == sizeof field_type_names / sizeof *field_type_names)
+			return bad(x, p, "must be one of \"text\", \"bool\", \"int\", \"path\"");
+		pf->type = (pd_field_type)i;
+	} else {
+		pf->type = json_is_boolean(d)   ? PD_FIELD_BOOL
+		           : json_is_integer(d) ? PD_FIELD_INT
+		                                : PD_FIELD_TEXT;
+	}
+	if (pf->secret && pf->type != PD_FIELD_TEXT) {
+		snprintf(p, sizeof p, "%s.type", fp);
+		return bad(x, p, "a secret field must be of type \"text\"");
+	}
+	pf->min = LLONG_MIN;
+	pf->max = LLONG_MAX;
+	static const char *const bounds[] = {"min", "max"};
+	for (int k = 0; k < 2; k++) {
+		json_t *b = json_object_get(f, bounds[k]);
+		if (!b)
+			continue;
+		snprintf(p, sizeof p, "%s.%s", fp, bounds[k]);
+		if (pf->type != PD_FIELD_INT)
+			return bad(x, p, "only a field of type \"int\" has bounds");
+		if (!json_is_integer(b))
+			return bad(x, p, "must be an integer, not %s", type_name(b));
+		*(k ? &pf->max : &pf->min) = json_integer_value(b);
+	}
+	if (pf->min > pf->max) {
+		snprintf(p, sizeof p, "%s.min", fp);
+		return bad(x, p, "min (%lld) is greater than max (%lld)", pf->min, pf->max);
+	}
+	snprintf(p, sizeof p, "%s.default", fp);
+	if (!d)
+		return PD_OK;
+	if (pf->secret)
+		return bad(x, p, "a secret field cannot have a default");
+	switch (pf->type) {
+	case PD_FIELD_BOOL:
+		if (!json_is_boolean(d))
+			return bad(x, p, "must be true or false (the field is a bool), not %s",
+			           type_name(d));
+		pf->default_value = xstrdup(json_is_true(d) ? "true" : "false");
+		break;
+	case PD_FIELD_INT:
+		if (!json_is_integer(d))
+			return bad(x, p, "must be an integer (the field is an int), not %s",
+			           type_name(d));
+		if (json_integer_value(d) < pf->min || json_integer_value(d) > pf->max)
+			return bad(x, p, "%lld is outside the field's bounds %lld..%lld",
+			           (long long)json_integer_value(d), pf->min, pf->max);
+		pf->default_value = xasprintf("%lld", (long long)json_integer_value(d));
+		break;
+	case PD_FIELD_PATH:
+		if (!json_is_string(d) || json_string_value(d)[0] != '/')
+			return bad(x, p, "must be an absolute path (the field is a path)");
+		pf->default_value = xstrdup(json_string_value(d));
+		break;
+	case PD_FIELD_TEXT:
+		if (json_is_string(d))
+			pf->default_value = xstrdup(json_string_value(d));
+		else if (json_is_integer(d))
+			pf->default_value = xasprintf("%lld", (long long)json_integer_value(d));
+		else
+			return bad(x, p, "must be a string or an integer, not %s", type_name(d));
+		break;
+	}
+	return PD_OK;
+}
+
 static pd_status parse_platform(ctx *x, const char *at, json_t *o, pd_platform *pl)
 {
 	static const char *const keys[] = {"key",    "name",        "supported", "sub_accounts",
@@ -326,8 +413,9 @@ static pd_status parse_platform(ctx *x, const char *at, json_t *o, pd_platform *
 	json_t *f;
 	json_array_foreach(fields, i, f)
 	{
-		static const char *const fkeys[] = {"key",    "label",   "required",
-		                                    "secret", "default", NULL};
+		static const char *const fkeys[] = {"key",     "label", "required", "secret",
+		                                    "default", "type",  "min",      "max",
+		                                    NULL};
 		char fp[256];
 		snprintf(fp, sizeof fp, "%s.fields[%zu]", at, i);
 		if (!json_is_object(f))
@@ -343,26 +431,12 @@ static pd_status parse_platform(ctx *x, const char *at, json_t *o, pd_platform *
 				snprintf(fp + strlen(fp), sizeof fp - strlen(fp), ".key");
 				return bad(x, fp, "duplicate field \"%s\"", pf->key);
 			}
-		json_t *d = json_object_get(f, "default");
-		snprintf(fp + strlen(fp), sizeof fp - strlen(fp), ".default");
-		if (d) {
-			if (pf->secret)
-				return bad(x, fp, "a secret field cannot have a default");
-			if (json_is_string(d))
-				pf->default_value = xstrdup(json_string_value(d));
-			else if (json_is_integer(d))
-				pf->default_value =
-				    xasprintf("%lld", (long long)json_integer_value(d));
-			else if (json_is_boolean(d))
-				pf->default_value = xstrdup(json_is_true(d) ? "true" : "false");
-			else
-				return bad(x, fp,
-				           "must be a string, an integer or a boolean, not %s",
-				           type_name(d));
-		}
+		if ((st = parse_field_type(x, fp, f, pf)))
+			return st;
 		if (!strcmp(pf->key, "port") && pf->default_value) {
 			char *end;
 			long port = strtol(pf->default_value, &end, 10);
+			snprintf(fp + strlen(fp), sizeof fp - strlen(fp), ".default");
 			if (*end || port < 1 || port > 65535)
 				return bad(x, fp, "port default must be between 1 and 65535");
 		}
@@ -707,6 +781,14 @@ const pd_role *pd_catalogue_role(const pd_catalogue *c, const char *key)
 	for (size_t i = 0; c && key && i < c->n_roles; i++)
 		if (c->roles[i].key && !strcmp(c->roles[i].key, key))
 			return &c->roles[i];
+	return NULL;
+}
+
+const pd_platform_field *pd_platform_field_get(const pd_platform *pl, const char *key)
+{
+	for (size_t i = 0; pl && key && i < pl->n_fields; i++)
+		if (!strcmp(pl->fields[i].key, key))
+			return &pl->fields[i];
 	return NULL;
 }
 

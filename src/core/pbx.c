@@ -1,10 +1,13 @@
 /* PBX connection records and templates: platform-specific checks driven by
  * the catalogue's field list, so a new platform needs no code here. */
 #include <ctype.h>
+#include <errno.h>
+#include <limits.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "provdesk/model.h"
 
@@ -37,10 +40,7 @@ void pd_template_free(pd_template *t)
 
 static const pd_platform_field *platform_field(const pd_platform *pl, const char *key)
 {
-	for (size_t i = 0; i < pl->n_fields; i++)
-		if (!strcmp(pl->fields[i].key, key))
-			return &pl->fields[i];
-	return NULL;
+	return pd_platform_field_get(pl, key);
 }
 
 static pd_status check_platform(const pd_catalogue *cat, const char *platform,
@@ -85,15 +85,172 @@ static pd_status check_host(const char *h, pd_err *e)
 	return PD_OK;
 }
 
+bool pd_parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = {"true", "yes", "on", "1"};
+	static const char *const no[] = {"false", "no", "off", "0"};
+	if (!s)
+		return false;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	for (size_t i = 0; i < 4; i++) {
+		if (strlen(yes[i]) == n && !strncasecmp(s, yes[i], n)) {
+			*out = true;
+			return true;
+		}
+		if (strlen(no[i]) == n && !strncasecmp(s, no[i], n)) {
+			*out = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A JSON value as a bool: true/false, the integers 1/0, or a typed string. */
+static bool value_bool(const json_t *v, bool *out)
+{
+	if (json_is_boolean(v)) {
+		*out = json_is_true(v);
+		return true;
+	}
+	if (json_is_integer(v) && (json_integer_value(v) == 0 || json_integer_value(v) == 1)) {
+		*out = json_integer_value(v) == 1;
+		return true;
+	}
+	return json_is_string(v) && pd_parse_bool(json_string_value(v), out);
+}
+
+/* A JSON value as a whole number: an integer, or a string of decimal digits
+ * (blanks around it ignored, an optional sign). Bounds are the caller's. */
+static bool value_int(const json_t *v, long long *out)
+{
+	if (json_is_integer(v)) {
+		*out = json_integer_value(v);
+		return true;
+	}
+	if (!json_is_string(v))
+		return false;
+	const char *s = json_string_value(v);
+	while (*s == ' ' || *s == '\t')
+		s++;
+	const char *d = s + (*s == '-' || *s == '+');
+	if (!isdigit((unsigned char)*d))
+		return false;
+	char *end;
+	errno = 0;
+	long long x = strtoll(s, &end, 10);
+	while (*end == ' ' || *end == '\t')
+		end++;
+	if (errno || *end)
+		return false;
+	*out = x;
+	return true;
+}
+
+/* The value as the user wrote it, for messages (strings unquoted). */
+static char *value_text(const json_t *v)
+{
+	if (json_is_string(v))
+		return xstrdup(json_string_value(v));
+	char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+	char *r = xstrdup(s ? s : "?");
+	free(s);
+	return r;
+}
+
+static pd_status bad_int(const char *key, long long min, long long max, const json_t *v,
+			 pd_err *e)
+{
+	char *t = value_text(v);
+	if (min == LLONG_MIN && max == LLONG_MAX)
+		pd_fail(e, PD_E_INVALID, key, "%s must be a whole number, not '%.40s'", key, t);
+	else
+		pd_fail(e, PD_E_INVALID, key, "%s must be a whole number from %lld to %lld, not '%.40s'",
+			key, min, max, t);
+	free(t);
+	return PD_E_INVALID;
+}
+
+/* Checks one value against its field's type. *norm receives the typed form
+ * when the stored one differs ("false" -> false, "5" -> 5, " /x " -> "/x"),
+ * so every path (CLI, wizard, customer view, templates) stores the same
+ * thing and readers see one form. */
+static pd_status check_value(const pd_platform_field *f, const json_t *v, json_t **norm,
+			     pd_err *e)
+{
+	const char *k = f->key;
+	*norm = NULL;
+	switch (f->type) {
+	case PD_FIELD_BOOL: {
+		bool b;
+		if (!value_bool(v, &b)) {
+			char *t = value_text(v);
+			pd_fail(e, PD_E_INVALID, k,
+				"%s must be true or false (yes/no and 1/0 are accepted too), not "
+				"'%.40s'",
+				k, t);
+			free(t);
+			return PD_E_INVALID;
+		}
+		if (!json_is_boolean(v))
+			*norm = json_boolean(b);
+		return PD_OK;
+	}
+	case PD_FIELD_INT: {
+		long long x;
+		if (!value_int(v, &x) || x < f->min || x > f->max)
+			return bad_int(k, f->min, f->max, v, e);
+		if (!json_is_integer(v))
+			*norm = json_integer(x);
+		return PD_OK;
+	}
+	case PD_FIELD_PATH: {
+		if (!json_is_string(v))
+			return pd_fail(e, PD_E_INVALID, k, "%s must be a file path (a string)", k);
+		char *t = pd_trim(json_string_value(v));
+		pd_status st = PD_OK;
+		if (!*t)
+			st = pd_fail(e, PD_E_INVALID, k,
+				     "%s must not be empty: leave it out when there is no file", k);
+		else if (strlen(t) > 4095)
+			st = pd_fail(e, PD_E_INVALID, k, "%s is too long (at most 4095 bytes)", k);
+		else if (!pd_utf8_valid(t, strlen(t)))
+			st = pd_fail(e, PD_E_INVALID, k, "%s is not valid UTF-8 text", k);
+		else if (t[0] != '/')
+			/* the console, the CLI and the monitor run from different directories */
+			st = pd_fail(e, PD_E_INVALID, k,
+				     "%s must be an absolute path (starting with /), not '%.60s'", k,
+				     t);
+		for (const char *c = t; st == PD_OK && *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				st = pd_fail(e, PD_E_INVALID, k,
+					     "%s must not contain control characters", k);
+		if (st == PD_OK && strcmp(t, json_string_value(v)))
+			*norm = json_string(t);
+		free(t);
+		return st;
+	}
+	case PD_FIELD_TEXT:
+		if (!json_is_string(v) && !json_is_integer(v) && !json_is_boolean(v))
+			return pd_fail(e, PD_E_INVALID, k, "%s must be a string or a number", k);
+		return PD_OK;
+	}
+	return PD_OK;
+}
+
 /* Other platform fields live in params_json: an object whose keys are the
- * platform's non-core fields, values strings/numbers/booleans. Secrets never
- * go there (they have their own write-only column). */
-static pd_status check_params(const pd_platform *pl, const char *json, bool require, pd_err *e)
+ * platform's non-core fields, values checked by the field's type and stored
+ * in its typed form (*json is rewritten only when a value was normalised).
+ * Secrets never go there (they have their own write-only column). */
+static pd_status check_params(const pd_platform *pl, char **json, bool require, pd_err *e)
 {
 	json_t *root = NULL;
-	if (json && *json) {
+	if (*json && **json) {
 		json_error_t je;
-		root = json_loads(json, JSON_REJECT_DUPLICATES, &je);
+		root = json_loads(*json, JSON_REJECT_DUPLICATES, &je);
 		if (!root)
 			return pd_fail(e, PD_E_INVALID, "params",
 			               "platform parameters are not valid JSON: %s", je.text);
@@ -102,6 +259,7 @@ static pd_status check_params(const pd_platform *pl, const char *json, bool requ
 			return pd_fail(e, PD_E_INVALID, "params",
 			               "platform parameters must be a JSON object");
 		}
+		json_t *fix = json_object();
 		const char *k;
 		json_t *v;
 		json_object_foreach(root, k, v)
@@ -112,15 +270,26 @@ static pd_status check_params(const pd_platform *pl, const char *json, bool requ
 				pd_fail(e, PD_E_INVALID, k,
 				        "'%.60s' is not an extra parameter of platform %s", k,
 				        pl->key);
+				json_decref(fix);
 				json_decref(root);
 				return PD_E_INVALID;
 			}
-			if (!json_is_string(v) && !json_is_integer(v) && !json_is_boolean(v)) {
-				pd_fail(e, PD_E_INVALID, k, "%s must be a string or a number", k);
+			json_t *norm;
+			if (check_value(f, v, &norm, e) != PD_OK) {
+				json_decref(fix);
 				json_decref(root);
 				return PD_E_INVALID;
 			}
+			if (norm)
+				json_object_set_new(fix, k, norm);
 		}
+		if (json_object_size(fix)) {
+			json_object_update(root, fix);
+			char *s = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+			free(*json);
+			*json = s;
+		}
+		json_decref(fix);
 	}
 	if (require) {
 		for (size_t i = 0; i < pl->n_fields; i++) {
@@ -140,6 +309,78 @@ static pd_status check_params(const pd_platform *pl, const char *json, bool requ
 	}
 	json_decref(root);
 	return PD_OK;
+}
+
+/* ---- reading stored parameters (drivers, pbx test) ---- */
+
+static pd_status param_get(const char *params_json, const char *key, json_t **root,
+			   json_t **v, pd_err *e)
+{
+	*root = *v = NULL;
+	if (!params_json || !*params_json)
+		return PD_OK;
+	json_error_t je;
+	*root = json_loads(params_json, 0, &je);
+	if (!json_is_object(*root)) {
+		json_decref(*root);
+		*root = NULL;
+		return pd_fail(e, PD_E_INVALID, "params",
+			       "the stored platform parameters are not a JSON object");
+	}
+	*v = json_object_get(*root, key);
+	return PD_OK;
+}
+
+pd_status pd_param_bool(const char *params_json, const char *key, bool def, bool *out,
+			pd_err *e)
+{
+	json_t *root, *v;
+	*out = def;
+	if (param_get(params_json, key, &root, &v, e) != PD_OK)
+		return PD_E_INVALID;
+	pd_status st = PD_OK;
+	if (v) {
+		pd_platform_field f = {.key = (char *)key, .type = PD_FIELD_BOOL};
+		json_t *norm;
+		if ((st = check_value(&f, v, &norm, e)) == PD_OK) {
+			value_bool(v, out);
+			json_decref(norm);
+		}
+	}
+	json_decref(root);
+	return st;
+}
+
+pd_status pd_param_int(const char *params_json, const char *key, long long min,
+		       long long max, long long def, long long *out, pd_err *e)
+{
+	json_t *root, *v;
+	*out = def;
+	if (param_get(params_json, key, &root, &v, e) != PD_OK)
+		return PD_E_INVALID;
+	pd_status st = PD_OK;
+	long long x;
+	if (v && (!value_int(v, &x) || x < min || x > max))
+		st = bad_int(key, min, max, v, e);
+	else if (v)
+		*out = x;
+	json_decref(root);
+	return st;
+}
+
+pd_status pd_param_str(const char *params_json, const char *key, char **out, pd_err *e)
+{
+	json_t *root, *v;
+	*out = NULL;
+	if (param_get(params_json, key, &root, &v, e) != PD_OK)
+		return PD_E_INVALID;
+	pd_status st = PD_OK;
+	if (v && !json_is_string(v))
+		st = pd_fail(e, PD_E_INVALID, key, "%s must be a string", key);
+	else if (v && *json_string_value(v))
+		*out = xstrdup(json_string_value(v));
+	json_decref(root);
+	return st;
 }
 
 static int default_port(const pd_platform *pl)
@@ -189,7 +430,7 @@ pd_status pd_pbx_check(const pd_catalogue *cat, pd_pbx *p, pd_err *e)
 		/* AMI and ESL are line protocols: a line break would inject commands. */
 		return pd_fail(e, PD_E_INVALID, "secret",
 		               "the secret must not contain line breaks");
-	if ((st = check_params(pl, p->params_json, true, e)) != PD_OK)
+	if ((st = check_params(pl, &p->params_json, true, e)) != PD_OK)
 		return st;
 	if (p->enabled && !pl->supported)
 		return pd_fail(e, PD_E_INVALID, "enabled",
@@ -221,7 +462,7 @@ pd_status pd_template_check(const pd_catalogue *cat, pd_template *t, pd_err *e)
 	if (t->port < 0 || t->port > 65535)
 		return pd_fail(e, PD_E_INVALID, "port", "port must be between 1 and 65535 (got %d)",
 		               t->port);
-	return check_params(pl, t->params_json, false, e);
+	return check_params(pl, &t->params_json, false, e);
 }
 
 void pd_pbx_apply_template(pd_pbx *p, const pd_template *t)
