@@ -342,6 +342,7 @@ static int run_test(pd_cli *c, const pd_pbx *p, report *r, const char **failed, 
 		goto out;                                                                    \
 	} while (0)
 	probe t = {.fd = -1};
+	char ca_used[256] = "";
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
 	char port[16];
 	snprintf(port, sizeof port, "%d", p->port);
@@ -382,18 +383,17 @@ static int run_test(pd_cli *c, const pd_pbx *p, report *r, const char **failed, 
 		FAIL("TCP connect", PD_E_UNAVAILABLE, "%s:%d: %s", p->host, p->port, strerror(err));
 	step(r, "TCP connect", true, "%s:%d", addr, p->port);
 	if (p->tls) {
+		/* read as the driver reads them: typed or as typed ("false") */
 		bool verify = true;
-		char ca[512] = "";
-		json_t *pj = p->params_json ? json_loads(p->params_json, 0, NULL) : NULL;
-		json_t *v = pj ? json_object_get(pj, "tls_verify") : NULL;
-		if (json_is_boolean(v))
-			verify = json_is_true(v);
-		v = pj ? json_object_get(pj, "tls_ca_file") : NULL;
-		if (json_is_string(v))
-			snprintf(ca, sizeof ca, "%s", json_string_value(v));
-		json_decref(pj);
+		char *ca = NULL;
 		pd_err te = {0};
-		if (ami_tls_client_new(t.fd, p->host, verify, ca, &t.tls, &te) != PD_OK)
+		if (pd_param_bool(p->params_json, "tls_verify", true, &verify, &te) != PD_OK ||
+		    pd_param_str(p->params_json, "tls_ca_file", &ca, &te) != PD_OK)
+			FAIL("TLS", PD_E_CONFIG, "%.300s", te.message);
+		snprintf(ca_used, sizeof ca_used, "%s", ca ? ca : "");
+		pd_status ts = ami_tls_client_new(t.fd, p->host, verify, ca, &t.tls, &te);
+		free(ca);
+		if (ts != PD_OK)
 			FAIL("TLS", PD_E_CONFIG, "%.300s", te.message);
 		int64_t until = pd_live_now_ms() + 5000;
 		int h;
@@ -410,8 +410,9 @@ static int run_test(pd_cli *c, const pd_pbx *p, report *r, const char **failed, 
 		}
 		if (h < 0)
 			FAIL("TLS", PD_E_PROTOCOL, "%s", hwhy);
-		step(r, "TLS", true, "handshake done, certificate %s",
-		     verify ? "verified" : "not verified (tls_verify is false)");
+		step(r, "TLS", true, "handshake done, certificate %s%s%.200s",
+		     verify ? "verified" : "not verified (tls_verify is false)",
+		     verify && *ca_used ? " against " : "", verify ? ca_used : "");
 	}
 	t.p = ami_parser_new(&(ami_parser_opts){.expect_banner = true}, probe_msg, &t);
 	if (!probe_wait(&t, &t.banner, 5000))

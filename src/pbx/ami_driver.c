@@ -11,7 +11,6 @@
  * full copy of a 10,000-user view per read batch would dominate discovery). */
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
@@ -25,6 +24,7 @@
 
 #include "ami_model.h"
 #include "provdesk/ami.h"
+#include "provdesk/catalogue.h"
 #include "provdesk/pbx_driver.h"
 #include "provdesk/util.h"
 
@@ -718,31 +718,32 @@ static pd_status ami_create(const pd_drv_conf *c, const pd_drv_host *h, void **o
 		return pd_fail(e, PD_E_INVALID, "host", "the PBX host is empty");
 	if (c->port <= 0 || c->port > 65535)
 		return pd_fail(e, PD_E_INVALID, "port", "port %d is not between 1 and 65535", c->port);
+	/* The core stores these typed (true, 5) but a row may hold what a person
+	 * typed ("false", "5"): both are read alike. A value that is neither is
+	 * refused naming the field rather than guessed (tls_verify would then
+	 * silently verify, or not). Bounds as in the catalogue's wrapup_time. */
+	bool verify;
+	long long wrapup;
+	char *ca = NULL;
+	pd_status st;
+	if ((st = pd_param_bool(c->params_json, "tls_verify", true, &verify, e)) != PD_OK ||
+	    (st = pd_param_int(c->params_json, "wrapup_time", 0, 3600, 0, &wrapup, e)) != PD_OK ||
+	    (st = pd_param_str(c->params_json, "tls_ca_file", &ca, e)) != PD_OK)
+		return st;
 	ami_drv *d = xcalloc(1, sizeof *d);
 	d->c = *c;
 	d->c.host = xstrdup(c->host);
 	d->c.username = xstrdup(c->username ? c->username : "");
 	d->c.secret = xstrdup(c->secret ? c->secret : "");
 	d->c.params_json = xstrdup(c->params_json);
-	d->tls_verify = true;
+	d->tls_verify = verify;
+	d->tls_ca_file = ca;
 	d->h = *h;
 	d->fd = d->res_fd = -1;
 	ami_parser_opts po = {.expect_banner = true};
 	d->p = ami_parser_new(&po, on_msg, d);
 	d->m = ami_model_new();
-	if (c->params_json && *c->params_json) {
-		json_t *j = json_loads(c->params_json, 0, NULL);
-		json_t *w = j ? json_object_get(j, "wrapup_time") : NULL;
-		if (json_is_integer(w))
-			ami_model_set_default_wrapup(d->m, (int)json_integer_value(w));
-		json_t *v = j ? json_object_get(j, "tls_verify") : NULL;
-		if (json_is_boolean(v))
-			d->tls_verify = json_is_true(v);
-		json_t *ca = j ? json_object_get(j, "tls_ca_file") : NULL;
-		if (json_is_string(ca) && *json_string_value(ca))
-			d->tls_ca_file = xstrdup(json_string_value(ca));
-		json_decref(j);
-	}
+	ami_model_set_default_wrapup(d->m, (int)wrapup);
 	d->now = pd_live_now_ms();
 	start_connect(d);
 	*out = d;
