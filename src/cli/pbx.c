@@ -12,33 +12,48 @@
 static const char help_group[] =
     "Usage: provdesk pbx add|show|update|enable|disable|remove|status|resync|test CUSTOMER ...\n"
     "  add CUSTOMER (--template NAME | --platform KEY --host HOST --port PORT --username USER)\n"
-    "      [--secret-file FILE | --secret-env VAR] [--tls] [--disabled] [--no-sync]\n"
+    "      [--secret-file FILE | --secret-env VAR] [--tls] [PARAMS] [--disabled] [--no-sync]\n"
     "      [--no-monitor] [--auto-provision-sub-accounts] [--json]\n"
     "  show CUSTOMER [--json]             the connection (never its secret)\n"
-    "  update CUSTOMER [--host H] [--port P] [--username U] [--tls|--no-tls]\n"
+    "  update CUSTOMER [--host H] [--port P] [--username U] [--tls|--no-tls] [PARAMS]\n"
     "      [--secret-file FILE | --secret-env VAR | --prompt-secret] [--sync|--no-sync]\n"
     "      [--monitor|--no-monitor] [--expect-version N] [--json]\n"
     "  enable|disable CUSTOMER [--json]   connect or stop connecting\n"
     "  remove CUSTOMER [--json]           delete the connection record\n"
     "  status|resync|test CUSTOMER [--json]  the live link (PBX layer)\n"
+    "PARAMS (asterisk-ami): [--tls-verify[=BOOL] | --no-tls-verify] [--tls-ca-file FILE]\n"
+    "      [--wrapup-time SECONDS]\n"
     "A secret is never taken on the command line: --secret-file, --secret-env, or a\n"
     "prompt without echo when standard input is a terminal.\n";
+
+#define PARAMS_HELP                                                                           \
+	"Asterisk parameters: --tls-verify[=BOOL] checks the PBX's TLS certificate (default\n"    \
+	"yes; BOOL is true/false, yes/no, on/off or 1/0), --no-tls-verify does not (a lab's\n"    \
+	"self-signed certificate); --tls-ca-file FILE trusts a private CA (absolute path;\n"     \
+	"a relative one is taken from the current directory; '' removes it); --wrapup-time\n"    \
+	"SECONDS (0-3600) is the agents' wrap-up after a call when the queue does not say.\n"
 
 static const char help_add[] =
     "Usage: provdesk pbx add CUSTOMER (--template NAME | --platform KEY --host HOST --port PORT\n"
     "         --username USER) [--secret-file FILE | --secret-env VAR] [--tls] [--disabled]\n"
-    "         [--no-sync] [--no-monitor] [--auto-provision-sub-accounts] [--json]\n"
+    "         [--tls-verify[=BOOL] | --no-tls-verify] [--tls-ca-file FILE]\n"
+    "         [--wrapup-time SECONDS] [--no-sync] [--no-monitor]\n"
+    "         [--auto-provision-sub-accounts] [--json]\n"
     "Create the customer's PBX connection. Options given with --template override the\n"
     "template's values. Without --secret-file/--secret-env the secret is asked for on the\n"
-    "terminal (no echo). --auto-provision-sub-accounts can only be set here.\n";
+    "terminal (no echo). --auto-provision-sub-accounts can only be set here.\n"
+    PARAMS_HELP;
 static const char help_show[] =
     "Usage: provdesk pbx show CUSTOMER [--json]\n"
     "Show the PBX connection of a customer (the secret is never shown).\n";
 static const char help_update[] =
     "Usage: provdesk pbx update CUSTOMER [--host H] [--port P] [--username U] [--tls|--no-tls]\n"
+    "         [--tls-verify[=BOOL] | --no-tls-verify] [--tls-ca-file FILE]\n"
+    "         [--wrapup-time SECONDS]\n"
     "         [--secret-file FILE | --secret-env VAR | --prompt-secret] [--sync|--no-sync]\n"
     "         [--monitor|--no-monitor] [--expect-version N] [--json]\n"
-    "Change the PBX connection; the stored secret is kept unless a new one is given.\n";
+    "Change the PBX connection; the stored secret is kept unless a new one is given.\n"
+    PARAMS_HELP;
 static const char help_enable[] = "Usage: provdesk pbx enable|disable CUSTOMER [--json]\n";
 static const char help_remove[] = "Usage: provdesk pbx remove CUSTOMER [--json]\n";
 
@@ -46,12 +61,15 @@ static const char help_tgroup[] =
     "Usage: provdesk template list|show|add|update|delete ...\n"
     "  list [--json]\n"
     "  show NAME [--json]\n"
-    "  add NAME --platform KEY [--host HOST] [--port PORT] [--username USER] [--tls] [--json]\n"
+    "  add NAME --platform KEY [--host HOST] [--port PORT] [--username USER] [--tls]\n"
+    "      [PARAMS] [--json]\n"
     "  update NAME [--platform KEY] [--host HOST] [--port PORT] [--username USER]\n"
-    "      [--tls|--no-tls] [--expect-version N] [--json]\n"
+    "      [--tls|--no-tls] [PARAMS] [--expect-version N] [--json]\n"
     "  delete NAME [--json]\n"
+    "  PARAMS (asterisk-ami): [--tls-verify[=BOOL] | --no-tls-verify] [--tls-ca-file FILE]\n"
+    "      [--wrapup-time SECONDS]\n"
     "PBX templates hold a platform and defaults so that 'pbx add --template' asks for\n"
-    "little. Templates never hold secrets.\n";
+    "little. Templates never hold secrets.\n" PARAMS_HELP;
 
 /* The platform's catalogue fields say whether a secret is required. */
 static bool secret_required(const pd_catalogue *cat, const char *platform)
@@ -61,6 +79,101 @@ static bool secret_required(const pd_catalogue *cat, const char *platform)
 		if (pl->fields[i].secret && pl->fields[i].required)
 			return true;
 	return false;
+}
+
+/* The platform parameters settable from the command line. Their values go
+ * into params_json as typed; pd_pbx_check / pd_template_check then check
+ * them and store them typed, so the rule and its message naming the field
+ * are the core's, the same as for the wizard, the customer view and templates. */
+typedef struct {
+	const char *tls_verify; /* "" for a bare --tls-verify */
+	bool no_tls_verify;
+	const char *tls_ca_file;
+	const char *wrapup_time;
+} params_opts;
+
+#define PARAMS_OPTS(po)                                                                      \
+	{"tls-verify", PD_OPT_OPTVAL, &(po).tls_verify, NULL},                               \
+	    {"no-tls-verify", PD_OPT_FLAG, NULL, &(po).no_tls_verify},                       \
+	    {"tls-ca-file", PD_OPT_VAL, &(po).tls_ca_file, NULL},                            \
+	    {"wrapup-time", PD_OPT_VAL, &(po).wrapup_time, NULL}
+
+static bool params_given(const params_opts *po)
+{
+	return po->tls_verify || po->no_tls_verify || po->tls_ca_file || po->wrapup_time;
+}
+
+static pd_status params_apply(const params_opts *po, char **params_json, pd_err *e)
+{
+	if (!params_given(po))
+		return PD_OK;
+	json_t *o = json_object();
+	if (*params_json && **params_json) {
+		json_decref(o);
+		o = json_loads(*params_json, 0, NULL);
+		if (!json_is_object(o)) {
+			/* replacing it would lose what is stored */
+			json_decref(o);
+			return pd_fail(e, PD_E_INVALID, "params",
+			               "the stored platform parameters are not a JSON object; "
+			               "fix them before changing one");
+		}
+	}
+	if (po->tls_verify)
+		json_object_set_new(o, "tls_verify",
+		                    json_string(*po->tls_verify ? po->tls_verify : "true"));
+	if (po->no_tls_verify)
+		json_object_set_new(o, "tls_verify", json_false());
+	if (po->tls_ca_file && !*po->tls_ca_file) {
+		json_object_del(o, "tls_ca_file");
+	} else if (po->tls_ca_file) {
+		/* the monitor does not run from this directory: store it absolute */
+		char cwd[4096];
+		char *path = po->tls_ca_file[0] != '/' && getcwd(cwd, sizeof cwd)
+		                 ? xasprintf("%s/%s", cwd, po->tls_ca_file)
+		                 : xstrdup(po->tls_ca_file);
+		json_object_set_new(o, "tls_ca_file", json_string(path));
+		free(path);
+	}
+	if (po->wrapup_time)
+		json_object_set_new(o, "wrapup_time", json_string(po->wrapup_time));
+	char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	free(*params_json);
+	*params_json = text;
+	return PD_OK;
+}
+
+/* The platform's other fields (params_json) as text lines: the stored value,
+ * else the catalogue default, so what the driver will use is visible. */
+static void print_params(const pd_catalogue *cat, const char *platform, const char *params_json,
+                         int width)
+{
+	const pd_platform *pl = platform ? pd_catalogue_platform(cat, platform) : NULL;
+	json_t *o = params_json && *params_json ? json_loads(params_json, 0, NULL) : NULL;
+	for (size_t i = 0; pl && i < pl->n_fields; i++) {
+		const pd_platform_field *f = &pl->fields[i];
+		if (f->secret || !strcmp(f->key, "host") || !strcmp(f->key, "port") ||
+		    !strcmp(f->key, "tls") || !strcmp(f->key, "username"))
+			continue;
+		json_t *v = json_is_object(o) ? json_object_get(o, f->key) : NULL;
+		char key[64];
+		snprintf(key, sizeof key, "%s:", f->key);
+		if (json_is_boolean(v))
+			printf("%-*s %s\n", width, key, json_is_true(v) ? "yes" : "no");
+		else if (json_is_integer(v))
+			printf("%-*s %lld\n", width, key, (long long)json_integer_value(v));
+		else if (json_is_string(v))
+			printf("%-*s %s\n", width, key, json_string_value(v));
+		else if (f->default_value && f->type == PD_FIELD_BOOL)
+			printf("%-*s %s (default)\n", width, key,
+			       strcmp(f->default_value, "true") ? "no" : "yes");
+		else if (f->default_value)
+			printf("%-*s %s (default)\n", width, key, f->default_value);
+		else
+			printf("%-*s (none)\n", width, key);
+	}
+	json_decref(o);
 }
 
 /* pd_pbx_free with the secret wiped first: it should not linger in the heap. */
@@ -113,6 +226,7 @@ static int print_pbx(pd_cli *c, int64_t customer_id, const char *verb)
 		printf("%-17s %s\n", "TLS:", p.tls ? "yes" : "no");
 		printf("%-17s %s\n", "Username:", p.username ? p.username : "");
 		printf("%-17s %s\n", "Secret:", has_secret ? "(set; never shown)" : "(none)");
+		print_params(&c->cat, p.platform, p.params_json, 17);
 		printf("%-17s %s\n", "Enabled:", p.enabled ? "yes" : "no");
 		printf("%-17s %s\n", "Sync users:", p.sync_users ? "yes" : "no");
 		printf("%-17s %s\n", "Monitor:", p.monitor ? "yes" : "no");
@@ -146,7 +260,9 @@ static int cmd_add(pd_cli *c, int argc, char **argv)
 	const char *tmpl = NULL, *platform = NULL, *host = NULL, *port_s = NULL, *user = NULL,
 	           *sfile = NULL, *senv = NULL;
 	bool tls = false, disabled = false, no_sync = false, no_monitor = false, autop = false;
+	params_opts po = {0};
 	const pd_opt opts[] = {
+	    PARAMS_OPTS(po),
 	    {"template", PD_OPT_VAL, &tmpl, NULL},
 	    {"platform", PD_OPT_VAL, &platform, NULL},
 	    {"host", PD_OPT_VAL, &host, NULL},
@@ -173,6 +289,9 @@ static int cmd_add(pd_cli *c, int argc, char **argv)
 	if (sfile && senv)
 		return pd_cli_usage_field(c, "secret",
 		                          "pbx add: give --secret-file or --secret-env, not both");
+	if (po.tls_verify && po.no_tls_verify)
+		return pd_cli_usage_field(c, "tls_verify",
+		                          "pbx add: --tls-verify and --no-tls-verify conflict");
 	int port = 0;
 	if (port_s && !parse_port(c, port_s, &port))
 		return 64;
@@ -213,6 +332,8 @@ static int cmd_add(pd_cli *c, int argc, char **argv)
 	p.sync_users = !no_sync;
 	p.monitor = !no_monitor;
 	p.auto_provision = autop;
+	if (st == PD_OK)
+		st = params_apply(&po, &p.params_json, &e);
 	if (st == PD_OK && p.platform) {
 		const pd_product_type *pt = pd_catalogue_product(&c->cat, cu.product_type);
 		if (pt && !pd_product_allows_platform(pt, p.platform))
@@ -262,7 +383,9 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 	           *ver_s = NULL;
 	bool tls = false, no_tls = false, sync = false, no_sync = false, mon = false,
 	     no_mon = false, prompt = false, autop = false;
+	params_opts po = {0};
 	const pd_opt opts[] = {
+	    PARAMS_OPTS(po),
 	    {"host", PD_OPT_VAL, &host, NULL},
 	    {"port", PD_OPT_VAL, &port_s, NULL},
 	    {"username", PD_OPT_VAL, &user, NULL},
@@ -283,7 +406,8 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 	int rc = pd_cli_parse(c, "pbx update", argc, argv, opts, pos, 1, 1, NULL, help_update);
 	if (rc != PD_CLI_CONTINUE)
 		return rc;
-	if ((tls && no_tls) || (sync && no_sync) || (mon && no_mon))
+	if ((tls && no_tls) || (sync && no_sync) || (mon && no_mon) ||
+	    (po.tls_verify && po.no_tls_verify))
 		return pd_cli_usage(c, "pbx update: conflicting options");
 	if (autop)
 		return pd_cli_failf(c, PD_E_INVALID, "auto_provision_sub_accounts",
@@ -324,7 +448,8 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 			p.sync_users = sync;
 		if (mon || no_mon)
 			p.monitor = mon;
-		if (sfile || senv || prompt) {
+		st = params_apply(&po, &p.params_json, &e);
+		if (st == PD_OK && (sfile || senv || prompt)) {
 			if (prompt && !isatty(0))
 				st = pd_fail(&e, PD_E_USAGE, "secret",
 				             "--prompt-secret needs a terminal on standard input");
@@ -436,7 +561,7 @@ int pd_cli_pbx_cmd(pd_cli *c, int argc, char **argv)
 
 /* ---- templates ---- */
 
-static void template_text(const pd_template *t)
+static void template_text(const pd_catalogue *cat, const pd_template *t)
 {
 	printf("%-10s %s\n", "Name:", t->name ? t->name : "");
 	printf("%-10s %s\n", "Platform:", t->platform ? t->platform : "");
@@ -444,6 +569,7 @@ static void template_text(const pd_template *t)
 	printf("%-10s %d\n", "Port:", t->port);
 	printf("%-10s %s\n", "TLS:", t->tls ? "yes" : "no");
 	printf("%-10s %s\n", "Username:", t->username ? t->username : "");
+	print_params(cat, t->platform, t->params_json, 10);
 	printf("%-10s %lld\n", "Version:", (long long)t->version);
 }
 
@@ -460,7 +586,7 @@ static int tmpl_print(pd_cli *c, const char *name, const char *verb)
 	else {
 		if (verb)
 			printf("%s template %s.\n", verb, t.name);
-		template_text(&t);
+		template_text(&c->cat, &t);
 	}
 	pd_template_free(&t);
 	return 0;
@@ -523,7 +649,9 @@ static int tmpl_save(pd_cli *c, int argc, char **argv, bool add)
 {
 	const char *platform = NULL, *host = NULL, *port_s = NULL, *user = NULL, *ver_s = NULL;
 	bool tls = false, no_tls = false;
+	params_opts po = {0};
 	const pd_opt opts[] = {
+	    PARAMS_OPTS(po),
 	    {"platform", PD_OPT_VAL, &platform, NULL},
 	    {"host", PD_OPT_VAL, &host, NULL},
 	    {"port", PD_OPT_VAL, &port_s, NULL},
@@ -542,6 +670,9 @@ static int tmpl_save(pd_cli *c, int argc, char **argv, bool add)
 		return pd_cli_usage_field(c, "platform", "template add: missing --platform");
 	if (tls && no_tls)
 		return pd_cli_usage(c, "template update: --tls and --no-tls conflict");
+	if (po.tls_verify && po.no_tls_verify)
+		return pd_cli_usage_field(c, "tls_verify",
+		                          "template: --tls-verify and --no-tls-verify conflict");
 	int port = 0;
 	if (port_s && !parse_port(c, port_s, &port))
 		return 64;
@@ -582,7 +713,9 @@ static int tmpl_save(pd_cli *c, int argc, char **argv, bool add)
 		t.port = port;
 	if (tls || no_tls)
 		t.tls = tls;
-	st = pd_template_check(&c->cat, &t, &e);
+	st = params_apply(&po, &t.params_json, &e);
+	if (st == PD_OK)
+		st = pd_template_check(&c->cat, &t, &e);
 	if (st == PD_OK)
 		st = store_template_save(s, &t, &c->actor, &e);
 	char *name = xstrdup(t.name);
