@@ -285,6 +285,45 @@ Test(catalogue_bad, platform_field_problems)
 	             4, "platforms[0].supported", "true or false");
 }
 
+/* "type", "min", "max" and "default" must agree, so the wizard never
+ * pre-fills a value the core would then refuse. */
+Test(catalogue_bad, platform_field_types)
+{
+#define F6(rest) "       {\"key\": \"x\", \"label\": \"X\", " rest "}]}"
+	expect_error(6, F6("\"type\": \"date\""), 6, "platforms[0].fields[0].type", "\"bool\"");
+	expect_error(6, F6("\"type\": true"), 6, "platforms[0].fields[0].type", "\"path\"");
+	expect_error(6, F6("\"type\": \"bool\", \"default\": \"yes\""), 6,
+	             "platforms[0].fields[0].default", "true or false");
+	expect_error(6, F6("\"type\": \"int\", \"min\": 0, \"max\": 10, \"default\": 11"), 6,
+	             "platforms[0].fields[0].default", "0..10");
+	expect_error(6, F6("\"type\": \"int\", \"default\": \"5\""), 6,
+	             "platforms[0].fields[0].default", "integer");
+	expect_error(6, F6("\"type\": \"int\", \"min\": 5, \"max\": 1"), 6,
+	             "platforms[0].fields[0].min", "greater than max");
+	expect_error(6, F6("\"type\": \"int\", \"min\": \"0\""), 6, "platforms[0].fields[0].min",
+	             "integer");
+	expect_error(6, F6("\"type\": \"text\", \"max\": 3"), 6, "platforms[0].fields[0].max",
+	             "only a field of type \"int\"");
+	expect_error(6, F6("\"default\": true, \"max\": 3"), 6, "platforms[0].fields[0].max",
+	             "only a field of type \"int\"");
+	expect_error(6, F6("\"type\": \"path\", \"default\": \"ca.pem\""), 6,
+	             "platforms[0].fields[0].default", "absolute path");
+	expect_error(6, F6("\"type\": \"bool\", \"secret\": true"), 6,
+	             "platforms[0].fields[0].type", "secret");
+	expect_error(6, F6("\"kind\": \"bool\""), 6, "platforms[0].fields[0].kind", "unknown key");
+	/* and the good forms load */
+	pd_err e = {0};
+	cr_assert_eq(load_with(6, F6("\"type\": \"int\", \"min\": 0, \"max\": 3600, \"default\": 0"),
+	                       &e, NULL),
+	             PD_OK, "%s", e.message);
+	cr_assert_eq(load_with(6, F6("\"type\": \"path\", \"default\": \"/etc/ssl/ca.pem\""), &e,
+	                       NULL),
+	             PD_OK, "%s", e.message);
+	cr_assert_eq(load_with(6, F6("\"type\": \"bool\", \"default\": false"), &e, NULL), PD_OK,
+	             "%s", e.message);
+#undef F6
+}
+
 Test(catalogue_bad, not_an_object)
 {
 	char *dir = tmp_dir();

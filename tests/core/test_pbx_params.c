@@ -1,0 +1,273 @@
+/* Typed platform parameters (catalogue "type"): pd_pbx_check and
+ * pd_template_check refuse bad tls_verify / wrapup_time / tls_ca_file values
+ * naming the field, and store good ones typed, whatever form they were typed
+ * in; pd_param_* read stored values the way the AMI driver and 'pbx test' do.
+ * Against the shipped catalogue. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+#include "provdesk/model.h"
+
+static pd_catalogue cat;
+
+static void setup(void)
+{
+	pd_err e = {0};
+	cr_assert_eq(pd_catalogue_load_default(NULL, &cat, &e), PD_OK, "%s", e.message);
+}
+
+static void teardown(void)
+{
+	pd_catalogue_free(&cat);
+}
+
+TestSuite(params, .init = setup, .fini = teardown);
+
+static pd_pbx ami(const char *params)
+{
+	pd_pbx p = {0};
+	p.platform = xstrdup("asterisk-ami");
+	p.host = xstrdup("pbx.example.net");
+	p.username = xstrdup("admin");
+	p.secret = xstrdup("s3cret");
+	p.enabled = true;
+	p.params_json = params ? xstrdup(params) : NULL;
+	return p;
+}
+
+/* Checks `params` and returns the stored params_json (caller frees). */
+static char *stored(const char *params)
+{
+	pd_err e = {0};
+	pd_pbx p = ami(params);
+	cr_assert_eq(pd_pbx_check(&cat, &p, &e), PD_OK, "%s refused: %s", params, e.message);
+	char *s = xstrdup(p.params_json ? p.params_json : "");
+	pd_pbx_free(&p);
+	return s;
+}
+
+/* `params` must be refused with e.field == field and a message naming it
+ * and containing `words`. */
+static void refused(const char *params, const char *field, const char *words)
+{
+	pd_err e = {0};
+	pd_pbx p = ami(params);
+	cr_assert_eq(pd_pbx_check(&cat, &p, &e), PD_E_INVALID, "accepted: %s", params);
+	cr_assert_str_eq(e.field, field, "%s: field %s (%s)", params, e.field, e.message);
+	assert_contains(e.message, field);
+	if (words)
+		assert_contains(e.message, words);
+	cr_assert_str_eq(p.params_json, params, "a refused value must not be rewritten");
+	pd_pbx_free(&p);
+}
+
+static void stored_is(const char *params, const char *want)
+{
+	char *s = stored(params);
+	cr_assert_str_eq(s, want, "%s stored as %s", params, s);
+	free(s);
+}
+
+Test(params, shipped_asterisk_fields_are_typed)
+{
+	const pd_platform *pl = pd_catalogue_platform(&cat, "asterisk-ami");
+	const pd_platform_field *v = pd_platform_field_get(pl, "tls_verify");
+	const pd_platform_field *ca = pd_platform_field_get(pl, "tls_ca_file");
+	const pd_platform_field *w = pd_platform_field_get(pl, "wrapup_time");
+	cr_assert(v && ca && w);
+	cr_assert_eq(v->type, PD_FIELD_BOOL);
+	cr_assert_str_eq(v->default_value, "true");
+	cr_assert_not(v->required);
+	cr_assert_eq(ca->type, PD_FIELD_PATH);
+	cr_assert_null(ca->default_value);
+	cr_assert_eq(w->type, PD_FIELD_INT);
+	cr_assert_str_eq(w->default_value, "0", "the driver's wrap-up default today");
+	cr_assert_eq(w->min, 0);
+	cr_assert_eq(w->max, 3600);
+	/* the core fields keep their inferred types */
+	cr_assert_eq(pd_platform_field_get(pl, "tls")->type, PD_FIELD_BOOL);
+	cr_assert_eq(pd_platform_field_get(pl, "port")->type, PD_FIELD_INT);
+	cr_assert_eq(pd_platform_field_get(pl, "host")->type, PD_FIELD_TEXT);
+	cr_assert_null(pd_platform_field_get(pd_catalogue_platform(&cat, "broadworks-xsi"),
+	                                     "tls_verify"),
+	               "only Asterisk has these fields");
+}
+
+Test(params, typed_forms_stored_typed)
+{
+	/* the wizard's toggles ("1"/"0"), the CLI's words, JSON itself */
+	stored_is("{\"tls_verify\":\"false\"}", "{\"tls_verify\":false}");
+	stored_is("{\"tls_verify\":\"0\"}", "{\"tls_verify\":false}");
+	stored_is("{\"tls_verify\":\" No \"}", "{\"tls_verify\":false}");
+	stored_is("{\"tls_verify\":\"OFF\"}", "{\"tls_verify\":false}");
+	stored_is("{\"tls_verify\":\"yes\"}", "{\"tls_verify\":true}");
+	stored_is("{\"tls_verify\":\"1\"}", "{\"tls_verify\":true}");
+	stored_is("{\"tls_verify\":0}", "{\"tls_verify\":false}");
+	stored_is("{\"wrapup_time\":\"5\"}", "{\"wrapup_time\":5}");
+	stored_is("{\"wrapup_time\":\" 3600 \"}", "{\"wrapup_time\":3600}");
+	stored_is("{\"wrapup_time\":\"0\"}", "{\"wrapup_time\":0}");
+	stored_is("{\"tls_ca_file\":\"  /etc/lab/ca.pem \"}", "{\"tls_ca_file\":\"/etc/lab/ca.pem\"}");
+	stored_is("{\"wrapup_time\":\"12\",\"tls_verify\":\"no\",\"tls_ca_file\":\"/ca.pem\"}",
+	          "{\"tls_ca_file\":\"/ca.pem\",\"tls_verify\":false,\"wrapup_time\":12}");
+	/* already typed: the text is left exactly as it was (no audit noise) */
+	stored_is("{\"tls_verify\": false, \"wrapup_time\": 7}",
+	          "{\"tls_verify\": false, \"wrapup_time\": 7}");
+	stored_is(NULL, "");
+}
+
+Test(params, bad_tls_verify_refused)
+{
+	refused("{\"tls_verify\":\"maybe\"}", "tls_verify", "'maybe'");
+	refused("{\"tls_verify\":\"\"}", "tls_verify", "true or false");
+	refused("{\"tls_verify\":2}", "tls_verify", "true or false");
+	refused("{\"tls_verify\":1.5}", "tls_verify", "true or false");
+	refused("{\"tls_verify\":\"truee\"}", "tls_verify", "yes/no");
+	refused("{\"tls_verify\":null}", "tls_verify", NULL);
+}
+
+Test(params, bad_wrapup_time_refused)
+{
+	refused("{\"wrapup_time\":-1}", "wrapup_time", "from 0 to 3600");
+	refused("{\"wrapup_time\":3601}", "wrapup_time", "'3601'");
+	refused("{\"wrapup_time\":\"5s\"}", "wrapup_time", "whole number");
+	refused("{\"wrapup_time\":\"\"}", "wrapup_time", "whole number");
+	refused("{\"wrapup_time\":\"-\"}", "wrapup_time", NULL);
+	refused("{\"wrapup_time\":\"99999999999999999999\"}", "wrapup_time", NULL);
+	refused("{\"wrapup_time\":2.5}", "wrapup_time", NULL);
+	refused("{\"wrapup_time\":true}", "wrapup_time", NULL);
+}
+
+Test(params, bad_tls_ca_file_refused)
+{
+	refused("{\"tls_ca_file\":\"\"}", "tls_ca_file", "empty");
+	refused("{\"tls_ca_file\":\"   \"}", "tls_ca_file", "empty");
+	refused("{\"tls_ca_file\":\"lab/ca.pem\"}", "tls_ca_file", "absolute path");
+	refused("{\"tls_ca_file\":5}", "tls_ca_file", "path");
+	refused("{\"tls_ca_file\":\"/a\\nb.pem\"}", "tls_ca_file", "control");
+	char *big = xmalloc(5000);
+	memset(big, 'a', 4999);
+	big[0] = '/';
+	big[4999] = 0;
+	char *json = xasprintf("{\"tls_ca_file\":\"%s\"}", big);
+	refused(json, "tls_ca_file", "too long");
+	free(json);
+	free(big);
+}
+
+Test(params, not_a_field_of_the_platform)
+{
+	pd_err e = {0};
+	pd_pbx p = {0};
+	p.platform = xstrdup("broadworks-xsi");
+	p.host = xstrdup("xsi.example.net");
+	p.username = xstrdup("admin");
+	p.params_json = xstrdup("{\"enterprise_id\":\"ent\",\"tls_verify\":false}");
+	cr_assert_eq(pd_pbx_check(&cat, &p, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "tls_verify");
+	assert_contains(e.message, "broadworks-xsi");
+	pd_pbx_free(&p);
+}
+
+Test(params, templates_share_the_rule)
+{
+	pd_err e = {0};
+	pd_template t = {0};
+	t.name = xstrdup("Lab TLS");
+	t.platform = xstrdup("asterisk-ami");
+	t.tls = true;
+	t.params_json = xstrdup("{\"tls_verify\":\"no\",\"wrapup_time\":\"9\"}");
+	cr_assert_eq(pd_template_check(&cat, &t, &e), PD_OK, "%s", e.message);
+	cr_assert_str_eq(t.params_json, "{\"tls_verify\":false,\"wrapup_time\":9}");
+	/* a connection made from it stores the template's values typed */
+	pd_pbx p = {0};
+	p.secret = xstrdup("x");
+	p.host = xstrdup("lab.example.net");
+	p.username = xstrdup("admin");
+	p.params_json = xstrdup("{\"wrapup_time\":\"4\"}");
+	pd_pbx_apply_template(&p, &t);
+	cr_assert_eq(pd_pbx_check(&cat, &p, &e), PD_OK, "%s", e.message);
+	cr_assert_str_eq(p.params_json, "{\"tls_verify\":false,\"wrapup_time\":4}",
+	                 "the connection's own value wins");
+	pd_pbx_free(&p);
+	pd_set_str(&t.params_json, "{\"wrapup_time\":\"an hour\"}");
+	cr_assert_eq(pd_template_check(&cat, &t, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "wrapup_time");
+	pd_set_str(&t.params_json, "{\"tls_ca_file\":\"ca.pem\"}");
+	cr_assert_eq(pd_template_check(&cat, &t, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "tls_ca_file");
+	pd_template_free(&t);
+}
+
+Test(params, parse_bool_words)
+{
+	static const struct {
+		const char *s;
+		bool ok, v;
+	} cases[] = {
+	    {"true", true, true},   {"TRUE", true, true},   {"yes", true, true},
+	    {"On", true, true},     {"1", true, true},      {" yes\t", true, true},
+	    {"false", true, false}, {"No", true, false},    {"off", true, false},
+	    {"0", true, false},     {"", false, false},     {"y", false, false},
+	    {"2", false, false},    {"yes please", false, false}, {"10", false, false},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		bool v = !cases[i].v;
+		cr_assert_eq(pd_parse_bool(cases[i].s, &v), cases[i].ok, "'%s'", cases[i].s);
+		if (cases[i].ok)
+			cr_assert_eq(v, cases[i].v, "'%s'", cases[i].s);
+	}
+	bool v;
+	cr_assert_not(pd_parse_bool(NULL, &v));
+}
+
+Test(params, readers_take_both_forms)
+{
+	pd_err e = {0};
+	bool b = false;
+	long long n = -1;
+	char *s = (char *)"unset";
+	/* absent: the default */
+	cr_assert_eq(pd_param_bool(NULL, "tls_verify", true, &b, &e), PD_OK);
+	cr_assert(b);
+	cr_assert_eq(pd_param_bool("{}", "tls_verify", true, &b, &e), PD_OK);
+	cr_assert(b);
+	cr_assert_eq(pd_param_int("", "wrapup_time", 0, 3600, 0, &n, &e), PD_OK);
+	cr_assert_eq(n, 0);
+	cr_assert_eq(pd_param_str("{}", "tls_ca_file", &s, &e), PD_OK);
+	cr_assert_null(s);
+	/* typed and as typed */
+	cr_assert_eq(pd_param_bool("{\"tls_verify\":false}", "tls_verify", true, &b, &e), PD_OK);
+	cr_assert_not(b);
+	cr_assert_eq(pd_param_bool("{\"tls_verify\":\"false\"}", "tls_verify", true, &b, &e),
+	             PD_OK);
+	cr_assert_not(b);
+	cr_assert_eq(pd_param_bool("{\"tls_verify\":\"0\"}", "tls_verify", true, &b, &e), PD_OK);
+	cr_assert_not(b);
+	cr_assert_eq(pd_param_int("{\"wrapup_time\":\"5\"}", "wrapup_time", 0, 3600, 0, &n, &e),
+	             PD_OK);
+	cr_assert_eq(n, 5);
+	cr_assert_eq(pd_param_int("{\"wrapup_time\":7}", "wrapup_time", 0, 3600, 0, &n, &e),
+	             PD_OK);
+	cr_assert_eq(n, 7);
+	cr_assert_eq(pd_param_str("{\"tls_ca_file\":\"/ca.pem\"}", "tls_ca_file", &s, &e), PD_OK);
+	cr_assert_str_eq(s, "/ca.pem");
+	free(s);
+	/* bad: refused naming the key, the default left in *out */
+	cr_assert_eq(pd_param_bool("{\"tls_verify\":\"maybe\"}", "tls_verify", true, &b, &e),
+	             PD_E_INVALID);
+	cr_assert_str_eq(e.field, "tls_verify");
+	cr_assert(b);
+	cr_assert_eq(pd_param_int("{\"wrapup_time\":\"-3\"}", "wrapup_time", 0, 3600, 0, &n, &e),
+	             PD_E_INVALID);
+	cr_assert_str_eq(e.field, "wrapup_time");
+	assert_contains(e.message, "0 to 3600");
+	cr_assert_eq(n, 0);
+	cr_assert_eq(pd_param_str("{\"tls_ca_file\":[]}", "tls_ca_file", &s, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "tls_ca_file");
+	cr_assert_eq(pd_param_bool("{not json", "tls_verify", true, &b, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "params");
+	cr_assert_eq(pd_param_int("[1]", "wrapup_time", 0, 3600, 0, &n, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "params");
+}
