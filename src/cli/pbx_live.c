@@ -83,6 +83,13 @@ static int cmd_status(pd_cli *c, int argc, char **argv)
 		json_object_set_new(o, "live_calls", json_integer(known ? st.live_calls : 0));
 		json_object_set_new(o, "agents_available", json_integer(known ? st.agents_available : 0));
 		json_object_set_new(o, "agents_logged_on", json_integer(known ? st.agents_logged_on : 0));
+		/* what the link is dialled with besides host:port: a TLS failure in
+		 * last_error reads next to tls_verify / tls_ca_file */
+		json_object_set_new(o, "tls", json_boolean(p.tls));
+		json_t *pj = p.params_json && *p.params_json ? json_loads(p.params_json, 0, NULL) : NULL;
+		json_object_set_new(o, "params", json_is_object(pj) ? pj : json_object());
+		if (pj && !json_is_object(pj))
+			json_decref(pj);
 		pd_cli_print_json(c, o);
 	} else {
 		printf("Customer:     %s\n", cu.name);
