@@ -102,14 +102,90 @@ run 76 "self-signed certificate refused" -- pbx test "Clinique Sûre"
 has "TLS step named" "TLS failed: TLS: certificate verify failed (self-signed certificate)"
 run 76 "tls test --json" -- pbx test "Clinique Sûre" --json
 has "json failed step" '"failed_step": "TLS"'
-# pbx add/update have no option for params_json, and the catalogue does not list
-# tls_ca_file/tls_verify as asterisk-ami fields yet: set the CA file in the row
-sqlite3 "$TMP/db.sqlite" "UPDATE pbx SET params_json = json_object('tls_ca_file', '$TMP/lab.pem')
-	WHERE customer_id = (SELECT id FROM customers WHERE name = 'Clinique Sûre')" \
-	&& ok "CA file set" || ko "CA file set"
+# tls_verify / wrapup_time / tls_ca_file through the CLI, stored typed, read
+# back with customer show --json, pbx status --json and pbx show
+jq_() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps(eval(sys.argv[2])))" "$TMP/out" "$1"; }
+eqj() { local got; got=$(jq_ "$2" 2>&1); if [[ $got == "$3" ]]; then ok "$1"; else ko "$1: $2 = $got, wanted $3"; fi; }
+run 0 "tls_verify off and wrap-up via the CLI" -- pbx update "Clinique Sûre" --tls-verify=false --wrapup-time 5
+has "text shows tls_verify" "tls_verify:       no"
+has "text shows wrapup_time" "wrapup_time:      5"
+has "text shows no CA file" "tls_ca_file:      (none)"
+run 0 "customer show --json" -- customer show "Clinique Sûre" --json
+eqj "customer show: tls_verify stored as a JSON false" "d['pbx']['params']['tls_verify']" "false"
+eqj "customer show: wrapup_time stored as a JSON integer" "d['pbx']['params']['wrapup_time']" "5"
+run 0 "pbx status --json" -- pbx status "Clinique Sûre" --json
+eqj "pbx status: params" "d['params']" '{"tls_verify": false, "wrapup_time": 5}'
+eqj "pbx status: tls" "d['tls']" "true"
+[[ $(sqlite3 "$TMP/db.sqlite" "SELECT json_type(params_json, '\$.tls_verify') || ',' || json_type(params_json, '\$.wrapup_time') FROM pbx
+	WHERE customer_id = (SELECT id FROM customers WHERE name = 'Clinique Sûre')") == "false,integer" ]] \
+	&& ok "stored typed in the row" || ko "stored typed in the row"
+run 0 "self-signed lab accepted with tls_verify off" -- pbx test "Clinique Sûre"
+has "test says it is not verified" "certificate not verified (tls_verify is false)"
+has "and logs in" "ok   authentication"
+# the words a person types, each stored as a boolean
+for w in yes:true NO:false 1:true 0:false on:true; do
+	run 0 "--tls-verify=${w%%:*}" -- pbx update "Clinique Sûre" --tls-verify="${w%%:*}" --json
+	eqj "--tls-verify=${w%%:*} stored ${w##*:}" "d['params']['tls_verify']" "${w##*:}"
+done
+run 0 "bare --tls-verify" -- pbx update "Clinique Sûre" --no-tls-verify
+run 0 "bare --tls-verify" -- pbx update "Clinique Sûre" --tls-verify --json
+eqj "bare --tls-verify is true" "d['params']['tls_verify']" "true"
+# bad values: refused by the core naming the field, nothing changed
+run 65 "--tls-verify=maybe refused" -- pbx update "Clinique Sûre" --tls-verify=maybe
+has "names tls_verify" "tls_verify must be true or false"
+run 65 "--wrapup-time 3601 refused" -- pbx update "Clinique Sûre" --wrapup-time 3601 --json
+has "json error field" '"field": "wrapup_time"'
+has "names the range" "from 0 to 3600"
+run 65 "--wrapup-time 5s refused" -- pbx update "Clinique Sûre" --wrapup-time 5s
+has "names wrapup_time" "wrapup_time must be a whole number"
+run 65 "--wrapup-time -1 refused" -- pbx update "Clinique Sûre" --wrapup-time=-1
+run 64 "--tls-verify with --no-tls-verify" -- pbx update "Clinique Sûre" --tls-verify --no-tls-verify
+run 0 "unchanged after refusals" -- pbx show "Clinique Sûre" --json
+eqj "still verify on, wrap-up 5" "[d['params']['tls_verify'], d['params']['wrapup_time']]" "[true, 5]"
+# verification on with the lab's certificate as a private CA, given relative
+# to the current directory and stored absolute
+(cd "$TMP" && "$PROG" --db "$TMP/db.sqlite" pbx update "Clinique Sûre" --tls-ca-file lab.pem --json >"$TMP/out" 2>&1) \
+	&& ok "CA file set (relative path)" || ko "CA file set"
+eqj "CA file stored absolute" "d['params']['tls_ca_file']" "\"$TMP/lab.pem\""
 run 0 "TLS with the lab's CA" -- pbx test "Clinique Sûre"
 has "TLS step passes" "ok   TLS"
+has "verified against the CA" "certificate verified against $TMP/lab.pem"
 has "then logs in" "ok   authentication"
+run 0 "CA file removed with ''" -- pbx update "Clinique Sûre" --tls-ca-file '' --json
+eqj "no CA file" "'tls_ca_file' in d['params']" "false"
+run 76 "self-signed refused again" -- pbx test "Clinique Sûre"
+run 65 "a blank wrap-up refused" -- pbx update "Clinique Sûre" --tls-ca-file "$TMP/lab.pem" --wrapup-time ' '
+run 0 "CA file back" -- pbx update "Clinique Sûre" --tls-ca-file "$TMP/lab.pem"
+# a row written by hand (or an older version) with strings: honoured by pbx test
+sqlite3 "$TMP/db.sqlite" "UPDATE pbx SET params_json = json_object('tls_verify', 'false')
+	WHERE customer_id = (SELECT id FROM customers WHERE name = 'Clinique Sûre')" \
+	&& ok "string 'false' written in the row" || ko "string 'false' written"
+run 0 "string 'false' honoured by pbx test" -- pbx test "Clinique Sûre"
+has "not verified" "not verified (tls_verify is false)"
+sqlite3 "$TMP/db.sqlite" "UPDATE pbx SET params_json = json_object('tls_verify', 'maybe')
+	WHERE customer_id = (SELECT id FROM customers WHERE name = 'Clinique Sûre')"
+run 78 "a bad stored tls_verify is named by pbx test" -- pbx test "Clinique Sûre"
+has "tls_verify named" "tls_verify must be true or false"
+run 0 "CA file back" -- pbx update "Clinique Sûre" --tls-verify=yes --tls-ca-file "$TMP/lab.pem"
+# templates carry the same parameters, checked by the same rule
+run 0 "template with the parameters" -- template add "Lab TLS" --platform asterisk-ami --tls \
+	--no-tls-verify --wrapup-time 3 --json
+eqj "template params typed" "d['params']" '{"tls_verify": false, "wrapup_time": 3}'
+run 65 "template: bad wrap-up" -- template update "Lab TLS" --wrapup-time soon
+has "template error names wrapup_time" "wrapup_time"
+run 0 "template show" -- template show "Lab TLS"
+has "template text shows tls_verify" "tls_verify: no"
+run 0 "customer for the template" -- customer create --name "Labo Modèle" --product-type analytics-pro \
+	--country FR --admin-name "Zoé Admin" --admin-email zoe@example.fr
+run 0 "pbx add from the template, own wrap-up" -- pbx add "Labo Modèle" --template "Lab TLS" \
+	--host 127.0.0.1 --port "$PORT3" --username admin --secret-file "$TMP/secret" --tls --wrapup-time 8 --json
+eqj "template's tls_verify, own wrap-up" "d['params']" '{"tls_verify": false, "wrapup_time": 8}'
+run 0 "template-made link passes" -- pbx test "Labo Modèle"
+has "template-made: not verified" "not verified (tls_verify is false)"
+# a platform without these fields refuses them
+run 65 "not a parameter of broadworks-xsi" -- pbx add "Labo Modèle" --platform broadworks-xsi \
+	--host xsi.example.net --username a --disabled --no-tls-verify
+has "named as not a broadworks parameter" "'tls_verify' is not an extra parameter of platform broadworks-xsi"
 run 0 "resync over TLS" -- pbx resync "Clinique Sûre"
 has "tls resync result" "12 new, 0 updated, 0 removed"
 kill "$LAB3_PID"; wait "$LAB3_PID" 2>/dev/null; LAB3_PID=

@@ -582,19 +582,90 @@ Test(driver_lab, tls_discovery_with_private_ca)
 	tls_cleanup();
 }
 
-/* A self-signed lab with "tls_verify": false in the connection's params. */
+/* A self-signed lab with tls_verify off in the connection's params: as the
+ * core stores it (false) and as a person or the wizard may have typed it
+ * ("false", "0", "no"), all honoured; "true" as a string still verifies. */
 Test(driver_lab, tls_verify_off_for_self_signed_lab)
 {
 	make_cert("lab", "DNS:pbx.lab.invalid");
 	pd_labpbx *lab = lab_up_tls("lab");
 	h_tls = true;
+	static const char *const off[] = {"{\"tls_verify\": false}", "{\"tls_verify\": \"false\"}",
+					  "{\"tls_verify\":\"0\"}", "{\"tls_verify\":\" No \"}"};
+	int64_t logins = 0;
+	for (size_t i = 0; i < sizeof off / sizeof *off; i++) {
+		harness h;
+		h_start(&h, "127.0.0.1", labpbx_port(lab), "admin", SECRET, off[i]);
+		WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+		cr_assert_eq(h.last_nusers, 20, "%s", off[i]);
+		cr_assert_gt(labpbx_logins(lab), logins, "%s: no login", off[i]);
+		logins = labpbx_logins(lab);
+		h_stop(&h);
+	}
 	harness h;
-	h_start(&h, "127.0.0.1", labpbx_port(lab), "admin", SECRET, "{\"tls_verify\": false}");
-	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
-	cr_assert_eq(h.last_nusers, 20);
+	h_start(&h, "127.0.0.1", labpbx_port(lab), "admin", SECRET, "{\"tls_verify\": \"true\"}");
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_RETRYING, 5000);
+	pd_live_view v = snap(&h);
+	cr_assert(strstr(v.status, "certificate verify failed"), "%s", v.status);
+	pd_live_free_view(&v);
+	cr_assert_eq(labpbx_logins(lab), logins, "\"true\" must verify (and refuse)");
 	h_stop(&h);
 	labpbx_stop(lab);
 	tls_cleanup();
+}
+
+/* A stored value that is no boolean / no number in range is refused naming
+ * the field, not guessed: nothing connects. */
+Test(driver_lab, bad_stored_params_refused)
+{
+	static const struct {
+		const char *params, *field, *words;
+	} bad[] = {
+	    {"{\"tls_verify\": \"maybe\"}", "tls_verify", "'maybe'"},
+	    {"{\"wrapup_time\": \"5s\"}", "wrapup_time", "whole number"},
+	    {"{\"wrapup_time\": 7200}", "wrapup_time", "0 to 3600"},
+	    {"{\"tls_ca_file\": 5}", "tls_ca_file", "string"},
+	    {"{\"tls_verify\": ", "params", "JSON"},
+	};
+	const pd_driver_ops *ops = pd_driver_find("asterisk-ami");
+	pd_live *live = pd_live_new();
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		pd_drv_conf c = {.customer_id = 7, .host = "127.0.0.1", .port = 1, .tls = true,
+				 .username = "admin", .secret = SECRET, .params_json = bad[i].params,
+				 .sync_users = true, .monitor = true};
+		pd_drv_host hh = {.live = live};
+		pd_err e = {0};
+		void *drv = NULL;
+		cr_assert_neq(ops->create(&c, &hh, &drv, &e), PD_OK, "accepted %s", bad[i].params);
+		cr_assert_null(drv);
+		cr_assert_str_eq(e.field, bad[i].field, "%s: %s", bad[i].params, e.message);
+		cr_assert(strstr(e.message, bad[i].words), "%s: %s", bad[i].params, e.message);
+	}
+	pd_live_free(live);
+}
+
+/* wrapup_time typed as a string ("2") is the agents' wrap-up when the queue
+ * reports none (the lab's queues say Wrapuptime 0 with wrapup_s < 0). */
+Test(driver_lab, wrapup_time_string_honoured)
+{
+	pd_labpbx_opts o = {.users = 2, .queues = 1, .secret = SECRET, .username = "admin",
+			    .ring_ms = 200, .talk_ms = 500, .wrapup_s = -1, .hold_pct = -1};
+	pd_labpbx *lab;
+	pd_err e = {0};
+	cr_assert_eq(labpbx_start(&o, &lab, &e), PD_OK, "%s", e.message);
+	harness h;
+	h_start(&h, "127.0.0.1", labpbx_port(lab), "admin", SECRET, "{\"wrapup_time\": \"2\"}");
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	labpbx_place_call(lab, 0);
+	WAIT_FOR(&h, any_agent(&h, PD_AGENT_ON_CALL), 5000);
+	WAIT_FOR(&h, any_agent(&h, PD_AGENT_WRAPUP), 5000);
+	int64_t from = pd_live_now_ms();
+	WAIT_FOR(&h, !any_agent(&h, PD_AGENT_WRAPUP), 5000);
+	int64_t took = pd_live_now_ms() - from;
+	cr_assert(took > 1000 && took < 3500, "wrap-up lasted %lld ms, wanted about 2 s",
+		  (long long)took);
+	h_stop(&h);
+	labpbx_stop(lab);
 }
 
 /* Verification on (the default): a self-signed certificate, then one for
