@@ -253,8 +253,11 @@ static char *display_of(const struct ffield *x)
 	switch (x->spec.kind) {
 	case UI_F_TOGGLE:
 		return xstrdup(strcmp(x->value, "yes") == 0 ? "[x] yes" : "[ ] no");
-	case UI_F_CHOICE:
-		return xstrdup(*x->value ? choice_label(x, x->value) : "(choose)");
+	case UI_F_CHOICE: {
+		/* "" is a value of its own when offered ("(none)", "no access") */
+		const char *l = choice_label(x, x->value);
+		return xstrdup(*l ? l : "(choose)");
+	}
 	case UI_F_SECRET: {
 		size_t n = pd_utf8_chars(x->value);
 		char *s = xmalloc(n + 1);

@@ -311,6 +311,14 @@ static bool is_enter(const struct ui_event *ev)
 	       (!ev->func && (ev->key == '\n' || ev->key == '\r'));
 }
 
+static void focus_field(struct wiz *z, int idx)
+{
+	if (!z->form || idx < 0)
+		return;
+	z->on_buttons = false;
+	wiz_show_field(z, idx);
+}
+
 static int ask_key(struct wiz *z, const struct ui_event *ev)
 {
 	int n = z->ask == ASK_ESC ? 3 : 2;
@@ -346,6 +354,12 @@ static int ask_key(struct wiz *z, const struct ui_event *ev)
 			char focus[48];
 			snprintf(focus, sizeof focus, "%s", z->w.focus ? z->w.focus : "");
 			go_step(z, z->w.step, focus);
+			/* resumed in step 3: the secret is what must be typed again */
+			for (size_t i = 0; z->w.had_secret && z->w.step == PD_WIZ_PBX && i < z->nf; i++)
+				if (z->fields[i].kind == PD_WF_SECRET) {
+					focus_field(z, (int)i);
+					break;
+				}
 			if (z->w.had_secret)
 				wiz_note(z, UI_R_STATUS_WARN,
 				       "Draft resumed. The PBX secret is never kept: type it again in step 3.");
@@ -401,13 +415,6 @@ static void focus_buttons(struct wiz *z, enum wbtn prefer)
 			z->btn = (int)i;
 }
 
-static void focus_field(struct wiz *z, int idx)
-{
-	if (!z->form || idx < 0)
-		return;
-	z->on_buttons = false;
-	wiz_show_field(z, idx);
-}
 
 static int buttons_key(struct wiz *z, const struct ui_event *ev)
 {
@@ -599,14 +606,24 @@ static int probe_collect(struct wiz *z)
 	wiz_probe_stop(z->probe);
 	z->probe = NULL;
 	char *status = err[0] ? xasprintf("PBX users not discovered: %s", err)
-			      : xasprintf("%zu user%s found on the PBX; synced after creation (roles: "
-					  "Roles tab).",
-					  n, n == 1 ? "" : "s");
+		       : n > PD_WIZ_FOUND_MAX
+			       ? xasprintf("%zu users found on the PBX; the first %d can get a role "
+					   "here, all get one in the Roles tab after the first sync.",
+					   n, PD_WIZ_FOUND_MAX)
+		       : n ? xasprintf("%zu user%s found on the PBX: give roles below (no role = no "
+				       "access); created with the customer, then kept in sync.",
+				       n, n == 1 ? "" : "s")
+			   : xstrdup("The PBX has no users yet; they are synced after creation.");
 	wiz_pull_all(z);
 	pd_wiz_found_set(&z->w, u, n, status);
 	free(status);
 	wiz_probe_users_free(u, n);
 	z->rebuild = true;
+	wiz_settle(z);
+	int first = pd_wiz_found_used(&z->w) ? wiz_key_index(z, "found.0.role") : -1;
+	if (first >= 0) /* the next thing to do: give the first one a role */
+		focus_field(z, first);
+	z->save_pending = true; /* the list and its roles are part of the draft */
 	wiz_settle(z);
 	return UI_REDRAW;
 }

@@ -77,6 +77,19 @@ char *pd_wiz_draft_to_json(const pd_wiz *w)
 	json_object_set_new(pbx, "auto_provision", json_boolean(w->auto_provision));
 	json_object_set_new(root, "pbx", pbx);
 
+	json_t *found = json_array();
+	for (size_t i = 0; i < w->n_found; i++) {
+		const pd_wiz_found *f = &w->found[i];
+		json_t *o = json_object();
+		set_str(o, "endpoint", f->endpoint);
+		set_str(o, "display_name", f->display_name);
+		set_str(o, "email", f->email);
+		set_str(o, "sub_account", f->sub_account);
+		set_str(o, "role", f->role);
+		json_array_append_new(found, o);
+	}
+	json_object_set_new(root, "found", found);
+
 	char *text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(root);
 	return text;
@@ -128,6 +141,67 @@ static pd_status user_from(json_t *o, const char *path, pd_wiz_user *u, bool wit
 	if (with_role && (st = get_str(o, path, "role", &u->role, e)))
 		return st;
 	return PD_OK;
+}
+
+/* The PBX users of the last discovery, with the roles given to them. */
+static pd_status found_from(json_t *found, pd_wiz *w, pd_err *e)
+{
+	if (!found)
+		return PD_OK;
+	if (!json_is_array(found) || json_array_size(found) > PD_WIZ_FOUND_MAX)
+		return pd_fail(e, PD_E_INVALID, "found",
+			       "draft: found must be a list of at most %d PBX users",
+			       PD_WIZ_FOUND_MAX);
+	size_t n = json_array_size(found);
+	pd_synced_user *u = xcalloc(n ? n : 1, sizeof *u);
+	char **roles = xcalloc(n ? n : 1, sizeof *roles);
+	pd_status st = PD_OK;
+	for (size_t i = 0; st == PD_OK && i < n; i++) {
+		json_t *o = json_array_get(found, i);
+		char path[32];
+		snprintf(path, sizeof path, "found[%zu].", i);
+		if (!json_is_object(o)) {
+			st = pd_fail(e, PD_E_INVALID, "found", "draft: %s must be an object", path);
+			break;
+		}
+		char *f[4] = {0};
+		if ((st = get_str(o, path, "endpoint", &f[0], e)) ||
+		    (st = get_str(o, path, "display_name", &f[1], e)) ||
+		    (st = get_str(o, path, "email", &f[2], e)) ||
+		    (st = get_str(o, path, "sub_account", &f[3], e)) ||
+		    (st = get_str(o, path, "role", &roles[i], e))) {
+			for (int k = 0; k < 4; k++)
+				free(f[k]);
+			break;
+		}
+		if (!f[0] || !*f[0]) {
+			st = pd_fail(e, PD_E_INVALID, "found", "draft: %sendpoint must be given",
+				     path);
+			for (int k = 0; k < 4; k++)
+				free(f[k]);
+			break;
+		}
+		u[i] = (pd_synced_user){f[0], f[1], f[2], f[3], NULL};
+	}
+	if (st == PD_OK) {
+		char *status = xasprintf("%zu PBX user%s listed before the draft was kept (F9 lists "
+					 "them again).",
+					 n, n == 1 ? "" : "s");
+		pd_wiz_found_set(w, u, n, n ? status : NULL);
+		free(status);
+		for (size_t i = 0; i < n; i++)
+			pd_set_str(&w->found[i].role, roles[i] ? roles[i] : "");
+	}
+	for (size_t i = 0; i < n; i++) {
+		free((char *)u[i].endpoint);
+		free((char *)u[i].display_name);
+		free((char *)u[i].email);
+		free((char *)u[i].sub_account);
+		free(roles[i]);
+	}
+	free(u);
+	free(roles);
+	return st;
 }
 
 static pd_status from_root(json_t *root, pd_wiz *w, pd_err *e)
@@ -213,7 +287,7 @@ static pd_status from_root(json_t *root, pd_wiz *w, pd_err *e)
 			pd_wiz_set(w, key, json_string_value(v));
 		}
 	}
-	return PD_OK;
+	return found_from(json_object_get(root, "found"), w, e);
 }
 
 pd_status pd_wiz_draft_from_json(const char *json, pd_wiz *w, pd_err *e)

@@ -165,6 +165,31 @@ bool wiz_focusable(const struct wiz *z, int i)
 	       z->fields[i].kind != PD_WF_FIXED;
 }
 
+/* Beside a PBX user's role: its email, and the seed's advice at work: the
+ * same email as a console user links the two. */
+static void found_note(struct wiz *z, int idx, const char *key)
+{
+	size_t i = strtoul(key + 6, NULL, 10);
+	if (i >= z->w.n_found || !*z->w.found[i].email)
+		return;
+	const char *email = z->w.found[i].email;
+	const char *who = NULL;
+	char *k = pd_fold_key(email), *ka = pd_fold_key(z->w.admin.email);
+	if (k && ka && !strcmp(k, ka))
+		who = "primary user";
+	for (size_t u = 0; !who && k && u < z->w.n_users; u++) {
+		char *ku = pd_fold_key(z->w.users[u].email);
+		if (ku && !strcmp(k, ku))
+			who = z->w.users[u].display_name;
+		free(ku);
+	}
+	free(k);
+	free(ka);
+	char *note = who ? xasprintf("= %s (same email)", who) : xasprintf("<%s>", email);
+	ui_form_set_note(z->form, idx, note);
+	free(note);
+}
+
 /* Rebuild the step's form from z->w, keeping the cursor on `focus_key`. */
 void wiz_build_form(struct wiz *z, const char *focus_key)
 {
@@ -234,6 +259,8 @@ void wiz_build_form(struct wiz *z, const char *focus_key)
 				ui_form_set_note(z->form, idx, "✓ available");
 			break;
 		}
+		if (!strncmp(f->key, "found.", 6))
+			found_note(z, idx, f->key);
 	}
 	for (size_t i = 0; i < z->nf; i++) {
 		const char *m = pd_wiz_errors_find(&z->errs, z->fields[i].key);

@@ -14,7 +14,7 @@ enum wbtn { B_BACK, B_NEXT, B_ADD_USER, B_DEL_USER, B_CREATE, B_CANCEL };
 /* A question drawn inside the wizard (so that answering it can close it). */
 enum wask { ASK_NONE, ASK_ESC, ASK_RESUME };
 
-#define WIZ_PAGES_MAX 32
+#define WIZ_PAGES_MAX 160 /* a discovery may list up to PD_WIZ_FOUND_MAX users */
 
 struct wiz {
 	struct ui_app *app;

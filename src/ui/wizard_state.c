@@ -141,6 +141,9 @@ static pd_wiz_param *param_get(pd_wiz *w, const char *key, bool secret)
 	return p;
 }
 
+static char **found_role(const pd_wiz *w, const char *key);
+static void found_forget(pd_wiz *w);
+
 /* "users.3.email" -> index 3, member "email". */
 static char **user_member(const pd_wiz *w, const char *key)
 {
@@ -179,6 +182,8 @@ const char *pd_wiz_get(const pd_wiz *w, const char *key)
 	if (!strcmp(key, "admin.role"))
 		return PD_ROLE_ADMIN;
 	s = user_member(w, key);
+	if (!s)
+		s = found_role(w, key);
 	if (s)
 		return *s ? *s : "";
 	return NULL;
@@ -208,6 +213,9 @@ void pd_wiz_set(pd_wiz *w, const char *key, const char *value)
 	}
 	if (!strncmp(key, "pbx.f.", 6)) {
 		pd_wiz_param *p = param_get(w, key + 6, false);
+		if ((!strcmp(p->key, "host") || !strcmp(p->key, "port")) && p->value &&
+		    strcmp(p->value, value))
+			found_forget(w);
 		if (p->secret && p->value)
 			memset(p->value, 0, strlen(p->value));
 		pd_set_str(&p->value, value);
@@ -216,27 +224,69 @@ void pd_wiz_set(pd_wiz *w, const char *key, const char *value)
 		return;
 	}
 	s = user_member(w, key);
+	if (!s)
+		s = found_role(w, key);
 	if (s)
 		pd_set_str(s, value);
 }
 
+static void found_free(pd_wiz_found *f)
+{
+	free(f->endpoint);
+	free(f->display_name);
+	free(f->email);
+	free(f->sub_account);
+	free(f->role);
+}
+
 void pd_wiz_found_set(pd_wiz *w, const pd_synced_user *u, size_t n, const char *status)
 {
-	for (size_t i = 0; i < w->n_found; i++) {
-		free(w->found[i].endpoint);
-		free(w->found[i].display_name);
-		free(w->found[i].email);
-	}
-	free(w->found);
-	w->found = n ? xcalloc(n, sizeof *w->found) : NULL;
-	w->n_found = n;
+	if (n > PD_WIZ_FOUND_MAX)
+		n = PD_WIZ_FOUND_MAX; /* the caller says so in the status */
+	pd_wiz_found *v = n ? xcalloc(n, sizeof *v) : NULL;
 	for (size_t i = 0; i < n; i++) {
-		w->found[i].endpoint = xstrdup(u[i].endpoint ? u[i].endpoint : "");
-		w->found[i].display_name = xstrdup(u[i].display_name ? u[i].display_name : "");
-		w->found[i].email = xstrdup(u[i].email ? u[i].email : "");
+		v[i].endpoint = xstrdup(u[i].endpoint ? u[i].endpoint : "");
+		v[i].display_name = xstrdup(u[i].display_name ? u[i].display_name : "");
+		v[i].email = xstrdup(u[i].email ? u[i].email : "");
+		v[i].sub_account = xstrdup(u[i].sub_account ? u[i].sub_account : "");
+		const char *role = "";
+		for (size_t k = 0; k < w->n_found; k++)
+			if (!strcmp(w->found[k].endpoint, v[i].endpoint))
+				role = w->found[k].role;
+		v[i].role = xstrdup(role);
 	}
+	for (size_t i = 0; i < w->n_found; i++)
+		found_free(&w->found[i]);
+	free(w->found);
+	w->found = v;
+	w->n_found = n;
 	free(w->found_status);
 	w->found_status = status ? xstrdup(status) : NULL;
+}
+
+bool pd_wiz_found_used(const pd_wiz *w)
+{
+	return w->n_found && !w->no_pbx && w->sync_users;
+}
+
+/* "found.3.role" -> &found[3].role */
+static char **found_role(const pd_wiz *w, const char *key)
+{
+	if (strncmp(key, "found.", 6))
+		return NULL;
+	char *end;
+	unsigned long i = strtoul(key + 6, &end, 10);
+	if (end == key + 6 || strcmp(end, ".role") || i >= w->n_found)
+		return NULL;
+	return &w->found[i].role;
+}
+
+/* Another PBX in step 3: the users listed were another PBX's. */
+static void found_forget(pd_wiz *w)
+{
+	if (!w->n_found)
+		return;
+	pd_wiz_found_set(w, NULL, 0, "The PBX changed in step 3: F9 lists its users again.");
 }
 
 size_t pd_wiz_user_add(pd_wiz *w)
@@ -359,11 +409,13 @@ static void template_apply(pd_wiz *w, const pd_template *t)
 void pd_wiz_changed(const pd_wiz_ctx *c, pd_wiz *w, const char *key)
 {
 	if (!strcmp(key, "pbx.template")) {
+		found_forget(w);
 		const pd_template *t = template_named(c, w->template_name);
 		if (t)
 			template_apply(w, t);
 		platform_fields_fill(c, w);
 	} else if (!strcmp(key, "pbx.platform")) {
+		found_forget(w);
 		platform_fields_fill(c, w);
 	} else if (!strcmp(key, "trial")) {
 		if (w->trial && !*w->trial_end) {
@@ -497,16 +549,21 @@ static size_t fields_roles(const pd_wiz *w, pd_wiz_field *o, size_t max)
 	field_add(o, max, &n, "admin.who", "Primary user", PD_WF_FIXED, 34, false);
 	note_set(field_add(o, max, &n, "admin.role", "  Role", PD_WF_FIXED, 34, false),
 		 "F7: add a user (invited too). F8: remove the user at the cursor.");
-	if (!w->no_pbx && w->sync_users)
+	bool pbx_users = !w->no_pbx && w->sync_users;
+	if (pbx_users && !w->n_found)
 		note_set(field_add(o, max, &n, "note.synced", "", PD_WF_NOTE, 0, false),
-			 "PBX users are synced after creation (roles: Roles tab); F9 lists them now.");
+			 "F9 lists the PBX's users to give them roles now (else: Roles tab, after the "
+			 "first sync).");
 	if (w->found_status && *w->found_status)
 		note_set(field_add(o, max, &n, "note.found", "", PD_WF_NOTE, 0, false),
 			 w->found_status);
-	for (size_t i = 0; i < w->n_found; i++) {
-		char key[48];
-		snprintf(key, sizeof key, "found.%zu", i);
-		field_add(o, max, &n, key, i ? "" : "On the PBX", PD_WF_FIXED, 34, false);
+	for (size_t i = 0; pbx_users && i < w->n_found; i++) {
+		char key[48], label[48];
+		const pd_wiz_found *f = &w->found[i];
+		snprintf(key, sizeof key, "found.%zu.role", i);
+		/* the user's own line: endpoint and name (the label column cuts a long one) */
+		snprintf(label, sizeof label, "%.12s %.34s", f->endpoint, f->display_name);
+		field_add(o, max, &n, key, label, PD_WF_CHOICE, 26, false);
 	}
 	for (size_t i = 0; i < w->n_users; i++) {
 		char key[48], label[48];
@@ -556,7 +613,7 @@ bool pd_wiz_key_in_step(const char *key, pd_wiz_step step)
 	case PD_WIZ_PBX:
 		return !strncmp(key, "pbx.", 4) || !strcmp(key, "no_pbx");
 	case PD_WIZ_ROLES:
-		return !strncmp(key, "users.", 6);
+		return !strncmp(key, "users.", 6) || !strncmp(key, "found.", 6);
 	default:
 		return false;
 	}
@@ -622,7 +679,7 @@ void pd_wiz_choices_get(const pd_wiz_ctx *c, const pd_wiz *w, const char *key, p
 			choice_add(out, pl->key, label);
 			free(label);
 		}
-	} else if (!strncmp(key, "users.", 6) && c->cat) {
+	} else if ((!strncmp(key, "users.", 6) || !strncmp(key, "found.", 6)) && c->cat) {
 		choice_add(out, "", "(no role: no access)");
 		for (size_t i = 0; i < c->cat->n_roles; i++)
 			choice_add(out, c->cat->roles[i].key, c->cat->roles[i].name);
@@ -637,21 +694,6 @@ char *pd_wiz_display(const pd_wiz_ctx *c, const pd_wiz *w, const char *key)
 	}
 	if (!strcmp(key, "admin.who"))
 		return xasprintf("%s <%s>", w->admin.display_name, w->admin.email);
-	if (!strncmp(key, "found.", 6)) {
-		size_t i = strtoul(key + 6, NULL, 10);
-		if (i >= w->n_found)
-			return xstrdup("");
-		const pd_wiz_found *f = &w->found[i];
-		/* the seed's advice: the same email on both systems links them */
-		const char *link = "";
-		char *k = *f->email ? pd_fold_key(f->email) : NULL, *ka = pd_fold_key(w->admin.email);
-		if (k && ka && !strcmp(k, ka))
-			link = " = primary user";
-		free(k);
-		free(ka);
-		return xasprintf("%s %s%s%s%s%s", f->endpoint, f->display_name, *f->email ? " <" : "",
-				 f->email, *f->email ? ">" : "", link);
-	}
 	const char *v = pd_wiz_get(w, key);
 	if (!v)
 		return xstrdup("");

@@ -48,10 +48,12 @@ typedef struct {
 	bool secret;
 } pd_wiz_param;
 
-/* A user found on the PBX by a discovery in step 4 (the real sync happens
- * after creation; not kept in drafts). */
+/* A user found on the PBX by a discovery in step 4, with the role given to
+ * it there ("" = no access). Created with the customer as a synced user, so
+ * the first sync after creation matches it by endpoint and keeps the role.
+ * Kept in drafts (nothing in it is secret). */
 typedef struct {
-	char *endpoint, *display_name, *email;
+	char *endpoint, *display_name, *email, *sub_account, *role;
 } pd_wiz_found;
 
 typedef struct {
@@ -78,10 +80,10 @@ typedef struct {
 	char *defaults_for; /* platform whose defaults the fields hold (not in drafts) */
 	bool create_disabled, sync_users, monitor, auto_provision;
 
-	/* 4 Role assignment: users added by hand */
+	/* 4 Role assignment: users added by hand, and those found on the PBX */
 	pd_wiz_user *users;
 	size_t n_users;
-	pd_wiz_found *found; /* listed after a discovery (F9) */
+	pd_wiz_found *found; /* listed after a discovery (F9): "found.N.role" */
 	size_t n_found;
 	char *found_status;  /* "", "Discovering…", "3 users found…", or the error */
 } pd_wiz;
@@ -114,8 +116,12 @@ bool pd_wiz_get_bool(const pd_wiz *w, const char *key);
  * date, a country with one zone sets it. Call after pd_wiz_set(). */
 void pd_wiz_changed(const pd_wiz_ctx *c, pd_wiz *w, const char *key);
 
-/* Replace the discovered users (copied) and the discovery's status text. */
+/* Replace the discovered users (copied) and the discovery's status text.
+ * A user found again keeps the role it was given (matched by endpoint). */
 void pd_wiz_found_set(pd_wiz *w, const pd_synced_user *u, size_t n, const char *status);
+/* The PBX users that will be created with the customer: those of the last
+ * discovery, when step 3 has a PBX that syncs users. */
+bool pd_wiz_found_used(const pd_wiz *w);
 
 size_t pd_wiz_user_add(pd_wiz *w); /* returns the new index; role defaults to "agent" when known */
 void pd_wiz_user_remove(pd_wiz *w, size_t i);
@@ -149,7 +155,10 @@ typedef struct {
  * only when the trial is on, the platform's own fields...). */
 size_t pd_wiz_fields(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_step step, pd_wiz_field *out,
 		     size_t max);
-#define PD_WIZ_FIELDS_MAX 96
+/* Room for every PBX user a discovery lists (one line each) and a few
+ * dozen users added by hand. */
+#define PD_WIZ_FIELDS_MAX 1200
+#define PD_WIZ_FOUND_MAX 1000
 
 /* Choices for a PD_WF_CHOICE field: value keys and display texts (both
  * allocated; free with pd_wiz_choices_free). "" is a valid value ("none"). */

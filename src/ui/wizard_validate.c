@@ -217,6 +217,11 @@ static void key_of_core_field(const char *field, char key[48], bool pbx_ctx)
 		snprintf(key, 48, "users.%u.%s", idx, member);
 		return;
 	}
+	/* a PBX user's only field here is its role */
+	if (sscanf(field, "synced_users[%u].%31s", &idx, member) == 2) {
+		snprintf(key, 48, "found.%u.role", idx);
+		return;
+	}
 	const char *f = field;
 	if (!strncmp(f, "pbx.", 4) || !strncmp(f, "pbx_", 4)) {
 		f += 4;
@@ -581,6 +586,20 @@ pd_status pd_wiz_build(const pd_wiz_ctx *c, const pd_wiz *w, pd_new_customer *n,
 	if (!w->no_pbx) {
 		n->pbx = xmalloc(sizeof *n->pbx);
 		pbx_from_wiz(c, w, n->pbx);
+	}
+	if (pd_wiz_found_used(w)) {
+		n->synced = xcalloc(w->n_found, sizeof *n->synced);
+		for (size_t i = 0; i < w->n_found; i++) {
+			const pd_wiz_found *f = &w->found[i];
+			pd_user *u = &n->synced[i];
+			u->synced = true;
+			u->endpoint = xstrdup(f->endpoint);
+			u->display_name = xstrdup(f->display_name);
+			u->email = opt(f->email);
+			u->sub_account = opt(f->sub_account);
+			u->role = opt(f->role);
+		}
+		n->n_synced = w->n_found;
 	}
 	pd_status st = pd_new_customer_check(c->cat, c->geo, n, c->today, e);
 	if (st != PD_OK && bad_key)

@@ -186,6 +186,24 @@ void wiz_summary(struct wiz *z, pd_buf *b)
 			      w->auto_provision ? "yes" : "no");
 		free(pl);
 	}
+	if (pd_wiz_found_used(w)) {
+		size_t with_role = 0;
+		for (size_t i = 0; i < w->n_found; i++)
+			with_role += *w->found[i].role != 0;
+		pd_buf_printf(b, "Users found on the PBX: %zu (synced; %zu with a role, the others "
+				 "no access)\n",
+			      w->n_found, with_role);
+		for (size_t i = 0; i < w->n_found; i++) {
+			if (!*w->found[i].role)
+				continue;
+			char key[48];
+			snprintf(key, sizeof key, "found.%zu.role", i);
+			char *role = pd_wiz_display(&z->ctx, w, key);
+			pd_buf_printf(b, "  %s %s  %s\n", w->found[i].endpoint,
+				      w->found[i].display_name, role);
+			free(role);
+		}
+	}
 	pd_buf_printf(b, "Other users: %zu\n", w->n_users);
 	for (size_t i = 0; i < w->n_users; i++) {
 		char key[48];

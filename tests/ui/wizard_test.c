@@ -398,11 +398,15 @@ Test(wizard, build_gives_the_store_the_whole_record)
 	pd_new_customer_free(&n);
 }
 
-Test(wizard, discovered_pbx_users_are_listed_linked_by_email_and_not_drafted)
+/* Step 4: users found on the PBX get roles before the customer exists; the
+ * roles are drafted, handed to the store with the record, survive a second
+ * discovery, and are forgotten when step 3 names another PBX. */
+Test(wizard, discovered_pbx_users_get_roles_drafted_and_built)
 {
 	fill_valid();
 	pd_synced_user u[2] = {
-		{.endpoint = "1001", .display_name = "Alice Martin", .email = "HELENE@example.fr"},
+		{.endpoint = "1001", .display_name = "Alice Martin", .email = "HELENE@example.fr",
+		 .sub_account = "sales"},
 		{.endpoint = "1002", .display_name = "Bob Dupont"},
 	};
 	pd_wiz_found_set(&w, u, 2, "2 users found on the PBX");
@@ -411,26 +415,92 @@ Test(wizard, discovered_pbx_users_are_listed_linked_by_email_and_not_drafted)
 	int found = 0;
 	bool note = false;
 	for (size_t i = 0; i < nf; i++) {
-		found += !strncmp(f[i].key, "found.", 6) && f[i].kind == PD_WF_FIXED;
+		if (!strncmp(f[i].key, "found.", 6)) {
+			found++;
+			cr_expect_eq(f[i].kind, PD_WF_CHOICE, "%s is a role choice", f[i].key);
+		}
 		note |= !strcmp(f[i].note, "2 users found on the PBX");
 	}
 	cr_expect_eq(found, 2);
 	cr_expect(note);
-	char *d0 = pd_wiz_display(&ctx, &w, "found.0"), *d1 = pd_wiz_display(&ctx, &w, "found.1");
-	cr_expect(strstr(d0, "= primary user") != NULL, "the same email links them: %s", d0);
-	cr_expect_str_eq(d1, "1002 Bob Dupont");
-	free(d0);
-	free(d1);
+	cr_expect_str_eq(f[nf - 1 - 4].label, "1002 Bob Dupont", "the user's own line");
+	cr_expect_str_eq(pd_wiz_get(&w, "found.0.role"), "", "no role until one is given");
+	pd_wiz_choices ch;
+	pd_wiz_choices_get(&ctx, &w, "found.1.role", &ch);
+	cr_expect_gt(ch.n, 2);
+	cr_expect_str_eq(ch.values[0], "", "no role = no access is offered");
+	pd_wiz_choices_free(&ch);
+	set("found.1.role", "supervisor");
+	char *d = pd_wiz_display(&ctx, &w, "found.1.role");
+	cr_expect_str_eq(d, "Supervisor");
+	free(d);
+
+	/* drafted with its role (nothing of it is secret) and read back */
 	char *json = pd_wiz_draft_to_json(&w);
-	cr_expect_null(strstr(json, "Alice"), "a discovery is not drafted");
+	cr_expect_not_null(strstr(json, "Bob Dupont"), "%s", json);
+	pd_wiz back;
+	pd_wiz_init(&back);
+	pd_err e = {0};
+	cr_assert_eq(pd_wiz_draft_from_json(json, &back, &e), PD_OK, "%s", e.message);
+	cr_expect_eq(back.n_found, 2);
+	cr_expect_str_eq(pd_wiz_get(&back, "found.1.role"), "supervisor");
+	cr_expect_str_eq(back.found[0].sub_account, "sales");
+	cr_expect_not_null(strstr(back.found_status, "F9"), "%s", back.found_status);
+	pd_wiz_free(&back);
 	free(json);
-	/* a discovery writes nothing: the record is the same as without it */
+
+	/* the record: the found users as synced users with their roles */
 	pd_new_customer n;
 	char bad[48];
-	pd_err e = {0};
 	cr_assert_eq(pd_wiz_build(&ctx, &w, &n, bad, &e), PD_OK, "%s", e.message);
-	cr_expect_eq(n.n_users, 1);
+	cr_assert_eq(n.n_synced, 2);
+	cr_expect_str_eq(n.synced[1].endpoint, "1002");
+	cr_expect_str_eq(n.synced[1].role, "supervisor");
+	cr_expect_null(n.synced[0].role);
+	cr_expect_str_eq(n.synced[0].sub_account, "sales");
+	cr_expect(n.synced[0].synced);
 	pd_new_customer_free(&n);
+
+	/* a second discovery keeps the roles of the users found again */
+	pd_synced_user again[2] = {{.endpoint = "1002", .display_name = "Bob D."},
+				   {.endpoint = "1003", .display_name = "Carla"}};
+	pd_wiz_found_set(&w, again, 2, "again");
+	cr_expect_str_eq(pd_wiz_get(&w, "found.0.role"), "supervisor");
+	cr_expect_str_eq(pd_wiz_get(&w, "found.1.role"), "");
+
+	/* no sync: they are not created (nor shown) */
+	set("pbx.sync_users", "0");
+	cr_assert_eq(pd_wiz_build(&ctx, &w, &n, bad, &e), PD_OK, "%s", e.message);
+	cr_expect_eq(n.n_synced, 0);
+	pd_new_customer_free(&n);
+	nf = pd_wiz_fields(&ctx, &w, PD_WIZ_ROLES, f, PD_WIZ_FIELDS_MAX);
+	for (size_t i = 0; i < nf; i++)
+		cr_expect(strncmp(f[i].key, "found.", 6), "%s shown without sync", f[i].key);
+	set("pbx.sync_users", "1");
+
+	/* another host in step 3: the list was another PBX's */
+	set("pbx.f.host", "pbx.example.fr"); /* unchanged: kept */
+	cr_expect_eq(w.n_found, 2);
+	set("pbx.f.host", "other.example.fr");
+	cr_expect_eq(w.n_found, 0);
+	cr_expect_not_null(strstr(w.found_status, "F9"), "%s", w.found_status);
+}
+
+Test(wizard, bad_found_users_in_a_draft_are_refused_naming_the_key)
+{
+	static const char *const bad[] = {
+		"{\"format\":\"provdesk-wizard-draft\",\"version\":1,\"found\":{}}",
+		"{\"format\":\"provdesk-wizard-draft\",\"version\":1,\"found\":[1]}",
+		"{\"format\":\"provdesk-wizard-draft\",\"version\":1,\"found\":[{\"role\":\"agent\"}]}",
+		"{\"format\":\"provdesk-wizard-draft\",\"version\":1,\"found\":[{\"endpoint\":7}]}",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		pd_err e = {0};
+		cr_expect_eq(pd_wiz_draft_from_json(bad[i], &w, &e), PD_E_INVALID, "%s", bad[i]);
+		cr_expect(!strcmp(e.field, "found") || !strcmp(e.field, "endpoint"), "%s: %s",
+			  bad[i], e.field);
+		cr_expect_not_null(strstr(e.message, "found"), "%s", e.message);
+	}
 }
 
 Test(wizard, core_field_names_map_to_wizard_keys)
@@ -440,6 +510,8 @@ Test(wizard, core_field_names_map_to_wizard_keys)
 		{"admin_email", "admin.email"},
 		{"admin_name", "admin.display_name"},
 		{"users[1].role", "users.1.role"},
+		{"synced_users[3].role", "found.3.role"},
+		{"synced_users[2].endpoint", "found.2.role"},
 		{"host", "pbx.f.host"},
 		{"trial_days", "trial_end"},
 		{"enabled", "pbx.create_disabled"},
