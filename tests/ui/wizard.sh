@@ -64,6 +64,7 @@ expect_screen() { # expect_screen DESCRIPTION TEXT [SECONDS]
 	if wait_for "$2" "${3:-${PD_UI_WAIT:-20}}"; then ok "$1"; else nok "$1 (wanted: $2)"; fi
 }
 q() { sqlite3 -cmd '.timeout 5000' "$DB" "$1"; }
+q_is() { [[ "$(q "$1")" == "$2" ]]; } # q_is SQL WANT: for eventually (runs the query each poll)
 eq() { # eq DESCRIPTION GOT WANT
 	if [[ "$2" == "$3" ]]; then ok "$1"; else
 		FAIL=$((FAIL + 1))
@@ -151,7 +152,8 @@ step3() { # asterisk, created disabled, auto-provision on
 	text "provdesk"
 	keys Tab
 	text "s3cret-AMI"
-	keys Tab Space Tab Tab Tab Space Tab # disabled on, sync, monitor, auto-provision on
+	keys Tab Tab Tab Tab # verify TLS, CA file, wrap-up time (defaults)
+	keys Space Tab Tab Tab Space Tab # disabled on, sync, monitor, auto-provision on
 }
 step4() {
 	wait_for "4 Role assignment"
@@ -381,7 +383,7 @@ case_crash() {
 	keys Tab
 	text "being-typ"
 	eventually "the draft has the field that was left" \
-		test "$(q "select json_extract(json, '\$.admin.display_name') from drafts")" = "Left Field"
+		q_is "select json_extract(json, '\$.admin.display_name') from drafts" "Left Field"
 	kill -9 "$(app_pid)"
 	wait_exit
 	eq "no customer after the crash" "$(q 'select count(*) from customers')" 0
@@ -642,6 +644,26 @@ case_discover() {
 	expect_screen "the PBX users are listed" "1001 Alice Martin" 15
 	expect_screen "with their count" "3 users found on the PBX"
 	eq "nothing written by a discovery" "$(q 'select count(*) from customers') $(q 'select count(*) from users')" "0 0"
+	# roles for the users found, before the customer exists
+	eventually "the cursor is on the first PBX user's role" cursor_on "1001 Alice Martin"
+	keys Tab
+	eventually "Tab goes to the next PBX user" cursor_on "1002 "
+	keys Enter
+	wait_for "Type to filter"
+	text "superv"
+	keys Enter
+	eventually "the role is shown beside the PBX user" on_screen_re "1002 .*Supervisor"
+	keys F6
+	expect_screen "the summary counts the PBX users" "Users found on the PBX: 3 (synced; 1 with a role"
+	expect_screen "and lists the one with a role" "1002"
+	keys Enter
+	eventually "the customer was created" q_is "select count(*) from customers where name = 'Découverte'" 1
+	eq "the PBX users were created with it, synced" "$(q 'select count(*) from users where synced = 1')" 3
+	eq "with the role given in step 4" "$(q "select coalesce(role, '-') from users where synced = 1 order by endpoint" | tr '\n' ' ')" "- supervisor - "
+	# the console's monitor connects to the lab PBX and syncs: the role stays
+	eventually "the first sync ran (device states filled)" \
+		q_is 'select count(*) from users where synced = 1 and device_state is not null' 3
+	eq "the first sync kept the role and the rows" "$(q "select endpoint || ':' || coalesce(role, '-') from users where synced = 1 order by endpoint" | tr '\n' ' ')" "1001:- 1002:supervisor 1003:- "
 	quit
 	kill "$LAB_PID" 2>/dev/null
 	wait "$LAB_PID" 2>/dev/null
