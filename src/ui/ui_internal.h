@@ -103,7 +103,7 @@ enum ui_context {
 	X(UI_A_WIZ_NEXT, "wizard-next", wizard, "F6", "Next step (checks this one); on the summary: create") \
 	X(UI_A_WIZ_ADD_USER, "wizard-add-user", wizard, "F7", "Step 4: add a user")                \
 	X(UI_A_WIZ_DEL_USER, "wizard-remove-user", wizard, "F8", "Step 4: remove the user under the cursor") \
-	X(UI_A_WIZ_DISCOVER, "wizard-discover", wizard, "F9", "Step 4: list the users on the PBX of step 3 (nothing written)")
+	X(UI_A_WIZ_DISCOVER, "wizard-discover", wizard, "F9", "Step 4: list the users on the PBX of step 3, to give them roles")
 
 enum ui_action {
 	UI_A_NONE = 0,
