@@ -55,25 +55,15 @@ pd_status outbox_queue(pd_store *s, const pd_customer *c, const pd_user *u, int6
 	return r;
 }
 
-static pd_status list_rows(pd_store *s, sqlite3_stmt *st, pd_outbox **out, size_t *n, pd_err *e)
+static void outbox_row(sqlite3_stmt *st, void *o, void *ctx)
 {
-	size_t cap = 0;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			*out = xrealloc(*out, cap * sizeof **out);
-		}
-		outbox_from_row(st, &(*out)[(*n)++]);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		pd_outboxes_free(*out, *n);
-		*out = NULL;
-		*n = 0;
-		return st_fail(s, rc, e, "list outbox");
-	}
-	return PD_OK;
+	(void)ctx;
+	outbox_from_row(st, o);
+}
+
+static void outbox_elem_free(void *o)
+{
+	pd_outbox_free(o);
 }
 
 pd_status store_outbox_list(pd_store *s, int64_t customer_id, pd_outbox **out, size_t *n, pd_err *e)
@@ -89,7 +79,11 @@ pd_status store_outbox_list(pd_store *s, int64_t customer_id, pd_outbox **out, s
 		return FAILED(e);
 	if (customer_id)
 		sqlite3_bind_int64(st, 1, customer_id);
-	return list_rows(s, st, out, n, e);
+	void *v;
+	pd_status r = st_collect(s, st, sizeof **out, outbox_row, NULL, outbox_elem_free, &v, n,
+	                         "list outbox", e);
+	*out = v;
+	return r;
 }
 
 pd_status store_outbox_next_due(pd_store *s, int64_t now, pd_outbox *out, pd_err *e)

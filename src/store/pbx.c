@@ -311,6 +311,16 @@ pd_status store_pbx_remove(pd_store *s, int64_t customer_id, const pd_actor *a, 
 	return store_tx(s, remove_tx, &x, e);
 }
 
+static void pbx_row(sqlite3_stmt *st, void *p, void *with_secret)
+{
+	pbx_from_row(st, *(bool *)with_secret, p);
+}
+
+static void pbx_elem_free(void *p)
+{
+	pd_pbx_free(p);
+}
+
 pd_status store_pbx_list_all(pd_store *s, bool with_secret, pd_pbx **out, size_t *n, pd_err *e)
 {
 	E_GUARD(e);
@@ -322,25 +332,11 @@ pd_status store_pbx_list_all(pd_store *s, bool with_secret, pd_pbx **out, size_t
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st)
 		return FAILED(e);
-	size_t cap = 0;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			*out = xrealloc(*out, cap * sizeof **out);
-		}
-		pbx_from_row(st, with_secret, &(*out)[(*n)++]);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		for (size_t i = 0; i < *n; i++)
-			pd_pbx_free(&(*out)[i]);
-		free(*out);
-		*out = NULL;
-		*n = 0;
-		return st_fail(s, rc, e, "list PBX connections");
-	}
-	return PD_OK;
+	void *v;
+	pd_status r = st_collect(s, st, sizeof **out, pbx_row, &with_secret, pbx_elem_free, &v, n,
+	                         "list PBX connections", e);
+	*out = v;
+	return r;
 }
 
 pd_status store_pbx_generation(pd_store *s, int64_t *gen, pd_err *e)
@@ -492,6 +488,17 @@ static void tpl_from_row(sqlite3_stmt *st, pd_template *t)
 	t->version = sqlite3_column_int64(st, 8);
 }
 
+static void tpl_row(sqlite3_stmt *st, void *t, void *ctx)
+{
+	(void)ctx;
+	tpl_from_row(st, t);
+}
+
+static void tpl_elem_free(void *t)
+{
+	pd_template_free(t);
+}
+
 pd_status store_template_list(pd_store *s, pd_template **out, size_t *n, pd_err *e)
 {
 	E_GUARD(e);
@@ -501,25 +508,11 @@ pd_status store_template_list(pd_store *s, pd_template **out, size_t *n, pd_err 
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st)
 		return FAILED(e);
-	size_t cap = 0;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 8;
-			*out = xrealloc(*out, cap * sizeof **out);
-		}
-		tpl_from_row(st, &(*out)[(*n)++]);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		for (size_t i = 0; i < *n; i++)
-			pd_template_free(&(*out)[i]);
-		free(*out);
-		*out = NULL;
-		*n = 0;
-		return st_fail(s, rc, e, "list templates");
-	}
-	return PD_OK;
+	void *v;
+	pd_status r = st_collect(s, st, sizeof **out, tpl_row, NULL, tpl_elem_free, &v, n,
+	                         "list templates", e);
+	*out = v;
+	return r;
 }
 
 pd_status store_template_get(pd_store *s, const char *name, pd_template *out, pd_err *e)
@@ -675,6 +668,20 @@ pd_status store_template_delete(pd_store *s, const char *name, const pd_actor *a
 
 /* ---- sub-accounts ---- */
 
+static void sub_row(sqlite3_stmt *st, void *elem, void *ctx)
+{
+	(void)ctx;
+	pd_sub_account *a = elem;
+	a->id = sqlite3_column_int64(st, 0);
+	a->customer_id = sqlite3_column_int64(st, 1);
+	a->name = col_str_empty(st, 2);
+}
+
+static void sub_elem_free(void *a)
+{
+	free(((pd_sub_account *)a)->name);
+}
+
 pd_status store_sub_account_list(pd_store *s, int64_t customer_id, pd_sub_account **out, size_t *n,
                                  pd_err *e)
 {
@@ -688,26 +695,11 @@ pd_status store_sub_account_list(pd_store *s, int64_t customer_id, pd_sub_accoun
 	if (!st)
 		return FAILED(e);
 	sqlite3_bind_int64(st, 1, customer_id);
-	size_t cap = 0;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 8;
-			*out = xrealloc(*out, cap * sizeof **out);
-		}
-		pd_sub_account *a = &(*out)[(*n)++];
-		a->id = sqlite3_column_int64(st, 0);
-		a->customer_id = sqlite3_column_int64(st, 1);
-		a->name = col_str_empty(st, 2);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		pd_sub_accounts_free(*out, *n);
-		*out = NULL;
-		*n = 0;
-		return st_fail(s, rc, e, "list sub-accounts");
-	}
-	return PD_OK;
+	void *v;
+	pd_status r = st_collect(s, st, sizeof **out, sub_row, NULL, sub_elem_free, &v, n,
+	                         "list sub-accounts", e);
+	*out = v;
+	return r;
 }
 
 void pd_sub_accounts_free(pd_sub_account *v, size_t n)

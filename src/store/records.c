@@ -6,6 +6,30 @@
 
 /* ---- audit ---- */
 
+static void audit_row(sqlite3_stmt *st, void *elem, void *ctx)
+{
+	(void)ctx;
+	pd_audit *a = elem;
+	a->id = sqlite3_column_int64(st, 0);
+	a->at = sqlite3_column_int64(st, 1);
+	a->actor = col_str_empty(st, 2);
+	a->client = col_str(st, 3);
+	a->customer_id = sqlite3_column_int64(st, 4);
+	a->object = col_str_empty(st, 5);
+	a->action = col_str_empty(st, 6);
+	a->detail = col_str_empty(st, 7);
+}
+
+static void audit_elem_free(void *elem)
+{
+	pd_audit *a = elem;
+	free(a->actor);
+	free(a->client);
+	free(a->object);
+	free(a->action);
+	free(a->detail);
+}
+
 pd_status store_audit_list(pd_store *s, int64_t customer_id, size_t limit, pd_audit **out,
                            size_t *n, pd_err *e)
 {
@@ -25,42 +49,17 @@ pd_status store_audit_list(pd_store *s, int64_t customer_id, size_t limit, pd_au
 	if (customer_id)
 		sqlite3_bind_int64(st, i++, customer_id);
 	sqlite3_bind_int64(st, i, limit ? (int64_t)limit : -1);
-	size_t cap = 0;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 32;
-			*out = xrealloc(*out, cap * sizeof **out);
-		}
-		pd_audit *a = &(*out)[(*n)++];
-		a->id = sqlite3_column_int64(st, 0);
-		a->at = sqlite3_column_int64(st, 1);
-		a->actor = col_str_empty(st, 2);
-		a->client = col_str(st, 3);
-		a->customer_id = sqlite3_column_int64(st, 4);
-		a->object = col_str_empty(st, 5);
-		a->action = col_str_empty(st, 6);
-		a->detail = col_str_empty(st, 7);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		pd_audits_free(*out, *n);
-		*out = NULL;
-		*n = 0;
-		return st_fail(s, rc, e, "audit");
-	}
-	return PD_OK;
+	void *v;
+	pd_status r = st_collect(s, st, sizeof **out, audit_row, NULL, audit_elem_free, &v, n,
+	                         "audit", e);
+	*out = v;
+	return r;
 }
 
 void pd_audits_free(pd_audit *v, size_t n)
 {
-	for (size_t i = 0; v && i < n; i++) {
-		free(v[i].actor);
-		free(v[i].client);
-		free(v[i].object);
-		free(v[i].action);
-		free(v[i].detail);
-	}
+	for (size_t i = 0; v && i < n; i++)
+		audit_elem_free(&v[i]);
 	free(v);
 }
 

@@ -31,6 +31,36 @@ const pd_geo *store_geo(pd_err *e)
 
 /* ---- statements ---- */
 
+pd_status st_collect(pd_store *s, sqlite3_stmt *st, size_t size, st_row_fn row, void *ctx,
+                     void (*elem_free)(void *elem), void **out, size_t *n, const char *what,
+                     pd_err *e)
+{
+	char *v = NULL;
+	size_t cap = 0, k = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (k == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = xrealloc(v, cap * size);
+		}
+		memset(v + k * size, 0, size);
+		row(st, v + k * size, ctx);
+		k++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		for (size_t i = 0; i < k; i++)
+			elem_free(v + i * size);
+		free(v);
+		*out = NULL;
+		*n = 0;
+		return st_fail(s, rc, e, what);
+	}
+	*out = v;
+	*n = k;
+	return PD_OK;
+}
+
 pd_status st_fail(pd_store *s, int rc, pd_err *e, const char *what)
 {
 	int prim = rc & 0xff;

@@ -38,6 +38,14 @@ sqlite3_stmt *st_get(pd_store *s, const char *sql, pd_err *e);
 pd_status st_fail(pd_store *s, int rc, pd_err *e, const char *what);
 /* Step a statement that returns no row; resets it. */
 pd_status st_exec(pd_store *s, sqlite3_stmt *st, pd_err *e);
+/* Step st to its end into a growing array of `size`-byte elements, each
+ * zeroed then filled by row(st, elem, ctx); resets st. On a read error the
+ * elements read so far are released with elem_free, *out is NULL, *n 0, and
+ * the error names `what`. */
+typedef void (*st_row_fn)(sqlite3_stmt *st, void *elem, void *ctx);
+pd_status st_collect(pd_store *s, sqlite3_stmt *st, size_t size, st_row_fn row, void *ctx,
+                     void (*elem_free)(void *elem), void **out, size_t *n, const char *what,
+                     pd_err *e);
 void bind_text(sqlite3_stmt *st, int i, const char *v);
 void bind_opt(sqlite3_stmt *st, int i, const char *v); /* NULL/"" -> NULL */
 char *col_str(sqlite3_stmt *st, int i);                /* NULL -> NULL */

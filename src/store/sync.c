@@ -29,16 +29,34 @@ static int cmp_existing(const void *a, const void *b)
 	return strcmp(((const existing *)a)->endpoint, ((const existing *)b)->endpoint);
 }
 
+static void existing_free(void *elem)
+{
+	existing *x = elem;
+	free(x->endpoint);
+	free(x->display_name);
+	free(x->email);
+	free(x->sub_account);
+	free(x->device_state);
+}
+
 static void free_existing(existing *v, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].endpoint);
-		free(v[i].display_name);
-		free(v[i].email);
-		free(v[i].sub_account);
-		free(v[i].device_state);
-	}
+	for (size_t i = 0; i < n; i++)
+		existing_free(&v[i]);
 	free(v);
+}
+
+static void existing_row(sqlite3_stmt *st, void *elem, void *ctx)
+{
+	(void)ctx;
+	existing *x = elem;
+	x->id = sqlite3_column_int64(st, 0);
+	x->endpoint = col_str_empty(st, 1);
+	x->display_name = col_str(st, 2);
+	x->email = col_str(st, 3);
+	x->sub_account = col_str(st, 4);
+	x->device_state = col_str(st, 5);
+	x->linked = sqlite3_column_int64(st, 6);
 }
 
 static bool same(const char *a, const char *b)
@@ -86,26 +104,12 @@ static pd_status load_existing(pd_store *s, int64_t cid, existing **out, size_t 
 	if (!st)
 		return FAILED(e);
 	sqlite3_bind_int64(st, 1, cid);
-	size_t cap = 0;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 64;
-			*out = xrealloc(*out, cap * sizeof **out);
-		}
-		existing *x = &(*out)[(*n)++];
-		memset(x, 0, sizeof *x);
-		x->id = sqlite3_column_int64(st, 0);
-		x->endpoint = col_str_empty(st, 1);
-		x->display_name = col_str(st, 2);
-		x->email = col_str(st, 3);
-		x->sub_account = col_str(st, 4);
-		x->device_state = col_str(st, 5);
-		x->linked = sqlite3_column_int64(st, 6);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return st_fail(s, rc, e, "read synced users");
+	void *v;
+	pd_status r = st_collect(s, st, sizeof **out, existing_row, NULL, existing_free, &v, n,
+	                         "read synced users", e);
+	*out = v;
+	if (r != PD_OK)
+		return r;
 	if (*n > 1)
 		qsort(*out, *n, sizeof **out, cmp_existing);
 	return PD_OK;

@@ -216,6 +216,17 @@ pd_status synced_user_insert(pd_store *s, int64_t cid, pd_user *u, const pd_acto
 	return r;
 }
 
+static void user_row(sqlite3_stmt *st, void *u, void *ctx)
+{
+	(void)ctx;
+	user_from_row(st, u);
+}
+
+static void user_elem_free(void *u)
+{
+	pd_user_free(u);
+}
+
 pd_status store_user_list(pd_store *s, int64_t customer_id, pd_user **out, size_t *n, pd_err *e)
 {
 	E_GUARD(e);
@@ -228,25 +239,11 @@ pd_status store_user_list(pd_store *s, int64_t customer_id, pd_user **out, size_
 	if (!st)
 		return FAILED(e);
 	sqlite3_bind_int64(st, 1, customer_id);
-	size_t cap = 0;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			*out = xrealloc(*out, cap * sizeof **out);
-		}
-		user_from_row(st, &(*out)[(*n)++]);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		for (size_t i = 0; i < *n; i++)
-			pd_user_free(&(*out)[i]);
-		free(*out);
-		*out = NULL;
-		*n = 0;
-		return st_fail(s, rc, e, "list users");
-	}
-	return PD_OK;
+	void *v;
+	pd_status r = st_collect(s, st, sizeof **out, user_row, NULL, user_elem_free, &v, n,
+	                         "list users", e);
+	*out = v;
+	return r;
 }
 
 pd_status store_user_get(pd_store *s, int64_t user_id, pd_user *out, pd_err *e)
