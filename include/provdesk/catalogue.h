@@ -108,6 +108,9 @@ const pd_platform *pd_catalogue_platform(const pd_catalogue *c, const char *key)
 bool pd_product_sold_in(const pd_product_type *p, const char *country);
 bool pd_product_allows_platform(const pd_product_type *p, const char *platform);
 const pd_platform_field *pd_platform_field_get(const pd_platform *pl, const char *key);
+/* A field kept in a connection's params_json: not one of the connection's own
+ * columns (host, port, tls, username) and not a secret (write-only column). */
+bool pd_platform_field_is_extra(const pd_platform_field *f);
 
 /* Platform parameters as stored in a connection's params_json, read the way
  * every reader must read them: a value may be the typed JSON form the core

@@ -792,6 +792,12 @@ const pd_platform_field *pd_platform_field_get(const pd_platform *pl, const char
 	return NULL;
 }
 
+bool pd_platform_field_is_extra(const pd_platform_field *f)
+{
+	return f && !f->secret && strcmp(f->key, "host") && strcmp(f->key, "port") &&
+	       strcmp(f->key, "tls") && strcmp(f->key, "username");
+}
+
 const pd_platform *pd_catalogue_platform(const pd_catalogue *c, const char *key)
 {
 	for (size_t i = 0; c && key && i < c->n_platforms; i++)

@@ -38,11 +38,6 @@ void pd_template_free(pd_template *t)
 	t->name = t->platform = t->host = t->username = t->params_json = NULL;
 }
 
-static const pd_platform_field *platform_field(const pd_platform *pl, const char *key)
-{
-	return pd_platform_field_get(pl, key);
-}
-
 static pd_status check_platform(const pd_catalogue *cat, const char *platform,
                                 const pd_platform **out, pd_err *e)
 {
@@ -264,9 +259,8 @@ static pd_status check_params(const pd_platform *pl, char **json, bool require, 
 		json_t *v;
 		json_object_foreach(root, k, v)
 		{
-			const pd_platform_field *f = platform_field(pl, k);
-			if (!f || !strcmp(k, "host") || !strcmp(k, "port") || !strcmp(k, "tls") ||
-			    !strcmp(k, "username") || f->secret) {
+			const pd_platform_field *f = pd_platform_field_get(pl, k);
+			if (!pd_platform_field_is_extra(f)) {
 				pd_fail(e, PD_E_INVALID, k,
 				        "'%.60s' is not an extra parameter of platform %s", k,
 				        pl->key);
@@ -294,9 +288,7 @@ static pd_status check_params(const pd_platform *pl, char **json, bool require, 
 	if (require) {
 		for (size_t i = 0; i < pl->n_fields; i++) {
 			const pd_platform_field *f = &pl->fields[i];
-			if (!f->required || f->secret || !strcmp(f->key, "host") ||
-			    !strcmp(f->key, "port") || !strcmp(f->key, "tls") ||
-			    !strcmp(f->key, "username"))
+			if (!f->required || !pd_platform_field_is_extra(f))
 				continue;
 			json_t *v = root ? json_object_get(root, f->key) : NULL;
 			if (!v || (json_is_string(v) && !*json_string_value(v))) {
@@ -385,7 +377,7 @@ pd_status pd_param_str(const char *params_json, const char *key, char **out, pd_
 
 static int default_port(const pd_platform *pl)
 {
-	const pd_platform_field *f = platform_field(pl, "port");
+	const pd_platform_field *f = pd_platform_field_get(pl, "port");
 	return f && f->default_value ? atoi(f->default_value) : 0;
 }
 
@@ -409,7 +401,7 @@ pd_status pd_pbx_check(const pd_catalogue *cat, pd_pbx *p, pd_err *e)
 	trim_opt(&p->host);
 	trim_opt(&p->username);
 	trim_opt(&p->template_name);
-	const pd_platform_field *fh = platform_field(pl, "host");
+	const pd_platform_field *fh = pd_platform_field_get(pl, "host");
 	if (!p->host && fh && fh->required)
 		return pd_fail(e, PD_E_INVALID, "host", "host is required for platform %s",
 		               pl->key);
@@ -420,7 +412,7 @@ pd_status pd_pbx_check(const pd_catalogue *cat, pd_pbx *p, pd_err *e)
 	if (p->port < 1 || p->port > 65535)
 		return pd_fail(e, PD_E_INVALID, "port", "port must be between 1 and 65535 (got %d)",
 		               p->port);
-	const pd_platform_field *fu = platform_field(pl, "username");
+	const pd_platform_field *fu = pd_platform_field_get(pl, "username");
 	if (!p->username && fu && fu->required)
 		return pd_fail(e, PD_E_INVALID, "username", "username is required for platform %s",
 		               pl->key);

@@ -138,12 +138,6 @@ static bool port_parse(const char *s, int *out)
 	return true;
 }
 
-static bool is_struct_param(const char *k)
-{
-	return !strcmp(k, "host") || !strcmp(k, "port") || !strcmp(k, "tls") ||
-	       !strcmp(k, "username") || !strcmp(k, "secret");
-}
-
 /* The wizard's step 3 as the core's pd_pbx. Only the chosen platform's
  * fields are taken: a platform switched away from leaves no stray values. */
 static void pbx_from_wiz(const pd_wiz_ctx *c, const pd_wiz *w, pd_pbx *p)
@@ -166,7 +160,7 @@ static void pbx_from_wiz(const pd_wiz_ctx *c, const pd_wiz *w, pd_pbx *p)
 		if (f->secret) {
 			if (!p->secret && v && *v)
 				p->secret = xstrdup(v);
-		} else if (!is_struct_param(f->key) && v && *v) {
+		} else if (pd_platform_field_is_extra(f) && v && *v) {
 			json_object_set_new(o, f->key, json_string(v));
 		}
 	}
