@@ -103,6 +103,7 @@ struct tpl_ctx {
 	struct ui_app *app;
 	pd_template orig;
 	bool create;
+	struct ui_pextra extra; /* the platform's own parameters, after T__N */
 };
 
 static void form_to_tpl(struct ui_form *f, struct tpl_ctx *x, pd_template *t)
@@ -111,10 +112,11 @@ static void form_to_tpl(struct ui_form *f, struct tpl_ctx *x, pd_template *t)
 	if (!x->create) {
 		t->id = x->orig.id;
 		t->version = x->orig.version;
-		t->params_json = xstrdup(x->orig.params_json);
 	}
 	t->name = pd_trim(ui_form_get(f, T_NAME));
 	t->platform = xstrdup(ui_form_get(f, T_PLATFORM));
+	t->params_json = ui_pextra_params(&x->extra, f, t->platform,
+					  x->create ? NULL : x->orig.params_json);
 	t->host = xstrdup(ui_form_get(f, T_HOST));
 	char *end;
 	const char *ps = ui_form_get(f, T_PORT);
@@ -140,7 +142,7 @@ static pd_status tpl_check(struct ui_form *f, int idx, void *vctx, pd_err *e)
 	pd_err_clear(&e2);
 	pd_status st = pd_template_check(x->app->cat, &t, &e2);
 	pd_template_free(&t);
-	if (st != PD_OK && strcmp(e2.field, tpl_spec[idx].key) == 0) {
+	if (st != PD_OK && strcmp(e2.field, x->extra.spec[idx].key) == 0) {
 		*e = e2;
 		return st;
 	}
@@ -161,6 +163,8 @@ static void tpl_init(struct ui_form *f, void *vctx)
 	if (x->create) {
 		ui_form_set(f, T_PLATFORM, cat->n_platforms ? cat->platforms[0].key : "");
 		ui_form_set(f, T_TLS, "no");
+		ui_pextra_load(&x->extra, f, ui_form_get(f, T_PLATFORM), NULL);
+		ui_pextra_show(&x->extra, f, ui_form_get(f, T_PLATFORM));
 		return;
 	}
 	char port[16];
@@ -172,6 +176,15 @@ static void tpl_init(struct ui_form *f, void *vctx)
 	ui_form_set(f, T_PORT, x->orig.port > 0 ? port : "");
 	ui_form_set(f, T_TLS, x->orig.tls ? "yes" : "no");
 	ui_form_set(f, T_USER, x->orig.username);
+	ui_pextra_load(&x->extra, f, x->orig.platform, x->orig.params_json);
+	ui_pextra_show(&x->extra, f, x->orig.platform);
+}
+
+static void tpl_changed(struct ui_form *f, int idx, void *vctx)
+{
+	struct tpl_ctx *x = vctx;
+	if (idx == T_PLATFORM)
+		ui_pextra_show(&x->extra, f, ui_form_get(f, T_PLATFORM));
 }
 
 static pd_status tpl_submit(struct ui_form *f, void *vctx, pd_err *e)
@@ -191,6 +204,7 @@ static void tpl_free(void *vctx)
 	struct tpl_ctx *x = vctx;
 	if (!x->create)
 		pd_template_free(&x->orig);
+	ui_pextra_free(&x->extra);
 	free(x);
 }
 
@@ -207,12 +221,14 @@ static void tpl_form(struct ui_app *app, const pd_template *t)
 		x->orig.username = xstrdup(t->username);
 		x->orig.params_json = xstrdup(t->params_json);
 	}
+	ui_pextra_init(&x->extra, app->cat, tpl_spec, T__N);
 	struct ui_formscreen_def def = {
 		.title = t ? "Edit PBX template" : "New PBX template",
 		.intro = "A template holds the defaults a new PBX connection starts from.",
-		.spec = tpl_spec,
-		.n = T__N,
+		.spec = x->extra.spec,
+		.n = x->extra.n_spec,
 		.check = tpl_check,
+		.changed = tpl_changed,
 		.init = tpl_init,
 		.submit = tpl_submit,
 		.free_ctx = tpl_free,

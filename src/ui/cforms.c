@@ -282,6 +282,7 @@ struct pbx_ctx {
 	pd_pbx orig;
 	pd_template *templates;
 	size_t n_templates;
+	struct ui_pextra extra; /* the platform's own parameters, after P__N */
 };
 
 static void form_to_pbx(struct ui_form *f, struct pbx_ctx *x, pd_pbx *p)
@@ -290,11 +291,12 @@ static void form_to_pbx(struct ui_form *f, struct pbx_ctx *x, pd_pbx *p)
 	if (!x->create) {
 		p->id = x->orig.id;
 		p->version = x->orig.version;
-		p->params_json = xstrdup(x->orig.params_json);
 	}
 	p->customer_id = x->customer_id;
 	p->template_name = *ui_form_get(f, P_TEMPLATE) ? xstrdup(ui_form_get(f, P_TEMPLATE)) : NULL;
 	p->platform = xstrdup(ui_form_get(f, P_PLATFORM));
+	p->params_json = ui_pextra_params(&x->extra, f, p->platform,
+					  x->create ? NULL : x->orig.params_json);
 	p->host = xstrdup(ui_form_get(f, P_HOST));
 	char *end;
 	const char *ps = ui_form_get(f, P_PORT);
@@ -329,7 +331,7 @@ static pd_status pbx_check(struct ui_form *f, int idx, void *vctx, pd_err *e)
 	pd_err_clear(&e2);
 	pd_status st = pd_pbx_check(x->app->cat, &p, &e2);
 	pd_pbx_free(&p);
-	if (st != PD_OK && strcmp(e2.field, pbx_spec[idx].key) == 0) {
+	if (st != PD_OK && strcmp(e2.field, x->extra.spec[idx].key) == 0) {
 		*e = e2;
 		return st;
 	}
@@ -339,6 +341,8 @@ static pd_status pbx_check(struct ui_form *f, int idx, void *vctx, pd_err *e)
 static void pbx_changed(struct ui_form *f, int idx, void *vctx)
 {
 	struct pbx_ctx *x = vctx;
+	if (idx == P_PLATFORM)
+		ui_pextra_show(&x->extra, f, ui_form_get(f, P_PLATFORM));
 	if (idx != P_TEMPLATE)
 		return;
 	const char *name = ui_form_get(f, P_TEMPLATE);
@@ -356,6 +360,8 @@ static void pbx_changed(struct ui_form *f, int idx, void *vctx)
 		ui_form_set(f, P_TLS, t->tls ? "yes" : "no");
 		if (!*ui_form_get(f, P_USER))
 			ui_form_set(f, P_USER, t->username);
+		ui_pextra_show(&x->extra, f, t->platform);
+		ui_pextra_load(&x->extra, f, t->platform, t->params_json);
 	}
 }
 
@@ -388,6 +394,7 @@ static void pbx_init(struct ui_form *f, void *vctx)
 		ui_form_set(f, P_ENABLED, "no");
 		ui_form_set(f, P_TLS, "no");
 		ui_form_set_note(f, P_SECRET, "masked; never shown back");
+		ui_pextra_load(&x->extra, f, ui_form_get(f, P_PLATFORM), NULL);
 	} else {
 		const pd_pbx *p = &x->orig;
 		char port[16];
@@ -406,7 +413,9 @@ static void pbx_init(struct ui_form *f, void *vctx)
 		ui_form_set_readonly(f, P_AUTO, true);
 		ui_form_set_note(f, P_AUTO, "set when the connection was created");
 		ui_form_set(f, P_ENABLED, p->enabled ? "yes" : "no");
+		ui_pextra_load(&x->extra, f, p->platform, p->params_json);
 	}
+	ui_pextra_show(&x->extra, f, ui_form_get(f, P_PLATFORM));
 }
 
 static pd_status pbx_submit(struct ui_form *f, void *vctx, pd_err *e)
@@ -435,6 +444,7 @@ static void pbx_free_ctx(void *vctx)
 	for (size_t i = 0; i < x->n_templates; i++)
 		pd_template_free(&x->templates[i]);
 	free(x->templates);
+	ui_pextra_free(&x->extra);
 	free(x);
 }
 
@@ -456,12 +466,13 @@ void cv_pbx_form(struct ui_app *app, struct cview *v, bool create)
 		x->templates = NULL;
 		x->n_templates = 0;
 	}
+	ui_pextra_init(&x->extra, app->cat, pbx_spec, P__N);
 	struct ui_formscreen_def def = {
 		.title = create ? "Add a PBX connection" : "PBX connection settings",
 		.intro = create ? "It may be created disabled: nothing connects until it is enabled."
 				: "The secret is never shown. Leave it empty to keep it.",
-		.spec = pbx_spec,
-		.n = P__N,
+		.spec = x->extra.spec,
+		.n = x->extra.n_spec,
 		.check = pbx_check,
 		.changed = pbx_changed,
 		.init = pbx_init,

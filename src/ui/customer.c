@@ -284,6 +284,13 @@ static void draw_pbx(struct ui_screen *s, struct cview *v, int y0)
 	snprintf(buf, sizeof buf, "%s:%d%s", p->host ? p->host : "", p->port, p->tls ? " (TLS)" : "");
 	kv(w, y++, s->w, "Host", buf, n);
 	kv(w, y++, s->w, "Username", p->username, n);
+	for (size_t i = 0; pl && i < pl->n_fields; i++) {
+		if (!pd_platform_field_is_extra(&pl->fields[i]))
+			continue;
+		char *t = ui_pextra_text(&pl->fields[i], p->params_json);
+		kv(w, y++, s->w, pl->fields[i].label ? pl->fields[i].label : pl->fields[i].key, t, n);
+		free(t);
+	}
 	kv(w, y++, s->w, "Secret", "******** (never shown; edit to replace)", ui_role(UI_R_NOTE));
 	kv(w, y++, s->w, "Enabled", p->enabled ? "yes" : "no — nothing connects until enabled",
 	   ui_role(p->enabled ? UI_R_STATUS_OK : UI_R_STATUS_WARN));

@@ -105,8 +105,11 @@ keys t
 check "templates screen opens" wait_for "PBX templates"
 keys a; wait_for "New PBX template"
 type_text "Paris AMI"; keys Tab Tab; type_text "pbx.paris.example"; keys Tab; type_text "5038"; keys Tab Tab; type_text "amiuser"
+check "the template offers the platform's own parameters" wait_for "Wrap-up time (s)"
+keys Tab Tab Tab C-u; type_text "3"; keys Tab # verify TLS, CA file -> wrap-up time
 keys F2
 check "template saved and listed" wait_for "pbx.paris.example:5038"
+check "with its wrap-up time, stored typed" test "$(sqlite3 "$DB" "select params_json from templates where name = 'Paris AMI'")" = '{"wrapup_time":3}'
 keys Escape; wait_for "Customers"
 
 keys q

@@ -117,10 +117,28 @@ keys BTab C-u; type_text "5038"; keys Tab Tab; type_text "admin"; keys Tab
 type_text "s3cr3t-Pass"; keys Tab
 check "the secret is masked" not_on_screen "s3cr3t"
 check "the secret shows as stars" wait_for "***********"
+# the platform's own parameters (catalogue fields kept in params_json)
+check "Asterisk's own parameters are offered" wait_for "Wrap-up time (s)"
+keys Tab Tab Tab Tab Space Tab # sync, monitor, sub-accounts, enabled -> verify TLS off
+type_text "ca.pem"; keys Tab
+check "a relative CA file refused beside its field" field_err "TLS CA file"
+keys BTab C-u Tab C-u; type_text "99999"; keys Tab
+check "a wrap-up time out of range refused beside its field" field_err "Wrap-up time"
+keys BTab C-u; type_text "7"; keys Tab
 keys F2
 check "PBX connection saved" wait_for "PBX connection saved"
 check "PBX tab never shows the secret" not_on_screen "s3cr3t"
 check "stored disabled by default" test "$(cli customer show "Acme Telecom" --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["pbx"]["enabled"])')" = False
+check "the parameters are stored typed" test "$(sqlite3 "$DB" 'select params_json from pbx')" = '{"tls_verify":false,"wrapup_time":7}'
+check "the PBX tab shows them" screen_re 'Verify TLS cert +no'
+check "the PBX tab shows the wrap-up time" screen_re 'Wrap-up time \(s\) +7'
+check "and a default as such" screen_re 'TLS CA file +—'
+keys e; wait_for "PBX connection settings"
+check "editing shows the stored wrap-up time" screen_re 'Wrap-up time \(s\) +7'
+keys Tab Enter; wait_for "Type to filter"; type_text "FreeSWITCH"; keys Enter
+check "the platform is changed" screen_re 'Platform +FreeSWITCH'
+check "another platform hides Asterisk's parameters" wait_gone "Wrap-up time"
+keys Escape; wait_for "Discard changes?"; keys y; wait_for "Verify TLS cert"
 
 keys F10
 check "F10 quits with status 0" test "$(wait_exit)" = 0
