@@ -130,6 +130,17 @@ int pd_cli_catalogue_cmd(pd_cli *c, int argc, char **argv)
 					                    json_boolean(p->fields[j].secret));
 					json_object_set_new(
 					    f, "default", pd_json_str(p->fields[j].default_value));
+					static const char *const types[] = {
+					    [PD_FIELD_TEXT] = "text", [PD_FIELD_BOOL] = "bool",
+					    [PD_FIELD_INT] = "int", [PD_FIELD_PATH] = "path"};
+					json_object_set_new(f, "type",
+					                    json_string(types[p->fields[j].type]));
+					if (p->fields[j].type == PD_FIELD_INT) {
+						json_object_set_new(f, "min",
+						                    json_integer(p->fields[j].min));
+						json_object_set_new(f, "max",
+						                    json_integer(p->fields[j].max));
+					}
 					json_array_append_new(fa, f);
 				}
 				json_object_set_new(o, "fields", fa);

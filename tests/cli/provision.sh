@@ -240,6 +240,7 @@ run catalogue --json
 expect "catalogue json" 0
 jeq "catalogue sections" 'sorted(d.keys())' '["countries", "platforms", "product_types", "roles"]'
 jeq "catalogue French names" '[c["name_fr"] for c in d["countries"] if c["code"] == "DE"]' '["Allemagne"]'
+jeq "catalogue field types and bounds" '[(f["type"], f.get("min"), f.get("max")) for p in d["platforms"] if p["key"] == "asterisk-ami" for f in p["fields"] if f["key"] in ("tls_verify", "wrapup_time")]' '[["bool", null, null], ["int", 0, 3600]]'
 run catalogue
 expect "catalogue text" 0 "Product types:"
 run audit "$TENANT" --limit 3 --json
