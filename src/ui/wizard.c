@@ -132,6 +132,12 @@ static void go_step(struct wiz *z, pd_wiz_step step, const char *focus)
 	z->btn = 0;
 	z->summary_top = 0;
 	wiz_build_form(z, focus);
+	/* after a resume, the secret is what step 3 needs typed again */
+	for (size_t i = 0; z->w.had_secret && step == PD_WIZ_PBX && i < z->nf; i++)
+		if (z->fields[i].kind == PD_WF_SECRET) {
+			wiz_show_field(z, (int)i);
+			break;
+		}
 	if (step == PD_WIZ_SUMMARY) { /* the cursor starts on "Create customer" */
 		enum wbtn b[8];
 		size_t nb = wiz_buttons(z, b);
@@ -354,12 +360,6 @@ static int ask_key(struct wiz *z, const struct ui_event *ev)
 			char focus[48];
 			snprintf(focus, sizeof focus, "%s", z->w.focus ? z->w.focus : "");
 			go_step(z, z->w.step, focus);
-			/* resumed in step 3: the secret is what must be typed again */
-			for (size_t i = 0; z->w.had_secret && z->w.step == PD_WIZ_PBX && i < z->nf; i++)
-				if (z->fields[i].kind == PD_WF_SECRET) {
-					focus_field(z, (int)i);
-					break;
-				}
 			if (z->w.had_secret)
 				wiz_note(z, UI_R_STATUS_WARN,
 				       "Draft resumed. The PBX secret is never kept: type it again in step 3.");
@@ -414,7 +414,6 @@ static void focus_buttons(struct wiz *z, enum wbtn prefer)
 		if (b[i] == prefer)
 			z->btn = (int)i;
 }
-
 
 static int buttons_key(struct wiz *z, const struct ui_event *ev)
 {

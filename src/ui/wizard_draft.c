@@ -89,6 +89,7 @@ char *pd_wiz_draft_to_json(const pd_wiz *w)
 		json_array_append_new(found, o);
 	}
 	json_object_set_new(root, "found", found);
+	set_str(root, "found_for", w->found_for);
 
 	char *text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(root);
@@ -144,8 +145,9 @@ static pd_status user_from(json_t *o, const char *path, pd_wiz_user *u, bool wit
 }
 
 /* The PBX users of the last discovery, with the roles given to them. */
-static pd_status found_from(json_t *found, pd_wiz *w, pd_err *e)
+static pd_status found_from(json_t *root, pd_wiz *w, pd_err *e)
 {
+	json_t *found = json_object_get(root, "found");
 	if (!found)
 		return PD_OK;
 	if (!json_is_array(found) || json_array_size(found) > PD_WIZ_FOUND_MAX)
@@ -191,6 +193,9 @@ static pd_status found_from(json_t *found, pd_wiz *w, pd_err *e)
 		free(status);
 		for (size_t i = 0; i < n; i++)
 			pd_set_str(&w->found[i].role, roles[i] ? roles[i] : "");
+		/* the PBX they were found on (else: the one the draft names) */
+		if (n)
+			st = get_str(root, "", "found_for", &w->found_for, e);
 	}
 	for (size_t i = 0; i < n; i++) {
 		free((char *)u[i].endpoint);
@@ -287,7 +292,7 @@ static pd_status from_root(json_t *root, pd_wiz *w, pd_err *e)
 			pd_wiz_set(w, key, json_string_value(v));
 		}
 	}
-	return found_from(json_object_get(root, "found"), w, e);
+	return found_from(root, w, e);
 }
 
 pd_status pd_wiz_draft_from_json(const char *json, pd_wiz *w, pd_err *e)

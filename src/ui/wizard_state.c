@@ -142,7 +142,6 @@ static pd_wiz_param *param_get(pd_wiz *w, const char *key, bool secret)
 }
 
 static char **found_role(const pd_wiz *w, const char *key);
-static void found_forget(pd_wiz *w);
 
 /* "users.3.email" -> index 3, member "email". */
 static char **user_member(const pd_wiz *w, const char *key)
@@ -213,9 +212,6 @@ void pd_wiz_set(pd_wiz *w, const char *key, const char *value)
 	}
 	if (!strncmp(key, "pbx.f.", 6)) {
 		pd_wiz_param *p = param_get(w, key + 6, false);
-		if ((!strcmp(p->key, "host") || !strcmp(p->key, "port")) && p->value &&
-		    strcmp(p->value, value))
-			found_forget(w);
 		if (p->secret && p->value)
 			memset(p->value, 0, strlen(p->value));
 		pd_set_str(&p->value, value);
@@ -228,6 +224,14 @@ void pd_wiz_set(pd_wiz *w, const char *key, const char *value)
 		s = found_role(w, key);
 	if (s)
 		pd_set_str(s, value);
+}
+
+/* Which PBX step 3 names: users found on another one are not its users. */
+static char *pbx_signature(const pd_wiz *w)
+{
+	const pd_wiz_param *h = param_find(w, "host"), *p = param_find(w, "port");
+	return xasprintf("%s %s:%s", w->platform ? w->platform : "", h ? h->value : "",
+			 p ? p->value : "");
 }
 
 static void found_free(pd_wiz_found *f)
@@ -262,11 +266,23 @@ void pd_wiz_found_set(pd_wiz *w, const pd_synced_user *u, size_t n, const char *
 	w->n_found = n;
 	free(w->found_status);
 	w->found_status = status ? xstrdup(status) : NULL;
+	free(w->found_for);
+	w->found_for = n ? pbx_signature(w) : NULL;
+}
+
+bool pd_wiz_found_stale(const pd_wiz *w)
+{
+	if (!w->n_found)
+		return false;
+	char *sig = pbx_signature(w);
+	bool stale = !w->found_for || strcmp(sig, w->found_for);
+	free(sig);
+	return stale;
 }
 
 bool pd_wiz_found_used(const pd_wiz *w)
 {
-	return w->n_found && !w->no_pbx && w->sync_users;
+	return w->n_found && !w->no_pbx && w->sync_users && !pd_wiz_found_stale(w);
 }
 
 /* "found.3.role" -> &found[3].role */
@@ -279,14 +295,6 @@ static char **found_role(const pd_wiz *w, const char *key)
 	if (end == key + 6 || strcmp(end, ".role") || i >= w->n_found)
 		return NULL;
 	return &w->found[i].role;
-}
-
-/* Another PBX in step 3: the users listed were another PBX's. */
-static void found_forget(pd_wiz *w)
-{
-	if (!w->n_found)
-		return;
-	pd_wiz_found_set(w, NULL, 0, "The PBX changed in step 3: F9 lists its users again.");
 }
 
 size_t pd_wiz_user_add(pd_wiz *w)
@@ -409,13 +417,11 @@ static void template_apply(pd_wiz *w, const pd_template *t)
 void pd_wiz_changed(const pd_wiz_ctx *c, pd_wiz *w, const char *key)
 {
 	if (!strcmp(key, "pbx.template")) {
-		found_forget(w);
 		const pd_template *t = template_named(c, w->template_name);
 		if (t)
 			template_apply(w, t);
 		platform_fields_fill(c, w);
 	} else if (!strcmp(key, "pbx.platform")) {
-		found_forget(w);
 		platform_fields_fill(c, w);
 	} else if (!strcmp(key, "trial")) {
 		if (w->trial && !*w->trial_end) {
@@ -554,10 +560,14 @@ static size_t fields_roles(const pd_wiz *w, pd_wiz_field *o, size_t max)
 		note_set(field_add(o, max, &n, "note.synced", "", PD_WF_NOTE, 0, false),
 			 "F9 lists the PBX's users to give them roles now (else: Roles tab, after the "
 			 "first sync).");
-	if (w->found_status && *w->found_status)
+	if (pbx_users && pd_wiz_found_stale(w))
+		note_set(field_add(o, max, &n, "note.found", "", PD_WF_NOTE, 0, false),
+			 "The PBX changed in step 3: F9 lists its users again.");
+	else if (w->found_status && *w->found_status)
 		note_set(field_add(o, max, &n, "note.found", "", PD_WF_NOTE, 0, false),
 			 w->found_status);
-	for (size_t i = 0; pbx_users && i < w->n_found; i++) {
+	bool found_used = pd_wiz_found_used(w);
+	for (size_t i = 0; found_used && i < w->n_found; i++) {
 		char key[48], label[48];
 		const pd_wiz_found *f = &w->found[i];
 		snprintf(key, sizeof key, "found.%zu.role", i);

@@ -85,6 +85,7 @@ typedef struct {
 	size_t n_users;
 	pd_wiz_found *found; /* listed after a discovery (F9): "found.N.role" */
 	size_t n_found;
+	char *found_for;     /* the PBX they were found on: "platform host:port" */
 	char *found_status;  /* "", "Discovering…", "3 users found…", or the error */
 } pd_wiz;
 
@@ -120,8 +121,10 @@ void pd_wiz_changed(const pd_wiz_ctx *c, pd_wiz *w, const char *key);
  * A user found again keeps the role it was given (matched by endpoint). */
 void pd_wiz_found_set(pd_wiz *w, const pd_synced_user *u, size_t n, const char *status);
 /* The PBX users that will be created with the customer: those of the last
- * discovery, when step 3 has a PBX that syncs users. */
+ * discovery, when step 3 still names that PBX and it syncs users. */
 bool pd_wiz_found_used(const pd_wiz *w);
+/* Step 3 names another PBX than the one the users were found on. */
+bool pd_wiz_found_stale(const pd_wiz *w);
 
 size_t pd_wiz_user_add(pd_wiz *w); /* returns the new index; role defaults to "agent" when known */
 void pd_wiz_user_remove(pd_wiz *w, size_t i);

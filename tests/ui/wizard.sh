@@ -653,6 +653,23 @@ case_discover() {
 	text "superv"
 	keys Enter
 	eventually "the role is shown beside the PBX user" on_screen_re "1002 .*Supervisor"
+	# a dropped SSH link here: the list and its roles are in the draft
+	eventually "the draft has the role given" q_is "select json_extract(json, '\$.found[1].role') from drafts" supervisor
+	kill -HUP "$(app_pid)"
+	wait_exit || nok "SIGHUP in step 4 ends the console"
+	start
+	open_wizard
+	expect_screen "offered to resume" "Resume the draft?"
+	keys r
+	expect_screen "the PBX users are back with their roles" "Supervisor"
+	eventually "the role is back beside its PBX user" on_screen_re "1002 .*Supervisor"
+	keys F5
+	wait_for "AMI secret"
+	eventually "the cursor is on the secret to type again" cursor_on "AMI secret"
+	text "lab-secret"
+	keys F6
+	wait_for "4 Role assignment"
+	eventually "the list is still there after step 3 (same PBX)" on_screen_re "1002 .*Supervisor"
 	keys F6
 	expect_screen "the summary counts the PBX users" "Users found on the PBX: 3 (synced; 1 with a role"
 	expect_screen "and lists the one with a role" "1002"

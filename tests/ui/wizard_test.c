@@ -446,6 +446,9 @@ Test(wizard, discovered_pbx_users_get_roles_drafted_and_built)
 	cr_expect_str_eq(pd_wiz_get(&back, "found.1.role"), "supervisor");
 	cr_expect_str_eq(back.found[0].sub_account, "sales");
 	cr_expect_not_null(strstr(back.found_status, "F9"), "%s", back.found_status);
+	cr_expect_str_eq(back.found_for, w.found_for, "the PBX they were found on");
+	pd_wiz_changed(&ctx, &back, "pbx.platform"); /* what opening the wizard does */
+	cr_expect(pd_wiz_found_used(&back), "a resumed draft keeps its PBX users");
 	pd_wiz_free(&back);
 	free(json);
 
@@ -478,12 +481,24 @@ Test(wizard, discovered_pbx_users_get_roles_drafted_and_built)
 		cr_expect(strncmp(f[i].key, "found.", 6), "%s shown without sync", f[i].key);
 	set("pbx.sync_users", "1");
 
-	/* another host in step 3: the list was another PBX's */
-	set("pbx.f.host", "pbx.example.fr"); /* unchanged: kept */
-	cr_expect_eq(w.n_found, 2);
+	/* another host in step 3: the list was another PBX's, not created nor shown */
+	set("pbx.platform", "asterisk-ami"); /* left unchanged: still that PBX */
+	cr_expect(pd_wiz_found_used(&w));
 	set("pbx.f.host", "other.example.fr");
-	cr_expect_eq(w.n_found, 0);
-	cr_expect_not_null(strstr(w.found_status, "F9"), "%s", w.found_status);
+	cr_expect(pd_wiz_found_stale(&w));
+	cr_assert_eq(pd_wiz_build(&ctx, &w, &n, bad, &e), PD_OK, "%s", e.message);
+	cr_expect_eq(n.n_synced, 0);
+	pd_new_customer_free(&n);
+	nf = pd_wiz_fields(&ctx, &w, PD_WIZ_ROLES, f, PD_WIZ_FIELDS_MAX);
+	bool says = false;
+	for (size_t i = 0; i < nf; i++) {
+		cr_expect(strncmp(f[i].key, "found.", 6), "%s shown for another PBX", f[i].key);
+		says |= strstr(f[i].note, "The PBX changed in step 3") != NULL;
+	}
+	cr_expect(says, "step 4 says why the list is gone");
+	set("pbx.f.host", "pbx.example.fr"); /* back to the PBX they were found on */
+	cr_expect(pd_wiz_found_used(&w));
+	cr_expect_str_eq(pd_wiz_get(&w, "found.0.role"), "supervisor");
 }
 
 Test(wizard, bad_found_users_in_a_draft_are_refused_naming_the_key)
