@@ -38,6 +38,24 @@ static inline void rm_tree(char *dir)
 	free(dir);
 }
 
+/* The shipped catalogue, for suites that check records against it:
+ * TestSuite(x, .init = cat_setup, .fini = cat_teardown). */
+#ifdef PD_TEST_WITH_CATALOGUE
+#include "provdesk/catalogue.h"
+static pd_catalogue cat;
+
+static inline void cat_setup(void)
+{
+	pd_err e = {0};
+	cr_assert_eq(pd_catalogue_load_default(NULL, &cat, &e), PD_OK, "%s", e.message);
+}
+
+static inline void cat_teardown(void)
+{
+	pd_catalogue_free(&cat);
+}
+#endif
+
 #define assert_contains(hay, needle)                                                               \
 	cr_assert(strstr((hay), (needle)) != NULL, "expected \"%s\" in \"%s\"", (needle), (hay))
 

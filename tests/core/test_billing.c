@@ -3,24 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define PD_TEST_WITH_CATALOGUE
 #include "helpers.h"
 #include "provdesk/model.h"
 
-static pd_catalogue cat;
-
-static void setup(void)
-{
-	pd_err e = {0};
-	cr_assert_eq(pd_catalogue_load_default(NULL, &cat, &e), PD_OK, "%s", e.message);
-}
-
-static void teardown(void)
-{
-	pd_catalogue_free(&cat);
-}
-
-TestSuite(billing, .init = setup, .fini = teardown);
-TestSuite(invitation, .init = setup, .fini = teardown);
+TestSuite(billing, .init = cat_setup, .fini = cat_teardown);
+TestSuite(invitation, .init = cat_setup, .fini = cat_teardown);
 
 static pd_day day(const char *s)
 {

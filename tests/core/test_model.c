@@ -4,32 +4,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define PD_TEST_WITH_CATALOGUE
 #include "helpers.h"
 #include "provdesk/model.h"
 
-static pd_catalogue cat;
 static const pd_geo *geo;
 
 static void setup(void)
 {
+	cat_setup();
 	pd_err e = {0};
-	cr_assert_eq(pd_catalogue_load_default(NULL, &cat, &e), PD_OK, "%s", e.message);
 	cr_assert_eq(pd_geo_get(&geo, &e), PD_OK, "%s", e.message);
 }
 
-static void teardown(void)
-{
-	pd_catalogue_free(&cat);
-}
-
-TestSuite(name, .init = setup, .fini = teardown);
-TestSuite(email, .init = setup, .fini = teardown);
-TestSuite(fields, .init = setup, .fini = teardown);
-TestSuite(product, .init = setup, .fini = teardown);
-TestSuite(trial, .init = setup, .fini = teardown);
-TestSuite(customer, .init = setup, .fini = teardown);
-TestSuite(newcust, .init = setup, .fini = teardown);
-TestSuite(pbx, .init = setup, .fini = teardown);
+TestSuite(name, .init = setup, .fini = cat_teardown);
+TestSuite(email, .init = setup, .fini = cat_teardown);
+TestSuite(fields, .init = setup, .fini = cat_teardown);
+TestSuite(product, .init = setup, .fini = cat_teardown);
+TestSuite(trial, .init = setup, .fini = cat_teardown);
+TestSuite(customer, .init = setup, .fini = cat_teardown);
+TestSuite(newcust, .init = setup, .fini = cat_teardown);
+TestSuite(pbx, .init = setup, .fini = cat_teardown);
 
 static char *repeat(const char *unit, int n)
 {
