@@ -43,8 +43,9 @@ json_t *mt_mail_get(const mt_sink *s, int i);
 /* A socket that listens but never answers (connect succeeds, no greeting). */
 int mt_silent_listener(int *port);
 void mt_write_file(const char *path, const char *text);
-/* 10 under valgrind (everything runs ~20x slower, one thread at a time),
- * else 1: time bounds in tests are multiplied by it. */
+/* PD_TEST_SLOW (the valgrind setup sets 10), at least 10 under valgrind
+ * (everything runs ~20x slower, one thread at a time), else 1: time bounds
+ * in tests are multiplied by it. */
 int mt_slowdown(void);
 
 #endif

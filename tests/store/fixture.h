@@ -42,6 +42,15 @@ FX void fx_load_catalogue(void)
 	cr_assert_eq(pd_catalogue_load(path, &fx_cat, &e), PD_OK, "catalogue: %s", e.message);
 }
 
+/* PD_TEST_SLOW=N (the valgrind test setup sets 10): our code runs about N
+ * times slower, so a test's own time constants scale by it. */
+FX int fx_slow(void)
+{
+	const char *v = getenv("PD_TEST_SLOW");
+	int n = v ? atoi(v) : 1;
+	return n > 1 ? n : 1;
+}
+
 FX pd_store_opts fx_opts(void)
 {
 	pd_store_opts o = {

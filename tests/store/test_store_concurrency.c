@@ -114,8 +114,11 @@ Test(concurrency, four_processes_no_lost_update_no_busy)
 	run(4, 200, 5000);
 }
 
-/* A tiny busy_timeout forces the store's own whole-transaction retry. */
+/* A tiny busy_timeout forces the store's own whole-transaction retry. Its
+ * backoff is in milliseconds: under valgrind (PD_TEST_SLOW) a transaction
+ * lasts ~10x longer, so the 1 ms wait scales with it to keep the same
+ * ratio of wait to transaction; it stays far below a transaction there. */
 Test(concurrency, tiny_busy_timeout_still_no_busy_surfaced)
 {
-	run(4, 100, 1);
+	run(4, 100, fx_slow());
 }
