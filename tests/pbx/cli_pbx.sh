@@ -34,7 +34,7 @@ printf 'wrong-secret-42\n' >"$TMP/wrong"
 "$PROG" lab-pbx --listen 127.0.0.1:0 --secret-file "$TMP/secret" --users 12 --sites 3 \
 	--call-rate 0 --json >"$TMP/lab.json" 2>"$TMP/lab.err" &
 LAB_PID=$!
-for _ in $(seq 100); do [[ -s $TMP/lab.json ]] && grep -q '}' "$TMP/lab.json" && break; sleep 0.05; done
+for _ in $(seq $((100 * ${PD_TEST_SLOW:-1}))); do [[ -s $TMP/lab.json ]] && grep -q '}' "$TMP/lab.json" && break; sleep 0.05; done
 PORT=$(/usr/bin/python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['port'])" "$TMP/lab.json")
 [[ $PORT =~ ^[0-9]+$ ]] && ok "lab-pbx started on port $PORT" || ko "lab-pbx did not start"
 
@@ -65,7 +65,7 @@ has "status json state" '"state":'
 "$PROG" lab-pbx --listen 127.0.0.1:0 --secret-file "$TMP/secret" --users 12 --sites 3 \
 	--call-rate 0 --legacy-sip --json >"$TMP/lab2.json" 2>"$TMP/lab2.err" &
 LAB2_PID=$!
-for _ in $(seq 100); do [[ -s $TMP/lab2.json ]] && grep -q '}' "$TMP/lab2.json" && break; sleep 0.05; done
+for _ in $(seq $((100 * ${PD_TEST_SLOW:-1}))); do [[ -s $TMP/lab2.json ]] && grep -q '}' "$TMP/lab2.json" && break; sleep 0.05; done
 PORT2=$(/usr/bin/python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['port'])" "$TMP/lab2.json")
 grep -q '"legacy_sip": true' "$TMP/lab2.json" && ok "legacy lab-pbx started" || ko "legacy lab-pbx"
 run 0 "legacy customer create" -- customer create --name "Vieux Standard" --product-type analytics-pro \
@@ -91,7 +91,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 "$PROG" lab-pbx --listen 127.0.0.1:0 --secret-file "$TMP/secret" --users 12 --sites 3 \
 	--call-rate 0 --tls-cert "$TMP/lab.pem" --tls-key "$TMP/lab.key" --json >"$TMP/lab3.json" 2>"$TMP/lab3.err" &
 LAB3_PID=$!
-for _ in $(seq 100); do [[ -s $TMP/lab3.json ]] && grep -q '}' "$TMP/lab3.json" && break; sleep 0.05; done
+for _ in $(seq $((100 * ${PD_TEST_SLOW:-1}))); do [[ -s $TMP/lab3.json ]] && grep -q '}' "$TMP/lab3.json" && break; sleep 0.05; done
 PORT3=$(/usr/bin/python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['port'])" "$TMP/lab3.json")
 grep -q '"tls": true' "$TMP/lab3.json" && ok "TLS lab-pbx started" || ko "TLS lab-pbx"
 run 0 "tls customer create" -- customer create --name "Clinique Sûre" --product-type analytics-pro \
@@ -206,7 +206,7 @@ while True:
     c, _ = s.accept(); c.sendall(b"SSH-2.0-OpenSSH_9.2\r\n"); c.close()
 PY
 SRV_PID=$!
-for _ in $(seq 100); do [[ -s $TMP/port2 ]] && break; sleep 0.05; done
+for _ in $(seq $((100 * ${PD_TEST_SLOW:-1}))); do [[ -s $TMP/port2 ]] && break; sleep 0.05; done
 run 0 "point at a non-AMI port" -- pbx update "Hôtel Lumière" --port "$(cat "$TMP/port2")"
 run 76 "banner refused" -- pbx test "Hôtel Lumière"
 has "banner step named" "banner failed"
