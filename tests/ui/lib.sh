@@ -82,6 +82,22 @@ finish() {
 	((FAIL == 0))
 }
 # screen_re RE: poll the screen until a line matches the extended regex RE
+# wizard_step1 NAME: a valid step 1 of the wizard (Germany, Analytics Pro),
+# from its first screen; the cursor is left in the form
+wizard_step1() {
+	wait_for "1 Customer details"
+	type_text "$1"
+	keys Tab
+	type_text "allem"
+	keys Tab
+	wait_for "Allemagne / Germany (DE)"
+	wait_for "Europe/Berlin"
+	keys Tab Enter
+	wait_for "Type to filter"
+	type_text "Analytics Pro"
+	keys Enter
+	wait_for "Trial"
+}
 screen_re() {
 	local d=$((SECONDS + UI_WAIT))
 	until screen | grep -qE -- "$1"; do

@@ -10,18 +10,7 @@ source "$(dirname "$0")/lib.sh"
 # wizard: NAME, Germany, Analytics Pro, primary user, no PBX, create
 create_in_wizard() {
 	keys n
-	wait_for "1 Customer details"
-	type_text "$1"
-	keys Tab
-	type_text "allem"
-	keys Tab
-	wait_for "Allemagne / Germany (DE)"
-	wait_for "Europe/Berlin"
-	keys Tab Enter
-	wait_for "Type to filter"
-	type_text "Analytics Pro"
-	keys Enter
-	wait_for "Trial"
+	wizard_step1 "$1"
 	keys F6
 	wait_for "New customer — Primary user"
 	type_text "Ada Admin"
