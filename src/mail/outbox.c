@@ -4,39 +4,10 @@
  * round rather than one per message. */
 #include "mail_internal.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
-/* Several consoles may share one database: only one delivers at a time, or
- * each would send the same invitation. A lock file beside the database
- * (flock: released by the kernel if the holder dies). Returns -1 when busy,
- * -2 when no lock can be taken (in-memory or unwritable): deliver anyway,
- * a duplicate invitation being better than none. */
-static int lock_outbox(pd_store *s)
-{
-	const char *db = store_path(s);
-	if (!db || !*db || strcmp(db, ":memory:") == 0)
-		return -2;
-	struct stat sb;
-	mode_t mode = stat(db, &sb) == 0 ? (sb.st_mode & 0660) | 0600 : 0600;
-	char *path = xasprintf("%s-outbox.lock", db);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, mode);
-	free(path);
-	if (fd < 0)
-		return -2;
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		int err = errno;
-		close(fd);
-		return err == EWOULDBLOCK ? -1 : -2;
-	}
-	return fd;
-}
 
 static bool server_side(pd_status st, pd_smtp_stage stage)
 {
@@ -83,7 +54,10 @@ pd_status pd_outbox_deliver_due(pd_store *s, const pd_smtp_opts *o, int64_t now,
 	pd_status st = pd_smtp_opts_check(o, e);
 	if (st != PD_OK)
 		return st;
-	int lock = lock_outbox(s);
+	/* Several consoles may share one database: only one delivers at a
+	 * time, or each would send the same invitation. -2 (no lock possible):
+	 * deliver anyway, a duplicate invitation being better than none. */
+	int lock = store_lock_file(s, "outbox");
 	if (lock == -1) {
 		r->busy_elsewhere = true;
 		return find_next_due(s, &r->next_due, e);

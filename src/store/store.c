@@ -1,11 +1,13 @@
 /* Opening the database (file mode, version check, migrations, catalogue),
  * the statement cache and the retrying write transaction. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +32,32 @@ const pd_geo *store_geo(pd_err *e)
 }
 
 /* ---- statements ---- */
+
+int store_lock_file(const pd_store *s, const char *name)
+{
+	const char *db = store_path(s);
+	if (!db || !*db || strcmp(db, ":memory:") == 0)
+		return -2;
+	char *safe = xstrdup(name);
+	for (char *p = safe; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
+			*p = '_';
+	struct stat sb;
+	/* a group-shared database gets a group-shared lock */
+	mode_t mode = stat(db, &sb) == 0 ? (sb.st_mode & 0660) | 0600 : 0600;
+	char *path = xasprintf("%s-%s.lock", db, safe);
+	free(safe);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, mode);
+	free(path);
+	if (fd < 0)
+		return -2;
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int err = errno;
+		close(fd);
+		return err == EWOULDBLOCK ? -1 : -2;
+	}
+	return fd;
+}
 
 pd_status st_collect(pd_store *s, sqlite3_stmt *st, size_t size, st_row_fn row, void *ctx,
                      void (*elem_free)(void *elem), void **out, size_t *n, const char *what,

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "wizard_internal.h"
@@ -725,7 +726,18 @@ static pd_status w_create(struct ui_screen *s, void *arg, pd_err *e)
 			       app->db_error ? app->db_error : "cannot open it");
 	if (app->read_only)
 		return pd_fail(e, PD_E_USAGE, NULL, "read-only console: no customer can be created");
+	/* A user has one draft: a second wizard of the same user (another
+	 * console) would overwrite the first one's draft field by field. */
+	char *lock_name = xasprintf("wizard-%s", app->actor.user);
+	int lock = store_lock_file(app->store, lock_name);
+	free(lock_name);
+	if (lock == -1)
+		return pd_fail(e, PD_E_TEMPFAIL, NULL,
+			       "The wizard is already open in another console of %s: finish or "
+			       "leave it there first (its draft would be overwritten).",
+			       app->actor.user);
 	struct wiz *z = xcalloc(1, sizeof *z);
+	z->lock_fd = lock;
 	z->app = app;
 	z->s = s;
 	pd_wiz_init(&z->w);
@@ -802,6 +814,8 @@ static void w_destroy(struct ui_screen *s)
 	pd_wiz_free(&z->w);
 	free(z->applied_template);
 	pd_wiz_errors_free(&z->errs);
+	if (z->lock_fd >= 0) /* after the last draft write: the next wizard reads it */
+		close(z->lock_fd);
 	free(z);
 	s->priv = NULL;
 }

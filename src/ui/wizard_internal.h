@@ -19,6 +19,7 @@ enum wask { ASK_NONE, ASK_ESC, ASK_RESUME };
 struct wiz {
 	struct ui_app *app;
 	struct ui_screen *s;
+	int lock_fd; /* this OS user's wizard lock (one draft each): >= 0 held */
 	pd_wiz w;
 	pd_wiz_ctx ctx;
 	pd_template *templates;

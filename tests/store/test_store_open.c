@@ -293,3 +293,29 @@ Test(store_open, migrates_a_version_1_database_forward)
 	cr_assert_eq(n, 1);
 	pd_row_free(&row);
 }
+
+/* The lock beside the database (one outbox sender, one wizard per OS user). */
+Test(store_open, lock_file_beside_the_database)
+{
+	fx_s = fx_open();
+	int a = store_lock_file(fx_s, "wizard-alice");
+	cr_assert_geq(a, 0, "first holder gets it");
+	/* another process would be refused: flock locks are per open file */
+	cr_assert_eq(store_lock_file(fx_s, "wizard-alice"), -1, "second holder refused");
+	int b = store_lock_file(fx_s, "wizard-bob");
+	cr_assert_geq(b, 0, "another name is another lock");
+	char path[600];
+	snprintf(path, sizeof path, "%s-wizard-alice.lock", fx_db);
+	cr_assert_eq(access(path, F_OK), 0, "%s beside the database", path);
+	close(a);
+	int again = store_lock_file(fx_s, "wizard-alice");
+	cr_assert_geq(again, 0, "released on close");
+	close(again);
+	close(b);
+	/* a name is never a path */
+	int odd = store_lock_file(fx_s, "../x y/é");
+	cr_assert_geq(odd, 0);
+	close(odd);
+	snprintf(path, sizeof path, "%s-.._x_y___.lock", fx_db);
+	cr_assert_eq(access(path, F_OK), 0, "%s", path);
+}
