@@ -34,6 +34,7 @@ typedef struct {
 struct pd_monitor {
 	pthread_t thread;
 	pd_store *store;
+	bool read_only; /* a watcher (the NOC): it syncs nothing, so no sync error either */
 	pd_live *live;
 	pd_monitor_opts o;
 	int ctl_r, ctl_w;
@@ -217,7 +218,8 @@ static void reload(pd_monitor *m)
 			.backoff_max_s = m->o.backoff_max_s,
 			.backoff_min_ms = m->o.backoff_min_ms,
 		};
-		pd_drv_host h = {.ctx = m, .live = m->live, .sync_users = host_sync,
+		pd_drv_host h = {.ctx = m, .live = m->live,
+				 .sync_users = m->read_only ? NULL : host_sync,
 				 .link_changed = host_link_changed};
 		/* host_link_changed looks the link up: publish the new array first */
 		link_t *saved = m->links;
@@ -404,6 +406,7 @@ pd_status pd_monitor_start_opts(const char *db_path, const pd_store_opts *so, co
 	if (!m->o.full_reload_ms)
 		m->o.full_reload_ms = 30000;
 	m->live = live;
+	m->read_only = so && so->read_only;
 	pd_status s = store_open(db_path, so, &m->store, e);
 	if (s != PD_OK) {
 		free(m);

@@ -405,3 +405,33 @@ Test(monitor, resync_on_busy_pbx_reports_no_change)
 	pd_live_free(live);
 	labpbx_stop(lab);
 }
+
+/* A read-only monitor (the NOC) watches calls and agents but stores no sync:
+ * nothing is written and no "sync not saved" error stands on the link. */
+Test(monitor, read_only_watcher_stores_nothing_and_reports_no_sync_error)
+{
+	pd_labpbx *lab = lab_up(0, 4, 1);
+	int64_t cid = add_customer_with_pbx(labpbx_port(lab), false, true);
+	pd_live *live = pd_live_new();
+	pd_store_opts so = fx_opts();
+	so.read_only = true;
+	pd_monitor_opts mo = {.ping_interval_s = 1, .backoff_max_s = 1, .backoff_min_ms = 100,
+			      .reload_check_ms = 100, .full_reload_ms = 300};
+	pd_monitor *m;
+	pd_err e = {0};
+	cr_assert_eq(pd_monitor_start_opts(fx_db, &so, NULL, &mo, live, &m, &e), PD_OK, "%s",
+		     e.message);
+	WAIT_LIVE(live, link_state(live, cid, NULL, 0) == PD_LINK_MONITORING, 10000);
+	labpbx_place_call(lab, 0);
+	WAIT_LIVE(live, live_calls(live, cid) == 1, 5000);
+	pd_live_view v;
+	cr_assert_eq(pd_live_snapshot(live, cid, &v), PD_OK);
+	char err[256];
+	snprintf(err, sizeof err, "%s", v.last_error);
+	pd_live_free_view(&v);
+	cr_assert_str_eq(err, "", "a watcher's link carries no error");
+	cr_assert_eq(synced_users(cid, NULL, NULL, 0), 0, "nothing synced into the database");
+	pd_monitor_stop(m);
+	pd_live_free(live);
+	labpbx_stop(lab);
+}
