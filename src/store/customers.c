@@ -405,6 +405,8 @@ static pd_status create_tx(pd_store *s, void *vx, pd_err *e)
 	for (size_t i = 0; i < x->n->n_synced; i++)
 		if ((r = synced_user_insert(s, c->id, &x->n->synced[i], x->a, e)) != PD_OK)
 			return r;
+	if (x->n->n_synced && (r = users_relink(s, c->id, e)) != PD_OK)
+		return r;
 	if (x->n->pbx && (r = pbx_insert(s, c->id, x->n->pbx, x->a, e)) != PD_OK)
 		return r;
 	return PD_OK;

@@ -93,8 +93,10 @@ pd_status user_insert(pd_store *s, const pd_customer *c, pd_user *u, bool primar
                       bool new_customer, const char *email_field, const pd_actor *a,
                       int64_t *id_out, pd_err *e);
 /* Insert a user the PBX has, found before the customer existed (the
- * wizard's discovery): a synced row with the role given, linked by email. */
+ * wizard's discovery): a synced row with the role given. */
 pd_status synced_user_insert(pd_store *s, int64_t cid, pd_user *u, const pd_actor *a, pd_err *e);
+/* Point every synced user of the customer at the console user with its email. */
+pd_status users_relink(pd_store *s, int64_t cid, pd_err *e);
 pd_status pbx_insert(pd_store *s, int64_t customer_id, pd_pbx *p, const pd_actor *a, pd_err *e);
 
 const pd_geo *store_geo(pd_err *e);

@@ -104,7 +104,7 @@ static pd_status email_free(pd_store *s, int64_t cid, const char *email, int64_t
 }
 
 /* Synced users carrying this email point at the console user. */
-static pd_status relink(pd_store *s, int64_t cid, pd_err *e)
+pd_status users_relink(pd_store *s, int64_t cid, pd_err *e)
 {
 	static const char sql[] =
 	    "UPDATE users SET linked_user_id = (SELECT c.id FROM users c WHERE c.customer_id ="
@@ -173,18 +173,16 @@ pd_status user_insert(pd_store *s, const pd_customer *c, pd_user *u, bool primar
 	r = user_audit(s, a, c->id, u, "user", "create", d.s, e);
 	pd_buf_free(&d);
 	if (r == PD_OK && u->email && !new_customer)
-		r = relink(s, c->id, e);
+		r = users_relink(s, c->id, e);
 	return r;
 }
 
 pd_status synced_user_insert(pd_store *s, int64_t cid, pd_user *u, const pd_actor *a, pd_err *e)
 {
-	/* Linked by email to a console user as the sync would link it. */
+	/* linked by email afterwards, all at once (users_relink) */
 	static const char sql[] =
 	    "INSERT INTO users(customer_id, display_name, email, email_key, role, synced,"
-	    " endpoint, sub_account, linked_user_id, created_at) VALUES (?1,?2,?3,?4,?5,1,?6,?7,"
-	    " (SELECT id FROM users WHERE customer_id = ?1 AND synced = 0 AND email_key = ?4),"
-	    " ?8)";
+	    " endpoint, sub_account, created_at) VALUES (?,?,?,?,?,1,?,?,?)";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st)
 		return FAILED(e);
@@ -362,7 +360,7 @@ static pd_status upd_tx(pd_store *s, void *vx, pd_err *e)
 		if (r == PD_OK)
 			r = user_audit(s, x->a, cur.customer_id, &cur, "user", "update", d.s, e);
 		if (r == PD_OK)
-			r = relink(s, cur.customer_id, e);
+			r = users_relink(s, cur.customer_id, e);
 	}
 	pd_buf_free(&d);
 	pd_user_free(&cur);

@@ -50,9 +50,11 @@ static int64_t add_customer_with_pbx(int port, bool auto_provision, bool enabled
 	return add_named_customer_with_pbx("Société Générale Lab", port, auto_provision, enabled);
 }
 
-static pd_monitor *mon_start(pd_live *live)
+/* read_only: a watcher, as the NOC runs it */
+static pd_monitor *mon_start_as(pd_live *live, bool read_only)
 {
 	pd_store_opts so = fx_opts();
+	so.read_only = read_only;
 	pd_monitor_opts mo = {.ping_interval_s = 1, .backoff_max_s = 1, .backoff_min_ms = 100,
 			      .reload_check_ms = 100, .full_reload_ms = 300};
 	pd_monitor *m;
@@ -60,6 +62,11 @@ static pd_monitor *mon_start(pd_live *live)
 	cr_assert_eq(pd_monitor_start_opts(fx_db, &so, NULL, &mo, live, &m, &e), PD_OK, "%s",
 		     e.message);
 	return m;
+}
+
+static pd_monitor *mon_start(pd_live *live)
+{
+	return mon_start_as(live, false);
 }
 
 static pd_link_state link_state(pd_live *live, int64_t cid, char *status, size_t n)
@@ -413,14 +420,7 @@ Test(monitor, read_only_watcher_stores_nothing_and_reports_no_sync_error)
 	pd_labpbx *lab = lab_up(0, 4, 1);
 	int64_t cid = add_customer_with_pbx(labpbx_port(lab), false, true);
 	pd_live *live = pd_live_new();
-	pd_store_opts so = fx_opts();
-	so.read_only = true;
-	pd_monitor_opts mo = {.ping_interval_s = 1, .backoff_max_s = 1, .backoff_min_ms = 100,
-			      .reload_check_ms = 100, .full_reload_ms = 300};
-	pd_monitor *m;
-	pd_err e = {0};
-	cr_assert_eq(pd_monitor_start_opts(fx_db, &so, NULL, &mo, live, &m, &e), PD_OK, "%s",
-		     e.message);
+	pd_monitor *m = mon_start_as(live, true);
 	WAIT_LIVE(live, link_state(live, cid, NULL, 0) == PD_LINK_MONITORING, 10000);
 	labpbx_place_call(lab, 0);
 	WAIT_LIVE(live, live_calls(live, cid) == 1, 5000);
