@@ -6,6 +6,7 @@
 #include "provdesk/cli.h"
 #include "provdesk/labpbx.h"
 #include "provdesk/ui.h"
+#include "provdesk/util.h"
 
 #define DEMO_USER "admin"
 #define DEMO_SECRET "lab-secret"
@@ -54,6 +55,12 @@ int main(int argc, char **argv)
 	int rc = pd_cli_parse_globals(argc, argv, &g);
 	if (rc >= 0)
 		return rc;
+	pd_err ce;
+	pd_err_clear(&ce);
+	if (pd_clock_check(&ce) != PD_OK) {
+		fprintf(stderr, "provdesk: %s\n", ce.message);
+		return pd_status_exit_code(ce.status);
+	}
 	pd_cli c;
 	pd_cli_init(&c, &g);
 	if (g.argi < argc) {

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "provdesk/error.h"
 
 /* Out of memory aborts with a message (tmux xmalloc.c style). */
 void *xmalloc(size_t n);
@@ -48,11 +49,19 @@ void pd_uuid_v4(char out[37]);
 
 /* Dates are days since 1970-01-01 (UTC) in an int32. */
 typedef int32_t pd_day;
-/* Today's date. The environment variable PROVDESK_TODAY=YYYY-MM-DD overrides
- * it (used by tests and by support staff checking a future billing run). */
-pd_day pd_today(void);
-/* Current time in unix seconds (PROVDESK_TODAY does not affect it). */
+/* The program's one clock (src/core/clock.c): every date and time the
+ * program reads comes from here, so tests and support staff can set it.
+ * PROVDESK_NOW=YYYY-MM-DD[THH:MM[:SS]] (UTC) or @EPOCH starts the clock at that
+ * instant when the process first reads it; it then runs in real time.
+ * PROVDESK_TODAY=YYYY-MM-DD is the same starting at 12:00 UTC of that day, so a
+ * run of minutes never crosses midnight. Unset: the system clock. */
+/* Current time in unix seconds. */
 int64_t pd_now(void);
+/* Today's date: the day of pd_now(). */
+pd_day pd_today(void);
+/* Checks PROVDESK_NOW / PROVDESK_TODAY; a bad value is a configuration error
+ * naming the variable (main refuses to start rather than use the real date). */
+pd_status pd_clock_check(pd_err *e);
 bool pd_day_parse(const char *s, pd_day *out); /* strict YYYY-MM-DD */
 void pd_day_format(pd_day d, char out[11]);
 /* Days in a YYYY-MM period: first day and count; false when malformed. */

@@ -379,21 +379,6 @@ bool pd_period_parse(const char *s, pd_day *first, int *ndays)
 	return true;
 }
 
-pd_day pd_today(void)
-{
-	const char *o = getenv("PROVDESK_TODAY");
-	pd_day d;
-	if (o && *o && pd_day_parse(o, &d))
-		return d;
-	time_t t = time(NULL);
-	return (pd_day)(t / 86400 - (t < 0 && t % 86400 != 0));
-}
-
-int64_t pd_now(void)
-{
-	return (int64_t)time(NULL);
-}
-
 /* ---- audit actor ---- */
 
 void pd_actor_current(pd_actor *a)

@@ -205,16 +205,61 @@ Test(period, invalid)
 	cr_assert_not(pd_period_parse(NULL, &first, &n));
 }
 
-Test(today, env_override)
+Test(clock, today_sets_the_day_and_now_agrees)
 {
+	unsetenv("PROVDESK_NOW");
 	setenv("PROVDESK_TODAY", "2026-05-17", 1);
 	pd_day want;
 	pd_day_parse("2026-05-17", &want);
 	cr_assert_eq(pd_today(), want);
+	/* timestamps the store writes fall on that day too, at noon and running */
+	int64_t t = pd_now();
+	cr_assert_geq(t, (int64_t)want * 86400 + 12 * 3600);
+	cr_assert_lt(t, (int64_t)want * 86400 + 13 * 3600);
+	cr_assert(pd_clock_check(NULL) == PD_OK);
+	unsetenv("PROVDESK_TODAY");
+}
+
+Test(clock, now_sets_the_instant)
+{
+	setenv("PROVDESK_NOW", "2027-01-31T23:59:50", 1);
+	setenv("PROVDESK_TODAY", "2020-01-01", 1); /* PROVDESK_NOW wins */
+	pd_day jan31;
+	pd_day_parse("2027-01-31", &jan31);
+	int64_t t = pd_now();
+	cr_assert_geq(t, (int64_t)jan31 * 86400 + 86390);
+	cr_assert_lt(t, (int64_t)jan31 * 86400 + 86390 + 60);
+	setenv("PROVDESK_NOW", "2028-02-29 00:00", 1);
+	pd_day leap;
+	cr_assert(pd_day_parse("2028-02-29", &leap));
+	cr_assert_eq(pd_today(), leap);
+	setenv("PROVDESK_NOW", "@86400", 1);
+	cr_assert_eq(pd_today(), 1);
+	unsetenv("PROVDESK_NOW");
+	unsetenv("PROVDESK_TODAY");
+}
+
+Test(clock, bad_values_are_refused_naming_the_variable)
+{
+	const char *bad_now[] = {"2026-02-30", "2026-01-01T24:00", "2026-01-01T10", "@", "@12x",
+	                         "2026-01-01 10:00:0", "tomorrow", "2026-01-01T10:00:00Z"};
+	unsetenv("PROVDESK_TODAY");
+	for (size_t i = 0; i < sizeof bad_now / sizeof *bad_now; i++) {
+		setenv("PROVDESK_NOW", bad_now[i], 1);
+		pd_err e;
+		cr_assert_eq(pd_clock_check(&e), PD_E_CONFIG, "%s", bad_now[i]);
+		cr_assert_str_eq(e.field, "PROVDESK_NOW");
+		cr_assert(strstr(e.message, bad_now[i]), "%s", e.message);
+	}
+	unsetenv("PROVDESK_NOW");
 	setenv("PROVDESK_TODAY", "garbage", 1);
+	pd_err e;
+	cr_assert_eq(pd_clock_check(&e), PD_E_CONFIG);
+	cr_assert_str_eq(e.field, "PROVDESK_TODAY");
+	/* an unchecked bad value never shifts the clock */
 	pd_day real = pd_today();
 	unsetenv("PROVDESK_TODAY");
-	cr_assert_eq(real, pd_today(), "a bad override must fall back to the real date");
+	cr_assert_eq(real, pd_today());
 	cr_assert_eq(pd_today(), (pd_day)(pd_now() / 86400));
 }
 
