@@ -10,7 +10,12 @@ DB="$TMP/provdesk.db"
 CONF="$TMP/provdesk.conf"
 : >"$CONF"
 export XDG_CONFIG_HOME="$TMP/xdg-config" XDG_DATA_HOME="$TMP/xdg-data"
-unset PROVDESK_TODAY
+# The program's clock (src/core/clock.c): every command of a test runs on the
+# same fixed day, whatever day the suite runs, so billing periods, trial days
+# and expiry give the same answers on any date. A script that needs another
+# day sets PROVDESK_TODAY (or PROVDESK_NOW) for that command.
+unset PROVDESK_NOW
+export PROVDESK_TODAY=2026-11-10
 PASS=0
 FAIL=0
 OUT="" ERR="" RC=0
