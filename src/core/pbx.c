@@ -38,11 +38,14 @@ void pd_template_free(pd_template *t)
 	t->name = t->platform = t->host = t->username = t->params_json = NULL;
 }
 
-static pd_status check_platform(const pd_catalogue *cat, const char *platform,
-                                const pd_platform **out, pd_err *e)
+/* The catalogue's platform of that key, or NULL with *e filled (PD_E_INVALID). */
+static const pd_platform *check_platform(const pd_catalogue *cat, const char *platform,
+                                         pd_err *e)
 {
-	if (!platform || !*platform)
-		return pd_fail(e, PD_E_INVALID, "platform", "PBX platform is required");
+	if (!platform || !*platform) {
+		pd_fail(e, PD_E_INVALID, "platform", "PBX platform is required");
+		return NULL;
+	}
 	const pd_platform *pl = pd_catalogue_platform(cat, platform);
 	if (!pl) {
 		pd_buf b = {0};
@@ -51,10 +54,8 @@ static pd_status check_platform(const pd_catalogue *cat, const char *platform,
 		pd_fail(e, PD_E_INVALID, "platform", "unknown PBX platform '%.60s' (known: %s)",
 		        platform, b.s ? b.s : "none");
 		pd_buf_free(&b);
-		return PD_E_INVALID;
 	}
-	*out = pl;
-	return PD_OK;
+	return pl;
 }
 
 /* A host name, an IPv4 literal or an IPv6 literal (bare or in brackets). */
@@ -394,10 +395,10 @@ static void trim_opt(char **p)
 
 pd_status pd_pbx_check(const pd_catalogue *cat, pd_pbx *p, pd_err *e)
 {
-	const pd_platform *pl;
-	pd_status st = check_platform(cat, p->platform, &pl, e);
-	if (st != PD_OK)
-		return st;
+	pd_status st;
+	const pd_platform *pl = check_platform(cat, p->platform, e);
+	if (!pl)
+		return PD_E_INVALID;
 	trim_opt(&p->host);
 	trim_opt(&p->username);
 	trim_opt(&p->template_name);
@@ -442,9 +443,9 @@ pd_status pd_template_check(const pd_catalogue *cat, pd_template *t, pd_err *e)
 		return st;
 	free(t->name);
 	t->name = name;
-	const pd_platform *pl;
-	if ((st = check_platform(cat, t->platform, &pl, e)) != PD_OK)
-		return st;
+	const pd_platform *pl = check_platform(cat, t->platform, e);
+	if (!pl)
+		return PD_E_INVALID;
 	trim_opt(&t->host);
 	trim_opt(&t->username);
 	if (t->host && (st = check_host(t->host, e)) != PD_OK)
