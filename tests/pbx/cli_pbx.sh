@@ -6,6 +6,8 @@
 set -u
 PROG=$1
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
+unset PROVDESK_NOW
+export PROVDESK_TODAY=2026-11-10 # any date gives the same answers
 TMP=$(mktemp -d)
 PASS=0 FAIL=0
 LAB_PID= SRV_PID= LAB2_PID= LAB3_PID=

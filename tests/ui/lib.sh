@@ -7,6 +7,10 @@ export LANG=C.UTF-8 LC_ALL=C.UTF-8
 TMP=$(mktemp -d /tmp/pdui-test.XXXXXX)
 export HOME=$TMP XDG_CONFIG_HOME=$TMP/cfg XDG_DATA_HOME=$TMP/data
 unset NO_COLOR
+# every console and command of a test runs on the same day, whatever day the
+# suite runs (the program's clock: src/core/clock.c)
+unset PROVDESK_NOW
+export PROVDESK_TODAY=2026-11-10
 DB=$TMP/provdesk.db
 PASS=0 FAIL=0
 # deadline of every wait (s): long, since it only costs time when a check fails,
