@@ -270,7 +270,7 @@ static pd_status classify(CURLcode rc, int code, bool cancelled, const exchange 
 		snprintf(what, wcap, "cannot resolve the server name");
 		return PD_E_UNAVAILABLE;
 	case CURLE_COULDNT_CONNECT:
-		snprintf(what, wcap, "cannot connect (%s)", errbuf[0] ? errbuf : "refused");
+		snprintf(what, wcap, "cannot connect (%.200s)", errbuf[0] ? errbuf : "refused");
 		return PD_E_UNAVAILABLE;
 	case CURLE_OPERATION_TIMEDOUT:
 		snprintf(what, wcap, "timed out during the %s", stage);
@@ -289,7 +289,7 @@ static pd_status classify(CURLcode rc, int code, bool cancelled, const exchange 
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_CERTPROBLEM:
 	case CURLE_SSL_CIPHER:
-		snprintf(what, wcap, "TLS failed (%s)", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		snprintf(what, wcap, "TLS failed (%.200s)", errbuf[0] ? errbuf : curl_easy_strerror(rc));
 		return PD_E_UNAVAILABLE;
 	default:
 		break;
@@ -319,7 +319,7 @@ static pd_status classify(CURLcode rc, int code, bool cancelled, const exchange 
 		snprintf(what, wcap, "unexpected reply during the %s", stage);
 		return PD_E_PROTOCOL;
 	}
-	snprintf(what, wcap, "connection lost during the %s (%s)", stage,
+	snprintf(what, wcap, "connection lost during the %s (%.200s)", stage,
 		 errbuf[0] ? errbuf : curl_easy_strerror(rc));
 	return PD_E_TEMPFAIL;
 }
