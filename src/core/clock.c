@@ -2,8 +2,12 @@
  * test (or someone checking next month's billing run) sets the day with
  * PROVDESK_TODAY or the instant with PROVDESK_NOW and the whole program,
  * stored timestamps included, agrees on it. The set clock runs on in real
- * time from the moment the process first reads it: durations, retry delays
- * and ticking call timers behave as they do on a real clock. */
+ * time: durations, retry delays and ticking call timers behave as they do on
+ * a real clock. It starts from the set instant at the real time named by
+ * PROVDESK_CLOCK_START, else when the process first reads it; a script that
+ * runs several commands sets PROVDESK_CLOCK_START once, so that their clocks
+ * agree and never run backwards from one command to the next (a message
+ * queued by one command is due for the next). */
 #include "provdesk/util.h"
 
 #include <pthread.h>
@@ -87,14 +91,28 @@ static bool clock_setting(const char **name, const char **value, int64_t *at, bo
 	return false;
 }
 
+/* PROVDESK_CLOCK_START: the real instant at which the set clock read its
+ * value; false when unset (or malformed: *bad). */
+static bool clock_start(int64_t *start, bool *bad)
+{
+	const char *v = getenv("PROVDESK_CLOCK_START");
+	*bad = false;
+	if (!v || !*v)
+		return false;
+	*bad = !parse_instant(v, start);
+	return !*bad;
+}
+
 int64_t pd_now(void)
 {
 	const char *name, *value;
-	int64_t at;
+	int64_t at, start;
 	bool bad;
 	int64_t real = real_now();
 	if (!clock_setting(&name, &value, &at, &bad))
 		return real; /* a bad value was refused at start (pd_clock_check) */
+	if (clock_start(&start, &bad))
+		return at + (real - start);
 	char src[sizeof clock_src];
 	snprintf(src, sizeof src, "%s=%s", name, value);
 	pthread_mutex_lock(&clock_mu);
@@ -118,6 +136,12 @@ pd_status pd_clock_check(pd_err *e)
 	const char *name, *value;
 	int64_t at;
 	bool bad;
+	int64_t start;
+	if (!clock_start(&start, &bad) && bad)
+		return pd_fail(e, PD_E_CONFIG, "PROVDESK_CLOCK_START",
+		               "PROVDESK_CLOCK_START=\"%.40s\" is not a time (@EPOCH or "
+		               "YYYY-MM-DDTHH:MM[:SS] UTC)",
+		               getenv("PROVDESK_CLOCK_START"));
 	clock_setting(&name, &value, &at, &bad);
 	if (bad)
 		return pd_fail(e, PD_E_CONFIG, name,

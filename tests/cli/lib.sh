@@ -16,6 +16,9 @@ export XDG_CONFIG_HOME="$TMP/xdg-config" XDG_DATA_HOME="$TMP/xdg-data"
 # day sets PROVDESK_TODAY (or PROVDESK_NOW) for that command.
 unset PROVDESK_NOW
 export PROVDESK_TODAY=2026-11-10
+# ... and every command reads the same running clock (not one started anew
+# at noon by each process), so what one command queues is due for the next
+export PROVDESK_CLOCK_START=@$(date +%s)
 PASS=0
 FAIL=0
 OUT="" ERR="" RC=0

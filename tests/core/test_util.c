@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "helpers.h"
 #include "provdesk/paths.h"
@@ -236,6 +237,27 @@ Test(clock, now_sets_the_instant)
 	setenv("PROVDESK_NOW", "@86400", 1);
 	cr_assert_eq(pd_today(), 1);
 	unsetenv("PROVDESK_NOW");
+	unsetenv("PROVDESK_TODAY");
+}
+
+Test(clock, a_shared_start_makes_every_process_agree)
+{
+	/* two commands of one script, started seconds apart, read the same clock */
+	setenv("PROVDESK_TODAY", "2026-11-10", 1);
+	char start[32];
+	snprintf(start, sizeof start, "@%lld", (long long)time(NULL) - 5);
+	setenv("PROVDESK_CLOCK_START", start, 1);
+	pd_day d;
+	pd_day_parse("2026-11-10", &d);
+	int64_t t = pd_now();
+	cr_assert_geq(t, (int64_t)d * 86400 + 12 * 3600 + 5);
+	cr_assert_lt(t, (int64_t)d * 86400 + 12 * 3600 + 60);
+	cr_assert(pd_clock_check(NULL) == PD_OK);
+	setenv("PROVDESK_CLOCK_START", "soon", 1);
+	pd_err e;
+	cr_assert_eq(pd_clock_check(&e), PD_E_CONFIG);
+	cr_assert_str_eq(e.field, "PROVDESK_CLOCK_START");
+	unsetenv("PROVDESK_CLOCK_START");
 	unsetenv("PROVDESK_TODAY");
 }
 

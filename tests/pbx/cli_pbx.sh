@@ -8,6 +8,9 @@ PROG=$1
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 unset PROVDESK_NOW
 export PROVDESK_TODAY=2026-11-10 # any date gives the same answers
+# ... and every command reads the same running clock (not one started anew
+# at noon by each process), so what one command queues is due for the next
+export PROVDESK_CLOCK_START=@$(date +%s)
 TMP=$(mktemp -d)
 PASS=0 FAIL=0
 LAB_PID= SRV_PID= LAB2_PID= LAB3_PID=

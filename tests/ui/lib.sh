@@ -11,6 +11,9 @@ unset NO_COLOR
 # suite runs (the program's clock: src/core/clock.c)
 unset PROVDESK_NOW
 export PROVDESK_TODAY=2026-11-10
+# ... and every command reads the same running clock (not one started anew
+# at noon by each process), so what one command queues is due for the next
+export PROVDESK_CLOCK_START=@$(date +%s)
 DB=$TMP/provdesk.db
 PASS=0 FAIL=0
 # deadline of every wait (s): long, since it only costs time when a check fails,
