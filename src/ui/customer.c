@@ -486,10 +486,14 @@ static int cv_key(struct ui_screen *s, const struct ui_event *ev)
 		if (!ro && v->tab == CV_USERS && v->n_users) {
 			pd_err e;
 			const pd_user *u = &v->users[v->sel[CV_USERS]];
-			if (store_outbox_resend_user(app->store, u->id, &app->actor, &e) != PD_OK)
+			bool already = false;
+			if (store_outbox_resend_user_ex(app->store, u->id, &app->actor, &already,
+			                                &e) != PD_OK)
 				ui_show_err(app, "resend", &e);
 			else
-				ui_msg(app, UI_R_STATUS_OK, "invitation to %s queued",
+				ui_msg(app, UI_R_STATUS_OK,
+				       already ? "invitation to %s queued (it was already waiting: one mail, sent now)"
+				               : "invitation to %s queued",
 				       u->email ? u->email : u->display_name);
 			ui_app_data_changed(app);
 		}
