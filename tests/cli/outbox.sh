@@ -22,8 +22,14 @@ expect "customer with a queued invitation" 0
 run user add "Boîte Postale" --name "Paul" --email paul@boite.example --role agent
 expect "second user queued" 0
 
+# The pinned clock starts at noon when each process first reads it, so a
+# message queued by a slow process (valgrind) can be stamped later than the
+# start of the next one: sends run a little later in the day, when every
+# message queued so far is due.
+LATER=2026-11-10T12:30:00
+
 # No SMTP configured: the invitations wait.
-run outbox send
+PROVDESK_NOW=$LATER run outbox send
 expect "no SMTP configured -> 69" 69 "" "smtp"
 run outbox list --json
 jeq "still queued" '[m["state"] for m in d]' '["queued", "queued"]'
@@ -34,12 +40,12 @@ printf '[smtp]\nurl = smtp://127.0.0.1:%s\nstarttls = off\nfrom = Support <suppo
 sqlite3 "$DB" ".backup '$TMP/copy.db'"
 MAIN_DB=$DB
 DB="$TMP/copy.db"
-run outbox send
+PROVDESK_NOW=$LATER run outbox send
 check "server down -> 69 or 75" test "$RC" = 69 -o "$RC" = 75
 check "server down error names the server" grep -q "127.0.0.1:$PORT" "$TMP/err"
 run outbox list --json
 jeq "not lost when the server is down" '[m["state"] for m in d]' '["queued", "queued"]'
-jeq "the error is kept for the console" 'd[0]["last_error"] is not None' true
+jeq "the error is kept for the console" 'any(m["last_error"] is not None for m in d)' true
 DB=$MAIN_DB
 
 # A real server.
@@ -47,7 +53,7 @@ DB=$MAIN_DB
 	>"$TMP/smtpd.log" 2>&1 &
 SMTPD_PID=$!
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.05; done
-run outbox retry --all --send --json
+PROVDESK_NOW=$LATER run outbox retry --all --send --json
 expect "retry --all --send delivers" 0
 jeq "both sent" 'd["sent"]' 2
 run outbox list --json
@@ -59,7 +65,7 @@ jeq "users show the invitation sent" '[u["invitation"] for u in d]' '["sent", "s
 run outbox retry 1 --json
 expect "resend one" 0
 jeq "one requeued" 'd["requeued"]' 1
-run outbox send --json
+PROVDESK_NOW=$LATER run outbox send --json
 expect "send the resend" 0
 jeq "resend delivered" 'd["sent"]' 1
 check "three mails now" test "$(ls "$TMP/maildir/new" | wc -l)" = 3
@@ -116,7 +122,7 @@ expect "email changed before the invitation is sent" 0
 run outbox list --json
 jeq "the queued invitation shows the new address" '[m["to"] for m in d if m["user_id"] == 4]' '["paul.new@invit.example"]'
 
-run outbox send
+PROVDESK_NOW=$LATER run outbox send
 expect "a recipient refused for good -> 65, not 75" 65 "2 sent, 1 to retry later, 1 failed for good" "refused for good"
 check "the error names the refused message and the reply" grep -q "#2 to reject-rex@invit.example: .*550" "$TMP/err"
 check "the error names the one waiting for a retry" grep -q "waiting for a retry.*grey-gus@invit.example.*450" "$TMP/err"

@@ -745,3 +745,21 @@ Test(outbox, report_says_which_message_failed_for_good_and_which_waits)
 	cr_assert(strstr(r.retry_error, "grey-tom@example.com: "), "%s", r.retry_error);
 	cr_assert(strstr(r.retry_error, "450"), "%s", r.retry_error);
 }
+
+Test(outbox, invitation_of_a_customer_deleted_before_sending_is_cancelled)
+{
+	int64_t cid = create_customer("Upsilon", "Uma", "uma@example.com");
+	pd_err e = {0};
+	cr_assert_eq(store_customer_delete(st, cid, "Upsilon", 1, &actor, &e), PD_OK, "%s", e.message);
+	cr_assert(mt_sink_start(&sink, dir, 0, NULL, NULL));
+	pd_smtp_opts o = opts_for(sink.url);
+	pd_outbox_report r;
+	cr_assert_eq(pd_outbox_deliver_due(st, &o, pd_now(), 0, &r, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(r.attempted, 0);
+	cr_assert_eq(r.cancelled, 1);
+	pd_outbox m = the_message(st, cid);
+	cr_assert_eq(m.state, PD_INVITE_CANCELLED);
+	cr_assert(strstr(m.last_error, "customer deleted"), "%s", m.last_error);
+	pd_outbox_free(&m);
+	cr_assert_eq(mt_mail_count(&sink), 0);
+}
