@@ -158,12 +158,16 @@ static void draw_details(struct ui_screen *s, struct cview *v, int y0)
 		       ui_role(UI_R_NOTE), false);
 }
 
+/* The latest invitation's state (7 cells); a temporary failure reads "retry"
+ * and a refusal "failed", as outbox list's "retry at" / "failed for good". */
 static const char *invite_of(struct cview *v, const pd_user *u)
 {
 	const char *st = pd_invite_state_name(u->invite);
 	for (size_t i = 0; i < v->n_outbox; i++)
 		if (v->outbox[i].user_id == u->id)
-			st = pd_invite_state_name(v->outbox[i].state);
+			st = v->outbox[i].state == PD_INVITE_QUEUED && v->outbox[i].attempts
+			         ? "retry"
+			         : pd_invite_state_name(v->outbox[i].state);
 	return st;
 }
 
