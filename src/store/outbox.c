@@ -314,11 +314,16 @@ static pd_status retry_tx(pd_store *s, void *vx, pd_err *e)
 			if (state == PD_INVITE_QUEUED)
 				r = pd_fail(e, PD_E_INVALID, "outbox",
 				            "outbox message #%lld is still queued", id);
-			else if (state == PD_INVITE_CANCELLED || gone)
+			else if (state == PD_INVITE_CANCELLED)
 				r = pd_fail(e, PD_E_INVALID, "outbox",
 				            "outbox message #%lld was cancelled (%s): it is never sent "
 				            "again",
-				            id, why && state == PD_INVITE_CANCELLED ? why : "user removed");
+				            id, why ? why : "user removed");
+			else if (gone)
+				r = pd_fail(e, PD_E_INVALID, "outbox",
+				            "the user of outbox message #%lld was removed: it is never "
+				            "sent again",
+				            id);
 			else if (queued)
 				r = pd_fail(e, PD_E_INVALID, "outbox",
 				            "an invitation to this user is already queued (#%lld)",
