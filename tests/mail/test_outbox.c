@@ -667,10 +667,12 @@ Test(outbox, removed_users_invitation_is_cancelled_and_retry_all_cannot_resend_i
 	pd_outbox *m = NULL;
 	cr_assert_eq(store_outbox_list(st, cid, &m, &n, &e), PD_OK);
 	int cancelled = 0;
-	int64_t rex_id = 0;
+	int64_t rex_id = 0, quinn_sent = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (!strcmp(m[i].to_addr, "reject-rex@example.com"))
 			rex_id = m[i].id;
+		if (!strcmp(m[i].to_addr, "quinn@example.com") && m[i].state == PD_INVITE_SENT)
+			quinn_sent = m[i].id;
 		if (m[i].state == PD_INVITE_CANCELLED)
 			cancelled++;
 	}
@@ -681,6 +683,10 @@ Test(outbox, removed_users_invitation_is_cancelled_and_retry_all_cannot_resend_i
 	cr_assert_eq(count, 0, "retry --all queued a removed user's invitation");
 	cr_assert_eq(store_outbox_retry(st, rex_id, &actor, &count, &e), PD_E_INVALID);
 	cr_assert(strstr(e.message, "cancelled"), "%s", e.message);
+	/* Nor a resend of what a removed user was sent earlier. */
+	cr_assert_neq(quinn_sent, 0);
+	cr_assert_eq(store_outbox_retry(st, quinn_sent, &actor, &count, &e), PD_E_INVALID);
+	cr_assert(strstr(e.message, "was removed"), "%s", e.message);
 	cr_assert_eq(pd_outbox_deliver_due(st, &o, pd_now(), 0, &r, &e), PD_OK, "%s", e.message);
 	cr_assert_eq(r.attempted, 0);
 	cr_assert_eq(mt_mail_count(&sink), 2, "only the first round's mails");
