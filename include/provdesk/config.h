@@ -23,6 +23,10 @@ typedef struct {
 	int pbx_ping_interval;       /* 20 s */
 	int pbx_backoff_max;         /* 60 s */
 	char *ui_theme;              /* "default" */
+	/* [invitations]: the platform's activation page; the invitation links
+	 * to it with a one-time token. NULL = the mail says there is no link. */
+	char *invite_activation_url;
+	int invite_token_days;       /* 7: how long the token works */
 } pd_config;
 
 /* path NULL: XDG config dir / provdesk.conf if it exists, else defaults.

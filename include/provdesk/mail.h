@@ -24,9 +24,14 @@ typedef struct {
 	/* When non-NULL and set, an exchange in progress is aborted (PD_E_TEMPFAIL)
 	 * within about 100 ms: lets the worker stop promptly. */
 	const atomic_bool *cancel;
+	/* [invitations]: the outbox renders each invitation when it sends it,
+	 * with a link to activation_url carrying a fresh one-time token valid
+	 * token_days days (NULL/"": the mail says it has no link). */
+	const char *activation_url;
+	int token_days;           /* default 7 */
 } pd_smtp_opts;
 
-/* Zero strings, STARTTLS try, default timeouts. */
+/* Zero strings, STARTTLS try, default timeouts, 7 token days. */
 void pd_smtp_opts_init(pd_smtp_opts *o);
 /* Fills *o from the [smtp] section; the strings point into *c (which must
  * outlive *o) except the password, read from smtp.password_file and returned
@@ -88,7 +93,13 @@ int64_t pd_outbox_backoff(int attempts, uint32_t rnd);
 typedef struct {
 	bool not_configured;    /* no SMTP url: nothing sent, all stays queued */
 	bool busy_elsewhere;    /* another process is delivering this database */
-	int attempted, sent, retry_later, failed;
+	/* failed: refused for good (state failed, not retried); cancelled: the
+	 * user was removed, found at send time. */
+	int attempted, sent, retry_later, failed, cancelled;
+	/* "#ID to ADDRESS: reply" of the first message failed for good and of
+	 * the first left waiting for a retry ("" when none). */
+	char failed_error[600];
+	char retry_error[600];
 	/* A failure not caused by the message (server down, auth, timeout):
 	 * the round stopped; do not try again before server_retry_at. */
 	pd_status server_status;
@@ -105,6 +116,11 @@ typedef struct {
  * non-OK only for store errors or bad SMTP options (PD_E_CONFIG). */
 pd_status pd_outbox_deliver_due(pd_store *s, const pd_smtp_opts *o, int64_t now, int max,
 				pd_outbox_report *r, pd_err *e);
+
+/* A fresh one-time activation token (64 hex digits from the system's CSPRNG)
+ * and its SHA-256 in hex: only the hash is stored. */
+void pd_invite_token_new(char token[65]);
+void pd_invite_token_hash(const char *token, char hash[65]);
 
 /* ---- background worker ---- */
 typedef struct pd_outbox_worker pd_outbox_worker;

@@ -93,7 +93,15 @@ pd_status pd_check_trial(const pd_catalogue *cat, const char *product_type,
 pd_status pd_customer_check(const pd_catalogue *cat, const pd_geo *g, pd_customer *c, pd_err *e);
 
 /* ---- users and roles ---- */
-typedef enum { PD_INVITE_NONE, PD_INVITE_QUEUED, PD_INVITE_SENT, PD_INVITE_FAILED } pd_invite_state;
+/* FAILED: refused for good (5xx, or too many attempts); CANCELLED: the user
+ * was removed, never to be sent or retried. */
+typedef enum {
+	PD_INVITE_NONE,
+	PD_INVITE_QUEUED,
+	PD_INVITE_SENT,
+	PD_INVITE_FAILED,
+	PD_INVITE_CANCELLED
+} pd_invite_state;
 const char *pd_invite_state_name(pd_invite_state s);
 
 typedef struct {
@@ -190,7 +198,24 @@ typedef struct {
 	char *subject;
 	char *body; /* UTF-8 plain text */
 } pd_invitation;
+/* What the invitation says beyond the customer and the user. */
+typedef struct {
+	const char *inviter; /* who asked for it (OS user of the support team); NULL/"" = not said */
+	/* The activation link with its one-time token (pd_invitation_link);
+	 * NULL = no activation URL configured: the mail says so instead. */
+	const char *link;
+	int64_t link_expires; /* unix seconds; shown (UTC) when link is set */
+} pd_invitation_ctx;
+/* x NULL: no inviter, no link (a preview: the outbox renders the real mail
+ * when it sends it, from the user as they are then). */
 void pd_invitation_render(const pd_customer *c, const pd_user *u, pd_invitation *out);
+void pd_invitation_render_ctx(const pd_customer *c, const pd_user *u, const pd_invitation_ctx *x,
+			      pd_invitation *out);
+/* base (an http(s) URL without '#') + "?token=" or "&token=" + token. */
+char *pd_invitation_link(const char *base, const char *token);
+/* PD_E_CONFIG naming invitations.activation_url unless v is an http:// or
+ * https:// URL with a host, no spaces, control characters or fragment. */
+pd_status pd_check_activation_url(const char *v, pd_err *e);
 void pd_invitation_free(pd_invitation *i);
 
 /* ---- billing (pure computation over customers; SPEC §7) ---- */

@@ -16,7 +16,7 @@
 
 typedef struct pd_store pd_store;
 
-#define PD_SCHEMA_VERSION_CURRENT 4 /* bumped by each migration */
+#define PD_SCHEMA_VERSION_CURRENT 5 /* bumped by each migration */
 
 typedef struct {
 	const pd_catalogue *catalogue; /* required; borrowed, must outlive the store */
@@ -229,6 +229,9 @@ pd_status store_audit_list(pd_store *s, int64_t customer_id, size_t limit, pd_au
 void pd_audits_free(pd_audit *v, size_t n);
 
 /* ---- outbox (SPEC §6) ---- */
+/* An invitation. to_addr/subject/body: a preview while queued (the mail is
+ * rendered when sent, from the user as they are then, and the row then
+ * holds what was sent, its token left out). user_id 0: the user was removed. */
 typedef struct {
 	int64_t id, customer_id, user_id;
 	char *to_addr, *subject, *body;
@@ -236,18 +239,40 @@ typedef struct {
 	int attempts;
 	int64_t next_attempt_at, created_at, sent_at;
 	char *last_error;
+	char *invited_by;    /* the support user who queued (or re-sent) it; "" = unknown */
 } pd_outbox;
 pd_status store_outbox_list(pd_store *s, int64_t customer_id /* 0 = all */, pd_outbox **out, size_t *n, pd_err *e);
 /* The oldest queued message whose next_attempt_at <= now; PD_E_NOTFOUND when none. */
 pd_status store_outbox_next_due(pd_store *s, int64_t now, pd_outbox *out, pd_err *e);
 pd_status store_outbox_mark_sent(pd_store *s, int64_t id, int64_t now, pd_err *e);
+/* What was sent, recorded with the state in one transaction; the token's
+ * hash (hex SHA-256) and expiry replace the user's previous ones. */
+typedef struct {
+	const char *to, *subject, *body; /* body without the token */
+	const char *token_hash;          /* NULL: no token (no activation URL) */
+	int64_t token_expires;
+} pd_outbox_sent;
+pd_status store_outbox_mark_sent_as(pd_store *s, int64_t id, int64_t now, const pd_outbox_sent *sent,
+				    pd_err *e);
+/* Never to be sent (the user is gone): state cancelled with the reason. */
+pd_status store_outbox_cancel(pd_store *s, int64_t id, const char *reason, pd_err *e);
+/* The user's current activation-token hash and expiry (NULL, 0 when none). */
+pd_status store_user_invite_token(pd_store *s, int64_t user_id, char **hash, int64_t *expires,
+				  pd_err *e);
 /* permanent: state failed; else stays queued with next_attempt_at. */
 pd_status store_outbox_mark_failed(pd_store *s, int64_t id, const char *error, int64_t next_attempt_at,
 				   bool permanent, pd_err *e);
-/* Put a failed (or sent: "resend") message back in the queue; id 0 = every failed one. */
+/* Put a failed (or sent: "resend") message back in the queue; id 0 = every
+ * failed one that is the user's latest invitation. A cancelled message, one
+ * whose user was removed, or one whose user already has a queued invitation
+ * is refused (id) or skipped (0). */
 pd_status store_outbox_retry(pd_store *s, int64_t id, const pd_actor *a, int *count, pd_err *e);
-/* Queue a new invitation for an existing user ("resend invitation"). */
+/* Queue a new invitation for an existing user ("resend invitation"). When
+ * one is already queued for the user it is made due now (one message, not
+ * two) and *already (if non-NULL) is set. */
 pd_status store_outbox_resend_user(pd_store *s, int64_t user_id, const pd_actor *a, pd_err *e);
+pd_status store_outbox_resend_user_ex(pd_store *s, int64_t user_id, const pd_actor *a,
+				      bool *already, pd_err *e);
 void pd_outbox_free(pd_outbox *o);
 void pd_outboxes_free(pd_outbox *v, size_t n);
 

@@ -393,10 +393,51 @@ static const char help_outbox[] =
     "Usage: provdesk outbox list [CUSTOMER] [--json]\n"
     "       provdesk outbox retry [ID | --all] [--send] [--json]\n"
     "       provdesk outbox send [--json]\n"
-    "  list   invitation emails with their state (queued, sent, failed) and attempts\n"
+    "  list   invitation emails with their state: queued, waiting for retry (a\n"
+    "         temporary failure), sent, failed for good (refused by the server, never\n"
+    "         retried by itself), cancelled (the user was removed)\n"
     "  retry  put a failed (or sent: resend) message back in the queue; --all: every\n"
     "         failed one; --send: deliver the due messages now through [smtp]\n"
-    "  send   deliver the due messages now (exit 69 when SMTP is unavailable)\n";
+    "  send   deliver the due messages now. Exit 65 when a message was refused for\n"
+    "         good (bad recipient, 5xx), 75 when some wait for a retry, 69 when SMTP\n"
+    "         is unavailable, 77 when the server refused the login\n";
+
+/* What the list shows for a message: JSON key, then the words of the table. */
+static const char *outcome_key(const pd_outbox *m)
+{
+	switch (m->state) {
+	case PD_INVITE_QUEUED:
+		return m->attempts ? "waiting_for_retry" : "queued";
+	case PD_INVITE_SENT:
+		return "sent";
+	case PD_INVITE_FAILED:
+		return "failed_for_good";
+	case PD_INVITE_CANCELLED:
+		return "cancelled";
+	case PD_INVITE_NONE:
+		break;
+	}
+	return "unknown";
+}
+
+static void outcome_text(const pd_outbox *m, char out[64])
+{
+	char t[32];
+	switch (m->state) {
+	case PD_INVITE_QUEUED:
+		if (m->attempts) {
+			pd_fmt_time(m->next_attempt_at, t);
+			snprintf(out, 64, "retry at %s", t);
+		} else
+			snprintf(out, 64, "queued");
+		return;
+	case PD_INVITE_FAILED:
+		snprintf(out, 64, "failed for good");
+		return;
+	default:
+		snprintf(out, 64, "%s", pd_invite_state_name(m->state));
+	}
+}
 
 static int outbox_list(pd_cli *c, int argc, char **argv)
 {
@@ -431,6 +472,8 @@ static int outbox_list(pd_cli *c, int argc, char **argv)
 			json_object_set_new(o, "created_at", pd_json_time(v[i].created_at));
 			json_object_set_new(o, "sent_at", pd_json_time(v[i].sent_at));
 			json_object_set_new(o, "last_error", pd_json_str(v[i].last_error));
+			json_object_set_new(o, "outcome", json_string(outcome_key(&v[i])));
+			json_object_set_new(o, "invited_by", pd_json_str(v[i].invited_by));
 			json_array_append_new(a, o);
 		}
 		pd_cli_print_json(c, a);
@@ -441,13 +484,14 @@ static int outbox_list(pd_cli *c, int argc, char **argv)
 		pd_table t;
 		pd_table_init(&t, 7, heads, right);
 		for (size_t i = 0; i < n; i++) {
-			char id[24], att[16], cr[32], se[32];
+			char id[24], att[16], cr[32], se[32], state[64];
+			outcome_text(&v[i], state);
 			snprintf(id, sizeof id, "%lld", (long long)v[i].id);
 			snprintf(att, sizeof att, "%d", v[i].attempts);
 			pd_fmt_time(v[i].created_at, cr);
 			pd_fmt_time(v[i].sent_at, se);
 			const char *cells[7] = {
-			    id, v[i].to_addr,   pd_invite_state_name(v[i].state), att, cr,
+			    id, v[i].to_addr, state, att, cr,
 			    se, v[i].last_error};
 			pd_table_row(&t, cells);
 		}
@@ -490,6 +534,9 @@ static int deliver(pd_cli *c, int retried)
 		rc = pd_cli_failf(c, r.server_status, "smtp", "%s", r.server_error);
 	if (rc)
 		return rc;
+	/* A refusal for good needs a person (fix the address, then retry):
+	 * it wins over "try later", which the worker does by itself. */
+	pd_status outcome = r.failed ? PD_E_INVALID : r.retry_later ? PD_E_TEMPFAIL : PD_OK;
 	if (c->json) {
 		json_t *o2 = json_object();
 		if (retried >= 0)
@@ -498,10 +545,29 @@ static int deliver(pd_cli *c, int retried)
 		json_object_set_new(o2, "sent", json_integer(r.sent));
 		json_object_set_new(o2, "retry_later", json_integer(r.retry_later));
 		json_object_set_new(o2, "failed", json_integer(r.failed));
+		json_object_set_new(o2, "cancelled", json_integer(r.cancelled));
+		json_object_set_new(o2, "failed_error",
+		                    r.failed ? json_string(r.failed_error) : json_null());
+		json_object_set_new(o2, "retry_error",
+		                    r.retry_later ? json_string(r.retry_error) : json_null());
 		pd_cli_print_json(c, o2);
-	} else
-		printf("%d sent, %d to retry later, %d failed\n", r.sent, r.retry_later, r.failed);
-	return r.failed || r.retry_later ? 75 : 0;
+	} else {
+		printf("%d sent, %d to retry later, %d failed for good", r.sent, r.retry_later,
+		       r.failed);
+		if (r.cancelled)
+			printf(", %d cancelled (user removed)", r.cancelled);
+		printf("\n");
+	}
+	if (r.failed)
+		fprintf(stderr,
+		        "provdesk: %d invitation%s refused for good by the SMTP server, not retried "
+		        "(%s); correct the address, then 'provdesk outbox retry ID'\n",
+		        r.failed, r.failed == 1 ? "" : "s", r.failed_error);
+	if (r.retry_later)
+		fprintf(stderr,
+		        "provdesk: %d invitation%s waiting for a retry, sent later by itself (%s)\n",
+		        r.retry_later, r.retry_later == 1 ? "" : "s", r.retry_error);
+	return pd_status_exit_code(outcome);
 }
 
 static int outbox_retry(pd_cli *c, int argc, char **argv)

@@ -42,7 +42,9 @@ typedef struct {
 	X(7, "customers", "internal_systems_limit")                                                \
 	X(8, "pbx", "ping_interval")                                                               \
 	X(9, "pbx", "backoff_max")                                                                 \
-	X(10, "ui", "theme")
+	X(10, "ui", "theme")                                                                       \
+	X(11, "invitations", "activation_url")                                                     \
+	X(12, "invitations", "token_days")
 
 static const struct {
 	const char *section, *key;
@@ -53,7 +55,8 @@ static const struct {
 };
 #define N_KEYS (sizeof known_keys / sizeof known_keys[0])
 
-static const char *const sections[] = {"database", "smtp", "trial", "customers", "pbx", "ui"};
+static const char *const sections[] = {"database", "smtp", "trial", "customers", "pbx", "ui",
+                                       "invitations"};
 
 static bool fail(loader *l, const char *section, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -222,6 +225,17 @@ static int handler(void *user, const char *section, const char *name, const char
 		pd_set_str(&c->ui_theme, v);
 		break;
 	}
+	case 11: {
+		pd_err ue;
+		if (*v && pd_check_activation_url(v, &ue) != PD_OK) {
+			/* the message without its field prefix: fail() adds file:line: field */
+			return fail(l, section, name, "%s", ue.message);
+		}
+		pd_set_str(&c->invite_activation_url, *v ? v : NULL);
+		break;
+	}
+	case 12:
+		return int_value(l, section, name, v, 1, 90, &c->invite_token_days);
 	}
 	return 1;
 }
@@ -260,7 +274,7 @@ static char *reader(char *str, int num, void *stream)
 		if (!known) {
 			fail(l, sec, NULL,
 			     "unknown section [%s] (sections: database, smtp, trial, customers, "
-			     "pbx, ui)",
+			     "pbx, ui, invitations)",
 			     sec);
 			return NULL;
 		}
@@ -280,6 +294,7 @@ void pd_config_defaults(pd_config *c)
 	c->pbx_ping_interval = 20;
 	c->pbx_backoff_max = 60;
 	c->ui_theme = xstrdup("default");
+	c->invite_token_days = 7;
 }
 
 void pd_config_free(pd_config *c)
@@ -294,6 +309,7 @@ void pd_config_free(pd_config *c)
 	free(c->smtp_username);
 	free(c->smtp_password_file);
 	free(c->ui_theme);
+	free(c->invite_activation_url);
 	memset(c, 0, sizeof *c);
 }
 

@@ -155,11 +155,12 @@ pd_status pd_customer_check(const pd_catalogue *cat, const pd_geo *g, pd_custome
 
 /* ---- users ---- */
 
-static const char *const invite_names[] = {"none", "queued", "sent", "failed"};
+static const char *const invite_names[] = {"none", "queued", "sent", "failed", "cancelled"};
 
 const char *pd_invite_state_name(pd_invite_state s)
 {
-	return (unsigned)s < 4 ? invite_names[s] : "unknown";
+	return (unsigned)s < sizeof invite_names / sizeof invite_names[0] ? invite_names[s]
+	                                                                  : "unknown";
 }
 
 void pd_user_free(pd_user *u)

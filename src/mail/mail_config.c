@@ -13,6 +13,8 @@ pd_status pd_smtp_opts_from_config(const pd_config *c, pd_smtp_opts *o, char **p
 	o->starttls = c->smtp_starttls;
 	o->from = c->smtp_from;
 	o->username = c->smtp_username;
+	o->activation_url = c->invite_activation_url;
+	o->token_days = c->invite_token_days > 0 ? c->invite_token_days : 7;
 	if (!c->smtp_url || !*c->smtp_url)
 		return PD_OK; /* offline: invitations wait in the outbox */
 	pd_status st = pd_smtp_opts_check(o, e);

@@ -27,6 +27,7 @@ void pd_smtp_opts_init(pd_smtp_opts *o)
 	o->starttls = PD_STARTTLS_TRY;
 	o->connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
 	o->timeout_ms = DEFAULT_TIMEOUT_MS;
+	o->token_days = 7;
 }
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;

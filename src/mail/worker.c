@@ -27,7 +27,7 @@ struct pd_outbox_worker {
 	atomic_bool stop;  /* also the SMTP cancel flag */
 	char *db_path;
 	pd_store_opts so;
-	char *url, *from, *username, *password, *ca_file;
+	char *url, *from, *username, *password, *ca_file, *activation_url;
 	pd_smtp_opts o;
 	int notify_fd;
 	pd_outbox_worker_stats stats;
@@ -177,6 +177,7 @@ static void worker_free(pd_outbox_worker *w)
 	free(w->from);
 	free(w->username);
 	free(w->ca_file);
+	free(w->activation_url);
 	if (w->password) {
 		/* Do not leave the password in freed heap. */
 		volatile char *p = w->password;
@@ -217,11 +218,13 @@ pd_status pd_outbox_worker_start(const char *db_path, const pd_store_opts *so,
 	w->username = xstrdup(w->o.username);
 	w->password = xstrdup(w->o.password);
 	w->ca_file = xstrdup(w->o.ca_file);
+	w->activation_url = xstrdup(w->o.activation_url);
 	w->o.url = w->url;
 	w->o.from = w->from;
 	w->o.username = w->username;
 	w->o.password = w->password;
 	w->o.ca_file = w->ca_file;
+	w->o.activation_url = w->activation_url;
 	w->o.cancel = &w->stop;
 
 	int rc = pthread_create(&w->thread, NULL, worker_main, w);

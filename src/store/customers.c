@@ -391,7 +391,7 @@ static pd_status create_tx(pd_store *s, void *vx, pd_err *e)
 	int64_t uid;
 	if ((r = user_insert(s, c, &x->n->admin, true, true, "admin_email", x->a, &uid, e)) != PD_OK)
 		return r;
-	if ((r = outbox_queue(s, c, &x->n->admin, uid, e)) != PD_OK)
+	if ((r = outbox_queue(s, c, &x->n->admin, uid, x->a, NULL, e)) != PD_OK)
 		return r;
 	for (size_t i = 0; i < x->n->n_users; i++) {
 		char field[48];
@@ -399,7 +399,7 @@ static pd_status create_tx(pd_store *s, void *vx, pd_err *e)
 		pd_user *u = &x->n->users[i];
 		if ((r = user_insert(s, c, u, false, true, field, x->a, &uid, e)) != PD_OK)
 			return r;
-		if (u->email && *u->email && (r = outbox_queue(s, c, u, uid, e)) != PD_OK)
+		if (u->email && *u->email && (r = outbox_queue(s, c, u, uid, x->a, NULL, e)) != PD_OK)
 			return r;
 	}
 	for (size_t i = 0; i < x->n->n_synced; i++)

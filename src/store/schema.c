@@ -186,6 +186,23 @@ static const char *const migrations[] = {
     " INSERT INTO customers_fts(customers_fts, rowid, search) VALUES ('delete', OLD.id, "
     "OLD.search);"
     " INSERT INTO customers_fts(rowid, search) VALUES (NEW.id, NEW.search); END;",
+
+    /* 6 (invitations): the invitation is rendered when it is sent, from the
+     * user as they are then, with a one-time activation token of which only
+     * the SHA-256 is kept (users.invite_token_hash, replaced by each new
+     * invitation) and the support user who asked for it (outbox.invited_by).
+     * State 4 is "cancelled" (the user was removed): never sent, never
+     * retried. A user has at most one queued invitation (outbox_one_queued):
+     * older duplicates are cancelled here, the newest stays. */
+    "ALTER TABLE users ADD COLUMN invite_token_hash TEXT;"
+    "ALTER TABLE users ADD COLUMN invite_token_expires INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE outbox ADD COLUMN invited_by TEXT NOT NULL DEFAULT '';"
+    "UPDATE outbox SET state = 4, last_error = 'user removed before it was sent'"
+    " WHERE user_id IS NULL AND state IN (1, 3);"
+    "UPDATE outbox SET state = 4, last_error = 'replaced by a later invitation'"
+    " WHERE state = 1 AND id NOT IN (SELECT max(id) FROM outbox WHERE state = 1"
+    " GROUP BY user_id);"
+    "CREATE UNIQUE INDEX outbox_one_queued ON outbox(user_id) WHERE state = 1;",
 };
 
 int schema_migration_count(void)

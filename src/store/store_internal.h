@@ -83,9 +83,10 @@ void cust_from_row(sqlite3_stmt *st, int base, pd_customer *c);
 char *cust_search_text(const pd_customer *c);
 int64_t cust_status_key(const pd_customer *c);
 pd_status cust_check_internal_limit(pd_store *s, int64_t except_id, pd_err *e);
-/* Queue an invitation for u in the current transaction. */
+/* Queue an invitation for u in the current transaction, asked for by a; when
+ * one is already queued for the user it is made due now instead (*already). */
 pd_status outbox_queue(pd_store *s, const pd_customer *c, const pd_user *u, int64_t user_id,
-                       pd_err *e);
+                       const pd_actor *a, bool *already, pd_err *e);
 /* Insert a console user; email uniqueness checked, field names the email field.
  * new_customer: c was created in this transaction, so it has no synced users
  * to link by email yet (saves an UPDATE per imported row). */

@@ -28,8 +28,8 @@ static void user_from_row(sqlite3_stmt *st, pd_user *u)
 	u->linked_user_id = sqlite3_column_int64(st, 11);
 	u->version = sqlite3_column_int64(st, 12);
 	int inv = sqlite3_column_int(st, 13);
-	u->invite = inv >= PD_INVITE_QUEUED && inv <= PD_INVITE_FAILED ? (pd_invite_state)inv
-	                                                               : PD_INVITE_NONE;
+	u->invite = inv >= PD_INVITE_QUEUED && inv <= PD_INVITE_CANCELLED ? (pd_invite_state)inv
+	                                                                  : PD_INVITE_NONE;
 }
 
 static pd_status user_load(pd_store *s, int64_t id, pd_user *out, pd_err *e)
@@ -276,7 +276,7 @@ static pd_status add_tx(pd_store *s, void *vx, pd_err *e)
 		return r;
 	r = user_insert(s, &c, x->u, false, false, "email", x->a, &x->id, e);
 	if (r == PD_OK && x->u->email)
-		r = outbox_queue(s, &c, x->u, x->id, e);
+		r = outbox_queue(s, &c, x->u, x->id, x->a, NULL, e);
 	pd_customer_free(&c);
 	return r;
 }
@@ -361,6 +361,20 @@ static pd_status upd_tx(pd_store *s, void *vx, pd_err *e)
 			r = user_audit(s, x->a, cur.customer_id, &cur, "user", "update", d.s, e);
 		if (r == PD_OK)
 			r = users_relink(s, cur.customer_id, e);
+		if (r == PD_OK && u->email) {
+			/* The mail is rendered at send time from the user as they are
+			 * then; this keeps the outbox list's address right meanwhile. */
+			static const char to[] =
+			    "UPDATE outbox SET to_addr = ? WHERE user_id = ? AND state = 1";
+			sqlite3_stmt *ts = st_get(s, to, e);
+			if (!ts)
+				r = FAILED(e);
+			else {
+				bind_text(ts, 1, u->email);
+				sqlite3_bind_int64(ts, 2, cur.id);
+				r = st_exec(s, ts, e);
+			}
+		}
 	}
 	pd_buf_free(&d);
 	pd_user_free(&cur);
@@ -409,18 +423,20 @@ static pd_status remove_tx(pd_store *s, void *vx, pd_err *e)
 		            "\"%.100s\" is synced from the PBX; remove it on the PBX",
 		            cur.display_name);
 	if (r == PD_OK) {
-		/* an invitation still waiting must not reach someone who no longer
-		 * has an account: it is kept (history) but will never be sent */
+		/* an invitation still waiting (or failed, so retry --all would send
+		 * it) must not reach someone who no longer has an account: it is
+		 * kept (history) but cancelled, never sent nor retried */
 		static const char cancel[] =
 		    "UPDATE outbox SET state = ?, last_error = 'user removed before it was sent'"
-		    " WHERE user_id = ? AND state = ?";
+		    " WHERE user_id = ? AND state IN (?, ?)";
 		sqlite3_stmt *st = st_get(s, cancel, e);
 		if (!st)
 			r = FAILED(e);
 		else {
-			sqlite3_bind_int(st, 1, PD_INVITE_FAILED);
+			sqlite3_bind_int(st, 1, PD_INVITE_CANCELLED);
 			sqlite3_bind_int64(st, 2, cur.id);
 			sqlite3_bind_int(st, 3, PD_INVITE_QUEUED);
+			sqlite3_bind_int(st, 4, PD_INVITE_FAILED);
 			r = st_exec(s, st, e);
 		}
 	}

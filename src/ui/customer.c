@@ -158,12 +158,16 @@ static void draw_details(struct ui_screen *s, struct cview *v, int y0)
 		       ui_role(UI_R_NOTE), false);
 }
 
+/* The latest invitation's state (7 cells); a temporary failure reads "retry"
+ * and a refusal "failed", as outbox list's "retry at" / "failed for good". */
 static const char *invite_of(struct cview *v, const pd_user *u)
 {
 	const char *st = pd_invite_state_name(u->invite);
 	for (size_t i = 0; i < v->n_outbox; i++)
 		if (v->outbox[i].user_id == u->id)
-			st = pd_invite_state_name(v->outbox[i].state);
+			st = v->outbox[i].state == PD_INVITE_QUEUED && v->outbox[i].attempts
+			         ? "retry"
+			         : pd_invite_state_name(v->outbox[i].state);
 	return st;
 }
 
@@ -486,10 +490,14 @@ static int cv_key(struct ui_screen *s, const struct ui_event *ev)
 		if (!ro && v->tab == CV_USERS && v->n_users) {
 			pd_err e;
 			const pd_user *u = &v->users[v->sel[CV_USERS]];
-			if (store_outbox_resend_user(app->store, u->id, &app->actor, &e) != PD_OK)
+			bool already = false;
+			if (store_outbox_resend_user_ex(app->store, u->id, &app->actor, &already,
+			                                &e) != PD_OK)
 				ui_show_err(app, "resend", &e);
 			else
-				ui_msg(app, UI_R_STATUS_OK, "invitation to %s queued",
+				ui_msg(app, UI_R_STATUS_OK,
+				       already ? "invitation to %s queued (it was already waiting: one mail, sent now)"
+				               : "invitation to %s queued",
 				       u->email ? u->email : u->display_name);
 			ui_app_data_changed(app);
 		}

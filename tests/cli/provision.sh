@@ -250,7 +250,7 @@ jeq "audit actor" 'd[0]["actor"]' "$(id -un)"
 run outbox list --json
 expect "outbox list" 0
 jeq "outbox has queued invitations" 'all(m["state"] == "queued" for m in d if m["to"] != "paul@sg.example") and len(d) >= 5' true
-jeq "the removed user's invitation will not be sent" '[(m["state"], m["last_error"]) for m in d if m["to"] == "paul@sg.example"]' '[["failed", "user removed before it was sent"]]'
+jeq "the removed user's invitation will not be sent" '[(m["state"], m["last_error"]) for m in d if m["to"] == "paul@sg.example"]' '[["cancelled", "user removed before it was sent"]]'
 run outbox retry --all
 expect "outbox retry --all" 0 "queued again"
 run outbox send

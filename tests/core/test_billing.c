@@ -288,3 +288,46 @@ Test(invitation, subject_never_carries_a_line_break)
 	pd_user_free(&u);
 	pd_customer_free(&c);
 }
+
+Test(invitation, carries_the_activation_link_the_inviter_and_the_customer)
+{
+	pd_customer c = cust("analytics-pro");
+	pd_user u = {0};
+	u.display_name = xstrdup("Hélène Dupré");
+	u.email = xstrdup("helene@acme.example");
+	u.role = xstrdup("agent");
+	char *link = pd_invitation_link("https://app.example.com/activate", "abc123");
+	cr_assert_str_eq(link, "https://app.example.com/activate?token=abc123");
+	char *link2 = pd_invitation_link("https://app.example.com/activate?lang=fr", "abc123");
+	cr_assert_str_eq(link2, "https://app.example.com/activate?lang=fr&token=abc123");
+	pd_invitation_ctx x = {.inviter = "alice", .link = link, .link_expires = at("2026-11-17", 12)};
+	pd_invitation inv;
+	pd_invitation_render_ctx(&c, &u, &x, &inv);
+	assert_contains(inv.body, "alice, of your reseller's support team, has invited you");
+	assert_contains(inv.body, "for the customer Acme Télécom");
+	assert_contains(inv.body, "\n  https://app.example.com/activate?token=abc123\n");
+	assert_contains(inv.body, "until 2026-11-17 12:00 UTC");
+	cr_assert_null(strstr(inv.body, "no activation link"));
+	pd_invitation_free(&inv);
+	free(link);
+	free(link2);
+	pd_user_free(&u);
+	pd_customer_free(&c);
+}
+
+Test(invitation, without_an_activation_url_it_says_there_is_no_link)
+{
+	pd_customer c = cust("analytics-pro");
+	pd_user u = {0};
+	u.display_name = xstrdup("X");
+	u.email = xstrdup("x@example.com");
+	pd_invitation_ctx x = {.inviter = "bob"};
+	pd_invitation inv;
+	pd_invitation_render_ctx(&c, &u, &x, &inv);
+	assert_contains(inv.body, "This email carries no activation link");
+	assert_contains(inv.body, "bob, of your reseller's support team");
+	cr_assert_null(strstr(inv.body, "http"), "no broken link: %s", inv.body);
+	pd_invitation_free(&inv);
+	pd_user_free(&u);
+	pd_customer_free(&c);
+}

@@ -270,3 +270,45 @@ Test(config, from_string)
 	             PD_E_CONFIG);
 	assert_contains(e.message, "built-in:3: ui.theme");
 }
+
+Test(config, invitations_section)
+{
+	pd_config c;
+	pd_err e = {0};
+	cr_assert_eq(pd_config_load(NULL, &c, &e), PD_OK, "%s", e.message);
+	cr_assert_null(c.invite_activation_url, "no link unless configured");
+	cr_assert_eq(c.invite_token_days, 7);
+	pd_config_free(&c);
+	char *p = write_file(dir, "inv.conf",
+	                     "[invitations]\nactivation_url = https://app.example.com/activate?lang=fr\n"
+	                     "token_days = 14\n");
+	cr_assert_eq(pd_config_load(p, &c, &e), PD_OK, "%s", e.message);
+	cr_assert_str_eq(c.invite_activation_url, "https://app.example.com/activate?lang=fr");
+	cr_assert_eq(c.invite_token_days, 14);
+	pd_config_free(&c);
+	free(p);
+	/* Empty: no link (the mail says so). */
+	cr_assert_eq(pd_config_load_string("x", "[invitations]\nactivation_url =\n", &c, &e), PD_OK,
+	             "%s", e.message);
+	cr_assert_null(c.invite_activation_url);
+	pd_config_free(&c);
+}
+
+Test(config, bad_invitations)
+{
+	bad("[smtp]\nurl = smtp://h\n[invitations]\nactivation_url = ftp://app.example.com/a\n", 4,
+	    "invitations.activation_url", "https://");
+	bad("[invitations]\nactivation_url = app.example.com/activate\n", 2,
+	    "invitations.activation_url", "https://");
+	bad("[invitations]\nactivation_url = https://\n", 2, "invitations.activation_url", "no host");
+	bad("[invitations]\nactivation_url = https://app.example.com/a b\n", 2,
+	    "invitations.activation_url", "space");
+	bad("[invitations]\nactivation_url = https://app.example.com/#/activate\n", 2,
+	    "invitations.activation_url", "fragment");
+	bad("[invitations]\ntoken_days = 0\n", 2, "invitations.token_days", "1 to 90");
+	bad("[invitations]\ntoken_days = 91\n", 2, "invitations.token_days", "out of range");
+	bad("[invitations]\ntoken_days = week\n", 2, "invitations.token_days", "not a whole number");
+	bad("[invitations]\ntoken_days = 7\ntoken_days = 8\n", 3, "invitations.token_days",
+	    "given twice");
+	bad("[invitations]\nurl = https://x.example\n", 2, "invitations.url", "activation_url");
+}

@@ -482,3 +482,290 @@ Test(outbox, worker_start_refuses_bad_options_and_a_bad_database)
 	cr_assert_null(w);
 	cr_assert(strstr(e.message, "not-a-db"), "%s", e.message);
 }
+
+/* ---- invitations rendered at send time (issue 11) ---- */
+
+static int64_t add_user(int64_t cid, const char *name, const char *email)
+{
+	pd_user u = {0}, out = {0};
+	u.display_name = xstrdup(name);
+	u.email = xstrdup(email);
+	u.role = xstrdup("agent");
+	pd_err e = {0};
+	cr_assert_eq(store_user_add(st, cid, &u, &actor, &out, &e), PD_OK, "add: %s", e.message);
+	int64_t id = out.id;
+	pd_user_free(&u);
+	pd_user_free(&out);
+	return id;
+}
+
+static void users_free(pd_user *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		pd_user_free(&v[i]);
+	free(v);
+}
+
+static int64_t admin_of(int64_t cid)
+{
+	pd_user *v = NULL;
+	size_t n = 0;
+	pd_err e = {0};
+	cr_assert_eq(store_user_list(st, cid, &v, &n, &e), PD_OK, "%s", e.message);
+	int64_t id = 0;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].primary)
+			id = v[i].id;
+	users_free(v, n);
+	cr_assert_neq(id, 0);
+	return id;
+}
+
+/* The token of the activation link in a mail body (64 hex digits). */
+static void token_of(const char *body, char tok[65])
+{
+	const char *p = strstr(body, "?token=");
+	cr_assert_not_null(p, "no link in: %s", body);
+	p += 7;
+	size_t n = strspn(p, "0123456789abcdef");
+	cr_assert_eq(n, 64, "token: %.80s", p);
+	memcpy(tok, p, 64);
+	tok[64] = 0;
+}
+
+static bool file_contains(const char *path, const char *needle)
+{
+	FILE *f = fopen(path, "rb");
+	cr_assert_not_null(f);
+	static char buf[1 << 22];
+	size_t n = fread(buf, 1, sizeof buf, f);
+	fclose(f);
+	return memmem(buf, n, needle, strlen(needle)) != NULL;
+}
+
+Test(outbox, invitation_carries_a_one_time_link_whose_hash_alone_is_kept_and_a_resend_replaces_it)
+{
+	int64_t cid = create_customer("Société Générale Télécom", "Hélène Dupré", "helene@example.com");
+	int64_t uid = admin_of(cid);
+	cr_assert(mt_sink_start(&sink, dir, 0, NULL, NULL));
+	pd_smtp_opts o = opts_for(sink.url);
+	o.activation_url = "https://app.example.com/activate";
+	o.token_days = 3;
+	pd_outbox_report r;
+	pd_err e = {0};
+	int64_t before = pd_now();
+	cr_assert_eq(pd_outbox_deliver_due(st, &o, before, 0, &r, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(r.sent, 1, "%s", r.server_error);
+	cr_assert(mt_wait_mail_count(&sink, 1, 5000));
+	json_t *j = mt_mail_get(&sink, 0);
+	const char *body = jstr(j, "body");
+	cr_expect(strstr(body, "alice, of your reseller's support team, has invited you"), "%s", body);
+	cr_expect(strstr(body, "for the customer Société Générale Télécom"), "%s", body);
+	cr_expect(strstr(body, "https://app.example.com/activate?token="), "%s", body);
+	char tok[65];
+	token_of(body, tok);
+	json_decref(j);
+
+	char want[65], *hash = NULL;
+	int64_t exp = 0;
+	pd_invite_token_hash(tok, want);
+	cr_assert_eq(store_user_invite_token(st, uid, &hash, &exp, &e), PD_OK, "%s", e.message);
+	cr_assert_str_eq(hash, want, "the user keeps the token's SHA-256");
+	cr_assert_geq(exp, before + 3 * 86400);
+	cr_assert_leq(exp, pd_now() + 3 * 86400);
+	free(hash);
+	/* The token itself is nowhere in the database: not in the outbox row. */
+	pd_outbox m = the_message(st, cid);
+	cr_assert_null(strstr(m.body, tok));
+	cr_assert(strstr(m.body, "https://app.example.com/activate?token=[token-not-kept]"), "%s",
+	          m.body);
+	pd_outbox_free(&m);
+	store_close(st);
+	pd_store_opts so = store_opts();
+	cr_assert_eq(store_open(db, &so, &st, &e), PD_OK, "%s", e.message); /* checkpoints the WAL */
+	char wal[700];
+	snprintf(wal, sizeof wal, "%s-wal", db);
+	cr_assert_not(file_contains(db, tok), "the token is in the database file");
+	if (access(wal, F_OK) == 0)
+		cr_assert_not(file_contains(wal, tok), "the token is in the WAL");
+
+	/* Re-sent: a new token replaces the old one. */
+	cr_assert_eq(store_outbox_resend_user(st, uid, &actor, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(pd_outbox_deliver_due(st, &o, pd_now(), 0, &r, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(r.sent, 1);
+	cr_assert(mt_wait_mail_count(&sink, 2, 5000));
+	j = mt_mail_get(&sink, 1);
+	char tok2[65];
+	token_of(jstr(j, "body"), tok2);
+	json_decref(j);
+	cr_assert_str_neq(tok, tok2);
+	pd_invite_token_hash(tok2, want);
+	cr_assert_eq(store_user_invite_token(st, uid, &hash, &exp, &e), PD_OK, "%s", e.message);
+	cr_assert_str_eq(hash, want, "the new token replaced the old one");
+	free(hash);
+}
+
+Test(outbox, changing_the_email_before_sending_mails_the_new_address)
+{
+	int64_t cid = create_customer("Omicron", "Olga", "olga@example.com");
+	int64_t uid = add_user(cid, "Paul", "paul.old@example.com");
+	pd_user u;
+	pd_err e = {0};
+	cr_assert_eq(store_user_get(st, uid, &u, &e), PD_OK, "%s", e.message);
+	pd_set_str(&u.email, "paul.new@example.com");
+	pd_set_str(&u.display_name, "Paul Martin");
+	cr_assert_eq(store_user_update(st, &u, &actor, &e), PD_OK, "%s", e.message);
+	pd_user_free(&u);
+	cr_assert(mt_sink_start(&sink, dir, 0, NULL, NULL));
+	pd_smtp_opts o = opts_for(sink.url);
+	pd_outbox_report r;
+	cr_assert_eq(pd_outbox_deliver_due(st, &o, pd_now(), 0, &r, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(r.sent, 2);
+	cr_assert(mt_wait_mail_count(&sink, 2, 5000));
+	bool seen_new = false;
+	for (int i = 0; i < 2; i++) {
+		json_t *j = mt_mail_get(&sink, i);
+		const char *to = jstr(j, "x_rcptto");
+		cr_assert_str_neq(to, "paul.old@example.com", "the old address was mailed");
+		if (!strcmp(to, "paul.new@example.com")) {
+			seen_new = true;
+			cr_expect(strstr(jstr(j, "body"), "Hello Paul Martin,"), "%s", jstr(j, "body"));
+			cr_expect(strstr(jstr(j, "body"), "Your sign-in email: paul.new@example.com"));
+		}
+		json_decref(j);
+	}
+	cr_assert(seen_new);
+	pd_outbox *v = NULL;
+	size_t n = 0;
+	cr_assert_eq(store_outbox_list(st, cid, &v, &n, &e), PD_OK);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_str_neq(v[i].to_addr, "paul.old@example.com");
+	pd_outboxes_free(v, n);
+}
+
+Test(outbox, removed_users_invitation_is_cancelled_and_retry_all_cannot_resend_it)
+{
+	int64_t cid = create_customer("Pi", "Pia", "pia@example.com");
+	add_user(cid, "Rex", "reject-rex@example.com");
+	int64_t queued = add_user(cid, "Quinn", "quinn@example.com");
+	cr_assert(mt_sink_start_script(&sink, dir, 0));
+	pd_smtp_opts o = opts_for(sink.url);
+	pd_outbox_report r;
+	pd_err e = {0};
+	/* Rex's is refused for good; then Quinn's is queued again and both go. */
+	cr_assert_eq(pd_outbox_deliver_due(st, &o, pd_now(), 0, &r, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(r.failed, 1);
+	cr_assert_eq(r.sent, 2);
+	cr_assert_eq(store_outbox_resend_user(st, queued, &actor, &e), PD_OK, "%s", e.message);
+	pd_user *v = NULL;
+	size_t n = 0;
+	cr_assert_eq(store_user_list(st, cid, &v, &n, &e), PD_OK);
+	for (size_t i = 0; i < n; i++)
+		if (!v[i].primary)
+			cr_assert_eq(store_user_remove(st, v[i].id, &actor, &e), PD_OK, "%s", e.message);
+	users_free(v, n);
+	pd_outbox *m = NULL;
+	cr_assert_eq(store_outbox_list(st, cid, &m, &n, &e), PD_OK);
+	int cancelled = 0;
+	int64_t rex_id = 0, quinn_sent = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(m[i].to_addr, "reject-rex@example.com"))
+			rex_id = m[i].id;
+		if (!strcmp(m[i].to_addr, "quinn@example.com") && m[i].state == PD_INVITE_SENT)
+			quinn_sent = m[i].id;
+		if (m[i].state == PD_INVITE_CANCELLED)
+			cancelled++;
+	}
+	pd_outboxes_free(m, n);
+	cr_assert_eq(cancelled, 2, "the failed and the queued invitation of removed users");
+	int count = -1;
+	cr_assert_eq(store_outbox_retry(st, 0, &actor, &count, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(count, 0, "retry --all queued a removed user's invitation");
+	cr_assert_eq(store_outbox_retry(st, rex_id, &actor, &count, &e), PD_E_INVALID);
+	cr_assert(strstr(e.message, "cancelled"), "%s", e.message);
+	/* Nor a resend of what a removed user was sent earlier. */
+	cr_assert_neq(quinn_sent, 0);
+	cr_assert_eq(store_outbox_retry(st, quinn_sent, &actor, &count, &e), PD_E_INVALID);
+	cr_assert(strstr(e.message, "was removed"), "%s", e.message);
+	cr_assert_eq(pd_outbox_deliver_due(st, &o, pd_now(), 0, &r, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(r.attempted, 0);
+	cr_assert_eq(mt_mail_count(&sink), 2, "only the first round's mails");
+}
+
+Test(outbox, resend_twice_queues_one_message)
+{
+	int64_t cid = create_customer("Rho", "Rita", "rita@example.com");
+	int64_t uid = admin_of(cid);
+	pd_err e = {0};
+	bool already = false;
+	/* Still queued from the creation: no second message. */
+	cr_assert_eq(store_outbox_resend_user_ex(st, uid, &actor, &already, &e), PD_OK, "%s",
+	             e.message);
+	cr_assert(already);
+	pd_outbox m = the_message(st, cid);
+	pd_outbox_free(&m);
+	cr_assert(mt_sink_start(&sink, dir, 0, NULL, NULL));
+	pd_smtp_opts o = opts_for(sink.url);
+	pd_outbox_report r;
+	cr_assert_eq(pd_outbox_deliver_due(st, &o, pd_now(), 0, &r, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(r.sent, 1);
+	/* Sent: resend twice, one new message. */
+	cr_assert_eq(store_outbox_resend_user_ex(st, uid, &actor, &already, &e), PD_OK, "%s",
+	             e.message);
+	cr_assert_not(already);
+	cr_assert_eq(store_outbox_resend_user_ex(st, uid, &actor, &already, &e), PD_OK, "%s",
+	             e.message);
+	cr_assert(already);
+	pd_outbox *v = NULL;
+	size_t n = 0;
+	cr_assert_eq(store_outbox_list(st, cid, &v, &n, &e), PD_OK);
+	cr_assert_eq(n, 2, "one sent + one queued, got %zu", n);
+	pd_outboxes_free(v, n);
+	/* Retrying the sent one while another is queued adds nothing either. */
+	int count = -1;
+	cr_assert_eq(store_outbox_retry(st, 1, &actor, &count, &e), PD_E_INVALID);
+	cr_assert(strstr(e.message, "already queued"), "%s", e.message);
+	cr_assert_eq(pd_outbox_deliver_due(st, &o, pd_now(), 0, &r, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(r.sent, 1);
+	cr_assert(mt_wait_mail_count(&sink, 2, 5000));
+	cr_assert_eq(mt_mail_count(&sink), 2);
+}
+
+Test(outbox, report_says_which_message_failed_for_good_and_which_waits)
+{
+	int64_t bad = create_customer("Sigma", "Sam", "reject-sam@example.com");
+	create_customer("Tau", "Tom", "grey-tom@example.com");
+	cr_assert(mt_sink_start_script(&sink, dir, 0));
+	pd_smtp_opts o = opts_for(sink.url);
+	pd_outbox_report r;
+	pd_err e = {0};
+	cr_assert_eq(pd_outbox_deliver_due(st, &o, pd_now(), 0, &r, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(r.failed, 1);
+	cr_assert_eq(r.retry_later, 1);
+	pd_outbox m = the_message(st, bad);
+	char want[64];
+	snprintf(want, sizeof want, "#%lld to reject-sam@example.com: ", (long long)m.id);
+	pd_outbox_free(&m);
+	cr_assert(strstr(r.failed_error, want), "%s", r.failed_error);
+	cr_assert(strstr(r.failed_error, "550"), "%s", r.failed_error);
+	cr_assert(strstr(r.retry_error, "grey-tom@example.com: "), "%s", r.retry_error);
+	cr_assert(strstr(r.retry_error, "450"), "%s", r.retry_error);
+}
+
+Test(outbox, invitation_of_a_customer_deleted_before_sending_is_cancelled)
+{
+	int64_t cid = create_customer("Upsilon", "Uma", "uma@example.com");
+	pd_err e = {0};
+	cr_assert_eq(store_customer_delete(st, cid, "Upsilon", 1, &actor, &e), PD_OK, "%s", e.message);
+	cr_assert(mt_sink_start(&sink, dir, 0, NULL, NULL));
+	pd_smtp_opts o = opts_for(sink.url);
+	pd_outbox_report r;
+	cr_assert_eq(pd_outbox_deliver_due(st, &o, pd_now(), 0, &r, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(r.attempted, 0);
+	cr_assert_eq(r.cancelled, 1);
+	pd_outbox m = the_message(st, cid);
+	cr_assert_eq(m.state, PD_INVITE_CANCELLED);
+	cr_assert(strstr(m.last_error, "customer deleted"), "%s", m.last_error);
+	pd_outbox_free(&m);
+	cr_assert_eq(mt_mail_count(&sink), 0);
+}

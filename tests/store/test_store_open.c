@@ -294,6 +294,49 @@ Test(store_open, migrates_a_version_1_database_forward)
 	pd_row_free(&row);
 }
 
+/* The invitations migration (the last one): a user keeps at most one queued
+ * invitation (the newest), and one whose user was removed is cancelled. */
+Test(store_open, invitations_migration_keeps_one_queued_invitation_per_user)
+{
+	char dir[300];
+	snprintf(dir, sizeof dir, "%s/sub", fx_dir);
+	mkdir(dir, 0700);
+	sqlite3 *db;
+	cr_assert_eq(sqlite3_open(fx_db, &db), SQLITE_OK);
+	int last = schema_migration_count();
+	for (int v = 1; v < last; v++)
+		cr_assert_eq(sqlite3_exec(db, schema_migration(v), 0, 0, 0), SQLITE_OK, "%d: %s", v,
+		             sqlite3_errmsg(db));
+	char *sql = sqlite3_mprintf(
+	    "INSERT INTO product_types(key, name) VALUES ('analytics-pro', 'Pro');"
+	    "INSERT INTO customers(id, tenant_id, name, name_key, product_type, country, time_zone,"
+	    " created_at, updated_at, search) VALUES (1, '0e4f6a52-0c4b-4d5e-9f4e-3b1f0a6c7d8e',"
+	    " 'Vieux Client', 'vieux client', 'analytics-pro', 'FR', 'Europe/Paris', 1, 1, 'x');"
+	    "INSERT INTO users(id, customer_id, display_name, email, email_key, created_at)"
+	    " VALUES (7, 1, 'Ann', 'ann@example.com', 'ann@example.com', 1);"
+	    "INSERT INTO outbox(id, customer_id, user_id, to_addr, subject, body, state, created_at)"
+	    " VALUES (1, 1, 7, 'ann@example.com', 's', 'b', 1, 1), (2, 1, 7, 'ann@example.com', 's',"
+	    " 'b', 1, 2), (3, 1, NULL, 'gone@example.com', 's', 'b', 1, 3), (4, 1, NULL,"
+	    " 'gone@example.com', 's', 'b', 3, 4), (5, 1, 7, 'ann@example.com', 's', 'b', 2, 5);"
+	    "PRAGMA user_version = %d;",
+	    last - 1);
+	cr_assert_eq(sqlite3_exec(db, sql, 0, 0, 0), SQLITE_OK, "%s", sqlite3_errmsg(db));
+	sqlite3_free(sql);
+	sqlite3_close(db);
+	fx_s = fx_open();
+	cr_assert_eq(store_schema_version(fx_s), last);
+	pd_outbox *v = NULL;
+	size_t n = 0;
+	cr_assert_eq(store_outbox_list(fx_s, 1, &v, &n, NULL), PD_OK);
+	cr_assert_eq(n, 5);
+	pd_invite_state want[] = {PD_INVITE_CANCELLED, PD_INVITE_QUEUED, PD_INVITE_CANCELLED,
+	                          PD_INVITE_CANCELLED, PD_INVITE_SENT};
+	for (size_t i = 0; i < n; i++)
+		cr_assert_eq(v[i].state, want[i], "#%lld: %s", (long long)v[i].id,
+		             pd_invite_state_name(v[i].state));
+	pd_outboxes_free(v, n);
+}
+
 /* The lock beside the database (one outbox sender, one wizard per OS user). */
 Test(store_open, lock_file_beside_the_database)
 {

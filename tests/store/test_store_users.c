@@ -67,7 +67,7 @@ Test(users, removing_a_user_cancels_its_waiting_invitation)
 		if (strcmp(v[i].to_addr, "remi@example.com"))
 			continue;
 		remi++;
-		cr_assert_eq(v[i].state, PD_INVITE_FAILED, "the removed user's invitation is not sent");
+		cr_assert_eq(v[i].state, PD_INVITE_CANCELLED, "the removed user's invitation is not sent");
 		cr_assert_str_eq(v[i].last_error, "user removed before it was sent");
 	}
 	cr_assert_eq(remi, 1);

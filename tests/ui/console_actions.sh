@@ -76,6 +76,7 @@ check "role assigned on screen" screen_re "Jean Dupont .*Supervisor"
 check "role stored" test "$(cli customer show "Acme Telecom" --json | /usr/bin/python3 -c 'import json,sys; print([u["role"] for u in json.load(sys.stdin)["users"] if u["email"]=="jean@acme.de"][0])')" = supervisor
 keys i
 check "invitation resent" wait_for "invitation to jean@acme.de queued"
+check "resent while still queued: one mail, not two" test "$(cli outbox list --json | /usr/bin/python3 -c 'import json,sys; print(sum(1 for m in json.load(sys.stdin) if m["to"]=="jean@acme.de"))')" = 1
 keys 4
 check "roles tab lists who has each role" screen_re "^   Jean Dupont"
 

@@ -24,6 +24,14 @@ select_row() {
 seed "Acme Telecom" contact-centre DE --admin-extension 1001
 cli user add "Acme Telecom" --name "Paul Agent" --email paul@example.com --extension 1002 \
 	--role agent >/dev/null
+# Two rounds against an SMTP server that is down: each tries the earliest due
+# invitation (the admin's, then Paul's), which then waits for a retry.
+DEAD_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+printf '[smtp]\nurl = smtp://127.0.0.1:%s\nstarttls = off\n' "$DEAD_PORT" >"$TMP/dead-smtp.conf"
+for _ in 1 2; do
+	"$PROG" --db "$DB" --config "$TMP/dead-smtp.conf" outbox send >/dev/null 2>&1
+done
+check "both invitations wait for a retry" test "$(q "select count(*) from outbox where attempts = 1 and state = 1")" = 2
 cli user add "Acme Telecom" --name "Zoé Support" --email zoe@example.com --role supervisor >/dev/null
 # the PBX's side: the store's own sync (what the monitor calls); two link by email
 check "synced users written by the store's sync" "$SYNC" "$DB" "Acme Telecom" \
@@ -42,7 +50,8 @@ check "a synced user linked by email (case folded) names its console user" \
 check "synced Paul links to console Paul" screen_re 'Paul PBX .*PBX ↔ Paul Agent'
 check "a synced user without email is PBX only" screen_re 'Lobby Phone +1099 .*PBX only'
 check "roles column" screen_re 'Zoé Support +zoe@example\.com +Supervisor +console'
-check "invitation state column" screen_re 'Paul Agent .*queued'
+check "invitation state column" screen_re 'Zoé Support .*queued'
+check "an invitation waiting for a retry says so" screen_re 'Paul Agent .* retry$'
 
 # ---- edit a console user: checks beside the fields
 select_row "Paul Agent"
