@@ -195,6 +195,12 @@ static void auth_failed(ami_drv *d, const char *why)
 	d->st = D_WAIT;
 	d->auth_failed = true;
 	d->retry_at = 0;
+	/* no retries follow: calls and agents are unknown until the connection
+	 * is edited, so they are cleared rather than left as the last link (or
+	 * the driver this one replaced) saw them */
+	ami_model_reset_live(d->m);
+	d->dirty = true;
+	publish_now(d);
 	link_set(d, PD_LINK_AUTH_FAILED);
 }
 
