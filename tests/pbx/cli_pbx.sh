@@ -56,6 +56,26 @@ has "second resync writes nothing" "0 new, 0 updated, 0 removed"
 run 0 "resync --json" -- pbx resync "Hôtel Lumière" --json
 has "json unchanged" '"unchanged": 12'
 
+# a disabled connection, or user sync off, is not resynced unless --force
+run 0 "pbx disable" -- pbx disable "Hôtel Lumière"
+run 78 "resync of a disabled PBX refused" -- pbx resync "Hôtel Lumière"
+has "says it is disabled" 'the PBX connection of "Hôtel Lumière" is disabled'
+has "says how to go on" "--force"
+run 78 "refusal --json" -- pbx resync "Hôtel Lumière" --json
+has "json names enabled" '"field": "enabled"'
+run 0 "--force resyncs a disabled PBX" -- pbx resync "Hôtel Lumière" --force
+has "forced resync result" "0 new, 0 updated, 0 removed"
+run 0 "pbx enable" -- pbx enable "Hôtel Lumière"
+run 0 "user sync off" -- pbx update "Hôtel Lumière" --no-sync
+run 78 "resync with sync_users off refused" -- pbx resync "Hôtel Lumière"
+has "says sync is off" "sync_users = off"
+run 78 "sync off --json" -- pbx resync "Hôtel Lumière" --json
+has "json names sync_users" '"field": "sync_users"'
+run 0 "--force resyncs with sync off" -- pbx resync "Hôtel Lumière" --force
+run 0 "user sync on" -- pbx update "Hôtel Lumière" --sync
+run 0 "resync once on again" -- pbx resync "Hôtel Lumière"
+run 64 "resync --force=x" -- pbx resync "Hôtel Lumière" --force=yes
+
 run 0 "pbx status" -- pbx status "Hôtel Lumière"
 has "status without a monitor" "not monitored"
 run 0 "pbx status --json" -- pbx status "Hôtel Lumière" --json
