@@ -1,7 +1,8 @@
 /* provdesk pbx status|resync|test CUSTOMER (the PBX layer's commands).
  *  status: the status row the monitor writes (any console, any process);
- *  resync: connect now, discover and sync users, print "N new, M updated, K removed"
- *          (a disabled connection or sync_users off is refused unless --force);
+ *  resync: connect now, discover and sync users, print "N new, M updated, K removed,
+ *          L linked" (a disabled connection or sync_users off is refused unless
+ *          --force);
  *  test:   try each step and say exactly which failed: name resolution, TCP
  *          connect, banner, authentication, permissions (exit 69/76/77). */
 #include <errno.h>
@@ -24,9 +25,10 @@ static const char help_status[] = "Usage: provdesk pbx status CUSTOMER [--json]\
 				  "Shows the live PBX state written by the running monitor.\n";
 static const char help_resync[] =
 	"Usage: provdesk pbx resync CUSTOMER [--force] [--json]\n"
-	"Connects now, discovers the PBX users and syncs them: \"N new, M updated,\n"
-	"K removed\". A disabled connection, or one with user sync off, is refused\n"
-	"(exit 78) unless --force is given.\n";
+	"Connects now, discovers the PBX users (and their mailboxes' emails) and syncs them:\n"
+	"\"N new, M updated, K removed, L linked\" (links to console users with the same\n"
+	"email, else the same extension). A disabled connection, or one with user sync off,\n"
+	"is refused (exit 78) unless --force is given.\n";
 static const char help_test[] =
 	"Usage: provdesk pbx test CUSTOMER [--json]\n"
 	"Tries name resolution, TCP connect, banner, authentication and permissions.\n";
@@ -233,12 +235,14 @@ static int cmd_resync(pd_cli *c, int argc, char **argv)
 		json_object_set_new(o, "added", json_integer(r.added));
 		json_object_set_new(o, "updated", json_integer(r.updated));
 		json_object_set_new(o, "removed", json_integer(r.removed));
+		json_object_set_new(o, "linked", json_integer(r.linked));
 		json_object_set_new(o, "unchanged", json_integer(r.unchanged));
 		json_object_set_new(o, "sub_accounts_added", json_integer(r.sub_accounts_added));
 		pd_cli_print_json(c, o);
 		rc = 0;
 	} else {
-		printf("%d new, %d updated, %d removed\n", r.added, r.updated, r.removed);
+		printf("%d new, %d updated, %d removed, %d linked\n", r.added, r.updated, r.removed,
+		       r.linked);
 		if (r.sub_accounts_added)
 			printf("%d sub-accounts added\n", r.sub_accounts_added);
 		rc = 0;

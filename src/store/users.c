@@ -103,16 +103,22 @@ static pd_status email_free(pd_store *s, int64_t cid, const char *email, int64_t
 	return r;
 }
 
-/* Synced users carrying this email point at the console user. */
+/* The console user a synced user belongs to: the one with its email, else
+ * the only one whose extension is its endpoint (as store_sync_users links). */
+#define LINK_OF_SYNCED                                                                             \
+	"COALESCE((SELECT c.id FROM users c WHERE c.customer_id = users.customer_id"               \
+	" AND c.synced = 0 AND c.email_key = users.email_key),"                                    \
+	" (SELECT CASE WHEN count(*) = 1 THEN max(c.id) END FROM users c"                          \
+	" WHERE c.customer_id = users.customer_id AND c.synced = 0"                                \
+	" AND c.extension = users.endpoint))"
+
+/* Synced users point at the console user with their email, else with their
+ * extension. */
 pd_status users_relink(pd_store *s, int64_t cid, pd_err *e)
 {
-	static const char sql[] =
-	    "UPDATE users SET linked_user_id = (SELECT c.id FROM users c WHERE c.customer_id ="
-	    " users.customer_id AND c.synced = 0 AND c.email_key = users.email_key)"
-	    " WHERE customer_id = ? AND synced = 1 AND linked_user_id IS NOT (SELECT c.id FROM "
-	    "users c"
-	    " WHERE c.customer_id = users.customer_id AND c.synced = 0 AND c.email_key = "
-	    "users.email_key)";
+	static const char sql[] = "UPDATE users SET linked_user_id = " LINK_OF_SYNCED
+	                          " WHERE customer_id = ? AND synced = 1 AND linked_user_id IS NOT "
+	                          LINK_OF_SYNCED;
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st)
 		return FAILED(e);
@@ -172,7 +178,7 @@ pd_status user_insert(pd_store *s, const pd_customer *c, pd_user *u, bool primar
 		pd_buf_add(&d, "; primary");
 	r = user_audit(s, a, c->id, u, "user", "create", d.s, e);
 	pd_buf_free(&d);
-	if (r == PD_OK && u->email && !new_customer)
+	if (r == PD_OK && (u->email || u->extension) && !new_customer)
 		r = users_relink(s, c->id, e);
 	return r;
 }

@@ -142,8 +142,9 @@ static void resync_update(struct ui_app *app)
 	char text[300];
 	enum ui_role role = UI_R_STATUS_OK;
 	if (pd_monitor_last_sync(v->mon, v->rs_cid, &r, &seq) && seq > v->rs_seq0) {
-		snprintf(text, sizeof text, "resync: %d new, %d updated, %d removed, %d unchanged",
-			 r.added, r.updated, r.removed, r.unchanged);
+		snprintf(text, sizeof text,
+			 "resync: %d new, %d updated, %d removed, %d linked, %d unchanged", r.added,
+			 r.updated, r.removed, r.linked, r.unchanged);
 		if (r.sub_accounts_added)
 			snprintf(text + strlen(text), sizeof text - strlen(text),
 				 ", %d sub-accounts added", r.sub_accounts_added);

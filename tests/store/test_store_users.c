@@ -599,3 +599,85 @@ Test(users, drafts_one_per_owner)
 	cr_assert_eq(store_draft_delete(fx_s, "alice", &e), PD_OK);
 	cr_assert_eq(store_draft_load(fx_s, "alice", &json, &at, &e), PD_E_NOTFOUND);
 }
+
+static pd_user console_ext(const char *name, const char *email, const char *ext)
+{
+	pd_user u = console_user(name, email, "agent");
+	u.extension = ext ? xstrdup(ext) : NULL;
+	return u;
+}
+
+static int64_t add_console(int64_t c, const char *name, const char *email, const char *ext)
+{
+	pd_err e = {0};
+	pd_user u = console_ext(name, email, ext), out = {0};
+	cr_assert_eq(store_user_add(fx_s, c, &u, &fx_alice, &out, &e), PD_OK, "%s", e.message);
+	int64_t id = out.id;
+	pd_user_free(&u);
+	pd_user_free(&out);
+	return id;
+}
+
+static int64_t link_of_endpoint(int64_t c, const char *ep)
+{
+	char sql[200];
+	snprintf(sql, sizeof sql,
+	         "SELECT coalesce(linked_user_id, 0) FROM users WHERE customer_id = %lld AND"
+	         " synced = 1 AND endpoint = '%s'",
+	         (long long)c, ep);
+	return fx_scalar(NULL, sql);
+}
+
+/* The sync links by email (the mailbox's), then by extension, and says how
+ * many links it made: "N linked". */
+Test(users, sync_links_by_email_then_extension_and_counts_links)
+{
+	int64_t c = fx_create("Linking");
+	pd_err e = {0};
+	int64_t paul = add_console(c, "Paul Ext", "paul@example.com", "1005");
+	int64_t rosa = add_console(c, "Rosa Mail", "rosa@example.com", "2010");
+	/* two console users with one extension: neither is guessed */
+	add_console(c, "Twin A", "twin-a@example.com", "1020");
+	add_console(c, "Twin B", "twin-b@example.com", "1020");
+
+	pd_synced_user v[] = {su("1005", "Paul", NULL, "site-a"),
+	                      su("1010", "Rosa on PBX", "ROSA@example.com", "site-a"),
+	                      su("1011", "Nobody", NULL, "site-a"),
+	                      su("1020", "Twin", NULL, "site-a")};
+	pd_sync_result r;
+	cr_assert_eq(store_sync_users(fx_s, c, v, 4, false, &r, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(r.added, 4);
+	cr_assert_eq(r.linked, 2);
+	cr_assert_eq(link_of_endpoint(c, "1005"), paul, "linked by extension");
+	cr_assert_eq(link_of_endpoint(c, "1010"), rosa, "linked by email first");
+	cr_assert_eq(link_of_endpoint(c, "1011"), 0);
+	cr_assert_eq(link_of_endpoint(c, "1020"), 0, "two console users with 1020: no link");
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM audit WHERE action = 'sync' AND"
+	                             " detail LIKE '4 new, 0 updated, 0 removed, 2 linked%'"),
+	             1);
+
+	/* the same again: nothing made, nothing written */
+	cr_assert_eq(store_sync_users(fx_s, c, v, 4, false, &r, &e), PD_OK);
+	cr_assert_eq(r.linked, 0);
+	cr_assert_eq(r.unchanged, 4);
+
+	/* the mailbox of 1011 gets the console user's email: linked, not updated
+	 * beyond the email itself */
+	add_console(c, "Nora Late", "nora@example.com", NULL);
+	pd_synced_user v2[] = {su("1005", "Paul", NULL, "site-a"),
+	                       su("1010", "Rosa on PBX", "ROSA@example.com", "site-a"),
+	                       su("1011", "Nobody", "nora@example.com", "site-a"),
+	                       su("1020", "Twin", NULL, "site-a")};
+	cr_assert_eq(store_sync_users(fx_s, c, v2, 4, false, &r, &e), PD_OK);
+	cr_assert_eq(r.linked, 1);
+	cr_assert_eq(r.updated, 1, "the email changed");
+	cr_assert_eq(r.unchanged, 3);
+
+	/* a console update keeps the extension link (relink by email, then extension) */
+	pd_user p = {0};
+	cr_assert_eq(store_user_get(fx_s, paul, &p, &e), PD_OK);
+	pd_set_str(&p.display_name, "Paul Extension");
+	cr_assert_eq(store_user_update(fx_s, &p, &fx_alice, &e), PD_OK, "%s", e.message);
+	pd_user_free(&p);
+	cr_assert_eq(link_of_endpoint(c, "1005"), paul);
+}
