@@ -126,6 +126,42 @@ pd_status users_relink(pd_store *s, int64_t cid, pd_err *e)
 	return st_exec(s, st, e);
 }
 
+/* An extension a synced user of the customer's PBX holds (its endpoint) is
+ * that user's: a console user may not take it, unless that synced user is
+ * linked to this very console user (the same person). `self` is the console
+ * user's id, 0 for a new one. */
+static pd_status extension_free(pd_store *s, int64_t cid, const char *ext, int64_t self,
+                                pd_err *e)
+{
+	if (!ext || !*ext)
+		return PD_OK;
+	static const char sql[] =
+	    "SELECT id, display_name, sub_account FROM users WHERE customer_id = ? AND synced = 1"
+	    " AND endpoint = ? AND (linked_user_id IS NULL OR linked_user_id <> ?)"
+	    " ORDER BY id LIMIT 1";
+	sqlite3_stmt *st = st_get(s, sql, e);
+	if (!st)
+		return FAILED(e);
+	sqlite3_bind_int64(st, 1, cid);
+	bind_text(st, 2, ext);
+	sqlite3_bind_int64(st, 3, self);
+	int rc = sqlite3_step(st);
+	pd_status r = PD_OK;
+	if (rc == SQLITE_ROW) {
+		const char *sub = (const char *)sqlite3_column_text(st, 2);
+		r = pd_fail(e, PD_E_INVALID, "extension",
+		            "extension %.32s is held by \"%.100s\" (user #%lld, synced from the "
+		            "PBX%s%.64s): give another extension, or none",
+		            ext, (const char *)sqlite3_column_text(st, 1),
+		            (long long)sqlite3_column_int64(st, 0), sub && *sub ? ", sub-account " : "",
+		            sub ? sub : "");
+	} else if (rc != SQLITE_DONE) {
+		r = st_fail(s, rc, e, "check extension");
+	}
+	sqlite3_reset(st);
+	return r;
+}
+
 pd_status user_insert(pd_store *s, const pd_customer *c, pd_user *u, bool primary,
                       bool new_customer, const char *email_field, const pd_actor *a,
                       int64_t *id_out, pd_err *e)
@@ -280,7 +316,9 @@ static pd_status add_tx(pd_store *s, void *vx, pd_err *e)
 	pd_status r = live_customer(s, x->cid, &c, e);
 	if (r != PD_OK)
 		return r;
-	r = user_insert(s, &c, x->u, false, false, "email", x->a, &x->id, e);
+	r = extension_free(s, c.id, x->u->extension, 0, e);
+	if (r == PD_OK)
+		r = user_insert(s, &c, x->u, false, false, "email", x->a, &x->id, e);
 	if (r == PD_OK && x->u->email)
 		r = outbox_queue(s, &c, x->u, x->id, e);
 	pd_customer_free(&c);
@@ -338,6 +376,8 @@ static pd_status upd_tx(pd_store *s, void *vx, pd_err *e)
 		            "the primary user keeps the Customer Administrator role");
 	if (r == PD_OK)
 		r = email_free(s, cur.customer_id, u->email, cur.id, "email", e);
+	if (r == PD_OK && strcmp(cur.extension ? cur.extension : "", u->extension ? u->extension : ""))
+		r = extension_free(s, cur.customer_id, u->extension, cur.id, e);
 	if (r == PD_OK) {
 		diff_str(&d, "display_name", cur.display_name, u->display_name);
 		diff_str(&d, "email", cur.email, u->email);

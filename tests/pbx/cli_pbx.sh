@@ -97,6 +97,12 @@ eqj_ "1003 linked to the admin by email" \
 	"[u['linked_user_id'] for u in d if u.get('endpoint') == '1003'] == [u['id'] for u in d if u['email'] == 'Carla.Rossi@lab.example']" "true"
 eqj_ "1007 linked to Grace by extension" \
 	"[u['linked_user_id'] for u in d if u.get('endpoint') == '1007'] == [u['id'] for u in d if u['email'] == 'grace@example.fr']" "true"
+# a manual extension held by a synced user is refused, naming it
+run 65 "extension held by a synced user" -- user add "Cabinet Lié" --name "Eve" --email eve@example.fr --extension 1004
+has "names the synced user" 'extension 1004 is held by "David Cohen"'
+run 65 "update to a held extension" -- user update "Cabinet Lié" grace@example.fr --extension 1004 --json
+has "json names extension" '"field": "extension"'
+
 run 0 "pbx status" -- pbx status "Hôtel Lumière"
 has "status without a monitor" "not monitored"
 run 0 "pbx status --json" -- pbx status "Hôtel Lumière" --json

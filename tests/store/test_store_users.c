@@ -681,3 +681,41 @@ Test(users, sync_links_by_email_then_extension_and_counts_links)
 	pd_user_free(&p);
 	cr_assert_eq(link_of_endpoint(c, "1005"), paul);
 }
+
+/* A console user may not take an extension a synced user of the PBX holds:
+ * refused naming that user, on add and on update; the console user the
+ * synced one is linked to may. */
+Test(users, manual_extension_held_by_a_synced_user_is_refused)
+{
+	int64_t c = fx_create("Held");
+	pd_err e = {0};
+	int64_t carla = add_console(c, "Carla Console", "carla@example.com", NULL);
+	pd_synced_user v[] = {su("1003", "Carla Rossi", "carla@example.com", "site-b"),
+	                      su("1004", "David Cohen", NULL, "site-b")};
+	cr_assert_eq(store_sync_users(fx_s, c, v, 2, false, NULL, &e), PD_OK, "%s", e.message);
+	int64_t users = fx_scalar(NULL, "SELECT count(*) FROM users");
+
+	pd_user u = console_ext("Eve New", "eve@example.com", "1004");
+	cr_assert_eq(store_user_add(fx_s, c, &u, &fx_alice, NULL, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "extension");
+	cr_assert(strstr(e.message, "extension 1004 is held by \"David Cohen\""), "%s", e.message);
+	cr_assert(strstr(e.message, "sub-account site-b"), "%s", e.message);
+	pd_user_free(&u);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM users"), users, "nothing added");
+
+	/* update to a held extension: refused the same way */
+	pd_user cc = {0};
+	cr_assert_eq(store_user_get(fx_s, carla, &cc, &e), PD_OK);
+	pd_set_str(&cc.extension, "1004");
+	cr_assert_eq(store_user_update(fx_s, &cc, &fx_alice, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "extension");
+	cr_assert(strstr(e.message, "David Cohen"), "%s", e.message);
+	/* her own synced self (linked by email) holds 1003: that is allowed */
+	pd_set_str(&cc.extension, "1003");
+	cr_assert_eq(store_user_update(fx_s, &cc, &fx_alice, &e), PD_OK, "%s", e.message);
+	pd_user_free(&cc);
+	/* an extension no one holds, and none, are fine */
+	pd_user f = console_ext("Fred Free", "fred@example.com", "1999");
+	cr_assert_eq(store_user_add(fx_s, c, &f, &fx_alice, NULL, &e), PD_OK, "%s", e.message);
+	pd_user_free(&f);
+}
