@@ -103,6 +103,24 @@ has "names the synced user" 'extension 1004 is held by "David Cohen"'
 run 65 "update to a held extension" -- user update "Cabinet Lié" grace@example.fr --extension 1004 --json
 has "json names extension" '"field": "extension"'
 
+# an extension naming several users: refused with the candidates; qualified forms
+run 64 "ambiguous extension refused" -- role assign "Cabinet Lié" 1011 supervisor
+has "lists the candidates" "'1011' names several users of this customer"
+has "console candidate" '"Twin A" (console user: twin-a@example.fr or #'
+has "synced candidate" "(synced from the PBX: site-2/1011, 127.0.0.1:1011 or #"
+run 64 "ambiguous --json" -- user update "Cabinet Lié" 1011 --name X --json
+has "json usage, field user" '"field": "user"'
+run 0 "SUBACCOUNT/EXT" -- role assign "Cabinet Lié" site-2/1011 supervisor --json
+has "the synced user got the role" '"endpoint": "1011"'
+run 0 "PBX:EXT" -- role assign "Cabinet Lié" 127.0.0.1:1011 agent
+run 66 "unknown sub-account" -- role assign "Cabinet Lié" site-9/1011 agent
+has "says so" "no synced user 1011 in sub-account 'site-9'"
+run 66 "unknown PBX" -- role assign "Cabinet Lié" other.example:1011 agent
+has "names the PBX" "its PBX is 127.0.0.1"
+run 0 "email still unambiguous" -- role assign "Cabinet Lié" twin-a@example.fr reporting
+run 0 "linked pair is one person" -- role assign "Cabinet Lié" 1007 agent --json
+has "the console user is meant" '"email": "grace@example.fr"'
+
 run 0 "pbx status" -- pbx status "Hôtel Lumière"
 has "status without a monitor" "not monitored"
 run 0 "pbx status --json" -- pbx status "Hôtel Lumière" --json

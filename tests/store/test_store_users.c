@@ -719,3 +719,88 @@ Test(users, manual_extension_held_by_a_synced_user_is_refused)
 	cr_assert_eq(store_user_add(fx_s, c, &f, &fx_alice, NULL, &e), PD_OK, "%s", e.message);
 	pd_user_free(&f);
 }
+
+/* An extension that names several users is refused with the candidates,
+ * each with a form that names only it; the qualified forms work. */
+Test(users, ambiguous_extension_refused_with_candidates_and_qualified_forms)
+{
+	int64_t c = fx_create("Shared");
+	pd_err e = {0};
+	pd_pbx p = {0};
+	p.platform = xstrdup("asterisk-ami");
+	p.host = xstrdup("pbx.example.net");
+	p.port = 5038;
+	p.username = xstrdup("admin");
+	p.sync_users = p.monitor = true;
+	cr_assert_eq(store_pbx_add(fx_s, c, &p, &fx_alice, &e), PD_OK, "%s", e.message);
+	pd_pbx_free(&p);
+	/* a console user who took 1001 before the PBX was synced, and 1001 on the PBX */
+	int64_t anna = add_console(c, "Anna Console", "anna@example.com", "1001");
+	int64_t twin = add_console(c, "Anna Twin", "anna2@example.com", "1001");
+	pd_synced_user v[] = {su("1001", "Alice Martin", NULL, "site-a"),
+	                      su("1002", "Bob Dupont", NULL, "site-b")};
+	cr_assert_eq(store_sync_users(fx_s, c, v, 2, false, NULL, &e), PD_OK, "%s", e.message);
+
+	pd_user u = {0};
+	cr_assert_eq(store_user_find(fx_s, c, "1001", &u, &e), PD_E_USAGE);
+	cr_assert_str_eq(e.field, "user");
+	cr_assert(strstr(e.message, "'1001' names several users"), "%s", e.message);
+	cr_assert(strstr(e.message, "\"Anna Console\" (console user: anna@example.com or #"),
+	          "%s", e.message);
+	cr_assert(strstr(e.message, "\"Alice Martin\" (synced from the PBX: site-a/1001, "
+	                            "pbx.example.net:1001 or #"),
+	          "%s", e.message);
+	/* the qualified forms */
+	cr_assert_eq(store_user_find(fx_s, c, "site-a/1001", &u, &e), PD_OK, "%s", e.message);
+	cr_assert(u.synced);
+	cr_assert_str_eq(u.display_name, "Alice Martin");
+	pd_user_free(&u);
+	cr_assert_eq(store_user_find(fx_s, c, "pbx.example.net:1001", &u, &e), PD_OK, "%s",
+	             e.message);
+	cr_assert_str_eq(u.display_name, "Alice Martin");
+	pd_user_free(&u);
+	cr_assert_eq(store_user_find(fx_s, c, "PBX:1001", &u, &e), PD_OK, "%s", e.message);
+	pd_user_free(&u);
+	cr_assert_eq(store_user_find(fx_s, c, "anna@example.com", &u, &e), PD_OK);
+	cr_assert_eq(u.id, anna);
+	pd_user_free(&u);
+	char id[32];
+	snprintf(id, sizeof id, "#%lld", (long long)twin);
+	cr_assert_eq(store_user_find(fx_s, c, id, &u, &e), PD_OK);
+	pd_user_free(&u);
+	/* an unambiguous extension still works unqualified */
+	cr_assert_eq(store_user_find(fx_s, c, "1002", &u, &e), PD_OK);
+	cr_assert_str_eq(u.display_name, "Bob Dupont");
+	pd_user_free(&u);
+	/* bad qualified forms */
+	cr_assert_eq(store_user_find(fx_s, c, "site-b/1001", &u, &e), PD_E_NOTFOUND);
+	cr_assert(strstr(e.message, "no synced user 1001 in sub-account 'site-b'"), "%s", e.message);
+	cr_assert_eq(store_user_find(fx_s, c, "other.example.net:1001", &u, &e), PD_E_NOTFOUND);
+	cr_assert(strstr(e.message, "its PBX is pbx.example.net"), "%s", e.message);
+	cr_assert_eq(store_user_find(fx_s, c, "/1001", &u, &e), PD_E_NOTFOUND);
+	cr_assert_eq(store_user_find(fx_s, c, "site-a/", &u, &e), PD_E_NOTFOUND);
+	cr_assert_eq(store_user_find(fx_s, c, "pbx:", &u, &e), PD_E_NOTFOUND);
+}
+
+/* A synced user linked to the console user with the same email is the same
+ * person: the email (or a shared extension) names the console user. */
+Test(users, linked_pair_is_not_ambiguous)
+{
+	int64_t c = fx_create("Pair");
+	pd_err e = {0};
+	int64_t hel = add_console(c, "Hélène Console", "helene@example.com", NULL);
+	pd_synced_user v[] = {su("1008", "Hélène Dubois", "HELENE@example.com", "site-a")};
+	cr_assert_eq(store_sync_users(fx_s, c, v, 1, false, NULL, &e), PD_OK, "%s", e.message);
+	pd_user u = {0};
+	cr_assert_eq(store_user_find(fx_s, c, "helene@example.com", &u, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(u.id, hel);
+	pd_user_free(&u);
+	pd_user cc = {0};
+	cr_assert_eq(store_user_get(fx_s, hel, &cc, &e), PD_OK);
+	pd_set_str(&cc.extension, "1008");
+	cr_assert_eq(store_user_update(fx_s, &cc, &fx_alice, &e), PD_OK, "%s", e.message);
+	pd_user_free(&cc);
+	cr_assert_eq(store_user_find(fx_s, c, "1008", &u, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(u.id, hel);
+	pd_user_free(&u);
+}
