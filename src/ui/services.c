@@ -242,6 +242,21 @@ void ui_services_resync(struct ui_app *app, int64_t cid)
 		ui_msg(app, UI_R_STATUS_WARN, "read-only console: no resync");
 		return;
 	}
+	/* the connection's switches hold, as for 'pbx resync' without --force:
+	 * the monitor neither dials a disabled link nor syncs with sync off */
+	pd_pbx p = {0};
+	pd_err e = {0};
+	if (app->store && store_pbx_get(app->store, cid, false, &p, &e) == PD_OK) {
+		bool enabled = p.enabled, sync = p.sync_users;
+		pd_pbx_free(&p);
+		if (!enabled || !sync) {
+			ui_msg(app, UI_R_STATUS_WARN, "%s",
+			       !enabled ? "resync: the PBX connection is disabled (E enables it)"
+					: "resync: user sync is off for this connection (turn on "
+					  "\"Sync users\" in its settings)");
+			return;
+		}
+	}
 	pd_sync_result r;
 	int64_t seq = 0;
 	if (!pd_monitor_last_sync(v->mon, cid, &r, &seq))

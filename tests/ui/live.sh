@@ -156,6 +156,15 @@ keys s
 check "resync shows its progress" wait_re 'resync: syncing [0-9]+/3000' 30
 check "resync shows its result" wait_re 'resync: [0-9]+ new, [0-9]+ updated, [0-9]+ removed, [0-9]+ linked, [0-9]+ unchanged' 120
 check "synced users stored (the new ones too)" bash -c '"$1" --db "$2" customer show "Acme Télécom" --json | grep -q "\"4000\""' _ "$PROG" "$DB"
+# the console's resync honours the connection's switches, as 'pbx resync' does
+check "user sync turned off (CLI)" cli pbx update "Acme Télécom" --no-sync
+keys s
+check "console resync refused with sync off" wait_for "resync: user sync is off for this connection"
+check "user sync on again" cli pbx update "Acme Télécom" --sync
+check "connection disabled (CLI)" cli pbx disable "Acme Télécom"
+keys s
+check "console resync refused when disabled" wait_for "resync: the PBX connection is disabled"
+check "connection enabled again" cli pbx enable "Acme Télécom"
 
 # quit cleanly: threads joined, terminal restored, exit 0
 keys q
