@@ -220,7 +220,7 @@ static pd_status sync_tx(pd_store *s, void *vx, pd_err *e)
 					         u->sub_account);
 					pd_buf_printf(&changed, "%s%s (%s)",
 					              changed.len ? ", " : "", u->endpoint,
-					              one.len ? one.s : "link");
+					              one.len ? one.s : "link removed");
 					pd_buf_free(&one);
 				}
 			} else if (!owned) {
