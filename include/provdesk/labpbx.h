@@ -2,7 +2,7 @@
  * Asterisk 22 does (tests/fixtures/asterisk/): the banner, Login (success, or
  * "Authentication failed" then close), Ping/Pong with Timestamp, the listing
  * actions (PJSIPShowEndpoints, PJSIPShowEndpoint, QueueStatus,
- * CoreShowChannels) with "EventList: start" / items carrying the ActionID /
+ * CoreShowChannels, VoicemailUsersList) with "EventList: start" / items carrying the ActionID /
  * "...Complete" with ListItems, QueuePause, Logoff, and call/queue/agent
  * events with the recorded field names and order. Users are endpoints 1001…
  * with French/English names, queues are "support", "sales", …, sites are
@@ -51,6 +51,11 @@ typedef struct {
 	 * "SIP/...". Peers whose index ends in 8 are UNKNOWN (never qualified),
 	 * in 9 UNREACHABLE; the others "OK (N ms)". */
 	bool legacy_sip;
+	/* Without app_voicemail: VoicemailUsersList answers "Invalid/unknown
+	 * command". Otherwise every user has a mailbox (its number, in its
+	 * site's context) with its full name and first.last@lab.example as
+	 * email, except the mailboxes whose number ends in 7 (no email). */
+	bool no_voicemail;
 	/* Listen with TLS (as Asterisk's tlsenable=yes): PEM certificate chain and
 	 * key files; both NULL = plain TCP. */
 	const char *tls_cert, *tls_key;

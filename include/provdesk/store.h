@@ -16,7 +16,7 @@
 
 typedef struct pd_store pd_store;
 
-#define PD_SCHEMA_VERSION_CURRENT 5 /* bumped by each migration */
+#define PD_SCHEMA_VERSION_CURRENT 6 /* bumped by each migration */
 
 typedef struct {
 	const pd_catalogue *catalogue; /* required; borrowed, must outlive the store */
@@ -199,8 +199,11 @@ pd_status store_sub_account_list(pd_store *s, int64_t customer_id, pd_sub_accoun
 void pd_sub_accounts_free(pd_sub_account *v, size_t n);
 
 /* One-way user sync from the PBX, in one transaction. Nothing is written
- * (and no audit row) when nothing changed. Links synced users to console users
- * by email; creates sub-accounts when auto_provision. */
+ * (and no audit row) when nothing changed. Links each synced user to the
+ * console user with its email (folded), else to the only console user whose
+ * extension is its endpoint; creates sub-accounts when auto_provision.
+ * linked counts the links made by this sync (a link-only change is not an
+ * update; a lost link is). */
 typedef struct {
 	const char *endpoint;      /* required, unique per customer */
 	const char *display_name;
@@ -209,7 +212,7 @@ typedef struct {
 	const char *device_state;  /* may be NULL */
 } pd_synced_user;
 typedef struct {
-	int added, updated, removed, unchanged, sub_accounts_added;
+	int added, updated, removed, unchanged, sub_accounts_added, linked;
 } pd_sync_result;
 pd_status store_sync_users(pd_store *s, int64_t customer_id, const pd_synced_user *users, size_t n,
 			   bool auto_provision, pd_sync_result *res, pd_err *e);

@@ -15,7 +15,7 @@ static const char help_lab[] =
 	"Usage: provdesk lab-pbx [--listen HOST:PORT] [--username U] [--secret-file F]\n"
 	"                        [--users N] [--queues N] [--sites N] [--call-rate PER_MIN]\n"
 	"                        [--seed N] [--faults LIST] [--fault-period SECONDS] [--legacy-sip]\n"
-	"                        [--tls-cert FILE --tls-key FILE] [--json]\n"
+	"                        [--no-voicemail] [--tls-cert FILE --tls-key FILE] [--json]\n"
 	"A PBX that speaks the Asterisk Manager Interface (AMI) like Asterisk 22, for labs\n"
 	"and demos. Defaults: --listen 127.0.0.1:5038, --username admin, secret \"lab-secret\"\n"
 	"(use --secret-file to set another), 20 users (1001...), 2 queues, 1 site,\n"
@@ -23,6 +23,9 @@ static const char help_lab[] =
 	"comma separated, one fired every --fault-period seconds (default 30).\n"
 	"--legacy-sip: behave like an Asterisk 13-16 with chan_sip only (SIPpeers, SIPshowpeer,\n"
 	"SIP/ channels; the PJSIP actions are unknown commands).\n"
+	"Every user has a mailbox (VoicemailUsersList) with its name and an email\n"
+	"first.last@lab.example (none for the numbers ending in 7); --no-voicemail: an\n"
+	"Asterisk without app_voicemail (VoicemailUsersList is an unknown command).\n"
 	"--tls-cert/--tls-key: listen with TLS (PEM files), as Asterisk's tlsenable=yes.\n";
 
 static int parse_listen(pd_cli *c, const char *s, char **host, int *port)
@@ -47,7 +50,7 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 	const char *listen = "127.0.0.1:5038", *user = "admin", *secret_file = NULL;
 	const char *users = NULL, *queues = NULL, *sites = NULL, *rate = NULL, *seed = NULL;
 	const char *faults = NULL, *period = NULL, *pos[1];
-	bool legacy = false;
+	bool legacy = false, no_vm = false;
 	const char *tls_cert = NULL, *tls_key = NULL;
 	const pd_opt opts[] = {
 		{"listen", PD_OPT_VAL, &listen, NULL},	     {"username", PD_OPT_VAL, &user, NULL},
@@ -56,6 +59,7 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 		{"call-rate", PD_OPT_VAL, &rate, NULL},	     {"seed", PD_OPT_VAL, &seed, NULL},
 		{"faults", PD_OPT_VAL, &faults, NULL},	     {"fault-period", PD_OPT_VAL, &period, NULL},
 		{"legacy-sip", PD_OPT_FLAG, NULL, &legacy},
+		{"no-voicemail", PD_OPT_FLAG, NULL, &no_vm},
 		{"tls-cert", PD_OPT_VAL, &tls_cert, NULL},	     {"tls-key", PD_OPT_VAL, &tls_key, NULL},
 		{NULL, 0, NULL, NULL},
 	};
@@ -64,7 +68,7 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 	if (rc != PD_CLI_CONTINUE)
 		return rc;
 	pd_labpbx_opts o = {.username = user, .call_rate = 4, .legacy_sip = legacy,
-			    .tls_cert = tls_cert, .tls_key = tls_key};
+			    .no_voicemail = no_vm, .tls_cert = tls_cert, .tls_key = tls_key};
 	char *host = NULL;
 	if ((rc = parse_listen(c, listen, &host, &o.port)) != PD_CLI_CONTINUE)
 		return rc;
@@ -145,6 +149,7 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 		json_object_set_new(j, "queues", json_integer(o.queues ? o.queues : 2));
 		json_object_set_new(j, "sites", json_integer(o.sites ? o.sites : 1));
 		json_object_set_new(j, "legacy_sip", json_boolean(legacy));
+		json_object_set_new(j, "voicemail", json_boolean(!no_vm));
 		json_object_set_new(j, "tls", json_boolean(tls_cert != NULL));
 		pd_cli_print_json(c, j);
 	} else {

@@ -1,6 +1,8 @@
 /* provdesk pbx status|resync|test CUSTOMER (the PBX layer's commands).
  *  status: the status row the monitor writes (any console, any process);
- *  resync: connect now, discover and sync users, print "N new, M updated, K removed";
+ *  resync: connect now, discover and sync users, print "N new, M updated, K removed,
+ *          L linked" (a disabled connection or sync_users off is refused unless
+ *          --force);
  *  test:   try each step and say exactly which failed: name resolution, TCP
  *          connect, banner, authentication, permissions (exit 69/76/77). */
 #include <errno.h>
@@ -21,8 +23,12 @@
 
 static const char help_status[] = "Usage: provdesk pbx status CUSTOMER [--json]\n"
 				  "Shows the live PBX state written by the running monitor.\n";
-static const char help_resync[] = "Usage: provdesk pbx resync CUSTOMER [--json]\n"
-				  "Connects now, discovers the PBX users and syncs them.\n";
+static const char help_resync[] =
+	"Usage: provdesk pbx resync CUSTOMER [--force] [--json]\n"
+	"Connects now, discovers the PBX users (and their mailboxes' emails) and syncs them:\n"
+	"\"N new, M updated, K removed, L linked\" (links to console users with the same\n"
+	"email, else the same extension). A disabled connection, or one with user sync off,\n"
+	"is refused (exit 78) unless --force is given.\n";
 static const char help_test[] =
 	"Usage: provdesk pbx test CUSTOMER [--json]\n"
 	"Tries name resolution, TCP connect, banner, authentication and permissions.\n";
@@ -138,7 +144,9 @@ static int cmd_resync(pd_cli *c, int argc, char **argv)
 {
 	const char *pos[1];
 	int np = 0;
-	int rc = pd_cli_parse(c, "pbx resync", argc, argv, NULL, pos, 1, 1, &np, help_resync);
+	bool force = false;
+	const pd_opt opts[] = {{"force", PD_OPT_FLAG, NULL, &force}, {NULL, 0, NULL, NULL}};
+	int rc = pd_cli_parse(c, "pbx resync", argc, argv, opts, pos, 1, 1, &np, help_resync);
 	if (rc != PD_CLI_CONTINUE)
 		return rc;
 	pd_customer cu;
@@ -146,6 +154,24 @@ static int cmd_resync(pd_cli *c, int argc, char **argv)
 	if ((rc = load(c, pos[0], true, &cu, &p)) != PD_CLI_CONTINUE)
 		return rc;
 	const pd_driver_ops *ops = pd_driver_find(p.platform);
+	/* the connection's own switches are honoured: a disabled PBX is not
+	 * dialled and a customer whose users are not synced keeps its list,
+	 * unless the person asks for it explicitly */
+	if (!force && (!p.enabled || !p.sync_users)) {
+		rc = !p.enabled
+			 ? pd_cli_failf(c, PD_E_CONFIG, "enabled",
+					"the PBX connection of \"%s\" is disabled: enable it with "
+					"\"provdesk pbx enable\", or resync once with --force",
+					cu.name)
+			 : pd_cli_failf(c, PD_E_CONFIG, "sync_users",
+					"user sync is off for \"%s\" (sync_users = off): turn it on "
+					"with \"provdesk pbx update --sync\", or resync once with "
+					"--force",
+					cu.name);
+		pd_customer_free(&cu);
+		pd_pbx_free(&p);
+		return rc;
+	}
 	if (!ops) {
 		rc = pd_cli_failf(c, PD_E_UNAVAILABLE, "platform", "platform %s is not supported yet",
 				  p.platform);
@@ -209,12 +235,14 @@ static int cmd_resync(pd_cli *c, int argc, char **argv)
 		json_object_set_new(o, "added", json_integer(r.added));
 		json_object_set_new(o, "updated", json_integer(r.updated));
 		json_object_set_new(o, "removed", json_integer(r.removed));
+		json_object_set_new(o, "linked", json_integer(r.linked));
 		json_object_set_new(o, "unchanged", json_integer(r.unchanged));
 		json_object_set_new(o, "sub_accounts_added", json_integer(r.sub_accounts_added));
 		pd_cli_print_json(c, o);
 		rc = 0;
 	} else {
-		printf("%d new, %d updated, %d removed\n", r.added, r.updated, r.removed);
+		printf("%d new, %d updated, %d removed, %d linked\n", r.added, r.updated, r.removed,
+		       r.linked);
 		if (r.sub_accounts_added)
 			printf("%d sub-accounts added\n", r.sub_accounts_added);
 		rc = 0;

@@ -12,7 +12,10 @@ static const char help_group[] =
     "  add CUSTOMER --name NAME --email EMAIL [--extension EXT] [--role ROLE] [--json]\n"
     "  update CUSTOMER USER [--name NAME] [--email EMAIL] [--extension EXT] [--role ROLE]\n"
     "  remove CUSTOMER USER\n"
-    "USER is the user's email, extension or #ID. ROLE is a role key or display name\n"
+    "USER is the user's email, extension or #ID. An extension several users answer to\n"
+    "(a console user and a PBX user, or PBX users of two sub-accounts) is refused with\n"
+    "the candidates; name one as SUBACCOUNT/EXT or PBX:EXT (PBX: the connection's host,\n"
+    "its template or 'pbx'), by email or by #ID. ROLE is a role key or display name\n"
     "(see 'provdesk catalogue'), or none.\n";
 static const char help_list[] = "Usage: provdesk user list CUSTOMER [--json]\n"
                                 "List the console and synced users of a customer.\n";
@@ -23,13 +26,16 @@ static const char help_add[] =
 static const char help_update[] =
     "Usage: provdesk user update CUSTOMER USER [--name NAME] [--email EMAIL] [--extension EXT]\n"
     "         [--role ROLE] [--json]\n"
-    "Change a console user. An empty --extension clears it.\n";
+    "Change a console user. An empty --extension clears it. USER: email, extension,\n"
+    "SUBACCOUNT/EXT, PBX:EXT or #ID.\n";
 static const char help_remove[] = "Usage: provdesk user remove CUSTOMER USER [--json]\n"
                                   "Remove a console user (the primary user cannot be removed).\n";
 static const char help_role[] =
     "Usage: provdesk role assign CUSTOMER USER ROLE [--json]\n"
-    "Give USER (email, extension or #ID) the ROLE (key or display name); 'none' removes\n"
-    "the role: the user is kept (calls are still attributed) but has no access.\n";
+    "Give USER (email, extension, SUBACCOUNT/EXT, PBX:EXT or #ID) the ROLE (key or\n"
+    "display name); an extension several users answer to is refused with the\n"
+    "candidates. 'none' removes the role: the user is kept (calls are still\n"
+    "attributed) but has no access.\n";
 
 static void print_users(pd_cli *c, pd_user *users, size_t nu)
 {

@@ -2,7 +2,8 @@
  *   resolve (numeric fast path, else a resolver thread) -> TCP connect ->
  *   [TLS handshake, when the connection's tls flag is set] -> banner -> Login (Events: on) -> PJSIPShowEndpoints (+ one
  *   PJSIPShowEndpoint per endpoint, pipelined; SIPpeers/SIPshowpeer when PJSIP
- *   is unknown) -> sync users -> QueueStatus -> CoreShowChannels -> monitoring
+ *   is unknown) -> VoicemailUsersList (the mailboxes' emails, to link users;
+ *   skipped when app_voicemail is not loaded) -> sync users -> QueueStatus -> CoreShowChannels -> monitoring
  * with a Ping every ping_interval; an unanswered Ping, EOF, a timeout or a
  * protocol error drops the link and redials with capped exponential backoff
  * and jitter; "Authentication failed" stops retries until resync/edit.
@@ -39,6 +40,7 @@ enum dstate {
 	D_DETAILS,
 	D_SIPPEERS,
 	D_PEER_DETAILS,
+	D_VOICEMAIL,
 	D_QUEUES,
 	D_CHANNELS,
 	D_MONITORING
@@ -195,6 +197,12 @@ static void auth_failed(ami_drv *d, const char *why)
 	d->st = D_WAIT;
 	d->auth_failed = true;
 	d->retry_at = 0;
+	/* no retries follow: calls and agents are unknown until the connection
+	 * is edited, so they are cleared rather than left as the last link (or
+	 * the driver this one replaced) saw them */
+	ami_model_reset_live(d->m);
+	d->dirty = true;
+	publish_now(d);
 	link_set(d, PD_LINK_AUTH_FAILED);
 }
 
@@ -258,6 +266,19 @@ static void do_sync(ami_drv *d)
 		step_channels(d);
 }
 
+/* The mailboxes carry the users' emails (endpoints have none): read them
+ * when the users are to be synced. A PBX without app_voicemail answers an
+ * Error and the sync goes on without emails. */
+static void step_voicemail(ami_drv *d)
+{
+	if (!d->c.sync_users || !d->h.sync_users) {
+		do_sync(d);
+		return;
+	}
+	d->st = D_VOICEMAIL;
+	send_simple(d, "VoicemailUsersList");
+}
+
 static void send_details(ami_drv *d)
 {
 	bool pjsip = d->st == D_DETAILS;
@@ -275,7 +296,7 @@ static void send_details(ami_drv *d)
 	d->deadline = d->now + STEP_TIMEOUT_MS;
 	link_set(d, PD_LINK_SYNCING);
 	if (d->detail_done == d->detail_total)
-		do_sync(d);
+		step_voicemail(d);
 }
 
 static void start_details(ami_drv *d, enum dstate st)
@@ -433,6 +454,18 @@ static void on_msg(const ami_msg *m, void *ctx)
 		}
 		return;
 	}
+	case D_VOICEMAIL:
+		if (!id_is(m, d->cur_id))
+			return;
+		/* an Error (no app_voicemail, or not permitted), a plain Success
+		 * ("There are no voicemail users currently defined.") or the end
+		 * of the list: sync with what is known */
+		if ((is_resp && (!ok || !ami_get(m, "EventList"))) ||
+		    !strcmp(t, "VoicemailUserEntryComplete"))
+			do_sync(d);
+		else
+			d->deadline = d->now + STEP_TIMEOUT_MS;
+		return;
 	case D_QUEUES:
 		if (!id_is(m, d->cur_id))
 			return;
@@ -854,6 +887,8 @@ static const char *step_name(enum dstate s)
 	case D_SIPPEERS:
 	case D_PEER_DETAILS:
 		return "user discovery";
+	case D_VOICEMAIL:
+		return "VoicemailUsersList";
 	case D_QUEUES:
 		return "QueueStatus";
 	case D_CHANNELS:

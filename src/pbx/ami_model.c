@@ -12,7 +12,14 @@
 
 typedef struct {
 	char *endpoint, *name, *context, *dstate;
+	char *mailbox; /* the endpoint's first "Mailboxes" entry ("1001@default"), if any */
 } user;
+
+/* A mailbox of app_voicemail (VoicemailUserEntry): where the PBX keeps a
+ * user's email. */
+typedef struct {
+	char *context, *mailbox, *fullname, *email;
+} vmbox;
 
 typedef struct {
 	char *uid, *lid, *name, *cid_num, *cid_name, *exten;
@@ -66,6 +73,9 @@ struct ami_model {
 	size_t nqp, cqp;
 	int default_wrapup;
 	pd_synced_user *sync_buf;
+	vmbox *vm;
+	size_t nvm, cvm;
+	bool vm_sorted;
 };
 
 #define GROW(arr, n, cap)                                                                    \
@@ -131,8 +141,17 @@ void ami_model_reset_users(ami_model *m)
 		free(m->u[i].name);
 		free(m->u[i].context);
 		free(m->u[i].dstate);
+		free(m->u[i].mailbox);
 	}
 	m->nu = 0;
+	for (size_t i = 0; i < m->nvm; i++) {
+		free(m->vm[i].context);
+		free(m->vm[i].mailbox);
+		free(m->vm[i].fullname);
+		free(m->vm[i].email);
+	}
+	m->nvm = 0;
+	m->vm_sorted = false;
 	if (m->uidx)
 		memset(m->uidx, 0, m->uidx_cap * sizeof *m->uidx);
 }
@@ -150,6 +169,7 @@ void ami_model_free(ami_model *m)
 	free(m->a);
 	free(m->qp);
 	free(m->sync_buf);
+	free(m->vm);
 	free(m);
 }
 
@@ -306,6 +326,93 @@ static void user_detail(ami_model *m, const ami_msg *msg)
 	const char *ds = ami_get(msg, "DeviceState");
 	if (ds && *ds)
 		set(&u->dstate, dstate_text(ds));
+	/* PJSIP's "Mailboxes: 1001@default,1002@default" (chan_sip's SIPshowpeer
+	 * says "VoiceMailbox"): the first one is the user's own */
+	const char *mb = ami_get(msg, "Mailboxes");
+	if (!mb)
+		mb = ami_get(msg, "VoiceMailbox");
+	free(u->mailbox);
+	u->mailbox = NULL;
+	if (mb && *mb) {
+		size_t n = strcspn(mb, ", &");
+		if (n) {
+			char *one = xstrndup(mb, n);
+			u->mailbox = clean(one);
+			free(one);
+		}
+	}
+}
+
+void ami_model_mailbox_add(ami_model *m, const char *context, const char *mailbox,
+			   const char *fullname, const char *email)
+{
+	if (unknown(mailbox))
+		return;
+	GROW(m->vm, m->nvm, m->cvm);
+	vmbox *v = &m->vm[m->nvm++];
+	v->context = clean(context && *context ? context : "default");
+	v->mailbox = clean(mailbox);
+	v->fullname = fullname && *fullname ? clean(fullname) : NULL;
+	v->email = email && *email ? clean(email) : NULL;
+	m->vm_sorted = false;
+}
+
+size_t ami_model_mailbox_count(const ami_model *m)
+{
+	return m->nvm;
+}
+
+static int cmp_vm(const void *a, const void *b)
+{
+	const vmbox *x = a, *y = b;
+	int c = strcmp(x->mailbox, y->mailbox);
+	return c ? c : strcmp(x->context, y->context);
+}
+
+/* The mailbox of user u: the endpoint's own "Mailboxes" entry when it named
+ * one, else the mailbox numbered like the endpoint in the endpoint's context,
+ * else in "default", else the only mailbox with that number. NULL when none
+ * (or several and none of those rules picks one). */
+static const vmbox *mailbox_of(ami_model *m, const user *u)
+{
+	if (!m->nvm)
+		return NULL;
+	if (!m->vm_sorted) {
+		qsort(m->vm, m->nvm, sizeof *m->vm, cmp_vm);
+		m->vm_sorted = true;
+	}
+	char *num = xstrdup(u->mailbox ? u->mailbox : u->endpoint);
+	char *at = strchr(num, '@');
+	const char *want_ctx = u->context;
+	if (at) {
+		*at = '\0';
+		want_ctx = at + 1;
+	}
+	/* the first entry with this number */
+	size_t lo = 0, hi = m->nvm;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (strcmp(m->vm[mid].mailbox, num) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	const vmbox *same_ctx = NULL, *deflt = NULL;
+	size_t n = 0;
+	for (size_t i = lo; i < m->nvm && !strcmp(m->vm[i].mailbox, num); i++, n++) {
+		if (want_ctx && !strcmp(m->vm[i].context, want_ctx))
+			same_ctx = &m->vm[i];
+		if (!strcmp(m->vm[i].context, "default"))
+			deflt = &m->vm[i];
+	}
+	free(num);
+	if (same_ctx)
+		return same_ctx;
+	if (at) /* the endpoint named its mailbox: nothing else is it */
+		return NULL;
+	if (deflt)
+		return deflt;
+	return n == 1 ? &m->vm[lo] : NULL;
 }
 
 /* ---- agents ---- */
@@ -764,6 +871,11 @@ bool ami_model_apply(ami_model *m, const ami_msg *msg, int64_t now)
 		user_detail(m, msg);
 		return true;
 	}
+	if (!strcmp(t, "VoicemailUserEntry")) {
+		ami_model_mailbox_add(m, ami_get(msg, "VMContext"), ami_get(msg, "VoiceMailbox"),
+				      ami_get(msg, "Fullname"), ami_get(msg, "Email"));
+		return false; /* nothing shown changes: the email goes to the sync */
+	}
 	if (!strcmp(t, "DeviceStateChange"))
 		return device_event(m, msg, now);
 	if (!strcmp(t, "QueueParams")) {
@@ -925,9 +1037,16 @@ size_t ami_model_synced_users(ami_model *m, pd_synced_user **out)
 	free(m->sync_buf);
 	m->sync_buf = xcalloc(m->nu ? m->nu : 1, sizeof *m->sync_buf);
 	for (size_t i = 0; i < m->nu; i++) {
+		const vmbox *vm = mailbox_of(m, &m->u[i]);
+		/* the caller id's name first; the mailbox's full name when the
+		 * endpoint has none */
+		const char *name = m->u[i].name ? m->u[i].name
+				   : vm && vm->fullname ? vm->fullname
+							: m->u[i].endpoint;
 		m->sync_buf[i] = (pd_synced_user){
 			.endpoint = m->u[i].endpoint,
-			.display_name = m->u[i].name ? m->u[i].name : m->u[i].endpoint,
+			.display_name = name,
+			.email = vm ? vm->email : NULL,
 			.sub_account = m->u[i].context,
 			.device_state = m->u[i].dstate,
 		};

@@ -38,6 +38,13 @@ size_t ami_model_user_count(const ami_model *m);
 const char *ami_model_user_endpoint(const ami_model *m, size_t i);
 /* Add a user seen in a PeerEntry/EndpointList (also done by apply). */
 void ami_model_user_add(ami_model *m, const char *endpoint, const char *device_state);
+/* A mailbox seen in a VoicemailUserEntry (also done by apply); forgotten
+ * with the users. ami_model_synced_users gives each user the email of its
+ * mailbox: the endpoint's "Mailboxes" entry, else the same number in the
+ * endpoint's context, else in "default", else the only one with that number. */
+void ami_model_mailbox_add(ami_model *m, const char *context, const char *mailbox,
+			   const char *fullname, const char *email);
+size_t ami_model_mailbox_count(const ami_model *m);
 /* "\"Alice Martin\" <1001>" -> "Alice Martin" (newly allocated). */
 char *ami_callerid_name(const char *cid);
 

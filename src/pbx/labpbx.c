@@ -1,6 +1,7 @@
 /* The lab PBX server: see include/provdesk/labpbx.h. One thread, one poll()
  * loop over the listening socket, the sessions and a control pipe. Messages
  * are written with the field names and order of the Asterisk 22 recording. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -103,6 +104,72 @@ static void act_endpoints(pd_labpbx *l, pd_buf *b, const char *id)
 		ami_end(b);
 	}
 	list_complete(b, "EndpointListComplete", id, l->nu);
+}
+
+/* VoicemailUsersList as app_voicemail answers it: a list ack, one
+ * VoicemailUserEntry per mailbox with every field of the real event in its
+ * order, then VoicemailUserEntryComplete. */
+static void act_voicemail_users(pd_labpbx *l, pd_buf *b, const char *id)
+{
+	if (l->nu == 0) {
+		resp(b, "Success", id, "There are no voicemail users currently defined.");
+		ami_end(b);
+		return;
+	}
+	resp(b, "Success", id, NULL);
+	ami_put(b, "EventList", "start");
+	ami_put(b, "Message", "Voicemail user list will follow");
+	ami_end(b);
+	for (int i = 0; i < l->nu; i++) {
+		const luser *u = &l->u[i];
+		const char *const f[][2] = {
+		    {"Event", "VoicemailUserEntry"}, {"ActionID", id}, {"VMContext", u->context},
+		    {"VoiceMailbox", u->ep}, {"Fullname", u->name}, {"Email", u->email},
+		    {"Pager", ""}, {"ServerEmail", "asterisk"}, {"FromString", ""},
+		    {"MailCommand", "/usr/sbin/sendmail -t"}, {"Language", ""},
+		    {"TimeZone", ""}, {"Callback", ""}, {"Dialout", ""}, {"UniqueID", ""},
+		    {"ExitContext", ""}, {"SayDurationMinimum", "2"}, {"SayEnvelope", "Yes"},
+		    {"SayCID", "No"}, {"AttachMessage", *u->email ? "Yes" : "No"},
+		    {"AttachmentFormat", ""}, {"DeleteMessage", "No"}, {"VolumeGain", "0.00"},
+		    {"CanReview", "No"}, {"CallOperator", "No"}, {"MaxMessageCount", "100"},
+		    {"MaxMessageLength", "0"}, {"NewMessageCount", "0"},
+		    {"OldMessageCount", "0"}};
+		for (size_t k = 0; k < NELEM(f); k++)
+			ami_put(b, f[k][0], f[k][1]);
+		ami_end(b);
+	}
+	list_complete(b, "VoicemailUserEntryComplete", id, l->nu);
+}
+
+/* "Hélène Dubois" -> "helene.dubois@lab.example": the names' accented
+ * letters folded to ASCII, apostrophes dropped, the space a dot. */
+static char *lab_email(const char *name)
+{
+	static const char *const fold[][2] = {
+	    {"é", "e"}, {"è", "e"}, {"ê", "e"}, {"ë", "e"}, {"à", "a"}, {"â", "a"},
+	    {"ç", "c"}, {"î", "i"}, {"ï", "i"}, {"ô", "o"}, {"ö", "o"}, {"ù", "u"},
+	    {"û", "u"}, {"ü", "u"}, {"ú", "u"}, {"ñ", "n"}, {"É", "e"}, {"Ç", "c"}};
+	pd_buf b = {0};
+	for (const char *p = name; *p;) {
+		bool done = false;
+		for (size_t k = 0; k < NELEM(fold) && !done; k++) {
+			size_t n = strlen(fold[k][0]);
+			if (!strncmp(p, fold[k][0], n)) {
+				pd_buf_addn(&b, fold[k][1], 1);
+				p += n;
+				done = true;
+			}
+		}
+		if (done)
+			continue;
+		if (*p == ' ')
+			pd_buf_addn(&b, ".", 1);
+		else if (*p != '\'' && (unsigned char)*p < 0x80)
+			pd_buf_printf(&b, "%c", (char)tolower((unsigned char)*p));
+		p++;
+	}
+	pd_buf_printf(&b, "@lab.example");
+	return b.s;
 }
 
 static void act_endpoint(pd_labpbx *l, pd_buf *b, const char *id, const char *ep)
@@ -451,6 +518,8 @@ static void on_action(const ami_msg *m, void *ctx)
 		act_sip_peers(l, &b, id);
 	} else if (l->o.legacy_sip && !strcasecmp(act, "SIPshowpeer")) {
 		act_sip_show_peer(l, &b, id, ami_get(m, "Peer"));
+	} else if (!l->o.no_voicemail && !strcasecmp(act, "VoicemailUsersList")) {
+		act_voicemail_users(l, &b, id);
 	} else if (!strcasecmp(act, "QueueStatus")) {
 		act_queue_status(l, &b, id, ami_get(m, "Queue"));
 	} else if (!strcasecmp(act, "CoreShowChannels")) {
@@ -840,6 +909,7 @@ pd_status labpbx_start(const pd_labpbx_opts *o, pd_labpbx **out, pd_err *e)
 		snprintf(u->ep, sizeof u->ep, "%d", 1001 + i);
 		u->name = xasprintf("%s %s", first_names[(size_t)i % nf],
 				    last_names[((size_t)i + (size_t)i / nl) % nl]);
+		u->email = i % 10 == 6 ? xstrdup("") : lab_email(u->name);
 		u->context = l->o.sites == 1 ? xstrdup("from-internal")
 					      : xasprintf("site-%d", i % l->o.sites + 1);
 		u->queue = i % l->o.queues;
@@ -943,6 +1013,7 @@ void labpbx_stop(pd_labpbx *l)
 	}
 	for (int i = 0; i < l->nu; i++) {
 		free(l->u[i].name);
+		free(l->u[i].email);
 		free(l->u[i].context);
 		free(l->u[i].reason);
 	}

@@ -29,6 +29,7 @@ typedef struct {
 
 typedef struct {
 	char ep[16], *name, *context;
+	char *email; /* the mailbox's email; "" for mailboxes without one */
 	int queue;
 	bool paused, busy, held, outbound_call;
 	char *reason;

@@ -64,25 +64,50 @@ static bool same(const char *a, const char *b)
 	return strcmp(a ? a : "", b ? b : "") == 0;
 }
 
-static pd_status link_of(pd_store *s, int64_t cid, const char *email, int64_t *out, pd_err *e)
+/* The console user a synced user belongs to: the one with its email (the
+ * same address on both systems), else the only one whose extension is its
+ * endpoint. 0 when none. */
+static pd_status link_of(pd_store *s, int64_t cid, const char *email, const char *endpoint,
+                         int64_t *out, pd_err *e)
 {
 	*out = 0;
-	if (!email || !*email)
-		return PD_OK;
-	static const char sql[] = "SELECT id FROM users WHERE customer_id = ? AND synced = 0"
-	                          " AND email_key = ?";
-	sqlite3_stmt *st = st_get(s, sql, e);
+	if (email && *email) {
+		static const char sql[] = "SELECT id FROM users WHERE customer_id = ? AND synced = 0"
+		                          " AND email_key = ?";
+		sqlite3_stmt *st = st_get(s, sql, e);
+		if (!st)
+			return FAILED(e);
+		char *k = pd_fold_key(email);
+		sqlite3_bind_int64(st, 1, cid);
+		bind_text(st, 2, k);
+		free(k);
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			*out = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return st_fail(s, rc, e, "link user");
+		if (*out)
+			return PD_OK;
+	}
+	static const char by_ext[] = "SELECT id FROM users WHERE customer_id = ? AND synced = 0"
+	                             " AND extension = ? LIMIT 2";
+	sqlite3_stmt *st = st_get(s, by_ext, e);
 	if (!st)
 		return FAILED(e);
-	char *k = pd_fold_key(email);
 	sqlite3_bind_int64(st, 1, cid);
-	bind_text(st, 2, k);
-	free(k);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*out = sqlite3_column_int64(st, 0);
+	bind_text(st, 2, endpoint);
+	int rc, n = 0;
+	int64_t id = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+		n++;
+	}
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PD_OK : st_fail(s, rc, e, "link user");
+	if (rc != SQLITE_DONE)
+		return st_fail(s, rc, e, "link user");
+	*out = n == 1 ? id : 0; /* two console users with that extension: neither */
+	return PD_OK;
 }
 
 static void bind_link(sqlite3_stmt *st, int i, int64_t link)
@@ -133,7 +158,7 @@ static pd_status sync_tx(pd_store *s, void *vx, pd_err *e)
 		free_existing(ex, nex);
 		return r;
 	}
-	pd_buf added = {0}, changed = {0}, removed = {0};
+	pd_buf added = {0}, changed = {0}, removed = {0}, linked = {0};
 	static const char ins[] =
 	    "INSERT INTO users(customer_id, display_name, email, email_key, synced,"
 	    " endpoint, sub_account, device_state, linked_user_id, created_at)"
@@ -145,10 +170,18 @@ static pd_status sync_tx(pd_store *s, void *vx, pd_err *e)
 	for (size_t i = 0; r == PD_OK && i < x->n; i++) {
 		const pd_synced_user *u = &x->in[i];
 		int64_t link;
-		if ((r = link_of(s, x->cid, u->email, &link, e)) != PD_OK)
+		if ((r = link_of(s, x->cid, u->email, u->endpoint, &link, e)) != PD_OK)
 			break;
 		existing key = {.endpoint = (char *)u->endpoint};
 		existing *old = nex ? bsearch(&key, ex, nex, sizeof *ex, cmp_existing) : NULL;
+		/* a link made now (a new user, or one not linked to this console
+		 * user before) is counted apart: "N linked" */
+		if (link && (!old || old->linked != link)) {
+			res->linked++;
+			if (linked.len < 300)
+				pd_buf_printf(&linked, "%s%s -> #%lld", linked.len ? ", " : "",
+				              u->endpoint, (long long)link);
+		}
 		char *ekey = u->email && *u->email ? pd_fold_key(u->email) : NULL;
 		sqlite3_stmt *st = NULL;
 		if (!old) {
@@ -170,11 +203,13 @@ static pd_status sync_tx(pd_store *s, void *vx, pd_err *e)
 				              u->endpoint, u->display_name ? u->display_name : "");
 		} else {
 			old->seen = true;
-			bool owned = !same(old->display_name, u->display_name) ||
-			             !same(old->email, u->email) ||
-			             !same(old->sub_account, u->sub_account) || old->linked != link;
+			bool fields = !same(old->display_name, u->display_name) ||
+			              !same(old->email, u->email) ||
+			              !same(old->sub_account, u->sub_account);
+			bool relinked = old->linked != link;
+			bool owned = fields || relinked;
 			bool state = !same(old->device_state, u->device_state);
-			if (owned) {
+			if (fields || (relinked && !link)) { /* a lost link is an update */
 				res->updated++;
 				if (changed.len < 300) {
 					pd_buf one = {0};
@@ -185,10 +220,10 @@ static pd_status sync_tx(pd_store *s, void *vx, pd_err *e)
 					         u->sub_account);
 					pd_buf_printf(&changed, "%s%s (%s)",
 					              changed.len ? ", " : "", u->endpoint,
-					              one.len ? one.s : "link");
+					              one.len ? one.s : "link removed");
 					pd_buf_free(&one);
 				}
-			} else {
+			} else if (!owned) {
 				res->unchanged++;
 			}
 			if (owned || state) {
@@ -249,10 +284,11 @@ static pd_status sync_tx(pd_store *s, void *vx, pd_err *e)
 			}
 		}
 	}
-	if (r == PD_OK && (res->added || res->updated || res->removed || res->sub_accounts_added)) {
+	if (r == PD_OK && (res->added || res->updated || res->removed || res->sub_accounts_added ||
+	                   res->linked)) {
 		pd_buf d = {0};
-		pd_buf_printf(&d, "%d new, %d updated, %d removed", res->added, res->updated,
-		              res->removed);
+		pd_buf_printf(&d, "%d new, %d updated, %d removed, %d linked", res->added,
+		              res->updated, res->removed, res->linked);
 		if (res->sub_accounts_added)
 			pd_buf_printf(&d, ", %d sub-accounts added", res->sub_accounts_added);
 		if (added.len)
@@ -261,12 +297,15 @@ static pd_status sync_tx(pd_store *s, void *vx, pd_err *e)
 			pd_buf_printf(&d, "; updated: %s", changed.s);
 		if (removed.len)
 			pd_buf_printf(&d, "; removed: %s", removed.s);
+		if (linked.len)
+			pd_buf_printf(&d, "; linked: %s", linked.s);
 		r = audit_add(s, NULL, x->cid, 0, "user", "sync", d.s, e);
 		pd_buf_free(&d);
 	}
 	pd_buf_free(&added);
 	pd_buf_free(&changed);
 	pd_buf_free(&removed);
+	pd_buf_free(&linked);
 	free_existing(ex, nex);
 	return r;
 }

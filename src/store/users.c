@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "store_internal.h"
 
@@ -103,21 +104,63 @@ static pd_status email_free(pd_store *s, int64_t cid, const char *email, int64_t
 	return r;
 }
 
-/* Synced users carrying this email point at the console user. */
+/* The console user a synced user belongs to: the one with its email, else
+ * the only one whose extension is its endpoint (as store_sync_users links). */
+#define LINK_OF_SYNCED                                                                             \
+	"COALESCE((SELECT c.id FROM users c WHERE c.customer_id = users.customer_id"               \
+	" AND c.synced = 0 AND c.email_key = users.email_key),"                                    \
+	" (SELECT CASE WHEN count(*) = 1 THEN max(c.id) END FROM users c"                          \
+	" WHERE c.customer_id = users.customer_id AND c.synced = 0"                                \
+	" AND c.extension = users.endpoint))"
+
+/* Synced users point at the console user with their email, else with their
+ * extension. */
 pd_status users_relink(pd_store *s, int64_t cid, pd_err *e)
 {
-	static const char sql[] =
-	    "UPDATE users SET linked_user_id = (SELECT c.id FROM users c WHERE c.customer_id ="
-	    " users.customer_id AND c.synced = 0 AND c.email_key = users.email_key)"
-	    " WHERE customer_id = ? AND synced = 1 AND linked_user_id IS NOT (SELECT c.id FROM "
-	    "users c"
-	    " WHERE c.customer_id = users.customer_id AND c.synced = 0 AND c.email_key = "
-	    "users.email_key)";
+	static const char sql[] = "UPDATE users SET linked_user_id = " LINK_OF_SYNCED
+	                          " WHERE customer_id = ? AND synced = 1 AND linked_user_id IS NOT "
+	                          LINK_OF_SYNCED;
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st)
 		return FAILED(e);
 	sqlite3_bind_int64(st, 1, cid);
 	return st_exec(s, st, e);
+}
+
+/* An extension a synced user of the customer's PBX holds (its endpoint) is
+ * that user's: a console user may not take it, unless that synced user is
+ * linked to this very console user (the same person). `self` is the console
+ * user's id, 0 for a new one. */
+static pd_status extension_free(pd_store *s, int64_t cid, const char *ext, int64_t self,
+                                pd_err *e)
+{
+	if (!ext || !*ext)
+		return PD_OK;
+	static const char sql[] =
+	    "SELECT id, display_name, sub_account FROM users WHERE customer_id = ? AND synced = 1"
+	    " AND endpoint = ? AND (linked_user_id IS NULL OR linked_user_id <> ?)"
+	    " ORDER BY id LIMIT 1";
+	sqlite3_stmt *st = st_get(s, sql, e);
+	if (!st)
+		return FAILED(e);
+	sqlite3_bind_int64(st, 1, cid);
+	bind_text(st, 2, ext);
+	sqlite3_bind_int64(st, 3, self);
+	int rc = sqlite3_step(st);
+	pd_status r = PD_OK;
+	if (rc == SQLITE_ROW) {
+		const char *sub = (const char *)sqlite3_column_text(st, 2);
+		r = pd_fail(e, PD_E_INVALID, "extension",
+		            "extension %.32s is held by \"%.100s\" (user #%lld, synced from the "
+		            "PBX%s%.64s): give another extension, or none",
+		            ext, (const char *)sqlite3_column_text(st, 1),
+		            (long long)sqlite3_column_int64(st, 0), sub && *sub ? ", sub-account " : "",
+		            sub ? sub : "");
+	} else if (rc != SQLITE_DONE) {
+		r = st_fail(s, rc, e, "check extension");
+	}
+	sqlite3_reset(st);
+	return r;
 }
 
 pd_status user_insert(pd_store *s, const pd_customer *c, pd_user *u, bool primary,
@@ -172,7 +215,7 @@ pd_status user_insert(pd_store *s, const pd_customer *c, pd_user *u, bool primar
 		pd_buf_add(&d, "; primary");
 	r = user_audit(s, a, c->id, u, "user", "create", d.s, e);
 	pd_buf_free(&d);
-	if (r == PD_OK && u->email && !new_customer)
+	if (r == PD_OK && (u->email || u->extension) && !new_customer)
 		r = users_relink(s, c->id, e);
 	return r;
 }
@@ -274,7 +317,9 @@ static pd_status add_tx(pd_store *s, void *vx, pd_err *e)
 	pd_status r = live_customer(s, x->cid, &c, e);
 	if (r != PD_OK)
 		return r;
-	r = user_insert(s, &c, x->u, false, false, "email", x->a, &x->id, e);
+	r = extension_free(s, c.id, x->u->extension, 0, e);
+	if (r == PD_OK)
+		r = user_insert(s, &c, x->u, false, false, "email", x->a, &x->id, e);
 	if (r == PD_OK && x->u->email)
 		r = outbox_queue(s, &c, x->u, x->id, x->a, NULL, e);
 	pd_customer_free(&c);
@@ -332,6 +377,8 @@ static pd_status upd_tx(pd_store *s, void *vx, pd_err *e)
 		            "the primary user keeps the Customer Administrator role");
 	if (r == PD_OK)
 		r = email_free(s, cur.customer_id, u->email, cur.id, "email", e);
+	if (r == PD_OK && strcmp(cur.extension ? cur.extension : "", u->extension ? u->extension : ""))
+		r = extension_free(s, cur.customer_id, u->extension, cur.id, e);
 	if (r == PD_OK) {
 		diff_str(&d, "display_name", cur.display_name, u->display_name);
 		diff_str(&d, "email", cur.email, u->email);
@@ -516,6 +563,115 @@ pd_status store_role_assign(pd_store *s, int64_t user_id, const char *role, cons
 	return store_tx(s, role_tx, &x, e);
 }
 
+/* The customer's PBX connection as a user names it in PBX:EXT: its host
+ * (as 'pbx show' prints it); *host NULL when it has none. */
+static pd_status pbx_host(pd_store *s, int64_t cid, char **host, char **tmpl, pd_err *e)
+{
+	*host = *tmpl = NULL;
+	static const char sql[] = "SELECT host, template_name FROM pbx WHERE customer_id = ?";
+	sqlite3_stmt *st = st_get(s, sql, e);
+	if (!st)
+		return FAILED(e);
+	sqlite3_bind_int64(st, 1, cid);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*host = col_str(st, 0);
+		*tmpl = col_str(st, 1);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PD_OK : st_fail(s, rc, e, "read PBX");
+}
+
+/* Several users answer to `key`: refuse, listing each with a form that
+ * names only it. */
+static pd_status ambiguous(pd_store *s, int64_t cid, const char *key, const pd_user *c, size_t n,
+                           pd_err *e)
+{
+	char *host, *tmpl;
+	pd_status r = pbx_host(s, cid, &host, &tmpl, e);
+	if (r != PD_OK)
+		return r;
+	pd_buf b = {0};
+	for (size_t i = 0; i < n; i++) {
+		const pd_user *u = &c[i];
+		pd_buf_printf(&b, "%s\"%.60s\" (", i ? "; " : "", u->display_name ? u->display_name : "");
+		if (!u->synced) {
+			pd_buf_add(&b, "console user: ");
+			if (u->email)
+				pd_buf_printf(&b, "%.100s or ", u->email);
+		} else {
+			pd_buf_add(&b, "synced from the PBX: ");
+			if (u->sub_account && *u->sub_account)
+				pd_buf_printf(&b, "%.60s/%.32s, ", u->sub_account, u->endpoint);
+			pd_buf_printf(&b, "%.60s:%.32s or ", host && *host ? host : "pbx", u->endpoint);
+		}
+		pd_buf_printf(&b, "#%lld)", (long long)u->id);
+	}
+	r = pd_fail(e, PD_E_USAGE, "user",
+	            "'%.40s' names several users of this customer; say which one: %.400s", key,
+	            b.s ? b.s : "");
+	pd_buf_free(&b);
+	free(host);
+	free(tmpl);
+	return r;
+}
+
+/* SUBACCOUNT/EXT: the synced user with that endpoint in that sub-account;
+ * PBX:EXT: the synced user with that endpoint on the customer's PBX, named
+ * by its host, its template's name or the word "pbx". */
+static pd_status find_qualified(pd_store *s, int64_t cid, const char *key, pd_user *out,
+                                pd_err *e)
+{
+	const char *slash = strrchr(key, '/'), *colon = strrchr(key, ':');
+	const char *sep = slash ? slash : colon;
+	if (!sep || sep == key || !sep[1])
+		return pd_fail(e, PD_E_NOTFOUND, "user", "no user '%.100s' in this customer", key);
+	char *scope = xstrndup(key, (size_t)(sep - key));
+	const char *ext = sep + 1;
+	pd_status r = PD_OK;
+	if (!slash) {
+		char *host, *tmpl;
+		r = pbx_host(s, cid, &host, &tmpl, e);
+		if (r == PD_OK && strcasecmp(scope, "pbx") != 0 &&
+		    !(host && !strcasecmp(scope, host)) && !(tmpl && !strcmp(scope, tmpl)))
+			r = pd_fail(e, PD_E_NOTFOUND, "user",
+			            host ? "no PBX '%.60s' for this customer (its PBX is %.60s)"
+			                 : "no PBX '%.60s' for this customer%.0s",
+			            scope, host ? host : "");
+		free(host);
+		free(tmpl);
+	}
+	if (r == PD_OK) {
+		static const char by_sub[] =
+		    "SELECT " USER_COLS " FROM users u WHERE u.customer_id = ?1 AND u.synced = 1"
+		    " AND u.endpoint = ?2 AND u.sub_account = ?3";
+		static const char by_pbx[] = "SELECT " USER_COLS " FROM users u WHERE"
+		                             " u.customer_id = ?1 AND u.synced = 1 AND u.endpoint = ?2";
+		sqlite3_stmt *st = st_get(s, slash ? by_sub : by_pbx, e);
+		if (!st) {
+			r = FAILED(e);
+		} else {
+			sqlite3_bind_int64(st, 1, cid);
+			bind_text(st, 2, ext);
+			if (slash)
+				bind_text(st, 3, scope);
+			int rc = sqlite3_step(st);
+			if (rc == SQLITE_ROW)
+				user_from_row(st, out);
+			sqlite3_reset(st);
+			r = rc == SQLITE_ROW ? PD_OK
+			    : rc != SQLITE_DONE
+			        ? st_fail(s, rc, e, "find user")
+			        : pd_fail(e, PD_E_NOTFOUND, "user",
+			                  slash ? "no synced user %.32s in sub-account '%.60s'"
+			                        : "no synced user %.32s on the PBX%.0s",
+			                  ext, scope);
+		}
+	}
+	free(scope);
+	return r;
+}
+
 pd_status store_user_find(pd_store *s, int64_t customer_id, const char *key, pd_user *out,
                           pd_err *e)
 {
@@ -535,10 +691,11 @@ pd_status store_user_find(pd_store *s, int64_t customer_id, const char *key, pd_
 		}
 		return r;
 	}
-	/* A console user by email first, then a synced user by endpoint or extension. */
+	/* Every user the key may mean: console users by email or extension,
+	 * synced users by endpoint (and email). */
 	static const char sql[] = "SELECT " USER_COLS " FROM users u WHERE u.customer_id = ?1 AND"
 	                          " (u.email_key = ?2 OR u.endpoint = ?3 OR u.extension = ?3)"
-	                          " ORDER BY u.synced, u.id LIMIT 1";
+	                          " ORDER BY u.synced, u.id";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st)
 		return FAILED(e);
@@ -546,14 +703,54 @@ pd_status store_user_find(pd_store *s, int64_t customer_id, const char *key, pd_
 	sqlite3_bind_int64(st, 1, customer_id);
 	bind_text(st, 2, k);
 	bind_text(st, 3, key);
+	void *v = NULL;
+	size_t n = 0;
+	pd_status r = st_collect(s, st, sizeof(pd_user), user_row, NULL, user_elem_free, &v, &n,
+	                         "find user", e);
+	pd_user *c = v;
+	if (r != PD_OK) {
+		free(k);
+		return r;
+	}
+	/* An email names one console user (unique); a synced user with the
+	 * same email is linked to it: the console user is meant. */
+	size_t pick = n;
+	for (size_t i = 0; i < n && pick == n; i++) {
+		if (c[i].synced || !c[i].email)
+			continue;
+		char *ek = pd_fold_key(c[i].email);
+		if (ek && k && !strcmp(ek, k))
+			pick = i;
+		free(ek);
+	}
 	free(k);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		user_from_row(st, out);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return PD_OK;
-	if (rc != SQLITE_DONE)
-		return st_fail(s, rc, e, "find user");
-	return pd_fail(e, PD_E_NOTFOUND, "user", "no user '%.100s' in this customer", key);
+	if (pick == n) {
+		/* A synced user linked to a console user that also matches is the
+		 * same person: the console user is meant. */
+		size_t distinct = 0, last = n;
+		for (size_t i = 0; i < n; i++) {
+			bool same_person = false;
+			for (size_t j = 0; j < n && c[i].synced; j++)
+				same_person |= !c[j].synced && c[i].linked_user_id == c[j].id;
+			if (!same_person) {
+				distinct++;
+				last = i;
+			}
+		}
+		if (distinct == 1)
+			pick = last;
+		else if (distinct > 1)
+			r = ambiguous(s, customer_id, key, c, n, e);
+	}
+	if (r == PD_OK && pick < n) {
+		*out = c[pick];
+		memset(&c[pick], 0, sizeof c[pick]);
+	}
+	for (size_t i = 0; i < n; i++)
+		pd_user_free(&c[i]);
+	free(c);
+	if (r != PD_OK || pick < n)
+		return r;
+	/* The qualified forms: SUBACCOUNT/EXT and PBX:EXT. */
+	return find_qualified(s, customer_id, key, out, e);
 }

@@ -142,8 +142,9 @@ static void resync_update(struct ui_app *app)
 	char text[300];
 	enum ui_role role = UI_R_STATUS_OK;
 	if (pd_monitor_last_sync(v->mon, v->rs_cid, &r, &seq) && seq > v->rs_seq0) {
-		snprintf(text, sizeof text, "resync: %d new, %d updated, %d removed, %d unchanged",
-			 r.added, r.updated, r.removed, r.unchanged);
+		snprintf(text, sizeof text,
+			 "resync: %d new, %d updated, %d removed, %d linked, %d unchanged", r.added,
+			 r.updated, r.removed, r.linked, r.unchanged);
 		if (r.sub_accounts_added)
 			snprintf(text + strlen(text), sizeof text - strlen(text),
 				 ", %d sub-accounts added", r.sub_accounts_added);
@@ -240,6 +241,21 @@ void ui_services_resync(struct ui_app *app, int64_t cid)
 	if (app->read_only) {
 		ui_msg(app, UI_R_STATUS_WARN, "read-only console: no resync");
 		return;
+	}
+	/* the connection's switches hold, as for 'pbx resync' without --force:
+	 * the monitor neither dials a disabled link nor syncs with sync off */
+	pd_pbx p = {0};
+	pd_err e = {0};
+	if (app->store && store_pbx_get(app->store, cid, false, &p, &e) == PD_OK) {
+		bool enabled = p.enabled, sync = p.sync_users;
+		pd_pbx_free(&p);
+		if (!enabled || !sync) {
+			ui_msg(app, UI_R_STATUS_WARN, "%s",
+			       !enabled ? "resync: the PBX connection is disabled (E enables it)"
+					: "resync: user sync is off for this connection (turn on "
+					  "\"Sync users\" in its settings)");
+			return;
+		}
 	}
 	pd_sync_result r;
 	int64_t seq = 0;

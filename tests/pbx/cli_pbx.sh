@@ -61,6 +61,71 @@ has "second resync writes nothing" "0 new, 0 updated, 0 removed"
 run 0 "resync --json" -- pbx resync "Hôtel Lumière" --json
 has "json unchanged" '"unchanged": 12'
 
+# a disabled connection, or user sync off, is not resynced unless --force
+run 0 "pbx disable" -- pbx disable "Hôtel Lumière"
+run 78 "resync of a disabled PBX refused" -- pbx resync "Hôtel Lumière"
+has "says it is disabled" 'the PBX connection of "Hôtel Lumière" is disabled'
+has "says how to go on" "--force"
+run 78 "refusal --json" -- pbx resync "Hôtel Lumière" --json
+has "json names enabled" '"field": "enabled"'
+run 0 "--force resyncs a disabled PBX" -- pbx resync "Hôtel Lumière" --force
+has "forced resync result" "0 new, 0 updated, 0 removed, 0 linked"
+run 0 "pbx enable" -- pbx enable "Hôtel Lumière"
+run 0 "user sync off" -- pbx update "Hôtel Lumière" --no-sync
+run 78 "resync with sync_users off refused" -- pbx resync "Hôtel Lumière"
+has "says sync is off" "sync_users = off"
+run 78 "sync off --json" -- pbx resync "Hôtel Lumière" --json
+has "json names sync_users" '"field": "sync_users"'
+run 0 "--force resyncs with sync off" -- pbx resync "Hôtel Lumière" --force
+run 0 "user sync on" -- pbx update "Hôtel Lumière" --sync
+run 0 "resync once on again" -- pbx resync "Hôtel Lumière"
+run 64 "resync --force=x" -- pbx resync "Hôtel Lumière" --force=yes
+
+# linking: the mailboxes' emails (VoicemailUsersList) link synced users to
+# console users with the same email, then by extension; the summary counts them
+run 0 "linking customer" -- customer create --name "Cabinet Lié" --product-type analytics-pro \
+	--country FR --admin-name "Carla Admin" --admin-email Carla.Rossi@lab.example
+run 0 "user with the extension of a mailbox without email" -- user add "Cabinet Lié" \
+	--name "Grace Poste" --email grace@example.fr --extension 1007
+run 0 "twin A on 1011" -- user add "Cabinet Lié" --name "Twin A" --email twin-a@example.fr --extension 1011
+run 0 "twin B on 1011" -- user add "Cabinet Lié" --name "Twin B" --email twin-b@example.fr --extension 1011
+run 0 "linking pbx add" -- pbx add "Cabinet Lié" --platform asterisk-ami --host 127.0.0.1 --port "$PORT" \
+	--username admin --secret-file "$TMP/secret" --auto-provision-sub-accounts
+run 0 "linking resync" -- pbx resync "Cabinet Lié"
+has "links counted" "12 new, 0 updated, 0 removed, 2 linked"
+run 0 "linking resync --json" -- pbx resync "Cabinet Lié" --json
+has "json linked" '"linked": 0'
+run 0 "user list --json" -- user list "Cabinet Lié" --json
+eqj_() { local got; got=$(/usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps(eval(sys.argv[2])))" "$TMP/out" "$2" 2>&1); if [[ $got == "$3" ]]; then ok "$1"; else ko "$1: $2 = $got, wanted $3"; fi; }
+eqj_ "1003 has its mailbox's email" "[u['email'] for u in d if u.get('endpoint') == '1003']" '["carla.rossi@lab.example"]'
+eqj_ "1003 linked to the admin by email" \
+	"[u['linked_user_id'] for u in d if u.get('endpoint') == '1003'] == [u['id'] for u in d if u['email'] == 'Carla.Rossi@lab.example']" "true"
+eqj_ "1007 linked to Grace by extension" \
+	"[u['linked_user_id'] for u in d if u.get('endpoint') == '1007'] == [u['id'] for u in d if u['email'] == 'grace@example.fr']" "true"
+# a manual extension held by a synced user is refused, naming it
+run 65 "extension held by a synced user" -- user add "Cabinet Lié" --name "Eve" --email eve@example.fr --extension 1004
+has "names the synced user" 'extension 1004 is held by "David Cohen"'
+run 65 "update to a held extension" -- user update "Cabinet Lié" grace@example.fr --extension 1004 --json
+has "json names extension" '"field": "extension"'
+
+# an extension naming several users: refused with the candidates; qualified forms
+run 64 "ambiguous extension refused" -- role assign "Cabinet Lié" 1011 supervisor
+has "lists the candidates" "'1011' names several users of this customer"
+has "console candidate" '"Twin A" (console user: twin-a@example.fr or #'
+has "synced candidate" "(synced from the PBX: site-2/1011, 127.0.0.1:1011 or #"
+run 64 "ambiguous --json" -- user update "Cabinet Lié" 1011 --name X --json
+has "json usage, field user" '"field": "user"'
+run 0 "SUBACCOUNT/EXT" -- role assign "Cabinet Lié" site-2/1011 supervisor --json
+has "the synced user got the role" '"endpoint": "1011"'
+run 0 "PBX:EXT" -- role assign "Cabinet Lié" 127.0.0.1:1011 agent
+run 66 "unknown sub-account" -- role assign "Cabinet Lié" site-9/1011 agent
+has "says so" "no synced user 1011 in sub-account 'site-9'"
+run 66 "unknown PBX" -- role assign "Cabinet Lié" other.example:1011 agent
+has "names the PBX" "its PBX is 127.0.0.1"
+run 0 "email still unambiguous" -- role assign "Cabinet Lié" twin-a@example.fr reporting
+run 0 "linked pair is one person" -- role assign "Cabinet Lié" 1007 agent --json
+has "the console user is meant" '"email": "grace@example.fr"'
+
 run 0 "pbx status" -- pbx status "Hôtel Lumière"
 has "status without a monitor" "not monitored"
 run 0 "pbx status --json" -- pbx status "Hôtel Lumière" --json

@@ -191,3 +191,99 @@ Test(ami_model, invalid_utf8_from_the_wire_is_cleaned)
 	cr_assert_null(n);
 	ami_model_free(m);
 }
+
+/* One VoicemailUserEntry as app_voicemail writes it (every field, in order). */
+#define VM_ENTRY(ctx, box, name, email)                                                      \
+	"Event: VoicemailUserEntry\r\nActionID: vm-1\r\nVMContext: " ctx "\r\n"               \
+	"VoiceMailbox: " box "\r\nFullname: " name "\r\nEmail: " email "\r\nPager: \r\n"      \
+	"ServerEmail: asterisk\r\nFromString: \r\nMailCommand: /usr/sbin/sendmail -t\r\n"    \
+	"Language: \r\nTimeZone: \r\nCallback: \r\nDialout: \r\nUniqueID: \r\n"              \
+	"ExitContext: \r\nSayDurationMinimum: 2\r\nSayEnvelope: Yes\r\nSayCID: No\r\n"       \
+	"AttachMessage: No\r\nAttachmentFormat: \r\nDeleteMessage: No\r\n"                   \
+	"VolumeGain: 0.00\r\nCanReview: No\r\nCallOperator: No\r\nMaxMessageCount: 100\r\n"  \
+	"MaxMessageLength: 0\r\nNewMessageCount: 0\r\nOldMessageCount: 0\r\n\r\n"
+
+static const pd_synced_user *synced(const pd_synced_user *u, size_t n, const char *ep)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(u[i].endpoint, ep))
+			return &u[i];
+	cr_assert_fail("no synced user %s", ep);
+	return NULL;
+}
+
+/* Endpoints carry no email: the mailboxes do. The bytes of a discovery with
+ * VoicemailUsersList go through the parser into the model, and every synced
+ * user gets the email of its own mailbox. */
+Test(ami_model, voicemail_users_give_synced_users_their_email)
+{
+	ami_model *m = ami_model_new();
+	feed_str(m,
+		 "Event: EndpointList\r\nActionID: e1\r\nObjectName: 1001\r\n\r\n"
+		 "Event: EndpointList\r\nActionID: e1\r\nObjectName: 1002\r\n\r\n"
+		 "Event: EndpointList\r\nActionID: e1\r\nObjectName: 1003\r\n\r\n"
+		 "Event: EndpointList\r\nActionID: e1\r\nObjectName: 1004\r\n\r\n"
+		 "Event: EndpointList\r\nActionID: e1\r\nObjectName: 1005\r\n\r\n"
+		 "Event: EndpointDetail\r\nObjectName: 1001\r\nContext: site-a\r\n"
+		 "Callerid: \"Alice Martin\" <1001>\r\nMailboxes: \r\n\r\n"
+		 "Event: EndpointDetail\r\nObjectName: 1002\r\nContext: site-a\r\n"
+		 "Callerid: \"Bob Dupont\" <1002>\r\nMailboxes: 2002@default,1002@site-a\r\n\r\n"
+		 "Event: EndpointDetail\r\nObjectName: 1003\r\nContext: site-b\r\n"
+		 "Callerid: \"Carla Rossi\" <1003>\r\n\r\n"
+		 "Event: EndpointDetail\r\nObjectName: 1004\r\nContext: site-b\r\n"
+		 "Callerid: \"David Cohen\" <1004>\r\n\r\n"
+		 "Event: EndpointDetail\r\nObjectName: 1005\r\nContext: site-b\r\n"
+		 "Callerid: <1005>\r\n\r\n"
+		 "Response: Success\r\nActionID: vm-1\r\nEventList: start\r\n"
+		 "Message: Voicemail user list will follow\r\n\r\n"
+		 /* 1001: the same number in another context is someone else */
+		 VM_ENTRY("other", "1001", "Not Alice", "not-alice@example.com")
+		 VM_ENTRY("site-a", "1001", "Alice Martin", "Alice.Martin@example.com")
+		 /* 1002: the endpoint names its mailbox */
+		 VM_ENTRY("site-a", "1002", "Wrong Bob", "wrong-bob@example.com")
+		 VM_ENTRY("default", "2002", "Bob Dupont", "bob@example.com")
+		 /* 1003: only in "default" */
+		 VM_ENTRY("default", "1003", "Carla Rossi", "carla@example.com")
+		 /* 1004: no mailbox; 1005: no caller id name, a mailbox without email */
+		 VM_ENTRY("site-b", "1005", "Emma Schmidt", "")
+		 "Event: VoicemailUserEntryComplete\r\nActionID: vm-1\r\nEventList: Complete\r\n"
+		 "ListItems: 6\r\n\r\n",
+		 0);
+	cr_assert_eq(ami_model_mailbox_count(m), 6);
+	pd_synced_user *u = NULL;
+	size_t n = ami_model_synced_users(m, &u);
+	cr_assert_eq(n, 5);
+	cr_assert_str_eq(synced(u, n, "1001")->email, "Alice.Martin@example.com");
+	cr_assert_str_eq(synced(u, n, "1002")->email, "bob@example.com");
+	cr_assert_str_eq(synced(u, n, "1003")->email, "carla@example.com");
+	cr_assert_null(synced(u, n, "1004")->email);
+	cr_assert_null(synced(u, n, "1005")->email);
+	cr_assert_str_eq(synced(u, n, "1005")->display_name, "Emma Schmidt",
+			 "the mailbox's full name when the caller id has none");
+	cr_assert_str_eq(synced(u, n, "1001")->display_name, "Alice Martin");
+	/* a resync forgets them with the users */
+	ami_model_reset_users(m);
+	cr_assert_eq(ami_model_mailbox_count(m), 0);
+	ami_model_free(m);
+}
+
+/* Two mailboxes with the endpoint's number in other contexts and none in
+ * "default" or the endpoint's own: no guess. Bad bytes are cleaned. */
+Test(ami_model, ambiguous_mailbox_gives_no_email)
+{
+	ami_model *m = ami_model_new();
+	feed_str(m,
+		 "Event: EndpointDetail\r\nObjectName: 1001\r\nContext: site-a\r\n"
+		 "Callerid: \"A\" <1001>\r\n\r\n"
+		 "Event: EndpointDetail\r\nObjectName: 1002\r\nContext: site-a\r\n"
+		 "Callerid: \"B\" <1002>\r\n\r\n"
+		 VM_ENTRY("x", "1001", "A", "a1@example.com")
+		 VM_ENTRY("y", "1001", "A", "a2@example.com")
+		 VM_ENTRY("z", "1002", "B", "b\xff@example.com"),
+		 0);
+	pd_synced_user *u = NULL;
+	size_t n = ami_model_synced_users(m, &u);
+	cr_assert_null(synced(u, n, "1001")->email);
+	cr_assert_str_eq(synced(u, n, "1002")->email, "b?@example.com");
+	ami_model_free(m);
+}

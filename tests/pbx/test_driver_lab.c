@@ -19,6 +19,7 @@
 #define SECRET "s3cr3t-Lab-Pw"
 
 static bool h_tls; /* h_start dials with TLS (each Criterion test is its own process) */
+static bool h_no_vm; /* lab_up starts a lab without app_voicemail */
 static char tls_dir[64]; /* lab.pem/lab.key made by make_cert; lab_up listens with TLS when h_tls */
 
 typedef struct {
@@ -28,6 +29,8 @@ typedef struct {
 	int nsync;
 	size_t last_nusers;
 	char first_name_1008[64];
+	char email_1008[64];
+	size_t n_emails; /* synced users with an email in the last sync */
 	pd_buf texts; /* every status text the driver reported */
 	pd_link_state st;
 } harness;
@@ -38,9 +41,15 @@ static pd_status fake_sync(void *ctx, int64_t cid, const pd_synced_user *u, size
 	harness *h = ctx;
 	h->nsync++;
 	h->last_nusers = n;
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(u[i].endpoint, "1008"))
+	h->n_emails = 0;
+	for (size_t i = 0; i < n; i++) {
+		h->n_emails += u[i].email != NULL;
+		if (!strcmp(u[i].endpoint, "1008")) {
 			snprintf(h->first_name_1008, sizeof h->first_name_1008, "%s", u[i].display_name);
+			snprintf(h->email_1008, sizeof h->email_1008, "%s",
+				 u[i].email ? u[i].email : "(none)");
+		}
+	}
 	*res = (pd_sync_result){.added = (int)n};
 	return PD_OK;
 }
@@ -138,7 +147,7 @@ static pd_labpbx *lab_up(int users, const char *secret)
 {
 	pd_labpbx_opts o = {.users = users, .queues = 2, .secret = secret, .username = "admin",
 			    .ring_ms = 300, .talk_ms = 600, .wrapup_s = 1, .restart_ms = 300, .hold_pct = -1,
-			    .fault_ms = 1500};
+			    .fault_ms = 1500, .no_voicemail = h_no_vm};
 	char cert[128], key[128];
 	if (h_tls) {
 		snprintf(cert, sizeof cert, "%s/lab.pem", tls_dir);
@@ -161,6 +170,10 @@ Test(driver_lab, discovery_and_monitoring)
 	cr_assert_eq(h.nsync, 1);
 	cr_assert_eq(h.last_nusers, 20);
 	cr_assert_str_eq(h.first_name_1008, "Hélène Dubois");
+	/* the emails come from the mailboxes (VoicemailUsersList); 1007 and
+	 * 1017 have none */
+	cr_assert_str_eq(h.email_1008, "helene.dubois@lab.example");
+	cr_assert_eq(h.n_emails, 18);
 	cr_assert(strstr(h.texts.s, "connecting\n"));
 	cr_assert(strstr(h.texts.s, "syncing 20/20\n"), "%s", h.texts.s);
 	cr_assert(strstr(h.texts.s, "monitoring\n"));
@@ -178,6 +191,27 @@ Test(driver_lab, discovery_and_monitoring)
 	while (pd_live_now_ms() < until)
 		h_step(&h, 50);
 	cr_assert_eq(link_of(&h), PD_LINK_MONITORING);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
+/* A PBX without app_voicemail answers VoicemailUsersList with an Error: the
+ * users are synced all the same, without emails, and monitoring starts. */
+Test(driver_lab, discovery_without_voicemail_syncs_without_emails)
+{
+	h_no_vm = true;
+	pd_labpbx *lab = lab_up(20, SECRET);
+	harness h;
+	h_start(&h, "127.0.0.1", labpbx_port(lab), "admin", SECRET, NULL);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	cr_assert_eq(h.nsync, 1);
+	cr_assert_eq(h.last_nusers, 20);
+	cr_assert_eq(h.n_emails, 0);
+	cr_assert_str_eq(h.email_1008, "(none)");
+	cr_assert_str_eq(h.first_name_1008, "Hélène Dubois");
+	pd_live_view v = snap(&h);
+	cr_assert_str_eq(v.last_error, "", "%s", v.last_error);
+	pd_live_free_view(&v);
 	h_stop(&h);
 	labpbx_stop(lab);
 }
@@ -420,8 +454,9 @@ static void send_all(int fd, const char *s, size_t n)
 	}
 }
 
-/* Answers the driver's Login and discovery actions (empty lists), then sends
- * every byte of the recording after its banner and login reply. */
+/* Answers the driver's Login and discovery actions (empty lists; no
+ * app_voicemail: VoicemailUsersList is an unknown command), then sends every
+ * byte of the recording after its banner and login reply. */
 static void on_client_action(const ami_msg *m, void *ctx)
 {
 	int fd = *(int *)ctx;
@@ -431,6 +466,11 @@ static void on_client_action(const ami_msg *m, void *ctx)
 	pd_buf b = {0};
 	if (!strcmp(a, "Login")) {
 		pd_buf_printf(&b, "Response: Success\r\nActionID: %s\r\nMessage: Authentication accepted\r\n\r\n", id);
+	} else if (!strcmp(a, "VoicemailUsersList")) {
+		pd_buf_printf(&b, "Response: Error\r\nActionID: %s\r\nMessage: Invalid/unknown command: "
+				  "VoicemailUsersList. Use Action: ListCommands to show available "
+				  "commands.\r\n\r\n",
+			      id);
 	} else {
 		const char *ev = !strcmp(a, "PJSIPShowEndpoints") ? "EndpointListComplete"
 				 : !strcmp(a, "QueueStatus")	   ? "QueueStatusComplete"

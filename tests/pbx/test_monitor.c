@@ -308,6 +308,68 @@ static pd_labpbx *lab_up_legacy(int users, int sites)
  * command): discovery falls back to SIPpeers + SIPshowpeer and yields the same
  * users, names and contexts (sub-accounts) as the PJSIP lab with the same
  * options; calls on SIP/ channels are shown. */
+/* A call and agents are live; the connection is edited with a wrong secret:
+ * once authentication fails the live counts are cleared (in the live state
+ * and in the status row other processes read), not left as they were. */
+Test(monitor, auth_failure_clears_live_counts)
+{
+	pd_labpbx_opts o = {.users = 4, .queues = 1, .sites = 1, .username = "admin",
+			    .secret = SECRET, .ring_ms = 200, .talk_ms = 600000, .hold_pct = -1};
+	pd_labpbx *lab;
+	pd_err e = {0};
+	cr_assert_eq(labpbx_start(&o, &lab, &e), PD_OK, "%s", e.message);
+	int64_t cid = add_customer_with_pbx(labpbx_port(lab), false, true);
+	pd_live *live = pd_live_new();
+	pd_monitor *m = mon_start(live);
+	WAIT_LIVE(live, link_state(live, cid, NULL, 0) == PD_LINK_MONITORING, 10000);
+	labpbx_place_call(lab, 0);
+	pd_live_summary s;
+	WAIT_LIVE(live, live_calls(live, cid) == 1 && pd_live_summary_get(live, cid, &s) &&
+				s.agents_logged_on == 4,
+		  10000);
+	/* the status row shows them too */
+	pd_pbx_status st = {0};
+	int64_t until = pd_live_now_ms() + 5000;
+	while (1) {
+		cr_assert_eq(store_pbx_status_get(fx_s, cid, &st, &e), PD_OK, "%s", e.message);
+		bool seen = st.live_calls == 1 && st.agents_logged_on == 4;
+		pd_pbx_status_free(&st);
+		if (seen)
+			break;
+		cr_assert_lt(pd_live_now_ms(), until, "status row never showed the call");
+		usleep(50000);
+	}
+	pd_pbx p = {0};
+	cr_assert_eq(store_pbx_get(fx_s, cid, false, &p, &e), PD_OK);
+	p.secret = xstrdup("wrong-secret-123");
+	cr_assert_eq(store_pbx_update(fx_s, &p, &fx_bob, &e), PD_OK, "%s", e.message);
+	pd_pbx_free(&p);
+	WAIT_LIVE(live, link_state(live, cid, NULL, 0) == PD_LINK_AUTH_FAILED, 10000);
+	cr_assert_eq(labpbx_active_calls(lab), 1, "the call goes on at the PBX");
+	cr_assert(pd_live_summary_get(live, cid, &s));
+	cr_assert_eq(s.calls, 0, "%lld calls left in the live state", (long long)s.calls);
+	cr_assert_eq(s.agents_logged_on, 0);
+	cr_assert_eq(s.agents_available, 0);
+	until = pd_live_now_ms() + 5000;
+	while (1) {
+		cr_assert_eq(store_pbx_status_get(fx_s, cid, &st, &e), PD_OK, "%s", e.message);
+		bool cleared = st.state && !strcmp(st.state, "auth failed") && st.live_calls == 0 &&
+			       st.agents_logged_on == 0 && st.agents_available == 0;
+		char state[64];
+		snprintf(state, sizeof state, "%s", st.state ? st.state : "");
+		long long calls = st.live_calls, agents = st.agents_logged_on;
+		pd_pbx_status_free(&st);
+		if (cleared)
+			break;
+		cr_assert_lt(pd_live_now_ms(), until, "status row: %s, %lld calls, %lld agents",
+			     state, calls, agents);
+		usleep(50000);
+	}
+	pd_monitor_stop(m);
+	pd_live_free(live);
+	labpbx_stop(lab);
+}
+
 Test(monitor, legacy_sip_sync_matches_pjsip)
 {
 	pd_labpbx *modern = lab_up(0, 23, 3);

@@ -132,7 +132,8 @@ keys e
 check "a synced user is not edited here" wait_for "is synced from the PBX: change it on the PBX"
 check "no edit form opened" bash -c "! tmux -S '$TMP/tmux.sock' capture-pane -p -t t | grep -q 'Edit user Lobby'"
 
-# ---- the primary user's email edited: the link follows the email
+# ---- the primary user's email edited: the link follows the email, then
+# the extension (the phone's endpoint 1001 is the admin's extension)
 select_row "Admin ★"
 keys e
 wait_for "Edit user Admin"
@@ -141,7 +142,14 @@ type_text "boss@example.com"
 keys F2
 check "primary user saved" wait_for "user Admin saved"
 check "the primary keeps its role" test "$(q "select role||'|'||email from users where is_primary=1")" = "customer-admin|boss@example.com"
-check "the synced phone is no longer linked" screen_re 'Admin Desk Phone .*PBX only'
+check "the synced phone stays linked by the extension" screen_re 'Admin Desk Phone .*PBX ↔ Admin'
+select_row "Admin ★"
+keys e
+wait_for "Edit user Admin"
+keys Tab Tab C-u
+keys F2
+check "extension cleared: the synced phone is no longer linked" screen_re 'Admin Desk Phone .*PBX only'
+check "the extension is gone" test "$(q "select coalesce(extension, '-') from users where is_primary=1")" = "-"
 
 # ---- help lists the new keys from the table
 keys F1

@@ -138,7 +138,7 @@ keys Tab Tab
 check "users panel: endpoints with device state" wait_re '^1001 +[^ ].* (Not in use|In use|Ringing|On hold|Busy)'
 keys Tab
 check "resync key shows the result" bash -c 'tmux -S "$1" send-keys -t t s' _ "$TMP/tmux.sock"
-check "resync result: new/updated/removed" wait_re 'resync: 0 new, 0 updated, 0 removed, 12 unchanged' 30
+check "resync result: new/updated/removed" wait_re 'resync: 0 new, 0 updated, 0 removed, 0 linked, 12 unchanged' 30
 
 # ------------------------------------------------- PBX restart, users added
 stop_lab
@@ -154,8 +154,17 @@ keys Enter; wait_for "Tenant id"; keys 3
 check "PBX tab offers live and resync" wait_for "l: live · s: resync"
 keys s
 check "resync shows its progress" wait_re 'resync: syncing [0-9]+/3000' 30
-check "resync shows its result" wait_re 'resync: [0-9]+ new, [0-9]+ updated, [0-9]+ removed, [0-9]+ unchanged' 120
+check "resync shows its result" wait_re 'resync: [0-9]+ new, [0-9]+ updated, [0-9]+ removed, [0-9]+ linked, [0-9]+ unchanged' 120
 check "synced users stored (the new ones too)" bash -c '"$1" --db "$2" customer show "Acme Télécom" --json | grep -q "\"4000\""' _ "$PROG" "$DB"
+# the console's resync honours the connection's switches, as 'pbx resync' does
+check "user sync turned off (CLI)" cli pbx update "Acme Télécom" --no-sync
+keys s
+check "console resync refused with sync off" wait_for "resync: user sync is off for this connection"
+check "user sync on again" cli pbx update "Acme Télécom" --sync
+check "connection disabled (CLI)" cli pbx disable "Acme Télécom"
+keys s
+check "console resync refused when disabled" wait_for "resync: the PBX connection is disabled"
+check "connection enabled again" cli pbx enable "Acme Télécom"
 
 # quit cleanly: threads joined, terminal restored, exit 0
 keys q
