@@ -131,5 +131,13 @@ typedef struct {
 } pd_subcmd;
 int pd_cli_group(pd_cli *c, const char *group, const pd_subcmd *subs, int argc, char **argv,
                  const char *help);
+/* The groups' sub-command tables: the dispatch and the top-level help. */
+extern const pd_subcmd pd_cli_customer_subs[];
+extern const pd_subcmd pd_cli_user_subs[];
+extern const pd_subcmd pd_cli_role_subs[];
+extern const pd_subcmd pd_cli_template_subs[];
+extern const pd_subcmd pd_cli_pbx_subs[];
+extern const pd_subcmd pd_cli_outbox_subs[];
+extern const pd_subcmd pd_cli_billing_subs[];
 
 #endif

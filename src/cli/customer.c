@@ -714,12 +714,13 @@ static int cmd_trial(pd_cli *c, int argc, char **argv)
 	return pd_cli_group(c, "customer trial", subs, argc, argv, help_trial);
 }
 
+const pd_subcmd pd_cli_customer_subs[] = {
+    {"list", cmd_list},     {"show", cmd_show},     {"create", cmd_create},
+    {"update", cmd_update}, {"delete", cmd_delete}, {"restore", cmd_restore},
+    {"trial", cmd_trial},   {NULL, NULL},
+};
+
 int pd_cli_customer_cmd(pd_cli *c, int argc, char **argv)
 {
-	static const pd_subcmd subs[] = {
-	    {"list", cmd_list},     {"show", cmd_show},     {"create", cmd_create},
-	    {"update", cmd_update}, {"delete", cmd_delete}, {"restore", cmd_restore},
-	    {"trial", cmd_trial},   {NULL, NULL},
-	};
-	return pd_cli_group(c, "customer", subs, argc, argv, help_group);
+	return pd_cli_group(c, "customer", pd_cli_customer_subs, argc, argv, help_group);
 }

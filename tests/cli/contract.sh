@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Issue 11, "the command line keeps its contract" (SPEC §4.1): --json errors
+# wherever --json is, customers found by reference, every command in --help,
+# ISO 8601 times, the internal-system warning.
+source "$(dirname "$0")/lib.sh"
+DOCS="$(dirname "$0")/../../docs"
+
+# jerr NAME RC CODE [FIELD]: exit code RC, stderr is one JSON error document
+# with that code (and field), and stdout carries the same document.
+jerr() {
+	local name=$1 rc=$2 code=$3 field=${4-}
+	if [[ $RC != "$rc" ]]; then
+		not_ok "$name" "exit code $RC, expected $rc"
+		return
+	fi
+	local got
+	got=$(printf '%s' "$ERR" | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+e = d["error"]
+assert set(e) >= {"code", "field", "message"}, e
+print(e["code"], e["field"] or "")
+' 2>&1)
+	if [[ $got != "$code ${field}" && $got != "$code $field" ]]; then
+		not_ok "$name" "stderr JSON: $got, expected $code $field"
+		return
+	fi
+	if ! printf '%s' "$OUT" | /usr/bin/python3 -c 'import json,sys; json.load(sys.stdin)["error"]["code"]' 2>/dev/null; then
+		not_ok "$name" "stdout is not the JSON error"
+		return
+	fi
+	ok "$name"
+}
+
+# ---- --json anywhere: every failure is a JSON error on stderr ----
+run --bogus customer list --json
+jerr "unknown global option before --json" 64 usage
+run --db
+jerr_plain_rc=$RC
+[[ $jerr_plain_rc == 64 && $ERR != *'"error"'* ]] && ok "without --json the error stays text" || not_ok "without --json the error stays text" "$ERR"
+run_raw --db "$DB" --config "$CONF" --json --db
+jerr "missing global option value" 64 usage
+run customer --json
+jerr "group without a sub-command" 64 usage
+run customer frobnicate --json
+jerr "unknown sub-command" 64 usage
+run customer show --bogus --json
+jerr "unknown option before --json" 64 usage
+run customer show --json
+jerr "missing argument" 64 usage
+run customer show a b --json
+jerr "extra argument" 64 usage
+run customer create --name X --json
+jerr "missing required option" 64 usage product_type
+run customer create --name X --password=p --json
+jerr "secret on the command line" 64 usage secret
+run --json frobnicate
+jerr "unknown command" 64 usage
+run --json --noc customer list
+jerr "--noc with a command" 64 usage
+run customer show Nobody --json
+jerr "not found" 66 notfound customer
+PROVDESK_TODAY=2026-13-01 run customer list --json
+jerr "bad PROVDESK_TODAY" 78 config PROVDESK_TODAY
+printf '[ui]\ntheme = \n[nosuch]\nx = 1\n' >"$TMP/bad.conf"
+run_raw --db "$DB" --config "$TMP/bad.conf" customer list --json
+jerr "bad configuration" 78 config ui.theme
+run customer list --sort nope --json
+jerr "bad option value" 64 usage sort
+run customer show -- --json
+expect "--json after -- is an argument" 66 "" "--json"
+
+# ---- --help lists every command of the dispatcher ----
+run --help
+expect "--help" 0 "outbox list|retry|send"
+help_out=$OUT
+# the man page's command lines without font changes and with plain dashes
+sed 's/\\f[BIRP]//g; s/\\-/-/g' "$DOCS/provdesk.1" >"$TMP/man.txt"
+# every "group sub|sub" line of the help runs as a command with --help
+while read -r cmd subs _; do
+	[[ $cmd == help ]] && continue
+	if [[ $subs == *"|"* || $subs =~ ^[a-z]+$ && $cmd != catalogue && $cmd != audit && $cmd != import && $cmd != lab-pbx ]]; then
+		IFS='|' read -r -a list <<<"$subs"
+		for s in "${list[@]}"; do
+			run "$cmd" "$s" --help
+			if [[ $RC == 0 && -n $OUT ]]; then ok "help: $cmd $s"; else not_ok "help: $cmd $s" "no help"; fi
+			grep -E "^\.B $cmd " "$TMP/man.txt" | grep -qw -- "$s" &&
+				ok "man page: $cmd $s" || not_ok "man page: $cmd $s" "missing in docs/provdesk.1"
+			grep -E "^provdesk $cmd " "$DOCS/user-guide.md" | grep -qw -- "$s" &&
+				ok "user guide: $cmd $s" || not_ok "user guide: $cmd $s" "missing in docs/user-guide.md"
+		done
+	else
+		run "$cmd" --help
+		if [[ $RC == 0 && -n $OUT ]]; then ok "help: $cmd"; else not_ok "help: $cmd" "no help"; fi
+		grep -qE "^\.B $cmd( |$)" "$TMP/man.txt" && ok "man page: $cmd" || not_ok "man page: $cmd" "missing in docs/provdesk.1"
+		grep -qE "^provdesk $cmd( |$)" "$DOCS/user-guide.md" && ok "user guide: $cmd" || not_ok "user guide: $cmd" "missing in docs/user-guide.md"
+	fi
+done < <(printf '%s\n' "$help_out" | sed -n '/^Without a command/,/^$/p' | grep '^  [a-z]')
+run help outbox send
+expect "help outbox send" 0 "outbox send"
+
+finish
