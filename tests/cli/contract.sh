@@ -99,4 +99,59 @@ done < <(printf '%s\n' "$help_out" | sed -n '/^Without a command/,/^$/p' | grep 
 run help outbox send
 expect "help outbox send" 0 "outbox send"
 
+# ---- timestamps in --json are ISO 8601 UTC ----
+# jiso NAME: every "at"/"*_at" key of the JSON in $OUT is null or
+# YYYY-MM-DDTHH:MM:SSZ, and there is at least one.
+jiso() {
+	local got
+	got=$(printf '%s' "$OUT" | /usr/bin/python3 -c '
+import json, re, sys
+n = 0
+bad = []
+def walk(v):
+    global n
+    if isinstance(v, dict):
+        for k, x in v.items():
+            if k == "at" or k.endswith("_at"):
+                n += 1
+                if x is not None and not (isinstance(x, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", x)):
+                    bad.append("%s=%r" % (k, x))
+            walk(x)
+    elif isinstance(v, list):
+        for x in v:
+            walk(x)
+walk(json.load(sys.stdin))
+print("none" if n == 0 else ("ok" if not bad else " ".join(bad)))
+' 2>&1)
+	if [[ $got == ok ]]; then ok "$1"; else not_ok "$1" "timestamps: $got"; fi
+}
+run customer create --name "Horloge SA" --product-type analytics-pro --country FR \
+	--reference R-1234 --admin-name "Ana" --admin-email ana@horloge.example --json
+expect "create for the timestamps" 0
+jiso "customer create --json times"
+jeq "created_at at the test clock's noon" 'd["created_at"]' "2026-11-10T12:00:00Z"
+jeq "updated_at is ISO, not epoch" 'd["updated_at"]' "2026-11-10T12:00:00Z"
+run customer list --json
+jiso "customer list --json times"
+run audit --json
+jiso "audit --json times"
+run outbox list --json
+jiso "outbox list --json times"
+export PD_TEST_SECRET=s3cret
+run pbx add "Horloge SA" --platform asterisk-ami --host 127.0.0.1 --port 5038 \
+	--username u --secret-env PD_TEST_SECRET --disabled
+expect "pbx add for the status" 0
+# the monitor's row, as a console's monitor would have written it
+/usr/bin/python3 - "$DB" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+cid = db.execute("SELECT id FROM customers WHERE name = 'Horloge SA'").fetchone()[0]
+db.execute("INSERT OR REPLACE INTO pbx_status(customer_id, state, updated_at) VALUES (?, 'up', 1794312000)", (cid,))
+db.commit()
+PY
+run pbx status "Horloge SA" --json
+expect "pbx status --json" 0
+jiso "pbx status --json times"
+jeq "pbx status updated_at" 'd["updated_at"]' "2026-11-10T12:00:00Z"
+
 finish
