@@ -154,4 +154,22 @@ expect "pbx status --json" 0
 jiso "pbx status --json times"
 jeq "pbx status updated_at" 'd["updated_at"]' "2026-11-10T12:00:00Z"
 
+# ---- provdesk.conf: a theme that does not exist, bad [smtp] values ----
+conf_refused() { # NAME CONTENT WORDS
+	printf '%b' "$2" >"$TMP/c.conf"
+	run_raw --db "$DB" --config "$TMP/c.conf" customer list
+	expect "$1" 78 "" "$3"
+}
+conf_refused "unknown theme refused at start" '[ui]\ntheme = neon\n' "c.conf:2: ui.theme: no theme 'neon'"
+conf_refused "smtp url not smtp(s)" '[smtp]\nurl = http://mail.example\n' "c.conf:2: smtp.url"
+conf_refused "smtp bad port" '[smtp]\n\nurl = smtp://mail.example:70000\n' "c.conf:3: smtp.url: bad port"
+conf_refused "smtp bad TLS mode" '[smtp]\nstarttls = sometimes\n' "c.conf:2: smtp.starttls"
+printf 'pw\n' >"$TMP/smtp.pw"
+chmod 0644 "$TMP/smtp.pw"
+conf_refused "password file readable by others" "[smtp]\\npassword_file = $TMP/smtp.pw\\n" "mode 0644, must not be readable by others"
+chmod 0600 "$TMP/smtp.pw"
+printf '[smtp]\npassword_file = %s\n[ui]\ntheme = noc-dark\n' "$TMP/smtp.pw" >"$TMP/c.conf"
+run_raw --db "$DB" --config "$TMP/c.conf" customer list --json
+expect "a 0600 password file and a shipped theme are fine" 0
+
 finish
