@@ -193,7 +193,8 @@ pd_store *pd_cli_store(pd_cli *c, pd_err *e)
  * on stderr, in place of the text line, so a script can parse what it
  * captured there; the same document also goes to stdout, where scripts
  * read the --json result. */
-static void print_json_error(pd_status st, const char *field, int line, const char *msg)
+void pd_cli_json_error(pd_status st, const char *field, int line, const char *msg,
+                       bool also_stdout)
 {
 	json_t *err = json_object();
 	json_object_set_new(err, "code", json_string(pd_status_code(st)));
@@ -206,8 +207,10 @@ static void print_json_error(pd_status st, const char *field, int line, const ch
 	fflush(stdout);
 	json_dumpf(doc, stderr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	fputc('\n', stderr);
-	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	fputc('\n', stdout);
+	if (also_stdout) {
+		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+	}
 	json_decref(doc);
 }
 
@@ -216,7 +219,7 @@ int pd_cli_fail(pd_cli *c, const pd_err *e)
 	pd_status st = e->status == PD_OK ? PD_E_INTERNAL : e->status;
 	const char *msg = e->message[0] ? e->message : pd_status_message(st);
 	if (c->json) {
-		print_json_error(st, e->field, e->line, msg);
+		pd_cli_json_error(st, e->field, e->line, msg, true);
 		return pd_status_exit_code(st);
 	}
 	fprintf(stderr, "%s: ", c->prog ? c->prog : "provdesk");
@@ -250,7 +253,7 @@ __attribute__((format(printf, 3, 0))) static int vusage(pd_cli *c, const char *f
 	char msg[512];
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	if (c->json)
-		print_json_error(PD_E_USAGE, field, 0, msg);
+		pd_cli_json_error(PD_E_USAGE, field, 0, msg, true);
 	else
 		fprintf(stderr, "provdesk: %s\n", msg);
 	return pd_status_exit_code(PD_E_USAGE);

@@ -46,6 +46,10 @@ bool pd_cli_int(pd_cli *c, const char *opt, const char *s, long min, long max, l
 /* Usage error naming `field` (for --json). Returns 64. */
 int pd_cli_usage_field(pd_cli *c, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The --json error document on stderr (and stdout when also_stdout: a
+ * command whose stdout already holds its own JSON result passes false). */
+void pd_cli_json_error(pd_status st, const char *field, int line, const char *msg,
+                       bool also_stdout);
 /* Failure with a status/field/message built here. */
 int pd_cli_failf(pd_cli *c, pd_status st, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

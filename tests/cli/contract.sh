@@ -172,4 +172,36 @@ printf '[smtp]\npassword_file = %s\n[ui]\ntheme = noc-dark\n' "$TMP/smtp.pw" >"$
 run_raw --db "$DB" --config "$TMP/c.conf" customer list --json
 expect "a 0600 password file and a shipped theme are fine" 0
 
+# ---- import: every error of every row, row by row, by default ----
+H='name,product_type,country,reference,notes,time_zone,trial_days,internal,admin_name,admin_email,admin_extension'
+{
+	echo "$H"
+	echo ',analytics-pro,Atlantis,,,,,,A,not-an-email,12ab'             # line 2
+	echo 'Fine Import,analytics-pro,FR,,,,,,F,fine@import.example,'      # line 3
+	echo 'Multi,platinum,FR,,,Mars/Base,x,maybe,M,m@multi.example,'     # line 4
+	echo 'Long Trial,analytics-pro,FR,,,,400,,,bad@,'                   # line 5
+} >"$TMP/multi.csv"
+run import "$TMP/multi.csv"
+expect "rows with several errors refused" 65 "" "nothing imported"
+for want in "line 2: name:" "line 2: country:" "line 2: admin_email:" "line 2: admin_extension:" \
+	"line 4: product_type:" "line 4: time_zone:" "line 4: trial_days:" "line 4: internal:" \
+	"line 5: trial_days:" "line 5: admin_name:" "line 5: admin_email:"; do
+	check "import reports '$want'" grep -q "$want" "$TMP/err"
+done
+check "import: the good row has no error" bash -c "! grep -q 'line 3:' '$TMP/err'"
+check "import: errors in line order" bash -c "grep -o 'line [0-9]*' '$TMP/err' | sort -s -k2n -c"
+run import "$TMP/multi.csv" --json
+expect "import --json with several errors" 65
+jeq "json: every error of line 2" '[x["field"] for x in d["results"][0]["errors"]]' '["name", "country", "admin_email", "admin_extension"]'
+jeq "json: every error of line 4" 'sorted(x["field"] for x in d["results"][2]["errors"])' '["internal", "product_type", "time_zone", "trial_days"]'
+jeq "json: first error kept as field/message" 'd["results"][0]["field"]' name
+run import "$TMP/multi.csv" --json
+jerr_out=$OUT
+OUT=$ERR
+jeq "import --json: the error on stderr is JSON" 'd["error"]["code"]' invalid
+jeq "import --json: the error names the first line" 'd["error"]["line"]' 2
+OUT=$jerr_out
+run import "$TMP/multi.csv" --verbose
+expect "--verbose still accepted" 65 "" "line 4: internal:"
+
 finish
