@@ -513,7 +513,7 @@ static int cmd_test(pd_cli *c, int argc, char **argv)
 			json_object_set_new(er, "message", json_string(e.message));
 			json_object_set_new(o, "error", er);
 			pd_cli_print_json(c, o);
-			fprintf(stderr, "provdesk: %s\n", e.message);
+			pd_cli_json_error(fst, "pbx", 0, e.message, false);
 			rc = pd_status_exit_code(fst);
 		} else {
 			json_decref(r.steps);

@@ -154,6 +154,20 @@ expect "pbx status --json" 0
 jiso "pbx status --json times"
 jeq "pbx status updated_at" 'd["updated_at"]' "2026-11-10T12:00:00Z"
 
+# pbx test --json: the steps on stdout, the failure as JSON on stderr
+run pbx update "Horloge SA" --port 1
+expect "pbx on a closed port" 0
+run pbx test "Horloge SA" --json
+if [[ $RC != 0 ]]; then
+	jout=$OUT
+	OUT=$ERR
+	jeq "pbx test --json: stderr is the JSON error" 'd["error"]["field"]' pbx
+	OUT=$jout
+	jeq "pbx test --json: stdout has the steps" 'd["ok"]' false
+else
+	not_ok "pbx test on a closed port fails" "exit 0"
+fi
+
 # ---- provdesk.conf: a theme that does not exist, bad [smtp] values ----
 conf_refused() { # NAME CONTENT WORDS
 	printf '%b' "$2" >"$TMP/c.conf"
