@@ -62,7 +62,7 @@ pd_status pd_cli_country(const pd_geo *g, const char *in, const char *field, cha
                          pd_err *e);
 /* Role by key or display name; "none"/"" gives *key NULL. */
 pd_status pd_cli_role(const pd_catalogue *cat, const char *in, const char **key, pd_err *e);
-/* Resolve CUSTOMER (tenant id, #rowid or name). */
+/* Resolve CUSTOMER (tenant id, #rowid, name, else reference). */
 pd_status pd_cli_customer(pd_cli *c, const char *id, pd_customer *out, pd_err *e);
 /* The same when only the row id is wanted. A NULL id (no CUSTOMER given:
  * every customer) gives 0; the store is opened either way. */

@@ -168,6 +168,61 @@ else
 	not_ok "pbx test on a closed port fails" "exit 0"
 fi
 
+# ---- a reference (and a tenant id) wherever a customer is named ----
+run customer create --name "Aaa R-1234 Holding" --product-type analytics-pro --country FR \
+	--reference R-12345 --admin-name "Bo" --admin-email bo@aaa.example
+expect "a customer whose name contains the reference" 0
+run customer show R-1234 --json
+expect "customer show REFERENCE" 0
+jeq "show by reference finds the customer" 'd["name"]' "Horloge SA"
+TENANT=$(jv 'd["tenant_id"]')
+run customer show r-1234 --json
+jeq "reference in another case" 'd["name"]' "Horloge SA"
+run customer show "$TENANT" --json
+jeq "customer show TENANT_ID" 'd["name"]' "Horloge SA"
+run customer update R-1234 --notes "found by reference" --json
+jeq "customer update REFERENCE" 'd["notes"]' "found by reference"
+run user add R-1234 --name "Cy" --email cy@horloge.example
+expect "user add REFERENCE" 0
+run user list R-1234 --json
+jeq "user list REFERENCE" 'len(d)' 2
+run role assign R-1234 cy@horloge.example agent
+expect "role assign REFERENCE" 0
+run user list "$TENANT" --json
+jeq "user list TENANT_ID" '[u["role"] for u in d if u["email"] == "cy@horloge.example"]' '["agent"]'
+run pbx show R-1234 --json
+expect "pbx show REFERENCE" 0 '"host"'
+run pbx status R-1234 --json
+expect "pbx status REFERENCE" 0
+run pbx disable "$TENANT"
+expect "pbx disable TENANT_ID" 0
+run audit R-1234 --json
+jeq "audit REFERENCE" 'len(d) > 0' true
+run outbox list R-1234 --json
+jeq "outbox list REFERENCE" 'len(d)' 2
+run customer trial extend R-1234 --days 5
+expect "customer trial REFERENCE (found: it has no trial)" 65 "" 'customer "Horloge SA" has no trial'
+run customer delete R-1234 --confirm "Horloge SA"
+expect "customer delete REFERENCE" 0
+run customer restore R-1234 --json
+jeq "customer restore REFERENCE (a deleted customer)" '[d["name"], d["status"]]' '["Horloge SA", "active"]'
+run customer show R-9999
+expect "unknown reference" 66 "" "no customer with tenant id, name or reference 'R-9999'"
+run customer create --name "Twin" --product-type analytics-pro --country FR \
+	--reference R-1234 --admin-name "Tw" --admin-email tw@twin.example
+run customer show R-1234
+expect "a reference two customers share is refused" 64 "" "several customers"
+run customer update Twin --reference R-7777
+expect "twin gets its own reference" 0
+# ---- the exact reference sorts first in the filter ----
+run customer list --filter R-1234 --json
+jeq "filter: the exact reference first" '[c["name"] for c in d]' '["Horloge SA", "Aaa R-1234 Holding"]'
+run customer list --filter r-1234 --sort name --desc --json
+jeq "filter: first whatever the sort" 'd[0]["name"]' "Horloge SA"
+run customer list --filter R-1234
+expect "filter table" 0
+check "table: the exact reference on the first row" bash -c "sed -n 2p '$TMP/out' | grep -q 'Horloge SA'"
+
 # ---- provdesk.conf: a theme that does not exist, bad [smtp] values ----
 conf_refused() { # NAME CONTENT WORDS
 	printf '%b' "$2" >"$TMP/c.conf"
