@@ -223,6 +223,28 @@ run customer list --filter R-1234
 expect "filter table" 0
 check "table: the exact reference on the first row" bash -c "sed -n 2p '$TMP/out' | grep -q 'Horloge SA'"
 
+# ---- marking a customer internal warns: not billed, how many are left ----
+printf '[customers]\ninternal_systems_limit = 2\n' >"$TMP/int.conf"
+pdi() { run_raw --db "$DB" --config "$TMP/int.conf" "$@"; }
+pdi customer create --name "Labo Interne" --product-type analytics-pro --country FR \
+	--internal --admin-name "Li" --admin-email li@labo.example
+expect "create --internal warns on stderr" 0 "Created customer Labo Interne" \
+	'warning: "Labo Interne" is an internal system: for the reseller'"'"'s internal use only, it will not be billed. 1 of 2 internal systems left'
+check "create --internal: stdout has no warning" bash -c "! grep -q warning '$TMP/out'"
+pdi customer create --name "Externe" --product-type analytics-pro --country FR \
+	--admin-name "Ex" --admin-email ex@externe.example --json
+jeq "no warning for a customer not internal" 'd["warnings"]' '[]'
+check "nothing on stderr for a customer not internal" test -z "$ERR"
+pdi customer update Externe --internal --json
+expect "update --internal --json" 0
+jeq "update --internal: warnings in the JSON" 'len(d["warnings"])' 1
+jeq "update --internal: the warning says none left" '"0 of 2 internal systems left" in d["warnings"][0] and "will not be billed" in d["warnings"][0]' true
+check "update --internal --json: stderr stays empty" test -z "$ERR"
+pdi customer update Externe --internal --notes "again"
+check "no warning when it already was internal" bash -c "! grep -q warning '$TMP/err'"
+pdi customer update Externe --no-internal
+check "no warning when the flag is cleared" bash -c "! grep -q warning '$TMP/err'"
+
 # ---- provdesk.conf: a theme that does not exist, bad [smtp] values ----
 conf_refused() { # NAME CONTENT WORDS
 	printf '%b' "$2" >"$TMP/c.conf"
