@@ -416,37 +416,50 @@ static pd_status page_main(pd_store *s, const pd_query *q, int kind, const pd_ro
 	return PD_OK;
 }
 
+/* Display order of two pinned rows: the sort key, then the id. arg: the
+ * query (qsort_r, so no shared state between threads). */
+static int cmp_pinned(const void *pa, const void *pb, void *arg)
+{
+	const pd_query *q = arg;
+	const pd_row *a = pa, *b = pb;
+	int r = sort_cols[q->sort].text
+	            ? strcmp(a->sort_sval ? a->sort_sval : "", b->sort_sval ? b->sort_sval : "")
+	            : (a->sort_ival > b->sort_ival) - (a->sort_ival < b->sort_ival);
+	if (!r)
+		r = (a->c.id > b->c.id) - (a->c.id < b->c.id);
+	return q->descending ? -r : r;
+}
+
 /* The rows whose reference is exactly the filter (as typed, or in upper or
  * lower case) among the filter's matches, in the query's order: they come
  * first whatever the sort, so typing a reference puts its customer on top.
- * Found through the reference index; usually none or one. */
+ * Found through the reference index; usually none or one, so they are
+ * ordered here, and one cached statement serves every sort (?8 picks the
+ * sort column, in sort_cols order). */
 static pd_status pinned_rows(pd_store *s, const pd_query *q, pd_row **out, size_t *n, pd_err *e)
 {
 	*out = NULL;
 	*n = 0;
 	if (filter_mode(q->filter) == F_NONE)
 		return PD_OK;
-	const char *col = sort_cols[q->sort].col;
-	const char *dir = q->descending ? "DESC" : "ASC";
-	pd_buf b = {0};
-	pd_buf_printf(&b,
-	              "SELECT " CUST_COLS ", c.n_users, %s,"
-	              " CASE WHEN p.id IS NULL THEN NULL WHEN p.enabled = 0 THEN 'disabled'"
-	              " ELSE coalesce(ps.state, 'not started') END"
-	              " FROM customers c LEFT JOIN pbx p ON p.customer_id = c.id"
-	              " LEFT JOIN pbx_status ps ON ps.customer_id = c.id"
-	              " WHERE c.reference IN (?5, ?6, ?7) AND c.search LIKE ?1 ESCAPE '\\'%s"
-	              " ORDER BY %s %s, c.id %s",
-	              col, q->include_deleted ? "" : " AND c.deleted_at = 0", col, dir, dir);
-	/* prepared per call: st_get caches by the text's address, and this
-	 * text is built here (a few tens of microseconds per page) */
-	sqlite3_stmt *st = NULL;
-	int prc = sqlite3_prepare_v2(s->db, b.s, -1, &st, NULL);
-	pd_buf_free(&b);
-	if (prc != SQLITE_OK)
-		return st_fail(s, prc, e, "grid reference");
+	static const char sql[] =
+	    "SELECT " CUST_COLS ", c.n_users,"
+	    " CASE ?8 WHEN 0 THEN c.name_key WHEN 1 THEN c.product_type WHEN 2 THEN c.reference"
+	    " WHEN 3 THEN c.country WHEN 4 THEN c.status_key WHEN 5 THEN c.internal_system"
+	    " WHEN 6 THEN c.n_users ELSE c.created_at END,"
+	    " CASE WHEN p.id IS NULL THEN NULL WHEN p.enabled = 0 THEN 'disabled'"
+	    " ELSE coalesce(ps.state, 'not started') END"
+	    " FROM customers c LEFT JOIN pbx p ON p.customer_id = c.id"
+	    " LEFT JOIN pbx_status ps ON ps.customer_id = c.id"
+	    " WHERE c.reference IN (?5, ?6, ?7) AND c.search LIKE ?1 ESCAPE '\\'"
+	    " AND (?9 OR c.deleted_at = 0)";
+	sqlite3_stmt *st = st_get(s, sql, e);
+	if (!st)
+		return FAILED(e);
 	sqlite3_bind_text(st, 1, like_pattern(q->filter), -1, free);
 	bind_ref_variants(st, q->filter);
+	sqlite3_bind_int(st, 8, (int)q->sort);
+	sqlite3_bind_int(st, 9, q->include_deleted);
 	pd_day today = q->today ? q->today : pd_today();
 	size_t cap = 0;
 	int rc;
@@ -457,7 +470,7 @@ static pd_status pinned_rows(pd_store *s, const pd_query *q, pd_row **out, size_
 		}
 		row_from(st, q, today, &(*out)[(*n)++]);
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		pd_rows_free(*out, *n);
 		free(*out);
@@ -465,6 +478,8 @@ static pd_status pinned_rows(pd_store *s, const pd_query *q, pd_row **out, size_
 		*n = 0;
 		return st_fail(s, rc, e, "grid reference");
 	}
+	if (*n > 1)
+		qsort_r(*out, *n, sizeof **out, cmp_pinned, (void *)q);
 	return PD_OK;
 }
 
