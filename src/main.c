@@ -78,6 +78,9 @@ int main(int argc, char **argv)
 		}
 		return rc;
 	}
+	if (g.json)
+		return pd_cli_usage(&c, "--json needs a command (the console has no JSON output); "
+		                        "try 'provdesk --help'");
 	if (g.demo && !g.db_path)
 		c.db_path = c.db_owned = pd_cli_demo_db_path();
 	rc = pd_cli_load(&c);

@@ -58,6 +58,8 @@ run --json frobnicate
 jerr "unknown command" 64 usage
 run --json --noc customer list
 jerr "--noc with a command" 64 usage
+run --json
+jerr "--json without a command (not the console)" 64 usage
 run customer show Nobody --json
 jerr "not found" 66 notfound customer
 PROVDESK_TODAY=2026-13-01 run customer list --json
