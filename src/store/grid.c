@@ -113,17 +113,22 @@ static void add_base(pd_buf *b, const pd_query *q, int filt, bool excl)
 }
 
 /* Build (once per connection) the statement for one shape of query.
- * Parameters: ?1 filter, ?2 anchor key, ?3 anchor id, ?4 limit.
+ * Parameters: ?1 filter, ?2 anchor key, ?3 anchor id, ?4 limit, ?5..?7 the
+ * pinned reference (excl: only when some row has it, so that the usual
+ * filter's early-stopping scan costs what it did).
  * A keyset step is two index seeks: the rest of the anchor's tie group
  * (col = key AND id beyond) and the rows strictly beyond key; a row-value
  * (col, id) > (key, id) would only seek on col and then walk every tie,
  * which is most of the table for status, internal or users. */
-static sqlite3_stmt *grid_stmt(pd_store *s, const pd_query *q, int kind, int filt, pd_err *e)
+static sqlite3_stmt *grid_stmt(pd_store *s, const pd_query *q, int kind, int filt, bool excl,
+                               pd_err *e)
 {
-	size_t idx = ((((size_t)q->sort * 2 + q->descending) * F__COUNT + (size_t)filt) * 2 +
-	              q->include_deleted) *
-	                 8 +
-	             (size_t)kind;
+	size_t idx = (((((size_t)q->sort * 2 + q->descending) * F__COUNT + (size_t)filt) * 2 +
+	               q->include_deleted) *
+	                  8 +
+	              (size_t)kind) *
+	                 2 +
+	             excl;
 	if (s->grid[idx]) {
 		sqlite3_reset(s->grid[idx]);
 		sqlite3_clear_bindings(s->grid[idx]);
@@ -149,11 +154,11 @@ static sqlite3_stmt *grid_stmt(pd_store *s, const pd_query *q, int kind, int fil
 	} else if (kind == K_POSITION) {
 		/* Rows before the anchor in display order. */
 		pd_buf_add(&b, "SELECT (SELECT count(*) FROM customers c WHERE 1");
-		add_base(&b, q, filt, true);
+		add_base(&b, q, filt, excl);
 		pd_buf_printf(
 		    &b, " AND %s = ?2 AND c.id %s ?3) + (SELECT count(*) FROM customers c WHERE 1",
 		    col, gt);
-		add_base(&b, q, filt, true);
+		add_base(&b, q, filt, excl);
 		pd_buf_printf(&b, " AND %s %s ?2)", col, gt);
 	} else {
 		pd_buf_printf(&b,
@@ -164,24 +169,24 @@ static sqlite3_stmt *grid_stmt(pd_store *s, const pd_query *q, int kind, int fil
 		              " LEFT JOIN pbx_status ps ON ps.customer_id = c.id WHERE 1",
 		              col);
 		if ((kind == K_FIRST || kind == K_LAST) && (filt == F_NONE || filt == F_SCAN)) {
-			add_base(&b, q, filt, true);
+			add_base(&b, q, filt, excl);
 		} else if (kind == K_FIRST || kind == K_LAST) {
 			/* Matches come from the index or the id pass: sort only
 			 * (key, id) pairs, then read the page's rows. */
 			pd_buf_add(&b, " AND c.id IN (SELECT id FROM (SELECT c.id AS id FROM "
 			               "customers c WHERE 1");
-			add_base(&b, q, filt, true);
+			add_base(&b, q, filt, excl);
 			pd_buf_printf(&b, " ORDER BY %s %s, c.id %s LIMIT ?4))", col, dir, dir);
 		} else {
 			const char *tie = kind == K_FROM ? (up ? ">=" : "<=") : gt;
 			pd_buf_add(&b, " AND c.id IN (SELECT id FROM (SELECT c.id AS id FROM "
 			               "customers c WHERE 1");
-			add_base(&b, q, filt, true);
+			add_base(&b, q, filt, excl);
 			pd_buf_printf(&b, " AND %s = ?2 AND c.id %s ?3 ORDER BY c.id %s LIMIT ?4)",
 			              col, tie, dir);
 			pd_buf_add(&b, " UNION ALL SELECT id FROM (SELECT c.id AS id FROM "
 			               "customers c WHERE 1");
-			add_base(&b, q, filt, true);
+			add_base(&b, q, filt, excl);
 			pd_buf_printf(&b, " AND %s %s ?2 ORDER BY %s %s, c.id %s LIMIT ?4))", col,
 			              gt, col, dir, dir);
 		}
@@ -352,11 +357,12 @@ static int budget_cb(void *arg)
 
 /* Run one page statement. budget: stop with SQLITE_INTERRUPT (and no rows
  * kept) once the scan has cost more than the budget. */
-static int run_page(pd_store *s, const pd_query *q, int kind, int filt, const pd_row *anchor,
+static int run_page(pd_store *s, const pd_query *q, int kind, int filt, bool excl,
+                    const pd_row *anchor,
                     size_t limit, bool budget, pd_row *rows, size_t *n, pd_err *e)
 {
 	*n = 0;
-	sqlite3_stmt *st = grid_stmt(s, q, kind, filt, e);
+	sqlite3_stmt *st = grid_stmt(s, q, kind, filt, excl, e);
 	if (!st)
 		return SQLITE_ERROR;
 	if (bind_query(s, st, q, filt, anchor, e) != PD_OK) {
@@ -383,9 +389,10 @@ static int run_page(pd_store *s, const pd_query *q, int kind, int filt, const pd
 	return rc;
 }
 
-/* One page of the sorted stream (without the pinned rows). */
-static pd_status page_main(pd_store *s, const pd_query *q, int kind, const pd_row *anchor,
-                           size_t limit, pd_row *rows, size_t *n, pd_err *e)
+/* One page of the sorted stream (without the pinned rows when excl). */
+static pd_status page_main(pd_store *s, const pd_query *q, int kind, bool excl,
+                           const pd_row *anchor, size_t limit, pd_row *rows, size_t *n,
+                           pd_err *e)
 {
 	*n = 0;
 	if (limit == 0)
@@ -393,14 +400,14 @@ static pd_status page_main(pd_store *s, const pd_query *q, int kind, const pd_ro
 	int filt = filter_mode(q->filter);
 	int rc;
 	if (filt == F_NONE) {
-		rc = run_page(s, q, kind, F_NONE, anchor, limit, false, rows, n, e);
+		rc = run_page(s, q, kind, F_NONE, false, anchor, limit, false, rows, n, e);
 	} else {
 		/* The early-stopping scan first; past its budget, the bounded way. */
 		rc = s->scan_budget < 0
 		         ? SQLITE_INTERRUPT
-		         : run_page(s, q, kind, F_SCAN, anchor, limit, true, rows, n, e);
+		         : run_page(s, q, kind, F_SCAN, excl, anchor, limit, true, rows, n, e);
 		if (rc == SQLITE_INTERRUPT)
-			rc = run_page(s, q, kind, filt, anchor, limit, false, rows, n, e);
+			rc = run_page(s, q, kind, filt, excl, anchor, limit, false, rows, n, e);
 	}
 	if (rc == SQLITE_ERROR && e->status != PD_OK)
 		return e->status;
@@ -524,7 +531,7 @@ pd_status store_customer_page(pd_store *s, const pd_query *q, pd_page_dir dir, c
 		return r;
 	if (np == 0) {
 		free(pin);
-		return page_main(s, q, kind, anchor, limit, rows, n, e);
+		return page_main(s, q, kind, false, anchor, limit, rows, n, e);
 	}
 	/* Display order: the pinned rows, then the sorted stream. */
 	size_t at = pinned_index(pin, np, anchor);
@@ -535,7 +542,7 @@ pd_status store_customer_page(pd_store *s, const pd_query *q, pd_page_dir dir, c
 		size_t to = from + limit < np ? from + limit : np;
 		take_pinned(pin, from, to, rows, n);
 		if (*n < limit) {
-			r = page_main(s, q, K_FIRST, NULL, limit - *n, rows + *n, &m, e);
+			r = page_main(s, q, K_FIRST, true, NULL, limit - *n, rows + *n, &m, e);
 			*n += m;
 		}
 	} else if (in_pin && kind == K_BEFORE) {
@@ -543,7 +550,7 @@ pd_status store_customer_page(pd_store *s, const pd_query *q, pd_page_dir dir, c
 		take_pinned(pin, from, at, rows, n);
 	} else if (kind == K_LAST || kind == K_BEFORE) {
 		/* the end of the stream, then pinned rows in front when it runs out */
-		r = page_main(s, q, kind, anchor, limit, rows, &m, e);
+		r = page_main(s, q, kind, true, anchor, limit, rows, &m, e);
 		if (r == PD_OK && m < limit) {
 			size_t k = limit - m < np ? limit - m : np;
 			memmove(rows + k, rows, m * sizeof *rows);
@@ -553,7 +560,7 @@ pd_status store_customer_page(pd_store *s, const pd_query *q, pd_page_dir dir, c
 		}
 		*n = m;
 	} else {
-		r = page_main(s, q, kind, anchor, limit, rows, n, e);
+		r = page_main(s, q, kind, true, anchor, limit, rows, n, e);
 	}
 	pd_rows_free(pin, np);
 	free(pin);
@@ -564,7 +571,8 @@ pd_status store_customer_page(pd_store *s, const pd_query *q, pd_page_dir dir, c
 	return r;
 }
 
-static pd_status count_query(pd_store *s, const pd_query *q, int kind, const pd_row *anchor,
+static pd_status count_query(pd_store *s, const pd_query *q, int kind, bool excl,
+                             const pd_row *anchor,
                              int64_t *out, pd_err *e)
 {
 	*out = 0;
@@ -573,7 +581,7 @@ static pd_status count_query(pd_store *s, const pd_query *q, int kind, const pd_
 		return r;
 	/* A count reads every match anyway: no early stop to try. */
 	int filt = filter_mode(q->filter);
-	sqlite3_stmt *st = grid_stmt(s, q, kind, filt, e);
+	sqlite3_stmt *st = grid_stmt(s, q, kind, filt, excl, e);
 	if (!st)
 		return FAILED(e);
 	if ((r = bind_query(s, st, q, filt, anchor, e)) != PD_OK) {
@@ -590,7 +598,7 @@ static pd_status count_query(pd_store *s, const pd_query *q, int kind, const pd_
 pd_status store_customer_count(pd_store *s, const pd_query *q, int64_t *n, pd_err *e)
 {
 	E_GUARD(e);
-	return count_query(s, q, K_COUNT, NULL, n, e);
+	return count_query(s, q, K_COUNT, false, NULL, n, e);
 }
 
 pd_status store_customer_position(pd_store *s, const pd_query *q, const pd_row *anchor,
@@ -611,7 +619,7 @@ pd_status store_customer_position(pd_store *s, const pd_query *q, const pd_row *
 		*pos = (int64_t)at;
 		return PD_OK;
 	}
-	r = count_query(s, q, K_POSITION, anchor, pos, e);
+	r = count_query(s, q, K_POSITION, np > 0, anchor, pos, e);
 	if (r == PD_OK)
 		*pos += (int64_t)np;
 	return r;
