@@ -55,20 +55,20 @@ int main(int argc, char **argv)
 	int rc = pd_cli_parse_globals(argc, argv, &g);
 	if (rc >= 0)
 		return rc;
+	pd_cli c;
+	pd_cli_init(&c, &g);
 	pd_err ce;
 	pd_err_clear(&ce);
 	if (pd_clock_check(&ce) != PD_OK) {
+		if (c.json)
+			return pd_cli_fail(&c, &ce);
 		fprintf(stderr, "provdesk: %s\n", ce.message);
 		return pd_status_exit_code(ce.status);
 	}
-	pd_cli c;
-	pd_cli_init(&c, &g);
 	if (g.argi < argc) {
-		if (g.noc || g.demo) {
-			fprintf(stderr, "provdesk: %s opens the console and takes no command\n",
-			        g.noc ? "--noc" : "--demo");
-			return 64;
-		}
+		if (g.noc || g.demo)
+			return pd_cli_usage(&c, "%s opens the console and takes no command",
+			                    g.noc ? "--noc" : "--demo");
 		rc = pd_cli_run(&c, argc - g.argi, argv + g.argi);
 		pd_cli_free(&c);
 		if (fflush(stdout) != 0 || ferror(stdout)) {
@@ -78,6 +78,9 @@ int main(int argc, char **argv)
 		}
 		return rc;
 	}
+	if (g.json)
+		return pd_cli_usage(&c, "--json needs a command (the console has no JSON output); "
+		                        "try 'provdesk --help'");
 	if (g.demo && !g.db_path)
 		c.db_path = c.db_owned = pd_cli_demo_db_path();
 	rc = pd_cli_load(&c);

@@ -59,6 +59,11 @@ pd_customer_status pd_customer_status_of(const pd_customer *c, pd_day today);
 int pd_customer_trial_days_left(const pd_customer *c, pd_day today);
 /* The billing id: the reference when set, else the tenant id. */
 const char *pd_customer_billing_id(const pd_customer *c);
+/* The warning given wherever a customer is marked internal (command line,
+ * console): internal use only, never billed, and how many internal systems
+ * the reseller has left. used: live internal systems counting this one;
+ * limit: [customers] internal_systems_limit. */
+void pd_internal_warning(const char *name, int64_t used, int limit, char *out, size_t n);
 
 void pd_customer_free(pd_customer *c);            /* frees fields, not c */
 void pd_customer_copy(pd_customer *dst, const pd_customer *src); /* deep */

@@ -60,6 +60,11 @@ pd_status store_customer_create(pd_store *s, pd_new_customer *n, const pd_actor 
 /* ID: tenant uuid, "#<rowid>", or exact name (folded compare). Deleted
  * customers are found too (status says deleted). */
 pd_status store_customer_find(pd_store *s, const char *id_or_name, pd_customer *out, pd_err *e);
+/* By reference (R-1234): the exact spelling, else ignoring ASCII case; a
+ * live customer before deleted ones. PD_E_USAGE when several live customers
+ * share it, PD_E_NOTFOUND when none has it. */
+pd_status store_customer_find_reference(pd_store *s, const char *reference, pd_customer *out,
+                                        pd_err *e);
 pd_status store_customer_get(pd_store *s, int64_t id, pd_customer *out, pd_err *e);
 /* true if a non-deleted customer other than except_id has this name (folded). */
 pd_status store_customer_name_taken(pd_store *s, const char *name, int64_t except_id,

@@ -208,8 +208,9 @@ static int cmd_export(pd_cli *c, int argc, char **argv)
 	return 0;
 }
 
+const pd_subcmd pd_cli_billing_subs[] = {{"export", cmd_export}, {NULL, NULL}};
+
 int pd_cli_billing_cmd(pd_cli *c, int argc, char **argv)
 {
-	static const pd_subcmd subs[] = {{"export", cmd_export}, {NULL, NULL}};
-	return pd_cli_group(c, "billing", subs, argc, argv, help_billing);
+	return pd_cli_group(c, "billing", pd_cli_billing_subs, argc, argv, help_billing);
 }

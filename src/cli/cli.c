@@ -10,24 +10,13 @@
 #include "provdesk/paths.h"
 #include "provdesk/util.h"
 
-static const char top_help[] =
+static const char top_usage[] =
     "Usage: provdesk [--db PATH] [--config PATH] [--theme NAME] [--demo] [--noc]\n"
     "       provdesk [--db PATH] [--config PATH] COMMAND [ARGS...] [--json]\n"
     "\n"
-    "Without a command, opens the console. Commands:\n"
-    "  customer list|show|create|update|delete|restore|trial   manage customers\n"
-    "  user list|add|update|remove CUSTOMER ...                console users of a customer\n"
-    "  role assign CUSTOMER USER ROLE                          give a user a role (or none)\n"
-    "  template list|show|add|update|delete                    PBX templates\n"
-    "  pbx add|show|update|enable|disable|remove CUSTOMER      the customer's PBX connection\n"
-    "  pbx status|resync|test CUSTOMER                         live PBX link\n"
-    "  catalogue                                               product types, roles, platforms, "
-    "countries\n"
-    "  audit [CUSTOMER]                                        the audit log\n"
-    "  outbox list|retry                                       invitation emails\n"
-    "  import FILE.csv                                         create customers from a CSV file\n"
-    "  billing export --period YYYY-MM                         billing lines of a month\n"
-    "  lab-pbx                                                 run the built-in lab PBX\n"
+    "Without a command, opens the console. Commands:\n";
+
+static const char top_options[] =
     "\n"
     "Global options (before the command):\n"
     "  --db PATH       database file (default: [database] path, else XDG data dir/provdesk.db)\n"
@@ -35,7 +24,7 @@ static const char top_help[] =
     "  --theme NAME    console theme\n"
     "  --demo          start the lab PBX with a demo database\n"
     "  --noc           read-only wall display\n"
-    "  --json          JSON output (also accepted after the command)\n"
+    "  --json          JSON output, and errors as JSON (anywhere on the line)\n"
     "  -h, --help      this help; COMMAND --help for a command\n"
     "  --version       print the version\n"
     "\n"
@@ -43,22 +32,33 @@ static const char top_help[] =
     "73 cannot create output, 75 temporary failure (retry), 76 protocol error, 77 refused,\n"
     "78 configuration error. See provdesk(1).\n";
 
-void pd_cli_print_help(FILE *out)
-{
-	fputs(top_help, out);
-}
-
 /* ---- global options ---- */
 
-static int global_usage(const char *what, const char *arg)
+static int global_usage(const pd_cli_globals *g, const char *what, const char *arg)
 {
-	fprintf(stderr, "provdesk: %s '%s'\nTry 'provdesk --help'.\n", what, arg);
-	return 64;
+	pd_cli tmp = {.prog = "provdesk", .json = g->json};
+	return pd_cli_usage(&tmp, "%s '%s'; try 'provdesk --help'", what, arg);
+}
+
+/* --json anywhere before a "--": errors that come before the command's own
+ * parser reaches it (an unknown global option, a missing sub-command, an
+ * unknown option before --json) are JSON too. An option value is never
+ * "--json": pd_cli_parse does not take a value that starts with "--". */
+static bool wants_json(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return false;
+		if (strcmp(argv[i], "--json") == 0)
+			return true;
+	}
+	return false;
 }
 
 int pd_cli_parse_globals(int argc, char **argv, pd_cli_globals *g)
 {
 	memset(g, 0, sizeof *g);
+	g->json = wants_json(argc, argv);
 	int i = 1;
 	for (; i < argc; i++) {
 		const char *a = argv[i];
@@ -69,7 +69,7 @@ int pd_cli_parse_globals(int argc, char **argv, pd_cli_globals *g)
 		if (a[0] != '-' || a[1] == 0)
 			break;
 		if (pd_cli_is_secret_option(a)) {
-			pd_cli tmp = {.prog = "provdesk"};
+			pd_cli tmp = {.prog = "provdesk", .json = g->json};
 			return pd_cli_refuse_secret(&tmp, a);
 		}
 		const char **dst = NULL;
@@ -88,13 +88,13 @@ int pd_cli_parse_globals(int argc, char **argv, pd_cli_globals *g)
 			else if (i + 1 < argc)
 				*dst = argv[++i];
 			else
-				return global_usage("missing value for option", opt);
+				return global_usage(g, "missing value for option", opt);
 			if (!**dst)
-				return global_usage("empty value for option", opt);
+				return global_usage(g, "empty value for option", opt);
 			continue;
 		}
 		if (eq)
-			return global_usage("this option takes no value:", a);
+			return global_usage(g, "this option takes no value:", a);
 		if (strcmp(a, "--demo") == 0)
 			g->demo = true;
 		else if (strcmp(a, "--noc") == 0)
@@ -108,7 +108,7 @@ int pd_cli_parse_globals(int argc, char **argv, pd_cli_globals *g)
 			printf("provdesk %s\n", PD_VERSION);
 			return 0;
 		} else
-			return global_usage("unknown option", a);
+			return global_usage(g, "unknown option", a);
 	}
 	g->argi = i;
 	return -1;
@@ -189,7 +189,12 @@ pd_store *pd_cli_store(pd_cli *c, pd_err *e)
 
 /* ---- errors and output ---- */
 
-static void print_json_error(pd_cli *c, pd_status st, const char *field, int line, const char *msg)
+/* With --json an error is one JSON document {"error":{code,field,message}}
+ * on stderr, in place of the text line, so a script can parse what it
+ * captured there; the same document also goes to stdout, where scripts
+ * read the --json result. */
+void pd_cli_json_error(pd_status st, const char *field, int line, const char *msg,
+                       bool also_stdout)
 {
 	json_t *err = json_object();
 	json_object_set_new(err, "code", json_string(pd_status_code(st)));
@@ -199,13 +204,24 @@ static void print_json_error(pd_cli *c, pd_status st, const char *field, int lin
 	json_object_set_new(err, "message", json_string(msg));
 	json_t *doc = json_object();
 	json_object_set_new(doc, "error", err);
-	pd_cli_print_json(c, doc);
+	fflush(stdout);
+	json_dumpf(doc, stderr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', stderr);
+	if (also_stdout) {
+		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+	}
+	json_decref(doc);
 }
 
 int pd_cli_fail(pd_cli *c, const pd_err *e)
 {
 	pd_status st = e->status == PD_OK ? PD_E_INTERNAL : e->status;
 	const char *msg = e->message[0] ? e->message : pd_status_message(st);
+	if (c->json) {
+		pd_cli_json_error(st, e->field, e->line, msg, true);
+		return pd_status_exit_code(st);
+	}
 	fprintf(stderr, "%s: ", c->prog ? c->prog : "provdesk");
 	/* Messages from files already say "path:line: field: …" (config,
 	 * catalogue); do not repeat what they say. */
@@ -217,8 +233,6 @@ int pd_cli_fail(pd_cli *c, const pd_err *e)
 	if (e->field[0] && !strstr(msg, tag))
 		fprintf(stderr, "%s: ", e->field);
 	fprintf(stderr, "%s\n", msg);
-	if (c->json)
-		print_json_error(c, st, e->field, e->line, msg);
 	return pd_status_exit_code(st);
 }
 
@@ -238,10 +252,11 @@ __attribute__((format(printf, 3, 0))) static int vusage(pd_cli *c, const char *f
 {
 	char msg[512];
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	fprintf(stderr, "provdesk: %s\n", msg);
 	if (c->json)
-		print_json_error(c, PD_E_USAGE, field, 0, msg);
-	return 64;
+		pd_cli_json_error(PD_E_USAGE, field, 0, msg, true);
+	else
+		fprintf(stderr, "provdesk: %s\n", msg);
+	return pd_status_exit_code(PD_E_USAGE);
 }
 
 int pd_cli_usage(pd_cli *c, const char *fmt, ...)
@@ -285,43 +300,85 @@ static int cmd_lab_pbx(pd_cli *c, int argc, char **argv)
 #endif
 }
 
-static const pd_subcmd commands[] = {
-    {"customer", pd_cli_customer_cmd},
-    {"user", pd_cli_user_cmd},
-    {"role", pd_cli_role_cmd},
-    {"template", pd_cli_template_cmd},
-    {"pbx", pd_cli_pbx_cmd},
-    {"catalogue", pd_cli_catalogue_cmd},
-    {"catalog", pd_cli_catalogue_cmd},
-    {"audit", pd_cli_audit_cmd},
-    {"outbox", pd_cli_outbox_cmd},
-    {"import", pd_cli_import_cmd},
-    {"billing", pd_cli_billing_cmd},
-    {"lab-pbx", cmd_lab_pbx},
-    {NULL, NULL},
+static int cmd_help(pd_cli *c, int argc, char **argv);
+
+/* Every command, in the order of the help; the help is printed from this
+ * table (and the groups' sub-command tables), so it cannot miss one. */
+static const struct {
+	const char *name;
+	int (*fn)(pd_cli *c, int argc, char **argv);
+	const pd_subcmd *subs; /* a group's sub-commands, NULL for a command */
+	const char *args;      /* after the name and sub-commands */
+	const char *summary;   /* NULL: an alias, not listed */
+} commands[] = {
+    {"customer", pd_cli_customer_cmd, pd_cli_customer_subs, "", "manage customers"},
+    {"user", pd_cli_user_cmd, pd_cli_user_subs, "CUSTOMER ...", "console users of a customer"},
+    {"role", pd_cli_role_cmd, pd_cli_role_subs, "CUSTOMER USER ROLE",
+     "give a user a role (or none)"},
+    {"template", pd_cli_template_cmd, pd_cli_template_subs, "", "PBX templates"},
+    {"pbx", pd_cli_pbx_cmd, pd_cli_pbx_subs, "CUSTOMER",
+     "the PBX connection and its live link"},
+    {"catalogue", pd_cli_catalogue_cmd, NULL, "[SECTION]",
+     "product types, roles, platforms, countries"},
+    {"catalog", pd_cli_catalogue_cmd, NULL, NULL, NULL},
+    {"audit", pd_cli_audit_cmd, NULL, "[CUSTOMER]", "the audit log"},
+    {"outbox", pd_cli_outbox_cmd, pd_cli_outbox_subs, "", "invitation emails"},
+    {"import", pd_cli_import_cmd, NULL, "FILE.csv", "create customers from a CSV file"},
+    {"billing", pd_cli_billing_cmd, pd_cli_billing_subs, "--period YYYY-MM",
+     "billing lines of a month"},
+    {"lab-pbx", cmd_lab_pbx, NULL, "", "run the built-in lab PBX"},
+    {"help", cmd_help, NULL, "[COMMAND...]", "this help, or a command's help"},
 };
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+#define HELP_COL 42
+
+void pd_cli_print_help(FILE *out)
+{
+	fputs(top_usage, out);
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		if (!commands[i].summary)
+			continue;
+		pd_buf b = {0};
+		pd_buf_printf(&b, "  %s", commands[i].name);
+		for (const pd_subcmd *s = commands[i].subs; s && s->name; s++)
+			pd_buf_printf(&b, "%c%s", s == commands[i].subs ? ' ' : '|', s->name);
+		if (*commands[i].args)
+			pd_buf_printf(&b, " %s", commands[i].args);
+		fputs(b.s, out);
+		int w = (int)b.len;
+		if (w + 2 > HELP_COL) {
+			fputc('\n', out);
+			w = 0;
+		}
+		fprintf(out, "%*s%s\n", HELP_COL - w, "", commands[i].summary);
+		pd_buf_free(&b);
+	}
+	fputs(top_options, out);
+}
+
+static int cmd_help(pd_cli *c, int argc, char **argv)
+{
+	if (argc > 1) {
+		/* "provdesk help customer create" == "... --help" */
+		char **v = xcalloc((size_t)argc + 1, sizeof *v);
+		for (int i = 1; i < argc; i++)
+			v[i - 1] = argv[i];
+		v[argc - 1] = (char *)"--help";
+		int rc = pd_cli_run(c, argc, v);
+		free(v);
+		return rc;
+	}
+	pd_cli_print_help(stdout);
+	return 0;
+}
 
 int pd_cli_run(pd_cli *c, int argc, char **argv)
 {
 	if (argc < 1)
 		return pd_cli_usage(c, "no command given; try 'provdesk --help'");
-	if (strcmp(argv[0], "help") == 0) {
-		if (argc > 1) {
-			/* "provdesk help customer create" == "... --help" */
-			char **v = xcalloc((size_t)argc + 1, sizeof *v);
-			for (int i = 1; i < argc; i++)
-				v[i - 1] = argv[i];
-			v[argc - 1] = (char *)"--help";
-			int rc = pd_cli_run(c, argc, v);
-			free(v);
-			return rc;
-		}
-		pd_cli_print_help(stdout);
-		return 0;
-	}
-	for (const pd_subcmd *s = commands; s->name; s++)
-		if (strcmp(s->name, argv[0]) == 0)
-			return s->fn(c, argc, argv);
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strcmp(commands[i].name, argv[0]) == 0)
+			return commands[i].fn(c, argc, argv);
 	return pd_cli_usage_field(c, NULL, "unknown command '%s'; try 'provdesk --help'", argv[0]);
 }
 
@@ -330,8 +387,11 @@ int pd_cli_group(pd_cli *c, const char *group, const pd_subcmd *subs, int argc, 
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		if (argc < 2) {
+			if (c->json)
+				return pd_cli_usage(c, "%s: missing sub-command; try 'provdesk %s --help'",
+				                    group, group);
 			fputs(help, stderr);
-			return 64;
+			return pd_status_exit_code(PD_E_USAGE);
 		}
 		fputs(help, stdout);
 		return 0;
@@ -342,8 +402,11 @@ int pd_cli_group(pd_cli *c, const char *group, const pd_subcmd *subs, int argc, 
 		printf("provdesk %s\n", PD_VERSION);
 		return 0;
 	}
-	if (strcmp(argv[1], "--json") == 0 && argc > 2) {
+	if (strcmp(argv[1], "--json") == 0) {
 		c->json = true;
+		if (argc == 2)
+			return pd_cli_usage(c, "%s: missing sub-command; try 'provdesk %s --help'",
+			                    group, group);
 		argv[1] = argv[0];
 		return pd_cli_group(c, group, subs, argc - 1, argv + 1, help);
 	}
@@ -363,8 +426,10 @@ int pd_cli_main(int argc, char **argv)
 	pd_cli c;
 	pd_cli_init(&c, &g);
 	if (g.argi >= argc) {
+		if (c.json)
+			return pd_cli_usage(&c, "no command given; try 'provdesk --help'");
 		pd_cli_print_help(stderr);
-		return 64;
+		return pd_status_exit_code(PD_E_USAGE);
 	}
 	rc = pd_cli_run(&c, argc - g.argi, argv + g.argi);
 	pd_cli_free(&c);

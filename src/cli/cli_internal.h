@@ -46,6 +46,10 @@ bool pd_cli_int(pd_cli *c, const char *opt, const char *s, long min, long max, l
 /* Usage error naming `field` (for --json). Returns 64. */
 int pd_cli_usage_field(pd_cli *c, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The --json error document on stderr (and stdout when also_stdout: a
+ * command whose stdout already holds its own JSON result passes false). */
+void pd_cli_json_error(pd_status st, const char *field, int line, const char *msg,
+                       bool also_stdout);
 /* Failure with a status/field/message built here. */
 int pd_cli_failf(pd_cli *c, pd_status st, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -58,7 +62,7 @@ pd_status pd_cli_country(const pd_geo *g, const char *in, const char *field, cha
                          pd_err *e);
 /* Role by key or display name; "none"/"" gives *key NULL. */
 pd_status pd_cli_role(const pd_catalogue *cat, const char *in, const char **key, pd_err *e);
-/* Resolve CUSTOMER (tenant id, #rowid or name). */
+/* Resolve CUSTOMER (tenant id, #rowid, name, else reference). */
 pd_status pd_cli_customer(pd_cli *c, const char *id, pd_customer *out, pd_err *e);
 /* The same when only the row id is wanted. A NULL id (no CUSTOMER given:
  * every customer) gives 0; the store is opened either way. */
@@ -131,5 +135,13 @@ typedef struct {
 } pd_subcmd;
 int pd_cli_group(pd_cli *c, const char *group, const pd_subcmd *subs, int argc, char **argv,
                  const char *help);
+/* The groups' sub-command tables: the dispatch and the top-level help. */
+extern const pd_subcmd pd_cli_customer_subs[];
+extern const pd_subcmd pd_cli_user_subs[];
+extern const pd_subcmd pd_cli_role_subs[];
+extern const pd_subcmd pd_cli_template_subs[];
+extern const pd_subcmd pd_cli_pbx_subs[];
+extern const pd_subcmd pd_cli_outbox_subs[];
+extern const pd_subcmd pd_cli_billing_subs[];
 
 #endif

@@ -205,7 +205,9 @@ static void kv(const char *k, const char *v)
 	printf("%-17s %s\n", k, v ? v : "");
 }
 
-static int show_customer(pd_cli *c, const pd_customer *cu)
+/* warning: NULL, or a line for the user (the internal-system notice): on
+ * stderr, and with --json also as "warnings" in the document. */
+static int show_customer(pd_cli *c, const pd_customer *cu, const char *warning)
 {
 	pd_err e;
 	pd_err_clear(&e);
@@ -241,6 +243,10 @@ static int show_customer(pd_cli *c, const pd_customer *cu)
 			json_array_append_new(sa, x);
 		}
 		json_object_set_new(o, "sub_accounts", sa);
+		json_t *w = json_array();
+		if (warning)
+			json_array_append_new(w, json_string(warning));
+		json_object_set_new(o, "warnings", w);
 		pd_cli_print_json(c, o);
 	} else {
 		char buf[256], t1[32], t2[11], t3[11];
@@ -339,18 +345,35 @@ static int cmd_show(pd_cli *c, int argc, char **argv)
 	pd_customer cu;
 	if (pd_cli_customer(c, pos[0], &cu, &e) != PD_OK)
 		return pd_cli_fail(c, &e);
-	rc = show_customer(c, &cu);
+	rc = show_customer(c, &cu, NULL);
 	pd_customer_free(&cu);
 	return rc;
 }
 
 /* After create or update: the whole customer with --json, else one line.
- * Frees *cu. */
-static int print_saved(pd_cli *c, pd_customer *cu, const char *verb)
+ * became_internal: the change marked it internal; the warning (internal use
+ * only, not billed, how many are left) goes to stderr, or with --json into
+ * the document's "warnings" (stdout stays the result alone). Frees *cu. */
+static int print_saved(pd_cli *c, pd_customer *cu, const char *verb, bool became_internal)
 {
 	int rc = 0;
+	char warning[512];
+	bool warn = false;
+	if (became_internal && cu->internal_system) {
+		pd_counts n;
+		pd_err e;
+		pd_err_clear(&e);
+		int64_t used = store_customer_counts(c->store, pd_today(), &n, &e) == PD_OK
+		                   ? n.internal
+		                   : 1;
+		pd_internal_warning(cu->name, used, c->cfg.internal_systems_limit, warning,
+		                    sizeof warning);
+		warn = true;
+		if (!c->json)
+			fprintf(stderr, "provdesk: warning: %s\n", warning);
+	}
 	if (c->json)
-		rc = show_customer(c, cu);
+		rc = show_customer(c, cu, warn ? warning : NULL);
 	else
 		print_customer_line(verb, cu, pd_today());
 	pd_customer_free(cu);
@@ -437,7 +460,7 @@ static int cmd_create(pd_cli *c, int argc, char **argv)
 	pd_new_customer_free(&n);
 	if (st != PD_OK)
 		return pd_cli_fail(c, &e);
-	rc = print_saved(c, &out, "Created");
+	rc = print_saved(c, &out, "Created", internal);
 	if (!c->json)
 		printf("Invitation for %s queued in the outbox.\n", aemail);
 	return rc;
@@ -574,6 +597,7 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 		st = store_customer_get(s, cur.id, &out, &e);
 	}
 	(void)saved;
+	bool became_internal = internal && !cur.internal_system;
 	pd_customer_free(&cur);
 	pd_customer_free(&upd);
 	pd_customer_free(&theirs);
@@ -581,7 +605,7 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 		pd_customer_free(&out);
 		return pd_cli_fail(c, &e);
 	}
-	return print_saved(c, &out, "Updated");
+	return print_saved(c, &out, "Updated", became_internal);
 }
 
 /* ---- delete / restore / trial ---- */
@@ -714,12 +738,13 @@ static int cmd_trial(pd_cli *c, int argc, char **argv)
 	return pd_cli_group(c, "customer trial", subs, argc, argv, help_trial);
 }
 
+const pd_subcmd pd_cli_customer_subs[] = {
+    {"list", cmd_list},     {"show", cmd_show},     {"create", cmd_create},
+    {"update", cmd_update}, {"delete", cmd_delete}, {"restore", cmd_restore},
+    {"trial", cmd_trial},   {NULL, NULL},
+};
+
 int pd_cli_customer_cmd(pd_cli *c, int argc, char **argv)
 {
-	static const pd_subcmd subs[] = {
-	    {"list", cmd_list},     {"show", cmd_show},     {"create", cmd_create},
-	    {"update", cmd_update}, {"delete", cmd_delete}, {"restore", cmd_restore},
-	    {"trial", cmd_trial},   {NULL, NULL},
-	};
-	return pd_cli_group(c, "customer", subs, argc, argv, help_group);
+	return pd_cli_group(c, "customer", pd_cli_customer_subs, argc, argv, help_group);
 }

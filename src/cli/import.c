@@ -25,7 +25,8 @@ static const char help_import[] =
     "  name, product_type, country, admin_name, admin_email        (required)\n"
     "  reference, notes, time_zone, trial_days, internal, admin_extension (optional)\n"
     "Every row is checked with the rules of 'customer create'; if any row is wrong,\n"
-    "nothing is imported and every problem is reported by line number and field.\n"
+    "nothing is imported and every error of every row is reported, row by row, by\n"
+    "line number and field.\n"
     "  --dry-run            check and report only; write nothing\n"
     "  --on-duplicate MODE  a name that already exists: fail (default), skip the row,\n"
     "                       or update the existing customer's details from the row\n"
@@ -58,13 +59,20 @@ typedef enum { ACT_CREATE, ACT_UPDATE, ACT_SKIP, ACT_ERROR } row_action;
 static const char *const act_names[] = {"create", "update", "skip", "error"};
 
 typedef struct {
+	char field[64];
+	char *message;
+} row_err;
+
+typedef struct {
 	int line;
 	row_action act;
 	char *name;        /* as given (for the report) */
 	pd_new_customer n; /* ACT_CREATE */
 	pd_customer upd;   /* ACT_UPDATE: the existing row with the file's values */
 	char field[64];
-	char *message;      /* ACT_ERROR or the reason of a skip */
+	char *message;      /* the first error, or the reason of a skip */
+	row_err *errs;      /* every error of the row, in column order */
+	size_t nerrs;
 	char tenant_id[37]; /* after writing */
 } import_row;
 
@@ -153,12 +161,35 @@ static pd_status read_all(const char *path, char **data, size_t *len, pd_err *e)
 	return PD_OK;
 }
 
+/* Adds an error to the row (every one is reported, not only the first). */
 static void row_error(import_row *r, const pd_err *e)
 {
-	r->act = ACT_ERROR;
-	snprintf(r->field, sizeof r->field, "%s", e->field);
-	free(r->message);
-	r->message = xstrdup(e->message[0] ? e->message : pd_status_message(e->status));
+	const char *msg = e->message[0] ? e->message : pd_status_message(e->status);
+	if (!r->nerrs) {
+		r->act = ACT_ERROR;
+		snprintf(r->field, sizeof r->field, "%s", e->field);
+		free(r->message);
+		r->message = xstrdup(msg);
+	}
+	r->errs = xrealloc(r->errs, (r->nerrs + 1) * sizeof *r->errs);
+	snprintf(r->errs[r->nerrs].field, sizeof r->errs[r->nerrs].field, "%s", e->field);
+	r->errs[r->nerrs].message = xstrdup(msg);
+	r->nerrs++;
+}
+
+static bool row_has_error(const import_row *r, const char *field)
+{
+	for (size_t i = 0; i < r->nerrs; i++)
+		if (strcmp(r->errs[i].field, field) == 0)
+			return true;
+	return false;
+}
+
+/* A whole-record rule's error, unless its field is already reported. */
+static void row_error_new(import_row *r, const pd_err *e)
+{
+	if (!row_has_error(r, e->field))
+		row_error(r, e);
 }
 
 static void row_errorf(import_row *r, const char *field, const char *fmt, ...)
@@ -219,50 +250,61 @@ static void check_update(import_ctx *x, import_row *r, const pd_csv_record *rec,
 		char *impact = NULL;
 		if (pd_check_product_change(&x->c->cat, cur->product_type, pt, &impact, &e) !=
 		    PD_OK)
-			return row_error(r, &e);
-		if (!x->yes) {
+			row_error(r, &e);
+		else if (!x->yes)
 			row_errorf(
 			    r, "product_type",
 			    "changing the product type of \"%s\" from %s to %s: %s; re-run with "
 			    "--yes to confirm",
 			    cur->name, cur->product_type, pt, impact ? impact : "");
-			free(impact);
-			return;
-		}
+		else
+			pd_set_str(&u->product_type, pt);
 		free(impact);
-		pd_set_str(&u->product_type, pt);
 	}
 	if (x->col[COL_REFERENCE] >= 0)
 		pd_set_str(&u->reference,
 		           *fld(x, rec, COL_REFERENCE) ? fld(x, rec, COL_REFERENCE) : NULL);
 	if (x->col[COL_NOTES] >= 0)
 		pd_set_str(&u->notes, *fld(x, rec, COL_NOTES) ? fld(x, rec, COL_NOTES) : NULL);
+	pd_err_clear(&e);
 	if (pd_cli_country(x->g, fld(x, rec, COL_COUNTRY), "country", u->country, &e) != PD_OK)
-		return row_error(r, &e);
-	const char *tz = fld(x, rec, COL_TZ);
-	const pd_country *co = pd_geo_country(x->g, u->country);
-	if (!*tz && co && cur->time_zone && pd_country_has_zone(co, cur->time_zone))
-		tz = cur->time_zone;
-	char *z = NULL;
-	if (pd_check_time_zone(x->g, u->country, tz, &z, &e) != PD_OK)
-		return row_error(r, &e);
-	free(u->time_zone);
-	u->time_zone = z;
+		row_error(r, &e);
+	else {
+		const char *tz = fld(x, rec, COL_TZ);
+		const pd_country *co = pd_geo_country(x->g, u->country);
+		if (!*tz && co && cur->time_zone && pd_country_has_zone(co, cur->time_zone))
+			tz = cur->time_zone;
+		char *z = NULL;
+		pd_err_clear(&e);
+		if (pd_check_time_zone(x->g, u->country, tz, &z, &e) != PD_OK)
+			row_error(r, &e);
+		else {
+			free(u->time_zone);
+			u->time_zone = z;
+		}
+	}
 	bool internal = cur->internal_system;
 	if (x->col[COL_INTERNAL] >= 0 && !parse_bool(fld(x, rec, COL_INTERNAL), &internal))
-		return row_errorf(r, "internal", "expected 1/0, true/false or yes/no, got '%s'",
-		                  fld(x, rec, COL_INTERNAL));
-	if (internal && !cur->internal_system && ++x->internal_used > x->internal_limit)
-		return row_errorf(r, "internal",
-		                  "at most %d internal system%s allowed ([customers] "
-		                  "internal_systems_limit)",
-		                  x->internal_limit, x->internal_limit == 1 ? " is" : "s are");
+		row_errorf(r, "internal", "expected 1/0, true/false or yes/no, got '%s'",
+		           fld(x, rec, COL_INTERNAL));
+	else if (!r->nerrs && internal && !cur->internal_system &&
+	         ++x->internal_used > x->internal_limit)
+		row_errorf(r, "internal",
+		           "at most %d internal system%s allowed ([customers] "
+		           "internal_systems_limit)",
+		           x->internal_limit, x->internal_limit == 1 ? " is" : "s are");
 	u->internal_system = internal;
+	pd_err_clear(&e);
 	if (pd_customer_check(&x->c->cat, x->g, u, &e) != PD_OK)
-		return row_error(r, &e);
-	r->act = ACT_UPDATE;
+		row_error_new(r, &e);
+	if (!r->nerrs)
+		r->act = ACT_UPDATE;
 }
 
+/* Every rule of 'customer create' on one row, each column checked on its own
+ * so that a row with several mistakes reports them all at once; then the
+ * whole-record rule (pd_new_customer_check) for what depends on several
+ * columns, and the rules across rows and against the database. */
 static void check_row(import_ctx *x, import_row *r, const pd_csv_record *rec)
 {
 	pd_err e;
@@ -290,13 +332,14 @@ static void check_row(import_ctx *x, import_row *r, const pd_csv_record *rec)
 		errno = 0;
 		long d = strtol(td, &end, 10);
 		if (errno || *end || d < 0 || d > 3650)
-			return row_errorf(r, "trial_days",
-			                  "expected a number of days from 0 to 3650, got '%s'", td);
-		n->trial_days = (int)d;
+			row_errorf(r, "trial_days", "expected a number of days from 0 to 3650, got '%s'",
+			           td);
+		else
+			n->trial_days = (int)d;
 	}
 	if (!parse_bool(fld(x, rec, COL_INTERNAL), &n->customer.internal_system))
-		return row_errorf(r, "internal", "expected 1/0, true/false or yes/no, got '%s'",
-		                  fld(x, rec, COL_INTERNAL));
+		row_errorf(r, "internal", "expected 1/0, true/false or yes/no, got '%s'",
+		           fld(x, rec, COL_INTERNAL));
 
 	/* A name already in the database: --on-duplicate decides. */
 	char *trimmed = pd_trim(n->customer.name);
@@ -307,25 +350,17 @@ static void check_row(import_ctx *x, import_row *r, const pd_csv_record *rec)
 	}
 	char *key = pd_fold_key(trimmed);
 	free(trimmed);
-	if (key && *key) {
-		int prev = map_put(&x->names, key, r->line);
-		if (prev)
-			return row_errorf(r, "name", "\"%s\" is already on line %d of this file",
-			                  n->customer.name, prev);
-	} else
+	int prev = 0;
+	if (key && *key)
+		prev = map_put(&x->names, key, r->line);
+	else
 		free(key);
-	if (taken) {
-		if (x->on_dup == 0)
-			return row_errorf(
-			    r, "name",
-			    "a customer named \"%s\" already exists (use --on-duplicate "
-			    "skip or update)",
-			    n->customer.name);
-		if (x->on_dup == 1) {
-			r->act = ACT_SKIP;
-			r->message = xstrdup("a customer with this name already exists");
-			return;
-		}
+	if (taken && !prev && !r->nerrs && x->on_dup == 1) {
+		r->act = ACT_SKIP;
+		r->message = xstrdup("a customer with this name already exists");
+		return;
+	}
+	if (taken && !prev && !r->nerrs && x->on_dup == 2) {
 		pd_customer cur;
 		memset(&cur, 0, sizeof cur);
 		if (store_customer_find(x->s, n->customer.name, &cur, &e) != PD_OK)
@@ -335,29 +370,70 @@ static void check_row(import_ctx *x, import_row *r, const pd_csv_record *rec)
 		return;
 	}
 
-	if (pd_cli_country(x->g, fld(x, rec, COL_COUNTRY), "country", n->customer.country, &e) !=
-	    PD_OK)
-		return row_error(r, &e);
-	if (pd_check_time_zone(x->g, n->customer.country, fld(x, rec, COL_TZ),
-	                       &n->customer.time_zone, &e) != PD_OK)
-		return row_error(r, &e);
+	/* each column on its own */
+	char *norm = NULL;
+	pd_err_clear(&e);
+	if (pd_check_name(n->customer.name, &norm, &e) != PD_OK)
+		row_error(r, &e);
+	else if (prev)
+		row_errorf(r, "name", "\"%s\" is already on line %d of this file", n->customer.name,
+		           prev);
+	else if (taken)
+		row_errorf(r, "name",
+		           "a customer named \"%s\" already exists (use --on-duplicate skip or "
+		           "update)",
+		           n->customer.name);
+	free(norm);
+	pd_err_clear(&e);
+	bool country_ok = pd_cli_country(x->g, fld(x, rec, COL_COUNTRY), "country",
+	                                 n->customer.country, &e) == PD_OK;
+	if (!country_ok)
+		row_error(r, &e);
+	pd_err_clear(&e);
+	if (pd_check_product_type(&x->c->cat, n->customer.product_type,
+	                          country_ok ? n->customer.country : NULL, &e) != PD_OK)
+		row_error(r, &e);
+	pd_err_clear(&e);
+	if (pd_check_reference(ref, &e) != PD_OK)
+		row_error(r, &e);
+	pd_err_clear(&e);
+	if (pd_check_notes(notes, &e) != PD_OK)
+		row_error(r, &e);
+	pd_err_clear(&e);
+	if (country_ok && pd_check_time_zone(x->g, n->customer.country, fld(x, rec, COL_TZ),
+	                                     &n->customer.time_zone, &e) != PD_OK)
+		row_error(r, &e);
+	pd_err_clear(&e);
+	if (pd_check_display_name(n->admin.display_name, "admin_name", &e) != PD_OK)
+		row_error(r, &e);
+	pd_err_clear(&e);
+	if (pd_check_email(n->admin.email, "admin_email", &e) != PD_OK)
+		row_error(r, &e);
+	pd_err_clear(&e);
+	if (pd_check_extension(n->admin.extension, "admin_extension", &e) != PD_OK)
+		row_error(r, &e);
+	/* the whole record (trial length and what spans columns), which also
+	 * normalises it for writing */
+	pd_err_clear(&e);
 	if (pd_new_customer_check(&x->c->cat, x->g, n, x->today, &e) != PD_OK)
-		return row_error(r, &e);
+		row_error_new(r, &e);
+
 	char *ekey = pd_fold_key(n->admin.email);
 	if (ekey && *ekey) {
-		int prev = map_put(&x->emails, ekey, r->line);
-		if (prev)
-			return row_errorf(r, "admin_email",
-			                  "%s is already the primary email on line %d of this file",
-			                  n->admin.email, prev);
+		int eprev = map_put(&x->emails, ekey, r->line);
+		if (eprev && !row_has_error(r, "admin_email"))
+			row_errorf(r, "admin_email",
+			           "%s is already the primary email on line %d of this file",
+			           n->admin.email, eprev);
 	} else
 		free(ekey);
-	if (n->customer.internal_system && ++x->internal_used > x->internal_limit)
-		return row_errorf(r, "internal",
-		                  "at most %d internal system%s allowed ([customers] "
-		                  "internal_systems_limit)",
-		                  x->internal_limit, x->internal_limit == 1 ? " is" : "s are");
-	r->act = ACT_CREATE;
+	if (!r->nerrs && n->customer.internal_system && ++x->internal_used > x->internal_limit)
+		row_errorf(r, "internal",
+		           "at most %d internal system%s allowed ([customers] "
+		           "internal_systems_limit)",
+		           x->internal_limit, x->internal_limit == 1 ? " is" : "s are");
+	if (!r->nerrs)
+		r->act = ACT_CREATE;
 }
 
 static bool parse_header(import_ctx *x, const pd_csv_record *rec, pd_err *e)
@@ -402,6 +478,9 @@ static void row_free(import_row *r)
 {
 	free(r->name);
 	free(r->message);
+	for (size_t i = 0; i < r->nerrs; i++)
+		free(r->errs[i].message);
+	free(r->errs);
 	pd_new_customer_free(&r->n);
 	pd_customer_free(&r->upd);
 }
@@ -476,8 +555,19 @@ static void report(pd_cli *c, const char *file, bool dry, bool verbose, const ch
 			json_object_set_new(r, "name", pd_json_str(rows[i].name));
 			json_object_set_new(r, "action", json_string(act_names[rows[i].act]));
 			if (rows[i].act == ACT_ERROR) {
+				/* the first error as before, then all of them */
 				json_object_set_new(r, "field", pd_json_str(rows[i].field));
 				json_object_set_new(r, "message", pd_json_str(rows[i].message));
+				json_t *all = json_array();
+				for (size_t k = 0; k < rows[i].nerrs; k++) {
+					json_t *x = json_object();
+					json_object_set_new(x, "field",
+					                    pd_json_str(rows[i].errs[k].field));
+					json_object_set_new(x, "message",
+					                    pd_json_str(rows[i].errs[k].message));
+					json_array_append_new(all, x);
+				}
+				json_object_set_new(r, "errors", all);
 			} else if (rows[i].message)
 				json_object_set_new(r, "message", pd_json_str(rows[i].message));
 			if (rows[i].tenant_id[0])
@@ -498,9 +588,11 @@ static void report(pd_cli *c, const char *file, bool dry, bool verbose, const ch
 	/* the text report: problems on stderr, the summary on stdout */
 	for (size_t i = 0; i < n; i++) {
 		const import_row *r = &rows[i];
-		if (r->act == ACT_ERROR)
-			fprintf(stderr, "provdesk: %s: line %d: %s%s%s\n", file, r->line, r->field,
-			        r->field[0] ? ": " : "", r->message);
+		if (r->act == ACT_ERROR && !c->json)
+			for (size_t k = 0; k < r->nerrs; k++)
+				fprintf(stderr, "provdesk: %s: line %d: %s%s%s\n", file, r->line,
+				        r->errs[k].field, r->errs[k].field[0] ? ": " : "",
+				        r->errs[k].message);
 		else if (!c->json && r->act == ACT_SKIP)
 			printf("line %d: skipped \"%s\": %s\n", r->line, r->name, r->message);
 		else if (!c->json && r->act == ACT_UPDATE)
@@ -511,8 +603,27 @@ static void report(pd_cli *c, const char *file, bool dry, bool verbose, const ch
 			       dry ? "would create" : "created", r->name,
 			       r->tenant_id[0] ? " " : "", r->tenant_id);
 	}
-	if (c->json)
+	if (c->json) {
+		/* stdout holds the report; stderr the error, as for every command */
+		const import_row *first = NULL;
+		for (size_t i = 0; i < n && !first; i++)
+			if (rows[i].act == ACT_ERROR)
+				first = &rows[i];
+		char msg[1200];
+		if (first) {
+			snprintf(msg, sizeof msg,
+			         "%.300s: %zu row%s, %zu with errors: nothing imported (first: line "
+			         "%d: %s%s%.600s)",
+			         file, n, n == 1 ? "" : "s", cnt[ACT_ERROR], first->line,
+			         first->field, first->field[0] ? ": " : "", first->message);
+			pd_cli_json_error(PD_E_INVALID, first->field, first->line, msg, false);
+		} else if (werr) {
+			snprintf(msg, sizeof msg, "%.300s: line %d: %.600s; nothing was written",
+			         file, werr->line, werr->message);
+			pd_cli_json_error(werr->status, werr->field, werr->line, msg, false);
+		}
 		return;
+	}
 	if (cnt[ACT_ERROR])
 		fprintf(stderr, "provdesk: %s: %zu row%s, %zu with errors: nothing imported\n",
 		        file, n, n == 1 ? "" : "s", cnt[ACT_ERROR]);
@@ -583,7 +694,8 @@ int pd_cli_import_cmd(pd_cli *c, int argc, char **argv)
 		pd_csv_record_free(&rec);
 		free(data);
 		rc = pd_cli_fail(c, &e);
-		fprintf(stderr, "provdesk: %s: nothing imported\n", pos[0]);
+		if (!c->json)
+			fprintf(stderr, "provdesk: %s: nothing imported\n", pos[0]);
 		return rc;
 	}
 	import_row *rows = NULL;
@@ -622,15 +734,17 @@ int pd_cli_import_cmd(pd_cli *c, int argc, char **argv)
 		written = !wfail;
 	}
 	report(c, pos[0], dry, verbose, dup, rows, n, cnt, written, wfail ? &werr : NULL);
-	if (wfail) {
+	if (wfail && !c->json) {
 		fprintf(stderr, "provdesk: %s: line %d: %s%s%s\n", pos[0], werr.line, werr.field,
 		        werr.field[0] ? ": " : "", werr.message);
 		fprintf(
 		    stderr,
 		    "provdesk: %s: the import stopped at line %d; nothing was written\n",
 		    pos[0], werr.line);
+	}
+	if (wfail)
 		rc = pd_status_exit_code(werr.status);
-	} else
+	else
 		rc = cnt[ACT_ERROR] ? 65 : 0;
 	for (size_t i = 0; i < n; i++)
 		row_free(&rows[i]);

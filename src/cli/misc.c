@@ -622,13 +622,14 @@ static int outbox_send(pd_cli *c, int argc, char **argv)
 	return deliver(c, -1);
 }
 
+const pd_subcmd pd_cli_outbox_subs[] = {
+    {"list", outbox_list},
+    {"retry", outbox_retry},
+    {"send", outbox_send},
+    {NULL, NULL},
+};
+
 int pd_cli_outbox_cmd(pd_cli *c, int argc, char **argv)
 {
-	static const pd_subcmd subs[] = {
-	    {"list", outbox_list},
-	    {"retry", outbox_retry},
-	    {"send", outbox_send},
-	    {NULL, NULL},
-	};
-	return pd_cli_group(c, "outbox", subs, argc, argv, help_outbox);
+	return pd_cli_group(c, "outbox", pd_cli_outbox_subs, argc, argv, help_outbox);
 }

@@ -247,6 +247,19 @@ pd_status pd_cli_customer(pd_cli *c, const char *id, pd_customer *out, pd_err *e
 		return e->status ? e->status : PD_E_INTERNAL;
 	memset(out, 0, sizeof *out);
 	pd_status st = store_customer_find(s, id, out, e);
+	/* Not a tenant id, #rowid or name: a reference (R-1234), wherever a
+	 * customer is named. */
+	if (st == PD_E_NOTFOUND && id && id[0] != '#') {
+		pd_err re;
+		pd_err_clear(&re);
+		memset(out, 0, sizeof *out);
+		st = store_customer_find_reference(s, id, out, &re);
+		if (st == PD_E_NOTFOUND)
+			pd_fail(e, PD_E_NOTFOUND, "customer",
+			        "no customer with tenant id, name or reference '%.100s'", id);
+		else
+			*e = re;
+	}
 	if (st != PD_OK && !e->field[0])
 		snprintf(e->field, sizeof e->field, "customer");
 	return st;

@@ -548,15 +548,16 @@ static int cmd_live(pd_cli *c, int argc, char **argv)
 #endif
 }
 
+const pd_subcmd pd_cli_pbx_subs[] = {
+    {"add", cmd_add},       {"show", cmd_show},       {"update", cmd_update},
+    {"enable", cmd_enable}, {"disable", cmd_disable}, {"remove", cmd_remove},
+    {"status", cmd_live},   {"resync", cmd_live},     {"test", cmd_live},
+    {NULL, NULL},
+};
+
 int pd_cli_pbx_cmd(pd_cli *c, int argc, char **argv)
 {
-	static const pd_subcmd subs[] = {
-	    {"add", cmd_add},       {"show", cmd_show},       {"update", cmd_update},
-	    {"enable", cmd_enable}, {"disable", cmd_disable}, {"remove", cmd_remove},
-	    {"status", cmd_live},   {"resync", cmd_live},     {"test", cmd_live},
-	    {NULL, NULL},
-	};
-	return pd_cli_group(c, "pbx", subs, argc, argv, help_group);
+	return pd_cli_group(c, "pbx", pd_cli_pbx_subs, argc, argv, help_group);
 }
 
 /* ---- templates ---- */
@@ -755,11 +756,12 @@ static int tmpl_delete(pd_cli *c, int argc, char **argv)
 	return 0;
 }
 
+const pd_subcmd pd_cli_template_subs[] = {
+    {"list", tmpl_list},     {"show", tmpl_show},     {"add", tmpl_add},
+    {"update", tmpl_update}, {"delete", tmpl_delete}, {NULL, NULL},
+};
+
 int pd_cli_template_cmd(pd_cli *c, int argc, char **argv)
 {
-	static const pd_subcmd subs[] = {
-	    {"list", tmpl_list},     {"show", tmpl_show},     {"add", tmpl_add},
-	    {"update", tmpl_update}, {"delete", tmpl_delete}, {NULL, NULL},
-	};
-	return pd_cli_group(c, "template", subs, argc, argv, help_tgroup);
+	return pd_cli_group(c, "template", pd_cli_template_subs, argc, argv, help_tgroup);
 }

@@ -85,7 +85,7 @@ static int cmd_status(pd_cli *c, int argc, char **argv)
 		json_object_set_new(o, "state", json_string(state));
 		json_object_set_new(o, "last_error",
 				    known && st.last_error ? json_string(st.last_error) : json_null());
-		json_object_set_new(o, "updated_at", known ? json_integer(st.updated_at) : json_null());
+		json_object_set_new(o, "updated_at", known ? pd_json_time(st.updated_at) : json_null());
 		json_object_set_new(o, "live_calls", json_integer(known ? st.live_calls : 0));
 		json_object_set_new(o, "agents_available", json_integer(known ? st.agents_available : 0));
 		json_object_set_new(o, "agents_logged_on", json_integer(known ? st.agents_logged_on : 0));
@@ -541,7 +541,7 @@ static int cmd_test(pd_cli *c, int argc, char **argv)
 			json_object_set_new(er, "message", json_string(e.message));
 			json_object_set_new(o, "error", er);
 			pd_cli_print_json(c, o);
-			fprintf(stderr, "provdesk: %s\n", e.message);
+			pd_cli_json_error(fst, "pbx", 0, e.message, false);
 			rc = pd_status_exit_code(fst);
 		} else {
 			json_decref(r.steps);

@@ -220,13 +220,14 @@ static int cmd_remove(pd_cli *c, int argc, char **argv)
 	return st == PD_OK ? 0 : pd_cli_fail(c, &e);
 }
 
+const pd_subcmd pd_cli_user_subs[] = {
+    {"list", cmd_list},     {"add", cmd_add}, {"update", cmd_update},
+    {"remove", cmd_remove}, {NULL, NULL},
+};
+
 int pd_cli_user_cmd(pd_cli *c, int argc, char **argv)
 {
-	static const pd_subcmd subs[] = {
-	    {"list", cmd_list},     {"add", cmd_add}, {"update", cmd_update},
-	    {"remove", cmd_remove}, {NULL, NULL},
-	};
-	return pd_cli_group(c, "user", subs, argc, argv, help_group);
+	return pd_cli_group(c, "user", pd_cli_user_subs, argc, argv, help_group);
 }
 
 static int cmd_assign(pd_cli *c, int argc, char **argv)
@@ -246,8 +247,9 @@ static int cmd_assign(pd_cli *c, int argc, char **argv)
 	return user_done(c, &u, st, &e, "Assigned role to");
 }
 
+const pd_subcmd pd_cli_role_subs[] = {{"assign", cmd_assign}, {NULL, NULL}};
+
 int pd_cli_role_cmd(pd_cli *c, int argc, char **argv)
 {
-	static const pd_subcmd subs[] = {{"assign", cmd_assign}, {NULL, NULL}};
-	return pd_cli_group(c, "role", subs, argc, argv, help_role);
+	return pd_cli_group(c, "role", pd_cli_role_subs, argc, argv, help_role);
 }

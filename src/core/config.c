@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include "pd_build_config.h"
 
 #include "provdesk/model.h"
 #include "provdesk/paths.h"
@@ -136,6 +139,78 @@ static bool check_from(loader *l, const char *v)
 	return true;
 }
 
+/* The authority of smtp:// or smtps:// URL (after the scheme): a port, when
+ * given, is 1-65535. "[v6]:port" and "user@host:port" are understood. */
+static bool check_url_port(loader *l, const char *auth)
+{
+	size_t n = strcspn(auth, "/?#");
+	char *a = xstrndup(auth, n);
+	char *host = strrchr(a, '@') ? strrchr(a, '@') + 1 : a;
+	char *colon = NULL;
+	if (*host == '[') {
+		char *rb = strchr(host, ']');
+		if (rb && rb[1] == ':')
+			colon = rb + 1;
+	} else
+		colon = strchr(host, ':');
+	bool ok = true;
+	if (colon && (colon == host || colon[-1] == '@'))
+		ok = fail(l, "smtp", "url", "'%s' has no host", auth);
+	else if (colon) {
+		const char *p = colon + 1;
+		long port = 0;
+		bool digits = *p != 0;
+		for (; *p && digits; p++) {
+			digits = *p >= '0' && *p <= '9';
+			if (digits && port <= 65535)
+				port = port * 10 + (*p - '0');
+		}
+		if (!digits || port < 1 || port > 65535)
+			ok = fail(l, "smtp", "url", "bad port '%s' (expected 1 to 65535)", colon + 1);
+	}
+	free(a);
+	return ok;
+}
+
+/* The password file holds a secret: refuse it when group or others may read
+ * it, naming the file and its mode. A missing file is reported when a
+ * message is sent (pd_config_smtp_password), as before. */
+static bool check_secret_mode(loader *l, const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return true;
+	if (!S_ISREG(st.st_mode))
+		return fail(l, "smtp", "password_file", "%s is not a regular file", path);
+	if (st.st_mode & 0044)
+		return fail(l, "smtp", "password_file",
+		            "%s: mode %04o, must not be readable by %s (chmod 600 %s)", path,
+		            (unsigned)(st.st_mode & 07777),
+		            (st.st_mode & 0004) ? "others" : "its group", path);
+	return true;
+}
+
+/* A theme name that names no theme: the built-in ones, else themes/NAME.theme
+ * in the data search path or the source tree (as src/ui/theme.c looks). */
+static bool theme_exists(const pd_config *c, const char *name)
+{
+	if (!strcmp(name, "default") || !strcmp(name, "monochrome"))
+		return true;
+	char *rel = xasprintf("themes/%s.theme", name);
+	char *path = pd_path_find_data(c->config_dir, rel);
+	if (!path) {
+		const char *root = getenv("PROVDESK_SOURCE_ROOT");
+		char *p = xasprintf("%s/%s", root && *root ? root : PD_SOURCE_ROOT, rel);
+		if (access(p, R_OK) == 0)
+			path = p;
+		else
+			free(p);
+	}
+	free(rel);
+	free(path);
+	return path != NULL;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	loader *l = user;
@@ -182,6 +257,8 @@ static int handler(void *user, const char *section, const char *name, const char
 			            v);
 		if (*v && !v[strncmp(v, "smtp://", 7) ? 8 : 7])
 			return fail(l, section, name, "'%s' has no host", v);
+		if (*v && !check_url_port(l, v + (strncmp(v, "smtp://", 7) ? 8 : 7)))
+			return 0;
 		pd_set_str(&c->smtp_url, *v ? v : NULL);
 		break;
 	case 2:
@@ -205,6 +282,8 @@ static int handler(void *user, const char *section, const char *name, const char
 	case 5:
 		free(c->smtp_password_file);
 		c->smtp_password_file = *v ? resolve_path(l, v) : NULL;
+		if (c->smtp_password_file && !check_secret_mode(l, c->smtp_password_file))
+			return 0;
 		break;
 	case 6:
 		return int_value(l, section, name, v, 1, 365, &c->trial_default_days);
@@ -223,7 +302,7 @@ static int handler(void *user, const char *section, const char *name, const char
 			return fail(l, section, name,
 			            "'%s' is not a theme name (letters, digits, - and _)", v);
 		pd_set_str(&c->ui_theme, v);
-		break;
+		break; /* that the theme exists is checked at the end (check_theme) */
 	}
 	case 11: {
 		pd_err ue;
@@ -329,6 +408,13 @@ static pd_status parse_stream(FILE *f, const char *label, pd_config *out, pd_err
 	loader l = {.c = out, .e = e, .path = label, .f = f};
 	int r = ini_parse_stream(reader, &l, handler, &l);
 	free(l.linebuf);
+	if (!l.failed && r == 0 && l.seen[10] && !theme_exists(out, out->ui_theme)) {
+		l.line = l.seen[10];
+		fail(&l, "ui", "theme",
+		     "no theme '%s' (built-in: default, monochrome; else themes/%s.theme in the "
+		     "configuration or data directory)",
+		     out->ui_theme, out->ui_theme);
+	}
 	if (!l.failed && ferror(f))
 		fail(&l, NULL, NULL, "read error");
 	if (!l.failed && r != 0) {
@@ -412,6 +498,16 @@ char *pd_config_smtp_password(const pd_config *c, pd_err *e)
 		pd_fail(e, PD_E_NOINPUT, "smtp.password_file",
 		        "cannot read smtp.password_file %s: %s", c->smtp_password_file,
 		        strerror(errno));
+		return NULL;
+	}
+	/* chmod'ed after the start: still refused before it is read */
+	struct stat fs;
+	if (fstat(fileno(f), &fs) == 0 && (fs.st_mode & 0044)) {
+		fclose(f);
+		pd_fail(e, PD_E_CONFIG, "smtp.password_file",
+		        "smtp.password_file %s: mode %04o, must not be readable by %s",
+		        c->smtp_password_file, (unsigned)(fs.st_mode & 07777),
+		        (fs.st_mode & 0004) ? "others" : "its group");
 		return NULL;
 	}
 	pd_buf b = {0};

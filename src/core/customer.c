@@ -46,6 +46,18 @@ int pd_customer_trial_days_left(const pd_customer *c, pd_day today)
 	return (int)(c->trial_end - today);
 }
 
+void pd_internal_warning(const char *name, int64_t used, int limit, char *out, size_t n)
+{
+	int64_t left = (int64_t)limit - used;
+	if (left < 0)
+		left = 0;
+	snprintf(out, n,
+	         "\"%.100s\" is an internal system: for the reseller's internal use only, it "
+	         "will not be billed. %lld of %d internal system%s left "
+	         "([customers] internal_systems_limit).",
+	         name ? name : "", (long long)left, limit, limit == 1 ? "" : "s");
+}
+
 const char *pd_customer_billing_id(const pd_customer *c)
 {
 	return c->reference && *c->reference ? c->reference : c->tenant_id;

@@ -500,6 +500,61 @@ pd_status store_customer_find(pd_store *s, const char *id_or_name, pd_customer *
 	               uuid ? "tenant id" : "name", id_or_name);
 }
 
+pd_status store_customer_find_reference(pd_store *s, const char *reference, pd_customer *out,
+                                        pd_err *e)
+{
+	E_GUARD(e);
+	char *ref = pd_trim(reference ? reference : "");
+	if (!*ref) {
+		free(ref);
+		return pd_fail(e, PD_E_USAGE, "customer", "no reference given");
+	}
+	/* The exact spelling through the index, else ignoring ASCII case (a
+	 * scan, only when the exact one finds nothing). Live customers first,
+	 * then the most recently deleted. */
+	static const char *const sqls[] = {
+	    "SELECT id, deleted_at FROM customers WHERE reference = ?"
+	    " ORDER BY deleted_at <> 0, deleted_at DESC, id LIMIT 2",
+	    "SELECT id, deleted_at FROM customers WHERE reference = ? COLLATE NOCASE"
+	    " ORDER BY deleted_at <> 0, deleted_at DESC, id LIMIT 2",
+	};
+	int64_t ids[2] = {0, 0};
+	bool live[2] = {false, false};
+	int n = 0;
+	for (size_t q = 0; q < 2 && n == 0; q++) {
+		sqlite3_stmt *st = st_get(s, sqls[q], e);
+		if (!st) {
+			free(ref);
+			return FAILED(e);
+		}
+		bind_text(st, 1, ref);
+		int rc;
+		while (n < 2 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			ids[n] = sqlite3_column_int64(st, 0);
+			live[n] = sqlite3_column_int64(st, 1) == 0;
+			n++;
+		}
+		if (n < 2 && rc != SQLITE_DONE) {
+			sqlite3_reset(st);
+			free(ref);
+			return st_fail(s, rc, e, "find customer by reference");
+		}
+		sqlite3_reset(st);
+	}
+	pd_status r;
+	if (n == 0)
+		r = pd_fail(e, PD_E_NOTFOUND, "customer", "no customer with reference '%.100s'", ref);
+	else if (n == 2 && live[0] && live[1])
+		r = pd_fail(e, PD_E_USAGE, "customer",
+		            "reference '%.100s' is used by several customers; give the name or "
+		            "the tenant id",
+		            ref);
+	else
+		r = cust_load(s, ids[0], out, e);
+	free(ref);
+	return r;
+}
+
 /* ---- update ---- */
 
 typedef struct {

@@ -91,11 +91,16 @@ static int filter_mode(const char *filter)
 
 /* The WHERE terms every arm shares: deleted rows and the filter. The "+"
  * keeps the planner off the deleted_at index so the sort index drives the
- * scan and LIMIT stops early. */
-static void add_base(pd_buf *b, const pd_query *q, int filt)
+ * scan and LIMIT stops early. With a filter, the rows whose reference is
+ * the filter itself (?5..?7: as typed, upper and lower case) are shown
+ * first (pinned_rows) and left out of the sorted stream; a count keeps
+ * them (excl false). */
+static void add_base(pd_buf *b, const pd_query *q, int filt, bool excl)
 {
 	if (!q->include_deleted)
 		pd_buf_add(b, " AND +c.deleted_at = 0");
+	if (filt != F_NONE && excl)
+		pd_buf_add(b, " AND c.reference NOT IN (?5, ?6, ?7)");
 	if (filt == F_SCAN)
 		pd_buf_add(b, " AND c.search LIKE ?1 ESCAPE '\\'");
 	else if (filt == F_FTS)
@@ -108,17 +113,22 @@ static void add_base(pd_buf *b, const pd_query *q, int filt)
 }
 
 /* Build (once per connection) the statement for one shape of query.
- * Parameters: ?1 filter, ?2 anchor key, ?3 anchor id, ?4 limit.
+ * Parameters: ?1 filter, ?2 anchor key, ?3 anchor id, ?4 limit, ?5..?7 the
+ * pinned reference (excl: only when some row has it, so that the usual
+ * filter's early-stopping scan costs what it did).
  * A keyset step is two index seeks: the rest of the anchor's tie group
  * (col = key AND id beyond) and the rows strictly beyond key; a row-value
  * (col, id) > (key, id) would only seek on col and then walk every tie,
  * which is most of the table for status, internal or users. */
-static sqlite3_stmt *grid_stmt(pd_store *s, const pd_query *q, int kind, int filt, pd_err *e)
+static sqlite3_stmt *grid_stmt(pd_store *s, const pd_query *q, int kind, int filt, bool excl,
+                               pd_err *e)
 {
-	size_t idx = ((((size_t)q->sort * 2 + q->descending) * F__COUNT + (size_t)filt) * 2 +
-	              q->include_deleted) *
-	                 8 +
-	             (size_t)kind;
+	size_t idx = (((((size_t)q->sort * 2 + q->descending) * F__COUNT + (size_t)filt) * 2 +
+	               q->include_deleted) *
+	                  8 +
+	              (size_t)kind) *
+	                 2 +
+	             excl;
 	if (s->grid[idx]) {
 		sqlite3_reset(s->grid[idx]);
 		sqlite3_clear_bindings(s->grid[idx]);
@@ -140,15 +150,15 @@ static sqlite3_stmt *grid_stmt(pd_store *s, const pd_query *q, int kind, int fil
 		                     " (SELECT count(*) FROM customers WHERE deleted_at > 0)");
 	} else if (kind == K_COUNT) {
 		pd_buf_add(&b, "SELECT count(*) FROM customers c WHERE 1");
-		add_base(&b, q, filt);
+		add_base(&b, q, filt, false);
 	} else if (kind == K_POSITION) {
 		/* Rows before the anchor in display order. */
 		pd_buf_add(&b, "SELECT (SELECT count(*) FROM customers c WHERE 1");
-		add_base(&b, q, filt);
+		add_base(&b, q, filt, excl);
 		pd_buf_printf(
 		    &b, " AND %s = ?2 AND c.id %s ?3) + (SELECT count(*) FROM customers c WHERE 1",
 		    col, gt);
-		add_base(&b, q, filt);
+		add_base(&b, q, filt, excl);
 		pd_buf_printf(&b, " AND %s %s ?2)", col, gt);
 	} else {
 		pd_buf_printf(&b,
@@ -159,24 +169,24 @@ static sqlite3_stmt *grid_stmt(pd_store *s, const pd_query *q, int kind, int fil
 		              " LEFT JOIN pbx_status ps ON ps.customer_id = c.id WHERE 1",
 		              col);
 		if ((kind == K_FIRST || kind == K_LAST) && (filt == F_NONE || filt == F_SCAN)) {
-			add_base(&b, q, filt);
+			add_base(&b, q, filt, excl);
 		} else if (kind == K_FIRST || kind == K_LAST) {
 			/* Matches come from the index or the id pass: sort only
 			 * (key, id) pairs, then read the page's rows. */
 			pd_buf_add(&b, " AND c.id IN (SELECT id FROM (SELECT c.id AS id FROM "
 			               "customers c WHERE 1");
-			add_base(&b, q, filt);
+			add_base(&b, q, filt, excl);
 			pd_buf_printf(&b, " ORDER BY %s %s, c.id %s LIMIT ?4))", col, dir, dir);
 		} else {
 			const char *tie = kind == K_FROM ? (up ? ">=" : "<=") : gt;
 			pd_buf_add(&b, " AND c.id IN (SELECT id FROM (SELECT c.id AS id FROM "
 			               "customers c WHERE 1");
-			add_base(&b, q, filt);
+			add_base(&b, q, filt, excl);
 			pd_buf_printf(&b, " AND %s = ?2 AND c.id %s ?3 ORDER BY c.id %s LIMIT ?4)",
 			              col, tie, dir);
 			pd_buf_add(&b, " UNION ALL SELECT id FROM (SELECT c.id AS id FROM "
 			               "customers c WHERE 1");
-			add_base(&b, q, filt);
+			add_base(&b, q, filt, excl);
 			pd_buf_printf(&b, " AND %s %s ?2 ORDER BY %s %s, c.id %s LIMIT ?4))", col,
 			              gt, col, dir, dir);
 		}
@@ -232,6 +242,23 @@ static char *fts_phrase(const char *filter)
 	return pd_buf_steal(&b);
 }
 
+/* ?5..?7: the filter as typed (trimmed), in upper and in lower case (ASCII),
+ * so "r-1234" finds the reference "R-1234" through the reference index. */
+static void bind_ref_variants(sqlite3_stmt *st, const char *filter)
+{
+	char *t = pd_trim(filter ? filter : "");
+	char *up = xstrdup(t), *lo = xstrdup(t);
+	for (char *p = up; *p; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+	for (char *p = lo; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	sqlite3_bind_text(st, 5, t, -1, free);
+	sqlite3_bind_text(st, 6, up, -1, free);
+	sqlite3_bind_text(st, 7, lo, -1, free);
+}
+
 /* The anchor's key in this sort: from the row when it was fetched with the
  * same sort (so scrolling stays put when the row changed meanwhile), else
  * read by id. */
@@ -283,6 +310,8 @@ static pd_status bind_query(pd_store *s, sqlite3_stmt *st, const pd_query *q, in
 		sqlite3_bind_text(st, 1, like_pattern(q->filter), -1, free);
 	else if (filt == F_FTS)
 		sqlite3_bind_text(st, 1, fts_phrase(q->filter), -1, free);
+	if (filt != F_NONE)
+		bind_ref_variants(st, q->filter);
 	if (anchor) {
 		int64_t iv;
 		char *sv;
@@ -328,11 +357,12 @@ static int budget_cb(void *arg)
 
 /* Run one page statement. budget: stop with SQLITE_INTERRUPT (and no rows
  * kept) once the scan has cost more than the budget. */
-static int run_page(pd_store *s, const pd_query *q, int kind, int filt, const pd_row *anchor,
+static int run_page(pd_store *s, const pd_query *q, int kind, int filt, bool excl,
+                    const pd_row *anchor,
                     size_t limit, bool budget, pd_row *rows, size_t *n, pd_err *e)
 {
 	*n = 0;
-	sqlite3_stmt *st = grid_stmt(s, q, kind, filt, e);
+	sqlite3_stmt *st = grid_stmt(s, q, kind, filt, excl, e);
 	if (!st)
 		return SQLITE_ERROR;
 	if (bind_query(s, st, q, filt, anchor, e) != PD_OK) {
@@ -359,6 +389,124 @@ static int run_page(pd_store *s, const pd_query *q, int kind, int filt, const pd
 	return rc;
 }
 
+/* One page of the sorted stream (without the pinned rows when excl). */
+static pd_status page_main(pd_store *s, const pd_query *q, int kind, bool excl,
+                           const pd_row *anchor, size_t limit, pd_row *rows, size_t *n,
+                           pd_err *e)
+{
+	*n = 0;
+	if (limit == 0)
+		return PD_OK;
+	int filt = filter_mode(q->filter);
+	int rc;
+	if (filt == F_NONE) {
+		rc = run_page(s, q, kind, F_NONE, false, anchor, limit, false, rows, n, e);
+	} else {
+		/* The early-stopping scan first; past its budget, the bounded way. */
+		rc = s->scan_budget < 0
+		         ? SQLITE_INTERRUPT
+		         : run_page(s, q, kind, F_SCAN, excl, anchor, limit, true, rows, n, e);
+		if (rc == SQLITE_INTERRUPT)
+			rc = run_page(s, q, kind, filt, excl, anchor, limit, false, rows, n, e);
+	}
+	if (rc == SQLITE_ERROR && e->status != PD_OK)
+		return e->status;
+	if (rc != SQLITE_DONE)
+		return st_fail(s, rc, e, "grid");
+	/* Backward fetches come newest-first: return them in display order. */
+	if (kind == K_LAST || kind == K_BEFORE)
+		for (size_t i = 0, j = *n ? *n - 1 : 0; i < j; i++, j--) {
+			pd_row t = rows[i];
+			rows[i] = rows[j];
+			rows[j] = t;
+		}
+	return PD_OK;
+}
+
+/* Display order of two pinned rows: the sort key, then the id. arg: the
+ * query (qsort_r, so no shared state between threads). */
+static int cmp_pinned(const void *pa, const void *pb, void *arg)
+{
+	const pd_query *q = arg;
+	const pd_row *a = pa, *b = pb;
+	int r = sort_cols[q->sort].text
+	            ? strcmp(a->sort_sval ? a->sort_sval : "", b->sort_sval ? b->sort_sval : "")
+	            : (a->sort_ival > b->sort_ival) - (a->sort_ival < b->sort_ival);
+	if (!r)
+		r = (a->c.id > b->c.id) - (a->c.id < b->c.id);
+	return q->descending ? -r : r;
+}
+
+/* The rows whose reference is exactly the filter (as typed, or in upper or
+ * lower case) among the filter's matches, in the query's order: they come
+ * first whatever the sort, so typing a reference puts its customer on top.
+ * Found through the reference index; usually none or one, so they are
+ * ordered here, and one cached statement serves every sort (?8 picks the
+ * sort column, in sort_cols order). */
+static pd_status pinned_rows(pd_store *s, const pd_query *q, pd_row **out, size_t *n, pd_err *e)
+{
+	*out = NULL;
+	*n = 0;
+	if (filter_mode(q->filter) == F_NONE)
+		return PD_OK;
+	static const char sql[] =
+	    "SELECT " CUST_COLS ", c.n_users,"
+	    " CASE ?8 WHEN 0 THEN c.name_key WHEN 1 THEN c.product_type WHEN 2 THEN c.reference"
+	    " WHEN 3 THEN c.country WHEN 4 THEN c.status_key WHEN 5 THEN c.internal_system"
+	    " WHEN 6 THEN c.n_users ELSE c.created_at END,"
+	    " CASE WHEN p.id IS NULL THEN NULL WHEN p.enabled = 0 THEN 'disabled'"
+	    " ELSE coalesce(ps.state, 'not started') END"
+	    " FROM customers c LEFT JOIN pbx p ON p.customer_id = c.id"
+	    " LEFT JOIN pbx_status ps ON ps.customer_id = c.id"
+	    " WHERE c.reference IN (?5, ?6, ?7) AND c.search LIKE ?1 ESCAPE '\\'"
+	    " AND (?9 OR c.deleted_at = 0)";
+	sqlite3_stmt *st = st_get(s, sql, e);
+	if (!st)
+		return FAILED(e);
+	sqlite3_bind_text(st, 1, like_pattern(q->filter), -1, free);
+	bind_ref_variants(st, q->filter);
+	sqlite3_bind_int(st, 8, (int)q->sort);
+	sqlite3_bind_int(st, 9, q->include_deleted);
+	pd_day today = q->today ? q->today : pd_today();
+	size_t cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 4;
+			*out = xrealloc(*out, cap * sizeof **out);
+		}
+		row_from(st, q, today, &(*out)[(*n)++]);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		pd_rows_free(*out, *n);
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return st_fail(s, rc, e, "grid reference");
+	}
+	if (*n > 1)
+		qsort_r(*out, *n, sizeof **out, cmp_pinned, (void *)q);
+	return PD_OK;
+}
+
+static size_t pinned_index(const pd_row *pin, size_t np, const pd_row *anchor)
+{
+	for (size_t i = 0; anchor && i < np; i++)
+		if (pin[i].c.id == anchor->c.id)
+			return i;
+	return (size_t)-1;
+}
+
+/* Moves pin[from, to) into rows[*n...]. */
+static void take_pinned(pd_row *pin, size_t from, size_t to, pd_row *rows, size_t *n)
+{
+	for (size_t i = from; i < to; i++) {
+		rows[(*n)++] = pin[i];
+		memset(&pin[i], 0, sizeof pin[i]);
+	}
+}
+
 pd_status store_customer_page(pd_store *s, const pd_query *q, pd_page_dir dir, const pd_row *anchor,
                               size_t limit, pd_row *rows, size_t *n, pd_err *e)
 {
@@ -377,33 +525,54 @@ pd_status store_customer_page(pd_store *s, const pd_query *q, pd_page_dir dir, c
 		return pd_fail(e, PD_E_USAGE, "anchor", "this page direction needs an anchor row");
 	if (!needs_anchor)
 		anchor = NULL;
-	int filt = filter_mode(q->filter);
-	int rc;
-	if (filt == F_NONE) {
-		rc = run_page(s, q, kind, F_NONE, anchor, limit, false, rows, n, e);
-	} else {
-		/* The early-stopping scan first; past its budget, the bounded way. */
-		rc = s->scan_budget < 0
-		         ? SQLITE_INTERRUPT
-		         : run_page(s, q, kind, F_SCAN, anchor, limit, true, rows, n, e);
-		if (rc == SQLITE_INTERRUPT)
-			rc = run_page(s, q, kind, filt, anchor, limit, false, rows, n, e);
+	pd_row *pin = NULL;
+	size_t np = 0;
+	if ((r = pinned_rows(s, q, &pin, &np, e)) != PD_OK)
+		return r;
+	if (np == 0) {
+		free(pin);
+		return page_main(s, q, kind, false, anchor, limit, rows, n, e);
 	}
-	if (rc == SQLITE_ERROR && e->status != PD_OK)
-		return e->status;
-	if (rc != SQLITE_DONE)
-		return st_fail(s, rc, e, "grid");
-	/* Backward fetches come newest-first: return them in display order. */
-	if (kind == K_LAST || kind == K_BEFORE)
-		for (size_t i = 0, j = *n ? *n - 1 : 0; i < j; i++, j--) {
-			pd_row t = rows[i];
-			rows[i] = rows[j];
-			rows[j] = t;
+	/* Display order: the pinned rows, then the sorted stream. */
+	size_t at = pinned_index(pin, np, anchor);
+	bool in_pin = at != (size_t)-1;
+	size_t m = 0;
+	if (kind == K_FIRST || (in_pin && (kind == K_AFTER || kind == K_FROM))) {
+		size_t from = kind == K_FIRST ? 0 : kind == K_AFTER ? at + 1 : at;
+		size_t to = from + limit < np ? from + limit : np;
+		take_pinned(pin, from, to, rows, n);
+		if (*n < limit) {
+			r = page_main(s, q, K_FIRST, true, NULL, limit - *n, rows + *n, &m, e);
+			*n += m;
 		}
-	return PD_OK;
+	} else if (in_pin && kind == K_BEFORE) {
+		size_t from = at > limit ? at - limit : 0;
+		take_pinned(pin, from, at, rows, n);
+	} else if (kind == K_LAST || kind == K_BEFORE) {
+		/* the end of the stream, then pinned rows in front when it runs out */
+		r = page_main(s, q, kind, true, anchor, limit, rows, &m, e);
+		if (r == PD_OK && m < limit) {
+			size_t k = limit - m < np ? limit - m : np;
+			memmove(rows + k, rows, m * sizeof *rows);
+			size_t cnt = 0;
+			take_pinned(pin, np - k, np, rows, &cnt);
+			m += k;
+		}
+		*n = m;
+	} else {
+		r = page_main(s, q, kind, true, anchor, limit, rows, n, e);
+	}
+	pd_rows_free(pin, np);
+	free(pin);
+	if (r != PD_OK) {
+		pd_rows_free(rows, *n);
+		*n = 0;
+	}
+	return r;
 }
 
-static pd_status count_query(pd_store *s, const pd_query *q, int kind, const pd_row *anchor,
+static pd_status count_query(pd_store *s, const pd_query *q, int kind, bool excl,
+                             const pd_row *anchor,
                              int64_t *out, pd_err *e)
 {
 	*out = 0;
@@ -412,7 +581,7 @@ static pd_status count_query(pd_store *s, const pd_query *q, int kind, const pd_
 		return r;
 	/* A count reads every match anyway: no early stop to try. */
 	int filt = filter_mode(q->filter);
-	sqlite3_stmt *st = grid_stmt(s, q, kind, filt, e);
+	sqlite3_stmt *st = grid_stmt(s, q, kind, filt, excl, e);
 	if (!st)
 		return FAILED(e);
 	if ((r = bind_query(s, st, q, filt, anchor, e)) != PD_OK) {
@@ -429,7 +598,7 @@ static pd_status count_query(pd_store *s, const pd_query *q, int kind, const pd_
 pd_status store_customer_count(pd_store *s, const pd_query *q, int64_t *n, pd_err *e)
 {
 	E_GUARD(e);
-	return count_query(s, q, K_COUNT, NULL, n, e);
+	return count_query(s, q, K_COUNT, false, NULL, n, e);
 }
 
 pd_status store_customer_position(pd_store *s, const pd_query *q, const pd_row *anchor,
@@ -438,7 +607,22 @@ pd_status store_customer_position(pd_store *s, const pd_query *q, const pd_row *
 	E_GUARD(e);
 	if (!anchor)
 		return pd_fail(e, PD_E_USAGE, "anchor", "position needs an anchor row");
-	return count_query(s, q, K_POSITION, anchor, pos, e);
+	pd_row *pin = NULL;
+	size_t np = 0;
+	pd_status r = pinned_rows(s, q, &pin, &np, e);
+	if (r != PD_OK)
+		return r;
+	size_t at = pinned_index(pin, np, anchor);
+	pd_rows_free(pin, np);
+	free(pin);
+	if (at != (size_t)-1) {
+		*pos = (int64_t)at;
+		return PD_OK;
+	}
+	r = count_query(s, q, K_POSITION, np > 0, anchor, pos, e);
+	if (r == PD_OK)
+		*pos += (int64_t)np;
+	return r;
 }
 
 pd_status store_customer_counts(pd_store *s, pd_day today, pd_counts *out, pd_err *e)

@@ -27,6 +27,7 @@ struct edit_ctx {
 	pd_customer base;      /* the version my edits started from */
 	char platform[64];     /* the PBX platform, to filter product types */
 	bool impact_confirmed;
+	bool internal_confirmed; /* the internal-system warning was accepted */
 	struct ui_screen *screen;
 };
 
@@ -227,6 +228,38 @@ static void impact_done(struct ui_app *app, void *vctx, bool ok, const char *t)
 	ui_formscreen_save(x->screen);
 }
 
+static void internal_done(struct ui_app *app, void *vctx, bool ok, const char *t)
+{
+	struct edit_ctx *x = vctx;
+	if (!ok)
+		return;
+	x->internal_confirmed = true;
+	ui_formscreen_save(x->screen);
+}
+
+/* Setting the internal flag asks first, with the same words as the command
+ * line (pd_internal_warning) and the count this save would leave. Past the
+ * limit the save is refused anyway, so no question then. True when asked. */
+static bool internal_ask(struct edit_ctx *x, const pd_customer *c)
+{
+	struct ui_app *app = x->app;
+	pd_counts n;
+	pd_err ce;
+	pd_err_clear(&ce);
+	int64_t used = store_customer_counts(app->store, pd_today(), &n, &ce) == PD_OK
+			   ? n.internal + 1
+			   : 1;
+	if (used > app->cfg->internal_systems_limit)
+		return false;
+	char warning[512];
+	pd_internal_warning(c->name, used, app->cfg->internal_systems_limit, warning,
+			    sizeof warning);
+	char *text = xasprintf("%s\n\nMark it internal?", warning);
+	ui_dialog_confirm(app, "Internal system", text, internal_done, x);
+	free(text);
+	return true;
+}
+
 static void open_conflict(struct edit_ctx *x, const pd_customer *mine, const pd_customer *theirs,
 			  const char *message);
 
@@ -252,6 +285,12 @@ static pd_status edit_submit(struct ui_form *f, void *vctx, pd_err *e)
 				  impact ? impact : "Changing the product type changes the licensing.",
 				  impact_done, x);
 		free(impact);
+		pd_err_clear(e);
+		return PD_E_CONFLICT; /* waiting for the confirmation */
+	}
+	if (c.internal_system && !x->base.internal_system && !x->internal_confirmed &&
+	    internal_ask(x, &c)) {
+		pd_customer_free(&c);
 		pd_err_clear(e);
 		return PD_E_CONFLICT; /* waiting for the confirmation */
 	}

@@ -312,3 +312,95 @@ Test(config, bad_invitations)
 	    "given twice");
 	bad("[invitations]\nurl = https://x.example\n", 2, "invitations.url", "activation_url");
 }
+
+Test(config, unknown_theme_refused_with_its_line)
+{
+	bad("[smtp]\nurl =\n[ui]\n\ntheme = no-such-theme\n", 5, "ui.theme", "no theme 'no-such-theme'");
+	/* the themes shipped in themes/ and the built-in ones are fine */
+	const char *ok[] = {"[ui]\ntheme = noc-dark\n", "[ui]\ntheme = monochrome\n",
+	                    "[ui]\ntheme = default\n"};
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		char *p = write_file(dir, "t.conf", ok[i]);
+		pd_config c;
+		pd_err e = {0};
+		cr_assert_eq(pd_config_load(p, &c, &e), PD_OK, "%s: %s", ok[i], e.message);
+		pd_config_free(&c);
+		free(p);
+	}
+	/* a theme of the user's own, in the config directory's themes/ */
+	char *td = xasprintf("%s/themes", dir);
+	mkdir(td, 0700);
+	char *tf = write_file(td, "mine.theme", "normal = default default\n");
+	char *p = write_file(dir, "t.conf", "[ui]\ntheme = mine\n");
+	pd_config c;
+	pd_err e = {0};
+	cr_assert_eq(pd_config_load(p, &c, &e), PD_OK, "%s", e.message);
+	pd_config_free(&c);
+	free(p);
+	free(tf);
+	free(td);
+}
+
+Test(config, bad_smtp_port)
+{
+	bad("[smtp]\nurl = smtp://mail.example:0\n", 2, "smtp.url", "bad port '0'");
+	bad("[smtp]\nurl = smtp://mail.example:65536\n", 2, "smtp.url", "65535");
+	bad("[smtp]\nurl = smtps://mail.example:smtp\n", 2, "smtp.url", "bad port 'smtp'");
+	bad("[smtp]\nurl = smtp://mail.example:\n", 2, "smtp.url", "bad port");
+	bad("[smtp]\nurl = smtp://:25\n", 2, "smtp.url", "no host");
+	bad("[smtp]\nurl = smtp://[::1]:99999\n", 2, "smtp.url", "bad port");
+	const char *ok[] = {"[smtp]\nurl = smtp://mail.example:587\n",
+	                    "[smtp]\nurl = smtps://u@mail.example:465/\n",
+	                    "[smtp]\nurl = smtp://[::1]:25\n", "[smtp]\nurl = smtp://mail.example\n"};
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		char *p = write_file(dir, "u.conf", ok[i]);
+		pd_config c;
+		pd_err e = {0};
+		cr_assert_eq(pd_config_load(p, &c, &e), PD_OK, "%s: %s", ok[i], e.message);
+		pd_config_free(&c);
+		free(p);
+	}
+}
+
+Test(config, bad_starttls_mode_names_the_choices)
+{
+	bad("[smtp]\nstarttls = maybe\n", 2, "smtp.starttls", "'maybe' is not one of off, try, required");
+	bad("[smtp]\nstarttls =\n", 2, "smtp.starttls", "off, try, required");
+}
+
+Test(config, password_file_readable_by_others_refused)
+{
+	char *pw = write_file(dir, "smtp.pw", "secret\n");
+	char *p = write_file(dir, "m.conf", "[smtp]\nurl = smtp://h\n\npassword_file = smtp.pw\n");
+	const struct {
+		mode_t mode;
+		const char *words;
+	} cases[] = {{0644, "mode 0644, must not be readable by others"},
+	             {0640, "mode 0640, must not be readable by its group"},
+	             {0604, "mode 0604, must not be readable by others"}};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		chmod(pw, cases[i].mode);
+		pd_config c;
+		pd_err e = {0};
+		cr_assert_eq(pd_config_load(p, &c, &e), PD_E_CONFIG);
+		cr_assert_str_eq(e.field, "smtp.password_file");
+		cr_assert_eq(e.line, 4);
+		assert_contains(e.message, "smtp.pw");
+		assert_contains(e.message, cases[i].words);
+		assert_contains(e.message, ":4:");
+		cr_assert_null(strstr(e.message, "secret"), "never the secret: %s", e.message);
+	}
+	chmod(pw, 0600);
+	pd_config c;
+	pd_err e = {0};
+	cr_assert_eq(pd_config_load(p, &c, &e), PD_OK, "%s", e.message);
+	/* made readable after the start: refused before it is read */
+	chmod(pw, 0644);
+	char *got = pd_config_smtp_password(&c, &e);
+	cr_assert_null(got);
+	cr_assert_eq(e.status, PD_E_CONFIG);
+	assert_contains(e.message, "mode 0644");
+	pd_config_free(&c);
+	free(p);
+	free(pw);
+}

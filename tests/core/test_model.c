@@ -751,3 +751,17 @@ Test(pbx, template_params_merge)
 	pd_pbx_free(&p);
 	pd_template_free(&t);
 }
+
+Test(model, internal_warning_says_unbilled_and_how_many_are_left)
+{
+	char buf[400];
+	pd_internal_warning("Lab Interne", 1, 1, buf, sizeof buf);
+	cr_assert(strstr(buf, "\"Lab Interne\" is an internal system"), "%s", buf);
+	cr_assert(strstr(buf, "internal use only"), "%s", buf);
+	cr_assert(strstr(buf, "will not be billed"), "%s", buf);
+	cr_assert(strstr(buf, "0 of 1 internal system left"), "%s", buf);
+	pd_internal_warning("Lab", 2, 5, buf, sizeof buf);
+	cr_assert(strstr(buf, "3 of 5 internal systems left"), "%s", buf);
+	pd_internal_warning("Lab", 7, 5, buf, sizeof buf);
+	cr_assert(strstr(buf, "0 of 5 internal systems left"), "never negative: %s", buf);
+}

@@ -1,5 +1,6 @@
 /* [smtp] of a real provdesk.conf to sender options. */
 #include <criterion/criterion.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,6 +40,7 @@ Test(mail_config, full_smtp_section_with_a_password_file)
 	char pw[600], body[1500];
 	snprintf(pw, sizeof pw, "%s/smtp-password", dir);
 	mt_write_file(pw, "s3cr\xc3\xa9t\n");
+	chmod(pw, 0600); /* a password file others may read is refused */
 	snprintf(body, sizeof body,
 		 "url = smtps://mail.example:465\nstarttls = required\n"
 		 "from = Équipe <support@reseller.example>\nusername = relay\npassword_file = %s\n",

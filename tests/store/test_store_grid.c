@@ -68,6 +68,16 @@ static void build(void)
 		}
 		if (rand() % 5 == 0)
 			n.customer.notes = xstrdup(rand() % 2 ? "Rappeler Hélène" : "VIP customer");
+		/* matches of "R-042" that are not that reference (no rand():
+		 * the rest of the data stays the same) */
+		if (i % 50 == 7) {
+			free(n.customer.notes);
+			n.customer.notes = xstrdup("ex r-042");
+		}
+		if (i % 111 == 5) {
+			free(n.customer.reference);
+			n.customer.reference = xstrdup("R-0420");
+		}
 		n.customer.internal_system = rand() % 17 == 0;
 		n.trial_days = rand() % 4 == 0 ? 1 + rand() % 60 : 0;
 		int extra = rand() % 4;
@@ -201,6 +211,28 @@ static bool matches(const brute *b, const pd_query *q)
 	return m;
 }
 
+/* The reference is the filter itself (trimmed; as typed, upper or lower
+ * case): such rows come first, in the sort's order. */
+static bool exact_reference(const brute *b, const pd_query *q)
+{
+	if (!q->filter || !b->c.reference)
+		return false;
+	char *t = pd_trim(q->filter);
+	bool hit = *t && strcmp(b->c.reference, t) == 0;
+	for (int v = 0; v < 2 && !hit && *t; v++) {
+		char *x = xstrdup(t);
+		for (char *p = x; *p; p++)
+			if (v == 0 && *p >= 'a' && *p <= 'z')
+				*p = (char)(*p - 'a' + 'A');
+			else if (v == 1 && *p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+		hit = strcmp(b->c.reference, x) == 0;
+		free(x);
+	}
+	free(t);
+	return hit;
+}
+
 /* Expected ids for q, in display order. */
 static int64_t *expected(const pd_query *q, size_t *n)
 {
@@ -213,8 +245,11 @@ static int64_t *expected(const pd_query *q, size_t *n)
 			copy[(*n)++] = g_all[i];
 	qsort(copy, *n, sizeof *copy, cmp_brute);
 	int64_t *ids = xcalloc(*n + 1, sizeof *ids);
-	for (size_t i = 0; i < *n; i++)
-		ids[i] = copy[i].id;
+	size_t k = 0;
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < *n; i++)
+			if (exact_reference(&copy[i], q) == (pass == 0))
+				ids[k++] = copy[i].id;
 	free(copy);
 	return ids;
 }
@@ -296,13 +331,15 @@ Test(grid, every_sort_both_directions_matches_brute_force)
 {
 	for (int sort = 0; sort < PD_SORT__COUNT; sort++)
 		for (int desc = 0; desc < 2; desc++)
-			for (int variant = 0; variant < 3; variant++) {
+			for (int variant = 0; variant < 4; variant++) {
 				pd_query q = {
 				    .sort = (pd_sort)sort, .descending = desc, .today = g_today};
 				if (variant == 1)
 					q.include_deleted = true;
 				if (variant == 2)
 					q.filter = "ecole";
+				if (variant == 3) /* an exact reference comes first */
+					q.filter = "r-042";
 				check_query(&q);
 			}
 }
@@ -320,7 +357,7 @@ static void reopen_with_budget(const char *budget)
 
 static void check_filters_all_sorts(void)
 {
-	const char *filters[] = {"ecole", "so", "é", "r-01", "0% p", "_d"};
+	const char *filters[] = {"ecole", "so", "é", "r-01", "0% p", "_d", "R-117 ", "r-2"};
 	for (size_t f = 0; f < sizeof filters / sizeof *filters; f++)
 		for (int sort = 0; sort < PD_SORT__COUNT; sort += 3)
 			for (int desc = 0; desc < 2; desc++) {
@@ -434,4 +471,32 @@ Test(grid, sort_names_round_trip)
 	}
 	pd_sort s;
 	cr_assert_not(pd_sort_parse("bogus", &s));
+}
+
+/* Typing a customer's reference puts it first whatever the sort: the rows
+ * with that exact reference, then the other matches ("R-1234" is also in
+ * "R-12345" and in notes). */
+Test(grid, exact_reference_sorts_first)
+{
+	pd_query q = {.sort = PD_SORT_NAME, .filter = "R-042", .today = g_today};
+	size_t n;
+	int64_t *ids = expected(&q, &n);
+	pd_err e = {0};
+	pd_row rows[PAGE];
+	size_t got;
+	cr_assert_eq(store_customer_page(fx_s, &q, PD_PAGE_FIRST, NULL, PAGE, rows, &got, &e),
+	             PD_OK, "%s", e.message);
+	cr_assert_gt(got, 1);
+	cr_assert_str_eq(rows[0].c.reference, "R-042");
+	bool seen_other = false, exact_seen = false;
+	for (size_t i = 0; i < got; i++) {
+		bool exact = rows[i].c.reference && !strcmp(rows[i].c.reference, "R-042");
+		cr_assert(!(exact && seen_other), "an exact reference after another match");
+		seen_other = seen_other || !exact;
+		exact_seen = exact_seen || exact;
+		cr_assert_eq(rows[i].c.id, ids[i]);
+	}
+	cr_assert(exact_seen && seen_other, "the data has both kinds of match");
+	pd_rows_free(rows, got);
+	free(ids);
 }

@@ -112,6 +112,24 @@ check "template saved and listed" wait_for "pbx.paris.example:5038"
 check "with its wrap-up time, stored typed" test "$(sqlite3 "$DB" "select params_json from templates where name = 'Paris AMI'")" = '{"wrapup_time":3}'
 keys Escape; wait_for "Customers"
 
+# marking a customer internal asks first: internal use only, not billed,
+# how many internal systems are left (the words of the command line)
+keys /; type_text "Zèbre"; wait_for "1 of 1"
+keys Enter Enter; wait_for "Tenant id"
+keys e; wait_for "Edit customer: Zèbre Télécom"
+keys BTab # from the name back round to the last field, internal system
+wait_for "for internal use only"
+keys Space F2
+check "internal: the warning is shown" wait_for "will not be billed"
+check "internal: it says how many are left" wait_for "0 of 1 internal system"
+keys n
+check "internal: No saves nothing" test "$(json_field "Zèbre Télécom" internal_system)" = False
+keys F2; wait_for "will not be billed"; keys y
+check "internal: Yes saves" wait_for "saved (version 2)"
+check "internal: stored" test "$(json_field "Zèbre Télécom" internal_system)" = True
+keys Escape; wait_for "Filter: Zèbre"
+keys Escape; wait_for "Acme Télécom"
+
 keys q
 check "q quits with status 0" test "$(wait_exit)" = 0
 finish
