@@ -464,6 +464,12 @@ Test(esl_parser, auth_failed)
 	esl_parser_feed(p, d, len);
 	esl_parser_free(p);
 	cr_assert_str_eq(b.s, "0;1-;5;");
+	b.len = 0;
+	p = esl_parser_new(NULL, on_reply_kinds, &b);
+	static const char accepted[] = "Content-Type: command/reply\nReply-Text: +OK accepted\n\n";
+	esl_parser_feed(p, accepted, strlen(accepted));
+	esl_parser_free(p);
+	cr_assert_str_eq(b.s, "1+;");
 	pd_buf_free(&b);
 	sink s;
 	one_shot(&s, d, len);
@@ -809,6 +815,33 @@ Test(esl_parser, bad_outer_header_lines_resync)
 	cr_assert_eq(s.n_errors, 0, "%s", s.last_error);
 	cr_assert(strstr(s.out.s, "#6 text/rude-rejection|Content-Type=text/rude-rejection|Content-"
 				  "Length=24{Access Denied, go away.\n}\n#1 "));
+	sink_free(&s);
+}
+
+/* NUL bytes: refused in header lines (raw or decoded), kept in a raw body. */
+Test(esl_parser, nul_bytes)
+{
+	static const char outer[] = "Content-Type: command/reply\nReply-Text: +O\0K\n\n" OK_REPLY;
+	sink s;
+	parse_str_opts(&s, outer, sizeof outer - 1, NULL);
+	cr_assert_eq(s.n_errors, 1, "%s", s.out.s);
+	cr_assert(strstr(s.last_error, "message 1, byte 28: control byte 0x00 in a header line"), "%s",
+		  s.last_error);
+	cr_assert(strstr(s.out.s, "Reply-Text=+OK\n"));
+	sink_free(&s);
+	static const char inner[] = "Content-Length: 22\nContent-Type: text/event-plain\n\n"
+				    "Event-Name: X\nN: a\0b\n\n" OK_REPLY;
+	parse_str_opts(&s, inner, sizeof inner - 1, NULL);
+	cr_assert_eq(s.n_errors, 1, "%s", s.out.s);
+	cr_assert(strstr(s.last_error, "control byte 0x00 in event header line 2"), "%s",
+		  s.last_error);
+	cr_assert(strstr(s.out.s, "Reply-Text=+OK\n"));
+	sink_free(&s);
+	static const char body[] = "Content-Type: api/response\nContent-Length: 3\n\na\0b" OK_REPLY;
+	parse_str_opts(&s, body, sizeof body - 1, NULL);
+	cr_assert_eq(s.n_errors, 0, "%s", s.last_error);
+	cr_assert_eq(s.n_msgs, 2);
+	cr_assert(!memcmp(strstr(s.out.s, "{a"), "{a\0b}\n#1 ", 7));
 	sink_free(&s);
 }
 
