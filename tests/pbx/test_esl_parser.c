@@ -1020,6 +1020,11 @@ Test(esl_parser, one_large_event_keeps_no_memory)
 			     esl_parser_memory(p));
 		esl_parser_feed(p, OK_REPLY, strlen(OK_REPLY));
 		cr_assert_lt(esl_parser_memory(p), base + 70 * 1024);
+		/* a large message cut by a reconnect is given back by the reset */
+		esl_parser_feed(p, big, len - 10);
+		cr_assert_gt(esl_parser_memory(p), 1000 * 1000);
+		esl_parser_reset(p);
+		cr_assert_lt(esl_parser_memory(p), base + 70 * 1024);
 		esl_parser_free(p);
 	}
 	free(big);

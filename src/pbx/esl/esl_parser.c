@@ -209,6 +209,8 @@ static void msg_clear(esl_parser *p)
 	p->skip_left = 0;
 }
 
+static void trim(esl_parser *p);
+
 void esl_parser_reset(esl_parser *p)
 {
 	msg_clear(p);
@@ -216,6 +218,7 @@ void esl_parser_reset(esl_parser *p)
 	p->pos = p->msg_no = p->msg_start = 0;
 	p->lb_len = 0;
 	p->mid_line = p->overlong = false;
+	trim(p); /* a message cut by the reconnect may have grown them */
 }
 
 bool esl_parser_failed(const esl_parser *p)
