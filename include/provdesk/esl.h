@@ -71,11 +71,14 @@ typedef struct {
 
 typedef struct {
 	esl_kind kind;
-	const char *content_type; /* Content-Type value ("" for an error) */
+	/* Content-Type value; for an error, that of the message it dropped when
+	 * known (an api/response too large: the driver's api call failed), else "" */
+	const char *content_type;
 	const esl_header *h;	  /* outer headers, in order, raw values */
 	size_t nh;
-	/* events only: decoded event headers in order, Event-Name, Event-Subclass
-	 * (NULL when absent), and json for text/event-json */
+	/* events only: decoded event headers in order (with the event's own
+	 * Content-Length when it has a body), Event-Name, Event-Subclass (NULL
+	 * when absent), and json for text/event-json */
 	const esl_header *ev;
 	size_t nev;
 	const char *event_name, *event_subclass;
