@@ -941,6 +941,8 @@ Test(esl_parser, bounds_lines_headers_and_size)
 	cr_assert_eq(s.n_errors, 1);
 	cr_assert(strstr(s.last_error, "api/response body of 2000 bytes is larger than 1000 bytes"),
 		  "%s", s.last_error);
+	/* the error says which reply it dropped: the driver's api call failed */
+	cr_assert(strstr(s.out.s, "#7 api/response[message 1, byte 0: "), "%s", s.out.s);
 	cr_assert(strstr(s.out.s, "Reply-Text=+OK\n"));
 	cr_assert_eq(s.n_msgs, 2);
 	sink_free(&s);
