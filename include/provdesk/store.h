@@ -16,7 +16,7 @@
 
 typedef struct pd_store pd_store;
 
-#define PD_SCHEMA_VERSION_CURRENT 4 /* bumped by each migration */
+#define PD_SCHEMA_VERSION_CURRENT 5 /* bumped by each migration */
 
 typedef struct {
 	const pd_catalogue *catalogue; /* required; borrowed, must outlive the store */

@@ -15,11 +15,17 @@
 
 static const char help_billing[] =
     "Usage: provdesk billing export --period YYYY-MM [--format csv|json] [--output FILE]\n"
-    "One line per customer and product type for the month: billing id (reference, else\n"
-    "tenant id), customer name, product type, licensed users, active days (pro rata),\n"
-    "unit price, amount and flags (\"internal / zero-rated\", \"trial\", \"deleted DATE\").\n"
-    "  --format csv   RFC 4180 CSV, UTF-8, CRLF line ends (default)\n"
-    "  --format json  one JSON document (also --json)\n"
+    "Bills the month day by day from what was in force each day (product type, trial,\n"
+    "internal flag, creation, deletion), so a past month bills the same whatever changed\n"
+    "since. One line per customer and product type in force: billing id (reference, else\n"
+    "tenant id), customer name, product type, licensed users, active days, unit price,\n"
+    "amount (pro rata of the billed days), flags (\"internal / zero-rated\", \"trial\",\n"
+    "\"disabled\", each with its dates when it covers part of the line; \"deleted DATE\"),\n"
+    "and the line's first day, last day and billed days. Trial and internal days are\n"
+    "zero-rated; a converted trial is billed from its conversion day.\n"
+    "  --format csv   RFC 4180 CSV, UTF-8, CRLF line ends (default); a text cell that\n"
+    "                 starts with = + - @, tab or CR gets a leading ' (no formulas)\n"
+    "  --format json  one JSON document, values exact (also --json)\n"
     "  --output FILE  write to FILE (atomically) instead of standard output\n";
 
 typedef struct {
@@ -35,8 +41,10 @@ typedef struct {
 static pd_status write_line(const pd_billing_line *l, void *vctx, pd_err *e)
 {
 	export_ctx *x = vctx;
-	const pd_product_type *pt = pd_catalogue_product(&x->c->cat, l->product_type);
-	const char *cur = pt && pt->currency ? pt->currency : "";
+	const char *cur = l->currency ? l->currency : "";
+	char d1[11], d2[11];
+	pd_day_format(l->first_day, d1);
+	pd_day_format(l->last_day, d2);
 	char price[32], amount[32];
 	pd_fmt_money(l->unit_price_cents, price);
 	pd_fmt_money(l->amount_cents, amount);
@@ -55,6 +63,9 @@ static pd_status write_line(const pd_billing_line *l, void *vctx, pd_err *e)
 		json_object_set_new(o, "unit_price", json_string(price));
 		json_object_set_new(o, "amount", json_string(amount));
 		json_object_set_new(o, "currency", json_string(cur));
+		json_object_set_new(o, "first_day", json_string(d1));
+		json_object_set_new(o, "last_day", json_string(d2));
+		json_object_set_new(o, "billed_days", json_integer(l->billed_days));
 		json_t *flags = json_array();
 		/* "a; b" -> ["a", "b"] */
 		for (const char *p = l->flags ? l->flags : ""; *p;) {
@@ -68,13 +79,16 @@ static pd_status write_line(const pd_billing_line *l, void *vctx, pd_err *e)
 		json_array_append_new(x->lines, o);
 		return PD_OK;
 	}
-	char users[24], ad[16], pdays[16];
+	char users[24], ad[16], pdays[16], bd[16];
 	snprintf(users, sizeof users, "%lld", (long long)l->licensed_users);
 	snprintf(ad, sizeof ad, "%d", l->active_days);
 	snprintf(pdays, sizeof pdays, "%d", l->period_days);
-	const char *cells[] = {
-	    x->period, l->billing_id, l->customer_name, l->product_type, users, ad, pdays, price,
-	    amount,    cur,           l->flags};
+	snprintf(bd, sizeof bd, "%d", l->billed_days);
+	/* New columns go after the old ones: scripts read them by position. */
+	const char *cells[] = {x->period, l->billing_id, l->customer_name, l->product_type,
+	                       users,     ad,           pdays,            price,
+	                       amount,    cur,          l->flags,         d1,
+	                       d2,        bd};
 	pd_csv_write_row(x->out, cells, sizeof cells / sizeof cells[0]);
 	if (ferror(x->out))
 		return pd_fail(e, PD_E_CANTCREATE, "output", "write error: %s", strerror(errno));
@@ -156,7 +170,8 @@ static int cmd_export(pd_cli *c, int argc, char **argv)
 		static const char *const heads[] = {
 		    "period",         "billing_id",  "customer_name", "product_type",
 		    "licensed_users", "active_days", "period_days",   "unit_price",
-		    "amount",         "currency",    "flags"};
+		    "amount",         "currency",    "flags",         "first_day",
+		    "last_day",       "billed_days"};
 		pd_csv_write_row(x.out, heads, sizeof heads / sizeof heads[0]);
 	}
 	pd_status st = store_billing_export(s, first, ndays, write_line, &x, &e);

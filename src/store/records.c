@@ -65,6 +65,57 @@ void pd_audits_free(pd_audit *v, size_t n)
 
 /* ---- billing ---- */
 
+/* The history rows of one customer, as billing states. */
+typedef struct {
+	pd_billing_state *v;
+	char **strs; /* owned product types and currencies */
+	size_t n, cap, nstr, capstr;
+} hist_buf;
+
+static const char *hist_keep(hist_buf *hb, char *s)
+{
+	if (hb->nstr == hb->capstr) {
+		hb->capstr = hb->capstr ? hb->capstr * 2 : 16;
+		hb->strs = xrealloc(hb->strs, hb->capstr * sizeof *hb->strs);
+	}
+	hb->strs[hb->nstr++] = s;
+	return s;
+}
+
+static void hist_clear(hist_buf *hb)
+{
+	for (size_t i = 0; i < hb->nstr; i++)
+		free(hb->strs[i]);
+	hb->n = hb->nstr = 0;
+}
+
+/* Columns after CUST_COLS and the user count. */
+#define HIST_COLS                                                                                  \
+	"h.at, h.product_type, h.trial, h.trial_start, h.trial_end, h.trial_converted,"            \
+	" h.internal_system, h.disabled, h.deleted, p.price_cents, p.currency"
+
+static void hist_push(hist_buf *hb, sqlite3_stmt *st, int b)
+{
+	if (hb->n == hb->cap) {
+		hb->cap = hb->cap ? hb->cap * 2 : 8;
+		hb->v = xrealloc(hb->v, hb->cap * sizeof *hb->v);
+	}
+	pd_billing_state *h = &hb->v[hb->n++];
+	memset(h, 0, sizeof *h);
+	h->at = sqlite3_column_int64(st, b);
+	h->product_type = hist_keep(hb, col_str_empty(st, b + 1));
+	h->trial = sqlite3_column_int(st, b + 2);
+	h->trial_start = (pd_day)sqlite3_column_int(st, b + 3);
+	h->trial_end = (pd_day)sqlite3_column_int(st, b + 4);
+	h->trial_converted = sqlite3_column_int(st, b + 5);
+	h->internal_system = sqlite3_column_int(st, b + 6);
+	h->disabled = sqlite3_column_int(st, b + 7);
+	h->deleted = sqlite3_column_int(st, b + 8);
+	h->has_price = sqlite3_column_type(st, b + 9) != SQLITE_NULL;
+	h->price_cents = sqlite3_column_int64(st, b + 9);
+	h->currency = hist_keep(hb, col_str_empty(st, b + 10));
+}
+
 pd_status store_billing_export(pd_store *s, pd_day first, int ndays, pd_billing_fn fn, void *ctx,
                                pd_err *e)
 {
@@ -73,38 +124,51 @@ pd_status store_billing_export(pd_store *s, pd_day first, int ndays, pd_billing_
 		return pd_fail(e, PD_E_INVALID, "period",
 		               "a billing period has 1 to 366 days (got %d)", ndays);
 	/* Licensed users: users with a role; a synced user linked to a console
-	 * user is the same person and is not counted twice. One read
-	 * transaction so the whole export sees one snapshot. */
+	 * user is the same person and is not counted twice. The billing state
+	 * of each day comes from the history (schema migration 5), never from
+	 * today's customer row: a customer's rows up to the end of the period,
+	 * in time order, one customer after the other. A customer deleted
+	 * before the period is left out (deleted_at is the last deletion).
+	 * One read transaction so the whole export sees one snapshot. */
 	static const char sql[] =
-	    "SELECT " CUST_COLS ", coalesce(u.n, 0) FROM customers c"
+	    "SELECT " CUST_COLS ", coalesce(u.n, 0), " HIST_COLS " FROM customers c"
 	    " LEFT JOIN (SELECT customer_id, count(*) AS n FROM users WHERE role IS NOT NULL"
 	    "  AND NOT (synced = 1 AND linked_user_id IS NOT NULL) GROUP BY customer_id) u"
 	    " ON u.customer_id = c.id"
-	    " WHERE c.deleted_at = 0 OR c.deleted_at >= ?"
-	    " ORDER BY CASE WHEN c.reference = '' THEN c.tenant_id ELSE c.reference END, c.id";
+	    " JOIN customer_history h ON h.customer_id = c.id AND h.at < ?2"
+	    " LEFT JOIN product_types p ON p.key = h.product_type"
+	    " WHERE (c.deleted_at = 0 OR c.deleted_at >= ?1) AND c.created_at < ?2"
+	    " ORDER BY CASE WHEN c.reference = '' THEN c.tenant_id ELSE c.reference END, c.id,"
+	    " h.at, h.id";
 	if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
 		return st_fail(s, sqlite3_errcode(s->db), e, "billing");
 	sqlite3_stmt *st = st_get(s, sql, e);
 	pd_status r = st ? PD_OK : FAILED(e);
+	hist_buf hb = {0};
 	if (st) {
 		sqlite3_bind_int64(st, 1, (int64_t)first * 86400);
-		int rc = SQLITE_DONE;
-		while (r == PD_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		sqlite3_bind_int64(st, 2, ((int64_t)first + ndays) * 86400);
+		int rc = sqlite3_step(st);
+		while (r == PD_OK && rc == SQLITE_ROW) {
 			pd_customer c;
 			cust_from_row(st, 0, &c);
 			int64_t users = sqlite3_column_int64(st, CUST_NCOLS);
-			pd_billing_line l;
-			memset(&l, 0, sizeof l);
-			if (pd_billing_line_for(s->cat, &c, users, first, ndays, &l)) {
-				r = fn(&l, ctx, e);
-				pd_billing_line_free(&l);
-			}
+			hist_clear(&hb);
+			do
+				hist_push(&hb, st, CUST_NCOLS + 1);
+			while ((rc = sqlite3_step(st)) == SQLITE_ROW &&
+			       sqlite3_column_int64(st, 0) == c.id);
+			r = pd_billing_lines_for(s->cat, &c, users, hb.v, hb.n, first, ndays, fn, ctx,
+			                         e);
 			pd_customer_free(&c);
 		}
 		if (r == PD_OK && rc != SQLITE_DONE)
 			r = st_fail(s, rc, e, "billing");
 		sqlite3_reset(st);
 	}
+	hist_clear(&hb);
+	free(hb.v);
+	free(hb.strs);
 	sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
 	return r;
 }

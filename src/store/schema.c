@@ -186,6 +186,60 @@ static const char *const migrations[] = {
     " INSERT INTO customers_fts(customers_fts, rowid, search) VALUES ('delete', OLD.id, "
     "OLD.search);"
     " INSERT INTO customers_fts(rowid, search) VALUES (NEW.id, NEW.search); END;",
+
+    /* 5 (billing history): what was in force for billing, effective-dated.
+     * Each row is the whole billing state of a customer from `at` (unix
+     * seconds) until its next row; billing a period reads the rows, never
+     * today's customer row, so a change made today cannot re-price a past
+     * month. Triggers write the rows, so every write path (console, CLI,
+     * import) adds one in the same transaction as the change itself.
+     * Databases from before this migration get a backfill: the current
+     * state from creation, a converted trial paid from its "trial-convert"
+     * audit row (else from the day after the trial, as billing did then),
+     * and the deletion. */
+    "CREATE TABLE customer_history("
+    " id INTEGER PRIMARY KEY,"
+    " customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,"
+    " at INTEGER NOT NULL, product_type TEXT NOT NULL,"
+    " trial INTEGER NOT NULL, trial_start INTEGER, trial_end INTEGER,"
+    " trial_converted INTEGER NOT NULL, internal_system INTEGER NOT NULL,"
+    " disabled INTEGER NOT NULL, deleted INTEGER NOT NULL);"
+    "CREATE INDEX customer_history_by_customer ON customer_history(customer_id, at);"
+    "INSERT INTO customer_history(customer_id, at, product_type, trial, trial_start,"
+    " trial_end, trial_converted, internal_system, disabled, deleted)"
+    " SELECT id, created_at, product_type, trial, trial_start, trial_end,"
+    " trial_converted AND NOT trial, internal_system, disabled, 0 FROM customers;"
+    "INSERT INTO customer_history(customer_id, at, product_type, trial, trial_start,"
+    " trial_end, trial_converted, internal_system, disabled, deleted)"
+    " SELECT id, max(created_at, CASE WHEN deleted_at <> 0 AND deleted_at < conv"
+    "  THEN deleted_at ELSE conv END), product_type, trial, trial_start, trial_end, 1,"
+    " internal_system, disabled, 0 FROM (SELECT c.*, coalesce((SELECT max(a.at) FROM audit a"
+    "  WHERE a.customer_id = c.id AND a.object = 'customer' AND a.action = 'trial-convert'),"
+    "  (c.trial_end + 1) * 86400) AS conv FROM customers c"
+    "  WHERE c.trial AND c.trial_converted);"
+    "INSERT INTO customer_history(customer_id, at, product_type, trial, trial_start,"
+    " trial_end, trial_converted, internal_system, disabled, deleted)"
+    " SELECT id, deleted_at, product_type, trial, trial_start, trial_end, trial_converted,"
+    " internal_system, disabled, 1 FROM customers WHERE deleted_at <> 0;"
+    "CREATE TRIGGER customer_history_ins AFTER INSERT ON customers BEGIN"
+    " INSERT INTO customer_history(customer_id, at, product_type, trial, trial_start,"
+    " trial_end, trial_converted, internal_system, disabled, deleted) VALUES (NEW.id,"
+    " NEW.created_at, NEW.product_type, NEW.trial, NEW.trial_start, NEW.trial_end,"
+    " NEW.trial_converted, NEW.internal_system, NEW.disabled, NEW.deleted_at <> 0); END;"
+    "CREATE TRIGGER customer_history_upd AFTER UPDATE OF product_type, trial, trial_start,"
+    " trial_end, trial_converted, internal_system, disabled, deleted_at ON customers"
+    " WHEN OLD.product_type IS NOT NEW.product_type OR OLD.trial IS NOT NEW.trial"
+    " OR OLD.trial_start IS NOT NEW.trial_start OR OLD.trial_end IS NOT NEW.trial_end"
+    " OR OLD.trial_converted IS NOT NEW.trial_converted"
+    " OR OLD.internal_system IS NOT NEW.internal_system OR OLD.disabled IS NOT NEW.disabled"
+    " OR OLD.deleted_at IS NOT NEW.deleted_at BEGIN"
+    " INSERT INTO customer_history(customer_id, at, product_type, trial, trial_start,"
+    " trial_end, trial_converted, internal_system, disabled, deleted) VALUES (NEW.id,"
+    " NEW.updated_at, NEW.product_type, NEW.trial, NEW.trial_start, NEW.trial_end,"
+    " NEW.trial_converted, NEW.internal_system, NEW.disabled, NEW.deleted_at <> 0); END;"
+    /* The catalogue is checked again on the next open (a product type a
+     * live customer uses must not have been dropped from it). */
+    "DELETE FROM meta WHERE key = 'catalogue';",
 };
 
 int schema_migration_count(void)

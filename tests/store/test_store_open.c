@@ -319,3 +319,109 @@ Test(store_open, lock_file_beside_the_database)
 	snprintf(path, sizeof path, "%s-.._x_y___.lock", fx_db);
 	cr_assert_eq(access(path, F_OK), 0, "%s", path);
 }
+
+/* ---- billing history (schema migration 5) ---- */
+
+typedef struct {
+	int n;
+	char lines[8][200];
+} hist_bill;
+
+static pd_status hist_collect(const pd_billing_line *l, void *ctx, pd_err *e)
+{
+	(void)e;
+	hist_bill *b = ctx;
+	char d1[11], d2[11];
+	pd_day_format(l->first_day, d1);
+	pd_day_format(l->last_day, d2);
+	if (b->n < 8)
+		snprintf(b->lines[b->n], sizeof b->lines[0], "%s|%s|%s..%s|%d/%d|%lld|%s",
+		         l->customer_name, l->product_type, d1, d2, l->billed_days, l->active_days,
+		         (long long)l->amount_cents, l->flags);
+	b->n++;
+	return PD_OK;
+}
+
+static hist_bill bill_month(const char *period)
+{
+	pd_day first;
+	int n;
+	cr_assert(pd_period_parse(period, &first, &n));
+	hist_bill b = {0};
+	pd_err e = {0};
+	cr_assert_eq(store_billing_export(fx_s, first, n, hist_collect, &b, &e), PD_OK, "%s",
+	             e.message);
+	return b;
+}
+
+/* A database at schema 4 (before the history) with customers: the migration
+ * backfills a history, so it bills as it did, except a converted trial, now
+ * billed from its conversion (the audit row's day, else the day after the
+ * trial, as before). */
+Test(store_open, migration_5_backfills_the_billing_history_of_a_version_4_database)
+{
+	char dir[300];
+	snprintf(dir, sizeof dir, "%s/sub", fx_dir);
+	mkdir(dir, 0700);
+	sqlite3 *db;
+	cr_assert_eq(sqlite3_open(fx_db, &db), SQLITE_OK);
+	for (int v = 1; v <= 4; v++)
+		cr_assert_eq(sqlite3_exec(db, schema_migration(v), 0, 0, 0), SQLITE_OK, "%d: %s", v,
+		             sqlite3_errmsg(db));
+	/* 2026-09-01 = day 20697; noon = 1788264000 + 43200 */
+	cr_assert_eq(
+	    sqlite3_exec(
+	        db,
+	        "INSERT INTO product_types(key, name, price_cents, currency) VALUES"
+	        " ('analytics-pro', 'Pro', 1900, 'EUR'), ('contact-centre', 'CC', 3900, 'EUR');"
+	        "INSERT INTO roles(key, name) VALUES ('customer-admin', 'Admin');"
+	        "INSERT INTO customers(id, tenant_id, name, name_key, product_type, country,"
+	        " time_zone, trial, trial_start, trial_end, trial_converted, deleted_at, created_at,"
+	        " updated_at, search) VALUES"
+	        " (1, '11111111-0c4b-4d5e-9f4e-3b1f0a6c7d8e', 'Ancien', 'ancien', 'analytics-pro',"
+	        "  'FR', 'Europe/Paris', 0, NULL, NULL, 0, 0, 1788264000, 1788264000, 'ancien'),"
+	        " (2, '22222222-0c4b-4d5e-9f4e-3b1f0a6c7d8e', 'Essai', 'essai', 'analytics-pro',"
+	        "  'FR', 'Europe/Paris', 1, 20727, 20771, 1, 0, 1790856000, 1790856000, 'essai'),"
+	        " (3, '33333333-0c4b-4d5e-9f4e-3b1f0a6c7d8e', 'Parti', 'parti', 'contact-centre',"
+	        "  'FR', 'Europe/Paris', 0, NULL, NULL, 0, 1791622800, 1788264000, 1791622800,"
+	        "  'parti'),"
+	        " (4, '44444444-0c4b-4d5e-9f4e-3b1f0a6c7d8e', 'Sans Audit', 'sans audit',"
+	        "  'analytics-pro', 'FR', 'Europe/Paris', 1, 20697, 20735, 1, 0, 1788264000,"
+	        "  1788264000, 'sans audit');"
+	        "INSERT INTO users(customer_id, display_name, email, role, created_at)"
+	        " SELECT id, 'A', 'a@example.com', 'customer-admin', 1 FROM customers;"
+	        /* converted on 2026-10-16 10:00 UTC */
+	        "INSERT INTO audit(at, actor, customer_id, object, action)"
+	        " VALUES (1792144800, 'alice', 2, 'customer', 'trial-convert');"
+	        "PRAGMA user_version = 4;",
+	        0, 0, 0),
+	    SQLITE_OK, "%s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+	fx_s = fx_open();
+	cr_assert_eq(store_schema_version(fx_s), PD_SCHEMA_VERSION_CURRENT);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM customer_history"), 7,
+	             "4 creations, 2 conversions, 1 deletion");
+	hist_bill b = bill_month("2026-10");
+	cr_assert_eq(b.n, 4);
+	/* billing-id order: the tenant ids */
+	cr_assert_str_eq(b.lines[0], "Ancien|analytics-pro|2026-10-01..2026-10-31|31/31|1900|");
+	cr_assert_str_eq(b.lines[1], "Essai|analytics-pro|2026-10-01..2026-10-31|16/31|981|"
+	                             "trial 2026-10-01 to 2026-10-15");
+	cr_assert_str_eq(b.lines[2], "Parti|contact-centre|2026-10-01..2026-10-10|10/10|1258|"
+	                             "deleted 2026-10-10");
+	cr_assert_str_eq(b.lines[3], "Sans Audit|analytics-pro|2026-10-01..2026-10-31|22/31|1348|"
+	                             "trial 2026-10-01 to 2026-10-09");
+	b = bill_month("2026-09");
+	cr_assert_eq(b.n, 3, "Essai did not exist in September");
+	cr_assert_str_eq(b.lines[2], "Sans Audit|analytics-pro|2026-09-01..2026-09-30|0/30|0|trial");
+
+	/* Changes after the migration go on the history (its triggers). */
+	pd_err e = {0};
+	cr_assert_eq(store_customer_delete(fx_s, 1, "ancien", 0, &fx_alice, &e), PD_OK, "%s",
+	             e.message);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM customer_history WHERE customer_id = 1"),
+	             2);
+	b = bill_month("2026-09");
+	cr_assert_str_eq(b.lines[0], "Ancien|analytics-pro|2026-09-01..2026-09-30|30/30|1900|",
+	                 "a past month keeps its line after a deletion today");
+}
