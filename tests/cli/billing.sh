@@ -139,4 +139,25 @@ expect "show: billing id falls back to the tenant id" 0 "Billing id:       $ALPH
 run customer show alpha --json
 jeq "json: billing_id is the tenant id" 'd["billing_id"] == d["tenant_id"]' true
 
+# ---- a catalogue without a product type in use is refused at start ----
+mkdir -p "$TMP/cat"
+: >"$TMP/cat/provdesk.conf"
+sed 's/"key": "analytics-pro"/"key": "analytics-pro-2"/' \
+	"$(dirname "$0")/../../data/catalogue.json" >"$TMP/cat/catalogue.json"
+run_raw --db "$DB" --config "$TMP/cat/provdesk.conf" customer list
+expect "catalogue dropping a used product type -> 78" 78 "" '"analytics-pro" (used by 5 customers)'
+expect "the error names the catalogue file" 78 "" "$TMP/cat/catalogue.json"
+run_raw --db "$DB" --config "$TMP/cat/provdesk.conf" billing export --period 2026-10 --json
+expect "json error names the field" 78 '"field": "product_type"'
+if command -v script >/dev/null; then
+	# the console (on a pseudo-terminal) refuses it the same way, before curses
+	script -qec "$PROVDESK --db $DB --config $TMP/cat/provdesk.conf" /dev/null </dev/null \
+		>"$TMP/out" 2>&1
+	RC=$? OUT=$(cat "$TMP/out") ERR=""
+	expect "console refuses it at start -> 78" 78 '"analytics-pro" (used by 5 customers)'
+fi
+run customer list --json
+expect "the database still opens with the shipped catalogue" 0
+jeq "nothing was changed" 'len(d)' 7
+
 finish

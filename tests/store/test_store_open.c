@@ -425,3 +425,56 @@ Test(store_open, migration_5_backfills_the_billing_history_of_a_version_4_databa
 	cr_assert_str_eq(b.lines[0], "Ancien|analytics-pro|2026-09-01..2026-09-30|30/30|1900|",
 	                 "a past month keeps its line after a deletion today");
 }
+
+/* A product type that a live customer uses cannot leave the catalogue: the
+ * open is refused (configuration error) naming the type, the file and how
+ * many customers use it, and the database keeps the type. */
+Test(store_open, catalogue_without_a_product_type_in_use_is_refused)
+{
+	fx_s = fx_open();
+	fx_create("Un");
+	int64_t two = fx_create("Deux");
+	store_close(fx_s);
+	fx_s = NULL;
+
+	size_t n;
+	const char *dd = getenv("PROVDESK_DATADIR");
+	char src[512], dst[512];
+	snprintf(src, sizeof src, "%s/catalogue.json", dd ? dd : "data");
+	char *text = slurp(src, &n);
+	char *k = strstr(text, "\"key\": \"analytics-pro\"");
+	cr_assert_not_null(k);
+	memcpy(k, "\"key\": \"analytics-prq\"", 22);
+	snprintf(dst, sizeof dst, "%s/catalogue.json", fx_dir);
+	FILE *f = fopen(dst, "w");
+	cr_assert_not_null(f);
+	fwrite(text, 1, n, f);
+	fclose(f);
+	free(text);
+	pd_catalogue other;
+	pd_err e = {0};
+	cr_assert_eq(pd_catalogue_load(dst, &other, &e), PD_OK, "%s", e.message);
+
+	pd_store_opts o = fx_opts();
+	o.catalogue = &other;
+	pd_store *s = NULL;
+	cr_assert_eq(store_open(fx_db, &o, &s, &e), PD_E_CONFIG);
+	cr_assert_null(s);
+	cr_assert_str_eq(e.field, "product_type");
+	cr_assert(strstr(e.message, "\"analytics-pro\" (used by 2 customers)"), "%s", e.message);
+	cr_assert(strstr(e.message, dst), "names the file: %s", e.message);
+	cr_assert_eq(
+	    fx_scalar(NULL, "SELECT in_catalogue FROM product_types WHERE key = 'analytics-pro'"), 1,
+	    "nothing written");
+
+	/* Deleted customers do not hold a type in the catalogue. */
+	fx_s = fx_open();
+	cr_assert_eq(store_customer_delete(fx_s, two, "Deux", 0, &fx_alice, &e), PD_OK);
+	int64_t one = fx_scalar(NULL, "SELECT id FROM customers WHERE name = 'Un'");
+	cr_assert_eq(store_customer_delete(fx_s, one, "Un", 0, &fx_alice, &e), PD_OK);
+	store_close(fx_s);
+	fx_s = NULL;
+	cr_assert_eq(store_open(fx_db, &o, &s, &e), PD_OK, "%s", e.message);
+	store_close(s);
+	pd_catalogue_free(&other);
+}
