@@ -210,15 +210,16 @@ typedef struct {
 	const char *currency;
 } pd_billing_state;
 
+/* The strings are borrowed: valid during the pd_billing_line_fn call only. */
 typedef struct {
-	char *billing_id, *customer_name, *product_type, *currency;
+	const char *billing_id, *customer_name, *product_type, *currency;
 	pd_day first_day, last_day; /* the days of this line within the period */
 	int64_t licensed_users;
 	int active_days, period_days;
 	int billed_days;            /* active days not zero-rated (trial, internal) */
 	int64_t unit_price_cents;
 	int64_t amount_cents;
-	char *flags; /* "internal / zero-rated", "trial", "disabled", "deleted DATE"… joined by "; " */
+	const char *flags; /* "internal / zero-rated", "trial", "disabled", "deleted DATE"… joined by "; " */
 } pd_billing_line;
 typedef pd_status (*pd_billing_line_fn)(const pd_billing_line *l, void *ctx, pd_err *e);
 /* Rules (scripts and accountants depend on them):
@@ -243,6 +244,5 @@ pd_status pd_billing_lines_for(const pd_catalogue *cat, const pd_customer *c,
 			       int64_t licensed_users, const pd_billing_state *h, size_t nh,
 			       pd_day period_first, int period_days, pd_billing_line_fn fn,
 			       void *ctx, pd_err *e);
-void pd_billing_line_free(pd_billing_line *l);
 
 #endif

@@ -3,6 +3,7 @@
  * them. --output is written to a temporary file renamed at the end, so a
  * failed export never leaves a truncated file behind. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,38 @@ typedef struct {
 	size_t n;
 } export_ctx;
 
+/* snprintf is a third of an export's CPU at 100,000 lines: the numbers
+ * are written by hand (same text as "%lld" and pd_fmt_money). */
+static void fmt_int(int64_t v, char out[24])
+{
+	char tmp[24];
+	int n = 0;
+	uint64_t a = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	do
+		tmp[n++] = (char)('0' + a % 10);
+	while ((a /= 10) && n < 23);
+	int o = 0;
+	if (v < 0)
+		out[o++] = '-';
+	while (n)
+		out[o++] = tmp[--n];
+	out[o] = 0;
+}
+
+static void fmt_money(int64_t cents, char out[32])
+{
+	uint64_t a = cents < 0 ? 0 - (uint64_t)cents : (uint64_t)cents;
+	char *p = out;
+	if (cents < 0)
+		*p++ = '-';
+	fmt_int((int64_t)(a / 100), p);
+	p += strlen(p);
+	*p++ = '.';
+	*p++ = (char)('0' + a % 100 / 10);
+	*p++ = (char)('0' + a % 10);
+	*p = 0;
+}
+
 static pd_status write_line(const pd_billing_line *l, void *vctx, pd_err *e)
 {
 	export_ctx *x = vctx;
@@ -46,8 +79,8 @@ static pd_status write_line(const pd_billing_line *l, void *vctx, pd_err *e)
 	pd_day_format(l->first_day, d1);
 	pd_day_format(l->last_day, d2);
 	char price[32], amount[32];
-	pd_fmt_money(l->unit_price_cents, price);
-	pd_fmt_money(l->amount_cents, amount);
+	fmt_money(l->unit_price_cents, price);
+	fmt_money(l->amount_cents, amount);
 	x->n++;
 	json_t *tot = json_object_get(x->totals, cur);
 	json_object_set_new(x->totals, cur,
@@ -79,11 +112,11 @@ static pd_status write_line(const pd_billing_line *l, void *vctx, pd_err *e)
 		json_array_append_new(x->lines, o);
 		return PD_OK;
 	}
-	char users[24], ad[16], pdays[16], bd[16];
-	snprintf(users, sizeof users, "%lld", (long long)l->licensed_users);
-	snprintf(ad, sizeof ad, "%d", l->active_days);
-	snprintf(pdays, sizeof pdays, "%d", l->period_days);
-	snprintf(bd, sizeof bd, "%d", l->billed_days);
+	char users[24], ad[24], pdays[24], bd[24];
+	fmt_int(l->licensed_users, users);
+	fmt_int(l->active_days, ad);
+	fmt_int(l->period_days, pdays);
+	fmt_int(l->billed_days, bd);
 	/* New columns go after the old ones: scripts read them by position. */
 	const char *cells[] = {x->period, l->billing_id, l->customer_name, l->product_type,
 	                       users,     ad,           pdays,            price,

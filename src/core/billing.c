@@ -106,6 +106,7 @@ pd_status pd_billing_lines_for(const pd_catalogue *cat, const pd_customer *c,
 		disabled[i] = s && s->disabled;
 	}
 	int64_t users = licensed_users < 0 ? 0 : licensed_users;
+	const char *billing_id = pd_customer_billing_id(c);
 	for (int i = 0; i < period_days;) {
 		if (st[i] < 0) {
 			i++;
@@ -114,7 +115,8 @@ pd_status pd_billing_lines_for(const pd_catalogue *cat, const pd_customer *c,
 		const char *pt = h[st[i]].product_type ? h[st[i]].product_type : "";
 		int k = i;
 		while (k + 1 < period_days && st[k + 1] >= 0 &&
-		       strcmp(h[st[k + 1]].product_type ? h[st[k + 1]].product_type : "", pt) == 0)
+		       (st[k + 1] == st[k] ||
+		        strcmp(h[st[k + 1]].product_type ? h[st[k + 1]].product_type : "", pt) == 0))
 			k++;
 		int billed = 0;
 		for (int d = i; d <= k; d++)
@@ -139,10 +141,10 @@ pd_status pd_billing_lines_for(const pd_catalogue *cat, const pd_customer *c,
 			flag(&flags, "unknown product type");
 
 		pd_billing_line l = {0};
-		l.billing_id = xstrdup(pd_customer_billing_id(c));
-		l.customer_name = xstrdup(c->name ? c->name : "");
-		l.product_type = xstrdup(pt);
-		l.currency = xstrdup(cur_s ? cur_s : "");
+		l.billing_id = billing_id;
+		l.customer_name = c->name ? c->name : "";
+		l.product_type = pt;
+		l.currency = cur_s ? cur_s : "";
 		l.first_day = period_first + i;
 		l.last_day = period_first + k;
 		l.licensed_users = users;
@@ -151,26 +153,12 @@ pd_status pd_billing_lines_for(const pd_catalogue *cat, const pd_customer *c,
 		l.period_days = period_days;
 		l.unit_price_cents = price;
 		l.amount_cents = pro_rata(users, price, billed, period_days);
-		l.flags = pd_buf_steal(&flags);
-		if (!l.flags)
-			l.flags = xstrdup("");
+		l.flags = flags.s ? flags.s : "";
 		pd_status r = fn(&l, ctx, e);
-		pd_billing_line_free(&l);
+		pd_buf_free(&flags);
 		if (r != PD_OK)
 			return r;
 		i = k + 1;
 	}
 	return PD_OK;
-}
-
-void pd_billing_line_free(pd_billing_line *l)
-{
-	if (!l)
-		return;
-	free(l->billing_id);
-	free(l->customer_name);
-	free(l->product_type);
-	free(l->flags);
-	free(l->currency);
-	l->billing_id = l->customer_name = l->product_type = l->flags = l->currency = NULL;
 }

@@ -98,8 +98,14 @@ static lines bill(const pd_customer *c, int64_t users, const hist *h, const char
 
 static void lines_free(lines *x)
 {
-	for (size_t i = 0; i < x->n; i++)
-		pd_billing_line_free(&x->v[i]);
+	for (size_t i = 0; i < x->n; i++) {
+		pd_billing_line *l = &x->v[i];
+		free((char *)l->billing_id);
+		free((char *)l->customer_name);
+		free((char *)l->product_type);
+		free((char *)l->currency);
+		free((char *)l->flags);
+	}
 	x->n = 0;
 }
 
