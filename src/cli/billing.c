@@ -17,8 +17,8 @@
 static const char help_billing[] =
     "Usage: provdesk billing export --period YYYY-MM [--format csv|json] [--output FILE]\n"
     "Bills the month day by day from what was in force each day (product type, trial,\n"
-    "internal flag, creation, deletion), so a past month bills the same whatever changed\n"
-    "since. One line per customer and product type in force: billing id (reference, else\n"
+    "internal flag, creation, deletion), so a later change never re-prices a past month.\n"
+    "One line per customer and product type in force: billing id (reference, else\n"
     "tenant id), customer name, product type, licensed users, active days, unit price,\n"
     "amount (pro rata of the billed days), flags (\"internal / zero-rated\", \"trial\",\n"
     "\"disabled\", each with its dates when it covers part of the line; \"deleted DATE\"),\n"
