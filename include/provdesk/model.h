@@ -223,7 +223,9 @@ typedef struct {
 } pd_billing_line;
 typedef pd_status (*pd_billing_line_fn)(const pd_billing_line *l, void *ctx, pd_err *e);
 /* Rules (scripts and accountants depend on them):
- * - the period is billed day by day from the history h (sorted by `at`);
+ * - the period is billed day by day from the history h, in the order the
+ *   changes were made (a row timed before its predecessor, after a clock
+ *   was set back, takes effect with the predecessor);
  *   the state of a day is the last one in force during that day that is not
  *   deleted: a change applies from the day it is made, the deletion day is
  *   still billed, a customer deleted all day (or not yet created) is not;

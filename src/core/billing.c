@@ -85,19 +85,26 @@ pd_status pd_billing_lines_for(const pd_catalogue *cat, const pd_customer *c,
 	bool ends_deleted[PD_BILLING_MAX_DAYS];
 	size_t j = 0;
 	long cur = -1;
-	while (j < nh && day_of(h[j].at) < period_first)
-		cur = (long)j++;
+	/* A row timed before the one it follows (a clock set back) takes
+	 * effect with it, so the last row is always the state in force. */
+	int64_t last_at = INT64_MIN;
+#define EFF_DAY(k) day_of(h[k].at > last_at ? h[k].at : last_at)
+#define TAKE()                                                                                     	do {                                                                                       		if (h[j].at > last_at)                                                             			last_at = h[j].at;                                                         		cur = (long)j++;                                                                   	} while (0)
+	while (j < nh && EFF_DAY(j) < period_first)
+		TAKE();
 	for (int i = 0; i < period_days; i++) {
 		pd_day d = period_first + i;
 		long cand = cur >= 0 && !h[cur].deleted ? cur : -1;
-		while (j < nh && day_of(h[j].at) <= d) {
-			cur = (long)j++;
+		while (j < nh && EFF_DAY(j) <= d) {
+			TAKE();
 			if (!h[cur].deleted)
 				cand = cur;
 		}
 		st[i] = (int)cand;
 		ends_deleted[i] = cur >= 0 && h[cur].deleted;
 	}
+#undef EFF_DAY
+#undef TAKE
 	bool internal[PD_BILLING_MAX_DAYS], trial[PD_BILLING_MAX_DAYS], disabled[PD_BILLING_MAX_DAYS];
 	for (int i = 0; i < period_days; i++) {
 		const pd_billing_state *s = st[i] >= 0 ? &h[st[i]] : NULL;

@@ -170,24 +170,21 @@ static int hist_cmp(const void *va, const void *vb)
 	const hist_row *a = va, *b = vb;
 	if (a->customer_id != b->customer_id)
 		return a->customer_id < b->customer_id ? -1 : 1;
-	if (a->st.at != b->st.at)
-		return a->st.at < b->st.at ? -1 : 1;
 	return (a->id > b->id) - (a->id < b->id);
 }
 
-/* Every history row up to the end of the period, one table scan, sorted
- * here: cheaper than joining them to the customers' billing-id sort (the
+/* Every history row (a later one may take effect earlier only after a
+ * clock was set back; pd_billing_lines_for skips the rest), one table scan, sorted
+ * here by customer and then in the order the changes were made (id): cheaper than joining them to the customers' billing-id sort (the
  * sorter would carry every history column; bench_cli). */
-static pd_status load_history(pd_store *s, hist_buf *hb, int64_t end, pd_err *e)
+static pd_status load_history(pd_store *s, hist_buf *hb, pd_err *e)
 {
 	static const char sql[] =
 	    "SELECT customer_id, id, at, product_type, trial, trial_start, trial_end,"
-	    " trial_converted, internal_system, disabled, deleted FROM customer_history"
-	    " WHERE at < ?";
+	    " trial_converted, internal_system, disabled, deleted FROM customer_history";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st)
 		return FAILED(e);
-	sqlite3_bind_int64(st, 1, end);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		hist_push(s, hb, st);
@@ -247,7 +244,7 @@ pd_status store_billing_export(pd_store *s, pd_day first, int ndays, pd_billing_
 	hist_buf hb = {0};
 	pd_status r = load_product_types(s, &hb, e);
 	if (r == PD_OK)
-		r = load_history(s, &hb, end, e);
+		r = load_history(s, &hb, e);
 	sqlite3_stmt *st = r == PD_OK ? st_get(s, sql, e) : NULL;
 	if (r == PD_OK && !st)
 		r = FAILED(e);

@@ -330,6 +330,23 @@ Test(billing, last_change_of_a_day_wins)
 	pd_customer_free(&c);
 }
 
+/* A change timed before the previous one (a clock set back) takes effect
+ * with it: the last change made is always the state in force. */
+Test(billing, change_timed_before_the_previous_one_takes_effect_with_it)
+{
+	pd_customer c = cust("analytics-pro");
+	hist h = created("analytics-essentials", at("2026-11-10", 12));
+	hist_add(&h, at("2026-10-16", 12))->product_type = "analytics-pro";
+	lines x = bill(&c, 1, &h, "2026-10");
+	cr_assert_eq(x.n, 0, "nothing existed in October");
+	x = bill(&c, 1, &h, "2026-11");
+	cr_assert_eq(x.n, 1);
+	cr_assert_str_eq(x.v[0].product_type, "analytics-pro");
+	assert_days(&x.v[0], "2026-11-10", "2026-11-30");
+	lines_free(&x);
+	pd_customer_free(&c);
+}
+
 Test(billing, deleted_billed_up_to_deletion_day)
 {
 	pd_customer c = cust("analytics-pro");
