@@ -118,10 +118,20 @@ static pd_status write_line(const pd_billing_line *l, void *vctx, pd_err *e)
 	fmt_int(l->period_days, pdays);
 	fmt_int(l->billed_days, bd);
 	/* New columns go after the old ones: scripts read them by position. */
-	const char *cells[] = {x->period, l->billing_id, l->customer_name, l->product_type,
-	                       users,     ad,           pdays,            price,
-	                       amount,    cur,          l->flags,         d1,
-	                       d2,        bd};
+	const char *cells[] = {x->period,
+	                       l->billing_id,
+	                       l->customer_name,
+	                       l->product_type,
+	                       users,
+	                       ad,
+	                       pdays,
+	                       price,
+	                       amount,
+	                       cur,
+	                       l->flags,
+	                       d1,
+	                       d2,
+	                       bd};
 	pd_csv_write_row(x->out, cells, sizeof cells / sizeof cells[0]);
 	if (ferror(x->out))
 		return pd_fail(e, PD_E_CANTCREATE, "output", "write error: %s", strerror(errno));
@@ -201,10 +211,9 @@ static int cmd_export(pd_cli *c, int argc, char **argv)
 	}
 	if (!json) {
 		static const char *const heads[] = {
-		    "period",         "billing_id",  "customer_name", "product_type",
-		    "licensed_users", "active_days", "period_days",   "unit_price",
-		    "amount",         "currency",    "flags",         "first_day",
-		    "last_day",       "billed_days"};
+		    "period",      "billing_id",  "customer_name", "product_type", "licensed_users",
+		    "active_days", "period_days", "unit_price",    "amount",       "currency",
+		    "flags",       "first_day",   "last_day",      "billed_days"};
 		pd_csv_write_row(x.out, heads, sizeof heads / sizeof heads[0]);
 	}
 	pd_status st = store_billing_export(s, first, ndays, write_line, &x, &e);

@@ -70,6 +70,20 @@ static void range_flag(pd_buf *flags, const char *name, const bool *want, int fr
 
 #define PD_BILLING_MAX_DAYS 366
 
+/* The day a history row takes effect: its own, or its predecessor's when
+ * it is timed before it. */
+static pd_day eff_day(const pd_billing_state *h, int64_t last_at)
+{
+	return day_of(h->at > last_at ? h->at : last_at);
+}
+
+static void take(const pd_billing_state *h, size_t *j, long *cur, int64_t *last_at)
+{
+	if (h[*j].at > *last_at)
+		*last_at = h[*j].at;
+	*cur = (long)(*j)++;
+}
+
 pd_status pd_billing_lines_for(const pd_catalogue *cat, const pd_customer *c,
                                int64_t licensed_users, const pd_billing_state *h, size_t nh,
                                pd_day period_first, int period_days, pd_billing_line_fn fn,
@@ -88,24 +102,21 @@ pd_status pd_billing_lines_for(const pd_catalogue *cat, const pd_customer *c,
 	/* A row timed before the one it follows (a clock set back) takes
 	 * effect with it, so the last row is always the state in force. */
 	int64_t last_at = INT64_MIN;
-#define EFF_DAY(k) day_of(h[k].at > last_at ? h[k].at : last_at)
-#define TAKE()                                                                                     	do {                                                                                       		if (h[j].at > last_at)                                                             			last_at = h[j].at;                                                         		cur = (long)j++;                                                                   	} while (0)
-	while (j < nh && EFF_DAY(j) < period_first)
-		TAKE();
+	while (j < nh && eff_day(&h[j], last_at) < period_first)
+		take(h, &j, &cur, &last_at);
 	for (int i = 0; i < period_days; i++) {
 		pd_day d = period_first + i;
 		long cand = cur >= 0 && !h[cur].deleted ? cur : -1;
-		while (j < nh && EFF_DAY(j) <= d) {
-			TAKE();
+		while (j < nh && eff_day(&h[j], last_at) <= d) {
+			take(h, &j, &cur, &last_at);
 			if (!h[cur].deleted)
 				cand = cur;
 		}
 		st[i] = (int)cand;
 		ends_deleted[i] = cur >= 0 && h[cur].deleted;
 	}
-#undef EFF_DAY
-#undef TAKE
-	bool internal[PD_BILLING_MAX_DAYS], trial[PD_BILLING_MAX_DAYS], disabled[PD_BILLING_MAX_DAYS];
+	bool internal[PD_BILLING_MAX_DAYS], trial[PD_BILLING_MAX_DAYS],
+	    disabled[PD_BILLING_MAX_DAYS];
 	for (int i = 0; i < period_days; i++) {
 		const pd_billing_state *s = st[i] >= 0 ? &h[st[i]] : NULL;
 		internal[i] = s && s->internal_system;
@@ -121,9 +132,10 @@ pd_status pd_billing_lines_for(const pd_catalogue *cat, const pd_customer *c,
 		}
 		const char *pt = h[st[i]].product_type ? h[st[i]].product_type : "";
 		int k = i;
-		while (k + 1 < period_days && st[k + 1] >= 0 &&
-		       (st[k + 1] == st[k] ||
-		        strcmp(h[st[k + 1]].product_type ? h[st[k + 1]].product_type : "", pt) == 0))
+		while (
+		    k + 1 < period_days && st[k + 1] >= 0 &&
+		    (st[k + 1] == st[k] ||
+		     strcmp(h[st[k + 1]].product_type ? h[st[k + 1]].product_type : "", pt) == 0))
 			k++;
 		int billed = 0;
 		for (int d = i; d <= k; d++)

@@ -173,10 +173,12 @@ static int hist_cmp(const void *va, const void *vb)
 	return (a->id > b->id) - (a->id < b->id);
 }
 
-/* Every history row (a later one may take effect earlier only after a
- * clock was set back; pd_billing_lines_for skips the rest), one table scan, sorted
- * here by customer and then in the order the changes were made (id): cheaper than joining them to the customers' billing-id sort (the
- * sorter would carry every history column; bench_cli). */
+/* Every history row, in one table scan, sorted here by customer and then
+ * in the order the changes were made (id). All of them: a row written
+ * after the period takes effect in it only after a clock was set back, and
+ * pd_billing_lines_for skips the others. Cheaper than joining them to the
+ * customers' billing-id sort, whose sorter would carry every history
+ * column (bench_cli). */
 static pd_status load_history(pd_store *s, hist_buf *hb, pd_err *e)
 {
 	static const char sql[] =
@@ -259,8 +261,8 @@ pd_status store_billing_export(pd_store *s, pd_day first, int ndays, pd_billing_
 			size_t lo = hist_find(&hb, c.id), hi = lo;
 			while (hi < hb.n && hb.cid[hi] == c.id)
 				hi++;
-			r = pd_billing_lines_for(s->cat, &c, users, hb.v + lo, hi - lo, first, ndays, fn,
-			                         ctx, e);
+			r = pd_billing_lines_for(s->cat, &c, users, hb.v + lo, hi - lo, first,
+			                         ndays, fn, ctx, e);
 			pd_customer_free(&c);
 		}
 		if (r == PD_OK && rc != SQLITE_DONE)

@@ -668,8 +668,9 @@ static pd_status sync_catalogue_tx(pd_store *s, void *vctx, pd_err *e)
 	while ((rc = sqlite3_step(ug)) == SQLITE_ROW) {
 		long long n = sqlite3_column_int64(ug, 1);
 		if (n_gone++ < 5)
-			pd_buf_printf(&gone, "%s\"%s\" (used by %lld customer%s)", gone.len ? ", " : "",
-			              (const char *)sqlite3_column_text(ug, 0), n, n == 1 ? "" : "s");
+			pd_buf_printf(
+			    &gone, "%s\"%s\" (used by %lld customer%s)", gone.len ? ", " : "",
+			    (const char *)sqlite3_column_text(ug, 0), n, n == 1 ? "" : "s");
 	}
 	sqlite3_reset(ug);
 	if (rc != SQLITE_DONE) {

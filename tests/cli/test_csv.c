@@ -142,11 +142,23 @@ static char *row_text(const char *const *fields, size_t n)
  * plain numbers and other text are written as they are. */
 Test(csv, writer_neutralises_formula_cells)
 {
-	const char *fields[] = {"=HYPERLINK(\"http://x\",\"y\")", "+cmd", "-2+3", "@SUM(A1)",
-	                        "\tx", "\r=1", "-12.50", "+3", "19.00", "a=b", "", "-", "Ok"};
+	const char *fields[] = {"=HYPERLINK(\"http://x\",\"y\")",
+	                        "+cmd",
+	                        "-2+3",
+	                        "@SUM(A1)",
+	                        "\tx",
+	                        "\r=1",
+	                        "-12.50",
+	                        "+3",
+	                        "19.00",
+	                        "a=b",
+	                        "",
+	                        "-",
+	                        "Ok"};
 	char *t = row_text(fields, sizeof fields / sizeof fields[0]);
-	cr_assert_str_eq(t, "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",'+cmd,'-2+3,'@SUM(A1),'\tx,"
-	                    "\"'\r=1\",-12.50,+3,19.00,a=b,,'-,Ok\r\n");
+	cr_assert_str_eq(t,
+	                 "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",'+cmd,'-2+3,'@SUM(A1),'\tx,"
+	                 "\"'\r=1\",-12.50,+3,19.00,a=b,,'-,Ok\r\n");
 	free(t);
 	cr_assert(pd_csv_needs_neutralising("=1"));
 	cr_assert(pd_csv_needs_neutralising("-1-1"));

@@ -454,12 +454,13 @@ Test(billing, bad_period_length_is_refused)
 	hist h = created("analytics-pro", c.created_at);
 	pd_err e = {0};
 	lines x = {0};
-	cr_assert_eq(pd_billing_lines_for(&cat, &c, 1, h.v, h.n, day("2026-02-01"), 0, collect, &x, &e),
-	             PD_E_INVALID);
+	cr_assert_eq(
+	    pd_billing_lines_for(&cat, &c, 1, h.v, h.n, day("2026-02-01"), 0, collect, &x, &e),
+	    PD_E_INVALID);
 	cr_assert_str_eq(e.field, "period");
-	cr_assert_eq(pd_billing_lines_for(&cat, &c, 1, h.v, h.n, day("2026-02-01"), 367, collect, &x,
-	                                  &e),
-	             PD_E_INVALID);
+	cr_assert_eq(
+	    pd_billing_lines_for(&cat, &c, 1, h.v, h.n, day("2026-02-01"), 367, collect, &x, &e),
+	    PD_E_INVALID);
 	pd_customer_free(&c);
 }
 

@@ -427,12 +427,12 @@ Test(customers, billing_history_row_for_every_billing_change)
 	cr_assert_eq(hist_rows(c.id), 4);
 	cr_assert_eq(store_customer_delete(fx_s, c.id, "histo", 0, &fx_alice, &e), PD_OK);
 	cr_assert_eq(hist_rows(c.id), 5);
-	cr_assert_eq(fx_scalar(NULL, "SELECT deleted FROM customer_history ORDER BY id DESC LIMIT 1"),
-	             1);
+	cr_assert_eq(
+	    fx_scalar(NULL, "SELECT deleted FROM customer_history ORDER BY id DESC LIMIT 1"), 1);
 	cr_assert_eq(store_customer_restore(fx_s, c.id, &fx_alice, &e), PD_OK);
 	cr_assert_eq(hist_rows(c.id), 6);
-	cr_assert_eq(fx_scalar(NULL, "SELECT deleted FROM customer_history ORDER BY id DESC LIMIT 1"),
-	             0);
+	cr_assert_eq(
+	    fx_scalar(NULL, "SELECT deleted FROM customer_history ORDER BY id DESC LIMIT 1"), 0);
 	unsetenv("PROVDESK_NOW");
 	pd_customer_free(&c);
 	pd_customer_free(&cur);

@@ -376,7 +376,8 @@ Test(store_open, migration_5_backfills_the_billing_history_of_a_version_4_databa
 	        " ('analytics-pro', 'Pro', 1900, 'EUR'), ('contact-centre', 'CC', 3900, 'EUR');"
 	        "INSERT INTO roles(key, name) VALUES ('customer-admin', 'Admin');"
 	        "INSERT INTO customers(id, tenant_id, name, name_key, product_type, country,"
-	        " time_zone, trial, trial_start, trial_end, trial_converted, deleted_at, created_at,"
+	        " time_zone, trial, trial_start, trial_end, trial_converted, deleted_at, "
+	        "created_at,"
 	        " updated_at, search) VALUES"
 	        " (1, '11111111-0c4b-4d5e-9f4e-3b1f0a6c7d8e', 'Ancien', 'ancien', 'analytics-pro',"
 	        "  'FR', 'Europe/Paris', 0, NULL, NULL, 0, 0, 1788264000, 1788264000, 'ancien'),"
@@ -413,7 +414,8 @@ Test(store_open, migration_5_backfills_the_billing_history_of_a_version_4_databa
 	                             "trial 2026-10-01 to 2026-10-09");
 	b = bill_month("2026-09");
 	cr_assert_eq(b.n, 3, "Essai did not exist in September");
-	cr_assert_str_eq(b.lines[2], "Sans Audit|analytics-pro|2026-09-01..2026-09-30|0/30|0|trial");
+	cr_assert_str_eq(b.lines[2],
+	                 "Sans Audit|analytics-pro|2026-09-01..2026-09-30|0/30|0|trial");
 
 	/* Changes after the migration go on the history (its triggers). */
 	pd_err e = {0};
@@ -464,8 +466,8 @@ Test(store_open, catalogue_without_a_product_type_in_use_is_refused)
 	cr_assert(strstr(e.message, "\"analytics-pro\" (used by 2 customers)"), "%s", e.message);
 	cr_assert(strstr(e.message, dst), "names the file: %s", e.message);
 	cr_assert_eq(
-	    fx_scalar(NULL, "SELECT in_catalogue FROM product_types WHERE key = 'analytics-pro'"), 1,
-	    "nothing written");
+	    fx_scalar(NULL, "SELECT in_catalogue FROM product_types WHERE key = 'analytics-pro'"),
+	    1, "nothing written");
 
 	/* Deleted customers do not hold a type in the catalogue. */
 	fx_s = fx_open();
