@@ -127,8 +127,15 @@ run billing export --period 2026-11 --json
 jeq "JSON keeps the name exact" \
 	'sorted(l["customer_name"] for l in d["lines"] if l["customer_name"][0] in "=+-@")' \
 	'["+cmd", "-2+3", "=HYPERLINK(\"http://evil.example\",\"x\")", "@SUM(A1)"]'
-run audit --format csv
+# the SSH client address is an audit column: a forged one must not become a formula
+SSH_CONNECTION='=2+5*cmd|x 40000 192.0.2.1 22' run customer update alpha --notes "via ssh"
+expect "change over a (forged) SSH connection" 0
+run audit alpha --format csv
 expect "audit csv export" 0
+check "audit CSV: the client cell is neutralised" grep -qF ",'=2+5*cmd|x," "$TMP/out"
+run audit alpha --format json
+jeq "audit JSON keeps the client exact" 'd[0]["client"]' '=2+5*cmd|x'
+run audit --format csv
 check "audit CSV: no cell starts with a formula character" \
 	bash -c '! tr -d "\r" <"$1" | grep -qE "(^|,)\"?[=+@-]"' _ "$TMP/out"
 
@@ -151,7 +158,9 @@ run_raw --db "$DB" --config "$TMP/cat/provdesk.conf" billing export --period 202
 expect "json error names the field" 78 '"field": "product_type"'
 if command -v script >/dev/null; then
 	# the console (on a pseudo-terminal) refuses it the same way, before curses
-	script -qec "$PROVDESK --db $DB --config $TMP/cat/provdesk.conf" /dev/null </dev/null \
+	# (a console that did start would wait for keys: the timeout ends it)
+	timeout -k 5 20 script -qec "$PROVDESK --db $DB --config $TMP/cat/provdesk.conf" /dev/null \
+		</dev/null \
 		>"$TMP/out" 2>&1
 	RC=$? OUT=$(cat "$TMP/out") ERR=""
 	expect "console refuses it at start -> 78" 78 '"analytics-pro" (used by 5 customers)'
