@@ -159,7 +159,7 @@ expect "json error names the field" 78 '"field": "product_type"'
 if command -v script >/dev/null; then
 	# the console (on a pseudo-terminal) refuses it the same way, before curses
 	# (a console that did start would wait for keys: the timeout ends it)
-	timeout -k 5 20 script -qec "$PROVDESK --db $DB --config $TMP/cat/provdesk.conf" /dev/null \
+	timeout -k 5 $((20 * ${PD_TEST_SLOW:-1})) script -qec "$PROVDESK --db $DB --config $TMP/cat/provdesk.conf" /dev/null \
 		</dev/null \
 		>"$TMP/out" 2>&1
 	RC=$? OUT=$(cat "$TMP/out") ERR=""
