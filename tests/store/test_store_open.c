@@ -388,9 +388,24 @@ Test(store_open, migration_5_backfills_the_billing_history_of_a_version_4_databa
 	        "  'parti'),"
 	        " (4, '44444444-0c4b-4d5e-9f4e-3b1f0a6c7d8e', 'Sans Audit', 'sans audit',"
 	        "  'analytics-pro', 'FR', 'Europe/Paris', 1, 20697, 20735, 1, 0, 1788264000,"
-	        "  1788264000, 'sans audit');"
+	        "  1788264000, 'sans audit'),"
+	        " (5, '55555555-0c4b-4d5e-9f4e-3b1f0a6c7d8e', 'Changeant', 'changeant',"
+	        "  'analytics-pro', 'FR', 'Europe/Paris', 0, NULL, NULL, 0, 0, 1788264000,"
+	        "  1792490400, 'changeant');"
 	        "INSERT INTO users(customer_id, display_name, email, role, created_at)"
 	        " SELECT id, 'A', 'a@example.com', 'customer-admin', 1 FROM customers;"
+	        "UPDATE customers SET internal_system = 1 WHERE id = 5;"
+	        /* Changeant: contact-centre until 2026-10-20 10:00, internal from
+	         * 2026-10-16 09:00; a name change that only looks like a product
+	         * type change is not taken for one */
+	        "INSERT INTO audit(at, actor, customer_id, object, action, detail) VALUES"
+	        " (1788264000, 'alice', 5, 'customer', 'create',"
+	        "  'name: ∅ → \"Changeant\"; product_type: ∅ → \"contact-centre\"'),"
+	        " (1790000000, 'alice', 5, 'customer', 'update',"
+	        "  'name: \"X; product_type: \"evil\" → \"Changeant\"'),"
+	        " (1792141200, 'alice', 5, 'customer', 'update', 'internal_system: no → yes'),"
+	        " (1792490400, 'alice', 5, 'customer', 'update',"
+	        "  'notes: ∅ → \"x\"; product_type: \"contact-centre\" → \"analytics-pro\"');"
 	        /* converted on 2026-10-16 10:00 UTC */
 	        "INSERT INTO audit(at, actor, customer_id, object, action)"
 	        " VALUES (1792144800, 'alice', 2, 'customer', 'trial-convert');"
@@ -400,10 +415,10 @@ Test(store_open, migration_5_backfills_the_billing_history_of_a_version_4_databa
 	sqlite3_close(db);
 	fx_s = fx_open();
 	cr_assert_eq(store_schema_version(fx_s), PD_SCHEMA_VERSION_CURRENT);
-	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM customer_history"), 7,
-	             "4 creations, 2 conversions, 1 deletion");
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM customer_history"), 10,
+	             "5 creations, 2 conversions, 1 deletion, 2 changes");
 	hist_bill b = bill_month("2026-10");
-	cr_assert_eq(b.n, 4);
+	cr_assert_eq(b.n, 6);
 	/* billing-id order: the tenant ids */
 	cr_assert_str_eq(b.lines[0], "Ancien|analytics-pro|2026-10-01..2026-10-31|31/31|1900|");
 	cr_assert_str_eq(b.lines[1], "Essai|analytics-pro|2026-10-01..2026-10-31|16/31|981|"
@@ -412,10 +427,16 @@ Test(store_open, migration_5_backfills_the_billing_history_of_a_version_4_databa
 	                             "deleted 2026-10-10");
 	cr_assert_str_eq(b.lines[3], "Sans Audit|analytics-pro|2026-10-01..2026-10-31|22/31|1348|"
 	                             "trial 2026-10-01 to 2026-10-09");
+	/* from the audit: contact-centre until the 19th, internal from the 16th */
+	cr_assert_str_eq(b.lines[4], "Changeant|contact-centre|2026-10-01..2026-10-19|15/19|1887|"
+	                             "internal / zero-rated 2026-10-16 to 2026-10-19");
+	cr_assert_str_eq(b.lines[5], "Changeant|analytics-pro|2026-10-20..2026-10-31|0/12|0|"
+	                             "internal / zero-rated");
 	b = bill_month("2026-09");
-	cr_assert_eq(b.n, 3, "Essai did not exist in September");
+	cr_assert_eq(b.n, 4, "Essai did not exist in September");
 	cr_assert_str_eq(b.lines[2],
 	                 "Sans Audit|analytics-pro|2026-09-01..2026-09-30|0/30|0|trial");
+	cr_assert_str_eq(b.lines[3], "Changeant|contact-centre|2026-09-01..2026-09-30|30/30|3900|");
 
 	/* Changes after the migration go on the history (its triggers). */
 	pd_err e = {0};
