@@ -223,28 +223,58 @@ char *pd_invitation_link(const char *base, const char *token);
 pd_status pd_check_activation_url(const char *v, pd_err *e);
 void pd_invitation_free(pd_invitation *i);
 
-/* ---- billing (pure computation over customers; SPEC §7) ---- */
+/* ---- billing (pure computation over a customer's history; SPEC §7) ---- */
+/* One state of a customer's billing history: in force from `at` (unix
+ * seconds, UTC) until the next state. The store keeps one per change
+ * (table customer_history); a change applies from the day it is made. */
 typedef struct {
-	char *billing_id, *customer_name, *product_type;
+	int64_t at;
+	const char *product_type;
+	bool trial, trial_converted;
+	pd_day trial_start, trial_end;
+	bool internal_system, disabled, deleted;
+	/* The stored price of a product type no longer in the catalogue
+	 * (has_price); the catalogue's price wins when it has the type. */
+	bool has_price;
+	int64_t price_cents;
+	const char *currency;
+} pd_billing_state;
+
+/* The strings are borrowed: valid during the pd_billing_line_fn call only. */
+typedef struct {
+	const char *billing_id, *customer_name, *product_type, *currency;
+	pd_day first_day, last_day; /* the days of this line within the period */
 	int64_t licensed_users;
 	int active_days, period_days;
+	int billed_days;            /* active days not zero-rated (trial, internal) */
 	int64_t unit_price_cents;
 	int64_t amount_cents;
-	char *flags; /* "", "internal / zero-rated", "trial", "deleted YYYY-MM-DD" joined by "; " */
+	const char *flags; /* "internal / zero-rated", "trial", "disabled", "deleted DATE"… joined by "; " */
 } pd_billing_line;
+typedef pd_status (*pd_billing_line_fn)(const pd_billing_line *l, void *ctx, pd_err *e);
 /* Rules (scripts and accountants depend on them):
- * - active days: from the creation day (created_at, UTC) up to and INCLUDING
- *   the deletion day (deleted_at) within the period; none -> returns false;
- * - amount = licensed_users x unit price x billable days / period days,
- *   rounded half up to the cent;
- * - an unconverted trial (running or expired) bills 0, flag "trial"; a
- *   converted one bills the days after trial_end, flag "trial until DATE";
- * - internal system: 0, flag "internal / zero-rated";
- * - disabled: still billed, flag "disabled"; deleted: flag "deleted DATE";
- * - flags are joined by "; " in that order; unit_price_cents is the
- *   catalogue price even when the amount is 0. */
-bool pd_billing_line_for(const pd_catalogue *cat, const pd_customer *c, int64_t licensed_users,
-			 pd_day period_first, int period_days, pd_billing_line *out);
-void pd_billing_line_free(pd_billing_line *l);
+ * - the period is billed day by day from the history h, in the order the
+ *   changes were made (a row timed before its predecessor, after a clock
+ *   was set back, takes effect with the predecessor);
+ *   the state of a day is the last one in force during that day that is not
+ *   deleted: a change applies from the day it is made, the deletion day is
+ *   still billed, a customer deleted all day (or not yet created) is not;
+ * - one line per run of consecutive billed days with the same product type
+ *   (first_day .. last_day): usually one per product type in force;
+ * - billed days = active days minus zero-rated days: a trial not (yet)
+ *   converted, and an internal system; a trial converted to paid is billed
+ *   from the day of its conversion;
+ * - amount = licensed_users x unit price x billed days / period days,
+ *   rounded half up to the cent; unit_price_cents is the catalogue price
+ *   even when the amount is 0;
+ * - flags, in this order, joined by "; ": "internal / zero-rated",
+ *   "trial", "disabled" (each followed by " FIRST to LAST" when it covers
+ *   only part of the line, ranges separated by ", "), "deleted DATE" when
+ *   the line ends with the deletion, "unknown product type".
+ * fn is called once per line, in date order; its error stops the walk. */
+pd_status pd_billing_lines_for(const pd_catalogue *cat, const pd_customer *c,
+			       int64_t licensed_users, const pd_billing_state *h, size_t nh,
+			       pd_day period_first, int period_days, pd_billing_line_fn fn,
+			       void *ctx, pd_err *e);
 
 #endif

@@ -3,6 +3,7 @@
  * them. --output is written to a temporary file renamed at the end, so a
  * failed export never leaves a truncated file behind. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +16,17 @@
 
 static const char help_billing[] =
     "Usage: provdesk billing export --period YYYY-MM [--format csv|json] [--output FILE]\n"
-    "One line per customer and product type for the month: billing id (reference, else\n"
-    "tenant id), customer name, product type, licensed users, active days (pro rata),\n"
-    "unit price, amount and flags (\"internal / zero-rated\", \"trial\", \"deleted DATE\").\n"
-    "  --format csv   RFC 4180 CSV, UTF-8, CRLF line ends (default)\n"
-    "  --format json  one JSON document (also --json)\n"
+    "Bills the month day by day from what was in force each day (product type, trial,\n"
+    "internal flag, creation, deletion), so a later change never re-prices a past month.\n"
+    "One line per customer and product type in force: billing id (reference, else\n"
+    "tenant id), customer name, product type, licensed users, active days, unit price,\n"
+    "amount (pro rata of the billed days), flags (\"internal / zero-rated\", \"trial\",\n"
+    "\"disabled\", each with its dates when it covers part of the line; \"deleted DATE\"),\n"
+    "and the line's first day, last day and billed days. Trial and internal days are\n"
+    "zero-rated; a converted trial is billed from its conversion day.\n"
+    "  --format csv   RFC 4180 CSV, UTF-8, CRLF line ends (default); a text cell that\n"
+    "                 starts with = + - @, tab or CR gets a leading ' (no formulas)\n"
+    "  --format json  one JSON document, values exact (also --json)\n"
     "  --output FILE  write to FILE (atomically) instead of standard output\n";
 
 typedef struct {
@@ -32,14 +39,48 @@ typedef struct {
 	size_t n;
 } export_ctx;
 
+/* snprintf is a third of an export's CPU at 100,000 lines: the numbers
+ * are written by hand (same text as "%lld" and pd_fmt_money). */
+static void fmt_int(int64_t v, char out[24])
+{
+	char tmp[24];
+	int n = 0;
+	uint64_t a = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	do
+		tmp[n++] = (char)('0' + a % 10);
+	while ((a /= 10) && n < 23);
+	int o = 0;
+	if (v < 0)
+		out[o++] = '-';
+	while (n)
+		out[o++] = tmp[--n];
+	out[o] = 0;
+}
+
+static void fmt_money(int64_t cents, char out[32])
+{
+	uint64_t a = cents < 0 ? 0 - (uint64_t)cents : (uint64_t)cents;
+	char *p = out;
+	if (cents < 0)
+		*p++ = '-';
+	fmt_int((int64_t)(a / 100), p);
+	p += strlen(p);
+	*p++ = '.';
+	*p++ = (char)('0' + a % 100 / 10);
+	*p++ = (char)('0' + a % 10);
+	*p = 0;
+}
+
 static pd_status write_line(const pd_billing_line *l, void *vctx, pd_err *e)
 {
 	export_ctx *x = vctx;
-	const pd_product_type *pt = pd_catalogue_product(&x->c->cat, l->product_type);
-	const char *cur = pt && pt->currency ? pt->currency : "";
+	const char *cur = l->currency ? l->currency : "";
+	char d1[11], d2[11];
+	pd_day_format(l->first_day, d1);
+	pd_day_format(l->last_day, d2);
 	char price[32], amount[32];
-	pd_fmt_money(l->unit_price_cents, price);
-	pd_fmt_money(l->amount_cents, amount);
+	fmt_money(l->unit_price_cents, price);
+	fmt_money(l->amount_cents, amount);
 	x->n++;
 	json_t *tot = json_object_get(x->totals, cur);
 	json_object_set_new(x->totals, cur,
@@ -55,6 +96,9 @@ static pd_status write_line(const pd_billing_line *l, void *vctx, pd_err *e)
 		json_object_set_new(o, "unit_price", json_string(price));
 		json_object_set_new(o, "amount", json_string(amount));
 		json_object_set_new(o, "currency", json_string(cur));
+		json_object_set_new(o, "first_day", json_string(d1));
+		json_object_set_new(o, "last_day", json_string(d2));
+		json_object_set_new(o, "billed_days", json_integer(l->billed_days));
 		json_t *flags = json_array();
 		/* "a; b" -> ["a", "b"] */
 		for (const char *p = l->flags ? l->flags : ""; *p;) {
@@ -68,13 +112,26 @@ static pd_status write_line(const pd_billing_line *l, void *vctx, pd_err *e)
 		json_array_append_new(x->lines, o);
 		return PD_OK;
 	}
-	char users[24], ad[16], pdays[16];
-	snprintf(users, sizeof users, "%lld", (long long)l->licensed_users);
-	snprintf(ad, sizeof ad, "%d", l->active_days);
-	snprintf(pdays, sizeof pdays, "%d", l->period_days);
-	const char *cells[] = {
-	    x->period, l->billing_id, l->customer_name, l->product_type, users, ad, pdays, price,
-	    amount,    cur,           l->flags};
+	char users[24], ad[24], pdays[24], bd[24];
+	fmt_int(l->licensed_users, users);
+	fmt_int(l->active_days, ad);
+	fmt_int(l->period_days, pdays);
+	fmt_int(l->billed_days, bd);
+	/* New columns go after the old ones: scripts read them by position. */
+	const char *cells[] = {x->period,
+	                       l->billing_id,
+	                       l->customer_name,
+	                       l->product_type,
+	                       users,
+	                       ad,
+	                       pdays,
+	                       price,
+	                       amount,
+	                       cur,
+	                       l->flags,
+	                       d1,
+	                       d2,
+	                       bd};
 	pd_csv_write_row(x->out, cells, sizeof cells / sizeof cells[0]);
 	if (ferror(x->out))
 		return pd_fail(e, PD_E_CANTCREATE, "output", "write error: %s", strerror(errno));
@@ -154,9 +211,9 @@ static int cmd_export(pd_cli *c, int argc, char **argv)
 	}
 	if (!json) {
 		static const char *const heads[] = {
-		    "period",         "billing_id",  "customer_name", "product_type",
-		    "licensed_users", "active_days", "period_days",   "unit_price",
-		    "amount",         "currency",    "flags"};
+		    "period",      "billing_id",  "customer_name", "product_type", "licensed_users",
+		    "active_days", "period_days", "unit_price",    "amount",       "currency",
+		    "flags",       "first_day",   "last_day",      "billed_days"};
 		pd_csv_write_row(x.out, heads, sizeof heads / sizeof heads[0]);
 	}
 	pd_status st = store_billing_export(s, first, ndays, write_line, &x, &e);

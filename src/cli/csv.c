@@ -3,6 +3,7 @@
  * the import can report every problem at once by line number. */
 #include "csv.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -166,15 +167,51 @@ int pd_csv_next(pd_csv_reader *r, pd_csv_record *rec, pd_err *e)
 	return 1;
 }
 
+/* A plain number ("-3", "12.50") is no formula: it stays exact. */
+static bool plain_number(const char *s)
+{
+	if (*s == '-' || *s == '+')
+		s++;
+	if (!(*s >= '0' && *s <= '9'))
+		return false;
+	while (*s >= '0' && *s <= '9')
+		s++;
+	if (*s == '.') {
+		s++;
+		if (!(*s >= '0' && *s <= '9'))
+			return false;
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	return !*s;
+}
+
+bool pd_csv_needs_neutralising(const char *s)
+{
+	return s && *s && strchr("=+-@\t\r", *s) && !plain_number(s);
+}
+
 void pd_csv_write_field(FILE *out, const char *s)
 {
 	if (!s)
 		s = "";
-	if (!strpbrk(s, ",\"\r\n")) {
+	/* Formula injection: a spreadsheet runs a cell starting with = + - @
+	 * (or tab/CR before one) as a formula, so such a text cell gets a
+	 * leading apostrophe, which spreadsheets show as text (OWASP "CSV
+	 * injection"). */
+	bool neutral = pd_csv_needs_neutralising(s);
+	if (!neutral && !strpbrk(s, ",\"\r\n")) {
+		fputs(s, out);
+		return;
+	}
+	if (neutral && !strpbrk(s, ",\"\r\n")) {
+		fputc('\'', out);
 		fputs(s, out);
 		return;
 	}
 	fputc('"', out);
+	if (neutral)
+		fputc('\'', out);
 	for (; *s; s++) {
 		if (*s == '"')
 			fputc('"', out);

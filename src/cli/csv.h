@@ -31,7 +31,11 @@ void pd_csv_reader_init(pd_csv_reader *r, const char *data, size_t len);
 int pd_csv_next(pd_csv_reader *r, pd_csv_record *rec, pd_err *e);
 void pd_csv_record_free(pd_csv_record *rec);
 
-/* Writes one field, quoted when it holds a comma, quote, CR or LF. */
+/* True when a cell starts with = + - @, tab or CR and is not a plain
+ * number: a spreadsheet would run it as a formula. */
+bool pd_csv_needs_neutralising(const char *s);
+/* Writes one field, quoted when it holds a comma, quote, CR or LF; a cell
+ * that pd_csv_needs_neutralising gets a leading ' (every CSV we write). */
 void pd_csv_write_field(FILE *out, const char *s);
 /* Writes n fields and CRLF (RFC 4180 line end). */
 void pd_csv_write_row(FILE *out, const char *const *fields, size_t n);

@@ -65,6 +65,160 @@ void pd_audits_free(pd_audit *v, size_t n)
 
 /* ---- billing ---- */
 
+/* The product types of the database (a handful): the history rows point
+ * at these keys instead of copying them, and a type gone from the
+ * catalogue is billed at the price kept here. */
+typedef struct {
+	char *key, *currency;
+	int64_t price_cents;
+} pt_row;
+
+typedef struct {
+	int64_t customer_id, id;
+	pd_billing_state st;
+} hist_row;
+
+typedef struct {
+	hist_row *rows;
+	pd_billing_state *v; /* rows' states in (customer, at, id) order */
+	int64_t *cid;        /* their customers, for the binary search */
+	size_t n, cap;
+	pt_row *pt;
+	size_t npt;
+	char **extra; /* keys not in product_types (none while the FK holds) */
+	size_t nextra;
+} hist_buf;
+
+static pd_status load_product_types(pd_store *s, hist_buf *hb, pd_err *e)
+{
+	static const char sql[] = "SELECT key, price_cents, currency FROM product_types";
+	sqlite3_stmt *st = st_get(s, sql, e);
+	if (!st)
+		return FAILED(e);
+	int rc;
+	size_t cap = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (hb->npt == cap) {
+			cap = cap ? cap * 2 : 16;
+			hb->pt = xrealloc(hb->pt, cap * sizeof *hb->pt);
+		}
+		pt_row *p = &hb->pt[hb->npt++];
+		p->key = col_str_empty(st, 0);
+		p->price_cents = sqlite3_column_int64(st, 1);
+		p->currency = col_str_empty(st, 2);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? PD_OK : st_fail(s, rc, e, "billing");
+}
+
+static void hist_free(hist_buf *hb)
+{
+	for (size_t i = 0; i < hb->npt; i++) {
+		free(hb->pt[i].key);
+		free(hb->pt[i].currency);
+	}
+	for (size_t i = 0; i < hb->nextra; i++)
+		free(hb->extra[i]);
+	free(hb->pt);
+	free(hb->extra);
+	free(hb->rows);
+	free(hb->v);
+	free(hb->cid);
+}
+
+static void hist_push(pd_store *s, hist_buf *hb, sqlite3_stmt *st)
+{
+	if (hb->n == hb->cap) {
+		hb->cap = hb->cap ? hb->cap * 2 : 1024;
+		hb->rows = xrealloc(hb->rows, hb->cap * sizeof *hb->rows);
+	}
+	hist_row *r = &hb->rows[hb->n++];
+	memset(r, 0, sizeof *r);
+	r->customer_id = sqlite3_column_int64(st, 0);
+	r->id = sqlite3_column_int64(st, 1);
+	pd_billing_state *h = &r->st;
+	h->at = sqlite3_column_int64(st, 2);
+	const char *pt = (const char *)sqlite3_column_text(st, 3);
+	if (!pt)
+		pt = "";
+	const pt_row *p = NULL;
+	for (size_t i = 0; i < hb->npt && !p; i++)
+		if (!strcmp(hb->pt[i].key, pt))
+			p = &hb->pt[i];
+	if (p) {
+		h->product_type = p->key;
+		if (!pd_catalogue_product(s->cat, pt)) {
+			h->has_price = true;
+			h->price_cents = p->price_cents;
+			h->currency = p->currency;
+		}
+	} else {
+		hb->extra = xrealloc(hb->extra, (hb->nextra + 1) * sizeof *hb->extra);
+		h->product_type = hb->extra[hb->nextra++] = xstrdup(pt);
+	}
+	h->trial = sqlite3_column_int(st, 4);
+	h->trial_start = (pd_day)sqlite3_column_int(st, 5);
+	h->trial_end = (pd_day)sqlite3_column_int(st, 6);
+	h->trial_converted = sqlite3_column_int(st, 7);
+	h->internal_system = sqlite3_column_int(st, 8);
+	h->disabled = sqlite3_column_int(st, 9);
+	h->deleted = sqlite3_column_int(st, 10);
+}
+
+static int hist_cmp(const void *va, const void *vb)
+{
+	const hist_row *a = va, *b = vb;
+	if (a->customer_id != b->customer_id)
+		return a->customer_id < b->customer_id ? -1 : 1;
+	return (a->id > b->id) - (a->id < b->id);
+}
+
+/* Every history row, in one table scan, sorted here by customer and then
+ * in the order the changes were made (id). All of them: a row written
+ * after the period takes effect in it only after a clock was set back, and
+ * pd_billing_lines_for skips the others. Cheaper than joining them to the
+ * customers' billing-id sort, whose sorter would carry every history
+ * column (bench_cli). */
+static pd_status load_history(pd_store *s, hist_buf *hb, pd_err *e)
+{
+	static const char sql[] =
+	    "SELECT customer_id, id, at, product_type, trial, trial_start, trial_end,"
+	    " trial_converted, internal_system, disabled, deleted FROM customer_history";
+	sqlite3_stmt *st = st_get(s, sql, e);
+	if (!st)
+		return FAILED(e);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		hist_push(s, hb, st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return st_fail(s, rc, e, "billing");
+	qsort(hb->rows, hb->n, sizeof *hb->rows, hist_cmp);
+	hb->v = xmalloc((hb->n ? hb->n : 1) * sizeof *hb->v);
+	hb->cid = xmalloc((hb->n ? hb->n : 1) * sizeof *hb->cid);
+	for (size_t i = 0; i < hb->n; i++) {
+		hb->v[i] = hb->rows[i].st;
+		hb->cid[i] = hb->rows[i].customer_id;
+	}
+	free(hb->rows);
+	hb->rows = NULL;
+	return PD_OK;
+}
+
+/* The first history row of customer id (hb->n when none). */
+static size_t hist_find(const hist_buf *hb, int64_t id)
+{
+	size_t lo = 0, hi = hb->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (hb->cid[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 pd_status store_billing_export(pd_store *s, pd_day first, int ndays, pd_billing_fn fn, void *ctx,
                                pd_err *e)
 {
@@ -73,38 +227,49 @@ pd_status store_billing_export(pd_store *s, pd_day first, int ndays, pd_billing_
 		return pd_fail(e, PD_E_INVALID, "period",
 		               "a billing period has 1 to 366 days (got %d)", ndays);
 	/* Licensed users: users with a role; a synced user linked to a console
-	 * user is the same person and is not counted twice. One read
-	 * transaction so the whole export sees one snapshot. */
+	 * user is the same person and is not counted twice. The billing state
+	 * of each day comes from the history (schema migration 5), never from
+	 * today's customer row: a customer's rows up to the end of the period,
+	 * in time order, one customer after the other. A customer deleted
+	 * before the period is left out (deleted_at is the last deletion).
+	 * One read transaction so the whole export sees one snapshot. */
 	static const char sql[] =
 	    "SELECT " CUST_COLS ", coalesce(u.n, 0) FROM customers c"
 	    " LEFT JOIN (SELECT customer_id, count(*) AS n FROM users WHERE role IS NOT NULL"
 	    "  AND NOT (synced = 1 AND linked_user_id IS NOT NULL) GROUP BY customer_id) u"
 	    " ON u.customer_id = c.id"
-	    " WHERE c.deleted_at = 0 OR c.deleted_at >= ?"
+	    " WHERE (c.deleted_at = 0 OR c.deleted_at >= ?1) AND c.created_at < ?2"
 	    " ORDER BY CASE WHEN c.reference = '' THEN c.tenant_id ELSE c.reference END, c.id";
 	if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
 		return st_fail(s, sqlite3_errcode(s->db), e, "billing");
-	sqlite3_stmt *st = st_get(s, sql, e);
-	pd_status r = st ? PD_OK : FAILED(e);
+	int64_t end = ((int64_t)first + ndays) * 86400;
+	hist_buf hb = {0};
+	pd_status r = load_product_types(s, &hb, e);
+	if (r == PD_OK)
+		r = load_history(s, &hb, e);
+	sqlite3_stmt *st = r == PD_OK ? st_get(s, sql, e) : NULL;
+	if (r == PD_OK && !st)
+		r = FAILED(e);
 	if (st) {
 		sqlite3_bind_int64(st, 1, (int64_t)first * 86400);
+		sqlite3_bind_int64(st, 2, end);
 		int rc = SQLITE_DONE;
 		while (r == PD_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 			pd_customer c;
 			cust_from_row(st, 0, &c);
 			int64_t users = sqlite3_column_int64(st, CUST_NCOLS);
-			pd_billing_line l;
-			memset(&l, 0, sizeof l);
-			if (pd_billing_line_for(s->cat, &c, users, first, ndays, &l)) {
-				r = fn(&l, ctx, e);
-				pd_billing_line_free(&l);
-			}
+			size_t lo = hist_find(&hb, c.id), hi = lo;
+			while (hi < hb.n && hb.cid[hi] == c.id)
+				hi++;
+			r = pd_billing_lines_for(s->cat, &c, users, hb.v + lo, hi - lo, first,
+			                         ndays, fn, ctx, e);
 			pd_customer_free(&c);
 		}
 		if (r == PD_OK && rc != SQLITE_DONE)
 			r = st_fail(s, rc, e, "billing");
 		sqlite3_reset(st);
 	}
+	hist_free(&hb);
 	sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
 	return r;
 }

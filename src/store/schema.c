@@ -210,6 +210,106 @@ static const char *const migrations[] = {
      * went from under a second to minutes (bench_pbx_sync). */
     "CREATE INDEX users_console_extension ON users(customer_id, extension)"
     " WHERE synced = 0 AND extension IS NOT NULL;",
+
+    /* 7 (billing history): what was in force for billing, effective-dated.
+     * Each row is the whole billing state of a customer from `at` (unix
+     * seconds) until its next row; billing a period reads the rows, never
+     * today's customer row, so a change made today cannot re-price a past
+     * month. Triggers write the rows, so every write path (console, CLI,
+     * import) adds one in the same transaction as the change itself.
+     * Databases from before this migration get a backfill from their
+     * audit rows (below). */
+    "CREATE TABLE customer_history("
+    " id INTEGER PRIMARY KEY,"
+    " customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,"
+    " at INTEGER NOT NULL, product_type TEXT NOT NULL,"
+    " trial INTEGER NOT NULL, trial_start INTEGER, trial_end INTEGER,"
+    " trial_converted INTEGER NOT NULL, internal_system INTEGER NOT NULL,"
+    " disabled INTEGER NOT NULL, deleted INTEGER NOT NULL);"
+    "CREATE INDEX customer_history_by_customer ON customer_history(customer_id, at);"
+    /* Backfill, from the audit rows: product type changes (detail
+     * 'product_type: "a" → "b"', keys checked against the catalogue
+     * table), internal flag changes ('internal_system: no → yes'),
+     * disable/enable, the trial conversion, and the deletion. Each row is
+     * the state at its time: a field's last change up to then, else the
+     * old value of its next change, else today's value. */
+    "CREATE TEMP TABLE mig5_pt AS SELECT cid, aid, at, old,"
+    " substr(r2, 5, instr(substr(r2, 5), '\"') - 1) AS new, substr(r2, 1, 4) AS arrow FROM ("
+    " SELECT cid, aid, at, substr(r1, 1, instr(r1, '\"') - 1) AS old,"
+    "  substr(r1, instr(r1, '\"') + 1) AS r2 FROM ("
+    "  SELECT customer_id AS cid, id AS aid, at, substr(detail, p + 15) AS r1 FROM ("
+    "   SELECT id, customer_id, at, detail, instr(detail, 'product_type: \"') AS p FROM audit"
+    "   WHERE object = 'customer' AND customer_id <> 0)"
+    "  WHERE p = 1 OR (p > 2 AND substr(detail, p - 2, 2) = '; ')));"
+    "DELETE FROM mig5_pt WHERE arrow <> ' → \"' OR old NOT IN (SELECT key FROM product_types)"
+    " OR new NOT IN (SELECT key FROM product_types);"
+    "CREATE INDEX temp.mig5_pt_i ON mig5_pt(cid, at);"
+    "CREATE TEMP TABLE mig5_in AS SELECT cid, aid, at, v = 'no → yes' AS new FROM ("
+    " SELECT customer_id AS cid, id AS aid, at, substr(detail, p + 17, 8) AS v FROM ("
+    "  SELECT id, customer_id, at, detail, instr(detail, 'internal_system: ') AS p FROM audit"
+    "  WHERE object = 'customer' AND customer_id <> 0)"
+    " WHERE (p = 1 OR (p > 2 AND substr(detail, p - 2, 2) = '; '))"
+    "  AND v IN ('no → yes', 'yes → no'));"
+    "CREATE INDEX temp.mig5_in_i ON mig5_in(cid, at);"
+    "CREATE TEMP TABLE mig5_di AS SELECT customer_id AS cid, id AS aid, at,"
+    " action = 'disable' AS new FROM audit WHERE object = 'customer' AND customer_id <> 0"
+    " AND action IN ('disable', 'enable');"
+    "CREATE INDEX temp.mig5_di_i ON mig5_di(cid, at);"
+    /* converted: the trial-convert audit row, else the day after the
+     * trial (as billing did before), within the customer's life */
+    "CREATE TEMP TABLE mig5_cv AS SELECT id AS cid, max(created_at, CASE WHEN deleted_at <> 0"
+    " AND deleted_at < conv THEN deleted_at ELSE conv END) AS conv FROM (SELECT c.*,"
+    " coalesce((SELECT max(a.at) FROM audit a WHERE a.customer_id = c.id"
+    "  AND a.object = 'customer' AND a.action = 'trial-convert'),"
+    "  (c.trial_end + 1) * 86400) AS conv FROM customers c WHERE c.trial AND c.trial_converted);"
+    "CREATE TEMP TABLE mig5_ev AS"
+    " SELECT id AS cid, created_at AS at, 0 AS kind FROM customers"
+    " UNION ALL SELECT cid, at, 1 FROM mig5_pt"
+    " UNION ALL SELECT cid, at, 1 FROM mig5_in"
+    " UNION ALL SELECT cid, at, 1 FROM mig5_di"
+    " UNION ALL SELECT cid, conv, 2 FROM mig5_cv"
+    " UNION ALL SELECT id, deleted_at, 3 FROM customers WHERE deleted_at <> 0;"
+    "INSERT INTO customer_history(customer_id, at, product_type, trial, trial_start,"
+    " trial_end, trial_converted, internal_system, disabled, deleted)"
+    " SELECT c.id, max(e.at, c.created_at),"
+    " coalesce((SELECT new FROM mig5_pt x WHERE x.cid = c.id AND x.at <= e.at"
+    "   ORDER BY x.at DESC, x.aid DESC LIMIT 1),"
+    "  (SELECT old FROM mig5_pt x WHERE x.cid = c.id AND x.at > e.at ORDER BY x.at, x.aid"
+    "   LIMIT 1), c.product_type),"
+    " c.trial, c.trial_start, c.trial_end,"
+    " CASE WHEN cv.cid IS NULL THEN c.trial_converted AND NOT c.trial ELSE e.at >= cv.conv END,"
+    " coalesce((SELECT new FROM mig5_in x WHERE x.cid = c.id AND x.at <= e.at"
+    "   ORDER BY x.at DESC, x.aid DESC LIMIT 1),"
+    "  (SELECT NOT new FROM mig5_in x WHERE x.cid = c.id AND x.at > e.at ORDER BY x.at, x.aid"
+    "   LIMIT 1), c.internal_system),"
+    " coalesce((SELECT new FROM mig5_di x WHERE x.cid = c.id AND x.at <= e.at"
+    "   ORDER BY x.at DESC, x.aid DESC LIMIT 1),"
+    "  (SELECT NOT new FROM mig5_di x WHERE x.cid = c.id AND x.at > e.at ORDER BY x.at, x.aid"
+    "   LIMIT 1), c.disabled),"
+    " e.kind = 3"
+    " FROM mig5_ev e JOIN customers c ON c.id = e.cid LEFT JOIN mig5_cv cv ON cv.cid = c.id"
+    " ORDER BY c.id, e.at, e.kind;"
+    "DROP TABLE mig5_pt; DROP TABLE mig5_in; DROP TABLE mig5_di; DROP TABLE mig5_cv;"
+    "DROP TABLE mig5_ev;"
+    "CREATE TRIGGER customer_history_ins AFTER INSERT ON customers BEGIN"
+    " INSERT INTO customer_history(customer_id, at, product_type, trial, trial_start,"
+    " trial_end, trial_converted, internal_system, disabled, deleted) VALUES (NEW.id,"
+    " NEW.created_at, NEW.product_type, NEW.trial, NEW.trial_start, NEW.trial_end,"
+    " NEW.trial_converted, NEW.internal_system, NEW.disabled, NEW.deleted_at <> 0); END;"
+    "CREATE TRIGGER customer_history_upd AFTER UPDATE OF product_type, trial, trial_start,"
+    " trial_end, trial_converted, internal_system, disabled, deleted_at ON customers"
+    " WHEN OLD.product_type IS NOT NEW.product_type OR OLD.trial IS NOT NEW.trial"
+    " OR OLD.trial_start IS NOT NEW.trial_start OR OLD.trial_end IS NOT NEW.trial_end"
+    " OR OLD.trial_converted IS NOT NEW.trial_converted"
+    " OR OLD.internal_system IS NOT NEW.internal_system OR OLD.disabled IS NOT NEW.disabled"
+    " OR OLD.deleted_at IS NOT NEW.deleted_at BEGIN"
+    " INSERT INTO customer_history(customer_id, at, product_type, trial, trial_start,"
+    " trial_end, trial_converted, internal_system, disabled, deleted) VALUES (NEW.id,"
+    " NEW.updated_at, NEW.product_type, NEW.trial, NEW.trial_start, NEW.trial_end,"
+    " NEW.trial_converted, NEW.internal_system, NEW.disabled, NEW.deleted_at <> 0); END;"
+    /* The catalogue is checked again on the next open (a product type a
+     * live customer uses must not have been dropped from it). */
+    "DELETE FROM meta WHERE key = 'catalogue';",
 };
 
 int schema_migration_count(void)

@@ -653,6 +653,40 @@ static pd_status sync_catalogue_tx(pd_store *s, void *vctx, pd_err *e)
 		if (st_exec(s, st, e) != PD_OK)
 			return e->status;
 	}
+	/* A product type that live customers use must stay in the catalogue:
+	 * dropped, they would be billed 0.00 without a word. Refused, and the
+	 * transaction (so the database) left as it was. */
+	static const char used_gone[] =
+	    "SELECT c.product_type, count(*) FROM customers c"
+	    " JOIN product_types p ON p.key = c.product_type AND p.in_catalogue = 0"
+	    " WHERE c.deleted_at = 0 GROUP BY c.product_type ORDER BY count(*) DESC, 1";
+	sqlite3_stmt *ug = st_get(s, used_gone, e);
+	if (!ug)
+		return e->status;
+	pd_buf gone = {0};
+	int n_gone = 0, rc;
+	while ((rc = sqlite3_step(ug)) == SQLITE_ROW) {
+		long long n = sqlite3_column_int64(ug, 1);
+		if (n_gone++ < 5)
+			pd_buf_printf(
+			    &gone, "%s\"%s\" (used by %lld customer%s)", gone.len ? ", " : "",
+			    (const char *)sqlite3_column_text(ug, 0), n, n == 1 ? "" : "s");
+	}
+	sqlite3_reset(ug);
+	if (rc != SQLITE_DONE) {
+		pd_buf_free(&gone);
+		return st_fail(s, rc, e, "catalogue");
+	}
+	if (n_gone) {
+		pd_fail(e, PD_E_CONFIG, "product_type",
+		        "%s: the catalogue no longer has product type%s %s%s; put %s back in the "
+		        "file, or move those customers to another product type first",
+		        c->path ? c->path : "catalogue", n_gone == 1 ? "" : "s", gone.s,
+		        n_gone > 5 ? ", …" : "", n_gone == 1 ? "it" : "them");
+		pd_buf_free(&gone);
+		return PD_E_CONFIG;
+	}
+	pd_buf_free(&gone);
 	static const char up_ro[] =
 	    "INSERT INTO roles(key, name, description, manages_users, in_catalogue) VALUES "
 	    "(?,?,?,?,1)"

@@ -559,6 +559,12 @@ int pd_ui_run(const pd_ui_opts *o)
 			    .busy_timeout_ms = 5000,
 			    .read_only = o->noc};
 	if (store_open(o->db_path, &so, &app.store, &e) != PD_OK) {
+		/* A catalogue that dropped a product type in use is refused at
+		 * start, as on the command line: nothing to show until fixed. */
+		if (e.status == PD_E_CONFIG && !strcmp(e.field, "product_type")) {
+			fprintf(stderr, "provdesk: %s\n", e.message);
+			return pd_status_exit_code(e.status);
+		}
 		app.store = NULL;
 		app.db_error = xstrdup(e.message);
 	}

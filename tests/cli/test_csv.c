@@ -127,6 +127,48 @@ Test(csv, writer_round_trips_through_the_reader)
 	free(buf);
 }
 
+static char *row_text(const char *const *fields, size_t n)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	pd_csv_write_row(f, fields, n);
+	fclose(f);
+	return buf;
+}
+
+/* Formula injection: a cell a spreadsheet would run as a formula gets a
+ * leading apostrophe, in every CSV the program writes (billing, audit);
+ * plain numbers and other text are written as they are. */
+Test(csv, writer_neutralises_formula_cells)
+{
+	const char *fields[] = {"=HYPERLINK(\"http://x\",\"y\")",
+	                        "+cmd",
+	                        "-2+3",
+	                        "@SUM(A1)",
+	                        "\tx",
+	                        "\r=1",
+	                        "-12.50",
+	                        "+3",
+	                        "19.00",
+	                        "a=b",
+	                        "",
+	                        "-",
+	                        "Ok"};
+	char *t = row_text(fields, sizeof fields / sizeof fields[0]);
+	cr_assert_str_eq(t,
+	                 "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",'+cmd,'-2+3,'@SUM(A1),'\tx,"
+	                 "\"'\r=1\",-12.50,+3,19.00,a=b,,'-,Ok\r\n");
+	free(t);
+	cr_assert(pd_csv_needs_neutralising("=1"));
+	cr_assert(pd_csv_needs_neutralising("-1-1"));
+	cr_assert_not(pd_csv_needs_neutralising("-1"));
+	cr_assert_not(pd_csv_needs_neutralising("1.5"));
+	cr_assert_not(pd_csv_needs_neutralising(""));
+	cr_assert_not(pd_csv_needs_neutralising(NULL));
+	cr_assert(pd_csv_needs_neutralising("-1."), "not a plain number");
+}
+
 Test(csv, arbitrary_bytes_never_crash)
 {
 	/* a small deterministic fuzz: every record ends, every error names a line */

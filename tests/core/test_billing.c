@@ -34,64 +34,144 @@ static pd_customer cust(const char *product)
 	return c;
 }
 
-static pd_billing_line bill(const pd_customer *c, int64_t users, const char *period, bool *has)
+/* A history under construction: each change copies the last state. */
+typedef struct {
+	pd_billing_state v[16];
+	size_t n;
+} hist;
+
+static pd_billing_state *hist_add(hist *h, int64_t when)
+{
+	cr_assert(h->n < 16);
+	pd_billing_state *s = &h->v[h->n];
+	if (h->n)
+		*s = h->v[h->n - 1];
+	s->at = when;
+	h->n++;
+	return s;
+}
+
+static hist created(const char *product, int64_t when)
+{
+	hist h = {0};
+	hist_add(&h, when)->product_type = product;
+	return h;
+}
+
+typedef struct {
+	pd_billing_line v[16];
+	size_t n;
+} lines;
+
+static pd_status collect(const pd_billing_line *l, void *ctx, pd_err *e)
+{
+	(void)e;
+	lines *x = ctx;
+	cr_assert(x->n < 16);
+	pd_billing_line *d = &x->v[x->n++];
+	*d = *l;
+	d->billing_id = xstrdup(l->billing_id);
+	d->customer_name = xstrdup(l->customer_name);
+	d->product_type = xstrdup(l->product_type);
+	d->currency = xstrdup(l->currency);
+	d->flags = xstrdup(l->flags);
+	return PD_OK;
+}
+
+static lines bill_on(const pd_catalogue *k, const pd_customer *c, int64_t users, const hist *h,
+                     const char *period)
 {
 	pd_day first;
 	int n;
 	cr_assert(pd_period_parse(period, &first, &n));
-	pd_billing_line l;
-	*has = pd_billing_line_for(&cat, c, users, first, n, &l);
-	return l;
+	lines x = {0};
+	pd_err e = {0};
+	cr_assert_eq(pd_billing_lines_for(k, c, users, h->v, h->n, first, n, collect, &x, &e),
+	             PD_OK, "%s", e.message);
+	return x;
+}
+
+static lines bill(const pd_customer *c, int64_t users, const hist *h, const char *period)
+{
+	return bill_on(&cat, c, users, h, period);
+}
+
+static void lines_free(lines *x)
+{
+	for (size_t i = 0; i < x->n; i++) {
+		pd_billing_line *l = &x->v[i];
+		free((char *)l->billing_id);
+		free((char *)l->customer_name);
+		free((char *)l->product_type);
+		free((char *)l->currency);
+		free((char *)l->flags);
+	}
+	x->n = 0;
+}
+
+static void assert_days(const pd_billing_line *l, const char *d1, const char *d2)
+{
+	char a[11], b[11];
+	pd_day_format(l->first_day, a);
+	pd_day_format(l->last_day, b);
+	cr_assert_str_eq(a, d1);
+	cr_assert_str_eq(b, d2);
 }
 
 Test(billing, full_month)
 {
 	pd_customer c = cust("analytics-pro");
-	bool has;
-	pd_billing_line l = bill(&c, 10, "2026-02", &has);
-	cr_assert(has);
-	cr_assert_str_eq(l.billing_id, c.tenant_id, "no reference: tenant id");
-	cr_assert_str_eq(l.customer_name, "Acme Télécom");
-	cr_assert_str_eq(l.product_type, "analytics-pro");
-	cr_assert_eq(l.licensed_users, 10);
-	cr_assert_eq(l.active_days, 28);
-	cr_assert_eq(l.period_days, 28);
-	cr_assert_eq(l.unit_price_cents, 1900);
-	cr_assert_eq(l.amount_cents, 19000);
-	cr_assert_str_eq(l.flags, "");
-	pd_billing_line_free(&l);
+	hist h = created("analytics-pro", c.created_at);
+	lines x = bill(&c, 10, &h, "2026-02");
+	cr_assert_eq(x.n, 1);
+	pd_billing_line *l = &x.v[0];
+	cr_assert_str_eq(l->billing_id, c.tenant_id, "no reference: tenant id");
+	cr_assert_str_eq(l->customer_name, "Acme Télécom");
+	cr_assert_str_eq(l->product_type, "analytics-pro");
+	cr_assert_str_eq(l->currency, "EUR");
+	cr_assert_eq(l->licensed_users, 10);
+	cr_assert_eq(l->active_days, 28);
+	cr_assert_eq(l->billed_days, 28);
+	cr_assert_eq(l->period_days, 28);
+	assert_days(l, "2026-02-01", "2026-02-28");
+	cr_assert_eq(l->unit_price_cents, 1900);
+	cr_assert_eq(l->amount_cents, 19000);
+	cr_assert_str_eq(l->flags, "");
+	lines_free(&x);
 	pd_customer_free(&c);
 }
 
 Test(billing, pro_rata_from_creation_day)
 {
 	pd_customer c = cust("analytics-pro");
-	c.created_at = at("2026-02-15", 23);
 	pd_set_str(&c.reference, "ERP-42");
-	bool has;
-	pd_billing_line l = bill(&c, 10, "2026-02", &has);
-	cr_assert(has);
-	cr_assert_str_eq(l.billing_id, "ERP-42");
-	cr_assert_eq(l.active_days, 14);
-	cr_assert_eq(l.amount_cents, 9500); /* 10 × 19.00 × 14/28 */
-	pd_billing_line_free(&l);
+	hist h = created("analytics-pro", at("2026-02-15", 23));
+	lines x = bill(&c, 10, &h, "2026-02");
+	cr_assert_eq(x.n, 1);
+	cr_assert_str_eq(x.v[0].billing_id, "ERP-42");
+	cr_assert_eq(x.v[0].active_days, 14);
+	assert_days(&x.v[0], "2026-02-15", "2026-02-28");
+	cr_assert_eq(x.v[0].amount_cents, 9500); /* 10 × 19.00 × 14/28 */
+	lines_free(&x);
+	/* Created after the period: no line. */
+	x = bill(&c, 10, &h, "2026-01");
+	cr_assert_eq(x.n, 0);
 	pd_customer_free(&c);
 }
 
 Test(billing, rounds_half_up_to_the_cent)
 {
 	pd_customer c = cust("contact-centre");
-	c.created_at = at("2026-03-11", 0);
-	bool has;
-	pd_billing_line l = bill(&c, 3, "2026-03", &has);
-	cr_assert_eq(l.active_days, 21);
+	hist h = created("contact-centre", at("2026-03-11", 0));
+	lines x = bill(&c, 3, &h, "2026-03");
+	cr_assert_eq(x.v[0].active_days, 21);
 	/* 3 × 3900 × 21 / 31 = 7925.806… -> 7926 */
-	cr_assert_eq(l.amount_cents, 7926);
-	pd_billing_line_free(&l);
-	l = bill(&c, 1, "2026-03", &has);
+	cr_assert_eq(x.v[0].amount_cents, 7926);
+	lines_free(&x);
+	x = bill(&c, 1, &h, "2026-03");
 	/* 3900 × 21 / 31 = 2641.935… -> 2642 */
-	cr_assert_eq(l.amount_cents, 2642);
-	pd_billing_line_free(&l);
+	cr_assert_eq(x.v[0].amount_cents, 2642);
+	lines_free(&x);
 	pd_customer_free(&c);
 }
 
@@ -110,15 +190,14 @@ Test(billing, exact_half_goes_up)
 	pd_err e = {0};
 	cr_assert_eq(pd_catalogue_load(p, &small, &e), PD_OK, "%s", e.message);
 	pd_customer c = cust("penny");
-	c.created_at = at("2026-02-15", 0);
-	pd_billing_line l;
-	cr_assert(pd_billing_line_for(&small, &c, 1, day("2026-02-01"), 28, &l));
-	cr_assert_eq(l.amount_cents, 1, "0.5 cent rounds up"); /* 1 × 1 × 14/28 */
-	pd_billing_line_free(&l);
-	c.created_at = at("2026-02-22", 0);
-	cr_assert(pd_billing_line_for(&small, &c, 1, day("2026-02-01"), 28, &l));
-	cr_assert_eq(l.amount_cents, 0, "0.25 cent rounds down"); /* 7/28 */
-	pd_billing_line_free(&l);
+	hist h = created("penny", at("2026-02-15", 0));
+	lines x = bill_on(&small, &c, 1, &h, "2026-02");
+	cr_assert_eq(x.v[0].amount_cents, 1, "0.5 cent rounds up"); /* 1 × 1 × 14/28 */
+	lines_free(&x);
+	h = created("penny", at("2026-02-22", 0));
+	x = bill_on(&small, &c, 1, &h, "2026-02");
+	cr_assert_eq(x.v[0].amount_cents, 0, "0.25 cent rounds down"); /* 7/28 */
+	lines_free(&x);
 	pd_customer_free(&c);
 	pd_catalogue_free(&small);
 	free(p);
@@ -128,121 +207,260 @@ Test(billing, exact_half_goes_up)
 Test(billing, internal_zero_rated)
 {
 	pd_customer c = cust("contact-centre");
-	c.internal_system = true;
-	bool has;
-	pd_billing_line l = bill(&c, 25, "2026-02", &has);
-	cr_assert(has);
-	cr_assert_eq(l.amount_cents, 0);
-	cr_assert_eq(l.unit_price_cents, 3900, "the price is still shown");
-	cr_assert_eq(l.active_days, 28);
-	cr_assert_str_eq(l.flags, "internal / zero-rated");
-	pd_billing_line_free(&l);
+	hist h = created("contact-centre", c.created_at);
+	h.v[0].internal_system = true;
+	lines x = bill(&c, 25, &h, "2026-02");
+	cr_assert_eq(x.n, 1);
+	cr_assert_eq(x.v[0].amount_cents, 0);
+	cr_assert_eq(x.v[0].unit_price_cents, 3900, "the price is still shown");
+	cr_assert_eq(x.v[0].active_days, 28);
+	cr_assert_eq(x.v[0].billed_days, 0);
+	cr_assert_str_eq(x.v[0].flags, "internal / zero-rated");
+	lines_free(&x);
+	pd_customer_free(&c);
+}
+
+/* Marked internal on the 16th: the 1st-15th are billed, the rest is
+ * zero-rated and the flag says from when (was: the whole month at 0). */
+Test(billing, internal_marked_mid_month_zero_rates_from_that_day)
+{
+	pd_customer c = cust("contact-centre");
+	hist h = created("contact-centre", c.created_at);
+	hist_add(&h, at("2026-10-16", 9))->internal_system = true;
+	lines x = bill(&c, 2, &h, "2026-10");
+	cr_assert_eq(x.n, 1);
+	cr_assert_eq(x.v[0].active_days, 31);
+	cr_assert_eq(x.v[0].billed_days, 15);
+	cr_assert_eq(x.v[0].amount_cents, 3774); /* 2 × 3900 × 15/31 = 3774.19 */
+	cr_assert_str_eq(x.v[0].flags, "internal / zero-rated 2026-10-16 to 2026-10-31");
+	lines_free(&x);
+	/* September, before the change, is billed in full. */
+	x = bill(&c, 2, &h, "2026-09");
+	cr_assert_eq(x.v[0].amount_cents, 7800);
+	cr_assert_str_eq(x.v[0].flags, "");
+	lines_free(&x);
 	pd_customer_free(&c);
 }
 
 Test(billing, trial_at_zero)
 {
 	pd_customer c = cust("analytics-pro");
-	c.created_at = at("2026-02-10", 8);
-	c.trial = true;
-	c.trial_start = day("2026-02-10");
-	c.trial_end = day("2026-03-11");
-	bool has;
-	pd_billing_line l = bill(&c, 5, "2026-02", &has);
-	cr_assert(has);
-	cr_assert_eq(l.amount_cents, 0);
-	cr_assert_eq(l.active_days, 19);
-	cr_assert_str_eq(l.flags, "trial");
-	pd_billing_line_free(&l);
+	hist h = created("analytics-pro", at("2026-02-10", 8));
+	h.v[0].trial = true;
+	h.v[0].trial_start = day("2026-02-10");
+	h.v[0].trial_end = day("2026-03-11");
+	lines x = bill(&c, 5, &h, "2026-02");
+	cr_assert_eq(x.n, 1);
+	cr_assert_eq(x.v[0].amount_cents, 0);
+	cr_assert_eq(x.v[0].active_days, 19);
+	cr_assert_eq(x.v[0].billed_days, 0);
+	cr_assert_str_eq(x.v[0].flags, "trial");
+	lines_free(&x);
 	/* Still not converted after it ended (trial-expired): still not billed. */
-	l = bill(&c, 5, "2026-04", &has);
-	cr_assert(has);
-	cr_assert_eq(l.amount_cents, 0);
-	cr_assert_str_eq(l.flags, "trial");
-	pd_billing_line_free(&l);
+	x = bill(&c, 5, &h, "2026-04");
+	cr_assert_eq(x.v[0].amount_cents, 0);
+	cr_assert_str_eq(x.v[0].flags, "trial");
+	lines_free(&x);
 	pd_customer_free(&c);
 }
 
-Test(billing, converted_trial_billed_after_trial_days)
+/* Converted on 16 October, trial running to 14 November: billed from the
+ * 16th (16 days), not "1 day after the trial's original end". */
+Test(billing, converted_trial_billed_from_conversion_day)
 {
 	pd_customer c = cust("analytics-pro");
-	c.created_at = at("2026-01-20", 8);
-	c.trial = true;
-	c.trial_converted = true;
-	c.trial_start = day("2026-01-20");
-	c.trial_end = day("2026-02-07");
-	bool has;
-	pd_billing_line l = bill(&c, 10, "2026-02", &has);
-	cr_assert_eq(l.active_days, 28);
-	cr_assert_eq(l.amount_cents, 14250); /* 10 × 19.00 × 21/28 */
-	cr_assert_str_eq(l.flags, "trial until 2026-02-07");
-	pd_billing_line_free(&l);
-	l = bill(&c, 10, "2026-03", &has);
-	cr_assert_eq(l.amount_cents, 19000);
-	cr_assert_str_eq(l.flags, "");
-	pd_billing_line_free(&l);
+	hist h = created("analytics-pro", at("2026-10-01", 8));
+	h.v[0].trial = true;
+	h.v[0].trial_start = day("2026-10-01");
+	h.v[0].trial_end = day("2026-11-14");
+	hist_add(&h, at("2026-10-16", 15))->trial_converted = true;
+	lines x = bill(&c, 10, &h, "2026-10");
+	cr_assert_eq(x.n, 1);
+	cr_assert_eq(x.v[0].active_days, 31);
+	cr_assert_eq(x.v[0].billed_days, 16);
+	cr_assert_eq(x.v[0].amount_cents, 9806); /* 10 × 1900 × 16/31 = 9806.45 */
+	cr_assert_str_eq(x.v[0].flags, "trial 2026-10-01 to 2026-10-15");
+	lines_free(&x);
+	x = bill(&c, 10, &h, "2026-11");
+	cr_assert_eq(x.v[0].amount_cents, 19000, "paid all November");
+	cr_assert_str_eq(x.v[0].flags, "");
+	lines_free(&x);
+	pd_customer_free(&c);
+}
+
+/* Moved from essentials to pro on 10 December: October stays essentials;
+ * December has one line per product type with its days. */
+Test(billing, product_type_change_keeps_past_months_and_splits_the_month)
+{
+	pd_customer c = cust("analytics-pro");
+	hist h = created("analytics-essentials", at("2026-09-03", 10));
+	hist_add(&h, at("2026-12-10", 11))->product_type = "analytics-pro";
+	lines x = bill(&c, 1, &h, "2026-10");
+	cr_assert_eq(x.n, 1);
+	cr_assert_str_eq(x.v[0].product_type, "analytics-essentials");
+	cr_assert_eq(x.v[0].amount_cents, 900);
+	lines_free(&x);
+	x = bill(&c, 1, &h, "2026-12");
+	cr_assert_eq(x.n, 2);
+	cr_assert_str_eq(x.v[0].product_type, "analytics-essentials");
+	assert_days(&x.v[0], "2026-12-01", "2026-12-09");
+	cr_assert_eq(x.v[0].active_days, 9);
+	cr_assert_eq(x.v[0].amount_cents, 261); /* 900 × 9/31 = 261.29 */
+	cr_assert_str_eq(x.v[1].product_type, "analytics-pro");
+	assert_days(&x.v[1], "2026-12-10", "2026-12-31");
+	cr_assert_eq(x.v[1].active_days, 22);
+	cr_assert_eq(x.v[1].amount_cents, 1348); /* 1900 × 22/31 = 1348.39 */
+	lines_free(&x);
+	pd_customer_free(&c);
+}
+
+/* Two changes on one day: the last one is what that day is billed at. */
+Test(billing, last_change_of_a_day_wins)
+{
+	pd_customer c = cust("analytics-pro");
+	hist h = created("analytics-essentials", at("2026-09-03", 10));
+	hist_add(&h, at("2026-10-05", 9))->product_type = "contact-centre";
+	hist_add(&h, at("2026-10-05", 17))->product_type = "analytics-pro";
+	lines x = bill(&c, 1, &h, "2026-10");
+	cr_assert_eq(x.n, 2);
+	assert_days(&x.v[0], "2026-10-01", "2026-10-04");
+	cr_assert_str_eq(x.v[1].product_type, "analytics-pro");
+	assert_days(&x.v[1], "2026-10-05", "2026-10-31");
+	lines_free(&x);
+	pd_customer_free(&c);
+}
+
+/* A change timed before the previous one (a clock set back) takes effect
+ * with it: the last change made is always the state in force. */
+Test(billing, change_timed_before_the_previous_one_takes_effect_with_it)
+{
+	pd_customer c = cust("analytics-pro");
+	hist h = created("analytics-essentials", at("2026-11-10", 12));
+	hist_add(&h, at("2026-10-16", 12))->product_type = "analytics-pro";
+	lines x = bill(&c, 1, &h, "2026-10");
+	cr_assert_eq(x.n, 0, "nothing existed in October");
+	x = bill(&c, 1, &h, "2026-11");
+	cr_assert_eq(x.n, 1);
+	cr_assert_str_eq(x.v[0].product_type, "analytics-pro");
+	assert_days(&x.v[0], "2026-11-10", "2026-11-30");
+	lines_free(&x);
 	pd_customer_free(&c);
 }
 
 Test(billing, deleted_billed_up_to_deletion_day)
 {
 	pd_customer c = cust("analytics-pro");
-	c.deleted_at = at("2026-02-10", 12);
-	bool has;
-	pd_billing_line l = bill(&c, 10, "2026-02", &has);
-	cr_assert(has);
-	cr_assert_eq(l.active_days, 10, "1st to 10th inclusive");
-	cr_assert_eq(l.amount_cents, 6786); /* 10 × 1900 × 10/28 = 6785.71 */
-	cr_assert_str_eq(l.flags, "deleted 2026-02-10");
-	pd_billing_line_free(&l);
-	/* Deleted before the period, or created after it: no line at all. */
-	l = bill(&c, 10, "2026-03", &has);
-	cr_assert_not(has);
-	c.deleted_at = 0;
-	c.created_at = at("2026-04-01", 0);
-	l = bill(&c, 10, "2026-03", &has);
-	cr_assert_not(has);
+	hist h = created("analytics-pro", c.created_at);
+	hist_add(&h, at("2026-02-10", 12))->deleted = true;
+	lines x = bill(&c, 10, &h, "2026-02");
+	cr_assert_eq(x.n, 1);
+	cr_assert_eq(x.v[0].active_days, 10, "1st to 10th inclusive");
+	assert_days(&x.v[0], "2026-02-01", "2026-02-10");
+	cr_assert_eq(x.v[0].amount_cents, 6786); /* 10 × 1900 × 10/28 = 6785.71 */
+	cr_assert_str_eq(x.v[0].flags, "deleted 2026-02-10");
+	lines_free(&x);
+	/* Deleted before the period: no line at all. */
+	x = bill(&c, 10, &h, "2026-03");
+	cr_assert_eq(x.n, 0);
+	/* Restored on the 20th: billed again from then, a line of its own. */
+	hist_add(&h, at("2026-02-20", 8))->deleted = false;
+	x = bill(&c, 10, &h, "2026-02");
+	cr_assert_eq(x.n, 2);
+	assert_days(&x.v[1], "2026-02-20", "2026-02-28");
+	cr_assert_str_eq(x.v[1].flags, "");
+	lines_free(&x);
+	pd_customer_free(&c);
+}
+
+Test(billing, created_and_deleted_the_same_day_bills_that_day)
+{
+	pd_customer c = cust("analytics-pro");
+	hist h = created("analytics-pro", at("2026-02-10", 9));
+	hist_add(&h, at("2026-02-10", 10))->deleted = true;
+	lines x = bill(&c, 28, &h, "2026-02");
+	cr_assert_eq(x.n, 1);
+	cr_assert_eq(x.v[0].active_days, 1);
+	cr_assert_eq(x.v[0].amount_cents, 1900);
+	cr_assert_str_eq(x.v[0].flags, "deleted 2026-02-10");
+	lines_free(&x);
 	pd_customer_free(&c);
 }
 
 Test(billing, flags_combine)
 {
 	pd_customer c = cust("analytics-essentials");
-	c.internal_system = true;
-	c.disabled = true;
-	c.deleted_at = at("2026-02-03", 1);
-	bool has;
-	pd_billing_line l = bill(&c, 2, "2026-02", &has);
-	cr_assert_eq(l.amount_cents, 0);
-	cr_assert_str_eq(l.flags, "internal / zero-rated; disabled; deleted 2026-02-03");
-	pd_billing_line_free(&l);
+	hist h = created("analytics-essentials", c.created_at);
+	h.v[0].internal_system = true;
+	h.v[0].disabled = true;
+	hist_add(&h, at("2026-02-03", 1))->deleted = true;
+	lines x = bill(&c, 2, &h, "2026-02");
+	cr_assert_eq(x.v[0].amount_cents, 0);
+	cr_assert_str_eq(x.v[0].flags, "internal / zero-rated; disabled; deleted 2026-02-03");
+	lines_free(&x);
 	pd_customer_free(&c);
 }
 
 Test(billing, disabled_still_billed)
 {
 	pd_customer c = cust("analytics-essentials");
-	c.disabled = true;
-	bool has;
-	pd_billing_line l = bill(&c, 4, "2026-02", &has);
-	cr_assert_eq(l.amount_cents, 3600);
-	cr_assert_str_eq(l.flags, "disabled");
-	pd_billing_line_free(&l);
+	hist h = created("analytics-essentials", c.created_at);
+	hist_add(&h, at("2026-02-15", 1))->disabled = true;
+	lines x = bill(&c, 4, &h, "2026-02");
+	cr_assert_eq(x.v[0].amount_cents, 3600);
+	cr_assert_str_eq(x.v[0].flags, "disabled 2026-02-15 to 2026-02-28");
+	lines_free(&x);
+	pd_customer_free(&c);
+}
+
+/* A type gone from the catalogue (only possible for a deleted customer or
+ * an old history row) is billed at the price the database kept. */
+Test(billing, product_type_gone_from_catalogue_uses_the_stored_price)
+{
+	pd_customer c = cust("analytics-pro");
+	hist h = created("legacy-basic", c.created_at);
+	lines x = bill(&c, 1, &h, "2026-02");
+	cr_assert_eq(x.v[0].amount_cents, 0);
+	cr_assert_str_eq(x.v[0].flags, "unknown product type");
+	lines_free(&x);
+	h.v[0].has_price = true;
+	h.v[0].price_cents = 500;
+	h.v[0].currency = "EUR";
+	x = bill(&c, 1, &h, "2026-02");
+	cr_assert_eq(x.v[0].amount_cents, 500);
+	cr_assert_str_eq(x.v[0].currency, "EUR");
+	cr_assert_str_eq(x.v[0].flags, "");
+	lines_free(&x);
 	pd_customer_free(&c);
 }
 
 Test(billing, zero_or_negative_users)
 {
 	pd_customer c = cust("analytics-pro");
-	bool has;
-	pd_billing_line l = bill(&c, 0, "2026-02", &has);
-	cr_assert(has, "a customer without users still gets a line");
-	cr_assert_eq(l.amount_cents, 0);
-	pd_billing_line_free(&l);
-	l = bill(&c, -3, "2026-02", &has);
-	cr_assert_eq(l.licensed_users, 0);
-	cr_assert_eq(l.amount_cents, 0);
-	pd_billing_line_free(&l);
+	hist h = created("analytics-pro", c.created_at);
+	lines x = bill(&c, 0, &h, "2026-02");
+	cr_assert_eq(x.n, 1, "a customer without users still gets a line");
+	cr_assert_eq(x.v[0].amount_cents, 0);
+	lines_free(&x);
+	x = bill(&c, -3, &h, "2026-02");
+	cr_assert_eq(x.v[0].licensed_users, 0);
+	cr_assert_eq(x.v[0].amount_cents, 0);
+	lines_free(&x);
+	pd_customer_free(&c);
+}
+
+Test(billing, bad_period_length_is_refused)
+{
+	pd_customer c = cust("analytics-pro");
+	hist h = created("analytics-pro", c.created_at);
+	pd_err e = {0};
+	lines x = {0};
+	cr_assert_eq(
+	    pd_billing_lines_for(&cat, &c, 1, h.v, h.n, day("2026-02-01"), 0, collect, &x, &e),
+	    PD_E_INVALID);
+	cr_assert_str_eq(e.field, "period");
+	cr_assert_eq(
+	    pd_billing_lines_for(&cat, &c, 1, h.v, h.n, day("2026-02-01"), 367, collect, &x, &e),
+	    PD_E_INVALID);
 	pd_customer_free(&c);
 }
 

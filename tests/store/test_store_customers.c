@@ -374,6 +374,70 @@ Test(customers, trial_extend_end_convert)
 	pd_customer_free(&p);
 }
 
+static int64_t hist_rows(int64_t id)
+{
+	char sql[128];
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM customer_history WHERE customer_id = %lld",
+	         (long long)id);
+	return fx_scalar(NULL, sql);
+}
+
+/* Billing reads an effective-dated history (schema migration 5): every
+ * change of what billing depends on adds one row with the change's time,
+ * in the change's own transaction; other edits and refused changes add
+ * none. */
+Test(customers, billing_history_row_for_every_billing_change)
+{
+	pd_err e = {0};
+	pd_customer c = {0}, cur = {0};
+	setenv("PROVDESK_NOW", "2026-10-01T09:00:00", 1);
+	cr_assert_eq(create_named("Histo", NULL, false, 30, &c, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(hist_rows(c.id), 1);
+	cr_assert_eq(fx_scalar(NULL, "SELECT at FROM customer_history"), c.created_at);
+
+	setenv("PROVDESK_NOW", "2026-10-05T10:00:00", 1);
+	pd_set_str(&c.notes, "only notes");
+	cr_assert_eq(store_customer_update(fx_s, &c, &fx_alice, &cur, NULL, &e), PD_OK, "%s",
+	             e.message);
+	cr_assert_eq(hist_rows(c.id), 1, "notes are not billed");
+	pd_set_str(&cur.product_type, "contact-centre");
+	pd_customer_free(&c);
+	cr_assert_eq(store_customer_update(fx_s, &cur, &fx_alice, &c, NULL, &e), PD_OK, "%s",
+	             e.message);
+	cr_assert_eq(hist_rows(c.id), 2);
+	/* the clock runs on from PROVDESK_NOW: the change's day, at its time */
+	int64_t at = fx_scalar(NULL, "SELECT at FROM customer_history ORDER BY id DESC LIMIT 1");
+	cr_assert_eq(at / 86400, pd_today());
+	cr_assert(at >= pd_now() - 60 && at <= pd_now(), "%lld", (long long)at);
+	/* A stale save is refused and writes no history. */
+	pd_customer stale;
+	pd_customer_copy(&stale, &cur);
+	stale.internal_system = true;
+	cr_assert_eq(store_customer_update(fx_s, &stale, &fx_alice, NULL, NULL, &e), PD_E_CONFLICT);
+	cr_assert_eq(hist_rows(c.id), 2);
+	pd_customer_free(&stale);
+
+	setenv("PROVDESK_NOW", "2026-10-16T15:00:00", 1);
+	cr_assert_eq(store_trial_convert(fx_s, c.id, &fx_alice, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(hist_rows(c.id), 3);
+	cr_assert_eq(fx_scalar(NULL, "SELECT trial_converted FROM customer_history ORDER BY id DESC"
+	                             " LIMIT 1"),
+	             1);
+	cr_assert_eq(store_customer_set_disabled(fx_s, c.id, true, &fx_alice, &e), PD_OK);
+	cr_assert_eq(hist_rows(c.id), 4);
+	cr_assert_eq(store_customer_delete(fx_s, c.id, "histo", 0, &fx_alice, &e), PD_OK);
+	cr_assert_eq(hist_rows(c.id), 5);
+	cr_assert_eq(
+	    fx_scalar(NULL, "SELECT deleted FROM customer_history ORDER BY id DESC LIMIT 1"), 1);
+	cr_assert_eq(store_customer_restore(fx_s, c.id, &fx_alice, &e), PD_OK);
+	cr_assert_eq(hist_rows(c.id), 6);
+	cr_assert_eq(
+	    fx_scalar(NULL, "SELECT deleted FROM customer_history ORDER BY id DESC LIMIT 1"), 0);
+	unsetenv("PROVDESK_NOW");
+	pd_customer_free(&c);
+	pd_customer_free(&cur);
+}
+
 static void counts_all_zero(void)
 {
 	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM customers"), 0);

@@ -367,3 +367,185 @@ Test(store_open, lock_file_beside_the_database)
 	snprintf(path, sizeof path, "%s-.._x_y___.lock", fx_db);
 	cr_assert_eq(access(path, F_OK), 0, "%s", path);
 }
+
+/* ---- billing history (schema migration 5) ---- */
+
+typedef struct {
+	int n;
+	char lines[8][200];
+} hist_bill;
+
+static pd_status hist_collect(const pd_billing_line *l, void *ctx, pd_err *e)
+{
+	(void)e;
+	hist_bill *b = ctx;
+	char d1[11], d2[11];
+	pd_day_format(l->first_day, d1);
+	pd_day_format(l->last_day, d2);
+	if (b->n < 8)
+		snprintf(b->lines[b->n], sizeof b->lines[0], "%s|%s|%s..%s|%d/%d|%lld|%s",
+		         l->customer_name, l->product_type, d1, d2, l->billed_days, l->active_days,
+		         (long long)l->amount_cents, l->flags);
+	b->n++;
+	return PD_OK;
+}
+
+static hist_bill bill_month(const char *period)
+{
+	pd_day first;
+	int n;
+	cr_assert(pd_period_parse(period, &first, &n));
+	hist_bill b = {0};
+	pd_err e = {0};
+	cr_assert_eq(store_billing_export(fx_s, first, n, hist_collect, &b, &e), PD_OK, "%s",
+	             e.message);
+	return b;
+}
+
+/* A database at schema 4 (before the history) with customers: the migration
+ * backfills a history, so it bills as it did, except a converted trial, now
+ * billed from its conversion (the audit row's day, else the day after the
+ * trial, as before). */
+Test(store_open, migration_5_backfills_the_billing_history_of_a_version_4_database)
+{
+	char dir[300];
+	snprintf(dir, sizeof dir, "%s/sub", fx_dir);
+	mkdir(dir, 0700);
+	sqlite3 *db;
+	cr_assert_eq(sqlite3_open(fx_db, &db), SQLITE_OK);
+	for (int v = 1; v <= 4; v++)
+		cr_assert_eq(sqlite3_exec(db, schema_migration(v), 0, 0, 0), SQLITE_OK, "%d: %s", v,
+		             sqlite3_errmsg(db));
+	/* 2026-09-01 = day 20697; noon = 1788264000 + 43200 */
+	cr_assert_eq(
+	    sqlite3_exec(
+	        db,
+	        "INSERT INTO product_types(key, name, price_cents, currency) VALUES"
+	        " ('analytics-pro', 'Pro', 1900, 'EUR'), ('contact-centre', 'CC', 3900, 'EUR');"
+	        "INSERT INTO roles(key, name) VALUES ('customer-admin', 'Admin');"
+	        "INSERT INTO customers(id, tenant_id, name, name_key, product_type, country,"
+	        " time_zone, trial, trial_start, trial_end, trial_converted, deleted_at, "
+	        "created_at,"
+	        " updated_at, search) VALUES"
+	        " (1, '11111111-0c4b-4d5e-9f4e-3b1f0a6c7d8e', 'Ancien', 'ancien', 'analytics-pro',"
+	        "  'FR', 'Europe/Paris', 0, NULL, NULL, 0, 0, 1788264000, 1788264000, 'ancien'),"
+	        " (2, '22222222-0c4b-4d5e-9f4e-3b1f0a6c7d8e', 'Essai', 'essai', 'analytics-pro',"
+	        "  'FR', 'Europe/Paris', 1, 20727, 20771, 1, 0, 1790856000, 1790856000, 'essai'),"
+	        " (3, '33333333-0c4b-4d5e-9f4e-3b1f0a6c7d8e', 'Parti', 'parti', 'contact-centre',"
+	        "  'FR', 'Europe/Paris', 0, NULL, NULL, 0, 1791622800, 1788264000, 1791622800,"
+	        "  'parti'),"
+	        " (4, '44444444-0c4b-4d5e-9f4e-3b1f0a6c7d8e', 'Sans Audit', 'sans audit',"
+	        "  'analytics-pro', 'FR', 'Europe/Paris', 1, 20697, 20735, 1, 0, 1788264000,"
+	        "  1788264000, 'sans audit'),"
+	        " (5, '55555555-0c4b-4d5e-9f4e-3b1f0a6c7d8e', 'Changeant', 'changeant',"
+	        "  'analytics-pro', 'FR', 'Europe/Paris', 0, NULL, NULL, 0, 0, 1788264000,"
+	        "  1792490400, 'changeant');"
+	        "INSERT INTO users(customer_id, display_name, email, role, created_at)"
+	        " SELECT id, 'A', 'a@example.com', 'customer-admin', 1 FROM customers;"
+	        "UPDATE customers SET internal_system = 1 WHERE id = 5;"
+	        /* Changeant: contact-centre until 2026-10-20 10:00, internal from
+	         * 2026-10-16 09:00; a name change that only looks like a product
+	         * type change is not taken for one */
+	        "INSERT INTO audit(at, actor, customer_id, object, action, detail) VALUES"
+	        " (1788264000, 'alice', 5, 'customer', 'create',"
+	        "  'name: ∅ → \"Changeant\"; product_type: ∅ → \"contact-centre\"'),"
+	        " (1790000000, 'alice', 5, 'customer', 'update',"
+	        "  'name: \"X; product_type: \"evil\" → \"Changeant\"'),"
+	        " (1792141200, 'alice', 5, 'customer', 'update', 'internal_system: no → yes'),"
+	        " (1792490400, 'alice', 5, 'customer', 'update',"
+	        "  'notes: ∅ → \"x\"; product_type: \"contact-centre\" → \"analytics-pro\"');"
+	        /* converted on 2026-10-16 10:00 UTC */
+	        "INSERT INTO audit(at, actor, customer_id, object, action)"
+	        " VALUES (1792144800, 'alice', 2, 'customer', 'trial-convert');"
+	        "PRAGMA user_version = 4;",
+	        0, 0, 0),
+	    SQLITE_OK, "%s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+	fx_s = fx_open();
+	cr_assert_eq(store_schema_version(fx_s), PD_SCHEMA_VERSION_CURRENT);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM customer_history"), 10,
+	             "5 creations, 2 conversions, 1 deletion, 2 changes");
+	hist_bill b = bill_month("2026-10");
+	cr_assert_eq(b.n, 6);
+	/* billing-id order: the tenant ids */
+	cr_assert_str_eq(b.lines[0], "Ancien|analytics-pro|2026-10-01..2026-10-31|31/31|1900|");
+	cr_assert_str_eq(b.lines[1], "Essai|analytics-pro|2026-10-01..2026-10-31|16/31|981|"
+	                             "trial 2026-10-01 to 2026-10-15");
+	cr_assert_str_eq(b.lines[2], "Parti|contact-centre|2026-10-01..2026-10-10|10/10|1258|"
+	                             "deleted 2026-10-10");
+	cr_assert_str_eq(b.lines[3], "Sans Audit|analytics-pro|2026-10-01..2026-10-31|22/31|1348|"
+	                             "trial 2026-10-01 to 2026-10-09");
+	/* from the audit: contact-centre until the 19th, internal from the 16th */
+	cr_assert_str_eq(b.lines[4], "Changeant|contact-centre|2026-10-01..2026-10-19|15/19|1887|"
+	                             "internal / zero-rated 2026-10-16 to 2026-10-19");
+	cr_assert_str_eq(b.lines[5], "Changeant|analytics-pro|2026-10-20..2026-10-31|0/12|0|"
+	                             "internal / zero-rated");
+	b = bill_month("2026-09");
+	cr_assert_eq(b.n, 4, "Essai did not exist in September");
+	cr_assert_str_eq(b.lines[2],
+	                 "Sans Audit|analytics-pro|2026-09-01..2026-09-30|0/30|0|trial");
+	cr_assert_str_eq(b.lines[3], "Changeant|contact-centre|2026-09-01..2026-09-30|30/30|3900|");
+
+	/* Changes after the migration go on the history (its triggers). */
+	pd_err e = {0};
+	cr_assert_eq(store_customer_delete(fx_s, 1, "ancien", 0, &fx_alice, &e), PD_OK, "%s",
+	             e.message);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM customer_history WHERE customer_id = 1"),
+	             2);
+	b = bill_month("2026-09");
+	cr_assert_str_eq(b.lines[0], "Ancien|analytics-pro|2026-09-01..2026-09-30|30/30|1900|",
+	                 "a past month keeps its line after a deletion today");
+}
+
+/* A product type that a live customer uses cannot leave the catalogue: the
+ * open is refused (configuration error) naming the type, the file and how
+ * many customers use it, and the database keeps the type. */
+Test(store_open, catalogue_without_a_product_type_in_use_is_refused)
+{
+	fx_s = fx_open();
+	fx_create("Un");
+	int64_t two = fx_create("Deux");
+	store_close(fx_s);
+	fx_s = NULL;
+
+	size_t n;
+	const char *dd = getenv("PROVDESK_DATADIR");
+	char src[512], dst[512];
+	snprintf(src, sizeof src, "%s/catalogue.json", dd ? dd : "data");
+	char *text = slurp(src, &n);
+	char *k = strstr(text, "\"key\": \"analytics-pro\"");
+	cr_assert_not_null(k);
+	memcpy(k, "\"key\": \"analytics-prq\"", 22);
+	snprintf(dst, sizeof dst, "%s/catalogue.json", fx_dir);
+	FILE *f = fopen(dst, "w");
+	cr_assert_not_null(f);
+	fwrite(text, 1, n, f);
+	fclose(f);
+	free(text);
+	pd_catalogue other;
+	pd_err e = {0};
+	cr_assert_eq(pd_catalogue_load(dst, &other, &e), PD_OK, "%s", e.message);
+
+	pd_store_opts o = fx_opts();
+	o.catalogue = &other;
+	pd_store *s = NULL;
+	cr_assert_eq(store_open(fx_db, &o, &s, &e), PD_E_CONFIG);
+	cr_assert_null(s);
+	cr_assert_str_eq(e.field, "product_type");
+	cr_assert(strstr(e.message, "\"analytics-pro\" (used by 2 customers)"), "%s", e.message);
+	cr_assert(strstr(e.message, dst), "names the file: %s", e.message);
+	cr_assert_eq(
+	    fx_scalar(NULL, "SELECT in_catalogue FROM product_types WHERE key = 'analytics-pro'"),
+	    1, "nothing written");
+
+	/* Deleted customers do not hold a type in the catalogue. */
+	fx_s = fx_open();
+	cr_assert_eq(store_customer_delete(fx_s, two, "Deux", 0, &fx_alice, &e), PD_OK);
+	int64_t one = fx_scalar(NULL, "SELECT id FROM customers WHERE name = 'Un'");
+	cr_assert_eq(store_customer_delete(fx_s, one, "Un", 0, &fx_alice, &e), PD_OK);
+	store_close(fx_s);
+	fx_s = NULL;
+	cr_assert_eq(store_open(fx_db, &o, &s, &e), PD_OK, "%s", e.message);
+	store_close(s);
+	pd_catalogue_free(&other);
+}
