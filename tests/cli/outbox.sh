@@ -49,7 +49,7 @@ jeq "the error is kept for the console" 'any(m["last_error"] is not None for m i
 DB=$MAIN_DB
 
 # A real server.
-/usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$PORT" -c aiosmtpd.handlers.Mailbox "$TMP/maildir" \
+env -u LD_PRELOAD /usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$PORT" -c aiosmtpd.handlers.Mailbox "$TMP/maildir" \
 	>"$TMP/smtpd.log" 2>&1 &
 SMTPD_PID=$!
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.05; done
@@ -76,10 +76,10 @@ expect "retry without ID or --all -> 64" 64
 
 DECODE="$(dirname "$0")/../mail/decode_mail.py"
 # body_of ADDRESS MAILDIR: the decoded body of the (last) mail sent to ADDRESS.
-body_of() {
+body_of() { # body_of RCPT MAILDIR: the body of the last mail to RCPT (arrival order)
 	local f
-	for f in "$2"/new/*; do
-		/usr/bin/python3 "$DECODE" "$f" >"$TMP/mail.json"
+	for f in $(ls -tr "$2/new"); do
+		/usr/bin/python3 "$DECODE" "$2/new/$f" >"$TMP/mail.json"
 		if [[ $(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["x_rcptto"])' "$TMP/mail.json") == "$1" ]]; then
 			/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["body"])' "$TMP/mail.json" >"$TMP/body.$1"
 		fi
@@ -103,7 +103,7 @@ run outbox list
 expect "activation_url without https:// -> 78" 78 "" "provdesk.conf:2: invitations.activation_url"
 
 # Our test server: reject* recipients get 550 (for good), grey* 450 (later).
-/usr/bin/python3 "$(dirname "$0")/../mail/smtp_server.py" "$PORT" "$TMP/maildir2" >"$TMP/smtpd2.log" 2>&1 &
+env -u LD_PRELOAD /usr/bin/python3 "$(dirname "$0")/../mail/smtp_server.py" "$PORT" "$TMP/maildir2" >"$TMP/smtpd2.log" 2>&1 &
 SMTPD_PID=$!
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.05; done
 printf '[smtp]\nurl = smtp://127.0.0.1:%s\nstarttls = off\nfrom = Support <support@reseller.example>\n[invitations]\nactivation_url = https://app.example.com/activate\ntoken_days = 5\n' "$PORT" >"$CONF"

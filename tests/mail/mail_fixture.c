@@ -199,9 +199,27 @@ void mt_sink_stop(mt_sink *s)
 	}
 }
 
+/* Arrival order of the sink's maildir names, "SECONDS.MMICROSP<pid>Q<count>.host":
+ * the seconds, then the server's delivery counter (the microseconds are not
+ * zero-padded, so the names do not sort as text within one second). */
+static void name_key(const char *n, long long *sec, long long *q)
+{
+	*sec = strtoll(n, NULL, 10);
+	const char *p = strchr(n, 'Q');
+	*q = p ? strtoll(p + 1, NULL, 10) : 0;
+}
+
 static int name_cmp(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+	long long xs, xq, ys, yq;
+	name_key(x, &xs, &xq);
+	name_key(y, &ys, &yq);
+	if (xs != ys)
+		return xs < ys ? -1 : 1;
+	if (xq != yq)
+		return xq < yq ? -1 : 1;
+	return strcmp(x, y);
 }
 
 /* Sorted names of the files in maildir/new; caller frees. */
