@@ -373,10 +373,20 @@ static void on_msg(const ami_msg *m, void *ctx)
 		new_id(d, d->cur_id, sizeof d->cur_id);
 		ami_put(&b, "Action", "Login");
 		ami_put(&b, "ActionID", d->cur_id);
-		ami_put(&b, "Username", d->c.username);
-		ami_put(&b, "Secret", d->c.secret);
+		bool user_ok = ami_put(&b, "Username", d->c.username);
+		bool secret_ok = ami_put(&b, "Secret", d->c.secret);
 		ami_put(&b, "Events", "on");
 		ami_end(&b);
+		if (!user_ok || !secret_ok) {
+			/* the core refuses these; a row from elsewhere must still not
+			 * inject protocol lines: no Login, no retries until edited */
+			pd_buf_free(&b);
+			d->fail = xstrdup(!user_ok ? "\001the AMI username contains a line break: "
+						     "not sent (edit the connection)"
+						   : "\001the AMI secret contains a line break: not "
+						     "sent (edit the connection)");
+			return;
+		}
 		send_buf(d, &b);
 		d->st = D_LOGIN;
 		d->deadline = d->now + STEP_TIMEOUT_MS;
