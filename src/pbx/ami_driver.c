@@ -225,7 +225,9 @@ static int64_t publish_gap(const ami_drv *d)
 {
 	if (d->st != D_MONITORING)
 		return PUBLISH_MS;
-	int64_t g = (int64_t)ami_model_user_count(d->m) / 500;
+	ami_model_stats ms;
+	ami_model_get_stats(d->m, &ms); /* a flood of calls costs a copy per publish too */
+	int64_t g = (int64_t)(ami_model_user_count(d->m) + ms.calls) / 500;
 	return g > PUBLISH_MS ? PUBLISH_MS : g;
 }
 

@@ -2,8 +2,11 @@
  *  - flood: Newchannel events without hangups, as fast as the client reads,
  *    for fault_ms (a new call and Linkedid each);
  *  - huge: one 16 MB event of 200-byte lines (a cap of 16 MB let it in);
- *  - ctrl: control bytes in header values and keys (ESC, BEL, NUL, DEL);
+ *  - ctrl: a call with control bytes in header values and keys (ESC, BEL,
+ *    NUL, DEL);
  *  - bidi: a call whose caller name holds a bidi override, a C1 CSI and ESC.
+ * The ctrl and bidi calls never hang up: the lab does not list them in
+ * CoreShowChannels, so a resync (or max_call_age) removes them.
  * The client's output buffer is topped up as it drains, so memory stays
  * bounded on this side too. */
 #include <stdio.h>
@@ -54,7 +57,8 @@ void lab_hostile_inject(pd_labpbx *l, unsigned f)
 			s->huge_left = HUGE_BYTES;
 		}
 		if (f & PD_LAB_FAULT_CTRL) {
-			/* a whole call whose fields hold control bytes, then its hangup */
+			/* a call whose fields hold control bytes; it stays (this PBX
+			 * has no such channel: a resync removes it) */
 			pd_buf b = {0};
 			char uid[32];
 			new_ids(l, uid, sizeof uid);
@@ -64,10 +68,8 @@ void lab_hostile_inject(pd_labpbx *l, unsigned f)
 				      "CallerIDNum: 06\a12\x7f\r\nCallerIDName: Ev\x1b[2Jil\x1b]0;owned\a\r\n"
 				      "Bad\x01Key: x\r\nNul: a");
 			pd_buf_addc(&b, '\0');
-			pd_buf_printf(&b, "b\r\nExten: 500\r\nUniqueid: %s\r\nLinkedid: %s\r\n\r\n"
-					  "Event: Hangup\r\nPrivilege: call,all\r\nUniqueid: %s\r\n"
-					  "Linkedid: %s\r\nCause: 16\r\n\r\n",
-				      uid, uid, uid, uid);
+			pd_buf_printf(&b, "b\r\nExten: 500\r\nUniqueid: %s\r\nLinkedid: %s\r\n\r\n",
+				      uid, uid);
 			lab_sess_send(s, b.s, b.len);
 			pd_buf_free(&b);
 		}
