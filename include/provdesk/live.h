@@ -81,6 +81,7 @@ typedef struct {
 	uint64_t aged_out;         /* calls ended by max_call_age (hangup lost) */
 	uint64_t stale_channels;   /* removed: a re-snapshot no longer had them */
 	uint64_t bad_fields;       /* header fields with control bytes dropped or repaired */
+	uint64_t dropped_other;    /* queue members, queues refused at the caps */
 	int64_t calls, channels;   /* held now */
 	bool capped;               /* a cap is reached now */
 } pd_live_input;

@@ -164,6 +164,7 @@ static void input_check(ami_drv *d, bool force)
 		.aged_out = ms.aged_out,
 		.stale_channels = ms.stale_channels,
 		.bad_fields = ami_parser_bad_fields(d->p),
+		.dropped_other = ms.dropped_other,
 		.calls = (int64_t)ms.calls,
 		.channels = (int64_t)ms.channels,
 		.capped = ms.calls_full || ms.channels_full,
@@ -172,7 +173,8 @@ static void input_check(ami_drv *d, bool force)
 		       in.dropped_channels != d->input.dropped_channels ||
 		       in.aged_out != d->input.aged_out ||
 		       in.stale_channels != d->input.stale_channels ||
-		       in.bad_fields != d->input.bad_fields || in.capped != d->input.capped;
+		       in.bad_fields != d->input.bad_fields ||
+		       in.dropped_other != d->input.dropped_other || in.capped != d->input.capped;
 	if (!changed) {
 		d->input_pending = false;
 		return;
@@ -194,6 +196,9 @@ static void input_check(ami_drv *d, bool force)
 			      (unsigned long long)in.dropped_channels,
 			      d->c.max_calls > 0 ? d->c.max_calls : AMI_DEFAULT_MAX_CALLS,
 			      d->c.max_channels > 0 ? d->c.max_channels : AMI_DEFAULT_MAX_CHANNELS);
+	if (in.dropped_other)
+		pd_buf_printf(&w, "%s%llu queue members or queues dropped", w.len ? "; " : "",
+			      (unsigned long long)in.dropped_other);
 	if (in.bad_fields)
 		pd_buf_printf(&w, "%s%llu fields with control bytes repaired", w.len ? "; " : "",
 			      (unsigned long long)in.bad_fields);

@@ -515,6 +515,10 @@ static agent *agent_find(ami_model *m, const char *iface, bool create)
 			return &m->a[i];
 	if (!create)
 		return NULL;
+	if (m->na >= m->lim.max_channels) { /* a flood of queue members */
+		m->st.dropped_other++;
+		return NULL;
+	}
 	GROW(m->a, m->na, m->ca);
 	agent *a = &m->a[m->na++];
 	memset(a, 0, sizeof *a);
@@ -587,6 +591,8 @@ static bool member_event(ami_model *m, const ami_msg *msg, int64_t now, bool rem
 	if (unknown(iface) || !q)
 		return false;
 	agent *a = agent_find(m, iface, true);
+	if (!a)
+		return false;
 	const char *name = ami_get(msg, "MemberName");
 	if (!name)
 		name = ami_get(msg, "Name");
@@ -1093,6 +1099,10 @@ static void queue_params(ami_model *m, const ami_msg *msg)
 	for (size_t i = 0; i < m->nqp; i++)
 		if (!strcmp(m->qp[i].name, q))
 			p = &m->qp[i];
+	if (!p && m->nqp >= m->lim.max_calls) {
+		m->st.dropped_other++;
+		return;
+	}
 	if (!p) {
 		GROW(m->qp, m->nqp, m->cqp);
 		p = &m->qp[m->nqp++];

@@ -32,6 +32,7 @@ typedef struct {
 	uint64_t dropped_channels; /* new channels refused (either cap) */
 	uint64_t aged_out;         /* calls ended by max_call_age */
 	uint64_t stale_channels;   /* removed because a re-snapshot no longer had them */
+	uint64_t dropped_other;    /* queue members past max_channels, queues past max_calls */
 	bool calls_full, channels_full; /* a cap is reached now */
 } ami_model_stats;
 

@@ -509,3 +509,27 @@ Test(ami_model, c1_and_bidi_replaced)
 	pd_buf_free(&b);
 	ami_model_free(m);
 }
+
+/* Queue members and queues are bounded too (by the channel and call caps). */
+Test(ami_model, queue_members_and_queues_bounded)
+{
+	ami_model *m = ami_model_new();
+	ami_model_set_limits(m, &(ami_model_limits){.max_calls = 20, .max_channels = 30});
+	pd_buf b = {0};
+	for (int i = 0; i < 1000; i++) {
+		pd_buf_printf(&b, "Event: QueueMemberAdded\r\nQueue: q%d\r\nInterface: PJSIP/x%d\r\n"
+				  "MemberName: X\r\nStatus: 1\r\nPaused: 0\r\n\r\n"
+				  "Event: QueueParams\r\nQueue: q%d\r\nWrapuptime: 3\r\n\r\n",
+			      i, i, i);
+	}
+	feed(m, 0, b.s);
+	pd_live_view v = {0};
+	ami_model_view(m, 0, &v);
+	cr_assert_eq(v.n_agents, 30);
+	pd_live_agents_free(v.agents, v.n_agents);
+	ami_model_stats st;
+	ami_model_get_stats(m, &st);
+	cr_assert_eq(st.dropped_other, 970 + 980);
+	pd_buf_free(&b);
+	ami_model_free(m);
+}
