@@ -877,15 +877,14 @@ static chan *chan_upsert(ami_model *m, const ami_msg *msg, const char *prefix, i
 	if (!c) {
 		if (unknown(lid) || !create)
 			return NULL;
+		if (m->nc >= m->lim.max_channels) {
+			m->st.dropped_channels++;
+			m->st.channels_full = true;
+			return NULL;
+		}
 		char *cu = clean(uid);
 		if (chan_find(m, cu)) { /* cleaned to an id that exists */
 			free(cu);
-			return NULL;
-		}
-		if (m->nc >= m->lim.max_channels) {
-			free(cu);
-			m->st.dropped_channels++;
-			m->st.channels_full = true;
 			return NULL;
 		}
 		call *k = call_find(m, lid, true, now);
