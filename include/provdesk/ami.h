@@ -11,10 +11,14 @@
  *  - repeated keys are kept in order (Output:, Variable:);
  *  - the legacy "Response: Follows" format, whose raw body ends with
  *    "--END COMMAND--" (delivered in ami_msg.body).
- * Bad input (a line longer than max_line, a header line with no colon,
- * NUL/control bytes, a message larger than max_msg) gives one AMI_MSG_ERROR
- * naming the line, then everything is skipped until the next blank line.
- * Memory is bounded by max_line + max_msg. */
+ * Bad input (a line longer than max_line, a header line with no colon, a
+ * message larger than max_msg) gives one AMI_MSG_ERROR naming the line, then
+ * everything is skipped until the next blank line.
+ * Control bytes (C0 but TAB, DEL) are not worth a message, let alone the
+ * link: in a value they are replaced by '?', a line whose key holds one is
+ * dropped; both are counted (ami_parser_bad_fields).
+ * Memory is bounded by max_line + max_msg, and buffers grown by a large
+ * message are given back once it is delivered (ami_parser_capacity). */
 #ifndef PROVDESK_AMI_H
 #define PROVDESK_AMI_H
 
@@ -54,9 +58,13 @@ typedef struct {
  * The callback must not free the parser. */
 typedef void (*ami_msg_fn)(const ami_msg *m, void *ctx);
 
+/* 1 MiB: the largest single message of a real PBX is a Command output of
+ * a few hundred KB (lists come as one small event per item). */
+#define AMI_DEFAULT_MAX_MSG (1024u * 1024)
+
 typedef struct {
 	size_t max_line;    /* default 64 KiB */
-	size_t max_msg;     /* default 16 MiB (a 1 MB list reply fits) */
+	size_t max_msg;     /* default AMI_DEFAULT_MAX_MSG */
 	bool expect_banner; /* first line is the banner */
 } ami_parser_opts;
 
@@ -70,6 +78,11 @@ void ami_parser_feed(ami_parser *p, const char *data, size_t len);
 void ami_parser_reset(ami_parser *p);
 /* Counters for tests and the status screen. */
 uint64_t ami_parser_errors(const ami_parser *p);
+/* Header lines dropped or values repaired because of control bytes. */
+uint64_t ami_parser_bad_fields(const ami_parser *p);
+/* Bytes the parser holds in its buffers (for tests: back under a small
+ * bound after a large message). */
+size_t ami_parser_capacity(const ami_parser *p);
 
 /* First value of key (case-insensitive), or NULL. */
 const char *ami_get(const ami_msg *m, const char *key);
@@ -79,10 +92,11 @@ bool ami_is(const ami_msg *m, const char *key, const char *value); /* case-insen
 /* Type name: the Event or Response value ("" when none). */
 const char *ami_type(const ami_msg *m);
 
-/* Action writer: "Key: Value\r\n" with CR/LF in the value replaced by spaces
- * (a value can never inject a header); ami_end adds the blank line. */
-void ami_put(pd_buf *b, const char *key, const char *value);
-void ami_putf(pd_buf *b, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Action writer: "Key: Value\r\n"; ami_end adds the blank line. A key or
+ * value holding CR or LF is refused (false, nothing written): a value can
+ * never inject a header. */
+bool ami_put(pd_buf *b, const char *key, const char *value);
+bool ami_putf(pd_buf *b, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void ami_end(pd_buf *b);
 
 /* AMI over TLS (Asterisk's tlsenable/tlsbindaddr, port 5039 by default):

@@ -7,6 +7,11 @@
 
 #include "provdesk/error.h"
 
+#define PD_PBX_DEFAULT_MAX_CALLS 5000
+#define PD_PBX_DEFAULT_MAX_CHANNELS 10000
+#define PD_PBX_DEFAULT_MAX_CALL_AGE 86400
+#define PD_PBX_DEFAULT_MAX_MESSAGE_KB 1024
+
 typedef enum { PD_STARTTLS_OFF, PD_STARTTLS_TRY, PD_STARTTLS_REQUIRED } pd_starttls;
 
 typedef struct {
@@ -22,6 +27,14 @@ typedef struct {
 	int internal_systems_limit;  /* 1 */
 	int pbx_ping_interval;       /* 20 s */
 	int pbx_backoff_max;         /* 60 s */
+	/* A PBX is untrusted input: what one link may hold. Past the caps new
+	 * calls/channels are dropped and counted; a call whose hangup never came
+	 * leaves after max_call_age seconds; a larger AMI message is a protocol
+	 * error (reconnect). */
+	int pbx_max_calls;           /* max_calls_per_link, 5000 */
+	int pbx_max_channels;        /* max_channels_per_link, 10000 */
+	int pbx_max_call_age;        /* max_call_age, 86400 s */
+	int pbx_max_message_kb;      /* max_message_kb, 1024 */
 	char *ui_theme;              /* "default" */
 	/* [invitations]: the platform's activation page; the invitation links
 	 * to it with a one-time token. NULL = the mail says there is no link. */

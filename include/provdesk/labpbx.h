@@ -24,7 +24,14 @@ enum {
 	PD_LAB_FAULT_BYTEWISE = 1 << 3,  /* one byte per write for a while */
 	PD_LAB_FAULT_GARBAGE = 1 << 4,   /* binary garbage in the stream */
 	PD_LAB_FAULT_RESTART = 1 << 5,   /* close everything, listen again after restart_ms */
+	/* hostile: what an untrusted PBX may send (src/pbx/labpbx_hostile.c) */
+	PD_LAB_FAULT_FLOOD = 1 << 6,     /* Newchannel without hangups, full speed, for fault_ms */
+	PD_LAB_FAULT_HUGE = 1 << 7,      /* one 16 MB event */
+	PD_LAB_FAULT_CTRL = 1 << 8,      /* control bytes (ESC, BEL, NUL, DEL) in header fields */
+	PD_LAB_FAULT_BIDI = 1 << 9,      /* a caller name with a bidi override, C1 CSI and ESC */
 };
+#define PD_LAB_FAULT_NETWORK 0x3fu /* "all": drop … restart */
+#define PD_LAB_FAULT_HOSTILE 0x3c0u /* "hostile": flood, huge, ctrl, bidi */
 
 typedef struct {
 	const char *listen_host; /* default "127.0.0.1" */
@@ -63,7 +70,8 @@ typedef struct {
 
 typedef struct pd_labpbx pd_labpbx;
 
-/* "drop,half-open,slow,bytewise,garbage,restart" (also "all"). */
+/* "drop,half-open,slow,bytewise,garbage,restart" (also "all", these six),
+ * "flood,huge,ctrl,bidi" (also "hostile", these four). */
 pd_status labpbx_parse_faults(const char *list, unsigned *out, pd_err *e);
 pd_status labpbx_start(const pd_labpbx_opts *o, pd_labpbx **out, pd_err *e);
 int labpbx_port(pd_labpbx *l);

@@ -72,6 +72,20 @@ typedef struct {
 	int64_t since_ms;
 } pd_live_agent;
 
+/* What a link refused or repaired of its PBX's input (a PBX is untrusted:
+ * the model has caps, see docs/architecture.md). Counts since the link's
+ * driver was created. */
+typedef struct {
+	uint64_t dropped_calls;    /* new calls refused at max_calls_per_link */
+	uint64_t dropped_channels; /* new channels refused at a cap */
+	uint64_t aged_out;         /* calls ended by max_call_age (hangup lost) */
+	uint64_t stale_channels;   /* removed: a re-snapshot no longer had them */
+	uint64_t bad_fields;       /* header fields with control bytes dropped or repaired */
+	uint64_t dropped_other;    /* queue members, queues refused at the caps */
+	int64_t calls, channels;   /* held now */
+	bool capped;               /* a cap is reached now */
+} pd_live_input;
+
 typedef struct {
 	int64_t customer_id;
 	pd_link_state link;
@@ -86,6 +100,7 @@ typedef struct {
 	pd_live_agent *agents;
 	size_t n_agents;
 	int64_t generation; /* bumped on every change of this customer */
+	pd_live_input input;
 } pd_live_view;
 
 typedef struct {
@@ -96,6 +111,7 @@ typedef struct {
 	int64_t agents_available;
 	int64_t agents_logged_on; /* every state but Logged off and Offline */
 	int64_t generation;
+	pd_live_input input;
 } pd_live_summary;
 
 typedef struct pd_live pd_live;
@@ -125,7 +141,7 @@ size_t pd_live_summaries(pd_live *l, pd_live_summary **out);
 void pd_live_set_link(pd_live *l, int64_t customer_id, pd_link_state st, int sync_done,
 		      int sync_total, int64_t retry_at_ms, const char *last_error);
 /* Replace users, calls and agents with v's arrays (ownership taken, v's
- * pointers cleared); link fields of v are ignored. */
+ * pointers cleared) and the input counters; link fields of v are ignored. */
 void pd_live_publish(pd_live *l, int64_t customer_id, pd_live_view *v);
 void pd_live_remove(pd_live *l, int64_t customer_id);
 

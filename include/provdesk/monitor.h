@@ -26,6 +26,10 @@ typedef struct {
 	int backoff_min_ms;   /* first retry delay; 0 = 1000 (tests use less) */
 	int reload_check_ms;  /* generation check period; 0 = 1000 */
 	int full_reload_ms;   /* re-read customers' status (trial expiry, disabled); 0 = 30000 */
+	/* per-link caps; 0 = cfg's [pbx] values (then the built-in defaults) */
+	int max_calls, max_channels;
+	int64_t max_call_age_ms;
+	size_t max_message;
 } pd_monitor_opts;
 
 /* Opens its own store connection on db_path (so: borrowed, must outlive the

@@ -27,6 +27,11 @@ typedef struct {
 	int ping_interval_s;     /* keep-alive; an unanswered Ping drops the link */
 	int backoff_max_s;       /* retry delay cap */
 	int backoff_min_ms;      /* first retry delay; 0 = 1000 */
+	/* A PBX is untrusted input ([pbx] in provdesk.conf); 0 = the default. */
+	int max_calls;           /* max_calls_per_link */
+	int max_channels;        /* max_channels_per_link */
+	int64_t max_call_age_ms; /* max_call_age */
+	size_t max_message;      /* bytes: max_message_kb * 1024 */
 } pd_drv_conf;
 
 typedef struct {

@@ -29,7 +29,7 @@ typedef struct {
 	int line;
 	bool failed;
 	/* line each key was first set on, to refuse a key given twice */
-	int seen[16];
+	int seen[32];
 	char *linebuf;
 	size_t linecap;
 } loader;
@@ -47,7 +47,11 @@ typedef struct {
 	X(9, "pbx", "backoff_max")                                                                 \
 	X(10, "ui", "theme")                                                                       \
 	X(11, "invitations", "activation_url")                                                     \
-	X(12, "invitations", "token_days")
+	X(12, "invitations", "token_days")                                                         \
+	X(13, "pbx", "max_calls_per_link")                                                         \
+	X(14, "pbx", "max_channels_per_link")                                                      \
+	X(15, "pbx", "max_call_age")                                                               \
+	X(16, "pbx", "max_message_kb")
 
 static const struct {
 	const char *section, *key;
@@ -57,6 +61,7 @@ static const struct {
 #undef X
 };
 #define N_KEYS (sizeof known_keys / sizeof known_keys[0])
+_Static_assert(N_KEYS <= 32, "loader.seen has a slot per key");
 
 static const char *const sections[] = {"database", "smtp", "trial", "customers", "pbx", "ui",
                                        "invitations"};
@@ -315,6 +320,14 @@ static int handler(void *user, const char *section, const char *name, const char
 	}
 	case 12:
 		return int_value(l, section, name, v, 1, 90, &c->invite_token_days);
+	case 13:
+		return int_value(l, section, name, v, 10, 1000000, &c->pbx_max_calls);
+	case 14:
+		return int_value(l, section, name, v, 10, 2000000, &c->pbx_max_channels);
+	case 15:
+		return int_value(l, section, name, v, 60, 7 * 86400, &c->pbx_max_call_age);
+	case 16:
+		return int_value(l, section, name, v, 64, 16384, &c->pbx_max_message_kb);
 	}
 	return 1;
 }
@@ -372,6 +385,10 @@ void pd_config_defaults(pd_config *c)
 	c->internal_systems_limit = 1;
 	c->pbx_ping_interval = 20;
 	c->pbx_backoff_max = 60;
+	c->pbx_max_calls = PD_PBX_DEFAULT_MAX_CALLS;
+	c->pbx_max_channels = PD_PBX_DEFAULT_MAX_CHANNELS;
+	c->pbx_max_call_age = PD_PBX_DEFAULT_MAX_CALL_AGE;
+	c->pbx_max_message_kb = PD_PBX_DEFAULT_MAX_MESSAGE_KB;
 	c->ui_theme = xstrdup("default");
 	c->invite_token_days = 7;
 }

@@ -59,8 +59,53 @@ static const pd_platform *check_platform(const pd_catalogue *cat, const char *pl
 }
 
 /* A host name, an IPv4 literal or an IPv6 literal (bare or in brackets). */
+/* A control character that must never go on the wire or to a screen: C0
+ * (TAB included: no field of a connection needs one), DEL, C1 (U+0080-U+009F)
+ * and the bidi embeddings, overrides and isolates (U+202A-U+202E,
+ * U+2066-U+2069), which make text read other than it is. Returns a short
+ * description of the first one ("ESC", "U+202E"), NULL when none. */
+static const char *control_in(const char *s, char *buf, size_t n)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == 0x1b)
+			return "ESC";
+		if (*p == '\r' || *p == '\n')
+			return "a line break";
+		if (*p < 0x20 || *p == 0x7f) {
+			snprintf(buf, n, "byte 0x%02X", *p);
+			return buf;
+		}
+		if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			snprintf(buf, n, "U+%04X", p[1]);
+			return buf;
+		}
+		if (*p == 0xe2 && ((p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae) ||
+		                   (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9))) {
+			snprintf(buf, n, "U+%04X", 0x2000 + ((p[1] & 0x3f) << 6) + (p[2] & 0x3f));
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+/* Every connection field that goes on the wire: the message names the
+ * field and the character, never echoes the value (a secret, or text that
+ * would drive the terminal). */
+static pd_status check_no_control(const char *field, const char *v, pd_err *e)
+{
+	char buf[16];
+	const char *what = v ? control_in(v, buf, sizeof buf) : NULL;
+	if (what)
+		return pd_fail(e, PD_E_INVALID, field,
+		               "%s must not contain control characters (found %s)", field, what);
+	return PD_OK;
+}
+
 static pd_status check_host(const char *h, pd_err *e)
 {
+	pd_status st;
+	if ((st = check_no_control("host", h, e)) != PD_OK)
+		return st;
 	size_t n = strlen(h);
 	if (n > 253)
 		return pd_fail(e, PD_E_INVALID, "host",
@@ -232,6 +277,8 @@ static pd_status check_value(const pd_platform_field *f, const json_t *v, json_t
 	case PD_FIELD_TEXT:
 		if (!json_is_string(v) && !json_is_integer(v) && !json_is_boolean(v))
 			return pd_fail(e, PD_E_INVALID, k, "%s must be a string or a number", k);
+		if (json_is_string(v))
+			return check_no_control(k, json_string_value(v), e);
 		return PD_OK;
 	}
 	return PD_OK;
@@ -261,6 +308,11 @@ static pd_status check_params(const pd_platform *pl, char **json, bool require, 
 		json_object_foreach(root, k, v)
 		{
 			const pd_platform_field *f = pd_platform_field_get(pl, k);
+			if (check_no_control("params", k, e) != PD_OK) {
+				json_decref(fix);
+				json_decref(root);
+				return PD_E_INVALID;
+			}
 			if (!pd_platform_field_is_extra(f)) {
 				pd_fail(e, PD_E_INVALID, k,
 				        "'%.60s' is not an extra parameter of platform %s", k,
@@ -419,10 +471,11 @@ pd_status pd_pbx_check(const pd_catalogue *cat, pd_pbx *p, pd_err *e)
 		               pl->key);
 	if (p->username && !pd_utf8_valid(p->username, strlen(p->username)))
 		return pd_fail(e, PD_E_INVALID, "username", "username is not valid UTF-8 text");
-	if (p->secret && strpbrk(p->secret, "\r\n"))
-		/* AMI and ESL are line protocols: a line break would inject commands. */
-		return pd_fail(e, PD_E_INVALID, "secret",
-		               "the secret must not contain line breaks");
+	/* AMI and ESL are line protocols: a line break would inject commands,
+	 * and a name with ESC or a bidi override is shown on screens. */
+	if ((st = check_no_control("username", p->username, e)) != PD_OK ||
+	    (st = check_no_control("secret", p->secret, e)) != PD_OK)
+		return st;
 	if ((st = check_params(pl, &p->params_json, true, e)) != PD_OK)
 		return st;
 	if (p->enabled && !pl->supported)
@@ -449,6 +502,8 @@ pd_status pd_template_check(const pd_catalogue *cat, pd_template *t, pd_err *e)
 	trim_opt(&t->host);
 	trim_opt(&t->username);
 	if (t->host && (st = check_host(t->host, e)) != PD_OK)
+		return st;
+	if ((st = check_no_control("username", t->username, e)) != PD_OK)
 		return st;
 	if (t->port == 0)
 		t->port = default_port(pl);

@@ -50,6 +50,8 @@ enum dstate {
 #define DETAIL_WINDOW 64
 #define MAX_ADDRS 8
 #define PUBLISH_MS 50
+#define INPUT_MS 1000
+#define RESNAP_MS 60000
 
 typedef struct {
 	int err;
@@ -91,6 +93,14 @@ typedef struct {
 	int addr_i;
 	pd_link_state published;
 	int pub_done, pub_total;
+	/* what the PBX's input cost (caps, repairs): published with the view;
+	 * a warning while monitoring, refreshed at most every INPUT_MS */
+	pd_live_input input;
+	char warning[200];
+	int64_t input_at;
+	bool input_pending;
+	char snap_id[32];   /* a CoreShowChannels asked while monitoring */
+	int64_t snap_at;    /* when the last one was asked (at most every RESNAP_MS) */
 } ami_drv;
 
 /* ---- helpers ---- */
@@ -108,7 +118,7 @@ static void scrub_secret(ami_drv *d, char *s)
 
 static void link_set(ami_drv *d, pd_link_state st)
 {
-	const char *err = st == PD_LINK_MONITORING ? "" : d->last_error;
+	const char *err = st == PD_LINK_MONITORING ? d->warning : d->last_error;
 	if (st == d->published && st == PD_LINK_SYNCING && d->pub_done == (int)d->detail_done &&
 	    d->pub_total == (int)d->detail_total)
 		return;
@@ -133,7 +143,84 @@ static void publish_now(ami_drv *d)
 	d->published_at = d->now;
 	pd_live_view v = {0};
 	ami_model_view(d->m, d->now, &v);
+	v.input = d->input;
 	pd_live_publish(d->h.live, d->c.customer_id, &v);
+}
+
+static void send_simple(ami_drv *d, const char *action);
+
+/* The input counters and the warning: at most every INPUT_MS while they
+ * change (a flood changes them on every read), so the status row and the
+ * screens are not rewritten per event. At a cap, while monitoring, the
+ * channels are asked for again (at most every RESNAP_MS): the ones whose
+ * Hangup was lost then leave and make room. */
+static void input_check(ami_drv *d, bool force)
+{
+	ami_model_stats ms;
+	ami_model_get_stats(d->m, &ms);
+	pd_live_input in = {
+		.dropped_calls = ms.dropped_calls,
+		.dropped_channels = ms.dropped_channels,
+		.aged_out = ms.aged_out,
+		.stale_channels = ms.stale_channels,
+		.bad_fields = ami_parser_bad_fields(d->p),
+		.dropped_other = ms.dropped_other,
+		.calls = (int64_t)ms.calls,
+		.channels = (int64_t)ms.channels,
+		.capped = ms.calls_full || ms.channels_full,
+	};
+	bool changed = in.dropped_calls != d->input.dropped_calls ||
+		       in.dropped_channels != d->input.dropped_channels ||
+		       in.aged_out != d->input.aged_out ||
+		       in.stale_channels != d->input.stale_channels ||
+		       in.bad_fields != d->input.bad_fields ||
+		       in.dropped_other != d->input.dropped_other || in.capped != d->input.capped;
+	if (!changed) {
+		d->input_pending = false;
+		return;
+	}
+	if (!force && d->now - d->input_at < INPUT_MS) {
+		d->input_pending = true;
+		return;
+	}
+	d->input_pending = false;
+	d->input_at = d->now;
+	d->input = in;
+	d->dirty = true;
+	pd_buf w = {0};
+	if (in.dropped_calls || in.dropped_channels)
+		pd_buf_printf(&w, "%s: %llu calls, %llu channels dropped (max_calls_per_link %d, "
+				  "max_channels_per_link %d)",
+			      in.capped ? "input capped" : "input was capped",
+			      (unsigned long long)in.dropped_calls,
+			      (unsigned long long)in.dropped_channels,
+			      d->c.max_calls > 0 ? d->c.max_calls : AMI_DEFAULT_MAX_CALLS,
+			      d->c.max_channels > 0 ? d->c.max_channels : AMI_DEFAULT_MAX_CHANNELS);
+	if (in.dropped_other)
+		pd_buf_printf(&w, "%s%llu queue members or queues dropped", w.len ? "; " : "",
+			      (unsigned long long)in.dropped_other);
+	if (in.bad_fields)
+		pd_buf_printf(&w, "%s%llu fields with control bytes repaired", w.len ? "; " : "",
+			      (unsigned long long)in.bad_fields);
+	if (in.aged_out)
+		pd_buf_printf(&w, "%s%llu calls aged out", w.len ? "; " : "",
+			      (unsigned long long)in.aged_out);
+	snprintf(d->warning, sizeof d->warning, "%s", w.s ? w.s : "");
+	pd_buf_free(&w);
+	if (d->st == D_MONITORING) {
+		d->published = (pd_link_state)-1; /* the text changed: say it */
+		link_set(d, PD_LINK_MONITORING);
+		if (in.capped && !d->snap_id[0] && (!d->snap_at || d->now - d->snap_at >= RESNAP_MS)) {
+			d->snap_at = d->now;
+			ami_model_snapshot_begin(d->m);
+			char keep[32];
+			memcpy(keep, d->cur_id, sizeof keep);
+			send_simple(d, "CoreShowChannels");
+			memcpy(d->snap_id, d->cur_id, sizeof d->snap_id);
+			memcpy(d->cur_id, keep, sizeof keep);
+			d->deadline = INT64_MAX;
+		}
+	}
 }
 
 /* Minimum gap between two publishes: a full view copy per read batch is
@@ -143,7 +230,9 @@ static int64_t publish_gap(const ami_drv *d)
 {
 	if (d->st != D_MONITORING)
 		return PUBLISH_MS;
-	int64_t g = (int64_t)ami_model_user_count(d->m) / 500;
+	ami_model_stats ms;
+	ami_model_get_stats(d->m, &ms); /* a flood of calls costs a copy per publish too */
+	int64_t g = (int64_t)(ami_model_user_count(d->m) + ms.calls) / 500;
 	return g > PUBLISH_MS ? PUBLISH_MS : g;
 }
 
@@ -241,6 +330,8 @@ static void step_queues(ami_drv *d)
 static void step_channels(ami_drv *d)
 {
 	d->st = D_CHANNELS;
+	d->snap_id[0] = '\0';
+	ami_model_snapshot_begin(d->m);
 	send_simple(d, "CoreShowChannels");
 }
 
@@ -373,10 +464,20 @@ static void on_msg(const ami_msg *m, void *ctx)
 		new_id(d, d->cur_id, sizeof d->cur_id);
 		ami_put(&b, "Action", "Login");
 		ami_put(&b, "ActionID", d->cur_id);
-		ami_put(&b, "Username", d->c.username);
-		ami_put(&b, "Secret", d->c.secret);
+		bool user_ok = ami_put(&b, "Username", d->c.username);
+		bool secret_ok = ami_put(&b, "Secret", d->c.secret);
 		ami_put(&b, "Events", "on");
 		ami_end(&b);
+		if (!user_ok || !secret_ok) {
+			/* the core refuses these; a row from elsewhere must still not
+			 * inject protocol lines: no Login, no retries until edited */
+			pd_buf_free(&b);
+			d->fail = xstrdup(!user_ok ? "\001the AMI username contains a line break: "
+						     "not sent (edit the connection)"
+						   : "\001the AMI secret contains a line break: not "
+						     "sent (edit the connection)");
+			return;
+		}
 		send_buf(d, &b);
 		d->st = D_LOGIN;
 		d->deadline = d->now + STEP_TIMEOUT_MS;
@@ -391,6 +492,13 @@ static void on_msg(const ami_msg *m, void *ctx)
 	if (ami_model_apply(d->m, m, d->now))
 		d->dirty = true;
 	const char *t = ami_type(m);
+	if (d->snap_id[0] && id_is(m, d->snap_id) &&
+	    ((is_resp && !ok) || !strcmp(t, "CoreShowChannelsComplete"))) {
+		d->snap_id[0] = '\0';
+		if (ok || !is_resp)
+			d->dirty |= ami_model_snapshot_end(d->m, d->now);
+		return;
+	}
 	switch (d->st) {
 	case D_LOGIN:
 		if (!is_resp || !id_is(m, d->cur_id))
@@ -478,6 +586,7 @@ static void on_msg(const ami_msg *m, void *ctx)
 		if (is_resp && !ok) {
 			step_error(d, "CoreShowChannels", m);
 		} else if (!strcmp(t, "CoreShowChannelsComplete")) {
+			ami_model_snapshot_end(d->m, d->now);
 			d->st = D_MONITORING;
 			d->attempts = 0;
 			d->deadline = INT64_MAX;
@@ -710,6 +819,7 @@ static void after_feed(ami_drv *d)
 			drop(d, f);
 		free(f);
 	}
+	input_check(d, false);
 	publish(d);
 	if (d->fd >= 0)
 		flush_out(d);
@@ -773,9 +883,12 @@ static pd_status ami_create(const pd_drv_conf *c, const pd_drv_host *h, void **o
 	d->tls_ca_file = ca;
 	d->h = *h;
 	d->fd = d->res_fd = -1;
-	ami_parser_opts po = {.expect_banner = true};
+	ami_parser_opts po = {.expect_banner = true, .max_msg = c->max_message};
 	d->p = ami_parser_new(&po, on_msg, d);
 	d->m = ami_model_new();
+	ami_model_set_limits(d->m, &(ami_model_limits){.max_calls = (size_t)(c->max_calls > 0 ? c->max_calls : 0),
+						       .max_channels = (size_t)(c->max_channels > 0 ? c->max_channels : 0),
+						       .max_call_age_ms = c->max_call_age_ms});
 	ami_model_set_default_wrapup(d->m, (int)wrapup);
 	d->now = pd_live_now_ms();
 	start_connect(d);
@@ -855,6 +968,8 @@ static int64_t ami_next_deadline(void *p)
 {
 	ami_drv *d = p;
 	int64_t t = ami_model_next_deadline(d->m);
+	if (d->input_pending && d->input_at + INPUT_MS < t)
+		t = d->input_at + INPUT_MS;
 	if (d->dirty && d->published_at + publish_gap(d) < t)
 		t = d->published_at + publish_gap(d);
 	if (d->st == D_WAIT) {
@@ -904,6 +1019,7 @@ static void ami_on_timer(void *p, int64_t now)
 	d->now = now;
 	if (ami_model_tick(d->m, now))
 		d->dirty = true;
+	input_check(d, false);
 	if (d->st == D_WAIT) {
 		if (!d->auth_failed && now >= d->retry_at)
 			start_connect(d);

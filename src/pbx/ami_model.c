@@ -25,6 +25,7 @@ typedef struct {
 	char *uid, *lid, *name, *cid_num, *cid_name, *exten;
 	int state; /* ChannelState: 4 Ring, 5 Ringing, 6 Up */
 	bool bridged, held, dialing;
+	bool seen; /* in the running CoreShowChannels snapshot (or new since it began) */
 } chan;
 
 typedef struct {
@@ -33,7 +34,16 @@ typedef struct {
 	int64_t start, since, end;
 	pd_call_state state;
 	size_t order; /* creation order, for display */
+	size_t *ch;   /* its channels: indexes into ami_model.c */
+	size_t nch, cch;
 } call;
+
+/* A string-keyed hash index over an array (open addressing, linear probing,
+ * backward-shift deletion): slot = array index + 1, 0 = empty. */
+typedef struct {
+	size_t *slot;
+	size_t cap;
+} sidx;
 
 typedef struct {
 	char *queue, *reason;
@@ -64,9 +74,14 @@ struct ami_model {
 	size_t uidx_cap;
 	chan *c;
 	size_t nc, cc;
+	sidx cidx; /* channels by Uniqueid */
 	call *k;
 	size_t nk, ck;
+	sidx kidx; /* calls by Linkedid */
 	size_t call_seq;
+	ami_model_limits lim;
+	ami_model_stats st;
+	bool snap_active;
 	agent *a;
 	size_t na, ca;
 	queue_param *qp;
@@ -88,7 +103,26 @@ struct ami_model {
 
 ami_model *ami_model_new(void)
 {
-	return xcalloc(1, sizeof(ami_model));
+	ami_model *m = xcalloc(1, sizeof(ami_model));
+	m->lim = (ami_model_limits){.max_calls = AMI_DEFAULT_MAX_CALLS,
+				    .max_channels = AMI_DEFAULT_MAX_CHANNELS,
+				    .max_call_age_ms = AMI_DEFAULT_MAX_CALL_AGE_MS};
+	return m;
+}
+
+void ami_model_set_limits(ami_model *m, const ami_model_limits *l)
+{
+	m->lim.max_calls = l->max_calls > 0 ? l->max_calls : AMI_DEFAULT_MAX_CALLS;
+	m->lim.max_channels = l->max_channels > 0 ? l->max_channels : AMI_DEFAULT_MAX_CHANNELS;
+	m->lim.max_call_age_ms = l->max_call_age_ms > 0 ? l->max_call_age_ms
+							: AMI_DEFAULT_MAX_CALL_AGE_MS;
+}
+
+void ami_model_get_stats(const ami_model *m, ami_model_stats *out)
+{
+	*out = m->st;
+	out->calls = m->nk;
+	out->channels = m->nc;
 }
 
 static void chan_free(chan *c)
@@ -103,6 +137,7 @@ static void chan_free(chan *c)
 
 static void call_free(call *k)
 {
+	free(k->ch);
 	free(k->lid);
 	free(k->queue);
 	free(k->agent);
@@ -132,6 +167,28 @@ void ami_model_reset_live(ami_model *m)
 	for (size_t i = 0; i < m->nqp; i++)
 		free(m->qp[i].name);
 	m->nc = m->nk = m->na = m->nqp = 0;
+	if (m->cidx.slot)
+		memset(m->cidx.slot, 0, m->cidx.cap * sizeof *m->cidx.slot);
+	if (m->kidx.slot)
+		memset(m->kidx.slot, 0, m->kidx.cap * sizeof *m->kidx.slot);
+	m->snap_active = false;
+	m->st.calls_full = m->st.channels_full = false;
+	/* after a reconnect the arrays are refilled from a snapshot: do not
+	 * keep a flood's worth of capacity */
+	if (m->cc > 64) {
+		free(m->c);
+		m->c = NULL;
+		m->cc = 0;
+		free(m->cidx.slot);
+		m->cidx = (sidx){0};
+	}
+	if (m->ck > 64) {
+		free(m->k);
+		m->k = NULL;
+		m->ck = 0;
+		free(m->kidx.slot);
+		m->kidx = (sidx){0};
+	}
 }
 
 void ami_model_reset_users(ami_model *m)
@@ -166,6 +223,8 @@ void ami_model_free(ami_model *m)
 	free(m->uidx);
 	free(m->c);
 	free(m->k);
+	free(m->cidx.slot);
+	free(m->kidx.slot);
 	free(m->a);
 	free(m->qp);
 	free(m->sync_buf);
@@ -178,18 +237,51 @@ void ami_model_set_default_wrapup(ami_model *m, int seconds)
 	m->default_wrapup = seconds;
 }
 
-/* Values from the wire may hold invalid UTF-8: never let it reach the UI/DB. */
+/* C1 controls (U+0080-U+009F: CSI is U+009B) and bidi embeddings,
+ * overrides and isolates (U+202A-U+202E, U+2066-U+2069): valid UTF-8 that a
+ * terminal obeys or that makes a name read other than it is. Length of the
+ * sequence at s, 0 when none. (C0 bytes never get here: the parser
+ * replaces them.) */
+static size_t hostile_seq(const unsigned char *s)
+{
+	if (s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f)
+		return 2;
+	if (s[0] == 0xe2 && ((s[1] == 0x80 && s[2] >= 0xaa && s[2] <= 0xae) ||
+			     (s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9)))
+		return 3;
+	return 0;
+}
+
+/* Values from the wire may hold invalid UTF-8, C1 controls or bidi
+ * overrides: never let them reach the UI/DB ('?' instead). */
 static char *clean(const char *s)
 {
 	if (!s)
 		return NULL;
 	size_t n = strlen(s);
-	if (pd_utf8_valid(s, n))
+	bool bad = false;
+	for (size_t i = 0; i < n && !bad; i++)
+		bad = (unsigned char)s[i] >= 0xc2 && hostile_seq((const unsigned char *)s + i);
+	if (!bad && pd_utf8_valid(s, n))
 		return xstrdup(s);
 	char *r = xstrdup(s);
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)r[i] >= 0x80)
-			r[i] = '?';
+	if (!pd_utf8_valid(s, n)) {
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)r[i] >= 0x80)
+				r[i] = '?';
+		return r;
+	}
+	size_t o = 0;
+	for (size_t i = 0; i < n;) {
+		size_t h = hostile_seq((const unsigned char *)s + i);
+		if (h) {
+			r[o++] = '?';
+			i += h;
+		} else {
+			r[o++] = s[i++];
+		}
+	}
+	r[o] = '\0';
 	return r;
 }
 
@@ -423,6 +515,10 @@ static agent *agent_find(ami_model *m, const char *iface, bool create)
 			return &m->a[i];
 	if (!create)
 		return NULL;
+	if (m->na >= m->lim.max_channels) { /* a flood of queue members */
+		m->st.dropped_other++;
+		return NULL;
+	}
 	GROW(m->a, m->na, m->ca);
 	agent *a = &m->a[m->na++];
 	memset(a, 0, sizeof *a);
@@ -495,6 +591,8 @@ static bool member_event(ami_model *m, const ami_msg *msg, int64_t now, bool rem
 	if (unknown(iface) || !q)
 		return false;
 	agent *a = agent_find(m, iface, true);
+	if (!a)
+		return false;
 	const char *name = ami_get(msg, "MemberName");
 	if (!name)
 		name = ami_get(msg, "Name");
@@ -594,30 +692,175 @@ static bool device_event(ami_model *m, const ami_msg *msg, int64_t now)
 }
 
 /* ---- channels and calls ---- */
-static chan *chan_find(ami_model *m, const char *uid)
+typedef const char *(*key_fn)(const ami_model *m, size_t i);
+
+static const char *chan_key(const ami_model *m, size_t i)
 {
-	for (size_t i = 0; i < m->nc; i++)
-		if (!strcmp(m->c[i].uid, uid))
-			return &m->c[i];
-	return NULL;
+	return m->c[i].uid;
 }
 
+static const char *call_key(const ami_model *m, size_t i)
+{
+	return m->k[i].lid;
+}
+
+static size_t idx_find(const ami_model *m, const sidx *x, key_fn kf, const char *key)
+{
+	if (!x->cap)
+		return SIZE_MAX;
+	size_t mask = x->cap - 1, h = str_hash(key) & mask;
+	while (x->slot[h]) {
+		if (!strcmp(kf(m, x->slot[h] - 1), key))
+			return x->slot[h] - 1;
+		h = (h + 1) & mask;
+	}
+	return SIZE_MAX;
+}
+
+static void idx_put(const ami_model *m, sidx *x, key_fn kf, size_t i)
+{
+	size_t mask = x->cap - 1, h = str_hash(kf(m, i)) & mask;
+	while (x->slot[h])
+		h = (h + 1) & mask;
+	x->slot[h] = i + 1;
+}
+
+/* Element n-1 was just appended (n elements now). */
+static void idx_added(const ami_model *m, sidx *x, key_fn kf, size_t n)
+{
+	if (n * 2 > x->cap) {
+		x->cap = x->cap ? x->cap * 2 : 64;
+		while (n * 2 > x->cap)
+			x->cap *= 2;
+		free(x->slot);
+		x->slot = xcalloc(x->cap, sizeof *x->slot);
+		for (size_t i = 0; i < n; i++)
+			idx_put(m, x, kf, i);
+		return;
+	}
+	idx_put(m, x, kf, n - 1);
+}
+
+static size_t idx_slot_of(const ami_model *m, const sidx *x, key_fn kf, size_t i)
+{
+	size_t mask = x->cap - 1, h = str_hash(kf(m, i)) & mask;
+	while (x->slot[h] != i + 1)
+		h = (h + 1) & mask;
+	return h;
+}
+
+/* Element i goes and element last moves into its place (swap-remove);
+ * called while both still hold their keys. */
+static void idx_remove(const ami_model *m, sidx *x, key_fn kf, size_t i, size_t last)
+{
+	size_t mask = x->cap - 1, h = idx_slot_of(m, x, kf, i), j = h;
+	x->slot[h] = 0;
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!x->slot[j])
+			break;
+		size_t home = str_hash(kf(m, x->slot[j] - 1)) & mask;
+		/* leave it when its home is cyclically in (h, j] */
+		bool stays = h <= j ? (home > h && home <= j) : (home > h || home <= j);
+		if (!stays) {
+			x->slot[h] = x->slot[j];
+			x->slot[j] = 0;
+			h = j;
+		}
+	}
+	if (i != last)
+		x->slot[idx_slot_of(m, x, kf, last)] = i + 1;
+}
+
+static chan *chan_find(ami_model *m, const char *uid)
+{
+	size_t i = idx_find(m, &m->cidx, chan_key, uid);
+	return i == SIZE_MAX ? NULL : &m->c[i];
+}
+
+static call *call_get(ami_model *m, const char *lid)
+{
+	size_t i = idx_find(m, &m->kidx, call_key, lid);
+	return i == SIZE_MAX ? NULL : &m->k[i];
+}
+
+/* NULL when create is false and there is none, or when the per-link cap is
+ * reached (counted: a flood of calls must not grow the model). */
 static call *call_find(ami_model *m, const char *lid, bool create, int64_t now)
 {
-	for (size_t i = 0; i < m->nk; i++)
-		if (!strcmp(m->k[i].lid, lid))
-			return &m->k[i];
-	if (!create)
+	call *k = call_get(m, lid);
+	if (k || !create)
+		return k;
+	if (m->nk >= m->lim.max_calls) {
+		m->st.dropped_calls++;
+		m->st.calls_full = true;
 		return NULL;
+	}
+	char *id = clean(lid);
+	if (call_get(m, id)) { /* cleaned to an id that exists: one call */
+		free(id);
+		return call_get(m, lid);
+	}
 	GROW(m->k, m->nk, m->ck);
-	call *k = &m->k[m->nk++];
+	k = &m->k[m->nk++];
 	memset(k, 0, sizeof *k);
-	k->lid = clean(lid);
+	k->lid = id;
 	k->start = k->since = now;
 	k->state = PD_CALL_RINGING;
 	k->order = m->call_seq++;
+	idx_added(m, &m->kidx, call_key, m->nk);
 	return k;
 }
+
+static void call_add_chan(call *k, size_t ci)
+{
+	GROW(k->ch, k->nch, k->cch);
+	k->ch[k->nch++] = ci;
+}
+
+static void call_del_chan(call *k, size_t ci)
+{
+	for (size_t i = 0; i < k->nch; i++)
+		if (k->ch[i] == ci) {
+			k->ch[i] = k->ch[--k->nch];
+			return;
+		}
+}
+
+/* Remove channel ci (its call keeps going, or ends: the caller updates it). */
+static void chan_remove(ami_model *m, size_t ci)
+{
+	size_t last = m->nc - 1;
+	call *k = call_get(m, m->c[ci].lid);
+	if (k)
+		call_del_chan(k, ci);
+	idx_remove(m, &m->cidx, chan_key, ci, last);
+	if (ci != last) {
+		call *k2 = call_get(m, m->c[last].lid);
+		if (k2)
+			for (size_t i = 0; i < k2->nch; i++)
+				if (k2->ch[i] == last)
+					k2->ch[i] = ci;
+	}
+	chan_free(&m->c[ci]);
+	m->c[ci] = m->c[last];
+	m->nc--;
+	if (m->nc < m->lim.max_channels)
+		m->st.channels_full = false;
+}
+
+static void call_remove(ami_model *m, size_t ki)
+{
+	size_t last = m->nk - 1;
+	idx_remove(m, &m->kidx, call_key, ki, last);
+	call_free(&m->k[ki]);
+	m->k[ki] = m->k[last];
+	m->nk--;
+	if (m->nk < m->lim.max_calls)
+		m->st.calls_full = false;
+}
+
+static bool call_update(ami_model *m, call *k, int64_t now);
 
 /* Only Newchannel, DialBegin and the snapshot create a channel: events that
  * follow a Hangup (AgentComplete, BridgeLeave…) must not bring it back. */
@@ -634,15 +877,43 @@ static chan *chan_upsert(ami_model *m, const ami_msg *msg, const char *prefix, i
 	if (!c) {
 		if (unknown(lid) || !create)
 			return NULL;
+		if (m->nc >= m->lim.max_channels) {
+			m->st.dropped_channels++;
+			m->st.channels_full = true;
+			return NULL;
+		}
+		char *cu = clean(uid);
+		if (chan_find(m, cu)) { /* cleaned to an id that exists */
+			free(cu);
+			return NULL;
+		}
+		call *k = call_find(m, lid, true, now);
+		if (!k) { /* the call cap: the channel goes with its call */
+			free(cu);
+			m->st.dropped_channels++;
+			return NULL;
+		}
 		GROW(m->c, m->nc, m->cc);
 		c = &m->c[m->nc++];
 		memset(c, 0, sizeof *c);
-		c->uid = clean(uid);
-		c->lid = clean(lid);
-		call_find(m, lid, true, now);
+		c->uid = cu;
+		c->lid = xstrdup(k->lid);
+		c->seen = true;
+		idx_added(m, &m->cidx, chan_key, m->nc);
+		call_add_chan(k, m->nc - 1);
 	} else if (!unknown(lid) && strcmp(lid, c->lid) != 0) {
-		set(&c->lid, lid); /* a masquerade/transfer moved it */
-		call_find(m, lid, true, now);
+		/* a masquerade/transfer moved it */
+		size_t ci = (size_t)(c - m->c);
+		call *nk = call_find(m, lid, true, now);
+		if (nk && strcmp(nk->lid, c->lid) != 0) {
+			call *old = call_get(m, c->lid);
+			if (old) {
+				call_del_chan(old, ci);
+				call_update(m, old, now);
+			}
+			set(&c->lid, nk->lid);
+			call_add_chan(nk, ci);
+		}
 	}
 	const char *v;
 	if ((v = F("Channel")))
@@ -679,10 +950,8 @@ static pd_call_state call_compute(ami_model *m, call *k)
 {
 	size_t n = 0, bridged = 0;
 	bool held = false, ringing = false, up = false;
-	for (size_t i = 0; i < m->nc; i++) {
-		chan *c = &m->c[i];
-		if (strcmp(c->lid, k->lid) != 0)
-			continue;
+	for (size_t i = 0; i < k->nch; i++) {
+		chan *c = &m->c[k->ch[i]];
 		n++;
 		bridged += c->bridged;
 		held |= c->held;
@@ -704,6 +973,8 @@ static pd_call_state call_compute(ami_model *m, call *k)
 
 static bool call_update(ami_model *m, call *k, int64_t now)
 {
+	if (!k)
+		return false;
 	pd_call_state st = call_compute(m, k);
 	if (st == k->state)
 		return false;
@@ -723,13 +994,9 @@ static bool chan_event(ami_model *m, const ami_msg *msg, const char *t, int64_t 
 		chan *c = uid ? chan_find(m, uid) : NULL;
 		if (!c)
 			return false;
-		char *lid = xstrdup(c->lid);
-		chan_free(c);
-		*c = m->c[--m->nc];
-		call *k = call_find(m, lid, false, now);
-		free(lid);
-		if (k)
-			call_update(m, k, now);
+		call *k = call_get(m, c->lid);
+		chan_remove(m, (size_t)(c - m->c));
+		call_update(m, k, now);
 		return true;
 	}
 	if (!strcmp(t, "DialBegin") || !strcmp(t, "DialEnd")) {
@@ -745,16 +1012,20 @@ static bool chan_event(ami_model *m, const ami_msg *msg, const char *t, int64_t 
 				set(&k->dialed, ds);
 		}
 		if (d)
-			call_update(m, call_find(m, d->lid, true, now), now);
+			call_update(m, call_get(m, d->lid), now);
 		if (s)
-			call_update(m, call_find(m, s->lid, true, now), now);
+			call_update(m, call_get(m, s->lid), now);
 		return d || s;
 	}
 	chan *c = chan_upsert(m, msg, "", now,
 			      !strcmp(t, "Newchannel") || !strcmp(t, "CoreShowChannel"));
 	if (!c)
 		return false;
-	call *k = call_find(m, c->lid, true, now);
+	if (!strcmp(t, "CoreShowChannel"))
+		c->seen = true;
+	call *k = call_get(m, c->lid);
+	if (!k)
+		return false;
 	if (!strcmp(t, "BridgeEnter"))
 		c->bridged = true;
 	else if (!strcmp(t, "BridgeLeave"))
@@ -809,9 +1080,9 @@ static bool queue_entry(ami_model *m, const ami_msg *msg, int64_t now)
 {
 	const char *uid = ami_get(msg, "Uniqueid");
 	chan *c = uid ? chan_find(m, uid) : NULL;
-	if (!c)
+	call *k = c ? call_get(m, c->lid) : NULL;
+	if (!k)
 		return false;
-	call *k = call_find(m, c->lid, true, now);
 	k->queued = true;
 	set(&k->queue, ami_get(msg, "Queue"));
 	call_update(m, k, now);
@@ -827,6 +1098,10 @@ static void queue_params(ami_model *m, const ami_msg *msg)
 	for (size_t i = 0; i < m->nqp; i++)
 		if (!strcmp(m->qp[i].name, q))
 			p = &m->qp[i];
+	if (!p && m->nqp >= m->lim.max_calls) {
+		m->st.dropped_other++;
+		return;
+	}
 	if (!p) {
 		GROW(m->qp, m->nqp, m->cqp);
 		p = &m->qp[m->nqp++];
@@ -917,13 +1192,48 @@ bool ami_model_tick(ami_model *m, int64_t now)
 		}
 	for (size_t i = 0; i < m->nk;) {
 		call *k = &m->k[i];
-		if (k->state == PD_CALL_ENDED && k->end + AMI_ENDED_LINGER_MS <= now) {
-			call_free(k);
-			*k = m->k[--m->nk];
+		if (k->state != PD_CALL_ENDED && k->start + m->lim.max_call_age_ms <= now) {
+			/* its hangup never came: end it (it lingers like any other) */
+			while (k->nch)
+				chan_remove(m, k->ch[k->nch - 1]);
+			call_update(m, k, now);
+			m->st.aged_out++;
+			changed = true;
+		}
+		if (k->state == PD_CALL_ENDED && k->nch == 0 && k->end + AMI_ENDED_LINGER_MS <= now) {
+			call_remove(m, i);
 			changed = true;
 		} else {
 			i++;
 		}
+	}
+	return changed;
+}
+
+void ami_model_snapshot_begin(ami_model *m)
+{
+	for (size_t i = 0; i < m->nc; i++)
+		m->c[i].seen = false;
+	m->snap_active = true;
+}
+
+bool ami_model_snapshot_end(ami_model *m, int64_t now)
+{
+	if (!m->snap_active)
+		return false;
+	m->snap_active = false;
+	bool changed = false;
+	for (size_t i = 0; i < m->nc;) {
+		if (m->c[i].seen) {
+			i++;
+			continue;
+		}
+		/* the PBX no longer has it: its Hangup was lost */
+		call *k = call_get(m, m->c[i].lid);
+		chan_remove(m, i);
+		call_update(m, k, now);
+		m->st.stale_channels++;
+		changed = true;
 	}
 	return changed;
 }
@@ -934,9 +1244,12 @@ int64_t ami_model_next_deadline(const ami_model *m)
 	for (size_t i = 0; i < m->na; i++)
 		if (m->a[i].wrapup_until && m->a[i].wrapup_until < d)
 			d = m->a[i].wrapup_until;
-	for (size_t i = 0; i < m->nk; i++)
+	for (size_t i = 0; i < m->nk; i++) {
 		if (m->k[i].state == PD_CALL_ENDED && m->k[i].end + AMI_ENDED_LINGER_MS < d)
 			d = m->k[i].end + AMI_ENDED_LINGER_MS;
+		if (m->k[i].state != PD_CALL_ENDED && m->k[i].start + m->lim.max_call_age_ms < d)
+			d = m->k[i].start + m->lim.max_call_age_ms;
+	}
 	return d;
 }
 
@@ -956,10 +1269,8 @@ static void call_view(ami_model *m, const call *k, pd_live_call *o)
 {
 	chan *origin = NULL, *named = NULL;
 	bool other_endpoint = false;
-	for (size_t i = 0; i < m->nc; i++) {
-		chan *c = &m->c[i];
-		if (strcmp(c->lid, k->lid) != 0)
-			continue;
+	for (size_t i = 0; i < k->nch; i++) {
+		chan *c = &m->c[k->ch[i]];
 		if (!strcmp(c->uid, c->lid))
 			origin = c;
 		else if (is_endpoint_channel(m, c->name))

@@ -15,7 +15,35 @@
 
 typedef struct ami_model ami_model;
 
+/* A PBX is untrusted input: what one link's model may hold. */
+#define AMI_DEFAULT_MAX_CALLS 5000
+#define AMI_DEFAULT_MAX_CHANNELS 10000
+#define AMI_DEFAULT_MAX_CALL_AGE_MS (86400 * (int64_t)1000)
+
+typedef struct {
+	size_t max_calls;        /* past it a new call (and its channel) is dropped; 0 = default */
+	size_t max_channels;     /* past it a new channel is dropped; 0 = default */
+	int64_t max_call_age_ms; /* a call older than this ends (hangup lost); 0 = default */
+} ami_model_limits;
+
+typedef struct {
+	size_t calls, channels;    /* held now */
+	uint64_t dropped_calls;    /* new calls refused at the cap */
+	uint64_t dropped_channels; /* new channels refused (either cap) */
+	uint64_t aged_out;         /* calls ended by max_call_age */
+	uint64_t stale_channels;   /* removed because a re-snapshot no longer had them */
+	uint64_t dropped_other;    /* queue members past max_channels, queues past max_calls */
+	bool calls_full, channels_full; /* a cap is reached now */
+} ami_model_stats;
+
 ami_model *ami_model_new(void);
+void ami_model_set_limits(ami_model *m, const ami_model_limits *l);
+void ami_model_get_stats(const ami_model *m, ami_model_stats *out);
+/* A CoreShowChannels snapshot on a live link: begin when it is asked for;
+ * end (at CoreShowChannelsComplete) removes the channels it did not list
+ * and that did not appear meanwhile. True if anything visible changed. */
+void ami_model_snapshot_begin(ami_model *m);
+bool ami_model_snapshot_end(ami_model *m, int64_t now_ms);
 void ami_model_free(ami_model *m);
 /* After a reconnect: forget channels, calls and agents (the snapshot is taken again). */
 void ami_model_reset_live(ami_model *m);
@@ -26,7 +54,8 @@ void ami_model_set_default_wrapup(ami_model *m, int seconds);
 /* Apply one message (event, list item, or SIPshowpeer response). True if
  * anything visible changed. */
 bool ami_model_apply(ami_model *m, const ami_msg *msg, int64_t now_ms);
-/* Time-driven changes (wrap-up end, ended calls leaving). */
+/* Time-driven changes (wrap-up end, ended calls leaving, calls older than
+ * max_call_age ending). */
 bool ami_model_tick(ami_model *m, int64_t now_ms);
 /* Next time tick has something to do, INT64_MAX when none. */
 int64_t ami_model_next_deadline(const ami_model *m);

@@ -25,6 +25,7 @@ struct ami_parser {
 	size_t lb_len, lb_cap;
 	bool overlong; /* discarding the rest of a too-long line */
 	uint64_t line_no, msg_line, errors;
+	uint64_t bad_fields; /* header lines dropped or values repaired (control bytes) */
 	/* current message: key\0value\0 ... */
 	char *mb;
 	size_t mb_len, mb_cap;
@@ -46,7 +47,7 @@ ami_parser *ami_parser_new(const ami_parser_opts *o, ami_msg_fn fn, void *ctx)
 	if (!p->o.max_line)
 		p->o.max_line = 64 * 1024;
 	if (!p->o.max_msg)
-		p->o.max_msg = 16u * 1024 * 1024;
+		p->o.max_msg = AMI_DEFAULT_MAX_MSG;
 	p->fn = fn;
 	p->ctx = ctx;
 	p->st = p->o.expect_banner ? ST_BANNER : ST_HEADERS;
@@ -88,6 +89,57 @@ uint64_t ami_parser_errors(const ami_parser *p)
 	return p->errors;
 }
 
+uint64_t ami_parser_bad_fields(const ami_parser *p)
+{
+	return p->bad_fields;
+}
+
+size_t ami_parser_capacity(const ami_parser *p)
+{
+	return p->lb_cap + p->mb_cap + p->body_cap + p->fo_cap * sizeof *p->fo +
+	       p->fields_cap * sizeof *p->fields;
+}
+
+/* After a large message the buffers go back to nothing: one 15 MB event must
+ * not keep 15 MB (or the doubling's 32 MB) for the life of the link. Buffers
+ * of ordinary size are kept, so the common case does not reallocate. */
+#define KEEP_BYTES (64u * 1024)
+#define KEEP_FIELDS 1024u
+
+static void shrink(ami_parser *p)
+{
+	if (p->mb_cap > KEEP_BYTES && p->mb_len == 0) {
+		free(p->mb);
+		p->mb = NULL;
+		p->mb_cap = 0;
+	}
+	if (p->body_cap > KEEP_BYTES && p->body_len == 0) {
+		free(p->body);
+		p->body = NULL;
+		p->body_cap = 0;
+	}
+	if (p->fo_cap > KEEP_FIELDS && p->nf == 0) {
+		free(p->fo);
+		p->fo = NULL;
+		p->fo_cap = 0;
+	}
+	if (p->fields_cap > KEEP_FIELDS) {
+		free(p->fields);
+		p->fields = NULL;
+		p->fields_cap = 0;
+	}
+}
+
+/* Only from feed, never while a line of lb is being parsed. */
+static void shrink_line(ami_parser *p)
+{
+	if (p->lb_cap > KEEP_BYTES && p->lb_len == 0) {
+		free(p->lb);
+		p->lb = NULL;
+		p->lb_cap = 0;
+	}
+}
+
 /* Grow *buf so that it holds need bytes; capacity doubles. */
 static void grow(char **buf, size_t *cap, size_t need)
 {
@@ -114,6 +166,7 @@ static void error_at(ami_parser *p, uint64_t line, const char *fmt, ...)
 	p->st = ST_SKIP;
 	ami_msg m = {.kind = AMI_MSG_ERROR, .text = text, .line = line};
 	p->fn(&m, p->ctx);
+	shrink(p);
 }
 
 static void deliver(ami_parser *p)
@@ -144,6 +197,7 @@ static void deliver(ami_parser *p)
 	}
 	msg_clear(p);
 	p->fn(&m, p->ctx);
+	shrink(p);
 }
 
 /* Control bytes other than TAB mean binary garbage, not text. */
@@ -209,6 +263,12 @@ static void header_line(ami_parser *p, const char *s, size_t n)
 		body_line(p, s, n);
 		return;
 	}
+	if (!key_ok && has_ctl(s, n)) {
+		/* a stray control byte: the line is not a header we can read, but
+		 * one bad field is no reason to lose the message or the link */
+		p->bad_fields++;
+		return;
+	}
 	if (!key_ok) {
 		error_at(p, p->line_no, "line %llu: expected \"Key: Value\", got %s",
 			 (unsigned long long)p->line_no, colon ? "an empty or invalid key" : "no colon");
@@ -241,6 +301,16 @@ static void header_line(ami_parser *p, const char *s, size_t n)
 	f->v = p->mb_len;
 	f->vlen = vlen;
 	memcpy(p->mb + p->mb_len, v, vlen);
+	if (has_ctl(v, vlen)) {
+		/* ESC, BEL, NUL… in a value: replaced, so a name from the PBX can
+		 * never drive the terminal; TAB stays */
+		p->bad_fields++;
+		for (size_t i = 0; i < vlen; i++) {
+			unsigned char c = (unsigned char)p->mb[p->mb_len + i];
+			if ((c < 0x20 && c != '\t') || c == 0x7f)
+				p->mb[p->mb_len + i] = '?';
+		}
+	}
 	p->mb_len += vlen;
 	p->mb[p->mb_len++] = '\0';
 	if (p->nf == 1 && klen == 8 && !strncasecmp(s, "Response", 8) && vlen == 7 &&
@@ -285,11 +355,6 @@ static void process_line(ami_parser *p, const char *s, size_t n)
 				deliver(p);
 			return;
 		}
-		if (has_ctl(s, n)) {
-			error_at(p, p->line_no, "line %llu: binary data in a header line",
-				 (unsigned long long)p->line_no);
-			return;
-		}
 		header_line(p, s, n);
 		return;
 	}
@@ -332,6 +397,7 @@ void ami_parser_feed(ami_parser *p, const char *data, size_t len)
 			size_t n = p->lb_len;
 			p->lb_len = 0;
 			process_line(p, p->lb, n);
+			shrink_line(p);
 		}
 		if (!nl)
 			return;
@@ -367,23 +433,29 @@ const char *ami_type(const ami_msg *m)
 	return "";
 }
 
-void ami_put(pd_buf *b, const char *key, const char *value)
+bool ami_put(pd_buf *b, const char *key, const char *value)
 {
+	const char *v = value ? value : "";
+	/* the last line of defence: the core refuses control characters in
+	 * every field that goes on the wire, and a line break that still gets
+	 * here (a row written by an older version) is refused, not sent */
+	if (strpbrk(key, "\r\n") || strpbrk(v, "\r\n"))
+		return false;
 	pd_buf_add(b, key);
 	pd_buf_add(b, ": ");
-	for (const char *s = value ? value : ""; *s; s++)
-		pd_buf_addc(b, (*s == '\r' || *s == '\n' || *s == '\0') ? ' ' : *s);
+	pd_buf_add(b, v);
 	pd_buf_add(b, "\r\n");
+	return true;
 }
 
-void ami_putf(pd_buf *b, const char *key, const char *fmt, ...)
+bool ami_putf(pd_buf *b, const char *key, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	char tmp[512];
 	vsnprintf(tmp, sizeof tmp, fmt, ap);
 	va_end(ap);
-	ami_put(b, key, tmp);
+	return ami_put(b, key, tmp);
 }
 
 void ami_end(pd_buf *b)

@@ -668,6 +668,7 @@ static void inject(pd_labpbx *l, unsigned f)
 		if (f & PD_LAB_FAULT_BYTEWISE)
 			l->s[i]->bytewise_until = l->now + l->o.fault_ms;
 	}
+	lab_hostile_inject(l, f);
 	if (f & (PD_LAB_FAULT_DROP | PD_LAB_FAULT_RESTART)) {
 		while (l->ns)
 			sess_close(l, 0);
@@ -731,8 +732,8 @@ static void *lab_main(void *arg)
 		}
 		if (l->o.faults && l->now >= l->next_fault_at) {
 			if (l->next_fault_at) {
-				unsigned bits[6], nb = 0;
-				for (int i = 0; i < 6; i++)
+				unsigned bits[10], nb = 0;
+				for (int i = 0; i < 10; i++)
 					if (l->o.faults & (1u << i))
 						bits[nb++] = 1u << i;
 				inject(l, bits[lab_rnd(l) % nb]);
@@ -745,6 +746,7 @@ static void *lab_main(void *arg)
 		pf[nf++] = (struct pollfd){.fd = l->lfd, .events = POLLIN}; /* -1 is ignored */
 		for (int i = 0; i < l->ns; i++) {
 			session *s = l->s[i];
+			lab_hostile_fill(l, s);
 			short ev = s->mute ? 0 : POLLIN;
 			bool held = s->slow_until > l->now && s->next_slow_at > l->now;
 			if (s->out.len > s->off && !s->mute && !held)
@@ -822,7 +824,9 @@ pd_status labpbx_parse_faults(const char *list, unsigned *out, pd_err *e)
 	} names[] = {{"drop", PD_LAB_FAULT_DROP},	  {"half-open", PD_LAB_FAULT_HALF_OPEN},
 		     {"slow", PD_LAB_FAULT_SLOW},	  {"bytewise", PD_LAB_FAULT_BYTEWISE},
 		     {"garbage", PD_LAB_FAULT_GARBAGE}, {"restart", PD_LAB_FAULT_RESTART},
-		     {"all", 0x3f}};
+		     {"all", PD_LAB_FAULT_NETWORK},	  {"flood", PD_LAB_FAULT_FLOOD},
+		     {"huge", PD_LAB_FAULT_HUGE},	  {"ctrl", PD_LAB_FAULT_CTRL},
+		     {"bidi", PD_LAB_FAULT_BIDI},	  {"hostile", PD_LAB_FAULT_HOSTILE}};
 	*out = 0;
 	char *dup = xstrdup(list ? list : ""), *save = NULL;
 	for (char *t = strtok_r(dup, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
@@ -833,7 +837,7 @@ pd_status labpbx_parse_faults(const char *list, unsigned *out, pd_err *e)
 		if (i == NELEM(names)) {
 			pd_status s = pd_fail(e, PD_E_USAGE, "faults",
 					      "unknown fault \"%s\" (drop, half-open, slow, bytewise, "
-					      "garbage, restart, all)", t);
+					      "garbage, restart, all; flood, huge, ctrl, bidi, hostile)", t);
 			free(dup);
 			return s;
 		}

@@ -24,6 +24,8 @@ typedef struct {
 	size_t off;
 	bool logged_in, events, mute, close_after;
 	int64_t slow_until, bytewise_until, next_slow_at;
+	int64_t flood_until; /* hostile: Newchannel flood until then */
+	size_t huge_left;    /* hostile: bytes of the 16 MB event still to send */
 	struct pd_labpbx *lab;
 } session;
 
@@ -109,5 +111,10 @@ bool lab_call_out(pd_labpbx *l);
 void lab_calls_run(pd_labpbx *l);
 void lab_calls_reset(pd_labpbx *l);
 void lab_do_pause(pd_labpbx *l, const char *ep, bool paused, const char *reason);
+
+/* labpbx_hostile.c */
+void lab_hostile_inject(pd_labpbx *l, unsigned faults);
+/* Tops up a flooding or huge-sending session's output; true while one runs. */
+bool lab_hostile_fill(pd_labpbx *l, session *s);
 
 #endif

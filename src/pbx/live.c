@@ -204,6 +204,13 @@ void pd_live_status_text(pd_link_state st, int sync_done, int sync_total, int64_
 			snprintf(buf, n, "retrying in %llds", (long long)s);
 		break;
 	}
+	case PD_LINK_MONITORING:
+		/* a monitoring link's "error" is a warning: its PBX's input was capped */
+		if (last_error && *last_error)
+			snprintf(buf, n, "monitoring (%s)", last_error);
+		else
+			snprintf(buf, n, "monitoring");
+		break;
 	default:
 		snprintf(buf, n, "%s", pd_link_state_name(st));
 	}
@@ -243,6 +250,7 @@ void pd_live_publish(pd_live *l, int64_t cid, pd_live_view *v)
 	e->v.n_calls = v->n_calls;
 	e->v.agents = v->agents;
 	e->v.n_agents = v->n_agents;
+	e->v.input = v->input;
 	e->v.generation++;
 	l->generation++;
 	pthread_mutex_unlock(&l->mu);
@@ -324,6 +332,7 @@ static void summarise(const entry *e, int64_t now, pd_live_summary *s)
 	s->customer_id = e->v.customer_id;
 	s->link = e->v.link;
 	s->generation = e->v.generation;
+	s->input = e->v.input;
 	for (size_t i = 0; i < e->v.n_calls; i++)
 		s->calls += e->v.calls[i].state != PD_CALL_ENDED;
 	for (size_t i = 0; i < e->v.n_agents; i++) {

@@ -217,6 +217,10 @@ static void reload(pd_monitor *m)
 			.ping_interval_s = m->o.ping_interval_s,
 			.backoff_max_s = m->o.backoff_max_s,
 			.backoff_min_ms = m->o.backoff_min_ms,
+			.max_calls = m->o.max_calls,
+			.max_channels = m->o.max_channels,
+			.max_call_age_ms = m->o.max_call_age_ms,
+			.max_message = m->o.max_message,
 		};
 		pd_drv_host h = {.ctx = m, .live = m->live,
 				 .sync_users = m->read_only ? NULL : host_sync,
@@ -401,6 +405,14 @@ pd_status pd_monitor_start_opts(const char *db_path, const pd_store_opts *so, co
 		m->o.ping_interval_s = cfg && cfg->pbx_ping_interval > 0 ? cfg->pbx_ping_interval : 20;
 	if (!m->o.backoff_max_s)
 		m->o.backoff_max_s = cfg && cfg->pbx_backoff_max > 0 ? cfg->pbx_backoff_max : 60;
+	if (!m->o.max_calls && cfg)
+		m->o.max_calls = cfg->pbx_max_calls;
+	if (!m->o.max_channels && cfg)
+		m->o.max_channels = cfg->pbx_max_channels;
+	if (!m->o.max_call_age_ms && cfg)
+		m->o.max_call_age_ms = (int64_t)cfg->pbx_max_call_age * 1000;
+	if (!m->o.max_message && cfg)
+		m->o.max_message = (size_t)cfg->pbx_max_message_kb * 1024;
 	if (!m->o.reload_check_ms)
 		m->o.reload_check_ms = 1000;
 	if (!m->o.full_reload_ms)

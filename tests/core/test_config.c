@@ -177,6 +177,39 @@ Test(config, bad_integers)
 	bad("[pbx]\nping_interval = 4\n", 2, "pbx.ping_interval", "5 to 3600");
 	bad("[pbx]\nbackoff_max = 0\n", 2, "pbx.backoff_max", "1 to 3600");
 	bad("[pbx]\nbackoff_max =\n", 2, "pbx.backoff_max", NULL);
+	bad("[pbx]\nmax_calls_per_link = 9\n", 2, "pbx.max_calls_per_link", "10 to 1000000");
+	bad("[pbx]\n\nmax_calls_per_link = lots\n", 3, "pbx.max_calls_per_link", "not a whole number");
+	bad("[pbx]\nmax_channels_per_link = 2000001\n", 2, "pbx.max_channels_per_link",
+	    "10 to 2000000");
+	bad("[pbx]\nmax_channels_per_link = -5\n", 2, "pbx.max_channels_per_link", NULL);
+	bad("[pbx]\nmax_call_age = 59\n", 2, "pbx.max_call_age", "60 to 604800");
+	bad("[pbx]\nmax_call_age = 1h\n", 2, "pbx.max_call_age", "not a whole number");
+	bad("[pbx]\nmax_message_kb = 16385\n", 2, "pbx.max_message_kb", "64 to 16384");
+	bad("[pbx]\nmax_message_kb = 63\n", 2, "pbx.max_message_kb", "64 to 16384");
+	bad("[pbx]\nmax_message_kb =\n", 2, "pbx.max_message_kb", NULL);
+}
+
+Test(config, pbx_caps)
+{
+	pd_config c;
+	pd_err e = {0};
+	cr_assert_eq(pd_config_load_string("caps.conf", "", &c, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(c.pbx_max_calls, 5000);
+	cr_assert_eq(c.pbx_max_channels, 10000);
+	cr_assert_eq(c.pbx_max_call_age, 86400);
+	cr_assert_eq(c.pbx_max_message_kb, 1024);
+	pd_config_free(&c);
+	cr_assert_eq(pd_config_load_string("caps.conf",
+					   "[pbx]\nmax_calls_per_link = 200\n"
+					   "max_channels_per_link = 400\nmax_call_age = 3600\n"
+					   "max_message_kb = 16384\n",
+					   &c, &e),
+		     PD_OK, "%s", e.message);
+	cr_assert_eq(c.pbx_max_calls, 200);
+	cr_assert_eq(c.pbx_max_channels, 400);
+	cr_assert_eq(c.pbx_max_call_age, 3600);
+	cr_assert_eq(c.pbx_max_message_kb, 16384);
+	pd_config_free(&c);
 }
 
 Test(config, bad_starttls)

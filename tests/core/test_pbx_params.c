@@ -259,3 +259,83 @@ Test(params, readers_take_both_forms)
 	cr_assert_eq(pd_param_int("[1]", "wrapup_time", 0, 3600, 0, &n, &e), PD_E_INVALID);
 	cr_assert_str_eq(e.field, "params");
 }
+
+/* Control characters in any field that goes on the wire are refused by the
+ * core rule (so the CLI, the wizard, the customer view and templates all
+ * refuse them), naming the field and the character, never echoing the value. */
+static void wire_refused(const char *host, const char *user, const char *secret,
+                         const char *field, const char *what)
+{
+	pd_err e = {0};
+	pd_pbx p = ami(NULL);
+	if (host)
+		pd_set_str(&p.host, host);
+	if (user)
+		pd_set_str(&p.username, user);
+	if (secret)
+		pd_set_str(&p.secret, secret);
+	cr_assert_eq(pd_pbx_check(&cat, &p, &e), PD_E_INVALID, "accepted %s with %s", field, what);
+	cr_assert_str_eq(e.field, field, "%s", e.message);
+	assert_contains(e.message, "control characters");
+	assert_contains(e.message, what);
+	for (const char *c = e.message; *c; c++)
+		cr_assert((unsigned char)*c >= 0x20 && *c != 0x7f, "raw control byte in: %s", e.message);
+	cr_assert_null(strstr(e.message, "s3cr"), "the value is echoed: %s", e.message);
+	pd_pbx_free(&p);
+}
+
+Test(params, control_characters_refused_on_the_wire)
+{
+	wire_refused(NULL, "adm\x1b[31min", NULL, "username", "ESC");
+	wire_refused(NULL, "adm\ain", NULL, "username", "0x07");
+	wire_refused(NULL, "admin\r\nAction: Originate", NULL, "username", "line break");
+	wire_refused(NULL, "ad\nmin", NULL, "username", "line break");
+	wire_refused(NULL, "\xe2\x80\xae" "nimda", NULL, "username", "U+202E");
+	wire_refused(NULL, "ad\xe2\x81\xa6min", NULL, "username", "U+2066");
+	wire_refused(NULL, "ad\xc2\x9bmin", NULL, "username", "U+009B");
+	wire_refused(NULL, NULL, "s3cr\r\nAction: Logoff", "secret", "line break");
+	wire_refused(NULL, NULL, "s3cr\x1b" "et", "secret", "ESC");
+	wire_refused("pbx\x1b.example.net", NULL, NULL, "host", "ESC");
+	wire_refused("pbx.exam\r\nple.net", NULL, NULL, "host", "line break");
+	/* ordinary accented text and other punctuation stay fine */
+	pd_err e = {0};
+	pd_pbx p = ami(NULL);
+	pd_set_str(&p.username, "opérateur-1");
+	pd_set_str(&p.secret, "p@ss wörd!«»");
+	cr_assert_eq(pd_pbx_check(&cat, &p, &e), PD_OK, "%s", e.message);
+	pd_pbx_free(&p);
+}
+
+Test(params, control_characters_refused_in_templates_and_text_params)
+{
+	pd_err e = {0};
+	pd_template t = {0};
+	t.name = xstrdup("Evil");
+	t.platform = xstrdup("asterisk-ami");
+	t.username = xstrdup("admin\x07");
+	cr_assert_eq(pd_template_check(&cat, &t, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "username");
+	pd_set_str(&t.username, "admin");
+	pd_set_str(&t.host, "lab\n.example.net");
+	cr_assert_eq(pd_template_check(&cat, &t, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "host");
+	pd_template_free(&t);
+	/* a text parameter (BroadWorks' enterprise id) and a parameter's key */
+	pd_pbx p = {0};
+	p.platform = xstrdup("broadworks-xsi");
+	p.host = xstrdup("xsi.example.net");
+	p.username = xstrdup("admin");
+	p.secret = xstrdup("x");
+	p.params_json = xstrdup("{\"enterprise_id\":\"ent\\r\\nX-Evil: 1\"}");
+	cr_assert_eq(pd_pbx_check(&cat, &p, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "enterprise_id", "%s", e.message);
+	assert_contains(e.message, "control characters");
+	pd_set_str(&p.params_json, "{\"enterprise_id\":\"ent-1\"}");
+	cr_assert_eq(pd_pbx_check(&cat, &p, &e), PD_OK, "%s", e.message);
+	pd_set_str(&p.params_json, "{\"wrap\\u001b[2Jup\":1}");
+	cr_assert_eq(pd_pbx_check(&cat, &p, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "params", "%s", e.message);
+	for (const char *c = e.message; *c; c++)
+		cr_assert((unsigned char)*c >= 0x20, "raw control byte in: %s", e.message);
+	pd_pbx_free(&p);
+}

@@ -290,9 +290,30 @@ run 0 "unresolvable host" -- pbx update "Hôtel Lumière" --host no-such-host.in
 run 69 "name resolution fails" -- pbx test "Hôtel Lumière"
 has "resolution step named" "name resolution failed"
 
+# control characters never go on the wire: refused where typed, naming the
+# field and the character, never echoing the value (raw ESC would drive the
+# terminal; CR/LF would inject AMI lines)
+raw_ctl() { if LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]' "$TMP/out"; then ko "$1: raw control byte printed"; else ok "$1: no raw control byte"; fi; }
+run 65 "username with ESC refused" -- pbx update "Hôtel Lumière" --username $'adm\e[2Jin'
+has "username named" "username must not contain control characters (found ESC)"
+raw_ctl "username with ESC"
+run 65 "username with CR LF refused" -- pbx update "Hôtel Lumière" --username $'admin\r\nAction: Originate'
+has "line break named" "found a line break"
+run 65 "username with a bidi override refused" -- pbx update "Hôtel Lumière" --username $'\u202enimda'
+has "bidi named" "U+202E"
+printf 'Bad\aSecret\n' >"$TMP/ctl-secret"
+run 65 "secret with BEL refused" -- pbx update "Hôtel Lumière" --secret-file "$TMP/ctl-secret"
+has "secret named" "secret must not contain control characters"
+if grep -qF "Bad" "$TMP/out"; then ko "refused secret echoed"; else ok "refused secret not echoed"; fi
+run 65 "host with BEL refused" -- pbx update "Hôtel Lumière" --host $'pbx\a.example.net'
+raw_ctl "host with BEL"
+run 65 "template username with ESC refused" -- template add "Evil" --platform asterisk-ami --username $'ad\emin'
+has "template username named" "username"
+
 # bad lab-pbx options
 run 64 "bad --faults" -- lab-pbx --faults drop,teleport
 has "fault named" "teleport"
+has "hostile faults listed" "flood, huge, ctrl, bidi, hostile"
 run 64 "bad --users" -- lab-pbx --users 0
 run 64 "bad --listen" -- lab-pbx --listen nowhere
 

@@ -32,15 +32,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ami_parser_opts o = {.expect_banner = data[0] & 0x40, .max_line = 512, .max_msg = 8192};
 	fuzz_ctx f = {.m = ami_model_new(), .now = 1000};
 	ami_model_set_default_wrapup(f.m, 2);
+	/* tiny caps and age: the drop paths and the index deletions run often */
+	ami_model_set_limits(f.m, &(ami_model_limits){.max_calls = 8, .max_channels = 12,
+						      .max_call_age_ms = 50});
 	ami_parser *p = ami_parser_new(&o, on_msg, &f);
+	bool snap = data[0] & 0x80;
 	data++;
 	size--;
+	if (snap)
+		ami_model_snapshot_begin(f.m);
 	while (size) {
 		size_t n = size < chunk ? size : chunk;
 		ami_parser_feed(p, (const char *)data, n);
 		data += n;
 		size -= n;
 	}
+	if (snap)
+		ami_model_snapshot_end(f.m, f.now);
 	pd_live_view v = {0};
 	ami_model_view(f.m, f.now + 60000, &v);
 	pd_live_free_view(&v);

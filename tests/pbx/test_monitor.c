@@ -497,3 +497,55 @@ Test(monitor, read_only_watcher_stores_nothing_and_reports_no_sync_error)
 	pd_live_free(live);
 	labpbx_stop(lab);
 }
+
+/* The [pbx] caps of provdesk.conf reach every link, and the warning at a
+ * cap reaches the status row other processes read (`pbx status`), while the
+ * state stays "monitoring". */
+Test(monitor, config_caps_and_the_warning_in_the_status_row)
+{
+	pd_labpbx_opts o = {.users = 3, .queues = 1, .username = "admin", .secret = SECRET,
+			    .fault_ms = 30000};
+	pd_labpbx *lab;
+	pd_err e = {0};
+	cr_assert_eq(labpbx_start(&o, &lab, &e), PD_OK, "%s", e.message);
+	int64_t cid = add_customer_with_pbx(labpbx_port(lab), false, true);
+	pd_config cfg;
+	cr_assert_eq(pd_config_load_string("caps.conf",
+					   "[pbx]\nmax_calls_per_link = 40\n"
+					   "max_channels_per_link = 60\n",
+					   &cfg, &e),
+		     PD_OK, "%s", e.message);
+	pd_live *live = pd_live_new();
+	pd_store_opts so = fx_opts();
+	pd_monitor_opts mo = {.ping_interval_s = 1, .backoff_max_s = 1, .backoff_min_ms = 100,
+			      .reload_check_ms = 100, .full_reload_ms = 300};
+	pd_monitor *m;
+	cr_assert_eq(pd_monitor_start_opts(fx_db, &so, &cfg, &mo, live, &m, &e), PD_OK, "%s",
+		     e.message);
+	WAIT_LIVE(live, link_state(live, cid, NULL, 0) == PD_LINK_MONITORING, 5000);
+	labpbx_inject(lab, PD_LAB_FAULT_FLOOD);
+	pd_pbx_status st = {0};
+	int64_t until = pd_live_now_ms() + 8000;
+	while (1) {
+		cr_assert_eq(store_pbx_status_get(fx_s, cid, &st, &e), PD_OK, "%s", e.message);
+		if (st.last_error && strstr(st.last_error, "max_calls_per_link 40"))
+			break;
+		cr_assert_lt(pd_live_now_ms(), until, "status row: %s / %s", st.state,
+			     st.last_error ? st.last_error : "(no error)");
+		pd_pbx_status_free(&st);
+		usleep(100000);
+	}
+	cr_assert_str_eq(st.state, "monitoring");
+	cr_assert(strstr(st.last_error, "input capped: "), "%s", st.last_error);
+	cr_assert_leq(st.live_calls, 40);
+	pd_pbx_status_free(&st);
+	pd_live_summary s;
+	cr_assert(pd_live_summary_get(live, cid, &s));
+	cr_assert_leq(s.input.calls, 40);
+	cr_assert_leq(s.input.channels, 60);
+	cr_assert_gt(s.input.dropped_calls, 0);
+	pd_monitor_stop(m);
+	pd_live_free(live);
+	pd_config_free(&cfg);
+	labpbx_stop(lab);
+}

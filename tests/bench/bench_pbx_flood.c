@@ -1,0 +1,129 @@
+/* bench_pbx_flood [SECONDS [MAX_CALLS]]: a hostile PBX floods one AMI link
+ * with Newchannel events that never hang up, at full speed, for SECONDS
+ * (default 600). The lab PBX runs in-process over loopback TCP, the real
+ * AMI driver at the default caps (max_calls_per_link 5000,
+ * max_channels_per_link 10000, or MAX_CALLS and twice that). Prints, every
+ * 10 s, the process RSS, the calls and channels held, what was dropped and
+ * the event rate; memory must stay flat (docs/performance.md). */
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "provdesk/labpbx.h"
+#include "provdesk/live.h"
+#include "provdesk/pbx_driver.h"
+
+static long rss_kb(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	long size = 0, res = 0;
+	if (f) {
+		if (fscanf(f, "%ld %ld", &size, &res) != 2)
+			res = 0;
+		fclose(f);
+	}
+	return res * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static pd_link_state link_st;
+
+static void on_link(void *ctx, int64_t cid, pd_link_state st, const char *text)
+{
+	(void)ctx;
+	(void)cid;
+	(void)text;
+	link_st = st;
+}
+
+int main(int argc, char **argv)
+{
+	int secs = argc > 1 ? atoi(argv[1]) : 600;
+	int max_calls = argc > 2 ? atoi(argv[2]) : 0;
+	if (secs <= 0 || max_calls < 0) {
+		fprintf(stderr, "usage: bench_pbx_flood [SECONDS [MAX_CALLS]]\n");
+		return 64;
+	}
+	pd_labpbx_opts o = {.users = 20, .queues = 2, .fault_ms = (secs + 10) * 1000};
+	pd_labpbx *lab;
+	pd_err e = {0};
+	if (labpbx_start(&o, &lab, &e) != PD_OK) {
+		fprintf(stderr, "lab: %s\n", e.message);
+		return 1;
+	}
+	pd_live *live = pd_live_new();
+	const pd_driver_ops *ops = pd_driver_find("asterisk-ami");
+	pd_drv_conf c = {.customer_id = 1, .host = "127.0.0.1", .port = labpbx_port(lab),
+			 .username = "admin", .secret = "lab-secret", .monitor = true,
+			 .ping_interval_s = 20, .backoff_max_s = 5, .max_calls = max_calls,
+			 .max_channels = max_calls * 2};
+	pd_drv_host h = {.live = live, .link_changed = on_link};
+	void *drv;
+	if (ops->create(&c, &h, &drv, &e) != PD_OK) {
+		fprintf(stderr, "driver: %s\n", e.message);
+		return 1;
+	}
+	int64_t t0 = pd_live_now_ms();
+	while (link_st != PD_LINK_MONITORING && pd_live_now_ms() - t0 < 10000) {
+		struct pollfd pf[4];
+		int n = ops->pollfds(drv, pf, 4);
+		if (poll(pf, (nfds_t)n, 20) > 0)
+			ops->on_io(drv, pf, n, pd_live_now_ms());
+		if (ops->next_deadline(drv) <= pd_live_now_ms())
+			ops->on_timer(drv, pd_live_now_ms());
+	}
+	if (link_st != PD_LINK_MONITORING) {
+		fprintf(stderr, "the link did not reach monitoring\n");
+		return 1;
+	}
+	int64_t logins = labpbx_logins(lab);
+	labpbx_inject(lab, PD_LAB_FAULT_FLOOD);
+	printf("# flood of Newchannel without hangups for %d s, caps %d calls / %d channels\n", secs,
+	       max_calls ? max_calls : 5000, max_calls ? max_calls * 2 : 10000);
+	printf("%6s %9s %7s %9s %14s %14s %11s\n", "t_s", "rss_kB", "calls", "channels",
+	       "calls_dropped", "stale_removed", "events/s");
+	fflush(stdout);
+	int64_t start = pd_live_now_ms(), end = start + (int64_t)secs * 1000, next = start;
+	uint64_t last_events = 0;
+	long rss_min = 0, rss_max = 0;
+	while (pd_live_now_ms() < end) {
+		struct pollfd pf[4];
+		int n = ops->pollfds(drv, pf, 4);
+		int64_t now = pd_live_now_ms(), dl = ops->next_deadline(drv);
+		int t = dl == INT64_MAX || dl - now > 50 ? 50 : dl - now < 0 ? 0 : (int)(dl - now);
+		if (poll(pf, (nfds_t)n, t) > 0)
+			ops->on_io(drv, pf, n, pd_live_now_ms());
+		if (ops->next_deadline(drv) <= pd_live_now_ms())
+			ops->on_timer(drv, pd_live_now_ms());
+		if (pd_live_now_ms() < next)
+			continue;
+		pd_live_summary s;
+		pd_live_summary_get(live, 1, &s);
+		uint64_t events = s.input.dropped_calls + (uint64_t)s.input.calls +
+				  s.input.stale_channels + s.input.aged_out;
+		long r = rss_kb();
+		int64_t el = (pd_live_now_ms() - start) / 1000;
+		if (el >= 10) { /* after the caps filled */
+			rss_min = rss_min && rss_min < r ? rss_min : r;
+			rss_max = rss_max > r ? rss_max : r;
+		}
+		printf("%6lld %9ld %7lld %9lld %14llu %14llu %11llu\n", (long long)el, r,
+		       (long long)s.input.calls, (long long)s.input.channels,
+		       (unsigned long long)s.input.dropped_calls,
+		       (unsigned long long)s.input.stale_channels,
+		       (unsigned long long)(next == start ? 0 : (events - last_events) / 10));
+		fflush(stdout);
+		last_events = events;
+		next += 10000;
+	}
+	printf("# RSS after the caps filled: min %ld kB, max %ld kB (%+ld kB); link %s, %lld "
+	       "reconnects\n",
+	       rss_min, rss_max, rss_max - rss_min,
+	       link_st == PD_LINK_MONITORING ? "monitoring" : pd_link_state_name(link_st),
+	       (long long)(labpbx_logins(lab) - logins));
+	ops->destroy(drv);
+	pd_live_free(live);
+	labpbx_stop(lab);
+	return 0;
+}
