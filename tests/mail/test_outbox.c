@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -428,11 +429,16 @@ Test(outbox, worker_stop_interrupts_a_hung_server_and_leaves_the_message_queued)
 	pd_outbox_worker *w = NULL;
 	pd_err e = {0};
 	cr_assert_eq(pd_outbox_worker_start(db, &so, &o, -1, &w, &e), PD_OK, "%s", e.message);
-	struct timespec ts = {0, 400 * 1000000L};
-	nanosleep(&ts, NULL); /* the worker is now waiting for a greeting */
+	/* wait (with a deadline) until the worker's connection is pending on the
+	 * silent listener: from then on it waits for a greeting that never comes */
+	struct pollfd pl = {.fd = lfd, .events = POLLIN};
+	cr_assert_eq(poll(&pl, 1, 10000 * mt_slowdown()), 1, "the worker never connected");
+	int conn = accept(lfd, NULL, NULL);
+	cr_assert_geq(conn, 0);
 	double t0 = mono();
 	pd_outbox_worker_stop(w);
 	double took = mono() - t0;
+	close(conn);
 	close(lfd);
 	cr_assert_lt(took, 1.0 * mt_slowdown(), "stop took %.2f s", took);
 	pd_outbox m = the_message(st, cid);
@@ -450,12 +456,18 @@ Test(outbox, worker_with_no_smtp_keeps_mail_queued_and_still_stops)
 	pd_err e = {0};
 	cr_assert_eq(pd_outbox_worker_start(db, &so, &o, -1, &w, &e), PD_OK, "%s", e.message);
 	pd_outbox_worker_kick(w);
-	struct timespec ts = {0, 200 * 1000000L};
-	nanosleep(&ts, NULL);
-	pd_outbox_worker_stats ws;
-	pd_outbox_worker_stats_get(w, &ws);
+	/* the kicked round happens: waited for with a deadline, not assumed
+	 * after a fixed sleep */
+	pd_outbox_worker_stats ws = {0};
+	double until = mono() + 10.0 * mt_slowdown();
+	for (;;) {
+		pd_outbox_worker_stats_get(w, &ws);
+		if (ws.rounds >= 1 || mono() > until)
+			break;
+		poll(NULL, 0, 10);
+	}
+	cr_assert_geq(ws.rounds, 1, "no delivery round within the deadline");
 	cr_assert(ws.not_configured);
-	cr_assert_geq(ws.rounds, 1);
 	double t0 = mono();
 	pd_outbox_worker_stop(w);
 	cr_assert_lt(mono() - t0, 1.0 * mt_slowdown());
