@@ -22,10 +22,9 @@ LAB_PORT=
 live_cleanup() {
 	if [[ -n $LAB_PID ]]; then kill "$LAB_PID" 2>/dev/null || true; wait "$LAB_PID" 2>/dev/null || true; fi
 	# a failed run keeps what the screens showed
-	[[ $FAIL -gt 0 && -s $SCREENS ]] && tail -60 "$SCREENS" >&2
-	cleanup
+	if [[ $FAIL -gt 0 && -s $SCREENS ]]; then tail -60 "$SCREENS" >&2; fi
 }
-trap live_cleanup EXIT
+pd_on_exit live_cleanup
 
 # every capture is also logged, to check afterwards that no screen showed the secret
 snap() { local s; s=$(screen); printf '%s\n----\n' "$s" >> "$SCREENS"; printf '%s\n' "$s"; }
