@@ -32,7 +32,7 @@ static pd_store_opts store_opts(void)
 
 static void setup(void)
 {
-	dir = mt_tmpdir();
+	dir = tl_tmpdir("pd-mail");
 	cr_assert_not_null(dir);
 	memset(&sink, 0, sizeof sink);
 	snprintf(db, sizeof db, "%s/provdesk.db", dir);
@@ -50,7 +50,7 @@ static void teardown(void)
 	mt_sink_stop(&sink);
 	store_close(st);
 	pd_catalogue_free(&cat);
-	mt_rmrf(dir);
+	tl_rmrf(dir);
 	free(dir);
 }
 
@@ -384,7 +384,7 @@ Test(outbox, worker_delivers_after_a_kick_notifies_and_stops_promptly)
 
 	int64_t cid = create_customer("Théâtre du Châtelet", "Chloé Lefèvre", "chloe@example.com");
 	pd_outbox_worker_kick(w);
-	cr_assert(wait_readable(pfd[0], 10000 * mt_slowdown()), "no notification byte");
+	cr_assert(wait_readable(pfd[0], 10000 * tl_slow()), "no notification byte");
 	cr_assert(mt_wait_mail_count(&sink, 1, 5000));
 	pd_outbox m = the_message(st, cid);
 	cr_assert_eq(m.state, PD_INVITE_SENT);
@@ -396,7 +396,7 @@ Test(outbox, worker_delivers_after_a_kick_notifies_and_stops_promptly)
 
 	double t0 = mono();
 	pd_outbox_worker_stop(w);
-	cr_assert_lt(mono() - t0, 1.0 * mt_slowdown(), "stop took %.2f s", mono() - t0);
+	cr_assert_lt(mono() - t0, 1.0 * tl_slow(), "stop took %.2f s", mono() - t0);
 	close(pfd[0]);
 	close(pfd[1]);
 }
@@ -432,7 +432,7 @@ Test(outbox, worker_stop_interrupts_a_hung_server_and_leaves_the_message_queued)
 	/* wait (with a deadline) until the worker's connection is pending on the
 	 * silent listener: from then on it waits for a greeting that never comes */
 	struct pollfd pl = {.fd = lfd, .events = POLLIN};
-	cr_assert_eq(poll(&pl, 1, 10000 * mt_slowdown()), 1, "the worker never connected");
+	cr_assert_eq(poll(&pl, 1, 10000 * tl_slow()), 1, "the worker never connected");
 	int conn = accept(lfd, NULL, NULL);
 	cr_assert_geq(conn, 0);
 	double t0 = mono();
@@ -440,7 +440,7 @@ Test(outbox, worker_stop_interrupts_a_hung_server_and_leaves_the_message_queued)
 	double took = mono() - t0;
 	close(conn);
 	close(lfd);
-	cr_assert_lt(took, 1.0 * mt_slowdown(), "stop took %.2f s", took);
+	cr_assert_lt(took, 1.0 * tl_slow(), "stop took %.2f s", took);
 	pd_outbox m = the_message(st, cid);
 	cr_assert_eq(m.state, PD_INVITE_QUEUED);
 	cr_assert_eq(m.attempts, 0);
@@ -459,7 +459,7 @@ Test(outbox, worker_with_no_smtp_keeps_mail_queued_and_still_stops)
 	/* the kicked round happens: waited for with a deadline, not assumed
 	 * after a fixed sleep */
 	pd_outbox_worker_stats ws = {0};
-	double until = mono() + 10.0 * mt_slowdown();
+	double until = mono() + 10.0 * tl_slow();
 	for (;;) {
 		pd_outbox_worker_stats_get(w, &ws);
 		if (ws.rounds >= 1 || mono() > until)
@@ -470,7 +470,7 @@ Test(outbox, worker_with_no_smtp_keeps_mail_queued_and_still_stops)
 	cr_assert(ws.not_configured);
 	double t0 = mono();
 	pd_outbox_worker_stop(w);
-	cr_assert_lt(mono() - t0, 1.0 * mt_slowdown());
+	cr_assert_lt(mono() - t0, 1.0 * tl_slow());
 	pd_outbox m = the_message(st, cid);
 	cr_assert_eq(m.state, PD_INVITE_QUEUED);
 	cr_assert_eq(m.attempts, 0);
