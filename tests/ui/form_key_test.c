@@ -133,6 +133,16 @@ Test(form_key, backspace_at_the_start_of_a_field_changes_nothing)
 	cr_assert_str_eq(ui_form_get(f, F_NAME), "", "the previous field is untouched");
 }
 
+Test(form_key, backspace_in_an_empty_field_stays_there)
+{
+	tab();
+	backspace();
+	cr_assert_eq(ui_form_current(f), F_REF);
+	cr_assert_str_eq(ui_form_get(f, F_REF), "");
+	type("x");
+	cr_assert_str_eq(ui_form_get(f, F_REF), "x", "the field still takes text");
+}
+
 Test(form_key, ctrl_u_clears_the_field)
 {
 	tab();
@@ -143,6 +153,40 @@ Test(form_key, ctrl_u_clears_the_field)
 	press(KEY_HOME, true, UI_A_NONE);
 	press(21, false, UI_A_NONE);
 	cr_assert_str_eq(ui_form_get(f, F_REF), "", "from the start of the field too");
+}
+
+Test(form_key, ctrl_u_after_backspace_at_the_start_clears_this_field)
+{
+	tab();
+	type("AB");
+	press(KEY_HOME, true, UI_A_NONE);
+	backspace();
+	press(21, false, UI_A_NONE);
+	cr_assert_str_eq(ui_form_get(f, F_REF), "");
+	cr_assert_eq(ui_form_current(f), F_REF);
+}
+
+Test(form_key, backspace_at_the_start_of_the_first_field_does_not_wrap)
+{
+	/* libform's default would move to the previous field (from the first:
+	 * the last) behind the form's back, and the text typed next would land
+	 * there */
+	backspace();
+	type("Acme");
+	cr_assert_str_eq(ui_form_get(f, F_NAME), "Acme");
+	cr_assert_str_eq(ui_form_get(f, F_NOTES), "");
+}
+
+Test(form_key, enter_at_the_end_of_a_full_multiline_field_stays_there)
+{
+	ui_form_focus(f, F_NOTES);
+	for (int k = 0; k < 80; k++) /* more lines than the field may grow to */
+		press('\n', false, UI_A_NONE);
+	type("z");
+	cr_assert_eq(ui_form_current(f), F_NOTES);
+	cr_assert_eq(checks, 0, "no field was left");
+	cr_assert_str_eq(ui_form_get(f, F_NAME), "", "the text did not go to the next field");
+	cr_assert_not_null(strchr(ui_form_get(f, F_NOTES), 'z'));
 }
 
 Test(form_key, tab_and_shift_tab_skip_read_only_fields)

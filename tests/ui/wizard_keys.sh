@@ -15,6 +15,14 @@ start_console 100 30
 wait_for "F10"
 keys n
 check "the wizard opens" wait_for "Create New Customer"
+# Backspace at the start of the first field stays there (it used to move the
+# cursor to the last field, Notes, where the text typed next then went)
+keys BSpace
+type_text "Zeta"
+check "Backspace at the start of a field: the text stays in it" screen_re '^ Name +Zeta'
+check "Backspace at the start of a field: nothing typed into Notes" bash -c "! tmux -S '$TMP/tmux.sock' capture-pane -p -t t | grep -qE '^ Notes +Zeta'"
+keys C-u
+wait_gone "Zeta"
 check "the bar names F5 Back and F6 Next" screen_re 'F5Back +F6Next'
 check "the bar names F7, F8, F9" screen_re 'F7Add user *F8Del user *F9Discover'
 keys F1
