@@ -113,6 +113,17 @@ static double mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* the whole file (tests/lib) holds NEEDLE */
+static bool file_contains(const char *path, const char *needle)
+{
+	size_t n;
+	char *buf = tl_slurp(path, &n);
+	cr_assert_not_null(buf, "cannot read %s", path);
+	bool found = memmem(buf, n, needle, strlen(needle)) != NULL;
+	free(buf);
+	return found;
+}
+
 Test(outbox, invitation_queued_with_the_customer_is_delivered_and_marked_sent)
 {
 	int64_t cid = create_customer("Société Générale Télécom", "Hélène Dupré", "helene@example.com");
@@ -327,12 +338,7 @@ Test(outbox, smtp_password_never_reaches_last_error)
 	cr_assert_null(strstr(m.last_error, PASSWORD), "%s", m.last_error);
 	cr_assert_null(strstr(r.server_error, PASSWORD));
 	/* Nor anywhere in the database file (audit, outbox). */
-	FILE *f = fopen(db, "rb");
-	cr_assert_not_null(f);
-	static char buf[1 << 22];
-	size_t n = fread(buf, 1, sizeof buf, f);
-	fclose(f);
-	cr_assert_null(memmem(buf, n, PASSWORD, strlen(PASSWORD)));
+	cr_assert_not(file_contains(db, PASSWORD));
 	/* The right password then delivers. */
 	o.password = PASSWORD;
 	cr_assert_eq(pd_outbox_deliver_due(st, &o, m.next_attempt_at, 0, &r, &e), PD_OK, "%s",
@@ -545,15 +551,6 @@ static void token_of(const char *body, char tok[65])
 	tok[64] = 0;
 }
 
-static bool file_contains(const char *path, const char *needle)
-{
-	FILE *f = fopen(path, "rb");
-	cr_assert_not_null(f);
-	static char buf[1 << 22];
-	size_t n = fread(buf, 1, sizeof buf, f);
-	fclose(f);
-	return memmem(buf, n, needle, strlen(needle)) != NULL;
-}
 
 Test(outbox, invitation_carries_a_one_time_link_whose_hash_alone_is_kept_and_a_resend_replaces_it)
 {

@@ -59,7 +59,7 @@ unbind wizard F6 F5
 bind wizard F11 ^N wizard-next
 bind wizard F12 wizard-back
 EOF
-sqlite3 "$DB" "delete from drafts" # the first run's draft: no resume question
+q "delete from drafts" # the first run's draft: no resume question
 start_console 100 30
 wait_for "F10"
 keys n
@@ -90,7 +90,7 @@ keys Escape
 wait_gone "== Creation wizard"
 keys F10
 check "F10 quits" test "$(wait_exit)" = 0
-check "nothing was created" test "$(sqlite3 "$DB" 'select count(*) from customers')" = 0
+check "nothing was created" test "$(q 'select count(*) from customers')" = 0
 
 # a bad line in keys.conf is named with the file and the line
 printf 'bind wizard F11 wizard-nowhere\n' > "$XDG_CONFIG_HOME/provdesk/keys.conf"
