@@ -551,7 +551,6 @@ static void token_of(const char *body, char tok[65])
 	tok[64] = 0;
 }
 
-
 Test(outbox, invitation_carries_a_one_time_link_whose_hash_alone_is_kept_and_a_resend_replaces_it)
 {
 	int64_t cid = create_customer("Société Générale Télécom", "Hélène Dupré", "helene@example.com");

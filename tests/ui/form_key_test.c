@@ -82,13 +82,23 @@ static void type(const char *utf8)
 	wchar_t wc;
 	size_t n;
 	while (*utf8 && (n = mbrtowc(&wc, utf8, strlen(utf8), &st)) > 0 && n < (size_t)-2) {
-		cr_assert(press((int)wc, false, UI_A_NONE) & UI_HANDLED, "key %lc not handled", (wint_t)wc);
+		cr_assert(press((int)wc, false, UI_A_NONE) & UI_HANDLED, "key %lc not handled",
+		          (wint_t)wc);
 		utf8 += n;
 	}
 }
-static void tab(void) { press('\t', false, UI_A_NEXT_FIELD); }
-static void backtab(void) { press(KEY_BTAB, true, UI_A_PREV_FIELD); }
-static int backspace(void) { return press(KEY_BACKSPACE, true, UI_A_NONE); }
+static void tab(void)
+{
+	press('\t', false, UI_A_NEXT_FIELD);
+}
+static void backtab(void)
+{
+	press(KEY_BTAB, true, UI_A_PREV_FIELD);
+}
+static int backspace(void)
+{
+	return press(KEY_BACKSPACE, true, UI_A_NONE);
+}
 
 Test(form_key, typing_fills_the_current_field_in_utf8)
 {
@@ -294,4 +304,3 @@ Test(form_key, unknown_function_keys_are_left_to_the_screen)
 	cr_assert_eq(press(KEY_F(10), true, UI_A_QUIT), 0);
 	cr_assert_eq(press(KEY_F(6), true, UI_A_NONE), 0);
 }
-

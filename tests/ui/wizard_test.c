@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "provdesk/store.h"
-#include "testlib.h" /* tests/lib */
 #include "src/ui/wizard_state.h"
+#include "testlib.h" /* tests/lib */
 
 static char dir[128], db[256];
 static pd_catalogue cat;
