@@ -470,6 +470,11 @@ static void build(struct ui_form *f)
 	f->form = new_form(f->flist);
 	if (!f->form)
 		return;
+	/* libform's defaults move to another field on Backspace at the start of
+	 * a field and on Enter at the end of a full multiline field, behind our
+	 * back (f->cur would name the field left, and what is typed next would
+	 * go elsewhere): focus moves only through focus_move, which checks */
+	form_opts_off(f->form, O_BS_OVERLOAD | O_NL_OVERLOAD);
 	set_form_win(f->form, f->own);
 	set_form_sub(f->form, f->own);
 	/* focus stays on the same field across rebuilds */

@@ -1,26 +1,15 @@
 # Shared helpers for the CLI tests: sourced by each test script with the
 # provdesk binary as $1. Each script gets its own temp dir, database and
 # config; nothing outside it is touched.
-set -u
-export LANG=C.UTF-8 LC_ALL=C.UTF-8
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 PROVDESK=${1:?usage: $0 PATH/TO/provdesk}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-DB="$TMP/provdesk.db"
+pd_tmpdir pdcli-test
 CONF="$TMP/provdesk.conf"
 : >"$CONF"
-export XDG_CONFIG_HOME="$TMP/xdg-config" XDG_DATA_HOME="$TMP/xdg-data"
 # The program's clock (src/core/clock.c): every command of a test runs on the
-# same fixed day, whatever day the suite runs, so billing periods, trial days
-# and expiry give the same answers on any date. A script that needs another
-# day sets PROVDESK_TODAY (or PROVDESK_NOW) for that command.
-unset PROVDESK_NOW
-export PROVDESK_TODAY=2026-11-10
-# ... and every command reads the same running clock (not one started anew
-# at noon by each process), so what one command queues is due for the next
-export PROVDESK_CLOCK_START=@$(date +%s)
-PASS=0
-FAIL=0
+# same fixed day (tests/lib/common.sh); a script that needs another day sets
+# PROVDESK_TODAY (or PROVDESK_NOW) for that command.
+pd_pin_clock
 OUT="" ERR="" RC=0
 
 pd() { "$PROVDESK" --db "$DB" --config "$CONF" "$@"; }
@@ -40,12 +29,8 @@ run_raw() {
 	ERR=$(cat "$TMP/err")
 }
 
-ok() { PASS=$((PASS + 1)); printf 'ok   %s\n' "$1"; }
-not_ok() {
-	FAIL=$((FAIL + 1))
-	printf 'FAIL %s: %s\n' "$1" "$2"
-	printf '     rc=%s\n     stdout: %s\n     stderr: %s\n' "$RC" "${OUT:0:600}" "${ERR:0:600}"
-}
+# a failed check shows the last command's exit code and output
+on_fail() { printf '     rc=%s\n     stdout: %s\n     stderr: %s\n' "$RC" "${OUT:0:600}" "${ERR:0:600}"; }
 
 # expect NAME RC [stdout-substring] [stderr-substring]
 expect() {
@@ -65,13 +50,6 @@ expect() {
 	ok "$name"
 }
 
-# check NAME COMMAND...: passes when the command succeeds.
-check() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else not_ok "$name" "check failed: $*"; fi
-}
-
 # jv EXPR: evaluates a Python expression on the JSON in $OUT (bound to d).
 jv() {
 	printf '%s' "$OUT" | /usr/bin/python3 -c '
@@ -87,9 +65,4 @@ jeq() {
 	local got
 	got=$(jv "$2" 2>&1)
 	if [[ $got == "$3" ]]; then ok "$1"; else not_ok "$1" "$2 = $got, expected $3"; fi
-}
-
-finish() {
-	echo "$PASS passed, $FAIL failed"
-	((FAIL == 0))
 }

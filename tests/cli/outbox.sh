@@ -6,15 +6,13 @@ source "$(dirname "$0")/lib.sh"
 
 PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 SMTPD_PID=""
-cleanup() {
+stop_smtpd() {
 	if [[ -n $SMTPD_PID ]]; then
 		kill "$SMTPD_PID" 2>/dev/null || true
 		wait "$SMTPD_PID" 2>/dev/null || true
 	fi
-	rm -rf "$TMP"
 }
-trap cleanup EXIT
-[[ -n ${KEEP_TMP-} ]] && trap - EXIT
+pd_on_exit stop_smtpd
 
 run customer create --name "Boîte Postale" --product-type analytics-pro --country FR \
 	--admin-name "Zoé Lefèvre" --admin-email zoe@boite.example

@@ -4,16 +4,8 @@
 # never shown on the screen.
 source "$(dirname "$0")/lib.sh"
 
-T() { tmux -S "$TMP/tmux.sock" "$@"; }
-trap 'T kill-server 2>/dev/null; rm -rf "$TMP"' EXIT
-# a deadline, not a delay: PD_TEST_SLOW (valgrind setup) scales it
-wait_for() {
-	local d=$((SECONDS + ${2:-10} * ${PD_TEST_SLOW:-1}))
-	until T capture-pane -p -t t | grep -qF -- "$1"; do
-		((SECONDS < d)) || { T capture-pane -p -t t >&2; return 1; }
-		sleep 0.05
-	done
-}
+PROG=$PROVDESK
+source "$(dirname "$0")/../lib/tmux.sh" # T, wait_for (deadlines scaled by PD_TEST_SLOW)
 
 run customer create --name "Invite Tty" --product-type analytics-pro --country FR \
 	--admin-name A --admin-email a@tty.example

@@ -9,32 +9,26 @@
 #include <unistd.h>
 
 #include "provdesk/util.h"
+#include "testlib.h" /* tests/lib */
 
 /* A fresh directory under $TMPDIR; removed by rm_tree at the end. */
 static inline char *tmp_dir(void)
 {
-	const char *base = getenv("TMPDIR");
-	char *tmpl = xasprintf("%s/pdcore-XXXXXX", base && *base ? base : "/tmp");
-	cr_assert_not_null(mkdtemp(tmpl), "mkdtemp failed");
-	return tmpl;
+	char *d = tl_tmpdir("pdcore");
+	cr_assert_not_null(d, "mkdtemp failed");
+	return d;
 }
 
 static inline char *write_file(const char *dir, const char *name, const char *content)
 {
-	char *p = xasprintf("%s/%s", dir, name);
-	FILE *f = fopen(p, "wb");
-	cr_assert_not_null(f, "cannot create %s", p);
-	fputs(content, f);
-	fclose(f);
+	char *p = tl_write_file(dir, name, content);
+	cr_assert_not_null(p, "cannot create %s/%s", dir, name);
 	return p;
 }
 
 static inline void rm_tree(char *dir)
 {
-	char *cmd = xasprintf("rm -rf '%s'", dir);
-	int r = system(cmd);
-	(void)r;
-	free(cmd);
+	tl_rmrf(dir);
 	free(dir);
 }
 

@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,29 +24,6 @@ static const char *source_root(void)
 {
 	const char *r = getenv("PROVDESK_SOURCE_ROOT");
 	return r && *r ? r : PD_SOURCE_ROOT;
-}
-
-char *mt_tmpdir(void)
-{
-	const char *base = getenv("TMPDIR");
-	char tmpl[512];
-	snprintf(tmpl, sizeof tmpl, "%s/pd-mail-XXXXXX", base && *base ? base : "/tmp");
-	char *d = mkdtemp(tmpl);
-	return d ? strdup(d) : NULL;
-}
-
-static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-void mt_rmrf(const char *dir)
-{
-	if (dir)
-		nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 int mt_free_port(void)
@@ -308,14 +284,4 @@ void mt_write_file(const char *path, const char *text)
 		fputs(text, f);
 		fclose(f);
 	}
-}
-
-int mt_slowdown(void)
-{
-	const char *v = getenv("PD_TEST_SLOW");
-	int n = v ? atoi(v) : 1;
-	const char *pre = getenv("LD_PRELOAD");
-	if (pre && strstr(pre, "vgpreload") && n < 10)
-		n = 10; /* valgrind run without the meson setup */
-	return n > 1 ? n : 1;
 }

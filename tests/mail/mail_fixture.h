@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "testlib.h" /* tl_tmpdir, tl_rmrf, tl_slow: tests/lib */
+
 typedef struct {
 	pid_t pid;
 	int port;
@@ -15,9 +17,6 @@ typedef struct {
 	char url[64];
 } mt_sink;
 
-/* A fresh directory under $TMPDIR; caller removes it with mt_rmrf. */
-char *mt_tmpdir(void);
-void mt_rmrf(const char *dir);
 int mt_free_port(void);
 /* Starts `python3 -m aiosmtpd … Mailbox DIR/maildir` (user NULL) or, for
  * AUTH, tests/mail/smtp_server.py with a password file. port 0 = a free one.
@@ -43,9 +42,5 @@ json_t *mt_mail_get(const mt_sink *s, int i);
 /* A socket that listens but never answers (connect succeeds, no greeting). */
 int mt_silent_listener(int *port);
 void mt_write_file(const char *path, const char *text);
-/* PD_TEST_SLOW (the valgrind setup sets 10), at least 10 under valgrind
- * (everything runs ~20x slower, one thread at a time), else 1: time bounds
- * in tests are multiplied by it. */
-int mt_slowdown(void);
 
 #endif

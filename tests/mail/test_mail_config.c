@@ -12,13 +12,13 @@ static char *dir;
 
 static void setup(void)
 {
-	dir = mt_tmpdir();
+	dir = tl_tmpdir("pd-mail");
 	cr_assert_not_null(dir);
 }
 
 static void teardown(void)
 {
-	mt_rmrf(dir);
+	tl_rmrf(dir);
 	free(dir);
 }
 

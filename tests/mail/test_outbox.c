@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,7 +32,7 @@ static pd_store_opts store_opts(void)
 
 static void setup(void)
 {
-	dir = mt_tmpdir();
+	dir = tl_tmpdir("pd-mail");
 	cr_assert_not_null(dir);
 	memset(&sink, 0, sizeof sink);
 	snprintf(db, sizeof db, "%s/provdesk.db", dir);
@@ -49,7 +50,7 @@ static void teardown(void)
 	mt_sink_stop(&sink);
 	store_close(st);
 	pd_catalogue_free(&cat);
-	mt_rmrf(dir);
+	tl_rmrf(dir);
 	free(dir);
 }
 
@@ -110,6 +111,17 @@ static double mono(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* the whole file (tests/lib) holds NEEDLE */
+static bool file_contains(const char *path, const char *needle)
+{
+	size_t n;
+	char *buf = tl_slurp(path, &n);
+	cr_assert_not_null(buf, "cannot read %s", path);
+	bool found = memmem(buf, n, needle, strlen(needle)) != NULL;
+	free(buf);
+	return found;
 }
 
 Test(outbox, invitation_queued_with_the_customer_is_delivered_and_marked_sent)
@@ -326,12 +338,7 @@ Test(outbox, smtp_password_never_reaches_last_error)
 	cr_assert_null(strstr(m.last_error, PASSWORD), "%s", m.last_error);
 	cr_assert_null(strstr(r.server_error, PASSWORD));
 	/* Nor anywhere in the database file (audit, outbox). */
-	FILE *f = fopen(db, "rb");
-	cr_assert_not_null(f);
-	static char buf[1 << 22];
-	size_t n = fread(buf, 1, sizeof buf, f);
-	fclose(f);
-	cr_assert_null(memmem(buf, n, PASSWORD, strlen(PASSWORD)));
+	cr_assert_not(file_contains(db, PASSWORD));
 	/* The right password then delivers. */
 	o.password = PASSWORD;
 	cr_assert_eq(pd_outbox_deliver_due(st, &o, m.next_attempt_at, 0, &r, &e), PD_OK, "%s",
@@ -383,7 +390,7 @@ Test(outbox, worker_delivers_after_a_kick_notifies_and_stops_promptly)
 
 	int64_t cid = create_customer("Théâtre du Châtelet", "Chloé Lefèvre", "chloe@example.com");
 	pd_outbox_worker_kick(w);
-	cr_assert(wait_readable(pfd[0], 10000 * mt_slowdown()), "no notification byte");
+	cr_assert(wait_readable(pfd[0], 10000 * tl_slow()), "no notification byte");
 	cr_assert(mt_wait_mail_count(&sink, 1, 5000));
 	pd_outbox m = the_message(st, cid);
 	cr_assert_eq(m.state, PD_INVITE_SENT);
@@ -395,7 +402,7 @@ Test(outbox, worker_delivers_after_a_kick_notifies_and_stops_promptly)
 
 	double t0 = mono();
 	pd_outbox_worker_stop(w);
-	cr_assert_lt(mono() - t0, 1.0 * mt_slowdown(), "stop took %.2f s", mono() - t0);
+	cr_assert_lt(mono() - t0, 1.0 * tl_slow(), "stop took %.2f s", mono() - t0);
 	close(pfd[0]);
 	close(pfd[1]);
 }
@@ -428,13 +435,18 @@ Test(outbox, worker_stop_interrupts_a_hung_server_and_leaves_the_message_queued)
 	pd_outbox_worker *w = NULL;
 	pd_err e = {0};
 	cr_assert_eq(pd_outbox_worker_start(db, &so, &o, -1, &w, &e), PD_OK, "%s", e.message);
-	struct timespec ts = {0, 400 * 1000000L};
-	nanosleep(&ts, NULL); /* the worker is now waiting for a greeting */
+	/* wait (with a deadline) until the worker's connection is pending on the
+	 * silent listener: from then on it waits for a greeting that never comes */
+	struct pollfd pl = {.fd = lfd, .events = POLLIN};
+	cr_assert_eq(poll(&pl, 1, 10000 * tl_slow()), 1, "the worker never connected");
+	int conn = accept(lfd, NULL, NULL);
+	cr_assert_geq(conn, 0);
 	double t0 = mono();
 	pd_outbox_worker_stop(w);
 	double took = mono() - t0;
+	close(conn);
 	close(lfd);
-	cr_assert_lt(took, 1.0 * mt_slowdown(), "stop took %.2f s", took);
+	cr_assert_lt(took, 1.0 * tl_slow(), "stop took %.2f s", took);
 	pd_outbox m = the_message(st, cid);
 	cr_assert_eq(m.state, PD_INVITE_QUEUED);
 	cr_assert_eq(m.attempts, 0);
@@ -450,15 +462,21 @@ Test(outbox, worker_with_no_smtp_keeps_mail_queued_and_still_stops)
 	pd_err e = {0};
 	cr_assert_eq(pd_outbox_worker_start(db, &so, &o, -1, &w, &e), PD_OK, "%s", e.message);
 	pd_outbox_worker_kick(w);
-	struct timespec ts = {0, 200 * 1000000L};
-	nanosleep(&ts, NULL);
-	pd_outbox_worker_stats ws;
-	pd_outbox_worker_stats_get(w, &ws);
+	/* the kicked round happens: waited for with a deadline, not assumed
+	 * after a fixed sleep */
+	pd_outbox_worker_stats ws = {0};
+	double until = mono() + 10.0 * tl_slow();
+	for (;;) {
+		pd_outbox_worker_stats_get(w, &ws);
+		if (ws.rounds >= 1 || mono() > until)
+			break;
+		poll(NULL, 0, 10);
+	}
+	cr_assert_geq(ws.rounds, 1, "no delivery round within the deadline");
 	cr_assert(ws.not_configured);
-	cr_assert_geq(ws.rounds, 1);
 	double t0 = mono();
 	pd_outbox_worker_stop(w);
-	cr_assert_lt(mono() - t0, 1.0 * mt_slowdown());
+	cr_assert_lt(mono() - t0, 1.0 * tl_slow());
 	pd_outbox m = the_message(st, cid);
 	cr_assert_eq(m.state, PD_INVITE_QUEUED);
 	cr_assert_eq(m.attempts, 0);
@@ -531,16 +549,6 @@ static void token_of(const char *body, char tok[65])
 	cr_assert_eq(n, 64, "token: %.80s", p);
 	memcpy(tok, p, 64);
 	tok[64] = 0;
-}
-
-static bool file_contains(const char *path, const char *needle)
-{
-	FILE *f = fopen(path, "rb");
-	cr_assert_not_null(f);
-	static char buf[1 << 22];
-	size_t n = fread(buf, 1, sizeof buf, f);
-	fclose(f);
-	return memmem(buf, n, needle, strlen(needle)) != NULL;
 }
 
 Test(outbox, invitation_carries_a_one_time_link_whose_hash_alone_is_kept_and_a_resend_replaces_it)

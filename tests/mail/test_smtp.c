@@ -17,7 +17,7 @@ static mt_sink sink;
 
 static void setup(void)
 {
-	dir = mt_tmpdir();
+	dir = tl_tmpdir("pd-mail");
 	cr_assert_not_null(dir);
 	memset(&sink, 0, sizeof sink);
 }
@@ -25,7 +25,7 @@ static void setup(void)
 static void teardown(void)
 {
 	mt_sink_stop(&sink);
-	mt_rmrf(dir);
+	tl_rmrf(dir);
 	free(dir);
 }
 
@@ -235,7 +235,7 @@ Test(smtp, a_server_that_never_greets_times_out_as_tempfail)
 	cr_assert_eq(pd_smtp_send(&o, "bob@example.com", "s", "b", &e), PD_E_TEMPFAIL, "%s", e.message);
 	double took = mono() - t0;
 	close(fd);
-	cr_assert_lt(took, 3.0 * mt_slowdown(), "took %.2f s", took);
+	cr_assert_lt(took, 3.0 * tl_slow(), "took %.2f s", took);
 	cr_assert(strstr(e.message, "timed out"), "%s", e.message);
 }
 
@@ -273,7 +273,7 @@ Test(smtp, cancel_flag_aborts_an_exchange_promptly)
 	pthread_join(th, NULL);
 	close(fd);
 	cr_assert_gt(c.set_at, 0);
-	cr_assert_lt(done - c.set_at, 0.5 * mt_slowdown(), "cancel took %.2f s", done - c.set_at);
+	cr_assert_lt(done - c.set_at, 0.5 * tl_slow(), "cancel took %.2f s", done - c.set_at);
 	cr_assert(strstr(e.message, "interrupted"), "%s", e.message);
 }
 

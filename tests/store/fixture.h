@@ -4,7 +4,6 @@
 #define PD_TEST_STORE_FIXTURE_H
 
 #include <criterion/criterion.h>
-#include <ftw.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 
 #include "provdesk/paths.h"
 #include "provdesk/store.h"
+#include "testlib.h" /* tests/lib */
 
 #define FX static __attribute__((unused))
 
@@ -24,31 +24,18 @@ FX pd_store *fx_s;
 FX pd_actor fx_alice = {"alice", "192.0.2.7"};
 FX pd_actor fx_bob = {"bob", ""};
 
-FX int fx_rm(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	chmod(p, 0700);
-	return remove(p);
-}
-
 FX void fx_load_catalogue(void)
 {
-	const char *dd = getenv("PROVDESK_DATADIR");
-	char path[512];
-	snprintf(path, sizeof path, "%s/catalogue.json", dd ? dd : "data");
+	char *path = tl_data_path("catalogue.json");
 	pd_err e = {0};
 	cr_assert_eq(pd_catalogue_load(path, &fx_cat, &e), PD_OK, "catalogue: %s", e.message);
+	free(path);
 }
 
-/* PD_TEST_SLOW=N (the valgrind test setup sets 10): our code runs about N
- * times slower, so a test's own time constants scale by it. */
+/* PD_TEST_SLOW: a test's own time constants scale by it (tests/lib). */
 FX int fx_slow(void)
 {
-	const char *v = getenv("PD_TEST_SLOW");
-	int n = v ? atoi(v) : 1;
-	return n > 1 ? n : 1;
+	return tl_slow();
 }
 
 FX pd_store_opts fx_opts(void)
@@ -69,8 +56,11 @@ FX pd_store *fx_open(void)
 
 FX void fx_setup(void)
 {
-	snprintf(fx_dir, sizeof fx_dir, "/tmp/pd-store-XXXXXX");
-	cr_assert_not_null(mkdtemp(fx_dir));
+	char *d = tl_tmpdir("pd-store");
+	cr_assert_not_null(d);
+	cr_assert_lt(strlen(d), sizeof fx_dir);
+	snprintf(fx_dir, sizeof fx_dir, "%s", d);
+	free(d);
 	snprintf(fx_db, sizeof fx_db, "%s/sub/provdesk.db", fx_dir);
 	fx_load_catalogue();
 	fx_s = NULL;
@@ -87,7 +77,7 @@ FX void fx_teardown(void)
 	store_close(fx_s);
 	fx_s = NULL;
 	pd_catalogue_free(&fx_cat);
-	nftw(fx_dir, fx_rm, 16, FTW_DEPTH | FTW_PHYS);
+	tl_rmrf(fx_dir);
 }
 
 /* A valid creation bundle; caller frees with pd_new_customer_free. */

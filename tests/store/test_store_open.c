@@ -7,17 +7,11 @@
 
 TestSuite(store_open, .init = fx_setup, .fini = fx_teardown);
 
+/* the whole file (tests/lib), which must be readable */
 static char *slurp(const char *path, size_t *n)
 {
-	FILE *f = fopen(path, "rb");
-	cr_assert_not_null(f, "%s", path);
-	fseek(f, 0, SEEK_END);
-	long sz = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *b = malloc((size_t)sz + 1);
-	cr_assert_eq(fread(b, 1, (size_t)sz, f), (size_t)sz);
-	fclose(f);
-	*n = (size_t)sz;
+	char *b = tl_slurp(path, n);
+	cr_assert_not_null(b, "cannot read %s", path);
 	return b;
 }
 

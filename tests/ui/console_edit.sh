@@ -109,7 +109,7 @@ check "the template offers the platform's own parameters" wait_for "Wrap-up time
 keys Tab Tab Tab C-u; type_text "3"; keys Tab # verify TLS, CA file -> wrap-up time
 keys F2
 check "template saved and listed" wait_for "pbx.paris.example:5038"
-check "with its wrap-up time, stored typed" test "$(sqlite3 "$DB" "select params_json from templates where name = 'Paris AMI'")" = '{"wrapup_time":3}'
+check "with its wrap-up time, stored typed" test "$(q "select params_json from templates where name = 'Paris AMI'")" = '{"wrapup_time":3}'
 keys Escape; wait_for "Customers"
 
 # marking a customer internal asks first: internal use only, not billed,

@@ -129,7 +129,7 @@ keys F2
 check "PBX connection saved" wait_for "PBX connection saved"
 check "PBX tab never shows the secret" not_on_screen "s3cr3t"
 check "stored disabled by default" test "$(cli customer show "Acme Telecom" --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["pbx"]["enabled"])')" = False
-check "the parameters are stored typed" test "$(sqlite3 "$DB" 'select params_json from pbx')" = '{"tls_verify":false,"wrapup_time":7}'
+check "the parameters are stored typed" test "$(q 'select params_json from pbx')" = '{"tls_verify":false,"wrapup_time":7}'
 check "the PBX tab shows them" screen_re 'Verify TLS cert +no'
 check "the PBX tab shows the wrap-up time" screen_re 'Wrap-up time \(s\) +7'
 check "and a default as such" screen_re 'TLS CA file +—'

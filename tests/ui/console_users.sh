@@ -9,7 +9,6 @@ PROG=$1
 SYNC=$2
 source "$(dirname "$0")/lib.sh"
 
-q() { sqlite3 -cmd '.timeout 5000' "$DB" "$1"; }
 # select the Users-tab row holding TEXT: Home, then Down as many rows as it is
 # below the header
 select_row() {

@@ -22,10 +22,9 @@ LAB_PORT=
 live_cleanup() {
 	if [[ -n $LAB_PID ]]; then kill "$LAB_PID" 2>/dev/null || true; wait "$LAB_PID" 2>/dev/null || true; fi
 	# a failed run keeps what the screens showed
-	[[ $FAIL -gt 0 && -s $SCREENS ]] && tail -60 "$SCREENS" >&2
-	cleanup
+	if [[ $FAIL -gt 0 && -s $SCREENS ]]; then tail -60 "$SCREENS" >&2; fi
 }
-trap live_cleanup EXIT
+pd_on_exit live_cleanup
 
 # every capture is also logged, to check afterwards that no screen showed the secret
 snap() { local s; s=$(screen); printf '%s\n----\n' "$s" >> "$SCREENS"; printf '%s\n' "$s"; }
@@ -82,6 +81,21 @@ duration_of() { # duration_of FROM: seconds shown in the Duration column of that
 		awk -F: '{ print $1 * 60 + $2 }'
 }
 
+# app_clock_advances SECONDS: the clock in the NOC's title (repainted by the
+# console itself) moves on by SECONDS (deadline: SECONDS + UI_WAIT)
+app_clock() { snap | head -1 | grep -oE '[0-9]{2}:[0-9]{2}:[0-9]{2} *$' |
+	awk -F: '{ print $1 * 3600 + $2 * 60 + $3 }'; }
+app_clock_advances() {
+	local t0 t d=$((SECONDS + $1 + UI_WAIT))
+	t0=$(app_clock)
+	[[ -n $t0 ]] || return 1
+	while ((SECONDS < d)); do
+		t=$(app_clock)
+		[[ -n $t ]] && (((t - t0 + 86400) % 86400 >= $1)) && return 0
+		sleep 0.2
+	done
+	return 1
+}
 console_pid() { pgrep -P "$(T list-panes -t t -F '#{pane_pid}')" | head -1; }
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 sanitized() { ldd "$PROG" 2>/dev/null | grep -q 'libasan'; }
@@ -120,9 +134,17 @@ check "live panel: link status" wait_for "PBX: monitoring"
 check "live panel: a call appears" wait_re '^\+33155501[0-9]{3} .*(Queued|Ringing|Connected|Held) .* [0-9]+:[0-9]{2}$' 20
 CALL=$(snap | grep -oE '^\+33155501[0-9]{3}' | head -1)
 d1=$(duration_of "$CALL")
-sleep 2.2
-d2=$(duration_of "$CALL")
-check "call duration ticks ($CALL: ${d1}s -> ${d2}s)" test "${d1:-0}" -lt "${d2:-0}"
+# waited for (with a deadline), not assumed after a fixed sleep
+duration_ticks() { # duration_ticks CALL SECONDS-SHOWN-BEFORE
+	local d=$((SECONDS + UI_WAIT)) now
+	while ((SECONDS < d)); do
+		now=$(duration_of "$1")
+		((${now:-0} > ${2:-0})) && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "call duration ticks ($CALL: from ${d1}s)" duration_ticks "$CALL" "$d1"
 check "agents panel with states" wait_re '^Agents \([0-9]+/[0-9]+\)'
 check "agent state shown" wait_re 'PJSIP/10[0-9]{2} .*(Available|On call|Ringing|Wrap-up|On hold) +[0-9]+:[0-9]{2}$'
 check "AMI pause with a reason" ami_pause 1003 Lunch
@@ -137,8 +159,9 @@ check "the ended call leaves the list" bash -c '
 keys Tab Tab
 check "users panel: endpoints with device state" wait_re '^1001 +[^ ].* (Not in use|In use|Ringing|On hold|Busy)'
 keys Tab
-check "resync key shows the result" bash -c 'tmux -S "$1" send-keys -t t s' _ "$TMP/tmux.sock"
-check "resync result: new/updated/removed" wait_re 'resync: 0 new, 0 updated, 0 removed, 0 linked, 12 unchanged' 30
+check "no resync result before the key" bash -c '! tmux -S "$1" capture-pane -p -t t | grep -qF "resync:"' _ "$TMP/tmux.sock"
+keys s
+check "the resync key shows the result: new/updated/removed" wait_re 'resync: 0 new, 0 updated, 0 removed, 0 linked, 12 unchanged' 30
 
 # ------------------------------------------------- PBX restart, users added
 stop_lab
@@ -203,7 +226,10 @@ check "NOC: pause reason in agents by state" wait_re 'Not ready \([0-9]+\): .*\(
 keys p
 check "NOC: p pauses the rotation" wait_for "rotation paused"
 focused=$(snap | grep -oE '▶ [^—]+' | head -1)
-sleep 3
+# the console's own clock (the NOC title) shows it ran longer than two
+# rotation periods while paused: a slow machine waits longer, never passes
+# without the console having had the time to rotate
+check "NOC: the console ran 5 s while paused" app_clock_advances 5
 check "NOC: paused focus stays" bash -c 'tmux -S "$1" capture-pane -p -t t | grep -qF -- "$2"' _ "$TMP/tmux.sock" "$focused"
 keys p
 pid=$(console_pid)
@@ -214,7 +240,11 @@ check "NOC: retrying sorts before monitoring" bash -c '
 	tmux -S "$1" capture-pane -p -t t | sed -n 3,4p | tr "\n" "|" | grep -qE "^Bravo SARL +auth failed.*\|Acme Télécom +retry"' _ "$TMP/tmux.sock"
 check "NOC: lab PBX back" start_lab "$LAB_PORT" --users 14
 check "NOC: survives the PBX restart (monitoring again)" wait_re '^Acme Télécom +monitoring ' 30
-sleep 8
+# run a while before measuring again: 8 s of the console's own clock, and
+# the rotation seen going round (both customers in focus again)
+check "NOC: the console ran 8 s more" app_clock_advances 8
+check "NOC: rotation goes on (Bravo in focus)" wait_re '▶ Bravo SARL — ' 30
+check "NOC: rotation goes on (Acme in focus)" wait_re '▶ Acme Télécom — ' 30
 rss2=$(rss_kb "$pid")
 if sanitized; then
 	ok "NOC: memory (not measured under a sanitizer)"

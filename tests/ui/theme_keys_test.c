@@ -8,19 +8,15 @@
 
 #include "../../src/ui/ui_internal.h"
 #include "provdesk/paths.h"
+#include "testlib.h"
 #include <unistd.h>
 
+/* the whole file (tests/lib), which must be readable */
 static char *slurp(const char *path)
 {
-	FILE *f = fopen(path, "r");
-	cr_assert_not_null(f, "cannot open %s", path);
-	pd_buf b = {0};
-	char chunk[4096];
-	size_t r;
-	while ((r = fread(chunk, 1, sizeof chunk, f)) > 0)
-		pd_buf_addn(&b, chunk, r);
-	fclose(f);
-	return pd_buf_steal(&b);
+	char *b = tl_slurp(path, NULL);
+	cr_assert_not_null(b, "cannot open %s", path);
+	return b;
 }
 
 static char *theme_path(const char *name)
@@ -106,14 +102,14 @@ Test(theme, missing_role_is_an_error)
 
 Test(theme, load_falls_back_to_builtin_with_message)
 {
-	char dir[] = "/tmp/pdthemeXXXXXX";
-	cr_assert_not_null(mkdtemp(dir));
+	char *dir = tl_tmpdir("pdtheme");
+	cr_assert_not_null(dir);
 	char *tdir = xasprintf("%s/themes", dir);
 	pd_mkdir_p(tdir, 0700);
-	char *bad = xasprintf("%s/broken.theme", tdir);
-	FILE *f = fopen(bad, "w");
-	fputs("normal = default default\ngrid.header = green black\ngrid.row = mauve black\n", f);
-	fclose(f);
+	char *bad = tl_write_file(
+	    tdir, "broken.theme",
+	    "normal = default default\ngrid.header = green black\ngrid.row = mauve black\n");
+	cr_assert_not_null(bad);
 	struct ui_theme t;
 	pd_err e;
 	pd_err_clear(&e);
@@ -129,20 +125,16 @@ Test(theme, load_falls_back_to_builtin_with_message)
 	cr_assert_eq(ui_theme_load(&t, dir, "../etc/passwd", &e), PD_E_CONFIG);
 	ui_theme_free(&t);
 	/* the user's file wins over the shipped one */
-	char *mine = xasprintf("%s/default.theme", tdir);
-	f = fopen(mine, "w");
-	fputs(ui_builtin_monochrome_theme, f);
-	fclose(f);
+	char *mine = tl_write_file(tdir, "default.theme", ui_builtin_monochrome_theme);
+	cr_assert_not_null(mine);
 	cr_assert_eq(ui_theme_load(&t, dir, "default", &e), PD_OK, "%s", e.message);
 	cr_assert_eq(t.roles[UI_R_TITLE].bg, -1);
 	ui_theme_free(&t);
-	remove(mine);
-	remove(bad);
-	rmdir(tdir);
-	rmdir(dir);
+	tl_rmrf(dir);
 	free(mine);
 	free(bad);
 	free(tdir);
+	free(dir);
 }
 
 Test(theme, colours_degrade)

@@ -7,97 +7,31 @@ set -u
 PROG=$(readlink -f "$1")
 shift
 CASES=${*:-flow errors back esc hup crash kill country resize template race discover}
-export LANG=C.UTF-8 LC_ALL=C.UTF-8
-TMP=$(mktemp -d /tmp/pd-wizard-XXXXXX)
-DB=$TMP/pd.db
-PASS=0
-FAIL=0
-T() { tmux -S "$TMP/tmux.sock" "$@"; }
+source "$(dirname "$0")/lib.sh" # tests/lib: counting, temp dir, clock, tmux
 LAB_PID=
-cleanup() {
-	T kill-server 2>/dev/null
-	[[ -n $LAB_PID ]] && { kill "$LAB_PID" 2>/dev/null; wait "$LAB_PID" 2>/dev/null; }
-	[[ -n ${KEEP_TMP:-} ]] && echo "# kept $TMP" || rm -rf "$TMP"
-}
-trap cleanup EXIT
+stop_wizard_lab() { if [[ -n $LAB_PID ]]; then kill "$LAB_PID" 2>/dev/null; wait "$LAB_PID" 2>/dev/null; fi; }
+pd_on_exit stop_wizard_lab
 
-show() { T capture-pane -p -t t 2>/dev/null; }
-ok() {
-	PASS=$((PASS + 1))
-	echo "ok - $1"
-}
-nok() {
-	FAIL=$((FAIL + 1))
-	echo "not ok - $1"
-	show | sed 's/^/    | /' >&2
-}
-check() { # check DESCRIPTION COMMAND...
-	local d=$1
-	shift
-	if "$@"; then ok "$d"; else nok "$d"; fi
-}
-eventually() { # eventually DESCRIPTION COMMAND... : polled, the screen settles after a key
-	local d=$1 end=$((SECONDS + ${PD_UI_WAIT:-20}))
-	shift
-	until "$@" 2>/dev/null; do
-		((SECONDS < end)) || { nok "$d"; return; }
-		sleep 0.05
-	done
-	ok "$d"
-}
+# the names this script has always used for the shared helpers
+show() { screen 2>/dev/null; }
+nok() { not_ok "$@"; }
+text() { type_text "$1"; }
+app_pid() { console_pid; }
 on_screen_re() { show | grep -q -- "$1"; }
-wait_for() { # wait_for TEXT [SECONDS]
-	local d=$((SECONDS + ${2:-${PD_UI_WAIT:-20}}))
-	until show | grep -qF -- "$1"; do
-		((SECONDS < d)) || return 1
-		sleep 0.05
-	done
-}
-wait_gone() {
-	local d=$((SECONDS + ${2:-${PD_UI_WAIT:-20}}))
-	while show | grep -qF -- "$1"; do
-		((SECONDS < d)) || return 1
-		sleep 0.05
-	done
-}
 expect_screen() { # expect_screen DESCRIPTION TEXT [SECONDS]
-	if wait_for "$2" "${3:-${PD_UI_WAIT:-20}}"; then ok "$1"; else nok "$1 (wanted: $2)"; fi
-}
-q() { sqlite3 -cmd '.timeout 5000' "$DB" "$1"; }
-q_is() { [[ "$(q "$1")" == "$2" ]]; } # q_is SQL WANT: for eventually (runs the query each poll)
-eq() { # eq DESCRIPTION GOT WANT
-	if [[ "$2" == "$3" ]]; then ok "$1"; else
-		FAIL=$((FAIL + 1))
-		echo "not ok - $1: got [$2], want [$3]"
-	fi
+	if wait_for "$2" "${3:-$UI_WAIT}"; then ok "$1"; else nok "$1 (wanted: $2)"; fi
 }
 
-start() { # start [W H]
-	rm -f "$TMP/exit"
-	T kill-server 2>/dev/null
-	T -f /dev/null new-session -d -s t -x "${1:-80}" -y "${2:-24}" -e TERM=tmux-256color \
-		-e LANG=C.UTF-8 -e LC_ALL=C.UTF-8 -e ESCDELAY=25 -e "XDG_CONFIG_HOME=$TMP/cfg" \
-		-e "XDG_DATA_HOME=$TMP/data" -e "PROVDESK_DATADIR=${PROVDESK_DATADIR:-}" \
-		-e "ASAN_OPTIONS=${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}log_path=$TMP/san" \
-		-e "UBSAN_OPTIONS=${UBSAN_OPTIONS:-}${UBSAN_OPTIONS:+:}log_path=$TMP/san" \
-		"exec sh -c '\"\$0\" --db \"\$2\"; echo \$? > \"\$1\"' '$PROG' '$TMP/exit' '$DB'"
+start() { # start [W H]: the console at 80x24 unless told, sanitizer reports in $TMP/san*
+	start_console "${1:-80}" "${2:-24}" tmux-256color "PROVDESK_DATADIR=${PROVDESK_DATADIR:-}" \
+		"ASAN_OPTIONS=${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}log_path=$TMP/san" \
+		"UBSAN_OPTIONS=${UBSAN_OPTIONS:-}${UBSAN_OPTIONS:+:}log_path=$TMP/san"
 	wait_for "F10" 30 || nok "console started"
-}
-app_pid() { pgrep -P "$(T display -p -t t '#{pane_pid}')" | head -1; }
-wait_exit() {
-	local d=$((SECONDS + ${PD_UI_WAIT:-20}))
-	until [[ -s $TMP/exit ]]; do
-		((SECONDS < d)) || return 1
-		sleep 0.05
-	done
 }
 quit() { # F10 from anywhere in the wizard: the console ends cleanly (exit 0)
 	keys F10
-	if wait_exit; then eq "${1:-quit}: exit code" "$(cat "$TMP/exit")" 0; else nok "${1:-quit}: console quit"; fi
+	if wait_exit >/dev/null; then eq "${1:-quit}: exit code" "$(cat "$TMP/exit")" 0; else nok "${1:-quit}: console quit"; fi
 }
-keys() { T send-keys -t t "$@"; }
-cli() { XDG_CONFIG_HOME=$TMP/cfg XDG_DATA_HOME=$TMP/data "$PROG" --db "$DB" "$@"; }
-text() { T send-keys -t t -l "$1"; }
 open_wizard() {
 	keys n
 	wait_for "Create New Customer" || nok "wizard opened"
@@ -342,14 +276,13 @@ case_hup() {
 		start
 		open_wizard
 		case $step in
-		1) text "Hup Un" ;;
-		2) step1 "Hup Deux"; keys Enter; wait_for "2 Primary user"; text "Half Typed" ;;
+		1) text "Hup Un"; wait_for "Hup Un" ;;
+		2) step1 "Hup Deux"; keys Enter; wait_for "2 Primary user"; text "Half Typed"; wait_for "Half Typed" ;;
 		3) step1 "Hup Trois"; keys Enter; step2; keys Enter; step3 ;;
 		4) step1 "Hup Quatre"; keys Enter; step2; keys Enter; step3; keys Enter; step4 ;;
 		esac
-		sleep 0.2
 		kill -HUP "$(app_pid)"
-		wait_exit || nok "step $step: SIGHUP ends the console"
+		wait_exit >/dev/null || nok "step $step: SIGHUP ends the console"
 		eq "step $step: SIGHUP exit code" "$(cat "$TMP/exit")" 129
 		eq "step $step: draft saved at the step" "$(q "select json_extract(json, '\$.step') from drafts")" \
 			"$(echo customer user pbx roles | cut -d' ' -f$step)"
@@ -385,7 +318,7 @@ case_crash() {
 	eventually "the draft has the field that was left" \
 		q_is "select json_extract(json, '\$.admin.display_name') from drafts" "Left Field"
 	kill -9 "$(app_pid)"
-	wait_exit
+	wait_exit >/dev/null
 	eq "no customer after the crash" "$(q 'select count(*) from customers')" 0
 	start
 	open_wizard
@@ -430,7 +363,7 @@ case_kill() {
 		# from "before the key is read" to "after the commit": 0..15 ms
 		(( i % 4 )) && sleep "0.0$(printf %02d $((RANDOM % 16)))"
 		kill -9 "$pid"
-		wait_exit
+		wait_exit >/dev/null
 		local c u o a ic
 		c=$(q 'select count(*) from customers')
 		u=$(q 'select count(*) from users')
@@ -604,7 +537,7 @@ case_discover() {
 	local port=$((20000 + RANDOM % 20000))
 	"$PROG" lab-pbx --listen "127.0.0.1:$port" --users 3 --call-rate 0 >"$TMP/lab.log" 2>&1 &
 	LAB_PID=$!
-	local d=$((SECONDS + ${PD_UI_WAIT:-20}))
+	local d=$((SECONDS + UI_WAIT))
 	until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
 		((SECONDS < d)) || { nok "lab PBX listening"; return; }
 		sleep 0.05
@@ -656,7 +589,7 @@ case_discover() {
 	# a dropped SSH link here: the list and its roles are in the draft
 	eventually "the draft has the role given" q_is "select json_extract(json, '\$.found[1].role') from drafts" supervisor
 	kill -HUP "$(app_pid)"
-	wait_exit || nok "SIGHUP in step 4 ends the console"
+	wait_exit >/dev/null || nok "SIGHUP in step 4 ends the console"
 	start
 	open_wizard
 	expect_screen "offered to resume" "Resume the draft?"
@@ -699,5 +632,4 @@ if compgen -G "$TMP/san*" >/dev/null; then
 else
 	ok "no sanitizer report"
 fi
-echo "$PASS passed, $FAIL failed"
-((FAIL == 0))
+finish

@@ -34,7 +34,7 @@ check "the second console is told the wizard is open elsewhere" wait2 "already o
 check "and names the user" wait2 "of $(id -un)"
 check "no second wizard opened" bash -c "! tmux -S '$TMP/tmux.sock' capture-pane -p -t t2 | grep -q 'Create New Customer'"
 check "the first console's draft is intact" test \
-	"$(sqlite3 "$DB" "select json_extract(json, '\$.customer.name') from drafts")" = "Drafted Here"
+	"$(q "select json_extract(json, '\$.customer.name') from drafts")" = "Drafted Here"
 
 # the first console leaves (its draft kept): the second may now open it
 keys F10

@@ -51,7 +51,7 @@ check "> from Users goes back to Name (skipping Calls and Agents)" wait_for "Nam
 
 # ---- far down an unfiltered grid sorted by name
 create_in_wizard "Client 45b"
-check "created" test "$(sqlite3 "$DB" "select count(*) from customers where name='Client 45b'")" = 1
+check "created" test "$(q "select count(*) from customers where name='Client 45b'")" = 1
 check "the new row is on screen" wait_for "Client 45b"
 check "the first page is no longer shown" bash -c "! tmux -S '$TMP/tmux.sock' capture-pane -p -t t | grep -q 'Client 01 '"
 check "the new customer is selected (Enter opens it)" selected_opens "Client 45b"

@@ -3,7 +3,6 @@
  * the core rules, the fields each step shows, the choices, and the record
  * handed to store_customer_create. */
 #include <criterion/criterion.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 
 #include "provdesk/store.h"
 #include "src/ui/wizard_state.h"
+#include "testlib.h" /* tests/lib */
 
 static char dir[128], db[256];
 static pd_catalogue cat;
@@ -20,24 +20,17 @@ static pd_store *st;
 static pd_wiz_ctx ctx;
 static pd_wiz w;
 
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 static void setup(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/pd-wiz-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	char *d = tl_tmpdir("pd-wiz");
+	cr_assert_not_null(d);
+	snprintf(dir, sizeof dir, "%s", d);
+	free(d);
 	snprintf(db, sizeof db, "%s/provdesk.db", dir);
-	const char *dd = getenv("PROVDESK_DATADIR");
-	char path[512];
-	snprintf(path, sizeof path, "%s/catalogue.json", dd ? dd : "data");
+	char *path = tl_data_path("catalogue.json");
 	pd_err e = {0};
 	cr_assert_eq(pd_catalogue_load(path, &cat, &e), PD_OK, "%s", e.message);
+	free(path);
 	cr_assert_eq(pd_geo_get(&geo, &e), PD_OK, "%s", e.message);
 	pd_store_opts o = {.catalogue = &cat, .internal_systems_limit = 1, .busy_timeout_ms = 5000};
 	cr_assert_eq(store_open(db, &o, &st, &e), PD_OK, "%s", e.message);
@@ -51,7 +44,7 @@ static void teardown(void)
 	pd_wiz_free(&w);
 	store_close(st);
 	pd_catalogue_free(&cat);
-	nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+	tl_rmrf(dir);
 }
 
 TestSuite(wizard, .init = setup, .fini = teardown);
