@@ -271,10 +271,10 @@ typedef pd_status (*pd_billing_line_fn)(const pd_billing_line *l, void *ctx, pd_
  *   deleted: a change applies from the day it is made, the deletion day is
  *   still billed, a customer deleted all day (or not yet created) is not;
  * - the licensed users of a day are the last count in force during that
- *   day (u, same ordering rule; 0 before the first), and the unit price of
- *   a day is the last price of the day's product type in force during that
- *   day (p; a type's first price also applies to the days before it was
- *   recorded): changes apply from the day they are made;
+ *   day (u, same ordering rule; 0 without any), and the unit price of a day
+ *   is the last price of the day's product type in force during that day
+ *   (p): changes apply from the day they are made; the first count and a
+ *   type's first price also apply to the days before they were recorded;
  * - one line per run of consecutive billed days with the same product type,
  *   licensed users and unit price (first_day .. last_day): usually one per
  *   product type in force, split where the count or the price changes;

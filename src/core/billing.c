@@ -176,12 +176,16 @@ pd_status pd_billing_lines_dated(const pd_customer *c, const pd_billing_state *h
 		trial[i] = s && s->trial && !s->trial_converted;
 		disabled[i] = s && s->disabled;
 	}
-	/* The licensed users of each day. */
+	/* The licensed users of each day. The first count also covers the days
+	 * before it: it is written with the customer's creation, in the same
+	 * transaction, and a running clock may have passed midnight since. */
 	int ui[PD_BILLING_MAX_DAYS];
 	int64_t users[PD_BILLING_MAX_DAYS];
 	in_force(u, nu, sizeof *u, period_first, period_days, ui);
-	for (int i = 0; i < period_days; i++)
-		users[i] = ui[i] >= 0 && u[ui[i]].users > 0 ? u[ui[i]].users : 0;
+	for (int i = 0; i < period_days; i++) {
+		int64_t n = ui[i] >= 0 ? u[ui[i]].users : nu ? u[0].users : 0;
+		users[i] = n > 0 ? n : 0;
+	}
 	/* The price of each day, for its product type (NULL: none known). */
 	const pd_billing_price *price[PD_BILLING_MAX_DAYS];
 	int pi[PD_BILLING_MAX_DAYS];

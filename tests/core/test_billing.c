@@ -479,8 +479,13 @@ Test(billing, licensed_users_day_by_day_split_the_line)
 	cr_assert_eq(x.v[0].licensed_users, 2);
 	cr_assert_eq(x.v[0].amount_cents, 3800);
 	lines_free(&x);
-	/* no count recorded yet: 0 users */
+	/* before the first count (written with the creation, whose clock may
+	 * have passed midnight meanwhile): the first count; none: 0 users */
 	x = bill_dated(&c, &h, u + 3, 1, &p, 1, "2026-01");
+	cr_assert_eq(x.v[0].licensed_users, 1);
+	cr_assert_eq(x.v[0].amount_cents, 1900);
+	lines_free(&x);
+	x = bill_dated(&c, &h, u, 0, &p, 1, "2026-01");
 	cr_assert_eq(x.v[0].licensed_users, 0);
 	cr_assert_eq(x.v[0].amount_cents, 0);
 	lines_free(&x);
@@ -542,9 +547,9 @@ Test(billing, users_and_prices_timed_back_take_effect_with_their_predecessor)
 	                        {at("2026-02-01", 9), "analytics-pro", 1400, "EUR"}};
 	lines x = bill_dated(&c, &h, u, 2, p, 3, "2026-02");
 	cr_assert_eq(x.n, 3);
-	cr_assert_eq(x.v[0].licensed_users, 0); /* before the 10th: none yet */
+	cr_assert_eq(x.v[0].licensed_users, 2); /* before the 10th: the first count */
 	cr_assert_eq(x.v[0].last_day, day("2026-02-09"));
-	cr_assert_eq(x.v[1].licensed_users, 5);
+	cr_assert_eq(x.v[1].licensed_users, 5, "the 5 takes effect with the 2 it follows");
 	cr_assert_eq(x.v[1].unit_price_cents, 1900);
 	cr_assert_eq(x.v[1].last_day, day("2026-02-14"));
 	cr_assert_eq(x.v[2].unit_price_cents, 1400);
