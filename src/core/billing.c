@@ -283,8 +283,8 @@ pd_status pd_billing_lines_for(const pd_catalogue *cat, const pd_customer *c,
 		p[i].currency = cat->types[i].currency;
 	}
 	qsort(p, np, sizeof *p, price_cmp);
-	pd_status r = pd_billing_lines_dated(c, h, nh, &u, 1, p, np, period_first, period_days, fn,
-	                                     ctx, e);
+	pd_status r =
+	    pd_billing_lines_dated(c, h, nh, &u, 1, p, np, period_first, period_days, fn, ctx, e);
 	free(p);
 	return r;
 }

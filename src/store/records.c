@@ -156,8 +156,7 @@ static int users_cmp(const void *va, const void *vb)
  * history below). */
 static pd_status load_users(pd_store *s, hist_buf *hb, pd_err *e)
 {
-	static const char sql[] =
-	    "SELECT customer_id, id, at, users FROM licensed_users_history";
+	static const char sql[] = "SELECT customer_id, id, at, users FROM licensed_users_history";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st)
 		return FAILED(e);

@@ -8,11 +8,11 @@
 
 /* Migration 8: whether user row r counts as a licensed user, and the last
  * licensed-user count written for r's customer (0 before the first). */
-#define LICENSED(r)                                                                     \
-	"(" r ".role IS NOT NULL AND NOT (" r ".synced = 1 AND " r ".linked_user_id IS NOT " \
+#define LICENSED(r)                                                                                \
+	"(" r ".role IS NOT NULL AND NOT (" r ".synced = 1 AND " r ".linked_user_id IS NOT "       \
 	"NULL))"
-#define LAST_COUNT(r)                                                                   \
-	"coalesce((SELECT users FROM licensed_users_history WHERE customer_id = " r          \
+#define LAST_COUNT(r)                                                                              \
+	"coalesce((SELECT users FROM licensed_users_history WHERE customer_id = " r                \
 	".customer_id ORDER BY id DESC LIMIT 1), 0)"
 
 static const char *const migrations[] = {

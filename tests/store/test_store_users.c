@@ -585,7 +585,6 @@ Test(users, billing_export_licensed_users_and_deleted_customers)
 	unsetenv("PROVDESK_TODAY");
 }
 
-
 Test(users, drafts_one_per_owner)
 {
 	pd_err e = {0};
@@ -949,14 +948,16 @@ Test(users, licensed_users_history_follows_every_change)
 	                      su("1002", "Other PBX", NULL, "site-a")};
 	cr_assert_eq(store_sync_users(fx_s, c, v, 2, false, NULL, &e), PD_OK, "%s", e.message);
 	cr_assert_eq(billed_count(c), live_count(c));
-	int64_t s1 = cust_scalar("SELECT id FROM users WHERE customer_id = %lld AND endpoint = '1001'",
-	                         (long long)c),
-		s2 = cust_scalar("SELECT id FROM users WHERE customer_id = %lld AND endpoint = '1002'",
-	                         (long long)c);
+	int64_t s1 = cust_scalar(
+	            "SELECT id FROM users WHERE customer_id = %lld AND endpoint = '1001'",
+	            (long long)c),
+	        s2 = cust_scalar(
+	            "SELECT id FROM users WHERE customer_id = %lld AND endpoint = '1002'",
+	            (long long)c);
 	set_role(s2, "agent");
 	cr_assert_eq(billed_count(c), 3, "a synced user given a role");
-	cr_assert_eq(cust_scalar("SELECT linked_user_id FROM users WHERE id = %lld", (long long)s1), a,
-	             "linked to the console user by extension");
+	cr_assert_eq(cust_scalar("SELECT linked_user_id FROM users WHERE id = %lld", (long long)s1),
+	             a, "linked to the console user by extension");
 	set_role(s1, "agent");
 	cr_assert_eq(billed_count(c), 3, "a linked synced user is the same person");
 	cr_assert_eq(store_user_remove(fx_s, a, &fx_alice, &e), PD_OK, "%s", e.message);
