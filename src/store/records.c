@@ -65,8 +65,6 @@ void pd_audits_free(pd_audit *v, size_t n)
 
 /* ---- billing ---- */
 
-/* The product types of the database (a handful): the history and price
- * rows point at these keys instead of copying them. */
 typedef struct {
 	int64_t customer_id, id;
 	pd_billing_state st;
@@ -87,11 +85,12 @@ typedef struct {
 	size_t nu;
 	pd_billing_price *pv; /* prices in (product type, id) order */
 	size_t np;
-	char **pt; /* the product type keys (interned) */
+	char **pt; /* product type keys and currencies (a handful), interned */
 	size_t npt;
 } hist_buf;
 
-/* The interned copy of key (added when new). */
+/* The interned copy of key (added when new): the history and price rows
+ * point at these instead of copying them. */
 static const char *intern(hist_buf *hb, const char *key)
 {
 	for (size_t i = 0; i < hb->npt; i++)
