@@ -233,12 +233,23 @@ typedef struct {
 	bool trial, trial_converted;
 	pd_day trial_start, trial_end;
 	bool internal_system, disabled, deleted;
-	/* The stored price of a product type no longer in the catalogue
-	 * (has_price); the catalogue's price wins when it has the type. */
-	bool has_price;
+} pd_billing_state;
+
+/* A customer's licensed-user count from `at` until the next one (table
+ * licensed_users_history): one per change of the count. */
+typedef struct {
+	int64_t at;
+	int64_t users;
+} pd_billing_users;
+
+/* A product type's unit price from `at` until the type's next one (table
+ * price_history): one per price the catalogue gave it. */
+typedef struct {
+	int64_t at;
+	const char *product_type;
 	int64_t price_cents;
 	const char *currency;
-} pd_billing_state;
+} pd_billing_price;
 
 /* The strings are borrowed: valid during the pd_billing_line_fn call only. */
 typedef struct {
@@ -259,19 +270,33 @@ typedef pd_status (*pd_billing_line_fn)(const pd_billing_line *l, void *ctx, pd_
  *   the state of a day is the last one in force during that day that is not
  *   deleted: a change applies from the day it is made, the deletion day is
  *   still billed, a customer deleted all day (or not yet created) is not;
- * - one line per run of consecutive billed days with the same product type
- *   (first_day .. last_day): usually one per product type in force;
+ * - the licensed users of a day are the last count in force during that
+ *   day (u, same ordering rule; 0 without any), and the unit price of a day
+ *   is the last price of the day's product type in force during that day
+ *   (p): changes apply from the day they are made; the first count and a
+ *   type's first price also apply to the days before they were recorded;
+ * - one line per run of consecutive billed days with the same product type,
+ *   licensed users and unit price (first_day .. last_day): usually one per
+ *   product type in force, split where the count or the price changes;
  * - billed days = active days minus zero-rated days: a trial not (yet)
  *   converted, and an internal system; a trial converted to paid is billed
  *   from the day of its conversion;
  * - amount = licensed_users x unit price x billed days / period days,
- *   rounded half up to the cent; unit_price_cents is the catalogue price
- *   even when the amount is 0;
+ *   rounded half up to the cent; unit_price_cents is the price even when
+ *   the amount is 0;
  * - flags, in this order, joined by "; ": "internal / zero-rated",
  *   "trial", "disabled" (each followed by " FIRST to LAST" when it covers
  *   only part of the line, ranges separated by ", "), "deleted DATE" when
- *   the line ends with the deletion, "unknown product type".
+ *   the line ends with the deletion, "unknown product type" (no price).
+ * u is in the order the counts were set; p is sorted by product type
+ * (strcmp) and, within a type, in the order its prices were set.
  * fn is called once per line, in date order; its error stops the walk. */
+pd_status pd_billing_lines_dated(const pd_customer *c, const pd_billing_state *h, size_t nh,
+				 const pd_billing_users *u, size_t nu, const pd_billing_price *p,
+				 size_t np, pd_day period_first, int period_days,
+				 pd_billing_line_fn fn, void *ctx, pd_err *e);
+/* The same with one licensed-user count and the catalogue's prices for
+ * every day. */
 pd_status pd_billing_lines_for(const pd_catalogue *cat, const pd_customer *c,
 			       int64_t licensed_users, const pd_billing_state *h, size_t nh,
 			       pd_day period_first, int period_days, pd_billing_line_fn fn,

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "provdesk/catalogue.h"
 #include "provdesk/model.h"
+#include "provdesk/util.h"
 
 static pd_day day_of(int64_t unix_seconds)
 {
@@ -84,10 +86,61 @@ static void take(const pd_billing_state *h, size_t *j, long *cur, int64_t *last_
 	*cur = (long)(*j)++;
 }
 
-pd_status pd_billing_lines_for(const pd_catalogue *cat, const pd_customer *c,
-                               int64_t licensed_users, const pd_billing_state *h, size_t nh,
-                               pd_day period_first, int period_days, pd_billing_line_fn fn,
-                               void *ctx, pd_err *e)
+/* For each day of the period, the index of the timed row (`at` its first
+ * member) in force at the end of that day, -1 before the first: rows in
+ * the order they were written, one timed before its predecessor taking
+ * effect with it. */
+static void in_force(const void *base, size_t n, size_t size, pd_day first, int ndays, int *out)
+{
+	size_t j = 0;
+	long cur = -1;
+	int64_t last_at = INT64_MIN;
+	for (int i = 0; i < ndays; i++) {
+		while (j < n) {
+			int64_t at;
+			memcpy(&at, (const char *)base + j * size, sizeof at);
+			if (at > last_at)
+				last_at = at;
+			else
+				at = last_at;
+			if (at >= ((int64_t)first + i + 1) * 86400)
+				break;
+			cur = (long)j++;
+		}
+		out[i] = (int)cur;
+	}
+}
+
+/* The rows of product type pt in p (sorted by type): [*lo, *hi). */
+static void price_range(const pd_billing_price *p, size_t np, const char *pt, size_t *lo,
+                        size_t *hi)
+{
+	size_t a = 0, b = np;
+	while (a < b) {
+		size_t m = a + (b - a) / 2;
+		if (strcmp(p[m].product_type ? p[m].product_type : "", pt) < 0)
+			a = m + 1;
+		else
+			b = m;
+	}
+	*lo = a;
+	while (b < np && !strcmp(p[b].product_type ? p[b].product_type : "", pt))
+		b++;
+	*hi = b < a ? a : b;
+}
+
+static bool same_price(const pd_billing_price *a, const pd_billing_price *b)
+{
+	if (!a || !b)
+		return a == b;
+	return a->price_cents == b->price_cents &&
+	       !strcmp(a->currency ? a->currency : "", b->currency ? b->currency : "");
+}
+
+pd_status pd_billing_lines_dated(const pd_customer *c, const pd_billing_state *h, size_t nh,
+                                 const pd_billing_users *u, size_t nu, const pd_billing_price *p,
+                                 size_t np, pd_day period_first, int period_days,
+                                 pd_billing_line_fn fn, void *ctx, pd_err *e)
 {
 	if (period_days <= 0 || period_days > PD_BILLING_MAX_DAYS)
 		return pd_fail(e, PD_E_INVALID, "period",
@@ -123,7 +176,36 @@ pd_status pd_billing_lines_for(const pd_catalogue *cat, const pd_customer *c,
 		trial[i] = s && s->trial && !s->trial_converted;
 		disabled[i] = s && s->disabled;
 	}
-	int64_t users = licensed_users < 0 ? 0 : licensed_users;
+	/* The licensed users of each day. The first count also covers the days
+	 * before it: it is written with the customer's creation, in the same
+	 * transaction, and a running clock may have passed midnight since. */
+	int ui[PD_BILLING_MAX_DAYS];
+	int64_t users[PD_BILLING_MAX_DAYS];
+	in_force(u, nu, sizeof *u, period_first, period_days, ui);
+	for (int i = 0; i < period_days; i++) {
+		int64_t n = ui[i] >= 0 ? u[ui[i]].users : nu ? u[0].users : 0;
+		users[i] = n > 0 ? n : 0;
+	}
+	/* The price of each day, for its product type (NULL: none known). */
+	const pd_billing_price *price[PD_BILLING_MAX_DAYS];
+	int pi[PD_BILLING_MAX_DAYS];
+	for (int i = 0; i < period_days;) {
+		if (st[i] < 0) {
+			price[i++] = NULL;
+			continue;
+		}
+		const char *pt = h[st[i]].product_type ? h[st[i]].product_type : "";
+		int k = i;
+		while (k + 1 < period_days && st[k + 1] >= 0 &&
+		       !strcmp(h[st[k + 1]].product_type ? h[st[k + 1]].product_type : "", pt))
+			k++;
+		size_t lo, hi;
+		price_range(p, np, pt, &lo, &hi);
+		in_force(p + lo, hi - lo, sizeof *p, period_first, period_days, pi);
+		for (int d = i; d <= k; d++)
+			price[d] = hi == lo ? NULL : &p[lo + (pi[d] >= 0 ? (size_t)pi[d] : 0)];
+		i = k + 1;
+	}
 	const char *billing_id = pd_customer_billing_id(c);
 	for (int i = 0; i < period_days;) {
 		if (st[i] < 0) {
@@ -135,16 +217,14 @@ pd_status pd_billing_lines_for(const pd_catalogue *cat, const pd_customer *c,
 		while (
 		    k + 1 < period_days && st[k + 1] >= 0 &&
 		    (st[k + 1] == st[k] ||
-		     strcmp(h[st[k + 1]].product_type ? h[st[k + 1]].product_type : "", pt) == 0))
+		     strcmp(h[st[k + 1]].product_type ? h[st[k + 1]].product_type : "", pt) == 0) &&
+		    users[k + 1] == users[i] && same_price(price[k + 1], price[i]))
 			k++;
 		int billed = 0;
 		for (int d = i; d <= k; d++)
 			billed += !internal[d] && !trial[d];
-		const pd_product_type *p = pd_catalogue_product(cat, pt);
-		const pd_billing_state *last = &h[st[k]];
-		bool known = p || last->has_price;
-		int64_t price = p ? p->price_cents : last->has_price ? last->price_cents : 0;
-		const char *cur_s = p ? p->currency : last->has_price ? last->currency : NULL;
+		const pd_billing_price *pr = price[i];
+		int64_t unit = pr ? pr->price_cents : 0;
 
 		pd_buf flags = {0};
 		range_flag(&flags, "internal / zero-rated", internal, i, k, period_first);
@@ -156,22 +236,22 @@ pd_status pd_billing_lines_for(const pd_catalogue *cat, const pd_customer *c,
 			snprintf(f, sizeof f, "deleted %s", d);
 			flag(&flags, f);
 		}
-		if (!known)
+		if (!pr)
 			flag(&flags, "unknown product type");
 
 		pd_billing_line l = {0};
 		l.billing_id = billing_id;
 		l.customer_name = c->name ? c->name : "";
 		l.product_type = pt;
-		l.currency = cur_s ? cur_s : "";
+		l.currency = pr && pr->currency ? pr->currency : "";
 		l.first_day = period_first + i;
 		l.last_day = period_first + k;
-		l.licensed_users = users;
+		l.licensed_users = users[i];
 		l.active_days = k - i + 1;
 		l.billed_days = billed;
 		l.period_days = period_days;
-		l.unit_price_cents = price;
-		l.amount_cents = pro_rata(users, price, billed, period_days);
+		l.unit_price_cents = unit;
+		l.amount_cents = pro_rata(users[i], unit, billed, period_days);
 		l.flags = flags.s ? flags.s : "";
 		pd_status r = fn(&l, ctx, e);
 		pd_buf_free(&flags);
@@ -180,4 +260,31 @@ pd_status pd_billing_lines_for(const pd_catalogue *cat, const pd_customer *c,
 		i = k + 1;
 	}
 	return PD_OK;
+}
+
+static int price_cmp(const void *va, const void *vb)
+{
+	const pd_billing_price *a = va, *b = vb;
+	return strcmp(a->product_type, b->product_type);
+}
+
+pd_status pd_billing_lines_for(const pd_catalogue *cat, const pd_customer *c,
+                               int64_t licensed_users, const pd_billing_state *h, size_t nh,
+                               pd_day period_first, int period_days, pd_billing_line_fn fn,
+                               void *ctx, pd_err *e)
+{
+	pd_billing_users u = {INT64_MIN, licensed_users};
+	size_t np = cat ? cat->n_types : 0;
+	pd_billing_price *p = xcalloc(np ? np : 1, sizeof *p);
+	for (size_t i = 0; i < np; i++) {
+		p[i].at = INT64_MIN;
+		p[i].product_type = cat->types[i].key ? cat->types[i].key : "";
+		p[i].price_cents = cat->types[i].price_cents;
+		p[i].currency = cat->types[i].currency;
+	}
+	qsort(p, np, sizeof *p, price_cmp);
+	pd_status r =
+	    pd_billing_lines_dated(c, h, nh, &u, 1, p, np, period_first, period_days, fn, ctx, e);
+	free(p);
+	return r;
 }

@@ -65,68 +65,144 @@ void pd_audits_free(pd_audit *v, size_t n)
 
 /* ---- billing ---- */
 
-/* The product types of the database (a handful): the history rows point
- * at these keys instead of copying them, and a type gone from the
- * catalogue is billed at the price kept here. */
-typedef struct {
-	char *key, *currency;
-	int64_t price_cents;
-} pt_row;
-
 typedef struct {
 	int64_t customer_id, id;
 	pd_billing_state st;
 } hist_row;
 
 typedef struct {
+	int64_t customer_id, id;
+	pd_billing_users u;
+} users_row;
+
+typedef struct {
 	hist_row *rows;
-	pd_billing_state *v; /* rows' states in (customer, at, id) order */
+	pd_billing_state *v; /* rows' states in (customer, id) order */
 	int64_t *cid;        /* their customers, for the binary search */
 	size_t n, cap;
-	pt_row *pt;
+	pd_billing_users *uv; /* licensed-user counts in (customer, id) order */
+	int64_t *ucid;
+	size_t nu;
+	pd_billing_price *pv; /* prices in (product type, id) order */
+	size_t np;
+	char **pt; /* product type keys and currencies (a handful), interned */
 	size_t npt;
-	char **extra; /* keys not in product_types (none while the FK holds) */
-	size_t nextra;
 } hist_buf;
+
+/* The interned copy of key (added when new): the history and price rows
+ * point at these instead of copying them. */
+static const char *intern(hist_buf *hb, const char *key)
+{
+	for (size_t i = 0; i < hb->npt; i++)
+		if (!strcmp(hb->pt[i], key))
+			return hb->pt[i];
+	hb->pt = xrealloc(hb->pt, (hb->npt + 1) * sizeof *hb->pt);
+	return hb->pt[hb->npt++] = xstrdup(key);
+}
 
 static pd_status load_product_types(pd_store *s, hist_buf *hb, pd_err *e)
 {
-	static const char sql[] = "SELECT key, price_cents, currency FROM product_types";
+	static const char sql[] = "SELECT key FROM product_types";
+	sqlite3_stmt *st = st_get(s, sql, e);
+	if (!st)
+		return FAILED(e);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(st, 0);
+		intern(hb, k ? k : "");
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? PD_OK : st_fail(s, rc, e, "billing");
+}
+
+/* Every price row, by product type and then in the order set (a few per
+ * type). The keys sort as strcmp does (BINARY collation). */
+static pd_status load_prices(pd_store *s, hist_buf *hb, pd_err *e)
+{
+	static const char sql[] = "SELECT product_type, at, price_cents, currency"
+	                          " FROM price_history ORDER BY product_type, id";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st)
 		return FAILED(e);
 	int rc;
 	size_t cap = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (hb->npt == cap) {
+		if (hb->np == cap) {
 			cap = cap ? cap * 2 : 16;
-			hb->pt = xrealloc(hb->pt, cap * sizeof *hb->pt);
+			hb->pv = xrealloc(hb->pv, cap * sizeof *hb->pv);
 		}
-		pt_row *p = &hb->pt[hb->npt++];
-		p->key = col_str_empty(st, 0);
-		p->price_cents = sqlite3_column_int64(st, 1);
-		p->currency = col_str_empty(st, 2);
+		pd_billing_price *p = &hb->pv[hb->np++];
+		const char *k = (const char *)sqlite3_column_text(st, 0);
+		p->product_type = intern(hb, k ? k : "");
+		p->at = sqlite3_column_int64(st, 1);
+		p->price_cents = sqlite3_column_int64(st, 2);
+		const char *cur = (const char *)sqlite3_column_text(st, 3);
+		p->currency = intern(hb, cur ? cur : "");
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? PD_OK : st_fail(s, rc, e, "billing");
 }
 
+static int users_cmp(const void *va, const void *vb)
+{
+	const users_row *a = va, *b = vb;
+	if (a->customer_id != b->customer_id)
+		return a->customer_id < b->customer_id ? -1 : 1;
+	return (a->id > b->id) - (a->id < b->id);
+}
+
+/* Every licensed-user count, in one table scan sorted here (as the
+ * history below). */
+static pd_status load_users(pd_store *s, hist_buf *hb, pd_err *e)
+{
+	static const char sql[] = "SELECT customer_id, id, at, users FROM licensed_users_history";
+	sqlite3_stmt *st = st_get(s, sql, e);
+	if (!st)
+		return FAILED(e);
+	int rc;
+	size_t cap = 0;
+	users_row *rows = NULL;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (hb->nu == cap) {
+			cap = cap ? cap * 2 : 1024;
+			rows = xrealloc(rows, cap * sizeof *rows);
+		}
+		users_row *r = &rows[hb->nu++];
+		r->customer_id = sqlite3_column_int64(st, 0);
+		r->id = sqlite3_column_int64(st, 1);
+		r->u.at = sqlite3_column_int64(st, 2);
+		r->u.users = sqlite3_column_int64(st, 3);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		free(rows);
+		return st_fail(s, rc, e, "billing");
+	}
+	qsort(rows, hb->nu, sizeof *rows, users_cmp);
+	hb->uv = xmalloc((hb->nu ? hb->nu : 1) * sizeof *hb->uv);
+	hb->ucid = xmalloc((hb->nu ? hb->nu : 1) * sizeof *hb->ucid);
+	for (size_t i = 0; i < hb->nu; i++) {
+		hb->uv[i] = rows[i].u;
+		hb->ucid[i] = rows[i].customer_id;
+	}
+	free(rows);
+	return PD_OK;
+}
+
 static void hist_free(hist_buf *hb)
 {
-	for (size_t i = 0; i < hb->npt; i++) {
-		free(hb->pt[i].key);
-		free(hb->pt[i].currency);
-	}
-	for (size_t i = 0; i < hb->nextra; i++)
-		free(hb->extra[i]);
+	for (size_t i = 0; i < hb->npt; i++)
+		free(hb->pt[i]);
 	free(hb->pt);
-	free(hb->extra);
 	free(hb->rows);
 	free(hb->v);
 	free(hb->cid);
+	free(hb->uv);
+	free(hb->ucid);
+	free(hb->pv);
 }
 
-static void hist_push(pd_store *s, hist_buf *hb, sqlite3_stmt *st)
+static void hist_push(hist_buf *hb, sqlite3_stmt *st)
 {
 	if (hb->n == hb->cap) {
 		hb->cap = hb->cap ? hb->cap * 2 : 1024;
@@ -139,23 +215,7 @@ static void hist_push(pd_store *s, hist_buf *hb, sqlite3_stmt *st)
 	pd_billing_state *h = &r->st;
 	h->at = sqlite3_column_int64(st, 2);
 	const char *pt = (const char *)sqlite3_column_text(st, 3);
-	if (!pt)
-		pt = "";
-	const pt_row *p = NULL;
-	for (size_t i = 0; i < hb->npt && !p; i++)
-		if (!strcmp(hb->pt[i].key, pt))
-			p = &hb->pt[i];
-	if (p) {
-		h->product_type = p->key;
-		if (!pd_catalogue_product(s->cat, pt)) {
-			h->has_price = true;
-			h->price_cents = p->price_cents;
-			h->currency = p->currency;
-		}
-	} else {
-		hb->extra = xrealloc(hb->extra, (hb->nextra + 1) * sizeof *hb->extra);
-		h->product_type = hb->extra[hb->nextra++] = xstrdup(pt);
-	}
+	h->product_type = intern(hb, pt ? pt : "");
 	h->trial = sqlite3_column_int(st, 4);
 	h->trial_start = (pd_day)sqlite3_column_int(st, 5);
 	h->trial_end = (pd_day)sqlite3_column_int(st, 6);
@@ -189,7 +249,7 @@ static pd_status load_history(pd_store *s, hist_buf *hb, pd_err *e)
 		return FAILED(e);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		hist_push(s, hb, st);
+		hist_push(hb, st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return st_fail(s, rc, e, "billing");
@@ -205,13 +265,13 @@ static pd_status load_history(pd_store *s, hist_buf *hb, pd_err *e)
 	return PD_OK;
 }
 
-/* The first history row of customer id (hb->n when none). */
-static size_t hist_find(const hist_buf *hb, int64_t id)
+/* The first of the n rows of customer id in cid (sorted): n when none. */
+static size_t first_of(const int64_t *cid, size_t n, int64_t id)
 {
-	size_t lo = 0, hi = hb->n;
+	size_t lo = 0, hi = n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (hb->cid[mid] < id)
+		if (cid[mid] < id)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -226,18 +286,15 @@ pd_status store_billing_export(pd_store *s, pd_day first, int ndays, pd_billing_
 	if (ndays < 1 || ndays > 366)
 		return pd_fail(e, PD_E_INVALID, "period",
 		               "a billing period has 1 to 366 days (got %d)", ndays);
-	/* Licensed users: users with a role; a synced user linked to a console
-	 * user is the same person and is not counted twice. The billing state
-	 * of each day comes from the history (schema migration 5), never from
-	 * today's customer row: a customer's rows up to the end of the period,
-	 * in time order, one customer after the other. A customer deleted
-	 * before the period is left out (deleted_at is the last deletion).
-	 * One read transaction so the whole export sees one snapshot. */
+	/* What billing depends on comes from the effective-dated tables, never
+	 * from today's rows: the customer's state (customer_history, schema
+	 * migration 7), its licensed-user count and the product types' prices
+	 * (migration 8). Name and reference are read as they are now. A
+	 * customer deleted before the period is left out (deleted_at is the
+	 * last deletion). One read transaction so the whole export sees one
+	 * snapshot. */
 	static const char sql[] =
-	    "SELECT " CUST_COLS ", coalesce(u.n, 0) FROM customers c"
-	    " LEFT JOIN (SELECT customer_id, count(*) AS n FROM users WHERE role IS NOT NULL"
-	    "  AND NOT (synced = 1 AND linked_user_id IS NOT NULL) GROUP BY customer_id) u"
-	    " ON u.customer_id = c.id"
+	    "SELECT " CUST_COLS " FROM customers c"
 	    " WHERE (c.deleted_at = 0 OR c.deleted_at >= ?1) AND c.created_at < ?2"
 	    " ORDER BY CASE WHEN c.reference = '' THEN c.tenant_id ELSE c.reference END, c.id";
 	if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
@@ -245,6 +302,10 @@ pd_status store_billing_export(pd_store *s, pd_day first, int ndays, pd_billing_
 	int64_t end = ((int64_t)first + ndays) * 86400;
 	hist_buf hb = {0};
 	pd_status r = load_product_types(s, &hb, e);
+	if (r == PD_OK)
+		r = load_prices(s, &hb, e);
+	if (r == PD_OK)
+		r = load_users(s, &hb, e);
 	if (r == PD_OK)
 		r = load_history(s, &hb, e);
 	sqlite3_stmt *st = r == PD_OK ? st_get(s, sql, e) : NULL;
@@ -257,12 +318,14 @@ pd_status store_billing_export(pd_store *s, pd_day first, int ndays, pd_billing_
 		while (r == PD_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 			pd_customer c;
 			cust_from_row(st, 0, &c);
-			int64_t users = sqlite3_column_int64(st, CUST_NCOLS);
-			size_t lo = hist_find(&hb, c.id), hi = lo;
+			size_t lo = first_of(hb.cid, hb.n, c.id), hi = lo;
 			while (hi < hb.n && hb.cid[hi] == c.id)
 				hi++;
-			r = pd_billing_lines_for(s->cat, &c, users, hb.v + lo, hi - lo, first,
-			                         ndays, fn, ctx, e);
+			size_t ulo = first_of(hb.ucid, hb.nu, c.id), uhi = ulo;
+			while (uhi < hb.nu && hb.ucid[uhi] == c.id)
+				uhi++;
+			r = pd_billing_lines_dated(&c, hb.v + lo, hi - lo, hb.uv + ulo, uhi - ulo,
+			                           hb.pv, hb.np, first, ndays, fn, ctx, e);
 			pd_customer_free(&c);
 		}
 		if (r == PD_OK && rc != SQLITE_DONE)

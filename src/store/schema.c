@@ -6,6 +6,15 @@
 
 #include "schema.h"
 
+/* Migration 8: whether user row r counts as a licensed user, and the last
+ * licensed-user count written for r's customer (0 before the first). */
+#define LICENSED(r)                                                                                \
+	"(" r ".role IS NOT NULL AND NOT (" r ".synced = 1 AND " r ".linked_user_id IS NOT "       \
+	"NULL))"
+#define LAST_COUNT(r)                                                                              \
+	"coalesce((SELECT users FROM licensed_users_history WHERE customer_id = " r                \
+	".customer_id ORDER BY id DESC LIMIT 1), 0)"
+
 static const char *const migrations[] = {
     /* 1: the first schema */
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -310,6 +319,46 @@ static const char *const migrations[] = {
     /* The catalogue is checked again on the next open (a product type a
      * live customer uses must not have been dropped from it). */
     "DELETE FROM meta WHERE key = 'catalogue';",
+    /* 8 (billing: users and prices): the licensed-user count of each
+     * customer and the unit price of each product type, effective-dated
+     * like customer_history, so billing a past period reads what was in
+     * force then, not today's users and catalogue. A licensed user has a
+     * role and is not a synced user linked to a console user (the same
+     * person). The triggers on users write a row with the new count in the
+     * same transaction as each change that moves it (a user added or
+     * removed, a role given or taken, a synced user linked or unlinked),
+     * at pd_now() (an SQL function the store registers on every
+     * connection: the program's one clock). Prices are written by the
+     * catalogue sync at open (store.c) when a type's price differs from
+     * the one in force. Backfill: today's counts from each customer's
+     * creation and today's prices from the start (at 0), so a database
+     * bills as before until its next change. */
+    "CREATE TABLE licensed_users_history("
+    " id INTEGER PRIMARY KEY,"
+    " customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,"
+    " at INTEGER NOT NULL, users INTEGER NOT NULL);"
+    "CREATE INDEX licensed_users_history_by_customer ON licensed_users_history(customer_id, id);"
+    "INSERT INTO licensed_users_history(customer_id, at, users)"
+    " SELECT c.id, c.created_at, (SELECT count(*) FROM users u WHERE u.customer_id = c.id"
+    " AND " LICENSED("u") ") FROM customers c ORDER BY c.id;"
+    "CREATE TABLE price_history("
+    " id INTEGER PRIMARY KEY, product_type TEXT NOT NULL, at INTEGER NOT NULL,"
+    " price_cents INTEGER NOT NULL, currency TEXT NOT NULL);"
+    "CREATE INDEX price_history_by_type ON price_history(product_type, id);"
+    "INSERT INTO price_history(product_type, at, price_cents, currency)"
+    " SELECT key, 0, price_cents, currency FROM product_types ORDER BY key;"
+    "CREATE TRIGGER licensed_users_ins AFTER INSERT ON users WHEN " LICENSED("NEW") " BEGIN"
+    " INSERT INTO licensed_users_history(customer_id, at, users) VALUES (NEW.customer_id,"
+    " pd_now(), " LAST_COUNT("NEW") " + 1); END;"
+    /* not when the customer itself is being deleted (the cascade) */
+    "CREATE TRIGGER licensed_users_del AFTER DELETE ON users WHEN " LICENSED("OLD")
+    " AND EXISTS (SELECT 1 FROM customers WHERE id = OLD.customer_id) BEGIN"
+    " INSERT INTO licensed_users_history(customer_id, at, users) VALUES (OLD.customer_id,"
+    " pd_now(), " LAST_COUNT("OLD") " - 1); END;"
+    "CREATE TRIGGER licensed_users_upd AFTER UPDATE OF role, synced, linked_user_id ON users"
+    " WHEN " LICENSED("OLD") " IS NOT " LICENSED("NEW") " BEGIN"
+    " INSERT INTO licensed_users_history(customer_id, at, users) VALUES (NEW.customer_id,"
+    " pd_now(), " LAST_COUNT("NEW") " + CASE WHEN " LICENSED("NEW") " THEN 1 ELSE -1 END); END;",
 };
 
 int schema_migration_count(void)

@@ -652,6 +652,22 @@ static pd_status sync_catalogue_tx(pd_store *s, void *vctx, pd_err *e)
 		bind_text(st, 8, t->currency ? t->currency : "");
 		if (st_exec(s, st, e) != PD_OK)
 			return e->status;
+		/* Billing reads the price in force each day (schema migration 8):
+		 * a new row from now when the file's price differs from it. */
+		static const char price[] =
+		    "INSERT INTO price_history(product_type, at, price_cents, currency)"
+		    " SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM (SELECT price_cents,"
+		    " currency FROM price_history WHERE product_type = ?1 ORDER BY id DESC LIMIT 1)"
+		    " WHERE price_cents = ?3 AND currency = ?4)";
+		st = st_get(s, price, e);
+		if (!st)
+			return e->status;
+		bind_text(st, 1, t->key);
+		sqlite3_bind_int64(st, 2, pd_now());
+		sqlite3_bind_int64(st, 3, t->price_cents);
+		bind_text(st, 4, t->currency ? t->currency : "");
+		if (st_exec(s, st, e) != PD_OK)
+			return e->status;
 	}
 	/* A product type that live customers use must stay in the catalogue:
 	 * dropped, they would be billed 0.00 without a word. Refused, and the
@@ -768,6 +784,13 @@ static int read_int_pragma(pd_store *s, const char *sql, int *out)
 	return rc;
 }
 
+static void sql_pd_now(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	(void)argv;
+	sqlite3_result_int64(cx, pd_now());
+}
+
 static pd_status open_fail(pd_store *s, pd_status st)
 {
 	store_close(s);
@@ -806,6 +829,9 @@ pd_status store_open(const char *path, const pd_store_opts *o, pd_store **out, p
 		                 pd_fail(e, PD_E_NOINPUT, "db", "%s: cannot open database: %s",
 		                         path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc)));
 	sqlite3_extended_result_codes(s->db, 1);
+	/* pd_now() for the billing triggers (schema migration 8): the one clock. */
+	sqlite3_create_function(s->db, "pd_now", 0, SQLITE_UTF8 | SQLITE_INNOCUOUS, NULL,
+	                        sql_pd_now, NULL, NULL);
 	sqlite3_busy_timeout(s->db, o->busy_timeout_ms > 0 ? o->busy_timeout_ms : 5000);
 
 	/* Read the version before anything that could write (journal mode):

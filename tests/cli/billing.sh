@@ -32,6 +32,13 @@ on 2026-10-16 customer update charlie --internal
 expect "charlie internal from 2026-10-16" 0
 on 2026-10-20 customer update alpha --product-type analytics-pro --yes
 expect "alpha to analytics-pro on 2026-10-20" 0
+# licensed users (a role, not a linked PBX user) change on past days too
+on 2026-10-12 user add alpha --name "Al Agent" --email al@alpha.example --role agent
+expect "alpha: a second user from 2026-10-12" 0
+on 2026-09-20 user add charlie --name "Cy Sup" --email cy@charlie.example --role supervisor
+expect "charlie: a supervisor from 2026-09-20" 0
+on 2026-10-25 user add charlie --name "No Role" --email nr@charlie.example
+expect "charlie: a user without a role (not licensed)" 0
 run customer show alpha --json
 ALPHA=$(jv 'd["tenant_id"]')
 
@@ -51,30 +58,35 @@ check "header: new columns after the old ones" grep -q \
 L=$(csv_line "$TMP/sep-before.csv" ",alpha,")
 check "no reference: the tenant id is the billing id; pro rata from creation" \
 	test "$L" = "2026-09,$ALPHA,alpha,analytics-essentials,1,26,30,9.00,7.80,EUR,,2026-09-05,2026-09-30,26"
+L=$(csv_line "$TMP/sep-before.csv" ",charlie,")
+check "a user added on the 20th: a line per licensed-user count" test "$L" = \
+	"2026-09,CH-1,charlie,contact-centre,1,19,30,39.00,24.70,EUR,,2026-09-01,2026-09-19,19
+2026-09,CH-1,charlie,contact-centre,2,11,30,39.00,28.60,EUR,,2026-09-20,2026-09-30,11"
 check "a customer created in October has no September line" \
 	test "$(grep -c ",bravo," "$TMP/sep-before.csv")" = 0
 
 # ---- October: one line per product type, converted trial, internal, deletion ----
 L=$(csv_line "$TMP/oct-before.csv" ",alpha,")
-check "product type changed on the 20th: two lines with their days" test "$L" = \
-	"2026-10,$ALPHA,alpha,analytics-essentials,1,19,31,9.00,5.52,EUR,,2026-10-01,2026-10-19,19
-2026-10,$ALPHA,alpha,analytics-pro,1,12,31,19.00,7.35,EUR,,2026-10-20,2026-10-31,12"
+check "a user added on the 12th, product type changed on the 20th: a line for each" test "$L" = \
+	"2026-10,$ALPHA,alpha,analytics-essentials,1,11,31,9.00,3.19,EUR,,2026-10-01,2026-10-11,11
+2026-10,$ALPHA,alpha,analytics-essentials,2,8,31,9.00,4.65,EUR,,2026-10-12,2026-10-19,8
+2026-10,$ALPHA,alpha,analytics-pro,2,12,31,19.00,14.71,EUR,,2026-10-20,2026-10-31,12"
 L=$(csv_line "$TMP/oct-before.csv" ",bravo,")
 check "trial converted on the 16th: billed from the 16th, trial days zero-rated" test "$L" = \
 	"2026-10,BR-1,bravo,analytics-pro,1,31,31,19.00,9.81,EUR,trial 2026-10-01 to 2026-10-15,2026-10-01,2026-10-31,16"
 L=$(csv_line "$TMP/oct-before.csv" ",charlie,")
 check "internal from the 16th: zero-rated from then, billed before" test "$L" = \
-	"2026-10,CH-1,charlie,contact-centre,1,31,31,39.00,18.87,EUR,internal / zero-rated 2026-10-16 to 2026-10-31,2026-10-01,2026-10-31,15"
+	"2026-10,CH-1,charlie,contact-centre,2,31,31,39.00,37.74,EUR,internal / zero-rated 2026-10-16 to 2026-10-31,2026-10-01,2026-10-31,15"
 L=$(csv_line "$TMP/oct-before.csv" ",delta,")
 check "deleted on the 10th: billed up to that day" test "$L" = \
 	"2026-10,DE-1,delta,analytics-pro,1,10,31,19.00,6.13,EUR,deleted 2026-10-10,2026-10-01,2026-10-10,10"
 OUT=$(cat "$TMP/oct-before.json")
 jeq "json: the same lines with dates and billed days" \
 	'[(l["customer_name"], l["product_type"], l["first_day"], l["last_day"], l["billed_days"], l["amount"]) for l in d["lines"] if l["customer_name"] == "alpha"]' \
-	'[["alpha", "analytics-essentials", "2026-10-01", "2026-10-19", 19, "5.52"], ["alpha", "analytics-pro", "2026-10-20", "2026-10-31", 12, "7.35"]]'
+	'[["alpha", "analytics-essentials", "2026-10-01", "2026-10-11", 11, "3.19"], ["alpha", "analytics-essentials", "2026-10-12", "2026-10-19", 8, "4.65"], ["alpha", "analytics-pro", "2026-10-20", "2026-10-31", 12, "14.71"]]'
 jeq "json: flags as an array" '[l["flags"] for l in d["lines"] if l["customer_name"] == "charlie"]' \
 	'[["internal / zero-rated 2026-10-16 to 2026-10-31"]]'
-jeq "json: totals" 'd["totals"]' '{"EUR": "47.68"}'
+jeq "json: totals" 'd["totals"]' '{"EUR": "76.23"}'
 
 # ---- today's changes do not touch past months ----
 run customer update alpha --product-type contact-centre --yes
@@ -87,6 +99,32 @@ run customer restore delta
 expect "today: delta restored" 0
 run customer update delta --disable
 expect "today: delta disabled" 0
+run user add alpha --name "New Today" --email new@alpha.example --role agent
+expect "today: a user added to alpha" 0
+run role assign charlie cy@charlie.example ""
+expect "today: charlie's supervisor loses the role" 0
+run user remove alpha al@alpha.example
+expect "today: alpha's second user removed" 0
+run user add charlie --name "Lic Today" --email lic@charlie.example --role agent
+expect "today: a licensed user added to charlie" 0
+run user remove charlie lic@charlie.example
+expect "today: and removed again" 0
+# today's catalogue (a file in the config directory replaces the installed
+# one): contact-centre from 39.00 to 45.00, loaded at the next start
+mkdir -p "$TMP/price"
+cp "$CONF" "$TMP/price/provdesk.conf"
+python3 - "$(dirname "$0")/../../data/catalogue.json" "$TMP/price/catalogue.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+for t in c["product_types"]:
+    if t["key"] == "contact-centre":
+        t["price_cents"] = 4500
+json.dump(c, open(sys.argv[2], "w"), indent=2)
+PY
+CONF_SHIPPED=$CONF
+CONF=$TMP/price/provdesk.conf
+run catalogue --json
+expect "today: the new catalogue is loaded" 0 "4500"
 export_to 2026-09 "$TMP/sep-after.csv"
 export_to 2026-10 "$TMP/oct-after.csv"
 export_to 2026-10 "$TMP/oct-after.json" --json
@@ -97,9 +135,9 @@ check "October bills the same after today's changes (JSON)" cmp -s "$TMP/oct-bef
 # ---- November: today's changes apply from today ----
 export_to 2026-11 "$TMP/nov.csv"
 L=$(csv_line "$TMP/nov.csv" ",alpha,")
-check "alpha: pro up to yesterday, contact-centre from today" test "$L" = \
-	"2026-11,$ALPHA,alpha,analytics-pro,1,9,30,19.00,5.70,EUR,,2026-11-01,2026-11-09,9
-2026-11,$ALPHA,alpha,contact-centre,1,21,30,39.00,27.30,EUR,,2026-11-10,2026-11-30,21"
+check "alpha: pro up to yesterday, contact-centre at today's price and users from today" test "$L" = \
+	"2026-11,$ALPHA,alpha,analytics-pro,2,9,30,19.00,11.40,EUR,,2026-11-01,2026-11-09,9
+2026-11,$ALPHA,alpha,contact-centre,2,21,30,45.00,63.00,EUR,,2026-11-10,2026-11-30,21"
 L=$(csv_line "$TMP/nov.csv" ",bravo,")
 check "bravo: billed up to today's deletion" test "$L" = \
 	"2026-11,BR-1,bravo,analytics-pro,1,10,30,19.00,6.33,EUR,deleted 2026-11-10,2026-11-01,2026-11-10,10"
@@ -107,8 +145,13 @@ L=$(csv_line "$TMP/nov.csv" ",delta,")
 check "delta: billed again from its restore, disabled flag" test "$L" = \
 	"2026-11,DE-1,delta,analytics-pro,1,21,30,19.00,13.30,EUR,disabled,2026-11-10,2026-11-30,21"
 L=$(csv_line "$TMP/nov.csv" ",charlie,")
-check "charlie: internal up to yesterday only" test "$L" = \
-	"2026-11,CH-1,charlie,contact-centre,1,30,30,39.00,27.30,EUR,internal / zero-rated 2026-11-01 to 2026-11-09,2026-11-01,2026-11-30,21"
+check "charlie: internal up to yesterday (2 users, 39.00), then 1 user at 45.00" test "$L" = \
+	"2026-11,CH-1,charlie,contact-centre,2,9,30,39.00,0.00,EUR,internal / zero-rated,2026-11-01,2026-11-09,0
+2026-11,CH-1,charlie,contact-centre,1,21,30,45.00,31.50,EUR,,2026-11-10,2026-11-30,21"
+# back to the shipped catalogue: its price from today too, past months kept
+CONF=$CONF_SHIPPED
+export_to 2026-10 "$TMP/oct-shipped.csv"
+check "October still bills the same" cmp -s "$TMP/oct-before.csv" "$TMP/oct-shipped.csv"
 
 # ---- formula injection: CSV cells neutralised, JSON exact ----
 for n in '=HYPERLINK("http://evil.example","x")' '+cmd' '-2+3' '@SUM(A1)'; do

@@ -412,9 +412,22 @@ Test(billing, disabled_still_billed)
 	pd_customer_free(&c);
 }
 
-/* A type gone from the catalogue (only possible for a deleted customer or
- * an old history row) is billed at the price the database kept. */
-Test(billing, product_type_gone_from_catalogue_uses_the_stored_price)
+static lines bill_dated(const pd_customer *c, const hist *h, const pd_billing_users *u, size_t nu,
+                        const pd_billing_price *p, size_t np, const char *period)
+{
+	pd_day first;
+	int n;
+	cr_assert(pd_period_parse(period, &first, &n));
+	lines x = {0};
+	pd_err e = {0};
+	cr_assert_eq(pd_billing_lines_dated(c, h->v, h->n, u, nu, p, np, first, n, collect, &x, &e),
+	             PD_OK, "%s", e.message);
+	return x;
+}
+
+/* A type without a price is flagged; with one (a type gone from the
+ * catalogue keeps its price rows) it is billed at it. */
+Test(billing, product_type_without_a_price_is_flagged)
 {
 	pd_customer c = cust("analytics-pro");
 	hist h = created("legacy-basic", c.created_at);
@@ -422,13 +435,124 @@ Test(billing, product_type_gone_from_catalogue_uses_the_stored_price)
 	cr_assert_eq(x.v[0].amount_cents, 0);
 	cr_assert_str_eq(x.v[0].flags, "unknown product type");
 	lines_free(&x);
-	h.v[0].has_price = true;
-	h.v[0].price_cents = 500;
-	h.v[0].currency = "EUR";
-	x = bill(&c, 1, &h, "2026-02");
+	pd_billing_users u = {c.created_at, 1};
+	pd_billing_price p = {0, "legacy-basic", 500, "EUR"};
+	x = bill_dated(&c, &h, &u, 1, &p, 1, "2026-02");
 	cr_assert_eq(x.v[0].amount_cents, 500);
 	cr_assert_str_eq(x.v[0].currency, "EUR");
 	cr_assert_str_eq(x.v[0].flags, "");
+	lines_free(&x);
+	pd_customer_free(&c);
+}
+
+/* Each day is billed with the count in force that day (the last of the
+ * day): a line per run of the same count, users x price constant on it. */
+Test(billing, licensed_users_day_by_day_split_the_line)
+{
+	pd_customer c = cust("analytics-pro");
+	hist h = created("analytics-pro", c.created_at);
+	pd_billing_users u[] = {
+	    {c.created_at, 2},
+	    {at("2026-02-10", 9), 3},  /* a user added on the 10th */
+	    {at("2026-02-10", 17), 4}, /* and another: the day's last count */
+	    {at("2026-02-20", 8), 1},  /* users removed on the 20th */
+	};
+	pd_billing_price p = {0, "analytics-pro", 1900, "EUR"};
+	lines x = bill_dated(&c, &h, u, 4, &p, 1, "2026-02");
+	cr_assert_eq(x.n, 3);
+	cr_assert_eq(x.v[0].licensed_users, 2);
+	cr_assert_eq(x.v[0].first_day, day("2026-02-01"));
+	cr_assert_eq(x.v[0].last_day, day("2026-02-09"));
+	cr_assert_eq(x.v[0].amount_cents, 1221); /* 2 x 19.00 x 9 / 28 = 12.214 */
+	cr_assert_eq(x.v[1].licensed_users, 4);
+	cr_assert_eq(x.v[1].first_day, day("2026-02-10"));
+	cr_assert_eq(x.v[1].last_day, day("2026-02-19"));
+	cr_assert_eq(x.v[1].amount_cents, 2714); /* 4 x 19.00 x 10 / 28 = 27.142 */
+	cr_assert_eq(x.v[2].licensed_users, 1);
+	cr_assert_eq(x.v[2].first_day, day("2026-02-20"));
+	cr_assert_eq(x.v[2].active_days, 9);
+	cr_assert_eq(x.v[2].amount_cents, 611); /* 1 x 19.00 x 9 / 28 = 6.107 */
+	lines_free(&x);
+	/* the month before the changes: one line at the first count */
+	x = bill_dated(&c, &h, u, 4, &p, 1, "2026-01");
+	cr_assert_eq(x.n, 1);
+	cr_assert_eq(x.v[0].licensed_users, 2);
+	cr_assert_eq(x.v[0].amount_cents, 3800);
+	lines_free(&x);
+	/* before the first count (written with the creation, whose clock may
+	 * have passed midnight meanwhile): the first count; none: 0 users */
+	x = bill_dated(&c, &h, u + 3, 1, &p, 1, "2026-01");
+	cr_assert_eq(x.v[0].licensed_users, 1);
+	cr_assert_eq(x.v[0].amount_cents, 1900);
+	lines_free(&x);
+	x = bill_dated(&c, &h, u, 0, &p, 1, "2026-01");
+	cr_assert_eq(x.v[0].licensed_users, 0);
+	cr_assert_eq(x.v[0].amount_cents, 0);
+	lines_free(&x);
+	pd_customer_free(&c);
+}
+
+/* Each day is billed at the price of its product type in force that day;
+ * a type's first price also covers the days before it was recorded, and
+ * setting the same price again does not split the line. */
+Test(billing, prices_day_by_day_split_the_line)
+{
+	pd_customer c = cust("analytics-essentials");
+	hist h = created("analytics-essentials", c.created_at);
+	hist_add(&h, at("2026-03-20", 10))->product_type = "analytics-pro";
+	pd_billing_users u = {c.created_at, 3};
+	pd_billing_price p[] = {
+	    {at("2026-03-01", 12), "analytics-essentials", 900, "EUR"},
+	    {at("2026-03-11", 8), "analytics-essentials", 1000, "EUR"},
+	    {at("2026-03-15", 8), "analytics-essentials", 1000, "EUR"},
+	    {at("2026-03-25", 8), "analytics-essentials", 1200, "EUR"}, /* after the move */
+	    {at("2026-03-02", 8), "analytics-pro", 1900, "EUR"},
+	    {at("2026-03-31", 23), "analytics-pro", 2500, "EUR"},
+	};
+	lines x = bill_dated(&c, &h, &u, 1, p, 6, "2026-03");
+	cr_assert_eq(x.n, 4);
+	cr_assert_str_eq(x.v[0].product_type, "analytics-essentials");
+	cr_assert_eq(x.v[0].unit_price_cents, 900);
+	cr_assert_eq(x.v[0].last_day, day("2026-03-10"));
+	cr_assert_eq(x.v[0].amount_cents, 871); /* 3 x 9.00 x 10 / 31 = 8.709 */
+	cr_assert_eq(x.v[1].unit_price_cents, 1000);
+	cr_assert_eq(x.v[1].first_day, day("2026-03-11"));
+	cr_assert_eq(x.v[1].last_day, day("2026-03-19"));
+	cr_assert_eq(x.v[1].amount_cents, 871); /* 3 x 10.00 x 9 / 31 = 8.709 */
+	cr_assert_str_eq(x.v[2].product_type, "analytics-pro");
+	cr_assert_eq(x.v[2].unit_price_cents, 1900);
+	cr_assert_eq(x.v[2].last_day, day("2026-03-30"));
+	cr_assert_eq(x.v[2].amount_cents, 2023); /* 3 x 19.00 x 11 / 31 = 20.226 */
+	cr_assert_eq(x.v[3].unit_price_cents, 2500);
+	cr_assert_eq(x.v[3].active_days, 1);
+	lines_free(&x);
+	/* February: before any recorded price, the first one */
+	x = bill_dated(&c, &h, &u, 1, p, 6, "2026-02");
+	cr_assert_eq(x.n, 1);
+	cr_assert_eq(x.v[0].unit_price_cents, 900);
+	cr_assert_eq(x.v[0].amount_cents, 2700);
+	lines_free(&x);
+	pd_customer_free(&c);
+}
+
+/* A count or a price timed before its predecessor (a clock set back)
+ * takes effect with it. */
+Test(billing, users_and_prices_timed_back_take_effect_with_their_predecessor)
+{
+	pd_customer c = cust("analytics-pro");
+	hist h = created("analytics-pro", c.created_at);
+	pd_billing_users u[] = {{at("2026-02-10", 9), 2}, {at("2026-02-05", 9), 5}};
+	pd_billing_price p[] = {{0, "analytics-pro", 1900, "EUR"},
+	                        {at("2026-02-15", 9), "analytics-pro", 2800, "EUR"},
+	                        {at("2026-02-01", 9), "analytics-pro", 1400, "EUR"}};
+	lines x = bill_dated(&c, &h, u, 2, p, 3, "2026-02");
+	cr_assert_eq(x.n, 3);
+	cr_assert_eq(x.v[0].licensed_users, 2); /* before the 10th: the first count */
+	cr_assert_eq(x.v[0].last_day, day("2026-02-09"));
+	cr_assert_eq(x.v[1].licensed_users, 5, "the 5 takes effect with the 2 it follows");
+	cr_assert_eq(x.v[1].unit_price_cents, 1900);
+	cr_assert_eq(x.v[1].last_day, day("2026-02-14"));
+	cr_assert_eq(x.v[2].unit_price_cents, 1400);
 	lines_free(&x);
 	pd_customer_free(&c);
 }

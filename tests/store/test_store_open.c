@@ -491,6 +491,95 @@ Test(store_open, migration_5_backfills_the_billing_history_of_a_version_4_databa
 	                 "a past month keeps its line after a deletion today");
 }
 
+/* A database at schema 7 (users counted and prices read at export time):
+ * migration 8 backfills today's licensed-user counts from each customer's
+ * creation and today's prices from the start, so it bills as before. */
+Test(store_open, migration_8_backfills_users_and_prices_of_a_version_7_database)
+{
+	char dir[300];
+	snprintf(dir, sizeof dir, "%s/sub", fx_dir);
+	mkdir(dir, 0700);
+	sqlite3 *db;
+	cr_assert_eq(sqlite3_open(fx_db, &db), SQLITE_OK);
+	for (int v = 1; v <= 7; v++)
+		cr_assert_eq(sqlite3_exec(db, schema_migration(v), 0, 0, 0), SQLITE_OK, "%d: %s", v,
+		             sqlite3_errmsg(db));
+	/* created 2026-09-01 12:00 UTC; contact-centre at 35.00, where the
+	 * catalogue file now says 39.00 */
+	cr_assert_eq(
+	    sqlite3_exec(
+	        db,
+	        "INSERT INTO product_types(key, name, price_cents, currency) VALUES"
+	        " ('analytics-pro', 'Pro', 1900, 'EUR'), ('contact-centre', 'CC', 3500, 'EUR');"
+	        "INSERT INTO roles(key, name) VALUES ('customer-admin', 'Admin'), ('agent', 'A');"
+	        "INSERT INTO customers(id, tenant_id, name, name_key, product_type, country,"
+	        " time_zone, created_at, updated_at, search) VALUES"
+	        " (1, '11111111-0c4b-4d5e-9f4e-3b1f0a6c7d8e', 'Deux', 'deux', 'analytics-pro',"
+	        "  'FR', 'Europe/Paris', 1788264000, 1788264000, 'deux'),"
+	        " (2, '22222222-0c4b-4d5e-9f4e-3b1f0a6c7d8e', 'Un', 'un', 'contact-centre',"
+	        "  'FR', 'Europe/Paris', 1788264000, 1788264000, 'un');"
+	        "INSERT INTO users(customer_id, display_name, email, role, synced, created_at)"
+	        " VALUES (1, 'A', 'a@example.com', 'customer-admin', 0, 1),"
+	        " (1, 'B', 'b@example.com', 'agent', 0, 1), (1, 'C', 'c@example.com', NULL, 0, 1),"
+	        " (2, 'D', 'd@example.com', 'customer-admin', 0, 1);"
+	        "PRAGMA user_version = 7;",
+	        0, 0, 0),
+	    SQLITE_OK, "%s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+	setenv("PROVDESK_NOW", "2026-11-10T12:00:00", 1);
+	fx_s = fx_open();
+	cr_assert_eq(store_schema_version(fx_s), PD_SCHEMA_VERSION_CURRENT);
+	cr_assert_eq(fx_scalar(NULL, "SELECT group_concat(customer_id || ':' || users || '@' || at)"
+	                             " = '1:2@1788264000,2:1@1788264000' FROM (SELECT * FROM"
+	                             " licensed_users_history ORDER BY id)"),
+	             1, "counts (with a role) from creation");
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM price_history WHERE at = 0"), 2,
+	             "the prices kept, from the start");
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM price_history WHERE at = 0 AND"
+	                             " product_type = 'contact-centre' AND price_cents = 3500"),
+	             1);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM price_history WHERE product_type ="
+	                             " 'analytics-pro'"),
+	             1, "the same price in the file: no new row");
+	/* the catalogue synced at the same open: 39.00 from today */
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM price_history WHERE at / 86400 ="
+	                             " 20767 AND product_type = 'contact-centre' AND price_cents"
+	                             " = 3900"),
+	             1);
+	hist_bill b = bill_month("2026-10");
+	cr_assert_eq(b.n, 2);
+	cr_assert_str_eq(b.lines[0], "Deux|analytics-pro|2026-10-01..2026-10-31|31/31|3800|");
+	cr_assert_str_eq(b.lines[1], "Un|contact-centre|2026-10-01..2026-10-31|31/31|3500|");
+	b = bill_month("2026-11");
+	cr_assert_eq(b.n, 3);
+	cr_assert_str_eq(b.lines[1], "Un|contact-centre|2026-11-01..2026-11-09|9/9|1050|");
+	cr_assert_str_eq(b.lines[2], "Un|contact-centre|2026-11-10..2026-11-30|21/21|2730|");
+
+	/* a later catalogue price change: a row from that day, past months kept */
+	int64_t rows = fx_scalar(NULL, "SELECT count(*) FROM price_history");
+	store_close(fx_s);
+	fx_s = NULL;
+	setenv("PROVDESK_NOW", "2026-11-20T08:00:00", 1);
+	pd_product_type *pro = NULL;
+	for (size_t i = 0; i < fx_cat.n_types; i++)
+		if (!strcmp(fx_cat.types[i].key, "analytics-pro"))
+			pro = &fx_cat.types[i];
+	cr_assert_not_null(pro);
+	pro->price_cents = 2900;
+	fx_s = fx_open();
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM price_history"), rows + 1);
+	b = bill_month("2026-10");
+	cr_assert_str_eq(b.lines[0], "Deux|analytics-pro|2026-10-01..2026-10-31|31/31|3800|");
+	b = bill_month("2026-11");
+	cr_assert_str_eq(b.lines[0], "Deux|analytics-pro|2026-11-01..2026-11-19|19/19|2407|");
+	cr_assert_str_eq(b.lines[1], "Deux|analytics-pro|2026-11-20..2026-11-30|11/11|2127|");
+	/* opened again with the same prices: nothing written */
+	store_close(fx_s);
+	fx_s = fx_open();
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM price_history"), rows + 1);
+	unsetenv("PROVDESK_NOW");
+}
+
 /* A product type that a live customer uses cannot leave the catalogue: the
  * open is refused (configuration error) naming the type, the file and how
  * many customers use it, and the database keeps the type. */

@@ -1,5 +1,7 @@
 /* Users and roles, PBX records and templates, the user sync, the outbox,
  * the billing export and drafts, on a real database file. */
+#include <stdarg.h>
+
 #include "fixture.h"
 
 TestSuite(users, .init = fx_setup_open, .fini = fx_teardown);
@@ -538,6 +540,8 @@ static pd_status collect(const pd_billing_line *l, void *ctx, pd_err *e)
 
 Test(users, billing_export_licensed_users_and_deleted_customers)
 {
+	/* the clock, not the real date: passes on any day */
+	setenv("PROVDESK_TODAY", "2026-11-10", 1);
 	pd_err e = {0};
 	pd_new_customer n;
 	fx_new(&n, "Billed", NULL);
@@ -578,6 +582,7 @@ Test(users, billing_export_licensed_users_and_deleted_customers)
 	cr_assert_eq(next.n, 1);
 	cr_assert_eq(store_billing_export(fx_s, first, 0, collect, &next, &e), PD_E_INVALID);
 	pd_customer_free(&c);
+	unsetenv("PROVDESK_TODAY");
 }
 
 Test(users, drafts_one_per_owner)
@@ -805,11 +810,21 @@ Test(users, linked_pair_is_not_ambiguous)
 	pd_user_free(&u);
 }
 
-/* The query plan of one SQL statement, rows joined with "; ". */
+static void no_clock(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	(void)argv;
+	sqlite3_result_null(cx);
+}
+
+/* The query plan of one SQL statement, rows joined with "; ". The users
+ * triggers call pd_now(), which the store registers: a stand-in here so
+ * statements on users compile (a plan never runs them). */
 static void query_plan(const char *sql, char *out, size_t n)
 {
 	sqlite3 *db;
 	cr_assert_eq(sqlite3_open_v2(fx_db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_create_function(db, "pd_now", 0, SQLITE_UTF8, NULL, no_clock, NULL, NULL);
 	char *q = xasprintf("EXPLAIN QUERY PLAN %s", sql);
 	sqlite3_stmt *st;
 	cr_assert_eq(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
@@ -839,4 +854,129 @@ Test(users, linking_by_extension_uses_an_index)
 	           " c.extension = users.endpoint) WHERE customer_id = 1 AND synced = 1",
 	           plan, sizeof plan);
 	cr_assert(strstr(plan, "users_console_extension"), "%s", plan);
+}
+
+__attribute__((format(printf, 1, 2))) static int64_t cust_scalar(const char *fmt, ...)
+{
+	char sql[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof sql, fmt, ap);
+	va_end(ap);
+	return fx_scalar(NULL, sql);
+}
+
+/* The count billing reads (the last row written) and the users as they are. */
+static int64_t billed_count(int64_t cid)
+{
+	return cust_scalar("SELECT users FROM licensed_users_history WHERE customer_id = %lld"
+	                   " ORDER BY id DESC LIMIT 1",
+	                   (long long)cid);
+}
+
+static int64_t live_count(int64_t cid)
+{
+	return cust_scalar("SELECT count(*) FROM users WHERE customer_id = %lld AND role IS NOT"
+	                   " NULL AND NOT (synced = 1 AND linked_user_id IS NOT NULL)",
+	                   (long long)cid);
+}
+
+static int64_t count_rows(int64_t cid)
+{
+	return cust_scalar("SELECT count(*) FROM licensed_users_history WHERE customer_id = %lld",
+	                   (long long)cid);
+}
+
+static void set_role(int64_t uid, const char *role)
+{
+	pd_err e = {0};
+	cr_assert_eq(store_role_assign(fx_s, uid, role, &fx_alice, &e), PD_OK, "%s", e.message);
+}
+
+static bill_ctx bill_period(const char *period)
+{
+	pd_day first;
+	int n;
+	cr_assert(pd_period_parse(period, &first, &n));
+	bill_ctx b = {0};
+	pd_err e = {0};
+	cr_assert_eq(store_billing_export(fx_s, first, n, collect, &b, &e), PD_OK, "%s", e.message);
+	return b;
+}
+
+/* Billing reads the licensed-user count in force each day (schema
+ * migration 8): every change that moves it (a user added or removed, a
+ * role given or taken, a synced user linked or unlinked) writes the new
+ * count with its time, in the change's own transaction; the rest writes
+ * nothing; and a past month bills the same after today's changes. */
+Test(users, licensed_users_history_follows_every_change)
+{
+	pd_err e = {0};
+	setenv("PROVDESK_NOW", "2026-10-01T09:00:00", 1);
+	int64_t c = fx_create("Counted");
+	cr_assert_eq(billed_count(c), 1, "the admin");
+	cr_assert_eq(count_rows(c), 1);
+	cr_assert_eq(cust_scalar("SELECT at / 86400 FROM licensed_users_history WHERE customer_id"
+	                         " = %lld",
+	                         (long long)c),
+	             pd_today());
+
+	setenv("PROVDESK_NOW", "2026-10-05T10:00:00", 1);
+	int64_t a = add_console(c, "Agent One", "one@example.com", "1001");
+	cr_assert_eq(billed_count(c), 2);
+	int64_t at = cust_scalar("SELECT max(at) FROM licensed_users_history WHERE customer_id ="
+	                         " %lld",
+	                         (long long)c);
+	cr_assert(at >= pd_now() - 60 && at <= pd_now(), "the change's time: %lld", (long long)at);
+	pd_user nr = console_user("No Role", "nr@example.com", NULL), out = {0};
+	cr_assert_eq(store_user_add(fx_s, c, &nr, &fx_alice, &out, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(count_rows(c), 2, "a user without a role is not licensed");
+	pd_user_free(&nr);
+	set_role(out.id, "agent");
+	cr_assert_eq(billed_count(c), 3, "a role given");
+	set_role(out.id, "supervisor");
+	cr_assert_eq(count_rows(c), 3, "a role changed for another: still licensed");
+	set_role(out.id, NULL);
+	cr_assert_eq(billed_count(c), 2, "a role taken");
+	pd_user_free(&out);
+	bill_ctx oct = bill_period("2026-10");
+	cr_assert_eq(oct.n, 2, "split where the count changes");
+
+	/* today: a sync, roles, links and removals */
+	setenv("PROVDESK_NOW", "2026-11-10T12:00:00", 1);
+	pd_synced_user v[] = {su("1001", "Agent One PBX", NULL, "site-a"),
+	                      su("1002", "Other PBX", NULL, "site-a")};
+	cr_assert_eq(store_sync_users(fx_s, c, v, 2, false, NULL, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(billed_count(c), live_count(c));
+	int64_t s1 = cust_scalar(
+	            "SELECT id FROM users WHERE customer_id = %lld AND endpoint = '1001'",
+	            (long long)c),
+	        s2 = cust_scalar(
+	            "SELECT id FROM users WHERE customer_id = %lld AND endpoint = '1002'",
+	            (long long)c);
+	set_role(s2, "agent");
+	cr_assert_eq(billed_count(c), 3, "a synced user given a role");
+	cr_assert_eq(cust_scalar("SELECT linked_user_id FROM users WHERE id = %lld", (long long)s1),
+	             a, "linked to the console user by extension");
+	set_role(s1, "agent");
+	cr_assert_eq(billed_count(c), 3, "a linked synced user is the same person");
+	cr_assert_eq(store_user_remove(fx_s, a, &fx_alice, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(billed_count(c), live_count(c), "the synced user unlinked counts instead");
+	cr_assert_eq(billed_count(c), 3);
+	cr_assert_eq(store_sync_users(fx_s, c, v, 1, false, NULL, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(billed_count(c), 2, "a synced user gone from the PBX");
+	cr_assert_eq(cust_scalar("SELECT count(*) FROM users WHERE id = %lld", (long long)s2), 0);
+	add_console(c, "Agent Two", "two@example.com", NULL);
+	cr_assert_eq(billed_count(c), 3);
+	cr_assert_eq(billed_count(c), live_count(c));
+
+	bill_ctx after = bill_period("2026-10");
+	cr_assert_eq(after.n, oct.n);
+	for (int i = 0; i < oct.n; i++)
+		cr_assert_str_eq(after.lines[i], oct.lines[i], "October bills the same");
+	bill_ctx nov = bill_period("2026-11");
+	cr_assert_eq(nov.n, 2, "%s", nov.lines[0]);
+	cr_assert(strstr(nov.lines[0], "|2|9|"), "%s", nov.lines[0]);
+	cr_assert(strstr(nov.lines[1], "|3|21|"), "today's count from today: %s", nov.lines[1]);
+	unsetenv("PROVDESK_NOW");
 }
