@@ -51,9 +51,6 @@ int pd_cli_run(pd_cli *c, int argc, char **argv);
 /* Top-level help text (stdout). */
 void pd_cli_print_help(FILE *out);
 
-/* Entry point from main(): global options, then the command. */
-int pd_cli_main(int argc, char **argv);
-
 /* Open the store on demand (creating/migrating it). NULL with *e filled. */
 pd_store *pd_cli_store(pd_cli *c, pd_err *e);
 /* Print an error (stderr; with --json also {"error":{code,field,message}} on

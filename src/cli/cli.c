@@ -291,13 +291,7 @@ void pd_cli_print_json(pd_cli *c, json_t *doc)
 
 static int cmd_lab_pbx(pd_cli *c, int argc, char **argv)
 {
-#ifdef PD_HAVE_LAB_PBX
 	return pd_cli_lab_pbx(c, argc, argv);
-#else
-	(void)argc;
-	(void)argv;
-	return pd_cli_failf(c, PD_E_UNAVAILABLE, NULL, "lab-pbx is not available in this build");
-#endif
 }
 
 static int cmd_help(pd_cli *c, int argc, char **argv);
@@ -415,28 +409,4 @@ int pd_cli_group(pd_cli *c, const char *group, const pd_subcmd *subs, int argc, 
 			return s->fn(c, argc - 1, argv + 1);
 	return pd_cli_usage(c, "%s: unknown sub-command '%s'; try 'provdesk %s --help'", group,
 	                    argv[1], group);
-}
-
-int pd_cli_main(int argc, char **argv)
-{
-	pd_cli_globals g;
-	int rc = pd_cli_parse_globals(argc, argv, &g);
-	if (rc >= 0)
-		return rc;
-	pd_cli c;
-	pd_cli_init(&c, &g);
-	if (g.argi >= argc) {
-		if (c.json)
-			return pd_cli_usage(&c, "no command given; try 'provdesk --help'");
-		pd_cli_print_help(stderr);
-		return pd_status_exit_code(PD_E_USAGE);
-	}
-	rc = pd_cli_run(&c, argc - g.argi, argv + g.argi);
-	pd_cli_free(&c);
-	fflush(stdout);
-	if (ferror(stdout) && rc == 0) {
-		fprintf(stderr, "provdesk: error writing to standard output\n");
-		rc = 74;
-	}
-	return rc;
 }

@@ -539,13 +539,7 @@ static int cmd_remove(pd_cli *c, int argc, char **argv)
 
 static int cmd_live(pd_cli *c, int argc, char **argv)
 {
-#ifdef PD_HAVE_PBX_LIVE
 	return pd_cli_pbx_live(c, argc, argv);
-#else
-	(void)argc;
-	return pd_cli_failf(c, PD_E_UNAVAILABLE, NULL,
-	                    "pbx %s: the live PBX link is not available in this build", argv[0]);
-#endif
 }
 
 const pd_subcmd pd_cli_pbx_subs[] = {
