@@ -74,7 +74,7 @@ int main(int argc, char **argv)
 		if (fflush(stdout) != 0 || ferror(stdout)) {
 			perror("provdesk: standard output");
 			if (rc == 0)
-				rc = 74;
+				rc = pd_status_exit_code(PD_E_IO);
 		}
 		return rc;
 	}
