@@ -68,8 +68,4 @@ char *pd_cli_demo_db_path(void);
 pd_status pd_cli_demo_seed(pd_cli *c, const char *host, int port, const char *username,
                            const char *secret, pd_err *e);
 
-/* Command groups implemented outside src/cli/core files. */
-int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv);  /* src/cli/lab_pbx.c (pbx layer owner) */
-int pd_cli_pbx_live(pd_cli *c, int argc, char **argv); /* status|resync|test (pbx layer owner) */
-
 #endif

@@ -1,6 +1,6 @@
 /* provdesk pbx add|show|update|enable|disable|remove (the connection record)
- * and provdesk template ... (PBX templates). The live commands
- * (status|resync|test) belong to the PBX layer: pd_cli_pbx_live. */
+ * and provdesk template ... (PBX templates). The live commands are in
+ * pbx_status.c, pbx_resync.c and pbx_test.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,6 +175,27 @@ static void print_params(const pd_catalogue *cat, const char *platform, const ch
 	}
 	json_decref(o);
 }
+
+int pd_cli_pbx_load(pd_cli *c, const char *id, bool with_secret, pd_customer *cu, pd_pbx *p)
+{
+	pd_err e;
+	pd_err_clear(&e);
+	if (pd_cli_customer(c, id, cu, &e) != PD_OK)
+		return pd_cli_fail(c, &e);
+	memset(p, 0, sizeof *p);
+	if (store_pbx_get(c->store, cu->id, with_secret, p, &e) != PD_OK) {
+		/* the callers only free what a successful load filled */
+		int rc = e.status == PD_E_NOTFOUND
+				 ? pd_cli_failf(c, PD_E_NOTFOUND, "pbx",
+						"customer \"%s\" has no PBX connection (add one with "
+						"\"provdesk pbx add\")", cu->name)
+				 : pd_cli_fail(c, &e);
+		pd_customer_free(cu);
+		return rc;
+	}
+	return PD_CLI_CONTINUE;
+}
+
 
 /* pd_pbx_free with the secret wiped first: it should not linger in the heap. */
 static void pbx_free_wiped(pd_pbx *p)
@@ -537,15 +558,12 @@ static int cmd_remove(pd_cli *c, int argc, char **argv)
 	return enable_action(c, argc, argv, 2);
 }
 
-static int cmd_live(pd_cli *c, int argc, char **argv)
-{
-	return pd_cli_pbx_live(c, argc, argv);
-}
-
 const pd_subcmd pd_cli_pbx_subs[] = {
     {"add", cmd_add},       {"show", cmd_show},       {"update", cmd_update},
     {"enable", cmd_enable}, {"disable", cmd_disable}, {"remove", cmd_remove},
-    {"status", cmd_live},   {"resync", cmd_live},     {"test", cmd_live},
+    {"status", pd_cli_pbx_status_cmd},
+    {"resync", pd_cli_pbx_resync_cmd},
+    {"test", pd_cli_pbx_test_cmd},
     {NULL, NULL},
 };
 
