@@ -34,11 +34,11 @@ void store_close(pd_store *s);
 const char *store_path(const pd_store *s);
 /* An exclusive lock on "<database>-<name>.lock" beside the database (flock:
  * the kernel releases it if the holder dies), for work only one process of
- * the database may do at a time. Returns the descriptor to close() to
- * release it, -1 when another process holds it, -2 when no lock can be taken
- * (an in-memory or unwritable database). name: [A-Za-z0-9._-] are kept,
- * other bytes become '_'. */
-int store_lock_file(const pd_store *s, const char *name);
+ * the database may do at a time. PD_OK with *fd the descriptor to close() to
+ * release it; PD_E_TEMPFAIL when another process holds it; PD_E_UNAVAILABLE
+ * when no lock can be taken (an in-memory or unwritable database). *fd is -1
+ * unless PD_OK. name: [A-Za-z0-9._-] are kept, other bytes become '_'. */
+pd_status store_lock_file(const pd_store *s, const char *name, int *fd, pd_err *e);
 int store_schema_version(pd_store *s);
 /* PRAGMA data_version: changes when another connection commits. Cheap. */
 int64_t store_data_version(pd_store *s);

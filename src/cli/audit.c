@@ -31,7 +31,7 @@ int pd_cli_audit_cmd(pd_cli *c, int argc, char **argv)
 		return rc;
 	long limit = 0;
 	if (limit_s && !pd_cli_int(c, "--limit", limit_s, 1, 100000000L, &limit))
-		return 64;
+		return pd_status_exit_code(PD_E_USAGE);
 	int fmt = c->json ? 2 : 0;
 	if (format) {
 		if (strcmp(format, "text") == 0)

@@ -745,7 +745,7 @@ int pd_cli_import_cmd(pd_cli *c, int argc, char **argv)
 	if (wfail)
 		rc = pd_status_exit_code(werr.status);
 	else
-		rc = cnt[ACT_ERROR] ? 65 : 0;
+		rc = cnt[ACT_ERROR] ? pd_status_exit_code(PD_E_INVALID) : 0;
 	for (size_t i = 0; i < n; i++)
 		row_free(&rows[i]);
 	free(rows);

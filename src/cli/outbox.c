@@ -208,7 +208,7 @@ static int outbox_retry(pd_cli *c, int argc, char **argv)
 		return pd_cli_usage(c, "outbox retry: give a message ID or --all");
 	long id = 0;
 	if (np && !pd_cli_int(c, "ID", pos[0], 1, LONG_MAX, &id))
-		return 64;
+		return pd_status_exit_code(PD_E_USAGE);
 	pd_err e;
 	pd_err_clear(&e);
 	pd_store *s = pd_cli_store(c, &e);

@@ -315,7 +315,7 @@ static int cmd_add(pd_cli *c, int argc, char **argv)
 		                          "pbx add: --tls-verify and --no-tls-verify conflict");
 	int port = 0;
 	if (port_s && !parse_port(c, port_s, &port))
-		return 64;
+		return pd_status_exit_code(PD_E_USAGE);
 	pd_err e;
 	pd_err_clear(&e);
 	pd_customer cu;
@@ -440,10 +440,10 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 		                          "--prompt-secret");
 	int port = 0;
 	if (port_s && !parse_port(c, port_s, &port))
-		return 64;
+		return pd_status_exit_code(PD_E_USAGE);
 	long ver = 0;
 	if (ver_s && !pd_cli_int(c, "--expect-version", ver_s, 1, INT32_MAX, &ver))
-		return 64;
+		return pd_status_exit_code(PD_E_USAGE);
 	pd_err e;
 	pd_err_clear(&e);
 	int64_t id;
@@ -688,10 +688,10 @@ static int tmpl_save(pd_cli *c, int argc, char **argv, bool add)
 		                          "template: --tls-verify and --no-tls-verify conflict");
 	int port = 0;
 	if (port_s && !parse_port(c, port_s, &port))
-		return 64;
+		return pd_status_exit_code(PD_E_USAGE);
 	long ver = 0;
 	if (ver_s && !pd_cli_int(c, "--expect-version", ver_s, 1, INT32_MAX, &ver))
-		return 64;
+		return pd_status_exit_code(PD_E_USAGE);
 	pd_err e;
 	pd_err_clear(&e);
 	pd_store *s = pd_cli_store(c, &e);

@@ -612,7 +612,7 @@ int pd_ui_run(const pd_ui_opts *o)
 	int pipefd[2];
 	if (pipe(pipefd) != 0) {
 		fprintf(stderr, "provdesk: pipe: %s\n", strerror(errno));
-		return 71;
+		return pd_status_exit_code(PD_E_INTERNAL);
 	}
 	for (int i = 0; i < 2; i++) {
 		fcntl(pipefd[i], F_SETFL, fcntl(pipefd[i], F_GETFL) | O_NONBLOCK);
@@ -627,7 +627,7 @@ int pd_ui_run(const pd_ui_opts *o)
 
 	if (!initscr()) {
 		fprintf(stderr, "provdesk: cannot initialise the terminal\n");
-		return 71;
+		return pd_status_exit_code(PD_E_INTERNAL);
 	}
 	curses_on = true;
 	raw();
