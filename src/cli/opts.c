@@ -326,17 +326,11 @@ pd_status pd_cli_read_secret(const char *file, const char *env, const char *prom
 		return pd_fail(e, PD_E_USAGE, "secret",
 		               "give --secret-file or --secret-env, not both");
 	if (file) {
-		FILE *f = fopen(file, "r");
-		if (!f)
+		char *s = NULL;
+		int err = pd_read_file(file, 65536, &s, NULL);
+		if (err)
 			return pd_fail(e, PD_E_NOINPUT, "secret_file", "cannot read %s: %s", file,
-			               strerror(errno));
-		pd_buf b = {0};
-		char tmp[4096];
-		size_t r;
-		while ((r = fread(tmp, 1, sizeof tmp, f)) > 0 && b.len < 65536)
-			pd_buf_addn(&b, tmp, r);
-		fclose(f);
-		char *s = pd_buf_steal(&b);
+			               strerror(err));
 		strip_newline(s);
 		if (!*s) {
 			free(s);

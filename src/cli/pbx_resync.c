@@ -84,7 +84,7 @@ int pd_cli_pbx_resync_cmd(pd_cli *c, int argc, char **argv)
 	pd_drv_conf dc = {.customer_id = cu.id, .host = p.host, .port = p.port, .tls = p.tls,
 			  .username = p.username, .secret = p.secret, .params_json = p.params_json,
 			  .sync_users = true, .monitor = false, .auto_provision = p.auto_provision,
-			  .ping_interval_s = 20, .backoff_max_s = 1};
+			  .ping_interval_s = PD_PBX_PING_INTERVAL_DEFAULT, .backoff_max_s = 1};
 	pd_drv_host h = {.ctx = &rx, .live = live, .sync_users = rs_sync};
 	pd_err e;
 	pd_err_clear(&e);

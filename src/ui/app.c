@@ -577,15 +577,8 @@ int pd_ui_run(const pd_ui_opts *o)
 	char startup_msg[600] = "";
 	if (config_dir) {
 		char *kp = xasprintf("%s/keys.conf", config_dir);
-		FILE *f = fopen(kp, "r");
-		if (f) {
-			pd_buf b = {0};
-			char chunk[4096];
-			size_t r;
-			while ((r = fread(chunk, 1, sizeof chunk, f)) > 0)
-				pd_buf_addn(&b, chunk, r);
-			fclose(f);
-			char *text = pd_buf_steal(&b);
+		char *text = NULL;
+		if (pd_read_file(kp, 0, &text, NULL) == 0) {
 			if (ui_keymap_parse(app.keys, text, kp, &e) != PD_OK)
 				snprintf(startup_msg, sizeof startup_msg, "%s", e.message);
 			free(text);
