@@ -1,4 +1,4 @@
-/* provdesk customer list|show|create|update|delete|restore|trial (SPEC §4.1).
+/* provdesk customer list|show|create|update|delete|restore|trial (docs/provdesk.1, Customers).
  * Every rule is the core's/store's; this file only maps options to the
  * model and prints the result. */
 #include <stdio.h>

@@ -176,27 +176,6 @@ static void print_params(const pd_catalogue *cat, const char *platform, const ch
 	json_decref(o);
 }
 
-int pd_cli_pbx_load(pd_cli *c, const char *id, bool with_secret, pd_customer *cu, pd_pbx *p)
-{
-	pd_err e;
-	pd_err_clear(&e);
-	if (pd_cli_customer(c, id, cu, &e) != PD_OK)
-		return pd_cli_fail(c, &e);
-	memset(p, 0, sizeof *p);
-	if (store_pbx_get(c->store, cu->id, with_secret, p, &e) != PD_OK) {
-		/* the callers only free what a successful load filled */
-		int rc = e.status == PD_E_NOTFOUND
-				 ? pd_cli_failf(c, PD_E_NOTFOUND, "pbx",
-						"customer \"%s\" has no PBX connection (add one with "
-						"\"provdesk pbx add\")", cu->name)
-				 : pd_cli_fail(c, &e);
-		pd_customer_free(cu);
-		return rc;
-	}
-	return PD_CLI_CONTINUE;
-}
-
-
 /* pd_pbx_free with the secret wiped first: it should not linger in the heap. */
 static void pbx_free_wiped(pd_pbx *p)
 {
