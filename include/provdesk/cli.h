@@ -1,4 +1,4 @@
-/* The scriptable command line (SPEC §4). One file per command group in
+/* The scriptable command line (docs/provdesk.1). One file per command group in
  * src/cli/; each command is `int fn(pd_cli *c, int argc, char **argv)`
  * returning a sysexits code, with argv[0] the command's own name. */
 #ifndef PROVDESK_CLI_H
@@ -27,7 +27,7 @@ typedef struct pd_cli {
 	char *db_owned; /* db_path when computed here */
 } pd_cli;
 
-/* Global options (before the command), SPEC §4.1. */
+/* Global options (before the command): docs/provdesk.1, GLOBAL OPTIONS. */
 typedef struct {
 	const char *db_path;     /* --db */
 	const char *config_path; /* --config */

@@ -236,7 +236,7 @@ typedef struct {
 pd_status store_audit_list(pd_store *s, int64_t customer_id, size_t limit, pd_audit **out, size_t *n, pd_err *e);
 void pd_audits_free(pd_audit *v, size_t n);
 
-/* ---- outbox (SPEC §6) ---- */
+/* ---- outbox (docs/architecture.md, Mail) ---- */
 /* An invitation. to_addr/subject/body: a preview while queued (the mail is
  * rendered when sent, from the user as they are then, and the row then
  * holds what was sent, its token left out). user_id 0: the user was removed. */

@@ -1,4 +1,4 @@
-/* The creation wizard (SPEC §3.2): four form steps and a summary on one
+/* The creation wizard (docs/user-guide.md, Creating a customer): four form steps and a summary on one
  * screen. The values live in a pd_wiz (wizard_state.h); the libform fields
  * are rebuilt from them whenever the set of fields changes, the step changes
  * or the terminal is resized, so nothing is placed at absolute coordinates

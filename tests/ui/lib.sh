@@ -1,5 +1,5 @@
 # Shared helpers for the console screen tests: the real binary in a private
-# tmux server (TOOLCHAIN.md §3): -S socket, sh -c exit-code wrapper,
+# tmux server (docs/architecture.md, Testing notes): -S socket, sh -c exit-code wrapper,
 # polling waits (no fixed sleeps), send-keys -l for UTF-8 text.
 # Usage: source lib.sh; PROG=path/to/provdesk set by the caller.
 set -u
