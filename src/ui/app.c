@@ -547,7 +547,7 @@ int pd_ui_run(const pd_ui_opts *o)
 
 	if (!isatty(0) || !isatty(1)) {
 		fprintf(stderr, "provdesk: the console needs a terminal (use a command for scripts)\n");
-		return 64;
+		return pd_status_exit_code(PD_E_USAGE);
 	}
 	pd_status gs = pd_geo_get(&app.geo, &e);
 	if (gs != PD_OK) {
