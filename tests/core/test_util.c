@@ -420,7 +420,7 @@ Test(read_file, whole_file_with_nuls_and_terminated)
 	free(d);
 	free(p);
 	free(bytes);
-	free(dir);
+	rm_tree(dir);
 }
 
 Test(read_file, missing_file_and_directory_give_errno)
@@ -435,5 +435,5 @@ Test(read_file, missing_file_and_directory_give_errno)
 	cr_assert_eq(pd_read_file(dir, 0, &d, NULL), EISDIR);
 	cr_assert_null(d);
 	free(p);
-	free(dir);
+	rm_tree(dir);
 }
