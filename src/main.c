@@ -11,7 +11,7 @@
 #define DEMO_USER "admin"
 #define DEMO_SECRET "lab-secret"
 
-/* --demo: the lab PBX (SPEC §5) started in the background (its own thread)
+/* --demo: the lab PBX (docs/user-guide.md, The lab PBX) started in the background (its own thread)
  * with a demo database, so that the console shows live calls at once. */
 static int demo_start(pd_cli *c, pd_ui_opts *o, pd_labpbx **lab)
 {
@@ -74,7 +74,7 @@ int main(int argc, char **argv)
 		if (fflush(stdout) != 0 || ferror(stdout)) {
 			perror("provdesk: standard output");
 			if (rc == 0)
-				rc = 74;
+				rc = pd_status_exit_code(PD_E_IO);
 		}
 		return rc;
 	}

@@ -1,4 +1,4 @@
-/* The scriptable command line (SPEC §4). One file per command group in
+/* The scriptable command line (docs/provdesk.1). One file per command group in
  * src/cli/; each command is `int fn(pd_cli *c, int argc, char **argv)`
  * returning a sysexits code, with argv[0] the command's own name. */
 #ifndef PROVDESK_CLI_H
@@ -27,7 +27,7 @@ typedef struct pd_cli {
 	char *db_owned; /* db_path when computed here */
 } pd_cli;
 
-/* Global options (before the command), SPEC §4.1. */
+/* Global options (before the command): docs/provdesk.1, GLOBAL OPTIONS. */
 typedef struct {
 	const char *db_path;     /* --db */
 	const char *config_path; /* --config */
@@ -51,9 +51,6 @@ int pd_cli_run(pd_cli *c, int argc, char **argv);
 /* Top-level help text (stdout). */
 void pd_cli_print_help(FILE *out);
 
-/* Entry point from main(): global options, then the command. */
-int pd_cli_main(int argc, char **argv);
-
 /* Open the store on demand (creating/migrating it). NULL with *e filled. */
 pd_store *pd_cli_store(pd_cli *c, pd_err *e);
 /* Print an error (stderr; with --json also {"error":{code,field,message}} on
@@ -70,9 +67,5 @@ void pd_cli_print_json(pd_cli *c, json_t *doc);
 char *pd_cli_demo_db_path(void);
 pd_status pd_cli_demo_seed(pd_cli *c, const char *host, int port, const char *username,
                            const char *secret, pd_err *e);
-
-/* Command groups implemented outside src/cli/core files. */
-int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv);  /* src/cli/lab_pbx.c (pbx layer owner) */
-int pd_cli_pbx_live(pd_cli *c, int argc, char **argv); /* status|resync|test (pbx layer owner) */
 
 #endif

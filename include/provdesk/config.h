@@ -1,4 +1,4 @@
-/* provdesk.conf (SPEC §9), read with inih. Unknown keys and bad values are
+/* provdesk.conf (docs/user-guide.md, Configuration), read with inih. Unknown keys and bad values are
  * errors naming the file and line; the program refuses to start on them. */
 #ifndef PROVDESK_CONFIG_H
 #define PROVDESK_CONFIG_H
@@ -14,6 +14,10 @@
 
 typedef enum { PD_STARTTLS_OFF, PD_STARTTLS_TRY, PD_STARTTLS_REQUIRED } pd_starttls;
 
+/* [pbx] ping_interval when the file does not set it, in seconds: a Ping
+ * every so often on an idle link (also what a one-off connection uses). */
+#define PD_PBX_PING_INTERVAL_DEFAULT 20
+
 typedef struct {
 	char *path;        /* the file read, or NULL when only defaults */
 	char *config_dir;  /* directory of the config file (for catalogue/themes overrides) */
@@ -25,7 +29,7 @@ typedef struct {
 	char *smtp_password_file;
 	int trial_default_days;      /* 30 */
 	int internal_systems_limit;  /* 1 */
-	int pbx_ping_interval;       /* 20 s */
+	int pbx_ping_interval;       /* PD_PBX_PING_INTERVAL_DEFAULT */
 	int pbx_backoff_max;         /* 60 s */
 	/* A PBX is untrusted input: what one link may hold. Past the caps new
 	 * calls/channels are dropped and counted; a call whose hangup never came

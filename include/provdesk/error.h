@@ -1,5 +1,5 @@
 /* Status codes and the error struct every layer fills.
- * One X-macro list gives the enum, the sysexits-style exit code (SPEC §4.1)
+ * One X-macro list gives the enum, the sysexits-style exit code (docs/provdesk.1, EXIT STATUS)
  * and a default message, so a status is defined in exactly one place. */
 #ifndef PROVDESK_ERROR_H
 #define PROVDESK_ERROR_H
@@ -31,7 +31,7 @@ typedef enum {
 } pd_status;
 
 /* Filled by the function that fails; the caller shows it.
- * `field` names the offending field (snake_case, as in SPEC §2) or is empty;
+ * `field` names the offending field (snake_case, as the struct members of include/provdesk/model.h) or is empty;
  * `line` is a 1-based line number for file/CSV input, 0 when not relevant. */
 typedef struct pd_err {
 	pd_status status;

@@ -1,4 +1,4 @@
-/* The lab PBX (SPEC §5): a small server speaking AMI exactly as the recorded
+/* The lab PBX (docs/user-guide.md, The lab PBX): a small server speaking AMI exactly as the recorded
  * Asterisk 22 does (tests/fixtures/asterisk/): the banner, Login (success, or
  * "Authentication failed" then close), Ping/Pong with Timestamp, the listing
  * actions (PJSIPShowEndpoints, PJSIPShowEndpoint, QueueStatus,

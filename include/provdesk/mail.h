@@ -1,5 +1,5 @@
 /* Invitation mail: the SMTP sender (libcurl), outbox delivery with retry
- * backoff, and the background outbox worker (SPEC §6). */
+ * backoff, and the background outbox worker (docs/architecture.md, Mail). */
 #ifndef PROVDESK_MAIL_H
 #define PROVDESK_MAIL_H
 

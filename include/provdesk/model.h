@@ -1,5 +1,6 @@
-/* The entities of SPEC §2 and every rule on them. No I/O here: the store,
- * the command line and the console all call these, so a rule exists once. */
+/* The entities (customers, users, PBX connections, templates) and every
+ * rule on them. No I/O here: the store, the command line and the console
+ * all call these, so a rule exists once. */
 #ifndef PROVDESK_MODEL_H
 #define PROVDESK_MODEL_H
 
@@ -223,7 +224,7 @@ char *pd_invitation_link(const char *base, const char *token);
 pd_status pd_check_activation_url(const char *v, pd_err *e);
 void pd_invitation_free(pd_invitation *i);
 
-/* ---- billing (pure computation over a customer's history; SPEC §7) ---- */
+/* ---- billing (pure computation over a customer's history; docs/user-guide.md, Billing export) ---- */
 /* One state of a customer's billing history: in force from `at` (unix
  * seconds, UTC) until the next state. The store keeps one per change
  * (table customer_history); a change applies from the day it is made. */

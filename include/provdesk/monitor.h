@@ -1,5 +1,5 @@
 /* The PBX monitor: ONE pthread with one poll() loop over every enabled PBX
- * connection (SPEC §5). It opens its own store connection, reloads the set of
+ * connection (docs/architecture.md, PBX). It opens its own store connection, reloads the set of
  * connections when store_pbx_generation changes (checked about every second,
  * so enable/disable/edit in any process takes effect without a restart),
  * and re-reads every customer's status every 30 s (an expired trial or a
@@ -21,7 +21,7 @@
 typedef struct pd_monitor pd_monitor;
 
 typedef struct {
-	int ping_interval_s;  /* 0 = cfg->pbx_ping_interval (20) */
+	int ping_interval_s;  /* 0 = cfg->pbx_ping_interval */
 	int backoff_max_s;    /* 0 = cfg->pbx_backoff_max (60) */
 	int backoff_min_ms;   /* first retry delay; 0 = 1000 (tests use less) */
 	int reload_check_ms;  /* generation check period; 0 = 1000 */

@@ -34,11 +34,11 @@ void store_close(pd_store *s);
 const char *store_path(const pd_store *s);
 /* An exclusive lock on "<database>-<name>.lock" beside the database (flock:
  * the kernel releases it if the holder dies), for work only one process of
- * the database may do at a time. Returns the descriptor to close() to
- * release it, -1 when another process holds it, -2 when no lock can be taken
- * (an in-memory or unwritable database). name: [A-Za-z0-9._-] are kept,
- * other bytes become '_'. */
-int store_lock_file(const pd_store *s, const char *name);
+ * the database may do at a time. PD_OK with *fd the descriptor to close() to
+ * release it; PD_E_TEMPFAIL when another process holds it; PD_E_UNAVAILABLE
+ * when no lock can be taken (an in-memory or unwritable database). *fd is -1
+ * unless PD_OK. name: [A-Za-z0-9._-] are kept, other bytes become '_'. */
+pd_status store_lock_file(const pd_store *s, const char *name, int *fd, pd_err *e);
 int store_schema_version(pd_store *s);
 /* PRAGMA data_version: changes when another connection commits. Cheap. */
 int64_t store_data_version(pd_store *s);
@@ -236,7 +236,7 @@ typedef struct {
 pd_status store_audit_list(pd_store *s, int64_t customer_id, size_t limit, pd_audit **out, size_t *n, pd_err *e);
 void pd_audits_free(pd_audit *v, size_t n);
 
-/* ---- outbox (SPEC §6) ---- */
+/* ---- outbox (docs/architecture.md, Mail) ---- */
 /* An invitation. to_addr/subject/body: a preview while queued (the mail is
  * rendered when sent, from the user as they are then, and the row then
  * holds what was sent, its token left out). user_id 0: the user was removed. */

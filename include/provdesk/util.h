@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "provdesk/error.h"
 
 /* Out of memory aborts with a message (tmux xmalloc.c style). */
@@ -29,6 +30,15 @@ void pd_buf_addc(pd_buf *b, char c);
 void pd_buf_printf(pd_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *pd_buf_steal(pd_buf *b); /* returns "" (allocated) when empty */
 void pd_buf_free(pd_buf *b);
+
+/* Whole files. *data is NUL-terminated (binary data may hold more NULs:
+ * *len counts the bytes read, without the final NUL; len may be NULL).
+ * max > 0 stops reading once max bytes are in (the rest is left unread);
+ * 0 reads everything. They return 0, or an errno value (the open or read
+ * failed; *data is then NULL), which the caller turns into its own
+ * pd_err naming its field. pd_read_stream leaves f open. */
+int pd_read_stream(FILE *f, size_t max, char **data, size_t *len);
+int pd_read_file(const char *path, size_t max, char **data, size_t *len);
 
 /* UTF-8 */
 bool pd_utf8_valid(const char *s, size_t n);

@@ -1,5 +1,5 @@
 /* provdesk billing export --period YYYY-MM [--format csv|json] [--output FILE]
- * (SPEC §7). The lines are computed by core/store; this file only writes
+ * (docs/provdesk.1, Billing). The lines are computed by core/store; this file only writes
  * them. --output is written to a temporary file renamed at the end, so a
  * failed export never leaves a truncated file behind. */
 #include <errno.h>

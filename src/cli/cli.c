@@ -1,5 +1,8 @@
-/* Global options, loading, dispatch and the error/JSON printers shared by
- * every command (SPEC §4, §4.1). */
+/* The command line's context (loading, the store on demand), the error and
+ * JSON printers and the group dispatcher shared by every command
+ * (docs/provdesk.1, COMMON BEHAVIOUR and EXIT STATUS). Global options and the
+ * command table are dispatch.c's: this file calls no command, so the
+ * commands and opts.c depend on it one way. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,110 +12,6 @@
 #include "pd_build_config.h"
 #include "provdesk/paths.h"
 #include "provdesk/util.h"
-
-static const char top_usage[] =
-    "Usage: provdesk [--db PATH] [--config PATH] [--theme NAME] [--demo] [--noc]\n"
-    "       provdesk [--db PATH] [--config PATH] COMMAND [ARGS...] [--json]\n"
-    "\n"
-    "Without a command, opens the console. Commands:\n";
-
-static const char top_options[] =
-    "\n"
-    "Global options (before the command):\n"
-    "  --db PATH       database file (default: [database] path, else XDG data dir/provdesk.db)\n"
-    "  --config PATH   configuration file (default: XDG config dir/provdesk.conf)\n"
-    "  --theme NAME    console theme\n"
-    "  --demo          start the lab PBX with a demo database\n"
-    "  --noc           read-only wall display\n"
-    "  --json          JSON output, and errors as JSON (anywhere on the line)\n"
-    "  -h, --help      this help; COMMAND --help for a command\n"
-    "  --version       print the version\n"
-    "\n"
-    "Exit codes: 0 ok, 64 usage, 65 invalid data, 66 missing input, 69 PBX/SMTP unavailable,\n"
-    "73 cannot create output, 75 temporary failure (retry), 76 protocol error, 77 refused,\n"
-    "78 configuration error. See provdesk(1).\n";
-
-/* ---- global options ---- */
-
-static int global_usage(const pd_cli_globals *g, const char *what, const char *arg)
-{
-	pd_cli tmp = {.prog = "provdesk", .json = g->json};
-	return pd_cli_usage(&tmp, "%s '%s'; try 'provdesk --help'", what, arg);
-}
-
-/* --json anywhere before a "--": errors that come before the command's own
- * parser reaches it (an unknown global option, a missing sub-command, an
- * unknown option before --json) are JSON too. An option value is never
- * "--json": pd_cli_parse does not take a value that starts with "--". */
-static bool wants_json(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0)
-			return false;
-		if (strcmp(argv[i], "--json") == 0)
-			return true;
-	}
-	return false;
-}
-
-int pd_cli_parse_globals(int argc, char **argv, pd_cli_globals *g)
-{
-	memset(g, 0, sizeof *g);
-	g->json = wants_json(argc, argv);
-	int i = 1;
-	for (; i < argc; i++) {
-		const char *a = argv[i];
-		if (strcmp(a, "--") == 0) {
-			i++;
-			break;
-		}
-		if (a[0] != '-' || a[1] == 0)
-			break;
-		if (pd_cli_is_secret_option(a)) {
-			pd_cli tmp = {.prog = "provdesk", .json = g->json};
-			return pd_cli_refuse_secret(&tmp, a);
-		}
-		const char **dst = NULL;
-		const char *opt = a;
-		const char *eq = strchr(a, '=');
-		size_t n = eq ? (size_t)(eq - a) : strlen(a);
-		if (n == 4 && strncmp(a, "--db", 4) == 0)
-			dst = &g->db_path;
-		else if (n == 8 && strncmp(a, "--config", 8) == 0)
-			dst = &g->config_path;
-		else if (n == 7 && strncmp(a, "--theme", 7) == 0)
-			dst = &g->theme;
-		if (dst) {
-			if (eq)
-				*dst = eq + 1;
-			else if (i + 1 < argc)
-				*dst = argv[++i];
-			else
-				return global_usage(g, "missing value for option", opt);
-			if (!**dst)
-				return global_usage(g, "empty value for option", opt);
-			continue;
-		}
-		if (eq)
-			return global_usage(g, "this option takes no value:", a);
-		if (strcmp(a, "--demo") == 0)
-			g->demo = true;
-		else if (strcmp(a, "--noc") == 0)
-			g->noc = true;
-		else if (strcmp(a, "--json") == 0)
-			g->json = true;
-		else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			pd_cli_print_help(stdout);
-			return 0;
-		} else if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
-			printf("provdesk %s\n", PD_VERSION);
-			return 0;
-		} else
-			return global_usage(g, "unknown option", a);
-	}
-	g->argi = i;
-	return -1;
-}
 
 void pd_cli_init(pd_cli *c, const pd_cli_globals *g)
 {
@@ -185,6 +84,36 @@ pd_store *pd_cli_store(pd_cli *c, pd_err *e)
 		return NULL;
 	}
 	return c->store;
+}
+
+/* ---- secrets never on the command line ---- */
+
+bool pd_cli_is_secret_option(const char *arg)
+{
+	static const char *const bad[] = {"--secret", "--password",      "--pass",
+	                                  "--passwd", "--smtp-password", "--pbx-secret"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		size_t n = strlen(bad[i]);
+		if (strncmp(arg, bad[i], n) == 0 && (arg[n] == 0 || arg[n] == '='))
+			return true;
+	}
+	return false;
+}
+
+int pd_cli_refuse_secret(pd_cli *c, const char *arg)
+{
+	char name[64];
+	const char *eq = strchr(arg, '=');
+	size_t n = eq ? (size_t)(eq - arg) : strlen(arg);
+	if (n >= sizeof name)
+		n = sizeof name - 1;
+	memcpy(name, arg, n);
+	name[n] = 0;
+	return pd_cli_usage_field(c, "secret",
+	                          "%s: a secret is never taken on the command line (it would show "
+	                          "in ps and in the shell history); use --secret-file FILE, "
+	                          "--secret-env VAR, or type it at the prompt",
+	                          name);
 }
 
 /* ---- errors and output ---- */
@@ -287,100 +216,7 @@ void pd_cli_print_json(pd_cli *c, json_t *doc)
 	json_decref(doc);
 }
 
-/* ---- dispatch ---- */
-
-static int cmd_lab_pbx(pd_cli *c, int argc, char **argv)
-{
-#ifdef PD_HAVE_LAB_PBX
-	return pd_cli_lab_pbx(c, argc, argv);
-#else
-	(void)argc;
-	(void)argv;
-	return pd_cli_failf(c, PD_E_UNAVAILABLE, NULL, "lab-pbx is not available in this build");
-#endif
-}
-
-static int cmd_help(pd_cli *c, int argc, char **argv);
-
-/* Every command, in the order of the help; the help is printed from this
- * table (and the groups' sub-command tables), so it cannot miss one. */
-static const struct {
-	const char *name;
-	int (*fn)(pd_cli *c, int argc, char **argv);
-	const pd_subcmd *subs; /* a group's sub-commands, NULL for a command */
-	const char *args;      /* after the name and sub-commands */
-	const char *summary;   /* NULL: an alias, not listed */
-} commands[] = {
-    {"customer", pd_cli_customer_cmd, pd_cli_customer_subs, "", "manage customers"},
-    {"user", pd_cli_user_cmd, pd_cli_user_subs, "CUSTOMER ...", "console users of a customer"},
-    {"role", pd_cli_role_cmd, pd_cli_role_subs, "CUSTOMER USER ROLE",
-     "give a user a role (or none)"},
-    {"template", pd_cli_template_cmd, pd_cli_template_subs, "", "PBX templates"},
-    {"pbx", pd_cli_pbx_cmd, pd_cli_pbx_subs, "CUSTOMER",
-     "the PBX connection and its live link"},
-    {"catalogue", pd_cli_catalogue_cmd, NULL, "[SECTION]",
-     "product types, roles, platforms, countries"},
-    {"catalog", pd_cli_catalogue_cmd, NULL, NULL, NULL},
-    {"audit", pd_cli_audit_cmd, NULL, "[CUSTOMER]", "the audit log"},
-    {"outbox", pd_cli_outbox_cmd, pd_cli_outbox_subs, "", "invitation emails"},
-    {"import", pd_cli_import_cmd, NULL, "FILE.csv", "create customers from a CSV file"},
-    {"billing", pd_cli_billing_cmd, pd_cli_billing_subs, "--period YYYY-MM",
-     "billing lines of a month"},
-    {"lab-pbx", cmd_lab_pbx, NULL, "", "run the built-in lab PBX"},
-    {"help", cmd_help, NULL, "[COMMAND...]", "this help, or a command's help"},
-};
-#define N_COMMANDS (sizeof commands / sizeof commands[0])
-#define HELP_COL 42
-
-void pd_cli_print_help(FILE *out)
-{
-	fputs(top_usage, out);
-	for (size_t i = 0; i < N_COMMANDS; i++) {
-		if (!commands[i].summary)
-			continue;
-		pd_buf b = {0};
-		pd_buf_printf(&b, "  %s", commands[i].name);
-		for (const pd_subcmd *s = commands[i].subs; s && s->name; s++)
-			pd_buf_printf(&b, "%c%s", s == commands[i].subs ? ' ' : '|', s->name);
-		if (*commands[i].args)
-			pd_buf_printf(&b, " %s", commands[i].args);
-		fputs(b.s, out);
-		int w = (int)b.len;
-		if (w + 2 > HELP_COL) {
-			fputc('\n', out);
-			w = 0;
-		}
-		fprintf(out, "%*s%s\n", HELP_COL - w, "", commands[i].summary);
-		pd_buf_free(&b);
-	}
-	fputs(top_options, out);
-}
-
-static int cmd_help(pd_cli *c, int argc, char **argv)
-{
-	if (argc > 1) {
-		/* "provdesk help customer create" == "... --help" */
-		char **v = xcalloc((size_t)argc + 1, sizeof *v);
-		for (int i = 1; i < argc; i++)
-			v[i - 1] = argv[i];
-		v[argc - 1] = (char *)"--help";
-		int rc = pd_cli_run(c, argc, v);
-		free(v);
-		return rc;
-	}
-	pd_cli_print_help(stdout);
-	return 0;
-}
-
-int pd_cli_run(pd_cli *c, int argc, char **argv)
-{
-	if (argc < 1)
-		return pd_cli_usage(c, "no command given; try 'provdesk --help'");
-	for (size_t i = 0; i < N_COMMANDS; i++)
-		if (strcmp(commands[i].name, argv[0]) == 0)
-			return commands[i].fn(c, argc, argv);
-	return pd_cli_usage_field(c, NULL, "unknown command '%s'; try 'provdesk --help'", argv[0]);
-}
+/* ---- group dispatch (each group's file calls it) ---- */
 
 int pd_cli_group(pd_cli *c, const char *group, const pd_subcmd *subs, int argc, char **argv,
                  const char *help)
@@ -415,28 +251,4 @@ int pd_cli_group(pd_cli *c, const char *group, const pd_subcmd *subs, int argc, 
 			return s->fn(c, argc - 1, argv + 1);
 	return pd_cli_usage(c, "%s: unknown sub-command '%s'; try 'provdesk %s --help'", group,
 	                    argv[1], group);
-}
-
-int pd_cli_main(int argc, char **argv)
-{
-	pd_cli_globals g;
-	int rc = pd_cli_parse_globals(argc, argv, &g);
-	if (rc >= 0)
-		return rc;
-	pd_cli c;
-	pd_cli_init(&c, &g);
-	if (g.argi >= argc) {
-		if (c.json)
-			return pd_cli_usage(&c, "no command given; try 'provdesk --help'");
-		pd_cli_print_help(stderr);
-		return pd_status_exit_code(PD_E_USAGE);
-	}
-	rc = pd_cli_run(&c, argc - g.argi, argv + g.argi);
-	pd_cli_free(&c);
-	fflush(stdout);
-	if (ferror(stdout) && rc == 0) {
-		fprintf(stderr, "provdesk: error writing to standard output\n");
-		rc = 74;
-	}
-	return rc;
 }

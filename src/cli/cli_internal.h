@@ -71,6 +71,10 @@ pd_status pd_cli_customer_id(pd_cli *c, const char *id, int64_t *out, pd_err *e)
  * live status (*has_st false when none; *st then stays zeroed). */
 pd_status pd_cli_pbx_get(pd_cli *c, int64_t customer_id, pd_pbx *p, pd_pbx_status *st,
                          bool *has_st, pd_err *e);
+/* The customer and its PBX connection (with its secret when asked).
+ * PD_CLI_CONTINUE when both were loaded (the caller frees them), else the
+ * exit code after printing the error (nothing left to free). */
+int pd_cli_pbx_load(pd_cli *c, const char *id, bool with_secret, pd_customer *cu, pd_pbx *p);
 /* Reads a secret from --secret-file / --secret-env / a no-echo prompt on a
  * terminal. *out NULL when none was given and stdin is not a terminal. */
 pd_status pd_cli_read_secret(const char *file, const char *env, const char *prompt, char **out,
@@ -122,11 +126,16 @@ int pd_cli_user_cmd(pd_cli *c, int argc, char **argv);
 int pd_cli_role_cmd(pd_cli *c, int argc, char **argv);
 int pd_cli_template_cmd(pd_cli *c, int argc, char **argv);
 int pd_cli_pbx_cmd(pd_cli *c, int argc, char **argv);
+/* pbx status|resync|test (pbx_status.c, pbx_resync.c, pbx_test.c). */
+int pd_cli_pbx_status_cmd(pd_cli *c, int argc, char **argv);
+int pd_cli_pbx_resync_cmd(pd_cli *c, int argc, char **argv);
+int pd_cli_pbx_test_cmd(pd_cli *c, int argc, char **argv);
 int pd_cli_catalogue_cmd(pd_cli *c, int argc, char **argv);
 int pd_cli_audit_cmd(pd_cli *c, int argc, char **argv);
 int pd_cli_outbox_cmd(pd_cli *c, int argc, char **argv);
 int pd_cli_import_cmd(pd_cli *c, int argc, char **argv);
 int pd_cli_billing_cmd(pd_cli *c, int argc, char **argv);
+int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv); /* lab_pbx.c */
 
 /* Group dispatch: argv[0] is the group, argv[1] the sub-command. */
 typedef struct {

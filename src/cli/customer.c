@@ -1,4 +1,4 @@
-/* provdesk customer list|show|create|update|delete|restore|trial (SPEC §4.1).
+/* provdesk customer list|show|create|update|delete|restore|trial (docs/provdesk.1, Customers).
  * Every rule is the core's/store's; this file only maps options to the
  * model and prints the result. */
 #include <stdio.h>
@@ -118,7 +118,7 @@ static int cmd_list(pd_cli *c, int argc, char **argv)
 	}
 	long limit = 0;
 	if (limit_s && !pd_cli_int(c, "--limit", limit_s, 1, 100000000L, &limit))
-		return 64;
+		return pd_status_exit_code(PD_E_USAGE);
 	pd_err e;
 	pd_err_clear(&e);
 	pd_store *s = pd_cli_store(c, &e);
@@ -423,7 +423,7 @@ static int cmd_create(pd_cli *c, int argc, char **argv)
 	if (has_trial) {
 		if (*trial) {
 			if (!pd_cli_int(c, "--trial", trial, 1, 3650, &days))
-				return 64;
+				return pd_status_exit_code(PD_E_USAGE);
 		} else
 			days = c->cfg.trial_default_days;
 	}
@@ -514,7 +514,7 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 		return pd_cli_usage(c, "customer update: nothing to change (see --help)");
 	long ver = 0;
 	if (ver_s && !pd_cli_int(c, "--expect-version", ver_s, 1, INT32_MAX, &ver))
-		return 64;
+		return pd_status_exit_code(PD_E_USAGE);
 	pd_err e;
 	pd_err_clear(&e);
 	const pd_geo *g;
@@ -647,7 +647,7 @@ static int cmd_delete(pd_cli *c, int argc, char **argv)
 		                          "customer's name to confirm)");
 	long ver = 0;
 	if (ver_s && !pd_cli_int(c, "--expect-version", ver_s, 1, INT32_MAX, &ver))
-		return 64;
+		return pd_status_exit_code(PD_E_USAGE);
 	pd_err e;
 	pd_err_clear(&e);
 	pd_customer cu;
@@ -677,7 +677,7 @@ static int simple_action(pd_cli *c, int argc, char **argv, const char *cmd, cons
 		return rc;
 	long days = c->cfg.trial_default_days;
 	if (days_s && !pd_cli_int(c, "--days", days_s, 1, 3650, &days))
-		return 64;
+		return pd_status_exit_code(PD_E_USAGE);
 	pd_err e;
 	pd_err_clear(&e);
 	pd_customer cu;

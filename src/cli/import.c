@@ -143,21 +143,11 @@ static pd_status read_all(const char *path, char **data, size_t *len, pd_err *e)
 	if (!f)
 		return pd_fail(e, PD_E_NOINPUT, "file", "cannot open %s: %s", path,
 		               strerror(errno));
-	pd_buf b = {0};
-	char tmp[65536];
-	size_t r;
-	while ((r = fread(tmp, 1, sizeof tmp, f)) > 0)
-		pd_buf_addn(&b, tmp, r);
-	bool bad = ferror(f);
-	int err = errno;
+	int err = pd_read_stream(f, 0, data, len);
 	if (f != stdin)
 		fclose(f);
-	if (bad) {
-		pd_buf_free(&b);
+	if (err)
 		return pd_fail(e, PD_E_NOINPUT, "file", "cannot read %s: %s", path, strerror(err));
-	}
-	*len = b.len;
-	*data = pd_buf_steal(&b);
 	return PD_OK;
 }
 
@@ -745,7 +735,7 @@ int pd_cli_import_cmd(pd_cli *c, int argc, char **argv)
 	if (wfail)
 		rc = pd_status_exit_code(werr.status);
 	else
-		rc = cnt[ACT_ERROR] ? 65 : 0;
+		rc = cnt[ACT_ERROR] ? pd_status_exit_code(PD_E_INVALID) : 0;
 	for (size_t i = 0; i < n; i++)
 		row_free(&rows[i]);
 	free(rows);

@@ -37,7 +37,7 @@ static int parse_listen(pd_cli *c, const char *s, char **host, int *port)
 		return pd_cli_usage_field(c, "listen", "--listen: expected HOST:PORT, got '%s'", s);
 	long p;
 	if (!pd_cli_int(c, "--listen port", colon + 1, 0, 65535, &p))
-		return 64;
+		return pd_status_exit_code(PD_E_USAGE);
 	size_t n = (size_t)(colon - s);
 	if (s[0] == '[' && n >= 2 && s[n - 1] == ']') /* [::1]:5038 */
 		*host = xstrndup(s + 1, n - 2);
@@ -78,27 +78,27 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 	long v;
 	if (users) {
 		if (!pd_cli_int(c, "--users", users, 1, 90000, &v))
-			return free(host), 64;
+			return free(host), pd_status_exit_code(PD_E_USAGE);
 		o.users = (int)v;
 	}
 	if (queues) {
 		if (!pd_cli_int(c, "--queues", queues, 1, 100, &v))
-			return free(host), 64;
+			return free(host), pd_status_exit_code(PD_E_USAGE);
 		o.queues = (int)v;
 	}
 	if (sites) {
 		if (!pd_cli_int(c, "--sites", sites, 1, 1000, &v))
-			return free(host), 64;
+			return free(host), pd_status_exit_code(PD_E_USAGE);
 		o.sites = (int)v;
 	}
 	if (seed) {
 		if (!pd_cli_int(c, "--seed", seed, 0, 2147483647L, &v))
-			return free(host), 64;
+			return free(host), pd_status_exit_code(PD_E_USAGE);
 		o.seed = (uint64_t)v;
 	}
 	if (period) {
 		if (!pd_cli_int(c, "--fault-period", period, 1, 86400, &v))
-			return free(host), 64;
+			return free(host), pd_status_exit_code(PD_E_USAGE);
 		o.fault_period_ms = (int)v * 1000;
 	}
 	if (rate) {

@@ -25,34 +25,6 @@ static void usage_line(const char *help, char *out, size_t n)
 	out[len] = 0;
 }
 
-bool pd_cli_is_secret_option(const char *arg)
-{
-	static const char *const bad[] = {"--secret", "--password",      "--pass",
-	                                  "--passwd", "--smtp-password", "--pbx-secret"};
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		size_t n = strlen(bad[i]);
-		if (strncmp(arg, bad[i], n) == 0 && (arg[n] == 0 || arg[n] == '='))
-			return true;
-	}
-	return false;
-}
-
-int pd_cli_refuse_secret(pd_cli *c, const char *arg)
-{
-	char name[64];
-	const char *eq = strchr(arg, '=');
-	size_t n = eq ? (size_t)(eq - arg) : strlen(arg);
-	if (n >= sizeof name)
-		n = sizeof name - 1;
-	memcpy(name, arg, n);
-	name[n] = 0;
-	return pd_cli_usage_field(c, "secret",
-	                          "%s: a secret is never taken on the command line (it would show "
-	                          "in ps and in the shell history); use --secret-file FILE, "
-	                          "--secret-env VAR, or type it at the prompt",
-	                          name);
-}
-
 static const pd_opt *find_opt(const pd_opt *opts, const char *name, size_t n)
 {
 	for (const pd_opt *o = opts; o && o->name; o++)
@@ -279,6 +251,26 @@ pd_status pd_cli_customer_id(pd_cli *c, const char *id, int64_t *out, pd_err *e)
 	return PD_OK;
 }
 
+int pd_cli_pbx_load(pd_cli *c, const char *id, bool with_secret, pd_customer *cu, pd_pbx *p)
+{
+	pd_err e;
+	pd_err_clear(&e);
+	if (pd_cli_customer(c, id, cu, &e) != PD_OK)
+		return pd_cli_fail(c, &e);
+	memset(p, 0, sizeof *p);
+	if (store_pbx_get(c->store, cu->id, with_secret, p, &e) != PD_OK) {
+		/* the callers only free what a successful load filled */
+		int rc = e.status == PD_E_NOTFOUND
+				 ? pd_cli_failf(c, PD_E_NOTFOUND, "pbx",
+						"customer \"%s\" has no PBX connection (add one with "
+						"\"provdesk pbx add\")", cu->name)
+				 : pd_cli_fail(c, &e);
+		pd_customer_free(cu);
+		return rc;
+	}
+	return PD_CLI_CONTINUE;
+}
+
 pd_status pd_cli_pbx_get(pd_cli *c, int64_t customer_id, pd_pbx *p, pd_pbx_status *st,
                          bool *has_st, pd_err *e)
 {
@@ -326,17 +318,11 @@ pd_status pd_cli_read_secret(const char *file, const char *env, const char *prom
 		return pd_fail(e, PD_E_USAGE, "secret",
 		               "give --secret-file or --secret-env, not both");
 	if (file) {
-		FILE *f = fopen(file, "r");
-		if (!f)
+		char *s = NULL;
+		int err = pd_read_file(file, 65536, &s, NULL);
+		if (err)
 			return pd_fail(e, PD_E_NOINPUT, "secret_file", "cannot read %s: %s", file,
-			               strerror(errno));
-		pd_buf b = {0};
-		char tmp[4096];
-		size_t r;
-		while ((r = fread(tmp, 1, sizeof tmp, f)) > 0 && b.len < 65536)
-			pd_buf_addn(&b, tmp, r);
-		fclose(f);
-		char *s = pd_buf_steal(&b);
+			               strerror(err));
 		strip_newline(s);
 		if (!*s) {
 			free(s);

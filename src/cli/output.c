@@ -1,6 +1,6 @@
 /* Output helpers: aligned tables measured in terminal cells (UTF-8 names such
  * as "Société Générale" line up), and the JSON form of every entity with the
- * snake_case names of SPEC §2. */
+ * snake_case names of include/provdesk/model.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

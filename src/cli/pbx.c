@@ -1,6 +1,6 @@
 /* provdesk pbx add|show|update|enable|disable|remove (the connection record)
- * and provdesk template ... (PBX templates). The live commands
- * (status|resync|test) belong to the PBX layer: pd_cli_pbx_live. */
+ * and provdesk template ... (PBX templates). The live commands are in
+ * pbx_status.c, pbx_resync.c and pbx_test.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -294,7 +294,7 @@ static int cmd_add(pd_cli *c, int argc, char **argv)
 		                          "pbx add: --tls-verify and --no-tls-verify conflict");
 	int port = 0;
 	if (port_s && !parse_port(c, port_s, &port))
-		return 64;
+		return pd_status_exit_code(PD_E_USAGE);
 	pd_err e;
 	pd_err_clear(&e);
 	pd_customer cu;
@@ -419,10 +419,10 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 		                          "--prompt-secret");
 	int port = 0;
 	if (port_s && !parse_port(c, port_s, &port))
-		return 64;
+		return pd_status_exit_code(PD_E_USAGE);
 	long ver = 0;
 	if (ver_s && !pd_cli_int(c, "--expect-version", ver_s, 1, INT32_MAX, &ver))
-		return 64;
+		return pd_status_exit_code(PD_E_USAGE);
 	pd_err e;
 	pd_err_clear(&e);
 	int64_t id;
@@ -537,21 +537,12 @@ static int cmd_remove(pd_cli *c, int argc, char **argv)
 	return enable_action(c, argc, argv, 2);
 }
 
-static int cmd_live(pd_cli *c, int argc, char **argv)
-{
-#ifdef PD_HAVE_PBX_LIVE
-	return pd_cli_pbx_live(c, argc, argv);
-#else
-	(void)argc;
-	return pd_cli_failf(c, PD_E_UNAVAILABLE, NULL,
-	                    "pbx %s: the live PBX link is not available in this build", argv[0]);
-#endif
-}
-
 const pd_subcmd pd_cli_pbx_subs[] = {
     {"add", cmd_add},       {"show", cmd_show},       {"update", cmd_update},
     {"enable", cmd_enable}, {"disable", cmd_disable}, {"remove", cmd_remove},
-    {"status", cmd_live},   {"resync", cmd_live},     {"test", cmd_live},
+    {"status", pd_cli_pbx_status_cmd},
+    {"resync", pd_cli_pbx_resync_cmd},
+    {"test", pd_cli_pbx_test_cmd},
     {NULL, NULL},
 };
 
@@ -676,10 +667,10 @@ static int tmpl_save(pd_cli *c, int argc, char **argv, bool add)
 		                          "template: --tls-verify and --no-tls-verify conflict");
 	int port = 0;
 	if (port_s && !parse_port(c, port_s, &port))
-		return 64;
+		return pd_status_exit_code(PD_E_USAGE);
 	long ver = 0;
 	if (ver_s && !pd_cli_int(c, "--expect-version", ver_s, 1, INT32_MAX, &ver))
-		return 64;
+		return pd_status_exit_code(PD_E_USAGE);
 	pd_err e;
 	pd_err_clear(&e);
 	pd_store *s = pd_cli_store(c, &e);

@@ -1,4 +1,4 @@
-/* SPEC §7: billing lines for a YYYY-MM period, day by day from a
+/* Billing lines (docs/user-guide.md, Billing export) for a YYYY-MM period, day by day from a
  * customer's effective-dated history (the rules are listed with
  * pd_billing_lines_for in include/provdesk/model.h; scripts and
  * accountants depend on them). Pure: the store reads the history, the

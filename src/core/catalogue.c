@@ -665,19 +665,12 @@ pd_status pd_catalogue_load(const char *path, pd_catalogue *out, pd_err *e)
 	if (!f)
 		return pd_fail(e, PD_E_NOINPUT, "catalogue", "cannot read the catalogue %s: %s",
 		               path, strerror(errno));
-	pd_buf b = {0};
-	char chunk[8192];
-	size_t r;
-	while ((r = fread(chunk, 1, sizeof chunk, f)) > 0)
-		pd_buf_addn(&b, chunk, r);
-	bool rerr = ferror(f);
+	char *text = NULL;
+	size_t len = 0;
+	int rerr = pd_read_stream(f, 0, &text, &len);
 	fclose(f);
-	if (rerr) {
-		pd_buf_free(&b);
+	if (rerr)
 		return pd_fail(e, PD_E_NOINPUT, "catalogue", "cannot read the catalogue %s", path);
-	}
-	size_t len = b.len;
-	char *text = pd_buf_steal(&b);
 	pd_status st = pd_catalogue_load_buffer(path, text, len, out, e);
 	free(text);
 	return st;

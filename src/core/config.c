@@ -1,4 +1,4 @@
-/* provdesk.conf (SPEC §9) through inih. inih is built without line numbers
+/* provdesk.conf (docs/user-guide.md, Configuration) through inih. inih is built without line numbers
  * in its handler (INI_HANDLER_LINENO 0), so lines come through our own
  * reader, which also sees section headers: an unknown section is reported
  * even when it has no key. The first error stops the load; the program
@@ -383,7 +383,7 @@ void pd_config_defaults(pd_config *c)
 	c->smtp_from = xstrdup("Reseller Support <support@reseller.example>");
 	c->trial_default_days = 30;
 	c->internal_systems_limit = 1;
-	c->pbx_ping_interval = 20;
+	c->pbx_ping_interval = PD_PBX_PING_INTERVAL_DEFAULT;
 	c->pbx_backoff_max = 60;
 	c->pbx_max_calls = PD_PBX_DEFAULT_MAX_CALLS;
 	c->pbx_max_channels = PD_PBX_DEFAULT_MAX_CHANNELS;
@@ -527,20 +527,14 @@ char *pd_config_smtp_password(const pd_config *c, pd_err *e)
 		        (fs.st_mode & 0004) ? "others" : "its group");
 		return NULL;
 	}
-	pd_buf b = {0};
-	char chunk[512];
-	size_t r;
-	while ((r = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len < 4096)
-		pd_buf_addn(&b, chunk, r);
-	bool rerr = ferror(f);
+	char *s = NULL;
+	int rerr = pd_read_stream(f, 4096, &s, NULL);
 	fclose(f);
 	if (rerr) {
-		pd_buf_free(&b);
 		pd_fail(e, PD_E_NOINPUT, "smtp.password_file", "cannot read smtp.password_file %s",
 		        c->smtp_password_file);
 		return NULL;
 	}
-	char *s = pd_buf_steal(&b);
 	size_t n = strlen(s);
 	if (n && s[n - 1] == '\n')
 		s[--n] = 0;

@@ -326,7 +326,7 @@ pd_status pd_new_customer_check(const pd_catalogue *cat, const pd_geo *g, pd_new
 	if ((st = pd_customer_check(cat, g, c, e)) != PD_OK)
 		return st;
 
-	/* The primary user is always the Customer Administrator (SPEC §2). */
+	/* The primary user is always the Customer Administrator. */
 	n->admin.primary = true;
 	n->admin.synced = false;
 	pd_set_str(&n->admin.role, PD_ROLE_ADMIN);

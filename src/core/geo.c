@@ -52,33 +52,16 @@ static uint32_t mo_u32(const mo_file *m, size_t off)
 	return v;
 }
 
-static bool read_file(const char *path, unsigned char **data, size_t *size)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return false;
-	pd_buf b = {0};
-	char chunk[8192];
-	size_t r;
-	while ((r = fread(chunk, 1, sizeof chunk, f)) > 0)
-		pd_buf_addn(&b, chunk, r);
-	bool ok = !ferror(f);
-	fclose(f);
-	*size = b.len;
-	*data = (unsigned char *)pd_buf_steal(&b);
-	return ok;
-}
-
 static pd_status mo_open(const char *path, mo_file *m, pd_err *e)
 {
 	memset(m, 0, sizeof *m);
-	if (!read_file(path, &m->data, &m->size)) {
-		free(m->data);
-		m->data = NULL;
+	char *data = NULL;
+	int err = pd_read_file(path, 0, &data, &m->size);
+	if (err)
 		return pd_fail(e, PD_E_NOINPUT, "name_fr",
 		               "cannot read the French country names %s: %s (install iso-codes)",
-		               path, strerror(errno));
-	}
+		               path, strerror(err));
+	m->data = (unsigned char *)data;
 	if (m->size < 28)
 		goto corrupt;
 	uint32_t magic = (uint32_t)m->data[0] | (uint32_t)m->data[1] << 8 |

@@ -1,4 +1,4 @@
-/* The invitation email of the primary user (SPEC §2, §6). Rendered in core
+/* The invitation email of the primary user (docs/user-guide.md, Invitations and the outbox). Rendered in core
  * so the store can queue it in the same transaction as the customer. */
 #include <stdlib.h>
 #include <string.h>

@@ -144,6 +144,37 @@ void pd_buf_free(pd_buf *b)
 	b->len = b->cap = 0;
 }
 
+int pd_read_stream(FILE *f, size_t max, char **data, size_t *len)
+{
+	*data = NULL;
+	pd_buf b = {0};
+	char chunk[8192];
+	size_t r, want = sizeof chunk;
+	while ((max == 0 || b.len < max) &&
+	       (r = fread(chunk, 1, max && max - b.len < want ? max - b.len : want, f)) > 0)
+		pd_buf_addn(&b, chunk, r);
+	if (ferror(f)) {
+		int err = errno ? errno : EIO;
+		pd_buf_free(&b);
+		return err;
+	}
+	if (len)
+		*len = b.len;
+	*data = pd_buf_steal(&b);
+	return 0;
+}
+
+int pd_read_file(const char *path, size_t max, char **data, size_t *len)
+{
+	*data = NULL;
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return errno;
+	int err = pd_read_stream(f, max, data, len);
+	fclose(f);
+	return err;
+}
+
 /* ---- UTF-8 ---- */
 
 bool pd_utf8_valid(const char *s, size_t n)

@@ -1,4 +1,4 @@
-/* Field rules of SPEC §2. Each check names the offending field in pd_err so
+/* Field rules of the entities of include/provdesk/model.h. Each check names the offending field in pd_err so
  * the console can show the message beside the field and the command line
  * can print it as {"error":{"field":…}}. */
 #include <ctype.h>

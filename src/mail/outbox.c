@@ -163,10 +163,11 @@ pd_status pd_outbox_deliver_due(pd_store *s, const pd_smtp_opts *o, int64_t now,
 	if (st != PD_OK)
 		return st;
 	/* Several consoles may share one database: only one delivers at a
-	 * time, or each would send the same invitation. -2 (no lock possible):
-	 * deliver anyway, a duplicate invitation being better than none. */
-	int lock = store_lock_file(s, "outbox");
-	if (lock == -1) {
+	 * time, or each would send the same invitation. No lock possible
+	 * (PD_E_UNAVAILABLE): deliver anyway, a duplicate invitation being
+	 * better than none. */
+	int lock = -1;
+	if (store_lock_file(s, "outbox", &lock, NULL) == PD_E_TEMPFAIL) {
 		r->busy_elsewhere = true;
 		return find_next_due(s, &r->next_due, e);
 	}

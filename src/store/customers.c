@@ -9,55 +9,6 @@
 
 #include "store_internal.h"
 
-void cust_from_row(sqlite3_stmt *st, int b, pd_customer *c)
-{
-	memset(c, 0, sizeof *c);
-	c->id = sqlite3_column_int64(st, b + 0);
-	snprintf(c->tenant_id, sizeof c->tenant_id, "%s",
-	         (const char *)sqlite3_column_text(st, b + 1));
-	c->name = col_str(st, b + 2);
-	c->product_type = col_str(st, b + 3);
-	c->reference = col_str(st, b + 4);
-	const unsigned char *cc = sqlite3_column_text(st, b + 5);
-	snprintf(c->country, sizeof c->country, "%s", cc ? (const char *)cc : "");
-	c->time_zone = col_str(st, b + 6);
-	c->notes = col_str(st, b + 7);
-	c->trial = sqlite3_column_int(st, b + 8);
-	c->trial_start = (pd_day)sqlite3_column_int(st, b + 9);
-	c->trial_end = (pd_day)sqlite3_column_int(st, b + 10);
-	c->trial_converted = sqlite3_column_int(st, b + 11);
-	c->internal_system = sqlite3_column_int(st, b + 12);
-	c->disabled = sqlite3_column_int(st, b + 13);
-	c->deleted_at = sqlite3_column_int64(st, b + 14);
-	c->created_at = sqlite3_column_int64(st, b + 15);
-	c->updated_at = sqlite3_column_int64(st, b + 16);
-	c->version = sqlite3_column_int64(st, b + 17);
-	/* Optional text is NULL when empty, as the rules produce it. */
-	if (c->reference && !*c->reference)
-		pd_set_str(&c->reference, NULL);
-	if (c->notes && !*c->notes)
-		pd_set_str(&c->notes, NULL);
-}
-
-pd_status cust_load(pd_store *s, int64_t id, pd_customer *out, pd_err *e)
-{
-	static const char sql[] = "SELECT " CUST_COLS " FROM customers c WHERE c.id = ?";
-	sqlite3_stmt *st = st_get(s, sql, e);
-	if (!st)
-		return FAILED(e);
-	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		cust_from_row(st, 0, out);
-		sqlite3_reset(st);
-		return PD_OK;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return st_fail(s, rc, e, "read customer");
-	return pd_fail(e, PD_E_NOTFOUND, "customer", "no customer #%lld", (long long)id);
-}
-
 static void add_folded(pd_buf *b, const char *s)
 {
 	if (b->len)

@@ -1,4 +1,4 @@
-/* The invitation outbox (SPEC §6): rows are queued in the same transaction
+/* The invitation outbox (docs/architecture.md, Mail): rows are queued in the same transaction
  * as the user they invite, then sent by the mail worker. */
 #include <stdlib.h>
 #include <string.h>
@@ -382,7 +382,7 @@ static pd_status resend_tx(pd_store *s, void *vx, pd_err *e)
 {
 	ob_ctx *x = vx;
 	pd_user u;
-	pd_status r = store_user_get(s, x->id, &u, e);
+	pd_status r = user_load(s, x->id, &u, e);
 	if (r != PD_OK)
 		return r;
 	pd_customer c;

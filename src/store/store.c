@@ -33,11 +33,12 @@ const pd_geo *store_geo(pd_err *e)
 
 /* ---- statements ---- */
 
-int store_lock_file(const pd_store *s, const char *name)
+pd_status store_lock_file(const pd_store *s, const char *name, int *fd_out, pd_err *e)
 {
+	*fd_out = -1;
 	const char *db = store_path(s);
 	if (!db || !*db || strcmp(db, ":memory:") == 0)
-		return -2;
+		return pd_fail(e, PD_E_UNAVAILABLE, NULL, "an in-memory database has no lock file");
 	char *safe = xstrdup(name);
 	for (char *p = safe; *p; p++)
 		if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
@@ -48,15 +49,26 @@ int store_lock_file(const pd_store *s, const char *name)
 	char *path = xasprintf("%s-%s.lock", db, safe);
 	free(safe);
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, mode);
-	free(path);
-	if (fd < 0)
-		return -2;
+	if (fd < 0) {
+		pd_status st = pd_fail(e, PD_E_UNAVAILABLE, NULL, "cannot open %s: %s", path,
+				       strerror(errno));
+		free(path);
+		return st;
+	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		int err = errno;
 		close(fd);
-		return err == EWOULDBLOCK ? -1 : -2;
+		pd_status st = err == EWOULDBLOCK
+				       ? pd_fail(e, PD_E_TEMPFAIL, NULL, "%s is held by another process",
+						 path)
+				       : pd_fail(e, PD_E_UNAVAILABLE, NULL, "cannot lock %s: %s", path,
+						 strerror(err));
+		free(path);
+		return st;
 	}
-	return fd;
+	free(path);
+	*fd_out = fd;
+	return PD_OK;
 }
 
 pd_status st_collect(pd_store *s, sqlite3_stmt *st, size_t size, st_row_fn row, void *ctx,

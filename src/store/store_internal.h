@@ -72,7 +72,7 @@ void diff_bool(pd_buf *b, const char *field, bool old, bool nw);
 void diff_int(pd_buf *b, const char *field, int64_t old, int64_t nw);
 void diff_day(pd_buf *b, const char *field, bool has_old, pd_day old, bool has_new, pd_day nw);
 
-/* Customers (customers.c) */
+/* Customer and user rows (rows.c): the one place that maps their columns. */
 pd_status cust_load(pd_store *s, int64_t id, pd_customer *out, pd_err *e);
 #define CUST_COLS                                                                                  \
 	"c.id, c.tenant_id, c.name, c.product_type, c.reference, c.country, c.time_zone, "         \
@@ -80,14 +80,27 @@ pd_status cust_load(pd_store *s, int64_t id, pd_customer *out, pd_err *e);
 	"c.disabled, c.deleted_at, c.created_at, c.updated_at, c.version"
 #define CUST_NCOLS 18
 void cust_from_row(sqlite3_stmt *st, int base, pd_customer *c);
+#define USER_COLS                                                                                  \
+	"u.id, u.customer_id, u.display_name, u.email, u.extension, u.role, u.is_primary,"         \
+	" u.synced, u.endpoint, u.sub_account, u.device_state, u.linked_user_id, u.version,"       \
+	" (SELECT o.state FROM outbox o WHERE o.user_id = u.id ORDER BY o.id DESC LIMIT 1)"
+void user_from_row(sqlite3_stmt *st, pd_user *u);
+/* PD_E_NOTFOUND naming "user" when there is no such row. */
+pd_status user_load(pd_store *s, int64_t id, pd_user *out, pd_err *e);
+
+/* Customers (customers.c) */
 /* Columns derived from the editable fields: the search text and status key. */
 char *cust_search_text(const pd_customer *c);
 int64_t cust_status_key(const pd_customer *c);
 pd_status cust_check_internal_limit(pd_store *s, int64_t except_id, pd_err *e);
+
+/* Outbox (outbox.c) */
 /* Queue an invitation for u in the current transaction, asked for by a; when
  * one is already queued for the user it is made due now instead (*already). */
 pd_status outbox_queue(pd_store *s, const pd_customer *c, const pd_user *u, int64_t user_id,
                        const pd_actor *a, bool *already, pd_err *e);
+
+/* Users (users.c) */
 /* Insert a console user; email uniqueness checked, field names the email field.
  * new_customer: c was created in this transaction, so it has no synced users
  * to link by email yet (saves an UPDATE per imported row). */
@@ -99,9 +112,11 @@ pd_status user_insert(pd_store *s, const pd_customer *c, pd_user *u, bool primar
 pd_status synced_user_insert(pd_store *s, int64_t cid, pd_user *u, const pd_actor *a, pd_err *e);
 /* Point every synced user of the customer at the console user with its email. */
 pd_status users_relink(pd_store *s, int64_t cid, pd_err *e);
+
+/* PBX connections (pbx.c) */
 pd_status pbx_insert(pd_store *s, int64_t customer_id, pd_pbx *p, const pd_actor *a, pd_err *e);
 
-const pd_geo *store_geo(pd_err *e);
+const pd_geo *store_geo(pd_err *e); /* store.c */
 
 /* Public entry points accept e == NULL; internal code always has one. */
 #define E_GUARD(e)                                                                                 \

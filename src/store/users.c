@@ -7,50 +7,6 @@
 
 #include "store_internal.h"
 
-#define USER_COLS                                                                                  \
-	"u.id, u.customer_id, u.display_name, u.email, u.extension, u.role, u.is_primary,"         \
-	" u.synced, u.endpoint, u.sub_account, u.device_state, u.linked_user_id, u.version,"       \
-	" (SELECT o.state FROM outbox o WHERE o.user_id = u.id ORDER BY o.id DESC LIMIT 1)"
-
-static void user_from_row(sqlite3_stmt *st, pd_user *u)
-{
-	memset(u, 0, sizeof *u);
-	u->id = sqlite3_column_int64(st, 0);
-	u->customer_id = sqlite3_column_int64(st, 1);
-	u->display_name = col_str(st, 2);
-	u->email = col_str(st, 3);
-	u->extension = col_str(st, 4);
-	u->role = col_str(st, 5);
-	u->primary = sqlite3_column_int(st, 6);
-	u->synced = sqlite3_column_int(st, 7);
-	u->endpoint = col_str(st, 8);
-	u->sub_account = col_str(st, 9);
-	u->device_state = col_str(st, 10);
-	u->linked_user_id = sqlite3_column_int64(st, 11);
-	u->version = sqlite3_column_int64(st, 12);
-	int inv = sqlite3_column_int(st, 13);
-	u->invite = inv >= PD_INVITE_QUEUED && inv <= PD_INVITE_CANCELLED ? (pd_invite_state)inv
-	                                                                  : PD_INVITE_NONE;
-}
-
-static pd_status user_load(pd_store *s, int64_t id, pd_user *out, pd_err *e)
-{
-	static const char sql[] = "SELECT " USER_COLS " FROM users u WHERE u.id = ?";
-	sqlite3_stmt *st = st_get(s, sql, e);
-	if (!st)
-		return FAILED(e);
-	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		user_from_row(st, out);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return PD_OK;
-	if (rc != SQLITE_DONE)
-		return st_fail(s, rc, e, "read user");
-	return pd_fail(e, PD_E_NOTFOUND, "user", "no user #%lld", (long long)id);
-}
-
 static void user_label(pd_buf *b, const pd_user *u)
 {
 	pd_buf_printf(b, "user \"%s\"", u->display_name ? u->display_name : "");

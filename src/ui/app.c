@@ -547,7 +547,7 @@ int pd_ui_run(const pd_ui_opts *o)
 
 	if (!isatty(0) || !isatty(1)) {
 		fprintf(stderr, "provdesk: the console needs a terminal (use a command for scripts)\n");
-		return 64;
+		return pd_status_exit_code(PD_E_USAGE);
 	}
 	pd_status gs = pd_geo_get(&app.geo, &e);
 	if (gs != PD_OK) {
@@ -577,15 +577,8 @@ int pd_ui_run(const pd_ui_opts *o)
 	char startup_msg[600] = "";
 	if (config_dir) {
 		char *kp = xasprintf("%s/keys.conf", config_dir);
-		FILE *f = fopen(kp, "r");
-		if (f) {
-			pd_buf b = {0};
-			char chunk[4096];
-			size_t r;
-			while ((r = fread(chunk, 1, sizeof chunk, f)) > 0)
-				pd_buf_addn(&b, chunk, r);
-			fclose(f);
-			char *text = pd_buf_steal(&b);
+		char *text = NULL;
+		if (pd_read_file(kp, 0, &text, NULL) == 0) {
 			if (ui_keymap_parse(app.keys, text, kp, &e) != PD_OK)
 				snprintf(startup_msg, sizeof startup_msg, "%s", e.message);
 			free(text);
@@ -612,7 +605,7 @@ int pd_ui_run(const pd_ui_opts *o)
 	int pipefd[2];
 	if (pipe(pipefd) != 0) {
 		fprintf(stderr, "provdesk: pipe: %s\n", strerror(errno));
-		return 71;
+		return pd_status_exit_code(PD_E_INTERNAL);
 	}
 	for (int i = 0; i < 2; i++) {
 		fcntl(pipefd[i], F_SETFL, fcntl(pipefd[i], F_GETFL) | O_NONBLOCK);
@@ -627,7 +620,7 @@ int pd_ui_run(const pd_ui_opts *o)
 
 	if (!initscr()) {
 		fprintf(stderr, "provdesk: cannot initialise the terminal\n");
-		return 71;
+		return pd_status_exit_code(PD_E_INTERNAL);
 	}
 	curses_on = true;
 	raw();

@@ -1,4 +1,4 @@
-/* The live panels of one customer (SPEC §3.4): Calls (from, to, direction,
+/* The live panels of one customer (docs/user-guide.md, Live panels and the NOC display): Calls (from, to, direction,
  * state, queue, agent, duration ticking) over Agents (agent, queues, state
  * with the pause reason, time in state), and Users (endpoint, name,
  * sub-account, device state). At 80x24 the calls and agents share the

@@ -1,4 +1,4 @@
-/* NOC mode (`provdesk --noc`, SPEC §3.5): a read-only wall display over every
+/* NOC mode (`provdesk --noc`, docs/user-guide.md, Live panels and the NOC display): a read-only wall display over every
  * customer with a PBX connection. Top: a health table (link status, last
  * error, calls, agents by state), problems first (auth failed, retrying,
  * connecting, syncing, monitoring, disabled). Bottom: one customer in focus,

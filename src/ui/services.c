@@ -68,7 +68,7 @@ void ui_services_start(struct ui_app *app)
 		ui_msg(app, UI_R_STATUS_ERROR, "%s", v->error);
 	}
 	if (app->read_only || !app->cfg || !app->cfg->smtp_url || !*app->cfg->smtp_url)
-		return; /* offline: invitations wait in the outbox (SPEC §6) */
+		return; /* offline: invitations wait in the outbox */
 	pd_smtp_opts o;
 	pd_smtp_opts_init(&o);
 	pd_err_clear(&e);

@@ -273,19 +273,11 @@ pd_status ui_theme_load(struct ui_theme *t, const char *config_dir, const char *
 		return pd_fail(e, PD_E_CONFIG, "theme", "theme '%s' not found (themes/%s.theme)",
 			       name, name);
 	}
-	FILE *f = fopen(path, "r");
-	pd_buf b = {0};
-	if (f) {
-		char chunk[4096];
-		size_t r;
-		while ((r = fread(chunk, 1, sizeof chunk, f)) > 0)
-			pd_buf_addn(&b, chunk, r);
-		fclose(f);
-	}
-	char *text = pd_buf_steal(&b);
+	char *text = NULL;
+	int err = pd_read_file(path, 0, &text, NULL);
 	pd_status st;
-	if (!f)
-		st = pd_fail(e, PD_E_CONFIG, "theme", "%s: %s", path, strerror(errno));
+	if (err)
+		st = pd_fail(e, PD_E_CONFIG, "theme", "%s: %s", path, strerror(err));
 	else if (!pd_utf8_valid(text, strlen(text)))
 		st = pd_fail(e, PD_E_CONFIG, "theme", "%s: not valid UTF-8", path);
 	else {

@@ -1,4 +1,4 @@
-/* The creation wizard (SPEC §3.2): four form steps and a summary on one
+/* The creation wizard (docs/user-guide.md, Creating a customer): four form steps and a summary on one
  * screen. The values live in a pd_wiz (wizard_state.h); the libform fields
  * are rebuilt from them whenever the set of fields changes, the step changes
  * or the terminal is resized, so nothing is placed at absolute coordinates
@@ -729,9 +729,10 @@ static pd_status w_create(struct ui_screen *s, void *arg, pd_err *e)
 	/* A user has one draft: a second wizard of the same user (another
 	 * console) would overwrite the first one's draft field by field. */
 	char *lock_name = xasprintf("wizard-%s", app->actor.user);
-	int lock = store_lock_file(app->store, lock_name);
+	int lock = -1;
+	pd_status lst = store_lock_file(app->store, lock_name, &lock, NULL);
 	free(lock_name);
-	if (lock == -1)
+	if (lst == PD_E_TEMPFAIL)
 		return pd_fail(e, PD_E_TEMPFAIL, NULL,
 			       "The wizard is already open in another console of %s: finish or "
 			       "leave it there first (its draft would be overwritten).",

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "provdesk/config.h"
 #include "provdesk/pbx_driver.h"
 #include "wizard_internal.h"
 
@@ -100,7 +101,7 @@ static void *probe_main(void *arg)
 		.params_json = pr->pbx.params_json,
 		.sync_users = true,
 		.monitor = false,
-		.ping_interval_s = 20,
+		.ping_interval_s = PD_PBX_PING_INTERVAL_DEFAULT,
 		.backoff_max_s = 5,
 	};
 	pd_drv_host h = {.ctx = pr, .live = live, .sync_users = on_sync, .link_changed = on_link};

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 11, "the command line keeps its contract" (SPEC §4.1): --json errors
+# Issue 11, "the command line keeps its contract" (docs/provdesk.1): --json errors
 # wherever --json is, customers found by reference, every command in --help,
 # ISO 8601 times, the internal-system warning.
 source "$(dirname "$0")/lib.sh"

@@ -1,4 +1,4 @@
-/* SPEC §7 billing lines (exact cents) and the invitation text. */
+/* Billing lines (exact cents) and the invitation text. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>

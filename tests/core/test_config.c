@@ -1,4 +1,4 @@
-/* config.h: defaults, every key of SPEC §9, and bad files reported as
+/* config.h: defaults, every key of docs/user-guide.md (Configuration), and bad files reported as
  * file:line with the key. */
 #include <criterion/criterion.h>
 #include <stdlib.h>

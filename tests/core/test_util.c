@@ -377,3 +377,63 @@ Test(paths, mkdir_p)
 	free(under);
 	rm_tree(root);
 }
+
+/* ---- whole files ---- */
+
+static char *write_tmp(const char *dir, const char *name, const char *bytes, size_t n)
+{
+	char *p = xasprintf("%s/%s", dir, name);
+	FILE *f = fopen(p, "wb");
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite(bytes, 1, n, f), n);
+	fclose(f);
+	return p;
+}
+
+Test(read_file, whole_file_with_nuls_and_terminated)
+{
+	char *dir = tmp_dir();
+	/* more than one read chunk, with a NUL inside */
+	size_t n = 20000;
+	char *bytes = xmalloc(n);
+	for (size_t i = 0; i < n; i++)
+		bytes[i] = (char)('a' + i % 26);
+	bytes[5] = '\0';
+	char *p = write_tmp(dir, "f", bytes, n);
+	char *d = NULL;
+	size_t len = 0;
+	cr_assert_eq(pd_read_file(p, 0, &d, &len), 0);
+	cr_assert_eq(len, n);
+	cr_assert_eq(memcmp(d, bytes, n), 0);
+	cr_assert_eq(d[n], '\0', "terminated");
+	free(d);
+	/* at most max bytes */
+	cr_assert_eq(pd_read_file(p, 100, &d, &len), 0);
+	cr_assert_eq(len, 100);
+	cr_assert_eq(d[100], '\0');
+	free(d);
+	free(p);
+	/* an empty file is an empty string */
+	p = write_tmp(dir, "empty", "", 0);
+	cr_assert_eq(pd_read_file(p, 0, &d, NULL), 0);
+	cr_assert_str_eq(d, "");
+	free(d);
+	free(p);
+	free(bytes);
+	rm_tree(dir);
+}
+
+Test(read_file, missing_file_and_directory_give_errno)
+{
+	char *dir = tmp_dir();
+	char *p = xasprintf("%s/none", dir);
+	char *d = (char *)1;
+	cr_assert_eq(pd_read_file(p, 0, &d, NULL), ENOENT);
+	cr_assert_null(d);
+	/* a directory opens but cannot be read */
+	d = (char *)1;
+	cr_assert_eq(pd_read_file(dir, 0, &d, NULL), EISDIR);
+	cr_assert_null(d);
+	free(p);
+	rm_tree(dir);
+}

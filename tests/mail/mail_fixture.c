@@ -78,7 +78,7 @@ static bool spawn(mt_sink *s, const char *dir, char *const argv[])
 		_exit(127);
 	}
 	s->pid = pid;
-	/* Ready after about 0.4 s (TOOLCHAIN.md §4); allow a loaded machine 15 s. */
+	/* Ready after about 0.4 s (docs/architecture.md, Testing notes); allow a loaded machine 15 s. */
 	for (int i = 0; i < 300; i++) {
 		if (port_accepts(s->port))
 			return true;

@@ -340,26 +340,43 @@ Test(store_open, invitations_migration_keeps_one_queued_invitation_per_user)
 Test(store_open, lock_file_beside_the_database)
 {
 	fx_s = fx_open();
-	int a = store_lock_file(fx_s, "wizard-alice");
+	int a = -1, b = -1, again = -1, odd = -1, none = 7;
+	cr_assert_eq(store_lock_file(fx_s, "wizard-alice", &a, NULL), PD_OK);
 	cr_assert_geq(a, 0, "first holder gets it");
 	/* another process would be refused: flock locks are per open file */
-	cr_assert_eq(store_lock_file(fx_s, "wizard-alice"), -1, "second holder refused");
-	int b = store_lock_file(fx_s, "wizard-bob");
+	pd_err e = {0};
+	cr_assert_eq(store_lock_file(fx_s, "wizard-alice", &none, &e), PD_E_TEMPFAIL,
+		     "second holder refused");
+	cr_assert_eq(none, -1);
+	cr_assert(strstr(e.message, "-wizard-alice.lock"), "%s", e.message);
+	cr_assert_eq(store_lock_file(fx_s, "wizard-bob", &b, NULL), PD_OK);
 	cr_assert_geq(b, 0, "another name is another lock");
 	char path[600];
 	snprintf(path, sizeof path, "%s-wizard-alice.lock", fx_db);
 	cr_assert_eq(access(path, F_OK), 0, "%s beside the database", path);
 	close(a);
-	int again = store_lock_file(fx_s, "wizard-alice");
+	cr_assert_eq(store_lock_file(fx_s, "wizard-alice", &again, NULL), PD_OK);
 	cr_assert_geq(again, 0, "released on close");
 	close(again);
 	close(b);
 	/* a name is never a path */
-	int odd = store_lock_file(fx_s, "../x y/é");
+	cr_assert_eq(store_lock_file(fx_s, "../x y/é", &odd, NULL), PD_OK);
 	cr_assert_geq(odd, 0);
 	close(odd);
 	snprintf(path, sizeof path, "%s-.._x_y___.lock", fx_db);
 	cr_assert_eq(access(path, F_OK), 0, "%s", path);
+}
+
+/* No lock is possible for an in-memory database: a status says so. */
+Test(store_open, lock_file_in_memory_is_unavailable)
+{
+	pd_store_opts o = fx_opts();
+	pd_store *m = NULL;
+	cr_assert_eq(store_open(":memory:", &o, &m, NULL), PD_OK);
+	int fd = 7;
+	cr_assert_eq(store_lock_file(m, "outbox", &fd, NULL), PD_E_UNAVAILABLE);
+	cr_assert_eq(fd, -1);
+	store_close(m);
 }
 
 /* ---- billing history (schema migration 5) ---- */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The creation wizard driven end to end in a real tmux (TOOLCHAIN.md §3):
+# The creation wizard driven end to end in a real tmux (docs/architecture.md, Testing notes):
 # the real binary, a real SQLite file, what is on screen and what is stored.
 #   wizard.sh PROVDESK [CASE...]
 #   cases: flow errors back esc hup crash kill country resize template race discover

@@ -1,10 +1,6 @@
-/* provdesk pbx status|resync|test CUSTOMER (the PBX layer's commands).
- *  status: the status row the monitor writes (any console, any process);
- *  resync: connect now, discover and sync users, print "N new, M updated, K removed,
- *          L linked" (a disabled connection or sync_users off is refused unless
- *          --force);
- *  test:   try each step and say exactly which failed: name resolution, TCP
- *          connect, banner, authentication, permissions (exit 69/76/77). */
+/* provdesk pbx test CUSTOMER: try each step and say exactly which failed:
+ * name resolution, TCP connect, banner, authentication, permissions (exit
+ * 69/76/77). */
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
@@ -21,242 +17,11 @@
 #include "provdesk/pbx_driver.h"
 #include "provdesk/util.h"
 
-static const char help_status[] = "Usage: provdesk pbx status CUSTOMER [--json]\n"
-				  "Shows the live PBX state written by the running monitor.\n";
-static const char help_resync[] =
-	"Usage: provdesk pbx resync CUSTOMER [--force] [--json]\n"
-	"Connects now, discovers the PBX users (and their mailboxes' emails) and syncs them:\n"
-	"\"N new, M updated, K removed, L linked\" (links to console users with the same\n"
-	"email, else the same extension). A disabled connection, or one with user sync off,\n"
-	"is refused (exit 78) unless --force is given.\n";
 static const char help_test[] =
 	"Usage: provdesk pbx test CUSTOMER [--json]\n"
 	"Tries name resolution, TCP connect, banner, authentication and permissions.\n";
 
-/* The customer and its PBX connection (with secret when asked). */
-static int load(pd_cli *c, const char *id, bool with_secret, pd_customer *cu, pd_pbx *p)
-{
-	pd_err e;
-	pd_err_clear(&e);
-	if (pd_cli_customer(c, id, cu, &e) != PD_OK)
-		return pd_cli_fail(c, &e);
-	memset(p, 0, sizeof *p);
-	if (store_pbx_get(c->store, cu->id, with_secret, p, &e) != PD_OK) {
-		/* the callers only free what a successful load filled */
-		int rc = e.status == PD_E_NOTFOUND
-				 ? pd_cli_failf(c, PD_E_NOTFOUND, "pbx",
-						"customer \"%s\" has no PBX connection (add one with "
-						"\"provdesk pbx add\")", cu->name)
-				 : pd_cli_fail(c, &e);
-		pd_customer_free(cu);
-		return rc;
-	}
-	return PD_CLI_CONTINUE;
-}
-
-static int cmd_status(pd_cli *c, int argc, char **argv)
-{
-	const char *pos[1];
-	int np = 0;
-	int rc = pd_cli_parse(c, "pbx status", argc, argv, NULL, pos, 1, 1, &np, help_status);
-	if (rc != PD_CLI_CONTINUE)
-		return rc;
-	pd_customer cu;
-	pd_pbx p;
-	if ((rc = load(c, pos[0], false, &cu, &p)) != PD_CLI_CONTINUE)
-		return rc;
-	pd_err e;
-	pd_err_clear(&e);
-	pd_pbx_status st = {0};
-	pd_status s = store_pbx_status_get(c->store, cu.id, &st, &e);
-	if (s != PD_OK && s != PD_E_NOTFOUND) {
-		pd_customer_free(&cu);
-		pd_pbx_free(&p);
-		return pd_cli_fail(c, &e);
-	}
-	bool known = s == PD_OK && st.state;
-	const char *state = known ? st.state : p.enabled ? "not monitored (no console running)"
-							   : "disabled";
-	if (c->json) {
-		json_t *o = json_object();
-		json_object_set_new(o, "customer", json_string(cu.name));
-		json_object_set_new(o, "tenant_id", json_string(cu.tenant_id));
-		json_object_set_new(o, "enabled", json_boolean(p.enabled));
-		json_object_set_new(o, "state", json_string(state));
-		json_object_set_new(o, "last_error",
-				    known && st.last_error ? json_string(st.last_error) : json_null());
-		json_object_set_new(o, "updated_at", known ? pd_json_time(st.updated_at) : json_null());
-		json_object_set_new(o, "live_calls", json_integer(known ? st.live_calls : 0));
-		json_object_set_new(o, "agents_available", json_integer(known ? st.agents_available : 0));
-		json_object_set_new(o, "agents_logged_on", json_integer(known ? st.agents_logged_on : 0));
-		/* what the link is dialled with besides host:port: a TLS failure in
-		 * last_error reads next to tls_verify / tls_ca_file */
-		json_object_set_new(o, "tls", json_boolean(p.tls));
-		json_t *pj = p.params_json && *p.params_json ? json_loads(p.params_json, 0, NULL) : NULL;
-		json_object_set_new(o, "params", json_is_object(pj) ? pj : json_object());
-		if (pj && !json_is_object(pj))
-			json_decref(pj);
-		pd_cli_print_json(c, o);
-	} else {
-		printf("Customer:     %s\n", cu.name);
-		printf("PBX:          %s:%d (%s)\n", p.host ? p.host : "", p.port,
-		       p.enabled ? "enabled" : "disabled");
-		printf("State:        %s\n", state);
-		if (known && st.last_error && *st.last_error)
-			printf("Last error:   %s\n", st.last_error);
-		if (known) {
-			printf("Live calls:   %lld\n", (long long)st.live_calls);
-			printf("Agents:       %lld available / %lld logged on\n",
-			       (long long)st.agents_available, (long long)st.agents_logged_on);
-			printf("Updated:      %llds ago\n", (long long)(pd_now() - st.updated_at));
-		}
-	}
-	pd_pbx_status_free(&st);
-	pd_customer_free(&cu);
-	pd_pbx_free(&p);
-	return 0;
-}
-
-/* ---- resync: the real driver, driven by a private loop ---- */
-
-typedef struct {
-	pd_store *store;
-} resync_ctx;
-
-static pd_status rs_sync(void *ctx, int64_t cid, const pd_synced_user *u, size_t n, bool ap,
-			 pd_sync_result *res, pd_err *e)
-{
-	resync_ctx *r = ctx;
-	return store_sync_users(r->store, cid, u, n, ap, res, e);
-}
-
-static pd_status classify(const char *err)
-{
-	if (strstr(err, "authentication") || strstr(err, "permission denied") ||
-	    strstr(err, "login refused"))
-		return PD_E_AUTH;
-	if (strstr(err, "protocol error") || strstr(err, "not an Asterisk"))
-		return PD_E_PROTOCOL;
-	return PD_E_UNAVAILABLE;
-}
-
-static int cmd_resync(pd_cli *c, int argc, char **argv)
-{
-	const char *pos[1];
-	int np = 0;
-	bool force = false;
-	const pd_opt opts[] = {{"force", PD_OPT_FLAG, NULL, &force}, {NULL, 0, NULL, NULL}};
-	int rc = pd_cli_parse(c, "pbx resync", argc, argv, opts, pos, 1, 1, &np, help_resync);
-	if (rc != PD_CLI_CONTINUE)
-		return rc;
-	pd_customer cu;
-	pd_pbx p;
-	if ((rc = load(c, pos[0], true, &cu, &p)) != PD_CLI_CONTINUE)
-		return rc;
-	const pd_driver_ops *ops = pd_driver_find(p.platform);
-	/* the connection's own switches are honoured: a disabled PBX is not
-	 * dialled and a customer whose users are not synced keeps its list,
-	 * unless the person asks for it explicitly */
-	if (!force && (!p.enabled || !p.sync_users)) {
-		rc = !p.enabled
-			 ? pd_cli_failf(c, PD_E_CONFIG, "enabled",
-					"the PBX connection of \"%s\" is disabled: enable it with "
-					"\"provdesk pbx enable\", or resync once with --force",
-					cu.name)
-			 : pd_cli_failf(c, PD_E_CONFIG, "sync_users",
-					"user sync is off for \"%s\" (sync_users = off): turn it on "
-					"with \"provdesk pbx update --sync\", or resync once with "
-					"--force",
-					cu.name);
-		pd_customer_free(&cu);
-		pd_pbx_free(&p);
-		return rc;
-	}
-	if (!ops) {
-		rc = pd_cli_failf(c, PD_E_UNAVAILABLE, "platform", "platform %s is not supported yet",
-				  p.platform);
-		pd_customer_free(&cu);
-		pd_pbx_free(&p);
-		return rc;
-	}
-	pd_live *live = pd_live_new();
-	resync_ctx rx = {c->store};
-	pd_drv_conf dc = {.customer_id = cu.id, .host = p.host, .port = p.port, .tls = p.tls,
-			  .username = p.username, .secret = p.secret, .params_json = p.params_json,
-			  .sync_users = true, .monitor = false, .auto_provision = p.auto_provision,
-			  .ping_interval_s = 20, .backoff_max_s = 1};
-	pd_drv_host h = {.ctx = &rx, .live = live, .sync_users = rs_sync};
-	pd_err e;
-	pd_err_clear(&e);
-	void *d = NULL;
-	if (ops->create(&dc, &h, &d, &e) != PD_OK) {
-		pd_live_free(live);
-		pd_customer_free(&cu);
-		pd_pbx_free(&p);
-		return pd_cli_fail(c, &e);
-	}
-	int64_t until = pd_live_now_ms() + 60000;
-	pd_link_state st;
-	bool tty = !c->json && isatty(STDERR_FILENO);
-	int last_done = -1;
-	while ((st = ops->state(d)) != PD_LINK_MONITORING && st != PD_LINK_AUTH_FAILED &&
-	       st != PD_LINK_RETRYING && pd_live_now_ms() < until) {
-		struct pollfd pf[4];
-		int n = ops->pollfds(d, pf, 4);
-		int64_t now = pd_live_now_ms(), dl = ops->next_deadline(d);
-		int t = dl == INT64_MAX ? 200 : (int)(dl - now < 0 ? 0 : dl - now > 200 ? 200 : dl - now);
-		if (poll(pf, (nfds_t)n, t) > 0)
-			ops->on_io(d, pf, n, pd_live_now_ms());
-		now = pd_live_now_ms();
-		if (ops->next_deadline(d) <= now)
-			ops->on_timer(d, now);
-		pd_live_view v;
-		if (tty && pd_live_snapshot(live, cu.id, &v) == PD_OK) {
-			if (v.link == PD_LINK_SYNCING && v.sync_done != last_done) {
-				fprintf(stderr, "\r%s ", v.status);
-				last_done = v.sync_done;
-			}
-			pd_live_free_view(&v);
-		}
-	}
-	if (tty && last_done >= 0)
-		fputc('\n', stderr);
-	pd_sync_result r = {0};
-	bool synced = ops->last_sync(d, &r);
-	pd_live_view v = {0};
-	pd_live_snapshot(live, cu.id, &v);
-	if (!synced) {
-		const char *why = v.last_error[0] ? v.last_error : "timed out";
-		rc = pd_cli_failf(c, st == PD_LINK_AUTH_FAILED ? PD_E_AUTH : classify(why), "pbx",
-				  "resync of \"%s\" failed: %s", cu.name, why);
-	} else if (c->json) {
-		json_t *o = json_object();
-		json_object_set_new(o, "customer", json_string(cu.name));
-		json_object_set_new(o, "added", json_integer(r.added));
-		json_object_set_new(o, "updated", json_integer(r.updated));
-		json_object_set_new(o, "removed", json_integer(r.removed));
-		json_object_set_new(o, "linked", json_integer(r.linked));
-		json_object_set_new(o, "unchanged", json_integer(r.unchanged));
-		json_object_set_new(o, "sub_accounts_added", json_integer(r.sub_accounts_added));
-		pd_cli_print_json(c, o);
-		rc = 0;
-	} else {
-		printf("%d new, %d updated, %d removed, %d linked\n", r.added, r.updated, r.removed,
-		       r.linked);
-		if (r.sub_accounts_added)
-			printf("%d sub-accounts added\n", r.sub_accounts_added);
-		rc = 0;
-	}
-	pd_live_free_view(&v);
-	ops->destroy(d);
-	pd_live_free(live);
-	pd_customer_free(&cu);
-	pd_pbx_free(&p);
-	return rc;
-}
-
-/* ---- test: blocking, step by step, with timeouts ---- */
-
+/* Blocking, step by step, with timeouts. */
 typedef struct {
 	int fd;
 	ami_tls *tls; /* when the connection uses TLS */
@@ -510,7 +275,7 @@ out:
 #undef FAIL
 }
 
-static int cmd_test(pd_cli *c, int argc, char **argv)
+int pd_cli_pbx_test_cmd(pd_cli *c, int argc, char **argv)
 {
 	const char *pos[1];
 	int np = 0;
@@ -519,7 +284,7 @@ static int cmd_test(pd_cli *c, int argc, char **argv)
 		return rc;
 	pd_customer cu;
 	pd_pbx p;
-	if ((rc = load(c, pos[0], true, &cu, &p)) != PD_CLI_CONTINUE)
+	if ((rc = pd_cli_pbx_load(c, pos[0], true, &cu, &p)) != PD_CLI_CONTINUE)
 		return rc;
 	report r = {c, json_array()};
 	const char *failed;
@@ -564,17 +329,4 @@ static int cmd_test(pd_cli *c, int argc, char **argv)
 		memset(p.secret, 0, strlen(p.secret));
 	pd_pbx_free(&p);
 	return rc;
-}
-
-int pd_cli_pbx_live(pd_cli *c, int argc, char **argv)
-{
-	if (argc < 1)
-		return pd_cli_usage(c, "pbx: status, resync or test expected");
-	if (!strcmp(argv[0], "status"))
-		return cmd_status(c, argc, argv);
-	if (!strcmp(argv[0], "resync"))
-		return cmd_resync(c, argc, argv);
-	if (!strcmp(argv[0], "test"))
-		return cmd_test(c, argc, argv);
-	return pd_cli_usage(c, "pbx: unknown command '%s' (status, resync or test)", argv[0]);
 }

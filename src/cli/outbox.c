@@ -1,0 +1,254 @@
+/* provdesk outbox list|retry|send: the invitation emails. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_internal.h"
+#include "provdesk/mail.h"
+#include "provdesk/util.h"
+
+static const char help_outbox[] =
+    "Usage: provdesk outbox list [CUSTOMER] [--json]\n"
+    "       provdesk outbox retry [ID | --all] [--send] [--json]\n"
+    "       provdesk outbox send [--json]\n"
+    "  list   invitation emails with their state: queued, waiting for retry (a\n"
+    "         temporary failure), sent, failed for good (refused by the server, never\n"
+    "         retried by itself), cancelled (the user was removed)\n"
+    "  retry  put a failed (or sent: resend) message back in the queue; --all: every\n"
+    "         failed one; --send: deliver the due messages now through [smtp]\n"
+    "  send   deliver the due messages now. Exit 65 when a message was refused for\n"
+    "         good (bad recipient, 5xx), 75 when some wait for a retry, 69 when SMTP\n"
+    "         is unavailable, 77 when the server refused the login\n";
+
+/* What the list shows for a message: JSON key, then the words of the table. */
+static const char *outcome_key(const pd_outbox *m)
+{
+	switch (m->state) {
+	case PD_INVITE_QUEUED:
+		return m->attempts ? "waiting_for_retry" : "queued";
+	case PD_INVITE_SENT:
+		return "sent";
+	case PD_INVITE_FAILED:
+		return "failed_for_good";
+	case PD_INVITE_CANCELLED:
+		return "cancelled";
+	case PD_INVITE_NONE:
+		break;
+	}
+	return "unknown";
+}
+
+static void outcome_text(const pd_outbox *m, char out[64])
+{
+	char t[32];
+	switch (m->state) {
+	case PD_INVITE_QUEUED:
+		if (m->attempts) {
+			pd_fmt_time(m->next_attempt_at, t);
+			snprintf(out, 64, "retry at %s", t);
+		} else
+			snprintf(out, 64, "queued");
+		return;
+	case PD_INVITE_FAILED:
+		snprintf(out, 64, "failed for good");
+		return;
+	default:
+		snprintf(out, 64, "%s", pd_invite_state_name(m->state));
+	}
+}
+
+static int outbox_list(pd_cli *c, int argc, char **argv)
+{
+	const char *pos[1] = {NULL};
+	int np = 0;
+	int rc = pd_cli_parse(c, "outbox list", argc, argv, NULL, pos, 0, 1, &np, help_outbox);
+	if (rc != PD_CLI_CONTINUE)
+		return rc;
+	pd_err e;
+	pd_err_clear(&e);
+	int64_t cid;
+	if (pd_cli_customer_id(c, np ? pos[0] : NULL, &cid, &e) != PD_OK)
+		return pd_cli_fail(c, &e);
+	pd_outbox *v = NULL;
+	size_t n = 0;
+	if (store_outbox_list(c->store, cid, &v, &n, &e) != PD_OK)
+		return pd_cli_fail(c, &e);
+	if (c->json) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < n; i++) {
+			json_t *o = json_object();
+			json_object_set_new(o, "id", json_integer(v[i].id));
+			json_object_set_new(o, "customer_id", json_integer(v[i].customer_id));
+			json_object_set_new(o, "user_id", json_integer(v[i].user_id));
+			json_object_set_new(o, "to", pd_json_str(v[i].to_addr));
+			json_object_set_new(o, "subject", pd_json_str(v[i].subject));
+			json_object_set_new(o, "state",
+			                    json_string(pd_invite_state_name(v[i].state)));
+			json_object_set_new(o, "attempts", json_integer(v[i].attempts));
+			json_object_set_new(o, "next_attempt_at",
+			                    pd_json_time(v[i].next_attempt_at));
+			json_object_set_new(o, "created_at", pd_json_time(v[i].created_at));
+			json_object_set_new(o, "sent_at", pd_json_time(v[i].sent_at));
+			json_object_set_new(o, "last_error", pd_json_str(v[i].last_error));
+			json_object_set_new(o, "outcome", json_string(outcome_key(&v[i])));
+			json_object_set_new(o, "invited_by", pd_json_str(v[i].invited_by));
+			json_array_append_new(a, o);
+		}
+		pd_cli_print_json(c, a);
+	} else if (n) {
+		static const char *const heads[] = {"ID",      "TO",   "STATE",     "ATTEMPTS",
+		                                    "CREATED", "SENT", "LAST ERROR"};
+		static const bool right[] = {true, false, false, true, false, false, false};
+		pd_table t;
+		pd_table_init(&t, 7, heads, right);
+		for (size_t i = 0; i < n; i++) {
+			char id[24], att[16], cr[32], se[32], state[64];
+			outcome_text(&v[i], state);
+			snprintf(id, sizeof id, "%lld", (long long)v[i].id);
+			snprintf(att, sizeof att, "%d", v[i].attempts);
+			pd_fmt_time(v[i].created_at, cr);
+			pd_fmt_time(v[i].sent_at, se);
+			const char *cells[7] = {
+			    id, v[i].to_addr, state, att, cr,
+			    se, v[i].last_error};
+			pd_table_row(&t, cells);
+		}
+		pd_table_print(&t, stdout);
+		pd_table_free(&t);
+	} else
+		fprintf(stderr, "the outbox is empty\n");
+	pd_outboxes_free(v, n);
+	return 0;
+}
+
+/* Deliver the due messages through [smtp]. */
+static int deliver(pd_cli *c, int retried)
+{
+	pd_err e;
+	pd_err_clear(&e);
+	pd_smtp_opts o;
+	pd_smtp_opts_init(&o);
+	char *pw = NULL;
+	if (pd_smtp_opts_from_config(&c->cfg, &o, &pw, &e) != PD_OK)
+		return pd_cli_fail(c, &e);
+	pd_outbox_report r;
+	memset(&r, 0, sizeof r);
+	pd_status st = pd_outbox_deliver_due(c->store, &o, pd_now(), 0, &r, &e);
+	if (pw) {
+		memset(pw, 0, strlen(pw));
+		free(pw);
+	}
+	if (st != PD_OK)
+		return pd_cli_fail(c, &e);
+	int rc = 0;
+	if (r.not_configured)
+		rc = pd_cli_failf(c, PD_E_UNAVAILABLE, "smtp.url",
+		                  "no SMTP server configured ([smtp] url); the invitations wait in "
+		                  "the outbox");
+	else if (r.busy_elsewhere)
+		rc = pd_cli_failf(c, PD_E_TEMPFAIL, NULL,
+		                  "another provdesk process is delivering this outbox; try later");
+	else if (r.server_status != PD_OK)
+		rc = pd_cli_failf(c, r.server_status, "smtp", "%s", r.server_error);
+	if (rc)
+		return rc;
+	/* A refusal for good needs a person (fix the address, then retry):
+	 * it wins over "try later", which the worker does by itself. */
+	pd_status outcome = r.failed ? PD_E_INVALID : r.retry_later ? PD_E_TEMPFAIL : PD_OK;
+	if (c->json) {
+		json_t *o2 = json_object();
+		if (retried >= 0)
+			json_object_set_new(o2, "requeued", json_integer(retried));
+		json_object_set_new(o2, "attempted", json_integer(r.attempted));
+		json_object_set_new(o2, "sent", json_integer(r.sent));
+		json_object_set_new(o2, "retry_later", json_integer(r.retry_later));
+		json_object_set_new(o2, "failed", json_integer(r.failed));
+		json_object_set_new(o2, "cancelled", json_integer(r.cancelled));
+		json_object_set_new(o2, "failed_error",
+		                    r.failed ? json_string(r.failed_error) : json_null());
+		json_object_set_new(o2, "retry_error",
+		                    r.retry_later ? json_string(r.retry_error) : json_null());
+		pd_cli_print_json(c, o2);
+	} else {
+		printf("%d sent, %d to retry later, %d failed for good", r.sent, r.retry_later,
+		       r.failed);
+		if (r.cancelled)
+			printf(", %d cancelled (user removed)", r.cancelled);
+		printf("\n");
+	}
+	if (r.failed)
+		fprintf(stderr,
+		        "provdesk: %d invitation%s refused for good by the SMTP server, not retried "
+		        "(%s); correct the address, then 'provdesk outbox retry ID'\n",
+		        r.failed, r.failed == 1 ? "" : "s", r.failed_error);
+	if (r.retry_later)
+		fprintf(stderr,
+		        "provdesk: %d invitation%s waiting for a retry, sent later by itself (%s)\n",
+		        r.retry_later, r.retry_later == 1 ? "" : "s", r.retry_error);
+	return pd_status_exit_code(outcome);
+}
+
+static int outbox_retry(pd_cli *c, int argc, char **argv)
+{
+	bool all = false, send = false;
+	const pd_opt opts[] = {
+	    {"all", PD_OPT_FLAG, NULL, &all},
+	    {"send", PD_OPT_FLAG, NULL, &send},
+	    {NULL, 0, NULL, NULL},
+	};
+	const char *pos[1] = {NULL};
+	int np = 0;
+	int rc = pd_cli_parse(c, "outbox retry", argc, argv, opts, pos, 0, 1, &np, help_outbox);
+	if (rc != PD_CLI_CONTINUE)
+		return rc;
+	if (np && all)
+		return pd_cli_usage(c, "outbox retry: give an ID or --all, not both");
+	if (!np && !all)
+		return pd_cli_usage(c, "outbox retry: give a message ID or --all");
+	long id = 0;
+	if (np && !pd_cli_int(c, "ID", pos[0], 1, LONG_MAX, &id))
+		return pd_status_exit_code(PD_E_USAGE);
+	pd_err e;
+	pd_err_clear(&e);
+	pd_store *s = pd_cli_store(c, &e);
+	if (!s)
+		return pd_cli_fail(c, &e);
+	int count = 0;
+	if (store_outbox_retry(s, id, &c->actor, &count, &e) != PD_OK)
+		return pd_cli_fail(c, &e);
+	if (!c->json)
+		printf("%d message%s queued again.\n", count, count == 1 ? "" : "s");
+	if (send)
+		return deliver(c, count); /* its JSON counts the requeued ones */
+	if (c->json) {
+		json_t *o = json_object();
+		json_object_set_new(o, "requeued", json_integer(count));
+		pd_cli_print_json(c, o);
+	}
+	return 0;
+}
+
+static int outbox_send(pd_cli *c, int argc, char **argv)
+{
+	int rc = pd_cli_parse(c, "outbox send", argc, argv, NULL, NULL, 0, 0, NULL, help_outbox);
+	if (rc != PD_CLI_CONTINUE)
+		return rc;
+	pd_err e;
+	pd_err_clear(&e);
+	if (!pd_cli_store(c, &e))
+		return pd_cli_fail(c, &e);
+	return deliver(c, -1);
+}
+
+const pd_subcmd pd_cli_outbox_subs[] = {
+    {"list", outbox_list},
+    {"retry", outbox_retry},
+    {"send", outbox_send},
+    {NULL, NULL},
+};
+
+int pd_cli_outbox_cmd(pd_cli *c, int argc, char **argv)
+{
+	return pd_cli_group(c, "outbox", pd_cli_outbox_subs, argc, argv, help_outbox);
+}
