@@ -74,8 +74,15 @@ void pd_customer_copy(pd_customer *dst, const pd_customer *src); /* deep */
 pd_status pd_check_name(const char *in, char **normalized, pd_err *e);
 pd_status pd_check_reference(const char *in, pd_err *e);   /* optional, <= 64 */
 pd_status pd_check_notes(const char *in, pd_err *e);       /* optional, <= 4000, multi-line */
-/* Accepts "FR", "fr", or an exact English/French name ("Allemagne");
- * *out gets the upper-case code. */
+/* The one rule for the country a person types (command line, import, wizard,
+ * edit forms): trimmed; "Name (XX)" as the wizard's picker writes it; an
+ * alpha-2 code in any case; an English or French name, case- and
+ * accent-insensitive; else a part of a name or code matching one country
+ * only ("allem"). NULL when none or several match; *n_matches (if non-NULL)
+ * gets the number of type-ahead matches, so a caller can say "several". */
+const pd_country *pd_country_from_text(const pd_geo *g, const char *text, size_t *n_matches);
+/* pd_country_from_text as a check: *out gets the upper-case code; required,
+ * unknown and ambiguous (naming the candidates) are refused on "country". */
 pd_status pd_check_country(const pd_geo *g, const char *in, char out[3], pd_err *e);
 /* tz NULL/"" -> the country's default zone (first in zone.tab; "UTC" for a
  * territory without one) is written to *out. Otherwise tz must be a valid

@@ -267,7 +267,7 @@ static void check_update(import_ctx *x, import_row *r, const pd_csv_record *rec,
 	if (x->col[COL_NOTES] >= 0)
 		pd_set_str(&u->notes, *fld(x, rec, COL_NOTES) ? fld(x, rec, COL_NOTES) : NULL);
 	pd_err_clear(&e);
-	if (pd_cli_country(x->g, fld(x, rec, COL_COUNTRY), "country", u->country, &e) != PD_OK)
+	if (pd_check_country(x->g, fld(x, rec, COL_COUNTRY), u->country, &e) != PD_OK)
 		row_error(r, &e);
 	else {
 		const char *tz = fld(x, rec, COL_TZ);
@@ -385,8 +385,8 @@ static void check_row(import_ctx *x, import_row *r, const pd_csv_record *rec)
 		           n->customer.name);
 	free(norm);
 	pd_err_clear(&e);
-	bool country_ok = pd_cli_country(x->g, fld(x, rec, COL_COUNTRY), "country",
-	                                 n->customer.country, &e) == PD_OK;
+	bool country_ok = pd_check_country(x->g, fld(x, rec, COL_COUNTRY), n->customer.country,
+	                                   &e) == PD_OK;
 	if (!country_ok)
 		row_error(r, &e);
 	pd_err_clear(&e);

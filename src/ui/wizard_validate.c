@@ -56,51 +56,10 @@ void pd_wiz_errors_set(pd_wiz_errors *er, const char *key, const char *message)
 
 /* ---- country ---- */
 
-static bool folded_equal(const char *a, const char *b)
-{
-	char *ka = pd_fold_key(a), *kb = pd_fold_key(b);
-	bool eq = ka && kb && !strcmp(ka, kb);
-	free(ka);
-	free(kb);
-	return eq;
-}
-
-/* The country the text names, or NULL; *n_matches = type-ahead matches. */
-static const pd_country *country_of_text(const pd_wiz_ctx *c, const char *text, size_t *n_matches)
-{
-	*n_matches = 0;
-	if (!c->geo || !text)
-		return NULL;
-	char *t = pd_trim(text);
-	if (!t)
-		return NULL;
-	const pd_country *found = NULL;
-	size_t len = strlen(t);
-	/* "Allemagne / Germany (DE)": the form the picker writes back */
-	if (len >= 4 && t[len - 1] == ')' && t[len - 4] == '(') {
-		char code[3] = {t[len - 3], t[len - 2], 0};
-		found = pd_geo_country(c->geo, code);
-	}
-	if (!found && len == 2)
-		found = pd_geo_country(c->geo, t);
-	if (!found && *t) {
-		const pd_country *m[16];
-		size_t n = pd_geo_search(c->geo, t, m, N_OF(m));
-		*n_matches = n;
-		for (size_t i = 0; i < n && !found; i++)
-			if (folded_equal(m[i]->name_en, t) || folded_equal(m[i]->name_fr, t))
-				found = m[i];
-		if (!found && n == 1)
-			found = m[0];
-	}
-	free(t);
-	return found;
-}
-
 void pd_wiz_resolve_country(const pd_wiz_ctx *c, pd_wiz *w)
 {
 	size_t n;
-	const pd_country *co = country_of_text(c, w->country_text, &n);
+	const pd_country *co = pd_country_from_text(c->geo, w->country_text, &n);
 	pd_set_str(&w->country, co ? co->code : "");
 	if (!co)
 		return;
@@ -294,7 +253,7 @@ static bool check_country(const pd_wiz_ctx *c, const pd_wiz *w, char *msg, size_
 	if (blank(w->country_text))
 		return fail(msg, cap, "type part of its French or English name");
 	size_t n;
-	const pd_country *co = country_of_text(c, w->country_text, &n);
+	const pd_country *co = pd_country_from_text(c->geo, w->country_text, &n);
 	if (!co) {
 		if (n > 1)
 			snprintf(msg, cap, "%zu countries match: keep typing or pick one", n);
