@@ -202,6 +202,13 @@ void pd_new_customer_free(pd_new_customer *n);
  * "admin_email", "admin_extension", "users[i].email", "platform"… */
 pd_status pd_new_customer_check(const pd_catalogue *cat, const pd_geo *g,
 				pd_new_customer *n, pd_day today, pd_err *e);
+/* The rule that a new customer's emails are its own (folded compare): email,
+ * on `field`, is refused when it is the primary user's or one of the n
+ * earlier users' (NULL entries are skipped). pd_new_customer_check and the
+ * wizard use it. */
+pd_status pd_check_email_free(const char *email, const char *primary_email,
+			      const char *const *earlier, size_t n, const char *field,
+			      pd_err *e);
 
 /* ---- invitation text (rendered in core so the store can queue it in the
  * customer's own transaction) ---- */

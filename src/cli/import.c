@@ -344,9 +344,14 @@ static void check_row(import_ctx *x, import_row *r, const pd_csv_record *rec)
 	/* A name already in the database: --on-duplicate decides. */
 	char *trimmed = pd_trim(n->customer.name);
 	bool taken = false;
-	if (*trimmed && store_customer_name_taken(x->s, trimmed, 0, &taken, &e) != PD_OK) {
-		free(trimmed);
-		return row_error(r, &e);
+	pd_err_clear(&e);
+	if (*trimmed && pd_check_name(trimmed, NULL, &e) == PD_OK) {
+		pd_status st = store_customer_name_free(x->s, trimmed, 0, &e);
+		taken = st == PD_E_INVALID;
+		if (st != PD_OK && !taken) {
+			free(trimmed);
+			return row_error(r, &e);
+		}
 	}
 	char *key = pd_fold_key(trimmed);
 	free(trimmed);

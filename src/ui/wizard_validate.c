@@ -237,13 +237,8 @@ static bool check_name(const pd_wiz_ctx *c, const pd_wiz *w, char *msg, size_t c
 	if (pd_check_name(w->name, &norm, &e) != PD_OK)
 		return from_err(msg, cap, &e);
 	bool ok = true;
-	if (c->store) {
-		bool taken = false;
-		if (store_customer_name_taken(c->store, norm, 0, &taken, &e) != PD_OK)
-			ok = from_err(msg, cap, &e);
-		else if (taken)
-			ok = fail(msg, cap, "already used by a customer");
-	}
+	if (c->store && store_customer_name_free(c->store, norm, 0, &e) != PD_OK)
+		ok = from_err(msg, cap, &e);
 	free(norm);
 	return ok;
 }
@@ -297,29 +292,6 @@ static bool check_trial_end(const pd_wiz_ctx *c, const pd_wiz *w, char *msg, siz
 	return true;
 }
 
-/* Emails are unique within the customer (folded compare), like the store's rule. */
-static bool email_used_before(const pd_wiz *w, long upto, const char *email, char *msg, size_t cap)
-{
-	char *k = pd_fold_key(email);
-	bool used = false;
-	char *ka = upto >= 0 ? pd_fold_key(w->admin.email) : NULL;
-	if (k && ka && !strcmp(k, ka)) {
-		used = true;
-		snprintf(msg, cap, "already the primary user's email");
-	}
-	free(ka);
-	for (long i = 0; !used && i < upto && (size_t)i < w->n_users; i++) {
-		char *ku = pd_fold_key(w->users[i].email);
-		if (k && ku && !strcmp(k, ku)) {
-			used = true;
-			snprintf(msg, cap, "already used by user %ld", i + 1);
-		}
-		free(ku);
-	}
-	free(k);
-	return used;
-}
-
 static bool check_user_member(const pd_wiz_ctx *c, const pd_wiz *w, long idx, const char *member,
 			      const char *value, char *msg, size_t cap)
 {
@@ -331,8 +303,17 @@ static bool check_user_member(const pd_wiz_ctx *c, const pd_wiz *w, long idx, co
 	} else if (!strcmp(member, "email")) {
 		if (pd_check_email(value, field, &e) != PD_OK)
 			return from_err(msg, cap, &e);
-		if (idx >= 0 && email_used_before(w, idx, value, msg, cap))
-			return false;
+		if (idx >= 0) {
+			/* core's rule: the primary user's and earlier users' emails */
+			size_t n = (size_t)idx < w->n_users ? (size_t)idx : w->n_users;
+			const char **earlier = xcalloc(n ? n : 1, sizeof *earlier);
+			for (size_t i = 0; i < n; i++)
+				earlier[i] = w->users[i].email;
+			pd_status st = pd_check_email_free(value, w->admin.email, earlier, n, field, &e);
+			free(earlier);
+			if (st != PD_OK)
+				return from_err(msg, cap, &e);
+		}
 	} else if (!strcmp(member, "extension")) {
 		if (pd_check_extension(value, field, &e) != PD_OK)
 			return from_err(msg, cap, &e);

@@ -802,3 +802,25 @@ Test(model, internal_warning_says_unbilled_and_how_many_are_left)
 	pd_internal_warning("Lab", 7, 5, buf, sizeof buf);
 	cr_assert(strstr(buf, "0 of 5 internal systems left"), "never negative: %s", buf);
 }
+
+/* A new customer's emails are its own: one rule for pd_new_customer_check
+ * and the wizard. */
+Test(fields, email_free)
+{
+	pd_err e = {0};
+	const char *earlier[] = {"ann@x.example", NULL, "Zoé@X.example"};
+	cr_assert_eq(pd_check_email_free("new@x.example", "boss@x.example", earlier, 3,
+	                                 "users[3].email", &e),
+	             PD_OK);
+	cr_assert_eq(pd_check_email_free("BOSS@x.example", "boss@x.example", earlier, 3,
+	                                 "users[3].email", &e),
+	             PD_E_INVALID);
+	cr_assert_str_eq(e.field, "users[3].email");
+	cr_assert(strstr(e.message, "primary user"), "%s", e.message);
+	cr_assert_eq(pd_check_email_free("zoe@x.example", "boss@x.example", earlier, 3,
+	                                 "users[3].email", &e),
+	             PD_E_INVALID);
+	cr_assert(strstr(e.message, "another user"), "%s", e.message);
+	/* only the earlier ones count */
+	cr_assert_eq(pd_check_email_free("zoe@x.example", NULL, earlier, 2, "f", &e), PD_OK);
+}

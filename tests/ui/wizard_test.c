@@ -266,7 +266,7 @@ Test(wizard, users_and_roles_errors)
 	set("users.1.display_name", "Other");
 	set("users.1.email", "paul@example.fr");
 	set("users.0.email", "paul@example.fr");
-	cr_expect(strstr(err_of("users.1.email"), "user 1") != NULL);
+	cr_expect(strstr(err_of("users.1.email"), "another user") != NULL);
 	set("users.1.role", "no-such-role");
 	cr_expect_not_null(err_of("users.1.role"));
 	pd_wiz_errors er = {0};
