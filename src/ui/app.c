@@ -14,7 +14,7 @@
 
 #include "provdesk/paths.h"
 #include "ui_internal.h"
-#include "services.h"
+#include "live/services.h"
 
 #define UI_MIN_COLS 80
 #define UI_MIN_LINES 24

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/ui/ui_internal.h"
+#include "src/ui/ui_internal.h"
 #include "provdesk/paths.h"
 #include <unistd.h>
 

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ui_customer.h"
+#include "customer/customer.h"
 
 /* ------------------------------------------------------------ templates */
 

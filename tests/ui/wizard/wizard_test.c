@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "provdesk/store.h"
-#include "src/ui/wizard_state.h"
+#include "src/ui/wizard/wizard_state.h"
 
 static char dir[128], db[256];
 static pd_catalogue cat;

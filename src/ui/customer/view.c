@@ -7,8 +7,8 @@
 #include <time.h>
 
 #include "ui_internal.h"
-#include "ui_customer.h"
-#include "services.h"
+#include "customer/customer.h"
+#include "live/services.h"
 
 static const char *tab_names[CV_TABS] = {"1 Details", "2 Users", "3 PBX", "4 Roles", "5 Activity"};
 

@@ -9,7 +9,7 @@
 #include <wctype.h>
 
 #include "ui_internal.h"
-#include "services.h"
+#include "live/services.h"
 
 enum col_id { C_NAME, C_PRODUCT, C_REF, C_COUNTRY, C_STATUS, C_INTERNAL, C_PBX, C_USERS, C_CALLS, C_AGENTS, C__N };
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ui_customer.h"
+#include "customer/customer.h"
 
 enum { E_NAME, E_PRODUCT, E_REF, E_COUNTRY, E_TZ, E_NOTES, E_INTERNAL, E__N };
 
