@@ -194,6 +194,21 @@ bool pd_wiz_get_bool(const pd_wiz *w, const char *key)
 	return v && (!strcmp(v, "1") || !strcmp(v, "true"));
 }
 
+/* core's country rule (pd_country_from_text), shown back as the picker writes it */
+void pd_wiz_resolve_country(const pd_wiz_ctx *c, pd_wiz *w)
+{
+	size_t n;
+	const pd_country *co = pd_country_from_text(c->geo, w->country_text, &n);
+	pd_set_str(&w->country, co ? co->code : "");
+	if (!co)
+		return;
+	char *shown = strcmp(co->name_fr, co->name_en)
+			      ? xasprintf("%s / %s (%s)", co->name_fr, co->name_en, co->code)
+			      : xasprintf("%s (%s)", co->name_en, co->code);
+	free(w->country_text);
+	w->country_text = shown;
+}
+
 void pd_wiz_set(pd_wiz *w, const char *key, const char *value)
 {
 	if (!value)

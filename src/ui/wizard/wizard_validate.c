@@ -54,22 +54,6 @@ void pd_wiz_errors_set(pd_wiz_errors *er, const char *key, const char *message)
 	snprintf(x->message, sizeof x->message, "%s", message);
 }
 
-/* ---- country ---- */
-
-void pd_wiz_resolve_country(const pd_wiz_ctx *c, pd_wiz *w)
-{
-	size_t n;
-	const pd_country *co = pd_country_from_text(c->geo, w->country_text, &n);
-	pd_set_str(&w->country, co ? co->code : "");
-	if (!co)
-		return;
-	char *shown = strcmp(co->name_fr, co->name_en)
-			      ? xasprintf("%s / %s (%s)", co->name_fr, co->name_en, co->code)
-			      : xasprintf("%s (%s)", co->name_en, co->code);
-	free(w->country_text);
-	w->country_text = shown;
-}
-
 /* ---- PBX ---- */
 
 static const char *param_value(const pd_wiz *w, const char *key)
