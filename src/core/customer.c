@@ -267,20 +267,18 @@ static bool same_email(const char *a, const char *b)
 }
 
 pd_status pd_check_email_free(const char *email, const char *primary_email,
-                              const char *const *earlier, size_t n, const char *field,
-                              pd_err *e)
+                              const char *const *earlier, size_t n, const char *field, pd_err *e)
 {
 	if (same_email(email, primary_email))
-		return pd_fail(e, PD_E_INVALID, field, "email %.254s is already used by the primary user",
-		               email);
+		return pd_fail(e, PD_E_INVALID, field,
+		               "email %.254s is already used by the primary user", email);
 	for (size_t j = 0; j < n; j++)
 		if (same_email(email, earlier[j]))
-			return pd_fail(e, PD_E_INVALID, field,
-			               "email %.254s is already used by another user of this customer",
-			               email);
+			return pd_fail(
+			    e, PD_E_INVALID, field,
+			    "email %.254s is already used by another user of this customer", email);
 	return PD_OK;
 }
-
 
 /* The PBX's own users, as a discovery gave them: their text is the PBX's
  * (not held to the console's rules, as the sync does not), but it must be

@@ -161,7 +161,8 @@ pd_status pd_check_country(const pd_geo *g, const char *in, char out[3], pd_err 
 		size_t k = pd_geo_search(g, t, found, sizeof found / sizeof *found);
 		pd_buf b = {0};
 		for (size_t i = 0; i < k && i < 5; i++)
-			pd_buf_printf(&b, "%s%s (%s)", i ? ", " : "", found[i]->name_en, found[i]->code);
+			pd_buf_printf(&b, "%s%s (%s)", i ? ", " : "", found[i]->name_en,
+			              found[i]->code);
 		if (n > 5)
 			pd_buf_add(&b, ", …");
 		pd_fail(e, PD_E_INVALID, "country",

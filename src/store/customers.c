@@ -139,12 +139,11 @@ pd_status store_customer_name_free(pd_store *s, const char *name, int64_t except
 	int rc = sqlite3_step(st);
 	pd_status r = PD_OK;
 	if (rc == SQLITE_ROW)
-		r = pd_fail(
-		    e, PD_E_INVALID, "name",
-		    "\"%.100s\" already exists (tenant %s); customer names must be unique "
-		    "ignoring case and accents",
-		    (const char *)sqlite3_column_text(st, 0),
-		    (const char *)sqlite3_column_text(st, 1));
+		r = pd_fail(e, PD_E_INVALID, "name",
+		            "\"%.100s\" already exists (tenant %s); customer names must be unique "
+		            "ignoring case and accents",
+		            (const char *)sqlite3_column_text(st, 0),
+		            (const char *)sqlite3_column_text(st, 1));
 	else if (rc != SQLITE_DONE)
 		r = st_fail(s, rc, e, "check name");
 	sqlite3_reset(st);
