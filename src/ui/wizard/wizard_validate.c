@@ -115,64 +115,61 @@ static void pbx_from_wiz(const pd_wiz_ctx *c, const pd_wiz *w, pd_pbx *p)
 	p->enabled = !w->create_disabled;
 }
 
-/* The core names fields in snake_case ("host", "admin_email"); map them back. */
+/* The wizard's keys are core's field names (pd_new_customer_check's:
+ * "admin_email", "users[2].email", "synced_users[0].role"), so a core error
+ * names its field as is. What differs: a trial given as days or a flag is
+ * shown on trial_end, the PBX step's fields carry "pbx." ("pbx.f." for a
+ * platform's own catalogue keys, which core names bare), and the check of
+ * one user field names it bare ("email"), which is the primary user's. */
 static void key_of_core_field(const char *field, char key[48], bool pbx_ctx)
 {
 	static const struct {
 		const char *core, *key;
-	} map[] = {
-		{"name", "name"},
-		{"product_type", "product_type"},
-		{"reference", "reference"},
-		{"country", "country"},
-		{"time_zone", "time_zone"},
-		{"notes", "notes"},
+	} other[] = {
 		{"trial", "trial_end"},
-		{"trial_end", "trial_end"},
 		{"trial_days", "trial_end"},
-		{"admin_name", "admin.display_name"},
-		{"admin_display_name", "admin.display_name"},
-		{"display_name", "admin.display_name"},
-		{"admin_email", "admin.email"},
-		{"email", "admin.email"},
-		{"admin_extension", "admin.extension"},
-		{"extension", "admin.extension"},
+		{"display_name", "admin_name"},
+		{"email", "admin_email"},
+		{"extension", "admin_extension"},
 		{"platform", "pbx.platform"},
 		{"template", "pbx.template"},
 		{"auto_provision", "pbx.auto_provision"},
 		{"auto_provision_sub_accounts", "pbx.auto_provision"},
 		{"enabled", "pbx.create_disabled"},
 	};
+	static const char *const same[] = {"name",      "product_type", "reference",  "country",
+	                                   "time_zone", "notes",        "trial_end",  "admin_name",
+	                                   "admin_email", "admin_extension", "admin_role"};
 	key[0] = 0;
 	if (!field || !*field)
 		return;
-	/* "users[2].email" / "users.2.email" */
-	unsigned idx;
-	char member[32];
-	if (sscanf(field, "users[%u].%31s", &idx, member) == 2 ||
-	    sscanf(field, "users.%u.%31s", &idx, member) == 2) {
-		snprintf(key, 48, "users.%u.%s", idx, member);
-		return;
-	}
-	/* a PBX user's only field here is its role */
-	if (sscanf(field, "synced_users[%u].%31s", &idx, member) == 2) {
-		snprintf(key, 48, "found.%u.role", idx);
-		return;
-	}
 	const char *f = field;
+	/* a PBX user's only field here is its role */
+	unsigned idx;
+	if (sscanf(f, "synced_users[%u]", &idx) == 1) {
+		snprintf(key, 48, "synced_users[%u].role", idx);
+		return;
+	}
+	bool is_same = !strncmp(f, "users[", 6);
+	for (size_t i = 0; !is_same && i < N_OF(same); i++)
+		is_same = !strcmp(same[i], f);
+	if (is_same) {
+		snprintf(key, 48, "%s", f);
+		return;
+	}
 	if (!strncmp(f, "pbx.", 4) || !strncmp(f, "pbx_", 4)) {
 		f += 4;
-		for (size_t i = 0; i < N_OF(map); i++)
-			if (!strcmp(map[i].core, f) && !strncmp(map[i].key, "pbx.", 4)) {
-				snprintf(key, 48, "%s", map[i].key);
+		for (size_t i = 0; i < N_OF(other); i++)
+			if (!strcmp(other[i].core, f) && !strncmp(other[i].key, "pbx.", 4)) {
+				snprintf(key, 48, "%s", other[i].key);
 				return;
 			}
 		snprintf(key, 48, "pbx.f.%s", f);
 		return;
 	}
-	for (size_t i = 0; i < N_OF(map); i++)
-		if (!strcmp(map[i].core, f)) {
-			snprintf(key, 48, "%s", map[i].key);
+	for (size_t i = 0; i < N_OF(other); i++)
+		if (!strcmp(other[i].core, f)) {
+			snprintf(key, 48, "%s", other[i].key);
 			return;
 		}
 	/* pd_pbx_check names a platform's own fields by their catalogue key */
@@ -390,18 +387,20 @@ bool pd_wiz_check_field(const pd_wiz_ctx *c, const pd_wiz *w, const char *key, c
 		return pd_check_notes(w->notes, &e) == PD_OK || from_err(msg, cap, &e);
 	if (!strcmp(key, "trial_end"))
 		return !w->trial || check_trial_end(c, w, msg, cap);
-	if (!strncmp(key, "admin.", 6)) {
-		if (!strcmp(key, "admin.role"))
+	if (!strncmp(key, "admin_", 6)) {
+		if (!strcmp(key, "admin_role") || !strcmp(key, "admin_who"))
 			return true;
-		return check_user_member(c, w, -1, key + 6, pd_wiz_get(w, key), msg, cap);
+		/* core calls the primary user's display name admin_name */
+		const char *member = strcmp(key, "admin_name") ? key + 6 : "display_name";
+		return check_user_member(c, w, -1, member, pd_wiz_get(w, key), msg, cap);
 	}
-	if (!strncmp(key, "users.", 6)) {
+	if (!strncmp(key, "users[", 6)) {
 		char *end;
 		long i = strtol(key + 6, &end, 10);
 		const char *v = pd_wiz_get(w, key);
-		if (*end != '.' || !v)
+		if (end[0] != ']' || end[1] != '.' || !v)
 			return true;
-		return check_user_member(c, w, i, end + 1, v, msg, cap);
+		return check_user_member(c, w, i, end + 2, v, msg, cap);
 	}
 	if (!strncmp(key, "pbx.", 4))
 		return check_pbx_field(c, w, key, msg, cap);
