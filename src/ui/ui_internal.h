@@ -459,11 +459,11 @@ struct ui_formscreen_def {
 struct ui_screen *ui_formscreen_open(struct ui_app *app, const struct ui_formscreen_def *def);
 
 /* The platform's own parameters (params_json) in the PBX and template forms
- * (platform_fields.c): the form's spec is `base` followed by one field per distinct
- * extra key over every platform (keyed and labelled as in the catalogue, so
- * the core's errors land beside them); ui_pextra_show hides those the chosen
- * platform does not have. */
-struct ui_pextra {
+ * (platform_fields.c): the form's spec is `base` followed by one field per
+ * distinct extra key over every platform (keyed and labelled as in the
+ * catalogue, so the core's errors land beside them); ui_platform_fields_show
+ * hides those the chosen platform does not have. */
+struct ui_platform_fields {
 	const pd_catalogue *cat;
 	struct ui_fspec *spec; /* the whole form's spec: base + extras */
 	size_t n_spec;
@@ -471,20 +471,21 @@ struct ui_pextra {
 	const char **keys;     /* the extras' keys, borrowed from the catalogue */
 	size_t n;
 };
-void ui_pextra_init(struct ui_pextra *x, const pd_catalogue *cat, const struct ui_fspec *base,
-		    size_t n_base);
-void ui_pextra_free(struct ui_pextra *x);
-void ui_pextra_show(const struct ui_pextra *x, struct ui_form *f, const char *platform);
+void ui_platform_fields_init(struct ui_platform_fields *x, const pd_catalogue *cat,
+                             const struct ui_fspec *base, size_t n_base);
+void ui_platform_fields_free(struct ui_platform_fields *x);
+void ui_platform_fields_show(const struct ui_platform_fields *x, struct ui_form *f,
+                             const char *platform);
 /* A stored parameter as the customer view shows it: "no", "7", "yes (default)". */
-char *ui_pextra_text(const pd_platform_field *pf, const char *params_json);
+char *ui_platform_fields_text(const pd_platform_field *pf, const char *params_json);
 /* Values from params_json, else the catalogue default. */
-void ui_pextra_load(const struct ui_pextra *x, struct ui_form *f, const char *platform,
-		    const char *params_json);
+void ui_platform_fields_load(const struct ui_platform_fields *x, struct ui_form *f,
+                             const char *platform, const char *params_json);
 /* params_json for `platform`: what orig_json holds of that platform's extras,
  * with the form's values over it (empty text = the default: removed; a
  * default not stored before stays unstored). Caller frees. */
-char *ui_pextra_params(const struct ui_pextra *x, struct ui_form *f, const char *platform,
-		       const char *orig_json);
+char *ui_platform_fields_params(const struct ui_platform_fields *x, struct ui_form *f,
+                                const char *platform, const char *orig_json);
 struct ui_form *ui_formscreen_form(struct ui_screen *s);
 void ui_formscreen_save(struct ui_screen *s);
 void ui_formscreen_set_error(struct ui_screen *s, const char *msg);

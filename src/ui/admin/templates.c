@@ -101,7 +101,7 @@ struct tpl_ctx {
 	struct ui_app *app;
 	pd_template orig;
 	bool create;
-	struct ui_pextra extra; /* the platform's own parameters, after T__N */
+	struct ui_platform_fields extra; /* the platform's own parameters, after T__N */
 };
 
 static void form_to_tpl(struct ui_form *f, struct tpl_ctx *x, pd_template *t)
@@ -113,7 +113,7 @@ static void form_to_tpl(struct ui_form *f, struct tpl_ctx *x, pd_template *t)
 	}
 	t->name = pd_trim(ui_form_get(f, T_NAME));
 	t->platform = xstrdup(ui_form_get(f, T_PLATFORM));
-	t->params_json = ui_pextra_params(&x->extra, f, t->platform,
+	t->params_json = ui_platform_fields_params(&x->extra, f, t->platform,
 					  x->create ? NULL : x->orig.params_json);
 	t->host = xstrdup(ui_form_get(f, T_HOST));
 	char *end;
@@ -161,8 +161,8 @@ static void tpl_init(struct ui_form *f, void *vctx)
 	if (x->create) {
 		ui_form_set(f, T_PLATFORM, cat->n_platforms ? cat->platforms[0].key : "");
 		ui_form_set(f, T_TLS, "no");
-		ui_pextra_load(&x->extra, f, ui_form_get(f, T_PLATFORM), NULL);
-		ui_pextra_show(&x->extra, f, ui_form_get(f, T_PLATFORM));
+		ui_platform_fields_load(&x->extra, f, ui_form_get(f, T_PLATFORM), NULL);
+		ui_platform_fields_show(&x->extra, f, ui_form_get(f, T_PLATFORM));
 		return;
 	}
 	char port[16];
@@ -174,15 +174,15 @@ static void tpl_init(struct ui_form *f, void *vctx)
 	ui_form_set(f, T_PORT, x->orig.port > 0 ? port : "");
 	ui_form_set(f, T_TLS, x->orig.tls ? "yes" : "no");
 	ui_form_set(f, T_USER, x->orig.username);
-	ui_pextra_load(&x->extra, f, x->orig.platform, x->orig.params_json);
-	ui_pextra_show(&x->extra, f, x->orig.platform);
+	ui_platform_fields_load(&x->extra, f, x->orig.platform, x->orig.params_json);
+	ui_platform_fields_show(&x->extra, f, x->orig.platform);
 }
 
 static void tpl_changed(struct ui_form *f, int idx, void *vctx)
 {
 	struct tpl_ctx *x = vctx;
 	if (idx == T_PLATFORM)
-		ui_pextra_show(&x->extra, f, ui_form_get(f, T_PLATFORM));
+		ui_platform_fields_show(&x->extra, f, ui_form_get(f, T_PLATFORM));
 }
 
 static pd_status tpl_submit(struct ui_form *f, void *vctx, pd_err *e)
@@ -202,7 +202,7 @@ static void tpl_free(void *vctx)
 	struct tpl_ctx *x = vctx;
 	if (!x->create)
 		pd_template_free(&x->orig);
-	ui_pextra_free(&x->extra);
+	ui_platform_fields_free(&x->extra);
 	free(x);
 }
 
@@ -219,7 +219,7 @@ static void tpl_form(struct ui_app *app, const pd_template *t)
 		x->orig.username = xstrdup(t->username);
 		x->orig.params_json = xstrdup(t->params_json);
 	}
-	ui_pextra_init(&x->extra, app->cat, tpl_spec, T__N);
+	ui_platform_fields_init(&x->extra, app->cat, tpl_spec, T__N);
 	struct ui_formscreen_def def = {
 		.title = t ? "Edit PBX template" : "New PBX template",
 		.intro = "A template holds the defaults a new PBX connection starts from.",

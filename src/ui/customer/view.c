@@ -298,7 +298,7 @@ static void draw_pbx(struct ui_screen *s, struct cview *v, int y0)
 	for (size_t i = 0; pl && i < pl->n_fields; i++) {
 		if (!pd_platform_field_is_extra(&pl->fields[i]))
 			continue;
-		char *t = ui_pextra_text(&pl->fields[i], p->params_json);
+		char *t = ui_platform_fields_text(&pl->fields[i], p->params_json);
 		kv(w, y++, s->w, pl->fields[i].label ? pl->fields[i].label : pl->fields[i].key, t, n);
 		free(t);
 	}
