@@ -75,8 +75,15 @@ void pd_customer_copy(pd_customer *dst, const pd_customer *src); /* deep */
 pd_status pd_check_name(const char *in, char **normalized, pd_err *e);
 pd_status pd_check_reference(const char *in, pd_err *e);   /* optional, <= 64 */
 pd_status pd_check_notes(const char *in, pd_err *e);       /* optional, <= 4000, multi-line */
-/* Accepts "FR", "fr", or an exact English/French name ("Allemagne");
- * *out gets the upper-case code. */
+/* The one rule for the country a person types (command line, import, wizard,
+ * edit forms): trimmed; "Name (XX)" as the wizard's picker writes it; an
+ * alpha-2 code in any case; an English or French name, case- and
+ * accent-insensitive; else a part of a name or code matching one country
+ * only ("allem"). NULL when none or several match; *n_matches (if non-NULL)
+ * gets the number of type-ahead matches, so a caller can say "several". */
+const pd_country *pd_country_from_text(const pd_geo *g, const char *text, size_t *n_matches);
+/* pd_country_from_text as a check: *out gets the upper-case code; required,
+ * unknown and ambiguous (naming the candidates) are refused on "country". */
 pd_status pd_check_country(const pd_geo *g, const char *in, char out[3], pd_err *e);
 /* tz NULL/"" -> the country's default zone (first in zone.tab; "UTC" for a
  * territory without one) is written to *out. Otherwise tz must be a valid
@@ -196,6 +203,13 @@ void pd_new_customer_free(pd_new_customer *n);
  * "admin_email", "admin_extension", "users[i].email", "platform"… */
 pd_status pd_new_customer_check(const pd_catalogue *cat, const pd_geo *g,
 				pd_new_customer *n, pd_day today, pd_err *e);
+/* The rule that a new customer's emails are its own (folded compare): email,
+ * on `field`, is refused when it is the primary user's or one of the n
+ * earlier users' (NULL entries are skipped). pd_new_customer_check and the
+ * wizard use it. */
+pd_status pd_check_email_free(const char *email, const char *primary_email,
+			      const char *const *earlier, size_t n, const char *field,
+			      pd_err *e);
 
 /* ---- invitation text (rendered in core so the store can queue it in the
  * customer's own transaction) ---- */

@@ -66,9 +66,14 @@ pd_status store_customer_find(pd_store *s, const char *id_or_name, pd_customer *
 pd_status store_customer_find_reference(pd_store *s, const char *reference, pd_customer *out,
                                         pd_err *e);
 pd_status store_customer_get(pd_store *s, int64_t id, pd_customer *out, pd_err *e);
-/* true if a non-deleted customer other than except_id has this name (folded). */
-pd_status store_customer_name_taken(pd_store *s, const char *name, int64_t except_id,
-				    bool *taken, pd_err *e);
+/* The name rule that needs the database, used by every path (create,
+ * update, restore, import, wizard, edit form): PD_OK when no live customer
+ * other than except_id has this name (folded: case and accents ignored);
+ * PD_E_INVALID on "name", naming the customer and tenant that has it. Check
+ * the name with pd_check_name first: then PD_E_INVALID means taken, and any
+ * other status is the database's failure. */
+pd_status store_customer_name_free(pd_store *s, const char *name, int64_t except_id,
+				   pd_err *e);
 /* Save *c (all editable fields) if the stored version is still c->version.
  * On a stale version: PD_E_CONFLICT, message lists "field: theirs" of what
  * the other person changed, *current (if non-NULL) receives the stored row.

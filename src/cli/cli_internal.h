@@ -56,10 +56,6 @@ int pd_cli_failf(pd_cli *c, pd_status st, const char *field, const char *fmt, ..
 
 /* ---- shared look-ups ---- */
 pd_status pd_cli_geo(const pd_geo **g, pd_err *e);
-/* Country from a code ("DE") or an unambiguous English/French name or name
- * part ("Allemagne", "germany"). */
-pd_status pd_cli_country(const pd_geo *g, const char *in, const char *field, char out[3],
-                         pd_err *e);
 /* Role by key or display name; "none"/"" gives *key NULL. */
 pd_status pd_cli_role(const pd_catalogue *cat, const char *in, const char **key, pd_err *e);
 /* Resolve CUSTOMER (tenant id, #rowid, name, else reference). */

@@ -447,7 +447,7 @@ static int cmd_create(pd_cli *c, int argc, char **argv)
 	n.admin.primary = true;
 	pd_customer out;
 	memset(&out, 0, sizeof out);
-	pd_status st = pd_cli_country(g, country, "country", n.customer.country, &e);
+	pd_status st = pd_check_country(g, country, n.customer.country, &e);
 	if (st == PD_OK)
 		st = pd_check_time_zone(g, n.customer.country, tz, &n.customer.time_zone, &e);
 	if (st == PD_OK)
@@ -549,7 +549,7 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 		upd.trial_end = tend_day;
 	}
 	if (country)
-		st = pd_cli_country(g, country, "country", upd.country, &e);
+		st = pd_check_country(g, country, upd.country, &e);
 	if (st == PD_OK && (tz || strcmp(upd.country, cur.country) != 0)) {
 		/* A new country without --time-zone keeps the zone when it belongs
 		 * to that country, else takes the country's default. */

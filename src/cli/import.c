@@ -257,7 +257,7 @@ static void check_update(import_ctx *x, import_row *r, const pd_csv_record *rec,
 	if (x->col[COL_NOTES] >= 0)
 		pd_set_str(&u->notes, *fld(x, rec, COL_NOTES) ? fld(x, rec, COL_NOTES) : NULL);
 	pd_err_clear(&e);
-	if (pd_cli_country(x->g, fld(x, rec, COL_COUNTRY), "country", u->country, &e) != PD_OK)
+	if (pd_check_country(x->g, fld(x, rec, COL_COUNTRY), u->country, &e) != PD_OK)
 		row_error(r, &e);
 	else {
 		const char *tz = fld(x, rec, COL_TZ);
@@ -334,9 +334,14 @@ static void check_row(import_ctx *x, import_row *r, const pd_csv_record *rec)
 	/* A name already in the database: --on-duplicate decides. */
 	char *trimmed = pd_trim(n->customer.name);
 	bool taken = false;
-	if (*trimmed && store_customer_name_taken(x->s, trimmed, 0, &taken, &e) != PD_OK) {
-		free(trimmed);
-		return row_error(r, &e);
+	pd_err_clear(&e);
+	if (*trimmed && pd_check_name(trimmed, NULL, &e) == PD_OK) {
+		pd_status st = store_customer_name_free(x->s, trimmed, 0, &e);
+		taken = st == PD_E_INVALID;
+		if (st != PD_OK && !taken) {
+			free(trimmed);
+			return row_error(r, &e);
+		}
 	}
 	char *key = pd_fold_key(trimmed);
 	free(trimmed);
@@ -375,8 +380,8 @@ static void check_row(import_ctx *x, import_row *r, const pd_csv_record *rec)
 		           n->customer.name);
 	free(norm);
 	pd_err_clear(&e);
-	bool country_ok = pd_cli_country(x->g, fld(x, rec, COL_COUNTRY), "country",
-	                                 n->customer.country, &e) == PD_OK;
+	bool country_ok = pd_check_country(x->g, fld(x, rec, COL_COUNTRY), n->customer.country,
+	                                   &e) == PD_OK;
 	if (!country_ok)
 		row_error(r, &e);
 	pd_err_clear(&e);

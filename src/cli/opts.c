@@ -128,58 +128,6 @@ pd_status pd_cli_geo(const pd_geo **g, pd_err *e)
 	return pd_geo_get(g, e);
 }
 
-pd_status pd_cli_country(const pd_geo *g, const char *in, const char *field, char out[3], pd_err *e)
-{
-	char *t = pd_trim(in ? in : "");
-	if (!*t) {
-		free(t);
-		return pd_fail(e, PD_E_INVALID, field, "required");
-	}
-	const pd_country *c = strlen(t) == 2 ? pd_geo_country(g, t) : NULL;
-	if (!c) {
-		/* A name: an exact English/French name wins, else a single match. */
-		const pd_country *found[8];
-		size_t n = pd_geo_search(g, t, found, 8);
-		char *key = pd_fold_key(t);
-		for (size_t i = 0; key && i < n && !c; i++) {
-			char *en = pd_fold_key(found[i]->name_en);
-			char *fr = pd_fold_key(found[i]->name_fr ? found[i]->name_fr : "");
-			if ((en && strcmp(en, key) == 0) || (fr && strcmp(fr, key) == 0))
-				c = found[i];
-			free(en);
-			free(fr);
-		}
-		free(key);
-		if (!c && n == 1)
-			c = found[0];
-		if (!c && n > 1) {
-			pd_buf b = {0};
-			for (size_t i = 0; i < n && i < 5; i++)
-				pd_buf_printf(&b, "%s%s (%s)", i ? ", " : "", found[i]->name_en,
-				              found[i]->code);
-			if (n > 5)
-				pd_buf_add(&b, ", …");
-			pd_fail(e, PD_E_INVALID, field,
-			        "'%s' matches several countries: %s; give the ISO code", t, b.s);
-			pd_buf_free(&b);
-			free(t);
-			return PD_E_INVALID;
-		}
-	}
-	if (!c) {
-		pd_fail(
-		    e, PD_E_INVALID, field,
-		    "unknown country '%s' (give an ISO 3166-1 alpha-2 code or a country name; see "
-		    "'provdesk catalogue')",
-		    t);
-		free(t);
-		return PD_E_INVALID;
-	}
-	memcpy(out, c->code, 3);
-	free(t);
-	return PD_OK;
-}
-
 pd_status pd_cli_role(const pd_catalogue *cat, const char *in, const char **key, pd_err *e)
 {
 	char *t = pd_trim(in ? in : "");

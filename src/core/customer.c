@@ -266,6 +266,20 @@ static bool same_email(const char *a, const char *b)
 	return same;
 }
 
+pd_status pd_check_email_free(const char *email, const char *primary_email,
+                              const char *const *earlier, size_t n, const char *field, pd_err *e)
+{
+	if (same_email(email, primary_email))
+		return pd_fail(e, PD_E_INVALID, field,
+		               "email %.254s is already used by the primary user", email);
+	for (size_t j = 0; j < n; j++)
+		if (same_email(email, earlier[j]))
+			return pd_fail(
+			    e, PD_E_INVALID, field,
+			    "email %.254s is already used by another user of this customer", email);
+	return PD_OK;
+}
+
 /* The PBX's own users, as a discovery gave them: their text is the PBX's
  * (not held to the console's rules, as the sync does not), but it must be
  * text, and the role is ours to check. */
@@ -346,17 +360,13 @@ pd_status pd_new_customer_check(const pd_catalogue *cat, const pd_geo *g, pd_new
 		u->synced = false;
 		if ((st = user_check_fields(cat, u, fn[0], fn[1], fn[2], fn[3], e)) != PD_OK)
 			return st;
-		if (same_email(u->email, n->admin.email))
-			return pd_fail(e, PD_E_INVALID, fn[1],
-			               "email %.254s is already used by the primary user",
-			               u->email);
+		const char **earlier = xcalloc(i ? i : 1, sizeof *earlier);
 		for (size_t j = 0; j < i; j++)
-			if (same_email(u->email, n->users[j].email))
-				return pd_fail(
-				    e, PD_E_INVALID, fn[1],
-				    "email %.254s is already used by another user of this "
-				    "customer",
-				    u->email);
+			earlier[j] = n->users[j].email;
+		st = pd_check_email_free(u->email, n->admin.email, earlier, i, fn[1], e);
+		free(earlier);
+		if (st != PD_OK)
+			return st;
 	}
 
 	if ((st = synced_check(cat, n, e)) != PD_OK)

@@ -107,32 +107,79 @@ pd_status pd_check_notes(const char *in, pd_err *e)
 	return check_text_optional(in, "notes", PD_NOTES_MAX, true, e);
 }
 
+static bool folded_equal(const char *a, const char *b)
+{
+	char *ka = pd_fold_key(a ? a : ""), *kb = pd_fold_key(b ? b : "");
+	bool eq = ka && kb && !strcmp(ka, kb);
+	free(ka);
+	free(kb);
+	return eq;
+}
+
+const pd_country *pd_country_from_text(const pd_geo *g, const char *text, size_t *n_matches)
+{
+	if (n_matches)
+		*n_matches = 0;
+	if (!g || !text)
+		return NULL;
+	char *t = pd_trim(text);
+	const pd_country *found = NULL;
+	size_t len = strlen(t);
+	/* "Allemagne / Germany (DE)": the form the wizard's picker writes back */
+	if (len >= 4 && t[len - 1] == ')' && t[len - 4] == '(') {
+		char code[3] = {t[len - 3], t[len - 2], 0};
+		found = pd_geo_country(g, code);
+	}
+	if (!found && len == 2)
+		found = pd_geo_country(g, t);
+	if (!found && *t) {
+		const pd_country *m[16];
+		size_t n = pd_geo_search(g, t, m, sizeof m / sizeof *m);
+		if (n_matches)
+			*n_matches = n;
+		for (size_t i = 0; i < n && !found; i++)
+			if (folded_equal(m[i]->name_en, t) || folded_equal(m[i]->name_fr, t))
+				found = m[i];
+		if (!found && n == 1)
+			found = m[0];
+	}
+	free(t);
+	return found;
+}
+
 pd_status pd_check_country(const pd_geo *g, const char *in, char out[3], pd_err *e)
 {
-	if (!in || !*in)
+	char *t = pd_trim(in ? in : "");
+	if (!*t) {
+		free(t);
 		return pd_fail(e, PD_E_INVALID, "country", "country is required");
-	const pd_country *c = NULL;
-	if (strlen(in) == 2) {
-		c = pd_geo_country(g, in);
-	} else {
-		/* An exact English or French name is accepted too ("Allemagne"). */
-		char *k = pd_fold_key(in);
-		for (size_t i = 0; k && i < pd_geo_count(g) && !c; i++) {
-			const pd_country *x = pd_geo_at(g, i);
-			char *a = pd_fold_key(x->name_en), *b = pd_fold_key(x->name_fr);
-			if ((a && !strcmp(a, k)) || (b && !strcmp(b, k)))
-				c = x;
-			free(a);
-			free(b);
-		}
-		free(k);
 	}
-	if (!c)
-		return pd_fail(
-		    e, PD_E_INVALID, "country",
-		    "unknown country '%.40s' (use an ISO 3166-1 alpha-2 code such as FR, "
-		    "or the country's English or French name)",
-		    in);
+	size_t n = 0;
+	const pd_country *c = pd_country_from_text(g, t, &n);
+	if (!c && n > 1) {
+		const pd_country *found[6];
+		size_t k = pd_geo_search(g, t, found, sizeof found / sizeof *found);
+		pd_buf b = {0};
+		for (size_t i = 0; i < k && i < 5; i++)
+			pd_buf_printf(&b, "%s%s (%s)", i ? ", " : "", found[i]->name_en,
+			              found[i]->code);
+		if (n > 5)
+			pd_buf_add(&b, ", …");
+		pd_fail(e, PD_E_INVALID, "country",
+		        "'%.40s' matches several countries: %s; give the ISO code", t, b.s);
+		pd_buf_free(&b);
+		free(t);
+		return PD_E_INVALID;
+	}
+	if (!c) {
+		pd_fail(e, PD_E_INVALID, "country",
+		        "unknown country '%.40s' (use an ISO 3166-1 alpha-2 code such as FR, "
+		        "or the country's English or French name)",
+		        t);
+		free(t);
+		return PD_E_INVALID;
+	}
+	free(t);
 	memcpy(out, c->code, 3);
 	return PD_OK;
 }

@@ -69,11 +69,12 @@ pd_status cust_check_internal_limit(pd_store *s, int64_t except_id, pd_err *e)
 	return PD_OK;
 }
 
-/* Name taken by a live customer other than except_id: the rule with a
- * message naming who has it. */
-static pd_status check_name_free(pd_store *s, const char *name, int64_t except_id, pd_err *e)
+/* Name taken by a live customer other than except_id: the one rule, with
+ * the one message naming who has it. */
+pd_status store_customer_name_free(pd_store *s, const char *name, int64_t except_id, pd_err *e)
 {
-	char *key = pd_fold_key(name);
+	E_GUARD(e);
+	char *key = pd_fold_key(name ? name : "");
 	if (!key)
 		return pd_fail(e, PD_E_INVALID, "name", "name is not valid UTF-8");
 	static const char sql[] = "SELECT name, tenant_id FROM customers WHERE name_key = ?"
@@ -89,33 +90,15 @@ static pd_status check_name_free(pd_store *s, const char *name, int64_t except_i
 	int rc = sqlite3_step(st);
 	pd_status r = PD_OK;
 	if (rc == SQLITE_ROW)
-		r = pd_fail(
-		    e, PD_E_INVALID, "name",
-		    "a customer named \"%.100s\" already exists (tenant %s); names must be unique "
-		    "ignoring case and accents",
-		    (const char *)sqlite3_column_text(st, 0),
-		    (const char *)sqlite3_column_text(st, 1));
+		r = pd_fail(e, PD_E_INVALID, "name",
+		            "\"%.100s\" already exists (tenant %s); customer names must be unique "
+		            "ignoring case and accents",
+		            (const char *)sqlite3_column_text(st, 0),
+		            (const char *)sqlite3_column_text(st, 1));
 	else if (rc != SQLITE_DONE)
 		r = st_fail(s, rc, e, "check name");
 	sqlite3_reset(st);
 	return r;
-}
-
-pd_status store_customer_name_taken(pd_store *s, const char *name, int64_t except_id, bool *taken,
-                                    pd_err *e)
-{
-	E_GUARD(e);
-	pd_err tmp;
-	*taken = false;
-	pd_status st = check_name_free(s, name, except_id, &tmp);
-	if (st == PD_E_INVALID && !strcmp(tmp.field, "name") &&
-	    strstr(tmp.message, "already exists")) {
-		*taken = true;
-		return PD_OK;
-	}
-	if (st != PD_OK)
-		*e = tmp;
-	return st;
 }
 
 static void customer_diff(pd_buf *b, const pd_customer *o, const pd_customer *n)
@@ -178,10 +161,13 @@ static pd_status cust_write(pd_store *s, const pd_customer *o, pd_customer *n, c
 		int rc = sqlite3_step(st);
 		sqlite3_reset(st);
 		if (rc != SQLITE_DONE) {
-			if (rc == SQLITE_CONSTRAINT_UNIQUE)
-				r = pd_fail(e, PD_E_INVALID, "name",
-				            "a customer named \"%.100s\" already exists", n->name);
-			else
+			if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+				r = store_customer_name_free(s, n->name, o->id, e);
+				if (r == PD_OK)
+					r = pd_fail(e, PD_E_INVALID, "name",
+					            "a customer named \"%.100s\" already exists",
+					            n->name);
+			} else
 				r = st_fail(s, rc, e, "update customer");
 		} else if (sqlite3_changes(s->db) != 1) {
 			r = pd_fail(e, PD_E_CONFLICT, NULL,
@@ -322,7 +308,7 @@ static pd_status create_tx(pd_store *s, void *vx, pd_err *e)
 		/* The unique index is the rule; only a refusal pays for the
 		 * query that names who has the name. */
 		if (rc == SQLITE_CONSTRAINT_UNIQUE) {
-			if ((r = check_name_free(s, c->name, 0, e)) != PD_OK)
+			if ((r = store_customer_name_free(s, c->name, 0, e)) != PD_OK)
 				return r;
 			return pd_fail(e, PD_E_INVALID, "name",
 			               "a customer named \"%.100s\" already exists", c->name);
@@ -540,7 +526,7 @@ static pd_status update_tx(pd_store *s, void *vx, pd_err *e)
 		                            e);
 	}
 	if (r == PD_OK && strcmp(cur.name, n.name) != 0)
-		r = check_name_free(s, n.name, cur.id, e);
+		r = store_customer_name_free(s, n.name, cur.id, e);
 	if (r == PD_OK && n.internal_system && !cur.internal_system)
 		r = cust_check_internal_limit(s, cur.id, e);
 	if (r == PD_OK)
@@ -658,7 +644,7 @@ static pd_status do_restore(pd_store *s, const pd_customer *cur, pd_customer *n,
 	if (!cur->deleted_at)
 		return pd_fail(e, PD_E_INVALID, NULL, "customer \"%.100s\" is not deleted",
 		               cur->name);
-	pd_status r = check_name_free(s, cur->name, cur->id, e);
+	pd_status r = store_customer_name_free(s, cur->name, cur->id, e);
 	if (r != PD_OK) {
 		char msg[sizeof e->message];
 		snprintf(msg, sizeof msg, "cannot restore: %.400s; rename the other customer first",

@@ -14,7 +14,6 @@
 
 #include "provdesk/paths.h"
 #include "ui_internal.h"
-#include "services.h"
 
 #define UI_MIN_COLS 80
 #define UI_MIN_LINES 24
@@ -446,11 +445,11 @@ static int run_loop(struct ui_app *app)
 {
 	int64_t last_second = pd_now();
 	while (!app->quit && app->n_stack) {
-		ui_services_loop(app);
+		ui_background.loop(app);
 		check_data(app, false);
 		draw_frame(app);
 		struct pollfd pfd[3] = {{.fd = 0, .events = POLLIN}, {.fd = app->wake_rd, .events = POLLIN}};
-		int npfd = 2 + ui_services_pollfds(app, pfd + 2, 1); /* the live state's wake */
+		int npfd = 2 + ui_background.pollfds(app, pfd + 2, 1); /* the live state's wake */
 		/* the database is checked once a second (PRAGMA data_version is
 		 * cheap); this also drives tickers and message expiry */
 		int timeout = app->store || app->msg[0] ? 1000 : -1;
@@ -477,7 +476,7 @@ static int run_loop(struct ui_app *app)
 					s->dirty = true;
 			}
 		if (pr > 0)
-			ui_services_polled(app, pfd + 2, npfd - 2);
+			ui_background.polled(app, pfd + 2, npfd - 2);
 		if (pr > 0 && (pfd[1].revents & POLLIN)) {
 			char drain[64];
 			while (read(app->wake_rd, drain, sizeof drain) > 0)
@@ -510,7 +509,7 @@ static int run_loop(struct ui_app *app)
 		int64_t now = pd_now();
 		if (now != last_second) {
 			last_second = now;
-			ui_services_second(app);
+			ui_background.second(app);
 			tick(app);
 		}
 	}
@@ -653,13 +652,13 @@ int pd_ui_run(const pd_ui_opts *o)
 		app.change_counter = store_change_counter(app.store);
 	}
 
-	ui_services_start(&app);
+	ui_background.start(&app);
 	ui_push(&app, o->noc ? &ui_noc_ops : &ui_grid_ops, NULL);
 	run_loop(&app);
 
 	while (app.n_stack)
 		ui_pop(&app);
-	ui_services_stop(&app); /* joins the monitor and outbox threads on every exit path */
+	ui_background.stop(&app); /* joins the monitor and outbox threads on every exit path */
 	free(app.stack);
 	restore_terminal();
 	int code = 0;

@@ -192,3 +192,31 @@ char *ui_cut(const char *s, int cells)
 	free(w);
 	return out;
 }
+
+void ui_columns_fit(int total, const int *base, const int *grow, int n, int *out)
+{
+	int used = n - 1, g = 0;
+	for (int i = 0; i < n; i++) {
+		used += base[i];
+		g += grow[i];
+	}
+	for (int i = 0; i < n; i++)
+		out[i] = base[i] + (total > used && g ? (total - used) * grow[i] / g : 0);
+}
+
+void ui_put_columns(WINDOW *w, int y, const char *const *cells, const int *cw, int n,
+                    const bool *right, attr_t attr, const attr_t *col_attr)
+{
+	int x = 0;
+	for (int i = 0; i < n; i++) {
+		attr_t at = col_attr && col_attr[i] ? col_attr[i] : attr;
+		const char *v = cells[i] ? cells[i] : "";
+		int pad = 0;
+		if (right && right[i]) {
+			int tw = pd_utf8_width(v);
+			pad = cw[i] - tw > 0 ? cw[i] - tw : 0;
+		}
+		ui_put(w, y, x + pad, cw[i] - pad, v, at, false);
+		x += cw[i] + 1;
+	}
+}

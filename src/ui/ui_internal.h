@@ -6,6 +6,7 @@
 
 #include <curses.h>
 #include <form.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -246,6 +247,8 @@ struct ui_screen_ops {
 	void (*status)(struct ui_screen *s, char *buf, size_t n, enum ui_role *role);
 	/* Optional: function-key bar, "F1 Help|F3 Filter|..." (NULL = generic). */
 	const char *fkeys;
+	/* Draws from the PBX live state: redrawn when the monitor publishes. */
+	bool live;
 };
 
 struct ui_screen {
@@ -321,7 +324,7 @@ struct ui_app {
 	bool too_small;
 	/* grid hooks for the wizard: select a customer after creation */
 	int64_t select_customer_id;
-	struct ui_services *svc; /* PBX monitor + outbox worker (services.h) */
+	struct ui_services *svc; /* PBX monitor + outbox worker (live/services.h) */
 };
 
 /* ------------------------------------------------------ drawing helpers */
@@ -330,6 +333,14 @@ struct ui_app {
  * `width` when pad; cell-width correct (wide chars, combining marks). "…"
  * marks truncation. Returns cells drawn. */
 int ui_put(WINDOW *w, int y, int x, int width, const char *s, attr_t attr, bool pad);
+/* Table columns (the live panels, the NOC): widths for a row of `total`
+ * cells, one space between columns; each column gets base[i] and the
+ * columns with grow[i] > 0 share what is left in proportion. */
+void ui_columns_fit(int total, const int *base, const int *grow, int n, int *out);
+/* One table row at y in those widths: cell i in col_attr[i] (if non-NULL and
+ * non-zero) else attr, right-aligned where right[i] (right may be NULL). */
+void ui_put_columns(WINDOW *w, int y, const char *const *cells, const int *cw, int n,
+                    const bool *right, attr_t attr, const attr_t *col_attr);
 /* Same, highlighting the folded match of `needle` (may be NULL) with `hl`. */
 int ui_put_match(WINDOW *w, int y, int x, int width, const char *s, const char *needle,
 		 attr_t attr, attr_t hl, bool pad);
@@ -448,11 +459,11 @@ struct ui_formscreen_def {
 struct ui_screen *ui_formscreen_open(struct ui_app *app, const struct ui_formscreen_def *def);
 
 /* The platform's own parameters (params_json) in the PBX and template forms
- * (pextra.c): the form's spec is `base` followed by one field per distinct
- * extra key over every platform (keyed and labelled as in the catalogue, so
- * the core's errors land beside them); ui_pextra_show hides those the chosen
- * platform does not have. */
-struct ui_pextra {
+ * (platform_fields.c): the form's spec is `base` followed by one field per
+ * distinct extra key over every platform (keyed and labelled as in the
+ * catalogue, so the core's errors land beside them); ui_platform_fields_show
+ * hides those the chosen platform does not have. */
+struct ui_platform_fields {
 	const pd_catalogue *cat;
 	struct ui_fspec *spec; /* the whole form's spec: base + extras */
 	size_t n_spec;
@@ -460,20 +471,21 @@ struct ui_pextra {
 	const char **keys;     /* the extras' keys, borrowed from the catalogue */
 	size_t n;
 };
-void ui_pextra_init(struct ui_pextra *x, const pd_catalogue *cat, const struct ui_fspec *base,
-		    size_t n_base);
-void ui_pextra_free(struct ui_pextra *x);
-void ui_pextra_show(const struct ui_pextra *x, struct ui_form *f, const char *platform);
+void ui_platform_fields_init(struct ui_platform_fields *x, const pd_catalogue *cat,
+                             const struct ui_fspec *base, size_t n_base);
+void ui_platform_fields_free(struct ui_platform_fields *x);
+void ui_platform_fields_show(const struct ui_platform_fields *x, struct ui_form *f,
+                             const char *platform);
 /* A stored parameter as the customer view shows it: "no", "7", "yes (default)". */
-char *ui_pextra_text(const pd_platform_field *pf, const char *params_json);
+char *ui_platform_fields_text(const pd_platform_field *pf, const char *params_json);
 /* Values from params_json, else the catalogue default. */
-void ui_pextra_load(const struct ui_pextra *x, struct ui_form *f, const char *platform,
-		    const char *params_json);
+void ui_platform_fields_load(const struct ui_platform_fields *x, struct ui_form *f,
+                             const char *platform, const char *params_json);
 /* params_json for `platform`: what orig_json holds of that platform's extras,
  * with the form's values over it (empty text = the default: removed; a
  * default not stored before stays unstored). Caller frees. */
-char *ui_pextra_params(const struct ui_pextra *x, struct ui_form *f, const char *platform,
-		       const char *orig_json);
+char *ui_platform_fields_params(const struct ui_platform_fields *x, struct ui_form *f,
+                                const char *platform, const char *orig_json);
 struct ui_form *ui_formscreen_form(struct ui_screen *s);
 void ui_formscreen_save(struct ui_screen *s);
 void ui_formscreen_set_error(struct ui_screen *s, const char *msg);
@@ -487,13 +499,30 @@ extern const struct ui_screen_ops ui_edit_ops;       /* arg: pd_customer * (copi
 extern const struct ui_screen_ops ui_templates_ops;
 extern const struct ui_screen_ops ui_catalogue_ops;
 
-/* The creation wizard (issue 4). src/ui/wizard_stub.c defines a placeholder;
- * the wizard replaces that file. On success set app->select_customer_id and
- * call ui_app_data_changed so the grid selects the new customer. */
+/* The creation wizard (src/ui/wizard/). On success it sets
+ * app->select_customer_id and calls ui_app_data_changed so the grid selects
+ * the new customer. */
 int ui_wizard_open(struct ui_app *app);
 
-/* PBX/live columns of the grid, read through one place so the live state
- * (live.h) can be wired in later. Writes "—" when unknown. */
+/* Work the app loop runs beside the screens: the PBX monitor and the outbox
+ * worker (live/services.c defines ui_background). The loop reaches them only
+ * through these hooks, so the framework includes nothing of live/ and the
+ * dependencies inside ui point one way: screens and services -> framework. */
+struct ui_background_ops {
+	void (*start)(struct ui_app *app);
+	void (*stop)(struct ui_app *app); /* joins the threads; safe when never started */
+	/* At most max pollfds for the loop's poll(); returns how many. */
+	int (*pollfds)(struct ui_app *app, struct pollfd *pf, int max);
+	void (*polled)(struct ui_app *app, const struct pollfd *pf, int n);
+	void (*loop)(struct ui_app *app);   /* once per loop turn, before the data check */
+	void (*second)(struct ui_app *app); /* once a second */
+};
+extern const struct ui_background_ops ui_background;
+extern const struct ui_screen_ops ui_noc_ops; /* live/noc.c; arg: NULL */
+
+/* PBX/live columns of the grid (live/grid_columns.c): the monitor's live
+ * state when this console's monitor knows the customer, else the stored PBX
+ * state. Writes "—" when unknown. */
 struct ui_live_cols {
 	char pbx[48], calls[16], agents[24];
 	char pbx_short[16]; /* for a narrow column ("" = none): "monitor", "retry", "auth ✗" */
@@ -501,10 +530,6 @@ struct ui_live_cols {
 };
 void ui_live_for_row(struct ui_app *app, const pd_row *r, struct ui_live_cols *out);
 
-/* Helpers shared by screens. */
-void ui_status_counts(struct ui_app *app, char *buf, size_t n);
-const char *ui_product_name(const struct ui_app *app, const char *key);
-const char *ui_country_name(const struct ui_app *app, const char *code);
 /* Show a store error (status line + dialog for unexpected ones). */
 void ui_show_err(struct ui_app *app, const char *what, const pd_err *e);
 

@@ -38,6 +38,14 @@ run customer create --name Foo --product-type analytics-pro --country XX --admin
 expect "unknown country code" 65 "" "country:"
 run customer create --name Foo --product-type analytics-pro --country Guin --admin-name A --admin-email a@foo.example
 expect "ambiguous country name" 65 "" "several countries"
+# the one country rule (core's pd_country_from_text), as the wizard and the
+# edit form read it: the picker's "French / English (CODE)" form is a country
+run customer create --name "Pays Picker" --product-type analytics-pro \
+	--country " Allemagne / Germany (DE) " --admin-name A --admin-email a@picker.example --json
+expect "the wizard picker's country form" 0
+jeq "read as the code it names" 'd["country"]' DE
+run customer delete "Pays Picker" --confirm "Pays Picker"
+expect "removed again" 0
 for bad in "plainaddress" "a@" "@foo.example" "a b@foo.example" "a@foo" "a@@foo.example"; do
 	run customer create --name Foo --product-type analytics-pro --country FR --admin-name A --admin-email "$bad"
 	expect "invalid email '$bad'" 65 "" "admin_email:"

@@ -261,6 +261,44 @@ Test(fields, country)
 	cr_assert_eq(pd_check_country(geo, NULL, cc, &e), PD_E_INVALID);
 }
 
+/* One rule for the command line, the import, the wizard and the edit forms. */
+Test(fields, country_from_text)
+{
+	pd_err e = {0};
+	char cc[3];
+	size_t n = 99;
+	const struct {
+		const char *in, *code;
+	} ok[] = {
+	    {" fr ", "FR"},         {"Allemagne / Germany (DE)", "DE"},
+	    {"allem", "DE"},        {"ALLEMAGNE", "DE"},
+	    {"Germany (DE)", "DE"}, {"  germany\t", "DE"},
+	};
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		const pd_country *c = pd_country_from_text(geo, ok[i].in, NULL);
+		cr_assert(c, "'%s' not resolved", ok[i].in);
+		cr_assert_str_eq(c->code, ok[i].code, "'%s'", ok[i].in);
+		cr_assert_eq(pd_check_country(geo, ok[i].in, cc, &e), PD_OK, "'%s'", ok[i].in);
+		cr_assert_str_eq(cc, ok[i].code);
+	}
+	/* several matches: none chosen, the count told, the check names them */
+	cr_assert_null(pd_country_from_text(geo, "fra", &n));
+	cr_assert_gt(n, 1);
+	cr_assert_eq(pd_check_country(geo, "fra", cc, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "country");
+	cr_assert(strstr(e.message, "several countries"), "%s", e.message);
+	cr_assert(strstr(e.message, "(FR)"), "%s", e.message);
+	/* nothing matches */
+	cr_assert_null(pd_country_from_text(geo, "Atlantis", &n));
+	cr_assert_eq(n, 0);
+	cr_assert_eq(pd_check_country(geo, "Atlantis", cc, &e), PD_E_INVALID);
+	cr_assert(strstr(e.message, "unknown country"), "%s", e.message);
+	/* the picker's form with a code that is not one is not trusted */
+	cr_assert_null(pd_country_from_text(geo, "Nowhere (QQ)", &n));
+	cr_assert_null(pd_country_from_text(geo, NULL, &n));
+	cr_assert_null(pd_country_from_text(geo, "", &n));
+}
+
 Test(fields, time_zone)
 {
 	pd_err e = {0};
@@ -764,4 +802,26 @@ Test(model, internal_warning_says_unbilled_and_how_many_are_left)
 	cr_assert(strstr(buf, "3 of 5 internal systems left"), "%s", buf);
 	pd_internal_warning("Lab", 7, 5, buf, sizeof buf);
 	cr_assert(strstr(buf, "0 of 5 internal systems left"), "never negative: %s", buf);
+}
+
+/* A new customer's emails are its own: one rule for pd_new_customer_check
+ * and the wizard. */
+Test(fields, email_free)
+{
+	pd_err e = {0};
+	const char *earlier[] = {"ann@x.example", NULL, "Zoé@X.example"};
+	cr_assert_eq(pd_check_email_free("new@x.example", "boss@x.example", earlier, 3,
+	                                 "users[3].email", &e),
+	             PD_OK);
+	cr_assert_eq(pd_check_email_free("BOSS@x.example", "boss@x.example", earlier, 3,
+	                                 "users[3].email", &e),
+	             PD_E_INVALID);
+	cr_assert_str_eq(e.field, "users[3].email");
+	cr_assert(strstr(e.message, "primary user"), "%s", e.message);
+	cr_assert_eq(pd_check_email_free("zoe@x.example", "boss@x.example", earlier, 3,
+	                                 "users[3].email", &e),
+	             PD_E_INVALID);
+	cr_assert(strstr(e.message, "another user"), "%s", e.message);
+	/* only the earlier ones count */
+	cr_assert_eq(pd_check_email_free("zoe@x.example", NULL, earlier, 2, "f", &e), PD_OK);
 }

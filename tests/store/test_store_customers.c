@@ -101,11 +101,17 @@ Test(customers, name_unique_ignoring_case_and_accents)
 	             "a refused create left a user");
 	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM outbox"), 2);
 
-	bool taken = false;
-	cr_assert_eq(store_customer_name_taken(fx_s, "société GENERALE", 0, &taken, &e), PD_OK);
-	cr_assert(taken);
-	cr_assert_eq(store_customer_name_taken(fx_s, "Other", 0, &taken, &e), PD_OK);
-	cr_assert_not(taken);
+	/* the one check every path uses: a status, the message naming who */
+	pd_err_clear(&e);
+	cr_assert_eq(store_customer_name_free(fx_s, "société GENERALE", 0, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "name");
+	cr_assert(strstr(e.message, "\"Société Générale\" already exists"), "%s", e.message);
+	pd_err_clear(&e);
+	cr_assert_eq(store_customer_name_free(fx_s, "Other", 0, &e), PD_OK);
+	cr_assert_eq(store_customer_name_free(fx_s, "Other", 0, NULL), PD_OK);
+	/* the customer itself may keep its name */
+	int64_t sg = fx_scalar(NULL, "SELECT id FROM customers WHERE name = 'Société Générale'");
+	cr_assert_eq(store_customer_name_free(fx_s, "SOCIETE generale", sg, &e), PD_OK);
 
 	/* Renaming onto a taken name is refused too. */
 	pd_customer c = {0};

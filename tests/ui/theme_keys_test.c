@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/ui/ui_internal.h"
+#include "src/ui/ui_internal.h"
 #include "provdesk/paths.h"
 #include "testlib.h"
 #include <unistd.h>
@@ -261,4 +261,27 @@ Test(keys, wizard_context_falls_back_to_form_then_generic)
 	ui_keymap_keys_of(km, UI_A_WIZ_NEXT, keys, sizeof keys);
 	cr_assert_str_eq(keys, "F11, ^N");
 	ui_keymap_free(km);
+}
+
+/* One column-width routine for the live panels and the NOC. */
+Test(columns, fit)
+{
+	const int base[] = {14, 11, 5, 12}, grow[] = {3, 1, 0, 4};
+	int cw[4];
+	/* 14+11+5+12 + 3 spaces = 45: 35 more shared 3:1:0:4 */
+	ui_columns_fit(80, base, grow, 4, cw);
+	cr_assert_eq(cw[0], 14 + 35 * 3 / 8);
+	cr_assert_eq(cw[1], 11 + 35 * 1 / 8);
+	cr_assert_eq(cw[2], 5, "a column that does not grow keeps its width");
+	cr_assert_eq(cw[3], 12 + 35 * 4 / 8);
+	cr_assert_leq(cw[0] + cw[1] + cw[2] + cw[3] + 3, 80);
+	/* narrower than the bases: the bases, nothing negative */
+	ui_columns_fit(30, base, grow, 4, cw);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(cw[i], base[i]);
+	/* no growing column */
+	const int none[] = {0, 0, 0, 0};
+	ui_columns_fit(200, base, none, 4, cw);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(cw[i], base[i]);
 }

@@ -211,7 +211,7 @@ case_errors() {
 	expect_screen "back to step 1" "1 Customer details"
 	keys C-u # the cursor starts on the name
 	text "DEJA LA"
-	expect_screen "uniqueness checked while typing" "✗ already used by a customer"
+	expect_screen "uniqueness checked while typing" "✗ \"Déjà Là\" already"
 	keys Escape
 	wait_for "Leave the wizard?"
 	keys d
@@ -502,7 +502,7 @@ case_race() {
 		--admin-name "Other Admin" --admin-email other@example.fr >/dev/null
 	keys Enter
 	expect_screen "back on step 1" "1 Customer details"
-	expect_screen "the name error is shown beside it" "✗ already used by a customer"
+	expect_screen "the name error is shown beside it" "✗ \"COURSE CLIENT\" already"
 	eq "only the other console's customer exists" "$(q 'select count(*) from customers')" 1
 	eq "only the other customer's user exists" "$(q 'select count(*) from users')" 1
 	keys C-u

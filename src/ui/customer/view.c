@@ -7,8 +7,15 @@
 #include <time.h>
 
 #include "ui_internal.h"
-#include "ui_customer.h"
-#include "services.h"
+#include "customer/customer.h"
+#include "live/services.h"
+
+static const char *country_name(const struct ui_app *app, const char *code)
+{
+	const pd_country *c = app->geo && code ? pd_geo_country(app->geo, code) : NULL;
+	return c ? c->name_en : code ? code : "";
+}
+
 
 static const char *tab_names[CV_TABS] = {"1 Details", "2 Users", "3 PBX", "4 Roles", "5 Activity"};
 
@@ -116,7 +123,7 @@ static void draw_details(struct ui_screen *s, struct cview *v, int y0)
 		 pt && pt->locked_after_assignment ? "  [locked: cannot be changed]" : "");
 	kv(w, y++, s->w, "Product type", buf, n);
 	kv(w, y++, s->w, "Reference", c->reference && *c->reference ? c->reference : "— (billing uses the tenant id)", n);
-	snprintf(buf, sizeof buf, "%s %s", c->country, ui_country_name(app, c->country));
+	snprintf(buf, sizeof buf, "%s %s", c->country, country_name(app, c->country));
 	kv(w, y++, s->w, "Country", buf, n);
 	kv(w, y++, s->w, "Time zone", c->time_zone, n);
 	pd_customer_status st = pd_customer_status_of(c, today);
@@ -291,7 +298,7 @@ static void draw_pbx(struct ui_screen *s, struct cview *v, int y0)
 	for (size_t i = 0; pl && i < pl->n_fields; i++) {
 		if (!pd_platform_field_is_extra(&pl->fields[i]))
 			continue;
-		char *t = ui_pextra_text(&pl->fields[i], p->params_json);
+		char *t = ui_platform_fields_text(&pl->fields[i], p->params_json);
 		kv(w, y++, s->w, pl->fields[i].label ? pl->fields[i].label : pl->fields[i].key, t, n);
 		free(t);
 	}
@@ -444,7 +451,7 @@ static int cv_key(struct ui_screen *s, const struct ui_event *ev)
 	}
 	bool ro = app->read_only;
 	switch (ev->action) {
-	case UI_A_LIVE: /* live panels (services.h) */
+	case UI_A_LIVE: /* live panels (live/services.h) */
 		ui_push(app, &ui_live_ops, &v->id);
 		return UI_HANDLED;
 	case UI_A_RESYNC:

@@ -67,6 +67,5 @@ void ui_live_carry_ended(pd_live_view *nv, const pd_live_view *old);
 
 /* Screens. */
 extern const struct ui_screen_ops ui_live_ops; /* arg: int64_t * customer id */
-extern const struct ui_screen_ops ui_noc_ops;  /* arg: NULL */
 
 #endif

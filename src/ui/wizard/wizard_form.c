@@ -169,7 +169,7 @@ bool wiz_focusable(const struct wiz *z, int i)
  * same email as a console user links the two. */
 static void found_note(struct wiz *z, int idx, const char *key)
 {
-	size_t i = strtoul(key + 6, NULL, 10);
+	size_t i = strtoul(key + 13, NULL, 10); /* "synced_users[N].role" */
 	if (i >= z->w.n_found || !*z->w.found[i].email)
 		return;
 	const char *email = z->w.found[i].email;
@@ -259,7 +259,7 @@ void wiz_build_form(struct wiz *z, const char *focus_key)
 				ui_form_set_note(z->form, idx, "✓ available");
 			break;
 		}
-		if (!strncmp(f->key, "found.", 6))
+		if (!strncmp(f->key, "synced_users[", 13))
 			found_note(z, idx, f->key);
 	}
 	for (size_t i = 0; i < z->nf; i++) {

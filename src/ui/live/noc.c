@@ -274,35 +274,6 @@ static void noc_layout(struct ui_screen *s)
 	ui_screen_window(s, s->y, s->x, s->h, s->w);
 }
 
-static void cols(int total, const int *base, const int *grow, int n, int *out)
-{
-	int used = n - 1, g = 0;
-	for (int i = 0; i < n; i++) {
-		used += base[i];
-		g += grow[i];
-	}
-	for (int i = 0; i < n; i++)
-		out[i] = base[i] + (total > used && g ? (total - used) * grow[i] / g : 0);
-}
-
-static void put_cols(WINDOW *w, int y, const char *const *t, const int *cw, int n,
-		     const bool *right, attr_t a, const attr_t *ca)
-{
-	int x = 0;
-	for (int i = 0; i < n; i++) {
-		attr_t at = ca && ca[i] ? ca[i] : a;
-		const char *v = t[i] ? t[i] : "";
-		if (right && right[i]) {
-			int tw = pd_utf8_width(v);
-			int pad = cw[i] - tw > 0 ? cw[i] - tw : 0;
-			ui_put(w, y, x + pad, cw[i] - pad, v, at, false);
-		} else {
-			ui_put(w, y, x, cw[i], v, at, false);
-		}
-		x += cw[i] + 1;
-	}
-}
-
 static int draw_table(struct ui_screen *s, struct noc *nc, int y, int rows, int64_t now)
 {
 	WINDOW *w = s->win;
@@ -311,9 +282,9 @@ static int draw_table(struct ui_screen *s, struct noc *nc, int y, int rows, int6
 	static const int base[] = {14, 11, 5, 5, 4, 4, 6, 4, 12}, grow[] = {3, 1, 0, 0, 0, 0, 0, 0, 4};
 	static const bool right[] = {false, false, true, true, true, true, true, true, false};
 	int cw[9];
-	cols(s->w, base, grow, 9, cw);
+	ui_columns_fit(s->w, base, grow, 9, cw);
 	ui_fill(w, y, 0, s->w, ui_role(UI_R_GRID_HEADER));
-	put_cols(w, y, t, cw, 9, right, ui_role(UI_R_GRID_HEADER), NULL);
+	ui_put_columns(w, y, t, cw, 9, right, ui_role(UI_R_GRID_HEADER), NULL);
 	int body = rows - 1;
 	if (!nc->n) {
 		ui_put(w, y + 1, 1, s->w - 2,
@@ -355,7 +326,7 @@ static int draw_table(struct ui_screen *s, struct noc *nc, int y, int rows, int6
 				ca[6] = ui_role(UI_R_STATUS_WARN);
 		}
 		ui_fill(w, y + 1 + r, 0, s->w, a);
-		put_cols(w, y + 1 + r, v, cw, 9, right, a, ca);
+		ui_put_columns(w, y + 1 + r, v, cw, 9, right, a, ca);
 		used++;
 	}
 	return used;
@@ -451,9 +422,9 @@ static void draw_focus(struct ui_screen *s, struct noc *nc, int y, int rows, int
 	static const char *const t[] = {"From", "To", "State", "Queue", "Agent", "Duration"};
 	static const int base[] = {18, 10, 9, 10, 16, 8}, grow[] = {3, 1, 0, 1, 2, 0};
 	int cw[6];
-	cols(s->w, base, grow, 6, cw);
+	ui_columns_fit(s->w, base, grow, 6, cw);
 	ui_fill(w, y, 0, s->w, ui_role(UI_R_GRID_HEADER));
-	put_cols(w, y, t, cw, 6, NULL, ui_role(UI_R_GRID_HEADER), NULL);
+	ui_put_columns(w, y, t, cw, 6, NULL, ui_role(UI_R_GRID_HEADER), NULL);
 	int shown = 0;
 	size_t more = 0;
 	for (size_t i = 0; i < v->n_calls; i++) {
@@ -472,7 +443,7 @@ static void draw_focus(struct ui_screen *s, struct noc *nc, int y, int rows, int
 				 dur, sizeof dur);
 		const char *cv[6] = {from, c->to, pd_call_state_name(c->state), c->queue, c->agent, dur};
 		attr_t a = ui_role(c->state == PD_CALL_ENDED ? UI_R_GRID_DIM : UI_R_GRID_ROW);
-		put_cols(w, y + 1 + shown, cv, cw, 6, NULL, a, NULL);
+		ui_put_columns(w, y + 1 + shown, cv, cw, 6, NULL, a, NULL);
 		shown++;
 	}
 	if (!v->n_calls && rc > 1)
@@ -588,6 +559,7 @@ static const char *noc_help(struct ui_screen *s)
 
 const struct ui_screen_ops ui_noc_ops = {
 	.name = "noc",
+	.live = true,
 	.context = UI_CTX_NOC,
 	.create = noc_create,
 	.destroy = noc_destroy,

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "provdesk/store.h"
-#include "src/ui/wizard_state.h"
+#include "src/ui/wizard/wizard_state.h"
 #include "testlib.h" /* tests/lib */
 
 static char dir[128], db[256];
@@ -64,18 +64,18 @@ static void fill_valid(void)
 	set("reference", "R-42");
 	set("notes", "line one\nline two");
 	set("trial", "1");
-	set("admin.display_name", "Hélène Dupré");
-	set("admin.email", "helene@example.fr");
-	set("admin.extension", "1001");
+	set("admin_name", "Hélène Dupré");
+	set("admin_email", "helene@example.fr");
+	set("admin_extension", "1001");
 	set("pbx.platform", "asterisk-ami");
 	set("pbx.f.host", "pbx.example.fr");
 	set("pbx.f.username", "provdesk");
 	set("pbx.f.secret", "s3cr3t-never-stored");
 	size_t i = pd_wiz_user_add(&w);
 	cr_assert_eq(i, 0);
-	set("users.0.display_name", "Paul Agent");
-	set("users.0.email", "paul@example.fr");
-	set("users.0.role", "supervisor");
+	set("users[0].display_name", "Paul Agent");
+	set("users[0].email", "paul@example.fr");
+	set("users[0].role", "supervisor");
 }
 
 static const char *err_of(const char *key)
@@ -114,10 +114,10 @@ Test(wizard, draft_round_trip_keeps_everything_but_the_secret)
 	cr_expect_eq(back.step, PD_WIZ_PBX);
 	cr_expect_str_eq(back.focus, "pbx.f.host");
 	static const char *keys[] = {"name", "country", "product_type", "reference", "notes",
-				     "trial", "trial_end", "time_zone", "admin.display_name",
-				     "admin.email", "admin.extension", "pbx.platform", "pbx.f.host",
+				     "trial", "trial_end", "time_zone", "admin_name",
+				     "admin_email", "admin_extension", "pbx.platform", "pbx.f.host",
 				     "pbx.f.port", "pbx.f.username", "pbx.sync_users", "pbx.monitor",
-				     "users.0.display_name", "users.0.email", "users.0.role"};
+				     "users[0].display_name", "users[0].email", "users[0].role"};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		cr_expect_str_eq(pd_wiz_get(&back, keys[i]), pd_wiz_get(&w, keys[i]), "%s", keys[i]);
 	cr_expect_str_eq(back.country, "FR");
@@ -131,6 +131,45 @@ Test(wizard, draft_round_trip_keeps_everything_but_the_secret)
 	pd_wiz_set(&back, "pbx.f.secret", "typed again");
 	cr_expect_not(back.had_secret);
 	pd_wiz_free(&back);
+}
+
+/* The wizard's keys are core's field names now; a draft saved under the old
+ * keys still resumes on the field it was on, translated once when read. */
+Test(wizard, draft_with_old_field_names_resumes_on_its_field)
+{
+	fill_valid();
+	pd_wiz_user_add(&w);
+	static const struct {
+		const char *old, *now;
+	} keys[] = {
+	    {"admin.display_name", "admin_name"},
+	    {"admin.email", "admin_email"},
+	    {"admin.extension", "admin_extension"},
+	    {"admin.role", "admin_role"},
+	    {"users.1.email", "users[1].email"},
+	    {"users.0.display_name", "users[0].display_name"},
+	    {"found.2.role", "synced_users[2].role"},
+	    /* unchanged keys and anything else are kept as they are */
+	    {"pbx.f.host", "pbx.f.host"},
+	    {"name", "name"},
+	    {"users.x.email", "users.x.email"},
+	};
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		pd_set_str(&w.focus, keys[i].old);
+		char *json = pd_wiz_draft_to_json(&w);
+		pd_wiz back;
+		pd_wiz_init(&back);
+		pd_err e = {0};
+		cr_assert_eq(pd_wiz_draft_from_json(json, &back, &e), PD_OK, "%s", e.message);
+		free(json);
+		cr_expect_str_eq(back.focus, keys[i].now, "%s", keys[i].old);
+		pd_wiz_free(&back);
+	}
+	/* and the new names address the same values */
+	pd_wiz_set(&w, "users[1].email", "paul@example.fr");
+	cr_expect_str_eq(w.users[1].email, "paul@example.fr");
+	cr_expect_str_eq(pd_wiz_get(&w, "admin_email"), w.admin.email);
+	cr_expect_null(pd_wiz_get(&w, "admin.email"), "the old key is not a key any more");
 }
 
 Test(wizard, bad_drafts_are_refused_naming_the_key)
@@ -246,26 +285,26 @@ Test(wizard, name_uniqueness_asks_the_store_case_and_accent_blind)
 Test(wizard, users_and_roles_errors)
 {
 	fill_valid();
-	set("admin.email", "not-an-email");
-	cr_expect_not_null(err_of("admin.email"));
-	set("admin.email", "helene@example.fr");
-	set("admin.extension", "12a");
-	cr_expect_not_null(err_of("admin.extension"));
-	set("admin.extension", "");
-	cr_expect_null(err_of("admin.extension"));
-	set("users.0.email", "HELENE@example.fr");
-	cr_expect(strstr(err_of("users.0.email"), "primary") != NULL);
+	set("admin_email", "not-an-email");
+	cr_expect_not_null(err_of("admin_email"));
+	set("admin_email", "helene@example.fr");
+	set("admin_extension", "12a");
+	cr_expect_not_null(err_of("admin_extension"));
+	set("admin_extension", "");
+	cr_expect_null(err_of("admin_extension"));
+	set("users[0].email", "HELENE@example.fr");
+	cr_expect(strstr(err_of("users[0].email"), "primary") != NULL);
 	pd_wiz_user_add(&w);
-	set("users.1.display_name", "Other");
-	set("users.1.email", "paul@example.fr");
-	set("users.0.email", "paul@example.fr");
-	cr_expect(strstr(err_of("users.1.email"), "user 1") != NULL);
-	set("users.1.role", "no-such-role");
-	cr_expect_not_null(err_of("users.1.role"));
+	set("users[1].display_name", "Other");
+	set("users[1].email", "paul@example.fr");
+	set("users[0].email", "paul@example.fr");
+	cr_expect(strstr(err_of("users[1].email"), "another user") != NULL);
+	set("users[1].role", "no-such-role");
+	cr_expect_not_null(err_of("users[1].role"));
 	pd_wiz_errors er = {0};
 	cr_expect_eq(pd_wiz_check_step(&ctx, &w, PD_WIZ_ROLES, &er), 2);
-	cr_expect_not_null(pd_wiz_errors_find(&er, "users.1.email"));
-	cr_expect_not_null(pd_wiz_errors_find(&er, "users.1.role"));
+	cr_expect_not_null(pd_wiz_errors_find(&er, "users[1].email"));
+	cr_expect_not_null(pd_wiz_errors_find(&er, "users[1].role"));
 	pd_wiz_user_remove(&w, 1);
 	cr_expect_eq(pd_wiz_check_step(&ctx, &w, PD_WIZ_ROLES, &er), 0);
 	cr_expect_eq(er.n, 0, "old errors of the step are forgotten");
@@ -385,9 +424,9 @@ Test(wizard, build_gives_the_store_the_whole_record)
 	cr_expect(n.pbx->auto_provision && n.pbx->sync_users && n.pbx->monitor && n.pbx->enabled);
 	pd_new_customer_free(&n);
 	/* a rule broken after the steps were checked names the wizard key */
-	set("admin.email", "x");
+	set("admin_email", "x");
 	cr_expect_eq(pd_wiz_build(&ctx, &w, &n, bad, &e), PD_E_INVALID);
-	cr_expect_str_eq(bad, "admin.email");
+	cr_expect_str_eq(bad, "admin_email");
 	pd_new_customer_free(&n);
 }
 
@@ -408,7 +447,7 @@ Test(wizard, discovered_pbx_users_get_roles_drafted_and_built)
 	int found = 0;
 	bool note = false;
 	for (size_t i = 0; i < nf; i++) {
-		if (!strncmp(f[i].key, "found.", 6)) {
+		if (!strncmp(f[i].key, "synced_users[", 13)) {
 			found++;
 			cr_expect_eq(f[i].kind, PD_WF_CHOICE, "%s is a role choice", f[i].key);
 		}
@@ -417,14 +456,14 @@ Test(wizard, discovered_pbx_users_get_roles_drafted_and_built)
 	cr_expect_eq(found, 2);
 	cr_expect(note);
 	cr_expect_str_eq(f[nf - 1 - 4].label, "1002 Bob Dupont", "the user's own line");
-	cr_expect_str_eq(pd_wiz_get(&w, "found.0.role"), "", "no role until one is given");
+	cr_expect_str_eq(pd_wiz_get(&w, "synced_users[0].role"), "", "no role until one is given");
 	pd_wiz_choices ch;
-	pd_wiz_choices_get(&ctx, &w, "found.1.role", &ch);
+	pd_wiz_choices_get(&ctx, &w, "synced_users[1].role", &ch);
 	cr_expect_gt(ch.n, 2);
 	cr_expect_str_eq(ch.values[0], "", "no role = no access is offered");
 	pd_wiz_choices_free(&ch);
-	set("found.1.role", "supervisor");
-	char *d = pd_wiz_display(&ctx, &w, "found.1.role");
+	set("synced_users[1].role", "supervisor");
+	char *d = pd_wiz_display(&ctx, &w, "synced_users[1].role");
 	cr_expect_str_eq(d, "Supervisor");
 	free(d);
 
@@ -436,7 +475,7 @@ Test(wizard, discovered_pbx_users_get_roles_drafted_and_built)
 	pd_err e = {0};
 	cr_assert_eq(pd_wiz_draft_from_json(json, &back, &e), PD_OK, "%s", e.message);
 	cr_expect_eq(back.n_found, 2);
-	cr_expect_str_eq(pd_wiz_get(&back, "found.1.role"), "supervisor");
+	cr_expect_str_eq(pd_wiz_get(&back, "synced_users[1].role"), "supervisor");
 	cr_expect_str_eq(back.found[0].sub_account, "sales");
 	cr_expect_not_null(strstr(back.found_status, "F9"), "%s", back.found_status);
 	cr_expect_str_eq(back.found_for, w.found_for, "the PBX they were found on");
@@ -461,8 +500,8 @@ Test(wizard, discovered_pbx_users_get_roles_drafted_and_built)
 	pd_synced_user again[2] = {{.endpoint = "1002", .display_name = "Bob D."},
 				   {.endpoint = "1003", .display_name = "Carla"}};
 	pd_wiz_found_set(&w, again, 2, "again");
-	cr_expect_str_eq(pd_wiz_get(&w, "found.0.role"), "supervisor");
-	cr_expect_str_eq(pd_wiz_get(&w, "found.1.role"), "");
+	cr_expect_str_eq(pd_wiz_get(&w, "synced_users[0].role"), "supervisor");
+	cr_expect_str_eq(pd_wiz_get(&w, "synced_users[1].role"), "");
 
 	/* no sync: they are not created (nor shown) */
 	set("pbx.sync_users", "0");
@@ -471,7 +510,7 @@ Test(wizard, discovered_pbx_users_get_roles_drafted_and_built)
 	pd_new_customer_free(&n);
 	nf = pd_wiz_fields(&ctx, &w, PD_WIZ_ROLES, f, PD_WIZ_FIELDS_MAX);
 	for (size_t i = 0; i < nf; i++)
-		cr_expect(strncmp(f[i].key, "found.", 6), "%s shown without sync", f[i].key);
+		cr_expect(strncmp(f[i].key, "synced_users[", 13), "%s shown without sync", f[i].key);
 	set("pbx.sync_users", "1");
 
 	/* another host in step 3: the list was another PBX's, not created nor shown */
@@ -485,13 +524,13 @@ Test(wizard, discovered_pbx_users_get_roles_drafted_and_built)
 	nf = pd_wiz_fields(&ctx, &w, PD_WIZ_ROLES, f, PD_WIZ_FIELDS_MAX);
 	bool says = false;
 	for (size_t i = 0; i < nf; i++) {
-		cr_expect(strncmp(f[i].key, "found.", 6), "%s shown for another PBX", f[i].key);
+		cr_expect(strncmp(f[i].key, "synced_users[", 13), "%s shown for another PBX", f[i].key);
 		says |= strstr(f[i].note, "The PBX changed in step 3") != NULL;
 	}
 	cr_expect(says, "step 4 says why the list is gone");
 	set("pbx.f.host", "pbx.example.fr"); /* back to the PBX they were found on */
 	cr_expect(pd_wiz_found_used(&w));
-	cr_expect_str_eq(pd_wiz_get(&w, "found.0.role"), "supervisor");
+	cr_expect_str_eq(pd_wiz_get(&w, "synced_users[0].role"), "supervisor");
 }
 
 Test(wizard, bad_found_users_in_a_draft_are_refused_naming_the_key)
@@ -515,11 +554,11 @@ Test(wizard, core_field_names_map_to_wizard_keys)
 {
 	static const char *const map[][2] = {
 		{"name", "name"},
-		{"admin_email", "admin.email"},
-		{"admin_name", "admin.display_name"},
-		{"users[1].role", "users.1.role"},
-		{"synced_users[3].role", "found.3.role"},
-		{"synced_users[2].endpoint", "found.2.role"},
+		{"admin_email", "admin_email"},
+		{"admin_name", "admin_name"},
+		{"users[1].role", "users[1].role"},
+		{"synced_users[3].role", "synced_users[3].role"},
+		{"synced_users[2].endpoint", "synced_users[2].role"},
 		{"host", "pbx.f.host"},
 		{"trial_days", "trial_end"},
 		{"enabled", "pbx.create_disabled"},

@@ -86,19 +86,6 @@ static void lv_layout(struct ui_screen *s)
 	ui_screen_window(s, s->y, s->x, s->h, s->w);
 }
 
-/* Column widths: fixed ones, the flexible ones share what is left. */
-static void widths(int total, const int *base, const int *grow, int n, int *out)
-{
-	int used = n - 1, g = 0;
-	for (int i = 0; i < n; i++) {
-		used += base[i];
-		g += grow[i];
-	}
-	int extra = total - used;
-	for (int i = 0; i < n; i++)
-		out[i] = base[i] + (extra > 0 && g ? extra * grow[i] / g : 0);
-}
-
 static void header(WINDOW *w, int y, int width, const char *const *titles, const int *cw, int n,
 		   bool focused, const char *title)
 {
@@ -110,17 +97,6 @@ static void header(WINDOW *w, int y, int width, const char *const *titles, const
 		snprintf(buf, sizeof buf, "%s", i == 0 && title ? title : titles[i]);
 		ui_put(w, y, x, cw[i], buf,
 		       ui_role(i == 0 && focused ? UI_R_GRID_SORTED : UI_R_GRID_HEADER), true);
-		x += cw[i] + 1;
-	}
-}
-
-static void row(WINDOW *w, int y, const char *const *t, const int *cw, int n, attr_t a,
-		const attr_t *col_attr)
-{
-	int x = 0;
-	for (int i = 0; i < n; i++) {
-		ui_put(w, y, x, cw[i], t[i] ? t[i] : "", col_attr && col_attr[i] ? col_attr[i] : a,
-		       false);
 		x += cw[i] + 1;
 	}
 }
@@ -174,7 +150,7 @@ static void draw_calls(struct ui_screen *s, struct live *l, int y, int rows, int
 	static const char *const t[] = {"From", "To", "Direction", "State", "Queue", "Agent", "Duration"};
 	static const int base[] = {16, 8, 9, 9, 8, 12, 8}, grow[] = {3, 1, 0, 0, 1, 2, 0};
 	int cw[7];
-	widths(s->w, base, grow, 7, cw);
+	ui_columns_fit(s->w, base, grow, 7, cw);
 	char title[48];
 	size_t active = 0;
 	for (size_t i = 0; i < l->v.n_calls; i++)
@@ -212,7 +188,7 @@ static void draw_calls(struct ui_screen *s, struct live *l, int y, int rows, int
 		if (!sel && c->state == PD_CALL_ENDED)
 			a = ui_role(UI_R_GRID_DIM);
 		ui_fill(s->win, y + 1 + r, 0, s->w, a);
-		row(s->win, y + 1 + r, v, cw, 7, a, ca);
+		ui_put_columns(s->win, y + 1 + r, v, cw, 7, NULL, a, ca);
 	}
 }
 
@@ -221,7 +197,7 @@ static void draw_agents(struct ui_screen *s, struct live *l, int y, int rows, in
 	static const char *const t[] = {"Agent", "Interface", "Queues", "State", "In state"};
 	static const int base[] = {16, 11, 14, 22, 8}, grow[] = {3, 1, 2, 1, 0};
 	int cw[5];
-	widths(s->w, base, grow, 5, cw);
+	ui_columns_fit(s->w, base, grow, 5, cw);
 	size_t on = 0, avail = 0;
 	for (size_t i = 0; i < l->v.n_agents; i++) {
 		pd_agent_state st = l->v.agents[i].state;
@@ -251,7 +227,7 @@ static void draw_agents(struct ui_screen *s, struct live *l, int y, int rows, in
 		if (!sel)
 			ca[3] = ui_role(agent_role(a->state));
 		ui_fill(s->win, y + 1 + r, 0, s->w, at);
-		row(s->win, y + 1 + r, v, cw, 5, at, ca);
+		ui_put_columns(s->win, y + 1 + r, v, cw, 5, NULL, at, ca);
 	}
 }
 
@@ -260,7 +236,7 @@ static void draw_users(struct ui_screen *s, struct live *l, int y, int rows)
 	static const char *const t[] = {"Endpoint", "Name", "Sub-account", "Device state"};
 	static const int base[] = {10, 24, 18, 16}, grow[] = {0, 3, 2, 1};
 	int cw[4];
-	widths(s->w, base, grow, 4, cw);
+	ui_columns_fit(s->w, base, grow, 4, cw);
 	char title[48];
 	snprintf(title, sizeof title, "Users (%zu)", l->v.n_users);
 	header(s->win, y, s->w, t, cw, 4, true, title);
@@ -284,7 +260,7 @@ static void draw_users(struct ui_screen *s, struct live *l, int y, int rows)
 						? UI_R_GRID_DIM
 						: UI_R_STATUS_WARN);
 		ui_fill(s->win, y + 1 + r, 0, s->w, a);
-		row(s->win, y + 1 + r, v, cw, 4, a, ca);
+		ui_put_columns(s->win, y + 1 + r, v, cw, 4, NULL, a, ca);
 	}
 }
 
@@ -415,6 +391,7 @@ static const char *lv_help(struct ui_screen *s)
 
 const struct ui_screen_ops ui_live_ops = {
 	.name = "live",
+	.live = true,
 	.context = UI_CTX_LIVE,
 	.create = lv_create,
 	.destroy = lv_destroy,

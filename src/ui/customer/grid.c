@@ -9,7 +9,14 @@
 #include <wctype.h>
 
 #include "ui_internal.h"
-#include "services.h"
+#include "live/services.h"
+
+static const char *product_name(const struct ui_app *app, const char *key)
+{
+	const pd_product_type *p = key && app->cat ? pd_catalogue_product(app->cat, key) : NULL;
+	return p && p->name ? p->name : key ? key : "";
+}
+
 
 enum col_id { C_NAME, C_PRODUCT, C_REF, C_COUNTRY, C_STATUS, C_INTERNAL, C_PBX, C_USERS, C_CALLS, C_AGENTS, C__N };
 
@@ -478,7 +485,7 @@ static void g_draw(struct ui_screen *s)
 		snprintf(users, sizeof users, "%lld", (long long)r->n_users);
 		const char *text[C__N] = {
 			[C_NAME] = r->c.name,
-			[C_PRODUCT] = ui_product_name(app, r->c.product_type),
+			[C_PRODUCT] = product_name(app, r->c.product_type),
 			[C_REF] = r->c.reference ? r->c.reference : "",
 			[C_COUNTRY] = r->c.country,
 			[C_STATUS] = st,
@@ -747,7 +754,8 @@ static void g_status(struct ui_screen *s, char *buf, size_t n, enum ui_role *rol
 		*role = UI_R_STATUS_ERROR;
 		return;
 	}
-	ui_status_counts(s->app, buf, n);
+	if (n)
+		buf[0] = 0;
 	if (g->counts_ok) {
 		const pd_counts *c = &g->counts;
 		/* PBX health second, so it still shows at 80 columns */
@@ -777,6 +785,7 @@ static const char *g_help(struct ui_screen *s)
 
 const struct ui_screen_ops ui_grid_ops = {
 	.name = "grid",
+	.live = true, /* its PBX, calls and agents columns */
 	.context = UI_CTX_GRID,
 	.create = g_create,
 	.destroy = g_destroy,

@@ -197,7 +197,7 @@ void wiz_summary(struct wiz *z, pd_buf *b)
 			if (!*w->found[i].role)
 				continue;
 			char key[48];
-			snprintf(key, sizeof key, "found.%zu.role", i);
+			snprintf(key, sizeof key, "synced_users[%zu].role", i);
 			char *role = pd_wiz_display(&z->ctx, w, key);
 			pd_buf_printf(b, "  %s %s  %s\n", w->found[i].endpoint,
 				      w->found[i].display_name, role);
@@ -207,7 +207,7 @@ void wiz_summary(struct wiz *z, pd_buf *b)
 	pd_buf_printf(b, "Other users: %zu\n", w->n_users);
 	for (size_t i = 0; i < w->n_users; i++) {
 		char key[48];
-		snprintf(key, sizeof key, "users.%zu.role", i);
+		snprintf(key, sizeof key, "users[%zu].role", i);
 		char *role = pd_wiz_display(&z->ctx, w, key);
 		pd_buf_printf(b, "  %s <%s>  %s\n", w->users[i].display_name, w->users[i].email,
 			      *role ? role : "(no role)");

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ui_customer.h"
+#include "customer/customer.h"
 
 /* ---------------------------------------------------------------- users */
 
@@ -282,7 +282,7 @@ struct pbx_ctx {
 	pd_pbx orig;
 	pd_template *templates;
 	size_t n_templates;
-	struct ui_pextra extra; /* the platform's own parameters, after P__N */
+	struct ui_platform_fields extra; /* the platform's own parameters, after P__N */
 };
 
 static void form_to_pbx(struct ui_form *f, struct pbx_ctx *x, pd_pbx *p)
@@ -295,7 +295,7 @@ static void form_to_pbx(struct ui_form *f, struct pbx_ctx *x, pd_pbx *p)
 	p->customer_id = x->customer_id;
 	p->template_name = *ui_form_get(f, P_TEMPLATE) ? xstrdup(ui_form_get(f, P_TEMPLATE)) : NULL;
 	p->platform = xstrdup(ui_form_get(f, P_PLATFORM));
-	p->params_json = ui_pextra_params(&x->extra, f, p->platform,
+	p->params_json = ui_platform_fields_params(&x->extra, f, p->platform,
 					  x->create ? NULL : x->orig.params_json);
 	p->host = xstrdup(ui_form_get(f, P_HOST));
 	char *end;
@@ -342,7 +342,7 @@ static void pbx_changed(struct ui_form *f, int idx, void *vctx)
 {
 	struct pbx_ctx *x = vctx;
 	if (idx == P_PLATFORM)
-		ui_pextra_show(&x->extra, f, ui_form_get(f, P_PLATFORM));
+		ui_platform_fields_show(&x->extra, f, ui_form_get(f, P_PLATFORM));
 	if (idx != P_TEMPLATE)
 		return;
 	const char *name = ui_form_get(f, P_TEMPLATE);
@@ -360,8 +360,8 @@ static void pbx_changed(struct ui_form *f, int idx, void *vctx)
 		ui_form_set(f, P_TLS, t->tls ? "yes" : "no");
 		if (!*ui_form_get(f, P_USER))
 			ui_form_set(f, P_USER, t->username);
-		ui_pextra_show(&x->extra, f, t->platform);
-		ui_pextra_load(&x->extra, f, t->platform, t->params_json);
+		ui_platform_fields_show(&x->extra, f, t->platform);
+		ui_platform_fields_load(&x->extra, f, t->platform, t->params_json);
 	}
 }
 
@@ -394,7 +394,7 @@ static void pbx_init(struct ui_form *f, void *vctx)
 		ui_form_set(f, P_ENABLED, "no");
 		ui_form_set(f, P_TLS, "no");
 		ui_form_set_note(f, P_SECRET, "masked; never shown back");
-		ui_pextra_load(&x->extra, f, ui_form_get(f, P_PLATFORM), NULL);
+		ui_platform_fields_load(&x->extra, f, ui_form_get(f, P_PLATFORM), NULL);
 	} else {
 		const pd_pbx *p = &x->orig;
 		char port[16];
@@ -413,9 +413,9 @@ static void pbx_init(struct ui_form *f, void *vctx)
 		ui_form_set_readonly(f, P_AUTO, true);
 		ui_form_set_note(f, P_AUTO, "set when the connection was created");
 		ui_form_set(f, P_ENABLED, p->enabled ? "yes" : "no");
-		ui_pextra_load(&x->extra, f, p->platform, p->params_json);
+		ui_platform_fields_load(&x->extra, f, p->platform, p->params_json);
 	}
-	ui_pextra_show(&x->extra, f, ui_form_get(f, P_PLATFORM));
+	ui_platform_fields_show(&x->extra, f, ui_form_get(f, P_PLATFORM));
 }
 
 static pd_status pbx_submit(struct ui_form *f, void *vctx, pd_err *e)
@@ -444,7 +444,7 @@ static void pbx_free_ctx(void *vctx)
 	for (size_t i = 0; i < x->n_templates; i++)
 		pd_template_free(&x->templates[i]);
 	free(x->templates);
-	ui_pextra_free(&x->extra);
+	ui_platform_fields_free(&x->extra);
 	free(x);
 }
 
@@ -466,7 +466,7 @@ void cv_pbx_form(struct ui_app *app, struct cview *v, bool create)
 		x->templates = NULL;
 		x->n_templates = 0;
 	}
-	ui_pextra_init(&x->extra, app->cat, pbx_spec, P__N);
+	ui_platform_fields_init(&x->extra, app->cat, pbx_spec, P__N);
 	struct ui_formscreen_def def = {
 		.title = create ? "Add a PBX connection" : "PBX connection settings",
 		.intro = create ? "It may be created disabled: nothing connects until it is enabled."

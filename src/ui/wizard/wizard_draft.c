@@ -10,6 +10,32 @@
 
 #include <jansson.h>
 
+/* Drafts saved before the wizard took core's field names hold the focused
+ * field under its old key ("admin.email", "users.2.role", "found.0.role"):
+ * translated once, here, when the draft is read. */
+static void focus_from_old_key(char **focus)
+{
+	const char *k = *focus;
+	if (!k)
+		return;
+	char *now = NULL;
+	unsigned idx;
+	int end = 0;
+	char member[32];
+	if (!strcmp(k, "admin.display_name"))
+		now = xstrdup("admin_name");
+	else if (!strncmp(k, "admin.", 6))
+		now = xasprintf("admin_%s", k + 6);
+	else if (sscanf(k, "users.%u.%31[a-z_]%n", &idx, member, &end) == 2 && !k[end])
+		now = xasprintf("users[%u].%s", idx, member);
+	else if (sscanf(k, "found.%u.role%n", &idx, &end) == 1 && end && !k[end])
+		now = xasprintf("synced_users[%u].role", idx);
+	if (now) {
+		free(*focus);
+		*focus = now;
+	}
+}
+
 #define DRAFT_FORMAT "provdesk-wizard-draft"
 #define DRAFT_VERSION 1
 
@@ -238,6 +264,7 @@ static pd_status from_root(json_t *root, pd_wiz *w, pd_err *e)
 	}
 	if ((st = get_str(root, "", "focus", &w->focus, e)))
 		return st;
+	focus_from_old_key(&w->focus);
 
 	json_t *cu, *pbx;
 	if ((st = get_obj(root, "customer", &cu, e)) || (st = get_obj(root, "pbx", &pbx, e)))

@@ -121,7 +121,7 @@ int ui_services_pollfds(struct ui_app *app, struct pollfd *pf, int max)
 /* Screens that draw from the live state. */
 static bool is_live_screen(const struct ui_screen *s)
 {
-	return s->ops == &ui_grid_ops || s->ops == &ui_live_ops || s->ops == &ui_noc_ops;
+	return s->ops->live;
 }
 
 static void mark_live_dirty(struct ui_app *app)
@@ -448,3 +448,12 @@ bool ui_live_row(struct ui_app *app, const pd_row *r, struct ui_live_cols *out)
 	}
 	return true;
 }
+
+const struct ui_background_ops ui_background = {
+    .start = ui_services_start,
+    .stop = ui_services_stop,
+    .pollfds = ui_services_pollfds,
+    .polled = ui_services_polled,
+    .loop = ui_services_loop,
+    .second = ui_services_second,
+};

@@ -54,63 +54,6 @@ void pd_wiz_errors_set(pd_wiz_errors *er, const char *key, const char *message)
 	snprintf(x->message, sizeof x->message, "%s", message);
 }
 
-/* ---- country ---- */
-
-static bool folded_equal(const char *a, const char *b)
-{
-	char *ka = pd_fold_key(a), *kb = pd_fold_key(b);
-	bool eq = ka && kb && !strcmp(ka, kb);
-	free(ka);
-	free(kb);
-	return eq;
-}
-
-/* The country the text names, or NULL; *n_matches = type-ahead matches. */
-static const pd_country *country_of_text(const pd_wiz_ctx *c, const char *text, size_t *n_matches)
-{
-	*n_matches = 0;
-	if (!c->geo || !text)
-		return NULL;
-	char *t = pd_trim(text);
-	if (!t)
-		return NULL;
-	const pd_country *found = NULL;
-	size_t len = strlen(t);
-	/* "Allemagne / Germany (DE)": the form the picker writes back */
-	if (len >= 4 && t[len - 1] == ')' && t[len - 4] == '(') {
-		char code[3] = {t[len - 3], t[len - 2], 0};
-		found = pd_geo_country(c->geo, code);
-	}
-	if (!found && len == 2)
-		found = pd_geo_country(c->geo, t);
-	if (!found && *t) {
-		const pd_country *m[16];
-		size_t n = pd_geo_search(c->geo, t, m, N_OF(m));
-		*n_matches = n;
-		for (size_t i = 0; i < n && !found; i++)
-			if (folded_equal(m[i]->name_en, t) || folded_equal(m[i]->name_fr, t))
-				found = m[i];
-		if (!found && n == 1)
-			found = m[0];
-	}
-	free(t);
-	return found;
-}
-
-void pd_wiz_resolve_country(const pd_wiz_ctx *c, pd_wiz *w)
-{
-	size_t n;
-	const pd_country *co = country_of_text(c, w->country_text, &n);
-	pd_set_str(&w->country, co ? co->code : "");
-	if (!co)
-		return;
-	char *shown = strcmp(co->name_fr, co->name_en)
-			      ? xasprintf("%s / %s (%s)", co->name_fr, co->name_en, co->code)
-			      : xasprintf("%s (%s)", co->name_en, co->code);
-	free(w->country_text);
-	w->country_text = shown;
-}
-
 /* ---- PBX ---- */
 
 static const char *param_value(const pd_wiz *w, const char *key)
@@ -172,64 +115,61 @@ static void pbx_from_wiz(const pd_wiz_ctx *c, const pd_wiz *w, pd_pbx *p)
 	p->enabled = !w->create_disabled;
 }
 
-/* The core names fields in snake_case ("host", "admin_email"); map them back. */
+/* The wizard's keys are core's field names (pd_new_customer_check's:
+ * "admin_email", "users[2].email", "synced_users[0].role"), so a core error
+ * names its field as is. What differs: a trial given as days or a flag is
+ * shown on trial_end, the PBX step's fields carry "pbx." ("pbx.f." for a
+ * platform's own catalogue keys, which core names bare), and the check of
+ * one user field names it bare ("email"), which is the primary user's. */
 static void key_of_core_field(const char *field, char key[48], bool pbx_ctx)
 {
 	static const struct {
 		const char *core, *key;
-	} map[] = {
-		{"name", "name"},
-		{"product_type", "product_type"},
-		{"reference", "reference"},
-		{"country", "country"},
-		{"time_zone", "time_zone"},
-		{"notes", "notes"},
+	} other[] = {
 		{"trial", "trial_end"},
-		{"trial_end", "trial_end"},
 		{"trial_days", "trial_end"},
-		{"admin_name", "admin.display_name"},
-		{"admin_display_name", "admin.display_name"},
-		{"display_name", "admin.display_name"},
-		{"admin_email", "admin.email"},
-		{"email", "admin.email"},
-		{"admin_extension", "admin.extension"},
-		{"extension", "admin.extension"},
+		{"display_name", "admin_name"},
+		{"email", "admin_email"},
+		{"extension", "admin_extension"},
 		{"platform", "pbx.platform"},
 		{"template", "pbx.template"},
 		{"auto_provision", "pbx.auto_provision"},
 		{"auto_provision_sub_accounts", "pbx.auto_provision"},
 		{"enabled", "pbx.create_disabled"},
 	};
+	static const char *const same[] = {"name",      "product_type", "reference",  "country",
+	                                   "time_zone", "notes",        "trial_end",  "admin_name",
+	                                   "admin_email", "admin_extension", "admin_role"};
 	key[0] = 0;
 	if (!field || !*field)
 		return;
-	/* "users[2].email" / "users.2.email" */
-	unsigned idx;
-	char member[32];
-	if (sscanf(field, "users[%u].%31s", &idx, member) == 2 ||
-	    sscanf(field, "users.%u.%31s", &idx, member) == 2) {
-		snprintf(key, 48, "users.%u.%s", idx, member);
-		return;
-	}
-	/* a PBX user's only field here is its role */
-	if (sscanf(field, "synced_users[%u].%31s", &idx, member) == 2) {
-		snprintf(key, 48, "found.%u.role", idx);
-		return;
-	}
 	const char *f = field;
+	/* a PBX user's only field here is its role */
+	unsigned idx;
+	if (sscanf(f, "synced_users[%u]", &idx) == 1) {
+		snprintf(key, 48, "synced_users[%u].role", idx);
+		return;
+	}
+	bool is_same = !strncmp(f, "users[", 6);
+	for (size_t i = 0; !is_same && i < N_OF(same); i++)
+		is_same = !strcmp(same[i], f);
+	if (is_same) {
+		snprintf(key, 48, "%s", f);
+		return;
+	}
 	if (!strncmp(f, "pbx.", 4) || !strncmp(f, "pbx_", 4)) {
 		f += 4;
-		for (size_t i = 0; i < N_OF(map); i++)
-			if (!strcmp(map[i].core, f) && !strncmp(map[i].key, "pbx.", 4)) {
-				snprintf(key, 48, "%s", map[i].key);
+		for (size_t i = 0; i < N_OF(other); i++)
+			if (!strcmp(other[i].core, f) && !strncmp(other[i].key, "pbx.", 4)) {
+				snprintf(key, 48, "%s", other[i].key);
 				return;
 			}
 		snprintf(key, 48, "pbx.f.%s", f);
 		return;
 	}
-	for (size_t i = 0; i < N_OF(map); i++)
-		if (!strcmp(map[i].core, f)) {
-			snprintf(key, 48, "%s", map[i].key);
+	for (size_t i = 0; i < N_OF(other); i++)
+		if (!strcmp(other[i].core, f)) {
+			snprintf(key, 48, "%s", other[i].key);
 			return;
 		}
 	/* pd_pbx_check names a platform's own fields by their catalogue key */
@@ -278,13 +218,8 @@ static bool check_name(const pd_wiz_ctx *c, const pd_wiz *w, char *msg, size_t c
 	if (pd_check_name(w->name, &norm, &e) != PD_OK)
 		return from_err(msg, cap, &e);
 	bool ok = true;
-	if (c->store) {
-		bool taken = false;
-		if (store_customer_name_taken(c->store, norm, 0, &taken, &e) != PD_OK)
-			ok = from_err(msg, cap, &e);
-		else if (taken)
-			ok = fail(msg, cap, "already used by a customer");
-	}
+	if (c->store && store_customer_name_free(c->store, norm, 0, &e) != PD_OK)
+		ok = from_err(msg, cap, &e);
 	free(norm);
 	return ok;
 }
@@ -294,7 +229,7 @@ static bool check_country(const pd_wiz_ctx *c, const pd_wiz *w, char *msg, size_
 	if (blank(w->country_text))
 		return fail(msg, cap, "type part of its French or English name");
 	size_t n;
-	const pd_country *co = country_of_text(c, w->country_text, &n);
+	const pd_country *co = pd_country_from_text(c->geo, w->country_text, &n);
 	if (!co) {
 		if (n > 1)
 			snprintf(msg, cap, "%zu countries match: keep typing or pick one", n);
@@ -338,29 +273,6 @@ static bool check_trial_end(const pd_wiz_ctx *c, const pd_wiz *w, char *msg, siz
 	return true;
 }
 
-/* Emails are unique within the customer (folded compare), like the store's rule. */
-static bool email_used_before(const pd_wiz *w, long upto, const char *email, char *msg, size_t cap)
-{
-	char *k = pd_fold_key(email);
-	bool used = false;
-	char *ka = upto >= 0 ? pd_fold_key(w->admin.email) : NULL;
-	if (k && ka && !strcmp(k, ka)) {
-		used = true;
-		snprintf(msg, cap, "already the primary user's email");
-	}
-	free(ka);
-	for (long i = 0; !used && i < upto && (size_t)i < w->n_users; i++) {
-		char *ku = pd_fold_key(w->users[i].email);
-		if (k && ku && !strcmp(k, ku)) {
-			used = true;
-			snprintf(msg, cap, "already used by user %ld", i + 1);
-		}
-		free(ku);
-	}
-	free(k);
-	return used;
-}
-
 static bool check_user_member(const pd_wiz_ctx *c, const pd_wiz *w, long idx, const char *member,
 			      const char *value, char *msg, size_t cap)
 {
@@ -372,8 +284,17 @@ static bool check_user_member(const pd_wiz_ctx *c, const pd_wiz *w, long idx, co
 	} else if (!strcmp(member, "email")) {
 		if (pd_check_email(value, field, &e) != PD_OK)
 			return from_err(msg, cap, &e);
-		if (idx >= 0 && email_used_before(w, idx, value, msg, cap))
-			return false;
+		if (idx >= 0) {
+			/* core's rule: the primary user's and earlier users' emails */
+			size_t n = (size_t)idx < w->n_users ? (size_t)idx : w->n_users;
+			const char **earlier = xcalloc(n ? n : 1, sizeof *earlier);
+			for (size_t i = 0; i < n; i++)
+				earlier[i] = w->users[i].email;
+			pd_status st = pd_check_email_free(value, w->admin.email, earlier, n, field, &e);
+			free(earlier);
+			if (st != PD_OK)
+				return from_err(msg, cap, &e);
+		}
 	} else if (!strcmp(member, "extension")) {
 		if (pd_check_extension(value, field, &e) != PD_OK)
 			return from_err(msg, cap, &e);
@@ -466,18 +387,20 @@ bool pd_wiz_check_field(const pd_wiz_ctx *c, const pd_wiz *w, const char *key, c
 		return pd_check_notes(w->notes, &e) == PD_OK || from_err(msg, cap, &e);
 	if (!strcmp(key, "trial_end"))
 		return !w->trial || check_trial_end(c, w, msg, cap);
-	if (!strncmp(key, "admin.", 6)) {
-		if (!strcmp(key, "admin.role"))
+	if (!strncmp(key, "admin_", 6)) {
+		if (!strcmp(key, "admin_role") || !strcmp(key, "admin_who"))
 			return true;
-		return check_user_member(c, w, -1, key + 6, pd_wiz_get(w, key), msg, cap);
+		/* core calls the primary user's display name admin_name */
+		const char *member = strcmp(key, "admin_name") ? key + 6 : "display_name";
+		return check_user_member(c, w, -1, member, pd_wiz_get(w, key), msg, cap);
 	}
-	if (!strncmp(key, "users.", 6)) {
+	if (!strncmp(key, "users[", 6)) {
 		char *end;
 		long i = strtol(key + 6, &end, 10);
 		const char *v = pd_wiz_get(w, key);
-		if (*end != '.' || !v)
+		if (end[0] != ']' || end[1] != '.' || !v)
 			return true;
-		return check_user_member(c, w, i, end + 1, v, msg, cap);
+		return check_user_member(c, w, i, end + 2, v, msg, cap);
 	}
 	if (!strncmp(key, "pbx.", 4))
 		return check_pbx_field(c, w, key, msg, cap);

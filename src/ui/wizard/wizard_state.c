@@ -39,9 +39,9 @@ static const struct {
 	{"time_zone", offsetof(pd_wiz, time_zone)},
 	{"notes", offsetof(pd_wiz, notes)},
 	{"trial_end", offsetof(pd_wiz, trial_end)},
-	{"admin.display_name", offsetof(pd_wiz, admin.display_name)},
-	{"admin.email", offsetof(pd_wiz, admin.email)},
-	{"admin.extension", offsetof(pd_wiz, admin.extension)},
+	{"admin_name", offsetof(pd_wiz, admin.display_name)},
+	{"admin_email", offsetof(pd_wiz, admin.email)},
+	{"admin_extension", offsetof(pd_wiz, admin.extension)},
 	{"pbx.template", offsetof(pd_wiz, template_name)},
 	{"pbx.platform", offsetof(pd_wiz, platform)},
 };
@@ -143,17 +143,17 @@ static pd_wiz_param *param_get(pd_wiz *w, const char *key, bool secret)
 
 static char **found_role(const pd_wiz *w, const char *key);
 
-/* "users.3.email" -> index 3, member "email". */
+/* "users[3].email" (core's field name) -> index 3, member "email". */
 static char **user_member(const pd_wiz *w, const char *key)
 {
-	if (strncmp(key, "users.", 6))
+	if (strncmp(key, "users[", 6))
 		return NULL;
 	char *end;
 	unsigned long i = strtoul(key + 6, &end, 10);
-	if (end == key + 6 || *end != '.' || i >= w->n_users)
+	if (end == key + 6 || end[0] != ']' || end[1] != '.' || i >= w->n_users)
 		return NULL;
 	pd_wiz_user *u = &w->users[i];
-	const char *m = end + 1;
+	const char *m = end + 2;
 	if (!strcmp(m, "display_name"))
 		return &u->display_name;
 	if (!strcmp(m, "email"))
@@ -178,7 +178,7 @@ const char *pd_wiz_get(const pd_wiz *w, const char *key)
 		pd_wiz_param *p = param_find(w, key + 6);
 		return p ? p->value : "";
 	}
-	if (!strcmp(key, "admin.role"))
+	if (!strcmp(key, "admin_role"))
 		return PD_ROLE_ADMIN;
 	s = user_member(w, key);
 	if (!s)
@@ -192,6 +192,21 @@ bool pd_wiz_get_bool(const pd_wiz *w, const char *key)
 {
 	const char *v = pd_wiz_get(w, key);
 	return v && (!strcmp(v, "1") || !strcmp(v, "true"));
+}
+
+/* core's country rule (pd_country_from_text), shown back as the picker writes it */
+void pd_wiz_resolve_country(const pd_wiz_ctx *c, pd_wiz *w)
+{
+	size_t n;
+	const pd_country *co = pd_country_from_text(c->geo, w->country_text, &n);
+	pd_set_str(&w->country, co ? co->code : "");
+	if (!co)
+		return;
+	char *shown = strcmp(co->name_fr, co->name_en)
+			      ? xasprintf("%s / %s (%s)", co->name_fr, co->name_en, co->code)
+			      : xasprintf("%s (%s)", co->name_en, co->code);
+	free(w->country_text);
+	w->country_text = shown;
 }
 
 void pd_wiz_set(pd_wiz *w, const char *key, const char *value)
@@ -285,14 +300,14 @@ bool pd_wiz_found_used(const pd_wiz *w)
 	return w->n_found && !w->no_pbx && w->sync_users && !pd_wiz_found_stale(w);
 }
 
-/* "found.3.role" -> &found[3].role */
+/* "synced_users[3].role" (core's field name) -> &found[3].role */
 static char **found_role(const pd_wiz *w, const char *key)
 {
-	if (strncmp(key, "found.", 6))
+	if (strncmp(key, "synced_users[", 13))
 		return NULL;
 	char *end;
-	unsigned long i = strtoul(key + 6, &end, 10);
-	if (end == key + 6 || strcmp(end, ".role") || i >= w->n_found)
+	unsigned long i = strtoul(key + 13, &end, 10);
+	if (end == key + 13 || strcmp(end, "].role") || i >= w->n_found)
 		return NULL;
 	return &w->found[i].role;
 }
@@ -501,12 +516,12 @@ static size_t fields_user(pd_wiz_field *o, size_t max)
 	size_t n = 0;
 	/* The notes are shown under the form (they are longer than the room
 	 * beside a field, which is kept for errors). */
-	note_set(field_add(o, max, &n, "admin.display_name", "Display name", PD_WF_TEXT, 32, true),
+	note_set(field_add(o, max, &n, "admin_name", "Display name", PD_WF_TEXT, 32, true),
 		 "An invitation email goes out to this user as soon as the customer is created.");
-	note_set(field_add(o, max, &n, "admin.email", "Email", PD_WF_TEXT, 32, true),
+	note_set(field_add(o, max, &n, "admin_email", "Email", PD_WF_TEXT, 32, true),
 		 "Use the same email as this user has on the PBX, so the synced user is linked.");
-	field_add(o, max, &n, "admin.extension", "Extension", PD_WF_TEXT, 12, false);
-	field_add(o, max, &n, "admin.role", "Role", PD_WF_FIXED, 34, false);
+	field_add(o, max, &n, "admin_extension", "Extension", PD_WF_TEXT, 12, false);
+	field_add(o, max, &n, "admin_role", "Role", PD_WF_FIXED, 34, false);
 	return n;
 }
 
@@ -552,8 +567,8 @@ static size_t fields_pbx(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_field *o, 
 static size_t fields_roles(const pd_wiz *w, pd_wiz_field *o, size_t max)
 {
 	size_t n = 0;
-	field_add(o, max, &n, "admin.who", "Primary user", PD_WF_FIXED, 34, false);
-	note_set(field_add(o, max, &n, "admin.role", "  Role", PD_WF_FIXED, 34, false),
+	field_add(o, max, &n, "admin_who", "Primary user", PD_WF_FIXED, 34, false);
+	note_set(field_add(o, max, &n, "admin_role", "  Role", PD_WF_FIXED, 34, false),
 		 "F7: add a user (invited too). F8: remove the user at the cursor.");
 	bool pbx_users = !w->no_pbx && w->sync_users;
 	if (pbx_users && !w->n_found)
@@ -570,7 +585,7 @@ static size_t fields_roles(const pd_wiz *w, pd_wiz_field *o, size_t max)
 	for (size_t i = 0; found_used && i < w->n_found; i++) {
 		char key[48], label[48];
 		const pd_wiz_found *f = &w->found[i];
-		snprintf(key, sizeof key, "found.%zu.role", i);
+		snprintf(key, sizeof key, "synced_users[%zu].role", i);
 		/* the user's own line: endpoint and name (the label column cuts a long one) */
 		snprintf(label, sizeof label, "%.12s %.34s", f->endpoint, f->display_name);
 		field_add(o, max, &n, key, label, PD_WF_CHOICE, 26, false);
@@ -578,14 +593,14 @@ static size_t fields_roles(const pd_wiz *w, pd_wiz_field *o, size_t max)
 	for (size_t i = 0; i < w->n_users; i++) {
 		char key[48], label[48];
 		size_t first = n;
-		snprintf(key, sizeof key, "users.%zu.display_name", i);
+		snprintf(key, sizeof key, "users[%zu].display_name", i);
 		snprintf(label, sizeof label, "User %zu name", i + 1);
 		field_add(o, max, &n, key, label, PD_WF_TEXT, 30, true);
-		snprintf(key, sizeof key, "users.%zu.email", i);
+		snprintf(key, sizeof key, "users[%zu].email", i);
 		field_add(o, max, &n, key, "  Email", PD_WF_TEXT, 30, true);
-		snprintf(key, sizeof key, "users.%zu.extension", i);
+		snprintf(key, sizeof key, "users[%zu].extension", i);
 		field_add(o, max, &n, key, "  Extension", PD_WF_TEXT, 12, false);
-		snprintf(key, sizeof key, "users.%zu.role", i);
+		snprintf(key, sizeof key, "users[%zu].role", i);
 		field_add(o, max, &n, key, "  Role", PD_WF_CHOICE, 30, false);
 		for (size_t k = first; k < n; k++)
 			o[k].group = (int)i + 1; /* a user's four lines stay on one page */
@@ -619,11 +634,11 @@ bool pd_wiz_key_in_step(const char *key, pd_wiz_step step)
 		       !strcmp(key, "time_zone") || !strcmp(key, "notes") || !strcmp(key, "trial") ||
 		       !strcmp(key, "trial_end");
 	case PD_WIZ_USER:
-		return !strncmp(key, "admin.", 6);
+		return !strncmp(key, "admin_", 6);
 	case PD_WIZ_PBX:
 		return !strncmp(key, "pbx.", 4) || !strcmp(key, "no_pbx");
 	case PD_WIZ_ROLES:
-		return !strncmp(key, "users.", 6) || !strncmp(key, "found.", 6);
+		return !strncmp(key, "users[", 6) || !strncmp(key, "synced_users[", 13);
 	default:
 		return false;
 	}
@@ -689,7 +704,7 @@ void pd_wiz_choices_get(const pd_wiz_ctx *c, const pd_wiz *w, const char *key, p
 			choice_add(out, pl->key, label);
 			free(label);
 		}
-	} else if ((!strncmp(key, "users.", 6) || !strncmp(key, "found.", 6)) && c->cat) {
+	} else if ((!strncmp(key, "users[", 6) || !strncmp(key, "synced_users[", 13)) && c->cat) {
 		choice_add(out, "", "(no role: no access)");
 		for (size_t i = 0; i < c->cat->n_roles; i++)
 			choice_add(out, c->cat->roles[i].key, c->cat->roles[i].name);
@@ -698,11 +713,11 @@ void pd_wiz_choices_get(const pd_wiz_ctx *c, const pd_wiz *w, const char *key, p
 
 char *pd_wiz_display(const pd_wiz_ctx *c, const pd_wiz *w, const char *key)
 {
-	if (!strcmp(key, "admin.role")) {
+	if (!strcmp(key, "admin_role")) {
 		const pd_role *r = c->cat ? pd_catalogue_role(c->cat, PD_ROLE_ADMIN) : NULL;
 		return xasprintf("%s (fixed)", r ? r->name : "Customer Administrator");
 	}
-	if (!strcmp(key, "admin.who"))
+	if (!strcmp(key, "admin_who"))
 		return xasprintf("%s <%s>", w->admin.display_name, w->admin.email);
 	const char *v = pd_wiz_get(w, key);
 	if (!v)

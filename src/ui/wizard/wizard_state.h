@@ -5,7 +5,10 @@
  * this file only maps the wizard's fields onto them.
  *
  * Values are kept exactly as typed (a port may hold "80x" until it is fixed),
- * addressed by a key: "name", "admin.email", "pbx.f.host", "users.2.role". */
+ * addressed by a key: "name", "admin_email", "pbx.f.host", "users[2].role": core's
+ * field names (pd_new_customer_check's), so a core error lands on its field
+ * as named; only the PBX step keeps its "pbx." keys (core names those fields
+ * bare, by the catalogue's keys). */
 #ifndef PROVDESK_UI_WIZARD_STATE_H
 #define PROVDESK_UI_WIZARD_STATE_H
 
@@ -83,7 +86,7 @@ typedef struct {
 	/* 4 Role assignment: users added by hand, and those found on the PBX */
 	pd_wiz_user *users;
 	size_t n_users;
-	pd_wiz_found *found; /* listed after a discovery (F9): "found.N.role" */
+	pd_wiz_found *found; /* listed after a discovery (F9): "synced_users[N].role" */
 	size_t n_found;
 	char *found_for;     /* the PBX they were found on: "platform host:port" */
 	char *found_status;  /* "", "Discovering…", "3 users found…", or the error */

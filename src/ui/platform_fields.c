@@ -13,7 +13,7 @@
 
 #include "ui_internal.h"
 
-static bool extra_has_key(const struct ui_pextra *x, const char *key)
+static bool extra_has_key(const struct ui_platform_fields *x, const char *key)
 {
 	for (size_t i = 0; i < x->n; i++)
 		if (!strcmp(x->keys[i], key))
@@ -21,8 +21,8 @@ static bool extra_has_key(const struct ui_pextra *x, const char *key)
 	return false;
 }
 
-void ui_pextra_init(struct ui_pextra *x, const pd_catalogue *cat, const struct ui_fspec *base,
-		    size_t n_base)
+void ui_platform_fields_init(struct ui_platform_fields *x, const pd_catalogue *cat,
+                             const struct ui_fspec *base, size_t n_base)
 {
 	memset(x, 0, sizeof *x);
 	x->cat = cat;
@@ -56,25 +56,27 @@ void ui_pextra_init(struct ui_pextra *x, const pd_catalogue *cat, const struct u
 	}
 }
 
-void ui_pextra_free(struct ui_pextra *x)
+void ui_platform_fields_free(struct ui_platform_fields *x)
 {
 	free(x->spec);
 	free(x->keys);
 	memset(x, 0, sizeof *x);
 }
 
-static const pd_platform_field *field_of(const struct ui_pextra *x, const char *platform, size_t i)
+static const pd_platform_field *field_of(const struct ui_platform_fields *x, const char *platform,
+                                         size_t i)
 {
 	return pd_platform_field_get(pd_catalogue_platform(x->cat, platform), x->keys[i]);
 }
 
-void ui_pextra_show(const struct ui_pextra *x, struct ui_form *f, const char *platform)
+void ui_platform_fields_show(const struct ui_platform_fields *x, struct ui_form *f,
+                             const char *platform)
 {
 	for (size_t i = 0; i < x->n; i++)
 		ui_form_set_hidden(f, x->first + (int)i, !field_of(x, platform, i));
 }
 
-char *ui_pextra_text(const pd_platform_field *pf, const char *params_json)
+char *ui_platform_fields_text(const pd_platform_field *pf, const char *params_json)
 {
 	json_t *root = params_json && *params_json ? json_loads(params_json, 0, NULL) : NULL;
 	json_t *v = json_is_object(root) ? json_object_get(root, pf->key) : NULL;
@@ -98,8 +100,8 @@ char *ui_pextra_text(const pd_platform_field *pf, const char *params_json)
 	return out;
 }
 
-void ui_pextra_load(const struct ui_pextra *x, struct ui_form *f, const char *platform,
-		    const char *params_json)
+void ui_platform_fields_load(const struct ui_platform_fields *x, struct ui_form *f,
+                             const char *platform, const char *params_json)
 {
 	json_t *root = params_json && *params_json ? json_loads(params_json, 0, NULL) : NULL;
 	for (size_t i = 0; i < x->n; i++) {
@@ -125,8 +127,8 @@ void ui_pextra_load(const struct ui_pextra *x, struct ui_form *f, const char *pl
 	json_decref(root);
 }
 
-char *ui_pextra_params(const struct ui_pextra *x, struct ui_form *f, const char *platform,
-		       const char *orig_json)
+char *ui_platform_fields_params(const struct ui_platform_fields *x, struct ui_form *f,
+                                const char *platform, const char *orig_json)
 {
 	const pd_platform *pl = pd_catalogue_platform(x->cat, platform);
 	json_t *orig = orig_json && *orig_json ? json_loads(orig_json, 0, NULL) : NULL;

@@ -177,7 +177,7 @@ static int add_user(struct wiz *z)
 	wiz_pull_all(z);
 	size_t i = pd_wiz_user_add(&z->w);
 	char key[48];
-	snprintf(key, sizeof key, "users.%zu.display_name", i);
+	snprintf(key, sizeof key, "users[%zu].display_name", i);
 	z->on_buttons = false;
 	wiz_build_form(z, key);
 	wiz_save_draft(z);
@@ -192,7 +192,7 @@ static int remove_user(struct wiz *z)
 	wiz_pull_all(z);
 	size_t victim = z->w.n_users - 1;
 	int cur = z->form && !z->on_buttons ? ui_form_current(z->form) : -1;
-	if (cur >= 0 && (size_t)cur < z->nf && !strncmp(z->fields[cur].key, "users.", 6))
+	if (cur >= 0 && (size_t)cur < z->nf && !strncmp(z->fields[cur].key, "users[", 6))
 		victim = strtoul(z->fields[cur].key + 6, NULL, 10);
 	pd_wiz_user_remove(&z->w, victim);
 	wiz_build_form(z, NULL);
@@ -620,7 +620,7 @@ static int probe_collect(struct wiz *z)
 	wiz_probe_users_free(u, n);
 	z->rebuild = true;
 	wiz_settle(z);
-	int first = pd_wiz_found_used(&z->w) ? wiz_key_index(z, "found.0.role") : -1;
+	int first = pd_wiz_found_used(&z->w) ? wiz_key_index(z, "synced_users[0].role") : -1;
 	if (first >= 0) /* the next thing to do: give the first one a role */
 		focus_field(z, first);
 	z->save_pending = true; /* the list and its roles are part of the draft */

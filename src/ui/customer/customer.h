@@ -1,4 +1,4 @@
-/* Customer view internals shared by customer.c, edit.c and cforms.c. */
+/* Customer view internals shared by view.c, edit.c and forms.c. */
 #ifndef PROVDESK_UI_CUSTOMER_H
 #define PROVDESK_UI_CUSTOMER_H
 
@@ -29,7 +29,7 @@ void cv_load(struct ui_app *app, struct cview *v);
 /* Details editing (edit.c): a form screen over a copy of c. */
 void ui_edit_customer(struct ui_app *app, const pd_customer *c);
 void cv_actions(struct ui_app *app, struct cview *v);
-/* cforms.c */
+/* forms.c */
 void cv_user_form(struct ui_app *app, struct cview *v);
 /* The selected user of the Users tab: edit (console users) / remove (asks). */
 void cv_user_edit_form(struct ui_app *app, struct cview *v);

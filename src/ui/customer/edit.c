@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ui_customer.h"
+#include "customer/customer.h"
 
 enum { E_NAME, E_PRODUCT, E_REF, E_COUNTRY, E_TZ, E_NOTES, E_INTERNAL, E__N };
 
@@ -110,13 +110,12 @@ static pd_status edit_check(struct ui_form *f, int idx, void *vctx, pd_err *e)
 	case E_NAME: {
 		char *norm = NULL;
 		pd_status st = pd_check_name(v, &norm, e);
+		/* taken: the store's own refusal; a database failure here is
+		 * not the field's fault and is met again at save */
 		if (st == PD_OK && app->store) {
-			bool taken = false;
-			pd_err e2;
-			if (store_customer_name_taken(app->store, norm, x->base.id, &taken, &e2) == PD_OK &&
-			    taken)
-				st = pd_fail(e, PD_E_INVALID, "name",
-					     "another customer is already named '%s'", norm);
+			pd_err e2 = {0};
+			if (store_customer_name_free(app->store, norm, x->base.id, &e2) == PD_E_INVALID)
+				st = pd_fail(e, PD_E_INVALID, "name", "%s", e2.message);
 		}
 		free(norm);
 		return st;
