@@ -25,6 +25,7 @@
 
 #include "ami_model.h"
 #include "provdesk/ami.h"
+#include "provdesk/config.h"
 #include "provdesk/catalogue.h"
 #include "provdesk/pbx_driver.h"
 #include "provdesk/util.h"
@@ -411,7 +412,7 @@ static void step_endpoints(ami_drv *d)
 static void start_discovery(ami_drv *d)
 {
 	d->ping_outstanding = false;
-	d->ping_at = d->now + (int64_t)(d->c.ping_interval_s > 0 ? d->c.ping_interval_s : 20) * 1000;
+	d->ping_at = d->now + (int64_t)(d->c.ping_interval_s > 0 ? d->c.ping_interval_s : PD_PBX_PING_INTERVAL_DEFAULT) * 1000;
 	step_endpoints(d);
 }
 
@@ -1025,7 +1026,7 @@ static void ami_on_timer(void *p, int64_t now)
 			start_connect(d);
 	} else if (d->st == D_MONITORING) {
 		if (now >= d->ping_at) {
-			int iv = d->c.ping_interval_s > 0 ? d->c.ping_interval_s : 20;
+			int iv = d->c.ping_interval_s > 0 ? d->c.ping_interval_s : PD_PBX_PING_INTERVAL_DEFAULT;
 			if (d->ping_outstanding) {
 				char why[100];
 				snprintf(why, sizeof why, "no answer to Ping for %ds", iv);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "provdesk/config.h"
 #include "provdesk/pbx_driver.h"
 #include "provdesk/util.h"
 
@@ -164,7 +165,7 @@ static void reload(pd_monitor *m)
 		pd_pbx *p = &v[i];
 		link_t *old = link_find(m, p->customer_id);
 		link_t l = {0};
-		/* an expired trial or a disabled customer stops monitoring (SPEC §2) */
+		/* an expired trial or a disabled customer stops monitoring (provdesk(1), customer statuses) */
 		int blocked = 0;
 		pd_customer cu = {0};
 		pd_err ce0 = {0};
@@ -402,7 +403,8 @@ pd_status pd_monitor_start_opts(const char *db_path, const pd_store_opts *so, co
 	if (mo)
 		m->o = *mo;
 	if (!m->o.ping_interval_s)
-		m->o.ping_interval_s = cfg && cfg->pbx_ping_interval > 0 ? cfg->pbx_ping_interval : 20;
+		m->o.ping_interval_s = cfg && cfg->pbx_ping_interval > 0 ? cfg->pbx_ping_interval
+									: PD_PBX_PING_INTERVAL_DEFAULT;
 	if (!m->o.backoff_max_s)
 		m->o.backoff_max_s = cfg && cfg->pbx_backoff_max > 0 ? cfg->pbx_backoff_max : 60;
 	if (!m->o.max_calls && cfg)

@@ -1,6 +1,6 @@
 /* libFuzzer target: the AMI parser fed in chunks chosen by the input itself,
  * and every message it delivers applied to the call/agent model, whose view
- * is then built (TOOLCHAIN.md §7). Must never crash, leak or hit UB. */
+ * is then built (docs/architecture.md, Testing notes). Must never crash, leak or hit UB. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>

@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "provdesk/util.h"
 #include "services.h"
 
 #define NOC_ROTATE_DEFAULT 10
@@ -468,7 +469,7 @@ static void noc_draw(struct ui_screen *s)
 	/* title: what this is, the worst news, the time (a frozen clock on a
 	 * wall display means a frozen console) */
 	char title[300], clock[16];
-	time_t t = time(NULL);
+	time_t t = (time_t)pd_now(); /* the program's clock, as everywhere */
 	struct tm tm;
 	localtime_r(&t, &tm);
 	strftime(clock, sizeof clock, "%H:%M:%S", &tm);
