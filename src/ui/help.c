@@ -142,27 +142,11 @@ static int h_key(struct ui_screen *s, const struct ui_event *ev)
 	struct help *h = s->priv;
 	size_t page = s->h > 2 ? (size_t)s->h - 2 : 1;
 	size_t maxtop = h->n > page ? h->n - page : 0;
+	/* the first line shown moves over 0..maxtop as a list selection does */
+	int r = ui_list_move(&h->top, maxtop + 1, page, ev->action);
+	if (r)
+		return r;
 	switch (ev->action) {
-	case UI_A_UP:
-		if (h->top)
-			h->top--;
-		return UI_HANDLED | UI_REDRAW;
-	case UI_A_DOWN:
-		if (h->top < maxtop)
-			h->top++;
-		return UI_HANDLED | UI_REDRAW;
-	case UI_A_PAGE_UP:
-		h->top = h->top > page ? h->top - page : 0;
-		return UI_HANDLED | UI_REDRAW;
-	case UI_A_PAGE_DOWN:
-		h->top = h->top + page < maxtop ? h->top + page : maxtop;
-		return UI_HANDLED | UI_REDRAW;
-	case UI_A_HOME:
-		h->top = 0;
-		return UI_HANDLED | UI_REDRAW;
-	case UI_A_END:
-		h->top = maxtop;
-		return UI_HANDLED | UI_REDRAW;
 	case UI_A_QUIT:
 	case UI_A_BACK:
 	case UI_A_HELP:

@@ -85,6 +85,11 @@ check "selection stays on the same customer" screen_re '3 of 5'
 keys F1
 check "help lists the actions" wait_for "filter"
 check "help lists the default keys" screen_re '^  n, F7 +new-customer'
+keys End
+check "End scrolls the help to its last lines" wait_for "wizard-discover"
+check "… and its first lines are gone" wait_gone "provdesk grid — keys"
+keys Home
+check "Home scrolls the help back to the top" wait_for "provdesk grid — keys"
 keys Escape; wait_for "Customers"
 
 # sort by another column, invert

@@ -104,30 +104,8 @@ static int cat_key(struct ui_screen *s, const struct ui_event *ev)
 	struct textview *t = s->priv;
 	size_t page = s->h > 2 ? (size_t)s->h - 2 : 1;
 	size_t maxtop = t->n > page ? t->n - page : 0;
-	switch (ev->action) {
-	case UI_A_UP:
-		if (t->top)
-			t->top--;
-		return UI_HANDLED | UI_REDRAW;
-	case UI_A_DOWN:
-		if (t->top < maxtop)
-			t->top++;
-		return UI_HANDLED | UI_REDRAW;
-	case UI_A_PAGE_UP:
-		t->top = t->top > page ? t->top - page : 0;
-		return UI_HANDLED | UI_REDRAW;
-	case UI_A_PAGE_DOWN:
-		t->top = t->top + page < maxtop ? t->top + page : maxtop;
-		return UI_HANDLED | UI_REDRAW;
-	case UI_A_HOME:
-		t->top = 0;
-		return UI_HANDLED | UI_REDRAW;
-	case UI_A_END:
-		t->top = maxtop;
-		return UI_HANDLED | UI_REDRAW;
-	default:
-		return 0;
-	}
+	/* the first line shown moves over 0..maxtop as a list selection does */
+	return ui_list_move(&t->top, maxtop + 1, page, ev->action);
 }
 
 const struct ui_screen_ops ui_catalogue_ops = {
