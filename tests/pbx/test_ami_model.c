@@ -9,20 +9,14 @@
 
 #include "../../src/pbx/ami_model.h"
 #include "provdesk/ami.h"
+#include "testlib.h" /* tests/lib */
 
 static char *slurp(const char *name, size_t *len)
 {
-	char path[1024];
-	snprintf(path, sizeof path, "%s/asterisk/%s", getenv("PROVDESK_FIXTURES"), name);
-	FILE *f = fopen(path, "rb");
-	cr_assert(f, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *b = malloc((size_t)n + 1);
-	cr_assert(fread(b, 1, (size_t)n, f) == (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
+	char rel[256];
+	snprintf(rel, sizeof rel, "asterisk/%s", name);
+	char *b = tl_slurp_fixture(rel, len);
+	cr_assert(b, "cannot read the fixture %s", rel);
 	return b;
 }
 

@@ -9,23 +9,14 @@
 #include <string.h>
 
 #include "provdesk/esl.h"
+#include "testlib.h" /* tests/lib */
 
 static char *slurp(const char *name, size_t *len)
 {
-	const char *dir = getenv("PROVDESK_FIXTURES");
-	cr_assert(dir, "PROVDESK_FIXTURES not set");
-	char path[1024];
-	snprintf(path, sizeof path, "%s/freeswitch/%s", dir, name);
-	FILE *f = fopen(path, "rb");
-	cr_assert(f, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *b = malloc((size_t)n + 1);
-	cr_assert(fread(b, 1, (size_t)n, f) == (size_t)n);
-	b[n] = 0;
-	fclose(f);
-	*len = (size_t)n;
+	char rel[256];
+	snprintf(rel, sizeof rel, "freeswitch/%s", name);
+	char *b = tl_slurp_fixture(rel, len);
+	cr_assert(b, "cannot read the fixture %s", rel);
 	return b;
 }
 
