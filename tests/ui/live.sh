@@ -131,9 +131,17 @@ check "customer view opens" wait_for "Tenant id"
 keys l
 check "live panel opens" wait_for "Live — Acme Télécom"
 check "live panel: link status" wait_for "PBX: monitoring"
-check "live panel: a call appears" wait_re '^\+33155501[0-9]{3} .*(Queued|Ringing|Connected|Held) .* [0-9]+:[0-9]{2}$' 20
-CALL=$(snap | grep -oE '^\+33155501[0-9]{3}' | head -1)
-d1=$(duration_of "$CALL")
+# the caller is read from the same capture that shows the call live (a
+# second capture may come after that call has ended and left the list)
+live_call() {
+	local line
+	line=$(snap | grep -E '^\+33155501[0-9]{3} .*(Queued|Ringing|Connected|Held) .* [0-9]+:[0-9]{2}$' | head -1)
+	CALL=$(grep -oE '^\+33155501[0-9]{3}' <<<"$line")
+	d1=$(grep -oE '[0-9]+:[0-9]{2}$' <<<"$line" | awk -F: '{ print $1 * 60 + $2 }')
+	[[ -n $CALL && -n $d1 ]]
+}
+CALL='' d1=''
+check "live panel: a call appears" wait_until 20 live_call
 # waited for (with a deadline), not assumed after a fixed sleep
 duration_ticks() { # duration_ticks CALL SECONDS-SHOWN-BEFORE
 	local d=$((SECONDS + UI_WAIT)) now
