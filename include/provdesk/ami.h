@@ -96,7 +96,8 @@ const char *ami_type(const ami_msg *m);
  * value holding CR or LF is refused (false, nothing written): a value can
  * never inject a header. */
 bool ami_put(pd_buf *b, const char *key, const char *value);
-bool ami_putf(pd_buf *b, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+bool ami_putf(pd_buf *b, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void ami_end(pd_buf *b);
 
 /* AMI over TLS (Asterisk's tlsenable/tlsbindaddr, port 5039 by default):
@@ -110,10 +111,10 @@ typedef struct ami_tls_server ami_tls_server;
 /* verify: check the certificate chain (system store, plus ca_file when set)
  * and that it names host (a DNS name or an IP address). */
 pd_status ami_tls_client_new(int fd, const char *host, bool verify, const char *ca_file,
-			     ami_tls **out, pd_err *e);
+                             ami_tls **out, pd_err *e);
 /* Server side: certificate and key files (PEM). */
 pd_status ami_tls_server_new(const char *cert_file, const char *key_file, ami_tls_server **out,
-			     pd_err *e);
+                             pd_err *e);
 void ami_tls_server_free(ami_tls_server *s);
 ami_tls *ami_tls_accept_new(ami_tls_server *s, int fd);
 /* 1 done, 0 in progress (poll, then call again), -1 failed: why says what,

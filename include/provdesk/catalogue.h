@@ -30,23 +30,23 @@
 #include "provdesk/error.h"
 
 typedef struct {
-	char *key;             /* "analytics-pro" */
-	char *name;            /* display name */
+	char *key;  /* "analytics-pro" */
+	char *name; /* display name */
 	char *description;
-	char *features_json;   /* the feature map, compact JSON object text */
+	char *features_json; /* the feature map, compact JSON object text */
 	bool locked_after_assignment;
 	bool trial_allowed;
-	int64_t price_cents;   /* monthly price per licensed user, in cents */
-	char *currency;        /* "EUR" */
-	char **platforms;      /* allowed PBX platform keys */
+	int64_t price_cents; /* monthly price per licensed user, in cents */
+	char *currency;      /* "EUR" */
+	char **platforms;    /* allowed PBX platform keys */
 	size_t n_platforms;
-	char **countries;      /* ISO alpha-2 codes where sold; n_countries == 0 => everywhere */
+	char **countries; /* ISO alpha-2 codes where sold; n_countries == 0 => everywhere */
 	size_t n_countries;
 } pd_product_type;
 
 typedef struct {
-	char *key;   /* "customer-admin", "supervisor", "agent", "reporting" */
-	char *name;  /* "Customer Administrator" */
+	char *key;  /* "customer-admin", "supervisor", "agent", "reporting" */
+	char *name; /* "Customer Administrator" */
 	char *description;
 	bool manages_users;
 } pd_role;
@@ -62,17 +62,17 @@ typedef enum {
 
 /* One platform-specific connection parameter (step 3 of the wizard). */
 typedef struct {
-	char *key;    /* "host", "port", "username", "secret", "enterprise_id"… */
+	char *key; /* "host", "port", "username", "secret", "enterprise_id"… */
 	char *label;
 	bool required;
-	bool secret;  /* masked, never shown back, never logged */
+	bool secret;         /* masked, never shown back, never logged */
 	char *default_value; /* may be NULL; bools as "true"/"false" */
 	pd_field_type type;
-	long long min, max;  /* PD_FIELD_INT bounds, inclusive */
+	long long min, max; /* PD_FIELD_INT bounds, inclusive */
 } pd_platform_field;
 
 typedef struct {
-	char *key;    /* "asterisk-ami", "broadworks-xsi", "freeswitch-esl" */
+	char *key; /* "asterisk-ami", "broadworks-xsi", "freeswitch-esl" */
 	char *name;
 	bool has_sub_accounts;
 	char *sub_account_label; /* "dialplan context", "group", "site" */
@@ -97,7 +97,7 @@ pd_status pd_catalogue_load(const char *path, pd_catalogue *out, pd_err *e);
 /* Same from text in memory; `name` stands for the file in messages (and
  * becomes c->path). Used by the fuzzer and by callers holding the text. */
 pd_status pd_catalogue_load_buffer(const char *name, const char *text, size_t len,
-				   pd_catalogue *out, pd_err *e);
+                                   pd_catalogue *out, pd_err *e);
 /* Finds the catalogue file (config dir, then the data directories) and loads it. */
 pd_status pd_catalogue_load_default(const char *config_dir, pd_catalogue *out, pd_err *e);
 void pd_catalogue_free(pd_catalogue *c);
@@ -119,10 +119,9 @@ bool pd_platform_field_is_extra(const pd_platform_field *f);
  * PD_E_INVALID naming `key` when the value is not a boolean / not a whole
  * number in [min, max]. pd_param_str: a copy of a non-empty string value, or
  * NULL when absent; PD_E_INVALID when not a string. */
-pd_status pd_param_bool(const char *params_json, const char *key, bool def, bool *out,
-			pd_err *e);
-pd_status pd_param_int(const char *params_json, const char *key, long long min,
-		       long long max, long long def, long long *out, pd_err *e);
+pd_status pd_param_bool(const char *params_json, const char *key, bool def, bool *out, pd_err *e);
+pd_status pd_param_int(const char *params_json, const char *key, long long min, long long max,
+                       long long def, long long *out, pd_err *e);
 pd_status pd_param_str(const char *params_json, const char *key, char **out, pd_err *e);
 /* A boolean as a person types it: true/false, yes/no, on/off, 1/0 (any case,
  * surrounding blanks ignored). False when `s` is none of these. */

@@ -1,5 +1,5 @@
-/* provdesk.conf (docs/user-guide.md, Configuration), read with inih. Unknown keys and bad values are
- * errors naming the file and line; the program refuses to start on them. */
+/* provdesk.conf (docs/user-guide.md, Configuration), read with inih. Unknown keys and bad values
+ * are errors naming the file and line; the program refuses to start on them. */
 #ifndef PROVDESK_CONFIG_H
 #define PROVDESK_CONFIG_H
 
@@ -19,31 +19,31 @@ typedef enum { PD_STARTTLS_OFF, PD_STARTTLS_TRY, PD_STARTTLS_REQUIRED } pd_start
 #define PD_PBX_PING_INTERVAL_DEFAULT 20
 
 typedef struct {
-	char *path;        /* the file read, or NULL when only defaults */
-	char *config_dir;  /* directory of the config file (for catalogue/themes overrides) */
-	char *db_path;     /* [database] path; default pd_path_default_db() */
-	char *smtp_url;    /* NULL/"" = invitations wait in the outbox */
+	char *path;       /* the file read, or NULL when only defaults */
+	char *config_dir; /* directory of the config file (for catalogue/themes overrides) */
+	char *db_path;    /* [database] path; default pd_path_default_db() */
+	char *smtp_url;   /* NULL/"" = invitations wait in the outbox */
 	pd_starttls smtp_starttls;
 	char *smtp_from;
 	char *smtp_username;
 	char *smtp_password_file;
-	int trial_default_days;      /* 30 */
-	int internal_systems_limit;  /* 1 */
-	int pbx_ping_interval;       /* PD_PBX_PING_INTERVAL_DEFAULT */
-	int pbx_backoff_max;         /* 60 s */
+	int trial_default_days;     /* 30 */
+	int internal_systems_limit; /* 1 */
+	int pbx_ping_interval;      /* PD_PBX_PING_INTERVAL_DEFAULT */
+	int pbx_backoff_max;        /* 60 s */
 	/* A PBX is untrusted input: what one link may hold. Past the caps new
 	 * calls/channels are dropped and counted; a call whose hangup never came
 	 * leaves after max_call_age seconds; a larger AMI message is a protocol
 	 * error (reconnect). */
-	int pbx_max_calls;           /* max_calls_per_link, 5000 */
-	int pbx_max_channels;        /* max_channels_per_link, 10000 */
-	int pbx_max_call_age;        /* max_call_age, 86400 s */
-	int pbx_max_message_kb;      /* max_message_kb, 1024 */
-	char *ui_theme;              /* "default" */
+	int pbx_max_calls;      /* max_calls_per_link, 5000 */
+	int pbx_max_channels;   /* max_channels_per_link, 10000 */
+	int pbx_max_call_age;   /* max_call_age, 86400 s */
+	int pbx_max_message_kb; /* max_message_kb, 1024 */
+	char *ui_theme;         /* "default" */
 	/* [invitations]: the platform's activation page; the invitation links
 	 * to it with a one-time token. NULL = the mail says there is no link. */
 	char *invite_activation_url;
-	int invite_token_days;       /* 7: how long the token works */
+	int invite_token_days; /* 7: how long the token works */
 } pd_config;
 
 /* path NULL: XDG config dir / provdesk.conf if it exists, else defaults.

@@ -57,11 +57,11 @@ typedef enum {
 	ESL_MSG_AUTH_REQUEST,  /* auth/request: the first message */
 	ESL_MSG_COMMAND_REPLY, /* command/reply: Reply-Text "+OK ..." or "-ERR ..." */
 	ESL_MSG_API_RESPONSE,  /* api/response: the command output is the body */
-	ESL_MSG_EVENT,	       /* text/event-plain or text/event-json */
-	ESL_MSG_LOG,	       /* log/data: Log-* headers, the log line is the body */
+	ESL_MSG_EVENT,         /* text/event-plain or text/event-json */
+	ESL_MSG_LOG,           /* log/data: Log-* headers, the log line is the body */
 	ESL_MSG_DISCONNECT,    /* text/disconnect-notice; the server then closes */
-	ESL_MSG_OTHER,	       /* any other Content-Type (outer headers and raw body) */
-	ESL_MSG_ERROR	       /* protocol error: text says what and where */
+	ESL_MSG_OTHER,         /* any other Content-Type (outer headers and raw body) */
+	ESL_MSG_ERROR          /* protocol error: text says what and where */
 } esl_kind;
 
 typedef struct {
@@ -74,7 +74,7 @@ typedef struct {
 	/* Content-Type value; for an error, that of the message it dropped when
 	 * known (an api/response too large: the driver's api call failed), else "" */
 	const char *content_type;
-	const esl_header *h;	  /* outer headers, in order, raw values */
+	const esl_header *h; /* outer headers, in order, raw values */
 	size_t nh;
 	/* events only: decoded event headers in order (with the event's own
 	 * Content-Length when it has a body), Event-Name, Event-Subclass (NULL
@@ -88,10 +88,10 @@ typedef struct {
 	const char *body;
 	size_t body_len;
 	const char *text; /* error description, else NULL */
-	bool fatal;	  /* error: framing lost, input ignored until esl_parser_reset() */
+	bool fatal;       /* error: framing lost, input ignored until esl_parser_reset() */
 	uint64_t msg_no;  /* 1-based number of the message in the stream */
 	uint64_t offset;  /* 0-based byte offset where the message starts; for an
-			     error, where the problem was found */
+	                     error, where the problem was found */
 } esl_msg;
 
 /* Called for every complete message. Pointers are valid only during the call.
@@ -101,7 +101,7 @@ typedef void (*esl_msg_fn)(const esl_msg *m, void *ctx);
 typedef struct {
 	size_t max_line;    /* outer header line, default 64 KiB */
 	size_t max_headers; /* per header block (outer, and event), default 1024 */
-	size_t max_msg;	    /* header block + body, default 1 MiB */
+	size_t max_msg;     /* header block + body, default 1 MiB */
 } esl_parser_opts;
 
 typedef struct esl_parser esl_parser;
@@ -130,9 +130,9 @@ bool esl_reply_ok(const esl_msg *m);
 /* Command writer: "auth <password>\n\n" and so on. An argument that is empty
  * or holds CR or LF (which would inject a second command) is refused with
  * PD_E_INVALID naming the field, and b is left unchanged. */
-pd_status esl_put_auth(pd_buf *b, const char *password, pd_err *e);	/* field "password" */
-pd_status esl_put_api(pd_buf *b, const char *command, pd_err *e);	/* field "command" */
-pd_status esl_put_bgapi(pd_buf *b, const char *command, pd_err *e);	/* field "command" */
+pd_status esl_put_auth(pd_buf *b, const char *password, pd_err *e);      /* field "password" */
+pd_status esl_put_api(pd_buf *b, const char *command, pd_err *e);        /* field "command" */
+pd_status esl_put_bgapi(pd_buf *b, const char *command, pd_err *e);      /* field "command" */
 pd_status esl_put_event_plain(pd_buf *b, const char *events, pd_err *e); /* field "events" */
 void esl_put_exit(pd_buf *b);
 

@@ -9,11 +9,11 @@
 #include "provdesk/error.h"
 
 typedef struct {
-	char code[3];   /* "FR" */
-	char *name_en;  /* "France" */
-	char *name_fr;  /* "France"; "Allemagne" for DE */
-	char *key;      /* pd_fold_key of "code name_en name_fr", for search */
-	char **zones;   /* IANA zones, the first is the default */
+	char code[3];  /* "FR" */
+	char *name_en; /* "France" */
+	char *name_fr; /* "France"; "Allemagne" for DE */
+	char *key;     /* pd_fold_key of "code name_en name_fr", for search */
+	char **zones;  /* IANA zones, the first is the default */
 	size_t n_zones;
 } pd_country;
 
@@ -27,7 +27,7 @@ pd_status pd_geo_get(const pd_geo **out, pd_err *e);
 /* A private instance from explicit directories: iso_dir/json/iso_3166-1.json,
  * locale_dir/fr/LC_MESSAGES/iso_3166-1.mo, zoneinfo_dir/zone.tab (+ zone1970.tab). */
 pd_status pd_geo_load(const char *iso_dir, const char *locale_dir, const char *zoneinfo_dir,
-		      pd_geo **out, pd_err *e);
+                      pd_geo **out, pd_err *e);
 void pd_geo_free(pd_geo *g);
 
 size_t pd_geo_count(const pd_geo *g);

@@ -1,5 +1,5 @@
-/* The lab PBX (docs/user-guide.md, The lab PBX): a small server speaking AMI exactly as the recorded
- * Asterisk 22 does (tests/fixtures/asterisk/): the banner, Login (success, or
+/* The lab PBX (docs/user-guide.md, The lab PBX): a small server speaking AMI exactly as the
+ * recorded Asterisk 22 does (tests/fixtures/asterisk/): the banner, Login (success, or
  * "Authentication failed" then close), Ping/Pong with Timestamp, the listing
  * actions (PJSIPShowEndpoints, PJSIPShowEndpoint, QueueStatus,
  * CoreShowChannels, VoicemailUsersList) with "EventList: start" / items carrying the ActionID /
@@ -25,12 +25,12 @@ enum {
 	PD_LAB_FAULT_GARBAGE = 1 << 4,   /* binary garbage in the stream */
 	PD_LAB_FAULT_RESTART = 1 << 5,   /* close everything, listen again after restart_ms */
 	/* hostile: what an untrusted PBX may send (src/pbx/labpbx_hostile.c) */
-	PD_LAB_FAULT_FLOOD = 1 << 6,     /* Newchannel without hangups, full speed, for fault_ms */
-	PD_LAB_FAULT_HUGE = 1 << 7,      /* one 16 MB event */
-	PD_LAB_FAULT_CTRL = 1 << 8,      /* control bytes (ESC, BEL, NUL, DEL) in header fields */
-	PD_LAB_FAULT_BIDI = 1 << 9,      /* a caller name with a bidi override, C1 CSI and ESC */
+	PD_LAB_FAULT_FLOOD = 1 << 6, /* Newchannel without hangups, full speed, for fault_ms */
+	PD_LAB_FAULT_HUGE = 1 << 7,  /* one 16 MB event */
+	PD_LAB_FAULT_CTRL = 1 << 8,  /* control bytes (ESC, BEL, NUL, DEL) in header fields */
+	PD_LAB_FAULT_BIDI = 1 << 9,  /* a caller name with a bidi override, C1 CSI and ESC */
 };
-#define PD_LAB_FAULT_NETWORK 0x3fu /* "all": drop … restart */
+#define PD_LAB_FAULT_NETWORK 0x3fu  /* "all": drop … restart */
 #define PD_LAB_FAULT_HOSTILE 0x3c0u /* "hostile": flood, huge, ctrl, bidi */
 
 typedef struct {
@@ -50,8 +50,8 @@ typedef struct {
 	int wrapup_s;            /* member Wrapuptime, default 5 */
 	int restart_ms;          /* default 2000 */
 	int fault_ms;            /* how long slow/bytewise last, default 5000 */
-	int hold_pct;            /* % of answered calls put on hold a while; default 20, -1 = none */
-	int outbound_pct;        /* % of generated calls that are outbound; default 25, -1 = none */
+	int hold_pct;     /* % of answered calls put on hold a while; default 20, -1 = none */
+	int outbound_pct; /* % of generated calls that are outbound; default 25, -1 = none */
 	/* Behave as an Asterisk 13-16 with chan_sip only: PJSIP* actions answer
 	 * "Invalid/unknown command", users are listed by SIPpeers (PeerEntry
 	 * items, PeerlistComplete) and SIPshowpeer, channels and interfaces are
@@ -85,8 +85,8 @@ void labpbx_place_call(pd_labpbx *l, int q);
 /* Pause/unpause endpoint (e.g. "1002") in every queue it belongs to. */
 void labpbx_pause(pd_labpbx *l, const char *endpoint, bool paused, const char *reason);
 /* Counters (thread-safe). */
-int labpbx_sessions(pd_labpbx *l);     /* logged-in sessions */
+int labpbx_sessions(pd_labpbx *l); /* logged-in sessions */
 int labpbx_active_calls(pd_labpbx *l);
-int64_t labpbx_logins(pd_labpbx *l);   /* successful logins so far */
+int64_t labpbx_logins(pd_labpbx *l); /* successful logins so far */
 
 #endif

@@ -27,7 +27,13 @@ typedef enum {
 	PD_LINK_AUTH_FAILED /* no retry until the connection is edited */
 } pd_link_state;
 
-typedef enum { PD_CALL_QUEUED, PD_CALL_RINGING, PD_CALL_CONNECTED, PD_CALL_HELD, PD_CALL_ENDED } pd_call_state;
+typedef enum {
+	PD_CALL_QUEUED,
+	PD_CALL_RINGING,
+	PD_CALL_CONNECTED,
+	PD_CALL_HELD,
+	PD_CALL_ENDED
+} pd_call_state;
 typedef enum { PD_DIR_INBOUND, PD_DIR_OUTBOUND, PD_DIR_INTERNAL } pd_call_dir;
 typedef enum {
 	PD_AGENT_LOGGED_OFF,
@@ -40,10 +46,12 @@ typedef enum {
 	PD_AGENT_OFFLINE
 } pd_agent_state;
 
-const char *pd_link_state_name(pd_link_state s);   /* "monitoring" */
-const char *pd_call_state_name(pd_call_state s);   /* "Queued", "Ringing", "Connected", "Held", "Ended" */
-const char *pd_call_dir_name(pd_call_dir d);       /* "inbound", "outbound", "internal" */
-const char *pd_agent_state_name(pd_agent_state s); /* "Logged off", "Available", …, "Not ready", "Offline" */
+const char *pd_link_state_name(pd_link_state s); /* "monitoring" */
+const char *
+pd_call_state_name(pd_call_state s);         /* "Queued", "Ringing", "Connected", "Held", "Ended" */
+const char *pd_call_dir_name(pd_call_dir d); /* "inbound", "outbound", "internal" */
+const char *
+pd_agent_state_name(pd_agent_state s); /* "Logged off", "Available", …, "Not ready", "Offline" */
 
 typedef struct {
 	char *endpoint;     /* "1001" */
@@ -53,11 +61,11 @@ typedef struct {
 } pd_live_user;
 
 typedef struct {
-	char *id;                  /* Asterisk Linkedid */
-	char *from, *from_name;    /* caller number and name */
-	char *to;                  /* dialled extension or queue */
-	char *queue;               /* NULL when not a queue call */
-	char *agent;               /* agent name once ringing/connected, else NULL */
+	char *id;               /* Asterisk Linkedid */
+	char *from, *from_name; /* caller number and name */
+	char *to;               /* dialled extension or queue */
+	char *queue;            /* NULL when not a queue call */
+	char *agent;            /* agent name once ringing/connected, else NULL */
 	pd_call_dir dir;
 	pd_call_state state;
 	int64_t start_ms, state_since_ms, end_ms; /* end_ms 0 while not ended */
@@ -107,7 +115,7 @@ typedef struct {
 	int64_t customer_id;
 	pd_link_state link;
 	char status[200];
-	int64_t calls;            /* calls not ended */
+	int64_t calls; /* calls not ended */
 	int64_t agents_available;
 	int64_t agents_logged_on; /* every state but Logged off and Offline */
 	int64_t generation;
@@ -139,7 +147,7 @@ size_t pd_live_summaries(pd_live *l, pd_live_summary **out);
 /* ---- writers (monitor thread, drivers) ---- */
 /* Link state only; keeps users/calls/agents. last_error NULL keeps the old one. */
 void pd_live_set_link(pd_live *l, int64_t customer_id, pd_link_state st, int sync_done,
-		      int sync_total, int64_t retry_at_ms, const char *last_error);
+                      int sync_total, int64_t retry_at_ms, const char *last_error);
 /* Replace users, calls and agents with v's arrays (ownership taken, v's
  * pointers cleared) and the input counters; link fields of v are ignored. */
 void pd_live_publish(pd_live *l, int64_t customer_id, pd_live_view *v);
@@ -147,7 +155,7 @@ void pd_live_remove(pd_live *l, int64_t customer_id);
 
 /* "retrying in 8s (connection refused)" etc. into buf. */
 void pd_live_status_text(pd_link_state st, int sync_done, int sync_total, int64_t retry_at_ms,
-			 const char *last_error, int64_t now_ms, char *buf, size_t n);
+                         const char *last_error, int64_t now_ms, char *buf, size_t n);
 
 /* Helpers to free element arrays (used by drivers building views). */
 void pd_live_users_free(pd_live_user *u, size_t n);

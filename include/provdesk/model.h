@@ -13,18 +13,18 @@
 #include "provdesk/geo.h"
 #include "provdesk/util.h"
 
-#define PD_NAME_MAX 100       /* code points */
+#define PD_NAME_MAX 100 /* code points */
 #define PD_REFERENCE_MAX 64
 #define PD_NOTES_MAX 4000
 #define PD_EMAIL_MAX 254
 #define PD_DISPLAY_NAME_MAX 100
 #define PD_EXTENSION_MAX 32
 
-#define PD_CUSTOMER_STATUS_LIST(X)                                           \
-	X(PD_CS_ACTIVE, "active")                                                \
-	X(PD_CS_TRIAL, "trial")                                                  \
-	X(PD_CS_TRIAL_EXPIRED, "trial-expired")                                  \
-	X(PD_CS_DISABLED, "disabled")                                            \
+#define PD_CUSTOMER_STATUS_LIST(X)                                                                 \
+	X(PD_CS_ACTIVE, "active")                                                                  \
+	X(PD_CS_TRIAL, "trial")                                                                    \
+	X(PD_CS_TRIAL_EXPIRED, "trial-expired")                                                    \
+	X(PD_CS_DISABLED, "disabled")                                                              \
 	X(PD_CS_DELETED, "deleted")
 
 typedef enum {
@@ -36,22 +36,22 @@ const char *pd_customer_status_name(pd_customer_status s);
 bool pd_customer_status_parse(const char *s, pd_customer_status *out);
 
 typedef struct {
-	int64_t id;             /* database row id; 0 before creation */
-	char tenant_id[37];     /* UUID; never changes */
+	int64_t id;         /* database row id; 0 before creation */
+	char tenant_id[37]; /* UUID; never changes */
 	char *name;
-	char *product_type;     /* catalogue key */
-	char *reference;        /* may be NULL/"" */
-	char country[3];        /* ISO 3166-1 alpha-2 */
-	char *time_zone;        /* IANA */
-	char *notes;            /* may be NULL/"" */
-	bool trial;             /* has a trial (current or past) */
+	char *product_type;            /* catalogue key */
+	char *reference;               /* may be NULL/"" */
+	char country[3];               /* ISO 3166-1 alpha-2 */
+	char *time_zone;               /* IANA */
+	char *notes;                   /* may be NULL/"" */
+	bool trial;                    /* has a trial (current or past) */
 	pd_day trial_start, trial_end; /* inclusive; valid when trial */
-	bool trial_converted;   /* converted to paid: trial dates kept for history */
+	bool trial_converted;          /* converted to paid: trial dates kept for history */
 	bool internal_system;
-	bool disabled;          /* set by support staff */
-	int64_t deleted_at;     /* unix seconds, 0 = not deleted */
+	bool disabled;      /* set by support staff */
+	int64_t deleted_at; /* unix seconds, 0 = not deleted */
 	int64_t created_at, updated_at;
-	int64_t version;        /* optimistic concurrency, starts at 1 */
+	int64_t version; /* optimistic concurrency, starts at 1 */
 } pd_customer;
 
 /* Status from the stored flags and `today`. */
@@ -66,15 +66,15 @@ const char *pd_customer_billing_id(const pd_customer *c);
  * limit: [customers] internal_systems_limit. */
 void pd_internal_warning(const char *name, int64_t used, int limit, char *out, size_t n);
 
-void pd_customer_free(pd_customer *c);            /* frees fields, not c */
+void pd_customer_free(pd_customer *c);                           /* frees fields, not c */
 void pd_customer_copy(pd_customer *dst, const pd_customer *src); /* deep */
 
 /* ---- field rules (each returns PD_OK or PD_E_INVALID with field named) ---- */
 /* Trims; 1..100 code points; valid UTF-8; no control characters.
  * On success *normalized (if non-NULL) receives the trimmed copy. */
 pd_status pd_check_name(const char *in, char **normalized, pd_err *e);
-pd_status pd_check_reference(const char *in, pd_err *e);   /* optional, <= 64 */
-pd_status pd_check_notes(const char *in, pd_err *e);       /* optional, <= 4000, multi-line */
+pd_status pd_check_reference(const char *in, pd_err *e); /* optional, <= 64 */
+pd_status pd_check_notes(const char *in, pd_err *e);     /* optional, <= 4000, multi-line */
 /* The one rule for the country a person types (command line, import, wizard,
  * edit forms): trimmed; "Name (XX)" as the wizard's picker writes it; an
  * alpha-2 code in any case; an English or French name, case- and
@@ -89,19 +89,20 @@ pd_status pd_check_country(const pd_geo *g, const char *in, char out[3], pd_err 
  * territory without one) is written to *out. Otherwise tz must be a valid
  * IANA zone; it need not be in the country's own list (a branch office may
  * run on head-office time). */
-pd_status pd_check_time_zone(const pd_geo *g, const char *country, const char *tz,
-			     char **out, pd_err *e);
-pd_status pd_check_product_type(const pd_catalogue *cat, const char *key,
-				const char *country, pd_err *e);
+pd_status pd_check_time_zone(const pd_geo *g, const char *country, const char *tz, char **out,
+                             pd_err *e);
+pd_status pd_check_product_type(const pd_catalogue *cat, const char *key, const char *country,
+                                pd_err *e);
 /* Changing the product type of an existing customer: refused when the old
  * type is locked. *impact receives the licensing-impact text to confirm. */
-pd_status pd_check_product_change(const pd_catalogue *cat, const char *old_key,
-				  const char *new_key, char **impact, pd_err *e);
+pd_status pd_check_product_change(const pd_catalogue *cat, const char *old_key, const char *new_key,
+                                  char **impact, pd_err *e);
 pd_status pd_check_email(const char *in, const char *field, pd_err *e);
 pd_status pd_check_display_name(const char *in, const char *field, pd_err *e);
-pd_status pd_check_extension(const char *in, const char *field, pd_err *e); /* optional; digits, *, # */
-pd_status pd_check_trial(const pd_catalogue *cat, const char *product_type,
-			 pd_day start, pd_day end, pd_err *e);
+pd_status pd_check_extension(const char *in, const char *field,
+                             pd_err *e); /* optional; digits, *, # */
+pd_status pd_check_trial(const pd_catalogue *cat, const char *product_type, pd_day start,
+                         pd_day end, pd_err *e);
 /* Whole-record check (after trimming), used before every create/update. */
 pd_status pd_customer_check(const pd_catalogue *cat, const pd_geo *g, pd_customer *c, pd_err *e);
 
@@ -120,15 +121,15 @@ const char *pd_invite_state_name(pd_invite_state s);
 typedef struct {
 	int64_t id, customer_id;
 	char *display_name;
-	char *email;        /* unique within the customer (folded compare); may be NULL for synced */
-	char *extension;    /* may be NULL */
-	char *role;         /* catalogue role key; NULL = no access (calls still attributed) */
-	bool primary;       /* the step-2 Customer Administrator */
+	char *email;     /* unique within the customer (folded compare); may be NULL for synced */
+	char *extension; /* may be NULL */
+	char *role;      /* catalogue role key; NULL = no access (calls still attributed) */
+	bool primary;    /* the step-2 Customer Administrator */
 	/* synced from the PBX (one-way; the sync owns these fields) */
 	bool synced;
-	char *endpoint;     /* PBX endpoint id ("1001"); NULL for console-only users */
-	char *sub_account;  /* e.g. Asterisk context */
-	char *device_state; /* last known */
+	char *endpoint;         /* PBX endpoint id ("1001"); NULL for console-only users */
+	char *sub_account;      /* e.g. Asterisk context */
+	char *device_state;     /* last known */
 	int64_t linked_user_id; /* a synced user linked by email to a console user */
 	pd_invite_state invite;
 	int64_t version;
@@ -145,8 +146,8 @@ typedef struct {
 	int port;
 	bool tls;
 	char *username;
-	char *secret;        /* write-only from the UI/CLI; read back only by the monitor */
-	char *params_json;   /* other platform fields, JSON object (never secrets) */
+	char *secret;      /* write-only from the UI/CLI; read back only by the monitor */
+	char *params_json; /* other platform fields, JSON object (never secrets) */
 	bool sync_users, monitor, auto_provision, enabled;
 	int64_t version;
 } pd_pbx;
@@ -182,12 +183,12 @@ typedef struct {
 
 /* ---- creation (wizard / CLI / CSV import share this) ---- */
 typedef struct {
-	pd_customer customer;   /* id/tenant/version ignored; trial dates from trial_days */
-	int trial_days;         /* 0 = no trial */
-	pd_user admin;          /* primary user, role forced to customer-admin */
-	pd_user *users;         /* extra users added in step 4, with roles */
+	pd_customer customer; /* id/tenant/version ignored; trial dates from trial_days */
+	int trial_days;       /* 0 = no trial */
+	pd_user admin;        /* primary user, role forced to customer-admin */
+	pd_user *users;       /* extra users added in step 4, with roles */
 	size_t n_users;
-	pd_pbx *pbx;            /* NULL = no PBX connection yet */
+	pd_pbx *pbx; /* NULL = no PBX connection yet */
 	/* Users found on that PBX before creation (the wizard's step 4 discovery),
 	 * with the roles given to them there: written as synced rows (endpoint
 	 * required and unique; name, email, sub-account as the PBX gave them), so
@@ -201,15 +202,14 @@ void pd_new_customer_free(pd_new_customer *n);
  * trial_days 0 = none, 1..365 = a trial from today to today + days - 1;
  * the admin's role is forced to customer-admin; errors name "admin_name",
  * "admin_email", "admin_extension", "users[i].email", "platform"… */
-pd_status pd_new_customer_check(const pd_catalogue *cat, const pd_geo *g,
-				pd_new_customer *n, pd_day today, pd_err *e);
+pd_status pd_new_customer_check(const pd_catalogue *cat, const pd_geo *g, pd_new_customer *n,
+                                pd_day today, pd_err *e);
 /* The rule that a new customer's emails are its own (folded compare): email,
  * on `field`, is refused when it is the primary user's or one of the n
  * earlier users' (NULL entries are skipped). pd_new_customer_check and the
  * wizard use it. */
 pd_status pd_check_email_free(const char *email, const char *primary_email,
-			      const char *const *earlier, size_t n, const char *field,
-			      pd_err *e);
+                              const char *const *earlier, size_t n, const char *field, pd_err *e);
 
 /* ---- invitation text (rendered in core so the store can queue it in the
  * customer's own transaction) ---- */
@@ -220,7 +220,8 @@ typedef struct {
 } pd_invitation;
 /* What the invitation says beyond the customer and the user. */
 typedef struct {
-	const char *inviter; /* who asked for it (OS user of the support team); NULL/"" = not said */
+	const char
+	    *inviter; /* who asked for it (OS user of the support team); NULL/"" = not said */
 	/* The activation link with its one-time token (pd_invitation_link);
 	 * NULL = no activation URL configured: the mail says so instead. */
 	const char *link;
@@ -230,7 +231,7 @@ typedef struct {
  * when it sends it, from the user as they are then). */
 void pd_invitation_render(const pd_customer *c, const pd_user *u, pd_invitation *out);
 void pd_invitation_render_ctx(const pd_customer *c, const pd_user *u, const pd_invitation_ctx *x,
-			      pd_invitation *out);
+                              pd_invitation *out);
 /* base (an http(s) URL without '#') + "?token=" or "&token=" + token. */
 char *pd_invitation_link(const char *base, const char *token);
 /* PD_E_CONFIG naming invitations.activation_url unless v is an http:// or
@@ -238,7 +239,8 @@ char *pd_invitation_link(const char *base, const char *token);
 pd_status pd_check_activation_url(const char *v, pd_err *e);
 void pd_invitation_free(pd_invitation *i);
 
-/* ---- billing (pure computation over a customer's history; docs/user-guide.md, Billing export) ---- */
+/* ---- billing (pure computation over a customer's history; docs/user-guide.md, Billing export)
+ * ---- */
 /* One state of a customer's billing history: in force from `at` (unix
  * seconds, UTC) until the next state. The store keeps one per change
  * (table customer_history); a change applies from the day it is made. */
@@ -272,10 +274,11 @@ typedef struct {
 	pd_day first_day, last_day; /* the days of this line within the period */
 	int64_t licensed_users;
 	int active_days, period_days;
-	int billed_days;            /* active days not zero-rated (trial, internal) */
+	int billed_days; /* active days not zero-rated (trial, internal) */
 	int64_t unit_price_cents;
 	int64_t amount_cents;
-	const char *flags; /* "internal / zero-rated", "trial", "disabled", "deleted DATE"… joined by "; " */
+	const char *flags; /* "internal / zero-rated", "trial", "disabled", "deleted DATE"… joined
+	                      by "; " */
 } pd_billing_line;
 typedef pd_status (*pd_billing_line_fn)(const pd_billing_line *l, void *ctx, pd_err *e);
 /* Rules (scripts and accountants depend on them):
@@ -307,14 +310,14 @@ typedef pd_status (*pd_billing_line_fn)(const pd_billing_line *l, void *ctx, pd_
  * (strcmp) and, within a type, in the order its prices were set.
  * fn is called once per line, in date order; its error stops the walk. */
 pd_status pd_billing_lines_dated(const pd_customer *c, const pd_billing_state *h, size_t nh,
-				 const pd_billing_users *u, size_t nu, const pd_billing_price *p,
-				 size_t np, pd_day period_first, int period_days,
-				 pd_billing_line_fn fn, void *ctx, pd_err *e);
+                                 const pd_billing_users *u, size_t nu, const pd_billing_price *p,
+                                 size_t np, pd_day period_first, int period_days,
+                                 pd_billing_line_fn fn, void *ctx, pd_err *e);
 /* The same with one licensed-user count and the catalogue's prices for
  * every day. */
 pd_status pd_billing_lines_for(const pd_catalogue *cat, const pd_customer *c,
-			       int64_t licensed_users, const pd_billing_state *h, size_t nh,
-			       pd_day period_first, int period_days, pd_billing_line_fn fn,
-			       void *ctx, pd_err *e);
+                               int64_t licensed_users, const pd_billing_state *h, size_t nh,
+                               pd_day period_first, int period_days, pd_billing_line_fn fn,
+                               void *ctx, pd_err *e);
 
 #endif

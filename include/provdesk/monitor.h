@@ -21,11 +21,11 @@
 typedef struct pd_monitor pd_monitor;
 
 typedef struct {
-	int ping_interval_s;  /* 0 = cfg->pbx_ping_interval */
-	int backoff_max_s;    /* 0 = cfg->pbx_backoff_max (60) */
-	int backoff_min_ms;   /* first retry delay; 0 = 1000 (tests use less) */
-	int reload_check_ms;  /* generation check period; 0 = 1000 */
-	int full_reload_ms;   /* re-read customers' status (trial expiry, disabled); 0 = 30000 */
+	int ping_interval_s; /* 0 = cfg->pbx_ping_interval */
+	int backoff_max_s;   /* 0 = cfg->pbx_backoff_max (60) */
+	int backoff_min_ms;  /* first retry delay; 0 = 1000 (tests use less) */
+	int reload_check_ms; /* generation check period; 0 = 1000 */
+	int full_reload_ms;  /* re-read customers' status (trial expiry, disabled); 0 = 30000 */
 	/* per-link caps; 0 = cfg's [pbx] values (then the built-in defaults) */
 	int max_calls, max_channels;
 	int64_t max_call_age_ms;
@@ -36,9 +36,10 @@ typedef struct {
  * monitor; cfg may be NULL for defaults) and starts the thread. live is
  * borrowed and must outlive the monitor. */
 pd_status pd_monitor_start(const char *db_path, const pd_store_opts *so, const pd_config *cfg,
-			   pd_live *live, pd_monitor **out, pd_err *e);
+                           pd_live *live, pd_monitor **out, pd_err *e);
 pd_status pd_monitor_start_opts(const char *db_path, const pd_store_opts *so, const pd_config *cfg,
-				const pd_monitor_opts *mo, pd_live *live, pd_monitor **out, pd_err *e);
+                                const pd_monitor_opts *mo, pd_live *live, pd_monitor **out,
+                                pd_err *e);
 /* Ask for a re-discovery of one customer's users now (also retries a link
  * that is waiting or in auth failed). Returns at once. */
 void pd_monitor_resync(pd_monitor *m, int64_t customer_id);

@@ -24,9 +24,9 @@ typedef struct {
 	const char *secret;      /* never logged, never in status text */
 	const char *params_json; /* platform extras, e.g. {"wrapup_time": 5}; may be NULL */
 	bool sync_users, monitor, auto_provision;
-	int ping_interval_s;     /* keep-alive; an unanswered Ping drops the link */
-	int backoff_max_s;       /* retry delay cap */
-	int backoff_min_ms;      /* first retry delay; 0 = 1000 */
+	int ping_interval_s; /* keep-alive; an unanswered Ping drops the link */
+	int backoff_max_s;   /* retry delay cap */
+	int backoff_min_ms;  /* first retry delay; 0 = 1000 */
 	/* A PBX is untrusted input ([pbx] in provdesk.conf); 0 = the default. */
 	int max_calls;           /* max_calls_per_link */
 	int max_channels;        /* max_channels_per_link */
@@ -39,9 +39,10 @@ typedef struct {
 	pd_live *live; /* where the driver publishes; required */
 	/* Write the discovered users (may be NULL: discovery is then not stored). */
 	pd_status (*sync_users)(void *ctx, int64_t customer_id, const pd_synced_user *u, size_t n,
-				bool auto_provision, pd_sync_result *res, pd_err *e);
+	                        bool auto_provision, pd_sync_result *res, pd_err *e);
 	/* The link state changed (connecting, syncing, monitoring, retrying, auth failed). */
-	void (*link_changed)(void *ctx, int64_t customer_id, pd_link_state st, const char *status_text);
+	void (*link_changed)(void *ctx, int64_t customer_id, pd_link_state st,
+	                     const char *status_text);
 } pd_drv_host;
 
 typedef struct pd_driver_ops {

@@ -56,7 +56,7 @@ void store_rollback(pd_store *s);
 
 /* ---- customers ---- */
 pd_status store_customer_create(pd_store *s, pd_new_customer *n, const pd_actor *a,
-				pd_customer *out, pd_err *e);
+                                pd_customer *out, pd_err *e);
 /* ID: tenant uuid, "#<rowid>", or exact name (folded compare). Deleted
  * customers are found too (status says deleted). */
 pd_status store_customer_find(pd_store *s, const char *id_or_name, pd_customer *out, pd_err *e);
@@ -72,62 +72,63 @@ pd_status store_customer_get(pd_store *s, int64_t id, pd_customer *out, pd_err *
  * PD_E_INVALID on "name", naming the customer and tenant that has it. Check
  * the name with pd_check_name first: then PD_E_INVALID means taken, and any
  * other status is the database's failure. */
-pd_status store_customer_name_free(pd_store *s, const char *name, int64_t except_id,
-				   pd_err *e);
+pd_status store_customer_name_free(pd_store *s, const char *name, int64_t except_id, pd_err *e);
 /* Save *c (all editable fields) if the stored version is still c->version.
  * On a stale version: PD_E_CONFLICT, message lists "field: theirs" of what
  * the other person changed, *current (if non-NULL) receives the stored row.
  * product-type changes are checked (lock); *out gets the saved row. */
 pd_status store_customer_update(pd_store *s, const pd_customer *c, const pd_actor *a,
-				pd_customer *out, pd_customer *current, pd_err *e);
+                                pd_customer *out, pd_customer *current, pd_err *e);
 /* Soft delete: confirm must equal the name (folded compare). */
 pd_status store_customer_delete(pd_store *s, int64_t id, const char *confirm, int64_t version,
-				const pd_actor *a, pd_err *e);
+                                const pd_actor *a, pd_err *e);
 pd_status store_customer_restore(pd_store *s, int64_t id, const pd_actor *a, pd_err *e);
-pd_status store_customer_set_disabled(pd_store *s, int64_t id, bool disabled, const pd_actor *a, pd_err *e);
-/* Trial actions. extend: end += days; convert: paid from today; end: trial ends yesterday (expired now). */
+pd_status store_customer_set_disabled(pd_store *s, int64_t id, bool disabled, const pd_actor *a,
+                                      pd_err *e);
+/* Trial actions. extend: end += days; convert: paid from today; end: trial ends yesterday (expired
+ * now). */
 pd_status store_trial_extend(pd_store *s, int64_t id, int days, const pd_actor *a, pd_err *e);
 pd_status store_trial_convert(pd_store *s, int64_t id, const pd_actor *a, pd_err *e);
 pd_status store_trial_end(pd_store *s, int64_t id, const pd_actor *a, pd_err *e);
 
 /* ---- the grid: keyset paging, filter, sort ---- */
-#define PD_SORT_LIST(X)                                                      \
-	X(PD_SORT_NAME, "name")                                                  \
-	X(PD_SORT_PRODUCT, "product_type")                                       \
-	X(PD_SORT_REFERENCE, "reference")                                        \
-	X(PD_SORT_COUNTRY, "country")                                            \
-	X(PD_SORT_STATUS, "status")                                              \
-	X(PD_SORT_INTERNAL, "internal_system")                                   \
-	X(PD_SORT_USERS, "users")                                                \
+#define PD_SORT_LIST(X)                                                                            \
+	X(PD_SORT_NAME, "name")                                                                    \
+	X(PD_SORT_PRODUCT, "product_type")                                                         \
+	X(PD_SORT_REFERENCE, "reference")                                                          \
+	X(PD_SORT_COUNTRY, "country")                                                              \
+	X(PD_SORT_STATUS, "status")                                                                \
+	X(PD_SORT_INTERNAL, "internal_system")                                                     \
+	X(PD_SORT_USERS, "users")                                                                  \
 	X(PD_SORT_CREATED, "created")
 
 typedef enum {
 #define PD_X(e, s) e,
 	PD_SORT_LIST(PD_X)
 #undef PD_X
-		PD_SORT__COUNT
+	    PD_SORT__COUNT
 } pd_sort;
 const char *pd_sort_name(pd_sort s);
 bool pd_sort_parse(const char *name, pd_sort *out);
 
 typedef struct {
-	const char *filter;   /* substring of name/reference/tenant id/notes; folded; NULL = all */
+	const char *filter; /* substring of name/reference/tenant id/notes; folded; NULL = all */
 	pd_sort sort;
 	bool descending;
 	bool include_deleted;
-	pd_day today;         /* for trial status */
+	pd_day today; /* for trial status */
 } pd_query;
 
 typedef struct {
 	pd_customer c;
-	int64_t n_users;      /* console + synced users */
+	int64_t n_users; /* console + synced users */
 	pd_customer_status status;
-	int trial_days_left;  /* valid when c.trial */
-	char *pbx_state;      /* last state stored by the monitor, NULL if no PBX */
-	int64_t sort_ival;    /* keyset anchor (store-internal) */
+	int trial_days_left; /* valid when c.trial */
+	char *pbx_state;     /* last state stored by the monitor, NULL if no PBX */
+	int64_t sort_ival;   /* keyset anchor (store-internal) */
 	char *sort_sval;
-	int sort_of;          /* pd_sort + 1 that filled sort_*; 0 = unknown: an anchor
-			       * with only c.id set is looked up by id */
+	int sort_of; /* pd_sort + 1 that filled sort_*; 0 = unknown: an anchor
+	              * with only c.id set is looked up by id */
 } pd_row;
 void pd_row_free(pd_row *r);
 void pd_rows_free(pd_row *rows, size_t n);
@@ -142,12 +143,12 @@ typedef enum {
 
 /* Only the rows asked for are read (index-backed keyset queries, no OFFSET).
  * rows[] must hold `limit` entries; *n receives how many were filled. */
-pd_status store_customer_page(pd_store *s, const pd_query *q, pd_page_dir dir,
-			      const pd_row *anchor, size_t limit, pd_row *rows, size_t *n, pd_err *e);
+pd_status store_customer_page(pd_store *s, const pd_query *q, pd_page_dir dir, const pd_row *anchor,
+                              size_t limit, pd_row *rows, size_t *n, pd_err *e);
 pd_status store_customer_count(pd_store *s, const pd_query *q, int64_t *n, pd_err *e);
 /* 0-based position of the anchor row in the query's order. */
 pd_status store_customer_position(pd_store *s, const pd_query *q, const pd_row *anchor,
-				  int64_t *pos, pd_err *e);
+                                  int64_t *pos, pd_err *e);
 /* Counts for the status line. */
 typedef struct {
 	int64_t total, active, trial, trial_expiring, trial_expired, disabled, deleted, internal;
@@ -159,13 +160,15 @@ pd_status store_user_list(pd_store *s, int64_t customer_id, pd_user **out, size_
 pd_status store_user_get(pd_store *s, int64_t user_id, pd_user *out, pd_err *e);
 /* Adds a console user (email unique within the customer) and queues its invitation. */
 pd_status store_user_add(pd_store *s, int64_t customer_id, pd_user *u, const pd_actor *a,
-			 pd_user *out, pd_err *e);
+                         pd_user *out, pd_err *e);
 pd_status store_user_update(pd_store *s, const pd_user *u, const pd_actor *a, pd_err *e);
 pd_status store_user_remove(pd_store *s, int64_t user_id, const pd_actor *a, pd_err *e);
 /* role NULL/"" = no role. The primary user keeps customer-admin. */
-pd_status store_role_assign(pd_store *s, int64_t user_id, const char *role, const pd_actor *a, pd_err *e);
+pd_status store_role_assign(pd_store *s, int64_t user_id, const char *role, const pd_actor *a,
+                            pd_err *e);
 /* Find a user of a customer by email, extension/endpoint or "#id". */
-pd_status store_user_find(pd_store *s, int64_t customer_id, const char *key, pd_user *out, pd_err *e);
+pd_status store_user_find(pd_store *s, int64_t customer_id, const char *key, pd_user *out,
+                          pd_err *e);
 
 /* ---- PBX connection (one per customer), templates, sub-accounts ---- */
 pd_status store_pbx_add(pd_store *s, int64_t customer_id, pd_pbx *p, const pd_actor *a, pd_err *e);
@@ -174,7 +177,8 @@ pd_status store_pbx_get(pd_store *s, int64_t customer_id, bool with_secret, pd_p
 /* Updates settings; p->secret NULL keeps the stored secret. auto_provision
  * cannot change after creation (PD_E_INVALID naming the field). Version-checked. */
 pd_status store_pbx_update(pd_store *s, const pd_pbx *p, const pd_actor *a, pd_err *e);
-pd_status store_pbx_set_enabled(pd_store *s, int64_t customer_id, bool enabled, const pd_actor *a, pd_err *e);
+pd_status store_pbx_set_enabled(pd_store *s, int64_t customer_id, bool enabled, const pd_actor *a,
+                                pd_err *e);
 pd_status store_pbx_remove(pd_store *s, int64_t customer_id, const pd_actor *a, pd_err *e);
 /* Every PBX connection of non-deleted customers, with secrets (monitor). */
 pd_status store_pbx_list_all(pd_store *s, bool with_secret, pd_pbx **out, size_t *n, pd_err *e);
@@ -183,7 +187,8 @@ pd_status store_pbx_generation(pd_store *s, int64_t *gen, pd_err *e);
 /* Live status written by the monitor so other processes (CLI, other consoles) can read it. */
 typedef struct {
 	int64_t customer_id;
-	char *state;      /* "disabled", "connecting", "syncing 3/20", "monitoring", "retrying in 8s", "auth failed" */
+	char *state; /* "disabled", "connecting", "syncing 3/20", "monitoring", "retrying in 8s",
+	                "auth failed" */
 	char *last_error; /* may be NULL */
 	int64_t updated_at;
 	int64_t live_calls, agents_available, agents_logged_on;
@@ -193,8 +198,8 @@ pd_status store_pbx_status_get(pd_store *s, int64_t customer_id, pd_pbx_status *
 /* PBX health for the status line, over non-deleted customers' links, from
  * the states the monitor stored (a link with no stored state is "not_started"). */
 typedef struct {
-	int64_t links, disabled, not_started, connecting, syncing, monitoring, retrying, auth_failed,
-		other;
+	int64_t links, disabled, not_started, connecting, syncing, monitoring, retrying,
+	    auth_failed, other;
 	int64_t live_calls, agents_available, agents_logged_on;
 } pd_pbx_counts;
 pd_status store_pbx_counts(pd_store *s, pd_pbx_counts *out, pd_err *e);
@@ -202,10 +207,12 @@ void pd_pbx_status_free(pd_pbx_status *st);
 
 pd_status store_template_list(pd_store *s, pd_template **out, size_t *n, pd_err *e);
 pd_status store_template_get(pd_store *s, const char *name, pd_template *out, pd_err *e);
-pd_status store_template_save(pd_store *s, pd_template *t, const pd_actor *a, pd_err *e); /* insert or update (version-checked) */
+pd_status store_template_save(pd_store *s, pd_template *t, const pd_actor *a,
+                              pd_err *e); /* insert or update (version-checked) */
 pd_status store_template_delete(pd_store *s, const char *name, const pd_actor *a, pd_err *e);
 
-pd_status store_sub_account_list(pd_store *s, int64_t customer_id, pd_sub_account **out, size_t *n, pd_err *e);
+pd_status store_sub_account_list(pd_store *s, int64_t customer_id, pd_sub_account **out, size_t *n,
+                                 pd_err *e);
 void pd_sub_accounts_free(pd_sub_account *v, size_t n);
 
 /* One-way user sync from the PBX, in one transaction. Nothing is written
@@ -215,30 +222,31 @@ void pd_sub_accounts_free(pd_sub_account *v, size_t n);
  * linked counts the links made by this sync (a link-only change is not an
  * update; a lost link is). */
 typedef struct {
-	const char *endpoint;      /* required, unique per customer */
+	const char *endpoint; /* required, unique per customer */
 	const char *display_name;
-	const char *email;         /* may be NULL */
-	const char *sub_account;   /* may be NULL */
-	const char *device_state;  /* may be NULL */
+	const char *email;        /* may be NULL */
+	const char *sub_account;  /* may be NULL */
+	const char *device_state; /* may be NULL */
 } pd_synced_user;
 typedef struct {
 	int added, updated, removed, unchanged, sub_accounts_added, linked;
 } pd_sync_result;
 pd_status store_sync_users(pd_store *s, int64_t customer_id, const pd_synced_user *users, size_t n,
-			   bool auto_provision, pd_sync_result *res, pd_err *e);
+                           bool auto_provision, pd_sync_result *res, pd_err *e);
 
 /* ---- audit ---- */
 typedef struct {
-	int64_t id, at;     /* unix seconds */
-	char *actor;        /* OS user */
-	char *client;       /* SSH client address or NULL */
-	int64_t customer_id;/* 0 for global objects (templates) */
-	char *object;       /* "customer", "user", "pbx", "template", "role", "outbox" */
-	char *action;       /* "create", "update", "delete", "restore", "sync", … */
-	char *detail;       /* "name: Old → New; reference: ∅ → R-1" — secrets shown as "(changed)" */
+	int64_t id, at;      /* unix seconds */
+	char *actor;         /* OS user */
+	char *client;        /* SSH client address or NULL */
+	int64_t customer_id; /* 0 for global objects (templates) */
+	char *object;        /* "customer", "user", "pbx", "template", "role", "outbox" */
+	char *action;        /* "create", "update", "delete", "restore", "sync", … */
+	char *detail; /* "name: Old → New; reference: ∅ → R-1" — secrets shown as "(changed)" */
 } pd_audit;
 /* customer_id 0 = every customer; newest first; limit 0 = no limit. */
-pd_status store_audit_list(pd_store *s, int64_t customer_id, size_t limit, pd_audit **out, size_t *n, pd_err *e);
+pd_status store_audit_list(pd_store *s, int64_t customer_id, size_t limit, pd_audit **out,
+                           size_t *n, pd_err *e);
 void pd_audits_free(pd_audit *v, size_t n);
 
 /* ---- outbox (docs/architecture.md, Mail) ---- */
@@ -252,9 +260,10 @@ typedef struct {
 	int attempts;
 	int64_t next_attempt_at, created_at, sent_at;
 	char *last_error;
-	char *invited_by;    /* the support user who queued (or re-sent) it; "" = unknown */
+	char *invited_by; /* the support user who queued (or re-sent) it; "" = unknown */
 } pd_outbox;
-pd_status store_outbox_list(pd_store *s, int64_t customer_id /* 0 = all */, pd_outbox **out, size_t *n, pd_err *e);
+pd_status store_outbox_list(pd_store *s, int64_t customer_id /* 0 = all */, pd_outbox **out,
+                            size_t *n, pd_err *e);
 /* The oldest queued message whose next_attempt_at <= now; PD_E_NOTFOUND when none. */
 pd_status store_outbox_next_due(pd_store *s, int64_t now, pd_outbox *out, pd_err *e);
 pd_status store_outbox_mark_sent(pd_store *s, int64_t id, int64_t now, pd_err *e);
@@ -265,16 +274,16 @@ typedef struct {
 	const char *token_hash;          /* NULL: no token (no activation URL) */
 	int64_t token_expires;
 } pd_outbox_sent;
-pd_status store_outbox_mark_sent_as(pd_store *s, int64_t id, int64_t now, const pd_outbox_sent *sent,
-				    pd_err *e);
+pd_status store_outbox_mark_sent_as(pd_store *s, int64_t id, int64_t now,
+                                    const pd_outbox_sent *sent, pd_err *e);
 /* Never to be sent (the user is gone): state cancelled with the reason. */
 pd_status store_outbox_cancel(pd_store *s, int64_t id, const char *reason, pd_err *e);
 /* The user's current activation-token hash and expiry (NULL, 0 when none). */
 pd_status store_user_invite_token(pd_store *s, int64_t user_id, char **hash, int64_t *expires,
-				  pd_err *e);
+                                  pd_err *e);
 /* permanent: state failed; else stays queued with next_attempt_at. */
-pd_status store_outbox_mark_failed(pd_store *s, int64_t id, const char *error, int64_t next_attempt_at,
-				   bool permanent, pd_err *e);
+pd_status store_outbox_mark_failed(pd_store *s, int64_t id, const char *error,
+                                   int64_t next_attempt_at, bool permanent, pd_err *e);
 /* Put a failed (or sent: "resend") message back in the queue; id 0 = every
  * failed one that is the user's latest invitation. A cancelled message, one
  * whose user was removed, or one whose user already has a queued invitation
@@ -285,20 +294,22 @@ pd_status store_outbox_retry(pd_store *s, int64_t id, const pd_actor *a, int *co
  * two) and *already (if non-NULL) is set. */
 pd_status store_outbox_resend_user(pd_store *s, int64_t user_id, const pd_actor *a, pd_err *e);
 pd_status store_outbox_resend_user_ex(pd_store *s, int64_t user_id, const pd_actor *a,
-				      bool *already, pd_err *e);
+                                      bool *already, pd_err *e);
 void pd_outbox_free(pd_outbox *o);
 void pd_outboxes_free(pd_outbox *v, size_t n);
 
 /* ---- billing ---- */
 /* Calls fn for each line of the period, in billing-id order; stops on non-OK. */
 typedef pd_status (*pd_billing_fn)(const pd_billing_line *l, void *ctx, pd_err *e);
-pd_status store_billing_export(pd_store *s, pd_day first, int ndays, pd_billing_fn fn, void *ctx, pd_err *e);
+pd_status store_billing_export(pd_store *s, pd_day first, int ndays, pd_billing_fn fn, void *ctx,
+                               pd_err *e);
 
 /* ---- wizard drafts (never customers) ---- */
 /* owner: OS user. json: the wizard's own serialisation. */
 pd_status store_draft_save(pd_store *s, const char *owner, const char *json, pd_err *e);
 /* PD_E_NOTFOUND when there is none. */
-pd_status store_draft_load(pd_store *s, const char *owner, char **json, int64_t *saved_at, pd_err *e);
+pd_status store_draft_load(pd_store *s, const char *owner, char **json, int64_t *saved_at,
+                           pd_err *e);
 pd_status store_draft_delete(pd_store *s, const char *owner, pd_err *e);
 
 #endif

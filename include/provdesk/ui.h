@@ -11,9 +11,9 @@ typedef struct {
 	const pd_config *cfg;
 	const pd_catalogue *cat;
 	const char *db_path;
-	const char *theme;  /* --theme, else cfg->ui_theme */
-	bool noc;           /* read-only wall display */
-	bool demo;          /* a lab PBX was started for the demo database */
+	const char *theme; /* --theme, else cfg->ui_theme */
+	bool noc;          /* read-only wall display */
+	bool demo;         /* a lab PBX was started for the demo database */
 } pd_ui_opts;
 
 /* Runs the console until the user quits; returns a sysexits code. The

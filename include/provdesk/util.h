@@ -3,17 +3,17 @@
 #ifndef PROVDESK_UTIL_H
 #define PROVDESK_UTIL_H
 
+#include "provdesk/error.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "provdesk/error.h"
 
 /* Out of memory aborts with a message (tmux xmalloc.c style). */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
-char *xstrdup(const char *s);          /* NULL -> NULL */
+char *xstrdup(const char *s); /* NULL -> NULL */
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Free *p and set it to NULL; then store xstrdup(s). */

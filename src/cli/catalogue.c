@@ -125,8 +125,10 @@ int pd_cli_catalogue_cmd(pd_cli *c, int argc, char **argv)
 					json_object_set_new(
 					    f, "default", pd_json_str(p->fields[j].default_value));
 					static const char *const types[] = {
-					    [PD_FIELD_TEXT] = "text", [PD_FIELD_BOOL] = "bool",
-					    [PD_FIELD_INT] = "int", [PD_FIELD_PATH] = "path"};
+					    [PD_FIELD_TEXT] = "text",
+					    [PD_FIELD_BOOL] = "bool",
+					    [PD_FIELD_INT] = "int",
+					    [PD_FIELD_PATH] = "path"};
 					json_object_set_new(f, "type",
 					                    json_string(types[p->fields[j].type]));
 					if (p->fields[j].type == PD_FIELD_INT) {

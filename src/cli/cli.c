@@ -122,8 +122,7 @@ int pd_cli_refuse_secret(pd_cli *c, const char *arg)
  * on stderr, in place of the text line, so a script can parse what it
  * captured there; the same document also goes to stdout, where scripts
  * read the --json result. */
-void pd_cli_json_error(pd_status st, const char *field, int line, const char *msg,
-                       bool also_stdout)
+void pd_cli_json_error(pd_status st, const char *field, int line, const char *msg, bool also_stdout)
 {
 	json_t *err = json_object();
 	json_object_set_new(err, "code", json_string(pd_status_code(st)));
@@ -177,7 +176,7 @@ int pd_cli_failf(pd_cli *c, pd_status st, const char *field, const char *fmt, ..
 }
 
 __attribute__((format(printf, 3, 0))) static int vusage(pd_cli *c, const char *field,
-							   const char *fmt, va_list ap)
+                                                        const char *fmt, va_list ap)
 {
 	char msg[512];
 	vsnprintf(msg, sizeof msg, fmt, ap);
@@ -224,8 +223,9 @@ int pd_cli_group(pd_cli *c, const char *group, const pd_subcmd *subs, int argc, 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		if (argc < 2) {
 			if (c->json)
-				return pd_cli_usage(c, "%s: missing sub-command; try 'provdesk %s --help'",
-				                    group, group);
+				return pd_cli_usage(
+				    c, "%s: missing sub-command; try 'provdesk %s --help'", group,
+				    group);
 			fputs(help, stderr);
 			return pd_status_exit_code(PD_E_USAGE);
 		}

@@ -65,8 +65,8 @@ pd_status pd_cli_customer(pd_cli *c, const char *id, pd_customer *out, pd_err *e
 pd_status pd_cli_customer_id(pd_cli *c, const char *id, int64_t *out, pd_err *e);
 /* The PBX connection of a customer without its secret, and its recorded
  * live status (*has_st false when none; *st then stays zeroed). */
-pd_status pd_cli_pbx_get(pd_cli *c, int64_t customer_id, pd_pbx *p, pd_pbx_status *st,
-                         bool *has_st, pd_err *e);
+pd_status pd_cli_pbx_get(pd_cli *c, int64_t customer_id, pd_pbx *p, pd_pbx_status *st, bool *has_st,
+                         pd_err *e);
 /* The customer and its PBX connection (with its secret when asked).
  * PD_CLI_CONTINUE when both were loaded (the caller frees them), else the
  * exit code after printing the error (nothing left to free). */
@@ -100,8 +100,7 @@ json_t *pd_json_user(const pd_catalogue *cat, const pd_user *u);
 json_t *pd_json_users(const pd_catalogue *cat, const pd_user *u, size_t n);
 /* The users table of 'user list' and 'customer show' (the latter without the
  * DEVICE column); the caller prints and frees it. */
-void pd_table_users(pd_table *t, const pd_catalogue *cat, const pd_user *u, size_t n,
-                    bool device);
+void pd_table_users(pd_table *t, const pd_catalogue *cat, const pd_user *u, size_t n, bool device);
 /* Frees a user list from the store (the users and the array). */
 void pd_cli_users_free(pd_user *u, size_t n);
 json_t *pd_json_pbx(const pd_pbx *p); /* never the secret */

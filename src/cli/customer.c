@@ -363,9 +363,8 @@ static int print_saved(pd_cli *c, pd_customer *cu, const char *verb, bool became
 		pd_counts n;
 		pd_err e;
 		pd_err_clear(&e);
-		int64_t used = store_customer_counts(c->store, pd_today(), &n, &e) == PD_OK
-		                   ? n.internal
-		                   : 1;
+		int64_t used =
+		    store_customer_counts(c->store, pd_today(), &n, &e) == PD_OK ? n.internal : 1;
 		pd_internal_warning(cu->name, used, c->cfg.internal_systems_limit, warning,
 		                    sizeof warning);
 		warn = true;

@@ -70,8 +70,8 @@ typedef struct {
 	pd_new_customer n; /* ACT_CREATE */
 	pd_customer upd;   /* ACT_UPDATE: the existing row with the file's values */
 	char field[64];
-	char *message;      /* the first error, or the reason of a skip */
-	row_err *errs;      /* every error of the row, in column order */
+	char *message; /* the first error, or the reason of a skip */
+	row_err *errs; /* every error of the row, in column order */
 	size_t nerrs;
 	char tenant_id[37]; /* after writing */
 } import_row;
@@ -322,8 +322,8 @@ static void check_row(import_ctx *x, import_row *r, const pd_csv_record *rec)
 		errno = 0;
 		long d = strtol(td, &end, 10);
 		if (errno || *end || d < 0 || d > 3650)
-			row_errorf(r, "trial_days", "expected a number of days from 0 to 3650, got '%s'",
-			           td);
+			row_errorf(r, "trial_days",
+			           "expected a number of days from 0 to 3650, got '%s'", td);
 		else
 			n->trial_days = (int)d;
 	}
@@ -380,8 +380,8 @@ static void check_row(import_ctx *x, import_row *r, const pd_csv_record *rec)
 		           n->customer.name);
 	free(norm);
 	pd_err_clear(&e);
-	bool country_ok = pd_check_country(x->g, fld(x, rec, COL_COUNTRY), n->customer.country,
-	                                   &e) == PD_OK;
+	bool country_ok =
+	    pd_check_country(x->g, fld(x, rec, COL_COUNTRY), n->customer.country, &e) == PD_OK;
 	if (!country_ok)
 		row_error(r, &e);
 	pd_err_clear(&e);
@@ -482,8 +482,7 @@ static void row_free(import_row *r)
 
 /* ---- writing ---- */
 
-static pd_status write_rows_tx(import_ctx *x, import_row *rows, size_t n, size_t *done,
-			       pd_err *e)
+static pd_status write_rows_tx(import_ctx *x, import_row *rows, size_t n, size_t *done, pd_err *e)
 {
 	for (size_t i = 0; i < n; i++) {
 		import_row *r = &rows[i];
@@ -495,7 +494,8 @@ static pd_status write_rows_tx(import_ctx *x, import_row *rows, size_t n, size_t
 			 * r->n: no need to read the new row back. */
 			st = store_customer_create(x->s, &r->n, &x->c->actor, NULL, e);
 			if (st == PD_OK)
-				memcpy(out.tenant_id, r->n.customer.tenant_id, sizeof out.tenant_id);
+				memcpy(out.tenant_id, r->n.customer.tenant_id,
+				       sizeof out.tenant_id);
 		} else if (r->act == ACT_UPDATE)
 			st = store_customer_update(x->s, &r->upd, &x->c->actor, &out, NULL, e);
 		else
@@ -606,11 +606,12 @@ static void report(pd_cli *c, const char *file, bool dry, bool verbose, const ch
 				first = &rows[i];
 		char msg[1200];
 		if (first) {
-			snprintf(msg, sizeof msg,
-			         "%.300s: %zu row%s, %zu with errors: nothing imported (first: line "
-			         "%d: %s%s%.600s)",
-			         file, n, n == 1 ? "" : "s", cnt[ACT_ERROR], first->line,
-			         first->field, first->field[0] ? ": " : "", first->message);
+			snprintf(
+			    msg, sizeof msg,
+			    "%.300s: %zu row%s, %zu with errors: nothing imported (first: line "
+			    "%d: %s%s%.600s)",
+			    file, n, n == 1 ? "" : "s", cnt[ACT_ERROR], first->line, first->field,
+			    first->field[0] ? ": " : "", first->message);
 			pd_cli_json_error(PD_E_INVALID, first->field, first->line, msg, false);
 		} else if (werr) {
 			snprintf(msg, sizeof msg, "%.300s: line %d: %.600s; nothing was written",
@@ -732,10 +733,9 @@ int pd_cli_import_cmd(pd_cli *c, int argc, char **argv)
 	if (wfail && !c->json) {
 		fprintf(stderr, "provdesk: %s: line %d: %s%s%s\n", pos[0], werr.line, werr.field,
 		        werr.field[0] ? ": " : "", werr.message);
-		fprintf(
-		    stderr,
-		    "provdesk: %s: the import stopped at line %d; nothing was written\n",
-		    pos[0], werr.line);
+		fprintf(stderr,
+		        "provdesk: %s: the import stopped at line %d; nothing was written\n",
+		        pos[0], werr.line);
 	}
 	if (wfail)
 		rc = pd_status_exit_code(werr.status);

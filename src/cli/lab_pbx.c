@@ -12,23 +12,23 @@
 #include "provdesk/util.h"
 
 static const char help_lab[] =
-	"Usage: provdesk lab-pbx [--listen HOST:PORT] [--username U] [--secret-file F]\n"
-	"                        [--users N] [--queues N] [--sites N] [--call-rate PER_MIN]\n"
-	"                        [--seed N] [--faults LIST] [--fault-period SECONDS] [--legacy-sip]\n"
-	"                        [--no-voicemail] [--tls-cert FILE --tls-key FILE] [--json]\n"
-	"A PBX that speaks the Asterisk Manager Interface (AMI) like Asterisk 22, for labs\n"
-	"and demos. Defaults: --listen 127.0.0.1:5038, --username admin, secret \"lab-secret\"\n"
-	"(use --secret-file to set another), 20 users (1001...), 2 queues, 1 site,\n"
-	"4 calls per minute. --faults: drop, half-open, slow, bytewise, garbage, restart or all,\n"
-	"and the hostile ones flood (Newchannel without hangups for 5 s), huge (one 16 MB\n"
-	"event), ctrl (control bytes in headers), bidi (bidi override/C1/ESC in a name) or\n"
-	"hostile, comma separated, one fired every --fault-period seconds (default 30).\n"
-	"--legacy-sip: behave like an Asterisk 13-16 with chan_sip only (SIPpeers, SIPshowpeer,\n"
-	"SIP/ channels; the PJSIP actions are unknown commands).\n"
-	"Every user has a mailbox (VoicemailUsersList) with its name and an email\n"
-	"first.last@lab.example (none for the numbers ending in 7); --no-voicemail: an\n"
-	"Asterisk without app_voicemail (VoicemailUsersList is an unknown command).\n"
-	"--tls-cert/--tls-key: listen with TLS (PEM files), as Asterisk's tlsenable=yes.\n";
+    "Usage: provdesk lab-pbx [--listen HOST:PORT] [--username U] [--secret-file F]\n"
+    "                        [--users N] [--queues N] [--sites N] [--call-rate PER_MIN]\n"
+    "                        [--seed N] [--faults LIST] [--fault-period SECONDS] [--legacy-sip]\n"
+    "                        [--no-voicemail] [--tls-cert FILE --tls-key FILE] [--json]\n"
+    "A PBX that speaks the Asterisk Manager Interface (AMI) like Asterisk 22, for labs\n"
+    "and demos. Defaults: --listen 127.0.0.1:5038, --username admin, secret \"lab-secret\"\n"
+    "(use --secret-file to set another), 20 users (1001...), 2 queues, 1 site,\n"
+    "4 calls per minute. --faults: drop, half-open, slow, bytewise, garbage, restart or all,\n"
+    "and the hostile ones flood (Newchannel without hangups for 5 s), huge (one 16 MB\n"
+    "event), ctrl (control bytes in headers), bidi (bidi override/C1/ESC in a name) or\n"
+    "hostile, comma separated, one fired every --fault-period seconds (default 30).\n"
+    "--legacy-sip: behave like an Asterisk 13-16 with chan_sip only (SIPpeers, SIPshowpeer,\n"
+    "SIP/ channels; the PJSIP actions are unknown commands).\n"
+    "Every user has a mailbox (VoicemailUsersList) with its name and an email\n"
+    "first.last@lab.example (none for the numbers ending in 7); --no-voicemail: an\n"
+    "Asterisk without app_voicemail (VoicemailUsersList is an unknown command).\n"
+    "--tls-cert/--tls-key: listen with TLS (PEM files), as Asterisk's tlsenable=yes.\n";
 
 static int parse_listen(pd_cli *c, const char *s, char **host, int *port)
 {
@@ -55,22 +55,32 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 	bool legacy = false, no_vm = false;
 	const char *tls_cert = NULL, *tls_key = NULL;
 	const pd_opt opts[] = {
-		{"listen", PD_OPT_VAL, &listen, NULL},	     {"username", PD_OPT_VAL, &user, NULL},
-		{"secret-file", PD_OPT_VAL, &secret_file, NULL}, {"users", PD_OPT_VAL, &users, NULL},
-		{"queues", PD_OPT_VAL, &queues, NULL},	     {"sites", PD_OPT_VAL, &sites, NULL},
-		{"call-rate", PD_OPT_VAL, &rate, NULL},	     {"seed", PD_OPT_VAL, &seed, NULL},
-		{"faults", PD_OPT_VAL, &faults, NULL},	     {"fault-period", PD_OPT_VAL, &period, NULL},
-		{"legacy-sip", PD_OPT_FLAG, NULL, &legacy},
-		{"no-voicemail", PD_OPT_FLAG, NULL, &no_vm},
-		{"tls-cert", PD_OPT_VAL, &tls_cert, NULL},	     {"tls-key", PD_OPT_VAL, &tls_key, NULL},
-		{NULL, 0, NULL, NULL},
+	    {"listen", PD_OPT_VAL, &listen, NULL},
+	    {"username", PD_OPT_VAL, &user, NULL},
+	    {"secret-file", PD_OPT_VAL, &secret_file, NULL},
+	    {"users", PD_OPT_VAL, &users, NULL},
+	    {"queues", PD_OPT_VAL, &queues, NULL},
+	    {"sites", PD_OPT_VAL, &sites, NULL},
+	    {"call-rate", PD_OPT_VAL, &rate, NULL},
+	    {"seed", PD_OPT_VAL, &seed, NULL},
+	    {"faults", PD_OPT_VAL, &faults, NULL},
+	    {"fault-period", PD_OPT_VAL, &period, NULL},
+	    {"legacy-sip", PD_OPT_FLAG, NULL, &legacy},
+	    {"no-voicemail", PD_OPT_FLAG, NULL, &no_vm},
+	    {"tls-cert", PD_OPT_VAL, &tls_cert, NULL},
+	    {"tls-key", PD_OPT_VAL, &tls_key, NULL},
+	    {NULL, 0, NULL, NULL},
 	};
 	int np = 0;
 	int rc = pd_cli_parse(c, "lab-pbx", argc, argv, opts, pos, 0, 0, &np, help_lab);
 	if (rc != PD_CLI_CONTINUE)
 		return rc;
-	pd_labpbx_opts o = {.username = user, .call_rate = 4, .legacy_sip = legacy,
-			    .no_voicemail = no_vm, .tls_cert = tls_cert, .tls_key = tls_key};
+	pd_labpbx_opts o = {.username = user,
+	                    .call_rate = 4,
+	                    .legacy_sip = legacy,
+	                    .no_voicemail = no_vm,
+	                    .tls_cert = tls_cert,
+	                    .tls_key = tls_key};
 	char *host = NULL;
 	if ((rc = parse_listen(c, listen, &host, &o.port)) != PD_CLI_CONTINUE)
 		return rc;
@@ -106,9 +116,9 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 		double r = strtod(rate, &end);
 		if (*end || end == rate || r < 0 || r > 60000) {
 			free(host);
-			return pd_cli_usage_field(c, "call_rate",
-						  "--call-rate: expected calls per minute (0-60000), got '%s'",
-						  rate);
+			return pd_cli_usage_field(
+			    c, "call_rate",
+			    "--call-rate: expected calls per minute (0-60000), got '%s'", rate);
 		}
 		o.call_rate = r;
 	}
@@ -157,9 +167,10 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 	} else {
 		printf("lab PBX listening on %s:%d (AMI user %s, %d users, %d queues, %d sites, "
 		       "%.1f calls/min%s%s%s)\n",
-		       host, labpbx_port(lab), user, o.users ? o.users : 20, o.queues ? o.queues : 2,
-		       o.sites ? o.sites : 1, o.call_rate, o.faults ? ", faults on" : "",
-		       legacy ? ", chan_sip (Asterisk 13-16)" : "", tls_cert ? ", TLS" : "");
+		       host, labpbx_port(lab), user, o.users ? o.users : 20,
+		       o.queues ? o.queues : 2, o.sites ? o.sites : 1, o.call_rate,
+		       o.faults ? ", faults on" : "", legacy ? ", chan_sip (Asterisk 13-16)" : "",
+		       tls_cert ? ", TLS" : "");
 	}
 	fflush(stdout);
 	int sig = 0;

@@ -209,18 +209,19 @@ int pd_cli_pbx_load(pd_cli *c, const char *id, bool with_secret, pd_customer *cu
 	if (store_pbx_get(c->store, cu->id, with_secret, p, &e) != PD_OK) {
 		/* the callers only free what a successful load filled */
 		int rc = e.status == PD_E_NOTFOUND
-				 ? pd_cli_failf(c, PD_E_NOTFOUND, "pbx",
-						"customer \"%s\" has no PBX connection (add one with "
-						"\"provdesk pbx add\")", cu->name)
-				 : pd_cli_fail(c, &e);
+		             ? pd_cli_failf(c, PD_E_NOTFOUND, "pbx",
+		                            "customer \"%s\" has no PBX connection (add one with "
+		                            "\"provdesk pbx add\")",
+		                            cu->name)
+		             : pd_cli_fail(c, &e);
 		pd_customer_free(cu);
 		return rc;
 	}
 	return PD_CLI_CONTINUE;
 }
 
-pd_status pd_cli_pbx_get(pd_cli *c, int64_t customer_id, pd_pbx *p, pd_pbx_status *st,
-                         bool *has_st, pd_err *e)
+pd_status pd_cli_pbx_get(pd_cli *c, int64_t customer_id, pd_pbx *p, pd_pbx_status *st, bool *has_st,
+                         pd_err *e)
 {
 	memset(p, 0, sizeof *p);
 	memset(st, 0, sizeof *st);

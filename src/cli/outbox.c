@@ -109,9 +109,8 @@ static int outbox_list(pd_cli *c, int argc, char **argv)
 			snprintf(att, sizeof att, "%d", v[i].attempts);
 			pd_fmt_time(v[i].created_at, cr);
 			pd_fmt_time(v[i].sent_at, se);
-			const char *cells[7] = {
-			    id, v[i].to_addr, state, att, cr,
-			    se, v[i].last_error};
+			const char *cells[7] = {id, v[i].to_addr, state,          att,
+			                        cr, se,           v[i].last_error};
 			pd_table_row(&t, cells);
 		}
 		pd_table_print(&t, stdout);
@@ -178,14 +177,16 @@ static int deliver(pd_cli *c, int retried)
 		printf("\n");
 	}
 	if (r.failed)
-		fprintf(stderr,
-		        "provdesk: %d invitation%s refused for good by the SMTP server, not retried "
-		        "(%s); correct the address, then 'provdesk outbox retry ID'\n",
-		        r.failed, r.failed == 1 ? "" : "s", r.failed_error);
+		fprintf(
+		    stderr,
+		    "provdesk: %d invitation%s refused for good by the SMTP server, not retried "
+		    "(%s); correct the address, then 'provdesk outbox retry ID'\n",
+		    r.failed, r.failed == 1 ? "" : "s", r.failed_error);
 	if (r.retry_later)
-		fprintf(stderr,
-		        "provdesk: %d invitation%s waiting for a retry, sent later by itself (%s)\n",
-		        r.retry_later, r.retry_later == 1 ? "" : "s", r.retry_error);
+		fprintf(
+		    stderr,
+		    "provdesk: %d invitation%s waiting for a retry, sent later by itself (%s)\n",
+		    r.retry_later, r.retry_later == 1 ? "" : "s", r.retry_error);
 	return pd_status_exit_code(outcome);
 }
 

@@ -260,8 +260,7 @@ json_t *pd_json_users(const pd_catalogue *cat, const pd_user *u, size_t n)
 	return a;
 }
 
-void pd_table_users(pd_table *t, const pd_catalogue *cat, const pd_user *u, size_t n,
-                    bool device)
+void pd_table_users(pd_table *t, const pd_catalogue *cat, const pd_user *u, size_t n, bool device)
 {
 	static const char *const heads[] = {"ID",   "NAME",       "EMAIL",  "EXTENSION",
 	                                    "ROLE", "INVITATION", "SOURCE", "DEVICE"};

@@ -26,11 +26,11 @@ static const char help_group[] =
     "A secret is never taken on the command line: --secret-file, --secret-env, or a\n"
     "prompt without echo when standard input is a terminal.\n";
 
-#define PARAMS_HELP                                                                           \
-	"Asterisk parameters: --tls-verify[=BOOL] checks the PBX's TLS certificate (default\n"    \
-	"yes; BOOL is true/false, yes/no, on/off or 1/0), --no-tls-verify does not (a lab's\n"    \
-	"self-signed certificate); --tls-ca-file FILE trusts a private CA (absolute path;\n"     \
-	"a relative one is taken from the current directory; '' removes it); --wrapup-time\n"    \
+#define PARAMS_HELP                                                                                \
+	"Asterisk parameters: --tls-verify[=BOOL] checks the PBX's TLS certificate (default\n"     \
+	"yes; BOOL is true/false, yes/no, on/off or 1/0), --no-tls-verify does not (a lab's\n"     \
+	"self-signed certificate); --tls-ca-file FILE trusts a private CA (absolute path;\n"       \
+	"a relative one is taken from the current directory; '' removes it); --wrapup-time\n"      \
 	"SECONDS (0-3600) is the agents' wrap-up after a call when the queue does not say.\n"
 
 static const char help_add[] =
@@ -41,8 +41,7 @@ static const char help_add[] =
     "         [--auto-provision-sub-accounts] [--json]\n"
     "Create the customer's PBX connection. Options given with --template override the\n"
     "template's values. Without --secret-file/--secret-env the secret is asked for on the\n"
-    "terminal (no echo). --auto-provision-sub-accounts can only be set here.\n"
-    PARAMS_HELP;
+    "terminal (no echo). --auto-provision-sub-accounts can only be set here.\n" PARAMS_HELP;
 static const char help_show[] =
     "Usage: provdesk pbx show CUSTOMER [--json]\n"
     "Show the PBX connection of a customer (the secret is never shown).\n";
@@ -52,8 +51,7 @@ static const char help_update[] =
     "         [--wrapup-time SECONDS]\n"
     "         [--secret-file FILE | --secret-env VAR | --prompt-secret] [--sync|--no-sync]\n"
     "         [--monitor|--no-monitor] [--expect-version N] [--json]\n"
-    "Change the PBX connection; the stored secret is kept unless a new one is given.\n"
-    PARAMS_HELP;
+    "Change the PBX connection; the stored secret is kept unless a new one is given.\n" PARAMS_HELP;
 static const char help_enable[] = "Usage: provdesk pbx enable|disable CUSTOMER [--json]\n";
 static const char help_remove[] = "Usage: provdesk pbx remove CUSTOMER [--json]\n";
 
@@ -92,11 +90,13 @@ typedef struct {
 	const char *wrapup_time;
 } params_opts;
 
-#define PARAMS_OPTS(po)                                                                      \
-	{"tls-verify", PD_OPT_OPTVAL, &(po).tls_verify, NULL},                               \
-	    {"no-tls-verify", PD_OPT_FLAG, NULL, &(po).no_tls_verify},                       \
-	    {"tls-ca-file", PD_OPT_VAL, &(po).tls_ca_file, NULL},                            \
-	    {"wrapup-time", PD_OPT_VAL, &(po).wrapup_time, NULL}
+#define PARAMS_OPTS(po)                                                                            \
+	{"tls-verify", PD_OPT_OPTVAL, &(po).tls_verify, NULL},                                     \
+	    {"no-tls-verify", PD_OPT_FLAG, NULL, &(po).no_tls_verify},                             \
+	    {"tls-ca-file", PD_OPT_VAL, &(po).tls_ca_file, NULL},                                  \
+	{                                                                                          \
+		"wrapup-time", PD_OPT_VAL, &(po).wrapup_time, NULL                                 \
+	}
 
 static bool params_given(const params_opts *po)
 {
@@ -538,8 +538,12 @@ static int cmd_remove(pd_cli *c, int argc, char **argv)
 }
 
 const pd_subcmd pd_cli_pbx_subs[] = {
-    {"add", cmd_add},       {"show", cmd_show},       {"update", cmd_update},
-    {"enable", cmd_enable}, {"disable", cmd_disable}, {"remove", cmd_remove},
+    {"add", cmd_add},
+    {"show", cmd_show},
+    {"update", cmd_update},
+    {"enable", cmd_enable},
+    {"disable", cmd_disable},
+    {"remove", cmd_remove},
     {"status", pd_cli_pbx_status_cmd},
     {"resync", pd_cli_pbx_resync_cmd},
     {"test", pd_cli_pbx_test_cmd},

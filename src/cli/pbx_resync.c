@@ -13,18 +13,18 @@
 #include "provdesk/util.h"
 
 static const char help_resync[] =
-	"Usage: provdesk pbx resync CUSTOMER [--force] [--json]\n"
-	"Connects now, discovers the PBX users (and their mailboxes' emails) and syncs them:\n"
-	"\"N new, M updated, K removed, L linked\" (links to console users with the same\n"
-	"email, else the same extension). A disabled connection, or one with user sync off,\n"
-	"is refused (exit 78) unless --force is given.\n";
+    "Usage: provdesk pbx resync CUSTOMER [--force] [--json]\n"
+    "Connects now, discovers the PBX users (and their mailboxes' emails) and syncs them:\n"
+    "\"N new, M updated, K removed, L linked\" (links to console users with the same\n"
+    "email, else the same extension). A disabled connection, or one with user sync off,\n"
+    "is refused (exit 78) unless --force is given.\n";
 /* The real driver, driven by a private loop. */
 typedef struct {
 	pd_store *store;
 } resync_ctx;
 
 static pd_status rs_sync(void *ctx, int64_t cid, const pd_synced_user *u, size_t n, bool ap,
-			 pd_sync_result *res, pd_err *e)
+                         pd_sync_result *res, pd_err *e)
 {
 	resync_ctx *r = ctx;
 	return store_sync_users(r->store, cid, u, n, ap, res, e);
@@ -58,33 +58,42 @@ int pd_cli_pbx_resync_cmd(pd_cli *c, int argc, char **argv)
 	 * dialled and a customer whose users are not synced keeps its list,
 	 * unless the person asks for it explicitly */
 	if (!force && (!p.enabled || !p.sync_users)) {
-		rc = !p.enabled
-			 ? pd_cli_failf(c, PD_E_CONFIG, "enabled",
-					"the PBX connection of \"%s\" is disabled: enable it with "
-					"\"provdesk pbx enable\", or resync once with --force",
-					cu.name)
-			 : pd_cli_failf(c, PD_E_CONFIG, "sync_users",
-					"user sync is off for \"%s\" (sync_users = off): turn it on "
-					"with \"provdesk pbx update --sync\", or resync once with "
-					"--force",
-					cu.name);
+		rc =
+		    !p.enabled
+		        ? pd_cli_failf(c, PD_E_CONFIG, "enabled",
+		                       "the PBX connection of \"%s\" is disabled: enable it with "
+		                       "\"provdesk pbx enable\", or resync once with --force",
+		                       cu.name)
+		        : pd_cli_failf(c, PD_E_CONFIG, "sync_users",
+		                       "user sync is off for \"%s\" (sync_users = off): turn it on "
+		                       "with \"provdesk pbx update --sync\", or resync once with "
+		                       "--force",
+		                       cu.name);
 		pd_customer_free(&cu);
 		pd_pbx_free(&p);
 		return rc;
 	}
 	if (!ops) {
-		rc = pd_cli_failf(c, PD_E_UNAVAILABLE, "platform", "platform %s is not supported yet",
-				  p.platform);
+		rc = pd_cli_failf(c, PD_E_UNAVAILABLE, "platform",
+		                  "platform %s is not supported yet", p.platform);
 		pd_customer_free(&cu);
 		pd_pbx_free(&p);
 		return rc;
 	}
 	pd_live *live = pd_live_new();
 	resync_ctx rx = {c->store};
-	pd_drv_conf dc = {.customer_id = cu.id, .host = p.host, .port = p.port, .tls = p.tls,
-			  .username = p.username, .secret = p.secret, .params_json = p.params_json,
-			  .sync_users = true, .monitor = false, .auto_provision = p.auto_provision,
-			  .ping_interval_s = PD_PBX_PING_INTERVAL_DEFAULT, .backoff_max_s = 1};
+	pd_drv_conf dc = {.customer_id = cu.id,
+	                  .host = p.host,
+	                  .port = p.port,
+	                  .tls = p.tls,
+	                  .username = p.username,
+	                  .secret = p.secret,
+	                  .params_json = p.params_json,
+	                  .sync_users = true,
+	                  .monitor = false,
+	                  .auto_provision = p.auto_provision,
+	                  .ping_interval_s = PD_PBX_PING_INTERVAL_DEFAULT,
+	                  .backoff_max_s = 1};
 	pd_drv_host h = {.ctx = &rx, .live = live, .sync_users = rs_sync};
 	pd_err e;
 	pd_err_clear(&e);
@@ -104,7 +113,10 @@ int pd_cli_pbx_resync_cmd(pd_cli *c, int argc, char **argv)
 		struct pollfd pf[4];
 		int n = ops->pollfds(d, pf, 4);
 		int64_t now = pd_live_now_ms(), dl = ops->next_deadline(d);
-		int t = dl == INT64_MAX ? 200 : (int)(dl - now < 0 ? 0 : dl - now > 200 ? 200 : dl - now);
+		int t = dl == INT64_MAX ? 200
+		                        : (int)(dl - now < 0     ? 0
+		                                : dl - now > 200 ? 200
+		                                                 : dl - now);
 		if (poll(pf, (nfds_t)n, t) > 0)
 			ops->on_io(d, pf, n, pd_live_now_ms());
 		now = pd_live_now_ms();
@@ -128,7 +140,7 @@ int pd_cli_pbx_resync_cmd(pd_cli *c, int argc, char **argv)
 	if (!synced) {
 		const char *why = v.last_error[0] ? v.last_error : "timed out";
 		rc = pd_cli_failf(c, st == PD_LINK_AUTH_FAILED ? PD_E_AUTH : classify(why), "pbx",
-				  "resync of \"%s\" failed: %s", cu.name, why);
+		                  "resync of \"%s\" failed: %s", cu.name, why);
 	} else if (c->json) {
 		json_t *o = json_object();
 		json_object_set_new(o, "customer", json_string(cu.name));

@@ -9,7 +9,7 @@
 #include "provdesk/util.h"
 
 static const char help_status[] = "Usage: provdesk pbx status CUSTOMER [--json]\n"
-				  "Shows the live PBX state written by the running monitor.\n";
+                                  "Shows the live PBX state written by the running monitor.\n";
 int pd_cli_pbx_status_cmd(pd_cli *c, int argc, char **argv)
 {
 	const char *pos[1];
@@ -31,8 +31,9 @@ int pd_cli_pbx_status_cmd(pd_cli *c, int argc, char **argv)
 		return pd_cli_fail(c, &e);
 	}
 	bool known = s == PD_OK && st.state;
-	const char *state = known ? st.state : p.enabled ? "not monitored (no console running)"
-							   : "disabled";
+	const char *state = known       ? st.state
+	                    : p.enabled ? "not monitored (no console running)"
+	                                : "disabled";
 	if (c->json) {
 		json_t *o = json_object();
 		json_object_set_new(o, "customer", json_string(cu.name));
@@ -40,15 +41,20 @@ int pd_cli_pbx_status_cmd(pd_cli *c, int argc, char **argv)
 		json_object_set_new(o, "enabled", json_boolean(p.enabled));
 		json_object_set_new(o, "state", json_string(state));
 		json_object_set_new(o, "last_error",
-				    known && st.last_error ? json_string(st.last_error) : json_null());
-		json_object_set_new(o, "updated_at", known ? pd_json_time(st.updated_at) : json_null());
+		                    known && st.last_error ? json_string(st.last_error)
+		                                           : json_null());
+		json_object_set_new(o, "updated_at",
+		                    known ? pd_json_time(st.updated_at) : json_null());
 		json_object_set_new(o, "live_calls", json_integer(known ? st.live_calls : 0));
-		json_object_set_new(o, "agents_available", json_integer(known ? st.agents_available : 0));
-		json_object_set_new(o, "agents_logged_on", json_integer(known ? st.agents_logged_on : 0));
+		json_object_set_new(o, "agents_available",
+		                    json_integer(known ? st.agents_available : 0));
+		json_object_set_new(o, "agents_logged_on",
+		                    json_integer(known ? st.agents_logged_on : 0));
 		/* what the link is dialled with besides host:port: a TLS failure in
 		 * last_error reads next to tls_verify / tls_ca_file */
 		json_object_set_new(o, "tls", json_boolean(p.tls));
-		json_t *pj = p.params_json && *p.params_json ? json_loads(p.params_json, 0, NULL) : NULL;
+		json_t *pj =
+		    p.params_json && *p.params_json ? json_loads(p.params_json, 0, NULL) : NULL;
 		json_object_set_new(o, "params", json_is_object(pj) ? pj : json_object());
 		if (pj && !json_is_object(pj))
 			json_decref(pj);

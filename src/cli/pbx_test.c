@@ -18,8 +18,8 @@
 #include "provdesk/util.h"
 
 static const char help_test[] =
-	"Usage: provdesk pbx test CUSTOMER [--json]\n"
-	"Tries name resolution, TCP connect, banner, authentication and permissions.\n";
+    "Usage: provdesk pbx test CUSTOMER [--json]\n"
+    "Tries name resolution, TCP connect, banner, authentication and permissions.\n";
 
 /* Blocking, step by step, with timeouts. */
 typedef struct {
@@ -59,10 +59,11 @@ static bool probe_wait(probe *t, bool *flag, int ms)
 		if (left <= 0)
 			return false;
 		struct pollfd pf = {.fd = t->fd,
-				    .events = ami_tls_wants_write(t->tls) ? POLLOUT : POLLIN};
+		                    .events = ami_tls_wants_write(t->tls) ? POLLOUT : POLLIN};
 		if (!ami_tls_pending(t->tls) && poll(&pf, 1, (int)left) <= 0)
 			continue;
-		ssize_t r = t->tls ? ami_tls_read(t->tls, buf, sizeof buf) : recv(t->fd, buf, sizeof buf, 0);
+		ssize_t r = t->tls ? ami_tls_read(t->tls, buf, sizeof buf)
+		                   : recv(t->fd, buf, sizeof buf, 0);
 		if (r < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		if (r <= 0)
@@ -73,7 +74,7 @@ static bool probe_wait(probe *t, bool *flag, int ms)
 }
 
 static bool probe_action(probe *t, const char *action, const char *id, const char *k1,
-			 const char *v1, const char *k2, const char *v2)
+                         const char *v1, const char *k2, const char *v2)
 {
 	pd_buf b = {0};
 	ami_put(&b, "Action", action);
@@ -90,7 +91,7 @@ static bool probe_action(probe *t, const char *action, const char *id, const cha
 	bool ok = true;
 	for (size_t off = 0; ok && off < b.len;) {
 		ssize_t w = t->tls ? ami_tls_write(t->tls, b.s + off, b.len - off)
-				   : send(t->fd, b.s + off, b.len - off, MSG_NOSIGNAL);
+		                   : send(t->fd, b.s + off, b.len - off, MSG_NOSIGNAL);
 		if (w > 0) {
 			off += (size_t)w;
 			continue;
@@ -110,7 +111,7 @@ typedef struct {
 } report;
 
 static void step(report *r, const char *name, bool ok, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static void step(report *r, const char *name, bool ok, const char *fmt, ...)
 {
 	char detail[400];
@@ -130,16 +131,16 @@ static void step(report *r, const char *name, bool ok, const char *fmt, ...)
 }
 
 static int run_test(pd_cli *c, const pd_pbx *p, report *r, const char **failed, pd_status *fst,
-		    char *why, size_t whyn)
+                    char *why, size_t whyn)
 {
 	*failed = NULL;
-#define FAIL(stepname, status, ...)                                                          \
-	do {                                                                                 \
-		snprintf(why, whyn, __VA_ARGS__);                                            \
-		step(r, stepname, false, "%s", why);                                         \
-		*failed = stepname;                                                          \
-		*fst = status;                                                               \
-		goto out;                                                                    \
+#define FAIL(stepname, status, ...)                                                                \
+	do {                                                                                       \
+		snprintf(why, whyn, __VA_ARGS__);                                                  \
+		step(r, stepname, false, "%s", why);                                               \
+		*failed = stepname;                                                                \
+		*fst = status;                                                                     \
+		goto out;                                                                          \
 	} while (0)
 	probe t = {.fd = -1};
 	char ca_used[256] = "";
@@ -200,10 +201,11 @@ static int run_test(pd_cli *c, const pd_pbx *p, report *r, const char **failed, 
 		char hwhy[300];
 		while ((h = ami_tls_handshake(t.tls, hwhy, sizeof hwhy)) == 0) {
 			int64_t left = until - pd_live_now_ms();
-			struct pollfd pf = {.fd = t.fd,
-					    .events = ami_tls_wants_write(t.tls) ? POLLOUT : POLLIN};
+			struct pollfd pf = {
+			    .fd = t.fd, .events = ami_tls_wants_write(t.tls) ? POLLOUT : POLLIN};
 			if (left <= 0 || poll(&pf, 1, (int)left) < 0) {
-				snprintf(hwhy, sizeof hwhy, "TLS: no handshake within 5 s (is this a TLS port?)");
+				snprintf(hwhy, sizeof hwhy,
+				         "TLS: no handshake within 5 s (is this a TLS port?)");
 				h = -1;
 				break;
 			}
@@ -221,11 +223,11 @@ static int run_test(pd_cli *c, const pd_pbx *p, report *r, const char **failed, 
 		FAIL("banner", PD_E_PROTOCOL, "unexpected banner \"%.60s\"", t.banner_text);
 	step(r, "banner", true, "%s", t.banner_text);
 	if (!probe_action(&t, "Login", "test-1", "Username", p->username ? p->username : "",
-			  "Secret", p->secret ? p->secret : ""))
+	                  "Secret", p->secret ? p->secret : ""))
 		FAIL("authentication", PD_E_PROTOCOL, "no answer to Login (connection closed?)");
 	if (strcasecmp(t.response, "Success") != 0)
-		FAIL("authentication", PD_E_AUTH, "%s (user %s)", t.message[0] ? t.message : t.response,
-		     p->username ? p->username : "");
+		FAIL("authentication", PD_E_AUTH, "%s (user %s)",
+		     t.message[0] ? t.message : t.response, p->username ? p->username : "");
 	step(r, "authentication", true, "logged in as %s", p->username);
 	/* an Asterisk 13-16 without chan_pjsip answers "Invalid/unknown command":
 	 * users are then discovered with chan_sip's SIPpeers, so that is tried */
@@ -246,9 +248,10 @@ static int run_test(pd_cli *c, const pd_pbx *p, report *r, const char **failed, 
 			}
 			if (strcasestr(t.message, "Invalid/unknown command")) {
 				pd_buf_free(&denied);
-				FAIL("permissions", PD_E_PROTOCOL,
-				     "neither PJSIPShowEndpoints nor SIPpeers is known: no PJSIP or "
-				     "SIP channel driver to discover users from");
+				FAIL(
+				    "permissions", PD_E_PROTOCOL,
+				    "neither PJSIPShowEndpoints nor SIPpeers is known: no PJSIP or "
+				    "SIP channel driver to discover users from");
 			}
 		}
 		if (strcasestr(t.message, "Permission denied"))
@@ -259,7 +262,8 @@ static int run_test(pd_cli *c, const pd_pbx *p, report *r, const char **failed, 
 		snprintf(list, sizeof list, "%s", denied.s);
 		pd_buf_free(&denied);
 		FAIL("permissions", PD_E_AUTH,
-		     "the AMI user may not run %s (needs read/write system,call,agent,reporting)", list);
+		     "the AMI user may not run %s (needs read/write system,call,agent,reporting)",
+		     list);
 	}
 	step(r, "permissions", true, "%s, %s, %s allowed", actions[0], actions[1], actions[2]);
 	probe_action(&t, "Logoff", "test-9", NULL, NULL, NULL, NULL);

@@ -7,8 +7,8 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <limits.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -297,9 +297,10 @@ static pd_status get_array(ctx *x, const char *at, json_t *obj, const char *key,
 	return PD_OK;
 }
 
-static const char *const field_type_names[] = {
-    [PD_FIELD_TEXT] = "text", [PD_FIELD_BOOL] = "bool", [PD_FIELD_INT] = "int",
-    [PD_FIELD_PATH] = "path"};
+static const char *const field_type_names[] = {[PD_FIELD_TEXT] = "text",
+                                               [PD_FIELD_BOOL] = "bool",
+                                               [PD_FIELD_INT] = "int",
+                                               [PD_FIELD_PATH] = "path"};
 
 /* A field's "type", "min", "max" and "default", checked against each other so
  * that what the wizard pre-fills is a value the core accepts. Without a
@@ -413,9 +414,8 @@ static pd_status parse_platform(ctx *x, const char *at, json_t *o, pd_platform *
 	json_t *f;
 	json_array_foreach(fields, i, f)
 	{
-		static const char *const fkeys[] = {"key",     "label", "required", "secret",
-		                                    "default", "type",  "min",      "max",
-		                                    NULL};
+		static const char *const fkeys[] = {
+		    "key", "label", "required", "secret", "default", "type", "min", "max", NULL};
 		char fp[256];
 		snprintf(fp, sizeof fp, "%s.fields[%zu]", at, i);
 		if (!json_is_object(f))

@@ -59,8 +59,8 @@ static bool parse_instant(const char *s, int64_t *out)
 	if (n > 10) {
 		const char *t = s + 11;
 		if ((s[10] != 'T' && s[10] != ' ') || (n != 16 && n != 19) || !two(t, &hh) ||
-		    t[2] != ':' || !two(t + 3, &mm) || (n == 19 && (t[5] != ':' || !two(t + 6, &ss))) ||
-		    hh > 23 || mm > 59 || ss > 59)
+		    t[2] != ':' || !two(t + 3, &mm) ||
+		    (n == 19 && (t[5] != ':' || !two(t + 6, &ss))) || hh > 23 || mm > 59 || ss > 59)
 			return false;
 	}
 	*out = (int64_t)d * 86400 + hh * 3600 + mm * 60 + ss;
@@ -144,8 +144,7 @@ pd_status pd_clock_check(pd_err *e)
 		               getenv("PROVDESK_CLOCK_START"));
 	clock_setting(&name, &value, &at, &bad);
 	if (bad)
-		return pd_fail(e, PD_E_CONFIG, name,
-		               "%s=\"%.40s\" is not %s", name, value,
+		return pd_fail(e, PD_E_CONFIG, name, "%s=\"%.40s\" is not %s", name, value,
 		               strcmp(name, "PROVDESK_NOW") == 0
 		                   ? "a time (YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] UTC, or @EPOCH)"
 		                   : "a date (YYYY-MM-DD)");

@@ -1,8 +1,7 @@
-/* provdesk.conf (docs/user-guide.md, Configuration) through inih. inih is built without line numbers
- * in its handler (INI_HANDLER_LINENO 0), so lines come through our own
- * reader, which also sees section headers: an unknown section is reported
- * even when it has no key. The first error stops the load; the program
- * refuses to start rather than guess. */
+/* provdesk.conf (docs/user-guide.md, Configuration) through inih. inih is built without line
+ * numbers in its handler (INI_HANDLER_LINENO 0), so lines come through our own reader, which also
+ * sees section headers: an unknown section is reported even when it has no key. The first error
+ * stops the load; the program refuses to start rather than guess. */
 #include "provdesk/config.h"
 
 #include <errno.h>
@@ -63,8 +62,8 @@ static const struct {
 #define N_KEYS (sizeof known_keys / sizeof known_keys[0])
 _Static_assert(N_KEYS <= 32, "loader.seen has a slot per key");
 
-static const char *const sections[] = {"database", "smtp", "trial", "customers", "pbx", "ui",
-                                       "invitations"};
+static const char *const sections[] = {"database", "smtp", "trial",      "customers",
+                                       "pbx",      "ui",   "invitations"};
 
 static bool fail(loader *l, const char *section, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -171,7 +170,8 @@ static bool check_url_port(loader *l, const char *auth)
 				port = port * 10 + (*p - '0');
 		}
 		if (!digits || port < 1 || port > 65535)
-			ok = fail(l, "smtp", "url", "bad port '%s' (expected 1 to 65535)", colon + 1);
+			ok = fail(l, "smtp", "url", "bad port '%s' (expected 1 to 65535)",
+			          colon + 1);
 	}
 	free(a);
 	return ok;

@@ -299,8 +299,8 @@ static pd_status synced_check(const pd_catalogue *cat, pd_new_customer *n, pd_er
 			return pd_fail(e, PD_E_INVALID, fn, "a PBX user has no endpoint id");
 		const char *text[] = {u->endpoint, u->display_name, u->email, u->sub_account};
 		for (size_t k = 0; k < 4; k++)
-			if (text[k] && (!pd_utf8_valid(text[k], strlen(text[k])) ||
-			                strlen(text[k]) > 1024))
+			if (text[k] &&
+			    (!pd_utf8_valid(text[k], strlen(text[k])) || strlen(text[k]) > 1024))
 				return pd_fail(e, PD_E_INVALID, fn,
 				               "PBX user %.64s has a field that is not valid "
 				               "UTF-8 text",

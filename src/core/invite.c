@@ -1,5 +1,5 @@
-/* The invitation email of the primary user (docs/user-guide.md, Invitations and the outbox). Rendered in core
- * so the store can queue it in the same transaction as the customer. */
+/* The invitation email of the primary user (docs/user-guide.md, Invitations and the outbox).
+ * Rendered in core so the store can queue it in the same transaction as the customer. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -80,10 +80,11 @@ void pd_invitation_render_ctx(const pd_customer *c, const pd_user *u, const pd_i
 			pd_buf_printf(&b, " (it works once, until %s)", when);
 		pd_buf_printf(&b, ":\n\n  %s\n\n", link);
 	} else {
-		pd_buf_add(&b, "This email carries no activation link: your reseller has not "
-		               "configured the platform's sign-in address yet. Please ask your "
-		               "reseller's support team to send the invitation again; do not try to "
-		               "sign in before you receive it.\n\n");
+		pd_buf_add(&b,
+		           "This email carries no activation link: your reseller has not "
+		           "configured the platform's sign-in address yet. Please ask your "
+		           "reseller's support team to send the invitation again; do not try to "
+		           "sign in before you receive it.\n\n");
 	}
 	pd_buf_printf(&b, "Your sign-in email: %s\n", email);
 	if (u->extension && *u->extension)
@@ -112,10 +113,12 @@ char *pd_invitation_link(const char *base, const char *token)
 pd_status pd_check_activation_url(const char *v, pd_err *e)
 {
 	static const char field[] = "invitations.activation_url";
-	const char *host = !strncmp(v, "https://", 8) ? v + 8 : !strncmp(v, "http://", 7) ? v + 7 : NULL;
+	const char *host = !strncmp(v, "https://", 8)  ? v + 8
+	                   : !strncmp(v, "http://", 7) ? v + 7
+	                                               : NULL;
 	if (!host)
-		return pd_fail(e, PD_E_CONFIG, field, "'%.200s' must start with https:// (or http://)",
-		               v);
+		return pd_fail(e, PD_E_CONFIG, field,
+		               "'%.200s' must start with https:// (or http://)", v);
 	if (!*host || *host == '/' || *host == '?' || *host == ':')
 		return pd_fail(e, PD_E_CONFIG, field, "'%.200s' has no host", v);
 	for (const unsigned char *p = (const unsigned char *)v; *p; p++)

@@ -2,8 +2,8 @@
  * the catalogue's field list, so a new platform needs no code here. */
 #include <ctype.h>
 #include <errno.h>
-#include <limits.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +39,7 @@ void pd_template_free(pd_template *t)
 }
 
 /* The catalogue's platform of that key, or NULL with *e filled (PD_E_INVALID). */
-static const pd_platform *check_platform(const pd_catalogue *cat, const char *platform,
-                                         pd_err *e)
+static const pd_platform *check_platform(const pd_catalogue *cat, const char *platform, pd_err *e)
 {
 	if (!platform || !*platform) {
 		pd_fail(e, PD_E_INVALID, "platform", "PBX platform is required");
@@ -202,15 +201,15 @@ static char *value_text(const json_t *v)
 	return r;
 }
 
-static pd_status bad_int(const char *key, long long min, long long max, const json_t *v,
-			 pd_err *e)
+static pd_status bad_int(const char *key, long long min, long long max, const json_t *v, pd_err *e)
 {
 	char *t = value_text(v);
 	if (min == LLONG_MIN && max == LLONG_MAX)
 		pd_fail(e, PD_E_INVALID, key, "%s must be a whole number, not '%.40s'", key, t);
 	else
-		pd_fail(e, PD_E_INVALID, key, "%s must be a whole number from %lld to %lld, not '%.40s'",
-			key, min, max, t);
+		pd_fail(e, PD_E_INVALID, key,
+		        "%s must be a whole number from %lld to %lld, not '%.40s'", key, min, max,
+		        t);
 	free(t);
 	return PD_E_INVALID;
 }
@@ -219,8 +218,7 @@ static pd_status bad_int(const char *key, long long min, long long max, const js
  * when the stored one differs ("false" -> false, "5" -> 5, " /x " -> "/x"),
  * so every path (CLI, wizard, customer view, templates) stores the same
  * thing and readers see one form. */
-static pd_status check_value(const pd_platform_field *f, const json_t *v, json_t **norm,
-			     pd_err *e)
+static pd_status check_value(const pd_platform_field *f, const json_t *v, json_t **norm, pd_err *e)
 {
 	const char *k = f->key;
 	*norm = NULL;
@@ -230,9 +228,9 @@ static pd_status check_value(const pd_platform_field *f, const json_t *v, json_t
 		if (!value_bool(v, &b)) {
 			char *t = value_text(v);
 			pd_fail(e, PD_E_INVALID, k,
-				"%s must be true or false (yes/no and 1/0 are accepted too), not "
-				"'%.40s'",
-				k, t);
+			        "%s must be true or false (yes/no and 1/0 are accepted too), not "
+			        "'%.40s'",
+			        k, t);
 			free(t);
 			return PD_E_INVALID;
 		}
@@ -255,7 +253,7 @@ static pd_status check_value(const pd_platform_field *f, const json_t *v, json_t
 		pd_status st = PD_OK;
 		if (!*t)
 			st = pd_fail(e, PD_E_INVALID, k,
-				     "%s must not be empty: leave it out when there is no file", k);
+			             "%s must not be empty: leave it out when there is no file", k);
 		else if (strlen(t) > 4095)
 			st = pd_fail(e, PD_E_INVALID, k, "%s is too long (at most 4095 bytes)", k);
 		else if (!pd_utf8_valid(t, strlen(t)))
@@ -263,12 +261,12 @@ static pd_status check_value(const pd_platform_field *f, const json_t *v, json_t
 		else if (t[0] != '/')
 			/* the console, the CLI and the monitor run from different directories */
 			st = pd_fail(e, PD_E_INVALID, k,
-				     "%s must be an absolute path (starting with /), not '%.60s'", k,
-				     t);
+			             "%s must be an absolute path (starting with /), not '%.60s'",
+			             k, t);
 		for (const char *c = t; st == PD_OK && *c; c++)
 			if ((unsigned char)*c < 0x20 || *c == 0x7f)
 				st = pd_fail(e, PD_E_INVALID, k,
-					     "%s must not contain control characters", k);
+				             "%s must not contain control characters", k);
 		if (st == PD_OK && strcmp(t, json_string_value(v)))
 			*norm = json_string(t);
 		free(t);
@@ -358,8 +356,8 @@ static pd_status check_params(const pd_platform *pl, char **json, bool require, 
 
 /* ---- reading stored parameters (drivers, pbx test) ---- */
 
-static pd_status param_get(const char *params_json, const char *key, json_t **root,
-			   json_t **v, pd_err *e)
+static pd_status param_get(const char *params_json, const char *key, json_t **root, json_t **v,
+                           pd_err *e)
 {
 	*root = *v = NULL;
 	if (!params_json || !*params_json)
@@ -370,14 +368,13 @@ static pd_status param_get(const char *params_json, const char *key, json_t **ro
 		json_decref(*root);
 		*root = NULL;
 		return pd_fail(e, PD_E_INVALID, "params",
-			       "the stored platform parameters are not a JSON object");
+		               "the stored platform parameters are not a JSON object");
 	}
 	*v = json_object_get(*root, key);
 	return PD_OK;
 }
 
-pd_status pd_param_bool(const char *params_json, const char *key, bool def, bool *out,
-			pd_err *e)
+pd_status pd_param_bool(const char *params_json, const char *key, bool def, bool *out, pd_err *e)
 {
 	json_t *root, *v;
 	*out = def;
@@ -396,8 +393,8 @@ pd_status pd_param_bool(const char *params_json, const char *key, bool def, bool
 	return st;
 }
 
-pd_status pd_param_int(const char *params_json, const char *key, long long min,
-		       long long max, long long def, long long *out, pd_err *e)
+pd_status pd_param_int(const char *params_json, const char *key, long long min, long long max,
+                       long long def, long long *out, pd_err *e)
 {
 	json_t *root, *v;
 	*out = def;

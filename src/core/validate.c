@@ -1,6 +1,6 @@
-/* Field rules of the entities of include/provdesk/model.h. Each check names the offending field in pd_err so
- * the console can show the message beside the field and the command line
- * can print it as {"error":{"field":…}}. */
+/* Field rules of the entities of include/provdesk/model.h. Each check names the offending field in
+ * pd_err so the console can show the message beside the field and the command line can print it as
+ * {"error":{"field":…}}. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>

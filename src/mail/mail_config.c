@@ -5,7 +5,7 @@
 #include <stdio.h>
 
 pd_status pd_smtp_opts_from_config(const pd_config *c, pd_smtp_opts *o, char **password_owned,
-				   pd_err *e)
+                                   pd_err *e)
 {
 	pd_smtp_opts_init(o);
 	*password_owned = NULL;
@@ -24,10 +24,10 @@ pd_status pd_smtp_opts_from_config(const pd_config *c, pd_smtp_opts *o, char **p
 	bool has_pwfile = c->smtp_password_file && *c->smtp_password_file;
 	if (has_user && !has_pwfile)
 		return pd_fail(e, PD_E_CONFIG, "smtp.password_file",
-			       "smtp.username is set but smtp.password_file is not");
+		               "smtp.username is set but smtp.password_file is not");
 	if (has_pwfile && !has_user)
 		return pd_fail(e, PD_E_CONFIG, "smtp.username",
-			       "smtp.password_file is set but smtp.username is not");
+		               "smtp.password_file is set but smtp.username is not");
 	if (has_pwfile) {
 		pd_err pe = {0};
 		char *pw = pd_config_smtp_password(c, &pe);

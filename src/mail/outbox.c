@@ -49,15 +49,15 @@ void pd_invite_token_hash(const char *token, char hash[65])
  * mailed), with a fresh token when an activation URL is configured. */
 typedef struct {
 	pd_invitation mail;
-	char *kept_body;       /* the body without the token, for the outbox row */
+	char *kept_body; /* the body without the token, for the outbox row */
 	char hash[65];
 	bool has_token;
 	int64_t expires;
-	const char *cancel;    /* non-NULL: never send it, for this reason */
+	const char *cancel; /* non-NULL: never send it, for this reason */
 } fresh_mail;
 
 static pd_status render_now(pd_store *s, const pd_smtp_opts *o, const pd_outbox *m, fresh_mail *f,
-			    pd_err *e)
+                            pd_err *e)
 {
 	memset(f, 0, sizeof *f);
 	if (!m->user_id) {
@@ -95,7 +95,8 @@ static pd_status render_now(pd_store *s, const pd_smtp_opts *o, const pd_outbox 
 			pd_invite_token_new(tok);
 			pd_invite_token_hash(tok, f->hash);
 			f->has_token = true;
-			f->expires = pd_now() + (int64_t)(o->token_days > 0 ? o->token_days : 7) * 86400;
+			f->expires =
+			    pd_now() + (int64_t)(o->token_days > 0 ? o->token_days : 7) * 86400;
 			link = pd_invitation_link(o->activation_url, tok);
 			shown = pd_invitation_link(o->activation_url, "[token-not-kept]");
 			explicit_bzero(tok, sizeof tok);
@@ -152,7 +153,7 @@ static pd_status find_next_due(pd_store *s, int64_t *next, pd_err *e)
 }
 
 pd_status pd_outbox_deliver_due(pd_store *s, const pd_smtp_opts *o, int64_t now, int max,
-				pd_outbox_report *r, pd_err *e)
+                                pd_outbox_report *r, pd_err *e)
 {
 	memset(r, 0, sizeof *r);
 	if (!o || !o->url || !*o->url) {
@@ -209,17 +210,20 @@ pd_status pd_outbox_deliver_due(pd_store *s, const pd_smtp_opts *o, int64_t now,
 		snprintf(dom, sizeof dom, "%s", at ? at + 1 : "provdesk.invalid");
 		dom[strcspn(dom, ">")] = '\0';
 		snprintf(mid, sizeof mid, "<provdesk-outbox-%lld-%lld@%s>", (long long)m.id,
-			 (long long)m.created_at, dom);
-		pd_mail_message msg = {.to = f.mail.to, .subject = f.mail.subject,
-				       .body = f.mail.body, .message_id = mid};
+		         (long long)m.created_at, dom);
+		pd_mail_message msg = {.to = f.mail.to,
+		                       .subject = f.mail.subject,
+		                       .body = f.mail.body,
+		                       .message_id = mid};
 		pd_smtp_result res;
 		pd_err se = {0};
 		pd_status ss = pd_smtp_send_msg(o, &msg, &res, &se);
 		if (ss == PD_OK) {
-			pd_outbox_sent sent = {.to = f.mail.to, .subject = f.mail.subject,
-					       .body = f.kept_body,
-					       .token_hash = f.has_token ? f.hash : NULL,
-					       .token_expires = f.expires};
+			pd_outbox_sent sent = {.to = f.mail.to,
+			                       .subject = f.mail.subject,
+			                       .body = f.kept_body,
+			                       .token_hash = f.has_token ? f.hash : NULL,
+			                       .token_expires = f.expires};
 			st = store_outbox_mark_sent_as(s, m.id, pd_now(), &sent, e);
 			pd_outbox_free(&m);
 			fresh_free(&f);
@@ -236,7 +240,8 @@ pd_status pd_outbox_deliver_due(pd_store *s, const pd_smtp_opts *o, int64_t now,
 		}
 		bool server = server_side(ss, res.stage);
 		int attempts = m.attempts + 1;
-		bool permanent = !server && (ss == PD_E_INVALID || attempts >= PD_OUTBOX_MAX_ATTEMPTS);
+		bool permanent =
+		    !server && (ss == PD_E_INVALID || attempts >= PD_OUTBOX_MAX_ATTEMPTS);
 		if (server && attempts >= PD_OUTBOX_MAX_ATTEMPTS)
 			permanent = true;
 		int64_t next = now + pd_outbox_backoff(attempts, arc4random());
@@ -244,7 +249,7 @@ pd_status pd_outbox_deliver_due(pd_store *s, const pd_smtp_opts *o, int64_t now,
 		char *which = permanent ? r->failed_error : r->retry_error;
 		if (!*which)
 			snprintf(which, sizeof r->failed_error, "#%lld to %s: %s", (long long)m.id,
-				 f.mail.to ? f.mail.to : "", se.message);
+			         f.mail.to ? f.mail.to : "", se.message);
 		pd_outbox_free(&m);
 		fresh_free(&f);
 		if (st != PD_OK)

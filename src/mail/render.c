@@ -11,7 +11,7 @@
 #include "provdesk/util.h"
 
 static const char b64_alphabet[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 void pd_mail_base64(pd_buf *b, const unsigned char *p, size_t n)
 {
@@ -117,17 +117,19 @@ pd_status pd_mail_parse_from(const char *from, char **name, char **addr, pd_err 
 {
 	*name = *addr = NULL;
 	if (!from || !*from)
-		return pd_fail(e, PD_E_CONFIG, "smtp.from",
-			       "smtp.from is required to send mail (e.g. Support <support@example.com>)");
+		return pd_fail(
+		    e, PD_E_CONFIG, "smtp.from",
+		    "smtp.from is required to send mail (e.g. Support <support@example.com>)");
 	if (has_line_break(from) || !pd_utf8_valid(from, strlen(from)))
 		return pd_fail(e, PD_E_CONFIG, "smtp.from",
-			       "smtp.from must be one line of valid UTF-8");
+		               "smtp.from must be one line of valid UTF-8");
 	const char *lt = strrchr(from, '<');
 	if (!lt) {
 		char *t = pd_trim(from);
 		if (!addr_ok(t, strlen(t))) {
 			pd_fail(e, PD_E_CONFIG, "smtp.from",
-				"smtp.from \"%s\" is not an address (expected Name <addr@domain>)", from);
+			        "smtp.from \"%s\" is not an address (expected Name <addr@domain>)",
+			        from);
 			free(t);
 			return PD_E_CONFIG;
 		}
@@ -141,7 +143,8 @@ pd_status pd_mail_parse_from(const char *from, char **name, char **addr, pd_err 
 		rest++;
 	if (!gt || *rest || !addr_ok(lt + 1, (size_t)(gt - lt - 1)))
 		return pd_fail(e, PD_E_CONFIG, "smtp.from",
-			       "smtp.from \"%s\" is not an address (expected Name <addr@domain>)", from);
+		               "smtp.from \"%s\" is not an address (expected Name <addr@domain>)",
+		               from);
 	*addr = xstrndup(lt + 1, (size_t)(gt - lt - 1));
 	char *raw = xstrndup(from, (size_t)(lt - from));
 	char *t = pd_trim(raw);
@@ -187,13 +190,13 @@ void pd_mail_date(int64_t t, char out[40])
 {
 	static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 	time_t tt = (time_t)t;
 	struct tm tm;
 	gmtime_r(&tt, &tm);
 	/* English names whatever the locale: RFC 5322 fixes them. */
 	snprintf(out, 40, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday], tm.tm_mday,
-		 months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	         months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 /* 7bit is only honest for ASCII without long lines or stray control bytes. */
@@ -270,7 +273,7 @@ pd_status pd_mail_render(const char *from, const pd_mail_message *m, char **out,
 	*out = NULL;
 	if (!m->to || !addr_ok(m->to, strlen(m->to)))
 		return pd_fail(e, PD_E_INVALID, "to", "recipient \"%s\" is not a valid address",
-			       m->to ? m->to : "");
+		               m->to ? m->to : "");
 	const char *subject = m->subject ? m->subject : "";
 	const char *body = m->body ? m->body : "";
 	if (has_line_break(subject))
@@ -280,7 +283,8 @@ pd_status pd_mail_render(const char *from, const pd_mail_message *m, char **out,
 	if (!pd_utf8_valid(body, strlen(body)))
 		return pd_fail(e, PD_E_INVALID, "body", "the body is not valid UTF-8");
 	if (m->message_id && (has_line_break(m->message_id) || m->message_id[0] != '<'))
-		return pd_fail(e, PD_E_INVALID, "message_id", "the Message-ID must be <…@…> on one line");
+		return pd_fail(e, PD_E_INVALID, "message_id",
+		               "the Message-ID must be <…@…> on one line");
 
 	char *name, *addr;
 	pd_status st = pd_mail_parse_from(from, &name, &addr, e);
@@ -303,8 +307,9 @@ pd_status pd_mail_render(const char *from, const pd_mail_message *m, char **out,
 	}
 	bool qp = !body_is_7bit(body);
 	pd_buf_add(&b, "MIME-Version: 1.0\r\n"
-		       "Content-Type: text/plain; charset=UTF-8\r\n");
-	pd_buf_printf(&b, "Content-Transfer-Encoding: %s\r\n\r\n", qp ? "quoted-printable" : "7bit");
+	               "Content-Type: text/plain; charset=UTF-8\r\n");
+	pd_buf_printf(&b, "Content-Transfer-Encoding: %s\r\n\r\n",
+	              qp ? "quoted-printable" : "7bit");
 	add_body(&b, body, qp);
 	free(name);
 	free(addr);

@@ -49,23 +49,26 @@ static pd_status url_display(const char *url, char **out, pd_err *e)
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
 		/* Do not echo the URL: it may hold credentials. */
-		st = pd_fail(e, PD_E_CONFIG, "smtp.url",
-			     "smtp.url is not a valid URL (expected smtp://host:port or smtps://host:port)");
+		st = pd_fail(
+		    e, PD_E_CONFIG, "smtp.url",
+		    "smtp.url is not a valid URL (expected smtp://host:port or smtps://host:port)");
 		goto out;
 	}
 	if (strcasecmp(scheme, "smtp") != 0 && strcasecmp(scheme, "smtps") != 0) {
 		st = pd_fail(e, PD_E_CONFIG, "smtp.url",
-			     "smtp.url scheme \"%s\" is not supported: use smtp:// or smtps://", scheme);
+		             "smtp.url scheme \"%s\" is not supported: use smtp:// or smtps://",
+		             scheme);
 		goto out;
 	}
 	if (curl_url_get(u, CURLUPART_PASSWORD, &password, 0) == CURLUE_OK && password) {
 		st = pd_fail(e, PD_E_CONFIG, "smtp.url",
-			     "smtp.url must not contain a password: use smtp.username and "
-			     "smtp.password_file");
+		             "smtp.url must not contain a password: use smtp.username and "
+		             "smtp.password_file");
 		goto out;
 	}
 	curl_url_get(u, CURLUPART_PORT, &port, 0);
-	*out = port ? xasprintf("%s://%s:%s", scheme, host, port) : xasprintf("%s://%s", scheme, host);
+	*out =
+	    port ? xasprintf("%s://%s:%s", scheme, host, port) : xasprintf("%s://%s", scheme, host);
 out:
 	curl_free(scheme);
 	curl_free(host);
@@ -88,7 +91,8 @@ pd_status pd_smtp_opts_check(const pd_smtp_opts *o, pd_err *e)
 	free(name);
 	free(addr);
 	if (o->starttls < PD_STARTTLS_OFF || o->starttls > PD_STARTTLS_REQUIRED)
-		return pd_fail(e, PD_E_CONFIG, "smtp.starttls", "smtp.starttls must be off, try or required");
+		return pd_fail(e, PD_E_CONFIG, "smtp.starttls",
+		               "smtp.starttls must be off, try or required");
 	return PD_OK;
 }
 
@@ -145,10 +149,10 @@ typedef struct {
 	const char *data;
 	size_t len, pos;
 	pd_smtp_stage stage;
-	bool quitting;     /* QUIT sent: its "221 Bye" is not the answer to show */
+	bool quitting;      /* QUIT sent: its "221 Bye" is not the answer to show */
 	curl_socket_t sock; /* to cut the link on cancel */
-	char reply[320];   /* last complete server reply line */
-	char partial[320]; /* incoming line not yet ended */
+	char reply[320];    /* last complete server reply line */
+	char partial[320];  /* incoming line not yet ended */
 } exchange;
 
 static size_t read_cb(char *buf, size_t size, size_t nitems, void *userp)
@@ -205,7 +209,8 @@ static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *
 			char *nl = memchr(data + i, '\n', size - i);
 			size_t n = nl ? (size_t)(nl - (data + i)) + 1 : size - i;
 			size_t have = strlen(x->partial);
-			size_t take = n < sizeof x->partial - 1 - have ? n : sizeof x->partial - 1 - have;
+			size_t take =
+			    n < sizeof x->partial - 1 - have ? n : sizeof x->partial - 1 - have;
 			memcpy(x->partial + have, data + i, take);
 			x->partial[have + take] = '\0';
 			if (nl) {
@@ -222,10 +227,10 @@ static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *
 			const char *verb;
 			pd_smtp_stage stage;
 		} verbs[] = {
-			{"EHLO", PD_SMTP_STAGE_CONNECT}, {"HELO", PD_SMTP_STAGE_CONNECT},
-			{"STARTTLS", PD_SMTP_STAGE_CONNECT}, {"AUTH", PD_SMTP_STAGE_AUTH},
-			{"MAIL", PD_SMTP_STAGE_MAIL},       {"RCPT", PD_SMTP_STAGE_RCPT},
-			{"DATA", PD_SMTP_STAGE_DATA},
+		    {"EHLO", PD_SMTP_STAGE_CONNECT},     {"HELO", PD_SMTP_STAGE_CONNECT},
+		    {"STARTTLS", PD_SMTP_STAGE_CONNECT}, {"AUTH", PD_SMTP_STAGE_AUTH},
+		    {"MAIL", PD_SMTP_STAGE_MAIL},        {"RCPT", PD_SMTP_STAGE_RCPT},
+		    {"DATA", PD_SMTP_STAGE_DATA},
 		};
 		for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
 			size_t vl = strlen(verbs[i].verb);
@@ -257,7 +262,7 @@ static const char *stage_what(pd_smtp_stage s)
 
 /* Status and wording for a failed exchange. */
 static pd_status classify(CURLcode rc, int code, bool cancelled, const exchange *x,
-			  const char *errbuf, const char **field, char *what, size_t wcap)
+                          const char *errbuf, const char **field, char *what, size_t wcap)
 {
 	const char *stage = stage_what(x->stage);
 	*field = NULL;
@@ -283,14 +288,16 @@ static pd_status classify(CURLcode rc, int code, bool cancelled, const exchange 
 		return PD_E_AUTH;
 	case CURLE_USE_SSL_FAILED:
 		*field = "smtp.starttls";
-		snprintf(what, wcap, "the server does not offer STARTTLS and smtp.starttls is required");
+		snprintf(what, wcap,
+		         "the server does not offer STARTTLS and smtp.starttls is required");
 		return PD_E_UNAVAILABLE;
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_CERTPROBLEM:
 	case CURLE_SSL_CIPHER:
-		snprintf(what, wcap, "TLS failed (%.200s)", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		snprintf(what, wcap, "TLS failed (%.200s)",
+		         errbuf[0] ? errbuf : curl_easy_strerror(rc));
 		return PD_E_UNAVAILABLE;
 	default:
 		break;
@@ -321,12 +328,12 @@ static pd_status classify(CURLcode rc, int code, bool cancelled, const exchange 
 		return PD_E_PROTOCOL;
 	}
 	snprintf(what, wcap, "connection lost during the %s (%.200s)", stage,
-		 errbuf[0] ? errbuf : curl_easy_strerror(rc));
+	         errbuf[0] ? errbuf : curl_easy_strerror(rc));
 	return PD_E_TEMPFAIL;
 }
 
 pd_status pd_smtp_send_msg(const pd_smtp_opts *o, const pd_mail_message *m, pd_smtp_result *res,
-			   pd_err *e)
+                           pd_err *e)
 {
 	pd_smtp_result dummy;
 	if (!res)
@@ -347,8 +354,10 @@ pd_status pd_smtp_send_msg(const pd_smtp_opts *o, const pd_mail_message *m, pd_s
 	}
 	pthread_once(&curl_once, curl_init_once);
 
-	exchange x = {.data = text, .len = strlen(text), .stage = PD_SMTP_STAGE_CONNECT,
-		      .sock = CURL_SOCKET_BAD};
+	exchange x = {.data = text,
+	              .len = strlen(text),
+	              .stage = PD_SMTP_STAGE_CONNECT,
+	              .sock = CURL_SOCKET_BAD};
 	char errbuf[CURL_ERROR_SIZE] = "";
 	char *mail_from = xasprintf("<%s>", addr);
 	char *rcpt_s = xasprintf("<%s>", m->to);
@@ -368,9 +377,9 @@ pd_status pd_smtp_send_msg(const pd_smtp_opts *o, const pd_mail_message *m, pd_s
 	curl_easy_setopt(h, CURLOPT_READDATA, &x);
 	curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)x.len);
 	curl_easy_setopt(h, CURLOPT_USE_SSL,
-			 o->starttls == PD_STARTTLS_REQUIRED ? (long)CURLUSESSL_ALL
-			 : o->starttls == PD_STARTTLS_TRY    ? (long)CURLUSESSL_TRY
-							     : (long)CURLUSESSL_NONE);
+	                 o->starttls == PD_STARTTLS_REQUIRED ? (long)CURLUSESSL_ALL
+	                 : o->starttls == PD_STARTTLS_TRY    ? (long)CURLUSESSL_TRY
+	                                                     : (long)CURLUSESSL_NONE);
 	if (o->username && *o->username) {
 		curl_easy_setopt(h, CURLOPT_USERNAME, o->username);
 		curl_easy_setopt(h, CURLOPT_PASSWORD, o->password ? o->password : "");
@@ -378,8 +387,10 @@ pd_status pd_smtp_send_msg(const pd_smtp_opts *o, const pd_mail_message *m, pd_s
 	if (o->ca_file && *o->ca_file)
 		curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-			 o->connect_timeout_ms > 0 ? o->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS);
+	                 o->connect_timeout_ms > 0 ? o->connect_timeout_ms
+	                                           : DEFAULT_CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+	                 o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	/* VERBOSE only feeds debug_cb; nothing is printed. */
@@ -449,8 +460,8 @@ out:
 	return st;
 }
 
-pd_status pd_smtp_send(const pd_smtp_opts *o, const char *to, const char *subject,
-		       const char *body, pd_err *e)
+pd_status pd_smtp_send(const pd_smtp_opts *o, const char *to, const char *subject, const char *body,
+                       pd_err *e)
 {
 	pd_mail_message m = {.to = to, .subject = subject, .body = body};
 	return pd_smtp_send_msg(o, &m, NULL, e);

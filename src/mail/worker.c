@@ -21,10 +21,10 @@ struct pd_outbox_worker {
 	pthread_mutex_t mu;
 	pthread_cond_t cv; /* CLOCK_MONOTONIC */
 	bool kicked;
-	bool started;      /* startup handshake done */
+	bool started; /* startup handshake done */
 	pd_status open_status;
 	pd_err open_err;
-	atomic_bool stop;  /* also the SMTP cancel flag */
+	atomic_bool stop; /* also the SMTP cancel flag */
 	char *db_path;
 	pd_store_opts so;
 	char *url, *from, *username, *password, *ca_file, *activation_url;
@@ -59,7 +59,7 @@ static bool wait_for(pd_outbox_worker *w, int64_t seconds)
 	pthread_mutex_lock(&w->mu);
 	while (!w->kicked && !atomic_load(&w->stop)) {
 		int rc = seconds < 0 ? pthread_cond_wait(&w->cv, &w->mu)
-				     : pthread_cond_timedwait(&w->cv, &w->mu, &dl);
+		                     : pthread_cond_timedwait(&w->cv, &w->mu, &dl);
 		if (rc == ETIMEDOUT)
 			break;
 	}
@@ -107,8 +107,8 @@ static void *worker_main(void *arg)
 		return NULL;
 
 	bool need_round = true;
-	int64_t wake_at = 0;      /* wall-clock second of the next round; 0 = none */
-	int64_t server_hold = 0;  /* no new round for mere commits before this */
+	int64_t wake_at = 0;     /* wall-clock second of the next round; 0 = none */
+	int64_t server_hold = 0; /* no new round for mere commits before this */
 	int64_t last_dv = store_data_version(s);
 	while (!atomic_load(&w->stop)) {
 		int64_t now = pd_now();
@@ -189,8 +189,8 @@ static void worker_free(pd_outbox_worker *w)
 }
 
 pd_status pd_outbox_worker_start(const char *db_path, const pd_store_opts *so,
-				 const pd_smtp_opts *o, int notify_fd, pd_outbox_worker **out,
-				 pd_err *e)
+                                 const pd_smtp_opts *o, int notify_fd, pd_outbox_worker **out,
+                                 pd_err *e)
 {
 	*out = NULL;
 	if (o && o->url && *o->url) {
@@ -231,7 +231,7 @@ pd_status pd_outbox_worker_start(const char *db_path, const pd_store_opts *so,
 	if (rc != 0) {
 		worker_free(w);
 		return pd_fail(e, PD_E_INTERNAL, NULL, "cannot start the outbox worker: %s",
-			       strerror(rc));
+		               strerror(rc));
 	}
 	pthread_mutex_lock(&w->mu);
 	while (!w->started)

@@ -1,13 +1,12 @@
 /* Asterisk AMI driver: a non-blocking state machine per connection.
  *   resolve (numeric fast path, else a resolver thread) -> TCP connect ->
- *   [TLS handshake, when the connection's tls flag is set] -> banner -> Login (Events: on) -> PJSIPShowEndpoints (+ one
- *   PJSIPShowEndpoint per endpoint, pipelined; SIPpeers/SIPshowpeer when PJSIP
- *   is unknown) -> VoicemailUsersList (the mailboxes' emails, to link users;
- *   skipped when app_voicemail is not loaded) -> sync users -> QueueStatus -> CoreShowChannels -> monitoring
- * with a Ping every ping_interval; an unanswered Ping, EOF, a timeout or a
- * protocol error drops the link and redials with capped exponential backoff
- * and jitter; "Authentication failed" stops retries until resync/edit.
- * Events are applied to ami_model at every step (they interleave with list
+ *   [TLS handshake, when the connection's tls flag is set] -> banner -> Login (Events: on) ->
+ * PJSIPShowEndpoints (+ one PJSIPShowEndpoint per endpoint, pipelined; SIPpeers/SIPshowpeer when
+ * PJSIP is unknown) -> VoicemailUsersList (the mailboxes' emails, to link users; skipped when
+ * app_voicemail is not loaded) -> sync users -> QueueStatus -> CoreShowChannels -> monitoring with
+ * a Ping every ping_interval; an unanswered Ping, EOF, a timeout or a protocol error drops the link
+ * and redials with capped exponential backoff and jitter; "Authentication failed" stops retries
+ * until resync/edit. Events are applied to ami_model at every step (they interleave with list
  * items) and the view is published to pd_live at most every PUBLISH_MS (a
  * full copy of a 10,000-user view per read batch would dominate discovery). */
 #include <errno.h>
@@ -25,8 +24,8 @@
 
 #include "ami_model.h"
 #include "provdesk/ami.h"
-#include "provdesk/config.h"
 #include "provdesk/catalogue.h"
+#include "provdesk/config.h"
 #include "provdesk/pbx_driver.h"
 #include "provdesk/util.h"
 
@@ -100,8 +99,8 @@ typedef struct {
 	char warning[200];
 	int64_t input_at;
 	bool input_pending;
-	char snap_id[32];   /* a CoreShowChannels asked while monitoring */
-	int64_t snap_at;    /* when the last one was asked (at most every RESNAP_MS) */
+	char snap_id[32]; /* a CoreShowChannels asked while monitoring */
+	int64_t snap_at;  /* when the last one was asked (at most every RESNAP_MS) */
 } ami_drv;
 
 /* ---- helpers ---- */
@@ -127,11 +126,11 @@ static void link_set(ami_drv *d, pd_link_state st)
 	d->pub_done = (int)d->detail_done;
 	d->pub_total = (int)d->detail_total;
 	pd_live_set_link(d->h.live, d->c.customer_id, st, d->pub_done, d->pub_total, d->retry_at,
-			 err);
+	                 err);
 	if (d->h.link_changed) {
 		char text[256];
 		pd_live_status_text(st, d->pub_done, d->pub_total, d->retry_at, err, d->now, text,
-				    sizeof text);
+		                    sizeof text);
 		d->h.link_changed(d->h.ctx, d->c.customer_id, st, text);
 	}
 }
@@ -160,22 +159,21 @@ static void input_check(ami_drv *d, bool force)
 	ami_model_stats ms;
 	ami_model_get_stats(d->m, &ms);
 	pd_live_input in = {
-		.dropped_calls = ms.dropped_calls,
-		.dropped_channels = ms.dropped_channels,
-		.aged_out = ms.aged_out,
-		.stale_channels = ms.stale_channels,
-		.bad_fields = ami_parser_bad_fields(d->p),
-		.dropped_other = ms.dropped_other,
-		.calls = (int64_t)ms.calls,
-		.channels = (int64_t)ms.channels,
-		.capped = ms.calls_full || ms.channels_full,
+	    .dropped_calls = ms.dropped_calls,
+	    .dropped_channels = ms.dropped_channels,
+	    .aged_out = ms.aged_out,
+	    .stale_channels = ms.stale_channels,
+	    .bad_fields = ami_parser_bad_fields(d->p),
+	    .dropped_other = ms.dropped_other,
+	    .calls = (int64_t)ms.calls,
+	    .channels = (int64_t)ms.channels,
+	    .capped = ms.calls_full || ms.channels_full,
 	};
-	bool changed = in.dropped_calls != d->input.dropped_calls ||
-		       in.dropped_channels != d->input.dropped_channels ||
-		       in.aged_out != d->input.aged_out ||
-		       in.stale_channels != d->input.stale_channels ||
-		       in.bad_fields != d->input.bad_fields ||
-		       in.dropped_other != d->input.dropped_other || in.capped != d->input.capped;
+	bool changed =
+	    in.dropped_calls != d->input.dropped_calls ||
+	    in.dropped_channels != d->input.dropped_channels || in.aged_out != d->input.aged_out ||
+	    in.stale_channels != d->input.stale_channels || in.bad_fields != d->input.bad_fields ||
+	    in.dropped_other != d->input.dropped_other || in.capped != d->input.capped;
 	if (!changed) {
 		d->input_pending = false;
 		return;
@@ -190,28 +188,30 @@ static void input_check(ami_drv *d, bool force)
 	d->dirty = true;
 	pd_buf w = {0};
 	if (in.dropped_calls || in.dropped_channels)
-		pd_buf_printf(&w, "%s: %llu calls, %llu channels dropped (max_calls_per_link %d, "
-				  "max_channels_per_link %d)",
-			      in.capped ? "input capped" : "input was capped",
-			      (unsigned long long)in.dropped_calls,
-			      (unsigned long long)in.dropped_channels,
-			      d->c.max_calls > 0 ? d->c.max_calls : AMI_DEFAULT_MAX_CALLS,
-			      d->c.max_channels > 0 ? d->c.max_channels : AMI_DEFAULT_MAX_CHANNELS);
+		pd_buf_printf(&w,
+		              "%s: %llu calls, %llu channels dropped (max_calls_per_link %d, "
+		              "max_channels_per_link %d)",
+		              in.capped ? "input capped" : "input was capped",
+		              (unsigned long long)in.dropped_calls,
+		              (unsigned long long)in.dropped_channels,
+		              d->c.max_calls > 0 ? d->c.max_calls : AMI_DEFAULT_MAX_CALLS,
+		              d->c.max_channels > 0 ? d->c.max_channels : AMI_DEFAULT_MAX_CHANNELS);
 	if (in.dropped_other)
 		pd_buf_printf(&w, "%s%llu queue members or queues dropped", w.len ? "; " : "",
-			      (unsigned long long)in.dropped_other);
+		              (unsigned long long)in.dropped_other);
 	if (in.bad_fields)
 		pd_buf_printf(&w, "%s%llu fields with control bytes repaired", w.len ? "; " : "",
-			      (unsigned long long)in.bad_fields);
+		              (unsigned long long)in.bad_fields);
 	if (in.aged_out)
 		pd_buf_printf(&w, "%s%llu calls aged out", w.len ? "; " : "",
-			      (unsigned long long)in.aged_out);
+		              (unsigned long long)in.aged_out);
 	snprintf(d->warning, sizeof d->warning, "%s", w.s ? w.s : "");
 	pd_buf_free(&w);
 	if (d->st == D_MONITORING) {
 		d->published = (pd_link_state)-1; /* the text changed: say it */
 		link_set(d, PD_LINK_MONITORING);
-		if (in.capped && !d->snap_id[0] && (!d->snap_at || d->now - d->snap_at >= RESNAP_MS)) {
+		if (in.capped && !d->snap_id[0] &&
+		    (!d->snap_at || d->now - d->snap_at >= RESNAP_MS)) {
 			d->snap_at = d->now;
 			ami_model_snapshot_begin(d->m);
 			char keep[32];
@@ -344,12 +344,13 @@ static void do_sync(ami_drv *d)
 	if (d->c.sync_users && d->h.sync_users) {
 		pd_err e = {0};
 		pd_sync_result r = {0};
-		if (d->h.sync_users(d->h.ctx, d->c.customer_id, u, n, d->c.auto_provision, &r, &e) ==
-		    PD_OK) {
+		if (d->h.sync_users(d->h.ctx, d->c.customer_id, u, n, d->c.auto_provision, &r,
+		                    &e) == PD_OK) {
 			d->last = r;
 			d->have_last = true;
 		} else {
-			snprintf(d->last_error, sizeof d->last_error, "sync not saved: %.150s", e.message);
+			snprintf(d->last_error, sizeof d->last_error, "sync not saved: %.150s",
+			         e.message);
 		}
 	}
 	if (d->c.monitor)
@@ -374,13 +375,15 @@ static void step_voicemail(ami_drv *d)
 static void send_details(ami_drv *d)
 {
 	bool pjsip = d->st == D_DETAILS;
-	while (d->detail_next < d->detail_total && d->detail_next - d->detail_done < DETAIL_WINDOW) {
+	while (d->detail_next < d->detail_total &&
+	       d->detail_next - d->detail_done < DETAIL_WINDOW) {
 		pd_buf b = {0};
 		char id[48];
 		snprintf(id, sizeof id, "pdd-%u-%zu", d->seq, d->detail_next);
 		ami_put(&b, "Action", pjsip ? "PJSIPShowEndpoint" : "SIPshowpeer");
 		ami_put(&b, "ActionID", id);
-		ami_put(&b, pjsip ? "Endpoint" : "Peer", ami_model_user_endpoint(d->m, d->detail_next));
+		ami_put(&b, pjsip ? "Endpoint" : "Peer",
+		        ami_model_user_endpoint(d->m, d->detail_next));
 		ami_end(&b);
 		send_buf(d, &b);
 		d->detail_next++;
@@ -412,7 +415,9 @@ static void step_endpoints(ami_drv *d)
 static void start_discovery(ami_drv *d)
 {
 	d->ping_outstanding = false;
-	d->ping_at = d->now + (int64_t)(d->c.ping_interval_s > 0 ? d->c.ping_interval_s : PD_PBX_PING_INTERVAL_DEFAULT) * 1000;
+	d->ping_at = d->now + (int64_t)(d->c.ping_interval_s > 0 ? d->c.ping_interval_s
+	                                                         : PD_PBX_PING_INTERVAL_DEFAULT) *
+	                          1000;
 	step_endpoints(d);
 }
 
@@ -440,8 +445,10 @@ static void step_error(ami_drv *d, const char *action, const ami_msg *m)
 {
 	const char *msg = ami_get0(m, "Message");
 	if (strcasestr(msg, "Permission denied"))
-		set_fail(d, "permission denied for %s (the AMI user needs read/write "
-			    "system,call,agent,reporting)", action);
+		set_fail(d,
+		         "permission denied for %s (the AMI user needs read/write "
+		         "system,call,agent,reporting)",
+		         action);
 	else
 		set_fail(d, "%s failed: %.150s", action, msg);
 }
@@ -458,7 +465,7 @@ static void on_msg(const ami_msg *m, void *ctx)
 	if (d->st == D_BANNER) {
 		if (m->kind != AMI_MSG_BANNER || !strstr(m->text, "Call Manager/")) {
 			set_fail(d, "not an Asterisk manager interface (banner \"%.60s\")",
-				 m->text ? m->text : "");
+			         m->text ? m->text : "");
 			return;
 		}
 		pd_buf b = {0};
@@ -473,10 +480,11 @@ static void on_msg(const ami_msg *m, void *ctx)
 			/* the core refuses these; a row from elsewhere must still not
 			 * inject protocol lines: no Login, no retries until edited */
 			pd_buf_free(&b);
-			d->fail = xstrdup(!user_ok ? "\001the AMI username contains a line break: "
-						     "not sent (edit the connection)"
-						   : "\001the AMI secret contains a line break: not "
-						     "sent (edit the connection)");
+			d->fail =
+			    xstrdup(!user_ok ? "\001the AMI username contains a line break: "
+			                       "not sent (edit the connection)"
+			                     : "\001the AMI secret contains a line break: not "
+			                       "sent (edit the connection)");
 			return;
 		}
 		send_buf(d, &b);
@@ -507,7 +515,8 @@ static void on_msg(const ami_msg *m, void *ctx)
 		if (ok) {
 			start_discovery(d);
 		} else if (strcasestr(ami_get0(m, "Message"), "Authentication failed")) {
-			d->fail = xstrdup("\001authentication failed (check the AMI user and secret)");
+			d->fail =
+			    xstrdup("\001authentication failed (check the AMI user and secret)");
 		} else {
 			set_fail(d, "login refused: %.150s", ami_get0(m, "Message"));
 		}
@@ -538,7 +547,7 @@ static void on_msg(const ami_msg *m, void *ctx)
 			if (strcasestr(ami_get0(m, "Message"), "Invalid/unknown command")) {
 				/* neither PJSIP nor SIP: nothing to sync, still monitor */
 				snprintf(d->last_error, sizeof d->last_error,
-					 "no PJSIP or SIP channel driver: users not synced");
+				         "no PJSIP or SIP channel driver: users not synced");
 				step_queues(d);
 			} else {
 				step_error(d, "SIPpeers", m);
@@ -554,9 +563,9 @@ static void on_msg(const ami_msg *m, void *ctx)
 		int pl = snprintf(prefix, sizeof prefix, "pdd-%u-", d->seq);
 		if (strncmp(id, prefix, (size_t)pl) != 0)
 			return;
-		bool done = d->st == D_DETAILS ? (!strcmp(t, "EndpointDetailComplete") ||
-						 (is_resp && !ok))
-					       : is_resp;
+		bool done = d->st == D_DETAILS
+		                ? (!strcmp(t, "EndpointDetailComplete") || (is_resp && !ok))
+		                : is_resp;
 		if (done) {
 			d->detail_done++;
 			send_details(d);
@@ -644,7 +653,8 @@ static void start_connect(ami_drv *d)
 	link_set(d, PD_LINK_CONNECTING);
 	char port[16];
 	snprintf(port, sizeof port, "%d", d->c.port);
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST}, *ai = NULL;
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST},
+	                *ai = NULL;
 	if (getaddrinfo(d->c.host, port, &hints, &ai) == 0) {
 		memset(&d->addrs, 0, sizeof d->addrs);
 		for (struct addrinfo *a = ai; a && d->addrs.n < MAX_ADDRS; a = a->ai_next) {
@@ -702,7 +712,7 @@ static void on_resolved(ami_drv *d)
 	if ((size_t)d->addr_i < sizeof d->addrs || d->addrs.err || d->addrs.n == 0) {
 		char why[300];
 		snprintf(why, sizeof why, "cannot resolve host %s: %s", d->c.host,
-			 d->addrs.err ? gai_strerror(d->addrs.err) : "no address");
+		         d->addrs.err ? gai_strerror(d->addrs.err) : "no address");
 		drop(d, why);
 		return;
 	}
@@ -715,7 +725,8 @@ static void try_connect(ami_drv *d)
 	int last = ECONNREFUSED;
 	while (d->addr_i < d->addrs.n) {
 		int i = d->addr_i;
-		int fd = socket(d->addrs.a[i].family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		int fd =
+		    socket(d->addrs.a[i].family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0) {
 			last = errno;
 			d->addr_i++;
@@ -764,14 +775,14 @@ static void on_connected(ami_drv *d)
 		}
 		char why[300];
 		snprintf(why, sizeof why, "TCP connect to %s:%d: %s", d->c.host, d->c.port,
-			 strerror(err));
+		         strerror(err));
 		drop(d, why);
 		return;
 	}
 	if (d->c.tls) {
 		pd_err e = {0};
-		if (ami_tls_client_new(d->fd, d->c.host, d->tls_verify, d->tls_ca_file, &d->tls, &e) !=
-		    PD_OK) {
+		if (ami_tls_client_new(d->fd, d->c.host, d->tls_verify, d->tls_ca_file, &d->tls,
+		                       &e) != PD_OK) {
 			drop(d, e.message);
 			return;
 		}
@@ -789,10 +800,10 @@ static void on_connected(ami_drv *d)
 static void flush_out(ami_drv *d)
 {
 	while (d->fd >= 0 && d->out_off < d->out.len) {
-		ssize_t w = d->tls ? ami_tls_write(d->tls, d->out.s + d->out_off,
-						   d->out.len - d->out_off)
-				   : send(d->fd, d->out.s + d->out_off, d->out.len - d->out_off,
-					  MSG_NOSIGNAL);
+		ssize_t w =
+		    d->tls
+		        ? ami_tls_write(d->tls, d->out.s + d->out_off, d->out.len - d->out_off)
+		        : send(d->fd, d->out.s + d->out_off, d->out.len - d->out_off, MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return;
@@ -831,7 +842,8 @@ static void on_readable(ami_drv *d)
 	char buf[65536];
 	/* with TLS, decrypted bytes left in OpenSSL are not seen by poll(): drain them */
 	for (int i = 0; d->fd >= 0 && (i < 8 || ami_tls_pending(d->tls)); i++) {
-		ssize_t r = d->tls ? ami_tls_read(d->tls, buf, sizeof buf) : recv(d->fd, buf, sizeof buf, 0);
+		ssize_t r = d->tls ? ami_tls_read(d->tls, buf, sizeof buf)
+		                   : recv(d->fd, buf, sizeof buf, 0);
 		if (r > 0) {
 			ami_parser_feed(d->p, buf, (size_t)r);
 			if (d->fail)
@@ -845,7 +857,7 @@ static void on_readable(ami_drv *d)
 		char why[200];
 		if (r == 0)
 			snprintf(why, sizeof why, "connection closed by the PBX%s",
-				 d->st == D_LOGIN ? " during login" : "");
+			         d->st == D_LOGIN ? " during login" : "");
 		else
 			snprintf(why, sizeof why, "receive failed: %s", strerror(errno));
 		set_fail(d, "%s", why);
@@ -861,7 +873,8 @@ static pd_status ami_create(const pd_drv_conf *c, const pd_drv_host *h, void **o
 	if (!c->host || !*c->host)
 		return pd_fail(e, PD_E_INVALID, "host", "the PBX host is empty");
 	if (c->port <= 0 || c->port > 65535)
-		return pd_fail(e, PD_E_INVALID, "port", "port %d is not between 1 and 65535", c->port);
+		return pd_fail(e, PD_E_INVALID, "port", "port %d is not between 1 and 65535",
+		               c->port);
 	/* The core stores these typed (true, 5) but a row may hold what a person
 	 * typed ("false", "5"): both are read alike. A value that is neither is
 	 * refused naming the field rather than guessed (tls_verify would then
@@ -887,9 +900,11 @@ static pd_status ami_create(const pd_drv_conf *c, const pd_drv_host *h, void **o
 	ami_parser_opts po = {.expect_banner = true, .max_msg = c->max_message};
 	d->p = ami_parser_new(&po, on_msg, d);
 	d->m = ami_model_new();
-	ami_model_set_limits(d->m, &(ami_model_limits){.max_calls = (size_t)(c->max_calls > 0 ? c->max_calls : 0),
-						       .max_channels = (size_t)(c->max_channels > 0 ? c->max_channels : 0),
-						       .max_call_age_ms = c->max_call_age_ms});
+	ami_model_set_limits(
+	    d->m,
+	    &(ami_model_limits){.max_calls = (size_t)(c->max_calls > 0 ? c->max_calls : 0),
+	                        .max_channels = (size_t)(c->max_channels > 0 ? c->max_channels : 0),
+	                        .max_call_age_ms = c->max_call_age_ms});
 	ami_model_set_default_wrapup(d->m, (int)wrapup);
 	d->now = pd_live_now_ms();
 	start_connect(d);
@@ -954,7 +969,8 @@ static void ami_on_io(void *p, const struct pollfd *pf, int n, int64_t now)
 			} else if (d->st == D_TLS) {
 				tls_step(d);
 				if (d->st == D_BANNER)
-					on_readable(d); /* the banner may have come with the handshake */
+					on_readable(
+					    d); /* the banner may have come with the handshake */
 				continue;
 			}
 			if (pf[i].revents & (POLLIN | POLLHUP | POLLERR))
@@ -1026,7 +1042,8 @@ static void ami_on_timer(void *p, int64_t now)
 			start_connect(d);
 	} else if (d->st == D_MONITORING) {
 		if (now >= d->ping_at) {
-			int iv = d->c.ping_interval_s > 0 ? d->c.ping_interval_s : PD_PBX_PING_INTERVAL_DEFAULT;
+			int iv = d->c.ping_interval_s > 0 ? d->c.ping_interval_s
+			                                  : PD_PBX_PING_INTERVAL_DEFAULT;
 			if (d->ping_outstanding) {
 				char why[100];
 				snprintf(why, sizeof why, "no answer to Ping for %ds", iv);
@@ -1092,16 +1109,16 @@ static bool ami_last_sync(void *p, pd_sync_result *r)
 }
 
 const pd_driver_ops pd_ami_driver = {
-	.platform = "asterisk-ami",
-	.create = ami_create,
-	.destroy = ami_destroy,
-	.pollfds = ami_pollfds,
-	.on_io = ami_on_io,
-	.next_deadline = ami_next_deadline,
-	.on_timer = ami_on_timer,
-	.resync = ami_resync,
-	.state = ami_state,
-	.last_sync = ami_last_sync,
+    .platform = "asterisk-ami",
+    .create = ami_create,
+    .destroy = ami_destroy,
+    .pollfds = ami_pollfds,
+    .on_io = ami_on_io,
+    .next_deadline = ami_next_deadline,
+    .on_timer = ami_on_timer,
+    .resync = ami_resync,
+    .state = ami_state,
+    .last_sync = ami_last_sync,
 };
 
 const pd_driver_ops *pd_driver_find(const char *platform)

@@ -93,20 +93,20 @@ struct ami_model {
 	bool vm_sorted;
 };
 
-#define GROW(arr, n, cap)                                                                    \
-	do {                                                                                 \
-		if ((n) == (cap)) {                                                          \
-			(cap) = (cap) ? (cap) * 2 : 16;                                      \
-			(arr) = xrealloc((arr), (cap) * sizeof *(arr));                      \
-		}                                                                            \
+#define GROW(arr, n, cap)                                                                          \
+	do {                                                                                       \
+		if ((n) == (cap)) {                                                                \
+			(cap) = (cap) ? (cap)*2 : 16;                                              \
+			(arr) = xrealloc((arr), (cap) * sizeof *(arr));                            \
+		}                                                                                  \
 	} while (0)
 
 ami_model *ami_model_new(void)
 {
 	ami_model *m = xcalloc(1, sizeof(ami_model));
 	m->lim = (ami_model_limits){.max_calls = AMI_DEFAULT_MAX_CALLS,
-				    .max_channels = AMI_DEFAULT_MAX_CHANNELS,
-				    .max_call_age_ms = AMI_DEFAULT_MAX_CALL_AGE_MS};
+	                            .max_channels = AMI_DEFAULT_MAX_CHANNELS,
+	                            .max_call_age_ms = AMI_DEFAULT_MAX_CALL_AGE_MS};
 	return m;
 }
 
@@ -114,8 +114,8 @@ void ami_model_set_limits(ami_model *m, const ami_model_limits *l)
 {
 	m->lim.max_calls = l->max_calls > 0 ? l->max_calls : AMI_DEFAULT_MAX_CALLS;
 	m->lim.max_channels = l->max_channels > 0 ? l->max_channels : AMI_DEFAULT_MAX_CHANNELS;
-	m->lim.max_call_age_ms = l->max_call_age_ms > 0 ? l->max_call_age_ms
-							: AMI_DEFAULT_MAX_CALL_AGE_MS;
+	m->lim.max_call_age_ms =
+	    l->max_call_age_ms > 0 ? l->max_call_age_ms : AMI_DEFAULT_MAX_CALL_AGE_MS;
 }
 
 void ami_model_get_stats(const ami_model *m, ami_model_stats *out)
@@ -247,7 +247,7 @@ static size_t hostile_seq(const unsigned char *s)
 	if (s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f)
 		return 2;
 	if (s[0] == 0xe2 && ((s[1] == 0x80 && s[2] >= 0xaa && s[2] <= 0xae) ||
-			     (s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9)))
+	                     (s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9)))
 		return 3;
 	return 0;
 }
@@ -342,11 +342,15 @@ static const char *dstate_text(const char *s)
 {
 	static const struct {
 		const char *code, *text;
-	} map[] = {{"NOT_INUSE", "Not in use"}, {"INUSE", "In use"},
-		   {"BUSY", "Busy"},	       {"INVALID", "Invalid"},
-		   {"UNAVAILABLE", "Unavailable"}, {"RINGING", "Ringing"},
-		   {"RINGINUSE", "Ringing, in use"}, {"ONHOLD", "On hold"},
-		   {"UNKNOWN", "Unknown"}};
+	} map[] = {{"NOT_INUSE", "Not in use"},
+	           {"INUSE", "In use"},
+	           {"BUSY", "Busy"},
+	           {"INVALID", "Invalid"},
+	           {"UNAVAILABLE", "Unavailable"},
+	           {"RINGING", "Ringing"},
+	           {"RINGINUSE", "Ringing, in use"},
+	           {"ONHOLD", "On hold"},
+	           {"UNKNOWN", "Unknown"}};
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
 		if (!strcasecmp(s, map[i].code))
 			return map[i].text;
@@ -355,8 +359,8 @@ static const char *dstate_text(const char *s)
 
 static int dstate_code(const char *s)
 {
-	static const char *codes[] = {"UNKNOWN",     "NOT_INUSE", "INUSE",	"BUSY",  "INVALID",
-				      "UNAVAILABLE", "RINGING",	  "RINGINUSE", "ONHOLD"};
+	static const char *codes[] = {"UNKNOWN",     "NOT_INUSE", "INUSE",     "BUSY",  "INVALID",
+	                              "UNAVAILABLE", "RINGING",   "RINGINUSE", "ONHOLD"};
 	for (int i = 0; i < 9; i++)
 		if (!strcasecmp(s, codes[i]))
 			return i;
@@ -436,7 +440,7 @@ static void user_detail(ami_model *m, const ami_msg *msg)
 }
 
 void ami_model_mailbox_add(ami_model *m, const char *context, const char *mailbox,
-			   const char *fullname, const char *email)
+                           const char *fullname, const char *email)
 {
 	if (unknown(mailbox))
 		return;
@@ -865,7 +869,7 @@ static bool call_update(ami_model *m, call *k, int64_t now);
 /* Only Newchannel, DialBegin and the snapshot create a channel: events that
  * follow a Hangup (AgentComplete, BridgeLeave…) must not bring it back. */
 static chan *chan_upsert(ami_model *m, const ami_msg *msg, const char *prefix, int64_t now,
-			 bool create)
+                         bool create)
 {
 	char key[64];
 #define F(name) (snprintf(key, sizeof key, "%s%s", prefix, name), ami_get(msg, key))
@@ -1017,8 +1021,8 @@ static bool chan_event(ami_model *m, const ami_msg *msg, const char *t, int64_t 
 			call_update(m, call_get(m, s->lid), now);
 		return d || s;
 	}
-	chan *c = chan_upsert(m, msg, "", now,
-			      !strcmp(t, "Newchannel") || !strcmp(t, "CoreShowChannel"));
+	chan *c =
+	    chan_upsert(m, msg, "", now, !strcmp(t, "Newchannel") || !strcmp(t, "CoreShowChannel"));
 	if (!c)
 		return false;
 	if (!strcmp(t, "CoreShowChannel"))
@@ -1136,9 +1140,10 @@ bool ami_model_apply(ami_model *m, const ami_msg *msg, int64_t now)
 		 * a reachable one is idle until a DeviceStateChange says otherwise */
 		const char *st = ami_get0(msg, "Status");
 		const char *ds = !strncmp(st, "UNREACHABLE", 11) ? "UNAVAILABLE"
-				 : !strncmp(st, "UNKNOWN", 7)	 ? "UNKNOWN"
-				 : (!strncmp(st, "OK", 2) || !strncmp(st, "LAGGED", 6)) ? "NOT_INUSE"
-											 : NULL;
+		                 : !strncmp(st, "UNKNOWN", 7)    ? "UNKNOWN"
+		                 : (!strncmp(st, "OK", 2) || !strncmp(st, "LAGGED", 6))
+		                     ? "NOT_INUSE"
+		                     : NULL;
 		ami_model_user_add(m, ami_get(msg, "ObjectName"), ds);
 		return true;
 	}
@@ -1148,7 +1153,7 @@ bool ami_model_apply(ami_model *m, const ami_msg *msg, int64_t now)
 	}
 	if (!strcmp(t, "VoicemailUserEntry")) {
 		ami_model_mailbox_add(m, ami_get(msg, "VMContext"), ami_get(msg, "VoiceMailbox"),
-				      ami_get(msg, "Fullname"), ami_get(msg, "Email"));
+		                      ami_get(msg, "Fullname"), ami_get(msg, "Email"));
 		return false; /* nothing shown changes: the email goes to the sync */
 	}
 	if (!strcmp(t, "DeviceStateChange"))
@@ -1166,16 +1171,27 @@ bool ami_model_apply(ami_model *m, const ami_msg *msg, int64_t now)
 	if (!strcmp(t, "QueueEntry"))
 		return queue_entry(m, msg, now);
 	bool agent_ev = !strcmp(t, "AgentCalled") || !strcmp(t, "AgentConnect") ||
-			!strcmp(t, "AgentComplete") || !strcmp(t, "AgentRingNoAnswer");
+	                !strcmp(t, "AgentComplete") || !strcmp(t, "AgentRingNoAnswer");
 	bool changed = false;
 	if (agent_ev)
 		changed |= agent_call_event(m, msg, t, now);
-	static const char *chan_events[] = {
-		"Newchannel",	  "Newstate",	       "NewCallerid",	  "Hangup",
-		"DialBegin",	  "DialEnd",	       "BridgeEnter",	  "BridgeLeave",
-		"Hold",		  "Unhold",	       "QueueCallerJoin", "QueueCallerLeave",
-		"QueueCallerAbandon", "AgentCalled",   "AgentConnect",	  "AgentComplete",
-		"CoreShowChannel"};
+	static const char *chan_events[] = {"Newchannel",
+	                                    "Newstate",
+	                                    "NewCallerid",
+	                                    "Hangup",
+	                                    "DialBegin",
+	                                    "DialEnd",
+	                                    "BridgeEnter",
+	                                    "BridgeLeave",
+	                                    "Hold",
+	                                    "Unhold",
+	                                    "QueueCallerJoin",
+	                                    "QueueCallerLeave",
+	                                    "QueueCallerAbandon",
+	                                    "AgentCalled",
+	                                    "AgentConnect",
+	                                    "AgentComplete",
+	                                    "CoreShowChannel"};
 	for (size_t i = 0; i < sizeof chan_events / sizeof chan_events[0]; i++)
 		if (!strcmp(t, chan_events[i]))
 			return chan_event(m, msg, t, now) || changed;
@@ -1200,7 +1216,8 @@ bool ami_model_tick(ami_model *m, int64_t now)
 			m->st.aged_out++;
 			changed = true;
 		}
-		if (k->state == PD_CALL_ENDED && k->nch == 0 && k->end + AMI_ENDED_LINGER_MS <= now) {
+		if (k->state == PD_CALL_ENDED && k->nch == 0 &&
+		    k->end + AMI_ENDED_LINGER_MS <= now) {
 			call_remove(m, i);
 			changed = true;
 		} else {
@@ -1351,15 +1368,15 @@ size_t ami_model_synced_users(ami_model *m, pd_synced_user **out)
 		const vmbox *vm = mailbox_of(m, &m->u[i]);
 		/* the caller id's name first; the mailbox's full name when the
 		 * endpoint has none */
-		const char *name = m->u[i].name ? m->u[i].name
-				   : vm && vm->fullname ? vm->fullname
-							: m->u[i].endpoint;
+		const char *name = m->u[i].name         ? m->u[i].name
+		                   : vm && vm->fullname ? vm->fullname
+		                                        : m->u[i].endpoint;
 		m->sync_buf[i] = (pd_synced_user){
-			.endpoint = m->u[i].endpoint,
-			.display_name = name,
-			.email = vm ? vm->email : NULL,
-			.sub_account = m->u[i].context,
-			.device_state = m->u[i].dstate,
+		    .endpoint = m->u[i].endpoint,
+		    .display_name = name,
+		    .email = vm ? vm->email : NULL,
+		    .sub_account = m->u[i].context,
+		    .device_state = m->u[i].dstate,
 		};
 	}
 	*out = m->sync_buf;

@@ -27,12 +27,12 @@ typedef struct {
 } ami_model_limits;
 
 typedef struct {
-	size_t calls, channels;    /* held now */
-	uint64_t dropped_calls;    /* new calls refused at the cap */
-	uint64_t dropped_channels; /* new channels refused (either cap) */
-	uint64_t aged_out;         /* calls ended by max_call_age */
-	uint64_t stale_channels;   /* removed because a re-snapshot no longer had them */
-	uint64_t dropped_other;    /* queue members past max_channels, queues past max_calls */
+	size_t calls, channels;         /* held now */
+	uint64_t dropped_calls;         /* new calls refused at the cap */
+	uint64_t dropped_channels;      /* new channels refused (either cap) */
+	uint64_t aged_out;              /* calls ended by max_call_age */
+	uint64_t stale_channels;        /* removed because a re-snapshot no longer had them */
+	uint64_t dropped_other;         /* queue members past max_channels, queues past max_calls */
 	bool calls_full, channels_full; /* a cap is reached now */
 } ami_model_stats;
 
@@ -72,7 +72,7 @@ void ami_model_user_add(ami_model *m, const char *endpoint, const char *device_s
  * mailbox: the endpoint's "Mailboxes" entry, else the same number in the
  * endpoint's context, else in "default", else the only one with that number. */
 void ami_model_mailbox_add(ami_model *m, const char *context, const char *mailbox,
-			   const char *fullname, const char *email);
+                           const char *fullname, const char *email);
 size_t ami_model_mailbox_count(const ami_model *m);
 /* "\"Alice Martin\" <1001>" -> "Alice Martin" (newly allocated). */
 char *ami_callerid_name(const char *cid);

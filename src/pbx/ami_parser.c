@@ -33,7 +33,7 @@ struct ami_parser {
 	size_t nf, fo_cap;
 	ami_field *fields; /* built at delivery */
 	size_t fields_cap;
-	bool follows;      /* "Response: Follows" seen: legacy body may start */
+	bool follows; /* "Response: Follows" seen: legacy body may start */
 	char *body;
 	size_t body_len, body_cap;
 	bool has_body;
@@ -153,7 +153,7 @@ static void grow(char **buf, size_t *cap, size_t need)
 }
 
 static void error_at(ami_parser *p, uint64_t line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void error_at(ami_parser *p, uint64_t line, const char *fmt, ...)
 {
 	char text[160];
@@ -177,7 +177,7 @@ static void deliver(ami_parser *p)
 	}
 	for (size_t i = 0; i < p->nf; i++) {
 		p->fields[i] = (ami_field){p->mb + p->fo[i].k, p->mb + p->fo[i].v, p->fo[i].klen,
-					   p->fo[i].vlen};
+		                           p->fo[i].vlen};
 	}
 	ami_msg m = {.f = p->fields, .n = p->nf, .line = p->msg_line};
 	const char *k0 = p->fields[0].key;
@@ -215,7 +215,7 @@ static bool body_add(ami_parser *p, const char *s, size_t n, bool newline)
 {
 	if (p->mb_len + p->body_len + n + 2 > p->o.max_msg) {
 		error_at(p, p->line_no, "line %llu: message larger than %zu bytes",
-			 (unsigned long long)p->line_no, p->o.max_msg);
+		         (unsigned long long)p->line_no, p->o.max_msg);
 		return false;
 	}
 	grow(&p->body, &p->body_cap, p->body_len + n + 2);
@@ -257,7 +257,7 @@ static void header_line(ami_parser *p, const char *s, size_t n)
 			key_ok = false;
 	}
 	if (p->follows && (!key_ok || (strncasecmp(s, "Privilege", klen) != 0 &&
-				       strncasecmp(s, "ActionID", klen) != 0))) {
+	                               strncasecmp(s, "ActionID", klen) != 0))) {
 		/* legacy Command output: raw lines until --END COMMAND-- */
 		p->st = ST_BODY;
 		body_line(p, s, n);
@@ -271,7 +271,8 @@ static void header_line(ami_parser *p, const char *s, size_t n)
 	}
 	if (!key_ok) {
 		error_at(p, p->line_no, "line %llu: expected \"Key: Value\", got %s",
-			 (unsigned long long)p->line_no, colon ? "an empty or invalid key" : "no colon");
+		         (unsigned long long)p->line_no,
+		         colon ? "an empty or invalid key" : "no colon");
 		return;
 	}
 	const char *v = colon + 1;
@@ -282,7 +283,7 @@ static void header_line(ami_parser *p, const char *s, size_t n)
 	}
 	if (p->mb_len + klen + vlen + 2 + p->body_len > p->o.max_msg) {
 		error_at(p, p->line_no, "line %llu: message larger than %zu bytes",
-			 (unsigned long long)p->line_no, p->o.max_msg);
+		         (unsigned long long)p->line_no, p->o.max_msg);
 		return;
 	}
 	if (p->nf == 0)
@@ -344,7 +345,7 @@ static void process_line(ami_parser *p, const char *s, size_t n)
 	case ST_BODY:
 		if (memchr(s, '\0', n)) {
 			error_at(p, p->line_no, "line %llu: NUL byte in command output",
-				 (unsigned long long)p->line_no);
+			         (unsigned long long)p->line_no);
 			return;
 		}
 		body_line(p, s, n);
@@ -365,7 +366,7 @@ static void overflow(ami_parser *p)
 	p->overlong = true;
 	p->lb_len = 0;
 	error_at(p, p->line_no + 1, "line %llu: longer than %zu bytes",
-		 (unsigned long long)(p->line_no + 1), p->o.max_line);
+	         (unsigned long long)(p->line_no + 1), p->o.max_line);
 }
 
 void ami_parser_feed(ami_parser *p, const char *data, size_t len)

@@ -37,7 +37,7 @@ static void ssl_errors(char *buf, size_t n)
 }
 
 pd_status ami_tls_client_new(int fd, const char *host, bool verify, const char *ca_file,
-			     ami_tls **out, pd_err *e)
+                             ami_tls **out, pd_err *e)
 {
 	*out = NULL;
 	ERR_clear_error();
@@ -52,7 +52,7 @@ pd_status ami_tls_client_new(int fd, const char *host, bool verify, const char *
 			SSL_CTX_free(ctx);
 			ERR_clear_error();
 			return pd_fail(e, PD_E_CONFIG, "tls_ca_file",
-				       "TLS: cannot read the CA file %s", ca_file);
+			               "TLS: cannot read the CA file %s", ca_file);
 		}
 	} else {
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
@@ -65,7 +65,8 @@ pd_status ami_tls_client_new(int fd, const char *host, bool verify, const char *
 	SSL_set_fd(ssl, fd);
 	SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	unsigned char ip[16];
-	bool is_ip = host && (inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1);
+	bool is_ip =
+	    host && (inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1);
 	if (host && *host && !is_ip)
 		SSL_set_tlsext_host_name(ssl, host); /* SNI takes names only */
 	if (verify && host && *host) {
@@ -85,7 +86,7 @@ pd_status ami_tls_client_new(int fd, const char *host, bool verify, const char *
 }
 
 pd_status ami_tls_server_new(const char *cert_file, const char *key_file, ami_tls_server **out,
-			     pd_err *e)
+                             pd_err *e)
 {
 	*out = NULL;
 	ERR_clear_error();
@@ -96,15 +97,15 @@ pd_status ami_tls_server_new(const char *cert_file, const char *key_file, ami_tl
 		SSL_CTX_free(ctx);
 		ERR_clear_error();
 		return pd_fail(e, PD_E_USAGE, "tls_cert", "TLS: cannot read the certificate %s",
-			       cert_file);
+		               cert_file);
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1 ||
 	    SSL_CTX_check_private_key(ctx) != 1) {
 		SSL_CTX_free(ctx);
 		ERR_clear_error();
 		return pd_fail(e, PD_E_USAGE, "tls_key",
-			       "TLS: cannot read the key %s, or it does not match the certificate",
-			       key_file);
+		               "TLS: cannot read the key %s, or it does not match the certificate",
+		               key_file);
 	}
 	ami_tls_server *s = xcalloc(1, sizeof *s);
 	s->ctx = ctx;
@@ -177,7 +178,7 @@ int ami_tls_handshake(ami_tls *t, char *why, size_t whyn)
 	long vr = t->client ? SSL_get_verify_result(t->ssl) : X509_V_OK;
 	if (vr != X509_V_OK) {
 		snprintf(why, whyn, "TLS: certificate verify failed (%s)",
-			 X509_verify_cert_error_string(vr));
+		         X509_verify_cert_error_string(vr));
 		ERR_clear_error();
 	} else {
 		char detail[256];

@@ -21,15 +21,14 @@
 #include "labpbx_tmpl.h"
 #include "provdesk/live.h"
 
-static const char *first_names[] = {"Alice",  "Bob",	"Carla", "David", "Emma",   "Farid",
-				    "Grace",  "Hélène", "Ines",	 "Jonas", "Karin",  "Liam",
-				    "Maya",   "Noah",	"Olivia", "Paul",  "Quentin", "Rosa",
-				    "Samir",  "Tara",	"Zoé",	 "Françoise", "Jérôme", "Chloé"};
-static const char *last_names[] = {"Martin", "Dupont", "Rossi",  "Cohen",   "Schmidt", "Haddad",
-				   "Lee",    "Dubois", "Garcia", "Weber",   "Larsen",  "O'Brien",
-				   "Patel",  "Fischer", "Novak", "Moreau",  "Leroy",   "Silva",
-				   "Benali", "Nguyen", "Lefèvre", "Müller", "Gérard", "Núñez"};
-
+static const char *first_names[] = {"Alice", "Bob",    "Carla",  "David",     "Emma",    "Farid",
+                                    "Grace", "Hélène", "Ines",   "Jonas",     "Karin",   "Liam",
+                                    "Maya",  "Noah",   "Olivia", "Paul",      "Quentin", "Rosa",
+                                    "Samir", "Tara",   "Zoé",    "Françoise", "Jérôme",  "Chloé"};
+static const char *last_names[] = {"Martin", "Dupont",  "Rossi",   "Cohen",  "Schmidt", "Haddad",
+                                   "Lee",    "Dubois",  "Garcia",  "Weber",  "Larsen",  "O'Brien",
+                                   "Patel",  "Fischer", "Novak",   "Moreau", "Leroy",   "Silva",
+                                   "Benali", "Nguyen",  "Lefèvre", "Müller", "Gérard",  "Núñez"};
 
 /* ---- output ---- */
 
@@ -49,7 +48,7 @@ static void sess_close(pd_labpbx *l, int i)
 /* ---- actions ---- */
 
 static void put_tmpl(pd_buf *b, const char *const t[][2], size_t n, const char *id,
-		     const char *const subst[][2], size_t ns)
+                     const char *const subst[][2], size_t ns)
 {
 	for (size_t i = 0; i < n; i++) {
 		const char *v = t[i][1];
@@ -122,18 +121,35 @@ static void act_voicemail_users(pd_labpbx *l, pd_buf *b, const char *id)
 	ami_end(b);
 	for (int i = 0; i < l->nu; i++) {
 		const luser *u = &l->u[i];
-		const char *const f[][2] = {
-		    {"Event", "VoicemailUserEntry"}, {"ActionID", id}, {"VMContext", u->context},
-		    {"VoiceMailbox", u->ep}, {"Fullname", u->name}, {"Email", u->email},
-		    {"Pager", ""}, {"ServerEmail", "asterisk"}, {"FromString", ""},
-		    {"MailCommand", "/usr/sbin/sendmail -t"}, {"Language", ""},
-		    {"TimeZone", ""}, {"Callback", ""}, {"Dialout", ""}, {"UniqueID", ""},
-		    {"ExitContext", ""}, {"SayDurationMinimum", "2"}, {"SayEnvelope", "Yes"},
-		    {"SayCID", "No"}, {"AttachMessage", *u->email ? "Yes" : "No"},
-		    {"AttachmentFormat", ""}, {"DeleteMessage", "No"}, {"VolumeGain", "0.00"},
-		    {"CanReview", "No"}, {"CallOperator", "No"}, {"MaxMessageCount", "100"},
-		    {"MaxMessageLength", "0"}, {"NewMessageCount", "0"},
-		    {"OldMessageCount", "0"}};
+		const char *const f[][2] = {{"Event", "VoicemailUserEntry"},
+		                            {"ActionID", id},
+		                            {"VMContext", u->context},
+		                            {"VoiceMailbox", u->ep},
+		                            {"Fullname", u->name},
+		                            {"Email", u->email},
+		                            {"Pager", ""},
+		                            {"ServerEmail", "asterisk"},
+		                            {"FromString", ""},
+		                            {"MailCommand", "/usr/sbin/sendmail -t"},
+		                            {"Language", ""},
+		                            {"TimeZone", ""},
+		                            {"Callback", ""},
+		                            {"Dialout", ""},
+		                            {"UniqueID", ""},
+		                            {"ExitContext", ""},
+		                            {"SayDurationMinimum", "2"},
+		                            {"SayEnvelope", "Yes"},
+		                            {"SayCID", "No"},
+		                            {"AttachMessage", *u->email ? "Yes" : "No"},
+		                            {"AttachmentFormat", ""},
+		                            {"DeleteMessage", "No"},
+		                            {"VolumeGain", "0.00"},
+		                            {"CanReview", "No"},
+		                            {"CallOperator", "No"},
+		                            {"MaxMessageCount", "100"},
+		                            {"MaxMessageLength", "0"},
+		                            {"NewMessageCount", "0"},
+		                            {"OldMessageCount", "0"}};
 		for (size_t k = 0; k < NELEM(f); k++)
 			ami_put(b, f[k][0], f[k][1]);
 		ami_end(b);
@@ -193,13 +209,17 @@ static void act_endpoint(pd_labpbx *l, pd_buf *b, const char *id, const char *ep
 	char cid[160], pw[32];
 	snprintf(cid, sizeof cid, "\"%s\" <%s>", u->name, u->ep);
 	snprintf(pw, sizeof pw, "lab%s", u->ep);
-	const char *const sub[][2] = {{"ObjectName", u->ep}, {"Aors", u->ep},
-				      {"Context", u->context}, {"Callerid", cid},
-				      {"Auth", u->ep}, {"Aor", u->ep},
-				      {"DeviceState", u->busy ? "In use" : "Not in use"},
-				      {"ActiveChannels", u->busy ? "1" : "0"},
-				      {"EndpointName", u->ep}, {"Username", u->ep},
-				      {"Password", pw}};
+	const char *const sub[][2] = {{"ObjectName", u->ep},
+	                              {"Aors", u->ep},
+	                              {"Context", u->context},
+	                              {"Callerid", cid},
+	                              {"Auth", u->ep},
+	                              {"Aor", u->ep},
+	                              {"DeviceState", u->busy ? "In use" : "Not in use"},
+	                              {"ActiveChannels", u->busy ? "1" : "0"},
+	                              {"EndpointName", u->ep},
+	                              {"Username", u->ep},
+	                              {"Password", pw}};
 	put_tmpl(b, tmpl_endpoint_detail, NELEM(tmpl_endpoint_detail), id, sub, NELEM(sub));
 	put_tmpl(b, tmpl_auth_detail, NELEM(tmpl_auth_detail), id, sub, NELEM(sub));
 	const char *const tsub[][2] = {{"EndpointName", u->ep}};
@@ -413,8 +433,8 @@ static void act_queue_status(pd_labpbx *l, pd_buf *b, const char *id, const char
 	list_complete(b, "QueueStatusComplete", id, items);
 }
 
-static void show_channel(pd_labpbx *l, pd_buf *b, const char *id, const lcall *c, const chan_info *ci,
-			 const char *app, const char *data)
+static void show_channel(pd_labpbx *l, pd_buf *b, const char *id, const lcall *c,
+                         const chan_info *ci, const char *app, const char *data)
 {
 	ami_put(b, "Event", "CoreShowChannel");
 	ami_put(b, "ActionID", id);
@@ -422,8 +442,8 @@ static void show_channel(pd_labpbx *l, pd_buf *b, const char *id, const lcall *c
 	ami_put(b, "Application", app);
 	ami_put(b, "ApplicationData", data);
 	int64_t s = (l->now - c->join_at) / 1000;
-	ami_putf(b, "Duration", "%02lld:%02lld:%02lld", (long long)(s / 3600), (long long)(s / 60 % 60),
-		 (long long)(s % 60));
+	ami_putf(b, "Duration", "%02lld:%02lld:%02lld", (long long)(s / 3600),
+	         (long long)(s / 60 % 60), (long long)(s % 60));
 	ami_put(b, "BridgeId", c->phase == P_TALK ? c->bridge : "");
 	ami_end(b);
 }
@@ -532,7 +552,7 @@ static void on_action(const ami_msg *m, void *ctx)
 		bool found = false;
 		for (int i = 0; i < l->nu; i++)
 			found |= !strncmp(iface, l->tech, tl) && iface[tl] == '/' &&
-				 !strcmp(iface + tl + 1, l->u[i].ep);
+			         !strcmp(iface + tl + 1, l->u[i].ep);
 		if (!found) {
 			resp(&b, "Error", id, "Interface not found");
 			ami_end(&b);
@@ -543,7 +563,7 @@ static void on_action(const ami_msg *m, void *ctx)
 			pd_buf_free(&b);
 			const char *p = ami_get0(m, "Paused");
 			lab_do_pause(l, iface + tl + 1, !strcasecmp(p, "true") || !strcmp(p, "1"),
-				 ami_get(m, "Reason"));
+			             ami_get(m, "Reason"));
 			return;
 		}
 	} else if (!strcasecmp(act, "Logoff")) {
@@ -553,8 +573,9 @@ static void on_action(const ami_msg *m, void *ctx)
 	} else {
 		char msg[200];
 		snprintf(msg, sizeof msg,
-			 "Invalid/unknown command: %.60s. Use Action: ListCommands to show available commands.",
-			 act);
+		         "Invalid/unknown command: %.60s. Use Action: ListCommands to show "
+		         "available commands.",
+		         act);
 		resp(&b, "Error", id, msg);
 		ami_end(&b);
 	}
@@ -571,7 +592,8 @@ static int listen_on(pd_labpbx *l, pd_err *e)
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *ai = NULL;
 	int rc = getaddrinfo(l->host, port, &hints, &ai);
 	if (rc != 0) {
-		pd_fail(e, PD_E_USAGE, "listen", "cannot resolve %s: %s", l->host, gai_strerror(rc));
+		pd_fail(e, PD_E_USAGE, "listen", "cannot resolve %s: %s", l->host,
+		        gai_strerror(rc));
 		return -1;
 	}
 	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -579,8 +601,8 @@ static int listen_on(pd_labpbx *l, pd_err *e)
 	if (fd >= 0)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 128) != 0) {
-		pd_fail(e, PD_E_UNAVAILABLE, "listen", "cannot listen on %s:%d: %s", l->host, l->port,
-			strerror(errno));
+		pd_fail(e, PD_E_UNAVAILABLE, "listen", "cannot listen on %s:%d: %s", l->host,
+		        l->port, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		freeaddrinfo(ai);
@@ -591,7 +613,7 @@ static int listen_on(pd_labpbx *l, pd_err *e)
 	socklen_t len = sizeof ss;
 	getsockname(fd, (struct sockaddr *)&ss, &len);
 	l->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-						 : ((struct sockaddr_in *)&ss)->sin_port);
+	                                         : ((struct sockaddr_in *)&ss)->sin_port);
 	return fd;
 }
 
@@ -615,10 +637,11 @@ static void accept_all(pd_labpbx *l)
 			continue;
 		}
 		s->lab = l;
-		s->p = ami_parser_new(&(ami_parser_opts){.max_line = 4096, .max_msg = 65536}, on_action, s);
+		s->p = ami_parser_new(&(ami_parser_opts){.max_line = 4096, .max_msg = 65536},
+		                      on_action, s);
 		/* Asterisk 22 says 11.0.0; 13-16 said 2.10.x-5.0.x */
 		pd_buf_add(&s->out, l->o.legacy_sip ? "Asterisk Call Manager/2.10.6\r\n"
-						    : "Asterisk Call Manager/11.0.0\r\n");
+		                                    : "Asterisk Call Manager/11.0.0\r\n");
 		l->s[l->ns++] = s;
 	}
 }
@@ -638,7 +661,7 @@ static bool sess_flush(pd_labpbx *l, session *s)
 		s->next_slow_at = l->now + 100;
 	}
 	ssize_t w = s->tls ? ami_tls_write(s->tls, s->out.s + s->off, n)
-			   : send(s->fd, s->out.s + s->off, n, MSG_NOSIGNAL);
+	                   : send(s->fd, s->out.s + s->off, n, MSG_NOSIGNAL);
 	if (w < 0)
 		return errno == EAGAIN || errno == EINTR;
 	s->off += (size_t)w;
@@ -722,7 +745,8 @@ static void *lab_main(void *arg)
 		}
 		if (l->o.call_rate > 0 && l->now >= l->next_call_at) {
 			if (l->next_call_at && l->lfd >= 0) {
-				if (l->o.outbound_pct > 0 && (int)(lab_rnd(l) % 100) < l->o.outbound_pct)
+				if (l->o.outbound_pct > 0 &&
+				    (int)(lab_rnd(l) % 100) < l->o.outbound_pct)
 					lab_call_out(l);
 				else
 					lab_call_new(l, (int)(lab_rnd(l) % (uint64_t)l->o.queues));
@@ -793,7 +817,7 @@ static void *lab_main(void *arg)
 			if (re & (POLLIN | POLLHUP | POLLERR) || ami_tls_pending(s->tls)) {
 				char buf[8192];
 				ssize_t r = s->tls ? ami_tls_read(s->tls, buf, sizeof buf)
-						   : recv(s->fd, buf, sizeof buf, 0);
+				                   : recv(s->fd, buf, sizeof buf, 0);
 				if (r > 0)
 					ami_parser_feed(s->p, buf, (size_t)r);
 				else if (r == 0 || (errno != EAGAIN && errno != EINTR))
@@ -821,12 +845,12 @@ pd_status labpbx_parse_faults(const char *list, unsigned *out, pd_err *e)
 	static const struct {
 		const char *name;
 		unsigned bit;
-	} names[] = {{"drop", PD_LAB_FAULT_DROP},	  {"half-open", PD_LAB_FAULT_HALF_OPEN},
-		     {"slow", PD_LAB_FAULT_SLOW},	  {"bytewise", PD_LAB_FAULT_BYTEWISE},
-		     {"garbage", PD_LAB_FAULT_GARBAGE}, {"restart", PD_LAB_FAULT_RESTART},
-		     {"all", PD_LAB_FAULT_NETWORK},	  {"flood", PD_LAB_FAULT_FLOOD},
-		     {"huge", PD_LAB_FAULT_HUGE},	  {"ctrl", PD_LAB_FAULT_CTRL},
-		     {"bidi", PD_LAB_FAULT_BIDI},	  {"hostile", PD_LAB_FAULT_HOSTILE}};
+	} names[] = {{"drop", PD_LAB_FAULT_DROP},       {"half-open", PD_LAB_FAULT_HALF_OPEN},
+	             {"slow", PD_LAB_FAULT_SLOW},       {"bytewise", PD_LAB_FAULT_BYTEWISE},
+	             {"garbage", PD_LAB_FAULT_GARBAGE}, {"restart", PD_LAB_FAULT_RESTART},
+	             {"all", PD_LAB_FAULT_NETWORK},     {"flood", PD_LAB_FAULT_FLOOD},
+	             {"huge", PD_LAB_FAULT_HUGE},       {"ctrl", PD_LAB_FAULT_CTRL},
+	             {"bidi", PD_LAB_FAULT_BIDI},       {"hostile", PD_LAB_FAULT_HOSTILE}};
 	*out = 0;
 	char *dup = xstrdup(list ? list : ""), *save = NULL;
 	for (char *t = strtok_r(dup, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
@@ -835,9 +859,11 @@ pd_status labpbx_parse_faults(const char *list, unsigned *out, pd_err *e)
 			if (!strcmp(t, names[i].name))
 				break;
 		if (i == NELEM(names)) {
-			pd_status s = pd_fail(e, PD_E_USAGE, "faults",
-					      "unknown fault \"%s\" (drop, half-open, slow, bytewise, "
-					      "garbage, restart, all; flood, huge, ctrl, bidi, hostile)", t);
+			pd_status s =
+			    pd_fail(e, PD_E_USAGE, "faults",
+			            "unknown fault \"%s\" (drop, half-open, slow, bytewise, "
+			            "garbage, restart, all; flood, huge, ctrl, bidi, hostile)",
+			            t);
 			free(dup);
 			return s;
 		}
@@ -891,7 +917,7 @@ pd_status labpbx_start(const pd_labpbx_opts *o, pd_labpbx **out, pd_err *e)
 	if ((o->tls_cert && *o->tls_cert) || (o->tls_key && *o->tls_key)) {
 		if (!o->tls_cert || !*o->tls_cert || !o->tls_key || !*o->tls_key) {
 			pd_status st = pd_fail(e, PD_E_USAGE, o->tls_cert ? "tls_key" : "tls_cert",
-					       "TLS needs both a certificate and a key file");
+			                       "TLS needs both a certificate and a key file");
 			labpbx_stop(l);
 			return st;
 		}
@@ -912,16 +938,17 @@ pd_status labpbx_start(const pd_labpbx_opts *o, pd_labpbx **out, pd_err *e)
 		luser *u = &l->u[i];
 		snprintf(u->ep, sizeof u->ep, "%d", 1001 + i);
 		u->name = xasprintf("%s %s", first_names[(size_t)i % nf],
-				    last_names[((size_t)i + (size_t)i / nl) % nl]);
+		                    last_names[((size_t)i + (size_t)i / nl) % nl]);
 		u->email = i % 10 == 6 ? xstrdup("") : lab_email(u->name);
 		u->context = l->o.sites == 1 ? xstrdup("from-internal")
-					      : xasprintf("site-%d", i % l->o.sites + 1);
+		                             : xasprintf("site-%d", i % l->o.sites + 1);
 		u->queue = i % l->o.queues;
 	}
 	l->qname = xcalloc((size_t)l->o.queues, sizeof *l->qname);
 	for (int q = 0; q < l->o.queues; q++)
-		l->qname[q] = q == 0 ? xstrdup("support") : q == 1 ? xstrdup("sales")
-								    : xasprintf("queue-%d", q + 1);
+		l->qname[q] = q == 0   ? xstrdup("support")
+		              : q == 1 ? xstrdup("sales")
+		                       : xasprintf("queue-%d", q + 1);
 	int p[2];
 	l->lfd = listen_on(l, e);
 	if (l->lfd < 0 || pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) {

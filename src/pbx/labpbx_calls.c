@@ -53,7 +53,6 @@ static const char *state_desc(int st)
 	}
 }
 
-
 void lab_put_chan(pd_buf *b, const char *pfx, const chan_info *c)
 {
 	char k[48];
@@ -87,12 +86,19 @@ chan_info lab_caller_info(pd_labpbx *l, const lcall *c, int state)
 {
 	const luser *a = c->agent >= 0 ? &l->u[c->agent] : NULL;
 	if (c->outbound)
-		return (chan_info){c->chan, state, c->dialed, "", a->ep, a->name, "from-internal",
-				   c->dialed, 1, c->uid, c->a_uid};
-	return (chan_info){c->chan, state, c->cid_num, c->cid_name,
-			   a && c->phase >= P_RING ? a->ep : c->cid_num,
-			   a && c->phase >= P_RING ? a->name : c->cid_name,
-			   "from-trunk", l->qname[c->q], c->phase >= P_WAIT ? 3 : 1, c->uid, c->uid};
+		return (chan_info){c->chan,         state,     c->dialed, "",     a->ep,   a->name,
+		                   "from-internal", c->dialed, 1,         c->uid, c->a_uid};
+	return (chan_info){c->chan,
+	                   state,
+	                   c->cid_num,
+	                   c->cid_name,
+	                   a && c->phase >= P_RING ? a->ep : c->cid_num,
+	                   a && c->phase >= P_RING ? a->name : c->cid_name,
+	                   "from-trunk",
+	                   l->qname[c->q],
+	                   c->phase >= P_WAIT ? 3 : 1,
+	                   c->uid,
+	                   c->uid};
 }
 
 /* The user's leg (the agent, or the calling user of an outbound call). */
@@ -100,10 +106,10 @@ chan_info lab_agent_info(pd_labpbx *l, const lcall *c, int state)
 {
 	const luser *a = &l->u[c->agent];
 	if (c->outbound)
-		return (chan_info){c->a_chan, state, a->ep, a->name, c->dialed, "", a->context,
-				   c->dialed, 1, c->a_uid, c->a_uid};
-	return (chan_info){c->a_chan, state, a->ep, a->name, c->cid_num, c->cid_name,
-			   a->context, l->qname[c->q], 1, c->a_uid, c->uid};
+		return (chan_info){c->a_chan,  state,     a->ep, a->name,  c->dialed, "",
+		                   a->context, c->dialed, 1,     c->a_uid, c->a_uid};
+	return (chan_info){c->a_chan,  state,          a->ep, a->name,  c->cid_num, c->cid_name,
+	                   a->context, l->qname[c->q], 1,     c->a_uid, c->uid};
 }
 
 void lab_member_fields(pd_labpbx *l, pd_buf *b, const luser *u, bool list_item)
@@ -150,7 +156,7 @@ static void ev_devstate(pd_labpbx *l, const luser *u, const char *st)
 }
 
 static void ev_chan(pd_labpbx *l, const char *ev, const char *priv, const chan_info *c,
-		    const char *extra_k, const char *extra_v)
+                    const char *extra_k, const char *extra_v)
 {
 	pd_buf b = {0};
 	ev_start(&b, ev, priv);
@@ -191,7 +197,7 @@ static void ev_queue_caller(pd_labpbx *l, const char *ev, const lcall *c, int po
 }
 
 static void ev_agent(pd_labpbx *l, const char *ev, const lcall *c, int astate, const char *tail_k[],
-		     const char *tail_v[], int ntail)
+                     const char *tail_v[], int ntail)
 {
 	pd_buf b = {0};
 	ev_start(&b, ev, "agent,all");
@@ -210,7 +216,7 @@ static void ev_agent(pd_labpbx *l, const char *ev, const lcall *c, int astate, c
 }
 
 static void ev_dial(pd_labpbx *l, const char *ev, const lcall *c, int astate, const char *k,
-		    const char *v)
+                    const char *v)
 {
 	pd_buf b = {0};
 	ev_start(&b, ev, "call,all");
@@ -239,12 +245,12 @@ static void ev_bridge(pd_labpbx *l, const char *ev, const lcall *c, int n, const
 	broadcast(l, &b);
 }
 
-
 /* ---- calls ---- */
 
 static void new_uid(pd_labpbx *l, char *out, size_t n)
 {
-	snprintf(out, n, "%lld.%u", (long long)(l->epoch + (l->now - l->boot_ms) / 1000), l->uid_seq++);
+	snprintf(out, n, "%lld.%u", (long long)(l->epoch + (l->now - l->boot_ms) / 1000),
+	         l->uid_seq++);
 }
 
 void lab_call_new(pd_labpbx *l, int q)
@@ -286,21 +292,22 @@ int lab_waiting_in(pd_labpbx *l, int q)
 {
 	int n = 0;
 	for (size_t i = 0; i < l->ncalls; i++)
-		n += l->calls[i].q == q && (l->calls[i].phase == P_WAIT || l->calls[i].phase == P_RING);
+		n += l->calls[i].q == q &&
+		     (l->calls[i].phase == P_WAIT || l->calls[i].phase == P_RING);
 	return n;
 }
 
 static void new_bridge(pd_labpbx *l, lcall *c)
 {
 	snprintf(c->bridge, sizeof c->bridge, "%08llx-%04x-4%03x-8%03x-%012llx",
-		 (unsigned long long)(lab_rnd(l) & 0xffffffff), (unsigned)(lab_rnd(l) & 0xffff),
-		 (unsigned)(lab_rnd(l) & 0xfff), (unsigned)(lab_rnd(l) & 0xfff),
-		 (unsigned long long)(lab_rnd(l) & 0xffffffffffffull));
+	         (unsigned long long)(lab_rnd(l) & 0xffffffff), (unsigned)(lab_rnd(l) & 0xffff),
+	         (unsigned)(lab_rnd(l) & 0xfff), (unsigned)(lab_rnd(l) & 0xfff),
+	         (unsigned long long)(lab_rnd(l) & 0xffffffffffffull));
 }
 
 /* DialBegin/DialEnd of an outbound call: the user's leg dials the trunk. */
 static void ev_out_dial(pd_labpbx *l, const char *ev, const lcall *c, int tstate, const char *k,
-			const char *v)
+                        const char *v)
 {
 	pd_buf b = {0};
 	ev_start(&b, ev, "call,all");
@@ -384,9 +391,11 @@ static void hangup(pd_labpbx *l, lcall *c)
 	ev_hangup(l, &ci, 16, "Normal Clearing");
 	if (!c->outbound) {
 		char hold_s[24], talk[24];
-		snprintf(hold_s, sizeof hold_s, "%lld", (long long)((c->answer_at - c->join_at) / 1000));
+		snprintf(hold_s, sizeof hold_s, "%lld",
+		         (long long)((c->answer_at - c->join_at) / 1000));
 		snprintf(talk, sizeof talk, "%lld", (long long)((l->now - c->answer_at) / 1000));
-		const char *k[] = {"HoldTime", "TalkTime", "Reason"}, *v[] = {hold_s, talk, "caller"};
+		const char *k[] = {"HoldTime", "TalkTime", "Reason"},
+		           *v[] = {hold_s, talk, "caller"};
 		ev_agent(l, "AgentComplete", c, 6, k, v, 3);
 	}
 	ev_hangup(l, &ai, 16, "Normal Clearing");
@@ -455,7 +464,8 @@ static void call_step(pd_labpbx *l, lcall *c)
 		ev_chan(l, "Newstate", "call,all", &ci, NULL, NULL);
 		c->phase = P_WAIT;
 		c->join_at = l->now;
-		ev_queue_caller(l, "QueueCallerJoin", c, lab_waiting_in(l, c->q), lab_waiting_in(l, c->q));
+		ev_queue_caller(l, "QueueCallerJoin", c, lab_waiting_in(l, c->q),
+		                lab_waiting_in(l, c->q));
 		c->next_at = l->now;
 		break;
 	}
@@ -536,7 +546,6 @@ void lab_calls_reset(pd_labpbx *l)
 	}
 }
 
-
 void lab_do_pause(pd_labpbx *l, const char *ep, bool paused, const char *reason)
 {
 	for (int i = 0; i < l->nu; i++) {
@@ -549,4 +558,3 @@ void lab_do_pause(pd_labpbx *l, const char *ep, bool paused, const char *reason)
 		ev_member(l, "QueueMemberPause", u);
 	}
 }
-

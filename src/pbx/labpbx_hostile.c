@@ -25,7 +25,7 @@ static bool listening(const session *s)
 static void new_ids(pd_labpbx *l, char *uid, size_t n)
 {
 	snprintf(uid, n, "%lld.%u", (long long)(l->epoch + (l->now - l->boot_ms) / 1000),
-		 l->uid_seq++);
+	         l->uid_seq++);
 }
 
 static void newchannel(pd_labpbx *l, pd_buf *b, const char *name)
@@ -33,13 +33,13 @@ static void newchannel(pd_labpbx *l, pd_buf *b, const char *name)
 	char uid[32];
 	new_ids(l, uid, sizeof uid);
 	pd_buf_printf(b,
-		      "Event: Newchannel\r\nPrivilege: call,all\r\nChannel: PJSIP/trunk-%08x\r\n"
-		      "ChannelState: 4\r\nChannelStateDesc: Ring\r\nCallerIDNum: 0612345678\r\n"
-		      "CallerIDName: %s\r\nConnectedLineNum: <unknown>\r\n"
-		      "ConnectedLineName: <unknown>\r\nLanguage: en\r\nAccountCode: \r\n"
-		      "Context: from-trunk\r\nExten: 500\r\nPriority: 1\r\nUniqueid: %s\r\n"
-		      "Linkedid: %s\r\n\r\n",
-		      l->chan_seq++, name, uid, uid);
+	              "Event: Newchannel\r\nPrivilege: call,all\r\nChannel: PJSIP/trunk-%08x\r\n"
+	              "ChannelState: 4\r\nChannelStateDesc: Ring\r\nCallerIDNum: 0612345678\r\n"
+	              "CallerIDName: %s\r\nConnectedLineNum: <unknown>\r\n"
+	              "ConnectedLineName: <unknown>\r\nLanguage: en\r\nAccountCode: \r\n"
+	              "Context: from-trunk\r\nExten: 500\r\nPriority: 1\r\nUniqueid: %s\r\n"
+	              "Linkedid: %s\r\n\r\n",
+	              l->chan_seq++, name, uid, uid);
 }
 
 void lab_hostile_inject(pd_labpbx *l, unsigned f)
@@ -52,7 +52,7 @@ void lab_hostile_inject(pd_labpbx *l, unsigned f)
 			s->flood_until = l->now + l->o.fault_ms;
 		if ((f & PD_LAB_FAULT_HUGE) && !s->huge_left) {
 			static const char head[] = "Event: UserEvent\r\nPrivilege: user,all\r\n"
-						   "UserEvent: huge\r\n";
+			                           "UserEvent: huge\r\n";
 			lab_sess_send(s, head, sizeof head - 1);
 			s->huge_left = HUGE_BYTES;
 		}
@@ -62,14 +62,15 @@ void lab_hostile_inject(pd_labpbx *l, unsigned f)
 			pd_buf b = {0};
 			char uid[32];
 			new_ids(l, uid, sizeof uid);
-			pd_buf_printf(&b,
-				      "Event: Newchannel\r\nPrivilege: call,all\r\n"
-				      "Channel: PJSIP/trunk-ctl\r\nChannelState: 4\r\n"
-				      "CallerIDNum: 06\a12\x7f\r\nCallerIDName: Ev\x1b[2Jil\x1b]0;owned\a\r\n"
-				      "Bad\x01Key: x\r\nNul: a");
+			pd_buf_printf(
+			    &b,
+			    "Event: Newchannel\r\nPrivilege: call,all\r\n"
+			    "Channel: PJSIP/trunk-ctl\r\nChannelState: 4\r\n"
+			    "CallerIDNum: 06\a12\x7f\r\nCallerIDName: Ev\x1b[2Jil\x1b]0;owned\a\r\n"
+			    "Bad\x01Key: x\r\nNul: a");
 			pd_buf_addc(&b, '\0');
 			pd_buf_printf(&b, "b\r\nExten: 500\r\nUniqueid: %s\r\nLinkedid: %s\r\n\r\n",
-				      uid, uid);
+			              uid, uid);
 			lab_sess_send(s, b.s, b.len);
 			pd_buf_free(&b);
 		}
@@ -77,7 +78,10 @@ void lab_hostile_inject(pd_labpbx *l, unsigned f)
 			/* U+202E RIGHT-TO-LEFT OVERRIDE, U+009B (C1 CSI), ESC: the call
 			 * stays (this PBX has no such channel: a resync removes it) */
 			pd_buf b = {0};
-			newchannel(l, &b, "\xe2\x80\xae" "gro.live\xc2\x9b" "31m \x1b[5mBidi");
+			newchannel(l, &b,
+			           "\xe2\x80\xae"
+			           "gro.live\xc2\x9b"
+			           "31m \x1b[5mBidi");
 			lab_sess_send(s, b.s, b.len);
 			pd_buf_free(&b);
 		}
@@ -103,11 +107,13 @@ bool lab_hostile_fill(pd_labpbx *l, session *s)
 			char line[80];
 			pd_buf b = {0};
 			while (b.len < 64 * 1024 && s->huge_left) {
-				int n = snprintf(line, sizeof line,
-						 "Variable: v%08zu=0123456789abcdef0123456789abcdef\r\n",
-						 (size_t)(HUGE_BYTES - s->huge_left));
+				int n = snprintf(
+				    line, sizeof line,
+				    "Variable: v%08zu=0123456789abcdef0123456789abcdef\r\n",
+				    (size_t)(HUGE_BYTES - s->huge_left));
 				pd_buf_addn(&b, line, (size_t)n);
-				s->huge_left = s->huge_left > (size_t)n ? s->huge_left - (size_t)n : 0;
+				s->huge_left =
+				    s->huge_left > (size_t)n ? s->huge_left - (size_t)n : 0;
 			}
 			if (!s->huge_left)
 				pd_buf_add(&b, "\r\n");

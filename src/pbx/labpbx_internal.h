@@ -17,7 +17,7 @@
 
 typedef struct {
 	int fd;
-	ami_tls *tls; /* when the lab listens with TLS */
+	ami_tls *tls;  /* when the lab listens with TLS */
 	bool tls_done; /* handshake finished */
 	ami_parser *p;
 	pd_buf out;
@@ -42,8 +42,8 @@ typedef struct {
 enum { P_JOIN, P_WAIT, P_RING, P_TALK, P_DONE };
 
 typedef struct {
-	int q, phase, agent;    /* q = -1 for an outbound call */
-	bool outbound, held;    /* outbound: agent = the calling user, chan = the trunk leg */
+	int q, phase, agent; /* q = -1 for an outbound call */
+	bool outbound, held; /* outbound: agent = the calling user, chan = the trunk leg */
 	int64_t next_at, join_at, answer_at, hold_at, unhold_at, end_at;
 	char dialed[24];
 	char cid_num[24], cid_name[32];

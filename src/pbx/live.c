@@ -36,8 +36,8 @@ int64_t pd_live_now_ms(void)
 
 const char *pd_link_state_name(pd_link_state s)
 {
-	static const char *n[] = {"disabled", "connecting", "syncing", "monitoring", "retrying",
-				  "auth failed"};
+	static const char *n[] = {"disabled",   "connecting", "syncing",
+	                          "monitoring", "retrying",   "auth failed"};
 	return (unsigned)s < 6 ? n[s] : "?";
 }
 
@@ -55,8 +55,8 @@ const char *pd_call_dir_name(pd_call_dir d)
 
 const char *pd_agent_state_name(pd_agent_state s)
 {
-	static const char *n[] = {"Logged off", "Available", "Ringing", "On call",
-				  "On hold",	"Wrap-up",   "Not ready", "Offline"};
+	static const char *n[] = {"Logged off", "Available", "Ringing",   "On call",
+	                          "On hold",    "Wrap-up",   "Not ready", "Offline"};
 	return (unsigned)s < 8 ? n[s] : "?";
 }
 
@@ -188,7 +188,7 @@ static entry *find(pd_live *l, int64_t cid, bool create)
 }
 
 void pd_live_status_text(pd_link_state st, int sync_done, int sync_total, int64_t retry_at_ms,
-			 const char *last_error, int64_t now_ms, char *buf, size_t n)
+                         const char *last_error, int64_t now_ms, char *buf, size_t n)
 {
 	switch (st) {
 	case PD_LINK_SYNCING:
@@ -217,7 +217,7 @@ void pd_live_status_text(pd_link_state st, int sync_done, int sync_total, int64_
 }
 
 void pd_live_set_link(pd_live *l, int64_t cid, pd_link_state st, int sync_done, int sync_total,
-		      int64_t retry_at_ms, const char *last_error)
+                      int64_t retry_at_ms, const char *last_error)
 {
 	pthread_mutex_lock(&l->mu);
 	entry *e = find(l, cid, true);
@@ -298,7 +298,7 @@ pd_status pd_live_snapshot(pd_live *l, int64_t cid, pd_live_view *out)
 	for (size_t i = 0; i < out->n_users; i++) {
 		const pd_live_user *s = &e->v.users[i];
 		out->users[i] = (pd_live_user){xstrdup(s->endpoint), xstrdup(s->name),
-					       xstrdup(s->sub_account), xstrdup(s->device_state)};
+		                               xstrdup(s->sub_account), xstrdup(s->device_state)};
 	}
 	out->calls = out->n_calls ? xcalloc(out->n_calls, sizeof *out->calls) : NULL;
 	for (size_t i = 0; i < out->n_calls; i++) {
@@ -322,7 +322,7 @@ pd_status pd_live_snapshot(pd_live *l, int64_t cid, pd_live_view *out)
 	}
 	pthread_mutex_unlock(&l->mu);
 	pd_live_status_text(out->link, out->sync_done, out->sync_total, out->retry_at_ms,
-			    out->last_error, now, out->status, sizeof out->status);
+	                    out->last_error, now, out->status, sizeof out->status);
 	return PD_OK;
 }
 
@@ -341,7 +341,7 @@ static void summarise(const entry *e, int64_t now, pd_live_summary *s)
 		s->agents_logged_on += st != PD_AGENT_LOGGED_OFF && st != PD_AGENT_OFFLINE;
 	}
 	pd_live_status_text(e->v.link, e->v.sync_done, e->v.sync_total, e->v.retry_at_ms,
-			    e->v.last_error, now, s->status, sizeof s->status);
+	                    e->v.last_error, now, s->status, sizeof s->status);
 }
 
 bool pd_live_summary_get(pd_live *l, int64_t cid, pd_live_summary *out)

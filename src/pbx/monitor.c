@@ -52,7 +52,7 @@ struct pd_monitor {
 	struct {
 		int64_t cid, seq;
 		pd_sync_result r;
-	} *syncs;
+	} * syncs;
 	size_t n_syncs;
 };
 
@@ -65,7 +65,7 @@ static link_t *link_find(pd_monitor *m, int64_t cid)
 }
 
 static pd_status host_sync(void *ctx, int64_t cid, const pd_synced_user *u, size_t n, bool ap,
-			   pd_sync_result *res, pd_err *e)
+                           pd_sync_result *res, pd_err *e)
 {
 	pd_monitor *m = ctx;
 	pd_status s = store_sync_users(m->store, cid, u, n, ap, res, e);
@@ -115,15 +115,15 @@ static void write_status(pd_monitor *m, link_t *l, int64_t now)
 	pd_live_summary_get(m->live, l->customer_id, &s);
 	char state[200];
 	pd_live_status_text(v.link, v.sync_done, v.sync_total, v.retry_at_ms, NULL,
-			    pd_live_now_ms(), state, sizeof state);
+	                    pd_live_now_ms(), state, sizeof state);
 	pd_pbx_status st = {
-		.customer_id = l->customer_id,
-		.state = state,
-		.last_error = v.last_error[0] ? v.last_error : NULL,
-		.updated_at = pd_now(),
-		.live_calls = s.calls,
-		.agents_available = s.agents_available,
-		.agents_logged_on = s.agents_logged_on,
+	    .customer_id = l->customer_id,
+	    .state = state,
+	    .last_error = v.last_error[0] ? v.last_error : NULL,
+	    .updated_at = pd_now(),
+	    .live_calls = s.calls,
+	    .agents_available = s.agents_available,
+	    .agents_logged_on = s.agents_logged_on,
 	};
 	pd_err e = {0};
 	store_pbx_status_set(m->store, &st, &e); /* best effort: the live state is authoritative */
@@ -165,7 +165,8 @@ static void reload(pd_monitor *m)
 		pd_pbx *p = &v[i];
 		link_t *old = link_find(m, p->customer_id);
 		link_t l = {0};
-		/* an expired trial or a disabled customer stops monitoring (provdesk(1), customer statuses) */
+		/* an expired trial or a disabled customer stops monitoring (provdesk(1), customer
+		 * statuses) */
 		int blocked = 0;
 		pd_customer cu = {0};
 		pd_err ce0 = {0};
@@ -193,9 +194,11 @@ static void reload(pd_monitor *m)
 		next[nn++] = l;
 		link_t *nl = &next[nn - 1];
 		if (!p->enabled || (!p->monitor && !p->sync_users) || blocked) {
-			set_static_status(m, nl, blocked == 1   ? "trial expired: monitoring stops until converted"
-						 : blocked == 2 ? "customer disabled"
-								: NULL);
+			set_static_status(m, nl,
+			                  blocked == 1
+			                      ? "trial expired: monitoring stops until converted"
+			                  : blocked == 2 ? "customer disabled"
+			                                 : NULL);
 			continue;
 		}
 		if (!nl->ops) {
@@ -205,27 +208,28 @@ static void reload(pd_monitor *m)
 			continue;
 		}
 		pd_drv_conf c = {
-			.customer_id = p->customer_id,
-			.host = p->host,
-			.port = p->port,
-			.tls = p->tls,
-			.username = p->username,
-			.secret = p->secret,
-			.params_json = p->params_json,
-			.sync_users = p->sync_users,
-			.monitor = p->monitor,
-			.auto_provision = p->auto_provision,
-			.ping_interval_s = m->o.ping_interval_s,
-			.backoff_max_s = m->o.backoff_max_s,
-			.backoff_min_ms = m->o.backoff_min_ms,
-			.max_calls = m->o.max_calls,
-			.max_channels = m->o.max_channels,
-			.max_call_age_ms = m->o.max_call_age_ms,
-			.max_message = m->o.max_message,
+		    .customer_id = p->customer_id,
+		    .host = p->host,
+		    .port = p->port,
+		    .tls = p->tls,
+		    .username = p->username,
+		    .secret = p->secret,
+		    .params_json = p->params_json,
+		    .sync_users = p->sync_users,
+		    .monitor = p->monitor,
+		    .auto_provision = p->auto_provision,
+		    .ping_interval_s = m->o.ping_interval_s,
+		    .backoff_max_s = m->o.backoff_max_s,
+		    .backoff_min_ms = m->o.backoff_min_ms,
+		    .max_calls = m->o.max_calls,
+		    .max_channels = m->o.max_channels,
+		    .max_call_age_ms = m->o.max_call_age_ms,
+		    .max_message = m->o.max_message,
 		};
-		pd_drv_host h = {.ctx = m, .live = m->live,
-				 .sync_users = m->read_only ? NULL : host_sync,
-				 .link_changed = host_link_changed};
+		pd_drv_host h = {.ctx = m,
+		                 .live = m->live,
+		                 .sync_users = m->read_only ? NULL : host_sync,
+		                 .link_changed = host_link_changed};
 		/* host_link_changed looks the link up: publish the new array first */
 		link_t *saved = m->links;
 		size_t saved_n = m->n_links;
@@ -336,7 +340,8 @@ static void *monitor_main(void *arg)
 					deadline = due;
 			}
 		}
-		int timeout = deadline <= now ? 0 : (int)(deadline - now > 60000 ? 60000 : deadline - now);
+		int timeout =
+		    deadline <= now ? 0 : (int)(deadline - now > 60000 ? 60000 : deadline - now);
 		int r = poll(pf, (nfds_t)nf, timeout);
 		now = pd_live_now_ms();
 		if (r < 0 && errno != EINTR)
@@ -397,14 +402,16 @@ static void *monitor_main(void *arg)
 }
 
 pd_status pd_monitor_start_opts(const char *db_path, const pd_store_opts *so, const pd_config *cfg,
-				const pd_monitor_opts *mo, pd_live *live, pd_monitor **out, pd_err *e)
+                                const pd_monitor_opts *mo, pd_live *live, pd_monitor **out,
+                                pd_err *e)
 {
 	pd_monitor *m = xcalloc(1, sizeof *m);
 	if (mo)
 		m->o = *mo;
 	if (!m->o.ping_interval_s)
-		m->o.ping_interval_s = cfg && cfg->pbx_ping_interval > 0 ? cfg->pbx_ping_interval
-									: PD_PBX_PING_INTERVAL_DEFAULT;
+		m->o.ping_interval_s = cfg && cfg->pbx_ping_interval > 0
+		                           ? cfg->pbx_ping_interval
+		                           : PD_PBX_PING_INTERVAL_DEFAULT;
 	if (!m->o.backoff_max_s)
 		m->o.backoff_max_s = cfg && cfg->pbx_backoff_max > 0 ? cfg->pbx_backoff_max : 60;
 	if (!m->o.max_calls && cfg)
@@ -431,7 +438,7 @@ pd_status pd_monitor_start_opts(const char *db_path, const pd_store_opts *so, co
 		store_close(m->store);
 		free(m);
 		return pd_fail(e, PD_E_INTERNAL, NULL, "cannot create the monitor pipe: %s",
-			       strerror(errno));
+		               strerror(errno));
 	}
 	m->ctl_r = p[0];
 	m->ctl_w = p[1];
@@ -449,7 +456,7 @@ pd_status pd_monitor_start_opts(const char *db_path, const pd_store_opts *so, co
 }
 
 pd_status pd_monitor_start(const char *db_path, const pd_store_opts *so, const pd_config *cfg,
-			   pd_live *live, pd_monitor **out, pd_err *e)
+                           pd_live *live, pd_monitor **out, pd_err *e)
 {
 	return pd_monitor_start_opts(db_path, so, cfg, NULL, live, out, e);
 }

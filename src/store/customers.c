@@ -326,7 +326,8 @@ static pd_status create_tx(pd_store *s, void *vx, pd_err *e)
 		return r;
 
 	int64_t uid;
-	if ((r = user_insert(s, c, &x->n->admin, true, true, "admin_email", x->a, &uid, e)) != PD_OK)
+	if ((r = user_insert(s, c, &x->n->admin, true, true, "admin_email", x->a, &uid, e)) !=
+	    PD_OK)
 		return r;
 	if ((r = outbox_queue(s, c, &x->n->admin, uid, x->a, NULL, e)) != PD_OK)
 		return r;
@@ -336,7 +337,8 @@ static pd_status create_tx(pd_store *s, void *vx, pd_err *e)
 		pd_user *u = &x->n->users[i];
 		if ((r = user_insert(s, c, u, false, true, field, x->a, &uid, e)) != PD_OK)
 			return r;
-		if (u->email && *u->email && (r = outbox_queue(s, c, u, uid, x->a, NULL, e)) != PD_OK)
+		if (u->email && *u->email &&
+		    (r = outbox_queue(s, c, u, uid, x->a, NULL, e)) != PD_OK)
 			return r;
 	}
 	for (size_t i = 0; i < x->n->n_synced; i++)
@@ -480,7 +482,8 @@ pd_status store_customer_find_reference(pd_store *s, const char *reference, pd_c
 	}
 	pd_status r;
 	if (n == 0)
-		r = pd_fail(e, PD_E_NOTFOUND, "customer", "no customer with reference '%.100s'", ref);
+		r = pd_fail(e, PD_E_NOTFOUND, "customer", "no customer with reference '%.100s'",
+		            ref);
 	else if (n == 2 && live[0] && live[1])
 		r = pd_fail(e, PD_E_USAGE, "customer",
 		            "reference '%.100s' is used by several customers; give the name or "

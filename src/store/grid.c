@@ -358,8 +358,8 @@ static int budget_cb(void *arg)
 /* Run one page statement. budget: stop with SQLITE_INTERRUPT (and no rows
  * kept) once the scan has cost more than the budget. */
 static int run_page(pd_store *s, const pd_query *q, int kind, int filt, bool excl,
-                    const pd_row *anchor,
-                    size_t limit, bool budget, pd_row *rows, size_t *n, pd_err *e)
+                    const pd_row *anchor, size_t limit, bool budget, pd_row *rows, size_t *n,
+                    pd_err *e)
 {
 	*n = 0;
 	sqlite3_stmt *st = grid_stmt(s, q, kind, filt, excl, e);
@@ -391,8 +391,7 @@ static int run_page(pd_store *s, const pd_query *q, int kind, int filt, bool exc
 
 /* One page of the sorted stream (without the pinned rows when excl). */
 static pd_status page_main(pd_store *s, const pd_query *q, int kind, bool excl,
-                           const pd_row *anchor, size_t limit, pd_row *rows, size_t *n,
-                           pd_err *e)
+                           const pd_row *anchor, size_t limit, pd_row *rows, size_t *n, pd_err *e)
 {
 	*n = 0;
 	if (limit == 0)
@@ -572,8 +571,7 @@ pd_status store_customer_page(pd_store *s, const pd_query *q, pd_page_dir dir, c
 }
 
 static pd_status count_query(pd_store *s, const pd_query *q, int kind, bool excl,
-                             const pd_row *anchor,
-                             int64_t *out, pd_err *e)
+                             const pd_row *anchor, int64_t *out, pd_err *e)
 {
 	*out = 0;
 	pd_status r = check_query(q, e);

@@ -188,8 +188,8 @@ pd_status store_outbox_mark_sent(pd_store *s, int64_t id, int64_t now, pd_err *e
 	return store_outbox_mark_sent_as(s, id, now, NULL, e);
 }
 
-pd_status store_outbox_mark_sent_as(pd_store *s, int64_t id, int64_t now, const pd_outbox_sent *sent,
-                                    pd_err *e)
+pd_status store_outbox_mark_sent_as(pd_store *s, int64_t id, int64_t now,
+                                    const pd_outbox_sent *sent, pd_err *e)
 {
 	E_GUARD(e);
 	ob_ctx x = {.id = id, .now = now, .sent = sent};
@@ -315,15 +315,17 @@ static pd_status retry_tx(pd_store *s, void *vx, pd_err *e)
 				r = pd_fail(e, PD_E_INVALID, "outbox",
 				            "outbox message #%lld is still queued", id);
 			else if (state == PD_INVITE_CANCELLED)
-				r = pd_fail(e, PD_E_INVALID, "outbox",
-				            "outbox message #%lld was cancelled (%s): it is never sent "
-				            "again",
-				            id, why ? why : "user removed");
+				r = pd_fail(
+				    e, PD_E_INVALID, "outbox",
+				    "outbox message #%lld was cancelled (%s): it is never sent "
+				    "again",
+				    id, why ? why : "user removed");
 			else if (gone)
-				r = pd_fail(e, PD_E_INVALID, "outbox",
-				            "the user of outbox message #%lld was removed: it is never "
-				            "sent again",
-				            id);
+				r = pd_fail(
+				    e, PD_E_INVALID, "outbox",
+				    "the user of outbox message #%lld was removed: it is never "
+				    "sent again",
+				    id);
 			else if (queued)
 				r = pd_fail(e, PD_E_INVALID, "outbox",
 				            "an invitation to this user is already queued (#%lld)",
@@ -344,7 +346,8 @@ static pd_status retry_tx(pd_store *s, void *vx, pd_err *e)
 	if (r == PD_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
 		r = st_fail(s, rc, e, "outbox retry");
 	if (r == PD_OK && x->id && !found)
-		r = pd_fail(e, PD_E_NOTFOUND, "outbox", "no outbox message #%lld", (long long)x->id);
+		r = pd_fail(e, PD_E_NOTFOUND, "outbox", "no outbox message #%lld",
+		            (long long)x->id);
 	for (size_t i = 0; r == PD_OK && i < n; i++) {
 		sqlite3_stmt *st = st_get(s, upd, e);
 		if (!st) {
@@ -396,8 +399,9 @@ static pd_status resend_tx(pd_store *s, void *vx, pd_err *e)
 		else
 			r = outbox_queue(s, &c, &u, u.id, x->a, &already, e);
 		if (r == PD_OK) {
-			char *d = already ? xasprintf("invitation to %s already queued: due now", u.email)
-			                  : xasprintf("invitation to %s queued again", u.email);
+			char *d =
+			    already ? xasprintf("invitation to %s already queued: due now", u.email)
+			            : xasprintf("invitation to %s queued again", u.email);
 			r = audit_add(s, x->a, c.id, 0, "outbox", "resend", d, e);
 			free(d);
 		}

@@ -50,8 +50,8 @@ pd_status store_audit_list(pd_store *s, int64_t customer_id, size_t limit, pd_au
 		sqlite3_bind_int64(st, i++, customer_id);
 	sqlite3_bind_int64(st, i, limit ? (int64_t)limit : -1);
 	void *v;
-	pd_status r = st_collect(s, st, sizeof **out, audit_row, NULL, audit_elem_free, &v, n,
-	                         "audit", e);
+	pd_status r =
+	    st_collect(s, st, sizeof **out, audit_row, NULL, audit_elem_free, &v, n, "audit", e);
 	*out = v;
 	return r;
 }

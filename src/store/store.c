@@ -50,19 +50,19 @@ pd_status store_lock_file(const pd_store *s, const char *name, int *fd_out, pd_e
 	free(safe);
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, mode);
 	if (fd < 0) {
-		pd_status st = pd_fail(e, PD_E_UNAVAILABLE, NULL, "cannot open %s: %s", path,
-				       strerror(errno));
+		pd_status st =
+		    pd_fail(e, PD_E_UNAVAILABLE, NULL, "cannot open %s: %s", path, strerror(errno));
 		free(path);
 		return st;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		int err = errno;
 		close(fd);
-		pd_status st = err == EWOULDBLOCK
-				       ? pd_fail(e, PD_E_TEMPFAIL, NULL, "%s is held by another process",
-						 path)
-				       : pd_fail(e, PD_E_UNAVAILABLE, NULL, "cannot lock %s: %s", path,
-						 strerror(err));
+		pd_status st =
+		    err == EWOULDBLOCK
+		        ? pd_fail(e, PD_E_TEMPFAIL, NULL, "%s is held by another process", path)
+		        : pd_fail(e, PD_E_UNAVAILABLE, NULL, "cannot lock %s: %s", path,
+		                  strerror(err));
 		free(path);
 		return st;
 	}

@@ -72,8 +72,9 @@ static pd_status link_of(pd_store *s, int64_t cid, const char *email, const char
 {
 	*out = 0;
 	if (email && *email) {
-		static const char sql[] = "SELECT id FROM users WHERE customer_id = ? AND synced = 0"
-		                          " AND email_key = ?";
+		static const char sql[] =
+		    "SELECT id FROM users WHERE customer_id = ? AND synced = 0"
+		    " AND email_key = ?";
 		sqlite3_stmt *st = st_get(s, sql, e);
 		if (!st)
 			return FAILED(e);

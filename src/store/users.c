@@ -73,9 +73,9 @@ static pd_status email_free(pd_store *s, int64_t cid, const char *email, int64_t
  * extension. */
 pd_status users_relink(pd_store *s, int64_t cid, pd_err *e)
 {
-	static const char sql[] = "UPDATE users SET linked_user_id = " LINK_OF_SYNCED
-	                          " WHERE customer_id = ? AND synced = 1 AND linked_user_id IS NOT "
-	                          LINK_OF_SYNCED;
+	static const char sql[] =
+	    "UPDATE users SET linked_user_id = " LINK_OF_SYNCED
+	    " WHERE customer_id = ? AND synced = 1 AND linked_user_id IS NOT " LINK_OF_SYNCED;
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st)
 		return FAILED(e);
@@ -87,8 +87,7 @@ pd_status users_relink(pd_store *s, int64_t cid, pd_err *e)
  * that user's: a console user may not take it, unless that synced user is
  * linked to this very console user (the same person). `self` is the console
  * user's id, 0 for a new one. */
-static pd_status extension_free(pd_store *s, int64_t cid, const char *ext, int64_t self,
-                                pd_err *e)
+static pd_status extension_free(pd_store *s, int64_t cid, const char *ext, int64_t self, pd_err *e)
 {
 	if (!ext || !*ext)
 		return PD_OK;
@@ -110,8 +109,8 @@ static pd_status extension_free(pd_store *s, int64_t cid, const char *ext, int64
 		            "extension %.32s is held by \"%.100s\" (user #%lld, synced from the "
 		            "PBX%s%.64s): give another extension, or none",
 		            ext, (const char *)sqlite3_column_text(st, 1),
-		            (long long)sqlite3_column_int64(st, 0), sub && *sub ? ", sub-account " : "",
-		            sub ? sub : "");
+		            (long long)sqlite3_column_int64(st, 0),
+		            sub && *sub ? ", sub-account " : "", sub ? sub : "");
 	} else if (rc != SQLITE_DONE) {
 		r = st_fail(s, rc, e, "check extension");
 	}
@@ -125,8 +124,8 @@ pd_status user_insert(pd_store *s, const pd_customer *c, pd_user *u, bool primar
 {
 	/* The first user of a customer created in this transaction has no one
 	 * to clash with; the unique index still stands behind the check. */
-	pd_status r = primary && new_customer ? PD_OK
-	                                      : email_free(s, c->id, u->email, 0, email_field, e);
+	pd_status r =
+	    primary && new_customer ? PD_OK : email_free(s, c->id, u->email, 0, email_field, e);
 	if (r != PD_OK)
 		return r;
 	if (primary)
@@ -199,15 +198,16 @@ pd_status synced_user_insert(pd_store *s, int64_t cid, pd_user *u, const pd_acto
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		if (rc == SQLITE_CONSTRAINT_UNIQUE)
-			return pd_fail(e, PD_E_INVALID, "endpoint", "endpoint %.64s is listed twice",
-			               u->endpoint);
+			return pd_fail(e, PD_E_INVALID, "endpoint",
+			               "endpoint %.64s is listed twice", u->endpoint);
 		return st_fail(s, rc, e, "insert synced user");
 	}
 	u->id = sqlite3_last_insert_rowid(s->db);
 	u->customer_id = cid;
 	pd_buf d = {0};
 	diff_str(&d, "role", NULL, u->role);
-	pd_buf_add(&d, d.len ? "; found on the PBX before creation" : "found on the PBX before creation");
+	pd_buf_add(&d, d.len ? "; found on the PBX before creation"
+	                     : "found on the PBX before creation");
 	pd_status r = user_audit(s, a, cid, u, "user", "create", d.s, e);
 	pd_buf_free(&d);
 	return r;
@@ -237,8 +237,8 @@ pd_status store_user_list(pd_store *s, int64_t customer_id, pd_user **out, size_
 		return FAILED(e);
 	sqlite3_bind_int64(st, 1, customer_id);
 	void *v;
-	pd_status r = st_collect(s, st, sizeof **out, user_row, NULL, user_elem_free, &v, n,
-	                         "list users", e);
+	pd_status r =
+	    st_collect(s, st, sizeof **out, user_row, NULL, user_elem_free, &v, n, "list users", e);
 	*out = v;
 	return r;
 }
@@ -333,7 +333,8 @@ static pd_status upd_tx(pd_store *s, void *vx, pd_err *e)
 		            "the primary user keeps the Customer Administrator role");
 	if (r == PD_OK)
 		r = email_free(s, cur.customer_id, u->email, cur.id, "email", e);
-	if (r == PD_OK && strcmp(cur.extension ? cur.extension : "", u->extension ? u->extension : ""))
+	if (r == PD_OK &&
+	    strcmp(cur.extension ? cur.extension : "", u->extension ? u->extension : ""))
 		r = extension_free(s, cur.customer_id, u->extension, cur.id, e);
 	if (r == PD_OK) {
 		diff_str(&d, "display_name", cur.display_name, u->display_name);
@@ -550,7 +551,8 @@ static pd_status ambiguous(pd_store *s, int64_t cid, const char *key, const pd_u
 	pd_buf b = {0};
 	for (size_t i = 0; i < n; i++) {
 		const pd_user *u = &c[i];
-		pd_buf_printf(&b, "%s\"%.60s\" (", i ? "; " : "", u->display_name ? u->display_name : "");
+		pd_buf_printf(&b, "%s\"%.60s\" (", i ? "; " : "",
+		              u->display_name ? u->display_name : "");
 		if (!u->synced) {
 			pd_buf_add(&b, "console user: ");
 			if (u->email)
@@ -559,7 +561,8 @@ static pd_status ambiguous(pd_store *s, int64_t cid, const char *key, const pd_u
 			pd_buf_add(&b, "synced from the PBX: ");
 			if (u->sub_account && *u->sub_account)
 				pd_buf_printf(&b, "%.60s/%.32s, ", u->sub_account, u->endpoint);
-			pd_buf_printf(&b, "%.60s:%.32s or ", host && *host ? host : "pbx", u->endpoint);
+			pd_buf_printf(&b, "%.60s:%.32s or ", host && *host ? host : "pbx",
+			              u->endpoint);
 		}
 		pd_buf_printf(&b, "#%lld)", (long long)u->id);
 	}
@@ -575,8 +578,7 @@ static pd_status ambiguous(pd_store *s, int64_t cid, const char *key, const pd_u
 /* SUBACCOUNT/EXT: the synced user with that endpoint in that sub-account;
  * PBX:EXT: the synced user with that endpoint on the customer's PBX, named
  * by its host, its template's name or the word "pbx". */
-static pd_status find_qualified(pd_store *s, int64_t cid, const char *key, pd_user *out,
-                                pd_err *e)
+static pd_status find_qualified(pd_store *s, int64_t cid, const char *key, pd_user *out, pd_err *e)
 {
 	const char *slash = strrchr(key, '/'), *colon = strrchr(key, ':');
 	const char *sep = slash ? slash : colon;
@@ -601,8 +603,9 @@ static pd_status find_qualified(pd_store *s, int64_t cid, const char *key, pd_us
 		static const char by_sub[] =
 		    "SELECT " USER_COLS " FROM users u WHERE u.customer_id = ?1 AND u.synced = 1"
 		    " AND u.endpoint = ?2 AND u.sub_account = ?3";
-		static const char by_pbx[] = "SELECT " USER_COLS " FROM users u WHERE"
-		                             " u.customer_id = ?1 AND u.synced = 1 AND u.endpoint = ?2";
+		static const char by_pbx[] =
+		    "SELECT " USER_COLS " FROM users u WHERE"
+		    " u.customer_id = ?1 AND u.synced = 1 AND u.endpoint = ?2";
 		sqlite3_stmt *st = st_get(s, slash ? by_sub : by_pbx, e);
 		if (!st) {
 			r = FAILED(e);

@@ -162,7 +162,8 @@ static void reap_closed(struct ui_app *app)
 			i++;
 			continue;
 		}
-		memmove(app->stack + i, app->stack + i + 1, (app->n_stack - i - 1) * sizeof *app->stack);
+		memmove(app->stack + i, app->stack + i + 1,
+		        (app->n_stack - i - 1) * sizeof *app->stack);
 		app->n_stack--;
 		if (app->cursor_win == s->win)
 			app->cursor_win = NULL;
@@ -285,7 +286,7 @@ static void draw_too_small(void)
 	snprintf(buf, sizeof buf, "Terminal too small: %dx%d", COLS, LINES);
 	mvaddnstr(LINES / 2 - 1 > 0 ? LINES / 2 - 1 : 0, 0, buf, COLS);
 	snprintf(buf, sizeof buf, "provdesk needs at least %dx%d. Resize, or q to quit.",
-		 UI_MIN_COLS, UI_MIN_LINES);
+	         UI_MIN_COLS, UI_MIN_LINES);
 	mvaddnstr(LINES / 2 > 0 ? LINES / 2 : 0, 0, buf, COLS);
 	wnoutrefresh(stdscr);
 }
@@ -448,7 +449,8 @@ static int run_loop(struct ui_app *app)
 		ui_background.loop(app);
 		check_data(app, false);
 		draw_frame(app);
-		struct pollfd pfd[3] = {{.fd = 0, .events = POLLIN}, {.fd = app->wake_rd, .events = POLLIN}};
+		struct pollfd pfd[3] = {{.fd = 0, .events = POLLIN},
+		                        {.fd = app->wake_rd, .events = POLLIN}};
 		int npfd = 2 + ui_background.pollfds(app, pfd + 2, 1); /* the live state's wake */
 		/* the database is checked once a second (PRAGMA data_version is
 		 * cheap); this also drives tickers and message expiry */
@@ -545,7 +547,8 @@ int pd_ui_run(const pd_ui_opts *o)
 	pd_err e;
 
 	if (!isatty(0) || !isatty(1)) {
-		fprintf(stderr, "provdesk: the console needs a terminal (use a command for scripts)\n");
+		fprintf(stderr,
+		        "provdesk: the console needs a terminal (use a command for scripts)\n");
 		return pd_status_exit_code(PD_E_USAGE);
 	}
 	pd_status gs = pd_geo_get(&app.geo, &e);
@@ -554,9 +557,9 @@ int pd_ui_run(const pd_ui_opts *o)
 		return pd_status_exit_code(gs);
 	}
 	pd_store_opts so = {.catalogue = o->cat,
-			    .internal_systems_limit = o->cfg ? o->cfg->internal_systems_limit : 1,
-			    .busy_timeout_ms = 5000,
-			    .read_only = o->noc};
+	                    .internal_systems_limit = o->cfg ? o->cfg->internal_systems_limit : 1,
+	                    .busy_timeout_ms = 5000,
+	                    .read_only = o->noc};
 	if (store_open(o->db_path, &so, &app.store, &e) != PD_OK) {
 		/* A catalogue that dropped a product type in use is refused at
 		 * start, as on the command line: nothing to show until fixed. */
@@ -585,15 +588,15 @@ int pd_ui_run(const pd_ui_opts *o)
 		free(kp);
 	}
 	/* theme: NO_COLOR (non-empty) forces monochrome */
-	const char *theme = o->theme && *o->theme ? o->theme
-			    : o->cfg && o->cfg->ui_theme ? o->cfg->ui_theme
-							 : "default";
+	const char *theme = o->theme && *o->theme        ? o->theme
+	                    : o->cfg && o->cfg->ui_theme ? o->cfg->ui_theme
+	                                                 : "default";
 	app.mono = env_flag("NO_COLOR");
 	if (app.mono)
 		theme = "monochrome";
 	if (ui_theme_load(&app.theme, config_dir, theme, &e) != PD_OK) {
 		snprintf(startup_msg, sizeof startup_msg, "%s (using the built-in default theme)",
-			 e.message);
+		         e.message);
 		exit_message = xstrdup(startup_msg);
 	}
 	free(user_cdir);

@@ -197,10 +197,10 @@ static void d_draw(struct ui_screen *s)
 	if (d->kind == D_MESSAGE) {
 		ui_put(win, h - 2, 2, w - 4, "[ OK ]  (Enter)", ui_role(UI_R_FIELD_ACTIVE), false);
 	} else if (d->kind == D_CONFIRM) {
-		ui_put(win, h - 2, 2, 10, "[ Yes ]", ui_role(d->yes ? UI_R_FIELD_ACTIVE : UI_R_DIALOG),
-		       false);
-		ui_put(win, h - 2, 12, 10, "[ No ]", ui_role(d->yes ? UI_R_DIALOG : UI_R_FIELD_ACTIVE),
-		       false);
+		ui_put(win, h - 2, 2, 10, "[ Yes ]",
+		       ui_role(d->yes ? UI_R_FIELD_ACTIVE : UI_R_DIALOG), false);
+		ui_put(win, h - 2, 12, 10, "[ No ]",
+		       ui_role(d->yes ? UI_R_DIALOG : UI_R_FIELD_ACTIVE), false);
 		ui_put(win, h - 2, 24, w - 26, "y / n, Esc = No", ui_role(UI_R_NOTE), false);
 	} else if (d->kind == D_PROMPT || d->kind == D_PICK) {
 		int iy = d->kind == D_PROMPT ? h - 3 : y;
@@ -236,7 +236,8 @@ static void d_draw(struct ui_screen *s)
 				ui_put(win, ly + i, 2, w - 4, d->shown[k].label, a, true);
 			}
 			if (!d->n_shown)
-				ui_put(win, ly, 2, w - 4, "(nothing matches)", ui_role(UI_R_NOTE), false);
+				ui_put(win, ly, 2, w - 4, "(nothing matches)", ui_role(UI_R_NOTE),
+				       false);
 		} else {
 			ui_put(win, h - 2, 2, w - 4, "Enter = OK, Esc = cancel", ui_role(UI_R_NOTE),
 			       false);
@@ -252,16 +253,17 @@ static int edit_line(struct dialog *d, const struct ui_event *ev)
 	if (!ev->func && ev->key >= 32 && ev->key != 127 && iswprint((wint_t)ev->key)) {
 		if (d->len + 1 < sizeof d->input / sizeof d->input[0]) {
 			memmove(d->input + d->cur + 1, d->input + d->cur,
-				(d->len - d->cur) * sizeof(wchar_t));
+			        (d->len - d->cur) * sizeof(wchar_t));
 			d->input[d->cur++] = (wchar_t)ev->key;
 			d->len++;
 		}
 		return UI_HANDLED | UI_REDRAW | 0x100;
 	}
-	if ((ev->func && ev->key == KEY_BACKSPACE) || (!ev->func && (ev->key == 127 || ev->key == 8))) {
+	if ((ev->func && ev->key == KEY_BACKSPACE) ||
+	    (!ev->func && (ev->key == 127 || ev->key == 8))) {
 		if (d->cur > 0) {
 			memmove(d->input + d->cur - 1, d->input + d->cur,
-				(d->len - d->cur) * sizeof(wchar_t));
+			        (d->len - d->cur) * sizeof(wchar_t));
 			d->cur--;
 			d->len--;
 		}
@@ -270,7 +272,7 @@ static int edit_line(struct dialog *d, const struct ui_event *ev)
 	if (ev->func && ev->key == KEY_DC) {
 		if (d->cur < d->len) {
 			memmove(d->input + d->cur, d->input + d->cur + 1,
-				(d->len - d->cur - 1) * sizeof(wchar_t));
+			        (d->len - d->cur - 1) * sizeof(wchar_t));
 			d->len--;
 		}
 		return UI_HANDLED | UI_REDRAW | 0x100;
@@ -294,7 +296,8 @@ static int edit_line(struct dialog *d, const struct ui_event *ev)
 
 static bool is_enter(const struct ui_event *ev)
 {
-	return (ev->func && ev->key == KEY_ENTER) || (!ev->func && (ev->key == '\n' || ev->key == '\r'));
+	return (ev->func && ev->key == KEY_ENTER) ||
+	       (!ev->func && (ev->key == '\n' || ev->key == '\r'));
 }
 
 static bool is_esc(const struct ui_event *ev)
@@ -394,19 +397,19 @@ static int d_key(struct ui_screen *s, const struct ui_event *ev)
 }
 
 static const struct ui_screen_ops dialog_ops = {
-	.name = "dialog",
-	.context = UI_CTX_LIST,
-	.overlay = true,
-	.create = d_create,
-	.destroy = d_destroy,
-	.layout = d_layout,
-	.draw = d_draw,
-	.handle_key = d_key,
-	.fkeys = "Enter|OK|Esc|Cancel",
+    .name = "dialog",
+    .context = UI_CTX_LIST,
+    .overlay = true,
+    .create = d_create,
+    .destroy = d_destroy,
+    .layout = d_layout,
+    .draw = d_draw,
+    .handle_key = d_key,
+    .fkeys = "Enter|OK|Esc|Cancel",
 };
 
 static struct dialog *new_dialog(enum dkind k, const char *title, const char *text, ui_done_fn done,
-				 void *ctx)
+                                 void *ctx)
 {
 	struct dialog *d = xcalloc(1, sizeof *d);
 	d->kind = k;
@@ -429,7 +432,7 @@ void ui_dialog_message(struct ui_app *app, const char *title, const char *text)
 }
 
 void ui_dialog_confirm(struct ui_app *app, const char *title, const char *text, ui_done_fn done,
-		       void *ctx)
+                       void *ctx)
 {
 	push_dialog(app, new_dialog(D_CONFIRM, title, text, done, ctx));
 }
@@ -447,7 +450,7 @@ static void set_input(struct dialog *d, const char *s)
 }
 
 void ui_dialog_prompt(struct ui_app *app, const char *title, const char *text, const char *initial,
-		      bool secret, ui_done_fn done, void *ctx)
+                      bool secret, ui_done_fn done, void *ctx)
 {
 	struct dialog *d = new_dialog(D_PROMPT, title, text, done, ctx);
 	d->secret = secret;
@@ -456,8 +459,8 @@ void ui_dialog_prompt(struct ui_app *app, const char *title, const char *text, c
 }
 
 void ui_dialog_pick(struct ui_app *app, const char *title, const struct ui_choice *c, size_t n,
-		    const char *current, ui_search_fn search, void *search_ctx, ui_done_fn done,
-		    void *ctx)
+                    const char *current, ui_search_fn search, void *search_ctx, ui_done_fn done,
+                    void *ctx)
 {
 	struct dialog *d = new_dialog(D_PICK, title, "Type to filter, Enter to choose:", done, ctx);
 	d->all = choices_copy(c, n);

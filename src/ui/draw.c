@@ -47,7 +47,7 @@ static int wc_cells(wchar_t c)
 }
 
 static int put_wide(WINDOW *win, int y, int x, int width, const wchar_t *w, size_t n,
-		    const attr_t *attrs, attr_t base, bool pad)
+                    const attr_t *attrs, attr_t base, bool pad)
 {
 	int total = 0;
 	for (size_t i = 0; i < n; i++)
@@ -95,7 +95,7 @@ int ui_put(WINDOW *win, int y, int x, int width, const char *s, attr_t attr, boo
 }
 
 int ui_put_match(WINDOW *win, int y, int x, int width, const char *s, const char *needle,
-		 attr_t attr, attr_t hl, bool pad)
+                 attr_t attr, attr_t hl, bool pad)
 {
 	if (!needle || !*needle || !s || !*s)
 		return ui_put(win, y, x, width, s, attr, pad);

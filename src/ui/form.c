@@ -12,8 +12,8 @@
 
 struct ffield {
 	struct ui_fspec spec;
-	char *value;   /* current value (synced from libform on leave/read) */
-	char *orig;    /* value at set/mark_clean: for ui_form_modified */
+	char *value; /* current value (synced from libform on leave/read) */
+	char *orig;  /* value at set/mark_clean: for ui_form_modified */
 	char *error;
 	char *note;    /* overrides spec.note */
 	char *suggest; /* lookup: label of the best match */
@@ -23,7 +23,7 @@ struct ffield {
 	ui_search_fn search;
 	void *search_ctx;
 	bool readonly, hidden;
-	FIELD *fld;    /* NULL when hidden or before layout */
+	FIELD *fld; /* NULL when hidden or before layout */
 	int row, input_w, rows;
 };
 
@@ -40,12 +40,12 @@ struct ui_form {
 	WINDOW *own;
 	WINDOW *parent;
 	int y, x, h, w, label_w;
-	int cur;   /* field index that has focus */
+	int cur; /* field index that has focus */
 	bool rebuild;
 };
 
 struct ui_form *ui_form_new(struct ui_app *app, const struct ui_fspec *spec, size_t n,
-			    ui_form_check_fn check, ui_form_change_fn changed, void *ctx)
+                            ui_form_check_fn check, ui_form_change_fn changed, void *ctx)
 {
 	struct ui_form *f = xcalloc(1, sizeof *f);
 	f->app = app;
@@ -227,7 +227,8 @@ static char *value_to_buffer(const struct ffield *x, const char *v, int cols)
 		char *line = xstrndup(p, len);
 		size_t n;
 		wchar_t *w = utf8_to_wide(line, &n);
-		size_t padded = n == 0 ? (size_t)cols : ((n + (size_t)cols - 1) / (size_t)cols) * (size_t)cols;
+		size_t padded =
+		    n == 0 ? (size_t)cols : ((n + (size_t)cols - 1) / (size_t)cols) * (size_t)cols;
 		pd_buf_add(&b, line);
 		if (nl)
 			for (size_t i = n; i < padded; i++)
@@ -511,8 +512,8 @@ void ui_form_draw(struct ui_form *f, bool focused)
 		ui_fill(f->own, x->row, 0, f->label_w, ui_role(UI_R_LABEL));
 		ui_put(f->own, x->row, 0, f->label_w - 1, x->spec.label, la, false);
 		enum ui_role fr = x->readonly ? UI_R_FIELD_READONLY
-				  : cur	      ? UI_R_FIELD_ACTIVE
-						: UI_R_FIELD;
+		                  : cur       ? UI_R_FIELD_ACTIVE
+		                              : UI_R_FIELD;
 		if (field_back(x->fld) != ui_role(fr))
 			set_field_back(x->fld, ui_role(fr));
 		int nx = f->label_w + x->input_w + 1;
@@ -531,7 +532,8 @@ void ui_form_draw(struct ui_form *f, bool focused)
 			free(t);
 		} else {
 			const char *note = x->note ? x->note : x->spec.note;
-			if (cur && !note && (x->spec.kind == UI_F_CHOICE || x->spec.kind == UI_F_LOOKUP))
+			if (cur && !note &&
+			    (x->spec.kind == UI_F_CHOICE || x->spec.kind == UI_F_LOOKUP))
 				note = "Enter: choose";
 			if (note) {
 				bool warn = strncmp(note, "!", 1) == 0;
@@ -595,8 +597,8 @@ static void update_suggestion(struct ui_form *f, int i)
 	size_t n = 0;
 	x->search(x->search_ctx, x->value, &c, &n);
 	if (n) {
-		x->suggest = n > 1 ? xasprintf("%s (+%zu more)", c[0].label, n - 1)
-				   : xstrdup(c[0].label);
+		x->suggest =
+		    n > 1 ? xasprintf("%s (+%zu more)", c[0].label, n - 1) : xstrdup(c[0].label);
 		x->suggest_value = xstrdup(c[0].value);
 	} else {
 		x->suggest = xstrdup("no match");
@@ -653,12 +655,13 @@ static void open_picker(struct ui_form *f, int i)
 	pc->idx = i;
 	sync_field(f, i);
 	ui_dialog_pick(f->app, x->spec.label, x->choices, x->n_choices, x->value, x->search,
-		       x->search_ctx, pick_done, pc);
+	               x->search_ctx, pick_done, pc);
 }
 
 static bool is_enter(const struct ui_event *ev)
 {
-	return (ev->func && ev->key == KEY_ENTER) || (!ev->func && (ev->key == '\n' || ev->key == '\r'));
+	return (ev->func && ev->key == KEY_ENTER) ||
+	       (!ev->func && (ev->key == '\n' || ev->key == '\r'));
 }
 
 static void cycle_choice(struct ui_form *f, int i, int dir)
@@ -720,7 +723,8 @@ int ui_form_key(struct ui_form *f, const struct ui_event *ev)
 		}
 		return UI_HANDLED;
 	}
-	bool bs = (ev->func && ev->key == KEY_BACKSPACE) || (!ev->func && (ev->key == 127 || ev->key == 8));
+	bool bs = (ev->func && ev->key == KEY_BACKSPACE) ||
+	          (!ev->func && (ev->key == 127 || ev->key == 8));
 	if (bs) {
 		if (is_text(x)) {
 			form_driver_w(f->form, KEY_CODE_YES, REQ_DEL_PREV);

@@ -125,7 +125,7 @@ void ui_formscreen_save(struct ui_screen *s)
 		return; /* the submit opened its own conflict screen */
 	if (!ui_form_apply_err(fs->form, &e))
 		snprintf(fs->err, sizeof fs->err, "%.590s",
-			 e.message[0] ? e.message : pd_status_message(st));
+		         e.message[0] ? e.message : pd_status_message(st));
 	s->dirty = true;
 }
 
@@ -143,8 +143,8 @@ static int fs_key(struct ui_screen *s, const struct ui_event *ev)
 	case UI_A_BACK:
 		if (any_modified(fs)) {
 			ui_dialog_confirm(s->app, "Discard changes?",
-					  "You have unsaved changes in this form. Discard them?",
-					  discard_done, s);
+			                  "You have unsaved changes in this form. Discard them?",
+			                  discard_done, s);
 			return UI_HANDLED;
 		}
 		return UI_HANDLED | UI_CLOSE;
@@ -187,16 +187,16 @@ static void fs_status(struct ui_screen *s, char *buf, size_t n, enum ui_role *ro
 }
 
 static const struct ui_screen_ops formscreen_ops = {
-	.name = "form",
-	.context = UI_CTX_FORM,
-	.create = fs_create,
-	.destroy = fs_destroy,
-	.layout = fs_layout,
-	.draw = fs_draw,
-	.handle_key = fs_key,
-	.help = fs_help,
-	.status = fs_status,
-	.fkeys = "F1|Help|F2|Save|F4|Choose|Esc|Cancel|F10|Quit",
+    .name = "form",
+    .context = UI_CTX_FORM,
+    .create = fs_create,
+    .destroy = fs_destroy,
+    .layout = fs_layout,
+    .draw = fs_draw,
+    .handle_key = fs_key,
+    .help = fs_help,
+    .status = fs_status,
+    .fkeys = "F1|Help|F2|Save|F4|Choose|Esc|Cancel|F10|Quit",
 };
 
 struct ui_screen *ui_formscreen_open(struct ui_app *app, const struct ui_formscreen_def *def)

@@ -36,7 +36,8 @@ static void add_context(struct help *h, struct ui_app *app, enum ui_context ctx)
 		char keys[128];
 		ui_keymap_keys_of(app->keys, (enum ui_action)a, keys, sizeof keys);
 		add(h, xasprintf("  %-18s %-20s %s", keys[0] ? keys : "(unbound)",
-				 ui_action_name((enum ui_action)a), ui_action_help((enum ui_action)a)));
+		                 ui_action_name((enum ui_action)a),
+		                 ui_action_help((enum ui_action)a)));
 	}
 	add(h, xstrdup(""));
 }
@@ -80,7 +81,7 @@ static void build(struct help *h, struct ui_app *app, int width)
 	clear_lines(h);
 	h->width = width;
 	add(h, xasprintf("provdesk %s — keys (rebind in keys.conf: bind CONTEXT KEY... ACTION)",
-			 of ? of->ops->name : ""));
+	                 of ? of->ops->name : ""));
 	add(h, xstrdup(""));
 	const char *extra = of && of->ops->help ? of->ops->help(of) : NULL;
 	if (extra && *extra) {
@@ -132,7 +133,8 @@ static void h_draw(struct ui_screen *s)
 	       false);
 	for (int y = 1; y < s->h && h->top + (size_t)(y - 1) < h->n; y++) {
 		const char *l = h->lines[h->top + (size_t)(y - 1)];
-		attr_t a = strncmp(l, "==", 2) == 0 ? ui_role(UI_R_GRID_HEADER) : ui_role(UI_R_NORMAL);
+		attr_t a =
+		    strncmp(l, "==", 2) == 0 ? ui_role(UI_R_GRID_HEADER) : ui_role(UI_R_NORMAL);
 		ui_put(s->win, y, 0, s->w, l, a, false);
 	}
 }
@@ -157,12 +159,12 @@ static int h_key(struct ui_screen *s, const struct ui_event *ev)
 }
 
 const struct ui_screen_ops ui_help_ops = {
-	.name = "help",
-	.context = UI_CTX_GENERIC,
-	.create = h_create,
-	.destroy = h_destroy,
-	.layout = h_layout,
-	.draw = h_draw,
-	.handle_key = h_key,
-	.fkeys = "Esc|Close|F10|Quit",
+    .name = "help",
+    .context = UI_CTX_GENERIC,
+    .create = h_create,
+    .destroy = h_destroy,
+    .layout = h_layout,
+    .draw = h_draw,
+    .handle_key = h_key,
+    .fkeys = "Esc|Close|F10|Quit",
 };

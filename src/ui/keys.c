@@ -10,8 +10,7 @@
 static const struct {
 	const char *name, *help;
 	enum ui_context ctx;
-} actions[UI_A__COUNT] = {
-	[UI_A_NONE] = {"none", "", UI_CTX_GENERIC},
+} actions[UI_A__COUNT] = {[UI_A_NONE] = {"none", "", UI_CTX_GENERIC},
 #define UI_X(e, n, c, k, h) [e] = {n, h, UI_CTX_##c},
 #define UI_CTX_generic UI_CTX_GENERIC
 #define UI_CTX_grid UI_CTX_GRID
@@ -21,22 +20,22 @@ static const struct {
 #define UI_CTX_live UI_CTX_LIVE
 #define UI_CTX_noc UI_CTX_NOC
 #define UI_CTX_wizard UI_CTX_WIZARD
-	UI_ACTION_LIST(UI_X)
+                          UI_ACTION_LIST(UI_X)
 #undef UI_X
 };
 
 /* "bind generic q F10 quit\n" ... */
 const char ui_builtin_keys[] = "# built-in key bindings (same syntax as keys.conf)\n"
 #define UI_X(e, n, c, k, h) "bind " #c " " k " " n "\n"
-	UI_ACTION_LIST(UI_X)
+    UI_ACTION_LIST(UI_X)
 #undef UI_X
-	;
+    ;
 
 static const struct {
 	const char *name, *title;
 } contexts[UI_CTX__COUNT] = {
 #define UI_X(e, n, d) [e] = {n, d},
-	UI_CONTEXT_LIST(UI_X)
+    UI_CONTEXT_LIST(UI_X)
 #undef UI_X
 };
 
@@ -77,12 +76,12 @@ static const struct {
 	int key;
 	bool func;
 } named[] = {
-	{"Enter", KEY_ENTER, true}, {"Esc", 27, false},       {"Tab", '\t', false},
-	{"BackTab", KEY_BTAB, true}, {"Up", KEY_UP, true},     {"Down", KEY_DOWN, true},
-	{"Left", KEY_LEFT, true},   {"Right", KEY_RIGHT, true}, {"PgUp", KEY_PPAGE, true},
-	{"PgDn", KEY_NPAGE, true},  {"Home", KEY_HOME, true},   {"End", KEY_END, true},
-	{"Ins", KEY_IC, true},      {"Del", KEY_DC, true},      {"Backspace", KEY_BACKSPACE, true},
-	{"Space", ' ', false},      {"Hash", '#', false},
+    {"Enter", KEY_ENTER, true},  {"Esc", 27, false},         {"Tab", '\t', false},
+    {"BackTab", KEY_BTAB, true}, {"Up", KEY_UP, true},       {"Down", KEY_DOWN, true},
+    {"Left", KEY_LEFT, true},    {"Right", KEY_RIGHT, true}, {"PgUp", KEY_PPAGE, true},
+    {"PgDn", KEY_NPAGE, true},   {"Home", KEY_HOME, true},   {"End", KEY_END, true},
+    {"Ins", KEY_IC, true},       {"Del", KEY_DC, true},      {"Backspace", KEY_BACKSPACE, true},
+    {"Space", ' ', false},       {"Hash", '#', false},
 };
 
 bool ui_key_parse(const char *name, int *key, bool *func)
@@ -149,8 +148,7 @@ void ui_key_name(int key, bool func, char *out, size_t n)
 	snprintf(out, n, "<%d>", key);
 }
 
-static void km_set(struct ui_keymap *km, enum ui_context ctx, int key, bool func,
-		   enum ui_action a)
+static void km_set(struct ui_keymap *km, enum ui_context ctx, int key, bool func, enum ui_action a)
 {
 	for (size_t i = 0; i < km->n; i++)
 		if (km->b[i].ctx == ctx && km->b[i].key == key && km->b[i].func == func) {
@@ -220,25 +218,27 @@ pd_status ui_keymap_parse(struct ui_keymap *km, const char *text, const char *so
 		enum ui_action act = UI_A_NONE;
 		if (!bind && !unbind)
 			st = pd_fail_line(e, PD_E_CONFIG, lineno, NULL,
-					  "%s:%d: unknown command '%s' (expected bind or unbind)",
-					  source, lineno, words[0]);
+			                  "%s:%d: unknown command '%s' (expected bind or unbind)",
+			                  source, lineno, words[0]);
 		else if (nw < (bind ? 4 : 3))
 			st = pd_fail_line(e, PD_E_CONFIG, lineno, NULL,
-					  "%s:%d: expected '%s CONTEXT KEY...%s'", source, lineno,
-					  words[0], bind ? " ACTION" : "");
+			                  "%s:%d: expected '%s CONTEXT KEY...%s'", source, lineno,
+			                  words[0], bind ? " ACTION" : "");
 		else if (!find_context(words[1], &ctx))
 			st = pd_fail_line(e, PD_E_CONFIG, lineno, NULL,
-					  "%s:%d: unknown context '%s'", source, lineno, words[1]);
+			                  "%s:%d: unknown context '%s'", source, lineno, words[1]);
 		else if (bind && !find_action(words[nw - 1], &act))
-			st = pd_fail_line(e, PD_E_CONFIG, lineno, NULL,
-					  "%s:%d: unknown action '%s'", source, lineno, words[nw - 1]);
+			st =
+			    pd_fail_line(e, PD_E_CONFIG, lineno, NULL, "%s:%d: unknown action '%s'",
+			                 source, lineno, words[nw - 1]);
 		int last = bind ? nw - 1 : nw;
 		for (int i = 2; st == PD_OK && i < last; i++) {
 			int key;
 			bool func;
 			if (!ui_key_parse(words[i], &key, &func))
 				st = pd_fail_line(e, PD_E_CONFIG, lineno, NULL,
-						  "%s:%d: unknown key '%s'", source, lineno, words[i]);
+				                  "%s:%d: unknown key '%s'", source, lineno,
+				                  words[i]);
 			else
 				km_set(km, ctx, key, func, act);
 		}
@@ -284,7 +284,8 @@ enum ui_action ui_keymap_lookup(const struct ui_keymap *km, enum ui_context ctx,
 	}
 	for (size_t pass = 0; pass < n_chain; pass++)
 		for (size_t i = 0; i < km->n; i++)
-			if (km->b[i].ctx == chain[pass] && km->b[i].key == key && km->b[i].func == func)
+			if (km->b[i].ctx == chain[pass] && km->b[i].key == key &&
+			    km->b[i].func == func)
 				return km->b[i].action;
 	return UI_A_NONE;
 }

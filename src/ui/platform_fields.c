@@ -42,15 +42,17 @@ void ui_platform_fields_init(struct ui_platform_fields *x, const pd_catalogue *c
 				continue;
 			x->keys[x->n++] = f->key;
 			x->spec[x->n_spec++] = (struct ui_fspec){
-				.key = f->key,
-				.label = f->label ? f->label : f->key,
-				.kind = f->type == PD_FIELD_BOOL ? UI_F_TOGGLE : UI_F_TEXT,
-				.width = f->type == PD_FIELD_BOOL  ? 8
-					 : f->type == PD_FIELD_INT ? 8
-								   : 30,
-				.height = 1,
-				.max = f->type == PD_FIELD_PATH ? 4095 : f->type == PD_FIELD_INT ? 12 : 256,
-				.note = NULL,
+			    .key = f->key,
+			    .label = f->label ? f->label : f->key,
+			    .kind = f->type == PD_FIELD_BOOL ? UI_F_TOGGLE : UI_F_TEXT,
+			    .width = f->type == PD_FIELD_BOOL  ? 8
+			             : f->type == PD_FIELD_INT ? 8
+			                                       : 30,
+			    .height = 1,
+			    .max = f->type == PD_FIELD_PATH  ? 4095
+			           : f->type == PD_FIELD_INT ? 12
+			                                     : 256,
+			    .note = NULL,
 			};
 		}
 	}
@@ -84,8 +86,8 @@ char *ui_platform_fields_text(const pd_platform_field *pf, const char *params_js
 	bool b;
 	if (!v && pf->default_value && *pf->default_value)
 		out = pf->type == PD_FIELD_BOOL && pd_parse_bool(pf->default_value, &b)
-			      ? xasprintf("%s (default)", b ? "yes" : "no")
-			      : xasprintf("%s (default)", pf->default_value);
+		          ? xasprintf("%s (default)", b ? "yes" : "no")
+		          : xasprintf("%s (default)", pf->default_value);
 	else if (!v)
 		out = xstrdup("—");
 	else if (json_is_boolean(v))
@@ -137,9 +139,9 @@ char *ui_platform_fields_params(const struct ui_platform_fields *x, struct ui_fo
 	const char *k;
 	json_t *v;
 	if (json_is_object(orig))
-		json_object_foreach(orig, k, v)
-			if (pd_platform_field_is_extra(pd_platform_field_get(pl, k)))
-				json_object_set(out, k, v);
+		json_object_foreach(orig, k,
+		                    v) if (pd_platform_field_is_extra(pd_platform_field_get(pl, k)))
+		    json_object_set(out, k, v);
 	for (size_t i = 0; i < x->n; i++) {
 		const pd_platform_field *pf = pd_platform_field_get(pl, x->keys[i]);
 		if (!pf)
@@ -158,7 +160,8 @@ char *ui_platform_fields_params(const struct ui_platform_fields *x, struct ui_fo
 		} else if (!had && pf->default_value && !strcmp(text, pf->default_value)) {
 			continue;
 		} else {
-			json_object_set_new(out, x->keys[i], json_string(text)); /* typed by the core */
+			json_object_set_new(out, x->keys[i],
+			                    json_string(text)); /* typed by the core */
 		}
 	}
 	char *s = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);

@@ -15,14 +15,14 @@
 
 const char ui_builtin_default_theme[] =
 #include "theme_default.inc"
-	;
+    ;
 const char ui_builtin_monochrome_theme[] =
 #include "theme_monochrome.inc"
-	;
+    ;
 
 static const char *role_names[UI_R__COUNT] = {
 #define UI_X(e, n) [e] = n,
-	UI_ROLE_LIST(UI_X)
+    UI_ROLE_LIST(UI_X)
 #undef UI_X
 };
 
@@ -30,20 +30,26 @@ static const struct {
 	const char *name;
 	int index;
 } colour_names[] = {
-	{"default", -1}, {"black", 0},        {"red", 1},           {"green", 2},
-	{"yellow", 3},   {"blue", 4},         {"magenta", 5},       {"cyan", 6},
-	{"white", 7},    {"brightblack", 8},  {"grey", 8},          {"gray", 8},
-	{"brightred", 9}, {"brightgreen", 10}, {"brightyellow", 11}, {"brightblue", 12},
-	{"brightmagenta", 13}, {"brightcyan", 14}, {"brightwhite", 15},
+    {"default", -1},       {"black", 0},        {"red", 1},           {"green", 2},
+    {"yellow", 3},         {"blue", 4},         {"magenta", 5},       {"cyan", 6},
+    {"white", 7},          {"brightblack", 8},  {"grey", 8},          {"gray", 8},
+    {"brightred", 9},      {"brightgreen", 10}, {"brightyellow", 11}, {"brightblue", 12},
+    {"brightmagenta", 13}, {"brightcyan", 14},  {"brightwhite", 15},
 };
 
 static const struct {
 	const char *name;
 	attr_t attr;
 } attr_names[] = {
-	{"bold", A_BOLD},     {"underline", A_UNDERLINE}, {"reverse", A_REVERSE},
-	{"dim", A_DIM},       {"standout", A_STANDOUT},   {"blink", A_BLINK},
-	{"italic", A_ITALIC}, {"normal", 0},              {"none", 0},
+    {"bold", A_BOLD},
+    {"underline", A_UNDERLINE},
+    {"reverse", A_REVERSE},
+    {"dim", A_DIM},
+    {"standout", A_STANDOUT},
+    {"blink", A_BLINK},
+    {"italic", A_ITALIC},
+    {"normal", 0},
+    {"none", 0},
 };
 
 /* Colour as given: index 0..255 (-1 default) or 24-bit (is_rgb). */
@@ -81,8 +87,8 @@ static bool parse_colour(const char *s, struct colour *c)
 static int palette_rgb(int i)
 {
 	static const int base[16] = {0x000000, 0x800000, 0x008000, 0x808000, 0x000080, 0x800080,
-				     0x008080, 0xc0c0c0, 0x808080, 0xff0000, 0x00ff00, 0xffff00,
-				     0x0000ff, 0xff00ff, 0x00ffff, 0xffffff};
+	                             0x008080, 0xc0c0c0, 0x808080, 0xff0000, 0x00ff00, 0xffff00,
+	                             0x0000ff, 0xff00ff, 0x00ffff, 0xffffff};
 	if (i < 16)
 		return base[i];
 	if (i < 232) {
@@ -165,14 +171,16 @@ pd_status ui_theme_parse(struct ui_theme *t, const char *text, const char *sourc
 		}
 		if (!eq) {
 			st = pd_fail_line(e, PD_E_CONFIG, lineno, NULL,
-					  "%s:%d: expected 'role = fg bg [attributes]'", source, lineno);
+			                  "%s:%d: expected 'role = fg bg [attributes]'", source,
+			                  lineno);
 			free(line);
 			return st;
 		}
 		*eq = 0;
 		char *role = strtok(line, " \t\r");
 		char *extra = role ? strtok(NULL, " \t\r") : NULL;
-		for (char *tok = strtok(eq + 1, " \t\r"); tok && nw < 16; tok = strtok(NULL, " \t\r"))
+		for (char *tok = strtok(eq + 1, " \t\r"); tok && nw < 16;
+		     tok = strtok(NULL, " \t\r"))
 			words[nw++] = tok;
 		int r = -1;
 		for (int i = 0; role && i < UI_R__COUNT; i++)
@@ -182,22 +190,23 @@ pd_status ui_theme_parse(struct ui_theme *t, const char *text, const char *sourc
 		attr_t attrs = 0;
 		if (!role || extra)
 			st = pd_fail_line(e, PD_E_CONFIG, lineno, NULL,
-					  "%s:%d: expected one role name before '='", source, lineno);
+			                  "%s:%d: expected one role name before '='", source,
+			                  lineno);
 		else if (r < 0)
 			st = pd_fail_line(e, PD_E_CONFIG, lineno, role, "%s:%d: unknown role '%s'",
-					  source, lineno, role);
+			                  source, lineno, role);
 		else if (nw < 2)
 			st = pd_fail_line(e, PD_E_CONFIG, lineno, role,
-					  "%s:%d: '%s' needs a foreground and a background colour",
-					  source, lineno, role);
+			                  "%s:%d: '%s' needs a foreground and a background colour",
+			                  source, lineno, role);
 		else if (!parse_colour(words[0], &fg))
 			st = pd_fail_line(e, PD_E_CONFIG, lineno, role,
-					  "%s:%d: bad colour '%s' (a name, 0-255 or #rrggbb)", source,
-					  lineno, words[0]);
+			                  "%s:%d: bad colour '%s' (a name, 0-255 or #rrggbb)",
+			                  source, lineno, words[0]);
 		else if (!parse_colour(words[1], &bg))
 			st = pd_fail_line(e, PD_E_CONFIG, lineno, role,
-					  "%s:%d: bad colour '%s' (a name, 0-255 or #rrggbb)", source,
-					  lineno, words[1]);
+			                  "%s:%d: bad colour '%s' (a name, 0-255 or #rrggbb)",
+			                  source, lineno, words[1]);
 		for (int i = 2; st == PD_OK && i < nw; i++) {
 			bool ok = false;
 			for (size_t j = 0; j < sizeof attr_names / sizeof attr_names[0]; j++)
@@ -207,8 +216,8 @@ pd_status ui_theme_parse(struct ui_theme *t, const char *text, const char *sourc
 				}
 			if (!ok)
 				st = pd_fail_line(e, PD_E_CONFIG, lineno, role,
-						  "%s:%d: unknown attribute '%s'", source, lineno,
-						  words[i]);
+				                  "%s:%d: unknown attribute '%s'", source, lineno,
+				                  words[i]);
 		}
 		if (st == PD_OK) {
 			t->roles[r].attrs = attrs;
@@ -226,7 +235,7 @@ pd_status ui_theme_parse(struct ui_theme *t, const char *text, const char *sourc
 	for (int i = 0; i < UI_R__COUNT; i++)
 		if (!t->roles[i].set)
 			return pd_fail(e, PD_E_CONFIG, role_names[i], "%s: role '%s' is missing",
-				       source, role_names[i]);
+			               source, role_names[i]);
 	return PD_OK;
 }
 
@@ -248,7 +257,7 @@ pd_status ui_theme_load(struct ui_theme *t, const char *config_dir, const char *
 		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_') {
 			load_builtin(t, "default", ui_builtin_default_theme);
 			return pd_fail(e, PD_E_CONFIG, "theme",
-				       "theme name '%s': only letters, digits, - and _", name);
+			               "theme name '%s': only letters, digits, - and _", name);
 		}
 	char *rel = xasprintf("themes/%s.theme", name);
 	char *path = pd_path_find_data(config_dir, rel);
@@ -271,7 +280,7 @@ pd_status ui_theme_load(struct ui_theme *t, const char *config_dir, const char *
 			return PD_OK;
 		}
 		return pd_fail(e, PD_E_CONFIG, "theme", "theme '%s' not found (themes/%s.theme)",
-			       name, name);
+		               name, name);
 	}
 	char *text = NULL;
 	int err = pd_read_file(path, 0, &text, NULL);

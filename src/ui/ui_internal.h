@@ -28,90 +28,99 @@ struct ui_screen;
 
 /* Key contexts: a screen names its context; keys are looked up there first,
  * then in its parent context (wizard -> form), then in "generic". */
-#define UI_CONTEXT_LIST(X)                                                   \
-	X(UI_CTX_GENERIC, "generic", "Everywhere")                               \
-	X(UI_CTX_GRID, "grid", "Customer grid")                                  \
-	X(UI_CTX_VIEW, "view", "Customer view")                                  \
-	X(UI_CTX_FORM, "form", "Forms (editing)")                                \
-	X(UI_CTX_LIST, "list", "Lists (templates, catalogue, pickers)")                  \
-	X(UI_CTX_LIVE, "live", "Live panels (calls, agents, users)")                     \
-	X(UI_CTX_NOC, "noc", "NOC wall display (read-only)")                            \
+#define UI_CONTEXT_LIST(X)                                                                         \
+	X(UI_CTX_GENERIC, "generic", "Everywhere")                                                 \
+	X(UI_CTX_GRID, "grid", "Customer grid")                                                    \
+	X(UI_CTX_VIEW, "view", "Customer view")                                                    \
+	X(UI_CTX_FORM, "form", "Forms (editing)")                                                  \
+	X(UI_CTX_LIST, "list", "Lists (templates, catalogue, pickers)")                            \
+	X(UI_CTX_LIVE, "live", "Live panels (calls, agents, users)")                               \
+	X(UI_CTX_NOC, "noc", "NOC wall display (read-only)")                                       \
 	X(UI_CTX_WIZARD, "wizard", "Creation wizard (then Forms)")
 
 enum ui_context {
 #define UI_X(e, n, d) e,
 	UI_CONTEXT_LIST(UI_X)
 #undef UI_X
-		UI_CTX__COUNT
+	    UI_CTX__COUNT
 };
 
 /* THE action table: enum, config names, default keys and help text all come
  * from here. Default keys are turned into `bind CONTEXT KEY... ACTION` lines
  * (the keys-file syntax) and parsed by the same parser as the user's file.
  *   X(enum, name, context, "default keys", "help text") */
-#define UI_ACTION_LIST(X)                                                                       \
-	X(UI_A_QUIT, "quit", generic, "q F10", "Quit provdesk")                                     \
+#define UI_ACTION_LIST(X)                                                                          \
+	X(UI_A_QUIT, "quit", generic, "q F10", "Quit provdesk")                                    \
 	X(UI_A_HELP, "help", generic, "? F1", "Show the keys of the current screen")               \
-	X(UI_A_BACK, "back", generic, "Esc", "Close this screen or dialog, cancel")                 \
+	X(UI_A_BACK, "back", generic, "Esc", "Close this screen or dialog, cancel")                \
 	X(UI_A_REDRAW, "redraw", generic, "^L", "Repaint the whole terminal")                      \
-	X(UI_A_UP, "move-up", generic, "Up k", "Move up one line")                                  \
-	X(UI_A_DOWN, "move-down", generic, "Down j", "Move down one line")                          \
-	X(UI_A_PAGE_UP, "page-up", generic, "PgUp ^B", "Move up one page")                          \
-	X(UI_A_PAGE_DOWN, "page-down", generic, "PgDn ^F Space", "Move down one page")              \
-	X(UI_A_HOME, "first", generic, "Home g", "Go to the first line")                            \
-	X(UI_A_END, "last", generic, "End G", "Go to the last line")                                \
-	X(UI_A_OPEN, "open", generic, "Enter", "Open / choose the selected line")                   \
-	X(UI_A_FILTER, "filter", grid, "/ F3", "Filter as you type (name, reference, tenant id, notes); Esc clears") \
-	X(UI_A_NEW, "new-customer", grid, "n F7", "+ Create New Customer (wizard)")                 \
-	X(UI_A_SORT_NEXT, "sort-next", grid, ">", "Sort by the next column")                        \
-	X(UI_A_SORT_PREV, "sort-prev", grid, "<", "Sort by the previous column")                    \
-	X(UI_A_SORT_MENU, "sort-menu", grid, "F6", "Choose the sort column")                        \
-	X(UI_A_SORT_INVERT, "sort-invert", grid, "I", "Invert the sort order")                      \
-	X(UI_A_DELETED, "toggle-deleted", grid, "D F9", "Show or hide deleted customers")           \
-	X(UI_A_TEMPLATES, "templates", grid, "t F5", "PBX templates")                               \
-	X(UI_A_CATALOGUE, "catalogue", grid, "c F8", "Catalogue: product types, roles, platforms")  \
+	X(UI_A_UP, "move-up", generic, "Up k", "Move up one line")                                 \
+	X(UI_A_DOWN, "move-down", generic, "Down j", "Move down one line")                         \
+	X(UI_A_PAGE_UP, "page-up", generic, "PgUp ^B", "Move up one page")                         \
+	X(UI_A_PAGE_DOWN, "page-down", generic, "PgDn ^F Space", "Move down one page")             \
+	X(UI_A_HOME, "first", generic, "Home g", "Go to the first line")                           \
+	X(UI_A_END, "last", generic, "End G", "Go to the last line")                               \
+	X(UI_A_OPEN, "open", generic, "Enter", "Open / choose the selected line")                  \
+	X(UI_A_FILTER, "filter", grid, "/ F3",                                                     \
+	  "Filter as you type (name, reference, tenant id, notes); Esc clears")                    \
+	X(UI_A_NEW, "new-customer", grid, "n F7", "+ Create New Customer (wizard)")                \
+	X(UI_A_SORT_NEXT, "sort-next", grid, ">", "Sort by the next column")                       \
+	X(UI_A_SORT_PREV, "sort-prev", grid, "<", "Sort by the previous column")                   \
+	X(UI_A_SORT_MENU, "sort-menu", grid, "F6", "Choose the sort column")                       \
+	X(UI_A_SORT_INVERT, "sort-invert", grid, "I", "Invert the sort order")                     \
+	X(UI_A_DELETED, "toggle-deleted", grid, "D F9", "Show or hide deleted customers")          \
+	X(UI_A_TEMPLATES, "templates", grid, "t F5", "PBX templates")                              \
+	X(UI_A_CATALOGUE, "catalogue", grid, "c F8", "Catalogue: product types, roles, platforms") \
 	X(UI_A_REFRESH, "refresh", grid, "r", "Reload from the database now")                      \
-	X(UI_A_NEXT_TAB, "next-tab", view, "Tab Right", "Next tab")                                 \
-	X(UI_A_PREV_TAB, "prev-tab", view, "BackTab Left", "Previous tab")                          \
-	X(UI_A_TAB1, "tab-details", view, "1", "Details tab")                                       \
-	X(UI_A_TAB2, "tab-users", view, "2", "Users tab")                                           \
-	X(UI_A_TAB3, "tab-pbx", view, "3", "PBX tab")                                               \
-	X(UI_A_TAB4, "tab-roles", view, "4", "Roles tab")                                           \
-	X(UI_A_TAB5, "tab-activity", view, "5", "Activity tab")                                     \
-	X(UI_A_EDIT, "edit", view, "e F4", "Edit (details, the selected user, PBX settings, template)") \
-	X(UI_A_ACTIONS, "actions", view, "a F2", "Actions: trial, disable/enable, delete, restore") \
-	X(UI_A_ADD, "add", view, "+ F7", "Add (user, PBX connection)")                              \
+	X(UI_A_NEXT_TAB, "next-tab", view, "Tab Right", "Next tab")                                \
+	X(UI_A_PREV_TAB, "prev-tab", view, "BackTab Left", "Previous tab")                         \
+	X(UI_A_TAB1, "tab-details", view, "1", "Details tab")                                      \
+	X(UI_A_TAB2, "tab-users", view, "2", "Users tab")                                          \
+	X(UI_A_TAB3, "tab-pbx", view, "3", "PBX tab")                                              \
+	X(UI_A_TAB4, "tab-roles", view, "4", "Roles tab")                                          \
+	X(UI_A_TAB5, "tab-activity", view, "5", "Activity tab")                                    \
+	X(UI_A_EDIT, "edit", view, "e F4",                                                         \
+	  "Edit (details, the selected user, PBX settings, template)")                             \
+	X(UI_A_ACTIONS, "actions", view, "a F2",                                                   \
+	  "Actions: trial, disable/enable, delete, restore")                                       \
+	X(UI_A_ADD, "add", view, "+ F7", "Add (user, PBX connection)")                             \
 	X(UI_A_ROLE, "assign-role", view, "R", "Assign a role to the selected user")               \
 	X(UI_A_RESEND, "resend-invitation", view, "i", "Resend the selected user's invitation")    \
-	X(UI_A_REMOVE_USER, "remove-user", view, "d Del F8", "Remove the selected user (asks first; never the primary user)") \
-	X(UI_A_TOGGLE_ENABLED, "toggle-enabled", view, "E", "Enable or disable the PBX connection") \
-	X(UI_A_NEXT_FIELD, "next-field", form, "Tab", "Next field (checks the field left)")         \
-	X(UI_A_PREV_FIELD, "prev-field", form, "BackTab", "Previous field")                         \
-	X(UI_A_SAVE, "save", form, "F2 ^S", "Save / confirm the form")                              \
-	X(UI_A_PICK, "pick", form, "F4", "Open the choices of a choice field (also Enter)")         \
-	X(UI_A_LIST_ADD, "list-add", list, "a + F7", "Add an entry")                                \
-	X(UI_A_LIST_EDIT, "list-edit", list, "e F4", "Edit the selected entry")                     \
-	X(UI_A_LIST_DELETE, "list-delete", list, "d F8", "Delete the selected entry")               \
-	X(UI_A_LIVE, "live", view, "l F6", "Live panels: calls, agents, users with device state")   \
-	X(UI_A_RESYNC, "resync", view, "s", "Resync the users from the PBX (progress, then the result)") \
+	X(UI_A_REMOVE_USER, "remove-user", view, "d Del F8",                                       \
+	  "Remove the selected user (asks first; never the primary user)")                         \
+	X(UI_A_TOGGLE_ENABLED, "toggle-enabled", view, "E",                                        \
+	  "Enable or disable the PBX connection")                                                  \
+	X(UI_A_NEXT_FIELD, "next-field", form, "Tab", "Next field (checks the field left)")        \
+	X(UI_A_PREV_FIELD, "prev-field", form, "BackTab", "Previous field")                        \
+	X(UI_A_SAVE, "save", form, "F2 ^S", "Save / confirm the form")                             \
+	X(UI_A_PICK, "pick", form, "F4", "Open the choices of a choice field (also Enter)")        \
+	X(UI_A_LIST_ADD, "list-add", list, "a + F7", "Add an entry")                               \
+	X(UI_A_LIST_EDIT, "list-edit", list, "e F4", "Edit the selected entry")                    \
+	X(UI_A_LIST_DELETE, "list-delete", list, "d F8", "Delete the selected entry")              \
+	X(UI_A_LIVE, "live", view, "l F6", "Live panels: calls, agents, users with device state")  \
+	X(UI_A_RESYNC, "resync", view, "s",                                                        \
+	  "Resync the users from the PBX (progress, then the result)")                             \
 	X(UI_A_LIVE_NEXT, "next-panel", live, "Tab Right", "Next panel (calls, agents, users)")    \
 	X(UI_A_LIVE_PREV, "prev-panel", live, "BackTab Left", "Previous panel")                    \
 	X(UI_A_LIVE_RESYNC, "live-resync", live, "s", "Resync the users from the PBX")             \
 	X(UI_A_NOC_PAUSE, "noc-pause", noc, "p Space", "Pause or resume the rotation")             \
 	X(UI_A_NOC_NEXT, "noc-next", noc, "n Right Tab", "Next customer in focus")                 \
-	X(UI_A_NOC_PREV, "noc-prev", noc, "N Left BackTab", "Previous customer in focus")         \
-	X(UI_A_WIZ_BACK, "wizard-back", wizard, "F5", "Previous step (what was typed is kept)")     \
-	X(UI_A_WIZ_NEXT, "wizard-next", wizard, "F6", "Next step (checks this one); on the summary: create") \
+	X(UI_A_NOC_PREV, "noc-prev", noc, "N Left BackTab", "Previous customer in focus")          \
+	X(UI_A_WIZ_BACK, "wizard-back", wizard, "F5", "Previous step (what was typed is kept)")    \
+	X(UI_A_WIZ_NEXT, "wizard-next", wizard, "F6",                                              \
+	  "Next step (checks this one); on the summary: create")                                   \
 	X(UI_A_WIZ_ADD_USER, "wizard-add-user", wizard, "F7", "Step 4: add a user")                \
-	X(UI_A_WIZ_DEL_USER, "wizard-remove-user", wizard, "F8", "Step 4: remove the user under the cursor") \
-	X(UI_A_WIZ_DISCOVER, "wizard-discover", wizard, "F9", "Step 4: list the users on the PBX of step 3, to give them roles")
+	X(UI_A_WIZ_DEL_USER, "wizard-remove-user", wizard, "F8",                                   \
+	  "Step 4: remove the user under the cursor")                                              \
+	X(UI_A_WIZ_DISCOVER, "wizard-discover", wizard, "F9",                                      \
+	  "Step 4: list the users on the PBX of step 3, to give them roles")
 
 enum ui_action {
 	UI_A_NONE = 0,
 #define UI_X(e, n, c, k, h) e,
 	UI_ACTION_LIST(UI_X)
 #undef UI_X
-		UI_A__COUNT
+	    UI_A__COUNT
 };
 
 const char *ui_action_name(enum ui_action a);
@@ -136,7 +145,8 @@ void ui_keymap_free(struct ui_keymap *km);
 /* Move a list selection of n rows for the movement actions (up/down, page,
  * home/end); returns UI_HANDLED|UI_REDRAW, or 0 for any other action. */
 int ui_list_move(size_t *sel, size_t n, size_t page, enum ui_action action);
-enum ui_action ui_keymap_lookup(const struct ui_keymap *km, enum ui_context ctx, int key, bool func);
+enum ui_action ui_keymap_lookup(const struct ui_keymap *km, enum ui_context ctx, int key,
+                                bool func);
 /* "q, F10" for help texts; "" when unbound. */
 void ui_keymap_keys_of(const struct ui_keymap *km, enum ui_action a, char *out, size_t n);
 /* Key names: "q", "^S", "F10", "Enter", "Esc", "Tab", "BackTab", "Up", "PgDn"... */
@@ -147,56 +157,56 @@ extern const char ui_builtin_keys[];
 
 /* ---------------------------------------------------------------- themes */
 
-#define UI_ROLE_LIST(X)                                                      \
-	X(UI_R_NORMAL, "normal")                                                 \
-	X(UI_R_TITLE, "title")                                                   \
-	X(UI_R_GRID_HEADER, "grid.header")                                       \
-	X(UI_R_GRID_SORTED, "grid.sorted")                                       \
-	X(UI_R_GRID_ROW, "grid.row")                                             \
-	X(UI_R_GRID_SELECTED, "grid.selected")                                   \
-	X(UI_R_GRID_MATCH, "grid.match")                                         \
-	X(UI_R_GRID_DIM, "grid.dim")                                             \
-	X(UI_R_TRIAL_ENDING, "trial.ending")                                     \
-	X(UI_R_TRIAL_EXPIRED, "trial.expired")                                   \
-	X(UI_R_STATUS, "status")                                                 \
-	X(UI_R_STATUS_OK, "status.ok")                                           \
-	X(UI_R_STATUS_WARN, "status.warn")                                       \
-	X(UI_R_STATUS_ERROR, "status.error")                                     \
-	X(UI_R_FKEY_KEY, "fkey.key")                                             \
-	X(UI_R_FKEY_LABEL, "fkey.label")                                         \
-	X(UI_R_TAB, "tab")                                                       \
-	X(UI_R_TAB_ACTIVE, "tab.active")                                         \
-	X(UI_R_LABEL, "label")                                                   \
-	X(UI_R_FIELD, "field")                                                   \
-	X(UI_R_FIELD_ACTIVE, "field.active")                                     \
-	X(UI_R_FIELD_READONLY, "field.readonly")                                 \
-	X(UI_R_FIELD_ERROR, "field.error")                                       \
-	X(UI_R_NOTE, "note")                                                     \
-	X(UI_R_WARNING, "warning")                                               \
-	X(UI_R_DIALOG, "dialog")                                                 \
-	X(UI_R_DIALOG_BORDER, "dialog.border")                                   \
-	X(UI_R_DIALOG_TITLE, "dialog.title")                                     \
-	X(UI_R_DIFF_THEIRS, "diff.theirs")                                       \
+#define UI_ROLE_LIST(X)                                                                            \
+	X(UI_R_NORMAL, "normal")                                                                   \
+	X(UI_R_TITLE, "title")                                                                     \
+	X(UI_R_GRID_HEADER, "grid.header")                                                         \
+	X(UI_R_GRID_SORTED, "grid.sorted")                                                         \
+	X(UI_R_GRID_ROW, "grid.row")                                                               \
+	X(UI_R_GRID_SELECTED, "grid.selected")                                                     \
+	X(UI_R_GRID_MATCH, "grid.match")                                                           \
+	X(UI_R_GRID_DIM, "grid.dim")                                                               \
+	X(UI_R_TRIAL_ENDING, "trial.ending")                                                       \
+	X(UI_R_TRIAL_EXPIRED, "trial.expired")                                                     \
+	X(UI_R_STATUS, "status")                                                                   \
+	X(UI_R_STATUS_OK, "status.ok")                                                             \
+	X(UI_R_STATUS_WARN, "status.warn")                                                         \
+	X(UI_R_STATUS_ERROR, "status.error")                                                       \
+	X(UI_R_FKEY_KEY, "fkey.key")                                                               \
+	X(UI_R_FKEY_LABEL, "fkey.label")                                                           \
+	X(UI_R_TAB, "tab")                                                                         \
+	X(UI_R_TAB_ACTIVE, "tab.active")                                                           \
+	X(UI_R_LABEL, "label")                                                                     \
+	X(UI_R_FIELD, "field")                                                                     \
+	X(UI_R_FIELD_ACTIVE, "field.active")                                                       \
+	X(UI_R_FIELD_READONLY, "field.readonly")                                                   \
+	X(UI_R_FIELD_ERROR, "field.error")                                                         \
+	X(UI_R_NOTE, "note")                                                                       \
+	X(UI_R_WARNING, "warning")                                                                 \
+	X(UI_R_DIALOG, "dialog")                                                                   \
+	X(UI_R_DIALOG_BORDER, "dialog.border")                                                     \
+	X(UI_R_DIALOG_TITLE, "dialog.title")                                                       \
+	X(UI_R_DIFF_THEIRS, "diff.theirs")                                                         \
 	X(UI_R_DIFF_MINE, "diff.mine")
 
 enum ui_role {
 #define UI_X(e, n) e,
 	UI_ROLE_LIST(UI_X)
 #undef UI_X
-		UI_R__COUNT
+	    UI_R__COUNT
 };
 
 struct ui_style {
-	int fg, bg;     /* -1 = terminal default; 0..255, or 0xRRGGBB when *_rgb */
+	int fg, bg; /* -1 = terminal default; 0..255, or 0xRRGGBB when *_rgb */
 	bool fg_rgb, bg_rgb;
-	attr_t attrs;   /* A_BOLD... */
-	bool set;       /* named in the file */
+	attr_t attrs; /* A_BOLD... */
+	bool set;     /* named in the file */
 };
 struct ui_theme {
 	char *name;
 	struct ui_style roles[UI_R__COUNT];
 };
-extern const char ui_builtin_default_theme[];   /* == themes/default.theme */
+extern const char ui_builtin_default_theme[];    /* == themes/default.theme */
 extern const char ui_builtin_monochrome_theme[]; /* == themes/monochrome.theme */
 /* Parse "role = fg bg attrs" lines. Errors: "<source>:<line>: ...". */
 pd_status ui_theme_parse(struct ui_theme *t, const char *text, const char *source, pd_err *e);
@@ -255,11 +265,11 @@ struct ui_screen {
 	const struct ui_screen_ops *ops;
 	struct ui_app *app;
 	void *priv;
-	WINDOW *win;  /* set by layout through ui_screen_window */
+	WINDOW *win; /* set by layout through ui_screen_window */
 	int y, x, h, w;
 	bool dirty;
-	bool ticks;   /* wants on_tick once a second */
-	bool idle;    /* wants on_idle when no key is waiting */
+	bool ticks; /* wants on_tick once a second */
+	bool idle;  /* wants on_idle when no key is waiting */
 	/* windows drawn by this screen outside s->win (forms), refreshed right
 	 * after it each frame; registered during draw with ui_screen_child */
 	WINDOW *children[8];
@@ -286,7 +296,7 @@ void ui_app_wake(struct ui_app *app);
 /* Status-line message: role UI_R_STATUS_OK/WARN/ERROR. Stays until the next
  * key (errors stay 10 s). */
 void ui_msg(struct ui_app *app, enum ui_role role, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Ask the app to notify on_data to every screen (after this process wrote). */
 void ui_app_data_changed(struct ui_app *app);
 /* Show where the terminal cursor goes after this frame (forms); NULL hides it. */
@@ -298,13 +308,13 @@ struct ui_app {
 	const pd_config *cfg;
 	const pd_catalogue *cat;
 	const pd_geo *geo;
-	pd_store *store;     /* NULL when the database could not be opened */
-	char *db_error;      /* why, shown by the grid */
+	pd_store *store; /* NULL when the database could not be opened */
+	char *db_error;  /* why, shown by the grid */
 	pd_actor actor;
 	struct ui_keymap *keys;
 	struct ui_theme theme;
 	bool mono;
-	bool read_only;      /* --noc */
+	bool read_only; /* --noc */
 	/* the stack (internal) */
 	struct ui_screen **stack;
 	size_t n_stack, cap_stack;
@@ -342,8 +352,8 @@ void ui_columns_fit(int total, const int *base, const int *grow, int n, int *out
 void ui_put_columns(WINDOW *w, int y, const char *const *cells, const int *cw, int n,
                     const bool *right, attr_t attr, const attr_t *col_attr);
 /* Same, highlighting the folded match of `needle` (may be NULL) with `hl`. */
-int ui_put_match(WINDOW *w, int y, int x, int width, const char *s, const char *needle,
-		 attr_t attr, attr_t hl, bool pad);
+int ui_put_match(WINDOW *w, int y, int x, int width, const char *s, const char *needle, attr_t attr,
+                 attr_t hl, bool pad);
 /* Fill a line from x with spaces in attr. */
 void ui_fill(WINDOW *w, int y, int x, int width, attr_t attr);
 /* A box in the dialog.border role with an optional title. */
@@ -359,10 +369,10 @@ typedef void (*ui_done_fn)(struct ui_app *app, void *ctx, bool ok, const char *t
 void ui_dialog_message(struct ui_app *app, const char *title, const char *text);
 /* Yes/No; done(ok=true) on y/Enter on "Yes". */
 void ui_dialog_confirm(struct ui_app *app, const char *title, const char *text, ui_done_fn done,
-		       void *ctx);
+                       void *ctx);
 /* One-line text prompt; done(ok, text). `secret` masks input. */
 void ui_dialog_prompt(struct ui_app *app, const char *title, const char *text, const char *initial,
-		      bool secret, ui_done_fn done, void *ctx);
+                      bool secret, ui_done_fn done, void *ctx);
 
 struct ui_choice {
 	char *value; /* what is stored */
@@ -374,8 +384,8 @@ typedef void (*ui_search_fn)(void *ctx, const char *query, struct ui_choice **ou
 /* A list to choose from, with type-ahead filtering (substring of the folded
  * label, or `search` when given). done(ok, value). */
 void ui_dialog_pick(struct ui_app *app, const char *title, const struct ui_choice *c, size_t n,
-		    const char *current, ui_search_fn search, void *search_ctx, ui_done_fn done,
-		    void *ctx);
+                    const char *current, ui_search_fn search, void *search_ctx, ui_done_fn done,
+                    void *ctx);
 
 /* ---------------------------------------------------------- form helpers */
 
@@ -390,13 +400,13 @@ enum ui_fkind {
 };
 
 struct ui_fspec {
-	const char *key;   /* snake_case field name (matches pd_err.field) */
+	const char *key; /* snake_case field name (matches pd_err.field) */
 	const char *label;
 	enum ui_fkind kind;
-	int width;         /* input cells; 0 = as wide as fits */
-	int height;        /* lines (multiline), else 1 */
-	int max;           /* max characters (0 = 256) */
-	const char *note;  /* shown after the field when there is no error */
+	int width;        /* input cells; 0 = as wide as fits */
+	int height;       /* lines (multiline), else 1 */
+	int max;          /* max characters (0 = 256) */
+	const char *note; /* shown after the field when there is no error */
 };
 
 struct ui_form;
@@ -407,7 +417,7 @@ typedef void (*ui_form_change_fn)(struct ui_form *f, int idx, void *ctx);
 /* For UI_F_LOOKUP: suggestions for the typed text. */
 
 struct ui_form *ui_form_new(struct ui_app *app, const struct ui_fspec *spec, size_t n,
-			    ui_form_check_fn check, ui_form_change_fn changed, void *ctx);
+                            ui_form_check_fn check, ui_form_change_fn changed, void *ctx);
 void ui_form_free(struct ui_form *f);
 size_t ui_form_count(const struct ui_form *f);
 int ui_form_index(const struct ui_form *f, const char *key); /* -1 if none */
@@ -422,7 +432,7 @@ void ui_form_set_choices(struct ui_form *f, int idx, const struct ui_choice *c, 
 void ui_form_set_search(struct ui_form *f, int idx, ui_search_fn search, void *ctx);
 void ui_form_set_error(struct ui_form *f, int idx, const char *msg); /* NULL clears */
 const char *ui_form_error(const struct ui_form *f, int idx);
-void ui_form_set_note(struct ui_form *f, int idx, const char *note);  /* copied; NULL = spec note */
+void ui_form_set_note(struct ui_form *f, int idx, const char *note); /* copied; NULL = spec note */
 void ui_form_set_readonly(struct ui_form *f, int idx, bool ro);
 void ui_form_set_hidden(struct ui_form *f, int idx, bool hidden);
 /* Place the form in `win` at rows y..y+h, columns x..x+w; recreates the
@@ -442,12 +452,12 @@ bool ui_form_apply_err(struct ui_form *f, const pd_err *e);
  * dropping changes). The def is copied; ctx is freed with free_ctx. */
 struct ui_formscreen_def {
 	const char *title;
-	const char *intro;   /* lines above the fields; a line starting "!" is a warning */
+	const char *intro; /* lines above the fields; a line starting "!" is a warning */
 	const struct ui_fspec *spec;
 	size_t n;
 	ui_form_check_fn check;
 	ui_form_change_fn changed;
-	void (*init)(struct ui_form *f, void *ctx);  /* set the initial values */
+	void (*init)(struct ui_form *f, void *ctx); /* set the initial values */
 	/* Save. PD_OK closes the screen (and notifies on_data). An error naming a
 	 * field goes beside it, else under the form. Return PD_E_CONFLICT with
 	 * e->status == PD_OK when you opened your own screen (conflict). */
@@ -467,8 +477,8 @@ struct ui_platform_fields {
 	const pd_catalogue *cat;
 	struct ui_fspec *spec; /* the whole form's spec: base + extras */
 	size_t n_spec;
-	int first;             /* form index of the first extra field */
-	const char **keys;     /* the extras' keys, borrowed from the catalogue */
+	int first;         /* form index of the first extra field */
+	const char **keys; /* the extras' keys, borrowed from the catalogue */
 	size_t n;
 };
 void ui_platform_fields_init(struct ui_platform_fields *x, const pd_catalogue *cat,
@@ -493,9 +503,9 @@ void ui_formscreen_set_error(struct ui_screen *s, const char *msg);
 /* ----------------------------------------------------------- the screens */
 
 extern const struct ui_screen_ops ui_grid_ops;
-extern const struct ui_screen_ops ui_help_ops;       /* arg: the screen asking */
-extern const struct ui_screen_ops ui_customer_ops;   /* arg: int64_t * customer id */
-extern const struct ui_screen_ops ui_edit_ops;       /* arg: pd_customer * (copied) */
+extern const struct ui_screen_ops ui_help_ops;     /* arg: the screen asking */
+extern const struct ui_screen_ops ui_customer_ops; /* arg: int64_t * customer id */
+extern const struct ui_screen_ops ui_edit_ops;     /* arg: pd_customer * (copied) */
 extern const struct ui_screen_ops ui_templates_ops;
 extern const struct ui_screen_ops ui_catalogue_ops;
 

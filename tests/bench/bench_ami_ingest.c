@@ -69,17 +69,22 @@ static void on_action(const ami_msg *m, void *ctx)
 	const char *a = ami_type(m), *id = ami_get0(m, "ActionID");
 	pd_buf b = {0};
 	if (!strcasecmp(a, "Login")) {
-		pd_buf_printf(&b, "Response: Success\r\nActionID: %s\r\nMessage: Authentication accepted\r\n\r\n", id);
+		pd_buf_printf(
+		    &b,
+		    "Response: Success\r\nActionID: %s\r\nMessage: Authentication accepted\r\n\r\n",
+		    id);
 		c->login = true;
 		if (!c->answer)
 			c->done_discovery = true;
 	} else if (c->answer) {
 		const char *ev = !strcmp(a, "PJSIPShowEndpoints") ? "EndpointListComplete"
-				 : !strcmp(a, "QueueStatus")	   ? "QueueStatusComplete"
-								   : "CoreShowChannelsComplete";
-		pd_buf_printf(&b, "Response: Success\r\nActionID: %s\r\nEventList: start\r\nMessage: x\r\n\r\n"
-				  "Event: %s\r\nActionID: %s\r\nEventList: Complete\r\nListItems: 0\r\n\r\n",
-			      id, ev, id);
+		                 : !strcmp(a, "QueueStatus")      ? "QueueStatusComplete"
+		                                                  : "CoreShowChannelsComplete";
+		pd_buf_printf(
+		    &b,
+		    "Response: Success\r\nActionID: %s\r\nEventList: start\r\nMessage: x\r\n\r\n"
+		    "Event: %s\r\nActionID: %s\r\nEventList: Complete\r\nListItems: 0\r\n\r\n",
+		    id, ev, id);
 		if (!strcmp(a, "CoreShowChannels"))
 			c->done_discovery = true;
 	}
@@ -155,9 +160,16 @@ static double run_driver(server *s, size_t *events_seen)
 	pthread_create(&t, NULL, serve, s);
 	pd_live *live = pd_live_new();
 	const pd_driver_ops *ops = pd_driver_find("asterisk-ami");
-	pd_drv_conf c = {.customer_id = 1, .host = "127.0.0.1", .port = s->port, .username = "b",
-			 .secret = "b", .sync_users = false, .monitor = true, .ping_interval_s = 60,
-			 .backoff_max_s = 60, .backoff_min_ms = 60000};
+	pd_drv_conf c = {.customer_id = 1,
+	                 .host = "127.0.0.1",
+	                 .port = s->port,
+	                 .username = "b",
+	                 .secret = "b",
+	                 .sync_users = false,
+	                 .monitor = true,
+	                 .ping_interval_s = 60,
+	                 .backoff_max_s = 60,
+	                 .backoff_min_ms = 60000};
 	pd_drv_host h = {.live = live};
 	void *d;
 	pd_err e;
@@ -187,10 +199,11 @@ static double run_driver(server *s, size_t *events_seen)
 static double run_node(server *s, const char *npm_dir, const char *script, long *node_events)
 {
 	char cmd[2048];
-	snprintf(cmd, sizeof cmd, "test -d '%s/node_modules/asterisk-manager' || "
-				  "(mkdir -p '%s' && cd '%s' && npm install --no-audit --no-fund "
-				  "asterisk-manager >/dev/null 2>&1)",
-		 npm_dir, npm_dir, npm_dir);
+	snprintf(cmd, sizeof cmd,
+	         "test -d '%s/node_modules/asterisk-manager' || "
+	         "(mkdir -p '%s' && cd '%s' && npm install --no-audit --no-fund "
+	         "asterisk-manager >/dev/null 2>&1)",
+	         npm_dir, npm_dir, npm_dir);
 	if (system(cmd) != 0)
 		return -1;
 	s->lfd = listen_any(&s->port);
@@ -219,7 +232,7 @@ int main(int argc, char **argv)
 	const char *fx = getenv("PROVDESK_FIXTURES");
 	char path[1024];
 	snprintf(path, sizeof path, "%s/asterisk/ami-session-1.txt",
-		 fx ? fx : PD_SOURCE_ROOT "/tests/fixtures");
+	         fx ? fx : PD_SOURCE_ROOT "/tests/fixtures");
 	FILE *f = fopen(path, "rb");
 	if (!f) {
 		fprintf(stderr, "bench_ami_ingest: cannot read %s\n", path);
@@ -240,8 +253,8 @@ int main(int argc, char **argv)
 	for (const char *q = body; (q = strstr(q, "\nEvent: ")); q++)
 		events++;
 	machine();
-	printf("stream: %s, %zu bytes, %zu events per pass, %d passes (%zu events, %.1f MB)\n", path,
-	       body_len, events, repeat, events * (size_t)repeat,
+	printf("stream: %s, %zu bytes, %zu events per pass, %d passes (%zu events, %.1f MB)\n",
+	       path, body_len, events, repeat, events * (size_t)repeat,
 	       (double)body_len * repeat / 1e6);
 
 	server s = {.body = body, .body_len = body_len, .repeat = repeat};
@@ -262,8 +275,8 @@ int main(int argc, char **argv)
 		printf("node asterisk-manager: skipped (node or npm package unavailable)\n");
 	} else {
 		double rate_n = (double)(events * (size_t)repeat) / tn;
-		printf("node asterisk-manager 0.2.0: %.3f s, %.0f events/s (%ld managerevent)\n", tn,
-		       rate_n, node_events);
+		printf("node asterisk-manager 0.2.0: %.3f s, %.0f events/s (%ld managerevent)\n",
+		       tn, rate_n, node_events);
 		printf("ratio provdesk/node: %.1fx\n", rate_c / rate_n);
 	}
 	free(data);

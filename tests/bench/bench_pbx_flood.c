@@ -54,10 +54,16 @@ int main(int argc, char **argv)
 	}
 	pd_live *live = pd_live_new();
 	const pd_driver_ops *ops = pd_driver_find("asterisk-ami");
-	pd_drv_conf c = {.customer_id = 1, .host = "127.0.0.1", .port = labpbx_port(lab),
-			 .username = "admin", .secret = "lab-secret", .monitor = true,
-			 .ping_interval_s = 20, .backoff_max_s = 5, .max_calls = max_calls,
-			 .max_channels = max_calls * 2};
+	pd_drv_conf c = {.customer_id = 1,
+	                 .host = "127.0.0.1",
+	                 .port = labpbx_port(lab),
+	                 .username = "admin",
+	                 .secret = "lab-secret",
+	                 .monitor = true,
+	                 .ping_interval_s = 20,
+	                 .backoff_max_s = 5,
+	                 .max_calls = max_calls,
+	                 .max_channels = max_calls * 2};
 	pd_drv_host h = {.live = live, .link_changed = on_link};
 	void *drv;
 	if (ops->create(&c, &h, &drv, &e) != PD_OK) {
@@ -79,8 +85,8 @@ int main(int argc, char **argv)
 	}
 	int64_t logins = labpbx_logins(lab);
 	labpbx_inject(lab, PD_LAB_FAULT_FLOOD);
-	printf("# flood of Newchannel without hangups for %d s, caps %d calls / %d channels\n", secs,
-	       max_calls ? max_calls : 5000, max_calls ? max_calls * 2 : 10000);
+	printf("# flood of Newchannel without hangups for %d s, caps %d calls / %d channels\n",
+	       secs, max_calls ? max_calls : 5000, max_calls ? max_calls * 2 : 10000);
 	printf("%6s %9s %7s %9s %14s %14s %11s\n", "t_s", "rss_kB", "calls", "channels",
 	       "calls_dropped", "stale_removed", "events/s");
 	fflush(stdout);
@@ -101,7 +107,7 @@ int main(int argc, char **argv)
 		pd_live_summary s;
 		pd_live_summary_get(live, 1, &s);
 		uint64_t events = s.input.dropped_calls + (uint64_t)s.input.calls +
-				  s.input.stale_channels + s.input.aged_out;
+		                  s.input.stale_channels + s.input.aged_out;
 		long r = rss_kb();
 		int64_t el = (pd_live_now_ms() - start) / 1000;
 		if (el >= 10) { /* after the caps filled */

@@ -59,8 +59,13 @@ static void child(int nlabs, int wfd, int rfd)
 {
 	pd_labpbx **labs = xcalloc((size_t)nlabs + 1, sizeof *labs);
 	for (int i = 0; i <= nlabs; i++) {
-		pd_labpbx_opts o = {.users = 10, .queues = 2, .secret = "bench", .seed = (uint64_t)i + 1,
-				    .call_rate = i < nlabs ? 60 : 0, .ring_ms = 1000, .talk_ms = 8000};
+		pd_labpbx_opts o = {.users = 10,
+		                    .queues = 2,
+		                    .secret = "bench",
+		                    .seed = (uint64_t)i + 1,
+		                    .call_rate = i < nlabs ? 60 : 0,
+		                    .ring_ms = 1000,
+		                    .talk_ms = 8000};
 		pd_err e;
 		if (labpbx_start(&o, &labs[i], &e) != PD_OK)
 			_exit(69);
@@ -126,7 +131,8 @@ int main(int argc, char **argv)
 	pd_err e = {0};
 	if (pd_catalogue_load(cat_path, &cat, &e) != PD_OK)
 		return 66;
-	pd_store_opts so = {.catalogue = &cat, .internal_systems_limit = 1, .busy_timeout_ms = 5000};
+	pd_store_opts so = {
+	    .catalogue = &cat, .internal_systems_limit = 1, .busy_timeout_ms = 5000};
 	pd_store *s;
 	if (store_open(db, &so, &s, &e) != PD_OK)
 		return 73;
@@ -185,16 +191,18 @@ int main(int argc, char **argv)
 	}
 	double t_up = pd_live_now_ms() / 1000.0 - t0;
 	long rss1 = rss_kb();
-	printf("all %d links monitoring after %.1f s; RSS %ld kB -> %ld kB: %.1f kB per link\n", n + 1,
-	       t_up, rss0, rss1, (double)(rss1 - rss0) / (n + 1));
+	printf("all %d links monitoring after %.1f s; RSS %ld kB -> %ld kB: %.1f kB per link\n",
+	       n + 1, t_up, rss0, rss1, (double)(rss1 - rss0) / (n + 1));
 
 	/* probe connection: QueuePause/unpause 1001 on the probe PBX */
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)ports[nlabs]),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+	                         .sin_port = htons((uint16_t)ports[nlabs]),
+	                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
 		return 69;
-	const char *login = "Action: Login\r\nUsername: admin\r\nSecret: bench\r\nEvents: off\r\n\r\n";
+	const char *login =
+	    "Action: Login\r\nUsername: admin\r\nSecret: bench\r\nEvents: off\r\n\r\n";
 	if (send(fd, login, strlen(login), 0) < 0)
 		return 74;
 	double c0 = cpu_s(), w0 = pd_live_now_ms() / 1000.0;
@@ -205,8 +213,9 @@ int main(int argc, char **argv)
 		bool want = i % 2 == 0;
 		char act[200];
 		snprintf(act, sizeof act,
-			 "Action: QueuePause\r\nInterface: PJSIP/1001\r\nPaused: %s\r\nReason: Bench\r\n\r\n",
-			 want ? "true" : "false");
+		         "Action: QueuePause\r\nInterface: PJSIP/1001\r\nPaused: %s\r\nReason: "
+		         "Bench\r\n\r\n",
+		         want ? "true" : "false");
 		int64_t ts = pd_live_now_ms();
 		struct timespec t1;
 		clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -233,7 +242,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < k; i++)
 		calls += sum[i].calls;
 	free(sum);
-	printf("monitor process CPU while all links carry calls: %.1f%% of one core (%.1f s over %.1f s); "
+	printf("monitor process CPU while all links carry calls: %.1f%% of one core (%.1f s over "
+	       "%.1f s); "
 	       "%lld calls live now\n",
 	       100.0 * cpu / wall, cpu, wall, (long long)calls);
 	printf("event -> live state latency: median %.2f ms, p99 %.2f ms (%d samples)\n",

@@ -27,7 +27,7 @@ static double now_s(void)
 }
 
 static pd_status do_sync(void *ctx, int64_t cid, const pd_synced_user *u, size_t n, bool ap,
-			 pd_sync_result *res, pd_err *e)
+                         pd_sync_result *res, pd_err *e)
 {
 	double t = now_s();
 	pd_status s = store_sync_users(ctx, cid, u, n, ap, res, e);
@@ -72,7 +72,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_pbx_sync: %s\n", e.message);
 		return 66;
 	}
-	pd_store_opts so = {.catalogue = &cat, .internal_systems_limit = 1, .busy_timeout_ms = 5000};
+	pd_store_opts so = {
+	    .catalogue = &cat, .internal_systems_limit = 1, .busy_timeout_ms = 5000};
 	pd_store *s;
 	if (store_open(db, &so, &s, &e) != PD_OK) {
 		fprintf(stderr, "bench_pbx_sync: %s\n", e.message);
@@ -98,9 +99,16 @@ int main(int argc, char **argv)
 	}
 	pd_live *live = pd_live_new();
 	const pd_driver_ops *ops = pd_driver_find("asterisk-ami");
-	pd_drv_conf dc = {.customer_id = c.id, .host = "127.0.0.1", .port = labpbx_port(lab),
-			  .username = "admin", .secret = "bench", .sync_users = true, .monitor = true,
-			  .auto_provision = true, .ping_interval_s = 60, .backoff_max_s = 60};
+	pd_drv_conf dc = {.customer_id = c.id,
+	                  .host = "127.0.0.1",
+	                  .port = labpbx_port(lab),
+	                  .username = "admin",
+	                  .secret = "bench",
+	                  .sync_users = true,
+	                  .monitor = true,
+	                  .auto_provision = true,
+	                  .ping_interval_s = 60,
+	                  .backoff_max_s = 60};
 	pd_drv_host h = {.ctx = s, .live = live, .sync_users = do_sync};
 	void *d;
 	printf("first sync of %d endpoints (connect, discovery, SQLite):\n", n);

@@ -54,10 +54,11 @@ static void machine(void)
 	       sysconf(_SC_NPROCESSORS_ONLN));
 }
 
-static const char *w1[] = {"Société", "Hélène", "Acme", "Dupont", "Zèbre", "Orange", "Bleu",
-			   "Nord", "Sud", "Groupe", "Cabinet", "Maison", "Atelier", "Garage", "Boulangerie"};
-static const char *w2[] = {"Télécom", "Services", "Conseil", "Industrie", "Santé", "Transports",
-			   "Énergie", "Logistique", "Immobilier", "Distribution"};
+static const char *w1[] = {"Société", "Hélène", "Acme",    "Dupont", "Zèbre",
+                           "Orange",  "Bleu",   "Nord",    "Sud",    "Groupe",
+                           "Cabinet", "Maison", "Atelier", "Garage", "Boulangerie"};
+static const char *w2[] = {"Télécom",    "Services", "Conseil",    "Industrie",  "Santé",
+                           "Transports", "Énergie",  "Logistique", "Immobilier", "Distribution"};
 
 static int seed(const char *db, const pd_catalogue *cat, int n)
 {
@@ -130,7 +131,8 @@ static double drain(int quiet_ms, int max_ms)
 			first_byte = last;
 		/* keep the tail to check what was painted */
 		if ((size_t)n >= sizeof screen_tail) {
-			memcpy(screen_tail, buf + n - (sizeof screen_tail - 1), sizeof screen_tail - 1);
+			memcpy(screen_tail, buf + n - (sizeof screen_tail - 1),
+			       sizeof screen_tail - 1);
 			tail_len = sizeof screen_tail - 1;
 		} else {
 			if (tail_len + (size_t)n >= sizeof screen_tail) {

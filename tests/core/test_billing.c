@@ -642,7 +642,8 @@ Test(invitation, carries_the_activation_link_the_inviter_and_the_customer)
 	cr_assert_str_eq(link, "https://app.example.com/activate?token=abc123");
 	char *link2 = pd_invitation_link("https://app.example.com/activate?lang=fr", "abc123");
 	cr_assert_str_eq(link2, "https://app.example.com/activate?lang=fr&token=abc123");
-	pd_invitation_ctx x = {.inviter = "alice", .link = link, .link_expires = at("2026-11-17", 12)};
+	pd_invitation_ctx x = {
+	    .inviter = "alice", .link = link, .link_expires = at("2026-11-17", 12)};
 	pd_invitation inv;
 	pd_invitation_render_ctx(&c, &u, &x, &inv);
 	assert_contains(inv.body, "alice, of your reseller's support team, has invited you");

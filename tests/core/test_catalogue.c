@@ -313,12 +313,13 @@ Test(catalogue_bad, platform_field_types)
 	expect_error(6, F6("\"kind\": \"bool\""), 6, "platforms[0].fields[0].kind", "unknown key");
 	/* and the good forms load */
 	pd_err e = {0};
-	cr_assert_eq(load_with(6, F6("\"type\": \"int\", \"min\": 0, \"max\": 3600, \"default\": 0"),
+	cr_assert_eq(load_with(6,
+	                       F6("\"type\": \"int\", \"min\": 0, \"max\": 3600, \"default\": 0"),
 	                       &e, NULL),
 	             PD_OK, "%s", e.message);
-	cr_assert_eq(load_with(6, F6("\"type\": \"path\", \"default\": \"/etc/ssl/ca.pem\""), &e,
-	                       NULL),
-	             PD_OK, "%s", e.message);
+	cr_assert_eq(
+	    load_with(6, F6("\"type\": \"path\", \"default\": \"/etc/ssl/ca.pem\""), &e, NULL),
+	    PD_OK, "%s", e.message);
 	cr_assert_eq(load_with(6, F6("\"type\": \"bool\", \"default\": false"), &e, NULL), PD_OK,
 	             "%s", e.message);
 #undef F6

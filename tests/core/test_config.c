@@ -178,7 +178,8 @@ Test(config, bad_integers)
 	bad("[pbx]\nbackoff_max = 0\n", 2, "pbx.backoff_max", "1 to 3600");
 	bad("[pbx]\nbackoff_max =\n", 2, "pbx.backoff_max", NULL);
 	bad("[pbx]\nmax_calls_per_link = 9\n", 2, "pbx.max_calls_per_link", "10 to 1000000");
-	bad("[pbx]\n\nmax_calls_per_link = lots\n", 3, "pbx.max_calls_per_link", "not a whole number");
+	bad("[pbx]\n\nmax_calls_per_link = lots\n", 3, "pbx.max_calls_per_link",
+	    "not a whole number");
 	bad("[pbx]\nmax_channels_per_link = 2000001\n", 2, "pbx.max_channels_per_link",
 	    "10 to 2000000");
 	bad("[pbx]\nmax_channels_per_link = -5\n", 2, "pbx.max_channels_per_link", NULL);
@@ -200,11 +201,11 @@ Test(config, pbx_caps)
 	cr_assert_eq(c.pbx_max_message_kb, 1024);
 	pd_config_free(&c);
 	cr_assert_eq(pd_config_load_string("caps.conf",
-					   "[pbx]\nmax_calls_per_link = 200\n"
-					   "max_channels_per_link = 400\nmax_call_age = 3600\n"
-					   "max_message_kb = 16384\n",
-					   &c, &e),
-		     PD_OK, "%s", e.message);
+	                                   "[pbx]\nmax_calls_per_link = 200\n"
+	                                   "max_channels_per_link = 400\nmax_call_age = 3600\n"
+	                                   "max_message_kb = 16384\n",
+	                                   &c, &e),
+	             PD_OK, "%s", e.message);
 	cr_assert_eq(c.pbx_max_calls, 200);
 	cr_assert_eq(c.pbx_max_channels, 400);
 	cr_assert_eq(c.pbx_max_call_age, 3600);
@@ -312,9 +313,10 @@ Test(config, invitations_section)
 	cr_assert_null(c.invite_activation_url, "no link unless configured");
 	cr_assert_eq(c.invite_token_days, 7);
 	pd_config_free(&c);
-	char *p = write_file(dir, "inv.conf",
-	                     "[invitations]\nactivation_url = https://app.example.com/activate?lang=fr\n"
-	                     "token_days = 14\n");
+	char *p =
+	    write_file(dir, "inv.conf",
+	               "[invitations]\nactivation_url = https://app.example.com/activate?lang=fr\n"
+	               "token_days = 14\n");
 	cr_assert_eq(pd_config_load(p, &c, &e), PD_OK, "%s", e.message);
 	cr_assert_str_eq(c.invite_activation_url, "https://app.example.com/activate?lang=fr");
 	cr_assert_eq(c.invite_token_days, 14);
@@ -333,14 +335,16 @@ Test(config, bad_invitations)
 	    "invitations.activation_url", "https://");
 	bad("[invitations]\nactivation_url = app.example.com/activate\n", 2,
 	    "invitations.activation_url", "https://");
-	bad("[invitations]\nactivation_url = https://\n", 2, "invitations.activation_url", "no host");
+	bad("[invitations]\nactivation_url = https://\n", 2, "invitations.activation_url",
+	    "no host");
 	bad("[invitations]\nactivation_url = https://app.example.com/a b\n", 2,
 	    "invitations.activation_url", "space");
 	bad("[invitations]\nactivation_url = https://app.example.com/#/activate\n", 2,
 	    "invitations.activation_url", "fragment");
 	bad("[invitations]\ntoken_days = 0\n", 2, "invitations.token_days", "1 to 90");
 	bad("[invitations]\ntoken_days = 91\n", 2, "invitations.token_days", "out of range");
-	bad("[invitations]\ntoken_days = week\n", 2, "invitations.token_days", "not a whole number");
+	bad("[invitations]\ntoken_days = week\n", 2, "invitations.token_days",
+	    "not a whole number");
 	bad("[invitations]\ntoken_days = 7\ntoken_days = 8\n", 3, "invitations.token_days",
 	    "given twice");
 	bad("[invitations]\nurl = https://x.example\n", 2, "invitations.url", "activation_url");
@@ -348,7 +352,8 @@ Test(config, bad_invitations)
 
 Test(config, unknown_theme_refused_with_its_line)
 {
-	bad("[smtp]\nurl =\n[ui]\n\ntheme = no-such-theme\n", 5, "ui.theme", "no theme 'no-such-theme'");
+	bad("[smtp]\nurl =\n[ui]\n\ntheme = no-such-theme\n", 5, "ui.theme",
+	    "no theme 'no-such-theme'");
 	/* the themes shipped in themes/ and the built-in ones are fine */
 	const char *ok[] = {"[ui]\ntheme = noc-dark\n", "[ui]\ntheme = monochrome\n",
 	                    "[ui]\ntheme = default\n"};
@@ -384,7 +389,8 @@ Test(config, bad_smtp_port)
 	bad("[smtp]\nurl = smtp://[::1]:99999\n", 2, "smtp.url", "bad port");
 	const char *ok[] = {"[smtp]\nurl = smtp://mail.example:587\n",
 	                    "[smtp]\nurl = smtps://u@mail.example:465/\n",
-	                    "[smtp]\nurl = smtp://[::1]:25\n", "[smtp]\nurl = smtp://mail.example\n"};
+	                    "[smtp]\nurl = smtp://[::1]:25\n",
+	                    "[smtp]\nurl = smtp://mail.example\n"};
 	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
 		char *p = write_file(dir, "u.conf", ok[i]);
 		pd_config c;
@@ -397,7 +403,8 @@ Test(config, bad_smtp_port)
 
 Test(config, bad_starttls_mode_names_the_choices)
 {
-	bad("[smtp]\nstarttls = maybe\n", 2, "smtp.starttls", "'maybe' is not one of off, try, required");
+	bad("[smtp]\nstarttls = maybe\n", 2, "smtp.starttls",
+	    "'maybe' is not one of off, try, required");
 	bad("[smtp]\nstarttls =\n", 2, "smtp.starttls", "off, try, required");
 }
 

@@ -78,9 +78,9 @@ Test(params, shipped_asterisk_fields_are_typed)
 	cr_assert_eq(pd_platform_field_get(pl, "tls")->type, PD_FIELD_BOOL);
 	cr_assert_eq(pd_platform_field_get(pl, "port")->type, PD_FIELD_INT);
 	cr_assert_eq(pd_platform_field_get(pl, "host")->type, PD_FIELD_TEXT);
-	cr_assert_null(pd_platform_field_get(pd_catalogue_platform(&cat, "broadworks-xsi"),
-	                                     "tls_verify"),
-	               "only Asterisk has these fields");
+	cr_assert_null(
+	    pd_platform_field_get(pd_catalogue_platform(&cat, "broadworks-xsi"), "tls_verify"),
+	    "only Asterisk has these fields");
 }
 
 Test(params, typed_forms_stored_typed)
@@ -96,7 +96,8 @@ Test(params, typed_forms_stored_typed)
 	stored_is("{\"wrapup_time\":\"5\"}", "{\"wrapup_time\":5}");
 	stored_is("{\"wrapup_time\":\" 3600 \"}", "{\"wrapup_time\":3600}");
 	stored_is("{\"wrapup_time\":\"0\"}", "{\"wrapup_time\":0}");
-	stored_is("{\"tls_ca_file\":\"  /etc/lab/ca.pem \"}", "{\"tls_ca_file\":\"/etc/lab/ca.pem\"}");
+	stored_is("{\"tls_ca_file\":\"  /etc/lab/ca.pem \"}",
+	          "{\"tls_ca_file\":\"/etc/lab/ca.pem\"}");
 	stored_is("{\"wrapup_time\":\"12\",\"tls_verify\":\"no\",\"tls_ca_file\":\"/ca.pem\"}",
 	          "{\"tls_ca_file\":\"/ca.pem\",\"tls_verify\":false,\"wrapup_time\":12}");
 	/* already typed: the text is left exactly as it was (no audit noise) */
@@ -194,11 +195,14 @@ Test(params, parse_bool_words)
 		const char *s;
 		bool ok, v;
 	} cases[] = {
-	    {"true", true, true},   {"TRUE", true, true},   {"yes", true, true},
-	    {"On", true, true},     {"1", true, true},      {" yes\t", true, true},
-	    {"false", true, false}, {"No", true, false},    {"off", true, false},
-	    {"0", true, false},     {"", false, false},     {"y", false, false},
-	    {"2", false, false},    {"yes please", false, false}, {"10", false, false},
+	    {"true", true, true},   {"TRUE", true, true},
+	    {"yes", true, true},    {"On", true, true},
+	    {"1", true, true},      {" yes\t", true, true},
+	    {"false", true, false}, {"No", true, false},
+	    {"off", true, false},   {"0", true, false},
+	    {"", false, false},     {"y", false, false},
+	    {"2", false, false},    {"yes please", false, false},
+	    {"10", false, false},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		bool v = !cases[i].v;
@@ -236,8 +240,7 @@ Test(params, readers_take_both_forms)
 	cr_assert_eq(pd_param_int("{\"wrapup_time\":\"5\"}", "wrapup_time", 0, 3600, 0, &n, &e),
 	             PD_OK);
 	cr_assert_eq(n, 5);
-	cr_assert_eq(pd_param_int("{\"wrapup_time\":7}", "wrapup_time", 0, 3600, 0, &n, &e),
-	             PD_OK);
+	cr_assert_eq(pd_param_int("{\"wrapup_time\":7}", "wrapup_time", 0, 3600, 0, &n, &e), PD_OK);
 	cr_assert_eq(n, 7);
 	cr_assert_eq(pd_param_str("{\"tls_ca_file\":\"/ca.pem\"}", "tls_ca_file", &s, &e), PD_OK);
 	cr_assert_str_eq(s, "/ca.pem");
@@ -263,8 +266,8 @@ Test(params, readers_take_both_forms)
 /* Control characters in any field that goes on the wire are refused by the
  * core rule (so the CLI, the wizard, the customer view and templates all
  * refuse them), naming the field and the character, never echoing the value. */
-static void wire_refused(const char *host, const char *user, const char *secret,
-                         const char *field, const char *what)
+static void wire_refused(const char *host, const char *user, const char *secret, const char *field,
+                         const char *what)
 {
 	pd_err e = {0};
 	pd_pbx p = ami(NULL);
@@ -279,7 +282,8 @@ static void wire_refused(const char *host, const char *user, const char *secret,
 	assert_contains(e.message, "control characters");
 	assert_contains(e.message, what);
 	for (const char *c = e.message; *c; c++)
-		cr_assert((unsigned char)*c >= 0x20 && *c != 0x7f, "raw control byte in: %s", e.message);
+		cr_assert((unsigned char)*c >= 0x20 && *c != 0x7f, "raw control byte in: %s",
+		          e.message);
 	cr_assert_null(strstr(e.message, "s3cr"), "the value is echoed: %s", e.message);
 	pd_pbx_free(&p);
 }
@@ -290,11 +294,17 @@ Test(params, control_characters_refused_on_the_wire)
 	wire_refused(NULL, "adm\ain", NULL, "username", "0x07");
 	wire_refused(NULL, "admin\r\nAction: Originate", NULL, "username", "line break");
 	wire_refused(NULL, "ad\nmin", NULL, "username", "line break");
-	wire_refused(NULL, "\xe2\x80\xae" "nimda", NULL, "username", "U+202E");
+	wire_refused(NULL,
+	             "\xe2\x80\xae"
+	             "nimda",
+	             NULL, "username", "U+202E");
 	wire_refused(NULL, "ad\xe2\x81\xa6min", NULL, "username", "U+2066");
 	wire_refused(NULL, "ad\xc2\x9bmin", NULL, "username", "U+009B");
 	wire_refused(NULL, NULL, "s3cr\r\nAction: Logoff", "secret", "line break");
-	wire_refused(NULL, NULL, "s3cr\x1b" "et", "secret", "ESC");
+	wire_refused(NULL, NULL,
+	             "s3cr\x1b"
+	             "et",
+	             "secret", "ESC");
 	wire_refused("pbx\x1b.example.net", NULL, NULL, "host", "ESC");
 	wire_refused("pbx.exam\r\nple.net", NULL, NULL, "host", "line break");
 	/* ordinary accented text and other punctuation stay fine */

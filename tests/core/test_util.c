@@ -263,8 +263,9 @@ Test(clock, a_shared_start_makes_every_process_agree)
 
 Test(clock, bad_values_are_refused_naming_the_variable)
 {
-	const char *bad_now[] = {"2026-02-30", "2026-01-01T24:00", "2026-01-01T10", "@", "@12x",
-	                         "2026-01-01 10:00:0", "tomorrow", "2026-01-01T10:00:00Z"};
+	const char *bad_now[] = {
+	    "2026-02-30", "2026-01-01T24:00",   "2026-01-01T10", "@",
+	    "@12x",       "2026-01-01 10:00:0", "tomorrow",      "2026-01-01T10:00:00Z"};
 	unsetenv("PROVDESK_TODAY");
 	for (size_t i = 0; i < sizeof bad_now / sizeof *bad_now; i++) {
 		setenv("PROVDESK_NOW", bad_now[i], 1);

@@ -43,8 +43,9 @@ int mt_free_port(void)
 static bool port_accepts(int port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in a = {.sin_family = AF_INET,
+	                        .sin_port = htons((uint16_t)port),
+	                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	bool ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
 	close(fd);
 	return ok;
@@ -78,7 +79,8 @@ static bool spawn(mt_sink *s, const char *dir, char *const argv[])
 		_exit(127);
 	}
 	s->pid = pid;
-	/* Ready after about 0.4 s (docs/architecture.md, Testing notes); allow a loaded machine 15 s. */
+	/* Ready after about 0.4 s (docs/architecture.md, Testing notes); allow a loaded machine 15
+	 * s. */
 	for (int i = 0; i < 300; i++) {
 		if (port_accepts(s->port))
 			return true;
@@ -102,21 +104,29 @@ static void sink_init(mt_sink *s, const char *dir, int port)
 }
 
 bool mt_sink_start(mt_sink *s, const char *dir, int port, const char *user,
-		   const char *password_file)
+                   const char *password_file)
 {
 	sink_init(s, dir, port);
 	char listen[64], script[1024];
 	snprintf(listen, sizeof listen, "127.0.0.1:%d", s->port);
 	if (!user) {
-		char *argv[] = {PYTHON, "-m", "aiosmtpd", "-n", "-l", listen, "-c",
-				"aiosmtpd.handlers.Mailbox", s->maildir, NULL};
+		char *argv[] = {PYTHON,     "-m",   "aiosmtpd", "-n",
+		                "-l",       listen, "-c",       "aiosmtpd.handlers.Mailbox",
+		                s->maildir, NULL};
 		return spawn(s, dir, argv);
 	}
 	snprintf(script, sizeof script, "%s/tests/mail/smtp_server.py", source_root());
 	char ports[16];
 	snprintf(ports, sizeof ports, "%d", s->port);
-	char *argv[] = {PYTHON, script, ports, s->maildir, "--user", (char *)user,
-			"--password-file", (char *)password_file, NULL};
+	char *argv[] = {PYTHON,
+	                script,
+	                ports,
+	                s->maildir,
+	                "--user",
+	                (char *)user,
+	                "--password-file",
+	                (char *)password_file,
+	                NULL};
 	return spawn(s, dir, argv);
 }
 
@@ -131,16 +141,27 @@ bool mt_sink_start_script(mt_sink *s, const char *dir, int port)
 }
 
 bool mt_sink_start_tls(mt_sink *s, const char *dir, const char *cert, const char *key,
-		       bool implicit)
+                       bool implicit)
 {
 	sink_init(s, dir, 0);
 	if (implicit)
 		snprintf(s->url, sizeof s->url, "smtps://127.0.0.1:%d", s->port);
 	char listen[64];
 	snprintf(listen, sizeof listen, "127.0.0.1:%d", s->port);
-	char *argv[] = {PYTHON, "-m", "aiosmtpd", "-n", "-l", listen, "-c",
-			"aiosmtpd.handlers.Mailbox", implicit ? "--smtpscert" : "--tlscert", (char *)cert,
-			implicit ? "--smtpskey" : "--tlskey", (char *)key, s->maildir, NULL};
+	char *argv[] = {PYTHON,
+	                "-m",
+	                "aiosmtpd",
+	                "-n",
+	                "-l",
+	                listen,
+	                "-c",
+	                "aiosmtpd.handlers.Mailbox",
+	                implicit ? "--smtpscert" : "--tlscert",
+	                (char *)cert,
+	                implicit ? "--smtpskey" : "--tlskey",
+	                (char *)key,
+	                s->maildir,
+	                NULL};
 	/* aiosmtpd takes the handler arguments last, after the options. */
 	return spawn(s, dir, argv);
 }
@@ -149,10 +170,10 @@ bool mt_make_cert(const char *dir)
 {
 	char cmd[2048];
 	snprintf(cmd, sizeof cmd,
-		 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
-		 " -keyout '%s/key.pem' -out '%s/cert.pem' -days 2 -subj /CN=127.0.0.1"
-		 " -addext subjectAltName=IP:127.0.0.1 >'%s/openssl.log' 2>&1",
-		 dir, dir, dir);
+	         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+	         " -keyout '%s/key.pem' -out '%s/cert.pem' -days 2 -subj /CN=127.0.0.1"
+	         " -addext subjectAltName=IP:127.0.0.1 >'%s/openssl.log' 2>&1",
+	         dir, dir, dir);
 	return system(cmd) == 0;
 }
 
@@ -249,7 +270,7 @@ json_t *mt_mail_get(const mt_sink *s, int i)
 	if (i < n) {
 		char cmd[2048];
 		snprintf(cmd, sizeof cmd, PYTHON " '%s/tests/mail/decode_mail.py' '%s/new/%s'",
-			 source_root(), s->maildir, v[i]);
+		         source_root(), s->maildir, v[i]);
 		FILE *p = popen(cmd, "r");
 		if (p) {
 			json_error_t err;

@@ -22,14 +22,14 @@ int mt_free_port(void);
  * AUTH, tests/mail/smtp_server.py with a password file. port 0 = a free one.
  * Returns when the port accepts; false (and nothing left running) on failure. */
 bool mt_sink_start(mt_sink *s, const char *dir, int port, const char *user,
-		   const char *password_file);
+                   const char *password_file);
 /* Our Mailbox subclass (refuses reject*@ with 550, grey*@ with 450). */
 bool mt_sink_start_script(mt_sink *s, const char *dir, int port);
 /* `python3 -m aiosmtpd` with TLS: STARTTLS offered (and required by the
  * server) when implicit is false, else TLS from the first byte (smtps://).
  * url is set to smtp:// or smtps:// accordingly. */
 bool mt_sink_start_tls(mt_sink *s, const char *dir, const char *cert, const char *key,
-		       bool implicit);
+                       bool implicit);
 /* A self-signed certificate for 127.0.0.1 (openssl CLI): dir/cert.pem, dir/key.pem. */
 bool mt_make_cert(const char *dir);
 void mt_sink_stop(mt_sink *s);

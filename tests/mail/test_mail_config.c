@@ -1,8 +1,8 @@
 /* [smtp] of a real provdesk.conf to sender options. */
 #include <criterion/criterion.h>
-#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "mail_fixture.h"
 #include "provdesk/config.h"
@@ -42,9 +42,9 @@ Test(mail_config, full_smtp_section_with_a_password_file)
 	mt_write_file(pw, "s3cr\xc3\xa9t\n");
 	chmod(pw, 0600); /* a password file others may read is refused */
 	snprintf(body, sizeof body,
-		 "url = smtps://mail.example:465\nstarttls = required\n"
-		 "from = Équipe <support@reseller.example>\nusername = relay\npassword_file = %s\n",
-		 pw);
+	         "url = smtps://mail.example:465\nstarttls = required\n"
+	         "from = Équipe <support@reseller.example>\nusername = relay\npassword_file = %s\n",
+	         pw);
 	pd_config c;
 	load(body, &c);
 	pd_smtp_opts o;
@@ -97,8 +97,9 @@ Test(mail_config, username_without_password_file_and_the_reverse_are_refused)
 Test(mail_config, unreadable_password_file_names_the_key_and_not_the_secret)
 {
 	char body[800];
-	snprintf(body, sizeof body, "url = smtp://127.0.0.1:2525\nusername = relay\npassword_file = %s/missing\n",
-		 dir);
+	snprintf(body, sizeof body,
+	         "url = smtp://127.0.0.1:2525\nusername = relay\npassword_file = %s/missing\n",
+	         dir);
 	pd_config c;
 	load(body, &c);
 	pd_smtp_opts o;

@@ -15,7 +15,9 @@
 #include "provdesk/mail.h"
 #include "provdesk/store.h"
 
-#define PASSWORD "Sup3r-s\xc3\xa9" "cret!"
+#define PASSWORD                                                                                   \
+	"Sup3r-s\xc3\xa9"                                                                          \
+	"cret!"
 
 static char *dir;
 static char db[600];
@@ -126,7 +128,8 @@ static bool file_contains(const char *path, const char *needle)
 
 Test(outbox, invitation_queued_with_the_customer_is_delivered_and_marked_sent)
 {
-	int64_t cid = create_customer("Société Générale Télécom", "Hélène Dupré", "helene@example.com");
+	int64_t cid =
+	    create_customer("Société Générale Télécom", "Hélène Dupré", "helene@example.com");
 	pd_outbox q = the_message(st, cid);
 	cr_assert_eq(q.state, PD_INVITE_QUEUED);
 	cr_assert_eq(q.attempts, 0);
@@ -154,7 +157,8 @@ Test(outbox, invitation_queued_with_the_customer_is_delivered_and_marked_sent)
 	cr_expect_str_eq(jstr(j, "from_addr"), "support@reseller.example");
 	/* The stored body, line ends normalised by the trip through SMTP. */
 	const char *got = jstr(j, "body");
-	cr_expect(strstr(q.body, "Hélène") || strstr(q.body, "Société"), "invitation text: %s", q.body);
+	cr_expect(strstr(q.body, "Hélène") || strstr(q.body, "Société"), "invitation text: %s",
+	          q.body);
 	size_t ql = strlen(q.body);
 	bool ends_nl = ql && q.body[ql - 1] == '\n';
 	char *want = ends_nl ? xstrdup(q.body) : xasprintf("%s\n", q.body);
@@ -196,7 +200,7 @@ Test(outbox, smtp_down_keeps_it_queued_with_backoff_then_delivers_when_up)
 	cr_assert_eq(mt_mail_count(&sink), 0);
 	/* Due: delivered. */
 	cr_assert_eq(pd_outbox_deliver_due(st, &o, m.next_attempt_at, 0, &r, &e), PD_OK, "%s",
-		     e.message);
+	             e.message);
 	cr_assert_eq(r.sent, 1);
 	pd_outbox_free(&m);
 	m = the_message(st, cid);
@@ -267,7 +271,8 @@ Test(outbox, no_smtp_configured_leaves_everything_queued)
 	pd_smtp_opts o = opts_for(NULL);
 	pd_outbox_report r;
 	pd_err e = {0};
-	cr_assert_eq(pd_outbox_deliver_due(st, &o, pd_now() + 3600, 0, &r, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(pd_outbox_deliver_due(st, &o, pd_now() + 3600, 0, &r, &e), PD_OK, "%s",
+	             e.message);
 	cr_assert(r.not_configured);
 	cr_assert_eq(r.attempted, 0);
 	cr_assert_neq(r.next_due, 0);
@@ -342,7 +347,7 @@ Test(outbox, smtp_password_never_reaches_last_error)
 	/* The right password then delivers. */
 	o.password = PASSWORD;
 	cr_assert_eq(pd_outbox_deliver_due(st, &o, m.next_attempt_at, 0, &r, &e), PD_OK, "%s",
-		     e.message);
+	             e.message);
 	cr_assert_eq(r.sent, 1, "%s", r.server_error);
 	pd_outbox_free(&m);
 }
@@ -494,7 +499,8 @@ Test(outbox, worker_start_refuses_bad_options_and_a_bad_database)
 	cr_assert_null(w);
 	char bad[700];
 	snprintf(bad, sizeof bad, "%s/not-a-db", dir);
-	mt_write_file(bad, "this is not an SQLite database, just text that is long enough to matter.\n");
+	mt_write_file(bad,
+	              "this is not an SQLite database, just text that is long enough to matter.\n");
 	o = opts_for(NULL);
 	cr_assert_neq(pd_outbox_worker_start(bad, &so, &o, -1, &w, &e), PD_OK);
 	cr_assert_null(w);
@@ -553,7 +559,8 @@ static void token_of(const char *body, char tok[65])
 
 Test(outbox, invitation_carries_a_one_time_link_whose_hash_alone_is_kept_and_a_resend_replaces_it)
 {
-	int64_t cid = create_customer("Société Générale Télécom", "Hélène Dupré", "helene@example.com");
+	int64_t cid =
+	    create_customer("Société Générale Télécom", "Hélène Dupré", "helene@example.com");
 	int64_t uid = admin_of(cid);
 	cr_assert(mt_sink_start(&sink, dir, 0, NULL, NULL));
 	pd_smtp_opts o = opts_for(sink.url);
@@ -567,7 +574,8 @@ Test(outbox, invitation_carries_a_one_time_link_whose_hash_alone_is_kept_and_a_r
 	cr_assert(mt_wait_mail_count(&sink, 1, 5000));
 	json_t *j = mt_mail_get(&sink, 0);
 	const char *body = jstr(j, "body");
-	cr_expect(strstr(body, "alice, of your reseller's support team, has invited you"), "%s", body);
+	cr_expect(strstr(body, "alice, of your reseller's support team, has invited you"), "%s",
+	          body);
 	cr_expect(strstr(body, "for the customer Société Générale Télécom"), "%s", body);
 	cr_expect(strstr(body, "https://app.example.com/activate?token="), "%s", body);
 	char tok[65];
@@ -590,7 +598,8 @@ Test(outbox, invitation_carries_a_one_time_link_whose_hash_alone_is_kept_and_a_r
 	pd_outbox_free(&m);
 	store_close(st);
 	pd_store_opts so = store_opts();
-	cr_assert_eq(store_open(db, &so, &st, &e), PD_OK, "%s", e.message); /* checkpoints the WAL */
+	cr_assert_eq(store_open(db, &so, &st, &e), PD_OK, "%s",
+	             e.message); /* checkpoints the WAL */
 	char wal[700];
 	snprintf(wal, sizeof wal, "%s-wal", db);
 	cr_assert_not(file_contains(db, tok), "the token is in the database file");
@@ -637,8 +646,10 @@ Test(outbox, changing_the_email_before_sending_mails_the_new_address)
 		cr_assert_str_neq(to, "paul.old@example.com", "the old address was mailed");
 		if (!strcmp(to, "paul.new@example.com")) {
 			seen_new = true;
-			cr_expect(strstr(jstr(j, "body"), "Hello Paul Martin,"), "%s", jstr(j, "body"));
-			cr_expect(strstr(jstr(j, "body"), "Your sign-in email: paul.new@example.com"));
+			cr_expect(strstr(jstr(j, "body"), "Hello Paul Martin,"), "%s",
+			          jstr(j, "body"));
+			cr_expect(
+			    strstr(jstr(j, "body"), "Your sign-in email: paul.new@example.com"));
 		}
 		json_decref(j);
 	}
@@ -670,7 +681,8 @@ Test(outbox, removed_users_invitation_is_cancelled_and_retry_all_cannot_resend_i
 	cr_assert_eq(store_user_list(st, cid, &v, &n, &e), PD_OK);
 	for (size_t i = 0; i < n; i++)
 		if (!v[i].primary)
-			cr_assert_eq(store_user_remove(st, v[i].id, &actor, &e), PD_OK, "%s", e.message);
+			cr_assert_eq(store_user_remove(st, v[i].id, &actor, &e), PD_OK, "%s",
+			             e.message);
 	users_free(v, n);
 	pd_outbox *m = NULL;
 	cr_assert_eq(store_outbox_list(st, cid, &m, &n, &e), PD_OK);
@@ -764,7 +776,8 @@ Test(outbox, invitation_of_a_customer_deleted_before_sending_is_cancelled)
 {
 	int64_t cid = create_customer("Upsilon", "Uma", "uma@example.com");
 	pd_err e = {0};
-	cr_assert_eq(store_customer_delete(st, cid, "Upsilon", 1, &actor, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(store_customer_delete(st, cid, "Upsilon", 1, &actor, &e), PD_OK, "%s",
+	             e.message);
 	cr_assert(mt_sink_start(&sink, dir, 0, NULL, NULL));
 	pd_smtp_opts o = opts_for(sink.url);
 	pd_outbox_report r;

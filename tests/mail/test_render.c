@@ -31,37 +31,40 @@ static void assert_lines_within(const char *s, size_t max)
 	const char *line = s;
 	for (const char *p = s; *p; p++)
 		if (*p == '\n') {
-			cr_assert_leq((size_t)(p - line), max + 1, "line too long: %.*s", (int)(p - line), line);
+			cr_assert_leq((size_t)(p - line), max + 1, "line too long: %.*s",
+			              (int)(p - line), line);
 			line = p + 1;
 		}
 }
 
 Test(render, plain_ascii_is_7bit_with_all_headers)
 {
-	pd_mail_message m = {.to = "bob@example.com", .subject = "Welcome",
-			     .body = "Hello Bob,\nline two\n", .message_id = "<m1@reseller.example>",
-			     .date = 1764197336};
+	pd_mail_message m = {.to = "bob@example.com",
+	                     .subject = "Welcome",
+	                     .body = "Hello Bob,\nline two\n",
+	                     .message_id = "<m1@reseller.example>",
+	                     .date = 1764197336};
 	char *t = render_ok("Reseller Support <support@reseller.example>", &m);
 	cr_assert_str_eq(t, "Date: Wed, 26 Nov 2025 22:48:56 +0000\r\n"
-			    "From: Reseller Support <support@reseller.example>\r\n"
-			    "To: bob@example.com\r\n"
-			    "Subject: Welcome\r\n"
-			    "Message-ID: <m1@reseller.example>\r\n"
-			    "MIME-Version: 1.0\r\n"
-			    "Content-Type: text/plain; charset=UTF-8\r\n"
-			    "Content-Transfer-Encoding: 7bit\r\n"
-			    "\r\n"
-			    "Hello Bob,\r\n"
-			    "line two\r\n");
+	                    "From: Reseller Support <support@reseller.example>\r\n"
+	                    "To: bob@example.com\r\n"
+	                    "Subject: Welcome\r\n"
+	                    "Message-ID: <m1@reseller.example>\r\n"
+	                    "MIME-Version: 1.0\r\n"
+	                    "Content-Type: text/plain; charset=UTF-8\r\n"
+	                    "Content-Transfer-Encoding: 7bit\r\n"
+	                    "\r\n"
+	                    "Hello Bob,\r\n"
+	                    "line two\r\n");
 	free(t);
 }
 
 Test(render, utf8_subject_and_name_are_encoded_words_and_body_quoted_printable)
 {
 	pd_mail_message m = {.to = "helene@example.com",
-			     .subject = "Bienvenue Hélène",
-			     .body = "Bonjour Hélène,\r\nà bientôt = merci \n",
-			     .date = 1764197336};
+	                     .subject = "Bienvenue Hélène",
+	                     .body = "Bonjour Hélène,\r\nà bientôt = merci \n",
+	                     .date = 1764197336};
 	char *t = render_ok("Équipe Support <support@reseller.example>", &m);
 	/* The whole message is 7-bit: nothing for a relay to mangle. */
 	for (const unsigned char *p = (const unsigned char *)t; *p; p++)
@@ -69,12 +72,14 @@ Test(render, utf8_subject_and_name_are_encoded_words_and_body_quoted_printable)
 	assert_crlf_only(t);
 	/* base64("Bienvenue Hélène") and base64("Équipe Support") */
 	cr_assert(strstr(t, "\r\nSubject: =?UTF-8?B?QmllbnZlbnVlIEjDqWzDqG5l?=\r\n"), "%s", t);
-	cr_assert(strstr(t, "\r\nFrom: =?UTF-8?B?w4lxdWlwZSBTdXBwb3J0?= <support@reseller.example>\r\n"),
-		  "%s", t);
+	cr_assert(
+	    strstr(t, "\r\nFrom: =?UTF-8?B?w4lxdWlwZSBTdXBwb3J0?= <support@reseller.example>\r\n"),
+	    "%s", t);
 	cr_assert(strstr(t, "Content-Transfer-Encoding: quoted-printable\r\n"));
 	/* é = C3 A9; trailing space before the line end is encoded; = is encoded. */
-	cr_assert(strstr(t, "\r\n\r\nBonjour H=C3=A9l=C3=A8ne,\r\n=C3=A0 bient=C3=B4t =3D merci=20\r\n"),
-		  "%s", t);
+	cr_assert(
+	    strstr(t, "\r\n\r\nBonjour H=C3=A9l=C3=A8ne,\r\n=C3=A0 bient=C3=B4t =3D merci=20\r\n"),
+	    "%s", t);
 	cr_assert(strstr(t, "Message-ID: <") && strstr(t, "@reseller.example>\r\n"));
 	free(t);
 }
@@ -141,10 +146,15 @@ Test(render, bad_from_is_a_config_error_naming_smtp_from)
 	char *out = NULL;
 	pd_err e = {0};
 	pd_mail_message m = {.to = "a@b.example", .subject = "s", .body = "b"};
-	const char *bad[] = {"", "Support", "Support <support>", "Support <a@b.example", "<a@b.example> junk",
-			     "a@b@c.example"};
+	const char *bad[] = {"",
+	                     "Support",
+	                     "Support <support>",
+	                     "Support <a@b.example",
+	                     "<a@b.example> junk",
+	                     "a@b@c.example"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		cr_assert_eq(pd_mail_render(bad[i], &m, &out, &e), PD_E_CONFIG, "accepted from \"%s\"", bad[i]);
+		cr_assert_eq(pd_mail_render(bad[i], &m, &out, &e), PD_E_CONFIG,
+		             "accepted from \"%s\"", bad[i]);
 		cr_assert_str_eq(e.field, "smtp.from");
 	}
 	cr_assert_eq(pd_mail_render(NULL, &m, &out, &e), PD_E_CONFIG);

@@ -62,14 +62,16 @@ Test(smtp, utf8_invitation_arrives_with_decoded_headers_and_body)
 	cr_assert(mt_sink_start(&sink, dir, 0, NULL, NULL), "aiosmtpd did not start");
 	pd_smtp_opts o = opts_for(sink.url);
 	const char *subject = "Invitation : bienvenue chez Société Générale, Hélène Dupré";
-	const char *body = "Bonjour Hélène Dupré,\n"
-			   "\n"
-			   "Vous êtes invitée à rejoindre la plateforme (accès « Administrateur »).\n"
-			   ".Cette ligne commence par un point et doit arriver telle quelle.\n"
-			   ".\n"
-			   "Une très longue ligne : "
-			   "ééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééé fin\n"
-			   "À bientôt,\n-- \nL'équipe\n";
+	const char *body =
+	    "Bonjour Hélène Dupré,\n"
+	    "\n"
+	    "Vous êtes invitée à rejoindre la plateforme (accès « Administrateur »).\n"
+	    ".Cette ligne commence par un point et doit arriver telle quelle.\n"
+	    ".\n"
+	    "Une très longue ligne : "
+	    "éééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééé"
+	    "é fin\n"
+	    "À bientôt,\n-- \nL'équipe\n";
 	pd_err e = {0};
 	pd_status st = pd_smtp_send(&o, "helene.dupre@example.com", subject, body, &e);
 	cr_assert_eq(st, PD_OK, "%s", e.message);
@@ -99,7 +101,7 @@ Test(smtp, ascii_mail_goes_as_7bit_with_try_starttls_on_a_plain_server)
 	o.starttls = PD_STARTTLS_TRY;
 	pd_err e = {0};
 	cr_assert_eq(pd_smtp_send(&o, "bob@example.com", "Welcome", "Hi Bob\n", &e), PD_OK, "%s",
-		     e.message);
+	             e.message);
 	cr_assert(mt_wait_mail_count(&sink, 1, 5000));
 	json_t *m = mt_mail_get(&sink, 0);
 	cr_expect_str_eq(jstr(m, "cte"), "7bit");
@@ -144,7 +146,7 @@ Test(smtp, refused_recipient_is_permanent_and_quotes_the_reply)
 	cr_assert_eq(r.smtp_code, 550);
 	cr_assert(strstr(e.message, sink.url), "%s", e.message);
 	cr_assert(strstr(e.message, "550 5.1.1 <reject.me@example.com>: no such user here"), "%s",
-		  e.message);
+	          e.message);
 	cr_assert_eq(mt_mail_count(&sink), 0);
 }
 
@@ -176,7 +178,7 @@ Test(smtp, auth_with_the_right_password_delivers)
 	o.password = PASSWORD;
 	pd_err e = {0};
 	cr_assert_eq(pd_smtp_send(&o, "bob@example.com", "Hello", "Body é\n", &e), PD_OK, "%s",
-		     e.message);
+	             e.message);
 	cr_assert(mt_wait_mail_count(&sink, 1, 5000));
 	json_t *m = mt_mail_get(&sink, 0);
 	cr_expect_str_eq(jstr(m, "body"), "Body é\n");
@@ -190,7 +192,8 @@ Test(smtp, wrong_password_is_auth_refused_and_never_echoed)
 	o.username = "relay-user";
 	o.password = "wrong-" PASSWORD;
 	pd_err e = {0};
-	cr_assert_eq(pd_smtp_send(&o, "bob@example.com", "Hello", "b", &e), PD_E_AUTH, "%s", e.message);
+	cr_assert_eq(pd_smtp_send(&o, "bob@example.com", "Hello", "b", &e), PD_E_AUTH, "%s",
+	             e.message);
 	cr_assert(strstr(e.message, sink.url), "%s", e.message);
 	cr_assert_null(strstr(e.message, PASSWORD), "%s", e.message);
 	cr_assert_null(strstr(e.message, PASSWORD_B64), "%s", e.message);
@@ -216,7 +219,7 @@ Test(smtp, required_starttls_on_a_plain_server_fails_naming_smtp_starttls)
 	o.starttls = PD_STARTTLS_REQUIRED;
 	pd_err e = {0};
 	cr_assert_eq(pd_smtp_send(&o, "bob@example.com", "s", "b", &e), PD_E_UNAVAILABLE, "%s",
-		     e.message);
+	             e.message);
 	cr_assert_str_eq(e.field, "smtp.starttls");
 	cr_assert_eq(mt_mail_count(&sink), 0);
 }
@@ -232,7 +235,8 @@ Test(smtp, a_server_that_never_greets_times_out_as_tempfail)
 	o.timeout_ms = 800;
 	pd_err e = {0};
 	double t0 = mono();
-	cr_assert_eq(pd_smtp_send(&o, "bob@example.com", "s", "b", &e), PD_E_TEMPFAIL, "%s", e.message);
+	cr_assert_eq(pd_smtp_send(&o, "bob@example.com", "s", "b", &e), PD_E_TEMPFAIL, "%s",
+	             e.message);
 	double took = mono() - t0;
 	close(fd);
 	cr_assert_lt(took, 3.0 * tl_slow(), "took %.2f s", took);
@@ -268,7 +272,8 @@ Test(smtp, cancel_flag_aborts_an_exchange_promptly)
 	pthread_t th;
 	pthread_create(&th, NULL, cancel_later, &c);
 	pd_err e = {0};
-	cr_assert_eq(pd_smtp_send(&o, "bob@example.com", "s", "b", &e), PD_E_TEMPFAIL, "%s", e.message);
+	cr_assert_eq(pd_smtp_send(&o, "bob@example.com", "s", "b", &e), PD_E_TEMPFAIL, "%s",
+	             e.message);
 	double done = mono();
 	pthread_join(th, NULL);
 	close(fd);
@@ -290,13 +295,14 @@ Test(smtp, required_starttls_with_a_trusted_certificate_delivers)
 {
 	char cert[600], key[600];
 	tls_paths(cert, key, sizeof cert);
-	cr_assert(mt_sink_start_tls(&sink, dir, cert, key, false), "aiosmtpd (STARTTLS) did not start");
+	cr_assert(mt_sink_start_tls(&sink, dir, cert, key, false),
+	          "aiosmtpd (STARTTLS) did not start");
 	pd_smtp_opts o = opts_for(sink.url);
 	o.starttls = PD_STARTTLS_REQUIRED;
 	o.ca_file = cert;
 	pd_err e = {0};
-	cr_assert_eq(pd_smtp_send(&o, "bob@example.com", "Chiffré", "Corps chiffré\n", &e), PD_OK, "%s",
-		     e.message);
+	cr_assert_eq(pd_smtp_send(&o, "bob@example.com", "Chiffré", "Corps chiffré\n", &e), PD_OK,
+	             "%s", e.message);
 	cr_assert(mt_wait_mail_count(&sink, 1, 5000));
 	json_t *m = mt_mail_get(&sink, 0);
 	cr_expect_str_eq(jstr(m, "subject"), "Chiffré");
@@ -312,7 +318,7 @@ Test(smtp, an_untrusted_certificate_is_refused_not_ignored)
 	o.starttls = PD_STARTTLS_TRY; /* even "try" must not fall back once TLS fails */
 	pd_err e = {0};
 	cr_assert_eq(pd_smtp_send(&o, "bob@example.com", "s", "b", &e), PD_E_UNAVAILABLE, "%s",
-		     e.message);
+	             e.message);
 	cr_assert(strstr(e.message, "TLS"), "%s", e.message);
 	cr_assert_eq(mt_mail_count(&sink), 0);
 }
@@ -326,6 +332,7 @@ Test(smtp, smtps_implicit_tls_delivers)
 	o.starttls = PD_STARTTLS_OFF; /* irrelevant for smtps:// */
 	o.ca_file = cert;
 	pd_err e = {0};
-	cr_assert_eq(pd_smtp_send(&o, "bob@example.com", "s", "Bonjour\n", &e), PD_OK, "%s", e.message);
+	cr_assert_eq(pd_smtp_send(&o, "bob@example.com", "s", "Bonjour\n", &e), PD_OK, "%s",
+	             e.message);
 	cr_assert(mt_wait_mail_count(&sink, 1, 5000));
 }

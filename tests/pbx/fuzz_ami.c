@@ -33,8 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_ctx f = {.m = ami_model_new(), .now = 1000};
 	ami_model_set_default_wrapup(f.m, 2);
 	/* tiny caps and age: the drop paths and the index deletions run often */
-	ami_model_set_limits(f.m, &(ami_model_limits){.max_calls = 8, .max_channels = 12,
-						      .max_call_age_ms = 50});
+	ami_model_set_limits(
+	    f.m, &(ami_model_limits){.max_calls = 8, .max_channels = 12, .max_call_age_ms = 50});
 	ami_parser *p = ami_parser_new(&o, on_msg, &f);
 	bool snap = data[0] & 0x80;
 	data++;

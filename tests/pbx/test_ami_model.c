@@ -96,7 +96,9 @@ Test(ami_model, recorded_session_states)
 	pd_live_view v = {0};
 	ami_model_tick(r.m, r.now + 60000); /* ended calls leave, wrap-ups end */
 	ami_model_view(r.m, r.now + 60000, &v);
-	cr_assert_eq(v.n_calls, 0, "%zu calls left: %s %s", v.n_calls, v.n_calls ? v.calls[0].id : "", v.n_calls ? pd_call_state_name(v.calls[0].state) : "");
+	cr_assert_eq(v.n_calls, 0, "%zu calls left: %s %s", v.n_calls,
+	             v.n_calls ? v.calls[0].id : "",
+	             v.n_calls ? pd_call_state_name(v.calls[0].state) : "");
 	/* users from EndpointList + the one EndpointDetail */
 	cr_assert_eq(v.n_users, 20);
 	cr_assert_str_eq(v.users[0].endpoint, "1001");
@@ -116,8 +118,8 @@ Test(ami_model, recorded_session_states)
 	cr_assert_str_eq(h->name, "Hélène Dubois");
 	/* device states: unregistered phones */
 	for (size_t i = 0; i < v.n_users; i++)
-		cr_assert_str_eq(v.users[i].device_state, "Unavailable", "%s: %s", v.users[i].endpoint,
-				 v.users[i].device_state);
+		cr_assert_str_eq(v.users[i].device_state, "Unavailable", "%s: %s",
+		                 v.users[i].endpoint, v.users[i].device_state);
 	pd_live_free_view(&v);
 	ami_model_free(r.m);
 	free(d);
@@ -136,8 +138,8 @@ Test(ami_model, wrapup_then_available_and_pause_reason)
 {
 	ami_model *m = ami_model_new();
 	const char *member = "Event: QueueMember\r\nQueue: support\r\nName: Zoé Lefèvre\r\n"
-			     "Location: PJSIP/2001\r\nStateInterface: PJSIP/2001\r\nStatus: 1\r\n"
-			     "Paused: 0\r\nPausedReason: \r\nWrapuptime: 3\r\n\r\n";
+	                     "Location: PJSIP/2001\r\nStateInterface: PJSIP/2001\r\nStatus: 1\r\n"
+	                     "Paused: 0\r\nPausedReason: \r\nWrapuptime: 3\r\n\r\n";
 	feed_str(m, member, 0);
 	pd_live_view v = {0};
 	ami_model_view(m, 0, &v);
@@ -145,10 +147,13 @@ Test(ami_model, wrapup_then_available_and_pause_reason)
 	cr_assert_eq(v.agents[0].state, PD_AGENT_AVAILABLE);
 	cr_assert_str_eq(v.agents[0].name, "Zoé Lefèvre");
 	pd_live_free_view(&v);
-	feed_str(m, "Event: AgentComplete\r\nQueue: support\r\nInterface: PJSIP/2001\r\n"
-		    "MemberName: Zoé Lefèvre\r\n\r\n", 1000);
+	feed_str(m,
+	         "Event: AgentComplete\r\nQueue: support\r\nInterface: PJSIP/2001\r\n"
+	         "MemberName: Zoé Lefèvre\r\n\r\n",
+	         1000);
 	ami_model_view(m, 1000, &v);
-	cr_assert_eq(v.agents[0].state, PD_AGENT_WRAPUP, "%s", pd_agent_state_name(v.agents[0].state));
+	cr_assert_eq(v.agents[0].state, PD_AGENT_WRAPUP, "%s",
+	             pd_agent_state_name(v.agents[0].state));
 	pd_live_free_view(&v);
 	cr_assert_eq(ami_model_next_deadline(m), 1010 + 3000);
 	cr_assert(ami_model_tick(m, 5000));
@@ -156,9 +161,10 @@ Test(ami_model, wrapup_then_available_and_pause_reason)
 	cr_assert_eq(v.agents[0].state, PD_AGENT_AVAILABLE);
 	cr_assert_eq(v.agents[0].since_ms, 5000);
 	pd_live_free_view(&v);
-	feed_str(m, "Event: QueueMemberPause\r\nQueue: support\r\nMemberName: Zoé Lefèvre\r\n"
-		    "Interface: PJSIP/2001\r\nStatus: 1\r\nPaused: 1\r\nPausedReason: Réunion\r\n\r\n",
-		 6000);
+	feed_str(m,
+	         "Event: QueueMemberPause\r\nQueue: support\r\nMemberName: Zoé Lefèvre\r\n"
+	         "Interface: PJSIP/2001\r\nStatus: 1\r\nPaused: 1\r\nPausedReason: Réunion\r\n\r\n",
+	         6000);
 	ami_model_view(m, 6000, &v);
 	cr_assert_eq(v.agents[0].state, PD_AGENT_NOT_READY);
 	cr_assert_str_eq(v.agents[0].reason, "Réunion");
@@ -169,9 +175,11 @@ Test(ami_model, wrapup_then_available_and_pause_reason)
 Test(ami_model, invalid_utf8_from_the_wire_is_cleaned)
 {
 	ami_model *m = ami_model_new();
-	feed_str(m, "Event: EndpointList\r\nObjectName: 3001\r\nDeviceState: Not in use\r\n\r\n"
-		    "Event: EndpointDetail\r\nObjectName: 3001\r\nContext: ctx\r\n"
-		    "Callerid: \"Bad \xff\xfe name\" <3001>\r\n\r\n", 0);
+	feed_str(m,
+	         "Event: EndpointList\r\nObjectName: 3001\r\nDeviceState: Not in use\r\n\r\n"
+	         "Event: EndpointDetail\r\nObjectName: 3001\r\nContext: ctx\r\n"
+	         "Callerid: \"Bad \xff\xfe name\" <3001>\r\n\r\n",
+	         0);
 	pd_live_view v = {0};
 	ami_model_view(m, 0, &v);
 	cr_assert_eq(v.n_users, 1);
@@ -187,14 +195,14 @@ Test(ami_model, invalid_utf8_from_the_wire_is_cleaned)
 }
 
 /* One VoicemailUserEntry as app_voicemail writes it (every field, in order). */
-#define VM_ENTRY(ctx, box, name, email)                                                      \
-	"Event: VoicemailUserEntry\r\nActionID: vm-1\r\nVMContext: " ctx "\r\n"               \
-	"VoiceMailbox: " box "\r\nFullname: " name "\r\nEmail: " email "\r\nPager: \r\n"      \
-	"ServerEmail: asterisk\r\nFromString: \r\nMailCommand: /usr/sbin/sendmail -t\r\n"    \
-	"Language: \r\nTimeZone: \r\nCallback: \r\nDialout: \r\nUniqueID: \r\n"              \
-	"ExitContext: \r\nSayDurationMinimum: 2\r\nSayEnvelope: Yes\r\nSayCID: No\r\n"       \
-	"AttachMessage: No\r\nAttachmentFormat: \r\nDeleteMessage: No\r\n"                   \
-	"VolumeGain: 0.00\r\nCanReview: No\r\nCallOperator: No\r\nMaxMessageCount: 100\r\n"  \
+#define VM_ENTRY(ctx, box, name, email)                                                            \
+	"Event: VoicemailUserEntry\r\nActionID: vm-1\r\nVMContext: " ctx "\r\n"                    \
+	"VoiceMailbox: " box "\r\nFullname: " name "\r\nEmail: " email "\r\nPager: \r\n"           \
+	"ServerEmail: asterisk\r\nFromString: \r\nMailCommand: /usr/sbin/sendmail -t\r\n"          \
+	"Language: \r\nTimeZone: \r\nCallback: \r\nDialout: \r\nUniqueID: \r\n"                    \
+	"ExitContext: \r\nSayDurationMinimum: 2\r\nSayEnvelope: Yes\r\nSayCID: No\r\n"             \
+	"AttachMessage: No\r\nAttachmentFormat: \r\nDeleteMessage: No\r\n"                         \
+	"VolumeGain: 0.00\r\nCanReview: No\r\nCallOperator: No\r\nMaxMessageCount: 100\r\n"        \
 	"MaxMessageLength: 0\r\nNewMessageCount: 0\r\nOldMessageCount: 0\r\n\r\n"
 
 static const pd_synced_user *synced(const pd_synced_user *u, size_t n, const char *ep)
@@ -212,37 +220,39 @@ static const pd_synced_user *synced(const pd_synced_user *u, size_t n, const cha
 Test(ami_model, voicemail_users_give_synced_users_their_email)
 {
 	ami_model *m = ami_model_new();
-	feed_str(m,
-		 "Event: EndpointList\r\nActionID: e1\r\nObjectName: 1001\r\n\r\n"
-		 "Event: EndpointList\r\nActionID: e1\r\nObjectName: 1002\r\n\r\n"
-		 "Event: EndpointList\r\nActionID: e1\r\nObjectName: 1003\r\n\r\n"
-		 "Event: EndpointList\r\nActionID: e1\r\nObjectName: 1004\r\n\r\n"
-		 "Event: EndpointList\r\nActionID: e1\r\nObjectName: 1005\r\n\r\n"
-		 "Event: EndpointDetail\r\nObjectName: 1001\r\nContext: site-a\r\n"
-		 "Callerid: \"Alice Martin\" <1001>\r\nMailboxes: \r\n\r\n"
-		 "Event: EndpointDetail\r\nObjectName: 1002\r\nContext: site-a\r\n"
-		 "Callerid: \"Bob Dupont\" <1002>\r\nMailboxes: 2002@default,1002@site-a\r\n\r\n"
-		 "Event: EndpointDetail\r\nObjectName: 1003\r\nContext: site-b\r\n"
-		 "Callerid: \"Carla Rossi\" <1003>\r\n\r\n"
-		 "Event: EndpointDetail\r\nObjectName: 1004\r\nContext: site-b\r\n"
-		 "Callerid: \"David Cohen\" <1004>\r\n\r\n"
-		 "Event: EndpointDetail\r\nObjectName: 1005\r\nContext: site-b\r\n"
-		 "Callerid: <1005>\r\n\r\n"
-		 "Response: Success\r\nActionID: vm-1\r\nEventList: start\r\n"
-		 "Message: Voicemail user list will follow\r\n\r\n"
-		 /* 1001: the same number in another context is someone else */
-		 VM_ENTRY("other", "1001", "Not Alice", "not-alice@example.com")
-		 VM_ENTRY("site-a", "1001", "Alice Martin", "Alice.Martin@example.com")
-		 /* 1002: the endpoint names its mailbox */
-		 VM_ENTRY("site-a", "1002", "Wrong Bob", "wrong-bob@example.com")
-		 VM_ENTRY("default", "2002", "Bob Dupont", "bob@example.com")
-		 /* 1003: only in "default" */
-		 VM_ENTRY("default", "1003", "Carla Rossi", "carla@example.com")
-		 /* 1004: no mailbox; 1005: no caller id name, a mailbox without email */
-		 VM_ENTRY("site-b", "1005", "Emma Schmidt", "")
-		 "Event: VoicemailUserEntryComplete\r\nActionID: vm-1\r\nEventList: Complete\r\n"
-		 "ListItems: 6\r\n\r\n",
-		 0);
+	feed_str(
+	    m,
+	    "Event: EndpointList\r\nActionID: e1\r\nObjectName: 1001\r\n\r\n"
+	    "Event: EndpointList\r\nActionID: e1\r\nObjectName: 1002\r\n\r\n"
+	    "Event: EndpointList\r\nActionID: e1\r\nObjectName: 1003\r\n\r\n"
+	    "Event: EndpointList\r\nActionID: e1\r\nObjectName: 1004\r\n\r\n"
+	    "Event: EndpointList\r\nActionID: e1\r\nObjectName: 1005\r\n\r\n"
+	    "Event: EndpointDetail\r\nObjectName: 1001\r\nContext: site-a\r\n"
+	    "Callerid: \"Alice Martin\" <1001>\r\nMailboxes: \r\n\r\n"
+	    "Event: EndpointDetail\r\nObjectName: 1002\r\nContext: site-a\r\n"
+	    "Callerid: \"Bob Dupont\" <1002>\r\nMailboxes: 2002@default,1002@site-a\r\n\r\n"
+	    "Event: EndpointDetail\r\nObjectName: 1003\r\nContext: site-b\r\n"
+	    "Callerid: \"Carla Rossi\" <1003>\r\n\r\n"
+	    "Event: EndpointDetail\r\nObjectName: 1004\r\nContext: site-b\r\n"
+	    "Callerid: \"David Cohen\" <1004>\r\n\r\n"
+	    "Event: EndpointDetail\r\nObjectName: 1005\r\nContext: site-b\r\n"
+	    "Callerid: <1005>\r\n\r\n"
+	    "Response: Success\r\nActionID: vm-1\r\nEventList: start\r\n"
+	    "Message: Voicemail user list will follow\r\n\r\n"
+	    /* 1001: the same number in another context is someone else */
+	    VM_ENTRY("other", "1001", "Not Alice", "not-alice@example.com")
+	        VM_ENTRY("site-a", "1001", "Alice Martin", "Alice.Martin@example.com")
+	    /* 1002: the endpoint names its mailbox */
+	    VM_ENTRY("site-a", "1002", "Wrong Bob", "wrong-bob@example.com")
+	        VM_ENTRY("default", "2002", "Bob Dupont", "bob@example.com")
+	    /* 1003: only in "default" */
+	    VM_ENTRY("default", "1003", "Carla Rossi", "carla@example.com")
+	    /* 1004: no mailbox; 1005: no caller id name, a mailbox without email */
+	    VM_ENTRY(
+	        "site-b", "1005", "Emma Schmidt",
+	        "") "Event: VoicemailUserEntryComplete\r\nActionID: vm-1\r\nEventList: Complete\r\n"
+	            "ListItems: 6\r\n\r\n",
+	    0);
 	cr_assert_eq(ami_model_mailbox_count(m), 6);
 	pd_synced_user *u = NULL;
 	size_t n = ami_model_synced_users(m, &u);
@@ -253,7 +263,7 @@ Test(ami_model, voicemail_users_give_synced_users_their_email)
 	cr_assert_null(synced(u, n, "1004")->email);
 	cr_assert_null(synced(u, n, "1005")->email);
 	cr_assert_str_eq(synced(u, n, "1005")->display_name, "Emma Schmidt",
-			 "the mailbox's full name when the caller id has none");
+	                 "the mailbox's full name when the caller id has none");
 	cr_assert_str_eq(synced(u, n, "1001")->display_name, "Alice Martin");
 	/* a resync forgets them with the users */
 	ami_model_reset_users(m);
@@ -267,14 +277,13 @@ Test(ami_model, ambiguous_mailbox_gives_no_email)
 {
 	ami_model *m = ami_model_new();
 	feed_str(m,
-		 "Event: EndpointDetail\r\nObjectName: 1001\r\nContext: site-a\r\n"
-		 "Callerid: \"A\" <1001>\r\n\r\n"
-		 "Event: EndpointDetail\r\nObjectName: 1002\r\nContext: site-a\r\n"
-		 "Callerid: \"B\" <1002>\r\n\r\n"
-		 VM_ENTRY("x", "1001", "A", "a1@example.com")
-		 VM_ENTRY("y", "1001", "A", "a2@example.com")
-		 VM_ENTRY("z", "1002", "B", "b\xff@example.com"),
-		 0);
+	         "Event: EndpointDetail\r\nObjectName: 1001\r\nContext: site-a\r\n"
+	         "Callerid: \"A\" <1001>\r\n\r\n"
+	         "Event: EndpointDetail\r\nObjectName: 1002\r\nContext: site-a\r\n"
+	         "Callerid: \"B\" <1002>\r\n\r\n" VM_ENTRY("x", "1001", "A", "a1@example.com")
+	             VM_ENTRY("y", "1001", "A", "a2@example.com")
+	                 VM_ENTRY("z", "1002", "B", "b\xff@example.com"),
+	         0);
 	pd_synced_user *u = NULL;
 	size_t n = ami_model_synced_users(m, &u);
 	cr_assert_null(synced(u, n, "1001")->email);
@@ -306,10 +315,10 @@ static void feed(ami_model *m, int64_t now, const char *text)
 static void newchannel(pd_buf *b, const char *uid, const char *lid, const char *name)
 {
 	pd_buf_printf(b,
-		      "Event: Newchannel\r\nChannel: PJSIP/trunk-%s\r\nChannelState: 4\r\n"
-		      "ChannelStateDesc: Ring\r\nCallerIDNum: 0612345678\r\nCallerIDName: %s\r\n"
-		      "Exten: 500\r\nUniqueid: %s\r\nLinkedid: %s\r\n\r\n",
-		      uid, name, uid, lid);
+	              "Event: Newchannel\r\nChannel: PJSIP/trunk-%s\r\nChannelState: 4\r\n"
+	              "ChannelStateDesc: Ring\r\nCallerIDNum: 0612345678\r\nCallerIDName: %s\r\n"
+	              "Exten: 500\r\nUniqueid: %s\r\nLinkedid: %s\r\n\r\n",
+	              uid, name, uid, lid);
 }
 
 static void hangup(pd_buf *b, const char *uid)
@@ -485,7 +494,7 @@ Test(ami_model, resnapshot_removes_vanished_channels)
 	ami_model_snapshot_begin(m);
 	b.len = 0;
 	pd_buf_add(&b, "Event: CoreShowChannel\r\nActionID: s\r\nChannel: PJSIP/trunk-a.1\r\n"
-		       "Uniqueid: a.1\r\nLinkedid: a.1\r\nChannelState: 6\r\n\r\n");
+	               "Uniqueid: a.1\r\nLinkedid: a.1\r\nChannelState: 6\r\n\r\n");
 	newchannel(&b, "c.1", "c.1", "New meanwhile");
 	feed(m, 100, b.s);
 	cr_assert(ami_model_snapshot_end(m, 200));
@@ -504,7 +513,10 @@ Test(ami_model, c1_and_bidi_replaced)
 {
 	ami_model *m = ami_model_new();
 	pd_buf b = {0};
-	newchannel(&b, "x.1", "x.1", "\xe2\x80\xae" "evil\xc2\x9b" "31m\xe2\x81\xa6ok\xc3\xa9");
+	newchannel(&b, "x.1", "x.1",
+	           "\xe2\x80\xae"
+	           "evil\xc2\x9b"
+	           "31m\xe2\x81\xa6ok\xc3\xa9");
 	feed(m, 0, b.s);
 	pd_live_view v = {0};
 	ami_model_view(m, 0, &v);
@@ -522,10 +534,11 @@ Test(ami_model, queue_members_and_queues_bounded)
 	ami_model_set_limits(m, &(ami_model_limits){.max_calls = 20, .max_channels = 30});
 	pd_buf b = {0};
 	for (int i = 0; i < 1000; i++) {
-		pd_buf_printf(&b, "Event: QueueMemberAdded\r\nQueue: q%d\r\nInterface: PJSIP/x%d\r\n"
-				  "MemberName: X\r\nStatus: 1\r\nPaused: 0\r\n\r\n"
-				  "Event: QueueParams\r\nQueue: q%d\r\nWrapuptime: 3\r\n\r\n",
-			      i, i, i);
+		pd_buf_printf(&b,
+		              "Event: QueueMemberAdded\r\nQueue: q%d\r\nInterface: PJSIP/x%d\r\n"
+		              "MemberName: X\r\nStatus: 1\r\nPaused: 0\r\n\r\n"
+		              "Event: QueueParams\r\nQueue: q%d\r\nWrapuptime: 3\r\n\r\n",
+		              i, i, i);
 	}
 	feed(m, 0, b.s);
 	pd_live_view v = {0};

@@ -116,7 +116,7 @@ static void sink_free(sink *s)
 }
 
 static void parse_chunks_h(sink *s, const char *d, size_t len, const size_t *cuts, size_t ncuts,
-			   const ami_parser_opts *o, bool hash_only)
+                           const ami_parser_opts *o, bool hash_only)
 {
 	memset(s, 0, sizeof *s);
 	s->hash_only = hash_only;
@@ -133,7 +133,7 @@ static void parse_chunks_h(sink *s, const char *d, size_t len, const size_t *cut
 }
 
 static void parse_chunks(sink *s, const char *d, size_t len, const size_t *cuts, size_t ncuts,
-			 const ami_parser_opts *o)
+                         const ami_parser_opts *o)
 {
 	parse_chunks_h(s, d, len, cuts, ncuts, o, false);
 }
@@ -193,17 +193,31 @@ Test(ami_parser, session_counts_match_readme)
 		const char *t;
 		size_t n;
 	} want[] = {
-		{"AgentCalled", 24},	 {"AgentComplete", 14},	      {"AgentConnect", 14},
-		{"AgentRingNoAnswer", 1}, {"BridgeEnter", 30},	      {"ContactStatus", 42},
-		{"CoreShowChannel", 47}, {"DeviceStateChange", 279}, {"DialBegin", 44},
-		{"EndpointList", 20},	 {"Hangup", 62},	      {"Newchannel", 62},
-		{"QueueCallerAbandon", 3}, {"QueueCallerJoin", 17},   {"QueueMember", 47},
-		{"QueueMemberPause", 9}, {"QueueParams", 8},	      {"VarSet", 1381},
-		{"RTCPReceived", 67},	 {"QueueMemberStatus", 94},  {"Newstate", 79},
+	    {"AgentCalled", 24},
+	    {"AgentComplete", 14},
+	    {"AgentConnect", 14},
+	    {"AgentRingNoAnswer", 1},
+	    {"BridgeEnter", 30},
+	    {"ContactStatus", 42},
+	    {"CoreShowChannel", 47},
+	    {"DeviceStateChange", 279},
+	    {"DialBegin", 44},
+	    {"EndpointList", 20},
+	    {"Hangup", 62},
+	    {"Newchannel", 62},
+	    {"QueueCallerAbandon", 3},
+	    {"QueueCallerJoin", 17},
+	    {"QueueMember", 47},
+	    {"QueueMemberPause", 9},
+	    {"QueueParams", 8},
+	    {"VarSet", 1381},
+	    {"RTCPReceived", 67},
+	    {"QueueMemberStatus", 94},
+	    {"Newstate", 79},
 	};
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
 		cr_expect_eq(type_count(&s, want[i].t), want[i].n, "%s: %zu", want[i].t,
-			     type_count(&s, want[i].t));
+		             type_count(&s, want[i].t));
 	cr_assert_eq(s.n_types, 61, "distinct event types %zu", s.n_types);
 	sink_free(&s);
 	free(d);
@@ -339,17 +353,19 @@ Test(ami_parser, legacy_follows_body)
 {
 	sink s;
 	parse_str(&s,
-		  "Response: Follows\r\nPrivilege: Command\r\nActionID: c-1\r\n"
-		  "Name/username   Host  Dyn\r\n1001/1001  (Unspecified)  D\r\nKey: looks like a header\r\n"
-		  "--END COMMAND--\r\n\r\n"
-		  "Response: Follows\nPrivilege: Command\nlast line--END COMMAND--\n\n"
-		  "Event: X\n\n",
-		  false);
+	          "Response: Follows\r\nPrivilege: Command\r\nActionID: c-1\r\n"
+	          "Name/username   Host  Dyn\r\n1001/1001  (Unspecified)  D\r\nKey: looks like a "
+	          "header\r\n"
+	          "--END COMMAND--\r\n\r\n"
+	          "Response: Follows\nPrivilege: Command\nlast line--END COMMAND--\n\n"
+	          "Event: X\n\n",
+	          false);
 	cr_assert_eq(s.n_errors, 0, "%s", s.last_error);
 	cr_assert_eq(s.n_responses, 2);
-	cr_assert(strstr(s.out.s, "|ActionID=c-1{Name/username   Host  Dyn\n1001/1001  (Unspecified)  D\n"
-				  "Key: looks like a header\n}"),
-		  "%s", s.out.s);
+	cr_assert(strstr(s.out.s,
+	                 "|ActionID=c-1{Name/username   Host  Dyn\n1001/1001  (Unspecified)  D\n"
+	                 "Key: looks like a header\n}"),
+	          "%s", s.out.s);
 	cr_assert(strstr(s.out.s, "|Privilege=Command{last line}"), "%s", s.out.s);
 	cr_assert_eq(s.n_events, 1);
 	sink_free(&s);
@@ -372,13 +388,13 @@ Test(ami_parser, keys_with_inner_spaces)
 {
 	sink s;
 	parse_str(&s,
-		  "Response: Success\r\nActionID: p-1\r\nCallgroup: \r\nNamed Callgroup: \r\n"
-		  "Named Pickupgroup: 1,2\r\nContext: from-internal\r\n\r\n"
-		  "Event: A\r\nBad :x\r\n\r\n",
-		  false);
+	          "Response: Success\r\nActionID: p-1\r\nCallgroup: \r\nNamed Callgroup: \r\n"
+	          "Named Pickupgroup: 1,2\r\nContext: from-internal\r\n\r\n"
+	          "Event: A\r\nBad :x\r\n\r\n",
+	          false);
 	cr_assert_eq(s.n_responses, 1);
 	cr_assert(strstr(s.out.s, "|Named Callgroup=|Named Pickupgroup=1,2|Context=from-internal"),
-		  "%s", s.out.s);
+	          "%s", s.out.s);
 	cr_assert_eq(s.n_errors, 1, "%s", s.out.s);
 	sink_free(&s);
 }
@@ -386,8 +402,9 @@ Test(ami_parser, keys_with_inner_spaces)
 Test(ami_parser, garbage_resyncs_at_blank_line)
 {
 	sink s;
-	static const char g[] = "Event: A\r\nno colon here\r\nK: v\r\n\r\nEvent: B\r\n\x01\x02\xff\x00zz\r\n"
-				"Event: junk\r\n\r\n Bad key: x\r\n\r\nEvent: C\r\nK: ok\r\n\r\n";
+	static const char g[] =
+	    "Event: A\r\nno colon here\r\nK: v\r\n\r\nEvent: B\r\n\x01\x02\xff\x00zz\r\n"
+	    "Event: junk\r\n\r\n Bad key: x\r\n\r\nEvent: C\r\nK: ok\r\n\r\n";
 	parse_chunks(&s, g, sizeof g - 1, NULL, 0, &(ami_parser_opts){0});
 	/* the binary line of event B is dropped (a bad field, not an error) */
 	cr_assert_eq(s.n_errors, 2, "%zu errors: %s", s.n_errors, s.out.s);
@@ -430,12 +447,16 @@ Test(ami_parser, one_megabyte_list_reply)
 	pd_buf_add(&b, "Response: Success\r\nActionID: big\r\nEventList: start\r\n\r\n");
 	int items = 0;
 	while (b.len < 1024 * 1024) {
-		pd_buf_printf(&b, "Event: EndpointList\r\nActionID: big\r\nObjectName: %d\r\n"
-				  "DeviceState: Not in use\r\n\r\n", 100000 + items);
+		pd_buf_printf(&b,
+		              "Event: EndpointList\r\nActionID: big\r\nObjectName: %d\r\n"
+		              "DeviceState: Not in use\r\n\r\n",
+		              100000 + items);
 		items++;
 	}
-	pd_buf_printf(&b, "Event: EndpointListComplete\r\nActionID: big\r\nEventList: Complete\r\n"
-			  "ListItems: %d\r\n\r\n", items);
+	pd_buf_printf(&b,
+	              "Event: EndpointListComplete\r\nActionID: big\r\nEventList: Complete\r\n"
+	              "ListItems: %d\r\n\r\n",
+	              items);
 	/* and one single 1 MB message (a Command with many Output lines) */
 	pd_buf_add(&b, "Response: Success\r\nMessage: Command output follows\r\n");
 	size_t start = b.len;
@@ -478,8 +499,9 @@ Test(ami_parser, writer_never_injects_headers)
 Test(ami_parser, control_bytes_repair_or_drop_one_field)
 {
 	static const char g[] = "Event: Newchannel\r\nCallerIDName: Al\x1b[2Jice\x07\r\n"
-				"Uniqueid: 1.1\r\nBa\x01d: x\r\nNul: a\x00" "b\r\nTab: a\tb\r\n"
-				"\x01\x02\xff\r\nLinkedid: 1.1\r\n\r\n";
+	                        "Uniqueid: 1.1\r\nBa\x01d: x\r\nNul: a\x00"
+	                        "b\r\nTab: a\tb\r\n"
+	                        "\x01\x02\xff\r\nLinkedid: 1.1\r\n\r\n";
 	sink s;
 	ami_parser *p = NULL;
 	memset(&s, 0, sizeof s);
@@ -487,8 +509,9 @@ Test(ami_parser, control_bytes_repair_or_drop_one_field)
 	ami_parser_feed(p, g, sizeof g - 1);
 	cr_assert_eq(s.n_errors, 0, "%s", s.out.s);
 	cr_assert_eq(s.n_events, 1);
-	cr_assert(strstr(s.out.s, "|CallerIDName=Al?[2Jice?|Uniqueid=1.1|Nul=a?b|Tab=a\tb|Linkedid=1.1"),
-		  "%s", s.out.s);
+	cr_assert(
+	    strstr(s.out.s, "|CallerIDName=Al?[2Jice?|Uniqueid=1.1|Nul=a?b|Tab=a\tb|Linkedid=1.1"),
+	    "%s", s.out.s);
 	cr_assert_eq(ami_parser_bad_fields(p), 4);
 	ami_parser_free(p);
 	sink_free(&s);
@@ -501,7 +524,8 @@ Test(ami_parser, default_cap_refuses_a_16mb_message)
 	pd_buf b = {0};
 	pd_buf_add(&b, "Event: UserEvent\r\n");
 	while (b.len < 16u * 1024 * 1024)
-		pd_buf_add(&b, "Variable: x=0123456789012345678901234567890123456789012345678901\r\n");
+		pd_buf_add(&b,
+		           "Variable: x=0123456789012345678901234567890123456789012345678901\r\n");
 	pd_buf_add(&b, "\r\nEvent: After\r\n\r\n");
 	sink s;
 	parse_chunks(&s, b.s, b.len, NULL, 0, &(ami_parser_opts){0});
@@ -537,7 +561,7 @@ Test(ami_parser, buffers_shrink_after_a_large_message)
 		ami_parser_feed(p, small, sizeof small - 1);
 	cr_assert_eq(s.n_msgs, 101);
 	cr_assert_lt(ami_parser_capacity(p), 256u * 1024, "parser holds %zu bytes",
-		     ami_parser_capacity(p));
+	             ami_parser_capacity(p));
 	/* the same after a refused (oversize) message */
 	ami_parser_free(p);
 	o.max_msg = 1024 * 1024;
@@ -549,7 +573,7 @@ Test(ami_parser, buffers_shrink_after_a_large_message)
 	ami_parser_feed(p, small, sizeof small - 1);
 	cr_assert_eq(ami_parser_errors(p), 1);
 	cr_assert_lt(ami_parser_capacity(p), 256u * 1024, "parser holds %zu bytes",
-		     ami_parser_capacity(p));
+	             ami_parser_capacity(p));
 	ami_parser_free(p);
 	pd_buf_free(&b);
 }

@@ -18,8 +18,8 @@
 
 #define SECRET "s3cr3t-Lab-Pw"
 
-static bool h_tls; /* h_start dials with TLS (each Criterion test is its own process) */
-static bool h_no_vm; /* lab_up starts a lab without app_voicemail */
+static bool h_tls;       /* h_start dials with TLS (each Criterion test is its own process) */
+static bool h_no_vm;     /* lab_up starts a lab without app_voicemail */
 static char tls_dir[64]; /* lab.pem/lab.key made by make_cert; lab_up listens with TLS when h_tls */
 static int h_max_calls, h_max_channels; /* h_start's caps (0 = the defaults) */
 static int h_fault_ms;                  /* lab_up's fault_ms (0 = 1500) */
@@ -33,12 +33,12 @@ typedef struct {
 	char first_name_1008[64];
 	char email_1008[64];
 	size_t n_emails; /* synced users with an email in the last sync */
-	pd_buf texts; /* every status text the driver reported */
+	pd_buf texts;    /* every status text the driver reported */
 	pd_link_state st;
 } harness;
 
 static pd_status fake_sync(void *ctx, int64_t cid, const pd_synced_user *u, size_t n, bool ap,
-			   pd_sync_result *res, pd_err *e)
+                           pd_sync_result *res, pd_err *e)
 {
 	harness *h = ctx;
 	h->nsync++;
@@ -47,9 +47,10 @@ static pd_status fake_sync(void *ctx, int64_t cid, const pd_synced_user *u, size
 	for (size_t i = 0; i < n; i++) {
 		h->n_emails += u[i].email != NULL;
 		if (!strcmp(u[i].endpoint, "1008")) {
-			snprintf(h->first_name_1008, sizeof h->first_name_1008, "%s", u[i].display_name);
+			snprintf(h->first_name_1008, sizeof h->first_name_1008, "%s",
+			         u[i].display_name);
 			snprintf(h->email_1008, sizeof h->email_1008, "%s",
-				 u[i].email ? u[i].email : "(none)");
+			         u[i].email ? u[i].email : "(none)");
 		}
 	}
 	*res = (pd_sync_result){.added = (int)n};
@@ -64,19 +65,28 @@ static void fake_link(void *ctx, int64_t cid, pd_link_state st, const char *text
 }
 
 static void h_start(harness *h, const char *host, int port, const char *user, const char *secret,
-		    const char *params)
+                    const char *params)
 {
 	memset(h, 0, sizeof *h);
 	h->live = pd_live_new();
 	h->ops = pd_driver_find("asterisk-ami");
 	cr_assert(h->ops);
-	pd_drv_conf c = {.customer_id = 7, .host = host, .port = port, .tls = h_tls, .username = user,
-			 .secret = secret, .params_json = params, .sync_users = true,
-			 .monitor = true, .ping_interval_s = 1, .backoff_max_s = 2,
-			 .backoff_min_ms = 100, .max_calls = h_max_calls,
-			 .max_channels = h_max_channels};
-	pd_drv_host hh = {.ctx = h, .live = h->live, .sync_users = fake_sync,
-			  .link_changed = fake_link};
+	pd_drv_conf c = {.customer_id = 7,
+	                 .host = host,
+	                 .port = port,
+	                 .tls = h_tls,
+	                 .username = user,
+	                 .secret = secret,
+	                 .params_json = params,
+	                 .sync_users = true,
+	                 .monitor = true,
+	                 .ping_interval_s = 1,
+	                 .backoff_max_s = 2,
+	                 .backoff_min_ms = 100,
+	                 .max_calls = h_max_calls,
+	                 .max_channels = h_max_channels};
+	pd_drv_host hh = {
+	    .ctx = h, .live = h->live, .sync_users = fake_sync, .link_changed = fake_link};
 	pd_err e = {0};
 	cr_assert_eq(h->ops->create(&c, &hh, &h->drv, &e), PD_OK, "%s", e.message);
 }
@@ -116,14 +126,15 @@ static int64_t slow(void)
 	return n > 1 ? n : 1;
 }
 
-#define WAIT_FOR(h, cond, ms)                                                                \
-	do {                                                                                 \
-		int64_t until_ = pd_live_now_ms() + (ms) * slow();                           \
-		while (!(cond)) {                                                            \
-			cr_assert_lt(pd_live_now_ms(), until_, "timed out waiting for %s; status log:\n%s", \
-				     #cond, (h)->texts.s ? (h)->texts.s : "");                   \
-			h_step((h), 20);                                                     \
-		}                                                                            \
+#define WAIT_FOR(h, cond, ms)                                                                      \
+	do {                                                                                       \
+		int64_t until_ = pd_live_now_ms() + (ms)*slow();                                   \
+		while (!(cond)) {                                                                  \
+			cr_assert_lt(pd_live_now_ms(), until_,                                     \
+			             "timed out waiting for %s; status log:\n%s", #cond,           \
+			             (h)->texts.s ? (h)->texts.s : "");                            \
+			h_step((h), 20);                                                           \
+		}                                                                                  \
 	} while (0)
 
 static pd_link_state link_of(harness *h)
@@ -148,9 +159,17 @@ static const pd_live_agent *find_agent(const pd_live_view *v, const char *iface)
 
 static pd_labpbx *lab_up(int users, const char *secret)
 {
-	pd_labpbx_opts o = {.users = users, .queues = 2, .secret = secret, .username = "admin",
-			    .ring_ms = 300, .talk_ms = 600, .wrapup_s = 1, .restart_ms = 300, .hold_pct = -1,
-			    .fault_ms = h_fault_ms ? h_fault_ms : 1500, .no_voicemail = h_no_vm};
+	pd_labpbx_opts o = {.users = users,
+	                    .queues = 2,
+	                    .secret = secret,
+	                    .username = "admin",
+	                    .ring_ms = 300,
+	                    .talk_ms = 600,
+	                    .wrapup_s = 1,
+	                    .restart_ms = 300,
+	                    .hold_pct = -1,
+	                    .fault_ms = h_fault_ms ? h_fault_ms : 1500,
+	                    .no_voicemail = h_no_vm};
 	char cert[128], key[128];
 	if (h_tls) {
 		snprintf(cert, sizeof cert, "%s/lab.pem", tls_dir);
@@ -241,8 +260,7 @@ static bool agent_in_state(harness *h, const char *iface, pd_agent_state st, con
 {
 	pd_live_view v = snap(h);
 	const pd_live_agent *a = find_agent(&v, iface);
-	bool ok = a && a->state == st &&
-		  (!reason || (a->reason && !strcmp(a->reason, reason)));
+	bool ok = a && a->state == st && (!reason || (a->reason && !strcmp(a->reason, reason)));
 	pd_live_free_view(&v);
 	return ok;
 }
@@ -266,7 +284,10 @@ Test(driver_lab, call_and_agent_transitions)
 	labpbx_pause(lab, "1002", true, "Déjeuner");
 	WAIT_FOR(&h, agent_in_state(&h, "PJSIP/1002", PD_AGENT_NOT_READY, "Déjeuner"), 3000);
 	labpbx_place_call(lab, 0);
-	WAIT_FOR(&h, call_in_state(&h, PD_CALL_RINGING, true) || call_in_state(&h, PD_CALL_QUEUED, false), 3000);
+	WAIT_FOR(&h,
+	         call_in_state(&h, PD_CALL_RINGING, true) ||
+	             call_in_state(&h, PD_CALL_QUEUED, false),
+	         3000);
 	WAIT_FOR(&h, any_agent(&h, PD_AGENT_RINGING), 3000);
 	WAIT_FOR(&h, call_in_state(&h, PD_CALL_CONNECTED, true), 3000);
 	WAIT_FOR(&h, any_agent(&h, PD_AGENT_ON_CALL), 3000);
@@ -294,8 +315,14 @@ Test(driver_lab, call_and_agent_transitions)
 
 Test(driver_lab, hold_and_outbound_calls)
 {
-	pd_labpbx_opts o = {.users = 3, .queues = 1, .secret = SECRET, .username = "admin",
-			    .ring_ms = 300, .talk_ms = 4000, .wrapup_s = 1, .hold_pct = 100};
+	pd_labpbx_opts o = {.users = 3,
+	                    .queues = 1,
+	                    .secret = SECRET,
+	                    .username = "admin",
+	                    .ring_ms = 300,
+	                    .talk_ms = 4000,
+	                    .wrapup_s = 1,
+	                    .hold_pct = 100};
 	pd_labpbx *lab;
 	pd_err e = {0};
 	cr_assert_eq(labpbx_start(&o, &lab, &e), PD_OK, "%s", e.message);
@@ -333,7 +360,7 @@ static void fault_recovers(unsigned fault, bool breaks_link)
 	pd_labpbx *lab = lab_up(6, SECRET);
 	harness h;
 	h_start(&h, "127.0.0.1", labpbx_port(lab), "admin", SECRET,
-		h_tls ? "{\"tls_verify\": false}" : NULL);
+	        h_tls ? "{\"tls_verify\": false}" : NULL);
 	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
 	int64_t logins = labpbx_logins(lab);
 	labpbx_inject(lab, fault);
@@ -346,8 +373,10 @@ static void fault_recovers(unsigned fault, bool breaks_link)
 	/* calls are still followed after recovery (or while slowed down, when the
 	 * whole call may arrive in one batch: then it is seen ended, with its agent) */
 	labpbx_place_call(lab, 1);
-	WAIT_FOR(&h, call_in_state(&h, PD_CALL_CONNECTED, true) || call_in_state(&h, PD_CALL_ENDED, true),
-		 10000);
+	WAIT_FOR(&h,
+	         call_in_state(&h, PD_CALL_CONNECTED, true) ||
+	             call_in_state(&h, PD_CALL_ENDED, true),
+	         10000);
 	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
 	h_stop(&h);
 	labpbx_stop(lab);
@@ -436,7 +465,8 @@ Test(driver_lab, name_resolution_thread_and_failure)
 	h_start(&h, "no-such-host.invalid", 5038, "admin", SECRET, NULL);
 	WAIT_FOR(&h, link_of(&h) == PD_LINK_RETRYING, 8000);
 	pd_live_view v = snap(&h);
-	cr_assert(strstr(v.last_error, "cannot resolve host no-such-host.invalid"), "%s", v.last_error);
+	cr_assert(strstr(v.last_error, "cannot resolve host no-such-host.invalid"), "%s",
+	          v.last_error);
 	pd_live_free_view(&v);
 	h_stop(&h);
 }
@@ -471,19 +501,26 @@ static void on_client_action(const ami_msg *m, void *ctx)
 	const char *a = ami_type(m), *id = ami_get0(m, "ActionID");
 	pd_buf b = {0};
 	if (!strcmp(a, "Login")) {
-		pd_buf_printf(&b, "Response: Success\r\nActionID: %s\r\nMessage: Authentication accepted\r\n\r\n", id);
+		pd_buf_printf(
+		    &b,
+		    "Response: Success\r\nActionID: %s\r\nMessage: Authentication accepted\r\n\r\n",
+		    id);
 	} else if (!strcmp(a, "VoicemailUsersList")) {
-		pd_buf_printf(&b, "Response: Error\r\nActionID: %s\r\nMessage: Invalid/unknown command: "
-				  "VoicemailUsersList. Use Action: ListCommands to show available "
-				  "commands.\r\n\r\n",
-			      id);
+		pd_buf_printf(
+		    &b,
+		    "Response: Error\r\nActionID: %s\r\nMessage: Invalid/unknown command: "
+		    "VoicemailUsersList. Use Action: ListCommands to show available "
+		    "commands.\r\n\r\n",
+		    id);
 	} else {
 		const char *ev = !strcmp(a, "PJSIPShowEndpoints") ? "EndpointListComplete"
-				 : !strcmp(a, "QueueStatus")	   ? "QueueStatusComplete"
-								   : "CoreShowChannelsComplete";
-		pd_buf_printf(&b, "Response: Success\r\nActionID: %s\r\nEventList: start\r\nMessage: x\r\n\r\n"
-				  "Event: %s\r\nActionID: %s\r\nEventList: Complete\r\nListItems: 0\r\n\r\n",
-			      id, ev, id);
+		                 : !strcmp(a, "QueueStatus")      ? "QueueStatusComplete"
+		                                                  : "CoreShowChannelsComplete";
+		pd_buf_printf(
+		    &b,
+		    "Response: Success\r\nActionID: %s\r\nEventList: start\r\nMessage: x\r\n\r\n"
+		    "Event: %s\r\nActionID: %s\r\nEventList: Complete\r\nListItems: 0\r\n\r\n",
+		    id, ev, id);
 	}
 	send_all(fd, b.s, b.len);
 	pd_buf_free(&b);
@@ -545,9 +582,10 @@ Test(driver_lab, recorded_session_over_tcp)
 	h_start(&h, "127.0.0.1", ntohs(a.sin_port), "console", SECRET, "{\"wrapup_time\": 5}");
 	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
 	/* the recording ends with every phone unregistered and 1013/1014 removed */
-	WAIT_FOR(&h, agent_in_state(&h, "PJSIP/1014", PD_AGENT_LOGGED_OFF, NULL) &&
-			     agent_in_state(&h, "PJSIP/1002", PD_AGENT_OFFLINE, NULL),
-		 5000);
+	WAIT_FOR(&h,
+	         agent_in_state(&h, "PJSIP/1014", PD_AGENT_LOGGED_OFF, NULL) &&
+	             agent_in_state(&h, "PJSIP/1002", PD_AGENT_OFFLINE, NULL),
+	         5000);
 	cr_assert(agent_in_state(&h, "PJSIP/1013", PD_AGENT_LOGGED_OFF, NULL));
 	cr_assert(agent_in_state(&h, "PJSIP/1008", PD_AGENT_OFFLINE, NULL));
 	/* calls all ended; after the linger time none is listed */
@@ -574,10 +612,10 @@ static void make_cert(const char *name, const char *san)
 	}
 	char cmd[1024];
 	snprintf(cmd, sizeof cmd,
-		 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-		 "-days 2 -subj /CN=provdesk-lab -addext subjectAltName=%s -keyout %s/%s.key "
-		 "-out %s/%s.pem 2>%s/openssl.err",
-		 san, tls_dir, name, tls_dir, name, tls_dir);
+	         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+	         "-days 2 -subj /CN=provdesk-lab -addext subjectAltName=%s -keyout %s/%s.key "
+	         "-out %s/%s.pem 2>%s/openssl.err",
+	         san, tls_dir, name, tls_dir, name, tls_dir);
 	cr_assert_eq(system(cmd), 0, "openssl req failed: %s", cmd);
 }
 
@@ -603,9 +641,16 @@ static pd_labpbx *lab_up_tls(const char *name)
 	char cert[128], key[128];
 	snprintf(cert, sizeof cert, "%s/%s.pem", tls_dir, name);
 	snprintf(key, sizeof key, "%s/%s.key", tls_dir, name);
-	pd_labpbx_opts o = {.users = 20, .queues = 2, .secret = SECRET, .username = "admin",
-			    .ring_ms = 300, .talk_ms = 600, .wrapup_s = 1, .hold_pct = -1,
-			    .tls_cert = cert, .tls_key = key};
+	pd_labpbx_opts o = {.users = 20,
+	                    .queues = 2,
+	                    .secret = SECRET,
+	                    .username = "admin",
+	                    .ring_ms = 300,
+	                    .talk_ms = 600,
+	                    .wrapup_s = 1,
+	                    .hold_pct = -1,
+	                    .tls_cert = cert,
+	                    .tls_key = key};
 	pd_labpbx *l;
 	pd_err e = {0};
 	cr_assert_eq(labpbx_start(&o, &l, &e), PD_OK, "%s", e.message);
@@ -647,7 +692,7 @@ Test(driver_lab, tls_verify_off_for_self_signed_lab)
 	pd_labpbx *lab = lab_up_tls("lab");
 	h_tls = true;
 	static const char *const off[] = {"{\"tls_verify\": false}", "{\"tls_verify\": \"false\"}",
-					  "{\"tls_verify\":\"0\"}", "{\"tls_verify\":\" No \"}"};
+	                                  "{\"tls_verify\":\"0\"}", "{\"tls_verify\":\" No \"}"};
 	int64_t logins = 0;
 	for (size_t i = 0; i < sizeof off / sizeof *off; i++) {
 		harness h;
@@ -686,9 +731,15 @@ Test(driver_lab, bad_stored_params_refused)
 	const pd_driver_ops *ops = pd_driver_find("asterisk-ami");
 	pd_live *live = pd_live_new();
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-		pd_drv_conf c = {.customer_id = 7, .host = "127.0.0.1", .port = 1, .tls = true,
-				 .username = "admin", .secret = SECRET, .params_json = bad[i].params,
-				 .sync_users = true, .monitor = true};
+		pd_drv_conf c = {.customer_id = 7,
+		                 .host = "127.0.0.1",
+		                 .port = 1,
+		                 .tls = true,
+		                 .username = "admin",
+		                 .secret = SECRET,
+		                 .params_json = bad[i].params,
+		                 .sync_users = true,
+		                 .monitor = true};
 		pd_drv_host hh = {.live = live};
 		pd_err e = {0};
 		void *drv = NULL;
@@ -704,8 +755,14 @@ Test(driver_lab, bad_stored_params_refused)
  * reports none (the lab's queues say Wrapuptime 0 with wrapup_s < 0). */
 Test(driver_lab, wrapup_time_string_honoured)
 {
-	pd_labpbx_opts o = {.users = 2, .queues = 1, .secret = SECRET, .username = "admin",
-			    .ring_ms = 200, .talk_ms = 500, .wrapup_s = -1, .hold_pct = -1};
+	pd_labpbx_opts o = {.users = 2,
+	                    .queues = 1,
+	                    .secret = SECRET,
+	                    .username = "admin",
+	                    .ring_ms = 200,
+	                    .talk_ms = 500,
+	                    .wrapup_s = -1,
+	                    .hold_pct = -1};
 	pd_labpbx *lab;
 	pd_err e = {0};
 	cr_assert_eq(labpbx_start(&o, &lab, &e), PD_OK, "%s", e.message);
@@ -719,7 +776,7 @@ Test(driver_lab, wrapup_time_string_honoured)
 	WAIT_FOR(&h, !any_agent(&h, PD_AGENT_WRAPUP), 5000);
 	int64_t took = pd_live_now_ms() - from;
 	cr_assert(took > 1000 && took < 3500, "wrap-up lasted %lld ms, wanted about 2 s",
-		  (long long)took);
+	          (long long)took);
 	h_stop(&h);
 	labpbx_stop(lab);
 }
@@ -736,8 +793,8 @@ Test(driver_lab, tls_wrong_certificate_refused)
 	h_start(&h, "127.0.0.1", labpbx_port(lab), "admin", SECRET, NULL);
 	WAIT_FOR(&h, link_of(&h) == PD_LINK_RETRYING, 5000);
 	pd_live_view v = snap(&h);
-	cr_assert(strstr(v.status, "TLS: certificate verify failed (self-signed certificate)"), "%s",
-		  v.status);
+	cr_assert(strstr(v.status, "TLS: certificate verify failed (self-signed certificate)"),
+	          "%s", v.status);
 	pd_live_free_view(&v);
 	cr_assert_eq(labpbx_logins(lab), 0);
 	h_stop(&h);
@@ -750,7 +807,7 @@ Test(driver_lab, tls_wrong_certificate_refused)
 	WAIT_FOR(&h, link_of(&h) == PD_LINK_RETRYING, 5000);
 	v = snap(&h);
 	cr_assert(strstr(v.status, "TLS: certificate verify failed (IP address mismatch)"), "%s",
-		  v.status);
+	          v.status);
 	pd_live_free_view(&v);
 	h_stop(&h);
 	labpbx_stop(lab);
@@ -771,10 +828,11 @@ Test(driver_lab, tls_to_plain_port_and_bad_ca_file)
 	pd_live_free_view(&v);
 	h_stop(&h);
 	h_start(&h, "127.0.0.1", labpbx_port(lab), "admin", SECRET,
-		"{\"tls_ca_file\": \"/nonexistent/ca.pem\"}");
+	        "{\"tls_ca_file\": \"/nonexistent/ca.pem\"}");
 	WAIT_FOR(&h, link_of(&h) == PD_LINK_RETRYING, 5000);
 	v = snap(&h);
-	cr_assert(strstr(v.status, "TLS: cannot read the CA file /nonexistent/ca.pem"), "%s", v.status);
+	cr_assert(strstr(v.status, "TLS: cannot read the CA file /nonexistent/ca.pem"), "%s",
+	          v.status);
 	pd_live_free_view(&v);
 	h_stop(&h);
 	labpbx_stop(lab);
@@ -788,7 +846,8 @@ Test(driver_lab, lab_tls_options_checked)
 	cr_assert_neq(labpbx_start(&o, &l, &e), PD_OK);
 	cr_assert_str_eq(e.field, "tls_key"); /* the missing one */
 	cr_assert(strstr(e.message, "both a certificate and a key"), "%s", e.message);
-	o = (pd_labpbx_opts){.tls_cert = "/nonexistent/cert.pem", .tls_key = "/nonexistent/key.pem"};
+	o = (pd_labpbx_opts){.tls_cert = "/nonexistent/cert.pem",
+	                     .tls_key = "/nonexistent/key.pem"};
 	cr_assert_neq(labpbx_start(&o, &l, &e), PD_OK);
 	cr_assert_str_eq(e.field, "tls_cert");
 	cr_assert(strstr(e.message, "/nonexistent/cert.pem"), "%s", e.message);
@@ -887,12 +946,14 @@ Test(driver_lab, hostile_ctrl_keeps_the_link)
 	cr_assert_eq(labpbx_logins(lab), logins, "the link was dropped");
 	pd_live_view v = snap(&h);
 	cr_assert(strstr(v.status, "monitoring (4 fields with control bytes repaired)"), "%s",
-		  v.status);
+	          v.status);
 	pd_live_free_view(&v);
 	/* and calls are still followed */
 	labpbx_place_call(lab, 0);
-	WAIT_FOR(&h, call_in_state(&h, PD_CALL_CONNECTED, true) || call_in_state(&h, PD_CALL_ENDED, true),
-		 10000);
+	WAIT_FOR(&h,
+	         call_in_state(&h, PD_CALL_CONNECTED, true) ||
+	             call_in_state(&h, PD_CALL_ENDED, true),
+	         10000);
 	cr_assert_eq(labpbx_logins(lab), logins);
 	h_stop(&h);
 	labpbx_stop(lab);
@@ -1028,8 +1089,8 @@ Test(driver_lab, hostile_flood_memory_flat, .timeout = 120)
 	cr_assert(strstr(v.status, "max_calls_per_link 500"), "%s", v.status);
 	pd_live_free_view(&v);
 	cr_log_info("flood %ds: %llu calls and %llu channels dropped, RSS %ld -> %ld kB", secs,
-		    (unsigned long long)in.dropped_calls, (unsigned long long)in.dropped_channels,
-		    base, top);
+	            (unsigned long long)in.dropped_calls, (unsigned long long)in.dropped_channels,
+	            base, top);
 	h_stop(&h);
 	labpbx_stop(lab);
 }

@@ -50,9 +50,9 @@ static size_t count(const tally *t, const char *k)
 }
 
 typedef struct {
-	pd_buf out;	 /* canonical text of every message (unless hash_only) */
-	bool hash_only;	 /* the split loops compare a hash: text is too slow */
-	bool no_pos;	 /* segment parses: numbers and offsets restart */
+	pd_buf out;     /* canonical text of every message (unless hash_only) */
+	bool hash_only; /* the split loops compare a hash: text is too slow */
+	bool no_pos;    /* segment parses: numbers and offsets restart */
 	uint64_t h;
 	size_t n_msgs, n_errors, n_fatal;
 	char last_error[300];
@@ -117,9 +117,8 @@ static void on_msg(const esl_msg *m, void *ctx)
 		pd_buf_printf(&s->out, "|%s=%s", m->h[i].name, m->h[i].value);
 	}
 	if (m->kind == ESL_MSG_EVENT) {
-		pd_buf_printf(&s->out, " <%s%s%s>", m->event_name,
-			      m->event_subclass ? " " : "",
-			      m->event_subclass ? m->event_subclass : "");
+		pd_buf_printf(&s->out, " <%s%s%s>", m->event_name, m->event_subclass ? " " : "",
+		              m->event_subclass ? m->event_subclass : "");
 		for (size_t i = 0; i < m->nev; i++) {
 			cr_assert_eq(strlen(m->ev[i].name), m->ev[i].name_len);
 			cr_assert_eq(strlen(m->ev[i].value), m->ev[i].value_len);
@@ -144,7 +143,7 @@ static void on_msg(const esl_msg *m, void *ctx)
 	if (s->data && m->kind != ESL_MSG_ERROR) {
 		cr_assert(s->last_no == 1 || m->offset > s->last_off);
 		cr_assert(!strncmp(s->data + m->offset, "Content-", 8), "message %llu at %llu",
-			  (unsigned long long)m->msg_no, (unsigned long long)m->offset);
+		          (unsigned long long)m->msg_no, (unsigned long long)m->offset);
 		s->last_off = m->offset;
 	}
 	if (m->kind == ESL_MSG_COMMAND_REPLY && esl_get(m, "Job-UUID") && s->n_own_jobs < 8)
@@ -154,7 +153,7 @@ static void on_msg(const esl_msg *m, void *ctx)
 	s->json_events += m->json;
 	char key[64];
 	snprintf(key, sizeof key, "%s%s%s", m->event_name, m->event_subclass ? " " : "",
-		 m->event_subclass ? m->event_subclass : "");
+	         m->event_subclass ? m->event_subclass : "");
 	bump(&s->events, key);
 	if (esl_event_get(m, "variable_Event-Name"))
 		s->var_event_name++;
@@ -184,7 +183,7 @@ static void sink_free(sink *s)
 }
 
 static void parse_chunks(sink *s, const char *d, size_t len, const size_t *cuts, size_t ncuts,
-			 const esl_parser_opts *o)
+                         const esl_parser_opts *o)
 {
 	esl_parser *p = esl_parser_new(o, on_msg, s);
 	size_t at = 0;
@@ -254,26 +253,34 @@ Test(esl_parser, session_counts_match_readme)
 	static const struct {
 		const char *k;
 		size_t n;
-	} ev[] = {
-		{"CUSTOM callcenter::info", 441}, {"CHANNEL_CREATE", 140},
-		{"CHANNEL_HANGUP_COMPLETE", 140}, {"CHANNEL_ANSWER", 131},
-		{"CUSTOM sofia::register", 50},	  {"BACKGROUND_JOB", 49},
-		{"CHANNEL_BRIDGE", 36},		  {"CHANNEL_UNBRIDGE", 36},
-		{"HEARTBEAT", 11},		  {"CHANNEL_HOLD", 1},
-		{"CHANNEL_UNHOLD", 1},		  {"CUSTOM sofia::unregister", 1},
-	}, act[] = {
-		{"agent-state-change", 123}, {"members-count", 94},	 {"member-queue-start", 47},
-		{"member-queue-end", 47},    {"agent-offering", 44},	 {"bridge-agent-start", 35},
-		{"bridge-agent-end", 35},    {"bridge-agent-fail", 9},	 {"agent-status-change", 6},
-		{"agent-max-no-answer", 1},
-	};
+	} ev[] =
+	    {
+	        {"CUSTOM callcenter::info", 441},
+	        {"CHANNEL_CREATE", 140},
+	        {"CHANNEL_HANGUP_COMPLETE", 140},
+	        {"CHANNEL_ANSWER", 131},
+	        {"CUSTOM sofia::register", 50},
+	        {"BACKGROUND_JOB", 49},
+	        {"CHANNEL_BRIDGE", 36},
+	        {"CHANNEL_UNBRIDGE", 36},
+	        {"HEARTBEAT", 11},
+	        {"CHANNEL_HOLD", 1},
+	        {"CHANNEL_UNHOLD", 1},
+	        {"CUSTOM sofia::unregister", 1},
+	    },
+	  act[] = {
+	      {"agent-state-change", 123}, {"members-count", 94},    {"member-queue-start", 47},
+	      {"member-queue-end", 47},    {"agent-offering", 44},   {"bridge-agent-start", 35},
+	      {"bridge-agent-end", 35},    {"bridge-agent-fail", 9}, {"agent-status-change", 6},
+	      {"agent-max-no-answer", 1},
+	  };
 	for (size_t i = 0; i < sizeof ev / sizeof ev[0]; i++)
 		cr_expect_eq(count(&s.events, ev[i].k), ev[i].n, "%s: %zu", ev[i].k,
-			     count(&s.events, ev[i].k));
+		             count(&s.events, ev[i].k));
 	cr_assert_eq(s.events.len, sizeof ev / sizeof ev[0]);
 	for (size_t i = 0; i < sizeof act / sizeof act[0]; i++)
 		cr_expect_eq(count(&s.actions, act[i].k), act[i].n, "%s: %zu", act[i].k,
-			     count(&s.actions, act[i].k));
+		             count(&s.actions, act[i].k));
 	cr_assert_eq(s.actions.len, sizeof act / sizeof act[0]);
 	/* 47 customers: 35 served, 12 abandoned */
 	cr_assert_eq(count(&s.cc_causes, "Terminated"), 35);
@@ -318,16 +325,17 @@ static void on_values(const esl_msg *m, void *ctx)
 	if (m->event_subclass && !strcmp(m->event_subclass, "sofia::register") &&
 	    !strcmp(esl_event_get0(m, "from-user"), "1001")) {
 		cr_assert_str_eq(esl_event_get0(m, "contact"),
-				 "\"Hélène Dubois\" <sip:1001@127.0.0.1:5271;ob>");
+		                 "\"Hélène Dubois\" <sip:1001@127.0.0.1:5271;ob>");
 		cr_assert_str_eq(esl_event_get0(m, "FreeSWITCH-IPv6"), "fd00::2");
 		cr_assert_str_eq(esl_event_get0(m, "user-agent"),
-				 "PJSUA v2.15.1 Linux-6.18.44/x86_64/glibc-2.36");
+		                 "PJSUA v2.15.1 Linux-6.18.44/x86_64/glibc-2.36");
 	}
 	if (!strcmp(m->event_name, "BACKGROUND_JOB") &&
 	    !strcmp(esl_event_get0(m, "Job-Command"), "status")) {
 		cr_assert(m->body && m->body_len == strlen(m->body));
-		cr_assert(!strncmp(m->body, "+OK UP 0 years", 14) || !strncmp(m->body, "UP 0 years", 10),
-			  "%s", m->body);
+		cr_assert(!strncmp(m->body, "+OK UP 0 years", 14) ||
+		              !strncmp(m->body, "UP 0 years", 10),
+		          "%s", m->body);
 		v->bgjob++;
 	}
 }
@@ -364,28 +372,30 @@ Test(esl_parser, commands_replies_and_api_bodies)
 	const char *o = s.out.s;
 	/* user_data has no final newline: the next message follows at once */
 	cr_assert(strstr(o, "#2 api/response|Content-Type=api/response|Content-Length=25"
-			    "{helene.dubois@example.com}\n"),
-		  "%s", o);
+	                    "{helene.dubois@example.com}\n"),
+	          "%s", o);
 	cr_assert(strstr(o, "|Content-Length=15{Hélène Dubois}\n"));
 	cr_assert(strstr(o, "|Content-Length=14{-ERR no reply\n}\n"));
-	cr_assert(strstr(o, "{userid|context|domain|group|contact|callgroup|effective_caller_id_name|"
-			    "effective_caller_id_number\n"));
+	cr_assert(strstr(o,
+	                 "{userid|context|domain|group|contact|callgroup|effective_caller_id_name|"
+	                 "effective_caller_id_number\n"));
 	cr_assert(strstr(o, "|support|Jean-Luc D'Arcy|1005\n\n+OK\n}\n"));
 	cr_assert(strstr(o, "{-ERR nosuchcmd Command not found!\n}\n"));
 	cr_assert(strstr(o, "{Available}\n#2 api/response"));
 	cr_assert(strstr(o, "{\n12 total.\n}\n"));
 	/* a bare api gets a command/reply */
-	cr_assert(strstr(o, "#1 command/reply|Content-Type=command/reply|Reply-Text=-ERR command not "
-			    "found\n"));
+	cr_assert(strstr(o,
+	                 "#1 command/reply|Content-Type=command/reply|Reply-Text=-ERR command not "
+	                 "found\n"));
 	/* BACKGROUND_JOB: event headers decoded, the inner body delivered */
 	cr_assert(strstr(o, "|Job-Command=show|Job-Command-Arg=calls count|Content-Length=10{\n9 "
-			    "total.\n}\n"),
-		  "%s", o);
+	                    "total.\n}\n"),
+	          "%s", o);
 	cr_assert(strstr(o, "|Job-Command=nosuchcmd|Content-Length=34{-ERR nosuchcmd Command not "
-			    "found!\n}\n"));
+	                    "found!\n}\n"));
 	cr_assert(strstr(o, "#5 text/disconnect-notice|Content-Type=text/disconnect-notice|Content-"
-			    "Length=67{Disconnected, goodbye.\nSee you at ClueCon! "
-			    "http://www.cluecon.com/\n}\n"));
+	                    "Length=67{Disconnected, goodbye.\nSee you at ClueCon! "
+	                    "http://www.cluecon.com/\n}\n"));
 	sink_free(&s);
 	free(d);
 }
@@ -414,20 +424,21 @@ Test(esl_parser, json_events_logs_and_errors)
 	cr_assert(strstr(o, "|variable_rtp_local_sdp_str=v=0\r\no=FreeSWITCH "));
 	cr_assert(strstr(o, "|Caller-Caller-ID-Name=Customer 90|"));
 	/* log/data: Log-* headers, the log line as the body */
-	cr_assert(strstr(o, "#4 log/data|Content-Type=log/data|Content-Length=151|Log-Level=5|"
-			    "Text-Channel=3|Log-File=switch_channel.c|Log-Func=switch_channel_set_"
-			    "name|Log-Line=1142|User-Data=d6644e4f-2e40-4d90-9bea-ecd38ce6591b{2026-"
-			    "12-02 22:28:28.003777 91.73% [NOTICE] switch_channel.c:1142 New Channel "));
+	cr_assert(
+	    strstr(o, "#4 log/data|Content-Type=log/data|Content-Length=151|Log-Level=5|"
+	              "Text-Channel=3|Log-File=switch_channel.c|Log-Func=switch_channel_set_"
+	              "name|Log-Line=1142|User-Data=d6644e4f-2e40-4d90-9bea-ecd38ce6591b{2026-"
+	              "12-02 22:28:28.003777 91.73% [NOTICE] switch_channel.c:1142 New Channel "));
 	static const char *const replies[] = {
-		"-ERR no keywords supplied",
-		"-ERR command not found",
-		"-ERR invalid session id []",
-		"-ERR invalid syntax",
-		"+OK filter added. [Unique-ID]=[00000000-0000-0000-0000-000000000000]",
-		"+OK log level  [7]",
-		"+OK log level 6 [6]",
-		"-ERR not loging",
-		"-ERR not controlling a session",
+	    "-ERR no keywords supplied",
+	    "-ERR command not found",
+	    "-ERR invalid session id []",
+	    "-ERR invalid syntax",
+	    "+OK filter added. [Unique-ID]=[00000000-0000-0000-0000-000000000000]",
+	    "+OK log level  [7]",
+	    "+OK log level 6 [6]",
+	    "-ERR not loging",
+	    "-ERR not controlling a session",
 	};
 	for (size_t i = 0; i < sizeof replies / sizeof replies[0]; i++) {
 		char want[200];
@@ -443,7 +454,7 @@ static void on_reply_kinds(const esl_msg *m, void *ctx)
 {
 	pd_buf *b = ctx;
 	pd_buf_printf(b, "%d%s;", (int)m->kind,
-		      m->kind == ESL_MSG_COMMAND_REPLY ? (esl_reply_ok(m) ? "+" : "-") : "");
+	              m->kind == ESL_MSG_COMMAND_REPLY ? (esl_reply_ok(m) ? "+" : "-") : "");
 }
 
 Test(esl_parser, auth_failed)
@@ -631,8 +642,8 @@ static void parse_str(sink *s, const char *text)
 
 static char *event(const char *inner)
 {
-	return xasprintf("Content-Length: %zu\nContent-Type: text/event-plain\n\n%s",
-			 strlen(inner), inner);
+	return xasprintf("Content-Length: %zu\nContent-Type: text/event-plain\n\n%s", strlen(inner),
+	                 inner);
 }
 
 /* One event-plain whose body is `inner`, then an OK reply: one error naming
@@ -648,7 +659,7 @@ static void bad_event(const char *inner, const char *want)
 	cr_assert(strstr(s.last_error, want), "want \"%s\", got \"%s\"", want, s.last_error);
 	cr_assert(strstr(s.out.s, "#7 text/event-plain[message 1, byte "), "%s", s.out.s);
 	cr_assert(strstr(s.out.s, "\n#1 command/reply|Content-Type=command/reply|Reply-Text=+OK\n"),
-		  "%s", s.out.s);
+	          "%s", s.out.s);
 	cr_assert_eq(s.n_msgs, 2);
 	sink_free(&s);
 	free(ev);
@@ -666,7 +677,7 @@ Test(esl_parser, bad_percent_escapes)
 	sink s;
 	parse_str(&s, ev);
 	cr_assert(strstr(s.last_error, "message 1, byte 70: invalid percent-escape"), "%s",
-		  s.last_error);
+	          s.last_error);
 	sink_free(&s);
 	free(ev);
 }
@@ -674,10 +685,10 @@ Test(esl_parser, bad_percent_escapes)
 Test(esl_parser, bad_utf8_and_control_bytes_after_decoding)
 {
 	bad_event("Event-Name: X\nN: H%C3%28l\n\n", "invalid UTF-8 in the decoded value of N");
-	bad_event("Event-Name: X\nN: %C0%AF\n\n", "invalid UTF-8"); /* overlong */
-	bad_event("Event-Name: X\nN: %ED%A0%80\n\n", "invalid UTF-8"); /* surrogate */
+	bad_event("Event-Name: X\nN: %C0%AF\n\n", "invalid UTF-8");       /* overlong */
+	bad_event("Event-Name: X\nN: %ED%A0%80\n\n", "invalid UTF-8");    /* surrogate */
 	bad_event("Event-Name: X\nN: %F4%90%80%80\n\n", "invalid UTF-8"); /* > U+10FFFF */
-	bad_event("Event-Name: X\nN: %C3\n\n", "invalid UTF-8");	     /* cut short */
+	bad_event("Event-Name: X\nN: %C3\n\n", "invalid UTF-8");          /* cut short */
 	bad_event("Event-Name: X\nN: a%00b\n\n", "a NUL byte in the decoded value of N");
 	bad_event("Event-Name: X\nN: a%1Bb\n\n", "a control byte in the decoded value of N");
 	bad_event("Event-Name: X\nN: a%7Fb\n\n", "a control byte");
@@ -705,20 +716,21 @@ Test(esl_parser, bad_event_framing)
 	bad_event("Event-Name: X\nA: v", "event headers not ended by an empty line");
 	bad_event("A: v\n\n", "event without Event-Name");
 	bad_event("variable_Event-Name: X\n\n", "event without Event-Name");
-	bad_event("Event-Name: X\n\nbody", "4 bytes after the event headers and no event Content-Length");
+	bad_event("Event-Name: X\n\nbody",
+	          "4 bytes after the event headers and no event Content-Length");
 	bad_event("Event-Name: X\nContent-Length: 5\n\nbody",
-		  "event Content-Length \"5\" but 4 bytes follow");
+	          "event Content-Length \"5\" but 4 bytes follow");
 	bad_event("Event-Name: X\nContent-Length: 3\n\nbody", "event Content-Length \"3\" but 4");
 	bad_event("Event-Name: X\nContent-Length: x\n\nbody", "event Content-Length \"x\"");
 	/* an inner body of the right length, without final newline */
 	char *ev = event("Event-Subclass: a%3A%3Ab\nEvent-Name: CUSTOM\nvariable_Event-Name: "
-			 "NO\nContent-Length: 4\n\nbody");
+	                 "NO\nContent-Length: 4\n\nbody");
 	sink s;
 	parse_str(&s, ev);
 	cr_assert_eq(s.n_errors, 0, "%s", s.last_error);
 	cr_assert(strstr(s.out.s, " <CUSTOM a::b>|Event-Subclass=a::b|Event-Name=CUSTOM|variable_"
-				  "Event-Name=NO|Content-Length=4{body}\n"),
-		  "%s", s.out.s);
+	                          "Event-Name=NO|Content-Length=4{body}\n"),
+	          "%s", s.out.s);
 	sink_free(&s);
 	free(ev);
 }
@@ -726,7 +738,7 @@ Test(esl_parser, bad_event_framing)
 static void bad_json(const char *json, const char *want)
 {
 	char *all = xasprintf("Content-Length: %zu\nContent-Type: text/event-json\n\n%s" OK_REPLY,
-			      strlen(json), json);
+	                      strlen(json), json);
 	sink s;
 	parse_str(&s, all);
 	cr_assert_eq(s.n_errors, 1, "%s: %s", json, s.out.s);
@@ -748,16 +760,18 @@ Test(esl_parser, json_events)
 	bad_json("{\"Event-Name\":\"X\",\"\":\"v\"}", "invalid header name");
 	bad_json("{\"Event-Name\":\"X\",\"a:b\":\"v\"}", "invalid header name");
 	bad_json("{\"N\":\"v\"}", "event without Event-Name");
-	static const char ok[] = "{\"Event-Name\":\"BACKGROUND_JOB\",\"Job-UUID\":\"u\",\"A\":"
-				 "[\"x\",\"y z\"],\"N\":\"Hélène \\\"x\\\"\",\"_body\":\"+OK done\\n\"}";
-	char *all = xasprintf("Content-Length: %zu\nContent-Type: text/event-json\n\n%s",
-			      strlen(ok), ok);
+	static const char ok[] =
+	    "{\"Event-Name\":\"BACKGROUND_JOB\",\"Job-UUID\":\"u\",\"A\":"
+	    "[\"x\",\"y z\"],\"N\":\"Hélène \\\"x\\\"\",\"_body\":\"+OK done\\n\"}";
+	char *all =
+	    xasprintf("Content-Length: %zu\nContent-Type: text/event-json\n\n%s", strlen(ok), ok);
 	sink s;
 	parse_str(&s, all);
 	cr_assert_eq(s.n_errors, 0, "%s", s.last_error);
-	cr_assert(strstr(s.out.s, "<BACKGROUND_JOB>|Event-Name=BACKGROUND_JOB|Job-UUID=u|A=ARRAY::x|:y "
-				  "z|N=Hélène \"x\"{+OK done\n}\n"),
-		  "%s", s.out.s);
+	cr_assert(strstr(s.out.s,
+	                 "<BACKGROUND_JOB>|Event-Name=BACKGROUND_JOB|Job-UUID=u|A=ARRAY::x|:y "
+	                 "z|N=Hélène \"x\"{+OK done\n}\n"),
+	          "%s", s.out.s);
 	sink_free(&s);
 	free(all);
 }
@@ -766,29 +780,30 @@ Test(esl_parser, bad_outer_header_lines_resync)
 {
 	/* a bad line: the rest of its block is skipped, then its body by length */
 	sink s;
-	parse_str(&s, "Content-Type: api/response\nno colon\nContent-Length: 12\n\nbody\n\nbody!\n"
-		      OK_REPLY);
+	parse_str(
+	    &s,
+	    "Content-Type: api/response\nno colon\nContent-Length: 12\n\nbody\n\nbody!\n" OK_REPLY);
 	cr_assert_eq(s.n_errors, 1, "%s", s.out.s);
-	cr_assert(strstr(s.out.s, "[message 1, byte 27: expected \"Name: value\", got no colon]"), "%s",
-		  s.out.s);
+	cr_assert(strstr(s.out.s, "[message 1, byte 27: expected \"Name: value\", got no colon]"),
+	          "%s", s.out.s);
 	cr_assert(strstr(s.out.s, "#1 command/reply|Content-Type=command/reply|Reply-Text=+OK\n"));
 	cr_assert_eq(s.n_msgs, 2);
 	sink_free(&s);
 	static const struct {
 		const char *in, *want;
 	} bad[] = {
-		{"Content-Type: command/reply\r\nReply-Text: +OK\r\n\n",
-		 "CR before LF (ESL lines end with LF only)"},
-		{"Content-Type: command/reply\nReply-Text: +O\x01K\n\n", "control byte 0x01"},
-		{"Content-Type: command/reply\nReply-Text: \x7f\n\n", "control byte 0x7f"},
-		{"Content-Type: command/reply\nReply-Text: \xc3\x28\n\n", "invalid UTF-8"},
-		{": x\n\n", "empty header name"},
-		{"Content-Type : command/reply\n\n", "empty header name or one with a space"},
-		{"Reply-Text: +OK\n\n", "message 1, byte 0: no Content-Type"},
-		{"Content-Type: api/response\n\n", "api/response with no Content-Length"},
-		{"Content-Type: log/data\n\n", "log/data with no Content-Length"},
-		{"Content-Type: text/event-plain\n\n", "text/event-plain with no Content-Length"},
-		{"Content-Type: text/event-json\nContent-Length: 0\n\n", "with an empty body"},
+	    {"Content-Type: command/reply\r\nReply-Text: +OK\r\n\n",
+	     "CR before LF (ESL lines end with LF only)"},
+	    {"Content-Type: command/reply\nReply-Text: +O\x01K\n\n", "control byte 0x01"},
+	    {"Content-Type: command/reply\nReply-Text: \x7f\n\n", "control byte 0x7f"},
+	    {"Content-Type: command/reply\nReply-Text: \xc3\x28\n\n", "invalid UTF-8"},
+	    {": x\n\n", "empty header name"},
+	    {"Content-Type : command/reply\n\n", "empty header name or one with a space"},
+	    {"Reply-Text: +OK\n\n", "message 1, byte 0: no Content-Type"},
+	    {"Content-Type: api/response\n\n", "api/response with no Content-Length"},
+	    {"Content-Type: log/data\n\n", "log/data with no Content-Length"},
+	    {"Content-Type: text/event-plain\n\n", "text/event-plain with no Content-Length"},
+	    {"Content-Type: text/event-json\nContent-Length: 0\n\n", "with an empty body"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char *all = xasprintf("%s%s", bad[i].in, OK_REPLY);
@@ -801,11 +816,12 @@ Test(esl_parser, bad_outer_header_lines_resync)
 		free(all);
 	}
 	/* unknown types are delivered raw; empty lines between messages ignored */
-	parse_str(&s, "\n\nContent-Type: text/rude-rejection\nContent-Length: 24\n\nAccess Denied, go "
-		      "away.\n\n" OK_REPLY);
+	parse_str(&s,
+	          "\n\nContent-Type: text/rude-rejection\nContent-Length: 24\n\nAccess Denied, go "
+	          "away.\n\n" OK_REPLY);
 	cr_assert_eq(s.n_errors, 0, "%s", s.last_error);
 	cr_assert(strstr(s.out.s, "#6 text/rude-rejection|Content-Type=text/rude-rejection|Content-"
-				  "Length=24{Access Denied, go away.\n}\n#1 "));
+	                          "Length=24{Access Denied, go away.\n}\n#1 "));
 	sink_free(&s);
 }
 
@@ -816,16 +832,16 @@ Test(esl_parser, nul_bytes)
 	sink s;
 	parse_str_opts(&s, outer, sizeof outer - 1, NULL);
 	cr_assert_eq(s.n_errors, 1, "%s", s.out.s);
-	cr_assert(strstr(s.last_error, "message 1, byte 28: control byte 0x00 in a header line"), "%s",
-		  s.last_error);
+	cr_assert(strstr(s.last_error, "message 1, byte 28: control byte 0x00 in a header line"),
+	          "%s", s.last_error);
 	cr_assert(strstr(s.out.s, "Reply-Text=+OK\n"));
 	sink_free(&s);
 	static const char inner[] = "Content-Length: 22\nContent-Type: text/event-plain\n\n"
-				    "Event-Name: X\nN: a\0b\n\n" OK_REPLY;
+	                            "Event-Name: X\nN: a\0b\n\n" OK_REPLY;
 	parse_str_opts(&s, inner, sizeof inner - 1, NULL);
 	cr_assert_eq(s.n_errors, 1, "%s", s.out.s);
 	cr_assert(strstr(s.last_error, "control byte 0x00 in event header line 2"), "%s",
-		  s.last_error);
+	          s.last_error);
 	cr_assert(strstr(s.out.s, "Reply-Text=+OK\n"));
 	sink_free(&s);
 	static const char body[] = "Content-Type: api/response\nContent-Length: 3\n\na\0b" OK_REPLY;
@@ -839,16 +855,16 @@ Test(esl_parser, nul_bytes)
 Test(esl_parser, bad_content_length_is_fatal_until_reset)
 {
 	static const char *const bad[] = {
-		"Content-Length: 12x\nContent-Type: api/response\n\n",
-		"Content-Length: -1\nContent-Type: api/response\n\n",
-		"Content-Length: \nContent-Type: api/response\n\n",
-		"Content-Length:  5\nContent-Type: api/response\n\n",
-		"Content-Length: 99999999999999999999\nContent-Type: api/response\n\n",
-		"Content-Length: 5\nContent-Type: api/response\nContent-Length: 5\n\n",
-		"Content-Length: 5\x01\nContent-Type: api/response\n\n",
-		"Content-Length: 5\r\nContent-Type: api/response\n\n",
-		/* after a bad line, the length is still read, and still fatal if bad */
-		"Content-Type: api/response\nno colon\nContent-Length: x\n\n",
+	    "Content-Length: 12x\nContent-Type: api/response\n\n",
+	    "Content-Length: -1\nContent-Type: api/response\n\n",
+	    "Content-Length: \nContent-Type: api/response\n\n",
+	    "Content-Length:  5\nContent-Type: api/response\n\n",
+	    "Content-Length: 99999999999999999999\nContent-Type: api/response\n\n",
+	    "Content-Length: 5\nContent-Type: api/response\nContent-Length: 5\n\n",
+	    "Content-Length: 5\x01\nContent-Type: api/response\n\n",
+	    "Content-Length: 5\r\nContent-Type: api/response\n\n",
+	    /* after a bad line, the length is still read, and still fatal if bad */
+	    "Content-Type: api/response\nno colon\nContent-Length: x\n\n",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char *all = xasprintf("%s%s", bad[i], OK_REPLY);
@@ -866,7 +882,7 @@ Test(esl_parser, bad_content_length_is_fatal_until_reset)
 	esl_parser_feed(p, bad[0], strlen(bad[0]));
 	cr_assert(esl_parser_failed(p));
 	cr_assert(strstr(s.last_error, "message 1, byte 0: Content-Length \"12x\" is not a length"),
-		  "%s", s.last_error);
+	          "%s", s.last_error);
 	esl_parser_feed(p, OK_REPLY, strlen(OK_REPLY));
 	cr_assert_eq(s.n_msgs, 1);
 	esl_parser_reset(p);
@@ -892,8 +908,8 @@ Test(esl_parser, bounds_lines_headers_and_size)
 	sink s;
 	parse_str_opts(&s, b.s, b.len, &o);
 	cr_assert_eq(s.n_errors, 1, "%s", s.out.s);
-	cr_assert(strstr(s.last_error, "message 1, byte 45: header line longer than 100 bytes"), "%s",
-		  s.last_error);
+	cr_assert(strstr(s.last_error, "message 1, byte 45: header line longer than 100 bytes"),
+	          "%s", s.last_error);
 	cr_assert(strstr(s.out.s, "Reply-Text=+OK\n"));
 	sink_free(&s);
 	/* a long Content-Length line: fatal */
@@ -907,8 +923,8 @@ Test(esl_parser, bounds_lines_headers_and_size)
 	sink_free(&s);
 	/* too many headers, outer and in an event */
 	parse_str_opts(&s, "Content-Type: command/reply\nA: 1\nB: 2\nC: 3\nD: 4\n\n" OK_REPLY,
-		       strlen("Content-Type: command/reply\nA: 1\nB: 2\nC: 3\nD: 4\n\n" OK_REPLY),
-		       &o);
+	               strlen("Content-Type: command/reply\nA: 1\nB: 2\nC: 3\nD: 4\n\n" OK_REPLY),
+	               &o);
 	cr_assert_eq(s.n_errors, 1);
 	cr_assert(strstr(s.last_error, "more than 4 header lines"));
 	cr_assert(strstr(s.out.s, "Reply-Text=+OK\n"));
@@ -931,7 +947,7 @@ Test(esl_parser, bounds_lines_headers_and_size)
 	parse_str_opts(&s, b.s, b.len, &o);
 	cr_assert_eq(s.n_errors, 1);
 	cr_assert(strstr(s.last_error, "api/response body of 2000 bytes is larger than 1000 bytes"),
-		  "%s", s.last_error);
+	          "%s", s.last_error);
 	/* the error says which reply it dropped: the driver's api call failed */
 	cr_assert(strstr(s.out.s, "#7 api/response[message 1, byte 0: "), "%s", s.out.s);
 	cr_assert(strstr(s.out.s, "Reply-Text=+OK\n"));
@@ -1009,8 +1025,7 @@ Test(esl_parser, one_large_event_keeps_no_memory)
 		cr_assert_gt(c.max_mem, 1000 * 1000); /* it was held while delivered */
 		cr_assert_lt(c.max_mem, 4 * 1024 * 1024);
 		/* and given back once done, with the next small message too */
-		cr_assert_lt(esl_parser_memory(p), base + 70 * 1024, "%zu",
-			     esl_parser_memory(p));
+		cr_assert_lt(esl_parser_memory(p), base + 70 * 1024, "%zu", esl_parser_memory(p));
 		esl_parser_feed(p, OK_REPLY, strlen(OK_REPLY));
 		cr_assert_lt(esl_parser_memory(p), base + 70 * 1024);
 		/* a large message cut by a reconnect is given back by the reset */
@@ -1071,14 +1086,14 @@ Test(esl_parser, writer_commands_and_injection)
 	pd_buf b = {0};
 	pd_err e = {0};
 	cr_assert_eq(esl_put_auth(&b, "console-secret", &e), PD_OK);
-	cr_assert_eq(esl_put_event_plain(&b, "CHANNEL_CREATE HEARTBEAT CUSTOM callcenter::info", &e),
-		     PD_OK);
+	cr_assert_eq(
+	    esl_put_event_plain(&b, "CHANNEL_CREATE HEARTBEAT CUSTOM callcenter::info", &e), PD_OK);
 	cr_assert_eq(esl_put_api(&b, "show calls as json", &e), PD_OK);
 	cr_assert_eq(esl_put_bgapi(&b, "status", &e), PD_OK);
 	esl_put_exit(&b);
 	cr_assert_str_eq(b.s, "auth console-secret\n\n"
-			      "event plain CHANNEL_CREATE HEARTBEAT CUSTOM callcenter::info\n\n"
-			      "api show calls as json\n\nbgapi status\n\nexit\n\n");
+	                      "event plain CHANNEL_CREATE HEARTBEAT CUSTOM callcenter::info\n\n"
+	                      "api show calls as json\n\nbgapi status\n\nexit\n\n");
 	size_t len = b.len;
 	cr_assert_eq(esl_put_api(&b, "status\n\nexit", &e), PD_E_INVALID);
 	cr_assert_str_eq(e.field, "command");

@@ -18,8 +18,14 @@ TestSuite(monitor, .init = fx_setup_open, .fini = fx_teardown, .timeout = 60);
 
 static pd_labpbx *lab_up(int port, int users, int sites)
 {
-	pd_labpbx_opts o = {.port = port, .users = users, .queues = 2, .sites = sites,
-			    .username = "admin", .secret = SECRET, .ring_ms = 200, .talk_ms = 500};
+	pd_labpbx_opts o = {.port = port,
+	                    .users = users,
+	                    .queues = 2,
+	                    .sites = sites,
+	                    .username = "admin",
+	                    .secret = SECRET,
+	                    .ring_ms = 200,
+	                    .talk_ms = 500};
 	pd_labpbx *l;
 	pd_err e = {0};
 	cr_assert_eq(labpbx_start(&o, &l, &e), PD_OK, "%s", e.message);
@@ -27,7 +33,7 @@ static pd_labpbx *lab_up(int port, int users, int sites)
 }
 
 static int64_t add_named_customer_with_pbx(const char *name, int port, bool auto_provision,
-					   bool enabled)
+                                           bool enabled)
 {
 	int64_t cid = fx_create(name);
 	pd_pbx p = {0};
@@ -55,12 +61,15 @@ static pd_monitor *mon_start_as(pd_live *live, bool read_only)
 {
 	pd_store_opts so = fx_opts();
 	so.read_only = read_only;
-	pd_monitor_opts mo = {.ping_interval_s = 1, .backoff_max_s = 1, .backoff_min_ms = 100,
-			      .reload_check_ms = 100, .full_reload_ms = 300};
+	pd_monitor_opts mo = {.ping_interval_s = 1,
+	                      .backoff_max_s = 1,
+	                      .backoff_min_ms = 100,
+	                      .reload_check_ms = 100,
+	                      .full_reload_ms = 300};
 	pd_monitor *m;
 	pd_err e = {0};
 	cr_assert_eq(pd_monitor_start_opts(fx_db, &so, NULL, &mo, live, &m, &e), PD_OK, "%s",
-		     e.message);
+	             e.message);
 	return m;
 }
 
@@ -82,17 +91,18 @@ static pd_link_state link_state(pd_live *live, int64_t cid, char *status, size_t
 }
 
 /* Wait on the wake fd (as the UI does) until cond holds. */
-#define WAIT_LIVE(live, cond, ms)                                                            \
-	do {                                                                                 \
-		int64_t until_ = pd_live_now_ms() + (ms);                                    \
-		while (!(cond)) {                                                            \
-			char st_[200] = "";                                                  \
-			link_state((live), cid, st_, sizeof st_);                            \
-			cr_assert_lt(pd_live_now_ms(), until_, "timed out: %s (status: %s)", #cond, st_); \
-			struct pollfd pf_ = {.fd = pd_live_wake_fd(live), .events = POLLIN}; \
-			poll(&pf_, 1, 100);                                                  \
-			pd_live_wake_drain(live);                                            \
-		}                                                                            \
+#define WAIT_LIVE(live, cond, ms)                                                                  \
+	do {                                                                                       \
+		int64_t until_ = pd_live_now_ms() + (ms);                                          \
+		while (!(cond)) {                                                                  \
+			char st_[200] = "";                                                        \
+			link_state((live), cid, st_, sizeof st_);                                  \
+			cr_assert_lt(pd_live_now_ms(), until_, "timed out: %s (status: %s)",       \
+			             #cond, st_);                                                  \
+			struct pollfd pf_ = {.fd = pd_live_wake_fd(live), .events = POLLIN};       \
+			poll(&pf_, 1, 100);                                                        \
+			pd_live_wake_drain(live);                                                  \
+		}                                                                                  \
 	} while (0)
 
 static int64_t live_calls(pd_live *live, int64_t cid)
@@ -162,9 +172,10 @@ Test(monitor, sync_into_sqlite_and_empty_resync)
 	int port = labpbx_port(lab);
 	labpbx_stop(lab);
 	lab = lab_up(port, 15, 2);
-	WAIT_LIVE(live, link_state(live, cid, NULL, 0) == PD_LINK_MONITORING &&
-				sync_seq_at_least(m, cid, 3, &r),
-		  15000);
+	WAIT_LIVE(live,
+	          link_state(live, cid, NULL, 0) == PD_LINK_MONITORING &&
+	              sync_seq_at_least(m, cid, 3, &r),
+	          15000);
 	cr_assert_eq(r.removed, 5, "%d removed", r.removed);
 	cr_assert_eq(synced_users(cid, NULL, NULL, 0), 15);
 
@@ -176,7 +187,7 @@ Test(monitor, sync_into_sqlite_and_empty_resync)
 		if (st.state && !strcmp(st.state, "monitoring") && st.agents_logged_on == 15)
 			break;
 		cr_assert_lt(pd_live_now_ms(), until, "status row: %s, %lld agents", st.state,
-			     (long long)st.agents_logged_on);
+		             (long long)st.agents_logged_on);
 		pd_pbx_status_free(&st);
 		usleep(100000);
 	}
@@ -184,7 +195,8 @@ Test(monitor, sync_into_sqlite_and_empty_resync)
 	pd_monitor_stop(m);
 	pd_live_free(live);
 	labpbx_stop(lab);
-	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM audit WHERE detail LIKE '%" SECRET "%'"), 0);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM audit WHERE detail LIKE '%" SECRET "%'"),
+	             0);
 }
 
 Test(monitor, enable_disable_and_edit_without_restart)
@@ -205,7 +217,8 @@ Test(monitor, enable_disable_and_edit_without_restart)
 	labpbx_place_call(lab, 0);
 	WAIT_LIVE(live, live_calls(live, cid) == 1, 5000);
 	/* a disabled customer is not monitored (data kept), and is again once enabled */
-	cr_assert_eq(store_customer_set_disabled(other, cid, true, &fx_bob, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(store_customer_set_disabled(other, cid, true, &fx_bob, &e), PD_OK, "%s",
+	             e.message);
 	char why[200];
 	WAIT_LIVE(live, link_state(live, cid, NULL, 0) == PD_LINK_DISABLED, 5000);
 	pd_live_view dv;
@@ -263,7 +276,7 @@ static char *synced_dump(int64_t cid)
 	/* endpoints are 1001..: sort numerically by a simple insertion sort */
 	for (size_t i = 1; i < nu; i++)
 		for (size_t j = i; j > 0 && u[j - 1].endpoint && u[j].endpoint &&
-				   atoi(u[j - 1].endpoint) > atoi(u[j].endpoint);
+		                   atoi(u[j - 1].endpoint) > atoi(u[j].endpoint);
 		     j--) {
 			pd_user t = u[j];
 			u[j] = u[j - 1];
@@ -273,7 +286,7 @@ static char *synced_dump(int64_t cid)
 	for (size_t i = 0; i < nu; i++) {
 		if (u[i].synced)
 			pd_buf_printf(&b, "%s|%s|%s\n", u[i].endpoint, u[i].display_name,
-				      u[i].sub_account ? u[i].sub_account : "-");
+			              u[i].sub_account ? u[i].sub_account : "-");
 		pd_user_free(&u[i]);
 	}
 	free(u);
@@ -295,9 +308,15 @@ static char *sub_accounts_dump(int64_t cid)
 
 static pd_labpbx *lab_up_legacy(int users, int sites)
 {
-	pd_labpbx_opts o = {.users = users, .queues = 2, .sites = sites, .username = "admin",
-			    .secret = SECRET, .ring_ms = 200, .talk_ms = 800, .hold_pct = -1,
-			    .legacy_sip = true};
+	pd_labpbx_opts o = {.users = users,
+	                    .queues = 2,
+	                    .sites = sites,
+	                    .username = "admin",
+	                    .secret = SECRET,
+	                    .ring_ms = 200,
+	                    .talk_ms = 800,
+	                    .hold_pct = -1,
+	                    .legacy_sip = true};
 	pd_labpbx *l;
 	pd_err e = {0};
 	cr_assert_eq(labpbx_start(&o, &l, &e), PD_OK, "%s", e.message);
@@ -313,8 +332,14 @@ static pd_labpbx *lab_up_legacy(int users, int sites)
  * and in the status row other processes read), not left as they were. */
 Test(monitor, auth_failure_clears_live_counts)
 {
-	pd_labpbx_opts o = {.users = 4, .queues = 1, .sites = 1, .username = "admin",
-			    .secret = SECRET, .ring_ms = 200, .talk_ms = 600000, .hold_pct = -1};
+	pd_labpbx_opts o = {.users = 4,
+	                    .queues = 1,
+	                    .sites = 1,
+	                    .username = "admin",
+	                    .secret = SECRET,
+	                    .ring_ms = 200,
+	                    .talk_ms = 600000,
+	                    .hold_pct = -1};
 	pd_labpbx *lab;
 	pd_err e = {0};
 	cr_assert_eq(labpbx_start(&o, &lab, &e), PD_OK, "%s", e.message);
@@ -324,9 +349,10 @@ Test(monitor, auth_failure_clears_live_counts)
 	WAIT_LIVE(live, link_state(live, cid, NULL, 0) == PD_LINK_MONITORING, 10000);
 	labpbx_place_call(lab, 0);
 	pd_live_summary s;
-	WAIT_LIVE(live, live_calls(live, cid) == 1 && pd_live_summary_get(live, cid, &s) &&
-				s.agents_logged_on == 4,
-		  10000);
+	WAIT_LIVE(live,
+	          live_calls(live, cid) == 1 && pd_live_summary_get(live, cid, &s) &&
+	              s.agents_logged_on == 4,
+	          10000);
 	/* the status row shows them too (unchanged-state rows are rewritten every
 	 * 5 s: allow three periods on a loaded machine) */
 	pd_pbx_status st = {0};
@@ -355,7 +381,7 @@ Test(monitor, auth_failure_clears_live_counts)
 	while (1) {
 		cr_assert_eq(store_pbx_status_get(fx_s, cid, &st, &e), PD_OK, "%s", e.message);
 		bool cleared = st.state && !strcmp(st.state, "auth failed") && st.live_calls == 0 &&
-			       st.agents_logged_on == 0 && st.agents_available == 0;
+		               st.agents_logged_on == 0 && st.agents_available == 0;
 		char state[64];
 		snprintf(state, sizeof state, "%s", st.state ? st.state : "");
 		long long calls = st.live_calls, agents = st.agents_logged_on;
@@ -363,7 +389,7 @@ Test(monitor, auth_failure_clears_live_counts)
 		if (cleared)
 			break;
 		cr_assert_lt(pd_live_now_ms(), until, "status row: %s, %lld calls, %lld agents",
-			     state, calls, agents);
+		             state, calls, agents);
 		usleep(50000);
 	}
 	pd_monitor_stop(m);
@@ -379,9 +405,10 @@ Test(monitor, legacy_sip_sync_matches_pjsip)
 	int64_t cid = add_named_customer_with_pbx("Lab chan_sip", labpbx_port(legacy), true, true);
 	pd_live *live = pd_live_new();
 	pd_monitor *m = mon_start(live);
-	WAIT_LIVE(live, link_state(live, cid, NULL, 0) == PD_LINK_MONITORING &&
-				link_state(live, c_new, NULL, 0) == PD_LINK_MONITORING,
-		  10000);
+	WAIT_LIVE(live,
+	          link_state(live, cid, NULL, 0) == PD_LINK_MONITORING &&
+	              link_state(live, c_new, NULL, 0) == PD_LINK_MONITORING,
+	          10000);
 	pd_sync_result r = {0};
 	cr_assert(sync_seq_at_least(m, cid, 1, &r));
 	cr_assert_eq(r.added, 23);
@@ -418,7 +445,7 @@ Test(monitor, legacy_sip_sync_matches_pjsip)
 	pd_monitor_resync(m, cid);
 	WAIT_LIVE(live, sync_seq_at_least(m, cid, 2, &r), 10000);
 	cr_assert_eq(r.added + r.updated + r.removed, 0, "%d new, %d updated, %d removed", r.added,
-		     r.updated, r.removed);
+	             r.updated, r.removed);
 	cr_assert_eq(r.unchanged, 23);
 	pd_monitor_stop(m);
 	pd_live_free(live);
@@ -431,9 +458,16 @@ Test(monitor, legacy_sip_sync_matches_pjsip)
  * 0 updated, 0 removed" and write no audit row. */
 Test(monitor, resync_on_busy_pbx_reports_no_change)
 {
-	pd_labpbx_opts o = {.users = 12, .queues = 2, .sites = 2, .username = "admin",
-			    .secret = SECRET, .ring_ms = 150, .talk_ms = 700, .wrapup_s = 1,
-			    .call_rate = 300, .outbound_pct = 30};
+	pd_labpbx_opts o = {.users = 12,
+	                    .queues = 2,
+	                    .sites = 2,
+	                    .username = "admin",
+	                    .secret = SECRET,
+	                    .ring_ms = 150,
+	                    .talk_ms = 700,
+	                    .wrapup_s = 1,
+	                    .call_rate = 300,
+	                    .outbound_pct = 30};
 	pd_labpbx *lab;
 	pd_err e = {0};
 	cr_assert_eq(labpbx_start(&o, &lab, &e), PD_OK, "%s", e.message);
@@ -450,8 +484,8 @@ Test(monitor, resync_on_busy_pbx_reports_no_change)
 	/* a signature of the stored device states: it must move between syncs
 	 * (else this test would prove nothing) while the result stays 0/0/0 */
 	static const char sig_sql[] =
-		"SELECT total(id * CASE device_state WHEN 'Not in use' THEN 1 WHEN 'In use' THEN 2 "
-		"WHEN 'Ringing' THEN 3 WHEN 'On hold' THEN 4 ELSE 5 END) FROM users WHERE synced=1";
+	    "SELECT total(id * CASE device_state WHEN 'Not in use' THEN 1 WHEN 'In use' THEN 2 "
+	    "WHEN 'Ringing' THEN 3 WHEN 'On hold' THEN 4 ELSE 5 END) FROM users WHERE synced=1";
 	int64_t sig = fx_scalar(NULL, sig_sql), seq = 1;
 	int moved = 0;
 	for (int round = 0; round < 4; round++) {
@@ -504,25 +538,28 @@ Test(monitor, read_only_watcher_stores_nothing_and_reports_no_sync_error)
  * state stays "monitoring". */
 Test(monitor, config_caps_and_the_warning_in_the_status_row)
 {
-	pd_labpbx_opts o = {.users = 3, .queues = 1, .username = "admin", .secret = SECRET,
-			    .fault_ms = 30000};
+	pd_labpbx_opts o = {
+	    .users = 3, .queues = 1, .username = "admin", .secret = SECRET, .fault_ms = 30000};
 	pd_labpbx *lab;
 	pd_err e = {0};
 	cr_assert_eq(labpbx_start(&o, &lab, &e), PD_OK, "%s", e.message);
 	int64_t cid = add_customer_with_pbx(labpbx_port(lab), false, true);
 	pd_config cfg;
 	cr_assert_eq(pd_config_load_string("caps.conf",
-					   "[pbx]\nmax_calls_per_link = 40\n"
-					   "max_channels_per_link = 60\n",
-					   &cfg, &e),
-		     PD_OK, "%s", e.message);
+	                                   "[pbx]\nmax_calls_per_link = 40\n"
+	                                   "max_channels_per_link = 60\n",
+	                                   &cfg, &e),
+	             PD_OK, "%s", e.message);
 	pd_live *live = pd_live_new();
 	pd_store_opts so = fx_opts();
-	pd_monitor_opts mo = {.ping_interval_s = 1, .backoff_max_s = 1, .backoff_min_ms = 100,
-			      .reload_check_ms = 100, .full_reload_ms = 300};
+	pd_monitor_opts mo = {.ping_interval_s = 1,
+	                      .backoff_max_s = 1,
+	                      .backoff_min_ms = 100,
+	                      .reload_check_ms = 100,
+	                      .full_reload_ms = 300};
 	pd_monitor *m;
 	cr_assert_eq(pd_monitor_start_opts(fx_db, &so, &cfg, &mo, live, &m, &e), PD_OK, "%s",
-		     e.message);
+	             e.message);
 	WAIT_LIVE(live, link_state(live, cid, NULL, 0) == PD_LINK_MONITORING, 5000);
 	labpbx_inject(lab, PD_LAB_FAULT_FLOOD);
 	pd_pbx_status st = {0};
@@ -532,7 +569,7 @@ Test(monitor, config_caps_and_the_warning_in_the_status_row)
 		if (st.last_error && strstr(st.last_error, "max_calls_per_link 40"))
 			break;
 		cr_assert_lt(pd_live_now_ms(), until, "status row: %s / %s", st.state,
-			     st.last_error ? st.last_error : "(no error)");
+		             st.last_error ? st.last_error : "(no error)");
 		pd_pbx_status_free(&st);
 		usleep(100000);
 	}

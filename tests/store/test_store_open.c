@@ -313,8 +313,10 @@ Test(store_open, invitations_migration_keeps_one_queued_invitation_per_user)
 	    " 'Vieux Client', 'vieux client', 'analytics-pro', 'FR', 'Europe/Paris', 1, 1, 'x');"
 	    "INSERT INTO users(id, customer_id, display_name, email, email_key, created_at)"
 	    " VALUES (7, 1, 'Ann', 'ann@example.com', 'ann@example.com', 1);"
-	    "INSERT INTO outbox(id, customer_id, user_id, to_addr, subject, body, state, created_at)"
-	    " VALUES (1, 1, 7, 'ann@example.com', 's', 'b', 1, 1), (2, 1, 7, 'ann@example.com', 's',"
+	    "INSERT INTO outbox(id, customer_id, user_id, to_addr, subject, body, state, "
+	    "created_at)"
+	    " VALUES (1, 1, 7, 'ann@example.com', 's', 'b', 1, 1), (2, 1, 7, 'ann@example.com', "
+	    "'s',"
 	    " 'b', 1, 2), (3, 1, NULL, 'gone@example.com', 's', 'b', 1, 3), (4, 1, NULL,"
 	    " 'gone@example.com', 's', 'b', 3, 4), (5, 1, 7, 'ann@example.com', 's', 'b', 2, 5);"
 	    "PRAGMA user_version = %d;",
@@ -346,7 +348,7 @@ Test(store_open, lock_file_beside_the_database)
 	/* another process would be refused: flock locks are per open file */
 	pd_err e = {0};
 	cr_assert_eq(store_lock_file(fx_s, "wizard-alice", &none, &e), PD_E_TEMPFAIL,
-		     "second holder refused");
+	             "second holder refused");
 	cr_assert_eq(none, -1);
 	cr_assert(strstr(e.message, "-wizard-alice.lock"), "%s", e.message);
 	cr_assert_eq(store_lock_file(fx_s, "wizard-bob", &b, NULL), PD_OK);

@@ -69,7 +69,8 @@ Test(users, removing_a_user_cancels_its_waiting_invitation)
 		if (strcmp(v[i].to_addr, "remi@example.com"))
 			continue;
 		remi++;
-		cr_assert_eq(v[i].state, PD_INVITE_CANCELLED, "the removed user's invitation is not sent");
+		cr_assert_eq(v[i].state, PD_INVITE_CANCELLED,
+		             "the removed user's invitation is not sent");
 		cr_assert_str_eq(v[i].last_error, "user removed before it was sent");
 	}
 	cr_assert_eq(remi, 1);
@@ -406,13 +407,15 @@ Test(users, users_found_before_creation_keep_their_roles_through_the_first_sync)
 	pd_new_customer_free(&n);
 	cr_assert_eq(fx_scalar(NULL, "SELECT n_users FROM customers"), 4);
 	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM users WHERE synced = 1 AND role ="
-	                             " 'supervisor' AND endpoint = '1001'"), 1);
+	                             " 'supervisor' AND endpoint = '1001'"),
+	             1);
 	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM users WHERE endpoint = '1002' AND"
-	                             " role IS NULL"), 1);
+	                             " role IS NULL"),
+	             1);
 	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM users u JOIN users p ON"
 	                             " u.linked_user_id = p.id AND p.is_primary = 1"
-	                             " WHERE u.endpoint = '1003'"), 1,
-	             "linked to the primary user by folded email");
+	                             " WHERE u.endpoint = '1003'"),
+	             1, "linked to the primary user by folded email");
 	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM outbox"), 1,
 	             "PBX users get no invitation of their own");
 	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM audit WHERE object = 'user' AND"
@@ -433,7 +436,8 @@ Test(users, users_found_before_creation_keep_their_roles_through_the_first_sync)
 	                             " role = 'supervisor' AND display_name = 'Alice Martin'"),
 	             1, "the role given before creation survives the sync");
 	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM users WHERE endpoint = '1003' AND"
-	                             " role = 'agent'"), 1);
+	                             " role = 'agent'"),
+	             1);
 	pd_customer_free(&c);
 }
 
@@ -750,8 +754,8 @@ Test(users, ambiguous_extension_refused_with_candidates_and_qualified_forms)
 	cr_assert_eq(store_user_find(fx_s, c, "1001", &u, &e), PD_E_USAGE);
 	cr_assert_str_eq(e.field, "user");
 	cr_assert(strstr(e.message, "'1001' names several users"), "%s", e.message);
-	cr_assert(strstr(e.message, "\"Anna Console\" (console user: anna@example.com or #"),
-	          "%s", e.message);
+	cr_assert(strstr(e.message, "\"Anna Console\" (console user: anna@example.com or #"), "%s",
+	          e.message);
 	cr_assert(strstr(e.message, "\"Alice Martin\" (synced from the PBX: site-a/1001, "
 	                            "pbx.example.net:1001 or #"),
 	          "%s", e.message);
@@ -779,7 +783,8 @@ Test(users, ambiguous_extension_refused_with_candidates_and_qualified_forms)
 	pd_user_free(&u);
 	/* bad qualified forms */
 	cr_assert_eq(store_user_find(fx_s, c, "site-b/1001", &u, &e), PD_E_NOTFOUND);
-	cr_assert(strstr(e.message, "no synced user 1001 in sub-account 'site-b'"), "%s", e.message);
+	cr_assert(strstr(e.message, "no synced user 1001 in sub-account 'site-b'"), "%s",
+	          e.message);
 	cr_assert_eq(store_user_find(fx_s, c, "other.example.net:1001", &u, &e), PD_E_NOTFOUND);
 	cr_assert(strstr(e.message, "its PBX is pbx.example.net"), "%s", e.message);
 	cr_assert_eq(store_user_find(fx_s, c, "/1001", &u, &e), PD_E_NOTFOUND);
@@ -797,7 +802,8 @@ Test(users, linked_pair_is_not_ambiguous)
 	pd_synced_user v[] = {su("1008", "Hélène Dubois", "HELENE@example.com", "site-a")};
 	cr_assert_eq(store_sync_users(fx_s, c, v, 1, false, NULL, &e), PD_OK, "%s", e.message);
 	pd_user u = {0};
-	cr_assert_eq(store_user_find(fx_s, c, "helene@example.com", &u, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(store_user_find(fx_s, c, "helene@example.com", &u, &e), PD_OK, "%s",
+	             e.message);
 	cr_assert_eq(u.id, hel);
 	pd_user_free(&u);
 	pd_user cc = {0};
@@ -831,7 +837,8 @@ static void query_plan(const char *sql, char *out, size_t n)
 	out[0] = 0;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		size_t l = strlen(out);
-		snprintf(out + l, n - l, "%s%s", l ? "; " : "", (const char *)sqlite3_column_text(st, 3));
+		snprintf(out + l, n - l, "%s%s", l ? "; " : "",
+		         (const char *)sqlite3_column_text(st, 3));
 	}
 	sqlite3_finalize(st);
 	sqlite3_close(db);
@@ -845,9 +852,10 @@ Test(users, linking_by_extension_uses_an_index)
 {
 	fx_create("Indexed");
 	char plan[512];
-	query_plan("SELECT id FROM users WHERE customer_id = 1 AND synced = 0 AND extension = '1001'"
-	           " LIMIT 2",
-	           plan, sizeof plan);
+	query_plan(
+	    "SELECT id FROM users WHERE customer_id = 1 AND synced = 0 AND extension = '1001'"
+	    " LIMIT 2",
+	    plan, sizeof plan);
 	cr_assert(strstr(plan, "users_console_extension"), "%s", plan);
 	query_plan("UPDATE users SET linked_user_id = (SELECT CASE WHEN count(*) = 1 THEN max(c.id)"
 	           " END FROM users c WHERE c.customer_id = users.customer_id AND c.synced = 0 AND"

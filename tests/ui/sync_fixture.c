@@ -46,8 +46,10 @@ int main(int argc, char **argv)
 		}
 		*name++ = 0;
 		*email++ = 0;
-		u[i] = (pd_synced_user){.endpoint = copies[i], .display_name = name,
-					.email = *email ? email : NULL, .device_state = "NOT_INUSE"};
+		u[i] = (pd_synced_user){.endpoint = copies[i],
+		                        .display_name = name,
+		                        .email = *email ? email : NULL,
+		                        .device_state = "NOT_INUSE"};
 	}
 	if (store_open(argv[1], &o, &s, &e) != PD_OK ||
 	    store_customer_find(s, argv[2], &c, &e) != PD_OK) {

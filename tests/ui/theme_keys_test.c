@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/ui/ui_internal.h"
 #include "provdesk/paths.h"
+#include "src/ui/ui_internal.h"
 #include "testlib.h"
 #include <unistd.h>
 
@@ -188,8 +188,8 @@ Test(keys, user_file_rebinds_and_errors_name_the_line)
 	pd_err e;
 	pd_err_clear(&e);
 	cr_assert_eq(ui_keymap_parse(km, "# mine\nbind grid x F12 filter\nunbind generic q\n",
-				     "keys.conf", &e),
-		     PD_OK, "%s", e.message);
+	                             "keys.conf", &e),
+	             PD_OK, "%s", e.message);
 	cr_assert_eq(ui_keymap_lookup(km, UI_CTX_GRID, 'x', false), UI_A_FILTER);
 	cr_assert_eq(ui_keymap_lookup(km, UI_CTX_GRID, KEY_F(12), true), UI_A_FILTER);
 	cr_assert_eq(ui_keymap_lookup(km, UI_CTX_GRID, 'q', false), UI_A_NONE);
@@ -197,17 +197,18 @@ Test(keys, user_file_rebinds_and_errors_name_the_line)
 	const struct {
 		const char *text, *needle;
 	} bad[] = {
-		{"\n\nbind grid x nosuch\n", "keys.conf:3: unknown action 'nosuch'"},
-		{"bind nowhere x quit\n", "keys.conf:1: unknown context 'nowhere'"},
-		{"bind grid F99 quit\n", "keys.conf:1: unknown key 'F99'"},
-		{"bind grid quit\n", "keys.conf:1: expected 'bind CONTEXT KEY... ACTION'"},
-		{"press grid x quit\n", "keys.conf:1: unknown command 'press'"},
-		{"bind grid xy quit\n", "keys.conf:1: unknown key 'xy'"},
+	    {"\n\nbind grid x nosuch\n", "keys.conf:3: unknown action 'nosuch'"},
+	    {"bind nowhere x quit\n", "keys.conf:1: unknown context 'nowhere'"},
+	    {"bind grid F99 quit\n", "keys.conf:1: unknown key 'F99'"},
+	    {"bind grid quit\n", "keys.conf:1: expected 'bind CONTEXT KEY... ACTION'"},
+	    {"press grid x quit\n", "keys.conf:1: unknown command 'press'"},
+	    {"bind grid xy quit\n", "keys.conf:1: unknown key 'xy'"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		pd_err_clear(&e);
 		cr_assert_eq(ui_keymap_parse(km, bad[i].text, "keys.conf", &e), PD_E_CONFIG);
-		cr_assert(strstr(e.message, bad[i].needle), "'%s' lacks '%s'", e.message, bad[i].needle);
+		cr_assert(strstr(e.message, bad[i].needle), "'%s' lacks '%s'", e.message,
+		          bad[i].needle);
 	}
 	ui_keymap_free(km);
 }
@@ -215,7 +216,8 @@ Test(keys, user_file_rebinds_and_errors_name_the_line)
 Test(keys, key_names_round_trip)
 {
 	setlocale(LC_ALL, "C.UTF-8");
-	const char *names[] = {"q", "F1", "F10", "^S", "Enter", "Esc", "Tab", "BackTab", "PgDn", "é", "Space"};
+	const char *names[] = {"q",   "F1",      "F10",  "^S", "Enter", "Esc",
+	                       "Tab", "BackTab", "PgDn", "é",  "Space"};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		int k;
 		bool func;
@@ -247,10 +249,11 @@ Test(keys, wizard_context_falls_back_to_form_then_generic)
 	cr_assert_eq(ui_context_name(UI_CTX_WIZARD)[0], 'w');
 	pd_err e;
 	pd_err_clear(&e);
-	cr_assert_eq(ui_keymap_parse(km, "unbind wizard F6\nbind wizard F11 ^N wizard-next\n"
-					 "bind wizard F4 wizard-discover\n",
-				     "keys.conf", &e),
-		     PD_OK, "%s", e.message);
+	cr_assert_eq(ui_keymap_parse(km,
+	                             "unbind wizard F6\nbind wizard F11 ^N wizard-next\n"
+	                             "bind wizard F4 wizard-discover\n",
+	                             "keys.conf", &e),
+	             PD_OK, "%s", e.message);
 	cr_assert_eq(ui_keymap_lookup(km, UI_CTX_WIZARD, KEY_F(6), true), UI_A_NONE);
 	cr_assert_eq(ui_keymap_lookup(km, UI_CTX_WIZARD, KEY_F(11), true), UI_A_WIZ_NEXT);
 	cr_assert_eq(ui_keymap_lookup(km, UI_CTX_WIZARD, 14, false), UI_A_WIZ_NEXT);

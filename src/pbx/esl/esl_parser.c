@@ -20,7 +20,7 @@ enum pstate {
 	ST_SKIP_HEAD, /* after a bad header line: to the empty line, noting Content-Length */
 	ST_BODY,      /* collecting Content-Length bytes */
 	ST_SKIP_BODY, /* discarding a body (too large, or its headers were bad) */
-	ST_DEAD	      /* framing lost: everything ignored until reset */
+	ST_DEAD       /* framing lost: everything ignored until reset */
 };
 
 typedef struct {
@@ -43,7 +43,7 @@ struct esl_parser {
 	esl_msg_fn fn;
 	void *ctx;
 	enum pstate st;
-	uint64_t pos;	    /* stream offset of the next byte fed */
+	uint64_t pos;       /* stream offset of the next byte fed */
 	uint64_t msg_no;    /* number of the current message */
 	uint64_t msg_start; /* its first byte */
 	uint64_t errors;
@@ -152,7 +152,8 @@ static const esl_header *set_build(hdr_set *h)
 		h->h = xrealloc(h->h, h->hcap * sizeof *h->h);
 	}
 	for (size_t i = 0; i < h->n; i++)
-		h->h[i] = (esl_header){h->s + h->o[i].n, h->s + h->o[i].v, h->o[i].nlen, h->o[i].vlen};
+		h->h[i] =
+		    (esl_header){h->s + h->o[i].n, h->s + h->o[i].v, h->o[i].nlen, h->o[i].vlen};
 	return h->h;
 }
 
@@ -264,7 +265,7 @@ static const char *content_type(const esl_parser *p)
 
 /* Report a problem at stream offset `at`; the caller moves the state. */
 static void report(esl_parser *p, uint64_t at, bool fatal, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static void report(esl_parser *p, uint64_t at, bool fatal, const char *fmt, ...)
 {
 	char what[200], text[300];
@@ -273,15 +274,14 @@ static void report(esl_parser *p, uint64_t at, bool fatal, const char *fmt, ...)
 	vsnprintf(what, sizeof what, fmt, ap);
 	va_end(ap);
 	snprintf(text, sizeof text, "message %llu, byte %llu: %s%s", (unsigned long long)p->msg_no,
-		 (unsigned long long)at, what,
-		 fatal ? " (framing lost: reconnect)" : "");
+	         (unsigned long long)at, what, fatal ? " (framing lost: reconnect)" : "");
 	p->errors++;
 	esl_msg m = {.kind = ESL_MSG_ERROR,
-		     .content_type = content_type(p),
-		     .text = text,
-		     .fatal = fatal,
-		     .msg_no = p->msg_no,
-		     .offset = at};
+	             .content_type = content_type(p),
+	             .text = text,
+	             .fatal = fatal,
+	             .msg_no = p->msg_no,
+	             .offset = at};
 	p->fn(&m, p->ctx);
 }
 
@@ -497,13 +497,13 @@ static esl_kind kind_of(const char *ct, body_kind *bk)
 		esl_kind kind;
 		body_kind body;
 	} types[] = {
-		{"auth/request", ESL_MSG_AUTH_REQUEST, BODY_NONE},
-		{"command/reply", ESL_MSG_COMMAND_REPLY, BODY_NONE},
-		{"api/response", ESL_MSG_API_RESPONSE, BODY_RAW},
-		{"text/event-plain", ESL_MSG_EVENT, BODY_PLAIN},
-		{"text/event-json", ESL_MSG_EVENT, BODY_JSON},
-		{"log/data", ESL_MSG_LOG, BODY_RAW},
-		{"text/disconnect-notice", ESL_MSG_DISCONNECT, BODY_NONE},
+	    {"auth/request", ESL_MSG_AUTH_REQUEST, BODY_NONE},
+	    {"command/reply", ESL_MSG_COMMAND_REPLY, BODY_NONE},
+	    {"api/response", ESL_MSG_API_RESPONSE, BODY_RAW},
+	    {"text/event-plain", ESL_MSG_EVENT, BODY_PLAIN},
+	    {"text/event-json", ESL_MSG_EVENT, BODY_JSON},
+	    {"log/data", ESL_MSG_LOG, BODY_RAW},
+	    {"text/disconnect-notice", ESL_MSG_DISCONNECT, BODY_NONE},
 	};
 	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
 		if (!strcmp(ct, types[i].ct)) {
@@ -517,12 +517,12 @@ static esl_kind kind_of(const char *ct, body_kind *bk)
 static void deliver(esl_parser *p, const char *body, size_t body_len, bool event, bool json)
 {
 	esl_msg m = {.content_type = content_type(p),
-		     .h = set_build(&p->head),
-		     .nh = p->head.n,
-		     .body = body,
-		     .body_len = body_len,
-		     .msg_no = p->msg_no,
-		     .offset = p->msg_start};
+	             .h = set_build(&p->head),
+	             .nh = p->head.n,
+	             .body = body,
+	             .body_len = body_len,
+	             .msg_no = p->msg_no,
+	             .offset = p->msg_start};
 	body_kind bk;
 	m.kind = kind_of(m.content_type, &bk);
 	if (event) {
@@ -640,7 +640,8 @@ static void parse_plain(esl_parser *p, const char *b, size_t n)
 			return;
 		int c = ctl_byte(s, len);
 		if (c >= 0) {
-			report(p, at, false, "control byte 0x%02x in event header line %u", c, line);
+			report(p, at, false, "control byte 0x%02x in event header line %u", c,
+			       line);
 			return;
 		}
 		size_t nlen, vlen;
@@ -722,7 +723,8 @@ static bool json_value(esl_parser *p, const char *key, json_t *val)
 		return false;
 	size_t total = 7, i;
 	json_t *x;
-	json_array_foreach(val, i, x) {
+	json_array_foreach(val, i, x)
+	{
 		if (!json_is_string(x))
 			return false;
 		total += json_string_length(x) + 2;
@@ -732,7 +734,8 @@ static bool json_value(esl_parser *p, const char *key, json_t *val)
 	size_t k = 0;
 	memcpy(o, "ARRAY::", 7);
 	k = 7;
-	json_array_foreach(val, i, x) {
+	json_array_foreach(val, i, x)
+	{
 		if (i) {
 			memcpy(o + k, "|:", 2);
 			k += 2;
@@ -764,7 +767,8 @@ static void parse_json(esl_parser *p, const char *b, size_t n)
 	json_t *val;
 	const char *body = NULL;
 	size_t body_len = 0;
-	json_object_foreach(root, key, val) {
+	json_object_foreach(root, key, val)
+	{
 		size_t klen = strlen(key);
 		if (!strcmp(key, "_body") && json_is_string(val)) {
 			body = json_string_value(val);
@@ -979,9 +983,9 @@ static pd_status put(pd_buf *b, const char *verb, const char *arg, const char *f
 		return pd_fail(e, PD_E_INVALID, field, "%s: the %s is empty", verb, field);
 	if (strpbrk(arg, "\r\n"))
 		return pd_fail(e, PD_E_INVALID, field,
-			       "%s: the %s contains a line break (CR or LF), which would end the "
-			       "command",
-			       verb, field);
+		               "%s: the %s contains a line break (CR or LF), which would end the "
+		               "command",
+		               verb, field);
 	pd_buf_add(b, verb);
 	pd_buf_addc(b, ' ');
 	pd_buf_add(b, arg);

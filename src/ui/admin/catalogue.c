@@ -31,10 +31,12 @@ static pd_status cat_create(struct ui_screen *s, void *arg, pd_err *e)
 	for (size_t i = 0; i < cat->n_types; i++) {
 		const pd_product_type *p = &cat->types[i];
 		tv_add(t, xasprintf("%s — %s", p->name, p->key));
-		tv_add(t, xasprintf("    %lld.%02lld %s per user/month · %s · %s", (long long)(p->price_cents / 100),
-				    (long long)(p->price_cents % 100), p->currency ? p->currency : "",
-				    p->locked_after_assignment ? "locked once assigned" : "changeable",
-				    p->trial_allowed ? "trial allowed" : "no trial"));
+		tv_add(t,
+		       xasprintf("    %lld.%02lld %s per user/month · %s · %s",
+		                 (long long)(p->price_cents / 100),
+		                 (long long)(p->price_cents % 100), p->currency ? p->currency : "",
+		                 p->locked_after_assignment ? "locked once assigned" : "changeable",
+		                 p->trial_allowed ? "trial allowed" : "no trial"));
 		pd_buf b = {0};
 		for (size_t k = 0; k < p->n_platforms; k++)
 			pd_buf_printf(&b, "%s%s", k ? ", " : "", p->platforms[k]);
@@ -43,7 +45,7 @@ static pd_status cat_create(struct ui_screen *s, void *arg, pd_err *e)
 			pd_buf_printf(&b, "%s%s", k ? ", " : "", p->countries[k]);
 		char *co = pd_buf_steal(&b);
 		tv_add(t, xasprintf("    platforms: %s · countries: %s", *pl ? pl : "—",
-				    p->n_countries ? co : "everywhere"));
+		                    p->n_countries ? co : "everywhere"));
 		free(pl);
 		free(co);
 		if (p->description && *p->description)
@@ -53,19 +55,23 @@ static pd_status cat_create(struct ui_screen *s, void *arg, pd_err *e)
 	tv_add(t, xasprintf("== Roles (%zu) ==", cat->n_roles));
 	for (size_t i = 0; i < cat->n_roles; i++)
 		tv_add(t, xasprintf("%s (%s)%s — %s", cat->roles[i].name, cat->roles[i].key,
-				    cat->roles[i].manages_users ? ", manages users" : "",
-				    cat->roles[i].description ? cat->roles[i].description : ""));
+		                    cat->roles[i].manages_users ? ", manages users" : "",
+		                    cat->roles[i].description ? cat->roles[i].description : ""));
 	tv_add(t, xstrdup(""));
 	tv_add(t, xasprintf("== PBX platforms (%zu) ==", cat->n_platforms));
 	for (size_t i = 0; i < cat->n_platforms; i++) {
 		const pd_platform *p = &cat->platforms[i];
-		tv_add(t, xasprintf("%s (%s)%s%s%s", p->name, p->key, p->supported ? "" : " — no driver yet",
-				    p->has_sub_accounts ? " · sub-accounts: " : "",
-				    p->has_sub_accounts && p->sub_account_label ? p->sub_account_label : ""));
+		tv_add(t,
+		       xasprintf("%s (%s)%s%s%s", p->name, p->key,
+		                 p->supported ? "" : " — no driver yet",
+		                 p->has_sub_accounts ? " · sub-accounts: " : "",
+		                 p->has_sub_accounts && p->sub_account_label ? p->sub_account_label
+		                                                             : ""));
 		pd_buf b = {0};
 		for (size_t k = 0; k < p->n_fields; k++)
 			pd_buf_printf(&b, "%s%s%s%s", k ? ", " : "", p->fields[k].label,
-				      p->fields[k].required ? "*" : "", p->fields[k].secret ? " (secret)" : "");
+			              p->fields[k].required ? "*" : "",
+			              p->fields[k].secret ? " (secret)" : "");
 		char *f = pd_buf_steal(&b);
 		tv_add(t, xasprintf("    fields: %s", *f ? f : "—"));
 		free(f);
@@ -93,8 +99,8 @@ static void cat_draw(struct ui_screen *s)
 	for (int y = 1; y < s->h && t->top + (size_t)(y - 1) < t->n; y++) {
 		const char *l = t->lines[t->top + (size_t)(y - 1)];
 		attr_t a = strncmp(l, "==", 2) == 0 ? ui_role(UI_R_GRID_HEADER)
-			   : l[0] != ' '	       ? ui_role(UI_R_LABEL) | A_BOLD
-						       : ui_role(UI_R_NORMAL);
+		           : l[0] != ' '            ? ui_role(UI_R_LABEL) | A_BOLD
+		                                    : ui_role(UI_R_NORMAL);
 		ui_put(s->win, y, 0, s->w, l, a, false);
 	}
 }
@@ -109,12 +115,12 @@ static int cat_key(struct ui_screen *s, const struct ui_event *ev)
 }
 
 const struct ui_screen_ops ui_catalogue_ops = {
-	.name = "catalogue",
-	.context = UI_CTX_LIST,
-	.create = cat_create,
-	.destroy = cat_destroy,
-	.layout = cat_layout,
-	.draw = cat_draw,
-	.handle_key = cat_key,
-	.fkeys = "F1|Help|Esc|Back|F10|Quit",
+    .name = "catalogue",
+    .context = UI_CTX_LIST,
+    .create = cat_create,
+    .destroy = cat_destroy,
+    .layout = cat_layout,
+    .draw = cat_draw,
+    .handle_key = cat_key,
+    .fkeys = "F1|Help|Esc|Back|F10|Quit",
 };

@@ -20,7 +20,8 @@ static void tl_load(struct ui_app *app, struct tlist *l)
 	l->n = 0;
 	l->err[0] = 0;
 	if (!app->store || store_template_list(app->store, &l->t, &l->n, &e) != PD_OK)
-		snprintf(l->err, sizeof l->err, "%.500s", app->store ? e.message : "database unavailable");
+		snprintf(l->err, sizeof l->err, "%.500s",
+		         app->store ? e.message : "database unavailable");
 	if (l->sel >= l->n)
 		l->sel = l->n ? l->n - 1 : 0;
 }
@@ -52,16 +53,18 @@ static void tl_draw(struct ui_screen *s)
 	struct tlist *l = s->priv;
 	WINDOW *w = s->win;
 	ui_fill(w, 0, 0, s->w, ui_role(UI_R_TITLE));
-	ui_put(w, 0, 1, s->w - 2, "PBX templates — defaults for new PBX connections", ui_role(UI_R_TITLE), false);
+	ui_put(w, 0, 1, s->w - 2, "PBX templates — defaults for new PBX connections",
+	       ui_role(UI_R_TITLE), false);
 	ui_fill(w, 1, 0, s->w, ui_role(UI_R_GRID_HEADER));
 	char head[200];
-	snprintf(head, sizeof head, "%-20s %-18s %-26s %-4s %s", "Name", "Platform", "Host:port", "TLS",
-		 "Username");
+	snprintf(head, sizeof head, "%-20s %-18s %-26s %-4s %s", "Name", "Platform", "Host:port",
+	         "TLS", "Username");
 	ui_put(w, 1, 0, s->w, head, ui_role(UI_R_GRID_HEADER), false);
 	if (l->err[0])
 		ui_put(w, 2, 1, s->w - 2, l->err, ui_role(UI_R_STATUS_ERROR), false);
 	else if (!l->n)
-		ui_put(w, 2, 1, s->w - 2, "No templates. a or + adds one.", ui_role(UI_R_NOTE), false);
+		ui_put(w, 2, 1, s->w - 2, "No templates. a or + adds one.", ui_role(UI_R_NOTE),
+		       false);
 	int rows = s->h - 3;
 	if (l->sel < l->top)
 		l->top = l->sel;
@@ -71,13 +74,15 @@ static void tl_draw(struct ui_screen *s)
 		const pd_template *t = &l->t[l->top + (size_t)r];
 		char hp[300], *line;
 		snprintf(hp, sizeof hp, "%s:%d", t->host ? t->host : "", t->port);
-		char *name = ui_cut(t->name, 20), *pl = ui_cut(t->platform, 18), *hpc = ui_cut(hp, 26);
+		char *name = ui_cut(t->name, 20), *pl = ui_cut(t->platform, 18),
+		     *hpc = ui_cut(hp, 26);
 		/* pad by cells, not bytes */
-		line = xasprintf("%s%*s %s%*s %s%*s %-4s %s", name, 20 - pd_utf8_width(name), "", pl,
-				 18 - pd_utf8_width(pl), "", hpc, 26 - pd_utf8_width(hpc), "",
-				 t->tls ? "yes" : "no", t->username ? t->username : "");
+		line = xasprintf("%s%*s %s%*s %s%*s %-4s %s", name, 20 - pd_utf8_width(name), "",
+		                 pl, 18 - pd_utf8_width(pl), "", hpc, 26 - pd_utf8_width(hpc), "",
+		                 t->tls ? "yes" : "no", t->username ? t->username : "");
 		bool sel = l->top + (size_t)r == l->sel;
-		ui_put(w, 2 + r, 0, s->w, line, ui_role(sel ? UI_R_GRID_SELECTED : UI_R_GRID_ROW), true);
+		ui_put(w, 2 + r, 0, s->w, line, ui_role(sel ? UI_R_GRID_SELECTED : UI_R_GRID_ROW),
+		       true);
 		free(line);
 		free(name);
 		free(pl);
@@ -89,12 +94,12 @@ static void tl_draw(struct ui_screen *s)
 
 enum { T_NAME, T_PLATFORM, T_HOST, T_PORT, T_TLS, T_USER, T__N };
 static const struct ui_fspec tpl_spec[T__N] = {
-	[T_NAME] = {"name", "Name", UI_F_TEXT, 30, 1, 64, NULL},
-	[T_PLATFORM] = {"platform", "Platform", UI_F_CHOICE, 24, 1, 0, NULL},
-	[T_HOST] = {"host", "Host", UI_F_TEXT, 30, 1, 253, NULL},
-	[T_PORT] = {"port", "Port", UI_F_TEXT, 6, 1, 5, NULL},
-	[T_TLS] = {"tls", "TLS", UI_F_TOGGLE, 8, 1, 0, NULL},
-	[T_USER] = {"username", "Username", UI_F_TEXT, 24, 1, 128, NULL},
+    [T_NAME] = {"name", "Name", UI_F_TEXT, 30, 1, 64, NULL},
+    [T_PLATFORM] = {"platform", "Platform", UI_F_CHOICE, 24, 1, 0, NULL},
+    [T_HOST] = {"host", "Host", UI_F_TEXT, 30, 1, 253, NULL},
+    [T_PORT] = {"port", "Port", UI_F_TEXT, 6, 1, 5, NULL},
+    [T_TLS] = {"tls", "TLS", UI_F_TOGGLE, 8, 1, 0, NULL},
+    [T_USER] = {"username", "Username", UI_F_TEXT, 24, 1, 128, NULL},
 };
 
 struct tpl_ctx {
@@ -114,7 +119,7 @@ static void form_to_tpl(struct ui_form *f, struct tpl_ctx *x, pd_template *t)
 	t->name = pd_trim(ui_form_get(f, T_NAME));
 	t->platform = xstrdup(ui_form_get(f, T_PLATFORM));
 	t->params_json = ui_platform_fields_params(&x->extra, f, t->platform,
-					  x->create ? NULL : x->orig.params_json);
+	                                           x->create ? NULL : x->orig.params_json);
 	t->host = xstrdup(ui_form_get(f, T_HOST));
 	char *end;
 	const char *ps = ui_form_get(f, T_PORT);
@@ -221,16 +226,16 @@ static void tpl_form(struct ui_app *app, const pd_template *t)
 	}
 	ui_platform_fields_init(&x->extra, app->cat, tpl_spec, T__N);
 	struct ui_formscreen_def def = {
-		.title = t ? "Edit PBX template" : "New PBX template",
-		.intro = "A template holds the defaults a new PBX connection starts from.",
-		.spec = x->extra.spec,
-		.n = x->extra.n_spec,
-		.check = tpl_check,
-		.changed = tpl_changed,
-		.init = tpl_init,
-		.submit = tpl_submit,
-		.free_ctx = tpl_free,
-		.ctx = x,
+	    .title = t ? "Edit PBX template" : "New PBX template",
+	    .intro = "A template holds the defaults a new PBX connection starts from.",
+	    .spec = x->extra.spec,
+	    .n = x->extra.n_spec,
+	    .check = tpl_check,
+	    .changed = tpl_changed,
+	    .init = tpl_init,
+	    .submit = tpl_submit,
+	    .free_ctx = tpl_free,
+	    .ctx = x,
 	};
 	ui_formscreen_open(app, &def);
 }
@@ -279,9 +284,11 @@ static int tl_key(struct ui_screen *s, const struct ui_event *ev)
 		return UI_HANDLED;
 	case UI_A_LIST_DELETE:
 		if (!app->read_only && l->n) {
-			char *t = xasprintf("Delete the template '%s'? Connections made from it keep their settings.",
-					    l->t[l->sel].name);
-			ui_dialog_confirm(app, "Delete template", t, tpl_delete_done, xstrdup(l->t[l->sel].name));
+			char *t = xasprintf("Delete the template '%s'? Connections made from it "
+			                    "keep their settings.",
+			                    l->t[l->sel].name);
+			ui_dialog_confirm(app, "Delete template", t, tpl_delete_done,
+			                  xstrdup(l->t[l->sel].name));
 			free(t);
 		}
 		return UI_HANDLED;
@@ -297,13 +304,13 @@ static int tl_data(struct ui_screen *s)
 }
 
 const struct ui_screen_ops ui_templates_ops = {
-	.name = "templates",
-	.context = UI_CTX_LIST,
-	.create = tl_create,
-	.destroy = tl_destroy,
-	.layout = tl_layout,
-	.draw = tl_draw,
-	.handle_key = tl_key,
-	.on_data = tl_data,
-	.fkeys = "F1|Help|F4|Edit|F7|Add|F8|Delete|Esc|Back|F10|Quit",
+    .name = "templates",
+    .context = UI_CTX_LIST,
+    .create = tl_create,
+    .destroy = tl_destroy,
+    .layout = tl_layout,
+    .draw = tl_draw,
+    .handle_key = tl_key,
+    .on_data = tl_data,
+    .fkeys = "F1|Help|F4|Edit|F7|Add|F8|Delete|Esc|Back|F10|Quit",
 };

@@ -38,7 +38,7 @@ void cv_pbx_form(struct ui_app *app, struct cview *v, bool create);
 void cv_role_pick(struct ui_app *app, struct cview *v);
 /* Choices for a product type field: sold in country, allowing platform. */
 void ui_product_choices(struct ui_app *app, const char *country, const char *platform,
-			struct ui_choice **out, size_t *n);
+                        struct ui_choice **out, size_t *n);
 /* Country type-ahead over pd_geo_search (French and English names). */
 void ui_country_search(void *ctx, const char *query, struct ui_choice **out, size_t *n);
 void ui_zone_choices(struct ui_app *app, const char *country, struct ui_choice **out, size_t *n);

@@ -11,21 +11,21 @@
 enum { E_NAME, E_PRODUCT, E_REF, E_COUNTRY, E_TZ, E_NOTES, E_INTERNAL, E__N };
 
 static const struct ui_fspec edit_spec[E__N] = {
-	[E_NAME] = {"name", "Name", UI_F_TEXT, 40, 1, PD_NAME_MAX, NULL},
-	[E_PRODUCT] = {"product_type", "Product type", UI_F_CHOICE, 30, 1, 0, NULL},
-	[E_REF] = {"reference", "Reference", UI_F_TEXT, 30, 1, PD_REFERENCE_MAX,
-		   "optional; billing uses it"},
-	[E_COUNTRY] = {"country", "Country", UI_F_LOOKUP, 24, 1, 60, "type a name (FR/EN)"},
-	[E_TZ] = {"time_zone", "Time zone", UI_F_CHOICE, 30, 1, 0, NULL},
-	[E_NOTES] = {"notes", "Notes", UI_F_MULTILINE, 44, 4, PD_NOTES_MAX, "multi-line"},
-	[E_INTERNAL] = {"internal_system", "Internal system", UI_F_TOGGLE, 8, 1, 0,
-			"!for internal use only (never billed)"},
+    [E_NAME] = {"name", "Name", UI_F_TEXT, 40, 1, PD_NAME_MAX, NULL},
+    [E_PRODUCT] = {"product_type", "Product type", UI_F_CHOICE, 30, 1, 0, NULL},
+    [E_REF] = {"reference", "Reference", UI_F_TEXT, 30, 1, PD_REFERENCE_MAX,
+               "optional; billing uses it"},
+    [E_COUNTRY] = {"country", "Country", UI_F_LOOKUP, 24, 1, 60, "type a name (FR/EN)"},
+    [E_TZ] = {"time_zone", "Time zone", UI_F_CHOICE, 30, 1, 0, NULL},
+    [E_NOTES] = {"notes", "Notes", UI_F_MULTILINE, 44, 4, PD_NOTES_MAX, "multi-line"},
+    [E_INTERNAL] = {"internal_system", "Internal system", UI_F_TOGGLE, 8, 1, 0,
+                    "!for internal use only (never billed)"},
 };
 
 struct edit_ctx {
 	struct ui_app *app;
-	pd_customer base;      /* the version my edits started from */
-	char platform[64];     /* the PBX platform, to filter product types */
+	pd_customer base;  /* the version my edits started from */
+	char platform[64]; /* the PBX platform, to filter product types */
 	bool impact_confirmed;
 	bool internal_confirmed; /* the internal-system warning was accepted */
 	struct ui_screen *screen;
@@ -34,7 +34,7 @@ struct edit_ctx {
 /* ---- choice sources (also used by the PBX/user forms and the wizard) ---- */
 
 void ui_product_choices(struct ui_app *app, const char *country, const char *platform,
-			struct ui_choice **out, size_t *n)
+                        struct ui_choice **out, size_t *n)
 {
 	const pd_catalogue *cat = app->cat;
 	*out = xcalloc(cat->n_types ? cat->n_types : 1, sizeof **out);
@@ -46,7 +46,8 @@ void ui_product_choices(struct ui_app *app, const char *country, const char *pla
 		if (platform && *platform && !pd_product_allows_platform(p, platform))
 			continue;
 		(*out)[*n].value = xstrdup(p->key);
-		(*out)[*n].label = xasprintf("%s%s", p->name, p->locked_after_assignment ? " (locked)" : "");
+		(*out)[*n].label =
+		    xasprintf("%s%s", p->name, p->locked_after_assignment ? " (locked)" : "");
 		(*n)++;
 	}
 }
@@ -66,8 +67,8 @@ void ui_country_search(void *ctx, const char *query, struct ui_choice **out, siz
 		(*out)[i].value = xstrdup(found[i]->code);
 		bool same = strcmp(found[i]->name_en, found[i]->name_fr) == 0;
 		(*out)[i].label = same ? xasprintf("%s %s", found[i]->code, found[i]->name_en)
-				       : xasprintf("%s %s / %s", found[i]->code, found[i]->name_en,
-						   found[i]->name_fr);
+		                       : xasprintf("%s %s / %s", found[i]->code, found[i]->name_en,
+		                                   found[i]->name_fr);
 	}
 	*n = k;
 }
@@ -114,7 +115,8 @@ static pd_status edit_check(struct ui_form *f, int idx, void *vctx, pd_err *e)
 		 * not the field's fault and is met again at save */
 		if (st == PD_OK && app->store) {
 			pd_err e2 = {0};
-			if (store_customer_name_free(app->store, norm, x->base.id, &e2) == PD_E_INVALID)
+			if (store_customer_name_free(app->store, norm, x->base.id, &e2) ==
+			    PD_E_INVALID)
 				st = pd_fail(e, PD_E_INVALID, "name", "%s", e2.message);
 		}
 		free(norm);
@@ -245,14 +247,13 @@ static bool internal_ask(struct edit_ctx *x, const pd_customer *c)
 	pd_counts n;
 	pd_err ce;
 	pd_err_clear(&ce);
-	int64_t used = store_customer_counts(app->store, pd_today(), &n, &ce) == PD_OK
-			   ? n.internal + 1
-			   : 1;
+	int64_t used =
+	    store_customer_counts(app->store, pd_today(), &n, &ce) == PD_OK ? n.internal + 1 : 1;
 	if (used > app->cfg->internal_systems_limit)
 		return false;
 	char warning[512];
 	pd_internal_warning(c->name, used, app->cfg->internal_systems_limit, warning,
-			    sizeof warning);
+	                    sizeof warning);
 	char *text = xasprintf("%s\n\nMark it internal?", warning);
 	ui_dialog_confirm(app, "Internal system", text, internal_done, x);
 	free(text);
@@ -260,7 +261,7 @@ static bool internal_ask(struct edit_ctx *x, const pd_customer *c)
 }
 
 static void open_conflict(struct edit_ctx *x, const pd_customer *mine, const pd_customer *theirs,
-			  const char *message);
+                          const char *message);
 
 static pd_status edit_submit(struct ui_form *f, void *vctx, pd_err *e)
 {
@@ -268,21 +269,22 @@ static pd_status edit_submit(struct ui_form *f, void *vctx, pd_err *e)
 	struct ui_app *app = x->app;
 	if (!app->store)
 		return pd_fail(e, PD_E_UNAVAILABLE, NULL, "database unavailable: %s",
-			       app->db_error ? app->db_error : "");
+		               app->db_error ? app->db_error : "");
 	pd_customer c;
 	form_to_customer(f, &x->base, &c);
 	if (strcmp(c.product_type, x->base.product_type) != 0 && !x->impact_confirmed) {
 		char *impact = NULL;
-		pd_status st = pd_check_product_change(app->cat, x->base.product_type, c.product_type,
-						       &impact, e);
+		pd_status st = pd_check_product_change(app->cat, x->base.product_type,
+		                                       c.product_type, &impact, e);
 		pd_customer_free(&c);
 		if (st != PD_OK) {
 			free(impact);
 			return st;
 		}
 		ui_dialog_confirm(app, "Change the product type?",
-				  impact ? impact : "Changing the product type changes the licensing.",
-				  impact_done, x);
+		                  impact ? impact
+		                         : "Changing the product type changes the licensing.",
+		                  impact_done, x);
 		free(impact);
 		pd_err_clear(e);
 		return PD_E_CONFLICT; /* waiting for the confirmation */
@@ -334,17 +336,17 @@ void ui_edit_customer(struct ui_app *app, const pd_customer *c)
 	}
 	char *title = xasprintf("Edit customer: %s", c->name);
 	struct ui_formscreen_def def = {
-		.title = title,
-		.intro = "Every field is checked when you leave it. F2 saves; if someone else saved\n"
-			 "meanwhile you will see their changes before anything is overwritten.",
-		.spec = edit_spec,
-		.n = E__N,
-		.check = edit_check,
-		.changed = edit_changed,
-		.init = edit_init,
-		.submit = edit_submit,
-		.free_ctx = edit_free,
-		.ctx = x,
+	    .title = title,
+	    .intro = "Every field is checked when you leave it. F2 saves; if someone else saved\n"
+	             "meanwhile you will see their changes before anything is overwritten.",
+	    .spec = edit_spec,
+	    .n = E__N,
+	    .check = edit_check,
+	    .changed = edit_changed,
+	    .init = edit_init,
+	    .submit = edit_submit,
+	    .free_ctx = edit_free,
+	    .ctx = x,
 	};
 	x->screen = ui_formscreen_open(app, &def);
 	free(title);
@@ -405,7 +407,8 @@ static void cf_draw(struct ui_screen *s)
 	struct conflict *k = s->priv;
 	WINDOW *w = s->win;
 	ui_fill(w, 0, 0, s->w, ui_role(UI_R_STATUS_ERROR));
-	ui_put(w, 0, 1, s->w - 2, "Conflict: someone else saved this customer while you were editing",
+	ui_put(w, 0, 1, s->w - 2,
+	       "Conflict: someone else saved this customer while you were editing",
 	       ui_role(UI_R_STATUS_ERROR), false);
 	ui_put(w, 1, 1, s->w - 2, k->message, ui_role(UI_R_NORMAL), false);
 	int cw = (s->w - 20) / 3;
@@ -426,8 +429,10 @@ static void cf_draw(struct ui_screen *s)
 			continue;
 		ui_put(w, y, 1, 17, edit_spec[i].key, ui_role(UI_R_LABEL), false);
 		ui_put(w, y, 19, cw, base, ui_role(UI_R_NORMAL), false);
-		ui_put(w, y, 20 + cw, cw, th, ui_role(their_change ? UI_R_DIFF_THEIRS : UI_R_NORMAL), false);
-		ui_put(w, y, 21 + 2 * cw, cw, mi, ui_role(my_change ? UI_R_DIFF_MINE : UI_R_NORMAL), false);
+		ui_put(w, y, 20 + cw, cw, th,
+		       ui_role(their_change ? UI_R_DIFF_THEIRS : UI_R_NORMAL), false);
+		ui_put(w, y, 21 + 2 * cw, cw, mi, ui_role(my_change ? UI_R_DIFF_MINE : UI_R_NORMAL),
+		       false);
 		y++;
 	}
 	y++;
@@ -518,18 +523,18 @@ static int cf_key(struct ui_screen *s, const struct ui_event *ev)
 }
 
 static const struct ui_screen_ops conflict_ops = {
-	.name = "conflict",
-	.context = UI_CTX_FORM,
-	.create = cf_create,
-	.destroy = cf_destroy,
-	.layout = cf_layout,
-	.draw = cf_draw,
-	.handle_key = cf_key,
-	.fkeys = "r|Reapply|d|Discard|Esc|Back",
+    .name = "conflict",
+    .context = UI_CTX_FORM,
+    .create = cf_create,
+    .destroy = cf_destroy,
+    .layout = cf_layout,
+    .draw = cf_draw,
+    .handle_key = cf_key,
+    .fkeys = "r|Reapply|d|Discard|Esc|Back",
 };
 
 static void open_conflict(struct edit_ctx *x, const pd_customer *mine, const pd_customer *theirs,
-			  const char *message)
+                          const char *message)
 {
 	struct conflict *k = xcalloc(1, sizeof *k);
 	k->x = x;
@@ -573,7 +578,8 @@ static void extend_done(struct ui_app *app, void *vctx, bool ok, const char *tex
 		if (!text || !*text || *end || days < 1 || days > 3650) {
 			ui_msg(app, UI_R_STATUS_ERROR, "days: a whole number from 1 to 3650");
 		} else {
-			pd_status st = store_trial_extend(app->store, a->id, (int)days, &app->actor, &e);
+			pd_status st =
+			    store_trial_extend(app->store, a->id, (int)days, &app->actor, &e);
 			after(app, st, &e, "trial extended");
 		}
 	}
@@ -605,7 +611,8 @@ static void disable_done(struct ui_app *app, void *vctx, bool ok, const char *t)
 	struct act_ctx *a = vctx;
 	pd_err e;
 	if (ok)
-		after(app, store_customer_set_disabled(app->store, a->id, a->disable, &app->actor, &e),
+		after(app,
+		      store_customer_set_disabled(app->store, a->id, a->disable, &app->actor, &e),
 		      &e, a->disable ? "customer disabled" : "customer enabled");
 	act_free(a);
 }
@@ -615,8 +622,9 @@ static void delete_done(struct ui_app *app, void *vctx, bool ok, const char *tex
 	struct act_ctx *a = vctx;
 	pd_err e;
 	if (ok)
-		after(app, store_customer_delete(app->store, a->id, text ? text : "", a->version,
-						 &app->actor, &e),
+		after(app,
+		      store_customer_delete(app->store, a->id, text ? text : "", a->version,
+		                            &app->actor, &e),
 		      &e, "customer deleted (restorable: D shows deleted customers)");
 	act_free(a);
 }
@@ -639,28 +647,32 @@ static void action_done(struct ui_app *app, void *vctx, bool ok, const char *val
 		return;
 	}
 	if (strcmp(value, "extend") == 0) {
-		ui_dialog_prompt(app, "Extend the trial", "By how many days?", "30", false, extend_done, a);
+		ui_dialog_prompt(app, "Extend the trial", "By how many days?", "30", false,
+		                 extend_done, a);
 	} else if (strcmp(value, "convert") == 0) {
-		ui_dialog_confirm(app, "Convert to paid",
-				  "Convert the trial to a paid subscription from today? Billing starts.",
-				  convert_done, a);
+		ui_dialog_confirm(
+		    app, "Convert to paid",
+		    "Convert the trial to a paid subscription from today? Billing starts.",
+		    convert_done, a);
 	} else if (strcmp(value, "end") == 0) {
-		ui_dialog_confirm(app, "End the trial",
-				  "End the trial now? Monitoring stops (data is kept) until converted.",
-				  end_done, a);
+		ui_dialog_confirm(
+		    app, "End the trial",
+		    "End the trial now? Monitoring stops (data is kept) until converted.", end_done,
+		    a);
 	} else if (strcmp(value, "disable") == 0 || strcmp(value, "enable") == 0) {
 		a->disable = strcmp(value, "disable") == 0;
 		ui_dialog_confirm(app, a->disable ? "Disable" : "Enable",
-				  a->disable ? "Disable this customer?" : "Enable this customer?",
-				  disable_done, a);
+		                  a->disable ? "Disable this customer?" : "Enable this customer?",
+		                  disable_done, a);
 	} else if (strcmp(value, "delete") == 0) {
 		char *t = xasprintf("This deletes '%s' (it can be restored later).\n"
-				    "Type the customer's name to confirm:",
-				    a->name);
+		                    "Type the customer's name to confirm:",
+		                    a->name);
 		ui_dialog_prompt(app, "Delete customer", t, "", false, delete_done, a);
 		free(t);
 	} else if (strcmp(value, "restore") == 0) {
-		ui_dialog_confirm(app, "Restore", "Restore this deleted customer?", restore_done, a);
+		ui_dialog_confirm(app, "Restore", "Restore this deleted customer?", restore_done,
+		                  a);
 	} else {
 		act_free(a);
 	}
@@ -682,7 +694,7 @@ void cv_actions(struct ui_app *app, struct cview *v)
 	}
 	if (!deleted)
 		ch[n++] = c->disabled ? (struct ui_choice){"enable", "Enable the customer"}
-				      : (struct ui_choice){"disable", "Disable the customer"};
+		                      : (struct ui_choice){"disable", "Disable the customer"};
 	if (!deleted)
 		ch[n++] = (struct ui_choice){"delete", "Delete… (type the name to confirm)"};
 	else

@@ -11,10 +11,11 @@
 
 enum { U_NAME, U_EMAIL, U_EXT, U_ROLE, U__N };
 static const struct ui_fspec user_spec[U__N] = {
-	[U_NAME] = {"display_name", "Display name", UI_F_TEXT, 36, 1, PD_DISPLAY_NAME_MAX, NULL},
-	[U_EMAIL] = {"email", "Email", UI_F_TEXT, 36, 1, PD_EMAIL_MAX, "use the same email as on the PBX"},
-	[U_EXT] = {"extension", "Extension", UI_F_TEXT, 12, 1, PD_EXTENSION_MAX, "optional"},
-	[U_ROLE] = {"role", "Role", UI_F_CHOICE, 28, 1, 0, NULL},
+    [U_NAME] = {"display_name", "Display name", UI_F_TEXT, 36, 1, PD_DISPLAY_NAME_MAX, NULL},
+    [U_EMAIL] = {"email", "Email", UI_F_TEXT, 36, 1, PD_EMAIL_MAX,
+                 "use the same email as on the PBX"},
+    [U_EXT] = {"extension", "Extension", UI_F_TEXT, 12, 1, PD_EXTENSION_MAX, "optional"},
+    [U_ROLE] = {"role", "Role", UI_F_CHOICE, 28, 1, 0, NULL},
 };
 
 struct user_ctx {
@@ -87,15 +88,15 @@ void cv_user_form(struct ui_app *app, struct cview *v)
 	x->app = app;
 	x->customer_id = v->id;
 	struct ui_formscreen_def def = {
-		.title = "Add a user",
-		.intro = "The invitation email is queued as soon as the user is saved.",
-		.spec = user_spec,
-		.n = U__N,
-		.check = user_check,
-		.init = user_init,
-		.submit = user_submit,
-		.free_ctx = free,
-		.ctx = x,
+	    .title = "Add a user",
+	    .intro = "The invitation email is queued as soon as the user is saved.",
+	    .spec = user_spec,
+	    .n = U__N,
+	    .check = user_check,
+	    .init = user_init,
+	    .submit = user_submit,
+	    .free_ctx = free,
+	    .ctx = x,
 	};
 	ui_formscreen_open(app, &def);
 }
@@ -115,7 +116,8 @@ static void user_edit_init(struct ui_form *f, void *vctx)
 	ui_form_set(f, U_EMAIL, x->orig.email ? x->orig.email : "");
 	ui_form_set(f, U_EXT, x->orig.extension ? x->orig.extension : "");
 	if (x->orig.primary)
-		ui_form_set_note(f, U_EMAIL, "the Customer Administrator's login; same as on the PBX");
+		ui_form_set_note(f, U_EMAIL,
+		                 "the Customer Administrator's login; same as on the PBX");
 }
 
 static pd_status user_edit_submit(struct ui_form *f, void *vctx, pd_err *e)
@@ -164,16 +166,16 @@ void cv_user_edit_form(struct ui_app *app, struct cview *v)
 	}
 	char *title = xasprintf("Edit user %s", x->orig.display_name);
 	struct ui_formscreen_def def = {
-		.title = title,
-		.intro = "Display name, email and extension are checked as for a new user; the "
-			 "email stays unique within the customer. R on the list sets the role.",
-		.spec = user_spec,
-		.n = U_ROLE, /* no role field: R does that */
-		.check = user_check,
-		.init = user_edit_init,
-		.submit = user_edit_submit,
-		.free_ctx = user_edit_free,
-		.ctx = x,
+	    .title = title,
+	    .intro = "Display name, email and extension are checked as for a new user; the "
+	             "email stays unique within the customer. R on the list sets the role.",
+	    .spec = user_spec,
+	    .n = U_ROLE, /* no role field: R does that */
+	    .check = user_check,
+	    .init = user_edit_init,
+	    .submit = user_edit_submit,
+	    .free_ctx = user_edit_free,
+	    .ctx = x,
 	};
 	ui_formscreen_open(app, &def);
 	free(title);
@@ -218,9 +220,9 @@ void cv_user_remove(struct ui_app *app, struct cview *v)
 		return;
 	}
 	char *text = xasprintf("Remove %s%s%s%s from this customer? They lose their access; "
-			       "calls already made stay attributed.",
-			       u->display_name, u->email ? " <" : "", u->email ? u->email : "",
-			       u->email ? ">" : "");
+	                       "calls already made stay attributed.",
+	                       u->display_name, u->email ? " <" : "", u->email ? u->email : "",
+	                       u->email ? ">" : "");
 	ui_dialog_confirm(app, "Remove user", text, remove_done, r);
 	free(text);
 }
@@ -259,20 +261,33 @@ void cv_role_pick(struct ui_app *app, struct cview *v)
 
 /* ------------------------------------------------------------------ PBX */
 
-enum { P_TEMPLATE, P_PLATFORM, P_HOST, P_PORT, P_TLS, P_USER, P_SECRET, P_SYNC, P_MONITOR, P_AUTO, P_ENABLED, P__N };
+enum {
+	P_TEMPLATE,
+	P_PLATFORM,
+	P_HOST,
+	P_PORT,
+	P_TLS,
+	P_USER,
+	P_SECRET,
+	P_SYNC,
+	P_MONITOR,
+	P_AUTO,
+	P_ENABLED,
+	P__N
+};
 static const struct ui_fspec pbx_spec[P__N] = {
-	[P_TEMPLATE] = {"template", "Template", UI_F_CHOICE, 24, 1, 0, "fills the defaults"},
-	[P_PLATFORM] = {"platform", "Platform", UI_F_CHOICE, 24, 1, 0, NULL},
-	[P_HOST] = {"host", "Host", UI_F_TEXT, 30, 1, 253, NULL},
-	[P_PORT] = {"port", "Port", UI_F_TEXT, 6, 1, 5, NULL},
-	[P_TLS] = {"tls", "TLS", UI_F_TOGGLE, 8, 1, 0, NULL},
-	[P_USER] = {"username", "Username", UI_F_TEXT, 24, 1, 128, NULL},
-	[P_SECRET] = {"secret", "Secret", UI_F_SECRET, 24, 1, 256, NULL},
-	[P_SYNC] = {"sync_users", "Sync users", UI_F_TOGGLE, 8, 1, 0, NULL},
-	[P_MONITOR] = {"monitor", "Monitor", UI_F_TOGGLE, 8, 1, 0, "calls and agent status"},
-	[P_AUTO] = {"auto_provision", "Sub-accounts", UI_F_TOGGLE, 8, 1, 0,
-		    "auto-provision: only when created"},
-	[P_ENABLED] = {"enabled", "Enabled", UI_F_TOGGLE, 8, 1, 0, "off: nothing connects"},
+    [P_TEMPLATE] = {"template", "Template", UI_F_CHOICE, 24, 1, 0, "fills the defaults"},
+    [P_PLATFORM] = {"platform", "Platform", UI_F_CHOICE, 24, 1, 0, NULL},
+    [P_HOST] = {"host", "Host", UI_F_TEXT, 30, 1, 253, NULL},
+    [P_PORT] = {"port", "Port", UI_F_TEXT, 6, 1, 5, NULL},
+    [P_TLS] = {"tls", "TLS", UI_F_TOGGLE, 8, 1, 0, NULL},
+    [P_USER] = {"username", "Username", UI_F_TEXT, 24, 1, 128, NULL},
+    [P_SECRET] = {"secret", "Secret", UI_F_SECRET, 24, 1, 256, NULL},
+    [P_SYNC] = {"sync_users", "Sync users", UI_F_TOGGLE, 8, 1, 0, NULL},
+    [P_MONITOR] = {"monitor", "Monitor", UI_F_TOGGLE, 8, 1, 0, "calls and agent status"},
+    [P_AUTO] = {"auto_provision", "Sub-accounts", UI_F_TOGGLE, 8, 1, 0,
+                "auto-provision: only when created"},
+    [P_ENABLED] = {"enabled", "Enabled", UI_F_TOGGLE, 8, 1, 0, "off: nothing connects"},
 };
 
 struct pbx_ctx {
@@ -296,7 +311,7 @@ static void form_to_pbx(struct ui_form *f, struct pbx_ctx *x, pd_pbx *p)
 	p->template_name = *ui_form_get(f, P_TEMPLATE) ? xstrdup(ui_form_get(f, P_TEMPLATE)) : NULL;
 	p->platform = xstrdup(ui_form_get(f, P_PLATFORM));
 	p->params_json = ui_platform_fields_params(&x->extra, f, p->platform,
-					  x->create ? NULL : x->orig.params_json);
+	                                           x->create ? NULL : x->orig.params_json);
 	p->host = xstrdup(ui_form_get(f, P_HOST));
 	char *end;
 	const char *ps = ui_form_get(f, P_PORT);
@@ -374,7 +389,8 @@ static void pbx_init(struct ui_form *f, void *vctx)
 	c[0].label = xstrdup("(none)");
 	for (size_t i = 0; i < x->n_templates; i++) {
 		c[i + 1].value = xstrdup(x->templates[i].name);
-		c[i + 1].label = xasprintf("%s (%s)", x->templates[i].name, x->templates[i].platform);
+		c[i + 1].label =
+		    xasprintf("%s (%s)", x->templates[i].name, x->templates[i].platform);
 	}
 	ui_form_set_choices(f, P_TEMPLATE, c, x->n_templates + 1);
 	ui_choices_free(c, x->n_templates + 1);
@@ -382,7 +398,7 @@ static void pbx_init(struct ui_form *f, void *vctx)
 	for (size_t i = 0; i < cat->n_platforms; i++) {
 		c[i].value = xstrdup(cat->platforms[i].key);
 		c[i].label = xasprintf("%s%s", cat->platforms[i].name,
-				       cat->platforms[i].supported ? "" : " (no driver yet)");
+		                       cat->platforms[i].supported ? "" : " (no driver yet)");
 	}
 	ui_form_set_choices(f, P_PLATFORM, c, cat->n_platforms);
 	ui_choices_free(c, cat->n_platforms);
@@ -468,17 +484,17 @@ void cv_pbx_form(struct ui_app *app, struct cview *v, bool create)
 	}
 	ui_platform_fields_init(&x->extra, app->cat, pbx_spec, P__N);
 	struct ui_formscreen_def def = {
-		.title = create ? "Add a PBX connection" : "PBX connection settings",
-		.intro = create ? "It may be created disabled: nothing connects until it is enabled."
-				: "The secret is never shown. Leave it empty to keep it.",
-		.spec = x->extra.spec,
-		.n = x->extra.n_spec,
-		.check = pbx_check,
-		.changed = pbx_changed,
-		.init = pbx_init,
-		.submit = pbx_submit,
-		.free_ctx = pbx_free_ctx,
-		.ctx = x,
+	    .title = create ? "Add a PBX connection" : "PBX connection settings",
+	    .intro = create ? "It may be created disabled: nothing connects until it is enabled."
+	                    : "The secret is never shown. Leave it empty to keep it.",
+	    .spec = x->extra.spec,
+	    .n = x->extra.n_spec,
+	    .check = pbx_check,
+	    .changed = pbx_changed,
+	    .init = pbx_init,
+	    .submit = pbx_submit,
+	    .free_ctx = pbx_free_ctx,
+	    .ctx = x,
 	};
 	ui_formscreen_open(app, &def);
 }

@@ -8,8 +8,8 @@
 #include <wchar.h>
 #include <wctype.h>
 
-#include "ui_internal.h"
 #include "live/services.h"
+#include "ui_internal.h"
 
 static const char *product_name(const struct ui_app *app, const char *key)
 {
@@ -17,26 +17,37 @@ static const char *product_name(const struct ui_app *app, const char *key)
 	return p && p->name ? p->name : key ? key : "";
 }
 
-
-enum col_id { C_NAME, C_PRODUCT, C_REF, C_COUNTRY, C_STATUS, C_INTERNAL, C_PBX, C_USERS, C_CALLS, C_AGENTS, C__N };
+enum col_id {
+	C_NAME,
+	C_PRODUCT,
+	C_REF,
+	C_COUNTRY,
+	C_STATUS,
+	C_INTERNAL,
+	C_PBX,
+	C_USERS,
+	C_CALLS,
+	C_AGENTS,
+	C__N
+};
 
 static const struct {
 	const char *title;
-	int base;     /* width at 80 columns */
-	int grow;     /* share of extra width */
-	int sort;     /* pd_sort or -1 */
+	int base; /* width at 80 columns */
+	int grow; /* share of extra width */
+	int sort; /* pd_sort or -1 */
 	bool right;
 } cols[C__N] = {
-	[C_NAME] = {"Name", 0, 4, PD_SORT_NAME, false},
-	[C_PRODUCT] = {"Product type", 10, 2, PD_SORT_PRODUCT, false},
-	[C_REF] = {"Reference", 8, 2, PD_SORT_REFERENCE, false},
-	[C_COUNTRY] = {"Ctry", 4, 0, PD_SORT_COUNTRY, false},
-	[C_STATUS] = {"Status", 10, 1, PD_SORT_STATUS, false},
-	[C_INTERNAL] = {"Int", 3, 0, PD_SORT_INTERNAL, false},
-	[C_PBX] = {"PBX", 7, 2, -1, false},
-	[C_USERS] = {"Users", 5, 0, PD_SORT_USERS, true},
-	[C_CALLS] = {"Calls", 5, 0, -1, true},
-	[C_AGENTS] = {"Agents", 6, 0, -1, true},
+    [C_NAME] = {"Name", 0, 4, PD_SORT_NAME, false},
+    [C_PRODUCT] = {"Product type", 10, 2, PD_SORT_PRODUCT, false},
+    [C_REF] = {"Reference", 8, 2, PD_SORT_REFERENCE, false},
+    [C_COUNTRY] = {"Ctry", 4, 0, PD_SORT_COUNTRY, false},
+    [C_STATUS] = {"Status", 10, 1, PD_SORT_STATUS, false},
+    [C_INTERNAL] = {"Int", 3, 0, PD_SORT_INTERNAL, false},
+    [C_PBX] = {"PBX", 7, 2, -1, false},
+    [C_USERS] = {"Users", 5, 0, PD_SORT_USERS, true},
+    [C_CALLS] = {"Calls", 5, 0, -1, true},
+    [C_AGENTS] = {"Agents", 6, 0, -1, true},
 };
 
 struct grid {
@@ -101,7 +112,7 @@ static size_t page_size(const struct grid *g)
 static bool db_fail(struct ui_app *app, struct grid *g, const pd_err *e)
 {
 	snprintf(g->err, sizeof g->err, "database: %.500s",
-		 e->message[0] ? e->message : pd_status_message(e->status));
+	         e->message[0] ? e->message : pd_status_message(e->status));
 	ui_msg(app, UI_R_STATUS_ERROR, "%s — showing the last rows read; r retries", g->err);
 	return false;
 }
@@ -109,7 +120,7 @@ static bool db_fail(struct ui_app *app, struct grid *g, const pd_err *e)
 /* Fetch `limit` rows in direction dir; replaces the page when rows came back
  * (or always when replace_empty). Returns the number fetched, -1 on error. */
 static long fetch(struct ui_app *app, struct grid *g, pd_page_dir dir, const pd_row *anchor,
-		  size_t limit, bool replace_empty)
+                  size_t limit, bool replace_empty)
 {
 	if (!app->store)
 		return -1;
@@ -231,8 +242,9 @@ static void jump_to(struct ui_app *app, struct grid *g, int64_t id)
 		g->filtering = false;
 		g->need_requery = false;
 		/* first, so that a narrow status line still shows it */
-		ui_msg(app, UI_R_STATUS_WARN, "Filter \"%s\" cleared: the new customer does not match it%s%s",
-		       was, before[0] ? " · " : "", before);
+		ui_msg(app, UI_R_STATUS_WARN,
+		       "Filter \"%s\" cleared: the new customer does not match it%s%s", was,
+		       before[0] ? " · " : "", before);
 	}
 	set_anchor(g, &a);
 	g->sel_id = id;
@@ -255,8 +267,8 @@ static void move_down(struct ui_app *app, struct grid *g, size_t by)
 		size_t n = 0;
 		pd_err e;
 		memset(&next, 0, sizeof next);
-		if (store_customer_page(app->store, &g->q, PD_PAGE_AFTER, &g->rows[g->n - 1], 1, &next,
-					&n, &e) != PD_OK) {
+		if (store_customer_page(app->store, &g->q, PD_PAGE_AFTER, &g->rows[g->n - 1], 1,
+		                        &next, &n, &e) != PD_OK) {
 			db_fail(app, g, &e);
 			return;
 		}
@@ -302,8 +314,8 @@ static void move_up(struct ui_app *app, struct grid *g, size_t by)
 		size_t n = 0;
 		pd_err e;
 		memset(&prev, 0, sizeof prev);
-		if (store_customer_page(app->store, &g->q, PD_PAGE_BEFORE, &g->rows[0], 1, &prev, &n,
-					&e) != PD_OK) {
+		if (store_customer_page(app->store, &g->q, PD_PAGE_BEFORE, &g->rows[0], 1, &prev,
+		                        &n, &e) != PD_OK) {
 			db_fail(app, g, &e);
 			return;
 		}
@@ -425,7 +437,7 @@ static void g_draw(struct ui_screen *s)
 	if (g->filter[0] || g->filtering)
 		snprintf(fil, sizeof fil, "  Filter: %s%s", g->filter, g->filtering ? "▏" : "");
 	snprintf(title, sizeof title, "provdesk — Customers%s%s", fil,
-		 g->q.include_deleted ? "  (with deleted)" : "");
+	         g->q.include_deleted ? "  (with deleted)" : "");
 	ui_fill(w, 0, 0, s->w, ui_role(UI_R_TITLE));
 	int tw = ui_put(w, 0, 1, s->w - 24, title, ui_role(UI_R_TITLE), false);
 	(void)tw;
@@ -436,7 +448,7 @@ static void g_draw(struct ui_screen *s)
 		snprintf(pos, sizeof pos, "counting…");
 	else if (g->n)
 		snprintf(pos, sizeof pos, "%lld of %lld", (long long)(g->pos + (int64_t)g->sel + 1),
-			 (long long)g->total);
+		         (long long)g->total);
 	else
 		snprintf(pos, sizeof pos, "0 of %lld", (long long)g->total);
 	ui_put(w, 0, s->w - pd_utf8_width(pos) - 1, pd_utf8_width(pos), pos, ui_role(UI_R_TITLE),
@@ -451,8 +463,8 @@ static void g_draw(struct ui_screen *s)
 		char *t = ui_cut(cols[c].title, sorted ? g->widths[c] - 1 : g->widths[c]);
 		snprintf(h, sizeof h, "%s%s", t, sorted ? (g->q.descending ? "▼" : "▲") : "");
 		free(t);
-		ui_put(w, 1, x, g->widths[c], h, ui_role(sorted ? UI_R_GRID_SORTED : UI_R_GRID_HEADER),
-		       true);
+		ui_put(w, 1, x, g->widths[c], h,
+		       ui_role(sorted ? UI_R_GRID_SORTED : UI_R_GRID_HEADER), true);
 		x += g->widths[c] + 1;
 	}
 	if (!app->store) {
@@ -465,7 +477,7 @@ static void g_draw(struct ui_screen *s)
 	if (!g->n) {
 		ui_put(w, 3, 1, s->w - 2,
 		       g->filter[0] ? "No customer matches the filter (Esc clears it)."
-				    : "No customers yet. Press n (F7) to create one.",
+		                    : "No customers yet. Press n (F7) to create one.",
 		       ui_role(UI_R_NOTE), false);
 	}
 	const char *needle = g->filter[0] ? g->filter : NULL;
@@ -475,7 +487,7 @@ static void g_draw(struct ui_screen *s)
 		bool sel = i == g->sel;
 		attr_t base = ui_role(sel ? UI_R_GRID_SELECTED : UI_R_GRID_ROW);
 		attr_t hl = sel ? ui_role(UI_R_GRID_SELECTED) | A_UNDERLINE | A_BOLD
-				: ui_role(UI_R_GRID_MATCH);
+		                : ui_role(UI_R_GRID_MATCH);
 		ui_fill(w, y, 0, s->w, base);
 		struct ui_live_cols live;
 		ui_live_for_row(app, r, &live);
@@ -484,17 +496,19 @@ static void g_draw(struct ui_screen *s)
 		status_text(r, st, sizeof st, &strole);
 		snprintf(users, sizeof users, "%lld", (long long)r->n_users);
 		const char *text[C__N] = {
-			[C_NAME] = r->c.name,
-			[C_PRODUCT] = product_name(app, r->c.product_type),
-			[C_REF] = r->c.reference ? r->c.reference : "",
-			[C_COUNTRY] = r->c.country,
-			[C_STATUS] = st,
-			[C_INTERNAL] = r->c.internal_system ? "yes" : "",
-			/* the short form when the full status does not fit (80 columns) */
-			[C_PBX] = live.pbx_short[0] && pd_utf8_width(live.pbx) > g->widths[C_PBX] ? live.pbx_short : live.pbx,
-			[C_USERS] = users,
-			[C_CALLS] = live.calls,
-			[C_AGENTS] = live.agents,
+		    [C_NAME] = r->c.name,
+		    [C_PRODUCT] = product_name(app, r->c.product_type),
+		    [C_REF] = r->c.reference ? r->c.reference : "",
+		    [C_COUNTRY] = r->c.country,
+		    [C_STATUS] = st,
+		    [C_INTERNAL] = r->c.internal_system ? "yes" : "",
+		    /* the short form when the full status does not fit (80 columns) */
+		    [C_PBX] = live.pbx_short[0] && pd_utf8_width(live.pbx) > g->widths[C_PBX]
+		                  ? live.pbx_short
+		                  : live.pbx,
+		    [C_USERS] = users,
+		    [C_CALLS] = live.calls,
+		    [C_AGENTS] = live.agents,
 		};
 		x = 0;
 		for (int c = 0; c < C__N; c++) {
@@ -518,8 +532,9 @@ static void g_draw(struct ui_screen *s)
 	}
 	if (g->filtering) {
 		/* the cursor sits at the end of the filter text in the title */
-		wmove(w, 0, 1 + pd_utf8_width("provdesk — Customers  Filter: ") +
-				pd_utf8_width(g->filter));
+		wmove(w, 0,
+		      1 + pd_utf8_width("provdesk — Customers  Filter: ") +
+		          pd_utf8_width(g->filter));
 		leaveok(w, FALSE);
 		ui_app_cursor(app, w);
 	} else {
@@ -571,7 +586,7 @@ static void sort_menu(struct ui_screen *s)
 		c[i].label = (char *)pd_sort_name((pd_sort)i);
 	}
 	ui_dialog_pick(s->app, "Sort by", c, PD_SORT__COUNT, pd_sort_name(g->q.sort), NULL, NULL,
-		       sort_done, s);
+	               sort_done, s);
 }
 
 static void sort_step(struct ui_app *app, struct grid *g, int dir)
@@ -599,10 +614,10 @@ static int g_key(struct ui_screen *s, const struct ui_event *ev)
 		requery(app, g);
 	}
 	if (g->filtering) {
-		bool printable = !ev->func && ev->key >= 32 && ev->key != 127 &&
-				 iswprint((wint_t)ev->key);
+		bool printable =
+		    !ev->func && ev->key >= 32 && ev->key != 127 && iswprint((wint_t)ev->key);
 		bool bs = (ev->func && ev->key == KEY_BACKSPACE) ||
-			  (!ev->func && (ev->key == 127 || ev->key == 8 || ev->key == 21));
+		          (!ev->func && (ev->key == 127 || ev->key == 8 || ev->key == 21));
 		if (printable || bs) {
 			/* typing ahead of the database: one query for a burst */
 			filter_edit(g, ev->key, ev->func);
@@ -719,7 +734,8 @@ static int g_idle(struct ui_screen *s)
 	}
 	if (g->need_counts) {
 		g->need_counts = false;
-		g->counts_ok = store_customer_counts(app->store, pd_today(), &g->counts, &e) == PD_OK;
+		g->counts_ok =
+		    store_customer_counts(app->store, pd_today(), &g->counts, &e) == PD_OK;
 		if (!g->counts_ok)
 			db_fail(app, g, &e);
 		app->bar_dirty = true;
@@ -745,7 +761,8 @@ static void g_status(struct ui_screen *s, char *buf, size_t n, enum ui_role *rol
 {
 	struct grid *g = s->priv;
 	if (!s->app->store) {
-		snprintf(buf, n, "database unavailable: %s", s->app->db_error ? s->app->db_error : "");
+		snprintf(buf, n, "database unavailable: %s",
+		         s->app->db_error ? s->app->db_error : "");
 		*role = UI_R_STATUS_ERROR;
 		return;
 	}
@@ -763,12 +780,16 @@ static void g_status(struct ui_screen *s, char *buf, size_t n, enum ui_role *rol
 		enum ui_role prole;
 		ui_services_health(s->app, pbx, sizeof pbx, &prole);
 		snprintf(buf, n,
-			 " %lld customers · %s · %lld active · %lld trial (%lld ending ≤7d) · %lld expired · "
-			 "%lld disabled · %lld deleted",
-			 (long long)(c->total - c->deleted), pbx, (long long)c->active, (long long)c->trial,
-			 (long long)c->trial_expiring, (long long)c->trial_expired,
-			 (long long)c->disabled, (long long)c->deleted);
-		*role = prole != UI_R_STATUS ? prole : c->trial_expiring ? UI_R_STATUS_WARN : UI_R_STATUS;
+		         " %lld customers · %s · %lld active · %lld trial (%lld ending ≤7d) · %lld "
+		         "expired · "
+		         "%lld disabled · %lld deleted",
+		         (long long)(c->total - c->deleted), pbx, (long long)c->active,
+		         (long long)c->trial, (long long)c->trial_expiring,
+		         (long long)c->trial_expired, (long long)c->disabled,
+		         (long long)c->deleted);
+		*role = prole != UI_R_STATUS ? prole
+		        : c->trial_expiring  ? UI_R_STATUS_WARN
+		                             : UI_R_STATUS;
 	}
 }
 
@@ -784,17 +805,17 @@ static const char *g_help(struct ui_screen *s)
 }
 
 const struct ui_screen_ops ui_grid_ops = {
-	.name = "grid",
-	.live = true, /* its PBX, calls and agents columns */
-	.context = UI_CTX_GRID,
-	.create = g_create,
-	.destroy = g_destroy,
-	.layout = g_layout,
-	.draw = g_draw,
-	.handle_key = g_key,
-	.help = g_help,
-	.on_data = g_data,
-	.on_idle = g_idle,
-	.status = g_status,
-	.fkeys = "F1|Help|F3|Filter|F5|Templ|F6|SortBy|F7|New|F8|Catalog|F9|Deleted|F10|Quit",
+    .name = "grid",
+    .live = true, /* its PBX, calls and agents columns */
+    .context = UI_CTX_GRID,
+    .create = g_create,
+    .destroy = g_destroy,
+    .layout = g_layout,
+    .draw = g_draw,
+    .handle_key = g_key,
+    .help = g_help,
+    .on_data = g_data,
+    .on_idle = g_idle,
+    .status = g_status,
+    .fkeys = "F1|Help|F3|Filter|F5|Templ|F6|SortBy|F7|New|F8|Catalog|F9|Deleted|F10|Quit",
 };

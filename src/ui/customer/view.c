@@ -6,16 +6,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "ui_internal.h"
 #include "customer/customer.h"
 #include "live/services.h"
+#include "ui_internal.h"
 
 static const char *country_name(const struct ui_app *app, const char *code)
 {
 	const pd_country *c = app->geo && code ? pd_geo_country(app->geo, code) : NULL;
 	return c ? c->name_en : code ? code : "";
 }
-
 
 static const char *tab_names[CV_TABS] = {"1 Details", "2 Users", "3 PBX", "4 Roles", "5 Activity"};
 
@@ -50,7 +49,8 @@ void cv_load(struct ui_app *app, struct cview *v)
 	v->has_pbx = store_pbx_get(app->store, v->id, false, &v->pbx, &e) == PD_OK;
 	if (v->has_status)
 		pd_pbx_status_free(&v->status);
-	v->has_status = v->has_pbx && store_pbx_status_get(app->store, v->id, &v->status, &e) == PD_OK;
+	v->has_status =
+	    v->has_pbx && store_pbx_status_get(app->store, v->id, &v->status, &e) == PD_OK;
 	pd_audits_free(v->audit, v->n_audit);
 	v->audit = NULL;
 	v->n_audit = 0;
@@ -120,26 +120,30 @@ static void draw_details(struct ui_screen *s, struct cview *v, int y0)
 	kv(w, y++, s->w, "Tenant id", c->tenant_id, n);
 	const pd_product_type *pt = pd_catalogue_product(app->cat, c->product_type);
 	snprintf(buf, sizeof buf, "%s (%s)%s", pt ? pt->name : c->product_type, c->product_type,
-		 pt && pt->locked_after_assignment ? "  [locked: cannot be changed]" : "");
+	         pt && pt->locked_after_assignment ? "  [locked: cannot be changed]" : "");
 	kv(w, y++, s->w, "Product type", buf, n);
-	kv(w, y++, s->w, "Reference", c->reference && *c->reference ? c->reference : "— (billing uses the tenant id)", n);
+	kv(w, y++, s->w, "Reference",
+	   c->reference && *c->reference ? c->reference : "— (billing uses the tenant id)", n);
 	snprintf(buf, sizeof buf, "%s %s", c->country, country_name(app, c->country));
 	kv(w, y++, s->w, "Country", buf, n);
 	kv(w, y++, s->w, "Time zone", c->time_zone, n);
 	pd_customer_status st = pd_customer_status_of(c, today);
 	kv(w, y++, s->w, "Status", pd_customer_status_name(st),
-	   ui_role(st == PD_CS_ACTIVE ? UI_R_STATUS_OK : st == PD_CS_TRIAL ? UI_R_NORMAL : UI_R_STATUS_WARN));
+	   ui_role(st == PD_CS_ACTIVE  ? UI_R_STATUS_OK
+	           : st == PD_CS_TRIAL ? UI_R_NORMAL
+	                               : UI_R_STATUS_WARN));
 	if (c->trial) {
 		char a[11], b[11];
 		pd_day_format(c->trial_start, a);
 		pd_day_format(c->trial_end, b);
 		int left = pd_customer_trial_days_left(c, today);
 		snprintf(buf, sizeof buf, "%s → %s  %s", a, b,
-			 c->trial_converted ? "(converted to paid)"
-			 : left >= 0	    ? ""
-					    : "(expired: monitoring stopped, data kept)");
+		         c->trial_converted ? "(converted to paid)"
+		         : left >= 0        ? ""
+		                            : "(expired: monitoring stopped, data kept)");
 		if (!c->trial_converted && left >= 0)
-			snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "(%d days left)", left);
+			snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "(%d days left)",
+			         left);
 		kv(w, y++, s->w, "Trial", buf,
 		   ui_role(!c->trial_converted && left <= 7 ? UI_R_TRIAL_ENDING : UI_R_NORMAL));
 	} else {
@@ -161,7 +165,8 @@ static void draw_details(struct ui_screen *s, struct cview *v, int y0)
 		p += len + (nl ? 1 : 0);
 	}
 	if (y < s->h)
-		ui_put(w, s->h - 1, 1, s->w - 2, "e: edit · a: actions (trial, disable, delete, restore) · Tab: next tab",
+		ui_put(w, s->h - 1, 1, s->w - 2,
+		       "e: edit · a: actions (trial, disable, delete, restore) · Tab: next tab",
 		       ui_role(UI_R_NOTE), false);
 }
 
@@ -262,10 +267,16 @@ static void draw_users(struct ui_screen *s, struct cview *v, int y0)
 		link_text(v, u, link, sizeof link);
 		char name[200];
 		snprintf(name, sizeof name, "%s%s", u->display_name, u->primary ? " ★" : "");
-		const char *t[NC] = {name, u->email ? u->email : "",
-				     u->extension ? u->extension : u->endpoint ? u->endpoint : "",
-				     role ? role->name : u->role ? u->role : "(no access)", link,
-				     u->synced ? "" : invite_of(v, u)};
+		const char *t[NC] = {name,
+		                     u->email ? u->email : "",
+		                     u->extension  ? u->extension
+		                     : u->endpoint ? u->endpoint
+		                                   : "",
+		                     role      ? role->name
+		                     : u->role ? u->role
+		                               : "(no access)",
+		                     link,
+		                     u->synced ? "" : invite_of(v, u)};
 		x = 0;
 		for (int i = 0; i < NC; i++) {
 			ui_put(w, y0 + 1 + r, x, cw[i], t[i], a, false);
@@ -283,7 +294,8 @@ static void draw_pbx(struct ui_screen *s, struct cview *v, int y0)
 	attr_t n = ui_role(UI_R_NORMAL);
 	int y = y0;
 	if (!v->has_pbx) {
-		ui_put(w, y, 1, s->w - 2, "No PBX connection. + adds one (it may be created disabled).",
+		ui_put(w, y, 1, s->w - 2,
+		       "No PBX connection. + adds one (it may be created disabled).",
 		       ui_role(UI_R_NOTE), false);
 		return;
 	}
@@ -292,14 +304,16 @@ static void draw_pbx(struct ui_screen *s, struct cview *v, int y0)
 	const pd_platform *pl = pd_catalogue_platform(s->app->cat, p->platform);
 	kv(w, y++, s->w, "Platform", pl ? pl->name : p->platform, n);
 	kv(w, y++, s->w, "Template", p->template_name ? p->template_name : "—", n);
-	snprintf(buf, sizeof buf, "%s:%d%s", p->host ? p->host : "", p->port, p->tls ? " (TLS)" : "");
+	snprintf(buf, sizeof buf, "%s:%d%s", p->host ? p->host : "", p->port,
+	         p->tls ? " (TLS)" : "");
 	kv(w, y++, s->w, "Host", buf, n);
 	kv(w, y++, s->w, "Username", p->username, n);
 	for (size_t i = 0; pl && i < pl->n_fields; i++) {
 		if (!pd_platform_field_is_extra(&pl->fields[i]))
 			continue;
 		char *t = ui_platform_fields_text(&pl->fields[i], p->params_json);
-		kv(w, y++, s->w, pl->fields[i].label ? pl->fields[i].label : pl->fields[i].key, t, n);
+		kv(w, y++, s->w, pl->fields[i].label ? pl->fields[i].label : pl->fields[i].key, t,
+		   n);
 		free(t);
 	}
 	kv(w, y++, s->w, "Secret", "******** (never shown; edit to replace)", ui_role(UI_R_NOTE));
@@ -307,16 +321,19 @@ static void draw_pbx(struct ui_screen *s, struct cview *v, int y0)
 	   ui_role(p->enabled ? UI_R_STATUS_OK : UI_R_STATUS_WARN));
 	kv(w, y++, s->w, "Sync users", p->sync_users ? "yes" : "no", n);
 	kv(w, y++, s->w, "Monitor", p->monitor ? "calls and agent status" : "no", n);
-	kv(w, y++, s->w, "Sub-accounts", p->auto_provision ? "auto-provisioned (set at creation)" : "no", n);
+	kv(w, y++, s->w, "Sub-accounts",
+	   p->auto_provision ? "auto-provisioned (set at creation)" : "no", n);
 	if (v->has_status) {
 		snprintf(buf, sizeof buf, "%s%s%s", v->status.state ? v->status.state : "—",
-			 v->status.last_error ? " — " : "", v->status.last_error ? v->status.last_error : "");
+		         v->status.last_error ? " — " : "",
+		         v->status.last_error ? v->status.last_error : "");
 		kv(w, y++, s->w, "Status", buf, n);
 	} else {
 		kv(w, y++, s->w, "Status", p->enabled ? "— (no monitor running)" : "disabled", n);
 	}
-	ui_put(w, s->h - 1, 1, s->w - 2, "e: edit settings · E: enable/disable · l: live · s: resync",
-	       ui_role(UI_R_NOTE), false);
+	ui_put(w, s->h - 1, 1, s->w - 2,
+	       "e: edit settings · E: enable/disable · l: live · s: resync", ui_role(UI_R_NOTE),
+	       false);
 }
 
 static void draw_roles(struct ui_screen *s, struct cview *v, int y0)
@@ -328,13 +345,14 @@ static void draw_roles(struct ui_screen *s, struct cview *v, int y0)
 		const pd_role *role = &cat->roles[r];
 		char head[300];
 		snprintf(head, sizeof head, "%s%s — %s", role->name,
-			 role->manages_users ? " (manages users)" : "",
-			 role->description ? role->description : "");
+		         role->manages_users ? " (manages users)" : "",
+		         role->description ? role->description : "");
 		ui_put(w, y++, 1, s->w - 2, head, ui_role(UI_R_LABEL) | A_BOLD, false);
 		pd_buf b = {0};
 		for (size_t i = 0; i < v->n_users; i++)
 			if (v->users[i].role && strcmp(v->users[i].role, role->key) == 0)
-				pd_buf_printf(&b, "%s%s", b.len ? ", " : "", v->users[i].display_name);
+				pd_buf_printf(&b, "%s%s", b.len ? ", " : "",
+				              v->users[i].display_name);
 		char *who = pd_buf_steal(&b);
 		ui_put(w, y++, 3, s->w - 4, *who ? who : "(nobody)", ui_role(UI_R_NORMAL), false);
 		free(who);
@@ -344,7 +362,8 @@ static void draw_roles(struct ui_screen *s, struct cview *v, int y0)
 		none += !v->users[i].role || !*v->users[i].role;
 	if (y < s->h - 1) {
 		char buf[120];
-		snprintf(buf, sizeof buf, "Without a role (no access, calls still attributed): %zu", none);
+		snprintf(buf, sizeof buf, "Without a role (no access, calls still attributed): %zu",
+		         none);
 		ui_put(w, y + 1, 1, s->w - 2, buf, ui_role(UI_R_NOTE), false);
 	}
 }
@@ -364,10 +383,11 @@ static void draw_activity(struct ui_screen *s, struct cview *v, int y0)
 		gmtime_r(&t, &tm);
 		strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
 		char *line = xasprintf("%s %-10s %s %s: %s", when, a->actor ? a->actor : "",
-				       a->object ? a->object : "", a->action ? a->action : "",
-				       a->detail ? a->detail : "");
+		                       a->object ? a->object : "", a->action ? a->action : "",
+		                       a->detail ? a->detail : "");
 		bool sel = top + (size_t)r == v->sel[CV_ACTIVITY];
-		ui_put(w, y0 + r, 0, s->w, line, ui_role(sel ? UI_R_GRID_SELECTED : UI_R_GRID_ROW), true);
+		ui_put(w, y0 + r, 0, s->w, line, ui_role(sel ? UI_R_GRID_SELECTED : UI_R_GRID_ROW),
+		       true);
 		free(line);
 	}
 }
@@ -378,7 +398,7 @@ static void cv_draw(struct ui_screen *s)
 	WINDOW *w = s->win;
 	char title[300];
 	snprintf(title, sizeof title, "Customer: %s  [%s]", v->c.name,
-		 pd_customer_status_name(pd_customer_status_of(&v->c, pd_today())));
+	         pd_customer_status_name(pd_customer_status_of(&v->c, pd_today())));
 	ui_fill(w, 0, 0, s->w, ui_role(UI_R_TITLE));
 	ui_put(w, 0, 1, s->w - 2, title, ui_role(UI_R_TITLE), false);
 	int x = 1;
@@ -386,8 +406,9 @@ static void cv_draw(struct ui_screen *s)
 	for (int t = 0; t < CV_TABS; t++) {
 		char lab[40];
 		snprintf(lab, sizeof lab, " %s ", tab_names[t]);
-		x += ui_put(w, 1, x, s->w - x, lab, ui_role(t == v->tab ? UI_R_TAB_ACTIVE : UI_R_TAB),
-			    false) + 1;
+		x += ui_put(w, 1, x, s->w - x, lab,
+		            ui_role(t == v->tab ? UI_R_TAB_ACTIVE : UI_R_TAB), false) +
+		     1;
 	}
 	if (v->err[0])
 		ui_put(w, 2, 1, s->w - 2, v->err, ui_role(UI_R_STATUS_ERROR), false);
@@ -503,7 +524,8 @@ static int cv_key(struct ui_screen *s, const struct ui_event *ev)
 				ui_show_err(app, "resend", &e);
 			else
 				ui_msg(app, UI_R_STATUS_OK,
-				       already ? "invitation to %s queued (it was already waiting: one mail, sent now)"
+				       already ? "invitation to %s queued (it was already waiting: "
+				                 "one mail, sent now)"
 				               : "invitation to %s queued",
 				       u->email ? u->email : u->display_name);
 			ui_app_data_changed(app);
@@ -512,7 +534,8 @@ static int cv_key(struct ui_screen *s, const struct ui_event *ev)
 	case UI_A_TOGGLE_ENABLED:
 		if (!ro && v->tab == CV_PBX && v->has_pbx) {
 			pd_err e;
-			if (store_pbx_set_enabled(app->store, v->id, !v->pbx.enabled, &app->actor, &e) != PD_OK)
+			if (store_pbx_set_enabled(app->store, v->id, !v->pbx.enabled, &app->actor,
+			                          &e) != PD_OK)
 				ui_show_err(app, "PBX", &e);
 			else
 				ui_msg(app, UI_R_STATUS_OK, "PBX connection %s",
@@ -543,19 +566,20 @@ static const char *cv_help(struct ui_screen *s)
 	       "restore). Users: + adds, e edits the selected console user (name, email,\n"
 	       "extension), d removes it (asks first; the primary user ★ stays), R assigns a\n"
 	       "role, i resends the invitation. Synced users come from the PBX (change them\n"
-	       "there); Source / link shows which console user a synced one is linked to by email.\n"
+	       "there); Source / link shows which console user a synced one is linked to by "
+	       "email.\n"
 	       "PBX: + adds a connection, e edits (the secret is never shown), E enables/disables.";
 }
 
 const struct ui_screen_ops ui_customer_ops = {
-	.name = "customer",
-	.context = UI_CTX_VIEW,
-	.create = cv_create,
-	.destroy = cv_destroy,
-	.layout = cv_layout,
-	.draw = cv_draw,
-	.handle_key = cv_key,
-	.help = cv_help,
-	.on_data = cv_data,
-	.fkeys = "F1|Help|F2|Actions|F4|Edit|F7|Add|Esc|Back|F10|Quit",
+    .name = "customer",
+    .context = UI_CTX_VIEW,
+    .create = cv_create,
+    .destroy = cv_destroy,
+    .layout = cv_layout,
+    .draw = cv_draw,
+    .handle_key = cv_key,
+    .help = cv_help,
+    .on_data = cv_data,
+    .fkeys = "F1|Help|F2|Actions|F4|Edit|F7|Add|Esc|Back|F10|Quit",
 };

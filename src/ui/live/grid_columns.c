@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ui_internal.h"
 #include "services.h"
+#include "ui_internal.h"
 
 void ui_live_for_row(struct ui_app *app, const pd_row *r, struct ui_live_cols *out)
 {

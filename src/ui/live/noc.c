@@ -1,5 +1,5 @@
-/* NOC mode (`provdesk --noc`, docs/user-guide.md, Live panels and the NOC display): a read-only wall display over every
- * customer with a PBX connection. Top: a health table (link status, last
+/* NOC mode (`provdesk --noc`, docs/user-guide.md, Live panels and the NOC display): a read-only
+ * wall display over every customer with a PBX connection. Top: a health table (link status, last
  * error, calls, agents by state), problems first (auth failed, retrying,
  * connecting, syncing, monitoring, disabled). Bottom: one customer in focus,
  * its calls in progress and its agents grouped by state, rotating every
@@ -18,8 +18,8 @@
 #include "services.h"
 
 #define NOC_ROTATE_DEFAULT 10
-#define NOC_REFRESH_MS 250  /* at most four table rebuilds a second */
-#define NOC_NAMES_MS 15000  /* names re-read at most this often on data changes */
+#define NOC_REFRESH_MS 250 /* at most four table rebuilds a second */
+#define NOC_NAMES_MS 15000 /* names re-read at most this often on data changes */
 
 enum { A_AVAIL, A_BUSY, A_WRAP, A_NOTREADY, A_OFF, A__N };
 
@@ -103,7 +103,8 @@ static void fill_name(struct ui_app *app, struct noc_row *r)
 static const struct noc_row *sort_rows;
 static int cmp_order(const void *a, const void *b)
 {
-	const struct noc_row *x = &sort_rows[*(const size_t *)a], *y = &sort_rows[*(const size_t *)b];
+	const struct noc_row *x = &sort_rows[*(const size_t *)a],
+	                     *y = &sort_rows[*(const size_t *)b];
 	int d = rank(x->link) - rank(y->link);
 	if (d)
 		return d;
@@ -278,9 +279,10 @@ static void noc_layout(struct ui_screen *s)
 static int draw_table(struct ui_screen *s, struct noc *nc, int y, int rows, int64_t now)
 {
 	WINDOW *w = s->win;
-	static const char *const t[] = {"Customer", "PBX status", "Calls", "Avail", "Busy",
-					"Wrap",     "NotRdy",	  "Off",   "Last error"};
-	static const int base[] = {14, 11, 5, 5, 4, 4, 6, 4, 12}, grow[] = {3, 1, 0, 0, 0, 0, 0, 0, 4};
+	static const char *const t[] = {"Customer", "PBX status", "Calls", "Avail",     "Busy",
+	                                "Wrap",     "NotRdy",     "Off",   "Last error"};
+	static const int base[] = {14, 11, 5, 5, 4, 4, 6, 4, 12},
+	                 grow[] = {3, 1, 0, 0, 0, 0, 0, 0, 4};
 	static const bool right[] = {false, false, true, true, true, true, true, true, false};
 	int cw[9];
 	ui_columns_fit(s->w, base, grow, 9, cw);
@@ -290,7 +292,7 @@ static int draw_table(struct ui_screen *s, struct noc *nc, int y, int rows, int6
 	if (!nc->n) {
 		ui_put(w, y + 1, 1, s->w - 2,
 		       ui_services_live(s->app) ? "No customer has a PBX connection."
-						: ui_services_error(s->app),
+		                                : ui_services_error(s->app),
 		       ui_role(UI_R_NOTE), false);
 		return 2;
 	}
@@ -308,15 +310,21 @@ static int draw_table(struct ui_screen *s, struct noc *nc, int y, int rows, int6
 	for (int r = 0; r < body && nc->table_top + (size_t)r < nc->n; r++) {
 		const struct noc_row *row = &nc->rows[nc->order[nc->table_top + (size_t)r]];
 		char st[48], calls[16], ag[A__N][12];
-		ui_live_short_status(row->link, row->sync_done, row->sync_total, row->retry_at_ms, now,
-				     st, sizeof st);
+		ui_live_short_status(row->link, row->sync_done, row->sync_total, row->retry_at_ms,
+		                     now, st, sizeof st);
 		bool dis = row->link == PD_LINK_DISABLED;
 		snprintf(calls, sizeof calls, "%lld", (long long)row->calls);
 		for (int a = 0; a < A__N; a++)
 			snprintf(ag[a], sizeof ag[a], "%d", row->agents[a]);
-		const char *v[9] = {row->name, st,	    dis ? "—" : calls, dis ? "" : ag[A_AVAIL],
-				    dis ? "" : ag[A_BUSY], dis ? "" : ag[A_WRAP], dis ? "" : ag[A_NOTREADY],
-				    dis ? "" : ag[A_OFF], row->link == PD_LINK_MONITORING ? "" : row->last_error};
+		const char *v[9] = {row->name,
+		                    st,
+		                    dis ? "—" : calls,
+		                    dis ? "" : ag[A_AVAIL],
+		                    dis ? "" : ag[A_BUSY],
+		                    dis ? "" : ag[A_WRAP],
+		                    dis ? "" : ag[A_NOTREADY],
+		                    dis ? "" : ag[A_OFF],
+		                    row->link == PD_LINK_MONITORING ? "" : row->last_error};
 		bool focused = row->id == nc->focus_id;
 		attr_t a = ui_role(focused ? UI_R_GRID_SELECTED : UI_R_GRID_ROW);
 		attr_t ca[9] = {0};
@@ -336,9 +344,9 @@ static int draw_table(struct ui_screen *s, struct noc *nc, int y, int rows, int6
 /* "Available (3): Alice, Bob, Carol" lines, one per state present. */
 static int draw_agents_by_state(struct ui_screen *s, const pd_live_view *v, int y, int rows)
 {
-	static const pd_agent_state order[] = {PD_AGENT_AVAILABLE, PD_AGENT_RINGING,   PD_AGENT_ON_CALL,
-					       PD_AGENT_ON_HOLD,   PD_AGENT_WRAPUP,    PD_AGENT_NOT_READY,
-					       PD_AGENT_LOGGED_OFF, PD_AGENT_OFFLINE};
+	static const pd_agent_state order[] = {
+	    PD_AGENT_AVAILABLE, PD_AGENT_RINGING,   PD_AGENT_ON_CALL,    PD_AGENT_ON_HOLD,
+	    PD_AGENT_WRAPUP,    PD_AGENT_NOT_READY, PD_AGENT_LOGGED_OFF, PD_AGENT_OFFLINE};
 	int used = 0;
 	pd_buf b = {0};
 	for (size_t o = 0; o < sizeof order / sizeof order[0] && used < rows; o++) {
@@ -361,14 +369,15 @@ static int draw_agents_by_state(struct ui_screen *s, const pd_live_view *v, int 
 			continue;
 		char head[48];
 		snprintf(head, sizeof head, "%s (%zu): ", pd_agent_state_name(order[o]), cnt);
-		int hw = ui_put(s->win, y + used, 1, 24, head,
-				ui_role(order[o] == PD_AGENT_AVAILABLE	 ? UI_R_STATUS_OK
-					: order[o] == PD_AGENT_NOT_READY ? UI_R_STATUS_ERROR
-					: order[o] == PD_AGENT_LOGGED_OFF || order[o] == PD_AGENT_OFFLINE
-						? UI_R_GRID_DIM
-						: UI_R_STATUS_WARN) |
-					A_BOLD,
-				false);
+		int hw =
+		    ui_put(s->win, y + used, 1, 24, head,
+		           ui_role(order[o] == PD_AGENT_AVAILABLE   ? UI_R_STATUS_OK
+		                   : order[o] == PD_AGENT_NOT_READY ? UI_R_STATUS_ERROR
+		                   : order[o] == PD_AGENT_LOGGED_OFF || order[o] == PD_AGENT_OFFLINE
+		                       ? UI_R_GRID_DIM
+		                       : UI_R_STATUS_WARN) |
+		               A_BOLD,
+		           false);
 		ui_put(s->win, y + used, 1 + hw, s->w - 2 - hw, b.s ? b.s : "",
 		       ui_role(UI_R_NORMAL), false);
 		used++;
@@ -386,17 +395,18 @@ static void draw_focus(struct ui_screen *s, struct noc *nc, int y, int rows, int
 	ssize_t fp = focus_pos(nc);
 	const char *name = fp >= 0 ? nc->rows[nc->order[fp]].name : "";
 	char st[260], head[560], right[64];
-	pd_live_status_text(v->link, v->sync_done, v->sync_total, v->retry_at_ms, v->last_error, now,
-			    st, sizeof st);
+	pd_live_status_text(v->link, v->sync_done, v->sync_total, v->retry_at_ms, v->last_error,
+	                    now, st, sizeof st);
 	size_t active = 0;
 	for (size_t i = 0; i < v->n_calls; i++)
 		active += v->calls[i].state != PD_CALL_ENDED;
-	snprintf(head, sizeof head, "▶ %s — %s · %zu call%s", name, st, active, active == 1 ? "" : "s");
+	snprintf(head, sizeof head, "▶ %s — %s · %zu call%s", name, st, active,
+	         active == 1 ? "" : "s");
 	if (nc->paused)
 		snprintf(right, sizeof right, "%zd/%zu · paused", fp + 1, nc->n);
 	else
 		snprintf(right, sizeof right, "%zd/%zu · next in %llds", fp + 1, nc->n,
-			 (long long)((nc->next_rotate_ms - now + 999) / 1000));
+		         (long long)((nc->next_rotate_ms - now + 999) / 1000));
 	ui_fill(w, y, 0, s->w, ui_role(UI_R_TAB_ACTIVE));
 	int rw = pd_utf8_width(right);
 	ui_put(w, y, 1, s->w - rw - 3, head, ui_role(UI_R_TAB_ACTIVE), false);
@@ -440,9 +450,10 @@ static void draw_focus(struct ui_screen *s, struct noc *nc, int y, int rows, int
 		else
 			snprintf(from, sizeof from, "%s", c->from ? c->from : "");
 		ui_live_duration((c->state == PD_CALL_ENDED && c->end_ms ? c->end_ms : now) -
-					 c->start_ms,
-				 dur, sizeof dur);
-		const char *cv[6] = {from, c->to, pd_call_state_name(c->state), c->queue, c->agent, dur};
+		                     c->start_ms,
+		                 dur, sizeof dur);
+		const char *cv[6] = {from,     c->to,    pd_call_state_name(c->state),
+		                     c->queue, c->agent, dur};
 		attr_t a = ui_role(c->state == PD_CALL_ENDED ? UI_R_GRID_DIM : UI_R_GRID_ROW);
 		ui_put_columns(w, y + 1 + shown, cv, cw, 6, NULL, a, NULL);
 		shown++;
@@ -474,7 +485,7 @@ static void noc_draw(struct ui_screen *s)
 	localtime_r(&t, &tm);
 	strftime(clock, sizeof clock, "%H:%M:%S", &tm);
 	snprintf(title, sizeof title, "provdesk NOC (read-only) — %zu PBX link%s", nc->n,
-		 nc->n == 1 ? "" : "s");
+	         nc->n == 1 ? "" : "s");
 	ui_fill(w, 0, 0, s->w, ui_role(UI_R_TITLE));
 	ui_put(w, 0, 1, s->w - 10, title, ui_role(UI_R_TITLE), false);
 	ui_put(w, 0, s->w - 9, 8, clock, ui_role(UI_R_TITLE), false);
@@ -559,17 +570,17 @@ static const char *noc_help(struct ui_screen *s)
 }
 
 const struct ui_screen_ops ui_noc_ops = {
-	.name = "noc",
-	.live = true,
-	.context = UI_CTX_NOC,
-	.create = noc_create,
-	.destroy = noc_destroy,
-	.layout = noc_layout,
-	.draw = noc_draw,
-	.handle_key = noc_key,
-	.help = noc_help,
-	.on_data = noc_data,
-	.on_tick = noc_tick,
-	.status = noc_status,
-	.fkeys = "F1|Help|p|Pause|n|Next|N|Prev|Enter|Live|F10|Quit",
+    .name = "noc",
+    .live = true,
+    .context = UI_CTX_NOC,
+    .create = noc_create,
+    .destroy = noc_destroy,
+    .layout = noc_layout,
+    .draw = noc_draw,
+    .handle_key = noc_key,
+    .help = noc_help,
+    .on_data = noc_data,
+    .on_tick = noc_tick,
+    .status = noc_status,
+    .fkeys = "F1|Help|p|Pause|n|Next|N|Prev|Enter|Live|F10|Quit",
 };

@@ -1,5 +1,5 @@
-/* The live panels of one customer (docs/user-guide.md, Live panels and the NOC display): Calls (from, to, direction,
- * state, queue, agent, duration ticking) over Agents (agent, queues, state
+/* The live panels of one customer (docs/user-guide.md, Live panels and the NOC display): Calls
+ * (from, to, direction, state, queue, agent, duration ticking) over Agents (agent, queues, state
  * with the pause reason, time in state), and Users (endpoint, name,
  * sub-account, device state). At 80x24 the calls and agents share the
  * screen, each taking the rows it needs; Users is its own panel (Tab).
@@ -18,9 +18,9 @@ struct live {
 	int64_t id;
 	char *name;
 	pd_live_view v;
-	bool have;     /* v holds a snapshot */
-	int64_t gen;   /* of v */
-	int panel;     /* focused panel */
+	bool have;   /* v holds a snapshot */
+	int64_t gen; /* of v */
+	int panel;   /* focused panel */
 	size_t top[P__N], sel[P__N];
 };
 
@@ -87,7 +87,7 @@ static void lv_layout(struct ui_screen *s)
 }
 
 static void header(WINDOW *w, int y, int width, const char *const *titles, const int *cw, int n,
-		   bool focused, const char *title)
+                   bool focused, const char *title)
 {
 	ui_fill(w, y, 0, width, ui_role(UI_R_GRID_HEADER));
 	int x = 0;
@@ -147,7 +147,8 @@ static enum ui_role agent_role(pd_agent_state st)
 
 static void draw_calls(struct ui_screen *s, struct live *l, int y, int rows, int64_t now)
 {
-	static const char *const t[] = {"From", "To", "Direction", "State", "Queue", "Agent", "Duration"};
+	static const char *const t[] = {"From",  "To",    "Direction", "State",
+	                                "Queue", "Agent", "Duration"};
 	static const int base[] = {16, 8, 9, 9, 8, 12, 8}, grow[] = {3, 1, 0, 0, 1, 2, 0};
 	int cw[7];
 	ui_columns_fit(s->w, base, grow, 7, cw);
@@ -160,7 +161,8 @@ static void draw_calls(struct ui_screen *s, struct live *l, int y, int rows, int
 	if (rows < 2)
 		return;
 	if (!l->v.n_calls) {
-		ui_put(s->win, y + 1, 1, s->w - 2, "No calls in progress.", ui_role(UI_R_NOTE), false);
+		ui_put(s->win, y + 1, 1, s->w - 2, "No calls in progress.", ui_role(UI_R_NOTE),
+		       false);
 		return;
 	}
 	size_t top = panel_scroll(l, P_CALLS, l->v.n_calls, rows - 1);
@@ -174,12 +176,12 @@ static void draw_calls(struct ui_screen *s, struct live *l, int y, int rows, int
 		int64_t end = c->state == PD_CALL_ENDED && c->end_ms ? c->end_ms : now;
 		ui_live_duration(end - c->start_ms, dur, sizeof dur);
 		const char *v[7] = {from,
-				    c->to,
-				    pd_call_dir_name(c->dir),
-				    pd_call_state_name(c->state),
-				    c->queue ? c->queue : "",
-				    c->agent ? c->agent : "",
-				    dur};
+		                    c->to,
+		                    pd_call_dir_name(c->dir),
+		                    pd_call_state_name(c->state),
+		                    c->queue ? c->queue : "",
+		                    c->agent ? c->agent : "",
+		                    dur};
 		bool sel = l->panel == P_CALLS && top + (size_t)r == l->sel[P_CALLS];
 		attr_t a = ui_role(sel ? UI_R_GRID_SELECTED : UI_R_GRID_ROW);
 		attr_t ca[7] = {0};
@@ -220,7 +222,7 @@ static void draw_agents(struct ui_screen *s, struct live *l, int y, int rows, in
 		ui_live_agent_state(a, st, sizeof st);
 		ui_live_duration(now - a->since_ms, since, sizeof since);
 		const char *v[5] = {a->name && *a->name ? a->name : a->interface, a->interface,
-				    a->queues, st, since};
+		                    a->queues, st, since};
 		bool sel = l->panel == P_AGENTS && top + (size_t)r == l->sel[P_AGENTS];
 		attr_t at = ui_role(sel ? UI_R_GRID_SELECTED : UI_R_GRID_ROW);
 		attr_t ca[5] = {0};
@@ -249,16 +251,16 @@ static void draw_users(struct ui_screen *s, struct live *l, int y, int rows)
 	for (int r = 0; r + 1 < rows && top + (size_t)r < l->v.n_users; r++) {
 		const pd_live_user *u = &l->v.users[top + (size_t)r];
 		const char *v[4] = {u->endpoint, u->name, u->sub_account ? u->sub_account : "",
-				    u->device_state ? u->device_state : ""};
+		                    u->device_state ? u->device_state : ""};
 		bool sel = top + (size_t)r == l->sel[P_USERS];
 		attr_t a = ui_role(sel ? UI_R_GRID_SELECTED : UI_R_GRID_ROW);
 		attr_t ca[4] = {0};
 		if (!sel && u->device_state)
 			ca[3] = ui_role(!strcmp(u->device_state, "Not in use") ? UI_R_STATUS_OK
-					: !strcmp(u->device_state, "Unavailable") ||
-							!strcmp(u->device_state, "Invalid")
-						? UI_R_GRID_DIM
-						: UI_R_STATUS_WARN);
+			                : !strcmp(u->device_state, "Unavailable") ||
+			                        !strcmp(u->device_state, "Invalid")
+			                    ? UI_R_GRID_DIM
+			                    : UI_R_STATUS_WARN);
 		ui_fill(s->win, y + 1 + r, 0, s->w, a);
 		ui_put_columns(s->win, y + 1 + r, v, cw, 4, NULL, a, ca);
 	}
@@ -279,13 +281,13 @@ static void lv_draw(struct ui_screen *s)
 	char st[260] = "";
 	enum ui_role st_role = UI_R_GRID_DIM;
 	if (l->have) {
-		pd_live_status_text(l->v.link, l->v.sync_done, l->v.sync_total, l->v.retry_at_ms, l->v.last_error,
-				    now, st, sizeof st);
+		pd_live_status_text(l->v.link, l->v.sync_done, l->v.sync_total, l->v.retry_at_ms,
+		                    l->v.last_error, now, st, sizeof st);
 		st_role = ui_live_link_role(l->v.link);
 	} else {
 		snprintf(st, sizeof st, "%s",
-			 ui_services_live(app) ? "no PBX connection being monitored"
-					       : ui_services_error(app));
+		         ui_services_live(app) ? "no PBX connection being monitored"
+		                               : ui_services_error(app));
 	}
 	char pbx[300];
 	snprintf(pbx, sizeof pbx, "PBX: %s", st);
@@ -331,7 +333,7 @@ static void lv_draw(struct ui_screen *s)
 		draw_agents(s, l, body + rc + 1, avail - rc - 1, now);
 	}
 	const char *hint = app->read_only ? "Tab: users/calls · ↑↓ scroll · Esc: back"
-					  : "Tab: panel · ↑↓ scroll · s: resync users · Esc: back";
+	                                  : "Tab: panel · ↑↓ scroll · s: resync users · Esc: back";
 	ui_put(w, s->h - 1, 1, s->w - 2, hint, ui_role(UI_R_NOTE), false);
 	/* tick only while something on screen counts */
 	bool counting = false;
@@ -346,10 +348,10 @@ static void lv_draw(struct ui_screen *s)
 static int lv_key(struct ui_screen *s, const struct ui_event *ev)
 {
 	struct live *l = s->priv;
-	size_t n = !l->have ? 0
-		   : l->panel == P_CALLS ? l->v.n_calls
-		   : l->panel == P_AGENTS ? l->v.n_agents
-					  : l->v.n_users;
+	size_t n = !l->have               ? 0
+	           : l->panel == P_CALLS  ? l->v.n_calls
+	           : l->panel == P_AGENTS ? l->v.n_agents
+	                                  : l->v.n_users;
 	size_t *sel = &l->sel[l->panel];
 	size_t page = s->h > 8 ? (size_t)(s->h - 8) / 2 : 1;
 	switch (ev->action) {
@@ -390,16 +392,16 @@ static const char *lv_help(struct ui_screen *s)
 }
 
 const struct ui_screen_ops ui_live_ops = {
-	.name = "live",
-	.live = true,
-	.context = UI_CTX_LIVE,
-	.create = lv_create,
-	.destroy = lv_destroy,
-	.layout = lv_layout,
-	.draw = lv_draw,
-	.handle_key = lv_key,
-	.help = lv_help,
-	.on_data = lv_data,
-	.on_tick = lv_tick,
-	.fkeys = "F1|Help|Tab|Panel|s|Resync|Esc|Back|F10|Quit",
+    .name = "live",
+    .live = true,
+    .context = UI_CTX_LIVE,
+    .create = lv_create,
+    .destroy = lv_destroy,
+    .layout = lv_layout,
+    .draw = lv_draw,
+    .handle_key = lv_key,
+    .help = lv_help,
+    .on_data = lv_data,
+    .on_tick = lv_tick,
+    .fkeys = "F1|Help|Tab|Panel|s|Resync|Esc|Back|F10|Quit",
 };

@@ -50,11 +50,11 @@ void ui_services_start(struct ui_app *app)
 		return;
 	}
 	v->so = (pd_store_opts){
-		.catalogue = app->cat,
-		.internal_systems_limit = app->cfg ? app->cfg->internal_systems_limit : 1,
-		.busy_timeout_ms = 5000,
-		/* the NOC never writes: its monitor watches but stores nothing */
-		.read_only = app->read_only,
+	    .catalogue = app->cat,
+	    .internal_systems_limit = app->cfg ? app->cfg->internal_systems_limit : 1,
+	    .busy_timeout_ms = 5000,
+	    /* the NOC never writes: its monitor watches but stores nothing */
+	    .read_only = app->read_only,
 	};
 	v->own_commits = own_commits(app);
 	v->live = pd_live_new();
@@ -74,7 +74,7 @@ void ui_services_start(struct ui_app *app)
 	pd_err_clear(&e);
 	if (pd_smtp_opts_from_config(app->cfg, &o, &v->smtp_password, &e) != PD_OK ||
 	    pd_outbox_worker_start(app->opts->db_path, &v->so, &o, app->wake_wr, &v->outbox, &e) !=
-		    PD_OK) {
+	        PD_OK) {
 		v->outbox = NULL;
 		ui_msg(app, UI_R_STATUS_ERROR, "invitations not sent from this console: %s%s%s",
 		       e.field[0] ? e.field : "", e.field[0] ? ": " : "", e.message);
@@ -143,11 +143,11 @@ static void resync_update(struct ui_app *app)
 	enum ui_role role = UI_R_STATUS_OK;
 	if (pd_monitor_last_sync(v->mon, v->rs_cid, &r, &seq) && seq > v->rs_seq0) {
 		snprintf(text, sizeof text,
-			 "resync: %d new, %d updated, %d removed, %d linked, %d unchanged", r.added,
-			 r.updated, r.removed, r.linked, r.unchanged);
+		         "resync: %d new, %d updated, %d removed, %d linked, %d unchanged", r.added,
+		         r.updated, r.removed, r.linked, r.unchanged);
 		if (r.sub_accounts_added)
 			snprintf(text + strlen(text), sizeof text - strlen(text),
-				 ", %d sub-accounts added", r.sub_accounts_added);
+			         ", %d sub-accounts added", r.sub_accounts_added);
 		v->rs_active = false;
 		v->rs_done_ms = pd_live_now_ms();
 	} else {
@@ -159,26 +159,29 @@ static void resync_update(struct ui_app *app)
 			snprintf(text, sizeof text, "resync: %.180s", s.status);
 			role = UI_R_STATUS_WARN;
 		} else if (known && (s.link == PD_LINK_AUTH_FAILED || s.link == PD_LINK_DISABLED ||
-				     (s.link == PD_LINK_RETRYING && v->rs_saw_sync))) {
+		                     (s.link == PD_LINK_RETRYING && v->rs_saw_sync))) {
 			snprintf(text, sizeof text, "resync failed: %.180s", s.status);
 			role = UI_R_STATUS_ERROR;
 			v->rs_active = false;
 			v->rs_done_ms = pd_live_now_ms();
-		} else if (known && s.link == PD_LINK_MONITORING && v->rs_saw_sync && waited > 5000) {
+		} else if (known && s.link == PD_LINK_MONITORING && v->rs_saw_sync &&
+		           waited > 5000) {
 			/* discovery ran but nothing was stored (sync off, or a
 			 * read-only database) */
-			snprintf(text, sizeof text, "resync: users listed, nothing stored (sync is off)");
+			snprintf(text, sizeof text,
+			         "resync: users listed, nothing stored (sync is off)");
 			role = UI_R_STATUS_WARN;
 			v->rs_active = false;
 			v->rs_done_ms = pd_live_now_ms();
 		} else if (waited > RESYNC_TIMEOUT_MS) {
 			snprintf(text, sizeof text, "resync: no answer from the PBX after %d s",
-				 RESYNC_TIMEOUT_MS / 1000);
+			         RESYNC_TIMEOUT_MS / 1000);
 			role = UI_R_STATUS_ERROR;
 			v->rs_active = false;
 			v->rs_done_ms = pd_live_now_ms();
 		} else {
-			snprintf(text, sizeof text, "resync: %.180s", known ? s.status : "waiting for the monitor");
+			snprintf(text, sizeof text, "resync: %.180s",
+			         known ? s.status : "waiting for the monitor");
 			role = UI_R_STATUS_WARN;
 		}
 	}
@@ -252,8 +255,8 @@ void ui_services_resync(struct ui_app *app, int64_t cid)
 		if (!enabled || !sync) {
 			ui_msg(app, UI_R_STATUS_WARN, "%s",
 			       !enabled ? "resync: the PBX connection is disabled (E enables it)"
-					: "resync: user sync is off for this connection (turn on "
-					  "\"Sync users\" in its settings)");
+			                : "resync: user sync is off for this connection (turn on "
+			                  "\"Sync users\" in its settings)");
 			return;
 		}
 	}
@@ -293,9 +296,10 @@ void ui_services_health(struct ui_app *app, char *buf, size_t n, enum ui_role *r
 		pd_pbx_counts c;
 		pd_err e;
 		if (app->store && store_pbx_counts(app->store, &c, &e) == PD_OK && c.links) {
-			snprintf(buf, n, "PBX (stored): %lld monitoring · %lld retrying · %lld auth failed",
-				 (long long)c.monitoring, (long long)c.retrying,
-				 (long long)c.auth_failed);
+			snprintf(buf, n,
+			         "PBX (stored): %lld monitoring · %lld retrying · %lld auth failed",
+			         (long long)c.monitoring, (long long)c.retrying,
+			         (long long)c.auth_failed);
 			*role = c.auth_failed || c.retrying ? UI_R_STATUS_WARN : UI_R_STATUS;
 		} else {
 			snprintf(buf, n, "PBX: —");
@@ -315,15 +319,15 @@ void ui_services_health(struct ui_app *app, char *buf, size_t n, enum ui_role *r
 	}
 	/* worst first, only the states that occur */
 	static const pd_link_state order[] = {PD_LINK_AUTH_FAILED, PD_LINK_RETRYING,
-					      PD_LINK_CONNECTING,  PD_LINK_SYNCING,
-					      PD_LINK_MONITORING,  PD_LINK_DISABLED};
+	                                      PD_LINK_CONNECTING,  PD_LINK_SYNCING,
+	                                      PD_LINK_MONITORING,  PD_LINK_DISABLED};
 	size_t used = (size_t)snprintf(buf, n, "PBX:");
 	bool first = true;
 	for (size_t i = 0; i < sizeof order / sizeof order[0] && used < n; i++) {
 		if (!by[order[i]])
 			continue;
 		int w = snprintf(buf + used, n - used, "%s %lld %s", first ? "" : " ·",
-				 (long long)by[order[i]], pd_link_state_name(order[i]));
+		                 (long long)by[order[i]], pd_link_state_name(order[i]));
 		if (w < 0)
 			break;
 		used += (size_t)w;
@@ -354,7 +358,7 @@ enum ui_role ui_live_link_role(pd_link_state st)
 }
 
 void ui_live_short_status(pd_link_state st, int done, int total, int64_t retry_at_ms,
-			  int64_t now_ms, char *buf, size_t n)
+                          int64_t now_ms, char *buf, size_t n)
 {
 	switch (st) {
 	case PD_LINK_SYNCING:
@@ -374,8 +378,8 @@ void ui_live_duration(int64_t ms, char *buf, size_t n)
 {
 	int64_t s = ms < 0 ? 0 : ms / 1000;
 	if (s >= 3600)
-		snprintf(buf, n, "%lld:%02lld:%02lld", (long long)(s / 3600), (long long)(s / 60 % 60),
-			 (long long)(s % 60));
+		snprintf(buf, n, "%lld:%02lld:%02lld", (long long)(s / 3600),
+		         (long long)(s / 60 % 60), (long long)(s % 60));
 	else
 		snprintf(buf, n, "%lld:%02lld", (long long)(s / 60), (long long)(s % 60));
 }
@@ -429,12 +433,10 @@ bool ui_live_row(struct ui_app *app, const pd_row *r, struct ui_live_cols *out)
 		snprintf(out->pbx, sizeof out->pbx, "retrying in %llds", a);
 	else
 		snprintf(out->pbx, sizeof out->pbx, "%s", pd_link_state_name(s.link));
-	static const char *const brief[] = {[PD_LINK_DISABLED] = "off",
-					    [PD_LINK_CONNECTING] = "connect",
-					    [PD_LINK_SYNCING] = "syncing",
-					    [PD_LINK_MONITORING] = "monitor",
-					    [PD_LINK_RETRYING] = "retry",
-					    [PD_LINK_AUTH_FAILED] = "auth ✗"};
+	static const char *const brief[] = {
+	    [PD_LINK_DISABLED] = "off",    [PD_LINK_CONNECTING] = "connect",
+	    [PD_LINK_SYNCING] = "syncing", [PD_LINK_MONITORING] = "monitor",
+	    [PD_LINK_RETRYING] = "retry",  [PD_LINK_AUTH_FAILED] = "auth ✗"};
 	if ((unsigned)s.link <= PD_LINK_AUTH_FAILED)
 		snprintf(out->pbx_short, sizeof out->pbx_short, "%s", brief[s.link]);
 	out->pbx_role = ui_live_link_role(s.link);
@@ -443,8 +445,8 @@ bool ui_live_row(struct ui_app *app, const pd_row *r, struct ui_live_cols *out)
 		snprintf(out->agents, sizeof out->agents, "—");
 	} else {
 		snprintf(out->calls, sizeof out->calls, "%lld", (long long)s.calls);
-		snprintf(out->agents, sizeof out->agents, "%lld/%lld", (long long)s.agents_available,
-			 (long long)s.agents_logged_on);
+		snprintf(out->agents, sizeof out->agents, "%lld/%lld",
+		         (long long)s.agents_available, (long long)s.agents_logged_on);
 	}
 	return true;
 }

@@ -54,7 +54,7 @@ enum ui_role ui_live_link_role(pd_link_state st);
 /* Short link status for a narrow column: "monitoring", "sync 3/20",
  * "retry 8s", "auth failed", "connecting", "disabled". */
 void ui_live_short_status(pd_link_state st, int done, int total, int64_t retry_at_ms,
-			  int64_t now_ms, char *buf, size_t n);
+                          int64_t now_ms, char *buf, size_t n);
 /* "0:07", "12:34", "1:02:03" */
 void ui_live_duration(int64_t ms, char *buf, size_t n);
 /* "Not ready (Lunch)" etc. */

@@ -1,24 +1,23 @@
-/* The creation wizard (docs/user-guide.md, Creating a customer): four form steps and a summary on one
- * screen. The values live in a pd_wiz (wizard_state.h); the libform fields
- * are rebuilt from them whenever the set of fields changes, the step changes
- * or the terminal is resized, so nothing is placed at absolute coordinates
- * and nothing typed is lost. The draft is saved on every field exit and step
- * change, and when the screen goes away unfinished (Esc-and-keep, q, SIGHUP:
- * the app loop pops every screen after the signal flag ends it). The only
- * write of a customer is the single store_customer_create() at the end. */
+/* The creation wizard (docs/user-guide.md, Creating a customer): four form steps and a summary on
+ * one screen. The values live in a pd_wiz (wizard_state.h); the libform fields are rebuilt from
+ * them whenever the set of fields changes, the step changes or the terminal is resized, so nothing
+ * is placed at absolute coordinates and nothing typed is lost. The draft is saved on every field
+ * exit and step change, and when the screen goes away unfinished (Esc-and-keep, q, SIGHUP: the app
+ * loop pops every screen after the signal flag ends it). The only write of a customer is the single
+ * store_customer_create() at the end. */
 #include <errno.h>
-#include <stdarg.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "wizard_internal.h"
 
 static void wiz_note(struct wiz *z, enum ui_role role, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void wiz_note(struct wiz *z, enum ui_role role, const char *fmt, ...)
 {
 	va_list ap;
@@ -121,7 +120,7 @@ static bool step_ok(struct wiz *z)
 	if (first >= 0)
 		wiz_show_field(z, first);
 	wiz_note(z, UI_R_STATUS_ERROR, "%zu field%s to fix before going on", bad,
-	       bad == 1 ? "" : "s");
+	         bad == 1 ? "" : "s");
 	return false;
 }
 
@@ -205,7 +204,8 @@ static int create_customer(struct wiz *z)
 {
 	struct ui_app *app = z->app;
 	if (!app->store) {
-		ui_msg(app, UI_R_STATUS_ERROR, "No database: %s", app->db_error ? app->db_error : "");
+		ui_msg(app, UI_R_STATUS_ERROR, "No database: %s",
+		       app->db_error ? app->db_error : "");
 		return UI_HANDLED | UI_REDRAW;
 	}
 	/* every step again: another console may have taken the name meanwhile */
@@ -279,8 +279,7 @@ static int discover(struct wiz *z)
 	if (st == PD_OK || !strcmp(e.field, "enabled")) /* created disabled still probes */
 		z->probe = wiz_probe_start(z->app, &p, &e);
 	pd_pbx_free(&p);
-	pd_wiz_found_set(&z->w, NULL, 0,
-			 z->probe ? "Discovering the users on the PBX…" : NULL);
+	pd_wiz_found_set(&z->w, NULL, 0, z->probe ? "Discovering the users on the PBX…" : NULL);
 	if (!z->probe)
 		wiz_note(z, UI_R_STATUS_ERROR, "PBX users not discovered: %s", e.message);
 	z->rebuild = true;
@@ -363,7 +362,8 @@ static int ask_key(struct wiz *z, const struct ui_event *ev)
 			go_step(z, z->w.step, focus);
 			if (z->w.had_secret)
 				wiz_note(z, UI_R_STATUS_WARN,
-				       "Draft resumed. The PBX secret is never kept: type it again in step 3.");
+				         "Draft resumed. The PBX secret is never kept: type it "
+				         "again in step 3.");
 			else
 				wiz_note(z, UI_R_STATUS_OK, "Draft resumed.");
 		}
@@ -491,7 +491,8 @@ static void leave_field(struct wiz *z)
 	if (cur < 0)
 		return;
 	pd_err e = {0};
-	ui_form_set_error(z->form, cur, wiz_form_check(z->form, cur, z, &e) != PD_OK ? e.message : NULL);
+	ui_form_set_error(z->form, cur,
+	                  wiz_form_check(z->form, cur, z, &e) != PD_OK ? e.message : NULL);
 	wiz_form_changed(z->form, cur, z);
 }
 
@@ -605,15 +606,16 @@ static int probe_collect(struct wiz *z)
 		return 0;
 	wiz_probe_stop(z->probe);
 	z->probe = NULL;
-	char *status = err[0] ? xasprintf("PBX users not discovered: %s", err)
-		       : n > PD_WIZ_FOUND_MAX
-			       ? xasprintf("%zu users found on the PBX; the first %d can get a role "
-					   "here, all get one in the Roles tab after the first sync.",
-					   n, PD_WIZ_FOUND_MAX)
-		       : n ? xasprintf("%zu user%s found on the PBX: give roles below (no role = no "
-				       "access); created with the customer, then kept in sync.",
-				       n, n == 1 ? "" : "s")
-			   : xstrdup("The PBX has no users yet; they are synced after creation.");
+	char *status =
+	    err[0] ? xasprintf("PBX users not discovered: %s", err)
+	    : n > PD_WIZ_FOUND_MAX
+	        ? xasprintf("%zu users found on the PBX; the first %d can get a role "
+	                    "here, all get one in the Roles tab after the first sync.",
+	                    n, PD_WIZ_FOUND_MAX)
+	    : n ? xasprintf("%zu user%s found on the PBX: give roles below (no role = no "
+	                    "access); created with the customer, then kept in sync.",
+	                    n, n == 1 ? "" : "s")
+	        : xstrdup("The PBX has no users yet; they are synced after creation.");
 	wiz_pull_all(z);
 	pd_wiz_found_set(&z->w, u, n, status);
 	free(status);
@@ -666,21 +668,22 @@ static const char *w_help(struct ui_screen *s)
 	struct ui_app *app = s->app;
 	char nx[64], sv[64], bk[64], pk[64], ad[64], dl[64], ds[64], es[64];
 	snprintf(z->help, sizeof z->help,
-		 "Creation wizard: Tab / Shift-Tab move between fields (each field is checked "
-		 "when you leave it). %s or %s: next step (on the summary: create the customer); "
-		 "PgDn also goes on, never creates. %s or PgUp: previous step (values are kept). "
-		 "Enter or %s on a choice opens its list; in Country type part of the French or "
-		 "English name. Space toggles a [x] box. %s adds a user and %s removes the one "
-		 "under the cursor (step 4); %s there lists the users the PBX of step 3 has "
-		 "(nothing is written: they are synced after creation). %s asks whether to "
-		 "discard the draft, keep it or continue. The draft is saved as you go (never the "
-		 "PBX secret) and offered again the next time the wizard opens. Nothing is written "
-		 "until \"Create customer\" on the summary.",
-		 keys_of(app, UI_A_WIZ_NEXT, nx, sizeof nx), keys_of(app, UI_A_SAVE, sv, sizeof sv),
-		 keys_of(app, UI_A_WIZ_BACK, bk, sizeof bk), keys_of(app, UI_A_PICK, pk, sizeof pk),
-		 keys_of(app, UI_A_WIZ_ADD_USER, ad, sizeof ad),
-		 keys_of(app, UI_A_WIZ_DEL_USER, dl, sizeof dl),
-		 keys_of(app, UI_A_WIZ_DISCOVER, ds, sizeof ds), keys_of(app, UI_A_BACK, es, sizeof es));
+	         "Creation wizard: Tab / Shift-Tab move between fields (each field is checked "
+	         "when you leave it). %s or %s: next step (on the summary: create the customer); "
+	         "PgDn also goes on, never creates. %s or PgUp: previous step (values are kept). "
+	         "Enter or %s on a choice opens its list; in Country type part of the French or "
+	         "English name. Space toggles a [x] box. %s adds a user and %s removes the one "
+	         "under the cursor (step 4); %s there lists the users the PBX of step 3 has "
+	         "(nothing is written: they are synced after creation). %s asks whether to "
+	         "discard the draft, keep it or continue. The draft is saved as you go (never the "
+	         "PBX secret) and offered again the next time the wizard opens. Nothing is written "
+	         "until \"Create customer\" on the summary.",
+	         keys_of(app, UI_A_WIZ_NEXT, nx, sizeof nx), keys_of(app, UI_A_SAVE, sv, sizeof sv),
+	         keys_of(app, UI_A_WIZ_BACK, bk, sizeof bk), keys_of(app, UI_A_PICK, pk, sizeof pk),
+	         keys_of(app, UI_A_WIZ_ADD_USER, ad, sizeof ad),
+	         keys_of(app, UI_A_WIZ_DEL_USER, dl, sizeof dl),
+	         keys_of(app, UI_A_WIZ_DISCOVER, ds, sizeof ds),
+	         keys_of(app, UI_A_BACK, es, sizeof es));
 	return z->help;
 }
 
@@ -696,8 +699,8 @@ static void w_status(struct ui_screen *s, char *buf, size_t n, enum ui_role *rol
 	if (err) {
 		*role = UI_R_STATUS_ERROR;
 		snprintf(buf, n, "%s%s%s: %s", z->note_role == UI_R_STATUS_ERROR ? z->note : "",
-			 z->note_role == UI_R_STATUS_ERROR && z->note[0] ? " · " : "",
-			 z->fields[cur].label, err);
+		         z->note_role == UI_R_STATUS_ERROR && z->note[0] ? " · " : "",
+		         z->fields[cur].label, err);
 		return;
 	}
 	size_t step_errs = 0;
@@ -712,7 +715,7 @@ static void w_status(struct ui_screen *s, char *buf, size_t n, enum ui_role *rol
 	}
 	*role = UI_R_STATUS;
 	snprintf(buf, n, "New customer — %s%s", pd_wiz_step_title(z->w.step),
-		 z->app->store ? " · draft saved as you go" : " · no database");
+	         z->app->store ? " · draft saved as you go" : " · no database");
 }
 
 /* ------------------------------------------------------------- lifecycle */
@@ -723,9 +726,10 @@ static pd_status w_create(struct ui_screen *s, void *arg, pd_err *e)
 	(void)arg;
 	if (!app->store)
 		return pd_fail(e, PD_E_UNAVAILABLE, NULL, "no database: %s",
-			       app->db_error ? app->db_error : "cannot open it");
+		               app->db_error ? app->db_error : "cannot open it");
 	if (app->read_only)
-		return pd_fail(e, PD_E_USAGE, NULL, "read-only console: no customer can be created");
+		return pd_fail(e, PD_E_USAGE, NULL,
+		               "read-only console: no customer can be created");
 	/* A user has one draft: a second wizard of the same user (another
 	 * console) would overwrite the first one's draft field by field. */
 	char *lock_name = xasprintf("wizard-%s", app->actor.user);
@@ -734,9 +738,9 @@ static pd_status w_create(struct ui_screen *s, void *arg, pd_err *e)
 	free(lock_name);
 	if (lst == PD_E_TEMPFAIL)
 		return pd_fail(e, PD_E_TEMPFAIL, NULL,
-			       "The wizard is already open in another console of %s: finish or "
-			       "leave it there first (its draft would be overwritten).",
-			       app->actor.user);
+		               "The wizard is already open in another console of %s: finish or "
+		               "leave it there first (its draft would be overwritten).",
+		               app->actor.user);
 	struct wiz *z = xcalloc(1, sizeof *z);
 	z->lock_fd = lock;
 	z->app = app;
@@ -748,20 +752,21 @@ static pd_status w_create(struct ui_screen *s, void *arg, pd_err *e)
 		z->n_templates = 0;
 	}
 	z->ctx = (pd_wiz_ctx){
-		.cat = app->cat,
-		.geo = app->geo,
-		.store = app->store,
-		.today = pd_today(),
-		.trial_default_days = app->cfg ? app->cfg->trial_default_days : 30,
-		.templates = z->templates,
-		.n_templates = z->n_templates,
+	    .cat = app->cat,
+	    .geo = app->geo,
+	    .store = app->store,
+	    .today = pd_today(),
+	    .trial_default_days = app->cfg ? app->cfg->trial_default_days : 30,
+	    .templates = z->templates,
+	    .n_templates = z->n_templates,
 	};
 	pd_err de = {0};
 	pd_status ds = pd_wiz_draft_load(app->store, &z->w, &z->draft_saved_at, &de);
 	if (ds == PD_OK) {
 		z->ask = ASK_RESUME;
 		z->applied_template = xstrdup(z->w.template_name);
-		pd_wiz_changed(&z->ctx, &z->w, "pbx.platform"); /* secret flags from the catalogue */
+		pd_wiz_changed(&z->ctx, &z->w,
+		               "pbx.platform"); /* secret flags from the catalogue */
 	} else if (ds != PD_E_NOTFOUND) {
 		/* an unreadable draft is not fatal: say so and start afresh */
 		ui_msg(app, UI_R_STATUS_WARN, "Draft ignored: %s", de.message);
@@ -852,10 +857,14 @@ static void build_fkeys(struct ui_app *app)
 		enum ui_action a;
 		const char *label;
 	} bar[] = {
-		{UI_A_HELP, "Help"},	     {UI_A_PICK, "Choices"},	 {UI_A_WIZ_BACK, "Back"},
-		{UI_A_WIZ_NEXT, "Next"},     {UI_A_WIZ_ADD_USER, "Add user"},
-		{UI_A_WIZ_DEL_USER, "Del user"}, {UI_A_WIZ_DISCOVER, "Discover"},
-		{UI_A_BACK, "Cancel"},
+	    {UI_A_HELP, "Help"},
+	    {UI_A_PICK, "Choices"},
+	    {UI_A_WIZ_BACK, "Back"},
+	    {UI_A_WIZ_NEXT, "Next"},
+	    {UI_A_WIZ_ADD_USER, "Add user"},
+	    {UI_A_WIZ_DEL_USER, "Del user"},
+	    {UI_A_WIZ_DISCOVER, "Discover"},
+	    {UI_A_BACK, "Cancel"},
 	};
 	size_t used = 0;
 	wizard_fkeys[0] = 0;
@@ -865,7 +874,7 @@ static void build_fkeys(struct ui_app *app)
 		if (!k[0])
 			continue; /* unbound: nothing to show */
 		int w = snprintf(wizard_fkeys + used, sizeof wizard_fkeys - used, "%s%s|%s",
-				 used ? "|" : "", k, bar[i].label);
+		                 used ? "|" : "", k, bar[i].label);
 		if (w < 0 || (size_t)w >= sizeof wizard_fkeys - used) {
 			wizard_fkeys[used] = 0;
 			break;
@@ -875,17 +884,17 @@ static void build_fkeys(struct ui_app *app)
 }
 
 static struct ui_screen_ops wizard_ops = {
-	.name = "wizard",
-	.context = UI_CTX_WIZARD,
-	.create = w_create,
-	.destroy = w_destroy,
-	.layout = w_layout,
-	.draw = w_draw,
-	.handle_key = w_key,
-	.help = w_help,
-	.on_data = w_on_data,
-	.status = w_status,
-	.fkeys = wizard_fkeys,
+    .name = "wizard",
+    .context = UI_CTX_WIZARD,
+    .create = w_create,
+    .destroy = w_destroy,
+    .layout = w_layout,
+    .draw = w_draw,
+    .handle_key = w_key,
+    .help = w_help,
+    .on_data = w_on_data,
+    .status = w_status,
+    .fkeys = wizard_fkeys,
 };
 
 int ui_wizard_open(struct ui_app *app)

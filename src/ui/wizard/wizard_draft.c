@@ -178,8 +178,8 @@ static pd_status found_from(json_t *root, pd_wiz *w, pd_err *e)
 		return PD_OK;
 	if (!json_is_array(found) || json_array_size(found) > PD_WIZ_FOUND_MAX)
 		return pd_fail(e, PD_E_INVALID, "found",
-			       "draft: found must be a list of at most %d PBX users",
-			       PD_WIZ_FOUND_MAX);
+		               "draft: found must be a list of at most %d PBX users",
+		               PD_WIZ_FOUND_MAX);
 	size_t n = json_array_size(found);
 	pd_synced_user *u = xcalloc(n ? n : 1, sizeof *u);
 	char **roles = xcalloc(n ? n : 1, sizeof *roles);
@@ -204,7 +204,7 @@ static pd_status found_from(json_t *root, pd_wiz *w, pd_err *e)
 		}
 		if (!f[0] || !*f[0]) {
 			st = pd_fail(e, PD_E_INVALID, "found", "draft: %sendpoint must be given",
-				     path);
+			             path);
 			for (int k = 0; k < 4; k++)
 				free(f[k]);
 			break;
@@ -212,9 +212,10 @@ static pd_status found_from(json_t *root, pd_wiz *w, pd_err *e)
 		u[i] = (pd_synced_user){f[0], f[1], f[2], f[3], NULL};
 	}
 	if (st == PD_OK) {
-		char *status = xasprintf("%zu PBX user%s listed before the draft was kept (F9 lists "
-					 "them again).",
-					 n, n == 1 ? "" : "s");
+		char *status =
+		    xasprintf("%zu PBX user%s listed before the draft was kept (F9 lists "
+		              "them again).",
+		              n, n == 1 ? "" : "s");
 		pd_wiz_found_set(w, u, n, n ? status : NULL);
 		free(status);
 		for (size_t i = 0; i < n; i++)
@@ -242,11 +243,12 @@ static pd_status from_root(json_t *root, pd_wiz *w, pd_err *e)
 		return pd_fail(e, PD_E_INVALID, "format", "not a wizard draft");
 	json_t *ver = json_object_get(root, "version");
 	if (!json_is_integer(ver) || json_integer_value(ver) < 1)
-		return pd_fail(e, PD_E_INVALID, "version", "draft: version must be a positive integer");
+		return pd_fail(e, PD_E_INVALID, "version",
+		               "draft: version must be a positive integer");
 	if (json_integer_value(ver) > DRAFT_VERSION)
 		return pd_fail(e, PD_E_INVALID, "version",
-			       "draft written by a newer provdesk (format %lld)",
-			       (long long)json_integer_value(ver));
+		               "draft written by a newer provdesk (format %lld)",
+		               (long long)json_integer_value(ver));
 	pd_status st;
 	char *step = NULL;
 	if ((st = get_str(root, "", "step", &step, e)))
@@ -270,14 +272,14 @@ static pd_status from_root(json_t *root, pd_wiz *w, pd_err *e)
 	if ((st = get_obj(root, "customer", &cu, e)) || (st = get_obj(root, "pbx", &pbx, e)))
 		return st;
 	if (cu && ((st = get_str(cu, "customer.", "name", &w->name, e)) ||
-		   (st = get_str(cu, "customer.", "product_type", &w->product_type, e)) ||
-		   (st = get_str(cu, "customer.", "reference", &w->reference, e)) ||
-		   (st = get_str(cu, "customer.", "country_text", &w->country_text, e)) ||
-		   (st = get_str(cu, "customer.", "country", &w->country, e)) ||
-		   (st = get_str(cu, "customer.", "time_zone", &w->time_zone, e)) ||
-		   (st = get_str(cu, "customer.", "notes", &w->notes, e)) ||
-		   (st = get_bool(cu, "customer.", "trial", &w->trial, e)) ||
-		   (st = get_str(cu, "customer.", "trial_end", &w->trial_end, e))))
+	           (st = get_str(cu, "customer.", "product_type", &w->product_type, e)) ||
+	           (st = get_str(cu, "customer.", "reference", &w->reference, e)) ||
+	           (st = get_str(cu, "customer.", "country_text", &w->country_text, e)) ||
+	           (st = get_str(cu, "customer.", "country", &w->country, e)) ||
+	           (st = get_str(cu, "customer.", "time_zone", &w->time_zone, e)) ||
+	           (st = get_str(cu, "customer.", "notes", &w->notes, e)) ||
+	           (st = get_bool(cu, "customer.", "trial", &w->trial, e)) ||
+	           (st = get_str(cu, "customer.", "trial_end", &w->trial_end, e))))
 		return st;
 	if ((st = user_from(json_object_get(root, "admin"), "admin", &w->admin, false, e)))
 		return st;
@@ -306,14 +308,14 @@ static pd_status from_root(json_t *root, pd_wiz *w, pd_err *e)
 		json_t *params = json_object_get(pbx, "params");
 		if (params && !json_is_object(params))
 			return pd_fail(e, PD_E_INVALID, "pbx.params",
-				       "draft: pbx.params must be an object");
+			               "draft: pbx.params must be an object");
 		const char *k;
 		json_t *v;
 		json_object_foreach(params, k, v)
 		{
 			if (!json_is_string(v))
 				return pd_fail(e, PD_E_INVALID, "pbx.params",
-					       "draft: pbx.params.%s must be a string", k);
+				               "draft: pbx.params.%s must be a string", k);
 			char key[64];
 			snprintf(key, sizeof key, "pbx.f.%s", k);
 			pd_wiz_set(w, key, json_string_value(v));
@@ -329,7 +331,7 @@ pd_status pd_wiz_draft_from_json(const char *json, pd_wiz *w, pd_err *e)
 	if (!json_is_object(root)) {
 		json_decref(root);
 		return pd_fail(e, PD_E_INVALID, "draft", "draft is not valid JSON (line %d: %s)",
-			       je.line, je.text);
+		               je.line, je.text);
 	}
 	pd_wiz tmp;
 	pd_wiz_init(&tmp);

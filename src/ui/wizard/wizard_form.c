@@ -61,8 +61,8 @@ int wiz_key_index(const struct wiz *z, const char *key)
 /* Side effects that change which fields exist or other fields' values. */
 static bool is_structural(const char *key)
 {
-	static const char *const keys[] = {"country",   "product_type", "trial",
-					   "no_pbx",    "pbx.template", "pbx.platform"};
+	static const char *const keys[] = {"country", "product_type", "trial",
+	                                   "no_pbx",  "pbx.template", "pbx.platform"};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		if (!strcmp(keys[i], key))
 			return true;
@@ -110,7 +110,7 @@ void wiz_form_changed(struct ui_form *f, int idx, void *ctx)
 		/* The side effects are idempotent except a template's, which would
 		 * overwrite fields edited since it was picked. */
 		bool again = !strcmp(key, "pbx.template") && z->applied_template &&
-			     !strcmp(z->applied_template, z->w.template_name);
+		             !strcmp(z->applied_template, z->w.template_name);
 		if (!again) {
 			pd_wiz_changed(&z->ctx, &z->w, key);
 			if (!strcmp(key, "pbx.template"))
@@ -128,9 +128,10 @@ static void country_search(void *ctx, const char *query, struct ui_choice **out,
 	size_t k = z->ctx.geo ? pd_geo_search(z->ctx.geo, query ? query : "", m, 40) : 0;
 	*out = xcalloc(k ? k : 1, sizeof **out);
 	for (size_t i = 0; i < k; i++) {
-		char *label = strcmp(m[i]->name_fr, m[i]->name_en)
-				      ? xasprintf("%s / %s (%s)", m[i]->name_fr, m[i]->name_en, m[i]->code)
-				      : xasprintf("%s (%s)", m[i]->name_en, m[i]->code);
+		char *label =
+		    strcmp(m[i]->name_fr, m[i]->name_en)
+		        ? xasprintf("%s / %s (%s)", m[i]->name_fr, m[i]->name_en, m[i]->code)
+		        : xasprintf("%s (%s)", m[i]->name_en, m[i]->code);
 		(*out)[i].value = xstrdup(label); /* shown back in the field as picked */
 		(*out)[i].label = label;
 	}
@@ -157,7 +158,6 @@ static enum ui_fkind fkind_of(pd_wiz_kind k)
 		return UI_F_TEXT;
 	}
 }
-
 
 bool wiz_focusable(const struct wiz *z, int i)
 {
@@ -209,13 +209,16 @@ void wiz_build_form(struct wiz *z, const char *focus_key)
 	for (size_t i = 0; i < z->nf; i++) {
 		pd_wiz_field *f = &z->fields[i];
 		z->spec[i] = (struct ui_fspec){
-			.key = f->key,
-			.label = f->label,
-			.kind = fkind_of(f->kind),
-			.width = f->kind == PD_WF_NOTE ? 0 : f->width,
-			.height = f->rows > 1 ? f->rows : 1,
-			.max = f->kind == PD_WF_NOTES ? PD_NOTES_MAX : f->kind == PD_WF_DATE ? 10 : 256,
-			.note = NULL, /* long notes go under the form, beside-field room is for errors */
+		    .key = f->key,
+		    .label = f->label,
+		    .kind = fkind_of(f->kind),
+		    .width = f->kind == PD_WF_NOTE ? 0 : f->width,
+		    .height = f->rows > 1 ? f->rows : 1,
+		    .max = f->kind == PD_WF_NOTES  ? PD_NOTES_MAX
+		           : f->kind == PD_WF_DATE ? 10
+		                                   : 256,
+		    .note =
+		        NULL, /* long notes go under the form, beside-field room is for errors */
 		};
 	}
 	z->form = ui_form_new(z->app, z->spec, z->nf, wiz_form_check, wiz_form_changed, z);
@@ -301,4 +304,3 @@ void wiz_settle(struct wiz *z)
 		wiz_save_draft(z);
 	}
 }
-

@@ -30,11 +30,11 @@ struct wiz {
 	struct ui_fspec spec[PD_WIZ_FIELDS_MAX];
 	size_t nf;
 	struct ui_form *form;
-	bool rebuild;      /* the field set or other fields' values changed */
-	char *applied_template; /* the template whose values were filled in */
-	char left_key[48];      /* the field whose change asked for the rebuild */
-	bool name_ok;      /* the last name check passed: show "✓ available" */
-	pd_wiz_errors errs; /* by key: survive rebuilds of the form */
+	bool rebuild;            /* the field set or other fields' values changed */
+	char *applied_template;  /* the template whose values were filled in */
+	char left_key[48];       /* the field whose change asked for the rebuild */
+	bool name_ok;            /* the last name check passed: show "✓ available" */
+	pd_wiz_errors errs;      /* by key: survive rebuilds of the form */
 	struct wiz_probe *probe; /* a running discovery of the PBX users (F9) */
 	/* Where the form put the terminal cursor in the last draw. The app
 	 * forgets the cursor in a frame that redraws only the status bars;
@@ -94,7 +94,7 @@ struct wiz_probe;
 struct wiz_probe *wiz_probe_start(struct ui_app *app, const pd_pbx *p, pd_err *e);
 /* true once finished: *users (free with wiz_probe_users_free) or error. */
 bool wiz_probe_take(struct wiz_probe *pr, pd_synced_user **users, size_t *n, char *error,
-		    size_t cap);
+                    size_t cap);
 void wiz_probe_users_free(pd_synced_user *u, size_t n);
 void wiz_probe_stop(struct wiz_probe *pr); /* cancels, joins, frees */
 

@@ -40,7 +40,7 @@ static void users_free(pd_synced_user *u, size_t n)
 }
 
 static pd_status on_sync(void *ctx, int64_t customer_id, const pd_synced_user *u, size_t n,
-			 bool auto_provision, pd_sync_result *res, pd_err *e)
+                         bool auto_provision, pd_sync_result *res, pd_err *e)
 {
 	struct wiz_probe *pr = ctx;
 	(void)customer_id;
@@ -73,9 +73,9 @@ static void on_link(void *ctx, int64_t customer_id, pd_link_state st, const char
 	pthread_mutex_lock(&pr->mu);
 	if (!pr->error[0])
 		snprintf(pr->error, sizeof pr->error, "%s",
-			 st == PD_LINK_AUTH_FAILED ? "the PBX refused the user name or secret"
-			 : text && *text	   ? text
-						   : "cannot reach the PBX");
+		         st == PD_LINK_AUTH_FAILED ? "the PBX refused the user name or secret"
+		         : text && *text           ? text
+		                                   : "cannot reach the PBX");
 	pthread_mutex_unlock(&pr->mu);
 }
 
@@ -92,17 +92,17 @@ static void *probe_main(void *arg)
 	struct wiz_probe *pr = arg;
 	pd_live *live = pd_live_new();
 	pd_drv_conf c = {
-		.customer_id = 0,
-		.host = pr->pbx.host,
-		.port = pr->pbx.port,
-		.tls = pr->pbx.tls,
-		.username = pr->pbx.username,
-		.secret = pr->pbx.secret,
-		.params_json = pr->pbx.params_json,
-		.sync_users = true,
-		.monitor = false,
-		.ping_interval_s = PD_PBX_PING_INTERVAL_DEFAULT,
-		.backoff_max_s = 5,
+	    .customer_id = 0,
+	    .host = pr->pbx.host,
+	    .port = pr->pbx.port,
+	    .tls = pr->pbx.tls,
+	    .username = pr->pbx.username,
+	    .secret = pr->pbx.secret,
+	    .params_json = pr->pbx.params_json,
+	    .sync_users = true,
+	    .monitor = false,
+	    .ping_interval_s = PD_PBX_PING_INTERVAL_DEFAULT,
+	    .backoff_max_s = 5,
 	};
 	pd_drv_host h = {.ctx = pr, .live = live, .sync_users = on_sync, .link_changed = on_link};
 	void *d = NULL;
@@ -118,7 +118,8 @@ static void *probe_main(void *arg)
 			if (now >= give_up) {
 				pthread_mutex_lock(&pr->mu);
 				snprintf(pr->error, sizeof pr->error,
-					 "no user list from the PBX within %d s", PROBE_TIMEOUT_MS / 1000);
+				         "no user list from the PBX within %d s",
+				         PROBE_TIMEOUT_MS / 1000);
 				pthread_mutex_unlock(&pr->mu);
 				break;
 			}
@@ -151,9 +152,10 @@ struct wiz_probe *wiz_probe_start(struct ui_app *app, const pd_pbx *p, pd_err *e
 {
 	const pd_driver_ops *ops = pd_driver_find(p->platform);
 	if (!ops) {
-		pd_fail(e, PD_E_UNAVAILABLE, "platform",
-			"no driver for %s in this version: its users are discovered once it has one",
-			p->platform);
+		pd_fail(
+		    e, PD_E_UNAVAILABLE, "platform",
+		    "no driver for %s in this version: its users are discovered once it has one",
+		    p->platform);
 		return NULL;
 	}
 	struct wiz_probe *pr = xcalloc(1, sizeof *pr);
@@ -178,7 +180,7 @@ struct wiz_probe *wiz_probe_start(struct ui_app *app, const pd_pbx *p, pd_err *e
 }
 
 bool wiz_probe_take(struct wiz_probe *pr, pd_synced_user **users, size_t *n, char *error,
-		    size_t cap)
+                    size_t cap)
 {
 	pthread_mutex_lock(&pr->mu);
 	bool done = pr->done;

@@ -13,7 +13,7 @@ static const struct {
 	const char *key, *title;
 } step_names[] = {
 #define PD_X(e, k, t) [e] = {k, t},
-	PD_WIZ_STEP_LIST(PD_X)
+    PD_WIZ_STEP_LIST(PD_X)
 #undef PD_X
 };
 
@@ -32,30 +32,30 @@ static const struct {
 	const char *key;
 	size_t off;
 } str_fields[] = {
-	{"name", offsetof(pd_wiz, name)},
-	{"product_type", offsetof(pd_wiz, product_type)},
-	{"reference", offsetof(pd_wiz, reference)},
-	{"country", offsetof(pd_wiz, country_text)},
-	{"time_zone", offsetof(pd_wiz, time_zone)},
-	{"notes", offsetof(pd_wiz, notes)},
-	{"trial_end", offsetof(pd_wiz, trial_end)},
-	{"admin_name", offsetof(pd_wiz, admin.display_name)},
-	{"admin_email", offsetof(pd_wiz, admin.email)},
-	{"admin_extension", offsetof(pd_wiz, admin.extension)},
-	{"pbx.template", offsetof(pd_wiz, template_name)},
-	{"pbx.platform", offsetof(pd_wiz, platform)},
+    {"name", offsetof(pd_wiz, name)},
+    {"product_type", offsetof(pd_wiz, product_type)},
+    {"reference", offsetof(pd_wiz, reference)},
+    {"country", offsetof(pd_wiz, country_text)},
+    {"time_zone", offsetof(pd_wiz, time_zone)},
+    {"notes", offsetof(pd_wiz, notes)},
+    {"trial_end", offsetof(pd_wiz, trial_end)},
+    {"admin_name", offsetof(pd_wiz, admin.display_name)},
+    {"admin_email", offsetof(pd_wiz, admin.email)},
+    {"admin_extension", offsetof(pd_wiz, admin.extension)},
+    {"pbx.template", offsetof(pd_wiz, template_name)},
+    {"pbx.platform", offsetof(pd_wiz, platform)},
 };
 
 static const struct {
 	const char *key;
 	size_t off;
 } bool_fields[] = {
-	{"trial", offsetof(pd_wiz, trial)},
-	{"no_pbx", offsetof(pd_wiz, no_pbx)},
-	{"pbx.create_disabled", offsetof(pd_wiz, create_disabled)},
-	{"pbx.sync_users", offsetof(pd_wiz, sync_users)},
-	{"pbx.monitor", offsetof(pd_wiz, monitor)},
-	{"pbx.auto_provision", offsetof(pd_wiz, auto_provision)},
+    {"trial", offsetof(pd_wiz, trial)},
+    {"no_pbx", offsetof(pd_wiz, no_pbx)},
+    {"pbx.create_disabled", offsetof(pd_wiz, create_disabled)},
+    {"pbx.sync_users", offsetof(pd_wiz, sync_users)},
+    {"pbx.monitor", offsetof(pd_wiz, monitor)},
+    {"pbx.auto_provision", offsetof(pd_wiz, auto_provision)},
 };
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -203,8 +203,8 @@ void pd_wiz_resolve_country(const pd_wiz_ctx *c, pd_wiz *w)
 	if (!co)
 		return;
 	char *shown = strcmp(co->name_fr, co->name_en)
-			      ? xasprintf("%s / %s (%s)", co->name_fr, co->name_en, co->code)
-			      : xasprintf("%s (%s)", co->name_en, co->code);
+	                  ? xasprintf("%s / %s (%s)", co->name_fr, co->name_en, co->code)
+	                  : xasprintf("%s (%s)", co->name_en, co->code);
 	free(w->country_text);
 	w->country_text = shown;
 }
@@ -246,7 +246,7 @@ static char *pbx_signature(const pd_wiz *w)
 {
 	const pd_wiz_param *h = param_find(w, "host"), *p = param_find(w, "port");
 	return xasprintf("%s %s:%s", w->platform ? w->platform : "", h ? h->value : "",
-			 p ? p->value : "");
+	                 p ? p->value : "");
 }
 
 static void found_free(pd_wiz_found *f)
@@ -368,8 +368,8 @@ static void platform_fields_fill(const pd_wiz_ctx *c, pd_wiz *w)
 	if (!pl)
 		return;
 	const pd_platform *old = w->defaults_for && strcmp(w->defaults_for, w->platform)
-					 ? pd_catalogue_platform(c->cat, w->defaults_for)
-					 : NULL;
+	                             ? pd_catalogue_platform(c->cat, w->defaults_for)
+	                             : NULL;
 	for (size_t i = 0; i < pl->n_fields; i++) {
 		const pd_platform_field *f = &pl->fields[i];
 		pd_wiz_param *p = param_get(w, f->key, f->secret);
@@ -447,12 +447,13 @@ void pd_wiz_changed(const pd_wiz_ctx *c, pd_wiz *w, const char *key)
 		}
 	} else if (!strcmp(key, "country")) {
 		pd_wiz_resolve_country(c, w);
-		const pd_country *co = c->geo && *w->country ? pd_geo_country(c->geo, w->country) : NULL;
+		const pd_country *co =
+		    c->geo && *w->country ? pd_geo_country(c->geo, w->country) : NULL;
 		if (co && co->n_zones >= 1 && !pd_country_has_zone(co, w->time_zone))
 			pd_set_str(&w->time_zone, co->zones[0]);
 	} else if (!strcmp(key, "product_type")) {
 		const pd_product_type *pt =
-			c->cat ? pd_catalogue_product(c->cat, w->product_type) : NULL;
+		    c->cat ? pd_catalogue_product(c->cat, w->product_type) : NULL;
 		if (pt && !pt->trial_allowed)
 			w->trial = false;
 	}
@@ -461,7 +462,7 @@ void pd_wiz_changed(const pd_wiz_ctx *c, pd_wiz *w, const char *key)
 /* ---- fields per step ---- */
 
 static pd_wiz_field *field_add(pd_wiz_field *out, size_t max, size_t *n, const char *key,
-			       const char *label, pd_wiz_kind kind, int width, bool required)
+                               const char *label, pd_wiz_kind kind, int width, bool required)
 {
 	if (*n >= max)
 		return NULL;
@@ -484,9 +485,8 @@ static void note_set(pd_wiz_field *f, const char *note)
 
 static bool is_toggle_param(const pd_platform_field *f)
 {
-	return !strcmp(f->key, "tls") ||
-	       (f->default_value &&
-		(!strcmp(f->default_value, "true") || !strcmp(f->default_value, "false")));
+	return !strcmp(f->key, "tls") || (f->default_value && (!strcmp(f->default_value, "true") ||
+	                                                       !strcmp(f->default_value, "false")));
 }
 
 static size_t fields_customer(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_field *o, size_t max)
@@ -517,9 +517,9 @@ static size_t fields_user(pd_wiz_field *o, size_t max)
 	/* The notes are shown under the form (they are longer than the room
 	 * beside a field, which is kept for errors). */
 	note_set(field_add(o, max, &n, "admin_name", "Display name", PD_WF_TEXT, 32, true),
-		 "An invitation email goes out to this user as soon as the customer is created.");
+	         "An invitation email goes out to this user as soon as the customer is created.");
 	note_set(field_add(o, max, &n, "admin_email", "Email", PD_WF_TEXT, 32, true),
-		 "Use the same email as this user has on the PBX, so the synced user is linked.");
+	         "Use the same email as this user has on the PBX, so the synced user is linked.");
 	field_add(o, max, &n, "admin_extension", "Extension", PD_WF_TEXT, 12, false);
 	field_add(o, max, &n, "admin_role", "Role", PD_WF_FIXED, 34, false);
 	return n;
@@ -538,28 +538,28 @@ static size_t fields_pbx(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_field *o, 
 		const pd_platform_field *pf = &pl->fields[i];
 		char key[48];
 		snprintf(key, sizeof key, "pbx.f.%s", pf->key);
-		pd_wiz_kind kind = pf->secret ? PD_WF_SECRET
-				   : is_toggle_param(pf) ? PD_WF_TOGGLE
-							 : PD_WF_TEXT;
+		pd_wiz_kind kind = pf->secret            ? PD_WF_SECRET
+		                   : is_toggle_param(pf) ? PD_WF_TOGGLE
+		                                         : PD_WF_TEXT;
 		int width = kind == PD_WF_TOGGLE ? 3 : !strcmp(pf->key, "port") ? 6 : 26;
 		pd_wiz_field *f = field_add(o, max, &n, key, pf->label ? pf->label : pf->key, kind,
-					    width, pf->required && kind != PD_WF_TOGGLE);
+		                            width, pf->required && kind != PD_WF_TOGGLE);
 		if (f && pf->secret && w->had_secret)
 			note_set(f, "Drafts never keep the secret: type it again.");
 	}
-	note_set(field_add(o, max, &n, "pbx.create_disabled", "Create disabled", PD_WF_TOGGLE, 3,
-			   false),
-		 "Nothing connects until the connection is enabled.");
+	note_set(
+	    field_add(o, max, &n, "pbx.create_disabled", "Create disabled", PD_WF_TOGGLE, 3, false),
+	    "Nothing connects until the connection is enabled.");
 	field_add(o, max, &n, "pbx.sync_users", "Sync users", PD_WF_TOGGLE, 3, false);
 	field_add(o, max, &n, "pbx.monitor", "Monitor calls/agents", PD_WF_TOGGLE, 3, false);
 	if (!pl || pl->has_sub_accounts) {
 		char note[160];
 		snprintf(note, sizeof note,
-			 "Monitors every %s found; can only be chosen now, not later.",
-			 pl && pl->sub_account_label ? pl->sub_account_label : "sub-account");
+		         "Monitors every %s found; can only be chosen now, not later.",
+		         pl && pl->sub_account_label ? pl->sub_account_label : "sub-account");
 		note_set(field_add(o, max, &n, "pbx.auto_provision", "Auto-provision subs",
-				   PD_WF_TOGGLE, 3, false),
-			 note);
+		                   PD_WF_TOGGLE, 3, false),
+		         note);
 	}
 	return n;
 }
@@ -569,18 +569,19 @@ static size_t fields_roles(const pd_wiz *w, pd_wiz_field *o, size_t max)
 	size_t n = 0;
 	field_add(o, max, &n, "admin_who", "Primary user", PD_WF_FIXED, 34, false);
 	note_set(field_add(o, max, &n, "admin_role", "  Role", PD_WF_FIXED, 34, false),
-		 "F7: add a user (invited too). F8: remove the user at the cursor.");
+	         "F7: add a user (invited too). F8: remove the user at the cursor.");
 	bool pbx_users = !w->no_pbx && w->sync_users;
 	if (pbx_users && !w->n_found)
-		note_set(field_add(o, max, &n, "note.synced", "", PD_WF_NOTE, 0, false),
-			 "F9 lists the PBX's users to give them roles now (else: Roles tab, after the "
-			 "first sync).");
+		note_set(
+		    field_add(o, max, &n, "note.synced", "", PD_WF_NOTE, 0, false),
+		    "F9 lists the PBX's users to give them roles now (else: Roles tab, after the "
+		    "first sync).");
 	if (pbx_users && pd_wiz_found_stale(w))
 		note_set(field_add(o, max, &n, "note.found", "", PD_WF_NOTE, 0, false),
-			 "The PBX changed in step 3: F9 lists its users again.");
+		         "The PBX changed in step 3: F9 lists its users again.");
 	else if (w->found_status && *w->found_status)
 		note_set(field_add(o, max, &n, "note.found", "", PD_WF_NOTE, 0, false),
-			 w->found_status);
+		         w->found_status);
 	bool found_used = pd_wiz_found_used(w);
 	for (size_t i = 0; found_used && i < w->n_found; i++) {
 		char key[48], label[48];
@@ -609,7 +610,7 @@ static size_t fields_roles(const pd_wiz *w, pd_wiz_field *o, size_t max)
 }
 
 size_t pd_wiz_fields(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_step step, pd_wiz_field *out,
-		     size_t max)
+                     size_t max)
 {
 	switch (step) {
 	case PD_WIZ_CUSTOMER:
@@ -631,8 +632,8 @@ bool pd_wiz_key_in_step(const char *key, pd_wiz_step step)
 	case PD_WIZ_CUSTOMER:
 		return !strcmp(key, "name") || !strcmp(key, "product_type") ||
 		       !strcmp(key, "reference") || !strcmp(key, "country") ||
-		       !strcmp(key, "time_zone") || !strcmp(key, "notes") || !strcmp(key, "trial") ||
-		       !strcmp(key, "trial_end");
+		       !strcmp(key, "time_zone") || !strcmp(key, "notes") ||
+		       !strcmp(key, "trial") || !strcmp(key, "trial_end");
 	case PD_WIZ_USER:
 		return !strncmp(key, "admin_", 6);
 	case PD_WIZ_PBX:
@@ -677,8 +678,9 @@ void pd_wiz_choices_get(const pd_wiz_ctx *c, const pd_wiz *w, const char *key, p
 				continue;
 			if (platform && !pd_product_allows_platform(pt, platform))
 				continue;
-			char *label = xasprintf("%s%s%s", pt->name, pt->trial_allowed ? " · trial" : "",
-						pt->locked_after_assignment ? " · locked" : "");
+			char *label =
+			    xasprintf("%s%s%s", pt->name, pt->trial_allowed ? " · trial" : "",
+			              pt->locked_after_assignment ? " · locked" : "");
 			choice_add(out, pt->key, label);
 			free(label);
 		}
@@ -690,7 +692,7 @@ void pd_wiz_choices_get(const pd_wiz_ctx *c, const pd_wiz *w, const char *key, p
 		choice_add(out, "", "(none)");
 		for (size_t i = 0; i < c->n_templates; i++) {
 			char *label =
-				xasprintf("%s (%s)", c->templates[i].name, c->templates[i].platform);
+			    xasprintf("%s (%s)", c->templates[i].name, c->templates[i].platform);
 			choice_add(out, c->templates[i].name, label);
 			free(label);
 		}
@@ -700,7 +702,8 @@ void pd_wiz_choices_get(const pd_wiz_ctx *c, const pd_wiz *w, const char *key, p
 			const pd_platform *pl = &c->cat->platforms[i];
 			if (pt && !pd_product_allows_platform(pt, pl->key))
 				continue;
-			char *label = xasprintf("%s%s", pl->name, pl->supported ? "" : " (no driver yet)");
+			char *label =
+			    xasprintf("%s%s", pl->name, pl->supported ? "" : " (no driver yet)");
 			choice_add(out, pl->key, label);
 			free(label);
 		}

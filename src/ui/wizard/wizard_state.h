@@ -23,18 +23,18 @@
 #include "provdesk/store.h"
 #include "provdesk/util.h"
 
-#define PD_WIZ_STEP_LIST(X)                                                  \
-	X(PD_WIZ_CUSTOMER, "customer", "Customer details")                       \
-	X(PD_WIZ_USER, "user", "Primary user")                                   \
-	X(PD_WIZ_PBX, "pbx", "PBX details")                                      \
-	X(PD_WIZ_ROLES, "roles", "Role assignment")                              \
+#define PD_WIZ_STEP_LIST(X)                                                                        \
+	X(PD_WIZ_CUSTOMER, "customer", "Customer details")                                         \
+	X(PD_WIZ_USER, "user", "Primary user")                                                     \
+	X(PD_WIZ_PBX, "pbx", "PBX details")                                                        \
+	X(PD_WIZ_ROLES, "roles", "Role assignment")                                                \
 	X(PD_WIZ_SUMMARY, "summary", "Summary")
 
 typedef enum {
 #define PD_X(e, k, t) e,
 	PD_WIZ_STEP_LIST(PD_X)
 #undef PD_X
-		PD_WIZ__STEPS
+	    PD_WIZ__STEPS
 } pd_wiz_step;
 const char *pd_wiz_step_key(pd_wiz_step s);   /* "customer" (drafts) */
 const char *pd_wiz_step_title(pd_wiz_step s); /* "Customer details" */
@@ -79,7 +79,7 @@ typedef struct {
 	char *template_name, *platform;
 	pd_wiz_param *params;
 	size_t n_params;
-	bool had_secret; /* a secret was typed before the draft was saved: ask again */
+	bool had_secret;    /* a secret was typed before the draft was saved: ask again */
 	char *defaults_for; /* platform whose defaults the fields hold (not in drafts) */
 	bool create_disabled, sync_users, monitor, auto_provision;
 
@@ -88,8 +88,8 @@ typedef struct {
 	size_t n_users;
 	pd_wiz_found *found; /* listed after a discovery (F9): "synced_users[N].role" */
 	size_t n_found;
-	char *found_for;     /* the PBX they were found on: "platform host:port" */
-	char *found_status;  /* "", "Discovering…", "3 users found…", or the error */
+	char *found_for;    /* the PBX they were found on: "platform host:port" */
+	char *found_status; /* "", "Discovering…", "3 users found…", or the error */
 } pd_wiz;
 
 /* Everything validation and the choices need, borrowed. store may be NULL
@@ -160,7 +160,7 @@ typedef struct {
  * current values (time zone only when the country has several, the trial end
  * only when the trial is on, the platform's own fields...). */
 size_t pd_wiz_fields(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_step step, pd_wiz_field *out,
-		     size_t max);
+                     size_t max);
 /* Room for every PBX user a discovery lists (one line each) and a few
  * dozen users added by hand. */
 #define PD_WIZ_FIELDS_MAX 1200
@@ -199,20 +199,19 @@ void pd_wiz_resolve_country(const pd_wiz_ctx *c, pd_wiz *w);
 /* One field. Returns true when valid; else msg receives the reason. The name
  * check asks the store whether another customer uses it. */
 bool pd_wiz_check_field(const pd_wiz_ctx *c, const pd_wiz *w, const char *key, char *msg,
-			size_t cap);
+                        size_t cap);
 /* Every field of the step (and the cross-field rules: platform allowed for the
  * product type, emails unique within the customer). Replaces the step's
  * entries in *er; returns the number of errors of the step. */
-size_t pd_wiz_check_step(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_step step,
-			 pd_wiz_errors *er);
+size_t pd_wiz_check_step(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_step step, pd_wiz_errors *er);
 /* Is key one of the fields of step (ignoring visibility)? */
 bool pd_wiz_key_in_step(const char *key, pd_wiz_step step);
 
 /* The whole record for store_customer_create, checked with
  * pd_new_customer_check. On error e->field is mapped back to a wizard key
  * where one exists (*bad_key, may be NULL). */
-pd_status pd_wiz_build(const pd_wiz_ctx *c, const pd_wiz *w, pd_new_customer *out,
-		       char bad_key[48], pd_err *e);
+pd_status pd_wiz_build(const pd_wiz_ctx *c, const pd_wiz *w, pd_new_customer *out, char bad_key[48],
+                       pd_err *e);
 
 /* The wizard key of a field named the core's/store's way ("admin_email",
  * "users[1].role", "host"); "" when there is none. */

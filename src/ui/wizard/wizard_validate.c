@@ -126,20 +126,20 @@ static void key_of_core_field(const char *field, char key[48], bool pbx_ctx)
 	static const struct {
 		const char *core, *key;
 	} other[] = {
-		{"trial", "trial_end"},
-		{"trial_days", "trial_end"},
-		{"display_name", "admin_name"},
-		{"email", "admin_email"},
-		{"extension", "admin_extension"},
-		{"platform", "pbx.platform"},
-		{"template", "pbx.template"},
-		{"auto_provision", "pbx.auto_provision"},
-		{"auto_provision_sub_accounts", "pbx.auto_provision"},
-		{"enabled", "pbx.create_disabled"},
+	    {"trial", "trial_end"},
+	    {"trial_days", "trial_end"},
+	    {"display_name", "admin_name"},
+	    {"email", "admin_email"},
+	    {"extension", "admin_extension"},
+	    {"platform", "pbx.platform"},
+	    {"template", "pbx.template"},
+	    {"auto_provision", "pbx.auto_provision"},
+	    {"auto_provision_sub_accounts", "pbx.auto_provision"},
+	    {"enabled", "pbx.create_disabled"},
 	};
-	static const char *const same[] = {"name",      "product_type", "reference",  "country",
-	                                   "time_zone", "notes",        "trial_end",  "admin_name",
-	                                   "admin_email", "admin_extension", "admin_role"};
+	static const char *const same[] = {
+	    "name",      "product_type", "reference",   "country",         "time_zone", "notes",
+	    "trial_end", "admin_name",   "admin_email", "admin_extension", "admin_role"};
 	key[0] = 0;
 	if (!field || !*field)
 		return;
@@ -256,7 +256,7 @@ static bool check_product(const pd_wiz_ctx *c, const pd_wiz *w, char *msg, size_
 	if (pt && !w->no_pbx && *w->platform && !pd_product_allows_platform(pt, w->platform)) {
 		const pd_platform *pl = pd_catalogue_platform(c->cat, w->platform);
 		snprintf(msg, cap, "not available with the %s PBX chosen in step 3",
-			 pl ? pl->name : w->platform);
+		         pl ? pl->name : w->platform);
 		return false;
 	}
 	return true;
@@ -274,7 +274,7 @@ static bool check_trial_end(const pd_wiz_ctx *c, const pd_wiz *w, char *msg, siz
 }
 
 static bool check_user_member(const pd_wiz_ctx *c, const pd_wiz *w, long idx, const char *member,
-			      const char *value, char *msg, size_t cap)
+                              const char *value, char *msg, size_t cap)
 {
 	pd_err e = {0};
 	const char *field = idx < 0 ? "admin" : "user";
@@ -290,7 +290,8 @@ static bool check_user_member(const pd_wiz_ctx *c, const pd_wiz *w, long idx, co
 			const char **earlier = xcalloc(n ? n : 1, sizeof *earlier);
 			for (size_t i = 0; i < n; i++)
 				earlier[i] = w->users[i].email;
-			pd_status st = pd_check_email_free(value, w->admin.email, earlier, n, field, &e);
+			pd_status st =
+			    pd_check_email_free(value, w->admin.email, earlier, n, field, &e);
 			free(earlier);
 			if (st != PD_OK)
 				return from_err(msg, cap, &e);
@@ -306,7 +307,7 @@ static bool check_user_member(const pd_wiz_ctx *c, const pd_wiz *w, long idx, co
 }
 
 static bool check_pbx_field(const pd_wiz_ctx *c, const pd_wiz *w, const char *key, char *msg,
-			    size_t cap)
+                            size_t cap)
 {
 	if (w->no_pbx)
 		return true;
@@ -316,7 +317,8 @@ static bool check_pbx_field(const pd_wiz_ctx *c, const pd_wiz *w, const char *ke
 		const pd_platform *pl = c->cat ? pd_catalogue_platform(c->cat, w->platform) : NULL;
 		if (!pl)
 			return fail(msg, cap, "not a platform of the catalogue");
-		const pd_product_type *pt = c->cat ? pd_catalogue_product(c->cat, w->product_type) : NULL;
+		const pd_product_type *pt =
+		    c->cat ? pd_catalogue_product(c->cat, w->product_type) : NULL;
 		if (pt && !pd_product_allows_platform(pt, pl->key)) {
 			snprintf(msg, cap, "not allowed for product type %s", pt->name);
 			return false;
@@ -362,7 +364,7 @@ static bool check_pbx_field(const pd_wiz_ctx *c, const pd_wiz *w, const char *ke
 }
 
 bool pd_wiz_check_field(const pd_wiz_ctx *c, const pd_wiz *w, const char *key, char *msg,
-			size_t cap)
+                        size_t cap)
 {
 	pd_err e = {0};
 	msg[0] = 0;
@@ -379,7 +381,7 @@ bool pd_wiz_check_field(const pd_wiz_ctx *c, const pd_wiz *w, const char *key, c
 			return true; /* the country's own error comes first */
 		char *tz = NULL;
 		bool ok = pd_check_time_zone(c->geo, w->country, w->time_zone, &tz, &e) == PD_OK ||
-			  from_err(msg, cap, &e);
+		          from_err(msg, cap, &e);
 		free(tz);
 		return ok;
 	}
@@ -407,8 +409,7 @@ bool pd_wiz_check_field(const pd_wiz_ctx *c, const pd_wiz *w, const char *key, c
 	return true;
 }
 
-size_t pd_wiz_check_step(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_step step,
-			 pd_wiz_errors *er)
+size_t pd_wiz_check_step(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_step step, pd_wiz_errors *er)
 {
 	/* Forget this step's old entries (fields may have disappeared). */
 	for (size_t i = 0; i < er->n;) {
@@ -471,8 +472,8 @@ static void user_to_core(const pd_wiz_user *u, const char *role, bool primary, p
 	out->primary = primary;
 }
 
-pd_status pd_wiz_build(const pd_wiz_ctx *c, const pd_wiz *w, pd_new_customer *n,
-		       char bad_key[48], pd_err *e)
+pd_status pd_wiz_build(const pd_wiz_ctx *c, const pd_wiz *w, pd_new_customer *n, char bad_key[48],
+                       pd_err *e)
 {
 	memset(n, 0, sizeof *n);
 	if (bad_key)

@@ -10,9 +10,12 @@
 #include "wizard_internal.h"
 
 static const char *const btn_label[] = {
-	[B_BACK] = "< Back",         [B_NEXT] = "Next >",
-	[B_ADD_USER] = "+ Add user",  [B_DEL_USER] = "- Remove user",
-	[B_CREATE] = "Create customer", [B_CANCEL] = "Cancel",
+    [B_BACK] = "< Back",
+    [B_NEXT] = "Next >",
+    [B_ADD_USER] = "+ Add user",
+    [B_DEL_USER] = "- Remove user",
+    [B_CREATE] = "Create customer",
+    [B_CANCEL] = "Cancel",
 };
 
 const char *wiz_button_label(enum wbtn b)
@@ -86,7 +89,8 @@ void wiz_layout_form(struct wiz *z)
 		z->page = 0;
 	for (size_t i = 0; i < z->nf; i++)
 		ui_form_set_hidden(z->form, (int)i,
-				   !wiz_field_on_page(z, (int)i) || z->fields[i].kind == PD_WF_NOTE);
+		                   !wiz_field_on_page(z, (int)i) ||
+		                       z->fields[i].kind == PD_WF_NOTE);
 	z->cursor_win = NULL; /* the form's window is recreated */
 	ui_form_layout(z->form, s->win, z->fy, 1, z->fh, s->w - 2);
 }
@@ -137,9 +141,9 @@ static void draw_steps(struct wiz *z, WINDOW *win, int y, int width)
 		for (int i = 0; i < PD_WIZ__STEPS && x < width; i++) {
 			if (i)
 				x += ui_put(win, y, x, width - x, " › ", ui_role(UI_R_NOTE), false);
-			attr_t a = i == (int)z->w.step ? ui_role(UI_R_TAB_ACTIVE)
-				   : i < (int)z->w.step ? ui_role(UI_R_TAB)
-							: ui_role(UI_R_NOTE);
+			attr_t a = i == (int)z->w.step  ? ui_role(UI_R_TAB_ACTIVE)
+			           : i < (int)z->w.step ? ui_role(UI_R_TAB)
+			                                : ui_role(UI_R_NOTE);
 			x += ui_put(win, y, x, width - x, cells[i], a, false);
 		}
 		return;
@@ -154,11 +158,11 @@ void wiz_summary(struct wiz *z, pd_buf *b)
 	pd_buf_printf(b, "  Name          %s\n", w->name);
 	pd_buf_printf(b, "  Product type  %s\n", pt);
 	pd_buf_printf(b, "  Reference     %s\n",
-		      *w->reference ? w->reference : "— (the tenant id is used for billing)");
+	              *w->reference ? w->reference : "— (the tenant id is used for billing)");
 	pd_buf_printf(b, "  Country       %s\n", w->country_text);
 	pd_buf_printf(b, "  Time zone     %s\n", w->time_zone);
 	pd_buf_printf(b, "  Trial         %s%s\n", w->trial ? "until " : "no",
-		      w->trial ? w->trial_end : "");
+	              w->trial ? w->trial_end : "");
 	if (*w->notes) {
 		char *one = xstrdup(w->notes);
 		for (char *p = one; *p; p++)
@@ -170,7 +174,7 @@ void wiz_summary(struct wiz *z, pd_buf *b)
 	free(pt);
 	pd_buf_printf(b, "Primary user: Customer Administrator\n");
 	pd_buf_printf(b, "  %s <%s>%s%s\n", w->admin.display_name, w->admin.email,
-		      *w->admin.extension ? "  ext. " : "", w->admin.extension);
+	              *w->admin.extension ? "  ext. " : "", w->admin.extension);
 	pd_buf_printf(b, "  The invitation email is queued when the customer is created.\n");
 	pd_buf_printf(b, "PBX\n");
 	if (w->no_pbx) {
@@ -179,20 +183,21 @@ void wiz_summary(struct wiz *z, pd_buf *b)
 		char *pl = pd_wiz_display(&z->ctx, w, "pbx.platform");
 		const char *host = pd_wiz_get(w, "pbx.f.host"), *port = pd_wiz_get(w, "pbx.f.port");
 		pd_buf_printf(b, "  %s  %s%s%s  %s%s%s\n", pl, host, *port ? ":" : "", port,
-			      w->create_disabled ? "created disabled" : "enabled",
-			      *w->template_name ? "  template " : "", w->template_name);
+		              w->create_disabled ? "created disabled" : "enabled",
+		              *w->template_name ? "  template " : "", w->template_name);
 		pd_buf_printf(b, "  Sync users %s · Monitor %s · Auto-provision sub-accounts %s\n",
-			      w->sync_users ? "yes" : "no", w->monitor ? "yes" : "no",
-			      w->auto_provision ? "yes" : "no");
+		              w->sync_users ? "yes" : "no", w->monitor ? "yes" : "no",
+		              w->auto_provision ? "yes" : "no");
 		free(pl);
 	}
 	if (pd_wiz_found_used(w)) {
 		size_t with_role = 0;
 		for (size_t i = 0; i < w->n_found; i++)
 			with_role += *w->found[i].role != 0;
-		pd_buf_printf(b, "Users found on the PBX: %zu (synced; %zu with a role, the others "
-				 "no access)\n",
-			      w->n_found, with_role);
+		pd_buf_printf(b,
+		              "Users found on the PBX: %zu (synced; %zu with a role, the others "
+		              "no access)\n",
+		              w->n_found, with_role);
 		for (size_t i = 0; i < w->n_found; i++) {
 			if (!*w->found[i].role)
 				continue;
@@ -200,7 +205,7 @@ void wiz_summary(struct wiz *z, pd_buf *b)
 			snprintf(key, sizeof key, "synced_users[%zu].role", i);
 			char *role = pd_wiz_display(&z->ctx, w, key);
 			pd_buf_printf(b, "  %s %s  %s\n", w->found[i].endpoint,
-				      w->found[i].display_name, role);
+			              w->found[i].display_name, role);
 			free(role);
 		}
 	}
@@ -210,7 +215,7 @@ void wiz_summary(struct wiz *z, pd_buf *b)
 		snprintf(key, sizeof key, "users[%zu].role", i);
 		char *role = pd_wiz_display(&z->ctx, w, key);
 		pd_buf_printf(b, "  %s <%s>  %s\n", w->users[i].display_name, w->users[i].email,
-			      *role ? role : "(no role)");
+		              *role ? role : "(no role)");
 		free(role);
 	}
 }
@@ -238,7 +243,7 @@ static void draw_ask(struct wiz *z)
 		if (t && localtime_r(&t, &tm))
 			strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
 		snprintf(line, sizeof line, "Draft \"%.60s\" saved %s at step %d.",
-			 *z->w.name ? z->w.name : "(no name yet)", when, (int)z->w.step + 1);
+		         *z->w.name ? z->w.name : "(no name yet)", when, (int)z->w.step + 1);
 		opts[0] = "r  Resume the draft";
 		opts[1] = "n  Start a new customer (discard the draft)";
 		n = 2;
@@ -274,14 +279,15 @@ void wiz_draw(struct ui_screen *s)
 	int width = s->w;
 	char title[160];
 	if (z->w.step == PD_WIZ_SUMMARY)
-		snprintf(title, sizeof title, " + Create New Customer — summary: check, then create");
+		snprintf(title, sizeof title,
+		         " + Create New Customer — summary: check, then create");
 	else
 		snprintf(title, sizeof title, " + Create New Customer — step %d of 4%s",
-			 (int)z->w.step + 1, "");
+		         (int)z->w.step + 1, "");
 	if (z->n_pages > 1 && z->w.step != PD_WIZ_SUMMARY) {
 		size_t l = strlen(title);
 		snprintf(title + l, sizeof title - l, " · page %d/%d (Tab continues)", z->page + 1,
-			 z->n_pages);
+		         z->n_pages);
 	}
 	ui_fill(win, 0, 0, width, ui_role(UI_R_TITLE));
 	ui_put(win, 0, 0, width, title, ui_role(UI_R_TITLE), true);
@@ -294,7 +300,8 @@ void wiz_draw(struct ui_screen *s)
 		int y = 3, line = 0, last = s->h - 2;
 		bool more = false;
 		char *save = NULL;
-		for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save), line++) {
+		for (char *l = strtok_r(text, "\n", &save); l;
+		     l = strtok_r(NULL, "\n", &save), line++) {
 			if (line < z->summary_top)
 				continue;
 			if (y >= last) {
@@ -302,7 +309,8 @@ void wiz_draw(struct ui_screen *s)
 				continue;
 			}
 			ui_put(win, y++, 1, width - 2, l,
-			       l[0] != ' ' ? ui_role(UI_R_LABEL) | A_BOLD : ui_role(UI_R_NORMAL), false);
+			       l[0] != ' ' ? ui_role(UI_R_LABEL) | A_BOLD : ui_role(UI_R_NORMAL),
+			       false);
 		}
 		if (more || z->summary_top > 0)
 			ui_put(win, last, 1, width - 2,
@@ -316,7 +324,8 @@ void wiz_draw(struct ui_screen *s)
 		size_t nn = wiz_step_notes(z, notes, 8);
 		for (size_t i = 0; i < nn; i++) {
 			char *l = xasprintf("• %s", notes[i]);
-			ui_put(win, z->fy + z->fh + (int)i, 2, width - 3, l, ui_role(UI_R_NOTE), false);
+			ui_put(win, z->fy + z->fh + (int)i, 2, width - 3, l, ui_role(UI_R_NOTE),
+			       false);
 			free(l);
 		}
 	}
@@ -327,8 +336,9 @@ void wiz_draw(struct ui_screen *s)
 		char cell[64];
 		snprintf(cell, sizeof cell, "[ %s ]", btn_label[b[i]]);
 		bool sel = z->on_buttons && (int)i == z->btn && z->ask == ASK_NONE;
-		x += ui_put(win, y, x, width - x, cell,
-			    sel ? ui_role(UI_R_GRID_SELECTED) | A_BOLD : ui_role(UI_R_FIELD), false);
+		x +=
+		    ui_put(win, y, x, width - x, cell,
+		           sel ? ui_role(UI_R_GRID_SELECTED) | A_BOLD : ui_role(UI_R_FIELD), false);
 		x += 1;
 	}
 	if (z->ask != ASK_NONE) {

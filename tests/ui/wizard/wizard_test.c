@@ -34,8 +34,8 @@ static void setup(void)
 	cr_assert_eq(pd_geo_get(&geo, &e), PD_OK, "%s", e.message);
 	pd_store_opts o = {.catalogue = &cat, .internal_systems_limit = 1, .busy_timeout_ms = 5000};
 	cr_assert_eq(store_open(db, &o, &st, &e), PD_OK, "%s", e.message);
-	ctx = (pd_wiz_ctx){.cat = &cat, .geo = geo, .store = st, .today = 20000,
-			   .trial_default_days = 30};
+	ctx = (pd_wiz_ctx){
+	    .cat = &cat, .geo = geo, .store = st, .today = 20000, .trial_default_days = 30};
 	pd_wiz_init(&w);
 }
 
@@ -90,7 +90,7 @@ Test(wizard, valid_wizard_has_no_error_in_any_step)
 	pd_wiz_errors er = {0};
 	for (int s = PD_WIZ_CUSTOMER; s < PD_WIZ_SUMMARY; s++)
 		cr_expect_eq(pd_wiz_check_step(&ctx, &w, (pd_wiz_step)s, &er), 0, "step %d: %s", s,
-			     er.n ? er.v[0].message : "");
+		             er.n ? er.v[0].message : "");
 	pd_wiz_errors_free(&er);
 	cr_expect_str_eq(w.country, "FR");
 	cr_expect_str_eq(w.time_zone, "Europe/Paris");
@@ -113,13 +113,16 @@ Test(wizard, draft_round_trip_keeps_everything_but_the_secret)
 	free(json);
 	cr_expect_eq(back.step, PD_WIZ_PBX);
 	cr_expect_str_eq(back.focus, "pbx.f.host");
-	static const char *keys[] = {"name", "country", "product_type", "reference", "notes",
-				     "trial", "trial_end", "time_zone", "admin_name",
-				     "admin_email", "admin_extension", "pbx.platform", "pbx.f.host",
-				     "pbx.f.port", "pbx.f.username", "pbx.sync_users", "pbx.monitor",
-				     "users[0].display_name", "users[0].email", "users[0].role"};
+	static const char *keys[] = {"name",           "country",         "product_type",
+	                             "reference",      "notes",           "trial",
+	                             "trial_end",      "time_zone",       "admin_name",
+	                             "admin_email",    "admin_extension", "pbx.platform",
+	                             "pbx.f.host",     "pbx.f.port",      "pbx.f.username",
+	                             "pbx.sync_users", "pbx.monitor",     "users[0].display_name",
+	                             "users[0].email", "users[0].role"};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-		cr_expect_str_eq(pd_wiz_get(&back, keys[i]), pd_wiz_get(&w, keys[i]), "%s", keys[i]);
+		cr_expect_str_eq(pd_wiz_get(&back, keys[i]), pd_wiz_get(&w, keys[i]), "%s",
+		                 keys[i]);
 	cr_expect_str_eq(back.country, "FR");
 	cr_expect_str_eq(pd_wiz_get(&back, "pbx.f.secret"), "");
 	cr_expect(back.had_secret, "the resume must ask for the secret again");
@@ -178,24 +181,24 @@ Test(wizard, bad_drafts_are_refused_naming_the_key)
 	cr_expect_eq(pd_wiz_draft_from_json("{not json", &w, &e), PD_E_INVALID);
 	cr_expect(strstr(e.message, "not valid JSON") != NULL, "%s", e.message);
 	cr_expect_eq(pd_wiz_draft_from_json("{\"format\":\"other\"}", &w, &e), PD_E_INVALID);
-	cr_expect_eq(pd_wiz_draft_from_json(
-			     "{\"format\":\"provdesk-wizard-draft\",\"version\":99}", &w, &e),
-		     PD_E_INVALID);
+	cr_expect_eq(
+	    pd_wiz_draft_from_json("{\"format\":\"provdesk-wizard-draft\",\"version\":99}", &w, &e),
+	    PD_E_INVALID);
 	cr_expect(strstr(e.message, "newer") != NULL, "%s", e.message);
 	cr_expect_eq(pd_wiz_draft_from_json("{\"format\":\"provdesk-wizard-draft\",\"version\":1,"
-					    "\"customer\":{\"name\":42}}",
-					    &w, &e),
-		     PD_E_INVALID);
+	                                    "\"customer\":{\"name\":42}}",
+	                                    &w, &e),
+	             PD_E_INVALID);
 	cr_expect(strstr(e.message, "customer.name") != NULL, "%s", e.message);
 	cr_expect_eq(pd_wiz_draft_from_json("{\"format\":\"provdesk-wizard-draft\",\"version\":1,"
-					    "\"step\":\"nowhere\"}",
-					    &w, &e),
-		     PD_E_INVALID);
+	                                    "\"step\":\"nowhere\"}",
+	                                    &w, &e),
+	             PD_E_INVALID);
 	cr_expect_str_eq(e.field, "step");
 	cr_expect_eq(pd_wiz_draft_from_json("{\"format\":\"provdesk-wizard-draft\",\"version\":1,"
-					    "\"pbx\":{\"sync_users\":\"yes\"}}",
-					    &w, &e),
-		     PD_E_INVALID);
+	                                    "\"pbx\":{\"sync_users\":\"yes\"}}",
+	                                    &w, &e),
+	             PD_E_INVALID);
 	cr_expect(strstr(e.message, "pbx.sync_users") != NULL, "%s", e.message);
 	/* a refused draft leaves the state as it was */
 	cr_expect_str_eq(w.name, "");
@@ -320,7 +323,8 @@ Test(wizard, pbx_step_fields_and_errors)
 	for (size_t i = 0; i < nf; i++) {
 		secret |= !strcmp(f[i].key, "pbx.f.secret") && f[i].kind == PD_WF_SECRET;
 		port |= !strcmp(f[i].key, "pbx.f.port");
-		auto_p |= !strcmp(f[i].key, "pbx.auto_provision") && strstr(f[i].note, "only") != NULL;
+		auto_p |=
+		    !strcmp(f[i].key, "pbx.auto_provision") && strstr(f[i].note, "only") != NULL;
 	}
 	cr_expect(secret && port && auto_p);
 	cr_expect_str_eq(pd_wiz_get(&w, "pbx.f.port"), "5038", "catalogue default");
@@ -392,8 +396,12 @@ Test(wizard, product_types_follow_country_and_platform)
 
 Test(wizard, template_fills_the_platform_and_its_fields)
 {
-	pd_template t = {.name = "lab", .platform = "asterisk-ami", .host = "10.0.0.5",
-			 .port = 5039, .tls = true, .username = "admin"};
+	pd_template t = {.name = "lab",
+	                 .platform = "asterisk-ami",
+	                 .host = "10.0.0.5",
+	                 .port = 5039,
+	                 .tls = true,
+	                 .username = "admin"};
 	ctx.templates = &t;
 	ctx.n_templates = 1;
 	set("pbx.template", "lab");
@@ -437,9 +445,11 @@ Test(wizard, discovered_pbx_users_get_roles_drafted_and_built)
 {
 	fill_valid();
 	pd_synced_user u[2] = {
-		{.endpoint = "1001", .display_name = "Alice Martin", .email = "HELENE@example.fr",
-		 .sub_account = "sales"},
-		{.endpoint = "1002", .display_name = "Bob Dupont"},
+	    {.endpoint = "1001",
+	     .display_name = "Alice Martin",
+	     .email = "HELENE@example.fr",
+	     .sub_account = "sales"},
+	    {.endpoint = "1002", .display_name = "Bob Dupont"},
 	};
 	pd_wiz_found_set(&w, u, 2, "2 users found on the PBX");
 	pd_wiz_field f[PD_WIZ_FIELDS_MAX];
@@ -498,7 +508,7 @@ Test(wizard, discovered_pbx_users_get_roles_drafted_and_built)
 
 	/* a second discovery keeps the roles of the users found again */
 	pd_synced_user again[2] = {{.endpoint = "1002", .display_name = "Bob D."},
-				   {.endpoint = "1003", .display_name = "Carla"}};
+	                           {.endpoint = "1003", .display_name = "Carla"}};
 	pd_wiz_found_set(&w, again, 2, "again");
 	cr_expect_str_eq(pd_wiz_get(&w, "synced_users[0].role"), "supervisor");
 	cr_expect_str_eq(pd_wiz_get(&w, "synced_users[1].role"), "");
@@ -510,7 +520,8 @@ Test(wizard, discovered_pbx_users_get_roles_drafted_and_built)
 	pd_new_customer_free(&n);
 	nf = pd_wiz_fields(&ctx, &w, PD_WIZ_ROLES, f, PD_WIZ_FIELDS_MAX);
 	for (size_t i = 0; i < nf; i++)
-		cr_expect(strncmp(f[i].key, "synced_users[", 13), "%s shown without sync", f[i].key);
+		cr_expect(strncmp(f[i].key, "synced_users[", 13), "%s shown without sync",
+		          f[i].key);
 	set("pbx.sync_users", "1");
 
 	/* another host in step 3: the list was another PBX's, not created nor shown */
@@ -524,7 +535,8 @@ Test(wizard, discovered_pbx_users_get_roles_drafted_and_built)
 	nf = pd_wiz_fields(&ctx, &w, PD_WIZ_ROLES, f, PD_WIZ_FIELDS_MAX);
 	bool says = false;
 	for (size_t i = 0; i < nf; i++) {
-		cr_expect(strncmp(f[i].key, "synced_users[", 13), "%s shown for another PBX", f[i].key);
+		cr_expect(strncmp(f[i].key, "synced_users[", 13), "%s shown for another PBX",
+		          f[i].key);
 		says |= strstr(f[i].note, "The PBX changed in step 3") != NULL;
 	}
 	cr_expect(says, "step 4 says why the list is gone");
@@ -536,16 +548,16 @@ Test(wizard, discovered_pbx_users_get_roles_drafted_and_built)
 Test(wizard, bad_found_users_in_a_draft_are_refused_naming_the_key)
 {
 	static const char *const bad[] = {
-		"{\"format\":\"provdesk-wizard-draft\",\"version\":1,\"found\":{}}",
-		"{\"format\":\"provdesk-wizard-draft\",\"version\":1,\"found\":[1]}",
-		"{\"format\":\"provdesk-wizard-draft\",\"version\":1,\"found\":[{\"role\":\"agent\"}]}",
-		"{\"format\":\"provdesk-wizard-draft\",\"version\":1,\"found\":[{\"endpoint\":7}]}",
+	    "{\"format\":\"provdesk-wizard-draft\",\"version\":1,\"found\":{}}",
+	    "{\"format\":\"provdesk-wizard-draft\",\"version\":1,\"found\":[1]}",
+	    "{\"format\":\"provdesk-wizard-draft\",\"version\":1,\"found\":[{\"role\":\"agent\"}]}",
+	    "{\"format\":\"provdesk-wizard-draft\",\"version\":1,\"found\":[{\"endpoint\":7}]}",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		pd_err e = {0};
 		cr_expect_eq(pd_wiz_draft_from_json(bad[i], &w, &e), PD_E_INVALID, "%s", bad[i]);
 		cr_expect(!strcmp(e.field, "found") || !strcmp(e.field, "endpoint"), "%s: %s",
-			  bad[i], e.field);
+		          bad[i], e.field);
 		cr_expect_not_null(strstr(e.message, "found"), "%s", e.message);
 	}
 }
@@ -553,17 +565,17 @@ Test(wizard, bad_found_users_in_a_draft_are_refused_naming_the_key)
 Test(wizard, core_field_names_map_to_wizard_keys)
 {
 	static const char *const map[][2] = {
-		{"name", "name"},
-		{"admin_email", "admin_email"},
-		{"admin_name", "admin_name"},
-		{"users[1].role", "users[1].role"},
-		{"synced_users[3].role", "synced_users[3].role"},
-		{"synced_users[2].endpoint", "synced_users[2].role"},
-		{"host", "pbx.f.host"},
-		{"trial_days", "trial_end"},
-		{"enabled", "pbx.create_disabled"},
-		{"platform", "pbx.platform"},
-		{"", ""},
+	    {"name", "name"},
+	    {"admin_email", "admin_email"},
+	    {"admin_name", "admin_name"},
+	    {"users[1].role", "users[1].role"},
+	    {"synced_users[3].role", "synced_users[3].role"},
+	    {"synced_users[2].endpoint", "synced_users[2].role"},
+	    {"host", "pbx.f.host"},
+	    {"trial_days", "trial_end"},
+	    {"enabled", "pbx.create_disabled"},
+	    {"platform", "pbx.platform"},
+	    {"", ""},
 	};
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
 		char key[48];
