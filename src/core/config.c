@@ -346,6 +346,13 @@ static char *reader(char *str, int num, void *stream)
 		fail(l, NULL, NULL, "line too long (at most %d characters)", num - 2);
 		return NULL;
 	}
+	const char *nul = memchr(l->linebuf, '\0', (size_t)n);
+	if (nul) {
+		/* a NUL would cut the value short without a word */
+		fail(l, NULL, NULL, "NUL byte at column %zu: a configuration file is text",
+		     (size_t)(nul - l->linebuf) + 1);
+		return NULL;
+	}
 	memcpy(str, l->linebuf, (size_t)n + 1);
 	const char *p = str;
 	if (l->line == 1 && !strncmp(p, "\xEF\xBB\xBF", 3))

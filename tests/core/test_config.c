@@ -262,6 +262,23 @@ Test(config, over_long_line)
 	pd_buf_free(&b);
 }
 
+/* A NUL inside a value would cut it short: the line is refused by number. */
+Test(config, nul_byte_refused_with_line_and_column)
+{
+	static const char text[] = "[smtp]\nfrom = a@b.test\0evil\n";
+	char *p = xasprintf("%s/nul.conf", dir);
+	FILE *f = fopen(p, "wb");
+	cr_assert(f);
+	fwrite(text, 1, sizeof text - 1, f);
+	fclose(f);
+	pd_config c;
+	pd_err e = {0};
+	cr_assert_eq(pd_config_load(p, &c, &e), PD_E_CONFIG);
+	cr_assert_eq(e.line, 2, "%s", e.message);
+	assert_contains(e.message, "NUL byte at column 16");
+	free(p);
+}
+
 Test(config, smtp_password_file)
 {
 	char *pw = write_file(dir, "smtp.pw", "s3cr\xC3\xA9t\n");
