@@ -33,7 +33,8 @@ typedef struct {
 	const char *config_path; /* --config */
 	const char *theme;       /* --theme */
 	bool demo, noc, json;
-	int argi; /* index of the command in argv; argc when none */
+	bool core_dumps; /* --core-dumps: leave core dumps as the system has them */
+	int argi;        /* index of the command in argv; argc when none */
 } pd_cli_globals;
 
 /* Parses the global options. Returns -1 to go on, or an exit code after
