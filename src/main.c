@@ -67,6 +67,7 @@ int main(int argc, char **argv)
 	/* The console needs the user's locale for wide characters; the command
 	 * line only prints UTF-8 it was given or read from the database. */
 	setlocale(LC_ALL, "");
+	pd_cli_guard_stderr();
 	pd_cli_globals g;
 	int rc = pd_cli_parse_globals(argc, argv, &g);
 	if (rc >= 0)
@@ -87,6 +88,7 @@ int main(int argc, char **argv)
 		if (g.noc || g.demo)
 			return pd_cli_usage(&c, "%s opens the console and takes no command",
 			                    g.noc ? "--noc" : "--demo");
+		pd_cli_guard_stdout(c.json);
 		rc = pd_cli_run(&c, argc - g.argi, argv + g.argi);
 		pd_cli_free(&c);
 		if (fflush(stdout) != 0 || ferror(stdout)) {

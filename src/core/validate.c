@@ -22,13 +22,9 @@ static bool no_controls(const char *s, bool allow_lines)
 			p += k;
 			continue;
 		}
-		utf8proc_category_t cat = utf8proc_category(cp);
-		if (cat == UTF8PROC_CATEGORY_CC || cp == 0x2028 || cp == 0x2029)
-			return false;
 		/* Bidirectional overrides and isolates would let a name reorder
 		 * what is drawn after it in the grid and in billing outputs. */
-		if ((cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) ||
-		    cp == 0xFEFF)
+		if (pd_cp_unsafe((uint32_t)cp))
 			return false;
 		p += k;
 	}
