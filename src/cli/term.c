@@ -74,8 +74,8 @@ static FILE *guarded(FILE *f, int fd, int mode)
 	fflush(f);
 	guard *g = xcalloc(1, sizeof *g);
 	g->fd = fd;
-	FILE *n = fopencookie(g, "w", (cookie_io_functions_t){.write = guard_write,
-	                                                      .close = guard_close});
+	FILE *n = fopencookie(g, "w",
+	                      (cookie_io_functions_t){.write = guard_write, .close = guard_close});
 	if (!n) {
 		free(g);
 		return f;
