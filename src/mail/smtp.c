@@ -448,6 +448,9 @@ pd_status pd_smtp_send_msg(const pd_smtp_opts *o, const pd_mail_message *m, pd_s
 	while ((msg = curl_multi_info_read(multi, &left)))
 		if (msg->msg == CURLMSG_DONE && msg->easy_handle == h)
 			rc = msg->data.result;
+	/* stopped by progress_cb (inside curl_multi_perform) */
+	if (rc == CURLE_ABORTED_BY_CALLBACK && o->cancel && atomic_load(o->cancel))
+		cancelled = true;
 	long code = 0;
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
 	res->smtp_code = (int)code;
