@@ -253,10 +253,10 @@ run 0 "pbx add from the template, own wrap-up" -- pbx add "Labo Modèle" --templ
 eqj "template's tls_verify, own wrap-up" "d['params']" '{"tls_verify": false, "wrapup_time": 8}'
 run 0 "template-made link passes" -- pbx test "Labo Modèle"
 has "template-made: not verified" "not verified (tls_verify is false)"
-# a platform without these fields refuses them
-run 65 "not a parameter of broadworks-xsi" -- pbx add "Labo Modèle" --platform broadworks-xsi \
+# a platform without these fields refuses them as a usage error, listing its own
+run 64 "not a parameter of broadworks-xsi" -- pbx add "Labo Modèle" --platform broadworks-xsi \
 	--host xsi.example.net --username a --disabled --no-tls-verify
-has "named as not a broadworks parameter" "'tls_verify' is not an extra parameter of platform broadworks-xsi"
+has "named as not a broadworks field" "--no-tls-verify: platform broadworks-xsi has no field 'tls_verify' (fields: host, port, tls, username, secret, enterprise_id, group_id)"
 run 0 "resync over TLS" -- pbx resync "Clinique Sûre"
 has "tls resync result" "12 new, 0 updated, 0 removed"
 stop_bg LAB3_PID
