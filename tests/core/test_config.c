@@ -40,6 +40,7 @@ Test(config, defaults_when_no_file)
 	cr_assert_eq(c.smtp_starttls, PD_STARTTLS_TRY);
 	cr_assert_eq(c.trial_default_days, 30);
 	cr_assert_eq(c.internal_systems_limit, 1);
+	cr_assert_eq(c.import_max_mb, 64);
 	cr_assert_eq(c.pbx_ping_interval, 20);
 	cr_assert_eq(c.pbx_backoff_max, 60);
 	cr_assert_str_eq(c.ui_theme, "default");
@@ -76,6 +77,7 @@ Test(config, every_key)
 	                     "default_days = 14\n"
 	                     "[customers]\n"
 	                     "internal_systems_limit = 3\n"
+	                     "import_max_mb = 2\n"
 	                     "[pbx]\n"
 	                     "ping_interval = 5\n"
 	                     "backoff_max = 3600\n"
@@ -94,6 +96,7 @@ Test(config, every_key)
 	cr_assert_str_eq(c.smtp_password_file, "/etc/provdesk/smtp.pw");
 	cr_assert_eq(c.trial_default_days, 14);
 	cr_assert_eq(c.internal_systems_limit, 3);
+	cr_assert_eq(c.import_max_mb, 2);
 	cr_assert_eq(c.pbx_ping_interval, 5);
 	cr_assert_eq(c.pbx_backoff_max, 3600);
 	cr_assert_str_eq(c.ui_theme, "monochrome");
@@ -188,6 +191,8 @@ Test(config, bad_integers)
 	bad("[pbx]\nmax_message_kb = 16385\n", 2, "pbx.max_message_kb", "64 to 16384");
 	bad("[pbx]\nmax_message_kb = 63\n", 2, "pbx.max_message_kb", "64 to 16384");
 	bad("[pbx]\nmax_message_kb =\n", 2, "pbx.max_message_kb", NULL);
+	bad("[customers]\nimport_max_mb = 0\n", 2, "customers.import_max_mb", "1 to 4096");
+	bad("[customers]\nimport_max_mb = 4097\n", 2, "customers.import_max_mb", "1 to 4096");
 }
 
 Test(config, pbx_caps)
