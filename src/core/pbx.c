@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <utf8proc.h>
 
 #include "provdesk/model.h"
 
@@ -58,31 +59,32 @@ static const pd_platform *check_platform(const pd_catalogue *cat, const char *pl
 }
 
 /* A host name, an IPv4 literal or an IPv6 literal (bare or in brackets). */
-/* A control character that must never go on the wire or to a screen: C0
- * (TAB included: no field of a connection needs one), DEL, C1 (U+0080-U+009F)
- * and the bidi embeddings, overrides and isolates (U+202A-U+202E,
- * U+2066-U+2069), which make text read other than it is. Returns a short
- * description of the first one ("ESC", "U+202E"), NULL when none. */
+/* A character that must never go on the wire or to a screen (the one rule,
+ * pd_cp_unsafe: controls, TAB included since no field of a connection needs
+ * one, C1, separators, direction overrides). Returns a short description of
+ * the first one ("ESC", "U+202E"), NULL when none. */
 static const char *control_in(const char *s, char *buf, size_t n)
 {
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == 0x1b)
-			return "ESC";
-		if (*p == '\r' || *p == '\n')
-			return "a line break";
-		if (*p < 0x20 || *p == 0x7f) {
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+	while (*p) {
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t k = utf8proc_iterate(p, -1, &cp);
+		if (k <= 0) {
 			snprintf(buf, n, "byte 0x%02X", *p);
 			return buf;
 		}
-		if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
-			snprintf(buf, n, "U+%04X", p[1]);
+		if (cp == 0x1b)
+			return "ESC";
+		if (cp == '\r' || cp == '\n')
+			return "a line break";
+		if (pd_cp_unsafe((uint32_t)cp)) {
+			if (cp < 0x80)
+				snprintf(buf, n, "byte 0x%02X", (unsigned)cp);
+			else
+				snprintf(buf, n, "U+%04X", (unsigned)cp);
 			return buf;
 		}
-		if (*p == 0xe2 && ((p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae) ||
-		                   (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9))) {
-			snprintf(buf, n, "U+%04X", 0x2000 + ((p[1] & 0x3f) << 6) + (p[2] & 0x3f));
-			return buf;
-		}
+		p += k;
 	}
 	return NULL;
 }
