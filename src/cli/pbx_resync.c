@@ -30,16 +30,6 @@ static pd_status rs_sync(void *ctx, int64_t cid, const pd_synced_user *u, size_t
 	return store_sync_users(r->store, cid, u, n, ap, res, e);
 }
 
-static pd_status classify(const char *err)
-{
-	if (strstr(err, "authentication") || strstr(err, "permission denied") ||
-	    strstr(err, "login refused"))
-		return PD_E_AUTH;
-	if (strstr(err, "protocol error") || strstr(err, "not an Asterisk"))
-		return PD_E_PROTOCOL;
-	return PD_E_UNAVAILABLE;
-}
-
 int pd_cli_pbx_resync_cmd(pd_cli *c, int argc, char **argv)
 {
 	const char *pos[1];
@@ -108,8 +98,10 @@ int pd_cli_pbx_resync_cmd(pd_cli *c, int argc, char **argv)
 	pd_link_state st;
 	bool tty = !c->json && isatty(STDERR_FILENO);
 	int last_done = -1;
+	/* until the link monitors (the sync is done) or fails: a failure waits
+	 * for a retry or for an edit */
 	while ((st = ops->state(d)) != PD_LINK_MONITORING && st != PD_LINK_AUTH_FAILED &&
-	       st != PD_LINK_RETRYING && pd_live_now_ms() < until) {
+	       !pd_link_state_retries(st) && pd_live_now_ms() < until) {
 		struct pollfd pf[4];
 		int n = ops->pollfds(d, pf, 4);
 		int64_t now = pd_live_now_ms(), dl = ops->next_deadline(d);
@@ -124,7 +116,7 @@ int pd_cli_pbx_resync_cmd(pd_cli *c, int argc, char **argv)
 			ops->on_timer(d, now);
 		pd_live_view v;
 		if (tty && pd_live_snapshot(live, cu.id, &v) == PD_OK) {
-			if (v.link == PD_LINK_SYNCING && v.sync_done != last_done) {
+			if (v.link == PD_LINK_DISCOVERING && v.sync_done != last_done) {
 				fprintf(stderr, "\r%s ", v.status);
 				last_done = v.sync_done;
 			}
@@ -139,7 +131,8 @@ int pd_cli_pbx_resync_cmd(pd_cli *c, int argc, char **argv)
 	pd_live_snapshot(live, cu.id, &v);
 	if (!synced) {
 		const char *why = v.last_error[0] ? v.last_error : "timed out";
-		rc = pd_cli_failf(c, st == PD_LINK_AUTH_FAILED ? PD_E_AUTH : classify(why), "pbx",
+		pd_status fs = pd_cli_link_status(st);
+		rc = pd_cli_failf(c, fs == PD_OK ? PD_E_UNAVAILABLE : fs, "pbx",
 		                  "resync of \"%s\" failed: %s", cu.name, why);
 	} else if (c->json) {
 		json_t *o = json_object();
