@@ -11,13 +11,13 @@
 /*        enum                    key (stored, JSON)  label (human) */
 #define PD_LINK_STATE_LIST(X)                                                                      \
 	X(PD_LINK_DISABLED, "disabled", "disabled")                                                \
-	X(PD_LINK_CONNECTING, "connecting", "connecting")             /* resolve, TCP, TLS */      \
-	X(PD_LINK_LOGGING_IN, "logging-in", "logging in")             /* banner, login */          \
-	X(PD_LINK_DISCOVERING, "discovering", "syncing")              /* sync_done/sync_total */   \
+	X(PD_LINK_CONNECTING, "connecting", "connecting") /* resolve, TCP, TLS */                  \
+	X(PD_LINK_LOGGING_IN, "logging-in", "logging in") /* banner, login */                      \
+	X(PD_LINK_DISCOVERING, "discovering", "syncing")  /* sync_done/sync_total */               \
 	X(PD_LINK_MONITORING, "monitoring", "monitoring")                                          \
 	X(PD_LINK_RETRYING, "retrying", "retrying")                   /* retry_at_ms */            \
 	X(PD_LINK_AUTH_FAILED, "auth-failed", "auth failed")          /* no retry until edited */  \
-	X(PD_LINK_PROTOCOL_ERROR, "protocol-error", "protocol error") /* retried, shown apart */    \
+	X(PD_LINK_PROTOCOL_ERROR, "protocol-error", "protocol error") /* retried, shown apart */   \
 	X(PD_LINK_UNSUPPORTED, "unsupported", "not supported")        /* no driver for it */       \
 	X(PD_LINK_CONFIG_ERROR, "config-error", "config error") /* stored parameters refused */
 
