@@ -30,9 +30,6 @@ typedef struct {
 	int max_calls, max_channels;
 	int64_t max_call_age_ms;
 	size_t max_message;
-	/* The driver for a platform key; NULL = pd_driver_find. Tests give a
-	 * fake driver here (tests/pbx/fake_driver.c). */
-	const struct pd_driver_ops *(*find_driver)(const char *platform);
 } pd_monitor_opts;
 
 /* What the monitor's loop has done, for tests that must know it looked

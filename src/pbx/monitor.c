@@ -197,8 +197,7 @@ static void reload(pd_monitor *m)
 		l.version = p->version;
 		l.blocked = blocked;
 		l.st = (pd_link_state)-1;
-		l.ops =
-		    m->o.find_driver ? m->o.find_driver(p->platform) : pd_driver_find(p->platform);
+		l.ops = pd_driver_find(p->platform);
 		next[nn++] = l;
 		link_t *nl = &next[nn - 1];
 		if (!p->enabled || (!p->monitor && !p->sync_users) || blocked) {
