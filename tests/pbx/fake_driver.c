@@ -85,7 +85,8 @@ static void report(fake *d, pd_link_state st, int64_t now)
 	pd_live_set_link(d->h.live, d->cid, st, d->done, d->total, d->retry_at, err);
 	if (d->h.link_changed) {
 		char text[256];
-		pd_live_status_text(st, d->done, d->total, d->retry_at, err, now, text, sizeof text);
+		pd_live_status_text(st, d->done, d->total, d->retry_at, err, now, text,
+		                    sizeof text);
 		d->h.link_changed(d->h.ctx, d->cid, st, text);
 	}
 }
@@ -100,7 +101,8 @@ static void publish(fake *d, int users, int calls, int64_t now)
 		char ep[16], name[32];
 		snprintf(ep, sizeof ep, "%d", 1000 + i);
 		snprintf(name, sizeof name, "Fake User %d", i);
-		v.users[i] = (pd_live_user){xstrdup(ep), xstrdup(name), NULL, xstrdup("Not in use")};
+		v.users[i] =
+		    (pd_live_user){xstrdup(ep), xstrdup(name), NULL, xstrdup("Not in use")};
 	}
 	v.n_calls = (size_t)calls;
 	v.calls = calls ? xcalloc((size_t)calls, sizeof *v.calls) : NULL;
@@ -163,8 +165,8 @@ static void finish_discovery(fake *d, int64_t now)
 	pthread_mutex_unlock(&mu);
 	if (d->h.sync_users) {
 		pd_synced_user *u = s.users ? xcalloc((size_t)s.users, sizeof *u) : NULL;
-		char (*ep)[16] = s.users ? xcalloc((size_t)s.users, sizeof *ep) : NULL;
-		char (*nm)[32] = s.users ? xcalloc((size_t)s.users, sizeof *nm) : NULL;
+		char(*ep)[16] = s.users ? xcalloc((size_t)s.users, sizeof *ep) : NULL;
+		char(*nm)[32] = s.users ? xcalloc((size_t)s.users, sizeof *nm) : NULL;
 		for (int i = 0; i < s.users; i++) {
 			snprintf(ep[i], sizeof ep[i], "%d", 1000 + i);
 			snprintf(nm[i], sizeof nm[i], "Fake User %d", i);
@@ -193,7 +195,8 @@ static pd_status f_create(const pd_drv_conf *c, const pd_drv_host *h, void **out
 	bool refuse = r->script.create_fails;
 	pthread_mutex_unlock(&mu);
 	if (refuse)
-		return pd_fail(e, PD_E_CONFIG, "params", "the fake driver refuses these parameters");
+		return pd_fail(e, PD_E_CONFIG, "params",
+		               "the fake driver refuses these parameters");
 	fake *d = xcalloc(1, sizeof *d);
 	int p[2];
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) {
@@ -296,7 +299,8 @@ static void f_on_timer(void *p, int64_t now)
 		break;
 	case PD_LINK_LOGGING_IN:
 		if (s.login_fails) {
-			snprintf(d->last_error, sizeof d->last_error, "authentication failed (scripted)");
+			snprintf(d->last_error, sizeof d->last_error,
+			         "authentication failed (scripted)");
 			d->deadline = INT64_MAX;
 			d->retry_at = 0;
 			publish(d, 0, 0, now);

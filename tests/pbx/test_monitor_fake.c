@@ -24,11 +24,12 @@ static void fake_setup(void)
 	fx_cat.platforms =
 	    xrealloc(fx_cat.platforms, (fx_cat.n_platforms + 2) * sizeof *fx_cat.platforms);
 	for (int i = 0; i < 2; i++)
-		fx_cat.platforms[fx_cat.n_platforms++] =
-		    (pd_platform){.key = xstrdup(keys[i]), .name = xstrdup(keys[i]), .supported = true};
+		fx_cat.platforms[fx_cat.n_platforms++] = (pd_platform){
+		    .key = xstrdup(keys[i]), .name = xstrdup(keys[i]), .supported = true};
 	for (size_t t = 0; t < fx_cat.n_types; t++) {
 		pd_product_type *pt = &fx_cat.types[t];
-		pt->platforms = xrealloc(pt->platforms, (pt->n_platforms + 2) * sizeof *pt->platforms);
+		pt->platforms =
+		    xrealloc(pt->platforms, (pt->n_platforms + 2) * sizeof *pt->platforms);
 		for (int i = 0; i < 2; i++)
 			pt->platforms[pt->n_platforms++] = xstrdup(keys[i]);
 	}
@@ -226,8 +227,7 @@ Test(monitor_fake, a_drop_is_retried_then_discovered_again)
 	WAIT(live, fake_get(cid).last_retry_delay_ms == 1000, 8000); /* 400, 800, then the cap */
 	cr_assert_geq(fake_get(cid).connects, before + 2, "two failed redials on the way");
 	pd_link_state ls = link_of(live, cid);
-	cr_assert(ls == PD_LINK_RETRYING || ls == PD_LINK_CONNECTING, "%s",
-	          pd_link_state_name(ls));
+	cr_assert(ls == PD_LINK_RETRYING || ls == PD_LINK_CONNECTING, "%s", pd_link_state_name(ls));
 	/* and recovers */
 	fake_set_script(cid, &(fake_script){.users = 4});
 	WAIT(live, link_of(live, cid) == PD_LINK_MONITORING, 5000);
@@ -294,8 +294,8 @@ Test(monitor_fake, link_states_are_written_to_the_store_as_keys)
 	const struct {
 		int64_t cid;
 		pd_link_state want;
-	} cases[] = {{ok, PD_LINK_MONITORING},   {auth, PD_LINK_AUTH_FAILED},
-	             {down, PD_LINK_RETRYING},   {conf, PD_LINK_CONFIG_ERROR},
+	} cases[] = {{ok, PD_LINK_MONITORING},     {auth, PD_LINK_AUTH_FAILED},
+	             {down, PD_LINK_RETRYING},     {conf, PD_LINK_CONFIG_ERROR},
 	             {nodrv, PD_LINK_UNSUPPORTED}, {off, PD_LINK_DISABLED}};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		WAIT(live, link_of(live, cases[i].cid) == cases[i].want, 5000);
