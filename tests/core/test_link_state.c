@@ -36,7 +36,8 @@ Test(link_state, stable_keys)
 Test(link_state, unknown_keys_and_values_refused)
 {
 	pd_link_state s = PD_LINK_MONITORING;
-	const char *bad[] = {"", "Monitoring", "auth failed", "retrying in 8s", "up", "monitoring "};
+	const char *bad[] = {"",   "Monitoring", "auth failed", "retrying in 8s",
+	                     "up", "monitoring "};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		cr_assert(!pd_link_state_parse(bad[i], &s), "'%s'", bad[i]);
 	cr_assert(!pd_link_state_parse(NULL, &s));
