@@ -46,10 +46,36 @@ typedef struct {
 	                     const char *status_text);
 } pd_drv_host;
 
+/* What `pbx test` shows: each step tried, in order, with what it found
+ * ("name resolution", "TCP connect", "TLS", "banner", "authentication",
+ * "permissions" for AMI; a driver names its own). */
+#define PD_DRV_TEST_MAX_STEPS 12
+typedef struct {
+	char name[32];
+	bool ok;
+	char detail[400];
+} pd_drv_test_step;
+
+typedef struct {
+	pd_drv_test_step steps[PD_DRV_TEST_MAX_STEPS];
+	int n_steps;
+	int failed;         /* index of the failed step, -1 when all passed */
+	char identity[160]; /* what the PBX says it is (the AMI banner), "" before */
+} pd_drv_test_result;
+
 typedef struct pd_driver_ops {
 	const char *platform; /* catalogue key, e.g. "asterisk-ami" */
 	/* The conf strings are copied. Starts connecting at once. */
 	pd_status (*create)(const pd_drv_conf *c, const pd_drv_host *h, void **out, pd_err *e);
+	/* `pbx test`: connect, identify, log in, check the permissions the
+	 * driver needs, then log off; nothing is synced or published. Runs
+	 * its own poll() (never a sleep) and returns within about timeout_ms.
+	 * PD_OK when every step passed; else the status says what kind of
+	 * failure (PD_E_UNAVAILABLE: resolve/connect, PD_E_PROTOCOL: not that
+	 * PBX or a broken exchange, PD_E_AUTH: credentials or permissions,
+	 * PD_E_CONFIG: the stored connection) and e->message is
+	 * "STEP failed: why" (field "pbx"). The secret never reaches out or e. */
+	pd_status (*test)(const pd_drv_conf *c, int timeout_ms, pd_drv_test_result *out, pd_err *e);
 	void (*destroy)(void *d);
 	/* Fill up to max pollfds (fd + events); returns how many. */
 	int (*pollfds)(void *d, struct pollfd *p, int max);
@@ -67,6 +93,26 @@ typedef struct pd_driver_ops {
 
 extern const pd_driver_ops pd_ami_driver;
 
+/* ---- one loop for one driver instance (src/pbx/drv_loop.c) ----
+ * Every place that runs a single driver (the wizard's discovery, `pbx
+ * resync`, `pbx test`, tests, benches) uses these; the monitor runs many
+ * links in its own poll() and shares pd_drv_io / pd_drv_timer. Never a
+ * sleep: poll() waits for the driver's sockets or its next timer. */
+#define PD_DRV_MAX_FDS 8
+
+/* on_io when one of the driver's n pollfds has revents. */
+void pd_drv_io(const pd_driver_ops *ops, void *drv, const struct pollfd *p, int n, int64_t now_ms);
+/* on_timer when the driver's next deadline has come. */
+void pd_drv_timer(const pd_driver_ops *ops, void *drv, int64_t now_ms);
+/* One turn: poll() the driver's fds at most max_ms (less when its timer is
+ * sooner), then pd_drv_io and pd_drv_timer. */
+void pd_drv_step(const pd_driver_ops *ops, void *drv, int max_ms);
+/* Turns until done(ctx) returns true (asked before every turn) or the
+ * monotonic deadline (pd_live_now_ms) passes; each turn waits at most
+ * turn_ms, so done is asked at least that often (a cancel flag, a progress
+ * line). Returns whether done said so. */
+bool pd_drv_run(const pd_driver_ops *ops, void *drv, int64_t deadline_ms, int turn_ms,
+                bool (*done)(void *ctx), void *ctx);
 /* ---- the registry (src/pbx/registry.c) ----
  * The drivers built in (a const table keyed by the catalogue's platform key)
  * plus at most PD_DRIVERS_EXTRA registered at run time (a test's fake driver).

@@ -447,7 +447,7 @@ Test(transport, tls_ca_file_that_cannot_be_read)
 	pd_tport *t = tp_new(&r, "127.0.0.1", port_of(s.lfd), true, true, "/nonexistent/ca.pem", 0);
 	pd_tport_open(t, pd_live_now_ms());
 	RUN_UNTIL(t, &s, r.failed == 1, 5000);
-	cr_assert_eq(r.what, PD_TPORT_E_TLS);
+	cr_assert_eq(r.what, PD_TPORT_E_SETUP);
 	cr_assert(strstr(r.why, "cannot read the CA file /nonexistent/ca.pem"), "%s", r.why);
 	pd_tport_free(t);
 	srv_stop(&s);
@@ -591,4 +591,86 @@ Test(transport, registry_finds_registers_and_marks_supported)
 			cr_assert_eq(e.status, PD_E_INTERNAL);
 	}
 	cr_assert_eq(ok, PD_DRIVERS_EXTRA - 1, "one slot went to broadworks-xsi above");
+}
+
+/* ---- the one driver loop ----
+ * A driver with a timer every 30 ms and a pipe it reads: pd_drv_run wakes it
+ * for both, stops when done says so, and gives up at the deadline. */
+
+typedef struct {
+	int rfd;
+	int64_t next;
+	int timers, reads;
+} tick_drv;
+
+static int tick_pollfds(void *p, struct pollfd *pf, int max)
+{
+	tick_drv *t = p;
+	if (max < 1)
+		return 0;
+	pf[0] = (struct pollfd){.fd = t->rfd, .events = POLLIN};
+	return 1;
+}
+
+static void tick_on_io(void *p, const struct pollfd *pf, int n, int64_t now)
+{
+	tick_drv *t = p;
+	(void)now;
+	cr_assert_eq(n, 1);
+	char c;
+	if (pf[0].revents & POLLIN && read(t->rfd, &c, 1) == 1)
+		t->reads++;
+}
+
+static int64_t tick_next(void *p)
+{
+	return ((tick_drv *)p)->next;
+}
+
+static void tick_on_timer(void *p, int64_t now)
+{
+	tick_drv *t = p;
+	cr_assert_geq(now, t->next, "on_timer only when due");
+	t->timers++;
+	t->next = now + 30;
+}
+
+static const pd_driver_ops tick_ops = {.platform = "tick",
+                                       .create = fake_create,
+                                       .pollfds = tick_pollfds,
+                                       .on_io = tick_on_io,
+                                       .next_deadline = tick_next,
+                                       .on_timer = tick_on_timer};
+
+static bool three_timers_and_a_read(void *ctx)
+{
+	tick_drv *t = ctx;
+	return t->timers >= 3 && t->reads >= 1;
+}
+
+static bool never(void *ctx)
+{
+	(void)ctx;
+	return false;
+}
+
+Test(transport, drv_run_drives_timers_and_io_until_done_or_deadline)
+{
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	tick_drv t = {.rfd = p[0], .next = pd_live_now_ms() + 30};
+	cr_assert_eq(write(p[1], "x", 1), 1);
+	int64_t t0 = pd_live_now_ms();
+	cr_assert(
+	    pd_drv_run(&tick_ops, &t, t0 + 5000 * tl_slow(), 1000, three_timers_and_a_read, &t));
+	cr_assert_eq(t.reads, 1);
+	cr_assert_geq(pd_live_now_ms() - t0, 90, "three 30 ms timers");
+	cr_assert_lt(pd_live_now_ms() - t0, 2000 * tl_slow(), "woken by the timer, not turn_ms");
+	/* the deadline ends it: false, not long after */
+	t0 = pd_live_now_ms();
+	cr_assert_not(pd_drv_run(&tick_ops, &t, t0 + 200, 1000, never, NULL));
+	int64_t took = pd_live_now_ms() - t0;
+	cr_assert(took >= 200 && took < 1000 * tl_slow(), "took %lld ms", (long long)took);
+	close(p[0]);
+	close(p[1]);
 }
