@@ -17,15 +17,7 @@
 #include <stdint.h>
 
 #include "provdesk/error.h"
-
-typedef enum {
-	PD_LINK_DISABLED,
-	PD_LINK_CONNECTING, /* resolving, TCP, banner, login */
-	PD_LINK_SYNCING,    /* discovery: sync_done/sync_total */
-	PD_LINK_MONITORING,
-	PD_LINK_RETRYING,   /* retry_at_ms, last_error */
-	PD_LINK_AUTH_FAILED /* no retry until the connection is edited */
-} pd_link_state;
+#include "provdesk/link_state.h"
 
 typedef enum {
 	PD_CALL_QUEUED,
@@ -46,7 +38,6 @@ typedef enum {
 	PD_AGENT_OFFLINE
 } pd_agent_state;
 
-const char *pd_link_state_name(pd_link_state s); /* "monitoring" */
 const char *
 pd_call_state_name(pd_call_state s);         /* "Queued", "Ringing", "Connected", "Held", "Ended" */
 const char *pd_call_dir_name(pd_call_dir d); /* "inbound", "outbound", "internal" */
@@ -101,6 +92,7 @@ typedef struct {
 	char last_error[200]; /* "" when none */
 	int sync_done, sync_total;
 	int64_t retry_at_ms;
+	int64_t link_since_ms; /* when `link` took its value */
 	pd_live_user *users;
 	size_t n_users;
 	pd_live_call *calls; /* ended calls stay a few seconds */
@@ -115,6 +107,8 @@ typedef struct {
 	int64_t customer_id;
 	pd_link_state link;
 	char status[200];
+	int sync_done, sync_total;
+	int64_t retry_at_ms, link_since_ms;
 	int64_t calls; /* calls not ended */
 	int64_t agents_available;
 	int64_t agents_logged_on; /* every state but Logged off and Offline */

@@ -32,6 +32,16 @@ typedef struct {
 	size_t max_message;
 } pd_monitor_opts;
 
+/* What the monitor's loop has done, for tests that must know it looked
+ * without waiting blindly: every turn ends by updating these. */
+typedef struct {
+	int64_t turns;            /* poll() loop turns completed */
+	int64_t checks;           /* store generation checks */
+	int64_t reloads;          /* rebuilds of the set of links */
+	int64_t links;            /* links now */
+	int64_t links_with_timer; /* links whose driver has a timer pending */
+} pd_monitor_stats;
+
 /* Opens its own store connection on db_path (so: borrowed, must outlive the
  * monitor; cfg may be NULL for defaults) and starts the thread. live is
  * borrowed and must outlive the monitor. */
@@ -46,6 +56,8 @@ void pd_monitor_resync(pd_monitor *m, int64_t customer_id);
 /* The last sync result of a customer since the monitor started; false when
  * none yet. *seq (may be NULL) counts that customer's syncs (1, 2, …). */
 bool pd_monitor_last_sync(pd_monitor *m, int64_t customer_id, pd_sync_result *out, int64_t *seq);
+/* A consistent copy of the counters above. */
+void pd_monitor_get_stats(pd_monitor *m, pd_monitor_stats *out);
 /* Stops the thread, closes every connection and the store. NULL is fine. */
 void pd_monitor_stop(pd_monitor *m);
 

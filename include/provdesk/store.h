@@ -11,12 +11,13 @@
 
 #include "provdesk/catalogue.h"
 #include "provdesk/error.h"
+#include "provdesk/link_state.h"
 #include "provdesk/model.h"
 #include "provdesk/util.h"
 
 typedef struct pd_store pd_store;
 
-#define PD_SCHEMA_VERSION_CURRENT 8 /* bumped by each migration */
+#define PD_SCHEMA_VERSION_CURRENT 9 /* bumped by each migration */
 
 typedef struct {
 	const pd_catalogue *catalogue; /* required; borrowed, must outlive the store */
@@ -129,8 +130,10 @@ typedef struct {
 	int64_t n_users; /* console + synced users */
 	pd_customer_status status;
 	int trial_days_left; /* valid when c.trial */
-	char *pbx_state;     /* last state stored by the monitor, NULL if no PBX */
-	int64_t sort_ival;   /* keyset anchor (store-internal) */
+	char *pbx_state;     /* last state text stored by the monitor, NULL if no PBX */
+	bool pbx_link_known; /* a PBX whose monitor stored a state (or a disabled one) */
+	pd_link_state pbx_link;
+	int64_t sort_ival; /* keyset anchor (store-internal) */
 	char *sort_sval;
 	int sort_of; /* pd_sort + 1 that filled sort_*; 0 = unknown: an anchor
 	              * with only c.id set is looked up by id */
@@ -192,9 +195,10 @@ pd_status store_pbx_generation(pd_store *s, int64_t *gen, pd_err *e);
 /* Live status written by the monitor so other processes (CLI, other consoles) can read it. */
 typedef struct {
 	int64_t customer_id;
-	char *state; /* "disabled", "connecting", "syncing 3/20", "monitoring", "retrying in 8s",
-	                "auth failed" */
-	char *last_error; /* may be NULL */
+	pd_link_state link; /* stored as its key (pbx_status.link): what decisions read */
+	char *state;        /* the human text: "syncing 3/20", "retrying in 8s", … (shown only) */
+	char *last_error;   /* may be NULL */
+	int64_t since;      /* unix seconds: when `link` took its value (0 = updated_at) */
 	int64_t updated_at;
 	int64_t live_calls, agents_available, agents_logged_on;
 } pd_pbx_status;
@@ -203,8 +207,8 @@ pd_status store_pbx_status_get(pd_store *s, int64_t customer_id, pd_pbx_status *
 /* PBX health for the status line, over non-deleted customers' links, from
  * the states the monitor stored (a link with no stored state is "not_started"). */
 typedef struct {
-	int64_t links, disabled, not_started, connecting, syncing, monitoring, retrying,
-	    auth_failed, other;
+	int64_t links, disabled, not_started;
+	int64_t by_link[PD_LINK_N_STATES]; /* enabled links by stored state */
 	int64_t live_calls, agents_available, agents_logged_on;
 } pd_pbx_counts;
 pd_status store_pbx_counts(pd_store *s, pd_pbx_counts *out, pd_err *e);

@@ -162,6 +162,9 @@ json_t *pd_json_pbx(const pd_pbx *p); /* never the secret */
 /* Adds "state" and "last_error" to a PBX's JSON: the live status (st, NULL
  * when none), else "disabled" for a disabled connection. */
 void pd_json_pbx_state(json_t *o, const pd_pbx *p, const pd_pbx_status *st);
+/* What a link state means as a command's outcome (pbx resync, pbx status
+ * --check): the one table from link state to status and so exit code. */
+pd_status pd_cli_link_status(pd_link_state st);
 json_t *pd_json_template(const pd_template *t);
 /* "trial (12 days left)" etc. */
 void pd_cli_status_text(const pd_customer *c, pd_day today, char *out, size_t n);

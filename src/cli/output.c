@@ -234,7 +234,12 @@ json_t *pd_json_pbx(const pd_pbx *p)
 
 void pd_json_pbx_state(json_t *o, const pd_pbx *p, const pd_pbx_status *st)
 {
+	/* state: the stable key (docs/provdesk.1); status: the human text beside it */
 	json_object_set_new(o, "state",
+	                    pd_json_str(st           ? pd_link_state_name(st->link)
+	                                : p->enabled ? NULL
+	                                             : pd_link_state_name(PD_LINK_DISABLED)));
+	json_object_set_new(o, "status",
 	                    pd_json_str(st ? st->state : (p->enabled ? NULL : "disabled")));
 	json_object_set_new(o, "last_error", pd_json_str(st ? st->last_error : NULL));
 }

@@ -37,11 +37,12 @@ static bool settled(void *ctx)
 {
 	run_ctx *r = ctx;
 	pd_link_state st = r->ops->state(r->d);
-	if (st == PD_LINK_MONITORING || st == PD_LINK_AUTH_FAILED || st == PD_LINK_RETRYING)
+	/* a failure waits for a retry (retrying, protocol-error) or for an edit */
+	if (st == PD_LINK_MONITORING || st == PD_LINK_AUTH_FAILED || pd_link_state_retries(st))
 		return true;
 	pd_live_view v;
 	if (r->tty && pd_live_snapshot(r->live, r->cid, &v) == PD_OK) {
-		if (v.link == PD_LINK_SYNCING && v.sync_done != r->last_done) {
+		if (v.link == PD_LINK_DISCOVERING && v.sync_done != r->last_done) {
 			fprintf(stderr, "\r%s ", v.status);
 			r->last_done = v.sync_done;
 		}
@@ -55,16 +56,6 @@ static pd_status rs_sync(void *ctx, int64_t cid, const pd_synced_user *u, size_t
 {
 	resync_ctx *r = ctx;
 	return store_sync_users(r->store, cid, u, n, ap, res, e);
-}
-
-static pd_status classify(const char *err)
-{
-	if (strstr(err, "authentication") || strstr(err, "permission denied") ||
-	    strstr(err, "login refused"))
-		return PD_E_AUTH;
-	if (strstr(err, "protocol error") || strstr(err, "not an Asterisk"))
-		return PD_E_PROTOCOL;
-	return PD_E_UNAVAILABLE;
 }
 
 int pd_cli_pbx_resync_cmd(pd_cli *c, int argc, char **argv)
@@ -147,7 +138,8 @@ int pd_cli_pbx_resync_cmd(pd_cli *c, int argc, char **argv)
 	pd_live_snapshot(live, cu.id, &v);
 	if (!synced) {
 		const char *why = v.last_error[0] ? v.last_error : "timed out";
-		rc = pd_cli_failf(c, st == PD_LINK_AUTH_FAILED ? PD_E_AUTH : classify(why), "pbx",
+		pd_status fs = pd_cli_link_status(st);
+		rc = pd_cli_failf(c, fs == PD_OK ? PD_E_UNAVAILABLE : fs, "pbx",
 		                  "resync of \"%s\" failed: %s", cu.name, why);
 	} else if (c->json) {
 		json_t *o = json_object();

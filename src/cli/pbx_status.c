@@ -8,13 +8,39 @@
 #include "provdesk/live.h"
 #include "provdesk/util.h"
 
-static const char help_status[] = "Usage: provdesk pbx status CUSTOMER [--json]\n"
-                                  "Shows the live PBX state written by the running monitor.\n";
+static const char help_status[] =
+    "Usage: provdesk pbx status CUSTOMER [--check] [--json]\n"
+    "Shows the live PBX state written by the running monitor. With --check the exit\n"
+    "status says it too: 0 monitoring, 69 connecting/retrying/not monitored, 76 protocol\n"
+    "error, 77 authentication failed, 78 disabled or refused parameters.\n";
+
+/* One table: a link state as the outcome of a command. The states on the
+ * way up (connecting, logging in, discovering) are "not there yet": a
+ * command that gave up waiting for them failed as unavailable. */
+pd_status pd_cli_link_status(pd_link_state st)
+{
+	static const pd_status map[PD_LINK_N_STATES] = {
+	    [PD_LINK_DISABLED] = PD_E_CONFIG,
+	    [PD_LINK_CONNECTING] = PD_E_UNAVAILABLE,
+	    [PD_LINK_LOGGING_IN] = PD_E_UNAVAILABLE,
+	    [PD_LINK_DISCOVERING] = PD_E_UNAVAILABLE,
+	    [PD_LINK_MONITORING] = PD_OK,
+	    [PD_LINK_RETRYING] = PD_E_UNAVAILABLE,
+	    [PD_LINK_AUTH_FAILED] = PD_E_AUTH,
+	    [PD_LINK_PROTOCOL_ERROR] = PD_E_PROTOCOL,
+	    [PD_LINK_UNSUPPORTED] = PD_E_UNAVAILABLE,
+	    [PD_LINK_CONFIG_ERROR] = PD_E_CONFIG,
+	};
+	return (unsigned)st < PD_LINK_N_STATES ? map[st] : PD_E_INTERNAL;
+}
+
 int pd_cli_pbx_status_cmd(pd_cli *c, int argc, char **argv)
 {
 	const char *pos[1];
 	int np = 0;
-	int rc = pd_cli_parse(c, "pbx status", argc, argv, NULL, pos, 1, 1, &np, help_status);
+	bool check = false;
+	const pd_opt opts[] = {{"check", PD_OPT_FLAG, NULL, &check}, {NULL, 0, NULL, NULL}};
+	int rc = pd_cli_parse(c, "pbx status", argc, argv, opts, pos, 1, 1, &np, help_status);
 	if (rc != PD_CLI_CONTINUE)
 		return rc;
 	pd_customer cu;
@@ -34,12 +60,23 @@ int pd_cli_pbx_status_cmd(pd_cli *c, int argc, char **argv)
 	const char *state = known       ? st.state
 	                    : p.enabled ? "not monitored (no console running)"
 	                                : "disabled";
+	/* the key: stored, else "disabled" for a disabled connection, else none */
+	const char *key = known       ? pd_link_state_name(st.link)
+	                  : p.enabled ? NULL
+	                              : pd_link_state_name(PD_LINK_DISABLED);
+	pd_status outcome = known       ? pd_cli_link_status(st.link)
+	                    : p.enabled ? PD_E_UNAVAILABLE
+	                                : pd_cli_link_status(PD_LINK_DISABLED);
 	if (c->json) {
 		json_t *o = json_object();
 		json_object_set_new(o, "customer", json_string(cu.name));
 		json_object_set_new(o, "tenant_id", json_string(cu.tenant_id));
 		json_object_set_new(o, "enabled", json_boolean(p.enabled));
-		json_object_set_new(o, "state", json_string(state));
+		json_object_set_new(o, "state", key ? json_string(key) : json_null());
+		json_object_set_new(o, "status", json_string(state));
+		json_object_set_new(o, "since",
+		                    known ? pd_json_time(st.since ? st.since : st.updated_at)
+		                          : json_null());
 		json_object_set_new(o, "last_error",
 		                    known && st.last_error ? json_string(st.last_error)
 		                                           : json_null());
@@ -76,5 +113,5 @@ int pd_cli_pbx_status_cmd(pd_cli *c, int argc, char **argv)
 	pd_pbx_status_free(&st);
 	pd_customer_free(&cu);
 	pd_pbx_free(&p);
-	return 0;
+	return check ? pd_status_exit_code(outcome) : 0;
 }

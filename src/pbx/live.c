@@ -34,13 +34,6 @@ int64_t pd_live_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-const char *pd_link_state_name(pd_link_state s)
-{
-	static const char *n[] = {"disabled",   "connecting", "syncing",
-	                          "monitoring", "retrying",   "auth failed"};
-	return (unsigned)s < 6 ? n[s] : "?";
-}
-
 const char *pd_call_state_name(pd_call_state s)
 {
 	static const char *n[] = {"Queued", "Ringing", "Connected", "Held", "Ended"};
@@ -191,17 +184,19 @@ void pd_live_status_text(pd_link_state st, int sync_done, int sync_total, int64_
                          const char *last_error, int64_t now_ms, char *buf, size_t n)
 {
 	switch (st) {
-	case PD_LINK_SYNCING:
+	case PD_LINK_DISCOVERING:
 		snprintf(buf, n, "syncing %d/%d", sync_done, sync_total);
 		break;
-	case PD_LINK_RETRYING: {
+	case PD_LINK_RETRYING:
+	case PD_LINK_PROTOCOL_ERROR: {
 		int64_t s = (retry_at_ms - now_ms + 999) / 1000;
 		if (s < 0)
 			s = 0;
+		const char *pre = st == PD_LINK_PROTOCOL_ERROR ? "protocol error, " : "";
 		if (last_error && *last_error)
-			snprintf(buf, n, "retrying in %llds (%s)", (long long)s, last_error);
+			snprintf(buf, n, "%sretrying in %llds (%s)", pre, (long long)s, last_error);
 		else
-			snprintf(buf, n, "retrying in %llds", (long long)s);
+			snprintf(buf, n, "%sretrying in %llds", pre, (long long)s);
 		break;
 	}
 	case PD_LINK_MONITORING:
@@ -212,7 +207,7 @@ void pd_live_status_text(pd_link_state st, int sync_done, int sync_total, int64_
 			snprintf(buf, n, "monitoring");
 		break;
 	default:
-		snprintf(buf, n, "%s", pd_link_state_name(st));
+		snprintf(buf, n, "%s", pd_link_state_label(st));
 	}
 }
 
@@ -221,6 +216,8 @@ void pd_live_set_link(pd_live *l, int64_t cid, pd_link_state st, int sync_done, 
 {
 	pthread_mutex_lock(&l->mu);
 	entry *e = find(l, cid, true);
+	if (e->v.link != st || !e->v.link_since_ms)
+		e->v.link_since_ms = pd_live_now_ms();
 	e->v.link = st;
 	e->v.sync_done = sync_done;
 	e->v.sync_total = sync_total;
@@ -331,6 +328,10 @@ static void summarise(const entry *e, int64_t now, pd_live_summary *s)
 	memset(s, 0, sizeof *s);
 	s->customer_id = e->v.customer_id;
 	s->link = e->v.link;
+	s->sync_done = e->v.sync_done;
+	s->sync_total = e->v.sync_total;
+	s->retry_at_ms = e->v.retry_at_ms;
+	s->link_since_ms = e->v.link_since_ms;
 	s->generation = e->v.generation;
 	s->input = e->v.input;
 	for (size_t i = 0; i < e->v.n_calls; i++)

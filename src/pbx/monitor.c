@@ -54,6 +54,7 @@ struct pd_monitor {
 		pd_sync_result r;
 	} * syncs;
 	size_t n_syncs;
+	pd_monitor_stats stats; /* under mu */
 };
 
 static link_t *link_find(pd_monitor *m, int64_t cid)
@@ -116,11 +117,16 @@ static void write_status(pd_monitor *m, link_t *l, int64_t now)
 	char state[200];
 	pd_live_status_text(v.link, v.sync_done, v.sync_total, v.retry_at_ms, NULL,
 	                    pd_live_now_ms(), state, sizeof state);
+	int64_t now_ms = pd_live_now_ms(), wall = pd_now();
 	pd_pbx_status st = {
 	    .customer_id = l->customer_id,
+	    .link = v.link,
+	    .since = v.link_since_ms && v.link_since_ms <= now_ms
+	                 ? wall - (now_ms - v.link_since_ms) / 1000
+	                 : wall,
 	    .state = state,
 	    .last_error = v.last_error[0] ? v.last_error : NULL,
-	    .updated_at = pd_now(),
+	    .updated_at = wall,
 	    .live_calls = s.calls,
 	    .agents_available = s.agents_available,
 	    .agents_logged_on = s.agents_logged_on,
@@ -142,12 +148,13 @@ static void link_destroy(pd_monitor *m, link_t *l, bool remove_live)
 		pd_live_remove(m->live, l->customer_id);
 }
 
-static void set_static_status(pd_monitor *m, link_t *l, const char *err)
+/* A link without a driver: disabled, unsupported platform, refused parameters. */
+static void set_static_status(pd_monitor *m, link_t *l, pd_link_state st, const char *err)
 {
-	pd_live_set_link(m->live, l->customer_id, PD_LINK_DISABLED, 0, 0, 0, err ? err : "");
+	pd_live_set_link(m->live, l->customer_id, st, 0, 0, 0, err ? err : "");
 	pd_live_view empty = {0};
 	pd_live_publish(m->live, l->customer_id, &empty);
-	l->st = PD_LINK_DISABLED;
+	l->st = st;
 	l->written_at = 0;
 	l->status_dirty = true;
 }
@@ -194,7 +201,7 @@ static void reload(pd_monitor *m)
 		next[nn++] = l;
 		link_t *nl = &next[nn - 1];
 		if (!p->enabled || (!p->monitor && !p->sync_users) || blocked) {
-			set_static_status(m, nl,
+			set_static_status(m, nl, PD_LINK_DISABLED,
 			                  blocked == 1
 			                      ? "trial expired: monitoring stops until converted"
 			                  : blocked == 2 ? "customer disabled"
@@ -204,7 +211,7 @@ static void reload(pd_monitor *m)
 		if (!nl->ops) {
 			char why[160];
 			snprintf(why, sizeof why, "platform %s is not supported yet", p->platform);
-			set_static_status(m, nl, why);
+			set_static_status(m, nl, PD_LINK_UNSUPPORTED, why);
 			continue;
 		}
 		pd_drv_conf c = {
@@ -238,7 +245,7 @@ static void reload(pd_monitor *m)
 		pd_err ce = {0};
 		if (nl->ops->create(&c, &h, &nl->drv, &ce) != PD_OK) {
 			nl->drv = NULL;
-			set_static_status(m, nl, ce.message);
+			set_static_status(m, nl, PD_LINK_CONFIG_ERROR, ce.message);
 		}
 		m->links = saved;
 		m->n_links = saved_n;
@@ -259,6 +266,9 @@ static bool check_generation(pd_monitor *m)
 {
 	int64_t g = 0;
 	pd_err e = {0};
+	pthread_mutex_lock(&m->mu);
+	m->stats.checks++;
+	pthread_mutex_unlock(&m->mu);
 	if (store_pbx_generation(m->store, &g, &e) != PD_OK)
 		return false;
 	int64_t now = pd_live_now_ms();
@@ -267,6 +277,9 @@ static bool check_generation(pd_monitor *m)
 	m->next_full_reload = now + m->o.full_reload_ms;
 	m->generation = g;
 	reload(m);
+	pthread_mutex_lock(&m->mu);
+	m->stats.reloads++;
+	pthread_mutex_unlock(&m->mu);
 	return true;
 }
 
@@ -390,6 +403,15 @@ static void *monitor_main(void *arg)
 			}
 			write_status(m, l, now);
 		}
+		int64_t timers = 0;
+		for (size_t i = 0; i < m->n_links; i++)
+			timers += m->links[i].drv &&
+			          m->links[i].ops->next_deadline(m->links[i].drv) != INT64_MAX;
+		pthread_mutex_lock(&m->mu);
+		m->stats.turns++;
+		m->stats.links = (int64_t)m->n_links;
+		m->stats.links_with_timer = timers;
+		pthread_mutex_unlock(&m->mu);
 	}
 	for (size_t i = 0; i < m->n_links; i++)
 		link_destroy(m, &m->links[i], false);
@@ -489,6 +511,13 @@ bool pd_monitor_last_sync(pd_monitor *m, int64_t cid, pd_sync_result *out, int64
 		}
 	pthread_mutex_unlock(&m->mu);
 	return found;
+}
+
+void pd_monitor_get_stats(pd_monitor *m, pd_monitor_stats *out)
+{
+	pthread_mutex_lock(&m->mu);
+	*out = m->stats;
+	pthread_mutex_unlock(&m->mu);
 }
 
 void pd_monitor_stop(pd_monitor *m)

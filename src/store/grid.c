@@ -164,7 +164,9 @@ static sqlite3_stmt *grid_stmt(pd_store *s, const pd_query *q, int kind, int fil
 		pd_buf_printf(&b,
 		              "SELECT " CUST_COLS ", c.n_users, %s,"
 		              " CASE WHEN p.id IS NULL THEN NULL WHEN p.enabled = 0 THEN 'disabled'"
-		              " ELSE coalesce(ps.state, 'not started') END"
+		              " ELSE coalesce(ps.state, 'not started') END,"
+		              " CASE WHEN p.id IS NULL THEN NULL WHEN p.enabled = 0 THEN 'disabled'"
+		              " ELSE ps.link END"
 		              " FROM customers c LEFT JOIN pbx p ON p.customer_id = c.id"
 		              " LEFT JOIN pbx_status ps ON ps.customer_id = c.id WHERE 1",
 		              col);
@@ -338,6 +340,10 @@ static void row_from(sqlite3_stmt *st, const pd_query *q, pd_day today, pd_row *
 		r->sort_ival = sqlite3_column_int64(st, CUST_NCOLS + 1);
 	r->sort_of = (int)q->sort + 1;
 	r->pbx_state = col_str(st, CUST_NCOLS + 2);
+	r->pbx_link_known =
+	    sqlite3_column_type(st, CUST_NCOLS + 3) != SQLITE_NULL &&
+	    pd_link_state_parse((const char *)sqlite3_column_text(st, CUST_NCOLS + 3),
+	                        &r->pbx_link);
 	r->status = pd_customer_status_of(&r->c, today);
 	r->trial_days_left = pd_customer_trial_days_left(&r->c, today);
 }
@@ -457,7 +463,9 @@ static pd_status pinned_rows(pd_store *s, const pd_query *q, pd_row **out, size_
 	    " WHEN 3 THEN c.country WHEN 4 THEN c.status_key WHEN 5 THEN c.internal_system"
 	    " WHEN 6 THEN c.n_users ELSE c.created_at END,"
 	    " CASE WHEN p.id IS NULL THEN NULL WHEN p.enabled = 0 THEN 'disabled'"
-	    " ELSE coalesce(ps.state, 'not started') END"
+	    " ELSE coalesce(ps.state, 'not started') END,"
+	    " CASE WHEN p.id IS NULL THEN NULL WHEN p.enabled = 0 THEN 'disabled'"
+	    " ELSE ps.link END"
 	    " FROM customers c LEFT JOIN pbx p ON p.customer_id = c.id"
 	    " LEFT JOIN pbx_status ps ON ps.customer_id = c.id"
 	    " WHERE c.reference IN (?5, ?6, ?7) AND c.search LIKE ?1 ESCAPE '\\'"

@@ -364,8 +364,9 @@ static pd_status status_tx(pd_store *s, void *vx, pd_err *e)
 	const pd_pbx_status *v = ((status_ctx *)vx)->st;
 	static const char sql[] =
 	    "INSERT INTO pbx_status(customer_id, state, last_error, updated_at, live_calls,"
-	    " agents_available, agents_logged_on) VALUES (?,?,?,?,?,?,?)"
+	    " agents_available, agents_logged_on, link, since) VALUES (?,?,?,?,?,?,?,?,?)"
 	    " ON CONFLICT(customer_id) DO UPDATE SET state=excluded.state,"
+	    " link=excluded.link, since=excluded.since,"
 	    " last_error=excluded.last_error, updated_at=excluded.updated_at,"
 	    " live_calls=excluded.live_calls, agents_available=excluded.agents_available,"
 	    " agents_logged_on=excluded.agents_logged_on";
@@ -379,6 +380,12 @@ static pd_status status_tx(pd_store *s, void *vx, pd_err *e)
 	sqlite3_bind_int64(st, 5, v->live_calls);
 	sqlite3_bind_int64(st, 6, v->agents_available);
 	sqlite3_bind_int64(st, 7, v->agents_logged_on);
+	if ((unsigned)v->link >= PD_LINK_N_STATES) {
+		sqlite3_reset(st);
+		return pd_fail(e, PD_E_INVALID, "link", "no such link state (%d)", (int)v->link);
+	}
+	bind_text(st, 8, pd_link_state_name(v->link));
+	sqlite3_bind_int64(st, 9, v->since ? v->since : v->updated_at ? v->updated_at : pd_now());
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
@@ -400,7 +407,7 @@ pd_status store_pbx_status_get(pd_store *s, int64_t customer_id, pd_pbx_status *
 	memset(out, 0, sizeof *out);
 	static const char sql[] =
 	    "SELECT state, last_error, updated_at, live_calls, agents_available,"
-	    " agents_logged_on FROM pbx_status WHERE customer_id = ?";
+	    " agents_logged_on, link, since FROM pbx_status WHERE customer_id = ?";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st)
 		return FAILED(e);
@@ -414,6 +421,10 @@ pd_status store_pbx_status_get(pd_store *s, int64_t customer_id, pd_pbx_status *
 		out->live_calls = sqlite3_column_int64(st, 3);
 		out->agents_available = sqlite3_column_int64(st, 4);
 		out->agents_logged_on = sqlite3_column_int64(st, 5);
+		/* the column's CHECK admits only the keys of include/provdesk/link_state.h */
+		if (!pd_link_state_parse((const char *)sqlite3_column_text(st, 6), &out->link))
+			out->link = PD_LINK_CONNECTING;
+		out->since = sqlite3_column_int64(st, 7);
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
@@ -428,37 +439,34 @@ pd_status store_pbx_counts(pd_store *s, pd_pbx_counts *out, pd_err *e)
 {
 	E_GUARD(e);
 	memset(out, 0, sizeof *out);
+	/* by the stored state key (pbx_status.link), never by its text */
 	static const char sql[] =
-	    "SELECT count(*),"
-	    " sum(p.enabled = 0),"
-	    " sum(p.enabled = 1 AND ps.state IS NULL),"
-	    " sum(p.enabled = 1 AND ps.state LIKE 'connecting%'),"
-	    " sum(p.enabled = 1 AND ps.state LIKE 'syncing%'),"
-	    " sum(p.enabled = 1 AND ps.state LIKE 'monitoring%'),"
-	    " sum(p.enabled = 1 AND ps.state LIKE 'retrying%'),"
-	    " sum(p.enabled = 1 AND ps.state LIKE 'auth failed%'),"
+	    "SELECT p.enabled, ps.link, count(*),"
 	    " coalesce(sum(ps.live_calls), 0), coalesce(sum(ps.agents_available), 0),"
 	    " coalesce(sum(ps.agents_logged_on), 0)"
 	    " FROM pbx p JOIN customers c ON c.id = p.customer_id"
-	    " LEFT JOIN pbx_status ps ON ps.customer_id = p.customer_id WHERE c.deleted_at = 0";
+	    " LEFT JOIN pbx_status ps ON ps.customer_id = p.customer_id WHERE c.deleted_at = 0"
+	    " GROUP BY p.enabled <> 0, ps.link";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st)
 		return FAILED(e);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		int64_t *f[] = {&out->links,           &out->disabled,
-		                &out->not_started,     &out->connecting,
-		                &out->syncing,         &out->monitoring,
-		                &out->retrying,        &out->auth_failed,
-		                &out->live_calls,      &out->agents_available,
-		                &out->agents_logged_on};
-		for (int i = 0; i < 11; i++)
-			*f[i] = sqlite3_column_int64(st, i);
-		out->other = out->links - out->disabled - out->not_started - out->connecting -
-		             out->syncing - out->monitoring - out->retrying - out->auth_failed;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t n = sqlite3_column_int64(st, 2);
+		pd_link_state ls;
+		out->links += n;
+		if (!sqlite3_column_int(st, 0))
+			out->disabled += n;
+		else if (sqlite3_column_type(st, 1) == SQLITE_NULL)
+			out->not_started += n;
+		else if (pd_link_state_parse((const char *)sqlite3_column_text(st, 1), &ls))
+			out->by_link[ls] += n;
+		out->live_calls += sqlite3_column_int64(st, 3);
+		out->agents_available += sqlite3_column_int64(st, 4);
+		out->agents_logged_on += sqlite3_column_int64(st, 5);
 	}
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? PD_OK : st_fail(s, rc, e, "PBX counts");
+	return rc == SQLITE_DONE ? PD_OK : st_fail(s, rc, e, "PBX counts");
 }
 
 void pd_pbx_status_free(pd_pbx_status *st)

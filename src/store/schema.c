@@ -453,6 +453,23 @@ static const char
                                                                                                "); "
                                                                                                "END"
                                                                                                ";",
+                    /* 9 (link state): the monitor stores a link's state as its stable key
+                     * (include/provdesk/link_state.h), checked here, beside the human text
+                     * (state) and since when it holds. A new state needs a migration that
+                     * widens the CHECK. Rows written before had only the text: their key is
+                     * derived from it once, here, the only place that reads that text. */
+                    "ALTER TABLE pbx_status ADD COLUMN link TEXT NOT NULL DEFAULT 'connecting'"
+                    " CHECK (link IN ('disabled', 'connecting', 'logging-in', 'discovering',"
+                    " 'monitoring', 'retrying', 'auth-failed', 'protocol-error', 'unsupported',"
+                    " 'config-error'));"
+                    "ALTER TABLE pbx_status ADD COLUMN since INTEGER NOT NULL DEFAULT 0;"
+                    "UPDATE pbx_status SET since = updated_at, link = CASE"
+                    " WHEN state LIKE 'disabled%' THEN 'disabled'"
+                    " WHEN state LIKE 'syncing%' THEN 'discovering'"
+                    " WHEN state LIKE 'monitoring%' THEN 'monitoring'"
+                    " WHEN state LIKE 'retrying%' THEN 'retrying'"
+                    " WHEN state LIKE 'auth failed%' THEN 'auth-failed'"
+                    " ELSE 'connecting' END;",
 };
 
 int schema_migration_count(void)

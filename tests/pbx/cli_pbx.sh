@@ -140,6 +140,35 @@ run 0 "pbx status" -- pbx status "Hôtel Lumière"
 has "status without a monitor" "not monitored"
 run 0 "pbx status --json" -- pbx status "Hôtel Lumière" --json
 has "status json state" '"state":'
+eqj_ "no state key without a monitor" "[d['state'], d['status']]" '[null, "not monitored (no console running)"]'
+run 69 "status --check without a monitor" -- pbx status "Hôtel Lumière" --check
+run 64 "status --check takes no value" -- pbx status "Hôtel Lumière" --check=yes
+# the stored key decides, never the text beside it (here they disagree on purpose)
+set_link() {
+	sqlite3 "$TMP/db.sqlite" "INSERT OR REPLACE INTO pbx_status(customer_id, state, last_error,
+		updated_at, link, since) SELECT id, 'retrying in 8s', 'scripted', 1794312000, '$1',
+		1794311940 FROM customers WHERE name = 'Hôtel Lumière'"
+}
+set_link auth-failed
+run 0 "status of an auth-failed link" -- pbx status "Hôtel Lumière" --json
+eqj_ "json state is the key, status the text" "[d['state'], d['status'], d['since']]" \
+	'["auth-failed", "retrying in 8s", "2026-11-10T11:59:00Z"]'
+run 77 "--check: auth-failed" -- pbx status "Hôtel Lumière" --check
+set_link protocol-error
+run 76 "--check: protocol-error" -- pbx status "Hôtel Lumière" --check
+set_link config-error
+run 78 "--check: config-error" -- pbx status "Hôtel Lumière" --check
+set_link retrying
+run 69 "--check: retrying" -- pbx status "Hôtel Lumière" --check
+set_link monitoring
+run 0 "--check: monitoring" -- pbx status "Hôtel Lumière" --check
+has "text output unchanged: the human text" "State:        retrying in 8s"
+if sqlite3 "$TMP/db.sqlite" "UPDATE pbx_status SET link = 'up'" 2>/dev/null; then
+	ko "an unknown state key stored"
+else
+	ok "the column refuses an unknown state key"
+fi
+sqlite3 "$TMP/db.sqlite" "DELETE FROM pbx_status"
 
 # an Asterisk 13-16 with chan_sip only: same users, sub-accounts from contexts
 start_lab lab2 --users 12 --sites 3 --call-rate 0 --legacy-sip
@@ -281,6 +310,8 @@ wait_until "$UI_WAIT" test -s "$TMP/port2"
 run 0 "point at a non-AMI port" -- pbx update "Hôtel Lumière" --port "$(cat "$TMP/port2")"
 run 76 "banner refused" -- pbx test "Hôtel Lumière"
 has "banner step named" "banner failed"
+run 76 "resync: not that PBX is a protocol error" -- pbx resync "Hôtel Lumière"
+has "resync names the banner" "not an Asterisk manager interface"
 
 # nothing listening: 69, TCP connect named
 stop_bg LAB_PID

@@ -35,6 +35,7 @@ typedef struct {
 	size_t n_emails; /* synced users with an email in the last sync */
 	pd_buf texts;    /* every status text the driver reported */
 	pd_link_state st;
+	unsigned seen; /* 1 << every link state reported */
 } harness;
 
 static pd_status fake_sync(void *ctx, int64_t cid, const pd_synced_user *u, size_t n, bool ap,
@@ -61,6 +62,7 @@ static void fake_link(void *ctx, int64_t cid, pd_link_state st, const char *text
 {
 	harness *h = ctx;
 	h->st = st;
+	h->seen |= 1u << st;
 	pd_buf_printf(&h->texts, "%s\n", text);
 }
 
@@ -187,6 +189,12 @@ Test(driver_lab, discovery_and_monitoring)
 	cr_assert_eq(h.n_emails, 18);
 	cr_assert(strstr(h.texts.s, "connecting\n"));
 	cr_assert(strstr(h.texts.s, "syncing 20/20\n"), "%s", h.texts.s);
+	/* each step of the way up is its own state */
+	const pd_link_state up[] = {PD_LINK_CONNECTING, PD_LINK_LOGGING_IN, PD_LINK_DISCOVERING,
+	                            PD_LINK_MONITORING};
+	for (size_t i = 0; i < sizeof up / sizeof up[0]; i++)
+		cr_assert(h.seen & (1u << up[i]), "%s never reported", pd_link_state_name(up[i]));
+	cr_assert_eq(h.seen & (1u << PD_LINK_PROTOCOL_ERROR), 0);
 	cr_assert(strstr(h.texts.s, "monitoring\n"));
 	pd_live_view v = snap(&h);
 	cr_assert_str_eq(v.status, "monitoring");
@@ -1082,4 +1090,50 @@ Test(driver_lab, hostile_flood_memory_flat, .timeout = 120)
 	            base, top);
 	h_stop(&h);
 	labpbx_stop(lab);
+}
+
+/* A server that is not an Asterisk manager (here an SSH banner): the link is
+ * a protocol error, not a plain retry, and is still redialled with backoff. */
+static void foreign_server_step(int lfd, int *cfd, int *accepted)
+{
+	int c = accept(lfd, NULL, NULL);
+	if (c < 0)
+		return;
+	(*accepted)++;
+	static const char banner[] = "SSH-2.0-OpenSSH_9.6\r\n";
+	ssize_t w = write(c, banner, sizeof banner - 1);
+	(void)w;
+	if (*cfd >= 0)
+		close(*cfd);
+	*cfd = c;
+}
+
+Test(driver_lab, foreign_banner_is_a_protocol_error_redialled)
+{
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	cr_assert_eq(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+	cr_assert_eq(listen(lfd, 4), 0);
+	socklen_t len = sizeof a;
+	getsockname(lfd, (struct sockaddr *)&a, &len);
+	int cfd = -1, accepted = 0;
+	harness h;
+	h_start(&h, "127.0.0.1", ntohs(a.sin_port), "admin", SECRET, NULL);
+	WAIT_FOR(&h,
+	         (foreign_server_step(lfd, &cfd, &accepted), link_of(&h) == PD_LINK_PROTOCOL_ERROR),
+	         5000);
+	cr_assert(h.seen & (1u << PD_LINK_LOGGING_IN), "connected, then read the banner");
+	cr_assert_eq(h.seen & (1u << PD_LINK_RETRYING), 0, "shown apart from a plain retry");
+	pd_live_view v = snap(&h);
+	cr_assert_eq(v.link, PD_LINK_PROTOCOL_ERROR);
+	cr_assert(strstr(v.last_error, "not an Asterisk manager interface"), "%s", v.last_error);
+	cr_assert(v.retry_at_ms > 0, "a retry is scheduled");
+	cr_assert(strstr(v.status, "protocol error, retrying in "), "%s", v.status);
+	pd_live_free_view(&v);
+	/* redialled with backoff: a second connection comes */
+	WAIT_FOR(&h, (foreign_server_step(lfd, &cfd, &accepted), accepted >= 2), 5000);
+	if (cfd >= 0)
+		close(cfd);
+	close(lfd);
+	h_stop(&h);
 }

@@ -651,3 +651,47 @@ Test(store_open, catalogue_without_a_product_type_in_use_is_refused)
 	store_close(s);
 	pd_catalogue_free(&other);
 }
+
+Test(store_open, migration_9_derives_the_link_state_key_from_the_old_text)
+{
+	/* a version 8 database: pbx_status has the text only */
+	fx_s = fx_open();
+	const char *names[] = {"A", "B", "C", "D", "E", "F"};
+	int64_t ids[6];
+	for (int i = 0; i < 6; i++)
+		ids[i] = fx_create(names[i]);
+	store_close(fx_s);
+	fx_s = NULL;
+	sqlite3 *db;
+	cr_assert_eq(sqlite3_open(fx_db, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db,
+	                          "ALTER TABLE pbx_status DROP COLUMN link;"
+	                          "ALTER TABLE pbx_status DROP COLUMN since;"
+	                          "PRAGMA user_version = 8;",
+	                          0, 0, 0),
+	             SQLITE_OK, "%s", sqlite3_errmsg(db));
+	const char *texts[] = {"syncing 3/20",   "monitoring (2 calls dropped)",
+	                       "retrying in 8s", "auth failed",
+	                       "disabled",       "something else"};
+	for (int i = 0; i < 6; i++) {
+		char *sql = sqlite3_mprintf("INSERT INTO pbx_status(customer_id, state, updated_at)"
+		                            " VALUES (%lld, %Q, %d)",
+		                            (long long)ids[i], texts[i], 1794312000 + i);
+		cr_assert_eq(sqlite3_exec(db, sql, 0, 0, 0), SQLITE_OK, "%s", sqlite3_errmsg(db));
+		sqlite3_free(sql);
+	}
+	sqlite3_close(db);
+	fx_s = fx_open();
+	cr_assert_eq(store_schema_version(fx_s), PD_SCHEMA_VERSION_CURRENT);
+	const pd_link_state want[] = {PD_LINK_DISCOVERING, PD_LINK_MONITORING, PD_LINK_RETRYING,
+	                              PD_LINK_AUTH_FAILED, PD_LINK_DISABLED,   PD_LINK_CONNECTING};
+	for (int i = 0; i < 6; i++) {
+		pd_pbx_status st;
+		pd_err e = {0};
+		cr_assert_eq(store_pbx_status_get(fx_s, ids[i], &st, &e), PD_OK, "%s", e.message);
+		cr_assert_eq(st.link, want[i], "%s: got %s", texts[i], pd_link_state_name(st.link));
+		cr_assert_str_eq(st.state, texts[i], "the text stays beside the key");
+		cr_assert_eq(st.since, 1794312000 + i, "since: the row's last update");
+		pd_pbx_status_free(&st);
+	}
+}

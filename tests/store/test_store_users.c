@@ -187,6 +187,7 @@ Test(users, pbx_one_per_customer_secret_auto_provision_generation)
 	free(all);
 
 	pd_pbx_status st = {.customer_id = c,
+	                    .link = PD_LINK_MONITORING,
 	                    .state = "monitoring",
 	                    .live_calls = 3,
 	                    .agents_available = 2,
@@ -195,6 +196,8 @@ Test(users, pbx_one_per_customer_secret_auto_provision_generation)
 	pd_pbx_status rs;
 	cr_assert_eq(store_pbx_status_get(fx_s, c, &rs, &e), PD_OK);
 	cr_assert_str_eq(rs.state, "monitoring");
+	cr_assert_eq(rs.link, PD_LINK_MONITORING);
+	cr_assert_neq(rs.since, 0);
 	cr_assert_eq(rs.live_calls, 3);
 	pd_pbx_status_free(&rs);
 	pd_query q = {.sort = PD_SORT_NAME};
@@ -203,19 +206,51 @@ Test(users, pbx_one_per_customer_secret_auto_provision_generation)
 	cr_assert_eq(store_customer_page(fx_s, &q, PD_PAGE_FIRST, NULL, 1, &row, &got_n, &e),
 	             PD_OK);
 	cr_assert_str_eq(row.pbx_state, "monitoring");
+	cr_assert(row.pbx_link_known);
+	cr_assert_eq(row.pbx_link, PD_LINK_MONITORING);
 	pd_row_free(&row);
 
 	pd_pbx_counts pc;
 	cr_assert_eq(store_pbx_counts(fx_s, &pc, &e), PD_OK, "%s", e.message);
 	cr_assert_eq(pc.links, 1);
-	cr_assert_eq(pc.monitoring, 1);
+	cr_assert_eq(pc.by_link[PD_LINK_MONITORING], 1);
 	cr_assert_eq(pc.live_calls, 3);
 	cr_assert_eq(pc.agents_logged_on, 5);
-	cr_assert_eq(pc.other, 0);
+	/* counted by the stored key, whatever the text says */
+	st.link = PD_LINK_PROTOCOL_ERROR;
+	st.state = "retrying in 8s";
+	cr_assert_eq(store_pbx_status_set(fx_s, &st, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(store_pbx_counts(fx_s, &pc, &e), PD_OK);
+	cr_assert_eq(pc.by_link[PD_LINK_MONITORING], 0);
+	cr_assert_eq(pc.by_link[PD_LINK_RETRYING], 0);
+	cr_assert_eq(pc.by_link[PD_LINK_PROTOCOL_ERROR], 1);
+	cr_assert_eq(store_pbx_status_get(fx_s, c, &rs, &e), PD_OK);
+	cr_assert_eq(rs.link, PD_LINK_PROTOCOL_ERROR);
+	pd_pbx_status_free(&rs);
+	/* every state round-trips through the column's CHECK; others are refused */
+	for (int k = 0; k < PD_LINK_N_STATES; k++) {
+		st.link = (pd_link_state)k;
+		cr_assert_eq(store_pbx_status_set(fx_s, &st, &e), PD_OK, "%s: %s",
+		             pd_link_state_name(st.link), e.message);
+		cr_assert_eq(store_pbx_status_get(fx_s, c, &rs, &e), PD_OK);
+		cr_assert_eq(rs.link, (pd_link_state)k);
+		pd_pbx_status_free(&rs);
+	}
+	st.link = PD_LINK_N_STATES;
+	cr_assert_eq(store_pbx_status_set(fx_s, &st, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "link");
+	sqlite3 *db;
+	cr_assert_eq(sqlite3_open(fx_db, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	cr_assert_eq(sqlite3_exec(db, "UPDATE pbx_status SET link = 'up'", 0, 0, 0),
+	             SQLITE_CONSTRAINT, "the column's CHECK refuses an unknown key");
+	sqlite3_close(db);
+	st.link = PD_LINK_MONITORING;
+	cr_assert_eq(store_pbx_status_set(fx_s, &st, &e), PD_OK, "%s", e.message);
 	cr_assert_eq(store_pbx_set_enabled(fx_s, c, false, &fx_alice, &e), PD_OK);
 	cr_assert_eq(store_pbx_counts(fx_s, &pc, &e), PD_OK);
 	cr_assert_eq(pc.disabled, 1);
-	cr_assert_eq(pc.monitoring, 0);
+	cr_assert_eq(pc.by_link[PD_LINK_MONITORING], 0);
 	cr_assert_eq(store_pbx_set_enabled(fx_s, c, true, &fx_alice, &e), PD_OK);
 
 	/* Deleted customers drop out of the monitor's set. */

@@ -60,7 +60,10 @@ typedef struct {
 	pd_backoff bo;
 	int64_t retry_at;
 	char last_error[200];
-	char *fail; /* set inside the parser callback; acted on after the feed */
+	char *fail;               /* set inside the parser callback; acted on after the feed */
+	pd_link_state fail_as;    /* what d->fail makes the link: retrying (0 too), protocol-error,
+	                             auth-failed (no retries) */
+	pd_link_state wait_state; /* the state while D_WAIT */
 	bool dirty;
 	int64_t published_at;
 	pd_sync_result last;
@@ -93,7 +96,7 @@ static void scrub_secret(ami_drv *d, char *s)
 static void link_set(ami_drv *d, pd_link_state st)
 {
 	const char *err = st == PD_LINK_MONITORING ? d->warning : d->last_error;
-	if (st == d->published && st == PD_LINK_SYNCING && d->pub_done == (int)d->detail_done &&
+	if (st == d->published && st == PD_LINK_DISCOVERING && d->pub_done == (int)d->detail_done &&
 	    d->pub_total == (int)d->detail_total)
 		return;
 	d->published = st;
@@ -223,7 +226,8 @@ static void close_fds(ami_drv *d)
 	pd_tport_close(d->t);
 }
 
-static void drop(ami_drv *d, const char *why)
+/* st: retrying, or protocol-error (retried the same way, shown apart) */
+static void drop_as(ami_drv *d, const char *why, pd_link_state st)
 {
 	close_fds(d);
 	snprintf(d->last_error, sizeof d->last_error, "%s", why);
@@ -231,11 +235,17 @@ static void drop(ami_drv *d, const char *why)
 	/* capped, doubling, jittered so many links do not redial in step */
 	d->retry_at = d->now + pd_backoff_next(&d->bo);
 	d->st = D_WAIT;
+	d->wait_state = st;
 	/* calls/agents are unknown while the link is down; users stay */
 	ami_model_reset_live(d->m);
 	d->dirty = true;
 	publish_now(d);
-	link_set(d, PD_LINK_RETRYING);
+	link_set(d, st);
+}
+
+static void drop(ami_drv *d, const char *why)
+{
+	drop_as(d, why, PD_LINK_RETRYING);
 }
 
 static void auth_failed(ami_drv *d, const char *why)
@@ -244,6 +254,7 @@ static void auth_failed(ami_drv *d, const char *why)
 	snprintf(d->last_error, sizeof d->last_error, "%s", why);
 	scrub_secret(d, d->last_error);
 	d->st = D_WAIT;
+	d->wait_state = PD_LINK_AUTH_FAILED;
 	d->auth_failed = true;
 	d->retry_at = 0;
 	/* no retries follow: calls and agents are unknown until the connection
@@ -348,7 +359,7 @@ static void send_details(ami_drv *d)
 		d->detail_next++;
 	}
 	d->deadline = d->now + STEP_TIMEOUT_MS;
-	link_set(d, PD_LINK_SYNCING);
+	link_set(d, PD_LINK_DISCOVERING);
 	if (d->detail_done == d->detail_total)
 		step_voicemail(d);
 }
@@ -367,7 +378,7 @@ static void step_endpoints(ami_drv *d)
 	ami_model_reset_users(d->m);
 	d->detail_done = d->detail_total = 0;
 	d->st = D_ENDPOINTS;
-	link_set(d, PD_LINK_SYNCING);
+	link_set(d, PD_LINK_DISCOVERING);
 	send_simple(d, "PJSIPShowEndpoints");
 }
 
@@ -403,13 +414,17 @@ static void set_fail(ami_drv *d, const char *fmt, ...)
 static void step_error(ami_drv *d, const char *action, const ami_msg *m)
 {
 	const char *msg = ami_get0(m, "Message");
-	if (strcasestr(msg, "Permission denied"))
+	if (strcasestr(msg, "Permission denied")) {
+		/* the AMI user lacks rights: like a refused login, retrying cannot help */
+		if (!d->fail)
+			d->fail_as = PD_LINK_AUTH_FAILED;
 		set_fail(d,
 		         "permission denied for %s (the AMI user needs read/write "
 		         "system,call,agent,reporting)",
 		         action);
-	else
+	} else {
 		set_fail(d, "%s failed: %.150s", action, msg);
+	}
 }
 
 static void on_msg(const ami_msg *m, void *ctx)
@@ -418,11 +433,15 @@ static void on_msg(const ami_msg *m, void *ctx)
 	if (d->fail || d->st == D_WAIT)
 		return;
 	if (m->kind == AMI_MSG_ERROR) {
+		if (!d->fail)
+			d->fail_as = PD_LINK_PROTOCOL_ERROR;
 		set_fail(d, "protocol error: %s", m->text);
 		return;
 	}
 	if (d->st == D_BANNER) {
 		if (m->kind != AMI_MSG_BANNER || !strstr(m->text, "Call Manager/")) {
+			if (!d->fail)
+				d->fail_as = PD_LINK_PROTOCOL_ERROR;
 			set_fail(d, "not an Asterisk manager interface (banner \"%.60s\")",
 			         m->text ? m->text : "");
 			return;
@@ -439,11 +458,11 @@ static void on_msg(const ami_msg *m, void *ctx)
 			/* the core refuses these; a row from elsewhere must still not
 			 * inject protocol lines: no Login, no retries until edited */
 			pd_buf_free(&b);
-			d->fail =
-			    xstrdup(!user_ok ? "\001the AMI username contains a line break: "
-			                       "not sent (edit the connection)"
-			                     : "\001the AMI secret contains a line break: not "
-			                       "sent (edit the connection)");
+			d->fail_as = PD_LINK_AUTH_FAILED;
+			d->fail = xstrdup(!user_ok ? "the AMI username contains a line break: "
+			                             "not sent (edit the connection)"
+			                           : "the AMI secret contains a line break: not "
+			                             "sent (edit the connection)");
 			return;
 		}
 		send_buf(d, &b);
@@ -474,9 +493,10 @@ static void on_msg(const ami_msg *m, void *ctx)
 		if (ok) {
 			start_discovery(d);
 		} else if (strcasestr(ami_get0(m, "Message"), "Authentication failed")) {
-			d->fail =
-			    xstrdup("\001authentication failed (check the AMI user and secret)");
+			d->fail_as = PD_LINK_AUTH_FAILED;
+			d->fail = xstrdup("authentication failed (check the AMI user and secret)");
 		} else {
+			d->fail_as = PD_LINK_AUTH_FAILED;
 			set_fail(d, "login refused: %.150s", ami_get0(m, "Message"));
 		}
 		return;
@@ -575,11 +595,13 @@ static void settle(ami_drv *d)
 {
 	if (d->fail) {
 		char *f = d->fail;
+		pd_link_state as = d->fail_as;
 		d->fail = NULL;
-		if (f[0] == '\001')
-			auth_failed(d, f + 1);
+		d->fail_as = PD_LINK_RETRYING;
+		if (as == PD_LINK_AUTH_FAILED)
+			auth_failed(d, f);
 		else
-			drop(d, f);
+			drop_as(d, f, as == PD_LINK_PROTOCOL_ERROR ? as : PD_LINK_RETRYING);
 		free(f);
 	}
 }
@@ -589,6 +611,7 @@ static void tp_open(void *ctx)
 	ami_drv *d = ctx;
 	d->st = D_BANNER;
 	d->deadline = d->now + STEP_TIMEOUT_MS;
+	link_set(d, PD_LINK_LOGGING_IN);
 }
 
 static bool tp_data(void *ctx, const char *buf, size_t n)
@@ -822,15 +845,16 @@ static pd_link_state ami_state(void *p)
 	ami_drv *d = p;
 	switch (d->st) {
 	case D_WAIT:
-		return d->auth_failed ? PD_LINK_AUTH_FAILED : PD_LINK_RETRYING;
+		return d->wait_state;
 	case D_OPENING:
+		return PD_LINK_CONNECTING;
 	case D_BANNER:
 	case D_LOGIN:
-		return PD_LINK_CONNECTING;
+		return PD_LINK_LOGGING_IN;
 	case D_MONITORING:
 		return PD_LINK_MONITORING;
 	default:
-		return PD_LINK_SYNCING;
+		return PD_LINK_DISCOVERING;
 	}
 }
 

@@ -327,7 +327,7 @@ static void draw_pbx(struct ui_screen *s, struct cview *v, int y0)
 		snprintf(buf, sizeof buf, "%s%s%s", v->status.state ? v->status.state : "—",
 		         v->status.last_error ? " — " : "",
 		         v->status.last_error ? v->status.last_error : "");
-		kv(w, y++, s->w, "Status", buf, n);
+		kv(w, y++, s->w, "Status", buf, ui_role(ui_live_link_role(v->status.link)));
 	} else {
 		kv(w, y++, s->w, "Status", p->enabled ? "— (no monitor running)" : "disabled", n);
 	}

@@ -17,12 +17,9 @@ void ui_live_for_row(struct ui_app *app, const pd_row *r, struct ui_live_cols *o
 	 * only to a monitor running here */
 	if (r->pbx_state && *r->pbx_state) {
 		snprintf(out->pbx, sizeof out->pbx, "%s", r->pbx_state);
-		if (strstr(r->pbx_state, "auth") || strstr(r->pbx_state, "retrying"))
-			out->pbx_role = UI_R_STATUS_ERROR;
-		else if (strcmp(r->pbx_state, "monitoring") == 0)
-			out->pbx_role = UI_R_STATUS_OK;
-		else if (strcmp(r->pbx_state, "disabled") == 0)
-			out->pbx_role = UI_R_GRID_DIM;
+		/* coloured by the stored state key, never by the text */
+		if (r->pbx_link_known)
+			out->pbx_role = ui_live_link_role(r->pbx_link);
 	} else {
 		snprintf(out->pbx, sizeof out->pbx, "—");
 	}

@@ -56,12 +56,15 @@ static int rank(pd_link_state st)
 {
 	switch (st) {
 	case PD_LINK_AUTH_FAILED:
+	case PD_LINK_CONFIG_ERROR:
 		return 0;
+	case PD_LINK_PROTOCOL_ERROR:
 	case PD_LINK_RETRYING:
 		return 1;
 	case PD_LINK_CONNECTING:
+	case PD_LINK_LOGGING_IN:
 		return 2;
-	case PD_LINK_SYNCING:
+	case PD_LINK_DISCOVERING:
 		return 3;
 	case PD_LINK_MONITORING:
 		return 4;

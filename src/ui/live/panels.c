@@ -338,7 +338,7 @@ static void lv_draw(struct ui_screen *s)
 	/* tick only while something on screen counts */
 	bool counting = false;
 	if (l->have) {
-		counting = l->v.link == PD_LINK_RETRYING;
+		counting = pd_link_state_retries(l->v.link);
 		if (l->panel != P_USERS)
 			counting |= l->v.n_calls > 0 || l->v.n_agents > 0;
 	}

@@ -154,12 +154,14 @@ static void resync_update(struct ui_app *app)
 		pd_live_summary s;
 		bool known = pd_live_summary_get(v->live, v->rs_cid, &s);
 		int64_t waited = pd_live_now_ms() - v->rs_started_ms;
-		if (known && s.link == PD_LINK_SYNCING) {
+		if (known && s.link == PD_LINK_DISCOVERING) {
 			v->rs_saw_sync = true;
 			snprintf(text, sizeof text, "resync: %.180s", s.status);
 			role = UI_R_STATUS_WARN;
-		} else if (known && (s.link == PD_LINK_AUTH_FAILED || s.link == PD_LINK_DISABLED ||
-		                     (s.link == PD_LINK_RETRYING && v->rs_saw_sync))) {
+		} else if (known &&
+		           (s.link == PD_LINK_AUTH_FAILED || s.link == PD_LINK_DISABLED ||
+		            s.link == PD_LINK_UNSUPPORTED || s.link == PD_LINK_CONFIG_ERROR ||
+		            (pd_link_state_retries(s.link) && v->rs_saw_sync))) {
 			snprintf(text, sizeof text, "resync failed: %.180s", s.status);
 			role = UI_R_STATUS_ERROR;
 			v->rs_active = false;
@@ -226,7 +228,7 @@ void ui_services_second(struct ui_app *app)
 	size_t n = pd_live_summaries(v->live, &all);
 	bool counting = false;
 	for (size_t i = 0; i < n; i++)
-		counting |= all[i].link == PD_LINK_RETRYING;
+		counting |= pd_link_state_retries(all[i].link);
 	free(all);
 	if (counting || v->counting_down)
 		mark_live_dirty(app);
@@ -296,11 +298,15 @@ void ui_services_health(struct ui_app *app, char *buf, size_t n, enum ui_role *r
 		pd_pbx_counts c;
 		pd_err e;
 		if (app->store && store_pbx_counts(app->store, &c, &e) == PD_OK && c.links) {
+			int64_t retrying =
+			    c.by_link[PD_LINK_RETRYING] + c.by_link[PD_LINK_PROTOCOL_ERROR];
+			int64_t failed =
+			    c.by_link[PD_LINK_AUTH_FAILED] + c.by_link[PD_LINK_CONFIG_ERROR];
 			snprintf(buf, n,
 			         "PBX (stored): %lld monitoring · %lld retrying · %lld auth failed",
-			         (long long)c.monitoring, (long long)c.retrying,
-			         (long long)c.auth_failed);
-			*role = c.auth_failed || c.retrying ? UI_R_STATUS_WARN : UI_R_STATUS;
+			         (long long)c.by_link[PD_LINK_MONITORING], (long long)retrying,
+			         (long long)failed);
+			*role = failed || retrying ? UI_R_STATUS_WARN : UI_R_STATUS;
 		} else {
 			snprintf(buf, n, "PBX: —");
 		}
@@ -308,9 +314,9 @@ void ui_services_health(struct ui_app *app, char *buf, size_t n, enum ui_role *r
 	}
 	pd_live_summary *all = NULL;
 	size_t k = pd_live_summaries(v->live, &all);
-	int64_t by[PD_LINK_AUTH_FAILED + 1] = {0};
+	int64_t by[PD_LINK_N_STATES] = {0};
 	for (size_t i = 0; i < k; i++)
-		if ((unsigned)all[i].link <= PD_LINK_AUTH_FAILED)
+		if ((unsigned)all[i].link < PD_LINK_N_STATES)
 			by[all[i].link]++;
 	free(all);
 	if (!k) {
@@ -318,41 +324,52 @@ void ui_services_health(struct ui_app *app, char *buf, size_t n, enum ui_role *r
 		return;
 	}
 	/* worst first, only the states that occur */
-	static const pd_link_state order[] = {PD_LINK_AUTH_FAILED, PD_LINK_RETRYING,
-	                                      PD_LINK_CONNECTING,  PD_LINK_SYNCING,
-	                                      PD_LINK_MONITORING,  PD_LINK_DISABLED};
+	static const pd_link_state order[] = {
+	    PD_LINK_AUTH_FAILED, PD_LINK_CONFIG_ERROR, PD_LINK_PROTOCOL_ERROR, PD_LINK_RETRYING,
+	    PD_LINK_CONNECTING,  PD_LINK_LOGGING_IN,   PD_LINK_DISCOVERING,    PD_LINK_MONITORING,
+	    PD_LINK_UNSUPPORTED, PD_LINK_DISABLED};
 	size_t used = (size_t)snprintf(buf, n, "PBX:");
 	bool first = true;
 	for (size_t i = 0; i < sizeof order / sizeof order[0] && used < n; i++) {
 		if (!by[order[i]])
 			continue;
 		int w = snprintf(buf + used, n - used, "%s %lld %s", first ? "" : " ·",
-		                 (long long)by[order[i]], pd_link_state_name(order[i]));
+		                 (long long)by[order[i]], pd_link_state_label(order[i]));
 		if (w < 0)
 			break;
 		used += (size_t)w;
 		first = false;
 	}
-	if (by[PD_LINK_AUTH_FAILED])
-		*role = UI_R_STATUS_ERROR;
-	else if (by[PD_LINK_RETRYING] || by[PD_LINK_CONNECTING])
-		*role = UI_R_STATUS_WARN;
+	/* the worst state present colours the line */
+	*role = UI_R_STATUS;
+	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+		if (by[order[i]]) {
+			enum ui_role r = ui_live_link_role(order[i]);
+			if (r == UI_R_STATUS_ERROR || r == UI_R_STATUS_WARN)
+				*role = r;
+			break;
+		}
 }
 
 /* ---- display helpers ---- */
 
+/* The one map from a link state to a theme role: grid, live panel, NOC and
+ * the status line colour links by it. */
 enum ui_role ui_live_link_role(pd_link_state st)
 {
 	switch (st) {
 	case PD_LINK_MONITORING:
 		return UI_R_STATUS_OK;
 	case PD_LINK_CONNECTING:
-	case PD_LINK_SYNCING:
-	case PD_LINK_RETRYING:
+	case PD_LINK_LOGGING_IN:
+	case PD_LINK_DISCOVERING:
+	case PD_LINK_RETRYING: /* a passing failure: the link redials by itself */
 		return UI_R_STATUS_WARN;
+	case PD_LINK_PROTOCOL_ERROR: /* redialled too, but rarely passing: not that PBX */
 	case PD_LINK_AUTH_FAILED:
+	case PD_LINK_CONFIG_ERROR:
 		return UI_R_STATUS_ERROR;
-	default:
+	default: /* disabled, unsupported */
 		return UI_R_GRID_DIM;
 	}
 }
@@ -361,16 +378,17 @@ void ui_live_short_status(pd_link_state st, int done, int total, int64_t retry_a
                           int64_t now_ms, char *buf, size_t n)
 {
 	switch (st) {
-	case PD_LINK_SYNCING:
+	case PD_LINK_DISCOVERING:
 		snprintf(buf, n, "sync %d/%d", done, total);
 		break;
-	case PD_LINK_RETRYING: {
+	case PD_LINK_RETRYING:
+	case PD_LINK_PROTOCOL_ERROR: {
 		int64_t s = (retry_at_ms - now_ms + 999) / 1000;
 		snprintf(buf, n, "retry %llds", (long long)(s < 0 ? 0 : s));
 		break;
 	}
 	default:
-		snprintf(buf, n, "%s", pd_link_state_name(st));
+		snprintf(buf, n, "%s", pd_link_state_label(st));
 	}
 }
 
@@ -426,18 +444,23 @@ bool ui_live_row(struct ui_app *app, const pd_row *r, struct ui_live_cols *out)
 	memset(out, 0, sizeof *out);
 	/* the summary's text is "syncing 3/20" / "retrying in 8s (why)": the
 	 * error is left to the live panel; a 7-cell form for 80 columns */
-	long long a = 0, b = 0;
-	if (s.link == PD_LINK_SYNCING && sscanf(s.status, "syncing %lld/%lld", &a, &b) == 2)
-		snprintf(out->pbx, sizeof out->pbx, "syncing %lld/%lld", a, b);
-	else if (s.link == PD_LINK_RETRYING && sscanf(s.status, "retrying in %llds", &a) == 1)
-		snprintf(out->pbx, sizeof out->pbx, "retrying in %llds", a);
-	else
-		snprintf(out->pbx, sizeof out->pbx, "%s", pd_link_state_name(s.link));
-	static const char *const brief[] = {
-	    [PD_LINK_DISABLED] = "off",    [PD_LINK_CONNECTING] = "connect",
-	    [PD_LINK_SYNCING] = "syncing", [PD_LINK_MONITORING] = "monitor",
-	    [PD_LINK_RETRYING] = "retry",  [PD_LINK_AUTH_FAILED] = "auth ✗"};
-	if ((unsigned)s.link <= PD_LINK_AUTH_FAILED)
+	if (s.link == PD_LINK_DISCOVERING) {
+		snprintf(out->pbx, sizeof out->pbx, "syncing %d/%d", s.sync_done, s.sync_total);
+	} else if (pd_link_state_retries(s.link)) {
+		int64_t secs = (s.retry_at_ms - pd_live_now_ms() + 999) / 1000;
+		snprintf(out->pbx, sizeof out->pbx, "%s in %llds",
+		         s.link == PD_LINK_RETRYING ? "retrying" : "protocol error, retrying",
+		         (long long)(secs < 0 ? 0 : secs));
+	} else {
+		snprintf(out->pbx, sizeof out->pbx, "%s", pd_link_state_label(s.link));
+	}
+	static const char *const brief[PD_LINK_N_STATES] = {
+	    [PD_LINK_DISABLED] = "off",       [PD_LINK_CONNECTING] = "connect",
+	    [PD_LINK_LOGGING_IN] = "login",   [PD_LINK_DISCOVERING] = "syncing",
+	    [PD_LINK_MONITORING] = "monitor", [PD_LINK_RETRYING] = "retry",
+	    [PD_LINK_AUTH_FAILED] = "auth ✗", [PD_LINK_PROTOCOL_ERROR] = "proto ✗",
+	    [PD_LINK_UNSUPPORTED] = "no drv", [PD_LINK_CONFIG_ERROR] = "conf ✗"};
+	if ((unsigned)s.link < PD_LINK_N_STATES)
 		snprintf(out->pbx_short, sizeof out->pbx_short, "%s", brief[s.link]);
 	out->pbx_role = ui_live_link_role(s.link);
 	if (s.link == PD_LINK_DISABLED) {

@@ -67,7 +67,7 @@ static void on_link(void *ctx, int64_t customer_id, pd_link_state st, const char
 {
 	struct wiz_probe *pr = ctx;
 	(void)customer_id;
-	if (st != PD_LINK_AUTH_FAILED && st != PD_LINK_RETRYING)
+	if (st != PD_LINK_AUTH_FAILED && !pd_link_state_retries(st))
 		return;
 	pthread_mutex_lock(&pr->mu);
 	if (!pr->error[0])

@@ -1,0 +1,44 @@
+/* The state of a PBX link, one enum for the whole program: the monitor and
+ * the drivers set it (src/pbx), the store keeps it as its stable key
+ * (pbx_status.link), the CLI maps it to exit codes and the UI to theme
+ * roles. No decision reads the human status text that travels beside it.
+ * The table of states and who maps them: docs/architecture.md, "Link states". */
+#ifndef PROVDESK_LINK_STATE_H
+#define PROVDESK_LINK_STATE_H
+
+#include <stdbool.h>
+
+/*        enum                    key (stored, JSON)  label (human) */
+#define PD_LINK_STATE_LIST(X)                                                                      \
+	X(PD_LINK_DISABLED, "disabled", "disabled")                                                \
+	X(PD_LINK_CONNECTING, "connecting", "connecting") /* resolve, TCP, TLS */                  \
+	X(PD_LINK_LOGGING_IN, "logging-in", "logging in") /* banner, login */                      \
+	X(PD_LINK_DISCOVERING, "discovering", "syncing")  /* sync_done/sync_total */               \
+	X(PD_LINK_MONITORING, "monitoring", "monitoring")                                          \
+	X(PD_LINK_RETRYING, "retrying", "retrying")                   /* retry_at_ms */            \
+	X(PD_LINK_AUTH_FAILED, "auth-failed", "auth failed")          /* no retry until edited */  \
+	X(PD_LINK_PROTOCOL_ERROR, "protocol-error", "protocol error") /* retried, shown apart */   \
+	X(PD_LINK_UNSUPPORTED, "unsupported", "not supported")        /* no driver for it */       \
+	X(PD_LINK_CONFIG_ERROR, "config-error", "config error") /* stored parameters refused */
+
+typedef enum {
+#define PD_X_LINK(e, key, label) e,
+	PD_LINK_STATE_LIST(PD_X_LINK)
+#undef PD_X_LINK
+	    PD_LINK_N_STATES
+} pd_link_state;
+
+/* The old name of PD_LINK_DISCOVERING, kept while branches written against
+ * it are merged. */
+#define PD_LINK_SYNCING PD_LINK_DISCOVERING
+
+/* Stable key: "logging-in"; "?" for a value outside the enum. */
+const char *pd_link_state_name(pd_link_state s);
+/* Key back to the enum; false for an unknown key. */
+bool pd_link_state_parse(const char *key, pd_link_state *out);
+/* Short human words: "logging in", "auth failed". */
+const char *pd_link_state_label(pd_link_state s);
+/* The link waits for a retry at retry_at_ms (retrying, protocol-error). */
+bool pd_link_state_retries(pd_link_state s);
+
+#endif
