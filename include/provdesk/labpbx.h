@@ -24,7 +24,7 @@ enum {
 	PD_LAB_FAULT_BYTEWISE = 1 << 3,  /* one byte per write for a while */
 	PD_LAB_FAULT_GARBAGE = 1 << 4,   /* binary garbage in the stream */
 	PD_LAB_FAULT_RESTART = 1 << 5,   /* close everything, listen again after restart_ms */
-	/* hostile: what an untrusted PBX may send (src/pbx/labpbx_hostile.c) */
+	/* hostile: what an untrusted PBX may send (src/pbx/lab/labpbx_hostile.c) */
 	PD_LAB_FAULT_FLOOD = 1 << 6, /* Newchannel without hangups, full speed, for fault_ms */
 	PD_LAB_FAULT_HUGE = 1 << 7,  /* one 16 MB event */
 	PD_LAB_FAULT_CTRL = 1 << 8,  /* control bytes (ESC, BEL, NUL, DEL) in header fields */

@@ -1,4 +1,4 @@
-/* Internal to the lab PBX (src/pbx/labpbx*.c): the server state shared by
+/* Internal to the lab PBX (src/pbx/lab/labpbx*.c): the server state shared by
  * the socket/action side (labpbx.c) and the call simulator (labpbx_calls.c). */
 #ifndef PROVDESK_PBX_LABPBX_INTERNAL_H
 #define PROVDESK_PBX_LABPBX_INTERNAL_H
