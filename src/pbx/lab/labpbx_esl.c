@@ -181,9 +181,11 @@ static void ev_begin(pd_labpbx *l, pd_buf *b, const char *name, const char *subc
 	put_hf(b, "Event-Sequence", "%llu", (unsigned long long)++l->ev_seq);
 }
 
+/* A session writing the huge fault's body gets nothing else until it ends:
+ * bytes in the middle of a body would be part of it. */
 static bool wants(const session *s, unsigned sub)
 {
-	return s->logged_in && !s->mute && !s->close_after && (s->esl_sub & sub);
+	return s->logged_in && !s->mute && !s->close_after && !s->huge_left && (s->esl_sub & sub);
 }
 
 /* Frames the header block hb (and an inner body) as one text/event-plain and
@@ -422,7 +424,8 @@ static void put_channel(pd_labpbx *l, pd_buf *b, const lcall *c, const leg *g, c
 		put_h(b, "variable_Event-Name", "REQUEST_PARAMS");
 		put_h(b, "variable_hangup_cause", cause);
 		put_hf(b, "variable_start_epoch", "%lld", wall_s(l, g->created));
-		put_hf(b, "variable_answer_epoch", "%lld", g->answered ? wall_s(l, g->answered) : 0);
+		put_hf(b, "variable_answer_epoch", "%lld",
+		       g->answered ? wall_s(l, g->answered) : 0);
 		put_hf(b, "variable_end_epoch", "%lld", wall_s(l, l->now));
 		put_hf(b, "variable_duration", "%lld", wall_s(l, l->now) - wall_s(l, g->created));
 		put_hf(b, "variable_billsec", "%lld",
@@ -431,17 +434,18 @@ static void put_channel(pd_labpbx *l, pd_buf *b, const lcall *c, const leg *g, c
 }
 
 static void chan_event(pd_labpbx *l, const char *name, unsigned sub, const char *func, int line,
-                       const lcall *c, const leg *g, const leg *o, const char *state,
-                       int state_no, const char *call_state, const char *answer_state,
-                       const char *cause, const char *bridge_a, const char *bridge_b)
+                       const lcall *c, const leg *g, const leg *o, const char *state, int state_no,
+                       const char *call_state, const char *answer_state, const char *cause,
+                       const char *bridge_a, const char *bridge_b)
 {
 	if (!any_wants(l, sub))
 		return;
 	pd_buf b = {0};
-	const char *file = !strcmp(name, "CHANNEL_CREATE")      ? "switch_core_state_machine.c"
-	                   : !strcmp(name, "CHANNEL_HANGUP_COMPLETE") ? "switch_core_state_machine.c"
-	                   : bridge_a                                 ? "switch_ivr_bridge.c"
-	                                                              : "switch_channel.c";
+	const char *file = !strcmp(name, "CHANNEL_CREATE") ? "switch_core_state_machine.c"
+	                   : !strcmp(name, "CHANNEL_HANGUP_COMPLETE")
+	                       ? "switch_core_state_machine.c"
+	                   : bridge_a ? "switch_ivr_bridge.c"
+	                              : "switch_channel.c";
 	ev_begin(l, &b, name, NULL, file, func, line);
 	if (cause && !strcmp(name, "CHANNEL_HANGUP_COMPLETE"))
 		put_h(&b, "Hangup-Cause", cause);
@@ -522,15 +526,15 @@ void lab_esl_call(pd_labpbx *l, const lcall *c, int step)
 	case LAB_CALL_JOIN: {
 		leg created = cl;
 		created.answered = 0; /* the queue answers it right after */
-		chan_event(l, "CHANNEL_CREATE", SUB_CREATE, "switch_core_session_run", 626, c, &created,
-		           NULL, "CS_INIT", 2, "DOWN", "ringing", NULL, NULL, NULL);
+		chan_event(l, "CHANNEL_CREATE", SUB_CREATE, "switch_core_session_run", 626, c,
+		           &created, NULL, "CS_INIT", 2, "DOWN", "ringing", NULL, NULL, NULL);
 		chan_event(l, "CHANNEL_ANSWER", SUB_ANSWER, "switch_channel_perform_mark_answered",
 		           3846, c, &cl, NULL, "CS_EXECUTE", 4, "RINGING", "answered", NULL, NULL,
 		           NULL);
 		cc_event(l, "callcenter_function", 3113, c, &cl, NULL, "answered", NULL, "CC-Queue",
 		         queue_id(l, c->q), "CC-Action", "member-queue-start", "CC-Member-UUID",
-		         c->m_uid, "CC-Member-Session-UUID", c->uid, "CC-Member-CID-Name", c->cid_name,
-		         "CC-Member-CID-Number", c->cid_num, (const char *)NULL);
+		         c->m_uid, "CC-Member-Session-UUID", c->uid, "CC-Member-CID-Name",
+		         c->cid_name, "CC-Member-CID-Number", c->cid_num, (const char *)NULL);
 		members_count(l, c->q, 0);
 		break;
 	}
@@ -540,8 +544,8 @@ void lab_esl_call(pd_labpbx *l, const lcall *c, int step)
 		chan_event(l, "CHANNEL_CREATE", SUB_CREATE, "switch_core_session_run", 626, c, &al,
 		           NULL, "CS_INIT", 2, "DOWN", "ringing", NULL, NULL, NULL);
 		agent_state(l, a, "Receiving");
-		cc_event(l, "outbound_agent_thread_run", 1717, c, NULL, NULL, NULL, NULL, "CC-Queue",
-		         queue_id(l, c->q), "CC-Action", "agent-offering", "CC-Agent",
+		cc_event(l, "outbound_agent_thread_run", 1717, c, NULL, NULL, NULL, NULL,
+		         "CC-Queue", queue_id(l, c->q), "CC-Action", "agent-offering", "CC-Agent",
 		         agent_id(l, a, 0), "CC-Agent-Type", "callback", "CC-Agent-System",
 		         "single_box", "CC-Member-UUID", c->m_uid, "CC-Member-Session-UUID", c->uid,
 		         "CC-Member-CID-Name", c->cid_name, "CC-Member-CID-Number", c->cid_num,
@@ -564,15 +568,16 @@ void lab_esl_call(pd_labpbx *l, const lcall *c, int step)
 		snprintf(t2, sizeof t2, "%lld", wall_s(l, l->now));
 		snprintf(t3, sizeof t3, "%lld", wall_s(l, c->join_at));
 		cc_event(l, "outbound_agent_thread_run", 1934, &cc, &al, NULL, "answered", NULL,
-		         "CC-Queue", queue_id(l, c->q), "CC-Action", "bridge-agent-start", "CC-Agent",
-		         agent_id(l, a, 0), "CC-Agent-System", "single_box", "CC-Agent-UUID",
-		         c->a_uid, "CC-Agent-Called-Time", t1, "CC-Agent-Answered-Time", t2,
-		         "CC-Member-Joined-Time", t3, "CC-Member-UUID", c->m_uid,
-		         "CC-Member-Session-UUID", c->uid, "CC-Member-CID-Name", c->cid_name,
-		         "CC-Member-CID-Number", c->cid_num, (const char *)NULL);
-		chan_event(l, "CHANNEL_BRIDGE", SUB_BRIDGE, "switch_ivr_multi_threaded_bridge", 1689,
-		           &cc, &cl, &al, "CS_SOFT_EXECUTE", 3, "ACTIVE", "answered", NULL, c->uid,
-		           c->a_uid);
+		         "CC-Queue", queue_id(l, c->q), "CC-Action", "bridge-agent-start",
+		         "CC-Agent", agent_id(l, a, 0), "CC-Agent-System", "single_box",
+		         "CC-Agent-UUID", c->a_uid, "CC-Agent-Called-Time", t1,
+		         "CC-Agent-Answered-Time", t2, "CC-Member-Joined-Time", t3,
+		         "CC-Member-UUID", c->m_uid, "CC-Member-Session-UUID", c->uid,
+		         "CC-Member-CID-Name", c->cid_name, "CC-Member-CID-Number", c->cid_num,
+		         (const char *)NULL);
+		chan_event(l, "CHANNEL_BRIDGE", SUB_BRIDGE, "switch_ivr_multi_threaded_bridge",
+		           1689, &cc, &cl, &al, "CS_SOFT_EXECUTE", 3, "ACTIVE", "answered", NULL,
+		           c->uid, c->a_uid);
 		members_count(l, c->q, 0);
 		break;
 	}
@@ -596,9 +601,9 @@ void lab_esl_call(pd_labpbx *l, const lcall *c, int step)
 		chan_event(l, "CHANNEL_ANSWER", SUB_ANSWER, "switch_channel_perform_mark_answered",
 		           3846, &cc, &ul, NULL, "CS_EXECUTE", 4, "RINGING", "answered", NULL, NULL,
 		           NULL);
-		chan_event(l, "CHANNEL_BRIDGE", SUB_BRIDGE, "switch_ivr_multi_threaded_bridge", 1689,
-		           &cc, &ul, &cl, "CS_SOFT_EXECUTE", 3, "ACTIVE", "answered", NULL, c->a_uid,
-		           c->uid);
+		chan_event(l, "CHANNEL_BRIDGE", SUB_BRIDGE, "switch_ivr_multi_threaded_bridge",
+		           1689, &cc, &ul, &cl, "CS_SOFT_EXECUTE", 3, "ACTIVE", "answered", NULL,
+		           c->a_uid, c->uid);
 		break;
 	}
 	case LAB_CALL_HOLD:
@@ -616,12 +621,12 @@ void lab_esl_call(pd_labpbx *l, const lcall *c, int step)
 	case LAB_CALL_HANGUP: {
 		leg ul = user_leg(l, c);
 		ul.hungup = cl.hungup = l->now;
-		const char *a_uid = c->outbound ? c->a_uid : c->uid, *b_uid =
-		                                                         c->outbound ? c->uid : c->a_uid;
+		const char *a_uid = c->outbound ? c->a_uid : c->uid,
+		           *b_uid = c->outbound ? c->uid : c->a_uid;
 		const leg *A = c->outbound ? &ul : &cl, *B = c->outbound ? &cl : &ul;
 		chan_event(l, "CHANNEL_UNBRIDGE", SUB_UNBRIDGE, "switch_ivr_multi_threaded_bridge",
-		           1879, c, A, B, "CS_EXECUTE", 4, "HANGUP", "hangup", "NORMAL_CLEARING", a_uid,
-		           b_uid);
+		           1879, c, A, B, "CS_EXECUTE", 4, "HANGUP", "hangup", "NORMAL_CLEARING",
+		           a_uid, b_uid);
 		if (!c->outbound) {
 			const luser *a = &l->u[c->agent];
 			snprintf(t1, sizeof t1, "%lld", wall_s(l, c->ring_at));
@@ -631,21 +636,23 @@ void lab_esl_call(pd_labpbx *l, const lcall *c, int step)
 			cc_event(l, "outbound_agent_thread_run", 2062, c, &ul, &cl, "hangup",
 			         "NORMAL_CLEARING", "CC-Queue", queue_id(l, c->q), "CC-Action",
 			         "bridge-agent-end", "CC-Hangup-Cause", "SUCCESS", "CC-Agent",
-			         agent_id(l, a, 0), "CC-Agent-System", "single_box", "CC-Agent-UUID",
-			         c->a_uid, "CC-Agent-Bridged", "true", "CC-Agent-Called-Time", t1,
-			         "CC-Agent-Answered-Time", t2, "CC-Member-Joined-Time", t3,
-			         "CC-Bridge-Terminated-Time", t4, "CC-Member-UUID", c->m_uid,
-			         "CC-Member-Session-UUID", c->uid, "CC-Member-CID-Name", c->cid_name,
-			         "CC-Member-CID-Number", c->cid_num, (const char *)NULL);
+			         agent_id(l, a, 0), "CC-Agent-System", "single_box",
+			         "CC-Agent-UUID", c->a_uid, "CC-Agent-Bridged", "true",
+			         "CC-Agent-Called-Time", t1, "CC-Agent-Answered-Time", t2,
+			         "CC-Member-Joined-Time", t3, "CC-Bridge-Terminated-Time", t4,
+			         "CC-Member-UUID", c->m_uid, "CC-Member-Session-UUID", c->uid,
+			         "CC-Member-CID-Name", c->cid_name, "CC-Member-CID-Number",
+			         c->cid_num, (const char *)NULL);
 			cc_event(l, "outbound_agent_thread_run", 2098, c, &cl, &ul, "hangup",
 			         "NORMAL_CLEARING", "CC-Queue", queue_id(l, c->q), "CC-Action",
 			         "member-queue-end", "CC-Hangup-Cause", "SUCCESS", "CC-Cause",
 			         "Terminated", "CC-Agent", agent_id(l, a, 0), "CC-Agent-System",
-			         "single_box", "CC-Agent-UUID", c->a_uid, "CC-Agent-Called-Time", t1,
-			         "CC-Agent-Answered-Time", t2, "CC-Member-Leaving-Time", t4,
+			         "single_box", "CC-Agent-UUID", c->a_uid, "CC-Agent-Called-Time",
+			         t1, "CC-Agent-Answered-Time", t2, "CC-Member-Leaving-Time", t4,
 			         "CC-Member-Joined-Time", t3, "CC-Member-UUID", c->m_uid,
-			         "CC-Member-Session-UUID", c->uid, "CC-Member-CID-Name", c->cid_name,
-			         "CC-Member-CID-Number", c->cid_num, (const char *)NULL);
+			         "CC-Member-Session-UUID", c->uid, "CC-Member-CID-Name",
+			         c->cid_name, "CC-Member-CID-Number", c->cid_num,
+			         (const char *)NULL);
 		}
 		chan_event(l, "CHANNEL_HANGUP_COMPLETE", SUB_HANGUP_COMPLETE,
 		           "switch_core_session_reporting_state", 943, c, B, A, "CS_REPORTING", 11,
@@ -742,8 +749,7 @@ static void heartbeat(pd_labpbx *l)
 	         "0 years, %lld days, %lld hours, %lld minutes, %lld seconds, %lld "
 	         "milliseconds, 0 microseconds",
 	         (long long)(up / 86400000), (long long)(up / 3600000 % 24),
-	         (long long)(up / 60000 % 60), (long long)(up / 1000 % 60),
-	         (long long)(up % 1000));
+	         (long long)(up / 60000 % 60), (long long)(up / 1000 % 60), (long long)(up % 1000));
 	pd_buf b = {0};
 	ev_begin(l, &b, "HEARTBEAT", NULL, "switch_core.c", "send_heartbeat", 95);
 	put_h(&b, "Event-Info", "System Ready");
@@ -901,7 +907,8 @@ static void tier_rows(pd_labpbx *l, pd_buf *o, int only_q)
 		for (int i = 0; i < l->nu; i++)
 			if (l->u[i].queue == q)
 				pd_buf_printf(o, "%s|%s|%s|1|%d\n", queue_id(l, q),
-				              agent_id(l, &l->u[i], 0), tier_state(l, &l->u[i]), ++pos);
+				              agent_id(l, &l->u[i], 0), tier_state(l, &l->u[i]),
+				              ++pos);
 	}
 	pd_buf_add(o, "+OK\n");
 }
@@ -915,8 +922,9 @@ static void member_rows(pd_labpbx *l, pd_buf *o, int q)
 		const lcall *c = &l->calls[i];
 		if (c->outbound || c->q != q || c->phase == P_JOIN || c->phase == P_DONE)
 			continue;
-		const char *st = c->phase == P_WAIT ? "Waiting" : c->phase == P_RING ? "Trying"
-		                                                                      : "Answered";
+		const char *st = c->phase == P_WAIT   ? "Waiting"
+		                 : c->phase == P_RING ? "Trying"
+		                                      : "Answered";
 		long long j = wall_s(l, c->join_at);
 		pd_buf_printf(o, "%s|single_box|%s|%s|%s|%s|%lld|%lld|0|%lld|0|0|0|%s|%s|%s|%lld\n",
 		              queue_id(l, q), c->m_uid, c->uid, c->cid_num, c->cid_name, j, j,
@@ -967,7 +975,8 @@ static void api_callcenter(pd_labpbx *l, const char *a, pd_buf *o)
 			luser *u = find_user(l, w1);
 			if (!u) {
 				pd_buf_add(o, "-ERR Invalid Agent!\n");
-			} else if (!strcmp(w2, "Available") || !strcmp(w2, "Available (On Demand)")) {
+			} else if (!strcmp(w2, "Available") ||
+			           !strcmp(w2, "Available (On Demand)")) {
 				u->logged_out = u->paused = false;
 				lab_do_pause(l, u->ep, false, NULL);
 				pd_buf_add(o, "+OK\n");
@@ -993,28 +1002,30 @@ static void api_callcenter(pd_labpbx *l, const char *a, pd_buf *o)
 	} else if (word_is(&a, "queue")) {
 		if (word_is(&a, "list")) {
 			if (!*a) {
-				pd_buf_add(o,
-				           "name|strategy|moh_sound|time_base_score|tier_rules_apply|"
-				           "tier_rule_wait_second|tier_rule_wait_multiply_level|"
-				           "tier_rule_no_agent_no_wait|discard_abandoned_after|"
-				           "abandoned_resume_allowed|max_wait_time|"
-				           "max_wait_time_with_no_agent|"
-				           "max_wait_time_with_no_agent_time_reached|record_template|"
-				           "calls_answered|calls_abandoned|ring_progressively_delay|"
-				           "skip_agents_with_external_calls|agent_no_answer_status\n");
+				pd_buf_add(
+				    o, "name|strategy|moh_sound|time_base_score|tier_rules_apply|"
+				       "tier_rule_wait_second|tier_rule_wait_multiply_level|"
+				       "tier_rule_no_agent_no_wait|discard_abandoned_after|"
+				       "abandoned_resume_allowed|max_wait_time|"
+				       "max_wait_time_with_no_agent|"
+				       "max_wait_time_with_no_agent_time_reached|record_template|"
+				       "calls_answered|calls_abandoned|ring_progressively_delay|"
+				       "skip_agents_with_external_calls|agent_no_answer_status\n");
 				for (int q = 0; q < l->o.queues; q++)
-					pd_buf_printf(
-					    o,
-					    "%s|longest-idle-agent|tone_stream://%%(400,200,400,450);"
-					    "%%(400,2000,400,450);loops=-1|system|false|300|true|false|60|"
-					    "false|0|0|5||0|0|0|true|On Break\n",
-					    queue_id(l, q));
+					pd_buf_printf(o,
+					              "%s|longest-idle-agent|tone_stream://"
+					              "%%(400,200,400,450);"
+					              "%%(400,2000,400,450);loops=-1|system|false|"
+					              "300|true|false|60|"
+					              "false|0|0|5||0|0|0|true|On Break\n",
+					              queue_id(l, q));
 				pd_buf_add(o, "+OK\n");
 				return;
 			}
-			int what = word_is(&a, "agents") ? 1 : word_is(&a, "members") ? 2
-			                                   : word_is(&a, "tiers")     ? 3
-			                                                              : 0;
+			int what = word_is(&a, "agents")    ? 1
+			           : word_is(&a, "members") ? 2
+			           : word_is(&a, "tiers")   ? 3
+			                                    : 0;
 			take_arg(&a, w1, sizeof w1);
 			int q = find_queue(l, w1);
 			if (what && q >= 0) {
@@ -1069,8 +1080,8 @@ static void api_list_users(pd_labpbx *l, const char *a, pd_buf *o)
 		if (u->unregistered)
 			snprintf(contact, sizeof contact, "error/user_not_registered");
 		else
-			snprintf(contact, sizeof contact, "sofia/internal/sip:%s@127.0.0.1:%d;ob", u->ep,
-			         5270 + i + 1);
+			snprintf(contact, sizeof contact, "sofia/internal/sip:%s@127.0.0.1:%d;ob",
+			         u->ep, 5270 + i + 1);
 		pd_buf_printf(o, "%s|%s|%s|%s|%s|%s|%s|%s\n", u->ep, u->context, u->context, grp,
 		              contact, grp, u->name, u->ep);
 	}
@@ -1086,8 +1097,8 @@ static void api_user_data(pd_labpbx *l, const char *a, pd_buf *o)
 	take_arg(&a, name, sizeof name);
 	luser *u = strchr(who, '@') ? find_user(l, who) : NULL;
 	const char *v = NULL;
-	if (u && !strcmp(kind, "param") &&
-	    (!strcmp(name, "email") || !strcmp(name, "vm-mailto")) && *u->email)
+	if (u && !strcmp(kind, "param") && (!strcmp(name, "email") || !strcmp(name, "vm-mailto")) &&
+	    *u->email)
 		v = u->email;
 	else if (u && !strcmp(kind, "var") && !strcmp(name, "effective_caller_id_name"))
 		v = u->name;
@@ -1148,22 +1159,22 @@ static void table_out(const table *t, const char *mode, pd_buf *o)
 
 static void show_registrations(pd_labpbx *l, const char *mode, pd_buf *o)
 {
-	static const char *const cols[] = {"reg_user", "realm",        "token",
-	                                   "url",      "expires",      "network_ip",
-	                                   "network_port", "network_proto", "hostname",
-	                                   "metadata"};
+	static const char *const cols[] = {
+	    "reg_user",   "realm",        "token",         "url",      "expires",
+	    "network_ip", "network_port", "network_proto", "hostname", "metadata"};
 	table t = {cols, NELEM(cols), json_array()};
 	for (int i = 0; i < l->nu; i++) {
 		const luser *u = &l->u[i];
 		if (u->unregistered)
 			continue;
 		char url[96], exp[24], port[16], token[64];
-		snprintf(url, sizeof url, "sofia/internal/sip:%s@127.0.0.1:%d;ob", u->ep, 5270 + i + 1);
+		snprintf(url, sizeof url, "sofia/internal/sip:%s@127.0.0.1:%d;ob", u->ep,
+		         5270 + i + 1);
 		snprintf(exp, sizeof exp, "%lld", wall_s(l, l->now) + 60);
 		snprintf(port, sizeof port, "%d", 5270 + i + 1);
 		snprintf(token, sizeof token, "lab-reg-%s-%s", u->ep, u->context);
-		const char *v[] = {u->ep, u->context, token, url, exp, "127.0.0.1", port, "udp", "lab",
-		                   ""};
+		const char *v[] = {u->ep,       u->context, token, url,   exp,
+		                   "127.0.0.1", port,       "udp", "lab", ""};
 		row_add(&t, v);
 	}
 	table_out(&t, mode, o);
@@ -1212,17 +1223,44 @@ static void each_call(pd_labpbx *l, leg_fn fn, void *ctx)
 	}
 }
 
-static const char *const chan_cols[] = {
-    "uuid",          "direction",        "created",          "created_epoch",
-    "name",          "state",            "cid_name",         "cid_num",
-    "ip_addr",       "dest",             "application",      "application_data",
-    "dialplan",      "context",          "read_codec",       "read_rate",
-    "read_bit_rate", "write_codec",      "write_rate",       "write_bit_rate",
-    "secure",        "hostname",         "presence_id",      "presence_data",
-    "accountcode",   "callstate",        "callee_name",      "callee_num",
-    "callee_direction", "call_uuid",     "sent_callee_name", "sent_callee_num",
-    "initial_cid_name", "initial_cid_num", "initial_ip_addr", "initial_dest",
-    "initial_dialplan", "initial_context"};
+static const char *const chan_cols[] = {"uuid",
+                                        "direction",
+                                        "created",
+                                        "created_epoch",
+                                        "name",
+                                        "state",
+                                        "cid_name",
+                                        "cid_num",
+                                        "ip_addr",
+                                        "dest",
+                                        "application",
+                                        "application_data",
+                                        "dialplan",
+                                        "context",
+                                        "read_codec",
+                                        "read_rate",
+                                        "read_bit_rate",
+                                        "write_codec",
+                                        "write_rate",
+                                        "write_bit_rate",
+                                        "secure",
+                                        "hostname",
+                                        "presence_id",
+                                        "presence_data",
+                                        "accountcode",
+                                        "callstate",
+                                        "callee_name",
+                                        "callee_num",
+                                        "callee_direction",
+                                        "call_uuid",
+                                        "sent_callee_name",
+                                        "sent_callee_num",
+                                        "initial_cid_name",
+                                        "initial_cid_num",
+                                        "initial_ip_addr",
+                                        "initial_dest",
+                                        "initial_dialplan",
+                                        "initial_context"};
 
 static void chan_row(pd_labpbx *l, table *t, const leg *g, const leg *other, bool talk, bool ring)
 {
@@ -1240,8 +1278,12 @@ static void chan_row(pd_labpbx *l, table *t, const leg *g, const leg *other, boo
 	                   g->cid_num,
 	                   in ? "127.0.0.1" : "",
 	                   g->dest,
-	                   talk ? "uuid_bridge" : in ? "callcenter" : "",
-	                   talk && other ? other->uuid : in ? "support@default" : "",
+	                   talk ? "uuid_bridge"
+	                   : in ? "callcenter"
+	                        : "",
+	                   talk && other ? other->uuid
+	                   : in          ? "support@default"
+	                                 : "",
 	                   in ? "XML" : "",
 	                   g->context,
 	                   media ? "PCMU" : "",
@@ -1271,8 +1313,8 @@ static void chan_row(pd_labpbx *l, table *t, const leg *g, const leg *other, boo
 	row_add(t, v);
 }
 
-static void chan_cb(pd_labpbx *l, const lcall *c, const leg *a, const leg *b, bool talk,
-                    bool ring, void *ctx)
+static void chan_cb(pd_labpbx *l, const lcall *c, const leg *a, const leg *b, bool talk, bool ring,
+                    void *ctx)
 {
 	(void)c;
 	chan_row(l, ctx, a, b, talk, ring);
@@ -1280,18 +1322,47 @@ static void chan_cb(pd_labpbx *l, const lcall *c, const leg *a, const leg *b, bo
 		chan_row(l, ctx, b, a, talk, ring);
 }
 
-static const char *const call_cols[] = {
-    "uuid",           "direction",        "created",         "created_epoch",
-    "name",           "state",            "cid_name",        "cid_num",
-    "ip_addr",        "dest",             "presence_id",     "presence_data",
-    "accountcode",    "callstate",        "callee_name",     "callee_num",
-    "callee_direction", "call_uuid",      "hostname",        "sent_callee_name",
-    "sent_callee_num", "b_uuid",          "b_direction",     "b_created",
-    "b_created_epoch", "b_name",          "b_state",         "b_cid_name",
-    "b_cid_num",      "b_ip_addr",        "b_dest",          "b_presence_id",
-    "b_presence_data", "b_accountcode",   "b_callstate",     "b_callee_name",
-    "b_callee_num",   "b_callee_direction", "b_sent_callee_name", "b_sent_callee_num",
-    "call_created_epoch"};
+static const char *const call_cols[] = {"uuid",
+                                        "direction",
+                                        "created",
+                                        "created_epoch",
+                                        "name",
+                                        "state",
+                                        "cid_name",
+                                        "cid_num",
+                                        "ip_addr",
+                                        "dest",
+                                        "presence_id",
+                                        "presence_data",
+                                        "accountcode",
+                                        "callstate",
+                                        "callee_name",
+                                        "callee_num",
+                                        "callee_direction",
+                                        "call_uuid",
+                                        "hostname",
+                                        "sent_callee_name",
+                                        "sent_callee_num",
+                                        "b_uuid",
+                                        "b_direction",
+                                        "b_created",
+                                        "b_created_epoch",
+                                        "b_name",
+                                        "b_state",
+                                        "b_cid_name",
+                                        "b_cid_num",
+                                        "b_ip_addr",
+                                        "b_dest",
+                                        "b_presence_id",
+                                        "b_presence_data",
+                                        "b_accountcode",
+                                        "b_callstate",
+                                        "b_callee_name",
+                                        "b_callee_num",
+                                        "b_callee_direction",
+                                        "b_sent_callee_name",
+                                        "b_sent_callee_num",
+                                        "call_created_epoch"};
 
 static void call_one(pd_labpbx *l, table *t, const leg *a, const leg *b, bool talk, bool ring)
 {
@@ -1345,8 +1416,8 @@ static void call_one(pd_labpbx *l, table *t, const leg *a, const leg *b, bool ta
 	row_add(t, v);
 }
 
-static void call_cb(pd_labpbx *l, const lcall *c, const leg *a, const leg *b, bool talk,
-                    bool ring, void *ctx)
+static void call_cb(pd_labpbx *l, const lcall *c, const leg *a, const leg *b, bool talk, bool ring,
+                    void *ctx)
 {
 	(void)c;
 	if (talk) { /* bridged: one row with both legs */
@@ -1372,8 +1443,8 @@ static void api_show(pd_labpbx *l, const char *a, pd_buf *o)
 	if (regs) {
 		show_registrations(l, mode, o);
 	} else if (chans || calls) {
-		table t = {chans ? chan_cols : call_cols, chans ? NELEM(chan_cols) : NELEM(call_cols),
-		           json_array()};
+		table t = {chans ? chan_cols : call_cols,
+		           chans ? NELEM(chan_cols) : NELEM(call_cols), json_array()};
 		each_call(l, chans ? chan_cb : call_cb, &t);
 		table_out(&t, mode, o);
 		json_decref(t.rows);
@@ -1510,7 +1581,8 @@ static void cmd_bgapi(pd_labpbx *l, session *s, const char *a)
 	char job[40];
 	lab_esl_new_uuid(l, job, sizeof job);
 	pd_buf r = {0};
-	pd_buf_printf(&r, "Content-Type: command/reply\nReply-Text: +OK Job-UUID: %s\nJob-UUID: %s\n\n",
+	pd_buf_printf(&r,
+	              "Content-Type: command/reply\nReply-Text: +OK Job-UUID: %s\nJob-UUID: %s\n\n",
 	              job, job);
 	lab_sess_send(s, r.s, r.len);
 	pd_buf_free(&r);
@@ -1592,7 +1664,7 @@ void lab_esl_accept(pd_labpbx *l, session *s)
 void lab_esl_feed(pd_labpbx *l, session *s, const char *data, size_t n)
 {
 	pd_buf_addn(&s->in, data, n);
-	while (!s->close_after && !s->mute) {
+	while (!s->close_after && !s->mute && !s->huge_left) { /* replies wait for it */
 		/* a command ends with an empty line; CR before LF is taken too */
 		char *end = NULL, *p = s->in.s;
 		size_t skip = 0;
@@ -1662,7 +1734,8 @@ void lab_esl_hostile_inject(pd_labpbx *l, session *s, unsigned f)
 		s->flood_until = l->now + l->o.fault_ms;
 	if ((f & PD_LAB_FAULT_HUGE) && !s->huge_left) {
 		pd_buf b = {0};
-		pd_buf_printf(&b, "Content-Length: %u\nContent-Type: text/event-plain\n\n", HUGE_BYTES);
+		pd_buf_printf(&b, "Content-Length: %u\nContent-Type: text/event-plain\n\n",
+		              HUGE_BYTES);
 		static const char first[] = "Event-Name: HEARTBEAT\n";
 		pd_buf_add(&b, first);
 		lab_sess_send(s, b.s, b.len);
@@ -1716,9 +1789,10 @@ bool lab_esl_hostile_fill(pd_labpbx *l, session *s)
 			char line[80];
 			pd_buf b = {0};
 			while (b.len < 64 * 1024 && s->huge_left > 200) {
-				int n = snprintf(line, sizeof line,
-				                 "variable_v%08zu: 0123456789abcdef0123456789abcdef\n",
-				                 (size_t)(HUGE_BYTES - s->huge_left));
+				int n =
+				    snprintf(line, sizeof line,
+				             "variable_v%08zu: 0123456789abcdef0123456789abcdef\n",
+				             (size_t)(HUGE_BYTES - s->huge_left));
 				pd_buf_addn(&b, line, (size_t)n);
 				s->huge_left -= (size_t)n;
 			}
@@ -1732,6 +1806,8 @@ bool lab_esl_hostile_fill(pd_labpbx *l, session *s)
 			}
 			lab_sess_send(s, b.s, b.len);
 			pd_buf_free(&b);
+			if (!s->huge_left)
+				lab_esl_feed(l, s, "", 0); /* the commands that waited */
 		}
 	}
 	return busy;
