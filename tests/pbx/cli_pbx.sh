@@ -13,8 +13,9 @@ export PROVDESK_TODAY=2026-11-10 # any date gives the same answers
 export PROVDESK_CLOCK_START=@$(date +%s)
 TMP=$(mktemp -d)
 PASS=0 FAIL=0
-LAB_PID= SRV_PID= LAB2_PID= LAB3_PID=
+LAB_PID= SRV_PID= LAB2_PID= LAB3_PID= LAB4_PID=
 cleanup() {
+	[[ -n $LAB4_PID ]] && { kill "$LAB4_PID" 2>/dev/null || true; wait "$LAB4_PID" 2>/dev/null || true; }
 	[[ -n $LAB3_PID ]] && { kill "$LAB3_PID" 2>/dev/null || true; wait "$LAB3_PID" 2>/dev/null || true; }
 	[[ -n $LAB2_PID ]] && { kill "$LAB2_PID" 2>/dev/null || true; wait "$LAB2_PID" 2>/dev/null || true; }
 	[[ -n $LAB_PID ]] && { kill "$LAB_PID" 2>/dev/null || true; wait "$LAB_PID" 2>/dev/null || true; }
@@ -316,9 +317,44 @@ has "fault named" "teleport"
 has "hostile faults listed" "flood, huge, ctrl, bidi, hostile"
 run 64 "bad --users" -- lab-pbx --users 0
 run 64 "bad --listen" -- lab-pbx --listen nowhere
+run 64 "bad --platform" -- lab-pbx --platform broadworks-xsi
+has "platform option named" "--platform"
+has "platforms listed" "freeswitch-esl"
+run 64 "Asterisk-only option on a FreeSWITCH lab" -- lab-pbx --platform freeswitch --legacy-sip
+has "platform field named" "platform"
+
+# the FreeSWITCH lab: auth/request, the password from the file, api status
+"$PROG" lab-pbx --platform freeswitch --listen 127.0.0.1:0 --secret-file "$TMP/secret" \
+	--call-rate 0 --json >"$TMP/lab4.json" 2>"$TMP/lab4.err" &
+LAB4_PID=$!
+for _ in $(seq $((100 * ${PD_TEST_SLOW:-1}))); do [[ -s $TMP/lab4.json ]] && grep -q '}' "$TMP/lab4.json" && break; sleep 0.05; done
+grep -q '"platform": "freeswitch-esl"' "$TMP/lab4.json" && ok "FreeSWITCH lab-pbx started" || ko "FreeSWITCH lab-pbx"
+PORT4=$(/usr/bin/python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['port'])" "$TMP/lab4.json")
+/usr/bin/python3 - "$PORT4" "$SECRET" >"$TMP/out" 2>&1 <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+def until(marker):
+    buf = b""
+    end = time.time() + 10
+    while marker not in buf and time.time() < end:
+        d = s.recv(65536)
+        if not d:
+            break
+        buf += d
+    return buf.decode()
+print(until(b"auth/request\n\n"), end="")
+s.sendall(b"auth " + sys.argv[2].encode() + b"\n\n")
+print(until(b"\n\n"), end="")
+s.sendall(b"api status\n\n")
+print(until(b"8192K\n"), end="")
+PY
+has "FreeSWITCH lab greets" "Content-Type: auth/request"
+has "FreeSWITCH lab takes the password file" "Reply-Text: +OK accepted"
+has "FreeSWITCH lab answers api status" "FreeSWITCH (Version 1.10.12-release  64bit) is ready"
+kill "$LAB4_PID" 2>/dev/null; wait "$LAB4_PID" 2>/dev/null; LAB4_PID=
 
 # the secret never leaks
-if grep -rqF -- "$SECRET" "$TMP"/out "$TMP"/lab.json "$TMP"/lab.err; then ko "secret printed"; else ok "secret never printed"; fi
+if grep -rqF -- "$SECRET" "$TMP"/out "$TMP"/lab.json "$TMP"/lab.err "$TMP"/lab4.json "$TMP"/lab4.err; then ko "secret printed"; else ok "secret never printed"; fi
 if "$PROG" --db "$TMP/db.sqlite" audit --json 2>/dev/null | grep -qF -- "$SECRET"; then ko "secret in audit"; else ok "secret not in audit"; fi
 
 echo "$PASS passed, $FAIL failed"

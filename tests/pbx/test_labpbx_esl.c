@@ -194,8 +194,8 @@ static rmsg *cl_event(client *c, size_t *from, const char *name, const char *k, 
 			rmsg *r = &c->m[*from];
 			if (r->kind != ESL_MSG_EVENT)
 				continue;
-			bool match = !strcmp(r->ev_name, name) ||
-			             (r->ev_sub && !strcmp(r->ev_sub, name));
+			bool match =
+			    !strcmp(r->ev_name, name) || (r->ev_sub && !strcmp(r->ev_sub, name));
 			if (match && k) {
 				const char *hv = ev_get(r, k);
 				match = hv && !strcmp(hv, v);
@@ -368,8 +368,7 @@ Test(labpbx_esl, auth_refused_bytes_equal_the_recording)
 	cr_assert_eq(send(c->fd, client_bytes, len, MSG_NOSIGNAL), (ssize_t)len);
 	wait_closed(c);
 	char *want = tl_slurp_fixture("freeswitch/esl-auth-failed.txt", &len);
-	cr_assert_eq(c->raw.len, len, "got %zu bytes: %.*s", c->raw.len, (int)c->raw.len,
-	             c->raw.s);
+	cr_assert_eq(c->raw.len, len, "got %zu bytes: %.*s", c->raw.len, (int)c->raw.len, c->raw.s);
 	cr_assert(!memcmp(c->raw.s, want, len), "bytes differ: %s", c->raw.s);
 	cr_assert_eq(c->errors, 0);
 	cr_assert_eq(labpbx_logins(l), 0);
@@ -407,7 +406,8 @@ Test(labpbx_esl, auth_accepted_and_commands_before_auth_refused)
 	cr_assert(!memcmp(c->raw.s + before, want, sizeof want - 1));
 	size_t len;
 	char *rec = tl_slurp_fixture("freeswitch/esl-session-1.txt", &len);
-	cr_assert(len > sizeof want && !memcmp(rec + len - (sizeof want - 1), want, sizeof want - 1),
+	cr_assert(len > sizeof want &&
+	              !memcmp(rec + len - (sizeof want - 1), want, sizeof want - 1),
 	          "the recorded session ends the same way");
 	free(rec);
 	cr_assert_eq(c->errors, 0);
@@ -480,8 +480,9 @@ Test(labpbx_esl, api_commands_answer_as_recorded)
 	r = cl_cmd(c, "api list_users");
 	assert_recorded_header(rec, r);
 	cr_assert(ends_with(r, "\n\n+OK\n"));
-	cr_assert(strstr(r->body, "\n1001|default|default|support|sofia/internal/sip:1001@127.0.0.1:"
-	                          "5271;ob|support|Alice Martin|1001\n"),
+	cr_assert(strstr(r->body,
+	                 "\n1001|default|default|support|sofia/internal/sip:1001@127.0.0.1:"
+	                 "5271;ob|support|Alice Martin|1001\n"),
 	          "%s", r->body);
 	cr_assert(strstr(r->body, "|Hélène Dubois|1008\n"), "raw UTF-8 names");
 	cr_assert(strstr(r->body, "|Liam O'Brien|1012\n"), "apostrophes");
@@ -549,8 +550,9 @@ Test(labpbx_esl, api_commands_answer_as_recorded)
 	}
 	r = cl_cmd(c, "api callcenter_config agent list");
 	cr_assert(strstr(r->body, "\n1001@default|single_box|"), "%s", r->body);
-	cr_assert(strstr(r->body, "|callback|[leg_timeout=12]user/1001@default|Available|In a queue "
-	                          "call|"),
+	cr_assert(strstr(r->body,
+	                 "|callback|[leg_timeout=12]user/1001@default|Available|In a queue "
+	                 "call|"),
 	          "%s", r->body);
 	cr_assert(strstr(r->body, "user/1010@default|Logged Out|Idle|"), "%s", r->body);
 	r = cl_cmd(c, "api callcenter_config queue count members support@default");
@@ -899,6 +901,17 @@ Test(labpbx_esl, fault_restart)
 	client *c = subscribed(l);
 	labpbx_inject(l, PD_LAB_FAULT_RESTART);
 	wait_closed(c);
+	rmsg *last = &c->m[c->n - 1];
+	cr_assert_eq(last->kind, ESL_MSG_DISCONNECT, "as FreeSWITCH stopping");
+	cr_assert_str_eq(last->body, "The system is being shut down.\n");
+	size_t len;
+	char *rec = tl_slurp_fixture("freeswitch/esl-errors-and-json.txt", &len);
+	const char tail[] = "Content-Type: text/disconnect-notice\nContent-Length: 31\n\n"
+	                    "The system is being shut down.\n";
+	size_t n = sizeof tail - 1;
+	cr_assert(!memcmp(rec + len - n, tail, n), "as recorded");
+	cr_assert(c->raw.len >= n && !memcmp(c->raw.s + c->raw.len - n, tail, n));
+	free(rec);
 	cl_free(c);
 	/* listening again after restart_ms (300 ms) */
 	int64_t until = pd_live_now_ms() + 5000 * slow();

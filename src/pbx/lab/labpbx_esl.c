@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "labpbx_internal.h"
@@ -1652,6 +1653,20 @@ static void command(pd_labpbx *l, session *s, const char *line)
 		reply(s, "-ERR not controlling a session");
 	} else {
 		reply(s, "-ERR command not found");
+	}
+}
+
+void lab_esl_shutdown(pd_labpbx *l)
+{
+	static const char notice[] = "Content-Type: text/disconnect-notice\nContent-Length: 31\n\n"
+	                             "The system is being shut down.\n";
+	for (int i = 0; i < l->ns; i++) {
+		session *s = l->s[i];
+		if (s->out.len == s->off && !s->mute && !s->huge_left) {
+			ssize_t w =
+			    send(s->fd, notice, sizeof notice - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+			(void)w; /* best effort: the socket closes next */
+		}
 	}
 }
 
