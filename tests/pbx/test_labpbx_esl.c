@@ -1012,3 +1012,43 @@ Test(labpbx_esl, asterisk_only_options_are_refused)
 	cr_assert_str_eq(e.field, "platform");
 	cr_assert_null(l);
 }
+
+Test(labpbx_esl, event_bytes_are_framed_and_encoded_as_recorded)
+{
+	pd_labpbx *l = lab_up();
+	client *c = subscribed(l);
+	size_t start = c->raw.len;
+	labpbx_register(l, "1008", false); /* Hélène Dubois */
+	labpbx_register(l, "1012", false); /* Liam O'Brien */
+	size_t from = 0;
+	cl_event(c, &from, "sofia::unregister", "from-user", "1008");
+	cl_event(c, &from, "sofia::unregister", "from-user", "1012");
+	char *raw = dupn(c->raw.s + start, c->raw.len - start);
+	/* events: Content-Length first, then Content-Type, as recorded */
+	cr_assert(!strncmp(raw, "Content-Length: ", 16), "%.40s", raw);
+	cr_assert(strstr(raw, "\nContent-Type: text/event-plain\n\nEvent-Subclass: "
+	                      "sofia%3A%3Aunregister\nEvent-Name: CUSTOM\nCore-UUID: "));
+	/* UTF-8 byte by byte, upper-case hex, the apostrophe as it is: the
+	 * recorded FreeSWITCH wrote these forms (esl-session-1.txt) */
+	cr_assert(strstr(raw,
+	                 "\ncontact: %22H%C3%A9l%C3%A8ne%20Dubois%22%20%3Csip%3A1008%40127.0.0.1"
+	                 "%3A5278%3Bob%3E\n"),
+	          "%s", raw);
+	cr_assert(strstr(raw, "\neffective_caller_id_name: Liam%20O'Brien\n"), "%s", raw);
+	size_t len;
+	char *rec = tl_slurp_fixture("freeswitch/esl-session-1.txt", &len);
+	cr_assert(strstr(rec,
+	                 "\ncontact: %22H%C3%A9l%C3%A8ne%20Dubois%22%20%3Csip%3A1001%40127.0.0.1"
+	                 "%3A5271%3Bob%3E\n"));
+	cr_assert(strstr(rec, "\nCaller-Caller-ID-Name: Marc%20O'Brien\n"));
+	/* the date forms */
+	cr_assert(strstr(raw, "\nEvent-Date-GMT: "), "%s", raw);
+	const char *gmt = strstr(raw, "\nEvent-Date-GMT: ") + 17;
+	cr_assert(strstr(gmt, "%20GMT\n") && gmt[3] == ',' && !strncmp(gmt + 4, "%20", 3), "%.60s",
+	          gmt);
+	free(rec);
+	free(raw);
+	cr_assert_eq(c->errors, 0);
+	cl_free(c);
+	labpbx_stop(l);
+}
