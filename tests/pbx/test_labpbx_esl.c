@@ -567,6 +567,16 @@ Test(labpbx_esl, api_commands_answer_as_recorded)
 	cr_assert_str_eq(r->body, "+OK\n");
 	r = cl_cmd(c, "api callcenter_config agent get status 1003@default");
 	cr_assert_str_eq(r->body, "On Break");
+	r = cl_cmd(c,
+	           "api callcenter_config agent set status 1003@default 'Available (On Demand)'");
+	cr_assert_str_eq(r->body, "+OK\n");
+	r = cl_cmd(c, "api callcenter_config agent get status 1003@default");
+	cr_assert_str_eq(r->body, "Available (On Demand)");
+	r = cl_cmd(c, "api callcenter_config agent set status 1003@default 'Logged Out'");
+	r = cl_cmd(c, "api callcenter_config agent list");
+	cr_assert(strstr(r->body, "user/1003@default|Logged Out|Idle|"), "%s", r->body);
+	r = cl_cmd(c, "api callcenter_config agent set status 9999@default 'Available'");
+	cr_assert_str_eq(r->body, "-ERR Invalid Agent!\n");
 
 	r = cl_cmd(c, "api sofia status");
 	assert_recorded_header(rec, r);

@@ -487,7 +487,10 @@ static void agent_state(pd_labpbx *l, const luser *u, const char *state)
 
 static const char *agent_status(const luser *u)
 {
-	return u->logged_out ? "Logged Out" : u->paused ? "On Break" : "Available";
+	return u->logged_out  ? "Logged Out"
+	       : u->paused    ? "On Break"
+	       : u->on_demand ? "Available (On Demand)"
+	                      : "Available";
 }
 
 void lab_esl_agent_status(pd_labpbx *l, const luser *u)
@@ -979,6 +982,7 @@ static void api_callcenter(pd_labpbx *l, const char *a, pd_buf *o)
 			} else if (!strcmp(w2, "Available") ||
 			           !strcmp(w2, "Available (On Demand)")) {
 				u->logged_out = u->paused = false;
+				u->on_demand = strcmp(w2, "Available") != 0;
 				lab_do_pause(l, u->ep, false, NULL);
 				pd_buf_add(o, "+OK\n");
 			} else if (!strcmp(w2, "On Break")) {

@@ -39,6 +39,7 @@ typedef struct {
 	bool paused, busy, held, outbound_call;
 	char *reason;
 	bool logged_out;   /* FreeSWITCH agent status Logged Out (never offered calls) */
+	bool on_demand;    /* FreeSWITCH agent status Available (On Demand) */
 	bool unregistered; /* FreeSWITCH: the phone is not registered */
 	int64_t wrapup_until, last_pause;
 	int calls_taken;
