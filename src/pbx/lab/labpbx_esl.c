@@ -225,11 +225,13 @@ typedef struct {
 	bool is_agent;                                    /* the agent leg of a queue call */
 } leg;
 
-static _Thread_local char agent_buf[2][96]; /* "1001@default" of the two legs being written */
+/* "1001@default" and "support@default", in per-thread buffers (each lab runs
+ * on its own thread): slot 0 is the agent an event names, slot 1 a leg's
+ * presence id; a buffer's value lives until the next call with its slot. */
+static _Thread_local char agent_buf[2][96];
 
-static const char *agent_id(const pd_labpbx *l, const luser *u, int slot)
+static const char *agent_id(const luser *u, int slot)
 {
-	(void)l;
 	snprintf(agent_buf[slot], sizeof agent_buf[slot], "%s@%s", u->ep, u->context);
 	return agent_buf[slot];
 }
@@ -308,7 +310,7 @@ static leg user_leg(pd_labpbx *l, const lcall *c)
 	             .dest = a->ep,
 	             .context = "default",
 	             .source = "src/switch_ivr_originate.c",
-	             .presence = agent_id(l, a, 1),
+	             .presence = agent_id(a, 1),
 	             .created = c->ring_at,
 	             .answered = talk ? c->answer_at : 0,
 	             .bridged = 0,
@@ -403,13 +405,13 @@ static void put_channel(pd_labpbx *l, pd_buf *b, const lcall *c, const leg *g, c
 		put_hf(b, "variable_cc_queue_joined_epoch", "%lld", wall_s(l, c->join_at));
 		if (g->is_agent) {
 			put_h(b, "variable_cc_member_session_uuid", c->uid);
-			put_h(b, "variable_cc_agent", agent_id(l, a, 0));
+			put_h(b, "variable_cc_agent", agent_id(a, 0));
 			put_h(b, "variable_cc_agent_type", "callback");
 			put_h(b, "variable_cc_side", "agent");
 		} else {
 			put_h(b, "variable_cc_side", "member");
 			if (a && c->answer_at) {
-				put_h(b, "variable_cc_agent", agent_id(l, a, 0));
+				put_h(b, "variable_cc_agent", agent_id(a, 0));
 				put_h(b, "variable_cc_agent_uuid", c->a_uid);
 				put_hf(b, "variable_cc_queue_answered_epoch", "%lld",
 				       wall_s(l, c->answer_at));
@@ -481,7 +483,7 @@ static void cc_event(pd_labpbx *l, const char *func, int line, const lcall *c, c
 static void agent_state(pd_labpbx *l, const luser *u, const char *state)
 {
 	cc_event(l, "cc_agent_update", 1067, NULL, NULL, NULL, NULL, NULL, "CC-Agent",
-	         agent_id(l, u, 0), "CC-Action", "agent-state-change", "CC-Agent-State", state,
+	         agent_id(u, 0), "CC-Action", "agent-state-change", "CC-Agent-State", state,
 	         (const char *)NULL);
 }
 
@@ -498,7 +500,7 @@ void lab_esl_agent_status(pd_labpbx *l, const luser *u)
 	if (!l->esl)
 		return;
 	cc_event(l, "cc_agent_update", 1043, NULL, NULL, NULL, NULL, NULL, "CC-Agent",
-	         agent_id(l, u, 0), "CC-Action", "agent-status-change", "CC-Agent-Status",
+	         agent_id(u, 0), "CC-Action", "agent-status-change", "CC-Agent-Status",
 	         agent_status(u), (const char *)NULL);
 }
 
@@ -550,7 +552,7 @@ void lab_esl_call(pd_labpbx *l, const lcall *c, int step)
 		agent_state(l, a, "Receiving");
 		cc_event(l, "outbound_agent_thread_run", 1717, c, NULL, NULL, NULL, NULL,
 		         "CC-Queue", queue_id(l, c->q), "CC-Action", "agent-offering", "CC-Agent",
-		         agent_id(l, a, 0), "CC-Agent-Type", "callback", "CC-Agent-System",
+		         agent_id(a, 0), "CC-Agent-Type", "callback", "CC-Agent-System",
 		         "single_box", "CC-Member-UUID", c->m_uid, "CC-Member-Session-UUID", c->uid,
 		         "CC-Member-CID-Name", c->cid_name, "CC-Member-CID-Number", c->cid_num,
 		         (const char *)NULL);
@@ -573,7 +575,7 @@ void lab_esl_call(pd_labpbx *l, const lcall *c, int step)
 		snprintf(t3, sizeof t3, "%lld", wall_s(l, c->join_at));
 		cc_event(l, "outbound_agent_thread_run", 1934, &cc, &al, NULL, "answered", NULL,
 		         "CC-Queue", queue_id(l, c->q), "CC-Action", "bridge-agent-start",
-		         "CC-Agent", agent_id(l, a, 0), "CC-Agent-System", "single_box",
+		         "CC-Agent", agent_id(a, 0), "CC-Agent-System", "single_box",
 		         "CC-Agent-UUID", c->a_uid, "CC-Agent-Called-Time", t1,
 		         "CC-Agent-Answered-Time", t2, "CC-Member-Joined-Time", t3,
 		         "CC-Member-UUID", c->m_uid, "CC-Member-Session-UUID", c->uid,
@@ -640,17 +642,17 @@ void lab_esl_call(pd_labpbx *l, const lcall *c, int step)
 			cc_event(l, "outbound_agent_thread_run", 2062, c, &ul, &cl, "hangup",
 			         "NORMAL_CLEARING", "CC-Queue", queue_id(l, c->q), "CC-Action",
 			         "bridge-agent-end", "CC-Hangup-Cause", "SUCCESS", "CC-Agent",
-			         agent_id(l, a, 0), "CC-Agent-System", "single_box",
-			         "CC-Agent-UUID", c->a_uid, "CC-Agent-Bridged", "true",
-			         "CC-Agent-Called-Time", t1, "CC-Agent-Answered-Time", t2,
-			         "CC-Member-Joined-Time", t3, "CC-Bridge-Terminated-Time", t4,
-			         "CC-Member-UUID", c->m_uid, "CC-Member-Session-UUID", c->uid,
-			         "CC-Member-CID-Name", c->cid_name, "CC-Member-CID-Number",
-			         c->cid_num, (const char *)NULL);
+			         agent_id(a, 0), "CC-Agent-System", "single_box", "CC-Agent-UUID",
+			         c->a_uid, "CC-Agent-Bridged", "true", "CC-Agent-Called-Time", t1,
+			         "CC-Agent-Answered-Time", t2, "CC-Member-Joined-Time", t3,
+			         "CC-Bridge-Terminated-Time", t4, "CC-Member-UUID", c->m_uid,
+			         "CC-Member-Session-UUID", c->uid, "CC-Member-CID-Name",
+			         c->cid_name, "CC-Member-CID-Number", c->cid_num,
+			         (const char *)NULL);
 			cc_event(l, "outbound_agent_thread_run", 2098, c, &cl, &ul, "hangup",
 			         "NORMAL_CLEARING", "CC-Queue", queue_id(l, c->q), "CC-Action",
 			         "member-queue-end", "CC-Hangup-Cause", "SUCCESS", "CC-Cause",
-			         "Terminated", "CC-Agent", agent_id(l, a, 0), "CC-Agent-System",
+			         "Terminated", "CC-Agent", agent_id(a, 0), "CC-Agent-System",
 			         "single_box", "CC-Agent-UUID", c->a_uid, "CC-Agent-Called-Time",
 			         t1, "CC-Agent-Answered-Time", t2, "CC-Member-Leaving-Time", t4,
 			         "CC-Member-Joined-Time", t3, "CC-Member-UUID", c->m_uid,
@@ -878,7 +880,7 @@ static void api_status(pd_labpbx *l, pd_buf *o)
 static void agent_row(pd_labpbx *l, pd_buf *o, const luser *u)
 {
 	const lcall *c = call_of_agent(l, u);
-	const char *id = agent_id(l, u, 0);
+	const char *id = agent_id(u, 0);
 	pd_buf_printf(o,
 	              "%s|single_box|%s|callback|[leg_timeout=12]user/%s|%s|%s|3|%d|10|10|15|0|0|"
 	              "0|%lld|0|%d|0|0|0\n",
@@ -911,7 +913,7 @@ static void tier_rows(pd_labpbx *l, pd_buf *o, int only_q)
 		for (int i = 0; i < l->nu; i++)
 			if (l->u[i].queue == q)
 				pd_buf_printf(o, "%s|%s|%s|1|%d\n", queue_id(l, q),
-				              agent_id(l, &l->u[i], 0), tier_state(l, &l->u[i]),
+				              agent_id(&l->u[i], 0), tier_state(l, &l->u[i]),
 				              ++pos);
 	}
 	pd_buf_add(o, "+OK\n");
@@ -933,7 +935,7 @@ static void member_rows(pd_labpbx *l, pd_buf *o, int q)
 		pd_buf_printf(o, "%s|single_box|%s|%s|%s|%s|%lld|%lld|0|%lld|0|0|0|%s|%s|%s|%lld\n",
 		              queue_id(l, q), c->m_uid, c->uid, c->cid_num, c->cid_name, j, j,
 		              c->phase == P_TALK ? wall_s(l, c->answer_at) : 0LL,
-		              c->agent >= 0 ? agent_id(l, &l->u[c->agent], 0) : "",
+		              c->agent >= 0 ? agent_id(&l->u[c->agent], 0) : "",
 		              c->agent >= 0 ? "single_box" : "", st, wall_s(l, l->now) - j);
 	}
 	pd_buf_add(o, "+OK\n");
