@@ -8,14 +8,14 @@ PROG=$(realpath "${1:?usage: $0 PATH/TO/provdesk}")
 pd_tmpdir pd-cli-pbx
 DB=$TMP/db.sqlite
 pd_pin_clock
-LAB_PID= SRV_PID= LAB2_PID= LAB3_PID=
+LAB_PID= SRV_PID= LAB2_PID= LAB3_PID= LAB4_PID=
 # stop_bg VAR: kills and reaps the background process whose pid VAR holds
 stop_bg() {
 	local pid=${!1}
 	[[ -n $pid ]] && { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
 	printf -v "$1" '%s' ''
 }
-pd_on_exit 'stop_bg LAB3_PID; stop_bg LAB2_PID; stop_bg LAB_PID; stop_bg SRV_PID'
+pd_on_exit 'stop_bg LAB4_PID; stop_bg LAB3_PID; stop_bg LAB2_PID; stop_bg LAB_PID; stop_bg SRV_PID'
 # a failed check shows the last command's output
 on_fail() { [[ -f $TMP/out ]] && sed 's/^/    /' "$TMP/out"; }
 # run EXPECTED_RC NAME -- args...: output in $TMP/out
@@ -348,9 +348,41 @@ has "fault named" "teleport"
 has "hostile faults listed" "flood, huge, ctrl, bidi, hostile"
 run 64 "bad --users" -- lab-pbx --users 0
 run 64 "bad --listen" -- lab-pbx --listen nowhere
+run 64 "bad --platform" -- lab-pbx --platform broadworks-xsi
+has "platform option named" "--platform"
+has "platforms listed" "freeswitch-esl"
+run 64 "Asterisk-only option on a FreeSWITCH lab" -- lab-pbx --platform freeswitch --legacy-sip
+has "platform field named" "platform"
+
+# the FreeSWITCH lab: auth/request, the password from the file, api status
+start_lab lab4 --platform freeswitch --call-rate 0
+LAB4_PID=$LAB_STARTED
+check "FreeSWITCH lab-pbx started" grep -q '"platform": "freeswitch-esl"' "$TMP/lab4.json"
+/usr/bin/python3 - "$(lab_port lab4)" "$SECRET" >"$TMP/out" 2>&1 <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+def until(marker):
+    buf = b""
+    end = time.time() + 10
+    while marker not in buf and time.time() < end:
+        d = s.recv(65536)
+        if not d:
+            break
+        buf += d
+    return buf.decode()
+print(until(b"auth/request\n\n"), end="")
+s.sendall(b"auth " + sys.argv[2].encode() + b"\n\n")
+print(until(b"\n\n"), end="")
+s.sendall(b"api status\n\n")
+print(until(b"8192K\n"), end="")
+PY
+has "FreeSWITCH lab greets" "Content-Type: auth/request"
+has "FreeSWITCH lab takes the password file" "Reply-Text: +OK accepted"
+has "FreeSWITCH lab answers api status" "FreeSWITCH (Version 1.10.12-release  64bit) is ready"
+stop_bg LAB4_PID
 
 # the secret never leaks
-if grep -rqF -- "$SECRET" "$TMP"/out "$TMP"/lab.json "$TMP"/lab.err; then not_ok "secret never printed"; else ok "secret never printed"; fi
+if grep -rqF -- "$SECRET" "$TMP"/out "$TMP"/lab.json "$TMP"/lab.err "$TMP"/lab4.json "$TMP"/lab4.err; then not_ok "secret never printed"; else ok "secret never printed"; fi
 if "$PROG" --db "$DB" audit --json 2>/dev/null | grep -qF -- "$SECRET"; then not_ok "secret not in audit"; else ok "secret not in audit"; fi
 
 finish
