@@ -11,6 +11,7 @@
 #define PD_PBX_DEFAULT_MAX_CHANNELS 10000
 #define PD_PBX_DEFAULT_MAX_CALL_AGE 86400
 #define PD_PBX_DEFAULT_MAX_MESSAGE_KB 1024
+#define PD_PBX_DEFAULT_MAX_USERS 20000
 
 typedef enum { PD_STARTTLS_OFF, PD_STARTTLS_TRY, PD_STARTTLS_REQUIRED } pd_starttls;
 
@@ -38,6 +39,7 @@ typedef struct {
 	 * error (reconnect). */
 	int pbx_max_calls;      /* max_calls_per_link, 5000 */
 	int pbx_max_channels;   /* max_channels_per_link, 10000 */
+	int pbx_max_users;      /* max_users_per_link, 20000: a larger directory is not synced */
 	int pbx_max_call_age;   /* max_call_age, 86400 s */
 	int pbx_max_message_kb; /* max_message_kb, 1024 */
 	char *ui_theme;         /* "default" */

@@ -27,7 +27,7 @@ typedef struct {
 	int reload_check_ms; /* generation check period; 0 = 1000 */
 	int full_reload_ms;  /* re-read customers' status (trial expiry, disabled); 0 = 30000 */
 	/* per-link caps; 0 = cfg's [pbx] values (then the built-in defaults) */
-	int max_calls, max_channels;
+	int max_calls, max_channels, max_users;
 	int64_t max_call_age_ms;
 	size_t max_message;
 } pd_monitor_opts;

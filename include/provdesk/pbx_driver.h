@@ -31,6 +31,7 @@ typedef struct {
 	/* A PBX is untrusted input ([pbx] in provdesk.conf); 0 = the default. */
 	int max_calls;           /* max_calls_per_link */
 	int max_channels;        /* max_channels_per_link */
+	int max_users;           /* max_users_per_link: a larger directory is not synced */
 	int64_t max_call_age_ms; /* max_call_age */
 	size_t max_message;      /* bytes: max_message_kb * 1024 */
 } pd_drv_conf;

@@ -111,7 +111,11 @@ int pd_cli_pbx_resync_cmd(pd_cli *c, int argc, char **argv)
 	                  .monitor = false,
 	                  .auto_provision = p.auto_provision,
 	                  .ping_interval_s = PD_PBX_PING_INTERVAL_DEFAULT,
-	                  .backoff_max_s = 1};
+	                  .backoff_max_s = 1,
+	                  .max_calls = c->cfg.pbx_max_calls,
+	                  .max_channels = c->cfg.pbx_max_channels,
+	                  .max_users = c->cfg.pbx_max_users,
+	                  .max_message = (size_t)c->cfg.pbx_max_message_kb * 1024};
 	pd_drv_host h = {.ctx = &rx, .live = live, .sync_users = rs_sync};
 	pd_err e;
 	pd_err_clear(&e);

@@ -51,7 +51,8 @@ typedef struct {
 	X(14, "pbx", "max_channels_per_link")                                                      \
 	X(15, "pbx", "max_call_age")                                                               \
 	X(16, "pbx", "max_message_kb")                                                             \
-	X(17, "customers", "import_max_mb")
+	X(17, "customers", "import_max_mb")                                                        \
+	X(18, "pbx", "max_users_per_link")
 
 static const struct {
 	const char *section, *key;
@@ -295,6 +296,8 @@ static int handler(void *user, const char *section, const char *name, const char
 		return int_value(l, section, name, v, 1, 365, &c->trial_default_days);
 	case 7:
 		return int_value(l, section, name, v, 0, 1000, &c->internal_systems_limit);
+	case 18:
+		return int_value(l, section, name, v, 100, 1000000, &c->pbx_max_users);
 	case 17:
 		return int_value(l, section, name, v, 1, 4096, &c->import_max_mb);
 	case 8:
@@ -398,6 +401,7 @@ void pd_config_defaults(pd_config *c)
 	c->pbx_backoff_max = 60;
 	c->pbx_max_calls = PD_PBX_DEFAULT_MAX_CALLS;
 	c->pbx_max_channels = PD_PBX_DEFAULT_MAX_CHANNELS;
+	c->pbx_max_users = PD_PBX_DEFAULT_MAX_USERS;
 	c->pbx_max_call_age = PD_PBX_DEFAULT_MAX_CALL_AGE;
 	c->pbx_max_message_kb = PD_PBX_DEFAULT_MAX_MESSAGE_KB;
 	c->ui_theme = xstrdup("default");

@@ -230,6 +230,7 @@ static void reload(pd_monitor *m)
 		    .backoff_min_ms = m->o.backoff_min_ms,
 		    .max_calls = m->o.max_calls,
 		    .max_channels = m->o.max_channels,
+		    .max_users = m->o.max_users,
 		    .max_call_age_ms = m->o.max_call_age_ms,
 		    .max_message = m->o.max_message,
 		};
@@ -437,6 +438,8 @@ pd_status pd_monitor_start_opts(const char *db_path, const pd_store_opts *so, co
 		m->o.max_calls = cfg->pbx_max_calls;
 	if (!m->o.max_channels && cfg)
 		m->o.max_channels = cfg->pbx_max_channels;
+	if (!m->o.max_users && cfg)
+		m->o.max_users = cfg->pbx_max_users;
 	if (!m->o.max_call_age_ms && cfg)
 		m->o.max_call_age_ms = (int64_t)cfg->pbx_max_call_age * 1000;
 	if (!m->o.max_message && cfg)

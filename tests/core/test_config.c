@@ -41,6 +41,7 @@ Test(config, defaults_when_no_file)
 	cr_assert_eq(c.trial_default_days, 30);
 	cr_assert_eq(c.internal_systems_limit, 1);
 	cr_assert_eq(c.import_max_mb, 64);
+	cr_assert_eq(c.pbx_max_users, 20000);
 	cr_assert_eq(c.pbx_ping_interval, 20);
 	cr_assert_eq(c.pbx_backoff_max, 60);
 	cr_assert_str_eq(c.ui_theme, "default");
@@ -192,6 +193,7 @@ Test(config, bad_integers)
 	bad("[pbx]\nmax_message_kb = 63\n", 2, "pbx.max_message_kb", "64 to 16384");
 	bad("[pbx]\nmax_message_kb =\n", 2, "pbx.max_message_kb", NULL);
 	bad("[customers]\nimport_max_mb = 0\n", 2, "customers.import_max_mb", "1 to 4096");
+	bad("[pbx]\nmax_users_per_link = 99\n", 2, "pbx.max_users_per_link", "100 to 1000000");
 	bad("[customers]\nimport_max_mb = 4097\n", 2, "customers.import_max_mb", "1 to 4096");
 }
 

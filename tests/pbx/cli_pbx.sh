@@ -381,6 +381,23 @@ has "FreeSWITCH lab takes the password file" "Reply-Text: +OK accepted"
 has "FreeSWITCH lab answers api status" "FreeSWITCH (Version 1.10.12-release  64bit) is ready"
 stop_bg LAB4_PID
 
+# a PBX that lists more users than [pbx] max_users_per_link: not synced (a
+# directory cut short would read as users removed), said, nothing written
+start_lab lab5 --users 130 --call-rate 0
+LAB4_PID=$LAB_STARTED
+run 0 "customer for the user cap" -- customer create --name "Grand Annuaire" \
+	--product-type analytics-pro --country FR --admin-name "Gil" --admin-email gil@example.fr
+run 0 "its PBX" -- pbx add "Grand Annuaire" --platform asterisk-ami --host 127.0.0.1 \
+	--port "$(lab_port lab5)" --username admin --secret-file "$TMP/secret"
+printf '[pbx]\nmax_users_per_link = 100\n' >"$TMP/cap.conf"
+synced_before=$(q "SELECT count(*) FROM users WHERE synced = 1")
+run 69 "resync over the user cap fails" -- --config "$TMP/cap.conf" pbx resync "Grand Annuaire"
+has "it says why" "not synced: the PBX lists more than 100 users (max_users_per_link); 30 more refused"
+check "no synced user written" q_is "SELECT count(*) FROM users WHERE synced = 1" "$synced_before"
+run 0 "under the default cap it syncs" -- pbx resync "Grand Annuaire"
+has "130 users synced" "130 new"
+stop_bg LAB4_PID
+
 # the secret never leaks
 if grep -rqF -- "$SECRET" "$TMP"/out "$TMP"/lab.json "$TMP"/lab.err "$TMP"/lab4.json "$TMP"/lab4.err; then not_ok "secret never printed"; else ok "secret never printed"; fi
 if "$PROG" --db "$DB" audit --json 2>/dev/null | grep -qF -- "$SECRET"; then not_ok "secret not in audit"; else ok "secret not in audit"; fi

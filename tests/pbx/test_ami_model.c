@@ -217,6 +217,28 @@ static const pd_synced_user *synced(const pd_synced_user *u, size_t n, const cha
 /* Endpoints carry no email: the mailboxes do. The bytes of a discovery with
  * VoicemailUsersList go through the parser into the model, and every synced
  * user gets the email of its own mailbox. */
+/* A PBX that lists more users than max_users: the rest are refused and
+ * counted (until the next discovery resets the list), never stored. */
+Test(ami_model, users_past_the_cap_are_refused_and_counted)
+{
+	ami_model *m = ami_model_new();
+	ami_model_set_limits(m, &(ami_model_limits){.max_users = 3});
+	feed_str(m,
+	         "Event: EndpointList\r\nActionID: e1\r\nObjectName: 1001\r\n\r\n"
+	         "Event: EndpointList\r\nActionID: e1\r\nObjectName: 1002\r\n\r\n"
+	         "Event: EndpointList\r\nActionID: e1\r\nObjectName: 1003\r\n\r\n"
+	         "Event: EndpointList\r\nActionID: e1\r\nObjectName: 1004\r\n\r\n"
+	         "Event: EndpointList\r\nActionID: e1\r\nObjectName: 1005\r\n\r\n"
+	         "Event: EndpointList\r\nActionID: e1\r\nObjectName: 1002\r\n\r\n",
+	         0);
+	cr_assert_eq(ami_model_user_count(m), 3);
+	cr_assert_eq(ami_model_users_refused(m), 2);
+	cr_assert_str_eq(ami_model_user_endpoint(m, 2), "1003");
+	ami_model_reset_users(m);
+	cr_assert_eq(ami_model_users_refused(m), 0);
+	ami_model_free(m);
+}
+
 Test(ami_model, voicemail_users_give_synced_users_their_email)
 {
 	ami_model *m = ami_model_new();

@@ -21,8 +21,8 @@
 static bool h_tls;       /* h_start dials with TLS (each Criterion test is its own process) */
 static bool h_no_vm;     /* lab_up starts a lab without app_voicemail */
 static char tls_dir[64]; /* lab.pem/lab.key made by make_cert; lab_up listens with TLS when h_tls */
-static int h_max_calls, h_max_channels; /* h_start's caps (0 = the defaults) */
-static int h_fault_ms;                  /* lab_up's fault_ms (0 = 1500) */
+static int h_max_calls, h_max_channels, h_max_users; /* h_start's caps (0 = the defaults) */
+static int h_fault_ms;                               /* lab_up's fault_ms (0 = 1500) */
 
 typedef struct {
 	pd_live *live;
@@ -86,7 +86,8 @@ static void h_start(harness *h, const char *host, int port, const char *user, co
 	                 .backoff_max_s = 2,
 	                 .backoff_min_ms = 100,
 	                 .max_calls = h_max_calls,
-	                 .max_channels = h_max_channels};
+	                 .max_channels = h_max_channels,
+	                 .max_users = h_max_users};
 	pd_drv_host hh = {
 	    .ctx = h, .live = h->live, .sync_users = fake_sync, .link_changed = fake_link};
 	pd_err e = {0};
@@ -210,6 +211,26 @@ Test(driver_lab, discovery_and_monitoring)
 	while (pd_live_now_ms() < until)
 		h_step(&h, 50);
 	cr_assert_eq(link_of(&h), PD_LINK_MONITORING);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
+/* A directory larger than max_users_per_link is not synced (cut short, it
+ * would read as users removed); the link monitors all the same and says why. */
+Test(driver_lab, directory_over_the_user_cap_is_not_synced)
+{
+	h_max_users = 10;
+	pd_labpbx *lab = lab_up(20, SECRET);
+	harness h;
+	h_start(&h, "127.0.0.1", labpbx_port(lab), "admin", SECRET, NULL);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	cr_assert_eq(h.nsync, 0, "a cut-short directory was synced");
+	pd_live_view v = snap(&h);
+	cr_assert(strstr(v.last_error, "not synced: the PBX lists more than 10 users "
+	                               "(max_users_per_link); 10 more refused"),
+	          "%s", v.last_error);
+	cr_assert_eq(v.n_users, 10);
+	pd_live_free_view(&v);
 	h_stop(&h);
 	labpbx_stop(lab);
 }

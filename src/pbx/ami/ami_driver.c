@@ -74,6 +74,7 @@ typedef struct {
 	 * a warning while monitoring, refreshed at most every INPUT_MS */
 	pd_live_input input;
 	char warning[200];
+	char sync_note[200]; /* why the last discovery was not synced, "" when it was */
 	int64_t input_at;
 	bool input_pending;
 	char snap_id[32]; /* a CoreShowChannels asked while monitoring */
@@ -95,7 +96,13 @@ static void scrub_secret(ami_drv *d, char *s)
 
 static void link_set(ami_drv *d, pd_link_state st)
 {
-	const char *err = st == PD_LINK_MONITORING ? d->warning : d->last_error;
+	const char *err = d->last_error;
+	char both[420];
+	if (st == PD_LINK_MONITORING) {
+		snprintf(both, sizeof both, "%s%s%s", d->sync_note,
+		         d->sync_note[0] && d->warning[0] ? "; " : "", d->warning);
+		err = both;
+	}
 	if (st == d->published && st == PD_LINK_DISCOVERING && d->pub_done == (int)d->detail_done &&
 	    d->pub_total == (int)d->detail_total)
 		return;
@@ -311,15 +318,23 @@ static void do_sync(ami_drv *d)
 	pd_synced_user *u;
 	size_t n = ami_model_synced_users(d->m, &u);
 	d->dirty = true;
-	if (d->c.sync_users && d->h.sync_users) {
+	size_t refused = ami_model_users_refused(d->m);
+	if (refused && d->c.sync_users && d->h.sync_users) {
+		/* a directory cut short would read as users removed */
+		snprintf(d->sync_note, sizeof d->sync_note,
+		         "not synced: the PBX lists more than %zu users (max_users_per_link); %zu "
+		         "more refused",
+		         n, refused);
+	} else if (d->c.sync_users && d->h.sync_users) {
 		pd_err e = {0};
 		pd_sync_result r = {0};
 		if (d->h.sync_users(d->h.ctx, d->c.customer_id, u, n, d->c.auto_provision, &r,
 		                    &e) == PD_OK) {
 			d->last = r;
 			d->have_last = true;
+			d->sync_note[0] = 0;
 		} else {
-			snprintf(d->last_error, sizeof d->last_error, "sync not saved: %.150s",
+			snprintf(d->sync_note, sizeof d->sync_note, "sync not saved: %.150s",
 			         e.message);
 		}
 	}
@@ -700,7 +715,8 @@ static pd_status ami_create(const pd_drv_conf *c, const pd_drv_host *h, void **o
 	    d->m,
 	    &(ami_model_limits){.max_calls = (size_t)(c->max_calls > 0 ? c->max_calls : 0),
 	                        .max_channels = (size_t)(c->max_channels > 0 ? c->max_channels : 0),
-	                        .max_call_age_ms = c->max_call_age_ms});
+	                        .max_call_age_ms = c->max_call_age_ms,
+	                        .max_users = (size_t)(c->max_users > 0 ? c->max_users : 0)});
 	ami_model_set_default_wrapup(d->m, (int)wrapup);
 	d->now = pd_live_now_ms();
 	start_connect(d);

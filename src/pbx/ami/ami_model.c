@@ -70,6 +70,7 @@ typedef struct {
 struct ami_model {
 	user *u;
 	size_t nu, cu;
+	size_t users_refused; /* at lim.max_users, since the last reset_users */
 	size_t *uidx; /* open addressing: index + 1 into u, 0 = empty; 10,000 users stay O(1) */
 	size_t uidx_cap;
 	chan *c;
@@ -106,7 +107,8 @@ ami_model *ami_model_new(void)
 	ami_model *m = xcalloc(1, sizeof(ami_model));
 	m->lim = (ami_model_limits){.max_calls = AMI_DEFAULT_MAX_CALLS,
 	                            .max_channels = AMI_DEFAULT_MAX_CHANNELS,
-	                            .max_call_age_ms = AMI_DEFAULT_MAX_CALL_AGE_MS};
+	                            .max_call_age_ms = AMI_DEFAULT_MAX_CALL_AGE_MS,
+	                            .max_users = AMI_DEFAULT_MAX_USERS};
 	return m;
 }
 
@@ -116,6 +118,12 @@ void ami_model_set_limits(ami_model *m, const ami_model_limits *l)
 	m->lim.max_channels = l->max_channels > 0 ? l->max_channels : AMI_DEFAULT_MAX_CHANNELS;
 	m->lim.max_call_age_ms =
 	    l->max_call_age_ms > 0 ? l->max_call_age_ms : AMI_DEFAULT_MAX_CALL_AGE_MS;
+	m->lim.max_users = l->max_users > 0 ? l->max_users : AMI_DEFAULT_MAX_USERS;
+}
+
+size_t ami_model_users_refused(const ami_model *m)
+{
+	return m->users_refused;
 }
 
 void ami_model_get_stats(const ami_model *m, ami_model_stats *out)
@@ -201,6 +209,7 @@ void ami_model_reset_users(ami_model *m)
 		free(m->u[i].mailbox);
 	}
 	m->nu = 0;
+	m->users_refused = 0;
 	for (size_t i = 0; i < m->nvm; i++) {
 		free(m->vm[i].context);
 		free(m->vm[i].mailbox);
@@ -373,6 +382,10 @@ void ami_model_user_add(ami_model *m, const char *ep, const char *dstate)
 		return;
 	user *u = user_find(m, ep);
 	if (!u) {
+		if (m->nu >= m->lim.max_users) {
+			m->users_refused++;
+			return;
+		}
 		uidx_grow(m);
 		GROW(m->u, m->nu, m->cu);
 		u = &m->u[m->nu++];

@@ -19,11 +19,13 @@ typedef struct ami_model ami_model;
 #define AMI_DEFAULT_MAX_CALLS 5000
 #define AMI_DEFAULT_MAX_CHANNELS 10000
 #define AMI_DEFAULT_MAX_CALL_AGE_MS (86400 * (int64_t)1000)
+#define AMI_DEFAULT_MAX_USERS 20000
 
 typedef struct {
 	size_t max_calls;        /* past it a new call (and its channel) is dropped; 0 = default */
 	size_t max_channels;     /* past it a new channel is dropped; 0 = default */
 	int64_t max_call_age_ms; /* a call older than this ends (hangup lost); 0 = default */
+	size_t max_users;        /* past it a new user is refused (counted); 0 = default */
 } ami_model_limits;
 
 typedef struct {
@@ -67,6 +69,9 @@ size_t ami_model_user_count(const ami_model *m);
 const char *ami_model_user_endpoint(const ami_model *m, size_t i);
 /* Add a user seen in a PeerEntry/EndpointList (also done by apply). */
 void ami_model_user_add(ami_model *m, const char *endpoint, const char *device_state);
+/* Users refused at max_users since the last ami_model_reset_users: a
+ * directory that was cut short must not be synced (it would remove users). */
+size_t ami_model_users_refused(const ami_model *m);
 /* A mailbox seen in a VoicemailUserEntry (also done by apply); forgotten
  * with the users. ami_model_synced_users gives each user the email of its
  * mailbox: the endpoint's "Mailboxes" entry, else the same number in the
