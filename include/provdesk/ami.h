@@ -28,6 +28,7 @@
 #include <sys/types.h>
 
 #include "provdesk/error.h"
+#include "provdesk/pbx_transport.h"
 #include "provdesk/util.h"
 
 typedef enum {
@@ -100,31 +101,52 @@ bool ami_putf(pd_buf *b, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void ami_end(pd_buf *b);
 
-/* AMI over TLS (Asterisk's tlsenable/tlsbindaddr, port 5039 by default):
- * a thin OpenSSL wrapper on an already connected non-blocking socket, used
- * by the driver, the lab PBX and `pbx test`. Reads and writes behave like
- * recv/send: -1 with errno EAGAIN while OpenSSL waits for the socket; then
- * ami_tls_wants_write() says whether to poll for POLLOUT (else POLLIN). */
-typedef struct ami_tls ami_tls;
-typedef struct ami_tls_server ami_tls_server;
-
-/* verify: check the certificate chain (system store, plus ca_file when set)
- * and that it names host (a DNS name or an IP address). */
-pd_status ami_tls_client_new(int fd, const char *host, bool verify, const char *ca_file,
-                             ami_tls **out, pd_err *e);
-/* Server side: certificate and key files (PEM). */
-pd_status ami_tls_server_new(const char *cert_file, const char *key_file, ami_tls_server **out,
-                             pd_err *e);
-void ami_tls_server_free(ami_tls_server *s);
-ami_tls *ami_tls_accept_new(ami_tls_server *s, int fd);
-/* 1 done, 0 in progress (poll, then call again), -1 failed: why says what,
- * "TLS: certificate verify failed (...)" for a refused certificate. */
-int ami_tls_handshake(ami_tls *t, char *why, size_t whyn);
-ssize_t ami_tls_read(ami_tls *t, void *buf, size_t n);
-ssize_t ami_tls_write(ami_tls *t, const void *buf, size_t n);
-bool ami_tls_wants_write(const ami_tls *t);
-/* Bytes already decrypted and waiting (poll would not report them). */
-size_t ami_tls_pending(const ami_tls *t);
-void ami_tls_free(ami_tls *t); /* does not close the fd */
+/* AMI over TLS (Asterisk's tlsenable/tlsbindaddr, port 5039 by default) is
+ * the PBX transport's TLS (include/provdesk/pbx_transport.h). These names
+ * remain for the lab PBX's AMI server. */
+typedef pd_tls ami_tls;
+typedef pd_tls_server ami_tls_server;
+static inline pd_status ami_tls_server_new(const char *cert_file, const char *key_file,
+                                           ami_tls_server **out, pd_err *e)
+{
+	return pd_tls_server_new(cert_file, key_file, out, e);
+}
+static inline void ami_tls_server_free(ami_tls_server *s)
+{
+	pd_tls_server_free(s);
+}
+static inline ami_tls *ami_tls_accept_new(ami_tls_server *s, int fd)
+{
+	return pd_tls_accept_new(s, fd);
+}
+static inline int ami_tls_handshake(ami_tls *t, char *why, size_t whyn)
+{
+	return pd_tls_handshake(t, why, whyn);
+}
+static inline ssize_t ami_tls_read(ami_tls *t, void *buf, size_t n)
+{
+	return pd_tls_read(t, buf, n);
+}
+static inline ssize_t ami_tls_write(ami_tls *t, const void *buf, size_t n)
+{
+	return pd_tls_write(t, buf, n);
+}
+static inline bool ami_tls_wants_write(const ami_tls *t)
+{
+	return pd_tls_wants_write(t);
+}
+static inline size_t ami_tls_pending(const ami_tls *t)
+{
+	return pd_tls_pending(t);
+}
+static inline void ami_tls_free(ami_tls *t)
+{
+	pd_tls_free(t);
+}
+static inline pd_status ami_tls_client_new(int fd, const char *host, bool verify,
+                                           const char *ca_file, ami_tls **out, pd_err *e)
+{
+	return pd_tls_client_new(fd, host, verify, ca_file, out, e);
+}
 
 #endif

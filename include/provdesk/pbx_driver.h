@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "provdesk/catalogue.h"
 #include "provdesk/error.h"
 #include "provdesk/live.h"
 #include "provdesk/store.h"
@@ -66,7 +67,20 @@ typedef struct pd_driver_ops {
 
 extern const pd_driver_ops pd_ami_driver;
 
+/* ---- the registry (src/pbx/registry.c) ----
+ * The drivers built in (a const table keyed by the catalogue's platform key)
+ * plus at most PD_DRIVERS_EXTRA registered at run time (a test's fake driver).
+ * A platform is supported when a driver is registered for its key. */
+#define PD_DRIVERS_EXTRA 8
+
 /* The driver for a platform key, or NULL. */
 const pd_driver_ops *pd_driver_find(const char *platform);
+/* Adds a driver (before any link uses it). PD_E_CONFLICT when the key has
+ * one already, PD_E_INTERNAL when the table is full, PD_E_INVALID without a
+ * key or create. */
+pd_status pd_driver_register(const pd_driver_ops *ops, pd_err *e);
+/* Sets every platform's `supported` from the registry; the catalogue
+ * file's own "supported" is ignored (older files still carry it). */
+void pd_drivers_mark_supported(pd_catalogue *cat);
 
 #endif

@@ -11,6 +11,7 @@
 #include "cli_internal.h"
 #include "pd_build_config.h"
 #include "provdesk/paths.h"
+#include "provdesk/pbx_driver.h"
 #include "provdesk/util.h"
 
 void pd_cli_init(pd_cli *c, const pd_cli_globals *g)
@@ -41,6 +42,7 @@ int pd_cli_load(pd_cli *c)
 			e.status = PD_E_CONFIG;
 		return pd_cli_fail(c, &e);
 	}
+	pd_drivers_mark_supported(&c->cat); /* supported = a driver is registered */
 	if (!c->db_path) {
 		if (c->cfg.db_path && *c->cfg.db_path)
 			c->db_path = c->cfg.db_path;

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../src/pbx/ami_model.h"
+#include "../../src/pbx/ami/ami_model.h"
 #include "provdesk/ami.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

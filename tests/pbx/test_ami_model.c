@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/pbx/ami_model.h"
+#include "../../src/pbx/ami/ami_model.h"
 #include "provdesk/ami.h"
 #include "testlib.h" /* tests/lib */
 

@@ -1,5 +1,5 @@
-/* AMI over TLS: see include/provdesk/ami.h. Non-blocking throughout: every
- * OpenSSL call that would block returns WANT_READ/WANT_WRITE, which is turned
+/* TLS for the PBX transport (and the lab PBX): see include/provdesk/pbx_transport.h. Non-blocking
+ * throughout: every OpenSSL call that would block returns WANT_READ/WANT_WRITE, which is turned
  * into errno EAGAIN plus the direction to poll for, so the callers' poll()
  * loops stay as they are for plain TCP. */
 #include <arpa/inet.h>
@@ -11,15 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "provdesk/ami.h"
+#include "provdesk/pbx_transport.h"
 
-struct ami_tls {
+struct pd_tls {
 	SSL_CTX *ctx; /* owned for a client, borrowed (ref counted) for a server */
 	SSL *ssl;
 	bool want_write, client;
 };
 
-struct ami_tls_server {
+struct pd_tls_server {
 	SSL_CTX *ctx;
 };
 
@@ -36,8 +36,8 @@ static void ssl_errors(char *buf, size_t n)
 	ERR_clear_error();
 }
 
-pd_status ami_tls_client_new(int fd, const char *host, bool verify, const char *ca_file,
-                             ami_tls **out, pd_err *e)
+pd_status pd_tls_client_new(int fd, const char *host, bool verify, const char *ca_file,
+                            pd_tls **out, pd_err *e)
 {
 	*out = NULL;
 	ERR_clear_error();
@@ -77,7 +77,7 @@ pd_status ami_tls_client_new(int fd, const char *host, bool verify, const char *
 			X509_VERIFY_PARAM_set1_host(vp, host, 0);
 	}
 	SSL_set_connect_state(ssl);
-	ami_tls *t = xcalloc(1, sizeof *t);
+	pd_tls *t = xcalloc(1, sizeof *t);
 	t->ctx = ctx;
 	t->ssl = ssl;
 	t->client = true;
@@ -85,8 +85,8 @@ pd_status ami_tls_client_new(int fd, const char *host, bool verify, const char *
 	return PD_OK;
 }
 
-pd_status ami_tls_server_new(const char *cert_file, const char *key_file, ami_tls_server **out,
-                             pd_err *e)
+pd_status pd_tls_server_new(const char *cert_file, const char *key_file, pd_tls_server **out,
+                            pd_err *e)
 {
 	*out = NULL;
 	ERR_clear_error();
@@ -107,13 +107,13 @@ pd_status ami_tls_server_new(const char *cert_file, const char *key_file, ami_tl
 		               "TLS: cannot read the key %s, or it does not match the certificate",
 		               key_file);
 	}
-	ami_tls_server *s = xcalloc(1, sizeof *s);
+	pd_tls_server *s = xcalloc(1, sizeof *s);
 	s->ctx = ctx;
 	*out = s;
 	return PD_OK;
 }
 
-void ami_tls_server_free(ami_tls_server *s)
+void pd_tls_server_free(pd_tls_server *s)
 {
 	if (!s)
 		return;
@@ -121,7 +121,7 @@ void ami_tls_server_free(ami_tls_server *s)
 	free(s);
 }
 
-ami_tls *ami_tls_accept_new(ami_tls_server *s, int fd)
+pd_tls *pd_tls_accept_new(pd_tls_server *s, int fd)
 {
 	SSL *ssl = SSL_new(s->ctx);
 	if (!ssl)
@@ -129,13 +129,13 @@ ami_tls *ami_tls_accept_new(ami_tls_server *s, int fd)
 	SSL_set_fd(ssl, fd);
 	SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_set_accept_state(ssl);
-	ami_tls *t = xcalloc(1, sizeof *t);
+	pd_tls *t = xcalloc(1, sizeof *t);
 	t->ssl = ssl;
 	return t;
 }
 
 /* Maps an OpenSSL result to recv/send conventions; returns the value to give back. */
-static ssize_t io_result(ami_tls *t, int r)
+static ssize_t io_result(pd_tls *t, int r)
 {
 	int err = SSL_get_error(t->ssl, r);
 	t->want_write = false;
@@ -161,7 +161,7 @@ static ssize_t io_result(ami_tls *t, int r)
 	}
 }
 
-int ami_tls_handshake(ami_tls *t, char *why, size_t whyn)
+int pd_tls_handshake(pd_tls *t, char *why, size_t whyn)
 {
 	ERR_clear_error();
 	errno = 0;
@@ -188,7 +188,7 @@ int ami_tls_handshake(ami_tls *t, char *why, size_t whyn)
 	return -1;
 }
 
-ssize_t ami_tls_read(ami_tls *t, void *buf, size_t n)
+ssize_t pd_tls_read(pd_tls *t, void *buf, size_t n)
 {
 	ERR_clear_error();
 	errno = 0;
@@ -200,7 +200,7 @@ ssize_t ami_tls_read(ami_tls *t, void *buf, size_t n)
 	return io_result(t, r);
 }
 
-ssize_t ami_tls_write(ami_tls *t, const void *buf, size_t n)
+ssize_t pd_tls_write(pd_tls *t, const void *buf, size_t n)
 {
 	ERR_clear_error();
 	errno = 0;
@@ -217,17 +217,17 @@ ssize_t ami_tls_write(ami_tls *t, const void *buf, size_t n)
 	return v;
 }
 
-bool ami_tls_wants_write(const ami_tls *t)
+bool pd_tls_wants_write(const pd_tls *t)
 {
 	return t && t->want_write;
 }
 
-size_t ami_tls_pending(const ami_tls *t)
+size_t pd_tls_pending(const pd_tls *t)
 {
 	return t ? (size_t)SSL_pending(t->ssl) : 0;
 }
 
-void ami_tls_free(ami_tls *t)
+void pd_tls_free(pd_tls *t)
 {
 	if (!t)
 		return;

@@ -1,6 +1,6 @@
 /* Asterisk AMI driver: a non-blocking state machine per connection.
- *   resolve (numeric fast path, else a resolver thread) -> TCP connect ->
- *   [TLS handshake, when the connection's tls flag is set] -> banner -> Login (Events: on) ->
+ *   the transport (resolve, TCP connect, [TLS when the connection's tls flag is set];
+ *   src/pbx/transport.c) -> banner -> Login (Events: on) ->
  * PJSIPShowEndpoints (+ one PJSIPShowEndpoint per endpoint, pipelined; SIPpeers/SIPshowpeer when
  * PJSIP is unknown) -> VoicemailUsersList (the mailboxes' emails, to link users; skipped when
  * app_voicemail is not loaded) -> sync users -> QueueStatus -> CoreShowChannels -> monitoring with
@@ -9,31 +9,23 @@
  * until resync/edit. Events are applied to ami_model at every step (they interleave with list
  * items) and the view is published to pd_live at most every PUBLISH_MS (a
  * full copy of a 10,000-user view per read batch would dominate discovery). */
-#include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "ami_model.h"
 #include "provdesk/ami.h"
 #include "provdesk/catalogue.h"
 #include "provdesk/config.h"
 #include "provdesk/pbx_driver.h"
+#include "provdesk/pbx_transport.h"
 #include "provdesk/util.h"
 
 enum dstate {
-	D_WAIT, /* waiting to retry (or auth failed) */
-	D_RESOLVING,
-	D_CONNECTING,
-	D_TLS,
+	D_WAIT,    /* waiting to retry (or auth failed) */
+	D_OPENING, /* the transport: resolve, connect, TLS */
 	D_BANNER,
 	D_LOGIN,
 	D_ENDPOINTS,
@@ -48,40 +40,24 @@ enum dstate {
 
 #define STEP_TIMEOUT_MS 15000
 #define DETAIL_WINDOW 64
-#define MAX_ADDRS 8
 #define PUBLISH_MS 50
 #define INPUT_MS 1000
 #define RESNAP_MS 60000
-
-typedef struct {
-	int err;
-	int n;
-	struct {
-		int family;
-		socklen_t len;
-		struct sockaddr_storage ss;
-	} a[MAX_ADDRS];
-} resolve_result;
 
 typedef struct {
 	pd_drv_conf c;
 	pd_drv_host h;
 	enum dstate st;
 	bool auth_failed;
-	int fd, res_fd;
-	ami_tls *tls;      /* when c.tls: the session on fd */
-	bool tls_verify;   /* params_json "tls_verify" (default true) */
-	char *tls_ca_file; /* params_json "tls_ca_file": a private CA, e.g. a lab's */
+	pd_tport *t; /* resolve, connect, TLS (params_json tls_verify, tls_ca_file), I/O */
 	ami_parser *p;
 	ami_model *m;
-	pd_buf out;
-	size_t out_off;
-	int64_t now, deadline, ping_at;
-	bool ping_outstanding;
+	int64_t now, deadline;
+	pd_keepalive ka;
 	unsigned seq;
 	char cur_id[32], ping_id[32];
 	size_t detail_next, detail_done, detail_total;
-	int attempts;
+	pd_backoff bo;
 	int64_t retry_at;
 	char last_error[200];
 	char *fail; /* set inside the parser callback; acted on after the feed */
@@ -89,8 +65,6 @@ typedef struct {
 	int64_t published_at;
 	pd_sync_result last;
 	bool have_last;
-	resolve_result addrs;
-	int addr_i;
 	pd_link_state published;
 	int pub_done, pub_total;
 	/* what the PBX's input cost (caps, repairs): published with the view;
@@ -246,15 +220,7 @@ static void publish(ami_drv *d)
 
 static void close_fds(ami_drv *d)
 {
-	ami_tls_free(d->tls);
-	d->tls = NULL;
-	if (d->fd >= 0)
-		close(d->fd);
-	if (d->res_fd >= 0)
-		close(d->res_fd);
-	d->fd = d->res_fd = -1;
-	d->out.len = 0;
-	d->out_off = 0;
+	pd_tport_close(d->t);
 }
 
 static void drop(ami_drv *d, const char *why)
@@ -262,15 +228,8 @@ static void drop(ami_drv *d, const char *why)
 	close_fds(d);
 	snprintf(d->last_error, sizeof d->last_error, "%s", why);
 	scrub_secret(d, d->last_error);
-	int64_t base = d->c.backoff_min_ms > 0 ? d->c.backoff_min_ms : 1000;
-	int64_t cap = (int64_t)(d->c.backoff_max_s > 0 ? d->c.backoff_max_s : 60) * 1000;
-	int64_t delay = base << (d->attempts < 16 ? d->attempts : 16);
-	if (delay > cap)
-		delay = cap;
-	/* jitter in [delay/2, delay] so many links do not redial in step */
-	delay = delay / 2 + (int64_t)((uint64_t)rand() % (uint64_t)(delay / 2 + 1));
-	d->attempts++;
-	d->retry_at = d->now + delay;
+	/* capped, doubling, jittered so many links do not redial in step */
+	d->retry_at = d->now + pd_backoff_next(&d->bo);
 	d->st = D_WAIT;
 	/* calls/agents are unknown while the link is down; users stay */
 	ami_model_reset_live(d->m);
@@ -298,7 +257,7 @@ static void auth_failed(ami_drv *d, const char *why)
 
 static void send_buf(ami_drv *d, pd_buf *b)
 {
-	pd_buf_addn(&d->out, b->s, b->len);
+	pd_tport_send(d->t, b->s, b->len);
 	pd_buf_free(b);
 }
 
@@ -414,10 +373,10 @@ static void step_endpoints(ami_drv *d)
 
 static void start_discovery(ami_drv *d)
 {
-	d->ping_outstanding = false;
-	d->ping_at = d->now + (int64_t)(d->c.ping_interval_s > 0 ? d->c.ping_interval_s
-	                                                         : PD_PBX_PING_INTERVAL_DEFAULT) *
-	                          1000;
+	pd_keepalive_start(&d->ka, d->now,
+	                   (int64_t)(d->c.ping_interval_s > 0 ? d->c.ping_interval_s
+	                                                      : PD_PBX_PING_INTERVAL_DEFAULT) *
+	                       1000);
 	step_endpoints(d);
 }
 
@@ -494,8 +453,8 @@ static void on_msg(const ami_msg *m, void *ctx)
 	}
 	bool is_resp = m->kind == AMI_MSG_RESPONSE;
 	bool ok = is_resp && (ami_is(m, "Response", "Success") || ami_is(m, "Response", "Follows"));
-	if (is_resp && d->ping_outstanding && id_is(m, d->ping_id)) {
-		d->ping_outstanding = false;
+	if (is_resp && d->ka.outstanding && id_is(m, d->ping_id)) {
+		pd_keepalive_answered(&d->ka);
 		return;
 	}
 	if (ami_model_apply(d->m, m, d->now))
@@ -598,7 +557,7 @@ static void on_msg(const ami_msg *m, void *ctx)
 		} else if (!strcmp(t, "CoreShowChannelsComplete")) {
 			ami_model_snapshot_end(d->m, d->now);
 			d->st = D_MONITORING;
-			d->attempts = 0;
+			pd_backoff_reset(&d->bo);
 			d->deadline = INT64_MAX;
 			d->dirty = true;
 			publish_now(d);
@@ -610,217 +569,9 @@ static void on_msg(const ami_msg *m, void *ctx)
 	}
 }
 
-/* ---- resolving and connecting ---- */
+/* ---- the transport ---- */
 
-typedef struct {
-	char host[256], port[16];
-	int wfd;
-} resolve_job;
-
-static void *resolver(void *arg)
-{
-	resolve_job *j = arg;
-	sigset_t all;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL); /* EPIPE, not SIGPIPE, if the driver is gone */
-	resolve_result r = {0};
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
-	r.err = getaddrinfo(j->host, j->port, &hints, &ai);
-	for (struct addrinfo *a = ai; a && r.n < MAX_ADDRS; a = a->ai_next) {
-		r.a[r.n].family = a->ai_family;
-		r.a[r.n].len = a->ai_addrlen;
-		memcpy(&r.a[r.n].ss, a->ai_addr, a->ai_addrlen);
-		r.n++;
-	}
-	if (ai)
-		freeaddrinfo(ai);
-	ssize_t w = write(j->wfd, &r, sizeof r); /* < PIPE_BUF? no: read side loops */
-	(void)w;
-	close(j->wfd);
-	free(j);
-	return NULL;
-}
-
-static void try_connect(ami_drv *d);
-
-static void start_connect(ami_drv *d)
-{
-	d->auth_failed = false;
-	d->published = (pd_link_state)-1;
-	ami_parser_reset(d->p);
-	d->st = D_RESOLVING;
-	d->deadline = d->now + STEP_TIMEOUT_MS;
-	link_set(d, PD_LINK_CONNECTING);
-	char port[16];
-	snprintf(port, sizeof port, "%d", d->c.port);
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST},
-	                *ai = NULL;
-	if (getaddrinfo(d->c.host, port, &hints, &ai) == 0) {
-		memset(&d->addrs, 0, sizeof d->addrs);
-		for (struct addrinfo *a = ai; a && d->addrs.n < MAX_ADDRS; a = a->ai_next) {
-			d->addrs.a[d->addrs.n].family = a->ai_family;
-			d->addrs.a[d->addrs.n].len = a->ai_addrlen;
-			memcpy(&d->addrs.a[d->addrs.n].ss, a->ai_addr, a->ai_addrlen);
-			d->addrs.n++;
-		}
-		freeaddrinfo(ai);
-		d->addr_i = 0;
-		try_connect(d);
-		return;
-	}
-	/* a name: resolve on a detached thread, the answer comes through a pipe */
-	int p[2];
-	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) {
-		drop(d, "cannot create a pipe for name resolution");
-		return;
-	}
-	resolve_job *j = xcalloc(1, sizeof *j);
-	snprintf(j->host, sizeof j->host, "%s", d->c.host);
-	snprintf(j->port, sizeof j->port, "%s", port);
-	j->wfd = p[1];
-	pthread_t t;
-	pthread_attr_t at;
-	pthread_attr_init(&at);
-	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &at, resolver, j) != 0) {
-		close(p[0]);
-		close(p[1]);
-		free(j);
-		pthread_attr_destroy(&at);
-		drop(d, "cannot start the resolver thread");
-		return;
-	}
-	pthread_attr_destroy(&at);
-	d->res_fd = p[0];
-	memset(&d->addrs, 0, sizeof d->addrs);
-	d->addr_i = 0;
-}
-
-static void on_resolved(ami_drv *d)
-{
-	char *dst = (char *)&d->addrs + (size_t)d->addr_i;
-	ssize_t r = read(d->res_fd, dst, sizeof d->addrs - (size_t)d->addr_i);
-	if (r < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (r > 0) {
-		d->addr_i += (int)r;
-		if ((size_t)d->addr_i < sizeof d->addrs)
-			return;
-	}
-	close(d->res_fd);
-	d->res_fd = -1;
-	if ((size_t)d->addr_i < sizeof d->addrs || d->addrs.err || d->addrs.n == 0) {
-		char why[300];
-		snprintf(why, sizeof why, "cannot resolve host %s: %s", d->c.host,
-		         d->addrs.err ? gai_strerror(d->addrs.err) : "no address");
-		drop(d, why);
-		return;
-	}
-	d->addr_i = 0;
-	try_connect(d);
-}
-
-static void try_connect(ami_drv *d)
-{
-	int last = ECONNREFUSED;
-	while (d->addr_i < d->addrs.n) {
-		int i = d->addr_i;
-		int fd =
-		    socket(d->addrs.a[i].family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd < 0) {
-			last = errno;
-			d->addr_i++;
-			continue;
-		}
-		if (connect(fd, (struct sockaddr *)&d->addrs.a[i].ss, d->addrs.a[i].len) == 0 ||
-		    errno == EINPROGRESS) {
-			d->fd = fd;
-			d->st = D_CONNECTING;
-			d->deadline = d->now + STEP_TIMEOUT_MS;
-			return;
-		}
-		last = errno;
-		close(fd);
-		d->addr_i++;
-	}
-	char why[300];
-	snprintf(why, sizeof why, "TCP connect to %s:%d: %s", d->c.host, d->c.port, strerror(last));
-	drop(d, why);
-}
-
-static void tls_step(ami_drv *d)
-{
-	char why[300];
-	int r = ami_tls_handshake(d->tls, why, sizeof why);
-	if (r < 0) {
-		drop(d, why);
-	} else if (r > 0) {
-		d->st = D_BANNER;
-		d->deadline = d->now + STEP_TIMEOUT_MS;
-	}
-}
-
-static void on_connected(ami_drv *d)
-{
-	int err = 0;
-	socklen_t len = sizeof err;
-	getsockopt(d->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-	if (err) {
-		close(d->fd);
-		d->fd = -1;
-		d->addr_i++;
-		if (d->addr_i < d->addrs.n) {
-			try_connect(d);
-			return;
-		}
-		char why[300];
-		snprintf(why, sizeof why, "TCP connect to %s:%d: %s", d->c.host, d->c.port,
-		         strerror(err));
-		drop(d, why);
-		return;
-	}
-	if (d->c.tls) {
-		pd_err e = {0};
-		if (ami_tls_client_new(d->fd, d->c.host, d->tls_verify, d->tls_ca_file, &d->tls,
-		                       &e) != PD_OK) {
-			drop(d, e.message);
-			return;
-		}
-		d->st = D_TLS;
-		d->deadline = d->now + STEP_TIMEOUT_MS;
-		tls_step(d);
-		return;
-	}
-	d->st = D_BANNER;
-	d->deadline = d->now + STEP_TIMEOUT_MS;
-}
-
-/* ---- I/O ---- */
-
-static void flush_out(ami_drv *d)
-{
-	while (d->fd >= 0 && d->out_off < d->out.len) {
-		ssize_t w =
-		    d->tls
-		        ? ami_tls_write(d->tls, d->out.s + d->out_off, d->out.len - d->out_off)
-		        : send(d->fd, d->out.s + d->out_off, d->out.len - d->out_off, MSG_NOSIGNAL);
-		if (w < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				return;
-			char why[200];
-			snprintf(why, sizeof why, "send to the PBX failed: %s", strerror(errno));
-			drop(d, why);
-			return;
-		}
-		d->out_off += (size_t)w;
-	}
-	if (d->out_off == d->out.len) {
-		d->out.len = 0;
-		d->out_off = 0;
-	}
-}
-
-static void after_feed(ami_drv *d)
+static void settle(ami_drv *d)
 {
 	if (d->fail) {
 		char *f = d->fail;
@@ -831,39 +582,53 @@ static void after_feed(ami_drv *d)
 			drop(d, f);
 		free(f);
 	}
-	input_check(d, false);
-	publish(d);
-	if (d->fd >= 0)
-		flush_out(d);
 }
 
-static void on_readable(ami_drv *d)
+static void tp_open(void *ctx)
 {
-	char buf[65536];
-	/* with TLS, decrypted bytes left in OpenSSL are not seen by poll(): drain them */
-	for (int i = 0; d->fd >= 0 && (i < 8 || ami_tls_pending(d->tls)); i++) {
-		ssize_t r = d->tls ? ami_tls_read(d->tls, buf, sizeof buf)
-		                   : recv(d->fd, buf, sizeof buf, 0);
-		if (r > 0) {
-			ami_parser_feed(d->p, buf, (size_t)r);
-			if (d->fail)
-				break;
-			continue;
-		}
-		if (r < 0 && (errno == EAGAIN || errno == EINTR))
-			break;
-		if (d->st == D_WAIT)
-			break;
-		char why[200];
-		if (r == 0)
-			snprintf(why, sizeof why, "connection closed by the PBX%s",
-			         d->st == D_LOGIN ? " during login" : "");
-		else
-			snprintf(why, sizeof why, "receive failed: %s", strerror(errno));
-		set_fail(d, "%s", why);
-		break;
-	}
-	after_feed(d);
+	ami_drv *d = ctx;
+	d->st = D_BANNER;
+	d->deadline = d->now + STEP_TIMEOUT_MS;
+}
+
+static bool tp_data(void *ctx, const char *buf, size_t n)
+{
+	ami_drv *d = ctx;
+	ami_parser_feed(d->p, buf, n);
+	return !d->fail;
+}
+
+static void tp_fail(void *ctx, pd_tport_fail what, const char *why)
+{
+	ami_drv *d = ctx;
+	if (d->st == D_WAIT)
+		return;
+	set_fail(d, "%s%s", why, what == PD_TPORT_E_EOF && d->st == D_LOGIN ? " during login" : "");
+	settle(d);
+}
+
+static void start_connect(ami_drv *d)
+{
+	d->auth_failed = false;
+	d->published = (pd_link_state)-1;
+	ami_parser_reset(d->p);
+	d->st = D_OPENING;
+	d->deadline = INT64_MAX; /* the transport's own step timeouts */
+	link_set(d, PD_LINK_CONNECTING);
+	pd_tport_open(d->t, d->now);
+}
+
+static void flush_out(ami_drv *d)
+{
+	pd_tport_flush(d->t);
+}
+
+static void after_feed(ami_drv *d)
+{
+	settle(d);
+	input_check(d, false);
+	publish(d);
+	flush_out(d);
 }
 
 /* ---- the ops ---- */
@@ -888,15 +653,23 @@ static pd_status ami_create(const pd_drv_conf *c, const pd_drv_host *h, void **o
 	    (st = pd_param_str(c->params_json, "tls_ca_file", &ca, e)) != PD_OK)
 		return st;
 	ami_drv *d = xcalloc(1, sizeof *d);
+	d->t = pd_tport_new(
+	    &(pd_tport_conf){.host = c->host,
+	                     .port = c->port,
+	                     .tls = c->tls,
+	                     .tls_verify = verify,
+	                     .tls_ca_file = ca,
+	                     .step_timeout_ms = STEP_TIMEOUT_MS},
+	    &(pd_tport_cb){.ctx = d, .on_open = tp_open, .on_data = tp_data, .on_fail = tp_fail});
+	free(ca);
+	pd_backoff_init(&d->bo, c->backoff_min_ms,
+	                (int64_t)(c->backoff_max_s > 0 ? c->backoff_max_s : 60) * 1000, 0);
 	d->c = *c;
 	d->c.host = xstrdup(c->host);
 	d->c.username = xstrdup(c->username ? c->username : "");
 	d->c.secret = xstrdup(c->secret ? c->secret : "");
 	d->c.params_json = xstrdup(c->params_json);
-	d->tls_verify = verify;
-	d->tls_ca_file = ca;
 	d->h = *h;
-	d->fd = d->res_fd = -1;
 	ami_parser_opts po = {.expect_banner = true, .max_msg = c->max_message};
 	d->p = ami_parser_new(&po, on_msg, d);
 	d->m = ami_model_new();
@@ -917,10 +690,9 @@ static void ami_destroy(void *p)
 	ami_drv *d = p;
 	if (!d)
 		return;
-	close_fds(d);
+	pd_tport_free(d->t);
 	ami_parser_free(d->p);
 	ami_model_free(d->m);
-	pd_buf_free(&d->out);
 	free(d->fail);
 	free((char *)d->c.host);
 	free((char *)d->c.username);
@@ -928,28 +700,13 @@ static void ami_destroy(void *p)
 		memset((char *)d->c.secret, 0, strlen(d->c.secret));
 	free((char *)d->c.secret);
 	free((char *)d->c.params_json);
-	free(d->tls_ca_file);
 	free(d);
 }
 
 static int ami_pollfds(void *p, struct pollfd *pf, int max)
 {
 	ami_drv *d = p;
-	if (max < 1)
-		return 0;
-	if (d->res_fd >= 0) {
-		pf[0] = (struct pollfd){.fd = d->res_fd, .events = POLLIN};
-		return 1;
-	}
-	if (d->fd < 0)
-		return 0;
-	short ev = POLLIN;
-	if (d->st == D_TLS)
-		ev = ami_tls_wants_write(d->tls) ? POLLOUT : POLLIN;
-	else if (d->st == D_CONNECTING || d->out_off < d->out.len || ami_tls_wants_write(d->tls))
-		ev |= POLLOUT;
-	pf[0] = (struct pollfd){.fd = d->fd, .events = ev};
-	return 1;
+	return max < 1 ? 0 : pd_tport_pollfd(d->t, &pf[0]);
 }
 
 static void ami_on_io(void *p, const struct pollfd *pf, int n, int64_t now)
@@ -959,25 +716,8 @@ static void ami_on_io(void *p, const struct pollfd *pf, int n, int64_t now)
 	for (int i = 0; i < n; i++) {
 		if (!pf[i].revents)
 			continue;
-		if (pf[i].fd == d->res_fd) {
-			on_resolved(d);
-		} else if (pf[i].fd == d->fd) {
-			if (d->st == D_CONNECTING) {
-				on_connected(d);
-				if (d->st != D_BANNER)
-					continue;
-			} else if (d->st == D_TLS) {
-				tls_step(d);
-				if (d->st == D_BANNER)
-					on_readable(
-					    d); /* the banner may have come with the handshake */
-				continue;
-			}
-			if (pf[i].revents & (POLLIN | POLLHUP | POLLERR))
-				on_readable(d);
-			if (d->fd >= 0 && (pf[i].revents & POLLOUT))
-				flush_out(d);
-		}
+		pd_tport_on_io(d->t, &pf[i], now);
+		after_feed(d);
 	}
 }
 
@@ -992,9 +732,12 @@ static int64_t ami_next_deadline(void *p)
 	if (d->st == D_WAIT) {
 		if (!d->auth_failed && d->retry_at < t)
 			t = d->retry_at;
+	} else if (d->st == D_OPENING) {
+		if (pd_tport_next_deadline(d->t) < t)
+			t = pd_tport_next_deadline(d->t);
 	} else if (d->st == D_MONITORING) {
-		if (d->ping_at < t)
-			t = d->ping_at;
+		if (pd_keepalive_deadline(&d->ka) < t)
+			t = pd_keepalive_deadline(&d->ka);
 	} else if (d->deadline < t) {
 		t = d->deadline;
 	}
@@ -1004,12 +747,6 @@ static int64_t ami_next_deadline(void *p)
 static const char *step_name(enum dstate s)
 {
 	switch (s) {
-	case D_RESOLVING:
-		return "name resolution";
-	case D_CONNECTING:
-		return "TCP connect";
-	case D_TLS:
-		return "the TLS handshake";
 	case D_BANNER:
 		return "waiting for the banner";
 	case D_LOGIN:
@@ -1040,25 +777,24 @@ static void ami_on_timer(void *p, int64_t now)
 	if (d->st == D_WAIT) {
 		if (!d->auth_failed && now >= d->retry_at)
 			start_connect(d);
+	} else if (d->st == D_OPENING) {
+		pd_tport_on_timer(d->t, now);
 	} else if (d->st == D_MONITORING) {
-		if (now >= d->ping_at) {
-			int iv = d->c.ping_interval_s > 0 ? d->c.ping_interval_s
-			                                  : PD_PBX_PING_INTERVAL_DEFAULT;
-			if (d->ping_outstanding) {
-				char why[100];
-				snprintf(why, sizeof why, "no answer to Ping for %ds", iv);
-				drop(d, why);
-			} else {
-				pd_buf b = {0};
-				new_id(d, d->ping_id, sizeof d->ping_id);
-				ami_put(&b, "Action", "Ping");
-				ami_put(&b, "ActionID", d->ping_id);
-				ami_end(&b);
-				send_buf(d, &b);
-				d->ping_outstanding = true;
-				d->ping_at = now + (int64_t)iv * 1000;
-				flush_out(d);
-			}
+		pd_ka_action ka = pd_keepalive_check(&d->ka, now);
+		if (ka == PD_KA_OVERDUE) {
+			char why[100];
+			snprintf(why, sizeof why, "no answer to Ping for %llds",
+			         (long long)(d->ka.interval_ms / 1000));
+			drop(d, why);
+		} else if (ka == PD_KA_PING) {
+			pd_buf b = {0};
+			new_id(d, d->ping_id, sizeof d->ping_id);
+			ami_put(&b, "Action", "Ping");
+			ami_put(&b, "ActionID", d->ping_id);
+			ami_end(&b);
+			send_buf(d, &b);
+			pd_keepalive_sent(&d->ka, now);
+			flush_out(d);
 		}
 	} else if (now >= d->deadline) {
 		char why[100];
@@ -1076,7 +812,7 @@ static void ami_resync(void *p, int64_t now)
 		step_endpoints(d);
 		flush_out(d);
 	} else if (d->st == D_WAIT) {
-		d->attempts = 0;
+		pd_backoff_reset(&d->bo);
 		start_connect(d);
 	}
 }
@@ -1087,9 +823,7 @@ static pd_link_state ami_state(void *p)
 	switch (d->st) {
 	case D_WAIT:
 		return d->auth_failed ? PD_LINK_AUTH_FAILED : PD_LINK_RETRYING;
-	case D_RESOLVING:
-	case D_CONNECTING:
-	case D_TLS:
+	case D_OPENING:
 	case D_BANNER:
 	case D_LOGIN:
 		return PD_LINK_CONNECTING;
@@ -1120,10 +854,3 @@ const pd_driver_ops pd_ami_driver = {
     .state = ami_state,
     .last_sync = ami_last_sync,
 };
-
-const pd_driver_ops *pd_driver_find(const char *platform)
-{
-	if (platform && !strcmp(platform, pd_ami_driver.platform))
-		return &pd_ami_driver;
-	return NULL;
-}

@@ -1,0 +1,508 @@
+/* The PBX transport: resolve, non-blocking connect, TLS, a write queue,
+ * reads into the driver's callback; backoff and keep-alive timing. See
+ * include/provdesk/pbx_transport.h and docs/architecture.md ("PBX layer").
+ * Taken out of the AMI driver so that every driver shares one copy. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "provdesk/live.h"
+#include "provdesk/pbx_transport.h"
+
+#define MAX_ADDRS 8
+#define STEP_TIMEOUT_MS 15000
+#define READ_CHUNK 65536
+#define READS_PER_TURN 8
+
+typedef struct {
+	int err;
+	int n;
+	struct {
+		int family;
+		socklen_t len;
+		struct sockaddr_storage ss;
+	} a[MAX_ADDRS];
+} resolve_result;
+
+struct pd_tport {
+	char *host;
+	int port;
+	bool tls, tls_verify;
+	char *tls_ca_file;
+	int step_ms;
+	pd_tport_cb cb;
+	pd_tport_phase phase;
+	int fd, res_fd;
+	pd_tls *ssl;
+	resolve_result addrs;
+	int addr_i; /* while resolving: bytes of addrs read; then: the address tried */
+	int64_t now, deadline;
+	pd_buf out;
+	size_t out_off;
+};
+
+pd_tport *pd_tport_new(const pd_tport_conf *c, const pd_tport_cb *cb)
+{
+	pd_tport *t = xcalloc(1, sizeof *t);
+	t->host = xstrdup(c->host ? c->host : "");
+	t->port = c->port;
+	t->tls = c->tls;
+	t->tls_verify = c->tls_verify;
+	t->tls_ca_file = c->tls_ca_file ? xstrdup(c->tls_ca_file) : NULL;
+	t->step_ms = c->step_timeout_ms > 0 ? c->step_timeout_ms : STEP_TIMEOUT_MS;
+	t->cb = *cb;
+	t->fd = t->res_fd = -1;
+	t->deadline = INT64_MAX;
+	return t;
+}
+
+void pd_tport_close(pd_tport *t)
+{
+	if (!t)
+		return;
+	pd_tls_free(t->ssl);
+	t->ssl = NULL;
+	if (t->fd >= 0)
+		close(t->fd);
+	if (t->res_fd >= 0)
+		close(t->res_fd);
+	t->fd = t->res_fd = -1;
+	t->out.len = 0;
+	t->out_off = 0;
+	t->phase = PD_TPORT_CLOSED;
+	t->deadline = INT64_MAX;
+}
+
+void pd_tport_free(pd_tport *t)
+{
+	if (!t)
+		return;
+	pd_tport_close(t);
+	pd_buf_free(&t->out);
+	free(t->host);
+	free(t->tls_ca_file);
+	free(t);
+}
+
+pd_tport_phase pd_tport_get_phase(const pd_tport *t)
+{
+	return t->phase;
+}
+
+const char *pd_tport_phase_name(pd_tport_phase p)
+{
+	switch (p) {
+	case PD_TPORT_RESOLVING:
+		return "name resolution";
+	case PD_TPORT_CONNECTING:
+		return "TCP connect";
+	case PD_TPORT_TLS:
+		return "the TLS handshake";
+	default:
+		return "";
+	}
+}
+
+/* Closes, then tells the driver. Callers return right after. */
+static void fail(pd_tport *t, pd_tport_fail what, const char *why)
+{
+	pd_tport_close(t);
+	if (t->cb.on_fail)
+		t->cb.on_fail(t->cb.ctx, what, why);
+}
+
+static void set_phase(pd_tport *t, pd_tport_phase p)
+{
+	t->phase = p;
+	t->deadline = p == PD_TPORT_OPEN || p == PD_TPORT_CLOSED ? INT64_MAX : t->now + t->step_ms;
+}
+
+/* ---- resolving ---- */
+
+typedef struct {
+	char host[256], port[16];
+	int wfd;
+} resolve_job;
+
+static void *resolver(void *arg)
+{
+	resolve_job *j = arg;
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL); /* EPIPE, not SIGPIPE, if the transport is gone */
+	resolve_result r = {0};
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+	r.err = getaddrinfo(j->host, j->port, &hints, &ai);
+	for (struct addrinfo *a = ai; a && r.n < MAX_ADDRS; a = a->ai_next) {
+		r.a[r.n].family = a->ai_family;
+		r.a[r.n].len = a->ai_addrlen;
+		memcpy(&r.a[r.n].ss, a->ai_addr, a->ai_addrlen);
+		r.n++;
+	}
+	if (ai)
+		freeaddrinfo(ai);
+	ssize_t w = write(j->wfd, &r, sizeof r); /* the read side loops over short reads */
+	(void)w;
+	close(j->wfd);
+	free(j);
+	return NULL;
+}
+
+static void try_connect(pd_tport *t);
+
+void pd_tport_open(pd_tport *t, int64_t now)
+{
+	pd_tport_close(t);
+	t->now = now;
+	set_phase(t, PD_TPORT_RESOLVING);
+	char port[16];
+	snprintf(port, sizeof port, "%d", t->port);
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST},
+	                *ai = NULL;
+	memset(&t->addrs, 0, sizeof t->addrs);
+	t->addr_i = 0;
+	if (getaddrinfo(t->host, port, &hints, &ai) == 0) {
+		for (struct addrinfo *a = ai; a && t->addrs.n < MAX_ADDRS; a = a->ai_next) {
+			t->addrs.a[t->addrs.n].family = a->ai_family;
+			t->addrs.a[t->addrs.n].len = a->ai_addrlen;
+			memcpy(&t->addrs.a[t->addrs.n].ss, a->ai_addr, a->ai_addrlen);
+			t->addrs.n++;
+		}
+		freeaddrinfo(ai);
+		try_connect(t);
+		return;
+	}
+	/* a name: resolve on a detached thread, the answer comes through a pipe */
+	int p[2];
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) {
+		fail(t, PD_TPORT_E_RESOLVE, "cannot create a pipe for name resolution");
+		return;
+	}
+	resolve_job *j = xcalloc(1, sizeof *j);
+	snprintf(j->host, sizeof j->host, "%s", t->host);
+	snprintf(j->port, sizeof j->port, "%s", port);
+	j->wfd = p[1];
+	pthread_t th;
+	pthread_attr_t at;
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&th, &at, resolver, j) != 0) {
+		close(p[0]);
+		close(p[1]);
+		free(j);
+		pthread_attr_destroy(&at);
+		fail(t, PD_TPORT_E_RESOLVE, "cannot start the resolver thread");
+		return;
+	}
+	pthread_attr_destroy(&at);
+	t->res_fd = p[0];
+}
+
+static void on_resolved(pd_tport *t)
+{
+	char *dst = (char *)&t->addrs + (size_t)t->addr_i;
+	ssize_t r = read(t->res_fd, dst, sizeof t->addrs - (size_t)t->addr_i);
+	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (r > 0) {
+		t->addr_i += (int)r;
+		if ((size_t)t->addr_i < sizeof t->addrs)
+			return;
+	}
+	close(t->res_fd);
+	t->res_fd = -1;
+	if ((size_t)t->addr_i < sizeof t->addrs || t->addrs.err || t->addrs.n == 0) {
+		char why[400];
+		snprintf(why, sizeof why, "cannot resolve host %s: %s", t->host,
+		         t->addrs.err ? gai_strerror(t->addrs.err) : "no address");
+		fail(t, PD_TPORT_E_RESOLVE, why);
+		return;
+	}
+	t->addr_i = 0;
+	try_connect(t);
+}
+
+/* ---- connecting ---- */
+
+static void connect_failed(pd_tport *t, int err)
+{
+	char why[400];
+	snprintf(why, sizeof why, "TCP connect to %s:%d: %s", t->host, t->port, strerror(err));
+	fail(t, PD_TPORT_E_CONNECT, why);
+}
+
+static void try_connect(pd_tport *t)
+{
+	int last = ECONNREFUSED;
+	while (t->addr_i < t->addrs.n) {
+		int i = t->addr_i;
+		int fd =
+		    socket(t->addrs.a[i].family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			last = errno;
+			t->addr_i++;
+			continue;
+		}
+		if (connect(fd, (struct sockaddr *)&t->addrs.a[i].ss, t->addrs.a[i].len) == 0 ||
+		    errno == EINPROGRESS) {
+			t->fd = fd;
+			set_phase(t, PD_TPORT_CONNECTING);
+			return;
+		}
+		last = errno;
+		close(fd);
+		t->addr_i++;
+	}
+	connect_failed(t, last);
+}
+
+static void opened(pd_tport *t)
+{
+	set_phase(t, PD_TPORT_OPEN);
+	if (t->cb.on_open)
+		t->cb.on_open(t->cb.ctx);
+}
+
+static void tls_step(pd_tport *t)
+{
+	char why[400];
+	int r = pd_tls_handshake(t->ssl, why, sizeof why);
+	if (r < 0)
+		fail(t, PD_TPORT_E_TLS, why);
+	else if (r > 0)
+		opened(t);
+}
+
+static void on_connected(pd_tport *t)
+{
+	int err = 0;
+	socklen_t len = sizeof err;
+	getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	if (err) {
+		close(t->fd);
+		t->fd = -1;
+		t->addr_i++;
+		if (t->addr_i < t->addrs.n)
+			try_connect(t);
+		else
+			connect_failed(t, err);
+		return;
+	}
+	if (t->tls) {
+		pd_err e = {0};
+		if (pd_tls_client_new(t->fd, t->host, t->tls_verify, t->tls_ca_file, &t->ssl, &e) !=
+		    PD_OK) {
+			fail(t, PD_TPORT_E_TLS, e.message);
+			return;
+		}
+		set_phase(t, PD_TPORT_TLS);
+		tls_step(t);
+		return;
+	}
+	opened(t);
+}
+
+/* ---- I/O ---- */
+
+void pd_tport_send(pd_tport *t, const void *buf, size_t n)
+{
+	pd_buf_addn(&t->out, buf, n);
+}
+
+size_t pd_tport_queued(const pd_tport *t)
+{
+	return t->out.len - t->out_off;
+}
+
+void pd_tport_flush(pd_tport *t)
+{
+	if (t->phase != PD_TPORT_OPEN)
+		return;
+	while (t->out_off < t->out.len) {
+		ssize_t w = t->ssl ? pd_tls_write(t->ssl, t->out.s + t->out_off,
+		                                  t->out.len - t->out_off)
+		                   : send(t->fd, t->out.s + t->out_off, t->out.len - t->out_off,
+		                          MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			char why[200];
+			snprintf(why, sizeof why, "send to the PBX failed: %s", strerror(errno));
+			fail(t, PD_TPORT_E_IO, why);
+			return;
+		}
+		t->out_off += (size_t)w;
+	}
+	t->out.len = 0;
+	t->out_off = 0;
+}
+
+/* Bounded per turn; with TLS, bytes OpenSSL has already decrypted are not
+ * seen by poll(), so they are drained. */
+static void on_readable(pd_tport *t)
+{
+	char buf[READ_CHUNK];
+	for (int i = 0; t->phase == PD_TPORT_OPEN && (i < READS_PER_TURN || pd_tls_pending(t->ssl));
+	     i++) {
+		ssize_t r = t->ssl ? pd_tls_read(t->ssl, buf, sizeof buf)
+		                   : recv(t->fd, buf, sizeof buf, 0);
+		if (r > 0) {
+			if (t->cb.on_data && !t->cb.on_data(t->cb.ctx, buf, (size_t)r))
+				return;
+			continue;
+		}
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (r == 0) {
+			fail(t, PD_TPORT_E_EOF, "connection closed by the PBX");
+		} else {
+			char why[200];
+			snprintf(why, sizeof why, "receive failed: %s", strerror(errno));
+			fail(t, PD_TPORT_E_IO, why);
+		}
+		return;
+	}
+}
+
+int pd_tport_pollfd(const pd_tport *t, struct pollfd *p)
+{
+	if (t->res_fd >= 0) {
+		*p = (struct pollfd){.fd = t->res_fd, .events = POLLIN};
+		return 1;
+	}
+	if (t->fd < 0)
+		return 0;
+	short ev = POLLIN;
+	if (t->phase == PD_TPORT_TLS)
+		ev = pd_tls_wants_write(t->ssl) ? POLLOUT : POLLIN;
+	else if (t->phase == PD_TPORT_CONNECTING || t->out_off < t->out.len ||
+	         pd_tls_wants_write(t->ssl))
+		ev |= POLLOUT;
+	*p = (struct pollfd){.fd = t->fd, .events = ev};
+	return 1;
+}
+
+void pd_tport_on_io(pd_tport *t, const struct pollfd *p, int64_t now)
+{
+	t->now = now;
+	if (!p->revents)
+		return;
+	if (t->res_fd >= 0 && p->fd == t->res_fd) {
+		on_resolved(t);
+		return;
+	}
+	if (t->fd < 0 || p->fd != t->fd)
+		return;
+	if (t->phase == PD_TPORT_CONNECTING) {
+		on_connected(t);
+		if (t->phase != PD_TPORT_OPEN)
+			return;
+	} else if (t->phase == PD_TPORT_TLS) {
+		tls_step(t);
+		if (t->phase == PD_TPORT_OPEN)
+			on_readable(t); /* the peer's first bytes may have come with the handshake */
+		return;
+	}
+	if (p->revents & (POLLIN | POLLHUP | POLLERR))
+		on_readable(t);
+	if (t->phase == PD_TPORT_OPEN && (p->revents & POLLOUT))
+		pd_tport_flush(t);
+}
+
+int64_t pd_tport_next_deadline(const pd_tport *t)
+{
+	return t->deadline;
+}
+
+void pd_tport_on_timer(pd_tport *t, int64_t now)
+{
+	t->now = now;
+	if (now < t->deadline)
+		return;
+	char why[100];
+	snprintf(why, sizeof why, "timed out during %s", pd_tport_phase_name(t->phase));
+	fail(t, PD_TPORT_E_TIMEOUT, why);
+}
+
+/* ---- backoff ---- */
+
+static uint64_t xorshift(uint64_t *s)
+{
+	uint64_t x = *s;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+void pd_backoff_init(pd_backoff *b, int64_t min_ms, int64_t cap_ms, uint64_t seed)
+{
+	b->min_ms = min_ms > 0 ? min_ms : 1000;
+	b->cap_ms = cap_ms > 0 ? cap_ms : 60000;
+	if (b->cap_ms < b->min_ms)
+		b->cap_ms = b->min_ms;
+	b->attempts = 0;
+	if (!seed)
+		seed = (uint64_t)pd_live_now_ms() ^ (uint64_t)(uintptr_t)b;
+	/* splitmix64 of the seed: nearby seeds (1, 2, 3...) start far apart */
+	uint64_t z = seed + 0x9E3779B97F4A7C15ull;
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	z ^= z >> 31;
+	b->rng = z ? z : 0x2545F4914F6CDD1Dull;
+}
+
+int64_t pd_backoff_next(pd_backoff *b)
+{
+	int n = b->attempts < 30 ? b->attempts : 30;
+	int64_t hi = b->cap_ms;
+	if (b->min_ms <= b->cap_ms >> (n + 1))
+		hi = b->min_ms << (n + 1);
+	int64_t lo = hi / 2 > b->min_ms ? hi / 2 : b->min_ms;
+	b->attempts++;
+	return lo + (int64_t)(xorshift(&b->rng) % (uint64_t)(hi - lo + 1));
+}
+
+void pd_backoff_reset(pd_backoff *b)
+{
+	b->attempts = 0;
+}
+
+/* ---- keep-alive ---- */
+
+void pd_keepalive_start(pd_keepalive *k, int64_t now, int64_t interval_ms)
+{
+	k->interval_ms = interval_ms > 0 ? interval_ms : 1000;
+	k->due_at = now + k->interval_ms;
+	k->outstanding = false;
+}
+
+pd_ka_action pd_keepalive_check(const pd_keepalive *k, int64_t now)
+{
+	if (now < k->due_at)
+		return PD_KA_WAIT;
+	return k->outstanding ? PD_KA_OVERDUE : PD_KA_PING;
+}
+
+void pd_keepalive_sent(pd_keepalive *k, int64_t now)
+{
+	k->outstanding = true;
+	k->due_at = now + k->interval_ms;
+}
+
+void pd_keepalive_answered(pd_keepalive *k)
+{
+	k->outstanding = false;
+}
+
+int64_t pd_keepalive_deadline(const pd_keepalive *k)
+{
+	return k->due_at;
+}

@@ -1,0 +1,596 @@
+/* The PBX transport (src/pbx/transport.c) over real loopback TCP, with a
+ * small server driven in the same poll loop: connect refused, connect then
+ * write and read both ways, TLS against a self-signed certificate (private
+ * CA, verify on and off, a refused certificate), a name that does not
+ * resolve, the peer closing, a step timeout; backoff and keep-alive timing;
+ * the driver registry. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "provdesk/catalogue.h"
+#include "provdesk/live.h"
+#include "provdesk/pbx_driver.h"
+#include "provdesk/pbx_transport.h"
+#include "testlib.h"
+
+/* ---- what the transport told the "driver" ---- */
+
+typedef struct {
+	int opened, failed;
+	pd_tport_fail what;
+	char why[400];
+	pd_buf in;
+	size_t stop_after; /* on_data returns false once this much came (0: never) */
+} rec;
+
+static void r_open(void *ctx)
+{
+	((rec *)ctx)->opened++;
+}
+
+static bool r_data(void *ctx, const char *buf, size_t n)
+{
+	rec *r = ctx;
+	pd_buf_addn(&r->in, buf, n);
+	return !r->stop_after || r->in.len < r->stop_after;
+}
+
+static void r_fail(void *ctx, pd_tport_fail what, const char *why)
+{
+	rec *r = ctx;
+	r->failed++;
+	r->what = what;
+	snprintf(r->why, sizeof r->why, "%s", why);
+}
+
+/* ---- a one-connection server (plain or TLS) ---- */
+
+typedef struct {
+	int lfd, fd;
+	pd_tls_server *tls;
+	pd_tls *s;
+	bool hs_done;
+	bool silent; /* accept, never answer (the TLS handshake then times out) */
+	pd_buf in;
+	const char *reply; /* written once the handshake (if any) is done */
+	bool replied;
+} server;
+
+static int listen_any(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(fd, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	cr_assert_eq(listen(fd, 4), 0);
+	return fd;
+}
+
+static int port_of(int fd)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof a;
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	return ntohs(a.sin_port);
+}
+
+static void srv_start(server *s, pd_tls_server *tls)
+{
+	memset(s, 0, sizeof *s);
+	s->lfd = listen_any();
+	s->fd = -1;
+	s->tls = tls;
+}
+
+static void srv_stop(server *s)
+{
+	pd_tls_free(s->s);
+	if (s->fd >= 0)
+		close(s->fd);
+	close(s->lfd);
+	pd_buf_free(&s->in);
+}
+
+static int srv_pollfd(const server *s, struct pollfd *p)
+{
+	if (s->fd < 0) {
+		*p = (struct pollfd){.fd = s->lfd, .events = POLLIN};
+		return 1;
+	}
+	if (s->silent)
+		return 0;
+	short ev = POLLIN;
+	if (s->s && pd_tls_wants_write(s->s))
+		ev |= POLLOUT;
+	*p = (struct pollfd){.fd = s->fd, .events = ev};
+	return 1;
+}
+
+static void srv_write(server *s, const char *text)
+{
+	size_t n = strlen(text), off = 0;
+	int64_t until = pd_live_now_ms() + 5000;
+	while (off < n && pd_live_now_ms() < until) {
+		ssize_t w = s->s ? pd_tls_write(s->s, text + off, n - off)
+		                 : send(s->fd, text + off, n - off, MSG_NOSIGNAL);
+		if (w > 0)
+			off += (size_t)w;
+	}
+	cr_assert_eq(off, n, "server write");
+}
+
+static void srv_io(server *s, const struct pollfd *p)
+{
+	if (!p->revents)
+		return;
+	if (s->fd < 0) {
+		s->fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		cr_assert_geq(s->fd, 0);
+		if (s->tls)
+			cr_assert_not_null(s->s = pd_tls_accept_new(s->tls, s->fd));
+		else
+			s->hs_done = true;
+		return;
+	}
+	if (s->s && !s->hs_done) {
+		char why[256];
+		int h = pd_tls_handshake(s->s, why, sizeof why);
+		if (h < 0) { /* the client refused us: close */
+			pd_tls_free(s->s);
+			s->s = NULL;
+			close(s->fd);
+			s->fd = -1;
+			s->silent = true;
+			return;
+		}
+		if (h == 0)
+			return;
+		s->hs_done = true;
+	}
+	char buf[4096];
+	for (;;) {
+		ssize_t r = s->s ? pd_tls_read(s->s, buf, sizeof buf) : recv(s->fd, buf, sizeof buf, 0);
+		if (r <= 0)
+			break;
+		pd_buf_addn(&s->in, buf, (size_t)r);
+	}
+}
+
+/* One loop turn over the transport and the server. */
+static void step(pd_tport *t, server *s, int ms)
+{
+	struct pollfd pf[2];
+	int n = pd_tport_pollfd(t, &pf[0]);
+	int ns = s ? srv_pollfd(s, &pf[n]) : 0;
+	int64_t now = pd_live_now_ms(), dl = pd_tport_next_deadline(t);
+	int wait = ms;
+	if (dl != INT64_MAX && dl - now < wait)
+		wait = dl - now < 0 ? 0 : (int)(dl - now);
+	poll(pf, (nfds_t)(n + ns), wait);
+	now = pd_live_now_ms();
+	if (n)
+		pd_tport_on_io(t, &pf[0], now);
+	if (ns)
+		srv_io(s, &pf[n]);
+	if (s && s->hs_done && s->reply && !s->replied && s->fd >= 0) {
+		s->replied = true;
+		srv_write(s, s->reply);
+	}
+	if (pd_tport_next_deadline(t) <= now)
+		pd_tport_on_timer(t, now);
+}
+
+#define RUN_UNTIL(t, s, cond, ms)                                                                  \
+	do {                                                                                       \
+		int64_t until_ = pd_live_now_ms() + (int64_t)(ms) * tl_slow();                      \
+		while (!(cond) && pd_live_now_ms() < until_)                                       \
+			step((t), (s), 20);                                                        \
+		cr_assert(cond, "timed out waiting for " #cond);                                   \
+	} while (0)
+
+static pd_tport *tp_new(rec *r, const char *host, int port, bool tls, bool verify,
+                        const char *ca, int step_ms)
+{
+	memset(r, 0, sizeof *r);
+	return pd_tport_new(&(pd_tport_conf){.host = host,
+	                                     .port = port,
+	                                     .tls = tls,
+	                                     .tls_verify = verify,
+	                                     .tls_ca_file = ca,
+	                                     .step_timeout_ms = step_ms},
+	                    &(pd_tport_cb){.ctx = r,
+	                                   .on_open = r_open,
+	                                   .on_data = r_data,
+	                                   .on_fail = r_fail});
+}
+
+/* ---- plain TCP ---- */
+
+Test(transport, connect_refused_reports_connect_and_closes)
+{
+	int lfd = listen_any();
+	int port = port_of(lfd);
+	close(lfd); /* nobody listens there now */
+	rec r;
+	pd_tport *t = tp_new(&r, "127.0.0.1", port, false, false, NULL, 0);
+	pd_tport_open(t, pd_live_now_ms());
+	RUN_UNTIL(t, NULL, r.failed, 3000);
+	cr_assert_eq(r.what, PD_TPORT_E_CONNECT);
+	cr_assert(strstr(r.why, "TCP connect to 127.0.0.1:"), "%s", r.why);
+	cr_assert(strstr(r.why, "Connection refused"), "%s", r.why);
+	cr_assert_eq(r.opened, 0);
+	cr_assert_eq(pd_tport_get_phase(t), PD_TPORT_CLOSED);
+	struct pollfd p;
+	cr_assert_eq(pd_tport_pollfd(t, &p), 0, "nothing to poll once failed");
+	cr_assert_eq(pd_tport_next_deadline(t), INT64_MAX);
+	pd_tport_free(t);
+	pd_buf_free(&r.in);
+}
+
+Test(transport, connect_then_write_and_read_both_ways)
+{
+	server s;
+	srv_start(&s, NULL);
+	s.reply = "banner from the PBX\r\n";
+	rec r;
+	pd_tport *t = tp_new(&r, "127.0.0.1", port_of(s.lfd), false, false, NULL, 0);
+	pd_tport_open(t, pd_live_now_ms());
+	cr_assert(pd_tport_get_phase(t) == PD_TPORT_CONNECTING ||
+	          pd_tport_get_phase(t) == PD_TPORT_OPEN);
+	RUN_UNTIL(t, &s, r.opened == 1, 3000);
+	cr_assert_eq(pd_tport_get_phase(t), PD_TPORT_OPEN);
+	/* queued, then written as the socket takes it */
+	pd_tport_send(t, "Action: Ping\r\n", 14);
+	pd_tport_send(t, "\r\n", 2);
+	cr_assert_eq(pd_tport_queued(t), 16);
+	pd_tport_flush(t);
+	RUN_UNTIL(t, &s, s.in.len == 16, 3000);
+	cr_assert_eq(memcmp(s.in.s, "Action: Ping\r\n\r\n", 16), 0);
+	cr_assert_eq(pd_tport_queued(t), 0);
+	RUN_UNTIL(t, &s, r.in.len == strlen(s.reply), 3000);
+	cr_assert_eq(memcmp(r.in.s, s.reply, r.in.len), 0);
+	/* a large write goes out whole through POLLOUT turns */
+	size_t big = 4u << 20;
+	char *blob = malloc(big);
+	memset(blob, 'x', big);
+	pd_tport_send(t, blob, big);
+	free(blob);
+	pd_tport_flush(t);
+	RUN_UNTIL(t, &s, s.in.len == 16 + big, 10000);
+	cr_assert_eq(pd_tport_queued(t), 0);
+	cr_assert_eq(r.failed, 0);
+	pd_tport_free(t);
+	srv_stop(&s);
+	pd_buf_free(&r.in);
+}
+
+Test(transport, peer_close_is_eof_and_a_reopen_works)
+{
+	server s;
+	srv_start(&s, NULL);
+	rec r;
+	pd_tport *t = tp_new(&r, "127.0.0.1", port_of(s.lfd), false, false, NULL, 0);
+	pd_tport_open(t, pd_live_now_ms());
+	RUN_UNTIL(t, &s, r.opened == 1 && s.fd >= 0, 3000);
+	srv_write(&s, "last words");
+	close(s.fd);
+	s.fd = -1;
+	RUN_UNTIL(t, &s, r.failed == 1, 3000);
+	cr_assert_eq(r.what, PD_TPORT_E_EOF);
+	cr_assert_str_eq(r.why, "connection closed by the PBX");
+	cr_assert_eq(r.in.len, 10, "the bytes before the close are delivered");
+	cr_assert_eq(pd_tport_get_phase(t), PD_TPORT_CLOSED);
+	/* the same transport dials again */
+	pd_tport_open(t, pd_live_now_ms());
+	RUN_UNTIL(t, &s, r.opened == 2, 3000);
+	pd_tport_free(t);
+	srv_stop(&s);
+	pd_buf_free(&r.in);
+}
+
+/* on_data returning false stops reading for this turn; the rest comes in
+ * the next turns, nothing lost. */
+Test(transport, on_data_false_stops_the_turn_without_loss)
+{
+	server s;
+	srv_start(&s, NULL);
+	rec r;
+	pd_tport *t = tp_new(&r, "127.0.0.1", port_of(s.lfd), false, false, NULL, 0);
+	pd_tport_open(t, pd_live_now_ms());
+	RUN_UNTIL(t, &s, r.opened == 1 && s.fd >= 0, 3000);
+	r.stop_after = 1;
+	size_t n = 300000;
+	char *blob = malloc(n + 1);
+	memset(blob, 'y', n);
+	blob[n] = '\0';
+	srv_write(&s, blob);
+	free(blob);
+	RUN_UNTIL(t, &s, r.in.len == n, 5000);
+	cr_assert_eq(r.failed, 0);
+	pd_tport_free(t);
+	srv_stop(&s);
+	pd_buf_free(&r.in);
+}
+
+Test(transport, bad_name_is_a_resolve_failure)
+{
+	rec r;
+	pd_tport *t = tp_new(&r, "no-such-host.invalid", 5038, false, false, NULL, 0);
+	pd_tport_open(t, pd_live_now_ms());
+	cr_assert_eq(pd_tport_get_phase(t), PD_TPORT_RESOLVING, "a name goes to the thread");
+	RUN_UNTIL(t, NULL, r.failed, 8000);
+	cr_assert_eq(r.what, PD_TPORT_E_RESOLVE);
+	cr_assert(strstr(r.why, "cannot resolve host no-such-host.invalid"), "%s", r.why);
+	pd_tport_free(t);
+	pd_buf_free(&r.in);
+}
+
+Test(transport, a_name_resolves_and_connects)
+{
+	server s;
+	srv_start(&s, NULL);
+	rec r;
+	pd_tport *t = tp_new(&r, "localhost", port_of(s.lfd), false, false, NULL, 0);
+	pd_tport_open(t, pd_live_now_ms());
+	RUN_UNTIL(t, &s, r.opened == 1, 5000);
+	pd_tport_free(t);
+	srv_stop(&s);
+	pd_buf_free(&r.in);
+}
+
+/* Freed while the resolver thread is still out: its answer finds the pipe
+ * closed (EPIPE, no signal) and nothing leaks into a freed transport. */
+Test(transport, free_while_resolving)
+{
+	rec r;
+	pd_tport *t = tp_new(&r, "localhost", 9, false, false, NULL, 0);
+	pd_tport_open(t, pd_live_now_ms());
+	pd_tport_free(t);
+	cr_assert_eq(r.failed, 0);
+}
+
+/* ---- TLS ---- */
+
+static char *tls_dir;
+
+static void make_cert(const char *san)
+{
+	tls_dir = tl_tmpdir("pd-tport-tls");
+	cr_assert_not_null(tls_dir);
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd,
+	         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+	         "-days 2 -subj /CN=provdesk-lab -addext subjectAltName=%s -keyout %s/lab.key "
+	         "-out %s/lab.pem 2>%s/openssl.err",
+	         san, tls_dir, tls_dir, tls_dir);
+	cr_assert_eq(system(cmd), 0, "openssl req failed: %s", cmd);
+}
+
+static pd_tls_server *tls_server(void)
+{
+	char cert[512], key[512];
+	snprintf(cert, sizeof cert, "%s/lab.pem", tls_dir);
+	snprintf(key, sizeof key, "%s/lab.key", tls_dir);
+	pd_tls_server *ts;
+	pd_err e = {0};
+	cr_assert_eq(pd_tls_server_new(cert, key, &ts, &e), PD_OK, "%s", e.message);
+	return ts;
+}
+
+Test(transport, tls_with_a_private_ca_writes_and_reads)
+{
+	make_cert("IP:127.0.0.1");
+	pd_tls_server *ts = tls_server();
+	server s;
+	srv_start(&s, ts);
+	s.reply = "hello over TLS\n";
+	char ca[512];
+	snprintf(ca, sizeof ca, "%s/lab.pem", tls_dir);
+	rec r;
+	pd_tport *t = tp_new(&r, "127.0.0.1", port_of(s.lfd), true, true, ca, 0);
+	pd_tport_open(t, pd_live_now_ms());
+	RUN_UNTIL(t, &s, r.opened == 1, 5000);
+	pd_tport_send(t, "ping\n", 5);
+	pd_tport_flush(t);
+	RUN_UNTIL(t, &s, s.in.len == 5 && r.in.len == strlen(s.reply), 5000);
+	cr_assert_eq(memcmp(s.in.s, "ping\n", 5), 0);
+	cr_assert_eq(memcmp(r.in.s, s.reply, r.in.len), 0);
+	cr_assert_eq(r.failed, 0);
+	pd_tport_free(t);
+	srv_stop(&s);
+	pd_tls_server_free(ts);
+	tl_rmrf(tls_dir);
+	free(tls_dir);
+	pd_buf_free(&r.in);
+}
+
+Test(transport, tls_self_signed_refused_when_verifying_accepted_when_not)
+{
+	make_cert("DNS:pbx.lab.invalid");
+	pd_tls_server *ts = tls_server();
+	server s;
+	srv_start(&s, ts);
+	rec r;
+	pd_tport *t = tp_new(&r, "127.0.0.1", port_of(s.lfd), true, true, NULL, 0);
+	pd_tport_open(t, pd_live_now_ms());
+	RUN_UNTIL(t, &s, r.failed == 1, 5000);
+	cr_assert_eq(r.what, PD_TPORT_E_TLS);
+	cr_assert(strstr(r.why, "certificate verify failed"), "%s", r.why);
+	cr_assert_eq(r.opened, 0);
+	pd_tport_free(t);
+	srv_stop(&s);
+
+	srv_start(&s, ts);
+	s.reply = "ok\n";
+	t = tp_new(&r, "127.0.0.1", port_of(s.lfd), true, false, NULL, 0);
+	pd_tport_open(t, pd_live_now_ms());
+	RUN_UNTIL(t, &s, r.opened == 1 && r.in.len == 3, 5000);
+	pd_tport_free(t);
+	srv_stop(&s);
+	pd_tls_server_free(ts);
+	tl_rmrf(tls_dir);
+	free(tls_dir);
+	pd_buf_free(&r.in);
+}
+
+Test(transport, tls_ca_file_that_cannot_be_read)
+{
+	server s;
+	srv_start(&s, NULL);
+	rec r;
+	pd_tport *t =
+	    tp_new(&r, "127.0.0.1", port_of(s.lfd), true, true, "/nonexistent/ca.pem", 0);
+	pd_tport_open(t, pd_live_now_ms());
+	RUN_UNTIL(t, &s, r.failed == 1, 5000);
+	cr_assert_eq(r.what, PD_TPORT_E_TLS);
+	cr_assert(strstr(r.why, "cannot read the CA file /nonexistent/ca.pem"), "%s", r.why);
+	pd_tport_free(t);
+	srv_stop(&s);
+	pd_buf_free(&r.in);
+}
+
+/* A peer that accepts TCP and never answers the TLS hello: the step
+ * timeout ends it, naming the phase. */
+Test(transport, tls_handshake_times_out)
+{
+	server s;
+	srv_start(&s, NULL);
+	s.silent = true;
+	rec r;
+	pd_tport *t = tp_new(&r, "127.0.0.1", port_of(s.lfd), true, false, NULL, 300);
+	int64_t t0 = pd_live_now_ms();
+	pd_tport_open(t, t0);
+	RUN_UNTIL(t, &s, r.failed == 1, 5000);
+	cr_assert_eq(r.what, PD_TPORT_E_TIMEOUT);
+	cr_assert_str_eq(r.why, "timed out during the TLS handshake");
+	cr_assert_geq(pd_live_now_ms() - t0, 300);
+	pd_tport_free(t);
+	srv_stop(&s);
+	pd_buf_free(&r.in);
+}
+
+/* ---- backoff ---- */
+
+Test(transport, backoff_doubles_is_capped_and_stays_within_min_and_cap)
+{
+	pd_backoff b;
+	pd_backoff_init(&b, 100, 2000, 42);
+	/* attempt n draws in [max(min, hi/2), hi], hi = min(cap, min * 2^(n+1)) */
+	static const int64_t lo[] = {100, 200, 400, 800, 1000, 1000, 1000, 1000};
+	static const int64_t hi[] = {200, 400, 800, 1600, 2000, 2000, 2000, 2000};
+	for (int round = 0; round < 50; round++) {
+		pd_backoff_reset(&b);
+		for (int n = 0; n < 8; n++) {
+			int64_t d = pd_backoff_next(&b);
+			cr_assert(d >= lo[n] && d <= hi[n], "attempt %d: %lld", n, (long long)d);
+		}
+	}
+	for (int n = 0; n < 100; n++) /* far past the cap: no overflow */
+		cr_assert_leq(pd_backoff_next(&b), 2000);
+	pd_backoff_init(&b, 0, 0, 7); /* defaults: 1 s, 60 s */
+	cr_assert_eq(b.min_ms, 1000);
+	cr_assert_eq(b.cap_ms, 60000);
+	pd_backoff_init(&b, 5000, 1000, 7); /* a cap below min is min */
+	cr_assert_eq(pd_backoff_next(&b), 5000);
+}
+
+Test(transport, backoff_jitter_spreads_links_and_a_seed_repeats)
+{
+	/* 1000 links dropped together: their first retries are spread */
+	enum { LINKS = 1000 };
+	int buckets[10] = {0};
+	for (int i = 0; i < LINKS; i++) {
+		pd_backoff b;
+		pd_backoff_init(&b, 1000, 60000, (uint64_t)i + 1);
+		int64_t d = pd_backoff_next(&b);
+		cr_assert(d >= 1000 && d <= 2000);
+		buckets[(d - 1000) * 10 / 1001]++;
+	}
+	for (int k = 0; k < 10; k++)
+		cr_assert(buckets[k] > 40 && buckets[k] < 160, "bucket %d: %d of %d", k, buckets[k],
+		          LINKS);
+	pd_backoff a, b;
+	pd_backoff_init(&a, 100, 5000, 99);
+	pd_backoff_init(&b, 100, 5000, 99);
+	for (int n = 0; n < 20; n++)
+		cr_assert_eq(pd_backoff_next(&a), pd_backoff_next(&b), "same seed, same delays");
+}
+
+/* ---- keep-alive ---- */
+
+Test(transport, keepalive_ping_due_then_overdue_unless_answered)
+{
+	pd_keepalive k;
+	pd_keepalive_start(&k, 1000, 500);
+	cr_assert_eq(pd_keepalive_deadline(&k), 1500);
+	cr_assert_eq(pd_keepalive_check(&k, 1499), PD_KA_WAIT);
+	cr_assert_eq(pd_keepalive_check(&k, 1500), PD_KA_PING);
+	pd_keepalive_sent(&k, 1500);
+	cr_assert_eq(pd_keepalive_deadline(&k), 2000);
+	cr_assert_eq(pd_keepalive_check(&k, 1999), PD_KA_WAIT);
+	pd_keepalive_answered(&k);
+	cr_assert_eq(pd_keepalive_check(&k, 2000), PD_KA_PING, "answered: the next ping");
+	pd_keepalive_sent(&k, 2000);
+	cr_assert_eq(pd_keepalive_check(&k, 2500), PD_KA_OVERDUE, "unanswered: the link is dead");
+}
+
+/* ---- the registry ---- */
+
+static pd_status fake_create(const pd_drv_conf *c, const pd_drv_host *h, void **out, pd_err *e)
+{
+	(void)c, (void)h, (void)e;
+	*out = NULL;
+	return PD_OK;
+}
+
+Test(transport, registry_finds_registers_and_marks_supported)
+{
+	cr_assert_eq(pd_driver_find("asterisk-ami"), &pd_ami_driver);
+	cr_assert_null(pd_driver_find("broadworks-xsi"));
+	cr_assert_null(pd_driver_find(NULL));
+	static const pd_driver_ops fake = {.platform = "broadworks-xsi", .create = fake_create};
+	pd_err e = {0};
+	cr_assert_eq(pd_driver_register(&fake, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(pd_driver_find("broadworks-xsi"), &fake);
+	cr_assert_eq(pd_driver_register(&fake, &e), PD_E_CONFLICT);
+	cr_assert_str_eq(e.field, "platform");
+	static const pd_driver_ops dup_ami = {.platform = "asterisk-ami", .create = fake_create};
+	cr_assert_eq(pd_driver_register(&dup_ami, &e), PD_E_CONFLICT);
+	static const pd_driver_ops nokey = {.create = fake_create};
+	cr_assert_eq(pd_driver_register(&nokey, &e), PD_E_INVALID);
+	static const pd_driver_ops nocreate = {.platform = "x"};
+	cr_assert_eq(pd_driver_register(&nocreate, &e), PD_E_INVALID);
+
+	/* the catalogue file's own "supported" does not count: the registry does */
+	char *path = tl_data_path("catalogue.json");
+	pd_catalogue cat;
+	cr_assert_eq(pd_catalogue_load(path, &cat, &e), PD_OK, "%s", e.message);
+	free(path);
+	pd_drivers_mark_supported(&cat);
+	cr_assert(pd_catalogue_platform(&cat, "asterisk-ami")->supported);
+	cr_assert(pd_catalogue_platform(&cat, "broadworks-xsi")->supported);
+	const pd_platform *fs = pd_catalogue_platform(&cat, "freeswitch-esl");
+	cr_assert_eq(fs->supported, pd_driver_find("freeswitch-esl") != NULL);
+	pd_catalogue_free(&cat);
+
+	/* bounded: the extra table fills */
+	static pd_driver_ops more[PD_DRIVERS_EXTRA];
+	static char keys[PD_DRIVERS_EXTRA][16];
+	int ok = 0;
+	for (int i = 0; i < PD_DRIVERS_EXTRA; i++) {
+		snprintf(keys[i], sizeof keys[i], "fake-%d", i);
+		more[i] = (pd_driver_ops){.platform = keys[i], .create = fake_create};
+		if (pd_driver_register(&more[i], &e) == PD_OK)
+			ok++;
+		else
+			cr_assert_eq(e.status, PD_E_INTERNAL);
+	}
+	cr_assert_eq(ok, PD_DRIVERS_EXTRA - 1, "one slot went to broadworks-xsi above");
+}
