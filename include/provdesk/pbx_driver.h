@@ -66,6 +66,7 @@ typedef struct pd_driver_ops {
 } pd_driver_ops;
 
 extern const pd_driver_ops pd_ami_driver;
+extern const pd_driver_ops pd_esl_driver; /* FreeSWITCH, src/pbx/esl/esl_driver.c */
 
 /* ---- the registry (src/pbx/registry.c) ----
  * The drivers built in (a const table keyed by the catalogue's platform key)

@@ -8,6 +8,7 @@
 /* One line per driver built in, keyed by its catalogue platform key. */
 static const pd_driver_ops *const builtin[] = {
     &pd_ami_driver,
+    &pd_esl_driver,
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -38,15 +39,16 @@ const pd_driver_ops *pd_driver_find(const char *platform)
 pd_status pd_driver_register(const pd_driver_ops *ops, pd_err *e)
 {
 	if (!ops || !ops->platform || !*ops->platform || !ops->create)
-		return pd_fail(e, PD_E_INVALID, "platform", "a driver needs a platform key and create");
+		return pd_fail(e, PD_E_INVALID, "platform",
+		               "a driver needs a platform key and create");
 	pd_status st = PD_OK;
 	pthread_mutex_lock(&mu);
 	if (find_locked(ops->platform))
 		st = pd_fail(e, PD_E_CONFLICT, "platform", "platform %s has a driver already",
 		             ops->platform);
 	else if (n_extra >= PD_DRIVERS_EXTRA)
-		st = pd_fail(e, PD_E_INTERNAL, "platform", "no room for another driver (%d at most)",
-		             PD_DRIVERS_EXTRA);
+		st = pd_fail(e, PD_E_INTERNAL, "platform",
+		             "no room for another driver (%d at most)", PD_DRIVERS_EXTRA);
 	else
 		extra[n_extra++] = ops;
 	pthread_mutex_unlock(&mu);

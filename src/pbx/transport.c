@@ -326,10 +326,10 @@ void pd_tport_flush(pd_tport *t)
 	if (t->phase != PD_TPORT_OPEN)
 		return;
 	while (t->out_off < t->out.len) {
-		ssize_t w = t->ssl ? pd_tls_write(t->ssl, t->out.s + t->out_off,
-		                                  t->out.len - t->out_off)
-		                   : send(t->fd, t->out.s + t->out_off, t->out.len - t->out_off,
-		                          MSG_NOSIGNAL);
+		ssize_t w =
+		    t->ssl
+		        ? pd_tls_write(t->ssl, t->out.s + t->out_off, t->out.len - t->out_off)
+		        : send(t->fd, t->out.s + t->out_off, t->out.len - t->out_off, MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return;
@@ -351,8 +351,8 @@ static void on_readable(pd_tport *t)
 	char buf[READ_CHUNK];
 	for (int i = 0; t->phase == PD_TPORT_OPEN && (i < READS_PER_TURN || pd_tls_pending(t->ssl));
 	     i++) {
-		ssize_t r = t->ssl ? pd_tls_read(t->ssl, buf, sizeof buf)
-		                   : recv(t->fd, buf, sizeof buf, 0);
+		ssize_t r =
+		    t->ssl ? pd_tls_read(t->ssl, buf, sizeof buf) : recv(t->fd, buf, sizeof buf, 0);
 		if (r > 0) {
 			if (t->cb.on_data && !t->cb.on_data(t->cb.ctx, buf, (size_t)r))
 				return;
@@ -407,7 +407,8 @@ void pd_tport_on_io(pd_tport *t, const struct pollfd *p, int64_t now)
 	} else if (t->phase == PD_TPORT_TLS) {
 		tls_step(t);
 		if (t->phase == PD_TPORT_OPEN)
-			on_readable(t); /* the peer's first bytes may have come with the handshake */
+			on_readable(
+			    t); /* the peer's first bytes may have come with the handshake */
 		return;
 	}
 	if (p->revents & (POLLIN | POLLHUP | POLLERR))

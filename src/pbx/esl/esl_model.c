@@ -9,16 +9,16 @@
 #include <string.h>
 #include <strings.h>
 
-#define ESL_FIELD_MAX 256      /* bytes kept of one value */
+#define ESL_FIELD_MAX 256       /* bytes kept of one value */
 #define ESL_AGENT_QUEUES_MAX 32 /* queues listed per agent */
 
 typedef struct {
-	char *uid, *call;            /* Unique-ID, and the call it belongs to */
-	char *name;                  /* Channel-Name */
-	char *user;                  /* "1001" of sofia/<profile>/1001@..., else NULL */
-	char *presence;              /* "1001@default" when the PBX says, else NULL */
+	char *uid, *call; /* Unique-ID, and the call it belongs to */
+	char *name;       /* Channel-Name */
+	char *user;       /* "1001" of sofia/<profile>/1001@..., else NULL */
+	char *presence;   /* "1001@default" when the PBX says, else NULL */
 	char *cid_num, *cid_name, *dest;
-	char *cc_agent;              /* the mod_callcenter agent this leg rings */
+	char *cc_agent; /* the mod_callcenter agent this leg rings */
 	bool inbound, internal_profile, answered, held, bridged, seen;
 } leg;
 
@@ -77,7 +77,7 @@ struct esl_model {
 #define GROW(arr, n, cap)                                                                          \
 	do {                                                                                       \
 		if ((n) == (cap)) {                                                                \
-			(cap) = (cap) ? (cap) * 2 : 16;                                            \
+			(cap) = (cap) ? (cap)*2 : 16;                                              \
 			(arr) = xrealloc((arr), (cap) * sizeof *(arr));                            \
 		}                                                                                  \
 	} while (0)
@@ -201,8 +201,9 @@ static size_t hostile_seq(const unsigned char *s)
 {
 	if (s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f)
 		return 2;
-	if (s[0] == 0xe2 && s[1] && ((s[1] == 0x80 && s[2] >= 0xaa && s[2] <= 0xae) ||
-	                             (s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9)))
+	if (s[0] == 0xe2 && s[1] &&
+	    ((s[1] == 0x80 && s[2] >= 0xaa && s[2] <= 0xae) ||
+	     (s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9)))
 		return 3;
 	return 0;
 }
@@ -536,8 +537,7 @@ static void call_describe(esl_model *m, call *k)
 	if (!origin)
 		return;
 	for (size_t i = 0; i < m->nl; i++)
-		if (&m->l[i] != origin && !strcmp(m->l[i].call, k->id) &&
-		    endpoint_leg(m, &m->l[i]))
+		if (&m->l[i] != origin && !strcmp(m->l[i].call, k->id) && endpoint_leg(m, &m->l[i]))
 			other_endpoint = true;
 	pd_set_str(&k->from, origin->cid_num);
 	pd_set_str(&k->from_name, origin->cid_name);
