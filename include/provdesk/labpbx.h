@@ -8,7 +8,10 @@
  * with French/English names, queues are "support", "sales", …, sites are
  * dialplan contexts. A seeded generator places inbound queue calls.
  * Fault injection: drop, half-open (stops answering), slow and byte-by-byte
- * writes, garbage, restart. Runs on its own thread; usable in-process. */
+ * writes, garbage, restart. Runs on its own thread; usable in-process.
+ * With platform PD_LAB_FREESWITCH_ESL the same lab speaks the FreeSWITCH
+ * event socket as recorded in tests/fixtures/freeswitch/ (src/pbx/lab/
+ * labpbx_esl.c). */
 #ifndef PROVDESK_LABPBX_H
 #define PROVDESK_LABPBX_H
 
@@ -24,7 +27,7 @@ enum {
 	PD_LAB_FAULT_BYTEWISE = 1 << 3,  /* one byte per write for a while */
 	PD_LAB_FAULT_GARBAGE = 1 << 4,   /* binary garbage in the stream */
 	PD_LAB_FAULT_RESTART = 1 << 5,   /* close everything, listen again after restart_ms */
-	/* hostile: what an untrusted PBX may send (src/pbx/labpbx_hostile.c) */
+	/* hostile: what an untrusted PBX may send (src/pbx/lab/labpbx_hostile.c) */
 	PD_LAB_FAULT_FLOOD = 1 << 6, /* Newchannel without hangups, full speed, for fault_ms */
 	PD_LAB_FAULT_HUGE = 1 << 7,  /* one 16 MB event */
 	PD_LAB_FAULT_CTRL = 1 << 8,  /* control bytes (ESC, BEL, NUL, DEL) in header fields */
@@ -33,7 +36,16 @@ enum {
 #define PD_LAB_FAULT_NETWORK 0x3fu  /* "all": drop … restart */
 #define PD_LAB_FAULT_HOSTILE 0x3c0u /* "hostile": flood, huge, ctrl, bidi */
 
+/* The wire a lab speaks (docs/user-guide.md, The lab PBX): the users,
+ * queues, agents, call generator and faults are the same, only the bytes
+ * differ. */
+typedef enum {
+	PD_LAB_ASTERISK_AMI = 0,   /* Asterisk Manager Interface, as Asterisk 22 */
+	PD_LAB_FREESWITCH_ESL = 1, /* FreeSWITCH inbound event socket, as FreeSWITCH 1.10 */
+} pd_lab_platform;
+
 typedef struct {
+	pd_lab_platform platform;
 	const char *listen_host; /* default "127.0.0.1" */
 	int port;                /* 0 = any free port (see labpbx_port) */
 	const char *username;    /* default "admin" */
@@ -66,6 +78,11 @@ typedef struct {
 	/* Listen with TLS (as Asterisk's tlsenable=yes): PEM certificate chain and
 	 * key files; both NULL = plain TCP. */
 	const char *tls_cert, *tls_key;
+	/* FreeSWITCH only: HEARTBEAT events every heartbeat_ms (default 20000,
+	 * as FreeSWITCH); phones re-register (sofia::register) every
+	 * reg_refresh_ms (default 60000, -1 = never). sites > 1 are extra
+	 * domains ("default", "site-2", ...), one per tenant. */
+	int heartbeat_ms, reg_refresh_ms;
 } pd_labpbx_opts;
 
 typedef struct pd_labpbx pd_labpbx;
@@ -84,6 +101,9 @@ void labpbx_inject(pd_labpbx *l, unsigned faults);
 void labpbx_place_call(pd_labpbx *l, int q);
 /* Pause/unpause endpoint (e.g. "1002") in every queue it belongs to. */
 void labpbx_pause(pd_labpbx *l, const char *endpoint, bool paused, const char *reason);
+/* FreeSWITCH: the endpoint's phone unregisters (sofia::unregister) or
+ * registers again (sofia::register). No effect on an AMI lab. */
+void labpbx_register(pd_labpbx *l, const char *endpoint, bool registered);
 /* Counters (thread-safe). */
 int labpbx_sessions(pd_labpbx *l); /* logged-in sessions */
 int labpbx_active_calls(pd_labpbx *l);

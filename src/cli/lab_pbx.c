@@ -12,7 +12,7 @@
 #include "provdesk/util.h"
 
 static const char help_lab[] =
-    "Usage: provdesk lab-pbx [--listen HOST:PORT] [--username U] [--secret-file F]\n"
+    "Usage: provdesk lab-pbx [--platform P] [--listen HOST:PORT] [--username U] [--secret-file F]\n"
     "                        [--users N] [--queues N] [--sites N] [--call-rate PER_MIN]\n"
     "                        [--seed N] [--faults LIST] [--fault-period SECONDS] [--legacy-sip]\n"
     "                        [--no-voicemail] [--tls-cert FILE --tls-key FILE] [--json]\n"
@@ -28,7 +28,12 @@ static const char help_lab[] =
     "Every user has a mailbox (VoicemailUsersList) with its name and an email\n"
     "first.last@lab.example (none for the numbers ending in 7); --no-voicemail: an\n"
     "Asterisk without app_voicemail (VoicemailUsersList is an unknown command).\n"
-    "--tls-cert/--tls-key: listen with TLS (PEM files), as Asterisk's tlsenable=yes.\n";
+    "--tls-cert/--tls-key: listen with TLS (PEM files), as Asterisk's tlsenable=yes.\n"
+    "--platform: asterisk-ami (asterisk, the default) or freeswitch-esl (freeswitch): a\n"
+    "FreeSWITCH 1.10 event socket with mod_callcenter (default --listen 127.0.0.1:8021,\n"
+    "password \"ClueCon\" or the --secret-file; --username is not used), the same users,\n"
+    "queues, calls and faults; --sites N makes N domains (default, site-2, ...);\n"
+    "--legacy-sip, --no-voicemail and TLS are Asterisk-only.\n";
 
 static int parse_listen(pd_cli *c, const char *s, char **host, int *port)
 {
@@ -51,10 +56,11 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 {
 	const char *listen = "127.0.0.1:5038", *user = "admin", *secret_file = NULL;
 	const char *users = NULL, *queues = NULL, *sites = NULL, *rate = NULL, *seed = NULL;
-	const char *faults = NULL, *period = NULL, *pos[1];
+	const char *faults = NULL, *period = NULL, *pos[1], *platform = NULL;
 	bool legacy = false, no_vm = false;
 	const char *tls_cert = NULL, *tls_key = NULL;
 	const pd_opt opts[] = {
+	    {"platform", PD_OPT_VAL, &platform, NULL},
 	    {"listen", PD_OPT_VAL, &listen, NULL},
 	    {"username", PD_OPT_VAL, &user, NULL},
 	    {"secret-file", PD_OPT_VAL, &secret_file, NULL},
@@ -75,7 +81,21 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 	int rc = pd_cli_parse(c, "lab-pbx", argc, argv, opts, pos, 0, 0, &np, help_lab);
 	if (rc != PD_CLI_CONTINUE)
 		return rc;
-	pd_labpbx_opts o = {.username = user,
+	pd_lab_platform plat = PD_LAB_ASTERISK_AMI;
+	if (platform) {
+		if (!strcmp(platform, "freeswitch-esl") || !strcmp(platform, "freeswitch"))
+			plat = PD_LAB_FREESWITCH_ESL;
+		else if (strcmp(platform, "asterisk-ami") && strcmp(platform, "asterisk"))
+			return pd_cli_usage_field(c, "platform",
+			                          "--platform: expected asterisk-ami (asterisk) or "
+			                          "freeswitch-esl (freeswitch), got '%s'",
+			                          platform);
+	}
+	bool esl = plat == PD_LAB_FREESWITCH_ESL;
+	if (esl && !strcmp(listen, "127.0.0.1:5038"))
+		listen = "127.0.0.1:8021"; /* mod_event_socket's port */
+	pd_labpbx_opts o = {.platform = plat,
+	                    .username = user,
 	                    .call_rate = 4,
 	                    .legacy_sip = legacy,
 	                    .no_voicemail = no_vm,
@@ -133,7 +153,7 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 		free(host);
 		return pd_cli_fail(c, &e);
 	}
-	o.secret = secret;
+	o.secret = secret ? secret : esl ? "ClueCon" : NULL; /* FreeSWITCH's own default */
 	/* signals are taken with sigwait: block them before the server thread starts */
 	sigset_t set, old;
 	sigemptyset(&set);
@@ -154,6 +174,8 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 	}
 	if (c->json) {
 		json_t *j = json_object();
+		json_object_set_new(j, "platform",
+		                    json_string(esl ? "freeswitch-esl" : "asterisk-ami"));
 		json_object_set_new(j, "listen", json_string(host));
 		json_object_set_new(j, "port", json_integer(labpbx_port(lab)));
 		json_object_set_new(j, "username", json_string(user));
@@ -164,6 +186,11 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 		json_object_set_new(j, "voicemail", json_boolean(!no_vm));
 		json_object_set_new(j, "tls", json_boolean(tls_cert != NULL));
 		pd_cli_print_json(c, j);
+	} else if (esl) {
+		printf("lab PBX listening on %s:%d (FreeSWITCH event socket, %d users, %d queues, "
+		       "%d domains, %.1f calls/min%s)\n",
+		       host, labpbx_port(lab), o.users ? o.users : 20, o.queues ? o.queues : 2,
+		       o.sites ? o.sites : 1, o.call_rate, o.faults ? ", faults on" : "");
 	} else {
 		printf("lab PBX listening on %s:%d (AMI user %s, %d users, %d queues, %d sites, "
 		       "%.1f calls/min%s%s%s)\n",

@@ -41,6 +41,7 @@ static void sess_close(pd_labpbx *l, int i)
 	close(s->fd);
 	ami_parser_free(s->p);
 	pd_buf_free(&s->out);
+	pd_buf_free(&s->in);
 	free(s);
 	l->s[i] = l->s[--l->ns];
 }
@@ -637,12 +638,16 @@ static void accept_all(pd_labpbx *l)
 			continue;
 		}
 		s->lab = l;
+		l->s[l->ns++] = s;
+		if (l->esl) {
+			lab_esl_accept(l, s); /* auth/request */
+			continue;
+		}
 		s->p = ami_parser_new(&(ami_parser_opts){.max_line = 4096, .max_msg = 65536},
 		                      on_action, s);
 		/* Asterisk 22 says 11.0.0; 13-16 said 2.10.x-5.0.x */
 		pd_buf_add(&s->out, l->o.legacy_sip ? "Asterisk Call Manager/2.10.6\r\n"
 		                                    : "Asterisk Call Manager/11.0.0\r\n");
-		l->s[l->ns++] = s;
 	}
 }
 
@@ -720,8 +725,12 @@ static void run_cmds(pd_labpbx *l)
 			inject(l, c[i].faults);
 		else if (c[i].kind == 1)
 			c[i].q < 0 ? (void)lab_call_out(l) : lab_call_new(l, c[i].q);
-		else
+		else if (c[i].kind == 2)
 			lab_do_pause(l, c[i].ep, c[i].paused, c[i].reason[0] ? c[i].reason : NULL);
+		else if (l->esl)
+			for (int k = 0; k < l->nu; k++)
+				if (!strcmp(l->u[k].ep, c[i].ep))
+					lab_esl_register(l, &l->u[k], c[i].paused);
 	}
 	free(c);
 }
@@ -765,6 +774,7 @@ static void *lab_main(void *arg)
 			l->next_fault_at = l->now + l->o.fault_period_ms;
 		}
 		lab_calls_run(l);
+		int64_t esl_at = l->esl ? lab_esl_tick(l) : INT64_MAX;
 		int nf = 0;
 		pf[nf++] = (struct pollfd){.fd = l->ctl_r, .events = POLLIN};
 		pf[nf++] = (struct pollfd){.fd = l->lfd, .events = POLLIN}; /* -1 is ignored */
@@ -780,6 +790,8 @@ static void *lab_main(void *arg)
 			pf[nf++] = (struct pollfd){.fd = s->fd, .events = ev};
 		}
 		int64_t wake = l->now + 1000;
+		if (esl_at < wake)
+			wake = esl_at;
 		for (size_t i = 0; i < l->ncalls; i++)
 			if (l->calls[i].next_at < wake)
 				wake = l->calls[i].next_at;
@@ -818,7 +830,9 @@ static void *lab_main(void *arg)
 				char buf[8192];
 				ssize_t r = s->tls ? ami_tls_read(s->tls, buf, sizeof buf)
 				                   : recv(s->fd, buf, sizeof buf, 0);
-				if (r > 0)
+				if (r > 0 && l->esl)
+					lab_esl_feed(l, s, buf, (size_t)r);
+				else if (r > 0)
 					ami_parser_feed(s->p, buf, (size_t)r);
 				else if (r == 0 || (errno != EAGAIN && errno != EINTR))
 					keep = false;
@@ -909,6 +923,18 @@ pd_status labpbx_start(const pd_labpbx_opts *o, pd_labpbx **out, pd_err *e)
 		l->o.fault_ms = 5000;
 	if (l->o.users > 90000)
 		return free(l), pd_fail(e, PD_E_USAGE, "users", "at most 90000 users");
+	l->esl = l->o.platform == PD_LAB_FREESWITCH_ESL;
+	if (l->esl && (l->o.legacy_sip || l->o.no_voicemail || (o->tls_cert && *o->tls_cert) ||
+	               (o->tls_key && *o->tls_key))) {
+		free(l);
+		return pd_fail(e, PD_E_USAGE, "platform",
+		               "--legacy-sip, --no-voicemail and TLS are Asterisk options; a "
+		               "FreeSWITCH lab has none of them");
+	}
+	if (l->o.heartbeat_ms <= 0)
+		l->o.heartbeat_ms = 20000;
+	if (l->o.reg_refresh_ms == 0)
+		l->o.reg_refresh_ms = 60000;
 	l->o.username = xstrdup(l->o.username);
 	l->o.secret = xstrdup(l->o.secret);
 	snprintf(l->host, sizeof l->host, "%s", o->listen_host ? o->listen_host : "127.0.0.1");
@@ -943,7 +969,17 @@ pd_status labpbx_start(const pd_labpbx_opts *o, pd_labpbx **out, pd_err *e)
 		u->context = l->o.sites == 1 ? xstrdup("from-internal")
 		                             : xasprintf("site-%d", i % l->o.sites + 1);
 		u->queue = i % l->o.queues;
+		if (l->esl) {
+			/* a FreeSWITCH domain per site; phones ending in 0 are not
+			 * registered and their agents Logged Out */
+			free(u->context);
+			u->context = i % l->o.sites == 0 ? xstrdup("default")
+			                                 : xasprintf("site-%d", i % l->o.sites + 1);
+			u->unregistered = u->logged_out = i % 10 == 9;
+		}
 	}
+	if (l->esl)
+		lab_esl_new_uuid(l, l->core_uuid, sizeof l->core_uuid);
 	l->qname = xcalloc((size_t)l->o.queues, sizeof *l->qname);
 	for (int q = 0; q < l->o.queues; q++)
 		l->qname[q] = q == 0   ? xstrdup("support")
@@ -1005,6 +1041,13 @@ void labpbx_pause(pd_labpbx *l, const char *endpoint, bool paused, const char *r
 	cmd c = {.kind = 2, .paused = paused};
 	snprintf(c.ep, sizeof c.ep, "%s", endpoint);
 	snprintf(c.reason, sizeof c.reason, "%s", reason ? reason : "");
+	push(l, &c);
+}
+
+void labpbx_register(pd_labpbx *l, const char *endpoint, bool registered)
+{
+	cmd c = {.kind = 3, .paused = registered};
+	snprintf(c.ep, sizeof c.ep, "%s", endpoint);
 	push(l, &c);
 }
 

@@ -48,6 +48,10 @@ void lab_hostile_inject(pd_labpbx *l, unsigned f)
 		session *s = l->s[i];
 		if (!listening(s))
 			continue;
+		if (l->esl) { /* the same faults in ESL bytes (labpbx_esl.c) */
+			lab_esl_hostile_inject(l, s, f);
+			continue;
+		}
 		if (f & PD_LAB_FAULT_FLOOD)
 			s->flood_until = l->now + l->o.fault_ms;
 		if ((f & PD_LAB_FAULT_HUGE) && !s->huge_left) {
@@ -90,6 +94,8 @@ void lab_hostile_inject(pd_labpbx *l, unsigned f)
 
 bool lab_hostile_fill(pd_labpbx *l, session *s)
 {
+	if (l->esl)
+		return lab_esl_hostile_fill(l, s);
 	bool busy = false;
 	if (s->flood_until > l->now && listening(s)) {
 		busy = true;

@@ -31,6 +31,10 @@ void lab_sess_send(session *s, const char *data, size_t n)
 
 static void broadcast(pd_labpbx *l, pd_buf *b)
 {
+	if (l->esl) { /* a FreeSWITCH lab writes its own events (labpbx_esl.c) */
+		pd_buf_free(b);
+		return;
+	}
 	for (int i = 0; i < l->ns; i++)
 		if (l->s[i]->logged_in && l->s[i]->events)
 			lab_sess_send(l->s[i], b->s, b->len);
@@ -249,6 +253,10 @@ static void ev_bridge(pd_labpbx *l, const char *ev, const lcall *c, int n, const
 
 static void new_uid(pd_labpbx *l, char *out, size_t n)
 {
+	if (l->esl) {
+		lab_esl_new_uuid(l, out, n);
+		return;
+	}
 	snprintf(out, n, "%lld.%u", (long long)(l->epoch + (l->now - l->boot_ms) / 1000),
 	         l->uid_seq++);
 }
@@ -272,6 +280,10 @@ void lab_call_new(pd_labpbx *l, int q)
 	snprintf(c->cid_name, sizeof c->cid_name, "Customer %02u", n % 100);
 	new_uid(l, c->uid, sizeof c->uid);
 	snprintf(c->chan, sizeof c->chan, "%s/trunk-%08x", l->tech, l->chan_seq++);
+	if (l->esl) {
+		snprintf(c->chan, sizeof c->chan, "sofia/carrier/%s@127.0.0.1", c->cid_num);
+		new_uid(l, c->m_uid, sizeof c->m_uid);
+	}
 	atomic_fetch_add(&l->n_calls, 1);
 }
 
@@ -280,7 +292,8 @@ static int pick_agent(pd_labpbx *l, int q)
 	int best = -1;
 	for (int i = 0; i < l->nu; i++) {
 		luser *u = &l->u[i];
-		if (u->queue != q || u->busy || u->paused || u->wrapup_until > l->now)
+		if (u->queue != q || u->busy || u->paused || u->logged_out ||
+		    u->wrapup_until > l->now)
 			continue;
 		if (best < 0 || u->calls_taken < l->u[best].calls_taken)
 			best = i;
@@ -338,6 +351,7 @@ static void queue_answer(pd_labpbx *l, lcall *c)
 	ev_bridge(l, "BridgeEnter", c, 2, &ci);
 	ev_devstate(l, u, "INUSE");
 	ev_member(l, "QueueMemberStatus", u);
+	lab_esl_call(l, c, LAB_CALL_ANSWER);
 }
 
 /* The far end of an outbound call answers. */
@@ -351,6 +365,7 @@ static void out_answer(pd_labpbx *l, lcall *c)
 	ev_bridge(l, "BridgeCreate", c, 0, NULL);
 	ev_bridge(l, "BridgeEnter", c, 1, &ai);
 	ev_bridge(l, "BridgeEnter", c, 2, &ci);
+	lab_esl_call(l, c, LAB_CALL_OUT_ANSWER);
 }
 
 static void plan_talk(pd_labpbx *l, lcall *c)
@@ -377,6 +392,7 @@ static void hold(pd_labpbx *l, lcall *c, bool on)
 	ev_chan(l, on ? "Hold" : "Unhold", "call,all", &ai, on ? "MusicClass" : NULL, "default");
 	ev_devstate(l, u, on ? "ONHOLD" : "INUSE");
 	ev_member(l, "QueueMemberStatus", u);
+	lab_esl_call(l, c, on ? LAB_CALL_HOLD : LAB_CALL_UNHOLD);
 }
 
 static void hangup(pd_labpbx *l, lcall *c)
@@ -399,6 +415,7 @@ static void hangup(pd_labpbx *l, lcall *c)
 		ev_agent(l, "AgentComplete", c, 6, k, v, 3);
 	}
 	ev_hangup(l, &ai, 16, "Normal Clearing");
+	lab_esl_call(l, c, LAB_CALL_HANGUP);
 	u->busy = u->held = false;
 	if (!c->outbound) {
 		u->calls_taken++;
@@ -437,6 +454,10 @@ bool lab_call_out(pd_labpbx *l)
 	snprintf(c->a_chan, sizeof c->a_chan, "%s/%s-%08x", l->tech, u->ep, l->chan_seq++);
 	new_uid(l, c->uid, sizeof c->uid);
 	snprintf(c->chan, sizeof c->chan, "%s/trunk-%08x", l->tech, l->chan_seq++);
+	if (l->esl) {
+		snprintf(c->a_chan, sizeof c->a_chan, "sofia/internal/%s@%s", u->ep, u->context);
+		snprintf(c->chan, sizeof c->chan, "sofia/carrier/%s@127.0.0.1", c->dialed);
+	}
 	atomic_fetch_add(&l->n_calls, 1);
 	chan_info ai = lab_agent_info(l, c, 4);
 	ev_chan(l, "Newchannel", "call,all", &ai, NULL, NULL);
@@ -450,7 +471,9 @@ bool lab_call_out(pd_labpbx *l)
 	ci.state = 5;
 	ev_chan(l, "Newstate", "call,all", &ci, NULL, NULL);
 	c->phase = P_RING;
+	c->ring_at = l->now;
 	c->next_at = l->now + l->o.ring_ms;
+	lab_esl_call(l, c, LAB_CALL_OUT_START);
 	return true;
 }
 
@@ -467,6 +490,7 @@ static void call_step(pd_labpbx *l, lcall *c)
 		ev_queue_caller(l, "QueueCallerJoin", c, lab_waiting_in(l, c->q),
 		                lab_waiting_in(l, c->q));
 		c->next_at = l->now;
+		lab_esl_call(l, c, LAB_CALL_JOIN);
 		break;
 	}
 	case P_WAIT: {
@@ -476,6 +500,7 @@ static void call_step(pd_labpbx *l, lcall *c)
 			chan_info ci = lab_caller_info(l, c, 6);
 			ev_hangup(l, &ci, 16, "Normal Clearing");
 			c->phase = P_DONE;
+			lab_esl_call(l, c, LAB_CALL_ABANDON);
 			break;
 		}
 		int a = pick_agent(l, c->q);
@@ -488,6 +513,10 @@ static void call_step(pd_labpbx *l, lcall *c)
 		u->busy = true;
 		new_uid(l, c->a_uid, sizeof c->a_uid);
 		snprintf(c->a_chan, sizeof c->a_chan, "%s/%s-%08x", l->tech, u->ep, l->chan_seq++);
+		if (l->esl)
+			snprintf(c->a_chan, sizeof c->a_chan, "sofia/internal/%s@127.0.0.1:%d",
+			         u->ep, 5270 + a + 1);
+		c->ring_at = l->now;
 		chan_info ai = lab_agent_info(l, c, 0);
 		ev_chan(l, "Newchannel", "call,all", &ai, NULL, NULL);
 		ev_agent(l, "AgentCalled", c, 0, NULL, NULL, 0);
@@ -497,6 +526,7 @@ static void call_step(pd_labpbx *l, lcall *c)
 		ev_devstate(l, u, "RINGING");
 		c->phase = P_RING;
 		c->next_at = l->now + l->o.ring_ms;
+		lab_esl_call(l, c, LAB_CALL_OFFER);
 		break;
 	}
 	case P_RING:
@@ -553,8 +583,11 @@ void lab_do_pause(pd_labpbx *l, const char *ep, bool paused, const char *reason)
 		if (strcmp(u->ep, ep) != 0)
 			continue;
 		u->paused = paused;
+		if (!paused)
+			u->logged_out = false;
 		pd_set_str(&u->reason, paused ? reason : NULL);
 		u->last_pause = l->epoch + (l->now - l->boot_ms) / 1000;
 		ev_member(l, "QueueMemberPause", u);
+		lab_esl_agent_status(l, u);
 	}
 }

@@ -1,4 +1,4 @@
-/* Internal to the lab PBX (src/pbx/labpbx*.c): the server state shared by
+/* Internal to the lab PBX (src/pbx/lab/labpbx*.c): the server state shared by
  * the socket/action side (labpbx.c) and the call simulator (labpbx_calls.c). */
 #ifndef PROVDESK_PBX_LABPBX_INTERNAL_H
 #define PROVDESK_PBX_LABPBX_INTERNAL_H
@@ -26,6 +26,9 @@ typedef struct {
 	int64_t slow_until, bytewise_until, next_slow_at;
 	int64_t flood_until; /* hostile: Newchannel flood until then */
 	size_t huge_left;    /* hostile: bytes of the 16 MB event still to send */
+	/* FreeSWITCH (labpbx_esl.c): the command being read, the subscription */
+	pd_buf in;
+	unsigned esl_sub; /* LAB_ESL_SUB_* */
 	struct pd_labpbx *lab;
 } session;
 
@@ -35,6 +38,8 @@ typedef struct {
 	int queue;
 	bool paused, busy, held, outbound_call;
 	char *reason;
+	bool logged_out;   /* FreeSWITCH agent status Logged Out (never offered calls) */
+	bool unregistered; /* FreeSWITCH: the phone is not registered */
 	int64_t wrapup_until, last_pause;
 	int calls_taken;
 } luser;
@@ -47,13 +52,15 @@ typedef struct {
 	int64_t next_at, join_at, answer_at, hold_at, unhold_at, end_at;
 	char dialed[24];
 	char cid_num[24], cid_name[32];
-	char uid[32], chan[64];     /* caller */
-	char a_uid[32], a_chan[64]; /* agent leg */
+	char uid[40], chan[64];     /* caller */
+	char a_uid[40], a_chan[64]; /* agent leg */
+	char m_uid[40];             /* FreeSWITCH: the callcenter member uuid */
+	int64_t ring_at;            /* the agent leg was created */
 	char bridge[40];
 } lcall;
 
 typedef struct {
-	int kind; /* 0 inject, 1 call, 2 pause */
+	int kind; /* 0 inject, 1 call, 2 pause, 3 register */
 	unsigned faults;
 	int q;
 	char ep[16];
@@ -86,6 +93,12 @@ struct pd_labpbx {
 	unsigned chan_seq, uid_seq, caller_seq;
 	int64_t epoch, boot_ms, next_call_at, next_fault_at, restart_at;
 	int64_t now;
+	/* FreeSWITCH personality (labpbx_esl.c) */
+	bool esl;
+	char core_uuid[40];
+	uint64_t ev_seq;
+	int64_t next_heartbeat, next_reg;
+	int reg_next_user; /* re-registrations are spread over the period */
 };
 
 typedef struct {
@@ -111,6 +124,32 @@ bool lab_call_out(pd_labpbx *l);
 void lab_calls_run(pd_labpbx *l);
 void lab_calls_reset(pd_labpbx *l);
 void lab_do_pause(pd_labpbx *l, const char *ep, bool paused, const char *reason);
+
+/* labpbx_esl.c: the FreeSWITCH event-socket personality. The call
+ * simulator calls lab_esl_call at each step of a call (a no-op on an AMI
+ * lab, whose own events are written in labpbx_calls.c). */
+enum {
+	LAB_CALL_JOIN,      /* an inbound call enters its queue */
+	LAB_CALL_OFFER,     /* an agent's phone rings */
+	LAB_CALL_ANSWER,    /* the agent answers: bridged */
+	LAB_CALL_HOLD,      /* the agent puts the caller on hold */
+	LAB_CALL_UNHOLD,    /* ... and takes it back */
+	LAB_CALL_HANGUP,    /* a bridged call ends */
+	LAB_CALL_ABANDON,   /* the caller hangs up while waiting */
+	LAB_CALL_OUT_START, /* a user dials an external number */
+	LAB_CALL_OUT_ANSWER /* the far end answers */
+};
+void lab_esl_call(pd_labpbx *l, const lcall *c, int step);
+/* An agent's status changed (pause/unpause, labpbx_pause). */
+void lab_esl_agent_status(pd_labpbx *l, const luser *u);
+void lab_esl_register(pd_labpbx *l, luser *u, bool registered);
+void lab_esl_new_uuid(pd_labpbx *l, char *out, size_t n);
+void lab_esl_accept(pd_labpbx *l, session *s);
+void lab_esl_feed(pd_labpbx *l, session *s, const char *data, size_t n);
+/* Timers (HEARTBEAT, re-registrations); returns the next time it needs. */
+int64_t lab_esl_tick(pd_labpbx *l);
+void lab_esl_hostile_inject(pd_labpbx *l, session *s, unsigned faults);
+bool lab_esl_hostile_fill(pd_labpbx *l, session *s);
 
 /* labpbx_hostile.c */
 void lab_hostile_inject(pd_labpbx *l, unsigned faults);
