@@ -118,13 +118,14 @@ static void observe(replay *r, const esl_msg *msg)
 		const pd_live_call *k = &v.calls[i];
 		live += k->state != PD_CALL_ENDED;
 		r->queued_seen |= k->state == PD_CALL_QUEUED;
-		if (k->state == PD_CALL_CONNECTED && k->queue && !strcmp(k->queue, "support@default") &&
-		    k->agent && !strncmp(k->agent, "10", 2) && k->dir == PD_DIR_INBOUND && k->from &&
+		if (k->state == PD_CALL_CONNECTED && k->queue &&
+		    !strcmp(k->queue, "support@default") && k->agent &&
+		    !strncmp(k->agent, "10", 2) && k->dir == PD_DIR_INBOUND && k->from &&
 		    !strncmp(k->from, "+331555010", 10) && k->from_name &&
 		    !strncmp(k->from_name, "Customer ", 9) && !strcmp(k->to, "support@default"))
 			r->support_answered = true;
-		bool direct = k->from && !strcmp(k->from, "1002") && k->to && !strcmp(k->to, "1003") &&
-		              k->dir == PD_DIR_INTERNAL && !k->queue;
+		bool direct = k->from && !strcmp(k->from, "1002") && k->to &&
+		              !strcmp(k->to, "1003") && k->dir == PD_DIR_INTERNAL && !k->queue;
 		if (direct && k->state == PD_CALL_HELD)
 			r->held_internal = true;
 		if (direct && k->state == PD_CALL_CONNECTED && r->held_internal)
@@ -399,8 +400,8 @@ static void create_leg(esl_model *m, const char *uid, const char *cid_name, int6
 Test(esl_model, caps_bound_calls_and_legs)
 {
 	esl_model *m = esl_model_new();
-	esl_model_set_limits(m, &(esl_model_limits){.max_calls = 3, .max_channels = 4,
-	                                            .max_call_age_ms = 60000});
+	esl_model_set_limits(
+	    m, &(esl_model_limits){.max_calls = 3, .max_channels = 4, .max_call_age_ms = 60000});
 	char uid[32];
 	for (int i = 0; i < 10; i++) {
 		snprintf(uid, sizeof uid, "u-%d", i);
@@ -570,7 +571,8 @@ Test(esl_model, agent_status_and_state_map_to_display_states)
 	/* a later list without a1: it is gone */
 	const char *list2 = "name|instance_id|uuid|type|contact|status|state\n"
 	                    "a2@d|single_box||callback|user/a2@d|Available|Waiting\n+OK\n";
-	cr_assert(esl_model_apply_api(m, "callcenter_config agent list", list2, strlen(list2), 8000));
+	cr_assert(
+	    esl_model_apply_api(m, "callcenter_config agent list", list2, strlen(list2), 8000));
 	esl_model_view(m, 8000, &v);
 	cr_assert_eq(v.n_agents, 1);
 	pd_live_free_view(&v);
