@@ -68,6 +68,26 @@ typedef struct pd_driver_ops {
 extern const pd_driver_ops pd_ami_driver;
 extern const pd_driver_ops pd_esl_driver; /* FreeSWITCH, src/pbx/esl/esl_driver.c */
 
+/* ---- one loop for one driver instance (src/pbx/drv_loop.c) ----
+ * Every place that runs a single driver (the wizard's discovery, `pbx
+ * resync`, `pbx test`, tests, benches) uses these; the monitor runs many
+ * links in its own poll() and shares pd_drv_io / pd_drv_timer. Never a
+ * sleep: poll() waits for the driver's sockets or its next timer. */
+#define PD_DRV_MAX_FDS 8
+
+/* on_io when one of the driver's n pollfds has revents. */
+void pd_drv_io(const pd_driver_ops *ops, void *drv, const struct pollfd *p, int n, int64_t now_ms);
+/* on_timer when the driver's next deadline has come. */
+void pd_drv_timer(const pd_driver_ops *ops, void *drv, int64_t now_ms);
+/* One turn: poll() the driver's fds at most max_ms (less when its timer is
+ * sooner), then pd_drv_io and pd_drv_timer. */
+void pd_drv_step(const pd_driver_ops *ops, void *drv, int max_ms);
+/* Turns until done(ctx) returns true (asked before every turn) or the
+ * monotonic deadline (pd_live_now_ms) passes; each turn waits at most
+ * turn_ms, so done is asked at least that often (a cancel flag, a progress
+ * line). Returns whether done said so. */
+bool pd_drv_run(const pd_driver_ops *ops, void *drv, int64_t deadline_ms, int turn_ms,
+                bool (*done)(void *ctx), void *ctx);
 /* ---- the registry (src/pbx/registry.c) ----
  * The drivers built in (a const table keyed by the catalogue's platform key)
  * plus at most PD_DRIVERS_EXTRA registered at run time (a test's fake driver).

@@ -1,7 +1,6 @@
 /* provdesk pbx resync CUSTOMER: connect now, discover and sync users, print
  * "N new, M updated, K removed, L linked" (a disabled connection or
  * sync_users off is refused unless --force). */
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +17,38 @@ static const char help_resync[] =
     "\"N new, M updated, K removed, L linked\" (links to console users with the same\n"
     "email, else the same extension). A disabled connection, or one with user sync off,\n"
     "is refused (exit 78) unless --force is given.\n";
-/* The real driver, driven by a private loop. */
+/* The real driver, driven by pd_drv_run. */
 typedef struct {
 	pd_store *store;
 } resync_ctx;
+
+typedef struct {
+	const pd_driver_ops *ops;
+	void *d;
+	pd_live *live;
+	int64_t cid;
+	bool tty;
+	int last_done;
+} run_ctx;
+
+/* Until the link monitors (the sync is done) or fails; on a terminal, the
+ * discovery's progress on one line. */
+static bool settled(void *ctx)
+{
+	run_ctx *r = ctx;
+	pd_link_state st = r->ops->state(r->d);
+	if (st == PD_LINK_MONITORING || st == PD_LINK_AUTH_FAILED || st == PD_LINK_RETRYING)
+		return true;
+	pd_live_view v;
+	if (r->tty && pd_live_snapshot(r->live, r->cid, &v) == PD_OK) {
+		if (v.link == PD_LINK_SYNCING && v.sync_done != r->last_done) {
+			fprintf(stderr, "\r%s ", v.status);
+			r->last_done = v.sync_done;
+		}
+		pd_live_free_view(&v);
+	}
+	return false;
+}
 
 static pd_status rs_sync(void *ctx, int64_t cid, const pd_synced_user *u, size_t n, bool ap,
                          pd_sync_result *res, pd_err *e)
@@ -104,34 +131,15 @@ int pd_cli_pbx_resync_cmd(pd_cli *c, int argc, char **argv)
 		pd_pbx_free(&p);
 		return pd_cli_fail(c, &e);
 	}
-	int64_t until = pd_live_now_ms() + 60000;
-	pd_link_state st;
-	bool tty = !c->json && isatty(STDERR_FILENO);
-	int last_done = -1;
-	while ((st = ops->state(d)) != PD_LINK_MONITORING && st != PD_LINK_AUTH_FAILED &&
-	       st != PD_LINK_RETRYING && pd_live_now_ms() < until) {
-		struct pollfd pf[4];
-		int n = ops->pollfds(d, pf, 4);
-		int64_t now = pd_live_now_ms(), dl = ops->next_deadline(d);
-		int t = dl == INT64_MAX ? 200
-		                        : (int)(dl - now < 0     ? 0
-		                                : dl - now > 200 ? 200
-		                                                 : dl - now);
-		if (poll(pf, (nfds_t)n, t) > 0)
-			ops->on_io(d, pf, n, pd_live_now_ms());
-		now = pd_live_now_ms();
-		if (ops->next_deadline(d) <= now)
-			ops->on_timer(d, now);
-		pd_live_view v;
-		if (tty && pd_live_snapshot(live, cu.id, &v) == PD_OK) {
-			if (v.link == PD_LINK_SYNCING && v.sync_done != last_done) {
-				fprintf(stderr, "\r%s ", v.status);
-				last_done = v.sync_done;
-			}
-			pd_live_free_view(&v);
-		}
-	}
-	if (tty && last_done >= 0)
+	run_ctx run = {.ops = ops,
+	               .d = d,
+	               .live = live,
+	               .cid = cu.id,
+	               .tty = !c->json && isatty(STDERR_FILENO),
+	               .last_done = -1};
+	pd_drv_run(ops, d, pd_live_now_ms() + 60000, 200, settled, &run);
+	pd_link_state st = ops->state(d);
+	if (run.tty && run.last_done >= 0)
 		fputc('\n', stderr);
 	pd_sync_result r = {0};
 	bool synced = ops->last_sync(d, &r);

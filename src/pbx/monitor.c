@@ -353,12 +353,9 @@ static void *monitor_main(void *arg)
 			int li = owner[i], j = i;
 			while (j < nf && owner[j] == li)
 				j++;
-			bool any = false;
-			for (int k = i; k < j; k++)
-				any |= pf[k].revents != 0;
 			link_t *l = &m->links[li];
-			if (any && l->drv)
-				l->ops->on_io(l->drv, pf + i, j - i, now);
+			if (l->drv)
+				pd_drv_io(l->ops, l->drv, pf + i, j - i, now);
 			i = j;
 		}
 		/* Status rows are SQLite transactions: a few per turn, starting where
@@ -367,8 +364,8 @@ static void *monitor_main(void *arg)
 		backlog = false;
 		for (size_t i = 0; i < m->n_links; i++) {
 			link_t *l = &m->links[i];
-			if (l->drv && l->ops->next_deadline(l->drv) <= now)
-				l->ops->on_timer(l->drv, now);
+			if (l->drv)
+				pd_drv_timer(l->ops, l->drv, now);
 		}
 		for (size_t j = 0; j < m->n_links; j++) {
 			link_t *l = &m->links[(m->status_cursor + j) % m->n_links];

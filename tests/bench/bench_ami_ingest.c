@@ -11,7 +11,6 @@
  * the client closes its end after reading everything (EOF), measured by the
  * server the same way for both clients. */
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,12 +175,7 @@ static double run_driver(server *s, size_t *events_seen)
 	ops->create(&c, &h, &d, &e);
 	size_t wakes = 0;
 	while (ops->state(d) != PD_LINK_RETRYING) {
-		struct pollfd pf[4];
-		int n = ops->pollfds(d, pf, 4);
-		if (poll(pf, (nfds_t)n, 100) > 0)
-			ops->on_io(d, pf, n, pd_live_now_ms());
-		if (ops->next_deadline(d) <= pd_live_now_ms())
-			ops->on_timer(d, pd_live_now_ms());
+		pd_drv_step(ops, d, 100);
 		wakes++;
 	}
 	pthread_join(t, NULL);

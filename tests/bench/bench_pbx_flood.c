@@ -5,7 +5,6 @@
  * max_channels_per_link 10000, or MAX_CALLS and twice that). Prints, every
  * 10 s, the process RSS, the calls and channels held, what was dropped and
  * the event rate; memory must stay flat (docs/performance.md). */
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +34,12 @@ static void on_link(void *ctx, int64_t cid, pd_link_state st, const char *text)
 	(void)cid;
 	(void)text;
 	link_st = st;
+}
+
+static bool monitoring(void *ctx)
+{
+	(void)ctx;
+	return link_st == PD_LINK_MONITORING;
 }
 
 int main(int argc, char **argv)
@@ -70,15 +75,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "driver: %s\n", e.message);
 		return 1;
 	}
-	int64_t t0 = pd_live_now_ms();
-	while (link_st != PD_LINK_MONITORING && pd_live_now_ms() - t0 < 10000) {
-		struct pollfd pf[4];
-		int n = ops->pollfds(drv, pf, 4);
-		if (poll(pf, (nfds_t)n, 20) > 0)
-			ops->on_io(drv, pf, n, pd_live_now_ms());
-		if (ops->next_deadline(drv) <= pd_live_now_ms())
-			ops->on_timer(drv, pd_live_now_ms());
-	}
+	pd_drv_run(ops, drv, pd_live_now_ms() + 10000, 20, monitoring, NULL);
 	if (link_st != PD_LINK_MONITORING) {
 		fprintf(stderr, "the link did not reach monitoring\n");
 		return 1;
@@ -94,14 +91,7 @@ int main(int argc, char **argv)
 	uint64_t last_events = 0;
 	long rss_min = 0, rss_max = 0;
 	while (pd_live_now_ms() < end) {
-		struct pollfd pf[4];
-		int n = ops->pollfds(drv, pf, 4);
-		int64_t now = pd_live_now_ms(), dl = ops->next_deadline(drv);
-		int t = dl == INT64_MAX || dl - now > 50 ? 50 : dl - now < 0 ? 0 : (int)(dl - now);
-		if (poll(pf, (nfds_t)n, t) > 0)
-			ops->on_io(drv, pf, n, pd_live_now_ms());
-		if (ops->next_deadline(drv) <= pd_live_now_ms())
-			ops->on_timer(drv, pd_live_now_ms());
+		pd_drv_step(ops, drv, 50);
 		if (pd_live_now_ms() < next)
 			continue;
 		pd_live_summary s;

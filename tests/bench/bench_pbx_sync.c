@@ -3,7 +3,6 @@
  * PJSIPShowEndpoint each, pipelined) and written to a real SQLite file with
  * store_sync_users; then a resync with nothing changed (nothing written).
  *   bench_pbx_sync [N]      (PROVDESK_DATADIR for the catalogue) */
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,20 +34,26 @@ static pd_status do_sync(void *ctx, int64_t cid, const pd_synced_user *u, size_t
 	return s;
 }
 
+typedef struct {
+	const pd_driver_ops *ops;
+	void *d;
+} run_ctx;
+
+static bool settled(void *ctx)
+{
+	run_ctx *r = ctx;
+	pd_link_state st = r->ops->state(r->d);
+	return st == PD_LINK_MONITORING || st == PD_LINK_RETRYING || st == PD_LINK_AUTH_FAILED;
+}
+
 static double run_until_monitoring(const pd_driver_ops *ops, void *d)
 {
 	double t = now_s();
-	while (ops->state(d) != PD_LINK_MONITORING) {
-		if (ops->state(d) == PD_LINK_RETRYING || ops->state(d) == PD_LINK_AUTH_FAILED) {
-			fprintf(stderr, "bench_pbx_sync: link failed\n");
-			exit(69);
-		}
-		struct pollfd pf[4];
-		int n = ops->pollfds(d, pf, 4);
-		if (poll(pf, (nfds_t)n, 100) > 0)
-			ops->on_io(d, pf, n, pd_live_now_ms());
-		if (ops->next_deadline(d) <= pd_live_now_ms())
-			ops->on_timer(d, pd_live_now_ms());
+	run_ctx r = {ops, d};
+	pd_drv_run(ops, d, INT64_MAX, 100, settled, &r);
+	if (ops->state(d) != PD_LINK_MONITORING) {
+		fprintf(stderr, "bench_pbx_sync: link failed\n");
+		exit(69);
 	}
 	return now_s() - t;
 }

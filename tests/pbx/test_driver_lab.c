@@ -102,18 +102,7 @@ static void h_stop(harness *h)
 /* One turn of the event loop, at most ms long. */
 static void h_step(harness *h, int ms)
 {
-	struct pollfd pf[4];
-	int n = h->ops->pollfds(h->drv, pf, 4);
-	int64_t now = pd_live_now_ms(), dl = h->ops->next_deadline(h->drv);
-	int t = ms;
-	if (dl != INT64_MAX && dl - now < t)
-		t = dl - now < 0 ? 0 : (int)(dl - now);
-	int r = poll(pf, (nfds_t)n, t);
-	now = pd_live_now_ms();
-	if (r > 0)
-		h->ops->on_io(h->drv, pf, n, now);
-	if (h->ops->next_deadline(h->drv) <= now)
-		h->ops->on_timer(h->drv, now);
+	pd_drv_step(h->ops, h->drv, ms);
 }
 
 /* PD_TEST_SLOW=N (the valgrind setup sets 10): deadlines are N times longer,

@@ -156,7 +156,8 @@ static void srv_io(server *s, const struct pollfd *p)
 	}
 	char buf[4096];
 	for (;;) {
-		ssize_t r = s->s ? pd_tls_read(s->s, buf, sizeof buf) : recv(s->fd, buf, sizeof buf, 0);
+		ssize_t r =
+		    s->s ? pd_tls_read(s->s, buf, sizeof buf) : recv(s->fd, buf, sizeof buf, 0);
 		if (r <= 0)
 			break;
 		pd_buf_addn(&s->in, buf, (size_t)r);
@@ -189,26 +190,24 @@ static void step(pd_tport *t, server *s, int ms)
 
 #define RUN_UNTIL(t, s, cond, ms)                                                                  \
 	do {                                                                                       \
-		int64_t until_ = pd_live_now_ms() + (int64_t)(ms) * tl_slow();                      \
+		int64_t until_ = pd_live_now_ms() + (int64_t)(ms)*tl_slow();                       \
 		while (!(cond) && pd_live_now_ms() < until_)                                       \
 			step((t), (s), 20);                                                        \
 		cr_assert(cond, "timed out waiting for " #cond);                                   \
 	} while (0)
 
-static pd_tport *tp_new(rec *r, const char *host, int port, bool tls, bool verify,
-                        const char *ca, int step_ms)
+static pd_tport *tp_new(rec *r, const char *host, int port, bool tls, bool verify, const char *ca,
+                        int step_ms)
 {
 	memset(r, 0, sizeof *r);
-	return pd_tport_new(&(pd_tport_conf){.host = host,
-	                                     .port = port,
-	                                     .tls = tls,
-	                                     .tls_verify = verify,
-	                                     .tls_ca_file = ca,
-	                                     .step_timeout_ms = step_ms},
-	                    &(pd_tport_cb){.ctx = r,
-	                                   .on_open = r_open,
-	                                   .on_data = r_data,
-	                                   .on_fail = r_fail});
+	return pd_tport_new(
+	    &(pd_tport_conf){.host = host,
+	                     .port = port,
+	                     .tls = tls,
+	                     .tls_verify = verify,
+	                     .tls_ca_file = ca,
+	                     .step_timeout_ms = step_ms},
+	    &(pd_tport_cb){.ctx = r, .on_open = r_open, .on_data = r_data, .on_fail = r_fail});
 }
 
 /* ---- plain TCP ---- */
@@ -445,8 +444,7 @@ Test(transport, tls_ca_file_that_cannot_be_read)
 	server s;
 	srv_start(&s, NULL);
 	rec r;
-	pd_tport *t =
-	    tp_new(&r, "127.0.0.1", port_of(s.lfd), true, true, "/nonexistent/ca.pem", 0);
+	pd_tport *t = tp_new(&r, "127.0.0.1", port_of(s.lfd), true, true, "/nonexistent/ca.pem", 0);
 	pd_tport_open(t, pd_live_now_ms());
 	RUN_UNTIL(t, &s, r.failed == 1, 5000);
 	cr_assert_eq(r.what, PD_TPORT_E_TLS);
@@ -593,4 +591,86 @@ Test(transport, registry_finds_registers_and_marks_supported)
 			cr_assert_eq(e.status, PD_E_INTERNAL);
 	}
 	cr_assert_eq(ok, PD_DRIVERS_EXTRA - 1, "one slot went to broadworks-xsi above");
+}
+
+/* ---- the one driver loop ----
+ * A driver with a timer every 30 ms and a pipe it reads: pd_drv_run wakes it
+ * for both, stops when done says so, and gives up at the deadline. */
+
+typedef struct {
+	int rfd;
+	int64_t next;
+	int timers, reads;
+} tick_drv;
+
+static int tick_pollfds(void *p, struct pollfd *pf, int max)
+{
+	tick_drv *t = p;
+	if (max < 1)
+		return 0;
+	pf[0] = (struct pollfd){.fd = t->rfd, .events = POLLIN};
+	return 1;
+}
+
+static void tick_on_io(void *p, const struct pollfd *pf, int n, int64_t now)
+{
+	tick_drv *t = p;
+	(void)now;
+	cr_assert_eq(n, 1);
+	char c;
+	if (pf[0].revents & POLLIN && read(t->rfd, &c, 1) == 1)
+		t->reads++;
+}
+
+static int64_t tick_next(void *p)
+{
+	return ((tick_drv *)p)->next;
+}
+
+static void tick_on_timer(void *p, int64_t now)
+{
+	tick_drv *t = p;
+	cr_assert_geq(now, t->next, "on_timer only when due");
+	t->timers++;
+	t->next = now + 30;
+}
+
+static const pd_driver_ops tick_ops = {.platform = "tick",
+                                       .create = fake_create,
+                                       .pollfds = tick_pollfds,
+                                       .on_io = tick_on_io,
+                                       .next_deadline = tick_next,
+                                       .on_timer = tick_on_timer};
+
+static bool three_timers_and_a_read(void *ctx)
+{
+	tick_drv *t = ctx;
+	return t->timers >= 3 && t->reads >= 1;
+}
+
+static bool never(void *ctx)
+{
+	(void)ctx;
+	return false;
+}
+
+Test(transport, drv_run_drives_timers_and_io_until_done_or_deadline)
+{
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	tick_drv t = {.rfd = p[0], .next = pd_live_now_ms() + 30};
+	cr_assert_eq(write(p[1], "x", 1), 1);
+	int64_t t0 = pd_live_now_ms();
+	cr_assert(
+	    pd_drv_run(&tick_ops, &t, t0 + 5000 * tl_slow(), 1000, three_timers_and_a_read, &t));
+	cr_assert_eq(t.reads, 1);
+	cr_assert_geq(pd_live_now_ms() - t0, 90, "three 30 ms timers");
+	cr_assert_lt(pd_live_now_ms() - t0, 2000 * tl_slow(), "woken by the timer, not turn_ms");
+	/* the deadline ends it: false, not long after */
+	t0 = pd_live_now_ms();
+	cr_assert_not(pd_drv_run(&tick_ops, &t, t0 + 200, 1000, never, NULL));
+	int64_t took = pd_live_now_ms() - t0;
+	cr_assert(took >= 200 && took < 1000 * tl_slow(), "took %lld ms", (long long)took);
+	close(p[0]);
+	close(p[1]);
 }

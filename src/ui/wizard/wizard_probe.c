@@ -1,10 +1,9 @@
 /* Step 4's "discover the PBX users" (F9): before the customer exists, run the
  * platform's own driver once against the connection typed in step 3, in a
- * short-lived thread with its own poll() loop, until its first user
+ * short-lived thread (pd_drv_run, the one driver loop), until its first user
  * discovery (or an error, or 10 s). It writes nothing: the real sync is the
  * monitor's, after creation. The thread never touches curses; it wakes the
  * UI loop through ui_app_wake and the wizard collects the result in on_data. */
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,8 +78,9 @@ static void on_link(void *ctx, int64_t customer_id, pd_link_state st, const char
 	pthread_mutex_unlock(&pr->mu);
 }
 
-static bool finished(struct wiz_probe *pr)
+static bool finished(void *ctx)
 {
+	struct wiz_probe *pr = ctx;
 	pthread_mutex_lock(&pr->mu);
 	bool f = pr->cancel || pr->got || pr->error[0];
 	pthread_mutex_unlock(&pr->mu);
@@ -112,29 +112,13 @@ static void *probe_main(void *arg)
 		snprintf(pr->error, sizeof pr->error, "%.250s", e.message);
 		pthread_mutex_unlock(&pr->mu);
 	} else {
-		int64_t give_up = pd_live_now_ms() + PROBE_TIMEOUT_MS;
-		while (!finished(pr)) {
-			int64_t now = pd_live_now_ms();
-			if (now >= give_up) {
-				pthread_mutex_lock(&pr->mu);
-				snprintf(pr->error, sizeof pr->error,
-				         "no user list from the PBX within %d s",
-				         PROBE_TIMEOUT_MS / 1000);
-				pthread_mutex_unlock(&pr->mu);
-				break;
-			}
-			struct pollfd p[16];
-			int n = pr->ops->pollfds(d, p, 16);
-			int64_t dl = pr->ops->next_deadline(d);
-			int64_t wait = 100; /* also how soon a cancel is seen */
-			if (dl != INT64_MAX && dl - now < wait)
-				wait = dl > now ? dl - now : 0;
-			int r = poll(p, (nfds_t)n, (int)wait);
-			now = pd_live_now_ms();
-			if (r > 0)
-				pr->ops->on_io(d, p, n, now);
-			if (pr->ops->next_deadline(d) <= now)
-				pr->ops->on_timer(d, now);
+		/* turns of at most 100 ms: also how soon a cancel is seen */
+		if (!pd_drv_run(pr->ops, d, pd_live_now_ms() + PROBE_TIMEOUT_MS, 100, finished,
+		                pr)) {
+			pthread_mutex_lock(&pr->mu);
+			snprintf(pr->error, sizeof pr->error,
+			         "no user list from the PBX within %d s", PROBE_TIMEOUT_MS / 1000);
+			pthread_mutex_unlock(&pr->mu);
 		}
 		pr->ops->destroy(d);
 	}
