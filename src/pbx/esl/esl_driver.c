@@ -192,8 +192,8 @@ static void input_check(esl_drv *d, bool force)
 		pd_buf_printf(&w, "%s%llu users, agents or queues dropped", w.len ? "; " : "",
 		              (unsigned long long)in.dropped_other);
 	if (in.bad_fields)
-		pd_buf_printf(&w, "%s%llu fields or messages refused or repaired", w.len ? "; " : "",
-		              (unsigned long long)in.bad_fields);
+		pd_buf_printf(&w, "%s%llu fields or messages refused or repaired",
+		              w.len ? "; " : "", (unsigned long long)in.bad_fields);
 	if (in.aged_out)
 		pd_buf_printf(&w, "%s%llu calls aged out", w.len ? "; " : "",
 		              (unsigned long long)in.aged_out);
@@ -423,7 +423,8 @@ static void on_msg(const esl_msg *m, void *ctx)
 		if (m->fatal)
 			set_fail(d, "protocol error: %.150s", m->text);
 		else if (!strcmp(m->content_type, "api/response"))
-			api_reply(d, NULL, 0); /* the reply was refused (too large): the step goes on */
+			api_reply(d, NULL,
+			          0); /* the reply was refused (too large): the step goes on */
 		return;
 	}
 	if (m->kind == ESL_MSG_DISCONNECT) {
@@ -457,7 +458,8 @@ static void on_msg(const esl_msg *m, void *ctx)
 		if (m->kind != ESL_MSG_COMMAND_REPLY)
 			return;
 		if (!esl_reply_ok(m)) {
-			d->fail = xstrdup("authentication failed (check the event-socket password)");
+			d->fail =
+			    xstrdup("authentication failed (check the event-socket password)");
 			d->fail_auth = true;
 			return;
 		}
