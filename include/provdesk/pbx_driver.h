@@ -46,10 +46,36 @@ typedef struct {
 	                     const char *status_text);
 } pd_drv_host;
 
+/* What `pbx test` shows: each step tried, in order, with what it found
+ * ("name resolution", "TCP connect", "TLS", "banner", "authentication",
+ * "permissions" for AMI; a driver names its own). */
+#define PD_DRV_TEST_MAX_STEPS 12
+typedef struct {
+	char name[32];
+	bool ok;
+	char detail[400];
+} pd_drv_test_step;
+
+typedef struct {
+	pd_drv_test_step steps[PD_DRV_TEST_MAX_STEPS];
+	int n_steps;
+	int failed;         /* index of the failed step, -1 when all passed */
+	char identity[160]; /* what the PBX says it is (the AMI banner), "" before */
+} pd_drv_test_result;
+
 typedef struct pd_driver_ops {
 	const char *platform; /* catalogue key, e.g. "asterisk-ami" */
 	/* The conf strings are copied. Starts connecting at once. */
 	pd_status (*create)(const pd_drv_conf *c, const pd_drv_host *h, void **out, pd_err *e);
+	/* `pbx test`: connect, identify, log in, check the permissions the
+	 * driver needs, then log off; nothing is synced or published. Runs
+	 * its own poll() (never a sleep) and returns within about timeout_ms.
+	 * PD_OK when every step passed; else the status says what kind of
+	 * failure (PD_E_UNAVAILABLE: resolve/connect, PD_E_PROTOCOL: not that
+	 * PBX or a broken exchange, PD_E_AUTH: credentials or permissions,
+	 * PD_E_CONFIG: the stored connection) and e->message is
+	 * "STEP failed: why" (field "pbx"). The secret never reaches out or e. */
+	pd_status (*test)(const pd_drv_conf *c, int timeout_ms, pd_drv_test_result *out, pd_err *e);
 	void (*destroy)(void *d);
 	/* Fill up to max pollfds (fd + events); returns how many. */
 	int (*pollfds)(void *d, struct pollfd *p, int max);

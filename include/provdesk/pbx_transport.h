@@ -66,6 +66,7 @@ typedef enum {
 	PD_TPORT_E_RESOLVE, /* "cannot resolve host H: ..." */
 	PD_TPORT_E_CONNECT, /* "TCP connect to H:P: ..." (every address tried) */
 	PD_TPORT_E_TLS,     /* handshake or certificate ("TLS: ...") */
+	PD_TPORT_E_SETUP,   /* the local TLS setup (the CA file cannot be read) */
 	PD_TPORT_E_TIMEOUT, /* a phase took longer than step_timeout_ms */
 	PD_TPORT_E_IO,      /* send or receive failed on the open link */
 	PD_TPORT_E_EOF,     /* the peer closed the open link */
@@ -105,6 +106,16 @@ void pd_tport_close(pd_tport *t); /* drops the write queue too; no callback */
 pd_tport_phase pd_tport_get_phase(const pd_tport *t);
 /* "name resolution", "TCP connect", "the TLS handshake", "" */
 const char *pd_tport_phase_name(pd_tport_phase p);
+/* The phase the last failure happened in (PD_TPORT_CLOSED before any). */
+pd_tport_phase pd_tport_failed_phase(const pd_tport *t);
+/* The system error of the last connect/send/receive failure (0 if none). */
+int pd_tport_errno(const pd_tport *t);
+/* The numeric address being dialled or connected ("" before resolving). */
+void pd_tport_peer(const pd_tport *t, char *buf, size_t n);
+/* One turn for a transport on its own (a driver's `test` op): poll() at
+ * most max_ms (less when the step deadline is sooner), then on_io and
+ * on_timer. */
+void pd_tport_step(pd_tport *t, int max_ms);
 
 /* The poll shape: at most one pollfd (the resolver pipe or the socket with
  * the events the phase needs); 0 when closed. */

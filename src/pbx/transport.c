@@ -38,7 +38,8 @@ struct pd_tport {
 	char *tls_ca_file;
 	int step_ms;
 	pd_tport_cb cb;
-	pd_tport_phase phase;
+	pd_tport_phase phase, failed_phase;
+	int sys_err;
 	int fd, res_fd;
 	pd_tls *ssl;
 	resolve_result addrs;
@@ -113,6 +114,7 @@ const char *pd_tport_phase_name(pd_tport_phase p)
 /* Closes, then tells the driver. Callers return right after. */
 static void fail(pd_tport *t, pd_tport_fail what, const char *why)
 {
+	t->failed_phase = t->phase;
 	pd_tport_close(t);
 	if (t->cb.on_fail)
 		t->cb.on_fail(t->cb.ctx, what, why);
@@ -160,6 +162,8 @@ static void try_connect(pd_tport *t);
 void pd_tport_open(pd_tport *t, int64_t now)
 {
 	pd_tport_close(t);
+	t->failed_phase = PD_TPORT_CLOSED;
+	t->sys_err = 0;
 	t->now = now;
 	set_phase(t, PD_TPORT_RESOLVING);
 	char port[16];
@@ -233,6 +237,7 @@ static void on_resolved(pd_tport *t)
 
 static void connect_failed(pd_tport *t, int err)
 {
+	t->sys_err = err;
 	char why[400];
 	snprintf(why, sizeof why, "TCP connect to %s:%d: %s", t->host, t->port, strerror(err));
 	fail(t, PD_TPORT_E_CONNECT, why);
@@ -299,7 +304,7 @@ static void on_connected(pd_tport *t)
 		pd_err e = {0};
 		if (pd_tls_client_new(t->fd, t->host, t->tls_verify, t->tls_ca_file, &t->ssl, &e) !=
 		    PD_OK) {
-			fail(t, PD_TPORT_E_TLS, e.message);
+			fail(t, PD_TPORT_E_SETUP, e.message);
 			return;
 		}
 		set_phase(t, PD_TPORT_TLS);
@@ -334,6 +339,7 @@ void pd_tport_flush(pd_tport *t)
 			if (errno == EAGAIN || errno == EINTR)
 				return;
 			char why[200];
+			t->sys_err = errno;
 			snprintf(why, sizeof why, "send to the PBX failed: %s", strerror(errno));
 			fail(t, PD_TPORT_E_IO, why);
 			return;
@@ -364,6 +370,7 @@ static void on_readable(pd_tport *t)
 			fail(t, PD_TPORT_E_EOF, "connection closed by the PBX");
 		} else {
 			char why[200];
+			t->sys_err = errno;
 			snprintf(why, sizeof why, "receive failed: %s", strerror(errno));
 			fail(t, PD_TPORT_E_IO, why);
 		}
@@ -430,6 +437,45 @@ void pd_tport_on_timer(pd_tport *t, int64_t now)
 	char why[100];
 	snprintf(why, sizeof why, "timed out during %s", pd_tport_phase_name(t->phase));
 	fail(t, PD_TPORT_E_TIMEOUT, why);
+}
+
+pd_tport_phase pd_tport_failed_phase(const pd_tport *t)
+{
+	return t->failed_phase;
+}
+
+int pd_tport_errno(const pd_tport *t)
+{
+	return t->sys_err;
+}
+
+void pd_tport_peer(const pd_tport *t, char *buf, size_t n)
+{
+	if (n)
+		buf[0] = '\0';
+	int i = t->addr_i;
+	if (t->phase == PD_TPORT_RESOLVING || i < 0 || i >= t->addrs.n || !n)
+		return;
+	if (getnameinfo((const struct sockaddr *)&t->addrs.a[i].ss, t->addrs.a[i].len, buf,
+	                (socklen_t)n, NULL, 0, NI_NUMERICHOST) != 0)
+		buf[0] = '\0';
+}
+
+void pd_tport_step(pd_tport *t, int max_ms)
+{
+	struct pollfd p;
+	int n = pd_tport_pollfd(t, &p);
+	int64_t now = pd_live_now_ms(), dl = pd_tport_next_deadline(t);
+	int wait = max_ms < 0 ? 0 : max_ms;
+	if (dl != INT64_MAX && dl - now < wait)
+		wait = dl <= now ? 0 : (int)(dl - now);
+	int r = poll(&p, (nfds_t)n, wait);
+	now = pd_live_now_ms();
+	if (r > 0)
+		pd_tport_on_io(t, &p, now);
+	else
+		t->now = now;
+	pd_tport_on_timer(t, now);
 }
 
 /* ---- backoff ---- */

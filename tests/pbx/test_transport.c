@@ -447,7 +447,7 @@ Test(transport, tls_ca_file_that_cannot_be_read)
 	pd_tport *t = tp_new(&r, "127.0.0.1", port_of(s.lfd), true, true, "/nonexistent/ca.pem", 0);
 	pd_tport_open(t, pd_live_now_ms());
 	RUN_UNTIL(t, &s, r.failed == 1, 5000);
-	cr_assert_eq(r.what, PD_TPORT_E_TLS);
+	cr_assert_eq(r.what, PD_TPORT_E_SETUP);
 	cr_assert(strstr(r.why, "cannot read the CA file /nonexistent/ca.pem"), "%s", r.why);
 	pd_tport_free(t);
 	srv_stop(&s);

@@ -842,9 +842,13 @@ static bool ami_last_sync(void *p, pd_sync_result *r)
 	return d->have_last;
 }
 
+pd_status ami_test(const pd_drv_conf *c, int timeout_ms, pd_drv_test_result *out,
+                   pd_err *e); /* ami_test.c */
+
 const pd_driver_ops pd_ami_driver = {
     .platform = "asterisk-ami",
     .create = ami_create,
+    .test = ami_test,
     .destroy = ami_destroy,
     .pollfds = ami_pollfds,
     .on_io = ami_on_io,
