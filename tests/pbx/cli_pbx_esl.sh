@@ -4,7 +4,8 @@
 # `pbx resync` syncs the directory's users ("N new, M updated, K removed"),
 # one sub-account per domain, links a console user by email; a second resync
 # writes nothing; after the lab's directory shrinks the missing users are
-# removed; a wrong password exits 77, a closed port 69; `pbx status` answers;
+# removed; `pbx test` names each step (event socket, authentication, version);
+# a wrong password exits 77, an AMI port 76, a closed port 69; `pbx status` answers;
 # the password never appears in any output.
 set -u
 PROG=$1
@@ -63,6 +64,12 @@ run 0 "pbx add freeswitch-esl" -- pbx add "Opérateur Sud" --platform freeswitch
 run 0 "pbx status before any monitor" -- pbx status "Opérateur Sud"
 has "status says not monitored" "not monitored"
 
+run 0 "pbx test passes" -- pbx test "Opérateur Sud"
+has "test names the event socket" "ok   event socket"
+has "test reports the version" "FreeSWITCH Version 1.10"
+run 0 "pbx test --json" -- pbx test "Opérateur Sud" --json
+has "json ok" '"ok": true'
+
 run 0 "first resync" -- pbx resync "Opérateur Sud"
 has "first resync result" "12 new, 0 updated, 0 removed, 1 linked"
 has "one sub-account per domain" "3 sub-accounts added"
@@ -92,12 +99,25 @@ has "two users removed" "0 new, 0 updated, 2 removed"
 
 # a wrong password: 77, and no retry loop (the command returns)
 run 0 "wrong password" -- pbx update "Opérateur Sud" --secret-file "$TMP/wrong"
+run 77 "pbx test with a refused password" -- pbx test "Opérateur Sud"
+has "test names the failed step" "FAIL authentication"
 run 77 "resync with a refused password" -- pbx resync "Opérateur Sud"
 has "says authentication failed" "authentication failed"
 run 0 "right password again" -- pbx update "Opérateur Sud" --secret-file "$TMP/secret"
 
+# not an event socket (an Asterisk lab on that port): 76
+stop_lab
+"$PROG" lab-pbx --listen "127.0.0.1:$PORT" --secret-file "$TMP/secret" --users 2 --call-rate 0 \
+	--json >"$TMP/lab.json" 2>"$TMP/lab.err" &
+LAB_PID=$!
+for _ in $(seq $((100 * ${PD_TEST_SLOW:-1}))); do grep -q '}' "$TMP/lab.json" 2>/dev/null && break; sleep 0.05; done
+run 76 "pbx test against an AMI port" -- pbx test "Opérateur Sud"
+has "says it is not an event socket" "not a FreeSWITCH event socket"
+
 # nobody listening: 69
 stop_lab
+run 69 "pbx test of an unreachable PBX" -- pbx test "Opérateur Sud"
+has "test names TCP connect" "FAIL TCP connect"
 run 69 "resync of an unreachable PBX" -- pbx resync "Opérateur Sud"
 
 if grep -qF -- "$SECRET" "$TMP/all"; then ko "the password appeared in an output"; else ok "the password never shown"; fi

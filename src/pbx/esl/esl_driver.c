@@ -762,9 +762,13 @@ static bool esl_last_sync(void *p, pd_sync_result *r)
 	return d->have_last;
 }
 
+pd_status esl_test(const pd_drv_conf *c, int timeout_ms, pd_drv_test_result *out,
+                   pd_err *e); /* esl_test.c */
+
 const pd_driver_ops pd_esl_driver = {
     .platform = "freeswitch-esl",
     .create = esl_create,
+    .test = esl_test,
     .destroy = esl_destroy,
     .pollfds = esl_pollfds,
     .on_io = esl_on_io,
