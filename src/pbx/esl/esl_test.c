@@ -197,7 +197,8 @@ static pd_status run(probe *pr, char *step, size_t stepn, bool verify, const cha
 	if (!wait_for(pr, &pr->greeting)) {
 		if (pr->not_esl || pr->error)
 			FAIL("event socket", PD_E_PROTOCOL,
-			     "not a FreeSWITCH event socket (the first message was not auth/request)");
+			     "not a FreeSWITCH event socket (the first message was not "
+			     "auth/request)");
 		FAIL("event socket", PD_E_PROTOCOL,
 		     "no auth/request within %d s (is this a FreeSWITCH event-socket port?)",
 		     STEP_MS / 1000);
@@ -243,16 +244,14 @@ pd_status esl_test(const pd_drv_conf *c, int timeout_ms, pd_drv_test_result *out
 	}
 	probe pr = {.c = c, .out = out};
 	pr.give_up = pd_live_now_ms() + (timeout_ms > 0 ? timeout_ms : 30000);
-	pr.t = pd_tport_new(&(pd_tport_conf){.host = c->host,
-	                                     .port = c->port,
-	                                     .tls = c->tls,
-	                                     .tls_verify = verify,
-	                                     .tls_ca_file = ca,
-	                                     .step_timeout_ms = STEP_MS},
-	                    &(pd_tport_cb){.ctx = &pr,
-	                                   .on_open = tp_open,
-	                                   .on_data = tp_data,
-	                                   .on_fail = tp_fail});
+	pr.t = pd_tport_new(
+	    &(pd_tport_conf){.host = c->host,
+	                     .port = c->port,
+	                     .tls = c->tls,
+	                     .tls_verify = verify,
+	                     .tls_ca_file = ca,
+	                     .step_timeout_ms = STEP_MS},
+	    &(pd_tport_cb){.ctx = &pr, .on_open = tp_open, .on_data = tp_data, .on_fail = tp_fail});
 	pr.p = esl_parser_new(&(esl_parser_opts){.max_msg = c->max_message}, on_msg, &pr);
 	char step[32] = "";
 	pd_status st = run(&pr, step, sizeof step, verify, ca);
