@@ -578,3 +578,63 @@ Test(esl_model, agent_status_and_state_map_to_display_states)
 	pd_live_free_view(&v);
 	esl_model_free(m);
 }
+
+/* Legs and calls are found through hash indexes that follow swap-removes:
+ * 150 two-leg calls, legs hung up in a scrambled order; after each hangup
+ * every remaining leg is still found (an event for it creates nothing) and
+ * each call ends exactly when its last leg goes. */
+Test(esl_model, indexes_follow_removals)
+{
+	esl_model *m = esl_model_new();
+	char h[512];
+	enum { N = 150 };
+	for (int i = 0; i < N; i++) {
+		snprintf(h, sizeof h,
+		         "Event-Name: CHANNEL_CREATE\nUnique-ID: a-%d\nChannel-Call-UUID: a-%d\n"
+		         "Channel-Name: sofia/carrier/x%d@h\nCall-Direction: inbound\n"
+		         "Answer-State: ringing\n",
+		         i, i, i);
+		feed_event(m, h, 1000);
+		snprintf(h, sizeof h,
+		         "Event-Name: CHANNEL_CREATE\nUnique-ID: b-%d\nChannel-Call-UUID: a-%d\n"
+		         "Other-Leg-Unique-ID: a-%d\nChannel-Name: sofia/internal/2%d@h\n"
+		         "Call-Direction: outbound\nAnswer-State: ringing\n",
+		         i, i, i, i);
+		feed_event(m, h, 1000);
+	}
+	esl_model_stats st;
+	esl_model_get_stats(m, &st);
+	cr_assert_eq(st.calls, N);
+	cr_assert_eq(st.channels, 2 * N);
+	bool gone[2 * N] = {0};
+	for (int n = 0; n < 2 * N; n++) {
+		int j = (n * 97) % (2 * N); /* 97 is prime to 300: every leg once */
+		gone[j] = true;
+		snprintf(h, sizeof h, "Event-Name: CHANNEL_HANGUP_COMPLETE\nUnique-ID: %c-%d\n",
+		         j < N ? 'a' : 'b', j % N);
+		feed_event(m, h, 2000);
+		esl_model_get_stats(m, &st);
+		cr_assert_eq(st.channels, (size_t)(2 * N - n - 1));
+		/* an ANSWER for a leg still up finds it: no new leg */
+		int k = (j + 1) % (2 * N);
+		if (!gone[k]) {
+			snprintf(h, sizeof h,
+			         "Event-Name: CHANNEL_ANSWER\nUnique-ID: %c-%d\nAnswer-State: "
+			         "answered\n",
+			         k < N ? 'a' : 'b', k % N);
+			feed_event(m, h, 2000);
+			esl_model_get_stats(m, &st);
+			cr_assert_eq(st.channels, (size_t)(2 * N - n - 1), "leg %d not found", k);
+		}
+	}
+	pd_live_view v = {0};
+	esl_model_view(m, 2000, &v);
+	cr_assert_eq(v.n_calls, N);
+	for (size_t i = 0; i < v.n_calls; i++)
+		cr_assert_eq(v.calls[i].state, PD_CALL_ENDED);
+	pd_live_free_view(&v);
+	cr_assert(esl_model_tick(m, 2000 + ESL_ENDED_LINGER_MS));
+	esl_model_get_stats(m, &st);
+	cr_assert_eq(st.calls, 0);
+	esl_model_free(m);
+}

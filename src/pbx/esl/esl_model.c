@@ -16,6 +16,7 @@ typedef struct {
 	char *uid, *call; /* Unique-ID, and the call it belongs to */
 	char *name;       /* Channel-Name */
 	char *user;       /* "1001" of sofia/<profile>/1001@..., else NULL */
+	char *user_ep;    /* "1002@default" of sofia/internal/1002@default */
 	char *presence;   /* "1001@default" when the PBX says, else NULL */
 	char *cid_num, *cid_name, *dest;
 	char *cc_agent; /* the mod_callcenter agent this leg rings */
@@ -30,6 +31,8 @@ typedef struct {
 	bool queued;
 	pd_call_state state;
 	int64_t start, since, end;
+	size_t *lg; /* its legs (indexes into esl_model.l) */
+	size_t nlg, lgcap;
 } call;
 
 typedef struct {
@@ -58,8 +61,17 @@ typedef struct {
 	bool listed; /* seen in the agent list being applied */
 } agent;
 
+/* id -> index into an array, open addressing; removals leave tombstones
+ * (a rebuild clears them) and a swap-remove renumbers the moved element. */
+typedef struct {
+	size_t *s;
+	size_t cap, used; /* used counts tombstones */
+} sidx;
+
 struct esl_model {
 	esl_model_limits lim;
+	sidx lidx, kidx, uidx; /* legs by Unique-ID, calls by id, users by endpoint */
+	size_t held;           /* legs on hold now */
 	esl_model_stats st;
 	leg *l;
 	size_t nl, lcap;
@@ -120,6 +132,7 @@ static void leg_free(leg *x)
 	free(x->call);
 	free(x->name);
 	free(x->user);
+	free(x->user_ep);
 	free(x->presence);
 	free(x->cid_num);
 	free(x->cid_name);
@@ -129,6 +142,7 @@ static void leg_free(leg *x)
 
 static void call_free(call *k)
 {
+	free(k->lg);
 	free(k->id);
 	free(k->queue);
 	free(k->agent);
@@ -164,6 +178,10 @@ void esl_model_reset_live(esl_model *m)
 	for (size_t i = 0; i < m->nk; i++)
 		call_free(&m->k[i]);
 	m->nk = 0;
+	free(m->lidx.s);
+	free(m->kidx.s);
+	m->lidx = m->kidx = (sidx){0};
+	m->held = 0;
 	for (size_t i = 0; i < m->na; i++)
 		agent_free(&m->a[i]);
 	m->na = 0;
@@ -175,6 +193,8 @@ void esl_model_reset_users(esl_model *m)
 	for (size_t i = 0; i < m->nu; i++)
 		user_free(&m->u[i]);
 	m->nu = 0;
+	free(m->uidx.s);
+	m->uidx = (sidx){0};
 }
 
 void esl_model_free(esl_model *m)
@@ -271,14 +291,104 @@ static bool eq(const char *a, const char *b)
 	return a && b && !strcmp(a, b);
 }
 
+/* ---- indexes ---- */
+
+#define SLOT_EMPTY SIZE_MAX
+#define SLOT_TOMB (SIZE_MAX - 1)
+
+typedef const char *(*key_fn)(const esl_model *m, size_t i);
+
+static const char *leg_key(const esl_model *m, size_t i)
+{
+	return m->l[i].uid;
+}
+
+static const char *call_key(const esl_model *m, size_t i)
+{
+	return m->k[i].id;
+}
+
+static const char *user_key(const esl_model *m, size_t i)
+{
+	return m->u[i].endpoint;
+}
+
+static size_t shash(const char *s)
+{
+	size_t h = 1469598103934665603u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211u;
+	return h;
+}
+
+static size_t idx_find(const esl_model *m, const sidx *x, key_fn kf, const char *key)
+{
+	if (!x->cap || !key)
+		return SLOT_EMPTY;
+	size_t mask = x->cap - 1;
+	for (size_t h = shash(key) & mask;; h = (h + 1) & mask) {
+		size_t v = x->s[h];
+		if (v == SLOT_EMPTY)
+			return SLOT_EMPTY;
+		if (v != SLOT_TOMB && !strcmp(kf(m, v), key))
+			return v;
+	}
+}
+
+/* The slot holding element i (whose key is kf(m, i)). */
+static size_t idx_slot(const esl_model *m, const sidx *x, key_fn kf, size_t i)
+{
+	size_t mask = x->cap - 1;
+	for (size_t h = shash(kf(m, i)) & mask;; h = (h + 1) & mask)
+		if (x->s[h] == i)
+			return h;
+}
+
+static void idx_insert(const esl_model *m, sidx *x, key_fn kf, size_t i)
+{
+	size_t mask = x->cap - 1;
+	size_t h = shash(kf(m, i)) & mask;
+	while (x->s[h] != SLOT_EMPTY && x->s[h] != SLOT_TOMB)
+		h = (h + 1) & mask;
+	if (x->s[h] == SLOT_EMPTY)
+		x->used++;
+	x->s[h] = i;
+}
+
+/* Element i (the last of n) was added. */
+static void idx_added(const esl_model *m, sidx *x, key_fn kf, size_t n)
+{
+	if ((x->used + 1) * 2 <= x->cap) {
+		idx_insert(m, x, kf, n - 1);
+		return;
+	}
+	size_t cap = 16;
+	while (cap < 4 * n)
+		cap *= 2;
+	free(x->s);
+	x->s = xmalloc(cap * sizeof *x->s);
+	for (size_t i = 0; i < cap; i++)
+		x->s[i] = SLOT_EMPTY;
+	x->cap = cap;
+	x->used = 0;
+	for (size_t i = 0; i < n; i++)
+		idx_insert(m, x, kf, i);
+}
+
+/* Element i is about to go; last (the array's last) then moves to i. */
+static void idx_remove(const esl_model *m, sidx *x, key_fn kf, size_t i, size_t last)
+{
+	x->s[idx_slot(m, x, kf, i)] = SLOT_TOMB;
+	if (last != i)
+		x->s[idx_slot(m, x, kf, last)] = i;
+}
+
 /* ---- users ---- */
 
 static user *user_find(esl_model *m, const char *endpoint)
 {
-	for (size_t i = 0; i < m->nu; i++)
-		if (!strcmp(m->u[i].endpoint, endpoint))
-			return &m->u[i];
-	return NULL;
+	size_t i = idx_find(m, &m->uidx, user_key, endpoint);
+	return i == SLOT_EMPTY ? NULL : &m->u[i];
 }
 
 /* The user USER@DOMAIN, created (not in the directory) when asked. */
@@ -298,6 +408,7 @@ static user *user_get(esl_model *m, const char *uid, const char *domain, bool cr
 			GROW(m->u, m->nu, m->ucap);
 			r = &m->u[m->nu++];
 			*r = (user){.endpoint = ep, .user = u, .domain = d, .reg = -1};
+			idx_added(m, &m->uidx, user_key, m->nu);
 			return r;
 		}
 	}
@@ -374,12 +485,12 @@ static int agent_reg(esl_model *m, const agent *a)
 	return u ? u->reg : -1;
 }
 
+static leg *leg_find(esl_model *m, const char *uid);
+
 static bool agent_leg_held(esl_model *m, const agent *a)
 {
-	for (size_t i = 0; i < m->nl; i++)
-		if ((eq(m->l[i].cc_agent, a->id) || eq(m->l[i].uid, a->leg)) && m->l[i].held)
-			return true;
-	return false;
+	const leg *x = m->held ? leg_find(m, a->leg) : NULL;
+	return x && x->held;
 }
 
 /* status x state -> what the console shows (docs/architecture.md). */
@@ -434,28 +545,46 @@ static leg *leg_find(esl_model *m, const char *uid)
 {
 	if (!uid || !*uid)
 		return NULL;
-	for (size_t i = 0; i < m->nl; i++)
-		if (!strcmp(m->l[i].uid, uid))
-			return &m->l[i];
-	return NULL;
+	size_t i = idx_find(m, &m->lidx, leg_key, uid);
+	return i == SLOT_EMPTY ? NULL : &m->l[i];
 }
 
 static call *call_find(esl_model *m, const char *id)
 {
-	if (!id)
-		return NULL;
-	for (size_t i = 0; i < m->nk; i++)
-		if (!strcmp(m->k[i].id, id))
-			return &m->k[i];
-	return NULL;
+	size_t i = idx_find(m, &m->kidx, call_key, id);
+	return i == SLOT_EMPTY ? NULL : &m->k[i];
 }
 
-static size_t call_legs(esl_model *m, const call *k)
+static void call_add_leg(call *k, size_t li)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < m->nl; i++)
-		n += !strcmp(m->l[i].call, k->id);
-	return n;
+	if (k->nlg == k->lgcap) {
+		k->lgcap = k->lgcap ? k->lgcap * 2 : 4;
+		k->lg = xrealloc(k->lg, k->lgcap * sizeof *k->lg);
+	}
+	k->lg[k->nlg++] = li;
+}
+
+static void call_del_leg(call *k, size_t li)
+{
+	for (size_t i = 0; k && i < k->nlg; i++)
+		if (k->lg[i] == li) {
+			k->lg[i] = k->lg[--k->nlg];
+			return;
+		}
+}
+
+static void call_renumber_leg(call *k, size_t from, size_t to)
+{
+	for (size_t i = 0; k && i < k->nlg; i++)
+		if (k->lg[i] == from)
+			k->lg[i] = to;
+}
+
+static void set_held(esl_model *m, leg *x, bool on)
+{
+	if (x->held != on)
+		m->held += on ? 1 : (size_t)-1;
+	x->held = on;
 }
 
 /* The lab's call generator (tests/fixtures/freeswitch/README.md): not a call. */
@@ -478,6 +607,8 @@ static void channel_user(esl_model *m, leg *x)
 	size_t len = at ? (size_t)(at - u) : strlen(u);
 	free(x->user);
 	x->user = clean_n(m, u, len);
+	free(x->user_ep);
+	x->user_ep = clean_n(m, u, strcspn(u, ":;"));
 }
 
 /* A leg of a user: a phone (the internal profile, or a directory user). */
@@ -485,22 +616,18 @@ static bool endpoint_leg(esl_model *m, const leg *x)
 {
 	if (x->internal_profile)
 		return true;
-	if (x->presence && user_find(m, x->presence))
-		return true;
-	for (size_t i = 0; x->user && i < m->nu; i++)
-		if (m->u[i].in_dir && !strcmp(m->u[i].user, x->user))
-			return true;
-	return false;
+	const user *u = x->presence ? user_find(m, x->presence) : NULL;
+	if (!u && x->user_ep)
+		u = user_find(m, x->user_ep);
+	return u && u->in_dir;
 }
 
 static pd_call_state call_compute(esl_model *m, call *k)
 {
 	size_t n = 0;
 	bool held = false, bridged = false, ringing = false;
-	for (size_t i = 0; i < m->nl; i++) {
-		leg *x = &m->l[i];
-		if (strcmp(x->call, k->id))
-			continue;
+	for (size_t i = 0; i < k->nlg; i++) {
+		leg *x = &m->l[k->lg[i]];
 		n++;
 		held |= x->held;
 		bridged |= x->bridged;
@@ -522,22 +649,15 @@ static void call_describe(esl_model *m, call *k)
 {
 	leg *origin = NULL;
 	bool other_endpoint = false;
-	for (size_t i = 0; i < m->nl; i++) {
-		leg *x = &m->l[i];
-		if (strcmp(x->call, k->id))
-			continue;
-		if (!strcmp(x->uid, k->id))
-			origin = x;
-	}
-	if (!origin) {
-		for (size_t i = 0; i < m->nl && !origin; i++)
-			if (!strcmp(m->l[i].call, k->id))
-				origin = &m->l[i];
-	}
+	for (size_t i = 0; i < k->nlg; i++)
+		if (!strcmp(m->l[k->lg[i]].uid, k->id))
+			origin = &m->l[k->lg[i]];
+	if (!origin && k->nlg)
+		origin = &m->l[k->lg[0]];
 	if (!origin)
 		return;
-	for (size_t i = 0; i < m->nl; i++)
-		if (&m->l[i] != origin && !strcmp(m->l[i].call, k->id) && endpoint_leg(m, &m->l[i]))
+	for (size_t i = 0; i < k->nlg; i++)
+		if (&m->l[k->lg[i]] != origin && endpoint_leg(m, &m->l[k->lg[i]]))
 			other_endpoint = true;
 	pd_set_str(&k->from, origin->cid_num);
 	pd_set_str(&k->from_name, origin->cid_name);
@@ -562,11 +682,14 @@ static bool call_update(esl_model *m, call *k, int64_t now)
 	return true;
 }
 
+/* A call without legs leaves (its legs were removed or moved). */
 static void call_remove(esl_model *m, call *k)
 {
-	size_t i = (size_t)(k - m->k);
+	size_t i = (size_t)(k - m->k), last = m->nk - 1;
+	idx_remove(m, &m->kidx, call_key, i, last);
 	call_free(k);
-	m->k[i] = m->k[--m->nk];
+	m->k[i] = m->k[last];
+	m->nk--;
 }
 
 static call *call_new(esl_model *m, const char *id, int64_t now)
@@ -578,16 +701,30 @@ static call *call_new(esl_model *m, const char *id, int64_t now)
 	GROW(m->k, m->nk, m->kcap);
 	call *k = &m->k[m->nk++];
 	*k = (call){.id = xstrdup(id), .state = PD_CALL_RINGING, .start = now, .since = now};
+	idx_added(m, &m->kidx, call_key, m->nk);
 	return k;
+}
+
+/* Remove a leg, its call not updated; the last leg moves into its place. */
+static void leg_drop(esl_model *m, leg *x)
+{
+	size_t i = (size_t)(x - m->l), last = m->nl - 1;
+	call_del_leg(call_find(m, x->call), i);
+	idx_remove(m, &m->lidx, leg_key, i, last);
+	set_held(m, x, false);
+	leg_free(x);
+	if (last != i) {
+		m->l[i] = m->l[last];
+		call_renumber_leg(call_find(m, m->l[i].call), last, i);
+	}
+	m->nl--;
 }
 
 /* Remove a leg; its call is updated (and ends when it was the last). */
 static void leg_remove(esl_model *m, leg *x, int64_t now)
 {
 	char *cid = xstrdup(x->call);
-	size_t i = (size_t)(x - m->l);
-	leg_free(x);
-	m->l[i] = m->l[--m->nl];
+	leg_drop(m, x);
 	call_update(m, call_find(m, cid), now);
 	free(cid);
 }
@@ -601,10 +738,13 @@ static void leg_move(esl_model *m, leg *x, const char *id, int64_t now)
 	call *to = call_find(m, id);
 	if (!to)
 		return;
+	size_t li = (size_t)(x - m->l);
 	char *old = x->call;
 	x->call = xstrdup(id);
 	call *from = call_find(m, old);
-	if (from && call_legs(m, from) == 0) {
+	call_del_leg(from, li);
+	call_add_leg(to, li);
+	if (from && from->nlg == 0) {
 		/* merged: it keeps the earlier start */
 		if (from->start < to->start)
 			to->start = from->start;
@@ -655,6 +795,8 @@ static leg *leg_get(esl_model *m, const char *uid, const char *name, const char 
 	GROW(m->l, m->nl, m->lcap);
 	x = &m->l[m->nl++];
 	*x = (leg){.uid = clean(m, uid), .call = id, .seen = true};
+	idx_added(m, &m->lidx, leg_key, m->nl);
+	call_add_leg(k, m->nl - 1);
 	keep(m, &x->name, name);
 	channel_user(m, x);
 	return x;
@@ -683,9 +825,9 @@ static void leg_fields(esl_model *m, leg *x, const esl_msg *msg)
 		x->answered = !strcmp(ans, "answered");
 	const char *cs = ev(msg, "Channel-Call-State");
 	if (cs && !strcmp(cs, "HELD"))
-		x->held = true;
+		set_held(m, x, true);
 	else if (cs && (!strcmp(cs, "UNHELD") || !strcmp(cs, "ACTIVE")))
-		x->held = false;
+		set_held(m, x, false);
 }
 
 static bool channel_event(esl_model *m, const esl_msg *msg, const char *name, int64_t now)
@@ -756,6 +898,7 @@ static bool callcenter_event(esl_model *m, const esl_msg *msg, int64_t now)
 			keep(m, &k->agent, aid);
 	} else if (!strcmp(act, "bridge-agent-start") && a) {
 		agent_add_queue(m, a, ev(msg, "CC-Queue"));
+		keep(m, &a->leg, ev(msg, "CC-Agent-UUID"));
 		if (k) {
 			keep(m, &k->agent, aid);
 			k->queued = false;
@@ -773,11 +916,13 @@ static bool callcenter_event(esl_model *m, const esl_msg *msg, int64_t now)
 			k->agent = NULL;
 		}
 		/* its leg may hang up after this: it no longer rings for the call */
-		for (size_t i = 0; k && i < m->nl; i++)
-			if (!strcmp(m->l[i].call, k->id) && eq(m->l[i].cc_agent, a->id)) {
-				free(m->l[i].cc_agent);
-				m->l[i].cc_agent = NULL;
+		for (size_t i = 0; k && i < k->nlg; i++) {
+			leg *x = &m->l[k->lg[i]];
+			if (eq(x->cc_agent, a->id)) {
+				free(x->cc_agent);
+				x->cc_agent = NULL;
 			}
+		}
 	} else {
 		return false; /* members-count, agent-max-no-answer, ... */
 	}
@@ -1029,7 +1174,7 @@ static bool apply_channels(esl_model *m, const char *body, size_t len, int64_t n
 			x->inbound = !strcmp(dir, "inbound");
 		if (cs) {
 			x->answered = !strcmp(cs, "ACTIVE") || !strcmp(cs, "HELD");
-			x->held = !strcmp(cs, "HELD");
+			set_held(m, x, !strcmp(cs, "HELD"));
 		}
 		call *k = call_find(m, x->call);
 		if (k && eq(jstr(row, "application"), "callcenter")) {
@@ -1039,6 +1184,12 @@ static bool apply_channels(esl_model *m, const char *body, size_t len, int64_t n
 	}
 	json_decref(root);
 	m->snap_active = false;
+	/* the agent list may have come first: its agents' legs */
+	for (size_t j = 0; j < m->na; j++) {
+		leg *x = m->a[j].state == AT_IN_CALL ? leg_find(m, m->a[j].leg) : NULL;
+		if (x && !x->cc_agent)
+			keep(m, &x->cc_agent, m->a[j].id);
+	}
 	/* the PBX no longer has them: their hangup was lost */
 	for (size_t j = 0; j < m->nl;) {
 		if (m->l[j].seen) {
@@ -1204,14 +1355,8 @@ bool esl_model_tick(esl_model *m, int64_t now)
 		call *k = &m->k[i];
 		if (k->state != PD_CALL_ENDED && k->start + m->lim.max_call_age_ms <= now) {
 			/* its hangup never came: end it (it lingers like any other) */
-			for (size_t j = 0; j < m->nl;) {
-				if (!strcmp(m->l[j].call, k->id)) {
-					leg_free(&m->l[j]);
-					m->l[j] = m->l[--m->nl];
-				} else {
-					j++;
-				}
-			}
+			while (k->nlg)
+				leg_drop(m, &m->l[k->lg[k->nlg - 1]]);
 			call_update(m, k, now);
 			m->st.aged_out++;
 			changed = true;
@@ -1272,23 +1417,26 @@ static const char *agent_name(esl_model *m, const char *id)
 	return u && u->in_dir && u->name ? u->name : id;
 }
 
-static const char *device_state(esl_model *m, const user *u)
+/* Per user: 1 a leg ringing, 2 a leg answered (one pass over the legs). */
+static unsigned char *user_activity(esl_model *m)
+{
+	unsigned char *f = xcalloc(m->nu ? m->nu : 1, 1);
+	for (size_t i = 0; i < m->nl; i++) {
+		const leg *x = &m->l[i];
+		size_t u = x->presence ? idx_find(m, &m->uidx, user_key, x->presence) : SLOT_EMPTY;
+		if (u == SLOT_EMPTY && x->internal_profile && x->user_ep)
+			u = idx_find(m, &m->uidx, user_key, x->user_ep);
+		if (u != SLOT_EMPTY)
+			f[u] |= x->answered ? 2 : 1;
+	}
+	return f;
+}
+
+static const char *device_state(const user *u, unsigned char act)
 {
 	if (u->reg == 0)
 		return "Unavailable";
-	bool ringing = false, busy = false;
-	for (size_t i = 0; i < m->nl; i++) {
-		const leg *x = &m->l[i];
-		bool mine = x->presence ? !strcmp(x->presence, u->endpoint)
-		                        : x->internal_profile && eq(x->user, u->user);
-		if (!mine)
-			continue;
-		if (x->answered)
-			busy = true;
-		else
-			ringing = true;
-	}
-	return busy ? "In use" : ringing ? "Ringing" : u->reg == 1 ? "Not in use" : "Unknown";
+	return act & 2 ? "In use" : act & 1 ? "Ringing" : u->reg == 1 ? "Not in use" : "Unknown";
 }
 
 void esl_model_view(esl_model *m, int64_t now, pd_live_view *v)
@@ -1299,6 +1447,7 @@ void esl_model_view(esl_model *m, int64_t now, pd_live_view *v)
 		nu += m->u[i].in_dir;
 	v->n_users = nu;
 	v->users = nu ? xcalloc(nu, sizeof *v->users) : NULL;
+	unsigned char *act = user_activity(m);
 	for (size_t i = 0, o = 0; i < m->nu; i++) {
 		const user *u = &m->u[i];
 		if (!u->in_dir)
@@ -1306,9 +1455,10 @@ void esl_model_view(esl_model *m, int64_t now, pd_live_view *v)
 		v->users[o].endpoint = xstrdup(u->endpoint);
 		v->users[o].name = xstrdup(u->name ? u->name : u->user);
 		v->users[o].sub_account = xstrdup(u->domain);
-		v->users[o].device_state = xstrdup(device_state(m, u));
+		v->users[o].device_state = xstrdup(device_state(u, act[i]));
 		o++;
 	}
+	free(act);
 	if (nu > 1)
 		qsort(v->users, nu, sizeof *v->users, cmp_user);
 	v->n_calls = m->nk;
@@ -1317,15 +1467,8 @@ void esl_model_view(esl_model *m, int64_t now, pd_live_view *v)
 		const call *k = &m->k[i];
 		pd_live_call *o = &v->calls[i];
 		const char *ag = k->agent;
-		for (size_t j = 0; !ag && k->state != PD_CALL_ENDED && j < m->nl; j++) {
-			const leg *x = &m->l[j];
-			if (strcmp(x->call, k->id))
-				continue;
-			ag = x->cc_agent;
-			for (size_t n = 0; !ag && n < m->na; n++)
-				if (eq(m->a[n].leg, x->uid) && m->a[n].state == AT_IN_CALL)
-					ag = m->a[n].id;
-		}
+		for (size_t j = 0; !ag && j < k->nlg; j++)
+			ag = m->l[k->lg[j]].cc_agent;
 		o->id = xstrdup(k->id);
 		o->from = xstrdup(k->from);
 		o->from_name = xstrdup(k->from_name);
@@ -1366,6 +1509,7 @@ size_t esl_model_synced_users(esl_model *m, pd_synced_user **out)
 {
 	free(m->sync_buf);
 	m->sync_buf = xcalloc(m->nu ? m->nu : 1, sizeof *m->sync_buf);
+	unsigned char *act = user_activity(m);
 	size_t n = 0;
 	for (size_t i = 0; i < m->nu; i++) {
 		const user *u = &m->u[i];
@@ -1376,9 +1520,10 @@ size_t esl_model_synced_users(esl_model *m, pd_synced_user **out)
 		    .display_name = u->name ? u->name : u->user,
 		    .email = u->email,
 		    .sub_account = u->domain,
-		    .device_state = device_state(m, u),
+		    .device_state = device_state(u, act[i]),
 		};
 	}
+	free(act);
 	*out = m->sync_buf;
 	return n;
 }
