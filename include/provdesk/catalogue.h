@@ -76,7 +76,11 @@ typedef struct {
 	char *name;
 	bool has_sub_accounts;
 	char *sub_account_label; /* "dialplan context", "group", "site" */
-	bool supported;          /* a driver exists in this build */
+	/* A driver exists in this build: set from the driver registry
+	 * (pd_drivers_mark_supported, src/pbx/registry.c) wherever the program
+	 * loads the catalogue. The file's optional "supported" is only the
+	 * value seen by code without drivers (core and store tests). */
+	bool supported;
 	pd_platform_field *fields;
 	size_t n_fields;
 } pd_platform;

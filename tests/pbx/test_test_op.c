@@ -81,7 +81,8 @@ Test(test_op, every_step_passes_against_the_lab)
 	cr_assert(strstr(r.identity, "Asterisk Call Manager/"), "%s", r.identity);
 	cr_assert_str_eq(r.steps[0].detail, "127.0.0.1 -> 127.0.0.1");
 	cr_assert_str_eq(r.steps[3].detail, "logged in as admin");
-	cr_assert_str_eq(r.steps[4].detail, "PJSIPShowEndpoints, QueueStatus, CoreShowChannels allowed");
+	cr_assert_str_eq(r.steps[4].detail,
+	                 "PJSIPShowEndpoints, QueueStatus, CoreShowChannels allowed");
 	labpbx_stop(lab);
 }
 
@@ -92,7 +93,8 @@ Test(test_op, legacy_asterisk_checks_sippeers)
 	pd_err e;
 	cr_assert_eq(run_test("localhost", labpbx_port(lab), false, SECRET, NULL, &r, &e), PD_OK,
 	             "%s", e.message);
-	cr_assert_str_eq(r.steps[4].detail, "SIPpeers (chan_sip), QueueStatus, CoreShowChannels allowed");
+	cr_assert_str_eq(r.steps[4].detail,
+	                 "SIPpeers (chan_sip), QueueStatus, CoreShowChannels allowed");
 	labpbx_stop(lab);
 }
 
@@ -226,8 +228,8 @@ Test(test_op, bad_stored_parameter_is_config_and_nothing_dialled)
 {
 	pd_drv_test_result r;
 	pd_err e;
-	cr_assert_eq(run_test("127.0.0.1", closed_port(), true, SECRET, "{\"tls_verify\": \"maybe\"}",
-	                      &r, &e),
+	cr_assert_eq(run_test("127.0.0.1", closed_port(), true, SECRET,
+	                      "{\"tls_verify\": \"maybe\"}", &r, &e),
 	             PD_E_CONFIG);
 	cr_assert_eq(r.n_steps, 1);
 	cr_assert_str_eq(r.steps[0].name, "parameters");

@@ -346,13 +346,29 @@ Test(transport, a_name_resolves_and_connects)
 
 /* Freed while the resolver thread is still out: its answer finds the pipe
  * closed (EPIPE, no signal) and nothing leaks into a freed transport. */
+static int threads_now(void)
+{
+	char *st = tl_slurp("/proc/self/status", NULL);
+	cr_assert_not_null(st);
+	const char *t = strstr(st, "\nThreads:");
+	int n = t ? atoi(t + 9) : -1;
+	free(st);
+	return n;
+}
+
 Test(transport, free_while_resolving)
 {
+	int before = threads_now();
 	rec r;
 	pd_tport *t = tp_new(&r, "localhost", 9, false, false, NULL, 0);
 	pd_tport_open(t, pd_live_now_ms());
 	pd_tport_free(t);
 	cr_assert_eq(r.failed, 0);
+	/* the resolver thread ends on its own (its answer finds no reader) */
+	int64_t until = pd_live_now_ms() + 5000 * tl_slow();
+	while (threads_now() > before && pd_live_now_ms() < until)
+		poll(NULL, 0, 10);
+	cr_assert_eq(threads_now(), before, "the resolver thread ended");
 }
 
 /* ---- TLS ---- */

@@ -213,9 +213,10 @@ static pd_status run(probe *pr, char *step, size_t stepn, bool verify, const cha
 			if (!action(pr, "SIPpeers", "test-5", NULL, NULL, NULL, NULL))
 				FAIL("permissions", PD_E_PROTOCOL, "no answer to SIPpeers");
 			if (strcasestr(pr->message, "Invalid/unknown command"))
-				FAIL("permissions", PD_E_PROTOCOL,
-				     "neither PJSIPShowEndpoints nor SIPpeers is known: no PJSIP or "
-				     "SIP channel driver to discover users from");
+				FAIL(
+				    "permissions", PD_E_PROTOCOL,
+				    "neither PJSIPShowEndpoints nor SIPpeers is known: no PJSIP or "
+				    "SIP channel driver to discover users from");
 		}
 		if (strcasestr(pr->message, "Permission denied")) {
 			size_t l = strlen(denied);
@@ -248,16 +249,14 @@ pd_status ami_test(const pd_drv_conf *c, int timeout_ms, pd_drv_test_result *out
 	}
 	probe pr = {.c = c, .out = out};
 	pr.give_up = pd_live_now_ms() + (timeout_ms > 0 ? timeout_ms : 30000);
-	pr.t = pd_tport_new(&(pd_tport_conf){.host = c->host,
-	                                     .port = c->port,
-	                                     .tls = c->tls,
-	                                     .tls_verify = verify,
-	                                     .tls_ca_file = ca,
-	                                     .step_timeout_ms = STEP_MS},
-	                    &(pd_tport_cb){.ctx = &pr,
-	                                   .on_open = tp_open,
-	                                   .on_data = tp_data,
-	                                   .on_fail = tp_fail});
+	pr.t = pd_tport_new(
+	    &(pd_tport_conf){.host = c->host,
+	                     .port = c->port,
+	                     .tls = c->tls,
+	                     .tls_verify = verify,
+	                     .tls_ca_file = ca,
+	                     .step_timeout_ms = STEP_MS},
+	    &(pd_tport_cb){.ctx = &pr, .on_open = tp_open, .on_data = tp_data, .on_fail = tp_fail});
 	pr.p = ami_parser_new(&(ami_parser_opts){.expect_banner = true, .max_msg = c->max_message},
 	                      on_msg, &pr);
 	char step[32] = "";
