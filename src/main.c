@@ -2,6 +2,8 @@
  * line (src/cli); no command opens the console (src/ui). */
 #include <locale.h>
 #include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "provdesk/cli.h"
 #include "provdesk/labpbx.h"
@@ -46,15 +48,32 @@ static int demo_start(pd_cli *c, pd_ui_opts *o, pd_labpbx **lab)
 	return 0;
 }
 
+/* A core dump of the console would hold the SMTP and PBX secrets it has
+ * read: none is written, and the process cannot be dumped or attached by
+ * another user, unless --core-dumps asks for them (debugging). Under
+ * AddressSanitizer the process stays dumpable: its leak checker attaches to
+ * the process with ptrace (docs/architecture.md, Secrets). */
+static void no_core_dumps(void)
+{
+	struct rlimit rl = {0, 0};
+	(void)setrlimit(RLIMIT_CORE, &rl);
+#if !defined(__SANITIZE_ADDRESS__)
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
+}
+
 int main(int argc, char **argv)
 {
 	/* The console needs the user's locale for wide characters; the command
 	 * line only prints UTF-8 it was given or read from the database. */
 	setlocale(LC_ALL, "");
+	pd_cli_guard_stderr();
 	pd_cli_globals g;
 	int rc = pd_cli_parse_globals(argc, argv, &g);
 	if (rc >= 0)
 		return rc;
+	if (!g.core_dumps)
+		no_core_dumps();
 	pd_cli c;
 	pd_cli_init(&c, &g);
 	pd_err ce;
@@ -69,6 +88,7 @@ int main(int argc, char **argv)
 		if (g.noc || g.demo)
 			return pd_cli_usage(&c, "%s opens the console and takes no command",
 			                    g.noc ? "--noc" : "--demo");
+		pd_cli_guard_stdout(c.json);
 		rc = pd_cli_run(&c, argc - g.argi, argv + g.argi);
 		pd_cli_free(&c);
 		if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -33,7 +33,8 @@ typedef struct {
 	const char *config_path; /* --config */
 	const char *theme;       /* --theme */
 	bool demo, noc, json;
-	int argi; /* index of the command in argv; argc when none */
+	bool core_dumps; /* --core-dumps: leave core dumps as the system has them */
+	int argi;        /* index of the command in argv; argc when none */
 } pd_cli_globals;
 
 /* Parses the global options. Returns -1 to go on, or an exit code after
@@ -48,6 +49,12 @@ int pd_cli_load(pd_cli *c);
 void pd_cli_free(pd_cli *c);
 /* Runs one command; argv[0] is the command name ("customer"). */
 int pd_cli_run(pd_cli *c, int argc, char **argv);
+/* What provdesk writes for people passes the one sanitiser (pd_term_escape):
+ * standard error from the start; standard output, before a command runs,
+ * when it is a terminal and json is false (not for the console: curses
+ * writes to the terminal itself). */
+void pd_cli_guard_stderr(void);
+void pd_cli_guard_stdout(bool json);
 /* Top-level help text (stdout). */
 void pd_cli_print_help(FILE *out);
 

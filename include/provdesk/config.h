@@ -29,6 +29,7 @@ typedef struct {
 	char *smtp_password_file;
 	int trial_default_days;     /* 30 */
 	int internal_systems_limit; /* 1 */
+	int import_max_mb;          /* 64: a larger CSV is refused before it is read */
 	int pbx_ping_interval;      /* PD_PBX_PING_INTERVAL_DEFAULT */
 	int pbx_backoff_max;        /* 60 s */
 	/* A PBX is untrusted input: what one link may hold. Past the caps new

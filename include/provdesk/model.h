@@ -75,6 +75,10 @@ void pd_customer_copy(pd_customer *dst, const pd_customer *src); /* deep */
 pd_status pd_check_name(const char *in, char **normalized, pd_err *e);
 pd_status pd_check_reference(const char *in, pd_err *e); /* optional, <= 64 */
 pd_status pd_check_notes(const char *in, pd_err *e);     /* optional, <= 4000, multi-line */
+/* Any other text from outside (catalogue names and labels, …): optional,
+ * valid UTF-8, at most max code points, no control character (line breaks
+ * and tabs only with allow_lines), no direction override; field names it. */
+pd_status pd_check_text(const char *in, const char *field, size_t max, bool allow_lines, pd_err *e);
 /* The one rule for the country a person types (command line, import, wizard,
  * edit forms): trimmed; "Name (XX)" as the wizard's picker writes it; an
  * alpha-2 code in any case; an English or French name, case- and

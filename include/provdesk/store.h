@@ -111,8 +111,13 @@ typedef enum {
 const char *pd_sort_name(pd_sort s);
 bool pd_sort_parse(const char *name, pd_sort *out);
 
+/* The longest filter, in bytes, in the CLI and the console alike (a longer
+ * one is a usage error, not a query). */
+#define PD_FILTER_MAX 200
+
 typedef struct {
-	const char *filter; /* substring of name/reference/tenant id/notes; folded; NULL = all */
+	const char *filter; /* substring of name/reference/tenant id/notes; folded; NULL = all;
+	                       at most PD_FILTER_MAX bytes */
 	pd_sort sort;
 	bool descending;
 	bool include_deleted;

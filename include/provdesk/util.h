@@ -43,6 +43,16 @@ int pd_read_file(const char *path, size_t max, char **data, size_t *len);
 /* UTF-8 */
 bool pd_utf8_valid(const char *s, size_t n);
 size_t pd_utf8_chars(const char *s); /* code points; s must be valid */
+/* The one rule for text that may not reach a terminal (or be stored) as is:
+ * C0 and C1 controls and DEL, the line and paragraph separators (U+2028/9),
+ * the direction embeddings, overrides and isolates (U+202A-202E,
+ * U+2066-2069) and U+FEFF. */
+bool pd_cp_unsafe(uint32_t cp);
+/* Text from outside (a PBX, a file, the database, a command line) made safe
+ * for a terminal, appended to out: each unsafe code point as a visible escape
+ * (\x1b, \u202e), each byte of invalid UTF-8 as \xNN, a backslash as is;
+ * with keep_lines, LF and TAB pass. Returns how many escapes it wrote. */
+size_t pd_term_escape(pd_buf *out, const char *s, size_t n, bool keep_lines);
 /* Display width in terminal cells (wcwidth-based); s valid UTF-8. */
 int pd_utf8_width(const char *s);
 /* Newly allocated copy with leading/trailing Unicode whitespace removed. */

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -37,6 +38,60 @@ typedef struct {
  * code when it printed help (0) or a usage error (64). */
 int pd_cli_parse(pd_cli *c, const char *cmd, int argc, char **argv, const pd_opt *opts,
                  const char **pos, int min_pos, int max_pos, int *npos, const char *help);
+/* The same for a command that takes platform fields (pbx add/update,
+ * template add/update): --param KEY=VALUE and the long options named after
+ * the catalogue's fields go into *params (params.c); --help also lists each
+ * platform's fields. */
+typedef struct {
+	char *key;    /* the field: "enterprise_id" */
+	char *value;  /* NULL for a bare yes/no option (--tls-verify, --no-tls-verify) */
+	bool negated; /* --no-KEY */
+	char opt[64]; /* how it was given, for messages: "--param group_id", "--group-id" */
+} pd_cli_param;
+typedef struct {
+	pd_cli_param *v;
+	size_t n;
+} pd_cli_params;
+int pd_cli_parse_params(pd_cli *c, const char *cmd, int argc, char **argv, const pd_opt *opts,
+                        pd_cli_params *params, const char **pos, int min_pos, int max_pos,
+                        int *npos, const char *help);
+/* One option argv[*i] that no command option matched: --param or a field's
+ * long option (moving *i past a value it takes). PD_CLI_CONTINUE, or the
+ * exit code after a usage error (64: unknown option, missing value, a field
+ * given twice, a secret). */
+int pd_cli_param_option(pd_cli *c, const char *cmd, int argc, char **argv, int *i,
+                        pd_cli_params *ps, const char *usage);
+void pd_cli_params_free(pd_cli_params *ps);
+/* The connection's own columns as the command's options gave them (NULL /
+ * tls -1: not given), with the option that gave each, for messages. */
+typedef struct {
+	const char *host, *port, *username;
+	int tls;
+	const char *host_opt, *port_opt, *username_opt;
+} pd_cli_columns;
+/* Applies the fields for `platform`: host/port/tls/username into *col (an
+ * explicit option for a field the platform lacks is refused too), the others
+ * into *params_json as typed text for the core to check and type. PD_E_USAGE
+ * naming the key for a field the platform does not have or one given twice
+ * ("--param nosuch: platform freeswitch-esl has no field 'nosuch' (fields:
+ * host, port, secret)"). Nothing is done for an unknown platform: the core's
+ * check names it. */
+pd_status pd_cli_params_apply(const pd_catalogue *cat, const pd_cli_params *ps,
+                              const char *platform, pd_cli_columns *col, char **params_json,
+                              pd_err *e);
+/* Every platform's fields, for --help (loads the catalogue quietly). */
+void pd_cli_params_help(pd_cli *c, FILE *out);
+/* The platform's fields with their values, for --json ("fields": [{key,
+ * label, type, required, value, default}]; a secret field says only
+ * whether one is set). */
+typedef struct {
+	const char *host, *username, *params_json;
+	int port;
+	bool tls, secret_set;
+} pd_cli_field_values;
+json_t *pd_cli_fields_json(const pd_catalogue *cat, const char *platform,
+                           const pd_cli_field_values *v);
+
 /* True when `arg` is an attempt to pass a secret on the command line. */
 bool pd_cli_is_secret_option(const char *arg);
 int pd_cli_refuse_secret(pd_cli *c, const char *arg);

@@ -136,6 +136,21 @@ int pd_csv_next(pd_csv_reader *r, pd_csv_record *rec, pd_err *e)
 				n--; /* CRLF line end */
 			pd_buf_addn(&field, s, n);
 		}
+		if (field.len && memchr(field.s, '\0', field.len)) {
+			/* a NUL would silently cut the field short once stored */
+			int line = r->line;
+			size_t at =
+			    (size_t)((const char *)memchr(field.s, '\0', field.len) - field.s);
+			pd_buf_free(&field);
+			skip_line(r);
+			rec->end_line = line;
+			return pd_fail_line(
+			           e, PD_E_INVALID, line, NULL,
+			           "NUL byte in field %zu (byte %zu of the field): the row "
+			           "is refused, nothing of it is imported",
+			           rec->n + 1, at + 1),
+			       -1;
+		}
 		if (!pd_utf8_valid(field.s ? field.s : "", field.len)) {
 			int line = r->line;
 			pd_buf_free(&field);

@@ -116,6 +116,10 @@ static int cmd_list(pd_cli *c, int argc, char **argv)
 		pd_buf_free(&b);
 		return rc;
 	}
+	if (filter && strlen(filter) > PD_FILTER_MAX)
+		return pd_cli_usage_field(c, "filter",
+		                          "--filter: at most %d bytes (this one has %zu)",
+		                          PD_FILTER_MAX, strlen(filter));
 	long limit = 0;
 	if (limit_s && !pd_cli_int(c, "--limit", limit_s, 1, 100000000L, &limit))
 		return pd_status_exit_code(PD_E_USAGE);

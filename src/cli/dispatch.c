@@ -25,6 +25,7 @@ static const char top_options[] =
     "  --demo          start the lab PBX with a demo database\n"
     "  --noc           read-only wall display\n"
     "  --json          JSON output, and errors as JSON (anywhere on the line)\n"
+    "  --core-dumps    allow core dumps (off by default: they would hold secrets)\n"
     "  -h, --help      this help; COMMAND --help for a command\n"
     "  --version       print the version\n"
     "\n"
@@ -101,6 +102,8 @@ int pd_cli_parse_globals(int argc, char **argv, pd_cli_globals *g)
 			g->noc = true;
 		else if (strcmp(a, "--json") == 0)
 			g->json = true;
+		else if (strcmp(a, "--core-dumps") == 0)
+			g->core_dumps = true;
 		else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			pd_cli_print_help(stdout);
 			return 0;

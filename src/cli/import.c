@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "cli_internal.h"
 #include "csv.h"
@@ -137,17 +138,37 @@ static void map_free(strmap *m)
 
 /* ---- reading ---- */
 
-static pd_status read_all(const char *path, char **data, size_t *len, pd_err *e)
+/* The whole file, refused before it is read (a regular file) or once more
+ * than max_mb MiB came in (a pipe): an import holds every row in memory. */
+static pd_status read_all(const char *path, int max_mb, char **data, size_t *len, pd_err *e)
 {
+	size_t max = (size_t)max_mb * 1024 * 1024;
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	if (!f)
 		return pd_fail(e, PD_E_NOINPUT, "file", "cannot open %s: %s", path,
 		               strerror(errno));
-	int err = pd_read_stream(f, 0, data, len);
+	struct stat sb;
+	if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size > max) {
+		if (f != stdin)
+			fclose(f);
+		return pd_fail(e, PD_E_INVALID, "file",
+		               "%s is %.1f MiB, over the %d MiB an import takes ([customers] "
+		               "import_max_mb): split it",
+		               path, (double)sb.st_size / (1024.0 * 1024.0), max_mb);
+	}
+	int err = pd_read_stream(f, max + 1, data, len);
 	if (f != stdin)
 		fclose(f);
 	if (err)
 		return pd_fail(e, PD_E_NOINPUT, "file", "cannot read %s: %s", path, strerror(err));
+	if (*len > max) {
+		free(*data);
+		*data = NULL;
+		return pd_fail(e, PD_E_INVALID, "file",
+		               "%s is over the %d MiB an import takes ([customers] import_max_mb): "
+		               "split it",
+		               path, max_mb);
+	}
 	return PD_OK;
 }
 
@@ -665,7 +686,7 @@ int pd_cli_import_cmd(pd_cli *c, int argc, char **argv)
 	pd_err_clear(&e);
 	char *data = NULL;
 	size_t len = 0;
-	if (read_all(pos[0], &data, &len, &e) != PD_OK)
+	if (read_all(pos[0], c->cfg.import_max_mb, &data, &len, &e) != PD_OK)
 		return pd_cli_fail(c, &e);
 	if (pd_cli_geo(&x.g, &e) != PD_OK || !(x.s = pd_cli_store(c, &e))) {
 		free(data);

@@ -36,6 +36,14 @@ static const pd_opt *find_opt(const pd_opt *opts, const char *name, size_t n)
 int pd_cli_parse(pd_cli *c, const char *cmd, int argc, char **argv, const pd_opt *opts,
                  const char **pos, int min_pos, int max_pos, int *npos, const char *help)
 {
+	return pd_cli_parse_params(c, cmd, argc, argv, opts, NULL, pos, min_pos, max_pos, npos,
+	                           help);
+}
+
+int pd_cli_parse_params(pd_cli *c, const char *cmd, int argc, char **argv, const pd_opt *opts,
+                        pd_cli_params *params, const char **pos, int min_pos, int max_pos,
+                        int *npos, const char *help)
+{
 	int np = 0;
 	bool opts_done = false;
 	char usage[256];
@@ -57,6 +65,8 @@ int pd_cli_parse(pd_cli *c, const char *cmd, int argc, char **argv, const pd_opt
 			return pd_cli_refuse_secret(c, a);
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			fputs(help, stdout);
+			if (params)
+				pd_cli_params_help(c, stdout);
 			return 0;
 		}
 		if (strcmp(a, "--json") == 0) {
@@ -74,6 +84,12 @@ int pd_cli_parse(pd_cli *c, const char *cmd, int argc, char **argv, const pd_opt
 		const char *eq = strchr(name, '=');
 		size_t n = eq ? (size_t)(eq - name) : strlen(name);
 		const pd_opt *o = find_opt(opts, name, n);
+		if (!o && params) {
+			int rc = pd_cli_param_option(c, cmd, argc, argv, &i, params, usage);
+			if (rc != PD_CLI_CONTINUE)
+				return rc;
+			continue;
+		}
 		if (!o)
 			return pd_cli_usage_field(c, NULL, "%s: unknown option '--%.*s'\n%s", cmd,
 			                          (int)n, name, usage);

@@ -1,8 +1,12 @@
 /* provdesk outbox list|retry|send: the invitation emails. */
+#include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli_internal.h"
 #include "provdesk/mail.h"
@@ -11,7 +15,7 @@
 static const char help_outbox[] =
     "Usage: provdesk outbox list [CUSTOMER] [--json]\n"
     "       provdesk outbox retry [ID | --all] [--send] [--json]\n"
-    "       provdesk outbox send [--json]\n"
+    "       provdesk outbox send [--timeout SECONDS] [--json]\n"
     "  list   invitation emails with their state: queued, waiting for retry (a\n"
     "         temporary failure), sent, failed for good (refused by the server, never\n"
     "         retried by itself), cancelled (the user was removed)\n"
@@ -19,7 +23,9 @@ static const char help_outbox[] =
     "         failed one; --send: deliver the due messages now through [smtp]\n"
     "  send   deliver the due messages now. Exit 65 when a message was refused for\n"
     "         good (bad recipient, 5xx), 75 when some wait for a retry, 69 when SMTP\n"
-    "         is unavailable, 77 when the server refused the login\n";
+    "         is unavailable, 77 when the server refused the login. --timeout: stop\n"
+    "         after SECONDS (1-86400) whatever the server does; what is not sent stays\n"
+    "         queued, exit 75\n";
 
 /* What the list shows for a message: JSON key, then the words of the table. */
 static const char *outcome_key(const pd_outbox *m)
@@ -121,8 +127,32 @@ static int outbox_list(pd_cli *c, int argc, char **argv)
 	return 0;
 }
 
-/* Deliver the due messages through [smtp]. */
-static int deliver(pd_cli *c, int retried)
+/* --timeout: a thread that raises the delivery's cancel flag at the
+ * deadline; the exchange in progress stops within about 100 ms and its
+ * message stays queued as it was. */
+typedef struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;
+	atomic_bool cancel;
+	struct timespec deadline; /* CLOCK_MONOTONIC */
+} deadline_timer;
+
+static void *deadline_main(void *arg)
+{
+	deadline_timer *t = arg;
+	pthread_mutex_lock(&t->mu);
+	while (!t->done)
+		if (pthread_cond_timedwait(&t->cv, &t->mu, &t->deadline) == ETIMEDOUT) {
+			atomic_store(&t->cancel, true);
+			break;
+		}
+	pthread_mutex_unlock(&t->mu);
+	return NULL;
+}
+
+/* Deliver the due messages through [smtp]; timeout_s > 0 bounds the whole run. */
+static int deliver(pd_cli *c, int retried, long timeout_s)
 {
 	pd_err e;
 	pd_err_clear(&e);
@@ -133,7 +163,34 @@ static int deliver(pd_cli *c, int retried)
 		return pd_cli_fail(c, &e);
 	pd_outbox_report r;
 	memset(&r, 0, sizeof r);
+	deadline_timer t = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+	pthread_t th;
+	bool timed = false;
+	if (timeout_s > 0) {
+		pthread_condattr_t ca;
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&t.cv, &ca);
+		pthread_condattr_destroy(&ca);
+		atomic_init(&t.cancel, false);
+		clock_gettime(CLOCK_MONOTONIC, &t.deadline);
+		t.deadline.tv_sec += timeout_s;
+		o.cancel = &t.cancel;
+		timed = pthread_create(&th, NULL, deadline_main, &t) == 0;
+		if (!timed)
+			o.cancel = NULL;
+	}
 	pd_status st = pd_outbox_deliver_due(c->store, &o, pd_now(), 0, &r, &e);
+	bool expired = false;
+	if (timed) {
+		pthread_mutex_lock(&t.mu);
+		t.done = true;
+		pthread_cond_signal(&t.cv);
+		pthread_mutex_unlock(&t.mu);
+		pthread_join(th, NULL);
+		expired = atomic_load(&t.cancel);
+		pthread_cond_destroy(&t.cv);
+	}
 	if (pw) {
 		memset(pw, 0, strlen(pw));
 		free(pw);
@@ -150,6 +207,11 @@ static int deliver(pd_cli *c, int retried)
 		                  "another provdesk process is delivering this outbox; try later");
 	else if (r.server_status != PD_OK)
 		rc = pd_cli_failf(c, r.server_status, "smtp", "%s", r.server_error);
+	else if (expired)
+		rc = pd_cli_failf(c, PD_E_TEMPFAIL, "timeout",
+		                  "--timeout %ld s reached: %d sent; the messages not sent stay "
+		                  "queued",
+		                  timeout_s, r.sent);
 	if (rc)
 		return rc;
 	/* A refusal for good needs a person (fix the address, then retry):
@@ -221,7 +283,7 @@ static int outbox_retry(pd_cli *c, int argc, char **argv)
 	if (!c->json)
 		printf("%d message%s queued again.\n", count, count == 1 ? "" : "s");
 	if (send)
-		return deliver(c, count); /* its JSON counts the requeued ones */
+		return deliver(c, count, 0); /* its JSON counts the requeued ones */
 	if (c->json) {
 		json_t *o = json_object();
 		json_object_set_new(o, "requeued", json_integer(count));
@@ -232,14 +294,19 @@ static int outbox_retry(pd_cli *c, int argc, char **argv)
 
 static int outbox_send(pd_cli *c, int argc, char **argv)
 {
-	int rc = pd_cli_parse(c, "outbox send", argc, argv, NULL, NULL, 0, 0, NULL, help_outbox);
+	const char *timeout_s = NULL;
+	const pd_opt opts[] = {{"timeout", PD_OPT_VAL, &timeout_s, NULL}, {NULL, 0, NULL, NULL}};
+	int rc = pd_cli_parse(c, "outbox send", argc, argv, opts, NULL, 0, 0, NULL, help_outbox);
 	if (rc != PD_CLI_CONTINUE)
 		return rc;
+	long timeout = 0;
+	if (timeout_s && !pd_cli_int(c, "--timeout", timeout_s, 1, 86400, &timeout))
+		return pd_status_exit_code(PD_E_USAGE);
 	pd_err e;
 	pd_err_clear(&e);
 	if (!pd_cli_store(c, &e))
 		return pd_cli_fail(c, &e);
-	return deliver(c, -1);
+	return deliver(c, -1, timeout);
 }
 
 const pd_subcmd pd_cli_outbox_subs[] = {

@@ -21,19 +21,20 @@ void pd_table_init(pd_table *t, size_t ncols, const char *const *heads, const bo
 	}
 }
 
-/* A cell is one line: control characters (newlines in notes) become spaces. */
+/* A cell is one line of safe text: line breaks and tabs (notes) become
+ * spaces, and every other control, direction override or invalid byte a
+ * visible escape (pd_term_escape), whether the table goes to a terminal or
+ * a file that is shown later. */
 static char *clean_cell(const char *s)
 {
 	char *r = xstrdup(s ? s : "");
 	for (char *p = r; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
 			*p = ' ';
-	if (!pd_utf8_valid(r, strlen(r))) {
-		for (char *p = r; *p; p++)
-			if ((unsigned char)*p >= 0x80)
-				*p = '?';
-	}
-	return r;
+	pd_buf b = {0};
+	pd_term_escape(&b, r, strlen(r), false);
+	free(r);
+	return b.s ? b.s : xstrdup("");
 }
 
 void pd_table_row(pd_table *t, const char *const *cells)

@@ -12,46 +12,39 @@
 static const char help_group[] =
     "Usage: provdesk pbx add|show|update|enable|disable|remove|status|resync|test CUSTOMER ...\n"
     "  add CUSTOMER (--template NAME | --platform KEY --host HOST --port PORT --username USER)\n"
-    "      [--secret-file FILE | --secret-env VAR] [--tls] [PARAMS] [--disabled] [--no-sync]\n"
+    "      [--secret-file FILE | --secret-env VAR] [--tls] [FIELDS] [--disabled] [--no-sync]\n"
     "      [--no-monitor] [--auto-provision-sub-accounts] [--json]\n"
     "  show CUSTOMER [--json]             the connection (never its secret)\n"
-    "  update CUSTOMER [--host H] [--port P] [--username U] [--tls|--no-tls] [PARAMS]\n"
+    "  update CUSTOMER [--host H] [--port P] [--username U] [--tls|--no-tls] [FIELDS]\n"
     "      [--secret-file FILE | --secret-env VAR | --prompt-secret] [--sync|--no-sync]\n"
     "      [--monitor|--no-monitor] [--expect-version N] [--json]\n"
     "  enable|disable CUSTOMER [--json]   connect or stop connecting\n"
     "  remove CUSTOMER [--json]           delete the connection record\n"
     "  status|resync|test CUSTOMER [--json]  the live link (PBX layer)\n"
-    "PARAMS (asterisk-ami): [--tls-verify[=BOOL] | --no-tls-verify] [--tls-ca-file FILE]\n"
-    "      [--wrapup-time SECONDS]\n"
+    "FIELDS: the platform's other fields from the catalogue, as --param KEY=VALUE\n"
+    "      (repeatable) or --KEY VALUE ('provdesk pbx add --help' lists them).\n"
     "A secret is never taken on the command line: --secret-file, --secret-env, or a\n"
     "prompt without echo when standard input is a terminal.\n";
-
-#define PARAMS_HELP                                                                                \
-	"Asterisk parameters: --tls-verify[=BOOL] checks the PBX's TLS certificate (default\n"     \
-	"yes; BOOL is true/false, yes/no, on/off or 1/0), --no-tls-verify does not (a lab's\n"     \
-	"self-signed certificate); --tls-ca-file FILE trusts a private CA (absolute path;\n"       \
-	"a relative one is taken from the current directory; '' removes it); --wrapup-time\n"      \
-	"SECONDS (0-3600) is the agents' wrap-up after a call when the queue does not say.\n"
 
 static const char help_add[] =
     "Usage: provdesk pbx add CUSTOMER (--template NAME | --platform KEY --host HOST --port PORT\n"
     "         --username USER) [--secret-file FILE | --secret-env VAR] [--tls] [--disabled]\n"
-    "         [--tls-verify[=BOOL] | --no-tls-verify] [--tls-ca-file FILE]\n"
-    "         [--wrapup-time SECONDS] [--no-sync] [--no-monitor]\n"
+    "         [--param KEY=VALUE]... [--FIELD VALUE]... [--no-sync] [--no-monitor]\n"
     "         [--auto-provision-sub-accounts] [--json]\n"
     "Create the customer's PBX connection. Options given with --template override the\n"
     "template's values. Without --secret-file/--secret-env the secret is asked for on the\n"
-    "terminal (no echo). --auto-provision-sub-accounts can only be set here.\n" PARAMS_HELP;
+    "terminal (no echo). --auto-provision-sub-accounts can only be set here. A platform\n"
+    "without a driver yet is added --disabled.\n";
 static const char help_show[] =
     "Usage: provdesk pbx show CUSTOMER [--json]\n"
     "Show the PBX connection of a customer (the secret is never shown).\n";
 static const char help_update[] =
     "Usage: provdesk pbx update CUSTOMER [--host H] [--port P] [--username U] [--tls|--no-tls]\n"
-    "         [--tls-verify[=BOOL] | --no-tls-verify] [--tls-ca-file FILE]\n"
-    "         [--wrapup-time SECONDS]\n"
+    "         [--param KEY=VALUE]... [--FIELD VALUE]...\n"
     "         [--secret-file FILE | --secret-env VAR | --prompt-secret] [--sync|--no-sync]\n"
     "         [--monitor|--no-monitor] [--expect-version N] [--json]\n"
-    "Change the PBX connection; the stored secret is kept unless a new one is given.\n" PARAMS_HELP;
+    "Change the PBX connection; the stored secret is kept unless a new one is given.\n"
+    "The fields are those of the connection's platform.\n";
 static const char help_enable[] = "Usage: provdesk pbx enable|disable CUSTOMER [--json]\n";
 static const char help_remove[] = "Usage: provdesk pbx remove CUSTOMER [--json]\n";
 
@@ -60,14 +53,13 @@ static const char help_tgroup[] =
     "  list [--json]\n"
     "  show NAME [--json]\n"
     "  add NAME --platform KEY [--host HOST] [--port PORT] [--username USER] [--tls]\n"
-    "      [PARAMS] [--json]\n"
+    "      [--param KEY=VALUE]... [--FIELD VALUE]... [--json]\n"
     "  update NAME [--platform KEY] [--host HOST] [--port PORT] [--username USER]\n"
-    "      [--tls|--no-tls] [PARAMS] [--expect-version N] [--json]\n"
+    "      [--tls|--no-tls] [--param KEY=VALUE]... [--FIELD VALUE]... [--expect-version N]\n"
+    "      [--json]\n"
     "  delete NAME [--json]\n"
-    "  PARAMS (asterisk-ami): [--tls-verify[=BOOL] | --no-tls-verify] [--tls-ca-file FILE]\n"
-    "      [--wrapup-time SECONDS]\n"
     "PBX templates hold a platform and defaults so that 'pbx add --template' asks for\n"
-    "little. Templates never hold secrets.\n" PARAMS_HELP;
+    "little. Templates never hold secrets.\n";
 
 /* The platform's catalogue fields say whether a secret is required. */
 static bool secret_required(const pd_catalogue *cat, const char *platform)
@@ -77,71 +69,6 @@ static bool secret_required(const pd_catalogue *cat, const char *platform)
 		if (pl->fields[i].secret && pl->fields[i].required)
 			return true;
 	return false;
-}
-
-/* The platform parameters settable from the command line. Their values go
- * into params_json as typed; pd_pbx_check / pd_template_check then check
- * them and store them typed, so the rule and its message naming the field
- * are the core's, the same as for the wizard, the customer view and templates. */
-typedef struct {
-	const char *tls_verify; /* "" for a bare --tls-verify */
-	bool no_tls_verify;
-	const char *tls_ca_file;
-	const char *wrapup_time;
-} params_opts;
-
-#define PARAMS_OPTS(po)                                                                            \
-	{"tls-verify", PD_OPT_OPTVAL, &(po).tls_verify, NULL},                                     \
-	    {"no-tls-verify", PD_OPT_FLAG, NULL, &(po).no_tls_verify},                             \
-	    {"tls-ca-file", PD_OPT_VAL, &(po).tls_ca_file, NULL},                                  \
-	{                                                                                          \
-		"wrapup-time", PD_OPT_VAL, &(po).wrapup_time, NULL                                 \
-	}
-
-static bool params_given(const params_opts *po)
-{
-	return po->tls_verify || po->no_tls_verify || po->tls_ca_file || po->wrapup_time;
-}
-
-static pd_status params_apply(const params_opts *po, char **params_json, pd_err *e)
-{
-	if (!params_given(po))
-		return PD_OK;
-	json_t *o = json_object();
-	if (*params_json && **params_json) {
-		json_decref(o);
-		o = json_loads(*params_json, 0, NULL);
-		if (!json_is_object(o)) {
-			/* replacing it would lose what is stored */
-			json_decref(o);
-			return pd_fail(e, PD_E_INVALID, "params",
-			               "the stored platform parameters are not a JSON object; "
-			               "fix them before changing one");
-		}
-	}
-	if (po->tls_verify)
-		json_object_set_new(o, "tls_verify",
-		                    json_string(*po->tls_verify ? po->tls_verify : "true"));
-	if (po->no_tls_verify)
-		json_object_set_new(o, "tls_verify", json_false());
-	if (po->tls_ca_file && !*po->tls_ca_file) {
-		json_object_del(o, "tls_ca_file");
-	} else if (po->tls_ca_file) {
-		/* the monitor does not run from this directory: store it absolute */
-		char cwd[4096];
-		char *path = po->tls_ca_file[0] != '/' && getcwd(cwd, sizeof cwd)
-		                 ? xasprintf("%s/%s", cwd, po->tls_ca_file)
-		                 : xstrdup(po->tls_ca_file);
-		json_object_set_new(o, "tls_ca_file", json_string(path));
-		free(path);
-	}
-	if (po->wrapup_time)
-		json_object_set_new(o, "wrapup_time", json_string(po->wrapup_time));
-	char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(o);
-	free(*params_json);
-	*params_json = text;
-	return PD_OK;
 }
 
 /* The platform's other fields (params_json) as text lines: the stored value,
@@ -214,6 +141,15 @@ static int print_pbx(pd_cli *c, int64_t customer_id, const char *verb)
 	if (c->json) {
 		json_t *o = pd_json_pbx(&p);
 		json_object_set_new(o, "secret_set", json_boolean(has_secret));
+		pd_cli_field_values fv = {
+		    .host = p.host,
+		    .username = p.username,
+		    .params_json = p.params_json,
+		    .port = p.port,
+		    .tls = p.tls,
+		    .secret_set = has_secret,
+		};
+		json_object_set_new(o, "fields", pd_cli_fields_json(&c->cat, p.platform, &fv));
 		pd_json_pbx_state(o, &p, has_st ? &st : NULL);
 		pd_cli_print_json(c, o);
 	} else {
@@ -255,14 +191,27 @@ static bool parse_port(pd_cli *c, const char *s, int *out)
 	return true;
 }
 
-static int cmd_add(pd_cli *c, int argc, char **argv)
+/* A port from --param port (an explicit --port is checked while parsing). */
+static pd_status column_port(const pd_cli_columns *col, int *out, pd_err *e)
+{
+	char *end;
+	long v = col->port && *col->port ? strtol(col->port, &end, 10) : 0;
+	if (!col->port)
+		return PD_OK;
+	if (!*col->port || *end || v < 1 || v > 65535)
+		return pd_fail(e, PD_E_USAGE, "port",
+		               "%s: expected a whole number from 1 to 65535, got '%.40s'",
+		               col->port_opt, col->port);
+	*out = (int)v;
+	return PD_OK;
+}
+
+static int add_run(pd_cli *c, int argc, char **argv, pd_cli_params *ps)
 {
 	const char *tmpl = NULL, *platform = NULL, *host = NULL, *port_s = NULL, *user = NULL,
 	           *sfile = NULL, *senv = NULL;
 	bool tls = false, disabled = false, no_sync = false, no_monitor = false, autop = false;
-	params_opts po = {0};
 	const pd_opt opts[] = {
-	    PARAMS_OPTS(po),
 	    {"template", PD_OPT_VAL, &tmpl, NULL},
 	    {"platform", PD_OPT_VAL, &platform, NULL},
 	    {"host", PD_OPT_VAL, &host, NULL},
@@ -278,7 +227,7 @@ static int cmd_add(pd_cli *c, int argc, char **argv)
 	    {NULL, 0, NULL, NULL},
 	};
 	const char *pos[1];
-	int rc = pd_cli_parse(c, "pbx add", argc, argv, opts, pos, 1, 1, NULL, help_add);
+	int rc = pd_cli_parse_params(c, "pbx add", argc, argv, opts, ps, pos, 1, 1, NULL, help_add);
 	if (rc != PD_CLI_CONTINUE)
 		return rc;
 	if (!tmpl && !platform)
@@ -289,12 +238,18 @@ static int cmd_add(pd_cli *c, int argc, char **argv)
 	if (sfile && senv)
 		return pd_cli_usage_field(c, "secret",
 		                          "pbx add: give --secret-file or --secret-env, not both");
-	if (po.tls_verify && po.no_tls_verify)
-		return pd_cli_usage_field(c, "tls_verify",
-		                          "pbx add: --tls-verify and --no-tls-verify conflict");
 	int port = 0;
 	if (port_s && !parse_port(c, port_s, &port))
 		return pd_status_exit_code(PD_E_USAGE);
+	pd_cli_columns col = {
+	    .host = host,
+	    .port = port_s,
+	    .username = user,
+	    .tls = tls ? 1 : -1,
+	    .host_opt = "--host",
+	    .port_opt = "--port",
+	    .username_opt = "--username",
+	};
 	pd_err e;
 	pd_err_clear(&e);
 	pd_customer cu;
@@ -303,6 +258,7 @@ static int cmd_add(pd_cli *c, int argc, char **argv)
 	pd_pbx p;
 	memset(&p, 0, sizeof p);
 	pd_status st = PD_OK;
+	bool tmpl_tls = false;
 	if (tmpl) {
 		pd_template t;
 		memset(&t, 0, sizeof t);
@@ -313,27 +269,28 @@ static int cmd_add(pd_cli *c, int argc, char **argv)
 			pd_pbx_apply_template(&p, &t);
 			if (!p.template_name)
 				p.template_name = xstrdup(t.name);
-			if (!tls)
-				tls = t.tls;
+			tmpl_tls = t.tls;
 			pd_template_free(&t);
 		}
 	}
 	if (platform)
 		pd_set_str(&p.platform, platform);
-	if (host)
-		pd_set_str(&p.host, host);
-	if (user)
-		pd_set_str(&p.username, user);
+	if (st == PD_OK)
+		st = pd_cli_params_apply(&c->cat, ps, p.platform, &col, &p.params_json, &e);
+	if (st == PD_OK)
+		st = column_port(&col, &port, &e);
+	if (col.host)
+		pd_set_str(&p.host, col.host);
+	if (col.username)
+		pd_set_str(&p.username, col.username);
 	if (port)
 		p.port = port;
 	p.customer_id = cu.id;
-	p.tls = tls;
+	p.tls = col.tls >= 0 ? col.tls : tmpl_tls;
 	p.enabled = !disabled;
 	p.sync_users = !no_sync;
 	p.monitor = !no_monitor;
 	p.auto_provision = autop;
-	if (st == PD_OK)
-		st = params_apply(&po, &p.params_json, &e);
 	if (st == PD_OK && p.platform) {
 		const pd_product_type *pt = pd_catalogue_product(&c->cat, cu.product_type);
 		if (pt && !pd_product_allows_platform(pt, p.platform))
@@ -363,6 +320,14 @@ static int cmd_add(pd_cli *c, int argc, char **argv)
 	return print_pbx(c, id, "Added");
 }
 
+static int cmd_add(pd_cli *c, int argc, char **argv)
+{
+	pd_cli_params ps = {0};
+	int rc = add_run(c, argc, argv, &ps);
+	pd_cli_params_free(&ps);
+	return rc;
+}
+
 static int cmd_show(pd_cli *c, int argc, char **argv)
 {
 	const char *pos[1];
@@ -377,15 +342,13 @@ static int cmd_show(pd_cli *c, int argc, char **argv)
 	return print_pbx(c, id, NULL);
 }
 
-static int cmd_update(pd_cli *c, int argc, char **argv)
+static int update_run(pd_cli *c, int argc, char **argv, pd_cli_params *ps)
 {
 	const char *host = NULL, *port_s = NULL, *user = NULL, *sfile = NULL, *senv = NULL,
 	           *ver_s = NULL;
 	bool tls = false, no_tls = false, sync = false, no_sync = false, mon = false,
 	     no_mon = false, prompt = false, autop = false;
-	params_opts po = {0};
 	const pd_opt opts[] = {
-	    PARAMS_OPTS(po),
 	    {"host", PD_OPT_VAL, &host, NULL},
 	    {"port", PD_OPT_VAL, &port_s, NULL},
 	    {"username", PD_OPT_VAL, &user, NULL},
@@ -403,11 +366,11 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 	    {NULL, 0, NULL, NULL},
 	};
 	const char *pos[1];
-	int rc = pd_cli_parse(c, "pbx update", argc, argv, opts, pos, 1, 1, NULL, help_update);
+	int rc = pd_cli_parse_params(c, "pbx update", argc, argv, opts, ps, pos, 1, 1, NULL,
+	                             help_update);
 	if (rc != PD_CLI_CONTINUE)
 		return rc;
-	if ((tls && no_tls) || (sync && no_sync) || (mon && no_mon) ||
-	    (po.tls_verify && po.no_tls_verify))
+	if ((tls && no_tls) || (sync && no_sync) || (mon && no_mon))
 		return pd_cli_usage(c, "pbx update: conflicting options");
 	if (autop)
 		return pd_cli_failf(c, PD_E_INVALID, "auto_provision_sub_accounts",
@@ -423,6 +386,15 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 	long ver = 0;
 	if (ver_s && !pd_cli_int(c, "--expect-version", ver_s, 1, INT32_MAX, &ver))
 		return pd_status_exit_code(PD_E_USAGE);
+	pd_cli_columns col = {
+	    .host = host,
+	    .port = port_s,
+	    .username = user,
+	    .tls = tls || no_tls ? tls : -1,
+	    .host_opt = "--host",
+	    .port_opt = "--port",
+	    .username_opt = "--username",
+	};
 	pd_err e;
 	pd_err_clear(&e);
 	int64_t id;
@@ -436,20 +408,24 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 		p.secret = NULL;
 		if (ver)
 			p.version = ver;
-		if (host)
-			pd_set_str(&p.host, host);
-		if (user)
-			pd_set_str(&p.username, user);
+		st = pd_cli_params_apply(&c->cat, ps, p.platform, &col, &p.params_json, &e);
+	}
+	if (st == PD_OK)
+		st = column_port(&col, &port, &e);
+	if (st == PD_OK) {
+		if (col.host)
+			pd_set_str(&p.host, col.host);
+		if (col.username)
+			pd_set_str(&p.username, col.username);
 		if (port)
 			p.port = port;
-		if (tls || no_tls)
-			p.tls = tls;
+		if (col.tls >= 0)
+			p.tls = col.tls;
 		if (sync || no_sync)
 			p.sync_users = sync;
 		if (mon || no_mon)
 			p.monitor = mon;
-		st = params_apply(&po, &p.params_json, &e);
-		if (st == PD_OK && (sfile || senv || prompt)) {
+		if (sfile || senv || prompt) {
 			if (prompt && !isatty(0))
 				st = pd_fail(&e, PD_E_USAGE, "secret",
 				             "--prompt-secret needs a terminal on standard input");
@@ -466,6 +442,14 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 	if (st != PD_OK)
 		return pd_cli_fail(c, &e);
 	return print_pbx(c, id, "Updated");
+}
+
+static int cmd_update(pd_cli *c, int argc, char **argv)
+{
+	pd_cli_params ps = {0};
+	int rc = update_run(c, argc, argv, &ps);
+	pd_cli_params_free(&ps);
+	return rc;
 }
 
 static int enable_action(pd_cli *c, int argc, char **argv, int action)
@@ -577,9 +561,18 @@ static int tmpl_print(pd_cli *c, const char *name, const char *verb)
 	memset(&t, 0, sizeof t);
 	if (store_template_get(c->store, name, &t, &e) != PD_OK)
 		return pd_cli_fail(c, &e);
-	if (c->json)
-		pd_cli_print_json(c, pd_json_template(&t));
-	else {
+	if (c->json) {
+		json_t *o = pd_json_template(&t);
+		pd_cli_field_values fv = {
+		    .host = t.host,
+		    .username = t.username,
+		    .params_json = t.params_json,
+		    .port = t.port,
+		    .tls = t.tls,
+		};
+		json_object_set_new(o, "fields", pd_cli_fields_json(&c->cat, t.platform, &fv));
+		pd_cli_print_json(c, o);
+	} else {
 		if (verb)
 			printf("%s template %s.\n", verb, t.name);
 		template_text(&c->cat, &t);
@@ -641,13 +634,11 @@ static int tmpl_show(pd_cli *c, int argc, char **argv)
 	return tmpl_print(c, pos[0], NULL);
 }
 
-static int tmpl_save(pd_cli *c, int argc, char **argv, bool add)
+static int tmpl_run(pd_cli *c, int argc, char **argv, bool add, pd_cli_params *ps)
 {
 	const char *platform = NULL, *host = NULL, *port_s = NULL, *user = NULL, *ver_s = NULL;
 	bool tls = false, no_tls = false;
-	params_opts po = {0};
 	const pd_opt opts[] = {
-	    PARAMS_OPTS(po),
 	    {"platform", PD_OPT_VAL, &platform, NULL},
 	    {"host", PD_OPT_VAL, &host, NULL},
 	    {"port", PD_OPT_VAL, &port_s, NULL},
@@ -658,23 +649,29 @@ static int tmpl_save(pd_cli *c, int argc, char **argv, bool add)
 	    {NULL, 0, NULL, NULL},
 	};
 	const char *pos[1];
-	int rc = pd_cli_parse(c, add ? "template add" : "template update", argc, argv, opts, pos, 1,
-	                      1, NULL, help_tgroup);
+	int rc = pd_cli_parse_params(c, add ? "template add" : "template update", argc, argv, opts,
+	                             ps, pos, 1, 1, NULL, help_tgroup);
 	if (rc != PD_CLI_CONTINUE)
 		return rc;
 	if (add && !platform)
 		return pd_cli_usage_field(c, "platform", "template add: missing --platform");
 	if (tls && no_tls)
 		return pd_cli_usage(c, "template update: --tls and --no-tls conflict");
-	if (po.tls_verify && po.no_tls_verify)
-		return pd_cli_usage_field(c, "tls_verify",
-		                          "template: --tls-verify and --no-tls-verify conflict");
 	int port = 0;
 	if (port_s && !parse_port(c, port_s, &port))
 		return pd_status_exit_code(PD_E_USAGE);
 	long ver = 0;
 	if (ver_s && !pd_cli_int(c, "--expect-version", ver_s, 1, INT32_MAX, &ver))
 		return pd_status_exit_code(PD_E_USAGE);
+	pd_cli_columns col = {
+	    .host = host,
+	    .port = port_s,
+	    .username = user,
+	    .tls = tls || no_tls ? tls : -1,
+	    .host_opt = "--host",
+	    .port_opt = "--port",
+	    .username_opt = "--username",
+	};
 	pd_err e;
 	pd_err_clear(&e);
 	pd_store *s = pd_cli_store(c, &e);
@@ -701,15 +698,17 @@ static int tmpl_save(pd_cli *c, int argc, char **argv, bool add)
 		t.version = ver;
 	if (platform)
 		pd_set_str(&t.platform, platform);
-	if (host)
-		pd_set_str(&t.host, *host ? host : NULL);
-	if (user)
-		pd_set_str(&t.username, *user ? user : NULL);
+	st = pd_cli_params_apply(&c->cat, ps, t.platform, &col, &t.params_json, &e);
+	if (st == PD_OK)
+		st = column_port(&col, &port, &e);
+	if (col.host)
+		pd_set_str(&t.host, *col.host ? col.host : NULL);
+	if (col.username)
+		pd_set_str(&t.username, *col.username ? col.username : NULL);
 	if (port)
 		t.port = port;
-	if (tls || no_tls)
-		t.tls = tls;
-	st = params_apply(&po, &t.params_json, &e);
+	if (col.tls >= 0)
+		t.tls = col.tls;
 	if (st == PD_OK)
 		st = pd_template_check(&c->cat, &t, &e);
 	if (st == PD_OK)
@@ -718,6 +717,14 @@ static int tmpl_save(pd_cli *c, int argc, char **argv, bool add)
 	pd_template_free(&t);
 	rc = st == PD_OK ? tmpl_print(c, name, add ? "Added" : "Updated") : pd_cli_fail(c, &e);
 	free(name);
+	return rc;
+}
+
+static int tmpl_save(pd_cli *c, int argc, char **argv, bool add)
+{
+	pd_cli_params ps = {0};
+	int rc = tmpl_run(c, argc, argv, add, &ps);
+	pd_cli_params_free(&ps);
 	return rc;
 }
 

@@ -4,6 +4,7 @@
  * wrong types, duplicates, negative prices, unknown platforms and bad
  * country codes are errors naming the file, the line and the key path. */
 #include "provdesk/catalogue.h"
+#include "provdesk/model.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -230,6 +231,12 @@ static pd_status get_string(ctx *x, const char *at, json_t *obj, const char *key
 	const char *s = json_string_value(v);
 	if (required && !*s)
 		return bad(x, p, "must not be empty");
+	/* the same rules as every other text field: it reaches screens and
+	 * exports (descriptions are a sentence or two, the rest a name) */
+	pd_err te;
+	pd_err_clear(&te);
+	if (pd_check_text(s, key, strcmp(key, "description") ? PD_NAME_MAX : 500, false, &te))
+		return bad(x, p, "%s", te.message);
 	*out = xstrdup(s);
 	return PD_OK;
 }

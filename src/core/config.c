@@ -50,7 +50,8 @@ typedef struct {
 	X(13, "pbx", "max_calls_per_link")                                                         \
 	X(14, "pbx", "max_channels_per_link")                                                      \
 	X(15, "pbx", "max_call_age")                                                               \
-	X(16, "pbx", "max_message_kb")
+	X(16, "pbx", "max_message_kb")                                                             \
+	X(17, "customers", "import_max_mb")
 
 static const struct {
 	const char *section, *key;
@@ -294,6 +295,8 @@ static int handler(void *user, const char *section, const char *name, const char
 		return int_value(l, section, name, v, 1, 365, &c->trial_default_days);
 	case 7:
 		return int_value(l, section, name, v, 0, 1000, &c->internal_systems_limit);
+	case 17:
+		return int_value(l, section, name, v, 1, 4096, &c->import_max_mb);
 	case 8:
 		return int_value(l, section, name, v, 5, 3600, &c->pbx_ping_interval);
 	case 9:
@@ -346,6 +349,13 @@ static char *reader(char *str, int num, void *stream)
 		fail(l, NULL, NULL, "line too long (at most %d characters)", num - 2);
 		return NULL;
 	}
+	const char *nul = memchr(l->linebuf, '\0', (size_t)n);
+	if (nul) {
+		/* a NUL would cut the value short without a word */
+		fail(l, NULL, NULL, "NUL byte at column %zu: a configuration file is text",
+		     (size_t)(nul - l->linebuf) + 1);
+		return NULL;
+	}
 	memcpy(str, l->linebuf, (size_t)n + 1);
 	const char *p = str;
 	if (l->line == 1 && !strncmp(p, "\xEF\xBB\xBF", 3))
@@ -383,6 +393,7 @@ void pd_config_defaults(pd_config *c)
 	c->smtp_from = xstrdup("Reseller Support <support@reseller.example>");
 	c->trial_default_days = 30;
 	c->internal_systems_limit = 1;
+	c->import_max_mb = 64;
 	c->pbx_ping_interval = PD_PBX_PING_INTERVAL_DEFAULT;
 	c->pbx_backoff_max = 60;
 	c->pbx_max_calls = PD_PBX_DEFAULT_MAX_CALLS;

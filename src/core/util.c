@@ -191,6 +191,41 @@ bool pd_utf8_valid(const char *s, size_t n)
 	return true;
 }
 
+bool pd_cp_unsafe(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
+	       (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xFEFF;
+}
+
+size_t pd_term_escape(pd_buf *out, const char *s, size_t n, bool keep_lines)
+{
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+	size_t i = 0, esc = 0;
+	while (i < n) {
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &cp);
+		if (k <= 0 || cp < 0) {
+			pd_buf_printf(out, "\\x%02x", p[i]);
+			esc++;
+			i++;
+			continue;
+		}
+		if (keep_lines && (cp == '\n' || cp == '\t')) {
+			pd_buf_addc(out, (char)cp);
+		} else if (pd_cp_unsafe((uint32_t)cp)) {
+			if (cp < 0x100)
+				pd_buf_printf(out, "\\x%02x", (unsigned)cp);
+			else
+				pd_buf_printf(out, "\\u%04x", (unsigned)cp);
+			esc++;
+		} else {
+			pd_buf_addn(out, s + i, (size_t)k);
+		}
+		i += (size_t)k;
+	}
+	return esc;
+}
+
 size_t pd_utf8_chars(const char *s)
 {
 	size_t n = 0;

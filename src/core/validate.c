@@ -22,13 +22,9 @@ static bool no_controls(const char *s, bool allow_lines)
 			p += k;
 			continue;
 		}
-		utf8proc_category_t cat = utf8proc_category(cp);
-		if (cat == UTF8PROC_CATEGORY_CC || cp == 0x2028 || cp == 0x2029)
-			return false;
 		/* Bidirectional overrides and isolates would let a name reorder
 		 * what is drawn after it in the grid and in billing outputs. */
-		if ((cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) ||
-		    cp == 0xFEFF)
+		if (pd_cp_unsafe((uint32_t)cp))
 			return false;
 		p += k;
 	}
@@ -80,8 +76,7 @@ pd_status pd_check_display_name(const char *in, const char *field, pd_err *e)
 	                           PD_DISPLAY_NAME_MAX, NULL, e);
 }
 
-static pd_status check_text_optional(const char *in, const char *field, size_t max,
-                                     bool allow_lines, pd_err *e)
+pd_status pd_check_text(const char *in, const char *field, size_t max, bool allow_lines, pd_err *e)
 {
 	if (!in || !*in)
 		return PD_OK;
@@ -99,12 +94,12 @@ static pd_status check_text_optional(const char *in, const char *field, size_t m
 
 pd_status pd_check_reference(const char *in, pd_err *e)
 {
-	return check_text_optional(in, "reference", PD_REFERENCE_MAX, false, e);
+	return pd_check_text(in, "reference", PD_REFERENCE_MAX, false, e);
 }
 
 pd_status pd_check_notes(const char *in, pd_err *e)
 {
-	return check_text_optional(in, "notes", PD_NOTES_MAX, true, e);
+	return pd_check_text(in, "notes", PD_NOTES_MAX, true, e);
 }
 
 static bool folded_equal(const char *a, const char *b)

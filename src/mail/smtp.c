@@ -153,7 +153,25 @@ typedef struct {
 	curl_socket_t sock; /* to cut the link on cancel */
 	char reply[320];    /* last complete server reply line */
 	char partial[320];  /* incoming line not yet ended */
+	const atomic_bool *cancel;
 } exchange;
+
+/* libcurl waits for the reply to the end of DATA inside one
+ * curl_multi_perform call (its SMTP "done" phase blocks), so the loop below
+ * cannot see the cancel flag then; the progress callback, which libcurl calls
+ * about every second while it waits, can. */
+static int progress_cb(void *userp, curl_off_t dlt, curl_off_t dln, curl_off_t ult, curl_off_t uln)
+{
+	(void)dlt, (void)dln, (void)ult, (void)uln;
+	const exchange *x = userp;
+	if (!x->cancel || !atomic_load(x->cancel))
+		return 0;
+	/* cut the link too: closing it would otherwise send QUIT and wait up
+	 * to two minutes for the reply */
+	if (x->sock != CURL_SOCKET_BAD)
+		shutdown(x->sock, SHUT_RDWR);
+	return 1;
+}
 
 static size_t read_cb(char *buf, size_t size, size_t nitems, void *userp)
 {
@@ -397,6 +415,10 @@ pd_status pd_smtp_send_msg(const pd_smtp_opts *o, const pd_mail_message *m, pd_s
 	curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
 	curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb);
 	curl_easy_setopt(h, CURLOPT_DEBUGDATA, &x);
+	x.cancel = o->cancel;
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress_cb);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, &x);
 	curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, sockopt_cb);
 	curl_easy_setopt(h, CURLOPT_SOCKOPTDATA, &x);
 	curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, closesocket_cb);
@@ -426,6 +448,9 @@ pd_status pd_smtp_send_msg(const pd_smtp_opts *o, const pd_mail_message *m, pd_s
 	while ((msg = curl_multi_info_read(multi, &left)))
 		if (msg->msg == CURLMSG_DONE && msg->easy_handle == h)
 			rc = msg->data.result;
+	/* stopped by progress_cb (inside curl_multi_perform) */
+	if (rc == CURLE_ABORTED_BY_CALLBACK && o->cancel && atomic_load(o->cancel))
+		cancelled = true;
 	long code = 0;
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
 	res->smtp_code = (int)code;

@@ -346,6 +346,9 @@ static pd_status check_query(const pd_query *q, pd_err *e)
 {
 	if ((unsigned)q->sort >= PD_SORT__COUNT)
 		return pd_fail(e, PD_E_USAGE, "sort", "unknown sort column %d", (int)q->sort);
+	if (q->filter && strlen(q->filter) > PD_FILTER_MAX)
+		return pd_fail(e, PD_E_USAGE, "filter", "the filter holds at most %d bytes",
+		               PD_FILTER_MAX);
 	return PD_OK;
 }
 

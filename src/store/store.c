@@ -14,6 +14,7 @@
 
 #include "provdesk/paths.h"
 #include "schema.h"
+#include "sql_functions.h"
 #include "store_internal.h"
 
 /* Whole-transaction retries after busy_timeout already waited: several
@@ -796,13 +797,6 @@ static int read_int_pragma(pd_store *s, const char *sql, int *out)
 	return rc;
 }
 
-static void sql_pd_now(sqlite3_context *cx, int argc, sqlite3_value **argv)
-{
-	(void)argc;
-	(void)argv;
-	sqlite3_result_int64(cx, pd_now());
-}
-
 static pd_status open_fail(pd_store *s, pd_status st)
 {
 	store_close(s);
@@ -842,8 +836,7 @@ pd_status store_open(const char *path, const pd_store_opts *o, pd_store **out, p
 		                         path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc)));
 	sqlite3_extended_result_codes(s->db, 1);
 	/* pd_now() for the billing triggers (schema migration 8): the one clock. */
-	sqlite3_create_function(s->db, "pd_now", 0, SQLITE_UTF8 | SQLITE_INNOCUOUS, NULL,
-	                        sql_pd_now, NULL, NULL);
+	sql_functions_register(s->db);
 	sqlite3_busy_timeout(s->db, o->busy_timeout_ms > 0 ? o->busy_timeout_ms : 5000);
 
 	/* Read the version before anything that could write (journal mode):

@@ -25,9 +25,13 @@ static wchar_t *decode(const char *s, size_t *n, size_t **offsets)
 			wc = 0xFFFD;
 			r = 1;
 		}
-		/* control characters would move the cursor: show them as spaces */
+		/* control characters would move the cursor: show them as spaces;
+		 * the other unsafe ones (C1, direction overrides, separators:
+		 * pd_cp_unsafe) would reorder or hide what follows: U+FFFD */
 		if (wc < 32 || wc == 127)
 			wc = ' ';
+		else if (pd_cp_unsafe((uint32_t)wc))
+			wc = 0xFFFD;
 		w[k++] = wc;
 		i += r;
 	}

@@ -28,6 +28,12 @@ create "  société générale  "
 expect "duplicate after trimming" 65 "" "already exists"
 run customer list --json
 jeq "nothing half-created" 'len(d)' 2
+run customer list --filter "$(printf 'a%.0s' {1..201})"
+expect "201-byte filter is a usage error" 64 "" "--filter: at most 200 bytes (this one has 201)"
+run customer list --filter "$(printf 'x%.0s' {1..50001})"
+expect "50,001-byte filter is a usage error, not a query" 64 "" "at most 200 bytes"
+run customer list --filter "$(printf 'é%.0s' {1..100})"
+expect "200-byte filter is a query" 0
 
 # ---- other fields ----
 run customer create --name Foo --product-type platinum --country FR --admin-name A --admin-email a@foo.example

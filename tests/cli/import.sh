@@ -152,4 +152,20 @@ jeq "update bumped the version" 'd["version"]' 2
 run import "$TMP/dup.csv" --on-duplicate sometimes
 expect "bad --on-duplicate -> 64" 64 "" "--on-duplicate"
 
+# A file over [customers] import_max_mb is refused before it is read, from a
+# file or a pipe, and nothing is written.
+BEFORE=$(count)
+printf '[customers]\nimport_max_mb = 1\n' >"$CONF"
+{
+	echo "name,product_type,country,admin_name,admin_email"
+	for i in $(seq 30000); do echo "Big Customer $i,analytics-pro,FR,Admin $i,admin$i@big.example"; done
+} >"$TMP/big.csv"
+run import "$TMP/big.csv"
+expect "a 1.9 MiB file over import_max_mb = 1 -> 65 naming the key" 65 "" "over the 1 MiB an import takes ([customers] import_max_mb)"
+pd import - <"$TMP/big.csv" >"$TMP/out" 2>"$TMP/err"
+RC=$? OUT=$(cat "$TMP/out") ERR=$(cat "$TMP/err")
+expect "the same from a pipe -> 65" 65 "" "import_max_mb"
+check "nothing imported" test "$(count)" = "$BEFORE"
+: >"$CONF"
+
 finish

@@ -159,6 +159,29 @@ expect "resend" 0
 run outbox retry 4
 expect "resend twice queues one message" 65 "" "still queued"
 
+# A server that stalls after DATA: --timeout bounds the run, the message
+# stays queued as it was (no attempt counted), and bad values are usage errors.
+run user add "Invit Co" --name "Stella" --email stall-stella@invit.example --role agent
+expect "a user whose invitation the server stalls on" 0
+rm -f "$TMP/maildir2.stalled"
+t0=$SECONDS
+PROVDESK_NOW=2026-11-11T13:00:00 run outbox send --timeout 2
+took=$((SECONDS - t0))
+expect "--timeout reached -> 75 naming the option" 75 "" "--timeout 2 s reached"
+check "the server did stall after DATA" test -s "$TMP/maildir2.stalled"
+check "the run ended near its timeout, not after the 60 s SMTP timeout (took ${took} s)" \
+	test "$took" -lt $((10 * ${PD_TEST_SLOW:-1}))
+run outbox list --json
+jeq "the stalled message is still queued, no attempt counted" \
+	'[(m["state"], m["attempts"]) for m in d if m["to"] == "stall-stella@invit.example"]' \
+	'[["queued", 0]]'
+for bad in 0 -1 abc 86401; do
+	run outbox send --timeout "$bad"
+	expect "--timeout $bad is a usage error" 64 "" "--timeout"
+done
+run user remove "Invit Co" stall-stella@invit.example
+expect "remove the stalled user" 0
+
 # A removed user's invitation is cancelled; retry cannot send it again.
 run user remove "Invit Co" reject-rex@invit.example
 expect "remove the refused user" 0

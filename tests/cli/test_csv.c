@@ -101,6 +101,26 @@ Test(csv, errors_name_the_line_and_reading_goes_on)
 	pd_csv_record_free(&x.rec);
 }
 
+/* A NUL inside a field (quoted or not) refuses that row with its line and
+ * field, and the next row is read: nothing is cut short silently. */
+Test(csv, nul_byte_refuses_the_row_and_names_line_and_field)
+{
+	static const char in[] = "a,b\nx,ann\0@evil.test\n\"q\0\",y\nc,d\n";
+	rd x;
+	memset(&x, 0, sizeof x);
+	pd_csv_reader_init(&x.r, in, sizeof in - 1);
+	expect_row(&x, 1, 2, (const char *[]){"a", "b"});
+	cr_assert_eq(next(&x), -1);
+	cr_assert(strstr(x.e.message, "NUL byte in field 2 (byte 4"), "%s", x.e.message);
+	cr_assert_eq(x.e.line, 2);
+	cr_assert_eq(next(&x), -1);
+	cr_assert(strstr(x.e.message, "NUL byte in field 1"), "%s", x.e.message);
+	cr_assert_eq(x.e.line, 3);
+	expect_row(&x, 4, 2, (const char *[]){"c", "d"});
+	cr_assert_eq(next(&x), 0);
+	pd_csv_record_free(&x.rec);
+}
+
 Test(csv, writer_round_trips_through_the_reader)
 {
 	const char *fields[] = {

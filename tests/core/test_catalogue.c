@@ -269,6 +269,29 @@ Test(catalogue_bad, bad_key_and_empty_name)
 	             18, "product_types[2].name", "empty");
 }
 
+/* Catalogue text follows the rules of every other text field: no control
+ * character or direction override, names of at most 100 characters. */
+Test(catalogue_bad, names_with_controls_or_too_long)
+{
+	expect_error(18,
+	             "    {\"key\": \"c\", \"name\": \"C\\u001b[31mred\", "
+	             "\"locked_after_assignment\": false,",
+	             18, "product_types[2].name", "control characters");
+	expect_error(18,
+	             "    {\"key\": \"c\", \"name\": \"C\\u0085\", "
+	             "\"locked_after_assignment\": false,",
+	             18, "product_types[2].name", "control characters");
+	expect_error(18,
+	             "    {\"key\": \"c\", \"name\": \"evil\\u202etxt.exe\", "
+	             "\"locked_after_assignment\": false,",
+	             18, "product_types[2].name", "control characters");
+	char *longname = xasprintf("    {\"key\": \"c\", \"name\": \"%0101d\", "
+	                           "\"locked_after_assignment\": false,",
+	                           0);
+	expect_error(18, longname, 18, "product_types[2].name", "too long: 101 characters");
+	free(longname);
+}
+
 Test(catalogue_bad, admin_role_required)
 {
 	expect_error(9, "    {\"key\": \"boss\", \"name\": \"Admin\", \"manages_users\": true}", 8,

@@ -40,6 +40,7 @@ Test(config, defaults_when_no_file)
 	cr_assert_eq(c.smtp_starttls, PD_STARTTLS_TRY);
 	cr_assert_eq(c.trial_default_days, 30);
 	cr_assert_eq(c.internal_systems_limit, 1);
+	cr_assert_eq(c.import_max_mb, 64);
 	cr_assert_eq(c.pbx_ping_interval, 20);
 	cr_assert_eq(c.pbx_backoff_max, 60);
 	cr_assert_str_eq(c.ui_theme, "default");
@@ -76,6 +77,7 @@ Test(config, every_key)
 	                     "default_days = 14\n"
 	                     "[customers]\n"
 	                     "internal_systems_limit = 3\n"
+	                     "import_max_mb = 2\n"
 	                     "[pbx]\n"
 	                     "ping_interval = 5\n"
 	                     "backoff_max = 3600\n"
@@ -94,6 +96,7 @@ Test(config, every_key)
 	cr_assert_str_eq(c.smtp_password_file, "/etc/provdesk/smtp.pw");
 	cr_assert_eq(c.trial_default_days, 14);
 	cr_assert_eq(c.internal_systems_limit, 3);
+	cr_assert_eq(c.import_max_mb, 2);
 	cr_assert_eq(c.pbx_ping_interval, 5);
 	cr_assert_eq(c.pbx_backoff_max, 3600);
 	cr_assert_str_eq(c.ui_theme, "monochrome");
@@ -188,6 +191,8 @@ Test(config, bad_integers)
 	bad("[pbx]\nmax_message_kb = 16385\n", 2, "pbx.max_message_kb", "64 to 16384");
 	bad("[pbx]\nmax_message_kb = 63\n", 2, "pbx.max_message_kb", "64 to 16384");
 	bad("[pbx]\nmax_message_kb =\n", 2, "pbx.max_message_kb", NULL);
+	bad("[customers]\nimport_max_mb = 0\n", 2, "customers.import_max_mb", "1 to 4096");
+	bad("[customers]\nimport_max_mb = 4097\n", 2, "customers.import_max_mb", "1 to 4096");
 }
 
 Test(config, pbx_caps)
@@ -260,6 +265,23 @@ Test(config, over_long_line)
 	pd_buf_add(&b, "\n");
 	bad(b.s, 2, NULL, "too long");
 	pd_buf_free(&b);
+}
+
+/* A NUL inside a value would cut it short: the line is refused by number. */
+Test(config, nul_byte_refused_with_line_and_column)
+{
+	static const char text[] = "[smtp]\nfrom = a@b.test\0evil\n";
+	char *p = xasprintf("%s/nul.conf", dir);
+	FILE *f = fopen(p, "wb");
+	cr_assert(f);
+	fwrite(text, 1, sizeof text - 1, f);
+	fclose(f);
+	pd_config c;
+	pd_err e = {0};
+	cr_assert_eq(pd_config_load(p, &c, &e), PD_E_CONFIG);
+	cr_assert_eq(e.line, 2, "%s", e.message);
+	assert_contains(e.message, "NUL byte at column 16");
+	free(p);
 }
 
 Test(config, smtp_password_file)

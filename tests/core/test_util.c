@@ -438,3 +438,35 @@ Test(read_file, missing_file_and_directory_give_errno)
 	free(p);
 	rm_tree(dir);
 }
+
+/* The terminal sanitiser: every unsafe code point and invalid byte becomes a
+ * visible escape; text and (with keep_lines) line breaks pass as they are. */
+static char *esc(const char *s, size_t n, bool lines, size_t *count)
+{
+	pd_buf b = {0};
+	*count = pd_term_escape(&b, s, n, lines);
+	return b.s ? b.s : xstrdup("");
+}
+
+Test(util, term_escape_shows_controls_bidi_and_bad_bytes)
+{
+	size_t k;
+	char *r = esc("Hélène O'Brien", strlen("Hélène O'Brien"), false, &k);
+	cr_assert_str_eq(r, "Hélène O'Brien");
+	cr_assert_eq(k, 0);
+	free(r);
+	static const char evil[] = "Ev\x1b[2Jil\a\x7f \xc2\x85 \xe2\x80\xae"
+	                           "gpj.exe \xe2\x80\xa8 \xff!";
+	r = esc(evil, sizeof evil - 1, false, &k);
+	cr_assert_str_eq(r, "Ev\\x1b[2Jil\\x07\\x7f \\x85 \\u202egpj.exe \\u2028 \\xff!");
+	cr_assert_eq(k, 7);
+	free(r);
+	static const char nul[] = "a\0b\nc\td\r";
+	r = esc(nul, sizeof nul - 1, true, &k);
+	cr_assert_str_eq(r, "a\\x00b\nc\td\\x0d");
+	cr_assert_eq(k, 2);
+	free(r);
+	r = esc("a\nb", 3, false, &k);
+	cr_assert_str_eq(r, "a\\x0ab");
+	free(r);
+}

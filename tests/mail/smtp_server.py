@@ -4,9 +4,12 @@ command-line `python3 -m aiosmtpd` cannot do: AUTH over plain text
 
   smtp_server.py PORT MAILDIR [--user U --password-file F]
 
-Recipients whose local part starts with "reject" get 550, "grey" get 450.
+Recipients whose local part starts with "reject" get 550, "grey" get 450;
+a message to a "stall" recipient makes the server stall after DATA (it
+writes MAILDIR.stalled first, so a test can wait for that moment).
 Stops on SIGTERM."""
 import argparse
+import asyncio
 import signal
 import sys
 import time
@@ -25,6 +28,13 @@ class Handler(Mailbox):
             return '450 4.2.0 <%s>: greylisted, try again later' % address
         envelope.rcpt_tos.append(address)
         return '250 OK'
+
+    async def handle_DATA(self, server, session, envelope):
+        if any(r.split('@')[0].startswith('stall') for r in envelope.rcpt_tos):
+            with open(self.stall_marker, 'w') as f:
+                f.write('stalled\n')
+            await asyncio.sleep(3600)
+        return await super().handle_DATA(server, session, envelope)
 
 
 class Authenticator:
@@ -52,7 +62,9 @@ def main():
             password = f.read().rstrip('\n')
         kw = dict(authenticator=Authenticator(a.user, password), auth_required=True,
                   auth_require_tls=False)
-    ctl = Controller(Handler(a.maildir), hostname='127.0.0.1', port=a.port, **kw)
+    handler = Handler(a.maildir)
+    handler.stall_marker = a.maildir.rstrip('/') + '.stalled'
+    ctl = Controller(handler, hostname='127.0.0.1', port=a.port, **kw)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     ctl.start()
     try:

@@ -458,6 +458,36 @@ Test(outbox, worker_stop_interrupts_a_hung_server_and_leaves_the_message_queued)
 	pd_outbox_free(&m);
 }
 
+/* A server that stalls after the whole message (DATA sent, no reply): libcurl
+ * waits for that reply inside one call, and closing the link would send QUIT
+ * and wait again. Quitting the console must still take under 2 s, and the
+ * message stays queued with no attempt counted. */
+Test(outbox, worker_stop_interrupts_a_server_stalled_after_data_within_2s)
+{
+	int64_t cid = create_customer("Lambda", "Lou", "stall-lou@example.com");
+	cr_assert(mt_sink_start_script(&sink, dir, 0));
+	pd_smtp_opts o = opts_for(sink.url);
+	o.timeout_ms = 60000;
+	pd_store_opts so = store_opts();
+	pd_outbox_worker *w = NULL;
+	pd_err e = {0};
+	cr_assert_eq(pd_outbox_worker_start(db, &so, &o, -1, &w, &e), PD_OK, "%s", e.message);
+	char marker[600];
+	snprintf(marker, sizeof marker, "%s.stalled", sink.maildir);
+	double deadline = mono() + 20.0 * tl_slow();
+	while (access(marker, F_OK) != 0 && mono() < deadline)
+		poll(NULL, 0, 20);
+	cr_assert_eq(access(marker, F_OK), 0, "the server never stalled after DATA");
+	double t0 = mono();
+	pd_outbox_worker_stop(w);
+	double took = mono() - t0;
+	cr_assert_lt(took, 2.0 * tl_slow(), "stop took %.2f s", took);
+	pd_outbox m = the_message(st, cid);
+	cr_assert_eq(m.state, PD_INVITE_QUEUED);
+	cr_assert_eq(m.attempts, 0);
+	pd_outbox_free(&m);
+}
+
 Test(outbox, worker_with_no_smtp_keeps_mail_queued_and_still_stops)
 {
 	int64_t cid = create_customer("Lambda", "Lou", "lou@example.com");

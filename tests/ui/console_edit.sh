@@ -63,6 +63,13 @@ check "their value is stored" test "$(json_field "Société Générale" referenc
 keys Escape; wait_for "Filter: gén"
 keys Escape
 check "Esc clears the filter" wait_for "Acme Telecom"
+# a filter longer than PD_FILTER_MAX (200 bytes) is refused at the key, and said
+keys /
+type_text "$(printf 'z%.0s' {1..205})"
+check "an over-long filter is said, not cut in silence" wait_for "The filter holds at most 200 bytes"
+check "and it holds the first 200 bytes" wait_for "No customer matches the filter"
+keys Escape
+check "Esc clears the long filter" wait_for "Acme Telecom"
 
 # another process's change appears without a keypress
 start=$SECONDS

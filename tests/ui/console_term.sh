@@ -79,6 +79,16 @@ for sig in TERM HUP; do
 	check "SIG$sig: the shell is back on the normal screen" bash -c "! tmux -S '$TMP/tmux.sock' capture-pane -p -t t 2>/dev/null | grep -q 'F10Quit'"
 done
 
+# a name with an ESC sequence, a C1 control and a direction override in the
+# database (an older version or a hand edit): the grid shows spaces and U+FFFD,
+# and the rest of the line is drawn in order
+sqlite3 "$DB" "UPDATE customers SET name = 'Ev' || char(27) || '[2Jil' || char(8238) ||
+  'gpj.exe' || char(133) || 'x' WHERE name = 'Acme Telecom'"
+start_console 100 30
+check "a name's controls and override are drawn as spaces and U+FFFD" wait_for "Ev [2Jil�gpj.exe�x"
+keys F10; wait_exit >/dev/null
+sqlite3 "$DB" "UPDATE customers SET name = 'Acme Telecom' WHERE name LIKE 'Ev%'"
+
 # the database becomes unreadable while the console runs: a clear message,
 # no crash, the edit in progress is not lost
 start_console 100 30

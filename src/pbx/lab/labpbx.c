@@ -697,6 +697,8 @@ static void inject(pd_labpbx *l, unsigned f)
 			l->s[i]->bytewise_until = l->now + l->o.fault_ms;
 	}
 	lab_hostile_inject(l, f);
+	if ((f & PD_LAB_FAULT_RESTART) && l->esl)
+		lab_esl_shutdown(l); /* FreeSWITCH says so before it stops */
 	if (f & (PD_LAB_FAULT_DROP | PD_LAB_FAULT_RESTART)) {
 		while (l->ns)
 			sess_close(l, 0);

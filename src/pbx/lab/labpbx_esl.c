@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "labpbx_internal.h"
@@ -181,9 +182,11 @@ static void ev_begin(pd_labpbx *l, pd_buf *b, const char *name, const char *subc
 	put_hf(b, "Event-Sequence", "%llu", (unsigned long long)++l->ev_seq);
 }
 
+/* A session writing the huge fault's body gets nothing else until it ends:
+ * bytes in the middle of a body would be part of it. */
 static bool wants(const session *s, unsigned sub)
 {
-	return s->logged_in && !s->mute && !s->close_after && (s->esl_sub & sub);
+	return s->logged_in && !s->mute && !s->close_after && !s->huge_left && (s->esl_sub & sub);
 }
 
 /* Frames the header block hb (and an inner body) as one text/event-plain and
@@ -222,11 +225,13 @@ typedef struct {
 	bool is_agent;                                    /* the agent leg of a queue call */
 } leg;
 
-static _Thread_local char agent_buf[2][96]; /* "1001@default" of the two legs being written */
+/* "1001@default" and "support@default", in per-thread buffers (each lab runs
+ * on its own thread): slot 0 is the agent an event names, slot 1 a leg's
+ * presence id; a buffer's value lives until the next call with its slot. */
+static _Thread_local char agent_buf[2][96];
 
-static const char *agent_id(const pd_labpbx *l, const luser *u, int slot)
+static const char *agent_id(const luser *u, int slot)
 {
-	(void)l;
 	snprintf(agent_buf[slot], sizeof agent_buf[slot], "%s@%s", u->ep, u->context);
 	return agent_buf[slot];
 }
@@ -305,7 +310,7 @@ static leg user_leg(pd_labpbx *l, const lcall *c)
 	             .dest = a->ep,
 	             .context = "default",
 	             .source = "src/switch_ivr_originate.c",
-	             .presence = agent_id(l, a, 1),
+	             .presence = agent_id(a, 1),
 	             .created = c->ring_at,
 	             .answered = talk ? c->answer_at : 0,
 	             .bridged = 0,
@@ -400,13 +405,13 @@ static void put_channel(pd_labpbx *l, pd_buf *b, const lcall *c, const leg *g, c
 		put_hf(b, "variable_cc_queue_joined_epoch", "%lld", wall_s(l, c->join_at));
 		if (g->is_agent) {
 			put_h(b, "variable_cc_member_session_uuid", c->uid);
-			put_h(b, "variable_cc_agent", agent_id(l, a, 0));
+			put_h(b, "variable_cc_agent", agent_id(a, 0));
 			put_h(b, "variable_cc_agent_type", "callback");
 			put_h(b, "variable_cc_side", "agent");
 		} else {
 			put_h(b, "variable_cc_side", "member");
 			if (a && c->answer_at) {
-				put_h(b, "variable_cc_agent", agent_id(l, a, 0));
+				put_h(b, "variable_cc_agent", agent_id(a, 0));
 				put_h(b, "variable_cc_agent_uuid", c->a_uid);
 				put_hf(b, "variable_cc_queue_answered_epoch", "%lld",
 				       wall_s(l, c->answer_at));
@@ -422,7 +427,8 @@ static void put_channel(pd_labpbx *l, pd_buf *b, const lcall *c, const leg *g, c
 		put_h(b, "variable_Event-Name", "REQUEST_PARAMS");
 		put_h(b, "variable_hangup_cause", cause);
 		put_hf(b, "variable_start_epoch", "%lld", wall_s(l, g->created));
-		put_hf(b, "variable_answer_epoch", "%lld", g->answered ? wall_s(l, g->answered) : 0);
+		put_hf(b, "variable_answer_epoch", "%lld",
+		       g->answered ? wall_s(l, g->answered) : 0);
 		put_hf(b, "variable_end_epoch", "%lld", wall_s(l, l->now));
 		put_hf(b, "variable_duration", "%lld", wall_s(l, l->now) - wall_s(l, g->created));
 		put_hf(b, "variable_billsec", "%lld",
@@ -431,17 +437,18 @@ static void put_channel(pd_labpbx *l, pd_buf *b, const lcall *c, const leg *g, c
 }
 
 static void chan_event(pd_labpbx *l, const char *name, unsigned sub, const char *func, int line,
-                       const lcall *c, const leg *g, const leg *o, const char *state,
-                       int state_no, const char *call_state, const char *answer_state,
-                       const char *cause, const char *bridge_a, const char *bridge_b)
+                       const lcall *c, const leg *g, const leg *o, const char *state, int state_no,
+                       const char *call_state, const char *answer_state, const char *cause,
+                       const char *bridge_a, const char *bridge_b)
 {
 	if (!any_wants(l, sub))
 		return;
 	pd_buf b = {0};
-	const char *file = !strcmp(name, "CHANNEL_CREATE")      ? "switch_core_state_machine.c"
-	                   : !strcmp(name, "CHANNEL_HANGUP_COMPLETE") ? "switch_core_state_machine.c"
-	                   : bridge_a                                 ? "switch_ivr_bridge.c"
-	                                                              : "switch_channel.c";
+	const char *file = !strcmp(name, "CHANNEL_CREATE") ? "switch_core_state_machine.c"
+	                   : !strcmp(name, "CHANNEL_HANGUP_COMPLETE")
+	                       ? "switch_core_state_machine.c"
+	                   : bridge_a ? "switch_ivr_bridge.c"
+	                              : "switch_channel.c";
 	ev_begin(l, &b, name, NULL, file, func, line);
 	if (cause && !strcmp(name, "CHANNEL_HANGUP_COMPLETE"))
 		put_h(&b, "Hangup-Cause", cause);
@@ -476,13 +483,16 @@ static void cc_event(pd_labpbx *l, const char *func, int line, const lcall *c, c
 static void agent_state(pd_labpbx *l, const luser *u, const char *state)
 {
 	cc_event(l, "cc_agent_update", 1067, NULL, NULL, NULL, NULL, NULL, "CC-Agent",
-	         agent_id(l, u, 0), "CC-Action", "agent-state-change", "CC-Agent-State", state,
+	         agent_id(u, 0), "CC-Action", "agent-state-change", "CC-Agent-State", state,
 	         (const char *)NULL);
 }
 
 static const char *agent_status(const luser *u)
 {
-	return u->logged_out ? "Logged Out" : u->paused ? "On Break" : "Available";
+	return u->logged_out  ? "Logged Out"
+	       : u->paused    ? "On Break"
+	       : u->on_demand ? "Available (On Demand)"
+	                      : "Available";
 }
 
 void lab_esl_agent_status(pd_labpbx *l, const luser *u)
@@ -490,7 +500,7 @@ void lab_esl_agent_status(pd_labpbx *l, const luser *u)
 	if (!l->esl)
 		return;
 	cc_event(l, "cc_agent_update", 1043, NULL, NULL, NULL, NULL, NULL, "CC-Agent",
-	         agent_id(l, u, 0), "CC-Action", "agent-status-change", "CC-Agent-Status",
+	         agent_id(u, 0), "CC-Action", "agent-status-change", "CC-Agent-Status",
 	         agent_status(u), (const char *)NULL);
 }
 
@@ -522,15 +532,15 @@ void lab_esl_call(pd_labpbx *l, const lcall *c, int step)
 	case LAB_CALL_JOIN: {
 		leg created = cl;
 		created.answered = 0; /* the queue answers it right after */
-		chan_event(l, "CHANNEL_CREATE", SUB_CREATE, "switch_core_session_run", 626, c, &created,
-		           NULL, "CS_INIT", 2, "DOWN", "ringing", NULL, NULL, NULL);
+		chan_event(l, "CHANNEL_CREATE", SUB_CREATE, "switch_core_session_run", 626, c,
+		           &created, NULL, "CS_INIT", 2, "DOWN", "ringing", NULL, NULL, NULL);
 		chan_event(l, "CHANNEL_ANSWER", SUB_ANSWER, "switch_channel_perform_mark_answered",
 		           3846, c, &cl, NULL, "CS_EXECUTE", 4, "RINGING", "answered", NULL, NULL,
 		           NULL);
 		cc_event(l, "callcenter_function", 3113, c, &cl, NULL, "answered", NULL, "CC-Queue",
 		         queue_id(l, c->q), "CC-Action", "member-queue-start", "CC-Member-UUID",
-		         c->m_uid, "CC-Member-Session-UUID", c->uid, "CC-Member-CID-Name", c->cid_name,
-		         "CC-Member-CID-Number", c->cid_num, (const char *)NULL);
+		         c->m_uid, "CC-Member-Session-UUID", c->uid, "CC-Member-CID-Name",
+		         c->cid_name, "CC-Member-CID-Number", c->cid_num, (const char *)NULL);
 		members_count(l, c->q, 0);
 		break;
 	}
@@ -540,9 +550,9 @@ void lab_esl_call(pd_labpbx *l, const lcall *c, int step)
 		chan_event(l, "CHANNEL_CREATE", SUB_CREATE, "switch_core_session_run", 626, c, &al,
 		           NULL, "CS_INIT", 2, "DOWN", "ringing", NULL, NULL, NULL);
 		agent_state(l, a, "Receiving");
-		cc_event(l, "outbound_agent_thread_run", 1717, c, NULL, NULL, NULL, NULL, "CC-Queue",
-		         queue_id(l, c->q), "CC-Action", "agent-offering", "CC-Agent",
-		         agent_id(l, a, 0), "CC-Agent-Type", "callback", "CC-Agent-System",
+		cc_event(l, "outbound_agent_thread_run", 1717, c, NULL, NULL, NULL, NULL,
+		         "CC-Queue", queue_id(l, c->q), "CC-Action", "agent-offering", "CC-Agent",
+		         agent_id(a, 0), "CC-Agent-Type", "callback", "CC-Agent-System",
 		         "single_box", "CC-Member-UUID", c->m_uid, "CC-Member-Session-UUID", c->uid,
 		         "CC-Member-CID-Name", c->cid_name, "CC-Member-CID-Number", c->cid_num,
 		         (const char *)NULL);
@@ -564,15 +574,16 @@ void lab_esl_call(pd_labpbx *l, const lcall *c, int step)
 		snprintf(t2, sizeof t2, "%lld", wall_s(l, l->now));
 		snprintf(t3, sizeof t3, "%lld", wall_s(l, c->join_at));
 		cc_event(l, "outbound_agent_thread_run", 1934, &cc, &al, NULL, "answered", NULL,
-		         "CC-Queue", queue_id(l, c->q), "CC-Action", "bridge-agent-start", "CC-Agent",
-		         agent_id(l, a, 0), "CC-Agent-System", "single_box", "CC-Agent-UUID",
-		         c->a_uid, "CC-Agent-Called-Time", t1, "CC-Agent-Answered-Time", t2,
-		         "CC-Member-Joined-Time", t3, "CC-Member-UUID", c->m_uid,
-		         "CC-Member-Session-UUID", c->uid, "CC-Member-CID-Name", c->cid_name,
-		         "CC-Member-CID-Number", c->cid_num, (const char *)NULL);
-		chan_event(l, "CHANNEL_BRIDGE", SUB_BRIDGE, "switch_ivr_multi_threaded_bridge", 1689,
-		           &cc, &cl, &al, "CS_SOFT_EXECUTE", 3, "ACTIVE", "answered", NULL, c->uid,
-		           c->a_uid);
+		         "CC-Queue", queue_id(l, c->q), "CC-Action", "bridge-agent-start",
+		         "CC-Agent", agent_id(a, 0), "CC-Agent-System", "single_box",
+		         "CC-Agent-UUID", c->a_uid, "CC-Agent-Called-Time", t1,
+		         "CC-Agent-Answered-Time", t2, "CC-Member-Joined-Time", t3,
+		         "CC-Member-UUID", c->m_uid, "CC-Member-Session-UUID", c->uid,
+		         "CC-Member-CID-Name", c->cid_name, "CC-Member-CID-Number", c->cid_num,
+		         (const char *)NULL);
+		chan_event(l, "CHANNEL_BRIDGE", SUB_BRIDGE, "switch_ivr_multi_threaded_bridge",
+		           1689, &cc, &cl, &al, "CS_SOFT_EXECUTE", 3, "ACTIVE", "answered", NULL,
+		           c->uid, c->a_uid);
 		members_count(l, c->q, 0);
 		break;
 	}
@@ -596,9 +607,9 @@ void lab_esl_call(pd_labpbx *l, const lcall *c, int step)
 		chan_event(l, "CHANNEL_ANSWER", SUB_ANSWER, "switch_channel_perform_mark_answered",
 		           3846, &cc, &ul, NULL, "CS_EXECUTE", 4, "RINGING", "answered", NULL, NULL,
 		           NULL);
-		chan_event(l, "CHANNEL_BRIDGE", SUB_BRIDGE, "switch_ivr_multi_threaded_bridge", 1689,
-		           &cc, &ul, &cl, "CS_SOFT_EXECUTE", 3, "ACTIVE", "answered", NULL, c->a_uid,
-		           c->uid);
+		chan_event(l, "CHANNEL_BRIDGE", SUB_BRIDGE, "switch_ivr_multi_threaded_bridge",
+		           1689, &cc, &ul, &cl, "CS_SOFT_EXECUTE", 3, "ACTIVE", "answered", NULL,
+		           c->a_uid, c->uid);
 		break;
 	}
 	case LAB_CALL_HOLD:
@@ -616,12 +627,12 @@ void lab_esl_call(pd_labpbx *l, const lcall *c, int step)
 	case LAB_CALL_HANGUP: {
 		leg ul = user_leg(l, c);
 		ul.hungup = cl.hungup = l->now;
-		const char *a_uid = c->outbound ? c->a_uid : c->uid, *b_uid =
-		                                                         c->outbound ? c->uid : c->a_uid;
+		const char *a_uid = c->outbound ? c->a_uid : c->uid,
+		           *b_uid = c->outbound ? c->uid : c->a_uid;
 		const leg *A = c->outbound ? &ul : &cl, *B = c->outbound ? &cl : &ul;
 		chan_event(l, "CHANNEL_UNBRIDGE", SUB_UNBRIDGE, "switch_ivr_multi_threaded_bridge",
-		           1879, c, A, B, "CS_EXECUTE", 4, "HANGUP", "hangup", "NORMAL_CLEARING", a_uid,
-		           b_uid);
+		           1879, c, A, B, "CS_EXECUTE", 4, "HANGUP", "hangup", "NORMAL_CLEARING",
+		           a_uid, b_uid);
 		if (!c->outbound) {
 			const luser *a = &l->u[c->agent];
 			snprintf(t1, sizeof t1, "%lld", wall_s(l, c->ring_at));
@@ -631,21 +642,23 @@ void lab_esl_call(pd_labpbx *l, const lcall *c, int step)
 			cc_event(l, "outbound_agent_thread_run", 2062, c, &ul, &cl, "hangup",
 			         "NORMAL_CLEARING", "CC-Queue", queue_id(l, c->q), "CC-Action",
 			         "bridge-agent-end", "CC-Hangup-Cause", "SUCCESS", "CC-Agent",
-			         agent_id(l, a, 0), "CC-Agent-System", "single_box", "CC-Agent-UUID",
+			         agent_id(a, 0), "CC-Agent-System", "single_box", "CC-Agent-UUID",
 			         c->a_uid, "CC-Agent-Bridged", "true", "CC-Agent-Called-Time", t1,
 			         "CC-Agent-Answered-Time", t2, "CC-Member-Joined-Time", t3,
 			         "CC-Bridge-Terminated-Time", t4, "CC-Member-UUID", c->m_uid,
-			         "CC-Member-Session-UUID", c->uid, "CC-Member-CID-Name", c->cid_name,
-			         "CC-Member-CID-Number", c->cid_num, (const char *)NULL);
+			         "CC-Member-Session-UUID", c->uid, "CC-Member-CID-Name",
+			         c->cid_name, "CC-Member-CID-Number", c->cid_num,
+			         (const char *)NULL);
 			cc_event(l, "outbound_agent_thread_run", 2098, c, &cl, &ul, "hangup",
 			         "NORMAL_CLEARING", "CC-Queue", queue_id(l, c->q), "CC-Action",
 			         "member-queue-end", "CC-Hangup-Cause", "SUCCESS", "CC-Cause",
-			         "Terminated", "CC-Agent", agent_id(l, a, 0), "CC-Agent-System",
-			         "single_box", "CC-Agent-UUID", c->a_uid, "CC-Agent-Called-Time", t1,
-			         "CC-Agent-Answered-Time", t2, "CC-Member-Leaving-Time", t4,
+			         "Terminated", "CC-Agent", agent_id(a, 0), "CC-Agent-System",
+			         "single_box", "CC-Agent-UUID", c->a_uid, "CC-Agent-Called-Time",
+			         t1, "CC-Agent-Answered-Time", t2, "CC-Member-Leaving-Time", t4,
 			         "CC-Member-Joined-Time", t3, "CC-Member-UUID", c->m_uid,
-			         "CC-Member-Session-UUID", c->uid, "CC-Member-CID-Name", c->cid_name,
-			         "CC-Member-CID-Number", c->cid_num, (const char *)NULL);
+			         "CC-Member-Session-UUID", c->uid, "CC-Member-CID-Name",
+			         c->cid_name, "CC-Member-CID-Number", c->cid_num,
+			         (const char *)NULL);
 		}
 		chan_event(l, "CHANNEL_HANGUP_COMPLETE", SUB_HANGUP_COMPLETE,
 		           "switch_core_session_reporting_state", 943, c, B, A, "CS_REPORTING", 11,
@@ -742,8 +755,7 @@ static void heartbeat(pd_labpbx *l)
 	         "0 years, %lld days, %lld hours, %lld minutes, %lld seconds, %lld "
 	         "milliseconds, 0 microseconds",
 	         (long long)(up / 86400000), (long long)(up / 3600000 % 24),
-	         (long long)(up / 60000 % 60), (long long)(up / 1000 % 60),
-	         (long long)(up % 1000));
+	         (long long)(up / 60000 % 60), (long long)(up / 1000 % 60), (long long)(up % 1000));
 	pd_buf b = {0};
 	ev_begin(l, &b, "HEARTBEAT", NULL, "switch_core.c", "send_heartbeat", 95);
 	put_h(&b, "Event-Info", "System Ready");
@@ -868,7 +880,7 @@ static void api_status(pd_labpbx *l, pd_buf *o)
 static void agent_row(pd_labpbx *l, pd_buf *o, const luser *u)
 {
 	const lcall *c = call_of_agent(l, u);
-	const char *id = agent_id(l, u, 0);
+	const char *id = agent_id(u, 0);
 	pd_buf_printf(o,
 	              "%s|single_box|%s|callback|[leg_timeout=12]user/%s|%s|%s|3|%d|10|10|15|0|0|"
 	              "0|%lld|0|%d|0|0|0\n",
@@ -901,7 +913,8 @@ static void tier_rows(pd_labpbx *l, pd_buf *o, int only_q)
 		for (int i = 0; i < l->nu; i++)
 			if (l->u[i].queue == q)
 				pd_buf_printf(o, "%s|%s|%s|1|%d\n", queue_id(l, q),
-				              agent_id(l, &l->u[i], 0), tier_state(l, &l->u[i]), ++pos);
+				              agent_id(&l->u[i], 0), tier_state(l, &l->u[i]),
+				              ++pos);
 	}
 	pd_buf_add(o, "+OK\n");
 }
@@ -915,13 +928,14 @@ static void member_rows(pd_labpbx *l, pd_buf *o, int q)
 		const lcall *c = &l->calls[i];
 		if (c->outbound || c->q != q || c->phase == P_JOIN || c->phase == P_DONE)
 			continue;
-		const char *st = c->phase == P_WAIT ? "Waiting" : c->phase == P_RING ? "Trying"
-		                                                                      : "Answered";
+		const char *st = c->phase == P_WAIT   ? "Waiting"
+		                 : c->phase == P_RING ? "Trying"
+		                                      : "Answered";
 		long long j = wall_s(l, c->join_at);
 		pd_buf_printf(o, "%s|single_box|%s|%s|%s|%s|%lld|%lld|0|%lld|0|0|0|%s|%s|%s|%lld\n",
 		              queue_id(l, q), c->m_uid, c->uid, c->cid_num, c->cid_name, j, j,
 		              c->phase == P_TALK ? wall_s(l, c->answer_at) : 0LL,
-		              c->agent >= 0 ? agent_id(l, &l->u[c->agent], 0) : "",
+		              c->agent >= 0 ? agent_id(&l->u[c->agent], 0) : "",
 		              c->agent >= 0 ? "single_box" : "", st, wall_s(l, l->now) - j);
 	}
 	pd_buf_add(o, "+OK\n");
@@ -967,8 +981,10 @@ static void api_callcenter(pd_labpbx *l, const char *a, pd_buf *o)
 			luser *u = find_user(l, w1);
 			if (!u) {
 				pd_buf_add(o, "-ERR Invalid Agent!\n");
-			} else if (!strcmp(w2, "Available") || !strcmp(w2, "Available (On Demand)")) {
+			} else if (!strcmp(w2, "Available") ||
+			           !strcmp(w2, "Available (On Demand)")) {
 				u->logged_out = u->paused = false;
+				u->on_demand = strcmp(w2, "Available") != 0;
 				lab_do_pause(l, u->ep, false, NULL);
 				pd_buf_add(o, "+OK\n");
 			} else if (!strcmp(w2, "On Break")) {
@@ -993,28 +1009,30 @@ static void api_callcenter(pd_labpbx *l, const char *a, pd_buf *o)
 	} else if (word_is(&a, "queue")) {
 		if (word_is(&a, "list")) {
 			if (!*a) {
-				pd_buf_add(o,
-				           "name|strategy|moh_sound|time_base_score|tier_rules_apply|"
-				           "tier_rule_wait_second|tier_rule_wait_multiply_level|"
-				           "tier_rule_no_agent_no_wait|discard_abandoned_after|"
-				           "abandoned_resume_allowed|max_wait_time|"
-				           "max_wait_time_with_no_agent|"
-				           "max_wait_time_with_no_agent_time_reached|record_template|"
-				           "calls_answered|calls_abandoned|ring_progressively_delay|"
-				           "skip_agents_with_external_calls|agent_no_answer_status\n");
+				pd_buf_add(
+				    o, "name|strategy|moh_sound|time_base_score|tier_rules_apply|"
+				       "tier_rule_wait_second|tier_rule_wait_multiply_level|"
+				       "tier_rule_no_agent_no_wait|discard_abandoned_after|"
+				       "abandoned_resume_allowed|max_wait_time|"
+				       "max_wait_time_with_no_agent|"
+				       "max_wait_time_with_no_agent_time_reached|record_template|"
+				       "calls_answered|calls_abandoned|ring_progressively_delay|"
+				       "skip_agents_with_external_calls|agent_no_answer_status\n");
 				for (int q = 0; q < l->o.queues; q++)
-					pd_buf_printf(
-					    o,
-					    "%s|longest-idle-agent|tone_stream://%%(400,200,400,450);"
-					    "%%(400,2000,400,450);loops=-1|system|false|300|true|false|60|"
-					    "false|0|0|5||0|0|0|true|On Break\n",
-					    queue_id(l, q));
+					pd_buf_printf(o,
+					              "%s|longest-idle-agent|tone_stream://"
+					              "%%(400,200,400,450);"
+					              "%%(400,2000,400,450);loops=-1|system|false|"
+					              "300|true|false|60|"
+					              "false|0|0|5||0|0|0|true|On Break\n",
+					              queue_id(l, q));
 				pd_buf_add(o, "+OK\n");
 				return;
 			}
-			int what = word_is(&a, "agents") ? 1 : word_is(&a, "members") ? 2
-			                                   : word_is(&a, "tiers")     ? 3
-			                                                              : 0;
+			int what = word_is(&a, "agents")    ? 1
+			           : word_is(&a, "members") ? 2
+			           : word_is(&a, "tiers")   ? 3
+			                                    : 0;
 			take_arg(&a, w1, sizeof w1);
 			int q = find_queue(l, w1);
 			if (what && q >= 0) {
@@ -1069,8 +1087,8 @@ static void api_list_users(pd_labpbx *l, const char *a, pd_buf *o)
 		if (u->unregistered)
 			snprintf(contact, sizeof contact, "error/user_not_registered");
 		else
-			snprintf(contact, sizeof contact, "sofia/internal/sip:%s@127.0.0.1:%d;ob", u->ep,
-			         5270 + i + 1);
+			snprintf(contact, sizeof contact, "sofia/internal/sip:%s@127.0.0.1:%d;ob",
+			         u->ep, 5270 + i + 1);
 		pd_buf_printf(o, "%s|%s|%s|%s|%s|%s|%s|%s\n", u->ep, u->context, u->context, grp,
 		              contact, grp, u->name, u->ep);
 	}
@@ -1086,8 +1104,8 @@ static void api_user_data(pd_labpbx *l, const char *a, pd_buf *o)
 	take_arg(&a, name, sizeof name);
 	luser *u = strchr(who, '@') ? find_user(l, who) : NULL;
 	const char *v = NULL;
-	if (u && !strcmp(kind, "param") &&
-	    (!strcmp(name, "email") || !strcmp(name, "vm-mailto")) && *u->email)
+	if (u && !strcmp(kind, "param") && (!strcmp(name, "email") || !strcmp(name, "vm-mailto")) &&
+	    *u->email)
 		v = u->email;
 	else if (u && !strcmp(kind, "var") && !strcmp(name, "effective_caller_id_name"))
 		v = u->name;
@@ -1148,22 +1166,22 @@ static void table_out(const table *t, const char *mode, pd_buf *o)
 
 static void show_registrations(pd_labpbx *l, const char *mode, pd_buf *o)
 {
-	static const char *const cols[] = {"reg_user", "realm",        "token",
-	                                   "url",      "expires",      "network_ip",
-	                                   "network_port", "network_proto", "hostname",
-	                                   "metadata"};
+	static const char *const cols[] = {
+	    "reg_user",   "realm",        "token",         "url",      "expires",
+	    "network_ip", "network_port", "network_proto", "hostname", "metadata"};
 	table t = {cols, NELEM(cols), json_array()};
 	for (int i = 0; i < l->nu; i++) {
 		const luser *u = &l->u[i];
 		if (u->unregistered)
 			continue;
 		char url[96], exp[24], port[16], token[64];
-		snprintf(url, sizeof url, "sofia/internal/sip:%s@127.0.0.1:%d;ob", u->ep, 5270 + i + 1);
+		snprintf(url, sizeof url, "sofia/internal/sip:%s@127.0.0.1:%d;ob", u->ep,
+		         5270 + i + 1);
 		snprintf(exp, sizeof exp, "%lld", wall_s(l, l->now) + 60);
 		snprintf(port, sizeof port, "%d", 5270 + i + 1);
 		snprintf(token, sizeof token, "lab-reg-%s-%s", u->ep, u->context);
-		const char *v[] = {u->ep, u->context, token, url, exp, "127.0.0.1", port, "udp", "lab",
-		                   ""};
+		const char *v[] = {u->ep,       u->context, token, url,   exp,
+		                   "127.0.0.1", port,       "udp", "lab", ""};
 		row_add(&t, v);
 	}
 	table_out(&t, mode, o);
@@ -1212,17 +1230,44 @@ static void each_call(pd_labpbx *l, leg_fn fn, void *ctx)
 	}
 }
 
-static const char *const chan_cols[] = {
-    "uuid",          "direction",        "created",          "created_epoch",
-    "name",          "state",            "cid_name",         "cid_num",
-    "ip_addr",       "dest",             "application",      "application_data",
-    "dialplan",      "context",          "read_codec",       "read_rate",
-    "read_bit_rate", "write_codec",      "write_rate",       "write_bit_rate",
-    "secure",        "hostname",         "presence_id",      "presence_data",
-    "accountcode",   "callstate",        "callee_name",      "callee_num",
-    "callee_direction", "call_uuid",     "sent_callee_name", "sent_callee_num",
-    "initial_cid_name", "initial_cid_num", "initial_ip_addr", "initial_dest",
-    "initial_dialplan", "initial_context"};
+static const char *const chan_cols[] = {"uuid",
+                                        "direction",
+                                        "created",
+                                        "created_epoch",
+                                        "name",
+                                        "state",
+                                        "cid_name",
+                                        "cid_num",
+                                        "ip_addr",
+                                        "dest",
+                                        "application",
+                                        "application_data",
+                                        "dialplan",
+                                        "context",
+                                        "read_codec",
+                                        "read_rate",
+                                        "read_bit_rate",
+                                        "write_codec",
+                                        "write_rate",
+                                        "write_bit_rate",
+                                        "secure",
+                                        "hostname",
+                                        "presence_id",
+                                        "presence_data",
+                                        "accountcode",
+                                        "callstate",
+                                        "callee_name",
+                                        "callee_num",
+                                        "callee_direction",
+                                        "call_uuid",
+                                        "sent_callee_name",
+                                        "sent_callee_num",
+                                        "initial_cid_name",
+                                        "initial_cid_num",
+                                        "initial_ip_addr",
+                                        "initial_dest",
+                                        "initial_dialplan",
+                                        "initial_context"};
 
 static void chan_row(pd_labpbx *l, table *t, const leg *g, const leg *other, bool talk, bool ring)
 {
@@ -1240,8 +1285,12 @@ static void chan_row(pd_labpbx *l, table *t, const leg *g, const leg *other, boo
 	                   g->cid_num,
 	                   in ? "127.0.0.1" : "",
 	                   g->dest,
-	                   talk ? "uuid_bridge" : in ? "callcenter" : "",
-	                   talk && other ? other->uuid : in ? "support@default" : "",
+	                   talk ? "uuid_bridge"
+	                   : in ? "callcenter"
+	                        : "",
+	                   talk && other ? other->uuid
+	                   : in          ? "support@default"
+	                                 : "",
 	                   in ? "XML" : "",
 	                   g->context,
 	                   media ? "PCMU" : "",
@@ -1271,8 +1320,8 @@ static void chan_row(pd_labpbx *l, table *t, const leg *g, const leg *other, boo
 	row_add(t, v);
 }
 
-static void chan_cb(pd_labpbx *l, const lcall *c, const leg *a, const leg *b, bool talk,
-                    bool ring, void *ctx)
+static void chan_cb(pd_labpbx *l, const lcall *c, const leg *a, const leg *b, bool talk, bool ring,
+                    void *ctx)
 {
 	(void)c;
 	chan_row(l, ctx, a, b, talk, ring);
@@ -1280,18 +1329,47 @@ static void chan_cb(pd_labpbx *l, const lcall *c, const leg *a, const leg *b, bo
 		chan_row(l, ctx, b, a, talk, ring);
 }
 
-static const char *const call_cols[] = {
-    "uuid",           "direction",        "created",         "created_epoch",
-    "name",           "state",            "cid_name",        "cid_num",
-    "ip_addr",        "dest",             "presence_id",     "presence_data",
-    "accountcode",    "callstate",        "callee_name",     "callee_num",
-    "callee_direction", "call_uuid",      "hostname",        "sent_callee_name",
-    "sent_callee_num", "b_uuid",          "b_direction",     "b_created",
-    "b_created_epoch", "b_name",          "b_state",         "b_cid_name",
-    "b_cid_num",      "b_ip_addr",        "b_dest",          "b_presence_id",
-    "b_presence_data", "b_accountcode",   "b_callstate",     "b_callee_name",
-    "b_callee_num",   "b_callee_direction", "b_sent_callee_name", "b_sent_callee_num",
-    "call_created_epoch"};
+static const char *const call_cols[] = {"uuid",
+                                        "direction",
+                                        "created",
+                                        "created_epoch",
+                                        "name",
+                                        "state",
+                                        "cid_name",
+                                        "cid_num",
+                                        "ip_addr",
+                                        "dest",
+                                        "presence_id",
+                                        "presence_data",
+                                        "accountcode",
+                                        "callstate",
+                                        "callee_name",
+                                        "callee_num",
+                                        "callee_direction",
+                                        "call_uuid",
+                                        "hostname",
+                                        "sent_callee_name",
+                                        "sent_callee_num",
+                                        "b_uuid",
+                                        "b_direction",
+                                        "b_created",
+                                        "b_created_epoch",
+                                        "b_name",
+                                        "b_state",
+                                        "b_cid_name",
+                                        "b_cid_num",
+                                        "b_ip_addr",
+                                        "b_dest",
+                                        "b_presence_id",
+                                        "b_presence_data",
+                                        "b_accountcode",
+                                        "b_callstate",
+                                        "b_callee_name",
+                                        "b_callee_num",
+                                        "b_callee_direction",
+                                        "b_sent_callee_name",
+                                        "b_sent_callee_num",
+                                        "call_created_epoch"};
 
 static void call_one(pd_labpbx *l, table *t, const leg *a, const leg *b, bool talk, bool ring)
 {
@@ -1345,8 +1423,8 @@ static void call_one(pd_labpbx *l, table *t, const leg *a, const leg *b, bool ta
 	row_add(t, v);
 }
 
-static void call_cb(pd_labpbx *l, const lcall *c, const leg *a, const leg *b, bool talk,
-                    bool ring, void *ctx)
+static void call_cb(pd_labpbx *l, const lcall *c, const leg *a, const leg *b, bool talk, bool ring,
+                    void *ctx)
 {
 	(void)c;
 	if (talk) { /* bridged: one row with both legs */
@@ -1372,8 +1450,8 @@ static void api_show(pd_labpbx *l, const char *a, pd_buf *o)
 	if (regs) {
 		show_registrations(l, mode, o);
 	} else if (chans || calls) {
-		table t = {chans ? chan_cols : call_cols, chans ? NELEM(chan_cols) : NELEM(call_cols),
-		           json_array()};
+		table t = {chans ? chan_cols : call_cols,
+		           chans ? NELEM(chan_cols) : NELEM(call_cols), json_array()};
 		each_call(l, chans ? chan_cb : call_cb, &t);
 		table_out(&t, mode, o);
 		json_decref(t.rows);
@@ -1510,7 +1588,8 @@ static void cmd_bgapi(pd_labpbx *l, session *s, const char *a)
 	char job[40];
 	lab_esl_new_uuid(l, job, sizeof job);
 	pd_buf r = {0};
-	pd_buf_printf(&r, "Content-Type: command/reply\nReply-Text: +OK Job-UUID: %s\nJob-UUID: %s\n\n",
+	pd_buf_printf(&r,
+	              "Content-Type: command/reply\nReply-Text: +OK Job-UUID: %s\nJob-UUID: %s\n\n",
 	              job, job);
 	lab_sess_send(s, r.s, r.len);
 	pd_buf_free(&r);
@@ -1583,6 +1662,20 @@ static void command(pd_labpbx *l, session *s, const char *line)
 	}
 }
 
+void lab_esl_shutdown(pd_labpbx *l)
+{
+	static const char notice[] = "Content-Type: text/disconnect-notice\nContent-Length: 31\n\n"
+	                             "The system is being shut down.\n";
+	for (int i = 0; i < l->ns; i++) {
+		session *s = l->s[i];
+		if (s->out.len == s->off && !s->mute && !s->huge_left) {
+			ssize_t w =
+			    send(s->fd, notice, sizeof notice - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+			(void)w; /* best effort: the socket closes next */
+		}
+	}
+}
+
 void lab_esl_accept(pd_labpbx *l, session *s)
 {
 	(void)l;
@@ -1592,7 +1685,7 @@ void lab_esl_accept(pd_labpbx *l, session *s)
 void lab_esl_feed(pd_labpbx *l, session *s, const char *data, size_t n)
 {
 	pd_buf_addn(&s->in, data, n);
-	while (!s->close_after && !s->mute) {
+	while (!s->close_after && !s->mute && !s->huge_left) { /* replies wait for it */
 		/* a command ends with an empty line; CR before LF is taken too */
 		char *end = NULL, *p = s->in.s;
 		size_t skip = 0;
@@ -1662,7 +1755,8 @@ void lab_esl_hostile_inject(pd_labpbx *l, session *s, unsigned f)
 		s->flood_until = l->now + l->o.fault_ms;
 	if ((f & PD_LAB_FAULT_HUGE) && !s->huge_left) {
 		pd_buf b = {0};
-		pd_buf_printf(&b, "Content-Length: %u\nContent-Type: text/event-plain\n\n", HUGE_BYTES);
+		pd_buf_printf(&b, "Content-Length: %u\nContent-Type: text/event-plain\n\n",
+		              HUGE_BYTES);
 		static const char first[] = "Event-Name: HEARTBEAT\n";
 		pd_buf_add(&b, first);
 		lab_sess_send(s, b.s, b.len);
@@ -1716,9 +1810,10 @@ bool lab_esl_hostile_fill(pd_labpbx *l, session *s)
 			char line[80];
 			pd_buf b = {0};
 			while (b.len < 64 * 1024 && s->huge_left > 200) {
-				int n = snprintf(line, sizeof line,
-				                 "variable_v%08zu: 0123456789abcdef0123456789abcdef\n",
-				                 (size_t)(HUGE_BYTES - s->huge_left));
+				int n =
+				    snprintf(line, sizeof line,
+				             "variable_v%08zu: 0123456789abcdef0123456789abcdef\n",
+				             (size_t)(HUGE_BYTES - s->huge_left));
 				pd_buf_addn(&b, line, (size_t)n);
 				s->huge_left -= (size_t)n;
 			}
@@ -1732,6 +1827,8 @@ bool lab_esl_hostile_fill(pd_labpbx *l, session *s)
 			}
 			lab_sess_send(s, b.s, b.len);
 			pd_buf_free(&b);
+			if (!s->huge_left)
+				lab_esl_feed(l, s, "", 0); /* the commands that waited */
 		}
 	}
 	return busy;

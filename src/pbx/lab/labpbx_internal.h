@@ -39,6 +39,7 @@ typedef struct {
 	bool paused, busy, held, outbound_call;
 	char *reason;
 	bool logged_out;   /* FreeSWITCH agent status Logged Out (never offered calls) */
+	bool on_demand;    /* FreeSWITCH agent status Available (On Demand) */
 	bool unregistered; /* FreeSWITCH: the phone is not registered */
 	int64_t wrapup_until, last_pause;
 	int calls_taken;
@@ -148,6 +149,9 @@ void lab_esl_accept(pd_labpbx *l, session *s);
 void lab_esl_feed(pd_labpbx *l, session *s, const char *data, size_t n);
 /* Timers (HEARTBEAT, re-registrations); returns the next time it needs. */
 int64_t lab_esl_tick(pd_labpbx *l);
+/* The restart fault: "The system is being shut down." to every session
+ * whose output is empty, written at once (the sessions close right after). */
+void lab_esl_shutdown(pd_labpbx *l);
 void lab_esl_hostile_inject(pd_labpbx *l, session *s, unsigned faults);
 bool lab_esl_hostile_fill(pd_labpbx *l, session *s);
 

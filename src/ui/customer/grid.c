@@ -542,7 +542,8 @@ static void g_draw(struct ui_screen *s)
 	}
 }
 
-static void filter_edit(struct grid *g, int key, bool func)
+/* false when the character does not fit (PD_FILTER_MAX bytes) */
+static bool filter_edit(struct grid *g, int key, bool func)
 {
 	size_t len = strlen(g->filter);
 	if ((func && key == KEY_BACKSPACE) || (!func && (key == 127 || key == 8))) {
@@ -551,18 +552,22 @@ static void filter_edit(struct grid *g, int key, bool func)
 		if (len > 0)
 			len--;
 		g->filter[len] = 0;
-		return;
+		return true;
 	}
 	if (!func && key == 21) {
 		g->filter[0] = 0;
-		return;
+		return true;
 	}
 	char mb[8] = {0};
 	mbstate_t st;
 	memset(&st, 0, sizeof st);
 	size_t r = wcrtomb(mb, (wchar_t)key, &st);
-	if (r != (size_t)-1 && len + r + 1 < sizeof g->filter && len + r < 200)
-		memcpy(g->filter + len, mb, r + 1);
+	if (r == (size_t)-1)
+		return true;
+	if (len + r > PD_FILTER_MAX || len + r + 1 > sizeof g->filter)
+		return false;
+	memcpy(g->filter + len, mb, r + 1);
+	return true;
 }
 
 static void sort_done(struct ui_app *app, void *ctx, bool ok, const char *value)
@@ -620,7 +625,9 @@ static int g_key(struct ui_screen *s, const struct ui_event *ev)
 		          (!ev->func && (ev->key == 127 || ev->key == 8 || ev->key == 21));
 		if (printable || bs) {
 			/* typing ahead of the database: one query for a burst */
-			filter_edit(g, ev->key, ev->func);
+			if (!filter_edit(g, ev->key, ev->func))
+				ui_msg(app, UI_R_STATUS_WARN, "The filter holds at most %d bytes",
+				       PD_FILTER_MAX);
 			g->need_requery = true;
 			want_idle(g);
 			return UI_HANDLED | UI_REDRAW;

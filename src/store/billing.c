@@ -1,69 +1,10 @@
-/* Read side of the audit log, the billing export and the wizard drafts. */
+/* The billing export: the effective-dated customer history and licensed-user
+ * counts (kept by the schema's triggers) and the price history (store.c,
+ * from the catalogue) walked day by day for a period, one callback per line. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "store_internal.h"
-
-/* ---- audit ---- */
-
-static void audit_row(sqlite3_stmt *st, void *elem, void *ctx)
-{
-	(void)ctx;
-	pd_audit *a = elem;
-	a->id = sqlite3_column_int64(st, 0);
-	a->at = sqlite3_column_int64(st, 1);
-	a->actor = col_str_empty(st, 2);
-	a->client = col_str(st, 3);
-	a->customer_id = sqlite3_column_int64(st, 4);
-	a->object = col_str_empty(st, 5);
-	a->action = col_str_empty(st, 6);
-	a->detail = col_str_empty(st, 7);
-}
-
-static void audit_elem_free(void *elem)
-{
-	pd_audit *a = elem;
-	free(a->actor);
-	free(a->client);
-	free(a->object);
-	free(a->action);
-	free(a->detail);
-}
-
-pd_status store_audit_list(pd_store *s, int64_t customer_id, size_t limit, pd_audit **out,
-                           size_t *n, pd_err *e)
-{
-	E_GUARD(e);
-	*out = NULL;
-	*n = 0;
-	static const char all[] =
-	    "SELECT id, at, actor, client, customer_id, object, action, detail"
-	    " FROM audit ORDER BY id DESC LIMIT ?";
-	static const char one[] =
-	    "SELECT id, at, actor, client, customer_id, object, action, detail"
-	    " FROM audit WHERE customer_id = ? ORDER BY id DESC LIMIT ?";
-	sqlite3_stmt *st = st_get(s, customer_id ? one : all, e);
-	if (!st)
-		return FAILED(e);
-	int i = 1;
-	if (customer_id)
-		sqlite3_bind_int64(st, i++, customer_id);
-	sqlite3_bind_int64(st, i, limit ? (int64_t)limit : -1);
-	void *v;
-	pd_status r =
-	    st_collect(s, st, sizeof **out, audit_row, NULL, audit_elem_free, &v, n, "audit", e);
-	*out = v;
-	return r;
-}
-
-void pd_audits_free(pd_audit *v, size_t n)
-{
-	for (size_t i = 0; v && i < n; i++)
-		audit_elem_free(&v[i]);
-	free(v);
-}
-
-/* ---- billing ---- */
 
 typedef struct {
 	int64_t customer_id, id;
@@ -335,76 +276,4 @@ pd_status store_billing_export(pd_store *s, pd_day first, int ndays, pd_billing_
 	hist_free(&hb);
 	sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
 	return r;
-}
-
-/* ---- drafts ---- */
-
-typedef struct {
-	const char *owner, *json;
-} draft_ctx;
-
-static pd_status draft_save_tx(pd_store *s, void *vx, pd_err *e)
-{
-	draft_ctx *x = vx;
-	static const char sql[] = "INSERT INTO drafts(owner, json, saved_at) VALUES (?,?,?)"
-	                          " ON CONFLICT(owner) DO UPDATE SET json = excluded.json,"
-	                          " saved_at = excluded.saved_at";
-	sqlite3_stmt *st = st_get(s, sql, e);
-	if (!st)
-		return FAILED(e);
-	bind_text(st, 1, x->owner);
-	bind_text(st, 2, x->json);
-	sqlite3_bind_int64(st, 3, pd_now());
-	return st_exec(s, st, e);
-}
-
-pd_status store_draft_save(pd_store *s, const char *owner, const char *json, pd_err *e)
-{
-	E_GUARD(e);
-	if (!owner || !*owner || !json)
-		return pd_fail(e, PD_E_USAGE, "draft", "a draft needs an owner and content");
-	draft_ctx x = {owner, json};
-	return store_tx(s, draft_save_tx, &x, e);
-}
-
-pd_status store_draft_load(pd_store *s, const char *owner, char **json, int64_t *saved_at,
-                           pd_err *e)
-{
-	E_GUARD(e);
-	*json = NULL;
-	static const char sql[] = "SELECT json, saved_at FROM drafts WHERE owner = ?";
-	sqlite3_stmt *st = st_get(s, sql, e);
-	if (!st)
-		return FAILED(e);
-	bind_text(st, 1, owner ? owner : "");
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*json = col_str_empty(st, 0);
-		if (saved_at)
-			*saved_at = sqlite3_column_int64(st, 1);
-	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return PD_OK;
-	if (rc != SQLITE_DONE)
-		return st_fail(s, rc, e, "draft");
-	return pd_fail(e, PD_E_NOTFOUND, "draft", "no saved draft for %.64s", owner ? owner : "");
-}
-
-static pd_status draft_delete_tx(pd_store *s, void *vx, pd_err *e)
-{
-	draft_ctx *x = vx;
-	static const char sql[] = "DELETE FROM drafts WHERE owner = ?";
-	sqlite3_stmt *st = st_get(s, sql, e);
-	if (!st)
-		return FAILED(e);
-	bind_text(st, 1, x->owner);
-	return st_exec(s, st, e);
-}
-
-pd_status store_draft_delete(pd_store *s, const char *owner, pd_err *e)
-{
-	E_GUARD(e);
-	draft_ctx x = {owner ? owner : "", NULL};
-	return store_tx(s, draft_delete_tx, &x, e);
 }
