@@ -17,6 +17,7 @@
 #define SECRET "s3cr3t-Lab-Pw"
 
 static int h_max_calls, h_max_channels; /* h_start's caps (0 = the defaults) */
+static size_t h_max_message;            /* h_start's message bound (0 = 1 MiB) */
 
 typedef struct {
 	pd_live *live;
@@ -82,7 +83,8 @@ static void h_start(harness *h, int port, const char *secret)
 	                 .backoff_max_s = 2,
 	                 .backoff_min_ms = 100,
 	                 .max_calls = h_max_calls,
-	                 .max_channels = h_max_channels};
+	                 .max_channels = h_max_channels,
+	                 .max_message = h_max_message};
 	pd_drv_host hh = {
 	    .ctx = h, .live = h->live, .sync_users = fake_sync, .link_changed = fake_link};
 	pd_err e = {0};
@@ -558,6 +560,22 @@ Test(esl_driver_lab, hostile_flood_bounded, .timeout = 60)
 	cr_assert(strstr(v.status, "input capped") || strstr(v.status, "input was capped"), "%s",
 	          v.status);
 	pd_live_free_view(&v);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
+/* A list_users reply past the message bound is refused: the users are not
+ * synced (an empty directory would remove them all), the reason is shown,
+ * and monitoring goes on. */
+Test(esl_driver_lab, refused_directory_is_not_synced)
+{
+	h_max_message = 1500; /* list_users of 20 users is about 2 KB */
+	pd_labpbx *lab = lab_up(20, SECRET);
+	harness h;
+	h_start(&h, labpbx_port(lab), SECRET);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	cr_assert_eq(h.nsync, 0, "an empty directory was synced");
+	cr_assert(strstr(h.texts.s, "users not synced"), "%s", h.texts.s);
 	h_stop(&h);
 	labpbx_stop(lab);
 }

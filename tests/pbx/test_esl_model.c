@@ -638,3 +638,17 @@ Test(esl_model, indexes_follow_removals)
 	cr_assert_eq(st.calls, 0);
 	esl_model_free(m);
 }
+
+/* A list_users reply that is no table (an error text, garbage) keeps the
+ * directory as it was: the driver then does not sync an empty one. */
+Test(esl_model, list_users_without_a_table_keeps_the_directory)
+{
+	replay r;
+	esl_model *m = commands_1(&r);
+	cr_assert_eq(esl_model_user_count(m), 20);
+	const char *junk = "no table here\n";
+	cr_assert_not(esl_model_apply_api(m, "list_users", junk, strlen(junk), r.now));
+	cr_assert_eq(esl_model_user_count(m), 20);
+	free_commands(&r);
+	esl_model_free(m);
+}

@@ -78,7 +78,8 @@ typedef struct {
 	bool busy;
 	cmd *q;
 	size_t qh, qn, qcap;
-	bool syncing; /* discovery of users ends with a sync */
+	bool syncing;  /* discovery of users ends with a sync */
+	bool users_ok; /* list_users answered (else nothing is synced) */
 	int sync_done, sync_total;
 	bool dirty;
 	int64_t published_at;
@@ -88,6 +89,7 @@ typedef struct {
 	int pub_done, pub_total;
 	pd_live_input input;
 	char warning[200];
+	char sync_note[120]; /* why the last discovery synced nothing, else "" */
 	int64_t input_at;
 	bool input_pending;
 } esl_drv;
@@ -142,6 +144,8 @@ static void publish(esl_drv *d)
 		publish_now(d);
 }
 
+static void warning_update(esl_drv *d);
+
 /* The input counters (caps, repairs) and the warning while monitoring: at
  * most every INPUT_MS while they change. */
 static void input_check(esl_drv *d, bool force)
@@ -176,14 +180,23 @@ static void input_check(esl_drv *d, bool force)
 	    in.capped != d->input.capped;
 	d->input = in;
 	d->dirty = true;
-	if (!text_changed)
-		return;
+	if (text_changed)
+		warning_update(d);
+}
+
+/* The warning shown while monitoring: a sync that was not done, then what
+ * the PBX's input cost. */
+static void warning_update(esl_drv *d)
+{
+	const pd_live_input in = d->input;
 	pd_buf w = {0};
+	if (d->sync_note[0])
+		pd_buf_add(&w, d->sync_note);
 	if (in.dropped_calls || in.dropped_channels)
 		pd_buf_printf(&w,
-		              "%s: %llu calls, %llu channels dropped (max_calls_per_link %d, "
+		              "%s%s: %llu calls, %llu channels dropped (max_calls_per_link %d, "
 		              "max_channels_per_link %d)",
-		              in.capped ? "input capped" : "input was capped",
+		              w.len ? "; " : "", in.capped ? "input capped" : "input was capped",
 		              (unsigned long long)in.dropped_calls,
 		              (unsigned long long)in.dropped_channels,
 		              d->c.max_calls > 0 ? d->c.max_calls : ESL_DEFAULT_MAX_CALLS,
@@ -307,6 +320,7 @@ static void cmd_next(esl_drv *d)
 static void push_users(esl_drv *d)
 {
 	d->syncing = true;
+	d->users_ok = false;
 	d->sync_done = d->sync_total = 0;
 	cmd_push(d, "list_users", C_SYNC);
 }
@@ -343,6 +357,17 @@ static void do_sync(esl_drv *d)
 	d->syncing = false;
 	if (!d->c.sync_users || !d->h.sync_users)
 		return;
+	if (!d->users_ok) {
+		/* an empty directory would remove every synced user: not synced */
+		snprintf(d->sync_note, sizeof d->sync_note,
+		         "users not synced: no usable list_users reply (max_message_kb?)");
+		warning_update(d);
+		return;
+	}
+	if (d->sync_note[0]) {
+		d->sync_note[0] = '\0';
+		warning_update(d);
+	}
 	pd_err e = {0};
 	pd_sync_result r = {0};
 	if (d->h.sync_users(d->h.ctx, d->c.customer_id, u, n, d->c.auto_provision, &r, &e) ==
@@ -365,10 +390,12 @@ static void api_reply(esl_drv *d, const char *body, size_t len)
 	if (c.tag == C_PING) {
 		pd_keepalive_answered(&d->ka);
 	} else {
-		if (esl_model_apply_api(d->m, c.cmd, body, len, d->now))
+		bool applied = esl_model_apply_api(d->m, c.cmd, body, len, d->now);
+		if (applied)
 			d->dirty = true;
 		esl_api_kind k = esl_api_kind_of(c.cmd);
 		if (k == ESL_API_LIST_USERS) {
+			d->users_ok = applied;
 			bool emails = d->c.sync_users && d->h.sync_users;
 			size_t n = esl_model_user_count(d->m);
 			for (size_t i = 0; emails && i < n; i++) {

@@ -1282,12 +1282,21 @@ bool esl_model_apply_api(esl_model *m, const char *command, const char *body, si
 	case ESL_API_LIST_USERS: {
 		if (!body || !strncmp(body, "-ERR", 4))
 			return false;
-		/* the whole directory: who is not listed any more leaves it */
-		for (size_t i = 0; i < m->nu; i++)
+		/* the whole directory: who is not listed any more leaves it; a
+		 * reply that is no table changes nothing */
+		bool *was = xcalloc(m->nu ? m->nu : 1, sizeof *was);
+		size_t before = m->nu;
+		for (size_t i = 0; i < m->nu; i++) {
+			was[i] = m->u[i].in_dir;
 			m->u[i].in_dir = false;
-		table_walk(m, body, len, users_row, NULL);
+		}
+		bool ok = table_walk(m, body, len, users_row, NULL);
+		if (!ok)
+			for (size_t i = 0; i < before; i++)
+				m->u[i].in_dir = was[i];
+		free(was);
 		agents_update(m, now);
-		return true;
+		return ok;
 	}
 	case ESL_API_USER_EMAIL:
 		return apply_email(m, command, body, len);
