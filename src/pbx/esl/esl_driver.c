@@ -290,6 +290,8 @@ static void cmd_push(esl_drv *d, const char *c, enum cmd_tag tag)
 	d->q[(d->qh + d->qn++) % d->qcap] = (cmd){xstrdup(c), tag};
 }
 
+static void api_reply(esl_drv *d, const char *body, size_t len);
+
 /* Send the next queued command when none is awaiting its reply. */
 static void cmd_next(esl_drv *d)
 {
@@ -300,19 +302,18 @@ static void cmd_next(esl_drv *d)
 	d->qn--;
 	pd_buf b = {0};
 	pd_err e = {0};
+	d->busy = true;
 	if (esl_put_api(&b, d->inflight.cmd, &e) != PD_OK) {
-		/* a user name with a line break: never sent, the step goes on */
-		free(d->inflight.cmd);
-		d->inflight.cmd = NULL;
+		/* a line break (values are cleaned, so none comes from the PBX):
+		 * never sent, taken as answered with nothing so the step goes on */
 		pd_buf_free(&b);
-		cmd_next(d);
+		api_reply(d, NULL, 0);
 		return;
 	}
 	if (esl_api_kind_of(d->inflight.cmd) == ESL_API_CHANNELS_JSON)
 		esl_model_snapshot_begin(d->m);
 	pd_tport_send(d->t, b.s, b.len);
 	pd_buf_free(&b);
-	d->busy = true;
 	if (d->inflight.tag != C_PING)
 		d->deadline = d->now + STEP_TIMEOUT_MS;
 }
