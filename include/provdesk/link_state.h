@@ -28,10 +28,6 @@ typedef enum {
 	    PD_LINK_N_STATES
 } pd_link_state;
 
-/* The old name of PD_LINK_DISCOVERING, kept while branches written against
- * it are merged. */
-#define PD_LINK_SYNCING PD_LINK_DISCOVERING
-
 /* Stable key: "logging-in"; "?" for a value outside the enum. */
 const char *pd_link_state_name(pd_link_state s);
 /* Key back to the enum; false for an unknown key. */

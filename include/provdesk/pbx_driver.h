@@ -93,6 +93,7 @@ typedef struct pd_driver_ops {
 } pd_driver_ops;
 
 extern const pd_driver_ops pd_ami_driver;
+extern const pd_driver_ops pd_esl_driver; /* FreeSWITCH, src/pbx/esl/esl_driver.c */
 
 /* ---- one loop for one driver instance (src/pbx/drv_loop.c) ----
  * Every place that runs a single driver (the wizard's discovery, `pbx

@@ -8,6 +8,7 @@
 /* One line per driver built in, keyed by its catalogue platform key. */
 static const pd_driver_ops *const builtin[] = {
     &pd_ami_driver,
+    &pd_esl_driver,
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;

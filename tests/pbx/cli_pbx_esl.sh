@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# A FreeSWITCH customer through the real binary over real TCP against
+# `provdesk lab-pbx --platform freeswitch`, with a real SQLite store:
+# `pbx resync` syncs the directory's users ("N new, M updated, K removed"),
+# one sub-account per domain, links a console user by email; a second resync
+# writes nothing; after the lab's directory shrinks the missing users are
+# removed; `pbx test` names each step (event socket, authentication, version);
+# a wrong password exits 77, an AMI port 76, a closed port 69; `pbx status` answers;
+# the password never appears in any output.
+set -u
+PROG=$1
+export LANG=C.UTF-8 LC_ALL=C.UTF-8
+unset PROVDESK_NOW
+export PROVDESK_TODAY=2026-11-10 # any date gives the same answers
+export PROVDESK_CLOCK_START=@$(date +%s)
+TMP=$(mktemp -d)
+PASS=0 FAIL=0
+LAB_PID=
+stop_lab() {
+	[[ -n $LAB_PID ]] && { kill "$LAB_PID" 2>/dev/null || true; wait "$LAB_PID" 2>/dev/null || true; }
+	LAB_PID=
+}
+cleanup() {
+	stop_lab
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+ok() { PASS=$((PASS + 1)); echo "ok - $1"; }
+ko() { FAIL=$((FAIL + 1)); echo "FAIL - $1"; [[ -f $TMP/out ]] && sed 's/^/    /' "$TMP/out"; }
+# run EXPECTED_RC NAME -- args...: output in $TMP/out (and appended to $TMP/all)
+run() {
+	local want=$1 name=$2; shift 3
+	"$PROG" --db "$TMP/db.sqlite" "$@" >"$TMP/out" 2>&1
+	local rc=$?
+	cat "$TMP/out" >>"$TMP/all"
+	if [[ $rc == "$want" ]]; then ok "$name (exit $rc)"; else ko "$name: exit $rc, wanted $want"; fi
+}
+has() { if grep -qF -- "$2" "$TMP/out"; then ok "$1"; else ko "$1: no '$2'"; fi; }
+eqj() { local got; got=$(/usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps(eval(sys.argv[2]), ensure_ascii=False))" "$TMP/out" "$2" 2>&1); if [[ $got == "$3" ]]; then ok "$1"; else ko "$1: $2 = $got, wanted $3"; fi; }
+
+SECRET='Esl-Lab-S3cret!'
+printf '%s\n' "$SECRET" >"$TMP/secret"
+printf 'wrong-secret-42\n' >"$TMP/wrong"
+# start_lab USERS PORT: the FreeSWITCH lab, 3 domains; sets PORT
+start_lab() {
+	rm -f "$TMP/lab.json"
+	"$PROG" lab-pbx --platform freeswitch --listen "127.0.0.1:$2" --secret-file "$TMP/secret" \
+		--users "$1" --sites 3 --call-rate 0 --json >"$TMP/lab.json" 2>"$TMP/lab.err" &
+	LAB_PID=$!
+	for _ in $(seq $((100 * ${PD_TEST_SLOW:-1}))); do
+		[[ -s $TMP/lab.json ]] && grep -q '}' "$TMP/lab.json" && break
+		sleep 0.05
+	done
+	PORT=$(/usr/bin/python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['port'])" "$TMP/lab.json")
+	[[ $PORT =~ ^[0-9]+$ ]] && ok "FreeSWITCH lab started on port $PORT" || ko "lab-pbx did not start"
+}
+start_lab 12 0
+
+# the admin's email is Carla Rossi's (1003) in the lab's directory: linked
+run 0 "customer create" -- customer create --name "Opérateur Sud" --product-type analytics-pro \
+	--country FR --admin-name "Carla Admin" --admin-email Carla.Rossi@lab.example
+run 0 "pbx add freeswitch-esl" -- pbx add "Opérateur Sud" --platform freeswitch-esl --host 127.0.0.1 \
+	--port "$PORT" --secret-file "$TMP/secret" --auto-provision-sub-accounts
+run 0 "pbx status before any monitor" -- pbx status "Opérateur Sud"
+has "status says not monitored" "not monitored"
+
+run 0 "pbx test passes" -- pbx test "Opérateur Sud"
+has "test names the event socket" "ok   event socket"
+has "test reports the version" "FreeSWITCH Version 1.10"
+run 0 "pbx test --json" -- pbx test "Opérateur Sud" --json
+has "json ok" '"ok": true'
+
+run 0 "first resync" -- pbx resync "Opérateur Sud"
+has "first resync result" "12 new, 0 updated, 0 removed, 1 linked"
+has "one sub-account per domain" "3 sub-accounts added"
+run 0 "second resync" -- pbx resync "Opérateur Sud"
+has "second resync writes nothing" "0 new, 0 updated, 0 removed"
+run 0 "resync --json" -- pbx resync "Opérateur Sud" --json
+has "json unchanged" '"unchanged": 12'
+
+run 0 "user list --json" -- user list "Opérateur Sud" --json
+eqj "endpoints are user@domain" "sorted(u['endpoint'] for u in d if u.get('endpoint'))[:3]" \
+	'["1001@default", "1002@site-2", "1003@site-3"]'
+eqj "1003 has its directory email" "[u['email'] for u in d if u.get('endpoint') == '1003@site-3']" \
+	'["carla.rossi@lab.example"]'
+eqj "1003 linked to the admin by email" \
+	"[u['linked_user_id'] for u in d if u.get('endpoint') == '1003@site-3'] == [u['id'] for u in d if u['email'] == 'Carla.Rossi@lab.example']" "true"
+eqj "1007 has no email (user_data answers -ERR)" \
+	"[u['email'] for u in d if u.get('endpoint') == '1007@default']" '[null]'
+eqj "UTF-8 names" "[u['display_name'] for u in d if u.get('endpoint') == '1008@site-2']" '["Hélène Dubois"]'
+eqj "unregistered phone" "[u['device_state'] for u in d if u.get('endpoint') == '1010@default']" \
+	'["Unavailable"]'
+
+# the directory shrinks: the missing users are removed on the next resync
+stop_lab
+start_lab 10 "$PORT"
+run 0 "resync after the directory changed" -- pbx resync "Opérateur Sud"
+has "two users removed" "0 new, 0 updated, 2 removed"
+
+# a wrong password: 77, and no retry loop (the command returns)
+run 0 "wrong password" -- pbx update "Opérateur Sud" --secret-file "$TMP/wrong"
+run 77 "pbx test with a refused password" -- pbx test "Opérateur Sud"
+has "test names the failed step" "FAIL authentication"
+run 77 "resync with a refused password" -- pbx resync "Opérateur Sud"
+has "says authentication failed" "authentication failed"
+run 0 "right password again" -- pbx update "Opérateur Sud" --secret-file "$TMP/secret"
+
+# not an event socket (an Asterisk lab on that port): 76
+stop_lab
+"$PROG" lab-pbx --listen "127.0.0.1:$PORT" --secret-file "$TMP/secret" --users 2 --call-rate 0 \
+	--json >"$TMP/lab.json" 2>"$TMP/lab.err" &
+LAB_PID=$!
+for _ in $(seq $((100 * ${PD_TEST_SLOW:-1}))); do grep -q '}' "$TMP/lab.json" 2>/dev/null && break; sleep 0.05; done
+run 76 "pbx test against an AMI port" -- pbx test "Opérateur Sud"
+has "says it is not an event socket" "not a FreeSWITCH event socket"
+
+# nobody listening: 69
+stop_lab
+run 69 "pbx test of an unreachable PBX" -- pbx test "Opérateur Sud"
+has "test names TCP connect" "FAIL TCP connect"
+run 69 "resync of an unreachable PBX" -- pbx resync "Opérateur Sud"
+
+if grep -qF -- "$SECRET" "$TMP/all"; then ko "the password appeared in an output"; else ok "the password never shown"; fi
+echo "# $PASS passed, $FAIL failed"
+[[ $FAIL == 0 ]]

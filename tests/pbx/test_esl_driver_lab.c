@@ -1,0 +1,627 @@
+/* The FreeSWITCH event-socket driver over real TCP against the in-process
+ * lab PBX speaking ESL (pd_labpbx_opts.platform = PD_LAB_FREESWITCH_ESL):
+ * login, a refused password (auth failed, no retry), discovery and the sync
+ * (users, emails, domains, registrations), calls and agents live, a phone
+ * unregistering, a dropped link redialled with the calls taken again from
+ * the snapshot, and every lab fault leaving the driver bounded and the link
+ * recovering. The password never appears in a status text. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "provdesk/labpbx.h"
+#include "provdesk/live.h"
+#include "provdesk/pbx_driver.h"
+
+#define SECRET "s3cr3t-Lab-Pw"
+
+static int h_max_calls, h_max_channels; /* h_start's caps (0 = the defaults) */
+static size_t h_max_message;
+static int h_max_users;
+    /* h_start's max_users (0 = the default) */ /* h_start's message bound (0 = 1 MiB) */
+
+typedef struct {
+	pd_live *live;
+	void *drv;
+	const pd_driver_ops *ops;
+	int nsync;
+	size_t last_nusers, n_emails;
+	char name_1001[64], email_1001[64], email_1007[64], sub_1001[64];
+	char sub_accounts[256]; /* distinct, comma separated */
+	pd_buf texts;           /* every status text the driver reported */
+	unsigned seen;          /* 1 << every link state reported */
+} harness;
+
+static pd_status fake_sync(void *ctx, int64_t cid, const pd_synced_user *u, size_t n, bool ap,
+                           pd_sync_result *res, pd_err *e)
+{
+	(void)cid, (void)ap, (void)e;
+	harness *h = ctx;
+	h->nsync++;
+	h->last_nusers = n;
+	h->n_emails = 0;
+	h->sub_accounts[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		h->n_emails += u[i].email != NULL;
+		if (!strcmp(u[i].endpoint, "1001@default")) {
+			snprintf(h->name_1001, sizeof h->name_1001, "%s", u[i].display_name);
+			snprintf(h->email_1001, sizeof h->email_1001, "%s",
+			         u[i].email ? u[i].email : "(none)");
+			snprintf(h->sub_1001, sizeof h->sub_1001, "%s", u[i].sub_account);
+		}
+		if (!strcmp(u[i].endpoint, "1007@default"))
+			snprintf(h->email_1007, sizeof h->email_1007, "%s",
+			         u[i].email ? u[i].email : "(none)");
+		char item[80];
+		snprintf(item, sizeof item, "%s,", u[i].sub_account ? u[i].sub_account : "");
+		if (!strstr(h->sub_accounts, item) &&
+		    strlen(h->sub_accounts) + strlen(item) < sizeof h->sub_accounts)
+			strcat(h->sub_accounts, item);
+	}
+	*res = (pd_sync_result){.added = (int)n};
+	return PD_OK;
+}
+
+static void fake_link(void *ctx, int64_t cid, pd_link_state st, const char *text)
+{
+	(void)cid;
+	harness *h = ctx;
+	h->seen |= 1u << st;
+	pd_buf_printf(&h->texts, "%s\n", text);
+}
+
+static void h_start(harness *h, int port, const char *secret)
+{
+	memset(h, 0, sizeof *h);
+	h->live = pd_live_new();
+	h->ops = pd_driver_find("freeswitch-esl");
+	cr_assert(h->ops, "no driver registered for freeswitch-esl");
+	pd_drv_conf c = {.customer_id = 7,
+	                 .host = "127.0.0.1",
+	                 .port = port,
+	                 .secret = secret,
+	                 .sync_users = true,
+	                 .monitor = true,
+	                 .ping_interval_s = 1,
+	                 .backoff_max_s = 2,
+	                 .backoff_min_ms = 100,
+	                 .max_calls = h_max_calls,
+	                 .max_channels = h_max_channels,
+	                 .max_message = h_max_message,
+	                 .max_users = h_max_users};
+	pd_drv_host hh = {
+	    .ctx = h, .live = h->live, .sync_users = fake_sync, .link_changed = fake_link};
+	pd_err e = {0};
+	cr_assert_eq(h->ops->create(&c, &hh, &h->drv, &e), PD_OK, "%s", e.message);
+}
+
+static void h_stop(harness *h)
+{
+	h->ops->destroy(h->drv);
+	cr_assert_null(strstr(h->texts.s ? h->texts.s : "", SECRET), "password in status text");
+	pd_buf_free(&h->texts);
+	pd_live_free(h->live);
+}
+
+static void h_step(harness *h, int ms)
+{
+	pd_drv_step(h->ops, h->drv, ms);
+}
+
+/* PD_TEST_SLOW=N: deadlines N times longer (valgrind). */
+static int64_t slow(void)
+{
+	const char *v = getenv("PD_TEST_SLOW");
+	int n = v ? atoi(v) : 1;
+	return n > 1 ? n : 1;
+}
+
+#define WAIT_FOR(h, cond, ms)                                                                      \
+	do {                                                                                       \
+		int64_t until_ = pd_live_now_ms() + (ms)*slow();                                   \
+		while (!(cond)) {                                                                  \
+			cr_assert_lt(pd_live_now_ms(), until_,                                     \
+			             "timed out waiting for %s; status log:\n%s", #cond,           \
+			             (h)->texts.s ? (h)->texts.s : "");                            \
+			h_step((h), 20);                                                           \
+		}                                                                                  \
+	} while (0)
+
+static pd_link_state link_of(harness *h)
+{
+	return h->ops->state(h->drv);
+}
+
+static pd_live_view snap(harness *h)
+{
+	pd_live_view v;
+	cr_assert_eq(pd_live_snapshot(h->live, 7, &v), PD_OK);
+	return v;
+}
+
+static pd_labpbx *lab_up_opts(pd_labpbx_opts o)
+{
+	o.platform = PD_LAB_FREESWITCH_ESL;
+	if (!o.secret)
+		o.secret = SECRET;
+	if (!o.queues)
+		o.queues = 2;
+	if (!o.ring_ms)
+		o.ring_ms = 300;
+	if (!o.talk_ms)
+		o.talk_ms = 600;
+	if (!o.wrapup_s)
+		o.wrapup_s = 1;
+	if (!o.restart_ms)
+		o.restart_ms = 300;
+	if (!o.hold_pct)
+		o.hold_pct = -1;
+	if (!o.fault_ms)
+		o.fault_ms = 1500;
+	if (!o.heartbeat_ms)
+		o.heartbeat_ms = 500;
+	if (!o.reg_refresh_ms)
+		o.reg_refresh_ms = -1;
+	pd_labpbx *l;
+	pd_err e = {0};
+	cr_assert_eq(labpbx_start(&o, &l, &e), PD_OK, "%s", e.message);
+	return l;
+}
+
+static pd_labpbx *lab_up(int users, const char *secret)
+{
+	return lab_up_opts((pd_labpbx_opts){.users = users, .secret = secret});
+}
+
+static const pd_live_agent *find_agent(const pd_live_view *v, const char *id)
+{
+	for (size_t i = 0; i < v->n_agents; i++)
+		if (!strcmp(v->agents[i].interface, id))
+			return &v->agents[i];
+	return NULL;
+}
+
+static const pd_live_user *find_user(const pd_live_view *v, const char *ep)
+{
+	for (size_t i = 0; i < v->n_users; i++)
+		if (!strcmp(v->users[i].endpoint, ep))
+			return &v->users[i];
+	return NULL;
+}
+
+static bool call_in_state(harness *h, pd_call_state st, bool need_agent)
+{
+	pd_live_view v = snap(h);
+	bool found = false;
+	for (size_t i = 0; i < v.n_calls; i++)
+		found |= v.calls[i].state == st && (!need_agent || v.calls[i].agent);
+	pd_live_free_view(&v);
+	return found;
+}
+
+static size_t n_calls(harness *h)
+{
+	pd_live_view v = snap(h);
+	size_t n = v.n_calls;
+	pd_live_free_view(&v);
+	return n;
+}
+
+static bool agent_in_state(harness *h, const char *id, pd_agent_state st)
+{
+	pd_live_view v = snap(h);
+	const pd_live_agent *a = find_agent(&v, id);
+	bool ok = a && a->state == st;
+	pd_live_free_view(&v);
+	return ok;
+}
+
+static bool any_agent(harness *h, pd_agent_state st)
+{
+	pd_live_view v = snap(h);
+	bool ok = false;
+	for (size_t i = 0; i < v.n_agents; i++)
+		ok |= v.agents[i].state == st;
+	pd_live_free_view(&v);
+	return ok;
+}
+
+static bool user_state(harness *h, const char *ep, const char *state)
+{
+	pd_live_view v = snap(h);
+	const pd_live_user *u = find_user(&v, ep);
+	bool ok = u && u->device_state && !strcmp(u->device_state, state);
+	pd_live_free_view(&v);
+	return ok;
+}
+
+Test(esl_driver_lab, login_discovery_sync_and_monitoring)
+{
+	pd_labpbx *lab = lab_up(20, SECRET);
+	harness h;
+	h_start(&h, labpbx_port(lab), SECRET);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	cr_assert_eq(labpbx_logins(lab), 1);
+	cr_assert_eq(h.nsync, 1);
+	cr_assert_eq(h.last_nusers, 20);
+	cr_assert_str_eq(h.sub_1001, "default");
+	cr_assert_str_eq(h.sub_accounts, "default,");
+	cr_assert(strchr(h.email_1001, '@'), "1001's email: %s", h.email_1001);
+	/* user_data of 1007 and 1017 answers -ERR: no email */
+	cr_assert_str_eq(h.email_1007, "(none)");
+	cr_assert_eq(h.n_emails, 18);
+	cr_assert(strstr(h.texts.s, "connecting\n"), "%s", h.texts.s);
+	/* each step of the way up is its own state */
+	const pd_link_state up[] = {PD_LINK_CONNECTING, PD_LINK_LOGGING_IN, PD_LINK_DISCOVERING,
+	                            PD_LINK_MONITORING};
+	for (size_t i = 0; i < sizeof up / sizeof up[0]; i++)
+		cr_assert(h.seen & (1u << up[i]), "%s never reported", pd_link_state_name(up[i]));
+	cr_assert_eq(h.seen & (1u << PD_LINK_PROTOCOL_ERROR), 0);
+	/* list_users, 20 emails, registrations */
+	cr_assert(strstr(h.texts.s, "syncing 22/22\n"), "%s", h.texts.s);
+	cr_assert(strstr(h.texts.s, "monitoring\n"), "%s", h.texts.s);
+	pd_live_view v = snap(&h);
+	cr_assert_str_eq(v.status, "monitoring");
+	cr_assert_eq(v.n_users, 20);
+	const pd_live_user *u = find_user(&v, "1001@default");
+	cr_assert(u);
+	cr_assert_str_eq(u->name, h.name_1001);
+	cr_assert_str_eq(u->device_state, "Not in use");
+	/* phones ending in 0 are not registered, their agents Logged Out */
+	cr_assert_str_eq(find_user(&v, "1010@default")->device_state, "Unavailable");
+	cr_assert_gt(v.n_agents, 0);
+	const pd_live_agent *a = find_agent(&v, "1010@default");
+	if (a)
+		cr_assert_eq(a->state, PD_AGENT_LOGGED_OFF, "%s", pd_agent_state_name(a->state));
+	a = find_agent(&v, "1001@default");
+	cr_assert(a);
+	cr_assert_eq(a->state, PD_AGENT_AVAILABLE, "%s", pd_agent_state_name(a->state));
+	cr_assert_str_eq(a->name, h.name_1001);
+	cr_assert(strstr(a->queues, "support@default"), "%s", a->queues);
+	pd_live_free_view(&v);
+	/* the api status keep-alive keeps a healthy link up */
+	int64_t until = pd_live_now_ms() + 2500;
+	while (pd_live_now_ms() < until)
+		h_step(&h, 50);
+	cr_assert_eq(link_of(&h), PD_LINK_MONITORING);
+	cr_assert_eq(labpbx_logins(lab), 1);
+	/* a resync lists the users again on the open link */
+	h.ops->resync(h.drv, pd_live_now_ms());
+	WAIT_FOR(&h, h.nsync == 2 && link_of(&h) == PD_LINK_MONITORING, 5000);
+	cr_assert_eq(labpbx_logins(lab), 1);
+	pd_sync_result r;
+	cr_assert(h.ops->last_sync(h.drv, &r));
+	cr_assert_eq(r.added, 20);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
+Test(esl_driver_lab, domains_are_sub_accounts)
+{
+	pd_labpbx *lab = lab_up_opts((pd_labpbx_opts){.users = 12, .sites = 3});
+	harness h;
+	h_start(&h, labpbx_port(lab), SECRET);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	cr_assert_eq(h.last_nusers, 12);
+	cr_assert(strstr(h.sub_accounts, "default,"), "%s", h.sub_accounts);
+	cr_assert(strstr(h.sub_accounts, "site-2,"), "%s", h.sub_accounts);
+	cr_assert(strstr(h.sub_accounts, "site-3,"), "%s", h.sub_accounts);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
+Test(esl_driver_lab, auth_refused_no_retry)
+{
+	pd_labpbx *lab = lab_up(3, "the-right-one");
+	harness h;
+	h_start(&h, labpbx_port(lab), SECRET);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_AUTH_FAILED, 5000);
+	int64_t until = pd_live_now_ms() + 1500;
+	while (pd_live_now_ms() < until)
+		h_step(&h, 50);
+	cr_assert_eq(link_of(&h), PD_LINK_AUTH_FAILED);
+	cr_assert_eq(labpbx_logins(lab), 0);
+	cr_assert_eq(h.ops->next_deadline(h.drv), INT64_MAX, "a retry is planned");
+	pd_live_view v = snap(&h);
+	cr_assert_str_eq(v.status, "auth failed");
+	cr_assert(strstr(v.last_error, "authentication failed"), "%s", v.last_error);
+	pd_live_free_view(&v);
+	h_stop(&h);
+	/* a password with a line break is never sent */
+	h_start(&h, labpbx_port(lab), SECRET "\n\nexit");
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_AUTH_FAILED, 5000);
+	v = snap(&h);
+	cr_assert(strstr(v.last_error, "line break"), "%s", v.last_error);
+	pd_live_free_view(&v);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
+Test(esl_driver_lab, calls_and_agents_live)
+{
+	pd_labpbx *lab = lab_up(4, SECRET);
+	harness h;
+	h_start(&h, labpbx_port(lab), SECRET);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	labpbx_place_call(lab, 0);
+	WAIT_FOR(&h,
+	         call_in_state(&h, PD_CALL_RINGING, false) ||
+	             call_in_state(&h, PD_CALL_QUEUED, false),
+	         3000);
+	WAIT_FOR(&h, any_agent(&h, PD_AGENT_RINGING), 3000);
+	WAIT_FOR(&h, call_in_state(&h, PD_CALL_CONNECTED, true), 3000);
+	WAIT_FOR(&h, any_agent(&h, PD_AGENT_ON_CALL), 3000);
+	pd_live_view v = snap(&h);
+	cr_assert_eq(v.n_calls, 1, "%zu calls", v.n_calls);
+	cr_assert_eq(v.calls[0].dir, PD_DIR_INBOUND);
+	cr_assert_str_eq(v.calls[0].queue, "support@default");
+	cr_assert(v.calls[0].from && v.calls[0].from[0] == '+', "%s", v.calls[0].from);
+	pd_live_summary s;
+	cr_assert(pd_live_summary_get(h.live, 7, &s));
+	cr_assert_eq(s.calls, 1);
+	pd_live_free_view(&v);
+	WAIT_FOR(&h, call_in_state(&h, PD_CALL_ENDED, false), 5000);
+	WAIT_FOR(&h, n_calls(&h) == 0, 8000);
+	/* a phone unregisters: its user is Unavailable, its agent Offline */
+	labpbx_register(lab, "1003", false);
+	WAIT_FOR(&h, user_state(&h, "1003@default", "Unavailable"), 3000);
+	cr_assert(agent_in_state(&h, "1003@default", PD_AGENT_OFFLINE));
+	labpbx_register(lab, "1003", true);
+	WAIT_FOR(&h, user_state(&h, "1003@default", "Not in use"), 3000);
+	cr_assert(agent_in_state(&h, "1003@default", PD_AGENT_AVAILABLE));
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
+/* A dropped link is redialled, and the calls that were up come back from
+ * the snapshot (show channels / calls as json, agent list). */
+Test(esl_driver_lab, reconnect_takes_the_snapshot_again)
+{
+	pd_labpbx *lab = lab_up_opts((pd_labpbx_opts){.users = 4, .talk_ms = 20000});
+	harness h;
+	h_start(&h, labpbx_port(lab), SECRET);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	labpbx_place_call(lab, 0);
+	WAIT_FOR(&h, call_in_state(&h, PD_CALL_CONNECTED, true), 5000);
+	int64_t logins = labpbx_logins(lab);
+	labpbx_inject(lab, PD_LAB_FAULT_DROP);
+	WAIT_FOR(&h, link_of(&h) != PD_LINK_MONITORING, 5000);
+	cr_assert_eq(n_calls(&h), 0, "calls kept while the link is down");
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 10000);
+	cr_assert_gt(labpbx_logins(lab), logins);
+	cr_assert(strstr(h.texts.s, "retrying in"), "%s", h.texts.s);
+	/* right when monitoring resumes, from the snapshot alone */
+	cr_assert(call_in_state(&h, PD_CALL_CONNECTED, true), "the call was not re-snapshotted");
+	cr_assert(any_agent(&h, PD_AGENT_ON_CALL));
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
+static pd_live_input input_of(harness *h)
+{
+	pd_live_view v = snap(h);
+	pd_live_input in = v.input;
+	pd_live_free_view(&v);
+	return in;
+}
+
+static void fault_recovers(unsigned fault, bool breaks_link)
+{
+	pd_labpbx *lab = lab_up(6, SECRET);
+	harness h;
+	h_start(&h, labpbx_port(lab), SECRET);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	int64_t logins = labpbx_logins(lab);
+	labpbx_inject(lab, fault);
+	if (breaks_link) {
+		WAIT_FOR(&h, link_of(&h) != PD_LINK_MONITORING, 5000);
+		WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 10000);
+		cr_assert_gt(labpbx_logins(lab), logins, "no new login after the fault");
+		cr_assert(strstr(h.texts.s, "retrying in"), "%s", h.texts.s);
+	}
+	labpbx_place_call(lab, 1);
+	WAIT_FOR(&h,
+	         call_in_state(&h, PD_CALL_CONNECTED, true) ||
+	             call_in_state(&h, PD_CALL_ENDED, true),
+	         10000);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
+Test(esl_driver_lab, fault_drop)
+{
+	fault_recovers(PD_LAB_FAULT_DROP, true);
+}
+
+/* The link goes silent: the api status keep-alive finds it. */
+Test(esl_driver_lab, fault_stall_detected_by_keepalive)
+{
+	fault_recovers(PD_LAB_FAULT_HALF_OPEN, true);
+}
+
+Test(esl_driver_lab, fault_restart)
+{
+	fault_recovers(PD_LAB_FAULT_RESTART, true);
+}
+
+/* Not an event socket (an Asterisk lab answers with its AMI banner): a
+ * protocol error, shown apart from a plain retry, and dialled again. */
+Test(esl_driver_lab, asterisk_port_is_a_protocol_error)
+{
+	pd_labpbx_opts o = {.users = 4, .secret = SECRET, .platform = PD_LAB_ASTERISK_AMI};
+	pd_labpbx *lab;
+	pd_err e = {0};
+	cr_assert_eq(labpbx_start(&o, &lab, &e), PD_OK, "%s", e.message);
+	harness h;
+	h_start(&h, labpbx_port(lab), SECRET);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_PROTOCOL_ERROR, 10000);
+	cr_assert(strstr(h.texts.s, "not a FreeSWITCH event socket"), "%s", h.texts.s);
+	cr_assert(strstr(h.texts.s, "protocol error, retrying in"), "%s", h.texts.s);
+	cr_assert_eq(h.seen & (1u << PD_LINK_AUTH_FAILED), 0);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
+Test(esl_driver_lab, fault_garbage)
+{
+	fault_recovers(PD_LAB_FAULT_GARBAGE, false);
+}
+
+Test(esl_driver_lab, fault_slow)
+{
+	fault_recovers(PD_LAB_FAULT_SLOW, false);
+}
+
+Test(esl_driver_lab, fault_bytewise)
+{
+	fault_recovers(PD_LAB_FAULT_BYTEWISE, false);
+}
+
+static bool call_named(harness *h, const char *part, char *out, size_t n)
+{
+	pd_live_view v = snap(h);
+	bool found = false;
+	for (size_t i = 0; i < v.n_calls && !found; i++)
+		if (v.calls[i].from_name && strstr(v.calls[i].from_name, part)) {
+			snprintf(out, n, "%s", v.calls[i].from_name);
+			found = true;
+		}
+	pd_live_free_view(&v);
+	return found;
+}
+
+static bool has_ctrl(const char *s)
+{
+	for (; s && *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+/* Control bytes: the messages or values holding them are refused or
+ * repaired and counted; no control byte reaches the view; the link stays
+ * or comes back, and calls are followed. */
+Test(esl_driver_lab, hostile_ctrl)
+{
+	pd_labpbx *lab = lab_up(4, SECRET);
+	harness h;
+	h_start(&h, labpbx_port(lab), SECRET);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	labpbx_inject(lab, PD_LAB_FAULT_CTRL);
+	WAIT_FOR(&h, input_of(&h).bad_fields >= 1 || link_of(&h) != PD_LINK_MONITORING, 5000);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 10000);
+	pd_live_view v = snap(&h);
+	for (size_t i = 0; i < v.n_calls; i++)
+		cr_assert_not(has_ctrl(v.calls[i].from_name), "control bytes in the view: %s",
+		              v.calls[i].from_name);
+	pd_live_free_view(&v);
+	labpbx_place_call(lab, 0);
+	WAIT_FOR(&h,
+	         call_in_state(&h, PD_CALL_CONNECTED, true) ||
+	             call_in_state(&h, PD_CALL_ENDED, true),
+	         10000);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
+/* A caller name with a bidi override and a C1 CSI reaches the view with
+ * '?' in their place. */
+Test(esl_driver_lab, hostile_bidi)
+{
+	pd_labpbx *lab = lab_up(4, SECRET);
+	harness h;
+	h_start(&h, labpbx_port(lab), SECRET);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	labpbx_inject(lab, PD_LAB_FAULT_BIDI);
+	char name[128] = "";
+	WAIT_FOR(&h, call_named(&h, "Bidi", name, sizeof name), 5000);
+	cr_assert_str_eq(name, "?gro.live?31m Bidi");
+	cr_assert_eq(link_of(&h), PD_LINK_MONITORING);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
+/* One 16 MB event: past the 1 MiB message bound its body is skipped unread
+ * (or the link is dialled again); monitoring goes on. */
+Test(esl_driver_lab, hostile_huge)
+{
+	pd_labpbx *lab = lab_up(4, SECRET);
+	harness h;
+	h_start(&h, labpbx_port(lab), SECRET);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	labpbx_inject(lab, PD_LAB_FAULT_HUGE);
+	WAIT_FOR(&h, input_of(&h).bad_fields >= 1 || link_of(&h) != PD_LINK_MONITORING, 10000);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 10000);
+	labpbx_place_call(lab, 0);
+	WAIT_FOR(&h,
+	         call_in_state(&h, PD_CALL_CONNECTED, true) ||
+	             call_in_state(&h, PD_CALL_ENDED, true),
+	         10000);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
+/* CHANNEL_CREATEs without hangups at full speed: the model stays at its
+ * caps, the link stays up, what was dropped is counted and said. */
+Test(esl_driver_lab, hostile_flood_bounded, .timeout = 60)
+{
+	h_max_calls = 300;
+	h_max_channels = 500;
+	pd_labpbx *lab = lab_up_opts((pd_labpbx_opts){.users = 4, .fault_ms = 4000});
+	harness h;
+	h_start(&h, labpbx_port(lab), SECRET);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	int64_t logins = labpbx_logins(lab);
+	labpbx_inject(lab, PD_LAB_FAULT_FLOOD);
+	WAIT_FOR(&h, input_of(&h).dropped_calls > 0, 5000);
+	int64_t end = pd_live_now_ms() + 3000;
+	while (pd_live_now_ms() < end) {
+		h_step(&h, 20);
+		pd_live_input in = input_of(&h);
+		cr_assert_leq(in.calls, 300);
+		cr_assert_leq(in.channels, 500);
+	}
+	cr_assert_eq(link_of(&h), PD_LINK_MONITORING, "%s", h.texts.s);
+	cr_assert_eq(labpbx_logins(lab), logins, "the flood dropped the link");
+	pd_live_view v = snap(&h);
+	cr_assert(strstr(v.status, "input capped") || strstr(v.status, "input was capped"), "%s",
+	          v.status);
+	pd_live_free_view(&v);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
+/* A list_users reply past the message bound is refused: the users are not
+ * synced (an empty directory would remove them all), the reason is shown,
+ * and monitoring goes on. */
+Test(esl_driver_lab, refused_directory_is_not_synced)
+{
+	h_max_message = 1500; /* list_users of 20 users is about 2 KB */
+	pd_labpbx *lab = lab_up(20, SECRET);
+	harness h;
+	h_start(&h, labpbx_port(lab), SECRET);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	cr_assert_eq(h.nsync, 0, "an empty directory was synced");
+	cr_assert(strstr(h.texts.s, "users not synced"), "%s", h.texts.s);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
+/* A directory larger than max_users_per_link is not synced either (cut
+ * short, it would read as users removed); monitoring goes on and says why. */
+Test(esl_driver_lab, directory_over_the_user_cap_is_not_synced)
+{
+	h_max_users = 10;
+	pd_labpbx *lab = lab_up(20, SECRET);
+	harness h;
+	h_start(&h, labpbx_port(lab), SECRET);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	cr_assert_eq(h.nsync, 0, "a cut-short directory was synced");
+	cr_assert(strstr(h.texts.s, "not synced: the PBX lists more than 10 users "
+	                            "(max_users_per_link); 10 more refused"),
+	          "%s", h.texts.s);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
