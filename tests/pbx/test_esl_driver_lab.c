@@ -19,7 +19,7 @@
 static int h_max_calls, h_max_channels; /* h_start's caps (0 = the defaults) */
 static size_t h_max_message;
 static int h_max_users;
-    /* h_start's max_users (0 = the default) */ /* h_start's message bound (0 = 1 MiB) */
+/* h_start's max_users (0 = the default) */ /* h_start's message bound (0 = 1 MiB) */
 
 typedef struct {
 	pd_live *live;
