@@ -13,7 +13,7 @@
  * It also times, without a socket, the parser alone and the parser + model
  * on the same bytes in memory, to show where the time goes.
  *
- *   bench_esl_ingest [--repeat N] [N]      (default N = 20)
+ *   bench_esl_ingest [--repeat N] [N] [--no-node]      (default N = 20)
  *
  * The server: sends auth/request, accepts any `auth`, answers `event ...`
  * with +OK, answers the driver's discovery api commands (list_users, show
@@ -579,13 +579,16 @@ static void line(const char *who, double wall, double cpu, size_t events, double
 int main(int argc, char **argv)
 {
 	int repeat = 20;
+	bool no_node = false;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--repeat") && i + 1 < argc)
 			repeat = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--no-node"))
+			no_node = true;
 		else if (argv[i][0] != '-')
 			repeat = atoi(argv[i]);
 		else {
-			fprintf(stderr, "usage: bench_esl_ingest [--repeat N]\n");
+			fprintf(stderr, "usage: bench_esl_ingest [--repeat N] [--no-node]\n");
 			return 64;
 		}
 	}
@@ -683,7 +686,9 @@ int main(int argc, char **argv)
 	snprintf(script, sizeof script, "%s/tests/bench/esl_node_bench.js", PD_SOURCE_ROOT);
 	node_result nr = {0};
 	double node_wall = 0;
-	if (node_run(&s, npm_dir, script, &nr)) {
+	if (no_node) {
+		printf("node modesl: not run (--no-node)\n");
+	} else if (node_run(&s, npm_dir, script, &nr)) {
 		node_wall = s.elapsed;
 		char who[64];
 		snprintf(who, sizeof who, "node modesl %s", nr.version);
