@@ -175,7 +175,7 @@ typedef struct {
 	const reply_table *replies;
 	const char *start_after; /* the replay starts after answering this command */
 	double elapsed;
-	bool started;
+	_Atomic bool started; /* read by the client thread */
 } server;
 
 static bool send_all(int fd, const char *s, size_t n)
@@ -369,6 +369,8 @@ static bool floor_run(server *s, double *cpu, size_t *bytes)
 	*cpu = thread_cpu_s() - c0;
 	if (fd >= 0)
 		close(fd);
+	if (!s->started)
+		shutdown(s->lfd, SHUT_RDWR);
 	pthread_join(t, NULL);
 	close(s->lfd);
 	return ok && s->started;
@@ -448,6 +450,8 @@ static bool driver_run(server *s, drv_result *r)
 		pd_drv_step(ops, d, 100);
 	r->cpu = w.monitoring ? thread_cpu_s() - w.cpu_at_monitoring : 0;
 	r->peak_kb = proc_kb("VmHWM");
+	if (!s->started) /* the driver never got that far: free the server */
+		shutdown(s->lfd, SHUT_RDWR);
 	pthread_join(t, NULL);
 	r->users = w.users;
 	r->agents = w.agents;
