@@ -37,6 +37,7 @@ typedef struct {
 	json_t *totals; /* currency -> cents */
 	char period[8];
 	size_t n;
+	pd_progress prog;
 } export_ctx;
 
 /* snprintf is a third of an export's CPU at 100,000 lines: the numbers
@@ -82,6 +83,7 @@ static pd_status write_line(const pd_billing_line *l, void *vctx, pd_err *e)
 	fmt_money(l->unit_price_cents, price);
 	fmt_money(l->amount_cents, amount);
 	x->n++;
+	pd_progress_set(&x->prog, x->n);
 	json_t *tot = json_object_get(x->totals, cur);
 	json_object_set_new(x->totals, cur,
 	                    json_integer((tot ? json_integer_value(tot) : 0) + l->amount_cents));
@@ -216,7 +218,12 @@ static int cmd_export(pd_cli *c, int argc, char **argv)
 		    "flags",       "first_day",   "last_day",      "billed_days"};
 		pd_csv_write_row(x.out, heads, sizeof heads / sizeof heads[0]);
 	}
+	pd_progress_begin(&x.prog, c, "billing export", "lines");
+	if (x.out == stdout && isatty(STDOUT_FILENO))
+		x.prog.on = false; /* the lines themselves go to this terminal */
+	pd_progress_phase(&x.prog, "", 0);
 	pd_status st = store_billing_export(s, first, ndays, write_line, &x, &e);
+	pd_progress_end(&x.prog);
 	if (st == PD_OK && json) {
 		json_t *doc = json_object();
 		char d1[11], d2[11];

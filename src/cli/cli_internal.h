@@ -206,4 +206,19 @@ extern const pd_subcmd pd_cli_pbx_subs[];
 extern const pd_subcmd pd_cli_outbox_subs[];
 extern const pd_subcmd pd_cli_billing_subs[];
 
+/* A progress line on a terminal's standard error (progress.c): silent when
+ * stderr is not a terminal or with --json. */
+typedef struct {
+	bool on, drawn;
+	char label[48], phase[32], unit[16];
+	uint64_t total; /* 0: unknown */
+	int64_t start_ms, phase_ms, last_ms;
+} pd_progress;
+void pd_progress_begin(pd_progress *p, const pd_cli *c, const char *label, const char *unit);
+/* A new phase ("checking", "writing") of total units, drawn at 0. */
+void pd_progress_phase(pd_progress *p, const char *phase, uint64_t total);
+void pd_progress_set(pd_progress *p, uint64_t done);
+/* Clears the line. */
+void pd_progress_end(pd_progress *p);
+
 #endif

@@ -241,6 +241,7 @@ typedef struct {
 	strmap names, emails;
 	int64_t internal_used; /* in the database + the rows so far */
 	int internal_limit;
+	pd_progress prog; /* on a terminal: checking, then writing */
 } import_ctx;
 
 static const char *fld(const import_ctx *x, const pd_csv_record *rec, int col)
@@ -528,6 +529,7 @@ static pd_status write_rows_tx(import_ctx *x, import_row *rows, size_t n, size_t
 		memcpy(r->tenant_id, out.tenant_id, sizeof r->tenant_id);
 		pd_customer_free(&out);
 		(*done)++;
+		pd_progress_set(&x->prog, i + 1);
 	}
 	return PD_OK;
 }
@@ -718,6 +720,8 @@ int pd_cli_import_cmd(pd_cli *c, int argc, char **argv)
 	import_row *rows = NULL;
 	size_t n = 0, cap = 0;
 	size_t cnt[4] = {0, 0, 0, 0};
+	pd_progress_begin(&x.prog, c, "import", "rows");
+	pd_progress_phase(&x.prog, "checking", 0);
 	for (;;) {
 		pd_err_clear(&e);
 		got = pd_csv_next(&rd, &rec, &e);
@@ -735,6 +739,7 @@ int pd_cli_import_cmd(pd_cli *c, int argc, char **argv)
 		} else
 			check_row(&x, r, &rec);
 		cnt[r->act]++;
+		pd_progress_set(&x.prog, n);
 	}
 	pd_csv_record_free(&rec);
 	free(data);
@@ -747,9 +752,11 @@ int pd_cli_import_cmd(pd_cli *c, int argc, char **argv)
 	bool wfail = false;
 	size_t done = 0;
 	if (!cnt[ACT_ERROR] && !dry) {
+		pd_progress_phase(&x.prog, "writing", n);
 		wfail = write_rows(&x, rows, n, &done, &werr) != PD_OK;
 		written = !wfail;
 	}
+	pd_progress_end(&x.prog);
 	report(c, pos[0], dry, verbose, dup, rows, n, cnt, written, wfail ? &werr : NULL);
 	if (wfail && !c->json) {
 		fprintf(stderr, "provdesk: %s: line %d: %s%s%s\n", pos[0], werr.line, werr.field,

@@ -27,8 +27,8 @@ typedef struct {
 	void *d;
 	pd_live *live;
 	int64_t cid;
-	bool tty;
-	int last_done;
+	pd_progress prog;
+	bool phased;
 } run_ctx;
 
 /* Until the link monitors (the sync is done) or fails; on a terminal, the
@@ -41,10 +41,13 @@ static bool settled(void *ctx)
 	if (st == PD_LINK_MONITORING || st == PD_LINK_AUTH_FAILED || pd_link_state_retries(st))
 		return true;
 	pd_live_view v;
-	if (r->tty && pd_live_snapshot(r->live, r->cid, &v) == PD_OK) {
-		if (v.link == PD_LINK_DISCOVERING && v.sync_done != r->last_done) {
-			fprintf(stderr, "\r%s ", v.status);
-			r->last_done = v.sync_done;
+	if (r->prog.on && pd_live_snapshot(r->live, r->cid, &v) == PD_OK) {
+		if (v.link == PD_LINK_DISCOVERING && v.sync_total > 0) {
+			if (!r->phased || r->prog.total != (uint64_t)v.sync_total) {
+				pd_progress_phase(&r->prog, "discovering", (uint64_t)v.sync_total);
+				r->phased = true;
+			}
+			pd_progress_set(&r->prog, (uint64_t)(v.sync_done > 0 ? v.sync_done : 0));
 		}
 		pd_live_free_view(&v);
 	}
@@ -126,16 +129,11 @@ int pd_cli_pbx_resync_cmd(pd_cli *c, int argc, char **argv)
 		pd_pbx_free(&p);
 		return pd_cli_fail(c, &e);
 	}
-	run_ctx run = {.ops = ops,
-	               .d = d,
-	               .live = live,
-	               .cid = cu.id,
-	               .tty = !c->json && isatty(STDERR_FILENO),
-	               .last_done = -1};
+	run_ctx run = {.ops = ops, .d = d, .live = live, .cid = cu.id};
+	pd_progress_begin(&run.prog, c, "resync", "endpoints");
 	pd_drv_run(ops, d, pd_live_now_ms() + 60000, 200, settled, &run);
+	pd_progress_end(&run.prog);
 	pd_link_state st = ops->state(d);
-	if (run.tty && run.last_done >= 0)
-		fputc('\n', stderr);
 	pd_sync_result r = {0};
 	bool synced = ops->last_sync(d, &r);
 	pd_live_view v = {0};

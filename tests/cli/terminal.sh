@@ -51,4 +51,25 @@ check "a table piped to a file has visible escapes too (it is read later)" \
 tty customer list --json
 check "--json on a terminal: JSON's own escapes" \
 	grep -qF '"Ev\u001B[2Jil' "$TMP/tty"
+# Progress on a terminal's standard error: import and billing export draw a
+# line with done/total that the end clears; never when stderr is a pipe.
+{
+	echo "name,product_type,country,admin_name,admin_email"
+	for i in $(seq 3000); do echo "Progress Co $i,analytics-pro,FR,Admin $i,admin$i@progress.example"; done
+} >"$TMP/progress.csv"
+tty import "$TMP/progress.csv"
+check "import on a tty: the progress line counts the rows written" \
+	grep -qF "import: writing 3,000/3,000 rows  100%" "$TMP/tty"
+check "import on a tty: the checking phase is shown too" grep -qF "import: checking" "$TMP/tty"
+check "the progress line's carriage return reaches the terminal (not \\x0d)" \
+	eval '! grep -qF "\\x0d" "$TMP/tty"'
+check "the import reported its result" grep -qF "3000 created" "$TMP/tty"
+sed -i 's/Progress Co/Progress Two/; s/@progress/@progress2/' "$TMP/progress.csv"
+run import "$TMP/progress.csv"
+expect "import to a pipe" 0
+check "no progress line when stderr is a pipe" eval '! grep -q "import:" "$TMP/err"'
+tty billing export --period 2026-11 --output "$TMP/bill.csv"
+check "billing export to a file on a tty: progress in lines" grep -qF "billing export: " "$TMP/tty"
+run billing export --period 2026-11 --output "$TMP/bill2.csv"
+check "billing export with stderr a pipe: no progress" eval '! grep -q "billing export:" "$TMP/err"'
 finish
