@@ -84,8 +84,8 @@ static void draw(pd_progress *p, uint64_t done, int64_t now)
 		n += snprintf(line + n, sizeof line - (size_t)n, "  %s/s", r);
 		if (p->total > done && rate > 0) {
 			long left = (long)((double)(p->total - done) / rate + 0.5);
-			n += snprintf(line + n, sizeof line - (size_t)n, "  %ld:%02ld left", left / 60,
-			              left % 60);
+			n += snprintf(line + n, sizeof line - (size_t)n, "  %ld:%02ld left",
+			              left / 60, left % 60);
 		}
 	}
 	/* clear what a longer line before left */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "secrets.h"
 #include "store_internal.h"
 
 #define PBX_COLS                                                                                   \
@@ -12,7 +13,7 @@
 	" p.secret, p.params_json, p.sync_users, p.monitor, p.auto_provision, p.enabled, "         \
 	"p.version"
 
-static void pbx_from_row(sqlite3_stmt *st, bool with_secret, pd_pbx *p)
+static void pbx_from_row(pd_store *s, sqlite3_stmt *st, bool with_secret, pd_pbx *p)
 {
 	memset(p, 0, sizeof *p);
 	p->id = sqlite3_column_int64(st, 0);
@@ -23,7 +24,8 @@ static void pbx_from_row(sqlite3_stmt *st, bool with_secret, pd_pbx *p)
 	p->port = sqlite3_column_int(st, 5);
 	p->tls = sqlite3_column_int(st, 6);
 	p->username = col_str(st, 7);
-	p->secret = with_secret ? col_str(st, 8) : NULL;
+	/* sealed at rest (secrets.c); NULL when it cannot be opened */
+	p->secret = with_secret ? secret_unseal(s, (const char *)sqlite3_column_text(st, 8)) : NULL;
 	p->params_json = col_str(st, 9);
 	p->sync_users = sqlite3_column_int(st, 10);
 	p->monitor = sqlite3_column_int(st, 11);
@@ -41,7 +43,7 @@ static pd_status pbx_load(pd_store *s, int64_t cid, bool with_secret, pd_pbx *ou
 	sqlite3_bind_int64(st, 1, cid);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		pbx_from_row(st, with_secret, out);
+		pbx_from_row(s, st, with_secret, out);
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
 		return PD_OK;
@@ -83,7 +85,8 @@ pd_status pbx_insert(pd_store *s, int64_t cid, pd_pbx *p, const pd_actor *a, pd_
 	sqlite3_bind_int(st, 5, p->port);
 	sqlite3_bind_int(st, 6, p->tls);
 	bind_opt(st, 7, p->username);
-	bind_opt(st, 8, p->secret);
+	char *sealed = secret_seal(s, p->secret && *p->secret ? p->secret : NULL);
+	bind_opt(st, 8, sealed);
 	bind_opt(st, 9, p->params_json);
 	sqlite3_bind_int(st, 10, p->sync_users);
 	sqlite3_bind_int(st, 11, p->monitor);
@@ -91,6 +94,8 @@ pd_status pbx_insert(pd_store *s, int64_t cid, pd_pbx *p, const pd_actor *a, pd_
 	sqlite3_bind_int(st, 13, p->enabled);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	free(sealed);
 	if (rc == SQLITE_CONSTRAINT_UNIQUE)
 		return pd_fail(e, PD_E_INVALID, "pbx",
 		               "this customer already has a PBX connection (one per customer)");
@@ -194,7 +199,8 @@ static pd_status update_tx(pd_store *s, void *vx, pd_err *e)
 			sqlite3_bind_int(st, 4, p->port);
 			sqlite3_bind_int(st, 5, p->tls);
 			bind_opt(st, 6, p->username);
-			bind_text(st, 7, p->secret);
+			char *sealed = secret_seal(s, p->secret);
+			bind_text(st, 7, sealed);
 			bind_opt(st, 8, p->params_json);
 			sqlite3_bind_int(st, 9, p->sync_users);
 			sqlite3_bind_int(st, 10, p->monitor);
@@ -202,6 +208,8 @@ static pd_status update_tx(pd_store *s, void *vx, pd_err *e)
 			sqlite3_bind_int64(st, 12, cur.id);
 			sqlite3_bind_int64(st, 13, cur.version);
 			r = st_exec(s, st, e);
+			sqlite3_clear_bindings(st);
+			free(sealed);
 		}
 		if (r == PD_OK)
 			r = audit_add(s, x->a, cur.customer_id, 0, "pbx", "update", d.s, e);
@@ -311,9 +319,15 @@ pd_status store_pbx_remove(pd_store *s, int64_t customer_id, const pd_actor *a, 
 	return store_tx(s, remove_tx, &x, e);
 }
 
-static void pbx_row(sqlite3_stmt *st, void *p, void *with_secret)
+typedef struct {
+	pd_store *s;
+	bool with_secret;
+} pbx_row_ctx;
+
+static void pbx_row(sqlite3_stmt *st, void *p, void *ctx)
 {
-	pbx_from_row(st, *(bool *)with_secret, p);
+	pbx_row_ctx *x = ctx;
+	pbx_from_row(x->s, st, x->with_secret, p);
 }
 
 static void pbx_elem_free(void *p)
@@ -333,7 +347,8 @@ pd_status store_pbx_list_all(pd_store *s, bool with_secret, pd_pbx **out, size_t
 	if (!st)
 		return FAILED(e);
 	void *v;
-	pd_status r = st_collect(s, st, sizeof **out, pbx_row, &with_secret, pbx_elem_free, &v, n,
+	pbx_row_ctx x = {s, with_secret};
+	pd_status r = st_collect(s, st, sizeof **out, pbx_row, &x, pbx_elem_free, &v, n,
 	                         "list PBX connections", e);
 	*out = v;
 	return r;

@@ -14,6 +14,7 @@
 
 #include "provdesk/paths.h"
 #include "schema.h"
+#include "secrets.h"
 #include "sql_functions.h"
 #include "store_internal.h"
 
@@ -875,6 +876,8 @@ pd_status store_open(const char *path, const pd_store_opts *o, pd_store **out, p
 			           "%s: schema version %d needs migrating; open it once read-write",
 			           path, version));
 		exec_sql(s, "PRAGMA foreign_keys = ON");
+		if ((st = secrets_open(s, true, e)) != PD_OK)
+			return open_fail(s, st);
 		*out = s;
 		return PD_OK;
 	}
@@ -887,6 +890,8 @@ pd_status store_open(const char *path, const pd_store_opts *o, pd_store **out, p
 	if ((st = migrate(s, version, e)) != PD_OK)
 		return open_fail(s, st);
 	if ((st = sync_catalogue(s, e)) != PD_OK)
+		return open_fail(s, st);
+	if ((st = secrets_open(s, false, e)) != PD_OK)
 		return open_fail(s, st);
 	*out = s;
 	return PD_OK;
@@ -902,6 +907,7 @@ void store_close(pd_store *s)
 	for (size_t i = 0; i < STORE_GRID_CACHE; i++)
 		sqlite3_finalize(s->grid[i]);
 	sqlite3_close(s->db);
+	explicit_bzero(s->key, sizeof s->key);
 	free(s->path);
 	free(s);
 }

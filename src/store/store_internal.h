@@ -31,6 +31,9 @@ struct pd_store {
 	} cache[STORE_STMT_CACHE];
 	size_t n_cache;
 	sqlite3_stmt *grid[STORE_GRID_CACHE];
+	/* the key PBX secrets are sealed with (secrets.c) */
+	unsigned char key[32];
+	bool have_key;
 };
 
 /* Cached, reset statement for a string literal; NULL with *e filled on error. */

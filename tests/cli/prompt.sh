@@ -20,7 +20,10 @@ T send-keys -t t Enter
 check "the command finishes" wait_for "exit=0"
 check "the secret is not echoed" bash -c "! tmux -S '$TMP/tmux.sock' capture-pane -p -t t | grep -q typed-S3cret"
 check "the connection was added" bash -c "tmux -S '$TMP/tmux.sock' capture-pane -p -t t | grep -q 'Added PBX connection'"
-check "the secret was stored" bash -c "sqlite3 '$DB' .dump | grep -q typed-S3cret-value"
+check "the secret was stored sealed (docs/architecture.md, Secrets at rest)" \
+	test "$(sqlite3 "$DB" "SELECT substr(secret, 1, 5) FROM pbx")" = "enc1:"
+check "the database holds no clear secret" bash -c "! sqlite3 '$DB' .dump | grep -q typed-S3cret-value"
+check "the key beside the database is the user's alone" test "$(stat -c %a "$DB.key")" = 600
 
 run customer create --name "Sans Tty" --product-type analytics-pro --country FR \
 	--admin-name A --admin-email a@sans.example

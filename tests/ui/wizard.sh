@@ -133,7 +133,7 @@ second line|1|30"
 	eq "users and roles" "$(q "select display_name, email, coalesce(extension,''), role, is_primary from users order by id")" \
 		"Hélène Dupré|helene@example.de|1001|customer-admin|1
 Paul Agent|paul@example.de||supervisor|0"
-	eq "pbx row" "$(q "select platform, host, port, tls, username, enabled, sync_users, monitor, auto_provision, secret = 's3cret-AMI' from pbx")" \
+	eq "pbx row" "$(q "select platform, host, port, tls, username, enabled, sync_users, monitor, auto_provision, substr(secret, 1, 5) = 'enc1:' and instr(secret, 's3cret') = 0 from pbx")" \
 		"asterisk-ami|pbx.example.de|5038|0|provdesk|0|1|1|1|1"
 	eq "invitation queued for the primary user" "$(q "select count(*) from outbox where to_addr = 'helene@example.de' and state = 1")" 1
 	eq "audit rows for the creation" "$(q "select count(*) > 0 from audit where customer_id = (select id from customers) and action = 'create'")" 1
