@@ -335,6 +335,8 @@ void ui_edit_customer(struct ui_app *app, const pd_customer *c)
 		pd_pbx_free(&p);
 	}
 	char *title = xasprintf("Edit customer: %s", c->name);
+	char draft[40];
+	snprintf(draft, sizeof draft, "customer/%lld", (long long)c->id);
 	struct ui_formscreen_def def = {
 	    .title = title,
 	    .intro = "Every field is checked when you leave it. F2 saves; if someone else saved\n"
@@ -347,6 +349,7 @@ void ui_edit_customer(struct ui_app *app, const pd_customer *c)
 	    .submit = edit_submit,
 	    .free_ctx = edit_free,
 	    .ctx = x,
+	    .draft = draft,
 	};
 	x->screen = ui_formscreen_open(app, &def);
 	free(title);

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Nothing typed is ever lost (issue 14): a quit from a form with unsaved
+# changes asks (keep editing / save / discard); a quit that cannot ask
+# (SIGHUP from a closed SSH session, SIGTERM) keeps the edits as a draft,
+# offered back the next time that customer's form opens.
+PROG=$1
+source "$(dirname "$0")/lib.sh"
+
+seed "Acme Telecom" contact-centre DE
+drafts() { q "select count(*) from drafts"; }
+open_edit() { # from a fresh console on the only customer
+	wait_for "Acme Telecom"
+	keys Enter; wait_for "Tenant id"
+	keys e; wait_for "Edit customer: Acme Telecom"
+}
+
+# F10 with unsaved changes asks; Keep editing is the default
+start_console 100 30
+open_edit
+keys Tab Tab C-u; type_text "TYPED-1"
+keys F10
+check "F10 with unsaved changes asks first" wait_for "Discard changes?"
+check "it offers to save" wait_for "Save, then quit"
+check "and to keep editing" wait_for "Keep editing"
+keys Enter
+check "Enter keeps editing: the form is still there" wait_gone "Discard changes?"
+check "with what was typed" wait_for "TYPED-1"
+type_text "X"
+check "and typing goes on in the same field" wait_for "TYPED-1X"
+check "the console did not quit" test ! -s "$TMP/exit"
+# q is typed into a field, never a quit
+type_text "q"
+check "q in a field is text" wait_for "TYPED-1Xq"
+# Save, then quit
+keys F10; wait_for "Save, then quit"
+keys Down Enter
+check "Save, then quit saves and exits 0" test "$(wait_exit)" = 0
+check "the value was saved" test "$(json_field "Acme Telecom" reference)" = "TYPED-1Xq"
+
+# Discard changes and quit: nothing saved, no draft left
+start_console 100 30
+open_edit
+keys Tab Tab C-u; type_text "NOT-WANTED"
+keys F10; wait_for "Discard changes and quit"
+keys Down Down Enter
+check "discard quits with status 0" test "$(wait_exit)" = 0
+check "discarded: nothing saved" test "$(json_field "Acme Telecom" reference)" = "TYPED-1Xq"
+check "discarded: no draft kept" test "$(drafts)" = 0
+
+# a form without changes quits at once
+start_console 100 30
+open_edit
+keys F10
+check "no changes: F10 quits without asking" test "$(wait_exit)" = 0
+
+# SIGHUP (a closed SSH session) keeps the edits as a draft
+start_console 100 30
+open_edit
+type_text " GmbH" # the name opens with the cursor after it: this appends
+check "typing appends to the value a field opens with" wait_for "Acme Telecom GmbH"
+keys Tab Tab C-u; type_text "HUP-KEPT"
+kill -HUP "$(console_pid)"
+check "SIGHUP ends the console (129)" test "$(wait_exit)" = 129
+check "SIGHUP: the edits are kept as a draft" test "$(drafts)" = 1
+check "SIGHUP: nothing saved behind the user's back" test "$(json_field "Acme Telecom" reference)" = "TYPED-1Xq"
+draft=$(q "select json from drafts")
+check "the draft holds the changed fields" test "$draft" = '{"fields":{"name":"Acme Telecom GmbH","reference":"HUP-KEPT"}}'
+start_console 100 30
+open_edit
+check "the draft is offered back, dated" wait_for "You left unsaved changes on 2026-11-10"
+keys y
+check "restored: the reference is back" wait_for "HUP-KEPT"
+check "restored: the name too" wait_for "Acme Telecom GmbH"
+check "restored: it says so" wait_for "Your unsaved changes are restored"
+keys F2
+check "the restored edits save" wait_for "saved (version 3)"
+check "stored" test "$(json_field "Acme Telecom GmbH" reference)" = "HUP-KEPT"
+check "saved: the draft is gone" test "$(drafts)" = 0
+keys q; wait_exit >/dev/null
+
+# SIGTERM too; answering No to the offer discards the draft
+start_console 100 30
+open_edit
+keys Tab Tab C-u; type_text "TERM-KEPT"
+kill -TERM "$(console_pid)"
+check "SIGTERM ends the console (143)" test "$(wait_exit)" = 143
+check "SIGTERM: the edits are kept as a draft" test "$(drafts)" = 1
+start_console 100 30
+open_edit
+wait_for "You left unsaved changes on"
+keys n
+check "No: the form shows what is stored" wait_for "HUP-KEPT"
+check "No: the draft is gone" test "$(drafts)" = 0
+keys Escape
+check "nothing changed: Esc closes the form" wait_for "Tenant id"
+keys q
+check "quits with status 0" test "$(wait_exit)" = 0
+finish
