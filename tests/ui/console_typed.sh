@@ -37,10 +37,14 @@ keys Down Enter
 check "Save, then quit saves and exits 0" test "$(wait_exit)" = 0
 check "the value was saved" test "$(json_field "Acme Telecom" reference)" = "TYPED-1Xq"
 
-# Discard changes and quit: nothing saved, no draft left
+# Backspace at the start of a field stays in it (no jump to the field above)
 start_console 100 30
 open_edit
-keys Tab Tab C-u; type_text "NOT-WANTED"
+keys Tab Tab Home BSpace; type_text "Z"
+check "backspace at the start stays in the field" wait_for "ZTYPED-1Xq"
+check "the field above is untouched" screen_re '^ Product type +Contact Centre *$'
+# Discard changes and quit: nothing saved, no draft left
+keys C-u; type_text "NOT-WANTED"
 keys F10; wait_for "Discard changes and quit"
 keys Down Down Enter
 check "discard quits with status 0" test "$(wait_exit)" = 0
