@@ -211,7 +211,9 @@ static int fs_key(struct ui_screen *s, const struct ui_event *ev)
 static const char *fs_help(struct ui_screen *s)
 {
 	return "A form. Each field is checked when you leave it; the error shows beside it.\n"
-	       "Choice fields: Enter or F4 opens the list, Left/Right cycles. Toggles: Space.";
+	       "Choice fields: Enter or F4 opens the list, Left/Right cycles. Toggles: Space.\n"
+	       "Letters are always text here. Esc or F10 with unsaved changes asks first; if\n"
+	       "the console is closed under you (SSH dropped), the changes wait as a draft.";
 }
 
 /* The status line: the whole error of the field under the cursor (the room
