@@ -266,6 +266,24 @@ struct draft_offer {
 	char *json;
 };
 
+/* A draft's value goes back into field i only if that field could have held
+ * it: text of at most the field's length (in characters), no control
+ * character but a multi-line field's newline, never a secret. The drafts
+ * table is shared with every process of the database: what it holds is read
+ * as input, not trusted. */
+static bool draft_value_fits(const struct ui_fspec *sp, const char *v)
+{
+	if (sp->kind == UI_F_SECRET || sp->kind == UI_F_READONLY)
+		return false;
+	int max = sp->max > 0 ? sp->max : 256;
+	if (pd_utf8_chars(v) > (size_t)max)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+		if ((*p < 0x20 && !(*p == '\n' && sp->kind == UI_F_MULTILINE)) || *p == 0x7f)
+			return false;
+	return true;
+}
+
 static void restore_done(struct ui_app *app, void *ctx, bool ok, const char *text)
 {
 	struct draft_offer *o = ctx;
@@ -275,13 +293,21 @@ static void restore_done(struct ui_app *app, void *ctx, bool ok, const char *tex
 		json_t *fields = json_object_get(root, "fields");
 		const char *key;
 		json_t *v;
+		size_t skipped = 0;
 		json_object_foreach(fields, key, v)
 		{
 			int i = ui_form_index(fs->form, key);
-			if (i >= 0 && json_is_string(v) && fs->def.spec[i].kind != UI_F_SECRET)
+			if (i >= 0 && json_is_string(v) &&
+			    draft_value_fits(&fs->def.spec[i], json_string_value(v)))
 				ui_form_put(fs->form, i, json_string_value(v));
+			else
+				skipped++;
 		}
 		json_decref(root);
+		if (skipped)
+			ui_msg(app, UI_R_STATUS_WARN,
+			       "%zu value(s) of the draft did not fit this form and were left out",
+			       skipped);
 		ui_formscreen_set_error(o->s, "Your unsaved changes are restored: F2 saves them.");
 	} else {
 		pd_err e;
@@ -309,6 +335,17 @@ static void offer_draft(struct ui_screen *s)
 		return;
 	}
 	fs->draft_stored = true;
+	json_t *root = json_loads(json, 0, NULL);
+	bool readable = json_is_object(json_object_get(root, "fields"));
+	json_decref(root);
+	if (!readable) {
+		/* nothing to offer: say so rather than drop it in silence */
+		ui_msg(s->app, UI_R_STATUS_WARN, "An unreadable draft of this form was dropped");
+		store_draft_delete(s->app->store, fs->draft_owner, &e);
+		fs->draft_stored = false;
+		free(json);
+		return;
+	}
 	char when[40];
 	time_t t = (time_t)at;
 	struct tm tm;

@@ -68,6 +68,8 @@ check "SIGHUP ends the console (129)" test "$(wait_exit)" = 129
 check "SIGHUP: the edits are kept as a draft" test "$(drafts)" = 1
 check "SIGHUP: nothing saved behind the user's back" test "$(json_field "Acme Telecom" reference)" = "TYPED-1Xq"
 draft=$(q "select json from drafts")
+owner=$(q "select owner from drafts")
+check "the draft is the OS user's, for this customer's form" bash -c '[[ $1 == */form/customer/* ]]' _ "$owner"
 check "the draft holds the changed fields" test "$draft" = '{"fields":{"name":"Acme Telecom GmbH","reference":"HUP-KEPT"}}'
 start_console 100 30
 open_edit
@@ -97,6 +99,28 @@ check "No: the form shows what is stored" wait_for "HUP-KEPT"
 check "No: the draft is gone" test "$(drafts)" = 0
 keys Escape
 check "nothing changed: Esc closes the form" wait_for "Tenant id"
+
+# bad drafts (the table is shared: read as input): unreadable, and values
+# that no field could hold
+put_draft() { q "insert or replace into drafts(owner, json, saved_at) values ('$owner', '$1', 0)"; }
+put_draft '{not json'
+keys e
+check "an unreadable draft is said, not offered" wait_for "An unreadable draft of this form was dropped"
+check "and dropped" test "$(drafts)" = 0
+check "the form opens on what is stored" wait_for "HUP-KEPT"
+keys Escape; wait_for "Tenant id"
+long=$(printf 'x%.0s' {1..300})
+put_draft '{"fields":{"notes":5,"nosuch":"x","reference":"R\u001b[2J","name":"'"$long"'","country":"FR"}}'
+keys e; wait_for "You left unsaved changes on"; keys y
+check "bad values are left out, and said" wait_for "4 value(s) of the draft did not fit"
+check "a good value of the same draft is restored (and checked: its zone follows)" wait_for "Europe/Paris"
+check "the reference keeps what is stored" wait_for "HUP-KEPT"
+check "the name keeps what is stored" wait_for "Name              Acme Telecom GmbH"
+keys F10; wait_for "Discard changes and quit"; keys Down Down Enter
+check "discarding a restored draft deletes it" test "$(wait_exit)" = 0
+check "no draft left" test "$(drafts)" = 0
+start_console 100 30
+wait_for "Acme Telecom"
 keys q
 check "quits with status 0" test "$(wait_exit)" = 0
 finish
