@@ -288,7 +288,11 @@ static void restore_done(struct ui_app *app, void *ctx, bool ok, const char *tex
 {
 	struct draft_offer *o = ctx;
 	struct fscreen *fs = o->s->priv;
-	if (ok) {
+	if (!ok || !text) {
+		/* Esc: decide another time; this form leaves the draft alone
+		 * (a signal would write a newer one over it) */
+		fs->draft_stored = false;
+	} else if (strcmp(text, "restore") == 0) {
 		json_t *root = json_loads(o->json, 0, NULL);
 		json_t *fields = json_object_get(root, "fields");
 		const char *key;
@@ -354,11 +358,14 @@ static void offer_draft(struct ui_screen *s)
 	struct draft_offer *o = xcalloc(1, sizeof *o);
 	o->s = s;
 	o->json = json;
-	char *text = xasprintf("You left unsaved changes on %s: restore?\n"
-	                       "(No discards them.)",
-	                       when);
-	ui_dialog_confirm(s->app, "Unsaved changes", text, restore_done, o);
-	free(text);
+	char *title = xasprintf("You left unsaved changes on %s: restore?", when);
+	static const struct ui_choice ch[] = {
+	    {"restore", "Restore them"},
+	    {"discard", "Discard them"},
+	};
+	ui_dialog_pick(s->app, title, ch, sizeof ch / sizeof ch[0], "restore", NULL, NULL,
+	               restore_done, o);
+	free(title);
 }
 
 struct ui_screen *ui_formscreen_open(struct ui_app *app, const struct ui_formscreen_def *def)

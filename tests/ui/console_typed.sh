@@ -74,7 +74,14 @@ check "the draft holds the changed fields" test "$draft" = '{"fields":{"name":"A
 start_console 100 30
 open_edit
 check "the draft is offered back, dated" wait_for "You left unsaved changes on 2026-11-10"
-keys y
+keys Escape
+check "Esc: decide later, the form shows what is stored" wait_gone "You left unsaved"
+check "Esc: the draft is left alone" test "$(drafts)" = 1
+keys Escape; wait_for "Tenant id"
+check "closing the form unchanged keeps the draft for later" test "$(drafts)" = 1
+keys e; wait_for "You left unsaved changes on 2026-11-10"
+check "restoring is the default" wait_for "Restore them"
+keys Enter
 check "restored: the reference is back" wait_for "HUP-KEPT"
 check "restored: the name too" wait_for "Acme Telecom GmbH"
 check "restored: it says so" wait_for "Your unsaved changes are restored"
@@ -84,7 +91,7 @@ check "stored" test "$(json_field "Acme Telecom GmbH" reference)" = "HUP-KEPT"
 check "saved: the draft is gone" test "$(drafts)" = 0
 keys q; wait_exit >/dev/null
 
-# SIGTERM too; answering No to the offer discards the draft
+# SIGTERM too; choosing Discard them drops the draft
 start_console 100 30
 open_edit
 keys Tab Tab C-u; type_text "TERM-KEPT"
@@ -93,10 +100,10 @@ check "SIGTERM ends the console (143)" test "$(wait_exit)" = 143
 check "SIGTERM: the edits are kept as a draft" test "$(drafts)" = 1
 start_console 100 30
 open_edit
-wait_for "You left unsaved changes on"
-keys n
-check "No: the form shows what is stored" wait_for "HUP-KEPT"
-check "No: the draft is gone" test "$(drafts)" = 0
+wait_for "Discard them"
+keys Down Enter
+check "Discard: the form shows what is stored" wait_for "HUP-KEPT"
+check "Discard: the draft is gone" test "$(drafts)" = 0
 keys Escape
 check "nothing changed: Esc closes the form" wait_for "Tenant id"
 
@@ -111,7 +118,7 @@ check "the form opens on what is stored" wait_for "HUP-KEPT"
 keys Escape; wait_for "Tenant id"
 long=$(printf 'x%.0s' {1..300})
 put_draft '{"fields":{"notes":5,"nosuch":"x","reference":"R\u001b[2J","name":"'"$long"'","country":"FR"}}'
-keys e; wait_for "You left unsaved changes on"; keys y
+keys e; wait_for "You left unsaved changes on"; keys Enter
 check "bad values are left out, and said" wait_for "4 value(s) of the draft did not fit"
 check "a good value of the same draft is restored (and checked: its zone follows)" wait_for "Europe/Paris"
 check "the reference keeps what is stored" wait_for "HUP-KEPT"
