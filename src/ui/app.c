@@ -408,6 +408,51 @@ static int dispatch_key(struct ui_app *app, int key, bool func)
 	return r;
 }
 
+/* ------------------------------------------------------------- quitting */
+
+static bool may_quit(struct ui_app *app);
+
+static void quit_done(struct ui_app *app, void *ctx, bool ok, const char *value)
+{
+	struct ui_screen *s = ctx;
+	if (!ok || !value || strcmp(value, "keep") == 0)
+		return;
+	if (strcmp(value, "discard") == 0) {
+		app->quit_discards = true;
+		app->quit = true;
+		return;
+	}
+	/* save: quit once it is saved; a refusal or a question (a field in
+	 * error, a conflict, a confirmation) keeps the program open on it */
+	if (s->ops->save)
+		s->ops->save(s);
+	if (s->closing && may_quit(app))
+		app->quit = true;
+}
+
+/* A quit the user asked for (F10, q): a screen with unsaved typed work asks
+ * first, and the quit waits for the answer. Too small a terminal cannot show
+ * the question: then the form keeps a draft as on a signal. */
+static bool may_quit(struct ui_app *app)
+{
+	if (app->too_small || app->quit_discards)
+		return true;
+	for (size_t i = app->n_stack; i-- > 0;) {
+		struct ui_screen *s = app->stack[i];
+		if (s->closing || !s->ops->unsaved || !s->ops->unsaved(s))
+			continue;
+		static const struct ui_choice ch[] = {
+		    {"keep", "Keep editing"},
+		    {"save", "Save, then quit"},
+		    {"discard", "Discard changes and quit"},
+		};
+		ui_dialog_pick(app, "Discard changes?", ch, sizeof ch / sizeof ch[0], "keep", NULL,
+		               NULL, quit_done, s);
+		return false;
+	}
+	return true;
+}
+
 static void check_data(struct ui_app *app, bool force)
 {
 	if (!app->store)
@@ -501,10 +546,10 @@ static int run_loop(struct ui_app *app)
 				continue;
 			}
 			int r = dispatch_key(app, (int)wch, kr == KEY_CODE_YES);
-			if (r & UI_QUIT) {
+			if ((r & UI_QUIT) && may_quit(app))
 				app->quit = true;
+			if (app->quit)
 				break;
-			}
 		}
 		if (gone)
 			break;

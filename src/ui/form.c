@@ -280,6 +280,9 @@ static void push_to_field(struct ffield *x)
 	free(d);
 }
 
+static void cursor_to_end(struct ui_form *f);
+static void run_check(struct ui_form *f, int i);
+
 /* Copy the current libform text of field i into its value. */
 static void sync_field(struct ui_form *f, int i)
 {
@@ -306,6 +309,19 @@ void ui_form_set(struct ui_form *f, int idx, const char *value)
 	pd_set_str(&x->value, value ? value : "");
 	pd_set_str(&x->orig, x->value);
 	push_to_field(x);
+	if (idx == f->cur)
+		cursor_to_end(f);
+}
+
+void ui_form_put(struct ui_form *f, int idx, const char *value)
+{
+	if (idx < 0 || (size_t)idx >= f->n || f->f[idx].readonly)
+		return;
+	pd_set_str(&f->f[idx].value, value ? value : "");
+	push_to_field(&f->f[idx]);
+	if (idx == f->cur)
+		cursor_to_end(f);
+	run_check(f, idx);
 }
 
 const char *ui_form_get(struct ui_form *f, int idx)
@@ -394,6 +410,17 @@ void ui_form_set_hidden(struct ui_form *f, int idx, bool hidden)
 int ui_form_current(const struct ui_form *f)
 {
 	return f->cur;
+}
+
+/* A field entered with a value: the cursor goes after it, so typing
+ * appends (libform would put it before the first character). */
+static void cursor_to_end(struct ui_form *f)
+{
+	if (!f->form || f->cur < 0 || !is_text(&f->f[f->cur]) || f->f[f->cur].readonly ||
+	    !f->f[f->cur].fld || current_field(f->form) != f->f[f->cur].fld)
+		return;
+	form_driver_w(f->form, KEY_CODE_YES,
+	              f->f[f->cur].spec.kind == UI_F_MULTILINE ? REQ_END_FIELD : REQ_END_LINE);
 }
 
 /* ---- layout ---- */
@@ -485,6 +512,7 @@ static void build(struct ui_form *f)
 	FIELD *cf = current_field(f->form);
 	struct ffield *cx = cf ? field_userptr(cf) : NULL;
 	f->cur = cx ? (int)(cx - f->f) : -1;
+	cursor_to_end(f);
 }
 
 void ui_form_layout(struct ui_form *f, WINDOW *win, int y, int x, int h, int w)
@@ -611,8 +639,10 @@ void ui_form_focus(struct ui_form *f, int idx)
 	if (idx < 0 || (size_t)idx >= f->n)
 		return;
 	f->cur = idx;
-	if (f->form && f->f[idx].fld && !f->f[idx].readonly)
+	if (f->form && f->f[idx].fld && !f->f[idx].readonly) {
 		set_current_field(f->form, f->f[idx].fld);
+		cursor_to_end(f);
+	}
 }
 
 /* Move focus with a libform request; checks the field left. */
@@ -625,6 +655,8 @@ static void focus_move(struct ui_form *f, int req)
 	FIELD *cf = current_field(f->form);
 	struct ffield *cx = cf ? field_userptr(cf) : NULL;
 	f->cur = cx ? (int)(cx - f->f) : -1;
+	if (before != f->cur)
+		cursor_to_end(f);
 	if (before >= 0 && before != f->cur)
 		run_check(f, before);
 }

@@ -1,8 +1,10 @@
 /* A full-screen form: title, intro text, the fields (ui_form), F2/^S saves
  * through the caller's submit, Esc asks before dropping changes. The
  * customer edit, user, PBX and template forms use it; so can the wizard. */
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ui_internal.h"
 
@@ -11,7 +13,13 @@ struct fscreen {
 	struct ui_form *form;
 	char *title, *intro;
 	char err[600];
+	/* drafts (def.draft): the drafts table's owner, "<OS user>/form/<draft>" */
+	char *draft_owner;
+	bool draft_stored; /* one may be in the table: delete it once settled */
+	bool settled;      /* saved, or the changes discarded by the user */
 };
+
+static bool any_modified(struct fscreen *fs);
 
 static pd_status fs_create(struct ui_screen *s, void *arg, pd_err *e)
 {
@@ -22,6 +30,9 @@ static pd_status fs_create(struct ui_screen *s, void *arg, pd_err *e)
 	fs->intro = xstrdup(def->intro);
 	fs->def.title = fs->title;
 	fs->def.intro = fs->intro;
+	fs->def.draft = NULL;
+	if (def->draft && *def->draft && s->app->store)
+		fs->draft_owner = xasprintf("%s/form/%s", s->app->actor.user, def->draft);
 	fs->form = ui_form_new(s->app, def->spec, def->n, def->check, def->changed, def->ctx);
 	s->priv = fs;
 	if (def->init)
@@ -30,9 +41,45 @@ static pd_status fs_create(struct ui_screen *s, void *arg, pd_err *e)
 	return PD_OK;
 }
 
+/* The modified fields (never a secret) as {"fields": {key: value}}: a draft
+ * is my edits, put back on top of what is stored when restored. */
+static char *draft_json(struct fscreen *fs)
+{
+	json_t *fields = json_object();
+	for (size_t i = 0; i < fs->def.n; i++)
+		if (fs->def.spec[i].kind != UI_F_SECRET && ui_form_modified(fs->form, (int)i))
+			json_object_set_new(fields, fs->def.spec[i].key,
+			                    json_string(ui_form_get(fs->form, (int)i)));
+	json_t *root = json_pack("{s:o}", "fields", fields);
+	char *out = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	return out;
+}
+
+/* Leaving: a form left without the user's word (a signal, the terminal
+ * gone, a quit that could not ask) keeps its edits as a draft; saved or
+ * discarded, the draft has done its job. */
+static void keep_or_drop_draft(struct ui_screen *s, struct fscreen *fs)
+{
+	if (!fs->draft_owner || !s->app->store)
+		return;
+	pd_err e;
+	pd_err_clear(&e);
+	if (!fs->settled && !s->app->quit_discards && any_modified(fs)) {
+		char *json = draft_json(fs);
+		if (json)
+			store_draft_save(s->app->store, fs->draft_owner, json, &e);
+		free(json);
+	} else if (fs->draft_stored) {
+		store_draft_delete(s->app->store, fs->draft_owner, &e);
+	}
+}
+
 static void fs_destroy(struct ui_screen *s)
 {
 	struct fscreen *fs = s->priv;
+	keep_or_drop_draft(s, fs);
+	free(fs->draft_owner);
 	ui_form_free(fs->form);
 	if (fs->def.free_ctx)
 		fs->def.free_ctx(fs->def.ctx);
@@ -100,8 +147,11 @@ static bool any_modified(struct fscreen *fs)
 
 static void discard_done(struct ui_app *app, void *ctx, bool ok, const char *text)
 {
-	if (ok)
-		ui_close(app, ctx); /* the form screen under the dialog */
+	struct ui_screen *s = ctx;
+	if (ok) {
+		((struct fscreen *)s->priv)->settled = true;
+		ui_close(app, s); /* the form screen under the dialog */
+	}
 }
 
 void ui_formscreen_save(struct ui_screen *s)
@@ -117,6 +167,7 @@ void ui_formscreen_save(struct ui_screen *s)
 	pd_err_clear(&e);
 	pd_status st = fs->def.submit(fs->form, fs->def.ctx, &e);
 	if (st == PD_OK) {
+		fs->settled = true;
 		ui_close(s->app, s);
 		ui_app_data_changed(s->app);
 		return;
@@ -147,6 +198,7 @@ static int fs_key(struct ui_screen *s, const struct ui_event *ev)
 			                  discard_done, s);
 			return UI_HANDLED;
 		}
+		fs->settled = true;
 		return UI_HANDLED | UI_CLOSE;
 	case UI_A_QUIT:
 		/* q is typed into fields; F10 still quits */
@@ -159,7 +211,9 @@ static int fs_key(struct ui_screen *s, const struct ui_event *ev)
 static const char *fs_help(struct ui_screen *s)
 {
 	return "A form. Each field is checked when you leave it; the error shows beside it.\n"
-	       "Choice fields: Enter or F4 opens the list, Left/Right cycles. Toggles: Space.";
+	       "Choice fields: Enter or F4 opens the list, Left/Right cycles. Toggles: Space.\n"
+	       "Letters are always text here. Esc or F10 with unsaved changes asks first; if\n"
+	       "the console is closed under you (SSH dropped), the changes wait as a draft.";
 }
 
 /* The status line: the whole error of the field under the cursor (the room
@@ -186,6 +240,12 @@ static void fs_status(struct ui_screen *s, char *buf, size_t n, enum ui_role *ro
 		}
 }
 
+static bool fs_unsaved(struct ui_screen *s)
+{
+	struct fscreen *fs = s->priv;
+	return fs->def.submit && any_modified(fs);
+}
+
 static const struct ui_screen_ops formscreen_ops = {
     .name = "form",
     .context = UI_CTX_FORM,
@@ -197,11 +257,123 @@ static const struct ui_screen_ops formscreen_ops = {
     .help = fs_help,
     .status = fs_status,
     .fkeys = "F1|Help|F2|Save|F4|Choose|Esc|Cancel|F10|Quit",
+    .unsaved = fs_unsaved,
+    .save = ui_formscreen_save,
 };
+
+struct draft_offer {
+	struct ui_screen *s;
+	char *json;
+};
+
+/* A draft's value goes back into field i only if that field could have held
+ * it: text of at most the field's length (in characters), no control
+ * character but a multi-line field's newline, never a secret. The drafts
+ * table is shared with every process of the database: what it holds is read
+ * as input, not trusted. */
+static bool draft_value_fits(const struct ui_fspec *sp, const char *v)
+{
+	if (sp->kind == UI_F_SECRET || sp->kind == UI_F_READONLY)
+		return false;
+	int max = sp->max > 0 ? sp->max : 256;
+	if (pd_utf8_chars(v) > (size_t)max)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+		if ((*p < 0x20 && !(*p == '\n' && sp->kind == UI_F_MULTILINE)) || *p == 0x7f)
+			return false;
+	return true;
+}
+
+static void restore_done(struct ui_app *app, void *ctx, bool ok, const char *text)
+{
+	struct draft_offer *o = ctx;
+	struct fscreen *fs = o->s->priv;
+	if (!ok || !text) {
+		/* Esc: decide another time; this form leaves the draft alone
+		 * (a signal would write a newer one over it) */
+		fs->draft_stored = false;
+	} else if (strcmp(text, "restore") == 0) {
+		json_t *root = json_loads(o->json, 0, NULL);
+		json_t *fields = json_object_get(root, "fields");
+		const char *key;
+		json_t *v;
+		size_t skipped = 0;
+		json_object_foreach(fields, key, v)
+		{
+			int i = ui_form_index(fs->form, key);
+			if (i >= 0 && json_is_string(v) &&
+			    draft_value_fits(&fs->def.spec[i], json_string_value(v)))
+				ui_form_put(fs->form, i, json_string_value(v));
+			else
+				skipped++;
+		}
+		json_decref(root);
+		if (skipped)
+			ui_msg(app, UI_R_STATUS_WARN,
+			       "%zu value(s) of the draft did not fit this form and were left out",
+			       skipped);
+		ui_formscreen_set_error(o->s, "Your unsaved changes are restored: F2 saves them.");
+	} else {
+		pd_err e;
+		pd_err_clear(&e);
+		store_draft_delete(app->store, fs->draft_owner, &e);
+		fs->draft_stored = false;
+	}
+	o->s->dirty = true;
+	free(o->json);
+	free(o);
+}
+
+/* A draft left by an earlier console is offered back, dated. */
+static void offer_draft(struct ui_screen *s)
+{
+	struct fscreen *fs = s->priv;
+	if (!fs->draft_owner)
+		return;
+	char *json = NULL;
+	int64_t at = 0;
+	pd_err e;
+	pd_err_clear(&e);
+	if (store_draft_load(s->app->store, fs->draft_owner, &json, &at, &e) != PD_OK) {
+		free(json);
+		return;
+	}
+	fs->draft_stored = true;
+	json_t *root = json_loads(json, 0, NULL);
+	bool readable = json_is_object(json_object_get(root, "fields"));
+	json_decref(root);
+	if (!readable) {
+		/* nothing to offer: say so rather than drop it in silence */
+		ui_msg(s->app, UI_R_STATUS_WARN, "An unreadable draft of this form was dropped");
+		store_draft_delete(s->app->store, fs->draft_owner, &e);
+		fs->draft_stored = false;
+		free(json);
+		return;
+	}
+	char when[40];
+	time_t t = (time_t)at;
+	struct tm tm;
+	localtime_r(&t, &tm);
+	strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
+	struct draft_offer *o = xcalloc(1, sizeof *o);
+	o->s = s;
+	o->json = json;
+	char *title = xasprintf("You left unsaved changes on %s: restore?", when);
+	static const struct ui_choice ch[] = {
+	    {"restore", "Restore them"},
+	    {"discard", "Discard them"},
+	};
+	ui_dialog_pick(s->app, title, ch, sizeof ch / sizeof ch[0], "restore", NULL, NULL,
+	               restore_done, o);
+	free(title);
+}
 
 struct ui_screen *ui_formscreen_open(struct ui_app *app, const struct ui_formscreen_def *def)
 {
-	return ui_push(app, &formscreen_ops, (void *)def);
+	struct ui_screen *s = ui_push(app, &formscreen_ops, (void *)def);
+	if (s)
+		offer_draft(s);
+	return s;
 }
 
 struct ui_form *ui_formscreen_form(struct ui_screen *s)

@@ -259,6 +259,13 @@ struct ui_screen_ops {
 	const char *fkeys;
 	/* Draws from the PBX live state: redrawn when the monitor publishes. */
 	bool live;
+	/* Optional: typed work not saved yet. A quit (F10, q) asks first
+	 * ("Discard changes?": save / discard / keep editing); a quit that cannot
+	 * ask (a signal, the terminal gone) leaves it to destroy to keep a draft,
+	 * unless app->quit_discards. */
+	bool (*unsaved)(struct ui_screen *s);
+	/* Optional, with unsaved: the quit dialog's "Save"; closes s when saved. */
+	void (*save)(struct ui_screen *s);
 };
 
 struct ui_screen {
@@ -331,6 +338,8 @@ struct ui_app {
 	int64_t data_version, change_counter;
 	bool data_changed;
 	bool quit;
+	/* the user chose "discard" when quitting: forms keep no draft */
+	bool quit_discards;
 	bool too_small;
 	/* grid hooks for the wizard: select a customer after creation */
 	int64_t select_customer_id;
@@ -423,6 +432,9 @@ size_t ui_form_count(const struct ui_form *f);
 int ui_form_index(const struct ui_form *f, const char *key); /* -1 if none */
 /* Values are UTF-8; toggles are "yes"/"no"; choices hold the choice value. */
 void ui_form_set(struct ui_form *f, int idx, const char *value);
+/* Set a value as if typed: the field counts as modified and is checked
+ * (a draft restored into a form). Read-only fields are left alone. */
+void ui_form_put(struct ui_form *f, int idx, const char *value);
 const char *ui_form_get(struct ui_form *f, int idx);
 bool ui_form_get_bool(struct ui_form *f, int idx);
 /* Was the field edited since ui_form_set / ui_form_mark_clean? */
@@ -465,6 +477,11 @@ struct ui_formscreen_def {
 	void (*draw_extra)(struct ui_screen *s, struct ui_form *f, void *ctx);
 	void (*free_ctx)(void *ctx);
 	void *ctx;
+	/* Optional: where unsaved edits are kept as a draft when the program
+	 * leaves without asking (SIGHUP, SIGTERM, the terminal gone), e.g.
+	 * "customer/42"; stored per OS user beside the wizard's draft, offered
+	 * back ("restore?") when the same form opens again. Never secrets. */
+	const char *draft;
 };
 struct ui_screen *ui_formscreen_open(struct ui_app *app, const struct ui_formscreen_def *def);
 

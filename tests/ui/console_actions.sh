@@ -74,7 +74,22 @@ check "user listed with the default role" screen_re "Jean Dupont +jean@acme.de +
 keys Down R; wait_for "Role of Jean Dupont"; type_text "superv"; keys Enter
 check "role assigned on screen" screen_re "Jean Dupont .*Supervisor"
 check "role stored" test "$(cli customer show "Acme Telecom" --json | /usr/bin/python3 -c 'import json,sys; print([u["role"] for u in json.load(sys.stdin)["users"] if u["email"]=="jean@acme.de"][0])')" = supervisor
-keys i
+# a name typed into the list (no field has focus there): its letters fire no
+# action behind the user's back; the i in it asks, and n answers No
+outbox_n() { cli outbox list --json | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
+before=$(outbox_n)
+type_text "Kim"
+check "i asks before resending" wait_for "Send the invitation to jean@acme.de again?"
+check "a typed m does not answer" wait_for "y / n, Esc = No"
+keys Enter
+check "the default is No" wait_gone "Send the invitation"
+check "nothing was queued" test "$(outbox_n)" = "$before"
+type_text "Ti" # (an n next would answer No)
+check "another i asks again" wait_for "Send the invitation to jean@acme.de again?"
+type_text "n"
+check "n answers No" wait_gone "Send the invitation"
+check "still nothing queued" test "$(outbox_n)" = "$before"
+keys i; wait_for "Send the invitation to jean@acme.de again?"; keys y
 check "invitation resent" wait_for "invitation to jean@acme.de queued"
 check "resent while still queued: one mail, not two" test "$(cli outbox list --json | /usr/bin/python3 -c 'import json,sys; print(sum(1 for m in json.load(sys.stdin) if m["to"]=="jean@acme.de"))')" = 1
 keys 4
@@ -87,7 +102,16 @@ keys 3
 check "PBX tab shows the disabled connection" wait_for "no — nothing connects until enabled"
 keys E
 check "E enables it" wait_for "PBX connection enabled"
-check "enabled in the database" test "$(cli customer show "Acme Telecom" --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["pbx"]["enabled"])')" = True
+pbx_enabled() { cli customer show "Acme Telecom" --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["pbx"]["enabled"])'; }
+check "enabled in the database" test "$(pbx_enabled)" = True
+keys E
+check "disabling asks first" wait_for "Disable the PBX connection?"
+keys Enter
+check "the default is No: still enabled" test "$(pbx_enabled)" = True
+wait_gone "Disable the PBX connection?"
+keys E; wait_for "Disable the PBX connection?"; keys y
+check "y disables it" wait_for "PBX connection disabled"
+check "disabled in the database" test "$(pbx_enabled)" = False
 keys 5
 check "activity tab shows the audit trail" wait_for "customer delete"
 keys q

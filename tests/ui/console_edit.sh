@@ -46,6 +46,30 @@ check "reapply saves" wait_for "saved (version 4)"
 check "my edit stored" test "$(json_field "Société Générale" reference)" = "MINE-2"
 check "their edit kept" test "$(json_field "Société Générale" notes)" = "their note"
 
+# the SAME field changed by both (and another one): both values are shown,
+# nothing is saved until the user keeps one of them per field
+keys e; wait_for "Edit customer"
+type_text " SA" # the name opens with the cursor after it
+keys Tab Tab C-u; type_text "MINE-5"
+cli customer update "Société Générale" --reference "THEIRS-5" --name "Société Générale Paris" >/dev/null
+keys F2
+check "same field: conflict screen" wait_for "Conflict: someone else saved this customer"
+check "same field: both values shown" screen_re '^ reference +MINE-2 +THEIRS-5 +MINE-5 +\? m/t'
+check "same field: both names shown" screen_re '^ name +.*Société Générale Paris +Société Générale SA +\? m/t'
+check "same field: it says what to do" wait_for "m keeps yours, t theirs"
+keys r
+check "same field: r without a choice saves nothing" wait_for "Choose first"
+check "same field: still the stored version" test "$(json_field "Société Générale Paris" reference)" = "THEIRS-5"
+keys m # the name (first): mine; the selection moves to the reference
+check "m keeps mine for the selected field" screen_re '^ name +.* yours *$'
+keys t
+check "t keeps theirs for the next one" screen_re '^ reference +MINE-2 +THEIRS-5 +MINE-5 +theirs *$'
+keys r
+check "the merge saves" wait_for "saved (version 6)"
+check "the name kept is mine" test "$(json_field "Société Générale SA" reference)" = "THEIRS-5"
+check "their notes are kept" test "$(json_field "Société Générale SA" notes)" = "their note"
+cli customer update "Société Générale SA" --name "Société Générale" >/dev/null
+
 # conflict, discard mine: their version is loaded, nothing overwritten
 keys e; wait_for "Edit customer"
 keys Tab Tab C-u; type_text "LOST"

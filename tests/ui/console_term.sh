@@ -104,7 +104,9 @@ check "the error says what is wrong with it" screen_re "corrupt|not a database"
 check "the console is still running" test ! -s "$TMP/exit"
 check "the edit in progress is still on screen" wait_for "UNSAVED-EDIT"
 keys Escape; wait_for "Discard changes?"; keys n
-keys F10
+keys F10 # unsaved changes: the quit asks too
+check "F10 asks before dropping the edit" wait_for "Discard changes and quit"
+keys Down Down Enter
 code=$(wait_exit)
 check "exits without crashing (status $code)" test "$code" -lt 128
 finish

@@ -304,3 +304,42 @@ Test(form_key, unknown_function_keys_are_left_to_the_screen)
 	cr_assert_eq(press(KEY_F(10), true, UI_A_QUIT), 0);
 	cr_assert_eq(press(KEY_F(6), true, UI_A_NONE), 0);
 }
+
+Test(form_key, a_field_opened_with_a_value_types_after_it)
+{
+	/* the first field, laid out with a value (an edit form opening) */
+	ui_form_set(f, F_NAME, "Acme");
+	ui_form_set(f, F_REF, "R-1");
+	ui_form_set(f, F_NOTES, "line one\nline two");
+	ui_form_layout(f, stdscr, 0, 0, 20, 80);
+	type("x");
+	cr_assert_str_eq(ui_form_get(f, F_NAME), "Acmex", "typing appends to the value");
+	/* entered with Tab */
+	tab();
+	cr_assert_eq(ui_form_current(f), F_REF);
+	type("9");
+	cr_assert_str_eq(ui_form_get(f, F_REF), "R-19");
+	/* and backspace then removes its last character, not the one before it */
+	backspace();
+	backspace();
+	cr_assert_str_eq(ui_form_get(f, F_REF), "R-");
+	/* entered backwards, and by focus */
+	backtab();
+	type("y");
+	cr_assert_str_eq(ui_form_get(f, F_NAME), "Acmexy");
+	ui_form_focus(f, F_NOTES);
+	type("!");
+	cr_assert_str_eq(ui_form_get(f, F_NOTES), "line one\nline two!");
+}
+
+Test(form_key, a_value_put_as_typed_is_modified_and_checked)
+{
+	ui_form_put(f, F_NAME, "");
+	cr_assert_not_null(ui_form_error(f, F_NAME), "checked at once");
+	ui_form_put(f, F_REF, "DRAFT");
+	cr_assert(ui_form_modified(f, F_REF));
+	cr_assert_str_eq(ui_form_get(f, F_REF), "DRAFT");
+	ui_form_put(f, F_TENANT, "x");
+	cr_assert_str_eq(ui_form_get(f, F_TENANT), "0f0e0d0c-0000-4000-8000-000000000001",
+	                 "read-only fields are left alone");
+}

@@ -282,7 +282,7 @@ start_console 120 30
 check "console sends the 3 queued invitations" wait_mails 3 20
 keys End Enter; wait_for "Tenant id"; keys 2
 check "users tab shows the invitation sent" wait_re '^Admin .*admin@example\.com .* sent *$' 10
-keys i
+keys i; wait_for "Send the invitation to admin@example.com again?"; keys y
 check "resend queued" wait_for "invitation to admin@example.com queued"
 check "resent invitation delivered at once (kicked)" wait_mails 4 4
 check "the resent mail went to the admin" bash -c 'ls -t "$1"/* | head -1 | xargs grep -q "X-RcptTo: admin@example.com"' _ "$TMP/maildir/new"

@@ -1,7 +1,8 @@
 /* Editing a customer's details, validated field by field with the same core
  * rules as the command line, saved with optimistic concurrency. A stale
  * save shows what the other person changed and offers to reapply my edits
- * on top of theirs or to discard mine: never a silent overwrite. Also the
+ * on top of theirs or to discard mine: never a silent overwrite. A field
+ * both changed shows both values and the user keeps one of them per field. Also the
  * customer actions (trial, disable, delete by typing the name, restore). */
 #include <stdlib.h>
 #include <string.h>
@@ -335,6 +336,8 @@ void ui_edit_customer(struct ui_app *app, const pd_customer *c)
 		pd_pbx_free(&p);
 	}
 	char *title = xasprintf("Edit customer: %s", c->name);
+	char draft[40];
+	snprintf(draft, sizeof draft, "customer/%lld", (long long)c->id);
 	struct ui_formscreen_def def = {
 	    .title = title,
 	    .intro = "Every field is checked when you leave it. F2 saves; if someone else saved\n"
@@ -347,6 +350,7 @@ void ui_edit_customer(struct ui_app *app, const pd_customer *c)
 	    .submit = edit_submit,
 	    .free_ctx = edit_free,
 	    .ctx = x,
+	    .draft = draft,
 	};
 	x->screen = ui_formscreen_open(app, &def);
 	free(title);
@@ -354,10 +358,17 @@ void ui_edit_customer(struct ui_app *app, const pd_customer *c)
 
 /* ---- conflict ---- */
 
+/* A field both of us changed, to different values, is a clash: the user
+ * keeps yours or theirs for each one before anything is saved. */
+enum keep { KEEP_UNDECIDED, KEEP_MINE, KEEP_THEIRS };
+
 struct conflict {
 	struct edit_ctx *x;
 	pd_customer mine, theirs;
 	char *message;
+	enum keep keep[E__N]; /* clashes only */
+	int sel;              /* the selected clash (field index), -1 when none */
+	bool ask;             /* r pressed with a clash undecided */
 };
 
 static const char *field_val(const pd_customer *c, int i, char *buf, size_t n)
@@ -382,9 +393,29 @@ static const char *field_val(const pd_customer *c, int i, char *buf, size_t n)
 	return buf;
 }
 
+static bool clash(const struct conflict *k, int i)
+{
+	char b1[8], b2[8], b3[8];
+	const char *base = field_val(&k->x->base, i, b1, sizeof b1);
+	const char *th = field_val(&k->theirs, i, b2, sizeof b2);
+	const char *mi = field_val(&k->mine, i, b3, sizeof b3);
+	return strcmp(base, th) != 0 && strcmp(base, mi) != 0 && strcmp(th, mi) != 0;
+}
+
+/* the next clash from field i in direction dir, or -1 */
+static int next_clash(const struct conflict *k, int i, int dir)
+{
+	for (i += dir; i >= 0 && i < E__N; i += dir)
+		if (clash(k, i))
+			return i;
+	return -1;
+}
+
 static pd_status cf_create(struct ui_screen *s, void *arg, pd_err *e)
 {
-	s->priv = arg;
+	struct conflict *k = arg;
+	k->sel = next_clash(k, -1, 1);
+	s->priv = k;
 	return PD_OK;
 }
 
@@ -411,15 +442,18 @@ static void cf_draw(struct ui_screen *s)
 	       "Conflict: someone else saved this customer while you were editing",
 	       ui_role(UI_R_STATUS_ERROR), false);
 	ui_put(w, 1, 1, s->w - 2, k->message, ui_role(UI_R_NORMAL), false);
-	int cw = (s->w - 20) / 3;
+	int cw = (s->w - 30) / 3;
+	int kx = 22 + 3 * cw;
 	int y = 3;
 	ui_fill(w, y, 0, s->w, ui_role(UI_R_GRID_HEADER));
 	ui_put(w, y, 1, 17, "Field", ui_role(UI_R_GRID_HEADER), false);
 	ui_put(w, y, 19, cw, "Before", ui_role(UI_R_GRID_HEADER), false);
 	ui_put(w, y, 20 + cw, cw, "Theirs (saved)", ui_role(UI_R_GRID_HEADER), false);
 	ui_put(w, y, 21 + 2 * cw, cw, "Yours (not saved)", ui_role(UI_R_GRID_HEADER), false);
+	ui_put(w, y, kx, s->w - kx - 1, "Keep", ui_role(UI_R_GRID_HEADER), false);
 	y++;
 	char b1[8], b2[8], b3[8];
+	bool any_clash = false;
 	for (int i = 0; i < E__N; i++) {
 		const char *base = field_val(&k->x->base, i, b1, sizeof b1);
 		const char *th = field_val(&k->theirs, i, b2, sizeof b2);
@@ -427,17 +461,35 @@ static void cf_draw(struct ui_screen *s)
 		bool their_change = strcmp(base, th) != 0, my_change = strcmp(base, mi) != 0;
 		if (!their_change && !my_change)
 			continue;
-		ui_put(w, y, 1, 17, edit_spec[i].key, ui_role(UI_R_LABEL), false);
+		bool both = clash(k, i);
+		any_clash = any_clash || both;
+		const char *keep = !both                       ? (my_change ? "yours" : "theirs")
+		                   : k->keep[i] == KEEP_MINE   ? "yours"
+		                   : k->keep[i] == KEEP_THEIRS ? "theirs"
+		                                               : "? m/t";
+		attr_t la = ui_role(both && i == k->sel ? UI_R_GRID_SELECTED : UI_R_LABEL);
+		ui_put(w, y, 1, 17, edit_spec[i].key, la, false);
 		ui_put(w, y, 19, cw, base, ui_role(UI_R_NORMAL), false);
 		ui_put(w, y, 20 + cw, cw, th,
 		       ui_role(their_change ? UI_R_DIFF_THEIRS : UI_R_NORMAL), false);
 		ui_put(w, y, 21 + 2 * cw, cw, mi, ui_role(my_change ? UI_R_DIFF_MINE : UI_R_NORMAL),
 		       false);
+		ui_put(w, y, kx, s->w - kx - 1, keep,
+		       ui_role(both && k->keep[i] == KEEP_UNDECIDED ? UI_R_WARNING : UI_R_NORMAL),
+		       false);
 		y++;
 	}
 	y++;
+	if (any_clash) {
+		ui_put(w, y++, 1, s->w - 2,
+		       k->ask ? "Choose first: for each field marked ?, m keeps yours, t theirs"
+		              : "Both of you changed a field: Up/Down select it, m keeps yours, t "
+		                "theirs",
+		       ui_role(k->ask ? UI_R_FIELD_ERROR : UI_R_WARNING), false);
+	}
 	ui_put(w, y++, 1, s->w - 2,
-	       "r  reapply: keep their changes and put my edits on top, then save",
+	       any_clash ? "r  save: their changes, my other edits, and what I chose above"
+	                 : "r  reapply: keep their changes and put my edits on top, then save",
 	       ui_role(UI_R_NORMAL), false);
 	ui_put(w, y++, 1, s->w - 2, "d  discard my edits: load their version into the form",
 	       ui_role(UI_R_NORMAL), false);
@@ -458,6 +510,8 @@ static void reapply(struct ui_screen *s, struct conflict *k)
 		const char *mi = field_val(&k->mine, i, b2, sizeof b2);
 		if (strcmp(base, mi) == 0)
 			continue;
+		if (clash(k, i) && k->keep[i] != KEEP_MINE)
+			continue; /* theirs, chosen */
 		switch (i) {
 		case E_NAME:
 			pd_set_str(&merged.name, mi);
@@ -508,8 +562,29 @@ static int cf_key(struct ui_screen *s, const struct ui_event *ev)
 {
 	struct conflict *k = s->priv;
 	if (!ev->func && (ev->key == 'r' || ev->key == 'R')) {
+		for (int i = 0; i < E__N; i++)
+			if (clash(k, i) && k->keep[i] == KEEP_UNDECIDED) {
+				/* never a silent choice between two people's values */
+				k->ask = true;
+				k->sel = i;
+				return UI_HANDLED | UI_REDRAW;
+			}
 		reapply(s, k);
 		return UI_HANDLED;
+	}
+	if (k->sel >= 0 && !ev->func &&
+	    (ev->key == 'm' || ev->key == 'M' || ev->key == 't' || ev->key == 'T')) {
+		k->keep[k->sel] = ev->key == 'm' || ev->key == 'M' ? KEEP_MINE : KEEP_THEIRS;
+		int nx = next_clash(k, k->sel, 1);
+		if (nx >= 0 && k->keep[nx] == KEEP_UNDECIDED)
+			k->sel = nx;
+		return UI_HANDLED | UI_REDRAW;
+	}
+	if (k->sel >= 0 && ev->func && (ev->key == KEY_UP || ev->key == KEY_DOWN)) {
+		int nx = next_clash(k, k->sel, ev->key == KEY_UP ? -1 : 1);
+		if (nx >= 0)
+			k->sel = nx;
+		return UI_HANDLED | UI_REDRAW;
 	}
 	if (!ev->func && (ev->key == 'd' || ev->key == 'D')) {
 		discard(s, k);
@@ -530,7 +605,7 @@ static const struct ui_screen_ops conflict_ops = {
     .layout = cf_layout,
     .draw = cf_draw,
     .handle_key = cf_key,
-    .fkeys = "r|Reapply|d|Discard|Esc|Back",
+    .fkeys = "r|Save|m|Mine|t|Theirs|d|Discard|Esc|Back",
 };
 
 static void open_conflict(struct edit_ctx *x, const pd_customer *mine, const pd_customer *theirs,

@@ -87,7 +87,10 @@ void cv_user_form(struct ui_app *app, struct cview *v)
 	struct user_ctx *x = xcalloc(1, sizeof *x);
 	x->app = app;
 	x->customer_id = v->id;
+	char draft[48];
+	snprintf(draft, sizeof draft, "user-new/%lld", (long long)v->id);
 	struct ui_formscreen_def def = {
+	    .draft = draft,
 	    .title = "Add a user",
 	    .intro = "The invitation email is queued as soon as the user is saved.",
 	    .spec = user_spec,
@@ -165,7 +168,10 @@ void cv_user_edit_form(struct ui_app *app, struct cview *v)
 		return;
 	}
 	char *title = xasprintf("Edit user %s", x->orig.display_name);
+	char draft[48];
+	snprintf(draft, sizeof draft, "user/%lld", (long long)x->orig.id);
 	struct ui_formscreen_def def = {
+	    .draft = draft,
 	    .title = title,
 	    .intro = "Display name, email and extension are checked as for a new user; the "
 	             "email stays unique within the customer. R on the list sets the role.",
@@ -483,7 +489,11 @@ void cv_pbx_form(struct ui_app *app, struct cview *v, bool create)
 		x->n_templates = 0;
 	}
 	ui_platform_fields_init(&x->extra, app->cat, pbx_spec, P__N);
+	/* the secret is never part of a draft */
+	char draft[48];
+	snprintf(draft, sizeof draft, "pbx/%lld", (long long)v->id);
 	struct ui_formscreen_def def = {
+	    .draft = draft,
 	    .title = create ? "Add a PBX connection" : "PBX connection settings",
 	    .intro = create ? "It may be created disabled: nothing connects until it is enabled."
 	                    : "The secret is never shown. Leave it empty to keep it.",

@@ -332,8 +332,8 @@ static void draw_pbx(struct ui_screen *s, struct cview *v, int y0)
 		kv(w, y++, s->w, "Status", p->enabled ? "— (no monitor running)" : "disabled", n);
 	}
 	ui_put(w, s->h - 1, 1, s->w - 2,
-	       "e: edit settings · E: enable/disable · l: live · s: resync", ui_role(UI_R_NOTE),
-	       false);
+	       "e: edit settings · E: enable/disable (asks) · l: live · s: resync",
+	       ui_role(UI_R_NOTE), false);
 }
 
 static void draw_roles(struct ui_screen *s, struct cview *v, int y0)
@@ -439,6 +439,56 @@ static int list_key(struct ui_screen *s, struct cview *v, size_t n, const struct
 	return ui_list_move(sel, n, page, ev->action);
 }
 
+/* A destructive action waiting for its y/n (ui_dialog_confirm, default No). */
+struct cv_ask {
+	int64_t id; /* the user (resend) or the customer (PBX link) */
+	bool enable;
+};
+
+static void resend_done(struct ui_app *app, void *ctx, bool ok, const char *text)
+{
+	struct cv_ask *k = ctx;
+	if (ok) {
+		pd_err e;
+		pd_err_clear(&e);
+		bool already = false;
+		pd_user u;
+		bool named = store_user_get(app->store, k->id, &u, &e) == PD_OK;
+		pd_err_clear(&e);
+		if (store_outbox_resend_user_ex(app->store, k->id, &app->actor, &already, &e) !=
+		    PD_OK)
+			ui_show_err(app, "resend", &e);
+		else
+			ui_msg(app, UI_R_STATUS_OK,
+			       already ? "invitation to %s queued (it was already waiting: "
+			                 "one mail, sent now)"
+			               : "invitation to %s queued",
+			       named && u.email ? u.email
+			       : named          ? u.display_name
+			                        : "the user");
+		if (named)
+			pd_user_free(&u);
+		ui_app_data_changed(app);
+	}
+	free(k);
+}
+
+static void toggle_done(struct ui_app *app, void *ctx, bool ok, const char *text)
+{
+	struct cv_ask *k = ctx;
+	if (ok) {
+		pd_err e;
+		pd_err_clear(&e);
+		if (store_pbx_set_enabled(app->store, k->id, k->enable, &app->actor, &e) != PD_OK)
+			ui_show_err(app, "PBX", &e);
+		else
+			ui_msg(app, UI_R_STATUS_OK, "PBX connection %s",
+			       k->enable ? "enabled" : "disabled");
+		ui_app_data_changed(app);
+	}
+	free(k);
+}
+
 static int cv_key(struct ui_screen *s, const struct ui_event *ev)
 {
 	struct cview *v = s->priv;
@@ -515,32 +565,39 @@ static int cv_key(struct ui_screen *s, const struct ui_event *ev)
 			cv_role_pick(app, v);
 		return UI_HANDLED;
 	case UI_A_RESEND:
+		/* a key on the list, never a letter meant for a field: and it
+		 * mails a customer, so it asks first (default No) */
 		if (!ro && v->tab == CV_USERS && v->n_users) {
-			pd_err e;
 			const pd_user *u = &v->users[v->sel[CV_USERS]];
-			bool already = false;
-			if (store_outbox_resend_user_ex(app->store, u->id, &app->actor, &already,
-			                                &e) != PD_OK)
-				ui_show_err(app, "resend", &e);
-			else
-				ui_msg(app, UI_R_STATUS_OK,
-				       already ? "invitation to %s queued (it was already waiting: "
-				                 "one mail, sent now)"
-				               : "invitation to %s queued",
-				       u->email ? u->email : u->display_name);
-			ui_app_data_changed(app);
+			if (u->synced) {
+				ui_msg(app, UI_R_STATUS_WARN,
+				       "%s is synced from the PBX: no invitation to resend",
+				       u->display_name);
+				return UI_HANDLED;
+			}
+			struct cv_ask *k = xcalloc(1, sizeof *k);
+			k->id = u->id;
+			char *t = xasprintf("Send the invitation to %s again?",
+			                    u->email ? u->email : u->display_name);
+			ui_dialog_confirm(app, "Resend the invitation", t, resend_done, k);
+			free(t);
 		}
 		return UI_HANDLED;
 	case UI_A_TOGGLE_ENABLED:
 		if (!ro && v->tab == CV_PBX && v->has_pbx) {
-			pd_err e;
-			if (store_pbx_set_enabled(app->store, v->id, !v->pbx.enabled, &app->actor,
-			                          &e) != PD_OK)
-				ui_show_err(app, "PBX", &e);
+			struct cv_ask *k = xcalloc(1, sizeof *k);
+			k->id = v->id;
+			k->enable = !v->pbx.enabled;
+			/* enabling starts what was asked for; disabling stops the
+			 * live monitoring and the user sync: that one asks */
+			if (k->enable)
+				toggle_done(app, k, true, NULL);
 			else
-				ui_msg(app, UI_R_STATUS_OK, "PBX connection %s",
-				       v->pbx.enabled ? "disabled" : "enabled");
-			ui_app_data_changed(app);
+				ui_dialog_confirm(
+				    app, "Disable the PBX connection",
+				    "Disable the PBX connection? Live monitoring and the "
+				    "user sync stop until it is enabled again.",
+				    toggle_done, k);
 		}
 		return UI_HANDLED;
 	default:
@@ -565,10 +622,12 @@ static const char *cv_help(struct ui_screen *s)
 	       "actions (trial extend/convert/end, disable/enable, delete by typing the name,\n"
 	       "restore). Users: + adds, e edits the selected console user (name, email,\n"
 	       "extension), d removes it (asks first; the primary user ★ stays), R assigns a\n"
-	       "role, i resends the invitation. Synced users come from the PBX (change them\n"
-	       "there); Source / link shows which console user a synced one is linked to by "
-	       "email.\n"
-	       "PBX: + adds a connection, e edits (the secret is never shown), E enables/disables.";
+	       "role, i resends the invitation (asks first). Synced users come from the PBX\n"
+	       "(change them there); Source / link shows which console user a synced one is\n"
+	       "linked to by email.\n"
+	       "PBX: + adds a connection, e edits (the secret is never shown), E enables or\n"
+	       "disables it (disabling asks first). These keys act on the tab's list; a\n"
+	       "question that could lose work defaults to No.";
 }
 
 const struct ui_screen_ops ui_customer_ops = {
