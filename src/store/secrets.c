@@ -115,15 +115,16 @@ pd_status secrets_open(pd_store *s, bool read_only, pd_err *e)
 		}
 		fd = open(kp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 		if (fd >= 0) {
-			bool ok = fchmod(fd, mode) == 0 && write(fd, k, sizeof k) == (ssize_t)sizeof k &&
-			          fsync(fd) == 0;
+			bool ok = fchmod(fd, mode) == 0 &&
+			          write(fd, k, sizeof k) == (ssize_t)sizeof k && fsync(fd) == 0;
 			close(fd);
 			if (ok) {
 				memcpy(s->key, k, sizeof k);
 				s->have_key = true;
 			} else {
 				unlink(kp);
-				st = pd_fail(e, PD_E_CANTCREATE, "db", "%s: cannot write the key", kp);
+				st = pd_fail(e, PD_E_CANTCREATE, "db", "%s: cannot write the key",
+				             kp);
 			}
 		} else if (errno == EEXIST && (fd = open(kp, O_RDONLY | O_CLOEXEC)) >= 0) {
 			st = read_key(s, kp, fd, e); /* another process made it first */
@@ -147,15 +148,15 @@ char *secret_seal(pd_store *s, const char *plain)
 	unsigned char *buf = xmalloc(NONCE + n + TAG);
 	int len = 0, fin = 0;
 	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	bool ok = c && RAND_bytes(buf, NONCE) == 1 &&
-	          EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
-	          EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, NONCE, NULL) == 1 &&
-	          EVP_EncryptInit_ex(c, NULL, NULL, s->key, buf) == 1 &&
-	          EVP_EncryptUpdate(c, NULL, &len, aad, (int)sizeof aad - 1) == 1 &&
-	          EVP_EncryptUpdate(c, buf + NONCE, &len, (const unsigned char *)plain, (int)n) ==
-	              1 &&
-	          EVP_EncryptFinal_ex(c, buf + NONCE + len, &fin) == 1 &&
-	          EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, TAG, buf + NONCE + n) == 1;
+	bool ok =
+	    c && RAND_bytes(buf, NONCE) == 1 &&
+	    EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, NONCE, NULL) == 1 &&
+	    EVP_EncryptInit_ex(c, NULL, NULL, s->key, buf) == 1 &&
+	    EVP_EncryptUpdate(c, NULL, &len, aad, (int)sizeof aad - 1) == 1 &&
+	    EVP_EncryptUpdate(c, buf + NONCE, &len, (const unsigned char *)plain, (int)n) == 1 &&
+	    EVP_EncryptFinal_ex(c, buf + NONCE + len, &fin) == 1 &&
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, TAG, buf + NONCE + n) == 1;
 	EVP_CIPHER_CTX_free(c);
 	char *out = NULL;
 	if (ok) {
@@ -190,13 +191,14 @@ char *secret_unseal(pd_store *s, const char *stored)
 		out = xmalloc(n + 1);
 		int len = 0, fin = 0;
 		EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-		bool ok = c && EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
-		          EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, NONCE, NULL) == 1 &&
-		          EVP_DecryptInit_ex(c, NULL, NULL, s->key, raw) == 1 &&
-		          EVP_DecryptUpdate(c, NULL, &len, aad, (int)sizeof aad - 1) == 1 &&
-		          EVP_DecryptUpdate(c, (unsigned char *)out, &len, raw + NONCE, (int)n) == 1 &&
-		          EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, TAG, raw + NONCE + n) == 1 &&
-		          EVP_DecryptFinal_ex(c, (unsigned char *)out + len, &fin) == 1;
+		bool ok =
+		    c && EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
+		    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, NONCE, NULL) == 1 &&
+		    EVP_DecryptInit_ex(c, NULL, NULL, s->key, raw) == 1 &&
+		    EVP_DecryptUpdate(c, NULL, &len, aad, (int)sizeof aad - 1) == 1 &&
+		    EVP_DecryptUpdate(c, (unsigned char *)out, &len, raw + NONCE, (int)n) == 1 &&
+		    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, TAG, raw + NONCE + n) == 1 &&
+		    EVP_DecryptFinal_ex(c, (unsigned char *)out + len, &fin) == 1;
 		EVP_CIPHER_CTX_free(c);
 		if (ok)
 			out[n] = 0;

@@ -104,9 +104,9 @@ Test(secrets, clear_secrets_of_an_older_version_are_sealed_on_open)
 	int64_t c = with_pbx("Legacy Co");
 	sqlite3 *db;
 	cr_assert_eq(sqlite3_open(fx_db, &db), SQLITE_OK);
-	cr_assert_eq(sqlite3_exec(db, "UPDATE pbx SET secret = 'legacy-clear-secret'", NULL, NULL,
-	                          NULL),
-	             SQLITE_OK);
+	cr_assert_eq(
+	    sqlite3_exec(db, "UPDATE pbx SET secret = 'legacy-clear-secret'", NULL, NULL, NULL),
+	    SQLITE_OK);
 	sqlite3_close(db);
 	char *s = stored_secret(c);
 	cr_assert_str_eq(s, "legacy-clear-secret", "a clear value reads as is");
@@ -139,6 +139,5 @@ Test(secrets, bad_key_files_are_refused_naming_them)
 	fclose(f);
 	pd_err_clear(&e);
 	cr_assert_eq(store_open(fx_db, &o, &s, &e), PD_E_CONFIG);
-	cr_assert(strstr(e.message, "not a provdesk key (33 bytes, expected 32)"), "%s",
-	          e.message);
+	cr_assert(strstr(e.message, "not a provdesk key (33 bytes, expected 32)"), "%s", e.message);
 }
