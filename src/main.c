@@ -13,11 +13,13 @@
 #define DEMO_USER "admin"
 #define DEMO_SECRET "lab-secret"
 
-/* --demo: the lab PBX (docs/user-guide.md, The lab PBX) started in the background (its own thread)
- * with a demo database, so that the console shows live calls at once. */
-static int demo_start(pd_cli *c, pd_ui_opts *o, pd_labpbx **lab)
+/* --demo: two lab PBXs (docs/user-guide.md, The lab PBX) started in the background (each on its
+ * own thread) with a demo database, so that the console shows live calls at once on both
+ * platforms: an Asterisk (AMI) lab and a FreeSWITCH (event socket) lab with two domains. */
+static int demo_lab(pd_lab_platform platform, uint64_t seed, pd_labpbx **lab)
 {
 	pd_labpbx_opts lo = {
+	    .platform = platform,
 	    .listen_host = "127.0.0.1",
 	    .port = 0, /* any free port: several demos may run at once */
 	    .username = DEMO_USER,
@@ -26,17 +28,30 @@ static int demo_start(pd_cli *c, pd_ui_opts *o, pd_labpbx **lab)
 	    .queues = 2,
 	    .sites = 2,
 	    .call_rate = 20, /* a call every ~3 s: a newcomer sees calls at once */
-	    .seed = 1,
+	    .seed = seed,
 	};
 	pd_err e;
 	pd_err_clear(&e);
 	if (labpbx_start(&lo, lab, &e) != PD_OK) {
 		*lab = NULL;
-		fprintf(stderr, "provdesk: --demo: cannot start the lab PBX: %s\n", e.message);
+		fprintf(stderr, "provdesk: --demo: cannot start the %s lab PBX: %s\n",
+		        platform == PD_LAB_FREESWITCH_ESL ? "FreeSWITCH" : "Asterisk", e.message);
 		return pd_status_exit_code(e.status ? e.status : PD_E_UNAVAILABLE);
 	}
-	if (pd_cli_demo_seed(c, "127.0.0.1", labpbx_port(*lab), DEMO_USER, DEMO_SECRET, &e) !=
-	    PD_OK) {
+	return 0;
+}
+
+static int demo_start(pd_cli *c, pd_ui_opts *o, pd_labpbx **lab, pd_labpbx **esl)
+{
+	int rc = demo_lab(PD_LAB_ASTERISK_AMI, 1, lab);
+	if (rc == 0)
+		rc = demo_lab(PD_LAB_FREESWITCH_ESL, 2, esl);
+	if (rc)
+		return rc;
+	pd_err e;
+	pd_err_clear(&e);
+	if (pd_cli_demo_seed(c, "127.0.0.1", labpbx_port(*lab), labpbx_port(*esl), DEMO_USER,
+	                     DEMO_SECRET, &e) != PD_OK) {
 		fprintf(stderr, "provdesk: --demo: %s: %s%s%s\n", c->db_path, e.field,
 		        e.field[0] ? ": " : "", e.message);
 		return pd_status_exit_code(e.status ? e.status : PD_E_INTERNAL);
@@ -116,16 +131,18 @@ int main(int argc, char **argv)
 	    .noc = g.noc,
 	    .demo = false,
 	};
-	pd_labpbx *lab = NULL;
+	pd_labpbx *lab = NULL, *esl = NULL;
 	if (g.demo) {
-		rc = demo_start(&c, &o, &lab);
+		rc = demo_start(&c, &o, &lab, &esl);
 		if (rc) {
+			labpbx_stop(esl);
 			labpbx_stop(lab);
 			pd_cli_free(&c);
 			return rc;
 		}
 	}
 	rc = pd_ui_run(&o);
+	labpbx_stop(esl);
 	labpbx_stop(lab);
 	pd_cli_free(&c);
 	return rc;

@@ -70,9 +70,10 @@ void pd_cli_print_json(pd_cli *c, json_t *doc);
 
 /* provdesk --demo (used by main): the demo database (data dir/demo.db, so a
  * demo never touches the real one) and its seeding: a few customers, one
- * linked to the lab PBX at host:port (re-pointed on every run). */
+ * linked to the Asterisk lab PBX at host:ami_port, two to the FreeSWITCH lab
+ * PBX at host:esl_port (0: none) (re-pointed on every run). */
 char *pd_cli_demo_db_path(void);
-pd_status pd_cli_demo_seed(pd_cli *c, const char *host, int port, const char *username,
-                           const char *secret, pd_err *e);
+pd_status pd_cli_demo_seed(pd_cli *c, const char *host, int ami_port, int esl_port,
+                           const char *username, const char *secret, pd_err *e);
 
 #endif

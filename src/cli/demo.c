@@ -1,6 +1,7 @@
-/* provdesk --demo: the demo database. A few customers, one of them linked to
- * the lab PBX that main() started on a free port, so the console shows live
- * calls at once. Re-running only points the link at the new port. */
+/* provdesk --demo: the demo database. A few customers, linked to the lab PBXs
+ * that main() started on free ports: one to the Asterisk (AMI) lab, two to the
+ * FreeSWITCH (event socket) lab, so the console shows live calls at once on
+ * both platforms. Re-running only points the links at the new ports. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "provdesk/util.h"
 
 #define DEMO_PBX_CUSTOMER "Démo Lab PBX"
+#define DEMO_FS_CUSTOMER "Démo FreeSWITCH"
 
 char *pd_cli_demo_db_path(void)
 {
@@ -57,24 +59,14 @@ static pd_status demo_customer(pd_cli *c, const char *name, const char *ptype, c
 	return st;
 }
 
-pd_status pd_cli_demo_seed(pd_cli *c, const char *host, int port, const char *username,
-                           const char *secret, pd_err *e)
+/* The customer's PBX connection to a lab: added once, then re-pointed at the
+ * lab's port of this run. */
+static pd_status demo_pbx(pd_cli *c, int64_t id, const char *platform, const char *host, int port,
+                          const char *username, const char *secret, pd_err *e)
 {
-	if (!pd_cli_store(c, e))
-		return e->status ? e->status : PD_E_INTERNAL;
-	int64_t id, other;
-	pd_status st = demo_customer(c, DEMO_PBX_CUSTOMER, "contact-centre", "FR", 0, true,
-	                             "Hélène Démo", "helene@demo.example", &id, e);
-	if (st == PD_OK)
-		st = demo_customer(c, "Société Générale (essai)", "analytics-pro", "FR", 30, false,
-		                   "Jean Dupré", "jean@sg-demo.example", &other, e);
-	if (st == PD_OK)
-		st = demo_customer(c, "Müller & Söhne GmbH", "analytics-essentials", "DE", 0, false,
-		                   "Jürgen Müller", "juergen@mueller-demo.example", &other, e);
-	if (st != PD_OK)
-		return st;
 	pd_pbx p;
 	memset(&p, 0, sizeof p);
+	pd_status st;
 	if (store_pbx_get(c->store, id, false, &p, e) == PD_OK) {
 		/* the lab PBX listens on a new port every run */
 		free(p.secret);
@@ -87,17 +79,45 @@ pd_status pd_cli_demo_seed(pd_cli *c, const char *host, int port, const char *us
 	} else {
 		pd_err_clear(e);
 		p.customer_id = id;
-		p.platform = xstrdup("asterisk-ami");
+		p.platform = xstrdup(platform);
 		p.host = xstrdup(host);
 		p.port = port;
-		p.username = xstrdup(username);
+		p.username = username ? xstrdup(username) : NULL;
 		p.secret = xstrdup(secret);
 		p.sync_users = p.monitor = p.enabled = true;
+		/* Asterisk: a sub-account per dialplan context; FreeSWITCH: per domain */
 		p.auto_provision = true;
 		st = pd_pbx_check(&c->cat, &p, e);
 		if (st == PD_OK)
 			st = store_pbx_add(c->store, id, &p, &c->actor, e);
 	}
 	pd_pbx_free(&p);
+	return st;
+}
+
+pd_status pd_cli_demo_seed(pd_cli *c, const char *host, int ami_port, int esl_port,
+                           const char *username, const char *secret, pd_err *e)
+{
+	if (!pd_cli_store(c, e))
+		return e->status ? e->status : PD_E_INTERNAL;
+	int64_t id, fs_id, mueller, other;
+	pd_status st = demo_customer(c, DEMO_PBX_CUSTOMER, "contact-centre", "FR", 0, true,
+	                             "Hélène Démo", "helene@demo.example", &id, e);
+	if (st == PD_OK)
+		st = demo_customer(c, "Société Générale (essai)", "analytics-pro", "FR", 30, false,
+		                   "Jean Dupré", "jean@sg-demo.example", &other, e);
+	if (st == PD_OK)
+		st = demo_customer(c, "Müller & Söhne GmbH", "analytics-essentials", "DE", 0, false,
+		                   "Jürgen Müller", "juergen@mueller-demo.example", &mueller, e);
+	/* its administrator is the lab's user 1001 (same email): the sync links them */
+	if (st == PD_OK)
+		st = demo_customer(c, DEMO_FS_CUSTOMER, "analytics-pro", "FR", 0, false,
+		                   "Alice Martin", "alice.martin@lab.example", &fs_id, e);
+	if (st == PD_OK)
+		st = demo_pbx(c, id, "asterisk-ami", host, ami_port, username, secret, e);
+	if (st == PD_OK && esl_port > 0)
+		st = demo_pbx(c, fs_id, "freeswitch-esl", host, esl_port, NULL, secret, e);
+	if (st == PD_OK && esl_port > 0)
+		st = demo_pbx(c, mueller, "freeswitch-esl", host, esl_port, NULL, secret, e);
 	return st;
 }

@@ -650,6 +650,28 @@ Test(labpbx_esl, second_domain)
 	labpbx_stop(l);
 }
 
+/* A queued caller's leg is in mod_callcenter with its own queue (the driver's
+ * snapshot reads the queue from application_data after every reconnect). */
+Test(labpbx_esl, a_queued_leg_names_its_own_queue_in_show_channels)
+{
+	pd_labpbx *l = lab_up_opts((pd_labpbx_opts){.ring_ms = 60000});
+	client *c = cl_new(labpbx_port(l));
+	cl_auth(c, PW);
+	cr_assert_str_eq(cl_cmd(c, "event plain CUSTOM callcenter::info")->reply,
+	                 "+OK event listener enabled plain");
+	labpbx_place_call(l, 1);
+	size_t from = 0;
+	rmsg *mqs = cl_event(c, &from, "callcenter::info", "CC-Action", "member-queue-start");
+	cr_assert_str_eq(ev_get(mqs, "CC-Queue"), "sales@default");
+	rmsg *r = cl_cmd(c, "api show channels as json");
+	cr_assert(strstr(r->body,
+	                 "\"application\":\"callcenter\",\"application_data\":\"sales@default\""),
+	          "%s", r->body);
+	cr_assert(!strstr(r->body, "support@default"), "%s", r->body);
+	cl_free(c);
+	labpbx_stop(l);
+}
+
 /* ---- events ---- */
 
 static const char *const subscription =

@@ -1269,7 +1269,9 @@ static const char *const chan_cols[] = {"uuid",
                                         "initial_dialplan",
                                         "initial_context"};
 
-static void chan_row(pd_labpbx *l, table *t, const leg *g, const leg *other, bool talk, bool ring)
+/* queue: the call's mod_callcenter queue ("sales@default"), "" for an outbound call */
+static void chan_row(pd_labpbx *l, table *t, const leg *g, const leg *other, bool talk, bool ring,
+                     const char *queue)
 {
 	legrow r;
 	fill_legrow(l, &r, g, talk, ring && !strcmp(g->dir, "outbound"));
@@ -1289,7 +1291,7 @@ static void chan_row(pd_labpbx *l, table *t, const leg *g, const leg *other, boo
 	                   : in ? "callcenter"
 	                        : "",
 	                   talk && other ? other->uuid
-	                   : in          ? "support@default"
+	                   : in          ? queue
 	                                 : "",
 	                   in ? "XML" : "",
 	                   g->context,
@@ -1323,10 +1325,12 @@ static void chan_row(pd_labpbx *l, table *t, const leg *g, const leg *other, boo
 static void chan_cb(pd_labpbx *l, const lcall *c, const leg *a, const leg *b, bool talk, bool ring,
                     void *ctx)
 {
-	(void)c;
-	chan_row(l, ctx, a, b, talk, ring);
+	char q[96] = "";
+	if (c->q >= 0)
+		snprintf(q, sizeof q, "%s", queue_id(l, c->q));
+	chan_row(l, ctx, a, b, talk, ring, q);
 	if (b)
-		chan_row(l, ctx, b, a, talk, ring);
+		chan_row(l, ctx, b, a, talk, ring, q);
 }
 
 static const char *const call_cols[] = {"uuid",

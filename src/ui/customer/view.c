@@ -307,7 +307,9 @@ static void draw_pbx(struct ui_screen *s, struct cview *v, int y0)
 	snprintf(buf, sizeof buf, "%s:%d%s", p->host ? p->host : "", p->port,
 	         p->tls ? " (TLS)" : "");
 	kv(w, y++, s->w, "Host", buf, n);
-	kv(w, y++, s->w, "Username", p->username, n);
+	/* FreeSWITCH's event socket has a password only: no Username row */
+	if (!pl || pd_platform_field_get(pl, "username") || p->username)
+		kv(w, y++, s->w, "Username", p->username, n);
 	for (size_t i = 0; pl && i < pl->n_fields; i++) {
 		if (!pd_platform_field_is_extra(&pl->fields[i]))
 			continue;

@@ -70,9 +70,13 @@ static void on_link(void *ctx, int64_t customer_id, pd_link_state st, const char
 	if (st != PD_LINK_AUTH_FAILED && !pd_link_state_retries(st))
 		return;
 	pthread_mutex_lock(&pr->mu);
+	/* a platform without a user name (FreeSWITCH: a password only) */
+	const char *refused = pr->pbx.username && *pr->pbx.username
+	                          ? "the PBX refused the user name or secret"
+	                          : "the PBX refused the password";
 	if (!pr->error[0])
 		snprintf(pr->error, sizeof pr->error, "%s",
-		         st == PD_LINK_AUTH_FAILED ? "the PBX refused the user name or secret"
+		         st == PD_LINK_AUTH_FAILED ? refused
 		         : text && *text           ? text
 		                                   : "cannot reach the PBX");
 	pthread_mutex_unlock(&pr->mu);
