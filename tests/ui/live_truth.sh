@@ -104,6 +104,7 @@ check "live panel: the agents stay, marked as of HH:MM" \
 check "live panel: says the data is the last known" \
 	screen_re 'Last known state as of [0-9]{2}:[0-9]{2} \(stale\)' 10
 check "live panel: the reason is shown" screen_re 'Last error: .+' 10
+check "live panel: and in the title" screen_re 'PBX: down since [0-9]{2}:[0-9]{2}, retrying in [0-9]+ s \(.+\)' 10
 keys Escape Escape
 check "grid: down since HH:MM, retrying in N s" \
 	screen_re '^Acme Télécom .* down since [0-9]{2}:[0-9]{2}, retrying in [0-9]+ s' 30

@@ -285,14 +285,20 @@ static void lv_draw(struct ui_screen *s)
 	snprintf(title, sizeof title, "Live — %s", l->name ? l->name : "");
 	ui_fill(w, 0, 0, s->w, ui_role(UI_R_TITLE));
 	int tw = ui_put(w, 0, 1, s->w / 2, title, ui_role(UI_R_TITLE), false);
-	char st[260] = "";
+	char st[400] = "";
 	enum ui_role st_role = UI_R_GRID_DIM;
 	l->asof[0] = 0;
 	if (l->have) {
-		/* a link that is down says since when and counts down to its retry
-		 * (the reason is on the line below) */
-		if (!ui_live_down_text(l->v.link, l->v.down_since_ms, l->v.retry_at_ms, now, st,
-		                       sizeof st))
+		/* a link that is down says since when and counts down to its retry */
+		char down[120];
+		if (ui_live_down_text(l->v.link, l->v.down_since_ms, l->v.retry_at_ms, now, down,
+		                      sizeof down)) {
+			/* the reason too: line 2 may be showing a resync result */
+			if (l->v.last_error[0])
+				snprintf(st, sizeof st, "%s (%s)", down, l->v.last_error);
+			else
+				snprintf(st, sizeof st, "%s", down);
+		} else
 			pd_live_status_text(l->v.link, l->v.sync_done, l->v.sync_total,
 			                    l->v.retry_at_ms, l->v.last_error, now, st, sizeof st);
 		st_role = ui_live_link_role(l->v.link);
@@ -306,7 +312,7 @@ static void lv_draw(struct ui_screen *s)
 		         ui_services_live(app) ? "no PBX connection being monitored"
 		                               : ui_services_error(app));
 	}
-	char pbx[300];
+	char pbx[420];
 	snprintf(pbx, sizeof pbx, "PBX: %s", st);
 	int pw = pd_utf8_width(pbx);
 	int px = s->w - pw - 1 > tw + 2 ? s->w - pw - 1 : tw + 2;

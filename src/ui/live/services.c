@@ -519,8 +519,12 @@ bool ui_live_row(struct ui_app *app, const pd_row *r, struct ui_live_cols *out)
 		         (int)(secs < 0     ? 0
 		               : secs > 999 ? 999
 		                            : secs));
-	} else if ((unsigned)s.link < PD_LINK_N_STATES)
+	} else if ((unsigned)s.link < PD_LINK_N_STATES) {
 		snprintf(out->pbx_short, sizeof out->pbx_short, "%s", brief[s.link]);
+		if (s.down_since_ms) /* "auth failed" where "… since 14:02" does not fit */
+			snprintf(out->pbx_mid, sizeof out->pbx_mid, "%s",
+			         pd_link_state_label(s.link));
+	}
 	out->pbx_role = ui_live_link_role(s.link);
 	if (s.link == PD_LINK_DISABLED) {
 		snprintf(out->calls, sizeof out->calls, "—");
