@@ -93,6 +93,14 @@ typedef struct {
 	int sync_done, sync_total;
 	int64_t retry_at_ms;
 	int64_t link_since_ms; /* when `link` took its value */
+	/* A link that is down tells the truth (docs/architecture.md, "Stale
+	 * live data"): down_since_ms is when it was lost (left monitoring) or
+	 * first failed, 0 while up or without a driver. While it reconnects the
+	 * users/calls/agents below are the last known ones, `stale`, as of
+	 * stale_since_ms, until the re-snapshot replaces them. */
+	int64_t down_since_ms;
+	bool stale;
+	int64_t stale_since_ms;
 	pd_live_user *users;
 	size_t n_users;
 	pd_live_call *calls; /* ended calls stay a few seconds */
@@ -109,7 +117,11 @@ typedef struct {
 	char status[200];
 	int sync_done, sync_total;
 	int64_t retry_at_ms, link_since_ms;
-	int64_t calls; /* calls not ended */
+	int64_t down_since_ms; /* as in pd_live_view */
+	bool stale;
+	int64_t stale_since_ms;
+	int64_t calls;         /* calls not ended */
+	int64_t calls_waiting; /* queued, not yet answered */
 	int64_t agents_available;
 	int64_t agents_logged_on; /* every state but Logged off and Offline */
 	int64_t generation;
@@ -139,11 +151,17 @@ bool pd_live_summary_get(pd_live *l, int64_t customer_id, pd_live_summary *out);
 size_t pd_live_summaries(pd_live *l, pd_live_summary **out);
 
 /* ---- writers (monitor thread, drivers) ---- */
-/* Link state only; keeps users/calls/agents. last_error NULL keeps the old one. */
+/* Link state only; keeps users/calls/agents. last_error NULL keeps the old one.
+ * Leaving monitoring for a driver state (retrying, connecting, …) marks the
+ * data stale and keeps it; a state without a driver (disabled, unsupported,
+ * config error) ends that. Drivers set the down state before they publish
+ * the reduced view of a dropped link, so the last full view is what stays. */
 void pd_live_set_link(pd_live *l, int64_t customer_id, pd_link_state st, int sync_done,
                       int sync_total, int64_t retry_at_ms, const char *last_error);
 /* Replace users, calls and agents with v's arrays (ownership taken, v's
- * pointers cleared) and the input counters; link fields of v are ignored. */
+ * pointers cleared) and the input counters; link fields of v are ignored.
+ * While the data is stale and the link not monitoring, v is held back
+ * (the latest one only) and shown when the link is monitoring again. */
 void pd_live_publish(pd_live *l, int64_t customer_id, pd_live_view *v);
 void pd_live_remove(pd_live *l, int64_t customer_id);
 

@@ -157,7 +157,7 @@ pd_status store_customer_count(pd_store *s, const pd_query *q, int64_t *n, pd_er
 /* 0-based position of the anchor row in the query's order. */
 pd_status store_customer_position(pd_store *s, const pd_query *q, const pd_row *anchor,
                                   int64_t *pos, pd_err *e);
-/* Counts for the status line. */
+/* Counts for the status line; total excludes the deleted (counted apart). */
 typedef struct {
 	int64_t total, active, trial, trial_expiring, trial_expired, disabled, deleted, internal;
 } pd_counts;

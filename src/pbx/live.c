@@ -16,6 +16,10 @@
 
 typedef struct {
 	pd_live_view v; /* status[] is formatted at snapshot time */
+	/* published while v's data is stale and the link not back: shown once
+	 * it is monitoring again (only the latest is kept) */
+	pd_live_view pending;
+	bool have_pending;
 } entry;
 
 struct pd_live {
@@ -119,8 +123,10 @@ void pd_live_free(pd_live *l)
 {
 	if (!l)
 		return;
-	for (size_t i = 0; i < l->n; i++)
+	for (size_t i = 0; i < l->n; i++) {
 		pd_live_free_view(&l->e[i].v);
+		pd_live_free_view(&l->e[i].pending);
+	}
 	free(l->e);
 	if (l->pipe_r >= 0) {
 		close(l->pipe_r);
@@ -211,13 +217,105 @@ void pd_live_status_text(pd_link_state st, int sync_done, int sync_total, int64_
 	}
 }
 
+/* The states a driver passes through while it (re)connects or waits to. */
+static bool driver_down(pd_link_state st)
+{
+	return st == PD_LINK_CONNECTING || st == PD_LINK_LOGGING_IN || st == PD_LINK_DISCOVERING ||
+	       pd_link_state_retries(st);
+}
+
+/* Caller holds the lock (a few ended calls: freed here). */
+static void drop_ended_calls(entry *e)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < e->v.n_calls; i++) {
+		pd_live_call *c = &e->v.calls[i];
+		if (c->state == PD_CALL_ENDED) {
+			free(c->id);
+			free(c->from);
+			free(c->from_name);
+			free(c->to);
+			free(c->queue);
+			free(c->agent);
+		} else {
+			e->v.calls[k++] = *c;
+		}
+	}
+	e->v.n_calls = k;
+}
+
+/* Caller holds the lock; the arrays moved to *drop are freed by the caller
+ * outside it. */
+static void swap_pending(entry *e, pd_live_view *drop)
+{
+	drop->users = e->v.users;
+	drop->n_users = e->v.n_users;
+	drop->calls = e->v.calls;
+	drop->n_calls = e->v.n_calls;
+	drop->agents = e->v.agents;
+	drop->n_agents = e->v.n_agents;
+	e->v.users = e->pending.users;
+	e->v.n_users = e->pending.n_users;
+	e->v.calls = e->pending.calls;
+	e->v.n_calls = e->pending.n_calls;
+	e->v.agents = e->pending.agents;
+	e->v.n_agents = e->pending.n_agents;
+	e->v.input = e->pending.input;
+	memset(&e->pending, 0, sizeof e->pending);
+	e->have_pending = false;
+	e->v.stale = false;
+	e->v.stale_since_ms = 0;
+}
+
 void pd_live_set_link(pd_live *l, int64_t cid, pd_link_state st, int sync_done, int sync_total,
                       int64_t retry_at_ms, const char *last_error)
 {
+	pd_live_view drop = {0};
+	int64_t now = pd_live_now_ms();
 	pthread_mutex_lock(&l->mu);
 	entry *e = find(l, cid, true);
-	if (e->v.link != st || !e->v.link_since_ms)
-		e->v.link_since_ms = pd_live_now_ms();
+	pd_link_state was = e->v.link;
+	bool known = e->v.link_since_ms != 0;
+	if (was != st || !known)
+		e->v.link_since_ms = now;
+	if (st == PD_LINK_MONITORING) {
+		e->v.down_since_ms = 0;
+		/* back: what was published meanwhile is the fresh view; without
+		 * one the stale data stays marked until the next publish */
+		if (e->have_pending)
+			swap_pending(e, &drop);
+	} else if (st == PD_LINK_AUTH_FAILED) {
+		/* no retry follows, so nothing will refresh the data: what the
+		 * driver published (nothing live) is the truth, not stale data */
+		if (known && was == PD_LINK_MONITORING)
+			e->v.down_since_ms = now;
+		else if (!e->v.down_since_ms)
+			e->v.down_since_ms = e->v.stale ? e->v.stale_since_ms : now;
+		if (e->have_pending)
+			swap_pending(e, &drop);
+		e->v.stale = false;
+		e->v.stale_since_ms = 0;
+	} else if (driver_down(st)) {
+		if (known && was == PD_LINK_MONITORING) {
+			/* lost: keep the last known data, marked; calls already
+			 * ended would never leave it, so they go now */
+			drop_ended_calls(e);
+			e->v.stale = e->v.n_users || e->v.n_calls || e->v.n_agents;
+			e->v.stale_since_ms = now;
+			e->v.down_since_ms = now;
+		} else if (!e->v.down_since_ms && st != PD_LINK_CONNECTING &&
+		           st != PD_LINK_LOGGING_IN && st != PD_LINK_DISCOVERING) {
+			e->v.down_since_ms = now; /* never up: down since it first failed */
+		}
+	} else {
+		/* no driver any more: nothing is reconnecting, nothing is stale */
+		e->v.down_since_ms = 0;
+		e->v.stale = false;
+		e->v.stale_since_ms = 0;
+		drop = e->pending;
+		memset(&e->pending, 0, sizeof e->pending);
+		e->have_pending = false;
+	}
 	e->v.link = st;
 	e->v.sync_done = sync_done;
 	e->v.sync_total = sync_total;
@@ -227,27 +325,48 @@ void pd_live_set_link(pd_live *l, int64_t cid, pd_link_state st, int sync_done, 
 	e->v.generation++;
 	l->generation++;
 	pthread_mutex_unlock(&l->mu);
+	pd_live_free_view(&drop);
 	wake(l);
 }
 
 void pd_live_publish(pd_live *l, int64_t cid, pd_live_view *v)
 {
-	pd_live_view old = {0};
+	pd_live_view old = {0}, held = {0};
 	pthread_mutex_lock(&l->mu);
 	entry *e = find(l, cid, true);
-	old.users = e->v.users;
-	old.n_users = e->v.n_users;
-	old.calls = e->v.calls;
-	old.n_calls = e->v.n_calls;
-	old.agents = e->v.agents;
-	old.n_agents = e->v.n_agents;
-	e->v.users = v->users;
-	e->v.n_users = v->n_users;
-	e->v.calls = v->calls;
-	e->v.n_calls = v->n_calls;
-	e->v.agents = v->agents;
-	e->v.n_agents = v->n_agents;
-	e->v.input = v->input;
+	if (e->v.stale && e->v.link != PD_LINK_MONITORING) {
+		/* a partial view of a link coming back: held until it is up */
+		old = e->pending;
+		e->pending.users = v->users;
+		e->pending.n_users = v->n_users;
+		e->pending.calls = v->calls;
+		e->pending.n_calls = v->n_calls;
+		e->pending.agents = v->agents;
+		e->pending.n_agents = v->n_agents;
+		e->pending.input = v->input;
+		e->have_pending = true;
+	} else {
+		old.users = e->v.users;
+		old.n_users = e->v.n_users;
+		old.calls = e->v.calls;
+		old.n_calls = e->v.n_calls;
+		old.agents = e->v.agents;
+		old.n_agents = e->v.n_agents;
+		e->v.users = v->users;
+		e->v.n_users = v->n_users;
+		e->v.calls = v->calls;
+		e->v.n_calls = v->n_calls;
+		e->v.agents = v->agents;
+		e->v.n_agents = v->n_agents;
+		e->v.input = v->input;
+		e->v.stale = false;
+		e->v.stale_since_ms = 0;
+		if (e->have_pending) { /* superseded by a view of a link that is up */
+			held = e->pending;
+			memset(&e->pending, 0, sizeof e->pending);
+			e->have_pending = false;
+		}
+	}
 	e->v.generation++;
 	l->generation++;
 	pthread_mutex_unlock(&l->mu);
@@ -256,17 +375,19 @@ void pd_live_publish(pd_live *l, int64_t cid, pd_live_view *v)
 	v->agents = NULL;
 	v->n_users = v->n_calls = v->n_agents = 0;
 	pd_live_free_view(&old);
+	pd_live_free_view(&held);
 	wake(l);
 }
 
 void pd_live_remove(pd_live *l, int64_t cid)
 {
-	pd_live_view old = {0};
+	pd_live_view old = {0}, pending = {0};
 	bool found = false;
 	pthread_mutex_lock(&l->mu);
 	for (size_t i = 0; i < l->n; i++) {
 		if (l->e[i].v.customer_id == cid) {
 			old = l->e[i].v;
+			pending = l->e[i].pending;
 			l->e[i] = l->e[--l->n];
 			found = true;
 			l->generation++;
@@ -276,6 +397,7 @@ void pd_live_remove(pd_live *l, int64_t cid)
 	pthread_mutex_unlock(&l->mu);
 	if (found) {
 		pd_live_free_view(&old);
+		pd_live_free_view(&pending);
 		wake(l);
 	}
 }
@@ -332,10 +454,15 @@ static void summarise(const entry *e, int64_t now, pd_live_summary *s)
 	s->sync_total = e->v.sync_total;
 	s->retry_at_ms = e->v.retry_at_ms;
 	s->link_since_ms = e->v.link_since_ms;
+	s->down_since_ms = e->v.down_since_ms;
+	s->stale = e->v.stale;
+	s->stale_since_ms = e->v.stale_since_ms;
 	s->generation = e->v.generation;
 	s->input = e->v.input;
-	for (size_t i = 0; i < e->v.n_calls; i++)
+	for (size_t i = 0; i < e->v.n_calls; i++) {
 		s->calls += e->v.calls[i].state != PD_CALL_ENDED;
+		s->calls_waiting += e->v.calls[i].state == PD_CALL_QUEUED;
+	}
 	for (size_t i = 0; i < e->v.n_agents; i++) {
 		pd_agent_state st = e->v.agents[i].state;
 		s->agents_available += st == PD_AGENT_AVAILABLE;

@@ -159,6 +159,33 @@ static void set_static_status(pd_monitor *m, link_t *l, pd_link_state st, const 
 	l->status_dirty = true;
 }
 
+/* A link that left the set: when its customer was deleted (its connection
+ * stays, for a restore), the stored status says so instead of the last
+ * "monitoring" the row held. A removed connection took its row with it. */
+static void store_gone(pd_monitor *m, int64_t cid)
+{
+	if (m->read_only)
+		return;
+	pd_customer cu = {0};
+	pd_err e = {0};
+	if (store_customer_get(m->store, cid, &cu, &e) != PD_OK)
+		return;
+	bool deleted = cu.deleted_at != 0;
+	pd_customer_free(&cu);
+	pd_pbx p = {0};
+	if (!deleted || store_pbx_get(m->store, cid, false, &p, &e) != PD_OK)
+		return;
+	pd_pbx_free(&p);
+	int64_t wall = pd_now();
+	pd_pbx_status st = {.customer_id = cid,
+	                    .link = PD_LINK_DISABLED,
+	                    .state = (char *)pd_link_state_label(PD_LINK_DISABLED),
+	                    .last_error = (char *)"customer deleted",
+	                    .since = wall,
+	                    .updated_at = wall};
+	store_pbx_status_set(m->store, &st, &e); /* best effort, as write_status */
+}
+
 static void reload(pd_monitor *m)
 {
 	pd_pbx *v = NULL;
@@ -252,8 +279,10 @@ static void reload(pd_monitor *m)
 		m->n_links = saved_n;
 	}
 	for (size_t i = 0; i < m->n_links; i++)
-		if (m->links[i].customer_id != -1)
+		if (m->links[i].customer_id != -1) {
 			link_destroy(m, &m->links[i], true);
+			store_gone(m, m->links[i].customer_id);
+		}
 	free(m->links);
 	m->links = next;
 	m->n_links = nn;

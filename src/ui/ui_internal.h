@@ -552,7 +552,8 @@ extern const struct ui_screen_ops ui_noc_ops; /* live/noc.c; arg: NULL */
  * state. Writes "—" when unknown. */
 struct ui_live_cols {
 	char pbx[48], calls[16], agents[24];
-	char pbx_short[16]; /* for a narrow column ("" = none): "monitor", "retry", "auth ✗" */
+	char pbx_short[16]; /* for a narrow column ("" = none): "monitor", "↻ 8s", "auth ✗" */
+	char pbx_mid[32];   /* between the two ("" = none): "down 14:02, 12s" */
 	enum ui_role pbx_role;
 };
 void ui_live_for_row(struct ui_app *app, const pd_row *r, struct ui_live_cols *out);

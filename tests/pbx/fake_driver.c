@@ -145,8 +145,9 @@ static void fail_retry(fake *d, const char *why, int64_t now)
 	pthread_mutex_lock(&mu);
 	rec_of(d->cid)->counts.last_retry_delay_ms = delay;
 	pthread_mutex_unlock(&mu);
-	publish(d, script_of(d).users, 0, now);
+	/* the state first, as the AMI driver does (pd_live_set_link) */
 	report(d, PD_LINK_RETRYING, now);
+	publish(d, script_of(d).users, 0, now);
 }
 
 static void start_discovery(fake *d, int64_t now)

@@ -201,7 +201,10 @@ Test(monitor_fake, a_drop_is_retried_then_discovered_again)
 	pd_live_view v;
 	cr_assert_eq(pd_live_snapshot(live, cid, &v), PD_OK);
 	cr_assert_gt(v.retry_at_ms, dropped_at, "a retry is scheduled");
-	cr_assert_eq(v.n_calls, 0, "calls are unknown while the link is down");
+	/* the last known calls stay, marked stale, rather than a blank panel */
+	cr_assert_eq(v.n_calls, 1, "the last known call is kept while the link is down");
+	cr_assert(v.stale);
+	cr_assert_geq(v.down_since_ms, dropped_at);
 	cr_assert(strstr(v.status, "retrying in "), "%s", v.status);
 	cr_assert(strstr(v.last_error, "scripted"), "%s", v.last_error);
 	int64_t retry_at = v.retry_at_ms;
@@ -219,6 +222,10 @@ Test(monitor_fake, a_drop_is_retried_then_discovered_again)
 	cr_assert_eq(c.drops, 1);
 	cr_assert_geq(pd_live_now_ms() - dropped_at, 400, "the retry waited for its time");
 	cr_assert(live_counts(live, cid, 4, 2), "the re-snapshot is what is shown");
+	cr_assert_eq(pd_live_snapshot(live, cid, &v), PD_OK);
+	cr_assert_not(v.stale, "fresh data after the re-snapshot");
+	cr_assert_eq(v.down_since_ms, 0);
+	pd_live_free_view(&v);
 
 	/* a PBX that refuses connections: retries keep coming, each further away */
 	fake_set_script(cid, &(fake_script){.connect_fails = true, .users = 4});
@@ -327,6 +334,56 @@ Test(monitor_fake, link_states_are_written_to_the_store_as_keys)
 	pd_monitor_get_stats(m, &base);
 	WAIT(live, checked_since(m, &base, 3), 5000);
 	cr_assert_eq(fake_get(auth).connects, connects);
+	pd_monitor_stop(m);
+	pd_live_free(live);
+}
+
+/* Issue 14: a deleted customer kept a "monitoring" row. Deleted: its live
+ * state goes and its stored status says disabled; disabled: the same state
+ * and nothing live. */
+Test(monitor_fake, deleted_and_disabled_customers_stop_monitoring)
+{
+	int64_t del = add_pbx("Supprimé Fake", FAKE_PLATFORM, "fake.example", true);
+	int64_t dis = add_pbx("Désactivé Fake", FAKE_PLATFORM, "fake.example", true);
+	fake_set_script(del, &(fake_script){.users = 2, .calls = 1});
+	fake_set_script(dis, &(fake_script){.users = 2, .calls = 1});
+	pd_live *live = pd_live_new();
+	pd_monitor *m = mon_start(live, 100);
+	WAIT(live, link_of(live, del) == PD_LINK_MONITORING, 5000);
+	WAIT(live, link_of(live, dis) == PD_LINK_MONITORING, 5000);
+	WAIT(live, stored_link(del) == PD_LINK_MONITORING, 5000);
+	WAIT(live, stored_link(dis) == PD_LINK_MONITORING, 5000);
+
+	pd_store *other = fx_open();
+	pd_err e = {0};
+	pd_customer c = {0};
+	cr_assert_eq(store_customer_get(other, del, &c, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(store_customer_delete(other, del, c.name, c.version, &fx_bob, &e), PD_OK, "%s",
+	             e.message);
+	pd_customer_free(&c);
+	cr_assert_eq(store_customer_set_disabled(other, dis, true, &fx_bob, &e), PD_OK, "%s",
+	             e.message);
+	WAIT(live, link_of(live, del) == (pd_link_state)-1, 5000);
+	WAIT(live, stored_link(del) == PD_LINK_DISABLED, 5000);
+	WAIT(live, link_of(live, dis) == PD_LINK_DISABLED, 5000);
+	WAIT(live, stored_link(dis) == PD_LINK_DISABLED, 5000);
+	cr_assert(live_counts(live, dis, 0, 0), "nothing live for a disabled customer");
+	cr_assert_not(fake_get(del).alive);
+	cr_assert_not(fake_get(dis).alive);
+	pd_pbx_status st;
+	cr_assert_eq(store_pbx_status_get(fx_s, del, &st, &e), PD_OK);
+	cr_assert_str_eq(st.last_error, "customer deleted");
+	cr_assert_eq(st.live_calls, 0);
+	pd_pbx_status_free(&st);
+	cr_assert_eq(store_pbx_status_get(fx_s, dis, &st, &e), PD_OK);
+	cr_assert_str_eq(st.last_error, "customer disabled");
+	pd_pbx_status_free(&st);
+
+	/* restored: monitored again */
+	cr_assert_eq(store_customer_restore(other, del, &fx_bob, &e), PD_OK, "%s", e.message);
+	WAIT(live, link_of(live, del) == PD_LINK_MONITORING, 5000);
+	WAIT(live, stored_link(del) == PD_LINK_MONITORING, 5000);
+	store_close(other);
 	pd_monitor_stop(m);
 	pd_live_free(live);
 }

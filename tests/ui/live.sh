@@ -173,10 +173,10 @@ check "the resync key shows the result: new/updated/removed" wait_re 'resync: 0 
 
 # ------------------------------------------------- PBX restart, users added
 stop_lab
-check "killing the lab PBX shows retrying" wait_re 'PBX: retrying in [0-9]+s' 30
-check "last error shown while retrying" wait_re 'PBX: retrying in [0-9]+s \(.+\)' 30
+check "killing the lab PBX shows down since, retrying" wait_re 'PBX: down since [0-9]{2}:[0-9]{2}, retrying in [0-9]+ s' 30
+check "last error shown while retrying" wait_re 'PBX: down since [0-9]{2}:[0-9]{2}, retrying in [0-9]+ s \(.+\)' 30
 keys Escape Escape
-check "grid shows retrying" wait_re '^Acme Télécom .* retry' 30
+check "grid shows the link down" wait_re '^Acme Télécom .* (retry|down [0-9]{2}:[0-9]{2})' 30
 # back with 3,000 users: discovery takes a few seconds, long enough to see
 # the progress of a resync asked for meanwhile
 check "lab PBX restarts on the same port, with 3000 users" start_lab "$LAB_PORT" --users 3000
@@ -243,9 +243,9 @@ keys p
 pid=$(console_pid)
 rss1=$(rss_kb "$pid")
 stop_lab
-check "NOC: PBX down shows retrying" wait_re '^Acme Télécom +retry [0-9]+s' 30
+check "NOC: PBX down shows since when, and the retry" wait_re '^Acme Télécom +down since [0-9]{2}:[0-9]{2} .*retry [0-9]+s' 30
 check "NOC: retrying sorts before monitoring" bash -c '
-	tmux -S "$1" capture-pane -p -t t | sed -n 3,4p | tr "\n" "|" | grep -qE "^Bravo SARL +auth failed.*\|Acme Télécom +retry"' _ "$TMP/tmux.sock"
+	tmux -S "$1" capture-pane -p -t t | sed -n 3,4p | tr "\n" "|" | grep -qE "^Bravo SARL +auth failed.*\|Acme Télécom +down since"' _ "$TMP/tmux.sock"
 check "NOC: lab PBX back" start_lab "$LAB_PORT" --users 14
 check "NOC: survives the PBX restart (monitoring again)" wait_re '^Acme Télécom +monitoring ' 30
 # run a while before measuring again: 8 s of the console's own clock, and

@@ -243,11 +243,13 @@ static void drop_as(ami_drv *d, const char *why, pd_link_state st)
 	d->retry_at = d->now + pd_backoff_next(&d->bo);
 	d->st = D_WAIT;
 	d->wait_state = st;
-	/* calls/agents are unknown while the link is down; users stay */
+	/* calls/agents are unknown while the link is down; users stay. The
+	 * state goes first: pd_live then keeps the last full view, marked
+	 * stale, and holds this reduced one back until the link is up again */
 	ami_model_reset_live(d->m);
+	link_set(d, st);
 	d->dirty = true;
 	publish_now(d);
-	link_set(d, st);
 }
 
 static void drop(ami_drv *d, const char *why)

@@ -244,8 +244,10 @@ static void drop(esl_drv *d, const char *why)
 	esl_model_reset_live(d->m);
 	d->dirty = true;
 	d->protocol_error = protocol;
-	publish_now(d);
+	/* the down state first: the live state then keeps the last known
+	 * calls and agents, marked stale, instead of this emptied view */
 	link_set(d, protocol ? PD_LINK_PROTOCOL_ERROR : PD_LINK_RETRYING);
+	publish_now(d);
 }
 
 static void auth_failed(esl_drv *d, const char *why)

@@ -44,7 +44,7 @@ static const struct {
     [C_COUNTRY] = {"Ctry", 4, 0, PD_SORT_COUNTRY, false},
     [C_STATUS] = {"Status", 10, 1, PD_SORT_STATUS, false},
     [C_INTERNAL] = {"Int", 3, 0, PD_SORT_INTERNAL, false},
-    [C_PBX] = {"PBX", 7, 2, -1, false},
+    [C_PBX] = {"PBX", 7, 3, -1, false}, /* room for "down 14:02, 12s" at 120 */
     [C_USERS] = {"Users", 5, 0, PD_SORT_USERS, true},
     [C_CALLS] = {"Calls", 5, 0, -1, true},
     [C_AGENTS] = {"Agents", 6, 0, -1, true},
@@ -502,10 +502,13 @@ static void g_draw(struct ui_screen *s)
 		    [C_COUNTRY] = r->c.country,
 		    [C_STATUS] = st,
 		    [C_INTERNAL] = r->c.internal_system ? "yes" : "",
-		    /* the short form when the full status does not fit (80 columns) */
-		    [C_PBX] = live.pbx_short[0] && pd_utf8_width(live.pbx) > g->widths[C_PBX]
-		                  ? live.pbx_short
-		                  : live.pbx,
+		    /* the longest form that fits: "down since 14:02, retrying in 12 s",
+		     * "down 14:02, 12s", then the short one (80 columns) */
+		    [C_PBX] = pd_utf8_width(live.pbx) <= g->widths[C_PBX] ? live.pbx
+		              : live.pbx_mid[0] && pd_utf8_width(live.pbx_mid) <= g->widths[C_PBX]
+		                  ? live.pbx_mid
+		              : live.pbx_short[0] ? live.pbx_short
+		                                  : live.pbx,
 		    [C_USERS] = users,
 		    [C_CALLS] = live.calls,
 		    [C_AGENTS] = live.agents,
@@ -790,10 +793,9 @@ static void g_status(struct ui_screen *s, char *buf, size_t n, enum ui_role *rol
 		         " %lld customers · %s · %lld active · %lld trial (%lld ending ≤7d) · %lld "
 		         "expired · "
 		         "%lld disabled · %lld deleted",
-		         (long long)(c->total - c->deleted), pbx, (long long)c->active,
-		         (long long)c->trial, (long long)c->trial_expiring,
-		         (long long)c->trial_expired, (long long)c->disabled,
-		         (long long)c->deleted);
+		         (long long)c->total, pbx, (long long)c->active, (long long)c->trial,
+		         (long long)c->trial_expiring, (long long)c->trial_expired,
+		         (long long)c->disabled, (long long)c->deleted);
 		*role = prole != UI_R_STATUS ? prole
 		        : c->trial_expiring  ? UI_R_STATUS_WARN
 		                             : UI_R_STATUS;

@@ -1,6 +1,6 @@
 /* NOC mode (`provdesk --noc`, docs/user-guide.md, Live panels and the NOC display): a read-only
  * wall display over every customer with a PBX connection. Top: a health table (link status, last
- * error, calls, agents by state), problems first (auth failed, retrying,
+ * error, calls, calls waiting, agents by state), problems first (auth failed, down/retrying,
  * connecting, syncing, monitoring, disabled). Bottom: one customer in focus,
  * its calls in progress and its agents grouped by state, rotating every
  * PROVDESK_NOC_ROTATE seconds (default 10; p pauses, n/N next/previous).
@@ -28,9 +28,10 @@ struct noc_row {
 	bool seen, have_gen;
 	pd_link_state link;
 	int sync_done, sync_total;
-	int64_t retry_at_ms;
+	int64_t retry_at_ms, down_since_ms;
+	bool stale;
 	char last_error[200];
-	int64_t calls;
+	int64_t calls, waiting;
 	int agents[A__N];
 	char name[128];
 };
@@ -52,9 +53,12 @@ struct noc {
 	size_t table_top;
 };
 
-static int rank(pd_link_state st)
+static int rank(const struct noc_row *r)
 {
-	switch (st) {
+	/* a link redialling after a loss is a problem, not a start-up */
+	if (r->down_since_ms && r->link != PD_LINK_AUTH_FAILED && r->link != PD_LINK_CONFIG_ERROR)
+		return 1;
+	switch (r->link) {
 	case PD_LINK_AUTH_FAILED:
 	case PD_LINK_CONFIG_ERROR:
 		return 0;
@@ -108,7 +112,7 @@ static int cmp_order(const void *a, const void *b)
 {
 	const struct noc_row *x = &sort_rows[*(const size_t *)a],
 	                     *y = &sort_rows[*(const size_t *)b];
-	int d = rank(x->link) - rank(y->link);
+	int d = rank(x) - rank(y);
 	if (d)
 		return d;
 	d = strcasecmp(x->name, y->name);
@@ -163,7 +167,11 @@ static void noc_refresh(struct ui_app *app, struct noc *nc, bool force)
 		}
 		r->seen = true;
 		r->calls = all[i].calls;
+		r->waiting = all[i].calls_waiting;
 		r->link = all[i].link;
+		r->retry_at_ms = all[i].retry_at_ms;
+		r->down_since_ms = all[i].down_since_ms;
+		r->stale = all[i].stale;
 		if (r->have_gen && r->gen == all[i].generation)
 			continue;
 		pd_live_view v;
@@ -282,15 +290,17 @@ static void noc_layout(struct ui_screen *s)
 static int draw_table(struct ui_screen *s, struct noc *nc, int y, int rows, int64_t now)
 {
 	WINDOW *w = s->win;
-	static const char *const t[] = {"Customer", "PBX status", "Calls", "Avail",     "Busy",
-	                                "Wrap",     "NotRdy",     "Off",   "Last error"};
-	static const int base[] = {14, 11, 5, 5, 4, 4, 6, 4, 12},
-	                 grow[] = {3, 1, 0, 0, 0, 0, 0, 0, 4};
-	static const bool right[] = {false, false, true, true, true, true, true, true, false};
-	int cw[9];
-	ui_columns_fit(s->w, base, grow, 9, cw);
+	enum { NC = 10 };
+	static const char *const t[NC] = {"Customer", "PBX status", "Calls",  "Wait", "Avail",
+	                                  "Busy",     "Wrap",       "NotRdy", "Off",  "Last error"};
+	static const int base[NC] = {12, 16, 5, 4, 5, 4, 4, 6, 4, 10},
+	                 grow[NC] = {3, 1, 0, 0, 0, 0, 0, 0, 0, 4};
+	static const bool right[NC] = {false, false, true, true, true,
+	                               true,  true,  true, true, false};
+	int cw[NC];
+	ui_columns_fit(s->w, base, grow, NC, cw);
 	ui_fill(w, y, 0, s->w, ui_role(UI_R_GRID_HEADER));
-	ui_put_columns(w, y, t, cw, 9, right, ui_role(UI_R_GRID_HEADER), NULL);
+	ui_put_columns(w, y, t, cw, NC, right, ui_role(UI_R_GRID_HEADER), NULL);
 	int body = rows - 1;
 	if (!nc->n) {
 		ui_put(w, y + 1, 1, s->w - 2,
@@ -312,33 +322,59 @@ static int draw_table(struct ui_screen *s, struct noc *nc, int y, int rows, int6
 	int used = 1;
 	for (int r = 0; r < body && nc->table_top + (size_t)r < nc->n; r++) {
 		const struct noc_row *row = &nc->rows[nc->order[nc->table_top + (size_t)r]];
-		char st[48], calls[16], ag[A__N][12];
-		ui_live_short_status(row->link, row->sync_done, row->sync_total, row->retry_at_ms,
-		                     now, st, sizeof st);
+		char st[48], calls[16], wait[16], ag[A__N][12], err[260], at[16] = "";
+		/* a failed link: since when, and the countdown before the reason */
+		if (row->down_since_ms)
+			ui_live_clock(row->down_since_ms, now, at, sizeof at);
+		if (row->down_since_ms && row->link != PD_LINK_AUTH_FAILED)
+			snprintf(st, sizeof st, "down since %s", at);
+		else
+			ui_live_short_status(row->link, row->sync_done, row->sync_total,
+			                     row->retry_at_ms, now, st, sizeof st);
+		if (row->link == PD_LINK_MONITORING) {
+			err[0] = 0;
+		} else if (pd_link_state_retries(row->link)) {
+			int64_t secs = (row->retry_at_ms - now + 999) / 1000;
+			snprintf(err, sizeof err, "retry %llds%s%s",
+			         (long long)(secs < 0 ? 0 : secs), row->last_error[0] ? " · " : "",
+			         row->last_error);
+		} else if (row->link == PD_LINK_AUTH_FAILED && at[0]) {
+			snprintf(err, sizeof err, "since %s%s%s", at,
+			         row->last_error[0] ? " · " : "", row->last_error);
+		} else {
+			snprintf(err, sizeof err, "%s", row->last_error);
+		}
 		bool dis = row->link == PD_LINK_DISABLED;
 		snprintf(calls, sizeof calls, "%lld", (long long)row->calls);
+		snprintf(wait, sizeof wait, "%lld", (long long)row->waiting);
 		for (int a = 0; a < A__N; a++)
 			snprintf(ag[a], sizeof ag[a], "%d", row->agents[a]);
-		const char *v[9] = {row->name,
-		                    st,
-		                    dis ? "—" : calls,
-		                    dis ? "" : ag[A_AVAIL],
-		                    dis ? "" : ag[A_BUSY],
-		                    dis ? "" : ag[A_WRAP],
-		                    dis ? "" : ag[A_NOTREADY],
-		                    dis ? "" : ag[A_OFF],
-		                    row->link == PD_LINK_MONITORING ? "" : row->last_error};
+		const char *v[NC] = {row->name,
+		                     st,
+		                     dis ? "—" : calls,
+		                     dis ? "" : wait,
+		                     dis ? "" : ag[A_AVAIL],
+		                     dis ? "" : ag[A_BUSY],
+		                     dis ? "" : ag[A_WRAP],
+		                     dis ? "" : ag[A_NOTREADY],
+		                     dis ? "" : ag[A_OFF],
+		                     err};
 		bool focused = row->id == nc->focus_id;
 		attr_t a = ui_role(focused ? UI_R_GRID_SELECTED : UI_R_GRID_ROW);
-		attr_t ca[9] = {0};
+		attr_t ca[NC] = {0};
 		if (!focused) {
 			ca[1] = ui_role(ui_live_link_role(row->link)) | A_BOLD;
-			ca[8] = ui_role(UI_R_STATUS_ERROR);
+			ca[9] = ui_role(UI_R_STATUS_ERROR);
+			if (row->waiting)
+				ca[3] = ui_role(UI_R_STATUS_WARN) | A_BOLD;
 			if (row->agents[A_NOTREADY])
-				ca[6] = ui_role(UI_R_STATUS_WARN);
+				ca[7] = ui_role(UI_R_STATUS_WARN);
+			if (row->stale) /* the last known figures of a link that is down */
+				ca[2] = ca[3] = ca[4] = ca[5] = ca[6] = ca[7] = ca[8] =
+				    ui_role(UI_R_GRID_DIM);
 		}
 		ui_fill(w, y + 1 + r, 0, s->w, a);
-		ui_put_columns(w, y + 1 + r, v, cw, 9, right, a, ca);
+		ui_put_columns(w, y + 1 + r, v, cw, NC, right, a, ca);
 		used++;
 	}
 	return used;
@@ -398,11 +434,16 @@ static void draw_focus(struct ui_screen *s, struct noc *nc, int y, int rows, int
 	ssize_t fp = focus_pos(nc);
 	const char *name = fp >= 0 ? nc->rows[nc->order[fp]].name : "";
 	char st[260], head[560], right[64];
-	pd_live_status_text(v->link, v->sync_done, v->sync_total, v->retry_at_ms, v->last_error,
-	                    now, st, sizeof st);
-	size_t active = 0;
-	for (size_t i = 0; i < v->n_calls; i++)
+	if (!ui_live_down_text(v->link, v->down_since_ms, v->retry_at_ms, now, st, sizeof st))
+		pd_live_status_text(v->link, v->sync_done, v->sync_total, v->retry_at_ms,
+		                    v->last_error, now, st, sizeof st);
+	size_t active = 0, waiting = 0, avail = 0;
+	for (size_t i = 0; i < v->n_calls; i++) {
 		active += v->calls[i].state != PD_CALL_ENDED;
+		waiting += v->calls[i].state == PD_CALL_QUEUED;
+	}
+	for (size_t i = 0; i < v->n_agents; i++)
+		avail += v->agents[i].state == PD_AGENT_AVAILABLE;
 	snprintf(head, sizeof head, "▶ %s — %s · %zu call%s", name, st, active,
 	         active == 1 ? "" : "s");
 	if (nc->paused)
@@ -416,6 +457,23 @@ static void draw_focus(struct ui_screen *s, struct noc *nc, int y, int rows, int
 	ui_put(w, y, s->w - rw - 1, rw, right, ui_role(UI_R_TAB_ACTIVE), false);
 	y++;
 	rows--;
+	/* the wall's big figures: calls, waiting in queue, agents available
+	 * (dimmed, with their time, while the link is down) */
+	if (rows > 3) {
+		char big[160], at[16] = "";
+		if (v->stale)
+			ui_live_clock(v->stale_since_ms, now, at, sizeof at);
+		snprintf(big, sizeof big, "CALLS %zu   WAITING %zu   AGENTS AVAILABLE %zu%s%s",
+		         active, waiting, avail, v->stale ? "   as of " : "", at);
+		ui_put(w, y, 1, s->w - 2, big,
+		       v->stale            ? ui_role(UI_R_GRID_DIM)
+		       : waiting && !avail ? ui_role(UI_R_STATUS_ERROR) | A_BOLD
+		       : waiting           ? ui_role(UI_R_STATUS_WARN) | A_BOLD
+		                           : ui_role(UI_R_NORMAL) | A_BOLD,
+		       false);
+		y++;
+		rows--;
+	}
 	if (v->link != PD_LINK_MONITORING && v->last_error[0] && rows > 2) {
 		char err[260];
 		snprintf(err, sizeof err, "Last error: %s", v->last_error);
@@ -457,7 +515,8 @@ static void draw_focus(struct ui_screen *s, struct noc *nc, int y, int rows, int
 		                 dur, sizeof dur);
 		const char *cv[6] = {from,     c->to,    pd_call_state_name(c->state),
 		                     c->queue, c->agent, dur};
-		attr_t a = ui_role(c->state == PD_CALL_ENDED ? UI_R_GRID_DIM : UI_R_GRID_ROW);
+		attr_t a =
+		    ui_role(c->state == PD_CALL_ENDED || v->stale ? UI_R_GRID_DIM : UI_R_GRID_ROW);
 		ui_put_columns(w, y + 1 + shown, cv, cw, 6, NULL, a, NULL);
 		shown++;
 	}
@@ -565,8 +624,10 @@ static const char *noc_help(struct ui_screen *s)
 {
 	(void)s;
 	return "NOC wall display (read-only): every customer's PBX link, problems first (auth\n"
-	       "failed, retrying, connecting), with live calls and agents by state (Avail,\n"
-	       "Busy = ringing/on call/on hold, Wrap-up, Not ready, Off = logged off/offline).\n"
+	       "failed, down since HH:MM and retrying, connecting), with live calls, calls\n"
+	       "waiting in a queue (Wait) and agents by state (Avail, Busy = ringing/on\n"
+	       "call/on hold, Wrap-up, Not ready, Off = logged off/offline). A link that is\n"
+	       "down keeps its last known figures, dimmed, with the time they are from.\n"
 	       "The lower half follows one customer and rotates every few seconds\n"
 	       "(PROVDESK_NOC_ROTATE seconds, default 10). p pauses, n/N next/previous,\n"
 	       "Enter opens that customer's live panels. Nothing here writes to the database.";

@@ -18,9 +18,10 @@ struct live {
 	int64_t id;
 	char *name;
 	pd_live_view v;
-	bool have;   /* v holds a snapshot */
-	int64_t gen; /* of v */
-	int panel;   /* focused panel */
+	bool have;     /* v holds a snapshot */
+	int64_t gen;   /* of v */
+	int panel;     /* focused panel */
+	char asof[24]; /* " as of 14:02" while the data is stale, else "" */
 	size_t top[P__N], sel[P__N];
 };
 
@@ -156,7 +157,7 @@ static void draw_calls(struct ui_screen *s, struct live *l, int y, int rows, int
 	size_t active = 0;
 	for (size_t i = 0; i < l->v.n_calls; i++)
 		active += l->v.calls[i].state != PD_CALL_ENDED;
-	snprintf(title, sizeof title, "Calls (%zu)", active);
+	snprintf(title, sizeof title, "Calls (%zu)%s", active, l->asof);
 	header(s->win, y, s->w, t, cw, 7, l->panel == P_CALLS, title);
 	if (rows < 2)
 		return;
@@ -187,8 +188,10 @@ static void draw_calls(struct ui_screen *s, struct live *l, int y, int rows, int
 		attr_t ca[7] = {0};
 		if (!sel)
 			ca[3] = ui_role(call_role(c->state));
-		if (!sel && c->state == PD_CALL_ENDED)
+		if (!sel && (c->state == PD_CALL_ENDED || l->v.stale))
 			a = ui_role(UI_R_GRID_DIM);
+		if (!sel && l->v.stale) /* the last known state, not the live one */
+			ca[3] = a;
 		ui_fill(s->win, y + 1 + r, 0, s->w, a);
 		ui_put_columns(s->win, y + 1 + r, v, cw, 7, NULL, a, ca);
 	}
@@ -207,7 +210,7 @@ static void draw_agents(struct ui_screen *s, struct live *l, int y, int rows, in
 		avail += st == PD_AGENT_AVAILABLE;
 	}
 	char title[64];
-	snprintf(title, sizeof title, "Agents (%zu/%zu)", avail, on);
+	snprintf(title, sizeof title, "Agents (%zu/%zu)%s", avail, on, l->asof);
 	header(s->win, y, s->w, t, cw, 5, l->panel == P_AGENTS, title);
 	if (rows < 2)
 		return;
@@ -228,6 +231,8 @@ static void draw_agents(struct ui_screen *s, struct live *l, int y, int rows, in
 		attr_t ca[5] = {0};
 		if (!sel)
 			ca[3] = ui_role(agent_role(a->state));
+		if (!sel && l->v.stale)
+			at = ca[3] = ui_role(UI_R_GRID_DIM);
 		ui_fill(s->win, y + 1 + r, 0, s->w, at);
 		ui_put_columns(s->win, y + 1 + r, v, cw, 5, NULL, at, ca);
 	}
@@ -240,7 +245,7 @@ static void draw_users(struct ui_screen *s, struct live *l, int y, int rows)
 	int cw[4];
 	ui_columns_fit(s->w, base, grow, 4, cw);
 	char title[48];
-	snprintf(title, sizeof title, "Users (%zu)", l->v.n_users);
+	snprintf(title, sizeof title, "Users (%zu)%s", l->v.n_users, l->asof);
 	header(s->win, y, s->w, t, cw, 4, true, title);
 	if (!l->v.n_users) {
 		ui_put(s->win, y + 1, 1, s->w - 2, "No users discovered yet.", ui_role(UI_R_NOTE),
@@ -255,7 +260,9 @@ static void draw_users(struct ui_screen *s, struct live *l, int y, int rows)
 		bool sel = top + (size_t)r == l->sel[P_USERS];
 		attr_t a = ui_role(sel ? UI_R_GRID_SELECTED : UI_R_GRID_ROW);
 		attr_t ca[4] = {0};
-		if (!sel && u->device_state)
+		if (!sel && l->v.stale)
+			a = ui_role(UI_R_GRID_DIM);
+		else if (!sel && u->device_state)
 			ca[3] = ui_role(!strcmp(u->device_state, "Not in use") ? UI_R_STATUS_OK
 			                : !strcmp(u->device_state, "Unavailable") ||
 			                        !strcmp(u->device_state, "Invalid")
@@ -278,18 +285,34 @@ static void lv_draw(struct ui_screen *s)
 	snprintf(title, sizeof title, "Live — %s", l->name ? l->name : "");
 	ui_fill(w, 0, 0, s->w, ui_role(UI_R_TITLE));
 	int tw = ui_put(w, 0, 1, s->w / 2, title, ui_role(UI_R_TITLE), false);
-	char st[260] = "";
+	char st[400] = "";
 	enum ui_role st_role = UI_R_GRID_DIM;
+	l->asof[0] = 0;
 	if (l->have) {
-		pd_live_status_text(l->v.link, l->v.sync_done, l->v.sync_total, l->v.retry_at_ms,
-		                    l->v.last_error, now, st, sizeof st);
+		/* a link that is down says since when and counts down to its retry */
+		char down[120];
+		if (ui_live_down_text(l->v.link, l->v.down_since_ms, l->v.retry_at_ms, now, down,
+		                      sizeof down)) {
+			/* the reason too: line 2 may be showing a resync result */
+			if (l->v.last_error[0])
+				snprintf(st, sizeof st, "%s (%s)", down, l->v.last_error);
+			else
+				snprintf(st, sizeof st, "%s", down);
+		} else
+			pd_live_status_text(l->v.link, l->v.sync_done, l->v.sync_total,
+			                    l->v.retry_at_ms, l->v.last_error, now, st, sizeof st);
 		st_role = ui_live_link_role(l->v.link);
+		if (l->v.stale) {
+			char at[16];
+			ui_live_clock(l->v.stale_since_ms, now, at, sizeof at);
+			snprintf(l->asof, sizeof l->asof, " as of %s", at);
+		}
 	} else {
 		snprintf(st, sizeof st, "%s",
 		         ui_services_live(app) ? "no PBX connection being monitored"
 		                               : ui_services_error(app));
 	}
-	char pbx[300];
+	char pbx[420];
 	snprintf(pbx, sizeof pbx, "PBX: %s", st);
 	int pw = pd_utf8_width(pbx);
 	int px = s->w - pw - 1 > tw + 2 ? s->w - pw - 1 : tw + 2;
@@ -304,10 +327,18 @@ static void lv_draw(struct ui_screen *s)
 	const char *rs = ui_services_resync_text(app, l->id, &rr);
 	if (*rs)
 		ui_put(w, 2, 1, s->w - 2, rs, ui_role(rr), false);
-	else if (l->have && l->v.last_error[0] && l->v.link != PD_LINK_MONITORING) {
-		char buf[260];
-		snprintf(buf, sizeof buf, "Last error: %s", l->v.last_error);
-		ui_put(w, 2, 1, s->w - 2, buf, ui_role(UI_R_STATUS_ERROR), false);
+	else if (l->have &&
+	         (l->v.stale || (l->v.last_error[0] && l->v.link != PD_LINK_MONITORING))) {
+		char buf[320];
+		int k = 0;
+		if (l->v.stale)
+			k = snprintf(buf, sizeof buf, "Last known state%s (stale)%s", l->asof,
+			             l->v.last_error[0] ? " · " : "");
+		if (l->v.last_error[0] && k >= 0 && (size_t)k < sizeof buf)
+			snprintf(buf + k, sizeof buf - (size_t)k, "Last error: %s",
+			         l->v.last_error);
+		ui_put(w, 2, 1, s->w - 2, buf,
+		       ui_role(l->v.last_error[0] ? UI_R_STATUS_ERROR : UI_R_STATUS_WARN), false);
 	}
 	int body = 3, end = s->h - 1; /* last line: key hints */
 	int avail = end - body;
@@ -339,7 +370,8 @@ static void lv_draw(struct ui_screen *s)
 	bool counting = false;
 	if (l->have) {
 		counting = pd_link_state_retries(l->v.link);
-		if (l->panel != P_USERS)
+		/* stale rows are frozen: their times do not run */
+		if (l->panel != P_USERS && !l->v.stale)
 			counting |= l->v.n_calls > 0 || l->v.n_agents > 0;
 	}
 	s->ticks = counting;

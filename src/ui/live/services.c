@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "provdesk/mail.h"
 #include "provdesk/monitor.h"
@@ -392,6 +393,45 @@ void ui_live_short_status(pd_link_state st, int done, int total, int64_t retry_a
 	}
 }
 
+void ui_live_clock(int64_t mono_ms, int64_t now_ms, char *buf, size_t n)
+{
+	int64_t ago = now_ms > mono_ms ? (now_ms - mono_ms) / 1000 : 0;
+	time_t t = (time_t)(pd_now() - ago);
+	struct tm tm;
+	localtime_r(&t, &tm);
+	strftime(buf, n, "%H:%M", &tm);
+}
+
+bool ui_live_down_text(pd_link_state st, int64_t down_since_ms, int64_t retry_at_ms, int64_t now_ms,
+                       char *buf, size_t n)
+{
+	if (!down_since_ms)
+		return false;
+	char at[16];
+	ui_live_clock(down_since_ms, now_ms, at, sizeof at);
+	int64_t s = (retry_at_ms - now_ms + 999) / 1000;
+	if (s < 0)
+		s = 0;
+	switch (st) {
+	case PD_LINK_RETRYING:
+		snprintf(buf, n, "down since %s, retrying in %lld s", at, (long long)s);
+		return true;
+	case PD_LINK_PROTOCOL_ERROR:
+		snprintf(buf, n, "protocol error since %s, retrying in %lld s", at, (long long)s);
+		return true;
+	case PD_LINK_AUTH_FAILED:
+		snprintf(buf, n, "auth failed since %s", at);
+		return true;
+	case PD_LINK_CONNECTING:
+	case PD_LINK_LOGGING_IN:
+	case PD_LINK_DISCOVERING:
+		snprintf(buf, n, "down since %s, reconnecting", at);
+		return true;
+	default:
+		return false;
+	}
+}
+
 void ui_live_duration(int64_t ms, char *buf, size_t n)
 {
 	int64_t s = ms < 0 ? 0 : ms / 1000;
@@ -444,7 +484,11 @@ bool ui_live_row(struct ui_app *app, const pd_row *r, struct ui_live_cols *out)
 	memset(out, 0, sizeof *out);
 	/* the summary's text is "syncing 3/20" / "retrying in 8s (why)": the
 	 * error is left to the live panel; a 7-cell form for 80 columns */
-	if (s.link == PD_LINK_DISCOVERING) {
+	int64_t now = pd_live_now_ms();
+	if (ui_live_down_text(s.link, s.down_since_ms, s.retry_at_ms, now, out->pbx,
+	                      sizeof out->pbx)) {
+		/* "down since 14:02, retrying in 12 s": the countdown is live */
+	} else if (s.link == PD_LINK_DISCOVERING) {
 		snprintf(out->pbx, sizeof out->pbx, "syncing %d/%d", s.sync_done, s.sync_total);
 	} else if (pd_link_state_retries(s.link)) {
 		int64_t secs = (s.retry_at_ms - pd_live_now_ms() + 999) / 1000;
@@ -460,8 +504,27 @@ bool ui_live_row(struct ui_app *app, const pd_row *r, struct ui_live_cols *out)
 	    [PD_LINK_MONITORING] = "monitor", [PD_LINK_RETRYING] = "retry",
 	    [PD_LINK_AUTH_FAILED] = "auth ✗", [PD_LINK_PROTOCOL_ERROR] = "proto ✗",
 	    [PD_LINK_UNSUPPORTED] = "no drv", [PD_LINK_CONFIG_ERROR] = "conf ✗"};
-	if ((unsigned)s.link < PD_LINK_N_STATES)
+	if (pd_link_state_retries(s.link)) { /* the countdown, at 80 columns too */
+		int64_t secs = (s.retry_at_ms - now + 999) / 1000;
+		if (s.down_since_ms) {
+			char at[16];
+			ui_live_clock(s.down_since_ms, now, at, sizeof at);
+			snprintf(out->pbx_mid, sizeof out->pbx_mid, "down %s, %ds", at,
+			         (int)(secs < 0      ? 0
+			               : secs > 9999 ? 9999
+			                             : secs));
+		}
+		/* 7 cells at 80 columns: "↻ 12s" */
+		snprintf(out->pbx_short, sizeof out->pbx_short, "↻ %ds",
+		         (int)(secs < 0     ? 0
+		               : secs > 999 ? 999
+		                            : secs));
+	} else if ((unsigned)s.link < PD_LINK_N_STATES) {
 		snprintf(out->pbx_short, sizeof out->pbx_short, "%s", brief[s.link]);
+		if (s.down_since_ms) /* "auth failed" where "… since 14:02" does not fit */
+			snprintf(out->pbx_mid, sizeof out->pbx_mid, "%s",
+			         pd_link_state_label(s.link));
+	}
 	out->pbx_role = ui_live_link_role(s.link);
 	if (s.link == PD_LINK_DISABLED) {
 		snprintf(out->calls, sizeof out->calls, "—");

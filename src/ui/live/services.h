@@ -55,6 +55,16 @@ enum ui_role ui_live_link_role(pd_link_state st);
  * "retry 8s", "auth failed", "connecting", "disabled". */
 void ui_live_short_status(pd_link_state st, int done, int total, int64_t retry_at_ms,
                           int64_t now_ms, char *buf, size_t n);
+/* "14:02": the local time (the program's clock, pd_now) of a CLOCK_MONOTONIC
+ * instant (pd_live_now_ms), now_ms being the monotonic time now. */
+void ui_live_clock(int64_t mono_ms, int64_t now_ms, char *buf, size_t n);
+/* The words for a link that is down (down_since_ms != 0): "down since 14:02,
+ * retrying in 12 s", "down since 14:02, reconnecting", "protocol error since
+ * 14:02, retrying in 3 s", "auth failed since 14:02". false (buf untouched)
+ * when the link is not down. The countdown is computed for now_ms: a screen
+ * showing it redraws each second (ui_services_second). */
+bool ui_live_down_text(pd_link_state st, int64_t down_since_ms, int64_t retry_at_ms, int64_t now_ms,
+                       char *buf, size_t n);
 /* "0:07", "12:34", "1:02:03" */
 void ui_live_duration(int64_t ms, char *buf, size_t n);
 /* "Not ready (Lunch)" etc. */

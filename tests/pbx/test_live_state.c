@@ -1,0 +1,194 @@
+/* pd_live's truth about a link that is down (src/pbx/live.c; docs/architecture.md,
+ * "Stale live data"): when a monitored link is lost its last users, calls and agents
+ * stay, marked stale as of the loss, with the time it went down; what a driver
+ * publishes while reconnecting is held back and shown once the link is up again; a
+ * link without a driver (disabled) has nothing stale. No thread, no socket. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "provdesk/live.h"
+#include "provdesk/util.h"
+
+static void publish(pd_live *l, int64_t cid, int users, int calls, int queued)
+{
+	pd_live_view v = {0};
+	v.n_users = (size_t)users;
+	v.users = users ? xcalloc((size_t)users, sizeof *v.users) : NULL;
+	for (int i = 0; i < users; i++)
+		v.users[i].endpoint = xasprintf("%d", 1000 + i);
+	v.n_calls = (size_t)calls;
+	v.calls = calls ? xcalloc((size_t)calls, sizeof *v.calls) : NULL;
+	for (int i = 0; i < calls; i++) {
+		v.calls[i].id = xasprintf("c%d", i);
+		v.calls[i].state = i < queued ? PD_CALL_QUEUED : PD_CALL_CONNECTED;
+	}
+	v.n_agents = 1;
+	v.agents = xcalloc(1, sizeof *v.agents);
+	v.agents[0].interface = xstrdup("PJSIP/1001");
+	v.agents[0].state = PD_AGENT_AVAILABLE;
+	pd_live_publish(l, cid, &v);
+	cr_assert_null(v.users, "ownership taken");
+}
+
+static pd_live_view snap(pd_live *l, int64_t cid)
+{
+	pd_live_view v;
+	cr_assert_eq(pd_live_snapshot(l, cid, &v), PD_OK);
+	return v;
+}
+
+Test(live_state, a_lost_link_keeps_its_last_data_marked_stale)
+{
+	pd_live *l = pd_live_new();
+	pd_live_set_link(l, 7, PD_LINK_CONNECTING, 0, 0, 0, "");
+	pd_live_set_link(l, 7, PD_LINK_DISCOVERING, 0, 3, 0, "");
+	publish(l, 7, 3, 2, 1);
+	pd_live_set_link(l, 7, PD_LINK_MONITORING, 3, 3, 0, "");
+	pd_live_view v = snap(l, 7);
+	cr_assert_not(v.stale);
+	cr_assert_eq(v.down_since_ms, 0);
+	pd_live_free_view(&v);
+	pd_live_summary s;
+	cr_assert(pd_live_summary_get(l, 7, &s));
+	cr_assert_eq(s.calls, 2);
+	cr_assert_eq(s.calls_waiting, 1, "queued calls are counted apart");
+
+	/* lost: the state first, then the driver's reduced view (no calls) */
+	int64_t before = pd_live_now_ms();
+	pd_live_set_link(l, 7, PD_LINK_RETRYING, 0, 0, before + 12000, "connection refused");
+	publish(l, 7, 3, 0, 0);
+	v = snap(l, 7);
+	cr_assert(v.stale, "the last known data is kept, marked");
+	cr_assert_geq(v.stale_since_ms, before);
+	cr_assert_geq(v.down_since_ms, before);
+	cr_assert_eq(v.n_calls, 2, "the calls as last known, not a blank panel");
+	cr_assert_eq(v.n_agents, 1);
+	int64_t down = v.down_since_ms;
+	pd_live_free_view(&v);
+	cr_assert(pd_live_summary_get(l, 7, &s));
+	cr_assert(s.stale);
+	cr_assert_eq(s.down_since_ms, down);
+
+	/* the redial keeps "down since" and the stale data */
+	pd_live_set_link(l, 7, PD_LINK_CONNECTING, 0, 0, 0, NULL);
+	pd_live_set_link(l, 7, PD_LINK_RETRYING, 0, 0, pd_live_now_ms() + 20000, NULL);
+	pd_live_set_link(l, 7, PD_LINK_DISCOVERING, 1, 4, 0, NULL);
+	publish(l, 7, 4, 1, 0); /* the re-snapshot, published before "monitoring" */
+	v = snap(l, 7);
+	cr_assert_eq(v.down_since_ms, down, "down since the loss, not the last redial");
+	cr_assert(v.stale);
+	cr_assert_eq(v.n_calls, 2, "a snapshot in progress is not shown yet");
+	cr_assert_eq(v.n_users, 3);
+	pd_live_free_view(&v);
+
+	/* up: the fresh view replaces the stale one */
+	pd_live_set_link(l, 7, PD_LINK_MONITORING, 4, 4, 0, "");
+	v = snap(l, 7);
+	cr_assert_not(v.stale);
+	cr_assert_eq(v.down_since_ms, 0);
+	cr_assert_eq(v.n_users, 4);
+	cr_assert_eq(v.n_calls, 1);
+	pd_live_free_view(&v);
+	pd_live_free(l);
+}
+
+Test(live_state, up_without_a_new_view_stays_stale_until_the_next_publish)
+{
+	pd_live *l = pd_live_new();
+	pd_live_set_link(l, 1, PD_LINK_MONITORING, 0, 0, 0, "");
+	publish(l, 1, 2, 1, 0);
+	pd_live_set_link(l, 1, PD_LINK_RETRYING, 0, 0, pd_live_now_ms() + 1000, "x");
+	pd_live_set_link(l, 1, PD_LINK_MONITORING, 0, 0, 0, "");
+	pd_live_view v = snap(l, 1);
+	cr_assert(v.stale, "nothing fresh yet: still the old data, still marked");
+	pd_live_free_view(&v);
+	publish(l, 1, 5, 0, 0);
+	v = snap(l, 1);
+	cr_assert_not(v.stale);
+	cr_assert_eq(v.n_users, 5);
+	pd_live_free_view(&v);
+	pd_live_free(l);
+}
+
+Test(live_state, a_link_that_never_came_up_is_down_since_its_first_failure)
+{
+	pd_live *l = pd_live_new();
+	pd_live_set_link(l, 2, PD_LINK_CONNECTING, 0, 0, 0, "");
+	pd_live_view v = snap(l, 2);
+	cr_assert_eq(v.down_since_ms, 0, "connecting is not down yet");
+	pd_live_free_view(&v);
+	int64_t t0 = pd_live_now_ms();
+	pd_live_set_link(l, 2, PD_LINK_RETRYING, 0, 0, t0 + 5000, "connection refused");
+	pd_live_set_link(l, 2, PD_LINK_CONNECTING, 0, 0, 0, NULL);
+	v = snap(l, 2);
+	cr_assert_geq(v.down_since_ms, t0);
+	cr_assert_not(v.stale, "nothing was known: nothing stale");
+	pd_live_free_view(&v);
+	pd_live_free(l);
+}
+
+Test(live_state, disabling_ends_stale_data_and_down_since)
+{
+	pd_live *l = pd_live_new();
+	pd_live_set_link(l, 3, PD_LINK_MONITORING, 0, 0, 0, "");
+	publish(l, 3, 2, 2, 0);
+	pd_live_set_link(l, 3, PD_LINK_RETRYING, 0, 0, pd_live_now_ms() + 9000, "x");
+	publish(l, 3, 2, 0, 0); /* held back */
+	pd_live_set_link(l, 3, PD_LINK_DISABLED, 0, 0, 0, "customer disabled");
+	pd_live_view empty = {0};
+	pd_live_publish(l, 3, &empty);
+	pd_live_view v = snap(l, 3);
+	cr_assert_not(v.stale);
+	cr_assert_eq(v.down_since_ms, 0);
+	cr_assert_eq(v.n_calls, 0);
+	cr_assert_eq(v.n_users, 0);
+	pd_live_free_view(&v);
+	/* removed with a held-back view: nothing leaks (ASan/LSan runs) */
+	pd_live_set_link(l, 4, PD_LINK_MONITORING, 0, 0, 0, "");
+	publish(l, 4, 1, 1, 0);
+	pd_live_set_link(l, 4, PD_LINK_RETRYING, 0, 0, 0, "x");
+	publish(l, 4, 1, 0, 0);
+	pd_live_remove(l, 4);
+	cr_assert_eq(pd_live_snapshot(l, 4, &v), PD_E_NOTFOUND);
+	pd_live_set_link(l, 5, PD_LINK_MONITORING, 0, 0, 0, "");
+	publish(l, 5, 1, 1, 0);
+	pd_live_set_link(l, 5, PD_LINK_RETRYING, 0, 0, 0, "x");
+	publish(l, 5, 1, 0, 0);
+	pd_live_free(l);
+}
+
+Test(live_state, auth_failure_shows_what_was_published_and_ended_calls_go)
+{
+	pd_live *l = pd_live_new();
+	pd_live_set_link(l, 6, PD_LINK_MONITORING, 0, 0, 0, "");
+	publish(l, 6, 2, 2, 0);
+	pd_live_view v = snap(l, 6);
+	pd_live_free_view(&v);
+	/* a call that ended just before the loss does not stay frozen as "Ended" */
+	pd_live_view e = {0};
+	e.n_calls = 2;
+	e.calls = xcalloc(2, sizeof *e.calls);
+	e.calls[0].id = xstrdup("up");
+	e.calls[0].state = PD_CALL_CONNECTED;
+	e.calls[1].id = xstrdup("gone");
+	e.calls[1].state = PD_CALL_ENDED;
+	pd_live_publish(l, 6, &e);
+	pd_live_set_link(l, 6, PD_LINK_RETRYING, 0, 0, pd_live_now_ms() + 1000, "x");
+	v = snap(l, 6);
+	cr_assert(v.stale);
+	cr_assert_eq(v.n_calls, 1);
+	cr_assert_str_eq(v.calls[0].id, "up");
+	pd_live_free_view(&v);
+	/* redialled, and the login refused: no retry will refresh anything, so
+	 * the empty view the driver published is shown, not stale data */
+	pd_live_set_link(l, 6, PD_LINK_CONNECTING, 0, 0, 0, NULL);
+	pd_live_view empty = {0};
+	pd_live_publish(l, 6, &empty);
+	pd_live_set_link(l, 6, PD_LINK_AUTH_FAILED, 0, 0, 0, "authentication failed");
+	v = snap(l, 6);
+	cr_assert_not(v.stale);
+	cr_assert_eq(v.n_calls, 0);
+	cr_assert_gt(v.down_since_ms, 0, "down since the first loss");
+	pd_live_free_view(&v);
+	pd_live_free(l);
+}
