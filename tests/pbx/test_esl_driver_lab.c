@@ -384,6 +384,10 @@ Test(esl_driver_lab, reconnect_takes_the_snapshot_again)
 	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
 	labpbx_place_call(lab, 0);
 	WAIT_FOR(&h, call_in_state(&h, PD_CALL_CONNECTED, true), 5000);
+	int64_t connected_at = pd_live_now_ms();
+	/* the call is up a while before the link drops */
+	while (pd_live_now_ms() < connected_at + 1500)
+		h_step(&h, 50);
 	int64_t logins = labpbx_logins(lab);
 	labpbx_inject(lab, PD_LAB_FAULT_DROP);
 	WAIT_FOR(&h, link_of(&h) != PD_LINK_MONITORING, 5000);
@@ -397,6 +401,14 @@ Test(esl_driver_lab, reconnect_takes_the_snapshot_again)
 	cr_assert(strstr(h.texts.s, "retrying in"), "%s", h.texts.s);
 	/* right when monitoring resumes, from the snapshot alone */
 	cr_assert(call_in_state(&h, PD_CALL_CONNECTED, true), "the call was not re-snapshotted");
+	/* its duration counts from when it began (created_epoch), not from the
+	 * snapshot (1 s resolution) */
+	pd_live_view rv = snap(&h);
+	cr_assert_eq(rv.n_calls, 1);
+	cr_assert_leq(rv.calls[0].start_ms, connected_at + 1000,
+	              "the re-snapshotted call starts %lld ms after it was seen connected",
+	              (long long)(rv.calls[0].start_ms - connected_at));
+	pd_live_free_view(&rv);
 	cr_assert(any_agent(&h, PD_AGENT_ON_CALL));
 	h_stop(&h);
 	labpbx_stop(lab);

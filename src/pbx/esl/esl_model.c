@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #define ESL_FIELD_MAX 256       /* bytes kept of one value */
 #define ESL_AGENT_QUEUES_MAX 32 /* queues listed per agent */
@@ -70,6 +71,11 @@ typedef struct {
 
 struct esl_model {
 	esl_model_limits lim;
+	/* The PBX's clock: its epoch ms minus our monotonic ms, from the last
+	 * event's Event-Date-Timestamp; a call found by a snapshot starts at its
+	 * created_epoch on this clock. */
+	int64_t pbx_off_ms;
+	bool have_pbx_clock;
 	sidx lidx, kidx, uidx; /* legs by Unique-ID, calls by id, users by endpoint */
 	size_t held;           /* legs on hold now */
 	esl_model_stats st;
@@ -961,6 +967,15 @@ bool esl_model_apply_event(esl_model *m, const esl_msg *msg, int64_t now)
 	if (!msg || msg->kind != ESL_MSG_EVENT || !msg->event_name)
 		return false;
 	const char *name = msg->event_name, *sub = msg->event_subclass;
+	const char *ts = esl_event_get(msg, "Event-Date-Timestamp"); /* microseconds */
+	if (ts && *ts) {
+		char *end;
+		long long us = strtoll(ts, &end, 10);
+		if (!*end && us > 0) {
+			m->pbx_off_ms = us / 1000 - now;
+			m->have_pbx_clock = true;
+		}
+	}
 	if (!strcmp(name, "CUSTOM") && sub) {
 		if (!strcmp(sub, "callcenter::info"))
 			return callcenter_event(m, msg, now);
@@ -1159,6 +1174,16 @@ static json_t *json_rows(esl_model *m, const char *body, size_t len, json_t **ro
 	return json_is_array(rows) ? rows : NULL;
 }
 
+/* The PBX's epoch ms minus our monotonic ms (see have_pbx_clock). */
+static int64_t pbx_offset(const esl_model *m, int64_t now)
+{
+	if (m->have_pbx_clock)
+		return m->pbx_off_ms;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - now;
+}
+
 static bool apply_channels(esl_model *m, const char *body, size_t len, int64_t now)
 {
 	json_t *root, *rows = json_rows(m, body, len, &root);
@@ -1189,6 +1214,17 @@ static bool apply_channels(esl_model *m, const char *body, size_t len, int64_t n
 			set_held(m, x, !strcmp(cs, "HELD"));
 		}
 		call *k = call_find(m, x->call);
+		/* a call this snapshot found (up before we looked): its start from
+		 * the PBX's clock, else this host's (both keep UTC by NTP) */
+		const char *ce = jstr(row, "created_epoch");
+		if (k && ce && k->start == now) {
+			char *end;
+			long long sec = strtoll(ce, &end, 10);
+			int64_t start = (int64_t)sec * 1000 - pbx_offset(m, now);
+			if (!*end && sec > 0 && start < now &&
+			    start >= now - m->lim.max_call_age_ms)
+				k->start = start;
+		}
 		if (k && eq(jstr(row, "application"), "callcenter")) {
 			keep(m, &k->queue, jstr(row, "application_data"));
 			k->queued = true;
