@@ -408,6 +408,11 @@ Test(esl_driver_lab, reconnect_takes_the_snapshot_again)
 	cr_assert_leq(rv.calls[0].start_ms, connected_at + 1000,
 	              "the re-snapshotted call starts %lld ms after it was seen connected",
 	              (long long)(rv.calls[0].start_ms - connected_at));
+	/* and keeps its queue and agent (from the queue's members: a bridged
+	 * leg's channel row names no queue) */
+	cr_assert(rv.calls[0].queue && strstr(rv.calls[0].queue, "@"), "queue: %s",
+	          rv.calls[0].queue ? rv.calls[0].queue : "(none)");
+	cr_assert_not_null(rv.calls[0].agent);
 	pd_live_free_view(&rv);
 	cr_assert(any_agent(&h, PD_AGENT_ON_CALL));
 	h_stop(&h);

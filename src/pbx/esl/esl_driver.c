@@ -435,6 +435,26 @@ static void api_reply(esl_drv *d, const char *body, size_t len)
 			}
 			d->sync_total = (int)added + 1;
 			d->sync_done = 1;
+		} else if (k == ESL_API_CHANNELS_JSON && d->c.monitor) {
+			/* each queue's members tie the calls found to their queues */
+			const char *qs[64];
+			size_t nq = esl_model_queues(d->m, qs, 64);
+			size_t old = d->qn;
+			for (size_t i = 0; i < nq; i++) {
+				pd_buf b = {0};
+				pd_buf_printf(&b, "callcenter_config queue list members %s", qs[i]);
+				cmd_push(d, b.s, C_SNAPSHOT);
+				pd_buf_free(&b);
+			}
+			/* before what was queued (the end of discovery): the calls
+			 * are whole when monitoring starts */
+			for (size_t i = 0; i < old && d->qn > old; i++) {
+				cmd x = d->q[d->qh];
+				d->qh = (d->qh + 1) % d->qcap;
+				d->qn--;
+				cmd_push(d, x.cmd, x.tag);
+				free(x.cmd);
+			}
 		} else if (c.tag == C_SYNC) {
 			d->sync_done++;
 			if (k == ESL_API_REGISTRATIONS_JSON && d->syncing)

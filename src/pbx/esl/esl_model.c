@@ -1013,6 +1013,8 @@ esl_api_kind esl_api_kind_of(const char *c)
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
 		if (!strcmp(c, map[i].cmd))
 			return map[i].k;
+	if (!strncmp(c, "callcenter_config queue list members ", 37) && c[37])
+		return ESL_API_QUEUE_MEMBERS;
 	size_t n = strlen(c);
 	if (!strncmp(c, "user_data ", 10) && n > 23 && !strcmp(c + n - 12, " param email"))
 		return ESL_API_USER_EMAIL;
@@ -1095,6 +1097,41 @@ static const char *col(const table *t, const char **f, const char *name)
 {
 	int i = table_col(t, name);
 	return i < 0 || !*f[i] ? NULL : f[i];
+}
+
+/* A queue member (callcenter_config queue list members): its session is
+ * the caller's leg; a call found by a snapshot gets its queue and, once an
+ * agent is offered or answering, that agent. */
+static void members_row(esl_model *m, const table *t, const char **f, void *ctx)
+{
+	(void)ctx;
+	const char *q = col(t, f, "queue"), *sess = col(t, f, "session_uuid");
+	const char *serving = col(t, f, "serving_agent"), *state = col(t, f, "state");
+	leg *x = sess ? leg_find(m, sess) : NULL;
+	call *k = x ? call_find(m, x->call) : NULL;
+	if (!k || !q)
+		return;
+	if (!k->queue)
+		keep(m, &k->queue, q);
+	k->queued = true;
+	if (serving && !k->agent && state &&
+	    (!strcmp(state, "Answered") || !strcmp(state, "Trying")))
+		keep(m, &k->agent, serving);
+}
+
+size_t esl_model_queues(const esl_model *m, const char **out, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < m->na; i++)
+		for (size_t j = 0; j < m->a[i].nq; j++) {
+			const char *q = m->a[i].queues[j];
+			bool seen = false;
+			for (size_t k = 0; k < n && !seen; k++)
+				seen = !strcmp(out[k], q);
+			if (!seen && n < max)
+				out[n++] = q;
+		}
+	return n;
 }
 
 static void users_row(esl_model *m, const table *t, const char **f, void *ctx)
@@ -1373,6 +1410,10 @@ bool esl_model_apply_api(esl_model *m, const char *command, const char *body, si
 		agents_update(m, now);
 		return true;
 	}
+	case ESL_API_QUEUE_MEMBERS:
+		if (!body || !strncmp(body, "-ERR", 4))
+			return false;
+		return table_walk(m, body, len, members_row, &now);
 	case ESL_API_TIER_LIST: {
 		if (!body || !strncmp(body, "-ERR", 4))
 			return false;

@@ -68,7 +68,8 @@ typedef enum {
 	ESL_API_CALLS_JSON,         /* show calls as json */
 	ESL_API_AGENT_LIST,         /* callcenter_config agent list */
 	ESL_API_TIER_LIST,          /* callcenter_config tier list */
-	ESL_API_QUEUE_LIST          /* callcenter_config queue list */
+	ESL_API_QUEUE_LIST,         /* callcenter_config queue list */
+	ESL_API_QUEUE_MEMBERS       /* callcenter_config queue list members QUEUE */
 } esl_api_kind;
 
 esl_model *esl_model_new(void);
@@ -89,6 +90,10 @@ void esl_model_reset_users(esl_model *m);
 
 /* Which reply a command gives ("list_users" -> ESL_API_LIST_USERS); the
  * command is the driver's own text, never the PBX's. */
+/* The queues the tier list named (at most max, distinct; pointers valid
+ * until the next tier list): a snapshot asks each for its members, which ties
+ * a call already bridged when the link came up to its queue and agent. */
+size_t esl_model_queues(const esl_model *m, const char **out, size_t max);
 esl_api_kind esl_api_kind_of(const char *command);
 /* "user_data 1001@default param email" for a user endpoint into b. */
 void esl_model_email_command(const char *endpoint, pd_buf *b);
