@@ -103,7 +103,7 @@ keys Enter
 eventually "the customer was created" q_is "select count(*) from customers where name = 'Fête FreeSWITCH'" 1
 
 # the store
-eq "the PBX row" "$(q "select platform, host, port, coalesce(username, '-'), enabled, sync_users, monitor, secret = '$SECRET' from pbx")" \
+eq "the PBX row" "$(q "select platform, host, port, coalesce(username, '-'), enabled, sync_users, monitor, substr(secret, 1, 5) = 'enc1:' and instr(secret, '$SECRET') = 0 from pbx")" \
 	"freeswitch-esl|127.0.0.1|$LAB_PORT|-|1|1|1|1"
 eq "the PBX users created with it, synced" "$(q 'select count(*) from users where synced = 1')" 10
 eq "with the roles given in step 4" \
