@@ -523,7 +523,7 @@ static void reapply(struct ui_screen *s, struct conflict *k)
 			pd_set_str(&merged.reference, mi);
 			break;
 		case E_COUNTRY:
-			snprintf(merged.country, sizeof merged.country, "%s", mi);
+			snprintf(merged.country, sizeof merged.country, "%.2s", mi);
 			break;
 		case E_TZ:
 			pd_set_str(&merged.time_zone, mi);
