@@ -30,7 +30,8 @@ if ((EUID != 0)); then
 fi
 stop_lab
 
-start_lab --core-dumps
+# (AddressSanitizer turns core dumps off by itself unless told not to)
+ASAN_OPTIONS="${ASAN_OPTIONS:-}:disable_coredump=0" start_lab --core-dumps
 lim=$(core_limit "$LAB_PID")
 eq "--core-dumps: the limit is left as it was" "${lim%% *}" "$want_before"
 stop_lab
