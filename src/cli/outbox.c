@@ -1,6 +1,6 @@
 /* provdesk outbox list|retry|send: the invitation emails. */
-#include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -128,26 +128,33 @@ static int outbox_list(pd_cli *c, int argc, char **argv)
 }
 
 /* --timeout: a thread that raises the delivery's cancel flag at the
- * deadline; the exchange in progress stops within about 100 ms and its
- * message stays queued as it was. */
+ * deadline; the exchange in progress stops within about a second and its
+ * message stays queued as it was. It polls the monotonic clock in steps of
+ * 100 ms rather than waiting on a condition variable with an absolute time,
+ * which libfaketime (the date tests) moves. */
 typedef struct {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool done;
-	atomic_bool cancel;
-	struct timespec deadline; /* CLOCK_MONOTONIC */
+	atomic_bool done, cancel;
+	int64_t deadline_ms; /* CLOCK_MONOTONIC */
 } deadline_timer;
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void *deadline_main(void *arg)
 {
 	deadline_timer *t = arg;
-	pthread_mutex_lock(&t->mu);
-	while (!t->done)
-		if (pthread_cond_timedwait(&t->cv, &t->mu, &t->deadline) == ETIMEDOUT) {
+	while (!atomic_load(&t->done)) {
+		int64_t left = t->deadline_ms - mono_ms();
+		if (left <= 0) {
 			atomic_store(&t->cancel, true);
 			break;
 		}
-	pthread_mutex_unlock(&t->mu);
+		poll(NULL, 0, left < 100 ? (int)left : 100);
+	}
 	return NULL;
 }
 
@@ -163,18 +170,13 @@ static int deliver(pd_cli *c, int retried, long timeout_s)
 		return pd_cli_fail(c, &e);
 	pd_outbox_report r;
 	memset(&r, 0, sizeof r);
-	deadline_timer t = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+	deadline_timer t;
+	atomic_init(&t.done, false);
+	atomic_init(&t.cancel, false);
 	pthread_t th;
 	bool timed = false;
 	if (timeout_s > 0) {
-		pthread_condattr_t ca;
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_cond_init(&t.cv, &ca);
-		pthread_condattr_destroy(&ca);
-		atomic_init(&t.cancel, false);
-		clock_gettime(CLOCK_MONOTONIC, &t.deadline);
-		t.deadline.tv_sec += timeout_s;
+		t.deadline_ms = mono_ms() + (int64_t)timeout_s * 1000;
 		o.cancel = &t.cancel;
 		timed = pthread_create(&th, NULL, deadline_main, &t) == 0;
 		if (!timed)
@@ -183,13 +185,9 @@ static int deliver(pd_cli *c, int retried, long timeout_s)
 	pd_status st = pd_outbox_deliver_due(c->store, &o, pd_now(), 0, &r, &e);
 	bool expired = false;
 	if (timed) {
-		pthread_mutex_lock(&t.mu);
-		t.done = true;
-		pthread_cond_signal(&t.cv);
-		pthread_mutex_unlock(&t.mu);
+		atomic_store(&t.done, true);
 		pthread_join(th, NULL);
 		expired = atomic_load(&t.cancel);
-		pthread_cond_destroy(&t.cv);
 	}
 	if (pw) {
 		memset(pw, 0, strlen(pw));
