@@ -15,8 +15,7 @@
 /* ---- create ---- */
 
 pd_status pd_drv_setup(const pd_drv_conf *c, const pd_tport_cb *cb, int step_timeout_ms,
-                       pd_drv_conf *copy, pd_tport **t, pd_backoff *bo, int *wrapup_s,
-                       pd_err *e)
+                       pd_drv_conf *copy, pd_tport **t, pd_backoff *bo, int *wrapup_s, pd_err *e)
 {
 	if (!c->host || !*c->host)
 		return pd_fail(e, PD_E_INVALID, "host", "the PBX host is empty");
@@ -95,7 +94,8 @@ pd_model_limits pd_model_limits_fill(const pd_model_limits *l)
 pd_model_limits pd_model_limits_of(const pd_drv_conf *c)
 {
 	return (pd_model_limits){.max_calls = (size_t)(c->max_calls > 0 ? c->max_calls : 0),
-	                         .max_channels = (size_t)(c->max_channels > 0 ? c->max_channels : 0),
+	                         .max_channels =
+	                             (size_t)(c->max_channels > 0 ? c->max_channels : 0),
 	                         .max_call_age_ms = c->max_call_age_ms,
 	                         .max_users = (size_t)(c->max_users > 0 ? c->max_users : 0)};
 }
@@ -119,20 +119,20 @@ void pd_model_input_warning(pd_buf *w, const pd_live_input *in, const pd_drv_con
                             const char *other, const char *bad)
 {
 	if (in->dropped_calls || in->dropped_channels)
-		pd_buf_printf(w,
-		              "%s%s: %llu calls, %llu channels dropped (max_calls_per_link %d, "
-		              "max_channels_per_link %d)",
-		              w->len ? "; " : "", in->capped ? "input capped" : "input was capped",
-		              (unsigned long long)in->dropped_calls,
-		              (unsigned long long)in->dropped_channels,
-		              c->max_calls > 0 ? c->max_calls : PD_MODEL_DEFAULT_MAX_CALLS,
-		              c->max_channels > 0 ? c->max_channels : PD_MODEL_DEFAULT_MAX_CHANNELS);
+		pd_buf_printf(
+		    w,
+		    "%s%s: %llu calls, %llu channels dropped (max_calls_per_link %d, "
+		    "max_channels_per_link %d)",
+		    w->len ? "; " : "", in->capped ? "input capped" : "input was capped",
+		    (unsigned long long)in->dropped_calls, (unsigned long long)in->dropped_channels,
+		    c->max_calls > 0 ? c->max_calls : PD_MODEL_DEFAULT_MAX_CALLS,
+		    c->max_channels > 0 ? c->max_channels : PD_MODEL_DEFAULT_MAX_CHANNELS);
 	if (in->dropped_other)
 		pd_buf_printf(w, "%s%llu %s dropped", w->len ? "; " : "",
 		              (unsigned long long)in->dropped_other, other);
 	if (in->bad_fields)
-		pd_buf_printf(w, "%s%llu %s", w->len ? "; " : "", (unsigned long long)in->bad_fields,
-		              bad);
+		pd_buf_printf(w, "%s%llu %s", w->len ? "; " : "",
+		              (unsigned long long)in->bad_fields, bad);
 	if (in->aged_out)
 		pd_buf_printf(w, "%s%llu calls aged out", w->len ? "; " : "",
 		              (unsigned long long)in->aged_out);
@@ -185,8 +185,7 @@ void pd_drv_probe_step(pd_drv_probe *pr, const char *name, bool ok, const char *
 	r->n_steps++;
 }
 
-pd_status pd_drv_probe_fail(pd_drv_probe *pr, pd_status st, const char *name, const char *fmt,
-                            ...)
+pd_status pd_drv_probe_fail(pd_drv_probe *pr, pd_status st, const char *name, const char *fmt, ...)
 {
 	snprintf(pr->step, sizeof pr->step, "%s", name);
 	char detail[sizeof pr->out->steps[0].detail];

@@ -456,10 +456,61 @@ Test(esl_driver_lab, fault_drop)
 	fault_recovers(PD_LAB_FAULT_DROP, true);
 }
 
-/* The link goes silent: the api status keep-alive finds it. */
+/* The link goes silent: the keep-alive finds it (the HEARTBEATs stop, the
+ * api status that follows is not answered). */
 Test(esl_driver_lab, fault_stall_detected_by_keepalive)
 {
 	fault_recovers(PD_LAB_FAULT_HALF_OPEN, true);
+}
+
+/* FreeSWITCH's HEARTBEAT is the keep-alive: while it comes (every 300 ms
+ * here; the ping interval is 1 s) the driver sends no api status. The
+ * window watched keeps its length (three ping intervals). */
+Test(esl_driver_lab, heartbeat_saves_pings)
+{
+	pd_labpbx *lab = lab_up_opts((pd_labpbx_opts){.users = 4, .heartbeat_ms = 300});
+	harness h;
+	h_start(&h, labpbx_port(lab), SECRET);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	int64_t asked = labpbx_status_asked(lab);
+	int64_t until = pd_live_now_ms() + 3000;
+	while (pd_live_now_ms() < until)
+		h_step(&h, 50);
+	cr_assert_eq(labpbx_status_asked(lab), asked, "api status sent while HEARTBEATs came");
+	cr_assert_eq(link_of(&h), PD_LINK_MONITORING);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
+/* Without HEARTBEATs (the lab's first is a minute away) the driver pings
+ * with api status every interval, and the link stays up. */
+Test(esl_driver_lab, pings_without_heartbeat)
+{
+	pd_labpbx *lab = lab_up_opts((pd_labpbx_opts){.users = 4, .heartbeat_ms = 60000});
+	harness h;
+	h_start(&h, labpbx_port(lab), SECRET);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	int64_t asked = labpbx_status_asked(lab);
+	WAIT_FOR(&h, labpbx_status_asked(lab) >= asked + 2, 5000);
+	cr_assert_eq(link_of(&h), PD_LINK_MONITORING);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
+/* HEARTBEATs stop and the ping they saved is not answered either (a
+ * half-open link): the link is dead and redialled. */
+Test(esl_driver_lab, heartbeat_and_ping_missing_is_dead)
+{
+	pd_labpbx *lab = lab_up_opts((pd_labpbx_opts){.users = 4, .heartbeat_ms = 300});
+	harness h;
+	h_start(&h, labpbx_port(lab), SECRET);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	labpbx_inject(lab, PD_LAB_FAULT_HALF_OPEN);
+	WAIT_FOR(&h, link_of(&h) != PD_LINK_MONITORING, 5000);
+	cr_assert(strstr(h.texts.s, "no HEARTBEAT and no answer to api status for 1s"), "%s",
+	          h.texts.s);
+	h_stop(&h);
+	labpbx_stop(lab);
 }
 
 Test(esl_driver_lab, fault_restart)

@@ -8,10 +8,11 @@
  *   (when users are synced), show registrations as json -> sync users ->
  *   callcenter_config agent list / tier list -> show channels as json,
  *   show calls as json (the snapshot) -> monitoring.
- * While monitoring, events go to esl_model; an "api status" every
- * ping_interval is the keep-alive (an answer must come before the next is
- * due). EOF, a disconnect notice, a timeout or lost framing drop the link;
- * it redials with the transport's capped backoff with jitter, and every new
+ * While monitoring, events go to esl_model; FreeSWITCH's HEARTBEAT is the
+ * keep-alive, and an "api status" goes out only when none came for
+ * ping_interval (and a quarter): when neither its answer nor a HEARTBEAT
+ * comes before the next is due, the link is dead. EOF, a disconnect notice, a timeout or lost
+ * framing drop the link; it redials with the transport's capped backoff with jitter, and every new
  * link takes the snapshot again. The model's view is published to pd_live
  * at most every PUBLISH_MS. The password is sent only in the auth command
  * and never appears in a status text. */
@@ -519,6 +520,9 @@ static void on_msg(const esl_msg *m, void *ctx)
 		break;
 	}
 	if (m->kind == ESL_MSG_EVENT) {
+		/* FreeSWITCH's own keep-alive: no api status while it comes */
+		if (m->event_name && !strcmp(m->event_name, "HEARTBEAT"))
+			pd_keepalive_heard(&d->ka, d->now);
 		if (esl_model_apply_event(d->m, m, d->now))
 			d->dirty = true;
 	} else if (m->kind == ESL_MSG_API_RESPONSE) {
@@ -712,7 +716,8 @@ static void esl_on_timer(void *p, int64_t now)
 		pd_ka_action ka = pd_keepalive_check(&d->ka, now);
 		if (ka == PD_KA_OVERDUE) {
 			char why[100];
-			snprintf(why, sizeof why, "no answer to api status for %llds",
+			snprintf(why, sizeof why,
+			         "no HEARTBEAT and no answer to api status for %llds",
 			         (long long)(d->ka.interval_ms / 1000));
 			drop(d, why);
 		} else if (ka == PD_KA_PING) {
