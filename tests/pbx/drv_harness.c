@@ -77,7 +77,8 @@ void h_create(harness *h, const char *platform, pd_drv_conf c)
 	cr_assert(h->ops, "no driver registered for %s", platform);
 	h->secret = c.secret;
 	c.customer_id = H_CUSTOMER;
-	pd_drv_host hh = {.ctx = h, .live = h->live, .sync_users = rec_sync, .link_changed = rec_link};
+	pd_drv_host hh = {
+	    .ctx = h, .live = h->live, .sync_users = rec_sync, .link_changed = rec_link};
 	pd_err e = {0};
 	cr_assert_eq(h->ops->create(&c, &hh, &h->drv, &e), PD_OK, "%s", e.message);
 }

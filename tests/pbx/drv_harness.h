@@ -21,14 +21,14 @@ typedef struct {
 	pd_live *live;
 	void *drv;
 	const pd_driver_ops *ops;
-	int nsync;                /* syncs the driver asked for */
-	size_t last_nusers;       /* users in the last one */
-	size_t n_emails;          /* ... of them with an email */
-	pd_synced_user *users;    /* a copy of the last one (h_user) */
-	pd_buf texts;             /* every status text the driver reported */
-	pd_link_state st;         /* the last state reported */
-	unsigned seen;            /* 1 << every link state reported */
-	const char *secret;       /* never in a status text (h_stop checks) */
+	int nsync;             /* syncs the driver asked for */
+	size_t last_nusers;    /* users in the last one */
+	size_t n_emails;       /* ... of them with an email */
+	pd_synced_user *users; /* a copy of the last one (h_user) */
+	pd_buf texts;          /* every status text the driver reported */
+	pd_link_state st;      /* the last state reported */
+	unsigned seen;         /* 1 << every link state reported */
+	const char *secret;    /* never in a status text (h_stop checks) */
 } harness;
 
 /* The lab tests' conf: users synced, monitored, a ping every second,
