@@ -148,8 +148,9 @@ pd_model_limits pd_model_limits_of(const pd_drv_conf *c);
 /* The counters for the view: the model's plus the parser's bad fields. */
 pd_live_input pd_model_input(const pd_model_stats *ms, uint64_t parser_bad_fields);
 /* Appends the input warning to w ("; " after what w holds): the caps hit
- * (named with c's values), then `other` ("queue members or queues") and
- * `bad` ("fields with control bytes") counted, calls aged out. */
+ * (named with c's values), "N <other> dropped" (other: "queue members or
+ * queues"), "N <bad>" (bad: "fields with control bytes repaired"), calls
+ * aged out. */
 void pd_model_input_warning(pd_buf *w, const pd_live_input *in, const pd_drv_conf *c,
                             const char *other, const char *bad);
 
