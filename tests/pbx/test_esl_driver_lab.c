@@ -297,15 +297,22 @@ Test(esl_driver_lab, fault_stall_detected_by_keepalive)
 	fault_recovers(PD_LAB_FAULT_HALF_OPEN, true);
 }
 
+/* A lab with o and the driver on it, monitoring. */
+static pd_labpbx *monitoring_on(harness *h, pd_labpbx_opts o)
+{
+	pd_labpbx *lab = lab_up_opts(o);
+	h_start(h, labpbx_port(lab), SECRET);
+	WAIT_FOR(h, link_of(h) == PD_LINK_MONITORING, 5000);
+	return lab;
+}
+
 /* FreeSWITCH's HEARTBEAT is the keep-alive: while it comes (every 300 ms
  * here; the ping interval is 1 s) the driver sends no api status. The
  * window watched keeps its length (three ping intervals). */
 Test(esl_driver_lab, heartbeat_saves_pings)
 {
-	pd_labpbx *lab = lab_up_opts((pd_labpbx_opts){.users = 4, .heartbeat_ms = 300});
 	harness h;
-	h_start(&h, labpbx_port(lab), SECRET);
-	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	pd_labpbx *lab = monitoring_on(&h, (pd_labpbx_opts){.users = 4, .heartbeat_ms = 300});
 	int64_t asked = labpbx_status_asked(lab);
 	int64_t until = pd_live_now_ms() + 3000;
 	while (pd_live_now_ms() < until)
@@ -320,10 +327,8 @@ Test(esl_driver_lab, heartbeat_saves_pings)
  * with api status every interval, and the link stays up. */
 Test(esl_driver_lab, pings_without_heartbeat)
 {
-	pd_labpbx *lab = lab_up_opts((pd_labpbx_opts){.users = 4, .heartbeat_ms = 60000});
 	harness h;
-	h_start(&h, labpbx_port(lab), SECRET);
-	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	pd_labpbx *lab = monitoring_on(&h, (pd_labpbx_opts){.users = 4, .heartbeat_ms = 60000});
 	int64_t asked = labpbx_status_asked(lab);
 	WAIT_FOR(&h, labpbx_status_asked(lab) >= asked + 2, 5000);
 	cr_assert_eq(link_of(&h), PD_LINK_MONITORING);
@@ -335,10 +340,8 @@ Test(esl_driver_lab, pings_without_heartbeat)
  * half-open link): the link is dead and redialled. */
 Test(esl_driver_lab, heartbeat_and_ping_missing_is_dead)
 {
-	pd_labpbx *lab = lab_up_opts((pd_labpbx_opts){.users = 4, .heartbeat_ms = 300});
 	harness h;
-	h_start(&h, labpbx_port(lab), SECRET);
-	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	pd_labpbx *lab = monitoring_on(&h, (pd_labpbx_opts){.users = 4, .heartbeat_ms = 300});
 	labpbx_inject(lab, PD_LAB_FAULT_HALF_OPEN);
 	WAIT_FOR(&h, link_of(&h) != PD_LINK_MONITORING, 5000);
 	cr_assert(strstr(h.texts.s, "no HEARTBEAT and no answer to api status for 1s"), "%s",
