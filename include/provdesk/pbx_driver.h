@@ -14,6 +14,7 @@
 #include "provdesk/catalogue.h"
 #include "provdesk/error.h"
 #include "provdesk/live.h"
+#include "provdesk/pbx_transport.h"
 #include "provdesk/store.h"
 
 typedef struct {
@@ -94,6 +95,124 @@ typedef struct pd_driver_ops {
 
 extern const pd_driver_ops pd_ami_driver;
 extern const pd_driver_ops pd_esl_driver; /* FreeSWITCH, src/pbx/esl/esl_driver.c */
+
+/* ---- what every driver shares (src/pbx/drv_shared.c) ----
+ * Written once here rather than in each driver (docs/architecture.md, "PBX
+ * layer"): the start of create, the steps of a `test` op that the
+ * transport reports, the model caps and their counters, and the sync. */
+
+/* The start of a TCP/TLS driver's create: host and port checked (fields
+ * "host", "port"), the parameters every such driver reads (tls_verify,
+ * tls_ca_file, wrapup_time 0-3600) read typed or as typed, naming a bad
+ * one; the transport made (cb->ctx is the driver) with step_timeout_ms, the
+ * backoff set from backoff_min_ms/backoff_max_s (60 s when 0), and c
+ * copied into *copy (strings owned: pd_drv_conf_free). Nothing is made
+ * when it fails. */
+pd_status pd_drv_setup(const pd_drv_conf *c, const pd_tport_cb *cb, int step_timeout_ms,
+                       pd_drv_conf *copy, pd_tport **t, pd_backoff *bo, int *wrapup_s, pd_err *e);
+/* Frees the strings of a pd_drv_setup copy, the secret wiped first. */
+void pd_drv_conf_free(pd_drv_conf *c);
+/* Masks the secret (3 bytes or longer) wherever it appears in s. */
+void pd_drv_scrub(const pd_drv_conf *c, char *s);
+
+/* The caps of one link's model ([pbx] in provdesk.conf): a PBX is
+ * untrusted input. 0 = the default. */
+#define PD_MODEL_DEFAULT_MAX_CALLS 5000
+#define PD_MODEL_DEFAULT_MAX_CHANNELS 10000
+#define PD_MODEL_DEFAULT_MAX_CALL_AGE_MS (86400 * (int64_t)1000)
+#define PD_MODEL_DEFAULT_MAX_USERS 20000
+
+typedef struct {
+	size_t max_calls;        /* past it a new call (and its channel) is dropped */
+	size_t max_channels;     /* past it a new channel (leg) is dropped */
+	int64_t max_call_age_ms; /* a call older than this ends (hangup lost) */
+	size_t max_users;        /* past it a user of the directory is refused (counted) */
+} pd_model_limits;
+
+/* What a model holds and what the PBX's input cost it. */
+typedef struct {
+	size_t calls, channels;         /* held now */
+	uint64_t dropped_calls;         /* new calls refused at the cap */
+	uint64_t dropped_channels;      /* new channels refused (either cap) */
+	uint64_t aged_out;              /* calls ended by max_call_age */
+	uint64_t stale_channels;        /* removed because a re-snapshot no longer had them */
+	uint64_t dropped_other;         /* queue members, queues, users, agents past the caps */
+	uint64_t bad_fields;            /* values the model repaired or refused */
+	bool calls_full, channels_full; /* a cap is reached now */
+} pd_model_stats;
+
+/* *l (NULL: none given) with each 0 made its default. */
+pd_model_limits pd_model_limits_fill(const pd_model_limits *l);
+/* The caps of a link's conf (0 or less: the default). */
+pd_model_limits pd_model_limits_of(const pd_drv_conf *c);
+/* The counters for the view: the model's plus the parser's bad fields. */
+pd_live_input pd_model_input(const pd_model_stats *ms, uint64_t parser_bad_fields);
+/* Appends the input warning to w ("; " after what w holds): the caps hit
+ * (named with c's values), "N <other> dropped" (other: "queue members or
+ * queues"), "N <bad>" (bad: "fields with control bytes repaired"), calls
+ * aged out. */
+void pd_model_input_warning(pd_buf *w, const pd_live_input *in, const pd_drv_conf *c,
+                            const char *other, const char *bad);
+
+/* The sync: every driver hands its discovered directory here. Nothing is
+ * written when the conf does not sync users or the host cannot
+ * (PD_DRV_SYNC_OFF), nor when the model refused `refused` users at
+ * max_users_per_link: a directory cut short would read as users removed
+ * (PD_DRV_SYNC_REFUSED, why = "not synced: the PBX lists more than N users
+ * (max_users_per_link); M more refused"). PD_DRV_SYNC_DONE fills *res;
+ * PD_DRV_SYNC_FAILED says why ("sync not saved: ..."); why is "" when
+ * done and untouched when off. */
+typedef enum {
+	PD_DRV_SYNC_OFF,
+	PD_DRV_SYNC_DONE,
+	PD_DRV_SYNC_REFUSED,
+	PD_DRV_SYNC_FAILED
+} pd_drv_sync_outcome;
+pd_drv_sync_outcome pd_drv_sync_users(const pd_drv_conf *c, const pd_drv_host *h,
+                                      const pd_synced_user *u, size_t n, size_t refused,
+                                      pd_sync_result *res, char *why, size_t whyn);
+
+/* A `test` op's shared part: the transport opened and its steps reported
+ * (name resolution, TCP connect, TLS), each wait bounded by step_ms and
+ * the whole by timeout_ms, then the driver's own steps through the same
+ * calls. The driver sets ctx, on_data (bytes read: its parser) and stop (a
+ * wait ends early when it says so; may be NULL) before
+ * pd_drv_probe_open. */
+typedef struct pd_drv_probe {
+	void *ctx;
+	void (*on_data)(void *ctx, const char *buf, size_t n);
+	bool (*stop)(void *ctx);
+	/* set by pd_drv_probe_open */
+	const pd_drv_conf *c;
+	pd_drv_test_result *out;
+	pd_tport *t;
+	bool verify; /* tls_verify */
+	char *ca;    /* tls_ca_file, NULL when none */
+	int step_ms;
+	int64_t give_up;
+	bool opened, failed;
+	pd_tport_fail what;
+	char why[400];
+	char step[32]; /* the failed step */
+} pd_drv_probe;
+
+/* out cleared, the parameters read (a bad one is the failed step
+ * "parameters", PD_E_CONFIG), the transport opened: PD_OK once open (the
+ * steps so far added), else the status of the failed step. Either way
+ * pd_drv_probe_end follows. */
+pd_status pd_drv_probe_open(pd_drv_probe *pr, const pd_drv_conf *c, int timeout_ms, int step_ms,
+                            pd_drv_test_result *out);
+/* Turns until *flag, a transport failure, stop, step_ms or the overall limit. */
+bool pd_drv_probe_wait(pd_drv_probe *pr, const bool *flag);
+/* Sends b (then wiped: it may hold the secret, and freed) and flushes. */
+void pd_drv_probe_send(pd_drv_probe *pr, pd_buf *b);
+void pd_drv_probe_step(pd_drv_probe *pr, const char *name, bool ok, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* A failed step: added, remembered as the step that failed; returns st. */
+pd_status pd_drv_probe_fail(pd_drv_probe *pr, pd_status st, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Frees the transport; st != PD_OK: e says "STEP failed: detail" (field "pbx"). */
+pd_status pd_drv_probe_end(pd_drv_probe *pr, pd_status st, pd_err *e);
 
 /* ---- one loop for one driver instance (src/pbx/drv_loop.c) ----
  * Every place that runs a single driver (the wizard's discovery, `pbx

@@ -154,7 +154,8 @@ void pd_backoff_reset(pd_backoff *b);   /* after a link came up */
 
 /* ---- keep-alive timing ----
  * A ping every interval; a ping still unanswered when the next one is due
- * means the link is dead. */
+ * means the link is dead. A PBX that says on its own that it is alive
+ * (FreeSWITCH's HEARTBEAT) saves the pings: pd_keepalive_heard. */
 typedef struct {
 	int64_t interval_ms, due_at;
 	bool outstanding;
@@ -167,6 +168,12 @@ void pd_keepalive_start(pd_keepalive *k, int64_t now_ms, int64_t interval_ms);
 pd_ka_action pd_keepalive_check(const pd_keepalive *k, int64_t now_ms);
 void pd_keepalive_sent(pd_keepalive *k, int64_t now_ms);
 void pd_keepalive_answered(pd_keepalive *k);
+/* The PBX said it is alive unasked: as an answer, and the next ping is due
+ * an interval and a quarter from now, so heartbeats as far apart as the
+ * interval (FreeSWITCH's 20 s, the default ping_interval) arrive before a
+ * ping is due and none is sent. When they stop, a ping goes out; when
+ * neither it is answered nor a heartbeat comes, the link is dead. */
+void pd_keepalive_heard(pd_keepalive *k, int64_t now_ms);
 int64_t pd_keepalive_deadline(const pd_keepalive *k);
 
 #endif

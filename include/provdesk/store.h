@@ -227,7 +227,9 @@ void pd_sub_accounts_free(pd_sub_account *v, size_t n);
 /* One-way user sync from the PBX, in one transaction. Nothing is written
  * (and no audit row) when nothing changed. Links each synced user to the
  * console user with its email (folded), else to the only console user whose
- * extension is its endpoint; creates sub-accounts when auto_provision.
+ * extension is its endpoint, or its user part ("1001" of FreeSWITCH's
+ * "1001@default") when no other synced user has that user part; creates
+ * sub-accounts when auto_provision.
  * linked counts the links made by this sync (a link-only change is not an
  * update; a lost link is). */
 typedef struct {

@@ -549,6 +549,12 @@ void pd_keepalive_answered(pd_keepalive *k)
 	k->outstanding = false;
 }
 
+void pd_keepalive_heard(pd_keepalive *k, int64_t now)
+{
+	k->outstanding = false;
+	k->due_at = now + k->interval_ms + k->interval_ms / 4;
+}
+
 int64_t pd_keepalive_deadline(const pd_keepalive *k)
 {
 	return k->due_at;

@@ -64,11 +64,53 @@ static bool same(const char *a, const char *b)
 	return strcmp(a ? a : "", b ? b : "") == 0;
 }
 
+/* The length of the user part of "user@domain" (FreeSWITCH), 0 when the
+ * endpoint has none. */
+static size_t user_part(const char *ep)
+{
+	const char *at = ep ? strchr(ep, '@') : NULL;
+	return at && at > ep ? (size_t)(at - ep) : 0;
+}
+
+typedef struct {
+	const char *s;
+	size_t n, i;
+} upart;
+
+static int cmp_upart(const void *a, const void *b)
+{
+	const upart *x = a, *y = b;
+	int c = memcmp(x->s, y->s, x->n < y->n ? x->n : y->n);
+	return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+/* Which users share their user part with another of the list (1001@site-a
+ * and 1001@site-b): a console extension 1001 names neither. */
+static bool *shared_user_parts(const pd_synced_user *in, size_t n)
+{
+	bool *sh = xcalloc(n ? n : 1, sizeof *sh);
+	upart *p = xcalloc(n ? n : 1, sizeof *p);
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t l = user_part(in[i].endpoint);
+		if (l)
+			p[m++] = (upart){in[i].endpoint, l, i};
+	}
+	qsort(p, m, sizeof *p, cmp_upart);
+	for (size_t i = 1; i < m; i++)
+		if (!cmp_upart(&p[i - 1], &p[i]))
+			sh[p[i - 1].i] = sh[p[i].i] = true;
+	free(p);
+	return sh;
+}
+
 /* The console user a synced user belongs to: the one with its email (the
  * same address on both systems), else the only one whose extension is its
- * endpoint. 0 when none. */
+ * endpoint, or its user part when the endpoint is "user@domain"
+ * (FreeSWITCH; console extensions have no '@') and no other synced user has
+ * that user part (by_user_part). 0 when none. */
 static pd_status link_of(pd_store *s, int64_t cid, const char *email, const char *endpoint,
-                         int64_t *out, pd_err *e)
+                         bool by_user_part, int64_t *out, pd_err *e)
 {
 	*out = 0;
 	if (email && *email) {
@@ -92,12 +134,17 @@ static pd_status link_of(pd_store *s, int64_t cid, const char *email, const char
 			return PD_OK;
 	}
 	static const char by_ext[] = "SELECT id FROM users WHERE customer_id = ? AND synced = 0"
-	                             " AND extension = ? LIMIT 2";
+	                             " AND extension IN (?, ?) LIMIT 2";
 	sqlite3_stmt *st = st_get(s, by_ext, e);
 	if (!st)
 		return FAILED(e);
 	sqlite3_bind_int64(st, 1, cid);
 	bind_text(st, 2, endpoint);
+	size_t up = by_user_part ? user_part(endpoint) : 0;
+	if (up)
+		sqlite3_bind_text(st, 3, endpoint, (int)up, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, 3);
 	int rc, n = 0;
 	int64_t id = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -168,10 +215,11 @@ static pd_status sync_tx(pd_store *s, void *vx, pd_err *e)
 	    "UPDATE users SET display_name=?, email=?, email_key=?, sub_account=?,"
 	    " device_state=?, linked_user_id=?, version=version+1 WHERE id=?";
 	static const char del[] = "DELETE FROM users WHERE id = ?";
+	bool *shared = shared_user_parts(x->in, x->n);
 	for (size_t i = 0; r == PD_OK && i < x->n; i++) {
 		const pd_synced_user *u = &x->in[i];
 		int64_t link;
-		if ((r = link_of(s, x->cid, u->email, u->endpoint, &link, e)) != PD_OK)
+		if ((r = link_of(s, x->cid, u->email, u->endpoint, !shared[i], &link, e)) != PD_OK)
 			break;
 		existing key = {.endpoint = (char *)u->endpoint};
 		existing *old = nex ? bsearch(&key, ex, nex, sizeof *ex, cmp_existing) : NULL;
@@ -307,6 +355,7 @@ static pd_status sync_tx(pd_store *s, void *vx, pd_err *e)
 	pd_buf_free(&changed);
 	pd_buf_free(&removed);
 	pd_buf_free(&linked);
+	free(shared);
 	free_existing(ex, nex);
 	return r;
 }

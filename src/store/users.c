@@ -60,14 +60,25 @@ static pd_status email_free(pd_store *s, int64_t cid, const char *email, int64_t
 	return r;
 }
 
+/* The user part of a synced user's endpoint ("1001" of "1001@default"), NULL
+ * when it has none. */
+#define USER_PART                                                                                  \
+	"(CASE WHEN instr(users.endpoint, '@') > 1"                                                \
+	" THEN substr(users.endpoint, 1, instr(users.endpoint, '@') - 1) END)"
+
 /* The console user a synced user belongs to: the one with its email, else
- * the only one whose extension is its endpoint (as store_sync_users links). */
+ * the only one whose extension is its endpoint, or its user part when no
+ * other synced user has that user part (as store_sync_users links; the
+ * range reads the partial index users_endpoint). */
 #define LINK_OF_SYNCED                                                                             \
 	"COALESCE((SELECT c.id FROM users c WHERE c.customer_id = users.customer_id"               \
 	" AND c.synced = 0 AND c.email_key = users.email_key),"                                    \
 	" (SELECT CASE WHEN count(*) = 1 THEN max(c.id) END FROM users c"                          \
 	" WHERE c.customer_id = users.customer_id AND c.synced = 0"                                \
-	" AND c.extension = users.endpoint))"
+	" AND c.extension IN (users.endpoint, CASE WHEN NOT EXISTS (SELECT 1 FROM users o"         \
+	" WHERE o.customer_id = users.customer_id AND o.synced = 1 AND o.id <> users.id"           \
+	" AND o.endpoint >= " USER_PART " || '@' AND o.endpoint < " USER_PART " || 'A')"           \
+	" THEN " USER_PART " END)))"
 
 /* Synced users point at the console user with their email, else with their
  * extension. */

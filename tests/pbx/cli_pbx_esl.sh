@@ -2,7 +2,8 @@
 # A FreeSWITCH customer through the real binary over real TCP against
 # `provdesk lab-pbx --platform freeswitch`, with a real SQLite store:
 # `pbx resync` syncs the directory's users ("N new, M updated, K removed"),
-# one sub-account per domain, links a console user by email; a second resync
+# one sub-account per domain, links a console user by email and one by the
+# user part of user@domain (before and after the sync); a second resync
 # writes nothing; after the lab's directory shrinks the missing users are
 # removed; `pbx test` names each step (event socket, authentication, version);
 # a wrong password exits 77, an AMI port 76, a closed port 69; `pbx status` answers;
@@ -70,8 +71,13 @@ has "test reports the version" "FreeSWITCH Version 1.10"
 run 0 "pbx test --json" -- pbx test "Opérateur Sud" --json
 has "json ok" '"ok": true'
 
+# linking by extension: FreeSWITCH endpoints are user@domain, so a console
+# extension (digits, no '@') is compared with the user part (1004 of
+# 1004@default)
+run 0 "console user with extension 1004" -- user add "Opérateur Sud" --name "Diego Poste" \
+	--email diego.poste@sud.example --extension 1004
 run 0 "first resync" -- pbx resync "Opérateur Sud"
-has "first resync result" "12 new, 0 updated, 0 removed, 1 linked"
+has "first resync result" "12 new, 0 updated, 0 removed, 2 linked"
 has "one sub-account per domain" "3 sub-accounts added"
 run 0 "second resync" -- pbx resync "Opérateur Sud"
 has "second resync writes nothing" "0 new, 0 updated, 0 removed"
@@ -85,11 +91,23 @@ eqj "1003 has its directory email" "[u['email'] for u in d if u.get('endpoint') 
 	'["carla.rossi@lab.example"]'
 eqj "1003 linked to the admin by email" \
 	"[u['linked_user_id'] for u in d if u.get('endpoint') == '1003@site-3'] == [u['id'] for u in d if u['email'] == 'Carla.Rossi@lab.example']" "true"
+eqj "1004@default linked to the console user of extension 1004 (by the sync)" \
+	"[u['linked_user_id'] for u in d if u.get('endpoint') == '1004@default'] == [u['id'] for u in d if u['email'] == 'diego.poste@sud.example']" "true"
+eqj "1002@site-2 not linked (no console user has 1002)" \
+	"[u['linked_user_id'] for u in d if u.get('endpoint') == '1002@site-2']" '[null]'
 eqj "1007 has no email (user_data answers -ERR)" \
 	"[u['email'] for u in d if u.get('endpoint') == '1007@default']" '[null]'
 eqj "UTF-8 names" "[u['display_name'] for u in d if u.get('endpoint') == '1008@site-2']" '["Hélène Dubois"]'
 eqj "unregistered phone" "[u['device_state'] for u in d if u.get('endpoint') == '1010@default']" \
 	'["Unavailable"]'
+
+# a console user given an extension after the sync is linked at once
+# (users_relink): 1005 is 1005@site-2
+run 0 "console user with extension 1005" -- user add "Opérateur Sud" --name "Eva Tard" \
+	--email eva.tard@sud.example --extension 1005
+run 0 "user list after the edit" -- user list "Opérateur Sud" --json
+eqj "1005@site-2 linked to the new console user (by the relink)" \
+	"[u['linked_user_id'] for u in d if u.get('endpoint') == '1005@site-2'] == [u['id'] for u in d if u['email'] == 'eva.tard@sud.example']" "true"
 
 # the directory shrinks: the missing users are removed on the next resync
 stop_lab

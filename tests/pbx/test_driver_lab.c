@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "drv_harness.h"
 #include "provdesk/ami.h"
 #include "provdesk/labpbx.h"
 #include "provdesk/live.h"
@@ -24,129 +25,17 @@ static char tls_dir[64]; /* lab.pem/lab.key made by make_cert; lab_up listens wi
 static int h_max_calls, h_max_channels, h_max_users; /* h_start's caps (0 = the defaults) */
 static int h_fault_ms;                               /* lab_up's fault_ms (0 = 1500) */
 
-typedef struct {
-	pd_live *live;
-	void *drv;
-	const pd_driver_ops *ops;
-	int nsync;
-	size_t last_nusers;
-	char first_name_1008[64];
-	char email_1008[64];
-	size_t n_emails; /* synced users with an email in the last sync */
-	pd_buf texts;    /* every status text the driver reported */
-	pd_link_state st;
-	unsigned seen; /* 1 << every link state reported */
-} harness;
-
-static pd_status fake_sync(void *ctx, int64_t cid, const pd_synced_user *u, size_t n, bool ap,
-                           pd_sync_result *res, pd_err *e)
-{
-	harness *h = ctx;
-	h->nsync++;
-	h->last_nusers = n;
-	h->n_emails = 0;
-	for (size_t i = 0; i < n; i++) {
-		h->n_emails += u[i].email != NULL;
-		if (!strcmp(u[i].endpoint, "1008")) {
-			snprintf(h->first_name_1008, sizeof h->first_name_1008, "%s",
-			         u[i].display_name);
-			snprintf(h->email_1008, sizeof h->email_1008, "%s",
-			         u[i].email ? u[i].email : "(none)");
-		}
-	}
-	*res = (pd_sync_result){.added = (int)n};
-	return PD_OK;
-}
-
-static void fake_link(void *ctx, int64_t cid, pd_link_state st, const char *text)
-{
-	harness *h = ctx;
-	h->st = st;
-	h->seen |= 1u << st;
-	pd_buf_printf(&h->texts, "%s\n", text);
-}
-
 static void h_start(harness *h, const char *host, int port, const char *user, const char *secret,
                     const char *params)
 {
-	memset(h, 0, sizeof *h);
-	h->live = pd_live_new();
-	h->ops = pd_driver_find("asterisk-ami");
-	cr_assert(h->ops);
-	pd_drv_conf c = {.customer_id = 7,
-	                 .host = host,
-	                 .port = port,
-	                 .tls = h_tls,
-	                 .username = user,
-	                 .secret = secret,
-	                 .params_json = params,
-	                 .sync_users = true,
-	                 .monitor = true,
-	                 .ping_interval_s = 1,
-	                 .backoff_max_s = 2,
-	                 .backoff_min_ms = 100,
-	                 .max_calls = h_max_calls,
-	                 .max_channels = h_max_channels,
-	                 .max_users = h_max_users};
-	pd_drv_host hh = {
-	    .ctx = h, .live = h->live, .sync_users = fake_sync, .link_changed = fake_link};
-	pd_err e = {0};
-	cr_assert_eq(h->ops->create(&c, &hh, &h->drv, &e), PD_OK, "%s", e.message);
-}
-
-static void h_stop(harness *h)
-{
-	h->ops->destroy(h->drv);
-	cr_assert_null(strstr(h->texts.s ? h->texts.s : "", SECRET), "secret in status text");
-	pd_buf_free(&h->texts);
-	pd_live_free(h->live);
-}
-
-/* One turn of the event loop, at most ms long. */
-static void h_step(harness *h, int ms)
-{
-	pd_drv_step(h->ops, h->drv, ms);
-}
-
-/* PD_TEST_SLOW=N (the valgrind setup sets 10): deadlines are N times longer,
- * TLS handshakes under valgrind take seconds. Only deadlines: the windows a
- * test watches for something (pings, wrap-up) keep their length. */
-static int64_t slow(void)
-{
-	const char *v = getenv("PD_TEST_SLOW");
-	int n = v ? atoi(v) : 1;
-	return n > 1 ? n : 1;
-}
-
-#define WAIT_FOR(h, cond, ms)                                                                      \
-	do {                                                                                       \
-		int64_t until_ = pd_live_now_ms() + (ms)*slow();                                   \
-		while (!(cond)) {                                                                  \
-			cr_assert_lt(pd_live_now_ms(), until_,                                     \
-			             "timed out waiting for %s; status log:\n%s", #cond,           \
-			             (h)->texts.s ? (h)->texts.s : "");                            \
-			h_step((h), 20);                                                           \
-		}                                                                                  \
-	} while (0)
-
-static pd_link_state link_of(harness *h)
-{
-	return h->ops->state(h->drv);
-}
-
-static pd_live_view snap(harness *h)
-{
-	pd_live_view v;
-	cr_assert_eq(pd_live_snapshot(h->live, 7, &v), PD_OK);
-	return v;
-}
-
-static const pd_live_agent *find_agent(const pd_live_view *v, const char *iface)
-{
-	for (size_t i = 0; i < v->n_agents; i++)
-		if (!strcmp(v->agents[i].interface, iface))
-			return &v->agents[i];
-	return NULL;
+	pd_drv_conf c = h_conf(host, port, secret);
+	c.tls = h_tls;
+	c.username = user;
+	c.params_json = params;
+	c.max_calls = h_max_calls;
+	c.max_channels = h_max_channels;
+	c.max_users = h_max_users;
+	h_create(h, "asterisk-ami", c);
 }
 
 static pd_labpbx *lab_up(int users, const char *secret)
@@ -183,10 +72,10 @@ Test(driver_lab, discovery_and_monitoring)
 	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
 	cr_assert_eq(h.nsync, 1);
 	cr_assert_eq(h.last_nusers, 20);
-	cr_assert_str_eq(h.first_name_1008, "Hélène Dubois");
+	cr_assert_str_eq(h_user(&h, "1008")->display_name, "Hélène Dubois");
 	/* the emails come from the mailboxes (VoicemailUsersList); 1007 and
 	 * 1017 have none */
-	cr_assert_str_eq(h.email_1008, "helene.dubois@lab.example");
+	cr_assert_str_eq(h_email(&h, "1008"), "helene.dubois@lab.example");
 	cr_assert_eq(h.n_emails, 18);
 	cr_assert(strstr(h.texts.s, "connecting\n"));
 	cr_assert(strstr(h.texts.s, "syncing 20/20\n"), "%s", h.texts.s);
@@ -247,50 +136,13 @@ Test(driver_lab, discovery_without_voicemail_syncs_without_emails)
 	cr_assert_eq(h.nsync, 1);
 	cr_assert_eq(h.last_nusers, 20);
 	cr_assert_eq(h.n_emails, 0);
-	cr_assert_str_eq(h.email_1008, "(none)");
-	cr_assert_str_eq(h.first_name_1008, "Hélène Dubois");
+	cr_assert_str_eq(h_email(&h, "1008"), "(none)");
+	cr_assert_str_eq(h_user(&h, "1008")->display_name, "Hélène Dubois");
 	pd_live_view v = snap(&h);
 	cr_assert_str_eq(v.last_error, "", "%s", v.last_error);
 	pd_live_free_view(&v);
 	h_stop(&h);
 	labpbx_stop(lab);
-}
-
-static bool call_in_state(harness *h, pd_call_state st, bool need_agent)
-{
-	pd_live_view v = snap(h);
-	bool found = false;
-	for (size_t i = 0; i < v.n_calls; i++)
-		found |= v.calls[i].state == st && (!need_agent || v.calls[i].agent);
-	pd_live_free_view(&v);
-	return found;
-}
-
-static size_t n_calls(harness *h)
-{
-	pd_live_view v = snap(h);
-	size_t n = v.n_calls;
-	pd_live_free_view(&v);
-	return n;
-}
-
-static bool agent_in_state(harness *h, const char *iface, pd_agent_state st, const char *reason)
-{
-	pd_live_view v = snap(h);
-	const pd_live_agent *a = find_agent(&v, iface);
-	bool ok = a && a->state == st && (!reason || (a->reason && !strcmp(a->reason, reason)));
-	pd_live_free_view(&v);
-	return ok;
-}
-
-static bool any_agent(harness *h, pd_agent_state st)
-{
-	pd_live_view v = snap(h);
-	bool ok = false;
-	for (size_t i = 0; i < v.n_agents; i++)
-		ok |= v.agents[i].state == st;
-	pd_live_free_view(&v);
-	return ok;
 }
 
 Test(driver_lab, call_and_agent_transitions)
@@ -688,7 +540,7 @@ Test(driver_lab, tls_discovery_with_private_ca)
 	h_start(&h, "127.0.0.1", labpbx_port(lab), "admin", SECRET, params);
 	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
 	cr_assert_eq(h.last_nusers, 20);
-	cr_assert_str_eq(h.first_name_1008, "Hélène Dubois");
+	cr_assert_str_eq(h_user(&h, "1008")->display_name, "Hélène Dubois");
 	labpbx_place_call(lab, 0);
 	WAIT_FOR(&h, calls_now(&h) == 1, 5000);
 	int64_t until = pd_live_now_ms() + 2500; /* ping interval 1 s: pongs come back */
@@ -916,35 +768,6 @@ Test(driver_lab, tls_fault_slow)
 
 /* ---- a PBX is untrusted input (the lab's hostile faults, over TCP) ---- */
 
-static pd_live_input input_of(harness *h)
-{
-	pd_live_view v = snap(h);
-	pd_live_input in = v.input;
-	pd_live_free_view(&v);
-	return in;
-}
-
-static bool has_c0(const char *s)
-{
-	for (; s && *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return true;
-	return false;
-}
-
-static bool call_named(harness *h, const char *part, char *out, size_t n)
-{
-	pd_live_view v = snap(h);
-	bool found = false;
-	for (size_t i = 0; i < v.n_calls && !found; i++)
-		if (v.calls[i].from_name && strstr(v.calls[i].from_name, part)) {
-			snprintf(out, n, "%s", v.calls[i].from_name);
-			found = true;
-		}
-	pd_live_free_view(&v);
-	return found;
-}
-
 /* Control bytes in header fields cost those fields (repaired or dropped,
  * counted), never the link: it dropped the whole link before. */
 Test(driver_lab, hostile_ctrl_keeps_the_link)
@@ -957,7 +780,7 @@ Test(driver_lab, hostile_ctrl_keeps_the_link)
 	labpbx_inject(lab, PD_LAB_FAULT_CTRL);
 	char name[128] = "";
 	WAIT_FOR(&h, call_named(&h, "il", name, sizeof name), 5000);
-	cr_assert_not(has_c0(name), "control bytes reached the view: %s", name);
+	cr_assert_not(has_ctrl(name), "control bytes reached the view: %s", name);
 	cr_assert_str_eq(name, "Ev?[2Jil?]0;owned?");
 	WAIT_FOR(&h, input_of(&h).bad_fields >= 4, 5000);
 	cr_assert_eq(link_of(&h), PD_LINK_MONITORING);
@@ -1092,7 +915,7 @@ Test(driver_lab, hostile_flood_memory_flat, .timeout = 120)
 	cr_assert_gt(in.stale_channels, 0, "no re-snapshot at the cap");
 	/* ASan keeps freed memory in quarantine and valgrind (PD_TEST_SLOW) counts
 	 * its own: there the caps above are the bound, RSS says nothing */
-	bool sanitized = slow() > 1;
+	bool sanitized = tl_slow() > 1;
 #if defined(__SANITIZE_ADDRESS__)
 	sanitized = true;
 #elif defined(__has_feature)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drv_harness.h"
 #include "provdesk/labpbx.h"
 #include "provdesk/live.h"
 #include "provdesk/pbx_driver.h"
@@ -17,127 +18,17 @@
 #define SECRET "s3cr3t-Lab-Pw"
 
 static int h_max_calls, h_max_channels; /* h_start's caps (0 = the defaults) */
-static size_t h_max_message;
-static int h_max_users;
-/* h_start's max_users (0 = the default) */ /* h_start's message bound (0 = 1 MiB) */
-
-typedef struct {
-	pd_live *live;
-	void *drv;
-	const pd_driver_ops *ops;
-	int nsync;
-	size_t last_nusers, n_emails;
-	char name_1001[64], email_1001[64], email_1007[64], sub_1001[64];
-	char sub_accounts[256]; /* distinct, comma separated */
-	pd_buf texts;           /* every status text the driver reported */
-	unsigned seen;          /* 1 << every link state reported */
-} harness;
-
-static pd_status fake_sync(void *ctx, int64_t cid, const pd_synced_user *u, size_t n, bool ap,
-                           pd_sync_result *res, pd_err *e)
-{
-	(void)cid, (void)ap, (void)e;
-	harness *h = ctx;
-	h->nsync++;
-	h->last_nusers = n;
-	h->n_emails = 0;
-	h->sub_accounts[0] = '\0';
-	for (size_t i = 0; i < n; i++) {
-		h->n_emails += u[i].email != NULL;
-		if (!strcmp(u[i].endpoint, "1001@default")) {
-			snprintf(h->name_1001, sizeof h->name_1001, "%s", u[i].display_name);
-			snprintf(h->email_1001, sizeof h->email_1001, "%s",
-			         u[i].email ? u[i].email : "(none)");
-			snprintf(h->sub_1001, sizeof h->sub_1001, "%s", u[i].sub_account);
-		}
-		if (!strcmp(u[i].endpoint, "1007@default"))
-			snprintf(h->email_1007, sizeof h->email_1007, "%s",
-			         u[i].email ? u[i].email : "(none)");
-		char item[80];
-		snprintf(item, sizeof item, "%s,", u[i].sub_account ? u[i].sub_account : "");
-		if (!strstr(h->sub_accounts, item) &&
-		    strlen(h->sub_accounts) + strlen(item) < sizeof h->sub_accounts)
-			strcat(h->sub_accounts, item);
-	}
-	*res = (pd_sync_result){.added = (int)n};
-	return PD_OK;
-}
-
-static void fake_link(void *ctx, int64_t cid, pd_link_state st, const char *text)
-{
-	(void)cid;
-	harness *h = ctx;
-	h->seen |= 1u << st;
-	pd_buf_printf(&h->texts, "%s\n", text);
-}
+static size_t h_max_message;            /* h_start's message bound (0 = 1 MiB) */
+static int h_max_users;                 /* h_start's max_users (0 = the default) */
 
 static void h_start(harness *h, int port, const char *secret)
 {
-	memset(h, 0, sizeof *h);
-	h->live = pd_live_new();
-	h->ops = pd_driver_find("freeswitch-esl");
-	cr_assert(h->ops, "no driver registered for freeswitch-esl");
-	pd_drv_conf c = {.customer_id = 7,
-	                 .host = "127.0.0.1",
-	                 .port = port,
-	                 .secret = secret,
-	                 .sync_users = true,
-	                 .monitor = true,
-	                 .ping_interval_s = 1,
-	                 .backoff_max_s = 2,
-	                 .backoff_min_ms = 100,
-	                 .max_calls = h_max_calls,
-	                 .max_channels = h_max_channels,
-	                 .max_message = h_max_message,
-	                 .max_users = h_max_users};
-	pd_drv_host hh = {
-	    .ctx = h, .live = h->live, .sync_users = fake_sync, .link_changed = fake_link};
-	pd_err e = {0};
-	cr_assert_eq(h->ops->create(&c, &hh, &h->drv, &e), PD_OK, "%s", e.message);
-}
-
-static void h_stop(harness *h)
-{
-	h->ops->destroy(h->drv);
-	cr_assert_null(strstr(h->texts.s ? h->texts.s : "", SECRET), "password in status text");
-	pd_buf_free(&h->texts);
-	pd_live_free(h->live);
-}
-
-static void h_step(harness *h, int ms)
-{
-	pd_drv_step(h->ops, h->drv, ms);
-}
-
-/* PD_TEST_SLOW=N: deadlines N times longer (valgrind). */
-static int64_t slow(void)
-{
-	const char *v = getenv("PD_TEST_SLOW");
-	int n = v ? atoi(v) : 1;
-	return n > 1 ? n : 1;
-}
-
-#define WAIT_FOR(h, cond, ms)                                                                      \
-	do {                                                                                       \
-		int64_t until_ = pd_live_now_ms() + (ms)*slow();                                   \
-		while (!(cond)) {                                                                  \
-			cr_assert_lt(pd_live_now_ms(), until_,                                     \
-			             "timed out waiting for %s; status log:\n%s", #cond,           \
-			             (h)->texts.s ? (h)->texts.s : "");                            \
-			h_step((h), 20);                                                           \
-		}                                                                                  \
-	} while (0)
-
-static pd_link_state link_of(harness *h)
-{
-	return h->ops->state(h->drv);
-}
-
-static pd_live_view snap(harness *h)
-{
-	pd_live_view v;
-	cr_assert_eq(pd_live_snapshot(h->live, 7, &v), PD_OK);
-	return v;
+	pd_drv_conf c = h_conf("127.0.0.1", port, secret);
+	c.max_calls = h_max_calls;
+	c.max_channels = h_max_channels;
+	c.max_message = h_max_message;
+	c.max_users = h_max_users;
+	h_create(h, "freeswitch-esl", c);
 }
 
 static pd_labpbx *lab_up_opts(pd_labpbx_opts o)
@@ -174,59 +65,6 @@ static pd_labpbx *lab_up(int users, const char *secret)
 	return lab_up_opts((pd_labpbx_opts){.users = users, .secret = secret});
 }
 
-static const pd_live_agent *find_agent(const pd_live_view *v, const char *id)
-{
-	for (size_t i = 0; i < v->n_agents; i++)
-		if (!strcmp(v->agents[i].interface, id))
-			return &v->agents[i];
-	return NULL;
-}
-
-static const pd_live_user *find_user(const pd_live_view *v, const char *ep)
-{
-	for (size_t i = 0; i < v->n_users; i++)
-		if (!strcmp(v->users[i].endpoint, ep))
-			return &v->users[i];
-	return NULL;
-}
-
-static bool call_in_state(harness *h, pd_call_state st, bool need_agent)
-{
-	pd_live_view v = snap(h);
-	bool found = false;
-	for (size_t i = 0; i < v.n_calls; i++)
-		found |= v.calls[i].state == st && (!need_agent || v.calls[i].agent);
-	pd_live_free_view(&v);
-	return found;
-}
-
-static size_t n_calls(harness *h)
-{
-	pd_live_view v = snap(h);
-	size_t n = v.n_calls;
-	pd_live_free_view(&v);
-	return n;
-}
-
-static bool agent_in_state(harness *h, const char *id, pd_agent_state st)
-{
-	pd_live_view v = snap(h);
-	const pd_live_agent *a = find_agent(&v, id);
-	bool ok = a && a->state == st;
-	pd_live_free_view(&v);
-	return ok;
-}
-
-static bool any_agent(harness *h, pd_agent_state st)
-{
-	pd_live_view v = snap(h);
-	bool ok = false;
-	for (size_t i = 0; i < v.n_agents; i++)
-		ok |= v.agents[i].state == st;
-	pd_live_free_view(&v);
-	return ok;
-}
-
 static bool user_state(harness *h, const char *ep, const char *state)
 {
 	pd_live_view v = snap(h);
@@ -245,11 +83,13 @@ Test(esl_driver_lab, login_discovery_sync_and_monitoring)
 	cr_assert_eq(labpbx_logins(lab), 1);
 	cr_assert_eq(h.nsync, 1);
 	cr_assert_eq(h.last_nusers, 20);
-	cr_assert_str_eq(h.sub_1001, "default");
-	cr_assert_str_eq(h.sub_accounts, "default,");
-	cr_assert(strchr(h.email_1001, '@'), "1001's email: %s", h.email_1001);
+	cr_assert_str_eq(h_user(&h, "1001@default")->sub_account, "default");
+	char subs[256];
+	cr_assert_str_eq(h_sub_accounts(&h, subs, sizeof subs), "default,");
+	cr_assert(strchr(h_email(&h, "1001@default"), '@'), "1001's email: %s",
+	          h_email(&h, "1001@default"));
 	/* user_data of 1007 and 1017 answers -ERR: no email */
-	cr_assert_str_eq(h.email_1007, "(none)");
+	cr_assert_str_eq(h_email(&h, "1007@default"), "(none)");
 	cr_assert_eq(h.n_emails, 18);
 	cr_assert(strstr(h.texts.s, "connecting\n"), "%s", h.texts.s);
 	/* each step of the way up is its own state */
@@ -266,7 +106,7 @@ Test(esl_driver_lab, login_discovery_sync_and_monitoring)
 	cr_assert_eq(v.n_users, 20);
 	const pd_live_user *u = find_user(&v, "1001@default");
 	cr_assert(u);
-	cr_assert_str_eq(u->name, h.name_1001);
+	cr_assert_str_eq(u->name, h_user(&h, "1001@default")->display_name);
 	cr_assert_str_eq(u->device_state, "Not in use");
 	/* phones ending in 0 are not registered, their agents Logged Out */
 	cr_assert_str_eq(find_user(&v, "1010@default")->device_state, "Unavailable");
@@ -277,7 +117,7 @@ Test(esl_driver_lab, login_discovery_sync_and_monitoring)
 	a = find_agent(&v, "1001@default");
 	cr_assert(a);
 	cr_assert_eq(a->state, PD_AGENT_AVAILABLE, "%s", pd_agent_state_name(a->state));
-	cr_assert_str_eq(a->name, h.name_1001);
+	cr_assert_str_eq(a->name, h_user(&h, "1001@default")->display_name);
 	cr_assert(strstr(a->queues, "support@default"), "%s", a->queues);
 	pd_live_free_view(&v);
 	/* the api status keep-alive keeps a healthy link up */
@@ -304,9 +144,11 @@ Test(esl_driver_lab, domains_are_sub_accounts)
 	h_start(&h, labpbx_port(lab), SECRET);
 	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
 	cr_assert_eq(h.last_nusers, 12);
-	cr_assert(strstr(h.sub_accounts, "default,"), "%s", h.sub_accounts);
-	cr_assert(strstr(h.sub_accounts, "site-2,"), "%s", h.sub_accounts);
-	cr_assert(strstr(h.sub_accounts, "site-3,"), "%s", h.sub_accounts);
+	char subs[256];
+	h_sub_accounts(&h, subs, sizeof subs);
+	cr_assert(strstr(subs, "default,"), "%s", subs);
+	cr_assert(strstr(subs, "site-2,"), "%s", subs);
+	cr_assert(strstr(subs, "site-3,"), "%s", subs);
 	h_stop(&h);
 	labpbx_stop(lab);
 }
@@ -366,10 +208,10 @@ Test(esl_driver_lab, calls_and_agents_live)
 	/* a phone unregisters: its user is Unavailable, its agent Offline */
 	labpbx_register(lab, "1003", false);
 	WAIT_FOR(&h, user_state(&h, "1003@default", "Unavailable"), 3000);
-	cr_assert(agent_in_state(&h, "1003@default", PD_AGENT_OFFLINE));
+	cr_assert(agent_in_state(&h, "1003@default", PD_AGENT_OFFLINE, NULL));
 	labpbx_register(lab, "1003", true);
 	WAIT_FOR(&h, user_state(&h, "1003@default", "Not in use"), 3000);
-	cr_assert(agent_in_state(&h, "1003@default", PD_AGENT_AVAILABLE));
+	cr_assert(agent_in_state(&h, "1003@default", PD_AGENT_AVAILABLE, NULL));
 	h_stop(&h);
 	labpbx_stop(lab);
 }
@@ -419,14 +261,6 @@ Test(esl_driver_lab, reconnect_takes_the_snapshot_again)
 	labpbx_stop(lab);
 }
 
-static pd_live_input input_of(harness *h)
-{
-	pd_live_view v = snap(h);
-	pd_live_input in = v.input;
-	pd_live_free_view(&v);
-	return in;
-}
-
 static void fault_recovers(unsigned fault, bool breaks_link)
 {
 	pd_labpbx *lab = lab_up(6, SECRET);
@@ -456,10 +290,64 @@ Test(esl_driver_lab, fault_drop)
 	fault_recovers(PD_LAB_FAULT_DROP, true);
 }
 
-/* The link goes silent: the api status keep-alive finds it. */
+/* The link goes silent: the keep-alive finds it (the HEARTBEATs stop, the
+ * api status that follows is not answered). */
 Test(esl_driver_lab, fault_stall_detected_by_keepalive)
 {
 	fault_recovers(PD_LAB_FAULT_HALF_OPEN, true);
+}
+
+/* A lab with o and the driver on it, monitoring. */
+static pd_labpbx *monitoring_on(harness *h, pd_labpbx_opts o)
+{
+	pd_labpbx *lab = lab_up_opts(o);
+	h_start(h, labpbx_port(lab), SECRET);
+	WAIT_FOR(h, link_of(h) == PD_LINK_MONITORING, 5000);
+	return lab;
+}
+
+/* FreeSWITCH's HEARTBEAT is the keep-alive: while it comes (every 300 ms
+ * here; the ping interval is 1 s) the driver sends no api status. The
+ * window watched keeps its length (three ping intervals). */
+Test(esl_driver_lab, heartbeat_saves_pings)
+{
+	harness h;
+	pd_labpbx *lab = monitoring_on(&h, (pd_labpbx_opts){.users = 4, .heartbeat_ms = 300});
+	int64_t asked = labpbx_status_asked(lab);
+	int64_t until = pd_live_now_ms() + 3000;
+	while (pd_live_now_ms() < until)
+		h_step(&h, 50);
+	cr_assert_eq(labpbx_status_asked(lab), asked, "api status sent while HEARTBEATs came");
+	cr_assert_eq(link_of(&h), PD_LINK_MONITORING);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
+/* Without HEARTBEATs (the lab's first is a minute away) the driver pings
+ * with api status every interval, and the link stays up. */
+Test(esl_driver_lab, pings_without_heartbeat)
+{
+	harness h;
+	pd_labpbx *lab = monitoring_on(&h, (pd_labpbx_opts){.users = 4, .heartbeat_ms = 60000});
+	int64_t asked = labpbx_status_asked(lab);
+	WAIT_FOR(&h, labpbx_status_asked(lab) >= asked + 2, 5000);
+	cr_assert_eq(link_of(&h), PD_LINK_MONITORING);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
+/* HEARTBEATs stop and the ping they saved is not answered either (a
+ * half-open link): the link is dead and redialled. */
+Test(esl_driver_lab, heartbeat_and_ping_missing_is_dead)
+{
+	harness h;
+	pd_labpbx *lab = monitoring_on(&h, (pd_labpbx_opts){.users = 4, .heartbeat_ms = 300});
+	labpbx_inject(lab, PD_LAB_FAULT_HALF_OPEN);
+	WAIT_FOR(&h, link_of(&h) != PD_LINK_MONITORING, 5000);
+	cr_assert(strstr(h.texts.s, "no HEARTBEAT and no answer to api status for 1s"), "%s",
+	          h.texts.s);
+	h_stop(&h);
+	labpbx_stop(lab);
 }
 
 Test(esl_driver_lab, fault_restart)
@@ -498,27 +386,6 @@ Test(esl_driver_lab, fault_slow)
 Test(esl_driver_lab, fault_bytewise)
 {
 	fault_recovers(PD_LAB_FAULT_BYTEWISE, false);
-}
-
-static bool call_named(harness *h, const char *part, char *out, size_t n)
-{
-	pd_live_view v = snap(h);
-	bool found = false;
-	for (size_t i = 0; i < v.n_calls && !found; i++)
-		if (v.calls[i].from_name && strstr(v.calls[i].from_name, part)) {
-			snprintf(out, n, "%s", v.calls[i].from_name);
-			found = true;
-		}
-	pd_live_free_view(&v);
-	return found;
-}
-
-static bool has_ctrl(const char *s)
-{
-	for (; s && *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return true;
-	return false;
 }
 
 /* Control bytes: the messages or values holding them are refused or

@@ -555,6 +555,28 @@ Test(transport, keepalive_ping_due_then_overdue_unless_answered)
 	cr_assert_eq(pd_keepalive_check(&k, 2500), PD_KA_OVERDUE, "unanswered: the link is dead");
 }
 
+/* A heartbeat the PBX sends unasked counts as an answer and puts the next
+ * ping an interval and a quarter away: heartbeats one interval apart save
+ * every ping; when they stop, a ping, then dead if it is not answered. */
+Test(transport, keepalive_heard_saves_pings)
+{
+	pd_keepalive k;
+	pd_keepalive_start(&k, 0, 1000);
+	for (int64_t t = 900; t < 5000; t += 1000) {
+		cr_assert_eq(pd_keepalive_check(&k, t), PD_KA_WAIT, "at %lld", (long long)t);
+		pd_keepalive_heard(&k, t);
+	}
+	cr_assert_eq(pd_keepalive_deadline(&k), 4900 + 1250);
+	cr_assert_eq(pd_keepalive_check(&k, 6149), PD_KA_WAIT);
+	cr_assert_eq(pd_keepalive_check(&k, 6150), PD_KA_PING, "the heartbeats stopped");
+	pd_keepalive_sent(&k, 6150);
+	pd_keepalive_heard(&k, 6500);
+	cr_assert_eq(pd_keepalive_check(&k, 7149), PD_KA_WAIT, "a heartbeat answers the ping too");
+	cr_assert_eq(pd_keepalive_check(&k, 7750), PD_KA_PING);
+	pd_keepalive_sent(&k, 7750);
+	cr_assert_eq(pd_keepalive_check(&k, 8750), PD_KA_OVERDUE, "neither: the link is dead");
+}
+
 /* ---- the registry ---- */
 
 static pd_status fake_create(const pd_drv_conf *c, const pd_drv_host *h, void **out, pd_err *e)

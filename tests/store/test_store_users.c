@@ -726,6 +726,47 @@ Test(users, sync_links_by_email_then_extension_and_counts_links)
 	cr_assert_eq(link_of_endpoint(c, "1005"), paul);
 }
 
+/* FreeSWITCH endpoints are user@domain: a console extension (never with
+ * '@') is compared with the user part, unless several synced users share
+ * it (one user number in two domains: neither is guessed); in the sync and
+ * in the relink after a console edit alike. */
+Test(users, sync_links_by_the_user_part_of_user_at_domain)
+{
+	int64_t c = fx_create("Domains");
+	pd_err e = {0};
+	int64_t ana = add_console(c, "Ana Ext", "ana@example.com", "1001");
+	int64_t twin = add_console(c, "Twin Ext", "twin@example.com", "1002");
+	pd_synced_user v[] = {su("1001@default", "Ana", NULL, "default"),
+	                      su("1002@site-a", "Two A", NULL, "site-a"),
+	                      su("1002@site-b", "Two B", NULL, "site-b"),
+	                      su("1003@default", "Later", NULL, "default")};
+	pd_sync_result r;
+	cr_assert_eq(store_sync_users(fx_s, c, v, 4, false, &r, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(r.linked, 1);
+	cr_assert_eq(link_of_endpoint(c, "1001@default"), ana, "linked by the user part");
+	cr_assert_eq(link_of_endpoint(c, "1002@site-a"), 0, "1002 is in two domains");
+	cr_assert_eq(link_of_endpoint(c, "1002@site-b"), 0, "1002 is in two domains");
+	cr_assert_eq(link_of_endpoint(c, "1003@default"), 0);
+
+	/* a console user added after the sync is linked by the relink, with the
+	 * same rule; a console edit keeps the links as they are */
+	int64_t later = add_console(c, "Later Ext", "later@example.com", "1003");
+	cr_assert_eq(link_of_endpoint(c, "1003@default"), later);
+	pd_user p = {0};
+	cr_assert_eq(store_user_get(fx_s, twin, &p, &e), PD_OK);
+	pd_set_str(&p.display_name, "Twin Extension");
+	cr_assert_eq(store_user_update(fx_s, &p, &fx_alice, &e), PD_OK, "%s", e.message);
+	pd_user_free(&p);
+	cr_assert_eq(link_of_endpoint(c, "1001@default"), ana);
+	cr_assert_eq(link_of_endpoint(c, "1002@site-a"), 0);
+	cr_assert_eq(link_of_endpoint(c, "1002@site-b"), 0);
+
+	/* the same again: nothing made */
+	cr_assert_eq(store_sync_users(fx_s, c, v, 4, false, &r, &e), PD_OK);
+	cr_assert_eq(r.linked, 0);
+	cr_assert_eq(r.unchanged, 4);
+}
+
 /* A console user may not take an extension a synced user of the PBX holds:
  * refused naming that user, on add and on update; the console user the
  * synced one is linked to may. */
@@ -897,6 +938,15 @@ Test(users, linking_by_extension_uses_an_index)
 	           " c.extension = users.endpoint) WHERE customer_id = 1 AND synced = 1",
 	           plan, sizeof plan);
 	cr_assert(strstr(plan, "users_console_extension"), "%s", plan);
+	/* with the user part of user@domain (sync.c, users.c) */
+	query_plan("SELECT id FROM users WHERE customer_id = 1 AND synced = 0 AND extension IN"
+	           " ('1001@default', '1001') LIMIT 2",
+	           plan, sizeof plan);
+	cr_assert(strstr(plan, "users_console_extension"), "%s", plan);
+	query_plan("SELECT 1 FROM users o WHERE o.customer_id = 1 AND o.synced = 1 AND o.id <> 5"
+	           " AND o.endpoint >= '1001' || '@' AND o.endpoint < '1001' || 'A'",
+	           plan, sizeof plan);
+	cr_assert(strstr(plan, "users_endpoint"), "%s", plan);
 }
 
 __attribute__((format(printf, 1, 2))) static int64_t cust_scalar(const char *fmt, ...)

@@ -83,17 +83,6 @@ typedef struct {
 
 /* ---- helpers ---- */
 
-static void scrub_secret(ami_drv *d, char *s)
-{
-	const char *sec = d->c.secret;
-	size_t n = sec ? strlen(sec) : 0;
-	if (n < 3)
-		return; /* masking 1-2 chars would garble ordinary words */
-	char *hit;
-	while ((hit = strstr(s, sec)))
-		memset(hit, '*', n);
-}
-
 static void link_set(ami_drv *d, pd_link_state st)
 {
 	const char *err = d->last_error;
@@ -142,17 +131,7 @@ static void input_check(ami_drv *d, bool force)
 {
 	ami_model_stats ms;
 	ami_model_get_stats(d->m, &ms);
-	pd_live_input in = {
-	    .dropped_calls = ms.dropped_calls,
-	    .dropped_channels = ms.dropped_channels,
-	    .aged_out = ms.aged_out,
-	    .stale_channels = ms.stale_channels,
-	    .bad_fields = ami_parser_bad_fields(d->p),
-	    .dropped_other = ms.dropped_other,
-	    .calls = (int64_t)ms.calls,
-	    .channels = (int64_t)ms.channels,
-	    .capped = ms.calls_full || ms.channels_full,
-	};
+	pd_live_input in = pd_model_input(&ms, ami_parser_bad_fields(d->p));
 	bool changed =
 	    in.dropped_calls != d->input.dropped_calls ||
 	    in.dropped_channels != d->input.dropped_channels || in.aged_out != d->input.aged_out ||
@@ -171,24 +150,8 @@ static void input_check(ami_drv *d, bool force)
 	d->input = in;
 	d->dirty = true;
 	pd_buf w = {0};
-	if (in.dropped_calls || in.dropped_channels)
-		pd_buf_printf(&w,
-		              "%s: %llu calls, %llu channels dropped (max_calls_per_link %d, "
-		              "max_channels_per_link %d)",
-		              in.capped ? "input capped" : "input was capped",
-		              (unsigned long long)in.dropped_calls,
-		              (unsigned long long)in.dropped_channels,
-		              d->c.max_calls > 0 ? d->c.max_calls : AMI_DEFAULT_MAX_CALLS,
-		              d->c.max_channels > 0 ? d->c.max_channels : AMI_DEFAULT_MAX_CHANNELS);
-	if (in.dropped_other)
-		pd_buf_printf(&w, "%s%llu queue members or queues dropped", w.len ? "; " : "",
-		              (unsigned long long)in.dropped_other);
-	if (in.bad_fields)
-		pd_buf_printf(&w, "%s%llu fields with control bytes repaired", w.len ? "; " : "",
-		              (unsigned long long)in.bad_fields);
-	if (in.aged_out)
-		pd_buf_printf(&w, "%s%llu calls aged out", w.len ? "; " : "",
-		              (unsigned long long)in.aged_out);
+	pd_model_input_warning(&w, &in, &d->c, "queue members or queues",
+	                       "fields with control bytes repaired");
 	snprintf(d->warning, sizeof d->warning, "%s", w.s ? w.s : "");
 	pd_buf_free(&w);
 	if (d->st == D_MONITORING) {
@@ -238,7 +201,7 @@ static void drop_as(ami_drv *d, const char *why, pd_link_state st)
 {
 	close_fds(d);
 	snprintf(d->last_error, sizeof d->last_error, "%s", why);
-	scrub_secret(d, d->last_error);
+	pd_drv_scrub(&d->c, d->last_error);
 	/* capped, doubling, jittered so many links do not redial in step */
 	d->retry_at = d->now + pd_backoff_next(&d->bo);
 	d->st = D_WAIT;
@@ -261,7 +224,7 @@ static void auth_failed(ami_drv *d, const char *why)
 {
 	close_fds(d);
 	snprintf(d->last_error, sizeof d->last_error, "%s", why);
-	scrub_secret(d, d->last_error);
+	pd_drv_scrub(&d->c, d->last_error);
 	d->st = D_WAIT;
 	d->wait_state = PD_LINK_AUTH_FAILED;
 	d->auth_failed = true;
@@ -320,25 +283,11 @@ static void do_sync(ami_drv *d)
 	pd_synced_user *u;
 	size_t n = ami_model_synced_users(d->m, &u);
 	d->dirty = true;
-	size_t refused = ami_model_users_refused(d->m);
-	if (refused && d->c.sync_users && d->h.sync_users) {
-		/* a directory cut short would read as users removed */
-		snprintf(d->sync_note, sizeof d->sync_note,
-		         "not synced: the PBX lists more than %zu users (max_users_per_link); %zu "
-		         "more refused",
-		         n, refused);
-	} else if (d->c.sync_users && d->h.sync_users) {
-		pd_err e = {0};
-		pd_sync_result r = {0};
-		if (d->h.sync_users(d->h.ctx, d->c.customer_id, u, n, d->c.auto_provision, &r,
-		                    &e) == PD_OK) {
-			d->last = r;
-			d->have_last = true;
-			d->sync_note[0] = 0;
-		} else {
-			snprintf(d->sync_note, sizeof d->sync_note, "sync not saved: %.150s",
-			         e.message);
-		}
+	pd_sync_result r;
+	if (pd_drv_sync_users(&d->c, &d->h, u, n, ami_model_users_refused(d->m), &r, d->sync_note,
+	                      sizeof d->sync_note) == PD_DRV_SYNC_DONE) {
+		d->last = r;
+		d->have_last = true;
 	}
 	if (d->c.monitor)
 		step_queues(d);
@@ -675,51 +624,22 @@ static void after_feed(ami_drv *d)
 
 static pd_status ami_create(const pd_drv_conf *c, const pd_drv_host *h, void **out, pd_err *e)
 {
-	if (!c->host || !*c->host)
-		return pd_fail(e, PD_E_INVALID, "host", "the PBX host is empty");
-	if (c->port <= 0 || c->port > 65535)
-		return pd_fail(e, PD_E_INVALID, "port", "port %d is not between 1 and 65535",
-		               c->port);
-	/* The core stores these typed (true, 5) but a row may hold what a person
-	 * typed ("false", "5"): both are read alike. A value that is neither is
-	 * refused naming the field rather than guessed (tls_verify would then
-	 * silently verify, or not). Bounds as in the catalogue's wrapup_time. */
-	bool verify;
-	long long wrapup;
-	char *ca = NULL;
-	pd_status st;
-	if ((st = pd_param_bool(c->params_json, "tls_verify", true, &verify, e)) != PD_OK ||
-	    (st = pd_param_int(c->params_json, "wrapup_time", 0, 3600, 0, &wrapup, e)) != PD_OK ||
-	    (st = pd_param_str(c->params_json, "tls_ca_file", &ca, e)) != PD_OK)
-		return st;
 	ami_drv *d = xcalloc(1, sizeof *d);
-	d->t = pd_tport_new(
-	    &(pd_tport_conf){.host = c->host,
-	                     .port = c->port,
-	                     .tls = c->tls,
-	                     .tls_verify = verify,
-	                     .tls_ca_file = ca,
-	                     .step_timeout_ms = STEP_TIMEOUT_MS},
-	    &(pd_tport_cb){.ctx = d, .on_open = tp_open, .on_data = tp_data, .on_fail = tp_fail});
-	free(ca);
-	pd_backoff_init(&d->bo, c->backoff_min_ms,
-	                (int64_t)(c->backoff_max_s > 0 ? c->backoff_max_s : 60) * 1000, 0);
-	d->c = *c;
-	d->c.host = xstrdup(c->host);
-	d->c.username = xstrdup(c->username ? c->username : "");
-	d->c.secret = xstrdup(c->secret ? c->secret : "");
-	d->c.params_json = xstrdup(c->params_json);
+	int wrapup;
+	pd_status st = pd_drv_setup(
+	    c, &(pd_tport_cb){.ctx = d, .on_open = tp_open, .on_data = tp_data, .on_fail = tp_fail},
+	    STEP_TIMEOUT_MS, &d->c, &d->t, &d->bo, &wrapup, e);
+	if (st != PD_OK) {
+		free(d);
+		return st;
+	}
 	d->h = *h;
 	ami_parser_opts po = {.expect_banner = true, .max_msg = c->max_message};
 	d->p = ami_parser_new(&po, on_msg, d);
 	d->m = ami_model_new();
-	ami_model_set_limits(
-	    d->m,
-	    &(ami_model_limits){.max_calls = (size_t)(c->max_calls > 0 ? c->max_calls : 0),
-	                        .max_channels = (size_t)(c->max_channels > 0 ? c->max_channels : 0),
-	                        .max_call_age_ms = c->max_call_age_ms,
-	                        .max_users = (size_t)(c->max_users > 0 ? c->max_users : 0)});
-	ami_model_set_default_wrapup(d->m, (int)wrapup);
+	pd_model_limits lim = pd_model_limits_of(c);
+	ami_model_set_limits(d->m, &lim);
+	ami_model_set_default_wrapup(d->m, wrapup);
 	d->now = pd_live_now_ms();
 	start_connect(d);
 	*out = d;
@@ -735,12 +655,7 @@ static void ami_destroy(void *p)
 	ami_parser_free(d->p);
 	ami_model_free(d->m);
 	free(d->fail);
-	free((char *)d->c.host);
-	free((char *)d->c.username);
-	if (d->c.secret)
-		memset((char *)d->c.secret, 0, strlen(d->c.secret));
-	free((char *)d->c.secret);
-	free((char *)d->c.params_json);
+	pd_drv_conf_free(&d->c);
 	free(d);
 }
 

@@ -105,20 +105,13 @@ struct ami_model {
 ami_model *ami_model_new(void)
 {
 	ami_model *m = xcalloc(1, sizeof(ami_model));
-	m->lim = (ami_model_limits){.max_calls = AMI_DEFAULT_MAX_CALLS,
-	                            .max_channels = AMI_DEFAULT_MAX_CHANNELS,
-	                            .max_call_age_ms = AMI_DEFAULT_MAX_CALL_AGE_MS,
-	                            .max_users = AMI_DEFAULT_MAX_USERS};
+	m->lim = pd_model_limits_fill(NULL);
 	return m;
 }
 
 void ami_model_set_limits(ami_model *m, const ami_model_limits *l)
 {
-	m->lim.max_calls = l->max_calls > 0 ? l->max_calls : AMI_DEFAULT_MAX_CALLS;
-	m->lim.max_channels = l->max_channels > 0 ? l->max_channels : AMI_DEFAULT_MAX_CHANNELS;
-	m->lim.max_call_age_ms =
-	    l->max_call_age_ms > 0 ? l->max_call_age_ms : AMI_DEFAULT_MAX_CALL_AGE_MS;
-	m->lim.max_users = l->max_users > 0 ? l->max_users : AMI_DEFAULT_MAX_USERS;
+	m->lim = pd_model_limits_fill(l);
 }
 
 size_t ami_model_users_refused(const ami_model *m)

@@ -9,34 +9,19 @@
 
 #include "provdesk/ami.h"
 #include "provdesk/live.h"
+#include "provdesk/pbx_driver.h"
 #include "provdesk/store.h"
 
 #define AMI_ENDED_LINGER_MS 5000 /* an ended call stays visible this long */
 
 typedef struct ami_model ami_model;
 
-/* A PBX is untrusted input: what one link's model may hold. */
-#define AMI_DEFAULT_MAX_CALLS 5000
-#define AMI_DEFAULT_MAX_CHANNELS 10000
-#define AMI_DEFAULT_MAX_CALL_AGE_MS (86400 * (int64_t)1000)
-#define AMI_DEFAULT_MAX_USERS 20000
-
-typedef struct {
-	size_t max_calls;        /* past it a new call (and its channel) is dropped; 0 = default */
-	size_t max_channels;     /* past it a new channel is dropped; 0 = default */
-	int64_t max_call_age_ms; /* a call older than this ends (hangup lost); 0 = default */
-	size_t max_users;        /* past it a new user is refused (counted); 0 = default */
-} ami_model_limits;
-
-typedef struct {
-	size_t calls, channels;         /* held now */
-	uint64_t dropped_calls;         /* new calls refused at the cap */
-	uint64_t dropped_channels;      /* new channels refused (either cap) */
-	uint64_t aged_out;              /* calls ended by max_call_age */
-	uint64_t stale_channels;        /* removed because a re-snapshot no longer had them */
-	uint64_t dropped_other;         /* queue members past max_channels, queues past max_calls */
-	bool calls_full, channels_full; /* a cap is reached now */
-} ami_model_stats;
+/* A PBX is untrusted input: what one link's model may hold, and what it
+ * cost (the layer's caps and counters, include/provdesk/pbx_driver.h).
+ * dropped_other: queue members past max_channels, queues past max_calls;
+ * bad_fields stays 0 (the AMI parser counts them). */
+typedef pd_model_limits ami_model_limits;
+typedef pd_model_stats ami_model_stats;
 
 ami_model *ami_model_new(void);
 void ami_model_set_limits(ami_model *m, const ami_model_limits *l);

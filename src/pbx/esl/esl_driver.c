@@ -8,10 +8,11 @@
  *   (when users are synced), show registrations as json -> sync users ->
  *   callcenter_config agent list / tier list -> show channels as json,
  *   show calls as json (the snapshot) -> monitoring.
- * While monitoring, events go to esl_model; an "api status" every
- * ping_interval is the keep-alive (an answer must come before the next is
- * due). EOF, a disconnect notice, a timeout or lost framing drop the link;
- * it redials with the transport's capped backoff with jitter, and every new
+ * While monitoring, events go to esl_model; FreeSWITCH's HEARTBEAT is the
+ * keep-alive, and an "api status" goes out only when none came for
+ * ping_interval (and a quarter): when neither its answer nor a HEARTBEAT
+ * comes before the next is due, the link is dead. EOF, a disconnect notice, a timeout or lost
+ * framing drop the link; it redials with the transport's capped backoff with jitter, and every new
  * link takes the snapshot again. The model's view is published to pd_live
  * at most every PUBLISH_MS. The password is sent only in the auth command
  * and never appears in a status text. */
@@ -91,23 +92,12 @@ typedef struct {
 	int pub_done, pub_total;
 	pd_live_input input;
 	char warning[200];
-	char sync_note[120]; /* why the last discovery synced nothing, else "" */
+	char sync_note[200]; /* why the last discovery synced nothing, else "" */
 	int64_t input_at;
 	bool input_pending;
 } esl_drv;
 
 /* ---- helpers ---- */
-
-static void scrub_secret(esl_drv *d, char *s)
-{
-	const char *sec = d->c.secret;
-	size_t n = sec ? strlen(sec) : 0;
-	if (n < 3)
-		return;
-	char *hit;
-	while ((hit = strstr(s, sec)))
-		memset(hit, '*', n);
-}
 
 static void link_set(esl_drv *d, pd_link_state st)
 {
@@ -154,17 +144,7 @@ static void input_check(esl_drv *d, bool force)
 {
 	esl_model_stats ms;
 	esl_model_get_stats(d->m, &ms);
-	pd_live_input in = {
-	    .dropped_calls = ms.dropped_calls,
-	    .dropped_channels = ms.dropped_channels,
-	    .aged_out = ms.aged_out,
-	    .stale_channels = ms.stale_channels,
-	    .bad_fields = ms.bad_fields + esl_parser_errors(d->p),
-	    .dropped_other = ms.dropped_other,
-	    .calls = (int64_t)ms.calls,
-	    .channels = (int64_t)ms.channels,
-	    .capped = ms.calls_full || ms.channels_full,
-	};
+	pd_live_input in = pd_model_input(&ms, esl_parser_errors(d->p));
 	if (!memcmp(&in, &d->input, sizeof in)) {
 		d->input_pending = false;
 		return;
@@ -194,24 +174,8 @@ static void warning_update(esl_drv *d)
 	pd_buf w = {0};
 	if (d->sync_note[0])
 		pd_buf_add(&w, d->sync_note);
-	if (in.dropped_calls || in.dropped_channels)
-		pd_buf_printf(&w,
-		              "%s%s: %llu calls, %llu channels dropped (max_calls_per_link %d, "
-		              "max_channels_per_link %d)",
-		              w.len ? "; " : "", in.capped ? "input capped" : "input was capped",
-		              (unsigned long long)in.dropped_calls,
-		              (unsigned long long)in.dropped_channels,
-		              d->c.max_calls > 0 ? d->c.max_calls : ESL_DEFAULT_MAX_CALLS,
-		              d->c.max_channels > 0 ? d->c.max_channels : ESL_DEFAULT_MAX_CHANNELS);
-	if (in.dropped_other)
-		pd_buf_printf(&w, "%s%llu users, agents or queues dropped", w.len ? "; " : "",
-		              (unsigned long long)in.dropped_other);
-	if (in.bad_fields)
-		pd_buf_printf(&w, "%s%llu fields or messages refused or repaired",
-		              w.len ? "; " : "", (unsigned long long)in.bad_fields);
-	if (in.aged_out)
-		pd_buf_printf(&w, "%s%llu calls aged out", w.len ? "; " : "",
-		              (unsigned long long)in.aged_out);
+	pd_model_input_warning(&w, &in, &d->c, "users, agents or queues",
+	                       "fields or messages refused or repaired");
 	snprintf(d->warning, sizeof d->warning, "%s", w.s ? w.s : "");
 	pd_buf_free(&w);
 	if (d->st == D_MONITORING) {
@@ -237,7 +201,7 @@ static void drop(esl_drv *d, const char *why)
 	pd_tport_close(d->t);
 	cmds_clear(d);
 	snprintf(d->last_error, sizeof d->last_error, "%s", why);
-	scrub_secret(d, d->last_error);
+	pd_drv_scrub(&d->c, d->last_error);
 	d->retry_at = d->now + pd_backoff_next(&d->bo);
 	d->st = D_WAIT;
 	/* calls and agents are unknown while the link is down; users stay */
@@ -255,7 +219,7 @@ static void auth_failed(esl_drv *d, const char *why)
 	pd_tport_close(d->t);
 	cmds_clear(d);
 	snprintf(d->last_error, sizeof d->last_error, "%s", why);
-	scrub_secret(d, d->last_error);
+	pd_drv_scrub(&d->c, d->last_error);
 	d->st = D_WAIT;
 	d->auth_failed = true;
 	d->retry_at = 0;
@@ -280,10 +244,11 @@ static void set_fail(esl_drv *d, const char *fmt, ...)
 
 /* ---- api commands, one at a time ---- */
 
-static void cmd_push(esl_drv *d, const char *c, enum cmd_tag tag)
+/* Room for one more command (the ring grows); false at CMD_QUEUE_MAX. */
+static bool cmd_room(esl_drv *d)
 {
 	if (d->qn >= CMD_QUEUE_MAX)
-		return; /* bounded by the model's caps long before */
+		return false; /* bounded by the model's caps long before */
 	if (d->qn == d->qcap) {
 		size_t nc = d->qcap ? d->qcap * 2 : 16;
 		cmd *q = xcalloc(nc, sizeof *q);
@@ -294,7 +259,24 @@ static void cmd_push(esl_drv *d, const char *c, enum cmd_tag tag)
 		d->qh = 0;
 		d->qcap = nc;
 	}
-	d->q[(d->qh + d->qn++) % d->qcap] = (cmd){xstrdup(c), tag};
+	return true;
+}
+
+static void cmd_push(esl_drv *d, const char *c, enum cmd_tag tag)
+{
+	if (cmd_room(d))
+		d->q[(d->qh + d->qn++) % d->qcap] = (cmd){xstrdup(c), tag};
+}
+
+/* Before everything queued: what a reply asks for next goes before what
+ * was queued after the command it answers (push in reverse order). */
+static void cmd_push_front(esl_drv *d, const char *c, enum cmd_tag tag)
+{
+	if (!cmd_room(d))
+		return;
+	d->qh = (d->qh + d->qcap - 1) % d->qcap;
+	d->qn++;
+	d->q[d->qh] = (cmd){xstrdup(c), tag};
 }
 
 static void api_reply(esl_drv *d, const char *body, size_t len);
@@ -372,13 +354,12 @@ static void do_sync(esl_drv *d)
 		warning_update(d);
 		return;
 	}
-	size_t refused = esl_model_users_refused(d->m);
-	if (refused) {
-		/* a directory cut short would read as users removed */
-		snprintf(d->sync_note, sizeof d->sync_note,
-		         "not synced: the PBX lists more than %zu users (max_users_per_link); %zu "
-		         "more refused",
-		         n, refused);
+	char why[200];
+	pd_sync_result r;
+	pd_drv_sync_outcome o = pd_drv_sync_users(&d->c, &d->h, u, n, esl_model_users_refused(d->m),
+	                                          &r, why, sizeof why);
+	if (o == PD_DRV_SYNC_REFUSED) {
+		snprintf(d->sync_note, sizeof d->sync_note, "%s", why);
 		warning_update(d);
 		return;
 	}
@@ -386,14 +367,11 @@ static void do_sync(esl_drv *d)
 		d->sync_note[0] = '\0';
 		warning_update(d);
 	}
-	pd_err e = {0};
-	pd_sync_result r = {0};
-	if (d->h.sync_users(d->h.ctx, d->c.customer_id, u, n, d->c.auto_provision, &r, &e) ==
-	    PD_OK) {
+	if (o == PD_DRV_SYNC_DONE) {
 		d->last = r;
 		d->have_last = true;
 	} else {
-		snprintf(d->last_error, sizeof d->last_error, "sync not saved: %.150s", e.message);
+		snprintf(d->last_error, sizeof d->last_error, "%s", why);
 	}
 }
 
@@ -415,45 +393,29 @@ static void api_reply(esl_drv *d, const char *body, size_t len)
 		if (k == ESL_API_LIST_USERS) {
 			d->users_ok = applied;
 			bool emails = d->c.sync_users && d->h.sync_users;
-			size_t n = esl_model_user_count(d->m);
-			for (size_t i = 0; emails && i < n; i++) {
+			size_t n = emails ? esl_model_user_count(d->m) : 0;
+			/* the emails, then the registrations, before what was queued
+			 * after list_users */
+			cmd_push_front(d, "show registrations as json", C_SYNC);
+			for (size_t i = n; i-- > 0;) {
 				pd_buf b = {0};
 				esl_model_email_command(esl_model_user_endpoint(d->m, i), &b);
-				cmd_push(d, b.s, C_SYNC);
+				cmd_push_front(d, b.s, C_SYNC);
 				pd_buf_free(&b);
 			}
-			cmd_push(d, "show registrations as json", C_SYNC);
-			/* the emails and registrations go before what was queued after
-			 * list_users: rotate them to the front */
-			size_t added = (emails ? n : 0) + 1, old = d->qn - added;
-			for (size_t i = 0; i < old; i++) {
-				cmd x = d->q[d->qh];
-				d->qh = (d->qh + 1) % d->qcap;
-				d->qn--;
-				cmd_push(d, x.cmd, x.tag);
-				free(x.cmd);
-			}
-			d->sync_total = (int)added + 1;
+			d->sync_total = (int)(n + 1) + 1;
 			d->sync_done = 1;
 		} else if (k == ESL_API_CHANNELS_JSON && d->c.monitor) {
-			/* each queue's members tie the calls found to their queues */
+			/* each queue's members tie the calls found to their queues;
+			 * before what was queued (the end of discovery): the calls
+			 * are whole when monitoring starts */
 			const char *qs[64];
 			size_t nq = esl_model_queues(d->m, qs, 64);
-			size_t old = d->qn;
-			for (size_t i = 0; i < nq; i++) {
+			for (size_t i = nq; i-- > 0;) {
 				pd_buf b = {0};
 				pd_buf_printf(&b, "callcenter_config queue list members %s", qs[i]);
-				cmd_push(d, b.s, C_SNAPSHOT);
+				cmd_push_front(d, b.s, C_SNAPSHOT);
 				pd_buf_free(&b);
-			}
-			/* before what was queued (the end of discovery): the calls
-			 * are whole when monitoring starts */
-			for (size_t i = 0; i < old && d->qn > old; i++) {
-				cmd x = d->q[d->qh];
-				d->qh = (d->qh + 1) % d->qcap;
-				d->qn--;
-				cmd_push(d, x.cmd, x.tag);
-				free(x.cmd);
 			}
 		} else if (c.tag == C_SYNC) {
 			d->sync_done++;
@@ -558,6 +520,9 @@ static void on_msg(const esl_msg *m, void *ctx)
 		break;
 	}
 	if (m->kind == ESL_MSG_EVENT) {
+		/* FreeSWITCH's own keep-alive: no api status while it comes */
+		if (m->event_name && !strcmp(m->event_name, "HEARTBEAT"))
+			pd_keepalive_heard(&d->ka, d->now);
 		if (esl_model_apply_event(d->m, m, d->now))
 			d->dirty = true;
 	} else if (m->kind == ESL_MSG_API_RESPONSE) {
@@ -637,47 +602,22 @@ static void after_feed(esl_drv *d)
 
 static pd_status esl_create(const pd_drv_conf *c, const pd_drv_host *h, void **out, pd_err *e)
 {
-	if (!c->host || !*c->host)
-		return pd_fail(e, PD_E_INVALID, "host", "the PBX host is empty");
-	if (c->port <= 0 || c->port > 65535)
-		return pd_fail(e, PD_E_INVALID, "port", "port %d is not between 1 and 65535",
-		               c->port);
-	bool verify;
-	long long wrapup;
-	char *ca = NULL;
-	pd_status st;
-	if ((st = pd_param_bool(c->params_json, "tls_verify", true, &verify, e)) != PD_OK ||
-	    (st = pd_param_int(c->params_json, "wrapup_time", 0, 3600, 0, &wrapup, e)) != PD_OK ||
-	    (st = pd_param_str(c->params_json, "tls_ca_file", &ca, e)) != PD_OK)
-		return st;
 	esl_drv *d = xcalloc(1, sizeof *d);
-	d->t = pd_tport_new(
-	    &(pd_tport_conf){.host = c->host,
-	                     .port = c->port,
-	                     .tls = c->tls,
-	                     .tls_verify = verify,
-	                     .tls_ca_file = ca,
-	                     .step_timeout_ms = STEP_TIMEOUT_MS},
-	    &(pd_tport_cb){.ctx = d, .on_open = tp_open, .on_data = tp_data, .on_fail = tp_fail});
-	free(ca);
-	pd_backoff_init(&d->bo, c->backoff_min_ms,
-	                (int64_t)(c->backoff_max_s > 0 ? c->backoff_max_s : 60) * 1000, 0);
-	d->c = *c;
-	d->c.host = xstrdup(c->host);
-	d->c.username = xstrdup(c->username ? c->username : "");
-	d->c.secret = xstrdup(c->secret ? c->secret : "");
-	d->c.params_json = xstrdup(c->params_json);
+	int wrapup;
+	pd_status st = pd_drv_setup(
+	    c, &(pd_tport_cb){.ctx = d, .on_open = tp_open, .on_data = tp_data, .on_fail = tp_fail},
+	    STEP_TIMEOUT_MS, &d->c, &d->t, &d->bo, &wrapup, e);
+	if (st != PD_OK) {
+		free(d);
+		return st;
+	}
 	d->h = *h;
 	esl_parser_opts po = {.max_msg = c->max_message};
 	d->p = esl_parser_new(&po, on_msg, d);
 	d->m = esl_model_new();
-	esl_model_set_limits(
-	    d->m,
-	    &(esl_model_limits){.max_users = (size_t)(c->max_users > 0 ? c->max_users : 0),
-	                        .max_calls = (size_t)(c->max_calls > 0 ? c->max_calls : 0),
-	                        .max_channels = (size_t)(c->max_channels > 0 ? c->max_channels : 0),
-	                        .max_call_age_ms = c->max_call_age_ms});
-	esl_model_set_default_wrapup(d->m, (int)wrapup);
+	pd_model_limits lim = pd_model_limits_of(c);
+	esl_model_set_limits(d->m, &lim);
+	esl_model_set_default_wrapup(d->m, wrapup);
 	d->now = pd_live_now_ms();
 	start_connect(d);
 	*out = d;
@@ -695,12 +635,7 @@ static void esl_destroy(void *p)
 	esl_parser_free(d->p);
 	esl_model_free(d->m);
 	free(d->fail);
-	free((char *)d->c.host);
-	free((char *)d->c.username);
-	if (d->c.secret)
-		memset((char *)d->c.secret, 0, strlen(d->c.secret));
-	free((char *)d->c.secret);
-	free((char *)d->c.params_json);
+	pd_drv_conf_free(&d->c);
 	free(d);
 }
 
@@ -781,7 +716,8 @@ static void esl_on_timer(void *p, int64_t now)
 		pd_ka_action ka = pd_keepalive_check(&d->ka, now);
 		if (ka == PD_KA_OVERDUE) {
 			char why[100];
-			snprintf(why, sizeof why, "no answer to api status for %llds",
+			snprintf(why, sizeof why,
+			         "no HEARTBEAT and no answer to api status for %llds",
 			         (long long)(d->ka.interval_ms / 1000));
 			drop(d, why);
 		} else if (ka == PD_KA_PING) {

@@ -110,15 +110,7 @@ esl_model *esl_model_new(void)
 
 void esl_model_set_limits(esl_model *m, const esl_model_limits *l)
 {
-	m->lim = l ? *l : (esl_model_limits){0};
-	if (!m->lim.max_calls)
-		m->lim.max_calls = ESL_DEFAULT_MAX_CALLS;
-	if (!m->lim.max_channels)
-		m->lim.max_channels = ESL_DEFAULT_MAX_CHANNELS;
-	if (!m->lim.max_call_age_ms)
-		m->lim.max_call_age_ms = ESL_DEFAULT_MAX_CALL_AGE_MS;
-	if (!m->lim.max_users)
-		m->lim.max_users = ESL_DEFAULT_MAX_USERS;
+	m->lim = pd_model_limits_fill(l);
 }
 
 size_t esl_model_users_refused(const esl_model *m)

@@ -27,36 +27,20 @@
 
 #include "provdesk/esl.h"
 #include "provdesk/live.h"
+#include "provdesk/pbx_driver.h"
 #include "provdesk/store.h"
 
 #define ESL_ENDED_LINGER_MS 5000 /* an ended call stays visible this long */
 
-/* A PBX is untrusted input: what one link's model may hold (the Asterisk
- * model's defaults). */
-#define ESL_DEFAULT_MAX_CALLS 5000
-#define ESL_DEFAULT_MAX_CHANNELS 10000
-#define ESL_DEFAULT_MAX_CALL_AGE_MS (86400 * (int64_t)1000)
-#define ESL_DEFAULT_MAX_USERS 20000
-
+/* A PBX is untrusted input: what one link's model may hold, and what it
+ * cost (the layer's caps and counters, the Asterisk model's too;
+ * include/provdesk/pbx_driver.h). max_channels bounds legs, users and
+ * agents; dropped_other counts users, agents, registrations refused at the
+ * caps; bad_fields the values repaired (invalid UTF-8, C1, bidi) or refused. */
 typedef struct esl_model esl_model;
 
-typedef struct {
-	size_t max_calls;        /* past it a new call (and its leg) is dropped; 0 = default */
-	size_t max_channels;     /* past it a new leg, user or agent is dropped; 0 = default */
-	int64_t max_call_age_ms; /* a call older than this ends (hangup lost); 0 = default */
-	size_t max_users;        /* past it a user of the directory is refused; 0 = default */
-} esl_model_limits;
-
-typedef struct {
-	size_t calls, channels;         /* held now */
-	uint64_t dropped_calls;         /* new calls refused at the cap */
-	uint64_t dropped_channels;      /* new legs refused (either cap) */
-	uint64_t aged_out;              /* calls ended by max_call_age */
-	uint64_t stale_channels;        /* removed because a re-snapshot no longer had them */
-	uint64_t dropped_other;         /* users, agents, registrations refused at the caps */
-	uint64_t bad_fields;            /* values repaired (invalid UTF-8, C1, bidi) or refused */
-	bool calls_full, channels_full; /* a cap is reached now */
-} esl_model_stats;
+typedef pd_model_limits esl_model_limits;
+typedef pd_model_stats esl_model_stats;
 
 /* The api commands whose replies the model reads (esl_model_apply_api). */
 typedef enum {

@@ -1068,6 +1068,11 @@ int64_t labpbx_logins(pd_labpbx *l)
 	return atomic_load(&l->logins);
 }
 
+int64_t labpbx_status_asked(pd_labpbx *l)
+{
+	return atomic_load(&l->status_asked);
+}
+
 void labpbx_stop(pd_labpbx *l)
 {
 	if (!l)

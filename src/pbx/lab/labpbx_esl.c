@@ -1487,9 +1487,10 @@ static const char sofia_status[] =
 static void api_exec(pd_labpbx *l, const char *line, pd_buf *o)
 {
 	const char *a = line;
-	if (word_is(&a, "status"))
+	if (word_is(&a, "status")) {
+		atomic_fetch_add(&l->status_asked, 1);
 		api_status(l, o);
-	else if (word_is(&a, "version"))
+	} else if (word_is(&a, "version"))
 		pd_buf_add(o, "FreeSWITCH Version 1.10.12-release~64bit ( 64bit)\n");
 	else if (word_is(&a, "callcenter_config"))
 		api_callcenter(l, a, o);

@@ -99,7 +99,8 @@ struct pd_labpbx {
 	char core_uuid[40];
 	uint64_t ev_seq;
 	int64_t next_heartbeat, next_reg;
-	int reg_next_user; /* re-registrations are spread over the period */
+	int reg_next_user;         /* re-registrations are spread over the period */
+	atomic_llong status_asked; /* api status commands answered */
 };
 
 typedef struct {

@@ -1,0 +1,321 @@
+/* What every driver shares (include/provdesk/pbx_driver.h, "what every
+ * driver shares"; docs/architecture.md, "PBX layer"): the start of create,
+ * the transport's steps of a `test` op, the model caps and counters, and
+ * the sync of a discovered directory. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "provdesk/catalogue.h"
+#include "provdesk/pbx_driver.h"
+#include "provdesk/pbx_transport.h"
+#include "provdesk/util.h"
+
+/* ---- create ---- */
+
+pd_status pd_drv_setup(const pd_drv_conf *c, const pd_tport_cb *cb, int step_timeout_ms,
+                       pd_drv_conf *copy, pd_tport **t, pd_backoff *bo, int *wrapup_s, pd_err *e)
+{
+	if (!c->host || !*c->host)
+		return pd_fail(e, PD_E_INVALID, "host", "the PBX host is empty");
+	if (c->port <= 0 || c->port > 65535)
+		return pd_fail(e, PD_E_INVALID, "port", "port %d is not between 1 and 65535",
+		               c->port);
+	/* The core stores these typed (true, 5) but a row may hold what a person
+	 * typed ("false", "5"): both are read alike. A value that is neither is
+	 * refused naming the field rather than guessed (tls_verify would then
+	 * silently verify, or not). Bounds as in the catalogue's wrapup_time. */
+	bool verify;
+	long long wrapup;
+	char *ca = NULL;
+	pd_status st;
+	if ((st = pd_param_bool(c->params_json, "tls_verify", true, &verify, e)) != PD_OK ||
+	    (st = pd_param_int(c->params_json, "wrapup_time", 0, 3600, 0, &wrapup, e)) != PD_OK ||
+	    (st = pd_param_str(c->params_json, "tls_ca_file", &ca, e)) != PD_OK)
+		return st;
+	*t = pd_tport_new(&(pd_tport_conf){.host = c->host,
+	                                   .port = c->port,
+	                                   .tls = c->tls,
+	                                   .tls_verify = verify,
+	                                   .tls_ca_file = ca,
+	                                   .step_timeout_ms = step_timeout_ms},
+	                  cb);
+	free(ca);
+	pd_backoff_init(bo, c->backoff_min_ms,
+	                (int64_t)(c->backoff_max_s > 0 ? c->backoff_max_s : 60) * 1000, 0);
+	*copy = *c;
+	copy->host = xstrdup(c->host);
+	copy->username = xstrdup(c->username ? c->username : "");
+	copy->secret = xstrdup(c->secret ? c->secret : "");
+	copy->params_json = xstrdup(c->params_json);
+	*wrapup_s = (int)wrapup;
+	return PD_OK;
+}
+
+void pd_drv_conf_free(pd_drv_conf *c)
+{
+	free((char *)c->host);
+	free((char *)c->username);
+	if (c->secret)
+		memset((char *)c->secret, 0, strlen(c->secret));
+	free((char *)c->secret);
+	free((char *)c->params_json);
+	c->host = c->username = c->secret = c->params_json = NULL;
+}
+
+void pd_drv_scrub(const pd_drv_conf *c, char *s)
+{
+	const char *sec = c->secret;
+	size_t n = sec ? strlen(sec) : 0;
+	if (n < 3)
+		return; /* masking 1-2 chars would garble ordinary words */
+	char *hit;
+	while ((hit = strstr(s, sec)))
+		memset(hit, '*', n);
+}
+
+/* ---- model caps and counters ---- */
+
+pd_model_limits pd_model_limits_fill(const pd_model_limits *l)
+{
+	pd_model_limits r = l ? *l : (pd_model_limits){0};
+	if (!r.max_calls)
+		r.max_calls = PD_MODEL_DEFAULT_MAX_CALLS;
+	if (!r.max_channels)
+		r.max_channels = PD_MODEL_DEFAULT_MAX_CHANNELS;
+	if (r.max_call_age_ms <= 0)
+		r.max_call_age_ms = PD_MODEL_DEFAULT_MAX_CALL_AGE_MS;
+	if (!r.max_users)
+		r.max_users = PD_MODEL_DEFAULT_MAX_USERS;
+	return r;
+}
+
+pd_model_limits pd_model_limits_of(const pd_drv_conf *c)
+{
+	return (pd_model_limits){.max_calls = (size_t)(c->max_calls > 0 ? c->max_calls : 0),
+	                         .max_channels =
+	                             (size_t)(c->max_channels > 0 ? c->max_channels : 0),
+	                         .max_call_age_ms = c->max_call_age_ms,
+	                         .max_users = (size_t)(c->max_users > 0 ? c->max_users : 0)};
+}
+
+pd_live_input pd_model_input(const pd_model_stats *ms, uint64_t parser_bad_fields)
+{
+	return (pd_live_input){
+	    .dropped_calls = ms->dropped_calls,
+	    .dropped_channels = ms->dropped_channels,
+	    .aged_out = ms->aged_out,
+	    .stale_channels = ms->stale_channels,
+	    .bad_fields = ms->bad_fields + parser_bad_fields,
+	    .dropped_other = ms->dropped_other,
+	    .calls = (int64_t)ms->calls,
+	    .channels = (int64_t)ms->channels,
+	    .capped = ms->calls_full || ms->channels_full,
+	};
+}
+
+void pd_model_input_warning(pd_buf *w, const pd_live_input *in, const pd_drv_conf *c,
+                            const char *other, const char *bad)
+{
+	if (in->dropped_calls || in->dropped_channels)
+		pd_buf_printf(
+		    w,
+		    "%s%s: %llu calls, %llu channels dropped (max_calls_per_link %d, "
+		    "max_channels_per_link %d)",
+		    w->len ? "; " : "", in->capped ? "input capped" : "input was capped",
+		    (unsigned long long)in->dropped_calls, (unsigned long long)in->dropped_channels,
+		    c->max_calls > 0 ? c->max_calls : PD_MODEL_DEFAULT_MAX_CALLS,
+		    c->max_channels > 0 ? c->max_channels : PD_MODEL_DEFAULT_MAX_CHANNELS);
+	if (in->dropped_other)
+		pd_buf_printf(w, "%s%llu %s dropped", w->len ? "; " : "",
+		              (unsigned long long)in->dropped_other, other);
+	if (in->bad_fields)
+		pd_buf_printf(w, "%s%llu %s", w->len ? "; " : "",
+		              (unsigned long long)in->bad_fields, bad);
+	if (in->aged_out)
+		pd_buf_printf(w, "%s%llu calls aged out", w->len ? "; " : "",
+		              (unsigned long long)in->aged_out);
+}
+
+/* ---- the sync ---- */
+
+pd_drv_sync_outcome pd_drv_sync_users(const pd_drv_conf *c, const pd_drv_host *h,
+                                      const pd_synced_user *u, size_t n, size_t refused,
+                                      pd_sync_result *res, char *why, size_t whyn)
+{
+	if (!c->sync_users || !h->sync_users)
+		return PD_DRV_SYNC_OFF;
+	if (refused) {
+		/* a directory cut short would read as users removed */
+		snprintf(why, whyn,
+		         "not synced: the PBX lists more than %zu users (max_users_per_link); %zu "
+		         "more refused",
+		         n, refused);
+		return PD_DRV_SYNC_REFUSED;
+	}
+	pd_err e = {0};
+	pd_sync_result r = {0};
+	if (h->sync_users(h->ctx, c->customer_id, u, n, c->auto_provision, &r, &e) != PD_OK) {
+		snprintf(why, whyn, "sync not saved: %.150s", e.message);
+		return PD_DRV_SYNC_FAILED;
+	}
+	*res = r;
+	if (whyn)
+		why[0] = '\0';
+	return PD_DRV_SYNC_DONE;
+}
+
+/* ---- a test op's transport steps ---- */
+
+void pd_drv_probe_step(pd_drv_probe *pr, const char *name, bool ok, const char *fmt, ...)
+{
+	pd_drv_test_result *r = pr->out;
+	if (r->n_steps >= PD_DRV_TEST_MAX_STEPS)
+		return;
+	pd_drv_test_step *s = &r->steps[r->n_steps];
+	snprintf(s->name, sizeof s->name, "%s", name);
+	s->ok = ok;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s->detail, sizeof s->detail, fmt, ap);
+	va_end(ap);
+	if (!ok && r->failed < 0)
+		r->failed = r->n_steps;
+	r->n_steps++;
+}
+
+pd_status pd_drv_probe_fail(pd_drv_probe *pr, pd_status st, const char *name, const char *fmt, ...)
+{
+	snprintf(pr->step, sizeof pr->step, "%s", name);
+	char detail[sizeof pr->out->steps[0].detail];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof detail, fmt, ap);
+	va_end(ap);
+	pd_drv_probe_step(pr, name, false, "%s", detail);
+	return st;
+}
+
+static void tp_open(void *ctx)
+{
+	((pd_drv_probe *)ctx)->opened = true;
+}
+
+static bool tp_data(void *ctx, const char *buf, size_t n)
+{
+	pd_drv_probe *pr = ctx;
+	pr->on_data(pr->ctx, buf, n);
+	return true;
+}
+
+static void tp_fail(void *ctx, pd_tport_fail what, const char *why)
+{
+	pd_drv_probe *pr = ctx;
+	pr->failed = true;
+	pr->what = what;
+	snprintf(pr->why, sizeof pr->why, "%s", why);
+}
+
+bool pd_drv_probe_wait(pd_drv_probe *pr, const bool *flag)
+{
+	int64_t until = pd_live_now_ms() + pr->step_ms;
+	if (until > pr->give_up)
+		until = pr->give_up;
+	for (;;) {
+		if (*flag)
+			return true;
+		int64_t now = pd_live_now_ms();
+		if (pr->failed || (pr->stop && pr->stop(pr->ctx)) || now >= until)
+			return false;
+		pd_tport_step(pr->t, (int)(until - now));
+	}
+}
+
+void pd_drv_probe_send(pd_drv_probe *pr, pd_buf *b)
+{
+	pd_tport_send(pr->t, b->s, b->len);
+	if (b->s)
+		memset(b->s, 0, b->len); /* it may hold the secret */
+	pd_buf_free(b);
+	pd_tport_flush(pr->t);
+}
+
+/* The transport did not open: which step, and what kind of failure. */
+static pd_status open_failed(pd_drv_probe *pr)
+{
+	const pd_drv_conf *c = pr->c;
+	char addr[64];
+	pd_tport_peer(pr->t, addr, sizeof addr);
+	pd_tport_phase ph = pr->failed ? pd_tport_failed_phase(pr->t) : pd_tport_get_phase(pr->t);
+	if (!pr->failed) /* the overall limit came first */
+		snprintf(pr->why, sizeof pr->why, "timed out during %s", pd_tport_phase_name(ph));
+	if (ph == PD_TPORT_RESOLVING)
+		return pd_drv_probe_fail(pr, PD_E_UNAVAILABLE, "name resolution", "%s", pr->why);
+	pd_drv_probe_step(pr, "name resolution", true, "%s -> %s", c->host, addr);
+	if (ph == PD_TPORT_CONNECTING) {
+		if (pr->failed && pr->what == PD_TPORT_E_CONNECT)
+			return pd_drv_probe_fail(pr, PD_E_UNAVAILABLE, "TCP connect", "%s:%d: %s",
+			                         c->host, c->port, strerror(pd_tport_errno(pr->t)));
+		return pd_drv_probe_fail(pr, PD_E_UNAVAILABLE, "TCP connect", "%s", pr->why);
+	}
+	pd_drv_probe_step(pr, "TCP connect", true, "%s:%d", addr, c->port);
+	if (pr->failed && pr->what == PD_TPORT_E_SETUP)
+		return pd_drv_probe_fail(pr, PD_E_CONFIG, "TLS", "%s", pr->why);
+	if (!pr->failed || pr->what == PD_TPORT_E_TIMEOUT)
+		return pd_drv_probe_fail(pr, PD_E_PROTOCOL, "TLS",
+		                         "TLS: no handshake within %d s (is this a TLS port?)",
+		                         pr->step_ms / 1000);
+	return pd_drv_probe_fail(pr, PD_E_PROTOCOL, "TLS", "%s", pr->why);
+}
+
+pd_status pd_drv_probe_open(pd_drv_probe *pr, const pd_drv_conf *c, int timeout_ms, int step_ms,
+                            pd_drv_test_result *out)
+{
+	memset(out, 0, sizeof *out);
+	out->failed = -1;
+	pr->out = out;
+	pr->c = c;
+	pr->step_ms = step_ms;
+	/* read as the drivers read them: typed or as typed ("false") */
+	pr->verify = true;
+	pd_err pe = {0};
+	if (pd_param_bool(c->params_json, "tls_verify", true, &pr->verify, &pe) != PD_OK ||
+	    pd_param_str(c->params_json, "tls_ca_file", &pr->ca, &pe) != PD_OK)
+		return pd_drv_probe_fail(pr, PD_E_CONFIG, "parameters", "%.390s", pe.message);
+	pr->give_up = pd_live_now_ms() + (timeout_ms > 0 ? timeout_ms : 30000);
+	pr->t = pd_tport_new(
+	    &(pd_tport_conf){.host = c->host,
+	                     .port = c->port,
+	                     .tls = c->tls,
+	                     .tls_verify = pr->verify,
+	                     .tls_ca_file = pr->ca,
+	                     .step_timeout_ms = step_ms},
+	    &(pd_tport_cb){.ctx = pr, .on_open = tp_open, .on_data = tp_data, .on_fail = tp_fail});
+	pd_tport_open(pr->t, pd_live_now_ms());
+	if (!pd_drv_probe_wait(pr, &pr->opened))
+		return open_failed(pr);
+	char addr[64];
+	pd_tport_peer(pr->t, addr, sizeof addr);
+	pd_drv_probe_step(pr, "name resolution", true, "%s -> %s", c->host, addr);
+	pd_drv_probe_step(pr, "TCP connect", true, "%s:%d", addr, c->port);
+	if (c->tls)
+		pd_drv_probe_step(pr, "TLS", true, "handshake done, certificate %s%s%.200s",
+		                  pr->verify ? "verified" : "not verified (tls_verify is false)",
+		                  pr->verify && pr->ca ? " against " : "",
+		                  pr->verify && pr->ca ? pr->ca : "");
+	return PD_OK;
+}
+
+pd_status pd_drv_probe_end(pd_drv_probe *pr, pd_status st, pd_err *e)
+{
+	pd_tport_free(pr->t);
+	pr->t = NULL;
+	free(pr->ca);
+	pr->ca = NULL;
+	if (st == PD_OK)
+		return PD_OK;
+	const pd_drv_test_result *r = pr->out;
+	return pd_fail(e, st, "pbx", "%s failed: %s", pr->step,
+	               r->failed >= 0 ? r->steps[r->failed].detail : "");
+}
