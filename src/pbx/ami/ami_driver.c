@@ -45,7 +45,8 @@ enum dstate {
 #define RESNAP_MS 60000
 
 typedef struct {
-	pd_drv_conf c;
+	pd_drv_conf c; /* c.secret is NULL: the secret is kept masked below */
+	pd_masked secret;
 	pd_drv_host h;
 	enum dstate st;
 	bool auth_failed;
@@ -85,13 +86,13 @@ typedef struct {
 
 static void scrub_secret(ami_drv *d, char *s)
 {
-	const char *sec = d->c.secret;
-	size_t n = sec ? strlen(sec) : 0;
-	if (n < 3)
+	if (d->secret.len < 3)
 		return; /* masking 1-2 chars would garble ordinary words */
+	char *sec = pd_masked_reveal(&d->secret);
 	char *hit;
 	while ((hit = strstr(s, sec)))
-		memset(hit, '*', n);
+		memset(hit, '*', d->secret.len);
+	pd_secret_free(sec);
 }
 
 static void link_set(ami_drv *d, pd_link_state st)
@@ -468,13 +469,18 @@ static void on_msg(const ami_msg *m, void *ctx)
 		ami_put(&b, "Action", "Login");
 		ami_put(&b, "ActionID", d->cur_id);
 		bool user_ok = ami_put(&b, "Username", d->c.username);
-		bool secret_ok = ami_put(&b, "Secret", d->c.secret);
 		ami_put(&b, "Events", "on");
+		/* the secret last, shown only for this message, and the buffer
+		 * wiped once the transport has its copy */
+		pd_buf_reserve(&b, d->secret.len + 16);
+		char *sec = pd_masked_reveal(&d->secret);
+		bool secret_ok = ami_put(&b, "Secret", sec);
+		pd_secret_free(sec);
 		ami_end(&b);
 		if (!user_ok || !secret_ok) {
 			/* the core refuses these; a row from elsewhere must still not
 			 * inject protocol lines: no Login, no retries until edited */
-			pd_buf_free(&b);
+			pd_buf_wipe_free(&b);
 			d->fail_as = PD_LINK_AUTH_FAILED;
 			d->fail = xstrdup(!user_ok ? "the AMI username contains a line break: "
 			                             "not sent (edit the connection)"
@@ -482,7 +488,8 @@ static void on_msg(const ami_msg *m, void *ctx)
 			                             "sent (edit the connection)");
 			return;
 		}
-		send_buf(d, &b);
+		pd_tport_send(d->t, b.s, b.len);
+		pd_buf_wipe_free(&b);
 		d->st = D_LOGIN;
 		d->deadline = d->now + STEP_TIMEOUT_MS;
 		return;
@@ -707,7 +714,8 @@ static pd_status ami_create(const pd_drv_conf *c, const pd_drv_host *h, void **o
 	d->c = *c;
 	d->c.host = xstrdup(c->host);
 	d->c.username = xstrdup(c->username ? c->username : "");
-	d->c.secret = xstrdup(c->secret ? c->secret : "");
+	d->c.secret = NULL;
+	pd_masked_set(&d->secret, c->secret);
 	d->c.params_json = xstrdup(c->params_json);
 	d->h = *h;
 	ami_parser_opts po = {.expect_banner = true, .max_msg = c->max_message};
@@ -737,9 +745,7 @@ static void ami_destroy(void *p)
 	free(d->fail);
 	free((char *)d->c.host);
 	free((char *)d->c.username);
-	if (d->c.secret)
-		memset((char *)d->c.secret, 0, strlen(d->c.secret));
-	free((char *)d->c.secret);
+	pd_masked_clear(&d->secret);
 	free((char *)d->c.params_json);
 	free(d);
 }

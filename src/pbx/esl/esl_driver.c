@@ -59,7 +59,8 @@ typedef struct {
 } cmd;
 
 typedef struct {
-	pd_drv_conf c;
+	pd_drv_conf c; /* c.secret is NULL: the secret is kept masked below */
+	pd_masked secret;
 	pd_drv_host h;
 	enum dstate st;
 	bool auth_failed;
@@ -100,13 +101,13 @@ typedef struct {
 
 static void scrub_secret(esl_drv *d, char *s)
 {
-	const char *sec = d->c.secret;
-	size_t n = sec ? strlen(sec) : 0;
-	if (n < 3)
+	if (d->secret.len < 3)
 		return;
+	char *sec = pd_masked_reveal(&d->secret);
 	char *hit;
 	while ((hit = strstr(s, sec)))
-		memset(hit, '*', n);
+		memset(hit, '*', d->secret.len);
+	pd_secret_free(sec);
 }
 
 static void link_set(esl_drv *d, pd_link_state st)
@@ -512,16 +513,19 @@ static void on_msg(const esl_msg *m, void *ctx)
 		}
 		pd_buf b = {0};
 		pd_err e = {0};
-		if (esl_put_auth(&b, d->c.secret, &e) != PD_OK) {
-			pd_buf_free(&b);
+		pd_buf_reserve(&b, d->secret.len + 64);
+		char *sec = pd_masked_reveal(&d->secret);
+		pd_status ast = esl_put_auth(&b, sec, &e);
+		pd_secret_free(sec);
+		if (ast != PD_OK) {
+			pd_buf_wipe_free(&b);
 			d->fail = xstrdup("the event-socket password is empty or contains a line "
 			                  "break: not sent (edit the connection)");
 			d->fail_auth = true;
 			return;
 		}
 		pd_tport_send(d->t, b.s, b.len);
-		memset(b.s, 0, b.len);
-		pd_buf_free(&b);
+		pd_buf_wipe_free(&b);
 		d->st = D_AUTH;
 		d->deadline = d->now + STEP_TIMEOUT_MS;
 		return;
@@ -665,7 +669,8 @@ static pd_status esl_create(const pd_drv_conf *c, const pd_drv_host *h, void **o
 	d->c = *c;
 	d->c.host = xstrdup(c->host);
 	d->c.username = xstrdup(c->username ? c->username : "");
-	d->c.secret = xstrdup(c->secret ? c->secret : "");
+	d->c.secret = NULL;
+	pd_masked_set(&d->secret, c->secret);
 	d->c.params_json = xstrdup(c->params_json);
 	d->h = *h;
 	esl_parser_opts po = {.max_msg = c->max_message};
@@ -697,9 +702,7 @@ static void esl_destroy(void *p)
 	free(d->fail);
 	free((char *)d->c.host);
 	free((char *)d->c.username);
-	if (d->c.secret)
-		memset((char *)d->c.secret, 0, strlen(d->c.secret));
-	free((char *)d->c.secret);
+	pd_masked_clear(&d->secret);
 	free((char *)d->c.params_json);
 	free(d);
 }
