@@ -75,6 +75,8 @@ void pd_tport_close(pd_tport *t)
 	if (t->res_fd >= 0)
 		close(t->res_fd);
 	t->fd = t->res_fd = -1;
+	if (t->out.s) /* unsent: a login may be in it */
+		explicit_bzero(t->out.s, t->out.len);
 	t->out.len = 0;
 	t->out_off = 0;
 	t->phase = PD_TPORT_CLOSED;
