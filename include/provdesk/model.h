@@ -107,6 +107,8 @@ pd_status pd_check_extension(const char *in, const char *field,
                              pd_err *e); /* optional; digits, *, # */
 pd_status pd_check_trial(const pd_catalogue *cat, const char *product_type, pd_day start,
                          pd_day end, pd_err *e);
+/* A new customer's trial length: 0 (none) or 1..365 days (field "trial_days"). */
+pd_status pd_check_trial_days(int days, pd_err *e);
 /* Whole-record check (after trimming), used before every create/update. */
 pd_status pd_customer_check(const pd_catalogue *cat, const pd_geo *g, pd_customer *c, pd_err *e);
 

@@ -16,6 +16,7 @@
 #include "provdesk/live.h"
 #include "provdesk/pbx_transport.h"
 #include "provdesk/store.h"
+#include "provdesk/util.h"
 
 typedef struct {
 	int64_t customer_id;
@@ -106,14 +107,16 @@ extern const pd_driver_ops pd_esl_driver; /* FreeSWITCH, src/pbx/esl/esl_driver.
  * tls_ca_file, wrapup_time 0-3600) read typed or as typed, naming a bad
  * one; the transport made (cb->ctx is the driver) with step_timeout_ms, the
  * backoff set from backoff_min_ms/backoff_max_s (60 s when 0), and c
- * copied into *copy (strings owned: pd_drv_conf_free). Nothing is made
- * when it fails. */
+ * copied into *copy (strings owned: pd_drv_conf_free) but for its secret,
+ * which is kept masked in *secret (copy->secret is NULL; reveal it only for
+ * the login, then pd_secret_free). Nothing is made when it fails. */
 pd_status pd_drv_setup(const pd_drv_conf *c, const pd_tport_cb *cb, int step_timeout_ms,
-                       pd_drv_conf *copy, pd_tport **t, pd_backoff *bo, int *wrapup_s, pd_err *e);
-/* Frees the strings of a pd_drv_setup copy, the secret wiped first. */
-void pd_drv_conf_free(pd_drv_conf *c);
+                       pd_drv_conf *copy, pd_masked *secret, pd_tport **t, pd_backoff *bo,
+                       int *wrapup_s, pd_err *e);
+/* Frees the strings of a pd_drv_setup copy and clears the masked secret. */
+void pd_drv_conf_free(pd_drv_conf *c, pd_masked *secret);
 /* Masks the secret (3 bytes or longer) wherever it appears in s. */
-void pd_drv_scrub(const pd_drv_conf *c, char *s);
+void pd_drv_scrub(const pd_masked *secret, char *s);
 
 /* The caps of one link's model ([pbx] in provdesk.conf): a PBX is
  * untrusted input. 0 = the default. */

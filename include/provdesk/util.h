@@ -95,4 +95,26 @@ typedef struct {
 } pd_actor;
 void pd_actor_current(pd_actor *a);
 
+/* ---- secrets kept in memory (docs/architecture.md, Secrets in memory) ----
+ * A secret a long-lived part must keep (a PBX link logs in again after each
+ * reconnect, the mail worker at each send) is kept masked: XORed with a
+ * random pad held in another allocation, so its text is in no memory image
+ * (core file, gcore, swap) while it waits. pd_masked_reveal gives the text
+ * for the moment it is used; pd_secret_free wipes and frees it. */
+typedef struct {
+	unsigned char *masked, *pad;
+	size_t len;
+} pd_masked;
+void pd_masked_set(pd_masked *m, const char *secret); /* NULL or "" = none */
+bool pd_masked_isset(const pd_masked *m);
+char *pd_masked_reveal(const pd_masked *m); /* "" when none; free with pd_secret_free */
+void pd_masked_clear(pd_masked *m);
+/* Wipes (explicit_bzero, the whole string) and frees. NULL-safe. */
+void pd_secret_free(char *s);
+/* Room for extra more bytes now, so that adding a secret later moves no
+ * block (a moved block would be left in the heap with the secret in it). */
+void pd_buf_reserve(pd_buf *b, size_t extra);
+/* Frees a pd_buf that held a secret: its whole allocation wiped first. */
+void pd_buf_wipe_free(pd_buf *b);
+
 #endif

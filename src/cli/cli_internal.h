@@ -206,6 +206,10 @@ extern const pd_subcmd pd_cli_pbx_subs[];
 extern const pd_subcmd pd_cli_outbox_subs[];
 extern const pd_subcmd pd_cli_billing_subs[];
 
+/* Writes all n bytes to fd, as they are (no sanitising: for our own text
+ * and for what pd_term_escape already made safe); false on a write error. */
+bool pd_cli_write_all(int fd, const char *s, size_t n);
+
 /* A progress line on a terminal's standard error (progress.c): silent when
  * stderr is not a terminal or with --json. */
 typedef struct {

@@ -1,8 +1,10 @@
-/* RFC 4180 reader/writer. The reader works on the whole file in memory (a
- * 100,000-row import is ~15 MB) and never gives up at the first bad row, so
- * the import can report every problem at once by line number. */
+/* RFC 4180 reader/writer. The reader works on input in memory or on a
+ * stream through a window that holds about one record (the import: a
+ * 100,000-row file is never held whole), and never gives up at the first bad
+ * row, so the import can report every problem at once by line number. */
 #include "csv.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 
 void pd_csv_reader_init(pd_csv_reader *r, const char *data, size_t len)
 {
+	memset(r, 0, sizeof *r);
 	r->p = data;
 	r->end = data + len;
 	r->line = 1;
@@ -54,7 +57,80 @@ static void skip_line(pd_csv_reader *r)
 	}
 }
 
+#define CSV_CHUNK (64 * 1024)
+
+void pd_csv_reader_open(pd_csv_reader *r, FILE *f, size_t max)
+{
+	memset(r, 0, sizeof *r);
+	r->f = f;
+	r->max = max;
+	r->line = 1;
+}
+
+void pd_csv_reader_close(pd_csv_reader *r)
+{
+	free(r->buf);
+	memset(r, 0, sizeof *r);
+}
+
+/* Keeps the unread rest of the window and appends the next chunk of the
+ * stream. Sets eof when the stream ends, fails or passes max. */
+static void refill(pd_csv_reader *r)
+{
+	size_t keep = (size_t)(r->end - r->p);
+	if (keep && r->p != r->buf)
+		memmove(r->buf, r->p, keep);
+	if (keep + CSV_CHUNK > r->cap) {
+		r->cap = (keep + CSV_CHUNK) * 2;
+		r->buf = xrealloc(r->buf, r->cap);
+	}
+	size_t got = fread(r->buf + keep, 1, CSV_CHUNK, r->f);
+	if (got < CSV_CHUNK) {
+		if (ferror(r->f))
+			r->read_errno = errno ? errno : EIO;
+		r->eof = true;
+	}
+	r->total += got;
+	if (r->total > r->max) {
+		r->too_big = true;
+		r->eof = true;
+	}
+	r->p = r->buf;
+	r->end = r->buf + keep + got;
+	if (!r->bom_done && (r->end - r->p >= 3 || r->eof)) {
+		r->bom_done = true;
+		if (r->end - r->p >= 3 && (unsigned char)r->p[0] == 0xEF &&
+		    (unsigned char)r->p[1] == 0xBB && (unsigned char)r->p[2] == 0xBF)
+			r->p += 3;
+	}
+}
+
+static int parse_record(pd_csv_reader *r, pd_csv_record *rec, pd_err *e);
+
 int pd_csv_next(pd_csv_reader *r, pd_csv_record *rec, pd_err *e)
+{
+	if (!r->f)
+		return parse_record(r, rec, e);
+	for (;;) {
+		if (r->too_big || r->read_errno) {
+			rec_clear(rec);
+			return 0; /* the caller reports it */
+		}
+		const char *p0 = r->p;
+		int line0 = r->line;
+		int got = p0 < r->end ? parse_record(r, rec, e) : 0;
+		/* A record that stopped short of the window's end is whole; one
+		 * that ran into it may go on in the next chunk: read it again
+		 * with more of the stream. */
+		if (r->p < r->end || r->eof)
+			return r->too_big || r->read_errno ? (rec_clear(rec), 0) : got;
+		r->p = p0;
+		r->line = line0;
+		refill(r);
+	}
+}
+
+static int parse_record(pd_csv_reader *r, pd_csv_record *rec, pd_err *e)
 {
 	rec_clear(rec);
 	/* blank lines (LF or CRLF) are not records */

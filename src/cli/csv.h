@@ -11,8 +11,16 @@
 #include "provdesk/error.h"
 
 typedef struct {
-	const char *p, *end; /* the rest of the input */
+	const char *p, *end; /* the rest of the input (in memory, or the window) */
 	int line;            /* physical line of p (1-based) */
+	/* a stream (pd_csv_reader_open): a window over the file, refilled as
+	 * records are read, so memory holds about one record, not the file */
+	FILE *f;
+	char *buf;
+	size_t cap, total, max;
+	bool eof, bom_done;
+	bool too_big; /* more than max bytes came in: reading stopped */
+	int read_errno;
 } pd_csv_reader;
 
 typedef struct {
@@ -24,6 +32,12 @@ typedef struct {
 
 /* data/len: the whole input. A UTF-8 BOM is skipped. */
 void pd_csv_reader_init(pd_csv_reader *r, const char *data, size_t len);
+/* The same records read from f a chunk at a time (f stays the caller's).
+ * Reading stops after max bytes (too_big set) or at a read error
+ * (read_errno set): pd_csv_next then returns 0. pd_csv_reader_close frees
+ * the window. */
+void pd_csv_reader_open(pd_csv_reader *r, FILE *f, size_t max);
+void pd_csv_reader_close(pd_csv_reader *r);
 /* 1: a record was read; 0: end of input; -1: a malformed record (e filled
  * with its line; the reader has skipped to the next line so reading can go
  * on and report every bad row). Blank lines are skipped. Fields are checked

@@ -1,10 +1,14 @@
 /* provdesk import FILE.csv [--dry-run] [--on-duplicate skip|update|fail] [--yes] [--json]
  *
- * Two passes: every row is first checked with the same core rules as
- * `customer create` plus the database rules (name taken, internal-system
- * limit) and the rules across rows of the file (same name twice, same
- * primary email twice); only when no row has an error is anything written.
- * Errors are reported by physical line number and field. */
+ * One pass over a stream: each row is read and checked with the same core
+ * rules as `customer create` plus the database rules (name taken,
+ * internal-system limit) and the rules across rows of the file (same name
+ * twice, same primary email twice), then written at once inside one
+ * transaction, which is committed only when no row had an error (else rolled
+ * back: all or nothing, as before). Memory holds one row, the report lines
+ * (errors, skips, updates; every row with --json or --verbose) and the keys
+ * of the names and emails seen, never the file. Errors are reported by
+ * physical line number and field. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -138,12 +142,13 @@ static void map_free(strmap *m)
 
 /* ---- reading ---- */
 
-/* The whole file, refused before it is read (a regular file) or once more
- * than max_mb MiB came in (a pipe): an import holds every row in memory. */
-static pd_status read_all(const char *path, int max_mb, char **data, size_t *len, pd_err *e)
+/* The input, refused before it is read when a regular file is over max_mb
+ * MiB; a pipe is cut off by the reader once more than that came in. */
+static pd_status open_input(const char *path, int max_mb, FILE **out, pd_err *e)
 {
 	size_t max = (size_t)max_mb * 1024 * 1024;
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	*out = NULL;
 	if (!f)
 		return pd_fail(e, PD_E_NOINPUT, "file", "cannot open %s: %s", path,
 		               strerror(errno));
@@ -156,19 +161,27 @@ static pd_status read_all(const char *path, int max_mb, char **data, size_t *len
 		               "import_max_mb): split it",
 		               path, (double)sb.st_size / (1024.0 * 1024.0), max_mb);
 	}
-	int err = pd_read_stream(f, max + 1, data, len);
-	if (f != stdin)
+	*out = f;
+	return PD_OK;
+}
+
+static void close_input(FILE *f)
+{
+	if (f && f != stdin)
 		fclose(f);
-	if (err)
-		return pd_fail(e, PD_E_NOINPUT, "file", "cannot read %s: %s", path, strerror(err));
-	if (*len > max) {
-		free(*data);
-		*data = NULL;
+}
+
+/* The reader stopped early: the file grew past the limit or could not be read. */
+static pd_status input_error(const pd_csv_reader *rd, const char *path, int max_mb, pd_err *e)
+{
+	if (rd->too_big)
 		return pd_fail(e, PD_E_INVALID, "file",
 		               "%s is over the %d MiB an import takes ([customers] import_max_mb): "
 		               "split it",
 		               path, max_mb);
-	}
+	if (rd->read_errno)
+		return pd_fail(e, PD_E_NOINPUT, "file", "cannot read %s: %s", path,
+		               strerror(rd->read_errno));
 	return PD_OK;
 }
 
@@ -504,63 +517,43 @@ static void row_free(import_row *r)
 
 /* ---- writing ---- */
 
-static pd_status write_rows_tx(import_ctx *x, import_row *rows, size_t n, size_t *done, pd_err *e)
+/* One checked row, inside the import's transaction. */
+static pd_status write_row(import_ctx *x, import_row *r, pd_err *e)
 {
-	for (size_t i = 0; i < n; i++) {
-		import_row *r = &rows[i];
-		pd_customer out;
-		memset(&out, 0, sizeof out);
-		pd_status st = PD_OK;
-		if (r->act == ACT_CREATE) {
-			/* Only the tenant id is reported, and create fills it in
-			 * r->n: no need to read the new row back. */
-			st = store_customer_create(x->s, &r->n, &x->c->actor, NULL, e);
-			if (st == PD_OK)
-				memcpy(out.tenant_id, r->n.customer.tenant_id,
-				       sizeof out.tenant_id);
-		} else if (r->act == ACT_UPDATE)
-			st = store_customer_update(x->s, &r->upd, &x->c->actor, &out, NULL, e);
-		else
-			continue;
-		if (st != PD_OK) {
-			e->line = r->line;
-			return st;
-		}
-		memcpy(r->tenant_id, out.tenant_id, sizeof r->tenant_id);
-		pd_customer_free(&out);
-		(*done)++;
-		pd_progress_set(&x->prog, i + 1);
+	pd_customer out;
+	memset(&out, 0, sizeof out);
+	pd_status st = PD_OK;
+	if (r->act == ACT_CREATE) {
+		/* Only the tenant id is reported, and create fills it in r->n: no
+		 * need to read the new row back. */
+		st = store_customer_create(x->s, &r->n, &x->c->actor, NULL, e);
+		if (st == PD_OK)
+			memcpy(out.tenant_id, r->n.customer.tenant_id, sizeof out.tenant_id);
+	} else if (r->act == ACT_UPDATE)
+		st = store_customer_update(x->s, &r->upd, &x->c->actor, &out, NULL, e);
+	else
+		return PD_OK;
+	if (st != PD_OK) {
+		e->line = r->line;
+		return st;
 	}
+	memcpy(r->tenant_id, out.tenant_id, sizeof r->tenant_id);
+	pd_customer_free(&out);
 	return PD_OK;
 }
 
-/* All rows in one transaction: the import is all-or-nothing even when a
- * write is refused after the checks (someone else took a name meanwhile),
- * and one commit instead of 100,000 is what makes large files fast. */
-static pd_status write_rows(import_ctx *x, import_row *rows, size_t n, size_t *done, pd_err *e)
-{
-	pd_status st = store_begin(x->s, e);
-	if (st != PD_OK)
-		return st;
-	st = write_rows_tx(x, rows, n, done, e);
-	if (st == PD_OK)
-		st = store_commit(x->s, e);
-	if (st != PD_OK) {
-		store_rollback(x->s);
-		*done = 0;
-	}
-	return st;
-}
-
+/* rows: the rows kept for the report (every row with --json or --verbose,
+ * else those with a line to show); total: every row of the file. */
 static void report(pd_cli *c, const char *file, bool dry, bool verbose, const char *dup,
-                   import_row *rows, size_t n, size_t cnt[4], bool written, const pd_err *werr)
+                   import_row *rows, size_t n, size_t total, size_t cnt[4], bool written,
+                   const pd_err *werr)
 {
 	if (c->json) {
 		json_t *o = json_object();
 		json_object_set_new(o, "file", json_string(file));
 		json_object_set_new(o, "dry_run", json_boolean(dry));
 		json_object_set_new(o, "on_duplicate", json_string(dup));
-		json_object_set_new(o, "rows", json_integer((json_int_t)n));
+		json_object_set_new(o, "rows", json_integer((json_int_t)total));
 		json_object_set_new(o, "created", json_integer((json_int_t)cnt[ACT_CREATE]));
 		json_object_set_new(o, "updated", json_integer((json_int_t)cnt[ACT_UPDATE]));
 		json_object_set_new(o, "skipped", json_integer((json_int_t)cnt[ACT_SKIP]));
@@ -633,8 +626,8 @@ static void report(pd_cli *c, const char *file, bool dry, bool verbose, const ch
 			    msg, sizeof msg,
 			    "%.300s: %zu row%s, %zu with errors: nothing imported (first: line "
 			    "%d: %s%s%.600s)",
-			    file, n, n == 1 ? "" : "s", cnt[ACT_ERROR], first->line, first->field,
-			    first->field[0] ? ": " : "", first->message);
+			    file, total, total == 1 ? "" : "s", cnt[ACT_ERROR], first->line,
+			    first->field, first->field[0] ? ": " : "", first->message);
 			pd_cli_json_error(PD_E_INVALID, first->field, first->line, msg, false);
 		} else if (werr) {
 			snprintf(msg, sizeof msg, "%.300s: line %d: %.600s; nothing was written",
@@ -645,11 +638,11 @@ static void report(pd_cli *c, const char *file, bool dry, bool verbose, const ch
 	}
 	if (cnt[ACT_ERROR])
 		fprintf(stderr, "provdesk: %s: %zu row%s, %zu with errors: nothing imported\n",
-		        file, n, n == 1 ? "" : "s", cnt[ACT_ERROR]);
+		        file, total, total == 1 ? "" : "s", cnt[ACT_ERROR]);
 	else
-		printf("%s: %zu row%s: %zu %s, %zu %s, %zu skipped%s\n", file, n, n == 1 ? "" : "s",
-		       cnt[ACT_CREATE], dry ? "to create" : "created", cnt[ACT_UPDATE],
-		       dry ? "to update" : "updated", cnt[ACT_SKIP],
+		printf("%s: %zu row%s: %zu %s, %zu %s, %zu skipped%s\n", file, total,
+		       total == 1 ? "" : "s", cnt[ACT_CREATE], dry ? "to create" : "created",
+		       cnt[ACT_UPDATE], dry ? "to update" : "updated", cnt[ACT_SKIP],
 		       dry ? " (dry run: nothing written)" : "");
 }
 
@@ -686,78 +679,123 @@ int pd_cli_import_cmd(pd_cli *c, int argc, char **argv)
 		                          dup);
 	pd_err e;
 	pd_err_clear(&e);
-	char *data = NULL;
-	size_t len = 0;
-	if (read_all(pos[0], c->cfg.import_max_mb, &data, &len, &e) != PD_OK)
+	FILE *in = NULL;
+	if (open_input(pos[0], c->cfg.import_max_mb, &in, &e) != PD_OK)
 		return pd_cli_fail(c, &e);
 	if (pd_cli_geo(&x.g, &e) != PD_OK || !(x.s = pd_cli_store(c, &e))) {
-		free(data);
+		close_input(in);
 		return pd_cli_fail(c, &e);
 	}
 	pd_counts counts;
 	if (store_customer_counts(x.s, x.today, &counts, &e) != PD_OK) {
-		free(data);
+		close_input(in);
 		return pd_cli_fail(c, &e);
 	}
 	x.internal_used = counts.internal;
 
 	pd_csv_reader rd;
-	pd_csv_reader_init(&rd, data, len);
+	pd_csv_reader_open(&rd, in, (size_t)c->cfg.import_max_mb * 1024 * 1024);
 	pd_csv_record rec = {0};
 	int got = pd_csv_next(&rd, &rec, &e);
+	if (got == 0 && input_error(&rd, pos[0], c->cfg.import_max_mb, &e) != PD_OK)
+		got = -1;
 	if (got <= 0 || !parse_header(&x, &rec, &e)) {
 		if (got == 0)
 			pd_fail_line(
 			    &e, PD_E_INVALID, 1, "header",
 			    "the file is empty; a header row naming the columns is required");
 		pd_csv_record_free(&rec);
-		free(data);
+		pd_csv_reader_close(&rd);
+		close_input(in);
 		rc = pd_cli_fail(c, &e);
 		if (!c->json)
 			fprintf(stderr, "provdesk: %s: nothing imported\n", pos[0]);
 		return rc;
 	}
-	import_row *rows = NULL;
-	size_t n = 0, cap = 0;
+	/* Rows are written as they are checked, in one transaction: committed
+	 * when the whole file is good, rolled back otherwise. After the first
+	 * error nothing more is written (the rest is only checked, so every
+	 * error is reported). */
+	pd_err werr;
+	pd_err_clear(&werr);
+	bool writing = !dry, wfail = false;
+	if (writing && store_begin(x.s, &werr) != PD_OK) {
+		pd_csv_record_free(&rec);
+		pd_csv_reader_close(&rd);
+		close_input(in);
+		return pd_cli_fail(c, &werr);
+	}
+	import_row *rows = NULL; /* kept for the report */
+	size_t n = 0, cap = 0, total = 0;
 	size_t cnt[4] = {0, 0, 0, 0};
 	pd_progress_begin(&x.prog, c, "import", "rows");
-	pd_progress_phase(&x.prog, "checking", 0);
+	pd_progress_phase(&x.prog, dry ? "checking" : "importing", 0);
 	for (;;) {
 		pd_err_clear(&e);
 		got = pd_csv_next(&rd, &rec, &e);
 		if (got == 0)
 			break;
+		import_row r;
+		memset(&r, 0, sizeof r);
+		if (got < 0) {
+			r.line = e.line;
+			row_error(&r, &e);
+		} else
+			check_row(&x, &r, &rec);
+		cnt[r.act]++;
+		total++;
+		if (cnt[ACT_ERROR])
+			writing = false;
+		if (writing && write_row(&x, &r, &werr) != PD_OK)
+			writing = false, wfail = true;
+		pd_progress_set(&x.prog, total);
+		pd_new_customer_free(&r.n);
+		memset(&r.n, 0, sizeof r.n);
+		pd_customer_free(&r.upd);
+		memset(&r.upd, 0, sizeof r.upd);
+		if (!c->json && !verbose && r.act == ACT_CREATE) {
+			row_free(&r); /* a created row has no line in the report */
+			continue;
+		}
 		if (n == cap) {
 			cap = cap ? cap * 2 : 256;
 			rows = xrealloc(rows, cap * sizeof *rows);
 		}
-		import_row *r = &rows[n++];
-		memset(r, 0, sizeof *r);
-		if (got < 0) {
-			r->line = e.line;
-			row_error(r, &e);
-		} else
-			check_row(&x, r, &rec);
-		cnt[r->act]++;
-		pd_progress_set(&x.prog, n);
+		rows[n++] = r;
 	}
+	/* the whole count is known now: the line ends at 100% */
+	x.prog.total = total;
+	pd_progress_set(&x.prog, total);
 	pd_csv_record_free(&rec);
-	free(data);
 	map_free(&x.names);
 	map_free(&x.emails);
+	pd_err ierr;
+	pd_err_clear(&ierr);
+	pd_status ist = input_error(&rd, pos[0], c->cfg.import_max_mb, &ierr);
+	pd_csv_reader_close(&rd);
+	close_input(in);
 
 	bool written = false;
-	pd_err werr;
-	pd_err_clear(&werr);
-	bool wfail = false;
-	size_t done = 0;
-	if (!cnt[ACT_ERROR] && !dry) {
-		pd_progress_phase(&x.prog, "writing", n);
-		wfail = write_rows(&x, rows, n, &done, &werr) != PD_OK;
-		written = !wfail;
+	if (!dry) {
+		if (ist == PD_OK && !wfail && !cnt[ACT_ERROR])
+			wfail = store_commit(x.s, &werr) != PD_OK;
+		written = ist == PD_OK && !wfail && !cnt[ACT_ERROR];
+		if (!written)
+			store_rollback(x.s);
 	}
 	pd_progress_end(&x.prog);
-	report(c, pos[0], dry, verbose, dup, rows, n, cnt, written, wfail ? &werr : NULL);
+	for (size_t i = 0; !written && i < n; i++)
+		rows[i].tenant_id[0] = 0; /* rolled back: no customer has it */
+	if (ist != PD_OK) {
+		for (size_t i = 0; i < n; i++)
+			row_free(&rows[i]);
+		free(rows);
+		rc = pd_cli_fail(c, &ierr);
+		if (!c->json)
+			fprintf(stderr, "provdesk: %s: nothing imported\n", pos[0]);
+		return rc;
+	}
+	report(c, pos[0], dry, verbose, dup, rows, n, total, cnt, written, wfail ? &werr : NULL);
 	if (wfail && !c->json) {
 		fprintf(stderr, "provdesk: %s: line %d: %s%s%s\n", pos[0], werr.line, werr.field,
 		        werr.field[0] ? ": " : "", werr.message);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli_internal.h"
+#include "provdesk/live.h"
 #include "provdesk/mail.h"
 #include "provdesk/util.h"
 
@@ -137,18 +138,11 @@ typedef struct {
 	int64_t deadline_ms; /* CLOCK_MONOTONIC */
 } deadline_timer;
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void *deadline_main(void *arg)
 {
 	deadline_timer *t = arg;
 	while (!atomic_load(&t->done)) {
-		int64_t left = t->deadline_ms - mono_ms();
+		int64_t left = t->deadline_ms - pd_live_now_ms();
 		if (left <= 0) {
 			atomic_store(&t->cancel, true);
 			break;
@@ -176,7 +170,7 @@ static int deliver(pd_cli *c, int retried, long timeout_s)
 	pthread_t th;
 	bool timed = false;
 	if (timeout_s > 0) {
-		t.deadline_ms = mono_ms() + (int64_t)timeout_s * 1000;
+		t.deadline_ms = pd_live_now_ms() + (int64_t)timeout_s * 1000;
 		o.cancel = &t.cancel;
 		timed = pthread_create(&th, NULL, deadline_main, &t) == 0;
 		if (!timed)

@@ -8,28 +8,10 @@
  * standard error stream (term.c) would show as an escape. */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli_internal.h"
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void put(const char *s, size_t n)
-{
-	while (n) {
-		ssize_t w = write(STDERR_FILENO, s, n);
-		if (w <= 0)
-			return;
-		s += w;
-		n -= (size_t)w;
-	}
-}
+#include "provdesk/live.h"
 
 /* 12345 -> "12,345" */
 static void grouped(uint64_t v, char out[32])
@@ -51,7 +33,7 @@ void pd_progress_begin(pd_progress *p, const pd_cli *c, const char *label, const
 	p->on = !c->json && isatty(STDERR_FILENO);
 	snprintf(p->label, sizeof p->label, "%s", label);
 	snprintf(p->unit, sizeof p->unit, "%s", unit);
-	p->start_ms = p->phase_ms = mono_ms();
+	p->start_ms = p->phase_ms = pd_live_now_ms();
 	p->last_ms = -1000;
 }
 
@@ -59,7 +41,7 @@ void pd_progress_phase(pd_progress *p, const char *phase, uint64_t total)
 {
 	snprintf(p->phase, sizeof p->phase, "%s", phase);
 	p->total = total;
-	p->phase_ms = mono_ms();
+	p->phase_ms = pd_live_now_ms();
 	p->last_ms = -1000;
 	pd_progress_set(p, 0);
 }
@@ -90,7 +72,8 @@ static void draw(pd_progress *p, uint64_t done, int64_t now)
 	}
 	/* clear what a longer line before left */
 	n += snprintf(line + n, sizeof line - (size_t)n, "\033[K");
-	put(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+	(void)pd_cli_write_all(STDERR_FILENO, line,
+	                       (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 	p->drawn = true;
 }
 
@@ -98,7 +81,7 @@ void pd_progress_set(pd_progress *p, uint64_t done)
 {
 	if (!p->on)
 		return;
-	int64_t now = mono_ms();
+	int64_t now = pd_live_now_ms();
 	if (now - p->last_ms < 100 && (!p->total || done < p->total))
 		return;
 	p->last_ms = now;
@@ -108,6 +91,6 @@ void pd_progress_set(pd_progress *p, uint64_t done)
 void pd_progress_end(pd_progress *p)
 {
 	if (p->on && p->drawn)
-		put("\r\033[K", 4);
+		(void)pd_cli_write_all(STDERR_FILENO, "\r\033[K", 4);
 	p->on = false;
 }

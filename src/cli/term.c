@@ -5,6 +5,7 @@
  * standard output only when it is a terminal and not --json, so a redirect
  * or a pipe gets the exact bytes (exports, scripts) and JSON stays exact
  * (its own escapes). */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,11 +18,13 @@ typedef struct {
 	size_t nheld;
 } guard;
 
-static bool write_all(int fd, const char *s, size_t n)
+bool pd_cli_write_all(int fd, const char *s, size_t n)
 {
 	while (n) {
 		ssize_t w = write(fd, s, n);
-		if (w < 0)
+		if (w < 0 && errno == EINTR)
+			continue; /* a signal (SIGWINCH, SIGCHLD) is not a failed write */
+		if (w <= 0)
 			return false;
 		s += w;
 		n -= (size_t)w;
@@ -52,7 +55,7 @@ static ssize_t guard_write(void *cookie, const char *buf, size_t size)
 	g->nheld = keep;
 	memcpy(g->held, in.s + in.len - keep, keep);
 	pd_term_escape(&out, in.s, in.len - keep, true);
-	bool ok = write_all(g->fd, out.s ? out.s : "", out.len);
+	bool ok = pd_cli_write_all(g->fd, out.s ? out.s : "", out.len);
 	pd_buf_free(&in);
 	pd_buf_free(&out);
 	return ok ? (ssize_t)size : -1;
@@ -63,7 +66,7 @@ static int guard_close(void *cookie)
 	guard *g = cookie;
 	pd_buf out = {0};
 	pd_term_escape(&out, (const char *)g->held, g->nheld, true); /* a cut sequence: \xNN */
-	bool ok = write_all(g->fd, out.s ? out.s : "", out.len);
+	bool ok = pd_cli_write_all(g->fd, out.s ? out.s : "", out.len);
 	pd_buf_free(&out);
 	free(g);
 	return ok ? 0 : -1;

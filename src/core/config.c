@@ -542,10 +542,18 @@ char *pd_config_smtp_password(const pd_config *c, pd_err *e)
 		        (fs.st_mode & 0004) ? "others" : "its group");
 		return NULL;
 	}
-	char *s = NULL;
-	int rerr = pd_read_stream(f, 4096, &s, NULL);
+	/* unbuffered into one block: no stdio buffer or grown copy is left
+	 * in the heap with the password in it */
+	setvbuf(f, NULL, _IONBF, 0);
+	char *s = xmalloc(4097);
+	size_t got = 0, r;
+	while (got < 4096 && (r = fread(s + got, 1, 4096 - got, f)) > 0)
+		got += r;
+	int rerr = ferror(f) ? EIO : 0;
+	s[got] = 0;
 	fclose(f);
 	if (rerr) {
+		pd_secret_free(s);
 		pd_fail(e, PD_E_NOINPUT, "smtp.password_file", "cannot read smtp.password_file %s",
 		        c->smtp_password_file);
 		return NULL;

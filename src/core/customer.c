@@ -320,15 +320,21 @@ static pd_status synced_check(const pd_catalogue *cat, pd_new_customer *n, pd_er
 	return PD_OK;
 }
 
+pd_status pd_check_trial_days(int days, pd_err *e)
+{
+	if (days < 0 || days > 365)
+		return pd_fail(e, PD_E_INVALID, "trial_days",
+		               "trial length must be between 1 and 365 days (got %d)", days);
+	return PD_OK;
+}
+
 pd_status pd_new_customer_check(const pd_catalogue *cat, const pd_geo *g, pd_new_customer *n,
                                 pd_day today, pd_err *e)
 {
 	pd_customer *c = &n->customer;
 	pd_status st;
-	if (n->trial_days < 0 || n->trial_days > 365)
-		return pd_fail(e, PD_E_INVALID, "trial_days",
-		               "trial length must be between 1 and 365 days (got %d)",
-		               n->trial_days);
+	if ((st = pd_check_trial_days(n->trial_days, e)) != PD_OK)
+		return st;
 	c->trial = n->trial_days > 0;
 	c->trial_converted = false;
 	if (c->trial) {

@@ -470,3 +470,72 @@ void pd_actor_current(pd_actor *a)
 		a->client[n] = 0;
 	}
 }
+
+/* ---- secrets kept in memory ---- */
+
+void pd_masked_set(pd_masked *m, const char *secret)
+{
+	pd_masked_clear(m);
+	if (!secret || !*secret)
+		return;
+	m->len = strlen(secret);
+	m->masked = xmalloc(m->len);
+	m->pad = xmalloc(m->len);
+	size_t got = 0;
+	while (got < m->len) {
+		ssize_t r = getrandom(m->pad + got, m->len - got, 0);
+		if (r > 0)
+			got += (size_t)r;
+		else if (r < 0 && errno != EINTR)
+			break;
+	}
+	for (size_t i = got; i < m->len; i++) /* no getrandom: still not the text */
+		m->pad[i] = (unsigned char)(0xA5 ^ (i * 131));
+	for (size_t i = 0; i < m->len; i++)
+		m->masked[i] = (unsigned char)secret[i] ^ m->pad[i];
+}
+
+bool pd_masked_isset(const pd_masked *m)
+{
+	return m->len > 0;
+}
+
+char *pd_masked_reveal(const pd_masked *m)
+{
+	char *s = xmalloc(m->len + 1);
+	for (size_t i = 0; i < m->len; i++)
+		s[i] = (char)(m->masked[i] ^ m->pad[i]);
+	s[m->len] = 0;
+	return s;
+}
+
+void pd_masked_clear(pd_masked *m)
+{
+	if (m->masked)
+		explicit_bzero(m->masked, m->len);
+	if (m->pad)
+		explicit_bzero(m->pad, m->len);
+	free(m->masked);
+	free(m->pad);
+	memset(m, 0, sizeof *m);
+}
+
+void pd_secret_free(char *s)
+{
+	if (!s)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+void pd_buf_reserve(pd_buf *b, size_t extra)
+{
+	buf_reserve(b, extra);
+}
+
+void pd_buf_wipe_free(pd_buf *b)
+{
+	if (b->s)
+		explicit_bzero(b->s, b->cap);
+	pd_buf_free(b);
+}

@@ -6,6 +6,7 @@
 #include "mail_internal.h"
 
 #include <curl/curl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,10 +31,41 @@ void pd_smtp_opts_init(pd_smtp_opts *o)
 	o->token_days = 7;
 }
 
+/* libcurl copies the password (CURLOPT_PASSWORD) and builds the AUTH
+ * exchange in its own memory: every block it frees is wiped first, so
+ * neither is left in the heap after a send (the handle is cleaned up after
+ * each one). OpenSSL's own allocations are not covered (docs/architecture.md,
+ * Secrets in memory). */
+static void wiped_free(void *p)
+{
+	if (p) {
+		explicit_bzero(p, malloc_usable_size(p));
+		free(p);
+	}
+}
+
+static void *wiped_realloc(void *p, size_t n)
+{
+	if (!p)
+		return malloc(n);
+	if (!n) {
+		wiped_free(p);
+		return NULL;
+	}
+	size_t old = malloc_usable_size(p);
+	void *q = malloc(n);
+	if (!q)
+		return NULL;
+	memcpy(q, p, old < n ? old : n);
+	wiped_free(p);
+	return q;
+}
+
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init_once(void)
 {
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, wiped_free, wiped_realloc, strdup,
+	                     calloc);
 }
 
 /* "scheme://host[:port]" — what an error may show of the URL. */
@@ -125,13 +157,19 @@ void pd_mail_scrub(char *msg, size_t cap, const char *username, const char *pass
 	if (!password || !*password)
 		return;
 	replace_all(msg, cap, password, "********");
+	/* buffers sized first (no block moved with the password in it) and
+	 * wiped after */
+	size_t room = (strlen(password) + (username ? strlen(username) : 0) + 3) * 2 + 16;
 	pd_buf b = {0};
+	pd_buf_reserve(&b, room);
 	pd_mail_base64(&b, (const unsigned char *)password, strlen(password));
 	if (b.s)
 		replace_all(msg, cap, b.s, "********");
-	pd_buf_free(&b);
+	pd_buf_wipe_free(&b);
+	pd_buf_reserve(&b, room);
 	/* AUTH PLAIN: base64("\0user\0password"). */
 	pd_buf raw = {0};
+	pd_buf_reserve(&raw, room);
 	pd_buf_addc(&raw, '\0');
 	pd_buf_add(&raw, username ? username : "");
 	pd_buf_addc(&raw, '\0');
@@ -139,8 +177,8 @@ void pd_mail_scrub(char *msg, size_t cap, const char *username, const char *pass
 	pd_mail_base64(&b, (const unsigned char *)raw.s, raw.len);
 	if (b.s)
 		replace_all(msg, cap, b.s, "********");
-	pd_buf_free(&b);
-	pd_buf_free(&raw);
+	pd_buf_wipe_free(&b);
+	pd_buf_wipe_free(&raw);
 }
 
 /* ---- the exchange ---- */

@@ -27,7 +27,8 @@ struct pd_outbox_worker {
 	atomic_bool stop; /* also the SMTP cancel flag */
 	char *db_path;
 	pd_store_opts so;
-	char *url, *from, *username, *password, *ca_file, *activation_url;
+	char *url, *from, *username, *ca_file, *activation_url;
+	pd_masked password; /* o.password is set only during a round */
 	pd_smtp_opts o;
 	int notify_fd;
 	pd_outbox_worker_stats stats;
@@ -116,7 +117,14 @@ static void *worker_main(void *arg)
 			need_round = false;
 			pd_outbox_report r;
 			pd_err e = {0};
+			/* the password in clear only for the round, then wiped
+			 * (docs/architecture.md, Secrets in memory) */
+			char *pw =
+			    pd_masked_isset(&w->password) ? pd_masked_reveal(&w->password) : NULL;
+			w->o.password = pw;
 			pd_status st = pd_outbox_deliver_due(s, &w->o, now, 0, &r, &e);
+			w->o.password = NULL;
+			pd_secret_free(pw);
 			if (atomic_load(&w->stop))
 				break;
 			record(w, &r, st, &e);
@@ -178,13 +186,7 @@ static void worker_free(pd_outbox_worker *w)
 	free(w->username);
 	free(w->ca_file);
 	free(w->activation_url);
-	if (w->password) {
-		/* Do not leave the password in freed heap. */
-		volatile char *p = w->password;
-		while (*p)
-			*p++ = '\0';
-		free(w->password);
-	}
+	pd_masked_clear(&w->password);
 	free(w);
 }
 
@@ -216,13 +218,13 @@ pd_status pd_outbox_worker_start(const char *db_path, const pd_store_opts *so,
 	w->url = xstrdup(w->o.url);
 	w->from = xstrdup(w->o.from);
 	w->username = xstrdup(w->o.username);
-	w->password = xstrdup(w->o.password);
+	pd_masked_set(&w->password, w->o.password);
 	w->ca_file = xstrdup(w->o.ca_file);
 	w->activation_url = xstrdup(w->o.activation_url);
 	w->o.url = w->url;
 	w->o.from = w->from;
 	w->o.username = w->username;
-	w->o.password = w->password;
+	w->o.password = NULL;
 	w->o.ca_file = w->ca_file;
 	w->o.activation_url = w->activation_url;
 	w->o.cancel = &w->stop;

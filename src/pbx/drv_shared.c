@@ -15,7 +15,8 @@
 /* ---- create ---- */
 
 pd_status pd_drv_setup(const pd_drv_conf *c, const pd_tport_cb *cb, int step_timeout_ms,
-                       pd_drv_conf *copy, pd_tport **t, pd_backoff *bo, int *wrapup_s, pd_err *e)
+                       pd_drv_conf *copy, pd_masked *secret, pd_tport **t, pd_backoff *bo,
+                       int *wrapup_s, pd_err *e)
 {
 	if (!c->host || !*c->host)
 		return pd_fail(e, PD_E_INVALID, "host", "the PBX host is empty");
@@ -47,32 +48,32 @@ pd_status pd_drv_setup(const pd_drv_conf *c, const pd_tport_cb *cb, int step_tim
 	*copy = *c;
 	copy->host = xstrdup(c->host);
 	copy->username = xstrdup(c->username ? c->username : "");
-	copy->secret = xstrdup(c->secret ? c->secret : "");
+	copy->secret =
+	    NULL; /* kept masked in *secret (docs/architecture.md, "Secrets in memory") */
+	pd_masked_set(secret, c->secret);
 	copy->params_json = xstrdup(c->params_json);
 	*wrapup_s = (int)wrapup;
 	return PD_OK;
 }
 
-void pd_drv_conf_free(pd_drv_conf *c)
+void pd_drv_conf_free(pd_drv_conf *c, pd_masked *secret)
 {
 	free((char *)c->host);
 	free((char *)c->username);
-	if (c->secret)
-		memset((char *)c->secret, 0, strlen(c->secret));
-	free((char *)c->secret);
 	free((char *)c->params_json);
-	c->host = c->username = c->secret = c->params_json = NULL;
+	c->host = c->username = c->params_json = NULL;
+	pd_masked_clear(secret);
 }
 
-void pd_drv_scrub(const pd_drv_conf *c, char *s)
+void pd_drv_scrub(const pd_masked *secret, char *s)
 {
-	const char *sec = c->secret;
-	size_t n = sec ? strlen(sec) : 0;
-	if (n < 3)
+	if (secret->len < 3)
 		return; /* masking 1-2 chars would garble ordinary words */
+	char *sec = pd_masked_reveal(secret);
 	char *hit;
 	while ((hit = strstr(s, sec)))
-		memset(hit, '*', n);
+		memset(hit, '*', secret->len);
+	pd_secret_free(sec);
 }
 
 /* ---- model caps and counters ---- */

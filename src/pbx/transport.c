@@ -75,6 +75,8 @@ void pd_tport_close(pd_tport *t)
 	if (t->res_fd >= 0)
 		close(t->res_fd);
 	t->fd = t->res_fd = -1;
+	if (t->out.s) /* unsent: a login may be in it */
+		explicit_bzero(t->out.s, t->out.len);
 	t->out.len = 0;
 	t->out_off = 0;
 	t->phase = PD_TPORT_CLOSED;
@@ -86,7 +88,7 @@ void pd_tport_free(pd_tport *t)
 	if (!t)
 		return;
 	pd_tport_close(t);
-	pd_buf_free(&t->out);
+	pd_buf_wipe_free(&t->out);
 	free(t->host);
 	free(t->tls_ca_file);
 	free(t);
@@ -316,8 +318,25 @@ static void on_connected(pd_tport *t)
 
 /* ---- I/O ---- */
 
+/* The write queue may hold a login with its secret: it grows by hand so
+ * the block it leaves is wiped, not left in the heap, and what was sent is
+ * wiped at once (pd_tport_flush). */
 void pd_tport_send(pd_tport *t, const void *buf, size_t n)
 {
+	if (t->out.len + n + 1 > t->out.cap) {
+		size_t cap = t->out.cap ? t->out.cap : 64;
+		while (cap < t->out.len + n + 1)
+			cap *= 2;
+		char *s = xmalloc(cap);
+		if (t->out.s) {
+			memcpy(s, t->out.s, t->out.len + 1);
+			explicit_bzero(t->out.s, t->out.cap);
+			free(t->out.s);
+		} else
+			s[0] = 0;
+		t->out.s = s;
+		t->out.cap = cap;
+	}
 	pd_buf_addn(&t->out, buf, n);
 }
 
@@ -346,6 +365,8 @@ void pd_tport_flush(pd_tport *t)
 		}
 		t->out_off += (size_t)w;
 	}
+	if (t->out.s)
+		explicit_bzero(t->out.s, t->out.len);
 	t->out.len = 0;
 	t->out_off = 0;
 }

@@ -1,8 +1,9 @@
 /* PBX secrets at rest (docs/architecture.md, Secrets at rest): sealed with
  * AES-256-GCM under a key kept apart from the database, in "<database>.key"
- * beside it: 32 random bytes, created with the database's own mode (0600, or
- * 0660 in a group-shared folder, so the team that shares the database shares
- * the key) and refused when others may read it. A copy of the database alone
+ * beside it: 32 random bytes, created with the database's own mode (0600 as
+ * provdesk creates it; 0660 when its admin shared the database, so the team
+ * that shares the database shares the key) and refused when others may read
+ * it. A copy of the database alone
  * (a backup, a stolen file) holds no usable secret. A stored value is
  * "enc1:" + base64(nonce 12 | ciphertext | tag 16); a value without the
  * prefix (written before this) is read as is and sealed on the next

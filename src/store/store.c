@@ -508,14 +508,13 @@ static pd_status prepare_file(const char *path, bool read_only, pd_err *e)
 		free(copy);
 		return st;
 	}
-	mode_t mode = 0600;
-	/* A group-shared directory (setgid, or writable by its group but not
-	 * by everyone, unlike /tmp) means the team shares this database: let
-	 * the group read and write it. */
-	if (stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode) &&
-	    ((sb.st_mode & S_ISGID) || ((sb.st_mode & S_IWGRP) && !(sb.st_mode & S_IWOTH))))
-		mode = 0660;
 	free(copy);
+	/* Readable by its owner only, whatever the folder: neither a setgid
+	 * (group-shared) folder, nor its default ACL, nor a permissive umask
+	 * widens a new database. Sharing one is the admin's choice, made on
+	 * the file (chmod 660; see docs/user-guide.md "Sharing a database"),
+	 * and an existing file keeps its mode (above). */
+	const mode_t mode = 0600;
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (fd < 0) {
 		if (errno == EEXIST)
@@ -523,7 +522,7 @@ static pd_status prepare_file(const char *path, bool read_only, pd_err *e)
 		return pd_fail(e, PD_E_CANTCREATE, "db", "%s: cannot create database: %s", path,
 		               strerror(errno));
 	}
-	/* The umask may have removed group bits we want. */
+	/* A default ACL on the folder may have added group bits. */
 	if (fchmod(fd, mode) != 0) {
 		close(fd);
 		return pd_fail(e, PD_E_CANTCREATE, "db", "%s: chmod: %s", path, strerror(errno));

@@ -57,10 +57,12 @@ check "--json on a terminal: JSON's own escapes" \
 	echo "name,product_type,country,admin_name,admin_email"
 	for i in $(seq 3000); do echo "Progress Co $i,analytics-pro,FR,Admin $i,admin$i@progress.example"; done
 } >"$TMP/progress.csv"
+tty import "$TMP/progress.csv" --dry-run
+check "import --dry-run on a tty: the rows checked" \
+	grep -qF "import: checking 3,000/3,000 rows  100%" "$TMP/tty"
 tty import "$TMP/progress.csv"
-check "import on a tty: the progress line counts the rows written" \
-	grep -qF "import: writing 3,000/3,000 rows  100%" "$TMP/tty"
-check "import on a tty: the checking phase is shown too" grep -qF "import: checking" "$TMP/tty"
+check "import on a tty: the rows imported (read, checked and written as they come)" \
+	grep -qF "import: importing 3,000/3,000 rows  100%" "$TMP/tty"
 check "the progress line's carriage return reaches the terminal (not \\x0d)" \
 	eval '! grep -qF "\\x0d" "$TMP/tty"'
 check "the import reported its result" grep -qF "3000 created" "$TMP/tty"

@@ -212,3 +212,61 @@ Test(csv, arbitrary_bytes_never_crash)
 		pd_csv_record_free(&x.rec);
 	}
 }
+
+/* The import reads a stream through a window of about one record: the same
+ * records, errors and line numbers as the whole input in memory, with
+ * records (quoted line breaks, CRLF, a BOM, bad rows) cut at every place by
+ * the 64 KiB chunks; and reading stops past the size limit. */
+Test(csv, stream_reads_the_same_records_as_memory)
+{
+	unsigned s = 777;
+	const char alphabet[] = "ab,\"\r\n\xc3\xa9 xyz0";
+	size_t len = 600 * 1024;
+	char *in = malloc(len + 1);
+	memcpy(in, "\xef\xbb\xbfh1,h2\r\n", 10);
+	for (size_t i = 10; i < len; i++)
+		in[i] = alphabet[(s = s * 1103515245 + 12345) % (sizeof alphabet - 1)];
+	in[len] = 0;
+	FILE *f = fmemopen(in, len, "r");
+	cr_assert_not_null(f);
+	rd m, st;
+	memset(&m, 0, sizeof m);
+	memset(&st, 0, sizeof st);
+	pd_csv_reader_init(&m.r, in, len);
+	pd_csv_reader_open(&st.r, f, len);
+	size_t records = 0;
+	for (;;) {
+		int a = next(&m), b = next(&st);
+		cr_assert_eq(b, a, "record %zu", records);
+		if (!a)
+			break;
+		records++;
+		if (a < 0) {
+			cr_assert_eq(st.e.line, m.e.line);
+			cr_assert_str_eq(st.e.message, m.e.message);
+			continue;
+		}
+		cr_assert_eq(st.rec.line, m.rec.line, "record %zu", records);
+		cr_assert_eq(st.rec.n, m.rec.n, "line %d", m.rec.line);
+		for (size_t i = 0; i < m.rec.n; i++)
+			cr_assert_str_eq(st.rec.fields[i], m.rec.fields[i], "line %d", m.rec.line);
+	}
+	cr_assert_gt(records, 1000);
+	cr_expect_not(st.r.too_big);
+	cr_expect_lt(st.r.cap, 512 * 1024, "the window stays small: %zu", st.r.cap);
+	pd_csv_record_free(&m.rec);
+	pd_csv_record_free(&st.rec);
+	pd_csv_reader_close(&st.r);
+	fclose(f);
+
+	/* over the limit: reading stops and says so */
+	f = fmemopen(in, len, "r");
+	pd_csv_reader_open(&st.r, f, 100 * 1024);
+	while (next(&st) != 0)
+		;
+	cr_expect(st.r.too_big);
+	pd_csv_record_free(&st.rec);
+	pd_csv_reader_close(&st.r);
+	fclose(f);
+	free(in);
+}

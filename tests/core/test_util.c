@@ -470,3 +470,31 @@ Test(util, term_escape_shows_controls_bidi_and_bad_bytes)
 	cr_assert_str_eq(r, "a\\x0ab");
 	free(r);
 }
+
+/* A kept secret is masked: its text is in neither allocation, and it comes
+ * back whole (docs/architecture.md, Secrets in memory). */
+Test(util, masked_secret_round_trip)
+{
+	const char *text = "S3cr3t-marker-value";
+	pd_masked m = {0};
+	cr_expect_not(pd_masked_isset(&m));
+	pd_masked_set(&m, text);
+	cr_assert(pd_masked_isset(&m));
+	cr_expect_eq(m.len, strlen(text));
+	cr_expect_null(memmem(m.masked, m.len, "S3cr3t", 6), "the masked bytes hold no text");
+	cr_expect_null(memmem(m.pad, m.len, "S3cr3t", 6));
+	char *s = pd_masked_reveal(&m);
+	cr_expect_str_eq(s, text);
+	pd_secret_free(s);
+	pd_masked_set(&m, "other");
+	s = pd_masked_reveal(&m);
+	cr_expect_str_eq(s, "other", "set again replaces");
+	pd_secret_free(s);
+	pd_masked_clear(&m);
+	cr_expect_not(pd_masked_isset(&m));
+	s = pd_masked_reveal(&m);
+	cr_expect_str_eq(s, "", "none reveals as empty");
+	pd_secret_free(s);
+	pd_masked_set(&m, NULL);
+	cr_expect_not(pd_masked_isset(&m));
+}

@@ -45,7 +45,8 @@ enum dstate {
 #define RESNAP_MS 60000
 
 typedef struct {
-	pd_drv_conf c;
+	pd_drv_conf c; /* c.secret is NULL: the secret is kept masked below */
+	pd_masked secret;
 	pd_drv_host h;
 	enum dstate st;
 	bool auth_failed;
@@ -201,7 +202,7 @@ static void drop_as(ami_drv *d, const char *why, pd_link_state st)
 {
 	close_fds(d);
 	snprintf(d->last_error, sizeof d->last_error, "%s", why);
-	pd_drv_scrub(&d->c, d->last_error);
+	pd_drv_scrub(&d->secret, d->last_error);
 	/* capped, doubling, jittered so many links do not redial in step */
 	d->retry_at = d->now + pd_backoff_next(&d->bo);
 	d->st = D_WAIT;
@@ -224,7 +225,7 @@ static void auth_failed(ami_drv *d, const char *why)
 {
 	close_fds(d);
 	snprintf(d->last_error, sizeof d->last_error, "%s", why);
-	pd_drv_scrub(&d->c, d->last_error);
+	pd_drv_scrub(&d->secret, d->last_error);
 	d->st = D_WAIT;
 	d->wait_state = PD_LINK_AUTH_FAILED;
 	d->auth_failed = true;
@@ -417,13 +418,18 @@ static void on_msg(const ami_msg *m, void *ctx)
 		ami_put(&b, "Action", "Login");
 		ami_put(&b, "ActionID", d->cur_id);
 		bool user_ok = ami_put(&b, "Username", d->c.username);
-		bool secret_ok = ami_put(&b, "Secret", d->c.secret);
 		ami_put(&b, "Events", "on");
+		/* the secret last, shown only for this message, and the buffer
+		 * wiped once the transport has its copy */
+		pd_buf_reserve(&b, d->secret.len + 16);
+		char *sec = pd_masked_reveal(&d->secret);
+		bool secret_ok = ami_put(&b, "Secret", sec);
+		pd_secret_free(sec);
 		ami_end(&b);
 		if (!user_ok || !secret_ok) {
 			/* the core refuses these; a row from elsewhere must still not
 			 * inject protocol lines: no Login, no retries until edited */
-			pd_buf_free(&b);
+			pd_buf_wipe_free(&b);
 			d->fail_as = PD_LINK_AUTH_FAILED;
 			d->fail = xstrdup(!user_ok ? "the AMI username contains a line break: "
 			                             "not sent (edit the connection)"
@@ -431,7 +437,8 @@ static void on_msg(const ami_msg *m, void *ctx)
 			                             "sent (edit the connection)");
 			return;
 		}
-		send_buf(d, &b);
+		pd_tport_send(d->t, b.s, b.len);
+		pd_buf_wipe_free(&b);
 		d->st = D_LOGIN;
 		d->deadline = d->now + STEP_TIMEOUT_MS;
 		return;
@@ -628,7 +635,7 @@ static pd_status ami_create(const pd_drv_conf *c, const pd_drv_host *h, void **o
 	int wrapup;
 	pd_status st = pd_drv_setup(
 	    c, &(pd_tport_cb){.ctx = d, .on_open = tp_open, .on_data = tp_data, .on_fail = tp_fail},
-	    STEP_TIMEOUT_MS, &d->c, &d->t, &d->bo, &wrapup, e);
+	    STEP_TIMEOUT_MS, &d->c, &d->secret, &d->t, &d->bo, &wrapup, e);
 	if (st != PD_OK) {
 		free(d);
 		return st;
@@ -655,7 +662,7 @@ static void ami_destroy(void *p)
 	ami_parser_free(d->p);
 	ami_model_free(d->m);
 	free(d->fail);
-	pd_drv_conf_free(&d->c);
+	pd_drv_conf_free(&d->c, &d->secret);
 	free(d);
 }
 

@@ -60,7 +60,8 @@ typedef struct {
 } cmd;
 
 typedef struct {
-	pd_drv_conf c;
+	pd_drv_conf c; /* c.secret is NULL: the secret is kept masked below */
+	pd_masked secret;
 	pd_drv_host h;
 	enum dstate st;
 	bool auth_failed;
@@ -201,7 +202,7 @@ static void drop(esl_drv *d, const char *why)
 	pd_tport_close(d->t);
 	cmds_clear(d);
 	snprintf(d->last_error, sizeof d->last_error, "%s", why);
-	pd_drv_scrub(&d->c, d->last_error);
+	pd_drv_scrub(&d->secret, d->last_error);
 	d->retry_at = d->now + pd_backoff_next(&d->bo);
 	d->st = D_WAIT;
 	/* calls and agents are unknown while the link is down; users stay */
@@ -219,7 +220,7 @@ static void auth_failed(esl_drv *d, const char *why)
 	pd_tport_close(d->t);
 	cmds_clear(d);
 	snprintf(d->last_error, sizeof d->last_error, "%s", why);
-	pd_drv_scrub(&d->c, d->last_error);
+	pd_drv_scrub(&d->secret, d->last_error);
 	d->st = D_WAIT;
 	d->auth_failed = true;
 	d->retry_at = 0;
@@ -474,16 +475,19 @@ static void on_msg(const esl_msg *m, void *ctx)
 		}
 		pd_buf b = {0};
 		pd_err e = {0};
-		if (esl_put_auth(&b, d->c.secret, &e) != PD_OK) {
-			pd_buf_free(&b);
+		pd_buf_reserve(&b, d->secret.len + 64);
+		char *sec = pd_masked_reveal(&d->secret);
+		pd_status ast = esl_put_auth(&b, sec, &e);
+		pd_secret_free(sec);
+		if (ast != PD_OK) {
+			pd_buf_wipe_free(&b);
 			d->fail = xstrdup("the event-socket password is empty or contains a line "
 			                  "break: not sent (edit the connection)");
 			d->fail_auth = true;
 			return;
 		}
 		pd_tport_send(d->t, b.s, b.len);
-		memset(b.s, 0, b.len);
-		pd_buf_free(&b);
+		pd_buf_wipe_free(&b);
 		d->st = D_AUTH;
 		d->deadline = d->now + STEP_TIMEOUT_MS;
 		return;
@@ -606,7 +610,7 @@ static pd_status esl_create(const pd_drv_conf *c, const pd_drv_host *h, void **o
 	int wrapup;
 	pd_status st = pd_drv_setup(
 	    c, &(pd_tport_cb){.ctx = d, .on_open = tp_open, .on_data = tp_data, .on_fail = tp_fail},
-	    STEP_TIMEOUT_MS, &d->c, &d->t, &d->bo, &wrapup, e);
+	    STEP_TIMEOUT_MS, &d->c, &d->secret, &d->t, &d->bo, &wrapup, e);
 	if (st != PD_OK) {
 		free(d);
 		return st;
@@ -635,7 +639,7 @@ static void esl_destroy(void *p)
 	esl_parser_free(d->p);
 	esl_model_free(d->m);
 	free(d->fail);
-	pd_drv_conf_free(&d->c);
+	pd_drv_conf_free(&d->c, &d->secret);
 	free(d);
 }
 

@@ -80,6 +80,9 @@ void ui_services_start(struct ui_app *app)
 		ui_msg(app, UI_R_STATUS_ERROR, "invitations not sent from this console: %s%s%s",
 		       e.field[0] ? e.field : "", e.field[0] ? ": " : "", e.message);
 	}
+	/* the worker keeps its own (masked) copy: ours goes now */
+	pd_secret_free(v->smtp_password);
+	v->smtp_password = NULL;
 }
 
 void ui_services_stop(struct ui_app *app)

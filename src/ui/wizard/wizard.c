@@ -232,8 +232,8 @@ static int create_customer(struct wiz *z)
 		st = store_customer_create(app->store, &n, &app->actor, &out, &e);
 	pd_new_customer_free(&n);
 	if (st != PD_OK) {
-		if (!bad_key[0]) /* the store names its field the core's way */
-			pd_wiz_key_of_field(e.field, bad_key);
+		if (!bad_key[0] && pd_wiz_has_field(&z->ctx, &z->w, e.field))
+			snprintf(bad_key, sizeof bad_key, "%.47s", e.field); /* the store's name */
 		for (int s = PD_WIZ_CUSTOMER; s < PD_WIZ_SUMMARY; s++)
 			if (bad_key[0] && pd_wiz_key_in_step(bad_key, (pd_wiz_step)s)) {
 				go_step(z, (pd_wiz_step)s, bad_key);
@@ -765,8 +765,7 @@ static pd_status w_create(struct ui_screen *s, void *arg, pd_err *e)
 	if (ds == PD_OK) {
 		z->ask = ASK_RESUME;
 		z->applied_template = xstrdup(z->w.template_name);
-		pd_wiz_changed(&z->ctx, &z->w,
-		               "pbx.platform"); /* secret flags from the catalogue */
+		pd_wiz_changed(&z->ctx, &z->w, "platform"); /* secret flags from the catalogue */
 	} else if (ds != PD_E_NOTFOUND) {
 		/* an unreadable draft is not fatal: say so and start afresh */
 		ui_msg(app, UI_R_STATUS_WARN, "Draft ignored: %s", de.message);

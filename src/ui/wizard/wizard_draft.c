@@ -11,8 +11,10 @@
 #include <jansson.h>
 
 /* Drafts saved before the wizard took core's field names hold the focused
- * field under its old key ("admin.email", "users.2.role", "found.0.role"):
- * translated once, here, when the draft is read. */
+ * field under its old key ("admin.email", "users.2.role", "found.0.role",
+ * "pbx.f.host", "pbx.create_disabled"): translated once, here, when the
+ * draft is read. The rest of a draft names no field (its members are the
+ * wizard's state, unchanged), so the focus is all there is to convert. */
 static void focus_from_old_key(char **focus)
 {
 	const char *k = *focus;
@@ -30,6 +32,12 @@ static void focus_from_old_key(char **focus)
 		now = xasprintf("users[%u].%s", idx, member);
 	else if (sscanf(k, "found.%u.role%n", &idx, &end) == 1 && end && !k[end])
 		now = xasprintf("synced_users[%u].role", idx);
+	else if (!strcmp(k, "pbx.create_disabled"))
+		now = xstrdup("enabled");
+	else if (!strncmp(k, "pbx.f.", 6))
+		now = xstrdup(k + 6);
+	else if (!strncmp(k, "pbx.", 4))
+		now = xstrdup(k + 4); /* template, platform, sync_users, monitor, auto_provision */
 	if (now) {
 		free(*focus);
 		*focus = now;
@@ -316,9 +324,8 @@ static pd_status from_root(json_t *root, pd_wiz *w, pd_err *e)
 			if (!json_is_string(v))
 				return pd_fail(e, PD_E_INVALID, "pbx.params",
 				               "draft: pbx.params.%s must be a string", k);
-			char key[64];
-			snprintf(key, sizeof key, "pbx.f.%s", k);
-			pd_wiz_set(w, key, json_string_value(v));
+			if (pd_wiz_is_param_key(k)) /* never another field of the wizard */
+				pd_wiz_set(w, k, json_string_value(v));
 		}
 	}
 	return found_from(root, w, e);

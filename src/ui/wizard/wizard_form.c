@@ -22,7 +22,7 @@ void wiz_pull_field(struct wiz *z, int idx)
 		return;
 	const char *v = ui_form_get(z->form, idx);
 	if (f->kind == PD_WF_TOGGLE) {
-		pd_wiz_set(&z->w, f->key, ui_form_get_bool(z->form, idx) ? "1" : "0");
+		pd_wiz_set(&z->w, f->key, ui_form_get_bool(z->form, idx) != f->negated ? "1" : "0");
 		return;
 	}
 	if (f->kind == PD_WF_SECRET && (!v || !*v) && !ui_form_modified(z->form, idx))
@@ -62,7 +62,7 @@ int wiz_key_index(const struct wiz *z, const char *key)
 static bool is_structural(const char *key)
 {
 	static const char *const keys[] = {"country", "product_type", "trial",
-	                                   "no_pbx",  "pbx.template", "pbx.platform"};
+	                                   "no_pbx",  "template",     "platform"};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		if (!strcmp(keys[i], key))
 			return true;
@@ -109,11 +109,11 @@ void wiz_form_changed(struct ui_form *f, int idx, void *ctx)
 	if (is_structural(key)) {
 		/* The side effects are idempotent except a template's, which would
 		 * overwrite fields edited since it was picked. */
-		bool again = !strcmp(key, "pbx.template") && z->applied_template &&
+		bool again = !strcmp(key, "template") && z->applied_template &&
 		             !strcmp(z->applied_template, z->w.template_name);
 		if (!again) {
 			pd_wiz_changed(&z->ctx, &z->w, key);
-			if (!strcmp(key, "pbx.template"))
+			if (!strcmp(key, "template"))
 				pd_set_str(&z->applied_template, z->w.template_name);
 		}
 		z->rebuild = true;
@@ -227,7 +227,8 @@ void wiz_build_form(struct wiz *z, const char *focus_key)
 		int idx = (int)i;
 		switch (f->kind) {
 		case PD_WF_TOGGLE:
-			ui_form_set(z->form, idx, pd_wiz_get_bool(&z->w, f->key) ? "yes" : "no");
+			ui_form_set(z->form, idx,
+			            pd_wiz_get_bool(&z->w, f->key) != f->negated ? "yes" : "no");
 			break;
 		case PD_WF_FIXED: {
 			char *d = pd_wiz_display(&z->ctx, &z->w, f->key);

@@ -42,23 +42,35 @@ static const struct {
     {"admin_name", offsetof(pd_wiz, admin.display_name)},
     {"admin_email", offsetof(pd_wiz, admin.email)},
     {"admin_extension", offsetof(pd_wiz, admin.extension)},
-    {"pbx.template", offsetof(pd_wiz, template_name)},
-    {"pbx.platform", offsetof(pd_wiz, platform)},
+    {"template", offsetof(pd_wiz, template_name)},
+    {"platform", offsetof(pd_wiz, platform)},
 };
 
+/* negated: the key reads the opposite of the member. Core's pd_pbx has
+ * "enabled"; the screen asks "Create disabled" (a pd_wiz_field.negated
+ * toggle), which is what the draft keeps. */
 static const struct {
 	const char *key;
 	size_t off;
+	bool negated;
 } bool_fields[] = {
-    {"trial", offsetof(pd_wiz, trial)},
-    {"no_pbx", offsetof(pd_wiz, no_pbx)},
-    {"pbx.create_disabled", offsetof(pd_wiz, create_disabled)},
-    {"pbx.sync_users", offsetof(pd_wiz, sync_users)},
-    {"pbx.monitor", offsetof(pd_wiz, monitor)},
-    {"pbx.auto_provision", offsetof(pd_wiz, auto_provision)},
+    {"trial", offsetof(pd_wiz, trial), false},
+    {"no_pbx", offsetof(pd_wiz, no_pbx), false},
+    {"enabled", offsetof(pd_wiz, create_disabled), true},
+    {"sync_users", offsetof(pd_wiz, sync_users), false},
+    {"monitor", offsetof(pd_wiz, monitor), false},
+    {"auto_provision", offsetof(pd_wiz, auto_provision), false},
 };
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+static bool str_member_known(const char *key)
+{
+	for (size_t i = 0; i < N_OF(str_fields); i++)
+		if (!strcmp(str_fields[i].key, key))
+			return true;
+	return false;
+}
 
 static char **str_member(pd_wiz *w, const char *key)
 {
@@ -68,12 +80,30 @@ static char **str_member(pd_wiz *w, const char *key)
 	return NULL;
 }
 
-static bool *bool_member(pd_wiz *w, const char *key)
+static bool *bool_member(pd_wiz *w, const char *key, bool *negated)
 {
 	for (size_t i = 0; i < N_OF(bool_fields); i++)
-		if (!strcmp(bool_fields[i].key, key))
+		if (!strcmp(bool_fields[i].key, key)) {
+			if (negated)
+				*negated = bool_fields[i].negated;
 			return (bool *)((char *)w + bool_fields[i].off);
+		}
 	return NULL;
+}
+
+/* A platform's own field, named by its catalogue key as core names it
+ * ("host", "secret", "enterprise_id"): any other bare lower-case key. */
+bool pd_wiz_is_param_key(const char *key)
+{
+	if (!key || *key < 'a' || *key > 'z' || str_member_known(key) || !strncmp(key, "admin_", 6))
+		return false;
+	for (size_t i = 0; i < N_OF(bool_fields); i++)
+		if (!strcmp(bool_fields[i].key, key))
+			return false;
+	for (const char *p = key; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+			return false;
+	return true;
 }
 
 void pd_wiz_init(pd_wiz *w)
@@ -171,11 +201,12 @@ const char *pd_wiz_get(const pd_wiz *w, const char *key)
 	char **s = str_member(mw, key);
 	if (s)
 		return *s ? *s : "";
-	bool *b = bool_member(mw, key);
+	bool neg = false;
+	bool *b = bool_member(mw, key, &neg);
 	if (b)
-		return *b ? "1" : "0";
-	if (!strncmp(key, "pbx.f.", 6)) {
-		pd_wiz_param *p = param_find(w, key + 6);
+		return *b != neg ? "1" : "0";
+	if (pd_wiz_is_param_key(key)) {
+		pd_wiz_param *p = param_find(w, key);
 		return p ? p->value : "";
 	}
 	if (!strcmp(key, "admin_role"))
@@ -220,13 +251,14 @@ void pd_wiz_set(pd_wiz *w, const char *key, const char *value)
 			pd_set_str(&w->country, ""); /* resolved again by pd_wiz_resolve_country */
 		return;
 	}
-	bool *b = bool_member(w, key);
+	bool neg = false;
+	bool *b = bool_member(w, key, &neg);
 	if (b) {
-		*b = !strcmp(value, "1") || !strcmp(value, "true");
+		*b = (!strcmp(value, "1") || !strcmp(value, "true")) != neg;
 		return;
 	}
-	if (!strncmp(key, "pbx.f.", 6)) {
-		pd_wiz_param *p = param_get(w, key + 6, false);
+	if (pd_wiz_is_param_key(key)) {
+		pd_wiz_param *p = param_get(w, key, false);
 		if (p->secret && p->value)
 			memset(p->value, 0, strlen(p->value));
 		pd_set_str(&p->value, value);
@@ -431,12 +463,12 @@ static void template_apply(pd_wiz *w, const pd_template *t)
 
 void pd_wiz_changed(const pd_wiz_ctx *c, pd_wiz *w, const char *key)
 {
-	if (!strcmp(key, "pbx.template")) {
+	if (!strcmp(key, "template")) {
 		const pd_template *t = template_named(c, w->template_name);
 		if (t)
 			template_apply(w, t);
 		platform_fields_fill(c, w);
-	} else if (!strcmp(key, "pbx.platform")) {
+	} else if (!strcmp(key, "platform")) {
 		platform_fields_fill(c, w);
 	} else if (!strcmp(key, "trial")) {
 		if (w->trial && !*w->trial_end) {
@@ -531,13 +563,14 @@ static size_t fields_pbx(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_field *o, 
 	field_add(o, max, &n, "no_pbx", "No PBX yet", PD_WF_TOGGLE, 3, false);
 	if (w->no_pbx)
 		return n;
-	field_add(o, max, &n, "pbx.template", "Template", PD_WF_CHOICE, 26, false);
-	field_add(o, max, &n, "pbx.platform", "Platform", PD_WF_CHOICE, 26, true);
+	field_add(o, max, &n, "template", "Template", PD_WF_CHOICE, 26, false);
+	field_add(o, max, &n, "platform", "Platform", PD_WF_CHOICE, 26, true);
 	const pd_platform *pl = c->cat ? pd_catalogue_platform(c->cat, w->platform) : NULL;
 	for (size_t i = 0; pl && i < pl->n_fields; i++) {
 		const pd_platform_field *pf = &pl->fields[i];
-		char key[48];
-		snprintf(key, sizeof key, "pbx.f.%s", pf->key);
+		if (!pd_wiz_is_param_key(pf->key))
+			continue; /* a catalogue key the wizard uses itself: not shown */
+		const char *key = pf->key;
 		pd_wiz_kind kind = pf->secret            ? PD_WF_SECRET
 		                   : is_toggle_param(pf) ? PD_WF_TOGGLE
 		                                         : PD_WF_TEXT;
@@ -547,17 +580,19 @@ static size_t fields_pbx(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_field *o, 
 		if (f && pf->secret && w->had_secret)
 			note_set(f, "Drafts never keep the secret: type it again.");
 	}
-	note_set(
-	    field_add(o, max, &n, "pbx.create_disabled", "Create disabled", PD_WF_TOGGLE, 3, false),
-	    "Nothing connects until the connection is enabled.");
-	field_add(o, max, &n, "pbx.sync_users", "Sync users", PD_WF_TOGGLE, 3, false);
-	field_add(o, max, &n, "pbx.monitor", "Monitor calls/agents", PD_WF_TOGGLE, 3, false);
+	pd_wiz_field *dis =
+	    field_add(o, max, &n, "enabled", "Create disabled", PD_WF_TOGGLE, 3, false);
+	if (dis)
+		dis->negated = true;
+	note_set(dis, "Nothing connects until the connection is enabled.");
+	field_add(o, max, &n, "sync_users", "Sync users", PD_WF_TOGGLE, 3, false);
+	field_add(o, max, &n, "monitor", "Monitor calls/agents", PD_WF_TOGGLE, 3, false);
 	if (!pl || pl->has_sub_accounts) {
 		char note[160];
 		snprintf(note, sizeof note,
 		         "Monitors every %s found; can only be chosen now, not later.",
 		         pl && pl->sub_account_label ? pl->sub_account_label : "sub-account");
-		note_set(field_add(o, max, &n, "pbx.auto_provision", "Auto-provision subs",
+		note_set(field_add(o, max, &n, "auto_provision", "Auto-provision subs",
 		                   PD_WF_TOGGLE, 3, false),
 		         note);
 	}
@@ -637,7 +672,10 @@ bool pd_wiz_key_in_step(const char *key, pd_wiz_step step)
 	case PD_WIZ_USER:
 		return !strncmp(key, "admin_", 6);
 	case PD_WIZ_PBX:
-		return !strncmp(key, "pbx.", 4) || !strcmp(key, "no_pbx");
+		return pd_wiz_is_param_key(key) || !strcmp(key, "no_pbx") ||
+		       !strcmp(key, "template") || !strcmp(key, "platform") ||
+		       !strcmp(key, "enabled") || !strcmp(key, "sync_users") ||
+		       !strcmp(key, "monitor") || !strcmp(key, "auto_provision");
 	case PD_WIZ_ROLES:
 		return !strncmp(key, "users[", 6) || !strncmp(key, "synced_users[", 13);
 	default:
@@ -688,7 +726,7 @@ void pd_wiz_choices_get(const pd_wiz_ctx *c, const pd_wiz *w, const char *key, p
 		const pd_country *co = *w->country ? pd_geo_country(c->geo, w->country) : NULL;
 		for (size_t i = 0; co && i < co->n_zones; i++)
 			choice_add(out, co->zones[i], co->zones[i]);
-	} else if (!strcmp(key, "pbx.template")) {
+	} else if (!strcmp(key, "template")) {
 		choice_add(out, "", "(none)");
 		for (size_t i = 0; i < c->n_templates; i++) {
 			char *label =
@@ -696,7 +734,7 @@ void pd_wiz_choices_get(const pd_wiz_ctx *c, const pd_wiz *w, const char *key, p
 			choice_add(out, c->templates[i].name, label);
 			free(label);
 		}
-	} else if (!strcmp(key, "pbx.platform") && c->cat) {
+	} else if (!strcmp(key, "platform") && c->cat) {
 		const pd_product_type *pt = pd_catalogue_product(c->cat, w->product_type);
 		for (size_t i = 0; i < c->cat->n_platforms; i++) {
 			const pd_platform *pl = &c->cat->platforms[i];
@@ -725,7 +763,7 @@ char *pd_wiz_display(const pd_wiz_ctx *c, const pd_wiz *w, const char *key)
 	const char *v = pd_wiz_get(w, key);
 	if (!v)
 		return xstrdup("");
-	if (bool_member((pd_wiz *)w, key))
+	if (bool_member((pd_wiz *)w, key, NULL))
 		return xstrdup(!strcmp(v, "1") ? "[x]" : "[ ]");
 	pd_wiz_choices ch;
 	pd_wiz_choices_get(c, w, key, &ch);

@@ -5,10 +5,13 @@
  * this file only maps the wizard's fields onto them.
  *
  * Values are kept exactly as typed (a port may hold "80x" until it is fixed),
- * addressed by a key: "name", "admin_email", "pbx.f.host", "users[2].role": core's
- * field names (pd_new_customer_check's), so a core error lands on its field
- * as named; only the PBX step keeps its "pbx." keys (core names those fields
- * bare, by the catalogue's keys). */
+ * addressed by a key that is core's field name (pd_new_customer_check's and
+ * pd_pbx_check's: "name", "admin_email", "users[2].role", "platform",
+ * "enabled", and a platform's own fields by their catalogue key: "host",
+ * "secret", "enterprise_id"), so a core error lands on its field as named,
+ * without translation. A catalogue field whose key the wizard uses itself
+ * ("name", "notes", "monitor"...) would not be shown: the wizard test checks
+ * that the shipped catalogue has none. */
 #ifndef PROVDESK_UI_WIZARD_STATE_H
 #define PROVDESK_UI_WIZARD_STATE_H
 
@@ -153,6 +156,8 @@ typedef struct {
 	int rows;  /* > 1 for notes */
 	bool required;
 	int group;      /* fields with the same non-zero group stay on one page */
+	bool negated;   /* a toggle shown ticked when its key reads "0" ("Create disabled" on
+	                   "enabled") */
 	char note[160]; /* short help shown under the field, or "" */
 } pd_wiz_field;
 
@@ -208,14 +213,18 @@ size_t pd_wiz_check_step(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_step step,
 bool pd_wiz_key_in_step(const char *key, pd_wiz_step step);
 
 /* The whole record for store_customer_create, checked with
- * pd_new_customer_check. On error e->field is mapped back to a wizard key
- * where one exists (*bad_key, may be NULL). */
+ * pd_new_customer_check. On error *bad_key (may be NULL) is e->field when the
+ * wizard shows that field, else "". */
 pd_status pd_wiz_build(const pd_wiz_ctx *c, const pd_wiz *w, pd_new_customer *out, char bad_key[48],
                        pd_err *e);
 
-/* The wizard key of a field named the core's/store's way ("admin_email",
- * "users[1].role", "host"); "" when there is none. */
-void pd_wiz_key_of_field(const char *core_field, char key[48]);
+/* Does the wizard show a field named core_field (core's and the store's
+ * field names are the wizard's keys) in some step, given the current values?
+ * False for a field it has no place for ("trial_days", "customer"). */
+bool pd_wiz_has_field(const pd_wiz_ctx *c, const pd_wiz *w, const char *core_field);
+/* Is key a platform's own field (a bare catalogue key, not one of the
+ * wizard's other keys)? */
+bool pd_wiz_is_param_key(const char *key);
 
 /* Step 3 as the core's pd_pbx, checked with pd_pbx_check (for a discovery
  * before creation). NULL-safe to free with pd_pbx_free. */

@@ -9,8 +9,6 @@
 
 #include <jansson.h>
 
-#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
-
 void pd_wiz_errors_clear(pd_wiz_errors *er)
 {
 	er->n = 0;
@@ -115,72 +113,19 @@ static void pbx_from_wiz(const pd_wiz_ctx *c, const pd_wiz *w, pd_pbx *p)
 	p->enabled = !w->create_disabled;
 }
 
-/* The wizard's keys are core's field names (pd_new_customer_check's:
- * "admin_email", "users[2].email", "synced_users[0].role"), so a core error
- * names its field as is. What differs: a trial given as days or a flag is
- * shown on trial_end, the PBX step's fields carry "pbx." ("pbx.f." for a
- * platform's own catalogue keys, which core names bare), and the check of
- * one user field names it bare ("email"), which is the primary user's. */
-static void key_of_core_field(const char *field, char key[48], bool pbx_ctx)
+bool pd_wiz_has_field(const pd_wiz_ctx *c, const pd_wiz *w, const char *core_field)
 {
-	static const struct {
-		const char *core, *key;
-	} other[] = {
-	    {"trial", "trial_end"},
-	    {"trial_days", "trial_end"},
-	    {"display_name", "admin_name"},
-	    {"email", "admin_email"},
-	    {"extension", "admin_extension"},
-	    {"platform", "pbx.platform"},
-	    {"template", "pbx.template"},
-	    {"auto_provision", "pbx.auto_provision"},
-	    {"auto_provision_sub_accounts", "pbx.auto_provision"},
-	    {"enabled", "pbx.create_disabled"},
-	};
-	static const char *const same[] = {
-	    "name",      "product_type", "reference",   "country",         "time_zone", "notes",
-	    "trial_end", "admin_name",   "admin_email", "admin_extension", "admin_role"};
-	key[0] = 0;
-	if (!field || !*field)
-		return;
-	const char *f = field;
-	/* a PBX user's only field here is its role */
-	unsigned idx;
-	if (sscanf(f, "synced_users[%u]", &idx) == 1) {
-		snprintf(key, 48, "synced_users[%u].role", idx);
-		return;
+	if (!core_field || !*core_field)
+		return false;
+	pd_wiz_field *f = xmalloc(PD_WIZ_FIELDS_MAX * sizeof *f);
+	bool found = false;
+	for (int s = PD_WIZ_CUSTOMER; s < PD_WIZ_SUMMARY && !found; s++) {
+		size_t n = pd_wiz_fields(c, w, (pd_wiz_step)s, f, PD_WIZ_FIELDS_MAX);
+		for (size_t i = 0; i < n && !found; i++)
+			found = f[i].kind != PD_WF_NOTE && !strcmp(f[i].key, core_field);
 	}
-	bool is_same = !strncmp(f, "users[", 6);
-	for (size_t i = 0; !is_same && i < N_OF(same); i++)
-		is_same = !strcmp(same[i], f);
-	if (is_same) {
-		snprintf(key, 48, "%s", f);
-		return;
-	}
-	if (!strncmp(f, "pbx.", 4) || !strncmp(f, "pbx_", 4)) {
-		f += 4;
-		for (size_t i = 0; i < N_OF(other); i++)
-			if (!strcmp(other[i].core, f) && !strncmp(other[i].key, "pbx.", 4)) {
-				snprintf(key, 48, "%s", other[i].key);
-				return;
-			}
-		snprintf(key, 48, "pbx.f.%s", f);
-		return;
-	}
-	for (size_t i = 0; i < N_OF(other); i++)
-		if (!strcmp(other[i].core, f)) {
-			snprintf(key, 48, "%s", other[i].key);
-			return;
-		}
-	/* pd_pbx_check names a platform's own fields by their catalogue key */
-	if (pbx_ctx || !strcmp(f, "host") || !strcmp(f, "port") || !strcmp(f, "tls") ||
-	    !strcmp(f, "username") || !strcmp(f, "secret"))
-		snprintf(key, 48, "pbx.f.%s", f);
-}
-
-void pd_wiz_key_of_field(const char *core_field, char key[48])
-{
-	key_of_core_field(core_field, key, false);
+	free(f);
+	return found;
 }
 
 /* ---- one field ---- */
@@ -270,6 +215,9 @@ static bool check_trial_end(const pd_wiz_ctx *c, const pd_wiz *w, char *msg, siz
 	pd_err e = {0};
 	if (pd_check_trial(c->cat, w->product_type, c->today, end, &e) != PD_OK)
 		return from_err(msg, cap, &e);
+	/* core's length rule on what pd_wiz_build hands it (inclusive days) */
+	if (pd_check_trial_days((int)(end - c->today) + 1, &e) != PD_OK)
+		return from_err(msg, cap, &e);
 	return true;
 }
 
@@ -311,7 +259,7 @@ static bool check_pbx_field(const pd_wiz_ctx *c, const pd_wiz *w, const char *ke
 {
 	if (w->no_pbx)
 		return true;
-	if (!strcmp(key, "pbx.platform")) {
+	if (!strcmp(key, "platform")) {
 		if (blank(w->platform))
 			return fail(msg, cap, "choose one or No PBX yet");
 		const pd_platform *pl = c->cat ? pd_catalogue_platform(c->cat, w->platform) : NULL;
@@ -325,15 +273,15 @@ static bool check_pbx_field(const pd_wiz_ctx *c, const pd_wiz *w, const char *ke
 		}
 		return true;
 	}
-	if (!strcmp(key, "pbx.template")) {
+	if (!strcmp(key, "template")) {
 		for (size_t i = 0; *w->template_name && i < c->n_templates; i++)
 			if (!strcmp(c->templates[i].name, w->template_name))
 				return true;
 		return *w->template_name ? fail(msg, cap, "no such template") : true;
 	}
-	if (strncmp(key, "pbx.f.", 6))
+	if (!pd_wiz_is_param_key(key))
 		return true;
-	const char *pk = key + 6;
+	const char *pk = key;
 	const pd_platform *pl = c->cat ? pd_catalogue_platform(c->cat, w->platform) : NULL;
 	const pd_platform_field *pf = NULL;
 	for (size_t i = 0; pl && i < pl->n_fields; i++)
@@ -353,12 +301,8 @@ static bool check_pbx_field(const pd_wiz_ctx *c, const pd_wiz *w, const char *ke
 	pbx_from_wiz(c, w, &p);
 	pd_err e = {0};
 	bool ok = true;
-	if (pd_pbx_check(c->cat, &p, &e) != PD_OK) {
-		char k[48];
-		key_of_core_field(e.field, k, true);
-		if (!strcmp(k, key))
-			ok = from_err(msg, cap, &e);
-	}
+	if (pd_pbx_check(c->cat, &p, &e) != PD_OK && !strcmp(e.field, key))
+		ok = from_err(msg, cap, &e);
 	pd_pbx_free(&p);
 	return ok;
 }
@@ -404,7 +348,7 @@ bool pd_wiz_check_field(const pd_wiz_ctx *c, const pd_wiz *w, const char *key, c
 			return true;
 		return check_user_member(c, w, i, end + 2, v, msg, cap);
 	}
-	if (!strncmp(key, "pbx.", 4))
+	if (pd_wiz_key_in_step(key, PD_WIZ_PBX))
 		return check_pbx_field(c, w, key, msg, cap);
 	return true;
 }
@@ -438,10 +382,13 @@ size_t pd_wiz_check_step(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_step step,
 		pbx_from_wiz(c, w, &p);
 		pd_err e = {0};
 		if (pd_pbx_check(c->cat, &p, &e) != PD_OK) {
-			char k[48];
-			key_of_core_field(e.field, k, true);
+			/* on the field core names ("enabled", "host"...), else on
+			 * the platform */
+			bool shown = false;
+			for (size_t i = 0; i < nf && !shown; i++)
+				shown = f[i].kind != PD_WF_NOTE && !strcmp(f[i].key, e.field);
 			from_err(msg, sizeof msg, &e);
-			pd_wiz_errors_set(er, *k ? k : "pbx.platform", msg);
+			pd_wiz_errors_set(er, shown ? e.field : "platform", msg);
 			bad++;
 		}
 		pd_pbx_free(&p);
@@ -520,7 +467,7 @@ pd_status pd_wiz_build(const pd_wiz_ctx *c, const pd_wiz *w, pd_new_customer *n,
 		n->n_synced = w->n_found;
 	}
 	pd_status st = pd_new_customer_check(c->cat, c->geo, n, c->today, e);
-	if (st != PD_OK && bad_key)
-		key_of_core_field(e ? e->field : NULL, bad_key, false);
+	if (st != PD_OK && bad_key && e && pd_wiz_has_field(c, w, e->field))
+		snprintf(bad_key, 48, "%.47s", e->field);
 	return st;
 }

@@ -180,8 +180,8 @@ void wiz_summary(struct wiz *z, pd_buf *b)
 	if (w->no_pbx) {
 		pd_buf_printf(b, "  No PBX yet\n");
 	} else {
-		char *pl = pd_wiz_display(&z->ctx, w, "pbx.platform");
-		const char *host = pd_wiz_get(w, "pbx.f.host"), *port = pd_wiz_get(w, "pbx.f.port");
+		char *pl = pd_wiz_display(&z->ctx, w, "platform");
+		const char *host = pd_wiz_get(w, "host"), *port = pd_wiz_get(w, "port");
 		pd_buf_printf(b, "  %s  %s%s%s  %s%s%s\n", pl, host, *port ? ":" : "", port,
 		              w->create_disabled ? "created disabled" : "enabled",
 		              *w->template_name ? "  template " : "", w->template_name);

@@ -67,10 +67,10 @@ static void fill_valid(void)
 	set("admin_name", "Hélène Dupré");
 	set("admin_email", "helene@example.fr");
 	set("admin_extension", "1001");
-	set("pbx.platform", "asterisk-ami");
-	set("pbx.f.host", "pbx.example.fr");
-	set("pbx.f.username", "provdesk");
-	set("pbx.f.secret", "s3cr3t-never-stored");
+	set("platform", "asterisk-ami");
+	set("host", "pbx.example.fr");
+	set("username", "provdesk");
+	set("secret", "s3cr3t-never-stored");
 	size_t i = pd_wiz_user_add(&w);
 	cr_assert_eq(i, 0);
 	set("users[0].display_name", "Paul Agent");
@@ -103,7 +103,7 @@ Test(wizard, draft_round_trip_keeps_everything_but_the_secret)
 {
 	fill_valid();
 	w.step = PD_WIZ_PBX;
-	pd_set_str(&w.focus, "pbx.f.host");
+	pd_set_str(&w.focus, "host");
 	char *json = pd_wiz_draft_to_json(&w);
 	cr_assert_null(strstr(json, "s3cr3t"), "secret in the draft: %s", json);
 	pd_wiz back;
@@ -112,26 +112,39 @@ Test(wizard, draft_round_trip_keeps_everything_but_the_secret)
 	cr_assert_eq(pd_wiz_draft_from_json(json, &back, &e), PD_OK, "%s", e.message);
 	free(json);
 	cr_expect_eq(back.step, PD_WIZ_PBX);
-	cr_expect_str_eq(back.focus, "pbx.f.host");
-	static const char *keys[] = {"name",           "country",         "product_type",
-	                             "reference",      "notes",           "trial",
-	                             "trial_end",      "time_zone",       "admin_name",
-	                             "admin_email",    "admin_extension", "pbx.platform",
-	                             "pbx.f.host",     "pbx.f.port",      "pbx.f.username",
-	                             "pbx.sync_users", "pbx.monitor",     "users[0].display_name",
-	                             "users[0].email", "users[0].role"};
+	cr_expect_str_eq(back.focus, "host");
+	static const char *keys[] = {"name",
+	                             "country",
+	                             "product_type",
+	                             "reference",
+	                             "notes",
+	                             "trial",
+	                             "trial_end",
+	                             "time_zone",
+	                             "admin_name",
+	                             "admin_email",
+	                             "admin_extension",
+	                             "platform",
+	                             "host",
+	                             "port",
+	                             "username",
+	                             "sync_users",
+	                             "monitor",
+	                             "users[0].display_name",
+	                             "users[0].email",
+	                             "users[0].role"};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		cr_expect_str_eq(pd_wiz_get(&back, keys[i]), pd_wiz_get(&w, keys[i]), "%s",
 		                 keys[i]);
 	cr_expect_str_eq(back.country, "FR");
-	cr_expect_str_eq(pd_wiz_get(&back, "pbx.f.secret"), "");
+	cr_expect_str_eq(pd_wiz_get(&back, "secret"), "");
 	cr_expect(back.had_secret, "the resume must ask for the secret again");
 	/* on resume the secret is required again, with a message that says why */
-	pd_wiz_changed(&ctx, &back, "pbx.platform");
+	pd_wiz_changed(&ctx, &back, "platform");
 	char msg[256];
-	cr_expect_not(pd_wiz_check_field(&ctx, &back, "pbx.f.secret", msg, sizeof msg));
+	cr_expect_not(pd_wiz_check_field(&ctx, &back, "secret", msg, sizeof msg));
 	cr_expect(strstr(msg, "again") != NULL, "%s", msg);
-	pd_wiz_set(&back, "pbx.f.secret", "typed again");
+	pd_wiz_set(&back, "secret", "typed again");
 	cr_expect_not(back.had_secret);
 	pd_wiz_free(&back);
 }
@@ -152,8 +165,15 @@ Test(wizard, draft_with_old_field_names_resumes_on_its_field)
 	    {"users.1.email", "users[1].email"},
 	    {"users.0.display_name", "users[0].display_name"},
 	    {"found.2.role", "synced_users[2].role"},
+	    {"pbx.f.host", "host"},
+	    {"pbx.f.enterprise_id", "enterprise_id"},
+	    {"pbx.platform", "platform"},
+	    {"pbx.template", "template"},
+	    {"pbx.create_disabled", "enabled"},
+	    {"pbx.sync_users", "sync_users"},
+	    {"pbx.auto_provision", "auto_provision"},
 	    /* unchanged keys and anything else are kept as they are */
-	    {"pbx.f.host", "pbx.f.host"},
+	    {"host", "host"},
 	    {"name", "name"},
 	    {"users.x.email", "users.x.email"},
 	};
@@ -199,7 +219,7 @@ Test(wizard, bad_drafts_are_refused_naming_the_key)
 	                                    "\"pbx\":{\"sync_users\":\"yes\"}}",
 	                                    &w, &e),
 	             PD_E_INVALID);
-	cr_expect(strstr(e.message, "pbx.sync_users") != NULL, "%s", e.message);
+	cr_expect(strstr(e.message, "sync_users") != NULL, "%s", e.message);
 	/* a refused draft leaves the state as it was */
 	cr_expect_str_eq(w.name, "");
 }
@@ -321,36 +341,37 @@ Test(wizard, pbx_step_fields_and_errors)
 	size_t nf = pd_wiz_fields(&ctx, &w, PD_WIZ_PBX, f, PD_WIZ_FIELDS_MAX);
 	bool secret = false, port = false, auto_p = false;
 	for (size_t i = 0; i < nf; i++) {
-		secret |= !strcmp(f[i].key, "pbx.f.secret") && f[i].kind == PD_WF_SECRET;
-		port |= !strcmp(f[i].key, "pbx.f.port");
-		auto_p |=
-		    !strcmp(f[i].key, "pbx.auto_provision") && strstr(f[i].note, "only") != NULL;
+		secret |= !strcmp(f[i].key, "secret") && f[i].kind == PD_WF_SECRET;
+		port |= !strcmp(f[i].key, "port");
+		auto_p |= !strcmp(f[i].key, "auto_provision") && strstr(f[i].note, "only") != NULL;
 	}
 	cr_expect(secret && port && auto_p);
-	cr_expect_str_eq(pd_wiz_get(&w, "pbx.f.port"), "5038", "catalogue default");
-	set("pbx.f.port", "99999");
-	cr_expect_not_null(err_of("pbx.f.port"));
-	set("pbx.f.port", "5038");
-	set("pbx.f.host", "bad host!");
-	cr_expect_not_null(err_of("pbx.f.host"));
-	set("pbx.f.host", "");
-	cr_expect_not_null(err_of("pbx.f.host"));
-	set("pbx.f.host", "pbx.example.fr");
-	set("pbx.f.secret", "");
-	cr_expect_not_null(err_of("pbx.f.secret"));
-	set("pbx.f.secret", "x");
+	cr_expect_str_eq(pd_wiz_get(&w, "port"), "5038", "catalogue default");
+	set("port", "99999");
+	cr_expect_not_null(err_of("port"));
+	set("port", "5038");
+	set("host", "bad host!");
+	cr_expect_not_null(err_of("host"));
+	set("host", "");
+	cr_expect_not_null(err_of("host"));
+	set("host", "pbx.example.fr");
+	set("secret", "");
+	cr_expect_not_null(err_of("secret"));
+	set("secret", "x");
 	/* a platform without a driver must be created disabled */
-	set("pbx.platform", "broadworks-xsi");
-	set("pbx.f.enterprise_id", "ENT1");
-	cr_expect_str_eq(pd_wiz_get(&w, "pbx.f.port"), "443", "the new platform's default port");
-	cr_expect_str_eq(pd_wiz_get(&w, "pbx.f.tls"), "1");
+	set("platform", "broadworks-xsi");
+	set("enterprise_id", "ENT1");
+	cr_expect_str_eq(pd_wiz_get(&w, "port"), "443", "the new platform's default port");
+	cr_expect_str_eq(pd_wiz_get(&w, "tls"), "1");
 	pd_wiz_errors er = {0};
 	cr_expect_eq(pd_wiz_check_step(&ctx, &w, PD_WIZ_PBX, &er), 1);
-	cr_expect_not_null(pd_wiz_errors_find(&er, "pbx.create_disabled"));
-	set("pbx.create_disabled", "1");
+	cr_expect_not_null(pd_wiz_errors_find(&er, "enabled"), "core's field: the toggle");
+	cr_expect_str_eq(pd_wiz_get(&w, "enabled"), "1", "not created disabled yet");
+	set("enabled", "0"); /* ticks "Create disabled" */
+	cr_expect(w.create_disabled);
 	cr_expect_eq(pd_wiz_check_step(&ctx, &w, PD_WIZ_PBX, &er), 0);
 	/* "no PBX yet": nothing of step 3 is asked */
-	set("pbx.f.host", "");
+	set("host", "");
 	set("no_pbx", "1");
 	cr_expect_eq(pd_wiz_check_step(&ctx, &w, PD_WIZ_PBX, &er), 0);
 	cr_expect_eq(pd_wiz_fields(&ctx, &w, PD_WIZ_PBX, f, PD_WIZ_FIELDS_MAX), 1);
@@ -360,7 +381,7 @@ Test(wizard, pbx_step_fields_and_errors)
 Test(wizard, product_types_follow_country_and_platform)
 {
 	set("country", "Allemagne");
-	set("pbx.platform", "freeswitch-esl");
+	set("platform", "freeswitch-esl");
 	pd_wiz_choices ch;
 	pd_wiz_choices_get(&ctx, &w, "product_type", &ch);
 	bool essentials = false, compliance = false, cc = false;
@@ -375,7 +396,7 @@ Test(wizard, product_types_follow_country_and_platform)
 	cr_expect_not(cc, "not allowed with FreeSWITCH");
 	set("product_type", "contact-centre");
 	cr_expect_not_null(err_of("product_type"));
-	cr_expect_not_null(err_of("pbx.platform"));
+	cr_expect_not_null(err_of("platform"));
 	/* a country with several zones asks for one */
 	set("country", "États-Unis");
 	cr_expect_str_eq(w.country, "US");
@@ -404,18 +425,18 @@ Test(wizard, template_fills_the_platform_and_its_fields)
 	                 .username = "admin"};
 	ctx.templates = &t;
 	ctx.n_templates = 1;
-	set("pbx.template", "lab");
+	set("template", "lab");
 	cr_expect_str_eq(w.platform, "asterisk-ami");
-	cr_expect_str_eq(pd_wiz_get(&w, "pbx.f.host"), "10.0.0.5");
-	cr_expect_str_eq(pd_wiz_get(&w, "pbx.f.port"), "5039");
-	cr_expect_str_eq(pd_wiz_get(&w, "pbx.f.tls"), "1");
-	cr_expect_str_eq(pd_wiz_get(&w, "pbx.f.username"), "admin");
+	cr_expect_str_eq(pd_wiz_get(&w, "host"), "10.0.0.5");
+	cr_expect_str_eq(pd_wiz_get(&w, "port"), "5039");
+	cr_expect_str_eq(pd_wiz_get(&w, "tls"), "1");
+	cr_expect_str_eq(pd_wiz_get(&w, "username"), "admin");
 }
 
 Test(wizard, build_gives_the_store_the_whole_record)
 {
 	fill_valid();
-	set("pbx.auto_provision", "1");
+	set("auto_provision", "1");
 	pd_new_customer n;
 	char bad[48];
 	pd_err e = {0};
@@ -489,7 +510,7 @@ Test(wizard, discovered_pbx_users_get_roles_drafted_and_built)
 	cr_expect_str_eq(back.found[0].sub_account, "sales");
 	cr_expect_not_null(strstr(back.found_status, "F9"), "%s", back.found_status);
 	cr_expect_str_eq(back.found_for, w.found_for, "the PBX they were found on");
-	pd_wiz_changed(&ctx, &back, "pbx.platform"); /* what opening the wizard does */
+	pd_wiz_changed(&ctx, &back, "platform"); /* what opening the wizard does */
 	cr_expect(pd_wiz_found_used(&back), "a resumed draft keeps its PBX users");
 	pd_wiz_free(&back);
 	free(json);
@@ -514,7 +535,7 @@ Test(wizard, discovered_pbx_users_get_roles_drafted_and_built)
 	cr_expect_str_eq(pd_wiz_get(&w, "synced_users[1].role"), "");
 
 	/* no sync: they are not created (nor shown) */
-	set("pbx.sync_users", "0");
+	set("sync_users", "0");
 	cr_assert_eq(pd_wiz_build(&ctx, &w, &n, bad, &e), PD_OK, "%s", e.message);
 	cr_expect_eq(n.n_synced, 0);
 	pd_new_customer_free(&n);
@@ -522,12 +543,12 @@ Test(wizard, discovered_pbx_users_get_roles_drafted_and_built)
 	for (size_t i = 0; i < nf; i++)
 		cr_expect(strncmp(f[i].key, "synced_users[", 13), "%s shown without sync",
 		          f[i].key);
-	set("pbx.sync_users", "1");
+	set("sync_users", "1");
 
 	/* another host in step 3: the list was another PBX's, not created nor shown */
-	set("pbx.platform", "asterisk-ami"); /* left unchanged: still that PBX */
+	set("platform", "asterisk-ami"); /* left unchanged: still that PBX */
 	cr_expect(pd_wiz_found_used(&w));
-	set("pbx.f.host", "other.example.fr");
+	set("host", "other.example.fr");
 	cr_expect(pd_wiz_found_stale(&w));
 	cr_assert_eq(pd_wiz_build(&ctx, &w, &n, bad, &e), PD_OK, "%s", e.message);
 	cr_expect_eq(n.n_synced, 0);
@@ -540,7 +561,7 @@ Test(wizard, discovered_pbx_users_get_roles_drafted_and_built)
 		says |= strstr(f[i].note, "The PBX changed in step 3") != NULL;
 	}
 	cr_expect(says, "step 4 says why the list is gone");
-	set("pbx.f.host", "pbx.example.fr"); /* back to the PBX they were found on */
+	set("host", "pbx.example.fr"); /* back to the PBX they were found on */
 	cr_expect(pd_wiz_found_used(&w));
 	cr_expect_str_eq(pd_wiz_get(&w, "synced_users[0].role"), "supervisor");
 }
@@ -562,24 +583,106 @@ Test(wizard, bad_found_users_in_a_draft_are_refused_naming_the_key)
 	}
 }
 
-Test(wizard, core_field_names_map_to_wizard_keys)
+/* The wizard's keys are core's field names: a core or store error names a
+ * field the wizard shows as is, and one it has no place for is not taken
+ * for a field. */
+Test(wizard, core_field_names_are_the_wizard_keys)
 {
-	static const char *const map[][2] = {
-	    {"name", "name"},
-	    {"admin_email", "admin_email"},
-	    {"admin_name", "admin_name"},
-	    {"users[1].role", "users[1].role"},
-	    {"synced_users[3].role", "synced_users[3].role"},
-	    {"synced_users[2].endpoint", "synced_users[2].role"},
-	    {"host", "pbx.f.host"},
-	    {"trial_days", "trial_end"},
-	    {"enabled", "pbx.create_disabled"},
-	    {"platform", "pbx.platform"},
-	    {"", ""},
+	fill_valid();
+	set("trial", "1");
+	static const char *const shown[] = {
+	    "name",        "admin_email",   "admin_name", "users[0].role", "host",
+	    "port",        "secret",        "username",   "platform",      "template",
+	    "enabled",     "sync_users",    "trial_end",  "country",       "tls_verify",
+	    "wrapup_time", "auto_provision"};
+	for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++)
+		cr_expect(pd_wiz_has_field(&ctx, &w, shown[i]), "%s", shown[i]);
+	static const char *const not_shown[] = {
+	    "trial_days",     "customer",      "email",       "",
+	    "users[5].email", "enterprise_id", "note.synced", "pbx.f.host"};
+	for (size_t i = 0; i < sizeof not_shown / sizeof not_shown[0]; i++)
+		cr_expect_not(pd_wiz_has_field(&ctx, &w, not_shown[i]), "%s", not_shown[i]);
+	/* a core PBX error lands on the field core names */
+	set("host", "bad host!");
+	pd_wiz_errors er = {0};
+	cr_expect_gt(pd_wiz_check_step(&ctx, &w, PD_WIZ_PBX, &er), 0);
+	cr_expect_not_null(pd_wiz_errors_find(&er, "host"));
+	pd_wiz_errors_free(&er);
+	/* core's trial length rule, on the date field */
+	set("trial_end", "2030-01-01");
+	cr_expect_not_null(err_of("trial_end"));
+	cr_expect(strstr(err_of("trial_end"), "365") != NULL, "%s", err_of("trial_end"));
+}
+
+/* A platform's field the wizard could not show under its catalogue key
+ * (the key is one of the wizard's own) would be lost: none in the catalogue. */
+Test(wizard, catalogue_field_keys_are_free_in_the_wizard)
+{
+	for (size_t p = 0; p < cat.n_platforms; p++)
+		for (size_t i = 0; i < cat.platforms[p].n_fields; i++)
+			cr_expect(pd_wiz_is_param_key(cat.platforms[p].fields[i].key), "%s: %s",
+			          cat.platforms[p].key, cat.platforms[p].fields[i].key);
+}
+
+/* A draft saved by the build before the wizard took core's names (the JSON
+ * below is what it wrote, focus "pbx.f.port" included) resumes with every
+ * value, on the field it was on, under the new keys. */
+Test(wizard, old_format_draft_resumes_with_its_values)
+{
+	static const char old[] =
+	    "{\"admin\":{\"display_name\":\"Hélène Dupré\",\"email\":\"helene@example.fr\","
+	    "\"extension\":\"1001\"},\"customer\":{\"country\":\"FR\",\"country_text\":\"France "
+	    "(FR)\",\"name\":\"Société Générale Démo\",\"notes\":\"first line\\nsecond\","
+	    "\"product_type\":\"analytics-pro\",\"reference\":\"R-42\",\"time_zone\":\"Europe/"
+	    "Paris\",\"trial\":true,\"trial_end\":\"2024-11-02\"},\"focus\":\"pbx.f.port\","
+	    "\"format\":\"provdesk-wizard-draft\",\"found\":[],\"found_for\":\"\",\"pbx\":{"
+	    "\"auto_provision\":false,\"create_disabled\":true,\"had_secret\":true,\"monitor\":"
+	    "true,\"no_pbx\":false,\"params\":{\"host\":\"pbx.example.fr\",\"port\":\"5039\","
+	    "\"tls\":\"0\",\"tls_ca_file\":\"\",\"tls_verify\":\"1\",\"username\":\"provdesk\","
+	    "\"wrapup_time\":\"15\"},\"platform\":\"asterisk-ami\",\"sync_users\":true,"
+	    "\"template\":\"\"},\"step\":\"pbx\",\"users\":[{\"display_name\":\"Paul Agent\","
+	    "\"email\":\"paul@example.fr\",\"extension\":\"\",\"role\":\"supervisor\"}],"
+	    "\"version\":1}";
+	pd_actor a;
+	pd_actor_current(&a);
+	pd_err e = {0};
+	cr_assert_eq(store_draft_save(st, a.user, old, &e), PD_OK, "%s", e.message);
+	int64_t at = 0;
+	cr_assert_eq(pd_wiz_draft_load(st, &w, &at, &e), PD_OK, "%s", e.message);
+	pd_wiz_changed(&ctx, &w, "platform"); /* as the wizard does on resume */
+	cr_expect_eq(w.step, PD_WIZ_PBX);
+	cr_expect_str_eq(w.focus, "port", "the focus under its new key");
+	static const char *const want[][2] = {
+	    {"name", "Société Générale Démo"},
+	    {"country", "France (FR)"},
+	    {"notes", "first line\nsecond"},
+	    {"trial", "1"},
+	    {"trial_end", "2024-11-02"},
+	    {"admin_name", "Hélène Dupré"},
+	    {"admin_email", "helene@example.fr"},
+	    {"admin_extension", "1001"},
+	    {"platform", "asterisk-ami"},
+	    {"host", "pbx.example.fr"},
+	    {"port", "5039"},
+	    {"username", "provdesk"},
+	    {"wrapup_time", "15"},
+	    {"tls_verify", "1"},
+	    {"enabled", "0"}, /* it was to be created disabled */
+	    {"sync_users", "1"},
+	    {"monitor", "1"},
+	    {"auto_provision", "0"},
+	    {"secret", ""},
+	    {"users[0].display_name", "Paul Agent"},
+	    {"users[0].role", "supervisor"},
 	};
-	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
-		char key[48];
-		pd_wiz_key_of_field(map[i][0], key);
-		cr_expect_str_eq(key, map[i][1], "%s", map[i][0]);
-	}
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+		cr_expect_str_eq(pd_wiz_get(&w, want[i][0]), want[i][1], "%s", want[i][0]);
+	cr_expect(w.create_disabled);
+	cr_expect(w.had_secret);
+	/* the resumed PBX step shows those fields and asks for the secret again */
+	char msg[256];
+	cr_expect(pd_wiz_check_field(&ctx, &w, "port", msg, sizeof msg), "%s", msg);
+	cr_expect_not(pd_wiz_check_field(&ctx, &w, "secret", msg, sizeof msg));
+	cr_expect(strstr(msg, "again") != NULL, "%s", msg);
+	cr_expect(pd_wiz_has_field(&ctx, &w, w.focus));
 }
