@@ -59,7 +59,8 @@ typedef struct {
 	int fault_period_ms;     /* default 30000 */
 	int ring_ms;             /* agent ring time, default 2000 */
 	int talk_ms;             /* mean talk time, default 30000 */
-	int wrapup_s;            /* member Wrapuptime, default 5 */
+	int wrapup_s;            /* the queues' wrapuptime, default 5 (-1 = none); not on the
+	                          * wire: Asterisk sends members' own Wrapuptime (0) only */
 	int restart_ms;          /* default 2000 */
 	int fault_ms;            /* how long slow/bytewise last, default 5000 */
 	int hold_pct;     /* % of answered calls put on hold a while; default 20, -1 = none */
@@ -83,6 +84,12 @@ typedef struct {
 	 * reg_refresh_ms (default 60000, -1 = never). sites > 1 are extra
 	 * domains ("default", "site-2", ...), one per tenant. */
 	int heartbeat_ms, reg_refresh_ms;
+	/* Calls already up when the lab starts (answered, talking): a console
+	 * that connects finds them only in CoreShowChannels and QueueStatus. */
+	int calls_up;
+	/* "1001:Lunch": that endpoint is paused (QueuePause, with the reason)
+	 * as soon as it answers a queue call, as a supervisor does mid-call. */
+	const char *pause_in_call;
 } pd_labpbx_opts;
 
 typedef struct pd_labpbx pd_labpbx;

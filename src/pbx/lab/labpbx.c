@@ -939,6 +939,7 @@ pd_status labpbx_start(const pd_labpbx_opts *o, pd_labpbx **out, pd_err *e)
 		l->o.reg_refresh_ms = 60000;
 	l->o.username = xstrdup(l->o.username);
 	l->o.secret = xstrdup(l->o.secret);
+	l->o.pause_in_call = o->pause_in_call ? xstrdup(o->pause_in_call) : NULL;
 	snprintf(l->host, sizeof l->host, "%s", o->listen_host ? o->listen_host : "127.0.0.1");
 	l->tech = l->o.legacy_sip ? "SIP" : "PJSIP";
 	l->lfd = l->ctl_r = l->ctl_w = -1;
@@ -1001,6 +1002,8 @@ pd_status labpbx_start(const pd_labpbx_opts *o, pd_labpbx **out, pd_err *e)
 	}
 	l->ctl_r = p[0];
 	l->ctl_w = p[1];
+	for (int i = 0; i < l->o.calls_up && i < 1000; i++)
+		lab_call_up(l, i % l->o.queues);
 	pthread_mutex_init(&l->mu, NULL);
 	if (pthread_create(&l->thread, NULL, lab_main, l) != 0) {
 		close(l->lfd);
@@ -1101,6 +1104,7 @@ void labpbx_stop(pd_labpbx *l)
 	free(l->cmds);
 	free((char *)l->o.username);
 	free((char *)l->o.secret);
+	free((char *)l->o.pause_in_call);
 	ami_tls_server_free(l->tls);
 	free(l);
 }

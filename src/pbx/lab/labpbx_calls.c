@@ -137,7 +137,9 @@ void lab_member_fields(pd_labpbx *l, pd_buf *b, const luser *u, bool list_item)
 	ami_put(b, "PausedReason", u->paused && u->reason ? u->reason : "");
 	if (!list_item)
 		ami_put(b, "Ringinuse", "0");
-	ami_putf(b, "Wrapuptime", "%d", l->o.wrapup_s);
+	/* the member's own wrap-up (0: the queue's); the queue's wrapuptime is
+	 * on no event (tests/fixtures/asterisk/README.md) */
+	ami_put(b, "Wrapuptime", "0");
 }
 
 static void ev_member(pd_labpbx *l, const char *ev, const luser *u)
@@ -352,6 +354,11 @@ static void queue_answer(pd_labpbx *l, lcall *c)
 	ev_devstate(l, u, "INUSE");
 	ev_member(l, "QueueMemberStatus", u);
 	lab_esl_call(l, c, LAB_CALL_ANSWER);
+	/* --pause-in-call EP:REASON: paused while on the call */
+	const char *pic = l->o.pause_in_call, *colon = pic ? strchr(pic, ':') : NULL;
+	size_t epn = colon ? (size_t)(colon - pic) : pic ? strlen(pic) : 0;
+	if (epn && strlen(u->ep) == epn && !strncmp(u->ep, pic, epn) && !u->paused)
+		lab_do_pause(l, u->ep, true, colon && colon[1] ? colon + 1 : NULL);
 }
 
 /* The far end of an outbound call answers. */
@@ -548,6 +555,19 @@ static void call_step(pd_labpbx *l, lcall *c)
 			hangup(l, c);
 		}
 		break;
+	}
+}
+
+void lab_call_up(pd_labpbx *l, int q)
+{
+	lab_call_new(l, q);
+	lcall *c = &l->calls[l->ncalls - 1];
+	/* join, offer, answer at once: no client is connected yet */
+	for (int i = 0; i < 3 && c->phase != P_TALK && c->phase != P_DONE; i++)
+		call_step(l, c);
+	if (c->phase != P_TALK) { /* nobody free to answer: it stays queued */
+		c->next_at = l->now;
+		return;
 	}
 }
 

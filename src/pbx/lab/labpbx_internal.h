@@ -120,6 +120,9 @@ chan_info lab_agent_info(pd_labpbx *l, const lcall *c, int state);
 void lab_member_fields(pd_labpbx *l, pd_buf *b, const luser *u, bool list_item);
 int lab_waiting_in(pd_labpbx *l, int q);
 void lab_call_new(pd_labpbx *l, int q);
+/* An inbound call to queue q, answered and talking at once (labpbx_start's
+ * calls_up: before any client connects). */
+void lab_call_up(pd_labpbx *l, int q);
 /* An outbound call from an idle user to an external number; false if none idle. */
 bool lab_call_out(pd_labpbx *l);
 void lab_calls_run(pd_labpbx *l);
