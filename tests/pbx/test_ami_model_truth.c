@@ -91,9 +91,8 @@ static void on_msg(const ami_msg *msg, void *ctx)
 		if (!k || !k->from)
 			continue;
 		r->caller_checks++;
-		if (!r->bad_caller &&
-		    (strcmp(k->from, watched[i].from) || !k->from_name ||
-		     strcmp(k->from_name, watched[i].name))) {
+		if (!r->bad_caller && (strcmp(k->from, watched[i].from) || !k->from_name ||
+		                       strcmp(k->from_name, watched[i].name))) {
 			snprintf(r->bad_buf, sizeof r->bad_buf, "%s: %s %s (%s)", k->id, k->from,
 			         k->from_name ? k->from_name : "", pd_call_state_name(k->state));
 			r->bad_caller = r->bad_buf;
@@ -167,8 +166,7 @@ Test(ami_model_truth, recorded_calls_keep_their_caller_to_the_end)
 {
 	replay r = {0};
 	replay_session(&r, 5);
-	cr_assert_gt(r.caller_checks, 100, "the watched calls were seen %d times",
-	             r.caller_checks);
+	cr_assert_gt(r.caller_checks, 100, "the watched calls were seen %d times", r.caller_checks);
 	cr_assert_null(r.bad_caller, "caller changed: %s", r.bad_caller);
 	cr_assert(r.seen_ended_20, "the call was never seen ended");
 	cr_assert_str_eq(r.ended_from, "+33155501001");
