@@ -65,6 +65,8 @@ typedef struct {
 	int fault_ms;            /* how long slow/bytewise last, default 5000 */
 	int hold_pct;     /* % of answered calls put on hold a while; default 20, -1 = none */
 	int outbound_pct; /* % of generated calls that are outbound; default 25, -1 = none */
+	int direct_pct;   /* % of the other (inbound) ones dialled straight to a user's
+	                   * phone, not through a queue (Asterisk only); default 0 */
 	/* Behave as an Asterisk 13-16 with chan_sip only: PJSIP* actions answer
 	 * "Invalid/unknown command", users are listed by SIPpeers (PeerEntry
 	 * items, PeerlistComplete) and SIPshowpeer, channels and interfaces are
@@ -104,7 +106,8 @@ void labpbx_stop(pd_labpbx *l);
 /* Test/CLI controls; thread-safe, act at the server's next loop turn. */
 void labpbx_inject(pd_labpbx *l, unsigned faults);
 /* An inbound call to queue index q (0-based); q = -1: an outbound call from
- * an idle user to an external number. */
+ * an idle user to an external number; q = -2 (Asterisk only): an inbound
+ * call dialled straight to an idle user's phone (no queue). */
 void labpbx_place_call(pd_labpbx *l, int q);
 /* Pause/unpause endpoint (e.g. "1002") in every queue it belongs to. */
 void labpbx_pause(pd_labpbx *l, const char *endpoint, bool paused, const char *reason);

@@ -17,7 +17,7 @@ static const char help_lab[] =
     "                        [--seed N] [--faults LIST] [--fault-period SECONDS] [--legacy-sip]\n"
     "                        [--no-voicemail] [--tls-cert FILE --tls-key FILE] [--json]\n"
     "                        [--ring SECONDS] [--talk SECONDS] [--wrapup SECONDS]\n"
-    "                        [--calls-up N] [--pause-in-call EXT:REASON]\n"
+    "                        [--calls-up N] [--pause-in-call EXT:REASON] [--direct-pct N]\n"
     "A PBX that speaks the Asterisk Manager Interface (AMI) like Asterisk 22, for labs\n"
     "and demos. Defaults: --listen 127.0.0.1:5038, --username admin, secret \"lab-secret\"\n"
     "(use --secret-file to set another), 20 users (1001...), 2 queues, 1 site,\n"
@@ -41,7 +41,9 @@ static const char help_lab[] =
     "as in Asterisk it is on no event: the PBX form's wrap-up time tells the console).\n"
     "--calls-up N: N queue calls already answered when the lab starts (a console finds\n"
     "them with CoreShowChannels and QueueStatus). --pause-in-call 1001:Lunch: that\n"
-    "extension is paused with that reason as soon as it answers a queue call.\n";
+    "extension is paused with that reason as soon as it answers a queue call.\n"
+    "--direct-pct N: N% of the inbound calls ring a user's phone directly, not through a\n"
+    "queue (Asterisk only).\n";
 
 static int parse_listen(pd_cli *c, const char *s, char **host, int *port)
 {
@@ -68,6 +70,7 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 	bool legacy = false, no_vm = false;
 	const char *tls_cert = NULL, *tls_key = NULL;
 	const char *ring = NULL, *talk = NULL, *wrapup = NULL, *calls_up = NULL, *pic = NULL;
+	const char *direct = NULL;
 	const pd_opt opts[] = {
 	    {"platform", PD_OPT_VAL, &platform, NULL},
 	    {"listen", PD_OPT_VAL, &listen, NULL},
@@ -89,6 +92,7 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 	    {"wrapup", PD_OPT_VAL, &wrapup, NULL},
 	    {"calls-up", PD_OPT_VAL, &calls_up, NULL},
 	    {"pause-in-call", PD_OPT_VAL, &pic, NULL},
+	    {"direct-pct", PD_OPT_VAL, &direct, NULL},
 	    {NULL, 0, NULL, NULL},
 	};
 	int np = 0;
@@ -164,6 +168,11 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 		if (!pd_cli_int(c, "--calls-up", calls_up, 0, 1000, &v))
 			return free(host), pd_status_exit_code(PD_E_USAGE);
 		o.calls_up = (int)v;
+	}
+	if (direct) {
+		if (!pd_cli_int(c, "--direct-pct", direct, 0, 100, &v))
+			return free(host), pd_status_exit_code(PD_E_USAGE);
+		o.direct_pct = (int)v;
 	}
 	if (pic) {
 		/* EXT:REASON, an extension of digits and a reason without control bytes */

@@ -416,6 +416,52 @@ Test(driver_lab, paused_on_a_call_keeps_the_reason_then_wrapup)
 	labpbx_stop(lab);
 }
 
+/* A call dialled straight to an agent's phone (no queue): the agent rings
+ * for the whole ring time as for a queue call, takes the call, and is
+ * Available at once after it (wrap-up is for queue calls). */
+Test(driver_lab, direct_call_rings_then_no_wrapup)
+{
+	pd_labpbx_opts o = {.users = 1,
+	                    .queues = 1,
+	                    .secret = SECRET,
+	                    .username = "admin",
+	                    .ring_ms = 1500,
+	                    .talk_ms = 800,
+	                    .hold_pct = -1,
+	                    .outbound_pct = -1};
+	pd_labpbx *lab;
+	pd_err e = {0};
+	cr_assert_eq(labpbx_start(&o, &lab, &e), PD_OK, "%s", e.message);
+	harness h;
+	h_start(&h, "127.0.0.1", labpbx_port(lab), "admin", SECRET, "{\"wrapup_time\":5}");
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	labpbx_place_call(lab, -2);
+	WAIT_FOR(&h, agent_in_state(&h, "PJSIP/1001", PD_AGENT_RINGING, NULL), 3000);
+	int64_t rang = pd_live_now_ms();
+	pd_live_view v = snap(&h);
+	cr_assert_eq(v.n_calls, 1);
+	cr_assert_eq(v.calls[0].state, PD_CALL_RINGING);
+	cr_assert_null(v.calls[0].queue);
+	cr_assert_str_eq(v.calls[0].to, "1001");
+	cr_assert(!strncmp(v.calls[0].from, "+331555", 7), "%s", v.calls[0].from);
+	pd_live_free_view(&v);
+	/* it keeps ringing until answered */
+	while (pd_live_now_ms() < rang + 1000) {
+		h_step(&h, 20);
+		if (agent_in_state(&h, "PJSIP/1001", PD_AGENT_ON_CALL, NULL))
+			break;
+		cr_assert(agent_in_state(&h, "PJSIP/1001", PD_AGENT_RINGING, NULL),
+		          "Ringing stopped after %lld ms", (long long)(pd_live_now_ms() - rang));
+	}
+	WAIT_FOR(&h, agent_in_state(&h, "PJSIP/1001", PD_AGENT_ON_CALL, NULL), 3000);
+	cr_assert_geq(pd_live_now_ms() - rang, 1000, "answered after the ring time");
+	WAIT_FOR(&h, call_in_state(&h, PD_CALL_ENDED, false), 8000);
+	/* Available at once: a wrap-up would last the connection's 5 s */
+	WAIT_FOR(&h, agent_in_state(&h, "PJSIP/1001", PD_AGENT_AVAILABLE, NULL), 1000);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
 Test(driver_lab, hold_and_outbound_calls)
 {
 	pd_labpbx_opts o = {.users = 3,

@@ -7,7 +7,8 @@
 # with its running retry countdown; after a queue call an agent shows
 # Wrap-up with a countdown for the connection's wrap-up time (Asterisk
 # sends none), then leaves it; an agent paused during a call shows
-# "On call (paused: Lunch)"; an ended call still shows its caller.
+# "On call (paused: Lunch)"; a direct call (not through a queue) keeps the
+# agent Ringing until answered; an ended call still shows its caller.
 PROG=$1
 source "$(dirname "$0")/lib.sh"
 
@@ -80,12 +81,16 @@ check "lab Alpha: calls up at start" start_lab alpha 0 --users 3 --sites 2 --que
 # Bravo: one agent taking queue calls; the queue wraps up for 5 s
 check "lab Bravo: queue calls" start_lab bravo 0 --users 1 --queues 1 --call-rate 30 \
 	--ring 1 --talk 3 --wrapup 5 --seed 5
+# Delta: calls dialled straight to the agent's phone, ringing 8 s
+check "lab Delta: direct calls" start_lab delta 0 --users 1 --queues 1 --call-rate 30 \
+	--direct-pct 100 --ring 8 --talk 2 --seed 11
 # Charlie: the agent is paused (Lunch) as it answers its first call
 check "lab Charlie: paused in call" start_lab charlie 0 --users 1 --queues 1 --call-rate 30 \
 	--ring 1 --talk 600 --pause-in-call 1001:Lunch --seed 9
 seed "Alpha Télécom" contact-centre FR
 seed "Bravo SARL" contact-centre FR
 seed "Charlie SA" contact-centre BE
+seed "Delta GmbH" contact-centre DE
 check "pbx add Alpha (sub-accounts)" cli pbx add "Alpha Télécom" --platform asterisk-ami \
 	--host 127.0.0.1 --port "${LAB_PORT[alpha]}" --username admin --secret-file "$TMP/secret" \
 	--auto-provision-sub-accounts
@@ -94,6 +99,8 @@ check "pbx add Bravo (wrap-up 5 s)" cli pbx add "Bravo SARL" --platform asterisk
 	--wrapup-time 5
 check "pbx add Charlie" cli pbx add "Charlie SA" --platform asterisk-ami \
 	--host 127.0.0.1 --port "${LAB_PORT[charlie]}" --username admin --secret-file "$TMP/secret"
+check "pbx add Delta" cli pbx add "Delta GmbH" --platform asterisk-ami --wrapup-time 5 \
+	--host 127.0.0.1 --port "${LAB_PORT[delta]}" --username admin --secret-file "$TMP/secret"
 
 start_console 120 32
 check "grid: Alpha monitoring" screen_re '^Alpha Télécom .* monitoring ' 30
@@ -141,6 +148,17 @@ check "live: Charlie's panel" wait_for "Live — Charlie SA"
 check "live: paused on a call keeps the reason" \
 	screen_re ' PJSIP/1001 .* On call \(paused: Lunch\) ' 60
 check "live: the call is shown connected" screen_re ' Connected +support ' 10
+keys Escape Escape
+
+# ------------------------------------------- a direct call rings and holds
+check "grid: Delta monitoring" screen_re '^Delta GmbH .* monitoring ' 30
+open_live 4
+check "live: Delta's panel" wait_for "Live — Delta GmbH"
+check "live: a direct call rings the agent" screen_re ' PJSIP/1001 .* Ringing +0:0[0-9]$' 60
+check "live: and it keeps ringing (3 s and more in the state)" \
+	screen_re ' PJSIP/1001 .* Ringing +0:0[3-9]$' 10
+check "live: the ringing call goes to the extension, not a queue" \
+	screen_re '^\+331555[0-9]+ Customer [0-9]+ +1001 +inbound +Ringing ' 10
 keys q
 check "console exits 0" test "$(wait_exit 30)" = 0
 finish
