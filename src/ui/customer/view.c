@@ -760,9 +760,8 @@ static const char *cv_help(struct ui_screen *s)
 	       "(change them there); Source / link shows which console user a synced one is\n"
 	       "linked to by email.\n"
 	       "PBX: + adds a connection, e edits (the secret is never shown), E enables or\n"
-	       "disables it (disabling asks first); it shows the link's live state and the\n"
-	       "sub-accounts with their users, calls and agents available. These keys act on\n"
-	       "the tab's list; a question that could lose work defaults to No.";
+	       "disables it (disabling asks first). These keys act on the tab's list; a\n"
+	       "question that could lose work defaults to No.";
 }
 
 const struct ui_screen_ops ui_customer_ops = {
