@@ -200,7 +200,8 @@ static void draw_calls(struct ui_screen *s, struct live *l, int y, int rows, int
 static void draw_agents(struct ui_screen *s, struct live *l, int y, int rows, int64_t now)
 {
 	static const char *const t[] = {"Agent", "Interface", "Queues", "State", "In state"};
-	static const int base[] = {16, 11, 14, 22, 8}, grow[] = {3, 1, 2, 1, 0};
+	/* the state gets room for "On call (paused: Training)" at 80 columns */
+	static const int base[] = {14, 11, 13, 26, 8}, grow[] = {3, 1, 2, 1, 0};
 	int cw[5];
 	ui_columns_fit(s->w, base, grow, 5, cw);
 	size_t on = 0, avail = 0;
