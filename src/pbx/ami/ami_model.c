@@ -889,7 +889,6 @@ static void call_remove(ami_model *m, size_t ki)
 }
 
 static bool call_update(ami_model *m, call *k, int64_t now);
-static bool is_endpoint_channel(ami_model *m, const char *name);
 
 /* The call's caller is its first leg's caller id: the origin's (Uniqueid ==
  * Linkedid) the first time it has one, else, until then, the first leg seen
@@ -1368,12 +1367,12 @@ static void call_view(ami_model *m, call *k, pd_live_call *o)
 	o->from = xstrdup(k->from_num ? k->from_num : named ? named->cid_num : NULL);
 	o->from_name = xstrdup(k->from_num ? k->from_name : named ? named->cid_name : NULL);
 	o->queue = xstrdup(k->queue);
-	const char *who = k->agent;
-	if (!who && k->agent_iface) { /* found up in a snapshot: the member's name */
+	if (!k->agent && k->agent_iface) { /* found up in a snapshot: the member's name */
 		agent *a = agent_find(m, k->agent_iface, false);
-		who = a && a->name ? a->name : k->agent_iface;
+		if (a && a->name)
+			set(&k->agent, a->name); /* looked up once */
 	}
-	o->agent = xstrdup(who);
+	o->agent = xstrdup(k->agent ? k->agent : k->agent_iface);
 	/* the queue, else what the caller dialled (the origin's extension; the
 	 * DialString carries a technology prefix such as "trunk/") */
 	const char *to = k->queue                  ? k->queue

@@ -625,10 +625,8 @@ void lab_call_up(pd_labpbx *l, int q)
 	/* join, offer, answer at once: no client is connected yet */
 	for (int i = 0; i < 3 && c->phase != P_TALK && c->phase != P_DONE; i++)
 		call_step(l, c);
-	if (c->phase != P_TALK) { /* nobody free to answer: it stays queued */
+	if (c->phase != P_TALK) /* nobody free to answer: it stays queued */
 		c->next_at = l->now;
-		return;
-	}
 }
 
 void lab_calls_run(pd_labpbx *l)
@@ -651,7 +649,7 @@ void lab_calls_reset(pd_labpbx *l)
 	atomic_fetch_sub(&l->n_calls, (int)l->ncalls);
 	l->ncalls = 0;
 	for (int i = 0; i < l->nu; i++) {
-		l->u[i].busy = false;
+		l->u[i].busy = l->u[i].ringing = l->u[i].direct_call = false;
 		l->u[i].wrapup_until = 0;
 	}
 }
