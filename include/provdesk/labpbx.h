@@ -59,11 +59,14 @@ typedef struct {
 	int fault_period_ms;     /* default 30000 */
 	int ring_ms;             /* agent ring time, default 2000 */
 	int talk_ms;             /* mean talk time, default 30000 */
-	int wrapup_s;            /* member Wrapuptime, default 5 */
+	int wrapup_s;            /* the queues' wrapuptime, default 5 (-1 = none); not on the
+	                          * wire: Asterisk sends members' own Wrapuptime (0) only */
 	int restart_ms;          /* default 2000 */
 	int fault_ms;            /* how long slow/bytewise last, default 5000 */
 	int hold_pct;     /* % of answered calls put on hold a while; default 20, -1 = none */
 	int outbound_pct; /* % of generated calls that are outbound; default 25, -1 = none */
+	int direct_pct;   /* % of the other (inbound) ones dialled straight to a user's
+	                   * phone, not through a queue (Asterisk only); default 0 */
 	/* Behave as an Asterisk 13-16 with chan_sip only: PJSIP* actions answer
 	 * "Invalid/unknown command", users are listed by SIPpeers (PeerEntry
 	 * items, PeerlistComplete) and SIPshowpeer, channels and interfaces are
@@ -83,6 +86,12 @@ typedef struct {
 	 * reg_refresh_ms (default 60000, -1 = never). sites > 1 are extra
 	 * domains ("default", "site-2", ...), one per tenant. */
 	int heartbeat_ms, reg_refresh_ms;
+	/* Calls already up when the lab starts (answered, talking): a console
+	 * that connects finds them only in CoreShowChannels and QueueStatus. */
+	int calls_up;
+	/* "1001:Lunch": that endpoint is paused (QueuePause, with the reason)
+	 * as soon as it answers a queue call, as a supervisor does mid-call. */
+	const char *pause_in_call;
 } pd_labpbx_opts;
 
 typedef struct pd_labpbx pd_labpbx;
@@ -97,7 +106,8 @@ void labpbx_stop(pd_labpbx *l);
 /* Test/CLI controls; thread-safe, act at the server's next loop turn. */
 void labpbx_inject(pd_labpbx *l, unsigned faults);
 /* An inbound call to queue index q (0-based); q = -1: an outbound call from
- * an idle user to an external number. */
+ * an idle user to an external number; q = -2 (Asterisk only): an inbound
+ * call dialled straight to an idle user's phone (no queue). */
 void labpbx_place_call(pd_labpbx *l, int q);
 /* Pause/unpause endpoint (e.g. "1002") in every queue it belongs to. */
 void labpbx_pause(pd_labpbx *l, const char *endpoint, bool paused, const char *reason);

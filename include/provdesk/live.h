@@ -53,7 +53,7 @@ typedef struct {
 
 typedef struct {
 	char *id;               /* Asterisk Linkedid */
-	char *from, *from_name; /* caller number and name */
+	char *from, *from_name; /* caller number and name: the first leg's, kept to the end */
 	char *to;               /* dialled extension or queue */
 	char *queue;            /* NULL when not a queue call */
 	char *agent;            /* agent name once ringing/connected, else NULL */
@@ -66,9 +66,12 @@ typedef struct {
 	char *interface; /* "PJSIP/1002" */
 	char *name;      /* member name */
 	char *queues;    /* "support, sales" */
-	char *reason;    /* pause reason when NOT_READY, else NULL */
+	char *reason;    /* pause reason while paused (Not ready, or a call taken while
+	                  * paused: "On call (paused: Lunch)"), else NULL */
 	pd_agent_state state;
 	int64_t since_ms;
+	bool paused;      /* paused in every queue it is in, whatever its state */
+	int64_t until_ms; /* Wrap-up: when it ends (a timer: Asterisk sends no event), else 0 */
 } pd_live_agent;
 
 /* What a link refused or repaired of its PBX's input (a PBX is untrusted:

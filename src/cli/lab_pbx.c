@@ -16,6 +16,8 @@ static const char help_lab[] =
     "                        [--users N] [--queues N] [--sites N] [--call-rate PER_MIN]\n"
     "                        [--seed N] [--faults LIST] [--fault-period SECONDS] [--legacy-sip]\n"
     "                        [--no-voicemail] [--tls-cert FILE --tls-key FILE] [--json]\n"
+    "                        [--ring SECONDS] [--talk SECONDS] [--wrapup SECONDS]\n"
+    "                        [--calls-up N] [--pause-in-call EXT:REASON] [--direct-pct N]\n"
     "A PBX that speaks the Asterisk Manager Interface (AMI) like Asterisk 22, for labs\n"
     "and demos. Defaults: --listen 127.0.0.1:5038, --username admin, secret \"lab-secret\"\n"
     "(use --secret-file to set another), 20 users (1001...), 2 queues, 1 site,\n"
@@ -33,7 +35,15 @@ static const char help_lab[] =
     "FreeSWITCH 1.10 event socket with mod_callcenter (default --listen 127.0.0.1:8021,\n"
     "password \"ClueCon\" or the --secret-file; --username is not used), the same users,\n"
     "queues, calls and faults; --sites N makes N domains (default, site-2, ...);\n"
-    "--legacy-sip, --no-voicemail and TLS are Asterisk-only.\n";
+    "--legacy-sip, --no-voicemail and TLS are Asterisk-only.\n"
+    "--ring: how long an agent's phone rings before it answers (default 2); --talk: the\n"
+    "mean talk time (default 30); --wrapup: the queues' wrap-up time (default 5, 0 = none;\n"
+    "as in Asterisk it is on no event: the PBX form's wrap-up time tells the console).\n"
+    "--calls-up N: N queue calls already answered when the lab starts (a console finds\n"
+    "them with CoreShowChannels and QueueStatus). --pause-in-call 1001:Lunch: that\n"
+    "extension is paused with that reason as soon as it answers a queue call.\n"
+    "--direct-pct N: N% of the inbound calls ring a user's phone directly, not through a\n"
+    "queue (Asterisk only).\n";
 
 static int parse_listen(pd_cli *c, const char *s, char **host, int *port)
 {
@@ -59,6 +69,8 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 	const char *faults = NULL, *period = NULL, *pos[1], *platform = NULL;
 	bool legacy = false, no_vm = false;
 	const char *tls_cert = NULL, *tls_key = NULL;
+	const char *ring = NULL, *talk = NULL, *wrapup = NULL, *calls_up = NULL, *pic = NULL;
+	const char *direct = NULL;
 	const pd_opt opts[] = {
 	    {"platform", PD_OPT_VAL, &platform, NULL},
 	    {"listen", PD_OPT_VAL, &listen, NULL},
@@ -75,6 +87,12 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 	    {"no-voicemail", PD_OPT_FLAG, NULL, &no_vm},
 	    {"tls-cert", PD_OPT_VAL, &tls_cert, NULL},
 	    {"tls-key", PD_OPT_VAL, &tls_key, NULL},
+	    {"ring", PD_OPT_VAL, &ring, NULL},
+	    {"talk", PD_OPT_VAL, &talk, NULL},
+	    {"wrapup", PD_OPT_VAL, &wrapup, NULL},
+	    {"calls-up", PD_OPT_VAL, &calls_up, NULL},
+	    {"pause-in-call", PD_OPT_VAL, &pic, NULL},
+	    {"direct-pct", PD_OPT_VAL, &direct, NULL},
 	    {NULL, 0, NULL, NULL},
 	};
 	int np = 0;
@@ -130,6 +148,47 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 		if (!pd_cli_int(c, "--fault-period", period, 1, 86400, &v))
 			return free(host), pd_status_exit_code(PD_E_USAGE);
 		o.fault_period_ms = (int)v * 1000;
+	}
+	if (ring) {
+		if (!pd_cli_int(c, "--ring", ring, 1, 3600, &v))
+			return free(host), pd_status_exit_code(PD_E_USAGE);
+		o.ring_ms = (int)v * 1000;
+	}
+	if (talk) {
+		if (!pd_cli_int(c, "--talk", talk, 1, 86400, &v))
+			return free(host), pd_status_exit_code(PD_E_USAGE);
+		o.talk_ms = (int)v * 1000;
+	}
+	if (wrapup) {
+		if (!pd_cli_int(c, "--wrapup", wrapup, 0, 3600, &v))
+			return free(host), pd_status_exit_code(PD_E_USAGE);
+		o.wrapup_s = v ? (int)v : -1; /* the lab's 0 is its default */
+	}
+	if (calls_up) {
+		if (!pd_cli_int(c, "--calls-up", calls_up, 0, 1000, &v))
+			return free(host), pd_status_exit_code(PD_E_USAGE);
+		o.calls_up = (int)v;
+	}
+	if (direct) {
+		if (!pd_cli_int(c, "--direct-pct", direct, 0, 100, &v))
+			return free(host), pd_status_exit_code(PD_E_USAGE);
+		o.direct_pct = (int)v;
+	}
+	if (pic) {
+		/* EXT:REASON, an extension of digits and a reason without control bytes */
+		const char *colon = strchr(pic, ':');
+		size_t n = colon ? (size_t)(colon - pic) : strlen(pic);
+		bool ok = n > 0 && n < 16 && strspn(pic, "0123456789") == n;
+		for (const char *p = pic; ok && *p; p++)
+			ok = (unsigned char)*p >= 0x20 && *p != 0x7f;
+		if (!ok) {
+			free(host);
+			return pd_cli_usage_field(c, "pause_in_call",
+			                          "--pause-in-call: expected EXTENSION:REASON "
+			                          "(e.g. 1001:Lunch), got '%s'",
+			                          pic);
+		}
+		o.pause_in_call = pic;
 	}
 	if (rate) {
 		char *end;

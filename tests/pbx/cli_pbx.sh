@@ -351,6 +351,17 @@ run 64 "bad --listen" -- lab-pbx --listen nowhere
 run 64 "bad --platform" -- lab-pbx --platform broadworks-xsi
 has "platform option named" "--platform"
 has "platforms listed" "freeswitch-esl"
+run 64 "bad --ring" -- lab-pbx --ring 0
+run 64 "bad --talk" -- lab-pbx --talk soon
+run 64 "bad --wrapup" -- lab-pbx --wrapup -1
+run 64 "bad --calls-up" -- lab-pbx --calls-up 1001
+run 64 "--pause-in-call without an extension" -- lab-pbx --pause-in-call :Lunch
+has "pause-in-call named" "--pause-in-call"
+run 64 "--pause-in-call with a control byte" -- lab-pbx --pause-in-call $'1001:Lu\x1bnch'
+run 64 "--pause-in-call not an extension" -- lab-pbx --pause-in-call 'PJSIP/1001:Lunch'
+run 64 "bad --direct-pct" -- lab-pbx --direct-pct 101
+run 64 "--direct-pct on a FreeSWITCH lab" -- lab-pbx --platform freeswitch --direct-pct 10
+has "Asterisk-only named" "--direct-pct"
 run 64 "Asterisk-only option on a FreeSWITCH lab" -- lab-pbx --platform freeswitch --legacy-sip
 has "platform field named" "platform"
 

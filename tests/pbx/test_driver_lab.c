@@ -149,7 +149,9 @@ Test(driver_lab, call_and_agent_transitions)
 {
 	pd_labpbx *lab = lab_up(4, SECRET);
 	harness h;
-	h_start(&h, "127.0.0.1", labpbx_port(lab), "admin", SECRET, NULL);
+	/* the lab's queues wrap up for 1 s, which (as in Asterisk) no event
+	 * says: the connection's wrap-up time does */
+	h_start(&h, "127.0.0.1", labpbx_port(lab), "admin", SECRET, "{\"wrapup_time\":1}");
 	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
 	labpbx_pause(lab, "1002", true, "Déjeuner");
 	WAIT_FOR(&h, agent_in_state(&h, "PJSIP/1002", PD_AGENT_NOT_READY, "Déjeuner"), 3000);
@@ -179,6 +181,135 @@ Test(driver_lab, call_and_agent_transitions)
 	cr_assert(agent_in_state(&h, "PJSIP/1002", PD_AGENT_NOT_READY, "Déjeuner"));
 	labpbx_pause(lab, "1002", false, NULL);
 	WAIT_FOR(&h, agent_in_state(&h, "PJSIP/1002", PD_AGENT_AVAILABLE, NULL), 3000);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
+/* Calls already up when the link connects (the lab answered them before
+ * anyone logged in): CoreShowChannels + QueueStatus give each its queue,
+ * its agent and its caller, not blanks (issue 14). */
+Test(driver_lab, calls_up_at_connect_have_queue_agent_and_caller)
+{
+	pd_labpbx_opts o = {.users = 3,
+	                    .queues = 1,
+	                    .secret = SECRET,
+	                    .username = "admin",
+	                    .talk_ms = 600000,
+	                    .hold_pct = -1,
+	                    .outbound_pct = -1,
+	                    .calls_up = 2};
+	pd_labpbx *lab;
+	pd_err e = {0};
+	cr_assert_eq(labpbx_start(&o, &lab, &e), PD_OK, "%s", e.message);
+	harness h;
+	h_start(&h, "127.0.0.1", labpbx_port(lab), "admin", SECRET, NULL);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	WAIT_FOR(&h, n_calls(&h) == 2, 3000);
+	pd_live_view v = snap(&h);
+	for (size_t i = 0; i < v.n_calls; i++) {
+		const pd_live_call *c = &v.calls[i];
+		cr_assert_eq(c->state, PD_CALL_CONNECTED, "%s", pd_call_state_name(c->state));
+		cr_assert_str_eq(c->queue, "support");
+		cr_assert(c->agent && *c->agent && strncmp(c->agent, "PJSIP/", 6), "agent %s",
+		          c->agent ? c->agent : "(none)");
+		cr_assert(c->from && !strncmp(c->from, "+331555", 7), "%s", c->from);
+		cr_assert_eq(c->dir, PD_DIR_INBOUND);
+	}
+	size_t on_call = 0;
+	for (size_t i = 0; i < v.n_agents; i++)
+		on_call += v.agents[i].state == PD_AGENT_ON_CALL;
+	cr_assert_eq(on_call, 2);
+	pd_live_free_view(&v);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
+/* Paused while on a queue call: the agent is On call and keeps its pause
+ * reason; the call ends, its caller stays; wrap-up for the connection's
+ * time, then Not ready with the reason (issue 14). */
+Test(driver_lab, paused_on_a_call_keeps_the_reason_then_wrapup)
+{
+	pd_labpbx_opts o = {.users = 1,
+	                    .queues = 1,
+	                    .secret = SECRET,
+	                    .username = "admin",
+	                    .ring_ms = 200,
+	                    .talk_ms = 1500,
+	                    .wrapup_s = 2,
+	                    .hold_pct = -1,
+	                    .outbound_pct = -1,
+	                    .pause_in_call = "1001:Lunch"};
+	pd_labpbx *lab;
+	pd_err e = {0};
+	cr_assert_eq(labpbx_start(&o, &lab, &e), PD_OK, "%s", e.message);
+	harness h;
+	h_start(&h, "127.0.0.1", labpbx_port(lab), "admin", SECRET, "{\"wrapup_time\":2}");
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	labpbx_place_call(lab, 0);
+	WAIT_FOR(&h, any_agent(&h, PD_AGENT_RINGING), 3000);
+	WAIT_FOR(&h, agent_in_state(&h, "PJSIP/1001", PD_AGENT_ON_CALL, "Lunch"), 3000);
+	pd_live_view v = snap(&h);
+	cr_assert(v.agents[0].paused);
+	cr_assert_eq(v.n_calls, 1);
+	char *from = xstrdup(v.calls[0].from);
+	cr_assert(!strncmp(from, "+331555", 7), "%s", from);
+	pd_live_free_view(&v);
+	WAIT_FOR(&h, agent_in_state(&h, "PJSIP/1001", PD_AGENT_WRAPUP, NULL), 8000);
+	v = snap(&h);
+	cr_assert_eq(v.n_calls, 1);
+	cr_assert_eq(v.calls[0].state, PD_CALL_ENDED);
+	cr_assert_str_eq(v.calls[0].from, from, "the ended call keeps its caller");
+	int64_t left = v.agents[0].until_ms - pd_live_now_ms();
+	cr_assert(left > 0 && left <= 2000, "wrap-up ends in %lld ms", (long long)left);
+	pd_live_free_view(&v);
+	free(from);
+	WAIT_FOR(&h, agent_in_state(&h, "PJSIP/1001", PD_AGENT_NOT_READY, "Lunch"), 4000);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
+/* A call dialled straight to an agent's phone (no queue): the agent rings
+ * for the whole ring time as for a queue call, takes the call, and is
+ * Available at once after it (wrap-up is for queue calls). */
+Test(driver_lab, direct_call_rings_then_no_wrapup)
+{
+	pd_labpbx_opts o = {.users = 1,
+	                    .queues = 1,
+	                    .secret = SECRET,
+	                    .username = "admin",
+	                    .ring_ms = 1500,
+	                    .talk_ms = 800,
+	                    .hold_pct = -1,
+	                    .outbound_pct = -1};
+	pd_labpbx *lab;
+	pd_err e = {0};
+	cr_assert_eq(labpbx_start(&o, &lab, &e), PD_OK, "%s", e.message);
+	harness h;
+	h_start(&h, "127.0.0.1", labpbx_port(lab), "admin", SECRET, "{\"wrapup_time\":5}");
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	labpbx_place_call(lab, -2);
+	WAIT_FOR(&h, agent_in_state(&h, "PJSIP/1001", PD_AGENT_RINGING, NULL), 3000);
+	int64_t rang = pd_live_now_ms();
+	pd_live_view v = snap(&h);
+	cr_assert_eq(v.n_calls, 1);
+	cr_assert_eq(v.calls[0].state, PD_CALL_RINGING);
+	cr_assert_null(v.calls[0].queue);
+	cr_assert_str_eq(v.calls[0].to, "1001");
+	cr_assert(!strncmp(v.calls[0].from, "+331555", 7), "%s", v.calls[0].from);
+	pd_live_free_view(&v);
+	/* it keeps ringing until answered */
+	while (pd_live_now_ms() < rang + 1000) {
+		h_step(&h, 20);
+		if (agent_in_state(&h, "PJSIP/1001", PD_AGENT_ON_CALL, NULL))
+			break;
+		cr_assert(agent_in_state(&h, "PJSIP/1001", PD_AGENT_RINGING, NULL),
+		          "Ringing stopped after %lld ms", (long long)(pd_live_now_ms() - rang));
+	}
+	WAIT_FOR(&h, agent_in_state(&h, "PJSIP/1001", PD_AGENT_ON_CALL, NULL), 3000);
+	cr_assert_geq(pd_live_now_ms() - rang, 1000, "answered after the ring time");
+	WAIT_FOR(&h, call_in_state(&h, PD_CALL_ENDED, false), 8000);
+	/* Available at once: a wrap-up would last the connection's 5 s */
+	WAIT_FOR(&h, agent_in_state(&h, "PJSIP/1001", PD_AGENT_AVAILABLE, NULL), 1000);
 	h_stop(&h);
 	labpbx_stop(lab);
 }

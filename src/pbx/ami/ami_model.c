@@ -30,6 +30,13 @@ typedef struct {
 
 typedef struct {
 	char *lid, *queue, *agent, *dialed;
+	/* who called and what: the first leg's caller id (the origin's once it
+	 * has one), kept to the end: Asterisk changes a Local origin's caller id
+	 * to the agent's just before its hangup (tests/fixtures/asterisk) */
+	char *from_num, *from_name, *exten;
+	bool from_origin, dir_known;
+	pd_call_dir dir;
+	char *agent_iface; /* "PJSIP/1003": the agent leg of a call found up in a snapshot */
 	bool queued, agent_connected;
 	int64_t start, since, end;
 	pd_call_state state;
@@ -143,6 +150,10 @@ static void call_free(call *k)
 	free(k->queue);
 	free(k->agent);
 	free(k->dialed);
+	free(k->from_num);
+	free(k->from_name);
+	free(k->exten);
+	free(k->agent_iface);
 }
 
 static void agent_free(agent *a)
@@ -872,6 +883,27 @@ static void call_remove(ami_model *m, size_t ki)
 
 static bool call_update(ami_model *m, call *k, int64_t now);
 
+/* The call's caller is its first leg's caller id: the origin's (Uniqueid ==
+ * Linkedid) the first time it has one, else, until then, the first leg seen
+ * with one. Never replaced after: neither by the origin's later caller id
+ * (a Local origin takes the agent's at hangup) nor by another leg's. */
+static void call_keep_caller(ami_model *m, const chan *c)
+{
+	call *k = call_get(m, c->lid);
+	if (!k)
+		return;
+	bool origin = !strcmp(c->uid, c->lid);
+	if (origin && !k->exten && c->exten)
+		k->exten = xstrdup(c->exten);
+	if (k->from_origin || !c->cid_num || (!origin && k->from_num))
+		return;
+	free(k->from_num);
+	free(k->from_name);
+	k->from_num = xstrdup(c->cid_num);
+	k->from_name = xstrdup(c->cid_name);
+	k->from_origin = origin;
+}
+
 /* Only Newchannel, DialBegin and the snapshot create a channel: events that
  * follow a Hangup (AgentComplete, BridgeLeave…) must not bring it back. */
 static chan *chan_upsert(ami_model *m, const ami_msg *msg, const char *prefix, int64_t now,
@@ -937,6 +969,7 @@ static chan *chan_upsert(ami_model *m, const ami_msg *msg, const char *prefix, i
 	if (!c->exten && (v = F("Exten")) && *v)
 		set(&c->exten, v);
 #undef F
+	call_keep_caller(m, c);
 	return c;
 }
 
@@ -1066,13 +1099,32 @@ static bool chan_event(ami_model *m, const ami_msg *msg, const char *t, int64_t 
 		const char *bid = ami_get(msg, "BridgeId");
 		c->bridged = bid && *bid;
 		const char *app = ami_get0(msg, "Application");
-		if (!strcasecmp(app, "Queue") && !c->bridged) {
+		if (!strcasecmp(app, "Queue")) {
+			/* the caller's leg runs Queue() until the call ends, bridged
+			 * to its agent or still waiting */
 			const char *data = ami_get0(msg, "ApplicationData");
 			const char *comma = strchr(data, ',');
 			char *q = xstrndup(data, comma ? (size_t)(comma - data) : strlen(data));
-			set(&k->queue, q);
+			if (*q)
+				set(&k->queue, q);
 			free(q);
-			k->queued = true;
+			k->queued = !c->bridged && !k->agent_connected;
+		} else if (!strcasecmp(app, "AppQueue")) {
+			/* an agent's leg (ringing, or bridged: connected); its Exten
+			 * is the queue, its name the member's interface */
+			const char *ex = ami_get(msg, "Exten");
+			if (!k->queue && ex && *ex)
+				set(&k->queue, ex);
+			const char *dash = c->name ? strrchr(c->name, '-') : NULL;
+			if (dash && dash > c->name) {
+				char *iface = xstrndup(c->name, (size_t)(dash - c->name));
+				set(&k->agent_iface, iface);
+				free(iface);
+			}
+			if (c->bridged) {
+				k->agent_connected = true;
+				k->queued = false;
+			}
 		}
 		const char *dur = ami_get(msg, "Duration");
 		int hh, mm, ss;
@@ -1288,7 +1340,7 @@ static int cmp_agent(const void *a, const void *b)
 	return strcmp(x->interface, y->interface);
 }
 
-static void call_view(ami_model *m, const call *k, pd_live_call *o)
+static void call_view(ami_model *m, call *k, pd_live_call *o)
 {
 	chan *origin = NULL, *named = NULL;
 	bool other_endpoint = false;
@@ -1304,18 +1356,31 @@ static void call_view(ami_model *m, const call *k, pd_live_call *o)
 	if (origin && origin->cid_num)
 		named = origin;
 	o->id = xstrdup(k->lid);
-	o->from = xstrdup(named ? named->cid_num : NULL);
-	o->from_name = xstrdup(named ? named->cid_name : NULL);
+	/* the caller kept since its first leg (call_keep_caller) */
+	o->from = xstrdup(k->from_num ? k->from_num : named ? named->cid_num : NULL);
+	o->from_name = xstrdup(k->from_num ? k->from_name : named ? named->cid_name : NULL);
 	o->queue = xstrdup(k->queue);
-	o->agent = xstrdup(k->agent);
+	if (!k->agent && k->agent_iface) { /* found up in a snapshot: the member's name */
+		agent *a = agent_find(m, k->agent_iface, false);
+		if (a && a->name)
+			set(&k->agent, a->name); /* looked up once */
+	}
+	o->agent = xstrdup(k->agent ? k->agent : k->agent_iface);
 	/* the queue, else what the caller dialled (the origin's extension; the
 	 * DialString carries a technology prefix such as "trunk/") */
-	const char *to = k->queue ? k->queue : origin && origin->exten ? origin->exten : k->dialed;
+	const char *to = k->queue                  ? k->queue
+	                 : origin && origin->exten ? origin->exten
+	                 : k->exten                ? k->exten
+	                                           : k->dialed;
 	o->to = xstrdup(to);
-	if (origin && is_endpoint_channel(m, origin->name))
-		o->dir = other_endpoint ? PD_DIR_INTERNAL : PD_DIR_OUTBOUND;
-	else
-		o->dir = PD_DIR_INBOUND;
+	/* the direction is the origin's: kept once its leg has gone */
+	if (origin) {
+		k->dir = is_endpoint_channel(m, origin->name)
+		             ? (other_endpoint ? PD_DIR_INTERNAL : PD_DIR_OUTBOUND)
+		             : PD_DIR_INBOUND;
+		k->dir_known = true;
+	}
+	o->dir = k->dir_known ? k->dir : PD_DIR_INBOUND;
 	o->state = k->state;
 	o->start_ms = k->start;
 	o->state_since_ms = k->since;
@@ -1347,20 +1412,27 @@ void ami_model_view(ami_model *m, int64_t now, pd_live_view *v)
 		o->interface = xstrdup(a->iface);
 		o->name = xstrdup(a->name ? a->name : a->iface);
 		pd_buf qb = {0};
+		bool all_paused = a->nq > 0;
 		for (size_t j = 0; j < a->nq; j++) {
 			if (j)
 				pd_buf_add(&qb, ", ");
 			pd_buf_add(&qb, a->q[j].queue);
+			all_paused &= a->q[j].paused;
 			if (a->q[j].paused && a->q[j].reason && !o->reason)
 				o->reason = xstrdup(a->q[j].reason);
 		}
 		o->queues = pd_buf_steal(&qb);
-		if (a->state != PD_AGENT_NOT_READY) {
+		/* a paused agent keeps its reason through a call ("On call
+		 * (paused: Lunch)"); paused in some queues only, it is not
+		 * shown as paused */
+		o->paused = all_paused && a->state != PD_AGENT_LOGGED_OFF;
+		if (!o->paused && a->state != PD_AGENT_NOT_READY) {
 			free(o->reason);
 			o->reason = NULL;
 		}
 		o->state = a->state;
 		o->since_ms = a->since;
+		o->until_ms = a->state == PD_AGENT_WRAPUP ? a->wrapup_until : 0;
 	}
 	if (v->n_agents > 1)
 		qsort(v->agents, v->n_agents, sizeof *v->agents, cmp_agent);

@@ -1591,6 +1591,7 @@ void esl_model_view(esl_model *m, int64_t now, pd_live_view *v)
 		o->state = a->disp;
 		o->reason = a->disp == PD_AGENT_NOT_READY ? xstrdup(agent_reason(a)) : NULL;
 		o->since_ms = a->since;
+		o->until_ms = a->disp == PD_AGENT_WRAPUP ? a->wrapup_until : 0;
 	}
 	if (v->n_agents > 1)
 		qsort(v->agents, v->n_agents, sizeof *v->agents, cmp_agent);

@@ -460,6 +460,16 @@ static void act_channels(pd_labpbx *l, pd_buf *b, const char *id)
 		lcall *c = &l->calls[i];
 		if (c->phase == P_JOIN || c->phase == P_DONE)
 			continue;
+		if (c->direct) { /* Dial() from the trunk to the user's phone */
+			char data[64];
+			snprintf(data, sizeof data, "%s/%s,30", l->tech, l->u[c->agent].ep);
+			chan_info ci = lab_caller_info(l, c, c->phase == P_RING ? 4 : 6);
+			show_channel(l, b, id, c, &ci, "Dial", data);
+			chan_info ai = lab_agent_info(l, c, c->phase == P_RING ? 5 : 6);
+			show_channel(l, b, id, c, &ai, "AppDial", "(Outgoing Line)");
+			n += 2;
+			continue;
+		}
 		if (c->outbound) {
 			char data[64];
 			snprintf(data, sizeof data, "%s/trunk/%s", l->tech, c->dialed);
@@ -726,7 +736,9 @@ static void run_cmds(pd_labpbx *l)
 		if (c[i].kind == 0)
 			inject(l, c[i].faults);
 		else if (c[i].kind == 1)
-			c[i].q < 0 ? (void)lab_call_out(l) : lab_call_new(l, c[i].q);
+			c[i].q == -2 ? (void)lab_call_direct(l)
+			: c[i].q < 0 ? (void)lab_call_out(l)
+			             : lab_call_new(l, c[i].q);
 		else if (c[i].kind == 2)
 			lab_do_pause(l, c[i].ep, c[i].paused, c[i].reason[0] ? c[i].reason : NULL);
 		else if (l->esl)
@@ -759,6 +771,9 @@ static void *lab_main(void *arg)
 				if (l->o.outbound_pct > 0 &&
 				    (int)(lab_rnd(l) % 100) < l->o.outbound_pct)
 					lab_call_out(l);
+				else if (l->o.direct_pct > 0 &&
+				         (int)(lab_rnd(l) % 100) < l->o.direct_pct)
+					lab_call_direct(l);
 				else
 					lab_call_new(l, (int)(lab_rnd(l) % (uint64_t)l->o.queues));
 			}
@@ -926,12 +941,12 @@ pd_status labpbx_start(const pd_labpbx_opts *o, pd_labpbx **out, pd_err *e)
 	if (l->o.users > 90000)
 		return free(l), pd_fail(e, PD_E_USAGE, "users", "at most 90000 users");
 	l->esl = l->o.platform == PD_LAB_FREESWITCH_ESL;
-	if (l->esl && (l->o.legacy_sip || l->o.no_voicemail || (o->tls_cert && *o->tls_cert) ||
-	               (o->tls_key && *o->tls_key))) {
+	if (l->esl && (l->o.legacy_sip || l->o.no_voicemail || l->o.direct_pct > 0 ||
+	               (o->tls_cert && *o->tls_cert) || (o->tls_key && *o->tls_key))) {
 		free(l);
 		return pd_fail(e, PD_E_USAGE, "platform",
-		               "--legacy-sip, --no-voicemail and TLS are Asterisk options; a "
-		               "FreeSWITCH lab has none of them");
+		               "--legacy-sip, --no-voicemail, --direct-pct and TLS are Asterisk "
+		               "options; a FreeSWITCH lab has none of them");
 	}
 	if (l->o.heartbeat_ms <= 0)
 		l->o.heartbeat_ms = 20000;
@@ -939,6 +954,7 @@ pd_status labpbx_start(const pd_labpbx_opts *o, pd_labpbx **out, pd_err *e)
 		l->o.reg_refresh_ms = 60000;
 	l->o.username = xstrdup(l->o.username);
 	l->o.secret = xstrdup(l->o.secret);
+	l->o.pause_in_call = o->pause_in_call ? xstrdup(o->pause_in_call) : NULL;
 	snprintf(l->host, sizeof l->host, "%s", o->listen_host ? o->listen_host : "127.0.0.1");
 	l->tech = l->o.legacy_sip ? "SIP" : "PJSIP";
 	l->lfd = l->ctl_r = l->ctl_w = -1;
@@ -1001,6 +1017,8 @@ pd_status labpbx_start(const pd_labpbx_opts *o, pd_labpbx **out, pd_err *e)
 	}
 	l->ctl_r = p[0];
 	l->ctl_w = p[1];
+	for (int i = 0; i < l->o.calls_up && i < 1000; i++)
+		lab_call_up(l, i % l->o.queues);
 	pthread_mutex_init(&l->mu, NULL);
 	if (pthread_create(&l->thread, NULL, lab_main, l) != 0) {
 		close(l->lfd);
@@ -1106,6 +1124,7 @@ void labpbx_stop(pd_labpbx *l)
 	free(l->cmds);
 	free((char *)l->o.username);
 	free((char *)l->o.secret);
+	free((char *)l->o.pause_in_call);
 	ami_tls_server_free(l->tls);
 	free(l);
 }

@@ -99,7 +99,7 @@ chan_info lab_caller_info(pd_labpbx *l, const lcall *c, int state)
 	                   a && c->phase >= P_RING ? a->ep : c->cid_num,
 	                   a && c->phase >= P_RING ? a->name : c->cid_name,
 	                   "from-trunk",
-	                   l->qname[c->q],
+	                   c->direct ? a->ep : l->qname[c->q],
 	                   c->phase >= P_WAIT ? 3 : 1,
 	                   c->uid,
 	                   c->uid};
@@ -112,13 +112,14 @@ chan_info lab_agent_info(pd_labpbx *l, const lcall *c, int state)
 	if (c->outbound)
 		return (chan_info){c->a_chan,  state,     a->ep, a->name,  c->dialed, "",
 		                   a->context, c->dialed, 1,     c->a_uid, c->a_uid};
-	return (chan_info){c->a_chan,  state,          a->ep, a->name,  c->cid_num, c->cid_name,
-	                   a->context, l->qname[c->q], 1,     c->a_uid, c->uid};
+	return (chan_info){c->a_chan,  state,       a->ep,      a->name,
+	                   c->cid_num, c->cid_name, a->context, c->direct ? "s" : l->qname[c->q],
+	                   1,          c->a_uid,    c->uid};
 }
 
 void lab_member_fields(pd_labpbx *l, pd_buf *b, const luser *u, bool list_item)
 {
-	int status = u->held ? 8 : u->busy ? 2 : 1;
+	int status = u->held ? 8 : u->ringing ? 6 : u->busy ? 2 : 1;
 	ami_put(b, "Queue", l->qname[u->queue]);
 	ami_put(b, list_item ? "Name" : "MemberName", u->name);
 	char iface[32];
@@ -131,13 +132,16 @@ void lab_member_fields(pd_labpbx *l, pd_buf *b, const luser *u, bool list_item)
 	ami_put(b, "LastCall", "0");
 	ami_putf(b, "LastPause", "%lld", (long long)u->last_pause);
 	ami_putf(b, "LoginTime", "%lld", (long long)l->epoch);
-	ami_put(b, "InCall", u->busy && !u->outbound_call ? "1" : "0");
+	/* InCall: a queue call only */
+	ami_put(b, "InCall", u->busy && !u->outbound_call && !u->direct_call ? "1" : "0");
 	ami_putf(b, "Status", "%d", status);
 	ami_put(b, "Paused", u->paused ? "1" : "0");
 	ami_put(b, "PausedReason", u->paused && u->reason ? u->reason : "");
 	if (!list_item)
 		ami_put(b, "Ringinuse", "0");
-	ami_putf(b, "Wrapuptime", "%d", l->o.wrapup_s);
+	/* the member's own wrap-up (0: the queue's); the queue's wrapuptime is
+	 * on no event (tests/fixtures/asterisk/README.md) */
+	ami_put(b, "Wrapuptime", "0");
 }
 
 static void ev_member(pd_labpbx *l, const char *ev, const luser *u)
@@ -352,6 +356,11 @@ static void queue_answer(pd_labpbx *l, lcall *c)
 	ev_devstate(l, u, "INUSE");
 	ev_member(l, "QueueMemberStatus", u);
 	lab_esl_call(l, c, LAB_CALL_ANSWER);
+	/* --pause-in-call EP:REASON: paused while on the call */
+	const char *pic = l->o.pause_in_call, *colon = pic ? strchr(pic, ':') : NULL;
+	size_t epn = colon ? (size_t)(colon - pic) : pic ? strlen(pic) : 0;
+	if (epn && strlen(u->ep) == epn && !strncmp(u->ep, pic, epn) && !u->paused)
+		lab_do_pause(l, u->ep, true, colon && colon[1] ? colon + 1 : NULL);
 }
 
 /* The far end of an outbound call answers. */
@@ -366,6 +375,24 @@ static void out_answer(pd_labpbx *l, lcall *c)
 	ev_bridge(l, "BridgeEnter", c, 1, &ai);
 	ev_bridge(l, "BridgeEnter", c, 2, &ci);
 	lab_esl_call(l, c, LAB_CALL_OUT_ANSWER);
+}
+
+/* The user answers a direct call: as a Dial() from the trunk, no queue
+ * events; the member's device is in use but it is not InCall. */
+static void direct_answer(pd_labpbx *l, lcall *c)
+{
+	luser *u = &l->u[c->agent];
+	chan_info ai = lab_agent_info(l, c, 6), ci = lab_caller_info(l, c, 6);
+	ev_chan(l, "Newstate", "call,all", &ai, NULL, NULL);
+	ev_dial(l, "DialEnd", c, 6, "DialStatus", "ANSWER");
+	ev_chan(l, "Newstate", "call,all", &ci, NULL, NULL);
+	new_bridge(l, c);
+	ev_bridge(l, "BridgeCreate", c, 0, NULL);
+	ev_bridge(l, "BridgeEnter", c, 1, &ai);
+	ev_bridge(l, "BridgeEnter", c, 2, &ci);
+	u->ringing = false;
+	ev_devstate(l, u, "INUSE");
+	ev_member(l, "QueueMemberStatus", u);
 }
 
 static void plan_talk(pd_labpbx *l, lcall *c)
@@ -405,7 +432,7 @@ static void hangup(pd_labpbx *l, lcall *c)
 	ev_bridge(l, "BridgeLeave", c, 0, &ai);
 	ev_bridge(l, "BridgeDestroy", c, 0, NULL);
 	ev_hangup(l, &ci, 16, "Normal Clearing");
-	if (!c->outbound) {
+	if (!c->outbound && !c->direct) {
 		char hold_s[24], talk[24];
 		snprintf(hold_s, sizeof hold_s, "%lld",
 		         (long long)((c->answer_at - c->join_at) / 1000));
@@ -417,11 +444,11 @@ static void hangup(pd_labpbx *l, lcall *c)
 	ev_hangup(l, &ai, 16, "Normal Clearing");
 	lab_esl_call(l, c, LAB_CALL_HANGUP);
 	u->busy = u->held = false;
-	if (!c->outbound) {
+	if (!c->outbound && !c->direct) { /* a queue call: wrap-up */
 		u->calls_taken++;
 		u->wrapup_until = l->now + (int64_t)l->o.wrapup_s * 1000;
 	}
-	u->outbound_call = false;
+	u->outbound_call = u->direct_call = false;
 	ev_devstate(l, u, "NOT_INUSE");
 	ev_member(l, "QueueMemberStatus", u);
 	c->phase = P_DONE;
@@ -532,6 +559,8 @@ static void call_step(pd_labpbx *l, lcall *c)
 	case P_RING:
 		if (c->outbound)
 			out_answer(l, c);
+		else if (c->direct)
+			direct_answer(l, c);
 		else
 			queue_answer(l, c);
 		plan_talk(l, c);
@@ -549,6 +578,55 @@ static void call_step(pd_labpbx *l, lcall *c)
 		}
 		break;
 	}
+}
+
+bool lab_call_direct(pd_labpbx *l)
+{
+	if (l->esl)
+		return false;
+	int idle[64], n = 0;
+	for (int i = 0; i < l->nu && n < 64; i++) {
+		const luser *u = &l->u[(i + (int)(lab_rnd(l) % (uint64_t)l->nu)) % l->nu];
+		if (!u->busy && u->wrapup_until <= l->now)
+			idle[n++] = (int)(u - l->u);
+	}
+	if (n == 0)
+		return false;
+	lab_call_new(l, 0);
+	lcall *c = &l->calls[l->ncalls - 1];
+	c->q = -1;
+	c->direct = true;
+	c->agent = idle[lab_rnd(l) % (uint64_t)n];
+	luser *u = &l->u[c->agent];
+	u->busy = u->direct_call = true;
+	c->join_at = c->ring_at = l->now;
+	new_uid(l, c->a_uid, sizeof c->a_uid);
+	snprintf(c->a_chan, sizeof c->a_chan, "%s/%s-%08x", l->tech, u->ep, l->chan_seq++);
+	/* Dial(PJSIP/1001) from the trunk, as Asterisk reports it */
+	c->phase = P_RING;
+	chan_info ci = lab_caller_info(l, c, 4);
+	ev_chan(l, "Newchannel", "call,all", &ci, NULL, NULL);
+	chan_info ai = lab_agent_info(l, c, 0);
+	ev_chan(l, "Newchannel", "call,all", &ai, NULL, NULL);
+	ev_dial(l, "DialBegin", c, 0, "DialString", u->ep);
+	ai.state = 5;
+	ev_chan(l, "Newstate", "call,all", &ai, NULL, NULL);
+	u->ringing = true;
+	ev_devstate(l, u, "RINGING");
+	ev_member(l, "QueueMemberStatus", u);
+	c->next_at = l->now + l->o.ring_ms;
+	return true;
+}
+
+void lab_call_up(pd_labpbx *l, int q)
+{
+	lab_call_new(l, q);
+	lcall *c = &l->calls[l->ncalls - 1];
+	/* join, offer, answer at once: no client is connected yet */
+	for (int i = 0; i < 3 && c->phase != P_TALK && c->phase != P_DONE; i++)
+		call_step(l, c);
+	if (c->phase != P_TALK) /* nobody free to answer: it stays queued */
+		c->next_at = l->now;
 }
 
 void lab_calls_run(pd_labpbx *l)
@@ -571,7 +649,7 @@ void lab_calls_reset(pd_labpbx *l)
 	atomic_fetch_sub(&l->n_calls, (int)l->ncalls);
 	l->ncalls = 0;
 	for (int i = 0; i < l->nu; i++) {
-		l->u[i].busy = false;
+		l->u[i].busy = l->u[i].ringing = l->u[i].direct_call = false;
 		l->u[i].wrapup_until = 0;
 	}
 }

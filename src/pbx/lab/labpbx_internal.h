@@ -37,6 +37,7 @@ typedef struct {
 	char *email; /* the mailbox's email; "" for mailboxes without one */
 	int queue;
 	bool paused, busy, held, outbound_call;
+	bool direct_call, ringing; /* on a direct (not queue) call; its phone rings */
 	char *reason;
 	bool logged_out;   /* FreeSWITCH agent status Logged Out (never offered calls) */
 	bool on_demand;    /* FreeSWITCH agent status Available (On Demand) */
@@ -48,8 +49,9 @@ typedef struct {
 enum { P_JOIN, P_WAIT, P_RING, P_TALK, P_DONE };
 
 typedef struct {
-	int q, phase, agent; /* q = -1 for an outbound call */
+	int q, phase, agent; /* q = -1 for an outbound or a direct call */
 	bool outbound, held; /* outbound: agent = the calling user, chan = the trunk leg */
+	bool direct;         /* Dial() to agent's extension from the trunk: no queue */
 	int64_t next_at, join_at, answer_at, hold_at, unhold_at, end_at;
 	char dialed[24];
 	char cid_num[24], cid_name[32];
@@ -121,8 +123,15 @@ chan_info lab_agent_info(pd_labpbx *l, const lcall *c, int state);
 void lab_member_fields(pd_labpbx *l, pd_buf *b, const luser *u, bool list_item);
 int lab_waiting_in(pd_labpbx *l, int q);
 void lab_call_new(pd_labpbx *l, int q);
+/* An inbound call to queue q, answered and talking at once (labpbx_start's
+ * calls_up: before any client connects). */
+void lab_call_up(pd_labpbx *l, int q);
 /* An outbound call from an idle user to an external number; false if none idle. */
 bool lab_call_out(pd_labpbx *l);
+/* An inbound call dialled straight to an idle user's extension (no queue:
+ * no AgentCalled/AgentComplete, no wrap-up); false if none idle or on a
+ * FreeSWITCH lab. */
+bool lab_call_direct(pd_labpbx *l);
 void lab_calls_run(pd_labpbx *l);
 void lab_calls_reset(pd_labpbx *l);
 void lab_do_pause(pd_labpbx *l, const char *ep, bool paused, const char *reason);

@@ -22,6 +22,8 @@ struct cview {
 	size_t n_audit;
 	pd_outbox *outbox;
 	size_t n_outbox;
+	pd_sub_account *subs; /* PBX tab: the sub-accounts auto-provisioning found */
+	size_t n_subs;
 	size_t sel[CV_TABS], top[CV_TABS];
 };
 

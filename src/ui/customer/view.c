@@ -60,6 +60,10 @@ void cv_load(struct ui_app *app, struct cview *v)
 	v->outbox = NULL;
 	v->n_outbox = 0;
 	store_outbox_list(app->store, v->id, &v->outbox, &v->n_outbox, &e);
+	pd_sub_accounts_free(v->subs, v->n_subs);
+	v->subs = NULL;
+	v->n_subs = 0;
+	store_sub_account_list(app->store, v->id, &v->subs, &v->n_subs, &e);
 	if (v->sel[CV_USERS] >= v->n_users)
 		v->sel[CV_USERS] = v->n_users ? v->n_users - 1 : 0;
 }
@@ -92,6 +96,7 @@ static void cv_destroy(struct ui_screen *s)
 		pd_pbx_status_free(&v->status);
 	pd_audits_free(v->audit, v->n_audit);
 	pd_outboxes_free(v->outbox, v->n_outbox);
+	pd_sub_accounts_free(v->subs, v->n_subs);
 	free(v);
 }
 
@@ -288,6 +293,112 @@ static void draw_users(struct ui_screen *s, struct cview *v, int y0)
 	       ui_role(UI_R_NOTE), false);
 }
 
+/* The sub-account of a live agent interface or caller number ("PJSIP/1001",
+ * "1001@default", "1001"): its user's, from the live users. */
+static const char *live_sub_of(const pd_live_view *lv, const char *who)
+{
+	if (!who)
+		return NULL;
+	const char *slash = strrchr(who, '/');
+	const char *ep = slash ? slash + 1 : who;
+	for (size_t i = 0; i < lv->n_users; i++)
+		if (lv->users[i].endpoint && !strcmp(lv->users[i].endpoint, ep))
+			return lv->users[i].sub_account;
+	return NULL;
+}
+
+/* The sub-account of a live call: its agent's (by the agent's name, then
+ * its interface), else its caller's when the caller is a user (outbound). */
+static const char *live_call_sub(const pd_live_view *lv, const pd_live_call *c)
+{
+	for (size_t i = 0; c->agent && i < lv->n_agents; i++)
+		if (lv->agents[i].name && !strcmp(lv->agents[i].name, c->agent))
+			return live_sub_of(lv, lv->agents[i].interface);
+	return live_sub_of(lv, c->from);
+}
+
+static bool same(const char *a, const char *b)
+{
+	return a && b && !strcmp(a, b);
+}
+
+/* PBX tab: the sub-accounts (contexts/groups found by auto-provisioning),
+ * each with its users and, from the live state, its calls and agents
+ * available; as many as fit above the key hints. */
+static void draw_sub_accounts(struct ui_screen *s, struct cview *v, const pd_live_view *lv, int y)
+{
+	WINDOW *w = s->win;
+	int last = s->h - 2;
+	if (!v->n_subs || y > last)
+		return;
+	char buf[400];
+	if (lv) {
+		size_t calls = 0, waiting = 0, avail = 0;
+		for (size_t i = 0; i < lv->n_calls; i++) {
+			calls += lv->calls[i].state != PD_CALL_ENDED;
+			waiting += lv->calls[i].state == PD_CALL_QUEUED;
+		}
+		for (size_t i = 0; i < lv->n_agents; i++)
+			avail += lv->agents[i].state == PD_AGENT_AVAILABLE;
+		snprintf(
+		    buf, sizeof buf,
+		    "Sub-accounts (%zu) · live: %zu call%s (%zu waiting) · %zu agent%s available%s",
+		    v->n_subs, calls, calls == 1 ? "" : "s", waiting, avail, avail == 1 ? "" : "s",
+		    lv->stale ? " · stale" : "");
+	} else {
+		snprintf(buf, sizeof buf, "Sub-accounts (%zu) · nothing live", v->n_subs);
+	}
+	ui_put(w, y++, 1, s->w - 2, buf, ui_role(UI_R_LABEL) | A_BOLD, false);
+	/* a line for the counts and one for the users while they fit (80x24
+	 * has room for two or three), else the users follow the counts */
+	bool two_lines = (size_t)(last - y + 1) >= 2 * v->n_subs;
+	for (size_t k = 0; k < v->n_subs && y <= last; k++) {
+		if (y == last && k + 1 < v->n_subs) {
+			snprintf(buf, sizeof buf, "… and %zu more (l: live, Tab: users)",
+			         v->n_subs - k);
+			ui_put(w, y++, 2, s->w - 3, buf, ui_role(UI_R_NOTE), false);
+			break;
+		}
+		const char *name = v->subs[k].name;
+		size_t users = 0;
+		pd_buf who = {0};
+		for (size_t i = 0; i < v->n_users; i++) {
+			const pd_user *u = &v->users[i];
+			if (!u->synced || !same(u->sub_account, name))
+				continue;
+			users++;
+			pd_buf_printf(&who, "%s%s", who.len ? ", " : "", u->display_name);
+			if (u->endpoint)
+				pd_buf_printf(&who, " %s", u->endpoint);
+		}
+		if (lv) {
+			size_t calls = 0, avail = 0;
+			for (size_t i = 0; i < lv->n_calls; i++)
+				calls += lv->calls[i].state != PD_CALL_ENDED &&
+				         same(live_call_sub(lv, &lv->calls[i]), name);
+			for (size_t i = 0; i < lv->n_agents; i++)
+				avail += lv->agents[i].state == PD_AGENT_AVAILABLE &&
+				         same(live_sub_of(lv, lv->agents[i].interface), name);
+			snprintf(buf, sizeof buf, "%s · %zu user%s · %zu call%s · %zu available",
+			         name, users, users == 1 ? "" : "s", calls, calls == 1 ? "" : "s",
+			         avail);
+		} else {
+			snprintf(buf, sizeof buf, "%s · %zu user%s", name, users,
+			         users == 1 ? "" : "s");
+		}
+		char *list = pd_buf_steal(&who);
+		int x = 2 + ui_put(w, y, 2, s->w - 3, buf, ui_role(UI_R_NORMAL) | A_BOLD, false);
+		if (!two_lines && *list && x + 4 < s->w - 1) {
+			ui_put(w, y, x, 2, ": ", ui_role(UI_R_NORMAL), false);
+			ui_put(w, y, x + 2, s->w - 1 - (x + 2), list, ui_role(UI_R_NOTE), false);
+		}
+		y++;
+		if (two_lines && *list)
+			ui_put(w, y++, 4, s->w - 5, list, ui_role(UI_R_NOTE), false);
+		free(list);
+	}
+}
+
 static void draw_pbx(struct ui_screen *s, struct cview *v, int y0)
 {
 	WINDOW *w = s->win;
@@ -325,7 +436,17 @@ static void draw_pbx(struct ui_screen *s, struct cview *v, int y0)
 	kv(w, y++, s->w, "Monitor", p->monitor ? "calls and agent status" : "no", n);
 	kv(w, y++, s->w, "Sub-accounts",
 	   p->auto_provision ? "auto-provisioned (set at creation)" : "no", n);
-	if (v->has_status) {
+	/* the link's live state when this console's monitor knows it (the
+	 * words and countdown of the grid and the live panel), else the
+	 * stored one */
+	pd_live *lv = ui_services_live(s->app);
+	pd_live_view live;
+	bool have = lv && pd_live_snapshot(lv, v->id, &live) == PD_OK;
+	int64_t now = pd_live_now_ms();
+	if (have) {
+		ui_live_link_text(&live, now, buf, sizeof buf);
+		kv(w, y++, s->w, "Status", buf, ui_role(ui_live_link_role(live.link)));
+	} else if (v->has_status) {
 		snprintf(buf, sizeof buf, "%s%s%s", v->status.state ? v->status.state : "—",
 		         v->status.last_error ? " — " : "",
 		         v->status.last_error ? v->status.last_error : "");
@@ -333,6 +454,10 @@ static void draw_pbx(struct ui_screen *s, struct cview *v, int y0)
 	} else {
 		kv(w, y++, s->w, "Status", p->enabled ? "— (no monitor running)" : "disabled", n);
 	}
+	s->ticks = have && pd_link_state_retries(live.link); /* the countdown runs */
+	draw_sub_accounts(s, v, have ? &live : NULL, y + 1);
+	if (have)
+		pd_live_free_view(&live);
 	ui_put(w, s->h - 1, 1, s->w - 2,
 	       "e: edit settings · E: enable/disable (asks) · l: live · s: resync",
 	       ui_role(UI_R_NOTE), false);
@@ -415,6 +540,7 @@ static void cv_draw(struct ui_screen *s)
 	if (v->err[0])
 		ui_put(w, 2, 1, s->w - 2, v->err, ui_role(UI_R_STATUS_ERROR), false);
 	int y0 = 3;
+	s->ticks = false; /* the PBX tab ticks while its link counts down */
 	switch (v->tab) {
 	case CV_DETAILS:
 		draw_details(s, v, y0);
@@ -612,6 +738,12 @@ static int cv_key(struct ui_screen *s, const struct ui_event *ev)
 	return 0;
 }
 
+static int cv_tick(struct ui_screen *s)
+{
+	(void)s;
+	return UI_REDRAW; /* the PBX tab's retry countdown is computed at draw */
+}
+
 static int cv_data(struct ui_screen *s)
 {
 	cv_load(s->app, s->priv);
@@ -634,6 +766,7 @@ static const char *cv_help(struct ui_screen *s)
 
 const struct ui_screen_ops ui_customer_ops = {
     .name = "customer",
+    .live = true, /* the PBX tab shows the link's live state and counts */
     .context = UI_CTX_VIEW,
     .create = cv_create,
     .destroy = cv_destroy,
@@ -642,5 +775,6 @@ const struct ui_screen_ops ui_customer_ops = {
     .handle_key = cv_key,
     .help = cv_help,
     .on_data = cv_data,
+    .on_tick = cv_tick,
     .fkeys = "F1|Help|F2|Actions|F4|Edit|F7|Add|Esc|Back|F10|Quit",
 };

@@ -200,7 +200,8 @@ static void draw_calls(struct ui_screen *s, struct live *l, int y, int rows, int
 static void draw_agents(struct ui_screen *s, struct live *l, int y, int rows, int64_t now)
 {
 	static const char *const t[] = {"Agent", "Interface", "Queues", "State", "In state"};
-	static const int base[] = {16, 11, 14, 22, 8}, grow[] = {3, 1, 2, 1, 0};
+	/* the state gets room for "On call (paused: Training)" at 80 columns */
+	static const int base[] = {14, 11, 13, 26, 8}, grow[] = {3, 1, 2, 1, 0};
 	int cw[5];
 	ui_columns_fit(s->w, base, grow, 5, cw);
 	size_t on = 0, avail = 0;
@@ -222,7 +223,7 @@ static void draw_agents(struct ui_screen *s, struct live *l, int y, int rows, in
 	for (int r = 0; r + 1 < rows && top + (size_t)r < l->v.n_agents; r++) {
 		const pd_live_agent *a = &l->v.agents[top + (size_t)r];
 		char st[160], since[24];
-		ui_live_agent_state(a, st, sizeof st);
+		ui_live_agent_state(a, now, st, sizeof st);
 		ui_live_duration(now - a->since_ms, since, sizeof since);
 		const char *v[5] = {a->name && *a->name ? a->name : a->interface, a->interface,
 		                    a->queues, st, since};
@@ -289,18 +290,9 @@ static void lv_draw(struct ui_screen *s)
 	enum ui_role st_role = UI_R_GRID_DIM;
 	l->asof[0] = 0;
 	if (l->have) {
-		/* a link that is down says since when and counts down to its retry */
-		char down[120];
-		if (ui_live_down_text(l->v.link, l->v.down_since_ms, l->v.retry_at_ms, now, down,
-		                      sizeof down)) {
-			/* the reason too: line 2 may be showing a resync result */
-			if (l->v.last_error[0])
-				snprintf(st, sizeof st, "%s (%s)", down, l->v.last_error);
-			else
-				snprintf(st, sizeof st, "%s", down);
-		} else
-			pd_live_status_text(l->v.link, l->v.sync_done, l->v.sync_total,
-			                    l->v.retry_at_ms, l->v.last_error, now, st, sizeof st);
+		/* a link that is down says since when and counts down to its
+		 * retry, with the reason (line 2 may be showing a resync result) */
+		ui_live_link_text(&l->v, now, st, sizeof st);
 		st_role = ui_live_link_role(l->v.link);
 		if (l->v.stale) {
 			char at[16];
@@ -418,8 +410,10 @@ static const char *lv_help(struct ui_screen *s)
 	(void)s;
 	return "Live PBX state of one customer, updated as events arrive. Calls: from, to,\n"
 	       "direction, state, queue, agent and a ticking duration; ended calls stay a\n"
-	       "few seconds. Agents: queues, state (Not ready shows the pause reason) and time\n"
-	       "in state. Users: endpoints with their device state. s asks the PBX for its\n"
+	       "few seconds and keep their caller. Agents: queues, state and time in state:\n"
+	       "Not ready shows the pause reason, a call taken while paused \"On call (paused:\n"
+	       "Lunch)\", Wrap-up counts down to its end (the connection's wrap-up time).\n"
+	       "Users: endpoints with their device state. s asks the PBX for its\n"
 	       "users again and shows the progress and the result (new, updated, removed).";
 }
 

@@ -435,6 +435,21 @@ bool ui_live_down_text(pd_link_state st, int64_t down_since_ms, int64_t retry_at
 	}
 }
 
+void ui_live_link_text(const pd_live_view *v, int64_t now_ms, char *buf, size_t n)
+{
+	char down[120];
+	if (ui_live_down_text(v->link, v->down_since_ms, v->retry_at_ms, now_ms, down,
+	                      sizeof down)) {
+		if (v->last_error[0])
+			snprintf(buf, n, "%s (%s)", down, v->last_error);
+		else
+			snprintf(buf, n, "%s", down);
+	} else {
+		pd_live_status_text(v->link, v->sync_done, v->sync_total, v->retry_at_ms,
+		                    v->last_error, now_ms, buf, n);
+	}
+}
+
 void ui_live_duration(int64_t ms, char *buf, size_t n)
 {
 	int64_t s = ms < 0 ? 0 : ms / 1000;
@@ -445,12 +460,26 @@ void ui_live_duration(int64_t ms, char *buf, size_t n)
 		snprintf(buf, n, "%lld:%02lld", (long long)(s / 60), (long long)(s % 60));
 }
 
-void ui_live_agent_state(const pd_live_agent *a, char *buf, size_t n)
+void ui_live_agent_state(const pd_live_agent *a, int64_t now_ms, char *buf, size_t n)
 {
-	if (a->state == PD_AGENT_NOT_READY && a->reason && *a->reason)
-		snprintf(buf, n, "%s (%s)", pd_agent_state_name(a->state), a->reason);
-	else
-		snprintf(buf, n, "%s", pd_agent_state_name(a->state));
+	const char *name = pd_agent_state_name(a->state);
+	bool reason = a->reason && *a->reason;
+	if (a->state == PD_AGENT_NOT_READY && reason) {
+		snprintf(buf, n, "%s (%s)", name, a->reason);
+	} else if (a->state == PD_AGENT_WRAPUP && a->until_ms) {
+		/* a timer (Asterisk says nothing when wrap-up ends): count it down */
+		int64_t s = (a->until_ms - now_ms + 999) / 1000;
+		snprintf(buf, n, "%s (%lld s)", name, (long long)(s < 0 ? 0 : s));
+	} else if (a->paused && a->state != PD_AGENT_NOT_READY && a->state != PD_AGENT_OFFLINE &&
+	           a->state != PD_AGENT_LOGGED_OFF) {
+		/* a call taken while paused: the pause stays the truth */
+		if (reason)
+			snprintf(buf, n, "%s (paused: %s)", name, a->reason);
+		else
+			snprintf(buf, n, "%s (paused)", name);
+	} else {
+		snprintf(buf, n, "%s", name);
+	}
 }
 
 void ui_live_carry_ended(pd_live_view *nv, const pd_live_view *old)

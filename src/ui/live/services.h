@@ -65,10 +65,17 @@ void ui_live_clock(int64_t mono_ms, int64_t now_ms, char *buf, size_t n);
  * showing it redraws each second (ui_services_second). */
 bool ui_live_down_text(pd_link_state st, int64_t down_since_ms, int64_t retry_at_ms, int64_t now_ms,
                        char *buf, size_t n);
+/* A link's state in words for a title or a field, for now_ms: a link that is
+ * down says so with its countdown and reason (ui_live_down_text, "(last
+ * error)"), else the status text (pd_live_status_text: "monitoring",
+ * "syncing 3/20", …). The live panel's title and the customer view's PBX
+ * tab both show this; a screen showing a countdown redraws each second. */
+void ui_live_link_text(const pd_live_view *v, int64_t now_ms, char *buf, size_t n);
 /* "0:07", "12:34", "1:02:03" */
 void ui_live_duration(int64_t ms, char *buf, size_t n);
-/* "Not ready (Lunch)" etc. */
-void ui_live_agent_state(const pd_live_agent *a, char *buf, size_t n);
+/* "Not ready (Lunch)", "On call (paused: Lunch)", "Wrap-up (4 s)" (counted
+ * down to the agent's until_ms for now_ms) etc. */
+void ui_live_agent_state(const pd_live_agent *a, int64_t now_ms, char *buf, size_t n);
 
 /* An ended call's channels are gone, so the monitor no longer knows who
  * called: keep from/to/agent of the same call (by id) from the previous
