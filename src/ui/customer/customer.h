@@ -23,6 +23,12 @@ struct cview {
 	pd_outbox *outbox;
 	size_t n_outbox;
 	size_t sel[CV_TABS], top[CV_TABS];
+	/* H5: the Users tab's filter (sel[CV_USERS] stays an index into users;
+	 * ushown lists the users the filter lets through) and the Activity
+	 * tab's list + detail pane (shared with the global activity screen) */
+	struct ui_list_filter ufilter;
+	size_t *ushown, n_ushown;
+	struct ui_audit_pane act;
 };
 
 void cv_load(struct ui_app *app, struct cview *v);

@@ -710,6 +710,12 @@ static int g_key(struct ui_screen *s, const struct ui_event *ev)
 	case UI_A_CATALOGUE:
 		ui_push(app, &ui_catalogue_ops, NULL);
 		return UI_HANDLED;
+	case UI_A_ACTIVITY_ALL: /* H5: the screens over every customer */
+		ui_push(app, &ui_activity_ops, NULL);
+		return UI_HANDLED;
+	case UI_A_OUTBOX:
+		ui_push(app, &ui_outbox_ops, NULL);
+		return UI_HANDLED;
 	case UI_A_REFRESH:
 		g->err[0] = 0;
 		grid_refresh(app, g, true);
