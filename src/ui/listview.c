@@ -41,7 +41,8 @@ int ui_list_filter_key(struct ui_list_filter *f, const struct ui_event *ev, enum
 		return UI_HANDLED | UI_REDRAW;
 	}
 	size_t len = strlen(f->text);
-	if ((ev->func && ev->key == KEY_BACKSPACE) || (!ev->func && (ev->key == 127 || ev->key == 8))) {
+	if ((ev->func && ev->key == KEY_BACKSPACE) ||
+	    (!ev->func && (ev->key == 127 || ev->key == 8))) {
 		while (len > 0 && (f->text[len - 1] & 0xC0) == 0x80)
 			len--;
 		if (len > 0)
@@ -252,7 +253,8 @@ void ui_audit_pane_draw(struct ui_audit_pane *p, WINDOW *w, int y, int h, int wi
 		p->top = p->sel - (size_t)list_h + 1;
 	if (!p->n_shown)
 		ui_put(w, row0, 1, width - 2,
-		       p->n ? "Nothing matches the filter (Esc clears it)." : "No activity recorded.",
+		       p->n ? "Nothing matches the filter (Esc clears it)."
+		            : "No activity recorded.",
 		       ui_role(UI_R_NOTE), false);
 	for (int r = 0; r < list_h && p->top + (size_t)r < p->n_shown; r++) {
 		size_t i = p->shown[p->top + (size_t)r];
@@ -275,9 +277,10 @@ void ui_audit_pane_draw(struct ui_audit_pane *p, WINDOW *w, int y, int h, int wi
 	if (a) {
 		char when[20];
 		when_text(a->at, when);
-		snprintf(head, sizeof head, "── %s · %s%s%s · %s %s ", when, a->actor ? a->actor : "",
-		         a->client ? " from " : "", a->client ? a->client : "",
-		         a->object ? a->object : "", a->action ? a->action : "");
+		snprintf(head, sizeof head, "── %s · %s%s%s · %s %s ", when,
+		         a->actor ? a->actor : "", a->client ? " from " : "",
+		         a->client ? a->client : "", a->object ? a->object : "",
+		         a->action ? a->action : "");
 	} else {
 		snprintf(head, sizeof head, "── Change ");
 	}
@@ -370,7 +373,8 @@ pd_status ui_table_write_csv(const struct ui_table *t, const char *path, pd_err 
 		return pd_fail(e, PD_E_INVALID, "file", "give a file name");
 	FILE *f = fopen(path, "w");
 	if (!f)
-		return pd_fail(e, PD_E_CANTCREATE, "file", "cannot write %s: %s", path, strerror(errno));
+		return pd_fail(e, PD_E_CANTCREATE, "file", "cannot write %s: %s", path,
+		               strerror(errno));
 	for (size_t r = 0; r <= t->nrows; r++)
 		pd_csv_write_row(f, (const char *const *)&t->cells[r * t->ncol], t->ncol);
 	bool bad = ferror(f);
@@ -398,8 +402,8 @@ static void export_done(struct ui_app *app, void *ctx, bool ok, const char *text
 		if (ui_table_write_csv(x->t, path, &e) != PD_OK)
 			ui_msg(app, UI_R_STATUS_ERROR, "export: %s", e.message);
 		else
-			ui_msg(app, UI_R_STATUS_OK, "%s: %zu row%s written to %s", x->what, x->t->nrows,
-			       x->t->nrows == 1 ? "" : "s", path);
+			ui_msg(app, UI_R_STATUS_OK, "%s: %zu row%s written to %s", x->what,
+			       x->t->nrows, x->t->nrows == 1 ? "" : "s", path);
 		free(path);
 	}
 	ui_table_free(x->t);

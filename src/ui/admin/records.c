@@ -292,7 +292,8 @@ static void ob_draw(struct ui_screen *s)
 	snprintf(title, sizeof title, "Outbox — %zu queued, %zu failed", queued, failed);
 	title_line(s, title, b->err);
 	int cw[OB_NC] = {5, 14, 18, 6, 3, 16, 0};
-	const char *hd[OB_NC] = {"#", "Customer", "To", "State", "Try", "Next attempt", "Last error"};
+	const char *hd[OB_NC] = {"#",   "Customer",     "To",        "State",
+	                         "Try", "Next attempt", "Last error"};
 	int used = OB_NC - 1;
 	for (int i = 0; i < OB_NC - 1; i++)
 		used += cw[i];
@@ -404,7 +405,7 @@ static int ob_key(struct ui_screen *s, const struct ui_event *ev)
 	pd_err_clear(&e);
 	switch (ev->action) {
 	case UI_A_REC_EXPORT: {
-		const char *hd[OB_NC] = {"id",       "customer",   "to",        "state",
+		const char *hd[OB_NC] = {"id",       "customer",         "to",        "state",
 		                         "attempts", "next_attempt_utc", "last_error"};
 		struct ui_table *t = ui_table_new(hd, OB_NC);
 		for (size_t i = 0; i < b->n_shown; i++) {
@@ -448,8 +449,9 @@ static int ob_key(struct ui_screen *s, const struct ui_event *ev)
 		{
 			int64_t *id = xcalloc(1, sizeof *id);
 			*id = o->id;
-			char *t = xasprintf("Cancel the invitation #%lld to %s? It will never be sent.",
-			                    (long long)o->id, o->to_addr ? o->to_addr : "");
+			char *t =
+			    xasprintf("Cancel the invitation #%lld to %s? It will never be sent.",
+			              (long long)o->id, o->to_addr ? o->to_addr : "");
 			ui_dialog_confirm(app, "Cancel the message", t, ob_cancel_done, id);
 			free(t);
 		}
