@@ -135,7 +135,9 @@ enum ui_context {
 	X(UI_A_OUTBOX_RETRY, "outbox-retry", records, "r",                                         \
 	  "Outbox: send the selected message now (a failed one is queued again)")                  \
 	X(UI_A_OUTBOX_CANCEL, "outbox-cancel", records, "d Del",                                   \
-	  "Outbox: cancel the selected queued message (asks first)")
+	  "Outbox: cancel the selected queued message (asks first)")                               \
+	X(UI_A_PBX_TEST, "test-connection", form, "F9 ^T",                                         \
+	  "PBX form: test the connection as typed, before saving (Esc cancels)")
 
 enum ui_action {
 	UI_A_NONE = 0,
@@ -504,6 +506,9 @@ struct ui_formscreen_def {
 	 * "customer/42"; stored per OS user beside the wizard's draft, offered
 	 * back ("restore?") when the same form opens again. Never secrets. */
 	const char *draft;
+	/* Optional (H5): keys the form did not take (e.g. the PBX form's
+	 * test-connection); returns UI_* flags, 0 when not for it. */
+	int (*key)(struct ui_screen *s, struct ui_form *f, void *ctx, const struct ui_event *ev);
 };
 struct ui_screen *ui_formscreen_open(struct ui_app *app, const struct ui_formscreen_def *def);
 

@@ -42,6 +42,9 @@ void cv_user_edit_form(struct ui_app *app, struct cview *v);
 void cv_user_remove(struct ui_app *app, struct cview *v);
 void cv_pbx_form(struct ui_app *app, struct cview *v, bool create);
 void cv_role_pick(struct ui_app *app, struct cview *v);
+/* pbx_test.c (H5): the driver's test of a connection as typed, in the
+ * background; arg: the pd_pbx to test (copied). */
+extern const struct ui_screen_ops ui_pbx_test_ops;
 /* Choices for a product type field: sold in country, allowing platform. */
 void ui_product_choices(struct ui_app *app, const char *country, const char *platform,
                         struct ui_choice **out, size_t *n);
