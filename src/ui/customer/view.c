@@ -375,6 +375,15 @@ static void draw_pbx(struct ui_screen *s, struct cview *v, int y0)
 	} else {
 		kv(w, y++, s->w, "Status", p->enabled ? "— (no monitor running)" : "disabled", n);
 	}
+	/* a resync's progress (done/total) or result, in place */
+	enum ui_role rr = UI_R_NOTE;
+	const char *rs = ui_services_resync_text(s->app, v->id, &rr);
+	if (*rs) {
+		char *t = xasprintf(
+		    "%s%s", rs, ui_services_resync_active(s->app, v->id) ? " · Esc cancels" : "");
+		kv(w, y++, s->w, "Resync", t, ui_role(rr));
+		free(t);
+	}
 	ui_put(w, s->h - 1, 1, s->w - 2,
 	       "e: edit settings · E: enable/disable (asks) · l: live · s: resync",
 	       ui_role(UI_R_NOTE), false);
@@ -511,6 +520,10 @@ static int cv_key(struct ui_screen *s, const struct ui_event *ev)
 {
 	struct cview *v = s->priv;
 	struct ui_app *app = s->app;
+	/* H5: Esc during a resync cancels it (nothing of it is written) */
+	if (ev->action == UI_A_BACK && !v->ufilter.editing && !v->act.filter.editing &&
+	    ui_services_resync_cancel(app, v->id))
+		return UI_HANDLED | UI_REDRAW;
 	/* a filter being typed takes the printable keys (1-5 are text there) */
 	if ((v->tab == CV_USERS && v->ufilter.editing) ||
 	    (v->tab == CV_ACTIVITY && v->act.filter.editing)) {
@@ -604,11 +617,12 @@ lists:
 		ui_push(app, &ui_live_ops, &v->id);
 		return UI_HANDLED;
 	case UI_A_RESYNC:
-		if (v->has_pbx)
+		if (v->has_pbx) {
 			ui_services_resync(app, v->id);
-		else
+			s->ticks = true; /* the progress row, once a second */
+		} else
 			ui_msg(app, UI_R_STATUS_WARN, "no PBX connection to resync");
-		return UI_HANDLED;
+		return UI_HANDLED | UI_REDRAW; /* the row shows this resync at once */
 	case UI_A_EDIT:
 	case UI_A_OPEN:
 		if (ro)
@@ -688,6 +702,14 @@ lists:
 	return 0;
 }
 
+static int cv_tick(struct ui_screen *s)
+{
+	struct cview *v = s->priv;
+	if (!ui_services_resync_active(s->app, v->id))
+		s->ticks = false; /* this redraw shows the result */
+	return UI_REDRAW;
+}
+
 static int cv_data(struct ui_screen *s)
 {
 	cv_load(s->app, s->priv);
@@ -718,5 +740,6 @@ const struct ui_screen_ops ui_customer_ops = {
     .handle_key = cv_key,
     .help = cv_help,
     .on_data = cv_data,
+    .on_tick = cv_tick,
     .fkeys = "F1|Help|F2|Actions|F4|Edit|F7|Add|Esc|Back|F10|Quit",
 };

@@ -325,10 +325,13 @@ static void lv_draw(struct ui_screen *s)
 	       false);
 	enum ui_role rr = UI_R_NOTE;
 	const char *rs = ui_services_resync_text(app, l->id, &rr);
-	if (*rs)
-		ui_put(w, 2, 1, s->w - 2, rs, ui_role(rr), false);
-	else if (l->have &&
-	         (l->v.stale || (l->v.last_error[0] && l->v.link != PD_LINK_MONITORING))) {
+	if (*rs) {
+		char *t = xasprintf("%s%s", rs,
+		                    ui_services_resync_active(app, l->id) ? " · Esc cancels" : "");
+		ui_put(w, 2, 1, s->w - 2, t, ui_role(rr), false);
+		free(t);
+	} else if (l->have &&
+	           (l->v.stale || (l->v.last_error[0] && l->v.link != PD_LINK_MONITORING))) {
 		char buf[320];
 		int k = 0;
 		if (l->v.stale)
@@ -396,6 +399,10 @@ static int lv_key(struct ui_screen *s, const struct ui_event *ev)
 	case UI_A_LIVE_RESYNC:
 		ui_services_resync(s->app, l->id);
 		return UI_HANDLED | UI_REDRAW;
+	case UI_A_BACK: /* H5: Esc cancels a resync in progress before it leaves */
+		if (ui_services_resync_cancel(s->app, l->id))
+			return UI_HANDLED | UI_REDRAW;
+		return 0;
 	default:
 		return ui_list_move(sel, n, page, ev->action);
 	}
