@@ -137,7 +137,11 @@ enum ui_context {
 	X(UI_A_OUTBOX_CANCEL, "outbox-cancel", records, "d Del",                                   \
 	  "Outbox: cancel the selected queued message (asks first)")                               \
 	X(UI_A_PBX_TEST, "test-connection", form, "F9 ^T",                                         \
-	  "PBX form: test the connection as typed, before saving (Esc cancels)")
+	  "PBX form: test the connection as typed, before saving (Esc cancels)")                   \
+	X(UI_A_LIVE_FILTER, "live-filter", live, "/",                                              \
+	  "Filter the calls as you type (number, name, queue, agent, state); Esc clears")          \
+	X(UI_A_LIVE_EXPORT, "live-export", live, "x",                                              \
+	  "Export the calls shown (after the filter) to a CSV file")
 
 enum ui_action {
 	UI_A_NONE = 0,
