@@ -31,8 +31,10 @@ keys F1
 check "help lists the activity screen" screen_re '^  A +activity +All activity across customers'
 check "help lists the outbox" screen_re '^  o +outbox +Outbox: queued and failed invitations'
 check "help lists marking rows" screen_re '^  Space, Ins +mark +Mark or unmark'
+keys Escape
+wait_gone "All activity across customers"
 keys F10
-wait_exit >/dev/null
+check "the first console quits" test "$(wait_exit)" = 0
 
 start_console 80 24
 wait_for "Acme Telecom"
@@ -87,7 +89,7 @@ keys /; type_text "bob"; keys Enter
 check "the outbox filters too" wait_gone "paul@example.com"
 check "the pane shows the whole error" wait_for "Error: 550 5.1.1 <bob@example.com>: no such user here"
 keys r
-check "r on a failed message queues it again (as outbox retry)" q_is "select state from outbox where id = $bob" 1
+check "r on a failed message queues it again (as outbox retry)" wait_until "$UI_WAIT" q_is "select state from outbox where id = $bob" 1
 check "... and says so" wait_for "queued again"
 check "the list follows the database" wait_for "Outbox — 3 queued, 0 failed"
 keys Escape
@@ -104,8 +106,8 @@ check "d asks before cancelling" wait_for "Cancel the message"
 keys Escape
 check "Esc: nothing cancelled" q_is "select state from outbox where id = $paul" 1
 keys d; wait_for "Cancel the message"; keys y
-check "y cancels the message" q_is "select state from outbox where id = $paul" 4
-check "the cancel is in the audit log with who did it" \
+check "y cancels the message" wait_until "$UI_WAIT" q_is "select state from outbox where id = $paul" 4
+check "the cancel is in the audit log with who did it" wait_until "$UI_WAIT" \
 	q_is "select count(*) from audit where object = 'outbox' and action = 'cancel' and actor = '$(id -un)'" 1
 check "a cancelled message leaves the outbox screen" wait_gone "paul@example.com"
 keys r
