@@ -53,6 +53,13 @@ pd_status pd_monitor_start_opts(const char *db_path, const pd_store_opts *so, co
 /* Ask for a re-discovery of one customer's users now (also retries a link
  * that is waiting or in auth failed). Returns at once. */
 void pd_monitor_resync(pd_monitor *m, int64_t customer_id);
+/* Cancel it (the console's Esc): seq is pd_monitor_last_sync's count when
+ * the resync was asked; while no sync completed since, the customer's next
+ * sync (within PD_MONITOR_CANCEL_MS) is discovered but not written, and true
+ * is returned: the store is left as it was (a sync is one transaction, so
+ * nothing is half-written). False: a sync was written already. */
+#define PD_MONITOR_CANCEL_MS 180000
+bool pd_monitor_resync_cancel(pd_monitor *m, int64_t customer_id, int64_t seq);
 /* The last sync result of a customer since the monitor started; false when
  * none yet. *seq (may be NULL) counts that customer's syncs (1, 2, …). */
 bool pd_monitor_last_sync(pd_monitor *m, int64_t customer_id, pd_sync_result *out, int64_t *seq);

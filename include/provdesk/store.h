@@ -289,6 +289,9 @@ pd_status store_outbox_mark_sent_as(pd_store *s, int64_t id, int64_t now,
                                     const pd_outbox_sent *sent, pd_err *e);
 /* Never to be sent (the user is gone): state cancelled with the reason. */
 pd_status store_outbox_cancel(pd_store *s, int64_t id, const char *reason, pd_err *e);
+/* A person cancels a queued message: refused (PD_E_INVALID, field "outbox")
+ * unless it is queued; cancelled "by USER" with an audit row. */
+pd_status store_outbox_cancel_by(pd_store *s, int64_t id, const pd_actor *a, pd_err *e);
 /* The user's current activation-token hash and expiry (NULL, 0 when none). */
 pd_status store_user_invite_token(pd_store *s, int64_t user_id, char **hash, int64_t *expires,
                                   pd_err *e);

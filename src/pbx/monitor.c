@@ -54,6 +54,13 @@ struct pd_monitor {
 		pd_sync_result r;
 	} * syncs;
 	size_t n_syncs;
+	/* resyncs cancelled by the console (under mu): the sync of cid that
+	 * completes next is not written, if no other completed since (seq) and
+	 * it comes within the deadline */
+	struct {
+		int64_t cid, seq, until_ms;
+	} * cancels;
+	size_t n_cancels;
 	pd_monitor_stats stats; /* under mu */
 };
 
@@ -65,10 +72,40 @@ static link_t *link_find(pd_monitor *m, int64_t cid)
 	return NULL;
 }
 
+static int64_t sync_seq_locked(pd_monitor *m, int64_t cid)
+{
+	for (size_t i = 0; i < m->n_syncs; i++)
+		if (m->syncs[i].cid == cid)
+			return m->syncs[i].seq;
+	return 0;
+}
+
+/* True (and the entry used up) when cid's sync about to be written was
+ * cancelled. */
+static bool sync_cancelled(pd_monitor *m, int64_t cid)
+{
+	bool skip = false;
+	int64_t now = pd_live_now_ms();
+	pthread_mutex_lock(&m->mu);
+	for (size_t i = 0; i < m->n_cancels; i++)
+		if (m->cancels[i].cid == cid) {
+			skip = m->cancels[i].seq == sync_seq_locked(m, cid) &&
+			       now < m->cancels[i].until_ms;
+			m->cancels[i] = m->cancels[--m->n_cancels];
+			break;
+		}
+	pthread_mutex_unlock(&m->mu);
+	return skip;
+}
+
 static pd_status host_sync(void *ctx, int64_t cid, const pd_synced_user *u, size_t n, bool ap,
                            pd_sync_result *res, pd_err *e)
 {
 	pd_monitor *m = ctx;
+	if (sync_cancelled(m, cid)) {
+		memset(res, 0, sizeof *res); /* discovered, nothing written */
+		return PD_OK;
+	}
 	pd_status s = store_sync_users(m->store, cid, u, n, ap, res, e);
 	if (s == PD_OK) {
 		link_t *l = link_find(m, cid);
@@ -530,6 +567,27 @@ void pd_monitor_resync(pd_monitor *m, int64_t cid)
 	poke(m);
 }
 
+bool pd_monitor_resync_cancel(pd_monitor *m, int64_t cid, int64_t seq)
+{
+	pthread_mutex_lock(&m->mu);
+	bool pending = sync_seq_locked(m, cid) == seq; /* else: written already */
+	size_t i;
+	for (i = 0; pending && i < m->n_cancels; i++)
+		if (m->cancels[i].cid == cid)
+			break;
+	if (pending && i == m->n_cancels) {
+		m->cancels = xrealloc(m->cancels, (m->n_cancels + 1) * sizeof *m->cancels);
+		m->n_cancels++;
+	}
+	if (pending) {
+		m->cancels[i].cid = cid;
+		m->cancels[i].seq = seq;
+		m->cancels[i].until_ms = pd_live_now_ms() + PD_MONITOR_CANCEL_MS;
+	}
+	pthread_mutex_unlock(&m->mu);
+	return pending;
+}
+
 bool pd_monitor_last_sync(pd_monitor *m, int64_t cid, pd_sync_result *out, int64_t *seq)
 {
 	bool found = false;
@@ -563,6 +621,7 @@ void pd_monitor_stop(pd_monitor *m)
 	pthread_join(m->thread, NULL);
 	free(m->links);
 	free(m->resync);
+	free(m->cancels);
 	free(m->syncs);
 	close(m->ctl_r);
 	close(m->ctl_w);

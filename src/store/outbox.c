@@ -219,6 +219,53 @@ pd_status store_outbox_cancel(pd_store *s, int64_t id, const char *reason, pd_er
 	return store_tx(s, cancel_tx, &x, e);
 }
 
+/* A person cancels a queued message (the console's outbox screen): only a
+ * queued one, with an audit row saying who, in one transaction. */
+static pd_status cancel_by_tx(pd_store *s, void *vx, pd_err *e)
+{
+	ob_ctx *x = vx;
+	static const char sel[] = "SELECT state, customer_id, to_addr FROM outbox WHERE id = ?";
+	sqlite3_stmt *st = st_get(s, sel, e);
+	if (!st)
+		return FAILED(e);
+	sqlite3_bind_int64(st, 1, x->id);
+	int rc = sqlite3_step(st);
+	int state = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	int64_t cid = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
+	char *to = rc == SQLITE_ROW ? col_str_empty(st, 2) : NULL;
+	sqlite3_reset(st);
+	long long id = (long long)x->id;
+	pd_status r = PD_OK;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		r = st_fail(s, rc, e, "outbox cancel");
+	else if (rc == SQLITE_DONE)
+		r = pd_fail(e, PD_E_NOTFOUND, "outbox", "no outbox message #%lld", id);
+	else if (state != PD_INVITE_QUEUED)
+		r = pd_fail(e, PD_E_INVALID, "outbox",
+		            "outbox message #%lld is %s: only a queued message can be cancelled",
+		            id, pd_invite_state_name((pd_invite_state)state));
+	if (r == PD_OK) {
+		char *why = xasprintf("cancelled by %s", x->a ? x->a->user : "?");
+		ob_ctx c = {.id = x->id, .error = why};
+		r = cancel_tx(s, &c, e);
+		free(why);
+	}
+	if (r == PD_OK) {
+		char *d = xasprintf("#%lld to %s: state: queued → cancelled", id, to ? to : "");
+		r = audit_add(s, x->a, cid, 0, "outbox", "cancel", d, e);
+		free(d);
+	}
+	free(to);
+	return r;
+}
+
+pd_status store_outbox_cancel_by(pd_store *s, int64_t id, const pd_actor *a, pd_err *e)
+{
+	E_GUARD(e);
+	ob_ctx x = {.id = id, .a = a};
+	return store_tx(s, cancel_by_tx, &x, e);
+}
+
 pd_status store_user_invite_token(pd_store *s, int64_t user_id, char **hash, int64_t *expires,
                                   pd_err *e)
 {

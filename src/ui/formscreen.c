@@ -186,6 +186,8 @@ static int fs_key(struct ui_screen *s, const struct ui_event *ev)
 	int r = ui_form_key(fs->form, ev);
 	if (r & UI_HANDLED)
 		return r;
+	if (fs->def.key && (r = fs->def.key(s, fs->form, fs->def.ctx, ev)))
+		return r;
 	switch (ev->action) {
 	case UI_A_SAVE:
 		if (fs->def.submit)

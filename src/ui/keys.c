@@ -20,6 +20,7 @@ static const struct {
 #define UI_CTX_live UI_CTX_LIVE
 #define UI_CTX_noc UI_CTX_NOC
 #define UI_CTX_wizard UI_CTX_WIZARD
+#define UI_CTX_records UI_CTX_RECORDS /* H5 */
                           UI_ACTION_LIST(UI_X)
 #undef UI_X
 };

@@ -36,7 +36,9 @@ struct ui_screen;
 	X(UI_CTX_LIST, "list", "Lists (templates, catalogue, pickers)")                            \
 	X(UI_CTX_LIVE, "live", "Live panels (calls, agents, users)")                               \
 	X(UI_CTX_NOC, "noc", "NOC wall display (read-only)")                                       \
-	X(UI_CTX_WIZARD, "wizard", "Creation wizard (then Forms)")
+	X(UI_CTX_WIZARD, "wizard", "Creation wizard (then Forms)")                                 \
+	/* H5: the screens over every customer (activity, outbox) */                               \
+	X(UI_CTX_RECORDS, "records", "All activity, outbox (every customer)")
 
 enum ui_context {
 #define UI_X(e, n, d) e,
@@ -113,7 +115,33 @@ enum ui_context {
 	X(UI_A_WIZ_DEL_USER, "wizard-remove-user", wizard, "F8",                                   \
 	  "Step 4: remove the user under the cursor")                                              \
 	X(UI_A_WIZ_DISCOVER, "wizard-discover", wizard, "F9",                                      \
-	  "Step 4: list the users on the PBX of step 3, to give them roles")
+	  "Step 4: list the users on the PBX of step 3, to give them roles")                       \
+	/* H5: global screens, filters and exports in lists, bulk actions */                       \
+	X(UI_A_ACTIVITY_ALL, "activity", grid, "A",                                                \
+	  "All activity across customers (who, when, what; the full change)")                      \
+	X(UI_A_OUTBOX, "outbox", grid, "o",                                                        \
+	  "Outbox: queued and failed invitations (retry, cancel)")                                 \
+	X(UI_A_MARK, "mark", grid, "Space Ins", "Mark or unmark the row (for bulk actions)")       \
+	X(UI_A_BULK, "bulk-actions", grid, "b",                                                    \
+	  "Actions on the marked rows: assign a role, disable PBX links, export CSV")              \
+	X(UI_A_TAB_FILTER, "tab-filter", view, "/",                                                \
+	  "Filter the tab's list (users, activity) as you type; Esc clears")                       \
+	X(UI_A_TAB_EXPORT, "tab-export", view, "x",                                                \
+	  "Export what the tab's list shows (after the filter) to a CSV file")                     \
+	X(UI_A_REC_FILTER, "records-filter", records, "/",                                         \
+	  "Filter the list as you type; Esc clears")                                               \
+	X(UI_A_REC_EXPORT, "records-export", records, "x",                                         \
+	  "Export what the list shows (after the filter) to a CSV file")                           \
+	X(UI_A_OUTBOX_RETRY, "outbox-retry", records, "r",                                         \
+	  "Outbox: send the selected message now (a failed one is queued again)")                  \
+	X(UI_A_OUTBOX_CANCEL, "outbox-cancel", records, "d Del",                                   \
+	  "Outbox: cancel the selected queued message (asks first)")                               \
+	X(UI_A_PBX_TEST, "test-connection", form, "F9 ^T",                                         \
+	  "PBX form: test the connection as typed, before saving (Esc cancels)")                   \
+	X(UI_A_LIVE_FILTER, "live-filter", live, "/",                                              \
+	  "Filter the calls as you type (number, name, queue, agent, state); Esc clears")          \
+	X(UI_A_LIVE_EXPORT, "live-export", live, "x",                                              \
+	  "Export the calls shown (after the filter) to a CSV file")
 
 enum ui_action {
 	UI_A_NONE = 0,
@@ -482,6 +510,9 @@ struct ui_formscreen_def {
 	 * "customer/42"; stored per OS user beside the wizard's draft, offered
 	 * back ("restore?") when the same form opens again. Never secrets. */
 	const char *draft;
+	/* Optional (H5): keys the form did not take (e.g. the PBX form's
+	 * test-connection); returns UI_* flags, 0 when not for it. */
+	int (*key)(struct ui_screen *s, struct ui_form *f, void *ctx, const struct ui_event *ev);
 };
 struct ui_screen *ui_formscreen_open(struct ui_app *app, const struct ui_formscreen_def *def);
 
@@ -517,6 +548,57 @@ struct ui_form *ui_formscreen_form(struct ui_screen *s);
 void ui_formscreen_save(struct ui_screen *s);
 void ui_formscreen_set_error(struct ui_screen *s, const char *msg);
 
+/* ------------------------------------- lists: filter, activity, export */
+/* (listview.c, H5) */
+
+/* A filter typed on a focused list: `start` opens it, printable keys edit
+ * it, Enter keeps it, Esc clears it (also when not editing). Matching is
+ * folded (case and accents) substring over the row's cells. */
+struct ui_list_filter {
+	char text[128];
+	bool editing;
+};
+int ui_list_filter_key(struct ui_list_filter *f, const struct ui_event *ev, enum ui_action start);
+bool ui_list_filter_match(const struct ui_list_filter *f, const char *const *cells, size_t n);
+/* "Filter: text" on one line (nothing when empty and not editing). */
+void ui_list_filter_draw(const struct ui_list_filter *f, WINDOW *w, int y, int x, int width);
+
+/* Rows of text for an export (header first). */
+struct ui_table;
+struct ui_table *ui_table_new(const char *const *header, size_t ncol);
+void ui_table_add(struct ui_table *t, const char *const *cells); /* ncol cells, copied */
+size_t ui_table_rows(const struct ui_table *t);
+void ui_table_free(struct ui_table *t);
+/* Through the CLI's CSV writer (src/cli/csv.h); errors name the field "file". */
+pd_status ui_table_write_csv(const struct ui_table *t, const char *path, pd_err *e);
+/* Ask a file name (default ~/provdesk-WHAT-DAY.csv) and write t there; takes t. */
+void ui_export_ask(struct ui_app *app, const char *what, struct ui_table *t);
+
+/* The activity (audit) list with a detail pane showing the selected
+ * record's full change, one "field: old → new" per line: the customer
+ * view's Activity tab and the global activity screen. Rows are borrowed;
+ * customer_names (parallel to rows, or NULL) adds a Customer column. */
+struct ui_audit_pane {
+	const pd_audit *rows;
+	size_t n;
+	char **customer_names;
+	char **what;            /* "object action" per row */
+	size_t *shown, n_shown; /* rows after the filter */
+	size_t sel, top;        /* in shown */
+	struct ui_list_filter filter;
+};
+void ui_audit_pane_set(struct ui_audit_pane *p, const pd_audit *rows, size_t n,
+                       char **customer_names);
+void ui_audit_pane_refilter(struct ui_audit_pane *p);
+void ui_audit_pane_free(struct ui_audit_pane *p);
+const pd_audit *ui_audit_pane_selected(const struct ui_audit_pane *p);
+void ui_audit_pane_draw(struct ui_audit_pane *p, WINDOW *w, int y, int h, int width);
+/* Movement, and the filter opened by the action `filter`. */
+int ui_audit_pane_key(struct ui_audit_pane *p, const struct ui_event *ev, enum ui_action filter,
+                      size_t page);
+/* What the list shows (after the filter), for ui_export_ask. */
+struct ui_table *ui_audit_pane_table(const struct ui_audit_pane *p);
+
 /* ----------------------------------------------------------- the screens */
 
 extern const struct ui_screen_ops ui_grid_ops;
@@ -525,6 +607,8 @@ extern const struct ui_screen_ops ui_customer_ops; /* arg: int64_t * customer id
 extern const struct ui_screen_ops ui_edit_ops;     /* arg: pd_customer * (copied) */
 extern const struct ui_screen_ops ui_templates_ops;
 extern const struct ui_screen_ops ui_catalogue_ops;
+extern const struct ui_screen_ops ui_activity_ops; /* H5: every customer's activity */
+extern const struct ui_screen_ops ui_outbox_ops;   /* H5: the outbox */
 
 /* The creation wizard (src/ui/wizard/). On success it sets
  * app->select_customer_id and calls ui_app_data_changed so the grid selects

@@ -1073,3 +1073,42 @@ Test(users, licensed_users_history_follows_every_change)
 	cr_assert(strstr(nov.lines[1], "|3|21|"), "today's count from today: %s", nov.lines[1]);
 	unsetenv("PROVDESK_NOW");
 }
+
+/* The console's outbox screen cancels a queued message through
+ * store_outbox_cancel_by: only a queued one, with an audit row naming who. */
+Test(users, outbox_cancel_by_a_person)
+{
+	int64_t c = fx_create("Cancel Co");
+	pd_err e = {0};
+	pd_outbox o = {0};
+	int64_t now = pd_now();
+	cr_assert_eq(store_outbox_next_due(fx_s, now, &o, &e), PD_OK, "%s", e.message);
+	int64_t id = o.id;
+	pd_outbox_free(&o);
+	cr_assert_eq(store_outbox_cancel_by(fx_s, id, &fx_alice, &e), PD_OK, "%s", e.message);
+	pd_outbox *all;
+	size_t n;
+	cr_assert_eq(store_outbox_list(fx_s, c, &all, &n, &e), PD_OK);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(all[0].state, PD_INVITE_CANCELLED);
+	cr_assert(strstr(all[0].last_error, fx_alice.user), "%s", all[0].last_error);
+	pd_outboxes_free(all, n);
+	pd_audit *au;
+	cr_assert_eq(store_audit_list(fx_s, c, 1, &au, &n, &e), PD_OK);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(au[0].object, "outbox");
+	cr_assert_str_eq(au[0].action, "cancel");
+	cr_assert_str_eq(au[0].actor, fx_alice.user);
+	cr_assert(strstr(au[0].detail, "queued → cancelled"), "%s", au[0].detail);
+	pd_audits_free(au, n);
+	/* cancelled, sent or unknown: refused, nothing written */
+	cr_assert_eq(store_outbox_cancel_by(fx_s, id, &fx_alice, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "outbox");
+	cr_assert_eq(store_outbox_cancel_by(fx_s, 9999, &fx_alice, &e), PD_E_NOTFOUND);
+	cr_assert_eq(store_audit_list(fx_s, c, 0, &au, &n, &e), PD_OK);
+	size_t cancels = 0;
+	for (size_t i = 0; i < n; i++)
+		cancels += strcmp(au[i].action, "cancel") == 0;
+	cr_assert_eq(cancels, 1);
+	pd_audits_free(au, n);
+}

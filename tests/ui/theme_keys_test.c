@@ -166,8 +166,12 @@ Test(keys, builtin_bindings_parse_and_resolve)
 	cr_assert_eq(ui_keymap_lookup(km, UI_CTX_VIEW, '\t', false), UI_A_NEXT_TAB);
 	cr_assert_eq(ui_keymap_lookup(km, UI_CTX_FORM, '\t', false), UI_A_NEXT_FIELD);
 	cr_assert_eq(ui_keymap_lookup(km, UI_CTX_FORM, 19, false), UI_A_SAVE); /* ^S */
-	/* grid keys do not leak into other contexts */
-	cr_assert_eq(ui_keymap_lookup(km, UI_CTX_VIEW, '/', false), UI_A_NONE);
+	/* grid keys do not leak into other contexts; a context's own binding
+	 * of the same key wins there ('/' filters the view's tab, H5) */
+	cr_assert_eq(ui_keymap_lookup(km, UI_CTX_VIEW, 'n', false), UI_A_NONE);
+	cr_assert_eq(ui_keymap_lookup(km, UI_CTX_VIEW, '/', false), UI_A_TAB_FILTER);
+	cr_assert_eq(ui_keymap_lookup(km, UI_CTX_GRID, ' ', false), UI_A_MARK);
+	cr_assert_eq(ui_keymap_lookup(km, UI_CTX_VIEW, ' ', false), UI_A_PAGE_DOWN);
 	char keys[64];
 	ui_keymap_keys_of(km, UI_A_QUIT, keys, sizeof keys);
 	cr_assert_str_eq(keys, "q, F10");

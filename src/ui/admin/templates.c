@@ -225,6 +225,10 @@ static void tpl_form(struct ui_app *app, const pd_template *t)
 		x->orig.params_json = xstrdup(t->params_json);
 	}
 	ui_platform_fields_init(&x->extra, app->cat, tpl_spec, T__N);
+	/* a signal or a lost terminal keeps the edits as a draft, as the
+	 * customer edit form does (docs/architecture.md, "Nothing typed is
+	 * lost"); a new template has one draft per user */
+	char *draft = t ? xasprintf("template/%s", t->name) : xstrdup("template/new");
 	struct ui_formscreen_def def = {
 	    .title = t ? "Edit PBX template" : "New PBX template",
 	    .intro = "A template holds the defaults a new PBX connection starts from.",
@@ -236,8 +240,10 @@ static void tpl_form(struct ui_app *app, const pd_template *t)
 	    .submit = tpl_submit,
 	    .free_ctx = tpl_free,
 	    .ctx = x,
+	    .draft = draft,
 	};
 	ui_formscreen_open(app, &def);
+	free(draft);
 }
 
 static void tpl_delete_done(struct ui_app *app, void *vctx, bool ok, const char *t)

@@ -25,6 +25,12 @@ struct cview {
 	pd_sub_account *subs; /* PBX tab: the sub-accounts auto-provisioning found */
 	size_t n_subs;
 	size_t sel[CV_TABS], top[CV_TABS];
+	/* H5: the Users tab's filter (sel[CV_USERS] stays an index into users;
+	 * ushown lists the users the filter lets through) and the Activity
+	 * tab's list + detail pane (shared with the global activity screen) */
+	struct ui_list_filter ufilter;
+	size_t *ushown, n_ushown;
+	struct ui_audit_pane act;
 };
 
 void cv_load(struct ui_app *app, struct cview *v);
@@ -38,6 +44,9 @@ void cv_user_edit_form(struct ui_app *app, struct cview *v);
 void cv_user_remove(struct ui_app *app, struct cview *v);
 void cv_pbx_form(struct ui_app *app, struct cview *v, bool create);
 void cv_role_pick(struct ui_app *app, struct cview *v);
+/* pbx_test.c (H5): the driver's test of a connection as typed, in the
+ * background; arg: the pd_pbx to test (copied). */
+extern const struct ui_screen_ops ui_pbx_test_ops;
 /* Choices for a product type field: sold in country, allowing platform. */
 void ui_product_choices(struct ui_app *app, const char *country, const char *platform,
                         struct ui_choice **out, size_t *n);

@@ -470,6 +470,38 @@ static void pbx_free_ctx(void *vctx)
 	free(x);
 }
 
+/* Test connection (F9, ^T): the connection as typed, the stored secret when
+ * the field is left empty; nothing is saved. */
+static int pbx_key(struct ui_screen *s, struct ui_form *f, void *vctx, const struct ui_event *ev)
+{
+	struct pbx_ctx *x = vctx;
+	if (ev->action != UI_A_PBX_TEST)
+		return 0;
+	pd_pbx p;
+	form_to_pbx(f, x, &p);
+	if (!p.secret && !x->create) {
+		pd_pbx stored;
+		pd_err e;
+		pd_err_clear(&e);
+		if (store_pbx_get(x->app->store, x->customer_id, true, &stored, &e) == PD_OK) {
+			p.secret = stored.secret ? xstrdup(stored.secret) : NULL;
+			if (stored.secret)
+				memset(stored.secret, 0, strlen(stored.secret));
+			pd_pbx_free(&stored);
+		}
+	}
+	if (!p.secret || !*p.secret) {
+		ui_form_set_error(f, P_SECRET, "type the secret to test the connection");
+		ui_form_focus(f, P_SECRET);
+	} else {
+		ui_push(x->app, &ui_pbx_test_ops, &p);
+	}
+	if (p.secret)
+		memset(p.secret, 0, strlen(p.secret));
+	pd_pbx_free(&p);
+	return UI_HANDLED | UI_REDRAW;
+}
+
 void cv_pbx_form(struct ui_app *app, struct cview *v, bool create)
 {
 	struct pbx_ctx *x = xcalloc(1, sizeof *x);
@@ -495,8 +527,10 @@ void cv_pbx_form(struct ui_app *app, struct cview *v, bool create)
 	struct ui_formscreen_def def = {
 	    .draft = draft,
 	    .title = create ? "Add a PBX connection" : "PBX connection settings",
-	    .intro = create ? "It may be created disabled: nothing connects until it is enabled."
-	                    : "The secret is never shown. Leave it empty to keep it.",
+	    .intro = create ? "It may be created disabled: nothing connects until it is enabled.\n"
+	                      "F9 tests the connection as typed, before saving."
+	                    : "The secret is never shown. Leave it empty to keep it.\n"
+	                      "F9 tests the connection as typed, before saving.",
 	    .spec = x->extra.spec,
 	    .n = x->extra.n_spec,
 	    .check = pbx_check,
@@ -505,6 +539,7 @@ void cv_pbx_form(struct ui_app *app, struct cview *v, bool create)
 	    .submit = pbx_submit,
 	    .free_ctx = pbx_free_ctx,
 	    .ctx = x,
+	    .key = pbx_key,
 	};
 	ui_formscreen_open(app, &def);
 }

@@ -71,6 +71,10 @@ struct grid {
 	char err[560];
 	int widths[C__N];
 	int body; /* data rows on screen */
+	/* H5: rows marked for a bulk action, by customer id (they stay marked
+	 * across scrolling, sorting and filtering) */
+	int64_t *marked;
+	size_t n_marked;
 };
 
 /* ---- rows ---- */
@@ -380,6 +384,7 @@ static void g_destroy(struct ui_screen *s)
 	struct grid *g = s->priv;
 	clear_rows(g);
 	set_anchor(g, NULL);
+	free(g->marked);
 	free(g);
 }
 
@@ -426,6 +431,208 @@ static void status_text(const pd_row *r, char *buf, size_t n, enum ui_role *role
 	}
 }
 
+/* ---- marks and bulk actions (H5) ---- */
+
+static bool is_marked(const struct grid *g, int64_t id)
+{
+	for (size_t i = 0; i < g->n_marked; i++)
+		if (g->marked[i] == id)
+			return true;
+	return false;
+}
+
+static void toggle_mark(struct grid *g, int64_t id)
+{
+	for (size_t i = 0; i < g->n_marked; i++)
+		if (g->marked[i] == id) {
+			g->marked[i] = g->marked[--g->n_marked];
+			return;
+		}
+	g->marked = xrealloc(g->marked, (g->n_marked + 1) * sizeof *g->marked);
+	g->marked[g->n_marked++] = id;
+}
+
+/* A bulk action's context: a copy of the marked ids (the grid may change
+ * while a dialog is open). */
+struct bulk {
+	struct grid *g;
+	int64_t *ids;
+	size_t n;
+};
+
+static struct bulk *bulk_new(struct grid *g)
+{
+	struct bulk *b = xcalloc(1, sizeof *b);
+	b->g = g;
+	b->n = g->n_marked;
+	b->ids = xcalloc(b->n ? b->n : 1, sizeof *b->ids);
+	memcpy(b->ids, g->marked, b->n * sizeof *b->ids);
+	return b;
+}
+
+static void bulk_free(struct bulk *b)
+{
+	free(b->ids);
+	free(b);
+}
+
+/* Every user without a role (no access: synced users arrive so) of the
+ * marked customers gets the role, each through store_role_assign (the
+ * primary user keeps customer-admin and already has a role). */
+static void bulk_role_done(struct ui_app *app, void *ctx, bool ok, const char *role)
+{
+	struct bulk *b = ctx;
+	if (ok && role && *role) {
+		int given = 0, failed = 0;
+		char first[300] = "";
+		for (size_t i = 0; i < b->n; i++) {
+			pd_user *u = NULL;
+			size_t n = 0;
+			pd_err e;
+			pd_err_clear(&e);
+			if (store_user_list(app->store, b->ids[i], &u, &n, &e) != PD_OK) {
+				failed++;
+				if (!first[0])
+					snprintf(first, sizeof first, "%.290s", e.message);
+				continue;
+			}
+			for (size_t k = 0; k < n; k++) {
+				if (u[k].role && *u[k].role)
+					continue;
+				if (store_role_assign(app->store, u[k].id, role, &app->actor, &e) ==
+				    PD_OK)
+					given++;
+				else if (failed++ == 0)
+					snprintf(first, sizeof first, "%.290s", e.message);
+			}
+			for (size_t k = 0; k < n; k++)
+				pd_user_free(&u[k]);
+			free(u);
+		}
+		if (failed)
+			ui_msg(app, UI_R_STATUS_ERROR,
+			       "role %s given to %d user(s); %d refused: %s", role, given, failed,
+			       first);
+		else
+			ui_msg(app, UI_R_STATUS_OK,
+			       "role %s given to %d user(s) without a role in %zu customer(s)",
+			       role, given, b->n);
+		ui_app_data_changed(app);
+	}
+	bulk_free(b);
+}
+
+static void bulk_disable_done(struct ui_app *app, void *ctx, bool ok, const char *text)
+{
+	(void)text;
+	struct bulk *b = ctx;
+	if (ok) {
+		int done = 0, none = 0, failed = 0;
+		char first[300] = "";
+		for (size_t i = 0; i < b->n; i++) {
+			pd_pbx p;
+			pd_err e;
+			pd_err_clear(&e);
+			if (store_pbx_get(app->store, b->ids[i], false, &p, &e) != PD_OK) {
+				none++; /* no PBX connection */
+				continue;
+			}
+			bool was = p.enabled;
+			pd_pbx_free(&p);
+			if (!was)
+				continue;
+			if (store_pbx_set_enabled(app->store, b->ids[i], false, &app->actor, &e) ==
+			    PD_OK)
+				done++;
+			else if (failed++ == 0)
+				snprintf(first, sizeof first, "%.290s", e.message);
+		}
+		if (failed)
+			ui_msg(app, UI_R_STATUS_ERROR, "%d PBX link(s) disabled; %d refused: %s",
+			       done, failed, first);
+		else
+			ui_msg(app, UI_R_STATUS_OK,
+			       "%d PBX link(s) disabled (%d customer(s) without one)", done, none);
+		ui_app_data_changed(app);
+	}
+	bulk_free(b);
+}
+
+static void bulk_export(struct ui_app *app, struct bulk *b)
+{
+	const char *hd[] = {"name", "tenant_id", "reference", "product_type", "country", "status"};
+	struct ui_table *t = ui_table_new(hd, 6);
+	pd_day today = pd_today();
+	for (size_t i = 0; i < b->n; i++) {
+		pd_customer c;
+		pd_err e;
+		pd_err_clear(&e);
+		if (store_customer_get(app->store, b->ids[i], &c, &e) != PD_OK)
+			continue;
+		const char *cells[] = {c.name,
+		                       c.tenant_id,
+		                       c.reference ? c.reference : "",
+		                       c.product_type,
+		                       c.country,
+		                       pd_customer_status_name(pd_customer_status_of(&c, today))};
+		ui_table_add(t, cells);
+		pd_customer_free(&c);
+	}
+	ui_export_ask(app, "customers", t);
+}
+
+static void bulk_menu_done(struct ui_app *app, void *ctx, bool ok, const char *value)
+{
+	struct bulk *b = ctx;
+	if (!ok || !value) {
+		bulk_free(b);
+		return;
+	}
+	if (strcmp(value, "export") == 0) {
+		bulk_export(app, b);
+		bulk_free(b);
+	} else if (strcmp(value, "disable") == 0) {
+		char *t =
+		    xasprintf("Disable the PBX links of the %zu marked customer(s)? Live "
+		              "monitoring and the user sync stop until each is enabled again.",
+		              b->n);
+		ui_dialog_confirm(app, "Disable PBX links", t, bulk_disable_done, b);
+		free(t);
+	} else if (strcmp(value, "role") == 0) {
+		const pd_catalogue *cat = app->cat;
+		struct ui_choice *c = xcalloc(cat->n_roles ? cat->n_roles : 1, sizeof *c);
+		for (size_t i = 0; i < cat->n_roles; i++) {
+			c[i].value = xstrdup(cat->roles[i].key);
+			c[i].label = xstrdup(cat->roles[i].name);
+		}
+		ui_dialog_pick(app, "Role for the users without one", c, cat->n_roles, NULL, NULL,
+		               NULL, bulk_role_done, b);
+		ui_choices_free(c, cat->n_roles);
+	} else {
+		bulk_free(b);
+	}
+}
+
+static void bulk_menu(struct ui_app *app, struct grid *g)
+{
+	if (!g->n_marked) {
+		ui_msg(app, UI_R_STATUS_WARN, "no row marked (Space marks the selected row)");
+		return;
+	}
+	if (app->read_only || !app->store) {
+		ui_msg(app, UI_R_STATUS_WARN, "read-only console");
+		return;
+	}
+	const struct ui_choice c[] = {
+	    {"role", "Assign a role to their users without one"},
+	    {"disable", "Disable their PBX links (asks first)"},
+	    {"export", "Export them to a CSV file"},
+	};
+	char title[64];
+	snprintf(title, sizeof title, "%zu marked customer(s)", g->n_marked);
+	ui_dialog_pick(app, title, c, 3, NULL, NULL, NULL, bulk_menu_done, bulk_new(g));
+}
+
 static void g_draw(struct ui_screen *s)
 {
 	struct grid *g = s->priv;
@@ -436,7 +643,10 @@ static void g_draw(struct ui_screen *s)
 	char fil[420] = "";
 	if (g->filter[0] || g->filtering)
 		snprintf(fil, sizeof fil, "  Filter: %s%s", g->filter, g->filtering ? "▏" : "");
-	snprintf(title, sizeof title, "provdesk — Customers%s%s", fil,
+	char marks[48] = "";
+	if (g->n_marked)
+		snprintf(marks, sizeof marks, "  [%zu marked]", g->n_marked);
+	snprintf(title, sizeof title, "provdesk — Customers%s%s%s", marks, fil,
 	         g->q.include_deleted ? "  (with deleted)" : "");
 	ui_fill(w, 0, 0, s->w, ui_role(UI_R_TITLE));
 	int tw = ui_put(w, 0, 1, s->w - 24, title, ui_role(UI_R_TITLE), false);
@@ -513,6 +723,10 @@ static void g_draw(struct ui_screen *s)
 		    [C_CALLS] = live.calls,
 		    [C_AGENTS] = live.agents,
 		};
+		/* a marked row: "✓ " before its name (as mc's and htop's tags) */
+		char *marked_name = is_marked(g, r->c.id) ? xasprintf("✓ %s", r->c.name) : NULL;
+		if (marked_name)
+			text[C_NAME] = marked_name;
 		x = 0;
 		for (int c = 0; c < C__N; c++) {
 			attr_t a = base;
@@ -532,6 +746,7 @@ static void g_draw(struct ui_screen *s)
 			}
 			x += cw + 1;
 		}
+		free(marked_name);
 	}
 	if (g->filtering) {
 		/* the cursor sits at the end of the filter text in the title */
@@ -709,6 +924,21 @@ static int g_key(struct ui_screen *s, const struct ui_event *ev)
 		return UI_HANDLED;
 	case UI_A_CATALOGUE:
 		ui_push(app, &ui_catalogue_ops, NULL);
+		return UI_HANDLED;
+	case UI_A_MARK: /* H5: marks, then an action on every marked row */
+		if (g->n) {
+			toggle_mark(g, g->rows[g->sel].c.id);
+			move_down(app, g, 1);
+		}
+		return UI_HANDLED | UI_REDRAW;
+	case UI_A_BULK:
+		bulk_menu(app, g);
+		return UI_HANDLED;
+	case UI_A_ACTIVITY_ALL: /* H5: the screens over every customer */
+		ui_push(app, &ui_activity_ops, NULL);
+		return UI_HANDLED;
+	case UI_A_OUTBOX:
+		ui_push(app, &ui_outbox_ops, NULL);
 		return UI_HANDLED;
 	case UI_A_REFRESH:
 		g->err[0] = 0;

@@ -18,6 +18,8 @@ static const char *country_name(const struct ui_app *app, const char *code)
 
 static const char *tab_names[CV_TABS] = {"1 Details", "2 Users", "3 PBX", "4 Roles", "5 Activity"};
 
+static void users_refilter(struct ui_app *app, struct cview *v);
+
 void cv_load(struct ui_app *app, struct cview *v)
 {
 	pd_err e;
@@ -66,6 +68,8 @@ void cv_load(struct ui_app *app, struct cview *v)
 	store_sub_account_list(app->store, v->id, &v->subs, &v->n_subs, &e);
 	if (v->sel[CV_USERS] >= v->n_users)
 		v->sel[CV_USERS] = v->n_users ? v->n_users - 1 : 0;
+	users_refilter(app, v);
+	ui_audit_pane_set(&v->act, v->audit, v->n_audit, NULL);
 }
 
 static pd_status cv_create(struct ui_screen *s, void *arg, pd_err *e)
@@ -97,6 +101,8 @@ static void cv_destroy(struct ui_screen *s)
 	pd_audits_free(v->audit, v->n_audit);
 	pd_outboxes_free(v->outbox, v->n_outbox);
 	pd_sub_accounts_free(v->subs, v->n_subs);
+	free(v->ushown);
+	ui_audit_pane_free(&v->act);
 	free(v);
 }
 
@@ -188,18 +194,6 @@ static const char *invite_of(struct cview *v, const pd_user *u)
 	return st;
 }
 
-/* A scrolled list: keeps sel visible; returns the first row index. */
-static size_t list_scroll(struct cview *v, int tab, size_t n, int rows)
-{
-	if (v->sel[tab] >= n)
-		v->sel[tab] = n ? n - 1 : 0;
-	if (v->sel[tab] < v->top[tab])
-		v->top[tab] = v->sel[tab];
-	if (rows > 0 && v->sel[tab] >= v->top[tab] + (size_t)rows)
-		v->top[tab] = v->sel[tab] - (size_t)rows + 1;
-	return v->top[tab];
-}
-
 /* The console user a synced user is linked to (by email), or the synced
  * user linked to a console user; NULL when none. */
 static const pd_user *link_of(const struct cview *v, const pd_user *u)
@@ -224,6 +218,51 @@ static void link_text(const struct cview *v, const pd_user *u, char *out, size_t
 		snprintf(out, n, "console ↔ PBX %s", o->endpoint ? o->endpoint : o->display_name);
 	else
 		snprintf(out, n, "console");
+}
+
+enum { UC_N = 6 };
+/* The Users tab's cells of one user, as listed, filtered and exported. */
+static void user_cells(struct ui_app *app, struct cview *v, const pd_user *u, char name[200],
+                       char link[200], const char *t[UC_N])
+{
+	const pd_role *role = u->role ? pd_catalogue_role(app->cat, u->role) : NULL;
+	link_text(v, u, link, 200);
+	snprintf(name, 200, "%s%s", u->display_name, u->primary ? " ★" : "");
+	t[0] = name;
+	t[1] = u->email ? u->email : "";
+	t[2] = u->extension ? u->extension : u->endpoint ? u->endpoint : "";
+	t[3] = role ? role->name : u->role ? u->role : "(no access)";
+	t[4] = link;
+	t[5] = u->synced ? "" : invite_of(v, u);
+}
+
+static void users_refilter(struct ui_app *app, struct cview *v)
+{
+	free(v->ushown);
+	v->ushown = xcalloc(v->n_users ? v->n_users : 1, sizeof *v->ushown);
+	v->n_ushown = 0;
+	bool sel_shown = false;
+	for (size_t i = 0; i < v->n_users; i++) {
+		char name[200], link[200];
+		const char *t[UC_N];
+		user_cells(app, v, &v->users[i], name, link, t);
+		if (!ui_list_filter_match(&v->ufilter, t, UC_N))
+			continue;
+		sel_shown |= i == v->sel[CV_USERS];
+		v->ushown[v->n_ushown++] = i;
+	}
+	/* the selection is always a user the list shows */
+	if (!sel_shown && v->n_ushown)
+		v->sel[CV_USERS] = v->ushown[0];
+}
+
+/* The selected user's position in the shown list. */
+static size_t users_pos(const struct cview *v)
+{
+	for (size_t k = 0; k < v->n_ushown; k++)
+		if (v->ushown[k] == v->sel[CV_USERS])
+			return k;
+	return 0;
 }
 
 static void draw_users(struct ui_screen *s, struct cview *v, int y0)
@@ -259,37 +298,40 @@ static void draw_users(struct ui_screen *s, struct cview *v, int y0)
 		x += cw[i] + 1;
 	}
 	int rows = s->h - y0 - 2;
-	size_t top = list_scroll(v, CV_USERS, v->n_users, rows);
+	if (v->ufilter.text[0] || v->ufilter.editing) {
+		ui_list_filter_draw(&v->ufilter, w, y0 + 1, 0, s->w);
+		y0++;
+		rows--;
+	}
+	/* scrolled over the shown users: positions, not indexes */
+	size_t pos = users_pos(v);
+	if (pos < v->top[CV_USERS])
+		v->top[CV_USERS] = pos;
+	if (rows > 0 && pos >= v->top[CV_USERS] + (size_t)rows)
+		v->top[CV_USERS] = pos - (size_t)rows + 1;
+	size_t top = v->top[CV_USERS];
 	if (!v->n_users)
 		ui_put(w, y0 + 1, 1, s->w - 2, "No users. + adds one.", ui_role(UI_R_NOTE), false);
-	for (int r = 0; r < rows && top + (size_t)r < v->n_users; r++) {
-		const pd_user *u = &v->users[top + (size_t)r];
-		bool sel = top + (size_t)r == v->sel[CV_USERS];
+	else if (!v->n_ushown)
+		ui_put(w, y0 + 1, 1, s->w - 2, "No user matches the filter (Esc clears it).",
+		       ui_role(UI_R_NOTE), false);
+	for (int r = 0; r < rows && top + (size_t)r < v->n_ushown; r++) {
+		size_t i = v->ushown[top + (size_t)r];
+		const pd_user *u = &v->users[i];
+		bool sel = i == v->sel[CV_USERS];
 		attr_t a = ui_role(sel ? UI_R_GRID_SELECTED : UI_R_GRID_ROW);
 		ui_fill(w, y0 + 1 + r, 0, s->w, a);
-		const pd_role *role = u->role ? pd_catalogue_role(app->cat, u->role) : NULL;
-		char link[200];
-		link_text(v, u, link, sizeof link);
-		char name[200];
-		snprintf(name, sizeof name, "%s%s", u->display_name, u->primary ? " ★" : "");
-		const char *t[NC] = {name,
-		                     u->email ? u->email : "",
-		                     u->extension  ? u->extension
-		                     : u->endpoint ? u->endpoint
-		                                   : "",
-		                     role      ? role->name
-		                     : u->role ? u->role
-		                               : "(no access)",
-		                     link,
-		                     u->synced ? "" : invite_of(v, u)};
+		char name[200], link[200];
+		const char *t[NC];
+		user_cells(app, v, u, name, link, t);
 		x = 0;
-		for (int i = 0; i < NC; i++) {
-			ui_put(w, y0 + 1 + r, x, cw[i], t[i], a, false);
-			x += cw[i] + 1;
+		for (int c = 0; c < NC; c++) {
+			ui_put(w, y0 + 1 + r, x, cw[c], t[c], a, false);
+			x += cw[c] + 1;
 		}
 	}
 	ui_put(w, s->h - 1, 1, s->w - 2,
-	       "+: add · e: edit · d: remove · R: role · i: resend invitation · ★ primary",
+	       "+: add · e: edit · d: remove · R: role · i: resend · /: filter · x: export",
 	       ui_role(UI_R_NOTE), false);
 }
 
@@ -454,7 +496,17 @@ static void draw_pbx(struct ui_screen *s, struct cview *v, int y0)
 	} else {
 		kv(w, y++, s->w, "Status", p->enabled ? "— (no monitor running)" : "disabled", n);
 	}
-	s->ticks = have && pd_link_state_retries(live.link); /* the countdown runs */
+	/* a resync's progress (done/total) or result, in place */
+	enum ui_role rr = UI_R_NOTE;
+	const char *rs = ui_services_resync_text(s->app, v->id, &rr);
+	bool resyncing = ui_services_resync_active(s->app, v->id);
+	if (*rs) {
+		char *t = xasprintf("%s%s", rs, resyncing ? " · Esc cancels" : "");
+		kv(w, y++, s->w, "Resync", t, ui_role(rr));
+		free(t);
+	}
+	/* the link's retry countdown and a resync's progress run on their own */
+	s->ticks = (have && pd_link_state_retries(live.link)) || resyncing;
 	draw_sub_accounts(s, v, have ? &live : NULL, y + 1);
 	if (have)
 		pd_live_free_view(&live);
@@ -497,26 +549,7 @@ static void draw_roles(struct ui_screen *s, struct cview *v, int y0)
 
 static void draw_activity(struct ui_screen *s, struct cview *v, int y0)
 {
-	WINDOW *w = s->win;
-	int rows = s->h - y0 - 1;
-	size_t top = list_scroll(v, CV_ACTIVITY, v->n_audit, rows);
-	if (!v->n_audit)
-		ui_put(w, y0, 1, s->w - 2, "No activity recorded.", ui_role(UI_R_NOTE), false);
-	for (int r = 0; r < rows && top + (size_t)r < v->n_audit; r++) {
-		const pd_audit *a = &v->audit[top + (size_t)r];
-		char when[32];
-		time_t t = (time_t)a->at;
-		struct tm tm;
-		gmtime_r(&t, &tm);
-		strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
-		char *line = xasprintf("%s %-10s %s %s: %s", when, a->actor ? a->actor : "",
-		                       a->object ? a->object : "", a->action ? a->action : "",
-		                       a->detail ? a->detail : "");
-		bool sel = top + (size_t)r == v->sel[CV_ACTIVITY];
-		ui_put(w, y0 + r, 0, s->w, line, ui_role(sel ? UI_R_GRID_SELECTED : UI_R_GRID_ROW),
-		       true);
-		free(line);
-	}
+	ui_audit_pane_draw(&v->act, s->win, y0, s->h - y0, s->w);
 }
 
 static void cv_draw(struct ui_screen *s)
@@ -558,13 +591,6 @@ static void cv_draw(struct ui_screen *s)
 		draw_activity(s, v, y0);
 		break;
 	}
-}
-
-static int list_key(struct ui_screen *s, struct cview *v, size_t n, const struct ui_event *ev)
-{
-	size_t *sel = &v->sel[v->tab];
-	size_t page = s->h > 6 ? (size_t)s->h - 6 : 1;
-	return ui_list_move(sel, n, page, ev->action);
 }
 
 /* A destructive action waiting for its y/n (ui_dialog_confirm, default No). */
@@ -621,6 +647,16 @@ static int cv_key(struct ui_screen *s, const struct ui_event *ev)
 {
 	struct cview *v = s->priv;
 	struct ui_app *app = s->app;
+	/* H5: Esc during a resync cancels it (nothing of it is written) */
+	if (ev->action == UI_A_BACK && !v->ufilter.editing && !v->act.filter.editing &&
+	    ui_services_resync_cancel(app, v->id))
+		return UI_HANDLED | UI_REDRAW;
+	/* a filter being typed takes the printable keys (1-5 are text there) */
+	if ((v->tab == CV_USERS && v->ufilter.editing) ||
+	    (v->tab == CV_ACTIVITY && v->act.filter.editing)) {
+		if (!ev->func && ev->key >= 32 && ev->action != UI_A_BACK)
+			goto lists;
+	}
 	switch (ev->action) {
 	case UI_A_NEXT_TAB:
 		v->tab = (v->tab + 1) % CV_TABS;
@@ -638,15 +674,69 @@ static int cv_key(struct ui_screen *s, const struct ui_event *ev)
 	default:
 		break;
 	}
+lists:
 	if (v->tab == CV_USERS) {
-		int r = list_key(s, v, v->n_users, ev);
-		if (r)
+		char before[sizeof v->ufilter.text];
+		memcpy(before, v->ufilter.text, sizeof before);
+		int r = ui_list_filter_key(&v->ufilter, ev, UI_A_TAB_FILTER);
+		if (r) {
+			if (strcmp(before, v->ufilter.text))
+				users_refilter(app, v);
 			return r;
+		}
+		size_t pos = users_pos(v);
+		size_t page = s->h > 6 ? (size_t)s->h - 6 : 1;
+		r = ui_list_move(&pos, v->n_ushown, page, ev->action);
+		if (r) {
+			if (v->n_ushown)
+				v->sel[CV_USERS] = v->ushown[pos];
+			return r;
+		}
+		if (ev->action == UI_A_TAB_EXPORT) {
+			const char *hd[UC_N] = {"name", "email",  "extension",
+			                        "role", "source", "invite"};
+			struct ui_table *t = ui_table_new(hd, UC_N);
+			for (size_t k = 0; k < v->n_ushown; k++) {
+				char name[200], link[200];
+				const char *c[UC_N];
+				user_cells(app, v, &v->users[v->ushown[k]], name, link, c);
+				c[0] = v->users[v->ushown[k]].display_name; /* without the ★ */
+				ui_table_add(t, c);
+			}
+			ui_export_ask(app, "users", t);
+			return UI_HANDLED;
+		}
+		/* a filter that hides every user leaves nothing to act on */
+		if (!v->n_ushown && v->n_users)
+			switch (ev->action) {
+			case UI_A_EDIT:
+			case UI_A_OPEN:
+			case UI_A_REMOVE_USER:
+			case UI_A_ROLE:
+			case UI_A_RESEND:
+				ui_msg(app, UI_R_STATUS_WARN,
+				       "no user shown (Esc clears the filter)");
+				return UI_HANDLED;
+			default:
+				break;
+			}
 	}
 	if (v->tab == CV_ACTIVITY) {
-		int r = list_key(s, v, v->n_audit, ev);
+		size_t page = s->h > 12 ? (size_t)s->h / 2 - 3 : 1;
+		int r = ui_audit_pane_key(&v->act, ev, UI_A_TAB_FILTER, page);
 		if (r)
 			return r;
+		if (ev->action == UI_A_TAB_EXPORT) {
+			char *what = xasprintf("activity-%lld", (long long)v->id);
+			ui_export_ask(app, what, ui_audit_pane_table(&v->act));
+			free(what);
+			return UI_HANDLED;
+		}
+	}
+	if (ev->action == UI_A_TAB_FILTER || ev->action == UI_A_TAB_EXPORT) {
+		ui_msg(app, UI_R_STATUS_WARN, "the Users and Activity tabs have a list to %s",
+		       ev->action == UI_A_TAB_FILTER ? "filter" : "export");
+		return UI_HANDLED;
 	}
 	bool ro = app->read_only;
 	switch (ev->action) {
@@ -654,11 +744,12 @@ static int cv_key(struct ui_screen *s, const struct ui_event *ev)
 		ui_push(app, &ui_live_ops, &v->id);
 		return UI_HANDLED;
 	case UI_A_RESYNC:
-		if (v->has_pbx)
+		if (v->has_pbx) {
 			ui_services_resync(app, v->id);
-		else
+			s->ticks = true; /* the progress row, once a second */
+		} else
 			ui_msg(app, UI_R_STATUS_WARN, "no PBX connection to resync");
-		return UI_HANDLED;
+		return UI_HANDLED | UI_REDRAW; /* the row shows this resync at once */
 	case UI_A_EDIT:
 	case UI_A_OPEN:
 		if (ro)
@@ -740,8 +831,11 @@ static int cv_key(struct ui_screen *s, const struct ui_event *ev)
 
 static int cv_tick(struct ui_screen *s)
 {
-	(void)s;
-	return UI_REDRAW; /* the PBX tab's retry countdown is computed at draw */
+	struct cview *v = s->priv;
+	if (!ui_services_resync_active(s->app, v->id))
+		s->ticks = false; /* this redraw shows the result; the PBX tab's draw
+		                   * turns ticks on again while its countdown runs */
+	return UI_REDRAW;
 }
 
 static int cv_data(struct ui_screen *s)

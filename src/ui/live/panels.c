@@ -23,7 +23,46 @@ struct live {
 	int panel;     /* focused panel */
 	char asof[24]; /* " as of 14:02" while the data is stale, else "" */
 	size_t top[P__N], sel[P__N];
+	/* H5: the calls panel's filter; calls_shown: the calls it lets through
+	 * (indexes into v.calls), recomputed at each draw and key */
+	struct ui_list_filter filter;
+	size_t *calls_shown, n_calls_shown;
 };
+
+/* The cells of a call, as listed, filtered and exported. */
+static void call_cells(const pd_live_call *c, int64_t now, char from[160], char dur[24],
+                       const char *v[7])
+{
+	if (c->from_name && *c->from_name && (!c->from || strcmp(c->from_name, c->from)))
+		snprintf(from, 160, "%s %s", c->from ? c->from : "", c->from_name);
+	else
+		snprintf(from, 160, "%s", c->from ? c->from : "");
+	int64_t end = c->state == PD_CALL_ENDED && c->end_ms ? c->end_ms : now;
+	ui_live_duration(end - c->start_ms, dur, 24);
+	v[0] = from;
+	v[1] = c->to ? c->to : "";
+	v[2] = pd_call_dir_name(c->dir);
+	v[3] = pd_call_state_name(c->state);
+	v[4] = c->queue ? c->queue : "";
+	v[5] = c->agent ? c->agent : "";
+	v[6] = dur;
+}
+
+static void refilter_calls(struct live *l)
+{
+	free(l->calls_shown);
+	l->n_calls_shown = 0;
+	size_t n = l->have ? l->v.n_calls : 0;
+	l->calls_shown = xcalloc(n ? n : 1, sizeof *l->calls_shown);
+	int64_t now = pd_live_now_ms();
+	for (size_t i = 0; i < n; i++) {
+		char from[160], dur[24];
+		const char *v[7];
+		call_cells(&l->v.calls[i], now, from, dur, v);
+		if (ui_list_filter_match(&l->filter, v, 6)) /* not the duration */
+			l->calls_shown[l->n_calls_shown++] = i;
+	}
+}
 
 static void take_snapshot(struct ui_app *app, struct live *l)
 {
@@ -78,6 +117,7 @@ static void lv_destroy(struct ui_screen *s)
 	struct live *l = s->priv;
 	if (l->have)
 		pd_live_free_view(&l->v);
+	free(l->calls_shown);
 	free(l->name);
 	free(l);
 }
@@ -161,28 +201,26 @@ static void draw_calls(struct ui_screen *s, struct live *l, int y, int rows, int
 	header(s->win, y, s->w, t, cw, 7, l->panel == P_CALLS, title);
 	if (rows < 2)
 		return;
+	refilter_calls(l);
+	if (l->filter.text[0] || l->filter.editing) {
+		ui_list_filter_draw(&l->filter, s->win, y + 1, 0, s->w);
+		y++;
+		rows--;
+	}
 	if (!l->v.n_calls) {
 		ui_put(s->win, y + 1, 1, s->w - 2, "No calls in progress.", ui_role(UI_R_NOTE),
 		       false);
 		return;
 	}
-	size_t top = panel_scroll(l, P_CALLS, l->v.n_calls, rows - 1);
-	for (int r = 0; r + 1 < rows && top + (size_t)r < l->v.n_calls; r++) {
-		const pd_live_call *c = &l->v.calls[top + (size_t)r];
+	if (!l->n_calls_shown && rows > 1)
+		ui_put(s->win, y + 1, 1, s->w - 2, "No call matches the filter (Esc clears it).",
+		       ui_role(UI_R_NOTE), false);
+	size_t top = panel_scroll(l, P_CALLS, l->n_calls_shown, rows - 1);
+	for (int r = 0; r + 1 < rows && top + (size_t)r < l->n_calls_shown; r++) {
+		const pd_live_call *c = &l->v.calls[l->calls_shown[top + (size_t)r]];
 		char from[160], dur[24];
-		if (c->from_name && *c->from_name && (!c->from || strcmp(c->from_name, c->from)))
-			snprintf(from, sizeof from, "%s %s", c->from ? c->from : "", c->from_name);
-		else
-			snprintf(from, sizeof from, "%s", c->from ? c->from : "");
-		int64_t end = c->state == PD_CALL_ENDED && c->end_ms ? c->end_ms : now;
-		ui_live_duration(end - c->start_ms, dur, sizeof dur);
-		const char *v[7] = {from,
-		                    c->to,
-		                    pd_call_dir_name(c->dir),
-		                    pd_call_state_name(c->state),
-		                    c->queue ? c->queue : "",
-		                    c->agent ? c->agent : "",
-		                    dur};
+		const char *v[7];
+		call_cells(c, now, from, dur, v);
 		bool sel = l->panel == P_CALLS && top + (size_t)r == l->sel[P_CALLS];
 		attr_t a = ui_role(sel ? UI_R_GRID_SELECTED : UI_R_GRID_ROW);
 		attr_t ca[7] = {0};
@@ -317,10 +355,13 @@ static void lv_draw(struct ui_screen *s)
 	       false);
 	enum ui_role rr = UI_R_NOTE;
 	const char *rs = ui_services_resync_text(app, l->id, &rr);
-	if (*rs)
-		ui_put(w, 2, 1, s->w - 2, rs, ui_role(rr), false);
-	else if (l->have &&
-	         (l->v.stale || (l->v.last_error[0] && l->v.link != PD_LINK_MONITORING))) {
+	if (*rs) {
+		char *t = xasprintf("%s%s", rs,
+		                    ui_services_resync_active(app, l->id) ? " · Esc cancels" : "");
+		ui_put(w, 2, 1, s->w - 2, t, ui_role(rr), false);
+		free(t);
+	} else if (l->have &&
+	           (l->v.stale || (l->v.last_error[0] && l->v.link != PD_LINK_MONITORING))) {
 		char buf[320];
 		int k = 0;
 		if (l->v.stale)
@@ -378,6 +419,39 @@ static int lv_key(struct ui_screen *s, const struct ui_event *ev)
 	                                  : l->v.n_users;
 	size_t *sel = &l->sel[l->panel];
 	size_t page = s->h > 8 ? (size_t)(s->h - 8) / 2 : 1;
+	/* H5: the calls' filter takes the keys while it is typed; Esc clears a
+	 * filter before it cancels a resync or leaves */
+	if (l->filter.editing || (ev->action == UI_A_BACK && l->filter.text[0]) ||
+	    ev->action == UI_A_LIVE_FILTER) {
+		if (ev->action == UI_A_LIVE_FILTER && !l->filter.editing)
+			l->panel = P_CALLS; /* the filter is the calls' */
+		int r = ui_list_filter_key(&l->filter, ev, UI_A_LIVE_FILTER);
+		if (r) {
+			refilter_calls(l);
+			if (l->sel[P_CALLS] >= l->n_calls_shown)
+				l->sel[P_CALLS] = 0;
+			return r;
+		}
+	}
+	if (l->panel == P_CALLS) {
+		refilter_calls(l);
+		n = l->n_calls_shown;
+	}
+	if (ev->action == UI_A_LIVE_EXPORT) {
+		refilter_calls(l);
+		const char *hd[7] = {"from",  "to",    "direction", "state",
+		                     "queue", "agent", "duration"};
+		struct ui_table *t = ui_table_new(hd, 7);
+		int64_t now = pd_live_now_ms();
+		for (size_t i = 0; i < l->n_calls_shown; i++) {
+			char from[160], dur[24];
+			const char *v[7];
+			call_cells(&l->v.calls[l->calls_shown[i]], now, from, dur, v);
+			ui_table_add(t, v);
+		}
+		ui_export_ask(s->app, "calls", t);
+		return UI_HANDLED;
+	}
 	switch (ev->action) {
 	case UI_A_LIVE_NEXT:
 		l->panel = (l->panel + 1) % P__N;
@@ -388,6 +462,10 @@ static int lv_key(struct ui_screen *s, const struct ui_event *ev)
 	case UI_A_LIVE_RESYNC:
 		ui_services_resync(s->app, l->id);
 		return UI_HANDLED | UI_REDRAW;
+	case UI_A_BACK: /* H5: Esc cancels a resync in progress before it leaves */
+		if (ui_services_resync_cancel(s->app, l->id))
+			return UI_HANDLED | UI_REDRAW;
+		return 0;
 	default:
 		return ui_list_move(sel, n, page, ev->action);
 	}

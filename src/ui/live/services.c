@@ -280,6 +280,31 @@ void ui_services_resync(struct ui_app *app, int64_t cid)
 	resync_update(app);
 }
 
+bool ui_services_resync_cancel(struct ui_app *app, int64_t cid)
+{
+	struct ui_services *v = svc(app);
+	if (!v || !v->mon || !v->rs_active || v->rs_cid != cid)
+		return false;
+	resync_update(app); /* finished meanwhile? then there is nothing to cancel */
+	if (!v->rs_active)
+		return false;
+	bool cancelled = pd_monitor_resync_cancel(v->mon, cid, v->rs_seq0);
+	v->rs_active = false;
+	v->rs_done_ms = pd_live_now_ms();
+	v->rs_role = cancelled ? UI_R_STATUS_WARN : UI_R_STATUS_OK;
+	snprintf(v->rs_text, sizeof v->rs_text, "%s",
+	         cancelled ? "resync cancelled: nothing written (the users are as before)"
+	                   : "resync: already written");
+	ui_msg(app, v->rs_role, "%s", v->rs_text);
+	return true;
+}
+
+bool ui_services_resync_active(struct ui_app *app, int64_t cid)
+{
+	struct ui_services *v = svc(app);
+	return v && v->rs_active && v->rs_cid == cid;
+}
+
 const char *ui_services_resync_text(struct ui_app *app, int64_t cid, enum ui_role *role)
 {
 	struct ui_services *v = svc(app);

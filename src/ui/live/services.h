@@ -40,6 +40,11 @@ const char *ui_services_error(struct ui_app *app);
 void ui_services_resync(struct ui_app *app, int64_t customer_id);
 /* The resync line for customer_id ("" when none): progress or result. */
 const char *ui_services_resync_text(struct ui_app *app, int64_t customer_id, enum ui_role *role);
+/* H5: is a resync of customer_id being followed (progress shown)? */
+bool ui_services_resync_active(struct ui_app *app, int64_t customer_id);
+/* Esc during a resync: nothing of it is written (pd_monitor_resync_cancel);
+ * false when none was running. The result line says what happened. */
+bool ui_services_resync_cancel(struct ui_app *app, int64_t customer_id);
 
 /* "PBX: 3 monitoring · 1 retrying · 1 auth failed" (or "PBX: none"). */
 void ui_services_health(struct ui_app *app, char *buf, size_t n, enum ui_role *role);
