@@ -62,7 +62,7 @@ static char *clean(xsi_model *m, const char *s)
 		unsigned char c = (unsigned char)s[i];
 		uint32_t cp = c;
 		size_t len = 1;
-		if (c >= 0xf0 && i + 3 < n + 1)
+		if (c >= 0xf0)
 			cp = c & 7, len = 4;
 		else if (c >= 0xe0)
 			cp = c & 15, len = 3;
@@ -328,6 +328,15 @@ static bool agents_update(xsi_model *m, int64_t now_ms)
 	return ch;
 }
 
+/* A call event changes only its target's agent (if that user is one). */
+static bool agent_update_for(xsi_model *m, const char *target, int64_t now_ms)
+{
+	for (size_t i = 0; i < m->na; i++)
+		if (!strcmp(m->a[i].id, target))
+			return agent_update(m, &m->a[i], now_ms);
+	return false;
+}
+
 static void half_remove(xsi_model *m, size_t i)
 {
 	half_free(&m->h[i]);
@@ -358,7 +367,7 @@ static bool apply_call(xsi_model *m, const xsi_msg *e, int64_t now_ms)
 		if (c)
 			changed |= call_update(m, c, now_ms);
 		free(old_key);
-		return changed | agents_update(m, now_ms);
+		return changed | agent_update_for(m, e->target_id, now_ms);
 	}
 	call *c = call_find(m, key);
 	if (!c) {
@@ -433,7 +442,7 @@ static bool apply_call(xsi_model *m, const xsi_msg *e, int64_t now_ms)
 			changed |= call_update(m, oc, now_ms);
 	}
 	free(old_key);
-	return changed | agents_update(m, now_ms);
+	return changed | agent_update_for(m, e->target_id, now_ms);
 }
 
 static bool apply_agent(xsi_model *m, const xsi_msg *e, int64_t now_ms)

@@ -2,6 +2,7 @@
  * "BroadWorks Xsi"): the event channel's stream of XML documents through
  * expat, one parser per document, and the Xsi-Actions directory pages. */
 #include <expat.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -398,6 +399,8 @@ xsi_parser *xsi_parser_new(const xsi_parser_opts *o, xsi_on_msg cb, void *ctx)
 	if (o)
 		p->o = *o;
 	p->o.max_doc = opt_or(p->o.max_doc, XSI_DEFAULT_MAX_DOC);
+	if (p->o.max_doc > INT_MAX / 2) /* XML_Parse takes an int */
+		p->o.max_doc = INT_MAX / 2;
 	p->o.max_depth = opt_or(p->o.max_depth, XSI_DEFAULT_MAX_DEPTH);
 	if (p->o.max_depth > XSI_DEFAULT_MAX_DEPTH * 4)
 		p->o.max_depth = XSI_DEFAULT_MAX_DEPTH * 4;
@@ -553,6 +556,8 @@ bool xsi_dir_parse(const char *xml, size_t len, const xsi_parser_opts *o, size_t
 	out->start_index = out->number_of_records = out->total = -1;
 	xsi_parser_opts op = o ? *o : (xsi_parser_opts){0};
 	size_t max_doc = opt_or(op.max_doc, XSI_DEFAULT_MAX_DOC);
+	if (max_doc > INT_MAX / 2) /* XML_Parse takes an int */
+		max_doc = INT_MAX / 2;
 	if (len > max_doc) {
 		snprintf(err, n, "directory page larger than %zu bytes", max_doc);
 		return false;
