@@ -580,24 +580,51 @@ int64_t xsi_model_next_deadline(const xsi_model *m)
 	return next;
 }
 
+/* qsort has no context argument: the model being sorted, per thread. */
+static _Thread_local const xsi_model *sort_users;
+
+static int cmp_user(const void *a, const void *b)
+{
+	return strcmp(sort_users->u[*(const size_t *)a].id, sort_users->u[*(const size_t *)b].id);
+}
+
 void xsi_model_view(xsi_model *m, int64_t now_ms, pd_live_view *v)
 {
 	(void)now_ms;
+	/* device states in one pass over the halves: users sorted by id */
+	size_t *by_id = xcalloc(m->nu ? m->nu : 1, sizeof *by_id);
+	int *busy = xcalloc(m->nu ? m->nu : 1, sizeof *busy); /* 1 ringing, 2 in use */
+	for (size_t i = 0; i < m->nu; i++)
+		by_id[i] = i;
+	sort_users = m;
+	qsort(by_id, m->nu, sizeof *by_id, cmp_user);
+	for (size_t j = 0; j < m->nh; j++) {
+		size_t lo = 0, hi = m->nu;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			int c = strcmp(m->u[by_id[mid]].id, m->h[j].target);
+			if (c == 0) {
+				int b = m->h[j].st == HALF_ALERTING ? 1 : 2;
+				busy[by_id[mid]] = b > busy[by_id[mid]] ? b : busy[by_id[mid]];
+				break;
+			}
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+	}
 	v->users = xcalloc(m->nu ? m->nu : 1, sizeof *v->users);
 	v->n_users = m->nu;
 	for (size_t i = 0; i < m->nu; i++) {
-		const char *ds = "Not in use";
-		for (size_t j = 0; j < m->nh; j++)
-			if (!strcmp(m->h[j].target, m->u[i].id)) {
-				ds = m->h[j].st == HALF_ALERTING ? "Ringing" : "In use";
-				if (m->h[j].st != HALF_ALERTING)
-					break;
-			}
+		const char *ds = busy[i] == 2 ? "In use" : busy[i] == 1 ? "Ringing" : "Not in use";
 		v->users[i] = (pd_live_user){.endpoint = xstrdup(m->u[i].id),
 		                             .name = xstrdup(m->u[i].name),
 		                             .sub_account = xstrdup(m->u[i].group),
 		                             .device_state = xstrdup(ds)};
 	}
+	free(by_id);
+	free(busy);
 	v->calls = xcalloc(m->nc ? m->nc : 1, sizeof *v->calls);
 	v->n_calls = m->nc;
 	for (size_t i = 0; i < m->nc; i++) {
