@@ -318,8 +318,8 @@ Test(xsi_parser, doctype_and_entities_refused)
 	    "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"b\">]><x>&a;</x>",
 	    "<?xml version=\"1.0\"?><!DOCTYPE x SYSTEM \"file:///etc/passwd\"><x/>",
 	    "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY % p SYSTEM \"http://e/x\"> %p;]><x/>",
-	    "<?xml version=\"1.0\"?><!DOCTYPE l [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b "
-	    "\"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">]><l>&b;</l>",
+	    ("<?xml version=\"1.0\"?><!DOCTYPE l [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b "
+	     "\"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">]><l>&b;</l>"),
 	    "<?xml version=\"1.0\"?><x>&undeclared;</x>",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -453,8 +453,8 @@ Test(xsi_dir, bad_pages)
 	const char *bad[] = {
 	    "",
 	    "<?xml version=\"1.0\"?><Enterprise><numberOfRecords>1</numberOfRecords></Enterprise>",
-	    "<?xml version=\"1.0\"?><Other><startIndex>1</startIndex><numberOfRecords>0</"
-	    "numberOfRecords><totalAvailableRecords>0</totalAvailableRecords></Other>",
+	    ("<?xml version=\"1.0\"?><Other><startIndex>1</startIndex><numberOfRecords>0</"
+	     "numberOfRecords><totalAvailableRecords>0</totalAvailableRecords></Other>"),
 	    "<?xml version=\"1.0\"?><!DOCTYPE Group [<!ENTITY a \"x\">]><Group/>",
 	    "<?xml version=\"1.0\"?><Group><startIndex>1</startIndex>",
 	    "not xml",
