@@ -1,4 +1,4 @@
-/* provdesk outbox list|retry|send: the invitation emails. */
+/* provdesk outbox list|retry|cancel|send: the invitation emails. */
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -16,12 +16,15 @@
 static const char help_outbox[] =
     "Usage: provdesk outbox list [CUSTOMER] [--json]\n"
     "       provdesk outbox retry [ID | --all] [--send] [--json]\n"
+    "       provdesk outbox cancel ID [--json]\n"
     "       provdesk outbox send [--timeout SECONDS] [--json]\n"
     "  list   invitation emails with their state: queued, waiting for retry (a\n"
     "         temporary failure), sent, failed for good (refused by the server, never\n"
     "         retried by itself), cancelled (the user was removed)\n"
     "  retry  put a failed (or sent: resend) message back in the queue; --all: every\n"
     "         failed one; --send: deliver the due messages now through [smtp]\n"
+    "  cancel a queued message is not sent (it stays listed as cancelled, with an\n"
+    "         audit row); a message that is not queued is refused (exit 65)\n"
     "  send   deliver the due messages now. Exit 65 when a message was refused for\n"
     "         good (bad recipient, 5xx), 75 when some wait for a retry, 69 when SMTP\n"
     "         is unavailable, 77 when the server refused the login. --timeout: stop\n"
@@ -284,6 +287,33 @@ static int outbox_retry(pd_cli *c, int argc, char **argv)
 	return 0;
 }
 
+static int outbox_cancel(pd_cli *c, int argc, char **argv)
+{
+	const char *pos[1] = {NULL};
+	int np = 0;
+	int rc = pd_cli_parse(c, "outbox cancel", argc, argv, NULL, pos, 1, 1, &np, help_outbox);
+	if (rc != PD_CLI_CONTINUE)
+		return rc;
+	long id = 0;
+	if (!pd_cli_int(c, "ID", pos[0], 1, LONG_MAX, &id))
+		return pd_status_exit_code(PD_E_USAGE);
+	pd_err e;
+	pd_err_clear(&e);
+	pd_store *s = pd_cli_store(c, &e);
+	if (!s)
+		return pd_cli_fail(c, &e);
+	/* the console's outbox screen cancels through the same store function */
+	if (store_outbox_cancel_by(s, id, &c->actor, &e) != PD_OK)
+		return pd_cli_fail(c, &e);
+	if (c->json) {
+		json_t *o = json_object();
+		json_object_set_new(o, "cancelled", json_integer(id));
+		pd_cli_print_json(c, o);
+	} else
+		printf("Message %ld cancelled.\n", id);
+	return 0;
+}
+
 static int outbox_send(pd_cli *c, int argc, char **argv)
 {
 	const char *timeout_s = NULL;
@@ -304,6 +334,7 @@ static int outbox_send(pd_cli *c, int argc, char **argv)
 const pd_subcmd pd_cli_outbox_subs[] = {
     {"list", outbox_list},
     {"retry", outbox_retry},
+    {"cancel", outbox_cancel},
     {"send", outbox_send},
     {NULL, NULL},
 };

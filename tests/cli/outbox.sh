@@ -194,4 +194,27 @@ expect "retry --all skips cancelled ones" 0 "0 messages queued again"
 run outbox retry 2
 expect "retry of a cancelled message -> 65" 65 "" "cancelled"
 
+# A person cancels a queued invitation (the console's outbox screen uses the
+# same store function): it is not sent, stays listed, and the audit says who.
+run user add "Invit Co" --name "Nina" --email nina@invit.example --role agent
+expect "a third user is queued" 0
+run outbox list --json
+NINA=$(/usr/bin/python3 -c 'import json,sys; print([m["id"] for m in json.load(open(sys.argv[1])) if m["to"] == "nina@invit.example"][0])' "$TMP/out")
+run outbox cancel "$NINA"
+expect "outbox cancel ID" 0 "Message $NINA cancelled."
+run outbox list --json
+jeq "the cancelled message is listed as cancelled" "[m['state'] for m in d if m['to'] == 'nina@invit.example']" '["cancelled"]'
+run outbox cancel "$NINA" --json
+expect "cancel of a message that is not queued -> 65" 65 "" "only a queued message can be cancelled"
+run outbox cancel 99999
+expect "cancel of an unknown message -> 66" 66 "" "no outbox message #99999"
+run outbox cancel abc
+expect "cancel ID not a number -> 64" 64 "" "ID"
+run outbox cancel
+expect "cancel without ID -> 64" 64
+PROVDESK_NOW=2026-11-12T13:00:00 run outbox send --json
+check "a cancelled message is not sent" test "$(grep -rl "X-RcptTo: nina@invit.example" "$TMP/maildir2/new" | wc -l)" = 0
+run audit "Invit Co" --json
+check "the audit names the cancel" grep -q "to nina@invit.example: state: queued → cancelled" "$TMP/out"
+
 finish
