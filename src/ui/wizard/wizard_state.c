@@ -171,6 +171,9 @@ const char *pd_wiz_get(const pd_wiz *w, const char *key)
 	char **s = str_member(mw, key);
 	if (s)
 		return *s ? *s : "";
+	/* "Connect a PBX now" is the stored no_pbx inverted: drafts keep "no_pbx" */
+	if (!strcmp(key, "connect_pbx"))
+		return mw->no_pbx ? "0" : "1";
 	bool *b = bool_member(mw, key);
 	if (b)
 		return *b ? "1" : "0";
@@ -218,6 +221,10 @@ void pd_wiz_set(pd_wiz *w, const char *key, const char *value)
 		pd_set_str(s, value);
 		if (!strcmp(key, "country"))
 			pd_set_str(&w->country, ""); /* resolved again by pd_wiz_resolve_country */
+		return;
+	}
+	if (!strcmp(key, "connect_pbx")) {
+		w->no_pbx = !(!strcmp(value, "1") || !strcmp(value, "true"));
 		return;
 	}
 	bool *b = bool_member(w, key);
@@ -528,7 +535,7 @@ static size_t fields_user(pd_wiz_field *o, size_t max)
 static size_t fields_pbx(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_field *o, size_t max)
 {
 	size_t n = 0;
-	field_add(o, max, &n, "no_pbx", "No PBX yet", PD_WF_TOGGLE, 3, false);
+	field_add(o, max, &n, "connect_pbx", "Connect a PBX now", PD_WF_TOGGLE, 3, false);
 	if (w->no_pbx)
 		return n;
 	field_add(o, max, &n, "pbx.template", "Template", PD_WF_CHOICE, 26, false);
@@ -637,7 +644,8 @@ bool pd_wiz_key_in_step(const char *key, pd_wiz_step step)
 	case PD_WIZ_USER:
 		return !strncmp(key, "admin_", 6);
 	case PD_WIZ_PBX:
-		return !strncmp(key, "pbx.", 4) || !strcmp(key, "no_pbx");
+		return !strncmp(key, "pbx.", 4) || !strcmp(key, "no_pbx") ||
+		       !strcmp(key, "connect_pbx");
 	case PD_WIZ_ROLES:
 		return !strncmp(key, "users[", 6) || !strncmp(key, "synced_users[", 13);
 	default:
@@ -725,7 +733,7 @@ char *pd_wiz_display(const pd_wiz_ctx *c, const pd_wiz *w, const char *key)
 	const char *v = pd_wiz_get(w, key);
 	if (!v)
 		return xstrdup("");
-	if (bool_member((pd_wiz *)w, key))
+	if (bool_member((pd_wiz *)w, key) || !strcmp(key, "connect_pbx"))
 		return xstrdup(!strcmp(v, "1") ? "[x]" : "[ ]");
 	pd_wiz_choices ch;
 	pd_wiz_choices_get(c, w, key, &ch);
