@@ -219,6 +219,27 @@ void ui_msg(struct ui_app *app, enum ui_role role, const char *fmt, ...)
 	app->msg_role = role;
 	app->msg_until = pd_now() + (role == UI_R_STATUS_ERROR ? 10 : 4);
 	app->bar_dirty = true;
+	/* kept in the log (M) once it is gone from the status line */
+	size_t slot = (app->log_head + app->log_n) % UI_MSGLOG_MAX;
+	if (app->log_n == UI_MSGLOG_MAX) {
+		free(app->log[app->log_head].text);
+		app->log_head = (app->log_head + 1) % UI_MSGLOG_MAX;
+	} else {
+		app->log_n++;
+	}
+	app->log[slot] = (struct ui_logged){pd_now(), role, xstrdup(app->msg)};
+}
+
+const struct ui_logged *ui_msglog_at(const struct ui_app *app, size_t i)
+{
+	return i < app->log_n ? &app->log[(app->log_head + i) % UI_MSGLOG_MAX] : NULL;
+}
+
+static void msglog_free(struct ui_app *app)
+{
+	for (size_t i = 0; i < app->log_n; i++)
+		free(app->log[(app->log_head + i) % UI_MSGLOG_MAX].text);
+	app->log_n = 0;
 }
 
 void ui_show_err(struct ui_app *app, const char *what, const pd_err *e)
@@ -231,51 +252,96 @@ void ui_show_err(struct ui_app *app, const char *what, const pd_err *e)
 
 static const char generic_fkeys[] = "F1|Help|F10|Quit";
 
+/* The message lines now: the message wrapped (at most a third of the screen,
+ * the last line then says where the rest is), else one status line. */
+static bool msg_active(struct ui_app *app)
+{
+	if (app->msg[0] && pd_now() > app->msg_until)
+		app->msg[0] = 0;
+	return app->msg[0] != 0;
+}
+
+static size_t msg_lines(struct ui_app *app, char ***out)
+{
+	if (!msg_active(app)) {
+		*out = NULL;
+		return 1;
+	}
+	size_t n = ui_wrap(app->msg, COLS, out);
+	size_t max = LINES / 3 > 1 ? (size_t)LINES / 3 : 1;
+	if (n > max) {
+		char **l = *out;
+		for (size_t i = max; i < n; i++)
+			free(l[i]);
+		char *cut = ui_cut(l[max - 1], COLS - 22);
+		free(l[max - 1]);
+		l[max - 1] = xasprintf("%s (M: the whole text)", cut);
+		free(cut);
+		n = max;
+	}
+	return n;
+}
+
 static void draw_bars(struct ui_app *app)
 {
+	char **lines = NULL;
+	size_t nl = msg_lines(app, &lines);
+	int h = (int)nl + 1;
 	/* its own window: refreshing stdscr would paint over the screens */
-	if (app->bar && (getmaxx(app->bar) != COLS || getbegy(app->bar) != LINES - 2)) {
+	if (app->bar && (getmaxx(app->bar) != COLS || getbegy(app->bar) != LINES - h)) {
 		delwin(app->bar);
 		app->bar = NULL;
 	}
 	if (!app->bar)
-		app->bar = newwin(2, COLS, LINES - 2, 0);
-	if (!app->bar)
+		app->bar = newwin(h, COLS, LINES - h, 0);
+	app->bar_h = h;
+	if (!app->bar) {
+		for (size_t i = 0; lines && i < nl; i++)
+			free(lines[i]);
+		free(lines);
 		return;
+	}
 	WINDOW *bw = app->bar;
 	int y = 0;
 	struct ui_screen *top = ui_top(app);
-	char buf[512] = "";
-	enum ui_role role = UI_R_STATUS;
-	if (app->msg[0] && pd_now() <= app->msg_until) {
-		snprintf(buf, sizeof buf, "%s", app->msg);
-		role = app->msg_role;
+	if (lines) {
+		enum ui_role role = app->msg_role;
+		for (size_t i = 0; i < nl; i++) {
+			ui_fill(bw, y + (int)i, 0, COLS, ui_role(role));
+			ui_put(bw, y + (int)i, 0, COLS, lines[i], ui_role(role), true);
+			free(lines[i]);
+		}
+		free(lines);
+		y += (int)nl;
 	} else {
-		app->msg[0] = 0;
+		char buf[512] = "";
+		enum ui_role role = UI_R_STATUS;
 		for (size_t i = app->n_stack; i-- > 0;)
 			if (app->stack[i]->ops->status) {
 				app->stack[i]->ops->status(app->stack[i], buf, sizeof buf, &role);
 				break;
 			}
+		ui_fill(bw, y, 0, COLS, ui_role(role));
+		ui_put(bw, y, 0, COLS, buf, ui_role(role), true);
+		y++;
 	}
-	ui_fill(bw, y, 0, COLS, ui_role(role));
-	ui_put(bw, y, 0, COLS, buf, ui_role(role), true);
 	/* htop-style bar: "F1|Help|F3|Filter" pairs */
 	const char *fk = top && top->ops->fkeys ? top->ops->fkeys : generic_fkeys;
 	char *copy = xstrdup(fk);
 	int x = 0;
-	ui_fill(bw, y + 1, 0, COLS, ui_role(UI_R_FKEY_LABEL));
+	ui_fill(bw, y, 0, COLS, ui_role(UI_R_FKEY_LABEL));
 	char *save = NULL;
 	for (char *k = strtok_r(copy, "|", &save); k && x < COLS; k = strtok_r(NULL, "|", &save)) {
 		char *label = strtok_r(NULL, "|", &save);
-		x += ui_put(bw, y + 1, x, COLS - x, k, ui_role(UI_R_FKEY_KEY), false);
+		x += ui_put(bw, y, x, COLS - x, k, ui_role(UI_R_FKEY_KEY), false);
 		if (label && x < COLS) {
 			char cell[40];
 			snprintf(cell, sizeof cell, "%-7s", label);
-			x += ui_put(bw, y + 1, x, COLS - x, cell, ui_role(UI_R_FKEY_LABEL), false);
+			x += ui_put(bw, y, x, COLS - x, cell, ui_role(UI_R_FKEY_LABEL), false);
 		}
 	}
 	free(copy);
+	touchwin(bw);
 	wnoutrefresh(bw);
 }
 
@@ -298,6 +364,16 @@ static void draw_frame(struct ui_app *app)
 		curs_set(0);
 		doupdate();
 		return;
+	}
+	/* the message area grew or shrank: the screens under it paint again */
+	{
+		char **l = NULL;
+		size_t nl = msg_lines(app, &l);
+		for (size_t i = 0; l && i < nl; i++)
+			free(l[i]);
+		free(l);
+		if ((int)nl + 1 != app->bar_h)
+			ui_app_dirty_all(app);
 	}
 	/* from the topmost full screen up: once one is redrawn, everything
 	 * above it must be redrawn too to stay on top */
@@ -384,6 +460,10 @@ static int dispatch_key(struct ui_app *app, int key, bool func)
 		case UI_A_HELP:
 			if (s->ops != &ui_help_ops)
 				ui_push(app, &ui_help_ops, s);
+			break;
+		case UI_A_MSGLOG:
+			if (s->ops != &ui_msglog_ops)
+				ui_push(app, &ui_msglog_ops, NULL);
 			break;
 		case UI_A_BACK:
 			if (app->n_stack > 1)
@@ -725,6 +805,7 @@ int pd_ui_run(const pd_ui_opts *o)
 	free(app.db_error);
 	ui_keymap_free(app.keys);
 	ui_theme_free(&app.theme);
+	msglog_free(&app);
 	report_exit_message();
 	/* signals: the loop ended cleanly; exit code says which */
 	return sig_quit ? code : 0;

@@ -113,7 +113,13 @@ enum ui_context {
 	X(UI_A_WIZ_DEL_USER, "wizard-remove-user", wizard, "F8",                                   \
 	  "Step 4: remove the user under the cursor")                                              \
 	X(UI_A_WIZ_DISCOVER, "wizard-discover", wizard, "F9",                                      \
-	  "Step 4: list the users on the PBX of step 3, to give them roles")
+	  "Step 4: list the users on the PBX of step 3, to give them roles")                       \
+	/* H4: the message log, jump, the command palette */                                       \
+	X(UI_A_MSGLOG, "message-log", generic, "M",                                                \
+	  "Message log: every message shown, with its time (Esc closes)")                          \
+	X(UI_A_JUMP, "jump", grid, "J", "Jump to a customer by reference or tenant id")            \
+	X(UI_A_PALETTE, "palette", generic, ": ^K",                                                \
+	  "Command palette: a customer by name, reference or tenant id, or an action by name")
 
 enum ui_action {
 	UI_A_NONE = 0,
@@ -309,6 +315,10 @@ void ui_app_data_changed(struct ui_app *app);
 /* Show where the terminal cursor goes after this frame (forms); NULL hides it. */
 void ui_app_cursor(struct ui_app *app, WINDOW *w);
 
+#define UI_MSGLOG_MAX 300
+/* The i-th logged message, oldest first (i < app->log_n). */
+const struct ui_logged *ui_msglog_at(const struct ui_app *app, size_t i);
+
 /* What screens may use. */
 struct ui_app {
 	const pd_ui_opts *opts;
@@ -325,12 +335,21 @@ struct ui_app {
 	/* the stack (internal) */
 	struct ui_screen **stack;
 	size_t n_stack, cap_stack;
-	/* status line message */
-	char msg[512];
+	/* status line message: wrapped above the key bar when longer than a line */
+	char msg[1024];
 	enum ui_role msg_role;
 	int64_t msg_until;
 	bool bar_dirty;
-	WINDOW *bar; /* status line + function-key bar */
+	WINDOW *bar; /* message area (1+ lines) + function-key bar */
+	int bar_h;   /* its height now */
+	/* the message log (M): the last UI_MSGLOG_MAX messages, oldest first
+	 * from log_head, with their times (pd_now) */
+	struct ui_logged {
+		int64_t at;
+		enum ui_role role;
+		char *text;
+	} log[UI_MSGLOG_MAX];
+	size_t log_n, log_head;
 	WINDOW *cursor_win;
 	struct ui_screen *drawing; /* the screen being drawn */
 	int wake_rd, wake_wr;
@@ -367,6 +386,9 @@ int ui_put_match(WINDOW *w, int y, int x, int width, const char *s, const char *
 void ui_fill(WINDOW *w, int y, int x, int width, attr_t attr);
 /* A box in the dialog.border role with an optional title. */
 void ui_box(WINDOW *w, const char *title);
+/* Word-wrap UTF-8 `s` into lines of at most `width` cells (a word longer
+ * than a line is cut); at least one line. *out and each line: caller frees. */
+size_t ui_wrap(const char *s, int width, char ***out);
 /* Copy of s cut to at most `cells` cells (with "…"). Caller frees. */
 char *ui_cut(const char *s, int cells);
 
@@ -521,6 +543,7 @@ void ui_formscreen_set_error(struct ui_screen *s, const char *msg);
 
 extern const struct ui_screen_ops ui_grid_ops;
 extern const struct ui_screen_ops ui_help_ops;     /* arg: the screen asking */
+extern const struct ui_screen_ops ui_msglog_ops;   /* msglog.c; arg: NULL */
 extern const struct ui_screen_ops ui_customer_ops; /* arg: int64_t * customer id */
 extern const struct ui_screen_ops ui_edit_ops;     /* arg: pd_customer * (copied) */
 extern const struct ui_screen_ops ui_templates_ops;

@@ -19,8 +19,9 @@ static const char *product_name(const struct ui_app *app, const char *key)
 
 enum col_id {
 	C_NAME,
-	C_PRODUCT,
 	C_REF,
+	C_TENANT,
+	C_PRODUCT,
 	C_COUNTRY,
 	C_STATUS,
 	C_INTERNAL,
@@ -31,23 +32,37 @@ enum col_id {
 	C__N
 };
 
+/* Widths come from the content of the rows on screen (up to cap) and the
+ * terminal: when the row is too wide, the fit steps below run in order until
+ * it fits (as htop drops meters), and the name gets whatever is left. */
 static const struct {
 	const char *title;
-	int base; /* width at 80 columns */
-	int grow; /* share of extra width */
+	int cap;  /* widest it gets from its content */
 	int sort; /* pd_sort or -1 */
 	bool right;
 } cols[C__N] = {
-    [C_NAME] = {"Name", 0, 4, PD_SORT_NAME, false},
-    [C_PRODUCT] = {"Product type", 10, 2, PD_SORT_PRODUCT, false},
-    [C_REF] = {"Reference", 8, 2, PD_SORT_REFERENCE, false},
-    [C_COUNTRY] = {"Ctry", 4, 0, PD_SORT_COUNTRY, false},
-    [C_STATUS] = {"Status", 10, 1, PD_SORT_STATUS, false},
-    [C_INTERNAL] = {"Int", 3, 0, PD_SORT_INTERNAL, false},
-    [C_PBX] = {"PBX", 7, 3, -1, false}, /* room for "down 14:02, 12s" at 120 */
-    [C_USERS] = {"Users", 5, 0, PD_SORT_USERS, true},
-    [C_CALLS] = {"Calls", 5, 0, -1, true},
-    [C_AGENTS] = {"Agents", 6, 0, -1, true},
+    [C_NAME] = {"Name", 0, PD_SORT_NAME, false},
+    [C_REF] = {"Reference", 16, PD_SORT_REFERENCE, false},
+    [C_TENANT] = {"Tenant id", 36, -1, false},
+    [C_PRODUCT] = {"Product type", 22, PD_SORT_PRODUCT, false},
+    [C_COUNTRY] = {"Ctry", 4, PD_SORT_COUNTRY, false},
+    [C_STATUS] = {"Status", 10, PD_SORT_STATUS, false},
+    [C_INTERNAL] = {"Int", 3, PD_SORT_INTERNAL, false},
+    [C_PBX] = {"PBX", 34, -1, false}, /* "down since 14:02, retrying in 12 s" */
+    [C_USERS] = {"Users", 5, PD_SORT_USERS, true},
+    [C_CALLS] = {"Calls", 5, -1, true},
+    [C_AGENTS] = {"Agents", 6, -1, true},
+};
+
+/* What gives way when the columns do not fit, first step first: a column
+ * shrinks to `to` cells (cut with "…"), or, with to == 0, is dropped. */
+static const struct {
+	enum col_id c;
+	int to;
+} fit_steps[] = {
+    {C_TENANT, 13}, {C_PRODUCT, 12}, {C_REF, 10}, {C_TENANT, 0},  {C_INTERNAL, 0}, {C_AGENTS, 0},
+    {C_CALLS, 0},   {C_NAME, 20},    {C_PBX, 7},  {C_NAME, 14},   {C_COUNTRY, 0},  {C_USERS, 0},
+    {C_PRODUCT, 6}, {C_PBX, 0},      {C_REF, 0},  {C_PRODUCT, 0}, {C_NAME, 8},     {C_STATUS, 0},
 };
 
 struct grid {
@@ -69,8 +84,8 @@ struct grid {
 	bool need_requery; /* filter typed: query once no key is waiting */
 	struct ui_screen *screen;
 	char err[560];
-	int widths[C__N];
-	int body; /* data rows on screen */
+	int widths[C__N]; /* 0 = not shown (no room) */
+	int body;         /* data rows on screen */
 };
 
 /* ---- rows ---- */
@@ -215,7 +230,7 @@ static void grid_refresh(struct ui_app *app, struct grid *g, bool counts)
  * The keyset anchor is the row's id alone (the store reads its sort key), so
  * the user's filter and sort stay as they were; only when the customer does
  * not match the filter is the filter cleared, and the status line says so. */
-static void jump_to(struct ui_app *app, struct grid *g, int64_t id)
+static void jump_to(struct ui_app *app, struct grid *g, int64_t id, const char *who)
 {
 	pd_row a;
 	memset(&a, 0, sizeof a);
@@ -242,9 +257,8 @@ static void jump_to(struct ui_app *app, struct grid *g, int64_t id)
 		g->filtering = false;
 		g->need_requery = false;
 		/* first, so that a narrow status line still shows it */
-		ui_msg(app, UI_R_STATUS_WARN,
-		       "Filter \"%s\" cleared: the new customer does not match it%s%s", was,
-		       before[0] ? " · " : "", before);
+		ui_msg(app, UI_R_STATUS_WARN, "Filter \"%s\" cleared: %s does not match it%s%s",
+		       was, who, before[0] ? " · " : "", before);
 	}
 	set_anchor(g, &a);
 	g->sel_id = id;
@@ -388,21 +402,6 @@ static void g_layout(struct ui_screen *s)
 	struct grid *g = s->priv;
 	ui_screen_window(s, s->y, s->x, s->h, s->w);
 	g->body = s->h - 2;
-	int fixed = 0, grow = 0;
-	for (int c = 0; c < C__N; c++) {
-		g->widths[c] = cols[c].base;
-		fixed += cols[c].base + 1;
-		grow += cols[c].grow;
-	}
-	int extra = s->w - fixed - 16; /* the name column gets at least 16 */
-	g->widths[C_NAME] = 16;
-	if (extra > 0)
-		for (int c = 0; c < C__N; c++)
-			g->widths[c] += extra * cols[c].grow / grow;
-	int used = 0;
-	for (int c = 0; c < C__N; c++)
-		used += g->widths[c] + 1;
-	g->widths[C_NAME] += s->w - used; /* rounding leftovers */
 	grid_refresh(s->app, g, !g->counts_ok && !g->need_counts);
 }
 
@@ -453,10 +452,85 @@ static void g_draw(struct ui_screen *s)
 		snprintf(pos, sizeof pos, "0 of %lld", (long long)g->total);
 	ui_put(w, 0, s->w - pd_utf8_width(pos) - 1, pd_utf8_width(pos), pos, ui_role(UI_R_TITLE),
 	       false);
+	/* the cells of the rows on screen, then the widths they need */
+	size_t nr = g->n < (size_t)(g->body > 0 ? g->body : 0) ? g->n : (size_t)g->body;
+	struct cells {
+		struct ui_live_cols live;
+		char st[32], users[24];
+		enum ui_role strole;
+		const char *text[C__N];
+	} *rc = xcalloc(nr ? nr : 1, sizeof *rc);
+	int need[C__N];
+	for (int c = 0; c < C__N; c++)
+		need[c] = pd_utf8_width(cols[c].title) + (cols[c].sort == (int)g->q.sort);
+	for (size_t i = 0; i < nr; i++) {
+		const pd_row *r = &g->rows[i];
+		struct cells *k = &rc[i];
+		ui_live_for_row(app, r, &k->live);
+		status_text(r, k->st, sizeof k->st, &k->strole);
+		snprintf(k->users, sizeof k->users, "%lld", (long long)r->n_users);
+		const char *text[C__N] = {
+		    [C_NAME] = r->c.name,
+		    [C_REF] = r->c.reference ? r->c.reference : "",
+		    [C_TENANT] = r->c.tenant_id,
+		    [C_PRODUCT] = product_name(app, r->c.product_type),
+		    [C_COUNTRY] = r->c.country,
+		    [C_STATUS] = k->st,
+		    [C_INTERNAL] = r->c.internal_system ? "yes" : "",
+		    [C_PBX] = k->live.pbx,
+		    [C_USERS] = k->users,
+		    [C_CALLS] = k->live.calls,
+		    [C_AGENTS] = k->live.agents,
+		};
+		memcpy(k->text, text, sizeof text);
+		for (int c = 0; c < C__N; c++) {
+			int cwid = pd_utf8_width(text[c]);
+			if (cwid > need[c])
+				need[c] = cwid;
+		}
+	}
+	int total = 0;
+	for (int c = 0; c < C__N; c++) {
+		if (cols[c].cap && need[c] > cols[c].cap)
+			need[c] = cols[c].cap;
+		g->widths[c] = need[c];
+		total += need[c] + 1;
+	}
+	total--; /* no space after the last column */
+	for (size_t i = 0; i < sizeof fit_steps / sizeof fit_steps[0] && total > s->w; i++) {
+		enum col_id c = fit_steps[i].c;
+		int to = fit_steps[i].to, cur = g->widths[c];
+		if (!cur || cur <= to)
+			continue;
+		if (to == 0) {
+			total -= cur + 1;
+			g->widths[c] = 0;
+		} else {
+			int cut = cur - to < total - s->w ? cur - to : total - s->w;
+			g->widths[c] -= cut;
+			total -= cut;
+		}
+	}
+	/* a step may have gone further than needed (a column shrunk, then a
+	 * later one dropped): what is left goes back, last step first */
+	for (size_t i = sizeof fit_steps / sizeof fit_steps[0]; i-- > 0 && total < s->w;) {
+		enum col_id c = fit_steps[i].c;
+		int back = need[c] - g->widths[c];
+		if (!g->widths[c] || back <= 0)
+			continue;
+		if (back > s->w - total)
+			back = s->w - total;
+		g->widths[c] += back;
+		total += back;
+	}
+	if (total < s->w)
+		g->widths[C_NAME] += s->w - total; /* the name gets the slack */
 	/* header */
 	int x = 0;
 	ui_fill(w, 1, 0, s->w, ui_role(UI_R_GRID_HEADER));
 	for (int c = 0; c < C__N; c++) {
+		if (!g->widths[c])
+			continue;
 		bool sorted = cols[c].sort == (int)g->q.sort;
 		char h[64];
 		/* the sort arrow survives a narrow column: the title is cut first */
@@ -468,6 +542,7 @@ static void g_draw(struct ui_screen *s)
 		x += g->widths[c] + 1;
 	}
 	if (!app->store) {
+		free(rc);
 		ui_put(w, 3, 1, s->w - 2, "Cannot open the database:", ui_role(UI_R_STATUS_ERROR),
 		       false);
 		ui_put(w, 4, 1, s->w - 2, app->db_error ? app->db_error : "", ui_role(UI_R_NORMAL),
@@ -481,58 +556,47 @@ static void g_draw(struct ui_screen *s)
 		       ui_role(UI_R_NOTE), false);
 	}
 	const char *needle = g->filter[0] ? g->filter : NULL;
-	for (size_t i = 0; i < g->n && (int)i < g->body; i++) {
-		const pd_row *r = &g->rows[i];
+	for (size_t i = 0; i < nr; i++) {
+		struct cells *k = &rc[i];
 		int y = 2 + (int)i;
 		bool sel = i == g->sel;
 		attr_t base = ui_role(sel ? UI_R_GRID_SELECTED : UI_R_GRID_ROW);
 		attr_t hl = sel ? ui_role(UI_R_GRID_SELECTED) | A_UNDERLINE | A_BOLD
 		                : ui_role(UI_R_GRID_MATCH);
 		ui_fill(w, y, 0, s->w, base);
-		struct ui_live_cols live;
-		ui_live_for_row(app, r, &live);
-		char st[32], users[24];
-		enum ui_role strole;
-		status_text(r, st, sizeof st, &strole);
-		snprintf(users, sizeof users, "%lld", (long long)r->n_users);
-		const char *text[C__N] = {
-		    [C_NAME] = r->c.name,
-		    [C_PRODUCT] = product_name(app, r->c.product_type),
-		    [C_REF] = r->c.reference ? r->c.reference : "",
-		    [C_COUNTRY] = r->c.country,
-		    [C_STATUS] = st,
-		    [C_INTERNAL] = r->c.internal_system ? "yes" : "",
-		    /* the longest form that fits: "down since 14:02, retrying in 12 s",
-		     * "down 14:02, 12s", then the short one (80 columns) */
-		    [C_PBX] = pd_utf8_width(live.pbx) <= g->widths[C_PBX] ? live.pbx
-		              : live.pbx_mid[0] && pd_utf8_width(live.pbx_mid) <= g->widths[C_PBX]
-		                  ? live.pbx_mid
-		              : live.pbx_short[0] ? live.pbx_short
-		                                  : live.pbx,
-		    [C_USERS] = users,
-		    [C_CALLS] = live.calls,
-		    [C_AGENTS] = live.agents,
-		};
+		const struct ui_live_cols *live = &k->live;
+		/* the longest PBX form that fits: "down since 14:02, retrying in
+		 * 12 s", "down 14:02, 12s", then the short one (80 columns) */
+		int pw = g->widths[C_PBX];
+		k->text[C_PBX] = pd_utf8_width(live->pbx) <= pw ? live->pbx
+		                 : live->pbx_mid[0] && pd_utf8_width(live->pbx_mid) <= pw
+		                     ? live->pbx_mid
+		                 : live->pbx_short[0] ? live->pbx_short
+		                                      : live->pbx;
 		x = 0;
 		for (int c = 0; c < C__N; c++) {
+			int cw = g->widths[c];
+			if (!cw)
+				continue;
 			attr_t a = base;
 			if (!sel && c == C_STATUS)
-				a = ui_role(strole);
+				a = ui_role(k->strole);
 			if (!sel && c == C_PBX)
-				a = ui_role(live.pbx_role);
-			int cw = g->widths[c];
+				a = ui_role(live->pbx_role);
+			const char *t = k->text[c];
 			if (cols[c].right) {
-				int tw2 = pd_utf8_width(text[c]);
+				int tw2 = pd_utf8_width(t);
 				int pad = cw - tw2 > 0 ? cw - tw2 : 0;
-				ui_put(w, y, x + pad, cw - pad, text[c], a, false);
-			} else if (c == C_NAME || c == C_REF) {
-				ui_put_match(w, y, x, cw, text[c], needle, a, hl, false);
+				ui_put(w, y, x + pad, cw - pad, t, a, false);
+			} else if (c == C_NAME || c == C_REF || c == C_TENANT) {
+				ui_put_match(w, y, x, cw, t, needle, a, hl, false);
 			} else {
-				ui_put(w, y, x, cw, text[c], a, false);
+				ui_put(w, y, x, cw, t, a, false);
 			}
 			x += cw + 1;
 		}
 	}
+	free(rc);
 	if (g->filtering) {
 		/* the cursor sits at the end of the filter text in the title */
 		wmove(w, 0,
@@ -611,6 +675,53 @@ static void sort_step(struct ui_app *app, struct grid *g, int dir)
 		}
 	}
 	requery(app, g);
+}
+
+/* The jump prompt (J): a reference (as the command line reads it: exact,
+ * else ignoring case), else a tenant id, "#<id>" or an exact name; the grid
+ * selects the customer (showing deleted ones if it is deleted) and opens it. */
+static void jump_done(struct ui_app *app, void *ctx, bool ok, const char *text)
+{
+	struct ui_screen *s = ctx;
+	struct grid *g = s->priv;
+	if (!ok || !text || !app->store)
+		return;
+	char *q = xstrdup(text);
+	char *t = q + strspn(q, " \t");
+	for (size_t n = strlen(t); n && (t[n - 1] == ' ' || t[n - 1] == '\t');)
+		t[--n] = 0;
+	if (!*t) {
+		free(q);
+		return;
+	}
+	pd_customer c;
+	memset(&c, 0, sizeof c);
+	pd_err e;
+	pd_err_clear(&e);
+	pd_status st = store_customer_find_reference(app->store, t, &c, &e);
+	if (st == PD_E_NOTFOUND) {
+		pd_customer_free(&c);
+		memset(&c, 0, sizeof c);
+		pd_err_clear(&e);
+		st = store_customer_find(app->store, t, &c, &e);
+	}
+	if (st == PD_E_NOTFOUND) {
+		ui_msg(app, UI_R_STATUS_ERROR,
+		       "No customer has the reference or tenant id \"%s\" (a part of a name, "
+		       "reference or tenant id: / filters the grid, : opens the palette)",
+		       t);
+	} else if (st != PD_OK) {
+		ui_show_err(app, "Jump", &e);
+	} else {
+		if (c.deleted_at && !g->q.include_deleted)
+			g->q.include_deleted = true;
+		jump_to(app, g, c.id, "that customer");
+		s->dirty = true;
+		int64_t id = c.id;
+		ui_push(app, &ui_customer_ops, &id);
+	}
+	pd_customer_free(&c);
+	free(q);
 }
 
 static int g_key(struct ui_screen *s, const struct ui_event *ev)
@@ -704,6 +815,10 @@ static int g_key(struct ui_screen *s, const struct ui_event *ev)
 		g->q.include_deleted = !g->q.include_deleted;
 		grid_refresh(app, g, false);
 		return UI_HANDLED | UI_REDRAW;
+	case UI_A_JUMP:
+		ui_dialog_prompt(app, "Jump to a customer", "Reference or tenant id:", "", false,
+		                 jump_done, s);
+		return UI_HANDLED;
 	case UI_A_TEMPLATES:
 		ui_push(app, &ui_templates_ops, NULL);
 		return UI_HANDLED;
@@ -760,7 +875,7 @@ static int g_data(struct ui_screen *s)
 	if (app->select_customer_id) {
 		int64_t id = app->select_customer_id;
 		app->select_customer_id = 0;
-		jump_to(app, g, id);
+		jump_to(app, g, id, "the new customer");
 	} else {
 		grid_refresh(app, g, true);
 	}
