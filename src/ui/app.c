@@ -252,6 +252,24 @@ void ui_show_err(struct ui_app *app, const char *what, const pd_err *e)
 
 static const char generic_fkeys[] = "F1|Help|F10|Quit";
 
+/* Without F-keys, "F5" in the bar becomes the key that does the same on this
+ * screen ("t"), else Esc and the digit ("Esc6"). */
+static bool fkey_alt(struct ui_app *app, struct ui_screen *top, const char *k, char *out, size_t n)
+{
+	int key;
+	bool func;
+	if (k[0] != 'F' || !ui_key_parse(k, &key, &func) || !func)
+		return false;
+	enum ui_action a = ui_keymap_lookup(app->keys, top->ops->context, key, true);
+	if (a != UI_A_NONE && ui_keymap_alt_key(app->keys, top->ops->context, a, out, n))
+		return true;
+	int d = key - KEY_F0;
+	if (d < 1 || d > 10)
+		return false;
+	snprintf(out, n, "Esc%d", d % 10);
+	return true;
+}
+
 /* The message lines now: the message wrapped (at most a third of the screen,
  * the last line then says where the rest is), else one status line. */
 static bool msg_active(struct ui_app *app)
@@ -333,6 +351,9 @@ static void draw_bars(struct ui_app *app)
 	char *save = NULL;
 	for (char *k = strtok_r(copy, "|", &save); k && x < COLS; k = strtok_r(NULL, "|", &save)) {
 		char *label = strtok_r(NULL, "|", &save);
+		char alt[32];
+		if (app->no_fkeys && top && fkey_alt(app, top, k, alt, sizeof alt))
+			k = alt;
 		x += ui_put(bw, y, x, COLS - x, k, ui_role(UI_R_FKEY_KEY), false);
 		if (label && x < COLS) {
 			char cell[40];
@@ -567,6 +588,21 @@ static void tick(struct ui_app *app)
 		app->bar_dirty = true;
 }
 
+/* get_wch with one key of push-back (the key read after an Esc) */
+static int pushed_kr = ERR;
+static wint_t pushed;
+
+static int next_key(wint_t *wch)
+{
+	if (pushed_kr != ERR) {
+		int r = pushed_kr;
+		*wch = pushed;
+		pushed_kr = ERR;
+		return r;
+	}
+	return get_wch(wch);
+}
+
 static int run_loop(struct ui_app *app)
 {
 	int64_t last_second = pd_now();
@@ -617,7 +653,7 @@ static int run_loop(struct ui_app *app)
 		/* keys (and KEY_RESIZE from ncurses' SIGWINCH handling) */
 		wint_t wch;
 		int kr;
-		while ((kr = get_wch(&wch)) != ERR) {
+		while ((kr = next_key(&wch)) != ERR) {
 			if (kr == KEY_CODE_YES && wch == KEY_RESIZE) {
 				/* repaint everything: some terminals lose the old
 				 * contents on resize (seen with vt100 in tmux) */
@@ -625,7 +661,21 @@ static int run_loop(struct ui_app *app)
 				relayout_all(app);
 				continue;
 			}
-			int r = dispatch_key(app, (int)wch, kr == KEY_CODE_YES);
+			bool func = kr == KEY_CODE_YES;
+			/* Esc then a digit (sent together): F1..F10, for terminals
+			 * without F-keys; a lone Esc stays Esc */
+			if (!func && wch == 27) {
+				wint_t d;
+				int dr = get_wch(&d);
+				if (dr == OK && d >= '0' && d <= '9') {
+					wch = (wint_t)KEY_F(d == '0' ? 10 : (int)(d - '0'));
+					func = true;
+				} else if (dr != ERR) {
+					pushed_kr = dr;
+					pushed = d;
+				}
+			}
+			int r = dispatch_key(app, (int)wch, func);
 			if ((r & UI_QUIT) && may_quit(app))
 				app->quit = true;
 			if (app->quit)
@@ -658,6 +708,15 @@ static void report_exit_message(void)
 		free(exit_message);
 		exit_message = NULL;
 	}
+}
+
+/* vt100/vt220 keyboards have PF1-PF4 only (and a terminal that sends
+ * xterm's F-keys is not understood); a terminfo without kf10 has none. */
+static bool no_fkeys(void)
+{
+	const char *term = getenv("TERM");
+	char *kf10 = tigetstr("kf10");
+	return (term && !strncmp(term, "vt", 2)) || !kf10 || kf10 == (char *)-1;
 }
 
 int pd_ui_run(const pd_ui_opts *o)
@@ -769,6 +828,7 @@ int pd_ui_run(const pd_ui_opts *o)
 		ui_theme_load(&app.theme, config_dir, "monochrome", &e);
 	}
 	ui_theme_apply(&app.theme, app.mono);
+	app.no_fkeys = no_fkeys();
 	/* keys are read with get_wch on stdscr, which refreshes stdscr when it is
 	 * touched and would blank the screens: keep stdscr untouched */
 	wnoutrefresh(stdscr);

@@ -103,9 +103,9 @@ static void m_draw(struct ui_screen *s)
 	ui_put(s->win, 0, 1, s->w - 2, title, ui_role(UI_R_TITLE), false);
 	for (int y = 1; y < s->h && m->top + (size_t)(y - 1) < m->n; y++) {
 		size_t i = m->top + (size_t)(y - 1);
-		enum ui_role r = m->roles[i] == UI_R_STATUS_ERROR  ? UI_R_WARNING
-		                 : m->roles[i] == UI_R_NOTE        ? UI_R_NOTE
-		                                                   : UI_R_NORMAL;
+		enum ui_role r = m->roles[i] == UI_R_STATUS_ERROR ? UI_R_WARNING
+		                 : m->roles[i] == UI_R_NOTE       ? UI_R_NOTE
+		                                                  : UI_R_NORMAL;
 		ui_put(s->win, y, 0, s->w, m->lines[i], ui_role(r), false);
 	}
 }

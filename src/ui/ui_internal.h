@@ -155,6 +155,10 @@ enum ui_action ui_keymap_lookup(const struct ui_keymap *km, enum ui_context ctx,
                                 bool func);
 /* "q, F10" for help texts; "" when unbound. */
 void ui_keymap_keys_of(const struct ui_keymap *km, enum ui_action a, char *out, size_t n);
+/* A key other than a function key that runs `a` in ctx ("t", "^S"): for
+ * terminals without F-keys. False when there is none. */
+bool ui_keymap_alt_key(const struct ui_keymap *km, enum ui_context ctx, enum ui_action a, char *out,
+                       size_t n);
 /* Key names: "q", "^S", "F10", "Enter", "Esc", "Tab", "BackTab", "Up", "PgDn"... */
 bool ui_key_parse(const char *name, int *key, bool *func);
 void ui_key_name(int key, bool func, char *out, size_t n);
@@ -332,6 +336,9 @@ struct ui_app {
 	struct ui_theme theme;
 	bool mono;
 	bool read_only; /* --noc */
+	/* the terminal has no usable F-keys (vt100...): the key bar names the
+	 * letter or Esc-digit that does the same (Esc 1..0 = F1..F10 anywhere) */
+	bool no_fkeys;
 	/* the stack (internal) */
 	struct ui_screen **stack;
 	size_t n_stack, cap_stack;
