@@ -29,10 +29,6 @@ wait_for "1 Customer details"
 check "the wizard's bar names Esc6 for Next" screen_re 'Esc6Next'
 keys Escape 6
 check "Esc 6 in the wizard is Next (checks step 1)" wait_for "fields to fix"
-keys Escape
-wait_for "Leave the wizard?"
-keys c
-wait_gone "Create New Customer"
 keys Escape 0
-check "Esc 0 is F10: the console quits" test "$(wait_exit)" = 0
+check "Esc 0 is F10: the console quits (the wizard keeps its draft)" test "$(wait_exit)" = 0
 finish
