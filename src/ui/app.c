@@ -454,6 +454,8 @@ static void relayout_all(struct ui_app *app)
 
 /* ------------------------------------------------------------- events */
 
+static int dispatch_event(struct ui_app *app, struct ui_event ev);
+
 static int dispatch_key(struct ui_app *app, int key, bool func)
 {
 	struct ui_screen *s = ui_top(app);
@@ -472,6 +474,22 @@ static int dispatch_key(struct ui_app *app, int key, bool func)
 		return UI_QUIT;
 	struct ui_event ev = {.key = key, .func = func};
 	ev.action = ui_keymap_lookup(app->keys, s->ops->context, key, func);
+	int r = dispatch_event(app, ev);
+	/* the palette chose an action: the screen under it runs it, as if its
+	 * key had been pressed (the key is the action's first binding) */
+	for (int guard = 0; app->pending_action && guard < 4; guard++) {
+		struct ui_event pe = {.action = app->pending_action, .key = 0, .func = true};
+		app->pending_action = UI_A_NONE;
+		if (!ui_top(app))
+			break;
+		r |= dispatch_event(app, pe);
+	}
+	return r;
+}
+
+static int dispatch_event(struct ui_app *app, struct ui_event ev)
+{
+	struct ui_screen *s = ui_top(app);
 	int r = s->ops->handle_key ? s->ops->handle_key(s, &ev) : 0;
 	if (!(r & UI_HANDLED)) {
 		switch (ev.action) {
@@ -485,6 +503,9 @@ static int dispatch_key(struct ui_app *app, int key, bool func)
 		case UI_A_MSGLOG:
 			if (s->ops != &ui_msglog_ops)
 				ui_push(app, &ui_msglog_ops, NULL);
+			break;
+		case UI_A_PALETTE:
+			ui_palette_open(app, s);
 			break;
 		case UI_A_BACK:
 			if (app->n_stack > 1)

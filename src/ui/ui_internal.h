@@ -369,6 +369,8 @@ struct ui_app {
 	bool too_small;
 	/* grid hooks for the wizard: select a customer after creation */
 	int64_t select_customer_id;
+	/* an action the palette chose, run on the top screen once it closed */
+	enum ui_action pending_action;
 	struct ui_services *svc; /* PBX monitor + outbox worker (live/services.h) */
 };
 
@@ -549,8 +551,10 @@ void ui_formscreen_set_error(struct ui_screen *s, const char *msg);
 /* ----------------------------------------------------------- the screens */
 
 extern const struct ui_screen_ops ui_grid_ops;
-extern const struct ui_screen_ops ui_help_ops;     /* arg: the screen asking */
-extern const struct ui_screen_ops ui_msglog_ops;   /* msglog.c; arg: NULL */
+extern const struct ui_screen_ops ui_help_ops;   /* arg: the screen asking */
+extern const struct ui_screen_ops ui_msglog_ops; /* msglog.c; arg: NULL */
+/* The command palette (palette.c) over screen `over`. */
+void ui_palette_open(struct ui_app *app, struct ui_screen *over);
 extern const struct ui_screen_ops ui_customer_ops; /* arg: int64_t * customer id */
 extern const struct ui_screen_ops ui_edit_ops;     /* arg: pd_customer * (copied) */
 extern const struct ui_screen_ops ui_templates_ops;
