@@ -349,8 +349,11 @@ static void draw_bars(struct ui_app *app)
 	int x = 0;
 	ui_fill(bw, y, 0, COLS, ui_role(UI_R_FKEY_LABEL));
 	char *save = NULL;
+	app->n_bar_keys = 0;
 	for (char *k = strtok_r(copy, "|", &save); k && x < COLS; k = strtok_r(NULL, "|", &save)) {
 		char *label = strtok_r(NULL, "|", &save);
+		struct ui_bar_key bk = {.x0 = x};
+		bool known = ui_key_parse(k, &bk.key, &bk.func);
 		char alt[32];
 		if (app->no_fkeys && top && fkey_alt(app, top, k, alt, sizeof alt))
 			k = alt;
@@ -360,6 +363,10 @@ static void draw_bars(struct ui_app *app)
 			snprintf(cell, sizeof cell, "%-7s", label);
 			x += ui_put(bw, y, x, COLS - x, cell, ui_role(UI_R_FKEY_LABEL), false);
 		}
+		bk.x1 = x;
+		if (known &&
+		    app->n_bar_keys < (int)(sizeof app->bar_keys / sizeof app->bar_keys[0]))
+			app->bar_keys[app->n_bar_keys++] = bk;
 	}
 	free(copy);
 	touchwin(bw);
@@ -609,6 +616,38 @@ static void tick(struct ui_app *app)
 		app->bar_dirty = true;
 }
 
+/* A click: a key-bar label runs its key; elsewhere the top screen's on_click
+ * (a row, a tab) with coordinates inside its window. Other buttons, wheel and
+ * drags are ignored. */
+static int mouse_event(struct ui_app *app)
+{
+	MEVENT me;
+	if (getmouse(&me) != OK || app->too_small)
+		return 0;
+	if (!(me.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED)))
+		return 0;
+	if (me.y == LINES - 1) {
+		for (int i = 0; i < app->n_bar_keys; i++)
+			if (me.x >= app->bar_keys[i].x0 && me.x < app->bar_keys[i].x1)
+				return dispatch_key(app, app->bar_keys[i].key,
+				                    app->bar_keys[i].func);
+		return 0;
+	}
+	struct ui_screen *s = ui_top(app);
+	if (!s || !s->win || !s->ops->on_click || me.y >= LINES - app->bar_h)
+		return 0;
+	int y = me.y - getbegy(s->win), x = me.x - getbegx(s->win);
+	if (y < 0 || x < 0 || y >= getmaxy(s->win) || x >= getmaxx(s->win))
+		return 0;
+	int r = s->ops->on_click(s, y, x);
+	if (r & UI_CLOSE)
+		s->closing = true;
+	else if (r & UI_REDRAW)
+		s->dirty = true;
+	reap_closed(app);
+	return r;
+}
+
 /* get_wch with one key of push-back (the key read after an Esc) */
 static int pushed_kr = ERR;
 static wint_t pushed;
@@ -680,6 +719,14 @@ static int run_loop(struct ui_app *app)
 				 * contents on resize (seen with vt100 in tmux) */
 				clearok(curscr, TRUE);
 				relayout_all(app);
+				continue;
+			}
+			if (kr == KEY_CODE_YES && wch == KEY_MOUSE) {
+				int r = mouse_event(app);
+				if ((r & UI_QUIT) && may_quit(app))
+					app->quit = true;
+				if (app->quit)
+					break;
 				continue;
 			}
 			bool func = kr == KEY_CODE_YES;
@@ -850,6 +897,13 @@ int pd_ui_run(const pd_ui_opts *o)
 	}
 	ui_theme_apply(&app.theme, app.mono);
 	app.no_fkeys = no_fkeys();
+	/* clicks (a row, a tab, a key-bar label); off for those who select text
+	 * with the mouse (over SSH): [ui] mouse = off, --no-mouse */
+	app.mouse = !o->no_mouse && (!o->cfg || o->cfg->ui_mouse);
+	if (app.mouse) {
+		mouseinterval(0); /* a press acts at once; no double-click wait */
+		mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED, NULL);
+	}
 	/* keys are read with get_wch on stdscr, which refreshes stdscr when it is
 	 * touched and would blank the screens: keep stdscr untouched */
 	wnoutrefresh(stdscr);

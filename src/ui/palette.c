@@ -40,15 +40,15 @@ static void search(void *vctx, const char *query, struct ui_choice **out, size_t
 	*n = 0;
 	/* customers first: what was typed is most often a name or reference */
 	if (app->store && strlen(query) <= PD_FILTER_MAX) {
-		pd_query q = {.filter = *query ? query : NULL, .sort = PD_SORT_NAME,
-		              .today = pd_today()};
+		pd_query q = {
+		    .filter = *query ? query : NULL, .sort = PD_SORT_NAME, .today = pd_today()};
 		pd_row rows[PALETTE_CUSTOMERS];
 		memset(rows, 0, sizeof rows);
 		size_t nr = 0;
 		pd_err e;
 		pd_err_clear(&e);
-		if (store_customer_page(app->store, &q, PD_PAGE_FIRST, NULL, PALETTE_CUSTOMERS, rows,
-		                        &nr, &e) == PD_OK) {
+		if (store_customer_page(app->store, &q, PD_PAGE_FIRST, NULL, PALETTE_CUSTOMERS,
+		                        rows, &nr, &e) == PD_OK) {
 			for (size_t i = 0; i < nr; i++) {
 				const pd_customer *c = &rows[i].c;
 				push(out, n, &cap, xasprintf("c:%lld", (long long)c->id),
@@ -65,9 +65,10 @@ static void search(void *vctx, const char *query, struct ui_choice **out, size_t
 			continue;
 		char keys[64];
 		ui_keymap_keys_of(app->keys, (enum ui_action)a, keys, sizeof keys);
-		char *label = xasprintf("Action    %s%s%s%s — %s", ui_action_name((enum ui_action)a),
-		                        keys[0] ? " (" : "", keys, keys[0] ? ")" : "",
-		                        ui_action_help((enum ui_action)a));
+		char *label =
+		    xasprintf("Action    %s%s%s%s — %s", ui_action_name((enum ui_action)a),
+		              keys[0] ? " (" : "", keys, keys[0] ? ")" : "",
+		              ui_action_help((enum ui_action)a));
 		char *fl = fq ? pd_fold_key(label) : NULL;
 		if (!fq || (fl && strstr(fl, fq)))
 			push(out, n, &cap, xasprintf("a:%d", a), label);
@@ -102,6 +103,5 @@ void ui_palette_open(struct ui_app *app, struct ui_screen *over)
 	struct palette *p = &pal;
 	p->app = app;
 	p->ctx = over ? over->ops->context : UI_CTX_GENERIC;
-	ui_dialog_pick(app, "Go to a customer or run an action", NULL, 0, NULL, search, p, done,
-	               p);
+	ui_dialog_pick(app, "Go to a customer or run an action", NULL, 0, NULL, search, p, done, p);
 }

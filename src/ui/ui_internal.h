@@ -276,6 +276,8 @@ struct ui_screen_ops {
 	bool (*unsaved)(struct ui_screen *s);
 	/* Optional, with unsaved: the quit dialog's "Save"; closes s when saved. */
 	void (*save)(struct ui_screen *s);
+	/* Optional: a mouse click (button 1) at y, x inside s->win. Flags. */
+	int (*on_click)(struct ui_screen *s, int y, int x);
 };
 
 struct ui_screen {
@@ -339,6 +341,14 @@ struct ui_app {
 	/* the terminal has no usable F-keys (vt100...): the key bar names the
 	 * letter or Esc-digit that does the same (Esc 1..0 = F1..F10 anywhere) */
 	bool no_fkeys;
+	/* the key bar's labels as drawn, for a mouse click (mouse on) */
+	struct ui_bar_key {
+		int x0, x1; /* columns [x0, x1) */
+		int key;
+		bool func;
+	} bar_keys[16];
+	int n_bar_keys;
+	bool mouse;
 	/* the stack (internal) */
 	struct ui_screen **stack;
 	size_t n_stack, cap_stack;

@@ -836,6 +836,20 @@ static int g_key(struct ui_screen *s, const struct ui_event *ev)
 	}
 }
 
+/* A click on a row selects it (mouse on). */
+static int g_click(struct ui_screen *s, int y, int x)
+{
+	(void)x;
+	struct grid *g = s->priv;
+	size_t row = y >= 2 ? (size_t)(y - 2) : (size_t)-1;
+	if (g->filtering || row >= g->n || (int)row >= g->body)
+		return 0;
+	g->sel = row;
+	g->sel_id = g->rows[row].c.id;
+	update_position(s->app, g);
+	return UI_HANDLED | UI_REDRAW;
+}
+
 static int g_idle(struct ui_screen *s)
 {
 	struct grid *g = s->priv;
@@ -941,5 +955,6 @@ const struct ui_screen_ops ui_grid_ops = {
     .on_data = g_data,
     .on_idle = g_idle,
     .status = g_status,
+    .on_click = g_click,
     .fkeys = "F1|Help|F3|Filter|F5|Templ|F6|SortBy|F7|New|F8|Catalog|F9|Deleted|F10|Quit",
 };
