@@ -59,6 +59,7 @@ keys Escape
 check "Esc closes the log" wait_gone "Message log"
 keys F1
 wait_for "provdesk grid — keys"
+check "a key's help text wraps under itself at 80 columns, not cut" screen_re "^ {30,}tenant id, notes\); Esc clears"
 keys NPage
 check "the help lists the message log" wait_for "message-log"
 check "the help lists the jump (J)" screen_re "^  J +jump +Jump to a customer"
