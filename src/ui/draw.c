@@ -268,3 +268,14 @@ size_t ui_wrap(const char *s, int width, char ***out)
 	*out = lines;
 	return n;
 }
+
+int ui_text_width(const char *s)
+{
+	size_t n;
+	wchar_t *w = decode(s ? s : "", &n, NULL);
+	int cells = 0;
+	for (size_t i = 0; i < n; i++)
+		cells += wc_cells(w[i]);
+	free(w);
+	return cells;
+}

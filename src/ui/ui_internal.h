@@ -405,6 +405,8 @@ int ui_put_match(WINDOW *w, int y, int x, int width, const char *s, const char *
 void ui_fill(WINDOW *w, int y, int x, int width, attr_t attr);
 /* A box in the dialog.border role with an optional title. */
 void ui_box(WINDOW *w, const char *title);
+/* The cells ui_put takes for `s` (control characters drawn as a space). */
+int ui_text_width(const char *s);
 /* Word-wrap UTF-8 `s` into lines of at most `width` cells (a word longer
  * than a line is cut); at least one line. *out and each line: caller frees. */
 size_t ui_wrap(const char *s, int width, char ***out);

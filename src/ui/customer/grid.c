@@ -19,9 +19,9 @@ static const char *product_name(const struct ui_app *app, const char *key)
 
 enum col_id {
 	C_NAME,
+	C_PRODUCT,
 	C_REF,
 	C_TENANT,
-	C_PRODUCT,
 	C_COUNTRY,
 	C_STATUS,
 	C_INTERNAL,
@@ -55,14 +55,20 @@ static const struct {
 };
 
 /* What gives way when the columns do not fit, first step first: a column
- * shrinks to `to` cells (cut with "…"), or, with to == 0, is dropped. */
+ * shrinks to `to` cells (cut with "…"), or, with to == 0, is dropped; a
+ * step with `blank` only drops a column with nothing to say on this page
+ * (every value empty or "—": Calls and Agents without a monitored PBX). */
 static const struct {
 	enum col_id c;
 	int to;
+	bool blank;
 } fit_steps[] = {
-    {C_TENANT, 13}, {C_PRODUCT, 12}, {C_REF, 10}, {C_TENANT, 0},  {C_INTERNAL, 0}, {C_AGENTS, 0},
-    {C_CALLS, 0},   {C_NAME, 20},    {C_PBX, 7},  {C_NAME, 14},   {C_COUNTRY, 0},  {C_USERS, 0},
-    {C_PRODUCT, 6}, {C_PBX, 0},      {C_REF, 0},  {C_PRODUCT, 0}, {C_NAME, 8},     {C_STATUS, 0},
+    {C_TENANT, 13, false},  {C_PRODUCT, 12, false}, {C_REF, 10, false},    {C_TENANT, 0, false},
+    {C_INTERNAL, 0, false}, {C_AGENTS, 0, true},    {C_CALLS, 0, true},    {C_PBX, 16, false},
+    {C_NAME, 20, false},    {C_PBX, 7, false},      {C_AGENTS, 0, false},  {C_CALLS, 0, false},
+    {C_NAME, 14, false},    {C_COUNTRY, 0, false},  {C_USERS, 0, false},   {C_PRODUCT, 6, false},
+    {C_PBX, 0, false},      {C_REF, 0, false},      {C_PRODUCT, 0, false}, {C_NAME, 8, false},
+    {C_STATUS, 0, false},
 };
 
 struct grid {
@@ -461,8 +467,11 @@ static void g_draw(struct ui_screen *s)
 		const char *text[C__N];
 	} *rc = xcalloc(nr ? nr : 1, sizeof *rc);
 	int need[C__N];
-	for (int c = 0; c < C__N; c++)
+	bool blank[C__N];
+	for (int c = 0; c < C__N; c++) {
 		need[c] = pd_utf8_width(cols[c].title) + (cols[c].sort == (int)g->q.sort);
+		blank[c] = true;
+	}
 	for (size_t i = 0; i < nr; i++) {
 		const pd_row *r = &g->rows[i];
 		struct cells *k = &rc[i];
@@ -484,7 +493,9 @@ static void g_draw(struct ui_screen *s)
 		};
 		memcpy(k->text, text, sizeof text);
 		for (int c = 0; c < C__N; c++) {
-			int cwid = pd_utf8_width(text[c]);
+			int cwid = ui_text_width(text[c]);
+			if (*text[c] && strcmp(text[c], "—"))
+				blank[c] = false;
 			if (cwid > need[c])
 				need[c] = cwid;
 		}
@@ -500,7 +511,7 @@ static void g_draw(struct ui_screen *s)
 	for (size_t i = 0; i < sizeof fit_steps / sizeof fit_steps[0] && total > s->w; i++) {
 		enum col_id c = fit_steps[i].c;
 		int to = fit_steps[i].to, cur = g->widths[c];
-		if (!cur || cur <= to)
+		if (!cur || cur <= to || (fit_steps[i].blank && !blank[c]))
 			continue;
 		if (to == 0) {
 			total -= cur + 1;
