@@ -129,6 +129,7 @@ int main(int argc, char **argv)
 	    .db_path = c.db_path,
 	    .theme = g.theme ? g.theme : c.cfg.ui_theme,
 	    .noc = g.noc,
+	    .no_mouse = g.no_mouse,
 	    .demo = false,
 	};
 	pd_labpbx *lab = NULL, *esl = NULL;

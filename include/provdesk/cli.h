@@ -34,6 +34,7 @@ typedef struct {
 	const char *theme;       /* --theme */
 	bool demo, noc, json;
 	bool core_dumps; /* --core-dumps: leave core dumps as the system has them */
+	bool no_mouse;   /* --no-mouse: the console ignores the mouse */
 	int argi;        /* index of the command in argv; argc when none */
 } pd_cli_globals;
 

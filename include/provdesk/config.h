@@ -43,6 +43,7 @@ typedef struct {
 	int pbx_max_call_age;   /* max_call_age, 86400 s */
 	int pbx_max_message_kb; /* max_message_kb, 1024 */
 	char *ui_theme;         /* "default" */
+	bool ui_mouse;          /* [ui] mouse = on (default) / off */
 	/* [invitations]: the platform's activation page; the invitation links
 	 * to it with a one-time token. NULL = the mail says there is no link. */
 	char *invite_activation_url;

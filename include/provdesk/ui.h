@@ -13,6 +13,7 @@ typedef struct {
 	const char *db_path;
 	const char *theme; /* --theme, else cfg->ui_theme */
 	bool noc;          /* read-only wall display */
+	bool no_mouse;     /* --no-mouse (else cfg->ui_mouse) */
 	bool demo;         /* a lab PBX was started for the demo database */
 } pd_ui_opts;
 

@@ -12,6 +12,7 @@
 
 static const char top_usage[] =
     "Usage: provdesk [--db PATH] [--config PATH] [--theme NAME] [--demo] [--noc]\n"
+    "                [--no-mouse]\n"
     "       provdesk [--db PATH] [--config PATH] COMMAND [ARGS...] [--json]\n"
     "\n"
     "Without a command, opens the console. Commands:\n";
@@ -24,6 +25,7 @@ static const char top_options[] =
     "  --theme NAME    console theme\n"
     "  --demo          start the lab PBX with a demo database\n"
     "  --noc           read-only wall display\n"
+    "  --no-mouse      the console ignores the mouse (as [ui] mouse = off)\n"
     "  --json          JSON output, and errors as JSON (anywhere on the line)\n"
     "  --core-dumps    allow core dumps (off by default: they would hold secrets)\n"
     "  -h, --help      this help; COMMAND --help for a command\n"
@@ -104,6 +106,8 @@ int pd_cli_parse_globals(int argc, char **argv, pd_cli_globals *g)
 			g->json = true;
 		else if (strcmp(a, "--core-dumps") == 0)
 			g->core_dumps = true;
+		else if (strcmp(a, "--no-mouse") == 0)
+			g->no_mouse = true;
 		else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			pd_cli_print_help(stdout);
 			return 0;

@@ -52,7 +52,8 @@ typedef struct {
 	X(15, "pbx", "max_call_age")                                                               \
 	X(16, "pbx", "max_message_kb")                                                             \
 	X(17, "customers", "import_max_mb")                                                        \
-	X(18, "pbx", "max_users_per_link")
+	X(18, "pbx", "max_users_per_link")                                                         \
+	X(19, "ui", "mouse")
 
 static const struct {
 	const char *section, *key;
@@ -298,6 +299,14 @@ static int handler(void *user, const char *section, const char *name, const char
 		return int_value(l, section, name, v, 0, 1000, &c->internal_systems_limit);
 	case 18:
 		return int_value(l, section, name, v, 100, 1000000, &c->pbx_max_users);
+	case 19:
+		if (!strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true"))
+			c->ui_mouse = true;
+		else if (!strcmp(v, "off") || !strcmp(v, "no") || !strcmp(v, "false"))
+			c->ui_mouse = false;
+		else
+			return fail(l, section, name, "'%s' is not on or off", v);
+		break;
 	case 17:
 		return int_value(l, section, name, v, 1, 4096, &c->import_max_mb);
 	case 8:
@@ -405,6 +414,7 @@ void pd_config_defaults(pd_config *c)
 	c->pbx_max_call_age = PD_PBX_DEFAULT_MAX_CALL_AGE;
 	c->pbx_max_message_kb = PD_PBX_DEFAULT_MAX_MESSAGE_KB;
 	c->ui_theme = xstrdup("default");
+	c->ui_mouse = true;
 	c->invite_token_days = 7;
 }
 

@@ -219,6 +219,27 @@ void ui_msg(struct ui_app *app, enum ui_role role, const char *fmt, ...)
 	app->msg_role = role;
 	app->msg_until = pd_now() + (role == UI_R_STATUS_ERROR ? 10 : 4);
 	app->bar_dirty = true;
+	/* kept in the log (M) once it is gone from the status line */
+	size_t slot = (app->log_head + app->log_n) % UI_MSGLOG_MAX;
+	if (app->log_n == UI_MSGLOG_MAX) {
+		free(app->log[app->log_head].text);
+		app->log_head = (app->log_head + 1) % UI_MSGLOG_MAX;
+	} else {
+		app->log_n++;
+	}
+	app->log[slot] = (struct ui_logged){pd_now(), role, xstrdup(app->msg)};
+}
+
+const struct ui_logged *ui_msglog_at(const struct ui_app *app, size_t i)
+{
+	return i < app->log_n ? &app->log[(app->log_head + i) % UI_MSGLOG_MAX] : NULL;
+}
+
+static void msglog_free(struct ui_app *app)
+{
+	for (size_t i = 0; i < app->log_n; i++)
+		free(app->log[(app->log_head + i) % UI_MSGLOG_MAX].text);
+	app->log_n = 0;
 }
 
 void ui_show_err(struct ui_app *app, const char *what, const pd_err *e)
@@ -231,51 +252,124 @@ void ui_show_err(struct ui_app *app, const char *what, const pd_err *e)
 
 static const char generic_fkeys[] = "F1|Help|F10|Quit";
 
+/* Without F-keys, "F5" in the bar becomes the key that does the same on this
+ * screen ("t"), else Esc and the digit ("Esc6"). */
+static bool fkey_alt(struct ui_app *app, struct ui_screen *top, const char *k, char *out, size_t n)
+{
+	int key;
+	bool func;
+	if (k[0] != 'F' || !ui_key_parse(k, &key, &func) || !func)
+		return false;
+	enum ui_action a = ui_keymap_lookup(app->keys, top->ops->context, key, true);
+	if (a != UI_A_NONE && ui_keymap_alt_key(app->keys, top->ops->context, a, out, n))
+		return true;
+	int d = key - KEY_F0;
+	if (d < 1 || d > 10)
+		return false;
+	snprintf(out, n, "Esc%d", d % 10);
+	return true;
+}
+
+/* The message lines now: the message wrapped (at most a third of the screen,
+ * the last line then says where the rest is), else one status line. */
+static bool msg_active(struct ui_app *app)
+{
+	if (app->msg[0] && pd_now() > app->msg_until)
+		app->msg[0] = 0;
+	return app->msg[0] != 0;
+}
+
+static size_t msg_lines(struct ui_app *app, char ***out)
+{
+	if (!msg_active(app)) {
+		*out = NULL;
+		return 1;
+	}
+	size_t n = ui_wrap(app->msg, COLS, out);
+	size_t max = LINES / 3 > 1 ? (size_t)LINES / 3 : 1;
+	if (n > max) {
+		char **l = *out;
+		for (size_t i = max; i < n; i++)
+			free(l[i]);
+		char *cut = ui_cut(l[max - 1], COLS - 22);
+		free(l[max - 1]);
+		l[max - 1] = xasprintf("%s (M: the whole text)", cut);
+		free(cut);
+		n = max;
+	}
+	return n;
+}
+
 static void draw_bars(struct ui_app *app)
 {
+	char **lines = NULL;
+	size_t nl = msg_lines(app, &lines);
+	int h = (int)nl + 1;
 	/* its own window: refreshing stdscr would paint over the screens */
-	if (app->bar && (getmaxx(app->bar) != COLS || getbegy(app->bar) != LINES - 2)) {
+	if (app->bar && (getmaxx(app->bar) != COLS || getbegy(app->bar) != LINES - h)) {
 		delwin(app->bar);
 		app->bar = NULL;
 	}
 	if (!app->bar)
-		app->bar = newwin(2, COLS, LINES - 2, 0);
-	if (!app->bar)
+		app->bar = newwin(h, COLS, LINES - h, 0);
+	app->bar_h = h;
+	if (!app->bar) {
+		for (size_t i = 0; lines && i < nl; i++)
+			free(lines[i]);
+		free(lines);
 		return;
+	}
 	WINDOW *bw = app->bar;
 	int y = 0;
 	struct ui_screen *top = ui_top(app);
-	char buf[512] = "";
-	enum ui_role role = UI_R_STATUS;
-	if (app->msg[0] && pd_now() <= app->msg_until) {
-		snprintf(buf, sizeof buf, "%s", app->msg);
-		role = app->msg_role;
+	if (lines) {
+		enum ui_role role = app->msg_role;
+		for (size_t i = 0; i < nl; i++) {
+			ui_fill(bw, y + (int)i, 0, COLS, ui_role(role));
+			ui_put(bw, y + (int)i, 0, COLS, lines[i], ui_role(role), true);
+			free(lines[i]);
+		}
+		free(lines);
+		y += (int)nl;
 	} else {
-		app->msg[0] = 0;
+		char buf[512] = "";
+		enum ui_role role = UI_R_STATUS;
 		for (size_t i = app->n_stack; i-- > 0;)
 			if (app->stack[i]->ops->status) {
 				app->stack[i]->ops->status(app->stack[i], buf, sizeof buf, &role);
 				break;
 			}
+		ui_fill(bw, y, 0, COLS, ui_role(role));
+		ui_put(bw, y, 0, COLS, buf, ui_role(role), true);
+		y++;
 	}
-	ui_fill(bw, y, 0, COLS, ui_role(role));
-	ui_put(bw, y, 0, COLS, buf, ui_role(role), true);
 	/* htop-style bar: "F1|Help|F3|Filter" pairs */
 	const char *fk = top && top->ops->fkeys ? top->ops->fkeys : generic_fkeys;
 	char *copy = xstrdup(fk);
 	int x = 0;
-	ui_fill(bw, y + 1, 0, COLS, ui_role(UI_R_FKEY_LABEL));
+	ui_fill(bw, y, 0, COLS, ui_role(UI_R_FKEY_LABEL));
 	char *save = NULL;
+	app->n_bar_keys = 0;
 	for (char *k = strtok_r(copy, "|", &save); k && x < COLS; k = strtok_r(NULL, "|", &save)) {
 		char *label = strtok_r(NULL, "|", &save);
-		x += ui_put(bw, y + 1, x, COLS - x, k, ui_role(UI_R_FKEY_KEY), false);
+		struct ui_bar_key bk = {.x0 = x};
+		bool known = ui_key_parse(k, &bk.key, &bk.func);
+		char alt[32];
+		if (app->no_fkeys && top && fkey_alt(app, top, k, alt, sizeof alt))
+			k = alt;
+		x += ui_put(bw, y, x, COLS - x, k, ui_role(UI_R_FKEY_KEY), false);
 		if (label && x < COLS) {
 			char cell[40];
 			snprintf(cell, sizeof cell, "%-7s", label);
-			x += ui_put(bw, y + 1, x, COLS - x, cell, ui_role(UI_R_FKEY_LABEL), false);
+			x += ui_put(bw, y, x, COLS - x, cell, ui_role(UI_R_FKEY_LABEL), false);
 		}
+		bk.x1 = x;
+		if (known &&
+		    app->n_bar_keys < (int)(sizeof app->bar_keys / sizeof app->bar_keys[0]))
+			app->bar_keys[app->n_bar_keys++] = bk;
 	}
 	free(copy);
+	touchwin(bw);
 	wnoutrefresh(bw);
 }
 
@@ -298,6 +392,16 @@ static void draw_frame(struct ui_app *app)
 		curs_set(0);
 		doupdate();
 		return;
+	}
+	/* the message area grew or shrank: the screens under it paint again */
+	{
+		char **l = NULL;
+		size_t nl = msg_lines(app, &l);
+		for (size_t i = 0; l && i < nl; i++)
+			free(l[i]);
+		free(l);
+		if ((int)nl + 1 != app->bar_h)
+			ui_app_dirty_all(app);
 	}
 	/* from the topmost full screen up: once one is redrawn, everything
 	 * above it must be redrawn too to stay on top */
@@ -357,6 +461,8 @@ static void relayout_all(struct ui_app *app)
 
 /* ------------------------------------------------------------- events */
 
+static int dispatch_event(struct ui_app *app, struct ui_event ev);
+
 static int dispatch_key(struct ui_app *app, int key, bool func)
 {
 	struct ui_screen *s = ui_top(app);
@@ -375,6 +481,22 @@ static int dispatch_key(struct ui_app *app, int key, bool func)
 		return UI_QUIT;
 	struct ui_event ev = {.key = key, .func = func};
 	ev.action = ui_keymap_lookup(app->keys, s->ops->context, key, func);
+	int r = dispatch_event(app, ev);
+	/* the palette chose an action: the screen under it runs it, as if its
+	 * key had been pressed (the key is the action's first binding) */
+	for (int guard = 0; app->pending_action && guard < 4; guard++) {
+		struct ui_event pe = {.action = app->pending_action, .key = 0, .func = true};
+		app->pending_action = UI_A_NONE;
+		if (!ui_top(app))
+			break;
+		r |= dispatch_event(app, pe);
+	}
+	return r;
+}
+
+static int dispatch_event(struct ui_app *app, struct ui_event ev)
+{
+	struct ui_screen *s = ui_top(app);
 	int r = s->ops->handle_key ? s->ops->handle_key(s, &ev) : 0;
 	if (!(r & UI_HANDLED)) {
 		switch (ev.action) {
@@ -384,6 +506,13 @@ static int dispatch_key(struct ui_app *app, int key, bool func)
 		case UI_A_HELP:
 			if (s->ops != &ui_help_ops)
 				ui_push(app, &ui_help_ops, s);
+			break;
+		case UI_A_MSGLOG:
+			if (s->ops != &ui_msglog_ops)
+				ui_push(app, &ui_msglog_ops, NULL);
+			break;
+		case UI_A_PALETTE:
+			ui_palette_open(app, s);
 			break;
 		case UI_A_BACK:
 			if (app->n_stack > 1)
@@ -487,6 +616,53 @@ static void tick(struct ui_app *app)
 		app->bar_dirty = true;
 }
 
+/* A click: a key-bar label runs its key; elsewhere the top screen's on_click
+ * (a row, a tab) with coordinates inside its window. Other buttons, wheel and
+ * drags are ignored. */
+static int mouse_event(struct ui_app *app)
+{
+	MEVENT me;
+	if (getmouse(&me) != OK || app->too_small)
+		return 0;
+	if (!(me.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED)))
+		return 0;
+	if (me.y == LINES - 1) {
+		for (int i = 0; i < app->n_bar_keys; i++)
+			if (me.x >= app->bar_keys[i].x0 && me.x < app->bar_keys[i].x1)
+				return dispatch_key(app, app->bar_keys[i].key,
+				                    app->bar_keys[i].func);
+		return 0;
+	}
+	struct ui_screen *s = ui_top(app);
+	if (!s || !s->win || !s->ops->on_click || me.y >= LINES - app->bar_h)
+		return 0;
+	int y = me.y - getbegy(s->win), x = me.x - getbegx(s->win);
+	if (y < 0 || x < 0 || y >= getmaxy(s->win) || x >= getmaxx(s->win))
+		return 0;
+	int r = s->ops->on_click(s, y, x);
+	if (r & UI_CLOSE)
+		s->closing = true;
+	else if (r & UI_REDRAW)
+		s->dirty = true;
+	reap_closed(app);
+	return r;
+}
+
+/* get_wch with one key of push-back (the key read after an Esc) */
+static int pushed_kr = ERR;
+static wint_t pushed;
+
+static int next_key(wint_t *wch)
+{
+	if (pushed_kr != ERR) {
+		int r = pushed_kr;
+		*wch = pushed;
+		pushed_kr = ERR;
+		return r;
+	}
+	return get_wch(wch);
+}
+
 static int run_loop(struct ui_app *app)
 {
 	int64_t last_second = pd_now();
@@ -537,7 +713,7 @@ static int run_loop(struct ui_app *app)
 		/* keys (and KEY_RESIZE from ncurses' SIGWINCH handling) */
 		wint_t wch;
 		int kr;
-		while ((kr = get_wch(&wch)) != ERR) {
+		while ((kr = next_key(&wch)) != ERR) {
 			if (kr == KEY_CODE_YES && wch == KEY_RESIZE) {
 				/* repaint everything: some terminals lose the old
 				 * contents on resize (seen with vt100 in tmux) */
@@ -545,7 +721,29 @@ static int run_loop(struct ui_app *app)
 				relayout_all(app);
 				continue;
 			}
-			int r = dispatch_key(app, (int)wch, kr == KEY_CODE_YES);
+			if (kr == KEY_CODE_YES && wch == KEY_MOUSE) {
+				int r = mouse_event(app);
+				if ((r & UI_QUIT) && may_quit(app))
+					app->quit = true;
+				if (app->quit)
+					break;
+				continue;
+			}
+			bool func = kr == KEY_CODE_YES;
+			/* Esc then a digit (sent together): F1..F10, for terminals
+			 * without F-keys; a lone Esc stays Esc */
+			if (!func && wch == 27) {
+				wint_t d;
+				int dr = get_wch(&d);
+				if (dr == OK && d >= '0' && d <= '9') {
+					wch = (wint_t)KEY_F(d == '0' ? 10 : (int)(d - '0'));
+					func = true;
+				} else if (dr != ERR) {
+					pushed_kr = dr;
+					pushed = d;
+				}
+			}
+			int r = dispatch_key(app, (int)wch, func);
 			if ((r & UI_QUIT) && may_quit(app))
 				app->quit = true;
 			if (app->quit)
@@ -578,6 +776,15 @@ static void report_exit_message(void)
 		free(exit_message);
 		exit_message = NULL;
 	}
+}
+
+/* vt100/vt220 keyboards have PF1-PF4 only (and a terminal that sends
+ * xterm's F-keys is not understood); a terminfo without kf10 has none. */
+static bool no_fkeys(void)
+{
+	const char *term = getenv("TERM");
+	char *kf10 = tigetstr("kf10");
+	return (term && !strncmp(term, "vt", 2)) || !kf10 || kf10 == (char *)-1;
 }
 
 int pd_ui_run(const pd_ui_opts *o)
@@ -689,6 +896,14 @@ int pd_ui_run(const pd_ui_opts *o)
 		ui_theme_load(&app.theme, config_dir, "monochrome", &e);
 	}
 	ui_theme_apply(&app.theme, app.mono);
+	app.no_fkeys = no_fkeys();
+	/* clicks (a row, a tab, a key-bar label); off for those who select text
+	 * with the mouse (over SSH): [ui] mouse = off, --no-mouse */
+	app.mouse = !o->no_mouse && (!o->cfg || o->cfg->ui_mouse);
+	if (app.mouse) {
+		mouseinterval(0); /* a press acts at once; no double-click wait */
+		mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED, NULL);
+	}
 	/* keys are read with get_wch on stdscr, which refreshes stdscr when it is
 	 * touched and would blank the screens: keep stdscr untouched */
 	wnoutrefresh(stdscr);
@@ -725,6 +940,7 @@ int pd_ui_run(const pd_ui_opts *o)
 	free(app.db_error);
 	ui_keymap_free(app.keys);
 	ui_theme_free(&app.theme);
+	msglog_free(&app);
 	report_exit_message();
 	/* signals: the loop ended cleanly; exit code says which */
 	return sig_quit ? code : 0;

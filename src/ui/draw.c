@@ -224,3 +224,58 @@ void ui_put_columns(WINDOW *w, int y, const char *const *cells, const int *cw, i
 		x += cw[i] + 1;
 	}
 }
+
+size_t ui_wrap(const char *s, int width, char ***out)
+{
+	if (width < 1)
+		width = 1;
+	size_t n = 0, cap = 4;
+	char **lines = xmalloc(cap * sizeof *lines);
+	size_t nw;
+	size_t *off;
+	wchar_t *w = decode(s ? s : "", &nw, &off);
+	size_t start = 0;
+	while (start < nw || n == 0) {
+		/* the longest run of whole words from start that fits */
+		int cells = 0;
+		size_t end = start, brk = 0;
+		bool have_brk = false;
+		while (end < nw && cells + wc_cells(w[end]) <= width) {
+			cells += wc_cells(w[end]);
+			end++;
+			if (end < nw && w[end] == ' ') {
+				brk = end;
+				have_brk = true;
+			}
+		}
+		if (end < nw && w[end] != ' ' && have_brk)
+			end = brk; /* break at the last space; a longer word is cut */
+		if (end == start && end < nw)
+			end++; /* a character wider than the line */
+		if (n == cap) {
+			cap *= 2;
+			lines = xrealloc(lines, cap * sizeof *lines);
+		}
+		lines[n++] = xstrndup(s ? s + off[start] : "", off[end] - off[start]);
+		start = end;
+		while (start < nw && w[start] == ' ')
+			start++;
+		if (nw == 0)
+			break;
+	}
+	free(w);
+	free(off);
+	*out = lines;
+	return n;
+}
+
+int ui_text_width(const char *s)
+{
+	size_t n;
+	wchar_t *w = decode(s ? s : "", &n, NULL);
+	int cells = 0;
+	for (size_t i = 0; i < n; i++)
+		cells += wc_cells(w[i]);
+	free(w);
+	return cells;
+}

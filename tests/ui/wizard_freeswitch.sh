@@ -43,7 +43,7 @@ keys Tab
 type_text "alice.martin@lab.example"
 keys F6
 check "step 3 reached" wait_for "3 PBX details"
-keys Tab Tab Enter # No PBX yet -> Template -> Platform list
+keys Tab Tab Enter # Connect a PBX now -> Template -> Platform list
 wait_for "Type to filter"
 check "FreeSWITCH is offered as supported" screen_re '│ FreeSWITCH \(event socket\) +│'
 check "and without 'no driver yet'" bash -c '! tmux -S "$1" capture-pane -p -t t | grep -F "FreeSWITCH" | grep -qF "no driver"' _ "$TMP/tmux.sock"
@@ -66,7 +66,7 @@ check "a wrong ESL password is reported (no user name to blame)" wait_for "the P
 keys F5
 wait_for "3 PBX details"
 wait_for "ESL password"
-keys Tab Tab Tab Tab Tab C-u # No PBX, Template, Platform, Host, Port -> password
+keys Tab Tab Tab Tab Tab C-u # Connect a PBX, Template, Platform, Host, Port -> password
 type_text "$SECRET"
 check "the password is masked" bash -c '! tmux -S "$1" capture-pane -p -t t | grep -qF -- "$2"' _ "$TMP/tmux.sock" "$SECRET"
 # created enabled, sync and monitor on (defaults); auto-provision on: the

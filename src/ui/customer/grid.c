@@ -21,6 +21,7 @@ enum col_id {
 	C_NAME,
 	C_PRODUCT,
 	C_REF,
+	C_TENANT,
 	C_COUNTRY,
 	C_STATUS,
 	C_INTERNAL,
@@ -31,23 +32,43 @@ enum col_id {
 	C__N
 };
 
+/* Widths come from the content of the rows on screen (up to cap) and the
+ * terminal: when the row is too wide, the fit steps below run in order until
+ * it fits (as htop drops meters), and the name gets whatever is left. */
 static const struct {
 	const char *title;
-	int base; /* width at 80 columns */
-	int grow; /* share of extra width */
+	int cap;  /* widest it gets from its content */
 	int sort; /* pd_sort or -1 */
 	bool right;
 } cols[C__N] = {
-    [C_NAME] = {"Name", 0, 4, PD_SORT_NAME, false},
-    [C_PRODUCT] = {"Product type", 10, 2, PD_SORT_PRODUCT, false},
-    [C_REF] = {"Reference", 8, 2, PD_SORT_REFERENCE, false},
-    [C_COUNTRY] = {"Ctry", 4, 0, PD_SORT_COUNTRY, false},
-    [C_STATUS] = {"Status", 10, 1, PD_SORT_STATUS, false},
-    [C_INTERNAL] = {"Int", 3, 0, PD_SORT_INTERNAL, false},
-    [C_PBX] = {"PBX", 7, 3, -1, false}, /* room for "down 14:02, 12s" at 120 */
-    [C_USERS] = {"Users", 5, 0, PD_SORT_USERS, true},
-    [C_CALLS] = {"Calls", 5, 0, -1, true},
-    [C_AGENTS] = {"Agents", 6, 0, -1, true},
+    [C_NAME] = {"Name", 0, PD_SORT_NAME, false},
+    [C_REF] = {"Reference", 16, PD_SORT_REFERENCE, false},
+    [C_TENANT] = {"Tenant id", 36, -1, false},
+    [C_PRODUCT] = {"Product type", 22, PD_SORT_PRODUCT, false},
+    [C_COUNTRY] = {"Ctry", 4, PD_SORT_COUNTRY, false},
+    [C_STATUS] = {"Status", 10, PD_SORT_STATUS, false},
+    [C_INTERNAL] = {"Int", 3, PD_SORT_INTERNAL, false},
+    [C_PBX] = {"PBX", 34, -1, false}, /* "down since 14:02, retrying in 12 s" */
+    [C_USERS] = {"Users", 5, PD_SORT_USERS, true},
+    [C_CALLS] = {"Calls", 5, -1, true},
+    [C_AGENTS] = {"Agents", 6, -1, true},
+};
+
+/* What gives way when the columns do not fit, first step first: a column
+ * shrinks to `to` cells (cut with "…"), or, with to == 0, is dropped; a
+ * step with `blank` only drops a column with nothing to say on this page
+ * (every value empty or "—": Calls and Agents without a monitored PBX). */
+static const struct {
+	enum col_id c;
+	int to;
+	bool blank;
+} fit_steps[] = {
+    {C_TENANT, 13, false},  {C_PRODUCT, 12, false}, {C_REF, 10, false},    {C_TENANT, 0, false},
+    {C_INTERNAL, 0, false}, {C_AGENTS, 0, true},    {C_CALLS, 0, true},    {C_PBX, 16, false},
+    {C_NAME, 20, false},    {C_PBX, 7, false},      {C_AGENTS, 0, false},  {C_CALLS, 0, false},
+    {C_NAME, 14, false},    {C_COUNTRY, 0, false},  {C_USERS, 0, false},   {C_PRODUCT, 6, false},
+    {C_PBX, 0, false},      {C_REF, 0, false},      {C_PRODUCT, 0, false}, {C_NAME, 8, false},
+    {C_STATUS, 0, false},
 };
 
 struct grid {
@@ -69,8 +90,8 @@ struct grid {
 	bool need_requery; /* filter typed: query once no key is waiting */
 	struct ui_screen *screen;
 	char err[560];
-	int widths[C__N];
-	int body; /* data rows on screen */
+	int widths[C__N]; /* 0 = not shown (no room) */
+	int body;         /* data rows on screen */
 	/* H5: rows marked for a bulk action, by customer id (they stay marked
 	 * across scrolling, sorting and filtering) */
 	int64_t *marked;
@@ -219,7 +240,7 @@ static void grid_refresh(struct ui_app *app, struct grid *g, bool counts)
  * The keyset anchor is the row's id alone (the store reads its sort key), so
  * the user's filter and sort stay as they were; only when the customer does
  * not match the filter is the filter cleared, and the status line says so. */
-static void jump_to(struct ui_app *app, struct grid *g, int64_t id)
+static void jump_to(struct ui_app *app, struct grid *g, int64_t id, const char *who)
 {
 	pd_row a;
 	memset(&a, 0, sizeof a);
@@ -246,9 +267,8 @@ static void jump_to(struct ui_app *app, struct grid *g, int64_t id)
 		g->filtering = false;
 		g->need_requery = false;
 		/* first, so that a narrow status line still shows it */
-		ui_msg(app, UI_R_STATUS_WARN,
-		       "Filter \"%s\" cleared: the new customer does not match it%s%s", was,
-		       before[0] ? " · " : "", before);
+		ui_msg(app, UI_R_STATUS_WARN, "Filter \"%s\" cleared: %s does not match it%s%s",
+		       was, who, before[0] ? " · " : "", before);
 	}
 	set_anchor(g, &a);
 	g->sel_id = id;
@@ -393,21 +413,6 @@ static void g_layout(struct ui_screen *s)
 	struct grid *g = s->priv;
 	ui_screen_window(s, s->y, s->x, s->h, s->w);
 	g->body = s->h - 2;
-	int fixed = 0, grow = 0;
-	for (int c = 0; c < C__N; c++) {
-		g->widths[c] = cols[c].base;
-		fixed += cols[c].base + 1;
-		grow += cols[c].grow;
-	}
-	int extra = s->w - fixed - 16; /* the name column gets at least 16 */
-	g->widths[C_NAME] = 16;
-	if (extra > 0)
-		for (int c = 0; c < C__N; c++)
-			g->widths[c] += extra * cols[c].grow / grow;
-	int used = 0;
-	for (int c = 0; c < C__N; c++)
-		used += g->widths[c] + 1;
-	g->widths[C_NAME] += s->w - used; /* rounding leftovers */
 	grid_refresh(s->app, g, !g->counts_ok && !g->need_counts);
 }
 
@@ -663,10 +668,94 @@ static void g_draw(struct ui_screen *s)
 		snprintf(pos, sizeof pos, "0 of %lld", (long long)g->total);
 	ui_put(w, 0, s->w - pd_utf8_width(pos) - 1, pd_utf8_width(pos), pos, ui_role(UI_R_TITLE),
 	       false);
+	/* the cells of the rows on screen, then the widths they need */
+	size_t nr = g->n < (size_t)(g->body > 0 ? g->body : 0) ? g->n : (size_t)g->body;
+	struct cells {
+		struct ui_live_cols live;
+		char st[32], users[24];
+		enum ui_role strole;
+		const char *text[C__N];
+		char *marked_name; /* "✓ NAME" for a row marked for a bulk action */
+	} *rc = xcalloc(nr ? nr : 1, sizeof *rc);
+	int need[C__N];
+	bool blank[C__N];
+	for (int c = 0; c < C__N; c++) {
+		need[c] = pd_utf8_width(cols[c].title) + (cols[c].sort == (int)g->q.sort);
+		blank[c] = true;
+	}
+	for (size_t i = 0; i < nr; i++) {
+		const pd_row *r = &g->rows[i];
+		struct cells *k = &rc[i];
+		ui_live_for_row(app, r, &k->live);
+		status_text(r, k->st, sizeof k->st, &k->strole);
+		snprintf(k->users, sizeof k->users, "%lld", (long long)r->n_users);
+		const char *text[C__N] = {
+		    [C_NAME] = r->c.name,
+		    [C_REF] = r->c.reference ? r->c.reference : "",
+		    [C_TENANT] = r->c.tenant_id,
+		    [C_PRODUCT] = product_name(app, r->c.product_type),
+		    [C_COUNTRY] = r->c.country,
+		    [C_STATUS] = k->st,
+		    [C_INTERNAL] = r->c.internal_system ? "yes" : "",
+		    [C_PBX] = k->live.pbx,
+		    [C_USERS] = k->users,
+		    [C_CALLS] = k->live.calls,
+		    [C_AGENTS] = k->live.agents,
+		};
+		/* a marked row: "✓ " before its name (as mc's and htop's tags) */
+		if (is_marked(g, r->c.id))
+			text[C_NAME] = k->marked_name = xasprintf("✓ %s", r->c.name);
+		memcpy(k->text, text, sizeof text);
+		for (int c = 0; c < C__N; c++) {
+			int cwid = ui_text_width(text[c]);
+			if (*text[c] && strcmp(text[c], "—"))
+				blank[c] = false;
+			if (cwid > need[c])
+				need[c] = cwid;
+		}
+	}
+	int total = 0;
+	for (int c = 0; c < C__N; c++) {
+		if (cols[c].cap && need[c] > cols[c].cap)
+			need[c] = cols[c].cap;
+		g->widths[c] = need[c];
+		total += need[c] + 1;
+	}
+	total--; /* no space after the last column */
+	for (size_t i = 0; i < sizeof fit_steps / sizeof fit_steps[0] && total > s->w; i++) {
+		enum col_id c = fit_steps[i].c;
+		int to = fit_steps[i].to, cur = g->widths[c];
+		if (!cur || cur <= to || (fit_steps[i].blank && !blank[c]))
+			continue;
+		if (to == 0) {
+			total -= cur + 1;
+			g->widths[c] = 0;
+		} else {
+			int cut = cur - to < total - s->w ? cur - to : total - s->w;
+			g->widths[c] -= cut;
+			total -= cut;
+		}
+	}
+	/* a step may have gone further than needed (a column shrunk, then a
+	 * later one dropped): what is left goes back, last step first */
+	for (size_t i = sizeof fit_steps / sizeof fit_steps[0]; i-- > 0 && total < s->w;) {
+		enum col_id c = fit_steps[i].c;
+		int back = need[c] - g->widths[c];
+		if (!g->widths[c] || back <= 0)
+			continue;
+		if (back > s->w - total)
+			back = s->w - total;
+		g->widths[c] += back;
+		total += back;
+	}
+	if (total < s->w)
+		g->widths[C_NAME] += s->w - total; /* the name gets the slack */
 	/* header */
 	int x = 0;
 	ui_fill(w, 1, 0, s->w, ui_role(UI_R_GRID_HEADER));
 	for (int c = 0; c < C__N; c++) {
+		if (!g->widths[c])
+			continue;
 		bool sorted = cols[c].sort == (int)g->q.sort;
 		char h[64];
 		/* the sort arrow survives a narrow column: the title is cut first */
@@ -678,6 +767,9 @@ static void g_draw(struct ui_screen *s)
 		x += g->widths[c] + 1;
 	}
 	if (!app->store) {
+		for (size_t i = 0; i < nr; i++)
+			free(rc[i].marked_name);
+		free(rc);
 		ui_put(w, 3, 1, s->w - 2, "Cannot open the database:", ui_role(UI_R_STATUS_ERROR),
 		       false);
 		ui_put(w, 4, 1, s->w - 2, app->db_error ? app->db_error : "", ui_role(UI_R_NORMAL),
@@ -691,63 +783,49 @@ static void g_draw(struct ui_screen *s)
 		       ui_role(UI_R_NOTE), false);
 	}
 	const char *needle = g->filter[0] ? g->filter : NULL;
-	for (size_t i = 0; i < g->n && (int)i < g->body; i++) {
-		const pd_row *r = &g->rows[i];
+	for (size_t i = 0; i < nr; i++) {
+		struct cells *k = &rc[i];
 		int y = 2 + (int)i;
 		bool sel = i == g->sel;
 		attr_t base = ui_role(sel ? UI_R_GRID_SELECTED : UI_R_GRID_ROW);
 		attr_t hl = sel ? ui_role(UI_R_GRID_SELECTED) | A_UNDERLINE | A_BOLD
 		                : ui_role(UI_R_GRID_MATCH);
 		ui_fill(w, y, 0, s->w, base);
-		struct ui_live_cols live;
-		ui_live_for_row(app, r, &live);
-		char st[32], users[24];
-		enum ui_role strole;
-		status_text(r, st, sizeof st, &strole);
-		snprintf(users, sizeof users, "%lld", (long long)r->n_users);
-		const char *text[C__N] = {
-		    [C_NAME] = r->c.name,
-		    [C_PRODUCT] = product_name(app, r->c.product_type),
-		    [C_REF] = r->c.reference ? r->c.reference : "",
-		    [C_COUNTRY] = r->c.country,
-		    [C_STATUS] = st,
-		    [C_INTERNAL] = r->c.internal_system ? "yes" : "",
-		    /* the longest form that fits: "down since 14:02, retrying in 12 s",
-		     * "down 14:02, 12s", then the short one (80 columns) */
-		    [C_PBX] = pd_utf8_width(live.pbx) <= g->widths[C_PBX] ? live.pbx
-		              : live.pbx_mid[0] && pd_utf8_width(live.pbx_mid) <= g->widths[C_PBX]
-		                  ? live.pbx_mid
-		              : live.pbx_short[0] ? live.pbx_short
-		                                  : live.pbx,
-		    [C_USERS] = users,
-		    [C_CALLS] = live.calls,
-		    [C_AGENTS] = live.agents,
-		};
-		/* a marked row: "✓ " before its name (as mc's and htop's tags) */
-		char *marked_name = is_marked(g, r->c.id) ? xasprintf("✓ %s", r->c.name) : NULL;
-		if (marked_name)
-			text[C_NAME] = marked_name;
+		const struct ui_live_cols *live = &k->live;
+		/* the longest PBX form that fits: "down since 14:02, retrying in
+		 * 12 s", "down 14:02, 12s", then the short one (80 columns) */
+		int pw = g->widths[C_PBX];
+		k->text[C_PBX] = pd_utf8_width(live->pbx) <= pw ? live->pbx
+		                 : live->pbx_mid[0] && pd_utf8_width(live->pbx_mid) <= pw
+		                     ? live->pbx_mid
+		                 : live->pbx_short[0] ? live->pbx_short
+		                                      : live->pbx;
 		x = 0;
 		for (int c = 0; c < C__N; c++) {
+			int cw = g->widths[c];
+			if (!cw)
+				continue;
 			attr_t a = base;
 			if (!sel && c == C_STATUS)
-				a = ui_role(strole);
+				a = ui_role(k->strole);
 			if (!sel && c == C_PBX)
-				a = ui_role(live.pbx_role);
-			int cw = g->widths[c];
+				a = ui_role(live->pbx_role);
+			const char *t = k->text[c];
 			if (cols[c].right) {
-				int tw2 = pd_utf8_width(text[c]);
+				int tw2 = pd_utf8_width(t);
 				int pad = cw - tw2 > 0 ? cw - tw2 : 0;
-				ui_put(w, y, x + pad, cw - pad, text[c], a, false);
-			} else if (c == C_NAME || c == C_REF) {
-				ui_put_match(w, y, x, cw, text[c], needle, a, hl, false);
+				ui_put(w, y, x + pad, cw - pad, t, a, false);
+			} else if (c == C_NAME || c == C_REF || c == C_TENANT) {
+				ui_put_match(w, y, x, cw, t, needle, a, hl, false);
 			} else {
-				ui_put(w, y, x, cw, text[c], a, false);
+				ui_put(w, y, x, cw, t, a, false);
 			}
 			x += cw + 1;
 		}
-		free(marked_name);
 	}
+	for (size_t i = 0; i < nr; i++)
+		free(rc[i].marked_name);
+	free(rc);
 	if (g->filtering) {
 		/* the cursor sits at the end of the filter text in the title */
 		wmove(w, 0,
@@ -826,6 +904,53 @@ static void sort_step(struct ui_app *app, struct grid *g, int dir)
 		}
 	}
 	requery(app, g);
+}
+
+/* The jump prompt (J): a reference (as the command line reads it: exact,
+ * else ignoring case), else a tenant id, "#<id>" or an exact name; the grid
+ * selects the customer (showing deleted ones if it is deleted) and opens it. */
+static void jump_done(struct ui_app *app, void *ctx, bool ok, const char *text)
+{
+	struct ui_screen *s = ctx;
+	struct grid *g = s->priv;
+	if (!ok || !text || !app->store)
+		return;
+	char *q = xstrdup(text);
+	char *t = q + strspn(q, " \t");
+	for (size_t n = strlen(t); n && (t[n - 1] == ' ' || t[n - 1] == '\t');)
+		t[--n] = 0;
+	if (!*t) {
+		free(q);
+		return;
+	}
+	pd_customer c;
+	memset(&c, 0, sizeof c);
+	pd_err e;
+	pd_err_clear(&e);
+	pd_status st = store_customer_find_reference(app->store, t, &c, &e);
+	if (st == PD_E_NOTFOUND) {
+		pd_customer_free(&c);
+		memset(&c, 0, sizeof c);
+		pd_err_clear(&e);
+		st = store_customer_find(app->store, t, &c, &e);
+	}
+	if (st == PD_E_NOTFOUND) {
+		ui_msg(app, UI_R_STATUS_ERROR,
+		       "No customer has the reference or tenant id \"%s\" (a part of a name, "
+		       "reference or tenant id: / filters the grid, : opens the palette)",
+		       t);
+	} else if (st != PD_OK) {
+		ui_show_err(app, "Jump", &e);
+	} else {
+		if (c.deleted_at && !g->q.include_deleted)
+			g->q.include_deleted = true;
+		jump_to(app, g, c.id, "that customer");
+		s->dirty = true;
+		int64_t id = c.id;
+		ui_push(app, &ui_customer_ops, &id);
+	}
+	pd_customer_free(&c);
+	free(q);
 }
 
 static int g_key(struct ui_screen *s, const struct ui_event *ev)
@@ -919,6 +1044,10 @@ static int g_key(struct ui_screen *s, const struct ui_event *ev)
 		g->q.include_deleted = !g->q.include_deleted;
 		grid_refresh(app, g, false);
 		return UI_HANDLED | UI_REDRAW;
+	case UI_A_JUMP:
+		ui_dialog_prompt(app, "Jump to a customer", "Reference or tenant id:", "", false,
+		                 jump_done, s);
+		return UI_HANDLED;
 	case UI_A_TEMPLATES:
 		ui_push(app, &ui_templates_ops, NULL);
 		return UI_HANDLED;
@@ -949,6 +1078,20 @@ static int g_key(struct ui_screen *s, const struct ui_event *ev)
 	default:
 		return 0;
 	}
+}
+
+/* A click on a row selects it (mouse on). */
+static int g_click(struct ui_screen *s, int y, int x)
+{
+	(void)x;
+	struct grid *g = s->priv;
+	size_t row = y >= 2 ? (size_t)(y - 2) : (size_t)-1;
+	if (g->filtering || row >= g->n || (int)row >= g->body)
+		return 0;
+	g->sel = row;
+	g->sel_id = g->rows[row].c.id;
+	update_position(s->app, g);
+	return UI_HANDLED | UI_REDRAW;
 }
 
 static int g_idle(struct ui_screen *s)
@@ -990,7 +1133,7 @@ static int g_data(struct ui_screen *s)
 	if (app->select_customer_id) {
 		int64_t id = app->select_customer_id;
 		app->select_customer_id = 0;
-		jump_to(app, g, id);
+		jump_to(app, g, id, "the new customer");
 	} else {
 		grid_refresh(app, g, true);
 	}
@@ -1056,5 +1199,6 @@ const struct ui_screen_ops ui_grid_ops = {
     .on_data = g_data,
     .on_idle = g_idle,
     .status = g_status,
+    .on_click = g_click,
     .fkeys = "F1|Help|F3|Filter|F5|Templ|F6|SortBy|F7|New|F8|Catalog|F9|Deleted|F10|Quit",
 };

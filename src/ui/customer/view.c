@@ -643,6 +643,26 @@ static void toggle_done(struct ui_app *app, void *ctx, bool ok, const char *text
 	free(k);
 }
 
+static int cv_key(struct ui_screen *s, const struct ui_event *ev);
+
+/* A click on a tab's label switches to it, as its digit does (mouse on);
+ * the labels are drawn " 1 Details " from column 1, one space apart. */
+static int cv_click(struct ui_screen *s, int y, int x)
+{
+	if (y != 1)
+		return 0;
+	int x0 = 1;
+	for (int t = 0; t < CV_TABS; t++) {
+		int w = pd_utf8_width(tab_names[t]) + 2;
+		if (x >= x0 && x < x0 + w) {
+			struct ui_event ev = {.action = (enum ui_action)(UI_A_TAB1 + t)};
+			return cv_key(s, &ev);
+		}
+		x0 += w + 1;
+	}
+	return 0;
+}
+
 static int cv_key(struct ui_screen *s, const struct ui_event *ev)
 {
 	struct cview *v = s->priv;
@@ -867,6 +887,7 @@ const struct ui_screen_ops ui_customer_ops = {
     .layout = cv_layout,
     .draw = cv_draw,
     .handle_key = cv_key,
+    .on_click = cv_click,
     .help = cv_help,
     .on_data = cv_data,
     .on_tick = cv_tick,

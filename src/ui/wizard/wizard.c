@@ -124,10 +124,14 @@ static bool step_ok(struct wiz *z)
 	return false;
 }
 
+static void build_fkeys(struct ui_app *app, pd_wiz_step step, bool no_pbx);
+
 static void go_step(struct wiz *z, pd_wiz_step step, const char *focus)
 {
 	z->note[0] = 0;
 	z->w.step = step;
+	build_fkeys(z->app, step, z->w.no_pbx); /* the bar names what this step does */
+	z->app->bar_dirty = true;
 	z->on_buttons = step == PD_WIZ_SUMMARY;
 	z->btn = 0;
 	z->summary_top = 0;
@@ -850,7 +854,9 @@ static void first_key(struct ui_app *app, enum ui_action a, char *out, size_t n)
 	snprintf(out, n, "%.*s", (int)len, pick);
 }
 
-static void build_fkeys(struct ui_app *app)
+/* Only the keys that do something on this step: Back from step 2 on, the
+ * users' keys on step 4 (Discover only with a PBX to ask). */
+static void build_fkeys(struct ui_app *app, pd_wiz_step step, bool no_pbx)
 {
 	static const struct {
 		enum ui_action a;
@@ -868,6 +874,11 @@ static void build_fkeys(struct ui_app *app)
 	size_t used = 0;
 	wizard_fkeys[0] = 0;
 	for (size_t i = 0; i < sizeof bar / sizeof bar[0]; i++) {
+		enum ui_action a = bar[i].a;
+		if ((a == UI_A_WIZ_BACK && step == PD_WIZ_CUSTOMER) ||
+		    ((a == UI_A_WIZ_ADD_USER || a == UI_A_WIZ_DEL_USER) && step != PD_WIZ_ROLES) ||
+		    (a == UI_A_WIZ_DISCOVER && (step != PD_WIZ_ROLES || no_pbx)))
+			continue;
 		char k[128];
 		first_key(app, bar[i].a, k, sizeof k);
 		if (!k[0])
@@ -898,7 +909,7 @@ static struct ui_screen_ops wizard_ops = {
 
 int ui_wizard_open(struct ui_app *app)
 {
-	build_fkeys(app);
+	build_fkeys(app, PD_WIZ_CUSTOMER, false);
 	struct ui_screen *s = ui_push(app, &wizard_ops, NULL);
 	if (!s)
 		return 0;

@@ -34,6 +34,8 @@ static void focus_from_old_key(char **focus)
 		now = xasprintf("synced_users[%u].role", idx);
 	else if (!strcmp(k, "pbx.create_disabled"))
 		now = xstrdup("enabled");
+	else if (!strcmp(k, "no_pbx"))
+		now = xstrdup("connect_pbx"); /* the toggle the screen shows now */
 	else if (!strncmp(k, "pbx.f.", 6))
 		now = xstrdup(k + 6);
 	else if (!strncmp(k, "pbx.", 4))

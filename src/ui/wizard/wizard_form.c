@@ -61,8 +61,8 @@ int wiz_key_index(const struct wiz *z, const char *key)
 /* Side effects that change which fields exist or other fields' values. */
 static bool is_structural(const char *key)
 {
-	static const char *const keys[] = {"country", "product_type", "trial",
-	                                   "no_pbx",  "template",     "platform"};
+	static const char *const keys[] = {"country",     "product_type", "trial",   "no_pbx",
+	                                   "connect_pbx", "template",     "platform"};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		if (!strcmp(keys[i], key))
 			return true;

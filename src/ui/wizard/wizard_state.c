@@ -56,6 +56,8 @@ static const struct {
 } bool_fields[] = {
     {"trial", offsetof(pd_wiz, trial), false},
     {"no_pbx", offsetof(pd_wiz, no_pbx), false},
+    /* the screen asks "Connect a PBX now"; drafts keep no_pbx */
+    {"connect_pbx", offsetof(pd_wiz, no_pbx), true},
     {"enabled", offsetof(pd_wiz, create_disabled), true},
     {"sync_users", offsetof(pd_wiz, sync_users), false},
     {"monitor", offsetof(pd_wiz, monitor), false},
@@ -560,7 +562,7 @@ static size_t fields_user(pd_wiz_field *o, size_t max)
 static size_t fields_pbx(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_field *o, size_t max)
 {
 	size_t n = 0;
-	field_add(o, max, &n, "no_pbx", "No PBX yet", PD_WF_TOGGLE, 3, false);
+	field_add(o, max, &n, "connect_pbx", "Connect a PBX now", PD_WF_TOGGLE, 3, false);
 	if (w->no_pbx)
 		return n;
 	field_add(o, max, &n, "template", "Template", PD_WF_CHOICE, 26, false);
@@ -673,9 +675,10 @@ bool pd_wiz_key_in_step(const char *key, pd_wiz_step step)
 		return !strncmp(key, "admin_", 6);
 	case PD_WIZ_PBX:
 		return pd_wiz_is_param_key(key) || !strcmp(key, "no_pbx") ||
-		       !strcmp(key, "template") || !strcmp(key, "platform") ||
-		       !strcmp(key, "enabled") || !strcmp(key, "sync_users") ||
-		       !strcmp(key, "monitor") || !strcmp(key, "auto_provision");
+		       !strcmp(key, "connect_pbx") || !strcmp(key, "template") ||
+		       !strcmp(key, "platform") || !strcmp(key, "enabled") ||
+		       !strcmp(key, "sync_users") || !strcmp(key, "monitor") ||
+		       !strcmp(key, "auto_provision");
 	case PD_WIZ_ROLES:
 		return !strncmp(key, "users[", 6) || !strncmp(key, "synced_users[", 13);
 	default:

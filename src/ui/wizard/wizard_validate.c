@@ -261,7 +261,7 @@ static bool check_pbx_field(const pd_wiz_ctx *c, const pd_wiz *w, const char *ke
 		return true;
 	if (!strcmp(key, "platform")) {
 		if (blank(w->platform))
-			return fail(msg, cap, "choose one or No PBX yet");
+			return fail(msg, cap, "choose one, or uncheck Connect a PBX now");
 		const pd_platform *pl = c->cat ? pd_catalogue_platform(c->cat, w->platform) : NULL;
 		if (!pl)
 			return fail(msg, cap, "not a platform of the catalogue");
