@@ -119,12 +119,11 @@ static void fake_init(fake_drv *d, pd_live *live)
 	pd_drv_conf c = conf("{\"wrapup_time\": 30}");
 	int wrapup = 0;
 	pd_err e = {0};
-	cr_assert_eq(pd_drv_link_init(&d->l, &c,
-	                              &(pd_drv_host){.ctx = d,
-	                                             .live = live,
-	                                             .link_changed = fake_changed},
-	                              NULL, 1000, &wrapup, &e),
-	             PD_OK, "%s", e.message);
+	cr_assert_eq(
+	    pd_drv_link_init(&d->l, &c,
+	                     &(pd_drv_host){.ctx = d, .live = live, .link_changed = fake_changed},
+	                     NULL, 1000, &wrapup, &e),
+	    PD_OK, "%s", e.message);
 	cr_assert_eq(wrapup, 30);
 	d->l.drv = d;
 	d->l.view = fake_view;
