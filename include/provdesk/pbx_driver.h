@@ -102,14 +102,28 @@ extern const pd_driver_ops pd_esl_driver; /* FreeSWITCH, src/pbx/esl/esl_driver.
  * layer"): the start of create, the steps of a `test` op that the
  * transport reports, the model caps and their counters, and the sync. */
 
-/* The start of a TCP/TLS driver's create: host and port checked (fields
- * "host", "port"), the parameters every such driver reads (tls_verify,
- * tls_ca_file, wrapup_time 0-3600) read typed or as typed, naming a bad
- * one; the transport made (cb->ctx is the driver) with step_timeout_ms, the
- * backoff set from backoff_min_ms/backoff_max_s (60 s when 0), and c
- * copied into *copy (strings owned: pd_drv_conf_free) but for its secret,
- * which is kept masked in *secret (copy->secret is NULL; reveal it only for
- * the login, then pd_secret_free). Nothing is made when it fails. */
+/* The parameters every driver reads (tls_verify, tls_ca_file, wrapup_time
+ * 0-3600), read typed or as typed. */
+typedef struct {
+	bool tls_verify;
+	char *tls_ca_file; /* NULL when none; owned: pd_drv_params_free */
+	int wrapup_s;
+} pd_drv_params;
+
+/* The checks of create, without a transport (a driver on libcurl calls
+ * them alone): host and port checked (fields "host", "port"), the
+ * parameters read into *p naming a bad one. Nothing is kept when it fails. */
+pd_status pd_drv_check(const pd_drv_conf *c, pd_drv_params *p, pd_err *e);
+void pd_drv_params_free(pd_drv_params *p);
+/* c copied into *copy (strings owned: pd_drv_conf_free) but for its
+ * secret, which is kept masked in *secret (copy->secret is NULL; reveal it
+ * only for the login, then pd_secret_free). */
+void pd_drv_conf_copy(const pd_drv_conf *c, pd_drv_conf *copy, pd_masked *secret);
+
+/* The start of a TCP/TLS driver's create: pd_drv_check, then the transport
+ * made (cb->ctx is the driver) with step_timeout_ms, the backoff set from
+ * backoff_min_ms/backoff_max_s (60 s when 0), and c copied
+ * (pd_drv_conf_copy). Nothing is made when it fails. */
 pd_status pd_drv_setup(const pd_drv_conf *c, const pd_tport_cb *cb, int step_timeout_ms,
                        pd_drv_conf *copy, pd_masked *secret, pd_tport **t, pd_backoff *bo,
                        int *wrapup_s, pd_err *e);
@@ -117,6 +131,77 @@ pd_status pd_drv_setup(const pd_drv_conf *c, const pd_tport_cb *cb, int step_tim
 void pd_drv_conf_free(pd_drv_conf *c, pd_masked *secret);
 /* Masks the secret (3 bytes or longer) wherever it appears in s. */
 void pd_drv_scrub(const pd_masked *secret, char *s);
+
+/* The part of a driver instance that every driver has alike: embedded in
+ * it, it keeps the link state and its text, the failure noted inside a
+ * parser callback, the publishing of the model's view and the retries.
+ * What differs by protocol (the steps, the warning's words, the input
+ * counters compared) stays in the driver. */
+typedef struct pd_drv_link {
+	pd_drv_conf c; /* c.secret is NULL: the secret is kept masked below */
+	pd_masked secret;
+	pd_drv_host h;
+	pd_tport *t; /* NULL for a driver without the shared transport */
+	pd_backoff bo;
+	int64_t now;              /* the time of the call being handled */
+	int64_t retry_at;         /* while down: when to redial */
+	pd_link_state wait_state; /* the state while down */
+	bool auth_failed;         /* down for good until resync/edit */
+	char last_error[200];     /* the secret masked */
+	char *fail;               /* set inside the parser callback; acted on by pd_drv_settle */
+	pd_link_state fail_as;    /* what fail makes the link: retrying (0 too), protocol-error,
+	                             auth-failed (no retries) */
+	int done, total;          /* the discovery's progress (the state's done/total) */
+	pd_link_state published;  /* (pd_link_state)-1: say the next state even when the same */
+	int pub_done, pub_total;
+	bool dirty; /* the view changed since it was published */
+	int64_t published_at;
+	pd_live_input input; /* what the PBX's input cost: published with the view */
+	pd_sync_result last;
+	bool have_last;
+	/* the driver's, set before pd_drv_link_init returns to it */
+	void *drv;
+	void (*view)(void *drv, int64_t now_ms, pd_live_view *v); /* the model's view */
+	/* The link goes down: close the connection, forget what only the open
+	 * link knew (calls, agents, commands in flight), be waiting. */
+	void (*stop)(void *drv);
+	/* After the transport handled one ready pollfd (pd_drv_link_on_io). */
+	void (*after_io)(void *drv);
+} pd_drv_link;
+
+/* The start of create into *l (cleared first): pd_drv_check, the backoff,
+ * the conf copied (pd_drv_conf_copy), h kept; with cb the transport is
+ * made too (pd_drv_setup), without it l->t is NULL. l->drv and the
+ * callbacks are the caller's to set. Nothing is kept when it fails. */
+pd_status pd_drv_link_init(pd_drv_link *l, const pd_drv_conf *c, const pd_drv_host *h,
+                           const pd_tport_cb *cb, int step_timeout_ms, int *wrapup_s, pd_err *e);
+/* Frees the transport, a pending failure and the conf copy. */
+void pd_drv_link_free(pd_drv_link *l);
+/* Says st (with err, and done/total) to the live state and the host;
+ * "discovering" again with the same progress is said once. */
+void pd_drv_link_set(pd_drv_link *l, pd_link_state st, const char *err);
+/* The model's view (and l->input) to the live state, when dirty. */
+void pd_drv_publish_now(pd_drv_link *l);
+/* The same, coalesced: not before gap_ms since the last one. */
+void pd_drv_publish(pd_drv_link *l, int64_t gap_ms);
+/* Notes a failure to act on after the feed (the first one wins): as is
+ * what it makes the link (retrying, protocol-error, auth-failed). */
+void pd_drv_set_fail(pd_drv_link *l, pd_link_state as, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Acts on a noted failure: pd_drv_link_down. */
+void pd_drv_settle(pd_drv_link *l);
+/* The link is down (st: retrying, protocol-error, or auth-failed: no
+ * retry): stop, why kept as the last error (the secret masked), the retry
+ * timed by the backoff, the state said and the emptied view published (the
+ * state first when retried: the live state then keeps the last full view,
+ * marked stale). */
+void pd_drv_link_down(pd_drv_link *l, const char *why, pd_link_state st);
+/* The ops on the shared transport: its pollfd; and per ready pollfd, the
+ * transport's I/O then after_io. */
+int pd_drv_link_pollfds(pd_drv_link *l, struct pollfd *p, int max);
+void pd_drv_link_on_io(pd_drv_link *l, const struct pollfd *p, int n, int64_t now_ms);
+/* The last_sync op. */
+bool pd_drv_link_last_sync(const pd_drv_link *l, pd_sync_result *res);
 
 /* The caps of one link's model ([pbx] in provdesk.conf): a PBX is
  * untrusted input. 0 = the default. */
@@ -200,7 +285,12 @@ typedef struct pd_drv_probe {
 } pd_drv_probe;
 
 /* out cleared, the parameters read (a bad one is the failed step
- * "parameters", PD_E_CONFIG), the transport opened: PD_OK once open (the
+ * "parameters", PD_E_CONFIG) and the overall limit set; no transport (a
+ * driver without pd_tport reports its own steps with pd_drv_probe_step /
+ * pd_drv_probe_fail and ends with pd_drv_probe_end). */
+pd_status pd_drv_probe_begin(pd_drv_probe *pr, const pd_drv_conf *c, int timeout_ms, int step_ms,
+                             pd_drv_test_result *out);
+/* pd_drv_probe_begin, then the transport opened: PD_OK once open (the
  * steps so far added), else the status of the failed step. Either way
  * pd_drv_probe_end follows. */
 pd_status pd_drv_probe_open(pd_drv_probe *pr, const pd_drv_conf *c, int timeout_ms, int step_ms,

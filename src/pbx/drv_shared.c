@@ -14,10 +14,9 @@
 
 /* ---- create ---- */
 
-pd_status pd_drv_setup(const pd_drv_conf *c, const pd_tport_cb *cb, int step_timeout_ms,
-                       pd_drv_conf *copy, pd_masked *secret, pd_tport **t, pd_backoff *bo,
-                       int *wrapup_s, pd_err *e)
+pd_status pd_drv_check(const pd_drv_conf *c, pd_drv_params *p, pd_err *e)
 {
+	memset(p, 0, sizeof *p);
 	if (!c->host || !*c->host)
 		return pd_fail(e, PD_E_INVALID, "host", "the PBX host is empty");
 	if (c->port <= 0 || c->port > 65535)
@@ -27,24 +26,26 @@ pd_status pd_drv_setup(const pd_drv_conf *c, const pd_tport_cb *cb, int step_tim
 	 * typed ("false", "5"): both are read alike. A value that is neither is
 	 * refused naming the field rather than guessed (tls_verify would then
 	 * silently verify, or not). Bounds as in the catalogue's wrapup_time. */
-	bool verify;
 	long long wrapup;
-	char *ca = NULL;
 	pd_status st;
-	if ((st = pd_param_bool(c->params_json, "tls_verify", true, &verify, e)) != PD_OK ||
+	if ((st = pd_param_bool(c->params_json, "tls_verify", true, &p->tls_verify, e)) != PD_OK ||
 	    (st = pd_param_int(c->params_json, "wrapup_time", 0, 3600, 0, &wrapup, e)) != PD_OK ||
-	    (st = pd_param_str(c->params_json, "tls_ca_file", &ca, e)) != PD_OK)
+	    (st = pd_param_str(c->params_json, "tls_ca_file", &p->tls_ca_file, e)) != PD_OK) {
+		pd_drv_params_free(p);
 		return st;
-	*t = pd_tport_new(&(pd_tport_conf){.host = c->host,
-	                                   .port = c->port,
-	                                   .tls = c->tls,
-	                                   .tls_verify = verify,
-	                                   .tls_ca_file = ca,
-	                                   .step_timeout_ms = step_timeout_ms},
-	                  cb);
-	free(ca);
-	pd_backoff_init(bo, c->backoff_min_ms,
-	                (int64_t)(c->backoff_max_s > 0 ? c->backoff_max_s : 60) * 1000, 0);
+	}
+	p->wrapup_s = (int)wrapup;
+	return PD_OK;
+}
+
+void pd_drv_params_free(pd_drv_params *p)
+{
+	free(p->tls_ca_file);
+	p->tls_ca_file = NULL;
+}
+
+void pd_drv_conf_copy(const pd_drv_conf *c, pd_drv_conf *copy, pd_masked *secret)
+{
 	*copy = *c;
 	copy->host = xstrdup(c->host);
 	copy->username = xstrdup(c->username ? c->username : "");
@@ -52,7 +53,33 @@ pd_status pd_drv_setup(const pd_drv_conf *c, const pd_tport_cb *cb, int step_tim
 	    NULL; /* kept masked in *secret (docs/architecture.md, "Secrets in memory") */
 	pd_masked_set(secret, c->secret);
 	copy->params_json = xstrdup(c->params_json);
-	*wrapup_s = (int)wrapup;
+}
+
+static void backoff_of(pd_backoff *bo, const pd_drv_conf *c)
+{
+	pd_backoff_init(bo, c->backoff_min_ms,
+	                (int64_t)(c->backoff_max_s > 0 ? c->backoff_max_s : 60) * 1000, 0);
+}
+
+pd_status pd_drv_setup(const pd_drv_conf *c, const pd_tport_cb *cb, int step_timeout_ms,
+                       pd_drv_conf *copy, pd_masked *secret, pd_tport **t, pd_backoff *bo,
+                       int *wrapup_s, pd_err *e)
+{
+	pd_drv_params p;
+	pd_status st = pd_drv_check(c, &p, e);
+	if (st != PD_OK)
+		return st;
+	*t = pd_tport_new(&(pd_tport_conf){.host = c->host,
+	                                   .port = c->port,
+	                                   .tls = c->tls,
+	                                   .tls_verify = p.tls_verify,
+	                                   .tls_ca_file = p.tls_ca_file,
+	                                   .step_timeout_ms = step_timeout_ms},
+	                  cb);
+	pd_drv_params_free(&p);
+	backoff_of(bo, c);
+	pd_drv_conf_copy(c, copy, secret);
+	*wrapup_s = p.wrapup_s;
 	return PD_OK;
 }
 
@@ -74,6 +101,153 @@ void pd_drv_scrub(const pd_masked *secret, char *s)
 	while ((hit = strstr(s, sec)))
 		memset(hit, '*', secret->len);
 	pd_secret_free(sec);
+}
+
+/* ---- the link ---- */
+
+pd_status pd_drv_link_init(pd_drv_link *l, const pd_drv_conf *c, const pd_drv_host *h,
+                           const pd_tport_cb *cb, int step_timeout_ms, int *wrapup_s, pd_err *e)
+{
+	memset(l, 0, sizeof *l);
+	pd_status st;
+	if (cb) {
+		st = pd_drv_setup(c, cb, step_timeout_ms, &l->c, &l->secret, &l->t, &l->bo,
+		                  wrapup_s, e);
+	} else {
+		pd_drv_params p;
+		st = pd_drv_check(c, &p, e);
+		if (st == PD_OK) {
+			pd_drv_params_free(&p);
+			backoff_of(&l->bo, c);
+			pd_drv_conf_copy(c, &l->c, &l->secret);
+			*wrapup_s = p.wrapup_s;
+		}
+	}
+	if (st != PD_OK)
+		return st;
+	l->h = *h;
+	return PD_OK;
+}
+
+void pd_drv_link_free(pd_drv_link *l)
+{
+	pd_tport_free(l->t);
+	l->t = NULL;
+	free(l->fail);
+	l->fail = NULL;
+	pd_drv_conf_free(&l->c, &l->secret);
+}
+
+void pd_drv_link_set(pd_drv_link *l, pd_link_state st, const char *err)
+{
+	if (st == l->published && st == PD_LINK_DISCOVERING && l->pub_done == l->done &&
+	    l->pub_total == l->total)
+		return;
+	l->published = st;
+	l->pub_done = l->done;
+	l->pub_total = l->total;
+	pd_live_set_link(l->h.live, l->c.customer_id, st, l->pub_done, l->pub_total, l->retry_at,
+	                 err);
+	if (l->h.link_changed) {
+		char text[256];
+		pd_live_status_text(st, l->pub_done, l->pub_total, l->retry_at, err, l->now, text,
+		                    sizeof text);
+		l->h.link_changed(l->h.ctx, l->c.customer_id, st, text);
+	}
+}
+
+void pd_drv_publish_now(pd_drv_link *l)
+{
+	if (!l->dirty)
+		return;
+	l->dirty = false;
+	l->published_at = l->now;
+	pd_live_view v = {0};
+	l->view(l->drv, l->now, &v);
+	v.input = l->input;
+	pd_live_publish(l->h.live, l->c.customer_id, &v);
+}
+
+void pd_drv_publish(pd_drv_link *l, int64_t gap_ms)
+{
+	if (l->dirty && l->now - l->published_at >= gap_ms)
+		pd_drv_publish_now(l);
+}
+
+void pd_drv_set_fail(pd_drv_link *l, pd_link_state as, const char *fmt, ...)
+{
+	if (l->fail)
+		return;
+	char buf[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	l->fail_as = as;
+	l->fail = xstrdup(buf);
+}
+
+void pd_drv_settle(pd_drv_link *l)
+{
+	if (!l->fail)
+		return;
+	char *f = l->fail;
+	pd_link_state as = l->fail_as;
+	l->fail = NULL;
+	l->fail_as = PD_LINK_RETRYING;
+	pd_drv_link_down(
+	    l, f,
+	    as == PD_LINK_AUTH_FAILED || as == PD_LINK_PROTOCOL_ERROR ? as : PD_LINK_RETRYING);
+	free(f);
+}
+
+void pd_drv_link_down(pd_drv_link *l, const char *why, pd_link_state st)
+{
+	l->stop(l->drv);
+	snprintf(l->last_error, sizeof l->last_error, "%s", why);
+	pd_drv_scrub(&l->secret, l->last_error);
+	l->wait_state = st;
+	l->dirty = true;
+	if (st == PD_LINK_AUTH_FAILED) {
+		/* no retries follow: calls and agents are unknown until the
+		 * connection is edited, so they are cleared rather than left as
+		 * the last link (or the driver this one replaced) saw them */
+		l->auth_failed = true;
+		l->retry_at = 0;
+		pd_drv_publish_now(l);
+		pd_drv_link_set(l, st, l->last_error);
+		return;
+	}
+	/* capped, doubling, jittered so many links do not redial in step */
+	l->retry_at = l->now + pd_backoff_next(&l->bo);
+	/* calls/agents are unknown while the link is down; users stay. The
+	 * state goes first: pd_live then keeps the last full view, marked
+	 * stale, and holds this reduced one back until the link is up again */
+	pd_drv_link_set(l, st, l->last_error);
+	pd_drv_publish_now(l);
+}
+
+int pd_drv_link_pollfds(pd_drv_link *l, struct pollfd *p, int max)
+{
+	return max < 1 ? 0 : pd_tport_pollfd(l->t, &p[0]);
+}
+
+void pd_drv_link_on_io(pd_drv_link *l, const struct pollfd *p, int n, int64_t now_ms)
+{
+	l->now = now_ms;
+	for (int i = 0; i < n; i++) {
+		if (!p[i].revents)
+			continue;
+		pd_tport_on_io(l->t, &p[i], now_ms);
+		l->after_io(l->drv);
+	}
+}
+
+bool pd_drv_link_last_sync(const pd_drv_link *l, pd_sync_result *res)
+{
+	if (l->have_last)
+		*res = l->last;
+	return l->have_last;
 }
 
 /* ---- model caps and counters ---- */
@@ -270,8 +444,8 @@ static pd_status open_failed(pd_drv_probe *pr)
 	return pd_drv_probe_fail(pr, PD_E_PROTOCOL, "TLS", "%s", pr->why);
 }
 
-pd_status pd_drv_probe_open(pd_drv_probe *pr, const pd_drv_conf *c, int timeout_ms, int step_ms,
-                            pd_drv_test_result *out)
+pd_status pd_drv_probe_begin(pd_drv_probe *pr, const pd_drv_conf *c, int timeout_ms, int step_ms,
+                             pd_drv_test_result *out)
 {
 	memset(out, 0, sizeof *out);
 	out->failed = -1;
@@ -285,6 +459,15 @@ pd_status pd_drv_probe_open(pd_drv_probe *pr, const pd_drv_conf *c, int timeout_
 	    pd_param_str(c->params_json, "tls_ca_file", &pr->ca, &pe) != PD_OK)
 		return pd_drv_probe_fail(pr, PD_E_CONFIG, "parameters", "%.390s", pe.message);
 	pr->give_up = pd_live_now_ms() + (timeout_ms > 0 ? timeout_ms : 30000);
+	return PD_OK;
+}
+
+pd_status pd_drv_probe_open(pd_drv_probe *pr, const pd_drv_conf *c, int timeout_ms, int step_ms,
+                            pd_drv_test_result *out)
+{
+	pd_status st = pd_drv_probe_begin(pr, c, timeout_ms, step_ms, out);
+	if (st != PD_OK)
+		return st;
 	pr->t = pd_tport_new(
 	    &(pd_tport_conf){.host = c->host,
 	                     .port = c->port,

@@ -45,35 +45,19 @@ enum dstate {
 #define RESNAP_MS 60000
 
 typedef struct {
-	pd_drv_conf c; /* c.secret is NULL: the secret is kept masked below */
-	pd_masked secret;
-	pd_drv_host h;
+	/* conf, masked secret, host, the transport (resolve, connect, TLS), the
+	 * link state, failures, publishing, retries (include/provdesk/pbx_driver.h) */
+	pd_drv_link l;
 	enum dstate st;
-	bool auth_failed;
-	pd_tport *t; /* resolve, connect, TLS (params_json tls_verify, tls_ca_file), I/O */
 	ami_parser *p;
 	ami_model *m;
-	int64_t now, deadline;
+	int64_t deadline;
 	pd_keepalive ka;
 	unsigned seq;
 	char cur_id[32], ping_id[32];
 	size_t detail_next, detail_done, detail_total;
-	pd_backoff bo;
-	int64_t retry_at;
-	char last_error[200];
-	char *fail;               /* set inside the parser callback; acted on after the feed */
-	pd_link_state fail_as;    /* what d->fail makes the link: retrying (0 too), protocol-error,
-	                             auth-failed (no retries) */
-	pd_link_state wait_state; /* the state while D_WAIT */
-	bool dirty;
-	int64_t published_at;
-	pd_sync_result last;
-	bool have_last;
-	pd_link_state published;
-	int pub_done, pub_total;
-	/* what the PBX's input cost (caps, repairs): published with the view;
-	 * a warning while monitoring, refreshed at most every INPUT_MS */
-	pd_live_input input;
+	/* what the PBX's input cost (caps, repairs; l.input): a warning while
+	 * monitoring, refreshed at most every INPUT_MS */
 	char warning[200];
 	char sync_note[200]; /* why the last discovery was not synced, "" when it was */
 	int64_t input_at;
@@ -84,41 +68,29 @@ typedef struct {
 
 /* ---- helpers ---- */
 
+/* The discovery's progress as the link says it. */
+static void progress(ami_drv *d)
+{
+	d->l.done = (int)d->detail_done;
+	d->l.total = (int)d->detail_total;
+}
+
 static void link_set(ami_drv *d, pd_link_state st)
 {
-	const char *err = d->last_error;
+	const char *err = d->l.last_error;
 	char both[420];
 	if (st == PD_LINK_MONITORING) {
 		snprintf(both, sizeof both, "%s%s%s", d->sync_note,
 		         d->sync_note[0] && d->warning[0] ? "; " : "", d->warning);
 		err = both;
 	}
-	if (st == d->published && st == PD_LINK_DISCOVERING && d->pub_done == (int)d->detail_done &&
-	    d->pub_total == (int)d->detail_total)
-		return;
-	d->published = st;
-	d->pub_done = (int)d->detail_done;
-	d->pub_total = (int)d->detail_total;
-	pd_live_set_link(d->h.live, d->c.customer_id, st, d->pub_done, d->pub_total, d->retry_at,
-	                 err);
-	if (d->h.link_changed) {
-		char text[256];
-		pd_live_status_text(st, d->pub_done, d->pub_total, d->retry_at, err, d->now, text,
-		                    sizeof text);
-		d->h.link_changed(d->h.ctx, d->c.customer_id, st, text);
-	}
+	progress(d);
+	pd_drv_link_set(&d->l, st, err);
 }
 
-static void publish_now(ami_drv *d)
+static void view(void *p, int64_t now, pd_live_view *v)
 {
-	if (!d->dirty)
-		return;
-	d->dirty = false;
-	d->published_at = d->now;
-	pd_live_view v = {0};
-	ami_model_view(d->m, d->now, &v);
-	v.input = d->input;
-	pd_live_publish(d->h.live, d->c.customer_id, &v);
+	ami_model_view(((ami_drv *)p)->m, now, v);
 }
 
 static void send_simple(ami_drv *d, const char *action);
@@ -134,33 +106,34 @@ static void input_check(ami_drv *d, bool force)
 	ami_model_get_stats(d->m, &ms);
 	pd_live_input in = pd_model_input(&ms, ami_parser_bad_fields(d->p));
 	bool changed =
-	    in.dropped_calls != d->input.dropped_calls ||
-	    in.dropped_channels != d->input.dropped_channels || in.aged_out != d->input.aged_out ||
-	    in.stale_channels != d->input.stale_channels || in.bad_fields != d->input.bad_fields ||
-	    in.dropped_other != d->input.dropped_other || in.capped != d->input.capped;
+	    in.dropped_calls != d->l.input.dropped_calls ||
+	    in.dropped_channels != d->l.input.dropped_channels ||
+	    in.aged_out != d->l.input.aged_out || in.stale_channels != d->l.input.stale_channels ||
+	    in.bad_fields != d->l.input.bad_fields ||
+	    in.dropped_other != d->l.input.dropped_other || in.capped != d->l.input.capped;
 	if (!changed) {
 		d->input_pending = false;
 		return;
 	}
-	if (!force && d->now - d->input_at < INPUT_MS) {
+	if (!force && d->l.now - d->input_at < INPUT_MS) {
 		d->input_pending = true;
 		return;
 	}
 	d->input_pending = false;
-	d->input_at = d->now;
-	d->input = in;
-	d->dirty = true;
+	d->input_at = d->l.now;
+	d->l.input = in;
+	d->l.dirty = true;
 	pd_buf w = {0};
-	pd_model_input_warning(&w, &in, &d->c, "queue members or queues",
+	pd_model_input_warning(&w, &in, &d->l.c, "queue members or queues",
 	                       "fields with control bytes repaired");
 	snprintf(d->warning, sizeof d->warning, "%s", w.s ? w.s : "");
 	pd_buf_free(&w);
 	if (d->st == D_MONITORING) {
-		d->published = (pd_link_state)-1; /* the text changed: say it */
+		d->l.published = (pd_link_state)-1; /* the text changed: say it */
 		link_set(d, PD_LINK_MONITORING);
 		if (in.capped && !d->snap_id[0] &&
-		    (!d->snap_at || d->now - d->snap_at >= RESNAP_MS)) {
-			d->snap_at = d->now;
+		    (!d->snap_at || d->l.now - d->snap_at >= RESNAP_MS)) {
+			d->snap_at = d->l.now;
 			ami_model_snapshot_begin(d->m);
 			char keep[32];
 			memcpy(keep, d->cur_id, sizeof keep);
@@ -188,60 +161,28 @@ static int64_t publish_gap(const ami_drv *d)
 /* Coalesced: the rest waits for the timer (ami_next_deadline). */
 static void publish(ami_drv *d)
 {
-	if (d->dirty && d->now - d->published_at >= publish_gap(d))
-		publish_now(d);
+	pd_drv_publish(&d->l, publish_gap(d));
 }
 
-static void close_fds(ami_drv *d)
+/* The link goes down (pd_drv_link_down): calls/agents are unknown while
+ * it is; users stay. */
+static void stop(void *p)
 {
-	pd_tport_close(d->t);
-}
-
-/* st: retrying, or protocol-error (retried the same way, shown apart) */
-static void drop_as(ami_drv *d, const char *why, pd_link_state st)
-{
-	close_fds(d);
-	snprintf(d->last_error, sizeof d->last_error, "%s", why);
-	pd_drv_scrub(&d->secret, d->last_error);
-	/* capped, doubling, jittered so many links do not redial in step */
-	d->retry_at = d->now + pd_backoff_next(&d->bo);
+	ami_drv *d = p;
+	pd_tport_close(d->l.t);
 	d->st = D_WAIT;
-	d->wait_state = st;
-	/* calls/agents are unknown while the link is down; users stay. The
-	 * state goes first: pd_live then keeps the last full view, marked
-	 * stale, and holds this reduced one back until the link is up again */
 	ami_model_reset_live(d->m);
-	link_set(d, st);
-	d->dirty = true;
-	publish_now(d);
+	progress(d);
 }
 
 static void drop(ami_drv *d, const char *why)
 {
-	drop_as(d, why, PD_LINK_RETRYING);
-}
-
-static void auth_failed(ami_drv *d, const char *why)
-{
-	close_fds(d);
-	snprintf(d->last_error, sizeof d->last_error, "%s", why);
-	pd_drv_scrub(&d->secret, d->last_error);
-	d->st = D_WAIT;
-	d->wait_state = PD_LINK_AUTH_FAILED;
-	d->auth_failed = true;
-	d->retry_at = 0;
-	/* no retries follow: calls and agents are unknown until the connection
-	 * is edited, so they are cleared rather than left as the last link (or
-	 * the driver this one replaced) saw them */
-	ami_model_reset_live(d->m);
-	d->dirty = true;
-	publish_now(d);
-	link_set(d, PD_LINK_AUTH_FAILED);
+	pd_drv_link_down(&d->l, why, PD_LINK_RETRYING);
 }
 
 static void send_buf(ami_drv *d, pd_buf *b)
 {
-	pd_tport_send(d->t, b->s, b->len);
+	pd_tport_send(d->l.t, b->s, b->len);
 	pd_buf_free(b);
 }
 
@@ -258,7 +199,7 @@ static void send_simple(ami_drv *d, const char *action)
 	ami_put(&b, "ActionID", d->cur_id);
 	ami_end(&b);
 	send_buf(d, &b);
-	d->deadline = d->now + STEP_TIMEOUT_MS;
+	d->deadline = d->l.now + STEP_TIMEOUT_MS;
 }
 
 /* ---- discovery steps ---- */
@@ -283,14 +224,14 @@ static void do_sync(ami_drv *d)
 {
 	pd_synced_user *u;
 	size_t n = ami_model_synced_users(d->m, &u);
-	d->dirty = true;
+	d->l.dirty = true;
 	pd_sync_result r;
-	if (pd_drv_sync_users(&d->c, &d->h, u, n, ami_model_users_refused(d->m), &r, d->sync_note,
-	                      sizeof d->sync_note) == PD_DRV_SYNC_DONE) {
-		d->last = r;
-		d->have_last = true;
+	if (pd_drv_sync_users(&d->l.c, &d->l.h, u, n, ami_model_users_refused(d->m), &r,
+	                      d->sync_note, sizeof d->sync_note) == PD_DRV_SYNC_DONE) {
+		d->l.last = r;
+		d->l.have_last = true;
 	}
-	if (d->c.monitor)
+	if (d->l.c.monitor)
 		step_queues(d);
 	else
 		step_channels(d);
@@ -301,7 +242,7 @@ static void do_sync(ami_drv *d)
  * Error and the sync goes on without emails. */
 static void step_voicemail(ami_drv *d)
 {
-	if (!d->c.sync_users || !d->h.sync_users) {
+	if (!d->l.c.sync_users || !d->l.h.sync_users) {
 		do_sync(d);
 		return;
 	}
@@ -325,7 +266,7 @@ static void send_details(ami_drv *d)
 		send_buf(d, &b);
 		d->detail_next++;
 	}
-	d->deadline = d->now + STEP_TIMEOUT_MS;
+	d->deadline = d->l.now + STEP_TIMEOUT_MS;
 	link_set(d, PD_LINK_DISCOVERING);
 	if (d->detail_done == d->detail_total)
 		step_voicemail(d);
@@ -351,9 +292,9 @@ static void step_endpoints(ami_drv *d)
 
 static void start_discovery(ami_drv *d)
 {
-	pd_keepalive_start(&d->ka, d->now,
-	                   (int64_t)(d->c.ping_interval_s > 0 ? d->c.ping_interval_s
-	                                                      : PD_PBX_PING_INTERVAL_DEFAULT) *
+	pd_keepalive_start(&d->ka, d->l.now,
+	                   (int64_t)(d->l.c.ping_interval_s > 0 ? d->l.c.ping_interval_s
+	                                                        : PD_PBX_PING_INTERVAL_DEFAULT) *
 	                       1000);
 	step_endpoints(d);
 }
@@ -364,65 +305,47 @@ static bool id_is(const ami_msg *m, const char *id)
 	return v && !strcmp(v, id);
 }
 
-static void set_fail(ami_drv *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_fail(ami_drv *d, const char *fmt, ...)
-{
-	if (d->fail)
-		return;
-	char buf[256];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	d->fail = xstrdup(buf);
-}
-
 /* An Error response to a discovery action. */
 static void step_error(ami_drv *d, const char *action, const ami_msg *m)
 {
 	const char *msg = ami_get0(m, "Message");
 	if (strcasestr(msg, "Permission denied")) {
 		/* the AMI user lacks rights: like a refused login, retrying cannot help */
-		if (!d->fail)
-			d->fail_as = PD_LINK_AUTH_FAILED;
-		set_fail(d,
-		         "permission denied for %s (the AMI user needs read/write "
-		         "system,call,agent,reporting)",
-		         action);
+		pd_drv_set_fail(&d->l, PD_LINK_AUTH_FAILED,
+		                "permission denied for %s (the AMI user needs read/write "
+		                "system,call,agent,reporting)",
+		                action);
 	} else {
-		set_fail(d, "%s failed: %.150s", action, msg);
+		pd_drv_set_fail(&d->l, PD_LINK_RETRYING, "%s failed: %.150s", action, msg);
 	}
 }
 
 static void on_msg(const ami_msg *m, void *ctx)
 {
 	ami_drv *d = ctx;
-	if (d->fail || d->st == D_WAIT)
+	if (d->l.fail || d->st == D_WAIT)
 		return;
 	if (m->kind == AMI_MSG_ERROR) {
-		if (!d->fail)
-			d->fail_as = PD_LINK_PROTOCOL_ERROR;
-		set_fail(d, "protocol error: %s", m->text);
+		pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR, "protocol error: %s", m->text);
 		return;
 	}
 	if (d->st == D_BANNER) {
 		if (m->kind != AMI_MSG_BANNER || !strstr(m->text, "Call Manager/")) {
-			if (!d->fail)
-				d->fail_as = PD_LINK_PROTOCOL_ERROR;
-			set_fail(d, "not an Asterisk manager interface (banner \"%.60s\")",
-			         m->text ? m->text : "");
+			pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR,
+			                "not an Asterisk manager interface (banner \"%.60s\")",
+			                m->text ? m->text : "");
 			return;
 		}
 		pd_buf b = {0};
 		new_id(d, d->cur_id, sizeof d->cur_id);
 		ami_put(&b, "Action", "Login");
 		ami_put(&b, "ActionID", d->cur_id);
-		bool user_ok = ami_put(&b, "Username", d->c.username);
+		bool user_ok = ami_put(&b, "Username", d->l.c.username);
 		ami_put(&b, "Events", "on");
 		/* the secret last, shown only for this message, and the buffer
 		 * wiped once the transport has its copy */
-		pd_buf_reserve(&b, d->secret.len + 16);
-		char *sec = pd_masked_reveal(&d->secret);
+		pd_buf_reserve(&b, d->l.secret.len + 16);
+		char *sec = pd_masked_reveal(&d->l.secret);
 		bool secret_ok = ami_put(&b, "Secret", sec);
 		pd_secret_free(sec);
 		ami_end(&b);
@@ -430,17 +353,17 @@ static void on_msg(const ami_msg *m, void *ctx)
 			/* the core refuses these; a row from elsewhere must still not
 			 * inject protocol lines: no Login, no retries until edited */
 			pd_buf_wipe_free(&b);
-			d->fail_as = PD_LINK_AUTH_FAILED;
-			d->fail = xstrdup(!user_ok ? "the AMI username contains a line break: "
-			                             "not sent (edit the connection)"
-			                           : "the AMI secret contains a line break: not "
-			                             "sent (edit the connection)");
+			pd_drv_set_fail(&d->l, PD_LINK_AUTH_FAILED, "%s",
+			                !user_ok ? "the AMI username contains a line break: "
+			                           "not sent (edit the connection)"
+			                         : "the AMI secret contains a line break: not "
+			                           "sent (edit the connection)");
 			return;
 		}
-		pd_tport_send(d->t, b.s, b.len);
+		pd_tport_send(d->l.t, b.s, b.len);
 		pd_buf_wipe_free(&b);
 		d->st = D_LOGIN;
-		d->deadline = d->now + STEP_TIMEOUT_MS;
+		d->deadline = d->l.now + STEP_TIMEOUT_MS;
 		return;
 	}
 	bool is_resp = m->kind == AMI_MSG_RESPONSE;
@@ -449,14 +372,14 @@ static void on_msg(const ami_msg *m, void *ctx)
 		pd_keepalive_answered(&d->ka);
 		return;
 	}
-	if (ami_model_apply(d->m, m, d->now))
-		d->dirty = true;
+	if (ami_model_apply(d->m, m, d->l.now))
+		d->l.dirty = true;
 	const char *t = ami_type(m);
 	if (d->snap_id[0] && id_is(m, d->snap_id) &&
 	    ((is_resp && !ok) || !strcmp(t, "CoreShowChannelsComplete"))) {
 		d->snap_id[0] = '\0';
 		if (ok || !is_resp)
-			d->dirty |= ami_model_snapshot_end(d->m, d->now);
+			d->l.dirty |= ami_model_snapshot_end(d->m, d->l.now);
 		return;
 	}
 	switch (d->st) {
@@ -466,11 +389,11 @@ static void on_msg(const ami_msg *m, void *ctx)
 		if (ok) {
 			start_discovery(d);
 		} else if (strcasestr(ami_get0(m, "Message"), "Authentication failed")) {
-			d->fail_as = PD_LINK_AUTH_FAILED;
-			d->fail = xstrdup("authentication failed (check the AMI user and secret)");
+			pd_drv_set_fail(&d->l, PD_LINK_AUTH_FAILED, "%s",
+			                "authentication failed (check the AMI user and secret)");
 		} else {
-			d->fail_as = PD_LINK_AUTH_FAILED;
-			set_fail(d, "login refused: %.150s", ami_get0(m, "Message"));
+			pd_drv_set_fail(&d->l, PD_LINK_AUTH_FAILED, "login refused: %.150s",
+			                ami_get0(m, "Message"));
 		}
 		return;
 	case D_ENDPOINTS:
@@ -489,7 +412,7 @@ static void on_msg(const ami_msg *m, void *ctx)
 		} else if (!strcmp(t, "EndpointListComplete")) {
 			start_details(d, D_DETAILS);
 		} else {
-			d->deadline = d->now + STEP_TIMEOUT_MS;
+			d->deadline = d->l.now + STEP_TIMEOUT_MS;
 		}
 		return;
 	case D_SIPPEERS:
@@ -498,7 +421,7 @@ static void on_msg(const ami_msg *m, void *ctx)
 		if (is_resp && !ok) {
 			if (strcasestr(ami_get0(m, "Message"), "Invalid/unknown command")) {
 				/* neither PJSIP nor SIP: nothing to sync, still monitor */
-				snprintf(d->last_error, sizeof d->last_error,
+				snprintf(d->l.last_error, sizeof d->l.last_error,
 				         "no PJSIP or SIP channel driver: users not synced");
 				step_queues(d);
 			} else {
@@ -534,7 +457,7 @@ static void on_msg(const ami_msg *m, void *ctx)
 		    !strcmp(t, "VoicemailUserEntryComplete"))
 			do_sync(d);
 		else
-			d->deadline = d->now + STEP_TIMEOUT_MS;
+			d->deadline = d->l.now + STEP_TIMEOUT_MS;
 		return;
 	case D_QUEUES:
 		if (!id_is(m, d->cur_id))
@@ -548,12 +471,12 @@ static void on_msg(const ami_msg *m, void *ctx)
 		if (is_resp && !ok) {
 			step_error(d, "CoreShowChannels", m);
 		} else if (!strcmp(t, "CoreShowChannelsComplete")) {
-			ami_model_snapshot_end(d->m, d->now);
+			ami_model_snapshot_end(d->m, d->l.now);
 			d->st = D_MONITORING;
-			pd_backoff_reset(&d->bo);
+			pd_backoff_reset(&d->l.bo);
 			d->deadline = INT64_MAX;
-			d->dirty = true;
-			publish_now(d);
+			d->l.dirty = true;
+			pd_drv_publish_now(&d->l);
 			link_set(d, PD_LINK_MONITORING);
 		}
 		return;
@@ -564,26 +487,11 @@ static void on_msg(const ami_msg *m, void *ctx)
 
 /* ---- the transport ---- */
 
-static void settle(ami_drv *d)
-{
-	if (d->fail) {
-		char *f = d->fail;
-		pd_link_state as = d->fail_as;
-		d->fail = NULL;
-		d->fail_as = PD_LINK_RETRYING;
-		if (as == PD_LINK_AUTH_FAILED)
-			auth_failed(d, f);
-		else
-			drop_as(d, f, as == PD_LINK_PROTOCOL_ERROR ? as : PD_LINK_RETRYING);
-		free(f);
-	}
-}
-
 static void tp_open(void *ctx)
 {
 	ami_drv *d = ctx;
 	d->st = D_BANNER;
-	d->deadline = d->now + STEP_TIMEOUT_MS;
+	d->deadline = d->l.now + STEP_TIMEOUT_MS;
 	link_set(d, PD_LINK_LOGGING_IN);
 }
 
@@ -591,7 +499,7 @@ static bool tp_data(void *ctx, const char *buf, size_t n)
 {
 	ami_drv *d = ctx;
 	ami_parser_feed(d->p, buf, n);
-	return !d->fail;
+	return !d->l.fail;
 }
 
 static void tp_fail(void *ctx, pd_tport_fail what, const char *why)
@@ -599,29 +507,31 @@ static void tp_fail(void *ctx, pd_tport_fail what, const char *why)
 	ami_drv *d = ctx;
 	if (d->st == D_WAIT)
 		return;
-	set_fail(d, "%s%s", why, what == PD_TPORT_E_EOF && d->st == D_LOGIN ? " during login" : "");
-	settle(d);
+	pd_drv_set_fail(&d->l, PD_LINK_RETRYING, "%s%s", why,
+	                what == PD_TPORT_E_EOF && d->st == D_LOGIN ? " during login" : "");
+	pd_drv_settle(&d->l);
 }
 
 static void start_connect(ami_drv *d)
 {
-	d->auth_failed = false;
-	d->published = (pd_link_state)-1;
+	d->l.auth_failed = false;
+	d->l.published = (pd_link_state)-1;
 	ami_parser_reset(d->p);
 	d->st = D_OPENING;
 	d->deadline = INT64_MAX; /* the transport's own step timeouts */
 	link_set(d, PD_LINK_CONNECTING);
-	pd_tport_open(d->t, d->now);
+	pd_tport_open(d->l.t, d->l.now);
 }
 
 static void flush_out(ami_drv *d)
 {
-	pd_tport_flush(d->t);
+	pd_tport_flush(d->l.t);
 }
 
-static void after_feed(ami_drv *d)
+static void after_feed(void *p)
 {
-	settle(d);
+	ami_drv *d = p;
+	pd_drv_settle(&d->l);
 	input_check(d, false);
 	publish(d);
 	flush_out(d);
@@ -633,21 +543,25 @@ static pd_status ami_create(const pd_drv_conf *c, const pd_drv_host *h, void **o
 {
 	ami_drv *d = xcalloc(1, sizeof *d);
 	int wrapup;
-	pd_status st = pd_drv_setup(
-	    c, &(pd_tport_cb){.ctx = d, .on_open = tp_open, .on_data = tp_data, .on_fail = tp_fail},
-	    STEP_TIMEOUT_MS, &d->c, &d->secret, &d->t, &d->bo, &wrapup, e);
+	pd_status st = pd_drv_link_init(
+	    &d->l, c, h,
+	    &(pd_tport_cb){.ctx = d, .on_open = tp_open, .on_data = tp_data, .on_fail = tp_fail},
+	    STEP_TIMEOUT_MS, &wrapup, e);
 	if (st != PD_OK) {
 		free(d);
 		return st;
 	}
-	d->h = *h;
+	d->l.drv = d;
+	d->l.view = view;
+	d->l.stop = stop;
+	d->l.after_io = after_feed;
 	ami_parser_opts po = {.expect_banner = true, .max_msg = c->max_message};
 	d->p = ami_parser_new(&po, on_msg, d);
 	d->m = ami_model_new();
 	pd_model_limits lim = pd_model_limits_of(c);
 	ami_model_set_limits(d->m, &lim);
 	ami_model_set_default_wrapup(d->m, wrapup);
-	d->now = pd_live_now_ms();
+	d->l.now = pd_live_now_ms();
 	start_connect(d);
 	*out = d;
 	return PD_OK;
@@ -658,30 +572,20 @@ static void ami_destroy(void *p)
 	ami_drv *d = p;
 	if (!d)
 		return;
-	pd_tport_free(d->t);
+	pd_drv_link_free(&d->l);
 	ami_parser_free(d->p);
 	ami_model_free(d->m);
-	free(d->fail);
-	pd_drv_conf_free(&d->c, &d->secret);
 	free(d);
 }
 
 static int ami_pollfds(void *p, struct pollfd *pf, int max)
 {
-	ami_drv *d = p;
-	return max < 1 ? 0 : pd_tport_pollfd(d->t, &pf[0]);
+	return pd_drv_link_pollfds(&((ami_drv *)p)->l, pf, max);
 }
 
 static void ami_on_io(void *p, const struct pollfd *pf, int n, int64_t now)
 {
-	ami_drv *d = p;
-	d->now = now;
-	for (int i = 0; i < n; i++) {
-		if (!pf[i].revents)
-			continue;
-		pd_tport_on_io(d->t, &pf[i], now);
-		after_feed(d);
-	}
+	pd_drv_link_on_io(&((ami_drv *)p)->l, pf, n, now);
 }
 
 static int64_t ami_next_deadline(void *p)
@@ -690,14 +594,14 @@ static int64_t ami_next_deadline(void *p)
 	int64_t t = ami_model_next_deadline(d->m);
 	if (d->input_pending && d->input_at + INPUT_MS < t)
 		t = d->input_at + INPUT_MS;
-	if (d->dirty && d->published_at + publish_gap(d) < t)
-		t = d->published_at + publish_gap(d);
+	if (d->l.dirty && d->l.published_at + publish_gap(d) < t)
+		t = d->l.published_at + publish_gap(d);
 	if (d->st == D_WAIT) {
-		if (!d->auth_failed && d->retry_at < t)
-			t = d->retry_at;
+		if (!d->l.auth_failed && d->l.retry_at < t)
+			t = d->l.retry_at;
 	} else if (d->st == D_OPENING) {
-		if (pd_tport_next_deadline(d->t) < t)
-			t = pd_tport_next_deadline(d->t);
+		if (pd_tport_next_deadline(d->l.t) < t)
+			t = pd_tport_next_deadline(d->l.t);
 	} else if (d->st == D_MONITORING) {
 		if (pd_keepalive_deadline(&d->ka) < t)
 			t = pd_keepalive_deadline(&d->ka);
@@ -733,15 +637,15 @@ static const char *step_name(enum dstate s)
 static void ami_on_timer(void *p, int64_t now)
 {
 	ami_drv *d = p;
-	d->now = now;
+	d->l.now = now;
 	if (ami_model_tick(d->m, now))
-		d->dirty = true;
+		d->l.dirty = true;
 	input_check(d, false);
 	if (d->st == D_WAIT) {
-		if (!d->auth_failed && now >= d->retry_at)
+		if (!d->l.auth_failed && now >= d->l.retry_at)
 			start_connect(d);
 	} else if (d->st == D_OPENING) {
-		pd_tport_on_timer(d->t, now);
+		pd_tport_on_timer(d->l.t, now);
 	} else if (d->st == D_MONITORING) {
 		pd_ka_action ka = pd_keepalive_check(&d->ka, now);
 		if (ka == PD_KA_OVERDUE) {
@@ -770,12 +674,12 @@ static void ami_on_timer(void *p, int64_t now)
 static void ami_resync(void *p, int64_t now)
 {
 	ami_drv *d = p;
-	d->now = now;
+	d->l.now = now;
 	if (d->st == D_MONITORING) {
 		step_endpoints(d);
 		flush_out(d);
 	} else if (d->st == D_WAIT) {
-		pd_backoff_reset(&d->bo);
+		pd_backoff_reset(&d->l.bo);
 		start_connect(d);
 	}
 }
@@ -785,7 +689,7 @@ static pd_link_state ami_state(void *p)
 	ami_drv *d = p;
 	switch (d->st) {
 	case D_WAIT:
-		return d->wait_state;
+		return d->l.wait_state;
 	case D_OPENING:
 		return PD_LINK_CONNECTING;
 	case D_BANNER:
@@ -800,10 +704,7 @@ static pd_link_state ami_state(void *p)
 
 static bool ami_last_sync(void *p, pd_sync_result *r)
 {
-	ami_drv *d = p;
-	if (d->have_last)
-		*r = d->last;
-	return d->have_last;
+	return pd_drv_link_last_sync(&((ami_drv *)p)->l, r);
 }
 
 pd_status ami_test(const pd_drv_conf *c, int timeout_ms, pd_drv_test_result *out,

@@ -60,23 +60,15 @@ typedef struct {
 } cmd;
 
 typedef struct {
-	pd_drv_conf c; /* c.secret is NULL: the secret is kept masked below */
-	pd_masked secret;
-	pd_drv_host h;
+	/* conf, masked secret, host, the transport, the link state (its
+	 * progress l.done/l.total counts the sync's commands), failures,
+	 * publishing, retries (include/provdesk/pbx_driver.h) */
+	pd_drv_link l;
 	enum dstate st;
-	bool auth_failed;
-	pd_tport *t;
 	esl_parser *p;
 	esl_model *m;
-	int64_t now, deadline;
+	int64_t deadline;
 	pd_keepalive ka;
-	pd_backoff bo;
-	int64_t retry_at;
-	char last_error[200];
-	char *fail; /* set inside the parser callback; acted on after the feed */
-	bool fail_auth;
-	bool fail_protocol;  /* d->fail is a protocol error (not that PBX, framing lost) */
-	bool protocol_error; /* the link is down for a protocol error */
 	/* api commands: the one sent (awaiting its api/response) and the queue */
 	cmd inflight;
 	bool busy;
@@ -84,14 +76,6 @@ typedef struct {
 	size_t qh, qn, qcap;
 	bool syncing;  /* discovery of users ends with a sync */
 	bool users_ok; /* list_users answered (else nothing is synced) */
-	int sync_done, sync_total;
-	bool dirty;
-	int64_t published_at;
-	pd_sync_result last;
-	bool have_last;
-	pd_link_state published;
-	int pub_done, pub_total;
-	pd_live_input input;
 	char warning[200];
 	char sync_note[200]; /* why the last discovery synced nothing, else "" */
 	int64_t input_at;
@@ -102,39 +86,17 @@ typedef struct {
 
 static void link_set(esl_drv *d, pd_link_state st)
 {
-	const char *err = st == PD_LINK_MONITORING ? d->warning : d->last_error;
-	if (st == d->published && st == PD_LINK_DISCOVERING && d->pub_done == d->sync_done &&
-	    d->pub_total == d->sync_total)
-		return;
-	d->published = st;
-	d->pub_done = d->sync_done;
-	d->pub_total = d->sync_total;
-	pd_live_set_link(d->h.live, d->c.customer_id, st, d->pub_done, d->pub_total, d->retry_at,
-	                 err);
-	if (d->h.link_changed) {
-		char text[256];
-		pd_live_status_text(st, d->pub_done, d->pub_total, d->retry_at, err, d->now, text,
-		                    sizeof text);
-		d->h.link_changed(d->h.ctx, d->c.customer_id, st, text);
-	}
+	pd_drv_link_set(&d->l, st, st == PD_LINK_MONITORING ? d->warning : d->l.last_error);
 }
 
-static void publish_now(esl_drv *d)
+static void view(void *p, int64_t now, pd_live_view *v)
 {
-	if (!d->dirty)
-		return;
-	d->dirty = false;
-	d->published_at = d->now;
-	pd_live_view v = {0};
-	esl_model_view(d->m, d->now, &v);
-	v.input = d->input;
-	pd_live_publish(d->h.live, d->c.customer_id, &v);
+	esl_model_view(((esl_drv *)p)->m, now, v);
 }
 
 static void publish(esl_drv *d)
 {
-	if (d->dirty && d->now - d->published_at >= PUBLISH_MS)
-		publish_now(d);
+	pd_drv_publish(&d->l, PUBLISH_MS);
 }
 
 static void warning_update(esl_drv *d);
@@ -146,23 +108,23 @@ static void input_check(esl_drv *d, bool force)
 	esl_model_stats ms;
 	esl_model_get_stats(d->m, &ms);
 	pd_live_input in = pd_model_input(&ms, esl_parser_errors(d->p));
-	if (!memcmp(&in, &d->input, sizeof in)) {
+	if (!memcmp(&in, &d->l.input, sizeof in)) {
 		d->input_pending = false;
 		return;
 	}
-	if (!force && d->now - d->input_at < INPUT_MS) {
+	if (!force && d->l.now - d->input_at < INPUT_MS) {
 		d->input_pending = true;
 		return;
 	}
 	d->input_pending = false;
-	d->input_at = d->now;
+	d->input_at = d->l.now;
 	bool text_changed =
-	    in.dropped_calls != d->input.dropped_calls ||
-	    in.dropped_channels != d->input.dropped_channels || in.aged_out != d->input.aged_out ||
-	    in.bad_fields != d->input.bad_fields || in.dropped_other != d->input.dropped_other ||
-	    in.capped != d->input.capped;
-	d->input = in;
-	d->dirty = true;
+	    in.dropped_calls != d->l.input.dropped_calls ||
+	    in.dropped_channels != d->l.input.dropped_channels ||
+	    in.aged_out != d->l.input.aged_out || in.bad_fields != d->l.input.bad_fields ||
+	    in.dropped_other != d->l.input.dropped_other || in.capped != d->l.input.capped;
+	d->l.input = in;
+	d->l.dirty = true;
 	if (text_changed)
 		warning_update(d);
 }
@@ -171,16 +133,16 @@ static void input_check(esl_drv *d, bool force)
  * the PBX's input cost. */
 static void warning_update(esl_drv *d)
 {
-	const pd_live_input in = d->input;
+	const pd_live_input in = d->l.input;
 	pd_buf w = {0};
 	if (d->sync_note[0])
 		pd_buf_add(&w, d->sync_note);
-	pd_model_input_warning(&w, &in, &d->c, "users, agents or queues",
+	pd_model_input_warning(&w, &in, &d->l.c, "users, agents or queues",
 	                       "fields or messages refused or repaired");
 	snprintf(d->warning, sizeof d->warning, "%s", w.s ? w.s : "");
 	pd_buf_free(&w);
 	if (d->st == D_MONITORING) {
-		d->published = (pd_link_state)-1; /* the text changed: say it */
+		d->l.published = (pd_link_state)-1; /* the text changed: say it */
 		link_set(d, PD_LINK_MONITORING);
 	}
 }
@@ -195,52 +157,20 @@ static void cmds_clear(esl_drv *d)
 	d->busy = false;
 }
 
+/* The link goes down (pd_drv_link_down): calls and agents are unknown
+ * while it is; users stay. */
+static void stop(void *p)
+{
+	esl_drv *d = p;
+	pd_tport_close(d->l.t);
+	cmds_clear(d);
+	d->st = D_WAIT;
+	esl_model_reset_live(d->m);
+}
+
 static void drop(esl_drv *d, const char *why)
 {
-	bool protocol = d->fail_protocol;
-	d->fail_protocol = false;
-	pd_tport_close(d->t);
-	cmds_clear(d);
-	snprintf(d->last_error, sizeof d->last_error, "%s", why);
-	pd_drv_scrub(&d->secret, d->last_error);
-	d->retry_at = d->now + pd_backoff_next(&d->bo);
-	d->st = D_WAIT;
-	/* calls and agents are unknown while the link is down; users stay */
-	esl_model_reset_live(d->m);
-	d->dirty = true;
-	d->protocol_error = protocol;
-	/* the down state first: the live state then keeps the last known
-	 * calls and agents, marked stale, instead of this emptied view */
-	link_set(d, protocol ? PD_LINK_PROTOCOL_ERROR : PD_LINK_RETRYING);
-	publish_now(d);
-}
-
-static void auth_failed(esl_drv *d, const char *why)
-{
-	pd_tport_close(d->t);
-	cmds_clear(d);
-	snprintf(d->last_error, sizeof d->last_error, "%s", why);
-	pd_drv_scrub(&d->secret, d->last_error);
-	d->st = D_WAIT;
-	d->auth_failed = true;
-	d->retry_at = 0;
-	esl_model_reset_live(d->m);
-	d->dirty = true;
-	publish_now(d);
-	link_set(d, PD_LINK_AUTH_FAILED);
-}
-
-static void set_fail(esl_drv *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_fail(esl_drv *d, const char *fmt, ...)
-{
-	if (d->fail)
-		return;
-	char buf[256];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	d->fail = xstrdup(buf);
+	pd_drv_link_down(&d->l, why, PD_LINK_RETRYING);
 }
 
 /* ---- api commands, one at a time ---- */
@@ -302,23 +232,23 @@ static void cmd_next(esl_drv *d)
 	}
 	if (esl_api_kind_of(d->inflight.cmd) == ESL_API_CHANNELS_JSON)
 		esl_model_snapshot_begin(d->m);
-	pd_tport_send(d->t, b.s, b.len);
+	pd_tport_send(d->l.t, b.s, b.len);
 	pd_buf_free(&b);
 	if (d->inflight.tag != C_PING)
-		d->deadline = d->now + STEP_TIMEOUT_MS;
+		d->deadline = d->l.now + STEP_TIMEOUT_MS;
 }
 
 static void push_users(esl_drv *d)
 {
 	d->syncing = true;
 	d->users_ok = false;
-	d->sync_done = d->sync_total = 0;
+	d->l.done = d->l.total = 0;
 	cmd_push(d, "list_users", C_SYNC);
 }
 
 static void push_monitoring(esl_drv *d)
 {
-	if (d->c.monitor) {
+	if (d->l.c.monitor) {
 		cmd_push(d, "callcenter_config agent list", C_DISCOVER);
 		cmd_push(d, "callcenter_config tier list", C_DISCOVER);
 	}
@@ -329,9 +259,9 @@ static void push_monitoring(esl_drv *d)
 
 static void start_discovery(esl_drv *d)
 {
-	pd_keepalive_start(&d->ka, d->now,
-	                   (int64_t)(d->c.ping_interval_s > 0 ? d->c.ping_interval_s
-	                                                      : PD_PBX_PING_INTERVAL_DEFAULT) *
+	pd_keepalive_start(&d->ka, d->l.now,
+	                   (int64_t)(d->l.c.ping_interval_s > 0 ? d->l.c.ping_interval_s
+	                                                        : PD_PBX_PING_INTERVAL_DEFAULT) *
 	                       1000);
 	d->st = D_DISCOVER;
 	push_users(d);
@@ -344,9 +274,9 @@ static void do_sync(esl_drv *d)
 {
 	pd_synced_user *u;
 	size_t n = esl_model_synced_users(d->m, &u);
-	d->dirty = true;
+	d->l.dirty = true;
 	d->syncing = false;
-	if (!d->c.sync_users || !d->h.sync_users)
+	if (!d->l.c.sync_users || !d->l.h.sync_users)
 		return;
 	if (!d->users_ok) {
 		/* an empty directory would remove every synced user: not synced */
@@ -357,8 +287,8 @@ static void do_sync(esl_drv *d)
 	}
 	char why[200];
 	pd_sync_result r;
-	pd_drv_sync_outcome o = pd_drv_sync_users(&d->c, &d->h, u, n, esl_model_users_refused(d->m),
-	                                          &r, why, sizeof why);
+	pd_drv_sync_outcome o = pd_drv_sync_users(
+	    &d->l.c, &d->l.h, u, n, esl_model_users_refused(d->m), &r, why, sizeof why);
 	if (o == PD_DRV_SYNC_REFUSED) {
 		snprintf(d->sync_note, sizeof d->sync_note, "%s", why);
 		warning_update(d);
@@ -369,10 +299,10 @@ static void do_sync(esl_drv *d)
 		warning_update(d);
 	}
 	if (o == PD_DRV_SYNC_DONE) {
-		d->last = r;
-		d->have_last = true;
+		d->l.last = r;
+		d->l.have_last = true;
 	} else {
-		snprintf(d->last_error, sizeof d->last_error, "%s", why);
+		snprintf(d->l.last_error, sizeof d->l.last_error, "%s", why);
 	}
 }
 
@@ -387,13 +317,13 @@ static void api_reply(esl_drv *d, const char *body, size_t len)
 	if (c.tag == C_PING) {
 		pd_keepalive_answered(&d->ka);
 	} else {
-		bool applied = esl_model_apply_api(d->m, c.cmd, body, len, d->now);
+		bool applied = esl_model_apply_api(d->m, c.cmd, body, len, d->l.now);
 		if (applied)
-			d->dirty = true;
+			d->l.dirty = true;
 		esl_api_kind k = esl_api_kind_of(c.cmd);
 		if (k == ESL_API_LIST_USERS) {
 			d->users_ok = applied;
-			bool emails = d->c.sync_users && d->h.sync_users;
+			bool emails = d->l.c.sync_users && d->l.h.sync_users;
 			size_t n = emails ? esl_model_user_count(d->m) : 0;
 			/* the emails, then the registrations, before what was queued
 			 * after list_users */
@@ -404,9 +334,9 @@ static void api_reply(esl_drv *d, const char *body, size_t len)
 				cmd_push_front(d, b.s, C_SYNC);
 				pd_buf_free(&b);
 			}
-			d->sync_total = (int)(n + 1) + 1;
-			d->sync_done = 1;
-		} else if (k == ESL_API_CHANNELS_JSON && d->c.monitor) {
+			d->l.total = (int)(n + 1) + 1;
+			d->l.done = 1;
+		} else if (k == ESL_API_CHANNELS_JSON && d->l.c.monitor) {
 			/* each queue's members tie the calls found to their queues;
 			 * before what was queued (the end of discovery): the calls
 			 * are whole when monitoring starts */
@@ -419,7 +349,7 @@ static void api_reply(esl_drv *d, const char *body, size_t len)
 				pd_buf_free(&b);
 			}
 		} else if (c.tag == C_SYNC) {
-			d->sync_done++;
+			d->l.done++;
 			if (k == ESL_API_REGISTRATIONS_JSON && d->syncing)
 				do_sync(d);
 		}
@@ -427,10 +357,10 @@ static void api_reply(esl_drv *d, const char *body, size_t len)
 			link_set(d, PD_LINK_DISCOVERING);
 		if (c.tag == C_LAST && d->st == D_DISCOVER) {
 			d->st = D_MONITORING;
-			pd_backoff_reset(&d->bo);
+			pd_backoff_reset(&d->l.bo);
 			d->deadline = INT64_MAX;
-			d->dirty = true;
-			publish_now(d);
+			d->l.dirty = true;
+			pd_drv_publish_now(&d->l);
 			link_set(d, PD_LINK_MONITORING);
 		}
 	}
@@ -445,17 +375,17 @@ static void api_reply(esl_drv *d, const char *body, size_t len)
 static void on_msg(const esl_msg *m, void *ctx)
 {
 	esl_drv *d = ctx;
-	if (d->fail || d->st == D_WAIT || d->st == D_OPENING)
+	if (d->l.fail || d->st == D_WAIT || d->st == D_OPENING)
 		return;
 	if (m->kind == ESL_MSG_ERROR) {
 		if (d->st == D_GREETING) {
 			/* the first bytes are not ESL (an AMI banner ends in CRLF):
 			 * say so now rather than after the greeting's timeout */
-			d->fail_protocol = true;
-			set_fail(d, "not a FreeSWITCH event socket (%.150s)", m->text);
+			pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR,
+			                "not a FreeSWITCH event socket (%.150s)", m->text);
 		} else if (m->fatal) {
-			d->fail_protocol = true;
-			set_fail(d, "protocol error: %.150s", m->text);
+			pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR, "protocol error: %.150s",
+			                m->text);
 		} else if (!strcmp(m->content_type, "api/response"))
 			api_reply(d, NULL,
 			          0); /* the reply was refused (too large): the step goes on */
@@ -463,59 +393,60 @@ static void on_msg(const esl_msg *m, void *ctx)
 	}
 	if (m->kind == ESL_MSG_DISCONNECT) {
 		/* its text is the PBX's: not shown */
-		set_fail(d, "the PBX ended the event-socket session (disconnect notice)");
+		pd_drv_set_fail(&d->l, PD_LINK_RETRYING,
+		                "the PBX ended the event-socket session (disconnect notice)");
 		return;
 	}
 	switch (d->st) {
 	case D_GREETING: {
 		if (m->kind != ESL_MSG_AUTH_REQUEST) {
-			d->fail_protocol = true;
-			set_fail(d, "not a FreeSWITCH event socket (no auth/request)");
+			pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR,
+			                "not a FreeSWITCH event socket (no auth/request)");
 			return;
 		}
 		pd_buf b = {0};
 		pd_err e = {0};
-		pd_buf_reserve(&b, d->secret.len + 64);
-		char *sec = pd_masked_reveal(&d->secret);
+		pd_buf_reserve(&b, d->l.secret.len + 64);
+		char *sec = pd_masked_reveal(&d->l.secret);
 		pd_status ast = esl_put_auth(&b, sec, &e);
 		pd_secret_free(sec);
 		if (ast != PD_OK) {
 			pd_buf_wipe_free(&b);
-			d->fail = xstrdup("the event-socket password is empty or contains a line "
-			                  "break: not sent (edit the connection)");
-			d->fail_auth = true;
+			pd_drv_set_fail(&d->l, PD_LINK_AUTH_FAILED, "%s",
+			                "the event-socket password is empty or contains a line "
+			                "break: not sent (edit the connection)");
 			return;
 		}
-		pd_tport_send(d->t, b.s, b.len);
+		pd_tport_send(d->l.t, b.s, b.len);
 		pd_buf_wipe_free(&b);
 		d->st = D_AUTH;
-		d->deadline = d->now + STEP_TIMEOUT_MS;
+		d->deadline = d->l.now + STEP_TIMEOUT_MS;
 		return;
 	}
 	case D_AUTH:
 		if (m->kind != ESL_MSG_COMMAND_REPLY)
 			return;
 		if (!esl_reply_ok(m)) {
-			d->fail =
-			    xstrdup("authentication failed (check the event-socket password)");
-			d->fail_auth = true;
+			pd_drv_set_fail(&d->l, PD_LINK_AUTH_FAILED, "%s",
+			                "authentication failed (check the event-socket password)");
 			return;
 		}
 		{
 			pd_buf b = {0};
 			pd_err e = {0};
 			esl_put_event_plain(&b, ESL_EVENTS, &e);
-			pd_tport_send(d->t, b.s, b.len);
+			pd_tport_send(d->l.t, b.s, b.len);
 			pd_buf_free(&b);
 		}
 		d->st = D_SUBSCRIBE;
-		d->deadline = d->now + STEP_TIMEOUT_MS;
+		d->deadline = d->l.now + STEP_TIMEOUT_MS;
 		return;
 	case D_SUBSCRIBE:
 		if (m->kind != ESL_MSG_COMMAND_REPLY)
 			return;
 		if (!esl_reply_ok(m)) {
-			set_fail(d, "the event subscription was refused");
+			pd_drv_set_fail(&d->l, PD_LINK_RETRYING,
+			                "the event subscription was refused");
 			return;
 		}
 		start_discovery(d);
@@ -526,9 +457,9 @@ static void on_msg(const esl_msg *m, void *ctx)
 	if (m->kind == ESL_MSG_EVENT) {
 		/* FreeSWITCH's own keep-alive: no api status while it comes */
 		if (m->event_name && !strcmp(m->event_name, "HEARTBEAT"))
-			pd_keepalive_heard(&d->ka, d->now);
-		if (esl_model_apply_event(d->m, m, d->now))
-			d->dirty = true;
+			pd_keepalive_heard(&d->ka, d->l.now);
+		if (esl_model_apply_event(d->m, m, d->l.now))
+			d->l.dirty = true;
 	} else if (m->kind == ESL_MSG_API_RESPONSE) {
 		api_reply(d, m->body, m->body_len);
 	} else if (m->kind == ESL_MSG_COMMAND_REPLY && d->busy) {
@@ -539,26 +470,11 @@ static void on_msg(const esl_msg *m, void *ctx)
 
 /* ---- the transport ---- */
 
-static void settle(esl_drv *d)
-{
-	if (!d->fail)
-		return;
-	char *f = d->fail;
-	bool a = d->fail_auth;
-	d->fail = NULL;
-	d->fail_auth = false;
-	if (a)
-		auth_failed(d, f);
-	else
-		drop(d, f);
-	free(f);
-}
-
 static void tp_open(void *ctx)
 {
 	esl_drv *d = ctx;
 	d->st = D_GREETING;
-	d->deadline = d->now + STEP_TIMEOUT_MS;
+	d->deadline = d->l.now + STEP_TIMEOUT_MS;
 	link_set(d, PD_LINK_LOGGING_IN);
 }
 
@@ -566,7 +482,7 @@ static bool tp_data(void *ctx, const char *buf, size_t n)
 {
 	esl_drv *d = ctx;
 	esl_parser_feed(d->p, buf, n);
-	return !d->fail;
+	return !d->l.fail;
 }
 
 static void tp_fail(void *ctx, pd_tport_fail what, const char *why)
@@ -574,32 +490,32 @@ static void tp_fail(void *ctx, pd_tport_fail what, const char *why)
 	esl_drv *d = ctx;
 	if (d->st == D_WAIT)
 		return;
-	set_fail(d, "%s%s", why,
-	         what == PD_TPORT_E_EOF && (d->st == D_AUTH || d->st == D_GREETING)
-	             ? " during login"
-	             : "");
-	settle(d);
+	pd_drv_set_fail(&d->l, PD_LINK_RETRYING, "%s%s", why,
+	                what == PD_TPORT_E_EOF && (d->st == D_AUTH || d->st == D_GREETING)
+	                    ? " during login"
+	                    : "");
+	pd_drv_settle(&d->l);
 }
 
 static void start_connect(esl_drv *d)
 {
-	d->auth_failed = false;
-	d->protocol_error = false;
-	d->published = (pd_link_state)-1;
+	d->l.auth_failed = false;
+	d->l.published = (pd_link_state)-1;
 	esl_parser_reset(d->p);
 	cmds_clear(d);
 	d->st = D_OPENING;
 	d->deadline = INT64_MAX;
 	link_set(d, PD_LINK_CONNECTING);
-	pd_tport_open(d->t, d->now);
+	pd_tport_open(d->l.t, d->l.now);
 }
 
-static void after_feed(esl_drv *d)
+static void after_feed(void *p)
 {
-	settle(d);
+	esl_drv *d = p;
+	pd_drv_settle(&d->l);
 	input_check(d, false);
 	publish(d);
-	pd_tport_flush(d->t);
+	pd_tport_flush(d->l.t);
 }
 
 /* ---- the ops ---- */
@@ -608,21 +524,25 @@ static pd_status esl_create(const pd_drv_conf *c, const pd_drv_host *h, void **o
 {
 	esl_drv *d = xcalloc(1, sizeof *d);
 	int wrapup;
-	pd_status st = pd_drv_setup(
-	    c, &(pd_tport_cb){.ctx = d, .on_open = tp_open, .on_data = tp_data, .on_fail = tp_fail},
-	    STEP_TIMEOUT_MS, &d->c, &d->secret, &d->t, &d->bo, &wrapup, e);
+	pd_status st = pd_drv_link_init(
+	    &d->l, c, h,
+	    &(pd_tport_cb){.ctx = d, .on_open = tp_open, .on_data = tp_data, .on_fail = tp_fail},
+	    STEP_TIMEOUT_MS, &wrapup, e);
 	if (st != PD_OK) {
 		free(d);
 		return st;
 	}
-	d->h = *h;
+	d->l.drv = d;
+	d->l.view = view;
+	d->l.stop = stop;
+	d->l.after_io = after_feed;
 	esl_parser_opts po = {.max_msg = c->max_message};
 	d->p = esl_parser_new(&po, on_msg, d);
 	d->m = esl_model_new();
 	pd_model_limits lim = pd_model_limits_of(c);
 	esl_model_set_limits(d->m, &lim);
 	esl_model_set_default_wrapup(d->m, wrapup);
-	d->now = pd_live_now_ms();
+	d->l.now = pd_live_now_ms();
 	start_connect(d);
 	*out = d;
 	return PD_OK;
@@ -633,32 +553,22 @@ static void esl_destroy(void *p)
 	esl_drv *d = p;
 	if (!d)
 		return;
-	pd_tport_free(d->t);
+	pd_drv_link_free(&d->l);
 	cmds_clear(d);
 	free(d->q);
 	esl_parser_free(d->p);
 	esl_model_free(d->m);
-	free(d->fail);
-	pd_drv_conf_free(&d->c, &d->secret);
 	free(d);
 }
 
 static int esl_pollfds(void *p, struct pollfd *pf, int max)
 {
-	esl_drv *d = p;
-	return max < 1 ? 0 : pd_tport_pollfd(d->t, &pf[0]);
+	return pd_drv_link_pollfds(&((esl_drv *)p)->l, pf, max);
 }
 
 static void esl_on_io(void *p, const struct pollfd *pf, int n, int64_t now)
 {
-	esl_drv *d = p;
-	d->now = now;
-	for (int i = 0; i < n; i++) {
-		if (!pf[i].revents)
-			continue;
-		pd_tport_on_io(d->t, &pf[i], now);
-		after_feed(d);
-	}
+	pd_drv_link_on_io(&((esl_drv *)p)->l, pf, n, now);
 }
 
 static int64_t esl_next_deadline(void *p)
@@ -667,14 +577,14 @@ static int64_t esl_next_deadline(void *p)
 	int64_t t = esl_model_next_deadline(d->m);
 	if (d->input_pending && d->input_at + INPUT_MS < t)
 		t = d->input_at + INPUT_MS;
-	if (d->dirty && d->published_at + PUBLISH_MS < t)
-		t = d->published_at + PUBLISH_MS;
+	if (d->l.dirty && d->l.published_at + PUBLISH_MS < t)
+		t = d->l.published_at + PUBLISH_MS;
 	if (d->st == D_WAIT) {
-		if (!d->auth_failed && d->retry_at < t)
-			t = d->retry_at;
+		if (!d->l.auth_failed && d->l.retry_at < t)
+			t = d->l.retry_at;
 	} else if (d->st == D_OPENING) {
-		if (pd_tport_next_deadline(d->t) < t)
-			t = pd_tport_next_deadline(d->t);
+		if (pd_tport_next_deadline(d->l.t) < t)
+			t = pd_tport_next_deadline(d->l.t);
 	} else {
 		if (d->st == D_MONITORING && pd_keepalive_deadline(&d->ka) < t)
 			t = pd_keepalive_deadline(&d->ka);
@@ -703,15 +613,15 @@ static const char *step_name(const esl_drv *d)
 static void esl_on_timer(void *p, int64_t now)
 {
 	esl_drv *d = p;
-	d->now = now;
+	d->l.now = now;
 	if (esl_model_tick(d->m, now))
-		d->dirty = true;
+		d->l.dirty = true;
 	input_check(d, false);
 	if (d->st == D_WAIT) {
-		if (!d->auth_failed && now >= d->retry_at)
+		if (!d->l.auth_failed && now >= d->l.retry_at)
 			start_connect(d);
 	} else if (d->st == D_OPENING) {
-		pd_tport_on_timer(d->t, now);
+		pd_tport_on_timer(d->l.t, now);
 	} else if (now >= d->deadline) {
 		char why[100];
 		snprintf(why, sizeof why, "timed out during %s", step_name(d));
@@ -728,7 +638,7 @@ static void esl_on_timer(void *p, int64_t now)
 			cmd_push(d, "status", C_PING);
 			pd_keepalive_sent(&d->ka, now);
 			cmd_next(d);
-			pd_tport_flush(d->t);
+			pd_tport_flush(d->l.t);
 		}
 	}
 	publish(d);
@@ -737,16 +647,16 @@ static void esl_on_timer(void *p, int64_t now)
 static void esl_resync(void *p, int64_t now)
 {
 	esl_drv *d = p;
-	d->now = now;
+	d->l.now = now;
 	if (d->st == D_MONITORING) {
 		d->st = D_DISCOVER;
 		push_users(d);
 		cmd_push(d, "status", C_LAST);
 		link_set(d, PD_LINK_DISCOVERING);
 		cmd_next(d);
-		pd_tport_flush(d->t);
+		pd_tport_flush(d->l.t);
 	} else if (d->st == D_WAIT) {
-		pd_backoff_reset(&d->bo);
+		pd_backoff_reset(&d->l.bo);
 		start_connect(d);
 	}
 }
@@ -756,9 +666,7 @@ static pd_link_state esl_state(void *p)
 	esl_drv *d = p;
 	switch (d->st) {
 	case D_WAIT:
-		return d->auth_failed      ? PD_LINK_AUTH_FAILED
-		       : d->protocol_error ? PD_LINK_PROTOCOL_ERROR
-		                           : PD_LINK_RETRYING;
+		return d->l.wait_state;
 	case D_OPENING:
 		return PD_LINK_CONNECTING;
 	case D_GREETING:
@@ -774,10 +682,7 @@ static pd_link_state esl_state(void *p)
 
 static bool esl_last_sync(void *p, pd_sync_result *r)
 {
-	esl_drv *d = p;
-	if (d->have_last)
-		*r = d->last;
-	return d->have_last;
+	return pd_drv_link_last_sync(&((esl_drv *)p)->l, r);
 }
 
 pd_status esl_test(const pd_drv_conf *c, int timeout_ms, pd_drv_test_result *out,

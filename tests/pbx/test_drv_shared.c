@@ -1,0 +1,238 @@
+/* The driver base alone (src/pbx/drv_shared.c; include/provdesk/pbx_driver.h,
+ * "what every driver shares"): the checks of create without a transport (a
+ * driver on libcurl calls them alone), the link embedded in every driver
+ * (a failure noted in a callback, then settled: the state said, the secret
+ * masked, the retry timed) and a `test` op's steps without a transport. The
+ * drivers on the transport are tested against the lab (test_driver_lab.c,
+ * test_esl_driver_lab.c). No socket. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "provdesk/live.h"
+#include "provdesk/pbx_driver.h"
+#include "provdesk/util.h"
+
+static pd_drv_conf conf(const char *params)
+{
+	return (pd_drv_conf){.customer_id = 7,
+	                     .host = "xsp.example.net",
+	                     .port = 443,
+	                     .tls = true,
+	                     .username = "admin@example",
+	                     .secret = "s3cretpass",
+	                     .params_json = params,
+	                     .backoff_min_ms = 1000,
+	                     .backoff_max_s = 10};
+}
+
+Test(drv_shared, the_checks_read_the_parameters_typed_or_as_typed)
+{
+	pd_drv_conf c = conf("{\"tls_verify\": \"false\", \"wrapup_time\": \"5\", "
+	                     "\"tls_ca_file\": \"tests/fixtures/ca.pem\"}");
+	pd_drv_params p;
+	pd_err e = {0};
+	cr_assert_eq(pd_drv_check(&c, &p, &e), PD_OK, "%s", e.message);
+	cr_assert_not(p.tls_verify);
+	cr_assert_eq(p.wrapup_s, 5);
+	cr_assert_str_eq(p.tls_ca_file, "tests/fixtures/ca.pem");
+	pd_drv_params_free(&p);
+	cr_assert_null(p.tls_ca_file);
+
+	c = conf(NULL);
+	cr_assert_eq(pd_drv_check(&c, &p, &e), PD_OK);
+	cr_assert(p.tls_verify, "verified unless told otherwise");
+	cr_assert_eq(p.wrapup_s, 0);
+	cr_assert_null(p.tls_ca_file);
+}
+
+Test(drv_shared, a_bad_parameter_is_refused_naming_its_field)
+{
+	struct {
+		const char *host;
+		int port;
+		const char *params, *field;
+	} bad[] = {
+	    {"", 443, NULL, "host"},
+	    {NULL, 443, NULL, "host"},
+	    {"pbx", 0, NULL, "port"},
+	    {"pbx", 65536, NULL, "port"},
+	    {"pbx", 443, "{\"tls_verify\": \"perhaps\"}", "tls_verify"},
+	    {"pbx", 443, "{\"wrapup_time\": 3601}", "wrapup_time"},
+	    {"pbx", 443, "{\"wrapup_time\": \"soon\"}", "wrapup_time"},
+	    {"pbx", 443, "{\"tls_ca_file\": 5}", "tls_ca_file"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		pd_drv_conf c = conf(bad[i].params);
+		c.host = bad[i].host;
+		c.port = bad[i].port;
+		pd_drv_params p;
+		pd_err e = {0};
+		cr_assert_neq(pd_drv_check(&c, &p, &e), PD_OK, "case %zu", i);
+		cr_assert_str_eq(e.field, bad[i].field, "case %zu: %s", i, e.message);
+		/* the same through the link's create, without a transport */
+		pd_drv_link l;
+		int wrapup = -1;
+		pd_err e2 = {0};
+		cr_assert_neq(pd_drv_link_init(&l, &c, &(pd_drv_host){0}, NULL, 1000, &wrapup, &e2),
+		              PD_OK, "case %zu", i);
+		cr_assert_str_eq(e2.field, bad[i].field, "case %zu", i);
+		cr_assert_eq(wrapup, -1, "case %zu: nothing kept", i);
+	}
+}
+
+/* ---- the link ---- */
+
+typedef struct {
+	pd_drv_link l;
+	int stops;
+	pd_link_state said[8];
+	char text[8][256];
+	int n_said;
+} fake_drv;
+
+static void fake_view(void *drv, int64_t now_ms, pd_live_view *v)
+{
+	(void)drv;
+	(void)now_ms;
+	(void)v; /* an empty view */
+}
+
+static void fake_stop(void *drv)
+{
+	((fake_drv *)drv)->stops++;
+}
+
+static void fake_changed(void *ctx, int64_t customer_id, pd_link_state st, const char *text)
+{
+	fake_drv *d = ctx;
+	cr_assert_eq(customer_id, 7);
+	if (d->n_said < 8) {
+		d->said[d->n_said] = st;
+		snprintf(d->text[d->n_said], sizeof d->text[0], "%s", text);
+		d->n_said++;
+	}
+}
+
+static void fake_init(fake_drv *d, pd_live *live)
+{
+	memset(d, 0, sizeof *d);
+	pd_drv_conf c = conf("{\"wrapup_time\": 30}");
+	int wrapup = 0;
+	pd_err e = {0};
+	cr_assert_eq(
+	    pd_drv_link_init(&d->l, &c,
+	                     &(pd_drv_host){.ctx = d, .live = live, .link_changed = fake_changed},
+	                     NULL, 1000, &wrapup, &e),
+	    PD_OK, "%s", e.message);
+	cr_assert_eq(wrapup, 30);
+	d->l.drv = d;
+	d->l.view = fake_view;
+	d->l.stop = fake_stop;
+	d->l.now = 1000000;
+}
+
+Test(drv_shared, a_link_without_a_transport_keeps_a_copy_and_the_secret_masked)
+{
+	pd_live *live = pd_live_new();
+	fake_drv d;
+	fake_init(&d, live);
+	cr_assert_null(d.l.t, "no transport without its callbacks");
+	cr_assert_null(d.l.c.secret, "the secret is not in the copy");
+	cr_assert_eq(d.l.secret.len, strlen("s3cretpass"));
+	char *sec = pd_masked_reveal(&d.l.secret);
+	cr_assert_str_eq(sec, "s3cretpass");
+	pd_secret_free(sec);
+	cr_assert_str_eq(d.l.c.host, "xsp.example.net");
+	cr_assert_str_eq(d.l.c.username, "admin@example");
+	struct pollfd pf[2];
+	cr_assert_eq(pd_drv_link_pollfds(&d.l, pf, 0), 0);
+	pd_sync_result r;
+	cr_assert_not(pd_drv_link_last_sync(&d.l, &r));
+	pd_drv_link_free(&d.l);
+	cr_assert_null(d.l.c.host);
+	pd_live_free(live);
+}
+
+Test(drv_shared, the_first_failure_wins_and_settles_into_a_retry_with_the_secret_masked)
+{
+	pd_live *live = pd_live_new();
+	fake_drv d;
+	fake_init(&d, live);
+	pd_drv_settle(&d.l); /* nothing noted: nothing happens */
+	cr_assert_eq(d.stops, 0);
+	pd_drv_set_fail(&d.l, PD_LINK_PROTOCOL_ERROR, "not that PBX (it said %s)", "s3cretpass");
+	pd_drv_set_fail(&d.l, PD_LINK_AUTH_FAILED, "%s", "a later failure");
+	pd_drv_settle(&d.l);
+	cr_assert_eq(d.stops, 1);
+	cr_assert_null(d.l.fail);
+	cr_assert_eq(d.l.wait_state, PD_LINK_PROTOCOL_ERROR);
+	cr_assert_str_eq(d.l.last_error, "not that PBX (it said **********)");
+	cr_assert_geq(d.l.retry_at, d.l.now + 500, "timed by the backoff");
+	cr_assert_leq(d.l.retry_at, d.l.now + 10000);
+	cr_assert_not(d.l.auth_failed);
+	cr_assert_eq(d.n_said, 1);
+	cr_assert_eq(d.said[0], PD_LINK_PROTOCOL_ERROR);
+	cr_assert_null(strstr(d.text[0], "s3cretpass"), "%s", d.text[0]);
+	cr_assert_not_null(strstr(d.text[0], "not that PBX"), "%s", d.text[0]);
+	cr_assert_not(d.l.dirty, "the emptied view was published");
+
+	/* then a refused login: no retry */
+	pd_drv_set_fail(&d.l, PD_LINK_AUTH_FAILED, "%s", "authentication failed");
+	pd_drv_settle(&d.l);
+	cr_assert_eq(d.stops, 2);
+	cr_assert_eq(d.l.wait_state, PD_LINK_AUTH_FAILED);
+	cr_assert(d.l.auth_failed);
+	cr_assert_eq(d.l.retry_at, 0);
+	cr_assert_eq(d.said[d.n_said - 1], PD_LINK_AUTH_FAILED);
+	pd_drv_link_free(&d.l);
+	pd_live_free(live);
+}
+
+Test(drv_shared, discovering_with_the_same_progress_is_said_once)
+{
+	pd_live *live = pd_live_new();
+	fake_drv d;
+	fake_init(&d, live);
+	d.l.done = 1;
+	d.l.total = 4;
+	pd_drv_link_set(&d.l, PD_LINK_DISCOVERING, "");
+	pd_drv_link_set(&d.l, PD_LINK_DISCOVERING, "");
+	cr_assert_eq(d.n_said, 1);
+	d.l.done = 2;
+	pd_drv_link_set(&d.l, PD_LINK_DISCOVERING, "");
+	cr_assert_eq(d.n_said, 2);
+	pd_drv_link_set(&d.l, PD_LINK_MONITORING, "");
+	pd_drv_link_set(&d.l, PD_LINK_MONITORING, "");
+	cr_assert_eq(d.n_said, 4, "other states are said each time");
+	pd_drv_link_free(&d.l);
+	pd_live_free(live);
+}
+
+/* ---- a test op without a transport ---- */
+
+Test(drv_shared, a_probe_begins_and_reports_its_steps_without_a_transport)
+{
+	pd_drv_conf c = conf(NULL);
+	pd_drv_probe pr = {0};
+	pd_drv_test_result out;
+	cr_assert_eq(pd_drv_probe_begin(&pr, &c, 2000, 500, &out), PD_OK);
+	cr_assert_eq(out.n_steps, 0);
+	cr_assert_eq(out.failed, -1);
+	cr_assert_null(pr.t);
+	pd_drv_probe_step(&pr, "HTTPS", true, "%s", "200 OK");
+	pd_status st = pd_drv_probe_fail(&pr, PD_E_AUTH, "authentication", "%s", "401");
+	cr_assert_eq(st, PD_E_AUTH);
+	pd_err e = {0};
+	cr_assert_eq(pd_drv_probe_end(&pr, st, &e), PD_E_AUTH);
+	cr_assert_str_eq(e.field, "pbx");
+	cr_assert_str_eq(e.message, "authentication failed: 401");
+	cr_assert_eq(out.n_steps, 2);
+	cr_assert_eq(out.failed, 1);
+
+	c = conf("{\"tls_verify\": \"perhaps\"}");
+	pd_drv_probe bad = {0};
+	cr_assert_eq(pd_drv_probe_begin(&bad, &c, 2000, 500, &out), PD_E_CONFIG);
+	cr_assert_eq(pd_drv_probe_end(&bad, PD_E_CONFIG, &e), PD_E_CONFIG);
+	cr_assert_str_eq(out.steps[0].name, "parameters");
+	cr_assert_not_null(strstr(e.message, "parameters failed: "), "%s", e.message);
+}
