@@ -74,7 +74,7 @@ expect "--json after -- is an argument" 66 "" "--json"
 
 # ---- --help lists every command of the dispatcher ----
 run --help
-expect "--help" 0 "outbox list|retry|send"
+expect "--help" 0 "outbox list|retry|cancel|send"
 help_out=$OUT
 # the man page's command lines without font changes and with plain dashes
 sed 's/\\f[BIRP]//g; s/\\-/-/g' "$DOCS/provdesk.1" >"$TMP/man.txt"

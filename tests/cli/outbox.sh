@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# provdesk outbox list|retry|send against a real SMTP server (aiosmtpd, a
+# provdesk outbox list|retry|cancel|send against a real SMTP server (aiosmtpd, a
 # Maildir per message): queued invitations are delivered, states change,
 # an unreachable server gives 69 and keeps the messages queued.
 source "$(dirname "$0")/lib.sh"

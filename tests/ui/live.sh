@@ -193,14 +193,17 @@ check "killing the lab PBX shows down since, retrying" wait_re 'PBX: down since 
 check "last error shown while retrying" wait_re 'PBX: down since [0-9]{2}:[0-9]{2}, retrying in [0-9]+ s \(.+\)' 30
 keys Escape Escape
 check "grid shows the link down" wait_re '^Acme Télécom .* (retry|down [0-9]{2}:[0-9]{2})' 30
-# back with 3,000 users: discovery takes a few seconds, long enough to see
-# the progress of a resync asked for meanwhile
+# back with 3,000 users, and a resync asked for meanwhile. Its progress shows
+# only if the console looks while discovery runs, which a fast machine can
+# finish between two looks: console_resync.sh holds a resync mid-way through
+# a relay and checks the progress there; here the progress or the result.
 check "lab PBX restarts on the same port, with 3000 users" start_lab "$LAB_PORT" --users 3000
 check "grid back to monitoring after the restart" wait_re '^Acme Télécom .* (monitoring|syncing) ' 30
 keys Enter; wait_for "Tenant id"; keys 3
 check "PBX tab offers live and resync" wait_for "l: live · s: resync"
 keys s
-check "resync shows its progress" wait_re 'resync: syncing [0-9]+/3000' 30
+check "resync shows its progress or its result" \
+	wait_re 'resync: (syncing [0-9]+/3000|[0-9]+ new, [0-9]+ updated)' 30
 check "resync shows its result" wait_re 'resync: [0-9]+ new, [0-9]+ updated, [0-9]+ removed, [0-9]+ linked, [0-9]+ unchanged' 120
 check "synced users stored (the new ones too)" bash -c '"$1" --db "$2" customer show "Acme Télécom" --json | grep -q "\"4000\""' _ "$PROG" "$DB"
 # the console's resync honours the connection's switches, as 'pbx resync' does

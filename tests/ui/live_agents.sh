@@ -112,6 +112,9 @@ check "live: two calls found up, each with its caller, queue and agent" \
 check "live: their agents are on call" lines_re ' PJSIP/100[12] .* On call ' 2 10
 check "live: no call without an agent" bash -c '! tmux -S "$1" capture-pane -p -t t | grep -E "Connected +support +[0-9]+:[0-9]{2}"' _ "$TMP/tmux.sock"
 keys Escape
+# back in the customer view before the digit: Esc and a digit read together
+# are an F-key (F1..F10 on terminals without them)
+wait_for "Tenant id"
 
 # ------------------------------------------------- the PBX tab
 keys 3
