@@ -35,3 +35,24 @@ wizard_step1() {
 	keys Enter
 	wait_for "Trial"
 }
+
+# countdown_runs REGEX-WITH-ONE-NUMBER: the number shown (a retry or wrap-up
+# countdown) moves down by one while no key is pressed: the console redraws
+# by itself
+shown_n() { screen | grep -oE -- "$1" | head -1 | grep -oE '[0-9]+' | tail -1; }
+countdown_runs() {
+	local re=$1 n d=$((SECONDS + UI_WAIT + 40))
+	while ((SECONDS < d)); do
+		n=$(shown_n "$re")
+		if [[ -n $n ]] && ((n >= 3)); then
+			local want=$((n - 1)) d2=$((SECONDS + 5))
+			while ((SECONDS < d2)); do
+				[[ $(shown_n "$re") == "$want" ]] && return 0
+				sleep 0.1
+			done
+			return 1
+		fi
+		sleep 0.1
+	done
+	return 1
+}

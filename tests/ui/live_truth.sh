@@ -33,25 +33,6 @@ start_lab() { # start_lab [PORT]
 }
 stop_lab() { kill "$LAB_PID" 2>/dev/null; wait "$LAB_PID" 2>/dev/null; LAB_PID=; }
 
-# countdown_runs REGEX-WITH-ONE-NUMBER-GROUP: the number shown moves down by
-# one while no key is pressed (the console redraws by itself)
-shown_n() { screen | grep -oE -- "$1" | head -1 | grep -oE '[0-9]+' | tail -1; }
-countdown_runs() {
-	local re=$1 n d=$((SECONDS + UI_WAIT + 40))
-	while ((SECONDS < d)); do
-		n=$(shown_n "$re")
-		if [[ -n $n ]] && ((n >= 3)); then
-			local want=$((n - 1)) d2=$((SECONDS + 5))
-			while ((SECONDS < d2)); do
-				[[ $(shown_n "$re") == "$want" ]] && return 0
-				sleep 0.1
-			done
-			return 1
-		fi
-		sleep 0.1
-	done
-	return 1
-}
 # bytes the console wrote to its terminal (tmux pipe-pane into a file)
 out_bytes() { stat -c %s "$TMP/pane.out" 2>/dev/null || echo 0; }
 # quiet_for SECONDS: the console writes nothing for that long (an absence
