@@ -360,7 +360,11 @@ static void draw_bars(struct ui_app *app)
 		x += ui_put(bw, y, x, COLS - x, k, ui_role(UI_R_FKEY_KEY), false);
 		if (label && x < COLS) {
 			char cell[40];
-			snprintf(cell, sizeof cell, "%-7s", label);
+			/* a label of 7 or more keeps a space before the next key */
+			if (strlen(label) >= 7)
+				snprintf(cell, sizeof cell, "%s ", label);
+			else
+				snprintf(cell, sizeof cell, "%-7s", label);
 			x += ui_put(bw, y, x, COLS - x, cell, ui_role(UI_R_FKEY_LABEL), false);
 		}
 		bk.x1 = x;

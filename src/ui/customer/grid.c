@@ -1140,6 +1140,31 @@ static int g_data(struct ui_screen *s)
 	return UI_REDRAW;
 }
 
+/* The status line when the whole one does not fit: the categories with
+ * none in them are left out ("3 customers · PBX: 1 monitoring · 3 active"). */
+static void status_compact(const pd_counts *c, const char *pbx, char *buf, size_t n)
+{
+	pd_buf b = {0};
+	pd_buf_printf(&b, " %lld customers · %s", (long long)c->total, pbx);
+	const struct {
+		int64_t v;
+		const char *what;
+	} part[] = {{c->active, "active"},
+	            {c->trial, "trial"},
+	            {c->trial_expired, "expired"},
+	            {c->disabled, "disabled"},
+	            {c->deleted, "deleted"}};
+	for (size_t i = 0; i < sizeof part / sizeof part[0]; i++) {
+		if (!part[i].v)
+			continue;
+		pd_buf_printf(&b, " · %lld %s", (long long)part[i].v, part[i].what);
+		if (i == 1 && c->trial_expiring) /* the trials */
+			pd_buf_printf(&b, " (%lld ending ≤7d)", (long long)c->trial_expiring);
+	}
+	snprintf(buf, n, "%s", b.s ? b.s : "");
+	pd_buf_free(&b);
+}
+
 static void g_status(struct ui_screen *s, char *buf, size_t n, enum ui_role *role)
 {
 	struct grid *g = s->priv;
@@ -1169,6 +1194,8 @@ static void g_status(struct ui_screen *s, char *buf, size_t n, enum ui_role *rol
 		         (long long)c->total, pbx, (long long)c->active, (long long)c->trial,
 		         (long long)c->trial_expiring, (long long)c->trial_expired,
 		         (long long)c->disabled, (long long)c->deleted);
+		if (pd_utf8_width(buf) > COLS)
+			status_compact(c, pbx, buf, n); /* 80 columns: the counts that are not 0 */
 		*role = prole != UI_R_STATUS ? prole
 		        : c->trial_expiring  ? UI_R_STATUS_WARN
 		                             : UI_R_STATUS;
