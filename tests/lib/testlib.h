@@ -29,7 +29,7 @@ char *tl_slurp_fixture(const char *rel, size_t *len);
 char *tl_data_path(const char *name);
 /* PD_TEST_SLOW=N (the valgrind setup sets 10; at least 10 under valgrind
  * run by hand): our code runs about N times slower there, so a test's own
- * time limits scale by it. At least 1. */
+ * time limits scale by it. At least 3 in an ASan build, at least 1. */
 int tl_slow(void);
 
 #endif
