@@ -22,11 +22,7 @@ PY
 # AddressSanitizer's shadow memory and quarantine, or valgrind (the provdesk
 # given is then its shim script, and the run is slowed: PD_TEST_SLOW), make
 # the peak meaningless and 200,000 rows far too slow.
-if nm "$PROVDESK" 2>/dev/null | grep -q '__asan_init' ||
-	[[ $(head -c 2 "$PROVDESK") == '#!' || ${PD_TEST_SLOW:-1} != 1 ]]; then
-	echo "ok - skipped: a sanitizer or valgrind run (its memory use is not the program's) # SKIP"
-	finish
-fi
+instrumented "$PROVDESK" && skip "a sanitizer or valgrind run (its memory use is not the program's)"
 
 ROWS=200000
 awk -v n=$ROWS 'BEGIN {

@@ -72,3 +72,13 @@ finish() {
 	echo "$PASS passed, $FAIL failed"
 	((FAIL == 0))
 }
+# skip REASON: the whole script is skipped (meson counts exit 77 as SKIP)
+skip() {
+	echo "ok - skipped: $1 # SKIP"
+	exit 77
+}
+# instrumented PROG: an AddressSanitizer build, or valgrind's shim script (the
+# valgrind setup: PD_TEST_SLOW), whose memory use and speed are not the program's
+instrumented() {
+	nm "$1" 2>/dev/null | grep -q '__asan_init' || [[ $(head -c 2 "$1") == '#!' || ${PD_TEST_SLOW:-1} != 1 ]]
+}
