@@ -16,9 +16,17 @@ long="a long note that goes on and on to show that the detail pane wraps the who
 cli customer update "Béta Corp" --notes "$long" >/dev/null
 # Two rounds against an SMTP server that is down: the admin's and Paul's
 # invitations wait for a retry, with the error
-DEAD_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# a port held bound but not listening refuses every connection, and no
+# other process (a lab PBX of a test run beside this one) can take it
+/usr/bin/python3 -c 'import socket, time; s = socket.socket(); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1], flush=True); time.sleep(300)' >"$TMP/dead-port" &
+DEAD_PID=$!
+pd_on_exit 'kill $DEAD_PID 2>/dev/null'
+wait_until 10 test -s "$TMP/dead-port"
+DEAD_PORT=$(cat "$TMP/dead-port")
 printf '[smtp]\nurl = smtp://127.0.0.1:%s\nstarttls = off\n' "$DEAD_PORT" >"$TMP/dead-smtp.conf"
 for _ in 1 2; do "$PROG" --db "$DB" --config "$TMP/dead-smtp.conf" outbox send >/dev/null 2>&1; done
+kill "$DEAD_PID" 2>/dev/null
 check "two invitations wait for a retry" q_is "select count(*) from outbox where attempts = 1 and state = 1" 2
 # Bob's refused for good (what a 5xx does: mark_failed permanent)
 bob=$(q "select id from outbox where to_addr = 'bob@example.com'")
