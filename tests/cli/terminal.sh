@@ -16,7 +16,9 @@ q "UPDATE customers SET name = 'Ev' || char(27) || '[2Jil' || char(8238) || 'gpj
 tty() {
 	local cmd
 	printf -v cmd '%q ' "$PROVDESK" --db "$DB" --config "$CONF" "$@"
-	script -qec "$cmd" /dev/null >"$TMP/tty" 2>&1 </dev/null
+	# script(1) runs "$SHELL -c": printf %q may write bash's $'...' quoting,
+	# which /bin/sh (CI's $SHELL) would read as literal text.
+	SHELL=/bin/bash script -qec "$cmd" /dev/null >"$TMP/tty" 2>&1 </dev/null
 	TTY=$(cat "$TMP/tty")
 }
 has_raw() { LC_ALL=C grep -q $'[\x1b\x07]\|\xe2\x80\xae\|\xc2\x85' "$1"; }
