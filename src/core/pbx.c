@@ -186,8 +186,8 @@ static pd_status check_host_port(const char *field, const char *item, pd_err *e)
 			x = x * 10 + (port[k] - '0');
 		if (!k || port[k] || x < 1 || x > 65535)
 			return pd_fail(e, PD_E_INVALID, field,
-			               "%s: the port of '%.80s' must be a whole number from 1 to "
-			               "65535",
+			               "%s: the port must be a whole number from 1 to 65535 (in "
+			               "'%.80s')",
 			               field, item);
 	}
 	return PD_OK;

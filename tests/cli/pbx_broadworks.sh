@@ -108,7 +108,7 @@ run pbx add "Xsi Corp" --platform broadworks-xsi --host xsp1.example.net --usern
 	--secret-file "$TMP/secret" --enterprise-id lab-ent --no-monitor --json
 if [[ $supported == true ]]; then
 	expect "enabled: the driver is registered" 0
-	jeq "enabled" 'd["enabled"]' "True"
+	jeq "enabled" 'd["enabled"]' "true"
 else
 	expect "enabled refused while no driver is registered" 65
 	jeq "names enabled" 'd["error"]["field"]' "enabled"

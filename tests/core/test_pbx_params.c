@@ -389,7 +389,8 @@ Test(params, xsp_hosts_list)
 	} bad[] = {
 	    {"xsp2.example.net,,xsp3.example.net", "empty entry"},
 	    {",xsp2.example.net", "empty entry"},
-	    {"xsp2.example.net:", "port of 'xsp2.example.net:'"},
+	    {"xsp2.example.net:",
+	     "the port must be a whole number from 1 to 65535 (in 'xsp2.example.net:')"},
 	    {"xsp2.example.net:0", "from 1 to 65535"},
 	    {"xsp2.example.net:70000", "from 1 to 65535"},
 	    {"xsp2.example.net:44x", "from 1 to 65535"},
