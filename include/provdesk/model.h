@@ -165,6 +165,14 @@ void pd_pbx_free(pd_pbx *p); /* wipes the secret before freeing it */
  * secret's presence is not checked (NULL = unchanged on update). Enabling
  * a platform without a driver (supported=false) is refused: field "enabled". */
 pd_status pd_pbx_check(const pd_catalogue *cat, pd_pbx *p, pd_err *e);
+/* A text field whose key ends in "_hosts" (broadworks-xsi's xsp_hosts) is a
+ * list "host[:port],host[:port]" (an IPv6 address with a port in brackets),
+ * at most PD_HOST_LIST_MAX entries, each host checked as the connection's
+ * host and each port 1-65535; errors name `field`. *norm (when not NULL)
+ * gets the list without blanks around entries; "" is an empty list. */
+#define PD_HOST_LIST_MAX 16
+bool pd_field_is_host_list(const char *key);
+pd_status pd_check_host_list(const char *field, const char *v, char **norm, pd_err *e);
 
 typedef struct {
 	int64_t id;

@@ -287,6 +287,15 @@ static int add_run(pd_cli *c, int argc, char **argv, pd_cli_params *ps)
 		p.port = port;
 	p.customer_id = cu.id;
 	p.tls = col.tls >= 0 ? col.tls : tmpl_tls;
+	if (col.tls < 0 && !tmpl && p.platform) {
+		/* neither --tls nor --no-tls: the platform's default, as the wizard
+		 * (broadworks-xsi: TLS on, port 443) */
+		const pd_platform_field *ft =
+		    pd_platform_field_get(pd_catalogue_platform(&c->cat, p.platform), "tls");
+		bool def;
+		if (ft && ft->default_value && pd_parse_bool(ft->default_value, &def))
+			p.tls = def;
+	}
 	p.enabled = !disabled;
 	p.sync_users = !no_sync;
 	p.monitor = !no_monitor;

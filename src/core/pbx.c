@@ -102,15 +102,19 @@ static pd_status check_no_control(const char *field, const char *v, pd_err *e)
 	return PD_OK;
 }
 
-static pd_status check_host(const char *h, pd_err *e)
+/* field: the name errors carry ("host", or "xsp_hosts" for one entry of a
+ * host list). */
+static pd_status check_host_as(const char *field, const char *h, pd_err *e)
 {
 	pd_status st;
-	if ((st = check_no_control("host", h, e)) != PD_OK)
+	if ((st = check_no_control(field, h, e)) != PD_OK)
 		return st;
+	/* the connection's host says nothing more; an entry of a list names it */
+	const char *pre = strcmp(field, "host") ? field : "", *sep = *pre ? ": " : "";
 	size_t n = strlen(h);
 	if (n > 253)
-		return pd_fail(e, PD_E_INVALID, "host",
-		               "host name is too long (at most 253 characters)");
+		return pd_fail(e, PD_E_INVALID, field,
+		               "%s%shost name is too long (at most 253 characters)", pre, sep);
 	bool v6 = strchr(h, ':') != NULL;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)h[i];
@@ -118,12 +122,120 @@ static pd_status check_host(const char *h, pd_err *e)
 		          (v6 && (c == ':' || c == '[' || c == ']' || c == '%'));
 		if (!ok)
 			return pd_fail(
-			    e, PD_E_INVALID, "host",
-			    "host '%.80s' contains '%c', which is not allowed in a host name", h,
-			    c);
+			    e, PD_E_INVALID, field,
+			    "%s%shost '%.80s' contains '%c', which is not allowed in a host name",
+			    pre, sep, h, c);
 	}
-	if (h[0] == '.' || h[0] == '-' || h[n - 1] == '.' || h[n - 1] == '-')
-		return pd_fail(e, PD_E_INVALID, "host", "host '%.80s' is not a valid host name", h);
+	if (n == 0 || h[0] == '.' || h[0] == '-' || h[n - 1] == '.' || h[n - 1] == '-')
+		return pd_fail(e, PD_E_INVALID, field, "%s%shost '%.80s' is not a valid host name",
+		               pre, sep, h);
+	return PD_OK;
+}
+
+static pd_status check_host(const char *h, pd_err *e)
+{
+	return check_host_as("host", h, e);
+}
+
+/* One "host[:port]" of a list: an IPv6 literal with a port in brackets
+ * ("[2001:db8::1]:8443"); a bare IPv6 literal has no port. */
+static pd_status check_host_port(const char *field, const char *item, pd_err *e)
+{
+	char host[300];
+	const char *port = NULL;
+	size_t hn;
+	if (strstr(item, "://"))
+		return pd_fail(e, PD_E_INVALID, field,
+		               "%s: '%.80s' is a URL: write the host name (and :port), as for the "
+		               "Xsi host",
+		               field, item);
+	if (item[0] == '[') {
+		const char *close = strchr(item, ']');
+		if (!close || (close[1] && close[1] != ':'))
+			return pd_fail(e, PD_E_INVALID, field,
+			               "%s: '%.80s' is not host[:port] (an IPv6 address goes in "
+			               "brackets: [2001:db8::1]:443)",
+			               field, item);
+		hn = (size_t)(close - item - 1);
+		if (hn >= sizeof host)
+			hn = sizeof host - 1;
+		memcpy(host, item + 1, hn);
+		host[hn] = '\0';
+		if (!strchr(host, ':'))
+			return pd_fail(e, PD_E_INVALID, field,
+			               "%s: '%.80s': brackets are for an IPv6 address", field,
+			               item);
+		port = close[1] ? close + 2 : NULL;
+	} else {
+		const char *colon = strchr(item, ':');
+		bool v6 = colon && strchr(colon + 1, ':'); /* a bare IPv6 literal */
+		hn = colon && !v6 ? (size_t)(colon - item) : strlen(item);
+		if (hn >= sizeof host)
+			hn = sizeof host - 1;
+		memcpy(host, item, hn);
+		host[hn] = '\0';
+		port = colon && !v6 ? colon + 1 : NULL;
+	}
+	pd_status st = check_host_as(field, host, e);
+	if (st != PD_OK)
+		return st;
+	if (port) {
+		long x = 0;
+		size_t k = 0;
+		for (; port[k] && isdigit((unsigned char)port[k]) && x <= 65535; k++)
+			x = x * 10 + (port[k] - '0');
+		if (!k || port[k] || x < 1 || x > 65535)
+			return pd_fail(e, PD_E_INVALID, field,
+			               "%s: the port must be a whole number from 1 to 65535 (in "
+			               "'%.80s')",
+			               field, item);
+	}
+	return PD_OK;
+}
+
+pd_status pd_check_host_list(const char *field, const char *v, char **norm, pd_err *e)
+{
+	pd_status st;
+	if (norm)
+		*norm = NULL;
+	if ((st = check_no_control(field, v, e)) != PD_OK)
+		return st;
+	pd_buf out = {0};
+	size_t n = 0;
+	const char *p = v;
+	for (;;) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		char *item = xstrndup(p, len), *t = pd_trim(item);
+		free(item);
+		if (!*t && !end && n == 0 && !out.len) { /* "" or blanks: no other host */
+			free(t);
+			break;
+		}
+		if (!*t)
+			st = pd_fail(
+			    e, PD_E_INVALID, field,
+			    "%s: an empty entry in the list (write host[:port],host[:port])",
+			    field);
+		else if (++n > PD_HOST_LIST_MAX)
+			st = pd_fail(e, PD_E_INVALID, field, "%s: at most %d hosts", field,
+			             PD_HOST_LIST_MAX);
+		else
+			st = check_host_port(field, t, e);
+		if (st == PD_OK)
+			pd_buf_printf(&out, "%s%s", out.len ? "," : "", t);
+		free(t);
+		if (st != PD_OK) {
+			pd_buf_free(&out);
+			return st;
+		}
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	if (norm)
+		*norm = out.s ? pd_buf_steal(&out) : xstrdup("");
+	pd_buf_free(&out);
 	return PD_OK;
 }
 
@@ -277,11 +389,28 @@ static pd_status check_value(const pd_platform_field *f, const json_t *v, json_t
 	case PD_FIELD_TEXT:
 		if (!json_is_string(v) && !json_is_integer(v) && !json_is_boolean(v))
 			return pd_fail(e, PD_E_INVALID, k, "%s must be a string or a number", k);
+		if (pd_field_is_host_list(k)) {
+			if (!json_is_string(v))
+				return pd_fail(e, PD_E_INVALID, k,
+				               "%s must be a list of host[:port], not a number", k);
+			char *t;
+			pd_status st = pd_check_host_list(k, json_string_value(v), &t, e);
+			if (st == PD_OK && strcmp(t, json_string_value(v)))
+				*norm = json_string(t);
+			free(t);
+			return st;
+		}
 		if (json_is_string(v))
 			return check_no_control(k, json_string_value(v), e);
 		return PD_OK;
 	}
 	return PD_OK;
+}
+
+bool pd_field_is_host_list(const char *key)
+{
+	size_t n = key ? strlen(key) : 0;
+	return n > 6 && !strcmp(key + n - 6, "_hosts");
 }
 
 /* Other platform fields live in params_json: an object whose keys are the

@@ -349,3 +349,113 @@ Test(params, control_characters_refused_in_templates_and_text_params)
 		cr_assert((unsigned char)*c >= 0x20, "raw control byte in: %s", e.message);
 	pd_pbx_free(&p);
 }
+
+/* broadworks-xsi's xsp_hosts ("Other XSP hosts"): host[:port],host[:port],
+ * stored without blanks around entries; each bad entry refused naming the
+ * field xsp_hosts and the entry. */
+static pd_status xsi_check(const char *params, pd_pbx *out, pd_err *e)
+{
+	*out = (pd_pbx){0};
+	out->platform = xstrdup("broadworks-xsi");
+	out->host = xstrdup("xsp1.example.net");
+	out->username = xstrdup("admin@ent");
+	out->params_json = xstrdup(params);
+	return pd_pbx_check(&cat, out, e);
+}
+
+Test(params, xsp_hosts_list)
+{
+	static const struct {
+		const char *in, *stored;
+	} good[] = {
+	    {"{\"enterprise_id\":\"ent\",\"xsp_hosts\":\"xsp2.example.net\"}",
+	     "{\"enterprise_id\":\"ent\",\"xsp_hosts\":\"xsp2.example.net\"}"},
+	    {"{\"enterprise_id\":\"ent\",\"xsp_hosts\":\" xsp2.example.net:8443 , 10.0.0.7 \"}",
+	     "{\"enterprise_id\":\"ent\",\"xsp_hosts\":\"xsp2.example.net:8443,10.0.0.7\"}"},
+	    {"{\"enterprise_id\":\"ent\",\"xsp_hosts\":\"[2001:db8::1]:443,2001:db8::2\"}",
+	     "{\"enterprise_id\":\"ent\",\"xsp_hosts\":\"[2001:db8::1]:443,2001:db8::2\"}"},
+	    {"{\"enterprise_id\":\"ent\",\"xsp_hosts\":\"\"}",
+	     "{\"enterprise_id\":\"ent\",\"xsp_hosts\":\"\"}"},
+	};
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		pd_pbx p;
+		pd_err e = {0};
+		cr_assert_eq(xsi_check(good[i].in, &p, &e), PD_OK, "%s: %s", good[i].in, e.message);
+		cr_assert_str_eq(p.params_json, good[i].stored);
+		pd_pbx_free(&p);
+	}
+	static const struct {
+		const char *value, *words;
+	} bad[] = {
+	    {"xsp2.example.net,,xsp3.example.net", "empty entry"},
+	    {",xsp2.example.net", "empty entry"},
+	    {"xsp2.example.net:",
+	     "the port must be a whole number from 1 to 65535 (in 'xsp2.example.net:')"},
+	    {"xsp2.example.net:0", "from 1 to 65535"},
+	    {"xsp2.example.net:70000", "from 1 to 65535"},
+	    {"xsp2.example.net:44x", "from 1 to 65535"},
+	    {"xsp 2.example.net", "contains ' '"},
+	    {"-xsp2.example.net", "not a valid host name"},
+	    {":443", "not a valid host name"},
+	    {"[2001:db8::1", "brackets"},
+	    {"[xsp2.example.net]:443", "brackets are for an IPv6 address"},
+	    {"https://xsp2.example.net", "is a URL"},
+	    {"xsp2.example.net/xsi", "contains '/'"},
+	    {"a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q", "at most 16 hosts"},
+	    {"xsp2.example.net\\u001b[2J", "control characters"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char *json =
+		    xasprintf("{\"enterprise_id\":\"ent\",\"xsp_hosts\":\"%s\"}", bad[i].value);
+		pd_pbx p;
+		pd_err e = {0};
+		cr_assert_eq(xsi_check(json, &p, &e), PD_E_INVALID, "accepted: %s", bad[i].value);
+		cr_assert_str_eq(e.field, "xsp_hosts", "%s: %s", bad[i].value, e.message);
+		assert_contains(e.message, "xsp_hosts");
+		assert_contains(e.message, bad[i].words);
+		cr_assert_str_eq(p.params_json, json, "a refused value must not be rewritten");
+		pd_pbx_free(&p);
+		free(json);
+	}
+	/* a number is not a list; templates share the rule */
+	pd_pbx p;
+	pd_err e = {0};
+	cr_assert_eq(xsi_check("{\"enterprise_id\":\"ent\",\"xsp_hosts\":5}", &p, &e),
+	             PD_E_INVALID);
+	cr_assert_str_eq(e.field, "xsp_hosts");
+	pd_pbx_free(&p);
+	pd_template t = {.name = xstrdup("Xsi"), .platform = xstrdup("broadworks-xsi")};
+	t.params_json = xstrdup("{\"xsp_hosts\":\"a.example:1,b.example:99999\"}");
+	cr_assert_eq(pd_template_check(&cat, &t, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "xsp_hosts");
+	pd_template_free(&t);
+	/* the check alone, for the driver */
+	char *norm;
+	cr_assert_eq(pd_check_host_list("xsp_hosts", "a.example , b.example:8443", &norm, &e),
+	             PD_OK);
+	cr_assert_str_eq(norm, "a.example,b.example:8443");
+	free(norm);
+	cr_assert(pd_field_is_host_list("xsp_hosts"));
+	cr_assert_not(pd_field_is_host_list("host"));
+	cr_assert_not(pd_field_is_host_list("_hosts"));
+}
+
+Test(params, broadworks_required_fields_named)
+{
+	pd_pbx p;
+	pd_err e = {0};
+	cr_assert_eq(xsi_check("{\"group_id\":\"grp\"}", &p, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "enterprise_id");
+	assert_contains(e.message, "Enterprise id is required");
+	pd_pbx_free(&p);
+	cr_assert_eq(xsi_check("{\"enterprise_id\":\"\"}", &p, &e), PD_E_INVALID,
+	             "an empty enterprise id is none");
+	cr_assert_str_eq(e.field, "enterprise_id");
+	pd_pbx_free(&p);
+	cr_assert_eq(xsi_check("{\"enterprise_id\":\"ent\"}", &p, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(p.port, 443, "the catalogue's default port");
+	pd_set_str(&p.host, "  ");
+	cr_assert_eq(pd_pbx_check(&cat, &p, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "host");
+	pd_pbx_free(&p);
+}

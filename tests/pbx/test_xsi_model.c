@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../../src/pbx/xsi/xsi_model.h"
 #include "provdesk/xsi.h"
@@ -359,4 +360,346 @@ Test(xsi_model, directory_as_synced_users)
 	cr_assert_eq(xsi_model_user_count(m), 2);
 	cr_assert_eq(xsi_model_users_refused(m), 1, "a directory cut short is not synced");
 	xsi_model_free(m);
+}
+
+/* ---- at scale: the hash indexes stay consistent ----
+ * 20,000 directory users (1,000 of them agents) and about 5,000 calls at
+ * once, through some 60,000 events of every kind (new calls, answers, holds,
+ * transfers to a new call, releases), checked against a plain reference at
+ * every checkpoint: each live call found with its state, direction and
+ * caller, released calls gone, each user's device state and each agent's
+ * state right, nothing dropped. */
+
+#define SC_USERS 20000
+#define SC_AGENT_EVERY 20
+#define SC_MAX_LIVE 4900
+
+typedef struct {
+	int call;  /* the reference call this user's half is in, -1 none */
+	int cid;   /* its callId number */
+	int st;    /* 0 alerting, 1 active, 2 held */
+	bool orig; /* the originator's half */
+} sc_half;
+
+typedef struct {
+	sc_half u[SC_USERS];
+	int *busy; /* users with a half, in any order */
+	size_t nbusy;
+	int *halves; /* per reference call: halves in it */
+	int ncalls_made, next_cid;
+	size_t live, in_model; /* live calls; calls the model holds (live + ended, untidied) */
+	uint64_t rnd;
+	int64_t now;
+	xsi_model *m;
+} sc;
+
+static uint64_t sc_rand(sc *s)
+{
+	s->rnd ^= s->rnd << 13;
+	s->rnd ^= s->rnd >> 7;
+	s->rnd ^= s->rnd << 17;
+	return s->rnd;
+}
+
+static void sc_uid(int u, char *b, size_t n)
+{
+	snprintf(b, n, "u%05d@lab.example", u);
+}
+
+static void sc_send(sc *s, xsi_event_type t, int u, const char *state)
+{
+	char id[64], cid[32], ext[32];
+	sc_uid(u, id, sizeof id);
+	snprintf(cid, sizeof cid, "c%d", s->u[u].cid);
+	snprintf(ext, sizeof ext, "t%d", s->u[u].call);
+	xsi_msg e = call_ev(t, id, cid, ext, state);
+	snprintf(e.personality, sizeof e.personality, "%s",
+	         s->u[u].orig ? "Originator" : "Terminator");
+	xsi_model_apply(s->m, &e, ++s->now);
+}
+
+static int sc_free_user(sc *s)
+{
+	for (;;) {
+		int u = (int)(sc_rand(s) % SC_USERS);
+		if (s->u[u].call < 0)
+			return u;
+	}
+}
+
+static void sc_join(sc *s, int u, int call, bool orig)
+{
+	s->u[u] = (sc_half){.call = call, .cid = s->next_cid++, .orig = orig};
+	s->busy[s->nbusy++] = u;
+	s->halves[call]++;
+}
+
+static int sc_new_call(sc *s)
+{
+	int k = s->ncalls_made++;
+	s->live++;
+	s->in_model++;
+	return k;
+}
+
+/* The user's half leaves its reference call (the call ends with its last). */
+static void sc_leave(sc *s, size_t bi)
+{
+	int u = s->busy[bi];
+	if (--s->halves[s->u[u].call] == 0)
+		s->live--;
+	s->u[u].call = -1;
+	s->busy[bi] = s->busy[--s->nbusy];
+}
+
+static void sc_step(sc *s)
+{
+	unsigned op = (unsigned)(sc_rand(s) % 10);
+	if (op < 3 || s->nbusy == 0) { /* a new internal call: two halves */
+		if (s->in_model >= SC_MAX_LIVE)
+			return;
+		int k = sc_new_call(s), a = sc_free_user(s);
+		sc_join(s, a, k, true);
+		sc_send(s, XSI_EV_CALL_ORIGINATED, a, "Alerting");
+		int b = sc_free_user(s);
+		sc_join(s, b, k, false);
+		sc_send(s, XSI_EV_CALL_RECEIVED, b, "Alerting");
+		return;
+	}
+	size_t bi = (size_t)(sc_rand(s) % s->nbusy);
+	int u = s->busy[bi];
+	if (op < 5) {
+		s->u[u].st = 1;
+		sc_send(s, XSI_EV_CALL_ANSWERED, u, "Active");
+	} else if (op < 6) {
+		s->u[u].st = 2;
+		sc_send(s, XSI_EV_CALL_HELD, u, "Held");
+	} else if (op < 7) {
+		if (s->in_model >= SC_MAX_LIVE)
+			return;
+		/* transferred: the half joins a new call (the same callId) */
+		int k = sc_new_call(s);
+		if (--s->halves[s->u[u].call] == 0)
+			s->live--;
+		s->u[u].call = k;
+		s->u[u].st = 1;
+		s->halves[k]++;
+		sc_send(s, XSI_EV_CALL_TRANSFERRED, u, "Active");
+	} else {
+		sc_send(s, XSI_EV_CALL_RELEASED, u, "Released");
+		sc_leave(s, bi);
+	}
+}
+
+static void sc_check(sc *s)
+{
+	/* ended calls leave after the linger */
+	s->now += XSI_ENDED_LINGER_MS;
+	xsi_model_tick(s->m, s->now);
+	s->in_model = s->live;
+	pd_live_view v = {0};
+	xsi_model_view(s->m, s->now, &v);
+	cr_assert_eq(v.n_calls, s->live, "every live call, and no released one");
+	bool *seen = xcalloc((size_t)s->ncalls_made + 1, 1);
+	int *orig_of = xcalloc((size_t)s->ncalls_made + 1, sizeof *orig_of);
+	int *st_of = xcalloc((size_t)s->ncalls_made + 1, sizeof *st_of);
+	int *n_orig = xcalloc((size_t)s->ncalls_made + 1, sizeof *n_orig);
+	int *n_term = xcalloc((size_t)s->ncalls_made + 1, sizeof *n_term);
+	for (size_t i = 0; i < s->nbusy; i++) {
+		const sc_half *h = &s->u[s->busy[i]];
+		int rank = h->st == 2 ? 3 : h->st == 1 ? 2 : 1;
+		st_of[h->call] = rank > st_of[h->call] ? rank : st_of[h->call];
+		if (h->orig)
+			n_orig[h->call]++, orig_of[h->call] = s->busy[i];
+		else
+			n_term[h->call]++;
+	}
+	for (size_t i = 0; i < v.n_calls; i++) {
+		const pd_live_call *c = &v.calls[i];
+		int k = -1;
+		cr_assert_eq(sscanf(c->id, "t%d", &k), 1, "%s", c->id);
+		cr_assert(k >= 0 && k < s->ncalls_made && s->halves[k] > 0, "call %s is live",
+		          c->id);
+		cr_assert_not(seen[k], "call %s once", c->id);
+		seen[k] = true;
+		pd_call_state want = st_of[k] == 3   ? PD_CALL_HELD
+		                     : st_of[k] == 2 ? PD_CALL_CONNECTED
+		                                     : PD_CALL_RINGING;
+		cr_assert_eq(c->state, want, "state of %s", c->id);
+		pd_call_dir dir = n_orig[k] && n_term[k] ? PD_DIR_INTERNAL
+		                  : n_orig[k]            ? PD_DIR_OUTBOUND
+		                                         : PD_DIR_INBOUND;
+		cr_assert_eq(c->dir, dir, "direction of %s", c->id);
+		if (n_orig[k]) {
+			char id[64];
+			sc_uid(orig_of[k], id, sizeof id);
+			cr_assert_str_eq(c->from, id, "caller of %s", c->id);
+		}
+	}
+	/* users: the device state of their half; agents: their call first */
+	cr_assert_eq(v.n_users, SC_USERS);
+	for (size_t i = 0; i < v.n_users; i++) {
+		int u = -1;
+		cr_assert_eq(sscanf(v.users[i].endpoint, "u%d@", &u), 1);
+		const sc_half *h = &s->u[u];
+		const char *ds = h->call < 0 ? "Not in use" : h->st == 0 ? "Ringing" : "In use";
+		cr_assert_str_eq(v.users[i].device_state, ds, "%s", v.users[i].endpoint);
+	}
+	cr_assert_eq(v.n_agents, SC_USERS / SC_AGENT_EVERY);
+	for (size_t i = 0; i < v.n_agents; i++) {
+		int u = -1;
+		cr_assert_eq(sscanf(v.agents[i].interface, "u%d@", &u), 1);
+		const sc_half *h = &s->u[u];
+		pd_agent_state want = h->call < 0  ? PD_AGENT_AVAILABLE
+		                      : h->st == 2 ? PD_AGENT_ON_HOLD
+		                      : h->st == 1 ? PD_AGENT_ON_CALL
+		                                   : PD_AGENT_RINGING;
+		cr_assert_eq(v.agents[i].state, want, "agent %s", v.agents[i].interface);
+	}
+	pd_model_stats st;
+	xsi_model_get_stats(s->m, &st);
+	cr_assert_eq(st.channels, s->nbusy);
+	cr_assert_eq(st.calls, s->live);
+	cr_assert_eq(st.dropped_calls + st.dropped_channels + st.dropped_other, 0);
+	free(seen), free(orig_of), free(st_of), free(n_orig), free(n_term);
+	pd_live_free_view(&v);
+}
+
+Test(xsi_model, thousands_of_calls_and_users_stay_indexed, .timeout = 120)
+{
+	static sc s; /* large: not on the stack */
+	memset(&s, 0, sizeof s);
+	s.rnd = 0x9e3779b97f4a7c15u;
+	s.now = 1000;
+	s.m = xsi_model_new();
+	s.busy = xcalloc(SC_USERS, sizeof *s.busy);
+	s.halves = xcalloc(200000, sizeof *s.halves);
+	for (int u = 0; u < SC_USERS; u++)
+		s.u[u].call = -1;
+	/* the directory in pages of 500, the last page read twice (not doubled) */
+	for (int first = 0; first < SC_USERS + 500; first += 500) {
+		xsi_dir_page p = {.users = xcalloc(500, sizeof(xsi_dir_user)), .n_users = 500};
+		for (int i = 0; i < 500; i++) {
+			int u = first < SC_USERS ? first + i : SC_USERS - 500 + i;
+			xsi_dir_user *d = &p.users[i];
+			sc_uid(u, d->user_id, sizeof d->user_id);
+			snprintf(d->first_name, sizeof d->first_name, "Zoé%d", u);
+			snprintf(d->last_name, sizeof d->last_name, "Lefèvre");
+			snprintf(d->group_id, sizeof d->group_id, "group-%d", u % 3 + 1);
+		}
+		xsi_model_add_directory(s.m, &p);
+		xsi_dir_page_free(&p);
+	}
+	cr_assert_eq(xsi_model_user_count(s.m), SC_USERS);
+	for (int u = 0; u < SC_USERS; u += SC_AGENT_EVERY) {
+		char id[64];
+		sc_uid(u, id, sizeof id);
+		xsi_msg e = agent_ev(id, "Available", "");
+		xsi_model_apply(s.m, &e, ++s.now);
+	}
+	/* fill up to about 4,900 calls, then churn */
+	while (s.in_model < SC_MAX_LIVE) {
+		int k = sc_new_call(&s), a = sc_free_user(&s);
+		sc_join(&s, a, k, true);
+		sc_send(&s, XSI_EV_CALL_ORIGINATED, a, "Alerting");
+		int b = sc_free_user(&s);
+		sc_join(&s, b, k, false);
+		sc_send(&s, XSI_EV_CALL_RECEIVED, b, "Alerting");
+	}
+	sc_check(&s);
+	cr_assert_eq(s.live, SC_MAX_LIVE);
+	for (int round = 0; round < 12; round++) {
+		for (int i = 0; i < 5000; i++)
+			sc_step(&s);
+		cr_assert_lt(s.ncalls_made, 200000);
+		sc_check(&s);
+	}
+	/* everything released: nothing left but the users and agents */
+	while (s.nbusy) {
+		sc_send(&s, XSI_EV_CALL_RELEASED, s.busy[s.nbusy - 1], "Released");
+		sc_leave(&s, s.nbusy - 1);
+	}
+	sc_check(&s);
+	cr_assert_eq(s.live, 0);
+	/* the synced users are the directory, in its order */
+	pd_synced_user *su;
+	cr_assert_eq(xsi_model_synced_users(s.m, &su), SC_USERS);
+	cr_assert_str_eq(su[12345].endpoint, "u12345@lab.example");
+	cr_assert_str_eq(su[12345].display_name, "Zoé12345 Lefèvre");
+	xsi_model_reset_live(s.m);
+	pd_model_stats st;
+	xsi_model_get_stats(s.m, &st);
+	cr_assert_eq(st.calls + st.channels, 0);
+	free(s.busy);
+	free(s.halves);
+	xsi_model_free(s.m);
+}
+
+/* O(1) per event: the same burst of events (a call set up, answered and
+ * released, 2,000 events) costs about the same beside 20,000 users and
+ * 4,900 calls as beside 100 users and 50 calls (linear look-ups made it
+ * over 100 times dearer). A ratio of the same process's timings, the best
+ * of several runs, so a slow or loaded machine does not matter. */
+static xsi_model *populated(int users, int calls)
+{
+	xsi_model *m = xsi_model_new();
+	xsi_dir_page p = {.users = xcalloc((size_t)users, sizeof(xsi_dir_user)),
+	                  .n_users = (size_t)users};
+	for (int u = 0; u < users; u++)
+		sc_uid(u, p.users[u].user_id, sizeof p.users[u].user_id);
+	xsi_model_add_directory(m, &p);
+	xsi_dir_page_free(&p);
+	for (int k = 0; k < calls; k++) {
+		char a[64], b[64], ext[32];
+		sc_uid(2 * k, a, sizeof a);
+		sc_uid(2 * k + 1, b, sizeof b);
+		snprintf(ext, sizeof ext, "bg%d", k);
+		xsi_msg e = call_ev(XSI_EV_CALL_RECEIVED, a, "c1", ext, "Alerting");
+		xsi_model_apply(m, &e, 1);
+		e = call_ev(XSI_EV_CALL_ANSWERED, b, "c2", ext, "Active");
+		xsi_model_apply(m, &e, 1);
+	}
+	return m;
+}
+
+static double burst_ms(xsi_model *m, int users, int *seq)
+{
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < 500; i++, (*seq)++) {
+		char a[64], b[64], ext[32];
+		sc_uid(users - 1 - (*seq % 20), a, sizeof a);
+		sc_uid(users - 21 - (*seq % 20), b, sizeof b);
+		snprintf(ext, sizeof ext, "b%d", *seq);
+		xsi_msg e = call_ev(XSI_EV_CALL_RECEIVED, a, "x1", ext, "Alerting");
+		xsi_model_apply(m, &e, 2);
+		e = call_ev(XSI_EV_CALL_ANSWERED, b, "x2", ext, "Active");
+		xsi_model_apply(m, &e, 2);
+		e = call_ev(XSI_EV_CALL_RELEASED, a, "x1", ext, "Released");
+		xsi_model_apply(m, &e, 3);
+		e = call_ev(XSI_EV_CALL_RELEASED, b, "x2", ext, "Released");
+		xsi_model_apply(m, &e, 3);
+	}
+	xsi_model_tick(m, 3 + XSI_ENDED_LINGER_MS);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+}
+
+Test(xsi_model, cost_per_event_does_not_grow_with_calls_and_users, .timeout = 300)
+{
+	xsi_model *small = populated(100, 50), *big = populated(SC_USERS, SC_MAX_LIVE);
+	double best_small = 1e9, best_big = 1e9;
+	int seq = 0;
+	for (int r = 0; r < 7; r++) {
+		double a = burst_ms(small, 100, &seq), b = burst_ms(big, SC_USERS, &seq);
+		best_small = a < best_small ? a : best_small;
+		best_big = b < best_big ? b : best_big;
+	}
+	pd_model_stats st;
+	xsi_model_get_stats(big, &st);
+	cr_assert_eq(st.calls, SC_MAX_LIVE, "the bursts' calls are gone, the others stay");
+	cr_assert_lt(best_big, 10 * best_small + 2.0,
+	             "%.2f ms beside 4,900 calls, %.2f ms beside 50", best_big, best_small);
+	xsi_model_free(small);
+	xsi_model_free(big);
 }

@@ -1,6 +1,11 @@
 /* The BroadWorks model (src/pbx/xsi/xsi_model.h; docs/architecture.md,
  * "BroadWorks Xsi"). Halves, calls, agents and users are arrays bounded by
- * pd_model_limits; lookups are linear (a first piece: the caps bound them). */
+ * pd_model_limits, each indexed by a hash of its id (as the FreeSWITCH model
+ * does: open addressing, tombstones, swap-remove renumbering), so an event
+ * costs the same with 5,000 calls and 20,000 users as with one. A call and a
+ * target (the user an event is about) keep the indexes of their halves in
+ * ascending order, which is the order a scan of the halves' array would give:
+ * the "first originator", "first queue" rules do not depend on the index. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +15,15 @@
 
 typedef enum { HALF_ALERTING, HALF_ACTIVE, HALF_HELD } half_state;
 
+/* Indexes of halves, kept ascending. */
+typedef struct {
+	size_t *v;
+	size_t n, cap;
+} ilist;
+
 typedef struct {
 	char *target, *call_id, *call_key;
+	char *key; /* target and call_id as one index key */
 	half_state st;
 	bool originator, queue_half, remote_internal;
 	char *remote_name, *remote_number, *queue, *queue_number;
@@ -23,6 +35,7 @@ typedef struct {
 	pd_call_dir dir;
 	pd_call_state state;
 	int64_t start_ms, state_since_ms, end_ms;
+	ilist hs; /* its halves */
 } call;
 
 typedef struct {
@@ -36,28 +49,52 @@ typedef struct {
 	char *id, *name, *group, *email;
 } user;
 
+/* A user that has halves now (an agent, a call center, any user). */
+typedef struct {
+	char *id;
+	ilist hs;
+} xtarget;
+
+/* id -> index into an array, open addressing; removals leave tombstones
+ * (a rebuild clears them) and a swap-remove renumbers the moved element. */
+typedef struct {
+	size_t *s;
+	size_t cap, used; /* used counts tombstones */
+} sidx;
+
 struct xsi_model {
 	pd_model_limits lim;
 	pd_model_stats st;
 	half *h;
-	size_t nh;
+	size_t nh, hcap;
 	call *c;
-	size_t nc;
+	size_t nc, ccap;
 	agent *a;
-	size_t na;
+	size_t na, acap;
+	xtarget *t;
+	size_t nt, tcap;
 	user *u;
-	size_t nu, refused;
+	size_t nu, ucap, refused;
+	/* halves by target+callId, calls by id (extTrackingId), agents, targets
+	 * and users by user id */
+	sidx hidx, cidx, aidx, tidx, uidx;
 	pd_synced_user *sync_buf;
 };
 
-/* A value from the PBX made safe: unsafe code points (controls, bidi) as
- * '?'; expat hands over valid UTF-8 only. NULL for "". */
-static char *clean(xsi_model *m, const char *s)
+#define GROW(arr, n, cap)                                                                          \
+	do {                                                                                       \
+		if ((n) == (cap)) {                                                                \
+			(cap) = (cap) ? (cap)*2 : 16;                                              \
+			(arr) = xrealloc((arr), (cap) * sizeof *(arr));                            \
+		}                                                                                  \
+	} while (0)
+
+/* A value from the PBX made safe into r (room for strlen(s) + 1 bytes: the
+ * result is never longer): unsafe code points (controls, bidi) as '?';
+ * expat hands over valid UTF-8 only. */
+static void clean_to(xsi_model *m, const char *s, char *r)
 {
-	if (!s || !*s)
-		return NULL;
 	size_t n = strlen(s), o = 0;
-	char *r = xmalloc(n + 1);
 	for (size_t i = 0; i < n;) {
 		unsigned char c = (unsigned char)s[i];
 		uint32_t cp = c;
@@ -82,6 +119,15 @@ static char *clean(xsi_model *m, const char *s)
 		i += len;
 	}
 	r[o] = '\0';
+}
+
+/* The same, allocated; NULL for "". */
+static char *clean(xsi_model *m, const char *s)
+{
+	if (!s || !*s)
+		return NULL;
+	char *r = xmalloc(strlen(s) + 1);
+	clean_to(m, s, r);
 	return r;
 }
 
@@ -100,15 +146,150 @@ xsi_model *xsi_model_new(void)
 	return m;
 }
 
+/* ---- index lists ---- */
+
+static void il_add(ilist *l, size_t x)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 4;
+		l->v = xrealloc(l->v, l->cap * sizeof *l->v);
+	}
+	size_t k = l->n++;
+	for (; k && l->v[k - 1] > x; k--)
+		l->v[k] = l->v[k - 1];
+	l->v[k] = x;
+}
+
+static void il_del(ilist *l, size_t x)
+{
+	for (size_t k = l->n; k-- > 0;)
+		if (l->v[k] == x) {
+			memmove(l->v + k, l->v + k + 1, (l->n - k - 1) * sizeof *l->v);
+			l->n--;
+			return;
+		}
+}
+
+/* ---- hash indexes ---- */
+
+#define SLOT_EMPTY SIZE_MAX
+#define SLOT_TOMB (SIZE_MAX - 1)
+
+typedef const char *(*key_fn)(const xsi_model *m, size_t i);
+
+static const char *half_key(const xsi_model *m, size_t i)
+{
+	return m->h[i].key;
+}
+
+static const char *call_key(const xsi_model *m, size_t i)
+{
+	return m->c[i].id;
+}
+
+static const char *agent_key(const xsi_model *m, size_t i)
+{
+	return m->a[i].id;
+}
+
+static const char *target_key(const xsi_model *m, size_t i)
+{
+	return m->t[i].id;
+}
+
+static const char *user_key(const xsi_model *m, size_t i)
+{
+	return m->u[i].id;
+}
+
+static size_t shash(const char *s)
+{
+	size_t h = 1469598103934665603u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211u;
+	return h;
+}
+
+static size_t idx_find(const xsi_model *m, const sidx *x, key_fn kf, const char *key)
+{
+	if (!x->cap || !key)
+		return SLOT_EMPTY;
+	size_t mask = x->cap - 1;
+	for (size_t h = shash(key) & mask;; h = (h + 1) & mask) {
+		size_t v = x->s[h];
+		if (v == SLOT_EMPTY)
+			return SLOT_EMPTY;
+		if (v != SLOT_TOMB && !strcmp(kf(m, v), key))
+			return v;
+	}
+}
+
+/* The slot holding element i (whose key is kf(m, i)). */
+static size_t idx_slot(const xsi_model *m, const sidx *x, key_fn kf, size_t i)
+{
+	size_t mask = x->cap - 1;
+	for (size_t h = shash(kf(m, i)) & mask;; h = (h + 1) & mask)
+		if (x->s[h] == i)
+			return h;
+}
+
+static void idx_insert(const xsi_model *m, sidx *x, key_fn kf, size_t i)
+{
+	size_t mask = x->cap - 1;
+	size_t h = shash(kf(m, i)) & mask;
+	while (x->s[h] != SLOT_EMPTY && x->s[h] != SLOT_TOMB)
+		h = (h + 1) & mask;
+	if (x->s[h] == SLOT_EMPTY)
+		x->used++;
+	x->s[h] = i;
+}
+
+/* Element i (the last of n) was added. */
+static void idx_added(const xsi_model *m, sidx *x, key_fn kf, size_t n)
+{
+	if ((x->used + 1) * 2 <= x->cap) {
+		idx_insert(m, x, kf, n - 1);
+		return;
+	}
+	size_t cap = 16;
+	while (cap < 4 * n)
+		cap *= 2;
+	free(x->s);
+	x->s = xmalloc(cap * sizeof *x->s);
+	for (size_t i = 0; i < cap; i++)
+		x->s[i] = SLOT_EMPTY;
+	x->cap = cap;
+	x->used = 0;
+	for (size_t i = 0; i < n; i++)
+		idx_insert(m, x, kf, i);
+}
+
+/* Element i is about to go; last (the array's last) then moves to i. */
+static void idx_remove(const xsi_model *m, sidx *x, key_fn kf, size_t i, size_t last)
+{
+	x->s[idx_slot(m, x, kf, i)] = SLOT_TOMB;
+	if (last != i)
+		x->s[idx_slot(m, x, kf, last)] = i;
+}
+
+static void idx_free(sidx *x)
+{
+	free(x->s);
+	*x = (sidx){0};
+}
+
+/* ---- freeing ---- */
+
 static void half_free(half *h)
 {
-	free(h->target), free(h->call_id), free(h->call_key), free(h->remote_name);
-	free(h->remote_number), free(h->queue), free(h->queue_number);
+	free(h->target), free(h->call_id), free(h->call_key), free(h->key);
+	free(h->remote_name), free(h->remote_number), free(h->queue), free(h->queue_number);
 }
 
 static void call_free(call *c)
 {
 	free(c->id), free(c->from), free(c->from_name), free(c->to), free(c->queue), free(c->agent);
+	free(c->hs.v);
 }
 
 static void agent_free(agent *a)
@@ -122,7 +303,8 @@ void xsi_model_reset_users(xsi_model *m)
 		free(m->u[i].id), free(m->u[i].name), free(m->u[i].group), free(m->u[i].email);
 	free(m->u);
 	m->u = NULL;
-	m->nu = m->refused = 0;
+	m->nu = m->ucap = m->refused = 0;
+	idx_free(&m->uidx);
 }
 
 void xsi_model_reset_live(xsi_model *m)
@@ -133,9 +315,13 @@ void xsi_model_reset_live(xsi_model *m)
 		call_free(&m->c[i]);
 	for (size_t i = 0; i < m->na; i++)
 		agent_free(&m->a[i]);
-	free(m->h), free(m->c), free(m->a);
-	m->h = NULL, m->c = NULL, m->a = NULL;
-	m->nh = m->nc = m->na = 0;
+	for (size_t i = 0; i < m->nt; i++)
+		free(m->t[i].id), free(m->t[i].hs.v);
+	free(m->h), free(m->c), free(m->a), free(m->t);
+	m->h = NULL, m->c = NULL, m->a = NULL, m->t = NULL;
+	m->nh = m->nc = m->na = m->nt = 0;
+	m->hcap = m->ccap = m->acap = m->tcap = 0;
+	idx_free(&m->hidx), idx_free(&m->cidx), idx_free(&m->aidx), idx_free(&m->tidx);
 }
 
 void xsi_model_free(xsi_model *m)
@@ -162,12 +348,19 @@ void xsi_model_get_stats(const xsi_model *m, pd_model_stats *out)
 	out->channels_full = m->nh >= m->lim.max_channels;
 }
 
+static void replace(char **p, const char *v)
+{
+	char *n = xstrdup(v);
+	free(*p);
+	*p = n;
+}
+
+/* ---- look-ups ---- */
+
 static const user *user_find(const xsi_model *m, const char *id)
 {
-	for (size_t i = 0; id && i < m->nu; i++)
-		if (!strcmp(m->u[i].id, id))
-			return &m->u[i];
-	return NULL;
+	size_t i = idx_find(m, &m->uidx, user_key, id);
+	return i == SLOT_EMPTY ? NULL : &m->u[i];
 }
 
 static const char *user_name(const xsi_model *m, const char *id)
@@ -178,25 +371,126 @@ static const char *user_name(const xsi_model *m, const char *id)
 
 static call *call_find(xsi_model *m, const char *id)
 {
-	for (size_t i = 0; i < m->nc; i++)
-		if (!strcmp(m->c[i].id, id))
-			return &m->c[i];
-	return NULL;
+	size_t i = idx_find(m, &m->cidx, call_key, id);
+	return i == SLOT_EMPTY ? NULL : &m->c[i];
+}
+
+static agent *agent_find(xsi_model *m, const char *id)
+{
+	size_t i = idx_find(m, &m->aidx, agent_key, id);
+	return i == SLOT_EMPTY ? NULL : &m->a[i];
+}
+
+static xtarget *target_find(const xsi_model *m, const char *id)
+{
+	size_t i = idx_find(m, &m->tidx, target_key, id);
+	return i == SLOT_EMPTY ? NULL : &m->t[i];
+}
+
+/* The halves of a user: none when it has no call now. */
+static const ilist *halves_of(const xsi_model *m, const char *id)
+{
+	const xtarget *t = target_find(m, id);
+	return t ? &t->hs : NULL;
+}
+
+/* One index key for a target and a call id: the target's length first, so
+ * no two pairs give the same key whatever characters they hold. */
+static char *pair_key(const char *target, const char *call_id)
+{
+	pd_buf b = {0};
+	pd_buf_printf(&b, "%zu:%s/%s", strlen(target), target, call_id);
+	return pd_buf_steal(&b);
 }
 
 static half *half_find(xsi_model *m, const char *target, const char *call_id)
 {
-	for (size_t i = 0; i < m->nh; i++)
-		if (!strcmp(m->h[i].target, target) && !strcmp(m->h[i].call_id, call_id))
-			return &m->h[i];
-	return NULL;
+	if (!m->hidx.cap)
+		return NULL;
+	char *k = pair_key(target, call_id);
+	size_t i = idx_find(m, &m->hidx, half_key, k);
+	free(k);
+	return i == SLOT_EMPTY ? NULL : &m->h[i];
 }
 
-static void replace(char **p, const char *v)
+/* ---- adding and removing halves ---- */
+
+static xtarget *target_get(xsi_model *m, const char *id)
 {
-	char *n = xstrdup(v);
-	free(*p);
-	*p = n;
+	xtarget *t = target_find(m, id);
+	if (t)
+		return t;
+	GROW(m->t, m->nt, m->tcap);
+	t = &m->t[m->nt++];
+	*t = (xtarget){.id = xstrdup(id)};
+	idx_added(m, &m->tidx, target_key, m->nt);
+	return t;
+}
+
+static void target_drop_half(xsi_model *m, const char *id, size_t hi)
+{
+	size_t i = idx_find(m, &m->tidx, target_key, id);
+	if (i == SLOT_EMPTY)
+		return;
+	il_del(&m->t[i].hs, hi);
+	if (m->t[i].hs.n)
+		return;
+	size_t last = m->nt - 1;
+	idx_remove(m, &m->tidx, target_key, i, last);
+	free(m->t[i].id), free(m->t[i].hs.v);
+	m->t[i] = m->t[last];
+	m->nt--;
+}
+
+/* A new half of call c (the caller checked the caps). */
+static half *half_add(xsi_model *m, call *c, const char *target, const char *call_id)
+{
+	GROW(m->h, m->nh, m->hcap);
+	size_t hi = m->nh++;
+	half *h = &m->h[hi];
+	*h = (half){.target = xstrdup(target),
+	            .call_id = xstrdup(call_id),
+	            .call_key = xstrdup(c->id),
+	            .key = pair_key(target, call_id)};
+	idx_added(m, &m->hidx, half_key, m->nh);
+	il_add(&c->hs, hi);
+	il_add(&target_get(m, target)->hs, hi);
+	return h;
+}
+
+/* Half i leaves its call and its target; the array's last half moves to i
+ * (renumbered in its call's and its target's lists). */
+static void half_remove(xsi_model *m, size_t i)
+{
+	size_t last = m->nh - 1;
+	half *h = &m->h[i];
+	call *c = call_find(m, h->call_key);
+	if (c)
+		il_del(&c->hs, i);
+	target_drop_half(m, h->target, i);
+	idx_remove(m, &m->hidx, half_key, i, last);
+	half_free(h);
+	if (last != i) {
+		m->h[i] = m->h[last];
+		const half *mv = &m->h[i];
+		if ((c = call_find(m, mv->call_key)) != NULL)
+			il_del(&c->hs, last), il_add(&c->hs, i);
+		xtarget *t = target_find(m, mv->target);
+		if (t)
+			il_del(&t->hs, last), il_add(&t->hs, i);
+	}
+	m->nh--;
+}
+
+/* Half h joins call `to` (a transfer). */
+static void half_move(xsi_model *m, half *h, call *to)
+{
+	size_t hi = (size_t)(h - m->h);
+	call *from = call_find(m, h->call_key);
+	if (from)
+		il_del(&from->hs, hi);
+	il_add(&to->hs, hi);
+	replace(&h->call_key, to->id);
 }
 
 /* The call's state, direction, parties and agent from its halves. */
@@ -206,13 +500,10 @@ static bool call_update(xsi_model *m, call *c, int64_t now_ms)
 		return false;
 	const half *orig = NULL, *term = NULL, *agent_h = NULL;
 	bool held = false, active = false, alerting_agent = false, internal = false;
-	size_t n = 0;
+	size_t n = c->hs.n;
 	const char *queue = NULL, *queue_number = NULL;
-	for (size_t i = 0; i < m->nh; i++) {
-		const half *h = &m->h[i];
-		if (strcmp(h->call_key, c->id))
-			continue;
-		n++;
+	for (size_t i = 0; i < c->hs.n; i++) {
+		const half *h = &m->h[c->hs.v[i]];
 		if (h->originator && !orig)
 			orig = h;
 		if (!h->originator && !h->queue_half && !term)
@@ -260,10 +551,7 @@ static bool call_update(xsi_model *m, call *c, int64_t now_ms)
 		replace(&c->from_name, user_name(m, orig->target));
 		replace(&c->to, term ? term->target : orig->remote_number);
 	} else if (src || queue) {
-		const half *any = src;
-		for (size_t i = 0; !any && i < m->nh; i++)
-			if (!strcmp(m->h[i].call_key, c->id))
-				any = &m->h[i];
+		const half *any = src ? src : &m->h[c->hs.v[0]];
 		replace(&c->from, any ? any->remote_number : NULL);
 		replace(&c->from_name, any ? any->remote_name : NULL);
 		replace(&c->to, queue ? (queue_number ? queue_number : queue) : term->target);
@@ -294,10 +582,9 @@ static bool agent_update(xsi_model *m, agent *a, int64_t now_ms)
 		d = PD_AGENT_NOT_READY, reason = *s ? s : "Unknown"; /* Sign-In */
 	if (d != PD_AGENT_LOGGED_OFF) {
 		int best = 0; /* 1 ringing, 2 on call, 3 on hold */
-		for (size_t i = 0; i < m->nh; i++) {
-			const half *h = &m->h[i];
-			if (strcmp(h->target, a->id))
-				continue;
+		const ilist *hs = halves_of(m, a->id);
+		for (size_t i = 0; hs && i < hs->n; i++) {
+			const half *h = &m->h[hs->v[i]];
 			int v = h->st == HALF_HELD ? 3 : h->st == HALF_ACTIVE ? 2 : 1;
 			best = v > best ? v : best;
 		}
@@ -331,16 +618,8 @@ static bool agents_update(xsi_model *m, int64_t now_ms)
 /* A call event changes only its target's agent (if that user is one). */
 static bool agent_update_for(xsi_model *m, const char *target, int64_t now_ms)
 {
-	for (size_t i = 0; i < m->na; i++)
-		if (!strcmp(m->a[i].id, target))
-			return agent_update(m, &m->a[i], now_ms);
-	return false;
-}
-
-static void half_remove(xsi_model *m, size_t i)
-{
-	half_free(&m->h[i]);
-	m->h[i] = m->h[--m->nh];
+	agent *a = agent_find(m, target);
+	return a ? agent_update(m, a, now_ms) : false;
 }
 
 static bool apply_call(xsi_model *m, const xsi_msg *e, int64_t now_ms)
@@ -349,13 +628,18 @@ static bool apply_call(xsi_model *m, const xsi_msg *e, int64_t now_ms)
 		m->st.bad_fields++;
 		return false;
 	}
+	/* the ids as they are kept and shown: cleaned once, then looked up */
+	char tgt[sizeof e->target_id], cid[sizeof e->call_id], ext[sizeof e->ext_tracking_id];
+	clean_to(m, e->target_id, tgt);
+	clean_to(m, e->call_id, cid);
+	clean_to(m, e->ext_tracking_id, ext);
 	/* halves of one call share the extTrackingId; without one, a call of its own */
 	char key[XSI_VALUE_MAX * 2 + 2];
-	if (e->ext_tracking_id[0])
-		snprintf(key, sizeof key, "%s", e->ext_tracking_id);
+	if (ext[0])
+		snprintf(key, sizeof key, "%s", ext);
 	else
-		snprintf(key, sizeof key, "%s/%s", e->target_id, e->call_id);
-	half *h = half_find(m, e->target_id, e->call_id);
+		snprintf(key, sizeof key, "%s/%s", tgt, cid);
+	half *h = half_find(m, tgt, cid);
 	char *old_key = h ? xstrdup(h->call_key) : NULL;
 	bool changed = false;
 	if (e->type == XSI_EV_CALL_RELEASED || !strcmp(e->state, "Released")) {
@@ -367,7 +651,7 @@ static bool apply_call(xsi_model *m, const xsi_msg *e, int64_t now_ms)
 		if (c)
 			changed |= call_update(m, c, now_ms);
 		free(old_key);
-		return changed | agent_update_for(m, e->target_id, now_ms);
+		return changed | agent_update_for(m, tgt, now_ms);
 	}
 	call *c = call_find(m, key);
 	if (!c) {
@@ -383,13 +667,14 @@ static bool apply_call(xsi_model *m, const xsi_msg *e, int64_t now_ms)
 			free(old_key);
 			return false;
 		}
-		m->c = xrealloc(m->c, (m->nc + 1) * sizeof *m->c);
+		GROW(m->c, m->nc, m->ccap);
 		c = &m->c[m->nc++];
 		*c = (call){.id = xstrdup(key),
 		            .state = PD_CALL_RINGING,
 		            .start_ms = now_ms,
 		            .state_since_ms = now_ms,
 		            .dir = PD_DIR_INBOUND};
+		idx_added(m, &m->cidx, call_key, m->nc);
 		changed = true;
 	} else if (c->state == PD_CALL_ENDED) {
 		free(old_key);
@@ -401,14 +686,10 @@ static bool apply_call(xsi_model *m, const xsi_msg *e, int64_t now_ms)
 			free(old_key);
 			return changed;
 		}
-		m->h = xrealloc(m->h, (m->nh + 1) * sizeof *m->h);
-		h = &m->h[m->nh++];
-		*h = (half){.target = xstrdup(e->target_id),
-		            .call_id = xstrdup(e->call_id),
-		            .call_key = xstrdup(key)};
+		h = half_add(m, c, tgt, cid);
 		changed = true; /* the user's device state */
 	} else if (strcmp(h->call_key, key)) {
-		replace(&h->call_key, key); /* a transfer joined it to another call */
+		half_move(m, h, c); /* a transfer joined it to another call */
 	}
 	half_state before = h->st;
 	if (e->personality[0])
@@ -442,7 +723,7 @@ static bool apply_call(xsi_model *m, const xsi_msg *e, int64_t now_ms)
 			changed |= call_update(m, oc, now_ms);
 	}
 	free(old_key);
-	return changed | agent_update_for(m, e->target_id, now_ms);
+	return changed | agent_update_for(m, tgt, now_ms);
 }
 
 static bool apply_agent(xsi_model *m, const xsi_msg *e, int64_t now_ms)
@@ -451,19 +732,18 @@ static bool apply_agent(xsi_model *m, const xsi_msg *e, int64_t now_ms)
 		m->st.bad_fields++;
 		return false;
 	}
-	agent *a = NULL;
-	for (size_t i = 0; i < m->na && !a; i++)
-		if (!strcmp(m->a[i].id, e->target_id))
-			a = &m->a[i];
+	char id[sizeof e->target_id];
+	clean_to(m, e->target_id, id);
+	agent *a = agent_find(m, id);
 	if (!a) {
 		if (m->na >= m->lim.max_channels) {
 			m->st.dropped_other++;
 			return false;
 		}
-		m->a = xrealloc(m->a, (m->na + 1) * sizeof *m->a);
+		GROW(m->a, m->na, m->acap);
 		a = &m->a[m->na++];
-		*a = (agent){
-		    .id = clean(m, e->target_id), .disp = PD_AGENT_OFFLINE, .since_ms = now_ms};
+		*a = (agent){.id = xstrdup(id), .disp = PD_AGENT_OFFLINE, .since_ms = now_ms};
+		idx_added(m, &m->aidx, agent_key, m->na);
 	}
 	replace(&a->acd_state, e->agent_state);
 	free(a->code);
@@ -496,7 +776,11 @@ void xsi_model_add_directory(xsi_model *m, const xsi_dir_page *p)
 {
 	for (size_t i = 0; i < p->n_users; i++) {
 		const xsi_dir_user *d = &p->users[i];
-		if (user_find(m, d->user_id))
+		char id[sizeof d->user_id];
+		if (!d->user_id[0])
+			continue; /* the parser keeps none; the index needs a key */
+		clean_to(m, d->user_id, id);
+		if (user_find(m, id))
 			continue; /* pages overlap when the directory changed between reads */
 		if (m->nu >= m->lim.max_users) {
 			m->refused++;
@@ -509,11 +793,12 @@ void xsi_model_add_directory(xsi_model *m, const xsi_dir_page *p)
 			pd_buf_add(&nb, " ");
 		pd_buf_add(&nb, d->last_name);
 		char *name = pd_buf_steal(&nb);
-		m->u = xrealloc(m->u, (m->nu + 1) * sizeof *m->u);
-		m->u[m->nu++] = (user){.id = clean(m, d->user_id),
+		GROW(m->u, m->nu, m->ucap);
+		m->u[m->nu++] = (user){.id = xstrdup(id),
 		                       .name = clean(m, name),
 		                       .group = clean(m, d->group_id),
 		                       .email = clean(m, d->email)};
+		idx_added(m, &m->uidx, user_key, m->nu);
 		free(name);
 	}
 	m->refused += p->refused;
@@ -548,18 +833,18 @@ bool xsi_model_tick(xsi_model *m, int64_t now_ms)
 	for (size_t i = 0; i < m->nc;) {
 		call *c = &m->c[i];
 		if (c->state != PD_CALL_ENDED && now_ms - c->start_ms >= m->lim.max_call_age_ms) {
-			for (size_t j = 0; j < m->nh;)
-				if (!strcmp(m->h[j].call_key, c->id))
-					half_remove(m, j);
-				else
-					j++;
+			while (c->hs.n)
+				half_remove(m, c->hs.v[c->hs.n - 1]);
 			call_update(m, c, now_ms);
 			m->st.aged_out++;
 			changed = true;
 		}
 		if (c->state == PD_CALL_ENDED && now_ms - c->end_ms >= XSI_ENDED_LINGER_MS) {
+			size_t last = m->nc - 1;
+			idx_remove(m, &m->cidx, call_key, i, last);
 			call_free(c);
-			m->c[i] = m->c[--m->nc];
+			m->c[i] = m->c[last];
+			m->nc--;
 			changed = true;
 			continue;
 		}
@@ -580,38 +865,16 @@ int64_t xsi_model_next_deadline(const xsi_model *m)
 	return next;
 }
 
-/* qsort has no context argument: the model being sorted, per thread. */
-static _Thread_local const xsi_model *sort_users;
-
-static int cmp_user(const void *a, const void *b)
-{
-	return strcmp(sort_users->u[*(const size_t *)a].id, sort_users->u[*(const size_t *)b].id);
-}
-
 void xsi_model_view(xsi_model *m, int64_t now_ms, pd_live_view *v)
 {
 	(void)now_ms;
-	/* device states in one pass over the halves: users sorted by id */
-	size_t *by_id = xcalloc(m->nu ? m->nu : 1, sizeof *by_id);
-	int *busy = xcalloc(m->nu ? m->nu : 1, sizeof *busy); /* 1 ringing, 2 in use */
-	for (size_t i = 0; i < m->nu; i++)
-		by_id[i] = i;
-	sort_users = m;
-	qsort(by_id, m->nu, sizeof *by_id, cmp_user);
-	for (size_t j = 0; j < m->nh; j++) {
-		size_t lo = 0, hi = m->nu;
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			int c = strcmp(m->u[by_id[mid]].id, m->h[j].target);
-			if (c == 0) {
-				int b = m->h[j].st == HALF_ALERTING ? 1 : 2;
-				busy[by_id[mid]] = b > busy[by_id[mid]] ? b : busy[by_id[mid]];
-				break;
-			}
-			if (c < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
+	/* device states: each user's own halves (1 ringing, 2 in use) */
+	int *busy = xcalloc(m->nu ? m->nu : 1, sizeof *busy);
+	for (size_t i = 0; i < m->nu; i++) {
+		const ilist *hs = halves_of(m, m->u[i].id);
+		for (size_t j = 0; hs && j < hs->n; j++) {
+			int b = m->h[hs->v[j]].st == HALF_ALERTING ? 1 : 2;
+			busy[i] = b > busy[i] ? b : busy[i];
 		}
 	}
 	v->users = xcalloc(m->nu ? m->nu : 1, sizeof *v->users);
@@ -623,7 +886,6 @@ void xsi_model_view(xsi_model *m, int64_t now_ms, pd_live_view *v)
 		                             .sub_account = xstrdup(m->u[i].group),
 		                             .device_state = xstrdup(ds)};
 	}
-	free(by_id);
 	free(busy);
 	v->calls = xcalloc(m->nc ? m->nc : 1, sizeof *v->calls);
 	v->n_calls = m->nc;
@@ -647,12 +909,15 @@ void xsi_model_view(xsi_model *m, int64_t now_ms, pd_live_view *v)
 		const agent *a = &m->a[i];
 		/* the queues an agent serves: those of its calls (Xsi events name no others) */
 		pd_buf qb = {0};
-		for (size_t j = 0; j < m->nh; j++)
-			if (!strcmp(m->h[j].target, a->id) && m->h[j].queue) {
+		const ilist *hs = halves_of(m, a->id);
+		for (size_t j = 0; hs && j < hs->n; j++) {
+			const half *h = &m->h[hs->v[j]];
+			if (h->queue) {
 				if (qb.len)
 					pd_buf_add(&qb, ", ");
-				pd_buf_add(&qb, m->h[j].queue);
+				pd_buf_add(&qb, h->queue);
 			}
+		}
 		v->agents[i] = (pd_live_agent){
 		    .interface = xstrdup(a->id),
 		    .name = xstrdup(user_name(m, a->id)),

@@ -686,3 +686,105 @@ Test(wizard, old_format_draft_resumes_with_its_values)
 	cr_expect(strstr(msg, "again") != NULL, "%s", msg);
 	cr_expect(pd_wiz_has_field(&ctx, &w, w.focus));
 }
+
+/* Step 3 with BroadWorks (issue 16): the catalogue's fields in its order and
+ * labels (Xsi host, port 443, TLS on, Administrator, Password masked,
+ * Enterprise id required, Group id, Other XSP hosts), each required one
+ * refused naming it, a bad XSP host list refused naming xsp_hosts, and the
+ * record built with enterprise_id/group_id/xsp_hosts in params_json. Created
+ * disabled, so it holds whether or not the Xsi driver is registered. */
+Test(wizard, broadworks_step3_fields_checked_and_built)
+{
+	fill_valid();
+	set("product_type", "contact-centre");
+	set("platform", "broadworks-xsi");
+	pd_wiz_field f[PD_WIZ_FIELDS_MAX];
+	size_t nf = pd_wiz_fields(&ctx, &w, PD_WIZ_PBX, f, PD_WIZ_FIELDS_MAX);
+	static const struct {
+		const char *key, *label;
+		pd_wiz_kind kind;
+		bool required;
+	} want[] = {
+	    {"host", "Xsi host", PD_WF_TEXT, true},
+	    {"port", "Port", PD_WF_TEXT, true},
+	    {"tls", "TLS", PD_WF_TOGGLE, false},
+	    {"username", "Administrator", PD_WF_TEXT, true},
+	    {"secret", "Password", PD_WF_SECRET, true},
+	    {"enterprise_id", "Enterprise id", PD_WF_TEXT, true},
+	    {"group_id", "Group id", PD_WF_TEXT, false},
+	    {"xsp_hosts", "Other XSP hosts", PD_WF_TEXT, false},
+	};
+	size_t at = 0;
+	for (size_t i = 0; i < nf && at < sizeof want / sizeof want[0]; i++) {
+		if (strcmp(f[i].key, want[at].key))
+			continue;
+		cr_expect_str_eq(f[i].label, want[at].label);
+		cr_expect_eq(f[i].kind, want[at].kind, "%s", f[i].key);
+		cr_expect_eq(f[i].required, want[at].required, "%s", f[i].key);
+		at++;
+	}
+	cr_assert_eq(at, sizeof want / sizeof want[0],
+	             "fields in the catalogue's order (%zu found)", at);
+	for (size_t i = 0; i < nf; i++)
+		cr_expect(strcmp(f[i].key, "tls_verify") && strcmp(f[i].key, "wrapup_time"),
+		          "no Asterisk field: %s", f[i].key);
+	cr_expect_str_eq(pd_wiz_get(&w, "port"), "443");
+	cr_expect_str_eq(pd_wiz_get(&w, "tls"), "1", "TLS on by default");
+	/* each required field, and the bad inputs, named */
+	set("enabled", "0");
+	set("host", "xsp1.example.net");
+	set("username", "admin@lab-ent");
+	set("secret", "Xsi-S3cret");
+	cr_expect_not_null(err_of("enterprise_id"), "required");
+	pd_wiz_errors er = {0};
+	cr_expect_eq(pd_wiz_check_step(&ctx, &w, PD_WIZ_PBX, &er), 1);
+	const char *em = pd_wiz_errors_find(&er, "enterprise_id");
+	cr_assert_not_null(em);
+	cr_expect(strstr(em, "required") != NULL, "shown under Enterprise id: %s", em);
+	set("enterprise_id", "lab-ent");
+	set("host", "");
+	cr_expect_not_null(err_of("host"), "an empty host");
+	set("host", "xsp1.example.net");
+	set("username", "");
+	cr_expect_not_null(err_of("username"), "the administrator is required");
+	set("username", "admin@lab-ent");
+	/* shown under the field xsp_hosts, saying why */
+	static const char *const bad[][2] = {{"xsp2.example.net:99999", "1 to 65535"},
+	                                     {"a.example,,b.example", "empty entry"},
+	                                     {"https://xsp2", "is a URL"}};
+	for (size_t i = 0; i < 3; i++) {
+		set("xsp_hosts", bad[i][0]);
+		const char *m = err_of("xsp_hosts");
+		cr_expect_not_null(m, "%s", bad[i][0]);
+		if (m)
+			cr_expect(strstr(m, bad[i][1]) != NULL, "%s", m);
+	}
+	set("xsp_hosts", "xsp2.example.net:8443, xsp3.example.net");
+	set("group_id", "group-1");
+	cr_expect_null(err_of("xsp_hosts"));
+	cr_expect_eq(pd_wiz_check_step(&ctx, &w, PD_WIZ_PBX, &er), 0, "%s",
+	             er.n ? er.v[0].message : "");
+	pd_wiz_errors_free(&er);
+	/* the record */
+	pd_new_customer n;
+	char badkey[48];
+	pd_err e = {0};
+	cr_assert_eq(pd_wiz_build(&ctx, &w, &n, badkey, &e), PD_OK, "%s", e.message);
+	cr_assert_not_null(n.pbx);
+	cr_expect_str_eq(n.pbx->platform, "broadworks-xsi");
+	cr_expect_str_eq(n.pbx->host, "xsp1.example.net");
+	cr_expect_eq(n.pbx->port, 443);
+	cr_expect(n.pbx->tls);
+	cr_expect_str_eq(n.pbx->username, "admin@lab-ent");
+	cr_expect_str_eq(n.pbx->secret, "Xsi-S3cret");
+	cr_expect_not(n.pbx->enabled);
+	cr_expect_str_eq(n.pbx->params_json,
+	                 "{\"enterprise_id\":\"lab-ent\",\"group_id\":\"group-1\","
+	                 "\"xsp_hosts\":\"xsp2.example.net:8443,xsp3.example.net\"}");
+	pd_new_customer_free(&n);
+	/* the draft keeps the fields, never the password */
+	char *json = pd_wiz_draft_to_json(&w);
+	cr_expect(strstr(json, "xsp2.example.net:8443") && strstr(json, "lab-ent"));
+	cr_expect_null(strstr(json, "Xsi-S3cret"));
+	free(json);
+}
