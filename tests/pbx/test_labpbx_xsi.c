@@ -5,6 +5,7 @@
  * heartbeats, refreshes, deletes, each fault, and bad HTTP requests. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -96,8 +97,7 @@ static bool conn_more(conn *c, int64_t until)
 
 static char *auth_header(const char *user, const char *pw)
 {
-	static const char t[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	char *plain = xasprintf("%s:%s", user, pw);
 	size_t n = strlen(plain);
 	pd_buf b = {0};
@@ -140,8 +140,9 @@ static void req_send(conn *c, const char *method, const char *path, const char *
 		free(h);
 	}
 	if (body)
-		pd_buf_printf(&b, "Content-Type: application/xml; charset=UTF-8\r\n"
-		                  "Content-Length: %zu\r\n\r\n%s",
+		pd_buf_printf(&b,
+		              "Content-Type: application/xml; charset=UTF-8\r\n"
+		              "Content-Length: %zu\r\n\r\n%s",
 		              strlen(body), body);
 	else
 		pd_buf_add(&b, "Content-Length: 0\r\n\r\n");
@@ -271,8 +272,7 @@ static stream *stream_open(int port, const char *set)
 		cr_assert(conn_more(s->c, until), "no answer to POST channel");
 	sscanf(s->c->in.s, "HTTP/1.1 %d", &s->status);
 	cr_assert_eq(s->status, 200);
-	cr_assert(memmem(s->c->in.s, (size_t)(end - s->c->in.s), "Transfer-Encoding: chunked",
-	                 26));
+	cr_assert(memmem(s->c->in.s, (size_t)(end - s->c->in.s), "Transfer-Encoding: chunked", 26));
 	size_t hl = (size_t)(end - s->c->in.s) + 4;
 	memmove(s->c->in.s, s->c->in.s + hl, s->c->in.len - hl);
 	s->c->in.len -= hl;
@@ -428,12 +428,13 @@ Test(labpbx_xsi, auth_refused)
 	pd_labpbx *l = lab_up();
 	conn *c = conn_new(labpbx_port(l));
 	char *body = NULL;
-	cr_assert_eq(req(c, "GET", A "/enterprise/lab-ent/directories/Enterprise", NULL, NULL, &body),
-	             401);
+	cr_assert_eq(
+	    req(c, "GET", A "/enterprise/lab-ent/directories/Enterprise", NULL, NULL, &body), 401);
 	cr_assert(strstr(body, "<ErrorInfo"), "%s", body);
 	free(body);
 	cr_assert_eq(
-	    req(c, "GET", A "/enterprise/lab-ent/directories/Enterprise", "wrong", NULL, NULL), 401);
+	    req(c, "GET", A "/enterprise/lab-ent/directories/Enterprise", "wrong", NULL, NULL),
+	    401);
 	/* the same connection still answers (keep-alive) */
 	cr_assert_eq(req(c, "GET", A "/enterprise/lab-ent/directories/Enterprise", PW, NULL, NULL),
 	             200);
@@ -460,8 +461,8 @@ static size_t read_dir(int port, const char *base, int results, xsi_dir_user **u
 		cr_assert_eq(req(c, "GET", path, PW, NULL, &body), 200, "%s", path);
 		xsi_dir_page p;
 		char err[256];
-		cr_assert(xsi_dir_parse(body, strlen(body), NULL, 1000, &p, err, sizeof err), "%s: %s",
-		          err, body);
+		cr_assert(xsi_dir_parse(body, strlen(body), NULL, 1000, &p, err, sizeof err),
+		          "%s: %s", err, body);
 		cr_assert_eq(p.bad_fields, 0);
 		*total = p.total;
 		*users = realloc(*users, (n + p.n_users) * sizeof **users);
@@ -495,8 +496,8 @@ Test(labpbx_xsi, directory_paging)
 	cr_assert_str_eq(u[8].user_id, "sales@lab.example");
 	free(u);
 	/* group-2: users 1002, 1004, 1006 and the "sales" call center */
-	n = read_dir(labpbx_port(l), A "/group/group-2/directories/Group?enterpriseId=lab-ent", 2, &u,
-	             &total);
+	n = read_dir(labpbx_port(l), A "/group/group-2/directories/Group?enterpriseId=lab-ent", 2,
+	             &u, &total);
 	cr_assert_eq(total, 4);
 	cr_assert_eq(n, 4);
 	cr_assert_str_eq(u[0].user_id, "1002@lab.example");
@@ -505,9 +506,9 @@ Test(labpbx_xsi, directory_paging)
 	/* beyond the end: an empty page with the total; unknown ids: 404 */
 	conn *c = conn_new(labpbx_port(l));
 	char *body = NULL;
-	cr_assert_eq(req(c, "GET", A "/enterprise/lab-ent/directories/Enterprise?start=50", PW, NULL,
-	                 &body),
-	             200);
+	cr_assert_eq(
+	    req(c, "GET", A "/enterprise/lab-ent/directories/Enterprise?start=50", PW, NULL, &body),
+	    200);
 	cr_assert(strstr(body, "<numberOfRecords>0</numberOfRecords>"), "%s", body);
 	cr_assert(strstr(body, "<totalAvailableRecords>9</totalAvailableRecords>"), "%s", body);
 	free(body);
@@ -515,15 +516,15 @@ Test(labpbx_xsi, directory_paging)
 	             404);
 	cr_assert(strstr(body, "<ErrorInfo"), "%s", body);
 	free(body);
-	cr_assert_eq(
-	    req(c, "GET", A "/group/group-9/directories/Group?enterpriseId=lab-ent", PW, NULL, NULL),
-	    404);
+	cr_assert_eq(req(c, "GET", A "/group/group-9/directories/Group?enterpriseId=lab-ent", PW,
+	                 NULL, NULL),
+	             404);
 	cr_assert_eq(
 	    req(c, "GET", A "/group/group-1/directories/Group?enterpriseId=nope", PW, NULL, NULL),
 	    404);
-	cr_assert_eq(req(c, "GET", A "/enterprise/lab-ent/directories/Enterprise?start=0", PW, NULL,
-	                 NULL),
-	             400);
+	cr_assert_eq(
+	    req(c, "GET", A "/enterprise/lab-ent/directories/Enterprise?start=0", PW, NULL, NULL),
+	    400);
 	cr_assert_eq(req(c, "POST", A "/enterprise/lab-ent/directories/Enterprise", PW, NULL, NULL),
 	             405);
 	conn_free(c);
@@ -629,8 +630,8 @@ Test(labpbx_xsi, group_subscription_scoped)
 	int port = labpbx_port(l), st;
 	stream *s = stream_open(port, "set-g");
 	stream *other = stream_open(port, "set-other");
-	char *sub = subscribe(port, E "/group/group-2?enterpriseId=lab-ent", "Advanced Call",
-	                      "set-g", &st);
+	char *sub =
+	    subscribe(port, E "/group/group-2?enterpriseId=lab-ent", "Advanced Call", "set-g", &st);
 	cr_assert_eq(st, 200);
 	free(sub);
 	/* queue 0 (support) and its agents are in group-1: nothing for group-2 */
@@ -647,7 +648,8 @@ Test(labpbx_xsi, group_subscription_scoped)
 			              !strcmp(s->m[i].target_id, "1004@lab.example") ||
 			              !strcmp(s->m[i].target_id, "1006@lab.example"),
 			          "event for %s", s->m[i].target_id);
-			cr_assert_str_eq(s->m[i].acd_user_id[0] ? s->m[i].acd_user_id : "sales@lab.example",
+			cr_assert_str_eq(s->m[i].acd_user_id[0] ? s->m[i].acd_user_id
+			                                        : "sales@lab.example",
 			                 "sales@lab.example");
 		}
 	/* no subscription for the other set: its channel got nothing */
@@ -680,11 +682,12 @@ Test(labpbx_xsi, heartbeat_refresh_delete)
 	cr_assert_eq(req(c, "GET", path, PW, NULL, NULL), 405);
 	/* refresh */
 	snprintf(path, sizeof path, E "/channel/%s", s->channel_id);
-	cr_assert_eq(req(c, "PUT", path, PW,
-	                 "<Channel xmlns=\"http://schema.broadsoft.com/xsi\"><expires>3600</expires>"
-	                 "</Channel>",
-	                 NULL),
-	             200);
+	cr_assert_eq(
+	    req(c, "PUT", path, PW,
+	        "<Channel xmlns=\"http://schema.broadsoft.com/xsi\"><expires>3600</expires>"
+	        "</Channel>",
+	        NULL),
+	    200);
 	char spath[512];
 	snprintf(spath, sizeof spath, E "/subscription/%s", sub);
 	char *body = NULL;
@@ -863,7 +866,8 @@ Test(labpbx_xsi, parse_fault_names)
 	cr_assert_eq(labpbx_parse_faults("heartbeat-404,channel-end,sub-end", &f, &e), PD_OK);
 	cr_assert_eq(f, PD_LAB_FAULT_XSI);
 	cr_assert_eq(labpbx_parse_faults("xsi", &f, &e), PD_OK);
-	cr_assert_eq(f, PD_LAB_FAULT_HEARTBEAT_404 | PD_LAB_FAULT_CHANNEL_END | PD_LAB_FAULT_SUB_END);
+	cr_assert_eq(f,
+	             PD_LAB_FAULT_HEARTBEAT_404 | PD_LAB_FAULT_CHANNEL_END | PD_LAB_FAULT_SUB_END);
 	cr_assert_eq(labpbx_parse_faults("channel-stop", &f, &e), PD_E_USAGE);
 }
 
@@ -918,10 +922,24 @@ Test(labpbx_xsi, bad_http_requests)
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
 		cr_assert_eq(raw_status(port, bad[i], strlen(bad[i])), 400, "%s", bad[i]);
-	static const char too_big[] = "POST /x HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n";
-	cr_assert_eq(raw_status(port, too_big, strlen(too_big)), 400);
-	static const char chunked[] = "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
-	cr_assert_eq(raw_status(port, chunked, strlen(chunked)), 501);
+	static const char too_big[] = "POST /x HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n"
+	                              "\r\n";
+	cr_assert_eq(raw_status(port, too_big, strlen(too_big)), 413);
+	static const char two_cl[] =
+	    "POST /x HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n"
+	    "\r\nab";
+	cr_assert_eq(raw_status(port, two_cl, strlen(two_cl)), 400);
+	static const char cl_te[] = "POST /x HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: "
+	                            "chunked\r\n\r\n0\r\n\r\n";
+	cr_assert_eq(raw_status(port, cl_te, strlen(cl_te)), 400);
+	static const char gzip[] = "POST /x HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n";
+	cr_assert_eq(raw_status(port, gzip, strlen(gzip)), 501);
+	static const char bad_chunk[] = "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	                                "zz\r\nabc\r\n0\r\n\r\n";
+	cr_assert_eq(raw_status(port, bad_chunk, strlen(bad_chunk)), 400);
+	static const char huge_chunk[] = "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	                                 "7fffffff\r\nabc";
+	cr_assert_eq(raw_status(port, huge_chunk, strlen(huge_chunk)), 413);
 	static const char noauth[] = "GET " A "/enterprise/lab-ent/directories/Enterprise "
 	                             "HTTP/1.1\r\n\r\n";
 	cr_assert_eq(raw_status(port, noauth, strlen(noauth)), 401);
@@ -972,4 +990,144 @@ Test(labpbx_xsi, split_and_pipelined_requests)
 	free(two);
 	conn_free(c);
 	labpbx_stop(l);
+}
+
+/* libcurl's uploads: a chunked body (no size known) with Expect: 100-continue */
+Test(labpbx_xsi, chunked_request_body_and_continue)
+{
+	pd_labpbx *l = lab_up();
+	int port = labpbx_port(l), st;
+	stream *s = stream_open(port, "set-c");
+	char *sub = subscribe(port, E "/enterprise/lab-ent", "Advanced Call", "set-c", &st);
+	conn *c = conn_new(port);
+	char *h = auth_header(USER, PW);
+	char *head = xasprintf("PUT " E "/subscription/%s HTTP/1.1\r\n%sTransfer-Encoding: "
+	                       "chunked\r\nExpect: 100-continue\r\n\r\n",
+	                       sub, h);
+	send_all(c->fd, head, strlen(head));
+	int64_t until = deadline(3000);
+	while (!(c->in.s && memmem(c->in.s, c->in.len, "\r\n\r\n", 4)))
+		cr_assert(conn_more(c, until), "no 100 Continue");
+	cr_assert(!strncmp(c->in.s, "HTTP/1.1 100 Continue\r\n\r\n", 25));
+	c->in.len = 0;
+	static const char *parts[] = {"<Subscription xmlns=\"x\"><expi",
+	                              "res>60</expires></Subscri", "ption>"};
+	pd_buf body = {0};
+	for (size_t i = 0; i < 3; i++)
+		pd_buf_printf(&body, "%zx;ext=1\r\n%s\r\n", strlen(parts[i]), parts[i]);
+	pd_buf_add(&body, "0\r\nX-Trailer: 1\r\n\r\n");
+	send_all(c->fd, body.s, body.len);
+	pd_buf_free(&body);
+	hresp r;
+	cr_assert(resp_read(c, &r, 3000));
+	cr_assert_eq(r.status, 200, "%s%s", r.head, r.body);
+	cr_assert(strstr(r.body, "<expires>60</expires>"), "%s", r.body);
+	free(r.body);
+	free(head);
+	free(h);
+	free(sub);
+	conn_free(c);
+	stream_free(s);
+	labpbx_stop(l);
+}
+
+/* drop: every connection closes, the channel with it */
+Test(labpbx_xsi, fault_drop)
+{
+	pd_labpbx *l = lab_up();
+	stream *s = stream_open(labpbx_port(l), "set-d");
+	cr_assert_eq(counters(l).channels_live, 1);
+	labpbx_inject(l, PD_LAB_FAULT_DROP);
+	cr_assert(pump_until(s, is_ended, NULL, 3000));
+	cr_assert(s->c->eof && !s->ended, "closed without the last chunk");
+	int64_t until = deadline(3000);
+	while (counters(l).channels_live && pd_live_now_ms() < until)
+		usleep(10000);
+	cr_assert_eq(counters(l).channels_live, 0);
+	stream_free(s);
+	labpbx_stop(l);
+}
+
+/* ---- TLS, read with libcurl against the self-signed certificate ---- */
+
+static size_t curl_sink(char *p, size_t sz, size_t n, void *ud)
+{
+	pd_buf_addn(ud, p, sz * n);
+	return sz * n;
+}
+
+static size_t curl_source(char *p, size_t sz, size_t n, void *ud)
+{
+	static const char body[] = "<Channel xmlns=\"http://schema.broadsoft.com/xsi\"/>";
+	int *sent = ud;
+	if (*sent || sz * n < sizeof body)
+		return 0;
+	*sent = 1;
+	memcpy(p, body, sizeof body - 1);
+	return sizeof body - 1;
+}
+
+Test(labpbx_xsi, tls_with_curl)
+{
+	char dir[] = "/tmp/pd-xsp-tls-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd,
+	         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+	         "-days 2 -subj /CN=provdesk-lab -addext subjectAltName=IP:127.0.0.1 -keyout "
+	         "%s/lab.key -out %s/lab.pem 2>%s/openssl.err",
+	         dir, dir, dir);
+	cr_assert_eq(system(cmd), 0, "openssl req failed");
+	char cert[128], key[128];
+	snprintf(cert, sizeof cert, "%s/lab.pem", dir);
+	snprintf(key, sizeof key, "%s/lab.key", dir);
+	pd_labpbx *l = lab_up_opts((pd_labpbx_opts){.tls_cert = cert, .tls_key = key});
+	char url[256];
+	snprintf(url, sizeof url,
+	         "https://127.0.0.1:%d" A "/enterprise/lab-ent/directories/Enterprise?start=1"
+	         "&results=500",
+	         labpbx_port(l));
+	CURL *cu = curl_easy_init();
+	pd_buf body = {0};
+	curl_easy_setopt(cu, CURLOPT_URL, url);
+	curl_easy_setopt(cu, CURLOPT_CAINFO, cert);
+	curl_easy_setopt(cu, CURLOPT_USERNAME, USER);
+	curl_easy_setopt(cu, CURLOPT_PASSWORD, PW);
+	curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, curl_sink);
+	curl_easy_setopt(cu, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(cu, CURLOPT_TIMEOUT_MS, 10000L * tl_slow());
+	CURLcode rc = curl_easy_perform(cu);
+	cr_assert_eq(rc, CURLE_OK, "%s", curl_easy_strerror(rc));
+	long code = 0;
+	curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &code);
+	cr_assert_eq(code, 200);
+	xsi_dir_page p;
+	char err[256];
+	cr_assert(xsi_dir_parse(body.s, body.len, NULL, 1000, &p, err, sizeof err), "%s", err);
+	cr_assert_eq(p.total, 8);
+	xsi_dir_page_free(&p);
+	/* the same handle again: the connection is reused */
+	body.len = 0;
+	cr_assert_eq(curl_easy_perform(cu), CURLE_OK);
+	long conns = -1;
+	curl_easy_getinfo(cu, CURLINFO_NUM_CONNECTS, &conns);
+	cr_assert_eq(conns, 0, "keep-alive over TLS");
+	/* a PUT as libcurl sends an upload of unknown size: chunked, Expect:
+	 * 100-continue; the channel is unknown, so 404 proves it was read */
+	snprintf(url, sizeof url, "https://127.0.0.1:%d" E "/channel/nope/heartbeat",
+	         labpbx_port(l));
+	curl_easy_setopt(cu, CURLOPT_URL, url);
+	curl_easy_setopt(cu, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(cu, CURLOPT_READFUNCTION, curl_source);
+	int sent = 0;
+	curl_easy_setopt(cu, CURLOPT_READDATA, &sent);
+	cr_assert_eq(curl_easy_perform(cu), CURLE_OK);
+	curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &code);
+	cr_assert_eq(code, 404);
+	cr_assert(strstr(body.s, "<ErrorInfo"), "%s", body.s);
+	curl_easy_cleanup(cu);
+	pd_buf_free(&body);
+	labpbx_stop(l);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
 }

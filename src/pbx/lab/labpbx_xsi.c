@@ -46,8 +46,8 @@ typedef struct {
 typedef struct xchan {
 	char id[40];
 	char set[128];
-	session *s;       /* the connection streaming it */
-	bool forgotten;   /* heartbeat-404: the XSP lost it; the stream is silent */
+	session *s;     /* the connection streaming it */
+	bool forgotten; /* heartbeat-404: the XSP lost it; the stream is silent */
 	int64_t expires_at;
 	uint64_t seq;     /* sequenceNumber of its events */
 	pending_ev *pend; /* unacknowledged, oldest first */
@@ -66,6 +66,7 @@ typedef struct {
 struct lab_xsi_conn {
 	xchan *chan; /* the channel this connection streams, or NULL */
 	bool streaming;
+	bool continued; /* "100 Continue" sent for the request being read */
 };
 
 struct lab_xsi {
@@ -91,11 +92,20 @@ static void xml_esc(pd_buf *b, const char *s)
 {
 	for (; s && *s; s++) {
 		switch (*s) {
-		case '&': pd_buf_add(b, "&amp;"); break;
-		case '<': pd_buf_add(b, "&lt;"); break;
-		case '>': pd_buf_add(b, "&gt;"); break;
-		case '"': pd_buf_add(b, "&quot;"); break;
-		default: pd_buf_addc(b, *s);
+		case '&':
+			pd_buf_add(b, "&amp;");
+			break;
+		case '<':
+			pd_buf_add(b, "&lt;");
+			break;
+		case '>':
+			pd_buf_add(b, "&gt;");
+			break;
+		case '"':
+			pd_buf_add(b, "&quot;");
+			break;
+		default:
+			pd_buf_addc(b, *s);
 		}
 	}
 }
@@ -172,17 +182,28 @@ static bool group_known(pd_labpbx *l, const char *g)
 static const char *reason_of(int code)
 {
 	switch (code) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 413: return "Payload Too Large";
-	case 431: return "Request Header Fields Too Large";
-	case 501: return "Not Implemented";
-	case 503: return "Service Unavailable";
-	default: return "Error";
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 413:
+		return "Payload Too Large";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 501:
+		return "Not Implemented";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Error";
 	}
 }
 
@@ -214,8 +235,8 @@ static int respond_error(session *s, int code, const char *summary)
 	el(&b, "", "summaryEnglish", summary);
 	el_ll(&b, "", "errorCode", code);
 	pd_buf_add(&b, "</ErrorInfo>");
-	respond(s, code,
-	        code == 401 ? "WWW-Authenticate: Basic realm=\"BroadWorks\"\r\n" : NULL, b.s);
+	respond(s, code, code == 401 ? "WWW-Authenticate: Basic realm=\"BroadWorks\"\r\n" : NULL,
+	        b.s);
 	pd_buf_free(&b);
 	return 0;
 }
@@ -273,8 +294,8 @@ static void chan_end(pd_labpbx *l, xchan *c)
 	if (s && !c->forgotten) {
 		pd_buf b = {0};
 		pd_buf_add(&b, XML_DECL "<xsi:Event xsi1:type=\"xsi:ChannelTerminatedEvent\" "
-		               "xmlns:xsi=\"" NS "\" xmlns:xsi1=\"http://www.w3.org/2001/"
-		               "XMLSchema-instance\">");
+		                        "xmlns:xsi=\"" NS "\" xmlns:xsi1=\"http://www.w3.org/2001/"
+		                        "XMLSchema-instance\">");
 		el(&b, "xsi:", "channelId", c->id);
 		pd_buf_add(&b, "</xsi:Event>");
 		chunk_out(l, s, b.s, b.len);
@@ -294,7 +315,7 @@ static void ev_head(pd_labpbx *l, pd_buf *b, xchan *c, const xsub *sub, const ch
 	c->seq++;
 	snprintf(ev_id, ev_n, "ev-%llu-%.8s", (unsigned long long)c->seq, c->id + 3);
 	pd_buf_add(b, XML_DECL "<xsi:Event xsi1:type=\"xsi:SubscriptionEvent\" xmlns:xsi=\"" NS
-	              "\" xmlns:xsi1=\"http://www.w3.org/2001/XMLSchema-instance\">");
+	                       "\" xmlns:xsi1=\"http://www.w3.org/2001/XMLSchema-instance\">");
 	el(b, "xsi:", "eventID", ev_id);
 	el_ll(b, "xsi:", "sequenceNumber", (long long)c->seq);
 	el(b, "xsi:", "userId", l->o.username);
@@ -431,8 +452,13 @@ void lab_xsi_call(pd_labpbx *l, const lcall *c, int step)
 	}
 	int64_t now = wall_ms(l);
 	/* the caller (inbound) or the number dialled (outbound) */
-	half cc = {.call_id = cc_call, .ext_id = ext, .pers = "Terminator", .rname = c->cid_name,
-	           .rnum = c->cid_num, .rtype = "Network", .start = at_wall(l, c->join_at),
+	half cc = {.call_id = cc_call,
+	           .ext_id = ext,
+	           .pers = "Terminator",
+	           .rname = c->cid_name,
+	           .rnum = c->cid_num,
+	           .rtype = "Network",
+	           .start = at_wall(l, c->join_at),
 	           .q = c->q};
 	if (!cc.start)
 		cc.start = now;
@@ -511,8 +537,9 @@ static void agent_data(pd_labpbx *l, pd_buf *b, const luser *u)
 		ts = (long long)wall_ms(l);
 	pd_buf_add(b, "<xsi:agentStateInfo>");
 	el(b, "xsi:", "state", st);
-	pd_buf_printf(b, "<xsi:stateTimestamp><xsi:timestamp>%lld</xsi:timestamp>"
-	                 "</xsi:stateTimestamp>",
+	pd_buf_printf(b,
+	              "<xsi:stateTimestamp><xsi:timestamp>%lld</xsi:timestamp>"
+	              "</xsi:stateTimestamp>",
 	              ts);
 	if (u->paused && u->reason && *u->reason)
 		el(b, "xsi:", "unavailableCode", u->reason);
@@ -633,9 +660,10 @@ static int do_directory(pd_labpbx *l, session *s, const request *r, const char *
 		n = total - first < res ? total - first : res;
 	pd_buf b = {0};
 	const char *root = grp ? "Group" : "Enterprise";
-	pd_buf_printf(&b, XML_DECL "<%s xmlns=\"" NS "\"><startIndex>%lld</startIndex>"
-	                           "<numberOfRecords>%lld</numberOfRecords>"
-	                           "<totalAvailableRecords>%d</totalAvailableRecords>\n<%s>\n",
+	pd_buf_printf(&b,
+	              XML_DECL "<%s xmlns=\"" NS "\"><startIndex>%lld</startIndex>"
+	                       "<numberOfRecords>%lld</numberOfRecords>"
+	                       "<totalAvailableRecords>%d</totalAvailableRecords>\n<%s>\n",
 	              root, start, n, total, grp ? "groupDirectory" : "enterpriseDirectory");
 	for (long long k = 0; k < n; k++) {
 		int i = idx[first + k];
@@ -708,7 +736,9 @@ static int do_subscribe(pd_labpbx *l, session *s, const request *r, const char *
 		respond_error(s, 400, "a Subscription needs an event package");
 		return 0;
 	}
-	int pkg = !strcmp(ev, "Advanced Call") ? PKG_CALL : !strcmp(ev, "Call Center Agent") ? PKG_AGENT : 0;
+	int pkg = !strcmp(ev, "Advanced Call")       ? PKG_CALL
+	          : !strcmp(ev, "Call Center Agent") ? PKG_AGENT
+	                                             : 0;
 	if (!pkg) {
 		respond_error(s, 400, "unknown event package");
 		return 0;
@@ -875,8 +905,8 @@ static int method_not_allowed(session *s, const char *allow)
 	snprintf(h, sizeof h, "Allow: %s\r\n", allow);
 	pd_buf b = {0};
 	pd_buf_add(&b, XML_DECL "<ErrorInfo xmlns=\"" NS "\"><summary>method not allowed</summary>"
-	               "<summaryEnglish>method not allowed</summaryEnglish><errorCode>405"
-	               "</errorCode></ErrorInfo>");
+	                        "<summaryEnglish>method not allowed</summaryEnglish><errorCode>405"
+	                        "</errorCode></ErrorInfo>");
 	respond(s, 405, h, b.s);
 	pd_buf_free(&b);
 	return 0;
@@ -1023,6 +1053,51 @@ static int route(pd_labpbx *l, session *s, const request *r)
 	return 0;
 }
 
+/* A chunked request body at p (n bytes): 1 = whole (decoded into out, *used
+ * bytes of p), 0 = more is needed, -1 = malformed, -2 = over BODY_MAX. */
+static int dechunk(const char *p, size_t n, pd_buf *out, size_t *used)
+{
+	size_t off = 0;
+	out->len = 0;
+	while (1) {
+		const char *crlf = memmem(p + off, n - off, "\r\n", 2);
+		if (!crlf)
+			return n - off > 64 ? -1 : 0;
+		size_t size = 0, k = off;
+		for (; p + k < crlf && p[k] != ';'; k++) {
+			int d = p[k] >= '0' && p[k] <= '9'   ? p[k] - '0'
+			        : p[k] >= 'a' && p[k] <= 'f' ? p[k] - 'a' + 10
+			        : p[k] >= 'A' && p[k] <= 'F' ? p[k] - 'A' + 10
+			                                     : -1;
+			if (d < 0)
+				return -1;
+			size = size * 16 + (size_t)d;
+			if (size > BODY_MAX)
+				return -2;
+		}
+		if (k == off)
+			return -1;
+		off = (size_t)(crlf - p) + 2;
+		if (size == 0) { /* trailers (ignored) end with an empty line */
+			const char *end = n - off >= 2 && !memcmp(p + off, "\r\n", 2)
+			                      ? p + off
+			                      : memmem(p + off, n - off, "\r\n\r\n", 4);
+			if (!end)
+				return n - off > HEAD_MAX ? -1 : 0;
+			*used = (size_t)(end - p) + (end == p + off ? 2 : 4);
+			return 1;
+		}
+		if (out->len + size > BODY_MAX)
+			return -2;
+		if (n - off < size + 2)
+			return 0;
+		if (memcmp(p + off + size, "\r\n", 2) != 0)
+			return -1;
+		pd_buf_addn(out, p + off, size);
+		off += size + 2;
+	}
+}
+
 /* Parses and answers every whole request in s->in. */
 void lab_xsi_feed(pd_labpbx *l, session *s, const char *data, size_t n)
 {
@@ -1053,8 +1128,9 @@ void lab_xsi_feed(pd_labpbx *l, session *s, const char *data, size_t n)
 		line[ll] = '\0';
 		char target[2048], ver[16];
 		char *sp1 = strchr(line, ' '), *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
-		bool bad = !sp1 || !sp2 || strchr(sp2 + 1, ' ') || (size_t)(sp1 - line) >= sizeof r.method ||
-		           sp1 == line || (size_t)(sp2 - sp1 - 1) >= sizeof target || sp2 == sp1 + 1;
+		bool bad = !sp1 || !sp2 || strchr(sp2 + 1, ' ') ||
+		           (size_t)(sp1 - line) >= sizeof r.method || sp1 == line ||
+		           (size_t)(sp2 - sp1 - 1) >= sizeof target || sp2 == sp1 + 1;
 		if (!bad) {
 			memcpy(r.method, line, (size_t)(sp1 - line));
 			memcpy(target, sp1 + 1, (size_t)(sp2 - sp1 - 1));
@@ -1084,8 +1160,9 @@ void lab_xsi_feed(pd_labpbx *l, session *s, const char *data, size_t n)
 		snprintf(r.query, sizeof r.query, "%s", q ? q : "");
 		/* headers */
 		char auth[1024] = "";
-		long long clen = 0;
+		long long clen = -1;
 		bool close_req = !strcmp(ver, "HTTP/1.0"), chunked = false, bad_h = false;
+		bool too_big = false, other_te = false, expect = false;
 		int nh = 0;
 		for (char *h = line_end + 2; h < s->in.s + head_len - 2;) {
 			char *he = memmem(h, (size_t)(s->in.s + head_len - h), "\r\n", 2);
@@ -1093,7 +1170,7 @@ void lab_xsi_feed(pd_labpbx *l, session *s, const char *data, size_t n)
 			if (++nh > HEADERS_MAX) {
 				s->close_after = true;
 				respond_error(s, 431, "too many request headers");
-			return;
+				return;
 			}
 			char *colon = memchr(h, ':', hl);
 			if (!colon || colon == h) {
@@ -1111,42 +1188,82 @@ void lab_xsi_feed(pd_labpbx *l, session *s, const char *data, size_t n)
 					auth[vn] = '\0';
 				}
 			} else if (kn == 14 && !strncasecmp(h, "Content-Length", 14)) {
+				if (!vn || clen >= 0)
+					bad_h = true; /* empty, or a second Content-Length */
 				clen = 0;
-				if (!vn)
-					bad_h = true;
 				for (size_t i = 0; i < vn && !bad_h; i++) {
-					if (v[i] < '0' || v[i] > '9' || clen > BODY_MAX)
+					if (v[i] < '0' || v[i] > '9')
 						bad_h = true;
-					else
+					else if (clen <= BODY_MAX)
 						clen = clen * 10 + (v[i] - '0');
 				}
+				too_big |= clen > BODY_MAX;
 			} else if (kn == 17 && !strncasecmp(h, "Transfer-Encoding", 17)) {
-				chunked = true;
+				if (vn == 7 && !strncasecmp(v, "chunked", 7))
+					chunked = true;
+				else
+					other_te = true;
+			} else if (kn == 6 && !strncasecmp(h, "Expect", 6)) {
+				expect = vn == 12 && !strncasecmp(v, "100-continue", 12);
 			} else if (kn == 10 && !strncasecmp(h, "Connection", 10)) {
 				if (vn == 5 && !strncasecmp(v, "close", 5))
 					close_req = true;
 			}
 			h = he + 2;
 		}
-		if (bad_h) {
+		if (bad_h || (chunked && clen >= 0)) {
 			s->close_after = true;
 			respond_error(s, 400, "bad request header");
 			return;
 		}
-		if (chunked) {
+		if (other_te) {
 			s->close_after = true;
-			respond_error(s, 501, "chunked request bodies are not accepted");
+			respond_error(s, 501, "only chunked transfer coding is accepted");
 			return;
 		}
-		if (clen > BODY_MAX) {
+		if (too_big) {
 			s->close_after = true;
 			respond_error(s, 413, "request body too large");
 			return;
 		}
-		if (s->in.len < head_len + (size_t)clen)
-			return; /* the body is still coming */
-		r.body = s->in.s + head_len;
-		r.body_len = (size_t)clen;
+		if (clen < 0)
+			clen = 0;
+		size_t used = head_len + (size_t)clen;
+		pd_buf body = {0};
+		if (chunked) {
+			size_t cu = 0;
+			int dc = dechunk(s->in.s + head_len, s->in.len - head_len, &body, &cu);
+			if (dc < 0) {
+				pd_buf_free(&body);
+				s->close_after = true;
+				respond_error(s, dc == -2 ? 413 : 400,
+				              dc == -2 ? "request body too large"
+				                       : "bad chunked body");
+				return;
+			}
+			if (dc == 0) {
+				pd_buf_free(&body);
+				if (expect && !s->xc->continued) {
+					s->xc->continued = true;
+					lab_sess_send(s, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+				}
+				return; /* the body is still coming */
+			}
+			used = head_len + cu;
+			r.body = body.s ? body.s : "";
+			r.body_len = body.len;
+		} else {
+			if (s->in.len < used) {
+				if (expect && clen > 0 && !s->xc->continued) {
+					s->xc->continued = true;
+					lab_sess_send(s, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+				}
+				return; /* the body is still coming */
+			}
+			r.body = s->in.s + head_len;
+			r.body_len = (size_t)clen;
+		}
+		s->xc->continued = false;
 		if (close_req)
 			s->close_after = true;
 		if (!auth_ok(l, auth)) {
@@ -1155,7 +1272,7 @@ void lab_xsi_feed(pd_labpbx *l, session *s, const char *data, size_t n)
 		} else {
 			route(l, s, &r);
 		}
-		size_t used = head_len + (size_t)clen;
+		pd_buf_free(&body);
 		memmove(s->in.s, s->in.s + used, s->in.len - used);
 		s->in.len -= used;
 	}
@@ -1202,7 +1319,8 @@ static void sub_terminated(pd_labpbx *l, int k)
 	xsub copy = x->sub[k];
 	for (int i = 0; i < x->nch; i++)
 		if (!strcmp(x->ch[i]->set, copy.set))
-			send_event(l, x->ch[i], &copy, l->o.username, "SubscriptionTerminatedEvent", "");
+			send_event(l, x->ch[i], &copy, l->o.username, "SubscriptionTerminatedEvent",
+			           "");
 	x->sub[k] = x->sub[--x->nsub];
 	atomic_store(&x->subs_live, x->nsub);
 }
