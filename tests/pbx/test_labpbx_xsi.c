@@ -1131,3 +1131,83 @@ Test(labpbx_xsi, tls_with_curl)
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	cr_assert_eq(system(cmd), 0);
 }
+
+/* slow: 64 bytes per 100 ms; the documents still parse */
+Test(labpbx_xsi, fault_slow_still_parses)
+{
+	pd_labpbx *l = lab_up();
+	stream *s = stream_open(labpbx_port(l), "set-w");
+	labpbx_inject(l, PD_LAB_FAULT_SLOW);
+	labpbx_inject(l, PD_LAB_FAULT_CHANNEL_END);
+	int64_t t0 = pd_live_now_ms();
+	cr_assert(pump_until(s, is_ended, NULL, 5000));
+	/* ChannelTerminatedEvent and the last chunk: over 300 bytes, 64 per 100 ms */
+	cr_assert_geq(pd_live_now_ms() - t0, 300);
+	cr_assert(s->ended);
+	cr_assert_eq(s->errors, 0);
+	cr_assert(has_event(s, "ChannelTerminatedEvent"));
+	stream_free(s);
+	labpbx_stop(l);
+}
+
+/* restart: every connection closes, the XSP forgets its subscriptions and
+ * listens again after restart_ms */
+Test(labpbx_xsi, fault_restart)
+{
+	pd_labpbx *l = lab_up_opts((pd_labpbx_opts){.restart_ms = 300});
+	int port = labpbx_port(l), st;
+	stream *s = stream_open(port, "set-r");
+	free(subscribe(port, E "/enterprise/lab-ent", "Advanced Call", "set-r", &st));
+	cr_assert_eq(counters(l).subscriptions_live, 1);
+	labpbx_inject(l, PD_LAB_FAULT_RESTART);
+	cr_assert(pump_until(s, is_ended, NULL, 3000));
+	cr_assert_eq(counters(l).subscriptions_live, 0);
+	/* the lab listens again: a request without auth is counted by this lab
+	 * (not by another test's that took the port while it was free) */
+	int64_t until = deadline(5000);
+	bool back = false;
+	while (!back && pd_live_now_ms() < until) {
+		int fd = connect_to(port);
+		if (fd < 0) {
+			usleep(20000);
+			continue;
+		}
+		close(fd);
+		conn *c = conn_new(port);
+		req_send(c, "GET", "/", NULL, NULL);
+		hresp r;
+		if (resp_read(c, &r, 1000))
+			free(r.body);
+		conn_free(c);
+		back = counters(l).unauthorized > 0;
+	}
+	cr_assert(back, "the lab listens again");
+	stream *s2 = stream_open(port, "set-r");
+	cr_assert_eq(counters(l).channels_opened, 2);
+	stream_free(s2);
+	stream_free(s);
+	labpbx_stop(l);
+}
+
+/* a channel that is not read: the lab stops writing to it past its output
+ * bound and keeps serving others (the unread events are never acknowledged,
+ * so the channel ends) */
+Test(labpbx_xsi, unread_channel_does_not_block)
+{
+	pd_labpbx *l = lab_up_opts((pd_labpbx_opts){.ack_timeout_ms = 500});
+	int port = labpbx_port(l), st;
+	stream *s = stream_open(port, "set-n");
+	free(subscribe(port, E "/enterprise/lab-ent", "Advanced Call", "set-n", &st));
+	for (int i = 0; i < 5; i++)
+		labpbx_place_call(l, i % 2);
+	conn *c = conn_new(port);
+	cr_assert_eq(req(c, "GET", A "/enterprise/lab-ent/directories/Enterprise", PW, NULL, NULL),
+	             200);
+	int64_t until = deadline(5000);
+	while (counters(l).channels_ended == 0 && pd_live_now_ms() < until)
+		usleep(20000);
+	cr_assert_eq(counters(l).channels_ended, 1);
+	conn_free(c);
+	stream_free(s);
+	labpbx_stop(l);
+}

@@ -51,7 +51,7 @@ typedef struct xchan {
 	int64_t expires_at;
 	uint64_t seq;     /* sequenceNumber of its events */
 	pending_ev *pend; /* unacknowledged, oldest first */
-	size_t npend;
+	size_t npend, cpend;
 	int64_t acks;
 } xchan;
 
@@ -344,8 +344,10 @@ static void send_event(pd_labpbx *l, xchan *c, const xsub *sub, const char *targ
 		memmove(c->pend + 1, c->pend + 2, (PENDING_MAX - 2) * sizeof *c->pend);
 		c->npend--;
 	}
-	if (!c->pend)
-		c->pend = xcalloc(PENDING_MAX, sizeof *c->pend);
+	if (c->npend == c->cpend) {
+		c->cpend = c->cpend ? c->cpend * 2 : 16;
+		c->pend = xrealloc(c->pend, c->cpend * sizeof *c->pend);
+	}
 	pending_ev *p = &c->pend[c->npend++];
 	snprintf(p->id, sizeof p->id, "%s", id);
 	p->sent_at = l->now;
