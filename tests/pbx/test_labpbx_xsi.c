@@ -1211,3 +1211,44 @@ Test(labpbx_xsi, unread_channel_does_not_block)
 	stream_free(s);
 	labpbx_stop(l);
 }
+
+/* an outbound call (CallOriginatedEvent, Originator) and a direct call (no
+ * acdCallInfo): each a half of its own user */
+Test(labpbx_xsi, outbound_and_direct_calls)
+{
+	pd_labpbx *l = lab_up();
+	int port = labpbx_port(l), st;
+	stream *s = stream_open(port, "set-o");
+	free(subscribe(port, E "/enterprise/lab-ent", "Advanced Call", "set-o", &st));
+	conn *ac = conn_new(port);
+	size_t acked = 0;
+	labpbx_place_call(l, -1);
+	labpbx_place_call(l, -2);
+	int64_t until = deadline(8000);
+	while (count_event(s, "CallReleasedEvent", NULL) < 2 && pd_live_now_ms() < until) {
+		if (conn_more(s->c, pd_live_now_ms() + 100))
+			decode(s);
+		ack_all(s, ac, &acked);
+	}
+	cr_assert_eq(s->errors, 0);
+	cr_assert_eq(count_event(s, "CallOriginatedEvent", NULL), 1);
+	cr_assert_eq(count_event(s, "CallReceivedEvent", NULL), 1);
+	cr_assert_eq(count_event(s, "CallAnsweredEvent", NULL), 2);
+	cr_assert_eq(count_event(s, "CallReleasedEvent", NULL), 2);
+	for (size_t i = 0; i < s->n; i++) {
+		const xsi_msg *m = &s->m[i];
+		if (m->kind != XSI_MSG_EVENT)
+			continue;
+		cr_assert_str_eq(m->acd_user_id, "", "no queue on %s", m->type_name);
+		if (m->type == XSI_EV_CALL_ORIGINATED) {
+			cr_assert_str_eq(m->personality, "Originator");
+			cr_assert(!strncmp(m->remote_number, "+3361", 5), "%s", m->remote_number);
+		}
+		if (m->type == XSI_EV_CALL_RECEIVED)
+			cr_assert_str_eq(m->personality, "Terminator");
+		cr_assert(strstr(m->target_id, "@lab.example"));
+	}
+	conn_free(ac);
+	stream_free(s);
+	labpbx_stop(l);
+}
