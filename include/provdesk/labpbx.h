@@ -106,6 +106,10 @@ typedef struct {
 	/* BroadWorks Xsi: an event left unacknowledged this long ends its
 	 * channel (ChannelTerminatedEvent), as an XSP does; default 10000. */
 	int ack_timeout_ms;
+	/* BroadWorks Xsi: the user is the administrator of this group only
+	 * ("group-2"): the enterprise directory, enterprise-level subscriptions
+	 * and other groups are answered 403. NULL = enterprise administrator. */
+	const char *admin_group;
 } pd_labpbx_opts;
 
 typedef struct pd_labpbx pd_labpbx;

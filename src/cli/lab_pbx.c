@@ -20,7 +20,7 @@ static const char help_lab[] =
     "                        [--no-voicemail] [--tls-cert FILE --tls-key FILE] [--json]\n"
     "                        [--ring SECONDS] [--talk SECONDS] [--wrapup SECONDS]\n"
     "                        [--calls-up N] [--pause-in-call EXT:REASON] [--direct-pct N]\n"
-    "                        [--ack-timeout SECONDS] [--self-signed DIR]\n"
+    "                        [--ack-timeout SECONDS] [--self-signed DIR] [--group-admin G]\n"
     "A PBX that speaks the Asterisk Manager Interface (AMI) like Asterisk 22, for labs\n"
     "and demos. Defaults: --listen 127.0.0.1:5038, --username admin, secret \"lab-secret\"\n"
     "(use --secret-file to set another), 20 users (1001...), 2 queues, 1 site,\n"
@@ -57,7 +57,9 @@ static const char help_lab[] =
     "call centers (support@lab.example...). Its own faults: heartbeat-404 (the XSP\n"
     "forgets the channels), channel-end (ChannelTerminatedEvent), sub-end\n"
     "(SubscriptionTerminatedEvent) or xsi; garbage is written inside the event stream.\n"
-    "--ack-timeout: an event left unacknowledged this long ends its channel (default 10).\n";
+    "--ack-timeout: an event left unacknowledged this long ends its channel (default 10).\n"
+    "--group-admin group-2: the user administers that group only (the enterprise\n"
+    "directory, enterprise subscriptions and other groups answer 403).\n";
 
 static int parse_listen(pd_cli *c, const char *s, char **host, int *port)
 {
@@ -84,7 +86,7 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 	bool legacy = false, no_vm = false;
 	const char *tls_cert = NULL, *tls_key = NULL;
 	const char *ring = NULL, *talk = NULL, *wrapup = NULL, *calls_up = NULL, *pic = NULL;
-	const char *direct = NULL, *ack_timeout = NULL, *self_signed = NULL;
+	const char *direct = NULL, *ack_timeout = NULL, *self_signed = NULL, *group_admin = NULL;
 	const pd_opt opts[] = {
 	    {"platform", PD_OPT_VAL, &platform, NULL},
 	    {"listen", PD_OPT_VAL, &listen, NULL},
@@ -109,6 +111,7 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 	    {"direct-pct", PD_OPT_VAL, &direct, NULL},
 	    {"ack-timeout", PD_OPT_VAL, &ack_timeout, NULL},
 	    {"self-signed", PD_OPT_VAL, &self_signed, NULL},
+	    {"group-admin", PD_OPT_VAL, &group_admin, NULL},
 	    {NULL, 0, NULL, NULL},
 	};
 	int np = 0;
@@ -149,17 +152,18 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 		listen = "127.0.0.1:8021"; /* mod_event_socket's port */
 	if (xsi && !strcmp(listen, "127.0.0.1:5038"))
 		listen = tls_cert ? "127.0.0.1:8443" : "127.0.0.1:8080";
-	if (ack_timeout && !xsi)
-		return pd_cli_usage_field(c, "ack_timeout",
-		                          "--ack-timeout is a BroadWorks option (--platform "
-		                          "broadworks-xsi)");
+	if ((ack_timeout || group_admin) && !xsi)
+		return pd_cli_usage_field(c, ack_timeout ? "ack_timeout" : "admin_group",
+		                          "--%s is a BroadWorks option (--platform broadworks-xsi)",
+		                          ack_timeout ? "ack-timeout" : "group-admin");
 	pd_labpbx_opts o = {.platform = plat,
 	                    .username = user,
 	                    .call_rate = 4,
 	                    .legacy_sip = legacy,
 	                    .no_voicemail = no_vm,
 	                    .tls_cert = tls_cert,
-	                    .tls_key = tls_key};
+	                    .tls_key = tls_key,
+	                    .admin_group = group_admin};
 	char *host = NULL;
 	if ((rc = parse_listen(c, listen, &host, &o.port)) != PD_CLI_CONTINUE)
 		return rc;

@@ -1252,3 +1252,68 @@ Test(labpbx_xsi, outbound_and_direct_calls)
 	stream_free(s);
 	labpbx_stop(l);
 }
+
+/* a group administrator: its own group only, 403 elsewhere */
+Test(labpbx_xsi, group_admin_forbidden_elsewhere)
+{
+	pd_labpbx *l = lab_up_opts((pd_labpbx_opts){.sites = 3, .admin_group = "group-2"});
+	int port = labpbx_port(l), st;
+	conn *c = conn_new(port);
+	char *body = NULL;
+	cr_assert_eq(req(c, "GET", A "/enterprise/lab-ent/directories/Enterprise", PW, NULL, &body),
+	             403);
+	cr_assert(strstr(body, "<ErrorInfo"), "%s", body);
+	free(body);
+	cr_assert_eq(req(c, "GET", A "/group/group-1/directories/Group?enterpriseId=lab-ent", PW,
+	                 NULL, NULL),
+	             403);
+	cr_assert_eq(req(c, "GET", A "/group/group-2/directories/Group?enterpriseId=lab-ent", PW,
+	                 NULL, NULL),
+	             200);
+	cr_assert_null(subscribe(port, E "/enterprise/lab-ent", "Advanced Call", "set-a", &st));
+	cr_assert_eq(st, 403);
+	cr_assert_null(subscribe(port, E "/group/group-3?enterpriseId=lab-ent", "Advanced Call",
+	                         "set-a", &st));
+	cr_assert_eq(st, 403);
+	char *sub =
+	    subscribe(port, E "/group/group-2?enterpriseId=lab-ent", "Advanced Call", "set-a", &st);
+	cr_assert_eq(st, 200);
+	free(sub);
+	conn_free(c);
+	labpbx_stop(l);
+	/* a group the lab does not have */
+	pd_labpbx_opts o = {
+	    .platform = PD_LAB_BROADWORKS_XSI, .sites = 2, .admin_group = "group-3"};
+	pd_err e;
+	pd_err_clear(&e);
+	cr_assert_eq(labpbx_start(&o, &l, &e), PD_E_USAGE);
+	cr_assert_str_eq(e.field, "admin_group");
+}
+
+/* random bytes on many connections: answered 400 or 431 or dropped, and the
+ * lab still serves */
+Test(labpbx_xsi, random_bytes_do_not_break_the_lab)
+{
+	pd_labpbx *l = lab_up();
+	int port = labpbx_port(l);
+	uint64_t x = 88172645463325252ull;
+	for (int i = 0; i < 60; i++) {
+		int fd = connect_to(port);
+		cr_assert_geq(fd, 0);
+		char b[3000];
+		size_t n = 1 + (size_t)(x % sizeof b);
+		for (size_t k = 0; k < n; k++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			b[k] = (char)(i % 3 == 0 ? "GET /\r\n: aA%"[x % 13] : (char)(x & 0xff));
+		}
+		send_all(fd, b, n);
+		if (i % 2)
+			send_all(fd, "\r\n\r\n", 4);
+		close(fd);
+	}
+	conn *c = conn_new(port);
+	cr_assert_eq(req(c, "GET", A "/enterprise/lab-ent/directories/Enterprise", PW, NULL, NULL),
+	             200);
+	conn_free(c);
+	labpbx_stop(l);
+}

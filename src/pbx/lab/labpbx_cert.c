@@ -45,8 +45,7 @@ static FILE *open_mode(const char *path, mode_t mode)
 	return f;
 }
 
-pd_status labpbx_make_cert(const char *host, const char *cert_path, const char *key_path,
-                           pd_err *e)
+pd_status labpbx_make_cert(const char *host, const char *cert_path, const char *key_path, pd_err *e)
 {
 	pd_status st = PD_OK;
 	EVP_PKEY *key = EVP_EC_gen("P-256");
@@ -54,7 +53,8 @@ pd_status labpbx_make_cert(const char *host, const char *cert_path, const char *
 	unsigned char serial[16];
 	char san[600];
 	unsigned char addr[16];
-	bool ip = host && (inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1);
+	bool ip =
+	    host && (inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1);
 	bool extra = host && *host && strcmp(host, "127.0.0.1") && strcmp(host, "::1") &&
 	             strcmp(host, "localhost") && strlen(host) < 256 && !strchr(host, ',');
 	snprintf(san, sizeof san, "IP:127.0.0.1,IP:::1,DNS:localhost%s%s%s", extra ? "," : "",
@@ -67,7 +67,8 @@ pd_status labpbx_make_cert(const char *host, const char *cert_path, const char *
 	serial[0] &= 0x7f; /* a positive serial */
 	bn = BN_bin2bn(serial, sizeof serial, NULL);
 	X509_NAME *name = X509_get_subject_name(x);
-	if (!bn || X509_set_version(x, 2) != 1 || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) ||
+	if (!bn || X509_set_version(x, 2) != 1 ||
+	    !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) ||
 	    !X509_gmtime_adj(X509_getm_notBefore(x), -3600) ||
 	    !X509_gmtime_adj(X509_getm_notAfter(x), 365L * 86400) || X509_set_pubkey(x, key) != 1 ||
 	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
@@ -80,7 +81,8 @@ pd_status labpbx_make_cert(const char *host, const char *cert_path, const char *
 	}
 	FILE *kf = open_mode(key_path, 0600);
 	if (!kf) {
-		st = pd_fail(e, PD_E_CANTCREATE, "tls_key", "cannot write %s: %s", key_path, strerror(errno));
+		st = pd_fail(e, PD_E_CANTCREATE, "tls_key", "cannot write %s: %s", key_path,
+		             strerror(errno));
 		goto out;
 	}
 	bool ok = PEM_write_PrivateKey(kf, key, NULL, NULL, 0, NULL, NULL) == 1;
