@@ -1,11 +1,13 @@
 /* provdesk lab-pbx: run the built-in lab PBX in the foreground until
  * SIGINT/SIGTERM/SIGHUP. The secret comes from --secret-file (never the
  * command line) and is never printed; the default is documented in --help. */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli_internal.h"
 #include "provdesk/labpbx.h"
@@ -18,6 +20,7 @@ static const char help_lab[] =
     "                        [--no-voicemail] [--tls-cert FILE --tls-key FILE] [--json]\n"
     "                        [--ring SECONDS] [--talk SECONDS] [--wrapup SECONDS]\n"
     "                        [--calls-up N] [--pause-in-call EXT:REASON] [--direct-pct N]\n"
+    "                        [--ack-timeout SECONDS] [--self-signed DIR] [--group-admin G]\n"
     "A PBX that speaks the Asterisk Manager Interface (AMI) like Asterisk 22, for labs\n"
     "and demos. Defaults: --listen 127.0.0.1:5038, --username admin, secret \"lab-secret\"\n"
     "(use --secret-file to set another), 20 users (1001...), 2 queues, 1 site,\n"
@@ -31,6 +34,9 @@ static const char help_lab[] =
     "first.last@lab.example (none for the numbers ending in 7); --no-voicemail: an\n"
     "Asterisk without app_voicemail (VoicemailUsersList is an unknown command).\n"
     "--tls-cert/--tls-key: listen with TLS (PEM files), as Asterisk's tlsenable=yes.\n"
+    "--self-signed DIR: listen with TLS with a new self-signed certificate written to\n"
+    "DIR/lab.pem (its key to DIR/lab.key): give DIR/lab.pem to the connection as its TLS\n"
+    "CA file.\n"
     "--platform: asterisk-ami (asterisk, the default) or freeswitch-esl (freeswitch): a\n"
     "FreeSWITCH 1.10 event socket with mod_callcenter (default --listen 127.0.0.1:8021,\n"
     "password \"ClueCon\" or the --secret-file; --username is not used), the same users,\n"
@@ -43,7 +49,17 @@ static const char help_lab[] =
     "them with CoreShowChannels and QueueStatus). --pause-in-call 1001:Lunch: that\n"
     "extension is paused with that reason as soon as it answers a queue call.\n"
     "--direct-pct N: N% of the inbound calls ring a user's phone directly, not through a\n"
-    "queue (Asterisk only).\n";
+    "queue (Asterisk and BroadWorks).\n"
+    "--platform broadworks-xsi (broadworks): a Cisco BroadWorks XSP speaking Xsi-Actions\n"
+    "and Xsi-Events over HTTP (default --listen 127.0.0.1:8080, or 127.0.0.1:8443 with\n"
+    "--tls-cert/--tls-key: HTTPS), Basic auth with --username and the secret, enterprise\n"
+    "\"lab-ent\", groups group-1... (one per --sites), users N@lab.example, the queues as\n"
+    "call centers (support@lab.example...). Its own faults: heartbeat-404 (the XSP\n"
+    "forgets the channels), channel-end (ChannelTerminatedEvent), sub-end\n"
+    "(SubscriptionTerminatedEvent) or xsi; garbage is written inside the event stream.\n"
+    "--ack-timeout: an event left unacknowledged this long ends its channel (default 10).\n"
+    "--group-admin group-2: the user administers that group only (the enterprise\n"
+    "directory, enterprise subscriptions and other groups answer 403).\n";
 
 static int parse_listen(pd_cli *c, const char *s, char **host, int *port)
 {
@@ -70,7 +86,7 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 	bool legacy = false, no_vm = false;
 	const char *tls_cert = NULL, *tls_key = NULL;
 	const char *ring = NULL, *talk = NULL, *wrapup = NULL, *calls_up = NULL, *pic = NULL;
-	const char *direct = NULL;
+	const char *direct = NULL, *ack_timeout = NULL, *self_signed = NULL, *group_admin = NULL;
 	const pd_opt opts[] = {
 	    {"platform", PD_OPT_VAL, &platform, NULL},
 	    {"listen", PD_OPT_VAL, &listen, NULL},
@@ -93,6 +109,9 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 	    {"calls-up", PD_OPT_VAL, &calls_up, NULL},
 	    {"pause-in-call", PD_OPT_VAL, &pic, NULL},
 	    {"direct-pct", PD_OPT_VAL, &direct, NULL},
+	    {"ack-timeout", PD_OPT_VAL, &ack_timeout, NULL},
+	    {"self-signed", PD_OPT_VAL, &self_signed, NULL},
+	    {"group-admin", PD_OPT_VAL, &group_admin, NULL},
 	    {NULL, 0, NULL, NULL},
 	};
 	int np = 0;
@@ -103,26 +122,67 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 	if (platform) {
 		if (!strcmp(platform, "freeswitch-esl") || !strcmp(platform, "freeswitch"))
 			plat = PD_LAB_FREESWITCH_ESL;
+		else if (!strcmp(platform, "broadworks-xsi") || !strcmp(platform, "broadworks"))
+			plat = PD_LAB_BROADWORKS_XSI;
 		else if (strcmp(platform, "asterisk-ami") && strcmp(platform, "asterisk"))
 			return pd_cli_usage_field(c, "platform",
-			                          "--platform: expected asterisk-ami (asterisk) or "
-			                          "freeswitch-esl (freeswitch), got '%s'",
+			                          "--platform: expected asterisk-ami (asterisk), "
+			                          "freeswitch-esl (freeswitch) or broadworks-xsi "
+			                          "(broadworks), got '%s'",
 			                          platform);
 	}
-	bool esl = plat == PD_LAB_FREESWITCH_ESL;
+	bool esl = plat == PD_LAB_FREESWITCH_ESL, xsi = plat == PD_LAB_BROADWORKS_XSI;
+	if (self_signed && (tls_cert || tls_key))
+		return pd_cli_usage_field(c, "self_signed",
+		                          "--self-signed makes its own certificate: give it or "
+		                          "--tls-cert/--tls-key, not both");
+	if (self_signed && esl)
+		return pd_cli_usage_field(c, "self_signed",
+		                          "--self-signed: a FreeSWITCH lab has no TLS listener");
+	char ss_cert[4096] = "", ss_key[4096] = "";
+	if (self_signed && (!*self_signed || strlen(self_signed) > sizeof ss_cert - 16))
+		return pd_cli_usage_field(c, "self_signed", "--self-signed: expected a directory");
+	if (self_signed) {
+		snprintf(ss_cert, sizeof ss_cert, "%s/lab.pem", self_signed);
+		snprintf(ss_key, sizeof ss_key, "%s/lab.key", self_signed);
+		tls_cert = ss_cert;
+		tls_key = ss_key;
+	}
 	if (esl && !strcmp(listen, "127.0.0.1:5038"))
 		listen = "127.0.0.1:8021"; /* mod_event_socket's port */
+	if (xsi && !strcmp(listen, "127.0.0.1:5038"))
+		listen = tls_cert ? "127.0.0.1:8443" : "127.0.0.1:8080";
+	if ((ack_timeout || group_admin) && !xsi)
+		return pd_cli_usage_field(c, ack_timeout ? "ack_timeout" : "admin_group",
+		                          "--%s is a BroadWorks option (--platform broadworks-xsi)",
+		                          ack_timeout ? "ack-timeout" : "group-admin");
 	pd_labpbx_opts o = {.platform = plat,
 	                    .username = user,
 	                    .call_rate = 4,
 	                    .legacy_sip = legacy,
 	                    .no_voicemail = no_vm,
 	                    .tls_cert = tls_cert,
-	                    .tls_key = tls_key};
+	                    .tls_key = tls_key,
+	                    .admin_group = group_admin};
 	char *host = NULL;
 	if ((rc = parse_listen(c, listen, &host, &o.port)) != PD_CLI_CONTINUE)
 		return rc;
 	o.listen_host = host;
+	if (self_signed) {
+		pd_err ce;
+		pd_err_clear(&ce);
+		if (mkdir(self_signed, 0700) != 0 && errno != EEXIST) {
+			pd_fail(&ce, PD_E_CANTCREATE, "self_signed",
+			        "--self-signed: cannot create %s: %s", self_signed,
+			        strerror(errno));
+			free(host);
+			return pd_cli_fail(c, &ce);
+		}
+		if (labpbx_make_cert(host, ss_cert, ss_key, &ce) != PD_OK) {
+			free(host);
+			return pd_cli_fail(c, &ce);
+		}
+	}
 	long v;
 	if (users) {
 		if (!pd_cli_int(c, "--users", users, 1, 90000, &v))
@@ -168,6 +228,11 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 		if (!pd_cli_int(c, "--calls-up", calls_up, 0, 1000, &v))
 			return free(host), pd_status_exit_code(PD_E_USAGE);
 		o.calls_up = (int)v;
+	}
+	if (ack_timeout) {
+		if (!pd_cli_int(c, "--ack-timeout", ack_timeout, 1, 3600, &v))
+			return free(host), pd_status_exit_code(PD_E_USAGE);
+		o.ack_timeout_ms = (int)v * 1000;
 	}
 	if (direct) {
 		if (!pd_cli_int(c, "--direct-pct", direct, 0, 100, &v))
@@ -234,7 +299,11 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 	if (c->json) {
 		json_t *j = json_object();
 		json_object_set_new(j, "platform",
-		                    json_string(esl ? "freeswitch-esl" : "asterisk-ami"));
+		                    json_string(esl   ? "freeswitch-esl"
+		                                : xsi ? "broadworks-xsi"
+		                                      : "asterisk-ami"));
+		if (xsi)
+			json_object_set_new(j, "enterprise_id", json_string("lab-ent"));
 		json_object_set_new(j, "listen", json_string(host));
 		json_object_set_new(j, "port", json_integer(labpbx_port(lab)));
 		json_object_set_new(j, "username", json_string(user));
@@ -244,7 +313,15 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 		json_object_set_new(j, "legacy_sip", json_boolean(legacy));
 		json_object_set_new(j, "voicemail", json_boolean(!no_vm));
 		json_object_set_new(j, "tls", json_boolean(tls_cert != NULL));
+		if (self_signed)
+			json_object_set_new(j, "tls_ca_file", json_string(ss_cert));
 		pd_cli_print_json(c, j);
+	} else if (xsi) {
+		printf("lab PBX listening on %s:%d (BroadWorks Xsi over %s, user %s, enterprise "
+		       "lab-ent, %d users, %d call centers, %d groups, %.1f calls/min%s)\n",
+		       host, labpbx_port(lab), tls_cert ? "HTTPS" : "HTTP", user,
+		       o.users ? o.users : 20, o.queues ? o.queues : 2, o.sites ? o.sites : 1,
+		       o.call_rate, o.faults ? ", faults on" : "");
 	} else if (esl) {
 		printf("lab PBX listening on %s:%d (FreeSWITCH event socket, %d users, %d queues, "
 		       "%d domains, %.1f calls/min%s)\n",
@@ -258,6 +335,9 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 		       o.faults ? ", faults on" : "", legacy ? ", chan_sip (Asterisk 13-16)" : "",
 		       tls_cert ? ", TLS" : "");
 	}
+	if (self_signed && !c->json)
+		printf("self-signed certificate: %s (trust it as the connection's TLS CA file)\n",
+		       ss_cert);
 	fflush(stdout);
 	int sig = 0;
 	sigwait(&set, &sig);
