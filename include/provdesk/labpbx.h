@@ -11,7 +11,9 @@
  * writes, garbage, restart. Runs on its own thread; usable in-process.
  * With platform PD_LAB_FREESWITCH_ESL the same lab speaks the FreeSWITCH
  * event socket as recorded in tests/fixtures/freeswitch/ (src/pbx/lab/
- * labpbx_esl.c). */
+ * labpbx_esl.c). With PD_LAB_BROADWORKS_XSI it is a Cisco BroadWorks XSP
+ * speaking Xsi-Actions and Xsi-Events over HTTP(S) (src/pbx/lab/
+ * labpbx_xsi.c; the shapes of tests/fixtures/broadworks/). */
 #ifndef PROVDESK_LABPBX_H
 #define PROVDESK_LABPBX_H
 
@@ -32,9 +34,17 @@ enum {
 	PD_LAB_FAULT_HUGE = 1 << 7,  /* one 16 MB event */
 	PD_LAB_FAULT_CTRL = 1 << 8,  /* control bytes (ESC, BEL, NUL, DEL) in header fields */
 	PD_LAB_FAULT_BIDI = 1 << 9,  /* a caller name with a bidi override, C1 CSI and ESC */
+	/* BroadWorks Xsi only (src/pbx/lab/labpbx_xsi.c) */
+	PD_LAB_FAULT_HEARTBEAT_404 = 1 << 10, /* the XSP forgets every channel: its stream goes
+	                                       * silent, heartbeats and refreshes answer 404 */
+	PD_LAB_FAULT_CHANNEL_END = 1 << 11,   /* ChannelTerminatedEvent, then the chunked
+	                                       * stream ends */
+	PD_LAB_FAULT_SUB_END = 1 << 12,       /* every subscription expires:
+	                                       * SubscriptionTerminatedEvent */
 };
 #define PD_LAB_FAULT_NETWORK 0x3fu  /* "all": drop … restart */
 #define PD_LAB_FAULT_HOSTILE 0x3c0u /* "hostile": flood, huge, ctrl, bidi */
+#define PD_LAB_FAULT_XSI 0x1c00u    /* "xsi": heartbeat-404, channel-end, sub-end */
 
 /* The wire a lab speaks (docs/user-guide.md, The lab PBX): the users,
  * queues, agents, call generator and faults are the same, only the bytes
@@ -42,6 +52,7 @@ enum {
 typedef enum {
 	PD_LAB_ASTERISK_AMI = 0,   /* Asterisk Manager Interface, as Asterisk 22 */
 	PD_LAB_FREESWITCH_ESL = 1, /* FreeSWITCH inbound event socket, as FreeSWITCH 1.10 */
+	PD_LAB_BROADWORKS_XSI = 2, /* a Cisco BroadWorks XSP: Xsi over HTTP(S) */
 } pd_lab_platform;
 
 typedef struct {
@@ -92,12 +103,16 @@ typedef struct {
 	/* "1001:Lunch": that endpoint is paused (QueuePause, with the reason)
 	 * as soon as it answers a queue call, as a supervisor does mid-call. */
 	const char *pause_in_call;
+	/* BroadWorks Xsi: an event left unacknowledged this long ends its
+	 * channel (ChannelTerminatedEvent), as an XSP does; default 10000. */
+	int ack_timeout_ms;
 } pd_labpbx_opts;
 
 typedef struct pd_labpbx pd_labpbx;
 
 /* "drop,half-open,slow,bytewise,garbage,restart" (also "all", these six),
- * "flood,huge,ctrl,bidi" (also "hostile", these four). */
+ * "flood,huge,ctrl,bidi" (also "hostile", these four),
+ * "heartbeat-404,channel-end,sub-end" (also "xsi", these three; BroadWorks). */
 pd_status labpbx_parse_faults(const char *list, unsigned *out, pd_err *e);
 pd_status labpbx_start(const pd_labpbx_opts *o, pd_labpbx **out, pd_err *e);
 int labpbx_port(pd_labpbx *l);
@@ -120,5 +135,21 @@ int labpbx_active_calls(pd_labpbx *l);
 int64_t labpbx_logins(pd_labpbx *l); /* successful logins so far */
 /* FreeSWITCH: "api status" commands answered so far (a driver's pings). */
 int64_t labpbx_status_asked(pd_labpbx *l);
+/* Changes the password the lab accepts (BroadWorks Xsi: requests with the
+ * old one are answered 401 from the call's return). Thread-safe. */
+void labpbx_set_secret(pd_labpbx *l, const char *secret);
+/* BroadWorks Xsi counters, read together (each thread-safe). */
+typedef struct {
+	int64_t channels_opened; /* POST …/channel answered 200 */
+	int64_t channels_ended;  /* channels the XSP ended (ChannelTerminatedEvent) */
+	int64_t acks;            /* eventresponse POSTs for an event still unacknowledged */
+	int64_t events_sent;     /* <xsi:Event> documents with an eventID written */
+	int64_t heartbeats;      /* heartbeat PUTs answered 200 */
+	int64_t deletes;         /* DELETE requests (channel or subscription) answered 200 */
+	int64_t unauthorized;    /* requests answered 401 */
+	int channels_live;       /* channels with an open stream */
+	int subscriptions_live;
+} pd_lab_xsi_counters;
+void labpbx_xsi_counters(pd_labpbx *l, pd_lab_xsi_counters *out);
 
 #endif

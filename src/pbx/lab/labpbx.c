@@ -37,6 +37,8 @@ static void sess_close(pd_labpbx *l, int i)
 	session *s = l->s[i];
 	if (s->logged_in)
 		atomic_fetch_sub(&l->n_sessions, 1);
+	if (s->xc)
+		lab_xsi_close(l, s);
 	ami_tls_free(s->tls);
 	close(s->fd);
 	ami_parser_free(s->p);
@@ -653,6 +655,10 @@ static void accept_all(pd_labpbx *l)
 			lab_esl_accept(l, s); /* auth/request */
 			continue;
 		}
+		if (l->xsi) {
+			lab_xsi_accept(l, s); /* an HTTP connection: the client speaks first */
+			continue;
+		}
 		s->p = ami_parser_new(&(ami_parser_opts){.max_line = 4096, .max_msg = 65536},
 		                      on_action, s);
 		/* Asterisk 22 says 11.0.0; 13-16 said 2.10.x-5.0.x */
@@ -689,7 +695,9 @@ static bool sess_flush(pd_labpbx *l, session *s)
 
 static void inject(pd_labpbx *l, unsigned f)
 {
-	if (f & PD_LAB_FAULT_GARBAGE) {
+	if (l->xsi)
+		lab_xsi_inject(l, f); /* garbage goes inside the chunked stream */
+	if ((f & PD_LAB_FAULT_GARBAGE) && !l->xsi) {
 		char g[256];
 		for (size_t i = 0; i < sizeof g; i++)
 			g[i] = (char)(lab_rnd(l) & 0xff);
@@ -782,8 +790,8 @@ static void *lab_main(void *arg)
 		}
 		if (l->o.faults && l->now >= l->next_fault_at) {
 			if (l->next_fault_at) {
-				unsigned bits[10], nb = 0;
-				for (int i = 0; i < 10; i++)
+				unsigned bits[13], nb = 0;
+				for (int i = 0; i < 13; i++)
 					if (l->o.faults & (1u << i))
 						bits[nb++] = 1u << i;
 				inject(l, bits[lab_rnd(l) % nb]);
@@ -791,7 +799,7 @@ static void *lab_main(void *arg)
 			l->next_fault_at = l->now + l->o.fault_period_ms;
 		}
 		lab_calls_run(l);
-		int64_t esl_at = l->esl ? lab_esl_tick(l) : INT64_MAX;
+		int64_t esl_at = l->esl ? lab_esl_tick(l) : l->xsi ? lab_xsi_tick(l) : INT64_MAX;
 		int nf = 0;
 		pf[nf++] = (struct pollfd){.fd = l->ctl_r, .events = POLLIN};
 		pf[nf++] = (struct pollfd){.fd = l->lfd, .events = POLLIN}; /* -1 is ignored */
@@ -849,6 +857,8 @@ static void *lab_main(void *arg)
 				                   : recv(s->fd, buf, sizeof buf, 0);
 				if (r > 0 && l->esl)
 					lab_esl_feed(l, s, buf, (size_t)r);
+				else if (r > 0 && l->xsi)
+					lab_xsi_feed(l, s, buf, (size_t)r);
 				else if (r > 0)
 					ami_parser_feed(s->p, buf, (size_t)r);
 				else if (r == 0 || (errno != EAGAIN && errno != EINTR))
@@ -876,12 +886,22 @@ pd_status labpbx_parse_faults(const char *list, unsigned *out, pd_err *e)
 	static const struct {
 		const char *name;
 		unsigned bit;
-	} names[] = {{"drop", PD_LAB_FAULT_DROP},       {"half-open", PD_LAB_FAULT_HALF_OPEN},
-	             {"slow", PD_LAB_FAULT_SLOW},       {"bytewise", PD_LAB_FAULT_BYTEWISE},
-	             {"garbage", PD_LAB_FAULT_GARBAGE}, {"restart", PD_LAB_FAULT_RESTART},
-	             {"all", PD_LAB_FAULT_NETWORK},     {"flood", PD_LAB_FAULT_FLOOD},
-	             {"huge", PD_LAB_FAULT_HUGE},       {"ctrl", PD_LAB_FAULT_CTRL},
-	             {"bidi", PD_LAB_FAULT_BIDI},       {"hostile", PD_LAB_FAULT_HOSTILE}};
+	} names[] = {{"drop", PD_LAB_FAULT_DROP},
+	             {"half-open", PD_LAB_FAULT_HALF_OPEN},
+	             {"slow", PD_LAB_FAULT_SLOW},
+	             {"bytewise", PD_LAB_FAULT_BYTEWISE},
+	             {"garbage", PD_LAB_FAULT_GARBAGE},
+	             {"restart", PD_LAB_FAULT_RESTART},
+	             {"all", PD_LAB_FAULT_NETWORK},
+	             {"flood", PD_LAB_FAULT_FLOOD},
+	             {"huge", PD_LAB_FAULT_HUGE},
+	             {"ctrl", PD_LAB_FAULT_CTRL},
+	             {"bidi", PD_LAB_FAULT_BIDI},
+	             {"hostile", PD_LAB_FAULT_HOSTILE},
+	             {"heartbeat-404", PD_LAB_FAULT_HEARTBEAT_404},
+	             {"channel-end", PD_LAB_FAULT_CHANNEL_END},
+	             {"sub-end", PD_LAB_FAULT_SUB_END},
+	             {"xsi", PD_LAB_FAULT_XSI}};
 	*out = 0;
 	char *dup = xstrdup(list ? list : ""), *save = NULL;
 	for (char *t = strtok_r(dup, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
@@ -893,7 +913,8 @@ pd_status labpbx_parse_faults(const char *list, unsigned *out, pd_err *e)
 			pd_status s =
 			    pd_fail(e, PD_E_USAGE, "faults",
 			            "unknown fault \"%s\" (drop, half-open, slow, bytewise, "
-			            "garbage, restart, all; flood, huge, ctrl, bidi, hostile)",
+			            "garbage, restart, all; flood, huge, ctrl, bidi, hostile; "
+			            "heartbeat-404, channel-end, sub-end, xsi)",
 			            t);
 			free(dup);
 			return s;
@@ -941,6 +962,15 @@ pd_status labpbx_start(const pd_labpbx_opts *o, pd_labpbx **out, pd_err *e)
 	if (l->o.users > 90000)
 		return free(l), pd_fail(e, PD_E_USAGE, "users", "at most 90000 users");
 	l->esl = l->o.platform == PD_LAB_FREESWITCH_ESL;
+	l->xsi = l->o.platform == PD_LAB_BROADWORKS_XSI;
+	if (l->xsi && (l->o.legacy_sip || l->o.no_voicemail)) {
+		free(l);
+		return pd_fail(e, PD_E_USAGE, "platform",
+		               "--legacy-sip and --no-voicemail are Asterisk options; a "
+		               "BroadWorks lab has none of them");
+	}
+	if (l->o.ack_timeout_ms <= 0)
+		l->o.ack_timeout_ms = 10000;
 	if (l->esl && (l->o.legacy_sip || l->o.no_voicemail || l->o.direct_pct > 0 ||
 	               (o->tls_cert && *o->tls_cert) || (o->tls_key && *o->tls_key))) {
 		free(l);
@@ -954,6 +984,7 @@ pd_status labpbx_start(const pd_labpbx_opts *o, pd_labpbx **out, pd_err *e)
 		l->o.reg_refresh_ms = 60000;
 	l->o.username = xstrdup(l->o.username);
 	l->o.secret = xstrdup(l->o.secret);
+	l->secret_now = xstrdup(l->o.secret);
 	l->o.pause_in_call = o->pause_in_call ? xstrdup(o->pause_in_call) : NULL;
 	snprintf(l->host, sizeof l->host, "%s", o->listen_host ? o->listen_host : "127.0.0.1");
 	l->tech = l->o.legacy_sip ? "SIP" : "PJSIP";
@@ -1003,6 +1034,8 @@ pd_status labpbx_start(const pd_labpbx_opts *o, pd_labpbx **out, pd_err *e)
 		l->qname[q] = q == 0   ? xstrdup("support")
 		              : q == 1 ? xstrdup("sales")
 		                       : xasprintf("queue-%d", q + 1);
+	if (l->xsi)
+		lab_xsi_init(l);
 	int p[2];
 	l->lfd = listen_on(l, e);
 	if (l->lfd < 0 || pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) {
@@ -1091,6 +1124,13 @@ int64_t labpbx_status_asked(pd_labpbx *l)
 	return atomic_load(&l->status_asked);
 }
 
+void labpbx_set_secret(pd_labpbx *l, const char *secret)
+{
+	pthread_mutex_lock(&l->mu);
+	pd_set_str(&l->secret_now, secret ? secret : "");
+	pthread_mutex_unlock(&l->mu);
+}
+
 void labpbx_stop(pd_labpbx *l)
 {
 	if (!l)
@@ -1124,6 +1164,8 @@ void labpbx_stop(pd_labpbx *l)
 	free(l->cmds);
 	free((char *)l->o.username);
 	free((char *)l->o.secret);
+	free(l->secret_now);
+	lab_xsi_free(l);
 	free((char *)l->o.pause_in_call);
 	ami_tls_server_free(l->tls);
 	free(l);

@@ -393,6 +393,7 @@ static void direct_answer(pd_labpbx *l, lcall *c)
 	u->ringing = false;
 	ev_devstate(l, u, "INUSE");
 	ev_member(l, "QueueMemberStatus", u);
+	lab_esl_call(l, c, LAB_CALL_ANSWER);
 }
 
 static void plan_talk(pd_labpbx *l, lcall *c)
@@ -615,6 +616,7 @@ bool lab_call_direct(pd_labpbx *l)
 	ev_devstate(l, u, "RINGING");
 	ev_member(l, "QueueMemberStatus", u);
 	c->next_at = l->now + l->o.ring_ms;
+	lab_esl_call(l, c, LAB_CALL_DIRECT_OFFER);
 	return true;
 }
 

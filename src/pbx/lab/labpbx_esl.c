@@ -497,6 +497,8 @@ static const char *agent_status(const luser *u)
 
 void lab_esl_agent_status(pd_labpbx *l, const luser *u)
 {
+	if (l->xsi)
+		lab_xsi_agent_status(l, u);
 	if (!l->esl)
 		return;
 	cc_event(l, "cc_agent_update", 1043, NULL, NULL, NULL, NULL, NULL, "CC-Agent",
@@ -524,6 +526,8 @@ static void members_count(pd_labpbx *l, int q, int delta)
 
 void lab_esl_call(pd_labpbx *l, const lcall *c, int step)
 {
+	if (l->xsi)
+		lab_xsi_call(l, c, step);
 	if (!l->esl)
 		return;
 	char t1[24], t2[24], t3[24], t4[24];

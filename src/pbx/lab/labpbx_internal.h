@@ -28,7 +28,8 @@ typedef struct {
 	size_t huge_left;    /* hostile: bytes of the 16 MB event still to send */
 	/* FreeSWITCH (labpbx_esl.c): the command being read, the subscription */
 	pd_buf in;
-	unsigned esl_sub; /* LAB_ESL_SUB_* */
+	unsigned esl_sub;        /* LAB_ESL_SUB_* */
+	struct lab_xsi_conn *xc; /* BroadWorks Xsi (labpbx_xsi.c): the HTTP connection */
 	struct pd_labpbx *lab;
 } session;
 
@@ -103,6 +104,10 @@ struct pd_labpbx {
 	int64_t next_heartbeat, next_reg;
 	int reg_next_user;         /* re-registrations are spread over the period */
 	atomic_llong status_asked; /* api status commands answered */
+	/* BroadWorks Xsi personality (labpbx_xsi.c) */
+	bool xsi;
+	struct lab_xsi *xs;
+	char *secret_now; /* the accepted password (labpbx_set_secret), under mu */
 };
 
 typedef struct {
@@ -140,15 +145,16 @@ void lab_do_pause(pd_labpbx *l, const char *ep, bool paused, const char *reason)
  * simulator calls lab_esl_call at each step of a call (a no-op on an AMI
  * lab, whose own events are written in labpbx_calls.c). */
 enum {
-	LAB_CALL_JOIN,      /* an inbound call enters its queue */
-	LAB_CALL_OFFER,     /* an agent's phone rings */
-	LAB_CALL_ANSWER,    /* the agent answers: bridged */
-	LAB_CALL_HOLD,      /* the agent puts the caller on hold */
-	LAB_CALL_UNHOLD,    /* ... and takes it back */
-	LAB_CALL_HANGUP,    /* a bridged call ends */
-	LAB_CALL_ABANDON,   /* the caller hangs up while waiting */
-	LAB_CALL_OUT_START, /* a user dials an external number */
-	LAB_CALL_OUT_ANSWER /* the far end answers */
+	LAB_CALL_JOIN,        /* an inbound call enters its queue */
+	LAB_CALL_OFFER,       /* an agent's phone rings */
+	LAB_CALL_ANSWER,      /* the agent answers: bridged */
+	LAB_CALL_HOLD,        /* the agent puts the caller on hold */
+	LAB_CALL_UNHOLD,      /* ... and takes it back */
+	LAB_CALL_HANGUP,      /* a bridged call ends */
+	LAB_CALL_ABANDON,     /* the caller hangs up while waiting */
+	LAB_CALL_OUT_START,   /* a user dials an external number */
+	LAB_CALL_OUT_ANSWER,  /* the far end answers */
+	LAB_CALL_DIRECT_OFFER /* a call dialled straight to a user rings (no queue) */
 };
 void lab_esl_call(pd_labpbx *l, const lcall *c, int step);
 /* An agent's status changed (pause/unpause, labpbx_pause). */
@@ -164,6 +170,23 @@ int64_t lab_esl_tick(pd_labpbx *l);
 void lab_esl_shutdown(pd_labpbx *l);
 void lab_esl_hostile_inject(pd_labpbx *l, session *s, unsigned faults);
 bool lab_esl_hostile_fill(pd_labpbx *l, session *s);
+
+/* labpbx_xsi.c: the BroadWorks XSP personality. lab_esl_call and
+ * lab_esl_agent_status hand the steps of an Xsi lab to lab_xsi_call and
+ * lab_xsi_agent_status. */
+void lab_xsi_init(pd_labpbx *l);
+void lab_xsi_free(pd_labpbx *l);
+void lab_xsi_accept(pd_labpbx *l, session *s);
+void lab_xsi_feed(pd_labpbx *l, session *s, const char *data, size_t n);
+/* The session is closing: its channel (if any) is gone. */
+void lab_xsi_close(pd_labpbx *l, session *s);
+void lab_xsi_call(pd_labpbx *l, const lcall *c, int step);
+void lab_xsi_agent_status(pd_labpbx *l, const luser *u);
+/* Ack timeouts, expiries, ends of wrap-up; returns the next time it needs. */
+int64_t lab_xsi_tick(pd_labpbx *l);
+/* Xsi faults (garbage in the stream, heartbeat-404, channel-end, sub-end,
+ * restart forgets subscriptions); before drop/restart close the sessions. */
+void lab_xsi_inject(pd_labpbx *l, unsigned faults);
 
 /* labpbx_hostile.c */
 void lab_hostile_inject(pd_labpbx *l, unsigned faults);

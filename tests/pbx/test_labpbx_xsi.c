@@ -1,0 +1,975 @@
+/* The lab PBX's BroadWorks personality (src/pbx/lab/labpbx_xsi.c) over real
+ * TCP, with a small HTTP client written here (blocking, deadlines) and the
+ * repository's Xsi parser (include/provdesk/xsi.h) reading every byte the lab
+ * writes: directory pages, the chunked event channel, subscriptions, acks,
+ * heartbeats, refreshes, deletes, each fault, and bad HTTP requests. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "provdesk/labpbx.h"
+#include "provdesk/live.h"
+#include "provdesk/util.h"
+#include "provdesk/xsi.h"
+#include "testlib.h"
+
+#define USER "xsp-admin"
+#define PW "s3cr3t-Xsi-Pw"
+#define A "/com.broadsoft.xsi-actions/v2.0"
+#define E "/com.broadsoft.xsi-events/v2.0"
+#define C "/com.broadsoft.async/com.broadsoft.xsi-events/v2.0"
+
+static int64_t deadline(int ms)
+{
+	return pd_live_now_ms() + (int64_t)ms * tl_slow();
+}
+
+static int connect_to(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* ---- a keep-alive HTTP connection ---- */
+
+typedef struct {
+	int fd;
+	pd_buf in;
+	bool eof;
+} conn;
+
+typedef struct {
+	int status;
+	char head[8192];
+	char *body;
+	size_t blen;
+} hresp;
+
+static conn *conn_new(int port)
+{
+	conn *c = calloc(1, sizeof *c);
+	c->fd = connect_to(port);
+	cr_assert_geq(c->fd, 0, "connect to the lab on %d: %s", port, strerror(errno));
+	return c;
+}
+
+static void conn_free(conn *c)
+{
+	if (!c)
+		return;
+	close(c->fd);
+	pd_buf_free(&c->in);
+	free(c);
+}
+
+/* Reads more into c->in until the deadline; false on timeout or EOF. */
+static bool conn_more(conn *c, int64_t until)
+{
+	int64_t left = until - pd_live_now_ms();
+	if (left <= 0 || c->eof)
+		return false;
+	struct pollfd pf = {.fd = c->fd, .events = POLLIN};
+	if (poll(&pf, 1, (int)left) <= 0)
+		return false;
+	char buf[16384];
+	ssize_t r = recv(c->fd, buf, sizeof buf, 0);
+	if (r <= 0) {
+		c->eof = true;
+		return false;
+	}
+	pd_buf_addn(&c->in, buf, (size_t)r);
+	return true;
+}
+
+static char *auth_header(const char *user, const char *pw)
+{
+	static const char t[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *plain = xasprintf("%s:%s", user, pw);
+	size_t n = strlen(plain);
+	pd_buf b = {0};
+	pd_buf_add(&b, "Authorization: Basic ");
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned char)plain[i] << 16;
+		if (i + 1 < n)
+			v |= (unsigned char)plain[i + 1] << 8;
+		if (i + 2 < n)
+			v |= (unsigned char)plain[i + 2];
+		pd_buf_addc(&b, t[(v >> 18) & 63]);
+		pd_buf_addc(&b, t[(v >> 12) & 63]);
+		pd_buf_addc(&b, i + 1 < n ? t[(v >> 6) & 63] : '=');
+		pd_buf_addc(&b, i + 2 < n ? t[v & 63] : '=');
+	}
+	pd_buf_add(&b, "\r\n");
+	free(plain);
+	return pd_buf_steal(&b);
+}
+
+static void send_all(int fd, const char *s, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
+		if (w <= 0)
+			return;
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+static void req_send(conn *c, const char *method, const char *path, const char *pw,
+                     const char *body)
+{
+	pd_buf b = {0};
+	pd_buf_printf(&b, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n", method, path);
+	if (pw) {
+		char *h = auth_header(USER, pw);
+		pd_buf_add(&b, h);
+		free(h);
+	}
+	if (body)
+		pd_buf_printf(&b, "Content-Type: application/xml; charset=UTF-8\r\n"
+		                  "Content-Length: %zu\r\n\r\n%s",
+		              strlen(body), body);
+	else
+		pd_buf_add(&b, "Content-Length: 0\r\n\r\n");
+	send_all(c->fd, b.s, b.len);
+	pd_buf_free(&b);
+}
+
+/* Reads one Content-Length response. */
+static bool resp_read(conn *c, hresp *r, int ms)
+{
+	int64_t until = deadline(ms);
+	memset(r, 0, sizeof *r);
+	char *end;
+	while (!(end = c->in.s ? memmem(c->in.s, c->in.len, "\r\n\r\n", 4) : NULL))
+		if (!conn_more(c, until))
+			return false;
+	size_t hl = (size_t)(end - c->in.s) + 4;
+	snprintf(r->head, sizeof r->head, "%.*s", (int)hl, c->in.s);
+	if (sscanf(r->head, "HTTP/1.1 %d", &r->status) != 1)
+		return false;
+	const char *cl = strcasestr(r->head, "\r\nContent-Length:");
+	size_t n = cl ? (size_t)strtoul(cl + 17, NULL, 10) : 0;
+	while (c->in.len < hl + n)
+		if (!conn_more(c, until))
+			return false;
+	r->body = malloc(n + 1);
+	memcpy(r->body, c->in.s + hl, n);
+	r->body[n] = '\0';
+	r->blen = n;
+	memmove(c->in.s, c->in.s + hl + n, c->in.len - hl - n);
+	c->in.len -= hl + n;
+	return true;
+}
+
+static int req(conn *c, const char *method, const char *path, const char *pw, const char *body,
+               char **body_out)
+{
+	req_send(c, method, path, pw, body);
+	hresp r;
+	cr_assert(resp_read(c, &r, 5000), "no answer to %s %s", method, path);
+	if (body_out)
+		*body_out = r.body;
+	else
+		free(r.body);
+	return r.status;
+}
+
+/* ---- the event channel: chunked decoding into the Xsi parser ---- */
+
+typedef struct {
+	conn *c;
+	xsi_parser *p;
+	xsi_msg *m;
+	size_t n;
+	bool ended;      /* the last (0) chunk arrived */
+	bool bad_chunks; /* chunk framing broken */
+	size_t errors;
+	int status;
+	char channel_id[XSI_VALUE_MAX];
+	size_t chunks, min_chunk;
+} stream;
+
+static void on_msg(const xsi_msg *m, void *ctx)
+{
+	stream *s = ctx;
+	if (m->kind == XSI_MSG_ERROR) {
+		s->errors++;
+		return;
+	}
+	s->m = realloc(s->m, (s->n + 1) * sizeof *s->m);
+	s->m[s->n] = *m;
+	s->m[s->n].text = NULL;
+	if (m->kind == XSI_MSG_CHANNEL)
+		snprintf(s->channel_id, sizeof s->channel_id, "%s", m->channel_id);
+	s->n++;
+}
+
+/* Decodes the whole chunks in s->c->in. */
+static void decode(stream *s)
+{
+	conn *c = s->c;
+	while (!s->ended && !s->bad_chunks) {
+		char *crlf = c->in.s ? memmem(c->in.s, c->in.len, "\r\n", 2) : NULL;
+		if (!crlf)
+			return;
+		char *endp;
+		unsigned long n = strtoul(c->in.s, &endp, 16);
+		if (endp == c->in.s || endp != crlf) {
+			s->bad_chunks = true;
+			return;
+		}
+		size_t hl = (size_t)(crlf - c->in.s) + 2;
+		if (c->in.len < hl + n + 2)
+			return;
+		if (memcmp(c->in.s + hl + n, "\r\n", 2) != 0) {
+			s->bad_chunks = true;
+			return;
+		}
+		if (n == 0)
+			s->ended = true;
+		else {
+			s->chunks++;
+			if (!s->min_chunk || n < s->min_chunk)
+				s->min_chunk = n;
+			xsi_parser_feed(s->p, c->in.s + hl, n);
+		}
+		memmove(c->in.s, c->in.s + hl + n + 2, c->in.len - hl - n - 2);
+		c->in.len -= hl + n + 2;
+	}
+}
+
+static stream *stream_open(int port, const char *set)
+{
+	stream *s = calloc(1, sizeof *s);
+	s->c = conn_new(port);
+	s->p = xsi_parser_new(NULL, on_msg, s);
+	char *body = xasprintf("<Channel xmlns=\"http://schema.broadsoft.com/xsi\"><channelSetId>%s"
+	                       "</channelSetId><priority>1</priority><weight>100</weight>"
+	                       "<expires>3600</expires><applicationId>provdesk</applicationId>"
+	                       "</Channel>",
+	                       set);
+	req_send(s->c, "POST", C "/channel", PW, body);
+	free(body);
+	int64_t until = deadline(5000);
+	char *end;
+	while (!(end = s->c->in.s ? memmem(s->c->in.s, s->c->in.len, "\r\n\r\n", 4) : NULL))
+		cr_assert(conn_more(s->c, until), "no answer to POST channel");
+	sscanf(s->c->in.s, "HTTP/1.1 %d", &s->status);
+	cr_assert_eq(s->status, 200);
+	cr_assert(memmem(s->c->in.s, (size_t)(end - s->c->in.s), "Transfer-Encoding: chunked",
+	                 26));
+	size_t hl = (size_t)(end - s->c->in.s) + 4;
+	memmove(s->c->in.s, s->c->in.s + hl, s->c->in.len - hl);
+	s->c->in.len -= hl;
+	decode(s);
+	while (!s->channel_id[0]) {
+		cr_assert(conn_more(s->c, until), "no <Channel> document");
+		decode(s);
+	}
+	cr_assert_eq(s->errors, 0);
+	cr_assert_eq(s->m[0].kind, XSI_MSG_CHANNEL);
+	cr_assert_eq(s->m[0].expires, 3600);
+	return s;
+}
+
+static void stream_free(stream *s)
+{
+	if (!s)
+		return;
+	xsi_parser_free(s->p);
+	conn_free(s->c);
+	free(s->m);
+	free(s);
+}
+
+/* Pumps the stream until cond(s, arg) or the deadline. */
+typedef bool (*cond_fn)(stream *s, const void *arg);
+
+static bool pump_until(stream *s, cond_fn cond, const void *arg, int ms)
+{
+	int64_t until = deadline(ms);
+	while (!cond(s, arg)) {
+		if (!conn_more(s->c, until))
+			return cond(s, arg);
+		decode(s);
+	}
+	return true;
+}
+
+static bool has_event(stream *s, const void *arg)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->m[i].kind == XSI_MSG_EVENT && !strcmp(s->m[i].type_name, arg))
+			return true;
+	return false;
+}
+
+static size_t count_event(stream *s, const char *type, const char *target)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s->n; i++)
+		n += s->m[i].kind == XSI_MSG_EVENT && !strcmp(s->m[i].type_name, type) &&
+		     (!target || !strcmp(s->m[i].target_id, target));
+	return n;
+}
+
+static bool has_heartbeat(stream *s, const void *arg)
+{
+	(void)arg;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->m[i].kind == XSI_MSG_HEARTBEAT)
+			return true;
+	return false;
+}
+
+static bool is_ended(stream *s, const void *arg)
+{
+	(void)arg;
+	return s->ended || s->c->eof;
+}
+
+static bool is_fatal(stream *s, const void *arg)
+{
+	(void)arg;
+	return s->errors > 0;
+}
+
+static char *subscribe(int port, const char *path, const char *pkg, const char *set, int *status)
+{
+	conn *c = conn_new(port);
+	char *body = xasprintf("<Subscription xmlns=\"http://schema.broadsoft.com/xsi\"><event>%s"
+	                       "</event><expires>3600</expires><channelSetId>%s</channelSetId>"
+	                       "<applicationId>provdesk</applicationId></Subscription>",
+	                       pkg, set);
+	char *resp = NULL;
+	*status = req(c, "POST", path, PW, body, &resp);
+	free(body);
+	conn_free(c);
+	char *id = NULL;
+	const char *a = strstr(resp, "<subscriptionId>"), *z = strstr(resp, "</subscriptionId>");
+	if (*status == 200 && a && z)
+		id = xasprintf("%.*s", (int)(z - a - 16), a + 16);
+	free(resp);
+	return id;
+}
+
+/* Acknowledges every event of s not yet acknowledged, on c. */
+static void ack_all(stream *s, conn *c, size_t *done)
+{
+	for (; *done < s->n; (*done)++) {
+		const xsi_msg *m = &s->m[*done];
+		if (m->kind != XSI_MSG_EVENT || !m->event_id[0])
+			continue;
+		char *body = xasprintf("<EventResponse xmlns=\"http://schema.broadsoft.com/xsi\">"
+		                       "<eventID>%s</eventID><statusCode>200</statusCode><reason>OK"
+		                       "</reason></EventResponse>",
+		                       m->event_id);
+		cr_assert_eq(req(c, "POST", E "/channel/eventresponse", PW, body, NULL), 200);
+		free(body);
+	}
+}
+
+static pd_labpbx *lab_up_opts(pd_labpbx_opts o)
+{
+	o.platform = PD_LAB_BROADWORKS_XSI;
+	o.username = USER;
+	o.secret = PW;
+	if (!o.users)
+		o.users = 6;
+	if (!o.ring_ms)
+		o.ring_ms = 100;
+	if (!o.talk_ms)
+		o.talk_ms = 300;
+	if (!o.hold_pct)
+		o.hold_pct = -1;
+	o.outbound_pct = -1;
+	if (!o.wrapup_s)
+		o.wrapup_s = -1;
+	if (!o.fault_ms)
+		o.fault_ms = 2000;
+	pd_labpbx *l = NULL;
+	pd_err e;
+	pd_err_clear(&e);
+	cr_assert_eq(labpbx_start(&o, &l, &e), PD_OK, "%s", e.message);
+	return l;
+}
+
+static pd_labpbx *lab_up(void)
+{
+	return lab_up_opts((pd_labpbx_opts){0});
+}
+
+static pd_lab_xsi_counters counters(pd_labpbx *l)
+{
+	pd_lab_xsi_counters k;
+	labpbx_xsi_counters(l, &k);
+	return k;
+}
+
+/* ---- authentication ---- */
+
+Test(labpbx_xsi, auth_refused)
+{
+	pd_labpbx *l = lab_up();
+	conn *c = conn_new(labpbx_port(l));
+	char *body = NULL;
+	cr_assert_eq(req(c, "GET", A "/enterprise/lab-ent/directories/Enterprise", NULL, NULL, &body),
+	             401);
+	cr_assert(strstr(body, "<ErrorInfo"), "%s", body);
+	free(body);
+	cr_assert_eq(
+	    req(c, "GET", A "/enterprise/lab-ent/directories/Enterprise", "wrong", NULL, NULL), 401);
+	/* the same connection still answers (keep-alive) */
+	cr_assert_eq(req(c, "GET", A "/enterprise/lab-ent/directories/Enterprise", PW, NULL, NULL),
+	             200);
+	cr_assert_eq(counters(l).unauthorized, 2);
+	conn_free(c);
+	labpbx_stop(l);
+}
+
+/* ---- directory pages ---- */
+
+/* Every page of base (which has a query already: "?…" or "?x=y"), results per page. */
+static size_t read_dir(int port, const char *base, int results, xsi_dir_user **users,
+                       long long *total)
+{
+	conn *c = conn_new(port);
+	long long start = 1;
+	size_t n = 0;
+	*users = NULL;
+	for (int pages = 0; start && pages < 50; pages++) {
+		char path[512];
+		snprintf(path, sizeof path, "%s%sstart=%lld&results=%d", base,
+		         strchr(base, '?') ? "&" : "?", start, results);
+		char *body = NULL;
+		cr_assert_eq(req(c, "GET", path, PW, NULL, &body), 200, "%s", path);
+		xsi_dir_page p;
+		char err[256];
+		cr_assert(xsi_dir_parse(body, strlen(body), NULL, 1000, &p, err, sizeof err), "%s: %s",
+		          err, body);
+		cr_assert_eq(p.bad_fields, 0);
+		*total = p.total;
+		*users = realloc(*users, (n + p.n_users) * sizeof **users);
+		memcpy(*users + n, p.users, p.n_users * sizeof *p.users);
+		n += p.n_users;
+		start = xsi_dir_next_start(&p);
+		xsi_dir_page_free(&p);
+		free(body);
+	}
+	conn_free(c);
+	return n;
+}
+
+Test(labpbx_xsi, directory_paging)
+{
+	pd_labpbx *l = lab_up_opts((pd_labpbx_opts){.users = 7, .queues = 2, .sites = 2});
+	xsi_dir_user *u;
+	long long total;
+	size_t n =
+	    read_dir(labpbx_port(l), A "/enterprise/lab-ent/directories/Enterprise", 3, &u, &total);
+	cr_assert_eq(total, 9); /* 7 users and 2 call centers */
+	cr_assert_eq(n, 9);
+	cr_assert_str_eq(u[0].user_id, "1001@lab.example");
+	cr_assert_str_eq(u[0].extension, "1001");
+	cr_assert_str_eq(u[0].group_id, "group-1");
+	cr_assert_str_eq(u[1].group_id, "group-2");
+	cr_assert_str_eq(u[0].first_name, "Alice");
+	cr_assert_str_eq(u[0].email, "alice.martin@lab.example");
+	cr_assert_str_eq(u[6].email, ""); /* the lab's 7th user has no email */
+	cr_assert_str_eq(u[7].user_id, "support@lab.example");
+	cr_assert_str_eq(u[8].user_id, "sales@lab.example");
+	free(u);
+	/* group-2: users 1002, 1004, 1006 and the "sales" call center */
+	n = read_dir(labpbx_port(l), A "/group/group-2/directories/Group?enterpriseId=lab-ent", 2, &u,
+	             &total);
+	cr_assert_eq(total, 4);
+	cr_assert_eq(n, 4);
+	cr_assert_str_eq(u[0].user_id, "1002@lab.example");
+	cr_assert_str_eq(u[3].user_id, "sales@lab.example");
+	free(u);
+	/* beyond the end: an empty page with the total; unknown ids: 404 */
+	conn *c = conn_new(labpbx_port(l));
+	char *body = NULL;
+	cr_assert_eq(req(c, "GET", A "/enterprise/lab-ent/directories/Enterprise?start=50", PW, NULL,
+	                 &body),
+	             200);
+	cr_assert(strstr(body, "<numberOfRecords>0</numberOfRecords>"), "%s", body);
+	cr_assert(strstr(body, "<totalAvailableRecords>9</totalAvailableRecords>"), "%s", body);
+	free(body);
+	cr_assert_eq(req(c, "GET", A "/enterprise/other/directories/Enterprise", PW, NULL, &body),
+	             404);
+	cr_assert(strstr(body, "<ErrorInfo"), "%s", body);
+	free(body);
+	cr_assert_eq(
+	    req(c, "GET", A "/group/group-9/directories/Group?enterpriseId=lab-ent", PW, NULL, NULL),
+	    404);
+	cr_assert_eq(
+	    req(c, "GET", A "/group/group-1/directories/Group?enterpriseId=nope", PW, NULL, NULL),
+	    404);
+	cr_assert_eq(req(c, "GET", A "/enterprise/lab-ent/directories/Enterprise?start=0", PW, NULL,
+	                 NULL),
+	             400);
+	cr_assert_eq(req(c, "POST", A "/enterprise/lab-ent/directories/Enterprise", PW, NULL, NULL),
+	             405);
+	conn_free(c);
+	labpbx_stop(l);
+}
+
+/* ---- the channel, subscriptions, events, acks ---- */
+
+Test(labpbx_xsi, queue_call_events_acked)
+{
+	pd_labpbx *l = lab_up_opts((pd_labpbx_opts){.wrapup_s = 1});
+	int port = labpbx_port(l), st;
+	stream *s = stream_open(port, "set-1");
+	char *sub1 = subscribe(port, E "/enterprise/lab-ent", "Advanced Call", "set-1", &st);
+	cr_assert_eq(st, 200);
+	char *sub2 = subscribe(port, E "/enterprise/lab-ent", "Call Center Agent", "set-1", &st);
+	cr_assert_eq(st, 200);
+	cr_assert_eq(counters(l).subscriptions_live, 2);
+	/* the agents' states arrive at once: Available for the 6 users */
+	cr_assert(pump_until(s, has_event, "AgentStateEvent", 3000));
+	conn *ac = conn_new(port);
+	size_t acked = 0;
+	labpbx_place_call(l, 0);
+	cr_assert(pump_until(s, has_event, "CallReleasedEvent", 5000));
+	int64_t until = deadline(8000);
+	while (count_event(s, "CallReleasedEvent", NULL) < 2 && conn_more(s->c, until))
+		decode(s);
+	/* the queue's half and the agent's half; the agent's wrap-up ends */
+	until = deadline(8000);
+	size_t avail0 = count_event(s, "AgentStateEvent", NULL);
+	while (count_event(s, "AgentStateEvent", NULL) < avail0 + 1 && conn_more(s->c, until))
+		decode(s);
+	ack_all(s, ac, &acked);
+	cr_assert_eq(s->errors, 0);
+	cr_assert_eq(count_event(s, "CallReceivedEvent", "support@lab.example"), 1);
+	cr_assert_eq(count_event(s, "CallAnsweredEvent", "support@lab.example"), 1);
+	cr_assert_eq(count_event(s, "CallReleasedEvent", "support@lab.example"), 1);
+	cr_assert_eq(count_event(s, "CallReceivedEvent", NULL), 2);
+	cr_assert_eq(count_event(s, "CallAnsweredEvent", NULL), 2);
+	/* the halves share one extTrackingId; the queue's half has acdCallInfo */
+	const xsi_msg *cc = NULL, *ag = NULL;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->m[i].type == XSI_EV_CALL_RECEIVED)
+			*(strcmp(s->m[i].target_id, "support@lab.example") ? &ag : &cc) = &s->m[i];
+	cr_assert(cc && ag);
+	cr_assert_str_eq(cc->ext_tracking_id, ag->ext_tracking_id);
+	cr_assert_str_neq(cc->call_id, ag->call_id);
+	cr_assert_str_eq(cc->acd_user_id, "support@lab.example");
+	cr_assert_str_eq(cc->acd_name, "Support");
+	cr_assert_str_eq(ag->acd_user_id, "support@lab.example");
+	cr_assert_str_eq(ag->personality, "Terminator");
+	cr_assert_str_eq(ag->state, "Alerting");
+	cr_assert(ag->start_time > 0);
+	cr_assert_str_eq(cc->channel_id, s->channel_id);
+	cr_assert_str_eq(cc->subscription_id, sub1);
+	/* wrap-up then available for the agent who took the call */
+	bool wrap = false, avail_after = false;
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->m[i].type != XSI_EV_AGENT_STATE || strcmp(s->m[i].target_id, ag->target_id))
+			continue;
+		if (!strcmp(s->m[i].agent_state, "Wrap-Up"))
+			wrap = true;
+		else if (wrap && !strcmp(s->m[i].agent_state, "Available"))
+			avail_after = true;
+		cr_assert_str_eq(s->m[i].subscription_id, sub2);
+	}
+	cr_assert(wrap && avail_after);
+	/* every event acknowledged once: the lab counted them all */
+	pd_lab_xsi_counters k = counters(l);
+	cr_assert_eq(k.acks, k.events_sent, "%lld acks of %lld", (long long)k.acks,
+	             (long long)k.events_sent);
+	cr_assert_eq(k.channels_opened, 1);
+	/* an ack for an unknown event is answered but not counted */
+	cr_assert_eq(req(ac, "POST", E "/channel/eventresponse", PW,
+	                 "<EventResponse xmlns=\"http://schema.broadsoft.com/xsi\"><eventID>nope"
+	                 "</eventID></EventResponse>",
+	                 NULL),
+	             200);
+	cr_assert_eq(counters(l).acks, k.acks);
+	/* pause: Unavailable with the reason */
+	labpbx_pause(l, "1003", true, "Lunch");
+	bool unav = false;
+	until = deadline(3000);
+	while (!unav && conn_more(s->c, until)) {
+		decode(s);
+		for (size_t i = 0; i < s->n; i++)
+			unav |= s->m[i].type == XSI_EV_AGENT_STATE &&
+			        !strcmp(s->m[i].target_id, "1003@lab.example") &&
+			        !strcmp(s->m[i].agent_state, "Unavailable") &&
+			        !strcmp(s->m[i].unavailable_code, "Lunch");
+	}
+	cr_assert(unav);
+	free(sub1);
+	free(sub2);
+	conn_free(ac);
+	stream_free(s);
+	labpbx_stop(l);
+}
+
+Test(labpbx_xsi, group_subscription_scoped)
+{
+	pd_labpbx *l = lab_up_opts((pd_labpbx_opts){.sites = 2, .queues = 2});
+	int port = labpbx_port(l), st;
+	stream *s = stream_open(port, "set-g");
+	stream *other = stream_open(port, "set-other");
+	char *sub = subscribe(port, E "/group/group-2?enterpriseId=lab-ent", "Advanced Call",
+	                      "set-g", &st);
+	cr_assert_eq(st, 200);
+	free(sub);
+	/* queue 0 (support) and its agents are in group-1: nothing for group-2 */
+	labpbx_place_call(l, 0);
+	labpbx_place_call(l, 1);
+	cr_assert(pump_until(s, has_event, "CallReleasedEvent", 5000));
+	int64_t until = deadline(8000);
+	while (count_event(s, "CallReleasedEvent", NULL) < 2 && conn_more(s->c, until))
+		decode(s);
+	for (size_t i = 0; i < s->n; i++)
+		if (s->m[i].kind == XSI_MSG_EVENT) {
+			cr_assert(!strcmp(s->m[i].target_id, "sales@lab.example") ||
+			              !strcmp(s->m[i].target_id, "1002@lab.example") ||
+			              !strcmp(s->m[i].target_id, "1004@lab.example") ||
+			              !strcmp(s->m[i].target_id, "1006@lab.example"),
+			          "event for %s", s->m[i].target_id);
+			cr_assert_str_eq(s->m[i].acd_user_id[0] ? s->m[i].acd_user_id : "sales@lab.example",
+			                 "sales@lab.example");
+		}
+	/* no subscription for the other set: its channel got nothing */
+	pump_until(other, has_event, "CallReceivedEvent", 200);
+	cr_assert_eq(count_event(other, "CallReceivedEvent", NULL), 0);
+	/* an unknown package, an unknown group */
+	cr_assert_null(subscribe(port, E "/enterprise/lab-ent", "Basic Call", "set-g", &st));
+	cr_assert_eq(st, 400);
+	cr_assert_null(subscribe(port, E "/group/group-7?enterpriseId=lab-ent", "Advanced Call",
+	                         "set-g", &st));
+	cr_assert_eq(st, 404);
+	stream_free(other);
+	stream_free(s);
+	labpbx_stop(l);
+}
+
+Test(labpbx_xsi, heartbeat_refresh_delete)
+{
+	pd_labpbx *l = lab_up();
+	int port = labpbx_port(l), st;
+	stream *s = stream_open(port, "set-h");
+	char *sub = subscribe(port, E "/enterprise/lab-ent", "Advanced Call", "set-h", &st);
+	conn *c = conn_new(port);
+	char path[512];
+	snprintf(path, sizeof path, E "/channel/%s/heartbeat", s->channel_id);
+	cr_assert_eq(req(c, "PUT", path, PW, NULL, NULL), 200);
+	cr_assert(pump_until(s, has_heartbeat, NULL, 3000));
+	cr_assert_eq(counters(l).heartbeats, 1);
+	cr_assert_eq(req(c, "PUT", E "/channel/nope/heartbeat", PW, NULL, NULL), 404);
+	cr_assert_eq(req(c, "GET", path, PW, NULL, NULL), 405);
+	/* refresh */
+	snprintf(path, sizeof path, E "/channel/%s", s->channel_id);
+	cr_assert_eq(req(c, "PUT", path, PW,
+	                 "<Channel xmlns=\"http://schema.broadsoft.com/xsi\"><expires>3600</expires>"
+	                 "</Channel>",
+	                 NULL),
+	             200);
+	char spath[512];
+	snprintf(spath, sizeof spath, E "/subscription/%s", sub);
+	char *body = NULL;
+	cr_assert_eq(req(c, "PUT", spath, PW,
+	                 "<Subscription xmlns=\"http://schema.broadsoft.com/xsi\"><expires>3600"
+	                 "</expires></Subscription>",
+	                 &body),
+	             200);
+	cr_assert(strstr(body, sub), "%s", body);
+	free(body);
+	cr_assert_eq(req(c, "PUT", E "/subscription/nope", PW, "<Subscription/>", NULL), 404);
+	/* delete: the subscription, then the channel (its stream ends) */
+	cr_assert_eq(req(c, "DELETE", spath, PW, NULL, NULL), 200);
+	cr_assert_eq(counters(l).subscriptions_live, 0);
+	cr_assert_eq(req(c, "DELETE", path, PW, NULL, NULL), 200);
+	cr_assert(pump_until(s, is_ended, NULL, 3000));
+	cr_assert_eq(counters(l).deletes, 2);
+	cr_assert_eq(req(c, "PUT", path, PW, NULL, NULL), 404);
+	cr_assert_eq(counters(l).channels_live, 0);
+	free(sub);
+	conn_free(c);
+	stream_free(s);
+	labpbx_stop(l);
+}
+
+/* ---- faults ---- */
+
+Test(labpbx_xsi, fault_heartbeat_404)
+{
+	pd_labpbx *l = lab_up();
+	int port = labpbx_port(l);
+	stream *s = stream_open(port, "set-f");
+	conn *c = conn_new(port);
+	char path[512];
+	snprintf(path, sizeof path, E "/channel/%s/heartbeat", s->channel_id);
+	cr_assert_eq(req(c, "PUT", path, PW, NULL, NULL), 200);
+	labpbx_inject(l, PD_LAB_FAULT_HEARTBEAT_404);
+	int64_t until = deadline(3000);
+	int st = 200;
+	while (st == 200 && pd_live_now_ms() < until)
+		st = req(c, "PUT", path, PW, NULL, NULL);
+	cr_assert_eq(st, 404);
+	conn_free(c);
+	stream_free(s);
+	labpbx_stop(l);
+}
+
+Test(labpbx_xsi, fault_channel_end)
+{
+	pd_labpbx *l = lab_up();
+	stream *s = stream_open(labpbx_port(l), "set-e");
+	labpbx_inject(l, PD_LAB_FAULT_CHANNEL_END);
+	cr_assert(pump_until(s, has_event, "ChannelTerminatedEvent", 3000));
+	cr_assert(pump_until(s, is_ended, NULL, 3000));
+	cr_assert(s->ended, "the chunked stream ends with its last chunk");
+	cr_assert_eq(s->errors, 0);
+	cr_assert_eq(s->m[s->n - 1].type, XSI_EV_CHANNEL_TERMINATED);
+	cr_assert_str_eq(s->m[s->n - 1].channel_id, s->channel_id);
+	cr_assert_eq(counters(l).channels_ended, 1);
+	stream_free(s);
+	labpbx_stop(l);
+}
+
+Test(labpbx_xsi, fault_sub_end)
+{
+	pd_labpbx *l = lab_up();
+	int port = labpbx_port(l), st;
+	stream *s = stream_open(port, "set-s");
+	char *sub = subscribe(port, E "/enterprise/lab-ent", "Advanced Call", "set-s", &st);
+	labpbx_inject(l, PD_LAB_FAULT_SUB_END);
+	cr_assert(pump_until(s, has_event, "SubscriptionTerminatedEvent", 3000));
+	cr_assert_eq(s->m[s->n - 1].type, XSI_EV_SUBSCRIPTION_TERMINATED);
+	cr_assert_str_eq(s->m[s->n - 1].subscription_id, sub);
+	cr_assert_eq(counters(l).subscriptions_live, 0);
+	free(sub);
+	stream_free(s);
+	labpbx_stop(l);
+}
+
+Test(labpbx_xsi, unacked_event_ends_channel)
+{
+	pd_labpbx *l = lab_up_opts((pd_labpbx_opts){.ack_timeout_ms = 300});
+	int port = labpbx_port(l), st;
+	stream *s = stream_open(port, "set-u");
+	free(subscribe(port, E "/enterprise/lab-ent", "Advanced Call", "set-u", &st));
+	labpbx_place_call(l, 0);
+	cr_assert(pump_until(s, has_event, "CallReceivedEvent", 3000));
+	cr_assert(pump_until(s, is_ended, NULL, 5000));
+	cr_assert(has_event(s, "ChannelTerminatedEvent"));
+	cr_assert_eq(counters(l).channels_ended, 1);
+	cr_assert_eq(counters(l).acks, 0);
+	stream_free(s);
+	labpbx_stop(l);
+}
+
+Test(labpbx_xsi, acked_events_keep_channel)
+{
+	pd_labpbx *l = lab_up_opts((pd_labpbx_opts){.ack_timeout_ms = 500});
+	int port = labpbx_port(l), st;
+	stream *s = stream_open(port, "set-k");
+	free(subscribe(port, E "/enterprise/lab-ent", "Advanced Call", "set-k", &st));
+	conn *ac = conn_new(port);
+	size_t acked = 0;
+	labpbx_place_call(l, 0);
+	int64_t until = deadline(4000);
+	while (pd_live_now_ms() < until) {
+		if (conn_more(s->c, pd_live_now_ms() + 100))
+			decode(s);
+		ack_all(s, ac, &acked);
+	}
+	cr_assert(!s->ended && !s->c->eof);
+	cr_assert_eq(counters(l).channels_ended, 0);
+	cr_assert(count_event(s, "CallReleasedEvent", NULL) >= 1);
+	conn_free(ac);
+	stream_free(s);
+	labpbx_stop(l);
+}
+
+Test(labpbx_xsi, fault_secret_changed)
+{
+	pd_labpbx *l = lab_up();
+	conn *c = conn_new(labpbx_port(l));
+	const char *path = A "/enterprise/lab-ent/directories/Enterprise";
+	cr_assert_eq(req(c, "GET", path, PW, NULL, NULL), 200);
+	labpbx_set_secret(l, "new-Pw-2");
+	cr_assert_eq(req(c, "GET", path, PW, NULL, NULL), 401);
+	cr_assert_eq(req(c, "GET", path, "new-Pw-2", NULL, NULL), 200);
+	conn_free(c);
+	labpbx_stop(l);
+}
+
+Test(labpbx_xsi, fault_garbage)
+{
+	pd_labpbx *l = lab_up();
+	stream *s = stream_open(labpbx_port(l), "set-x");
+	labpbx_inject(l, PD_LAB_FAULT_GARBAGE);
+	cr_assert(pump_until(s, is_fatal, NULL, 3000));
+	cr_assert(!s->bad_chunks, "the garbage is inside the chunks, not in their framing");
+	cr_assert(xsi_parser_fatal(s->p));
+	stream_free(s);
+	labpbx_stop(l);
+}
+
+Test(labpbx_xsi, fault_bytewise_still_parses)
+{
+	pd_labpbx *l = lab_up();
+	int port = labpbx_port(l), st;
+	stream *s = stream_open(port, "set-b");
+	free(subscribe(port, E "/enterprise/lab-ent", "Advanced Call", "set-b", &st));
+	conn *ac = conn_new(port);
+	size_t acked = 0;
+	labpbx_inject(l, PD_LAB_FAULT_BYTEWISE);
+	size_t chunks0 = s->chunks;
+	labpbx_place_call(l, 0);
+	int64_t until = deadline(8000);
+	while (count_event(s, "CallReleasedEvent", NULL) < 2 && pd_live_now_ms() < until) {
+		if (conn_more(s->c, pd_live_now_ms() + 100))
+			decode(s);
+		ack_all(s, ac, &acked);
+	}
+	cr_assert_eq(count_event(s, "CallReleasedEvent", NULL), 2);
+	cr_assert_eq(s->errors, 0);
+	cr_assert(!s->bad_chunks);
+	cr_assert(s->chunks - chunks0 > 6 * 20, "documents split into small chunks (%zu)",
+	          s->chunks - chunks0);
+	cr_assert_eq(s->min_chunk, 1);
+	conn_free(ac);
+	stream_free(s);
+	labpbx_stop(l);
+}
+
+Test(labpbx_xsi, parse_fault_names)
+{
+	unsigned f;
+	pd_err e;
+	cr_assert_eq(labpbx_parse_faults("heartbeat-404,channel-end,sub-end", &f, &e), PD_OK);
+	cr_assert_eq(f, PD_LAB_FAULT_XSI);
+	cr_assert_eq(labpbx_parse_faults("xsi", &f, &e), PD_OK);
+	cr_assert_eq(f, PD_LAB_FAULT_HEARTBEAT_404 | PD_LAB_FAULT_CHANNEL_END | PD_LAB_FAULT_SUB_END);
+	cr_assert_eq(labpbx_parse_faults("channel-stop", &f, &e), PD_E_USAGE);
+}
+
+/* ---- bad HTTP ---- */
+
+static int raw_status(int port, const char *bytes, size_t n)
+{
+	conn *c = conn_new(port);
+	send_all(c->fd, bytes, n);
+	hresp r;
+	int st = resp_read(c, &r, 5000) ? r.status : -1;
+	if (st > 0)
+		free(r.body);
+	conn_free(c);
+	return st;
+}
+
+Test(labpbx_xsi, bad_http_requests)
+{
+	pd_labpbx *l = lab_up();
+	int port = labpbx_port(l);
+	pd_buf big = {0};
+	pd_buf_add(&big, "GET / HTTP/1.1\r\nX-Big: ");
+	for (int i = 0; i < 10000; i++)
+		pd_buf_addc(&big, 'a');
+	pd_buf_add(&big, "\r\n\r\n");
+	cr_assert_eq(raw_status(port, big.s, big.len), 431);
+	pd_buf_free(&big);
+	/* a header that never ends */
+	pd_buf_add(&big, "GET / HTTP/1.1\r\nX-Big: ");
+	for (int i = 0; i < 10000; i++)
+		pd_buf_addc(&big, 'a');
+	cr_assert_eq(raw_status(port, big.s, big.len), 431);
+	pd_buf_free(&big);
+	pd_buf_add(&big, "GET / HTTP/1.1\r\n");
+	for (int i = 0; i < 100; i++)
+		pd_buf_printf(&big, "X-%d: 1\r\n", i);
+	pd_buf_add(&big, "\r\n");
+	cr_assert_eq(raw_status(port, big.s, big.len), 431);
+	pd_buf_free(&big);
+	static const char *bad[] = {
+	    "GARBAGE\r\n\r\n",
+	    "GET /x\r\n\r\n",
+	    "GET /x HTTP/9.9\r\n\r\n",
+	    "get /x HTTP/1.1\r\n\r\n",
+	    "GET  /x HTTP/1.1\r\n\r\n",
+	    "GET x HTTP/1.1\r\n\r\n",
+	    "GET /x HTTP/1.1\r\nno colon\r\n\r\n",
+	    "POST /x HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+	    "POST /x HTTP/1.1\r\nContent-Length: 12abc\r\n\r\n",
+	    "\x01\x02\x03\xff\r\n\r\n",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		cr_assert_eq(raw_status(port, bad[i], strlen(bad[i])), 400, "%s", bad[i]);
+	static const char too_big[] = "POST /x HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n";
+	cr_assert_eq(raw_status(port, too_big, strlen(too_big)), 400);
+	static const char chunked[] = "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+	cr_assert_eq(raw_status(port, chunked, strlen(chunked)), 501);
+	static const char noauth[] = "GET " A "/enterprise/lab-ent/directories/Enterprise "
+	                             "HTTP/1.1\r\n\r\n";
+	cr_assert_eq(raw_status(port, noauth, strlen(noauth)), 401);
+	static const char badauth[] = "GET / HTTP/1.1\r\nAuthorization: Basic !!!!\r\n\r\n";
+	cr_assert_eq(raw_status(port, badauth, strlen(badauth)), 401);
+	/* unknown paths and methods, with auth */
+	conn *c = conn_new(port);
+	cr_assert_eq(req(c, "GET", "/nope", PW, NULL, NULL), 404);
+	cr_assert_eq(req(c, "GET", E "/channel/eventresponse", PW, NULL, NULL), 405);
+	cr_assert_eq(req(c, "GET", C "/channel", PW, NULL, NULL), 405);
+	cr_assert_eq(req(c, "POST", C "/channel", PW, "<Channel/>", NULL), 400);
+	cr_assert_eq(req(c, "POST", E "/channel/eventresponse", PW, "<x/>", NULL), 400);
+	cr_assert_eq(req(c, "POST", E "/enterprise/lab-ent", PW, "<Subscription/>", NULL), 400);
+	/* the lab still serves */
+	cr_assert_eq(req(c, "GET", A "/enterprise/lab-ent/directories/Enterprise", PW, NULL, NULL),
+	             200);
+	conn_free(c);
+	labpbx_stop(l);
+}
+
+/* a request split into single bytes, and two requests in one write */
+Test(labpbx_xsi, split_and_pipelined_requests)
+{
+	pd_labpbx *l = lab_up();
+	conn *c = conn_new(labpbx_port(l));
+	char *h = auth_header(USER, PW);
+	char *one = xasprintf("GET " A "/enterprise/lab-ent/directories/Enterprise HTTP/1.1\r\n%s"
+	                      "\r\n",
+	                      h);
+	for (size_t i = 0; one[i]; i++) {
+		send_all(c->fd, one + i, 1);
+		usleep(200);
+	}
+	hresp r;
+	cr_assert(resp_read(c, &r, 5000));
+	cr_assert_eq(r.status, 200);
+	free(r.body);
+	char *two = xasprintf("%s%s", one, one);
+	send_all(c->fd, two, strlen(two));
+	cr_assert(resp_read(c, &r, 5000));
+	cr_assert_eq(r.status, 200);
+	free(r.body);
+	cr_assert(resp_read(c, &r, 5000));
+	cr_assert_eq(r.status, 200);
+	free(r.body);
+	free(h);
+	free(one);
+	free(two);
+	conn_free(c);
+	labpbx_stop(l);
+}
