@@ -96,8 +96,7 @@ static bool conn_more(conn *c, int64_t until)
 
 static char *auth_header(const char *user, const char *pw)
 {
-	static const char t[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	char *plain = xasprintf("%s:%s", user, pw);
 	size_t n = strlen(plain);
 	pd_buf b = {0};
@@ -140,8 +139,9 @@ static void req_send(conn *c, const char *method, const char *path, const char *
 		free(h);
 	}
 	if (body)
-		pd_buf_printf(&b, "Content-Type: application/xml; charset=UTF-8\r\n"
-		                  "Content-Length: %zu\r\n\r\n%s",
+		pd_buf_printf(&b,
+		              "Content-Type: application/xml; charset=UTF-8\r\n"
+		              "Content-Length: %zu\r\n\r\n%s",
 		              strlen(body), body);
 	else
 		pd_buf_add(&b, "Content-Length: 0\r\n\r\n");
@@ -271,8 +271,7 @@ static stream *stream_open(int port, const char *set)
 		cr_assert(conn_more(s->c, until), "no answer to POST channel");
 	sscanf(s->c->in.s, "HTTP/1.1 %d", &s->status);
 	cr_assert_eq(s->status, 200);
-	cr_assert(memmem(s->c->in.s, (size_t)(end - s->c->in.s), "Transfer-Encoding: chunked",
-	                 26));
+	cr_assert(memmem(s->c->in.s, (size_t)(end - s->c->in.s), "Transfer-Encoding: chunked", 26));
 	size_t hl = (size_t)(end - s->c->in.s) + 4;
 	memmove(s->c->in.s, s->c->in.s + hl, s->c->in.len - hl);
 	s->c->in.len -= hl;
@@ -428,12 +427,13 @@ Test(labpbx_xsi, auth_refused)
 	pd_labpbx *l = lab_up();
 	conn *c = conn_new(labpbx_port(l));
 	char *body = NULL;
-	cr_assert_eq(req(c, "GET", A "/enterprise/lab-ent/directories/Enterprise", NULL, NULL, &body),
-	             401);
+	cr_assert_eq(
+	    req(c, "GET", A "/enterprise/lab-ent/directories/Enterprise", NULL, NULL, &body), 401);
 	cr_assert(strstr(body, "<ErrorInfo"), "%s", body);
 	free(body);
 	cr_assert_eq(
-	    req(c, "GET", A "/enterprise/lab-ent/directories/Enterprise", "wrong", NULL, NULL), 401);
+	    req(c, "GET", A "/enterprise/lab-ent/directories/Enterprise", "wrong", NULL, NULL),
+	    401);
 	/* the same connection still answers (keep-alive) */
 	cr_assert_eq(req(c, "GET", A "/enterprise/lab-ent/directories/Enterprise", PW, NULL, NULL),
 	             200);
@@ -460,8 +460,8 @@ static size_t read_dir(int port, const char *base, int results, xsi_dir_user **u
 		cr_assert_eq(req(c, "GET", path, PW, NULL, &body), 200, "%s", path);
 		xsi_dir_page p;
 		char err[256];
-		cr_assert(xsi_dir_parse(body, strlen(body), NULL, 1000, &p, err, sizeof err), "%s: %s",
-		          err, body);
+		cr_assert(xsi_dir_parse(body, strlen(body), NULL, 1000, &p, err, sizeof err),
+		          "%s: %s", err, body);
 		cr_assert_eq(p.bad_fields, 0);
 		*total = p.total;
 		*users = realloc(*users, (n + p.n_users) * sizeof **users);
@@ -495,8 +495,8 @@ Test(labpbx_xsi, directory_paging)
 	cr_assert_str_eq(u[8].user_id, "sales@lab.example");
 	free(u);
 	/* group-2: users 1002, 1004, 1006 and the "sales" call center */
-	n = read_dir(labpbx_port(l), A "/group/group-2/directories/Group?enterpriseId=lab-ent", 2, &u,
-	             &total);
+	n = read_dir(labpbx_port(l), A "/group/group-2/directories/Group?enterpriseId=lab-ent", 2,
+	             &u, &total);
 	cr_assert_eq(total, 4);
 	cr_assert_eq(n, 4);
 	cr_assert_str_eq(u[0].user_id, "1002@lab.example");
@@ -505,9 +505,9 @@ Test(labpbx_xsi, directory_paging)
 	/* beyond the end: an empty page with the total; unknown ids: 404 */
 	conn *c = conn_new(labpbx_port(l));
 	char *body = NULL;
-	cr_assert_eq(req(c, "GET", A "/enterprise/lab-ent/directories/Enterprise?start=50", PW, NULL,
-	                 &body),
-	             200);
+	cr_assert_eq(
+	    req(c, "GET", A "/enterprise/lab-ent/directories/Enterprise?start=50", PW, NULL, &body),
+	    200);
 	cr_assert(strstr(body, "<numberOfRecords>0</numberOfRecords>"), "%s", body);
 	cr_assert(strstr(body, "<totalAvailableRecords>9</totalAvailableRecords>"), "%s", body);
 	free(body);
@@ -515,15 +515,15 @@ Test(labpbx_xsi, directory_paging)
 	             404);
 	cr_assert(strstr(body, "<ErrorInfo"), "%s", body);
 	free(body);
-	cr_assert_eq(
-	    req(c, "GET", A "/group/group-9/directories/Group?enterpriseId=lab-ent", PW, NULL, NULL),
-	    404);
+	cr_assert_eq(req(c, "GET", A "/group/group-9/directories/Group?enterpriseId=lab-ent", PW,
+	                 NULL, NULL),
+	             404);
 	cr_assert_eq(
 	    req(c, "GET", A "/group/group-1/directories/Group?enterpriseId=nope", PW, NULL, NULL),
 	    404);
-	cr_assert_eq(req(c, "GET", A "/enterprise/lab-ent/directories/Enterprise?start=0", PW, NULL,
-	                 NULL),
-	             400);
+	cr_assert_eq(
+	    req(c, "GET", A "/enterprise/lab-ent/directories/Enterprise?start=0", PW, NULL, NULL),
+	    400);
 	cr_assert_eq(req(c, "POST", A "/enterprise/lab-ent/directories/Enterprise", PW, NULL, NULL),
 	             405);
 	conn_free(c);
@@ -629,8 +629,8 @@ Test(labpbx_xsi, group_subscription_scoped)
 	int port = labpbx_port(l), st;
 	stream *s = stream_open(port, "set-g");
 	stream *other = stream_open(port, "set-other");
-	char *sub = subscribe(port, E "/group/group-2?enterpriseId=lab-ent", "Advanced Call",
-	                      "set-g", &st);
+	char *sub =
+	    subscribe(port, E "/group/group-2?enterpriseId=lab-ent", "Advanced Call", "set-g", &st);
 	cr_assert_eq(st, 200);
 	free(sub);
 	/* queue 0 (support) and its agents are in group-1: nothing for group-2 */
@@ -647,7 +647,8 @@ Test(labpbx_xsi, group_subscription_scoped)
 			              !strcmp(s->m[i].target_id, "1004@lab.example") ||
 			              !strcmp(s->m[i].target_id, "1006@lab.example"),
 			          "event for %s", s->m[i].target_id);
-			cr_assert_str_eq(s->m[i].acd_user_id[0] ? s->m[i].acd_user_id : "sales@lab.example",
+			cr_assert_str_eq(s->m[i].acd_user_id[0] ? s->m[i].acd_user_id
+			                                        : "sales@lab.example",
 			                 "sales@lab.example");
 		}
 	/* no subscription for the other set: its channel got nothing */
@@ -680,11 +681,12 @@ Test(labpbx_xsi, heartbeat_refresh_delete)
 	cr_assert_eq(req(c, "GET", path, PW, NULL, NULL), 405);
 	/* refresh */
 	snprintf(path, sizeof path, E "/channel/%s", s->channel_id);
-	cr_assert_eq(req(c, "PUT", path, PW,
-	                 "<Channel xmlns=\"http://schema.broadsoft.com/xsi\"><expires>3600</expires>"
-	                 "</Channel>",
-	                 NULL),
-	             200);
+	cr_assert_eq(
+	    req(c, "PUT", path, PW,
+	        "<Channel xmlns=\"http://schema.broadsoft.com/xsi\"><expires>3600</expires>"
+	        "</Channel>",
+	        NULL),
+	    200);
 	char spath[512];
 	snprintf(spath, sizeof spath, E "/subscription/%s", sub);
 	char *body = NULL;
@@ -863,7 +865,8 @@ Test(labpbx_xsi, parse_fault_names)
 	cr_assert_eq(labpbx_parse_faults("heartbeat-404,channel-end,sub-end", &f, &e), PD_OK);
 	cr_assert_eq(f, PD_LAB_FAULT_XSI);
 	cr_assert_eq(labpbx_parse_faults("xsi", &f, &e), PD_OK);
-	cr_assert_eq(f, PD_LAB_FAULT_HEARTBEAT_404 | PD_LAB_FAULT_CHANNEL_END | PD_LAB_FAULT_SUB_END);
+	cr_assert_eq(f,
+	             PD_LAB_FAULT_HEARTBEAT_404 | PD_LAB_FAULT_CHANNEL_END | PD_LAB_FAULT_SUB_END);
 	cr_assert_eq(labpbx_parse_faults("channel-stop", &f, &e), PD_E_USAGE);
 }
 

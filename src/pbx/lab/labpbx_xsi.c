@@ -46,8 +46,8 @@ typedef struct {
 typedef struct xchan {
 	char id[40];
 	char set[128];
-	session *s;       /* the connection streaming it */
-	bool forgotten;   /* heartbeat-404: the XSP lost it; the stream is silent */
+	session *s;     /* the connection streaming it */
+	bool forgotten; /* heartbeat-404: the XSP lost it; the stream is silent */
 	int64_t expires_at;
 	uint64_t seq;     /* sequenceNumber of its events */
 	pending_ev *pend; /* unacknowledged, oldest first */
@@ -91,11 +91,20 @@ static void xml_esc(pd_buf *b, const char *s)
 {
 	for (; s && *s; s++) {
 		switch (*s) {
-		case '&': pd_buf_add(b, "&amp;"); break;
-		case '<': pd_buf_add(b, "&lt;"); break;
-		case '>': pd_buf_add(b, "&gt;"); break;
-		case '"': pd_buf_add(b, "&quot;"); break;
-		default: pd_buf_addc(b, *s);
+		case '&':
+			pd_buf_add(b, "&amp;");
+			break;
+		case '<':
+			pd_buf_add(b, "&lt;");
+			break;
+		case '>':
+			pd_buf_add(b, "&gt;");
+			break;
+		case '"':
+			pd_buf_add(b, "&quot;");
+			break;
+		default:
+			pd_buf_addc(b, *s);
 		}
 	}
 }
@@ -172,17 +181,28 @@ static bool group_known(pd_labpbx *l, const char *g)
 static const char *reason_of(int code)
 {
 	switch (code) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 413: return "Payload Too Large";
-	case 431: return "Request Header Fields Too Large";
-	case 501: return "Not Implemented";
-	case 503: return "Service Unavailable";
-	default: return "Error";
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 413:
+		return "Payload Too Large";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 501:
+		return "Not Implemented";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Error";
 	}
 }
 
@@ -214,8 +234,8 @@ static int respond_error(session *s, int code, const char *summary)
 	el(&b, "", "summaryEnglish", summary);
 	el_ll(&b, "", "errorCode", code);
 	pd_buf_add(&b, "</ErrorInfo>");
-	respond(s, code,
-	        code == 401 ? "WWW-Authenticate: Basic realm=\"BroadWorks\"\r\n" : NULL, b.s);
+	respond(s, code, code == 401 ? "WWW-Authenticate: Basic realm=\"BroadWorks\"\r\n" : NULL,
+	        b.s);
 	pd_buf_free(&b);
 	return 0;
 }
@@ -273,8 +293,8 @@ static void chan_end(pd_labpbx *l, xchan *c)
 	if (s && !c->forgotten) {
 		pd_buf b = {0};
 		pd_buf_add(&b, XML_DECL "<xsi:Event xsi1:type=\"xsi:ChannelTerminatedEvent\" "
-		               "xmlns:xsi=\"" NS "\" xmlns:xsi1=\"http://www.w3.org/2001/"
-		               "XMLSchema-instance\">");
+		                        "xmlns:xsi=\"" NS "\" xmlns:xsi1=\"http://www.w3.org/2001/"
+		                        "XMLSchema-instance\">");
 		el(&b, "xsi:", "channelId", c->id);
 		pd_buf_add(&b, "</xsi:Event>");
 		chunk_out(l, s, b.s, b.len);
@@ -294,7 +314,7 @@ static void ev_head(pd_labpbx *l, pd_buf *b, xchan *c, const xsub *sub, const ch
 	c->seq++;
 	snprintf(ev_id, ev_n, "ev-%llu-%.8s", (unsigned long long)c->seq, c->id + 3);
 	pd_buf_add(b, XML_DECL "<xsi:Event xsi1:type=\"xsi:SubscriptionEvent\" xmlns:xsi=\"" NS
-	              "\" xmlns:xsi1=\"http://www.w3.org/2001/XMLSchema-instance\">");
+	                       "\" xmlns:xsi1=\"http://www.w3.org/2001/XMLSchema-instance\">");
 	el(b, "xsi:", "eventID", ev_id);
 	el_ll(b, "xsi:", "sequenceNumber", (long long)c->seq);
 	el(b, "xsi:", "userId", l->o.username);
@@ -431,8 +451,13 @@ void lab_xsi_call(pd_labpbx *l, const lcall *c, int step)
 	}
 	int64_t now = wall_ms(l);
 	/* the caller (inbound) or the number dialled (outbound) */
-	half cc = {.call_id = cc_call, .ext_id = ext, .pers = "Terminator", .rname = c->cid_name,
-	           .rnum = c->cid_num, .rtype = "Network", .start = at_wall(l, c->join_at),
+	half cc = {.call_id = cc_call,
+	           .ext_id = ext,
+	           .pers = "Terminator",
+	           .rname = c->cid_name,
+	           .rnum = c->cid_num,
+	           .rtype = "Network",
+	           .start = at_wall(l, c->join_at),
 	           .q = c->q};
 	if (!cc.start)
 		cc.start = now;
@@ -511,8 +536,9 @@ static void agent_data(pd_labpbx *l, pd_buf *b, const luser *u)
 		ts = (long long)wall_ms(l);
 	pd_buf_add(b, "<xsi:agentStateInfo>");
 	el(b, "xsi:", "state", st);
-	pd_buf_printf(b, "<xsi:stateTimestamp><xsi:timestamp>%lld</xsi:timestamp>"
-	                 "</xsi:stateTimestamp>",
+	pd_buf_printf(b,
+	              "<xsi:stateTimestamp><xsi:timestamp>%lld</xsi:timestamp>"
+	              "</xsi:stateTimestamp>",
 	              ts);
 	if (u->paused && u->reason && *u->reason)
 		el(b, "xsi:", "unavailableCode", u->reason);
@@ -633,9 +659,10 @@ static int do_directory(pd_labpbx *l, session *s, const request *r, const char *
 		n = total - first < res ? total - first : res;
 	pd_buf b = {0};
 	const char *root = grp ? "Group" : "Enterprise";
-	pd_buf_printf(&b, XML_DECL "<%s xmlns=\"" NS "\"><startIndex>%lld</startIndex>"
-	                           "<numberOfRecords>%lld</numberOfRecords>"
-	                           "<totalAvailableRecords>%d</totalAvailableRecords>\n<%s>\n",
+	pd_buf_printf(&b,
+	              XML_DECL "<%s xmlns=\"" NS "\"><startIndex>%lld</startIndex>"
+	                       "<numberOfRecords>%lld</numberOfRecords>"
+	                       "<totalAvailableRecords>%d</totalAvailableRecords>\n<%s>\n",
 	              root, start, n, total, grp ? "groupDirectory" : "enterpriseDirectory");
 	for (long long k = 0; k < n; k++) {
 		int i = idx[first + k];
@@ -708,7 +735,9 @@ static int do_subscribe(pd_labpbx *l, session *s, const request *r, const char *
 		respond_error(s, 400, "a Subscription needs an event package");
 		return 0;
 	}
-	int pkg = !strcmp(ev, "Advanced Call") ? PKG_CALL : !strcmp(ev, "Call Center Agent") ? PKG_AGENT : 0;
+	int pkg = !strcmp(ev, "Advanced Call")       ? PKG_CALL
+	          : !strcmp(ev, "Call Center Agent") ? PKG_AGENT
+	                                             : 0;
 	if (!pkg) {
 		respond_error(s, 400, "unknown event package");
 		return 0;
@@ -875,8 +904,8 @@ static int method_not_allowed(session *s, const char *allow)
 	snprintf(h, sizeof h, "Allow: %s\r\n", allow);
 	pd_buf b = {0};
 	pd_buf_add(&b, XML_DECL "<ErrorInfo xmlns=\"" NS "\"><summary>method not allowed</summary>"
-	               "<summaryEnglish>method not allowed</summaryEnglish><errorCode>405"
-	               "</errorCode></ErrorInfo>");
+	                        "<summaryEnglish>method not allowed</summaryEnglish><errorCode>405"
+	                        "</errorCode></ErrorInfo>");
 	respond(s, 405, h, b.s);
 	pd_buf_free(&b);
 	return 0;
@@ -1053,8 +1082,9 @@ void lab_xsi_feed(pd_labpbx *l, session *s, const char *data, size_t n)
 		line[ll] = '\0';
 		char target[2048], ver[16];
 		char *sp1 = strchr(line, ' '), *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
-		bool bad = !sp1 || !sp2 || strchr(sp2 + 1, ' ') || (size_t)(sp1 - line) >= sizeof r.method ||
-		           sp1 == line || (size_t)(sp2 - sp1 - 1) >= sizeof target || sp2 == sp1 + 1;
+		bool bad = !sp1 || !sp2 || strchr(sp2 + 1, ' ') ||
+		           (size_t)(sp1 - line) >= sizeof r.method || sp1 == line ||
+		           (size_t)(sp2 - sp1 - 1) >= sizeof target || sp2 == sp1 + 1;
 		if (!bad) {
 			memcpy(r.method, line, (size_t)(sp1 - line));
 			memcpy(target, sp1 + 1, (size_t)(sp2 - sp1 - 1));
@@ -1093,7 +1123,7 @@ void lab_xsi_feed(pd_labpbx *l, session *s, const char *data, size_t n)
 			if (++nh > HEADERS_MAX) {
 				s->close_after = true;
 				respond_error(s, 431, "too many request headers");
-			return;
+				return;
 			}
 			char *colon = memchr(h, ':', hl);
 			if (!colon || colon == h) {
@@ -1202,7 +1232,8 @@ static void sub_terminated(pd_labpbx *l, int k)
 	xsub copy = x->sub[k];
 	for (int i = 0; i < x->nch; i++)
 		if (!strcmp(x->ch[i]->set, copy.set))
-			send_event(l, x->ch[i], &copy, l->o.username, "SubscriptionTerminatedEvent", "");
+			send_event(l, x->ch[i], &copy, l->o.username, "SubscriptionTerminatedEvent",
+			           "");
 	x->sub[k] = x->sub[--x->nsub];
 	atomic_store(&x->subs_live, x->nsub);
 }

@@ -33,15 +33,15 @@
 #define CONNECT_TIMEOUT_MS 10000
 #define PUBLISH_MS 50
 #define INPUT_MS 1000
-#define RESULTS 500             /* directory page size asked (the XSP caps it) */
-#define PAGE_MAX_USERS 2000     /* users kept from one page (a hostile one lists more) */
-#define EXPIRES 3600            /* asked for the channel and the subscriptions */
-#define MIN_EXPIRES 4           /* a shorter grant is taken as this (no refresh storm) */
-#define ACK_INFLIGHT_MAX 16     /* acknowledgements sent at once */
-#define ACK_QUEUE_MAX 4096      /* waiting to be sent: past it the channel is rebuilt */
-#define MAX_CONNECTIONS 3       /* the channel and two for the short requests */
-#define MAX_SOCKS 16            /* sockets libcurl tells of (MAX_CONNECTIONS + resolver) */
-#define FAREWELL_MS 1000        /* destroy waits this long for its DELETEs */
+#define RESULTS 500         /* directory page size asked (the XSP caps it) */
+#define PAGE_MAX_USERS 2000 /* users kept from one page (a hostile one lists more) */
+#define EXPIRES 3600        /* asked for the channel and the subscriptions */
+#define MIN_EXPIRES 4       /* a shorter grant is taken as this (no refresh storm) */
+#define ACK_INFLIGHT_MAX 16 /* acknowledgements sent at once */
+#define ACK_QUEUE_MAX 4096  /* waiting to be sent: past it the channel is rebuilt */
+#define MAX_CONNECTIONS 3   /* the channel and two for the short requests */
+#define MAX_SOCKS 16        /* sockets libcurl tells of (MAX_CONNECTIONS + resolver) */
+#define FAREWELL_MS 1000    /* destroy waits this long for its DELETEs */
 #define APP_ID "provdesk"
 
 static const char *const PACKAGES[2] = {"Advanced Call", "Call Center Agent"};
@@ -55,7 +55,16 @@ enum dstate {
 	D_IDLE /* users only (monitor off): nothing open */
 };
 
-enum rkind { R_DIR, R_CHANNEL, R_SUB, R_ACK, R_HEARTBEAT, R_REFRESH_CHANNEL, R_REFRESH_SUB, R_DELETE };
+enum rkind {
+	R_DIR,
+	R_CHANNEL,
+	R_SUB,
+	R_ACK,
+	R_HEARTBEAT,
+	R_REFRESH_CHANNEL,
+	R_REFRESH_SUB,
+	R_DELETE
+};
 
 typedef struct xsi_drv xsi_drv;
 
@@ -228,11 +237,12 @@ pd_status xsi_hosts_parse(const char *list, xsi_host *out, int max, int *n, pd_e
 		size_t len = end ? (size_t)(end - s) : strlen(s);
 		while (len && s[len - 1] == ' ')
 			len--;
-		char item[300];
+		char item[300], shown[64];
 		if (len >= sizeof item)
 			return pd_fail(e, PD_E_INVALID, "xsp_hosts", "an XSP host is too long");
 		memcpy(item, s, len);
 		item[len] = '\0';
+		ascii(shown, sizeof shown, item); /* what an error shows of it */
 		s += end ? (size_t)(end - s) : strlen(s);
 		if (*n >= max)
 			return pd_fail(e, PD_E_INVALID, "xsp_hosts", "at most %d other XSP hosts",
@@ -244,8 +254,8 @@ pd_status xsi_hosts_parse(const char *list, xsi_host *out, int max, int *n, pd_e
 			char *close = strchr(item, ']');
 			if (!close || (close[1] && close[1] != ':'))
 				return pd_fail(e, PD_E_INVALID, "xsp_hosts",
-				               "'%.60s' is not host[:port] ([v6addr]:port for IPv6)",
-				               item);
+				               "'%s' is not host[:port] ([v6addr]:port for IPv6)",
+				               shown);
 			*close = '\0';
 			host = item + 1;
 			port = close[1] ? close + 2 : NULL;
@@ -253,7 +263,7 @@ pd_status xsi_hosts_parse(const char *list, xsi_host *out, int max, int *n, pd_e
 			char *colon = strchr(item, ':');
 			if (colon && strchr(colon + 1, ':'))
 				return pd_fail(e, PD_E_INVALID, "xsp_hosts",
-				               "'%.60s': write an IPv6 address as [addr]:port", item);
+				               "'%s': write an IPv6 address as [addr]:port", shown);
 			if (colon) {
 				*colon = '\0';
 				port = colon + 1;
@@ -266,17 +276,19 @@ pd_status xsi_hosts_parse(const char *list, xsi_host *out, int max, int *n, pd_e
 			      (*c >= '0' && *c <= '9') || *c == '.' || *c == '-' || *c == '_' ||
 			      (*c == ':' && item[0] == '[')))
 				return pd_fail(e, PD_E_INVALID, "xsp_hosts",
-				               "'%.60s' is not a host name or address", host);
+				               "'%s' is not a host name or address", shown);
 		if (port) {
 			char *pe;
 			long v = strtol(port, &pe, 10);
 			if (!*port || *pe || v < 1 || v > 65535)
 				return pd_fail(e, PD_E_INVALID, "xsp_hosts",
-				               "the port of %.60s is not between 1 and 65535", host);
+				               "the port of '%s' is not between 1 and 65535",
+				               shown);
 			h->port = (int)v;
 		}
 		if (strlen(host) >= sizeof h->host)
-			return pd_fail(e, PD_E_INVALID, "xsp_hosts", "an XSP host name is too long");
+			return pd_fail(e, PD_E_INVALID, "xsp_hosts",
+			               "an XSP host name is too long");
 		snprintf(h->host, sizeof h->host, "%.255s", host);
 		(*n)++;
 	}
@@ -390,7 +402,8 @@ static req *req_start(xsi_drv *d, enum rkind kind, const char *method, const cha
 	r->hdrs = curl_slist_append(r->hdrs, "Accept: application/xml");
 	r->hdrs = curl_slist_append(r->hdrs, "Expect:");
 	if (body)
-		r->hdrs = curl_slist_append(r->hdrs, "Content-Type: application/xml; charset=UTF-8");
+		r->hdrs =
+		    curl_slist_append(r->hdrs, "Content-Type: application/xml; charset=UTF-8");
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, r->hdrs);
 	if (strcmp(method, "GET")) {
 		if (strcmp(method, "POST"))
@@ -483,9 +496,9 @@ static void fail_http(xsi_drv *d, long code, const char *what)
 	else {
 		if (code >= 500 && !d->l.fail)
 			d->advance = true;
-		pd_drv_set_fail(&d->l, code >= 500 || code == 404 ? PD_LINK_RETRYING
-		                                                  : PD_LINK_PROTOCOL_ERROR,
-		                "%s answered HTTP %ld", what, code);
+		pd_drv_set_fail(
+		    &d->l, code >= 500 || code == 404 ? PD_LINK_RETRYING : PD_LINK_PROTOCOL_ERROR,
+		    "%s answered HTTP %ld", what, code);
 	}
 }
 
@@ -515,8 +528,8 @@ static void do_sync(xsi_drv *d)
 		return;
 	char why[200];
 	pd_sync_result r;
-	pd_drv_sync_outcome o = pd_drv_sync_users(&d->l.c, &d->l.h, u, n,
-	                                          xsi_model_users_refused(d->mo), &r, why, sizeof why);
+	pd_drv_sync_outcome o = pd_drv_sync_users(
+	    &d->l.c, &d->l.h, u, n, xsi_model_users_refused(d->mo), &r, why, sizeof why);
 	if (o == PD_DRV_SYNC_REFUSED) {
 		snprintf(d->sync_note, sizeof d->sync_note, "%s", why);
 		warning_update(d);
@@ -655,7 +668,8 @@ static void sub_done(xsi_drv *d, req *r)
 	xsi_value_of(r->body.s, r->body.len, "expires", exp, sizeof exp);
 	if (!id[0]) {
 		pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR,
-		                "the %s subscription's answer has no subscriptionId", PACKAGES[r->sub]);
+		                "the %s subscription's answer has no subscriptionId",
+		                PACKAGES[r->sub]);
 		return;
 	}
 	snprintf(d->sub_id[r->sub], sizeof d->sub_id[r->sub], "%s", id);
@@ -721,8 +735,9 @@ static void ack_send(xsi_drv *d)
 		d->ack_h = (d->ack_h + 1) % ACK_QUEUE_MAX;
 		d->ack_n--;
 		pd_buf b = {0};
-		pd_buf_add(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><EventResponse xmlns=\"" XSI_NS
-		               "\"><eventID>");
+		pd_buf_add(
+		    &b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><EventResponse xmlns=\"" XSI_NS
+		        "\"><eventID>");
 		xml_esc(&b, id);
 		pd_buf_add(&b, "</eventID><statusCode>200</statusCode><reason>OK</reason>"
 		               "</EventResponse>");
@@ -849,8 +864,8 @@ static void req_done(xsi_drv *d, req *r, CURLcode rc)
 		fail_transport(d, r, rc, what[r->kind]);
 		return;
 	}
-	if (code == 404 && (r->kind == R_HEARTBEAT || r->kind == R_REFRESH_CHANNEL ||
-	                    r->kind == R_REFRESH_SUB)) {
+	if (code == 404 &&
+	    (r->kind == R_HEARTBEAT || r->kind == R_REFRESH_CHANNEL || r->kind == R_REFRESH_SUB)) {
 		pd_drv_set_fail(&d->l, PD_LINK_RETRYING, "%s answered 404: the channel is gone",
 		                what[r->kind]);
 		return;
@@ -858,7 +873,8 @@ static void req_done(xsi_drv *d, req *r, CURLcode rc)
 	if (code == 404 && r->kind == R_DIR) {
 		pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR,
 		                "the directory answered 404: no such %s (check enterprise_id%s)",
-		                d->grp_esc ? "group" : "enterprise", d->grp_esc ? " and group_id" : "");
+		                d->grp_esc ? "group" : "enterprise",
+		                d->grp_esc ? " and group_id" : "");
 		return;
 	}
 	if (code != 200) {
@@ -1020,9 +1036,10 @@ static void farewell_turn(xsi_drv *d, int wait_ms)
 	struct pollfd pf[MAX_SOCKS];
 	int n = d->nsocks;
 	for (int i = 0; i < n; i++)
-		pf[i] = (struct pollfd){.fd = d->socks[i].fd,
-		                        .events = (short)(((d->socks[i].what & CURL_POLL_IN) ? POLLIN : 0) |
-		                                          ((d->socks[i].what & CURL_POLL_OUT) ? POLLOUT : 0))};
+		pf[i] = (struct pollfd){
+		    .fd = d->socks[i].fd,
+		    .events = (short)(((d->socks[i].what & CURL_POLL_IN) ? POLLIN : 0) |
+		                      ((d->socks[i].what & CURL_POLL_OUT) ? POLLOUT : 0))};
 	int64_t now = pd_live_now_ms();
 	if (d->curl_at != INT64_MAX && d->curl_at - now < wait_ms)
 		wait_ms = d->curl_at <= now ? 0 : (int)(d->curl_at - now);
@@ -1031,9 +1048,10 @@ static void farewell_turn(xsi_drv *d, int wait_ms)
 	for (int i = 0; r > 0 && i < n; i++) {
 		if (!pf[i].revents)
 			continue;
-		int mask = ((pf[i].revents & POLLIN) ? CURL_CSELECT_IN : 0) |
-		           ((pf[i].revents & POLLOUT) ? CURL_CSELECT_OUT : 0) |
-		           ((pf[i].revents & (POLLERR | POLLHUP | POLLNVAL)) ? CURL_CSELECT_ERR : 0);
+		int mask =
+		    ((pf[i].revents & POLLIN) ? CURL_CSELECT_IN : 0) |
+		    ((pf[i].revents & POLLOUT) ? CURL_CSELECT_OUT : 0) |
+		    ((pf[i].revents & (POLLERR | POLLHUP | POLLNVAL)) ? CURL_CSELECT_ERR : 0);
 		curl_multi_socket_action(d->m, pf[i].fd, mask, &running);
 	}
 	if (d->curl_at <= pd_live_now_ms()) {
@@ -1043,11 +1061,25 @@ static void farewell_turn(xsi_drv *d, int wait_ms)
 	process(d);
 }
 
+static bool deletes_left(const xsi_drv *d)
+{
+	for (const req *r = d->reqs; r; r = r->next)
+		if (r->kind == R_DELETE)
+			return true;
+	return false;
+}
+
 /* The subscriptions and the channel deleted, waited for at most FAREWELL_MS. */
 static void farewell(xsi_drv *d)
 {
 	d->closing = true;
-	reqs_clear(d); /* the stream and whatever was in flight */
+	/* what was in flight ends; the stream stays open until the channel's
+	 * DELETE (an XSP drops a channel whose stream closes) */
+	for (req *r = d->reqs, *nx; r; r = nx) {
+		nx = r->next;
+		if (r != d->chan)
+			req_free(d, r);
+	}
 	char path[1024];
 	for (int i = 0; i < 2; i++) {
 		if (!d->sub_id[i][0])
@@ -1065,7 +1097,7 @@ static void farewell(xsi_drv *d)
 	int running;
 	curl_multi_socket_action(d->m, CURL_SOCKET_TIMEOUT, 0, &running);
 	process(d);
-	for (int64_t now = pd_live_now_ms(); d->reqs && now < until; now = pd_live_now_ms())
+	for (int64_t now = pd_live_now_ms(); deletes_left(d) && now < until; now = pd_live_now_ms())
 		farewell_turn(d, (int)(until - now));
 }
 
@@ -1115,9 +1147,10 @@ static void xsi_on_io(void *p, const struct pollfd *pf, int n, int64_t now)
 	for (int i = 0; i < n; i++) {
 		if (!pf[i].revents)
 			continue;
-		int mask = ((pf[i].revents & POLLIN) ? CURL_CSELECT_IN : 0) |
-		           ((pf[i].revents & POLLOUT) ? CURL_CSELECT_OUT : 0) |
-		           ((pf[i].revents & (POLLERR | POLLHUP | POLLNVAL)) ? CURL_CSELECT_ERR : 0);
+		int mask =
+		    ((pf[i].revents & POLLIN) ? CURL_CSELECT_IN : 0) |
+		    ((pf[i].revents & POLLOUT) ? CURL_CSELECT_OUT : 0) |
+		    ((pf[i].revents & (POLLERR | POLLHUP | POLLNVAL)) ? CURL_CSELECT_ERR : 0);
 		curl_run(d, pf[i].fd, mask);
 	}
 	after_run(d);

@@ -115,6 +115,7 @@ typedef struct {
 	bool channel_seen;
 	char channel_id[XSI_VALUE_MAX];
 	char doc_error[160];
+	long delete_code; /* the channel's DELETE: its HTTP status, 0 when none came */
 } probe;
 
 static size_t t_body(char *s, size_t sz, size_t n, void *ud)
@@ -125,6 +126,12 @@ static size_t t_body(char *s, size_t sz, size_t n, void *ud)
 		return 0;
 	}
 	pd_buf_addn(&t->body, s, sz * n);
+	return sz * n;
+}
+
+static size_t t_discard(char *s, size_t sz, size_t n, void *ud)
+{
+	(void)s, (void)ud;
 	return sz * n;
 }
 
@@ -139,8 +146,7 @@ static void t_msg(const xsi_msg *m, void *ctx)
 	}
 }
 
-/* The channel's body: to the parser until <Channel> came (then the
- * transfer is ended on purpose). */
+/* The channel's body: to the parser (a malformed one ends the transfer). */
 static size_t t_chan(char *s, size_t sz, size_t n, void *ud)
 {
 	probe *t = ud;
@@ -150,15 +156,99 @@ static size_t t_chan(char *s, size_t sz, size_t n, void *ud)
 	}
 	pd_buf_addn(&t->body, s, sz * n); /* kept for an error answer */
 	xsi_parser_feed(t->p, s, sz * n);
-	return t->channel_seen || t->doc_error[0] ? 0 : sz * n;
+	return t->doc_error[0] ? 0 : sz * n;
 }
 
 /* What a request reached (which step a failure belongs to). */
 typedef struct {
 	char text[300]; /* libcurl's error, printable, the secret masked */
 	char ip[64];
-	bool connected, tls_done;
+	bool resolved, connected, tls_done;
 } reach;
+
+/* A DELETE of the channel just read, on its own handle. */
+static CURL *delete_of(probe *t)
+{
+	CURL *h = curl_easy_init();
+	if (!h)
+		return NULL;
+	char *id = curl_easy_escape(NULL, t->channel_id, 0);
+	char url[2048];
+	snprintf(url, sizeof url, "%s" XSI_EVENTS "/channel/%s", t->base, id ? id : "");
+	curl_free(id);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)STEP_MS);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, t_discard);
+	curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+	curl_easy_setopt(h, CURLOPT_USERNAME, t->c->username ? t->c->username : "");
+	curl_easy_setopt(h, CURLOPT_PASSWORD, t->c->secret ? t->c->secret : "");
+	if (t->c->tls) {
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, t->verify ? 1L : 0L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, t->verify ? 2L : 0L);
+		if (t->ca)
+			curl_easy_setopt(h, CURLOPT_CAINFO, t->ca);
+	}
+	return h;
+}
+
+/* The channel, streamed until its <Channel> document came, then deleted
+ * while the stream is still open (an XSP drops a channel whose stream
+ * closes, so a DELETE after it would find none): both on one multi of its
+ * own, bounded by ms. The DELETE's answer goes to t->delete_code. */
+static CURLcode channel_run(probe *t, CURL *ch, long ms)
+{
+	CURLM *m = curl_multi_init();
+	if (!m)
+		return CURLE_OUT_OF_MEMORY;
+	curl_multi_add_handle(m, ch);
+	CURL *del = NULL;
+	CURLcode rc = CURLE_OPERATION_TIMEDOUT;
+	bool ch_done = false, del_done = false;
+	int64_t until = pd_live_now_ms() + ms;
+	t->delete_code = 0;
+	while (pd_live_now_ms() < until && !del_done && !(ch_done && !del)) {
+		int running;
+		curl_multi_perform(m, &running);
+		CURLMsg *msg;
+		int left;
+		while ((msg = curl_multi_info_read(m, &left))) {
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			if (msg->easy_handle == ch) {
+				ch_done = true;
+				rc = msg->data.result;
+			} else if (msg->easy_handle == del) {
+				del_done = true;
+				if (msg->data.result == CURLE_OK)
+					curl_easy_getinfo(del, CURLINFO_RESPONSE_CODE,
+					                  &t->delete_code);
+			}
+		}
+		if (t->channel_seen && t->channel_id[0] && !del) {
+			rc = CURLE_OK;
+			if ((del = delete_of(t)))
+				curl_multi_add_handle(m, del);
+			else
+				break;
+		}
+		if (del_done || (ch_done && !del))
+			break;
+		int64_t left_ms = until - pd_live_now_ms();
+		curl_multi_poll(m, NULL, 0, left_ms > 100 ? 100 : (int)(left_ms > 0 ? left_ms : 0),
+		                NULL);
+	}
+	if (del) {
+		curl_multi_remove_handle(m, del);
+		curl_easy_cleanup(del);
+	}
+	curl_multi_remove_handle(m, ch);
+	curl_multi_cleanup(m);
+	return rc;
+}
 
 /* One request, waited for at most STEP_MS (and the overall limit). */
 static CURLcode request(probe *t, const char *method, const char *path, const char *body,
@@ -205,7 +295,12 @@ static CURLcode request(probe *t, const char *method, const char *path, const ch
 		if (body)
 			curl_easy_setopt(h, CURLOPT_COPYPOSTFIELDS, body);
 	}
-	CURLcode rc = curl_easy_perform(h);
+	CURLcode rc;
+	if (channel) {
+		rc = channel_run(t, h, ms);
+	} else {
+		rc = curl_easy_perform(h);
+	}
 	*code = 0;
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, code);
 	/* which step a failure belongs to: the times libcurl reached */
@@ -230,20 +325,65 @@ static CURLcode request(probe *t, const char *method, const char *path, const ch
 
 /* The transport's steps from the first request's outcome: PD_OK when the
  * XSP was reached (an HTTP answer came). */
-static pd_status transport_steps(probe *t, CURLcode rc, const reach *r)
+/* Name resolution and TCP connect on their own (libcurl counts a TLS
+ * handshake into its connect): a connect-only transfer over plain TCP. */
+static CURLcode tcp_probe(probe *t, reach *r)
+{
+	CURL *h = curl_easy_init();
+	memset(r, 0, sizeof *r);
+	if (!h) {
+		snprintf(r->text, sizeof r->text, "libcurl could not make a transfer");
+		return CURLE_OUT_OF_MEMORY;
+	}
+	char url[700], eb[CURL_ERROR_SIZE] = "";
+	const char *colon = strchr(t->base, ':'); /* after the scheme */
+	snprintf(url, sizeof url, "http%s/", colon ? colon : "");
+	int64_t left = t->pr.give_up - pd_live_now_ms();
+	long ms = left < STEP_MS ? (long)(left > 1 ? left : 1) : STEP_MS;
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, eb);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ms);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
+	CURLcode rc = curl_easy_perform(h);
+	char *ip = NULL;
+	curl_easy_getinfo(h, CURLINFO_PRIMARY_IP, &ip);
+	curl_off_t lookup = 0;
+	curl_easy_getinfo(h, CURLINFO_NAMELOOKUP_TIME_T, &lookup);
+	r->resolved = rc != CURLE_COULDNT_RESOLVE_HOST &&
+	              (lookup > 0 || rc == CURLE_OK || rc == CURLE_COULDNT_CONNECT);
+	snprintf(r->text, sizeof r->text, "%s", eb[0] ? eb : curl_easy_strerror(rc));
+	for (char *p = r->text; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	snprintf(r->ip, sizeof r->ip, "%s", ip ? ip : "");
+	r->connected = rc == CURLE_OK;
+	curl_easy_cleanup(h);
+	return rc;
+}
+
+/* The transport's steps: resolve and connect from tcp_probe (rc0, r0), TLS
+ * from the first request (rc, r). PD_OK when the XSP was reached. */
+static pd_status transport_steps(probe *t, CURLcode rc0, const reach *r0, CURLcode rc,
+                                 const reach *r)
 {
 	const pd_drv_conf *c = t->c;
-	if (rc == CURLE_COULDNT_RESOLVE_HOST)
+	if (rc0 == CURLE_COULDNT_RESOLVE_HOST)
 		return pd_drv_probe_fail(&t->pr, PD_E_UNAVAILABLE, "name resolution", "%s: %s",
-		                         c->host, r->text);
-	if (!r->connected && !r->ip[0] && rc == CURLE_OPERATION_TIMEDOUT)
-		return pd_drv_probe_fail(&t->pr, PD_E_UNAVAILABLE, "name resolution",
-		                         "%s: timed out", c->host);
-	pd_drv_probe_step(&t->pr, "name resolution", true, "%s -> %s", c->host, r->ip);
-	if (rc == CURLE_COULDNT_CONNECT || (!r->connected && rc != CURLE_OK))
+		                         c->host, r0->text);
+	if (!r0->resolved)
+		return pd_drv_probe_fail(&t->pr, PD_E_UNAVAILABLE, "name resolution", "%s: %s",
+		                         c->host, r0->text);
+	pd_drv_probe_step(&t->pr, "name resolution", true, "%s -> %s", c->host,
+	                  r0->ip[0] ? r0->ip : "resolved");
+	if (!r0->connected)
 		return pd_drv_probe_fail(&t->pr, PD_E_UNAVAILABLE, "TCP connect", "%s:%d: %s",
-		                         r->ip, c->port, r->text);
-	pd_drv_probe_step(&t->pr, "TCP connect", true, "%s:%d", r->ip, c->port);
+		                         c->host, c->port, r0->text);
+	pd_drv_probe_step(&t->pr, "TCP connect", true, "%s:%d", r0->ip, c->port);
+	if (!c->tls && rc != CURLE_OK && !r->connected)
+		return pd_drv_probe_fail(&t->pr, PD_E_UNAVAILABLE, "TCP connect", "%s:%d: %s",
+		                         r0->ip, c->port, r->text);
 	if (c->tls) {
 		if (rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM ||
 		    rc == CURLE_SSL_CRL_BADFILE)
@@ -252,7 +392,8 @@ static pd_status transport_steps(probe *t, CURLcode rc, const reach *r)
 			if (rc == CURLE_OPERATION_TIMEDOUT)
 				return pd_drv_probe_fail(
 				    &t->pr, PD_E_PROTOCOL, "TLS",
-				    "TLS: no handshake within %d s (is this a TLS port?)", STEP_MS / 1000);
+				    "TLS: no handshake within %d s (is this a TLS port?)",
+				    STEP_MS / 1000);
 			return pd_drv_probe_fail(&t->pr, PD_E_PROTOCOL, "TLS", "%s", r->text);
 		}
 		pd_drv_probe_step(&t->pr, "TLS", true, "handshake done, certificate %s%s%.200s",
@@ -291,20 +432,26 @@ static pd_status run(probe *t)
 	bool v6 = strchr(c->host, ':') != NULL;
 	snprintf(t->base, sizeof t->base, "%s://%s%s%s:%d", c->tls ? "https" : "http",
 	         v6 ? "[" : "", c->host, v6 ? "]" : "", c->port);
-	char *ent_e = curl_easy_escape(NULL, ent, 0), *grp_e = grp ? curl_easy_escape(NULL, grp, 0) : NULL;
+	char *ent_e = curl_easy_escape(NULL, ent, 0),
+	     *grp_e = grp ? curl_easy_escape(NULL, grp, 0) : NULL;
 	char path[1024];
 	if (grp_e)
 		snprintf(path, sizeof path,
-		         XSI_ACTIONS "/group/%s/directories/Group?enterpriseId=%s&start=1&results=%d",
+		         XSI_ACTIONS
+		         "/group/%s/directories/Group?enterpriseId=%s&start=1&results=%d",
 		         grp_e, ent_e, PROBE_RESULTS);
 	else
 		snprintf(path, sizeof path,
-		         XSI_ACTIONS "/enterprise/%s/directories/Enterprise?start=1&results=%d", ent_e,
-		         PROBE_RESULTS);
+		         XSI_ACTIONS "/enterprise/%s/directories/Enterprise?start=1&results=%d",
+		         ent_e, PROBE_RESULTS);
 	long code;
-	reach r;
-	CURLcode rc = request(t, "GET", path, NULL, false, &code, &r);
-	if ((st = transport_steps(t, rc, &r)) != PD_OK)
+	reach r0, r;
+	CURLcode rc0 = tcp_probe(t, &r0), rc = CURLE_COULDNT_CONNECT;
+	if (r0.connected)
+		rc = request(t, "GET", path, NULL, false, &code, &r);
+	else
+		memset(&r, 0, sizeof r);
+	if ((st = transport_steps(t, rc0, &r0, rc, &r)) != PD_OK)
 		goto out_e;
 	if (rc != CURLE_OK && !code) {
 		st = pd_drv_probe_fail(&t->pr, PD_E_PROTOCOL, "authentication",
@@ -324,7 +471,8 @@ static pd_status run(probe *t)
 	if (code == 404) {
 		st = pd_drv_probe_fail(&t->pr, PD_E_CONFIG, "directory",
 		                       "HTTP 404: no %s %s on this XSP (or not an Xsi-Actions URL)",
-		                       grp ? "group" : "enterprise", grp ? "group_id" : "enterprise_id");
+		                       grp ? "group" : "enterprise",
+		                       grp ? "group_id" : "enterprise_id");
 		goto out_e;
 	}
 	if (rc != CURLE_OK || code != 200) {
@@ -335,8 +483,8 @@ static pd_status run(probe *t)
 	xsi_dir_page pg;
 	char perr[200];
 	if (!xsi_dir_parse(t->body.s ? t->body.s : "", t->body.len,
-	                   &(xsi_parser_opts){.max_doc = XSI_BODY_MAX}, PROBE_RESULTS * 4, &pg, perr,
-	                   sizeof perr)) {
+	                   &(xsi_parser_opts){.max_doc = XSI_BODY_MAX}, PROBE_RESULTS * 4, &pg,
+	                   perr, sizeof perr)) {
 		for (char *p = perr; *p; p++)
 			if (*p < 0x20 || *p == 0x7f)
 				*p = '?';
@@ -359,9 +507,9 @@ static pd_status run(probe *t)
 	rc = request(t, "POST", XSI_ASYNC "/channel", body, true, &code, &r);
 	if (!t->channel_seen || !t->channel_id[0]) {
 		if (code == 401 || code == 403)
-			st = pd_drv_probe_fail(&t->pr, PD_E_AUTH, "event channel",
-			                       "HTTP %ld: the administrator may not open an event channel",
-			                       code);
+			st = pd_drv_probe_fail(
+			    &t->pr, PD_E_AUTH, "event channel",
+			    "HTTP %ld: the administrator may not open an event channel", code);
 		else if (code && code != 200)
 			st = pd_drv_probe_fail(&t->pr, PD_E_PROTOCOL, "event channel", "HTTP %ld",
 			                       code);
@@ -375,29 +523,25 @@ static pd_status run(probe *t)
 			                       "not an Xsi event channel: %s", d);
 		} else
 			st = pd_drv_probe_fail(&t->pr, PD_E_PROTOCOL, "event channel",
-			                       "no <Channel> document within %d s (%s)", STEP_MS / 1000,
-			                       r.text);
+			                       "no <Channel> document within %d s (%s)",
+			                       STEP_MS / 1000, r.text);
 		goto out_e;
 	}
-	char *id = curl_easy_escape(NULL, t->channel_id, 0);
-	snprintf(path, sizeof path, XSI_EVENTS "/channel/%s", id ? id : "");
-	curl_free(id);
-	rc = request(t, "DELETE", path, NULL, false, &code, &r);
 	char shown[80];
 	snprintf(shown, sizeof shown, "%.79s", t->channel_id);
 	for (char *p = shown; *p; p++)
 		if (*p < 0x20 || *p == 0x7f)
 			*p = '?';
-	if (rc == CURLE_OK && code == 200)
+	if (t->delete_code == 200)
 		pd_drv_probe_step(&t->pr, "event channel", true, "channel %s opened and deleted",
 		                  shown);
 	else
 		pd_drv_probe_step(&t->pr, "event channel", true,
 		                  "channel %s opened; its DELETE answered HTTP %ld (it expires by "
 		                  "itself)",
-		                  shown, code);
-	snprintf(t->pr.out->identity, sizeof t->pr.out->identity, "BroadWorks Xsi %s:%d",
-	         c->host, c->port);
+		                  shown, t->delete_code);
+	snprintf(t->pr.out->identity, sizeof t->pr.out->identity, "BroadWorks Xsi %s:%d", c->host,
+	         c->port);
 	st = PD_OK;
 out_e:
 	curl_free(ent_e);
