@@ -169,6 +169,15 @@ static void warning_update(xsi_drv *d)
 	}
 }
 
+/* Field by field: the struct's padding is not part of its value. */
+static bool same_input(const pd_live_input *a, const pd_live_input *b)
+{
+	return a->dropped_calls == b->dropped_calls && a->dropped_channels == b->dropped_channels &&
+	       a->aged_out == b->aged_out && a->stale_channels == b->stale_channels &&
+	       a->bad_fields == b->bad_fields && a->dropped_other == b->dropped_other &&
+	       a->calls == b->calls && a->channels == b->channels && a->capped == b->capped;
+}
+
 static void input_check(xsi_drv *d, bool force)
 {
 	pd_model_stats ms;
@@ -176,7 +185,7 @@ static void input_check(xsi_drv *d, bool force)
 	xsi_parser_stats ps;
 	xsi_parser_get_stats(d->p, &ps);
 	pd_live_input in = pd_model_input(&ms, ps.bad_fields);
-	if (!memcmp(&in, &d->l.input, sizeof in)) {
+	if (same_input(&in, &d->l.input)) {
 		d->input_pending = false;
 		return;
 	}
