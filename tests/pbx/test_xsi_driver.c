@@ -192,9 +192,9 @@ Test(xsi_driver, create_refuses_bad_parameters)
 	}
 	xsi_host hs[XSI_MAX_HOSTS];
 	int n;
-	cr_assert_eq(xsi_hosts_parse(" xsp2.example.net:8443 , [2001:db8::1]:443,xsp3 ", hs, 7, &n,
-	                             &e),
-	             PD_OK, "%s", e.message);
+	cr_assert_eq(
+	    xsi_hosts_parse(" xsp2.example.net:8443 , [2001:db8::1]:443,xsp3 ", hs, 7, &n, &e),
+	    PD_OK, "%s", e.message);
 	cr_assert_eq(n, 3);
 	cr_assert_str_eq(hs[0].host, "xsp2.example.net");
 	cr_assert_eq(hs[0].port, 8443);
@@ -207,8 +207,8 @@ Test(xsi_driver, create_refuses_bad_parameters)
 
 /* The sync through the real store: the lab's users linked by email to the
  * console users that have it, the groups made sub-accounts. */
-static pd_status store_host_sync(void *ctx, int64_t cid, const pd_synced_user *u, size_t n,
-                                 bool ap, pd_sync_result *res, pd_err *e)
+static pd_status store_host_sync(void *ctx, int64_t cid, const pd_synced_user *u, size_t n, bool ap,
+                                 pd_sync_result *res, pd_err *e)
 {
 	return store_sync_users(ctx, cid, u, n, ap, res, e);
 }
@@ -241,8 +241,8 @@ Test(xsi_driver, sync_links_by_email_in_the_store, .init = fx_setup_open, .fini 
 	c.auto_provision = true;
 	pd_drv_host hh = {.ctx = fx_s, .live = h.live, .sync_users = store_host_sync};
 	cr_assert_eq(h.ops->create(&c, &hh, &h.drv, &e), PD_OK, "%s", e.message);
-	cr_assert(pd_drv_run(h.ops, h.drv, pd_live_now_ms() + 5000 * tl_slow(), 50, monitoring_done,
-	                     &h));
+	cr_assert(
+	    pd_drv_run(h.ops, h.drv, pd_live_now_ms() + 5000 * tl_slow(), 50, monitoring_done, &h));
 	pd_sync_result r;
 	cr_assert(h.ops->last_sync(h.drv, &r));
 	cr_assert_eq(r.added, 12);
@@ -265,8 +265,8 @@ Test(xsi_driver, sync_links_by_email_in_the_store, .init = fx_setup_open, .fini 
 	cr_assert(g1 && g2, "auto-provisioned: one sub-account per group");
 	/* a resync changes nothing */
 	h.ops->resync(h.drv, pd_live_now_ms());
-	cr_assert(pd_drv_run(h.ops, h.drv, pd_live_now_ms() + 5000 * tl_slow(), 50, monitoring_done,
-	                     &h));
+	cr_assert(
+	    pd_drv_run(h.ops, h.drv, pd_live_now_ms() + 5000 * tl_slow(), 50, monitoring_done, &h));
 	cr_assert(h.ops->last_sync(h.drv, &r));
 	cr_assert_eq(r.unchanged, 12);
 	cr_assert_eq(r.added + r.removed + r.updated, 0);
@@ -400,10 +400,10 @@ Test(xsi_driver, call_in_progress_not_double_counted)
  * the driver, whose link comes back each time. */
 Test(xsi_driver, hostile_garbage_survived, .timeout = 90)
 {
-	pd_labpbx *lab = lab_up_opts((pd_labpbx_opts){.faults = PD_LAB_FAULT_GARBAGE |
-	                                                        PD_LAB_FAULT_BYTEWISE,
-	                                              .fault_period_ms = 400,
-	                                              .call_rate = 120});
+	pd_labpbx *lab =
+	    lab_up_opts((pd_labpbx_opts){.faults = PD_LAB_FAULT_GARBAGE | PD_LAB_FAULT_BYTEWISE,
+	                                 .fault_period_ms = 400,
+	                                 .call_rate = 120});
 	harness h;
 	start(&h, labpbx_port(lab), SECRET, ENT);
 	WAIT_FOR(&h, counters(lab).channels_opened >= 4, 30000);
@@ -599,9 +599,9 @@ Test(xsi_driver, test_op_steps)
 	cr_assert(strstr(e.message, "authentication failed"), "%s", e.message);
 
 	/* an unknown enterprise: the directory step, PD_E_CONFIG */
-	cr_assert_eq(run_test(labpbx_port(lab), false, SECRET, "{\"enterprise_id\": \"nope\"}", &r,
-	                      &e),
-	             PD_E_CONFIG);
+	cr_assert_eq(
+	    run_test(labpbx_port(lab), false, SECRET, "{\"enterprise_id\": \"nope\"}", &r, &e),
+	    PD_E_CONFIG);
 	cr_assert_str_eq(r.steps[r.failed].name, "directory");
 
 	/* no enterprise: parameters */

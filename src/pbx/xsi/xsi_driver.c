@@ -5,8 +5,8 @@
  *   directory pages (Xsi-Actions, enterprise or group) -> sync users ->
  *   event channel (a never-ending chunked POST, fed to xsi_parser) ->
  *   <Channel> -> two subscriptions (Advanced Call, Call Center Agent) ->
- *   monitoring: every event acknowledged, a heartbeat every
- *   ping_interval (15 s by default), channel and subscriptions refreshed at
+ *   monitoring: every event acknowledged, a heartbeat every 15 s (or
+ *   ping_interval when shorter), channel and subscriptions refreshed at
  *   3/4 of their expiry.
  * A ChannelTerminatedEvent, SubscriptionTerminatedEvent, the end of the
  * stream, a heartbeat or refresh answered 404, malformed XML or silence on
@@ -1015,7 +1015,11 @@ static pd_status xsi_create(const pd_drv_conf *c, const pd_drv_host *h, void **o
 	d->l.after_io = NULL;
 	d->curl_at = INT64_MAX;
 	d->deadline = INT64_MAX;
-	d->hb_ms = (int64_t)(c->ping_interval_s > 0 ? c->ping_interval_s : XSI_HEARTBEAT_S) * 1000;
+	/* every 15 s as Xsi asks, or more often when ping_interval is shorter */
+	d->hb_ms = (int64_t)(c->ping_interval_s > 0 && c->ping_interval_s < XSI_HEARTBEAT_S
+	                         ? c->ping_interval_s
+	                         : XSI_HEARTBEAT_S) *
+	           1000;
 	d->ackq = xcalloc(ACK_QUEUE_MAX, sizeof *d->ackq);
 	curl_multi_setopt(d->m, CURLMOPT_SOCKETFUNCTION, on_socket);
 	curl_multi_setopt(d->m, CURLMOPT_SOCKETDATA, d);
