@@ -459,6 +459,37 @@ Test(xsi_driver, wrong_password_auth_failed_no_retry)
 	labpbx_stop(lab);
 }
 
+/* Auth failed stays so until a resync (or an edit), which tries again. */
+Test(xsi_driver, resync_after_auth_failed_tries_again)
+{
+	pd_labpbx *lab = lab_up_opts((pd_labpbx_opts){.secret = "old-Pw-1"});
+	harness h;
+	start(&h, labpbx_port(lab), SECRET, ENT);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_AUTH_FAILED, 5000);
+	labpbx_set_secret(lab, SECRET); /* the customer fixed the account */
+	h.ops->resync(h.drv, pd_live_now_ms());
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	cr_assert_eq(h.nsync, 1);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
+/* A directory past max_users_per_link: the reading stops there and nothing
+ * is synced (a directory cut short would read as users removed). */
+Test(xsi_driver, directory_over_the_user_cap_is_not_synced)
+{
+	pd_labpbx *lab = lab_up_opts((pd_labpbx_opts){.users = 600, .queues = 1});
+	harness h;
+	pd_drv_conf c = conf(labpbx_port(lab), SECRET, ENT);
+	c.max_users = 100;
+	h_create(&h, "broadworks-xsi", c);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 10000);
+	cr_assert_eq(h.nsync, 0);
+	cr_assert(strstr(h.texts.s, "max_users_per_link"), "%s", h.texts.s);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
 Test(xsi_driver, password_changed_while_monitoring)
 {
 	pd_labpbx *lab = lab_up();
