@@ -18,6 +18,7 @@ static const char help_lab[] =
     "                        [--no-voicemail] [--tls-cert FILE --tls-key FILE] [--json]\n"
     "                        [--ring SECONDS] [--talk SECONDS] [--wrapup SECONDS]\n"
     "                        [--calls-up N] [--pause-in-call EXT:REASON] [--direct-pct N]\n"
+    "                        [--ack-timeout SECONDS]\n"
     "A PBX that speaks the Asterisk Manager Interface (AMI) like Asterisk 22, for labs\n"
     "and demos. Defaults: --listen 127.0.0.1:5038, --username admin, secret \"lab-secret\"\n"
     "(use --secret-file to set another), 20 users (1001...), 2 queues, 1 site,\n"
@@ -43,7 +44,15 @@ static const char help_lab[] =
     "them with CoreShowChannels and QueueStatus). --pause-in-call 1001:Lunch: that\n"
     "extension is paused with that reason as soon as it answers a queue call.\n"
     "--direct-pct N: N% of the inbound calls ring a user's phone directly, not through a\n"
-    "queue (Asterisk only).\n";
+    "queue (Asterisk and BroadWorks).\n"
+    "--platform broadworks-xsi (broadworks): a Cisco BroadWorks XSP speaking Xsi-Actions\n"
+    "and Xsi-Events over HTTP (default --listen 127.0.0.1:8080, or 127.0.0.1:8443 with\n"
+    "--tls-cert/--tls-key: HTTPS), Basic auth with --username and the secret, enterprise\n"
+    "\"lab-ent\", groups group-1... (one per --sites), users N@lab.example, the queues as\n"
+    "call centers (support@lab.example...). Its own faults: heartbeat-404 (the XSP\n"
+    "forgets the channels), channel-end (ChannelTerminatedEvent), sub-end\n"
+    "(SubscriptionTerminatedEvent) or xsi; garbage is written inside the event stream.\n"
+    "--ack-timeout: an event left unacknowledged this long ends its channel (default 10).\n";
 
 static int parse_listen(pd_cli *c, const char *s, char **host, int *port)
 {
@@ -70,7 +79,7 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 	bool legacy = false, no_vm = false;
 	const char *tls_cert = NULL, *tls_key = NULL;
 	const char *ring = NULL, *talk = NULL, *wrapup = NULL, *calls_up = NULL, *pic = NULL;
-	const char *direct = NULL;
+	const char *direct = NULL, *ack_timeout = NULL;
 	const pd_opt opts[] = {
 	    {"platform", PD_OPT_VAL, &platform, NULL},
 	    {"listen", PD_OPT_VAL, &listen, NULL},
@@ -93,6 +102,7 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 	    {"calls-up", PD_OPT_VAL, &calls_up, NULL},
 	    {"pause-in-call", PD_OPT_VAL, &pic, NULL},
 	    {"direct-pct", PD_OPT_VAL, &direct, NULL},
+	    {"ack-timeout", PD_OPT_VAL, &ack_timeout, NULL},
 	    {NULL, 0, NULL, NULL},
 	};
 	int np = 0;
@@ -103,15 +113,24 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 	if (platform) {
 		if (!strcmp(platform, "freeswitch-esl") || !strcmp(platform, "freeswitch"))
 			plat = PD_LAB_FREESWITCH_ESL;
+		else if (!strcmp(platform, "broadworks-xsi") || !strcmp(platform, "broadworks"))
+			plat = PD_LAB_BROADWORKS_XSI;
 		else if (strcmp(platform, "asterisk-ami") && strcmp(platform, "asterisk"))
 			return pd_cli_usage_field(c, "platform",
-			                          "--platform: expected asterisk-ami (asterisk) or "
-			                          "freeswitch-esl (freeswitch), got '%s'",
+			                          "--platform: expected asterisk-ami (asterisk), "
+			                          "freeswitch-esl (freeswitch) or broadworks-xsi "
+			                          "(broadworks), got '%s'",
 			                          platform);
 	}
-	bool esl = plat == PD_LAB_FREESWITCH_ESL;
+	bool esl = plat == PD_LAB_FREESWITCH_ESL, xsi = plat == PD_LAB_BROADWORKS_XSI;
 	if (esl && !strcmp(listen, "127.0.0.1:5038"))
 		listen = "127.0.0.1:8021"; /* mod_event_socket's port */
+	if (xsi && !strcmp(listen, "127.0.0.1:5038"))
+		listen = tls_cert ? "127.0.0.1:8443" : "127.0.0.1:8080";
+	if (ack_timeout && !xsi)
+		return pd_cli_usage_field(c, "ack_timeout",
+		                          "--ack-timeout is a BroadWorks option (--platform "
+		                          "broadworks-xsi)");
 	pd_labpbx_opts o = {.platform = plat,
 	                    .username = user,
 	                    .call_rate = 4,
@@ -168,6 +187,11 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 		if (!pd_cli_int(c, "--calls-up", calls_up, 0, 1000, &v))
 			return free(host), pd_status_exit_code(PD_E_USAGE);
 		o.calls_up = (int)v;
+	}
+	if (ack_timeout) {
+		if (!pd_cli_int(c, "--ack-timeout", ack_timeout, 1, 3600, &v))
+			return free(host), pd_status_exit_code(PD_E_USAGE);
+		o.ack_timeout_ms = (int)v * 1000;
 	}
 	if (direct) {
 		if (!pd_cli_int(c, "--direct-pct", direct, 0, 100, &v))
@@ -234,7 +258,11 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 	if (c->json) {
 		json_t *j = json_object();
 		json_object_set_new(j, "platform",
-		                    json_string(esl ? "freeswitch-esl" : "asterisk-ami"));
+		                    json_string(esl   ? "freeswitch-esl"
+		                                : xsi ? "broadworks-xsi"
+		                                      : "asterisk-ami"));
+		if (xsi)
+			json_object_set_new(j, "enterprise_id", json_string("lab-ent"));
 		json_object_set_new(j, "listen", json_string(host));
 		json_object_set_new(j, "port", json_integer(labpbx_port(lab)));
 		json_object_set_new(j, "username", json_string(user));
@@ -245,6 +273,12 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 		json_object_set_new(j, "voicemail", json_boolean(!no_vm));
 		json_object_set_new(j, "tls", json_boolean(tls_cert != NULL));
 		pd_cli_print_json(c, j);
+	} else if (xsi) {
+		printf("lab PBX listening on %s:%d (BroadWorks Xsi over %s, user %s, enterprise "
+		       "lab-ent, %d users, %d call centers, %d groups, %.1f calls/min%s)\n",
+		       host, labpbx_port(lab), tls_cert ? "HTTPS" : "HTTP", user,
+		       o.users ? o.users : 20, o.queues ? o.queues : 2, o.sites ? o.sites : 1,
+		       o.call_rate, o.faults ? ", faults on" : "");
 	} else if (esl) {
 		printf("lab PBX listening on %s:%d (FreeSWITCH event socket, %d users, %d queues, "
 		       "%d domains, %.1f calls/min%s)\n",

@@ -5,6 +5,7 @@
  * heartbeats, refreshes, deletes, each fault, and bad HTTP requests. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -921,10 +922,24 @@ Test(labpbx_xsi, bad_http_requests)
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
 		cr_assert_eq(raw_status(port, bad[i], strlen(bad[i])), 400, "%s", bad[i]);
-	static const char too_big[] = "POST /x HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n";
-	cr_assert_eq(raw_status(port, too_big, strlen(too_big)), 400);
-	static const char chunked[] = "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
-	cr_assert_eq(raw_status(port, chunked, strlen(chunked)), 501);
+	static const char too_big[] = "POST /x HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n"
+	                              "\r\n";
+	cr_assert_eq(raw_status(port, too_big, strlen(too_big)), 413);
+	static const char two_cl[] =
+	    "POST /x HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n"
+	    "\r\nab";
+	cr_assert_eq(raw_status(port, two_cl, strlen(two_cl)), 400);
+	static const char cl_te[] = "POST /x HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: "
+	                            "chunked\r\n\r\n0\r\n\r\n";
+	cr_assert_eq(raw_status(port, cl_te, strlen(cl_te)), 400);
+	static const char gzip[] = "POST /x HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n";
+	cr_assert_eq(raw_status(port, gzip, strlen(gzip)), 501);
+	static const char bad_chunk[] = "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	                                "zz\r\nabc\r\n0\r\n\r\n";
+	cr_assert_eq(raw_status(port, bad_chunk, strlen(bad_chunk)), 400);
+	static const char huge_chunk[] = "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	                                 "7fffffff\r\nabc";
+	cr_assert_eq(raw_status(port, huge_chunk, strlen(huge_chunk)), 413);
 	static const char noauth[] = "GET " A "/enterprise/lab-ent/directories/Enterprise "
 	                             "HTTP/1.1\r\n\r\n";
 	cr_assert_eq(raw_status(port, noauth, strlen(noauth)), 401);
@@ -974,5 +989,225 @@ Test(labpbx_xsi, split_and_pipelined_requests)
 	free(one);
 	free(two);
 	conn_free(c);
+	labpbx_stop(l);
+}
+
+/* libcurl's uploads: a chunked body (no size known) with Expect: 100-continue */
+Test(labpbx_xsi, chunked_request_body_and_continue)
+{
+	pd_labpbx *l = lab_up();
+	int port = labpbx_port(l), st;
+	stream *s = stream_open(port, "set-c");
+	char *sub = subscribe(port, E "/enterprise/lab-ent", "Advanced Call", "set-c", &st);
+	conn *c = conn_new(port);
+	char *h = auth_header(USER, PW);
+	char *head = xasprintf("PUT " E "/subscription/%s HTTP/1.1\r\n%sTransfer-Encoding: "
+	                       "chunked\r\nExpect: 100-continue\r\n\r\n",
+	                       sub, h);
+	send_all(c->fd, head, strlen(head));
+	int64_t until = deadline(3000);
+	while (!(c->in.s && memmem(c->in.s, c->in.len, "\r\n\r\n", 4)))
+		cr_assert(conn_more(c, until), "no 100 Continue");
+	cr_assert(!strncmp(c->in.s, "HTTP/1.1 100 Continue\r\n\r\n", 25));
+	c->in.len = 0;
+	static const char *parts[] = {"<Subscription xmlns=\"x\"><expi",
+	                              "res>60</expires></Subscri", "ption>"};
+	pd_buf body = {0};
+	for (size_t i = 0; i < 3; i++)
+		pd_buf_printf(&body, "%zx;ext=1\r\n%s\r\n", strlen(parts[i]), parts[i]);
+	pd_buf_add(&body, "0\r\nX-Trailer: 1\r\n\r\n");
+	send_all(c->fd, body.s, body.len);
+	pd_buf_free(&body);
+	hresp r;
+	cr_assert(resp_read(c, &r, 3000));
+	cr_assert_eq(r.status, 200, "%s%s", r.head, r.body);
+	cr_assert(strstr(r.body, "<expires>60</expires>"), "%s", r.body);
+	free(r.body);
+	free(head);
+	free(h);
+	free(sub);
+	conn_free(c);
+	stream_free(s);
+	labpbx_stop(l);
+}
+
+/* drop: every connection closes, the channel with it */
+Test(labpbx_xsi, fault_drop)
+{
+	pd_labpbx *l = lab_up();
+	stream *s = stream_open(labpbx_port(l), "set-d");
+	cr_assert_eq(counters(l).channels_live, 1);
+	labpbx_inject(l, PD_LAB_FAULT_DROP);
+	cr_assert(pump_until(s, is_ended, NULL, 3000));
+	cr_assert(s->c->eof && !s->ended, "closed without the last chunk");
+	int64_t until = deadline(3000);
+	while (counters(l).channels_live && pd_live_now_ms() < until)
+		usleep(10000);
+	cr_assert_eq(counters(l).channels_live, 0);
+	stream_free(s);
+	labpbx_stop(l);
+}
+
+/* ---- TLS, read with libcurl against the self-signed certificate ---- */
+
+static size_t curl_sink(char *p, size_t sz, size_t n, void *ud)
+{
+	pd_buf_addn(ud, p, sz * n);
+	return sz * n;
+}
+
+static size_t curl_source(char *p, size_t sz, size_t n, void *ud)
+{
+	static const char body[] = "<Channel xmlns=\"http://schema.broadsoft.com/xsi\"/>";
+	int *sent = ud;
+	if (*sent || sz * n < sizeof body)
+		return 0;
+	*sent = 1;
+	memcpy(p, body, sizeof body - 1);
+	return sizeof body - 1;
+}
+
+Test(labpbx_xsi, tls_with_curl)
+{
+	char dir[] = "/tmp/pd-xsp-tls-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd,
+	         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+	         "-days 2 -subj /CN=provdesk-lab -addext subjectAltName=IP:127.0.0.1 -keyout "
+	         "%s/lab.key -out %s/lab.pem 2>%s/openssl.err",
+	         dir, dir, dir);
+	cr_assert_eq(system(cmd), 0, "openssl req failed");
+	char cert[128], key[128];
+	snprintf(cert, sizeof cert, "%s/lab.pem", dir);
+	snprintf(key, sizeof key, "%s/lab.key", dir);
+	pd_labpbx *l = lab_up_opts((pd_labpbx_opts){.tls_cert = cert, .tls_key = key});
+	char url[256];
+	snprintf(url, sizeof url,
+	         "https://127.0.0.1:%d" A "/enterprise/lab-ent/directories/Enterprise?start=1"
+	         "&results=500",
+	         labpbx_port(l));
+	CURL *cu = curl_easy_init();
+	pd_buf body = {0};
+	curl_easy_setopt(cu, CURLOPT_URL, url);
+	curl_easy_setopt(cu, CURLOPT_CAINFO, cert);
+	curl_easy_setopt(cu, CURLOPT_USERNAME, USER);
+	curl_easy_setopt(cu, CURLOPT_PASSWORD, PW);
+	curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, curl_sink);
+	curl_easy_setopt(cu, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(cu, CURLOPT_TIMEOUT_MS, 10000L * tl_slow());
+	CURLcode rc = curl_easy_perform(cu);
+	cr_assert_eq(rc, CURLE_OK, "%s", curl_easy_strerror(rc));
+	long code = 0;
+	curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &code);
+	cr_assert_eq(code, 200);
+	xsi_dir_page p;
+	char err[256];
+	cr_assert(xsi_dir_parse(body.s, body.len, NULL, 1000, &p, err, sizeof err), "%s", err);
+	cr_assert_eq(p.total, 8);
+	xsi_dir_page_free(&p);
+	/* the same handle again: the connection is reused */
+	body.len = 0;
+	cr_assert_eq(curl_easy_perform(cu), CURLE_OK);
+	long conns = -1;
+	curl_easy_getinfo(cu, CURLINFO_NUM_CONNECTS, &conns);
+	cr_assert_eq(conns, 0, "keep-alive over TLS");
+	/* a PUT as libcurl sends an upload of unknown size: chunked, Expect:
+	 * 100-continue; the channel is unknown, so 404 proves it was read */
+	snprintf(url, sizeof url, "https://127.0.0.1:%d" E "/channel/nope/heartbeat",
+	         labpbx_port(l));
+	curl_easy_setopt(cu, CURLOPT_URL, url);
+	curl_easy_setopt(cu, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(cu, CURLOPT_READFUNCTION, curl_source);
+	int sent = 0;
+	curl_easy_setopt(cu, CURLOPT_READDATA, &sent);
+	cr_assert_eq(curl_easy_perform(cu), CURLE_OK);
+	curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &code);
+	cr_assert_eq(code, 404);
+	cr_assert(strstr(body.s, "<ErrorInfo"), "%s", body.s);
+	curl_easy_cleanup(cu);
+	pd_buf_free(&body);
+	labpbx_stop(l);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+/* slow: 64 bytes per 100 ms; the documents still parse */
+Test(labpbx_xsi, fault_slow_still_parses)
+{
+	pd_labpbx *l = lab_up();
+	stream *s = stream_open(labpbx_port(l), "set-w");
+	labpbx_inject(l, PD_LAB_FAULT_SLOW);
+	labpbx_inject(l, PD_LAB_FAULT_CHANNEL_END);
+	int64_t t0 = pd_live_now_ms();
+	cr_assert(pump_until(s, is_ended, NULL, 5000));
+	/* ChannelTerminatedEvent and the last chunk: over 300 bytes, 64 per 100 ms */
+	cr_assert_geq(pd_live_now_ms() - t0, 300);
+	cr_assert(s->ended);
+	cr_assert_eq(s->errors, 0);
+	cr_assert(has_event(s, "ChannelTerminatedEvent"));
+	stream_free(s);
+	labpbx_stop(l);
+}
+
+/* restart: every connection closes, the XSP forgets its subscriptions and
+ * listens again after restart_ms */
+Test(labpbx_xsi, fault_restart)
+{
+	pd_labpbx *l = lab_up_opts((pd_labpbx_opts){.restart_ms = 300});
+	int port = labpbx_port(l), st;
+	stream *s = stream_open(port, "set-r");
+	free(subscribe(port, E "/enterprise/lab-ent", "Advanced Call", "set-r", &st));
+	cr_assert_eq(counters(l).subscriptions_live, 1);
+	labpbx_inject(l, PD_LAB_FAULT_RESTART);
+	cr_assert(pump_until(s, is_ended, NULL, 3000));
+	cr_assert_eq(counters(l).subscriptions_live, 0);
+	/* the lab listens again: a request without auth is counted by this lab
+	 * (not by another test's that took the port while it was free) */
+	int64_t until = deadline(5000);
+	bool back = false;
+	while (!back && pd_live_now_ms() < until) {
+		int fd = connect_to(port);
+		if (fd < 0) {
+			usleep(20000);
+			continue;
+		}
+		close(fd);
+		conn *c = conn_new(port);
+		req_send(c, "GET", "/", NULL, NULL);
+		hresp r;
+		if (resp_read(c, &r, 1000))
+			free(r.body);
+		conn_free(c);
+		back = counters(l).unauthorized > 0;
+	}
+	cr_assert(back, "the lab listens again");
+	stream *s2 = stream_open(port, "set-r");
+	cr_assert_eq(counters(l).channels_opened, 2);
+	stream_free(s2);
+	stream_free(s);
+	labpbx_stop(l);
+}
+
+/* a channel that is not read: the lab stops writing to it past its output
+ * bound and keeps serving others (the unread events are never acknowledged,
+ * so the channel ends) */
+Test(labpbx_xsi, unread_channel_does_not_block)
+{
+	pd_labpbx *l = lab_up_opts((pd_labpbx_opts){.ack_timeout_ms = 500});
+	int port = labpbx_port(l), st;
+	stream *s = stream_open(port, "set-n");
+	free(subscribe(port, E "/enterprise/lab-ent", "Advanced Call", "set-n", &st));
+	for (int i = 0; i < 5; i++)
+		labpbx_place_call(l, i % 2);
+	conn *c = conn_new(port);
+	cr_assert_eq(req(c, "GET", A "/enterprise/lab-ent/directories/Enterprise", PW, NULL, NULL),
+	             200);
+	int64_t until = deadline(5000);
+	while (counters(l).channels_ended == 0 && pd_live_now_ms() < until)
+		usleep(20000);
+	cr_assert_eq(counters(l).channels_ended, 1);
+	conn_free(c);
+	stream_free(s);
 	labpbx_stop(l);
 }

@@ -51,7 +51,7 @@ typedef struct xchan {
 	int64_t expires_at;
 	uint64_t seq;     /* sequenceNumber of its events */
 	pending_ev *pend; /* unacknowledged, oldest first */
-	size_t npend;
+	size_t npend, cpend;
 	int64_t acks;
 } xchan;
 
@@ -66,6 +66,7 @@ typedef struct {
 struct lab_xsi_conn {
 	xchan *chan; /* the channel this connection streams, or NULL */
 	bool streaming;
+	bool continued; /* "100 Continue" sent for the request being read */
 };
 
 struct lab_xsi {
@@ -343,8 +344,10 @@ static void send_event(pd_labpbx *l, xchan *c, const xsub *sub, const char *targ
 		memmove(c->pend + 1, c->pend + 2, (PENDING_MAX - 2) * sizeof *c->pend);
 		c->npend--;
 	}
-	if (!c->pend)
-		c->pend = xcalloc(PENDING_MAX, sizeof *c->pend);
+	if (c->npend == c->cpend) {
+		c->cpend = c->cpend ? c->cpend * 2 : 16;
+		c->pend = xrealloc(c->pend, c->cpend * sizeof *c->pend);
+	}
 	pending_ev *p = &c->pend[c->npend++];
 	snprintf(p->id, sizeof p->id, "%s", id);
 	p->sent_at = l->now;
@@ -1052,6 +1055,51 @@ static int route(pd_labpbx *l, session *s, const request *r)
 	return 0;
 }
 
+/* A chunked request body at p (n bytes): 1 = whole (decoded into out, *used
+ * bytes of p), 0 = more is needed, -1 = malformed, -2 = over BODY_MAX. */
+static int dechunk(const char *p, size_t n, pd_buf *out, size_t *used)
+{
+	size_t off = 0;
+	out->len = 0;
+	while (1) {
+		const char *crlf = memmem(p + off, n - off, "\r\n", 2);
+		if (!crlf)
+			return n - off > 64 ? -1 : 0;
+		size_t size = 0, k = off;
+		for (; p + k < crlf && p[k] != ';'; k++) {
+			int d = p[k] >= '0' && p[k] <= '9'   ? p[k] - '0'
+			        : p[k] >= 'a' && p[k] <= 'f' ? p[k] - 'a' + 10
+			        : p[k] >= 'A' && p[k] <= 'F' ? p[k] - 'A' + 10
+			                                     : -1;
+			if (d < 0)
+				return -1;
+			size = size * 16 + (size_t)d;
+			if (size > BODY_MAX)
+				return -2;
+		}
+		if (k == off)
+			return -1;
+		off = (size_t)(crlf - p) + 2;
+		if (size == 0) { /* trailers (ignored) end with an empty line */
+			const char *end = n - off >= 2 && !memcmp(p + off, "\r\n", 2)
+			                      ? p + off
+			                      : memmem(p + off, n - off, "\r\n\r\n", 4);
+			if (!end)
+				return n - off > HEAD_MAX ? -1 : 0;
+			*used = (size_t)(end - p) + (end == p + off ? 2 : 4);
+			return 1;
+		}
+		if (out->len + size > BODY_MAX)
+			return -2;
+		if (n - off < size + 2)
+			return 0;
+		if (memcmp(p + off + size, "\r\n", 2) != 0)
+			return -1;
+		pd_buf_addn(out, p + off, size);
+		off += size + 2;
+	}
+}
+
 /* Parses and answers every whole request in s->in. */
 void lab_xsi_feed(pd_labpbx *l, session *s, const char *data, size_t n)
 {
@@ -1114,8 +1162,9 @@ void lab_xsi_feed(pd_labpbx *l, session *s, const char *data, size_t n)
 		snprintf(r.query, sizeof r.query, "%s", q ? q : "");
 		/* headers */
 		char auth[1024] = "";
-		long long clen = 0;
+		long long clen = -1;
 		bool close_req = !strcmp(ver, "HTTP/1.0"), chunked = false, bad_h = false;
+		bool too_big = false, other_te = false, expect = false;
 		int nh = 0;
 		for (char *h = line_end + 2; h < s->in.s + head_len - 2;) {
 			char *he = memmem(h, (size_t)(s->in.s + head_len - h), "\r\n", 2);
@@ -1141,42 +1190,82 @@ void lab_xsi_feed(pd_labpbx *l, session *s, const char *data, size_t n)
 					auth[vn] = '\0';
 				}
 			} else if (kn == 14 && !strncasecmp(h, "Content-Length", 14)) {
+				if (!vn || clen >= 0)
+					bad_h = true; /* empty, or a second Content-Length */
 				clen = 0;
-				if (!vn)
-					bad_h = true;
 				for (size_t i = 0; i < vn && !bad_h; i++) {
-					if (v[i] < '0' || v[i] > '9' || clen > BODY_MAX)
+					if (v[i] < '0' || v[i] > '9')
 						bad_h = true;
-					else
+					else if (clen <= BODY_MAX)
 						clen = clen * 10 + (v[i] - '0');
 				}
+				too_big |= clen > BODY_MAX;
 			} else if (kn == 17 && !strncasecmp(h, "Transfer-Encoding", 17)) {
-				chunked = true;
+				if (vn == 7 && !strncasecmp(v, "chunked", 7))
+					chunked = true;
+				else
+					other_te = true;
+			} else if (kn == 6 && !strncasecmp(h, "Expect", 6)) {
+				expect = vn == 12 && !strncasecmp(v, "100-continue", 12);
 			} else if (kn == 10 && !strncasecmp(h, "Connection", 10)) {
 				if (vn == 5 && !strncasecmp(v, "close", 5))
 					close_req = true;
 			}
 			h = he + 2;
 		}
-		if (bad_h) {
+		if (bad_h || (chunked && clen >= 0)) {
 			s->close_after = true;
 			respond_error(s, 400, "bad request header");
 			return;
 		}
-		if (chunked) {
+		if (other_te) {
 			s->close_after = true;
-			respond_error(s, 501, "chunked request bodies are not accepted");
+			respond_error(s, 501, "only chunked transfer coding is accepted");
 			return;
 		}
-		if (clen > BODY_MAX) {
+		if (too_big) {
 			s->close_after = true;
 			respond_error(s, 413, "request body too large");
 			return;
 		}
-		if (s->in.len < head_len + (size_t)clen)
-			return; /* the body is still coming */
-		r.body = s->in.s + head_len;
-		r.body_len = (size_t)clen;
+		if (clen < 0)
+			clen = 0;
+		size_t used = head_len + (size_t)clen;
+		pd_buf body = {0};
+		if (chunked) {
+			size_t cu = 0;
+			int dc = dechunk(s->in.s + head_len, s->in.len - head_len, &body, &cu);
+			if (dc < 0) {
+				pd_buf_free(&body);
+				s->close_after = true;
+				respond_error(s, dc == -2 ? 413 : 400,
+				              dc == -2 ? "request body too large"
+				                       : "bad chunked body");
+				return;
+			}
+			if (dc == 0) {
+				pd_buf_free(&body);
+				if (expect && !s->xc->continued) {
+					s->xc->continued = true;
+					lab_sess_send(s, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+				}
+				return; /* the body is still coming */
+			}
+			used = head_len + cu;
+			r.body = body.s ? body.s : "";
+			r.body_len = body.len;
+		} else {
+			if (s->in.len < used) {
+				if (expect && clen > 0 && !s->xc->continued) {
+					s->xc->continued = true;
+					lab_sess_send(s, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+				}
+				return; /* the body is still coming */
+			}
+			r.body = s->in.s + head_len;
+			r.body_len = (size_t)clen;
+		}
+		s->xc->continued = false;
 		if (close_req)
 			s->close_after = true;
 		if (!auth_ok(l, auth)) {
@@ -1185,7 +1274,7 @@ void lab_xsi_feed(pd_labpbx *l, session *s, const char *data, size_t n)
 		} else {
 			route(l, s, &r);
 		}
-		size_t used = head_len + (size_t)clen;
+		pd_buf_free(&body);
 		memmove(s->in.s, s->in.s + used, s->in.len - used);
 		s->in.len -= used;
 	}
