@@ -106,6 +106,10 @@ typedef struct {
 	/* BroadWorks Xsi: an event left unacknowledged this long ends its
 	 * channel (ChannelTerminatedEvent), as an XSP does; default 10000. */
 	int ack_timeout_ms;
+	/* BroadWorks Xsi: the user is the administrator of this group only
+	 * ("group-2"): the enterprise directory, enterprise-level subscriptions
+	 * and other groups are answered 403. NULL = enterprise administrator. */
+	const char *admin_group;
 } pd_labpbx_opts;
 
 typedef struct pd_labpbx pd_labpbx;
@@ -115,6 +119,12 @@ typedef struct pd_labpbx pd_labpbx;
  * "heartbeat-404,channel-end,sub-end" (also "xsi", these three; BroadWorks). */
 pd_status labpbx_parse_faults(const char *list, unsigned *out, pd_err *e);
 pd_status labpbx_start(const pd_labpbx_opts *o, pd_labpbx **out, pd_err *e);
+/* Writes a new self-signed certificate (EC P-256, SHA-256, a year) for
+ * 127.0.0.1, ::1, localhost and host (may be NULL) to cert_path, and its key
+ * to key_path (mode 0600): the lab's tls_cert/tls_key, and the file a client
+ * trusts (src/pbx/lab/labpbx_cert.c). */
+pd_status labpbx_make_cert(const char *host, const char *cert_path, const char *key_path,
+                           pd_err *e);
 int labpbx_port(pd_labpbx *l);
 void labpbx_stop(pd_labpbx *l);
 

@@ -1,11 +1,13 @@
 /* provdesk lab-pbx: run the built-in lab PBX in the foreground until
  * SIGINT/SIGTERM/SIGHUP. The secret comes from --secret-file (never the
  * command line) and is never printed; the default is documented in --help. */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli_internal.h"
 #include "provdesk/labpbx.h"
@@ -18,7 +20,7 @@ static const char help_lab[] =
     "                        [--no-voicemail] [--tls-cert FILE --tls-key FILE] [--json]\n"
     "                        [--ring SECONDS] [--talk SECONDS] [--wrapup SECONDS]\n"
     "                        [--calls-up N] [--pause-in-call EXT:REASON] [--direct-pct N]\n"
-    "                        [--ack-timeout SECONDS]\n"
+    "                        [--ack-timeout SECONDS] [--self-signed DIR] [--group-admin G]\n"
     "A PBX that speaks the Asterisk Manager Interface (AMI) like Asterisk 22, for labs\n"
     "and demos. Defaults: --listen 127.0.0.1:5038, --username admin, secret \"lab-secret\"\n"
     "(use --secret-file to set another), 20 users (1001...), 2 queues, 1 site,\n"
@@ -32,6 +34,9 @@ static const char help_lab[] =
     "first.last@lab.example (none for the numbers ending in 7); --no-voicemail: an\n"
     "Asterisk without app_voicemail (VoicemailUsersList is an unknown command).\n"
     "--tls-cert/--tls-key: listen with TLS (PEM files), as Asterisk's tlsenable=yes.\n"
+    "--self-signed DIR: listen with TLS with a new self-signed certificate written to\n"
+    "DIR/lab.pem (its key to DIR/lab.key): give DIR/lab.pem to the connection as its TLS\n"
+    "CA file.\n"
     "--platform: asterisk-ami (asterisk, the default) or freeswitch-esl (freeswitch): a\n"
     "FreeSWITCH 1.10 event socket with mod_callcenter (default --listen 127.0.0.1:8021,\n"
     "password \"ClueCon\" or the --secret-file; --username is not used), the same users,\n"
@@ -52,7 +57,9 @@ static const char help_lab[] =
     "call centers (support@lab.example...). Its own faults: heartbeat-404 (the XSP\n"
     "forgets the channels), channel-end (ChannelTerminatedEvent), sub-end\n"
     "(SubscriptionTerminatedEvent) or xsi; garbage is written inside the event stream.\n"
-    "--ack-timeout: an event left unacknowledged this long ends its channel (default 10).\n";
+    "--ack-timeout: an event left unacknowledged this long ends its channel (default 10).\n"
+    "--group-admin group-2: the user administers that group only (the enterprise\n"
+    "directory, enterprise subscriptions and other groups answer 403).\n";
 
 static int parse_listen(pd_cli *c, const char *s, char **host, int *port)
 {
@@ -79,7 +86,7 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 	bool legacy = false, no_vm = false;
 	const char *tls_cert = NULL, *tls_key = NULL;
 	const char *ring = NULL, *talk = NULL, *wrapup = NULL, *calls_up = NULL, *pic = NULL;
-	const char *direct = NULL, *ack_timeout = NULL;
+	const char *direct = NULL, *ack_timeout = NULL, *self_signed = NULL, *group_admin = NULL;
 	const pd_opt opts[] = {
 	    {"platform", PD_OPT_VAL, &platform, NULL},
 	    {"listen", PD_OPT_VAL, &listen, NULL},
@@ -103,6 +110,8 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 	    {"pause-in-call", PD_OPT_VAL, &pic, NULL},
 	    {"direct-pct", PD_OPT_VAL, &direct, NULL},
 	    {"ack-timeout", PD_OPT_VAL, &ack_timeout, NULL},
+	    {"self-signed", PD_OPT_VAL, &self_signed, NULL},
+	    {"group-admin", PD_OPT_VAL, &group_admin, NULL},
 	    {NULL, 0, NULL, NULL},
 	};
 	int np = 0;
@@ -123,25 +132,57 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 			                          platform);
 	}
 	bool esl = plat == PD_LAB_FREESWITCH_ESL, xsi = plat == PD_LAB_BROADWORKS_XSI;
+	if (self_signed && (tls_cert || tls_key))
+		return pd_cli_usage_field(c, "self_signed",
+		                          "--self-signed makes its own certificate: give it or "
+		                          "--tls-cert/--tls-key, not both");
+	if (self_signed && esl)
+		return pd_cli_usage_field(c, "self_signed",
+		                          "--self-signed: a FreeSWITCH lab has no TLS listener");
+	char ss_cert[4096] = "", ss_key[4096] = "";
+	if (self_signed && (!*self_signed || strlen(self_signed) > sizeof ss_cert - 16))
+		return pd_cli_usage_field(c, "self_signed", "--self-signed: expected a directory");
+	if (self_signed) {
+		snprintf(ss_cert, sizeof ss_cert, "%s/lab.pem", self_signed);
+		snprintf(ss_key, sizeof ss_key, "%s/lab.key", self_signed);
+		tls_cert = ss_cert;
+		tls_key = ss_key;
+	}
 	if (esl && !strcmp(listen, "127.0.0.1:5038"))
 		listen = "127.0.0.1:8021"; /* mod_event_socket's port */
 	if (xsi && !strcmp(listen, "127.0.0.1:5038"))
 		listen = tls_cert ? "127.0.0.1:8443" : "127.0.0.1:8080";
-	if (ack_timeout && !xsi)
-		return pd_cli_usage_field(c, "ack_timeout",
-		                          "--ack-timeout is a BroadWorks option (--platform "
-		                          "broadworks-xsi)");
+	if ((ack_timeout || group_admin) && !xsi)
+		return pd_cli_usage_field(c, ack_timeout ? "ack_timeout" : "admin_group",
+		                          "--%s is a BroadWorks option (--platform broadworks-xsi)",
+		                          ack_timeout ? "ack-timeout" : "group-admin");
 	pd_labpbx_opts o = {.platform = plat,
 	                    .username = user,
 	                    .call_rate = 4,
 	                    .legacy_sip = legacy,
 	                    .no_voicemail = no_vm,
 	                    .tls_cert = tls_cert,
-	                    .tls_key = tls_key};
+	                    .tls_key = tls_key,
+	                    .admin_group = group_admin};
 	char *host = NULL;
 	if ((rc = parse_listen(c, listen, &host, &o.port)) != PD_CLI_CONTINUE)
 		return rc;
 	o.listen_host = host;
+	if (self_signed) {
+		pd_err ce;
+		pd_err_clear(&ce);
+		if (mkdir(self_signed, 0700) != 0 && errno != EEXIST) {
+			pd_fail(&ce, PD_E_CANTCREATE, "self_signed",
+			        "--self-signed: cannot create %s: %s", self_signed,
+			        strerror(errno));
+			free(host);
+			return pd_cli_fail(c, &ce);
+		}
+		if (labpbx_make_cert(host, ss_cert, ss_key, &ce) != PD_OK) {
+			free(host);
+			return pd_cli_fail(c, &ce);
+		}
+	}
 	long v;
 	if (users) {
 		if (!pd_cli_int(c, "--users", users, 1, 90000, &v))
@@ -272,6 +313,8 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 		json_object_set_new(j, "legacy_sip", json_boolean(legacy));
 		json_object_set_new(j, "voicemail", json_boolean(!no_vm));
 		json_object_set_new(j, "tls", json_boolean(tls_cert != NULL));
+		if (self_signed)
+			json_object_set_new(j, "tls_ca_file", json_string(ss_cert));
 		pd_cli_print_json(c, j);
 	} else if (xsi) {
 		printf("lab PBX listening on %s:%d (BroadWorks Xsi over %s, user %s, enterprise "
@@ -292,6 +335,9 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 		       o.faults ? ", faults on" : "", legacy ? ", chan_sip (Asterisk 13-16)" : "",
 		       tls_cert ? ", TLS" : "");
 	}
+	if (self_signed && !c->json)
+		printf("self-signed certificate: %s (trust it as the connection's TLS CA file)\n",
+		       ss_cert);
 	fflush(stdout);
 	int sig = 0;
 	sigwait(&set, &sig);

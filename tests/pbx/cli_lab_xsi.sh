@@ -102,6 +102,32 @@ else
 	ko "openssl req failed"
 fi
 
+# --self-signed DIR: the lab makes its certificate, a client trusting DIR/lab.pem verifies it
+start_lab "$TMP/lab.txt" --platform broadworks --self-signed "$TMP/certs"
+cp "$TMP/lab.txt" "$TMP/out"
+has "self-signed: HTTPS" "over HTTPS"
+has "self-signed: the certificate's path" "$TMP/certs/lab.pem"
+PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$TMP/lab.txt")
+get "https://127.0.0.1:$PORT$DIR" "$SECRET" "$TMP/certs/lab.pem"
+[[ $(head -1 "$TMP/out") == 200 ]] && ok "self-signed certificate verified" || ko "self-signed: $(head -1 "$TMP/out")"
+[[ $(stat -c %a "$TMP/certs/lab.key") == 600 ]] && ok "the key is 0600" || ko "key mode $(stat -c %a "$TMP/certs/lab.key")"
+stop_lab
+"$PROG" lab-pbx --platform broadworks --self-signed "$TMP/certs" --tls-cert "$TMP/certs/lab.pem" >"$TMP/out" 2>&1
+[[ $? == 64 ]] && ok "--self-signed with --tls-cert: usage" || ko "--self-signed with --tls-cert accepted"
+"$PROG" lab-pbx --platform broadworks --listen 127.0.0.1:0 --self-signed /proc/nope/certs >"$TMP/out" 2>&1
+[[ $? == 73 ]] && ok "--self-signed in an impossible place: cannot create" || ko "--self-signed /proc/nope: $?"
+
+# a group administrator: 403 on the enterprise directory
+start_lab "$TMP/lab.txt" --platform broadworks --group-admin group-2
+PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$TMP/lab.txt")
+get "http://127.0.0.1:$PORT$DIR" "$SECRET"
+[[ $(head -1 "$TMP/out") == 403 ]] && ok "group admin: enterprise directory 403" || ko "group admin: $(head -1 "$TMP/out")"
+stop_lab
+"$PROG" lab-pbx --platform broadworks --group-admin group-3 --listen 127.0.0.1:0 >"$TMP/out" 2>&1
+[[ $? == 64 ]] && ok "--group-admin of a group the lab lacks: usage" || ko "--group-admin group-3 accepted"
+"$PROG" lab-pbx --group-admin group-1 >"$TMP/out" 2>&1
+[[ $? == 64 ]] && ok "--group-admin on Asterisk: usage" || ko "--group-admin accepted on Asterisk"
+
 # bad options
 "$PROG" lab-pbx --platform broadworks --faults nope >"$TMP/out" 2>&1
 [[ $? == 64 ]] && ok "unknown fault: usage" || ko "unknown fault not refused"

@@ -1211,3 +1211,109 @@ Test(labpbx_xsi, unread_channel_does_not_block)
 	stream_free(s);
 	labpbx_stop(l);
 }
+
+/* an outbound call (CallOriginatedEvent, Originator) and a direct call (no
+ * acdCallInfo): each a half of its own user */
+Test(labpbx_xsi, outbound_and_direct_calls)
+{
+	pd_labpbx *l = lab_up();
+	int port = labpbx_port(l), st;
+	stream *s = stream_open(port, "set-o");
+	free(subscribe(port, E "/enterprise/lab-ent", "Advanced Call", "set-o", &st));
+	conn *ac = conn_new(port);
+	size_t acked = 0;
+	labpbx_place_call(l, -1);
+	labpbx_place_call(l, -2);
+	int64_t until = deadline(8000);
+	while (count_event(s, "CallReleasedEvent", NULL) < 2 && pd_live_now_ms() < until) {
+		if (conn_more(s->c, pd_live_now_ms() + 100))
+			decode(s);
+		ack_all(s, ac, &acked);
+	}
+	cr_assert_eq(s->errors, 0);
+	cr_assert_eq(count_event(s, "CallOriginatedEvent", NULL), 1);
+	cr_assert_eq(count_event(s, "CallReceivedEvent", NULL), 1);
+	cr_assert_eq(count_event(s, "CallAnsweredEvent", NULL), 2);
+	cr_assert_eq(count_event(s, "CallReleasedEvent", NULL), 2);
+	for (size_t i = 0; i < s->n; i++) {
+		const xsi_msg *m = &s->m[i];
+		if (m->kind != XSI_MSG_EVENT)
+			continue;
+		cr_assert_str_eq(m->acd_user_id, "", "no queue on %s", m->type_name);
+		if (m->type == XSI_EV_CALL_ORIGINATED) {
+			cr_assert_str_eq(m->personality, "Originator");
+			cr_assert(!strncmp(m->remote_number, "+3361", 5), "%s", m->remote_number);
+		}
+		if (m->type == XSI_EV_CALL_RECEIVED)
+			cr_assert_str_eq(m->personality, "Terminator");
+		cr_assert(strstr(m->target_id, "@lab.example"));
+	}
+	conn_free(ac);
+	stream_free(s);
+	labpbx_stop(l);
+}
+
+/* a group administrator: its own group only, 403 elsewhere */
+Test(labpbx_xsi, group_admin_forbidden_elsewhere)
+{
+	pd_labpbx *l = lab_up_opts((pd_labpbx_opts){.sites = 3, .admin_group = "group-2"});
+	int port = labpbx_port(l), st;
+	conn *c = conn_new(port);
+	char *body = NULL;
+	cr_assert_eq(req(c, "GET", A "/enterprise/lab-ent/directories/Enterprise", PW, NULL, &body),
+	             403);
+	cr_assert(strstr(body, "<ErrorInfo"), "%s", body);
+	free(body);
+	cr_assert_eq(req(c, "GET", A "/group/group-1/directories/Group?enterpriseId=lab-ent", PW,
+	                 NULL, NULL),
+	             403);
+	cr_assert_eq(req(c, "GET", A "/group/group-2/directories/Group?enterpriseId=lab-ent", PW,
+	                 NULL, NULL),
+	             200);
+	cr_assert_null(subscribe(port, E "/enterprise/lab-ent", "Advanced Call", "set-a", &st));
+	cr_assert_eq(st, 403);
+	cr_assert_null(subscribe(port, E "/group/group-3?enterpriseId=lab-ent", "Advanced Call",
+	                         "set-a", &st));
+	cr_assert_eq(st, 403);
+	char *sub =
+	    subscribe(port, E "/group/group-2?enterpriseId=lab-ent", "Advanced Call", "set-a", &st);
+	cr_assert_eq(st, 200);
+	free(sub);
+	conn_free(c);
+	labpbx_stop(l);
+	/* a group the lab does not have */
+	pd_labpbx_opts o = {
+	    .platform = PD_LAB_BROADWORKS_XSI, .sites = 2, .admin_group = "group-3"};
+	pd_err e;
+	pd_err_clear(&e);
+	cr_assert_eq(labpbx_start(&o, &l, &e), PD_E_USAGE);
+	cr_assert_str_eq(e.field, "admin_group");
+}
+
+/* random bytes on many connections: answered 400 or 431 or dropped, and the
+ * lab still serves */
+Test(labpbx_xsi, random_bytes_do_not_break_the_lab)
+{
+	pd_labpbx *l = lab_up();
+	int port = labpbx_port(l);
+	uint64_t x = 88172645463325252ull;
+	for (int i = 0; i < 60; i++) {
+		int fd = connect_to(port);
+		cr_assert_geq(fd, 0);
+		char b[3000];
+		size_t n = 1 + (size_t)(x % sizeof b);
+		for (size_t k = 0; k < n; k++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			b[k] = (char)(i % 3 == 0 ? "GET /\r\n: aA%"[x % 13] : (char)(x & 0xff));
+		}
+		send_all(fd, b, n);
+		if (i % 2)
+			send_all(fd, "\r\n\r\n", 4);
+		close(fd);
+	}
+	conn *c = conn_new(port);
+	cr_assert_eq(req(c, "GET", A "/enterprise/lab-ent/directories/Enterprise", PW, NULL, NULL),
+	             200);
+	conn_free(c);
+	labpbx_stop(l);
+}

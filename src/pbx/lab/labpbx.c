@@ -835,9 +835,12 @@ static void *lab_main(void *arg)
 		for (int i = 0; i < l->ns; i++) {
 			session *s = l->s[i];
 			short re = 0;
-			for (int k = 2; k < nf; k++)
-				if (pf[k].fd == s->fd)
-					re = pf[k].revents;
+			if (2 + i < nf && pf[2 + i].fd == s->fd) /* still in its slot */
+				re = pf[2 + i].revents;
+			else
+				for (int k = 2; k < nf; k++)
+					if (pf[k].fd == s->fd)
+						re = pf[k].revents;
 			bool keep = true;
 			if (s->tls && !s->tls_done) {
 				char why[300];
@@ -971,6 +974,18 @@ pd_status labpbx_start(const pd_labpbx_opts *o, pd_labpbx **out, pd_err *e)
 	}
 	if (l->o.ack_timeout_ms <= 0)
 		l->o.ack_timeout_ms = 10000;
+	if (l->o.admin_group) {
+		int sites = l->o.sites > 0 ? l->o.sites : 1, k = 0, n = 0;
+		if (!l->xsi || sscanf(l->o.admin_group, "group-%d%n", &k, &n) != 1 ||
+		    l->o.admin_group[n] || k < 1 || k > sites) {
+			free(l);
+			return pd_fail(
+			    e, PD_E_USAGE, "admin_group",
+			    "the group administrator's group must be one of the BroadWorks "
+			    "lab's groups, group-1 to group-%d",
+			    sites);
+		}
+	}
 	if (l->esl && (l->o.legacy_sip || l->o.no_voicemail || l->o.direct_pct > 0 ||
 	               (o->tls_cert && *o->tls_cert) || (o->tls_key && *o->tls_key))) {
 		free(l);
@@ -986,6 +1001,7 @@ pd_status labpbx_start(const pd_labpbx_opts *o, pd_labpbx **out, pd_err *e)
 	l->o.secret = xstrdup(l->o.secret);
 	l->secret_now = xstrdup(l->o.secret);
 	l->o.pause_in_call = o->pause_in_call ? xstrdup(o->pause_in_call) : NULL;
+	l->o.admin_group = o->admin_group ? xstrdup(o->admin_group) : NULL;
 	snprintf(l->host, sizeof l->host, "%s", o->listen_host ? o->listen_host : "127.0.0.1");
 	l->tech = l->o.legacy_sip ? "SIP" : "PJSIP";
 	l->lfd = l->ctl_r = l->ctl_w = -1;
@@ -1167,6 +1183,7 @@ void labpbx_stop(pd_labpbx *l)
 	free(l->secret_now);
 	lab_xsi_free(l);
 	free((char *)l->o.pause_in_call);
+	free((char *)l->o.admin_group);
 	ami_tls_server_free(l->tls);
 	free(l);
 }

@@ -12,7 +12,7 @@
 #include "provdesk/labpbx.h"
 #include "provdesk/util.h"
 
-#define MAX_SESSIONS 256
+#define MAX_SESSIONS 1024 /* a BroadWorks client holds two or more per link */
 #define OUT_LIMIT (8u * 1024 * 1024)
 
 typedef struct {

@@ -27,8 +27,8 @@
 #define HEADERS_MAX 64
 #define BODY_MAX 65536
 #define PENDING_MAX 4096 /* unacknowledged events kept per channel */
-#define MAX_CHANNELS 256
-#define MAX_SUBS 1024
+#define MAX_CHANNELS 1024
+#define MAX_SUBS 4096
 #define ENTERPRISE "lab-ent"
 #define A_ROOT "/com.broadsoft.xsi-actions/v2.0"
 #define E_ROOT "/com.broadsoft.xsi-events/v2.0"
@@ -72,8 +72,8 @@ struct lab_xsi_conn {
 struct lab_xsi {
 	xchan *ch[MAX_CHANNELS];
 	int nch;
-	xsub sub[MAX_SUBS];
-	int nsub;
+	xsub *sub; /* grows up to MAX_SUBS */
+	int nsub, csub;
 	unsigned id_seq;
 	bool *wrap; /* per user: Wrap-Up sent, Available due at wrapup_until */
 	atomic_llong channels_opened, channels_ended, acks, events_sent, heartbeats, deletes,
@@ -762,6 +762,10 @@ static int do_subscribe(pd_labpbx *l, session *s, const request *r, const char *
 		respond_error(s, 503, "too many subscriptions");
 		return 0;
 	}
+	if (x->nsub == x->csub) {
+		x->csub = x->csub ? x->csub * 2 : 8;
+		x->sub = xrealloc(x->sub, (size_t)x->csub * sizeof *x->sub);
+	}
 	xsub *sub = &x->sub[x->nsub++];
 	memset(sub, 0, sizeof *sub);
 	new_id(l, "sub", sub->id, sizeof sub->id);
@@ -901,6 +905,12 @@ static bool is(const request *r, const char *m)
 	return !strcmp(r->method, m);
 }
 
+/* A group administrator (opts admin_group) may act on its own group only. */
+static bool allowed(pd_labpbx *l, const char *grp)
+{
+	return !l->o.admin_group || (grp && !strcmp(grp, l->o.admin_group));
+}
+
 static int method_not_allowed(session *s, const char *allow)
 {
 	char h[80];
@@ -932,6 +942,9 @@ static int route(pd_labpbx *l, session *s, const request *r)
 			if (ent || grp) {
 				if (!is(r, "GET"))
 					return method_not_allowed(s, "GET");
+				if (!allowed(l, grp ? b : NULL))
+					return respond_error(s, 403,
+					                     "not allowed for this administrator");
 				char eid[128] = "";
 				if (grp && (!query_get(r->query, "enterpriseId", eid, sizeof eid) ||
 				            strcmp(eid, ENTERPRISE) != 0))
@@ -961,6 +974,8 @@ static int route(pd_labpbx *l, session *s, const request *r)
 	if (!strcmp(a, "enterprise") && n == 2 && have_b) {
 		if (!is(r, "POST"))
 			return method_not_allowed(s, "POST");
+		if (!allowed(l, NULL))
+			return respond_error(s, 403, "not allowed for this administrator");
 		if (strcmp(b, ENTERPRISE) != 0)
 			return respond_error(s, 404, "unknown enterprise");
 		return do_subscribe(l, s, r, NULL);
@@ -972,6 +987,8 @@ static int route(pd_labpbx *l, session *s, const request *r)
 		if (!query_get(r->query, "enterpriseId", eid, sizeof eid) ||
 		    strcmp(eid, ENTERPRISE) != 0)
 			return respond_error(s, 404, "unknown enterprise");
+		if (!allowed(l, b))
+			return respond_error(s, 403, "not allowed for this administrator");
 		if (!group_known(l, b))
 			return respond_error(s, 404, "unknown group");
 		return do_subscribe(l, s, r, b);
@@ -1295,6 +1312,7 @@ void lab_xsi_free(pd_labpbx *l)
 	while (l->xs->nch)
 		chan_remove(l, l->xs->ch[0]);
 	free(l->xs->wrap);
+	free(l->xs->sub);
 	free(l->xs);
 	l->xs = NULL;
 }
