@@ -23,6 +23,9 @@
 #define SECRET "s3cr3t-Xsi-Pw"
 #define ENT "{\"enterprise_id\": \"lab-ent\"}"
 
+static pd_status run_test(int port, bool tls, const char *secret, const char *params,
+                          pd_drv_test_result *r, pd_err *e);
+
 static pd_labpbx *lab_up_opts(pd_labpbx_opts o)
 {
 	o.platform = PD_LAB_BROADWORKS_XSI;
@@ -459,6 +462,31 @@ Test(xsi_driver, wrong_password_auth_failed_no_retry)
 	labpbx_stop(lab);
 }
 
+/* A group administrator: the enterprise level is refused (403, auth failed,
+ * no retries); at its group's level it works. */
+Test(xsi_driver, group_admin_403_at_enterprise_level)
+{
+	pd_labpbx *lab = lab_up_opts((pd_labpbx_opts){.sites = 3, .admin_group = "group-2"});
+	harness h;
+	start(&h, labpbx_port(lab), SECRET, ENT);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_AUTH_FAILED, 5000);
+	run_for(&h, 1000);
+	cr_assert_eq(link_of(&h), PD_LINK_AUTH_FAILED);
+	cr_assert_eq(h.nsync, 0);
+	h_stop(&h);
+	start(&h, labpbx_port(lab), SECRET,
+	      "{\"enterprise_id\": \"lab-ent\", \"group_id\": \"group-2\"}");
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	char subs[100];
+	cr_assert_str_eq(h_sub_accounts(&h, subs, sizeof subs), "group-2,");
+	h_stop(&h);
+	pd_drv_test_result r;
+	pd_err e;
+	cr_assert_eq(run_test(labpbx_port(lab), false, SECRET, ENT, &r, &e), PD_E_AUTH);
+	cr_assert(strstr(r.steps[r.failed].detail, "403"), "%s", r.steps[r.failed].detail);
+	labpbx_stop(lab);
+}
+
 /* Auth failed stays so until a resync (or an edit), which tries again. */
 Test(xsi_driver, resync_after_auth_failed_tries_again)
 {
@@ -506,9 +534,6 @@ Test(xsi_driver, password_changed_while_monitoring)
 }
 
 /* ---- TLS ---- */
-
-static pd_status run_test(int port, bool tls, const char *secret, const char *params,
-                          pd_drv_test_result *r, pd_err *e);
 
 static char tls_dir[64];
 
