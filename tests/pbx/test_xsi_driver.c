@@ -17,6 +17,7 @@
 #include "drv_harness.h"
 #include "provdesk/labpbx.h"
 #include "provdesk/live.h"
+#include "provdesk/monitor.h"
 #include "provdesk/pbx_driver.h"
 
 #define USER "xsp-admin"
@@ -685,4 +686,100 @@ Test(xsi_driver, test_op_name_resolution_fails)
 	pd_err e = {0};
 	cr_assert_eq(ops->test(&c, 20000 * tl_slow(), &r, &e), PD_E_UNAVAILABLE);
 	cr_assert_str_eq(r.steps[r.failed].name, "name resolution");
+}
+
+/* ---- in the monitor, beside an Asterisk link ---- */
+
+static int64_t stored_customer(const char *name, const char *platform, int port, const char *params)
+{
+	int64_t cid = fx_create(name);
+	pd_pbx p = {0};
+	p.platform = xstrdup(platform);
+	p.host = xstrdup("127.0.0.1");
+	p.port = port;
+	p.tls = false;
+	p.username = xstrdup(!strcmp(platform, "broadworks-xsi") ? USER : "admin");
+	p.secret = xstrdup(SECRET);
+	p.params_json = params ? xstrdup(params) : NULL;
+	p.sync_users = p.monitor = p.enabled = true;
+	p.auto_provision = true;
+	pd_err e = {0};
+	cr_assert_eq(store_pbx_add(fx_s, cid, &p, &fx_alice, &e), PD_OK, "%s", e.message);
+	pd_pbx_free(&p);
+	return cid;
+}
+
+static bool live_link(pd_live *live, int64_t cid, pd_link_state want)
+{
+	pd_live_view v;
+	if (pd_live_snapshot(live, cid, &v) != PD_OK)
+		return false;
+	bool ok = v.link == want;
+	pd_live_free_view(&v);
+	return ok;
+}
+
+static int64_t live_calls(pd_live *live, int64_t cid)
+{
+	pd_live_summary s;
+	return pd_live_summary_get(live, cid, &s) ? s.calls : -1;
+}
+
+static bool wait_live(pd_live *live, int64_t cid, pd_link_state want, int64_t calls, int ms)
+{
+	int64_t until = pd_live_now_ms() + (int64_t)ms * tl_slow();
+	while (pd_live_now_ms() < until) {
+		if (live_link(live, cid, want) && (calls < 0 || live_calls(live, cid) == calls))
+			return true;
+		struct pollfd pf = {.fd = pd_live_wake_fd(live), .events = POLLIN};
+		poll(&pf, 1, 100);
+		pd_live_wake_drain(live);
+	}
+	return false;
+}
+
+Test(xsi_driver, in_the_monitor_beside_an_asterisk_link, .init = fx_setup_open, .fini = fx_teardown,
+     .timeout = 60)
+{
+	pd_drivers_mark_supported(&fx_cat); /* as the program does: a driver is registered */
+	pd_labpbx *xsp = lab_up();
+	pd_labpbx_opts ao = {.users = 5,
+	                     .queues = 1,
+	                     .username = "admin",
+	                     .secret = SECRET,
+	                     .ring_ms = 200,
+	                     .talk_ms = 500};
+	pd_labpbx *ami;
+	pd_err e = {0};
+	cr_assert_eq(labpbx_start(&ao, &ami, &e), PD_OK, "%s", e.message);
+	int64_t bw = stored_customer("Télécom Nord", "broadworks-xsi", labpbx_port(xsp), ENT);
+	int64_t ast = stored_customer("Asterisk SA", "asterisk-ami", labpbx_port(ami), NULL);
+	pd_live *live = pd_live_new();
+	pd_store_opts so = fx_opts();
+	pd_monitor_opts mo = {.ping_interval_s = 1,
+	                      .backoff_max_s = 1,
+	                      .backoff_min_ms = 100,
+	                      .reload_check_ms = 100,
+	                      .full_reload_ms = 300};
+	pd_monitor *m;
+	cr_assert_eq(pd_monitor_start_opts(fx_db, &so, NULL, &mo, live, &m, &e), PD_OK, "%s",
+	             e.message);
+	cr_assert(wait_live(live, bw, PD_LINK_MONITORING, -1, 10000));
+	cr_assert(wait_live(live, ast, PD_LINK_MONITORING, -1, 10000));
+	char sql[200];
+	snprintf(sql, sizeof sql,
+	         "SELECT count(*) FROM users WHERE customer_id = %lld AND synced = 1",
+	         (long long)bw);
+	cr_assert_eq(fx_scalar(NULL, sql), 12, "the directory synced into the store");
+	labpbx_place_call(xsp, 0);
+	labpbx_place_call(ami, 0);
+	cr_assert(wait_live(live, bw, PD_LINK_MONITORING, 1, 10000), "the BroadWorks call live");
+	cr_assert(wait_live(live, ast, PD_LINK_MONITORING, 1, 10000), "the Asterisk call live");
+	pd_monitor_stop(m);
+	cr_assert_eq(counters(xsp).deletes, 3, "the monitor's stop deletes the channel");
+	pd_live_free(live);
+	labpbx_stop(ami);
+	labpbx_stop(xsp);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM audit WHERE detail LIKE '%" SECRET "%'"),
+	             0);
 }
