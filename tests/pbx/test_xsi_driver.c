@@ -379,6 +379,34 @@ Test(xsi_driver, rebuilt_after_the_stream_is_dropped)
 	rebuilt_after(PD_LAB_FAULT_DROP, "event channel");
 }
 
+Test(xsi_driver, rebuilt_after_the_xsp_restarts)
+{
+	rebuilt_after(PD_LAB_FAULT_RESTART, "event channel");
+}
+
+/* A half-open XSP (connections up, nothing answered): the heartbeat's
+ * answer is missed, the channel rebuilt on a new connection. */
+Test(xsi_driver, rebuilt_after_half_open)
+{
+	rebuilt_after(PD_LAB_FAULT_HALF_OPEN, "heartbeat");
+}
+
+/* Slow and 1-byte chunks: the documents are read whole, no rebuild. */
+Test(xsi_driver, slow_and_bytewise_chunks_read_whole)
+{
+	pd_labpbx *lab = lab_up_opts((pd_labpbx_opts){.fault_ms = 3000});
+	harness h;
+	start(&h, labpbx_port(lab), SECRET, ENT);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	labpbx_inject(lab, PD_LAB_FAULT_SLOW | PD_LAB_FAULT_BYTEWISE);
+	labpbx_place_call(lab, 0);
+	WAIT_FOR(&h, call_in_state(&h, PD_CALL_CONNECTED, true), 8000);
+	cr_assert_eq(counters(lab).channels_opened, 1);
+	cr_assert_eq(link_of(&h), PD_LINK_MONITORING);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
 /* A call up when the channel is lost: after the rebuild the model was
  * reset (the lab sends the calls again as they change): never two. */
 Test(xsi_driver, call_in_progress_not_double_counted)

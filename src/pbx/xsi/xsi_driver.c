@@ -33,15 +33,16 @@
 #define CONNECT_TIMEOUT_MS 10000
 #define PUBLISH_MS 50
 #define INPUT_MS 1000
-#define RESULTS 500         /* directory page size asked (the XSP caps it) */
-#define PAGE_MAX_USERS 2000 /* users kept from one page (a hostile one lists more) */
-#define EXPIRES 3600        /* asked for the channel and the subscriptions */
-#define MIN_EXPIRES 4       /* a shorter grant is taken as this (no refresh storm) */
-#define ACK_INFLIGHT_MAX 16 /* acknowledgements sent at once */
-#define ACK_QUEUE_MAX 4096  /* waiting to be sent: past it the channel is rebuilt */
-#define MAX_CONNECTIONS 3   /* the channel and two for the short requests */
-#define MAX_SOCKS 16        /* sockets libcurl tells of (MAX_CONNECTIONS + resolver) */
-#define FAREWELL_MS 1000    /* destroy waits this long for its DELETEs */
+#define RESULTS 500                /* directory page size asked (the XSP caps it) */
+#define PAGE_MAX_USERS 2000        /* users kept from one page (a hostile one lists more) */
+#define EXPIRES 3600               /* asked for the channel and the subscriptions */
+#define MIN_EXPIRES 4              /* a shorter grant is taken as this (no refresh storm) */
+#define ACK_INFLIGHT_MAX 16        /* acknowledgements sent at once */
+#define ACK_QUEUE_MAX 4096         /* waiting to be sent: past it the channel is rebuilt */
+#define MAX_CONNECTIONS 3          /* the channel and two for the short requests */
+#define MAX_SOCKS 16               /* sockets libcurl tells of (MAX_CONNECTIONS + resolver) */
+#define FAREWELL_MS 1000           /* destroy waits this long for its DELETEs */
+#define HEARTBEAT_WAIT_MIN_MS 5000 /* a heartbeat answer is awaited at least this long */
 #define APP_ID "provdesk"
 
 static const char *const PACKAGES[2] = {"Advanced Call", "Call Center Agent"};
@@ -335,6 +336,22 @@ static int on_curl_timer(CURLM *m, long ms, void *ud)
 	return 0;
 }
 
+/* A multi of its own for each connection attempt: a new link never reuses a
+ * cached connection of the last one (a half-open XSP would hold it). */
+static CURLM *multi_new(xsi_drv *d)
+{
+	CURLM *m = curl_multi_init();
+	if (!m)
+		return NULL;
+	curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(m, CURLMOPT_SOCKETDATA, d);
+	curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+	curl_multi_setopt(m, CURLMOPT_TIMERDATA, d);
+	curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)MAX_CONNECTIONS);
+	curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)MAX_CONNECTIONS);
+	return m;
+}
+
 /* ---- transfers ---- */
 
 static size_t body_write(char *p, size_t sz, size_t n, void *ud)
@@ -467,6 +484,14 @@ static void stop(void *p)
 	xsi_drv *d = p;
 	reqs_clear(d);
 	acks_clear(d);
+	/* its cached connections closed with it */
+	CURLM *m = multi_new(d);
+	if (m) {
+		curl_multi_cleanup(d->m);
+		d->m = m;
+		d->nsocks = 0;
+		d->curl_at = INT64_MAX;
+	}
 	d->st = D_WAIT;
 	d->dir_busy = d->resyncing = d->subscribe_due = false;
 	d->channel_id[0] = '\0';
@@ -707,7 +732,13 @@ static void heartbeat(xsi_drv *d)
 	char path[1024];
 	snprintf(path, sizeof path, "%s/channel/%s/heartbeat", XSI_EVENTS, id);
 	free(id);
-	d->hb_inflight = req_start(d, R_HEARTBEAT, "PUT", path, NULL) != NULL;
+	req *r = req_start(d, R_HEARTBEAT, "PUT", path, NULL);
+	d->hb_inflight = r != NULL;
+	/* unanswered by the next one (5 s at least): the XSP is gone */
+	if (r)
+		curl_easy_setopt(
+		    r->h, CURLOPT_TIMEOUT_MS,
+		    (long)(d->hb_ms > HEARTBEAT_WAIT_MIN_MS ? d->hb_ms : HEARTBEAT_WAIT_MIN_MS));
 }
 
 static void refresh(xsi_drv *d)
@@ -991,7 +1022,7 @@ static pd_status xsi_create(const pd_drv_conf *c, const pd_drv_host *h, void **o
 		free(d);
 		goto out;
 	}
-	d->m = curl_multi_init();
+	d->m = multi_new(d);
 	if (!d->m) {
 		pd_drv_link_free(&d->l);
 		free(d);
@@ -1021,12 +1052,6 @@ static pd_status xsi_create(const pd_drv_conf *c, const pd_drv_host *h, void **o
 	                         : XSI_HEARTBEAT_S) *
 	           1000;
 	d->ackq = xcalloc(ACK_QUEUE_MAX, sizeof *d->ackq);
-	curl_multi_setopt(d->m, CURLMOPT_SOCKETFUNCTION, on_socket);
-	curl_multi_setopt(d->m, CURLMOPT_SOCKETDATA, d);
-	curl_multi_setopt(d->m, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-	curl_multi_setopt(d->m, CURLMOPT_TIMERDATA, d);
-	curl_multi_setopt(d->m, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)MAX_CONNECTIONS);
-	curl_multi_setopt(d->m, CURLMOPT_MAXCONNECTS, (long)MAX_CONNECTIONS);
 	xsi_parser_opts po = {.max_doc = c->max_message};
 	d->p = xsi_parser_new(&po, on_msg, d);
 	d->mo = xsi_model_new();
