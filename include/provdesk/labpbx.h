@@ -145,8 +145,9 @@ int labpbx_active_calls(pd_labpbx *l);
 int64_t labpbx_logins(pd_labpbx *l); /* successful logins so far */
 /* FreeSWITCH: "api status" commands answered so far (a driver's pings). */
 int64_t labpbx_status_asked(pd_labpbx *l);
-/* Changes the password the lab accepts (BroadWorks Xsi: requests with the
- * old one are answered 401 from the call's return). Thread-safe. */
+/* Changes the password a BroadWorks Xsi lab accepts: requests with the old
+ * one are answered 401 from the call's return (an AMI or ESL lab keeps the
+ * password it started with). Thread-safe. */
 void labpbx_set_secret(pd_labpbx *l, const char *secret);
 /* BroadWorks Xsi counters, read together (each thread-safe). */
 typedef struct {

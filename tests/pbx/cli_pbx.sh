@@ -348,7 +348,7 @@ has "fault named" "teleport"
 has "hostile faults listed" "flood, huge, ctrl, bidi, hostile"
 run 64 "bad --users" -- lab-pbx --users 0
 run 64 "bad --listen" -- lab-pbx --listen nowhere
-run 64 "bad --platform" -- lab-pbx --platform avaya
+run 64 "bad --platform" -- lab-pbx --platform cisco-ucm
 has "platform option named" "--platform"
 has "platforms listed" "freeswitch-esl"
 run 64 "bad --ring" -- lab-pbx --ring 0

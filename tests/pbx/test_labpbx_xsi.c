@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../../src/pbx/xsi/xsi_model.h"
 #include "provdesk/labpbx.h"
 #include "provdesk/live.h"
 #include "provdesk/util.h"
@@ -1172,14 +1173,16 @@ Test(labpbx_xsi, fault_restart)
 			usleep(20000);
 			continue;
 		}
-		close(fd);
-		conn *c = conn_new(port);
+		conn *c = calloc(1, sizeof *c);
+		c->fd = fd;
 		req_send(c, "GET", "/", NULL, NULL);
 		hresp r;
 		if (resp_read(c, &r, 1000))
 			free(r.body);
 		conn_free(c);
 		back = counters(l).unauthorized > 0;
+		if (!back)
+			usleep(20000);
 	}
 	cr_assert(back, "the lab listens again");
 	stream *s2 = stream_open(port, "set-r");
@@ -1315,5 +1318,111 @@ Test(labpbx_xsi, random_bytes_do_not_break_the_lab)
 	cr_assert_eq(req(c, "GET", A "/enterprise/lab-ent/directories/Enterprise", PW, NULL, NULL),
 	             200);
 	conn_free(c);
+	labpbx_stop(l);
+}
+
+/* The lab's stream read by the BroadWorks model (src/pbx/xsi/xsi_model.h)
+ * as it arrives: a queue call is seen queued, ringing, connected, held,
+ * connected again and ended, in queue "Support" with the directory's agent
+ * name; the agent goes Ringing, On call, On hold, Wrap-up, Available. */
+Test(labpbx_xsi, model_reads_the_lab)
+{
+	pd_labpbx *l = lab_up_opts((pd_labpbx_opts){.users = 3,
+	                                            .queues = 1,
+	                                            .wrapup_s = 1,
+	                                            .hold_pct = 100,
+	                                            .talk_ms = 1200,
+	                                            .ring_ms = 300});
+	int port = labpbx_port(l), st;
+	xsi_model *m = xsi_model_new();
+	conn *dc = conn_new(port);
+	char *body = NULL;
+	cr_assert_eq(req(dc, "GET",
+	                 A "/enterprise/lab-ent/directories/Enterprise?start=1&results=500", PW,
+	                 NULL, &body),
+	             200);
+	xsi_dir_page p;
+	char err[256];
+	cr_assert(xsi_dir_parse(body, strlen(body), NULL, 1000, &p, err, sizeof err), "%s", err);
+	xsi_model_add_directory(m, &p);
+	xsi_dir_page_free(&p);
+	free(body);
+	conn_free(dc);
+	cr_assert_eq(xsi_model_user_count(m), 4);
+
+	stream *s = stream_open(port, "set-m");
+	free(subscribe(port, E "/enterprise/lab-ent", "Advanced Call", "set-m", &st));
+	free(subscribe(port, E "/enterprise/lab-ent", "Call Center Agent", "set-m", &st));
+	conn *ac = conn_new(port);
+	size_t acked = 0, applied = 0;
+	bool call_seen[PD_CALL_ENDED + 1] = {0}, agent_seen[PD_AGENT_OFFLINE + 1] = {0};
+	bool queue_ok = false, agent_named = false, back_available = false;
+	labpbx_place_call(l, 0);
+	int64_t until = deadline(10000);
+	while (!back_available && pd_live_now_ms() < until) {
+		if (conn_more(s->c, pd_live_now_ms() + 100))
+			decode(s);
+		ack_all(s, ac, &acked);
+		int64_t now = pd_live_now_ms();
+		for (; applied < s->n; applied++) { /* the view after each document */
+			xsi_model_apply(m, &s->m[applied], now);
+			pd_live_view v = {0};
+			xsi_model_view(m, now, &v);
+			for (size_t i = 0; i < v.n_calls; i++) {
+				call_seen[v.calls[i].state] = true;
+				queue_ok |=
+				    v.calls[i].queue && !strcmp(v.calls[i].queue, "Support");
+				agent_named |=
+				    v.calls[i].agent && !strcmp(v.calls[i].agent, "Alice Martin");
+			}
+			for (size_t i = 0; i < v.n_agents; i++) {
+				if (strcmp(v.agents[i].name, "Alice Martin") != 0)
+					continue;
+				if (agent_seen[PD_AGENT_WRAPUP] &&
+				    v.agents[i].state == PD_AGENT_AVAILABLE)
+					back_available = true;
+				agent_seen[v.agents[i].state] = true;
+			}
+			pd_live_free_view(&v);
+		}
+	}
+	cr_assert_eq(s->errors, 0);
+	cr_assert(call_seen[PD_CALL_QUEUED] && call_seen[PD_CALL_RINGING] &&
+	              call_seen[PD_CALL_CONNECTED] && call_seen[PD_CALL_HELD] &&
+	              call_seen[PD_CALL_ENDED],
+	          "queued %d ringing %d connected %d held %d ended %d", call_seen[PD_CALL_QUEUED],
+	          call_seen[PD_CALL_RINGING], call_seen[PD_CALL_CONNECTED], call_seen[PD_CALL_HELD],
+	          call_seen[PD_CALL_ENDED]);
+	cr_assert(queue_ok && agent_named);
+	cr_assert(agent_seen[PD_AGENT_AVAILABLE] && agent_seen[PD_AGENT_RINGING] &&
+	          agent_seen[PD_AGENT_ON_CALL] && agent_seen[PD_AGENT_ON_HOLD] &&
+	          agent_seen[PD_AGENT_WRAPUP] && back_available);
+	xsi_model_free(m);
+	conn_free(ac);
+	stream_free(s);
+	labpbx_stop(l);
+}
+
+/* two channels of one set: each event goes to one of them, the newest;
+ * when it closes, the older one gets them again */
+Test(labpbx_xsi, one_channel_of_a_set_gets_each_event)
+{
+	pd_labpbx *l = lab_up();
+	int port = labpbx_port(l), st;
+	stream *old = stream_open(port, "set-2ch");
+	stream *neu = stream_open(port, "set-2ch");
+	free(subscribe(port, E "/enterprise/lab-ent", "Advanced Call", "set-2ch", &st));
+	labpbx_place_call(l, 0);
+	cr_assert(pump_until(neu, has_event, "CallReceivedEvent", 3000));
+	pump_until(old, has_event, "CallReceivedEvent", 200);
+	cr_assert_eq(count_event(old, "CallReceivedEvent", NULL), 0);
+	stream_free(neu);
+	int64_t until = deadline(3000);
+	while (counters(l).channels_live != 1 && pd_live_now_ms() < until)
+		usleep(10000);
+	cr_assert_eq(counters(l).channels_live, 1);
+	labpbx_place_call(l, 1);
+	cr_assert(pump_until(old, has_event, "CallReceivedEvent", 3000));
+	stream_free(old);
 	labpbx_stop(l);
 }

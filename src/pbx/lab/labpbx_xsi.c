@@ -50,6 +50,7 @@ typedef struct xchan {
 	bool forgotten; /* heartbeat-404: the XSP lost it; the stream is silent */
 	int64_t expires_at;
 	uint64_t seq;     /* sequenceNumber of its events */
+	unsigned born;    /* order of opening: the newest of a set gets its events */
 	pending_ev *pend; /* unacknowledged, oldest first */
 	size_t npend, cpend;
 	int64_t acks;
@@ -74,7 +75,7 @@ struct lab_xsi {
 	int nch;
 	xsub *sub; /* grows up to MAX_SUBS */
 	int nsub, csub;
-	unsigned id_seq;
+	unsigned id_seq, chan_seq;
 	bool *wrap; /* per user: Wrap-Up sent, Available due at wrapup_until */
 	atomic_llong channels_opened, channels_ended, acks, events_sent, heartbeats, deletes,
 	    unauthorized;
@@ -354,22 +355,34 @@ static void send_event(pd_labpbx *l, xchan *c, const xsub *sub, const char *targ
 	atomic_fetch_add(&l->xs->events_sent, 1);
 }
 
-/* Every (channel, subscription) pair that wants an event of pkg about a
- * user of group grp. */
+/* The channel of a channel set that receives its events: an XSP sends each
+ * event on one channel of the set; here the newest one still streaming (a
+ * client rebuilding with the same set gets them on its new channel). */
+static xchan *chan_of_set(pd_labpbx *l, const char *set)
+{
+	xchan *best = NULL;
+	for (int i = 0; i < l->xs->nch; i++) {
+		xchan *c = l->xs->ch[i];
+		if (c->s && !c->forgotten && !strcmp(c->set, set) &&
+		    (!best || c->born > best->born))
+			best = c;
+	}
+	return best;
+}
+
+/* Every subscription that wants an event of pkg about a user of group grp:
+ * the event on its channel set's channel. */
 static void deliver(pd_labpbx *l, int pkg, const char *grp, const char *target,
                     const char *data_type, const char *data)
 {
 	struct lab_xsi *x = l->xs;
-	for (int i = 0; i < x->nch; i++) {
-		xchan *c = x->ch[i];
-		for (int k = 0; k < x->nsub; k++) {
-			const xsub *sub = &x->sub[k];
-			if (sub->pkg != pkg || strcmp(sub->set, c->set) != 0)
-				continue;
-			if (sub->group[0] && strcmp(sub->group, grp) != 0)
-				continue;
+	for (int k = 0; k < x->nsub; k++) {
+		const xsub *sub = &x->sub[k];
+		if (sub->pkg != pkg || (sub->group[0] && strcmp(sub->group, grp) != 0))
+			continue;
+		xchan *c = chan_of_set(l, sub->set);
+		if (c)
 			send_event(l, c, sub, target, data_type, data);
-		}
 	}
 }
 
@@ -707,6 +720,7 @@ static int do_channel(pd_labpbx *l, session *s, const request *r)
 	new_id(l, "ch", c->id, sizeof c->id);
 	snprintf(c->set, sizeof c->set, "%s", set);
 	c->s = s;
+	c->born = ++x->chan_seq;
 	c->expires_at = l->now + expires * 1000;
 	x->ch[x->nch++] = c;
 	s->xc->chan = c;
@@ -781,24 +795,20 @@ static int do_subscribe(pd_labpbx *l, session *s, const request *r, const char *
 	pd_buf_add(&b, "</Subscription>");
 	respond(s, 200, NULL, b.s);
 	pd_buf_free(&b);
-	if (pkg == PKG_AGENT) { /* the agents' current states, on the set's channels */
-		xsub copy = *sub;
-		char g[32], target[32];
-		for (int ci = 0; ci < x->nch; ci++) {
-			xchan *c = x->ch[ci];
-			if (strcmp(c->set, copy.set) != 0)
-				continue;
-			for (int i = 0; i < l->nu; i++) {
-				if (copy.group[0] &&
-				    strcmp(user_group(l, i, g, sizeof g), copy.group) != 0)
-					continue;
-				pd_buf d = {0};
-				agent_data(l, &d, &l->u[i]);
-				snprintf(target, sizeof target, "%s@lab.example", l->u[i].ep);
-				send_event(l, c, &copy, target, "AgentStateEvent", d.s);
-				pd_buf_free(&d);
-			}
-		}
+	xchan *c = chan_of_set(l, sub->set);
+	if (pkg != PKG_AGENT || !c)
+		return 0;
+	/* the agents' current states, on the set's channel */
+	xsub copy = *sub;
+	char g[32], target[32];
+	for (int i = 0; i < l->nu; i++) {
+		if (copy.group[0] && strcmp(user_group(l, i, g, sizeof g), copy.group) != 0)
+			continue;
+		pd_buf d = {0};
+		agent_data(l, &d, &l->u[i]);
+		snprintf(target, sizeof target, "%s@lab.example", l->u[i].ep);
+		send_event(l, c, &copy, target, "AgentStateEvent", d.s);
+		pd_buf_free(&d);
 	}
 	return 0;
 }
@@ -1337,10 +1347,9 @@ static void sub_terminated(pd_labpbx *l, int k)
 {
 	struct lab_xsi *x = l->xs;
 	xsub copy = x->sub[k];
-	for (int i = 0; i < x->nch; i++)
-		if (!strcmp(x->ch[i]->set, copy.set))
-			send_event(l, x->ch[i], &copy, l->o.username, "SubscriptionTerminatedEvent",
-			           "");
+	xchan *c = chan_of_set(l, copy.set);
+	if (c)
+		send_event(l, c, &copy, l->o.username, "SubscriptionTerminatedEvent", "");
 	x->sub[k] = x->sub[--x->nsub];
 	atomic_store(&x->subs_live, x->nsub);
 }
