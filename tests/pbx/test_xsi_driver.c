@@ -123,6 +123,23 @@ Test(xsi_driver, discovery_sync_and_monitoring)
 	labpbx_stop(lab);
 }
 
+/* Destroy's DELETEs are bounded: an XSP that answers nothing (half-open)
+ * holds it about a second, not the requests' timeouts. */
+Test(xsi_driver, destroy_bounded_when_the_xsp_hangs)
+{
+	pd_labpbx *lab = lab_up();
+	harness h;
+	start(&h, labpbx_port(lab), SECRET, ENT);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	labpbx_inject(lab, PD_LAB_FAULT_HALF_OPEN);
+	run_for(&h, 100);
+	int64_t t0 = pd_live_now_ms();
+	h_stop(&h);
+	int64_t took = pd_live_now_ms() - t0;
+	cr_assert_leq(took, 1500 * tl_slow(), "destroy took %lld ms", (long long)took);
+	labpbx_stop(lab);
+}
+
 Test(xsi_driver, enterprise_groups_are_sub_accounts_and_group_level_reads_one)
 {
 	pd_labpbx *lab = lab_up_opts((pd_labpbx_opts){.users = 9, .sites = 3});
