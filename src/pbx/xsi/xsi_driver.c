@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "provdesk/pbx_driver.h"
 #include "provdesk/util.h"
@@ -120,6 +121,7 @@ struct xsi_drv {
 	int sub_expires[2];
 	int subs_ok;
 	int64_t hb_ms, hb_at, refresh_at, heard_at;
+	int64_t hb_due; /* the heartbeat in flight unanswered by then: the XSP is gone */
 	bool hb_inflight;
 	/* acknowledgements */
 	char **ackq;
@@ -389,8 +391,8 @@ static void url_of(const xsi_drv *d, const char *path, char *out, size_t n)
 
 /* A transfer added to the multi: method GET, POST, PUT or DELETE; body
  * (XML) for POST and PUT. */
-static req *req_start(xsi_drv *d, enum rkind kind, const char *method, const char *path,
-                      const char *body)
+static req *req_start_t(xsi_drv *d, enum rkind kind, const char *method, const char *path,
+                        const char *body, int64_t timeout_ms)
 {
 	CURL *h = curl_easy_init();
 	if (!h) {
@@ -413,7 +415,7 @@ static req *req_start(xsi_drv *d, enum rkind kind, const char *method, const cha
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
 	if (kind != R_CHANNEL)
-		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)STEP_TIMEOUT_MS);
+		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
 	curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 	curl_easy_setopt(h, CURLOPT_USERNAME, d->l.c.username ? d->l.c.username : "");
 	char *sec = pd_masked_reveal(&d->l.secret);
@@ -443,6 +445,12 @@ static req *req_start(xsi_drv *d, enum rkind kind, const char *method, const cha
 	d->reqs = r;
 	curl_multi_add_handle(d->m, h);
 	return r;
+}
+
+static req *req_start(xsi_drv *d, enum rkind kind, const char *method, const char *path,
+                      const char *body)
+{
+	return req_start_t(d, kind, method, path, body, STEP_TIMEOUT_MS);
 }
 
 static void req_free(xsi_drv *d, req *r)
@@ -643,10 +651,10 @@ static void dir_page(xsi_drv *d, req *r)
 
 static void open_channel(xsi_drv *d)
 {
-	/* a new channel set each time: subscriptions of a lost channel (not
-	 * deleted) never deliver to the new one twice */
-	snprintf(d->set_id, sizeof d->set_id, "%s-%lld-%u", APP_ID, (long long)d->l.c.customer_id,
-	         ++d->set_n);
+	/* a new channel set each time (and in each process): subscriptions of
+	 * a lost channel (not deleted) never deliver to the new one twice */
+	snprintf(d->set_id, sizeof d->set_id, "%s-%lld-%ld-%u", APP_ID,
+	         (long long)d->l.c.customer_id, (long)getpid(), ++d->set_n);
 	xsi_parser_reset(d->p);
 	d->channel_id[0] = '\0';
 	char body[512];
@@ -707,8 +715,9 @@ static void sub_done(xsi_drv *d, req *r)
 		return;
 	}
 	snprintf(d->sub_id[r->sub], sizeof d->sub_id[r->sub], "%s", id);
-	int e = atoi(exp);
-	d->sub_expires[r->sub] = e > 0 ? e : EXPIRES;
+	char *end;
+	long e = strtol(exp, &end, 10);
+	d->sub_expires[r->sub] = *exp && !*end && e > 0 ? (int)(e < 86400 ? e : 86400) : EXPIRES;
 	if (++d->subs_ok < 2)
 		return;
 	d->hb_at = d->l.now + d->hb_ms;
@@ -732,13 +741,12 @@ static void heartbeat(xsi_drv *d)
 	char path[1024];
 	snprintf(path, sizeof path, "%s/channel/%s/heartbeat", XSI_EVENTS, id);
 	free(id);
-	req *r = req_start(d, R_HEARTBEAT, "PUT", path, NULL);
-	d->hb_inflight = r != NULL;
 	/* unanswered by the next one (5 s at least): the XSP is gone */
-	if (r)
-		curl_easy_setopt(
-		    r->h, CURLOPT_TIMEOUT_MS,
-		    (long)(d->hb_ms > HEARTBEAT_WAIT_MIN_MS ? d->hb_ms : HEARTBEAT_WAIT_MIN_MS));
+	int64_t wait = d->hb_ms > HEARTBEAT_WAIT_MIN_MS ? d->hb_ms : HEARTBEAT_WAIT_MIN_MS;
+	d->hb_inflight = req_start_t(d, R_HEARTBEAT, "PUT", path, NULL, wait) != NULL;
+	/* our own timer too: libcurl's does not run while the request waits
+	 * for a connection (the others held by a half-open XSP) */
+	d->hb_due = d->l.now + wait;
 }
 
 static void refresh(xsi_drv *d)
@@ -814,7 +822,8 @@ static void on_msg(const xsi_msg *m, void *ctx)
 			return;
 		}
 		snprintf(d->channel_id, sizeof d->channel_id, "%s", m->channel_id);
-		d->chan_expires = m->expires > 0 ? m->expires : EXPIRES;
+		d->chan_expires =
+		    m->expires > 0 ? (m->expires < 86400 ? m->expires : 86400) : EXPIRES;
 		d->st = D_SUBSCRIBE;
 		d->deadline = INT64_MAX;
 		d->subscribe_due = true;
@@ -1214,6 +1223,8 @@ static int64_t xsi_next_deadline(void *p)
 		int64_t silent = d->heard_at + 3 * d->hb_ms + STEP_TIMEOUT_MS;
 		if (!d->hb_inflight && d->hb_at < t)
 			t = d->hb_at;
+		if (d->hb_inflight && d->hb_due < t)
+			t = d->hb_due;
 		if (d->refresh_at < t)
 			t = d->refresh_at;
 		if (silent < t)
@@ -1239,7 +1250,16 @@ static void xsi_on_timer(void *p, int64_t now)
 		pd_drv_link_down(&d->l, "no <Channel> document on the event channel within 15 s",
 		                 PD_LINK_RETRYING);
 	} else if (d->st == D_MONITORING) {
-		if (now >= d->heard_at + 3 * d->hb_ms + STEP_TIMEOUT_MS) {
+		if (d->hb_inflight && now >= d->hb_due) {
+			char why[120];
+			snprintf(
+			    why, sizeof why, "the heartbeat was not answered within %lld s",
+			    (long long)((d->hb_ms > HEARTBEAT_WAIT_MIN_MS ? d->hb_ms
+			                                                  : HEARTBEAT_WAIT_MIN_MS) /
+			                1000));
+			d->advance = true; /* the XSP is not answering: try the next */
+			pd_drv_link_down(&d->l, why, PD_LINK_RETRYING);
+		} else if (now >= d->heard_at + 3 * d->hb_ms + STEP_TIMEOUT_MS) {
 			char why[120];
 			snprintf(why, sizeof why, "nothing on the event channel for %lld s",
 			         (long long)((now - d->heard_at) / 1000));
