@@ -700,6 +700,11 @@ Test(labpbx_xsi, heartbeat_refresh_delete)
 	cr_assert(strstr(body, sub), "%s", body);
 	free(body);
 	cr_assert_eq(req(c, "PUT", E "/subscription/nope", PW, "<Subscription/>", NULL), 404);
+	/* whitespace around a value is read past; a value that is no number is 400 */
+	cr_assert_eq(
+	    req(c, "PUT", path, PW, "<Channel><expires>\n  1800 </expires></Channel>", NULL), 200);
+	cr_assert_eq(req(c, "PUT", path, PW, "<Channel><expires>soon</expires></Channel>", NULL),
+	             400);
 	/* delete: the subscription, then the channel (its stream ends) */
 	cr_assert_eq(req(c, "DELETE", spath, PW, NULL, NULL), 200);
 	cr_assert_eq(counters(l).subscriptions_live, 0);

@@ -123,8 +123,9 @@ static void el_ll(pd_buf *b, const char *pfx, const char *tag, long long v)
 	pd_buf_printf(b, "<%s%s>%lld</%s%s>", pfx, tag, v, pfx, tag);
 }
 
-/* The text of the first <tag>…</tag> of a small request body (the lab's
- * own reading, bounded by the body); false when absent or too long. */
+/* The text of the first <tag>…</tag> of a small request body, without the
+ * whitespace around it (the lab's own reading, bounded by the body); false
+ * when absent or too long. */
 static bool body_get(const char *body, size_t n, const char *tag, char *out, size_t on)
 {
 	char open[80], close[80];
@@ -135,7 +136,13 @@ static bool body_get(const char *body, size_t n, const char *tag, char *out, siz
 		return false;
 	a += strlen(open);
 	const char *z = memmem(a, n - (size_t)(a - body), close, strlen(close));
-	if (!z || (size_t)(z - a) >= on)
+	if (!z)
+		return false;
+	while (a < z && (*a == ' ' || *a == '\t' || *a == '\r' || *a == '\n'))
+		a++;
+	while (z > a && (z[-1] == ' ' || z[-1] == '\t' || z[-1] == '\r' || z[-1] == '\n'))
+		z--;
+	if ((size_t)(z - a) >= on)
 		return false;
 	memcpy(out, a, (size_t)(z - a));
 	out[z - a] = '\0';
