@@ -96,6 +96,7 @@ typedef struct pd_driver_ops {
 
 extern const pd_driver_ops pd_ami_driver;
 extern const pd_driver_ops pd_esl_driver; /* FreeSWITCH, src/pbx/esl/esl_driver.c */
+extern const pd_driver_ops pd_xsi_driver; /* BroadWorks Xsi, src/pbx/xsi/xsi_driver.c */
 
 /* ---- what every driver shares (src/pbx/drv_shared.c) ----
  * Written once here rather than in each driver (docs/architecture.md, "PBX

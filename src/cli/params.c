@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli_internal.h"
+#include "provdesk/pbx_driver.h"
 #include "provdesk/util.h"
 
 /* A key as the catalogue writes them: lower-case letters, digits and _ (a -
@@ -366,6 +367,7 @@ void pd_cli_params_help(pd_cli *c, FILE *out)
 	memset(&cat, 0, sizeof cat);
 	if (pd_config_load(c->config_path, &cfg, &e) == PD_OK &&
 	    pd_catalogue_load_default(cfg.config_dir, &cat, &e) == PD_OK) {
+		pd_drivers_mark_supported(&cat); /* as cli.c: supported = a driver is registered */
 		print_fields(&cat, out);
 		pd_catalogue_free(&cat);
 	} else {

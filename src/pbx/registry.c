@@ -9,6 +9,7 @@
 static const pd_driver_ops *const builtin[] = {
     &pd_ami_driver,
     &pd_esl_driver,
+    &pd_xsi_driver,
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;

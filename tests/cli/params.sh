@@ -67,10 +67,11 @@ jeq "group_id set" 'd["params"]["group_id"]' "GRP-8"
 run pbx update "Xsi Corp" --param tls=yes --param port=8443 --param host=xsi2.example.net --param username=root --json
 expect "the connection's own fields as --param" 0
 jeq "host, port, tls and username set" '[d["host"], d["port"], d["tls"], d["username"]]' '["xsi2.example.net", 8443, true, "root"]'
-# refused: the platform has no driver yet (monitoring), a required field missing
-run pbx add "Switch SA" --platform broadworks-xsi --host xsi.example.net --username a --enterprise-id E \
-	--secret-file "$TMP/secret"
-expect "an enabled BroadWorks link refused (no driver yet)" 65 "" "create the connection disabled"
+# refused: a required field missing (enabled or not)
+run pbx add "Switch SA" --platform broadworks-xsi --host xsi.example.net --username a \
+	--secret-file "$TMP/secret" --json
+expect "an enabled BroadWorks link without enterprise_id" 65
+jeq "names enterprise_id" 'd["error"]["field"]' "enterprise_id"
 run pbx add "Switch SA" --platform broadworks-xsi --host xsi.example.net --username a --disabled --json
 expect "enterprise_id required" 65
 jeq "names enterprise_id" 'd["error"]["field"]' "enterprise_id"

@@ -589,12 +589,13 @@ static pd_status fake_create(const pd_drv_conf *c, const pd_drv_host *h, void **
 Test(transport, registry_finds_registers_and_marks_supported)
 {
 	cr_assert_eq(pd_driver_find("asterisk-ami"), &pd_ami_driver);
-	cr_assert_null(pd_driver_find("broadworks-xsi"));
+	cr_assert_eq(pd_driver_find("broadworks-xsi"), &pd_xsi_driver);
+	cr_assert_null(pd_driver_find("example-pbx"));
 	cr_assert_null(pd_driver_find(NULL));
-	static const pd_driver_ops fake = {.platform = "broadworks-xsi", .create = fake_create};
+	static const pd_driver_ops fake = {.platform = "example-pbx", .create = fake_create};
 	pd_err e = {0};
 	cr_assert_eq(pd_driver_register(&fake, &e), PD_OK, "%s", e.message);
-	cr_assert_eq(pd_driver_find("broadworks-xsi"), &fake);
+	cr_assert_eq(pd_driver_find("example-pbx"), &fake);
 	cr_assert_eq(pd_driver_register(&fake, &e), PD_E_CONFLICT);
 	cr_assert_str_eq(e.field, "platform");
 	static const pd_driver_ops dup_ami = {.platform = "asterisk-ami", .create = fake_create};
@@ -628,7 +629,7 @@ Test(transport, registry_finds_registers_and_marks_supported)
 		else
 			cr_assert_eq(e.status, PD_E_INTERNAL);
 	}
-	cr_assert_eq(ok, PD_DRIVERS_EXTRA - 1, "one slot went to broadworks-xsi above");
+	cr_assert_eq(ok, PD_DRIVERS_EXTRA - 1, "one slot went to example-pbx above");
 }
 
 /* ---- the one driver loop ----

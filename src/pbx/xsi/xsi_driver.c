@@ -1,0 +1,1306 @@
+/* Cisco BroadWorks Xsi driver (platform key "broadworks-xsi";
+ * docs/architecture.md, "BroadWorks Xsi"): HTTPS through libcurl's multi
+ * interface, driven by the monitor's own poll() loop (no thread, no
+ * blocking call but the bounded farewell of destroy).
+ *   directory pages (Xsi-Actions, enterprise or group) -> sync users ->
+ *   event channel (a never-ending chunked POST, fed to xsi_parser) ->
+ *   <Channel> -> two subscriptions (Advanced Call, Call Center Agent) ->
+ *   monitoring: every event acknowledged, a heartbeat every 15 s (or
+ *   ping_interval when shorter), channel and subscriptions refreshed at
+ *   3/4 of their expiry.
+ * A ChannelTerminatedEvent, SubscriptionTerminatedEvent, the end of the
+ * stream, a heartbeat or refresh answered 404, malformed XML or silence on
+ * the channel tear it down; the link is rebuilt (a new channel set, new
+ * subscriptions, the live model reset) after the shared backoff. A
+ * transport failure or a 5xx moves to the next XSP of `host`, `xsp_hosts`.
+ * 401/403: authentication failed, no retries until resync or an edit. The
+ * secret goes to libcurl only (CURLOPT_PASSWORD, revealed for the call and
+ * wiped) and every error text is scrubbed of it. */
+#include <curl/curl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "provdesk/pbx_driver.h"
+#include "provdesk/util.h"
+#include "provdesk/xsi.h"
+#include "xsi_driver.h"
+#include "xsi_model.h"
+
+#define STEP_TIMEOUT_MS 15000
+#define CONNECT_TIMEOUT_MS 10000
+#define PUBLISH_MS 50
+#define INPUT_MS 1000
+#define RESULTS 500                /* directory page size asked (the XSP caps it) */
+#define PAGE_MAX_USERS 2000        /* users kept from one page (a hostile one lists more) */
+#define EXPIRES 3600               /* asked for the channel and the subscriptions */
+#define MIN_EXPIRES 4              /* a shorter grant is taken as this (no refresh storm) */
+#define ACK_INFLIGHT_MAX 16        /* acknowledgements sent at once */
+#define ACK_QUEUE_MAX 4096         /* waiting to be sent: past it the channel is rebuilt */
+#define MAX_CONNECTIONS 3          /* the channel and two for the short requests */
+#define MAX_SOCKS 16               /* sockets libcurl tells of (MAX_CONNECTIONS + resolver) */
+#define FAREWELL_MS 1000           /* destroy waits this long for its DELETEs */
+#define HEARTBEAT_WAIT_MIN_MS 5000 /* a heartbeat answer is awaited at least this long */
+#define APP_ID "provdesk"
+
+static const char *const PACKAGES[2] = {"Advanced Call", "Call Center Agent"};
+
+enum dstate {
+	D_WAIT,      /* waiting to retry (or auth failed) */
+	D_DIRECTORY, /* reading the directory pages */
+	D_CHANNEL,   /* the channel posted, waiting for <Channel> */
+	D_SUBSCRIBE, /* the subscriptions posted */
+	D_MONITORING,
+	D_IDLE /* users only (monitor off): nothing open */
+};
+
+enum rkind {
+	R_DIR,
+	R_CHANNEL,
+	R_SUB,
+	R_ACK,
+	R_HEARTBEAT,
+	R_REFRESH_CHANNEL,
+	R_REFRESH_SUB,
+	R_DELETE
+};
+
+typedef struct xsi_drv xsi_drv;
+
+typedef struct req {
+	xsi_drv *d;
+	CURL *h;
+	enum rkind kind;
+	int sub;     /* R_SUB, R_REFRESH_SUB: which package */
+	pd_buf body; /* the response, at most XSI_BODY_MAX */
+	bool over;   /* it was longer */
+	struct curl_slist *hdrs;
+	char errbuf[CURL_ERROR_SIZE];
+	struct req *prev, *next;
+} req;
+
+typedef struct {
+	curl_socket_t fd;
+	int what; /* CURL_POLL_IN / OUT / INOUT */
+} sock;
+
+struct xsi_drv {
+	/* conf, masked secret, host, link state, failures, publishing, retries
+	 * (include/provdesk/pbx_driver.h); l.t is NULL: libcurl is the transport */
+	pd_drv_link l;
+	enum dstate st;
+	CURLM *m;
+	sock socks[MAX_SOCKS];
+	int nsocks;
+	int64_t curl_at; /* libcurl's timer, INT64_MAX when none */
+	req *reqs;       /* every transfer in the multi */
+	xsi_parser *p;
+	xsi_model *mo;
+	char *ent_esc, *grp_esc; /* enterprise_id, group_id URL-escaped (grp NULL: none) */
+	xsi_host hosts[XSI_MAX_HOSTS];
+	int nhosts, cur;
+	bool advance; /* the next attempt goes to the next XSP */
+	bool verify;
+	char *ca;
+	int64_t deadline; /* the step in progress (waiting for <Channel>) */
+	/* the directory */
+	long long next_start;
+	int pages;
+	bool dir_busy, resyncing;
+	/* the channel */
+	req *chan;
+	unsigned set_n;
+	char set_id[64];
+	char channel_id[XSI_VALUE_MAX];
+	int chan_expires;
+	bool subscribe_due;
+	char sub_id[2][XSI_VALUE_MAX];
+	int sub_expires[2];
+	int subs_ok;
+	int64_t hb_ms, hb_at, refresh_at, heard_at;
+	int64_t hb_due; /* the heartbeat in flight unanswered by then: the XSP is gone */
+	bool hb_inflight;
+	/* acknowledgements */
+	char **ackq;
+	size_t ack_h, ack_n;
+	int ack_inflight;
+	uint64_t acks_sent, acks_ok;
+	char warning[200];
+	char sync_note[200];
+	int64_t input_at;
+	bool input_pending;
+	bool closing; /* destroy: only the DELETEs count */
+};
+
+/* ---- helpers ---- */
+
+static void link_set(xsi_drv *d, pd_link_state st)
+{
+	pd_drv_link_set(&d->l, st, st == PD_LINK_MONITORING ? d->warning : d->l.last_error);
+}
+
+static void view(void *p, int64_t now, pd_live_view *v)
+{
+	xsi_model_view(((xsi_drv *)p)->mo, now, v);
+}
+
+/* Printable ASCII of a text that may hold a peer's bytes (it reaches a terminal). */
+static void ascii(char *dst, size_t n, const char *s)
+{
+	size_t o = 0;
+	for (; s && *s && o + 1 < n; s++)
+		dst[o++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
+	if (n)
+		dst[o] = '\0';
+}
+
+static void warning_update(xsi_drv *d)
+{
+	pd_buf w = {0};
+	if (d->sync_note[0])
+		pd_buf_add(&w, d->sync_note);
+	pd_model_input_warning(&w, &d->l.input, &d->l.c, "users or agents",
+	                       "fields or documents refused or repaired");
+	snprintf(d->warning, sizeof d->warning, "%s", w.s ? w.s : "");
+	pd_buf_free(&w);
+	if (d->st == D_MONITORING || d->st == D_IDLE) {
+		d->l.published = (pd_link_state)-1; /* the text changed: say it */
+		link_set(d, PD_LINK_MONITORING);
+	}
+}
+
+/* Field by field: the struct's padding is not part of its value. */
+static bool same_input(const pd_live_input *a, const pd_live_input *b)
+{
+	return a->dropped_calls == b->dropped_calls && a->dropped_channels == b->dropped_channels &&
+	       a->aged_out == b->aged_out && a->stale_channels == b->stale_channels &&
+	       a->bad_fields == b->bad_fields && a->dropped_other == b->dropped_other &&
+	       a->calls == b->calls && a->channels == b->channels && a->capped == b->capped;
+}
+
+static void input_check(xsi_drv *d, bool force)
+{
+	pd_model_stats ms;
+	xsi_model_get_stats(d->mo, &ms);
+	xsi_parser_stats ps;
+	xsi_parser_get_stats(d->p, &ps);
+	pd_live_input in = pd_model_input(&ms, ps.bad_fields);
+	if (same_input(&in, &d->l.input)) {
+		d->input_pending = false;
+		return;
+	}
+	if (!force && d->l.now - d->input_at < INPUT_MS) {
+		d->input_pending = true;
+		return;
+	}
+	d->input_pending = false;
+	d->input_at = d->l.now;
+	bool text_changed =
+	    in.dropped_calls != d->l.input.dropped_calls ||
+	    in.dropped_channels != d->l.input.dropped_channels ||
+	    in.aged_out != d->l.input.aged_out || in.bad_fields != d->l.input.bad_fields ||
+	    in.dropped_other != d->l.input.dropped_other || in.capped != d->l.input.capped;
+	d->l.input = in;
+	d->l.dirty = true;
+	if (text_changed)
+		warning_update(d);
+}
+
+/* &, <, >, " escaped: an event id is the XSP's text. */
+static void xml_esc(pd_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '&':
+			pd_buf_add(b, "&amp;");
+			break;
+		case '<':
+			pd_buf_add(b, "&lt;");
+			break;
+		case '>':
+			pd_buf_add(b, "&gt;");
+			break;
+		case '"':
+			pd_buf_add(b, "&quot;");
+			break;
+		default:
+			pd_buf_addc(b, *s);
+		}
+	}
+}
+
+/* ---- the XSP list ---- */
+
+pd_status xsi_hosts_parse(const char *list, xsi_host *out, int max, int *n, pd_err *e)
+{
+	*n = 0;
+	char *norm = NULL;
+	/* the rule is core's, the one the forms and the CLI check with */
+	pd_status st = pd_check_host_list("xsp_hosts", list ? list : "", &norm, e);
+	if (st != PD_OK)
+		return st;
+	for (char *item = norm, *next; item && *item; item = next) {
+		next = strchr(item, ',');
+		if (next)
+			*next++ = '\0';
+		if (*n >= max) {
+			free(norm);
+			return pd_fail(e, PD_E_INVALID, "xsp_hosts", "at most %d other XSP hosts",
+			               max);
+		}
+		xsi_host *h = &out[(*n)++];
+		h->port = 0;
+		char *host = item, *port = NULL;
+		if (item[0] == '[') { /* [v6addr] or [v6addr]:port */
+			char *close = strchr(item, ']');
+			*close = '\0';
+			host = item + 1;
+			port = close[1] == ':' ? close + 2 : NULL;
+		} else if ((port = strchr(item, ':')) && !strchr(port + 1, ':')) {
+			*port++ = '\0';
+		} else {
+			port = NULL; /* none, or an IPv6 address without brackets */
+		}
+		if (port)
+			h->port = atoi(port);
+		snprintf(h->host, sizeof h->host, "%s", host);
+	}
+	free(norm);
+	return PD_OK;
+}
+
+/* ---- libcurl's sockets and timer ---- */
+
+static int on_socket(CURL *h, curl_socket_t fd, int what, void *ud, void *sp)
+{
+	(void)h, (void)sp;
+	xsi_drv *d = ud;
+	int i;
+	for (i = 0; i < d->nsocks && d->socks[i].fd != fd; i++)
+		;
+	if (what == CURL_POLL_REMOVE) {
+		if (i < d->nsocks)
+			d->socks[i] = d->socks[--d->nsocks];
+		return 0;
+	}
+	if (i == d->nsocks) {
+		if (d->nsocks == MAX_SOCKS)
+			return 0; /* not polled: libcurl's timeouts still end it */
+		d->nsocks++;
+	}
+	d->socks[i] = (sock){fd, what};
+	return 0;
+}
+
+static int on_curl_timer(CURLM *m, long ms, void *ud)
+{
+	(void)m;
+	xsi_drv *d = ud;
+	d->curl_at = ms < 0 ? INT64_MAX : pd_live_now_ms() + ms;
+	return 0;
+}
+
+/* A multi of its own for each connection attempt: a new link never reuses a
+ * cached connection of the last one (a half-open XSP would hold it). */
+static CURLM *multi_new(xsi_drv *d)
+{
+	CURLM *m = curl_multi_init();
+	if (!m)
+		return NULL;
+	curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(m, CURLMOPT_SOCKETDATA, d);
+	curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+	curl_multi_setopt(m, CURLMOPT_TIMERDATA, d);
+	curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)MAX_CONNECTIONS);
+	curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)MAX_CONNECTIONS);
+	return m;
+}
+
+/* ---- transfers ---- */
+
+static size_t body_write(char *p, size_t sz, size_t n, void *ud)
+{
+	req *r = ud;
+	size_t len = sz * n;
+	if (r->body.len + len > XSI_BODY_MAX) {
+		r->over = true;
+		return 0; /* ends the transfer (CURLE_WRITE_ERROR) */
+	}
+	pd_buf_addn(&r->body, p, len);
+	return len;
+}
+
+static size_t chan_write(char *p, size_t sz, size_t n, void *ud)
+{
+	req *r = ud;
+	xsi_drv *d = r->d;
+	long code = 0;
+	curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &code);
+	if (code != 200)
+		return body_write(p, sz, n, ud); /* an error body: read when it ends */
+	d->heard_at = d->l.now;
+	xsi_parser_feed(d->p, p, sz * n);
+	return d->l.fail ? 0 : sz * n;
+}
+
+static void url_of(const xsi_drv *d, const char *path, char *out, size_t n)
+{
+	const xsi_host *x = &d->hosts[d->cur];
+	bool v6 = strchr(x->host, ':') != NULL;
+	snprintf(out, n, "%s://%s%s%s:%d%s", d->l.c.tls ? "https" : "http", v6 ? "[" : "", x->host,
+	         v6 ? "]" : "", x->port, path);
+}
+
+/* A transfer added to the multi: method GET, POST, PUT or DELETE; body
+ * (XML) for POST and PUT. */
+static req *req_start_t(xsi_drv *d, enum rkind kind, const char *method, const char *path,
+                        const char *body, int64_t timeout_ms)
+{
+	CURL *h = curl_easy_init();
+	if (!h) {
+		pd_drv_set_fail(&d->l, PD_LINK_RETRYING, "libcurl could not make a transfer");
+		return NULL;
+	}
+	req *r = xcalloc(1, sizeof *r);
+	r->d = d;
+	r->h = h;
+	r->kind = kind;
+	char url[2048];
+	url_of(d, path, url, sizeof url);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_PRIVATE, r);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r->errbuf);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, kind == R_CHANNEL ? chan_write : body_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
+	if (kind != R_CHANNEL)
+		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+	curl_easy_setopt(h, CURLOPT_USERNAME, d->l.c.username ? d->l.c.username : "");
+	char *sec = pd_masked_reveal(&d->l.secret);
+	curl_easy_setopt(h, CURLOPT_PASSWORD, sec); /* libcurl copies it */
+	pd_secret_free(sec);
+	if (d->l.c.tls) {
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, d->verify ? 1L : 0L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, d->verify ? 2L : 0L);
+		if (d->ca)
+			curl_easy_setopt(h, CURLOPT_CAINFO, d->ca);
+	}
+	r->hdrs = curl_slist_append(r->hdrs, "Accept: application/xml");
+	r->hdrs = curl_slist_append(r->hdrs, "Expect:");
+	if (body)
+		r->hdrs =
+		    curl_slist_append(r->hdrs, "Content-Type: application/xml; charset=UTF-8");
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, r->hdrs);
+	if (strcmp(method, "GET")) {
+		if (strcmp(method, "POST"))
+			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+		if (body || strcmp(method, "DELETE"))
+			curl_easy_setopt(h, CURLOPT_COPYPOSTFIELDS, body ? body : "");
+	}
+	r->next = d->reqs;
+	if (d->reqs)
+		d->reqs->prev = r;
+	d->reqs = r;
+	curl_multi_add_handle(d->m, h);
+	return r;
+}
+
+static req *req_start(xsi_drv *d, enum rkind kind, const char *method, const char *path,
+                      const char *body)
+{
+	return req_start_t(d, kind, method, path, body, STEP_TIMEOUT_MS);
+}
+
+static void req_free(xsi_drv *d, req *r)
+{
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		d->reqs = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	curl_multi_remove_handle(d->m, r->h);
+	curl_easy_cleanup(r->h);
+	curl_slist_free_all(r->hdrs);
+	pd_buf_free(&r->body);
+	if (d->chan == r)
+		d->chan = NULL;
+	free(r);
+}
+
+static void reqs_clear(xsi_drv *d)
+{
+	while (d->reqs)
+		req_free(d, d->reqs);
+	d->ack_inflight = 0;
+	d->hb_inflight = false;
+}
+
+static void acks_clear(xsi_drv *d)
+{
+	for (size_t i = 0; i < d->ack_n; i++)
+		free(d->ackq[(d->ack_h + i) % ACK_QUEUE_MAX]);
+	d->ack_h = d->ack_n = 0;
+}
+
+/* The link goes down (pd_drv_link_down): every transfer ends; calls and
+ * agents are unknown while it is; users stay. */
+static void stop(void *p)
+{
+	xsi_drv *d = p;
+	reqs_clear(d);
+	acks_clear(d);
+	/* its cached connections closed with it */
+	CURLM *m = multi_new(d);
+	if (m) {
+		curl_multi_cleanup(d->m);
+		d->m = m;
+		d->nsocks = 0;
+		d->curl_at = INT64_MAX;
+	}
+	d->st = D_WAIT;
+	d->dir_busy = d->resyncing = d->subscribe_due = false;
+	d->channel_id[0] = '\0';
+	d->sub_id[0][0] = d->sub_id[1][0] = '\0';
+	d->subs_ok = 0;
+	d->deadline = INT64_MAX;
+	xsi_parser_reset(d->p);
+	xsi_model_reset_live(d->mo);
+}
+
+/* A failure of the transfer (not of the XSP's answer): the next attempt
+ * tries the next XSP. */
+static void fail_transport(xsi_drv *d, const req *r, CURLcode rc, const char *what)
+{
+	if (!d->l.fail)
+		d->advance = true;
+	char eb[CURL_ERROR_SIZE];
+	ascii(eb, sizeof eb, r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc));
+	pd_drv_set_fail(&d->l, PD_LINK_RETRYING, "%s: %s:%d: %s", what, d->hosts[d->cur].host,
+	                d->hosts[d->cur].port, eb);
+}
+
+/* An HTTP answer other than 200. */
+static void fail_http(xsi_drv *d, long code, const char *what)
+{
+	if (code == 401)
+		pd_drv_set_fail(&d->l, PD_LINK_AUTH_FAILED,
+		                "authentication failed (HTTP 401 to %s: check the administrator "
+		                "and password)",
+		                what);
+	else if (code == 403)
+		pd_drv_set_fail(&d->l, PD_LINK_AUTH_FAILED,
+		                "permission refused (HTTP 403 to %s: the administrator may not act "
+		                "on this enterprise or group)",
+		                what);
+	else {
+		if (code >= 500 && !d->l.fail)
+			d->advance = true;
+		pd_drv_set_fail(
+		    &d->l, code >= 500 || code == 404 ? PD_LINK_RETRYING : PD_LINK_PROTOCOL_ERROR,
+		    "%s answered HTTP %ld", what, code);
+	}
+}
+
+/* ---- the directory ---- */
+
+static void dir_get(xsi_drv *d)
+{
+	char path[1024];
+	if (d->grp_esc)
+		snprintf(path, sizeof path,
+		         "%s/group/%s/directories/Group?enterpriseId=%s&start=%lld&results=%d",
+		         XSI_ACTIONS, d->grp_esc, d->ent_esc, d->next_start, RESULTS);
+	else
+		snprintf(path, sizeof path,
+		         "%s/enterprise/%s/directories/Enterprise?start=%lld&results=%d",
+		         XSI_ACTIONS, d->ent_esc, d->next_start, RESULTS);
+	d->dir_busy = true;
+	req_start(d, R_DIR, "GET", path, NULL);
+}
+
+static void do_sync(xsi_drv *d)
+{
+	pd_synced_user *u;
+	size_t n = xsi_model_synced_users(d->mo, &u);
+	d->l.dirty = true;
+	if (!d->l.c.sync_users || !d->l.h.sync_users)
+		return;
+	char why[200];
+	pd_sync_result r;
+	pd_drv_sync_outcome o = pd_drv_sync_users(
+	    &d->l.c, &d->l.h, u, n, xsi_model_users_refused(d->mo), &r, why, sizeof why);
+	if (o == PD_DRV_SYNC_REFUSED) {
+		snprintf(d->sync_note, sizeof d->sync_note, "%s", why);
+		warning_update(d);
+		return;
+	}
+	if (d->sync_note[0]) {
+		d->sync_note[0] = '\0';
+		warning_update(d);
+	}
+	if (o == PD_DRV_SYNC_DONE) {
+		d->l.last = r;
+		d->l.have_last = true;
+	} else {
+		snprintf(d->l.last_error, sizeof d->l.last_error, "%s", why);
+	}
+}
+
+static void open_channel(xsi_drv *d);
+
+static void monitoring(xsi_drv *d, enum dstate st)
+{
+	d->st = st;
+	d->deadline = INT64_MAX;
+	pd_backoff_reset(&d->l.bo);
+	d->l.dirty = true;
+	pd_drv_publish_now(&d->l);
+	link_set(d, PD_LINK_MONITORING);
+}
+
+static void dir_done(xsi_drv *d)
+{
+	d->dir_busy = false;
+	do_sync(d);
+	if (d->resyncing) {
+		d->resyncing = false;
+		link_set(d, PD_LINK_MONITORING);
+	} else if (d->l.c.monitor) {
+		open_channel(d);
+	} else {
+		monitoring(d, D_IDLE);
+	}
+}
+
+static void dir_page(xsi_drv *d, req *r)
+{
+	xsi_dir_page pg;
+	char err[200];
+	xsi_parser_opts po = {.max_doc = XSI_BODY_MAX};
+	if (!xsi_dir_parse(r->body.s ? r->body.s : "", r->body.len, &po, PAGE_MAX_USERS, &pg, err,
+	                   sizeof err)) {
+		char why[200];
+		ascii(why, sizeof why, err);
+		pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR, "the directory page is not Xsi: %s",
+		                why);
+		return;
+	}
+	xsi_model_add_directory(d->mo, &pg);
+	long long nx = xsi_dir_next_start(&pg);
+	d->pages++;
+	long long want = pg.total > 0 ? (pg.total + RESULTS - 1) / RESULTS : 1;
+	d->l.done = d->pages;
+	d->l.total = (int)(want > d->pages ? (want < 1000000 ? want : 1000000) : d->pages);
+	xsi_dir_page_free(&pg);
+	d->l.dirty = true;
+	/* a page must move forward; past the user cap the rest is not read
+	 * (the directory is then not synced: pd_drv_sync_users) */
+	if (nx > d->next_start && !xsi_model_users_refused(d->mo)) {
+		d->next_start = nx;
+		link_set(d, PD_LINK_DISCOVERING);
+		dir_get(d);
+	} else {
+		dir_done(d);
+	}
+}
+
+/* ---- the channel and the subscriptions ---- */
+
+static void open_channel(xsi_drv *d)
+{
+	/* a new channel set each time (and in each process): subscriptions of
+	 * a lost channel (not deleted) never deliver to the new one twice */
+	snprintf(d->set_id, sizeof d->set_id, "%s-%lld-%ld-%u", APP_ID,
+	         (long long)d->l.c.customer_id, (long)getpid(), ++d->set_n);
+	xsi_parser_reset(d->p);
+	d->channel_id[0] = '\0';
+	char body[512];
+	snprintf(body, sizeof body,
+	         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Channel xmlns=\"" XSI_NS "\">"
+	         "<channelSetId>%s</channelSetId><priority>1</priority><weight>100</weight>"
+	         "<expires>%d</expires><applicationId>" APP_ID "</applicationId></Channel>",
+	         d->set_id, EXPIRES);
+	d->st = D_CHANNEL;
+	d->deadline = d->l.now + STEP_TIMEOUT_MS;
+	d->heard_at = d->l.now;
+	d->chan = req_start(d, R_CHANNEL, "POST", XSI_ASYNC "/channel", body);
+	link_set(d, PD_LINK_LOGGING_IN);
+}
+
+static void subscribe(xsi_drv *d)
+{
+	char path[1024];
+	if (d->grp_esc)
+		snprintf(path, sizeof path, "%s/group/%s?enterpriseId=%s", XSI_EVENTS, d->grp_esc,
+		         d->ent_esc);
+	else
+		snprintf(path, sizeof path, "%s/enterprise/%s", XSI_EVENTS, d->ent_esc);
+	d->subs_ok = 0;
+	for (int i = 0; i < 2; i++) {
+		char body[512];
+		snprintf(body, sizeof body,
+		         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Subscription xmlns=\"" XSI_NS
+		         "\"><event>%s</event><expires>%d</expires><channelSetId>%s</channelSetId>"
+		         "<applicationId>" APP_ID "</applicationId></Subscription>",
+		         PACKAGES[i], EXPIRES, d->set_id);
+		req *r = req_start(d, R_SUB, "POST", path, body);
+		if (r)
+			r->sub = i;
+	}
+}
+
+static int64_t refresh_in(const xsi_drv *d)
+{
+	int e = d->chan_expires;
+	for (int i = 0; i < 2; i++)
+		if (d->sub_expires[i] > 0 && d->sub_expires[i] < e)
+			e = d->sub_expires[i];
+	if (e < MIN_EXPIRES)
+		e = MIN_EXPIRES;
+	return (int64_t)e * 750; /* 3/4 of it, in ms */
+}
+
+static void sub_done(xsi_drv *d, req *r)
+{
+	char id[XSI_VALUE_MAX], exp[32];
+	xsi_value_of(r->body.s, r->body.len, "subscriptionId", id, sizeof id);
+	xsi_value_of(r->body.s, r->body.len, "expires", exp, sizeof exp);
+	if (!id[0]) {
+		pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR,
+		                "the %s subscription's answer has no subscriptionId",
+		                PACKAGES[r->sub]);
+		return;
+	}
+	snprintf(d->sub_id[r->sub], sizeof d->sub_id[r->sub], "%s", id);
+	char *end;
+	long e = strtol(exp, &end, 10);
+	d->sub_expires[r->sub] = *exp && !*end && e > 0 ? (int)(e < 86400 ? e : 86400) : EXPIRES;
+	if (++d->subs_ok < 2)
+		return;
+	d->hb_at = d->l.now + d->hb_ms;
+	d->heard_at = d->l.now;
+	d->refresh_at = d->l.now + refresh_in(d);
+	monitoring(d, D_MONITORING);
+}
+
+static char *esc(xsi_drv *d, const char *s)
+{
+	char *c = curl_easy_escape(NULL, s, 0);
+	char *r = xstrdup(c ? c : "");
+	curl_free(c);
+	(void)d;
+	return r;
+}
+
+static void heartbeat(xsi_drv *d)
+{
+	char *id = esc(d, d->channel_id);
+	char path[1024];
+	snprintf(path, sizeof path, "%s/channel/%s/heartbeat", XSI_EVENTS, id);
+	free(id);
+	/* unanswered by the next one (5 s at least): the XSP is gone */
+	int64_t wait = d->hb_ms > HEARTBEAT_WAIT_MIN_MS ? d->hb_ms : HEARTBEAT_WAIT_MIN_MS;
+	d->hb_inflight = req_start_t(d, R_HEARTBEAT, "PUT", path, NULL, wait) != NULL;
+	/* our own timer too: libcurl's does not run while the request waits
+	 * for a connection (the others held by a half-open XSP) */
+	d->hb_due = d->l.now + wait;
+}
+
+static void refresh(xsi_drv *d)
+{
+	char path[1024], body[256];
+	char *id = esc(d, d->channel_id);
+	snprintf(path, sizeof path, "%s/channel/%s", XSI_EVENTS, id);
+	free(id);
+	snprintf(body, sizeof body,
+	         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Channel xmlns=\"" XSI_NS
+	         "\"><expires>%d</expires></Channel>",
+	         EXPIRES);
+	req_start(d, R_REFRESH_CHANNEL, "PUT", path, body);
+	for (int i = 0; i < 2; i++) {
+		id = esc(d, d->sub_id[i]);
+		snprintf(path, sizeof path, "%s/subscription/%s", XSI_EVENTS, id);
+		free(id);
+		snprintf(body, sizeof body,
+		         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Subscription xmlns=\"" XSI_NS
+		         "\"><expires>%d</expires></Subscription>",
+		         EXPIRES);
+		req *r = req_start(d, R_REFRESH_SUB, "PUT", path, body);
+		if (r)
+			r->sub = i;
+	}
+	d->refresh_at = d->l.now + refresh_in(d);
+}
+
+static void ack_send(xsi_drv *d)
+{
+	while (d->ack_n && d->ack_inflight < ACK_INFLIGHT_MAX && !d->l.fail) {
+		char *id = d->ackq[d->ack_h];
+		d->ackq[d->ack_h] = NULL;
+		d->ack_h = (d->ack_h + 1) % ACK_QUEUE_MAX;
+		d->ack_n--;
+		pd_buf b = {0};
+		pd_buf_add(
+		    &b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><EventResponse xmlns=\"" XSI_NS
+		        "\"><eventID>");
+		xml_esc(&b, id);
+		pd_buf_add(&b, "</eventID><statusCode>200</statusCode><reason>OK</reason>"
+		               "</EventResponse>");
+		free(id);
+		if (req_start(d, R_ACK, "POST", XSI_EVENTS "/channel/eventresponse", b.s)) {
+			d->ack_inflight++;
+			d->acks_sent++;
+		}
+		pd_buf_free(&b);
+	}
+}
+
+/* A document of the channel (inside libcurl's write callback: nothing is
+ * added to or removed from the multi here; pump does it after). */
+static void on_msg(const xsi_msg *m, void *ctx)
+{
+	xsi_drv *d = ctx;
+	if (d->l.fail || d->st == D_WAIT || d->closing)
+		return;
+	switch (m->kind) {
+	case XSI_MSG_ERROR: {
+		char t[160];
+		ascii(t, sizeof t, m->text);
+		pd_drv_set_fail(&d->l, PD_LINK_RETRYING, "the event channel broke its framing: %s",
+		                t);
+		return;
+	}
+	case XSI_MSG_CHANNEL:
+		if (d->st != D_CHANNEL || d->channel_id[0])
+			return;
+		if (!m->channel_id[0]) {
+			pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR,
+			                "the <Channel> document has no channelId");
+			return;
+		}
+		snprintf(d->channel_id, sizeof d->channel_id, "%s", m->channel_id);
+		d->chan_expires =
+		    m->expires > 0 ? (m->expires < 86400 ? m->expires : 86400) : EXPIRES;
+		d->st = D_SUBSCRIBE;
+		d->deadline = INT64_MAX;
+		d->subscribe_due = true;
+		return;
+	case XSI_MSG_HEARTBEAT:
+		return;
+	case XSI_MSG_EVENT:
+		break;
+	}
+	if (m->event_id[0]) {
+		if (d->ack_n >= ACK_QUEUE_MAX) {
+			pd_drv_set_fail(&d->l, PD_LINK_RETRYING,
+			                "more than %d events waiting for their acknowledgement",
+			                ACK_QUEUE_MAX);
+			return;
+		}
+		d->ackq[(d->ack_h + d->ack_n++) % ACK_QUEUE_MAX] = xstrdup(m->event_id);
+	}
+	if (m->type == XSI_EV_CHANNEL_TERMINATED) {
+		pd_drv_set_fail(&d->l, PD_LINK_RETRYING,
+		                "the XSP ended the event channel (ChannelTerminatedEvent)");
+		return;
+	}
+	if (m->type == XSI_EV_SUBSCRIPTION_TERMINATED) {
+		pd_drv_set_fail(&d->l, PD_LINK_RETRYING,
+		                "the XSP ended a subscription (SubscriptionTerminatedEvent)");
+		return;
+	}
+	if (xsi_model_apply(d->mo, m, d->l.now))
+		d->l.dirty = true;
+}
+
+/* A transfer ended (removed from the multi by the caller). */
+static void req_done(xsi_drv *d, req *r, CURLcode rc)
+{
+	long code = 0;
+	curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &code);
+	if (d->closing)
+		return;
+	switch (r->kind) {
+	case R_ACK:
+		d->ack_inflight--;
+		if (rc == CURLE_OK && code == 401)
+			fail_http(d, code, "an event acknowledgement");
+		else if (rc == CURLE_OK && code == 200)
+			d->acks_ok++;
+		/* else the XSP ends the channel when it misses it: rebuilt then */
+		return;
+	case R_DELETE:
+		return;
+	case R_CHANNEL:
+		if (d->l.fail)
+			return;
+		if (rc == CURLE_OK && code == 200) {
+			pd_drv_set_fail(&d->l, PD_LINK_RETRYING,
+			                "the XSP ended the event channel (end of stream)");
+			return;
+		}
+		if (rc == CURLE_WRITE_ERROR && r->over) {
+			pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR,
+			                "the event channel's error answer is larger than %d MiB",
+			                XSI_BODY_MAX >> 20);
+			return;
+		}
+		if (rc != CURLE_OK && (code == 200 || !code)) {
+			fail_transport(d, r, rc, "the event channel");
+			return;
+		}
+		fail_http(d, code, "the event channel");
+		return;
+	default:
+		break;
+	}
+	static const char *const what[] = {[R_DIR] = "the directory",
+	                                   [R_SUB] = "a subscription",
+	                                   [R_HEARTBEAT] = "the heartbeat",
+	                                   [R_REFRESH_CHANNEL] = "the channel refresh",
+	                                   [R_REFRESH_SUB] = "a subscription refresh"};
+	if (r->kind == R_HEARTBEAT)
+		d->hb_inflight = false;
+	if (rc == CURLE_WRITE_ERROR && r->over) {
+		pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR, "%s's answer is larger than %d MiB",
+		                what[r->kind], XSI_BODY_MAX >> 20);
+		return;
+	}
+	if (rc != CURLE_OK) {
+		fail_transport(d, r, rc, what[r->kind]);
+		return;
+	}
+	if (code == 404 &&
+	    (r->kind == R_HEARTBEAT || r->kind == R_REFRESH_CHANNEL || r->kind == R_REFRESH_SUB)) {
+		pd_drv_set_fail(&d->l, PD_LINK_RETRYING, "%s answered 404: the channel is gone",
+		                what[r->kind]);
+		return;
+	}
+	if (code == 404 && r->kind == R_DIR) {
+		pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR,
+		                "the directory answered 404: no such %s (check enterprise_id%s)",
+		                d->grp_esc ? "group" : "enterprise",
+		                d->grp_esc ? " and group_id" : "");
+		return;
+	}
+	if (code != 200) {
+		fail_http(d, code, what[r->kind]);
+		return;
+	}
+	switch (r->kind) {
+	case R_DIR:
+		dir_page(d, r);
+		break;
+	case R_SUB:
+		sub_done(d, r);
+		break;
+	default:
+		break; /* heartbeat, refreshes: nothing to read */
+	}
+}
+
+/* After libcurl ran: the finished transfers, a noted failure, then what
+ * the channel's documents asked for (subscriptions, acknowledgements). */
+static void process(xsi_drv *d)
+{
+	CURLMsg *msg;
+	int left;
+	pd_drv_settle(&d->l);
+	while ((msg = curl_multi_info_read(d->m, &left))) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		CURLcode rc = msg->data.result;
+		req *r = NULL;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+		if (!r)
+			continue;
+		if (d->chan == r)
+			d->chan = NULL;
+		req_done(d, r, rc);
+		req_free(d, r);
+		pd_drv_settle(&d->l); /* may end every transfer (stop) */
+	}
+	if (d->closing)
+		return;
+	if (d->subscribe_due) {
+		d->subscribe_due = false;
+		subscribe(d);
+	}
+	ack_send(d);
+	pd_drv_settle(&d->l);
+}
+
+static void curl_run(xsi_drv *d, curl_socket_t fd, int mask)
+{
+	int running;
+	curl_multi_socket_action(d->m, fd, mask, &running);
+	process(d);
+}
+
+/* ---- connecting ---- */
+
+static void start_connect(xsi_drv *d)
+{
+	d->l.auth_failed = false;
+	d->l.published = (pd_link_state)-1;
+	if (d->advance && d->nhosts > 1)
+		d->cur = (d->cur + 1) % d->nhosts;
+	d->advance = false;
+	reqs_clear(d);
+	xsi_model_reset_users(d->mo);
+	d->st = D_DIRECTORY;
+	d->deadline = INT64_MAX;
+	d->next_start = 1;
+	d->pages = 0;
+	d->l.done = d->l.total = 0;
+	link_set(d, PD_LINK_CONNECTING);
+	dir_get(d);
+	curl_run(d, CURL_SOCKET_TIMEOUT, 0);
+}
+
+/* ---- the ops ---- */
+
+static pd_status xsi_create(const pd_drv_conf *c, const pd_drv_host *h, void **out, pd_err *e)
+{
+	pd_drv_params p;
+	pd_status st = pd_drv_check(c, &p, e);
+	if (st != PD_OK)
+		return st;
+	char *ent = NULL, *grp = NULL, *others = NULL;
+	xsi_host hosts[XSI_MAX_HOSTS];
+	int n = 0;
+	if ((st = pd_param_str(c->params_json, "enterprise_id", &ent, e)) != PD_OK ||
+	    (st = pd_param_str(c->params_json, "group_id", &grp, e)) != PD_OK ||
+	    (st = pd_param_str(c->params_json, "xsp_hosts", &others, e)) != PD_OK)
+		goto out;
+	if (!ent || !*ent) {
+		st = pd_fail(e, PD_E_INVALID, "enterprise_id",
+		             "enterprise_id is required for platform broadworks-xsi");
+		goto out;
+	}
+	snprintf(hosts[0].host, sizeof hosts[0].host, "%s", c->host);
+	hosts[0].port = c->port;
+	if ((st = xsi_hosts_parse(others, hosts + 1, XSI_MAX_HOSTS - 1, &n, e)) != PD_OK)
+		goto out;
+	xsi_drv *d = xcalloc(1, sizeof *d);
+	int wrapup;
+	if ((st = pd_drv_link_init(&d->l, c, h, NULL, STEP_TIMEOUT_MS, &wrapup, e)) != PD_OK) {
+		free(d);
+		goto out;
+	}
+	d->m = multi_new(d);
+	if (!d->m) {
+		pd_drv_link_free(&d->l);
+		free(d);
+		st = pd_fail(e, PD_E_INTERNAL, "pbx", "libcurl could not start");
+		goto out;
+	}
+	d->nhosts = 1 + n;
+	for (int i = 0; i < d->nhosts; i++) {
+		d->hosts[i] = hosts[i];
+		if (!d->hosts[i].port)
+			d->hosts[i].port = c->port;
+	}
+	d->verify = p.tls_verify;
+	d->ca = p.tls_ca_file;
+	p.tls_ca_file = NULL;
+	d->ent_esc = esc(d, ent);
+	d->grp_esc = grp && *grp ? esc(d, grp) : NULL;
+	d->l.drv = d;
+	d->l.view = view;
+	d->l.stop = stop;
+	d->l.after_io = NULL;
+	d->curl_at = INT64_MAX;
+	d->deadline = INT64_MAX;
+	/* every 15 s as Xsi asks, or more often when ping_interval is shorter */
+	d->hb_ms = (int64_t)(c->ping_interval_s > 0 && c->ping_interval_s < XSI_HEARTBEAT_S
+	                         ? c->ping_interval_s
+	                         : XSI_HEARTBEAT_S) *
+	           1000;
+	d->ackq = xcalloc(ACK_QUEUE_MAX, sizeof *d->ackq);
+	xsi_parser_opts po = {.max_doc = c->max_message};
+	d->p = xsi_parser_new(&po, on_msg, d);
+	d->mo = xsi_model_new();
+	pd_model_limits lim = pd_model_limits_of(c);
+	xsi_model_set_limits(d->mo, &lim);
+	d->l.now = pd_live_now_ms();
+	start_connect(d);
+	*out = d;
+out:
+	free(ent);
+	free(grp);
+	free(others);
+	pd_drv_params_free(&p);
+	return st;
+}
+
+/* One turn of the farewell's own poll (destroy only). */
+static void farewell_turn(xsi_drv *d, int wait_ms)
+{
+	struct pollfd pf[MAX_SOCKS];
+	int n = d->nsocks;
+	for (int i = 0; i < n; i++)
+		pf[i] = (struct pollfd){
+		    .fd = d->socks[i].fd,
+		    .events = (short)(((d->socks[i].what & CURL_POLL_IN) ? POLLIN : 0) |
+		                      ((d->socks[i].what & CURL_POLL_OUT) ? POLLOUT : 0))};
+	int64_t now = pd_live_now_ms();
+	if (d->curl_at != INT64_MAX && d->curl_at - now < wait_ms)
+		wait_ms = d->curl_at <= now ? 0 : (int)(d->curl_at - now);
+	int r = poll(pf, (nfds_t)n, wait_ms);
+	int running;
+	for (int i = 0; r > 0 && i < n; i++) {
+		if (!pf[i].revents)
+			continue;
+		int mask =
+		    ((pf[i].revents & POLLIN) ? CURL_CSELECT_IN : 0) |
+		    ((pf[i].revents & POLLOUT) ? CURL_CSELECT_OUT : 0) |
+		    ((pf[i].revents & (POLLERR | POLLHUP | POLLNVAL)) ? CURL_CSELECT_ERR : 0);
+		curl_multi_socket_action(d->m, pf[i].fd, mask, &running);
+	}
+	if (d->curl_at <= pd_live_now_ms()) {
+		d->curl_at = INT64_MAX;
+		curl_multi_socket_action(d->m, CURL_SOCKET_TIMEOUT, 0, &running);
+	}
+	process(d);
+}
+
+static bool deletes_left(const xsi_drv *d)
+{
+	for (const req *r = d->reqs; r; r = r->next)
+		if (r->kind == R_DELETE)
+			return true;
+	return false;
+}
+
+/* The subscriptions and the channel deleted, waited for at most FAREWELL_MS. */
+static void farewell(xsi_drv *d)
+{
+	d->closing = true;
+	/* what was in flight ends; the stream stays open until the channel's
+	 * DELETE (an XSP drops a channel whose stream closes) */
+	for (req *r = d->reqs, *nx; r; r = nx) {
+		nx = r->next;
+		if (r != d->chan)
+			req_free(d, r);
+	}
+	char path[1024];
+	for (int i = 0; i < 2; i++) {
+		if (!d->sub_id[i][0])
+			continue;
+		char *id = esc(d, d->sub_id[i]);
+		snprintf(path, sizeof path, "%s/subscription/%s", XSI_EVENTS, id);
+		free(id);
+		req_start(d, R_DELETE, "DELETE", path, NULL);
+	}
+	char *id = esc(d, d->channel_id);
+	snprintf(path, sizeof path, "%s/channel/%s", XSI_EVENTS, id);
+	free(id);
+	req_start(d, R_DELETE, "DELETE", path, NULL);
+	int64_t until = pd_live_now_ms() + FAREWELL_MS;
+	int running;
+	curl_multi_socket_action(d->m, CURL_SOCKET_TIMEOUT, 0, &running);
+	process(d);
+	for (int64_t now = pd_live_now_ms(); deletes_left(d) && now < until; now = pd_live_now_ms())
+		farewell_turn(d, (int)(until - now));
+}
+
+static void xsi_destroy(void *p)
+{
+	xsi_drv *d = p;
+	if (!d)
+		return;
+	if (d->st == D_MONITORING && d->channel_id[0])
+		farewell(d);
+	d->closing = true;
+	reqs_clear(d);
+	acks_clear(d);
+	free(d->ackq);
+	curl_multi_cleanup(d->m);
+	pd_drv_link_free(&d->l);
+	xsi_parser_free(d->p);
+	xsi_model_free(d->mo);
+	free(d->ent_esc);
+	free(d->grp_esc);
+	free(d->ca);
+	free(d);
+}
+
+static int xsi_pollfds(void *p, struct pollfd *pf, int max)
+{
+	xsi_drv *d = p;
+	int n = 0;
+	for (int i = 0; i < d->nsocks && n < max; i++)
+		pf[n++] = (struct pollfd){
+		    .fd = d->socks[i].fd,
+		    .events = (short)(((d->socks[i].what & CURL_POLL_IN) ? POLLIN : 0) |
+		                      ((d->socks[i].what & CURL_POLL_OUT) ? POLLOUT : 0))};
+	return n;
+}
+
+static void after_run(xsi_drv *d)
+{
+	input_check(d, false);
+	pd_drv_publish(&d->l, PUBLISH_MS);
+}
+
+static void xsi_on_io(void *p, const struct pollfd *pf, int n, int64_t now)
+{
+	xsi_drv *d = p;
+	d->l.now = now;
+	for (int i = 0; i < n; i++) {
+		if (!pf[i].revents)
+			continue;
+		int mask =
+		    ((pf[i].revents & POLLIN) ? CURL_CSELECT_IN : 0) |
+		    ((pf[i].revents & POLLOUT) ? CURL_CSELECT_OUT : 0) |
+		    ((pf[i].revents & (POLLERR | POLLHUP | POLLNVAL)) ? CURL_CSELECT_ERR : 0);
+		curl_run(d, pf[i].fd, mask);
+	}
+	after_run(d);
+}
+
+static int64_t xsi_next_deadline(void *p)
+{
+	xsi_drv *d = p;
+	int64_t t = xsi_model_next_deadline(d->mo);
+	if (d->curl_at < t)
+		t = d->curl_at;
+	if (d->input_pending && d->input_at + INPUT_MS < t)
+		t = d->input_at + INPUT_MS;
+	if (d->l.dirty && d->l.published_at + PUBLISH_MS < t)
+		t = d->l.published_at + PUBLISH_MS;
+	if (d->st == D_WAIT) {
+		if (!d->l.auth_failed && d->l.retry_at < t)
+			t = d->l.retry_at;
+	} else if (d->deadline < t) {
+		t = d->deadline;
+	}
+	if (d->st == D_MONITORING) {
+		int64_t silent = d->heard_at + 3 * d->hb_ms + STEP_TIMEOUT_MS;
+		if (!d->hb_inflight && d->hb_at < t)
+			t = d->hb_at;
+		if (d->hb_inflight && d->hb_due < t)
+			t = d->hb_due;
+		if (d->refresh_at < t)
+			t = d->refresh_at;
+		if (silent < t)
+			t = silent;
+	}
+	return t;
+}
+
+static void xsi_on_timer(void *p, int64_t now)
+{
+	xsi_drv *d = p;
+	d->l.now = now;
+	if (xsi_model_tick(d->mo, now))
+		d->l.dirty = true;
+	if (d->curl_at <= now) {
+		d->curl_at = INT64_MAX;
+		curl_run(d, CURL_SOCKET_TIMEOUT, 0);
+	}
+	if (d->st == D_WAIT) {
+		if (!d->l.auth_failed && now >= d->l.retry_at)
+			start_connect(d);
+	} else if (now >= d->deadline) {
+		pd_drv_link_down(&d->l, "no <Channel> document on the event channel within 15 s",
+		                 PD_LINK_RETRYING);
+	} else if (d->st == D_MONITORING) {
+		if (d->hb_inflight && now >= d->hb_due) {
+			char why[120];
+			snprintf(
+			    why, sizeof why, "the heartbeat was not answered within %lld s",
+			    (long long)((d->hb_ms > HEARTBEAT_WAIT_MIN_MS ? d->hb_ms
+			                                                  : HEARTBEAT_WAIT_MIN_MS) /
+			                1000));
+			d->advance = true; /* the XSP is not answering: try the next */
+			pd_drv_link_down(&d->l, why, PD_LINK_RETRYING);
+		} else if (now >= d->heard_at + 3 * d->hb_ms + STEP_TIMEOUT_MS) {
+			char why[120];
+			snprintf(why, sizeof why, "nothing on the event channel for %lld s",
+			         (long long)((now - d->heard_at) / 1000));
+			pd_drv_link_down(&d->l, why, PD_LINK_RETRYING);
+		} else {
+			if (now >= d->hb_at && !d->hb_inflight) {
+				d->hb_at = now + d->hb_ms;
+				heartbeat(d);
+			}
+			if (now >= d->refresh_at)
+				refresh(d);
+			curl_run(d, CURL_SOCKET_TIMEOUT, 0);
+		}
+	}
+	after_run(d);
+}
+
+static void xsi_resync(void *p, int64_t now)
+{
+	xsi_drv *d = p;
+	d->l.now = now;
+	if ((d->st == D_MONITORING || d->st == D_IDLE) && !d->dir_busy) {
+		d->resyncing = true;
+		xsi_model_reset_users(d->mo);
+		d->next_start = 1;
+		d->pages = 0;
+		d->l.done = d->l.total = 0;
+		link_set(d, PD_LINK_DISCOVERING);
+		dir_get(d);
+		curl_run(d, CURL_SOCKET_TIMEOUT, 0);
+	} else if (d->st == D_WAIT) {
+		pd_backoff_reset(&d->l.bo);
+		start_connect(d);
+	}
+}
+
+static pd_link_state xsi_state(void *p)
+{
+	xsi_drv *d = p;
+	switch (d->st) {
+	case D_WAIT:
+		return d->l.wait_state;
+	case D_DIRECTORY:
+		return d->pages ? PD_LINK_DISCOVERING : PD_LINK_CONNECTING;
+	case D_CHANNEL:
+	case D_SUBSCRIBE:
+		return PD_LINK_LOGGING_IN;
+	default:
+		return d->resyncing ? PD_LINK_DISCOVERING : PD_LINK_MONITORING;
+	}
+}
+
+static bool xsi_last_sync(void *p, pd_sync_result *r)
+{
+	return pd_drv_link_last_sync(&((xsi_drv *)p)->l, r);
+}
+
+void xsi_driver_counters(void *p, xsi_driver_stats *out)
+{
+	const xsi_drv *d = p;
+	*out = (xsi_driver_stats){.acks_sent = d->acks_sent,
+	                          .acks_ok = d->acks_ok,
+	                          .host_index = d->cur,
+	                          .channel_sets = d->set_n};
+}
+
+const pd_driver_ops pd_xsi_driver = {
+    .platform = "broadworks-xsi",
+    .create = xsi_create,
+    .test = xsi_test,
+    .destroy = xsi_destroy,
+    .pollfds = xsi_pollfds,
+    .on_io = xsi_on_io,
+    .next_deadline = xsi_next_deadline,
+    .on_timer = xsi_on_timer,
+    .resync = xsi_resync,
+    .state = xsi_state,
+    .last_sync = xsi_last_sync,
+};
