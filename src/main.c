@@ -13,9 +13,12 @@
 #define DEMO_USER "admin"
 #define DEMO_SECRET "lab-secret"
 
-/* --demo: two lab PBXs (docs/user-guide.md, The lab PBX) started in the background (each on its
- * own thread) with a demo database, so that the console shows live calls at once on both
- * platforms: an Asterisk (AMI) lab and a FreeSWITCH (event socket) lab with two domains. */
+/* --demo: three lab PBXs (docs/user-guide.md, The lab PBX) started in the background (each on
+ * its own thread) with a demo database, so that the console shows live calls at once on every
+ * platform: an Asterisk (AMI) lab, a FreeSWITCH (event socket) lab with two domains and a
+ * BroadWorks (Xsi) lab XSP with two groups, indexed by pd_lab_platform. */
+#define DEMO_LABS 3
+static const char *const demo_lab_names[DEMO_LABS] = {"Asterisk", "FreeSWITCH", "BroadWorks"};
 static int demo_lab(pd_lab_platform platform, uint64_t seed, pd_labpbx **lab)
 {
 	pd_labpbx_opts lo = {
@@ -35,23 +38,25 @@ static int demo_lab(pd_lab_platform platform, uint64_t seed, pd_labpbx **lab)
 	if (labpbx_start(&lo, lab, &e) != PD_OK) {
 		*lab = NULL;
 		fprintf(stderr, "provdesk: --demo: cannot start the %s lab PBX: %s\n",
-		        platform == PD_LAB_FREESWITCH_ESL ? "FreeSWITCH" : "Asterisk", e.message);
+		        demo_lab_names[platform], e.message);
 		return pd_status_exit_code(e.status ? e.status : PD_E_UNAVAILABLE);
 	}
 	return 0;
 }
 
-static int demo_start(pd_cli *c, pd_ui_opts *o, pd_labpbx **lab, pd_labpbx **esl)
+static int demo_start(pd_cli *c, pd_ui_opts *o, pd_labpbx *labs[DEMO_LABS])
 {
-	int rc = demo_lab(PD_LAB_ASTERISK_AMI, 1, lab);
-	if (rc == 0)
-		rc = demo_lab(PD_LAB_FREESWITCH_ESL, 2, esl);
-	if (rc)
-		return rc;
+	for (int i = 0; i < DEMO_LABS; i++) {
+		int rc = demo_lab((pd_lab_platform)i, (uint64_t)i + 1, &labs[i]);
+		if (rc)
+			return rc;
+	}
+	pd_cli_demo_ports ports = {.ami = labpbx_port(labs[PD_LAB_ASTERISK_AMI]),
+	                           .esl = labpbx_port(labs[PD_LAB_FREESWITCH_ESL]),
+	                           .xsi = labpbx_port(labs[PD_LAB_BROADWORKS_XSI])};
 	pd_err e;
 	pd_err_clear(&e);
-	if (pd_cli_demo_seed(c, "127.0.0.1", labpbx_port(*lab), labpbx_port(*esl), DEMO_USER,
-	                     DEMO_SECRET, &e) != PD_OK) {
+	if (pd_cli_demo_seed(c, "127.0.0.1", &ports, DEMO_USER, DEMO_SECRET, &e) != PD_OK) {
 		fprintf(stderr, "provdesk: --demo: %s: %s%s%s\n", c->db_path, e.field,
 		        e.field[0] ? ": " : "", e.message);
 		return pd_status_exit_code(e.status ? e.status : PD_E_INTERNAL);
@@ -132,19 +137,13 @@ int main(int argc, char **argv)
 	    .no_mouse = g.no_mouse,
 	    .demo = false,
 	};
-	pd_labpbx *lab = NULL, *esl = NULL;
-	if (g.demo) {
-		rc = demo_start(&c, &o, &lab, &esl);
-		if (rc) {
-			labpbx_stop(esl);
-			labpbx_stop(lab);
-			pd_cli_free(&c);
-			return rc;
-		}
-	}
-	rc = pd_ui_run(&o);
-	labpbx_stop(esl);
-	labpbx_stop(lab);
+	pd_labpbx *labs[DEMO_LABS] = {NULL};
+	if (g.demo)
+		rc = demo_start(&c, &o, labs);
+	if (rc == 0)
+		rc = pd_ui_run(&o);
+	for (int i = DEMO_LABS - 1; i >= 0; i--)
+		labpbx_stop(labs[i]);
 	pd_cli_free(&c);
 	return rc;
 }

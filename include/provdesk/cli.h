@@ -71,10 +71,14 @@ void pd_cli_print_json(pd_cli *c, json_t *doc);
 
 /* provdesk --demo (used by main): the demo database (data dir/demo.db, so a
  * demo never touches the real one) and its seeding: a few customers, one
- * linked to the Asterisk lab PBX at host:ami_port, two to the FreeSWITCH lab
- * PBX at host:esl_port (0: none) (re-pointed on every run). */
+ * linked to the Asterisk lab PBX at host:ami, two to the FreeSWITCH lab PBX
+ * at host:esl, one to the BroadWorks lab XSP at host:xsi (0: that lab is
+ * not running) (re-pointed on every run). */
+typedef struct {
+	int ami, esl, xsi;
+} pd_cli_demo_ports;
 char *pd_cli_demo_db_path(void);
-pd_status pd_cli_demo_seed(pd_cli *c, const char *host, int ami_port, int esl_port,
+pd_status pd_cli_demo_seed(pd_cli *c, const char *host, const pd_cli_demo_ports *ports,
                            const char *username, const char *secret, pd_err *e);
 
 #endif

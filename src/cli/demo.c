@@ -1,7 +1,8 @@
 /* provdesk --demo: the demo database. A few customers, linked to the lab PBXs
  * that main() started on free ports: one to the Asterisk (AMI) lab, two to the
- * FreeSWITCH (event socket) lab, so the console shows live calls at once on
- * both platforms. Re-running only points the links at the new ports. */
+ * FreeSWITCH (event socket) lab, one to the BroadWorks (Xsi) lab XSP, so the
+ * console shows live calls at once on every platform. Re-running only points
+ * the links at the new ports. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 #define DEMO_PBX_CUSTOMER "Démo Lab PBX"
 #define DEMO_FS_CUSTOMER "Démo FreeSWITCH"
+#define DEMO_XSI_CUSTOMER "Démo BroadWorks"
 
 char *pd_cli_demo_db_path(void)
 {
@@ -91,6 +93,12 @@ static pd_status demo_pbx(pd_cli *c, int64_t id, const char *platform, const cha
 		 * the wire (docs/architecture.md, PBX): the form says it */
 		if (!strcmp(platform, "asterisk-ami"))
 			p.params_json = xstrdup("{\"wrapup_time\":5}");
+		/* the lab XSP's enterprise, over plain HTTP on loopback (a real XSP
+		 * is HTTPS on 443, the platform's default); groups are sub-accounts */
+		if (!strcmp(platform, "broadworks-xsi")) {
+			p.params_json = xstrdup("{\"enterprise_id\":\"lab-ent\"}");
+			p.tls = false;
+		}
 		st = pd_pbx_check(&c->cat, &p, e);
 		if (st == PD_OK)
 			st = store_pbx_add(c->store, id, &p, &c->actor, e);
@@ -99,12 +107,12 @@ static pd_status demo_pbx(pd_cli *c, int64_t id, const char *platform, const cha
 	return st;
 }
 
-pd_status pd_cli_demo_seed(pd_cli *c, const char *host, int ami_port, int esl_port,
+pd_status pd_cli_demo_seed(pd_cli *c, const char *host, const pd_cli_demo_ports *ports,
                            const char *username, const char *secret, pd_err *e)
 {
 	if (!pd_cli_store(c, e))
 		return e->status ? e->status : PD_E_INTERNAL;
-	int64_t id, fs_id, mueller, other;
+	int64_t id, fs_id, mueller, other, xsi_id;
 	pd_status st = demo_customer(c, DEMO_PBX_CUSTOMER, "contact-centre", "FR", 0, true,
 	                             "Hélène Démo", "helene@demo.example", &id, e);
 	if (st == PD_OK)
@@ -117,11 +125,17 @@ pd_status pd_cli_demo_seed(pd_cli *c, const char *host, int ami_port, int esl_po
 	if (st == PD_OK)
 		st = demo_customer(c, DEMO_FS_CUSTOMER, "analytics-pro", "FR", 0, false,
 		                   "Alice Martin", "alice.martin@lab.example", &fs_id, e);
+	/* and this one the lab's user 1002 */
+	if (st == PD_OK && ports->xsi > 0)
+		st = demo_customer(c, DEMO_XSI_CUSTOMER, "contact-centre", "FR", 0, false, "Bob Dupont",
+		                   "bob.dupont@lab.example", &xsi_id, e);
 	if (st == PD_OK)
-		st = demo_pbx(c, id, "asterisk-ami", host, ami_port, username, secret, e);
-	if (st == PD_OK && esl_port > 0)
-		st = demo_pbx(c, fs_id, "freeswitch-esl", host, esl_port, NULL, secret, e);
-	if (st == PD_OK && esl_port > 0)
-		st = demo_pbx(c, mueller, "freeswitch-esl", host, esl_port, NULL, secret, e);
+		st = demo_pbx(c, id, "asterisk-ami", host, ports->ami, username, secret, e);
+	if (st == PD_OK && ports->esl > 0)
+		st = demo_pbx(c, fs_id, "freeswitch-esl", host, ports->esl, NULL, secret, e);
+	if (st == PD_OK && ports->esl > 0)
+		st = demo_pbx(c, mueller, "freeswitch-esl", host, ports->esl, NULL, secret, e);
+	if (st == PD_OK && ports->xsi > 0)
+		st = demo_pbx(c, xsi_id, "broadworks-xsi", host, ports->xsi, username, secret, e);
 	return st;
 }

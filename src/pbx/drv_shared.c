@@ -174,6 +174,12 @@ void pd_drv_publish(pd_drv_link *l, int64_t gap_ms)
 		pd_drv_publish_now(l);
 }
 
+int64_t pd_drv_publish_gap(bool monitoring, size_t items)
+{
+	int64_t g = (int64_t)(items / 500);
+	return !monitoring || g > PD_DRV_PUBLISH_MS ? PD_DRV_PUBLISH_MS : g;
+}
+
 void pd_drv_set_fail(pd_drv_link *l, pd_link_state as, const char *fmt, ...)
 {
 	if (l->fail)

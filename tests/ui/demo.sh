@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# provdesk --demo (docs/user-guide.md, Getting started): the console starts two
-# lab PBXs in-process, an Asterisk (AMI) one and a FreeSWITCH (event socket)
-# one with two domains, and seeds a demo database whose customers are linked
-# to them. Both platforms reach "monitoring" with live calls; the FreeSWITCH
-# customers get their users synced (domains as sub-accounts, the admin linked
-# by email) and their calls and agents shown live. A second run re-points the
+# provdesk --demo (docs/user-guide.md, Getting started): the console starts
+# three lab PBXs in-process, an Asterisk (AMI) one, a FreeSWITCH (event socket)
+# one with two domains and a BroadWorks (Xsi) XSP with two groups, and seeds a
+# demo database whose customers are linked to them. Every platform reaches
+# "monitoring" with live calls; the FreeSWITCH and BroadWorks customers get
+# their users synced (domains or groups as sub-accounts, the admin linked by
+# email) and their calls and agents shown live. A second run re-points the
 # links at the new ports and adds nothing.
 PROG=$1
 source "$(dirname "$0")/lib.sh"
 
 FS='Démo FreeSWITCH'
+XSI='Démo BroadWorks'
 # the customers' rows in the grid
 grid_row() { # grid_row NAME: monitoring with calls > 0 and agents N/M
 	screen_re "^$1 .* monitoring +[0-9]+ +[1-9][0-9]* +[0-9]+/[0-9]+ *$" 30
@@ -20,10 +22,11 @@ start_console 120 30 tmux-256color -- --demo
 check "grid: the Asterisk customer monitors, with live calls" grid_row 'Démo Lab PBX'
 check "grid: a FreeSWITCH customer monitors, with live calls" grid_row "$FS"
 check "grid: a second FreeSWITCH customer monitors, with live calls" grid_row 'Müller & Söhne GmbH'
-check "status line: three links monitoring" wait_for "PBX: 3 monitoring"
-eq "the PBX rows: one Asterisk, two FreeSWITCH" \
+check "grid: the BroadWorks customer monitors, with live calls" grid_row "$XSI"
+check "status line: four links monitoring" wait_for "PBX: 4 monitoring"
+eq "the PBX rows: one Asterisk, two FreeSWITCH, one BroadWorks" \
 	"$(q "select c.name || ':' || p.platform from pbx p join customers c on c.id = p.customer_id order by c.name" | tr '\n' ' ')" \
-	"Démo FreeSWITCH:freeswitch-esl Démo Lab PBX:asterisk-ami Müller & Söhne GmbH:freeswitch-esl "
+	"Démo BroadWorks:broadworks-xsi Démo FreeSWITCH:freeswitch-esl Démo Lab PBX:asterisk-ami Müller & Söhne GmbH:freeswitch-esl "
 eq "the FreeSWITCH links have no user name (ESL has none)" \
 	"$(q "select count(*) from pbx where platform = 'freeswitch-esl' and username is null")" 2
 eventually "FreeSWITCH users synced (20 lab users)" \
@@ -35,6 +38,13 @@ eq "the domains are its sub-accounts" "$(q "select name from sub_accounts where 
 eq "the admin is linked to their FreeSWITCH user by email" \
 	"$(q "select s.endpoint from users s join users a on a.id = s.linked_user_id where a.email = 'alice.martin@lab.example' and s.customer_id = $(cid "$FS")")" \
 	"1001@default"
+eventually "BroadWorks users synced (20 lab users)" \
+	q_is "select count(*) from users where synced = 1 and customer_id = $(cid "$XSI")" 20
+eq "the BroadWorks groups are its sub-accounts" "$(q "select name from sub_accounts where customer_id = $(cid "$XSI") order by name" | tr '\n' ' ')" \
+	"group-1 group-2 "
+eq "the admin is linked to their BroadWorks user by email" \
+	"$(q "select s.endpoint from users s join users a on a.id = s.linked_user_id where a.email = 'bob.dupont@lab.example' and s.customer_id = $(cid "$XSI")")" \
+	"1002@lab.example"
 
 # the FreeSWITCH customer's live panel
 keys Home
@@ -57,7 +67,8 @@ ports1=$(q "select group_concat(port) from pbx order by id")
 start_console 120 30 tmux-256color -- --demo
 check "second run: FreeSWITCH monitoring again" grid_row "$FS"
 check "second run: Asterisk monitoring again" grid_row 'Démo Lab PBX'
-eq "second run: no customer or PBX added" "$(q 'select count(*) from customers') $(q 'select count(*) from pbx')" "4 3"
+check "second run: BroadWorks monitoring again" grid_row "$XSI"
+eq "second run: no customer or PBX added" "$(q 'select count(*) from customers') $(q 'select count(*) from pbx')" "5 4"
 check "second run: the links point at the new ports" test "$(q "select group_concat(port) from pbx order by id")" != "$ports1"
 keys q
 check "second run exits 0" test "$(wait_exit 30)" = 0

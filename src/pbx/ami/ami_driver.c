@@ -7,7 +7,7 @@
  * a Ping every ping_interval; an unanswered Ping, EOF, a timeout or a protocol error drops the link
  * and redials with capped exponential backoff and jitter; "Authentication failed" stops retries
  * until resync/edit. Events are applied to ami_model at every step (they interleave with list
- * items) and the view is published to pd_live at most every PUBLISH_MS (a
+ * items) and the view is published to pd_live at most every PD_DRV_PUBLISH_MS (a
  * full copy of a 10,000-user view per read batch would dominate discovery). */
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,7 +40,6 @@ enum dstate {
 
 #define STEP_TIMEOUT_MS 15000
 #define DETAIL_WINDOW 64
-#define PUBLISH_MS 50
 #define INPUT_MS 1000
 #define RESNAP_MS 60000
 
@@ -145,17 +144,12 @@ static void input_check(ami_drv *d, bool force)
 	}
 }
 
-/* Minimum gap between two publishes: a full view copy per read batch is
- * nothing for 20 users but dominates with 10,000 (discovery, busy PBXs), so
- * the gap grows with the user count; while discovering it is PUBLISH_MS. */
+/* pd_drv_publish_gap: a flood of calls costs a copy per publish too. */
 static int64_t publish_gap(const ami_drv *d)
 {
-	if (d->st != D_MONITORING)
-		return PUBLISH_MS;
 	ami_model_stats ms;
-	ami_model_get_stats(d->m, &ms); /* a flood of calls costs a copy per publish too */
-	int64_t g = (int64_t)(ami_model_user_count(d->m) + ms.calls) / 500;
-	return g > PUBLISH_MS ? PUBLISH_MS : g;
+	ami_model_get_stats(d->m, &ms);
+	return pd_drv_publish_gap(d->st == D_MONITORING, ami_model_user_count(d->m) + ms.calls);
 }
 
 /* Coalesced: the rest waits for the timer (ami_next_deadline). */

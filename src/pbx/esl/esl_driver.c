@@ -14,7 +14,7 @@
  * comes before the next is due, the link is dead. EOF, a disconnect notice, a timeout or lost
  * framing drop the link; it redials with the transport's capped backoff with jitter, and every new
  * link takes the snapshot again. The model's view is published to pd_live
- * at most every PUBLISH_MS. The password is sent only in the auth command
+ * at most every PD_DRV_PUBLISH_MS. The password is sent only in the auth command
  * and never appears in a status text. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,7 +37,6 @@
 	"callcenter::info sofia::register sofia::unregister"
 
 #define STEP_TIMEOUT_MS 15000
-#define PUBLISH_MS 50
 #define INPUT_MS 1000
 #define CMD_QUEUE_MAX 100000 /* api commands waiting (one email per user) */
 
@@ -94,9 +93,16 @@ static void view(void *p, int64_t now, pd_live_view *v)
 	esl_model_view(((esl_drv *)p)->m, now, v);
 }
 
+static int64_t publish_gap(const esl_drv *d)
+{
+	esl_model_stats ms;
+	esl_model_get_stats(d->m, &ms);
+	return pd_drv_publish_gap(d->st == D_MONITORING, esl_model_user_count(d->m) + ms.calls);
+}
+
 static void publish(esl_drv *d)
 {
-	pd_drv_publish(&d->l, PUBLISH_MS);
+	pd_drv_publish(&d->l, publish_gap(d));
 }
 
 static void warning_update(esl_drv *d);
@@ -577,8 +583,8 @@ static int64_t esl_next_deadline(void *p)
 	int64_t t = esl_model_next_deadline(d->m);
 	if (d->input_pending && d->input_at + INPUT_MS < t)
 		t = d->input_at + INPUT_MS;
-	if (d->l.dirty && d->l.published_at + PUBLISH_MS < t)
-		t = d->l.published_at + PUBLISH_MS;
+	if (d->l.dirty && d->l.published_at + publish_gap(d) < t)
+		t = d->l.published_at + publish_gap(d);
 	if (d->st == D_WAIT) {
 		if (!d->l.auth_failed && d->l.retry_at < t)
 			t = d->l.retry_at;

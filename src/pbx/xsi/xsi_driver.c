@@ -32,7 +32,6 @@
 
 #define STEP_TIMEOUT_MS 15000
 #define CONNECT_TIMEOUT_MS 10000
-#define PUBLISH_MS 50
 #define INPUT_MS 1000
 #define RESULTS 500                /* directory page size asked (the XSP caps it) */
 #define PAGE_MAX_USERS 2000        /* users kept from one page (a hostile one lists more) */
@@ -1146,10 +1145,17 @@ static int xsi_pollfds(void *p, struct pollfd *pf, int max)
 	return n;
 }
 
+static int64_t publish_gap(const xsi_drv *d)
+{
+	pd_model_stats ms;
+	xsi_model_get_stats(d->mo, &ms);
+	return pd_drv_publish_gap(d->st == D_MONITORING, xsi_model_user_count(d->mo) + ms.calls);
+}
+
 static void after_run(xsi_drv *d)
 {
 	input_check(d, false);
-	pd_drv_publish(&d->l, PUBLISH_MS);
+	pd_drv_publish(&d->l, publish_gap(d));
 }
 
 static void xsi_on_io(void *p, const struct pollfd *pf, int n, int64_t now)
@@ -1176,8 +1182,8 @@ static int64_t xsi_next_deadline(void *p)
 		t = d->curl_at;
 	if (d->input_pending && d->input_at + INPUT_MS < t)
 		t = d->input_at + INPUT_MS;
-	if (d->l.dirty && d->l.published_at + PUBLISH_MS < t)
-		t = d->l.published_at + PUBLISH_MS;
+	if (d->l.dirty && d->l.published_at + publish_gap(d) < t)
+		t = d->l.published_at + publish_gap(d);
 	if (d->st == D_WAIT) {
 		if (!d->l.auth_failed && d->l.retry_at < t)
 			t = d->l.retry_at;
