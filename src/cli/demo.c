@@ -127,8 +127,8 @@ pd_status pd_cli_demo_seed(pd_cli *c, const char *host, const pd_cli_demo_ports 
 		                   "Alice Martin", "alice.martin@lab.example", &fs_id, e);
 	/* and this one the lab's user 1002 */
 	if (st == PD_OK && ports->xsi > 0)
-		st = demo_customer(c, DEMO_XSI_CUSTOMER, "contact-centre", "FR", 0, false, "Bob Dupont",
-		                   "bob.dupont@lab.example", &xsi_id, e);
+		st = demo_customer(c, DEMO_XSI_CUSTOMER, "contact-centre", "FR", 0, false,
+		                   "Bob Dupont", "bob.dupont@lab.example", &xsi_id, e);
 	if (st == PD_OK)
 		st = demo_pbx(c, id, "asterisk-ami", host, ports->ami, username, secret, e);
 	if (st == PD_OK && ports->esl > 0)

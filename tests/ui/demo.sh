@@ -38,8 +38,8 @@ eq "the domains are its sub-accounts" "$(q "select name from sub_accounts where 
 eq "the admin is linked to their FreeSWITCH user by email" \
 	"$(q "select s.endpoint from users s join users a on a.id = s.linked_user_id where a.email = 'alice.martin@lab.example' and s.customer_id = $(cid "$FS")")" \
 	"1001@default"
-eventually "BroadWorks users synced (20 lab users)" \
-	q_is "select count(*) from users where synced = 1 and customer_id = $(cid "$XSI")" 20
+eventually "BroadWorks users synced (20 lab users and its 2 call centres)" \
+	q_is "select count(*) from users where synced = 1 and customer_id = $(cid "$XSI")" 22
 eq "the BroadWorks groups are its sub-accounts" "$(q "select name from sub_accounts where customer_id = $(cid "$XSI") order by name" | tr '\n' ' ')" \
 	"group-1 group-2 "
 eq "the admin is linked to their BroadWorks user by email" \
@@ -47,8 +47,8 @@ eq "the admin is linked to their BroadWorks user by email" \
 	"1002@lab.example"
 
 # the FreeSWITCH customer's live panel
-keys Home
-check "grid: the FreeSWITCH customer first" screen_re "^$FS "
+keys Home Down
+check "grid: the FreeSWITCH customer second (after Démo BroadWorks)" screen_re "^$FS "
 keys Enter
 check "customer view opens" wait_for "Tenant id"
 keys l
