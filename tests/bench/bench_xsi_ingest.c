@@ -143,7 +143,7 @@ static void in_memory(const char *fixtures, int repeat)
 	const char *channel = NULL;
 	size_t channel_len = 0;
 	char *first = NULL;
-	for (size_t i = 0; i < NELEM(files); i++) {
+	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
 		char path[1024];
 		snprintf(path, sizeof path, "%s/broadworks/%s", fixtures, files[i]);
 		size_t len;
@@ -179,12 +179,12 @@ static void in_memory(const char *fixtures, int repeat)
 			xsi_parser_feed(p, all.s + off, n);
 		}
 		double wall = now_s() - t0, cpu = thread_cpu_s() - c0;
-		printf("(a) in memory, %s: %llu events (%.1f MB) in %.3f s: %.0f events/s, %.1f MB/s, "
-		       "%.2f us CPU per event%s\n",
-		       with_model ? "parser + model" : "parser alone", (unsigned long long)c.events,
-		       all.len / 1e6, wall, c.events / wall, all.len / 1e6 / wall,
-		       c.events ? cpu * 1e6 / (double)c.events : 0,
-		       c.errors ? " (PARSE ERRORS)" : "");
+		printf(
+		    "(a) in memory, %s: %llu events (%.1f MB) in %.3f s: %.0f events/s, %.1f MB/s, "
+		    "%.2f us CPU per event%s\n",
+		    with_model ? "parser + model" : "parser alone", (unsigned long long)c.events,
+		    all.len / 1e6, wall, c.events / wall, all.len / 1e6 / wall,
+		    c.events ? cpu * 1e6 / (double)c.events : 0, c.errors ? " (PARSE ERRORS)" : "");
 		xsi_parser_free(p);
 		if (c.m)
 			xsi_model_free(c.m);
@@ -225,8 +225,8 @@ static pd_labpbx *start_xsp(double call_rate, uint64_t seed, int users)
 
 static void through_libcurl(double seconds)
 {
-	/* 6,000 calls a minute, each about 10 events over its halves */
-	pd_labpbx *lab = start_xsp(6000, 1, 50);
+	/* 60,000 calls a minute to 1,000 agents, about 10 events a call over its halves */
+	pd_labpbx *lab = start_xsp(60000, 1, 1000);
 	if (!lab)
 		return;
 	pd_live *live = pd_live_new();
@@ -245,7 +245,8 @@ static void through_libcurl(double seconds)
 	void *d = NULL;
 	pd_err e = {0};
 	if (!ops || ops->create(&c, &h, &d, &e) != PD_OK) {
-		fprintf(stderr, "bench_xsi_ingest: driver: %s\n", ops ? e.message : "not registered");
+		fprintf(stderr, "bench_xsi_ingest: driver: %s\n",
+		        ops ? e.message : "not registered");
 		labpbx_stop(lab);
 		pd_live_free(live);
 		return;
@@ -264,12 +265,14 @@ static void through_libcurl(double seconds)
 		double wall = now_s() - t0, cpu = thread_cpu_s() - c0;
 		labpbx_xsi_counters(lab, &k1);
 		int64_t sent = k1.events_sent - k0.events_sent, acks = k1.acks - k0.acks;
-		printf("(b) through libcurl from the lab XSP over loopback, %.0f s: %lld events sent, "
-		       "%lld acknowledged: %.0f events/s; driver thread CPU %.2f s (%.0f%% of a core), "
-		       "%.1f us per event; channels opened %lld, ended by the XSP %lld\n",
-		       wall, (long long)sent, (long long)acks, acks / wall, cpu, 100 * cpu / wall,
-		       acks ? cpu * 1e6 / (double)acks : 0, (long long)k1.channels_opened,
-		       (long long)k1.channels_ended);
+		printf(
+		    "(b) through libcurl from the lab XSP over loopback, %.0f s: %lld events sent, "
+		    "%lld acknowledged: %.0f events/s; driver thread CPU %.2f s (%.0f%% of a "
+		    "core), "
+		    "%.1f us per event; channels opened %lld, ended by the XSP %lld\n",
+		    wall, (long long)sent, (long long)acks, acks / wall, cpu, 100 * cpu / wall,
+		    acks ? cpu * 1e6 / (double)acks : 0, (long long)k1.channels_opened,
+		    (long long)k1.channels_ended);
 	}
 	ops->destroy(d);
 	labpbx_stop(lab);
@@ -285,7 +288,8 @@ static void child(int nx, int na, int wfd, int rfd)
 	int n = nx + na;
 	pd_labpbx **labs = xcalloc((size_t)n, sizeof *labs);
 	for (int i = 0; i < n; i++) {
-		pd_labpbx_opts o = {.platform = i < nx ? PD_LAB_BROADWORKS_XSI : PD_LAB_ASTERISK_AMI,
+		pd_labpbx_opts o = {.platform =
+		                        i < nx ? PD_LAB_BROADWORKS_XSI : PD_LAB_ASTERISK_AMI,
 		                    .username = "admin",
 		                    .secret = SECRET,
 		                    .users = 10,
@@ -397,7 +401,8 @@ static int monitor_links(int n)
 	int64_t cid, probe_cid = 0;
 	int k = 0;
 	for (int i = 0; i < n; i++)
-		if (add_link(s, &cat, k++, "broadworks-xsi", ports[i / PER_LAB], &cid, &e) != PD_OK ||
+		if (add_link(s, &cat, k++, "broadworks-xsi", ports[i / PER_LAB], &cid, &e) !=
+		        PD_OK ||
 		    add_link(s, &cat, k++, "asterisk-ami", ports[nlabs + i / PER_LAB], &cid, &e) !=
 		        PD_OK) {
 			fprintf(stderr, "bench_xsi_ingest: %s\n", e.message);
@@ -426,8 +431,8 @@ static int monitor_links(int n)
 			usleep(100000);
 	}
 	if (mon < want) {
-		fprintf(stderr, "bench_xsi_ingest: only %zu of %zu links monitoring after 300 s\n", mon,
-		        want);
+		fprintf(stderr, "bench_xsi_ingest: only %zu of %zu links monitoring after 300 s\n",
+		        mon, want);
 		return 75;
 	}
 	long rss1 = rss_kb();
@@ -454,9 +459,10 @@ static int monitor_links(int n)
 	}
 	qsort(lat, (size_t)got, sizeof lat[0], cmp_dbl);
 	if (got)
-		printf("(c) event -> live state through the monitor (agent Unavailable/Available on "
-		       "the probe XSP): median %.2f ms, p99 %.2f ms (%d of %d samples)\n",
-		       lat[got / 2], lat[got * 99 / 100], got, SAMPLES);
+		printf(
+		    "(c) event -> live state through the monitor (agent Unavailable/Available on "
+		    "the probe XSP): median %.2f ms, p99 %.2f ms (%d of %d samples)\n",
+		    lat[got / 2], lat[got * 99 / 100], got, SAMPLES);
 	else
 		printf("(c) event -> live state: no sample reached the live state\n");
 	pd_monitor_stop(m);
@@ -484,12 +490,14 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--links"))
 			links = atoi(argv[i + 1]);
 		else {
-			fprintf(stderr, "usage: bench_xsi_ingest [--repeat N] [--seconds S] [--links N]\n");
+			fprintf(stderr,
+			        "usage: bench_xsi_ingest [--repeat N] [--seconds S] [--links N]\n");
 			return 64;
 		}
 	}
 	if (repeat < 1 || seconds <= 0 || links < 1) {
-		fprintf(stderr, "bench_xsi_ingest: --repeat, --seconds and --links must be positive\n");
+		fprintf(stderr,
+		        "bench_xsi_ingest: --repeat, --seconds and --links must be positive\n");
 		return 64;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -497,7 +505,7 @@ int main(int argc, char **argv)
 	uname(&u);
 	printf("machine: %s %s, %ld cores\n", u.machine, u.release, sysconf(_SC_NPROCESSORS_ONLN));
 	const char *fx = getenv("PROVDESK_FIXTURES");
-	in_memory(fx ? fx : PD_SOURCE_DIR "/tests/fixtures", repeat);
+	in_memory(fx ? fx : PD_SOURCE_ROOT "/tests/fixtures", repeat);
 	through_libcurl(seconds);
 	return monitor_links(links);
 }
