@@ -49,9 +49,9 @@ check "pbx add shows group_id" grep -qF "group_id:         GRP-7" "$TMP/out"
 check "stored in params_json" q_is "SELECT params_json FROM pbx WHERE customer_id = (SELECT id FROM customers WHERE name = 'Xsi Corp')" '{"enterprise_id":"ENT-1","group_id":"GRP-7"}'
 run pbx show "Xsi Corp" --json
 expect "pbx show --json" 0
-jeq "--json lists the platform's fields" '[f["key"] for f in d["fields"]]' '["host", "port", "tls", "username", "secret", "enterprise_id", "group_id", "xsp_hosts"]'
+jeq "--json lists the platform's fields" '[f["key"] for f in d["fields"]]' '["host", "port", "tls", "username", "secret", "enterprise_id", "group_id", "xsp_hosts", "tls_verify", "tls_ca_file"]'
 jeq "--json field values" '{f["key"]: f.get("value") for f in d["fields"] if not f.get("secret")}' \
-	'{"host": "xsi.example.net", "port": 443, "tls": true, "username": "admin", "enterprise_id": "ENT-1", "group_id": "GRP-7", "xsp_hosts": null}'
+	'{"host": "xsi.example.net", "port": 443, "tls": true, "username": "admin", "enterprise_id": "ENT-1", "group_id": "GRP-7", "xsp_hosts": null, "tls_verify": null, "tls_ca_file": null}'
 jeq "--json secret field says only whether one is set" '[f for f in d["fields"] if f["key"] == "secret"][0]' \
 	'{"key": "secret", "label": "Password", "type": "text", "required": true, "secret": true, "set": false}'
 jeq "--json field type, required and default" '[f for f in d["fields"] if f["key"] == "port"][0]' \
@@ -155,7 +155,7 @@ check "the secret is not in the audit" test "$(grep -c -e Hunter2 -e S3cret-Para
 run template add "Xsi ENT" --platform broadworks-xsi --host xsi.example.net --enterprise-id ENT-9 --json
 expect "template add with a BroadWorks field" 0
 jeq "template params" 'd["params"]' '{"enterprise_id": "ENT-9"}'
-jeq "template --json lists the fields" '[f["key"] for f in d["fields"]]' '["host", "port", "tls", "username", "secret", "enterprise_id", "group_id", "xsp_hosts"]'
+jeq "template --json lists the fields" '[f["key"] for f in d["fields"]]' '["host", "port", "tls", "username", "secret", "enterprise_id", "group_id", "xsp_hosts", "tls_verify", "tls_ca_file"]'
 run template update "Xsi ENT" --param group_id=G1 --no-tls --json
 expect "template update with --param and a derived --no- of a column" 0
 jeq "template updated" '[d["params"], d["tls"]]' '[{"enterprise_id": "ENT-9", "group_id": "G1"}, false]'

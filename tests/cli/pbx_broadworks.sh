@@ -57,8 +57,8 @@ bad_xsp "xsp2 example net" "contains ' '"
 bad_xsp "[2001:db8::1" "brackets"
 bad_xsp $'xsp2.example.net\e[2J' "must not contain control characters"
 check "the control character is not echoed" test "$(LC_ALL=C grep -c $'\e' "$TMP/err")" = 0
-run "${base[@]}" --host xsp1.example.net --enterprise-id lab-ent --tls-verify
-expect "a field broadworks-xsi lacks" 64 "" "--tls-verify: platform broadworks-xsi has no field 'tls_verify' (fields: host, port, tls, username, secret, enterprise_id, group_id, xsp_hosts)"
+run "${base[@]}" --host xsp1.example.net --enterprise-id lab-ent --wrapup-time 5
+expect "a field broadworks-xsi lacks (its agents report their own wrap-up)" 64 "" "--wrapup-time: platform broadworks-xsi has no field 'wrapup_time' (fields: host, port, tls, username, secret, enterprise_id, group_id, xsp_hosts, tls_verify, tls_ca_file)"
 run "${base[@]}" --host xsp1.example.net --enterprise-id lab-ent --param secret=x
 expect "a secret on the command line" 64 "" "a secret is never taken on the command line"
 check "nothing written by the refusals" test "$(pbx_count)" = 0

@@ -79,8 +79,12 @@ Test(params, shipped_asterisk_fields_are_typed)
 	cr_assert_eq(pd_platform_field_get(pl, "port")->type, PD_FIELD_INT);
 	cr_assert_eq(pd_platform_field_get(pl, "host")->type, PD_FIELD_TEXT);
 	cr_assert_null(
-	    pd_platform_field_get(pd_catalogue_platform(&cat, "broadworks-xsi"), "tls_verify"),
-	    "only Asterisk has these fields");
+	    pd_platform_field_get(pd_catalogue_platform(&cat, "broadworks-xsi"), "wrapup_time"),
+	    "BroadWorks agents report their own wrap-up");
+	cr_assert_eq(
+	    pd_platform_field_get(pd_catalogue_platform(&cat, "broadworks-xsi"), "tls_ca_file")
+	        ->type,
+	    PD_FIELD_PATH, "an XSP with a private CA");
 }
 
 Test(params, typed_forms_stored_typed)
@@ -152,9 +156,9 @@ Test(params, not_a_field_of_the_platform)
 	p.platform = xstrdup("broadworks-xsi");
 	p.host = xstrdup("xsi.example.net");
 	p.username = xstrdup("admin");
-	p.params_json = xstrdup("{\"enterprise_id\":\"ent\",\"tls_verify\":false}");
+	p.params_json = xstrdup("{\"enterprise_id\":\"ent\",\"wrapup_time\":5}");
 	cr_assert_eq(pd_pbx_check(&cat, &p, &e), PD_E_INVALID);
-	cr_assert_str_eq(e.field, "tls_verify");
+	cr_assert_str_eq(e.field, "wrapup_time");
 	assert_contains(e.message, "broadworks-xsi");
 	pd_pbx_free(&p);
 }

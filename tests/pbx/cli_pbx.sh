@@ -284,8 +284,8 @@ run 0 "template-made link passes" -- pbx test "Labo Modèle"
 has "template-made: not verified" "not verified (tls_verify is false)"
 # a platform without these fields refuses them as a usage error, listing its own
 run 64 "not a parameter of broadworks-xsi" -- pbx add "Labo Modèle" --platform broadworks-xsi \
-	--host xsi.example.net --username a --disabled --no-tls-verify
-has "named as not a broadworks field" "--no-tls-verify: platform broadworks-xsi has no field 'tls_verify' (fields: host, port, tls, username, secret, enterprise_id, group_id, xsp_hosts)"
+	--host xsi.example.net --username a --disabled --wrapup-time 5
+has "named as not a broadworks field" "--wrapup-time: platform broadworks-xsi has no field 'wrapup_time' (fields: host, port, tls, username, secret, enterprise_id, group_id, xsp_hosts, tls_verify, tls_ca_file)"
 run 0 "resync over TLS" -- pbx resync "Clinique Sûre"
 has "tls resync result" "12 new, 0 updated, 0 removed"
 stop_bg LAB3_PID

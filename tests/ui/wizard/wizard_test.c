@@ -713,6 +713,8 @@ Test(wizard, broadworks_step3_fields_checked_and_built)
 	    {"enterprise_id", "Enterprise id", PD_WF_TEXT, true},
 	    {"group_id", "Group id", PD_WF_TEXT, false},
 	    {"xsp_hosts", "Other XSP hosts", PD_WF_TEXT, false},
+	    {"tls_verify", "Verify TLS cert", PD_WF_TOGGLE, false},
+	    {"tls_ca_file", "TLS CA file", PD_WF_TEXT, false},
 	};
 	size_t at = 0;
 	for (size_t i = 0; i < nf && at < sizeof want / sizeof want[0]; i++) {
@@ -726,8 +728,7 @@ Test(wizard, broadworks_step3_fields_checked_and_built)
 	cr_assert_eq(at, sizeof want / sizeof want[0],
 	             "fields in the catalogue's order (%zu found)", at);
 	for (size_t i = 0; i < nf; i++)
-		cr_expect(strcmp(f[i].key, "tls_verify") && strcmp(f[i].key, "wrapup_time"),
-		          "no Asterisk field: %s", f[i].key);
+		cr_expect(strcmp(f[i].key, "wrapup_time"), "no Asterisk field: %s", f[i].key);
 	cr_expect_str_eq(pd_wiz_get(&w, "port"), "443");
 	cr_expect_str_eq(pd_wiz_get(&w, "tls"), "1", "TLS on by default");
 	/* each required field, and the bad inputs, named */
@@ -780,6 +781,7 @@ Test(wizard, broadworks_step3_fields_checked_and_built)
 	cr_expect_not(n.pbx->enabled);
 	cr_expect_str_eq(n.pbx->params_json,
 	                 "{\"enterprise_id\":\"lab-ent\",\"group_id\":\"group-1\","
+	                 "\"tls_verify\":true,"
 	                 "\"xsp_hosts\":\"xsp2.example.net:8443,xsp3.example.net\"}");
 	pd_new_customer_free(&n);
 	/* the draft keeps the fields, never the password */
