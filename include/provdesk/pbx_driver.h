@@ -160,6 +160,7 @@ typedef struct pd_drv_link {
 	pd_live_input input; /* what the PBX's input cost: published with the view */
 	pd_sync_result last;
 	bool have_last;
+	char sync_note[200]; /* why the last discovery was not synced, "" when it was */
 	/* the driver's, set before pd_drv_link_init returns to it */
 	void *drv;
 	void (*view)(void *drv, int64_t now_ms, pd_live_view *v); /* the model's view */
@@ -208,6 +209,12 @@ void pd_drv_link_down(pd_drv_link *l, const char *why, pd_link_state st);
  * transport's I/O then after_io. */
 int pd_drv_link_pollfds(pd_drv_link *l, struct pollfd *p, int max);
 void pd_drv_link_on_io(pd_drv_link *l, const struct pollfd *p, int n, int64_t now_ms);
+/* The discovered directory synced (pd_drv_sync_users) and the outcome
+ * kept on the link: done -> l->last, sync_note cleared; refused (the
+ * max_users_per_link cap) -> sync_note says why; failed -> sync_note and
+ * last_error say why; off -> nothing. sync_note is shown beside the input
+ * warning while monitoring. Returns whether sync_note changed. */
+bool pd_drv_link_sync(pd_drv_link *l, const pd_synced_user *u, size_t n, size_t refused);
 /* The last_sync op. */
 bool pd_drv_link_last_sync(const pd_drv_link *l, pd_sync_result *res);
 

@@ -174,6 +174,24 @@ void pd_drv_publish(pd_drv_link *l, int64_t gap_ms)
 		pd_drv_publish_now(l);
 }
 
+bool pd_drv_link_sync(pd_drv_link *l, const pd_synced_user *u, size_t n, size_t refused)
+{
+	char why[sizeof l->sync_note] = "";
+	pd_sync_result r;
+	pd_drv_sync_outcome o = pd_drv_sync_users(&l->c, &l->h, u, n, refused, &r, why, sizeof why);
+	if (o == PD_DRV_SYNC_OFF)
+		return false;
+	if (o == PD_DRV_SYNC_DONE) {
+		l->last = r;
+		l->have_last = true;
+	} else if (o == PD_DRV_SYNC_FAILED) {
+		snprintf(l->last_error, sizeof l->last_error, "%s", why);
+	}
+	bool changed = strcmp(l->sync_note, why) != 0;
+	memcpy(l->sync_note, why, sizeof why);
+	return changed;
+}
+
 int64_t pd_drv_publish_gap(bool monitoring, size_t items)
 {
 	int64_t g = (int64_t)(items / 500);

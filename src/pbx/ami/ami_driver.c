@@ -58,7 +58,6 @@ typedef struct {
 	/* what the PBX's input cost (caps, repairs; l.input): a warning while
 	 * monitoring, refreshed at most every INPUT_MS */
 	char warning[200];
-	char sync_note[200]; /* why the last discovery was not synced, "" when it was */
 	int64_t input_at;
 	bool input_pending;
 	char snap_id[32]; /* a CoreShowChannels asked while monitoring */
@@ -79,8 +78,8 @@ static void link_set(ami_drv *d, pd_link_state st)
 	const char *err = d->l.last_error;
 	char both[420];
 	if (st == PD_LINK_MONITORING) {
-		snprintf(both, sizeof both, "%s%s%s", d->sync_note,
-		         d->sync_note[0] && d->warning[0] ? "; " : "", d->warning);
+		snprintf(both, sizeof both, "%s%s%s", d->l.sync_note,
+		         d->l.sync_note[0] && d->warning[0] ? "; " : "", d->warning);
 		err = both;
 	}
 	progress(d);
@@ -219,12 +218,7 @@ static void do_sync(ami_drv *d)
 	pd_synced_user *u;
 	size_t n = ami_model_synced_users(d->m, &u);
 	d->l.dirty = true;
-	pd_sync_result r;
-	if (pd_drv_sync_users(&d->l.c, &d->l.h, u, n, ami_model_users_refused(d->m), &r,
-	                      d->sync_note, sizeof d->sync_note) == PD_DRV_SYNC_DONE) {
-		d->l.last = r;
-		d->l.have_last = true;
-	}
+	pd_drv_link_sync(&d->l, u, n, ami_model_users_refused(d->m)); /* said at monitoring */
 	if (d->l.c.monitor)
 		step_queues(d);
 	else

@@ -76,7 +76,6 @@ typedef struct {
 	bool syncing;  /* discovery of users ends with a sync */
 	bool users_ok; /* list_users answered (else nothing is synced) */
 	char warning[200];
-	char sync_note[200]; /* why the last discovery synced nothing, else "" */
 	int64_t input_at;
 	bool input_pending;
 } esl_drv;
@@ -141,8 +140,8 @@ static void warning_update(esl_drv *d)
 {
 	const pd_live_input in = d->l.input;
 	pd_buf w = {0};
-	if (d->sync_note[0])
-		pd_buf_add(&w, d->sync_note);
+	if (d->l.sync_note[0])
+		pd_buf_add(&w, d->l.sync_note);
 	pd_model_input_warning(&w, &in, &d->l.c, "users, agents or queues",
 	                       "fields or messages refused or repaired");
 	snprintf(d->warning, sizeof d->warning, "%s", w.s ? w.s : "");
@@ -286,30 +285,13 @@ static void do_sync(esl_drv *d)
 		return;
 	if (!d->users_ok) {
 		/* an empty directory would remove every synced user: not synced */
-		snprintf(d->sync_note, sizeof d->sync_note,
+		snprintf(d->l.sync_note, sizeof d->l.sync_note,
 		         "users not synced: no usable list_users reply (max_message_kb?)");
 		warning_update(d);
 		return;
 	}
-	char why[200];
-	pd_sync_result r;
-	pd_drv_sync_outcome o = pd_drv_sync_users(
-	    &d->l.c, &d->l.h, u, n, esl_model_users_refused(d->m), &r, why, sizeof why);
-	if (o == PD_DRV_SYNC_REFUSED) {
-		snprintf(d->sync_note, sizeof d->sync_note, "%s", why);
+	if (pd_drv_link_sync(&d->l, u, n, esl_model_users_refused(d->m)))
 		warning_update(d);
-		return;
-	}
-	if (d->sync_note[0]) {
-		d->sync_note[0] = '\0';
-		warning_update(d);
-	}
-	if (o == PD_DRV_SYNC_DONE) {
-		d->l.last = r;
-		d->l.have_last = true;
-	} else {
-		snprintf(d->l.last_error, sizeof d->l.last_error, "%s", why);
-	}
 }
 
 /* The reply to the command in flight. */

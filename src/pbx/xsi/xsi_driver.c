@@ -128,7 +128,6 @@ struct xsi_drv {
 	int ack_inflight;
 	uint64_t acks_sent, acks_ok;
 	char warning[200];
-	char sync_note[200];
 	int64_t input_at;
 	bool input_pending;
 	bool closing; /* destroy: only the DELETEs count */
@@ -159,8 +158,8 @@ static void ascii(char *dst, size_t n, const char *s)
 static void warning_update(xsi_drv *d)
 {
 	pd_buf w = {0};
-	if (d->sync_note[0])
-		pd_buf_add(&w, d->sync_note);
+	if (d->l.sync_note[0])
+		pd_buf_add(&w, d->l.sync_note);
 	pd_model_input_warning(&w, &d->l.input, &d->l.c, "users or agents",
 	                       "fields or documents refused or repaired");
 	snprintf(d->warning, sizeof d->warning, "%s", w.s ? w.s : "");
@@ -532,25 +531,8 @@ static void do_sync(xsi_drv *d)
 	d->l.dirty = true;
 	if (!d->l.c.sync_users || !d->l.h.sync_users)
 		return;
-	char why[200];
-	pd_sync_result r;
-	pd_drv_sync_outcome o = pd_drv_sync_users(
-	    &d->l.c, &d->l.h, u, n, xsi_model_users_refused(d->mo), &r, why, sizeof why);
-	if (o == PD_DRV_SYNC_REFUSED) {
-		snprintf(d->sync_note, sizeof d->sync_note, "%s", why);
+	if (pd_drv_link_sync(&d->l, u, n, xsi_model_users_refused(d->mo)))
 		warning_update(d);
-		return;
-	}
-	if (d->sync_note[0]) {
-		d->sync_note[0] = '\0';
-		warning_update(d);
-	}
-	if (o == PD_DRV_SYNC_DONE) {
-		d->l.last = r;
-		d->l.have_last = true;
-	} else {
-		snprintf(d->l.last_error, sizeof d->l.last_error, "%s", why);
-	}
 }
 
 static void open_channel(xsi_drv *d);
