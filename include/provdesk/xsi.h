@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "provdesk/util.h"
+
 #define XSI_NS "http://schema.broadsoft.com/xsi"
 #define XSI_VALUE_MAX 256
 #define XSI_DEFAULT_MAX_DOC (1024 * 1024)
@@ -113,6 +115,10 @@ void xsi_parser_reset(xsi_parser *p);
 bool xsi_parser_fatal(const xsi_parser *p);
 void xsi_parser_get_stats(const xsi_parser *p, xsi_parser_stats *out);
 const char *xsi_event_type_name(xsi_event_type t);
+
+/* s (NULL: nothing) appended to b with &, <, > and " escaped: a text (an
+ * event id, a name) written into an Xsi document. */
+void xsi_xml_escape(pd_buf *b, const char *s);
 
 /* ---- Xsi-Actions directory pages ----
  * GET …/enterprise/{ent}/directories/Enterprise or …/group/{grp}/

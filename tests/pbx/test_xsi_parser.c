@@ -483,3 +483,13 @@ Test(xsi_dir, bad_pages)
 	cr_assert_eq(p.refused, 1);
 	xsi_dir_page_free(&p);
 }
+
+/* What the driver and the lab write into a document (an event id, a name). */
+Test(xsi_parser, xml_escape)
+{
+	pd_buf b = {0};
+	xsi_xml_escape(&b, "a&b<c>d\"e'f Zoé");
+	xsi_xml_escape(&b, NULL);
+	cr_assert_str_eq(b.s, "a&amp;b&lt;c&gt;d&quot;e'f Zoé");
+	pd_buf_free(&b);
+}

@@ -22,6 +22,7 @@
 #include <strings.h>
 
 #include "labpbx_internal.h"
+#include "provdesk/xsi.h"
 
 #define HEAD_MAX 8192
 #define HEADERS_MAX 64
@@ -89,32 +90,10 @@ static int64_t wall_ms(pd_labpbx *l)
 	return l->epoch * 1000 + (l->now - l->boot_ms);
 }
 
-static void xml_esc(pd_buf *b, const char *s)
-{
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '&':
-			pd_buf_add(b, "&amp;");
-			break;
-		case '<':
-			pd_buf_add(b, "&lt;");
-			break;
-		case '>':
-			pd_buf_add(b, "&gt;");
-			break;
-		case '"':
-			pd_buf_add(b, "&quot;");
-			break;
-		default:
-			pd_buf_addc(b, *s);
-		}
-	}
-}
-
 static void el(pd_buf *b, const char *pfx, const char *tag, const char *v)
 {
 	pd_buf_printf(b, "<%s%s>", pfx, tag);
-	xml_esc(b, v);
+	xsi_xml_escape(b, v);
 	pd_buf_printf(b, "</%s%s>", pfx, tag);
 }
 
@@ -413,7 +392,7 @@ static void put_call(pd_labpbx *l, pd_buf *b, const half *h)
 	if (h->rname && *h->rname)
 		el(b, "xsi:", "name", h->rname);
 	pd_buf_printf(b, "<xsi:address%s>tel:", h->rnum[0] == '+' ? " countryCode=\"33\"" : "");
-	xml_esc(b, h->rnum);
+	xsi_xml_escape(b, h->rnum);
 	pd_buf_add(b, "</xsi:address>");
 	if (h->ruser)
 		el(b, "xsi:", "userId", h->ruser);
@@ -648,7 +627,7 @@ static void dir_queue(pd_labpbx *l, pd_buf *b, int q)
 	acd_name(l->qname[q], name, sizeof name);
 	pd_buf_add(b, "<directoryDetails>");
 	pd_buf_add(b, "<userId>");
-	xml_esc(b, l->qname[q]);
+	xsi_xml_escape(b, l->qname[q]);
 	pd_buf_add(b, "@lab.example</userId>");
 	el(b, "", "firstName", name);
 	el(b, "", "lastName", "Queue");

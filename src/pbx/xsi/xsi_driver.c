@@ -207,29 +207,6 @@ static void input_check(xsi_drv *d, bool force)
 		warning_update(d);
 }
 
-/* &, <, >, " escaped: an event id is the XSP's text. */
-static void xml_esc(pd_buf *b, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '&':
-			pd_buf_add(b, "&amp;");
-			break;
-		case '<':
-			pd_buf_add(b, "&lt;");
-			break;
-		case '>':
-			pd_buf_add(b, "&gt;");
-			break;
-		case '"':
-			pd_buf_add(b, "&quot;");
-			break;
-		default:
-			pd_buf_addc(b, *s);
-		}
-	}
-}
-
 /* ---- the XSP list ---- */
 
 pd_status xsi_hosts_parse(const char *list, xsi_host *out, int max, int *n, pd_err *e)
@@ -732,7 +709,7 @@ static void ack_send(xsi_drv *d)
 		pd_buf_add(
 		    &b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><EventResponse xmlns=\"" XSI_NS
 		        "\"><eventID>");
-		xml_esc(&b, id);
+		xsi_xml_escape(&b, id);
 		pd_buf_add(&b, "</eventID><statusCode>200</statusCode><reason>OK</reason>"
 		               "</EventResponse>");
 		free(id);

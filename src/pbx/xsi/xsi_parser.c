@@ -612,3 +612,25 @@ long long xsi_dir_next_start(const xsi_dir_page *p)
 	long long next = p->start_index + p->number_of_records;
 	return next > p->total ? 0 : next;
 }
+
+void xsi_xml_escape(pd_buf *b, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '&':
+			pd_buf_add(b, "&amp;");
+			break;
+		case '<':
+			pd_buf_add(b, "&lt;");
+			break;
+		case '>':
+			pd_buf_add(b, "&gt;");
+			break;
+		case '"':
+			pd_buf_add(b, "&quot;");
+			break;
+		default:
+			pd_buf_addc(b, *s);
+		}
+	}
+}
