@@ -3,6 +3,7 @@
  * overrides -> '?') and cut at ESL_FIELD_MAX bytes before it is kept; the
  * legs, calls, users and agents are bounded by the limits. */
 #include "esl_model.h"
+#include "../model_index.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -62,12 +63,8 @@ typedef struct {
 	bool listed; /* seen in the agent list being applied */
 } agent;
 
-/* id -> index into an array, open addressing; removals leave tombstones
- * (a rebuild clears them) and a swap-remove renumbers the moved element. */
-typedef struct {
-	size_t *s;
-	size_t cap, used; /* used counts tombstones */
-} sidx;
+/* id -> index into an array (model_index.h) */
+typedef pd_sidx sidx;
 
 struct esl_model {
 	esl_model_limits lim;
@@ -299,101 +296,31 @@ static bool eq(const char *a, const char *b)
 
 /* ---- indexes ---- */
 
-#define SLOT_EMPTY SIZE_MAX
-#define SLOT_TOMB (SIZE_MAX - 1)
+#define SLOT_EMPTY PD_SIDX_NONE
 
-typedef const char *(*key_fn)(const esl_model *m, size_t i);
-
-static const char *leg_key(const esl_model *m, size_t i)
+static const char *leg_key(const void *p, size_t i)
 {
+	const esl_model *m = p;
 	return m->l[i].uid;
 }
 
-static const char *call_key(const esl_model *m, size_t i)
+static const char *call_key(const void *p, size_t i)
 {
+	const esl_model *m = p;
 	return m->k[i].id;
 }
 
-static const char *user_key(const esl_model *m, size_t i)
+static const char *user_key(const void *p, size_t i)
 {
+	const esl_model *m = p;
 	return m->u[i].endpoint;
-}
-
-static size_t shash(const char *s)
-{
-	size_t h = 1469598103934665603u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211u;
-	return h;
-}
-
-static size_t idx_find(const esl_model *m, const sidx *x, key_fn kf, const char *key)
-{
-	if (!x->cap || !key)
-		return SLOT_EMPTY;
-	size_t mask = x->cap - 1;
-	for (size_t h = shash(key) & mask;; h = (h + 1) & mask) {
-		size_t v = x->s[h];
-		if (v == SLOT_EMPTY)
-			return SLOT_EMPTY;
-		if (v != SLOT_TOMB && !strcmp(kf(m, v), key))
-			return v;
-	}
-}
-
-/* The slot holding element i (whose key is kf(m, i)). */
-static size_t idx_slot(const esl_model *m, const sidx *x, key_fn kf, size_t i)
-{
-	size_t mask = x->cap - 1;
-	for (size_t h = shash(kf(m, i)) & mask;; h = (h + 1) & mask)
-		if (x->s[h] == i)
-			return h;
-}
-
-static void idx_insert(const esl_model *m, sidx *x, key_fn kf, size_t i)
-{
-	size_t mask = x->cap - 1;
-	size_t h = shash(kf(m, i)) & mask;
-	while (x->s[h] != SLOT_EMPTY && x->s[h] != SLOT_TOMB)
-		h = (h + 1) & mask;
-	if (x->s[h] == SLOT_EMPTY)
-		x->used++;
-	x->s[h] = i;
-}
-
-/* Element i (the last of n) was added. */
-static void idx_added(const esl_model *m, sidx *x, key_fn kf, size_t n)
-{
-	if ((x->used + 1) * 2 <= x->cap) {
-		idx_insert(m, x, kf, n - 1);
-		return;
-	}
-	size_t cap = 16;
-	while (cap < 4 * n)
-		cap *= 2;
-	free(x->s);
-	x->s = xmalloc(cap * sizeof *x->s);
-	for (size_t i = 0; i < cap; i++)
-		x->s[i] = SLOT_EMPTY;
-	x->cap = cap;
-	x->used = 0;
-	for (size_t i = 0; i < n; i++)
-		idx_insert(m, x, kf, i);
-}
-
-/* Element i is about to go; last (the array's last) then moves to i. */
-static void idx_remove(const esl_model *m, sidx *x, key_fn kf, size_t i, size_t last)
-{
-	x->s[idx_slot(m, x, kf, i)] = SLOT_TOMB;
-	if (last != i)
-		x->s[idx_slot(m, x, kf, last)] = i;
 }
 
 /* ---- users ---- */
 
 static user *user_find(esl_model *m, const char *endpoint)
 {
-	size_t i = idx_find(m, &m->uidx, user_key, endpoint);
+	size_t i = pd_sidx_find(m, &m->uidx, user_key, endpoint);
 	return i == SLOT_EMPTY ? NULL : &m->u[i];
 }
 
@@ -414,7 +341,7 @@ static user *user_get(esl_model *m, const char *uid, const char *domain, bool cr
 			GROW(m->u, m->nu, m->ucap);
 			r = &m->u[m->nu++];
 			*r = (user){.endpoint = ep, .user = u, .domain = d, .reg = -1};
-			idx_added(m, &m->uidx, user_key, m->nu);
+			pd_sidx_added(m, &m->uidx, user_key, m->nu);
 			return r;
 		}
 	}
@@ -551,13 +478,13 @@ static leg *leg_find(esl_model *m, const char *uid)
 {
 	if (!uid || !*uid)
 		return NULL;
-	size_t i = idx_find(m, &m->lidx, leg_key, uid);
+	size_t i = pd_sidx_find(m, &m->lidx, leg_key, uid);
 	return i == SLOT_EMPTY ? NULL : &m->l[i];
 }
 
 static call *call_find(esl_model *m, const char *id)
 {
-	size_t i = idx_find(m, &m->kidx, call_key, id);
+	size_t i = pd_sidx_find(m, &m->kidx, call_key, id);
 	return i == SLOT_EMPTY ? NULL : &m->k[i];
 }
 
@@ -692,7 +619,7 @@ static bool call_update(esl_model *m, call *k, int64_t now)
 static void call_remove(esl_model *m, call *k)
 {
 	size_t i = (size_t)(k - m->k), last = m->nk - 1;
-	idx_remove(m, &m->kidx, call_key, i, last);
+	pd_sidx_remove(m, &m->kidx, call_key, i, last);
 	call_free(k);
 	m->k[i] = m->k[last];
 	m->nk--;
@@ -707,7 +634,7 @@ static call *call_new(esl_model *m, const char *id, int64_t now)
 	GROW(m->k, m->nk, m->kcap);
 	call *k = &m->k[m->nk++];
 	*k = (call){.id = xstrdup(id), .state = PD_CALL_RINGING, .start = now, .since = now};
-	idx_added(m, &m->kidx, call_key, m->nk);
+	pd_sidx_added(m, &m->kidx, call_key, m->nk);
 	return k;
 }
 
@@ -716,7 +643,7 @@ static void leg_drop(esl_model *m, leg *x)
 {
 	size_t i = (size_t)(x - m->l), last = m->nl - 1;
 	call_del_leg(call_find(m, x->call), i);
-	idx_remove(m, &m->lidx, leg_key, i, last);
+	pd_sidx_remove(m, &m->lidx, leg_key, i, last);
 	set_held(m, x, false);
 	leg_free(x);
 	if (last != i) {
@@ -801,7 +728,7 @@ static leg *leg_get(esl_model *m, const char *uid, const char *name, const char 
 	GROW(m->l, m->nl, m->lcap);
 	x = &m->l[m->nl++];
 	*x = (leg){.uid = clean(m, uid), .call = id, .seen = true};
-	idx_added(m, &m->lidx, leg_key, m->nl);
+	pd_sidx_added(m, &m->lidx, leg_key, m->nl);
 	call_add_leg(k, m->nl - 1);
 	keep(m, &x->name, name);
 	channel_user(m, x);
@@ -1514,9 +1441,10 @@ static unsigned char *user_activity(esl_model *m)
 	unsigned char *f = xcalloc(m->nu ? m->nu : 1, 1);
 	for (size_t i = 0; i < m->nl; i++) {
 		const leg *x = &m->l[i];
-		size_t u = x->presence ? idx_find(m, &m->uidx, user_key, x->presence) : SLOT_EMPTY;
+		size_t u =
+		    x->presence ? pd_sidx_find(m, &m->uidx, user_key, x->presence) : SLOT_EMPTY;
 		if (u == SLOT_EMPTY && x->internal_profile && x->user_ep)
-			u = idx_find(m, &m->uidx, user_key, x->user_ep);
+			u = pd_sidx_find(m, &m->uidx, user_key, x->user_ep);
 		if (u != SLOT_EMPTY)
 			f[u] |= x->answered ? 2 : 1;
 	}

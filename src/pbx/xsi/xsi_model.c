@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../model_index.h"
 #include "provdesk/util.h"
 #include "xsi_model.h"
 
@@ -55,12 +56,8 @@ typedef struct {
 	ilist hs;
 } xtarget;
 
-/* id -> index into an array, open addressing; removals leave tombstones
- * (a rebuild clears them) and a swap-remove renumbers the moved element. */
-typedef struct {
-	size_t *s;
-	size_t cap, used; /* used counts tombstones */
-} sidx;
+/* id -> index into an array (model_index.h) */
+typedef pd_sidx sidx;
 
 struct xsi_model {
 	pd_model_limits lim;
@@ -172,110 +169,36 @@ static void il_del(ilist *l, size_t x)
 
 /* ---- hash indexes ---- */
 
-#define SLOT_EMPTY SIZE_MAX
-#define SLOT_TOMB (SIZE_MAX - 1)
+#define SLOT_EMPTY PD_SIDX_NONE
 
-typedef const char *(*key_fn)(const xsi_model *m, size_t i);
-
-static const char *half_key(const xsi_model *m, size_t i)
+static const char *half_key(const void *p, size_t i)
 {
+	const xsi_model *m = p;
 	return m->h[i].key;
 }
 
-static const char *call_key(const xsi_model *m, size_t i)
+static const char *call_key(const void *p, size_t i)
 {
+	const xsi_model *m = p;
 	return m->c[i].id;
 }
 
-static const char *agent_key(const xsi_model *m, size_t i)
+static const char *agent_key(const void *p, size_t i)
 {
+	const xsi_model *m = p;
 	return m->a[i].id;
 }
 
-static const char *target_key(const xsi_model *m, size_t i)
+static const char *target_key(const void *p, size_t i)
 {
+	const xsi_model *m = p;
 	return m->t[i].id;
 }
 
-static const char *user_key(const xsi_model *m, size_t i)
+static const char *user_key(const void *p, size_t i)
 {
+	const xsi_model *m = p;
 	return m->u[i].id;
-}
-
-static size_t shash(const char *s)
-{
-	size_t h = 1469598103934665603u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211u;
-	return h;
-}
-
-static size_t idx_find(const xsi_model *m, const sidx *x, key_fn kf, const char *key)
-{
-	if (!x->cap || !key)
-		return SLOT_EMPTY;
-	size_t mask = x->cap - 1;
-	for (size_t h = shash(key) & mask;; h = (h + 1) & mask) {
-		size_t v = x->s[h];
-		if (v == SLOT_EMPTY)
-			return SLOT_EMPTY;
-		if (v != SLOT_TOMB && !strcmp(kf(m, v), key))
-			return v;
-	}
-}
-
-/* The slot holding element i (whose key is kf(m, i)). */
-static size_t idx_slot(const xsi_model *m, const sidx *x, key_fn kf, size_t i)
-{
-	size_t mask = x->cap - 1;
-	for (size_t h = shash(kf(m, i)) & mask;; h = (h + 1) & mask)
-		if (x->s[h] == i)
-			return h;
-}
-
-static void idx_insert(const xsi_model *m, sidx *x, key_fn kf, size_t i)
-{
-	size_t mask = x->cap - 1;
-	size_t h = shash(kf(m, i)) & mask;
-	while (x->s[h] != SLOT_EMPTY && x->s[h] != SLOT_TOMB)
-		h = (h + 1) & mask;
-	if (x->s[h] == SLOT_EMPTY)
-		x->used++;
-	x->s[h] = i;
-}
-
-/* Element i (the last of n) was added. */
-static void idx_added(const xsi_model *m, sidx *x, key_fn kf, size_t n)
-{
-	if ((x->used + 1) * 2 <= x->cap) {
-		idx_insert(m, x, kf, n - 1);
-		return;
-	}
-	size_t cap = 16;
-	while (cap < 4 * n)
-		cap *= 2;
-	free(x->s);
-	x->s = xmalloc(cap * sizeof *x->s);
-	for (size_t i = 0; i < cap; i++)
-		x->s[i] = SLOT_EMPTY;
-	x->cap = cap;
-	x->used = 0;
-	for (size_t i = 0; i < n; i++)
-		idx_insert(m, x, kf, i);
-}
-
-/* Element i is about to go; last (the array's last) then moves to i. */
-static void idx_remove(const xsi_model *m, sidx *x, key_fn kf, size_t i, size_t last)
-{
-	x->s[idx_slot(m, x, kf, i)] = SLOT_TOMB;
-	if (last != i)
-		x->s[idx_slot(m, x, kf, last)] = i;
-}
-
-static void idx_free(sidx *x)
-{
-	free(x->s);
-	*x = (sidx){0};
 }
 
 /* ---- freeing ---- */
@@ -304,7 +227,7 @@ void xsi_model_reset_users(xsi_model *m)
 	free(m->u);
 	m->u = NULL;
 	m->nu = m->ucap = m->refused = 0;
-	idx_free(&m->uidx);
+	pd_sidx_free(&m->uidx);
 }
 
 void xsi_model_reset_live(xsi_model *m)
@@ -321,7 +244,8 @@ void xsi_model_reset_live(xsi_model *m)
 	m->h = NULL, m->c = NULL, m->a = NULL, m->t = NULL;
 	m->nh = m->nc = m->na = m->nt = 0;
 	m->hcap = m->ccap = m->acap = m->tcap = 0;
-	idx_free(&m->hidx), idx_free(&m->cidx), idx_free(&m->aidx), idx_free(&m->tidx);
+	pd_sidx_free(&m->hidx), pd_sidx_free(&m->cidx), pd_sidx_free(&m->aidx),
+	    pd_sidx_free(&m->tidx);
 }
 
 void xsi_model_free(xsi_model *m)
@@ -359,7 +283,7 @@ static void replace(char **p, const char *v)
 
 static const user *user_find(const xsi_model *m, const char *id)
 {
-	size_t i = idx_find(m, &m->uidx, user_key, id);
+	size_t i = pd_sidx_find(m, &m->uidx, user_key, id);
 	return i == SLOT_EMPTY ? NULL : &m->u[i];
 }
 
@@ -371,19 +295,19 @@ static const char *user_name(const xsi_model *m, const char *id)
 
 static call *call_find(xsi_model *m, const char *id)
 {
-	size_t i = idx_find(m, &m->cidx, call_key, id);
+	size_t i = pd_sidx_find(m, &m->cidx, call_key, id);
 	return i == SLOT_EMPTY ? NULL : &m->c[i];
 }
 
 static agent *agent_find(xsi_model *m, const char *id)
 {
-	size_t i = idx_find(m, &m->aidx, agent_key, id);
+	size_t i = pd_sidx_find(m, &m->aidx, agent_key, id);
 	return i == SLOT_EMPTY ? NULL : &m->a[i];
 }
 
 static xtarget *target_find(const xsi_model *m, const char *id)
 {
-	size_t i = idx_find(m, &m->tidx, target_key, id);
+	size_t i = pd_sidx_find(m, &m->tidx, target_key, id);
 	return i == SLOT_EMPTY ? NULL : &m->t[i];
 }
 
@@ -408,7 +332,7 @@ static half *half_find(xsi_model *m, const char *target, const char *call_id)
 	if (!m->hidx.cap)
 		return NULL;
 	char *k = pair_key(target, call_id);
-	size_t i = idx_find(m, &m->hidx, half_key, k);
+	size_t i = pd_sidx_find(m, &m->hidx, half_key, k);
 	free(k);
 	return i == SLOT_EMPTY ? NULL : &m->h[i];
 }
@@ -423,20 +347,20 @@ static xtarget *target_get(xsi_model *m, const char *id)
 	GROW(m->t, m->nt, m->tcap);
 	t = &m->t[m->nt++];
 	*t = (xtarget){.id = xstrdup(id)};
-	idx_added(m, &m->tidx, target_key, m->nt);
+	pd_sidx_added(m, &m->tidx, target_key, m->nt);
 	return t;
 }
 
 static void target_drop_half(xsi_model *m, const char *id, size_t hi)
 {
-	size_t i = idx_find(m, &m->tidx, target_key, id);
+	size_t i = pd_sidx_find(m, &m->tidx, target_key, id);
 	if (i == SLOT_EMPTY)
 		return;
 	il_del(&m->t[i].hs, hi);
 	if (m->t[i].hs.n)
 		return;
 	size_t last = m->nt - 1;
-	idx_remove(m, &m->tidx, target_key, i, last);
+	pd_sidx_remove(m, &m->tidx, target_key, i, last);
 	free(m->t[i].id), free(m->t[i].hs.v);
 	m->t[i] = m->t[last];
 	m->nt--;
@@ -452,7 +376,7 @@ static half *half_add(xsi_model *m, call *c, const char *target, const char *cal
 	            .call_id = xstrdup(call_id),
 	            .call_key = xstrdup(c->id),
 	            .key = pair_key(target, call_id)};
-	idx_added(m, &m->hidx, half_key, m->nh);
+	pd_sidx_added(m, &m->hidx, half_key, m->nh);
 	il_add(&c->hs, hi);
 	il_add(&target_get(m, target)->hs, hi);
 	return h;
@@ -468,7 +392,7 @@ static void half_remove(xsi_model *m, size_t i)
 	if (c)
 		il_del(&c->hs, i);
 	target_drop_half(m, h->target, i);
-	idx_remove(m, &m->hidx, half_key, i, last);
+	pd_sidx_remove(m, &m->hidx, half_key, i, last);
 	half_free(h);
 	if (last != i) {
 		m->h[i] = m->h[last];
@@ -674,7 +598,7 @@ static bool apply_call(xsi_model *m, const xsi_msg *e, int64_t now_ms)
 		            .start_ms = now_ms,
 		            .state_since_ms = now_ms,
 		            .dir = PD_DIR_INBOUND};
-		idx_added(m, &m->cidx, call_key, m->nc);
+		pd_sidx_added(m, &m->cidx, call_key, m->nc);
 		changed = true;
 	} else if (c->state == PD_CALL_ENDED) {
 		free(old_key);
@@ -743,7 +667,7 @@ static bool apply_agent(xsi_model *m, const xsi_msg *e, int64_t now_ms)
 		GROW(m->a, m->na, m->acap);
 		a = &m->a[m->na++];
 		*a = (agent){.id = xstrdup(id), .disp = PD_AGENT_OFFLINE, .since_ms = now_ms};
-		idx_added(m, &m->aidx, agent_key, m->na);
+		pd_sidx_added(m, &m->aidx, agent_key, m->na);
 	}
 	replace(&a->acd_state, e->agent_state);
 	free(a->code);
@@ -798,7 +722,7 @@ void xsi_model_add_directory(xsi_model *m, const xsi_dir_page *p)
 		                       .name = clean(m, name),
 		                       .group = clean(m, d->group_id),
 		                       .email = clean(m, d->email)};
-		idx_added(m, &m->uidx, user_key, m->nu);
+		pd_sidx_added(m, &m->uidx, user_key, m->nu);
 		free(name);
 	}
 	m->refused += p->refused;
@@ -841,7 +765,7 @@ bool xsi_model_tick(xsi_model *m, int64_t now_ms)
 		}
 		if (c->state == PD_CALL_ENDED && now_ms - c->end_ms >= XSI_ENDED_LINGER_MS) {
 			size_t last = m->nc - 1;
-			idx_remove(m, &m->cidx, call_key, i, last);
+			pd_sidx_remove(m, &m->cidx, call_key, i, last);
 			call_free(c);
 			m->c[i] = m->c[last];
 			m->nc--;
