@@ -15,42 +15,14 @@ SECRET='Lv-S3cr3t-9qZ!x'
 printf '%s' "$SECRET" > "$TMP/secret"
 printf '%s' 'wrong-secret' > "$TMP/bad"
 chmod 600 "$TMP/secret" "$TMP/bad"
-SCREENS=$TMP/screens.log
-LAB_PID=
-LAB_PORT=
-
-live_cleanup() {
-	if [[ -n $LAB_PID ]]; then kill "$LAB_PID" 2>/dev/null || true; wait "$LAB_PID" 2>/dev/null || true; fi
-	# a failed run keeps what the screens showed
-	if [[ $FAIL -gt 0 && -s $SCREENS ]]; then tail -60 "$SCREENS" >&2; fi
-}
-pd_on_exit live_cleanup
-
-# every capture is also logged, to check afterwards that no screen showed the secret
-snap() { local s; s=$(screen); printf '%s\n----\n' "$s" >> "$SCREENS"; printf '%s\n' "$s"; }
-wait_re() { # wait_re REGEX [SECONDS]
-	local d=$((SECONDS + ${2:-$UI_WAIT}))
-	until snap | grep -qE -- "$1"; do
-		if ((SECONDS >= d)); then echo "--- timed out waiting for /$1/" >&2; screen >&2; return 1; fi
-		sleep 0.1
-	done
-}
+source "$(dirname "$0")/live_lib.sh"
 
 # start_lab [PORT] [extra lab-pbx options]: foreground process in the background
 start_lab() {
 	local port=${1:-0}; shift || true
-	rm -f "$TMP/lab.json"
-	"$PROG" lab-pbx --listen "127.0.0.1:$port" --secret-file "$TMP/secret" --call-rate 40 \
-		--users 12 --queues 2 --seed 7 --json "$@" > "$TMP/lab.json" 2> "$TMP/lab.err" &
-	LAB_PID=$!
-	local d=$((SECONDS + 10))
-	until grep -q '"port"' "$TMP/lab.json" 2>/dev/null; do
-		((SECONDS < d)) || { echo "lab PBX did not start" >&2; cat "$TMP/lab.err" >&2; return 1; }
-		sleep 0.05
-	done
-	LAB_PORT=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$TMP/lab.json")
+	lab_process --listen "127.0.0.1:$port" --secret-file "$TMP/secret" --call-rate 40 \
+		--users 12 --queues 2 --seed 7 "$@"
 }
-stop_lab() { kill "$LAB_PID" 2>/dev/null; wait "$LAB_PID" 2>/dev/null; LAB_PID=; }
 
 # Pause an agent through AMI, as a supervisor's tool would (QueuePause).
 ami_pause() { # ami_pause ENDPOINT REASON
@@ -76,10 +48,6 @@ s.sendall(b"Action: Logoff\r\n\r\n"); time.sleep(0.1)
 PY
 }
 
-duration_of() { # duration_of FROM: seconds shown in the Duration column of that call
-	snap | grep -F -- "$1" | head -1 | grep -oE '[0-9]+:[0-9]{2}$' |
-		awk -F: '{ print $1 * 60 + $2 }'
-}
 
 # app_clock_advances SECONDS: the clock in the NOC's title (repainted by the
 # console itself) moves on by SECONDS (deadline: SECONDS + UI_WAIT)
@@ -99,7 +67,6 @@ app_clock_advances() {
 console_pid() { pgrep -P "$(T list-panes -t t -F '#{pane_pid}')" | head -1; }
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 sanitized() { ldd "$PROG" 2>/dev/null | grep -q 'libasan'; }
-no_sanitizer_report() { ! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$TMP/exit.stderr" 2>/dev/null; }
 
 check "lab PBX starts on a free port" start_lab 0
 seed "Acme Télécom" contact-centre FR

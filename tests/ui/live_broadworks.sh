@@ -17,45 +17,14 @@ SECRET='Xsi-L1ve-S3cret!'
 printf '%s' "$SECRET" > "$TMP/secret"
 printf '%s' 'wrong-password' > "$TMP/bad"
 chmod 600 "$TMP/secret" "$TMP/bad"
-SCREENS=$TMP/screens.log
-LAB_PID=
-LAB_PORT=
-
-live_cleanup() {
-	if [[ -n $LAB_PID ]]; then kill "$LAB_PID" 2>/dev/null || true; wait "$LAB_PID" 2>/dev/null || true; fi
-	if [[ $FAIL -gt 0 && -s $SCREENS ]]; then tail -60 "$SCREENS" >&2; fi
-}
-pd_on_exit live_cleanup
-
-# every capture is also logged, to check afterwards that no screen showed the password
-snap() { local s; s=$(screen); printf '%s\n----\n' "$s" >> "$SCREENS"; printf '%s\n' "$s"; }
-wait_re() { # wait_re REGEX [SECONDS]
-	local d=$((SECONDS + ${2:-$UI_WAIT}))
-	until snap | grep -qE -- "$1"; do
-		if ((SECONDS >= d)); then echo "--- timed out waiting for /$1/" >&2; screen >&2; return 1; fi
-		sleep 0.1
-	done
-}
+source "$(dirname "$0")/live_lib.sh"
 
 start_lab() {
-	rm -f "$TMP/lab.json"
-	"$PROG" lab-pbx --platform broadworks --listen 127.0.0.1:0 --username admin \
+	lab_process --platform broadworks --listen 127.0.0.1:0 --username admin \
 		--secret-file "$TMP/secret" --call-rate 40 --users 12 --queues 2 --sites 2 --seed 7 \
-		--pause-in-call 1003:Lunch --json > "$TMP/lab.json" 2> "$TMP/lab.err" &
-	LAB_PID=$!
-	local d=$((SECONDS + 10))
-	until grep -q '"port"' "$TMP/lab.json" 2>/dev/null; do
-		((SECONDS < d)) || { echo "lab XSP did not start" >&2; cat "$TMP/lab.err" >&2; return 1; }
-		sleep 0.05
-	done
-	LAB_PORT=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$TMP/lab.json")
+		--pause-in-call 1003:Lunch
 }
 
-duration_of() { # duration_of TEXT: seconds shown at the end of the first line holding TEXT
-	snap | grep -F -- "$1" | head -1 | grep -oE '[0-9]+:[0-9]{2}$' |
-		awk -F: '{ print $1 * 60 + $2 }'
-}
-no_sanitizer_report() { ! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$TMP/exit.stderr" 2>/dev/null; }
 
 check "BroadWorks lab XSP starts on a free port" start_lab
 seed "Acme Télécom" analytics-pro FR
