@@ -5,39 +5,17 @@
 # password (401 with another, and without any), serves HTTPS with
 # --tls-cert/--tls-key, accepts its own fault names and refuses bad options
 # with the usage exit code; the password never appears in any output.
-set -u
-PROG=$1
-export LANG=C.UTF-8 LC_ALL=C.UTF-8
-export PROVDESK_TODAY=2026-11-10
-TMP=$(mktemp -d)
-PASS=0 FAIL=0
-LAB_PID=
-stop_lab() {
-	[[ -n $LAB_PID ]] && { kill "$LAB_PID" 2>/dev/null || true; wait "$LAB_PID" 2>/dev/null || true; }
-	LAB_PID=
-}
-cleanup() {
-	stop_lab
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-ok() { PASS=$((PASS + 1)); echo "ok - $1"; }
-ko() { FAIL=$((FAIL + 1)); echo "FAIL - $1"; [[ -f $TMP/out ]] && sed 's/^/    /' "$TMP/out"; }
-has() { if grep -qF -- "$2" "$TMP/out"; then ok "$1"; else ko "$1: no '$2'"; fi; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "${1:-}" pd-cli-lab-xsi
+ko() { not_ok "$1"; }
 
 SECRET='Xsp-Lab-S3cret!'
 printf '%s\n' "$SECRET" >"$TMP/secret"
 # start_lab OUTFILE ARGS...: the lab in the background; waits for its first line
 start_lab() {
-	local out=$1; shift
-	rm -f "$out"
-	"$PROG" lab-pbx --listen 127.0.0.1:0 --secret-file "$TMP/secret" --users 5 --sites 2 \
-		--call-rate 0 "$@" >"$out" 2>"$TMP/lab.err" &
-	LAB_PID=$!
-	for _ in $(seq $((100 * ${PD_TEST_SLOW:-1}))); do
-		[[ -s $out ]] && break
-		sleep 0.05
-	done
+	local out=$1
+	shift
+	lab_start "$out" --listen 127.0.0.1:0 --secret-file "$TMP/secret" --users 5 --sites 2 \
+		--call-rate 0 "$@"
 }
 # get URL PASSWORD [CAFILE]: prints "STATUS" then the body into $TMP/out
 get() {
@@ -143,5 +121,4 @@ has "platforms listed" "broadworks-xsi (broadworks)"
 has "help names the platform" "--platform broadworks-xsi"
 
 if grep -rqF -- "$SECRET" "$TMP"/lab.* "$TMP/lab.err" 2>/dev/null; then ko "the secret appears in the lab's output"; else ok "the secret never printed"; fi
-echo "# $PASS passed, $FAIL failed"
-[[ $FAIL == 0 ]]
+finish

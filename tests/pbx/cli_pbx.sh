@@ -3,48 +3,20 @@
 # TCP: each failing step is named with its exit code (69 TCP, 76 banner,
 # 77 authentication), a resync prints "N new, M updated, K removed" and a
 # second one "0 new, 0 updated, 0 removed"; the secret never appears.
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
-PROG=$(realpath "${1:?usage: $0 PATH/TO/provdesk}")
-pd_tmpdir pd-cli-pbx
-DB=$TMP/db.sqlite
-pd_pin_clock
-LAB_PID= SRV_PID= LAB2_PID= LAB3_PID= LAB4_PID=
-# stop_bg VAR: kills and reaps the background process whose pid VAR holds
-stop_bg() {
-	local pid=${!1}
-	[[ -n $pid ]] && { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
-	printf -v "$1" '%s' ''
-}
-pd_on_exit 'stop_bg LAB4_PID; stop_bg LAB3_PID; stop_bg LAB2_PID; stop_bg LAB_PID; stop_bg SRV_PID'
-# a failed check shows the last command's output
-on_fail() { [[ -f $TMP/out ]] && sed 's/^/    /' "$TMP/out"; }
-# run EXPECTED_RC NAME -- args...: output in $TMP/out
-run() {
-	local want=$1 name=$2
-	shift 3
-	"$PROG" --db "$DB" "$@" >"$TMP/out" 2>&1
-	local rc=$?
-	if [[ $rc == "$want" ]]; then ok "$name (exit $rc)"; else not_ok "$name" "exit $rc, wanted $want"; fi
-}
-has() { if grep -qF -- "$2" "$TMP/out"; then ok "$1"; else not_ok "$1" "no '$2'"; fi; }
-# eqj NAME EXPR WANT: a Python expression on the JSON in $TMP/out (bound to d)
-eqj() {
-	local got
-	got=$(/usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps(eval(sys.argv[2])))" "$TMP/out" "$2" 2>&1)
-	eq "$1" "$got" "$3"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "${1:-}" pd-cli-pbx
+SRV_PID= LAB2_PID= LAB3_PID= LAB4_PID=
+pd_on_exit 'stop_bg LAB4_PID; stop_bg LAB3_PID; stop_bg LAB2_PID; stop_bg SRV_PID'
 # start_lab NAME ARGS...: a lab PBX in the background, its --json in $TMP/NAME.json;
 # its pid in LAB_STARTED once the file holds the whole document
-lab_ready() { [[ -s $1 ]] && grep -q '}' "$1"; }
 start_lab() {
 	local name=$1
 	shift
 	"$PROG" lab-pbx --listen 127.0.0.1:0 --secret-file "$TMP/secret" "$@" --json \
 		>"$TMP/$name.json" 2>"$TMP/$name.err" &
 	LAB_STARTED=$!
-	wait_until "$UI_WAIT" lab_ready "$TMP/$name.json"
+	wait_until "$UI_WAIT" lab_started "$TMP/$name.json"
 }
-lab_port() { /usr/bin/python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['port'])" "$TMP/$1.json"; }
+lab_port() { json_port "$TMP/$1.json"; }
 
 SECRET='Cli-Lab-S3cret!'
 printf '%s\n' "$SECRET" >"$TMP/secret"

@@ -8,52 +8,17 @@
 # removed; `pbx test` names each step (event socket, authentication, version);
 # a wrong password exits 77, an AMI port 76, a closed port 69; `pbx status` answers;
 # the password never appears in any output.
-set -u
-PROG=$1
-export LANG=C.UTF-8 LC_ALL=C.UTF-8
-unset PROVDESK_NOW
-export PROVDESK_TODAY=2026-11-10 # any date gives the same answers
-export PROVDESK_CLOCK_START=@$(date +%s)
-TMP=$(mktemp -d)
-PASS=0 FAIL=0
-LAB_PID=
-stop_lab() {
-	[[ -n $LAB_PID ]] && { kill "$LAB_PID" 2>/dev/null || true; wait "$LAB_PID" 2>/dev/null || true; }
-	LAB_PID=
-}
-cleanup() {
-	stop_lab
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-ok() { PASS=$((PASS + 1)); echo "ok - $1"; }
-ko() { FAIL=$((FAIL + 1)); echo "FAIL - $1"; [[ -f $TMP/out ]] && sed 's/^/    /' "$TMP/out"; }
-# run EXPECTED_RC NAME -- args...: output in $TMP/out (and appended to $TMP/all)
-run() {
-	local want=$1 name=$2; shift 3
-	"$PROG" --db "$TMP/db.sqlite" "$@" >"$TMP/out" 2>&1
-	local rc=$?
-	cat "$TMP/out" >>"$TMP/all"
-	if [[ $rc == "$want" ]]; then ok "$name (exit $rc)"; else ko "$name: exit $rc, wanted $want"; fi
-}
-has() { if grep -qF -- "$2" "$TMP/out"; then ok "$1"; else ko "$1: no '$2'"; fi; }
-eqj() { local got; got=$(/usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps(eval(sys.argv[2]), ensure_ascii=False))" "$TMP/out" "$2" 2>&1); if [[ $got == "$3" ]]; then ok "$1"; else ko "$1: $2 = $got, wanted $3"; fi; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "${1:-}" pd-cli-pbx-esl
 
 SECRET='Esl-Lab-S3cret!'
 printf '%s\n' "$SECRET" >"$TMP/secret"
 printf 'wrong-secret-42\n' >"$TMP/wrong"
 # start_lab USERS PORT: the FreeSWITCH lab, 3 domains; sets PORT
 start_lab() {
-	rm -f "$TMP/lab.json"
-	"$PROG" lab-pbx --platform freeswitch --listen "127.0.0.1:$2" --secret-file "$TMP/secret" \
-		--users "$1" --sites 3 --call-rate 0 --json >"$TMP/lab.json" 2>"$TMP/lab.err" &
-	LAB_PID=$!
-	for _ in $(seq $((100 * ${PD_TEST_SLOW:-1}))); do
-		[[ -s $TMP/lab.json ]] && grep -q '}' "$TMP/lab.json" && break
-		sleep 0.05
-	done
-	PORT=$(/usr/bin/python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['port'])" "$TMP/lab.json")
-	[[ $PORT =~ ^[0-9]+$ ]] && ok "FreeSWITCH lab started on port $PORT" || ko "lab-pbx did not start"
+	lab_start "$TMP/lab.json" --platform freeswitch --listen "127.0.0.1:$2" \
+		--secret-file "$TMP/secret" --users "$1" --sites 3 --call-rate 0 --json
+	PORT=$(json_port "$TMP/lab.json")
+	check "FreeSWITCH lab started on port $PORT" test -n "$PORT" -a -z "${PORT//[0-9]/}"
 }
 start_lab 12 0
 
@@ -138,6 +103,5 @@ run 69 "pbx test of an unreachable PBX" -- pbx test "Opérateur Sud"
 has "test names TCP connect" "FAIL TCP connect"
 run 69 "resync of an unreachable PBX" -- pbx resync "Opérateur Sud"
 
-if grep -qF -- "$SECRET" "$TMP/all"; then ko "the password appeared in an output"; else ok "the password never shown"; fi
-echo "# $PASS passed, $FAIL failed"
-[[ $FAIL == 0 ]]
+check "the password never shown" bash -c '! grep -qF -- "$1" "$2"' _ "$SECRET" "$TMP/all"
+finish
