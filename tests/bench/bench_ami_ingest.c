@@ -20,19 +20,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #include "provdesk/ami.h"
 #include "provdesk/live.h"
 #include "provdesk/pbx_driver.h"
 #include "provdesk/util.h"
 
 #include "pd_build_config.h"
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 typedef struct {
 	int lfd, port;

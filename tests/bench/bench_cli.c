@@ -22,14 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
-extern char **environ;
+#include "bench_util.h"
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+extern char **environ;
 
 /* CPU time (user + system) of the last run(): comparable even when other
  * work shares the machine, unlike the wall time. */

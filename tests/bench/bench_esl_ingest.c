@@ -41,6 +41,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #include "../../src/pbx/esl/esl_model.h"
 #include "provdesk/esl.h"
 #include "provdesk/live.h"
@@ -48,20 +50,6 @@
 #include "provdesk/util.h"
 
 #include "pd_build_config.h"
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double thread_cpu_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ---- the recorded bytes ---- */
 
@@ -318,21 +306,6 @@ static void machine(void)
 		fclose(f);
 	printf("machine: %s, %s, %ld cores, Linux %s, load average %s\n", u.machine, model,
 	       sysconf(_SC_NPROCESSORS_ONLN), u.release, load);
-}
-
-/* kB from /proc/self/status ("VmRSS", "VmHWM"), 0 when unknown. */
-static long proc_kb(const char *key)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long v = 0;
-	size_t k = strlen(key);
-	while (f && fgets(line, sizeof line, f))
-		if (!strncmp(line, key, k) && line[k] == ':')
-			v = atol(line + k + 1);
-	if (f)
-		fclose(f);
-	return v;
 }
 
 /* Resets VmHWM to the current RSS (Linux: clear_refs 5). */

@@ -10,21 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #include "provdesk/labpbx.h"
 #include "provdesk/live.h"
 #include "provdesk/pbx_driver.h"
-
-static long rss_kb(void)
-{
-	FILE *f = fopen("/proc/self/statm", "r");
-	long size = 0, res = 0;
-	if (f) {
-		if (fscanf(f, "%ld %ld", &size, &res) != 2)
-			res = 0;
-		fclose(f);
-	}
-	return res * (sysconf(_SC_PAGESIZE) / 1024);
-}
 
 static pd_link_state link_st;
 

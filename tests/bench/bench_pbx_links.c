@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #include "pd_build_config.h"
 #include "provdesk/catalogue.h"
 #include "provdesk/labpbx.h"
@@ -26,19 +28,6 @@
 #include "provdesk/util.h"
 
 #define PER_LAB 200
-
-static long rss_kb(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long kb = 0;
-	while (f && fgets(line, sizeof line, f))
-		if (!strncmp(line, "VmRSS:", 6))
-			kb = atol(line + 6);
-	if (f)
-		fclose(f);
-	return kb;
-}
 
 static double cpu_s(void)
 {

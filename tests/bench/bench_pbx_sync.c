@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #include "pd_build_config.h"
 #include "provdesk/catalogue.h"
 #include "provdesk/labpbx.h"
@@ -17,13 +19,6 @@
 #include "provdesk/pbx_driver.h"
 #include "provdesk/store.h"
 #include "provdesk/util.h"
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static pd_status do_sync(void *ctx, int64_t cid, const pd_synced_user *u, size_t n, bool ap,
                          pd_sync_result *res, pd_err *e)

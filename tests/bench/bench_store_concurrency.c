@@ -13,18 +13,13 @@
 
 #include <sqlite3.h>
 
+#include "bench_util.h"
+
 #include "provdesk/store.h"
 
 typedef struct {
 	long ok, conflicts, busy, errors;
 } tally;
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void machine(void)
 {
