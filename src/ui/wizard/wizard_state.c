@@ -276,9 +276,9 @@ void pd_wiz_set(pd_wiz *w, const char *key, const char *value)
 }
 
 /* Which PBX step 3 names: users found on another one are not its users.
- * The platform, host and port, and where
- * the platform has them the directory's scope (a BroadWorks enterprise and
- * group: another group lists other users on the same XSP). */
+ * The platform, host and port, and where the platform has them the
+ * directory's scope (a BroadWorks enterprise and group: another group lists
+ * other users on the same XSP). */
 static char *pbx_signature(const pd_wiz *w)
 {
 	const pd_wiz_param *h = param_find(w, "host"), *p = param_find(w, "port");
