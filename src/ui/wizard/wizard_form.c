@@ -165,13 +165,31 @@ bool wiz_focusable(const struct wiz *z, int i)
 	       z->fields[i].kind != PD_WF_FIXED;
 }
 
-/* Beside a PBX user's role: its email, and the seed's advice at work: the
- * same email as a console user links the two. */
+/* The group a discovered PBX user belongs to (its sub-account), when its
+ * endpoint does not already say it: a BroadWorks group (1002@lab.example in
+ * group-2) is shown, a FreeSWITCH domain (1002@site-2) is in the endpoint. */
+static const char *found_group(const pd_wiz_found *f)
+{
+	const char *at = strrchr(f->endpoint, '@');
+	if (!*f->sub_account || (at && !strcmp(at + 1, f->sub_account)))
+		return NULL;
+	return f->sub_account;
+}
+
+/* Beside a PBX user's role: its group where the endpoint lacks it, its email,
+ * and the seed's advice at work: the same email as a console user links the
+ * two. */
 static void found_note(struct wiz *z, int idx, const char *key)
 {
 	size_t i = strtoul(key + 13, NULL, 10); /* "synced_users[N].role" */
-	if (i >= z->w.n_found || !*z->w.found[i].email)
+	if (i >= z->w.n_found)
 		return;
+	const char *group = found_group(&z->w.found[i]);
+	if (!*z->w.found[i].email) {
+		if (group)
+			ui_form_set_note(z->form, idx, group);
+		return;
+	}
 	const char *email = z->w.found[i].email;
 	const char *who = NULL;
 	char *k = pd_fold_key(email), *ka = pd_fold_key(z->w.admin.email);
@@ -185,7 +203,9 @@ static void found_note(struct wiz *z, int idx, const char *key)
 	}
 	free(k);
 	free(ka);
-	char *note = who ? xasprintf("= %s (same email)", who) : xasprintf("<%s>", email);
+	char *note =
+	    who ? xasprintf("%s%s= %s (same email)", group ? group : "", group ? " " : "", who)
+	        : xasprintf("%s%s<%s>", group ? group : "", group ? " " : "", email);
 	ui_form_set_note(z->form, idx, note);
 	free(note);
 }

@@ -24,6 +24,7 @@ struct wiz_probe {
 	char error[256];
 	pd_synced_user *users;
 	size_t n;
+	pd_live *live; /* the thread's own: the driver's last error, for on_link */
 };
 
 static void users_free(pd_synced_user *u, size_t n)
@@ -69,6 +70,12 @@ static void on_link(void *ctx, int64_t customer_id, pd_link_state st, const char
 	(void)customer_id;
 	if (st != PD_LINK_AUTH_FAILED && !pd_link_state_retries(st))
 		return;
+	/* the driver's own reason ("the directory answered 404: no such
+	 * enterprise…"), not the monitor's "retrying in 2s (…)": the discovery
+	 * stops at the first failure, nothing retries */
+	pd_live_view v = {0};
+	bool own = pr->live && pd_live_snapshot(pr->live, 0, &v) == PD_OK && v.last_error[0];
+	const char *why = own ? v.last_error : text;
 	pthread_mutex_lock(&pr->mu);
 	/* a platform without a user name (FreeSWITCH: a password only) */
 	const char *refused = pr->pbx.username && *pr->pbx.username
@@ -77,9 +84,10 @@ static void on_link(void *ctx, int64_t customer_id, pd_link_state st, const char
 	if (!pr->error[0])
 		snprintf(pr->error, sizeof pr->error, "%s",
 		         st == PD_LINK_AUTH_FAILED ? refused
-		         : text && *text           ? text
+		         : why && *why             ? why
 		                                   : "cannot reach the PBX");
 	pthread_mutex_unlock(&pr->mu);
+	pd_live_free_view(&v);
 }
 
 static bool finished(void *ctx)
@@ -95,6 +103,7 @@ static void *probe_main(void *arg)
 {
 	struct wiz_probe *pr = arg;
 	pd_live *live = pd_live_new();
+	pr->live = live;
 	pd_drv_conf c = {
 	    .customer_id = 0,
 	    .host = pr->pbx.host,

@@ -275,12 +275,25 @@ void pd_wiz_set(pd_wiz *w, const char *key, const char *value)
 		pd_set_str(s, value);
 }
 
-/* Which PBX step 3 names: users found on another one are not its users. */
+/* Which PBX step 3 names: users found on another one are not its users.
+ * The platform, host and port, and where the platform has them the
+ * directory's scope (a BroadWorks enterprise and group: another group lists
+ * other users on the same XSP). */
 static char *pbx_signature(const pd_wiz *w)
 {
 	const pd_wiz_param *h = param_find(w, "host"), *p = param_find(w, "port");
-	return xasprintf("%s %s:%s", w->platform ? w->platform : "", h ? h->value : "",
-	                 p ? p->value : "");
+	char *sig = xasprintf("%s %s:%s", w->platform ? w->platform : "", h ? h->value : "",
+	                      p ? p->value : "");
+	static const char *const scope[] = {"enterprise_id", "group_id"};
+	for (size_t i = 0; i < sizeof scope / sizeof scope[0]; i++) {
+		const pd_wiz_param *s = param_find(w, scope[i]);
+		if (!s || !s->value || !*s->value)
+			continue;
+		char *more = xasprintf("%s %s=%s", sig, scope[i], s->value);
+		free(sig);
+		sig = more;
+	}
+	return sig;
 }
 
 static void found_free(pd_wiz_found *f)

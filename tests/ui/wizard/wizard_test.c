@@ -566,6 +566,28 @@ Test(wizard, discovered_pbx_users_get_roles_drafted_and_built)
 	cr_expect_str_eq(pd_wiz_get(&w, "synced_users[0].role"), "supervisor");
 }
 
+/* A BroadWorks directory is the enterprise's or one group's: users found in
+ * group-2 are not the enterprise's, on the same XSP host and port. */
+Test(wizard, broadworks_found_users_stale_when_the_group_or_enterprise_changes)
+{
+	fill_valid();
+	set("platform", "broadworks-xsi");
+	set("host", "xsp1.example.net");
+	set("enterprise_id", "lab-ent");
+	set("group_id", "group-2");
+	pd_synced_user u[1] = {{.endpoint = "1002@lab.example",
+	                        .display_name = "Bob Dupont",
+	                        .sub_account = "group-2"}};
+	pd_wiz_found_set(&w, u, 1, "1 user found on the PBX");
+	cr_expect(!pd_wiz_found_stale(&w));
+	set("group_id", ""); /* the whole enterprise now */
+	cr_expect(pd_wiz_found_stale(&w), "another group: another list");
+	set("group_id", "group-2");
+	cr_expect(!pd_wiz_found_stale(&w), "back to the group they were found in");
+	set("enterprise_id", "other-ent");
+	cr_expect(pd_wiz_found_stale(&w), "another enterprise: another list");
+}
+
 Test(wizard, bad_found_users_in_a_draft_are_refused_naming_the_key)
 {
 	static const char *const bad[] = {
