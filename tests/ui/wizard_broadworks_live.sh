@@ -78,7 +78,7 @@ type_text "wrong-password"
 keys Tab
 type_text "lab-ent"
 # auto-provisioning on: the groups become sub-accounts
-keys Tab Tab Tab Tab Tab Tab Space # Group id, Other XSP hosts, Create disabled, Sync, Monitor -> Auto-provision
+keys Tab Tab Tab Tab Tab Tab Tab Tab Space # Group id, Other XSP hosts, Verify TLS cert, TLS CA file, Create disabled, Sync, Monitor -> Auto-provision
 check "auto-provision on" screen_re 'Auto.*\[x\]'
 keys F6
 check "step 4 reached" wait_for "4 Role assignment"
@@ -159,7 +159,7 @@ eventually "the customer was created" q_is "select count(*) from customers where
 # the store
 eq "the PBX row" "$(q "select platform, host, port, tls, username, enabled, sync_users, monitor, substr(secret, 1, 5) = 'enc1:' and instr(secret, '$SECRET') = 0 from pbx")" \
 	"broadworks-xsi|127.0.0.1|$LAB_PORT|0|admin|1|1|1|1"
-eq "the enterprise (no group) in params_json" "$(q "select params_json from pbx")" '{"enterprise_id":"lab-ent"}'
+eq "the enterprise (no group) in params_json" "$(q "select params_json from pbx")" '{"enterprise_id":"lab-ent","tls_verify":true}'
 eq "the PBX users created with it, synced" "$(q 'select count(*) from users where synced = 1')" 12
 eq "with the roles given in step 4" \
 	"$(q "select endpoint || ':' || role from users where synced = 1 and role is not null order by endpoint" | tr '\n' ' ')" \
