@@ -110,6 +110,11 @@ typedef struct {
 	 * ("group-2"): the enterprise directory, enterprise-level subscriptions
 	 * and other groups are answered 403. NULL = enterprise administrator. */
 	const char *admin_group;
+	/* BroadWorks Xsi: the XSP grants at most this many seconds of expiry
+	 * (the <Channel> document, subscription answers, refreshes); a channel
+	 * or subscription not refreshed in time is ended (ChannelTerminatedEvent,
+	 * SubscriptionTerminatedEvent). 0 = what is asked. */
+	int grant_expires_s;
 } pd_labpbx_opts;
 
 typedef struct pd_labpbx pd_labpbx;
@@ -158,6 +163,7 @@ typedef struct {
 	int64_t heartbeats;      /* heartbeat PUTs answered 200 */
 	int64_t deletes;         /* DELETE requests (channel or subscription) answered 200 */
 	int64_t unauthorized;    /* requests answered 401 */
+	int64_t refreshes;       /* channel and subscription refresh PUTs answered 200 */
 	int channels_live;       /* channels with an open stream */
 	int subscriptions_live;
 } pd_lab_xsi_counters;

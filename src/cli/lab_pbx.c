@@ -21,6 +21,7 @@ static const char help_lab[] =
     "                        [--ring SECONDS] [--talk SECONDS] [--wrapup SECONDS]\n"
     "                        [--calls-up N] [--pause-in-call EXT:REASON] [--direct-pct N]\n"
     "                        [--ack-timeout SECONDS] [--self-signed DIR] [--group-admin G]\n"
+    "                        [--grant-expires SECONDS]\n"
     "A PBX that speaks the Asterisk Manager Interface (AMI) like Asterisk 22, for labs\n"
     "and demos. Defaults: --listen 127.0.0.1:5038, --username admin, secret \"lab-secret\"\n"
     "(use --secret-file to set another), 20 users (1001...), 2 queues, 1 site,\n"
@@ -58,6 +59,8 @@ static const char help_lab[] =
     "forgets the channels), channel-end (ChannelTerminatedEvent), sub-end\n"
     "(SubscriptionTerminatedEvent) or xsi; garbage is written inside the event stream.\n"
     "--ack-timeout: an event left unacknowledged this long ends its channel (default 10).\n"
+    "--grant-expires: the longest expiry granted to a channel or subscription; one not\n"
+    "refreshed in time is ended (default: the hour asked).\n"
     "--group-admin group-2: the user administers that group only (the enterprise\n"
     "directory, enterprise subscriptions and other groups answer 403).\n";
 
@@ -87,6 +90,7 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 	const char *tls_cert = NULL, *tls_key = NULL;
 	const char *ring = NULL, *talk = NULL, *wrapup = NULL, *calls_up = NULL, *pic = NULL;
 	const char *direct = NULL, *ack_timeout = NULL, *self_signed = NULL, *group_admin = NULL;
+	const char *grant = NULL;
 	const pd_opt opts[] = {
 	    {"platform", PD_OPT_VAL, &platform, NULL},
 	    {"listen", PD_OPT_VAL, &listen, NULL},
@@ -110,6 +114,7 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 	    {"pause-in-call", PD_OPT_VAL, &pic, NULL},
 	    {"direct-pct", PD_OPT_VAL, &direct, NULL},
 	    {"ack-timeout", PD_OPT_VAL, &ack_timeout, NULL},
+	    {"grant-expires", PD_OPT_VAL, &grant, NULL},
 	    {"self-signed", PD_OPT_VAL, &self_signed, NULL},
 	    {"group-admin", PD_OPT_VAL, &group_admin, NULL},
 	    {NULL, 0, NULL, NULL},
@@ -152,10 +157,15 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 		listen = "127.0.0.1:8021"; /* mod_event_socket's port */
 	if (xsi && !strcmp(listen, "127.0.0.1:5038"))
 		listen = tls_cert ? "127.0.0.1:8443" : "127.0.0.1:8080";
-	if ((ack_timeout || group_admin) && !xsi)
-		return pd_cli_usage_field(c, ack_timeout ? "ack_timeout" : "admin_group",
+	if ((ack_timeout || group_admin || grant) && !xsi)
+		return pd_cli_usage_field(c,
+		                          ack_timeout ? "ack_timeout"
+		                          : grant     ? "grant_expires"
+		                                      : "admin_group",
 		                          "--%s is a BroadWorks option (--platform broadworks-xsi)",
-		                          ack_timeout ? "ack-timeout" : "group-admin");
+		                          ack_timeout ? "ack-timeout"
+		                          : grant     ? "grant-expires"
+		                                      : "group-admin");
 	pd_labpbx_opts o = {.platform = plat,
 	                    .username = user,
 	                    .call_rate = 4,
@@ -233,6 +243,11 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 		if (!pd_cli_int(c, "--ack-timeout", ack_timeout, 1, 3600, &v))
 			return free(host), pd_status_exit_code(PD_E_USAGE);
 		o.ack_timeout_ms = (int)v * 1000;
+	}
+	if (grant) {
+		if (!pd_cli_int(c, "--grant-expires", grant, 1, 86400, &v))
+			return free(host), pd_status_exit_code(PD_E_USAGE);
+		o.grant_expires_s = (int)v;
 	}
 	if (direct) {
 		if (!pd_cli_int(c, "--direct-pct", direct, 0, 100, &v))

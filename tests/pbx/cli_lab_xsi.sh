@@ -106,6 +106,34 @@ stop_lab
 "$PROG" lab-pbx --group-admin group-1 >"$TMP/out" 2>&1
 [[ $? == 64 ]] && ok "--group-admin on Asterisk: usage" || ko "--group-admin accepted on Asterisk"
 
+# --grant-expires: a subscription asking an hour is granted 2 s
+start_lab "$TMP/lab.txt" --platform broadworks --grant-expires 2
+PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$TMP/lab.txt")
+/usr/bin/python3 - "http://127.0.0.1:$PORT/com.broadsoft.xsi-events/v2.0/enterprise/lab-ent" \
+	"$SECRET" >"$TMP/out" 2>&1 <<'PY'
+import base64, sys, urllib.request, urllib.error
+body = (b'<Subscription xmlns="http://schema.broadsoft.com/xsi"><event>Advanced Call</event>'
+        b'<expires>3600</expires><channelSetId>cli-set</channelSetId>'
+        b'<applicationId>provdesk</applicationId></Subscription>')
+req = urllib.request.Request(sys.argv[1], data=body, method="POST")
+req.add_header("Authorization", "Basic " + base64.b64encode(("admin:" + sys.argv[2]).encode()).decode())
+req.add_header("Content-Type", "application/xml; charset=UTF-8")
+try:
+    r = urllib.request.urlopen(req, timeout=10)
+    print(r.status); print(r.read().decode())
+except urllib.error.HTTPError as e:
+    print(e.code); print(e.read().decode())
+PY
+[[ $(head -1 "$TMP/out") == 200 ]] && ok "--grant-expires: subscription answered 200" || ko "--grant-expires subscription: $(head -1 "$TMP/out")"
+has "--grant-expires 2: 2 s granted for the hour asked" "<expires>2</expires>"
+stop_lab
+for bad in 0 x 86401; do
+	"$PROG" lab-pbx --platform broadworks --grant-expires "$bad" >"$TMP/out" 2>&1
+	[[ $? == 64 ]] && ok "bad --grant-expires $bad: usage" || ko "--grant-expires $bad accepted"
+done
+"$PROG" lab-pbx --grant-expires 5 >"$TMP/out" 2>&1
+[[ $? == 64 ]] && ok "--grant-expires on Asterisk: usage" || ko "--grant-expires accepted on Asterisk"
+
 # bad options
 "$PROG" lab-pbx --platform broadworks --faults nope >"$TMP/out" 2>&1
 [[ $? == 64 ]] && ok "unknown fault: usage" || ko "unknown fault not refused"

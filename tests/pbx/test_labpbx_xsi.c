@@ -255,7 +255,8 @@ static void decode(stream *s)
 	}
 }
 
-static stream *stream_open(int port, const char *set)
+/* A channel opened (asking an hour); its <Channel> document grants want_expires. */
+static stream *stream_open_granted(int port, const char *set, int want_expires)
 {
 	stream *s = calloc(1, sizeof *s);
 	s->c = conn_new(port);
@@ -284,8 +285,13 @@ static stream *stream_open(int port, const char *set)
 	}
 	cr_assert_eq(s->errors, 0);
 	cr_assert_eq(s->m[0].kind, XSI_MSG_CHANNEL);
-	cr_assert_eq(s->m[0].expires, 3600);
+	cr_assert_eq(s->m[0].expires, want_expires);
 	return s;
+}
+
+static stream *stream_open(int port, const char *set)
+{
+	return stream_open_granted(port, set, 3600);
 }
 
 static void stream_free(stream *s)
@@ -769,6 +775,80 @@ Test(labpbx_xsi, fault_sub_end)
 	cr_assert_str_eq(s->m[s->n - 1].subscription_id, sub);
 	cr_assert_eq(counters(l).subscriptions_live, 0);
 	free(sub);
+	stream_free(s);
+	labpbx_stop(l);
+}
+
+/* grant_expires_s: the <Channel> document, the subscription's answer and
+ * the refreshes' answers grant at most that; a channel and a subscription
+ * not refreshed again are ended at expiry (ChannelTerminatedEvent,
+ * SubscriptionTerminatedEvent, the end of the stream), as an XSP does. */
+Test(labpbx_xsi, short_grant_then_expiry_without_refresh)
+{
+	pd_labpbx *l = lab_up_opts((pd_labpbx_opts){.grant_expires_s = 2});
+	int port = labpbx_port(l);
+	stream *s = stream_open_granted(port, "set-x", 2);
+	conn *c = conn_new(port);
+	char *resp = NULL;
+	cr_assert_eq(req(c, "POST", E "/enterprise/lab-ent", PW,
+	                 "<Subscription xmlns=\"http://schema.broadsoft.com/xsi\"><event>Advanced "
+	                 "Call</event><expires>3600</expires><channelSetId>set-x</channelSetId>"
+	                 "<applicationId>provdesk</applicationId></Subscription>",
+	                 &resp),
+	             200);
+	cr_assert(strstr(resp, "<expires>2</expires>"), "%s", resp);
+	const char *a = strstr(resp, "<subscriptionId>"), *z = strstr(resp, "</subscriptionId>");
+	cr_assert(a && z);
+	char *sub = xasprintf("%.*s", (int)(z - a - 16), a + 16);
+	free(resp);
+	/* a shorter ask is granted as asked */
+	char spath[512], path[512];
+	snprintf(spath, sizeof spath, E "/subscription/%s", sub);
+	resp = NULL;
+	cr_assert_eq(req(c, "PUT", spath, PW,
+	                 "<Subscription xmlns=\"http://schema.broadsoft.com/xsi\"><expires>1"
+	                 "</expires></Subscription>",
+	                 &resp),
+	             200);
+	cr_assert(strstr(resp, "<expires>1</expires>"), "%s", resp);
+	free(resp);
+	resp = NULL;
+	cr_assert_eq(req(c, "PUT", spath, PW,
+	                 "<Subscription xmlns=\"http://schema.broadsoft.com/xsi\"><expires>3600"
+	                 "</expires></Subscription>",
+	                 &resp),
+	             200);
+	cr_assert(strstr(resp, "<expires>2</expires>"), "%s", resp);
+	free(resp);
+	snprintf(path, sizeof path, E "/channel/%s", s->channel_id);
+	cr_assert_eq(
+	    req(c, "PUT", path, PW,
+	        "<Channel xmlns=\"http://schema.broadsoft.com/xsi\"><expires>3600</expires>"
+	        "</Channel>",
+	        NULL),
+	    200);
+	cr_assert_eq(counters(l).refreshes, 3);
+	/* a refresh refused is not counted */
+	cr_assert_eq(req(c, "PUT", path, PW, "<Channel><expires>soon</expires></Channel>", NULL),
+	             400);
+	cr_assert_eq(counters(l).refreshes, 3);
+	/* no more refreshes: both end within the 2 s granted */
+	int64_t t0 = pd_live_now_ms();
+	cr_assert(pump_until(s, has_event, "SubscriptionTerminatedEvent", 4000));
+	cr_assert(pump_until(s, is_ended, NULL, 4000));
+	cr_assert(has_event(s, "ChannelTerminatedEvent"));
+	cr_assert_leq(pd_live_now_ms() - t0, 3500);
+	pd_lab_xsi_counters k = counters(l);
+	cr_assert_eq(k.channels_ended, 1);
+	cr_assert_eq(k.subscriptions_live, 0);
+	cr_assert_eq(k.channels_live, 0);
+	/* gone: a late refresh is 404 */
+	cr_assert_eq(
+	    req(c, "PUT", spath, PW, "<Subscription><expires>2</expires></Subscription>", NULL),
+	    404);
+	cr_assert_eq(req(c, "PUT", path, PW, "<Channel><expires>2</expires></Channel>", NULL), 404);
+	free(sub);
+	conn_free(c);
 	stream_free(s);
 	labpbx_stop(l);
 }

@@ -347,6 +347,37 @@ Test(xsi_driver, heartbeat_every_interval)
 	labpbx_stop(lab);
 }
 
+/* An XSP that grants 4 s (not the hour asked): the driver refreshes the
+ * channel and both subscriptions at 3/4 of it, again and again, so the
+ * XSP never ends them; nothing is rebuilt, nothing counted twice. */
+Test(xsi_driver, refreshed_before_a_short_grant_expires, .timeout = 40)
+{
+	pd_labpbx *lab = lab_up_opts((pd_labpbx_opts){.grant_expires_s = 4, .talk_ms = 3000});
+	harness h;
+	start(&h, labpbx_port(lab), SECRET, ENT);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	cr_assert_eq(counters(lab).refreshes, 0);
+	labpbx_place_call(lab, 0);
+	WAIT_FOR(&h, call_in_state(&h, PD_CALL_CONNECTED, true), 5000);
+	/* ~10 s: past two grants, three refresh rounds (channel and two
+	 * subscriptions each) */
+	int64_t until = pd_live_now_ms() + 10000;
+	while (pd_live_now_ms() < until) {
+		h_step(&h, 50);
+		cr_assert_leq(n_calls(&h), 1, "a call counted twice");
+		cr_assert_eq(counters(lab).channels_ended, 0, "the XSP ended the channel");
+	}
+	pd_lab_xsi_counters k = counters(lab);
+	cr_assert_geq(k.refreshes, 6, "%lld refreshes in 10 s", (long long)k.refreshes);
+	cr_assert_eq(k.channels_opened, 1);
+	cr_assert_eq(k.channels_ended, 0);
+	cr_assert_eq(k.subscriptions_live, 2);
+	cr_assert_eq(link_of(&h), PD_LINK_MONITORING);
+	cr_assert_eq(h.seen & (1u << PD_LINK_RETRYING), 0, "never rebuilt");
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
 /* ---- rebuilds ---- */
 
 /* A fault: the channel is rebuilt (a second one opened, monitoring again),

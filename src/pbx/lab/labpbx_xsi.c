@@ -79,7 +79,7 @@ struct lab_xsi {
 	unsigned id_seq, chan_seq;
 	bool *wrap; /* per user: Wrap-Up sent, Available due at wrapup_until */
 	atomic_llong channels_opened, channels_ended, acks, events_sent, heartbeats, deletes,
-	    unauthorized;
+	    unauthorized, refreshes;
 	atomic_int channels_live, subs_live;
 };
 
@@ -88,6 +88,13 @@ struct lab_xsi {
 static int64_t wall_ms(pd_labpbx *l)
 {
 	return l->epoch * 1000 + (l->now - l->boot_ms);
+}
+
+/* What the XSP grants for an asked expiry: at most opts.grant_expires_s. */
+static long granted(pd_labpbx *l, long asked)
+{
+	return l->o.grant_expires_s > 0 && asked > l->o.grant_expires_s ? l->o.grant_expires_s
+	                                                                : asked;
 }
 
 static void el(pd_buf *b, const char *pfx, const char *tag, const char *v)
@@ -702,6 +709,7 @@ static int do_channel(pd_labpbx *l, session *s, const request *r)
 		respond_error(s, 503, "too many channels");
 		return 0;
 	}
+	expires = granted(l, expires);
 	xchan *c = xcalloc(1, sizeof *c);
 	new_id(l, "ch", c->id, sizeof c->id);
 	snprintf(c->set, sizeof c->set, "%s", set);
@@ -766,6 +774,7 @@ static int do_subscribe(pd_labpbx *l, session *s, const request *r, const char *
 		x->csub = x->csub ? x->csub * 2 : 8;
 		x->sub = xrealloc(x->sub, (size_t)x->csub * sizeof *x->sub);
 	}
+	expires = granted(l, expires);
 	xsub *sub = &x->sub[x->nsub++];
 	memset(sub, 0, sizeof *sub);
 	new_id(l, "sub", sub->id, sizeof sub->id);
@@ -1032,7 +1041,8 @@ static int route(pd_labpbx *l, session *s, const request *r)
 			if (*end || expires <= 0)
 				return respond_error(s, 400, "expires must be a positive number");
 		}
-		ch->expires_at = l->now + expires * 1000;
+		ch->expires_at = l->now + granted(l, expires) * 1000;
+		atomic_fetch_add(&x->refreshes, 1);
 		return respond(s, 200, NULL, NULL);
 	}
 	if (!strcmp(a, "subscription") && n == 2 && have_b) {
@@ -1054,7 +1064,9 @@ static int route(pd_labpbx *l, session *s, const request *r)
 			if (*end || expires <= 0)
 				return respond_error(s, 400, "expires must be a positive number");
 		}
+		expires = granted(l, expires);
 		sub->expires_at = l->now + expires * 1000;
+		atomic_fetch_add(&x->refreshes, 1);
 		pd_buf bb = {0};
 		pd_buf_add(&bb, XML_DECL "<Subscription xmlns=\"" NS "\">");
 		el(&bb, "", "subscriptionId", sub->id);
@@ -1344,6 +1356,16 @@ int64_t lab_xsi_tick(pd_labpbx *l)
 {
 	struct lab_xsi *x = l->xs;
 	int64_t next = INT64_MAX;
+	/* subscriptions first: one expiring with its channel still gets its
+	 * SubscriptionTerminatedEvent out on it */
+	for (int k = 0; k < x->nsub; k++) {
+		if (l->now >= x->sub[k].expires_at) {
+			sub_terminated(l, k);
+			k--;
+		} else if (x->sub[k].expires_at < next) {
+			next = x->sub[k].expires_at;
+		}
+	}
 	for (int i = 0; i < x->nch; i++) {
 		xchan *c = x->ch[i];
 		bool late = c->npend && l->now - c->pend[0].sent_at >= l->o.ack_timeout_ms;
@@ -1356,14 +1378,6 @@ int64_t lab_xsi_tick(pd_labpbx *l)
 			next = c->pend[0].sent_at + l->o.ack_timeout_ms;
 		if (c->expires_at < next)
 			next = c->expires_at;
-	}
-	for (int k = 0; k < x->nsub; k++) {
-		if (l->now >= x->sub[k].expires_at) {
-			sub_terminated(l, k);
-			k--;
-		} else if (x->sub[k].expires_at < next) {
-			next = x->sub[k].expires_at;
-		}
 	}
 	for (int i = 0; i < l->nu; i++) {
 		if (!x->wrap[i])
@@ -1422,6 +1436,7 @@ void labpbx_xsi_counters(pd_labpbx *l, pd_lab_xsi_counters *out)
 	out->heartbeats = atomic_load(&x->heartbeats);
 	out->deletes = atomic_load(&x->deletes);
 	out->unauthorized = atomic_load(&x->unauthorized);
+	out->refreshes = atomic_load(&x->refreshes);
 	out->channels_live = atomic_load(&x->channels_live);
 	out->subscriptions_live = atomic_load(&x->subs_live);
 }
