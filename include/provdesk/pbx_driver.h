@@ -161,6 +161,8 @@ typedef struct pd_drv_link {
 	pd_sync_result last;
 	bool have_last;
 	char sync_note[200]; /* why the last discovery was not synced, "" when it was */
+	int64_t input_at;    /* when input was last noted (pd_drv_link_input) */
+	bool input_pending;  /* a change waits for PD_DRV_INPUT_MS */
 	/* the driver's, set before pd_drv_link_init returns to it */
 	void *drv;
 	void (*view)(void *drv, int64_t now_ms, pd_live_view *v); /* the model's view */
@@ -215,6 +217,16 @@ void pd_drv_link_on_io(pd_drv_link *l, const struct pollfd *p, int n, int64_t no
  * last_error say why; off -> nothing. sync_note is shown beside the input
  * warning while monitoring. Returns whether sync_note changed. */
 bool pd_drv_link_sync(pd_drv_link *l, const pd_synced_user *u, size_t n, size_t refused);
+/* What the PBX's input cost (pd_model_input) noted on the link for the
+ * view, at most every PD_DRV_INPUT_MS while it changes (a flood changes it on
+ * every read; force: now), so the status row and the screens are not
+ * rewritten per event; a change held back sets input_pending (the driver's
+ * deadline: input_at + PD_DRV_INPUT_MS). Returns PD_DRV_INPUT_WORDS when
+ * the warning's words change (the driver says its warning again),
+ * PD_DRV_INPUT_COUNTS when only the counts held now did, else 0. */
+#define PD_DRV_INPUT_MS 1000
+enum { PD_DRV_INPUT_COUNTS = 1, PD_DRV_INPUT_WORDS = 2 };
+int pd_drv_link_input(pd_drv_link *l, const pd_live_input *in, bool force);
 /* The last_sync op. */
 bool pd_drv_link_last_sync(const pd_drv_link *l, pd_sync_result *res);
 

@@ -192,6 +192,36 @@ bool pd_drv_link_sync(pd_drv_link *l, const pd_synced_user *u, size_t n, size_t 
 	return changed;
 }
 
+/* Field by field: the struct's padding is not part of its value. */
+static bool same_input(const pd_live_input *a, const pd_live_input *b)
+{
+	return a->dropped_calls == b->dropped_calls && a->dropped_channels == b->dropped_channels &&
+	       a->aged_out == b->aged_out && a->stale_channels == b->stale_channels &&
+	       a->bad_fields == b->bad_fields && a->dropped_other == b->dropped_other &&
+	       a->calls == b->calls && a->channels == b->channels && a->capped == b->capped;
+}
+
+int pd_drv_link_input(pd_drv_link *l, const pd_live_input *in, bool force)
+{
+	if (same_input(in, &l->input)) {
+		l->input_pending = false;
+		return 0;
+	}
+	if (!force && l->now - l->input_at < PD_DRV_INPUT_MS) {
+		l->input_pending = true;
+		return 0;
+	}
+	l->input_pending = false;
+	l->input_at = l->now;
+	bool words = in->dropped_calls != l->input.dropped_calls ||
+	             in->dropped_channels != l->input.dropped_channels ||
+	             in->aged_out != l->input.aged_out || in->bad_fields != l->input.bad_fields ||
+	             in->dropped_other != l->input.dropped_other || in->capped != l->input.capped;
+	l->input = *in;
+	l->dirty = true;
+	return words ? PD_DRV_INPUT_WORDS : PD_DRV_INPUT_COUNTS;
+}
+
 int64_t pd_drv_publish_gap(bool monitoring, size_t items)
 {
 	int64_t g = (int64_t)(items / 500);

@@ -37,7 +37,6 @@
 	"callcenter::info sofia::register sofia::unregister"
 
 #define STEP_TIMEOUT_MS 15000
-#define INPUT_MS 1000
 #define CMD_QUEUE_MAX 100000 /* api commands waiting (one email per user) */
 
 enum dstate {
@@ -76,8 +75,6 @@ typedef struct {
 	bool syncing;  /* discovery of users ends with a sync */
 	bool users_ok; /* list_users answered (else nothing is synced) */
 	char warning[200];
-	int64_t input_at;
-	bool input_pending;
 } esl_drv;
 
 /* ---- helpers ---- */
@@ -107,30 +104,13 @@ static void publish(esl_drv *d)
 static void warning_update(esl_drv *d);
 
 /* The input counters (caps, repairs) and the warning while monitoring: at
- * most every INPUT_MS while they change. */
+ * most every PD_DRV_INPUT_MS while they change. */
 static void input_check(esl_drv *d, bool force)
 {
 	esl_model_stats ms;
 	esl_model_get_stats(d->m, &ms);
 	pd_live_input in = pd_model_input(&ms, esl_parser_errors(d->p));
-	if (!memcmp(&in, &d->l.input, sizeof in)) {
-		d->input_pending = false;
-		return;
-	}
-	if (!force && d->l.now - d->input_at < INPUT_MS) {
-		d->input_pending = true;
-		return;
-	}
-	d->input_pending = false;
-	d->input_at = d->l.now;
-	bool text_changed =
-	    in.dropped_calls != d->l.input.dropped_calls ||
-	    in.dropped_channels != d->l.input.dropped_channels ||
-	    in.aged_out != d->l.input.aged_out || in.bad_fields != d->l.input.bad_fields ||
-	    in.dropped_other != d->l.input.dropped_other || in.capped != d->l.input.capped;
-	d->l.input = in;
-	d->l.dirty = true;
-	if (text_changed)
+	if (pd_drv_link_input(&d->l, &in, force) == PD_DRV_INPUT_WORDS)
 		warning_update(d);
 }
 
@@ -563,8 +543,8 @@ static int64_t esl_next_deadline(void *p)
 {
 	esl_drv *d = p;
 	int64_t t = esl_model_next_deadline(d->m);
-	if (d->input_pending && d->input_at + INPUT_MS < t)
-		t = d->input_at + INPUT_MS;
+	if (d->l.input_pending && d->l.input_at + PD_DRV_INPUT_MS < t)
+		t = d->l.input_at + PD_DRV_INPUT_MS;
 	if (d->l.dirty && d->l.published_at + publish_gap(d) < t)
 		t = d->l.published_at + publish_gap(d);
 	if (d->st == D_WAIT) {

@@ -32,7 +32,6 @@
 
 #define STEP_TIMEOUT_MS 15000
 #define CONNECT_TIMEOUT_MS 10000
-#define INPUT_MS 1000
 #define RESULTS 500                /* directory page size asked (the XSP caps it) */
 #define PAGE_MAX_USERS 2000        /* users kept from one page (a hostile one lists more) */
 #define EXPIRES 3600               /* asked for the channel and the subscriptions */
@@ -128,8 +127,6 @@ struct xsi_drv {
 	int ack_inflight;
 	uint64_t acks_sent, acks_ok;
 	char warning[200];
-	int64_t input_at;
-	bool input_pending;
 	bool closing; /* destroy: only the DELETEs count */
 };
 
@@ -170,15 +167,6 @@ static void warning_update(xsi_drv *d)
 	}
 }
 
-/* Field by field: the struct's padding is not part of its value. */
-static bool same_input(const pd_live_input *a, const pd_live_input *b)
-{
-	return a->dropped_calls == b->dropped_calls && a->dropped_channels == b->dropped_channels &&
-	       a->aged_out == b->aged_out && a->stale_channels == b->stale_channels &&
-	       a->bad_fields == b->bad_fields && a->dropped_other == b->dropped_other &&
-	       a->calls == b->calls && a->channels == b->channels && a->capped == b->capped;
-}
-
 static void input_check(xsi_drv *d, bool force)
 {
 	pd_model_stats ms;
@@ -186,24 +174,7 @@ static void input_check(xsi_drv *d, bool force)
 	xsi_parser_stats ps;
 	xsi_parser_get_stats(d->p, &ps);
 	pd_live_input in = pd_model_input(&ms, ps.bad_fields);
-	if (same_input(&in, &d->l.input)) {
-		d->input_pending = false;
-		return;
-	}
-	if (!force && d->l.now - d->input_at < INPUT_MS) {
-		d->input_pending = true;
-		return;
-	}
-	d->input_pending = false;
-	d->input_at = d->l.now;
-	bool text_changed =
-	    in.dropped_calls != d->l.input.dropped_calls ||
-	    in.dropped_channels != d->l.input.dropped_channels ||
-	    in.aged_out != d->l.input.aged_out || in.bad_fields != d->l.input.bad_fields ||
-	    in.dropped_other != d->l.input.dropped_other || in.capped != d->l.input.capped;
-	d->l.input = in;
-	d->l.dirty = true;
-	if (text_changed)
+	if (pd_drv_link_input(&d->l, &in, force) == PD_DRV_INPUT_WORDS)
 		warning_update(d);
 }
 
@@ -1139,8 +1110,8 @@ static int64_t xsi_next_deadline(void *p)
 	int64_t t = xsi_model_next_deadline(d->mo);
 	if (d->curl_at < t)
 		t = d->curl_at;
-	if (d->input_pending && d->input_at + INPUT_MS < t)
-		t = d->input_at + INPUT_MS;
+	if (d->l.input_pending && d->l.input_at + PD_DRV_INPUT_MS < t)
+		t = d->l.input_at + PD_DRV_INPUT_MS;
 	if (d->l.dirty && d->l.published_at + publish_gap(d) < t)
 		t = d->l.published_at + publish_gap(d);
 	if (d->st == D_WAIT) {
