@@ -350,7 +350,7 @@ Test(xsi_driver, heartbeat_every_interval)
 /* An XSP that grants 4 s (not the hour asked): the driver refreshes the
  * channel and both subscriptions at 3/4 of it, again and again, so the
  * XSP never ends them; nothing is rebuilt, nothing counted twice. */
-Test(xsi_driver, refreshed_before_a_short_grant_expires, .timeout = 40)
+Test(xsi_driver, refreshed_before_a_short_grant_expires)
 {
 	pd_labpbx *lab = lab_up_opts((pd_labpbx_opts){.grant_expires_s = 4, .talk_ms = 3000});
 	harness h;
@@ -479,7 +479,7 @@ Test(xsi_driver, call_in_progress_not_double_counted)
 
 /* A hostile XSP: garbage again and again (with split chunks) never crashes
  * the driver, whose link comes back each time. */
-Test(xsi_driver, hostile_garbage_survived, .timeout = 90)
+Test(xsi_driver, hostile_garbage_survived)
 {
 	pd_labpbx *lab =
 	    lab_up_opts((pd_labpbx_opts){.faults = PD_LAB_FAULT_GARBAGE | PD_LAB_FAULT_BYTEWISE,
@@ -815,8 +815,7 @@ static bool wait_live(pd_live *live, int64_t cid, pd_link_state want, int64_t ca
 	return false;
 }
 
-Test(xsi_driver, in_the_monitor_beside_an_asterisk_link, .init = fx_setup_open, .fini = fx_teardown,
-     .timeout = 60)
+Test(xsi_driver, in_the_monitor_beside_an_asterisk_link, .init = fx_setup_open, .fini = fx_teardown)
 {
 	pd_drivers_mark_supported(&fx_cat); /* as the program does: a driver is registered */
 	pd_labpbx *xsp = lab_up();

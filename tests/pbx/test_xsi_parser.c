@@ -178,7 +178,7 @@ static void every_split(const char *name)
 	free(b);
 }
 
-Test(xsi_parser, every_split_in_two, .timeout = 120)
+Test(xsi_parser, every_split_in_two)
 {
 	every_split("queue-call.xml");
 	every_split("direct-call.xml");

@@ -174,13 +174,21 @@ check "resync shows its progress or its result" \
 check "resync shows its result" wait_re 'resync: [0-9]+ new, [0-9]+ updated, [0-9]+ removed, [0-9]+ linked, [0-9]+ unchanged' 120
 check "synced users stored (the new ones too)" bash -c '"$1" --db "$2" customer show "Acme Télécom" --json | grep -q "\"4000\""' _ "$PROG" "$DB"
 # the console's resync honours the connection's switches, as 'pbx resync' does
+# (the console reads the change within its reload period, about a second:
+# s is pressed again until it answers, as a user would)
+press_until() { # press_until KEY TEXT: KEY, then again each second, until TEXT shows
+	local d=$((SECONDS + UI_WAIT)) next=0
+	until screen | grep -qF -- "$2"; do
+		((SECONDS < d)) || { echo "--- timed out waiting for: $2" >&2; screen >&2; return 1; }
+		if ((SECONDS >= next)); then keys "$1"; next=$((SECONDS + 1)); fi
+		sleep 0.1
+	done
+}
 check "user sync turned off (CLI)" cli pbx update "Acme Télécom" --no-sync
-keys s
-check "console resync refused with sync off" wait_for "resync: user sync is off for this connection"
+check "console resync refused with sync off" press_until s "resync: user sync is off for this connection"
 check "user sync on again" cli pbx update "Acme Télécom" --sync
 check "connection disabled (CLI)" cli pbx disable "Acme Télécom"
-keys s
-check "console resync refused when disabled" wait_for "resync: the PBX connection is disabled"
+check "console resync refused when disabled" press_until s "resync: the PBX connection is disabled"
 check "connection enabled again" cli pbx enable "Acme Télécom"
 
 # quit cleanly: threads joined, terminal restored, exit 0
