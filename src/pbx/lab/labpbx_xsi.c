@@ -578,6 +578,23 @@ typedef struct {
 	size_t body_len;
 } request;
 
+/* The expiry asked in r's body (3600 when none) as granted (granted()); -1
+ * after answering 400 for a bad one. */
+static long asked_expiry(pd_labpbx *l, session *s, const request *r)
+{
+	char exp[16];
+	long expires = 3600;
+	if (body_get(r->body, r->body_len, "expires", exp, sizeof exp)) {
+		char *end;
+		expires = strtol(exp, &end, 10);
+		if (*end || expires <= 0) {
+			respond_error(s, 400, "expires must be a positive number");
+			return -1;
+		}
+	}
+	return granted(l, expires);
+}
+
 static bool query_get(const char *q, const char *key, char *out, size_t n)
 {
 	size_t kl = strlen(key);
@@ -691,25 +708,18 @@ static int do_directory(pd_labpbx *l, session *s, const request *r, const char *
 static int do_channel(pd_labpbx *l, session *s, const request *r)
 {
 	struct lab_xsi *x = l->xs;
-	char set[128], exp[16];
+	char set[128];
 	if (!body_get(r->body, r->body_len, "channelSetId", set, sizeof set) || !*set) {
 		respond_error(s, 400, "a Channel needs a channelSetId");
 		return 0;
 	}
-	long expires = 3600;
-	if (body_get(r->body, r->body_len, "expires", exp, sizeof exp)) {
-		char *end;
-		expires = strtol(exp, &end, 10);
-		if (*end || expires <= 0) {
-			respond_error(s, 400, "expires must be a positive number");
-			return 0;
-		}
-	}
+	long expires = asked_expiry(l, s, r);
+	if (expires < 0)
+		return 0;
 	if (x->nch == MAX_CHANNELS) {
 		respond_error(s, 503, "too many channels");
 		return 0;
 	}
-	expires = granted(l, expires);
 	xchan *c = xcalloc(1, sizeof *c);
 	new_id(l, "ch", c->id, sizeof c->id);
 	snprintf(c->set, sizeof c->set, "%s", set);
@@ -741,7 +751,7 @@ static int do_channel(pd_labpbx *l, session *s, const request *r)
 static int do_subscribe(pd_labpbx *l, session *s, const request *r, const char *grp)
 {
 	struct lab_xsi *x = l->xs;
-	char ev[64], set[128], exp[16];
+	char ev[64], set[128];
 	if (!body_get(r->body, r->body_len, "event", ev, sizeof ev)) {
 		respond_error(s, 400, "a Subscription needs an event package");
 		return 0;
@@ -757,15 +767,9 @@ static int do_subscribe(pd_labpbx *l, session *s, const request *r, const char *
 		respond_error(s, 400, "a Subscription needs a channelSetId");
 		return 0;
 	}
-	long expires = 3600;
-	if (body_get(r->body, r->body_len, "expires", exp, sizeof exp)) {
-		char *end;
-		expires = strtol(exp, &end, 10);
-		if (*end || expires <= 0) {
-			respond_error(s, 400, "expires must be a positive number");
-			return 0;
-		}
-	}
+	long expires = asked_expiry(l, s, r);
+	if (expires < 0)
+		return 0;
 	if (x->nsub == MAX_SUBS) {
 		respond_error(s, 503, "too many subscriptions");
 		return 0;
@@ -774,7 +778,6 @@ static int do_subscribe(pd_labpbx *l, session *s, const request *r, const char *
 		x->csub = x->csub ? x->csub * 2 : 8;
 		x->sub = xrealloc(x->sub, (size_t)x->csub * sizeof *x->sub);
 	}
-	expires = granted(l, expires);
 	xsub *sub = &x->sub[x->nsub++];
 	memset(sub, 0, sizeof *sub);
 	new_id(l, "sub", sub->id, sizeof sub->id);
@@ -1033,15 +1036,10 @@ static int route(pd_labpbx *l, session *s, const request *r)
 			chan_remove(l, ch);
 			return 0;
 		}
-		char exp[16];
-		long expires = 3600;
-		if (body_get(r->body, r->body_len, "expires", exp, sizeof exp)) {
-			char *end;
-			expires = strtol(exp, &end, 10);
-			if (*end || expires <= 0)
-				return respond_error(s, 400, "expires must be a positive number");
-		}
-		ch->expires_at = l->now + granted(l, expires) * 1000;
+		long expires = asked_expiry(l, s, r);
+		if (expires < 0)
+			return 0;
+		ch->expires_at = l->now + expires * 1000;
 		atomic_fetch_add(&x->refreshes, 1);
 		return respond(s, 200, NULL, NULL);
 	}
@@ -1056,15 +1054,9 @@ static int route(pd_labpbx *l, session *s, const request *r)
 			atomic_fetch_add(&x->deletes, 1);
 			return respond(s, 200, NULL, NULL);
 		}
-		char exp[16];
-		long expires = 3600;
-		if (body_get(r->body, r->body_len, "expires", exp, sizeof exp)) {
-			char *end;
-			expires = strtol(exp, &end, 10);
-			if (*end || expires <= 0)
-				return respond_error(s, 400, "expires must be a positive number");
-		}
-		expires = granted(l, expires);
+		long expires = asked_expiry(l, s, r);
+		if (expires < 0)
+			return 0;
 		sub->expires_at = l->now + expires * 1000;
 		atomic_fetch_add(&x->refreshes, 1);
 		pd_buf bb = {0};
