@@ -37,19 +37,19 @@ wizard_step1() {
 }
 
 # countdown_runs REGEX-WITH-ONE-NUMBER: the number shown (a retry or wrap-up
-# countdown) moves down by one while no key is pressed: the console redraws
-# by itself
+# countdown) changes while no key is pressed: the console redraws by itself.
+# Any change counts: on a loaded machine a retry countdown may skip values,
+# reach 0 and start again from the next backoff between two looks.
 shown_n() { screen | grep -oE -- "$1" | head -1 | grep -oE '[0-9]+' | tail -1; }
 countdown_runs() {
-	local re=$1 n d=$((SECONDS + UI_WAIT + 40))
+	local re=$1 n m d=$((SECONDS + UI_WAIT + 40)) d2
 	while ((SECONDS < d)); do
 		n=$(shown_n "$re")
-		if [[ -n $n ]] && ((n >= 3)); then
-			# lower within 5 s: a loaded machine may paint n-2 without n-1
-			local d2=$((SECONDS + 5)) m
+		if [[ -n $n ]]; then
+			d2=$((SECONDS + 8))
 			while ((SECONDS < d2)); do
 				m=$(shown_n "$re")
-				[[ -n $m ]] && ((m < n)) && return 0
+				[[ -n $m && $m != "$n" ]] && return 0
 				sleep 0.1
 			done
 			return 1
