@@ -95,8 +95,12 @@ check "grid: the countdown runs without a key" countdown_runs 'Acme Télécom .*
 T resize-window -t t -x 120 -y 30
 check "grid 120 columns: the long form fits" screen_re '^Acme Télécom .* down since [0-9]{2}:[0-9]{2}, retrying in [0-9]+ s' 10
 T resize-window -t t -x 100 -y 30
-check "grid 100 columns: the middle form" screen_re '^Acme Télécom .* down [0-9]{2}:[0-9]{2}, [0-9]+s ' 10
-check "grid 100 columns: its countdown runs" countdown_runs 'Acme Télécom .* down [0-9]{2}:[0-9]{2}, [0-9]+s'
+# at 100 the long form fits while the countdown has one digit, the middle one
+# with two (the width follows the content)
+check "grid 100 columns: the middle form, or the long one while it fits" \
+	screen_re '^Acme Télécom .* down( since)? [0-9]{2}:[0-9]{2}, (retrying in [0-9]+ s|[0-9]+s) ' 10
+check "grid 100 columns: its countdown runs" \
+	countdown_runs 'Acme Télécom .* down( since)? [0-9]{2}:[0-9]{2}, (retrying in [0-9]+ s|[0-9]+s)'
 T resize-window -t t -x 80 -y 24
 check "grid 80x24: the short countdown" screen_re '^Acme Télé.* ↻ [0-9]+s ' 10
 check "grid 80x24: the short countdown runs" countdown_runs 'Acme Télé.* ↻ [0-9]+s'
