@@ -176,6 +176,7 @@ typedef struct {
 	/* from the stored status row (0/NULL without one): when the state began,
 	 * when the monitor last wrote the row (see pd_pbx_status_fresh), its error */
 	int64_t pbx_since, pbx_updated_at;
+	bool pbx_monitored;
 	char *pbx_error;
 	int64_t sort_ival; /* keyset anchor (store-internal) */
 	char *sort_sval;
@@ -243,8 +244,9 @@ typedef struct {
 	char *state;        /* the human text: "syncing 3/20", "retrying in 8s", … (shown only) */
 	char *last_error;   /* may be NULL */
 	int64_t since;      /* unix seconds: when `link` took its value (0 = updated_at) */
-	int64_t updated_at;
+	int64_t updated_at; /* the monitor's last write or heartbeat */
 	int64_t live_calls, agents_available, agents_logged_on;
+	bool monitored; /* read: the writer had not stopped (a write sets it) */
 } pd_pbx_status;
 pd_status store_pbx_status_set(pd_store *s, const pd_pbx_status *st, pd_err *e);
 pd_status store_pbx_status_get(pd_store *s, int64_t customer_id, pd_pbx_status *out, pd_err *e);
@@ -258,16 +260,19 @@ typedef struct {
 pd_status store_pbx_counts(pd_store *s, pd_pbx_counts *out, pd_err *e);
 void pd_pbx_status_free(pd_pbx_status *st);
 /* Freshness: a running monitor rewrites each of its rows' updated_at at
- * least every PD_PBX_HEARTBEAT_S seconds (the heartbeat), so a row not
- * written for PD_PBX_STALE_S says what the last monitor saw, not what is:
- * none runs now (or it is stuck). updated_at 0 (no row) is not fresh. */
+ * least every PD_PBX_HEARTBEAT_S seconds (the heartbeat) and clears
+ * `monitored` when it stops, so a row stopped or not written for
+ * PD_PBX_STALE_S says what the last monitor saw, not what is: none runs now
+ * (or it is stuck). updated_at 0 (no row) is not fresh. */
 #define PD_PBX_HEARTBEAT_S 30
 #define PD_PBX_STALE_S 90
-bool pd_pbx_status_fresh(int64_t updated_at, int64_t now);
-/* One heartbeat for many rows: updated_at = now for these customers' rows,
- * one statement in one transaction (the monitor, every PD_PBX_HEARTBEAT_S). */
+bool pd_pbx_status_fresh(bool monitored, int64_t updated_at, int64_t now);
+/* For these customers' rows, in one statement and one transaction:
+ * monitored true, the heartbeat (updated_at = now, monitored = 1: the
+ * monitor, every PD_PBX_HEARTBEAT_S); false, a monitor's clean stop
+ * (monitored = 0, updated_at kept: "last known …, 12 min ago"). */
 pd_status store_pbx_status_touch(pd_store *s, const int64_t *customer_ids, size_t n, int64_t now,
-                                 pd_err *e);
+                                 bool monitored, pd_err *e);
 /* An age in words: "42 s ago", "12 min ago", "3 h ago", "2 d ago"; "just now"
  * under a second; a time in the future (another clock) reads "just now". */
 void pd_age_text(int64_t then, int64_t now, char *buf, size_t n);

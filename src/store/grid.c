@@ -25,12 +25,13 @@ static const struct {
 };
 
 /* The stored PBX columns every row query reads after the sort key: the
- * status text, the state key, since, updated_at, last error, pbx_key. */
+ * status text, the state key, since, updated_at, last error, pbx_key,
+ * monitored. */
 #define ROW_PBX_COLS                                                                               \
 	" CASE WHEN p.id IS NULL THEN NULL WHEN p.enabled = 0 THEN 'disabled'"                     \
 	" ELSE coalesce(ps.state, 'not started') END,"                                             \
 	" CASE WHEN p.id IS NULL THEN NULL WHEN p.enabled = 0 THEN 'disabled'"                     \
-	" ELSE ps.link END, ps.since, ps.updated_at, ps.last_error, c.pbx_key"                     \
+	" ELSE ps.link END, ps.since, ps.updated_at, ps.last_error, c.pbx_key, ps.monitored"       \
 	" FROM customers c LEFT JOIN pbx p ON p.customer_id = c.id"                                \
 	" LEFT JOIN pbx_status ps ON ps.customer_id = c.id"
 
@@ -446,6 +447,7 @@ static void row_from(sqlite3_stmt *st, const pd_query *q, pd_day today, pd_row *
 	r->pbx_updated_at = sqlite3_column_int64(st, CUST_NCOLS + 5);
 	r->pbx_error = col_str(st, CUST_NCOLS + 6);
 	r->pbx_key = (pd_pbx_key)sqlite3_column_int(st, CUST_NCOLS + 7);
+	r->pbx_monitored = sqlite3_column_int(st, CUST_NCOLS + 8) != 0;
 	r->status = pd_customer_status_of(&r->c, today);
 	r->trial_days_left = pd_customer_trial_days_left(&r->c, today);
 }

@@ -45,9 +45,13 @@ static const char migration_10[] =
      * pbx and pbx_status in the transaction of the change, and written
      * only when it moves (the monitor's status writes are coalesced), so
      * the sort has an index like every other and the filter a plain
-     * column. */
+     * column. pbx_status.monitored: 1 while the monitor that wrote the row
+     * runs (its writes and heartbeat set it), 0 once it stopped cleanly; a
+     * monitor that died leaves 1 and its rows age (pd_pbx_status_fresh).
+     * Rows from before: 0, no monitor of theirs says otherwise. */
     "ALTER TABLE customers ADD COLUMN pbx_key INTEGER NOT NULL DEFAULT 12;"
     "CREATE INDEX customers_by_pbx ON customers(pbx_key, id, deleted_at);"
+    "ALTER TABLE pbx_status ADD COLUMN monitored INTEGER NOT NULL DEFAULT 0;"
     "UPDATE customers SET pbx_key = " PBX_KEY_ALL ";"
     "CREATE TRIGGER pbx_key_pbx_ins AFTER INSERT ON pbx BEGIN " PBX_KEY_SET_NEW " END;"
     "CREATE TRIGGER pbx_key_pbx_upd AFTER UPDATE OF enabled, customer_id ON pbx"

@@ -661,7 +661,8 @@ Test(store_open, catalogue_without_a_product_type_in_use_is_refused)
 	"pbx_key_pbx_del;"                                                                         \
 	"DROP TRIGGER pbx_key_status_ins; DROP TRIGGER pbx_key_status_upd;"                        \
 	"DROP TRIGGER pbx_key_status_del; DROP INDEX customers_by_pbx;"                            \
-	"ALTER TABLE customers DROP COLUMN pbx_key; PRAGMA user_version = 9;"
+	"ALTER TABLE customers DROP COLUMN pbx_key; ALTER TABLE pbx_status DROP COLUMN monitored;" \
+	"PRAGMA user_version = 9;"
 
 Test(store_open, migration_10_gives_every_customer_its_pbx_key)
 {
@@ -710,6 +711,10 @@ Test(store_open, migration_10_gives_every_customer_its_pbx_key)
 		cr_assert_eq(fx_scalar(fx_s, sql), want[i], "customer %d", i);
 		sqlite3_free(sql);
 	}
+	pd_pbx_status got = {0};
+	cr_assert_eq(store_pbx_status_get(fx_s, ids[0], &got, &e), PD_OK);
+	cr_assert_not(got.monitored, "a row from before: no running monitor says it is live");
+	pd_pbx_status_free(&got);
 	/* and the triggers are back: a new state moves the key */
 	ps.customer_id = ids[0];
 	ps.link = PD_LINK_RETRYING;

@@ -41,9 +41,20 @@ Test(pbx_status, heartbeat_touches_only_the_rows_named_and_keeps_the_rest)
 	int64_t c = with_status("Hb C", PD_LINK_AUTH_FAILED, 1000);
 	int64_t ids[] = {a, c, 999999 /* no row: ignored */};
 	pd_err e = {0};
-	cr_assert_eq(store_pbx_status_touch(fx_s, ids, 3, 2000, &e), PD_OK, "%s", e.message);
-	cr_assert_eq(store_pbx_status_touch(fx_s, ids, 0, 3000, &e), PD_OK);
-	pd_pbx_status sa = get(a), sb = get(b), sc = get(c);
+	pd_pbx_status sa = get(a);
+	cr_assert(sa.monitored, "a monitor's write says it runs");
+	pd_pbx_status_free(&sa);
+	/* a clean stop: the time stays, monitored goes */
+	cr_assert_eq(store_pbx_status_touch(fx_s, ids, 3, 1500, false, &e), PD_OK, "%s", e.message);
+	sa = get(a);
+	cr_assert_not(sa.monitored);
+	cr_assert_eq(sa.updated_at, 1000);
+	pd_pbx_status_free(&sa);
+	cr_assert_eq(store_pbx_status_touch(fx_s, ids, 3, 2000, true, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(store_pbx_status_touch(fx_s, ids, 0, 3000, true, &e), PD_OK);
+	sa = get(a);
+	pd_pbx_status sb = get(b), sc = get(c);
+	cr_assert(sa.monitored && sb.monitored && sc.monitored);
 	cr_assert_eq(sa.updated_at, 2000);
 	cr_assert_eq(sb.updated_at, 1000);
 	cr_assert_eq(sc.updated_at, 2000);
@@ -58,10 +69,11 @@ Test(pbx_status, heartbeat_touches_only_the_rows_named_and_keeps_the_rest)
 
 Test(pbx_status, freshness_and_the_words_for_age)
 {
-	cr_assert(pd_pbx_status_fresh(1000, 1000));
-	cr_assert(pd_pbx_status_fresh(1000, 1000 + PD_PBX_STALE_S - 1));
-	cr_assert_not(pd_pbx_status_fresh(1000, 1000 + PD_PBX_STALE_S));
-	cr_assert_not(pd_pbx_status_fresh(0, 5), "no row is never fresh");
+	cr_assert(pd_pbx_status_fresh(true, 1000, 1000));
+	cr_assert(pd_pbx_status_fresh(true, 1000, 1000 + PD_PBX_STALE_S - 1));
+	cr_assert_not(pd_pbx_status_fresh(true, 1000, 1000 + PD_PBX_STALE_S));
+	cr_assert_not(pd_pbx_status_fresh(false, 1000, 1000), "its monitor stopped");
+	cr_assert_not(pd_pbx_status_fresh(true, 0, 5), "no row is never fresh");
 	cr_assert_gt(PD_PBX_STALE_S, 2 * PD_PBX_HEARTBEAT_S, "a missed heartbeat is not stale");
 	char b[96];
 	const struct {
