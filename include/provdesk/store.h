@@ -280,6 +280,11 @@ void pd_age_text(int64_t then, int64_t now, char *buf, size_t n);
  * "not monitored (last known: monitoring, 12 min ago)". state: the stored
  * human text or the key's label. */
 void pd_pbx_stale_text(const char *state, int64_t updated_at, int64_t now, char *buf, size_t n);
+/* A list's words for a row's stored PBX status at `now`, and whether it is
+ * fresh: "" without a PBX; "disabled" for a disabled connection; "not
+ * started" without a row; fresh: "monitoring, 42 s ago" (the state's label);
+ * else pd_pbx_stale_text. */
+bool pd_row_pbx_text(const pd_row *r, int64_t now, char *buf, size_t n);
 
 pd_status store_template_list(pd_store *s, pd_template **out, size_t *n, pd_err *e);
 pd_status store_template_get(pd_store *s, const char *name, pd_template *out, pd_err *e);

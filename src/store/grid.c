@@ -115,6 +115,29 @@ bool pd_pbx_filter_parse(const char *text, uint32_t *mask)
 	}
 }
 
+bool pd_row_pbx_text(const pd_row *r, int64_t now, char *buf, size_t n)
+{
+	if (n)
+		buf[0] = 0;
+	if (r->pbx_key == PD_PBXK_NONE || !r->pbx_state)
+		return false;
+	if (r->pbx_key == PD_PBXK_DISABLED || !r->pbx_link_known || !r->pbx_updated_at) {
+		/* disabled (the connection or the customer: the store decides it,
+		 * not a monitor), or a connection no monitor has written */
+		snprintf(buf, n, "%s", r->pbx_state);
+		return r->pbx_key == PD_PBXK_DISABLED;
+	}
+	const char *label = pd_link_state_label(r->pbx_link);
+	if (!pd_pbx_status_fresh(r->pbx_monitored, r->pbx_updated_at, now)) {
+		pd_pbx_stale_text(label, r->pbx_updated_at, now, buf, n);
+		return false;
+	}
+	char age[48];
+	pd_age_text(r->pbx_updated_at, now, age, sizeof age);
+	snprintf(buf, n, "%s, %s", label, age);
+	return true;
+}
+
 const char *pd_pbx_filter_words(void)
 {
 	return "down, up, failing, auth-failed, protocol-error, config-error, retrying, "
