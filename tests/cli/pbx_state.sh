@@ -114,6 +114,15 @@ jeq "stopped monitor: list too" 'd[0]["pbx"]["status"]' 'not monitored (last kno
 at 30 run pbx status "Débranché" --json
 jeq "a disabled connection stays disabled" '[d["state"], d["status"]]' '["disabled", "disabled"]'
 
+# pbx show and customer show say it the same way
+status "Calme Plat" monitoring $T
+at 720 run pbx show "Calme Plat" --json
+jeq "pbx show: stale" '[d["state"], d["status"], d["monitored"], d["age_s"]]' \
+	'["monitoring", "not monitored (last known: monitoring, 12 min ago)", false, 720]'
+at 30 run customer show "Calme Plat" --json
+jeq "customer show: fresh" '[d["pbx"]["status"], d["pbx"]["monitored"], d["pbx"]["updated_at"]]' \
+	'["monitoring", true, "2026-11-10T12:00:00Z"]'
+
 # ---- bad input: the option and what it accepts
 run customer list --sort bogus
 expect "--sort unknown" 64 "" "--sort: unknown column 'bogus' (one of: name, product_type, reference, country, status, internal_system, users, created, pbx)"
