@@ -133,10 +133,10 @@ Test(monitor_status, a_flapping_link_writes_about_once_a_second_and_ends_with_it
 	WAIT_ROW(cid, st.link == PD_LINK_MONITORING, 10000, "first monitoring");
 	int64_t w0 = fx_scalar(fx_s, "SELECT count(*) FROM test_writes");
 	/* Flap: drop every session as soon as the link has logged in again,
-	 * for 3 s. Each flap is five transitions (retrying, connecting,
+	 * for 3 s (longer under valgrind). Each flap is five transitions (retrying, connecting,
 	 * logging in, discovering, monitoring). */
 	int64_t t0 = pd_live_now_ms(), flaps = 0;
-	while (pd_live_now_ms() - t0 < 3000) {
+	while (pd_live_now_ms() - t0 < 3000 * tl_slow()) {
 		int64_t logins = labpbx_logins(lab);
 		labpbx_inject(lab, PD_LAB_FAULT_DROP);
 		flaps++;
