@@ -30,6 +30,11 @@ typedef struct {
 	int max_calls, max_channels, max_users;
 	int64_t max_call_age_ms;
 	size_t max_message;
+	/* the stored status (docs/architecture.md, "Persisted link state"): at
+	 * most one write per link per status_min_ms (0 = 1000; the latest state
+	 * is always written), and every heartbeat_ms (0 = PD_PBX_HEARTBEAT_S)
+	 * one statement refreshes updated_at of every row this monitor wrote */
+	int status_min_ms, heartbeat_ms;
 } pd_monitor_opts;
 
 /* What the monitor's loop has done, for tests that must know it looked

@@ -17,7 +17,7 @@
 
 typedef struct pd_store pd_store;
 
-#define PD_SCHEMA_VERSION_CURRENT 9 /* bumped by each migration */
+#define PD_SCHEMA_VERSION_CURRENT 10 /* bumped by each migration */
 
 typedef struct {
 	const pd_catalogue *catalogue; /* required; borrowed, must outlive the store */
@@ -101,7 +101,8 @@ pd_status store_trial_end(pd_store *s, int64_t id, const pd_actor *a, pd_err *e)
 	X(PD_SORT_STATUS, "status")                                                                \
 	X(PD_SORT_INTERNAL, "internal_system")                                                     \
 	X(PD_SORT_USERS, "users")                                                                  \
-	X(PD_SORT_CREATED, "created")
+	X(PD_SORT_CREATED, "created")                                                              \
+	X(PD_SORT_PBX, "pbx") /* worst first: pd_pbx_key order, then id */
 
 typedef enum {
 #define PD_X(e, s) e,
@@ -111,6 +112,43 @@ typedef enum {
 } pd_sort;
 const char *pd_sort_name(pd_sort s);
 bool pd_sort_parse(const char *name, pd_sort *out);
+
+/* A customer's PBX as the grid sorts and filters it, worst first: the
+ * stored link state (pbx_status.link) of an enabled connection, or why there
+ * is none. Stored per customer (customers.pbx_key, migration 10), kept by
+ * triggers; the "pbx" sort is this order, then the id. */
+#define PD_PBX_KEY_LIST(X)                                                                         \
+	X(PD_PBXK_AUTH_FAILED, 1, "auth-failed")                                                   \
+	X(PD_PBXK_PROTOCOL_ERROR, 2, "protocol-error")                                             \
+	X(PD_PBXK_CONFIG_ERROR, 3, "config-error")                                                 \
+	X(PD_PBXK_RETRYING, 4, "retrying")                                                         \
+	X(PD_PBXK_CONNECTING, 5, "connecting")                                                     \
+	X(PD_PBXK_LOGGING_IN, 6, "logging-in")                                                     \
+	X(PD_PBXK_DISCOVERING, 7, "discovering")                                                   \
+	X(PD_PBXK_NOT_STARTED, 8, "not-started") /* enabled, no state stored yet */                \
+	X(PD_PBXK_MONITORING, 9, "monitoring")                                                     \
+	X(PD_PBXK_UNSUPPORTED, 10, "unsupported")                                                  \
+	X(PD_PBXK_DISABLED, 11, "disabled") /* the connection, or the stored state */              \
+	X(PD_PBXK_NONE, 12, "none")         /* no PBX connection */
+
+typedef enum {
+#define PD_X(e, n, s) e = n,
+	PD_PBX_KEY_LIST(PD_X)
+#undef PD_X
+} pd_pbx_key;
+/* The key of a customer's PBX (the SQL of migration 10 in C). */
+pd_pbx_key pd_pbx_key_of(bool has_pbx, bool enabled, bool state_known, pd_link_state link);
+const char *pd_pbx_key_name(pd_pbx_key k);
+
+/* The PBX filter: a set of pd_pbx_key as bits (1u << key); 0 = no filter.
+ * Words, or several joined with commas: "down" (an enabled connection that is
+ * not monitoring: the three errors, retrying, on the way up, not started,
+ * unsupported), "up" (monitoring), "failing" (auth-failed, protocol-error,
+ * config-error: waiting for a person), or one key of PD_PBX_KEY_LIST
+ * ("retrying", "none", "not-started", ...). false for an unknown word. */
+bool pd_pbx_filter_parse(const char *text, uint32_t *mask);
+/* The accepted words, for an error message: "down, up, failing, auth-failed, …". */
+const char *pd_pbx_filter_words(void);
 
 /* The longest filter, in bytes, in the CLI and the console alike (a longer
  * one is a usage error, not a query). */
@@ -122,7 +160,8 @@ typedef struct {
 	pd_sort sort;
 	bool descending;
 	bool include_deleted;
-	pd_day today; /* for trial status */
+	pd_day today;      /* for trial status */
+	uint32_t pbx_mask; /* pd_pbx_filter_parse; 0 = any PBX state */
 } pd_query;
 
 typedef struct {
@@ -133,6 +172,12 @@ typedef struct {
 	char *pbx_state;     /* last state text stored by the monitor, NULL if no PBX */
 	bool pbx_link_known; /* a PBX whose monitor stored a state (or a disabled one) */
 	pd_link_state pbx_link;
+	pd_pbx_key pbx_key;
+	/* from the stored status row (0/NULL without one): when the state began,
+	 * when the monitor last wrote the row (see pd_pbx_status_fresh), its error */
+	int64_t pbx_since, pbx_updated_at;
+	bool pbx_monitored;
+	char *pbx_error;
 	int64_t sort_ival; /* keyset anchor (store-internal) */
 	char *sort_sval;
 	int sort_of; /* pd_sort + 1 that filled sort_*; 0 = unknown: an anchor
@@ -199,8 +244,9 @@ typedef struct {
 	char *state;        /* the human text: "syncing 3/20", "retrying in 8s", … (shown only) */
 	char *last_error;   /* may be NULL */
 	int64_t since;      /* unix seconds: when `link` took its value (0 = updated_at) */
-	int64_t updated_at;
+	int64_t updated_at; /* the monitor's last write or heartbeat */
 	int64_t live_calls, agents_available, agents_logged_on;
+	bool monitored; /* read: the writer had not stopped (a write sets it) */
 } pd_pbx_status;
 pd_status store_pbx_status_set(pd_store *s, const pd_pbx_status *st, pd_err *e);
 pd_status store_pbx_status_get(pd_store *s, int64_t customer_id, pd_pbx_status *out, pd_err *e);
@@ -213,6 +259,32 @@ typedef struct {
 } pd_pbx_counts;
 pd_status store_pbx_counts(pd_store *s, pd_pbx_counts *out, pd_err *e);
 void pd_pbx_status_free(pd_pbx_status *st);
+/* Freshness: a running monitor rewrites each of its rows' updated_at at
+ * least every PD_PBX_HEARTBEAT_S seconds (the heartbeat) and clears
+ * `monitored` when it stops, so a row stopped or not written for
+ * PD_PBX_STALE_S says what the last monitor saw, not what is: none runs now
+ * (or it is stuck). updated_at 0 (no row) is not fresh. */
+#define PD_PBX_HEARTBEAT_S 30
+#define PD_PBX_STALE_S 90
+bool pd_pbx_status_fresh(bool monitored, int64_t updated_at, int64_t now);
+/* For these customers' rows, in one statement and one transaction:
+ * monitored true, the heartbeat (updated_at = now, monitored = 1: the
+ * monitor, every PD_PBX_HEARTBEAT_S); false, a monitor's clean stop
+ * (monitored = 0, updated_at kept: "last known …, 12 min ago"). */
+pd_status store_pbx_status_touch(pd_store *s, const int64_t *customer_ids, size_t n, int64_t now,
+                                 bool monitored, pd_err *e);
+/* An age in words: "42 s ago", "12 min ago", "3 h ago", "2 d ago"; "just now"
+ * under a second; a time in the future (another clock) reads "just now". */
+void pd_age_text(int64_t then, int64_t now, char *buf, size_t n);
+/* What a stored state says when its row is stale:
+ * "not monitored (last known: monitoring, 12 min ago)". state: the stored
+ * human text or the key's label. */
+void pd_pbx_stale_text(const char *state, int64_t updated_at, int64_t now, char *buf, size_t n);
+/* A list's words for a row's stored PBX status at `now`, and whether it is
+ * fresh: "" without a PBX; "disabled" for a disabled connection; "not
+ * started" without a row; fresh: "monitoring, 42 s ago" (the state's label);
+ * else pd_pbx_stale_text. */
+bool pd_row_pbx_text(const pd_row *r, int64_t now, char *buf, size_t n);
 
 pd_status store_template_list(pd_store *s, pd_template **out, size_t *n, pd_err *e);
 pd_status store_template_get(pd_store *s, const char *name, pd_template *out, pd_err *e);

@@ -11,12 +11,16 @@
 #define LIST_PAGE 512
 
 static const char help_list[] =
-    "Usage: provdesk customer list [--filter TEXT] [--sort COLUMN] [--desc] [--all] [--json]\n"
+    "Usage: provdesk customer list [--filter TEXT] [--pbx STATE] [--sort COLUMN] [--desc] [--all]\n"
+    "         [--limit N] [--json]\n"
     "List customers (deleted ones only with --all).\n"
     "  --filter TEXT   substring of the name, reference, tenant id or notes\n"
     "                  (case- and accent-insensitive)\n"
+    "  --pbx STATE     by the PBX state last stored: down (enabled, not monitoring),\n"
+    "                  up, failing (auth-failed, protocol-error, config-error), none\n"
+    "                  (no PBX), not-started, or a state key; several with commas\n"
     "  --sort COLUMN   name, product_type, reference, country, status, internal_system,\n"
-    "                  users or created (default name)\n"
+    "                  users, created or pbx (worst first) (default name)\n"
     "  --desc          reverse order\n"
     "  --all           include deleted customers\n"
     "  --limit N       at most N rows\n"
@@ -79,7 +83,7 @@ static void print_customer_line(const char *verb, const pd_customer *cu, pd_day 
 /* ---- list ---- */
 
 static void row_cells(const pd_row *r, const char **cells, char *st, size_t stn, char *users,
-                      size_t un)
+                      size_t un, const char *pbx)
 {
 	pd_cli_status_fmt(r->status, r->trial_days_left, st, stn);
 	snprintf(users, un, "%lld", (long long)r->n_users);
@@ -89,19 +93,49 @@ static void row_cells(const pd_row *r, const char **cells, char *st, size_t stn,
 	cells[3] = r->c.country;
 	cells[4] = st;
 	cells[5] = r->c.internal_system ? "yes" : "";
-	cells[6] = r->pbx_state ? r->pbx_state : "";
+	cells[6] = pbx; /* with its age: nothing stale passes for live */
 	cells[7] = users;
 	cells[8] = r->c.tenant_id;
 }
 
+/* A row's PBX as the monitor last stored it, with its age and whether a
+ * running monitor stands behind it (docs/provdesk.1, customer list); null
+ * without a PBX connection. */
+static json_t *pbx_json(const pd_row *r, int64_t now)
+{
+	if (r->pbx_key == PD_PBXK_NONE)
+		return json_null();
+	char text[160];
+	bool fresh = pd_row_pbx_text(r, now, text, sizeof text);
+	bool row = r->pbx_updated_at > 0;
+	json_t *o = json_object();
+	json_object_set_new(o, "state",
+	                    r->pbx_link_known ? json_string(pd_link_state_name(r->pbx_link))
+	                                      : json_null());
+	json_object_set_new(o, "status", json_string(text));
+	json_object_set_new(o, "monitored", json_boolean(fresh && r->pbx_key != PD_PBXK_DISABLED));
+	json_object_set_new(o, "since", row ? pd_json_time(r->pbx_since) : json_null());
+	json_object_set_new(o, "last_error", row ? pd_json_str(r->pbx_error) : json_null());
+	json_object_set_new(o, "updated_at", row ? pd_json_time(r->pbx_updated_at) : json_null());
+	json_object_set_new(
+	    o, "age_s",
+	    row ? json_integer(now > r->pbx_updated_at ? now - r->pbx_updated_at : 0)
+	        : json_null());
+	return o;
+}
+
 static int cmd_list(pd_cli *c, int argc, char **argv)
 {
-	const char *filter = NULL, *sort = "name", *limit_s = NULL;
+	const char *filter = NULL, *sort = "name", *limit_s = NULL, *pbx = NULL;
 	bool desc = false, all = false;
 	const pd_opt opts[] = {
-	    {"filter", PD_OPT_VAL, &filter, NULL}, {"sort", PD_OPT_VAL, &sort, NULL},
-	    {"desc", PD_OPT_FLAG, NULL, &desc},    {"all", PD_OPT_FLAG, NULL, &all},
-	    {"limit", PD_OPT_VAL, &limit_s, NULL}, {NULL, 0, NULL, NULL},
+	    {"filter", PD_OPT_VAL, &filter, NULL},
+	    {"sort", PD_OPT_VAL, &sort, NULL},
+	    {"desc", PD_OPT_FLAG, NULL, &desc},
+	    {"all", PD_OPT_FLAG, NULL, &all},
+	    {"limit", PD_OPT_VAL, &limit_s, NULL},
+	    {"pbx", PD_OPT_VAL, &pbx, NULL},
+	    {NULL, 0, NULL, NULL},
 	};
 	int rc = pd_cli_parse(c, "customer list", argc, argv, opts, NULL, 0, 0, NULL, help_list);
 	if (rc != PD_CLI_CONTINUE)
@@ -120,6 +154,10 @@ static int cmd_list(pd_cli *c, int argc, char **argv)
 		return pd_cli_usage_field(c, "filter",
 		                          "--filter: at most %d bytes (this one has %zu)",
 		                          PD_FILTER_MAX, strlen(filter));
+	uint32_t pbx_mask = 0;
+	if (pbx && !pd_pbx_filter_parse(pbx, &pbx_mask))
+		return pd_cli_usage_field(c, "pbx", "--pbx: unknown PBX state '%s' (one of: %s)",
+		                          pbx, pd_pbx_filter_words());
 	long limit = 0;
 	if (limit_s && !pd_cli_int(c, "--limit", limit_s, 1, 100000000L, &limit))
 		return pd_status_exit_code(PD_E_USAGE);
@@ -134,7 +172,9 @@ static int cmd_list(pd_cli *c, int argc, char **argv)
 	    .descending = desc,
 	    .include_deleted = all,
 	    .today = pd_today(),
+	    .pbx_mask = pbx_mask,
 	};
+	int64_t now = pd_now();
 	pd_row *bufs[2] = {xcalloc(LIST_PAGE, sizeof(pd_row)), xcalloc(LIST_PAGE, sizeof(pd_row))};
 	size_t nb[2] = {0, 0};
 	int cur = 0;
@@ -172,11 +212,13 @@ static int cmd_list(pd_cli *c, int argc, char **argv)
 				    o, "status", json_string(pd_customer_status_name(r->status)));
 				json_object_set_new(o, "users", json_integer(r->n_users));
 				json_object_set_new(o, "pbx_state", pd_json_str(r->pbx_state));
+				json_object_set_new(o, "pbx", pbx_json(r, now));
 				json_array_append_new(arr, o);
 			} else {
 				const char *cells[9];
-				char stt[64], users[24];
-				row_cells(r, cells, stt, sizeof stt, users, sizeof users);
+				char stt[64], users[24], pbxt[160];
+				pd_row_pbx_text(r, now, pbxt, sizeof pbxt);
+				row_cells(r, cells, stt, sizeof stt, users, sizeof users, pbxt);
 				pd_table_row(&t, cells);
 			}
 		}
@@ -197,7 +239,8 @@ static int cmd_list(pd_cli *c, int argc, char **argv)
 	else if (t.nrows)
 		pd_table_print(&t, stdout);
 	else
-		fprintf(stderr, "no customers%s\n", q.filter ? " match the filter" : "");
+		fprintf(stderr, "no customers%s\n",
+		        q.filter || q.pbx_mask ? " match the filter" : "");
 	pd_table_free(&t);
 	return 0;
 }

@@ -239,9 +239,25 @@ void pd_json_pbx_state(json_t *o, const pd_pbx *p, const pd_pbx_status *st)
 	                    pd_json_str(st           ? pd_link_state_name(st->link)
 	                                : p->enabled ? NULL
 	                                             : pd_link_state_name(PD_LINK_DISABLED)));
+	/* nothing stale passes for live: a state no running monitor stands
+	 * behind says so (pd_pbx_status_fresh; docs/provdesk.1, pbx status) */
+	int64_t now = pd_now();
+	bool fresh = st && pd_pbx_status_fresh(st->monitored, st->updated_at, now);
+	char stale[200];
+	if (st && !fresh && p->enabled)
+		pd_pbx_stale_text(pd_link_state_label(st->link), st->updated_at, now, stale,
+		                  sizeof stale);
 	json_object_set_new(o, "status",
-	                    pd_json_str(st ? st->state : (p->enabled ? NULL : "disabled")));
+	                    pd_json_str(st && !fresh && p->enabled ? stale
+	                                : st                       ? st->state
+	                                : p->enabled               ? NULL
+	                                                           : "disabled"));
 	json_object_set_new(o, "last_error", pd_json_str(st ? st->last_error : NULL));
+	json_object_set_new(o, "monitored", json_boolean(fresh && p->enabled));
+	json_object_set_new(o, "updated_at", st ? pd_json_time(st->updated_at) : json_null());
+	json_object_set_new(o, "age_s",
+	                    st ? json_integer(now > st->updated_at ? now - st->updated_at : 0)
+	                       : json_null());
 }
 
 json_t *pd_json_template(const pd_template *t)

@@ -24,6 +24,7 @@ typedef struct {
 	const pd_driver_ops *ops;
 	void *drv;
 	bool status_dirty;
+	bool written; /* its row was written by this monitor (so the heartbeat may touch it) */
 	pd_link_state st;
 	char text[256];
 	int64_t written_at;
@@ -48,6 +49,7 @@ struct pd_monitor {
 	int64_t generation;
 	size_t status_cursor;
 	int64_t next_check, next_full_reload; /* customers' status/trials: every 30 s */
+	int64_t next_heartbeat;
 	/* copies readable from other threads */
 	struct {
 		int64_t cid, seq;
@@ -136,8 +138,9 @@ static void host_link_changed(void *ctx, int64_t cid, pd_link_state st, const ch
 	link_t *l = link_find(m, cid);
 	if (!l)
 		return;
-	if (st != l->st)
-		l->written_at = 0; /* state changes are written at once */
+	/* Written at the next turn once status_min_ms passed since the last
+	 * write (at once after a quiet while): a flapping link writes about
+	 * once a second, always ending with its latest state. */
 	l->st = st;
 	snprintf(l->text, sizeof l->text, "%s", text);
 	l->status_dirty = true;
@@ -172,8 +175,34 @@ static void write_status(pd_monitor *m, link_t *l, int64_t now)
 	store_pbx_status_set(m->store, &st, &e); /* best effort: the live state is authoritative */
 	pd_live_free_view(&v);
 	l->status_dirty = false;
+	l->written = true;
 	l->written_at = now;
 	l->last_written = s;
+}
+
+/* The ids of the links whose rows this monitor wrote; NULL when none. */
+static int64_t *written_ids(pd_monitor *m, size_t *n)
+{
+	int64_t *ids = m->n_links ? xmalloc(m->n_links * sizeof *ids) : NULL;
+	*n = 0;
+	for (size_t i = 0; i < m->n_links; i++)
+		if (m->links[i].written)
+			ids[(*n)++] = m->links[i].customer_id;
+	return ids;
+}
+
+/* The heartbeat: one statement refreshes updated_at of every row this
+ * monitor wrote, so a reader can tell them from a dead monitor's
+ * (pd_pbx_status_fresh). Best effort, as write_status. */
+static void heartbeat(pd_monitor *m, bool monitored)
+{
+	if (m->read_only)
+		return;
+	size_t n;
+	int64_t *ids = written_ids(m, &n);
+	pd_err e = {0};
+	store_pbx_status_touch(m->store, ids, n, pd_now(), monitored, &e);
+	free(ids);
 }
 
 static void link_destroy(pd_monitor *m, link_t *l, bool remove_live)
@@ -403,8 +432,15 @@ static void *monitor_main(void *arg)
 		pf[nf] = (struct pollfd){.fd = m->ctl_r, .events = POLLIN};
 		owner[nf++] = -1;
 		int64_t deadline = backlog ? now + 5 : m->next_check;
+		if (m->next_heartbeat < deadline)
+			deadline = m->next_heartbeat;
 		for (size_t i = 0; i < m->n_links; i++) {
 			link_t *l = &m->links[i];
+			if (l->status_dirty) {
+				int64_t due = l->written_at + m->o.status_min_ms;
+				if (due < deadline)
+					deadline = due;
+			}
 			if (!l->drv)
 				continue;
 			int k = l->ops->pollfds(l->drv, pf + nf, MAX_FDS_PER_LINK);
@@ -414,11 +450,6 @@ static void *monitor_main(void *arg)
 			int64_t d = l->ops->next_deadline(l->drv);
 			if (d < deadline)
 				deadline = d;
-			if (l->status_dirty) {
-				int64_t due = l->written_at + 1000;
-				if (due < deadline)
-					deadline = due;
-			}
 		}
 		int timeout =
 		    deadline <= now ? 0 : (int)(deadline - now > 60000 ? 60000 : deadline - now);
@@ -450,7 +481,7 @@ static void *monitor_main(void *arg)
 		for (size_t j = 0; j < m->n_links; j++) {
 			link_t *l = &m->links[(m->status_cursor + j) % m->n_links];
 			bool due = false;
-			if (l->status_dirty && now - l->written_at >= 1000) {
+			if (l->status_dirty && now - l->written_at >= m->o.status_min_ms) {
 				due = true;
 			} else if (!l->status_dirty && now - l->written_at >= 5000) {
 				pd_live_summary s;
@@ -470,6 +501,11 @@ static void *monitor_main(void *arg)
 			}
 			write_status(m, l, now);
 		}
+		if (now >= m->next_heartbeat) {
+			if (m->next_heartbeat) /* not at start: nothing written yet */
+				heartbeat(m, true);
+			m->next_heartbeat = now + m->o.heartbeat_ms;
+		}
 		int64_t timers = 0;
 		for (size_t i = 0; i < m->n_links; i++)
 			timers += m->links[i].drv &&
@@ -480,6 +516,7 @@ static void *monitor_main(void *arg)
 		m->stats.links_with_timer = timers;
 		pthread_mutex_unlock(&m->mu);
 	}
+	heartbeat(m, false); /* its rows now say what it last saw, not what is */
 	for (size_t i = 0; i < m->n_links; i++)
 		link_destroy(m, &m->links[i], false);
 	free(pf);
@@ -514,6 +551,10 @@ pd_status pd_monitor_start_opts(const char *db_path, const pd_store_opts *so, co
 		m->o.reload_check_ms = 1000;
 	if (!m->o.full_reload_ms)
 		m->o.full_reload_ms = 30000;
+	if (!m->o.status_min_ms)
+		m->o.status_min_ms = 1000;
+	if (!m->o.heartbeat_ms)
+		m->o.heartbeat_ms = PD_PBX_HEARTBEAT_S * 1000;
 	m->live = live;
 	m->read_only = so && so->read_only;
 	pd_status s = store_open(db_path, so, &m->store, e);

@@ -21,7 +21,129 @@ static const struct {
     [PD_SORT_REFERENCE] = {"c.reference", true}, [PD_SORT_COUNTRY] = {"c.country", true},
     [PD_SORT_STATUS] = {"c.status_key", false},  [PD_SORT_INTERNAL] = {"c.internal_system", false},
     [PD_SORT_USERS] = {"c.n_users", false},      [PD_SORT_CREATED] = {"c.created_at", false},
+    [PD_SORT_PBX] = {"c.pbx_key", false},
 };
+
+/* The stored PBX columns every row query reads after the sort key: the
+ * status text, the state key, since, updated_at, last error, pbx_key,
+ * monitored. */
+#define ROW_PBX_COLS                                                                               \
+	" CASE WHEN p.id IS NULL THEN NULL WHEN p.enabled = 0 THEN 'disabled'"                     \
+	" ELSE coalesce(ps.state, 'not started') END,"                                             \
+	" CASE WHEN p.id IS NULL THEN NULL WHEN p.enabled = 0 THEN 'disabled'"                     \
+	" ELSE ps.link END, ps.since, ps.updated_at, ps.last_error, c.pbx_key, ps.monitored"       \
+	" FROM customers c LEFT JOIN pbx p ON p.customer_id = c.id"                                \
+	" LEFT JOIN pbx_status ps ON ps.customer_id = c.id"
+
+static const char *const pbx_key_names[] = {
+#define PD_X(e, n, s) [n] = s,
+    PD_PBX_KEY_LIST(PD_X)
+#undef PD_X
+};
+
+const char *pd_pbx_key_name(pd_pbx_key k)
+{
+	return (unsigned)k < sizeof pbx_key_names / sizeof pbx_key_names[0] && pbx_key_names[k]
+	           ? pbx_key_names[k]
+	           : "?";
+}
+
+pd_pbx_key pd_pbx_key_of(bool has_pbx, bool enabled, bool state_known, pd_link_state link)
+{
+	static const pd_pbx_key by_link[PD_LINK_N_STATES] = {
+	    [PD_LINK_DISABLED] = PD_PBXK_DISABLED,
+	    [PD_LINK_CONNECTING] = PD_PBXK_CONNECTING,
+	    [PD_LINK_LOGGING_IN] = PD_PBXK_LOGGING_IN,
+	    [PD_LINK_DISCOVERING] = PD_PBXK_DISCOVERING,
+	    [PD_LINK_MONITORING] = PD_PBXK_MONITORING,
+	    [PD_LINK_RETRYING] = PD_PBXK_RETRYING,
+	    [PD_LINK_AUTH_FAILED] = PD_PBXK_AUTH_FAILED,
+	    [PD_LINK_PROTOCOL_ERROR] = PD_PBXK_PROTOCOL_ERROR,
+	    [PD_LINK_UNSUPPORTED] = PD_PBXK_UNSUPPORTED,
+	    [PD_LINK_CONFIG_ERROR] = PD_PBXK_CONFIG_ERROR,
+	};
+	if (!has_pbx)
+		return PD_PBXK_NONE;
+	if (!enabled)
+		return PD_PBXK_DISABLED;
+	if (!state_known || (unsigned)link >= PD_LINK_N_STATES)
+		return PD_PBXK_NOT_STARTED;
+	return by_link[link];
+}
+
+#define PBXK_BIT(k) (1u << (unsigned)(k))
+#define PBXK_FAILING                                                                               \
+	(PBXK_BIT(PD_PBXK_AUTH_FAILED) | PBXK_BIT(PD_PBXK_PROTOCOL_ERROR) |                        \
+	 PBXK_BIT(PD_PBXK_CONFIG_ERROR))
+#define PBXK_DOWN                                                                                  \
+	(PBXK_FAILING | PBXK_BIT(PD_PBXK_RETRYING) | PBXK_BIT(PD_PBXK_CONNECTING) |                \
+	 PBXK_BIT(PD_PBXK_LOGGING_IN) | PBXK_BIT(PD_PBXK_DISCOVERING) |                            \
+	 PBXK_BIT(PD_PBXK_NOT_STARTED) | PBXK_BIT(PD_PBXK_UNSUPPORTED))
+
+static bool pbx_word(const char *w, size_t len, uint32_t *mask)
+{
+	static const struct {
+		const char *w;
+		uint32_t m;
+	} words[] = {
+	    {"down", PBXK_DOWN}, {"up", PBXK_BIT(PD_PBXK_MONITORING)}, {"failing", PBXK_FAILING}};
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (strlen(words[i].w) == len && !strncmp(w, words[i].w, len))
+			return *mask |= words[i].m, true;
+	for (size_t k = 1; k < sizeof pbx_key_names / sizeof pbx_key_names[0]; k++)
+		if (pbx_key_names[k] && strlen(pbx_key_names[k]) == len &&
+		    !strncmp(w, pbx_key_names[k], len))
+			return *mask |= PBXK_BIT(k), true;
+	return false;
+}
+
+bool pd_pbx_filter_parse(const char *text, uint32_t *mask)
+{
+	*mask = 0;
+	if (!text || !*text)
+		return false;
+	for (const char *p = text;;) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		if (!len || !pbx_word(p, len, mask)) {
+			*mask = 0;
+			return false;
+		}
+		if (!end)
+			return true;
+		p = end + 1;
+	}
+}
+
+bool pd_row_pbx_text(const pd_row *r, int64_t now, char *buf, size_t n)
+{
+	if (n)
+		buf[0] = 0;
+	if (r->pbx_key == PD_PBXK_NONE || !r->pbx_state)
+		return false;
+	if (r->pbx_key == PD_PBXK_DISABLED || !r->pbx_link_known || !r->pbx_updated_at) {
+		/* disabled (the connection or the customer: the store decides it,
+		 * not a monitor), or a connection no monitor has written */
+		snprintf(buf, n, "%s", r->pbx_state);
+		return r->pbx_key == PD_PBXK_DISABLED;
+	}
+	const char *label = pd_link_state_label(r->pbx_link);
+	if (!pd_pbx_status_fresh(r->pbx_monitored, r->pbx_updated_at, now)) {
+		pd_pbx_stale_text(label, r->pbx_updated_at, now, buf, n);
+		return false;
+	}
+	char age[48];
+	pd_age_text(r->pbx_updated_at, now, age, sizeof age);
+	snprintf(buf, n, "%s, %s", label, age);
+	return true;
+}
+
+const char *pd_pbx_filter_words(void)
+{
+	return "down, up, failing, auth-failed, protocol-error, config-error, retrying, "
+	       "connecting, logging-in, discovering, not-started, monitoring, unsupported, "
+	       "disabled, none";
+}
 
 const char *pd_sort_name(pd_sort s)
 {
@@ -51,8 +173,9 @@ void pd_row_free(pd_row *r)
 		return;
 	pd_customer_free(&r->c);
 	free(r->pbx_state);
+	free(r->pbx_error);
 	free(r->sort_sval);
-	r->pbx_state = r->sort_sval = NULL;
+	r->pbx_state = r->pbx_error = r->sort_sval = NULL;
 }
 
 void pd_rows_free(pd_row *rows, size_t n)
@@ -101,6 +224,8 @@ static void add_base(pd_buf *b, const pd_query *q, int filt, bool excl)
 		pd_buf_add(b, " AND +c.deleted_at = 0");
 	if (filt != F_NONE && excl)
 		pd_buf_add(b, " AND c.reference NOT IN (?5, ?6, ?7)");
+	if (q->pbx_mask)
+		pd_buf_add(b, " AND (?10 >> c.pbx_key) & 1");
 	if (filt == F_SCAN)
 		pd_buf_add(b, " AND c.search LIKE ?1 ESCAPE '\\'");
 	else if (filt == F_FTS)
@@ -113,22 +238,23 @@ static void add_base(pd_buf *b, const pd_query *q, int filt, bool excl)
 }
 
 /* Build (once per connection) the statement for one shape of query.
- * Parameters: ?1 filter, ?2 anchor key, ?3 anchor id, ?4 limit, ?5..?7 the
- * pinned reference (excl: only when some row has it, so that the usual
- * filter's early-stopping scan costs what it did).
- * A keyset step is two index seeks: the rest of the anchor's tie group
- * (col = key AND id beyond) and the rows strictly beyond key; a row-value
- * (col, id) > (key, id) would only seek on col and then walk every tie,
- * which is most of the table for status, internal or users. */
+ * Parameters: ?1 filter, ?2 anchor key, ?3 anchor id, ?4 limit, ?10 the PBX
+ * filter's mask (pd_query.pbx_mask), ?5..?7 the pinned reference (excl: only when some row has it,
+ * so that the usual filter's early-stopping scan costs what it did). A keyset step is two index
+ * seeks: the rest of the anchor's tie group (col = key AND id beyond) and the rows strictly beyond
+ * key; a row-value (col, id) > (key, id) would only seek on col and then walk every tie, which is
+ * most of the table for status, internal or users. */
 static sqlite3_stmt *grid_stmt(pd_store *s, const pd_query *q, int kind, int filt, bool excl,
                                pd_err *e)
 {
-	size_t idx = (((((size_t)q->sort * 2 + q->descending) * F__COUNT + (size_t)filt) * 2 +
-	               q->include_deleted) *
-	                  8 +
-	              (size_t)kind) *
+	size_t idx = ((((((size_t)q->sort * 2 + q->descending) * F__COUNT + (size_t)filt) * 2 +
+	                q->include_deleted) *
+	                   8 +
+	               (size_t)kind) *
+	                  2 +
+	              excl) *
 	                 2 +
-	             excl;
+	             (q->pbx_mask != 0);
 	if (s->grid[idx]) {
 		sqlite3_reset(s->grid[idx]);
 		sqlite3_clear_bindings(s->grid[idx]);
@@ -141,7 +267,7 @@ static sqlite3_stmt *grid_stmt(pd_store *s, const pd_query *q, int kind, int fil
 	const char *dir = up ? "ASC" : "DESC";
 	const char *gt = up ? ">" : "<";
 	pd_buf b = {0};
-	if (kind == K_COUNT && filt == F_NONE) {
+	if (kind == K_COUNT && filt == F_NONE && !q->pbx_mask) {
 		/* count(*) of a whole table reads no row; the deleted ones are
 		 * an index range (schema 3). */
 		pd_buf_add(&b, q->include_deleted
@@ -161,14 +287,7 @@ static sqlite3_stmt *grid_stmt(pd_store *s, const pd_query *q, int kind, int fil
 		add_base(&b, q, filt, excl);
 		pd_buf_printf(&b, " AND %s %s ?2)", col, gt);
 	} else {
-		pd_buf_printf(&b,
-		              "SELECT " CUST_COLS ", c.n_users, %s,"
-		              " CASE WHEN p.id IS NULL THEN NULL WHEN p.enabled = 0 THEN 'disabled'"
-		              " ELSE coalesce(ps.state, 'not started') END,"
-		              " CASE WHEN p.id IS NULL THEN NULL WHEN p.enabled = 0 THEN 'disabled'"
-		              " ELSE ps.link END"
-		              " FROM customers c LEFT JOIN pbx p ON p.customer_id = c.id"
-		              " LEFT JOIN pbx_status ps ON ps.customer_id = c.id WHERE 1",
+		pd_buf_printf(&b, "SELECT " CUST_COLS ", c.n_users, %s," ROW_PBX_COLS " WHERE 1",
 		              col);
 		if ((kind == K_FIRST || kind == K_LAST) && (filt == F_NONE || filt == F_SCAN)) {
 			add_base(&b, q, filt, excl);
@@ -285,6 +404,7 @@ static pd_status anchor_key(pd_store *s, const pd_query *q, const pd_row *a, int
 	    "SELECT internal_system FROM customers WHERE id = ?",
 	    "SELECT n_users FROM customers WHERE id = ?",
 	    "SELECT created_at FROM customers WHERE id = ?",
+	    "SELECT pbx_key FROM customers WHERE id = ?",
 	};
 	sqlite3_stmt *st = st_get(s, sqls[q->sort], e);
 	if (!st)
@@ -314,6 +434,8 @@ static pd_status bind_query(pd_store *s, sqlite3_stmt *st, const pd_query *q, in
 		sqlite3_bind_text(st, 1, fts_phrase(q->filter), -1, free);
 	if (filt != F_NONE)
 		bind_ref_variants(st, q->filter);
+	if (q->pbx_mask)
+		sqlite3_bind_int64(st, 10, (int64_t)q->pbx_mask);
 	if (anchor) {
 		int64_t iv;
 		char *sv;
@@ -344,6 +466,11 @@ static void row_from(sqlite3_stmt *st, const pd_query *q, pd_day today, pd_row *
 	    sqlite3_column_type(st, CUST_NCOLS + 3) != SQLITE_NULL &&
 	    pd_link_state_parse((const char *)sqlite3_column_text(st, CUST_NCOLS + 3),
 	                        &r->pbx_link);
+	r->pbx_since = sqlite3_column_int64(st, CUST_NCOLS + 4);
+	r->pbx_updated_at = sqlite3_column_int64(st, CUST_NCOLS + 5);
+	r->pbx_error = col_str(st, CUST_NCOLS + 6);
+	r->pbx_key = (pd_pbx_key)sqlite3_column_int(st, CUST_NCOLS + 7);
+	r->pbx_monitored = sqlite3_column_int(st, CUST_NCOLS + 8) != 0;
 	r->status = pd_customer_status_of(&r->c, today);
 	r->trial_days_left = pd_customer_trial_days_left(&r->c, today);
 }
@@ -352,6 +479,10 @@ static pd_status check_query(const pd_query *q, pd_err *e)
 {
 	if ((unsigned)q->sort >= PD_SORT__COUNT)
 		return pd_fail(e, PD_E_USAGE, "sort", "unknown sort column %d", (int)q->sort);
+	if (q->pbx_mask & ~(uint32_t)(PBXK_DOWN | PBXK_BIT(PD_PBXK_MONITORING) |
+	                              PBXK_BIT(PD_PBXK_DISABLED) | PBXK_BIT(PD_PBXK_NONE)))
+		return pd_fail(e, PD_E_USAGE, "pbx", "unknown PBX filter bits %#x",
+		               (unsigned)q->pbx_mask);
 	if (q->filter && strlen(q->filter) > PD_FILTER_MAX)
 		return pd_fail(e, PD_E_USAGE, "filter", "the filter holds at most %d bytes",
 		               PD_FILTER_MAX);
@@ -461,15 +592,9 @@ static pd_status pinned_rows(pd_store *s, const pd_query *q, pd_row **out, size_
 	    "SELECT " CUST_COLS ", c.n_users,"
 	    " CASE ?8 WHEN 0 THEN c.name_key WHEN 1 THEN c.product_type WHEN 2 THEN c.reference"
 	    " WHEN 3 THEN c.country WHEN 4 THEN c.status_key WHEN 5 THEN c.internal_system"
-	    " WHEN 6 THEN c.n_users ELSE c.created_at END,"
-	    " CASE WHEN p.id IS NULL THEN NULL WHEN p.enabled = 0 THEN 'disabled'"
-	    " ELSE coalesce(ps.state, 'not started') END,"
-	    " CASE WHEN p.id IS NULL THEN NULL WHEN p.enabled = 0 THEN 'disabled'"
-	    " ELSE ps.link END"
-	    " FROM customers c LEFT JOIN pbx p ON p.customer_id = c.id"
-	    " LEFT JOIN pbx_status ps ON ps.customer_id = c.id"
+	    " WHEN 6 THEN c.n_users WHEN 7 THEN c.created_at ELSE c.pbx_key END," ROW_PBX_COLS
 	    " WHERE c.reference IN (?5, ?6, ?7) AND c.search LIKE ?1 ESCAPE '\\'"
-	    " AND (?9 OR c.deleted_at = 0)";
+	    " AND (?9 OR c.deleted_at = 0) AND (?10 = 0 OR (?10 >> c.pbx_key) & 1)";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st)
 		return FAILED(e);
@@ -477,6 +602,7 @@ static pd_status pinned_rows(pd_store *s, const pd_query *q, pd_row **out, size_
 	bind_ref_variants(st, q->filter);
 	sqlite3_bind_int(st, 8, (int)q->sort);
 	sqlite3_bind_int(st, 9, q->include_deleted);
+	sqlite3_bind_int64(st, 10, (int64_t)q->pbx_mask);
 	pd_day today = q->today ? q->today : pd_today();
 	size_t cap = 0;
 	int rc;

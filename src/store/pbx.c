@@ -379,8 +379,9 @@ static pd_status status_tx(pd_store *s, void *vx, pd_err *e)
 	const pd_pbx_status *v = ((status_ctx *)vx)->st;
 	static const char sql[] =
 	    "INSERT INTO pbx_status(customer_id, state, last_error, updated_at, live_calls,"
-	    " agents_available, agents_logged_on, link, since) VALUES (?,?,?,?,?,?,?,?,?)"
-	    " ON CONFLICT(customer_id) DO UPDATE SET state=excluded.state,"
+	    " agents_available, agents_logged_on, link, since, monitored)"
+	    " VALUES (?,?,?,?,?,?,?,?,?,1)"
+	    " ON CONFLICT(customer_id) DO UPDATE SET state=excluded.state, monitored=1,"
 	    " link=excluded.link, since=excluded.since,"
 	    " last_error=excluded.last_error, updated_at=excluded.updated_at,"
 	    " live_calls=excluded.live_calls, agents_available=excluded.agents_available,"
@@ -422,7 +423,7 @@ pd_status store_pbx_status_get(pd_store *s, int64_t customer_id, pd_pbx_status *
 	memset(out, 0, sizeof *out);
 	static const char sql[] =
 	    "SELECT state, last_error, updated_at, live_calls, agents_available,"
-	    " agents_logged_on, link, since FROM pbx_status WHERE customer_id = ?";
+	    " agents_logged_on, link, since, monitored FROM pbx_status WHERE customer_id = ?";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st)
 		return FAILED(e);
@@ -440,6 +441,7 @@ pd_status store_pbx_status_get(pd_store *s, int64_t customer_id, pd_pbx_status *
 		if (!pd_link_state_parse((const char *)sqlite3_column_text(st, 6), &out->link))
 			out->link = PD_LINK_CONNECTING;
 		out->since = sqlite3_column_int64(st, 7);
+		out->monitored = sqlite3_column_int(st, 8) != 0;
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
@@ -491,6 +493,73 @@ void pd_pbx_status_free(pd_pbx_status *st)
 	free(st->state);
 	free(st->last_error);
 	st->state = st->last_error = NULL;
+}
+
+bool pd_pbx_status_fresh(bool monitored, int64_t updated_at, int64_t now)
+{
+	return monitored && updated_at > 0 && now - updated_at < PD_PBX_STALE_S;
+}
+
+typedef struct {
+	const int64_t *ids;
+	size_t n;
+	int64_t now;
+	bool monitored;
+} touch_ctx;
+
+static pd_status touch_tx(pd_store *s, void *vx, pd_err *e)
+{
+	touch_ctx *x = vx;
+	static const char sql[] =
+	    "UPDATE pbx_status SET updated_at = CASE WHEN ?3 THEN ?1 ELSE updated_at END,"
+	    " monitored = ?3 WHERE customer_id IN (SELECT value FROM json_each(?2))";
+	sqlite3_stmt *st = st_get(s, sql, e);
+	if (!st)
+		return FAILED(e);
+	pd_buf b = {0};
+	pd_buf_addc(&b, '[');
+	for (size_t i = 0; i < x->n; i++)
+		pd_buf_printf(&b, "%s%lld", i ? "," : "", (long long)x->ids[i]);
+	pd_buf_addc(&b, ']');
+	sqlite3_bind_int64(st, 1, x->now);
+	sqlite3_bind_text(st, 2, b.s, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 3, x->monitored);
+	pd_status r = st_exec(s, st, e);
+	sqlite3_clear_bindings(st);
+	pd_buf_free(&b);
+	return r;
+}
+
+pd_status store_pbx_status_touch(pd_store *s, const int64_t *customer_ids, size_t n, int64_t now,
+                                 bool monitored, pd_err *e)
+{
+	E_GUARD(e);
+	if (n == 0)
+		return PD_OK;
+	touch_ctx x = {customer_ids, n, now ? now : pd_now(), monitored};
+	return store_tx(s, touch_tx, &x, e);
+}
+
+void pd_age_text(int64_t then, int64_t now, char *buf, size_t n)
+{
+	int64_t d = now - then;
+	if (d < 1)
+		snprintf(buf, n, "just now");
+	else if (d < 120)
+		snprintf(buf, n, "%lld s ago", (long long)d);
+	else if (d < 2 * 3600)
+		snprintf(buf, n, "%lld min ago", (long long)(d / 60));
+	else if (d < 2 * 86400)
+		snprintf(buf, n, "%lld h ago", (long long)(d / 3600));
+	else
+		snprintf(buf, n, "%lld d ago", (long long)(d / 86400));
+}
+
+void pd_pbx_stale_text(const char *state, int64_t updated_at, int64_t now, char *buf, size_t n)
+{
+	char age[48];
+	pd_age_text(updated_at, now, age, sizeof age);
+	snprintf(buf, n, "not monitored (last known: %s, %s)", state && *state ? state : "?", age);
 }
 
 /* ---- templates ---- */

@@ -15,6 +15,53 @@
 	"coalesce((SELECT users FROM licensed_users_history WHERE customer_id = " r                \
 	".customer_id ORDER BY id DESC LIMIT 1), 0)"
 
+/* Migration 10: the pbx_key of customer `cid` (an SQL expression), and the
+ * statement that writes it for row r's customer when it moved. */
+#define PBX_KEY(cid)                                                                               \
+	"coalesce((SELECT CASE WHEN p.enabled = 0 THEN 11 ELSE CASE (SELECT ps.link FROM "         \
+	"pbx_status ps WHERE ps.customer_id = " cid ")"                                            \
+	" WHEN 'auth-failed' THEN 1 WHEN 'protocol-error' THEN 2 WHEN 'config-error' THEN 3"       \
+	" WHEN 'retrying' THEN 4 WHEN 'connecting' THEN 5 WHEN 'logging-in' THEN 6"                \
+	" WHEN 'discovering' THEN 7 WHEN 'monitoring' THEN 9 WHEN 'unsupported' THEN 10"           \
+	" WHEN 'disabled' THEN 11 ELSE 8 END END FROM pbx p WHERE p.customer_id = " cid "), 12)"
+#define PBX_KEY_SET(r)                                                                             \
+	"UPDATE customers SET pbx_key = " PBX_KEY(                                                 \
+	    r ".customer_id") " WHERE id = " r                                                     \
+	                      ".customer_id AND pbx_key IS NOT " PBX_KEY(r ".customer_id") ";"
+
+/* as object-like macros: the string below stays in clang-format's shape */
+#define PBX_KEY_ALL PBX_KEY("customers.id")
+#define PBX_KEY_SET_NEW PBX_KEY_SET("NEW")
+#define PBX_KEY_SET_OLD PBX_KEY_SET("OLD")
+
+static const char migration_10[] =
+    /* 10 (sort and filter by PBX): customers.pbx_key is the customer's
+     * PBX as the grid sorts it, worst first (pd_pbx_key in
+     * include/provdesk/store.h): 1 auth-failed, 2 protocol-error,
+     * 3 config-error, 4 retrying, 5 connecting, 6 logging-in,
+     * 7 discovering, 8 not started (an enabled connection with no stored
+     * state), 9 monitoring, 10 unsupported, 11 disabled (the connection,
+     * or the state the monitor stored), 12 no PBX. Kept by triggers on
+     * pbx and pbx_status in the transaction of the change, and written
+     * only when it moves (the monitor's status writes are coalesced), so
+     * the sort has an index like every other and the filter a plain
+     * column. pbx_status.monitored: 1 while the monitor that wrote the row
+     * runs (its writes and heartbeat set it), 0 once it stopped cleanly; a
+     * monitor that died leaves 1 and its rows age (pd_pbx_status_fresh).
+     * Rows from before: 0, no monitor of theirs says otherwise. */
+    "ALTER TABLE customers ADD COLUMN pbx_key INTEGER NOT NULL DEFAULT 12;"
+    "CREATE INDEX customers_by_pbx ON customers(pbx_key, id, deleted_at);"
+    "ALTER TABLE pbx_status ADD COLUMN monitored INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE customers SET pbx_key = " PBX_KEY_ALL ";"
+    "CREATE TRIGGER pbx_key_pbx_ins AFTER INSERT ON pbx BEGIN " PBX_KEY_SET_NEW " END;"
+    "CREATE TRIGGER pbx_key_pbx_upd AFTER UPDATE OF enabled, customer_id ON pbx"
+    " BEGIN " PBX_KEY_SET_OLD " " PBX_KEY_SET_NEW " END;"
+    "CREATE TRIGGER pbx_key_pbx_del AFTER DELETE ON pbx BEGIN " PBX_KEY_SET_OLD " END;"
+    "CREATE TRIGGER pbx_key_status_ins AFTER INSERT ON pbx_status BEGIN " PBX_KEY_SET_NEW " END;"
+    "CREATE TRIGGER pbx_key_status_upd AFTER UPDATE OF link ON pbx_status"
+    " WHEN OLD.link IS NOT NEW.link BEGIN " PBX_KEY_SET_NEW " END;"
+    "CREATE TRIGGER pbx_key_status_del AFTER DELETE ON pbx_status BEGIN " PBX_KEY_SET_OLD " END;";
+
 static const char
     *const
         migrations
@@ -470,6 +517,7 @@ static const char
                     " WHEN state LIKE 'retrying%' THEN 'retrying'"
                     " WHEN state LIKE 'auth failed%' THEN 'auth-failed'"
                     " ELSE 'connecting' END;",
+                    migration_10,
 };
 
 int schema_migration_count(void)

@@ -11,7 +11,7 @@
 #define STORE_STMT_CACHE 160
 #define STORE_GRID_CACHE                                                                           \
 	(PD_SORT__COUNT * 2 /*desc*/ * 4 /*filter mode*/ * 2 /*deleted*/ * 8 /*kind*/ *            \
-	 2 /*pinned reference excluded*/)
+	 2 /*pinned reference excluded*/ * 2 /*PBX filter*/)
 
 struct pd_store {
 	sqlite3 *db;

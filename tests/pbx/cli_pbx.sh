@@ -115,12 +115,14 @@ has "status json state" '"state":'
 eqj_ "no state key without a monitor" "[d['state'], d['status']]" '[null, "not monitored (no console running)"]'
 run 69 "status --check without a monitor" -- pbx status "Hôtel Lumière" --check
 run 64 "status --check takes no value" -- pbx status "Hôtel Lumière" --check=yes
-# the stored key decides, never the text beside it (here they disagree on purpose)
+# the stored key decides, never the text beside it (here they disagree on purpose);
+# a row a running monitor wrote 30 s ago (the clock set for these commands)
 set_link() {
 	sqlite3 "$TMP/db.sqlite" "INSERT OR REPLACE INTO pbx_status(customer_id, state, last_error,
-		updated_at, link, since) SELECT id, 'retrying in 8s', 'scripted', 1794312000, '$1',
-		1794311940 FROM customers WHERE name = 'Hôtel Lumière'"
+		updated_at, link, since, monitored) SELECT id, 'retrying in 8s', 'scripted', 1794312000,
+		'$1', 1794311940, 1 FROM customers WHERE name = 'Hôtel Lumière'"
 }
+export PROVDESK_NOW=@1794312030 PROVDESK_CLOCK_START=
 set_link auth-failed
 run 0 "status of an auth-failed link" -- pbx status "Hôtel Lumière" --json
 eqj_ "json state is the key, status the text" "[d['state'], d['status'], d['since']]" \
@@ -141,6 +143,7 @@ else
 	ok "the column refuses an unknown state key"
 fi
 sqlite3 "$TMP/db.sqlite" "DELETE FROM pbx_status"
+pd_pin_clock
 
 # an Asterisk 13-16 with chan_sip only: same users, sub-accounts from contexts
 start_lab lab2 --users 12 --sites 3 --call-rate 0 --legacy-sip

@@ -110,7 +110,10 @@ FX int64_t fx_scalar(pd_store *s, const char *sql)
 	(void)s;
 	/* A separate read connection: counts what is really committed. */
 	sqlite3 *db;
-	cr_assert_eq(sqlite3_open_v2(fx_db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	int rc = sqlite3_open_v2(fx_db, &db, SQLITE_OPEN_READONLY, NULL);
+	cr_assert_eq(rc, SQLITE_OK, "open %s read-only: %s (%s; errno %d)", fx_db,
+	             sqlite3_errstr(rc), db ? sqlite3_errmsg(db) : "",
+	             db ? sqlite3_system_errno(db) : 0);
 	sqlite3_stmt *st;
 	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s",
 	             sqlite3_errmsg(db));

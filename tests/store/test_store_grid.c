@@ -19,7 +19,9 @@ typedef struct {
 	int64_t id;
 	pd_customer c;
 	int64_t users;
-	char *hay[4]; /* folded name, reference, tenant, notes */
+	char *hay[4];    /* folded name, reference, tenant, notes */
+	pd_pbx_key pbxk; /* from the PBX connection and status row, read back */
+	int64_t pbx_updated_at;
 } brute;
 
 static brute *g_all;
@@ -30,6 +32,46 @@ static bool g_desc;
 static const char *const words[] = {"Société", "Générale", "Crème", "Brûlée", "Acme",
                                     "Zèbre",   "ÉCOLE",    "école", "Alpha",  "beta",
                                     "Ørsted",  "Straße",   "Çava"};
+
+/* A link state stored as the monitor stores it; updated_at spread over time. */
+static void set_status(int64_t id, pd_link_state st, int i)
+{
+	pd_pbx_status ps = {.customer_id = id,
+	                    .link = st,
+	                    .state = (char *)pd_link_state_label(st),
+	                    .last_error =
+	                        st == PD_LINK_AUTH_FAILED ? (char *)"login refused" : NULL,
+	                    .since = 1790000000 + i,
+	                    .updated_at = 1790000100 + i};
+	pd_err e = {0};
+	cr_assert_eq(store_pbx_status_set(fx_s, &ps, &e), PD_OK, "%s", e.message);
+}
+
+/* Every third customer has a PBX connection: some disabled, most with a
+ * stored state of every kind, some never monitored (no row). No rand(): the
+ * rest of the data stays what it was. */
+static void add_pbx(int64_t id, int i)
+{
+	if (i % 3)
+		return;
+	pd_pbx p = {0};
+	p.platform = xstrdup("asterisk-ami");
+	p.host = xstrdup("pbx.example.net");
+	p.port = 5038;
+	p.username = xstrdup("admin");
+	p.secret = xstrdup("Pa55-word");
+	p.sync_users = p.monitor = true;
+	p.enabled = i % 13 != 0;
+	pd_err e = {0};
+	pd_status r = store_pbx_add(fx_s, id, &p, &fx_alice, &e);
+	pd_pbx_free(&p);
+	if (r == PD_E_INVALID)
+		return; /* a product type without this platform */
+	cr_assert_eq(r, PD_OK, "%s", e.message);
+	int k = (i / 3) % (PD_LINK_N_STATES + 1);
+	if (k < PD_LINK_N_STATES)
+		set_status(id, (pd_link_state)k, i);
+}
 
 static void build(void)
 {
@@ -91,6 +133,7 @@ static void build(void)
 		pd_customer c = {0};
 		cr_assert_eq(store_customer_create(fx_s, &n, &fx_alice, &c, &e), PD_OK, "%s: %s",
 		             name, e.message);
+		add_pbx(c.id, i);
 		int r = rand() % 20;
 		if (r == 0)
 			store_customer_set_disabled(fx_s, c.id, true, &fx_alice, &e);
@@ -105,6 +148,22 @@ static void build(void)
 		pd_new_customer_free(&n);
 	}
 	cr_assert_eq(store_commit(fx_s, &e), PD_OK, "%s", e.message);
+	/* Changes after creation, each through its own path (the triggers that
+	 * keep pbx_key): states replaced, connections disabled, enabled again
+	 * and removed, status rows gone with their connection. */
+	for (int i = 0; i < n_rows; i += 3) {
+		int64_t id = i + 1;
+		if (i % 9 == 0)
+			set_status(id, (pd_link_state)((i / 9) % PD_LINK_N_STATES), i);
+		if (i % 21 == 0)
+			cr_assert_eq(store_pbx_set_enabled(fx_s, id, false, &fx_alice, &e), PD_OK,
+			             "%s", e.message);
+		if (i % 42 == 0)
+			cr_assert_eq(store_pbx_set_enabled(fx_s, id, true, &fx_alice, &e), PD_OK);
+		if (i % 51 == 0)
+			cr_assert_eq(store_pbx_remove(fx_s, id, &fx_alice, &e), PD_OK, "%s",
+			             e.message);
+	}
 	/* The brute-force copy: every record read back one by one. */
 	g_all = xcalloc((size_t)n_rows, sizeof *g_all);
 	g_n = 0;
@@ -119,6 +178,14 @@ static void build(void)
 		for (size_t k = 0; k < nu; k++)
 			pd_user_free(&u[k]);
 		free(u);
+		pd_pbx p = {0};
+		pd_pbx_status ps = {0};
+		bool has = store_pbx_get(fx_s, id, false, &p, &e) == PD_OK;
+		bool known = has && store_pbx_status_get(fx_s, id, &ps, &e) == PD_OK;
+		b->pbxk = pd_pbx_key_of(has, has && p.enabled, known, ps.link);
+		b->pbx_updated_at = known ? ps.updated_at : 0;
+		pd_pbx_free(&p);
+		pd_pbx_status_free(&ps);
 		const char *f[4] = {b->c.name, b->c.reference, b->c.tenant_id, b->c.notes};
 		for (int k = 0; k < 4; k++)
 			b->hay[k] = pd_fold_key(f[k] ? f[k] : "");
@@ -189,6 +256,9 @@ static int cmp_brute(const void *pa, const void *pb)
 	case PD_SORT_CREATED:
 		r = cmp_int(a->c.created_at, b->c.created_at);
 		break;
+	case PD_SORT_PBX: /* worst first: the order of PD_PBX_KEY_LIST */
+		r = cmp_int(a->pbxk, b->pbxk);
+		break;
 	default:
 		break;
 	}
@@ -200,6 +270,8 @@ static int cmp_brute(const void *pa, const void *pb)
 static bool matches(const brute *b, const pd_query *q)
 {
 	if (!q->include_deleted && b->c.deleted_at)
+		return false;
+	if (q->pbx_mask && !((q->pbx_mask >> b->pbxk) & 1))
 		return false;
 	if (!q->filter)
 		return true;
@@ -344,6 +416,28 @@ Test(grid, every_sort_both_directions_matches_brute_force)
 			}
 }
 
+/* The PBX filter alone, with the text filter (every path of it) and with
+ * deleted rows, in the "pbx" sort and others. */
+Test(grid, pbx_filter_matches_brute_force)
+{
+	const char *pw[] = {
+	    "down", "up", "failing", "none", "not-started", "retrying,disabled", "auth-failed"};
+	const char *texts[] = {NULL, "ecole", "r-042", "so"};
+	const pd_sort sorts[] = {PD_SORT_PBX, PD_SORT_NAME, PD_SORT_USERS};
+	/* every word with every text filter, the sort and direction rotating
+	 * (each check walks every page both ways: valgrind runs this too) */
+	for (size_t w = 0; w < sizeof pw / sizeof *pw; w++)
+		for (size_t t = 0; t < sizeof texts / sizeof *texts; t++) {
+			pd_query q = {.sort = sorts[(w + t) % 3],
+			              .descending = (w / 3 + t) % 2,
+			              .filter = texts[t],
+			              .include_deleted = t == 3,
+			              .today = g_today};
+			cr_assert(pd_pbx_filter_parse(pw[w], &q.pbx_mask), "%s", pw[w]);
+			check_query(&q);
+		}
+}
+
 static void reopen_with_budget(const char *budget)
 {
 	store_close(fx_s);
@@ -420,7 +514,9 @@ Test(grid, rows_carry_status_users_and_days_left)
 		cr_assert_eq(rows[i].n_users, b->users);
 		if (b->c.trial)
 			cr_assert_eq(rows[i].trial_days_left, b->c.trial_end - g_today);
-		cr_assert_null(rows[i].pbx_state);
+		cr_assert_eq(rows[i].pbx_key, b->pbxk);
+		cr_assert_eq(rows[i].pbx_updated_at, b->pbx_updated_at);
+		cr_assert_eq(rows[i].pbx_state == NULL, b->pbxk == PD_PBXK_NONE);
 	}
 	pd_rows_free(rows, got);
 }
@@ -499,4 +595,56 @@ Test(grid, exact_reference_sorts_first)
 	cr_assert(exact_seen && seen_other, "the data has both kinds of match");
 	pd_rows_free(rows, got);
 	free(ids);
+}
+
+/* The "pbx" sort puts the worst first and the data has every kind. */
+Test(grid, pbx_sort_puts_failing_links_first)
+{
+	pd_query q = {.sort = PD_SORT_PBX, .today = g_today};
+	pd_row rows[PAGE];
+	size_t got;
+	pd_err e = {0};
+	cr_assert_eq(store_customer_page(fx_s, &q, PD_PAGE_FIRST, NULL, PAGE, rows, &got, &e),
+	             PD_OK, "%s", e.message);
+	cr_assert_gt(got, 1);
+	cr_assert_eq(rows[0].pbx_key, PD_PBXK_AUTH_FAILED);
+	cr_assert(rows[0].pbx_link_known && rows[0].pbx_link == PD_LINK_AUTH_FAILED);
+	cr_assert_str_eq(rows[0].pbx_error, "login refused");
+	cr_assert_gt(rows[0].pbx_since, 0);
+	pd_rows_free(rows, got);
+	int seen[PD_PBXK_NONE + 1] = {0};
+	for (size_t i = 0; i < g_n; i++)
+		if (!g_all[i].c.deleted_at)
+			seen[g_all[i].pbxk]++;
+	for (int k = PD_PBXK_AUTH_FAILED; k <= PD_PBXK_NONE; k++)
+		cr_assert_gt(seen[k], 0, "no live customer with PBX key %s",
+		             pd_pbx_key_name((pd_pbx_key)k));
+}
+
+Test(grid, pbx_filter_words)
+{
+	uint32_t m;
+	cr_assert(pd_pbx_filter_parse("up", &m));
+	cr_assert_eq(m, 1u << PD_PBXK_MONITORING);
+	cr_assert(pd_pbx_filter_parse("none,disabled", &m));
+	cr_assert_eq(m, (1u << PD_PBXK_NONE) | (1u << PD_PBXK_DISABLED));
+	cr_assert(pd_pbx_filter_parse("failing", &m));
+	cr_assert_eq(m, (1u << PD_PBXK_AUTH_FAILED) | (1u << PD_PBXK_PROTOCOL_ERROR) |
+	                    (1u << PD_PBXK_CONFIG_ERROR));
+	cr_assert(pd_pbx_filter_parse("down", &m));
+	cr_assert(!(m & (1u << PD_PBXK_MONITORING)) && !(m & (1u << PD_PBXK_DISABLED)) &&
+	          !(m & (1u << PD_PBXK_NONE)));
+	cr_assert(m & (1u << PD_PBXK_NOT_STARTED) && m & (1u << PD_PBXK_RETRYING));
+	const char *bad[] = {"", "bogus", "down,", ",up", "UP", "down,,up", "monitoring x"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		m = 7;
+		cr_assert_not(pd_pbx_filter_parse(bad[i], &m), "'%s'", bad[i]);
+		cr_assert_eq(m, 0);
+	}
+	cr_assert_not(pd_pbx_filter_parse(NULL, &m));
+	pd_query q = {.sort = PD_SORT_PBX, .pbx_mask = 1u << 20, .today = g_today};
+	int64_t n;
+	pd_err e = {0};
+	cr_assert_eq(store_customer_count(fx_s, &q, &n, &e), PD_E_USAGE);
+	cr_assert_str_eq(e.field, "pbx");
 }

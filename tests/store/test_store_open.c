@@ -655,6 +655,74 @@ Test(store_open, catalogue_without_a_product_type_in_use_is_refused)
 	pd_catalogue_free(&other);
 }
 
+/* A database as migration 9 left it (what migration 10 adds, taken away). */
+#define UNDO_MIGRATION_10                                                                          \
+	"DROP TRIGGER pbx_key_pbx_ins; DROP TRIGGER pbx_key_pbx_upd; DROP TRIGGER "                \
+	"pbx_key_pbx_del;"                                                                         \
+	"DROP TRIGGER pbx_key_status_ins; DROP TRIGGER pbx_key_status_upd;"                        \
+	"DROP TRIGGER pbx_key_status_del; DROP INDEX customers_by_pbx;"                            \
+	"ALTER TABLE customers DROP COLUMN pbx_key; ALTER TABLE pbx_status DROP COLUMN monitored;" \
+	"PRAGMA user_version = 9;"
+
+Test(store_open, migration_10_gives_every_customer_its_pbx_key)
+{
+	fx_s = fx_open();
+	int64_t ids[5];
+	for (int i = 0; i < 5; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "M10 %d", i);
+		ids[i] = fx_create(name);
+	}
+	pd_err e = {0};
+	for (int i = 0; i < 4;
+	     i++) { /* 0 monitoring, 1 auth-failed, 2 disabled, 3 no row; 4 none */
+		pd_pbx p = {0};
+		p.platform = xstrdup("asterisk-ami");
+		p.host = xstrdup("pbx.example.net");
+		p.port = 5038;
+		p.username = xstrdup("admin");
+		p.secret = xstrdup("Pa55-word");
+		p.sync_users = p.monitor = true;
+		p.enabled = i != 2;
+		cr_assert_eq(store_pbx_add(fx_s, ids[i], &p, &fx_alice, &e), PD_OK, "%s",
+		             e.message);
+		pd_pbx_free(&p);
+	}
+	pd_pbx_status ps = {
+	    .customer_id = ids[0], .link = PD_LINK_MONITORING, .state = "monitoring"};
+	cr_assert_eq(store_pbx_status_set(fx_s, &ps, &e), PD_OK, "%s", e.message);
+	ps.customer_id = ids[1];
+	ps.link = PD_LINK_AUTH_FAILED;
+	cr_assert_eq(store_pbx_status_set(fx_s, &ps, &e), PD_OK, "%s", e.message);
+	store_close(fx_s);
+	fx_s = NULL;
+	sqlite3 *db;
+	cr_assert_eq(sqlite3_open(fx_db, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, UNDO_MIGRATION_10, 0, 0, 0), SQLITE_OK, "%s",
+	             sqlite3_errmsg(db));
+	sqlite3_close(db);
+	fx_s = fx_open();
+	cr_assert_eq(store_schema_version(fx_s), PD_SCHEMA_VERSION_CURRENT);
+	const pd_pbx_key want[] = {PD_PBXK_MONITORING, PD_PBXK_AUTH_FAILED, PD_PBXK_DISABLED,
+	                           PD_PBXK_NOT_STARTED, PD_PBXK_NONE};
+	for (int i = 0; i < 5; i++) {
+		char *sql = sqlite3_mprintf("SELECT pbx_key FROM customers WHERE id = %lld",
+		                            (long long)ids[i]);
+		cr_assert_eq(fx_scalar(fx_s, sql), want[i], "customer %d", i);
+		sqlite3_free(sql);
+	}
+	pd_pbx_status got = {0};
+	cr_assert_eq(store_pbx_status_get(fx_s, ids[0], &got, &e), PD_OK);
+	cr_assert_not(got.monitored, "a row from before: no running monitor says it is live");
+	pd_pbx_status_free(&got);
+	/* and the triggers are back: a new state moves the key */
+	ps.customer_id = ids[0];
+	ps.link = PD_LINK_RETRYING;
+	cr_assert_eq(store_pbx_status_set(fx_s, &ps, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(fx_scalar(fx_s, "SELECT pbx_key FROM customers WHERE name = 'M10 0'"),
+	             PD_PBXK_RETRYING);
+}
+
 Test(store_open, migration_9_derives_the_link_state_key_from_the_old_text)
 {
 	/* a version 8 database: pbx_status has the text only */
@@ -667,6 +735,8 @@ Test(store_open, migration_9_derives_the_link_state_key_from_the_old_text)
 	fx_s = NULL;
 	sqlite3 *db;
 	cr_assert_eq(sqlite3_open(fx_db, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, UNDO_MIGRATION_10, 0, 0, 0), SQLITE_OK, "%s",
+	             sqlite3_errmsg(db));
 	cr_assert_eq(sqlite3_exec(db,
 	                          "ALTER TABLE pbx_status DROP COLUMN link;"
 	                          "ALTER TABLE pbx_status DROP COLUMN since;"

@@ -48,7 +48,8 @@ static const struct {
     [C_COUNTRY] = {"Ctry", 4, PD_SORT_COUNTRY, false},
     [C_STATUS] = {"Status", 10, PD_SORT_STATUS, false},
     [C_INTERNAL] = {"Int", 3, PD_SORT_INTERNAL, false},
-    [C_PBX] = {"PBX", 34, -1, false}, /* "down since 14:02, retrying in 12 s" */
+    /* "down since 14:02, retrying in 12 s"; sorted by the state last stored */
+    [C_PBX] = {"PBX", 34, PD_SORT_PBX, false},
     [C_USERS] = {"Users", 5, PD_SORT_USERS, true},
     [C_CALLS] = {"Calls", 5, -1, true},
     [C_AGENTS] = {"Agents", 6, -1, true},
@@ -74,6 +75,8 @@ static const struct {
 struct grid {
 	pd_query q;
 	char filter[400];
+	char text[400]; /* the filter without its "pbx:STATE" word (apply_filter) */
+	bool pbx_bad;   /* that word is not (yet) a PBX state */
 	bool filtering;
 	pd_row *rows;
 	size_t n, cap;
@@ -108,6 +111,13 @@ static void row_copy(pd_row *dst, const pd_row *src)
 	dst->status = src->status;
 	dst->trial_days_left = src->trial_days_left;
 	dst->pbx_state = xstrdup(src->pbx_state);
+	dst->pbx_link_known = src->pbx_link_known;
+	dst->pbx_link = src->pbx_link;
+	dst->pbx_key = src->pbx_key;
+	dst->pbx_since = src->pbx_since;
+	dst->pbx_updated_at = src->pbx_updated_at;
+	dst->pbx_monitored = src->pbx_monitored;
+	dst->pbx_error = xstrdup(src->pbx_error);
 	dst->sort_ival = src->sort_ival;
 	dst->sort_sval = xstrdup(src->sort_sval);
 }
@@ -142,6 +152,38 @@ static bool db_fail(struct ui_app *app, struct grid *g, const pd_err *e)
 	return false;
 }
 
+/* The typed filter into the query: a word "pbx:STATE" (at the start or
+ * after a space; STATE as `customer list --pbx` takes it: down, up, failing,
+ * none, a state key, several with commas) filters by the PBX state last
+ * stored, the rest is the text filter. A word that is not (yet) a state
+ * filters nothing and the title says what it takes. */
+static void apply_filter(struct grid *g)
+{
+	const char *f = g->filter, *p = NULL;
+	for (const char *s = f; (s = strstr(s, "pbx:")) != NULL; s++)
+		if (s == f || s[-1] == ' ') {
+			p = s;
+			break;
+		}
+	g->q.pbx_mask = 0;
+	g->pbx_bad = false;
+	if (!p) {
+		snprintf(g->text, sizeof g->text, "%s", f);
+	} else {
+		size_t wl = strcspn(p + 4, " ");
+		char word[128];
+		snprintf(word, sizeof word, "%.*s", (int)wl, p + 4);
+		g->pbx_bad = !pd_pbx_filter_parse(word, &g->q.pbx_mask);
+		snprintf(g->text, sizeof g->text, "%.*s%s", (int)(p - f), f, p + 4 + wl);
+	}
+	size_t a = strspn(g->text, " "), n = strlen(g->text);
+	while (n > a && g->text[n - 1] == ' ')
+		n--;
+	memmove(g->text, g->text + a, n - a);
+	g->text[n - a] = 0;
+	g->q.filter = g->text[0] ? g->text : NULL;
+}
+
 /* Fetch `limit` rows in direction dir; replaces the page when rows came back
  * (or always when replace_empty). Returns the number fetched, -1 on error. */
 static long fetch(struct ui_app *app, struct grid *g, pd_page_dir dir, const pd_row *anchor,
@@ -153,7 +195,7 @@ static long fetch(struct ui_app *app, struct grid *g, pd_page_dir dir, const pd_
 	size_t n = 0;
 	pd_err e;
 	pd_err_clear(&e);
-	g->q.filter = g->filter[0] ? g->filter : NULL;
+	apply_filter(g);
 	g->q.today = pd_today();
 	if (store_customer_page(app->store, &g->q, dir, anchor, limit, rows, &n, &e) != PD_OK) {
 		free(rows);
@@ -250,7 +292,7 @@ static void jump_to(struct ui_app *app, struct grid *g, int64_t id, const char *
 	size_t n = 0;
 	pd_err e;
 	pd_err_clear(&e);
-	g->q.filter = g->filter[0] ? g->filter : NULL;
+	apply_filter(g);
 	g->q.today = pd_today();
 	if (store_customer_page(app->store, &g->q, PD_PAGE_FROM, &a, 1, &first, &n, &e) != PD_OK) {
 		db_fail(app, g, &e);
@@ -264,6 +306,7 @@ static void jump_to(struct ui_app *app, struct grid *g, int64_t id, const char *
 		snprintf(was, sizeof was, "%s", g->filter);
 		snprintf(before, sizeof before, "%s", app->msg); /* e.g. "Customer … created" */
 		g->filter[0] = 0;
+		apply_filter(g);
 		g->filtering = false;
 		g->need_requery = false;
 		/* first, so that a narrow status line still shows it */
@@ -645,9 +688,10 @@ static void g_draw(struct ui_screen *s)
 	WINDOW *w = s->win;
 	/* title line */
 	char title[512];
-	char fil[420] = "";
+	char fil[480] = "";
 	if (g->filter[0] || g->filtering)
-		snprintf(fil, sizeof fil, "  Filter: %s%s", g->filter, g->filtering ? "▏" : "");
+		snprintf(fil, sizeof fil, "  Filter: %s%s%s", g->filter, g->filtering ? "▏" : "",
+		         g->pbx_bad ? "  (pbx: down, up, failing, none or a state)" : "");
 	char marks[48] = "";
 	if (g->n_marked)
 		snprintf(marks, sizeof marks, "  [%zu marked]", g->n_marked);
@@ -782,7 +826,7 @@ static void g_draw(struct ui_screen *s)
 		                    : "No customers yet. Press n (F7) to create one.",
 		       ui_role(UI_R_NOTE), false);
 	}
-	const char *needle = g->filter[0] ? g->filter : NULL;
+	const char *needle = g->text[0] ? g->text : NULL; /* not the pbx: word */
 	for (size_t i = 0; i < nr; i++) {
 		struct cells *k = &rc[i];
 		int y = 2 + (int)i;
@@ -1206,11 +1250,13 @@ static const char *g_help(struct ui_screen *s)
 {
 	return "The customer grid. Type / then part of a name, reference, tenant id or note;\n"
 	       "the list narrows as you type and the match is highlighted. Enter opens.\n"
+	       "pbx:STATE in the filter keeps the customers whose PBX is in that state: down,\n"
+	       "up, failing, none, not-started or a state key (\"pbx:down acme\").\n"
 	       "Trials ending within 7 days are highlighted. Changes made in other consoles\n"
 	       "appear within a second or two.\n"
-	       "Sorting (> < F6 I): every column but PBX, Calls and Agents. Those three are\n"
-	       "live (from the PBX monitor, not stored), so they are not sortable: > and <\n"
-	       "skip them.";
+	       "Sorting (> < F6 I): every column but Calls and Agents (live, not stored). PBX\n"
+	       "sorts by the state last stored, worst first. \"not monitored (…)\" is a state\n"
+	       "no running monitor stands behind: the last known one and its age.";
 }
 
 const struct ui_screen_ops ui_grid_ops = {

@@ -489,10 +489,20 @@ static void draw_pbx(struct ui_screen *s, struct cview *v, int y0)
 		ui_live_link_text(&live, now, buf, sizeof buf);
 		kv(w, y++, s->w, "Status", buf, ui_role(ui_live_link_role(live.link)));
 	} else if (v->has_status) {
-		snprintf(buf, sizeof buf, "%s%s%s", v->status.state ? v->status.state : "—",
-		         v->status.last_error ? " — " : "",
+		/* with its age; a state no running monitor stands behind says so */
+		int64_t wall = pd_now();
+		bool fresh = !p->enabled ||
+		             pd_pbx_status_fresh(v->status.monitored, v->status.updated_at, wall);
+		char age[48], stale[160];
+		pd_age_text(v->status.updated_at, wall, age, sizeof age);
+		pd_pbx_stale_text(pd_link_state_label(v->status.link), v->status.updated_at, wall,
+		                  stale, sizeof stale);
+		snprintf(buf, sizeof buf, "%s%s%s%s%s",
+		         fresh ? (v->status.state ? v->status.state : "—") : stale,
+		         fresh ? ", " : "", fresh ? age : "", v->status.last_error ? " — " : "",
 		         v->status.last_error ? v->status.last_error : "");
-		kv(w, y++, s->w, "Status", buf, ui_role(ui_live_link_role(v->status.link)));
+		kv(w, y++, s->w, "Status", buf,
+		   ui_role(ui_live_link_role(fresh ? v->status.link : PD_LINK_DISABLED)));
 	} else {
 		kv(w, y++, s->w, "Status", p->enabled ? "— (no monitor running)" : "disabled", n);
 	}

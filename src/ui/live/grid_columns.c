@@ -1,6 +1,8 @@
 /* The grid's PBX, calls and agents columns for one row: this console's
  * monitor's live figures when it knows the customer, else the PBX state the
- * monitor of any console stored in the database. */
+ * monitor of any console stored in the database, with its age, or the last
+ * known state marked "not monitored" when no running monitor stands behind
+ * it (pd_pbx_status_fresh). */
 #include <stdio.h>
 #include <string.h>
 
@@ -13,13 +15,29 @@ void ui_live_for_row(struct ui_app *app, const pd_row *r, struct ui_live_cols *o
 		return;
 	memset(out, 0, sizeof *out);
 	out->pbx_role = UI_R_GRID_ROW;
-	/* the state some console's monitor stored; calls and agents are known
-	 * only to a monitor running here */
+	/* the state some monitor stored, with its age; calls and agents are
+	 * known only to a monitor running here */
 	if (r->pbx_state && *r->pbx_state) {
-		snprintf(out->pbx, sizeof out->pbx, "%s", r->pbx_state);
-		/* coloured by the stored state key, never by the text */
-		if (r->pbx_link_known)
-			out->pbx_role = ui_live_link_role(r->pbx_link);
+		int64_t now = pd_now();
+		bool fresh = pd_row_pbx_text(r, now, out->pbx, sizeof out->pbx);
+		if (fresh || !r->pbx_link_known || !r->pbx_updated_at) {
+			/* coloured by the stored state key, never by the text */
+			if (r->pbx_link_known)
+				out->pbx_role = ui_live_link_role(r->pbx_link);
+			if (r->pbx_link_known)
+				snprintf(out->pbx_mid, sizeof out->pbx_mid, "%s",
+				         pd_link_state_label(r->pbx_link));
+		} else {
+			/* no running monitor stands behind it: the last known state,
+			 * dim; the grid takes the longest form that fits */
+			char age[16]; /* "12 min ago" */
+			pd_age_text(r->pbx_updated_at, now, age, sizeof age);
+			snprintf(out->pbx, sizeof out->pbx, "not monitored (%.14s, %.15s)",
+			         pd_link_state_label(r->pbx_link), age);
+			snprintf(out->pbx_mid, sizeof out->pbx_mid, "not monitored, %.15s", age);
+			snprintf(out->pbx_short, sizeof out->pbx_short, "stale");
+			out->pbx_role = ui_live_link_role(PD_LINK_DISABLED);
+		}
 	} else {
 		snprintf(out->pbx, sizeof out->pbx, "—");
 	}
