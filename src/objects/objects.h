@@ -2,7 +2,7 @@
  * and the look-ups of what a person or a client system names (a customer, a
  * role), shared by the command line's --json output (src/cli) and the HTTP
  * API (src/api), so both give the same objects, fields and errors.
- * Built as its own small library (libpd_objects); docs/architecture.md. */
+ * Built as its own small library (libpd_objects, src/objects/meson.build); docs/architecture.md. */
 #ifndef PROVDESK_CLI_OBJECTS_H
 #define PROVDESK_CLI_OBJECTS_H
 
