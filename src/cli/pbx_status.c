@@ -60,41 +60,11 @@ int pd_cli_pbx_status_cmd(pd_cli *c, int argc, char **argv)
 	const char *state = known       ? st.state
 	                    : p.enabled ? "not monitored (no console running)"
 	                                : "disabled";
-	/* the key: stored, else "disabled" for a disabled connection, else none */
-	const char *key = known       ? pd_link_state_name(st.link)
-	                  : p.enabled ? NULL
-	                              : pd_link_state_name(PD_LINK_DISABLED);
 	pd_status outcome = known       ? pd_cli_link_status(st.link)
 	                    : p.enabled ? PD_E_UNAVAILABLE
 	                                : pd_cli_link_status(PD_LINK_DISABLED);
 	if (c->json) {
-		json_t *o = json_object();
-		json_object_set_new(o, "customer", json_string(cu.name));
-		json_object_set_new(o, "tenant_id", json_string(cu.tenant_id));
-		json_object_set_new(o, "enabled", json_boolean(p.enabled));
-		json_object_set_new(o, "state", key ? json_string(key) : json_null());
-		json_object_set_new(o, "status", json_string(state));
-		json_object_set_new(o, "since",
-		                    known ? pd_json_time(st.since ? st.since : st.updated_at)
-		                          : json_null());
-		json_object_set_new(o, "last_error",
-		                    known && st.last_error ? json_string(st.last_error)
-		                                           : json_null());
-		json_object_set_new(o, "updated_at",
-		                    known ? pd_json_time(st.updated_at) : json_null());
-		json_object_set_new(o, "live_calls", json_integer(known ? st.live_calls : 0));
-		json_object_set_new(o, "agents_available",
-		                    json_integer(known ? st.agents_available : 0));
-		json_object_set_new(o, "agents_logged_on",
-		                    json_integer(known ? st.agents_logged_on : 0));
-		/* what the link is dialled with besides host:port: a TLS failure in
-		 * last_error reads next to tls_verify / tls_ca_file */
-		json_object_set_new(o, "tls", json_boolean(p.tls));
-		json_t *pj =
-		    p.params_json && *p.params_json ? json_loads(p.params_json, 0, NULL) : NULL;
-		json_object_set_new(o, "params", json_is_object(pj) ? pj : json_object());
-		if (pj && !json_is_object(pj))
-			json_decref(pj);
+		json_t *o = pd_json_pbx_status(&cu, &p, known ? &st : NULL);
 		pd_cli_print_json(c, o);
 	} else {
 		printf("Customer:     %s\n", cu.name);

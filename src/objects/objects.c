@@ -220,8 +220,8 @@ pd_status pd_customer_resolve(pd_store *s, const char *id, pd_customer *out, pd_
 	return st;
 }
 
-pd_status pd_pbx_get_public(pd_store *s, int64_t customer_id, pd_pbx *p, pd_pbx_status *st, bool *has_st,
-                         pd_err *e)
+pd_status pd_pbx_get_public(pd_store *s, int64_t customer_id, pd_pbx *p, pd_pbx_status *st,
+                            bool *has_st, pd_err *e)
 {
 	memset(p, 0, sizeof *p);
 	memset(st, 0, sizeof *st);
@@ -314,13 +314,11 @@ json_t *pd_json_catalogue(const pd_catalogue *cat, const pd_geo *g, const bool w
 			json_object_set_new(o, "key", json_string(p->key));
 			json_object_set_new(o, "name", pd_json_str(p->name));
 			json_object_set_new(o, "description", pd_json_str(p->description));
-			json_t *f =
-			    p->features_json ? json_loads(p->features_json, 0, NULL) : NULL;
+			json_t *f = p->features_json ? json_loads(p->features_json, 0, NULL) : NULL;
 			json_object_set_new(o, "features", f ? f : json_object());
 			json_object_set_new(o, "locked_after_assignment",
 			                    json_boolean(p->locked_after_assignment));
-			json_object_set_new(o, "trial_allowed",
-			                    json_boolean(p->trial_allowed));
+			json_object_set_new(o, "trial_allowed", json_boolean(p->trial_allowed));
 			json_object_set_new(o, "price_cents", json_integer(p->price_cents));
 			json_object_set_new(o, "currency", pd_json_str(p->currency));
 			json_object_set_new(o, "platforms",
@@ -360,21 +358,17 @@ json_t *pd_json_catalogue(const pd_catalogue *cat, const pd_geo *g, const bool w
 			json_t *fa = json_array();
 			for (size_t j = 0; j < p->n_fields; j++) {
 				json_t *f = json_object();
-				json_object_set_new(f, "key",
-				                    json_string(p->fields[j].key));
-				json_object_set_new(f, "label",
-				                    pd_json_str(p->fields[j].label));
+				json_object_set_new(f, "key", json_string(p->fields[j].key));
+				json_object_set_new(f, "label", pd_json_str(p->fields[j].label));
 				json_object_set_new(f, "required",
 				                    json_boolean(p->fields[j].required));
-				json_object_set_new(f, "secret",
-				                    json_boolean(p->fields[j].secret));
-				json_object_set_new(
-				    f, "default", pd_json_str(p->fields[j].default_value));
-				static const char *const types[] = {
-				    [PD_FIELD_TEXT] = "text",
-				    [PD_FIELD_BOOL] = "bool",
-				    [PD_FIELD_INT] = "int",
-				    [PD_FIELD_PATH] = "path"};
+				json_object_set_new(f, "secret", json_boolean(p->fields[j].secret));
+				json_object_set_new(f, "default",
+				                    pd_json_str(p->fields[j].default_value));
+				static const char *const types[] = {[PD_FIELD_TEXT] = "text",
+				                                    [PD_FIELD_BOOL] = "bool",
+				                                    [PD_FIELD_INT] = "int",
+				                                    [PD_FIELD_PATH] = "path"};
 				json_object_set_new(f, "type",
 				                    json_string(types[p->fields[j].type]));
 				if (p->fields[j].type == PD_FIELD_INT) {
@@ -398,8 +392,7 @@ json_t *pd_json_catalogue(const pd_catalogue *cat, const pd_geo *g, const bool w
 			json_object_set_new(o, "code", json_string(co->code));
 			json_object_set_new(o, "name_en", pd_json_str(co->name_en));
 			json_object_set_new(o, "name_fr", pd_json_str(co->name_fr));
-			json_object_set_new(o, "time_zones",
-			                    strv_json(co->zones, co->n_zones));
+			json_object_set_new(o, "time_zones", strv_json(co->zones, co->n_zones));
 			json_array_append_new(a, o);
 		}
 		json_object_set_new(doc, "countries", a);
@@ -558,4 +551,38 @@ void pd_billing_writer_free(pd_billing_writer *w)
 	json_decref(w->lines);
 	json_decref(w->totals);
 	memset(w, 0, sizeof *w);
+}
+
+json_t *pd_json_pbx_status(const pd_customer *cu, const pd_pbx *p, const pd_pbx_status *st)
+{
+	bool known = st && st->state;
+	const char *state = known        ? st->state
+	                    : p->enabled ? "not monitored (no console running)"
+	                                 : "disabled";
+	/* the key: stored, else "disabled" for a disabled connection, else none */
+	const char *key = known        ? pd_link_state_name(st->link)
+	                  : p->enabled ? NULL
+	                               : pd_link_state_name(PD_LINK_DISABLED);
+	json_t *o = json_object();
+	json_object_set_new(o, "customer", json_string(cu->name));
+	json_object_set_new(o, "tenant_id", json_string(cu->tenant_id));
+	json_object_set_new(o, "enabled", json_boolean(p->enabled));
+	json_object_set_new(o, "state", key ? json_string(key) : json_null());
+	json_object_set_new(o, "status", json_string(state));
+	json_object_set_new(
+	    o, "since", known ? pd_json_time(st->since ? st->since : st->updated_at) : json_null());
+	json_object_set_new(o, "last_error",
+	                    known && st->last_error ? json_string(st->last_error) : json_null());
+	json_object_set_new(o, "updated_at", known ? pd_json_time(st->updated_at) : json_null());
+	json_object_set_new(o, "live_calls", json_integer(known ? st->live_calls : 0));
+	json_object_set_new(o, "agents_available", json_integer(known ? st->agents_available : 0));
+	json_object_set_new(o, "agents_logged_on", json_integer(known ? st->agents_logged_on : 0));
+	/* what the link is dialled with besides host:port: a TLS failure in
+	 * last_error reads next to tls_verify / tls_ca_file */
+	json_object_set_new(o, "tls", json_boolean(p->tls));
+	json_t *pj = p->params_json && *p->params_json ? json_loads(p->params_json, 0, NULL) : NULL;
+	json_object_set_new(o, "params", json_is_object(pj) ? pj : json_object());
+	if (pj && !json_is_object(pj))
+		json_decref(pj);
+	return o;
 }

@@ -40,6 +40,9 @@ json_t *pd_json_pbx(const pd_pbx *p); /* never the secret */
  * when none), else "disabled" for a disabled connection. */
 void pd_json_pbx_state(json_t *o, const pd_pbx *p, const pd_pbx_status *st);
 json_t *pd_json_template(const pd_template *t);
+/* `pbx status --json`: the stored live state of a customer's PBX (st NULL
+ * when the monitor stored none). */
+json_t *pd_json_pbx_status(const pd_customer *cu, const pd_pbx *p, const pd_pbx_status *st);
 /* The catalogue as `catalogue --json`: the sections asked for (product
  * types, roles, platforms, countries; g needed for the last). */
 json_t *pd_json_catalogue(const pd_catalogue *cat, const pd_geo *g, const bool want[4]);
