@@ -174,7 +174,8 @@ int pd_cli_audit_cmd(pd_cli *c, int argc, char **argv);
 int pd_cli_outbox_cmd(pd_cli *c, int argc, char **argv);
 int pd_cli_import_cmd(pd_cli *c, int argc, char **argv);
 int pd_cli_billing_cmd(pd_cli *c, int argc, char **argv);
-int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv); /* lab_pbx.c */
+int pd_cli_api_token_cmd(pd_cli *c, int argc, char **argv); /* api_token.c */
+int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv);       /* lab_pbx.c */
 
 /* Group dispatch: argv[0] is the group, argv[1] the sub-command. */
 typedef struct {
@@ -191,6 +192,7 @@ extern const pd_subcmd pd_cli_template_subs[];
 extern const pd_subcmd pd_cli_pbx_subs[];
 extern const pd_subcmd pd_cli_outbox_subs[];
 extern const pd_subcmd pd_cli_billing_subs[];
+extern const pd_subcmd pd_cli_api_token_subs[];
 
 /* Writes all n bytes to fd, as they are (no sanitising: for our own text
  * and for what pd_term_escape already made safe); false on a write error. */
