@@ -40,7 +40,8 @@ typedef struct {
 
 typedef struct {
 	const char *db_path;
-	pd_store_opts store;     /* catalogue required, borrowed */
+	pd_store_opts store;     /* catalogue required, borrowed, as the program loads it
+	                          * (pd_drivers_mark_supported applied) */
 	const pd_config *config; /* trial default days etc.; borrowed; NULL = defaults */
 	const char *listen;      /* "ADDR:PORT", "[ADDR6]:PORT"; port 0 = any free port */
 	const char *cert_path;   /* PEM certificate and key: HTTPS */
