@@ -562,8 +562,10 @@ static enum MHD_Result handle(pd_api *a, struct MHD_Connection *conn, const char
 	else
 		routes[hit].fn(&r);
 	if (r.sse && !r.doc) {
+		enum MHD_Result sret = send_sse(&r);
+		json_decref(r.doc); /* an error answered instead of the stream */
 		pd_api_token_free(&r.tok);
-		return send_sse(&r);
+		return sret;
 	}
 send:;
 	if (r.status == 503 && !retry_after)

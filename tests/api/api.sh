@@ -277,6 +277,9 @@ call POST "/v1/customers/$WZ/pbx/test" "${AP[@]}"
 expect "PBX test through the daemon's hook" 200 .op test
 call POST "/v1/customers/$WZ/pbx/resync" "${AP[@]}"
 expect "PBX resync through the hook" 200 .op resync
+call GET /v1/events "${AP[@]}" -N
+expect "events through the daemon's feed" 200
+check "as Server-Sent Events" bash -c "grep -qi '^content-type: text/event-stream' '$TMP/hdr' && grep -q '^data: {\"n\": 1}' '$TMP/last'"
 U=$U0
 
 # ---- catalogue and billing ----

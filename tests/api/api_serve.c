@@ -4,8 +4,8 @@
  * prints "port N" once serving and runs until SIGTERM/SIGINT;
  *   api_serve --routes
  * prints the router's table ("METHOD PATTERN" lines) for the OpenAPI check.
- * --hooks sets a PBX hook that answers what it was asked (the daemon's part
- * is tested with the daemon). */
+ * --hooks sets a PBX hook that answers what it was asked and an event feed
+ * of two events (the daemon's own hooks are tested with the daemon). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +26,28 @@ static pd_status fake_pbx(void *ctx, pd_api_pbx_op op, int64_t customer_id, json
 	return PD_OK;
 }
 
+/* Two events, then the end of the stream. */
+static void *fake_events_open(void *ctx)
+{
+	(void)ctx;
+	return xcalloc(1, sizeof(int));
+}
+
+static long fake_events_next(void *stream, char *buf, size_t max, int wait_ms)
+{
+	(void)wait_ms;
+	int *n = stream;
+	if (*n >= 2)
+		return -1;
+	int k = snprintf(buf, max, "event: view\ndata: {\"n\": %d}\n\n", (*n)++);
+	return k < 0 || (size_t)k >= max ? -1 : k;
+}
+
+static void fake_events_close(void *stream)
+{
+	free(stream);
+}
+
 int main(int argc, char **argv)
 {
 	pd_api_opts o;
@@ -41,9 +63,12 @@ int main(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(a, "--allow-plain"))
 			o.allow_plain = true;
-		else if (!strcmp(a, "--hooks"))
+		else if (!strcmp(a, "--hooks")) {
 			o.hooks.pbx_action = fake_pbx;
-		else if (!v) {
+			o.hooks.events_open = fake_events_open;
+			o.hooks.events_next = fake_events_next;
+			o.hooks.events_close = fake_events_close;
+		} else if (!v) {
 			fprintf(stderr, "api_serve: %s needs a value\n", a);
 			return 64;
 		} else if (!strcmp(a, "--db"))
