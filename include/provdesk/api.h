@@ -64,6 +64,11 @@ typedef struct {
  * for a bad address, a missing certificate or plain HTTP where refused,
  * PD_E_UNAVAILABLE when the address cannot be bound. */
 pd_status pd_api_start(const pd_api_opts *o, pd_api **out, pd_err *e);
+/* SIGHUP: the certificate and key read again. In-flight requests finish on
+ * the old ones; new connections get the new ones on the same socket. A file
+ * that cannot be read or used keeps the old certificate (PD_E_CONFIG naming
+ * api.cert or api.key); an API on plain HTTP stays so (PD_E_CONFIG). */
+pd_status pd_api_reload_tls(pd_api *a, const char *cert_path, const char *key_path, pd_err *e);
 /* The port bound (useful with port 0). */
 int pd_api_port(const pd_api *a);
 /* Stops accepting, finishes the requests in progress, closes the worker

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "api_internal.h"
 #include "provdesk/paths.h"
@@ -36,7 +37,8 @@ struct pd_api {
 	pd_config cfg_default;
 	struct MHD_Daemon *d;
 	pthread_key_t store_key;
-	char *cert, *key; /* PEM text, wiped at stop */
+	char *cert, *key; /* PEM text, wiped at stop; NULL: plain HTTP */
+	bool v6;
 	char *openapi;
 	size_t openapi_len;
 	int port;
@@ -630,6 +632,28 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ---- start / stop ---- */
 
+/* A daemon on the address, or on an already listening socket (a reload). */
+static struct MHD_Daemon *start_mhd(pd_api *a, const struct sockaddr_storage *ss, MHD_socket fd)
+{
+	bool tls = a->cert != NULL;
+	/* ITC: MHD_quiesce_daemon needs it to hand the listening socket over */
+	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | (tls ? MHD_USE_TLS : 0) |
+	                 (a->v6 ? MHD_USE_IPv6 : 0);
+	bool on_fd = fd != MHD_INVALID_SOCKET;
+	struct MHD_OptionItem opts[] = {
+	    {on_fd ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_SOCK_ADDR, on_fd ? (intptr_t)fd : 0,
+	     on_fd ? NULL : (void *)ss},
+	    {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, a->cert},
+	    {tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, a->key},
+	    {MHD_OPTION_END, 0, NULL},
+	};
+	return MHD_start_daemon(
+	    flags, 0, NULL, NULL, on_request, a, MHD_OPTION_THREAD_POOL_SIZE, a->o.threads,
+	    MHD_OPTION_CONNECTION_LIMIT, a->o.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+	    a->o.timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, a, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+}
+
 static char *slurp(const char *path, size_t max, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
@@ -770,19 +794,8 @@ pd_status pd_api_start(const pd_api_opts *o, pd_api **out, pd_err *e)
 			return PD_E_CONFIG;
 		}
 	}
-	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | (tls ? MHD_USE_TLS : 0) |
-	                 (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
-	struct MHD_OptionItem tls_opts[] = {
-	    {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, a->cert},
-	    {tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, a->key},
-	    {MHD_OPTION_END, 0, NULL},
-	};
-	a->d = MHD_start_daemon(
-	    flags, 0, NULL, NULL, on_request, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	    MHD_OPTION_THREAD_POOL_SIZE, a->o.threads, MHD_OPTION_CONNECTION_LIMIT,
-	    a->o.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, a->o.timeout_s,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
-	    on_completed, a, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+	a->v6 = ss.ss_family == AF_INET6;
+	a->d = start_mhd(a, &ss, MHD_INVALID_SOCKET);
 	if (!a->d) {
 		int err = errno;
 		pd_fail(e, PD_E_UNAVAILABLE, "api.listen", "cannot serve on %s: %s", o->listen,
@@ -794,6 +807,64 @@ pd_status pd_api_start(const pd_api_opts *o, pd_api **out, pd_err *e)
 	a->port = di ? di->port : 0;
 	*out = a;
 	return PD_OK;
+}
+
+static void wipe_free(char *s);
+
+pd_status pd_api_reload_tls(pd_api *a, const char *cert_path, const char *key_path, pd_err *e)
+{
+	if (!a->cert)
+		return pd_fail(
+		    e, PD_E_CONFIG, "api.cert",
+		    "the API serves plain HTTP: restart provdesk serve to turn on HTTPS");
+	char *cert = cert_path ? slurp(cert_path, 1 << 20, NULL) : NULL;
+	char *key = key_path ? slurp(key_path, 1 << 20, NULL) : NULL;
+	if (!cert || !key) {
+		int err = errno;
+		pd_fail(e, PD_E_CONFIG, cert ? "api.key" : "api.cert",
+		        "cannot read %s: %s; the API keeps its certificate",
+		        cert ? (key_path ? key_path : "(none)")
+		             : (cert_path ? cert_path : "(none)"),
+		        strerror(err));
+		free(cert);
+		wipe_free(key);
+		return PD_E_CONFIG;
+	}
+	MHD_socket fd = MHD_quiesce_daemon(a->d);
+	if (fd == MHD_INVALID_SOCKET) {
+		free(cert);
+		wipe_free(key);
+		return pd_fail(e, PD_E_INTERNAL, "api", "cannot hand the listening socket over");
+	}
+	char *old_cert = a->cert, *old_key = a->key;
+	a->cert = cert;
+	a->key = key;
+	struct MHD_Daemon *old = a->d;
+	/* a daemon that fails to start closes the socket it was given: give it a
+	 * duplicate, so the old certificate can serve on fd again */
+	int dupfd = dup(fd);
+	a->d = dupfd >= 0 ? start_mhd(a, NULL, dupfd) : NULL;
+	pd_status st = PD_OK;
+	if (a->d)
+		close(fd);
+	else {
+		/* a certificate GnuTLS refuses: keep serving with the old one */
+		a->cert = old_cert;
+		a->key = old_key;
+		old_cert = cert;
+		old_key = key;
+		a->d = start_mhd(a, NULL, fd);
+		st = pd_fail(e, PD_E_CONFIG, "api.cert",
+		             "%s or %s is not a usable PEM certificate and key; the API keeps its "
+		             "certificate",
+		             cert_path, key_path);
+	}
+	MHD_stop_daemon(old); /* finishes the requests it has; its workers' stores close */
+	free(old_cert);
+	wipe_free(old_key);
+	if (!a->d)
+		return pd_fail(e, PD_E_UNAVAILABLE, "api", "the API stopped: cannot serve again");
+	return st;
 }
 
 int pd_api_port(const pd_api *a)

@@ -1,7 +1,8 @@
 /* The HTTP API standalone, for its tests until `provdesk serve` starts it:
  *   api_serve --db PATH [--listen ADDR:PORT] [--allow-plain] [--cert F --key F]
  *             [--rate N] [--burst N] [--max-body N] [--timeout S] [--hooks]
- * prints "port N" once serving and runs until SIGTERM/SIGINT;
+ * prints "port N" once serving and runs until SIGTERM/SIGINT; SIGHUP reloads
+ * the certificate;
  *   api_serve --routes
  * prints the router's table ("METHOD PATTERN" lines) for the OpenAPI check.
  * --hooks sets a PBX hook that answers what it was asked and an event feed
@@ -109,6 +110,7 @@ int main(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* the API's threads inherit it */
 	pd_api *api;
 	if (pd_api_start(&o, &api, &e) != PD_OK) {
@@ -119,7 +121,14 @@ int main(int argc, char **argv)
 	printf("port %d\n", pd_api_port(api));
 	fflush(stdout);
 	int sig;
-	sigwait(&set, &sig);
+	while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
+		/* as provdesk serve: the certificate read again */
+		if (pd_api_reload_tls(api, o.cert_path, o.key_path, &e) != PD_OK)
+			fprintf(stderr, "api_serve: %s: %s\n", e.field, e.message);
+		else
+			fprintf(stderr, "api_serve: certificate reloaded\n");
+		pd_err_clear(&e);
+	}
 	pd_api_stop(api);
 	pd_catalogue_free(&cat);
 	return 0;

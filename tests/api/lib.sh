@@ -15,12 +15,14 @@ pd() { "$PROVDESK" --db "$DB" "$@"; }
 token() { pd --json api-token create --name "$1" --scope "$2" | jq -r .token; }
 
 # serve VAR [api_serve options...]: starts the API on 127.0.0.1:0 and sets
-# VAR to its base URL; it is stopped when the script ends
+# VAR to its base URL (SERVE_PID, SERVE_ERR: its pid and stderr); it is
+# stopped when the script ends
 serve() {
 	local var=$1 out="$TMP/serve.$RANDOM"
 	shift
 	"$API_SERVE" --db "$DB" --listen 127.0.0.1:0 "$@" >"$out" 2>"$out.err" &
 	local pid=$!
+	SERVE_PID=$pid SERVE_ERR=$out.err
 	pd_on_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
 	if ! wait_until "$UI_WAIT" grep -q '^port ' "$out"; then
 		echo "# api_serve did not start: $(cat "$out.err")" >&2

@@ -100,4 +100,20 @@ call GET /v1/customers "${A[@]}" --cacert "$TMP/cert.pem"
 expect "HTTPS with the configured certificate" 200
 st=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$UT/v1/customers" "${A[@]}")
 check "plain HTTP to the HTTPS port gets no answer" test "$st" != 200
+
+# ---- certificate reload on SIGHUP ----
+cp "$TMP/cert.pem" "$TMP/old.pem"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/key2.pem" -out "$TMP/cert2.pem" -days 2 \
+	-subj /CN=renewed -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1
+chmod 600 "$TMP/key2.pem"
+https_ok() { curl -s -o /dev/null --max-time 10 --cacert "$1" "$U/v1/customers" "${A[@]}"; }
+printf 'not a certificate\n' >"$TMP/cert.pem"
+kill -HUP "$SERVE_PID"
+eventually "a bad certificate file is refused on SIGHUP" grep -q "api.cert" "$SERVE_ERR"
+check "and the old certificate keeps serving" https_ok "$TMP/old.pem"
+cp "$TMP/cert2.pem" "$TMP/cert.pem"
+cp "$TMP/key2.pem" "$TMP/key.pem"
+kill -HUP "$SERVE_PID"
+eventually "SIGHUP: the renewed certificate is served" https_ok "$TMP/cert2.pem"
+check "the old one no longer" bash -c "! curl -s -o /dev/null --max-time 10 --cacert '$TMP/old.pem' '$U/v1/customers'"
 finish
