@@ -298,7 +298,8 @@ void api_r_customers_list(api_req *r)
 		json_object_set_new(doc, "next_cursor", json_string(next));
 	} else
 		json_object_set_new(doc, "next_cursor", json_null());
-	pd_rows_free(rows, n);
+	pd_rows_free(rows, n); /* the rows' members; the array is ours */
+	free(rows);
 	r->doc = doc;
 }
 

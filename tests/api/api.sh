@@ -356,4 +356,5 @@ if python3 -c 'import jsonschema' 2>/dev/null; then
 else
 	not_ok "python3-jsonschema is needed for the contract check (.ci/deps --test)"
 fi
+stop_servers
 finish

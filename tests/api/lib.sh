@@ -8,6 +8,7 @@ pd_tmpdir pdapi-test
 pd_pin_clock
 : >"$TMP/records.tsv"
 N=0 ST="" BODY="" U=""
+SERVERS=()
 
 pd() { "$PROVDESK" --db "$DB" "$@"; }
 
@@ -23,6 +24,7 @@ serve() {
 	"$API_SERVE" --db "$DB" --listen 127.0.0.1:0 "$@" >"$out" 2>"$out.err" &
 	local pid=$!
 	SERVE_PID=$pid SERVE_ERR=$out.err
+	SERVERS+=("$pid:$out.err")
 	pd_on_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
 	if ! wait_until "$UI_WAIT" grep -q '^port ' "$out"; then
 		echo "# api_serve did not start: $(cat "$out.err")" >&2
@@ -66,4 +68,22 @@ expect() {
 		fi
 	fi
 	ok "$name"
+}
+
+# stop_servers: each API started stops cleanly on SIGTERM (exit 0) with no
+# sanitizer report (ASan/UBSan builds: leaks of the request paths show here)
+stop_servers() {
+	local s pid err rc
+	for s in "${SERVERS[@]}"; do
+		pid=${s%%:*} err=${s#*:}
+		kill "$pid" 2>/dev/null
+		wait "$pid"
+		rc=$?
+		if [[ $rc == 0 ]] && ! grep -qE 'Sanitizer|runtime error' "$err"; then
+			ok "the API (pid $pid) stopped cleanly"
+		else
+			not_ok "the API (pid $pid) stopped cleanly" "exit $rc: $(head -c 1500 "$err")"
+		fi
+	done
+	SERVERS=()
 }

@@ -116,4 +116,5 @@ cp "$TMP/key2.pem" "$TMP/key.pem"
 kill -HUP "$SERVE_PID"
 eventually "SIGHUP: the renewed certificate is served" https_ok "$TMP/cert2.pem"
 check "the old one no longer" bash -c "! curl -s -o /dev/null --max-time 10 --cacert '$TMP/old.pem' '$U/v1/customers'"
+stop_servers
 finish
