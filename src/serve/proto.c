@@ -47,8 +47,7 @@ pd_status pd_sp_reader_feed(pd_sp_reader *r, const char *p, size_t n, pd_err *e)
 	const char *nl = memrchr(r->buf, '\n', r->len);
 	size_t open = nl ? r->len - (size_t)(nl + 1 - r->buf) : r->len;
 	if (open > r->max)
-		return pd_fail(e, PD_E_PROTOCOL, "message", "a line longer than %zu bytes",
-		                  r->max);
+		return pd_fail(e, PD_E_PROTOCOL, "message", "a line longer than %zu bytes", r->max);
 	return PD_OK;
 }
 
@@ -164,12 +163,12 @@ json_t *pd_sp_view_to_json(const pd_live_view *v)
 	}
 	json_object_set_new(o, "agents", g);
 	const pd_live_input *in = &v->input;
-	json_object_set_new(
-	    o, "input",
-	    json_pack("[IIIIIIIIb]", (json_int_t)in->dropped_calls, (json_int_t)in->dropped_channels,
-	              (json_int_t)in->aged_out, (json_int_t)in->stale_channels,
-	              (json_int_t)in->bad_fields, (json_int_t)in->dropped_other,
-	              (json_int_t)in->calls, (json_int_t)in->channels, in->capped));
+	json_object_set_new(o, "input",
+	                    json_pack("[IIIIIIIIb]", (json_int_t)in->dropped_calls,
+	                              (json_int_t)in->dropped_channels, (json_int_t)in->aged_out,
+	                              (json_int_t)in->stale_channels, (json_int_t)in->bad_fields,
+	                              (json_int_t)in->dropped_other, (json_int_t)in->calls,
+	                              (json_int_t)in->channels, in->capped));
 	return o;
 }
 
@@ -301,7 +300,8 @@ pd_status pd_sp_view_from_json(const json_t *o, pd_live_view *out, pd_err *e)
 			k->queue = rd_str(&r, json_array_get(x, 4), true);
 			k->agent = rd_str(&r, json_array_get(x, 5), true);
 			k->dir = (pd_call_dir)rd_int(&r, json_array_get(x, 6), 0, PD_DIR_INTERNAL);
-			k->state = (pd_call_state)rd_int(&r, json_array_get(x, 7), 0, PD_CALL_ENDED);
+			k->state =
+			    (pd_call_state)rd_int(&r, json_array_get(x, 7), 0, PD_CALL_ENDED);
 			k->start_ms = rd_int(&r, json_array_get(x, 8), I64);
 			k->state_since_ms = rd_int(&r, json_array_get(x, 9), I64);
 			k->end_ms = rd_int(&r, json_array_get(x, 10), I64);
@@ -373,10 +373,11 @@ pd_status pd_sp_sync_from_json(const json_t *o, int64_t *cid, int64_t *seq, pd_s
 	rd_key(&r, "result");
 	if (!json_is_object(x))
 		rd_fail(&r, "not an object");
-	static const char *keys[] = {"added",     "updated", "removed", "unchanged",
-	                             "sub_accounts_added", "linked"};
-	int *dst[] = {&res->added,     &res->updated, &res->removed, &res->unchanged,
-	              &res->sub_accounts_added, &res->linked};
+	static const char *keys[] = {
+	    "added", "updated", "removed", "unchanged", "sub_accounts_added", "linked"};
+	int *dst[] = {
+	    &res->added, &res->updated, &res->removed, &res->unchanged, &res->sub_accounts_added,
+	    &res->linked};
 	for (size_t i = 0; i < 6 && !r.bad; i++) {
 		snprintf(r.field, sizeof r.field, "result.%s", keys[i]);
 		*dst[i] = (int)rd_int(&r, json_object_get(x, keys[i]), 0, INT_MAX);

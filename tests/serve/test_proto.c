@@ -259,8 +259,12 @@ Test(serve_proto, view_refusals_name_the_field)
 
 Test(serve_proto, sync_roundtrip_and_refusal)
 {
-	pd_sync_result r = {.added = 1, .updated = 2, .removed = 3, .unchanged = 4,
-	                    .sub_accounts_added = 5, .linked = 6};
+	pd_sync_result r = {.added = 1,
+	                    .updated = 2,
+	                    .removed = 3,
+	                    .unchanged = 4,
+	                    .sub_accounts_added = 5,
+	                    .linked = 6};
 	json_t *o = pd_sp_sync_to_json(7, 9, &r);
 	int64_t cid, seq;
 	pd_sync_result b;
