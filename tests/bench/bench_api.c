@@ -226,7 +226,8 @@ int main(int argc, char **argv)
 	static const char *const filters[] = {"", "client 0", "REF-0123", "société", "99", "api"};
 	static const char *const sorts[] = {"name", "-created", "reference", "country", "-users"};
 	enum { R = 50 };
-	double api_t[2 * R], cli_t[R];
+	double api_t[2 * R], cli_t[R], worst = 0;
+	char worst_url[600] = "";
 	size_t na = 0;
 	for (int i = 0; i < R; i++) {
 		char *fe = curl_easy_escape(c, filters[i % 6], 0);
@@ -237,6 +238,10 @@ int main(int argc, char **argv)
 		t0 = now_s();
 		long st = http(c, h, url, NULL, &b);
 		api_t[na++] = now_s() - t0;
+		if (api_t[na - 1] > worst) {
+			worst = api_t[na - 1];
+			snprintf(worst_url, sizeof worst_url, "%s", url);
+		}
 		char *cur = st == 200 && b.s ? strstr(b.s, "\"next_cursor\": \"") : NULL;
 		if (cur) {
 			cur += 16;
@@ -246,6 +251,10 @@ int main(int argc, char **argv)
 			t0 = now_s();
 			http(c, h, next, NULL, &b);
 			api_t[na++] = now_s() - t0;
+			if (api_t[na - 1] > worst) {
+				worst = api_t[na - 1];
+				snprintf(worst_url, sizeof worst_url, "%s", next);
+			}
 		}
 		char *lv[] = {(char *)exe,
 		              "--db",
@@ -267,6 +276,7 @@ int main(int argc, char **argv)
 	printf("list, 50 a page, at %ld customers:\n", n);
 	stats("  API  GET /v1/customers (and next page)", api_t, na);
 	stats("  CLI  customer list --limit 50 --json", cli_t, R);
+	printf("  slowest API request: %.2f ms %s\n", worst * 1e3, strchr(worst_url + 7, '/'));
 
 	kill(spid, SIGTERM);
 	waitpid(spid, NULL, 0);
