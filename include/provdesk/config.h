@@ -48,6 +48,13 @@ typedef struct {
 	 * to it with a one-time token. NULL = the mail says there is no link. */
 	char *invite_activation_url;
 	int invite_token_days; /* 7: how long the token works */
+	/* [api]: the HTTP API of provdesk serve (include/provdesk/api.h); off
+	 * while listen is NULL. cert/key: PEM files (the key 0600, as
+	 * smtp.password_file); allow_plain: plain HTTP, loopback only. */
+	char *api_listen;
+	char *api_cert;
+	char *api_key;
+	bool api_allow_plain;
 } pd_config;
 
 /* path NULL: XDG config dir / provdesk.conf if it exists, else defaults.

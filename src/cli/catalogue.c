@@ -11,14 +11,6 @@ static const char help_catalogue[] =
     "Show the catalogue: product types (tenant profiles), roles, PBX platforms and the\n"
     "countries with their time zones. Without a section, all of them.\n";
 
-static json_t *strv_json(char **v, size_t n)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, json_string(v[i]));
-	return a;
-}
-
 static char *strv_join(char **v, size_t n, const char *empty)
 {
 	if (!n)
@@ -59,105 +51,7 @@ int pd_cli_catalogue_cmd(pd_cli *c, int argc, char **argv)
 		return pd_cli_fail(c, &e);
 	const pd_catalogue *cat = &c->cat;
 	if (c->json) {
-		json_t *doc = json_object();
-		if (want[0]) {
-			json_t *a = json_array();
-			for (size_t i = 0; i < cat->n_types; i++) {
-				const pd_product_type *p = &cat->types[i];
-				json_t *o = json_object();
-				json_object_set_new(o, "key", json_string(p->key));
-				json_object_set_new(o, "name", pd_json_str(p->name));
-				json_object_set_new(o, "description", pd_json_str(p->description));
-				json_t *f =
-				    p->features_json ? json_loads(p->features_json, 0, NULL) : NULL;
-				json_object_set_new(o, "features", f ? f : json_object());
-				json_object_set_new(o, "locked_after_assignment",
-				                    json_boolean(p->locked_after_assignment));
-				json_object_set_new(o, "trial_allowed",
-				                    json_boolean(p->trial_allowed));
-				json_object_set_new(o, "price_cents", json_integer(p->price_cents));
-				json_object_set_new(o, "currency", pd_json_str(p->currency));
-				json_object_set_new(o, "platforms",
-				                    strv_json(p->platforms, p->n_platforms));
-				json_object_set_new(o, "countries",
-				                    strv_json(p->countries, p->n_countries));
-				json_array_append_new(a, o);
-			}
-			json_object_set_new(doc, "product_types", a);
-		}
-		if (want[1]) {
-			json_t *a = json_array();
-			for (size_t i = 0; i < cat->n_roles; i++) {
-				json_t *o = json_object();
-				json_object_set_new(o, "key", json_string(cat->roles[i].key));
-				json_object_set_new(o, "name", pd_json_str(cat->roles[i].name));
-				json_object_set_new(o, "description",
-				                    pd_json_str(cat->roles[i].description));
-				json_object_set_new(o, "manages_users",
-				                    json_boolean(cat->roles[i].manages_users));
-				json_array_append_new(a, o);
-			}
-			json_object_set_new(doc, "roles", a);
-		}
-		if (want[2]) {
-			json_t *a = json_array();
-			for (size_t i = 0; i < cat->n_platforms; i++) {
-				const pd_platform *p = &cat->platforms[i];
-				json_t *o = json_object();
-				json_object_set_new(o, "key", json_string(p->key));
-				json_object_set_new(o, "name", pd_json_str(p->name));
-				json_object_set_new(o, "supported", json_boolean(p->supported));
-				json_object_set_new(o, "has_sub_accounts",
-				                    json_boolean(p->has_sub_accounts));
-				json_object_set_new(o, "sub_account_label",
-				                    pd_json_str(p->sub_account_label));
-				json_t *fa = json_array();
-				for (size_t j = 0; j < p->n_fields; j++) {
-					json_t *f = json_object();
-					json_object_set_new(f, "key",
-					                    json_string(p->fields[j].key));
-					json_object_set_new(f, "label",
-					                    pd_json_str(p->fields[j].label));
-					json_object_set_new(f, "required",
-					                    json_boolean(p->fields[j].required));
-					json_object_set_new(f, "secret",
-					                    json_boolean(p->fields[j].secret));
-					json_object_set_new(
-					    f, "default", pd_json_str(p->fields[j].default_value));
-					static const char *const types[] = {
-					    [PD_FIELD_TEXT] = "text",
-					    [PD_FIELD_BOOL] = "bool",
-					    [PD_FIELD_INT] = "int",
-					    [PD_FIELD_PATH] = "path"};
-					json_object_set_new(f, "type",
-					                    json_string(types[p->fields[j].type]));
-					if (p->fields[j].type == PD_FIELD_INT) {
-						json_object_set_new(f, "min",
-						                    json_integer(p->fields[j].min));
-						json_object_set_new(f, "max",
-						                    json_integer(p->fields[j].max));
-					}
-					json_array_append_new(fa, f);
-				}
-				json_object_set_new(o, "fields", fa);
-				json_array_append_new(a, o);
-			}
-			json_object_set_new(doc, "platforms", a);
-		}
-		if (want[3]) {
-			json_t *a = json_array();
-			for (size_t i = 0; i < pd_geo_count(g); i++) {
-				const pd_country *co = pd_geo_at(g, i);
-				json_t *o = json_object();
-				json_object_set_new(o, "code", json_string(co->code));
-				json_object_set_new(o, "name_en", pd_json_str(co->name_en));
-				json_object_set_new(o, "name_fr", pd_json_str(co->name_fr));
-				json_object_set_new(o, "time_zones",
-				                    strv_json(co->zones, co->n_zones));
-				json_array_append_new(a, o);
-			}
-			json_object_set_new(doc, "countries", a);
-		}
+		json_t *doc = pd_json_catalogue(cat, g, want);
 		pd_cli_print_json(c, doc);
 		return 0;
 	}

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "objects.h"
 #include "provdesk/cli.h"
 #include "provdesk/geo.h"
 #include "provdesk/model.h"
@@ -145,33 +146,17 @@ void pd_table_row(pd_table *t, const char *const *cells);
 void pd_table_print(const pd_table *t, FILE *out);
 void pd_table_free(pd_table *t);
 
-/* JSON helpers: NULL or "" -> null. */
-json_t *pd_json_str(const char *s);
-json_t *pd_json_day(pd_day d);
-json_t *pd_json_time(int64_t unix_seconds); /* ISO 8601 UTC, 0 -> null */
-void pd_fmt_time(int64_t unix_seconds, char out[32]);
-json_t *pd_json_customer(const pd_customer *c, pd_day today);
-json_t *pd_json_user(const pd_catalogue *cat, const pd_user *u);
-json_t *pd_json_users(const pd_catalogue *cat, const pd_user *u, size_t n);
 /* The users table of 'user list' and 'customer show' (the latter without the
  * DEVICE column); the caller prints and frees it. */
 void pd_table_users(pd_table *t, const pd_catalogue *cat, const pd_user *u, size_t n, bool device);
 /* Frees a user list from the store (the users and the array). */
 void pd_cli_users_free(pd_user *u, size_t n);
-json_t *pd_json_pbx(const pd_pbx *p); /* never the secret */
-/* Adds "state" and "last_error" to a PBX's JSON: the live status (st, NULL
- * when none), else "disabled" for a disabled connection. */
-void pd_json_pbx_state(json_t *o, const pd_pbx *p, const pd_pbx_status *st);
 /* What a link state means as a command's outcome (pbx resync, pbx status
  * --check): the one table from link state to status and so exit code. */
-pd_status pd_cli_link_status(pd_link_state st);
-json_t *pd_json_template(const pd_template *t);
 /* "trial (12 days left)" etc. */
 void pd_cli_status_text(const pd_customer *c, pd_day today, char *out, size_t n);
 /* The same from a status already computed (a grid row's). */
 void pd_cli_status_fmt(pd_customer_status st, int days_left, char *out, size_t n);
-/* Money: cents -> "12.34". */
-void pd_fmt_money(int64_t cents, char out[32]);
 
 /* ---- command groups ---- */
 int pd_cli_customer_cmd(pd_cli *c, int argc, char **argv);
@@ -188,7 +173,8 @@ int pd_cli_audit_cmd(pd_cli *c, int argc, char **argv);
 int pd_cli_outbox_cmd(pd_cli *c, int argc, char **argv);
 int pd_cli_import_cmd(pd_cli *c, int argc, char **argv);
 int pd_cli_billing_cmd(pd_cli *c, int argc, char **argv);
-int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv); /* lab_pbx.c */
+int pd_cli_api_token_cmd(pd_cli *c, int argc, char **argv); /* api_token.c */
+int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv);       /* lab_pbx.c */
 
 /* Group dispatch: argv[0] is the group, argv[1] the sub-command. */
 typedef struct {
@@ -205,6 +191,7 @@ extern const pd_subcmd pd_cli_template_subs[];
 extern const pd_subcmd pd_cli_pbx_subs[];
 extern const pd_subcmd pd_cli_outbox_subs[];
 extern const pd_subcmd pd_cli_billing_subs[];
+extern const pd_subcmd pd_cli_api_token_subs[];
 
 /* Writes all n bytes to fd, as they are (no sanitising: for our own text
  * and for what pd_term_escape already made safe); false on a write error. */

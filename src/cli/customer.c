@@ -98,32 +98,6 @@ static void row_cells(const pd_row *r, const char **cells, char *st, size_t stn,
 	cells[8] = r->c.tenant_id;
 }
 
-/* A row's PBX as the monitor last stored it, with its age and whether a
- * running monitor stands behind it (docs/provdesk.1, customer list); null
- * without a PBX connection. */
-static json_t *pbx_json(const pd_row *r, int64_t now)
-{
-	if (r->pbx_key == PD_PBXK_NONE)
-		return json_null();
-	char text[160];
-	bool fresh = pd_row_pbx_text(r, now, text, sizeof text);
-	bool row = r->pbx_updated_at > 0;
-	json_t *o = json_object();
-	json_object_set_new(o, "state",
-	                    r->pbx_link_known ? json_string(pd_link_state_name(r->pbx_link))
-	                                      : json_null());
-	json_object_set_new(o, "status", json_string(text));
-	json_object_set_new(o, "monitored", json_boolean(fresh && r->pbx_key != PD_PBXK_DISABLED));
-	json_object_set_new(o, "since", row ? pd_json_time(r->pbx_since) : json_null());
-	json_object_set_new(o, "last_error", row ? pd_json_str(r->pbx_error) : json_null());
-	json_object_set_new(o, "updated_at", row ? pd_json_time(r->pbx_updated_at) : json_null());
-	json_object_set_new(
-	    o, "age_s",
-	    row ? json_integer(now > r->pbx_updated_at ? now - r->pbx_updated_at : 0)
-	        : json_null());
-	return o;
-}
-
 static int cmd_list(pd_cli *c, int argc, char **argv)
 {
 	const char *filter = NULL, *sort = "name", *limit_s = NULL, *pbx = NULL;
@@ -207,13 +181,7 @@ static int cmd_list(pd_cli *c, int argc, char **argv)
 		for (size_t i = 0; i < nb[cur]; i++) {
 			const pd_row *r = &bufs[cur][i];
 			if (arr) {
-				json_t *o = pd_json_customer(&r->c, q.today);
-				json_object_set_new(
-				    o, "status", json_string(pd_customer_status_name(r->status)));
-				json_object_set_new(o, "users", json_integer(r->n_users));
-				json_object_set_new(o, "pbx_state", pd_json_str(r->pbx_state));
-				json_object_set_new(o, "pbx", pbx_json(r, now));
-				json_array_append_new(arr, o);
+				json_array_append_new(arr, pd_json_customer_row(r, q.today));
 			} else {
 				const char *cells[9];
 				char stt[64], users[24], pbxt[160];
@@ -274,26 +242,17 @@ static int show_customer(pd_cli *c, const pd_customer *cu, const char *warning)
 		ns = 0;
 
 	if (c->json) {
-		json_t *o = pd_json_customer(cu, today);
-		json_object_set_new(o, "users", pd_json_users(&c->cat, users, nu));
-		if (has_pbx) {
-			json_t *p = pd_json_pbx(&pbx);
-			pd_json_pbx_state(p, &pbx, has_st ? &pst : NULL);
-			json_object_set_new(o, "pbx", p);
-		} else
-			json_object_set_new(o, "pbx", json_null());
-		json_t *sa = json_array();
-		for (size_t i = 0; i < ns; i++) {
-			json_t *x = json_object();
-			json_object_set_new(x, "id", json_integer(subs[i].id));
-			json_object_set_new(x, "name", pd_json_str(subs[i].name));
-			json_array_append_new(sa, x);
+		json_t *o;
+		pd_status jst = pd_json_customer_full(s, &c->cat, cu, warning, &o, &e);
+		if (jst != PD_OK) {
+			pd_cli_users_free(users, nu);
+			if (has_pbx)
+				pd_pbx_free(&pbx);
+			if (has_st)
+				pd_pbx_status_free(&pst);
+			pd_sub_accounts_free(subs, ns);
+			return pd_cli_fail(c, &e);
 		}
-		json_object_set_new(o, "sub_accounts", sa);
-		json_t *w = json_array();
-		if (warning)
-			json_array_append_new(w, json_string(warning));
-		json_object_set_new(o, "warnings", w);
 		pd_cli_print_json(c, o);
 	} else {
 		char buf[256], t1[32], t2[11], t3[11];

@@ -153,6 +153,7 @@ static const struct {
     {"import", pd_cli_import_cmd, NULL, "FILE.csv", "create customers from a CSV file"},
     {"billing", pd_cli_billing_cmd, pd_cli_billing_subs, "--period YYYY-MM",
      "billing lines of a month"},
+    {"api-token", pd_cli_api_token_cmd, pd_cli_api_token_subs, "", "tokens of the HTTP API"},
     {"lab-pbx", cmd_lab_pbx, NULL, "", "run the built-in lab PBX"},
     {"help", cmd_help, NULL, "[COMMAND...]", "this help, or a command's help"},
 };

@@ -146,34 +146,7 @@ pd_status pd_cli_geo(const pd_geo **g, pd_err *e)
 
 pd_status pd_cli_role(const pd_catalogue *cat, const char *in, const char **key, pd_err *e)
 {
-	char *t = pd_trim(in ? in : "");
-	if (!*t || strcmp(t, "none") == 0) {
-		*key = NULL;
-		free(t);
-		return PD_OK;
-	}
-	char *k = pd_fold_key(t);
-	for (size_t i = 0; k && i < cat->n_roles; i++) {
-		char *a = pd_fold_key(cat->roles[i].key);
-		char *b = pd_fold_key(cat->roles[i].name);
-		bool hit = (a && strcmp(a, k) == 0) || (b && strcmp(b, k) == 0);
-		free(a);
-		free(b);
-		if (hit) {
-			*key = cat->roles[i].key;
-			free(k);
-			free(t);
-			return PD_OK;
-		}
-	}
-	free(k);
-	pd_buf b = {0};
-	for (size_t i = 0; i < cat->n_roles; i++)
-		pd_buf_printf(&b, "%s%s", i ? ", " : "", cat->roles[i].key);
-	pd_fail(e, PD_E_INVALID, "role", "unknown role '%s' (known: %s, none)", t, b.s ? b.s : "");
-	pd_buf_free(&b);
-	free(t);
-	return PD_E_INVALID;
+	return pd_role_resolve(cat, in, key, e);
 }
 
 pd_status pd_cli_customer(pd_cli *c, const char *id, pd_customer *out, pd_err *e)
@@ -181,24 +154,7 @@ pd_status pd_cli_customer(pd_cli *c, const char *id, pd_customer *out, pd_err *e
 	pd_store *s = pd_cli_store(c, e);
 	if (!s)
 		return e->status ? e->status : PD_E_INTERNAL;
-	memset(out, 0, sizeof *out);
-	pd_status st = store_customer_find(s, id, out, e);
-	/* Not a tenant id, #rowid or name: a reference (R-1234), wherever a
-	 * customer is named. */
-	if (st == PD_E_NOTFOUND && id && id[0] != '#') {
-		pd_err re;
-		pd_err_clear(&re);
-		memset(out, 0, sizeof *out);
-		st = store_customer_find_reference(s, id, out, &re);
-		if (st == PD_E_NOTFOUND)
-			pd_fail(e, PD_E_NOTFOUND, "customer",
-			        "no customer with tenant id, name or reference '%.100s'", id);
-		else
-			*e = re;
-	}
-	if (st != PD_OK && !e->field[0])
-		snprintf(e->field, sizeof e->field, "customer");
-	return st;
+	return pd_customer_resolve(s, id, out, e);
 }
 
 pd_status pd_cli_customer_id(pd_cli *c, const char *id, int64_t *out, pd_err *e)
@@ -239,16 +195,7 @@ int pd_cli_pbx_load(pd_cli *c, const char *id, bool with_secret, pd_customer *cu
 pd_status pd_cli_pbx_get(pd_cli *c, int64_t customer_id, pd_pbx *p, pd_pbx_status *st, bool *has_st,
                          pd_err *e)
 {
-	memset(p, 0, sizeof *p);
-	memset(st, 0, sizeof *st);
-	*has_st = false;
-	pd_status r = store_pbx_get(c->store, customer_id, false, p, e);
-	if (r != PD_OK)
-		return r;
-	free(p->secret); /* never printed; the store should not return it anyway */
-	p->secret = NULL;
-	*has_st = store_pbx_status_get(c->store, customer_id, st, e) == PD_OK;
-	return PD_OK;
+	return pd_pbx_get_public(c->store, customer_id, p, st, has_st, e);
 }
 
 /* ---- secrets ---- */

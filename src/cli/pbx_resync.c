@@ -140,7 +140,7 @@ int pd_cli_pbx_resync_cmd(pd_cli *c, int argc, char **argv)
 	pd_live_snapshot(live, cu.id, &v);
 	if (!synced) {
 		const char *why = v.last_error[0] ? v.last_error : "timed out";
-		pd_status fs = pd_cli_link_status(st);
+		pd_status fs = pd_link_state_outcome(st);
 		rc = pd_cli_failf(c, fs == PD_OK ? PD_E_UNAVAILABLE : fs, "pbx",
 		                  "resync of \"%s\" failed: %s", cu.name, why);
 	} else if (c->json) {

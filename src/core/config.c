@@ -53,7 +53,11 @@ typedef struct {
 	X(16, "pbx", "max_message_kb")                                                             \
 	X(17, "customers", "import_max_mb")                                                        \
 	X(18, "pbx", "max_users_per_link")                                                         \
-	X(19, "ui", "mouse")
+	X(19, "ui", "mouse")                                                                       \
+	X(20, "api", "listen")                                                                     \
+	X(21, "api", "cert")                                                                       \
+	X(22, "api", "key")                                                                        \
+	X(23, "api", "allow_plain")
 
 static const struct {
 	const char *section, *key;
@@ -65,8 +69,8 @@ static const struct {
 #define N_KEYS (sizeof known_keys / sizeof known_keys[0])
 _Static_assert(N_KEYS <= 32, "loader.seen has a slot per key");
 
-static const char *const sections[] = {"database", "smtp", "trial",      "customers",
-                                       "pbx",      "ui",   "invitations"};
+static const char *const sections[] = {"database", "smtp", "trial",       "customers",
+                                       "pbx",      "ui",   "invitations", "api"};
 
 static bool fail(loader *l, const char *section, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -183,15 +187,15 @@ static bool check_url_port(loader *l, const char *auth)
 /* The password file holds a secret: refuse it when group or others may read
  * it, naming the file and its mode. A missing file is reported when a
  * message is sent (pd_config_smtp_password), as before. */
-static bool check_secret_mode(loader *l, const char *path)
+static bool check_secret_mode(loader *l, const char *path, const char *section, const char *key)
 {
 	struct stat st;
 	if (stat(path, &st) != 0)
 		return true;
 	if (!S_ISREG(st.st_mode))
-		return fail(l, "smtp", "password_file", "%s is not a regular file", path);
+		return fail(l, section, key, "%s is not a regular file", path);
 	if (st.st_mode & 0044)
-		return fail(l, "smtp", "password_file",
+		return fail(l, section, key,
 		            "%s: mode %04o, must not be readable by %s (chmod 600 %s)", path,
 		            (unsigned)(st.st_mode & 07777),
 		            (st.st_mode & 0004) ? "others" : "its group", path);
@@ -290,7 +294,8 @@ static int handler(void *user, const char *section, const char *name, const char
 	case 5:
 		free(c->smtp_password_file);
 		c->smtp_password_file = *v ? resolve_path(l, v) : NULL;
-		if (c->smtp_password_file && !check_secret_mode(l, c->smtp_password_file))
+		if (c->smtp_password_file &&
+		    !check_secret_mode(l, c->smtp_password_file, "smtp", "password_file"))
 			return 0;
 		break;
 	case 6:
@@ -309,6 +314,29 @@ static int handler(void *user, const char *section, const char *name, const char
 		break;
 	case 17:
 		return int_value(l, section, name, v, 1, 4096, &c->import_max_mb);
+	case 20: /* ADDR:PORT; pd_api_start checks the address when it binds */
+		if (*v && !strchr(v, ':'))
+			return fail(l, section, name, "'%s' is not ADDR:PORT (e.g. 127.0.0.1:8443)",
+			            v);
+		pd_set_str(&c->api_listen, *v ? v : NULL);
+		break;
+	case 21:
+	case 22: {
+		char **dst = idx == 21 ? &c->api_cert : &c->api_key;
+		free(*dst);
+		*dst = *v ? resolve_path(l, v) : NULL;
+		if (idx == 22 && c->api_key && !check_secret_mode(l, c->api_key, "api", "key"))
+			return 0;
+		break;
+	}
+	case 23:
+		if (!strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true"))
+			c->api_allow_plain = true;
+		else if (!strcmp(v, "off") || !strcmp(v, "no") || !strcmp(v, "false"))
+			c->api_allow_plain = false;
+		else
+			return fail(l, section, name, "'%s' is not yes or no", v);
+		break;
 	case 8:
 		return int_value(l, section, name, v, 5, 3600, &c->pbx_ping_interval);
 	case 9:
@@ -388,7 +416,7 @@ static char *reader(char *str, int num, void *stream)
 		if (!known) {
 			fail(l, sec, NULL,
 			     "unknown section [%s] (sections: database, smtp, trial, customers, "
-			     "pbx, ui, invitations)",
+			     "pbx, ui, invitations, api)",
 			     sec);
 			return NULL;
 		}
@@ -431,6 +459,9 @@ void pd_config_free(pd_config *c)
 	free(c->smtp_password_file);
 	free(c->ui_theme);
 	free(c->invite_activation_url);
+	free(c->api_listen);
+	free(c->api_cert);
+	free(c->api_key);
 	memset(c, 0, sizeof *c);
 }
 

@@ -518,6 +518,22 @@ static const char
                     " WHEN state LIKE 'auth failed%' THEN 'auth-failed'"
                     " ELSE 'connecting' END;",
                     migration_10,
+                    /* 11 (HTTP API, docs/architecture.md "HTTP API"): the API's tokens, kept as
+                     * the SHA-256 of the secret (shown once, never stored), one live token per
+                     * name; and the answers to POSTs sent with an Idempotency-Key, per token,
+                     * so a retried create is answered from here instead of creating twice. */
+                    "CREATE TABLE api_tokens(id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+                    " scope TEXT NOT NULL CHECK (scope IN ('read', 'provision', 'billing')),"
+                    " hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL,"
+                    " created_by TEXT NOT NULL DEFAULT '', revoked_at INTEGER);"
+                    "CREATE UNIQUE INDEX api_tokens_name ON api_tokens(name) WHERE revoked_at IS "
+                    "NULL;"
+                    "CREATE TABLE api_idempotency(token_id INTEGER NOT NULL REFERENCES "
+                    "api_tokens(id),"
+                    " key TEXT NOT NULL, request_hash TEXT NOT NULL, status INTEGER NOT NULL,"
+                    " body TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (token_id, "
+                    "key));"
+                    "CREATE INDEX api_idempotency_age ON api_idempotency(created_at);",
 };
 
 int schema_migration_count(void)

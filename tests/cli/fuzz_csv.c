@@ -9,7 +9,7 @@
 #include <string.h>
 #include <utf8proc.h>
 
-#include "../../src/cli/csv.h"
+#include "../../src/objects/csv.h"
 #include "provdesk/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

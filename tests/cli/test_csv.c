@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/cli/csv.h"
+#include "../../src/objects/csv.h"
 
 typedef struct {
 	pd_csv_reader r;

@@ -468,3 +468,34 @@ Test(config, password_file_readable_by_others_refused)
 	free(p);
 	free(pw);
 }
+
+Test(config, api_section)
+{
+	pd_config c;
+	pd_err e = {0};
+	cr_assert_eq(pd_config_load(NULL, &c, &e), PD_OK, "%s", e.message);
+	cr_assert_null(c.api_listen, "no API unless configured");
+	cr_assert_not(c.api_allow_plain);
+	pd_config_free(&c);
+	char *key = write_file(dir, "api-key.pem", "-----BEGIN PRIVATE KEY-----\n");
+	chmod(key, 0600);
+	char *p = write_file(dir, "api.conf",
+	                     "[api]\nlisten = [::1]:8443\ncert = api-cert.pem\nkey = api-key.pem\n"
+	                     "allow_plain = yes\n");
+	cr_assert_eq(pd_config_load(p, &c, &e), PD_OK, "%s", e.message);
+	cr_assert_str_eq(c.api_listen, "[::1]:8443");
+	char *want = xasprintf("%s/api-cert.pem", dir);
+	cr_assert_str_eq(c.api_cert, want, "relative to the file");
+	cr_assert_str_eq(c.api_key, key);
+	cr_assert(c.api_allow_plain);
+	pd_config_free(&c);
+	chmod(key, 0644);
+	cr_assert_neq(pd_config_load(p, &c, &e), PD_OK, "a key others may read is refused");
+	cr_assert_str_eq(e.field, "api.key");
+	free(want);
+	free(key);
+	free(p);
+	bad("[api]\nlisten = 8443\n", 2, "api.listen", "ADDR:PORT");
+	bad("[api]\nallow_plain = sure\n", 2, "api.allow_plain", "yes or no");
+	bad("[api]\nport = 8443\n", 2, "api.port", "listen");
+}

@@ -740,6 +740,8 @@ Test(store_open, migration_9_derives_the_link_state_key_from_the_old_text)
 	cr_assert_eq(sqlite3_exec(db,
 	                          "ALTER TABLE pbx_status DROP COLUMN link;"
 	                          "ALTER TABLE pbx_status DROP COLUMN since;"
+	                          "DROP TABLE api_idempotency;" /* migration 10 */
+	                          "DROP TABLE api_tokens;"
 	                          "PRAGMA user_version = 8;",
 	                          0, 0, 0),
 	             SQLITE_OK, "%s", sqlite3_errmsg(db));

@@ -1,7 +1,7 @@
 /* RFC 4180 CSV: a strict reader for imports (quoted fields with commas,
  * doubled quotes and newlines; CRLF or LF; UTF-8 with or without BOM) that
  * reports errors by physical line, and a writer for exports. Its own library
- * (src/cli/meson.build): the CLI and the console's exports share it. */
+ * (src/objects/meson.build): the CLI, the console and the HTTP API share it. */
 #ifndef PROVDESK_CLI_CSV_H
 #define PROVDESK_CLI_CSV_H
 
