@@ -11,6 +11,7 @@ typedef struct {
 	const pd_config *cfg;
 	const pd_catalogue *cat;
 	const char *db_path;
+	const char *config_path; /* --config or NULL: given to a monitor the console starts */
 	const char *theme; /* --theme, else cfg->ui_theme */
 	bool noc;          /* read-only wall display */
 	bool no_mouse;     /* --no-mouse (else cfg->ui_mouse) */
