@@ -1135,6 +1135,11 @@ int64_t labpbx_logins(pd_labpbx *l)
 	return atomic_load(&l->logins);
 }
 
+int64_t labpbx_huge_sent(pd_labpbx *l)
+{
+	return atomic_load(&l->huge_sent);
+}
+
 int64_t labpbx_status_asked(pd_labpbx *l)
 {
 	return atomic_load(&l->status_asked);
