@@ -47,8 +47,8 @@ typedef struct {
 /* Starts the thread (returns at once; the connection follows). live is
  * borrowed, must outlive the client and may be NULL for a client that is
  * not live. The options' strings are copied. */
-pd_status pd_serve_client_start(const pd_serve_client_opts *o, pd_live *live,
-                                pd_serve_client **out, pd_err *e);
+pd_status pd_serve_client_start(const pd_serve_client_opts *o, pd_live *live, pd_serve_client **out,
+                                pd_err *e);
 /* Attached now: the daemon answered hello (and, live, its snapshot is in). */
 bool pd_serve_client_attached(pd_serve_client *c);
 /* The hello said rw (the NOC and a read-only user are ro: no command). */

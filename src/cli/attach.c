@@ -4,8 +4,7 @@
 
 #include "attach.h"
 
-pd_serve_client *pd_cli_attach(pd_cli *c, pd_live *live, bool autostart, int timeout_ms,
-                               pd_err *e)
+pd_serve_client *pd_cli_attach(pd_cli *c, pd_live *live, bool autostart, int timeout_ms, pd_err *e)
 {
 	pd_serve_client_opts o = {
 	    .db_path = c->db_path,

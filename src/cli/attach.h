@@ -14,8 +14,7 @@
  * snapshot in when this returns). Without autostart and no daemon running,
  * NULL at once with e saying "no monitor running"; else NULL after
  * timeout_ms with e set. The caller stops the client. */
-pd_serve_client *pd_cli_attach(pd_cli *c, pd_live *live, bool autostart, int timeout_ms,
-                               pd_err *e);
+pd_serve_client *pd_cli_attach(pd_cli *c, pd_live *live, bool autostart, int timeout_ms, pd_err *e);
 /* After a command queued an invitation (customer create, import): with SMTP
  * configured, have a monitor (started when none runs) send it now, so it
  * goes out with no console open. A failure is one line on stderr; the

@@ -1,10 +1,10 @@
 /* provdesk pbx resync CUSTOMER: connect now, discover and sync users, print
  * "N new, M updated, K removed, L linked" (a disabled connection or
  * sync_users off is refused unless --force). */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
 #include <unistd.h>
 
 #include "attach.h"
@@ -132,10 +132,12 @@ static int resync_via_monitor(pd_cli *c, const pd_customer *cu)
 			saw_sync = true;
 			if (prog.on && v.sync_total > 0) {
 				if (!phased || prog.total != (uint64_t)v.sync_total) {
-					pd_progress_phase(&prog, "discovering", (uint64_t)v.sync_total);
+					pd_progress_phase(&prog, "discovering",
+					                  (uint64_t)v.sync_total);
 					phased = true;
 				}
-				pd_progress_set(&prog, (uint64_t)(v.sync_done > 0 ? v.sync_done : 0));
+				pd_progress_set(&prog,
+				                (uint64_t)(v.sync_done > 0 ? v.sync_done : 0));
 			}
 		}
 		/* the state the monitor had when asked may be an old one (an auth
@@ -162,8 +164,8 @@ static int resync_via_monitor(pd_cli *c, const pd_customer *cu)
 	if (synced) {
 		print_result(c, cu, &r);
 	} else if (lost) {
-		rc = pd_cli_failf(c, PD_E_UNAVAILABLE, "pbx", "resync of \"%s\" failed: %s", cu->name,
-		                  lost);
+		rc = pd_cli_failf(c, PD_E_UNAVAILABLE, "pbx", "resync of \"%s\" failed: %s",
+		                  cu->name, lost);
 	} else {
 		const char *why = v.last_error[0] ? v.last_error : "timed out";
 		pd_status fs = v.customer_id ? pd_cli_link_status(v.link) : PD_E_UNAVAILABLE;

@@ -66,9 +66,8 @@ static int print_live(pd_cli *c, const pd_customer *cu, const pd_pbx *p, const p
 	char text[300];
 	pd_live_status_text(v->link, v->sync_done, v->sync_total, v->retry_at_ms, v->last_error,
 	                    now, text, sizeof text);
-	int64_t in_state = v->link_since_ms && now > v->link_since_ms
-	                       ? (now - v->link_since_ms) / 1000
-	                       : 0;
+	int64_t in_state =
+	    v->link_since_ms && now > v->link_since_ms ? (now - v->link_since_ms) / 1000 : 0;
 	int64_t stale_for =
 	    v->stale && now > v->stale_since_ms ? (now - v->stale_since_ms) / 1000 : 0;
 	int64_t calls = 0, avail = 0, on = 0;
@@ -163,9 +162,7 @@ int pd_cli_pbx_status_cmd(pd_cli *c, int argc, char **argv)
 	 * last known one, not the present */
 	const char *unmonitored = running ? "not monitored (the running monitor does not watch it)"
 	                                  : "not monitored (no monitor running)";
-	const char *state = known && !p.enabled ? st.state
-	                    : p.enabled         ? unmonitored
-	                                        : "disabled";
+	const char *state = known && !p.enabled ? st.state : p.enabled ? unmonitored : "disabled";
 	/* the key: stored, else "disabled" for a disabled connection, else none */
 	const char *key = known       ? pd_link_state_name(st.link)
 	                  : p.enabled ? NULL

@@ -150,7 +150,8 @@ static pd_status status_of(const char *s)
 	if (!strcmp(s, "permission"))
 		return PD_E_AUTH;
 	for (int i = 0; i < PD_STATUS__COUNT; i++)
-		if (!strcmp(s, pd_status_code((pd_status)i)) || !strcmp(s, pd_status_name((pd_status)i)))
+		if (!strcmp(s, pd_status_code((pd_status)i)) ||
+		    !strcmp(s, pd_status_name((pd_status)i)))
 			return (pd_status)i;
 	return PD_E_INTERNAL;
 }
@@ -297,11 +298,12 @@ static bool spawn_daemon(pd_serve_client *c)
 			ssize_t r = read(ep[0], b, sizeof b);
 			if (r <= 0)
 				break;
-			size_t take = (size_t)r < sizeof err - 1 - elen ? (size_t)r : sizeof err - 1 - elen;
+			size_t take =
+			    (size_t)r < sizeof err - 1 - elen ? (size_t)r : sizeof err - 1 - elen;
 			memcpy(err + elen, b, take);
 			elen += take;
 		}
-	pid_t w = waitpid(pid, &status, WNOHANG);
+		pid_t w = waitpid(pid, &status, WNOHANG);
 		if (w == pid)
 			exited = true;
 		else if (w < 0 && errno == ECHILD) /* SIGCHLD ignored: reaped already */
@@ -450,8 +452,8 @@ static bool on_msg(pd_serve_client *c, json_t *m, char *why, size_t whyn)
 	if (!strcmp(t, "error")) {
 		const char *code = json_string_value(json_object_get(m, "code"));
 		const char *msg = json_string_value(json_object_get(m, "message"));
-		snprintf(why, whyn, "the monitor refused this client: %s%s%s", code ? code : "error",
-		         msg ? ": " : "", msg ? msg : "");
+		snprintf(why, whyn, "the monitor refused this client: %s%s%s",
+		         code ? code : "error", msg ? ": " : "", msg ? msg : "");
 		clean_text(why);
 		/* a version or a permission does not change by retrying soon */
 		c->bo.cap_ms = RETRY_FAIL_CAP_MS;
@@ -465,10 +467,11 @@ static bool on_msg(pd_serve_client *c, json_t *m, char *why, size_t whyn)
 		}
 		json_int_t v = json_integer_value(json_object_get(m, "v"));
 		if (v != PD_SERVE_PROTO) {
-			snprintf(why, whyn,
-			         "the monitor speaks protocol version %lld, this program %d: restart "
-			         "it with this version (provdesk serve --stop)",
-			         (long long)v, PD_SERVE_PROTO);
+			snprintf(
+			    why, whyn,
+			    "the monitor speaks protocol version %lld, this program %d: restart "
+			    "it with this version (provdesk serve --stop)",
+			    (long long)v, PD_SERVE_PROTO);
 			c->bo.cap_ms = RETRY_FAIL_CAP_MS;
 			return false;
 		}
@@ -605,7 +608,8 @@ static bool read_some(pd_serve_client *c, char *why, size_t whyn)
 			if (k == 0)
 				break;
 			if (k < 0) {
-				snprintf(why, whyn, "bad message from the monitor: %.200s", e.message);
+				snprintf(why, whyn, "bad message from the monitor: %.200s",
+				         e.message);
 				return false;
 			}
 			bool ok = on_msg(c, m, why, whyn);
@@ -704,8 +708,8 @@ static void *client_main(void *arg)
 
 /* ---- the API ---- */
 
-pd_status pd_serve_client_start(const pd_serve_client_opts *o, pd_live *live,
-                                pd_serve_client **out, pd_err *e)
+pd_status pd_serve_client_start(const pd_serve_client_opts *o, pd_live *live, pd_serve_client **out,
+                                pd_err *e)
 {
 	*out = NULL;
 	if (!o || !o->db_path || !*o->db_path)
@@ -804,7 +808,8 @@ pd_status pd_serve_client_wait(pd_serve_client *c, int timeout_ms, pd_err *e)
 	pthread_mutex_unlock(&c->mu);
 	if (a)
 		return PD_OK;
-	return pd_fail(e, PD_E_UNAVAILABLE, NULL, "%s", why[0] ? why : "no answer from the monitor");
+	return pd_fail(e, PD_E_UNAVAILABLE, NULL, "%s",
+	               why[0] ? why : "no answer from the monitor");
 }
 
 void pd_serve_client_error(pd_serve_client *c, char *buf, size_t n)
