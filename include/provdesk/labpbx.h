@@ -147,7 +147,8 @@ void labpbx_register(pd_labpbx *l, const char *endpoint, bool registered);
 /* Counters (thread-safe). */
 int labpbx_sessions(pd_labpbx *l); /* logged-in sessions */
 int labpbx_active_calls(pd_labpbx *l);
-int64_t labpbx_logins(pd_labpbx *l); /* successful logins so far */
+int64_t labpbx_logins(pd_labpbx *l);  /* successful logins so far */
+int64_t labpbx_logoffs(pd_labpbx *l); /* AMI Logoff / ESL exit received so far */
 /* FreeSWITCH: "api status" commands answered so far (a driver's pings). */
 int64_t labpbx_status_asked(pd_labpbx *l);
 /* Changes the password a BroadWorks Xsi lab accepts: requests with the old
