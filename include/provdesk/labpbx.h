@@ -149,6 +149,10 @@ int labpbx_sessions(pd_labpbx *l); /* logged-in sessions */
 int labpbx_active_calls(pd_labpbx *l);
 int64_t labpbx_logins(pd_labpbx *l);  /* successful logins so far */
 int64_t labpbx_logoffs(pd_labpbx *l); /* AMI Logoff / ESL exit received so far */
+/* Injected 16 MB events (PD_LAB_FAULT_HUGE) queued whole: what the lab
+ * sends after that follows the event (the session's other events are
+ * dropped while it is being sent). */
+int64_t labpbx_huge_sent(pd_labpbx *l);
 /* FreeSWITCH: "api status" commands answered so far (a driver's pings). */
 int64_t labpbx_status_asked(pd_labpbx *l);
 /* Changes the password a BroadWorks Xsi lab accepts: requests with the old

@@ -167,6 +167,12 @@ void pd_live_set_link(pd_live *l, int64_t customer_id, pd_link_state st, int syn
  * (the latest one only) and shown when the link is monitoring again. */
 void pd_live_publish(pd_live *l, int64_t customer_id, pd_live_view *v);
 void pd_live_remove(pd_live *l, int64_t customer_id);
+/* A mirror's writer (a client of `provdesk serve`, include/provdesk/serve.h):
+ * replaces a customer's entry whole with v as another process's pd_live
+ * holds it — link and status fields, times, stale marks, users, calls,
+ * agents and input — taking ownership of v's arrays (v's pointers cleared).
+ * v->generation is ignored: the entry's own is bumped. */
+void pd_live_put(pd_live *l, pd_live_view *v);
 
 /* "retrying in 8s (connection refused)" etc. into buf. */
 void pd_live_status_text(pd_link_state st, int sync_done, int sync_total, int64_t retry_at_ms,

@@ -402,6 +402,28 @@ void pd_live_remove(pd_live *l, int64_t cid)
 	}
 }
 
+void pd_live_put(pd_live *l, pd_live_view *v)
+{
+	pd_live_view old = {0}, pending = {0};
+	pthread_mutex_lock(&l->mu);
+	entry *e = find(l, v->customer_id, true);
+	old = e->v;
+	pending = e->pending;
+	memset(&e->pending, 0, sizeof e->pending);
+	e->have_pending = false;
+	e->v = *v;
+	e->v.generation = old.generation + 1;
+	l->generation++;
+	pthread_mutex_unlock(&l->mu);
+	v->users = NULL;
+	v->calls = NULL;
+	v->agents = NULL;
+	v->n_users = v->n_calls = v->n_agents = 0;
+	pd_live_free_view(&old);
+	pd_live_free_view(&pending);
+	wake(l);
+}
+
 pd_status pd_live_snapshot(pd_live *l, int64_t cid, pd_live_view *out)
 {
 	memset(out, 0, sizeof *out);

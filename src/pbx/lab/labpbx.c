@@ -1141,6 +1141,11 @@ int64_t labpbx_logoffs(pd_labpbx *l)
 	return atomic_load(&l->logoffs);
 }
 
+int64_t labpbx_huge_sent(pd_labpbx *l)
+{
+	return atomic_load(&l->huge_sent);
+}
+
 int64_t labpbx_status_asked(pd_labpbx *l)
 {
 	return atomic_load(&l->status_asked);

@@ -1834,6 +1834,7 @@ bool lab_esl_hostile_fill(pd_labpbx *l, session *s)
 					pd_buf_addn(&b, "a", 1);
 				pd_buf_add(&b, "\n\n");
 				s->huge_left = 0;
+				atomic_fetch_add(&l->huge_sent, 1);
 			}
 			lab_sess_send(s, b.s, b.len);
 			pd_buf_free(&b);

@@ -121,8 +121,10 @@ bool lab_hostile_fill(pd_labpbx *l, session *s)
 				s->huge_left =
 				    s->huge_left > (size_t)n ? s->huge_left - (size_t)n : 0;
 			}
-			if (!s->huge_left)
+			if (!s->huge_left) {
 				pd_buf_add(&b, "\r\n");
+				atomic_fetch_add(&l->huge_sent, 1);
+			}
 			lab_sess_send(s, b.s, b.len);
 			pd_buf_free(&b);
 		}
