@@ -154,6 +154,8 @@ static const struct {
     {"billing", pd_cli_billing_cmd, pd_cli_billing_subs, "--period YYYY-MM",
      "billing lines of a month"},
     {"lab-pbx", cmd_lab_pbx, NULL, "", "run the built-in lab PBX"},
+    {"serve", pd_cli_serve, NULL, "[--detach] [--auto] [--stop|--status]",
+     "the one PBX monitor and outbox sender of the database"},
     {"help", cmd_help, NULL, "[COMMAND...]", "this help, or a command's help"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
