@@ -443,6 +443,28 @@ static void on_reply(pd_serve_client *c, json_t *m)
 	pthread_mutex_unlock(&c->mu);
 }
 
+/* A view without data of a link that is not monitoring (a daemon that has
+ * just started dials again) while the mirror holds that customer's last
+ * data, stale: keep the data and take the state only. */
+static bool keep_stale(pd_serve_client *c, const pd_live_view *v)
+{
+	bool on_the_way = pd_link_state_retries(v->link) || v->link == PD_LINK_CONNECTING ||
+	                  v->link == PD_LINK_LOGGING_IN || v->link == PD_LINK_DISCOVERING;
+	if (!on_the_way)
+		return false;
+	if (v->n_users || v->n_calls || v->n_agents)
+		return false;
+	pd_live_summary s;
+	if (!pd_live_summary_get(c->live, v->customer_id, &s) || !s.stale)
+		return false;
+	pd_live_view old;
+	if (pd_live_snapshot(c->live, v->customer_id, &old) != PD_OK)
+		return false;
+	bool data = old.n_users || old.n_calls || old.n_agents;
+	pd_live_free_view(&old);
+	return data;
+}
+
 /* One message; false closes the connection (why set). */
 static bool on_msg(pd_serve_client *c, json_t *m, char *why, size_t whyn)
 {
@@ -512,7 +534,13 @@ static bool on_msg(pd_serve_client *c, json_t *m, char *why, size_t whyn)
 		}
 		if (c->live) {
 			int64_t cid = v.customer_id;
-			pd_live_put(c->live, &v);
+			if (keep_stale(c, &v))
+				/* a new daemon's link on its way up, no data yet: the
+				 * last known data stays, stale, with its state */
+				pd_live_set_link(c->live, cid, v.link, v.sync_done, v.sync_total,
+				                 v.retry_at_ms, v.last_error);
+			else
+				pd_live_put(c->live, &v);
 			ids_add(&c->known, &c->n_known, &c->cap_known, cid);
 			if (c->state == C_SNAPSHOT)
 				ids_add(&c->seen, &c->n_seen, &c->cap_seen, cid);

@@ -8,8 +8,8 @@
  * tests/ui/serve_*.sh and tests/cli/serve_*.sh. */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <pthread.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,9 +255,18 @@ Test(serve_client, lost_daemon_keeps_data_stale_then_fresh_snapshot)
 	 * (customer 2 is not monitored any more) */
 	peer_accept(&p, "console");
 	peer_hello(&p, 101, true);
-	peer_view(&p, 1, PD_LINK_MONITORING, "1002");
+	/* its link on the way up, no data yet: the last data stays, stale */
+	peer_view(&p, 1, PD_LINK_CONNECTING, NULL);
 	peer_send(&p, json_pack("{s:s}", "t", "snapshot_end"));
 	EVENTUALLY(pd_serve_client_attaches(c) == 2);
+	EVENTUALLY(link_is(live, 1, PD_LINK_CONNECTING));
+	cr_assert_eq(pd_live_snapshot(live, 1, &v), PD_OK);
+	cr_assert_eq(v.n_users, 1);
+	cr_assert(v.stale);
+	cr_assert_str_eq(v.last_error, "");
+	pd_live_free_view(&v);
+	peer_view(&p, 1, PD_LINK_MONITORING, "1002");
+	EVENTUALLY(link_is(live, 1, PD_LINK_MONITORING));
 	cr_assert_eq(pd_serve_client_daemon_pid(c), 101);
 	cr_assert(link_is(live, 1, PD_LINK_MONITORING));
 	pd_live_summary s;
@@ -404,8 +413,8 @@ Test(serve_client, bad_lines_drop_the_connection_only)
 	free(junk);
 	peer_accept(&p, "console");
 	/* a daemon speaking another version: a message that says so */
-	peer_send(&p, json_pack("{s:s, s:i, s:i, s:b}", "t", "hello", "v", PD_SERVE_PROTO + 1, "pid",
-	                        1, "rw", 1));
+	peer_send(&p, json_pack("{s:s, s:i, s:i, s:b}", "t", "hello", "v", PD_SERVE_PROTO + 1,
+	                        "pid", 1, "rw", 1));
 	char why[300] = "";
 	EVENTUALLY((pd_serve_client_error(c, why, sizeof why), strstr(why, "protocol version")));
 	peer_drop(&p);
@@ -436,9 +445,10 @@ Test(serve_client, autostart_failure_is_said)
 	peer p;
 	peer_open(&p);
 	/* a "daemon" that refuses to start, as a bad configuration would */
-	char *exe = tl_write_file(p.dir, "serve.sh",
-	                          "#!/bin/sh\necho \"provdesk: c.conf:3: serve.idle_exit: bad\" >&2\n"
-	                          "exit 78\n");
+	char *exe =
+	    tl_write_file(p.dir, "serve.sh",
+	                  "#!/bin/sh\necho \"provdesk: c.conf:3: serve.idle_exit: bad\" >&2\n"
+	                  "exit 78\n");
 	chmod(exe, 0700);
 	pd_serve_client *c = start(&p, NULL, true, exe);
 	char why[300] = "";

@@ -18,6 +18,8 @@ struct ui_services {
 	pd_serve_client *cl;
 	char error[300];
 	bool attached;       /* as last seen by the UI thread */
+	int64_t attaches;    /* the client's count, as last seen */
+	bool was_lost;       /* "monitor lost" said, "restarted" not yet */
 	int64_t own_commits; /* this console's commits seen so far */
 	/* one resync followed at a time (the one asked last) */
 	int64_t rs_cid, rs_seq0, rs_started_ms, rs_done_ms;
@@ -208,14 +210,22 @@ void ui_services_second(struct ui_app *app)
 		return;
 	/* attached or not: the status line and the health say which */
 	bool att = pd_serve_client_attached(v->cl);
+	int64_t attaches = pd_serve_client_attaches(v->cl);
 	char err[sizeof v->error];
 	pd_serve_client_error(v->cl, err, sizeof err);
-	if (att != v->attached || strcmp(err, v->error)) {
-		if (!att && v->attached)
+	if (att != v->attached || attaches != v->attaches || strcmp(err, v->error)) {
+		/* a restart within one second is a loss too: the count says it */
+		if (v->attached && (!att || attaches != v->attaches)) {
 			ui_msg(app, UI_R_STATUS_WARN, "%s", PD_SERVE_LOST_TEXT);
-		else if (!att && err[0] && strcmp(err, v->error))
+			v->was_lost = true;
+		} else if (att && v->was_lost) {
+			ui_msg(app, UI_R_STATUS_OK, "monitor restarted: live data again");
+			v->was_lost = false;
+		} else if (!att && err[0] && strcmp(err, v->error)) {
 			ui_msg(app, UI_R_STATUS_WARN, "%s", err);
+		}
 		v->attached = att;
+		v->attaches = attaches;
 		snprintf(v->error, sizeof v->error, "%s", err);
 		mark_live_dirty(app);
 	}
