@@ -734,6 +734,23 @@ static void *client_main(void *arg)
 	return NULL;
 }
 
+/* This program, to start the daemon: the path /proc/self/exe names (under
+ * valgrind that is the program, not the tool), else /proc/self/exe itself
+ * (a binary replaced on disk since: the running one). */
+static char *self_exe(void)
+{
+	char buf[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+	if (n <= 0 || (size_t)n >= sizeof buf - 1)
+		return xstrdup("/proc/self/exe");
+	buf[n] = 0;
+	static const char deleted[] = " (deleted)";
+	size_t dl = sizeof deleted - 1;
+	if ((size_t)n > dl && !strcmp(buf + n - dl, deleted))
+		return xstrdup("/proc/self/exe");
+	return xstrdup(buf);
+}
+
 /* ---- the API ---- */
 
 pd_status pd_serve_client_start(const pd_serve_client_opts *o, pd_live *live, pd_serve_client **out,
@@ -752,7 +769,7 @@ pd_status pd_serve_client_start(const pd_serve_client_opts *o, pd_live *live, pd
 	c->db = real ? real : xstrdup(o->db_path);
 	c->config = o->config_path ? xstrdup(o->config_path) : NULL;
 	c->kind = xstrdup(o->kind ? o->kind : "cli");
-	c->exe = xstrdup(o->exe ? o->exe : "/proc/self/exe");
+	c->exe = o->exe ? xstrdup(o->exe) : self_exe();
 	c->live_mode = o->live && live;
 	c->autostart = o->autostart;
 	c->live = live;
