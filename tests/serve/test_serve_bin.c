@@ -215,16 +215,24 @@ Test(serve_bin, invitation_delivered_without_a_console)
 	mt_sink sink;
 	cr_assert(mt_sink_start(&sink, fx_dir, 0, NULL, NULL), "aiosmtpd did not start");
 	char text[400];
-	snprintf(text, sizeof text, "[serve]\nresync_interval = 0\n[smtp]\nurl = %s\nstarttls = off\n",
-	         sink.url);
+	snprintf(text, sizeof text,
+	         "[serve]\nresync_interval = 0\n[smtp]\nurl = %s\nstarttls = off\n", sink.url);
 	mt_write_file(conf, text);
 	const char *fg[] = {"serve", NULL};
 	pid_t pid = spawn(fg, "fg.out");
 	WAIT_FOR(socket_exists(), 15000, "the daemon did not start: %s", output("fg.out"));
-	const char *create[] = {"customer",     "create",      "--name",
-	                        "Lettre SA",    "--product-type", "analytics-pro",
-	                        "--country",    "FR",          "--admin-name",
-	                        "Léa Martin",   "--admin-email", "lea@lettre.example",
+	const char *create[] = {"customer",
+	                        "create",
+	                        "--name",
+	                        "Lettre SA",
+	                        "--product-type",
+	                        "analytics-pro",
+	                        "--country",
+	                        "FR",
+	                        "--admin-name",
+	                        "Léa Martin",
+	                        "--admin-email",
+	                        "lea@lettre.example",
 	                        NULL};
 	cr_assert_eq(run(create, "create.out"), 0, "%s", output("create.out"));
 	cr_assert(mt_wait_mail_count(&sink, 1, 30000 * tl_slow()), "no mail delivered: %s",

@@ -6,8 +6,8 @@
 #include "../store/fixture.h"
 
 #include <errno.h>
-#include <grp.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -286,8 +286,9 @@ static bool tc_closed(tc_t *c, int ms)
 static json_t *tc_hello(tc_t *c, bool live)
 {
 	char line[128];
-	snprintf(line, sizeof line, "{\"t\":\"hello\",\"v\":%d,\"client\":\"console\",\"live\":%s}\n",
-	         PD_SERVE_PROTO, live ? "true" : "false");
+	snprintf(line, sizeof line,
+	         "{\"t\":\"hello\",\"v\":%d,\"client\":\"console\",\"live\":%s}\n", PD_SERVE_PROTO,
+	         live ? "true" : "false");
 	tc_send(c, line);
 	json_t *h = tc_next(c, 5000);
 	cr_assert_not_null(h, "no hello from the daemon");
@@ -306,7 +307,8 @@ static json_t *tc_request(tc_t *c, int id, const char *op, const char *args)
 	while (pd_live_now_ms() < until) {
 		json_t *m = tc_next(c, 5000);
 		cr_assert_not_null(m, "no reply to %s", op);
-		if (!strcmp(type_of(m), "reply") && json_integer_value(json_object_get(m, "id")) == id)
+		if (!strcmp(type_of(m), "reply") &&
+		    json_integer_value(json_object_get(m, "id")) == id)
 			return m;
 		json_decref(m);
 	}
@@ -483,8 +485,8 @@ Test(serve, slow_client_dropped_without_stalling_others)
 	int64_t until = pd_live_now_ms() + 60000 * slow();
 	int got = 0;
 	while (stats(&v).dropped_slow == 0) {
-		cr_assert_lt(pd_live_now_ms(), until, "the lazy client was never dropped (%d views)",
-		             got);
+		cr_assert_lt(pd_live_now_ms(), until,
+		             "the lazy client was never dropped (%d views)", got);
 		labpbx_place_call(l, 0);
 		json_t *m = tc_wait(&good, "view", cid, calls_differ_from_last, 5000);
 		cr_assert_not_null(m, "the reading client stalled after %d views", got);
@@ -579,7 +581,8 @@ Test(serve, one_login_per_pbx_whatever_the_clients)
 		bool up[3] = {false, false, false};
 		while (!up[0] || !up[1] || !up[2]) {
 			json_t *m = tc_wait(&c[k], "view", 0, is_monitoring, 15000);
-			cr_assert_not_null(m, "client %d: PBX up: %d %d %d", k, up[0], up[1], up[2]);
+			cr_assert_not_null(m, "client %d: PBX up: %d %d %d", k, up[0], up[1],
+			                   up[2]);
 			int64_t id = json_integer_value(json_object_get(m, "customer"));
 			for (int i = 0; i < 3; i++)
 				up[i] = up[i] || id == cids[i];
