@@ -62,12 +62,12 @@ void pd_serve_close(pd_serve *s);
 
 /* What the daemon did, for tests and `serve --status`. */
 typedef struct {
-	int64_t clients;         /* connected now */
-	int64_t accepted;        /* connections so far */
-	int64_t refused;         /* refused for permission */
-	int64_t dropped_slow;    /* dropped: queue past max_queue */
-	int64_t closed_protocol; /* closed for a bad, truncated or oversized line */
-	int64_t broadcasts;      /* view/gone/sync lines queued to the clients */
+	int64_t clients;           /* connected now */
+	int64_t accepted;          /* connections so far */
+	int64_t refused;           /* refused for permission */
+	int64_t dropped_slow;      /* dropped: queue past max_queue */
+	int64_t closed_protocol;   /* closed for a bad, truncated or oversized line */
+	int64_t broadcasts;        /* view/gone/sync lines queued to the clients */
 	int64_t scheduled_resyncs; /* rounds of the scheduled resync */
 	int64_t reloads;           /* configurations re-read and applied */
 	int64_t links;             /* customers known to the monitor */

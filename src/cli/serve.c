@@ -17,6 +17,7 @@
 
 #include "cli_internal.h"
 #include "provdesk/live.h"
+#include "provdesk/paths.h"
 #include "provdesk/serve.h"
 #include "provdesk/serve_server.h"
 #include "provdesk/util.h"
@@ -109,8 +110,8 @@ static json_t *ask_status(const char *db_path)
 		json_t *h = recv_json(fd, &r, deadline);
 		bool hello = h && !strcmp(json_string_value(json_object_get(h, "t")), "hello");
 		json_decref(h);
-		if (hello && send_json(fd, json_pack("{s:s,s:i,s:s}", "t", "req", "id", 1, "op",
-		                                     "status")))
+		if (hello &&
+		    send_json(fd, json_pack("{s:s,s:i,s:s}", "t", "req", "id", 1, "op", "status")))
 			reply = recv_json(fd, &r, deadline);
 	}
 	pd_sp_reader_free(&r);
@@ -227,6 +228,15 @@ static int run_daemon(pd_cli *c, bool auto_exit, int ready_fd)
 static int detach(pd_cli *c, bool auto_exit)
 {
 	char *log_path = xasprintf("%s.serve.log", c->db_path);
+	/* a new database: its directory, for the log (the daemon makes it too) */
+	char *dir = xstrdup(c->db_path);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		if (access(dir, F_OK) != 0)
+			pd_mkdir_p(dir, 0700);
+	}
+	free(dir);
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) != 0) {
 		free(log_path);
@@ -290,8 +300,10 @@ int pd_cli_serve(pd_cli *c, int argc, char **argv)
 {
 	bool det = false, aut = false, stop = false, status = false;
 	const pd_opt opts[] = {
-	    {"detach", PD_OPT_FLAG, NULL, &det}, {"auto", PD_OPT_FLAG, NULL, &aut},
-	    {"stop", PD_OPT_FLAG, NULL, &stop},  {"status", PD_OPT_FLAG, NULL, &status},
+	    {"detach", PD_OPT_FLAG, NULL, &det},
+	    {"auto", PD_OPT_FLAG, NULL, &aut},
+	    {"stop", PD_OPT_FLAG, NULL, &stop},
+	    {"status", PD_OPT_FLAG, NULL, &status},
 	    {NULL, 0, NULL, NULL},
 	};
 	const char *pos[1] = {NULL};

@@ -33,9 +33,9 @@
 #include "provdesk/store.h"
 #include "provdesk/util.h"
 
-#define TICK_MS 250          /* timers: syncs, outbox news, idle exit, resync schedule */
-#define KICK_CHECK_MS 500    /* another process committed: wake the outbox worker */
-#define CLOSE_GRACE_MS 2000  /* a client told why it is closed has this long to read it */
+#define TICK_MS 250         /* timers: syncs, outbox news, idle exit, resync schedule */
+#define KICK_CHECK_MS 500   /* another process committed: wake the outbox worker */
+#define CLOSE_GRACE_MS 2000 /* a client told why it is closed has this long to read it */
 #define MAX_CLIENTS 4096
 
 /* One encoded line, shared by every client's queue. */
@@ -51,7 +51,8 @@ typedef struct {
 	uid_t uid;
 	pid_t pid;
 	bool rw, hello, live;
-	bool closing; /* told why; closed once its queue is out or after the grace */
+	bool closing; /* told why; closed once it read that (or after the grace) */
+	bool wr_shut; /* the why is out: shut for writing, waiting for the peer's end */
 	int64_t closing_deadline;
 	char kind[16];
 	pd_sp_reader rd;
@@ -264,12 +265,13 @@ static void client_close_with(pd_serve *s, client_t *c, const char *code, const 
 {
 	if (c->fd < 0 || c->closing)
 		return;
-	enqueue_json(s, c, json_pack("{s:s,s:s,s:s}", "t", "error", "code", code, "message", message));
+	enqueue_json(s, c,
+	             json_pack("{s:s,s:s,s:s}", "t", "error", "code", code, "message", message));
 	client_flush(s, c);
+	/* what it still sends is read and dropped: a socket closed with unread
+	 * bytes resets the connection and the peer would lose the why */
 	c->closing = true;
 	c->closing_deadline = pd_live_now_ms() + CLOSE_GRACE_MS;
-	/* nothing more is read from it */
-	shutdown(c->fd, SHUT_RD);
 	slog(s, "client %llu (%s, uid %ld, pid %ld): %s", (unsigned long long)c->id,
 	     c->kind[0] ? c->kind : "no hello", (long)c->uid, (long)c->pid, log_why);
 }
@@ -424,22 +426,6 @@ static void accept_clients(pd_serve *s)
 		}
 		STAT_ADD(s, accepted, 1);
 		int access = peer_access(s, fd, &cr);
-		if (!access || s->ncl >= MAX_CLIENTS) {
-			char line[300];
-			snprintf(line, sizeof line,
-			         "{\"t\":\"error\",\"code\":\"%s\",\"message\":\"%s\"}\n",
-			         access ? "busy" : "permission",
-			         access ? "too many clients" : "no read access to the database");
-			ssize_t w = send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
-			(void)w;
-			close(fd);
-			if (!access) {
-				STAT_ADD(s, refused, 1);
-				slog(s, "refused uid %ld (pid %ld): no read access to the database",
-				     (long)cr.uid, (long)cr.pid);
-			}
-			continue;
-		}
 		client_t *c = xcalloc(1, sizeof *c);
 		c->fd = fd;
 		c->id = ++s->next_id;
@@ -450,6 +436,15 @@ static void accept_clients(pd_serve *s)
 		s->cl = xrealloc(s->cl, (s->ncl + 1) * sizeof *s->cl);
 		s->cl[s->ncl++] = c;
 		s->idle_since_ms = 0;
+		if (!access) {
+			STAT_ADD(s, refused, 1);
+			client_close_with(s, c, "permission",
+			                  "this user may not read the database: not attached",
+			                  "refused: no read access to the database");
+		} else if (s->ncl > MAX_CLIENTS) {
+			client_close_with(s, c, "busy", "too many clients",
+			                  "refused: too many clients");
+		}
 	}
 }
 
@@ -485,14 +480,16 @@ static json_t *do_request(pd_serve *s, client_t *c, json_int_t id, const char *o
 		json_object_set_new(r, "clients", json_integer((json_int_t)s->ncl));
 		json_object_set_new(r, "links", json_integer(ms.links));
 		json_object_set_new(r, "outbox", json_boolean(s->outbox != NULL));
-		json_object_set_new(r, "resync_interval", json_integer(s->cfg.serve_resync_interval));
+		json_object_set_new(r, "resync_interval",
+		                    json_integer(s->cfg.serve_resync_interval));
 		return r;
 	}
-	bool known = !strcmp(op, "resync") || !strcmp(op, "resync_cancel") ||
-	             !strcmp(op, "outbox_send");
+	bool known =
+	    !strcmp(op, "resync") || !strcmp(op, "resync_cancel") || !strcmp(op, "outbox_send");
 	if (!known)
-		return reply_err(id, PD_E_USAGE, "unknown request (resync, resync_cancel, "
-		                                 "outbox_send, status)");
+		return reply_err(id, PD_E_USAGE,
+		                 "unknown request (resync, resync_cancel, "
+		                 "outbox_send, status)");
 	if (!c->rw)
 		return reply_err(id, PD_E_AUTH, "read-only: this user may not write the database");
 	if (!strcmp(op, "outbox_send")) {
@@ -601,12 +598,23 @@ static void on_message(pd_serve *s, client_t *c, json_t *m)
 static void client_read(pd_serve *s, client_t *c)
 {
 	char buf[16384];
+	if (c->closing) { /* drained and dropped until the peer goes */
+		ssize_t n;
+		while ((n = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT)) > 0)
+			;
+		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+			close(c->fd);
+			c->fd = -1;
+		}
+		return;
+	}
 	for (int rounds = 0; rounds < 16 && c->fd >= 0 && !c->closing; rounds++) {
 		ssize_t n = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
 		if (n == 0) {
 			if (c->rd.len)
 				STAT_ADD(s, closed_protocol, 1);
-			client_drop(s, c, c->rd.len ? "truncated message, then end of stream" : "left");
+			client_drop(s, c,
+			            c->rd.len ? "truncated message, then end of stream" : "left");
 			return;
 		}
 		if (n < 0) {
@@ -648,7 +656,11 @@ static void reap(pd_serve *s, int64_t now)
 	size_t k = 0;
 	for (size_t i = 0; i < s->ncl; i++) {
 		client_t *c = s->cl[i];
-		if (c->fd >= 0 && c->closing && (!c->qn || now >= c->closing_deadline)) {
+		if (c->fd >= 0 && c->closing && !c->qn && !c->wr_shut) {
+			shutdown(c->fd, SHUT_WR); /* the peer reads the why, then the end */
+			c->wr_shut = true;
+		}
+		if (c->fd >= 0 && c->closing && now >= c->closing_deadline) {
 			close(c->fd);
 			c->fd = -1;
 		}
@@ -688,9 +700,9 @@ static void outbox_start(pd_serve *s)
 
 static pd_status monitor_start(pd_serve *s, pd_err *e)
 {
-	pd_status st = pd_monitor_start_opts(s->db_path, &s->so, &s->cfg,
-	                                     s->has_mon_opts ? &s->mon_opts : NULL, s->live,
-	                                     &s->mon, e);
+	pd_status st =
+	    pd_monitor_start_opts(s->db_path, &s->so, &s->cfg,
+	                          s->has_mon_opts ? &s->mon_opts : NULL, s->live, &s->mon, e);
 	if (st != PD_OK)
 		s->mon = NULL;
 	return st;
@@ -767,13 +779,12 @@ static void do_reload(pd_serve *s)
 		return;
 	}
 	pd_config old = s->cfg;
-	bool pbx = old.pbx_ping_interval != nc.pbx_ping_interval ||
-	           old.pbx_backoff_max != nc.pbx_backoff_max ||
-	           old.pbx_max_calls != nc.pbx_max_calls ||
-	           old.pbx_max_channels != nc.pbx_max_channels ||
-	           old.pbx_max_users != nc.pbx_max_users ||
-	           old.pbx_max_call_age != nc.pbx_max_call_age ||
-	           old.pbx_max_message_kb != nc.pbx_max_message_kb;
+	bool pbx =
+	    old.pbx_ping_interval != nc.pbx_ping_interval ||
+	    old.pbx_backoff_max != nc.pbx_backoff_max || old.pbx_max_calls != nc.pbx_max_calls ||
+	    old.pbx_max_channels != nc.pbx_max_channels || old.pbx_max_users != nc.pbx_max_users ||
+	    old.pbx_max_call_age != nc.pbx_max_call_age ||
+	    old.pbx_max_message_kb != nc.pbx_max_message_kb;
 	bool smtp = str_differs(old.smtp_url, nc.smtp_url) ||
 	            old.smtp_starttls != nc.smtp_starttls ||
 	            str_differs(old.smtp_from, nc.smtp_from) ||
@@ -808,9 +819,8 @@ static void do_reload(pd_serve *s)
 		outbox_start(s);
 	int64_t now = pd_live_now_ms();
 	if (old.serve_resync_interval != nc.serve_resync_interval)
-		s->next_resync_ms = nc.serve_resync_interval
-		                        ? now + (int64_t)nc.serve_resync_interval * 1000
-		                        : 0;
+		s->next_resync_ms =
+		    nc.serve_resync_interval ? now + (int64_t)nc.serve_resync_interval * 1000 : 0;
 	pd_config_free(&old);
 	STAT_ADD(s, reloads, 1);
 	slog(s, "configuration reloaded%s%s", nc.path ? " from " : "", nc.path ? nc.path : "");
@@ -851,6 +861,15 @@ static pd_status take_lock(pd_serve *s, pd_err *e)
 	if (!s->lock_path)
 		return pd_fail(e, PD_E_UNAVAILABLE, NULL, "no lock file for %s", s->db_path);
 	struct stat sb;
+	/* a new database: its directory first (store_open would make it) */
+	char *dir = xstrdup(s->db_path);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		if (stat(dir, &sb) != 0)
+			pd_mkdir_p(dir, 0700);
+	}
+	free(dir);
 	/* readable by who may read the database: `serve --status` shows the pid */
 	mode_t mode = stat(s->db_path, &sb) == 0 ? (sb.st_mode & 0644) | 0600 : 0600;
 	s->lock_fd = open(s->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, mode);
@@ -1064,8 +1083,7 @@ pd_status pd_serve_run(pd_serve *s, pd_err *e)
 		for (size_t i = 0; i < s->ncl; i++) {
 			client_t *c = s->cl[i];
 			pf[3 + i] = (struct pollfd){
-			    .fd = c->fd,
-			    .events = (short)((c->closing ? 0 : POLLIN) | (c->qn ? POLLOUT : 0))};
+			    .fd = c->fd, .events = (short)(POLLIN | (c->qn ? POLLOUT : 0))};
 		}
 		size_t ncl = s->ncl; /* accept_clients may grow the list below */
 		int wait = (int)(next_tick - pd_live_now_ms());
@@ -1158,6 +1176,7 @@ void pd_serve_close(pd_serve *s)
 		sig_fd = -1;
 	/* the links first: each says goodbye to its PBX (AMI Logoff, ESL exit) */
 	pd_monitor_stop(s->mon);
+	outbox_news(s); /* what it sent since the last look */
 	pd_outbox_worker_stop(s->outbox);
 	for (size_t i = 0; i < s->ncl; i++)
 		client_free(s, s->cl[i]);
