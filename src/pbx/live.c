@@ -144,10 +144,16 @@ int pd_live_wake_fd(pd_live *l)
 void pd_live_wake_drain(pd_live *l)
 {
 	char b[64];
-	/* clear the flag first: a change racing with the drain wakes again */
-	atomic_store(&l->wake_pending, false);
+	/* read first, then clear the flag: a change racing with the drain
+	 * either wrote its byte before the flag is cleared (then the reader
+	 * takes its snapshots after this drain and sees it), or finds the flag
+	 * clear and wakes again. Clearing first lost every later wake when the
+	 * byte of a change made between the two steps was read here: the flag
+	 * stayed set with the pipe empty (a daemon whose monitor publishes
+	 * often stopped broadcasting for good). */
 	while (read(l->pipe_r, b, sizeof b) > 0)
 		;
+	atomic_store(&l->wake_pending, false);
 }
 
 static void wake(pd_live *l)
