@@ -110,7 +110,7 @@ static int resync_via_monitor(pd_cli *c, const pd_customer *cu)
 	bool phased = false, saw_sync = false, synced = false;
 	int64_t attaches = pd_serve_client_attaches(cl);
 	int64_t started = pd_live_now_ms(), deadline = started + RESYNC_WAIT_MS;
-	int64_t first_since = 0;
+	int64_t first_since = 0, listed_at = 0;
 	pd_link_state first_link = PD_LINK_DISABLED;
 	pd_sync_result r = {0};
 	pd_live_view v = {0};
@@ -156,6 +156,15 @@ static int resync_via_monitor(pd_cli *c, const pd_customer *cu)
 		     v.link == PD_LINK_UNSUPPORTED || v.link == PD_LINK_DISABLED ||
 		     (pd_link_state_retries(v.link) && saw_sync)))
 			break;
+		/* discovered, back to monitoring, and no sync came: the users were
+		 * listed but not stored (the [pbx] max_users_per_link refusal says
+		 * why in the link's last error) */
+		if (known && saw_sync && v.link == PD_LINK_MONITORING) {
+			if (!listed_at)
+				listed_at = pd_live_now_ms();
+			else if (pd_live_now_ms() - listed_at > 3000)
+				break;
+		}
 		if (pd_live_now_ms() >= deadline)
 			break;
 		poll(NULL, 0, 100);
