@@ -209,8 +209,9 @@ for sig in TERM HUP; do
 done
 
 # ----------------------------------------------------------------- NOC
-# the whole content, WAL included (a reader may create an empty -wal/-shm)
-sum_db() { sqlite3 "file:$DB?mode=ro" .dump | sha256sum; }
+# the whole content, WAL included (a reader may create an empty -wal/-shm),
+# but the link states the monitor (provdesk serve, not the NOC) stores
+sum_db() { sqlite3 "file:$DB?mode=ro" .dump | grep -v '^INSERT INTO pbx_status' | sha256sum; }
 before=$(sum_db)
 check "AMI pause again (the restarted lab PBX forgot it)" ami_pause 1003 Lunch
 start_console 100 30 tmux-256color PROVDESK_NOC_ROTATE=2 -- --noc
@@ -240,7 +241,8 @@ stop_lab
 check "NOC: PBX down shows since when, and the retry" wait_re '^Acme Télécom +down since [0-9]{2}:[0-9]{2} .*retry [0-9]+s' 30
 check "NOC: retrying sorts before monitoring" bash -c '
 	tmux -S "$1" capture-pane -p -t t | sed -n 3,4p | tr "\n" "|" | grep -qE "^Bravo SARL +auth failed.*\|Acme Télécom +down since"' _ "$TMP/tmux.sock"
-check "NOC: lab PBX back" start_lab "$LAB_PORT" --users 14
+# the same 3,000 users: the monitor's sync on reconnection writes nothing
+check "NOC: lab PBX back" start_lab "$LAB_PORT" --users 3000
 check "NOC: survives the PBX restart (monitoring again)" wait_re '^Acme Télécom +monitoring ' 30
 # run a while before measuring again: 8 s of the console's own clock, and
 # the rotation seen going round (both customers in focus again)
@@ -256,7 +258,8 @@ fi
 keys q
 check "NOC exits 0" test "$(wait_exit 30)" = 0
 check "NOC: no sanitizer report" no_sanitizer_report
-check "NOC wrote nothing to the database" test "$(sum_db)" = "$before"
+check "NOC wrote nothing to the database (nor did the monitor, but link states)" \
+	test "$(sum_db)" = "$before"
 
 # ---------------------------------------------------- outbox worker (SMTP)
 # The monitor the console starts sends the queued invitations, and a resend
