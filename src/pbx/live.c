@@ -144,13 +144,12 @@ int pd_live_wake_fd(pd_live *l)
 void pd_live_wake_drain(pd_live *l)
 {
 	char b[64];
-	/* read first, then clear the flag: a change racing with the drain
-	 * either wrote its byte before the flag is cleared (then the reader
-	 * takes its snapshots after this drain and sees it), or finds the flag
-	 * clear and wakes again. Clearing first lost every later wake when the
-	 * byte of a change made between the two steps was read here: the flag
-	 * stayed set with the pipe empty (a daemon whose monitor publishes
-	 * often stopped broadcasting for good). */
+	/* read the byte first, then clear the flag. The other order lost every
+	 * wake for good: a change between the clear and the read wrote a byte
+	 * that this read ate, leaving the flag set with no byte in the pipe
+	 * (bench_serve found it: a daemon stopped hearing its monitor). A change
+	 * between the read and the clear writes nothing, and the caller's
+	 * snapshot, taken after this returns, sees it. */
 	while (read(l->pipe_r, b, sizeof b) > 0)
 		;
 	atomic_store(&l->wake_pending, false);

@@ -94,6 +94,8 @@ struct pd_serve {
 	int64_t idle_since_ms; /* no client since; 0 while some are attached */
 	int64_t next_resync_ms, next_kick_ms;
 	int64_t data_version;
+	int64_t live_gen;   /* pd_live_generation at the last sync_views */
+	int64_t lost_wakes; /* ticks that found a change no wake had announced */
 	bool stop;
 	pthread_mutex_t mu; /* stats */
 	pd_serve_stats st;
@@ -313,6 +315,7 @@ static void log_transition(pd_serve *s, int64_t cid, const pd_live_view *v)
  * client; a customer the monitor dropped: "gone". */
 static void sync_views(pd_serve *s)
 {
+	s->live_gen = pd_live_generation(s->live); /* before: a later change is seen again */
 	pd_live_summary *sum = NULL;
 	size_t n = pd_live_summaries(s->live, &sum);
 	if (n)
@@ -1035,6 +1038,11 @@ static void drain_pipe(pd_serve *s)
 
 static void timers(pd_serve *s, int64_t now)
 {
+	/* a change whose wake was not seen is sent within a tick all the same */
+	if (pd_live_generation(s->live) != s->live_gen) {
+		s->lost_wakes++;
+		sync_views(s);
+	}
 	sync_results(s);
 	outbox_news(s);
 	if (s->next_resync_ms && now >= s->next_resync_ms) {
