@@ -72,11 +72,15 @@ run pbx status Acme --check
 expect "… --check: 0" 0
 
 # ---- pbx test: the daemon's link is up: no second login
+# (an hour later: a change of the connection within the last seconds, which
+# the monitor may not have reloaded yet, would be tested anew)
+export PROVDESK_NOW=2026-11-10T13:00:00
 run pbx test Acme
 expect "pbx test reports the monitor's link" 0 "not dialled again"
 run pbx test Acme --json
 jeq "… --json names the monitor" 'd["monitor"]["state"]' monitoring
 eq "no login for the tests" "$(logins)" 1
+unset PROVDESK_NOW
 
 # ---- --force on a disabled connection: a one-shot run of its own
 run pbx disable Acme
