@@ -118,7 +118,8 @@ static double pid_cpu_s(pid_t pid)
 	if (!q)
 		return 0;
 	unsigned long ut = 0, st = 0;
-	/* after ")": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime */
+	/* after ")": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime
+	 * stime */
 	if (sscanf(q + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
 		return 0;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
@@ -450,7 +451,8 @@ int main(int argc, char **argv)
 			poll(pf, (nfds_t)nclients, 1000);
 			waiting = 0;
 			for (int i = 0; i < nclients; i++) {
-				if ((pf[i].revents & (POLLIN | POLLHUP)) && !client_pump(&cl[i], probe)) {
+				if ((pf[i].revents & (POLLIN | POLLHUP)) &&
+				    !client_pump(&cl[i], probe)) {
 					fprintf(stderr, "client %d dropped\n", i);
 					return 75;
 				}
@@ -459,10 +461,11 @@ int main(int argc, char **argv)
 			if (mono_us() - ts > 30000000) {
 				ssize_t got = recv(fd, sink, sizeof sink - 1, MSG_DONTWAIT);
 				sink[got > 0 ? got : 0] = 0;
-				fprintf(stderr,
-				        "no news after 30 s (%d clients waiting, sample %d); the PBX "
-				        "said: %s\n",
-				        waiting, k, sink);
+				fprintf(
+				    stderr,
+				    "no news after 30 s (%d clients waiting, sample %d); the PBX "
+				    "said: %s\n",
+				    waiting, k, sink);
 				return 75;
 			}
 		}
@@ -477,7 +480,8 @@ int main(int argc, char **argv)
 				pf[i] = (struct pollfd){.fd = cl[i].fd, .events = POLLIN};
 			poll(pf, (nfds_t)nclients, 10);
 			for (int i = 0; i < nclients; i++)
-				if ((pf[i].revents & (POLLIN | POLLHUP)) && !client_pump(&cl[i], probe))
+				if ((pf[i].revents & (POLLIN | POLLHUP)) &&
+				    !client_pump(&cl[i], probe))
 					return 75;
 		}
 	}
@@ -493,8 +497,8 @@ int main(int argc, char **argv)
 	printf("daemon RSS with %d clients attached: %ld kB\n", nclients, pid_rss_kb(dpid));
 	printf("event -> every client's state: median %.2f ms, p99 %.2f ms, max %.2f ms (%zu "
 	       "samples: %d events x %d clients)\n",
-	       lat[nl / 2] / 1000.0, lat[nl * 99 / 100] / 1000.0, lat[nl - 1] / 1000.0, nl,
-	       SAMPLES, nclients);
+	       lat[nl / 2] / 1000.0, lat[nl * 99 / 100] / 1000.0, lat[nl - 1] / 1000.0, nl, SAMPLES,
+	       nclients);
 
 	close(fd);
 	for (int i = 0; i < nclients; i++) {
