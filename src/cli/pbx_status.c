@@ -16,7 +16,6 @@ static const char help_status[] =
     "status says it too: 0 monitoring, 69 connecting/retrying/not monitored, 76 protocol\n"
     "error, 77 authentication failed, 78 disabled or refused parameters.\n";
 
-
 /* The running monitor's view of one customer: attaches without starting a
  * daemon. false when none runs or it does not know the customer (*running
  * says which). */
@@ -138,64 +137,38 @@ int pd_cli_pbx_status_cmd(pd_cli *c, int argc, char **argv)
 		pd_pbx_free(&p);
 		return pd_cli_fail(c, &e);
 	}
-	bool known = s == PD_OK && st.state;
-	/* no monitor (or one that does not watch it): the stored state is the
-	 * last known one, not the present */
-	const char *unmonitored = running ? "not monitored (the running monitor does not watch it)"
-	                                  : "not monitored (no monitor running)";
-	const char *state = known && !p.enabled ? st.state : p.enabled ? unmonitored : "disabled";
-	/* the key: stored, else "disabled" for a disabled connection, else none */
-	const char *key = known       ? pd_link_state_name(st.link)
-	                  : p.enabled ? NULL
-	                              : pd_link_state_name(PD_LINK_DISABLED);
-	pd_status outcome = p.enabled ? PD_E_UNAVAILABLE /* not monitored */
-	                    : known   ? pd_link_state_outcome(st.link)
-	                              : pd_link_state_outcome(PD_LINK_DISABLED);
+	int64_t now = pd_now();
+	pd_pbx_now pn;
+	pd_pbx_status_now(&p, &st, s == PD_OK, !running, now, &pn);
+	bool known = pn.known;
+	const char *state = pn.status;
+	pd_status outcome = pn.outcome;
 	if (c->json) {
-		json_t *o = json_object();
-		json_object_set_new(o, "customer", json_string(cu.name));
-		json_object_set_new(o, "tenant_id", json_string(cu.tenant_id));
-		json_object_set_new(o, "enabled", json_boolean(p.enabled));
-		json_object_set_new(o, "state", key ? json_string(key) : json_null());
-		json_object_set_new(o, "status", json_string(state));
-		json_object_set_new(o, "monitored", json_false());
-		json_object_set_new(o, "since",
-		                    known ? pd_json_time(st.since ? st.since : st.updated_at)
-		                          : json_null());
-		json_object_set_new(o, "last_error",
-		                    known && st.last_error ? json_string(st.last_error)
-		                                           : json_null());
-		json_object_set_new(o, "updated_at",
-		                    known ? pd_json_time(st.updated_at) : json_null());
-		json_object_set_new(o, "live_calls", json_integer(known ? st.live_calls : 0));
-		json_object_set_new(o, "agents_available",
-		                    json_integer(known ? st.agents_available : 0));
-		json_object_set_new(o, "agents_logged_on",
-		                    json_integer(known ? st.agents_logged_on : 0));
-		/* what the link is dialled with besides host:port: a TLS failure in
-		 * last_error reads next to tls_verify / tls_ca_file */
-		json_object_set_new(o, "tls", json_boolean(p.tls));
-		json_t *pj =
-		    p.params_json && *p.params_json ? json_loads(p.params_json, 0, NULL) : NULL;
-		json_object_set_new(o, "params", json_is_object(pj) ? pj : json_object());
-		if (pj && !json_is_object(pj))
-			json_decref(pj);
+		json_t *o = pd_json_pbx_status(&cu, &p, s == PD_OK ? &st : NULL, !running);
 		pd_cli_print_json(c, o);
 	} else {
 		printf("Customer:     %s\n", cu.name);
 		printf("PBX:          %s:%d (%s)\n", p.host ? p.host : "", p.port,
 		       p.enabled ? "enabled" : "disabled");
 		printf("State:        %s\n", state);
-		if (known && p.enabled) /* the stored one, with its age */
-			printf("Last known:   %s (%llds ago)\n", st.state,
-			       (long long)(pd_now() - st.updated_at));
 		if (known && st.last_error && *st.last_error)
 			printf("Last error:   %s\n", st.last_error);
 		if (known) {
+			char since[32], age[48];
+			pd_fmt_time(st.since ? st.since : st.updated_at, since);
+			pd_age_text(st.since ? st.since : st.updated_at, now, age, sizeof age);
+			printf("Since:        %s (%s)\n", since, age);
+		}
+		if (known && pn.fresh) { /* a stale row's figures are not live ones */
 			printf("Live calls:   %lld\n", (long long)st.live_calls);
 			printf("Agents:       %lld available / %lld logged on\n",
 			       (long long)st.agents_available, (long long)st.agents_logged_on);
-			printf("Updated:      %llds ago\n", (long long)(pd_now() - st.updated_at));
+		}
+		if (known) {
+			char age[48];
+			pd_age_text(st.updated_at, now, age, sizeof age);
+			printf("Updated:      %s%s\n", age,
+			       pn.fresh ? "" : " (no monitor running since)");
 		}
 	}
 	pd_pbx_status_free(&st);

@@ -71,9 +71,8 @@ static const struct {
 #define N_KEYS (sizeof known_keys / sizeof known_keys[0])
 _Static_assert(N_KEYS <= 32, "loader.seen has a slot per key");
 
-static const char *const sections[] = {"database", "smtp", "trial",       "customers",
-                                       "pbx",      "ui",   "invitations", "api",
-                                       "serve"};
+static const char *const sections[] = {"database", "smtp",        "trial", "customers", "pbx",
+                                       "ui",       "invitations", "api",   "serve"};
 
 static bool fail(loader *l, const char *section, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
