@@ -32,6 +32,7 @@
 #include "provdesk/serve_server.h"
 #include "provdesk/store.h"
 #include "provdesk/util.h"
+#include "serve_api.h"
 
 #define TICK_MS 250         /* timers: syncs, outbox news, idle exit, resync schedule */
 #define KICK_CHECK_MS 500   /* another process committed: wake the outbox worker */
@@ -85,7 +86,8 @@ struct pd_serve {
 	bool has_mon_opts;
 	pd_outbox_worker *outbox;
 	pd_outbox_worker_stats ob_last;
-	int64_t since; /* unix seconds */
+	serve_api *api; /* NULL: [api] listen not set */
+	int64_t since;  /* unix seconds */
 	client_t **cl;
 	size_t ncl;
 	uint64_t next_id;
@@ -781,6 +783,9 @@ static void do_reload(pd_serve *s)
 		     e.field[0] ? e.field : "", e.field[0] ? ": " : "", e.message);
 		return;
 	}
+	pd_err te = {0};
+	if (serve_api_reload_tls(s->api, &nc, &te) != PD_OK)
+		slog(s, "API certificate not reloaded, the one in force stays: %s", te.message);
 	pd_config old = s->cfg;
 	bool pbx =
 	    old.pbx_ping_interval != nc.pbx_ping_interval ||
@@ -1009,6 +1014,11 @@ pd_status pd_serve_open(const pd_serve_opts *o, pd_serve **out, pd_err *e)
 	if ((st = monitor_start(s, e)) != PD_OK)
 		goto fail;
 	outbox_start(s);
+	if ((st = serve_api_start(s->db_path, s->config_path, &s->so, s->live, s->pipe_wr, &s->api,
+	                          e)) != PD_OK)
+		goto fail;
+	if (s->api)
+		slog(s, "HTTP API on %s (port %d)", s->cfg.api_listen, serve_api_port(s->api));
 	int64_t now = pd_live_now_ms();
 	s->idle_since_ms = now;
 	s->next_resync_ms =
@@ -1033,6 +1043,13 @@ static void drain_pipe(pd_serve *s)
 				s->stop = true;
 			else if (buf[i] == 'H')
 				do_reload(s);
+			else if (buf[i] == 'R' && s->mon) { /* resyncs the API asked */
+				int64_t *ids;
+				size_t k = serve_api_take_resyncs(s->api, &ids);
+				for (size_t j = 0; j < k; j++)
+					pd_monitor_resync(s->mon, ids[j]);
+				free(ids);
+			}
 		}
 }
 
@@ -1182,7 +1199,9 @@ void pd_serve_close(pd_serve *s)
 	bool was_up = s->listen_fd >= 0 && s->mon;
 	if (sig_fd == s->pipe_wr)
 		sig_fd = -1;
-	/* the links first: each says goodbye to its PBX (AMI Logoff, ESL exit) */
+	/* the API first (its threads read the live state), then the links:
+	 * each says goodbye to its PBX (AMI Logoff, ESL exit) */
+	serve_api_stop(s->api);
 	pd_monitor_stop(s->mon);
 	outbox_news(s); /* what it sent since the last look */
 	pd_outbox_worker_stop(s->outbox);
