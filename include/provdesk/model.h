@@ -95,6 +95,12 @@ pd_status pd_check_country(const pd_geo *g, const char *in, char out[3], pd_err 
  * run on head-office time). */
 pd_status pd_check_time_zone(const pd_geo *g, const char *country, const char *tz, char **out,
                              pd_err *e);
+/* An update's country and zone (CLI `customer update`, PATCH /v1/customers):
+ * country (NULL: unchanged) checked into upd->country; when the zone is given
+ * or the country changes, upd->time_zone becomes tz, else the current zone
+ * when it belongs to the new country, else the country's default. */
+pd_status pd_update_country_zone(const pd_geo *g, const pd_customer *cur, const char *country,
+                                 const char *tz, pd_customer *upd, pd_err *e);
 pd_status pd_check_product_type(const pd_catalogue *cat, const char *key, const char *country,
                                 pd_err *e);
 /* Changing the product type of an existing customer: refused when the old

@@ -632,20 +632,8 @@ void api_r_customer_patch(api_req *r)
 		}
 		upd.trial_end = tend_day;
 	}
-	if (st == PD_OK && country)
-		st = pd_check_country(g, country, upd.country, &e);
-	if (st == PD_OK && (tz || strcmp(upd.country, cur.country) != 0)) {
-		const pd_country *co = pd_geo_country(g, upd.country);
-		const char *want = tz;
-		if (!want && co && cur.time_zone && pd_country_has_zone(co, cur.time_zone))
-			want = cur.time_zone;
-		char *z = NULL;
-		st = pd_check_time_zone(g, upd.country, want, &z, &e);
-		if (st == PD_OK) {
-			free(upd.time_zone);
-			upd.time_zone = z;
-		}
-	}
+	if (st == PD_OK)
+		st = pd_update_country_zone(g, &cur, country, tz, &upd, &e);
 	if (st == PD_OK && ptype && !str_eq(ptype, cur.product_type)) {
 		st = pd_check_product_change(r->cat, cur.product_type, ptype, &impact, &e);
 		if (st == PD_OK && yes != 1)

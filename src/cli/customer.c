@@ -556,22 +556,7 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 		}
 		upd.trial_end = tend_day;
 	}
-	if (country)
-		st = pd_check_country(g, country, upd.country, &e);
-	if (st == PD_OK && (tz || strcmp(upd.country, cur.country) != 0)) {
-		/* A new country without --time-zone keeps the zone when it belongs
-		 * to that country, else takes the country's default. */
-		const pd_country *co = pd_geo_country(g, upd.country);
-		const char *want = tz;
-		if (!want && co && cur.time_zone && pd_country_has_zone(co, cur.time_zone))
-			want = cur.time_zone;
-		char *z = NULL;
-		st = pd_check_time_zone(g, upd.country, want, &z, &e);
-		if (st == PD_OK) {
-			free(upd.time_zone);
-			upd.time_zone = z;
-		}
-	}
+	st = pd_update_country_zone(g, &cur, country, tz, &upd, &e);
 	if (st == PD_OK && ptype && !str_eq(ptype, cur.product_type)) {
 		st = pd_check_product_change(&c->cat, cur.product_type, ptype, &impact, &e);
 		if (st == PD_OK && !yes) {

@@ -425,3 +425,26 @@ pd_status pd_check_trial(const pd_catalogue *cat, const char *product_type, pd_d
 	}
 	return PD_OK;
 }
+
+pd_status pd_update_country_zone(const pd_geo *g, const pd_customer *cur, const char *country,
+                                 const char *tz, pd_customer *upd, pd_err *e)
+{
+	pd_status st = PD_OK;
+	if (country)
+		st = pd_check_country(g, country, upd->country, e);
+	if (st != PD_OK || (!tz && strcmp(upd->country, cur->country) == 0))
+		return st;
+	/* a new country without a zone keeps the zone when it belongs to that
+	 * country, else takes the country's default */
+	const pd_country *co = pd_geo_country(g, upd->country);
+	const char *want = tz;
+	if (!want && co && cur->time_zone && pd_country_has_zone(co, cur->time_zone))
+		want = cur->time_zone;
+	char *z = NULL;
+	st = pd_check_time_zone(g, upd->country, want, &z, e);
+	if (st == PD_OK) {
+		free(upd->time_zone);
+		upd->time_zone = z;
+	}
+	return st;
+}
