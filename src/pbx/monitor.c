@@ -516,6 +516,11 @@ static void *monitor_main(void *arg)
 		m->stats.links_with_timer = timers;
 		pthread_mutex_unlock(&m->mu);
 	}
+	/* a state held back by the coalescing is written now: a reader's "last
+	 * known" is the last state this monitor saw, not one a second older */
+	for (size_t i = 0; i < m->n_links; i++)
+		if (m->links[i].status_dirty && !m->read_only)
+			write_status(m, &m->links[i], pd_live_now_ms());
 	heartbeat(m, false); /* its rows now say what it last saw, not what is */
 	for (size_t i = 0; i < m->n_links; i++)
 		link_destroy(m, &m->links[i], false);
