@@ -132,6 +132,7 @@ int main(int argc, char **argv)
 	    .cfg = &c.cfg,
 	    .cat = &c.cat,
 	    .db_path = c.db_path,
+	    .config_path = c.config_path,
 	    .theme = g.theme ? g.theme : c.cfg.ui_theme,
 	    .noc = g.noc,
 	    .no_mouse = g.no_mouse,

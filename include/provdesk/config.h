@@ -19,6 +19,9 @@ typedef enum { PD_STARTTLS_OFF, PD_STARTTLS_TRY, PD_STARTTLS_REQUIRED } pd_start
  * every so often on an idle link (also what a one-off connection uses). */
 #define PD_PBX_PING_INTERVAL_DEFAULT 20
 
+#define PD_SERVE_RESYNC_INTERVAL_DEFAULT 3600
+#define PD_SERVE_IDLE_EXIT_DEFAULT 30
+
 typedef struct {
 	char *path;       /* the file read, or NULL when only defaults */
 	char *config_dir; /* directory of the config file (for catalogue/themes overrides) */
@@ -55,6 +58,12 @@ typedef struct {
 	char *api_cert;
 	char *api_key;
 	bool api_allow_plain;
+	/* [serve] (docs/architecture.md, "provdesk serve"): the daemon resyncs
+	 * every enabled PBX with user sync on every resync_interval seconds
+	 * (0 = never); started --auto, it exits idle_exit seconds after the last
+	 * client left. */
+	int serve_resync_interval; /* PD_SERVE_RESYNC_INTERVAL_DEFAULT, 0 to 604800 */
+	int serve_idle_exit;       /* PD_SERVE_IDLE_EXIT_DEFAULT, 1 to 86400 */
 } pd_config;
 
 /* path NULL: XDG config dir / provdesk.conf if it exists, else defaults.

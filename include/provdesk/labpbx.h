@@ -147,7 +147,8 @@ void labpbx_register(pd_labpbx *l, const char *endpoint, bool registered);
 /* Counters (thread-safe). */
 int labpbx_sessions(pd_labpbx *l); /* logged-in sessions */
 int labpbx_active_calls(pd_labpbx *l);
-int64_t labpbx_logins(pd_labpbx *l); /* successful logins so far */
+int64_t labpbx_logins(pd_labpbx *l);  /* successful logins so far */
+int64_t labpbx_logoffs(pd_labpbx *l); /* AMI Logoff / ESL exit received so far */
 /* Injected 16 MB events (PD_LAB_FAULT_HUGE) queued whole: what the lab
  * sends after that follows the event (the session's other events are
  * dropped while it is being sent). */

@@ -11,10 +11,11 @@ typedef struct {
 	const pd_config *cfg;
 	const pd_catalogue *cat;
 	const char *db_path;
-	const char *theme; /* --theme, else cfg->ui_theme */
-	bool noc;          /* read-only wall display */
-	bool no_mouse;     /* --no-mouse (else cfg->ui_mouse) */
-	bool demo;         /* a lab PBX was started for the demo database */
+	const char *config_path; /* --config or NULL: given to a monitor the console starts */
+	const char *theme;       /* --theme, else cfg->ui_theme */
+	bool noc;                /* read-only wall display */
+	bool no_mouse;           /* --no-mouse (else cfg->ui_mouse) */
+	bool demo;               /* a lab PBX was started for the demo database */
 } pd_ui_opts;
 
 /* Runs the console until the user quits; returns a sysexits code. The

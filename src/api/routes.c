@@ -916,7 +916,7 @@ void api_r_pbx_status(api_req *r)
 		else
 			api_fail(r, &e, 0, NULL);
 	} else {
-		r->doc = pd_json_pbx_status(&cu, &p, has_st ? &st : NULL);
+		r->doc = pd_json_pbx_status(&cu, &p, has_st ? &st : NULL, false);
 		pd_pbx_free(&p);
 		if (has_st)
 			pd_pbx_status_free(&st);

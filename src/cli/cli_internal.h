@@ -175,6 +175,7 @@ int pd_cli_import_cmd(pd_cli *c, int argc, char **argv);
 int pd_cli_billing_cmd(pd_cli *c, int argc, char **argv);
 int pd_cli_api_token_cmd(pd_cli *c, int argc, char **argv); /* api_token.c */
 int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv);       /* lab_pbx.c */
+int pd_cli_serve(pd_cli *c, int argc, char **argv);         /* serve.c */
 
 /* Group dispatch: argv[0] is the group, argv[1] the sub-command. */
 typedef struct {

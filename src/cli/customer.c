@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attach.h"
 #include "cli_internal.h"
 #include "provdesk/util.h"
 
@@ -468,6 +469,8 @@ static int cmd_create(pd_cli *c, int argc, char **argv)
 	rc = print_saved(c, &out, "Created", internal);
 	if (!c->json)
 		printf("Invitation for %s queued in the outbox.\n", aemail);
+	fflush(stdout);
+	pd_cli_kick_outbox(c); /* the monitor sends it, no console needed */
 	return rc;
 }
 

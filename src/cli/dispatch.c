@@ -155,6 +155,8 @@ static const struct {
      "billing lines of a month"},
     {"api-token", pd_cli_api_token_cmd, pd_cli_api_token_subs, "", "tokens of the HTTP API"},
     {"lab-pbx", cmd_lab_pbx, NULL, "", "run the built-in lab PBX"},
+    {"serve", pd_cli_serve, NULL, "[--detach] [--auto] [--stop|--status]",
+     "the one PBX monitor and outbox sender of the database"},
     {"help", cmd_help, NULL, "[COMMAND...]", "this help, or a command's help"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "attach.h"
 #include "cli_internal.h"
 #include "csv.h"
 #include "provdesk/util.h"
@@ -796,6 +797,10 @@ int pd_cli_import_cmd(pd_cli *c, int argc, char **argv)
 		return rc;
 	}
 	report(c, pos[0], dry, verbose, dup, rows, n, total, cnt, written, wfail ? &werr : NULL);
+	if (written && cnt[ACT_CREATE]) { /* new customers' invitations: the monitor sends them */
+		fflush(stdout);
+		pd_cli_kick_outbox(c);
+	}
 	if (wfail && !c->json) {
 		fprintf(stderr, "provdesk: %s: line %d: %s%s%s\n", pos[0], werr.line, werr.field,
 		        werr.field[0] ? ": " : "", werr.message);

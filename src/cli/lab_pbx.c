@@ -62,7 +62,9 @@ static const char help_lab[] =
     "--grant-expires: the longest expiry granted to a channel or subscription; one not\n"
     "refreshed in time is ended (default: the hour asked).\n"
     "--group-admin group-2: the user administers that group only (the enterprise\n"
-    "directory, enterprise subscriptions and other groups answer 403).\n";
+    "directory, enterprise subscriptions and other groups answer 403).\n"
+    "SIGUSR1 prints the successful logins so far and the sessions logged in now\n"
+    "(\"logins: N, sessions: M\"; with --json {\"logins\": N, \"sessions\": M}).\n";
 
 static int parse_listen(pd_cli *c, const char *s, char **host, int *port)
 {
@@ -299,6 +301,7 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
 	pd_labpbx *lab = NULL;
 	pd_status st = labpbx_start(&o, &lab, &e);
@@ -354,8 +357,21 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 		printf("self-signed certificate: %s (trust it as the connection's TLS CA file)\n",
 		       ss_cert);
 	fflush(stdout);
+	/* SIGUSR1: one line with the logins so far (a test counts how many
+	 * links the monitors opened: docs/user-guide.md, The lab PBX) */
 	int sig = 0;
-	sigwait(&set, &sig);
+	for (;;) {
+		sigwait(&set, &sig);
+		if (sig != SIGUSR1)
+			break;
+		if (c->json)
+			printf("{\"logins\": %lld, \"sessions\": %d}\n",
+			       (long long)labpbx_logins(lab), labpbx_sessions(lab));
+		else
+			printf("logins: %lld, sessions: %d\n", (long long)labpbx_logins(lab),
+			       labpbx_sessions(lab));
+		fflush(stdout);
+	}
 	labpbx_stop(lab);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!c->json)

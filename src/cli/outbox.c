@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "attach.h"
 #include "cli_internal.h"
 #include "provdesk/live.h"
 #include "provdesk/mail.h"
@@ -155,9 +156,19 @@ static void *deadline_main(void *arg)
 	return NULL;
 }
 
-/* Deliver the due messages through [smtp]; timeout_s > 0 bounds the whole run. */
+static int delivered(pd_cli *c, int retried, const pd_outbox_report *rp, bool expired,
+                     long timeout_s);
+static int deliver_by_monitor(pd_cli *c, int retried, long timeout_s, bool *asked);
+
+/* Deliver the due messages through [smtp]; timeout_s > 0 bounds the whole run.
+ * A monitor running for this database sends them (its worker delivers this
+ * outbox): it is asked to, and the messages are followed to their outcome. */
 static int deliver(pd_cli *c, int retried, long timeout_s)
 {
+	bool asked = false;
+	int mrc = deliver_by_monitor(c, retried, timeout_s, &asked);
+	if (asked)
+		return mrc;
 	pd_err e;
 	pd_err_clear(&e);
 	pd_smtp_opts o;
@@ -192,6 +203,15 @@ static int deliver(pd_cli *c, int retried, long timeout_s)
 	}
 	if (st != PD_OK)
 		return pd_cli_fail(c, &e);
+	return delivered(c, retried, &r, expired, timeout_s);
+}
+
+/* What a delivery did (here or by the monitor), as text or JSON; the exit
+ * code from it. */
+static int delivered(pd_cli *c, int retried, const pd_outbox_report *rp, bool expired,
+                     long timeout_s)
+{
+	const pd_outbox_report r = *rp;
 	int rc = 0;
 	if (r.not_configured)
 		rc = pd_cli_failf(c, PD_E_UNAVAILABLE, "smtp.url",
@@ -245,6 +265,135 @@ static int deliver(pd_cli *c, int retried, long timeout_s)
 		    "provdesk: %d invitation%s waiting for a retry, sent later by itself (%s)\n",
 		    r.retry_later, r.retry_later == 1 ? "" : "s", r.retry_error);
 	return pd_status_exit_code(outcome);
+}
+
+/* The messages due now, as they were when the monitor was asked. */
+typedef struct {
+	int64_t id;
+	int attempts;
+	bool done;
+} due_msg;
+
+#define MONITOR_SEND_WAIT_S 120 /* without --timeout */
+#define MONITOR_SEND_QUIET_MS 3000
+
+static int deliver_by_monitor(pd_cli *c, int retried, long timeout_s, bool *asked)
+{
+	*asked = false;
+	pd_err e;
+	pd_err_clear(&e);
+	pd_smtp_opts o;
+	pd_smtp_opts_init(&o);
+	char *pw = NULL;
+	/* a bad or missing [smtp] is said here, as without a monitor */
+	if (pd_smtp_opts_from_config(&c->cfg, &o, &pw, &e) != PD_OK || !c->cfg.smtp_url ||
+	    !*c->cfg.smtp_url) {
+		pd_secret_free(pw);
+		return 0;
+	}
+	pd_secret_free(pw);
+	pd_serve_client *cl = pd_cli_attach(c, NULL, false, 5000, &e);
+	if (!cl)
+		return 0; /* none runs: this command sends */
+	*asked = true;
+	pd_outbox *v = NULL;
+	size_t n = 0;
+	if (store_outbox_list(c->store, 0, &v, &n, &e) != PD_OK) {
+		pd_serve_client_stop(cl);
+		return pd_cli_fail(c, &e);
+	}
+	int64_t now = pd_now();
+	due_msg *due = xcalloc(n ? n : 1, sizeof *due);
+	size_t nd = 0;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].state == PD_INVITE_QUEUED && v[i].next_attempt_at <= now)
+			due[nd++] = (due_msg){v[i].id, v[i].attempts, false};
+	pd_outboxes_free(v, n);
+	json_t *rep = NULL;
+	pd_status st = pd_serve_client_request(cl, "outbox_send", NULL, &rep, 10000, &e);
+	json_decref(rep);
+	pd_serve_client_stop(cl);
+	pd_outbox_report r;
+	memset(&r, 0, sizeof r);
+	if (st == PD_E_CONFIG) { /* the monitor's configuration has no [smtp] */
+		free(due);
+		return pd_cli_failf(
+		    c, PD_E_UNAVAILABLE, "smtp.url",
+		    "the running monitor has no SMTP server configured ([smtp] url; "
+		    "reload it with SIGHUP); the invitations wait in the outbox");
+	}
+	if (st != PD_OK) {
+		free(due);
+		return pd_cli_failf(c, st, NULL, "outbox send: the monitor: %s", e.message);
+	}
+	/* follow each due message to its outcome: sent, failed, cancelled, or
+	 * tried and waiting for a retry (a server failure stops the monitor's
+	 * round: the others stay as they were, counted as waiting) */
+	int64_t deadline =
+	    pd_live_now_ms() + (timeout_s > 0 ? timeout_s : MONITOR_SEND_WAIT_S) * 1000;
+	int64_t last_change = pd_live_now_ms();
+	size_t left = nd;
+	bool expired = false;
+	while (left) {
+		if (store_outbox_list(c->store, 0, &v, &n, &e) != PD_OK) {
+			free(due);
+			return pd_cli_fail(c, &e);
+		}
+		for (size_t i = 0; i < nd; i++) {
+			if (due[i].done)
+				continue;
+			const pd_outbox *m = NULL;
+			for (size_t j = 0; j < n && !m; j++)
+				if (v[j].id == due[i].id)
+					m = &v[j];
+			bool fin = true;
+			if (!m || m->state == PD_INVITE_CANCELLED)
+				r.cancelled++;
+			else if (m->state == PD_INVITE_SENT)
+				r.sent++;
+			else if (m->state == PD_INVITE_FAILED) {
+				r.failed++;
+				if (!r.failed_error[0])
+					snprintf(r.failed_error, sizeof r.failed_error,
+					         "#%lld to %s: %s", (long long)m->id,
+					         m->to_addr ? m->to_addr : "",
+					         m->last_error ? m->last_error : "");
+			} else if (m->attempts > due[i].attempts) {
+				r.retry_later++;
+				if (!r.retry_error[0])
+					snprintf(r.retry_error, sizeof r.retry_error,
+					         "#%lld to %s: %s", (long long)m->id,
+					         m->to_addr ? m->to_addr : "",
+					         m->last_error ? m->last_error : "");
+			} else
+				fin = false;
+			if (fin) {
+				due[i].done = true;
+				left--;
+				last_change = pd_live_now_ms();
+				r.attempted += m && m->state != PD_INVITE_CANCELLED;
+			}
+		}
+		pd_outboxes_free(v, n);
+		if (!left)
+			break;
+		int64_t t = pd_live_now_ms();
+		if (r.retry_later && t - last_change > MONITOR_SEND_QUIET_MS) {
+			r.retry_later += (int)left; /* the round stopped on a server failure */
+			break;
+		}
+		if (t >= deadline) {
+			expired = timeout_s > 0;
+			if (!expired)
+				r.retry_later += (int)left;
+			break;
+		}
+		poll(NULL, 0, 200);
+	}
+	free(due);
+	if (r.retry_later && !r.retry_error[0])
+		snprintf(r.retry_error, sizeof r.retry_error, "not sent by the monitor yet");
+	return delivered(c, retried, &r, expired, timeout_s);
 }
 
 static int outbox_retry(pd_cli *c, int argc, char **argv)

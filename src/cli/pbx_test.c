@@ -3,17 +3,22 @@
  * connect, TLS, banner, authentication, permissions); the exit code is the
  * status's (69 unreachable, 76 protocol, 77 authentication, 78 config). */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "attach.h"
 #include "cli_internal.h"
+#include "provdesk/live.h"
 #include "provdesk/pbx_driver.h"
 #include "provdesk/util.h"
 
 static const char help_test[] =
     "Usage: provdesk pbx test CUSTOMER [--json]\n"
-    "Tries name resolution, TCP connect, banner, authentication and permissions.\n";
+    "Tries name resolution, TCP connect, banner, authentication and permissions. When\n"
+    "the host's monitor (provdesk serve) has this PBX's link up, that link is the answer\n"
+    "(no second login to the PBX); while its link is down the test runs as usual.\n";
 
 typedef struct {
 	pd_cli *c;
@@ -78,6 +83,43 @@ static int run_test(pd_cli *c, const pd_pbx *p, report *r, const char **failed, 
 	return 1;
 }
 
+/* The running monitor's link to this PBX (no daemon is started): true with
+ * *v filled when one runs and knows the customer. */
+static bool monitor_link(pd_cli *c, int64_t cid, pd_live_view *v, int64_t *pid)
+{
+	pd_live *live = pd_live_new();
+	pd_err e;
+	pd_err_clear(&e);
+	pd_serve_client *cl = pd_cli_attach(c, live, false, 5000, &e);
+	bool have = false;
+	if (cl) {
+		*pid = pd_serve_client_daemon_pid(cl);
+		pd_serve_client_stop(cl);
+		have = pd_live_snapshot(live, cid, v) == PD_OK;
+	}
+	pd_live_free(live);
+	return have;
+}
+
+/* When the connection was last changed (its newest audit row for the PBX),
+ * 0 when never: a link the monitor opened before that uses what was stored
+ * then, not what is to be tested now. */
+static int64_t pbx_changed_at(pd_cli *c, int64_t cid)
+{
+	pd_audit *a = NULL;
+	size_t n = 0;
+	pd_err e;
+	pd_err_clear(&e);
+	int64_t at = 0;
+	if (store_audit_list(c->store, cid, 50, &a, &n, &e) != PD_OK)
+		return INT64_MAX; /* unknown: test anew */
+	for (size_t i = 0; i < n && !at; i++)
+		if (a[i].object && !strcmp(a[i].object, "pbx"))
+			at = a[i].at;
+	pd_audits_free(a, n);
+	return at;
+}
+
 int pd_cli_pbx_test_cmd(pd_cli *c, int argc, char **argv)
 {
 	const char *pos[1];
@@ -90,10 +132,48 @@ int pd_cli_pbx_test_cmd(pd_cli *c, int argc, char **argv)
 	if ((rc = pd_cli_pbx_load(c, pos[0], true, &cu, &p)) != PD_CLI_CONTINUE)
 		return rc;
 	report r = {c, json_array()};
-	const char *failed;
+	const char *failed = NULL;
 	pd_status fst = PD_OK;
 	char why[400] = "";
-	run_test(c, &p, &r, &failed, &fst, why, sizeof why);
+	/* the monitor's link is up: it is the test (a second login would be a
+	 * second link to that PBX); down, this test dials to say why */
+	pd_live_view mv;
+	int64_t pid = 0;
+	json_t *monj = NULL;
+	bool mon = p.enabled && monitor_link(c, cu.id, &mv, &pid);
+	if (mon) {
+		int64_t now = pd_live_now_ms();
+		char text[300];
+		pd_live_status_text(mv.link, mv.sync_done, mv.sync_total, mv.retry_at_ms,
+		                    mv.last_error, now, text, sizeof text);
+		long secs = mv.link_since_ms && now > mv.link_since_ms
+		                ? (long)((now - mv.link_since_ms) / 1000)
+		                : 0;
+		/* up, and dialled with what is stored now (opened after the
+		 * connection's last change, which the monitor reloads within a
+		 * second or so) */
+		int64_t up_at = pd_now() - secs;
+		bool up = mv.link == PD_LINK_MONITORING && pbx_changed_at(c, cu.id) < up_at - 1;
+		monj = json_pack("{s:I, s:s, s:s, s:I}", "pid", (json_int_t)pid, "state",
+		                 pd_link_state_name(mv.link), "status", text, "for_s",
+		                 (json_int_t)secs);
+		if (up)
+			step(&r, "monitor", true,
+			     "the running monitor's link (pid %lld) is %s for %lds; not dialled "
+			     "again",
+			     (long long)pid, text, secs);
+		else if (!c->json)
+			printf("note %-16s the running monitor's link (pid %lld) is %s for %lds%s; "
+			       "testing anew\n",
+			       "monitor", (long long)pid, text, secs,
+			       mv.link == PD_LINK_MONITORING ? ", opened before the last change"
+			                                     : "");
+		pd_live_free_view(&mv);
+		if (!up)
+			run_test(c, &p, &r, &failed, &fst, why, sizeof why);
+	} else {
+		run_test(c, &p, &r, &failed, &fst, why, sizeof why);
+	}
 	if (failed) {
 		pd_err e;
 		pd_err_clear(&e);
@@ -102,6 +182,8 @@ int pd_cli_pbx_test_cmd(pd_cli *c, int argc, char **argv)
 			json_t *o = json_object();
 			json_object_set_new(o, "ok", json_false());
 			json_object_set_new(o, "failed_step", json_string(failed));
+			if (monj)
+				json_object_set_new(o, "monitor", json_incref(monj));
 			json_object_set_new(o, "steps", r.steps);
 			json_t *er = json_object();
 			json_object_set_new(er, "code", json_string(pd_status_code(fst)));
@@ -119,6 +201,8 @@ int pd_cli_pbx_test_cmd(pd_cli *c, int argc, char **argv)
 		if (c->json) {
 			json_t *o = json_object();
 			json_object_set_new(o, "ok", json_true());
+			if (monj)
+				json_object_set_new(o, "monitor", json_incref(monj));
 			json_object_set_new(o, "steps", r.steps);
 			pd_cli_print_json(c, o);
 		} else {
@@ -127,6 +211,7 @@ int pd_cli_pbx_test_cmd(pd_cli *c, int argc, char **argv)
 		}
 		rc = 0;
 	}
+	json_decref(monj);
 	pd_customer_free(&cu);
 	if (p.secret)
 		memset(p.secret, 0, strlen(p.secret));

@@ -57,7 +57,9 @@ typedef struct {
 	X(20, "api", "listen")                                                                     \
 	X(21, "api", "cert")                                                                       \
 	X(22, "api", "key")                                                                        \
-	X(23, "api", "allow_plain")
+	X(23, "api", "allow_plain")                                                                \
+	X(24, "serve", "resync_interval")                                                          \
+	X(25, "serve", "idle_exit")
 
 static const struct {
 	const char *section, *key;
@@ -69,8 +71,8 @@ static const struct {
 #define N_KEYS (sizeof known_keys / sizeof known_keys[0])
 _Static_assert(N_KEYS <= 32, "loader.seen has a slot per key");
 
-static const char *const sections[] = {"database", "smtp", "trial",       "customers",
-                                       "pbx",      "ui",   "invitations", "api"};
+static const char *const sections[] = {"database", "smtp",        "trial", "customers", "pbx",
+                                       "ui",       "invitations", "api",   "serve"};
 
 static bool fail(loader *l, const char *section, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -371,6 +373,10 @@ static int handler(void *user, const char *section, const char *name, const char
 		return int_value(l, section, name, v, 60, 7 * 86400, &c->pbx_max_call_age);
 	case 16:
 		return int_value(l, section, name, v, 64, 16384, &c->pbx_max_message_kb);
+	case 24: /* 0 = no scheduled resync; at most a week */
+		return int_value(l, section, name, v, 0, 7 * 86400, &c->serve_resync_interval);
+	case 25:
+		return int_value(l, section, name, v, 1, 86400, &c->serve_idle_exit);
 	}
 	return 1;
 }
@@ -416,7 +422,7 @@ static char *reader(char *str, int num, void *stream)
 		if (!known) {
 			fail(l, sec, NULL,
 			     "unknown section [%s] (sections: database, smtp, trial, customers, "
-			     "pbx, ui, invitations, api)",
+			     "pbx, ui, invitations, api, serve)",
 			     sec);
 			return NULL;
 		}
@@ -444,6 +450,8 @@ void pd_config_defaults(pd_config *c)
 	c->ui_theme = xstrdup("default");
 	c->ui_mouse = true;
 	c->invite_token_days = 7;
+	c->serve_resync_interval = PD_SERVE_RESYNC_INTERVAL_DEFAULT;
+	c->serve_idle_exit = PD_SERVE_IDLE_EXIT_DEFAULT;
 }
 
 void pd_config_free(pd_config *c)

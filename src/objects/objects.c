@@ -613,19 +613,20 @@ pd_status pd_link_state_outcome(pd_link_state st)
 	return (unsigned)st < PD_LINK_N_STATES ? map[st] : PD_E_INTERNAL;
 }
 
-void pd_pbx_status_now(const pd_pbx *p, const pd_pbx_status *st, bool have_row, int64_t now,
-                       pd_pbx_now *out)
+void pd_pbx_status_now(const pd_pbx *p, const pd_pbx_status *st, bool have_row, bool no_monitor,
+                       int64_t now, pd_pbx_now *out)
 {
 	memset(out, 0, sizeof *out);
 	out->known = have_row && st->state;
-	out->fresh = out->known && pd_pbx_status_fresh(st->monitored, st->updated_at, now);
+	out->fresh =
+	    out->known && !no_monitor && pd_pbx_status_fresh(st->monitored, st->updated_at, now);
 	if (!p->enabled) {
 		out->key = pd_link_state_name(PD_LINK_DISABLED);
 		snprintf(out->status, sizeof out->status, "%s",
 		         out->known && st->link == PD_LINK_DISABLED ? st->state : "disabled");
 		out->outcome = pd_link_state_outcome(PD_LINK_DISABLED);
 	} else if (!out->known) {
-		snprintf(out->status, sizeof out->status, "not monitored (no console running)");
+		snprintf(out->status, sizeof out->status, "not monitored (no monitor running)");
 		out->outcome = PD_E_UNAVAILABLE;
 	} else if (!out->fresh) {
 		out->key = pd_link_state_name(st->link); /* the last known state */
@@ -639,11 +640,12 @@ void pd_pbx_status_now(const pd_pbx *p, const pd_pbx_status *st, bool have_row, 
 	}
 }
 
-json_t *pd_json_pbx_status(const pd_customer *cu, const pd_pbx *p, const pd_pbx_status *st)
+json_t *pd_json_pbx_status(const pd_customer *cu, const pd_pbx *p, const pd_pbx_status *st,
+                           bool no_monitor)
 {
 	int64_t now = pd_now();
 	pd_pbx_now pn;
-	pd_pbx_status_now(p, st, st != NULL, now, &pn);
+	pd_pbx_status_now(p, st, st != NULL, no_monitor, now, &pn);
 	bool known = pn.known;
 	json_t *o = json_object();
 	json_object_set_new(o, "customer", json_string(cu->name));

@@ -55,11 +55,14 @@ typedef struct {
 	char status[320];
 	pd_status outcome;
 } pd_pbx_now;
-void pd_pbx_status_now(const pd_pbx *p, const pd_pbx_status *st, bool have_row, int64_t now,
-                       pd_pbx_now *out);
+/* no_monitor: the caller knows no monitor runs (no daemon answered): a
+ * stored row is then the last known state however recent. */
+void pd_pbx_status_now(const pd_pbx *p, const pd_pbx_status *st, bool have_row, bool no_monitor,
+                       int64_t now, pd_pbx_now *out);
 /* `pbx status --json`: the stored live state of a customer's PBX (st NULL
  * when the monitor stored none). */
-json_t *pd_json_pbx_status(const pd_customer *cu, const pd_pbx *p, const pd_pbx_status *st);
+json_t *pd_json_pbx_status(const pd_customer *cu, const pd_pbx *p, const pd_pbx_status *st,
+                           bool no_monitor);
 /* The catalogue as `catalogue --json`: the sections asked for (product
  * types, roles, platforms, countries; g needed for the last). */
 json_t *pd_json_catalogue(const pd_catalogue *cat, const pd_geo *g, const bool want[4]);

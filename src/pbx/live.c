@@ -144,10 +144,15 @@ int pd_live_wake_fd(pd_live *l)
 void pd_live_wake_drain(pd_live *l)
 {
 	char b[64];
-	/* clear the flag first: a change racing with the drain wakes again */
-	atomic_store(&l->wake_pending, false);
+	/* read the byte first, then clear the flag. The other order lost every
+	 * wake for good: a change between the clear and the read wrote a byte
+	 * that this read ate, leaving the flag set with no byte in the pipe
+	 * (bench_serve found it: a daemon stopped hearing its monitor). A change
+	 * between the read and the clear writes nothing, and the caller's
+	 * snapshot, taken after this returns, sees it. */
 	while (read(l->pipe_r, b, sizeof b) > 0)
 		;
+	atomic_store(&l->wake_pending, false);
 }
 
 static void wake(pd_live *l)

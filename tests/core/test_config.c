@@ -45,7 +45,21 @@ Test(config, defaults_when_no_file)
 	cr_assert_eq(c.pbx_ping_interval, 20);
 	cr_assert_eq(c.pbx_backoff_max, 60);
 	cr_assert_str_eq(c.ui_theme, "default");
+	cr_assert_eq(c.serve_resync_interval, 3600);
+	cr_assert_eq(c.serve_idle_exit, 30);
 	pd_config_free(&c);
+}
+
+Test(config, serve_keys)
+{
+	char *p = write_file(dir, "serve.conf", "[serve]\nresync_interval = 0\nidle_exit = 5\n");
+	pd_config c;
+	pd_err e = {0};
+	cr_assert_eq(pd_config_load(p, &c, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(c.serve_resync_interval, 0); /* 0: no scheduled resync */
+	cr_assert_eq(c.serve_idle_exit, 5);
+	pd_config_free(&c);
+	free(p);
 }
 
 Test(config, default_file_in_xdg_dir_is_read)
@@ -195,6 +209,14 @@ Test(config, bad_integers)
 	bad("[customers]\nimport_max_mb = 0\n", 2, "customers.import_max_mb", "1 to 4096");
 	bad("[pbx]\nmax_users_per_link = 99\n", 2, "pbx.max_users_per_link", "100 to 1000000");
 	bad("[customers]\nimport_max_mb = 4097\n", 2, "customers.import_max_mb", "1 to 4096");
+	bad("[serve]\nresync_interval = -1\n", 2, "serve.resync_interval", "0 to 604800");
+	bad("[serve]\nresync_interval = 604801\n", 2, "serve.resync_interval", "0 to 604800");
+	bad("[serve]\nresync_interval = 1h\n", 2, "serve.resync_interval", "not a whole number");
+	bad("[serve]\nresync_interval =\n", 2, "serve.resync_interval", NULL);
+	bad("[serve]\nidle_exit = 0\n", 2, "serve.idle_exit", "1 to 86400");
+	bad("[serve]\nidle_exit = 86401\n", 2, "serve.idle_exit", "1 to 86400");
+	bad("[serve]\nidle_exit = soon\n", 2, "serve.idle_exit", "not a whole number");
+	bad("[serve]\nidle = 3\n", 2, "serve.idle", "idle_exit");
 }
 
 Test(config, pbx_caps)

@@ -1,7 +1,9 @@
 # Shared shell helpers of every test script (CLI, console, PBX): sourced
 # first by the suite's own lib.sh. What it gives:
 #   pd_tmpdir PREFIX       a private temp dir in $TMP, removed on exit
-#                          (KEEP_TMP=1 keeps it); more clean-up: pd_on_exit CMD
+#                          (KEEP_TMP=1 keeps it); more clean-up: pd_on_exit CMD;
+#                          the monitor daemons of its databases are stopped
+#                          (pd_stop_daemons)
 #   pd_pin_clock           the program's clock (src/core/clock.c) pinned
 #   ok / not_ok / check / eq / eventually / finish   counting, "ok - NAME"
 #   wait_until SECONDS CMD...   poll CMD until it succeeds or the deadline
@@ -17,9 +19,26 @@ UI_WAIT=${PD_UI_WAIT:-$((20 * ${PD_TEST_SLOW:-1}))}
 
 _PD_EXIT_HOOKS=()
 pd_on_exit() { _PD_EXIT_HOOKS+=("$1"); }
+# pd_stop_daemons: every `provdesk serve` of a database under $TMP (a console
+# or a command of the test started it, detached: it would outlive the test)
+# is stopped by the pid in its lock file, TERM then KILL after 10 s.
+pd_stop_daemons() {
+	[[ -n ${TMP:-} && -d $TMP ]] || return 0
+	local f pid d
+	while IFS= read -r f; do
+		pid=$(tr -dc 0-9 < "$f" 2>/dev/null | head -c 10)
+		[[ -n $pid ]] || continue
+		grep -qa serve "/proc/$pid/cmdline" 2>/dev/null || continue
+		kill -TERM "$pid" 2>/dev/null || continue
+		d=$((SECONDS + 10))
+		while kill -0 "$pid" 2>/dev/null && ((SECONDS < d)); do sleep 0.05; done
+		kill -KILL "$pid" 2>/dev/null || true
+	done < <(find "$TMP" -name '*.serve.lock' 2>/dev/null)
+}
 _pd_exit() {
 	local h
 	for h in "${_PD_EXIT_HOOKS[@]}"; do eval "$h" || true; done
+	pd_stop_daemons
 	if [[ -n ${TMP:-} ]]; then
 		if [[ -n ${KEEP_TMP:-} ]]; then echo "# kept $TMP" >&2; else rm -rf "$TMP"; fi
 	fi

@@ -209,9 +209,9 @@ for sig in TERM HUP; do
 done
 
 # ----------------------------------------------------------------- NOC
-# the whole content, WAL included (a reader may create an empty -wal/-shm)
-sum_db() { sqlite3 "file:$DB?mode=ro" .dump | sha256sum; }
-before=$(sum_db)
+# the whole content, WAL included (a reader may create an empty -wal/-shm),
+# but the link states the monitor (provdesk serve, not the NOC) stores
+db_dump > "$TMP/db.before"
 check "AMI pause again (the restarted lab PBX forgot it)" ami_pause 1003 Lunch
 start_console 100 30 tmux-256color PROVDESK_NOC_ROTATE=2 -- --noc
 check "NOC: title" wait_for "provdesk NOC (read-only)" 30
@@ -240,7 +240,8 @@ stop_lab
 check "NOC: PBX down shows since when, and the retry" wait_re '^Acme Télécom +down since [0-9]{2}:[0-9]{2} .*retry [0-9]+s' 30
 check "NOC: retrying sorts before monitoring" bash -c '
 	tmux -S "$1" capture-pane -p -t t | sed -n 3,4p | tr "\n" "|" | grep -qE "^Bravo SARL +auth failed.*\|Acme Télécom +down since"' _ "$TMP/tmux.sock"
-check "NOC: lab PBX back" start_lab "$LAB_PORT" --users 14
+# the same 3,000 users: the monitor's sync on reconnection writes nothing
+check "NOC: lab PBX back" start_lab "$LAB_PORT" --users 3000
 check "NOC: survives the PBX restart (monitoring again)" wait_re '^Acme Télécom +monitoring ' 30
 # run a while before measuring again: 8 s of the console's own clock, and
 # the rotation seen going round (both customers in focus again)
@@ -256,11 +257,13 @@ fi
 keys q
 check "NOC exits 0" test "$(wait_exit 30)" = 0
 check "NOC: no sanitizer report" no_sanitizer_report
-check "NOC wrote nothing to the database" test "$(sum_db)" = "$before"
+check "NOC wrote nothing to the database (nor did the monitor, but link states)" \
+	db_unchanged "$TMP/db.before"
 
 # ---------------------------------------------------- outbox worker (SMTP)
-# The console sends the queued invitations itself, and a resend ('i') is
-# sent at once (the worker is kicked; unkicked it would look every 10 s).
+# The monitor the console starts sends the queued invitations, and a resend
+# ('i') is sent at once (the console kicks it; unkicked it would look every
+# 10 s).
 SMTP_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$XDG_CONFIG_HOME/provdesk" # (aiosmtpd makes the Maildir itself)
 /usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" -c aiosmtpd.handlers.Mailbox "$TMP/maildir" \
@@ -269,6 +272,9 @@ SMTPD_PID=$!
 for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT") 2>/dev/null && break; sleep 0.05; done
 printf '[smtp]\nurl = smtp://127.0.0.1:%s\nstarttls = off\nfrom = Support <support@reseller.example>\n' \
 	"$SMTP_PORT" > "$XDG_CONFIG_HOME/provdesk/provdesk.conf"
+# the monitor the earlier consoles started read the configuration without
+# [smtp]: stopped, the next console starts one that reads it
+cli serve --stop > /dev/null 2>&1
 mails() { ls "$TMP/maildir/new" 2>/dev/null | wc -l; }
 wait_mails() { # wait_mails N SECONDS
 	local d=$((SECONDS + $2)); until (($(mails) >= $1)); do ((SECONDS < d)) || return 1; sleep 0.05; done; }

@@ -12,6 +12,9 @@ LAB_PID=
 stop_wizard_lab() { if [[ -n $LAB_PID ]]; then kill "$LAB_PID" 2>/dev/null; wait "$LAB_PID" 2>/dev/null; fi; }
 pd_on_exit stop_wizard_lab
 
+# a new database for a case: the monitor the last console started (it holds
+# the old one open) is stopped first
+reset_db() { pd_stop_daemons; rm -f "$DB"*; }
 # the names this script has always used for the shared helpers
 show() { screen 2>/dev/null; }
 nok() { not_ok "$@"; }
@@ -104,7 +107,7 @@ step4() {
 }
 
 case_flow() {
-	rm -f "$DB"*
+	reset_db
 	start
 	open_wizard
 	expect_screen "80x24 shows the step indicator" "1 Customer details › 2 User › 3 PBX › 4 Roles › Summary"
@@ -143,7 +146,7 @@ Paul Agent|paul@example.de||supervisor|0"
 }
 
 case_errors() {
-	rm -f "$DB"*
+	reset_db
 	start
 	open_wizard
 	keys F6
@@ -220,7 +223,7 @@ case_errors() {
 }
 
 case_back() {
-	rm -f "$DB"*
+	reset_db
 	start
 	open_wizard
 	step1 "Retour Client"
@@ -237,7 +240,7 @@ case_back() {
 }
 
 case_esc() {
-	rm -f "$DB"*
+	reset_db
 	start
 	open_wizard
 	text "Esc Client"
@@ -272,7 +275,7 @@ case_esc() {
 case_hup() {
 	local step
 	for step in 1 2 3 4; do
-		rm -f "$DB"*
+		reset_db
 		start
 		open_wizard
 		case $step in
@@ -306,7 +309,7 @@ case_hup() {
 # A crash (kill -9: no handler runs) loses at most the field being typed:
 # the draft was written when each field was left.
 case_crash() {
-	rm -f "$DB"*
+	reset_db
 	start
 	open_wizard
 	step1 "Crash Client"
@@ -333,7 +336,7 @@ case_crash() {
 
 # kill -9 during the final commit: the whole customer or nothing
 case_kill() {
-	rm -f "$DB"*
+	reset_db
 	start
 	open_wizard
 	step1 "Atomique"
@@ -347,10 +350,11 @@ case_kill() {
 	keys F6
 	wait_for "summary: check, then create"
 	quit "draft at the summary"
-	cp "$DB" "$TMP/base.db"
+	# the monitor the console started may hold the database: the WAL too
+	sqlite3 "$DB" ".backup '$TMP/base.db'"
 	local i whole=0 nothing=0 bad=0
 	for i in $(seq 1 "${KILL_LOOPS:-30}"); do
-		rm -f "$DB"*
+		reset_db
 		cp "$TMP/base.db" "$DB"
 		start
 		open_wizard
@@ -383,7 +387,7 @@ case_kill() {
 }
 
 case_country() {
-	rm -f "$DB"*
+	reset_db
 	start
 	open_wizard
 	keys Tab
@@ -403,7 +407,7 @@ case_country() {
 }
 
 case_resize() {
-	rm -f "$DB"*
+	reset_db
 	start
 	open_wizard
 	step1 "Redim Client"
@@ -449,7 +453,7 @@ case_resize() {
 
 # A PBX template fills step 3; only the secret is left to type.
 case_template() {
-	rm -f "$DB"*
+	reset_db
 	start
 	cli template add "Lab Asterisk" --platform asterisk-ami --host 10.1.2.3 --port 5039 \
 		--username labuser >/dev/null || nok "template created with the CLI"
@@ -486,7 +490,7 @@ case_template() {
 # store refuses, the wizard goes back to the name with the reason, nothing
 # half-made is stored, and a new name then goes through.
 case_race() {
-	rm -f "$DB"*
+	reset_db
 	start
 	open_wizard
 	step1 "Course Client"
@@ -533,7 +537,7 @@ case_race() {
 # F9 in step 4 lists the users of the PBX typed in step 3 (the lab PBX),
 # and says so when the secret is wrong; nothing is written by it.
 case_discover() {
-	rm -f "$DB"*
+	reset_db
 	local port=$((20000 + RANDOM % 20000))
 	"$PROG" lab-pbx --listen "127.0.0.1:$port" --users 3 --call-rate 0 >"$TMP/lab.log" 2>&1 &
 	LAB_PID=$!

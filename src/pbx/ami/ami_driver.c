@@ -560,6 +560,17 @@ static void ami_destroy(void *p)
 	ami_drv *d = p;
 	if (!d)
 		return;
+	if (d->l.t && d->st > D_LOGIN) {
+		/* a clean goodbye (the monitor stops, the daemon ends): Asterisk
+		 * logs "Manager ... logged off" rather than a lost connection;
+		 * best effort, what the socket takes now */
+		pd_buf b = {0};
+		ami_put(&b, "Action", "Logoff");
+		ami_put(&b, "ActionID", "pd-bye");
+		ami_end(&b);
+		send_buf(d, &b);
+		flush_out(d);
+	}
 	pd_drv_link_free(&d->l);
 	ami_parser_free(d->p);
 	ami_model_free(d->m);

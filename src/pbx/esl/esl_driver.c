@@ -521,6 +521,15 @@ static void esl_destroy(void *p)
 	esl_drv *d = p;
 	if (!d)
 		return;
+	if (d->l.t && d->st > D_AUTH) {
+		/* a clean goodbye (the monitor stops, the daemon ends); best
+		 * effort, what the socket takes now */
+		pd_buf b = {0};
+		esl_put_exit(&b);
+		pd_tport_send(d->l.t, b.s, b.len);
+		pd_buf_free(&b);
+		pd_tport_flush(d->l.t);
+	}
 	pd_drv_link_free(&d->l);
 	cmds_clear(d);
 	free(d->q);

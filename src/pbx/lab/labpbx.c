@@ -580,6 +580,7 @@ static void on_action(const ami_msg *m, void *ctx)
 			return;
 		}
 	} else if (!strcasecmp(act, "Logoff")) {
+		atomic_fetch_add(&l->logoffs, 1);
 		resp(&b, "Goodbye", id, "Thanks for all the fish.");
 		ami_end(&b);
 		s->close_after = true;
@@ -1133,6 +1134,11 @@ int labpbx_active_calls(pd_labpbx *l)
 int64_t labpbx_logins(pd_labpbx *l)
 {
 	return atomic_load(&l->logins);
+}
+
+int64_t labpbx_logoffs(pd_labpbx *l)
+{
+	return atomic_load(&l->logoffs);
 }
 
 int64_t labpbx_huge_sent(pd_labpbx *l)

@@ -1662,6 +1662,7 @@ static void command(pd_labpbx *l, session *s, const char *line)
 		s->events = false;
 		reply(s, "+OK no longer listening for events");
 	} else if (!strcmp(a, "exit")) {
+		atomic_fetch_add(&l->logoffs, 1);
 		reply(s, "+OK bye");
 		disconnect(s, disconnect_text);
 	} else if (word_is(&a, "linger") || word_is(&a, "nolinger")) {

@@ -86,6 +86,7 @@ struct pd_labpbx {
 	bool stop;
 	atomic_int n_sessions, n_calls;
 	atomic_llong logins;
+	atomic_llong logoffs;   /* AMI Logoff / ESL exit received */
 	atomic_llong huge_sent; /* hostile: 16 MB events whose last byte is queued */
 	session *s[MAX_SESSIONS];
 	int ns;

@@ -304,8 +304,9 @@ static int draw_table(struct ui_screen *s, struct noc *nc, int y, int rows, int6
 	int body = rows - 1;
 	if (!nc->n) {
 		ui_put(w, y + 1, 1, s->w - 2,
-		       ui_services_live(s->app) ? "No customer has a PBX connection."
-		                                : ui_services_error(s->app),
+		       /* not attached to the monitor (yet): say so, not "none" */
+		       ui_services_error(s->app)[0] ? ui_services_error(s->app)
+		                                    : "No customer has a PBX connection.",
 		       ui_role(UI_R_NOTE), false);
 		return 2;
 	}

@@ -339,8 +339,8 @@ static void lv_draw(struct ui_screen *s)
 		}
 	} else {
 		snprintf(st, sizeof st, "%s",
-		         ui_services_live(app) ? "no PBX connection being monitored"
-		                               : ui_services_error(app));
+		         ui_services_error(app)[0] ? ui_services_error(app)
+		                                   : "no PBX connection being monitored");
 	}
 	char pbx[420];
 	snprintf(pbx, sizeof pbx, "PBX: %s", st);

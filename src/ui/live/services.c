@@ -1,25 +1,25 @@
-/* Background services of the console: see services.h. The monitor and the
- * outbox worker each open their own store connection; the UI never blocks on
- * them (the monitor publishes into pd_live under a short lock, the worker
- * writes to the database and pokes the app's wake pipe). */
+/* Background services of the console: see services.h. The console opens
+ * no PBX link and sends no invitation itself: it attaches to the host's
+ * daemon (`provdesk serve`, started detached when none runs) whose views
+ * the client thread mirrors into our pd_live; the UI never blocks on it
+ * (the mirror publishes into pd_live under a short lock and wakes the UI). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "provdesk/mail.h"
-#include "provdesk/monitor.h"
+#include "provdesk/serve_client.h"
 #include "services.h"
 
 #define RESYNC_TIMEOUT_MS 120000
 
 struct ui_services {
-	pd_store_opts so;
 	pd_live *live;
-	pd_monitor *mon;
-	pd_outbox_worker *outbox;
-	char *smtp_password;
+	pd_serve_client *cl;
 	char error[300];
+	bool attached;       /* as last seen by the UI thread */
+	int64_t attaches;    /* the client's count, as last seen */
+	bool was_lost;       /* "monitor lost" said, "restarted" not yet */
 	int64_t own_commits; /* this console's commits seen so far */
 	/* one resync followed at a time (the one asked last) */
 	int64_t rs_cid, rs_seq0, rs_started_ms, rs_done_ms;
@@ -50,39 +50,27 @@ void ui_services_start(struct ui_app *app)
 		snprintf(v->error, sizeof v->error, "no database: PBX monitoring is off");
 		return;
 	}
-	v->so = (pd_store_opts){
-	    .catalogue = app->cat,
-	    .internal_systems_limit = app->cfg ? app->cfg->internal_systems_limit : 1,
-	    .busy_timeout_ms = 5000,
-	    /* the NOC never writes: its monitor watches but stores nothing */
-	    .read_only = app->read_only,
-	};
 	v->own_commits = own_commits(app);
 	v->live = pd_live_new();
+	pd_serve_client_opts o = {
+	    .db_path = app->opts->db_path,
+	    .config_path = app->opts->config_path,
+	    /* the NOC is read-only: the daemon refuses it any command */
+	    .kind = app->read_only ? "noc" : "console",
+	    .live = true,
+	    .autostart = true,
+	};
 	pd_err e;
 	pd_err_clear(&e);
-	if (pd_monitor_start(app->opts->db_path, &v->so, app->cfg, v->live, &v->mon, &e) != PD_OK) {
-		v->mon = NULL;
+	if (pd_serve_client_start(&o, v->live, &v->cl, &e) != PD_OK) {
+		v->cl = NULL;
 		pd_live_free(v->live);
 		v->live = NULL;
-		snprintf(v->error, sizeof v->error, "PBX monitor not started: %.250s", e.message);
+		snprintf(v->error, sizeof v->error, "PBX monitor not reached: %.250s", e.message);
 		ui_msg(app, UI_R_STATUS_ERROR, "%s", v->error);
+		return;
 	}
-	if (app->read_only || !app->cfg || !app->cfg->smtp_url || !*app->cfg->smtp_url)
-		return; /* offline: invitations wait in the outbox */
-	pd_smtp_opts o;
-	pd_smtp_opts_init(&o);
-	pd_err_clear(&e);
-	if (pd_smtp_opts_from_config(app->cfg, &o, &v->smtp_password, &e) != PD_OK ||
-	    pd_outbox_worker_start(app->opts->db_path, &v->so, &o, app->wake_wr, &v->outbox, &e) !=
-	        PD_OK) {
-		v->outbox = NULL;
-		ui_msg(app, UI_R_STATUS_ERROR, "invitations not sent from this console: %s%s%s",
-		       e.field[0] ? e.field : "", e.field[0] ? ": " : "", e.message);
-	}
-	/* the worker keeps its own (masked) copy: ours goes now */
-	pd_secret_free(v->smtp_password);
-	v->smtp_password = NULL;
+	pd_serve_client_error(v->cl, v->error, sizeof v->error);
 }
 
 void ui_services_stop(struct ui_app *app)
@@ -90,15 +78,8 @@ void ui_services_stop(struct ui_app *app)
 	struct ui_services *v = svc(app);
 	if (!v)
 		return;
-	/* the worker aborts an exchange in progress within ~1 s; the monitor
-	 * closes its links; both join before we return */
-	pd_outbox_worker_stop(v->outbox);
-	pd_monitor_stop(v->mon);
+	pd_serve_client_stop(v->cl); /* joins the client thread */
 	pd_live_free(v->live);
-	if (v->smtp_password) {
-		memset(v->smtp_password, 0, strlen(v->smtp_password));
-		free(v->smtp_password);
-	}
 	free(v);
 	app->svc = NULL;
 }
@@ -139,13 +120,13 @@ static void mark_live_dirty(struct ui_app *app)
 static void resync_update(struct ui_app *app)
 {
 	struct ui_services *v = svc(app);
-	if (!v->rs_active || !v->mon)
+	if (!v->rs_active || !v->cl)
 		return;
 	pd_sync_result r;
 	int64_t seq = 0;
 	char text[300];
 	enum ui_role role = UI_R_STATUS_OK;
-	if (pd_monitor_last_sync(v->mon, v->rs_cid, &r, &seq) && seq > v->rs_seq0) {
+	if (pd_serve_client_last_sync(v->cl, v->rs_cid, &r, &seq) && seq > v->rs_seq0) {
 		snprintf(text, sizeof text,
 		         "resync: %d new, %d updated, %d removed, %d linked, %d unchanged", r.added,
 		         r.updated, r.removed, r.linked, r.unchanged);
@@ -216,8 +197,9 @@ void ui_services_loop(struct ui_app *app)
 	int64_t c = own_commits(app);
 	if (c != v->own_commits) {
 		v->own_commits = c;
-		if (v->outbox)
-			pd_outbox_worker_kick(v->outbox);
+		/* the daemon sends the invitations: a new one goes out now */
+		if (v->cl && !app->read_only)
+			pd_serve_client_send(v->cl, "outbox_send", NULL);
 	}
 }
 
@@ -226,6 +208,27 @@ void ui_services_second(struct ui_app *app)
 	struct ui_services *v = svc(app);
 	if (!v || !v->live)
 		return;
+	/* attached or not: the status line and the health say which */
+	bool att = pd_serve_client_attached(v->cl);
+	int64_t attaches = pd_serve_client_attaches(v->cl);
+	char err[sizeof v->error];
+	pd_serve_client_error(v->cl, err, sizeof err);
+	if (att != v->attached || attaches != v->attaches || strcmp(err, v->error)) {
+		/* a restart within one second is a loss too: the count says it */
+		if (v->attached && (!att || attaches != v->attaches)) {
+			ui_msg(app, UI_R_STATUS_WARN, "%s", PD_SERVE_LOST_TEXT);
+			v->was_lost = true;
+		} else if (att && v->was_lost) {
+			ui_msg(app, UI_R_STATUS_OK, "monitor restarted: live data again");
+			v->was_lost = false;
+		} else if (!att && err[0] && strcmp(err, v->error)) {
+			ui_msg(app, UI_R_STATUS_WARN, "%s", err);
+		}
+		v->attached = att;
+		v->attaches = attaches;
+		snprintf(v->error, sizeof v->error, "%s", err);
+		mark_live_dirty(app);
+	}
 	resync_update(app);
 	/* "retrying in 8s" counts down without any event from the monitor */
 	pd_live_summary *all = NULL;
@@ -242,7 +245,7 @@ void ui_services_second(struct ui_app *app)
 void ui_services_resync(struct ui_app *app, int64_t cid)
 {
 	struct ui_services *v = svc(app);
-	if (!v || !v->mon) {
+	if (!v || !v->cl || !pd_serve_client_attached(v->cl)) {
 		ui_msg(app, UI_R_STATUS_ERROR, "resync: %s",
 		       v && v->error[0] ? v->error : "the PBX monitor is not running");
 		return;
@@ -268,7 +271,7 @@ void ui_services_resync(struct ui_app *app, int64_t cid)
 	}
 	pd_sync_result r;
 	int64_t seq = 0;
-	if (!pd_monitor_last_sync(v->mon, cid, &r, &seq))
+	if (!pd_serve_client_last_sync(v->cl, cid, &r, &seq))
 		seq = 0;
 	v->rs_cid = cid;
 	v->rs_seq0 = seq;
@@ -276,19 +279,19 @@ void ui_services_resync(struct ui_app *app, int64_t cid)
 	v->rs_active = true;
 	v->rs_saw_sync = false;
 	v->rs_text[0] = 0;
-	pd_monitor_resync(v->mon, cid);
+	pd_serve_client_resync(v->cl, cid);
 	resync_update(app);
 }
 
 bool ui_services_resync_cancel(struct ui_app *app, int64_t cid)
 {
 	struct ui_services *v = svc(app);
-	if (!v || !v->mon || !v->rs_active || v->rs_cid != cid)
+	if (!v || !v->cl || !v->rs_active || v->rs_cid != cid)
 		return false;
 	resync_update(app); /* finished meanwhile? then there is nothing to cancel */
 	if (!v->rs_active)
 		return false;
-	bool cancelled = pd_monitor_resync_cancel(v->mon, cid, v->rs_seq0);
+	bool cancelled = pd_serve_client_resync_cancel(v->cl, cid, v->rs_seq0);
 	v->rs_active = false;
 	v->rs_done_ms = pd_live_now_ms();
 	v->rs_role = cancelled ? UI_R_STATUS_WARN : UI_R_STATUS_OK;
@@ -339,6 +342,14 @@ void ui_services_health(struct ui_app *app, char *buf, size_t n, enum ui_role *r
 		} else {
 			snprintf(buf, n, "PBX: —");
 		}
+		return;
+	}
+	if (!pd_serve_client_attached(v->cl)) {
+		/* "PBX: connecting to the monitor", "PBX: monitor lost, restarting" */
+		char why[sizeof v->error];
+		pd_serve_client_error(v->cl, why, sizeof why);
+		snprintf(buf, n, "PBX: %s", why[0] ? why : "connecting to the monitor");
+		*role = UI_R_STATUS_WARN;
 		return;
 	}
 	pd_live_summary *all = NULL;

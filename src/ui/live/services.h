@@ -1,9 +1,10 @@
-/* The console's background services (issue 5, live UI): the PBX monitor
- * thread with its shared live state, and the outbox worker; the live
- * panels and the NOC wall display that read them. The app loop polls the
- * live state's wake fd next to the keyboard; the outbox worker writes to the
- * app's own wake pipe (a change there reloads the screens from the store).
- * Everything here runs on the UI thread except the two workers. */
+/* The console's background services (issue 5, live UI; issue 17): the
+ * client of the host's monitor daemon with the live state it mirrors; the
+ * live panels and the NOC wall display that read them. The app loop polls
+ * the live state's wake fd next to the keyboard; what the daemon writes to
+ * the database (synced users, sent invitations) is noticed like another
+ * console's change. Everything here runs on the UI thread except the
+ * client's thread. */
 #ifndef PROVDESK_UI_SERVICES_H
 #define PROVDESK_UI_SERVICES_H
 
@@ -12,26 +13,30 @@
 #include "provdesk/live.h"
 #include "ui_internal.h"
 
-/* Start the monitor (every console, the NOC included; the NOC's store is
- * read-only, so it never writes synced users or statuses) and, unless
- * read-only, the outbox worker when SMTP is configured. A failure is shown
- * on the status line; the console still runs. */
+/* Attach to the host's monitor, `provdesk serve` (docs/architecture.md,
+ * "provdesk serve"), starting it detached when none runs: it owns the PBX
+ * links and sends the invitations; the NOC attaches read-only. A failure is
+ * shown on the status line; the console still runs and keeps trying. */
 void ui_services_start(struct ui_app *app);
-/* Stop both threads (joins them). Safe when never started; idempotent. */
+/* Detach (joins the client thread). Safe when never started; idempotent. */
 void ui_services_stop(struct ui_app *app);
 /* Fill at most one pollfd for the loop (the live wake fd); returns 0 or 1. */
 int ui_services_pollfds(struct ui_app *app, struct pollfd *pf, int max);
 /* After poll(): drain the wake if it fired and mark the live screens dirty. */
 void ui_services_polled(struct ui_app *app, const struct pollfd *pf, int n);
-/* Once per loop turn, before the data check: kicks the outbox worker when
- * this console committed something (a new customer or user, a resend). */
+/* Once per loop turn, before the data check: asks the monitor to send the
+ * outbox ("outbox_send") when this console committed something (a new
+ * customer or user, a resend). */
 void ui_services_loop(struct ui_app *app);
-/* Once a second: resync progress/timeout, retry countdowns on screen. */
+/* Once a second: attached or not, resync progress/timeout, retry
+ * countdowns on screen. */
 void ui_services_second(struct ui_app *app);
 
 /* NULL when the monitor is not running (no database, start failed). */
 pd_live *ui_services_live(struct ui_app *app);
-/* Why the monitor is not running ("" when it is). */
+/* Why no live data comes ("" while attached to the host's monitor):
+ * "connecting to the monitor", "monitor lost, restarting", or why it could
+ * not be started. */
 const char *ui_services_error(struct ui_app *app);
 
 /* Ask the monitor for a re-discovery of one customer; progress ("syncing

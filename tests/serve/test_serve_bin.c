@@ -1,0 +1,261 @@
+/* `provdesk serve` as the built binary (its path in $PROVDESK_BIN): one per
+ * database (a second exits 75 naming the pid), --detach returns once the
+ * socket accepts, --status and --stop, SIGTERM closes the PBX links with a
+ * goodbye, and an invitation reaches a real aiosmtpd with no console ever
+ * opened. */
+#include "../store/fixture.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "../mail/mail_fixture.h"
+#include "provdesk/labpbx.h"
+#include "provdesk/live.h"
+#include "provdesk/serve.h"
+#include "provdesk/serve_server.h"
+#include "provdesk/util.h"
+
+#define SECRET "Serve-Bin-S3cret"
+
+static char conf[600];
+
+static void setup(void)
+{
+	fx_setup(); /* the daemon creates the database */
+	snprintf(conf, sizeof conf, "%s/provdesk.conf", fx_dir);
+	mt_write_file(conf, "[serve]\nresync_interval = 0\n");
+	setenv("PROVDESK_TODAY", "2026-11-10", 1);
+}
+
+static void teardown(void)
+{
+	/* a daemon a failed test left behind */
+	pid_t pid = 0;
+	pd_err e = {0};
+	if (pd_serve_running(fx_db, &pid, &e) == PD_OK && pid > 0)
+		kill(pid, SIGKILL);
+	fx_teardown();
+}
+
+TestSuite(serve_bin, .init = setup, .fini = teardown, .timeout = 120);
+
+static const char *bin(void)
+{
+	const char *b = getenv("PROVDESK_BIN");
+	cr_assert(b && *b, "PROVDESK_BIN is not set (tests/serve/meson.build)");
+	return b;
+}
+
+/* provdesk --db DB --config CONF ARGS...; stderr into *err (may be NULL).
+ * With wait false, the pid (stdout/stderr to DIR/serve.out). */
+static pid_t spawn(const char *const *args, const char *out_name)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		char *out = xasprintf("%s/%s", fx_dir, out_name);
+		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		const char *argv[32] = {bin(), "--db", fx_db, "--config", conf};
+		int n = 5;
+		for (int i = 0; args[i] && n < 31; i++)
+			argv[n++] = args[i];
+		argv[n] = NULL;
+		execv(bin(), (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int wait_exit(pid_t pid, int ms)
+{
+	int64_t until = pd_live_now_ms() + (int64_t)ms * tl_slow();
+	int st = 0;
+	for (;;) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+		if (r == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		if (pd_live_now_ms() > until) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			cr_assert_fail("provdesk did not exit in time");
+		}
+		poll(NULL, 0, 20);
+	}
+}
+
+static int run(const char *const *args, const char *out_name)
+{
+	return wait_exit(spawn(args, out_name), 30000);
+}
+
+static char *output(const char *out_name)
+{
+	char *p = xasprintf("%s/%s", fx_dir, out_name);
+	char *t = tl_slurp(p, NULL);
+	free(p);
+	return t ? t : xstrdup("");
+}
+
+static bool log_has(const char *out_name, const char *what)
+{
+	char *t = output(out_name);
+	bool has = strstr(t, what) != NULL;
+	free(t);
+	return has;
+}
+
+#define WAIT_FOR(cond, ms, ...)                                                                    \
+	do {                                                                                       \
+		int64_t until_ = pd_live_now_ms() + (int64_t)(ms)*tl_slow();                       \
+		while (!(cond)) {                                                                  \
+			cr_assert_lt(pd_live_now_ms(), until_, __VA_ARGS__);                       \
+			poll(NULL, 0, 20);                                                         \
+		}                                                                                  \
+	} while (0)
+
+static bool socket_exists(void)
+{
+	pd_err e = {0};
+	char *p = pd_serve_socket_path(fx_db, &e);
+	bool ok = p && access(p, F_OK) == 0;
+	free(p);
+	return ok;
+}
+
+Test(serve_bin, detach_status_second_refused_stop)
+{
+	const char *status[] = {"serve", "--status", NULL};
+	cr_assert_eq(run(status, "s0.out"), 69, "nothing runs yet");
+	const char *det[] = {"serve", "--detach", NULL};
+	cr_assert_eq(run(det, "d.out"), 0, "%s", output("d.out"));
+	cr_assert(socket_exists(), "--detach returned before the socket was there");
+	cr_assert_eq(run(status, "s1.out"), 0, "%s", output("s1.out"));
+	char *st = output("s1.out");
+	cr_assert(strstr(st, "running: pid "), "%s", st);
+	long pid = strtol(strstr(st, "pid ") + 4, NULL, 10);
+	free(st);
+	cr_assert_gt(pid, 0);
+	/* one per database: the second says who holds it */
+	const char *fg[] = {"serve", NULL};
+	cr_assert_eq(run(fg, "second.out"), 75);
+	char *err = output("second.out");
+	char want[40];
+	snprintf(want, sizeof want, "(pid %ld)", pid);
+	cr_assert(strstr(err, want) && strstr(err, "already runs"), "%s", err);
+	free(err);
+	const char *stop[] = {"serve", "--stop", NULL};
+	cr_assert_eq(run(stop, "stop.out"), 0, "%s", output("stop.out"));
+	/* the lock goes just before the process ends */
+	WAIT_FOR(kill((pid_t)pid, 0) == -1, 5000, "the daemon is still there");
+	cr_assert(!socket_exists(), "its socket is removed");
+	cr_assert_eq(run(stop, "stop2.out"), 69, "nothing to stop");
+	cr_assert_eq(run(status, "s2.out"), 69);
+	char *log = output("sub/provdesk.db.serve.log");
+	cr_assert(strstr(log, "provdesk serve: pid ") && strstr(log, "stopped"), "%s", log);
+	free(log);
+}
+
+Test(serve_bin, usage_errors)
+{
+	const char *a[] = {"serve", "--stop", "--status", NULL};
+	cr_assert_eq(run(a, "u1.out"), 64);
+	const char *b[] = {"serve", "--stop", "--detach", NULL};
+	cr_assert_eq(run(b, "u2.out"), 64);
+	const char *c[] = {"serve", "extra", NULL};
+	cr_assert_eq(run(c, "u3.out"), 64);
+	const char *d[] = {"serve", "--nope", NULL};
+	cr_assert_eq(run(d, "u4.out"), 64);
+	mt_write_file(conf, "[serve]\nidle_exit = never\n");
+	const char *e[] = {"serve", NULL};
+	cr_assert_eq(run(e, "u5.out"), 78, "a bad configuration");
+	char *out = output("u5.out");
+	cr_assert(strstr(out, "idle_exit"), "%s", out);
+	free(out);
+}
+
+/* SIGTERM: the links say goodbye (AMI Logoff) and close, the socket goes,
+ * exit 0. */
+Test(serve_bin, sigterm_closes_the_links)
+{
+	pd_labpbx_opts lo = {.users = 10, .username = "admin", .secret = SECRET};
+	pd_labpbx *l;
+	pd_err e = {0};
+	cr_assert_eq(labpbx_start(&lo, &l, &e), PD_OK, "%s", e.message);
+	fx_s = fx_open();
+	int64_t cid = fx_create("Goodbye SA");
+	pd_pbx p = {0};
+	p.platform = xstrdup("asterisk-ami");
+	p.host = xstrdup("127.0.0.1");
+	p.port = labpbx_port(l);
+	p.username = xstrdup("admin");
+	p.secret = xstrdup(SECRET);
+	p.sync_users = p.monitor = p.enabled = true;
+	cr_assert_eq(store_pbx_add(fx_s, cid, &p, &fx_alice, &e), PD_OK, "%s", e.message);
+	pd_pbx_free(&p);
+	const char *fg[] = {"serve", NULL};
+	pid_t pid = spawn(fg, "fg.out");
+	WAIT_FOR(labpbx_sessions(l) == 1, 15000, "the daemon never logged in: %s",
+	         output("fg.out"));
+	/* logged in is not yet monitoring: the link is stopped once it is */
+	WAIT_FOR(log_has("fg.out", "monitoring"), 15000, "the link never reached monitoring");
+	cr_assert_eq(kill(pid, SIGTERM), 0);
+	cr_assert_eq(wait_exit(pid, 15000), 0, "%s", output("fg.out"));
+	WAIT_FOR(labpbx_sessions(l) == 0, 5000, "the lab still has a session");
+	cr_assert_eq(labpbx_logoffs(l), 1, "no AMI Logoff before the close");
+	cr_assert_eq(labpbx_logins(l), 1);
+	cr_assert(!socket_exists());
+	char *log = output("fg.out");
+	cr_assert(strstr(log, "monitoring") && strstr(log, "stopped"), "%s", log);
+	cr_assert_null(strstr(log, SECRET), "the secret reached the log");
+	free(log);
+	labpbx_stop(l);
+}
+
+/* `customer create` queues the invitation; the daemon (no console, no
+ * `outbox send`) delivers it. */
+Test(serve_bin, invitation_delivered_without_a_console)
+{
+	mt_sink sink;
+	cr_assert(mt_sink_start(&sink, fx_dir, 0, NULL, NULL), "aiosmtpd did not start");
+	char text[400];
+	snprintf(text, sizeof text,
+	         "[serve]\nresync_interval = 0\n[smtp]\nurl = %s\nstarttls = off\n", sink.url);
+	mt_write_file(conf, text);
+	const char *fg[] = {"serve", NULL};
+	pid_t pid = spawn(fg, "fg.out");
+	WAIT_FOR(socket_exists(), 15000, "the daemon did not start: %s", output("fg.out"));
+	const char *create[] = {"customer",
+	                        "create",
+	                        "--name",
+	                        "Lettre SA",
+	                        "--product-type",
+	                        "analytics-pro",
+	                        "--country",
+	                        "FR",
+	                        "--admin-name",
+	                        "Léa Martin",
+	                        "--admin-email",
+	                        "lea@lettre.example",
+	                        NULL};
+	cr_assert_eq(run(create, "create.out"), 0, "%s", output("create.out"));
+	cr_assert(mt_wait_mail_count(&sink, 1, 30000 * tl_slow()), "no mail delivered: %s",
+	          output("fg.out"));
+	json_t *m = mt_mail_get(&sink, 0);
+	cr_assert_not_null(m);
+	const char *to = json_string_value(json_object_get(m, "to"));
+	cr_assert(to && strstr(to, "lea@lettre.example"), "to: %s", to ? to : "(none)");
+	json_decref(m);
+	kill(pid, SIGTERM);
+	cr_assert_eq(wait_exit(pid, 15000), 0);
+	char *log = output("fg.out");
+	cr_assert(strstr(log, "outbox: 1 sent"), "%s", log);
+	free(log);
+	mt_sink_stop(&sink);
+}
