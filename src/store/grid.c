@@ -824,6 +824,8 @@ struct pd_filter_index {
 	size_t *koff; /* text sort keys: keys + koff[i], NUL-terminated */
 	char *keys;
 	size_t klen, keys_cap;
+	uint32_t *order; /* the rows in (sort key, id) ascending order */
+	uint64_t *hit;   /* scratch: one bit per row, the rows a filter matches */
 };
 
 pd_filter_index *store_filter_index_new(void)
@@ -841,6 +843,8 @@ static void index_clear(pd_filter_index *ix)
 	free(ix->ikey);
 	free(ix->koff);
 	free(ix->keys);
+	free(ix->order);
+	free(ix->hit);
 	memset(ix, 0, sizeof *ix);
 }
 
@@ -857,6 +861,7 @@ size_t store_filter_index_bytes(const pd_filter_index *ix)
 	if (!ix || !ix->loaded)
 		return 0;
 	return ix->cap * (sizeof *ix->id + 2 + sizeof *ix->off + sizeof *ix->ikey) +
+	       ix->n * sizeof *ix->order + (ix->n + 63) / 64 * 8 +
 	       (ix->koff ? ix->cap * sizeof *ix->koff : 0) + ix->text_cap + ix->keys_cap;
 }
 
@@ -876,6 +881,22 @@ static void grow_bytes(char **buf, size_t *cap, size_t need)
 		c *= 2;
 	*buf = xrealloc(*buf, c);
 	*cap = c;
+}
+
+/* Ascending (sort key, id), as the SQL orders: the BINARY collation of a
+ * text key is memcmp then the shorter first, strcmp for NUL-free text. */
+static int order_cmp(const void *pa, const void *pb, void *arg)
+{
+	const pd_filter_index *ix = arg;
+	uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+	int r;
+	if (sort_cols[ix->sort].text)
+		r = strcmp(ix->keys + ix->koff[a], ix->keys + ix->koff[b]);
+	else
+		r = (ix->ikey[a] > ix->ikey[b]) - (ix->ikey[a] < ix->ikey[b]);
+	if (!r)
+		r = (ix->id[a] > ix->id[b]) - (ix->id[a] < ix->id[b]);
+	return r;
 }
 
 static pd_status index_load(pd_store *s, pd_filter_index *ix, pd_sort sort, pd_err *e)
@@ -947,27 +968,17 @@ static pd_status index_load(pd_store *s, pd_filter_index *ix, pd_sort sort, pd_e
 	if (!ix->off)
 		ix->off = xcalloc(1, sizeof *ix->off);
 	ix->off[ix->n] = ix->len;
+	ix->sort = (int)sort;
+	/* sorted once per read: a page is then a walk along it */
+	ix->order = xcalloc(ix->n ? ix->n : 1, sizeof *ix->order);
+	for (size_t i = 0; i < ix->n; i++)
+		ix->order[i] = (uint32_t)i;
+	qsort_r(ix->order, ix->n, sizeof *ix->order, order_cmp, ix);
+	ix->hit = xcalloc((ix->n + 63) / 64 + 1, sizeof *ix->hit);
 	ix->loaded = true;
 	ix->dv = dv;
 	ix->sort = (int)sort;
 	return PD_OK;
-}
-
-/* Display order of rows a and b of the index in q's sort: < 0 when a
- * comes first. */
-static int index_cmp(const pd_filter_index *ix, const pd_query *q, size_t a, size_t b)
-{
-	int r;
-	if (sort_cols[q->sort].text) {
-		/* SQLite's BINARY collation: memcmp, then the shorter first */
-		r = strcmp(ix->keys + ix->koff[a], ix->keys + ix->koff[b]);
-		r = (r > 0) - (r < 0);
-	} else {
-		r = (ix->ikey[a] > ix->ikey[b]) - (ix->ikey[a] < ix->ikey[b]);
-	}
-	if (!r)
-		r = (ix->id[a] > ix->id[b]) - (ix->id[a] < ix->id[b]);
-	return q->descending ? -r : r;
 }
 
 struct filter_cancel {
@@ -1046,18 +1057,18 @@ static bool id_in(const int64_t *v, size_t n, int64_t id)
 	return false;
 }
 
-/* The scan proper on a loaded index: the count of every match and the best
- * `limit` of the stream (pinned references left out) in display order. */
-static bool index_scan(const pd_filter_index *ix, const pd_query *q, const char *needle,
+/* The scan proper on a loaded index: one memmem pass marks and counts
+ * every match (the count), then a walk along the sorted order takes the
+ * first `limit` of the stream (pinned references left out). */
+static bool index_scan(pd_filter_index *ix, const pd_query *q, const char *needle,
                        const int64_t *excl, size_t n_excl, size_t limit, size_t *best,
                        size_t *n_best, int64_t *total, struct filter_cancel *c)
 {
 	size_t nl = needle ? strlen(needle) : 0;
 	int64_t count = 0;
-	size_t nb = 0;
-	size_t i = 0;
+	size_t i = 0, steps = 0;
 	const char *p = ix->text, *end = ix->text + ix->len;
-	size_t steps = 0;
+	memset(ix->hit, 0, ((ix->n + 63) / 64) * sizeof *ix->hit);
 	for (;;) {
 		if (nl) {
 			/* one memmem over the whole text, then the row it fell in */
@@ -1077,16 +1088,7 @@ static bool index_scan(const pd_filter_index *ix, const pd_query *q, const char 
 		if ((q->include_deleted || !ix->deleted[i]) &&
 		    (!q->pbx_mask || ((q->pbx_mask >> ix->pbx_key[i]) & 1u))) {
 			count++;
-			if (limit && !(n_excl && id_in(excl, n_excl, ix->id[i])) &&
-			    (nb < limit || index_cmp(ix, q, i, best[nb - 1]) < 0)) {
-				/* insert in order; the worst falls off a full list */
-				size_t k = nb < limit ? nb++ : nb - 1;
-				while (k > 0 && index_cmp(ix, q, i, best[k - 1]) < 0) {
-					best[k] = best[k - 1];
-					k--;
-				}
-				best[k] = i;
-			}
+			ix->hit[i / 64] |= (uint64_t)1 << (i % 64);
 		}
 		i++;
 		if (nl) {
@@ -1094,6 +1096,13 @@ static bool index_scan(const pd_filter_index *ix, const pd_query *q, const char 
 				break;
 			p = ix->text + ix->off[i];
 		}
+	}
+	size_t nb = 0;
+	for (size_t j = 0; nb < limit && j < ix->n; j++) {
+		uint32_t r = ix->order[q->descending ? ix->n - 1 - j : j];
+		if ((ix->hit[r / 64] >> (r % 64)) & 1u &&
+		    !(n_excl && id_in(excl, n_excl, ix->id[r])))
+			best[nb++] = r;
 	}
 	*n_best = nb;
 	*total = count;
