@@ -90,8 +90,8 @@ static void *run(void *arg)
 			r.st = ost;
 			r.e = oe;
 		} else {
-			r.st = store_filter_first_page(s, ix, &q, limit, r.rows, &r.n, &r.total, stale,
-			                               &c, &r.e);
+			r.st = store_filter_first_page(s, ix, &q, limit, r.rows, &r.n, &r.total,
+			                               stale, &c, &r.e);
 		}
 		free(filter);
 		bool cancelled = r.st != PD_OK && stale(&c);

@@ -16,10 +16,10 @@
 struct grid_filter;
 
 struct grid_filter_result {
-	uint64_t gen;   /* the generation this answers */
-	pd_status st;   /* PD_OK, or the error in e */
+	uint64_t gen; /* the generation this answers */
+	pd_status st; /* PD_OK, or the error in e */
 	pd_err e;
-	pd_row *rows;   /* owned by the taker: pd_rows_free + free */
+	pd_row *rows; /* owned by the taker: pd_rows_free + free */
 	size_t n;
 	int64_t total;
 };
