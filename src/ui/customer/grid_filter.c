@@ -51,6 +51,12 @@ static bool stale(void *arg)
 	       __atomic_load_n(&c->f->stop, __ATOMIC_ACQUIRE);
 }
 
+static bool stopping(void *arg)
+{
+	struct grid_filter *f = arg;
+	return __atomic_load_n(&f->stop, __ATOMIC_ACQUIRE);
+}
+
 static void *run(void *arg)
 {
 	struct grid_filter *f = arg;
@@ -64,7 +70,7 @@ static void *run(void *arg)
 		 * it needs the same index */
 		pd_err e;
 		pd_err_clear(&e);
-		store_filter_index_warm(s, ix, f->warm_sort, NULL, NULL, &e);
+		store_filter_index_warm(s, ix, f->warm_sort, stopping, f, &e);
 	}
 	pthread_mutex_lock(&f->mu);
 	for (;;) {
