@@ -24,6 +24,10 @@ typedef struct pd_geo pd_geo;
  * once; freed at exit. A missing file is PD_E_NOINPUT, a corrupt one
  * PD_E_CONFIG; the message names the file. */
 pd_status pd_geo_get(const pd_geo **out, pd_err *e);
+/* Whether the system's country list (the file pd_geo_get reads first) has
+ * this alpha-2 code, case-insensitive, without loading names and zones:
+ * 1 yes, 0 no, -1 the list is unavailable. Thread-safe, read once. */
+int pd_geo_code_known(const char *code);
 /* A private instance from explicit directories: iso_dir/json/iso_3166-1.json,
  * locale_dir/fr/LC_MESSAGES/iso_3166-1.mo, zoneinfo_dir/zone.tab (+ zone1970.tab). */
 pd_status pd_geo_load(const char *iso_dir, const char *locale_dir, const char *zoneinfo_dir,

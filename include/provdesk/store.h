@@ -208,6 +208,26 @@ typedef struct {
 } pd_counts;
 pd_status store_customer_counts(pd_store *s, pd_day today, pd_counts *out, pd_err *e);
 
+/* The grid's filter in memory, for the console's filter worker (its own
+ * connection and thread; docs/architecture.md "The filter worker"): the
+ * folded search text, deleted flag, PBX key and one sort key of every
+ * customer, read on first use and again when PRAGMA data_version or the sort
+ * changes (about 12 MB at 100,000 customers sorted by name). */
+typedef struct pd_filter_index pd_filter_index;
+pd_filter_index *store_filter_index_new(void);
+void store_filter_index_free(pd_filter_index *ix);
+size_t store_filter_index_bytes(const pd_filter_index *ix);
+/* The first page and the count of q: the rows store_customer_page(FIRST) and
+ * the number store_customer_count give, by the same rule. cancel (may be NULL)
+ * is asked during the work (a progress handler on s, and every 4,096 matches);
+ * when it says true the call ends with PD_E_TEMPFAIL and no rows. */
+pd_status store_filter_first_page(pd_store *s, pd_filter_index *ix, const pd_query *q, size_t limit,
+                                  pd_row *rows, size_t *n, int64_t *total,
+                                  bool (*cancel)(void *arg), void *arg, pd_err *e);
+/* Read the index ahead of the first keystroke (nothing when current). */
+pd_status store_filter_index_warm(pd_store *s, pd_filter_index *ix, pd_sort sort,
+                                  bool (*cancel)(void *arg), void *arg, pd_err *e);
+
 /* ---- users and roles ---- */
 pd_status store_user_list(pd_store *s, int64_t customer_id, pd_user **out, size_t *n, pd_err *e);
 pd_status store_user_get(pd_store *s, int64_t user_id, pd_user *out, pd_err *e);

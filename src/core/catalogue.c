@@ -151,7 +151,6 @@ typedef struct {
 	const char *text;
 	size_t len;
 	pd_err *e;
-	const pd_geo *geo; /* NULL when the system country list is unavailable */
 } ctx;
 
 static pd_status bad(ctx *x, const char *keypath, const char *fmt, ...)
@@ -565,7 +564,9 @@ static pd_status parse_product(ctx *x, const char *at, json_t *o, pd_product_typ
 		const char *cc = t->countries[i];
 		bool shape = strlen(cc) == 2 && isupper((unsigned char)cc[0]) &&
 		             isupper((unsigned char)cc[1]);
-		if (!shape || (x->geo && !pd_geo_country(x->geo, cc))) {
+		/* the codes alone: loading every name and zone here cost most of
+		 * a command's start (docs/performance.md) */
+		if (!shape || pd_geo_code_known(cc) == 0) {
 			snprintf(p, sizeof p, "%s.countries[%zu]", at, i);
 			return bad(x, p, "\"%s\" is not an ISO 3166-1 alpha-2 country code", cc);
 		}
@@ -693,9 +694,6 @@ pd_status pd_catalogue_load_buffer(const char *name, const char *text, size_t le
 	if (!root)
 		return pd_fail_line(e, PD_E_CONFIG, je.line, "catalogue", "%s:%d: invalid JSON: %s",
 		                    name, je.line, je.text);
-	pd_err ge;
-	if (pd_geo_get(&x.geo, &ge) != PD_OK)
-		x.geo = NULL; /* the shape check still runs */
 	pd_status st = parse_root(&x, root, out);
 	json_decref(root);
 	if (st != PD_OK) {

@@ -404,6 +404,66 @@ pd_status pd_geo_get(const pd_geo **out, pd_err *e)
 	return PD_OK;
 }
 
+/* ---- the codes alone ----
+ * The catalogue checks its product types' country codes at every start; the
+ * whole list (French names, zones, folded keys) is only loaded by the
+ * commands that show or check a country (pd_geo_get). */
+
+static pthread_once_t codes_once = PTHREAD_ONCE_INIT;
+static bool codes_ok;
+static unsigned char codes_known[26 * 26];
+
+/* The "alpha_2" members of the JSON file, read as text: parsing the whole
+ * document with jansson cost 8 M instructions, a fifth of a short command.
+ * A file where none is found counts as no list (the full load decides). */
+static void codes_init(void)
+{
+	char *path = xasprintf("%s/json/iso_3166-1.json",
+	                       env_or("PROVDESK_ISO_CODES_DIR", "/usr/share/iso-codes"));
+	size_t len = 0;
+	char *text = NULL;
+	if (pd_read_file(path, 16u << 20, &text, &len) != 0) {
+		free(text);
+		text = NULL;
+	}
+	free(path);
+	static const char key[] = "\"alpha_2\"";
+	size_t found = 0;
+	for (const char *p = text, *end = text + (text ? len : 0);
+	     p && (p = memmem(p, (size_t)(end - p), key, sizeof key - 1)) != NULL;) {
+		p += sizeof key - 1;
+		while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+			p++;
+		if (p >= end || *p != ':')
+			continue;
+		p++;
+		while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+			p++;
+		if (end - p < 4 || p[0] != '"' || p[3] != '"')
+			continue;
+		int c0 = p[1] & ~0x20, c1 = p[2] & ~0x20;
+		if (c0 >= 'A' && c0 <= 'Z' && c1 >= 'A' && c1 <= 'Z') {
+			codes_known[(c0 - 'A') * 26 + (c1 - 'A')] = 1;
+			found++;
+		}
+	}
+	free(text);
+	codes_ok = found > 0;
+}
+
+int pd_geo_code_known(const char *code)
+{
+	pthread_once(&codes_once, codes_init);
+	if (!codes_ok)
+		return -1;
+	if (!code || strlen(code) != 2)
+		return 0;
+	int c0 = code[0] & ~0x20, c1 = code[1] & ~0x20;
+	if (c0 < 'A' || c0 > 'Z' || c1 < 'A' || c1 > 'Z')
+		return 0;
+	return codes_known[(c0 - 'A') * 26 + (c1 - 'A')];
+}
+
 /* ---- queries ---- */
 
 size_t pd_geo_count(const pd_geo *g)

@@ -197,6 +197,7 @@ enum { K_FIRST, K_LAST, K_AFTER, K_BEFORE, K_FROM, K_POSITION, K_COUNT };
 enum { F_NONE, F_SCAN, F_FTS, F_SET, F__COUNT };
 #define SCAN_BUDGET_STEPS 1000 /* VM instructions per progress callback */
 #define SCAN_BUDGET_CALLS 10   /* ~10k instructions: ~1k rows, ~2 ms of CPU */
+#define SCAN_MAX_LIMIT 250     /* longer pages skip the scan (page_main) */
 
 /* The bounded mode for this filter: F_FTS for 3+ folded characters,
  * F_SET below, F_NONE when empty. */
@@ -541,8 +542,12 @@ static pd_status page_main(pd_store *s, const pd_query *q, int kind, bool excl,
 	if (filt == F_NONE) {
 		rc = run_page(s, q, kind, F_NONE, false, anchor, limit, false, rows, n, e);
 	} else {
-		/* The early-stopping scan first; past its budget, the bounded way. */
-		rc = s->scan_budget < 0
+		/* The early-stopping scan first; past its budget, the bounded way.
+		 * A long page (the command line reads 512 rows at a time) fills
+		 * within the scan's ~1,000 rows only when most rows match: it
+		 * goes the bounded way at once (3 M instructions of a
+		 * `customer list --filter` at 100k were the scan given up). */
+		rc = s->scan_budget < 0 || (s->scan_budget == 0 && limit > SCAN_MAX_LIMIT)
 		         ? SQLITE_INTERRUPT
 		         : run_page(s, q, kind, F_SCAN, excl, anchor, limit, true, rows, n, e);
 		if (rc == SQLITE_INTERRUPT)
@@ -798,4 +803,422 @@ pd_status store_customer_counts(pd_store *s, pd_day today, pd_counts *out, pd_er
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW ? PD_OK : st_fail(s, rc, e, "counts");
+}
+
+/* ---- the filter in memory (the console's filter worker) ----
+ * What the filter reads of every customer, held by the worker's connection:
+ * the folded search text (ASCII lowered: LIKE ignores ASCII case), the
+ * deleted flag, the PBX key and the key of one sort column. A keystroke is
+ * then one memmem pass over the text (1–3 ms at 100,000 customers) and a
+ * top-k selection, where SQLite must scan every row for a 1–2 character
+ * filter and count every match. Reloaded when PRAGMA data_version (another
+ * connection committed) or the sort column changes. Same rule as the SQL:
+ * the rows whose reference is the filter first (pinned_rows), then the
+ * matches in (sort key, id) order, the count over every match. */
+struct pd_filter_index {
+	bool loaded;
+	int64_t dv;
+	int sort; /* the pd_sort whose key is held */
+	size_t n, cap;
+	int64_t *id;
+	uint8_t *deleted, *pbx_key;
+	size_t *off; /* n + 1 offsets into text: row i is text[off[i] .. off[i+1] - 1) */
+	char *text;
+	size_t len, text_cap;
+	int64_t *ikey;
+	size_t *koff; /* text sort keys: keys + koff[i], NUL-terminated */
+	char *keys;
+	size_t klen, keys_cap;
+	uint32_t *order; /* the rows in (sort key, id) ascending order */
+	uint64_t *hit;   /* scratch: one bit per row, the rows a filter matches */
+};
+
+pd_filter_index *store_filter_index_new(void)
+{
+	return xcalloc(1, sizeof(pd_filter_index));
+}
+
+static void index_clear(pd_filter_index *ix)
+{
+	free(ix->id);
+	free(ix->deleted);
+	free(ix->pbx_key);
+	free(ix->off);
+	free(ix->text);
+	free(ix->ikey);
+	free(ix->koff);
+	free(ix->keys);
+	free(ix->order);
+	free(ix->hit);
+	memset(ix, 0, sizeof *ix);
+}
+
+void store_filter_index_free(pd_filter_index *ix)
+{
+	if (!ix)
+		return;
+	index_clear(ix);
+	free(ix);
+}
+
+size_t store_filter_index_bytes(const pd_filter_index *ix)
+{
+	if (!ix || !ix->loaded)
+		return 0;
+	return ix->cap * (sizeof *ix->id + 2 + sizeof *ix->off + sizeof *ix->ikey) +
+	       ix->n * sizeof *ix->order + (ix->n + 63) / 64 * 8 +
+	       (ix->koff ? ix->cap * sizeof *ix->koff : 0) + ix->text_cap + ix->keys_cap;
+}
+
+static void ascii_lower(char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] >= 'A' && p[i] <= 'Z')
+			p[i] = (char)(p[i] - 'A' + 'a');
+}
+
+static void grow_bytes(char **buf, size_t *cap, size_t need)
+{
+	if (need <= *cap)
+		return;
+	size_t c = *cap ? *cap : 1 << 16;
+	while (c < need)
+		c *= 2;
+	*buf = xrealloc(*buf, c);
+	*cap = c;
+}
+
+/* Ascending (sort key, id), as the SQL orders: the BINARY collation of a
+ * text key is memcmp then the shorter first, strcmp for NUL-free text. */
+static int order_cmp(const void *pa, const void *pb, void *arg)
+{
+	const pd_filter_index *ix = arg;
+	uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+	int r;
+	if (sort_cols[ix->sort].text)
+		r = strcmp(ix->keys + ix->koff[a], ix->keys + ix->koff[b]);
+	else
+		r = (ix->ikey[a] > ix->ikey[b]) - (ix->ikey[a] < ix->ikey[b]);
+	if (!r)
+		r = (ix->id[a] > ix->id[b]) - (ix->id[a] < ix->id[b]);
+	return r;
+}
+
+static pd_status index_load(pd_store *s, pd_filter_index *ix, pd_sort sort, pd_err *e)
+{
+	static const char *const sqls[] = {
+	    "SELECT id, deleted_at, pbx_key, search, name_key FROM customers",
+	    "SELECT id, deleted_at, pbx_key, search, product_type FROM customers",
+	    "SELECT id, deleted_at, pbx_key, search, reference FROM customers",
+	    "SELECT id, deleted_at, pbx_key, search, country FROM customers",
+	    "SELECT id, deleted_at, pbx_key, search, status_key FROM customers",
+	    "SELECT id, deleted_at, pbx_key, search, internal_system FROM customers",
+	    "SELECT id, deleted_at, pbx_key, search, n_users FROM customers",
+	    "SELECT id, deleted_at, pbx_key, search, created_at FROM customers",
+	    "SELECT id, deleted_at, pbx_key, search, pbx_key FROM customers",
+	};
+	index_clear(ix);
+	/* the version first: a commit during the read makes the next call
+	 * read again rather than keep a stale copy */
+	int64_t dv = store_data_version(s);
+	sqlite3_stmt *st = st_get(s, sqls[sort], e);
+	if (!st)
+		return FAILED(e);
+	bool text = sort_cols[sort].text;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (ix->n + 1 >= ix->cap) {
+			ix->cap = ix->cap ? ix->cap * 2 : 4096;
+			ix->id = xrealloc(ix->id, ix->cap * sizeof *ix->id);
+			ix->deleted = xrealloc(ix->deleted, ix->cap);
+			ix->pbx_key = xrealloc(ix->pbx_key, ix->cap);
+			ix->off = xrealloc(ix->off, (ix->cap + 1) * sizeof *ix->off);
+			if (text)
+				ix->koff = xrealloc(ix->koff, ix->cap * sizeof *ix->koff);
+			else
+				ix->ikey = xrealloc(ix->ikey, ix->cap * sizeof *ix->ikey);
+		}
+		size_t i = ix->n++;
+		ix->id[i] = sqlite3_column_int64(st, 0);
+		ix->deleted[i] = sqlite3_column_int64(st, 1) != 0;
+		int64_t pk = sqlite3_column_int64(st, 2);
+		ix->pbx_key[i] = pk >= 0 && pk < 64 ? (uint8_t)pk : 63;
+		const char *t = (const char *)sqlite3_column_text(st, 3);
+		size_t tl = (size_t)sqlite3_column_bytes(st, 3);
+		grow_bytes(&ix->text, &ix->text_cap, ix->len + tl + 1);
+		ix->off[i] = ix->len;
+		if (t)
+			memcpy(ix->text + ix->len, t, tl);
+		ascii_lower(ix->text + ix->len, tl);
+		ix->len += tl;
+		ix->text[ix->len++] = 0; /* never in a filter: no match spans two rows */
+		if (text) {
+			const char *k = (const char *)sqlite3_column_text(st, 4);
+			size_t kl = (size_t)sqlite3_column_bytes(st, 4);
+			grow_bytes(&ix->keys, &ix->keys_cap, ix->klen + kl + 1);
+			ix->koff[i] = ix->klen;
+			if (k)
+				memcpy(ix->keys + ix->klen, k, kl);
+			ix->klen += kl;
+			ix->keys[ix->klen++] = 0;
+		} else {
+			ix->ikey[i] = sqlite3_column_int64(st, 4);
+		}
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		index_clear(ix);
+		return st_fail(s, rc, e, "grid filter index");
+	}
+	if (!ix->off)
+		ix->off = xcalloc(1, sizeof *ix->off);
+	ix->off[ix->n] = ix->len;
+	ix->sort = (int)sort;
+	/* sorted once per read: a page is then a walk along it */
+	ix->order = xcalloc(ix->n ? ix->n : 1, sizeof *ix->order);
+	for (size_t i = 0; i < ix->n; i++)
+		ix->order[i] = (uint32_t)i;
+	qsort_r(ix->order, ix->n, sizeof *ix->order, order_cmp, ix);
+	ix->hit = xcalloc((ix->n + 63) / 64 + 1, sizeof *ix->hit);
+	ix->loaded = true;
+	ix->dv = dv;
+	ix->sort = (int)sort;
+	return PD_OK;
+}
+
+struct filter_cancel {
+	bool (*fn)(void *);
+	void *arg;
+	bool hit;
+};
+
+static int cancel_cb(void *arg)
+{
+	struct filter_cancel *c = arg;
+	if (!c->hit && c->fn && c->fn(c->arg))
+		c->hit = true;
+	return c->hit; /* non-zero interrupts the statement */
+}
+
+static int64_t *ids_with_reference(pd_store *s, const char *filter, size_t *n, pd_err *e)
+{
+	static const char sql[] = "SELECT id FROM customers WHERE reference IN (?5, ?6, ?7)";
+	*n = 0;
+	sqlite3_stmt *st = st_get(s, sql, e);
+	if (!st)
+		return NULL;
+	bind_ref_variants(st, filter);
+	int64_t *v = NULL;
+	size_t cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			v = xrealloc(v, cap * sizeof *v);
+		}
+		v[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		*n = 0;
+		st_fail(s, rc, e, "grid reference");
+		return NULL;
+	}
+	return v;
+}
+
+/* One row by id with the sort column of q (NULL-free: *got false when the
+ * row is gone). */
+static pd_status row_by_id(pd_store *s, const pd_query *q, int64_t id, pd_row *r, bool *got,
+                           pd_err *e)
+{
+	static const char sql[] =
+	    "SELECT " CUST_COLS ", c.n_users,"
+	    " CASE ?8 WHEN 0 THEN c.name_key WHEN 1 THEN c.product_type WHEN 2 THEN c.reference"
+	    " WHEN 3 THEN c.country WHEN 4 THEN c.status_key WHEN 5 THEN c.internal_system"
+	    " WHEN 6 THEN c.n_users WHEN 7 THEN c.created_at ELSE c.pbx_key END," ROW_PBX_COLS
+	    " WHERE c.id = ?1";
+	*got = false;
+	sqlite3_stmt *st = st_get(s, sql, e);
+	if (!st)
+		return FAILED(e);
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int(st, 8, (int)q->sort);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		row_from(st, q, q->today ? q->today : pd_today(), r);
+		*got = true;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PD_OK : st_fail(s, rc, e, "grid row");
+}
+
+static bool id_in(const int64_t *v, size_t n, int64_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == id)
+			return true;
+	return false;
+}
+
+/* The scan proper on a loaded index: one memmem pass marks and counts
+ * every match (the count), then a walk along the sorted order takes the
+ * first `limit` of the stream (pinned references left out). */
+static bool index_scan(pd_filter_index *ix, const pd_query *q, const char *needle,
+                       const int64_t *excl, size_t n_excl, size_t limit, size_t *best,
+                       size_t *n_best, int64_t *total, struct filter_cancel *c)
+{
+	size_t nl = needle ? strlen(needle) : 0;
+	int64_t count = 0;
+	size_t i = 0, steps = 0;
+	const char *p = ix->text, *end = ix->text + ix->len;
+	memset(ix->hit, 0, ((ix->n + 63) / 64) * sizeof *ix->hit);
+	for (;;) {
+		if (nl) {
+			/* one memmem over the whole text, then the row it fell in */
+			const char *h = memmem(p, (size_t)(end - p), needle, nl);
+			if (!h)
+				break;
+			size_t at = (size_t)(h - ix->text);
+			while (ix->off[i + 1] <= at)
+				i++;
+		} else if (i >= ix->n) {
+			break;
+		}
+		if ((++steps & 4095) == 0 && c->fn && c->fn(c->arg)) {
+			c->hit = true;
+			return false;
+		}
+		if ((q->include_deleted || !ix->deleted[i]) &&
+		    (!q->pbx_mask || ((q->pbx_mask >> ix->pbx_key[i]) & 1u))) {
+			count++;
+			ix->hit[i / 64] |= (uint64_t)1 << (i % 64);
+		}
+		i++;
+		if (nl) {
+			if (i >= ix->n)
+				break;
+			p = ix->text + ix->off[i];
+		}
+	}
+	size_t nb = 0;
+	for (size_t j = 0; nb < limit && j < ix->n; j++) {
+		uint32_t r = ix->order[q->descending ? ix->n - 1 - j : j];
+		if ((ix->hit[r / 64] >> (r % 64)) & 1u &&
+		    !(n_excl && id_in(excl, n_excl, ix->id[r])))
+			best[nb++] = r;
+	}
+	*n_best = nb;
+	*total = count;
+	return true;
+}
+
+pd_status store_filter_first_page(pd_store *s, pd_filter_index *ix, const pd_query *q, size_t limit,
+                                  pd_row *rows, size_t *n, int64_t *total,
+                                  bool (*cancel)(void *arg), void *arg, pd_err *e)
+{
+	E_GUARD(e);
+	*n = 0;
+	*total = 0;
+	pd_status r = check_query(q, e);
+	if (r != PD_OK)
+		return r;
+	struct filter_cancel c = {cancel, arg, false};
+	sqlite3_progress_handler(s->db, 1000, cancel_cb, &c);
+	pd_row *pin = NULL;
+	size_t np = 0, n_excl = 0, nb = 0;
+	int64_t *excl = NULL;
+	size_t *best = xcalloc(limit ? limit : 1, sizeof *best);
+	char *needle = NULL;
+	for (int attempt = 0; attempt < 3; attempt++) {
+		if (!ix->loaded || ix->sort != (int)q->sort || ix->dv != store_data_version(s))
+			if ((r = index_load(s, ix, q->sort, e)) != PD_OK)
+				goto done;
+		if (filter_mode(q->filter) != F_NONE) {
+			char *t = pd_trim(q->filter);
+			needle = pd_fold_key(t);
+			free(t);
+			ascii_lower(needle, strlen(needle));
+			if ((r = pinned_rows(s, q, &pin, &np, e)) != PD_OK)
+				goto done;
+			if (np && !(excl = ids_with_reference(s, q->filter, &n_excl, e))) {
+				r = FAILED(e);
+				goto done;
+			}
+		}
+		/* the pinned rows first, then the stream */
+		size_t want = limit > np ? limit - np : 0;
+		if (!index_scan(ix, q, needle, excl, n_excl, want, best, &nb, total, &c)) {
+			r = pd_fail(e, PD_E_TEMPFAIL, "filter", "cancelled by a newer filter");
+			goto done;
+		}
+		size_t k = 0;
+		for (size_t i = 0; i < np && k < limit; i++) {
+			rows[k++] = pin[i];
+			memset(&pin[i], 0, sizeof pin[i]);
+		}
+		bool gone = false;
+		for (size_t i = 0; i < nb && !gone; i++) {
+			bool got;
+			if ((r = row_by_id(s, q, ix->id[best[i]], &rows[k], &got, e)) != PD_OK) {
+				pd_rows_free(rows, k);
+				goto done;
+			}
+			if (got)
+				k++;
+			else
+				gone = true;
+		}
+		if (!gone) {
+			*n = k;
+			r = PD_OK;
+			goto done;
+		}
+		/* a row went since the index was read: read it again */
+		pd_rows_free(rows, k);
+		pd_rows_free(pin, np);
+		free(pin);
+		free(excl);
+		free(needle);
+		pin = NULL;
+		excl = NULL;
+		needle = NULL;
+		np = n_excl = 0;
+		ix->loaded = false;
+	}
+	r = pd_fail(e, PD_E_TEMPFAIL, "filter", "the customers kept changing; retry");
+done:
+	if (c.hit && r != PD_OK) {
+		pd_err_clear(e);
+		r = pd_fail(e, PD_E_TEMPFAIL, "filter", "cancelled by a newer filter");
+	}
+	sqlite3_progress_handler(s->db, 0, NULL, NULL);
+	pd_rows_free(pin, np);
+	free(pin);
+	free(excl);
+	free(needle);
+	free(best);
+	if (r != PD_OK)
+		*total = 0;
+	return r;
+}
+
+pd_status store_filter_index_warm(pd_store *s, pd_filter_index *ix, pd_sort sort,
+                                  bool (*cancel)(void *arg), void *arg, pd_err *e)
+{
+	E_GUARD(e);
+	if ((unsigned)sort >= PD_SORT__COUNT)
+		return pd_fail(e, PD_E_USAGE, "sort", "unknown sort column %d", (int)sort);
+	if (ix->loaded && ix->sort == (int)sort && ix->dv == store_data_version(s))
+		return PD_OK;
+	struct filter_cancel c = {cancel, arg, false};
+	sqlite3_progress_handler(s->db, 1000, cancel_cb, &c);
+	pd_status r = index_load(s, ix, sort, e);
+	sqlite3_progress_handler(s->db, 0, NULL, NULL);
+	if (c.hit && r != PD_OK) {
+		pd_err_clear(e);
+		r = pd_fail(e, PD_E_TEMPFAIL, "filter", "cancelled by a newer filter");
+	}
+	return r;
 }

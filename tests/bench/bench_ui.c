@@ -3,10 +3,18 @@
  * grid paint, a filter keystroke to the repainted grid, PgDn and End at
  * 100,000 customers, and the console's RSS.
  *
+ * The filter: at least 500 keystrokes typing filters of 1 to 6 characters
+ * cut from the customers' own names and references (^U between two), each
+ * timed to its echo (first byte) and to the matching rows and count painted
+ * (last byte); beside them, the anchor: one full memmem pass over the
+ * folded search text of every customer held in memory, for the same
+ * filters, in this process.
+ *
  * A frame's time is the arrival of its last byte on the pty (the frame is
  * over when 60 ms pass with no output; that quiet wait is not counted).
  *
- * usage: bench_ui [N_CUSTOMERS [REPEATS]]   (BENCH_UI_DB=path keeps/reuses the database) */
+ * usage: bench_ui [N_CUSTOMERS [REPEATS [FILTER_KEYSTROKES=500]]]
+ *        (BENCH_UI_DB=path keeps/reuses the database) */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -19,6 +27,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "provdesk/catalogue.h"
 #include "provdesk/config.h"
@@ -164,6 +174,175 @@ static double key(const char *k)
 	return last < 0 ? -1 : last - t0;
 }
 
+static double cpu_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* The filters typed: 1 to 6 characters cut at random (fixed seed) from the
+ * stored names and references, as a user types them (lower case). */
+static char **make_filters(const char *db, int *n_out, int want_keys)
+{
+	sqlite3 *d;
+	char **f = NULL;
+	int n = 0, keys = 0;
+	*n_out = 0;
+	if (sqlite3_open_v2(db, &d, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(
+	        d, "SELECT name, reference FROM customers WHERE id % 997 = 1 ORDER BY id", -1, &st,
+	        NULL) != SQLITE_OK) {
+		sqlite3_close(d);
+		return NULL;
+	}
+	char **src = NULL;
+	int ns = 0;
+	while (sqlite3_step(st) == SQLITE_ROW)
+		for (int c = 0; c < 2; c++) {
+			const char *t = (const char *)sqlite3_column_text(st, c);
+			if (t && *t) {
+				src = xrealloc(src, (size_t)(ns + 1) * sizeof *src);
+				src[ns++] = xstrdup(t);
+			}
+		}
+	sqlite3_finalize(st);
+	sqlite3_close(d);
+	srand(19);
+	while (ns && keys < want_keys) {
+		const char *t = src[rand() % ns];
+		size_t len = strlen(t), want = 1 + (size_t)(rand() % 6);
+		size_t at = len > want ? (size_t)rand() % (len - want + 1) : 0;
+		while (at > 0 && (t[at] & 0xC0) == 0x80)
+			at--;
+		/* characters, not bytes: an accent is one keystroke */
+		char buf[64];
+		size_t o = 0, chars = 0;
+		for (size_t i = at; i < len && chars < want && o + 5 < sizeof buf; chars++) {
+			size_t k = 1;
+			while (i + k < len && (t[i + k] & 0xC0) == 0x80)
+				k++;
+			memcpy(buf + o, t + i, k);
+			o += k;
+			i += k;
+		}
+		buf[o] = 0;
+		for (char *p = buf; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+		if (!o || buf[0] == ' ')
+			continue;
+		f = xrealloc(f, (size_t)(n + 1) * sizeof *f);
+		f[n++] = xstrdup(buf);
+		keys += (int)chars;
+	}
+	for (int i = 0; i < ns; i++)
+		free(src[i]);
+	free(src);
+	*n_out = n;
+	return f;
+}
+
+/* The anchor: the folded search text of every customer in one buffer, one
+ * memmem pass over all of it per filter finding every customer that
+ * matches (the least a filter's count must do), in ms. */
+static void memmem_anchor(const char *db, char **filters, int nf, double *out, int *n_out)
+{
+	*n_out = 0;
+	sqlite3 *d;
+	if (sqlite3_open_v2(db, &d, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		return;
+	sqlite3_stmt *st;
+	pd_buf text = {0};
+	if (sqlite3_prepare_v2(d, "SELECT search FROM customers", -1, &st, NULL) == SQLITE_OK) {
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			pd_buf_add(&text, (const char *)sqlite3_column_text(st, 0));
+			pd_buf_addc(&text, '\n');
+		}
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(d);
+	printf("  anchor: folded search text in memory, %.1f MB\n", (double)text.len / 1e6);
+	for (int i = 0; i < nf; i++) {
+		char *k = pd_fold_key(filters[i]);
+		if (!k || !*k) {
+			free(k);
+			continue;
+		}
+		size_t kl = strlen(k);
+		double t0 = cpu_ms();
+		size_t hits = 0;
+		/* every customer that matches: after a hit, on to the next one */
+		for (const char *p = text.s, *end = text.s + text.len;
+		     p < end && (p = memmem(p, (size_t)(end - p), k, kl)) != NULL;) {
+			hits++;
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			p = nl ? nl + 1 : end;
+		}
+		out[(*n_out)++] = cpu_ms() - t0;
+		free(k);
+		if (hits == (size_t)-1)
+			printf("?");
+	}
+	pd_buf_free(&text);
+}
+
+static void report(const char *what, double *v, int n);
+
+/* In this process, CPU time (this thread's, so other work on the machine
+ * counts less than in the wall times above) for every keystroke's filter
+ * (each prefix of each filter typed): the SQL the UI thread ran before
+ * (first page + count) and the worker's answer from the filter in memory,
+ * beside the memmem anchor on the same text. */
+static void cpu_per_keystroke(const char *db, const pd_catalogue *cat, char **filters, int nf)
+{
+	pd_store_opts o = {.catalogue = cat, .internal_systems_limit = 1, .read_only = true};
+	pd_store *s;
+	pd_err e = {0};
+	if (store_open(db, &o, &s, &e) != PD_OK) {
+		fprintf(stderr, "%s\n", e.message);
+		return;
+	}
+	pd_filter_index *ix = store_filter_index_new();
+	double t0 = cpu_ms();
+	store_filter_index_warm(s, ix, PD_SORT_NAME, NULL, NULL, &e);
+	printf("  filter in memory: read in %.0f ms CPU, %.1f MB\n", cpu_ms() - t0,
+	       (double)store_filter_index_bytes(ix) / 1e6);
+	size_t cap = 0;
+	for (int i = 0; i < nf; i++)
+		cap += strlen(filters[i]);
+	double *vs = xcalloc(cap + 1, sizeof *vs), *vm = xcalloc(cap + 1, sizeof *vm);
+	int n = 0;
+	pd_row rows[28];
+	for (int i = 0; i < nf; i++)
+		for (size_t len = 1; len <= strlen(filters[i]); len++) {
+			if ((filters[i][len] & 0xC0) == 0x80)
+				continue; /* whole characters: a keystroke each */
+			char f[64];
+			snprintf(f, sizeof f, "%.*s", (int)len, filters[i]);
+			pd_query q = {.sort = PD_SORT_NAME, .filter = f};
+			size_t got = 0;
+			int64_t total = 0;
+			t0 = cpu_ms();
+			store_customer_page(s, &q, PD_PAGE_FIRST, NULL, 28, rows, &got, &e);
+			pd_rows_free(rows, got);
+			store_customer_count(s, &q, &total, &e);
+			vs[n] = cpu_ms() - t0;
+			t0 = cpu_ms();
+			store_filter_first_page(s, ix, &q, 28, rows, &got, &total, NULL, NULL, &e);
+			vm[n++] = cpu_ms() - t0;
+			pd_rows_free(rows, got);
+		}
+	report("CPU per keystroke: SQL page + count (before)", vs, n);
+	report("CPU per keystroke: filter in memory (worker)", vm, n);
+	free(vs);
+	free(vm);
+	store_filter_index_free(ix);
+	store_close(s);
+}
+
 static int cmp(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -198,6 +377,7 @@ int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 100000;
 	int reps = argc > 2 ? atoi(argv[2]) : 10;
+	int n_keys = argc > 3 ? atoi(argv[3]) : 500;
 	if (n < 100 || reps < 2) {
 		fprintf(stderr, "usage: %s [N_CUSTOMERS>=100 [REPEATS>=2]]\n", argv[0]);
 		return 64;
@@ -267,15 +447,24 @@ int main(int argc, char **argv)
 	printf("  cold start to first full grid paint: %.1f ms\n", first - t_start);
 	printf("  cold start to status-line counts: %.1f ms\n", counts - t_start);
 
-	double *v = xcalloc((size_t)reps * 40 + 200, sizeof *v);
-	double *pv = xcalloc((size_t)reps * 40 + 200, sizeof *pv);
+	int nf = 0;
+	char **filters = make_filters(db, &nf, n_keys);
+	int total_keys = 0;
+	for (int i = 0; i < nf; i++)
+		total_keys += (int)pd_utf8_chars(filters[i]);
+	double *v = xcalloc((size_t)reps * 40 + (size_t)total_keys + 200, sizeof *v);
+	double *pv = xcalloc((size_t)reps * 40 + (size_t)total_keys + 200, sizeof *pv);
 	int k = 0, kp = 0;
-	/* filter as you type: "dupont" letter by letter, Esc clears, again */
-	const char *word = "dupont";
+	/* filter as you type: each filter character by character, ^U between */
 	key("/");
-	for (int r = 0; r < reps; r++) {
-		for (const char *c = word; *c; c++) {
-			char s[2] = {*c, 0};
+	for (int i = 0; i < nf; i++) {
+		for (const char *c = filters[i]; *c;) {
+			char s[8] = {0};
+			size_t len = 1;
+			while (c[len] && (c[len] & 0xC0) == 0x80)
+				len++;
+			memcpy(s, c, len);
+			c += len;
 			double t = key(s);
 			if (t >= 0)
 				v[k++] = t;
@@ -286,8 +475,19 @@ int main(int argc, char **argv)
 	}
 	key("\x1b");
 	drain(100, 500);
+	printf("  filters typed: %d, 1-6 characters each, %d keystrokes\n", nf, total_keys);
 	report("filter keystroke -> typed text echoed", pv, kp);
 	report("filter keystroke -> matching rows + count painted", v, k);
+	double *mv = xcalloc((size_t)nf + 1, sizeof *mv);
+	int nm = 0;
+	memmem_anchor(db, filters, nf, mv, &nm);
+	if (nm)
+		report("anchor: one memmem pass, same filters (CPU)", mv, nm);
+	cpu_per_keystroke(db, &cat, filters, nf);
+	free(mv);
+	for (int i = 0; i < nf; i++)
+		free(filters[i]);
+	free(filters);
 
 	k = kp = 0;
 	for (int r = 0; r < reps * 10; r++) {

@@ -33,6 +33,27 @@ Test(geo, loads_all_countries_with_french_names)
 	cr_assert_null(pd_geo_country(g, ""));
 }
 
+/* The catalogue's cheap check (the codes read as text, no names or zones)
+ * says yes exactly for the codes the whole list has, in any case. */
+Test(geo, code_known_agrees_with_the_whole_list)
+{
+	const pd_geo *g = geo();
+	size_t yes = 0;
+	for (char a = 'A'; a <= 'Z'; a++)
+		for (char b = 'A'; b <= 'Z'; b++) {
+			char up[3] = {a, b, 0}, lo[3] = {(char)(a | 0x20), (char)(b | 0x20), 0};
+			bool whole = pd_geo_country(g, up) != NULL;
+			cr_assert_eq(pd_geo_code_known(up), whole ? 1 : 0, "%s", up);
+			cr_assert_eq(pd_geo_code_known(lo), whole ? 1 : 0, "%s", lo);
+			yes += whole;
+		}
+	cr_assert_eq(yes, pd_geo_count(g));
+	cr_assert_eq(pd_geo_code_known("FRA"), 0);
+	cr_assert_eq(pd_geo_code_known("F"), 0);
+	cr_assert_eq(pd_geo_code_known("1A"), 0);
+	cr_assert_eq(pd_geo_code_known(NULL), 0);
+}
+
 Test(geo, sorted_by_english_name)
 {
 	const pd_geo *g = geo();

@@ -648,3 +648,170 @@ Test(grid, pbx_filter_words)
 	cr_assert_eq(store_customer_count(fx_s, &q, &n, &e), PD_E_USAGE);
 	cr_assert_str_eq(e.field, "pbx");
 }
+
+/* ---- the filter in memory (the console's filter worker) ---- */
+
+/* The worker's own connection: its index sees other connections' commits
+ * through PRAGMA data_version, as in the console. */
+static pd_store *worker_store(void)
+{
+	pd_store_opts o = fx_opts();
+	o.internal_systems_limit = 100000;
+	o.read_only = true;
+	pd_store *w = NULL;
+	pd_err e = {0};
+	cr_assert_eq(store_open(fx_db, &o, &w, &e), PD_OK, "%s", e.message);
+	return w;
+}
+
+/* The in-memory first page and count are exactly those of the SQL
+ * (store_customer_page FIRST, store_customer_count) for q. */
+static void same_as_sql(pd_store *w, pd_filter_index *ix, const pd_query *q, size_t limit)
+{
+	pd_row old[PAGE], now[PAGE];
+	size_t n_old = 0, n_now = 0;
+	int64_t c_old = -1, c_now = -2;
+	pd_err e = {0};
+	cr_assert_eq(store_customer_page(fx_s, q, PD_PAGE_FIRST, NULL, limit, old, &n_old, &e),
+	             PD_OK, "%s", e.message);
+	cr_assert_eq(store_customer_count(fx_s, q, &c_old, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(store_filter_first_page(w, ix, q, limit, now, &n_now, &c_now, NULL, NULL, &e),
+	             PD_OK, "%s", e.message);
+	const char *f = q->filter ? q->filter : "(none)";
+	cr_assert_eq(c_now, c_old, "count of \"%s\" sort %d desc %d deleted %d pbx %#x", f,
+	             (int)q->sort, q->descending, q->include_deleted, (unsigned)q->pbx_mask);
+	cr_assert_eq(n_now, n_old, "rows of \"%s\" sort %d desc %d", f, (int)q->sort,
+	             q->descending);
+	for (size_t i = 0; i < n_old; i++) {
+		cr_assert_eq(now[i].c.id, old[i].c.id, "row %zu of \"%s\" sort %d desc %d", i, f,
+		             (int)q->sort, q->descending);
+		cr_assert_eq(now[i].status, old[i].status);
+		cr_assert_eq(now[i].n_users, old[i].n_users);
+		cr_assert_eq(now[i].pbx_key, old[i].pbx_key);
+		cr_assert_eq(now[i].sort_ival, old[i].sort_ival);
+		cr_assert_str_eq(now[i].sort_sval ? now[i].sort_sval : "",
+		                 old[i].sort_sval ? old[i].sort_sval : "");
+		cr_assert_str_eq(now[i].c.name, old[i].c.name);
+	}
+	pd_rows_free(old, n_old);
+	pd_rows_free(now, n_now);
+}
+
+/* Filters of 1 to 6 characters cut from the stored names, references,
+ * tenant ids and notes (as typed: any case, accents), and the odd ones:
+ * LIKE's wildcards, spaces, a pinned reference, no match, pbx: words. */
+Test(grid, filter_in_memory_matches_the_sql)
+{
+	pd_store *w = worker_store();
+	pd_filter_index *ix = store_filter_index_new();
+	const char *fixed[] = {NULL,     "",       " ",    "so",  "é",       "R-042", "r-042",
+	                       "R-0420", "0% p",   "_d",   "%",   "\\",      "zzzz",  "ECOLE",
+	                       "Straße", "ørsted", "ex r", "vip", " R-117 ", "r-2",   "e b",
+	                       "a",      "1",      "-",    "@",   "Hélène"};
+	size_t nf = sizeof fixed / sizeof *fixed;
+	srand(7);
+	int checked = 0;
+	for (size_t k = 0; k < nf + 160; k++) {
+		char buf[64];
+		const char *filter;
+		if (k < nf) {
+			filter = fixed[k];
+		} else {
+			const brute *b = &g_all[(size_t)rand() % g_n];
+			const char *src[] = {b->c.name, b->c.reference, b->c.tenant_id, b->c.notes};
+			const char *t = src[rand() % 4];
+			if (!t || !*t)
+				t = b->c.name;
+			size_t len = strlen(t), want = 1 + (size_t)rand() % 6;
+			size_t at = len > want ? (size_t)rand() % (len - want + 1) : 0;
+			/* whole UTF-8 characters only, as the console types them */
+			while (at > 0 && (t[at] & 0xC0) == 0x80)
+				at--;
+			size_t end = at + want < len ? at + want : len;
+			while (end < len && (t[end] & 0xC0) == 0x80)
+				end++;
+			snprintf(buf, sizeof buf, "%.*s", (int)(end - at), t + at);
+			filter = buf;
+		}
+		pd_query q = {.sort = (pd_sort)(k % PD_SORT__COUNT),
+		              .descending = (k / 3) % 2,
+		              .filter = filter,
+		              .include_deleted = (k / 5) % 2,
+		              .today = g_today};
+		if (k % 7 == 3)
+			cr_assert(pd_pbx_filter_parse(k % 2 ? "down" : "up,none", &q.pbx_mask));
+		same_as_sql(w, ix, &q, PAGE);
+		same_as_sql(w, ix, &q, 1 + k % 5); /* a page shorter than the pinned rows */
+		checked++;
+	}
+	cr_assert_gt(checked, 150);
+	cr_assert_gt(store_filter_index_bytes(ix), 0);
+	store_filter_index_free(ix);
+	store_close(w);
+}
+
+/* Another connection's change reaches the index (PRAGMA data_version):
+ * a renamed customer is found by its new name and no longer by its old. */
+Test(grid, filter_in_memory_follows_other_connections)
+{
+	pd_store *w = worker_store();
+	pd_filter_index *ix = store_filter_index_new();
+	pd_query q = {.sort = PD_SORT_NAME, .filter = "Quetzalcoatl", .today = g_today};
+	same_as_sql(w, ix, &q, PAGE);
+	pd_customer c = {0};
+	pd_err e = {0};
+	cr_assert_eq(store_customer_get(fx_s, 5, &c, &e), PD_OK, "%s", e.message);
+	char *old = xstrdup(c.name);
+	pd_set_str(&c.name, "Quetzalcoatl Transports");
+	cr_assert_eq(store_customer_update(fx_s, &c, &fx_alice, NULL, NULL, &e), PD_OK, "%s",
+	             e.message);
+	pd_row r[PAGE];
+	size_t n = 0;
+	int64_t total = 0;
+	cr_assert_eq(store_filter_first_page(w, ix, &q, PAGE, r, &n, &total, NULL, NULL, &e),
+	             PD_OK);
+	cr_assert_eq(total, 1);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(r[0].c.id, 5);
+	pd_rows_free(r, n);
+	same_as_sql(w, ix, &q, PAGE);
+	q.filter = old;
+	same_as_sql(w, ix, &q, PAGE);
+	/* back as it was for the other tests */
+	pd_customer_free(&c);
+	cr_assert_eq(store_customer_get(fx_s, 5, &c, &e), PD_OK);
+	pd_set_str(&c.name, old);
+	cr_assert_eq(store_customer_update(fx_s, &c, &fx_alice, NULL, NULL, &e), PD_OK, "%s",
+	             e.message);
+	pd_customer_free(&c);
+	free(old);
+	store_filter_index_free(ix);
+	store_close(w);
+}
+
+static bool cancel_always(void *arg)
+{
+	(void)arg;
+	return true;
+}
+
+/* A cancelled call returns no rows and says so; the next one answers. */
+Test(grid, filter_in_memory_cancel)
+{
+	pd_store *w = worker_store();
+	pd_filter_index *ix = store_filter_index_new();
+	pd_query q = {.sort = PD_SORT_NAME, .filter = "e", .today = g_today};
+	pd_row r[PAGE];
+	size_t n = 7;
+	int64_t total = 7;
+	pd_err e = {0};
+	cr_assert_eq(
+	    store_filter_first_page(w, ix, &q, PAGE, r, &n, &total, cancel_always, NULL, &e),
+	    PD_E_TEMPFAIL);
+	cr_assert_eq(n, 0);
+	cr_assert_eq(total, 0);
+	pd_err_clear(&e);
+	same_as_sql(w, ix, &q, PAGE);
+	store_filter_index_free(ix);
+	store_close(w);
+}

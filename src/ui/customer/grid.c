@@ -8,6 +8,7 @@
 #include <wchar.h>
 #include <wctype.h>
 
+#include "customer/grid_filter.h"
 #include "live/services.h"
 #include "ui_internal.h"
 
@@ -90,7 +91,13 @@ struct grid {
 	/* the page is painted first; the row count, the position and the
 	 * status-line counts are computed when no key is waiting (on_idle) */
 	bool need_count, need_pos, need_counts;
-	bool need_requery; /* filter typed: query once no key is waiting */
+	/* The filter worker (customer/grid_filter.h), started by the first
+	 * '/': a keystroke bumps gen and posts the query; searching until the
+	 * answer for gen is painted (an older one is dropped). */
+	struct grid_filter *worker;
+	uint64_t gen;
+	bool searching;
+	int64_t seen_cc; /* store_change_counter when the rows were read */
 	struct ui_screen *screen;
 	char err[560];
 	int widths[C__N]; /* 0 = not shown (no room) */
@@ -251,6 +258,7 @@ static void grid_refresh(struct ui_app *app, struct grid *g, bool counts)
 {
 	if (!app->store)
 		return;
+	g->seen_cc = store_change_counter(app->store);
 	size_t ps = page_size(g);
 	long r;
 	bool from_top = !g->has_anchor;
@@ -308,7 +316,8 @@ static void jump_to(struct ui_app *app, struct grid *g, int64_t id, const char *
 		g->filter[0] = 0;
 		apply_filter(g);
 		g->filtering = false;
-		g->need_requery = false;
+		g->gen++; /* an answer on its way is for the old filter */
+		g->searching = false;
 		/* first, so that a narrow status line still shows it */
 		ui_msg(app, UI_R_STATUS_WARN, "Filter \"%s\" cleared: %s does not match it%s%s",
 		       was, who, before[0] ? " · " : "", before);
@@ -426,9 +435,85 @@ static void go_end(struct ui_app *app, struct grid *g, bool last)
  * it is on the first page. */
 static void requery(struct ui_app *app, struct grid *g)
 {
+	g->gen++; /* answered here: the worker's answer would be stale */
+	g->searching = false;
 	set_anchor(g, NULL);
 	g->sel = 0;
 	grid_refresh(app, g, false);
+}
+
+/* ---- the filter worker (docs/architecture.md "The filter worker") ---- */
+
+static void wake_app(void *arg)
+{
+	ui_app_wake(arg); /* from the worker thread: a byte on the wake pipe */
+}
+
+static void start_worker(struct ui_app *app, struct grid *g)
+{
+	if (g->worker || !app->store || !app->opts || !app->opts->db_path)
+		return;
+	pd_store_opts so = {.catalogue = app->cat,
+	                    .internal_systems_limit =
+	                        app->cfg ? app->cfg->internal_systems_limit : 1,
+	                    .busy_timeout_ms = 5000,
+	                    .read_only = true};
+	g->worker = grid_filter_start(app->opts->db_path, &so, g->q.sort, wake_app, app);
+}
+
+/* A filter keystroke: the typed text is echoed now, the rows and the count
+ * come from the worker; without one, the query runs here as before. */
+static void search(struct ui_app *app, struct grid *g)
+{
+	apply_filter(g);
+	start_worker(app, g);
+	if (!g->worker) {
+		requery(app, g);
+		return;
+	}
+	g->gen++;
+	g->q.today = pd_today();
+	grid_filter_post(g->worker, g->gen, &g->q, page_size(g));
+	g->searching = true;
+}
+
+/* The worker's answer for the current filter: the first page, as requery
+ * reads it, and the count. A failure (the worker's connection) falls back
+ * to the query here, which reports it. */
+static void take_answer(struct ui_app *app, struct grid *g, struct grid_filter_result *r)
+{
+	g->searching = false;
+	if (r->st != PD_OK) {
+		pd_rows_free(r->rows, r->n);
+		free(r->rows);
+		requery(app, g);
+		return;
+	}
+	clear_rows(g);
+	g->rows = r->rows;
+	g->n = r->n;
+	g->err[0] = 0;
+	set_anchor(g, g->n ? &g->rows[0] : NULL);
+	g->sel = 0;
+	select_id(g, g->sel_id, 0);
+	if (g->n)
+		g->sel_id = g->rows[g->sel].c.id;
+	g->total = r->total;
+	g->pos = 0;
+	g->need_count = g->need_pos = false;
+}
+
+/* A key that acts on the rows while an answer is due waits for it (the
+ * worker takes milliseconds), so Enter opens what the filter shows. */
+static void settle(struct ui_app *app, struct grid *g)
+{
+	if (!g->searching)
+		return;
+	struct grid_filter_result r;
+	if (grid_filter_wait(g->worker, g->gen, 10000, &r))
+		take_answer(app, g, &r);
+	else
+		requery(app, g);
 }
 
 /* ---- screen ---- */
@@ -445,6 +530,7 @@ static pd_status g_create(struct ui_screen *s, void *arg, pd_err *e)
 static void g_destroy(struct ui_screen *s)
 {
 	struct grid *g = s->priv;
+	grid_filter_stop(g->worker);
 	clear_rows(g);
 	set_anchor(g, NULL);
 	free(g->marked);
@@ -701,7 +787,7 @@ static void g_draw(struct ui_screen *s)
 	int tw = ui_put(w, 0, 1, s->w - 24, title, ui_role(UI_R_TITLE), false);
 	(void)tw;
 	char pos[64];
-	if (g->need_requery)
+	if (g->searching)
 		snprintf(pos, sizeof pos, "searching…");
 	else if (g->need_count || g->need_pos)
 		snprintf(pos, sizeof pos, "counting…");
@@ -1001,22 +1087,17 @@ static int g_key(struct ui_screen *s, const struct ui_event *ev)
 {
 	struct grid *g = s->priv;
 	struct ui_app *app = s->app;
-	if (g->need_requery && !(g->filtering && ev->action == UI_A_BACK)) {
-		g->need_requery = false;
-		requery(app, g);
-	}
 	if (g->filtering) {
 		bool printable =
 		    !ev->func && ev->key >= 32 && ev->key != 127 && iswprint((wint_t)ev->key);
 		bool bs = (ev->func && ev->key == KEY_BACKSPACE) ||
 		          (!ev->func && (ev->key == 127 || ev->key == 8 || ev->key == 21));
 		if (printable || bs) {
-			/* typing ahead of the database: one query for a burst */
+			/* echoed at once; the worker answers (search) */
 			if (!filter_edit(g, ev->key, ev->func))
 				ui_msg(app, UI_R_STATUS_WARN, "The filter holds at most %d bytes",
 				       PD_FILTER_MAX);
-			g->need_requery = true;
-			want_idle(g);
+			search(app, g);
 			return UI_HANDLED | UI_REDRAW;
 		}
 		if (ev->action == UI_A_BACK) {
@@ -1025,6 +1106,9 @@ static int g_key(struct ui_screen *s, const struct ui_event *ev)
 			requery(app, g);
 			return UI_HANDLED | UI_REDRAW;
 		}
+	}
+	settle(app, g); /* the keys below act on the rows of the current filter */
+	if (g->filtering) {
 		if (ev->action == UI_A_OPEN) {
 			g->filtering = false; /* keep the filter, back to the list */
 			return UI_HANDLED | UI_REDRAW;
@@ -1051,6 +1135,7 @@ static int g_key(struct ui_screen *s, const struct ui_event *ev)
 		return UI_HANDLED | UI_REDRAW;
 	case UI_A_FILTER:
 		g->filtering = true;
+		start_worker(app, g); /* it reads the index while the user types */
 		return UI_HANDLED | UI_REDRAW;
 	case UI_A_BACK:
 		if (g->filter[0]) {
@@ -1132,6 +1217,9 @@ static int g_click(struct ui_screen *s, int y, int x)
 	size_t row = y >= 2 ? (size_t)(y - 2) : (size_t)-1;
 	if (g->filtering || row >= g->n || (int)row >= g->body)
 		return 0;
+	settle(s->app, g);
+	if (row >= g->n)
+		return UI_REDRAW;
 	g->sel = row;
 	g->sel_id = g->rows[row].c.id;
 	update_position(s->app, g);
@@ -1145,11 +1233,6 @@ static int g_idle(struct ui_screen *s)
 	pd_err e;
 	if (!app->store)
 		return 0;
-	if (g->need_requery) {
-		g->need_requery = false;
-		requery(app, g);
-		return UI_REDRAW; /* the rows first; counts on the next idle turn */
-	}
 	if (g->need_count) {
 		g->need_count = false;
 		if (store_customer_count(app->store, &g->q, &g->total, &e) != PD_OK)
@@ -1178,9 +1261,21 @@ static int g_data(struct ui_screen *s)
 		int64_t id = app->select_customer_id;
 		app->select_customer_id = 0;
 		jump_to(app, g, id, "the new customer");
-	} else {
-		grid_refresh(app, g, true);
+		return UI_REDRAW;
 	}
+	struct grid_filter_result r;
+	if (g->searching && grid_filter_take(g->worker, g->gen, &r))
+		take_answer(app, g, &r);
+	/* the worker's wake (or another with nothing stored since the rows were
+	 * read): nothing to read again */
+	int64_t cc = app->store ? store_change_counter(app->store) : 0;
+	if (g->worker && cc == g->seen_cc)
+		return UI_REDRAW;
+	g->seen_cc = cc;
+	if (g->searching)
+		search(app, g); /* ask again: the answer due was read before the change */
+	else
+		grid_refresh(app, g, true);
 	return UI_REDRAW;
 }
 
