@@ -369,6 +369,10 @@ void pd_tport_flush(pd_tport *t)
 		explicit_bzero(t->out.s, t->out.len);
 	t->out.len = 0;
 	t->out_off = 0;
+	/* a discovery's pipelined actions grew it: an idle link keeps no
+	 * output buffer (a Ping every few seconds is a small malloc) */
+	if (t->out.cap > 512)
+		pd_buf_wipe_free(&t->out);
 }
 
 /* Bounded per turn; with TLS, bytes OpenSSL has already decrypted are not
