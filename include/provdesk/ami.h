@@ -18,7 +18,15 @@
  * link: in a value they are replaced by '?', a line whose key holds one is
  * dropped; both are counted (ami_parser_bad_fields).
  * Memory is bounded by max_line + max_msg, and buffers grown by a large
- * message are given back once it is delivered (ami_parser_capacity). */
+ * message are given back once it is delivered (ami_parser_capacity).
+ *
+ * Speed (docs/architecture.md, "AMI ingest"): one word-at-a-time scan per
+ * line finds its end and any control byte; fields are offsets into the bytes
+ * read (NUL-terminated in place at delivery, no copy per header); known keys
+ * and event names are recognised by a hash as the line is read, so
+ * ami_getk/ami_msg_event are O(1). The field arrays are one scratch per
+ * thread serving every parser on it; a parser keeps bytes only while a
+ * message is split across reads, so an idle link holds none. */
 #ifndef PROVDESK_AMI_H
 #define PROVDESK_AMI_H
 
@@ -45,6 +53,115 @@ typedef struct {
 	size_t key_len, value_len;
 } ami_field;
 
+/* The keys the driver and the model read, looked up in O(1) (ami_getk);
+ * matched case-insensitively like ami_get. */
+#define AMI_KEYS(X)                                                                                \
+	X(ACTION, "Action")                                                                        \
+	X(ACTIONID, "ActionID")                                                                    \
+	X(APPLICATION, "Application")                                                              \
+	X(APPLICATIONDATA, "ApplicationData")                                                      \
+	X(BRIDGEID, "BridgeId")                                                                    \
+	X(CALLERID, "Callerid")                                                                    \
+	X(CALLERIDNAME, "CallerIDName")                                                            \
+	X(CALLERIDNUM, "CallerIDNum")                                                              \
+	X(CHANNEL, "Channel")                                                                      \
+	X(CHANNELSTATE, "ChannelState")                                                            \
+	X(CONTEXT, "Context")                                                                      \
+	X(DESTCALLERIDNAME, "DestCallerIDName")                                                    \
+	X(DESTCALLERIDNUM, "DestCallerIDNum")                                                      \
+	X(DESTCHANNEL, "DestChannel")                                                              \
+	X(DESTCHANNELSTATE, "DestChannelState")                                                    \
+	X(DESTEXTEN, "DestExten")                                                                  \
+	X(DESTLINKEDID, "DestLinkedid")                                                            \
+	X(DESTUNIQUEID, "DestUniqueid")                                                            \
+	X(DEVICE, "Device")                                                                        \
+	X(DEVICESTATE, "DeviceState")                                                              \
+	X(DIALSTRING, "DialString")                                                                \
+	X(DURATION, "Duration")                                                                    \
+	X(EMAIL, "Email")                                                                          \
+	X(EVENT, "Event")                                                                          \
+	X(EVENTLIST, "EventList")                                                                  \
+	X(EXTEN, "Exten")                                                                          \
+	X(FULLNAME, "Fullname")                                                                    \
+	X(INCALL, "InCall")                                                                        \
+	X(INTERFACE, "Interface")                                                                  \
+	X(LINKEDID, "Linkedid")                                                                    \
+	X(LOCATION, "Location")                                                                    \
+	X(MAILBOXES, "Mailboxes")                                                                  \
+	X(MEMBERNAME, "MemberName")                                                                \
+	X(MESSAGE, "Message")                                                                      \
+	X(NAME, "Name")                                                                            \
+	X(OBJECTNAME, "ObjectName")                                                                \
+	X(PAUSED, "Paused")                                                                        \
+	X(PAUSEDREASON, "PausedReason")                                                            \
+	X(QUEUE, "Queue")                                                                          \
+	X(REASON, "Reason")                                                                        \
+	X(RESPONSE, "Response")                                                                    \
+	X(STATE, "State")                                                                          \
+	X(STATEINTERFACE, "StateInterface")                                                        \
+	X(STATUS, "Status")                                                                        \
+	X(UNIQUEID, "Uniqueid")                                                                    \
+	X(VMCONTEXT, "VMContext")                                                                  \
+	X(VOICEMAILBOX, "VoiceMailbox")                                                            \
+	X(WRAPUPTIME, "Wrapuptime")
+
+typedef enum {
+	AMI_K_NONE = 0, /* a key not in AMI_KEYS */
+#define AMI_X_(id, name) AMI_K_##id,
+	AMI_KEYS(AMI_X_)
+#undef AMI_X_
+	    AMI_K__COUNT
+} ami_key;
+
+/* The event names the driver and the model act on (matched exactly, as
+ * Asterisk spells them); any other is AMI_EV_UNKNOWN. */
+#define AMI_EVENTS(X)                                                                              \
+	X(AGENTCALLED, "AgentCalled")                                                              \
+	X(AGENTCOMPLETE, "AgentComplete")                                                          \
+	X(AGENTCONNECT, "AgentConnect")                                                            \
+	X(AGENTRINGNOANSWER, "AgentRingNoAnswer")                                                  \
+	X(BRIDGEENTER, "BridgeEnter")                                                              \
+	X(BRIDGELEAVE, "BridgeLeave")                                                              \
+	X(CORESHOWCHANNEL, "CoreShowChannel")                                                      \
+	X(CORESHOWCHANNELSCOMPLETE, "CoreShowChannelsComplete")                                    \
+	X(DEVICESTATECHANGE, "DeviceStateChange")                                                  \
+	X(DIALBEGIN, "DialBegin")                                                                  \
+	X(DIALEND, "DialEnd")                                                                      \
+	X(ENDPOINTDETAIL, "EndpointDetail")                                                        \
+	X(ENDPOINTDETAILCOMPLETE, "EndpointDetailComplete")                                        \
+	X(ENDPOINTLIST, "EndpointList")                                                            \
+	X(ENDPOINTLISTCOMPLETE, "EndpointListComplete")                                            \
+	X(HANGUP, "Hangup")                                                                        \
+	X(HOLD, "Hold")                                                                            \
+	X(NEWCALLERID, "NewCallerid")                                                              \
+	X(NEWCHANNEL, "Newchannel")                                                                \
+	X(NEWSTATE, "Newstate")                                                                    \
+	X(PEERENTRY, "PeerEntry")                                                                  \
+	X(PEERLISTCOMPLETE, "PeerlistComplete")                                                    \
+	X(QUEUECALLERABANDON, "QueueCallerAbandon")                                                \
+	X(QUEUECALLERJOIN, "QueueCallerJoin")                                                      \
+	X(QUEUECALLERLEAVE, "QueueCallerLeave")                                                    \
+	X(QUEUEENTRY, "QueueEntry")                                                                \
+	X(QUEUEMEMBER, "QueueMember")                                                              \
+	X(QUEUEMEMBERADDED, "QueueMemberAdded")                                                    \
+	X(QUEUEMEMBERPAUSE, "QueueMemberPause")                                                    \
+	X(QUEUEMEMBERPAUSED, "QueueMemberPaused")                                                  \
+	X(QUEUEMEMBERREMOVED, "QueueMemberRemoved")                                                \
+	X(QUEUEMEMBERSTATUS, "QueueMemberStatus")                                                  \
+	X(QUEUEPARAMS, "QueueParams")                                                              \
+	X(QUEUESTATUSCOMPLETE, "QueueStatusComplete")                                              \
+	X(UNHOLD, "Unhold")                                                                        \
+	X(VOICEMAILUSERENTRY, "VoicemailUserEntry")                                                \
+	X(VOICEMAILUSERENTRYCOMPLETE, "VoicemailUserEntryComplete")
+
+typedef enum {
+	AMI_EV_UNKNOWN = 0,
+#define AMI_X_(id, name) AMI_EV_##id,
+	AMI_EVENTS(AMI_X_)
+#undef AMI_X_
+	    AMI_EV__COUNT
+} ami_event;
+
 typedef struct {
 	ami_kind kind;
 	const ami_field *f;
@@ -53,6 +170,13 @@ typedef struct {
 	size_t body_len;
 	const char *text; /* banner text or error description, else NULL */
 	uint64_t line;    /* 1-based line number where the message started */
+	/* Filled by the parser (indexed): the event (AMI_EV_UNKNOWN when not
+	 * an event or not one of AMI_EVENTS), and for each known key the index
+	 * + 1 of its first field (0: absent). A message built by hand leaves
+	 * indexed false and the lookups fall back to the names. */
+	bool indexed;
+	ami_event ev;
+	uint32_t at[AMI_K__COUNT];
 } ami_msg;
 
 /* Called for every complete message. Pointers are valid only during the call.
@@ -75,6 +199,10 @@ ami_parser *ami_parser_new(const ami_parser_opts *o, ami_msg_fn fn, void *ctx);
 void ami_parser_free(ami_parser *p);
 /* Feed any number of bytes; split anywhere. */
 void ami_parser_feed(ami_parser *p, const char *data, size_t len);
+/* The same, parsing in place: the bytes are the caller's read buffer and
+ * are written to (fields NUL-terminated, control bytes replaced) and not
+ * read after the call. What the driver does with the transport's buffer. */
+void ami_parser_feed_rw(ami_parser *p, char *data, size_t len);
 /* Forget any partial message (after a reconnect); banner expected again if set. */
 void ami_parser_reset(ami_parser *p);
 /* Counters for tests and the status screen. */
@@ -84,6 +212,10 @@ uint64_t ami_parser_bad_fields(const ami_parser *p);
 /* Bytes the parser holds in its buffers (for tests: back under a small
  * bound after a large message). */
 size_t ami_parser_capacity(const ami_parser *p);
+/* Process-wide, over every parser (for the benchmarks): messages delivered
+ * so far, and bytes every parser holds now (ami_parser_capacity summed). */
+uint64_t ami_parser_total_messages(void);
+size_t ami_parser_total_held(void);
 
 /* First value of key (case-insensitive), or NULL. */
 const char *ami_get(const ami_msg *m, const char *key);
@@ -92,6 +224,15 @@ const char *ami_get0(const ami_msg *m, const char *key);
 bool ami_is(const ami_msg *m, const char *key, const char *value); /* case-insensitive value */
 /* Type name: the Event or Response value ("" when none). */
 const char *ami_type(const ami_msg *m);
+/* First value of a known key, or NULL: O(1) on a parsed message. */
+const char *ami_getk(const ami_msg *m, ami_key k);
+/* The event, AMI_EV_UNKNOWN for other messages and unknown names. */
+ami_event ami_msg_event(const ami_msg *m);
+/* Lookups by name (a key case-insensitively, an event exactly); the names. */
+ami_key ami_key_of(const char *name, size_t len);
+ami_event ami_event_of(const char *name, size_t len);
+const char *ami_key_name(ami_key k);
+const char *ami_event_name(ami_event e);
 
 /* Action writer: "Key: Value\r\n"; ami_end adds the blank line. A key or
  * value holding CR or LF is refused (false, nothing written): a value can

@@ -86,8 +86,10 @@ typedef struct {
 	/* Connected (TLS done when asked): the driver may write. */
 	void (*on_open)(void *ctx);
 	/* Bytes read. Return false to stop reading in this turn (e.g. after the
-	 * driver met a protocol error it acts on once the call returns). */
-	bool (*on_data)(void *ctx, const char *buf, size_t n);
+	 * driver met a protocol error it acts on once the call returns). buf is
+	 * the transport's read buffer, the callback's until it returns: it may
+	 * write into it (the AMI parser NUL-terminates fields in place). */
+	bool (*on_data)(void *ctx, char *buf, size_t n);
 	/* The transport failed and is already closed; why is for people (it
 	 * never holds a secret: the transport has none). Called from inside
 	 * pd_tport_* calls: it must not destroy the transport (closing or

@@ -431,7 +431,7 @@ static void tp_open(void *ctx)
 	((pd_drv_probe *)ctx)->opened = true;
 }
 
-static bool tp_data(void *ctx, const char *buf, size_t n)
+static bool tp_data(void *ctx, char *buf, size_t n)
 {
 	pd_drv_probe *pr = ctx;
 	pr->on_data(pr->ctx, buf, n);

@@ -22,13 +22,15 @@
 #define READS_PER_TURN 8
 
 typedef struct {
+	int family;
+	socklen_t len;
+	struct sockaddr_storage ss;
+} tport_addr;
+
+typedef struct {
 	int err;
 	int n;
-	struct {
-		int family;
-		socklen_t len;
-		struct sockaddr_storage ss;
-	} a[MAX_ADDRS];
+	tport_addr a[MAX_ADDRS];
 } resolve_result;
 
 struct pd_tport {
@@ -42,8 +44,13 @@ struct pd_tport {
 	int sys_err;
 	int fd, res_fd;
 	pd_tls *ssl;
-	resolve_result addrs;
-	int addr_i; /* while resolving: bytes of addrs read; then: the address tried */
+	/* while resolving and connecting only (1.1 KiB an idle link does not
+	 * keep): the addresses; addr_i: while resolving, bytes of addrs read;
+	 * then the address tried */
+	resolve_result *addrs;
+	int addr_i;
+	tport_addr peer; /* the address tried or connected (pd_tport_peer) */
+	bool have_peer;
 	int64_t now, deadline;
 	pd_buf out;
 	size_t out_off;
@@ -83,11 +90,18 @@ void pd_tport_close(pd_tport *t)
 	t->deadline = INT64_MAX;
 }
 
+static void addrs_free(pd_tport *t)
+{
+	free(t->addrs);
+	t->addrs = NULL;
+}
+
 void pd_tport_free(pd_tport *t)
 {
 	if (!t)
 		return;
 	pd_tport_close(t);
+	addrs_free(t);
 	pd_buf_wipe_free(&t->out);
 	free(t->host);
 	free(t->tls_ca_file);
@@ -118,6 +132,7 @@ static void fail(pd_tport *t, pd_tport_fail what, const char *why)
 {
 	t->failed_phase = t->phase;
 	pd_tport_close(t);
+	addrs_free(t);
 	if (t->cb.on_fail)
 		t->cb.on_fail(t->cb.ctx, what, why);
 }
@@ -172,14 +187,16 @@ void pd_tport_open(pd_tport *t, int64_t now)
 	snprintf(port, sizeof port, "%d", t->port);
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST},
 	                *ai = NULL;
-	memset(&t->addrs, 0, sizeof t->addrs);
+	free(t->addrs);
+	t->addrs = xcalloc(1, sizeof *t->addrs);
 	t->addr_i = 0;
+	t->have_peer = false;
 	if (getaddrinfo(t->host, port, &hints, &ai) == 0) {
-		for (struct addrinfo *a = ai; a && t->addrs.n < MAX_ADDRS; a = a->ai_next) {
-			t->addrs.a[t->addrs.n].family = a->ai_family;
-			t->addrs.a[t->addrs.n].len = a->ai_addrlen;
-			memcpy(&t->addrs.a[t->addrs.n].ss, a->ai_addr, a->ai_addrlen);
-			t->addrs.n++;
+		for (struct addrinfo *a = ai; a && t->addrs->n < MAX_ADDRS; a = a->ai_next) {
+			t->addrs->a[t->addrs->n].family = a->ai_family;
+			t->addrs->a[t->addrs->n].len = a->ai_addrlen;
+			memcpy(&t->addrs->a[t->addrs->n].ss, a->ai_addr, a->ai_addrlen);
+			t->addrs->n++;
 		}
 		freeaddrinfo(ai);
 		try_connect(t);
@@ -213,21 +230,21 @@ void pd_tport_open(pd_tport *t, int64_t now)
 
 static void on_resolved(pd_tport *t)
 {
-	char *dst = (char *)&t->addrs + (size_t)t->addr_i;
-	ssize_t r = read(t->res_fd, dst, sizeof t->addrs - (size_t)t->addr_i);
+	char *dst = (char *)t->addrs + (size_t)t->addr_i;
+	ssize_t r = read(t->res_fd, dst, sizeof *t->addrs - (size_t)t->addr_i);
 	if (r < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (r > 0) {
 		t->addr_i += (int)r;
-		if ((size_t)t->addr_i < sizeof t->addrs)
+		if ((size_t)t->addr_i < sizeof *t->addrs)
 			return;
 	}
 	close(t->res_fd);
 	t->res_fd = -1;
-	if ((size_t)t->addr_i < sizeof t->addrs || t->addrs.err || t->addrs.n == 0) {
+	if ((size_t)t->addr_i < sizeof *t->addrs || t->addrs->err || t->addrs->n == 0) {
 		char why[400];
 		snprintf(why, sizeof why, "cannot resolve host %s: %s", t->host,
-		         t->addrs.err ? gai_strerror(t->addrs.err) : "no address");
+		         t->addrs->err ? gai_strerror(t->addrs->err) : "no address");
 		fail(t, PD_TPORT_E_RESOLVE, why);
 		return;
 	}
@@ -240,6 +257,7 @@ static void on_resolved(pd_tport *t)
 static void connect_failed(pd_tport *t, int err)
 {
 	t->sys_err = err;
+	t->have_peer = false; /* every address failed */
 	char why[400];
 	snprintf(why, sizeof why, "TCP connect to %s:%d: %s", t->host, t->port, strerror(err));
 	fail(t, PD_TPORT_E_CONNECT, why);
@@ -248,16 +266,18 @@ static void connect_failed(pd_tport *t, int err)
 static void try_connect(pd_tport *t)
 {
 	int last = ECONNREFUSED;
-	while (t->addr_i < t->addrs.n) {
+	while (t->addr_i < t->addrs->n) {
 		int i = t->addr_i;
+		t->peer = t->addrs->a[i];
+		t->have_peer = true;
 		int fd =
-		    socket(t->addrs.a[i].family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		    socket(t->addrs->a[i].family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0) {
 			last = errno;
 			t->addr_i++;
 			continue;
 		}
-		if (connect(fd, (struct sockaddr *)&t->addrs.a[i].ss, t->addrs.a[i].len) == 0 ||
+		if (connect(fd, (struct sockaddr *)&t->addrs->a[i].ss, t->addrs->a[i].len) == 0 ||
 		    errno == EINPROGRESS) {
 			t->fd = fd;
 			set_phase(t, PD_TPORT_CONNECTING);
@@ -272,6 +292,7 @@ static void try_connect(pd_tport *t)
 
 static void opened(pd_tport *t)
 {
+	addrs_free(t); /* the connected one is in peer */
 	set_phase(t, PD_TPORT_OPEN);
 	if (t->cb.on_open)
 		t->cb.on_open(t->cb.ctx);
@@ -296,7 +317,7 @@ static void on_connected(pd_tport *t)
 		close(t->fd);
 		t->fd = -1;
 		t->addr_i++;
-		if (t->addr_i < t->addrs.n)
+		if (t->addr_i < t->addrs->n)
 			try_connect(t);
 		else
 			connect_failed(t, err);
@@ -369,6 +390,10 @@ void pd_tport_flush(pd_tport *t)
 		explicit_bzero(t->out.s, t->out.len);
 	t->out.len = 0;
 	t->out_off = 0;
+	/* a discovery's pipelined actions grew it: an idle link keeps no
+	 * output buffer (a Ping every few seconds is a small malloc) */
+	if (t->out.cap > 512)
+		pd_buf_wipe_free(&t->out);
 }
 
 /* Bounded per turn; with TLS, bytes OpenSSL has already decrypted are not
@@ -474,11 +499,10 @@ void pd_tport_peer(const pd_tport *t, char *buf, size_t n)
 {
 	if (n)
 		buf[0] = '\0';
-	int i = t->addr_i;
-	if (t->phase == PD_TPORT_RESOLVING || i < 0 || i >= t->addrs.n || !n)
+	if (t->phase == PD_TPORT_RESOLVING || !t->have_peer || !n)
 		return;
-	if (getnameinfo((const struct sockaddr *)&t->addrs.a[i].ss, t->addrs.a[i].len, buf,
-	                (socklen_t)n, NULL, 0, NI_NUMERICHOST) != 0)
+	if (getnameinfo((const struct sockaddr *)&t->peer.ss, t->peer.len, buf, (socklen_t)n, NULL,
+	                0, NI_NUMERICHOST) != 0)
 		buf[0] = '\0';
 }
 

@@ -1,15 +1,27 @@
 /* AMI ingest benchmark: the recorded Asterisk 22 session (3,199 events)
  * replayed REPEAT times over loopback into the AMI driver and the live state,
- * then the same bytes through the npm package asterisk-manager (Node.js) in
- * the same run; prints events/s of both and the ratio.
+ * beside the floor (a C client that logs in and only recv()s into a 64 KiB
+ * buffer, what `nc > /dev/null` does) on the same stream, then the same bytes
+ * through the npm package asterisk-manager (Node.js) in the same run; prints
+ * events/s of each and the ratios. Floor and driver alternate ROUNDS times
+ * (default 3); the medians are compared.
  *
- *   bench_ami_ingest [REPEAT=20]
+ *   bench_ami_ingest [REPEAT=50] [--rounds R] [--no-node]
+ *   bench_ami_ingest --host H --port P [--expect N] [--user U] [--secret S]
+ *
+ * With --host: any AMI server (for instance a replay of the recorded session
+ * that serves each connection the same stream). The floor connects, logs in
+ * and recv()s until N messages (counted by their blank line) or EOF; then the
+ * AMI driver (the one the monitor runs) connects, logs in and ingests into a
+ * pd_live until the parser has delivered N messages or the server closes.
+ * Both timed from the connect; messages include responses.
  * Needs PROVDESK_FIXTURES (or runs from the source tree). The npm package is
  * installed with npm into $PROVDESK_BENCH_NPM_DIR (default /tmp/provdesk-bench-npm)
  * when missing; the Node part is skipped (and said so) if node/npm are absent.
  * Timing: from the first byte of the stream the server writes to the moment
  * the client closes its end after reading everything (EOF), measured by the
  * server the same way for both clients. */
+#include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -29,6 +41,8 @@
 
 #include "pd_build_config.h"
 
+#include "../../src/pbx/ami/ami_model.h"
+
 typedef struct {
 	int lfd, port;
 	const char *body;
@@ -36,6 +50,10 @@ typedef struct {
 	int repeat;
 	bool answer_discovery; /* the C driver runs discovery first; node does not */
 	double elapsed;
+	uint64_t messages; /* the driver's parser delivered (sanity) */
+	long rss_kb;       /* after the driver's run */
+	double cpu;        /* the driver thread's CPU seconds */
+	double floor_cpu;  /* the floor client's */
 } server;
 
 static void send_all(int fd, const char *s, size_t n)
@@ -169,11 +187,16 @@ static double run_driver(server *s, size_t *events_seen)
 	pd_err e;
 	ops->create(&c, &h, &d, &e);
 	size_t wakes = 0;
+	uint64_t m0 = ami_parser_total_messages();
+	double c0 = thread_cpu_s();
 	while (ops->state(d) != PD_LINK_RETRYING) {
 		pd_drv_step(ops, d, 100);
 		wakes++;
 	}
+	s->cpu = thread_cpu_s() - c0;
 	pthread_join(t, NULL);
+	s->messages = ami_parser_total_messages() - m0;
+	s->rss_kb = rss_kb();
 	pd_live_view v;
 	pd_live_snapshot(live, 1, &v);
 	*events_seen = v.n_users; /* sanity: users from the recording's EndpointList */
@@ -213,11 +236,262 @@ static double run_node(server *s, const char *npm_dir, const char *script, long 
 	return *node_events >= 0 ? s->elapsed : -1;
 }
 
+/* ---- in memory: the same bytes, no socket ---- */
+
+typedef struct {
+	ami_model *m;
+	uint64_t n;
+} mem_sink;
+
+static void mem_msg(const ami_msg *m, void *ctx)
+{
+	mem_sink *k = ctx;
+	k->n++;
+	if (k->m)
+		ami_model_apply(k->m, m, 1000);
+}
+
+/* CPU seconds to parse (and apply to a model when with_model) REPEAT
+ * passes of the stream, in 64 KiB reads like the transport's. */
+static double in_memory(const char *body, size_t len, int repeat, bool with_model, uint64_t *n)
+{
+	mem_sink k = {.m = with_model ? ami_model_new() : NULL};
+	ami_parser *p = ami_parser_new(NULL, mem_msg, &k);
+	char *buf = xmalloc(65536);
+	double c0 = thread_cpu_s();
+	for (int r = 0; r < repeat; r++)
+		for (size_t off = 0; off < len; off += 65536) {
+			size_t c = len - off < 65536 ? len - off : 65536;
+			memcpy(buf, body + off, c); /* the transport's read buffer */
+			ami_parser_feed_rw(p, buf, c);
+		}
+	double dt = thread_cpu_s() - c0;
+	*n = k.n;
+	free(buf);
+	ami_parser_free(p);
+	ami_model_free(k.m);
+	return dt;
+}
+
+/* The floor client: log in, then recv() 64 KiB at a time and discard until
+ * EOF (the server times it, like the others). */
+static void *floor_client(void *arg)
+{
+	server *s = arg;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET,
+	                        .sin_port = htons((uint16_t)s->port),
+	                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+		close(fd);
+		return NULL;
+	}
+	const char *login = "Action: Login\r\nActionID: f1\r\nUsername: b\r\nSecret: b\r\n\r\n";
+	send_all(fd, login, strlen(login));
+	static char buf[65536];
+	double c0 = thread_cpu_s();
+	while (recv(fd, buf, sizeof buf, 0) > 0)
+		;
+	s->floor_cpu = thread_cpu_s() - c0;
+	close(fd);
+	return NULL;
+}
+
+static double run_floor(server *s)
+{
+	s->lfd = listen_any(&s->port);
+	s->answer_discovery = false;
+	pthread_t t, c;
+	pthread_create(&t, NULL, serve, s);
+	pthread_create(&c, NULL, floor_client, s);
+	pthread_join(c, NULL);
+	pthread_join(t, NULL);
+	close(s->lfd);
+	return s->elapsed;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof *v, cmp_d);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* ---- --host mode: any AMI server ---- */
+
+static int dial(const char *host, int port)
+{
+	char ps[16];
+	snprintf(ps, sizeof ps, "%d", port);
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+	if (getaddrinfo(host, ps, &hints, &ai) != 0)
+		return -1;
+	int fd = -1;
+	for (struct addrinfo *r = ai; r && fd < 0; r = r->ai_next) {
+		fd = socket(r->ai_family, r->ai_socktype, r->ai_protocol);
+		if (fd >= 0 && connect(fd, r->ai_addr, r->ai_addrlen) != 0) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+/* Messages end with a blank line; "\r\n\r\n" counted across reads. */
+static double remote_floor(const char *host, int port, const char *user, const char *secret,
+                           uint64_t expect, uint64_t *msgs, uint64_t *bytes)
+{
+	double t0 = now_s();
+	int fd = dial(host, port);
+	if (fd < 0)
+		return -1;
+	char login[512];
+	int n = snprintf(login, sizeof login,
+	                 "Action: Login\r\nActionID: f1\r\nUsername: %s\r\nSecret: %s\r\n"
+	                 "Events: on\r\n\r\n",
+	                 user, secret);
+	send_all(fd, login, (size_t)n);
+	static char buf[65536 + 3];
+	size_t carry = 0;
+	*msgs = *bytes = 0;
+	for (;;) {
+		ssize_t r = recv(fd, buf + carry, sizeof buf - 3, 0);
+		if (r <= 0)
+			break;
+		*bytes += (uint64_t)r;
+		size_t len = carry + (size_t)r;
+		for (const char *q = buf; (q = memmem(q, len - (size_t)(q - buf), "\r\n\r\n", 4));
+		     q += 4)
+			++*msgs;
+		if (expect && *msgs >= expect)
+			break;
+		carry = len < 3 ? len : 3;
+		memmove(buf, buf + len - carry, carry);
+	}
+	double dt = now_s() - t0;
+	close(fd);
+	return dt;
+}
+
+static double remote_driver(const char *host, int port, const char *user, const char *secret,
+                            uint64_t expect, uint64_t *msgs, long *rss)
+{
+	pd_live *live = pd_live_new();
+	const pd_driver_ops *ops = pd_driver_find("asterisk-ami");
+	pd_drv_conf c = {.customer_id = 1,
+	                 .host = host,
+	                 .port = port,
+	                 .username = user,
+	                 .secret = secret,
+	                 .sync_users = false,
+	                 .monitor = true,
+	                 .ping_interval_s = 60,
+	                 .backoff_max_s = 60,
+	                 .backoff_min_ms = 60000};
+	pd_drv_host h = {.live = live};
+	void *d;
+	pd_err e;
+	uint64_t m0 = ami_parser_total_messages();
+	double t0 = now_s();
+	if (ops->create(&c, &h, &d, &e) != PD_OK) {
+		fprintf(stderr, "bench_ami_ingest: %s\n", e.message);
+		pd_live_free(live);
+		return -1;
+	}
+	for (;;) {
+		pd_drv_step(ops, d, 100);
+		pd_link_state st = ops->state(d);
+		*msgs = ami_parser_total_messages() - m0;
+		if ((expect && *msgs >= expect) || st == PD_LINK_RETRYING ||
+		    st == PD_LINK_AUTH_FAILED || st == PD_LINK_PROTOCOL_ERROR)
+			break;
+		if (now_s() - t0 > 600)
+			break;
+	}
+	double dt = now_s() - t0;
+	*rss = rss_kb();
+	ops->destroy(d);
+	pd_live_free(live);
+	return dt;
+}
+
+static int run_remote(const char *host, int port, const char *user, const char *secret,
+                      uint64_t expect)
+{
+	machine();
+	printf("server: %s:%d, until %llu messages or EOF\n", host, port,
+	       (unsigned long long)expect);
+	long rss0 = rss_kb();
+	uint64_t fm = 0, fb = 0, dm = 0;
+	double tf = remote_floor(host, port, user, secret, expect, &fm, &fb);
+	if (tf < 0) {
+		fprintf(stderr, "bench_ami_ingest: cannot connect to %s:%d\n", host, port);
+		return 69;
+	}
+	printf("floor (C recv-only loop): %.3f s, %llu messages, %.1f MB, %.0f messages/s\n", tf,
+	       (unsigned long long)fm, fb / 1e6, fm / tf);
+	long rss = 0;
+	double td = remote_driver(host, port, user, secret, expect, &dm, &rss);
+	if (td < 0)
+		return 69;
+	printf("provdesk AMI driver -> live state: %.3f s, %llu messages, %.0f messages/s; RSS "
+	       "%ld kB -> %ld kB\n",
+	       td, (unsigned long long)dm, dm / td, rss0, rss);
+	printf("ratio provdesk/floor: %.2fx\n", (dm / td) / (fm / tf));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	int repeat = argc > 1 ? atoi(argv[1]) : 20;
+	int repeat = 50, rounds = 3;
+	bool no_node = false, memory_only = false, no_memory = false;
+	const char *host = NULL, *user = "b", *secret = "b";
+	int port = 0;
+	unsigned long long expect = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		bool more = i + 1 < argc;
+		if (!strcmp(a, "--host") && more)
+			host = argv[++i];
+		else if (!strcmp(a, "--port") && more)
+			port = atoi(argv[++i]);
+		else if (!strcmp(a, "--expect") && more)
+			expect = strtoull(argv[++i], NULL, 10);
+		else if (!strcmp(a, "--user") && more)
+			user = argv[++i];
+		else if (!strcmp(a, "--secret") && more)
+			secret = argv[++i];
+		else if (!strcmp(a, "--rounds") && more)
+			rounds = atoi(argv[++i]);
+		else if (!strcmp(a, "--no-node"))
+			no_node = true;
+		else if (!strcmp(a, "--no-memory"))
+			no_memory = true;
+		else if (!strcmp(a, "--memory-only"))
+			memory_only = no_node = true;
+		else if (a[0] != '-')
+			repeat = atoi(a);
+		else {
+			fprintf(stderr,
+			        "usage: bench_ami_ingest [REPEAT] [--rounds R] [--no-node] "
+			        "[--memory-only]\n"
+			        "       bench_ami_ingest --host H --port P [--expect N] [--user U] "
+			        "[--secret S]\n");
+			return 64;
+		}
+	}
+	if (host)
+		return run_remote(host, port, user, secret, expect);
 	if (repeat < 1)
 		repeat = 1;
+	if (rounds < 1)
+		rounds = 1;
 	const char *fx = getenv("PROVDESK_FIXTURES");
 	char path[1024];
 	snprintf(path, sizeof path, "%s/asterisk/ami-session-1.txt",
@@ -248,10 +522,53 @@ int main(int argc, char **argv)
 
 	server s = {.body = body, .body_len = body_len, .repeat = repeat};
 	size_t users = 0;
-	double tc = run_driver(&s, &users);
-	double rate_c = (double)(events * (size_t)repeat) / tc;
-	printf("provdesk AMI driver -> live state: %.3f s, %.0f events/s (%zu users seen)\n", tc,
-	       rate_c, users);
+	double total = (double)(events * (size_t)repeat);
+	double *tf = xcalloc((size_t)rounds, sizeof *tf), *td = xcalloc((size_t)rounds, sizeof *td);
+	long rss0 = rss_kb();
+	for (int r = 0; r < rounds && !memory_only; r++) {
+		tf[r] = run_floor(&s);
+		printf("round %d: floor (C recv-only loop) %.3f s, %.0f events/s, CPU %.3f s",
+		       r + 1, tf[r], total / tf[r], s.floor_cpu);
+		td[r] = run_driver(&s, &users);
+		printf("; provdesk driver %.3f s, %.0f events/s, CPU %.3f s (%llu messages parsed, "
+		       "%zu users seen, RSS %ld kB)\n",
+		       td[r], total / td[r], s.cpu, (unsigned long long)s.messages, users,
+		       s.rss_kb);
+		fflush(stdout);
+	}
+	double mf = median(tf, rounds), tc = median(td, rounds);
+	double rate_c = total / tc;
+	if (!memory_only)
+		printf("floor (C recv-only loop, median of %d): %.3f s, %.0f events/s\n", rounds,
+		       mf, total / mf);
+	if (!memory_only)
+		printf("provdesk AMI driver -> live state (median of %d): %.3f s, %.0f events/s; "
+		       "RSS %ld kB "
+		       "before the runs\n",
+		       rounds, tc, rate_c, rss0);
+	if (!memory_only)
+		printf("ratio provdesk/floor: %.2fx\n", mf / tc);
+	uint64_t np = 0, nm = 0;
+	double cp = 1e9, cm = 1e9;
+	for (int r = 0; r < 3 && !no_memory;
+	     r++) { /* the best of 3: the machine's noise is all upward */
+		double x = in_memory(body, body_len, repeat, false, &np);
+		double y = in_memory(body, body_len, repeat, true, &nm);
+		cp = x < cp ? x : cp;
+		cm = y < cm ? y : cm;
+	}
+	if (!no_memory)
+		printf("in memory (CPU, best of 3): parser alone %.3f s, %.0f events/s (%llu "
+		       "messages); "
+		       "parser + "
+		       "model %.3f s, %.0f events/s\n",
+		       cp, total / cp, (unsigned long long)np, cm, total / cm);
+	free(tf);
+	free(td);
+	if (no_node) {
+		free(data);
+		return 0;
+	}
 
 	const char *npm_dir = getenv("PROVDESK_BENCH_NPM_DIR");
 	if (!npm_dir)

@@ -4,7 +4,11 @@
  * (a QueuePause sent on a separate AMI connection to the probe PBX until the
  * agent's state changes in a snapshot taken after the wake fd fires; median
  * and p99 of 200 samples).
- *   bench_pbx_links [N=1000]      (PROVDESK_DATADIR for the catalogue) */
+ *   bench_pbx_links [N=1000] [--idle]      (PROVDESK_DATADIR for the catalogue)
+ * --idle: the labs place no calls (RSS per idle link; the latency is still
+ * measured on the probe link). Prints the bytes the AMI parsers hold
+ * (ami_parser_total_held) beside the RSS per link. */
+#include <malloc.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -20,6 +24,7 @@
 #include "bench_util.h"
 
 #include "pd_build_config.h"
+#include "provdesk/ami.h"
 #include "provdesk/catalogue.h"
 #include "provdesk/labpbx.h"
 #include "provdesk/live.h"
@@ -44,7 +49,7 @@ static int cmp_i64(const void *a, const void *b)
 }
 
 /* Child: nlabs traffic PBXs + 1 probe PBX; ports written to fd; runs until stdin EOF. */
-static void child(int nlabs, int wfd, int rfd)
+static void child(int nlabs, int wfd, int rfd, bool idle)
 {
 	pd_labpbx **labs = xcalloc((size_t)nlabs + 1, sizeof *labs);
 	for (int i = 0; i <= nlabs; i++) {
@@ -52,7 +57,7 @@ static void child(int nlabs, int wfd, int rfd)
 		                    .queues = 2,
 		                    .secret = "bench",
 		                    .seed = (uint64_t)i + 1,
-		                    .call_rate = i < nlabs ? 60 : 0,
+		                    .call_rate = i < nlabs && !idle ? 60 : 0,
 		                    .ring_ms = 1000,
 		                    .talk_ms = 8000};
 		pd_err e;
@@ -87,7 +92,14 @@ static bool agent_paused(pd_live *live, int64_t cid)
 
 int main(int argc, char **argv)
 {
-	int n = argc > 1 ? atoi(argv[1]) : 1000;
+	int n = 1000;
+	bool idle = false;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--idle"))
+			idle = true;
+		else
+			n = atoi(argv[i]);
+	}
 	if (n < 1)
 		n = 1;
 	int nlabs = (n + PER_LAB - 1) / PER_LAB;
@@ -98,7 +110,7 @@ int main(int argc, char **argv)
 	if (pid == 0) {
 		close(up[0]);
 		close(down[1]);
-		child(nlabs, up[1], down[0]);
+		child(nlabs, up[1], down[0], idle);
 	}
 	close(up[1]);
 	close(down[0]);
@@ -106,8 +118,9 @@ int main(int argc, char **argv)
 	for (int i = 0; i <= nlabs; i++)
 		if (read(up[0], &ports[i], sizeof ports[i]) != sizeof ports[i])
 			return 69;
-	printf("machine: %ld cores; %d links to %d lab PBXs (60 calls/min each) + 1 probe link\n",
-	       sysconf(_SC_NPROCESSORS_ONLN), n, nlabs);
+	printf("machine: %ld cores; %d links to %d lab PBXs (%s) + 1 probe link\n",
+	       sysconf(_SC_NPROCESSORS_ONLN), n, nlabs,
+	       idle ? "idle: no calls" : "60 calls/min each");
 
 	char dir[] = "/tmp/pd-bench-links-XXXXXX";
 	if (!mkdtemp(dir))
@@ -157,6 +170,7 @@ int main(int argc, char **argv)
 		pd_new_customer_free(&nc);
 	}
 	long rss0 = rss_kb();
+	struct mallinfo2 mi0 = mallinfo2();
 	pd_live *live = pd_live_new();
 	pd_monitor *m;
 	pd_monitor_opts mo = {.ping_interval_s = 20};
@@ -182,6 +196,18 @@ int main(int argc, char **argv)
 	long rss1 = rss_kb();
 	printf("all %d links monitoring after %.1f s; RSS %ld kB -> %ld kB: %.1f kB per link\n",
 	       n + 1, t_up, rss0, rss1, (double)(rss1 - rss0) / (n + 1));
+	/* settled: a few seconds of the links' ordinary traffic (pings, calls) */
+	usleep(3000000);
+	long rss2 = rss_kb();
+	size_t held = ami_parser_total_held();
+	struct mallinfo2 mi = mallinfo2(); /* glibc: the main arena's heap */
+	printf("heap: %.1f kB per link in use, %.1f kB per link free in the heap\n",
+	       (double)(mi.uordblks - mi0.uordblks) / 1024.0 / (n + 1),
+	       (double)((long long)mi.fordblks - (long long)mi0.fordblks) / 1024.0 / (n + 1));
+	printf("after 3 s more: RSS %ld kB: %.1f kB per link, of which AMI parser buffers %.2f kB "
+	       "per link (%zu bytes in all, %.1f %%)\n",
+	       rss2, (double)(rss2 - rss0) / (n + 1), held / 1024.0 / (n + 1), held,
+	       rss2 > rss0 ? 100.0 * (double)held / 1024.0 / (double)(rss2 - rss0) : 0.0);
 
 	/* probe connection: QueuePause/unpause 1001 on the probe PBX */
 	int fd = socket(AF_INET, SOCK_STREAM, 0);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "provdesk/ami.h"
 #include "testlib.h" /* tests/lib */
@@ -58,6 +59,16 @@ static void on_msg(const ami_msg *m, void *ctx)
 			hash(s, m->body, m->body_len);
 		return;
 	}
+	/* the index agrees with a linear search, key by key */
+	for (int k = 1; k < AMI_K__COUNT; k++) {
+		const char *lin = NULL;
+		for (size_t i = 0; i < m->n && !lin; i++)
+			if (!strcasecmp(m->f[i].key, ami_key_name((ami_key)k)))
+				lin = m->f[i].value;
+		cr_assert_eq(ami_getk(m, (ami_key)k), lin, "key %s", ami_key_name((ami_key)k));
+	}
+	if (m->kind == AMI_MSG_EVENT)
+		cr_assert_eq(ami_msg_event(m), ami_event_of(m->f[0].value, m->f[0].value_len));
 	pd_buf_printf(&s->out, "#%d@%llu", (int)m->kind, (unsigned long long)m->line);
 	if (m->text)
 		pd_buf_printf(&s->out, "[%s]", m->text);
@@ -576,4 +587,207 @@ Test(ami_parser, buffers_shrink_after_a_large_message)
 	             ami_parser_capacity(p));
 	ami_parser_free(p);
 	pd_buf_free(&b);
+}
+
+/* An idle link's parser holds nothing: after a message, after a large one,
+ * and after one split across reads; the bytes of a split message are held
+ * only until it ends (in-place parsing, docs/architecture.md "AMI ingest"). */
+Test(ami_parser, holds_no_buffer_between_messages)
+{
+	sink s;
+	memset(&s, 0, sizeof s);
+	s.hash_only = true;
+	size_t held0 = ami_parser_total_held();
+	ami_parser *p =
+	    ami_parser_new(&(ami_parser_opts){.max_msg = 16u * 1024 * 1024}, on_msg, &s);
+	static const char small[] = "Event: Newstate\r\nUniqueid: 1.2\r\nChannelState: 6\r\n\r\n";
+	ami_parser_feed(p, small, sizeof small - 1);
+	cr_assert_eq(s.n_msgs, 1);
+	cr_assert_eq(ami_parser_capacity(p), 0, "holds %zu bytes", ami_parser_capacity(p));
+	/* split in two reads: held while split, nothing once it ends */
+	ami_parser_feed(p, small, 20);
+	cr_assert_gt(ami_parser_capacity(p), 0);
+	cr_assert_eq(ami_parser_total_held(), held0 + ami_parser_capacity(p));
+	ami_parser_feed(p, small + 20, sizeof small - 1 - 20);
+	cr_assert_eq(s.n_msgs, 2);
+	cr_assert_eq(ami_parser_capacity(p), 0, "holds %zu bytes", ami_parser_capacity(p));
+	/* a 2.6 MB message of 200,000 fields in 64 KB reads, then small ones */
+	pd_buf b = {0};
+	pd_buf_add(&b, "Event: UserEvent\r\n");
+	for (int i = 0; i < 200000; i++)
+		pd_buf_printf(&b, "V%d: %d\r\n", i % 7, i);
+	pd_buf_add(&b, "\r\n");
+	size_t peak = 0;
+	for (size_t off = 0; off < b.len; off += 65536) {
+		ami_parser_feed(p, b.s + off, b.len - off < 65536 ? b.len - off : 65536);
+		if (ami_parser_capacity(p) > peak)
+			peak = ami_parser_capacity(p);
+	}
+	cr_assert_eq(s.n_msgs, 3);
+	cr_assert_gt(peak, b.len, "the split message was held (%zu)", peak);
+	cr_assert_eq(ami_parser_capacity(p), 0, "holds %zu bytes", ami_parser_capacity(p));
+	ami_parser_feed(p, small, sizeof small - 1);
+	cr_assert_eq(s.n_msgs, 4);
+	cr_assert_eq(ami_parser_capacity(p), 0);
+	/* a refused (oversize) one and a legacy Follows body leave nothing */
+	static const char follows[] = "Response: Follows\r\nPrivilege: Command\r\nline one\r\n"
+	                              "--END COMMAND--\r\n\r\n";
+	ami_parser_feed(p, follows, 30);
+	ami_parser_feed(p, follows + 30, sizeof follows - 1 - 30);
+	cr_assert_eq(s.n_msgs, 5);
+	cr_assert_eq(ami_parser_capacity(p), 0, "holds %zu bytes", ami_parser_capacity(p));
+	ami_parser_free(p);
+	cr_assert_eq(ami_parser_total_held(), held0);
+	pd_buf_free(&b);
+}
+
+/* A name in UTF-8 (2-, 3- and 4-byte sequences) written one byte at a
+ * time, as a slow PBX or a congested link delivers it: intact, with no
+ * field repaired; the same bytes in place (feed_rw) in one read give the
+ * same message. */
+typedef struct {
+	char name[128], num[32];
+	size_t n;
+} name_sink;
+
+static void on_name(const ami_msg *m, void *ctx)
+{
+	name_sink *k = ctx;
+	if (ami_msg_event(m) != AMI_EV_NEWCHANNEL)
+		return;
+	k->n++;
+	snprintf(k->name, sizeof k->name, "%s", ami_getk(m, AMI_K_CALLERIDNAME));
+	snprintf(k->num, sizeof k->num, "%s", ami_getk(m, AMI_K_CALLERIDNUM));
+}
+
+Test(ami_parser, utf8_name_intact_under_one_byte_writes)
+{
+	static const char name[] = "Zoë Ångström — 山田 太郎 🎧";
+	pd_buf b = {0};
+	pd_buf_printf(
+	    &b,
+	    "Event: Newchannel\r\nPrivilege: call,all\r\nChannel: PJSIP/1001-0000001\r\n"
+	    "CallerIDNum: 1001\r\nCallerIDName: %s\r\nUniqueid: 1.1\r\nLinkedid: 1.1\r\n\r\n",
+	    name);
+	name_sink k = {0};
+	ami_parser *p = ami_parser_new(NULL, on_name, &k);
+	for (size_t i = 0; i < b.len; i++)
+		ami_parser_feed(p, b.s + i, 1);
+	cr_assert_eq(k.n, 1);
+	cr_assert_str_eq(k.name, name);
+	cr_assert_str_eq(k.num, "1001");
+	cr_assert_eq(ami_parser_bad_fields(p), 0);
+	cr_assert_eq(ami_parser_capacity(p), 0);
+	char *rw = xstrdup(b.s);
+	ami_parser_feed_rw(p, rw, b.len);
+	cr_assert_eq(k.n, 2);
+	cr_assert_str_eq(k.name, name);
+	free(rw);
+	ami_parser_free(p);
+	pd_buf_free(&b);
+}
+
+typedef struct {
+	ami_event ev;
+	int n;
+} ev_seen;
+
+static void on_ev(const ami_msg *m, void *ctx)
+{
+	ev_seen *k = ctx;
+	k->ev = ami_msg_event(m);
+	k->n++;
+}
+
+/* The hash dispatch: every event name the model and the driver act on is
+ * recognised, exactly as Asterisk spells it; anything else is unknown (other
+ * case, a prefix, a longer name, empty). Keys: case-insensitive. */
+Test(ami_parser, hashed_event_and_key_names)
+{
+	for (int e = 1; e < AMI_EV__COUNT; e++) {
+		const char *n = ami_event_name((ami_event)e);
+		cr_assert_eq(ami_event_of(n, strlen(n)), (ami_event)e, "%s", n);
+		/* through the parser */
+		char msg[128];
+		snprintf(msg, sizeof msg, "Event: %s\r\nUniqueid: 1\r\n\r\n", n);
+		ev_seen got = {0};
+		ami_parser *p = ami_parser_new(NULL, on_ev, &got);
+		ami_parser_feed(p, msg, strlen(msg));
+		ami_parser_free(p);
+		cr_assert_eq(got.n, 1);
+		cr_assert_eq(got.ev, (ami_event)e, "%s", n);
+		char up[64], pre[64], longer[80];
+		snprintf(up, sizeof up, "%s", n);
+		for (char *c = up; *c; c++)
+			*c = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
+		snprintf(pre, sizeof pre, "%.*s", (int)strlen(n) - 1, n);
+		snprintf(longer, sizeof longer, "%sX", n);
+		cr_assert_eq(ami_event_of(up, strlen(up)), AMI_EV_UNKNOWN, "%s", up);
+		/* a prefix or a longer name is unknown unless it is itself one
+		 * ("QueueMemberPause" is, "QueueMemberPaused" too) */
+		cr_assert_str_eq(ami_event_name(ami_event_of(pre, strlen(pre))),
+		                 ami_event_of(pre, strlen(pre)) ? pre : "", "%s", pre);
+		cr_assert_str_eq(ami_event_name(ami_event_of(longer, strlen(longer))),
+		                 ami_event_of(longer, strlen(longer)) ? longer : "", "%s", longer);
+	}
+	static const char *const unknown[] = {"",           "FullyBooted", "SuccessfulAuth",
+	                                      "VarSet",     "Newexten",    "RTCPSent",
+	                                      "newchannel", "Hangup ",     "Hangu"};
+	for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++)
+		cr_assert_eq(ami_event_of(unknown[i], strlen(unknown[i])), AMI_EV_UNKNOWN, "%s",
+		             unknown[i]);
+	/* the names the model dispatches on (src/pbx/ami/ami_model.c) */
+	static const char *const model[] = {"EndpointList",
+	                                    "PeerEntry",
+	                                    "EndpointDetail",
+	                                    "VoicemailUserEntry",
+	                                    "DeviceStateChange",
+	                                    "QueueParams",
+	                                    "QueueMember",
+	                                    "QueueMemberStatus",
+	                                    "QueueMemberAdded",
+	                                    "QueueMemberPause",
+	                                    "QueueMemberPaused",
+	                                    "QueueMemberRemoved",
+	                                    "QueueEntry",
+	                                    "AgentCalled",
+	                                    "AgentConnect",
+	                                    "AgentComplete",
+	                                    "AgentRingNoAnswer",
+	                                    "Newchannel",
+	                                    "Newstate",
+	                                    "NewCallerid",
+	                                    "Hangup",
+	                                    "DialBegin",
+	                                    "DialEnd",
+	                                    "BridgeEnter",
+	                                    "BridgeLeave",
+	                                    "Hold",
+	                                    "Unhold",
+	                                    "QueueCallerJoin",
+	                                    "QueueCallerLeave",
+	                                    "QueueCallerAbandon",
+	                                    "CoreShowChannel"};
+	for (size_t i = 0; i < sizeof model / sizeof *model; i++) {
+		ami_event e = ami_event_of(model[i], strlen(model[i]));
+		cr_assert_neq(e, AMI_EV_UNKNOWN, "%s", model[i]);
+		cr_assert_str_eq(ami_event_name(e), model[i]);
+	}
+	for (int k = 1; k < AMI_K__COUNT; k++) {
+		const char *n = ami_key_name((ami_key)k);
+		char low[64], up[64];
+		for (size_t i = 0; i <= strlen(n); i++) {
+			low[i] = (char)(n[i] >= 'A' && n[i] <= 'Z' ? n[i] + 32 : n[i]);
+			up[i] = (char)(n[i] >= 'a' && n[i] <= 'z' ? n[i] - 32 : n[i]);
+		}
+		cr_assert_eq(ami_key_of(n, strlen(n)), (ami_key)k, "%s", n);
+		cr_assert_eq(ami_key_of(low, strlen(low)), (ami_key)k, "%s", low);
+		cr_assert_eq(ami_key_of(up, strlen(up)), (ami_key)k, "%s", up);
+		cr_assert_eq(ami_key_of(n, strlen(n) - 1), AMI_K_NONE, "%s-1", n);
+	}
+	static const char *const other_keys[] = {
+	    "Privilege", "Uniqueid2", "Uniqueid@", "Queue`", "Uniqu", "ChannelStateDesc", ""};
+	for (size_t i = 0; i < sizeof other_keys / sizeof *other_keys; i++)
+		cr_assert_eq(ami_key_of(other_keys[i], strlen(other_keys[i])), AMI_K_NONE, "%s",
+		             other_keys[i]);
 }

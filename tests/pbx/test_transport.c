@@ -35,7 +35,7 @@ static void r_open(void *ctx)
 	((rec *)ctx)->opened++;
 }
 
-static bool r_data(void *ctx, const char *buf, size_t n)
+static bool r_data(void *ctx, char *buf, size_t n)
 {
 	rec *r = ctx;
 	pd_buf_addn(&r->in, buf, n);

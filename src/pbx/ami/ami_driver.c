@@ -289,7 +289,7 @@ static void start_discovery(ami_drv *d)
 
 static bool id_is(const ami_msg *m, const char *id)
 {
-	const char *v = ami_get(m, "ActionID");
+	const char *v = ami_getk(m, AMI_K_ACTIONID);
 	return v && !strcmp(v, id);
 }
 
@@ -355,7 +355,8 @@ static void on_msg(const ami_msg *m, void *ctx)
 		return;
 	}
 	bool is_resp = m->kind == AMI_MSG_RESPONSE;
-	bool ok = is_resp && (ami_is(m, "Response", "Success") || ami_is(m, "Response", "Follows"));
+	const char *rv = is_resp ? ami_getk(m, AMI_K_RESPONSE) : NULL;
+	bool ok = rv && (!strcasecmp(rv, "Success") || !strcasecmp(rv, "Follows"));
 	if (is_resp && d->ka.outstanding && id_is(m, d->ping_id)) {
 		pd_keepalive_answered(&d->ka);
 		return;
@@ -364,7 +365,7 @@ static void on_msg(const ami_msg *m, void *ctx)
 		d->l.dirty = true;
 	const char *t = ami_type(m);
 	if (d->snap_id[0] && id_is(m, d->snap_id) &&
-	    ((is_resp && !ok) || !strcmp(t, "CoreShowChannelsComplete"))) {
+	    ((is_resp && !ok) || ami_msg_event(m) == AMI_EV_CORESHOWCHANNELSCOMPLETE)) {
 		d->snap_id[0] = '\0';
 		if (ok || !is_resp)
 			d->l.dirty |= ami_model_snapshot_end(d->m, d->l.now);
@@ -483,10 +484,10 @@ static void tp_open(void *ctx)
 	link_set(d, PD_LINK_LOGGING_IN);
 }
 
-static bool tp_data(void *ctx, const char *buf, size_t n)
+static bool tp_data(void *ctx, char *buf, size_t n)
 {
 	ami_drv *d = ctx;
-	ami_parser_feed(d->p, buf, n);
+	ami_parser_feed_rw(d->p, buf, n); /* in place: the transport's buffer */
 	return !d->l.fail;
 }
 

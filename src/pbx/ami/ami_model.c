@@ -304,6 +304,22 @@ static void set(char **p, const char *v)
 	*p = clean(v);
 }
 
+/* The same, but a value that did not change is not copied again (most
+ * events repeat a channel's name and caller id). A value that clean()
+ * changes never compares equal and is cleaned each time, as before. */
+static void update(char **p, const char *v)
+{
+	if (*p && v && !strcmp(*p, v))
+		return;
+	set(p, v);
+}
+
+static const char *getk0(const ami_msg *msg, ami_key k)
+{
+	const char *v = ami_getk(msg, k);
+	return v ? v : "";
+}
+
 static bool unknown(const char *s)
 {
 	return !s || !*s || !strcmp(s, "<unknown>");
@@ -423,27 +439,27 @@ char *ami_callerid_name(const char *cid)
 
 static void user_detail(ami_model *m, const ami_msg *msg)
 {
-	const char *ep = ami_get(msg, "ObjectName");
+	const char *ep = ami_getk(msg, AMI_K_OBJECTNAME);
 	if (unknown(ep))
 		return;
 	ami_model_user_add(m, ep, NULL);
 	user *u = user_find(m, ep);
-	const char *cid = ami_get(msg, "Callerid");
+	const char *cid = ami_getk(msg, AMI_K_CALLERID);
 	if (cid) {
 		free(u->name);
 		u->name = ami_callerid_name(cid);
 	}
-	const char *ctx = ami_get(msg, "Context");
+	const char *ctx = ami_getk(msg, AMI_K_CONTEXT);
 	if (ctx)
 		set(&u->context, ctx);
-	const char *ds = ami_get(msg, "DeviceState");
+	const char *ds = ami_getk(msg, AMI_K_DEVICESTATE);
 	if (ds && *ds)
 		set(&u->dstate, dstate_text(ds));
 	/* PJSIP's "Mailboxes: 1001@default,1002@default" (chan_sip's SIPshowpeer
 	 * says "VoiceMailbox"): the first one is the user's own */
-	const char *mb = ami_get(msg, "Mailboxes");
+	const char *mb = ami_getk(msg, AMI_K_MAILBOXES);
 	if (!mb)
-		mb = ami_get(msg, "VoiceMailbox");
+		mb = ami_getk(msg, AMI_K_VOICEMAILBOX);
 	free(u->mailbox);
 	u->mailbox = NULL;
 	if (mb && *mb) {
@@ -605,21 +621,21 @@ static membership *member_of(agent *a, const char *q, bool create)
 /* QueueMember / QueueMemberStatus / Added / Pause: all carry the full member. */
 static bool member_event(ami_model *m, const ami_msg *msg, int64_t now, bool removed)
 {
-	const char *q = ami_get(msg, "Queue");
-	const char *iface = ami_get(msg, "Interface");
+	const char *q = ami_getk(msg, AMI_K_QUEUE);
+	const char *iface = ami_getk(msg, AMI_K_INTERFACE);
 	if (!iface)
-		iface = ami_get(msg, "Location"); /* QueueMember list item */
+		iface = ami_getk(msg, AMI_K_LOCATION); /* QueueMember list item */
 	if (unknown(iface) || !q)
 		return false;
 	agent *a = agent_find(m, iface, true);
 	if (!a)
 		return false;
-	const char *name = ami_get(msg, "MemberName");
+	const char *name = ami_getk(msg, AMI_K_MEMBERNAME);
 	if (!name)
-		name = ami_get(msg, "Name");
+		name = ami_getk(msg, AMI_K_NAME);
 	if (name && *name)
 		set(&a->name, name);
-	const char *si = ami_get(msg, "StateInterface");
+	const char *si = ami_getk(msg, AMI_K_STATEINTERFACE);
 	if (si && *si)
 		set(&a->state_iface, si);
 	if (removed) {
@@ -633,44 +649,44 @@ static bool member_event(ami_model *m, const ami_msg *msg, int64_t now, bool rem
 	}
 	membership *mb = member_of(a, q, true);
 	const char *v;
-	if ((v = ami_get(msg, "Status")))
+	if ((v = ami_getk(msg, AMI_K_STATUS)))
 		a->status = atoi(v);
-	if ((v = ami_get(msg, "Paused")))
+	if ((v = ami_getk(msg, AMI_K_PAUSED)))
 		mb->paused = atoi(v) != 0 || !strcasecmp(v, "true");
-	if ((v = ami_get(msg, "PausedReason")) || (v = ami_get(msg, "Reason")))
+	if ((v = ami_getk(msg, AMI_K_PAUSEDREASON)) || (v = ami_getk(msg, AMI_K_REASON)))
 		set(&mb->reason, *v ? v : NULL);
 	if (!mb->paused) {
 		free(mb->reason);
 		mb->reason = NULL;
 	}
-	if ((v = ami_get(msg, "Wrapuptime")))
+	if ((v = ami_getk(msg, AMI_K_WRAPUPTIME)))
 		mb->wrapup = atoi(v);
-	if ((v = ami_get(msg, "InCall")))
+	if ((v = ami_getk(msg, AMI_K_INCALL)))
 		a->on_call = atoi(v) != 0 && a->status != 1;
 	agent_update(m, a, now);
 	return true;
 }
 
-static bool agent_call_event(ami_model *m, const ami_msg *msg, const char *type, int64_t now)
+static bool agent_call_event(ami_model *m, const ami_msg *msg, ami_event type, int64_t now)
 {
-	const char *iface = ami_get(msg, "Interface");
+	const char *iface = ami_getk(msg, AMI_K_INTERFACE);
 	if (unknown(iface))
 		return false;
 	agent *a = agent_find(m, iface, false);
 	if (!a)
 		return false;
-	if (!strcmp(type, "AgentCalled")) {
+	if (type == AMI_EV_AGENTCALLED) {
 		a->ringing = true;
-	} else if (!strcmp(type, "AgentConnect")) {
+	} else if (type == AMI_EV_AGENTCONNECT) {
 		a->ringing = false;
 		a->on_call = true;
 		a->wrapup_until = 0;
-	} else if (!strcmp(type, "AgentRingNoAnswer")) {
+	} else if (type == AMI_EV_AGENTRINGNOANSWER) {
 		a->ringing = false;
-	} else if (!strcmp(type, "AgentComplete")) {
+	} else if (type == AMI_EV_AGENTCOMPLETE) {
 		a->ringing = false;
 		a->on_call = false;
-		const char *q = ami_get0(msg, "Queue");
+		const char *q = getk0(msg, AMI_K_QUEUE);
 		membership *mb = member_of(a, q, false);
 		int w = mb && mb->wrapup > 0 ? mb->wrapup : queue_wrapup(m, q);
 		if (w <= 0)
@@ -685,8 +701,8 @@ static bool agent_call_event(ami_model *m, const ami_msg *msg, const char *type,
 
 static bool device_event(ami_model *m, const ami_msg *msg, int64_t now)
 {
-	const char *dev = ami_get(msg, "Device");
-	const char *st = ami_get(msg, "State");
+	const char *dev = ami_getk(msg, AMI_K_DEVICE);
+	const char *st = ami_getk(msg, AMI_K_STATE);
 	if (unknown(dev) || !st)
 		return false;
 	bool changed = false;
@@ -906,13 +922,24 @@ static void call_keep_caller(ami_model *m, const chan *c)
 
 /* Only Newchannel, DialBegin and the snapshot create a channel: events that
  * follow a Hangup (AgentComplete, BridgeLeave…) must not bring it back. */
-static chan *chan_upsert(ami_model *m, const ami_msg *msg, const char *prefix, int64_t now,
+/* The channel's keys in an event: its own, or the Dest* ones of a dial. */
+typedef struct {
+	ami_key uid, lid, name, state, cid_num, cid_name, exten;
+} chan_keys;
+
+static const chan_keys chan_own = {AMI_K_UNIQUEID,     AMI_K_LINKEDID,    AMI_K_CHANNEL,
+                                   AMI_K_CHANNELSTATE, AMI_K_CALLERIDNUM, AMI_K_CALLERIDNAME,
+                                   AMI_K_EXTEN};
+static const chan_keys chan_dest = {
+    AMI_K_DESTUNIQUEID,    AMI_K_DESTLINKEDID,     AMI_K_DESTCHANNEL, AMI_K_DESTCHANNELSTATE,
+    AMI_K_DESTCALLERIDNUM, AMI_K_DESTCALLERIDNAME, AMI_K_DESTEXTEN};
+
+static chan *chan_upsert(ami_model *m, const ami_msg *msg, const chan_keys *ck, int64_t now,
                          bool create)
 {
-	char key[64];
-#define F(name) (snprintf(key, sizeof key, "%s%s", prefix, name), ami_get(msg, key))
-	const char *uid = F("Uniqueid");
-	const char *lid = F("Linkedid");
+#define F(k) ami_getk(msg, ck->k)
+	const char *uid = F(uid);
+	const char *lid = F(lid);
 	if (unknown(uid))
 		return NULL;
 	chan *c = chan_find(m, uid);
@@ -958,15 +985,15 @@ static chan *chan_upsert(ami_model *m, const ami_msg *msg, const char *prefix, i
 		}
 	}
 	const char *v;
-	if ((v = F("Channel")))
-		set(&c->name, v);
-	if ((v = F("ChannelState")))
+	if ((v = F(name)))
+		update(&c->name, v);
+	if ((v = F(state)))
 		c->state = atoi(v);
-	if ((v = F("CallerIDNum")) && !unknown(v))
-		set(&c->cid_num, v);
-	if ((v = F("CallerIDName")) && !unknown(v))
-		set(&c->cid_name, v);
-	if (!c->exten && (v = F("Exten")) && *v)
+	if ((v = F(cid_num)) && !unknown(v))
+		update(&c->cid_num, v);
+	if ((v = F(cid_name)) && !unknown(v))
+		update(&c->cid_name, v);
+	if (!c->exten && (v = F(exten)) && *v)
 		set(&c->exten, v);
 #undef F
 	call_keep_caller(m, c);
@@ -1030,10 +1057,10 @@ static bool call_update(ami_model *m, call *k, int64_t now)
 	return true;
 }
 
-static bool chan_event(ami_model *m, const ami_msg *msg, const char *t, int64_t now)
+static bool chan_event(ami_model *m, const ami_msg *msg, ami_event t, int64_t now)
 {
-	if (!strcmp(t, "Hangup")) {
-		const char *uid = ami_get(msg, "Uniqueid");
+	if (t == AMI_EV_HANGUP) {
+		const char *uid = ami_getk(msg, AMI_K_UNIQUEID);
 		chan *c = uid ? chan_find(m, uid) : NULL;
 		if (!c)
 			return false;
@@ -1042,15 +1069,15 @@ static bool chan_event(ami_model *m, const ami_msg *msg, const char *t, int64_t 
 		call_update(m, k, now);
 		return true;
 	}
-	if (!strcmp(t, "DialBegin") || !strcmp(t, "DialEnd")) {
-		bool begin = !strcmp(t, "DialBegin");
-		chan *d = chan_upsert(m, msg, "Dest", now, begin);
-		chan *s = chan_upsert(m, msg, "", now, begin);
+	if (t == AMI_EV_DIALBEGIN || t == AMI_EV_DIALEND) {
+		bool begin = t == AMI_EV_DIALBEGIN;
+		chan *d = chan_upsert(m, msg, &chan_dest, now, begin);
+		chan *s = chan_upsert(m, msg, &chan_own, now, begin);
 		if (d)
-			d->dialing = !strcmp(t, "DialBegin");
-		if (s && !strcmp(t, "DialBegin")) {
+			d->dialing = begin;
+		if (s && begin) {
 			call *k = call_find(m, s->lid, false, now);
-			const char *ds = ami_get(msg, "DialString");
+			const char *ds = ami_getk(msg, AMI_K_DIALSTRING);
 			if (k && ds && !k->dialed)
 				set(&k->dialed, ds);
 		}
@@ -1060,49 +1087,49 @@ static bool chan_event(ami_model *m, const ami_msg *msg, const char *t, int64_t 
 			call_update(m, call_get(m, s->lid), now);
 		return d || s;
 	}
-	chan *c =
-	    chan_upsert(m, msg, "", now, !strcmp(t, "Newchannel") || !strcmp(t, "CoreShowChannel"));
+	chan *c = chan_upsert(m, msg, &chan_own, now,
+	                      t == AMI_EV_NEWCHANNEL || t == AMI_EV_CORESHOWCHANNEL);
 	if (!c)
 		return false;
-	if (!strcmp(t, "CoreShowChannel"))
+	if (t == AMI_EV_CORESHOWCHANNEL)
 		c->seen = true;
 	call *k = call_get(m, c->lid);
 	if (!k)
 		return false;
-	if (!strcmp(t, "BridgeEnter"))
+	if (t == AMI_EV_BRIDGEENTER)
 		c->bridged = true;
-	else if (!strcmp(t, "BridgeLeave"))
+	else if (t == AMI_EV_BRIDGELEAVE)
 		c->bridged = false;
-	else if (!strcmp(t, "Hold"))
+	else if (t == AMI_EV_HOLD)
 		c->held = true;
-	else if (!strcmp(t, "Unhold"))
+	else if (t == AMI_EV_UNHOLD)
 		c->held = false;
-	else if (!strcmp(t, "QueueCallerJoin")) {
+	else if (t == AMI_EV_QUEUECALLERJOIN) {
 		k->queued = true;
-		set(&k->queue, ami_get(msg, "Queue"));
-	} else if (!strcmp(t, "QueueCallerLeave") || !strcmp(t, "QueueCallerAbandon")) {
+		set(&k->queue, ami_getk(msg, AMI_K_QUEUE));
+	} else if (t == AMI_EV_QUEUECALLERLEAVE || t == AMI_EV_QUEUECALLERABANDON) {
 		k->queued = false;
-	} else if (!strcmp(t, "AgentCalled")) {
-		const char *n = ami_get(msg, "MemberName");
+	} else if (t == AMI_EV_AGENTCALLED) {
+		const char *n = ami_getk(msg, AMI_K_MEMBERNAME);
 		if (!k->agent_connected && n)
 			set(&k->agent, n);
-		chan *d = chan_upsert(m, msg, "Dest", now, false);
+		chan *d = chan_upsert(m, msg, &chan_dest, now, false);
 		if (d)
 			d->dialing = true;
-	} else if (!strcmp(t, "AgentConnect")) {
+	} else if (t == AMI_EV_AGENTCONNECT) {
 		k->agent_connected = true;
 		k->queued = false;
-		set(&k->agent, ami_get(msg, "MemberName"));
-	} else if (!strcmp(t, "AgentComplete")) {
+		set(&k->agent, ami_getk(msg, AMI_K_MEMBERNAME));
+	} else if (t == AMI_EV_AGENTCOMPLETE) {
 		k->agent_connected = false;
-	} else if (!strcmp(t, "CoreShowChannel")) {
-		const char *bid = ami_get(msg, "BridgeId");
+	} else if (t == AMI_EV_CORESHOWCHANNEL) {
+		const char *bid = ami_getk(msg, AMI_K_BRIDGEID);
 		c->bridged = bid && *bid;
-		const char *app = ami_get0(msg, "Application");
+		const char *app = getk0(msg, AMI_K_APPLICATION);
 		if (!strcasecmp(app, "Queue")) {
 			/* the caller's leg runs Queue() until the call ends, bridged
 			 * to its agent or still waiting */
-			const char *data = ami_get0(msg, "ApplicationData");
+			const char *data = getk0(msg, AMI_K_APPLICATIONDATA);
 			const char *comma = strchr(data, ',');
 			char *q = xstrndup(data, comma ? (size_t)(comma - data) : strlen(data));
 			if (*q)
@@ -1112,7 +1139,7 @@ static bool chan_event(ami_model *m, const ami_msg *msg, const char *t, int64_t 
 		} else if (!strcasecmp(app, "AppQueue")) {
 			/* an agent's leg (ringing, or bridged: connected); its Exten
 			 * is the queue, its name the member's interface */
-			const char *ex = ami_get(msg, "Exten");
+			const char *ex = ami_getk(msg, AMI_K_EXTEN);
 			if (!k->queue && ex && *ex)
 				set(&k->queue, ex);
 			const char *dash = c->name ? strrchr(c->name, '-') : NULL;
@@ -1126,7 +1153,7 @@ static bool chan_event(ami_model *m, const ami_msg *msg, const char *t, int64_t 
 				k->queued = false;
 			}
 		}
-		const char *dur = ami_get(msg, "Duration");
+		const char *dur = ami_getk(msg, AMI_K_DURATION);
 		int hh, mm, ss;
 		if (dur && sscanf(dur, "%d:%d:%d", &hh, &mm, &ss) == 3) {
 			int64_t start = now - ((int64_t)hh * 3600 + mm * 60 + ss) * 1000;
@@ -1140,20 +1167,20 @@ static bool chan_event(ami_model *m, const ami_msg *msg, const char *t, int64_t 
 
 static bool queue_entry(ami_model *m, const ami_msg *msg, int64_t now)
 {
-	const char *uid = ami_get(msg, "Uniqueid");
+	const char *uid = ami_getk(msg, AMI_K_UNIQUEID);
 	chan *c = uid ? chan_find(m, uid) : NULL;
 	call *k = c ? call_get(m, c->lid) : NULL;
 	if (!k)
 		return false;
 	k->queued = true;
-	set(&k->queue, ami_get(msg, "Queue"));
+	set(&k->queue, ami_getk(msg, AMI_K_QUEUE));
 	call_update(m, k, now);
 	return true;
 }
 
 static void queue_params(ami_model *m, const ami_msg *msg)
 {
-	const char *q = ami_get(msg, "Queue");
+	const char *q = ami_getk(msg, AMI_K_QUEUE);
 	if (!q)
 		return;
 	queue_param *p = NULL;
@@ -1170,7 +1197,7 @@ static void queue_params(ami_model *m, const ami_msg *msg)
 		p->name = clean(q);
 		p->wrapup = -1;
 	}
-	const char *w = ami_get(msg, "Wrapuptime");
+	const char *w = ami_getk(msg, AMI_K_WRAPUPTIME);
 	if (w)
 		p->wrapup = atoi(w);
 }
@@ -1179,7 +1206,7 @@ bool ami_model_apply(ami_model *m, const ami_msg *msg, int64_t now)
 {
 	if (msg->kind == AMI_MSG_RESPONSE) {
 		/* SIPshowpeer answers with the peer's fields in the response itself */
-		if (ami_get(msg, "ObjectName") && ami_get(msg, "Callerid")) {
+		if (ami_getk(msg, AMI_K_OBJECTNAME) && ami_getk(msg, AMI_K_CALLERID)) {
 			user_detail(m, msg);
 			return true;
 		}
@@ -1187,73 +1214,74 @@ bool ami_model_apply(ami_model *m, const ami_msg *msg, int64_t now)
 	}
 	if (msg->kind != AMI_MSG_EVENT)
 		return false;
-	const char *t = ami_type(msg);
-	if (!strcmp(t, "EndpointList")) {
-		ami_model_user_add(m, ami_get(msg, "ObjectName"), ami_get(msg, "DeviceState"));
+	ami_event t = ami_msg_event(msg);
+	switch (t) {
+	case AMI_EV_ENDPOINTLIST:
+		ami_model_user_add(m, ami_getk(msg, AMI_K_OBJECTNAME),
+		                   ami_getk(msg, AMI_K_DEVICESTATE));
 		return true;
-	}
-	if (!strcmp(t, "PeerEntry")) {
+	case AMI_EV_PEERENTRY: {
 		/* chan_sip lists qualify status, not device state: an unreachable or
 		 * never-qualified peer is what Asterisk's device state calls it;
 		 * a reachable one is idle until a DeviceStateChange says otherwise */
-		const char *st = ami_get0(msg, "Status");
+		const char *st = getk0(msg, AMI_K_STATUS);
 		const char *ds = !strncmp(st, "UNREACHABLE", 11) ? "UNAVAILABLE"
 		                 : !strncmp(st, "UNKNOWN", 7)    ? "UNKNOWN"
 		                 : (!strncmp(st, "OK", 2) || !strncmp(st, "LAGGED", 6))
 		                     ? "NOT_INUSE"
 		                     : NULL;
-		ami_model_user_add(m, ami_get(msg, "ObjectName"), ds);
+		ami_model_user_add(m, ami_getk(msg, AMI_K_OBJECTNAME), ds);
 		return true;
 	}
-	if (!strcmp(t, "EndpointDetail")) {
+	case AMI_EV_ENDPOINTDETAIL:
 		user_detail(m, msg);
 		return true;
-	}
-	if (!strcmp(t, "VoicemailUserEntry")) {
-		ami_model_mailbox_add(m, ami_get(msg, "VMContext"), ami_get(msg, "VoiceMailbox"),
-		                      ami_get(msg, "Fullname"), ami_get(msg, "Email"));
+	case AMI_EV_VOICEMAILUSERENTRY:
+		ami_model_mailbox_add(m, ami_getk(msg, AMI_K_VMCONTEXT),
+		                      ami_getk(msg, AMI_K_VOICEMAILBOX),
+		                      ami_getk(msg, AMI_K_FULLNAME), ami_getk(msg, AMI_K_EMAIL));
 		return false; /* nothing shown changes: the email goes to the sync */
-	}
-	if (!strcmp(t, "DeviceStateChange"))
+	case AMI_EV_DEVICESTATECHANGE:
 		return device_event(m, msg, now);
-	if (!strcmp(t, "QueueParams")) {
+	case AMI_EV_QUEUEPARAMS:
 		queue_params(m, msg);
 		return false;
-	}
-	if (!strcmp(t, "QueueMember") || !strcmp(t, "QueueMemberStatus") ||
-	    !strcmp(t, "QueueMemberAdded") || !strcmp(t, "QueueMemberPause") ||
-	    !strcmp(t, "QueueMemberPaused"))
+	case AMI_EV_QUEUEMEMBER:
+	case AMI_EV_QUEUEMEMBERSTATUS:
+	case AMI_EV_QUEUEMEMBERADDED:
+	case AMI_EV_QUEUEMEMBERPAUSE:
+	case AMI_EV_QUEUEMEMBERPAUSED:
 		return member_event(m, msg, now, false);
-	if (!strcmp(t, "QueueMemberRemoved"))
+	case AMI_EV_QUEUEMEMBERREMOVED:
 		return member_event(m, msg, now, true);
-	if (!strcmp(t, "QueueEntry"))
+	case AMI_EV_QUEUEENTRY:
 		return queue_entry(m, msg, now);
-	bool agent_ev = !strcmp(t, "AgentCalled") || !strcmp(t, "AgentConnect") ||
-	                !strcmp(t, "AgentComplete") || !strcmp(t, "AgentRingNoAnswer");
-	bool changed = false;
-	if (agent_ev)
-		changed |= agent_call_event(m, msg, t, now);
-	static const char *chan_events[] = {"Newchannel",
-	                                    "Newstate",
-	                                    "NewCallerid",
-	                                    "Hangup",
-	                                    "DialBegin",
-	                                    "DialEnd",
-	                                    "BridgeEnter",
-	                                    "BridgeLeave",
-	                                    "Hold",
-	                                    "Unhold",
-	                                    "QueueCallerJoin",
-	                                    "QueueCallerLeave",
-	                                    "QueueCallerAbandon",
-	                                    "AgentCalled",
-	                                    "AgentConnect",
-	                                    "AgentComplete",
-	                                    "CoreShowChannel"};
-	for (size_t i = 0; i < sizeof chan_events / sizeof chan_events[0]; i++)
-		if (!strcmp(t, chan_events[i]))
-			return chan_event(m, msg, t, now) || changed;
-	return changed;
+	case AMI_EV_AGENTCALLED:
+	case AMI_EV_AGENTCONNECT:
+	case AMI_EV_AGENTCOMPLETE: {
+		bool changed = agent_call_event(m, msg, t, now);
+		return chan_event(m, msg, t, now) || changed;
+	}
+	case AMI_EV_AGENTRINGNOANSWER:
+		return agent_call_event(m, msg, t, now);
+	case AMI_EV_NEWCHANNEL:
+	case AMI_EV_NEWSTATE:
+	case AMI_EV_NEWCALLERID:
+	case AMI_EV_HANGUP:
+	case AMI_EV_DIALBEGIN:
+	case AMI_EV_DIALEND:
+	case AMI_EV_BRIDGEENTER:
+	case AMI_EV_BRIDGELEAVE:
+	case AMI_EV_HOLD:
+	case AMI_EV_UNHOLD:
+	case AMI_EV_QUEUECALLERJOIN:
+	case AMI_EV_QUEUECALLERLEAVE:
+	case AMI_EV_QUEUECALLERABANDON:
+	case AMI_EV_CORESHOWCHANNEL:
+		return chan_event(m, msg, t, now);
+	default:
+		return false;
+	}
 }
 
 bool ami_model_tick(ami_model *m, int64_t now)

@@ -1,9 +1,19 @@
 /* Incremental AMI parser: see include/provdesk/ami.h for the accepted format.
- * Complete lines are parsed straight from the caller's buffer; only a line
- * split across two feeds is copied, so the common case is one memchr pass. */
+ *
+ * Lines are read where they lie: in the caller's read buffer (feed_rw) while
+ * messages are whole in it; a message split across two reads is moved to the
+ * parser's carry buffer (its bytes and its field offsets) and finished there.
+ * One word-at-a-time scan per line finds the end of the line and any control
+ * byte; a field is four offsets (no copy), NUL-terminated in place when the
+ * message is delivered. Known keys and event names are hashed as they are
+ * read (ami_getk, ami_msg_event). The offset and field arrays are one
+ * scratch per thread serving every parser on it (docs/architecture.md,
+ * "AMI ingest"). */
 #include "provdesk/ami.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,36 +21,280 @@
 
 enum pstate { ST_BANNER, ST_HEADERS, ST_BODY, ST_SKIP };
 
+/* A field: offsets into the buffer the message is read from (base). */
 typedef struct {
-	size_t k, klen, v, vlen;
+	uint32_t k, klen, v, vlen;
+	uint32_t key; /* ami_key */
 } field_off;
+
+/* Per thread: the fields of the message being read, its ami_field array at
+ * delivery, and the copy ami_parser_feed makes of const input. */
+typedef struct {
+	field_off *fo;
+	size_t fo_cap;
+	ami_field *f;
+	size_t f_cap;
+	char *rb;
+	size_t rb_cap;
+	bool busy; /* a parser is feeding on this thread (a nested feed gets its own) */
+} scratch;
 
 struct ami_parser {
 	ami_parser_opts o;
 	ami_msg_fn fn;
 	void *ctx;
 	enum pstate st;
-	/* partial line carried between feeds */
-	char *lb;
-	size_t lb_len, lb_cap;
 	bool overlong; /* discarding the rest of a too-long line */
+	bool follows;  /* "Response: Follows" seen: legacy body may start */
+	bool has_body;
 	uint64_t line_no, msg_line, errors;
 	uint64_t bad_fields; /* header lines dropped or values repaired (control bytes) */
-	/* current message: key\0value\0 ... */
-	char *mb;
-	size_t mb_len, mb_cap;
-	field_off *fo;
-	size_t nf, fo_cap;
-	ami_field *fields; /* built at delivery */
-	size_t fields_cap;
-	bool follows; /* "Response: Follows" seen: legacy body may start */
+	/* while a feed runs: the fields are in sc->fo, offsets into base */
+	scratch *sc;
+	char *base;
+	size_t nf;
+	size_t msg_bytes; /* header bytes of the current message (the max_msg bound) */
+	/* between reads: the current message's bytes from its first line, and
+	 * the start of the partial line in them; the fields read so far */
+	char *cb;
+	size_t cb_len, cb_cap, line_start;
+	field_off *saved;
+	size_t nsaved, saved_cap;
 	char *body;
 	size_t body_len, body_cap;
-	bool has_body;
 };
+
+/* ---- process-wide counters (benchmarks) ---- */
+
+static _Atomic uint64_t total_messages;
+static _Atomic long long total_held;
+
+uint64_t ami_parser_total_messages(void)
+{
+	return atomic_load_explicit(&total_messages, memory_order_relaxed);
+}
+
+size_t ami_parser_total_held(void)
+{
+	long long v = atomic_load_explicit(&total_held, memory_order_relaxed);
+	return v > 0 ? (size_t)v : 0;
+}
+
+static void held(long long delta)
+{
+	if (delta)
+		atomic_fetch_add_explicit(&total_held, delta, memory_order_relaxed);
+}
+
+/* ---- known keys and events: a hash of the first and last 8 bytes ---- */
+
+static const char *const key_names[AMI_K__COUNT] = {[AMI_K_NONE] = "",
+#define AMI_X_(id, name) [AMI_K_##id] = name,
+                                                    AMI_KEYS(AMI_X_)
+#undef AMI_X_
+};
+
+static const char *const event_names[AMI_EV__COUNT] = {[AMI_EV_UNKNOWN] = "",
+#define AMI_X_(id, name) [AMI_EV_##id] = name,
+                                                       AMI_EVENTS(AMI_X_)
+#undef AMI_X_
+};
+
+#define KEY_SLOTS 256u /* powers of two, at least 4× the names */
+#define EV_SLOTS 256u
+static uint8_t key_slot[KEY_SLOTS], ev_slot[EV_SLOTS];
+static size_t key_len[AMI_K__COUNT], ev_len[AMI_EV__COUNT];
+/* Every key name is letters only and at most 16 bytes: its two folded
+ * words are the whole name, case-insensitively (names_init checks). */
+static uint64_t key_a[AMI_K__COUNT], key_b[AMI_K__COUNT];
+static pthread_once_t names_once = PTHREAD_ONCE_INIT;
+
+/* Fixed-size loads (a variable-length memcpy is a call, and a load of what
+ * it just stored stalls). */
+static inline uint64_t load64(const char *s)
+{
+	uint64_t w;
+	memcpy(&w, s, 8);
+	return w;
+}
+
+static inline uint32_t load32(const char *s)
+{
+	uint32_t w;
+	memcpy(&w, s, 4);
+	return w;
+}
+
+/* n < 8 bytes at s, zero-padded (little-endian order, as load64). */
+static inline uint64_t load_short(const char *s, size_t n)
+{
+	if (n >= 4) {
+		uint64_t lo = load32(s), hi = load32(s + n - 4);
+		uint64_t w = lo | hi << ((n - 4) * 8); /* overlapping bytes are equal */
+		return n == 4 ? lo : w;
+	}
+	uint64_t w = 0;
+	for (size_t i = 0; i < n; i++)
+		w |= (uint64_t)(unsigned char)s[i] << (i * 8);
+	return w;
+}
+
+/* The first and the last 8 bytes of a name (all of it up to 16 bytes),
+ * letters folded to lower case (| 0x20). */
+static inline void name_words(const char *s, size_t n, uint64_t *a, uint64_t *b)
+{
+	if (n >= 8) {
+		*a = load64(s);
+		*b = load64(s + n - 8);
+	} else {
+		*a = load_short(s, n);
+		*b = 0;
+	}
+	*a |= 0x2020202020202020ull;
+	*b |= 0x2020202020202020ull;
+}
+
+static inline uint32_t words_hash(uint64_t a, uint64_t b, size_t n)
+{
+	uint64_t h = (a ^ (b >> 7 | b << 57) ^ (uint64_t)n) * 0x9e3779b97f4a7c15ull;
+	return (uint32_t)(h >> 40);
+}
+
+static inline uint32_t name_hash(const char *s, size_t n)
+{
+	uint64_t a, b;
+	name_words(s, n, &a, &b);
+	return words_hash(a, b, n);
+}
+
+static void names_init(void)
+{
+	for (unsigned i = 1; i < AMI_K__COUNT; i++) {
+		key_len[i] = strlen(key_names[i]);
+		if (key_len[i] > 16)
+			abort(); /* AMI_KEYS: see key_a */
+		name_words(key_names[i], key_len[i], &key_a[i], &key_b[i]);
+		uint32_t h = name_hash(key_names[i], key_len[i]) & (KEY_SLOTS - 1);
+		while (key_slot[h])
+			h = (h + 1) & (KEY_SLOTS - 1);
+		key_slot[h] = (uint8_t)i;
+	}
+	for (unsigned i = 1; i < AMI_EV__COUNT; i++) {
+		ev_len[i] = strlen(event_names[i]);
+		uint32_t h = name_hash(event_names[i], ev_len[i]) & (EV_SLOTS - 1);
+		while (ev_slot[h])
+			h = (h + 1) & (EV_SLOTS - 1);
+		ev_slot[h] = (uint8_t)i;
+	}
+}
+
+static inline ami_key key_lookup(const char *s, size_t n)
+{
+	if (n > 16)
+		return AMI_K_NONE;
+	uint64_t a, b;
+	name_words(s, n, &a, &b);
+	for (uint32_t h = words_hash(a, b, n) & (KEY_SLOTS - 1); key_slot[h];
+	     h = (h + 1) & (KEY_SLOTS - 1)) {
+		unsigned i = key_slot[h];
+		if (key_len[i] == n && key_a[i] == a && key_b[i] == b)
+			return (ami_key)i;
+	}
+	return AMI_K_NONE;
+}
+
+static inline ami_event event_lookup(const char *s, size_t n)
+{
+	for (uint32_t h = name_hash(s, n) & (EV_SLOTS - 1); ev_slot[h];
+	     h = (h + 1) & (EV_SLOTS - 1)) {
+		unsigned i = ev_slot[h];
+		if (ev_len[i] == n && !memcmp(event_names[i], s, n))
+			return (ami_event)i;
+	}
+	return AMI_EV_UNKNOWN;
+}
+
+ami_key ami_key_of(const char *name, size_t len)
+{
+	pthread_once(&names_once, names_init);
+	return len ? key_lookup(name, len) : AMI_K_NONE;
+}
+
+ami_event ami_event_of(const char *name, size_t len)
+{
+	pthread_once(&names_once, names_init);
+	return len ? event_lookup(name, len) : AMI_EV_UNKNOWN;
+}
+
+const char *ami_key_name(ami_key k)
+{
+	return (unsigned)k < AMI_K__COUNT ? key_names[k] : "";
+}
+
+const char *ami_event_name(ami_event e)
+{
+	return (unsigned)e < AMI_EV__COUNT ? event_names[e] : "";
+}
+
+/* ---- the per-thread scratch ---- */
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static _Thread_local scratch *tl_scratch;
+
+static void scratch_release(scratch *s)
+{
+	free(s->fo);
+	free(s->f);
+	free(s->rb);
+	*s = (scratch){0};
+}
+
+static void scratch_destroy(void *v)
+{
+	scratch_release(v);
+	free(v);
+}
+
+static void scratch_key_init(void)
+{
+	pthread_key_create(&scratch_key, scratch_destroy);
+}
+
+static scratch *scratch_get(void)
+{
+	if (!tl_scratch) {
+		pthread_once(&scratch_once, scratch_key_init);
+		tl_scratch = xcalloc(1, sizeof *tl_scratch);
+		pthread_setspecific(scratch_key, tl_scratch); /* freed at thread exit */
+	}
+	return tl_scratch;
+}
+
+/* A message of thousands of fields leaves the thread's arrays at their
+ * ordinary size once it is delivered. */
+#define KEEP_FIELDS 1024u
+#define KEEP_BYTES (64u * 1024)
+
+static void scratch_shrink(scratch *s)
+{
+	if (s->fo_cap > KEEP_FIELDS) {
+		free(s->fo);
+		s->fo = NULL;
+		s->fo_cap = 0;
+	}
+	if (s->f_cap > KEEP_FIELDS) {
+		free(s->f);
+		s->f = NULL;
+		s->f_cap = 0;
+	}
+}
+
+/* ---- the parser ---- */
 
 ami_parser *ami_parser_new(const ami_parser_opts *o, ami_msg_fn fn, void *ctx)
 {
+	pthread_once(&names_once, names_init);
 	ami_parser *p = xcalloc(1, sizeof *p);
 	if (o)
 		p->o = *o;
@@ -48,28 +302,55 @@ ami_parser *ami_parser_new(const ami_parser_opts *o, ami_msg_fn fn, void *ctx)
 		p->o.max_line = 64 * 1024;
 	if (!p->o.max_msg)
 		p->o.max_msg = AMI_DEFAULT_MAX_MSG;
+	/* offsets are 32-bit: a message is far smaller than this anyway */
+	if (p->o.max_msg > (1u << 30))
+		p->o.max_msg = 1u << 30;
+	if (p->o.max_line > (1u << 30))
+		p->o.max_line = 1u << 30;
 	p->fn = fn;
 	p->ctx = ctx;
 	p->st = p->o.expect_banner ? ST_BANNER : ST_HEADERS;
 	return p;
 }
 
+static void carry_free(ami_parser *p)
+{
+	held(-(long long)p->cb_cap);
+	free(p->cb);
+	p->cb = NULL;
+	p->cb_len = p->cb_cap = p->line_start = 0;
+}
+
+static void saved_free(ami_parser *p)
+{
+	held(-(long long)(p->saved_cap * sizeof *p->saved));
+	free(p->saved);
+	p->saved = NULL;
+	p->nsaved = p->saved_cap = 0;
+}
+
+static void body_free(ami_parser *p)
+{
+	held(-(long long)p->body_cap);
+	free(p->body);
+	p->body = NULL;
+	p->body_len = p->body_cap = 0;
+}
+
 void ami_parser_free(ami_parser *p)
 {
 	if (!p)
 		return;
-	free(p->lb);
-	free(p->mb);
-	free(p->fo);
-	free(p->fields);
-	free(p->body);
+	carry_free(p);
+	saved_free(p);
+	body_free(p);
 	free(p);
 }
 
 static void msg_clear(ami_parser *p)
 {
-	p->mb_len = 0;
 	p->nf = 0;
+	p->msg_bytes = 0;
 	p->follows = false;
 	p->body_len = 0;
 	p->has_body = false;
@@ -78,7 +359,9 @@ static void msg_clear(ami_parser *p)
 void ami_parser_reset(ami_parser *p)
 {
 	msg_clear(p);
-	p->lb_len = 0;
+	carry_free(p);
+	saved_free(p);
+	body_free(p);
 	p->overlong = false;
 	p->line_no = 0;
 	p->st = p->o.expect_banner ? ST_BANNER : ST_HEADERS;
@@ -96,48 +379,7 @@ uint64_t ami_parser_bad_fields(const ami_parser *p)
 
 size_t ami_parser_capacity(const ami_parser *p)
 {
-	return p->lb_cap + p->mb_cap + p->body_cap + p->fo_cap * sizeof *p->fo +
-	       p->fields_cap * sizeof *p->fields;
-}
-
-/* After a large message the buffers go back to nothing: one 15 MB event must
- * not keep 15 MB (or the doubling's 32 MB) for the life of the link. Buffers
- * of ordinary size are kept, so the common case does not reallocate. */
-#define KEEP_BYTES (64u * 1024)
-#define KEEP_FIELDS 1024u
-
-static void shrink(ami_parser *p)
-{
-	if (p->mb_cap > KEEP_BYTES && p->mb_len == 0) {
-		free(p->mb);
-		p->mb = NULL;
-		p->mb_cap = 0;
-	}
-	if (p->body_cap > KEEP_BYTES && p->body_len == 0) {
-		free(p->body);
-		p->body = NULL;
-		p->body_cap = 0;
-	}
-	if (p->fo_cap > KEEP_FIELDS && p->nf == 0) {
-		free(p->fo);
-		p->fo = NULL;
-		p->fo_cap = 0;
-	}
-	if (p->fields_cap > KEEP_FIELDS) {
-		free(p->fields);
-		p->fields = NULL;
-		p->fields_cap = 0;
-	}
-}
-
-/* Only from feed, never while a line of lb is being parsed. */
-static void shrink_line(ami_parser *p)
-{
-	if (p->lb_cap > KEEP_BYTES && p->lb_len == 0) {
-		free(p->lb);
-		p->lb = NULL;
-		p->lb_cap = 0;
-	}
+	return p->cb_cap + p->body_cap + p->saved_cap * sizeof *p->saved;
 }
 
 /* Grow *buf so that it holds need bytes; capacity doubles. */
@@ -149,6 +391,7 @@ static void grow(char **buf, size_t *cap, size_t need)
 	while (c < need)
 		c *= 2;
 	*buf = xrealloc(*buf, c);
+	held((long long)c - (long long)*cap);
 	*cap = c;
 }
 
@@ -166,29 +409,43 @@ static void error_at(ami_parser *p, uint64_t line, const char *fmt, ...)
 	p->st = ST_SKIP;
 	ami_msg m = {.kind = AMI_MSG_ERROR, .text = text, .line = line};
 	p->fn(&m, p->ctx);
-	shrink(p);
+	if (p->body_cap)
+		body_free(p);
 }
 
 static void deliver(ami_parser *p)
 {
-	if (p->fields_cap < p->nf) {
-		p->fields_cap = p->nf * 2;
-		p->fields = xrealloc(p->fields, p->fields_cap * sizeof *p->fields);
+	scratch *sc = p->sc;
+	size_t nf = p->nf;
+	if (sc->f_cap < nf) {
+		sc->f_cap = nf * 2;
+		free(sc->f);
+		sc->f = xmalloc(sc->f_cap * sizeof *sc->f);
 	}
-	for (size_t i = 0; i < p->nf; i++) {
-		p->fields[i] = (ami_field){p->mb + p->fo[i].k, p->mb + p->fo[i].v, p->fo[i].klen,
-		                           p->fo[i].vlen};
+	ami_msg m = {.f = sc->f, .n = nf, .line = p->msg_line, .indexed = true};
+	char *b = p->base;
+	for (size_t i = 0; i < nf; i++) {
+		const field_off *o = &sc->fo[i];
+		b[o->k + o->klen] = '\0'; /* the colon */
+		b[o->v + o->vlen] = '\0'; /* the CR or LF */
+		sc->f[i] = (ami_field){b + o->k, b + o->v, o->klen, o->vlen};
+		if (o->key && !m.at[o->key])
+			m.at[o->key] = (uint32_t)i + 1;
 	}
-	ami_msg m = {.f = p->fields, .n = p->nf, .line = p->msg_line};
-	const char *k0 = p->fields[0].key;
-	if (!strcasecmp(k0, "Response"))
+	switch (sc->fo[0].key) {
+	case AMI_K_RESPONSE:
 		m.kind = AMI_MSG_RESPONSE;
-	else if (!strcasecmp(k0, "Event"))
+		break;
+	case AMI_K_EVENT:
 		m.kind = AMI_MSG_EVENT;
-	else if (!strcasecmp(k0, "Action"))
+		m.ev = event_lookup(sc->f[0].value, sc->f[0].value_len);
+		break;
+	case AMI_K_ACTION:
 		m.kind = AMI_MSG_ACTION;
-	else
+		break;
+	default:
 		m.kind = AMI_MSG_OTHER;
+	}
 	if (p->has_body) {
 		grow(&p->body, &p->body_cap, p->body_len + 1);
 		p->body[p->body_len] = '\0';
@@ -197,7 +454,10 @@ static void deliver(ami_parser *p)
 	}
 	msg_clear(p);
 	p->fn(&m, p->ctx);
-	shrink(p);
+	atomic_fetch_add_explicit(&total_messages, 1, memory_order_relaxed);
+	if (p->body_cap)
+		body_free(p); /* the legacy format is rare: keep nothing for it */
+	scratch_shrink(sc);
 }
 
 /* Control bytes other than TAB mean binary garbage, not text. */
@@ -211,9 +471,102 @@ static bool has_ctl(const char *s, size_t n)
 	return false;
 }
 
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+static inline bool ctl_byte(const char *q, const char *end)
+{
+	unsigned char c = (unsigned char)*q;
+	if (c == '\r')
+		return !(q + 1 < end && q[1] == '\n'); /* a CR only ends the line */
+	return (c < 0x20 && c != '\t') || c == 0x7f;
+}
+
+/* The one scan of a line: the LF that ends it (NULL when s..end has none),
+ * whether the line holds a control byte (C0 but TAB, DEL; a CR only just
+ * before the LF is the line end) and its first colon (NULL when none before
+ * the LF). 16 bytes at a time with SSE2, else 8 with plain words; only the
+ * bytes a block flags (C0, DEL) are looked at one by one. */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+static const char *scan_line(const char *s, const char *end, bool *ctl, const char **colon)
+{
+	const __m128i c1f = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f), co = _mm_set1_epi8(':');
+	const char *q = s, *col = NULL;
+	bool bad = false;
+	for (; end - q >= 16; q += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)q);
+		if (!col) {
+			unsigned mk = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, co));
+			if (mk)
+				col = q + __builtin_ctz(mk);
+		}
+		unsigned m = (unsigned)_mm_movemask_epi8(
+		    _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(x, c1f), x), _mm_cmpeq_epi8(x, del)));
+		while (m) {
+			const char *b = q + __builtin_ctz(m);
+			if (*b == '\n') {
+				*ctl = bad;
+				*colon = col && col < b ? col : NULL;
+				return b;
+			}
+			bad |= ctl_byte(b, end);
+			m &= m - 1;
+		}
+	}
+	for (; q < end; q++) {
+		if (*q == '\n') {
+			*ctl = bad;
+			*colon = col && col < q ? col : NULL;
+			return q;
+		}
+		if (!col && *q == ':')
+			col = q;
+		bad |= ctl_byte(q, end);
+	}
+	*ctl = bad;
+	*colon = NULL;
+	return NULL;
+}
+#else
+static const char *scan_line(const char *s, const char *end, bool *ctl, const char **colon)
+{
+	const char *q = s;
+	bool bad = false;
+	for (; end - q >= 8; q += 8) {
+		uint64_t w = load64(q);
+		uint64_t d = w ^ (0x7f * ONES);
+		uint64_t m = (((w - 0x20 * ONES) & ~w) | ((d - ONES) & ~d)) & HIGHS;
+		if (!m)
+			continue;
+		/* flagged: the first flag is exact, later ones may be borrows */
+		for (int i = 0; i < 8; i++) {
+			if (q[i] == '\n') {
+				*ctl = bad;
+				*colon = memchr(s, ':', (size_t)(q + i - s));
+				return q + i;
+			}
+			bad |= ctl_byte(q + i, end);
+		}
+	}
+	for (; q < end; q++) {
+		if (*q == '\n') {
+			*ctl = bad;
+			*colon = memchr(s, ':', (size_t)(q - s));
+			return q;
+		}
+		bad |= ctl_byte(q, end);
+	}
+	*ctl = bad;
+	*colon = NULL;
+	return NULL;
+}
+#endif
+
 static bool body_add(ami_parser *p, const char *s, size_t n, bool newline)
 {
-	if (p->mb_len + p->body_len + n + 2 > p->o.max_msg) {
+	if (p->msg_bytes + p->body_len + n + 2 > p->o.max_msg) {
 		error_at(p, p->line_no, "line %llu: message larger than %zu bytes",
 		         (unsigned long long)p->line_no, p->o.max_msg);
 		return false;
@@ -245,17 +598,46 @@ static void body_line(ami_parser *p, const char *s, size_t n)
 	body_add(p, s, n, true);
 }
 
-static void header_line(ami_parser *p, const char *s, size_t n)
+/* A key is printable ASCII. The line's scan found no C0 byte but TAB and no
+ * DEL (!ctl): only TAB and bytes >= 0x80 remain to look for, a word at a
+ * time. */
+static bool key_chars_ok(const char *s, size_t n, bool ctl)
 {
-	const char *colon = memchr(s, ':', n);
-	size_t klen = colon ? (size_t)(colon - s) : 0;
-	bool key_ok = colon && klen > 0;
-	/* inner spaces are real: chan_sip's SIPshowpeer sends "Named Callgroup:" */
-	for (size_t i = 0; key_ok && i < klen; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < ' ' || c >= 0x7f || (c == ' ' && (i == 0 || i == klen - 1)))
-			key_ok = false;
+	if (!ctl) {
+		uint64_t acc = 0;
+		if (n >= 8) {
+			for (size_t i = 0; i + 8 <= n; i += 8) {
+				uint64_t w = load64(s + i), t = w ^ (0x09 * ONES);
+				acc |= w | ((t - ONES) & ~t);
+			}
+			uint64_t w = load64(s + n - 8),
+			         t = w ^ (0x09 * ONES); /* the tail, overlapping */
+			acc |= w | ((t - ONES) & ~t);
+		} else {
+			/* padded with spaces, which pass */
+			uint64_t w =
+			    load_short(s, n) | (0x2020202020202020ull & ~(~0ull >> ((8 - n) * 8)));
+			uint64_t t = w ^ (0x09 * ONES);
+			acc |= w | ((t - ONES) & ~t);
+		}
+		return !(acc & HIGHS);
 	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < ' ' || c >= 0x7f)
+			return false;
+	}
+	return true;
+}
+
+/* A header line at s (n bytes, the line end excluded) inside p->base; ctl:
+ * the scan saw a control byte in it; colon: its first colon, or NULL. */
+static void header_line(ami_parser *p, char *s, size_t n, bool ctl, const char *colon)
+{
+	size_t klen = colon ? (size_t)(colon - s) : 0;
+	/* inner spaces are real: chan_sip's SIPshowpeer sends "Named Callgroup:" */
+	bool key_ok =
+	    colon && klen > 0 && s[0] != ' ' && s[klen - 1] != ' ' && key_chars_ok(s, klen, ctl);
 	if (p->follows && (!key_ok || (strncasecmp(s, "Privilege", klen) != 0 &&
 	                               strncasecmp(s, "ActionID", klen) != 0))) {
 		/* legacy Command output: raw lines until --END COMMAND-- */
@@ -263,7 +645,7 @@ static void header_line(ami_parser *p, const char *s, size_t n)
 		body_line(p, s, n);
 		return;
 	}
-	if (!key_ok && has_ctl(s, n)) {
+	if (!key_ok && ctl) {
 		/* a stray control byte: the line is not a header we can read, but
 		 * one bad field is no reason to lose the message or the link */
 		p->bad_fields++;
@@ -275,51 +657,47 @@ static void header_line(ami_parser *p, const char *s, size_t n)
 		         colon ? "an empty or invalid key" : "no colon");
 		return;
 	}
-	const char *v = colon + 1;
+	char *v = s + klen + 1;
 	size_t vlen = n - klen - 1;
 	if (vlen && *v == ' ') {
 		v++;
 		vlen--;
 	}
-	if (p->mb_len + klen + vlen + 2 + p->body_len > p->o.max_msg) {
+	if (p->msg_bytes + klen + vlen + 2 + p->body_len > p->o.max_msg) {
 		error_at(p, p->line_no, "line %llu: message larger than %zu bytes",
 		         (unsigned long long)p->line_no, p->o.max_msg);
 		return;
 	}
 	if (p->nf == 0)
 		p->msg_line = p->line_no;
-	grow(&p->mb, &p->mb_cap, p->mb_len + klen + vlen + 2);
-	if (p->nf == p->fo_cap) {
-		p->fo_cap = p->fo_cap ? p->fo_cap * 2 : 32;
-		p->fo = xrealloc(p->fo, p->fo_cap * sizeof *p->fo);
+	scratch *sc = p->sc;
+	if (p->nf == sc->fo_cap) {
+		sc->fo_cap = sc->fo_cap ? sc->fo_cap * 2 : 64;
+		sc->fo = xrealloc(sc->fo, sc->fo_cap * sizeof *sc->fo);
 	}
-	field_off *f = &p->fo[p->nf++];
-	f->k = p->mb_len;
-	f->klen = klen;
-	memcpy(p->mb + p->mb_len, s, klen);
-	p->mb_len += klen;
-	p->mb[p->mb_len++] = '\0';
-	f->v = p->mb_len;
-	f->vlen = vlen;
-	memcpy(p->mb + p->mb_len, v, vlen);
-	if (has_ctl(v, vlen)) {
+	if (ctl) {
 		/* ESC, BEL, NUL… in a value: replaced, so a name from the PBX can
-		 * never drive the terminal; TAB stays */
+		 * never drive the terminal; TAB stays (the key has none: checked) */
 		p->bad_fields++;
 		for (size_t i = 0; i < vlen; i++) {
-			unsigned char c = (unsigned char)p->mb[p->mb_len + i];
+			unsigned char c = (unsigned char)v[i];
 			if ((c < 0x20 && c != '\t') || c == 0x7f)
-				p->mb[p->mb_len + i] = '?';
+				v[i] = '?';
 		}
 	}
-	p->mb_len += vlen;
-	p->mb[p->mb_len++] = '\0';
-	if (p->nf == 1 && klen == 8 && !strncasecmp(s, "Response", 8) && vlen == 7 &&
-	    !strncasecmp(v, "Follows", 7))
+	field_off *f = &sc->fo[p->nf++];
+	f->k = (uint32_t)(s - p->base);
+	f->klen = (uint32_t)klen;
+	f->v = (uint32_t)(v - p->base);
+	f->vlen = (uint32_t)vlen;
+	f->key = key_lookup(s, klen);
+	p->msg_bytes += klen + vlen + 2;
+	if (p->nf == 1 && f->key == AMI_K_RESPONSE && vlen == 7 && !strncasecmp(v, "Follows", 7))
 		p->follows = true;
 }
 
-static void process_line(ami_parser *p, const char *s, size_t n)
+/* A complete line at s (n bytes before its LF) inside p->base. */
+static void process_line(ami_parser *p, char *s, size_t n, bool ctl, const char *colon)
 {
 	p->line_no++;
 	if (n && s[n - 1] == '\r')
@@ -327,15 +705,14 @@ static void process_line(ami_parser *p, const char *s, size_t n)
 	switch (p->st) {
 	case ST_BANNER:
 		p->st = ST_HEADERS;
-		if (has_ctl(s, n)) {
+		if (ctl || has_ctl(s, n)) {
 			error_at(p, p->line_no, "line 1: banner contains binary data");
 			return;
 		}
 		{
-			char *t = xstrndup(s, n);
-			ami_msg m = {.kind = AMI_MSG_BANNER, .text = t, .line = p->line_no};
+			s[n] = '\0';
+			ami_msg m = {.kind = AMI_MSG_BANNER, .text = s, .line = p->line_no};
 			p->fn(&m, p->ctx);
-			free(t);
 		}
 		return;
 	case ST_SKIP:
@@ -356,7 +733,7 @@ static void process_line(ami_parser *p, const char *s, size_t n)
 				deliver(p);
 			return;
 		}
-		header_line(p, s, n);
+		header_line(p, s, n, ctl, colon);
 		return;
 	}
 }
@@ -364,55 +741,229 @@ static void process_line(ami_parser *p, const char *s, size_t n)
 static void overflow(ami_parser *p)
 {
 	p->overlong = true;
-	p->lb_len = 0;
 	error_at(p, p->line_no + 1, "line %llu: longer than %zu bytes",
 	         (unsigned long long)(p->line_no + 1), p->o.max_line);
 }
 
-void ami_parser_feed(ami_parser *p, const char *data, size_t len)
+/* The message's fields must outlive this read: in the carry (its bytes
+ * from its first field's line) once the read ends. */
+static bool msg_open(const ami_parser *p)
 {
-	while (len) {
-		const char *nl = memchr(data, '\n', len);
-		size_t seg = nl ? (size_t)(nl - data) : len;
+	return p->nf > 0;
+}
+
+/* A line read from the carry, whole: process it where it lies. */
+static void carry_line(ami_parser *p)
+{
+	char *s = p->cb + p->line_start;
+	size_t n = p->cb_len - p->line_start - 1; /* the LF excluded */
+	bool ctl;
+	const char *colon;
+	scan_line(s, s + n + 1, &ctl, &colon);
+	p->base = p->cb;
+	size_t nf = p->nf;
+	process_line(p, s, n, ctl, colon);
+	if (!msg_open(p)) {
+		p->cb_len = p->line_start = 0; /* delivered or dropped: the rest from the read */
+		carry_free(p);
+	} else if (p->nf == nf) {
+		p->cb_len = p->line_start; /* not a field (body, dropped line): not kept */
+	} else {
+		p->line_start = p->cb_len;
+	}
+}
+
+static void carry_add(ami_parser *p, const char *s, size_t n)
+{
+	grow(&p->cb, &p->cb_cap, p->cb_len + n);
+	memcpy(p->cb + p->cb_len, s, n);
+	p->cb_len += n;
+}
+
+void ami_parser_feed_rw(ami_parser *p, char *data, size_t len)
+{
+	scratch *sc = scratch_get(), own = {0};
+	bool nested = sc->busy;
+	if (nested)
+		sc = &own; /* a callback feeding another parser on this thread */
+	sc->busy = true;
+	p->sc = sc;
+	/* the fields of a message split across reads: its array becomes the
+	 * thread's for this read (no copy, however many fields) */
+	field_off *hold = NULL;
+	size_t hold_cap = 0;
+	bool swapped = false;
+	if (p->saved) {
+		hold = sc->fo;
+		hold_cap = sc->fo_cap;
+		sc->fo = p->saved;
+		sc->fo_cap = p->saved_cap;
+		p->nf = p->nsaved;
+		held(-(long long)(p->saved_cap * sizeof *p->saved));
+		p->saved = NULL;
+		p->nsaved = p->saved_cap = 0;
+		swapped = true;
+	}
+	char *end = data + len;
+	/* 1. the carry: the rest of its message, line by line */
+	while (data < end && (p->cb_len || p->overlong)) {
+		char *nl = memchr(data, '\n', (size_t)(end - data));
+		size_t seg = nl ? (size_t)(nl - data) : (size_t)(end - data);
 		if (p->overlong) {
 			if (nl) {
 				p->overlong = false;
 				p->line_no++;
 			}
-		} else if (p->lb_len + seg > p->o.max_line) {
+		} else if (p->cb_len - p->line_start + seg > p->o.max_line) {
+			p->cb_len = p->line_start;
 			overflow(p);
+			if (!msg_open(p))
+				carry_free(p);
 			if (nl) {
 				p->overlong = false;
 				p->line_no++;
 			}
-		} else if (!nl) {
-			grow(&p->lb, &p->lb_cap, p->lb_len + seg);
-			memcpy(p->lb + p->lb_len, data, seg);
-			p->lb_len += seg;
-		} else if (p->lb_len == 0) {
-			process_line(p, data, seg);
 		} else {
-			grow(&p->lb, &p->lb_cap, p->lb_len + seg);
-			memcpy(p->lb + p->lb_len, data, seg);
-			p->lb_len += seg;
-			size_t n = p->lb_len;
-			p->lb_len = 0;
-			process_line(p, p->lb, n);
-			shrink_line(p);
+			carry_add(p, data, nl ? seg + 1 : seg);
+			if (nl)
+				carry_line(p);
 		}
-		if (!nl)
-			return;
-		len -= seg + 1;
+		if (!nl) {
+			data = end;
+			break;
+		}
 		data = nl + 1;
 	}
+	/* 2. the read itself, in place */
+	p->base = data;
+	char *msg_start = data, *line = data;
+	if (p->cb_len == 0 && !p->overlong) {
+		while (line < end) {
+			bool ctl;
+			const char *colon;
+			char *nl = (char *)scan_line(line, end, &ctl, &colon);
+			size_t seg = nl ? (size_t)(nl - line) : (size_t)(end - line);
+			if (seg > p->o.max_line) {
+				overflow(p);
+				if (!nl)
+					break; /* overlong: the rest is skipped */
+				p->overlong = false;
+				p->line_no++;
+			} else if (!nl) {
+				break; /* a partial line: carried */
+			} else {
+				bool was_open = msg_open(p);
+				process_line(p, line, seg, ctl, colon);
+				if (!was_open && msg_open(p))
+					msg_start = line;
+			}
+			line = nl + 1;
+			if (!msg_open(p))
+				msg_start = line;
+		}
+		/* what this read leaves unfinished moves to the carry */
+		if (!p->overlong && (msg_open(p) || line < end)) {
+			if (!msg_open(p))
+				msg_start = line;
+			size_t off = (size_t)(msg_start - data);
+			carry_add(p, msg_start, (size_t)(end - msg_start));
+			p->line_start = (size_t)(line - msg_start);
+			if (p->nf) {
+				p->saved = xmalloc(p->nf * sizeof *p->saved);
+				for (size_t i = 0; i < p->nf; i++) {
+					p->saved[i] = sc->fo[i];
+					p->saved[i].k -= (uint32_t)off;
+					p->saved[i].v -= (uint32_t)off;
+				}
+				p->nsaved = p->saved_cap = p->nf;
+				held((long long)(p->saved_cap * sizeof *p->saved));
+			}
+		}
+	} else if (p->nf) {
+		/* the read ended inside the carry's message: its array goes back
+		 * to the link, the thread gets its own back */
+		p->saved = sc->fo;
+		p->saved_cap = sc->fo_cap;
+		p->nsaved = p->nf;
+		held((long long)(p->saved_cap * sizeof *p->saved));
+		sc->fo = hold;
+		sc->fo_cap = hold_cap;
+		swapped = false;
+	}
+	if (swapped) {
+		/* the link's array served the read to its end: the thread keeps
+		 * one of the two (the smaller goes), then its ordinary size */
+		if (hold_cap > sc->fo_cap) {
+			free(sc->fo);
+			sc->fo = hold;
+			sc->fo_cap = hold_cap;
+		} else {
+			free(hold);
+		}
+		scratch_shrink(sc);
+	}
+	p->nf = 0; /* kept in saved until the next read */
+	p->base = NULL;
+	p->sc = NULL;
+	sc->busy = false;
+	if (nested)
+		scratch_release(&own);
+}
+
+void ami_parser_feed(ami_parser *p, const char *data, size_t len)
+{
+	scratch *sc = scratch_get();
+	char *own = NULL;
+	char *rb;
+	size_t chunk = KEEP_BYTES;
+	if (sc->busy) {
+		own = xmalloc(chunk);
+		rb = own;
+	} else {
+		if (!sc->rb) {
+			sc->rb = xmalloc(chunk);
+			sc->rb_cap = chunk;
+		}
+		rb = sc->rb;
+	}
+	while (len) {
+		size_t n = len < chunk ? len : chunk;
+		memcpy(rb, data, n);
+		ami_parser_feed_rw(p, rb, n);
+		data += n;
+		len -= n;
+	}
+	free(own);
 }
 
 const char *ami_get(const ami_msg *m, const char *key)
 {
+	if (m->indexed) {
+		ami_key k = ami_key_of(key, strlen(key));
+		if (k)
+			return m->at[k] ? m->f[m->at[k] - 1].value : NULL;
+	}
 	for (size_t i = 0; i < m->n; i++)
 		if (!strcasecmp(m->f[i].key, key))
 			return m->f[i].value;
 	return NULL;
+}
+
+const char *ami_getk(const ami_msg *m, ami_key k)
+{
+	if (m->indexed)
+		return (unsigned)k < AMI_K__COUNT && k && m->at[k] ? m->f[m->at[k] - 1].value
+		                                                   : NULL;
+	return k ? ami_get(m, key_names[k]) : NULL;
+}
+
+ami_event ami_msg_event(const ami_msg *m)
+{
+	if (m->kind != AMI_MSG_EVENT)
+		return AMI_EV_UNKNOWN;
+	if (m->indexed)
+		return m->ev;
+	return ami_event_of(m->f[0].value, strlen(m->f[0].value));
 }
 
 const char *ami_get0(const ami_msg *m, const char *key)

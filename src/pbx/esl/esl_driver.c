@@ -446,7 +446,7 @@ static void tp_open(void *ctx)
 	link_set(d, PD_LINK_LOGGING_IN);
 }
 
-static bool tp_data(void *ctx, const char *buf, size_t n)
+static bool tp_data(void *ctx, char *buf, size_t n)
 {
 	esl_drv *d = ctx;
 	esl_parser_feed(d->p, buf, n);
