@@ -32,9 +32,9 @@ static const struct {
 	const char *name;
 	bool value;
 } global_opts[] = {
-    {"--db", true},          {"--config", true}, {"--theme", true},   {"--demo", false},
-    {"--noc", false},        {"--no-mouse", false}, {"--json", false}, {"--core-dumps", false},
-    {"--help", false},       {"--version", false},
+    {"--db", true},    {"--config", true},    {"--theme", true}, {"--demo", false},
+    {"--noc", false},  {"--no-mouse", false}, {"--json", false}, {"--core-dumps", false},
+    {"--help", false}, {"--version", false},
 };
 
 typedef enum { POS_NONE, POS_CUSTOMER, POS_DELETED_CUSTOMER, POS_FILE, POS_SECTION } pos_kind;
