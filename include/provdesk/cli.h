@@ -23,8 +23,9 @@ typedef struct pd_cli {
 	pd_catalogue cat;
 	pd_store *store; /* opened on first pd_cli_store() */
 	pd_actor actor;
-	bool loaded;    /* cfg and cat are valid */
-	char *db_owned; /* db_path when computed here */
+	bool loaded;                      /* cfg and cat are valid */
+	char *db_owned;                   /* db_path when computed here */
+	struct pd_cli_describe *describe; /* shell completion only (src/cli/complete.c) */
 } pd_cli;
 
 /* Global options (before the command): docs/provdesk.1, GLOBAL OPTIONS. */

@@ -67,6 +67,11 @@ pd_status store_customer_find(pd_store *s, const char *id_or_name, pd_customer *
 pd_status store_customer_find_reference(pd_store *s, const char *reference, pd_customer *out,
                                         pd_err *e);
 pd_status store_customer_get(pd_store *s, int64_t id, pd_customer *out, pd_err *e);
+/* Shell completion: the names and references of live (deleted: deleted)
+ * customers that start with prefix (bytes), sorted, distinct, at most max.
+ * *out is an array of *n strings; the caller frees each and the array. */
+pd_status store_customer_complete(pd_store *s, const char *prefix, bool deleted, size_t max,
+                                  char ***out, size_t *n, pd_err *e);
 /* The name rule that needs the database, used by every path (create,
  * update, restore, import, wizard, edit form): PD_OK when no live customer
  * other than except_id has this name (folded: case and accents ignored);

@@ -222,6 +222,14 @@ void pd_cli_print_json(pd_cli *c, json_t *doc)
 int pd_cli_group(pd_cli *c, const char *group, const pd_subcmd *subs, int argc, char **argv,
                  const char *help)
 {
+	if (c->describe) {
+		for (const pd_subcmd *s = subs; argc > 1 && s->name; s++)
+			if (strcmp(s->name, argv[1]) == 0)
+				return s->fn(c, argc - 1, argv + 1);
+		c->describe->subs = subs;
+		c->describe->group_argc = argc;
+		return 0;
+	}
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		if (argc < 2) {
 			if (c->json)

@@ -194,6 +194,27 @@ extern const pd_subcmd pd_cli_outbox_subs[];
 extern const pd_subcmd pd_cli_billing_subs[];
 extern const pd_subcmd pd_cli_api_token_subs[];
 
+/* Shell completion (complete.c, the hidden `provdesk __complete WORD...`).
+ * With c->describe set, the real dispatch runs without doing anything: a
+ * group stops at a missing or unknown sub-command and records its table; a
+ * command's option parser records its name and options and returns 0. So
+ * what completes is what the parsers accept. */
+struct pd_cli_describe {
+	const char *cmd; /* the leaf: "customer show" */
+	struct {
+		char name[48];
+		pd_opt_kind kind;
+	} opts[48]; /* its options, copied (the parser's table is on its stack) */
+	size_t n_opts;
+	bool params;           /* also the platforms' field options */
+	int argc;              /* the leaf's argc (its name and the words after it) */
+	const pd_subcmd *subs; /* a group reached with no known sub-command */
+	int group_argc;        /* that group's argc */
+};
+int pd_cli_complete(pd_cli *c, int argc, char **argv);
+/* The top-level commands, in the order of the help; aliases skipped. */
+const char *pd_cli_command_name(size_t i);
+
 /* Writes all n bytes to fd, as they are (no sanitising: for our own text
  * and for what pd_term_escape already made safe); false on a write error. */
 bool pd_cli_write_all(int fd, const char *s, size_t n);

@@ -202,10 +202,21 @@ static int cmd_help(pd_cli *c, int argc, char **argv)
 	return 0;
 }
 
+const char *pd_cli_command_name(size_t i)
+{
+	for (size_t k = 0; k < N_COMMANDS; k++)
+		if (commands[k].summary && i-- == 0)
+			return commands[k].name;
+	return NULL;
+}
+
 int pd_cli_run(pd_cli *c, int argc, char **argv)
 {
 	if (argc < 1)
 		return pd_cli_usage(c, "no command given; try 'provdesk --help'");
+	/* hidden: the shell completion's helper (src/cli/complete.c) */
+	if (!c->describe && strcmp(argv[0], "__complete") == 0)
+		return pd_cli_complete(c, argc, argv);
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		if (strcmp(commands[i].name, argv[0]) == 0)
 			return commands[i].fn(c, argc, argv);

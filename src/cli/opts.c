@@ -44,6 +44,18 @@ int pd_cli_parse_params(pd_cli *c, const char *cmd, int argc, char **argv, const
                         pd_cli_params *params, const char **pos, int min_pos, int max_pos,
                         int *npos, const char *help)
 {
+	if (c->describe) {
+		c->describe->cmd = cmd;
+		struct pd_cli_describe *d = c->describe;
+		for (const pd_opt *o = opts;
+		     o && o->name && d->n_opts < sizeof d->opts / sizeof d->opts[0]; o++) {
+			snprintf(d->opts[d->n_opts].name, sizeof d->opts[0].name, "%s", o->name);
+			d->opts[d->n_opts++].kind = o->kind;
+		}
+		c->describe->params = params != NULL;
+		c->describe->argc = argc;
+		return 0;
+	}
 	int np = 0;
 	bool opts_done = false;
 	char usage[256];

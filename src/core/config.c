@@ -205,21 +205,13 @@ static bool check_secret_mode(loader *l, const char *path, const char *section, 
 }
 
 /* A theme name that names no theme: the built-in ones, else themes/NAME.theme
- * in the data search path or the source tree (as src/ui/theme.c looks). */
+ * in the data search path (as src/ui/theme.c looks). */
 static bool theme_exists(const pd_config *c, const char *name)
 {
 	if (!strcmp(name, "default") || !strcmp(name, "monochrome"))
 		return true;
 	char *rel = xasprintf("themes/%s.theme", name);
 	char *path = pd_path_find_data(c->config_dir, rel);
-	if (!path) {
-		const char *root = getenv("PROVDESK_SOURCE_ROOT");
-		char *p = xasprintf("%s/%s", root && *root ? root : PD_SOURCE_ROOT, rel);
-		if (access(p, R_OK) == 0)
-			path = p;
-		else
-			free(p);
-	}
 	free(rel);
 	free(path);
 	return path != NULL;

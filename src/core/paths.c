@@ -1,5 +1,7 @@
-/* XDG directories and the data search path. The source-tree fallback lets
- * the program run straight from a build folder. */
+/* XDG directories and the data search path. An installed program reads its
+ * data from the prefix it was built for (PD_INSTALL_DATADIR); a program run
+ * from its build folder reads the source tree's (docs/architecture.md,
+ * "Packaging"). */
 #include "provdesk/paths.h"
 
 #include <errno.h>
@@ -65,6 +67,17 @@ static char *try_path(const char *dir, const char *rel)
 	return NULL;
 }
 
+bool pd_path_in_build_tree(void)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n <= 0)
+		return false;
+	exe[n] = 0;
+	size_t k = strlen(PD_BUILD_ROOT);
+	return strncmp(exe, PD_BUILD_ROOT, k) == 0 && exe[k] == '/';
+}
+
 char *pd_path_find_data(const char *config_dir, const char *rel)
 {
 	char *p;
@@ -72,9 +85,16 @@ char *pd_path_find_data(const char *config_dir, const char *rel)
 		return p;
 	if ((p = try_path(getenv("PROVDESK_DATADIR"), rel)))
 		return p;
-	if ((p = try_path(PD_INSTALL_DATADIR, rel)))
+	/* themes/ sits beside data/ in the source tree, under the data dir once installed */
+	if ((p = try_path(getenv("PROVDESK_SOURCE_ROOT"), rel)))
 		return p;
-	return try_path(PD_SOURCE_DATADIR, rel);
+	if (pd_path_in_build_tree()) {
+		/* before the installed copy: an older `meson install` of the same
+		 * prefix must not shadow the tree being worked on */
+		if ((p = try_path(PD_SOURCE_DATADIR, rel)) || (p = try_path(PD_SOURCE_ROOT, rel)))
+			return p;
+	}
+	return try_path(PD_INSTALL_DATADIR, rel);
 }
 
 int pd_mkdir_p(const char *path, int mode)

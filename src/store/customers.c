@@ -755,3 +755,49 @@ pd_status store_trial_end(pd_store *s, int64_t id, const pd_actor *a, pd_err *e)
 	E_GUARD(e);
 	return run_change(s, id, 0, do_end, NULL, "trial-end", a, e);
 }
+
+/* Shell completion (src/cli/complete.c): a bounded, sorted list; the prefix
+ * compared byte for byte with substr() (no LIKE: %, _ and \ in a name are
+ * plain bytes). A scan of the customers table, one query. */
+pd_status store_customer_complete(pd_store *s, const char *prefix, bool deleted, size_t max,
+                                  char ***out, size_t *n, pd_err *e)
+{
+	E_GUARD(e);
+	*out = NULL;
+	*n = 0;
+	sqlite3_stmt *st = st_get(s,
+	                          "SELECT v FROM (SELECT name AS v, deleted_at FROM customers"
+	                          " UNION ALL SELECT reference, deleted_at FROM customers"
+	                          " WHERE reference <> '')"
+	                          " WHERE (deleted_at <> 0) = ?2 AND substr(CAST(v AS BLOB), 1,"
+	                          " length(CAST(?1 AS BLOB))) = CAST(?1 AS BLOB)"
+	                          " GROUP BY v ORDER BY v LIMIT ?3",
+	                          e);
+	if (!st)
+		return FAILED(e);
+	bind_text(st, 1, prefix ? prefix : "");
+	sqlite3_bind_int(st, 2, deleted ? 1 : 0);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
+	int rc;
+	size_t cap = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(st, 0);
+		if (!v)
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			*out = xrealloc(*out, cap * sizeof **out);
+		}
+		(*out)[(*n)++] = xstrdup(v);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		for (size_t i = 0; i < *n; i++)
+			free((*out)[i]);
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return st_fail(s, rc, e, "complete customer names");
+	}
+	return PD_OK;
+}

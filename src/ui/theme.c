@@ -261,15 +261,6 @@ pd_status ui_theme_load(struct ui_theme *t, const char *config_dir, const char *
 		}
 	char *rel = xasprintf("themes/%s.theme", name);
 	char *path = pd_path_find_data(config_dir, rel);
-	if (!path) {
-		/* running from the build tree: themes/ sits next to data/ */
-		const char *root = getenv("PROVDESK_SOURCE_ROOT");
-		char *p = xasprintf("%s/%s", root && *root ? root : PD_SOURCE_ROOT, rel);
-		if (access(p, R_OK) == 0)
-			path = p;
-		else
-			free(p);
-	}
 	free(rel);
 	if (!path) {
 		load_builtin(t, "default", ui_builtin_default_theme);

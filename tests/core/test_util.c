@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "helpers.h"
+#include "pd_build_config.h"
 #include "provdesk/paths.h"
 #include "provdesk/util.h"
 
@@ -348,10 +349,19 @@ Test(paths, find_data_order)
 	free(p);
 	free(want);
 	cr_assert_null(pd_path_find_data(cfg, "no-such-file.json"));
-	/* The source tree's data/ is the last resort (running from a build dir). */
+	/* Run from the build folder: the source tree's data/, and themes/ at its
+	 * root, before the installed data dir (which an older install may hold). */
 	unsetenv("PROVDESK_DATADIR");
+	unsetenv("PROVDESK_SOURCE_ROOT");
+	cr_assert(pd_path_in_build_tree(), "this test runs from the build folder");
 	p = pd_path_find_data(NULL, "catalogue.json");
-	cr_assert_not_null(p);
+	cr_assert_str_eq(p, PD_SOURCE_DATADIR "/catalogue.json");
+	free(p);
+	p = pd_path_find_data(NULL, "themes/noc-dark.theme");
+	cr_assert_str_eq(p, PD_SOURCE_ROOT "/themes/noc-dark.theme");
+	free(p);
+	p = pd_path_find_data(NULL, "openapi.json");
+	cr_assert_str_eq(p, PD_SOURCE_DATADIR "/openapi.json");
 	free(p);
 	free(cfg);
 	free(dat);
