@@ -65,6 +65,9 @@ void pd_serve_client_error(pd_serve_client *c, char *buf, size_t n);
  * client has attached (1 after the first snapshot, 2 after a restart, …). */
 int64_t pd_serve_client_daemon_pid(pd_serve_client *c);
 int64_t pd_serve_client_attaches(pd_serve_client *c);
+/* True when no daemon ran and this client started the one it attached to:
+ * whatever that daemon did since (a first discovery) was done for it. */
+bool pd_serve_client_spawned(pd_serve_client *c);
 
 /* Sends a request without waiting for its reply (the console's "outbox_send"
  * kick after its own commits); queued until attached. */

@@ -98,7 +98,10 @@ static int resync_via_monitor(pd_cli *c, const pd_customer *cu)
 	json_t *rep = NULL;
 	pd_status st = pd_serve_client_request(cl, "resync", args, &rep, 10000, &e);
 	json_decref(args);
-	int64_t seq0 = json_integer_value(json_object_get(rep, "seq"));
+	/* a daemon this command started has made its first discovery for it
+	 * (done by now, or under way): that sync is the answer */
+	int64_t seq0 =
+	    pd_serve_client_spawned(cl) ? 0 : json_integer_value(json_object_get(rep, "seq"));
 	json_decref(rep);
 	int rc = 0;
 	if (st != PD_OK) {

@@ -146,14 +146,16 @@ void pd_drv_link_set(pd_drv_link *l, pd_link_state st, const char *err)
 	l->published = st;
 	l->pub_done = l->done;
 	l->pub_total = l->total;
-	pd_live_set_link(l->h.live, l->c.customer_id, st, l->pub_done, l->pub_total, l->retry_at,
-	                 err);
+	/* the host first: whoever sees the state in pd_live finds the monitor
+	 * agreeing (pd_monitor_resync's answer follows it) */
 	if (l->h.link_changed) {
 		char text[256];
 		pd_live_status_text(st, l->pub_done, l->pub_total, l->retry_at, err, l->now, text,
 		                    sizeof text);
 		l->h.link_changed(l->h.ctx, l->c.customer_id, st, text);
 	}
+	pd_live_set_link(l->h.live, l->c.customer_id, st, l->pub_done, l->pub_total, l->retry_at,
+	                 err);
 }
 
 void pd_drv_publish_now(pd_drv_link *l)

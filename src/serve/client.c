@@ -61,6 +61,7 @@ struct pd_serve_client {
 	/* under mu */
 	bool stop, attached, rw, no_daemon;
 	int64_t pid, attaches, next_id;
+	bool spawned; /* this client started the daemon it attached to first */
 	char why[256];
 	struct req *reqs;
 	struct sync_ent *syncs;
@@ -377,6 +378,10 @@ static bool connect_once(pd_serve_client *c)
 			pthread_cond_broadcast(&c->cv);
 			pthread_mutex_unlock(&c->mu);
 		} else if (spawn_daemon(c)) {
+			pthread_mutex_lock(&c->mu);
+			if (!c->attaches)
+				c->spawned = true;
+			pthread_mutex_unlock(&c->mu);
 			fd = try_connect(c);
 		} else {
 			/* it could not start (a bad configuration, …): the reason
@@ -878,6 +883,16 @@ int64_t pd_serve_client_daemon_pid(pd_serve_client *c)
 	int64_t p = c->attached ? c->pid : 0;
 	pthread_mutex_unlock(&c->mu);
 	return p;
+}
+
+bool pd_serve_client_spawned(pd_serve_client *c)
+{
+	if (!c)
+		return false;
+	pthread_mutex_lock(&c->mu);
+	bool sp = c->spawned;
+	pthread_mutex_unlock(&c->mu);
+	return sp;
 }
 
 int64_t pd_serve_client_attaches(pd_serve_client *c)

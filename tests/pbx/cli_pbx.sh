@@ -72,6 +72,10 @@ run 0 "user with the extension of a mailbox without email" -- user add "Cabinet 
 	--name "Grace Poste" --email grace@example.fr --extension 1007
 run 0 "twin A on 1011" -- user add "Cabinet Lié" --name "Twin A" --email twin-a@example.fr --extension 1011
 run 0 "twin B on 1011" -- user add "Cabinet Lié" --name "Twin B" --email twin-b@example.fr --extension 1011
+# the daemon the last resync started would discover the new PBX by itself
+# (its sync then comes before ours, and ours reports "0 new"): stopped, the
+# resync starts one whose first discovery is the resync
+"$PROG" --db "$DB" serve --stop > /dev/null 2>&1
 run 0 "linking pbx add" -- pbx add "Cabinet Lié" --platform asterisk-ami --host 127.0.0.1 --port "$PORT" \
 	--username admin --secret-file "$TMP/secret" --auto-provision-sub-accounts
 run 0 "linking resync" -- pbx resync "Cabinet Lié"
@@ -158,6 +162,10 @@ PORT2=$(lab_port lab2)
 check "legacy lab-pbx started" grep -q '"legacy_sip": true' "$TMP/lab2.json"
 run 0 "legacy customer create" -- customer create --name "Vieux Standard" --product-type analytics-pro \
 	--country FR --admin-name "Luc Admin" --admin-email luc@example.fr
+# the daemon the last resync started would discover the new PBX by itself
+# (its sync then comes before ours, and ours reports "0 new"): stopped, the
+# resync starts one whose first discovery is the resync
+"$PROG" --db "$DB" serve --stop > /dev/null 2>&1
 run 0 "legacy pbx add" -- pbx add "Vieux Standard" --platform asterisk-ami --host 127.0.0.1 \
 	--port "$PORT2" --username admin --secret-file "$TMP/secret" --auto-provision-sub-accounts
 run 0 "legacy pbx test" -- pbx test "Vieux Standard"
