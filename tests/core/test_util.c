@@ -103,6 +103,31 @@ Test(trim, unicode_whitespace)
 	free(t);
 }
 
+/* pd_buf_printf writes into the room left first, else grows and writes
+ * again: the same text either way, exactly at the edge too. */
+Test(buf, printf_fits_the_room_or_grows)
+{
+	pd_buf b = {0}, ref = {0};
+	static char want[16384];
+	want[0] = 0;
+	size_t wl = 0;
+	for (int i = 0; i < 300; i++) {
+		/* lengths that land on and around the capacity (64, 128, …) */
+		int w = i % 17;
+		pd_buf_printf(&b, "%*d|%s", w, i, i % 3 ? "é" : "");
+		wl +=
+		    (size_t)snprintf(want + wl, sizeof want - wl, "%*d|%s", w, i, i % 3 ? "é" : "");
+		cr_assert_eq(b.len, wl);
+		cr_assert_eq(strlen(b.s), b.len);
+		cr_assert_str_eq(b.s, want);
+		cr_assert_lt(b.len, b.cap);
+	}
+	pd_buf_printf(&ref, "%s", "");
+	cr_assert_str_eq(ref.s, "");
+	pd_buf_free(&b);
+	pd_buf_free(&ref);
+}
+
 Test(buf, grows_and_steals)
 {
 	pd_buf b = {0};
