@@ -94,6 +94,7 @@ int main(int argc, char **argv)
 		return rc;
 	if (!g.core_dumps)
 		no_core_dumps();
+	store_process_init(); /* before any thread or database */
 	pd_cli c;
 	pd_cli_init(&c, &g);
 	pd_err ce;

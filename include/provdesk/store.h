@@ -46,18 +46,34 @@ int64_t store_data_version(pd_store *s);
 /* Also counts commits from this connection (a generation counter). */
 int64_t store_change_counter(pd_store *s);
 
+/* Once at process start, before any other thread and any database: SQLite
+ * then keeps no memory statistics, whose global mutex it took at every
+ * allocation (5 % of an import, issue 19). Nothing reads them. */
+void store_process_init(void);
+
 /* Group many writes in one transaction (CSV import: all-or-nothing and much
  * faster than one commit per row). Inside, every store write runs as a
  * savepoint: a refused row rolls back alone and the batch goes on; nothing
  * is visible to others until store_commit. store_close without commit
  * rolls back. Not for the UI: it holds the write lock for its duration. */
 pd_status store_begin(pd_store *s, pd_err *e);
+/* An all-or-nothing batch (the CSV import): as store_begin, but writes run
+ * without a savepoint each (each savepoint copied every page a row touched,
+ * issue 19). A refused write may leave part of itself behind, so after one
+ * the batch can only be rolled back: store_commit refuses
+ * (PD_E_INTERNAL), and further writes are refused too. */
+pd_status store_begin_atomic(pd_store *s, pd_err *e);
 pd_status store_commit(pd_store *s, pd_err *e);
 void store_rollback(pd_store *s);
 
 /* ---- customers ---- */
 pd_status store_customer_create(pd_store *s, pd_new_customer *n, const pd_actor *a,
                                 pd_customer *out, pd_err *e);
+/* The same for a customer the caller has just passed through
+ * pd_new_customer_check (with the store's catalogue, today): the rules are
+ * not run a second time (the import checks every row itself). */
+pd_status store_customer_create_checked(pd_store *s, pd_new_customer *n, const pd_actor *a,
+                                        pd_customer *out, pd_err *e);
 /* ID: tenant uuid, "#<rowid>", or exact name (folded compare). Deleted
  * customers are found too (status says deleted). */
 pd_status store_customer_find(pd_store *s, const char *id_or_name, pd_customer *out, pd_err *e);

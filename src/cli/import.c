@@ -526,8 +526,9 @@ static pd_status write_row(import_ctx *x, import_row *r, pd_err *e)
 	pd_status st = PD_OK;
 	if (r->act == ACT_CREATE) {
 		/* Only the tenant id is reported, and create fills it in r->n: no
-		 * need to read the new row back. */
-		st = store_customer_create(x->s, &r->n, &x->c->actor, NULL, e);
+		 * need to read the new row back. check_row ran every rule of the
+		 * store's create (pd_new_customer_check) on this row: not twice. */
+		st = store_customer_create_checked(x->s, &r->n, &x->c->actor, NULL, e);
 		if (st == PD_OK)
 			memcpy(out.tenant_id, r->n.customer.tenant_id, sizeof out.tenant_id);
 	} else if (r->act == ACT_UPDATE)
@@ -716,11 +717,11 @@ int pd_cli_import_cmd(pd_cli *c, int argc, char **argv)
 	/* Rows are written as they are checked, in one transaction: committed
 	 * when the whole file is good, rolled back otherwise. After the first
 	 * error nothing more is written (the rest is only checked, so every
-	 * error is reported). */
+	 * error is reported). All or nothing: no savepoint per row. */
 	pd_err werr;
 	pd_err_clear(&werr);
 	bool writing = !dry, wfail = false;
-	if (writing && store_begin(x.s, &werr) != PD_OK) {
+	if (writing && store_begin_atomic(x.s, &werr) != PD_OK) {
 		pd_csv_record_free(&rec);
 		pd_csv_reader_close(&rd);
 		close_input(in);

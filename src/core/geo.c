@@ -25,7 +25,19 @@ struct pd_geo {
 	/* Folded English and French names, parallel to countries, so that a
 	 * keystroke in the type-ahead folds only the query. */
 	char **fold_en, **fold_fr;
+	/* index + 1 in countries of each two-letter code "AA".."ZZ" (0: none):
+	 * an import looks a country up per row (issue 19) */
+	uint16_t by_code[26 * 26];
 };
+
+/* "fr", "FR" -> 0..675; -1 when not two ASCII letters */
+static int code_index(const char *c)
+{
+	int a = c[0] | 0x20, b = c[0] ? c[1] | 0x20 : 0;
+	if (a < 'a' || a > 'z' || b < 'a' || b > 'z')
+		return -1;
+	return (a - 'a') * 26 + (b - 'a');
+}
 
 static const char *env_or(const char *var, const char *def)
 {
@@ -364,6 +376,9 @@ pd_status pd_geo_load(const char *iso_dir, const char *locale_dir, const char *z
 	for (size_t i = 0; i < g->n; i++) {
 		g->fold_en[i] = pd_fold_key(g->countries[i].name_en);
 		g->fold_fr[i] = pd_fold_key(g->countries[i].name_fr);
+		int k = code_index(g->countries[i].code);
+		if (k >= 0 && !g->by_code[k]) /* the first, as the scan found */
+			g->by_code[k] = (uint16_t)(i + 1);
 	}
 	*out = g;
 	return PD_OK;
@@ -480,10 +495,8 @@ const pd_country *pd_geo_country(const pd_geo *g, const char *code)
 {
 	if (!g || !code || strlen(code) != 2)
 		return NULL;
-	for (size_t i = 0; i < g->n; i++)
-		if (!strcasecmp(g->countries[i].code, code))
-			return &g->countries[i];
-	return NULL;
+	int k = code_index(code);
+	return k >= 0 && g->by_code[k] ? &g->countries[g->by_code[k] - 1] : NULL;
 }
 
 /* 0 exact code, 1 name prefix, 2 word prefix in a name, 3 substring; -1 none. */

@@ -116,16 +116,24 @@ void pd_buf_addc(pd_buf *b, char c)
 
 void pd_buf_printf(pd_buf *b, const char *fmt, ...)
 {
+	/* Into the room there is first: formatting twice (measure, then
+	 * write) was half of rendering each imported customer's invitation. */
+	size_t room = b->cap > b->len ? b->cap - b->len : 0;
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
+	int n = vsnprintf(room ? b->s + b->len : NULL, room, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (n < 0) {
+		if (room)
+			b->s[b->len] = 0;
 		return;
-	buf_reserve(b, (size_t)n);
-	va_start(ap, fmt);
-	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	}
+	if ((size_t)n >= room) {
+		buf_reserve(b, (size_t)n);
+		va_start(ap, fmt);
+		vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
 	b->len += (size_t)n;
 }
 
@@ -268,12 +276,21 @@ char *pd_trim(const char *s)
 	size_t n = strlen(s), i = 0, start = n, end = 0;
 	while (i < n) {
 		utf8proc_int32_t cp;
-		utf8proc_ssize_t k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &cp);
-		if (k <= 0) { /* invalid byte: keep it, the validators report it */
-			cp = -1;
+		utf8proc_ssize_t k;
+		bool space;
+		if (p[i] < 0x80) { /* ASCII: no decoding (issue 19) */
+			cp = p[i];
 			k = 1;
+			space = cp == ' ' || (cp >= 0x09 && cp <= 0x0D);
+		} else {
+			k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &cp);
+			if (k <= 0) { /* invalid byte: keep it, the validators report it */
+				cp = -1;
+				k = 1;
+			}
+			space = cp >= 0 && is_space_cp(cp);
 		}
-		if (cp < 0 || !is_space_cp(cp)) {
+		if (!space) {
 			if (start == n)
 				start = i;
 			end = i + (size_t)k;
@@ -285,10 +302,20 @@ char *pd_trim(const char *s)
 	return xstrndup(s + start, end - start);
 }
 
-char *pd_fold_key(const char *s)
+/* The last non-ASCII keys folded by this thread, so that a field folded
+ * again (an import folds a name for its duplicate check, the name_key, the
+ * search text…) costs a compare (issue 19). Fixed buffers: nothing to free
+ * when a thread ends. */
+#define FOLD_MEMO 4
+#define FOLD_MEMO_IN 160
+#define FOLD_MEMO_OUT 320
+static _Thread_local struct {
+	char in[FOLD_MEMO_IN], out[FOLD_MEMO_OUT];
+} fold_memo[FOLD_MEMO];
+static _Thread_local unsigned fold_memo_next;
+
+static char *fold_utf8proc(const char *s)
 {
-	if (!s)
-		return NULL;
 	utf8proc_uint8_t *out = NULL;
 	/* IGNORE drops default-ignorables (zero-width space, soft hyphen) so
 	 * "Ac<ZWSP>me" cannot pose as a second "Acme"; LUMP maps look-alike
@@ -303,6 +330,38 @@ char *pd_fold_key(const char *s)
 	}
 	/* utf8proc allocates with malloc, so callers free() it as usual. */
 	return (char *)out;
+}
+
+char *pd_fold_key(const char *s)
+{
+	if (!s)
+		return NULL;
+	/* ASCII: the mapping above is then exactly A-Z -> a-z (no ASCII
+	 * character decomposes, is ignorable, lumped or a mark; tests/core
+	 * compare every ASCII byte with utf8proc). */
+	size_t n = 0;
+	bool ascii = true;
+	for (; s[n]; n++)
+		ascii = ascii && !((unsigned char)s[n] & 0x80);
+	if (ascii) {
+		char *out = xmalloc(n + 1);
+		for (size_t i = 0; i <= n; i++) {
+			char c = s[i];
+			out[i] = c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+		}
+		return out;
+	}
+	if (n < FOLD_MEMO_IN)
+		for (unsigned i = 0; i < FOLD_MEMO; i++)
+			if (fold_memo[i].in[0] && strcmp(fold_memo[i].in, s) == 0)
+				return xstrdup(fold_memo[i].out);
+	char *out = fold_utf8proc(s);
+	if (out && n < FOLD_MEMO_IN && strlen(out) < FOLD_MEMO_OUT) {
+		unsigned i = fold_memo_next++ % FOLD_MEMO;
+		memcpy(fold_memo[i].in, s, n + 1);
+		memcpy(fold_memo[i].out, out, strlen(out) + 1);
+	}
+	return out;
 }
 
 /* ---- UUID ---- */

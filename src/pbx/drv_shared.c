@@ -226,8 +226,12 @@ int pd_drv_link_input(pd_drv_link *l, const pd_live_input *in, bool force)
 
 int64_t pd_drv_publish_gap(bool monitoring, size_t items)
 {
+	if (!monitoring) { /* discovery: 50 ms, 1 ms per 50 items beyond 2,500 */
+		int64_t d = (int64_t)(items / 50);
+		return d > PD_DRV_PUBLISH_MS ? d : PD_DRV_PUBLISH_MS;
+	}
 	int64_t g = (int64_t)(items / 500);
-	return !monitoring || g > PD_DRV_PUBLISH_MS ? PD_DRV_PUBLISH_MS : g;
+	return g > PD_DRV_PUBLISH_MS ? PD_DRV_PUBLISH_MS : g;
 }
 
 void pd_drv_set_fail(pd_drv_link *l, pd_link_state as, const char *fmt, ...)

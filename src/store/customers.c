@@ -329,7 +329,7 @@ static pd_status create_tx(pd_store *s, void *vx, pd_err *e)
 	if ((r = user_insert(s, c, &x->n->admin, true, true, "admin_email", x->a, &uid, e)) !=
 	    PD_OK)
 		return r;
-	if ((r = outbox_queue(s, c, &x->n->admin, uid, x->a, NULL, e)) != PD_OK)
+	if ((r = outbox_queue_new_user(s, c, &x->n->admin, uid, x->a, e)) != PD_OK)
 		return r;
 	for (size_t i = 0; i < x->n->n_users; i++) {
 		char field[48];
@@ -338,7 +338,7 @@ static pd_status create_tx(pd_store *s, void *vx, pd_err *e)
 		if ((r = user_insert(s, c, u, false, true, field, x->a, &uid, e)) != PD_OK)
 			return r;
 		if (u->email && *u->email &&
-		    (r = outbox_queue(s, c, u, uid, x->a, NULL, e)) != PD_OK)
+		    (r = outbox_queue_new_user(s, c, u, uid, x->a, e)) != PD_OK)
 			return r;
 	}
 	for (size_t i = 0; i < x->n->n_synced; i++)
@@ -348,6 +348,23 @@ static pd_status create_tx(pd_store *s, void *vx, pd_err *e)
 		return r;
 	if (x->n->pbx && (r = pbx_insert(s, c->id, x->n->pbx, x->a, e)) != PD_OK)
 		return r;
+	return PD_OK;
+}
+
+static pd_status create_checked(pd_store *s, pd_new_customer *n, const pd_actor *a,
+                                pd_customer *out, pd_err *e)
+{
+	pd_status r;
+	char tenant[37];
+	pd_uuid_v4(tenant);
+	create_ctx x = {n, a, tenant, 0};
+	if ((r = store_tx(s, create_tx, &x, e)) != PD_OK) {
+		n->customer.id = 0;
+		n->customer.tenant_id[0] = 0;
+		return r;
+	}
+	if (out)
+		return cust_load(s, x.id, out, e);
 	return PD_OK;
 }
 
@@ -361,17 +378,14 @@ pd_status store_customer_create(pd_store *s, pd_new_customer *n, const pd_actor 
 	pd_status r = pd_new_customer_check(s->cat, g, n, pd_today(), e);
 	if (r != PD_OK)
 		return r;
-	char tenant[37];
-	pd_uuid_v4(tenant);
-	create_ctx x = {n, a, tenant, 0};
-	if ((r = store_tx(s, create_tx, &x, e)) != PD_OK) {
-		n->customer.id = 0;
-		n->customer.tenant_id[0] = 0;
-		return r;
-	}
-	if (out)
-		return cust_load(s, x.id, out, e);
-	return PD_OK;
+	return create_checked(s, n, a, out, e);
+}
+
+pd_status store_customer_create_checked(pd_store *s, pd_new_customer *n, const pd_actor *a,
+                                        pd_customer *out, pd_err *e)
+{
+	E_GUARD(e);
+	return create_checked(s, n, a, out, e);
 }
 
 /* ---- find / get ---- */

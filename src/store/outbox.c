@@ -27,8 +27,8 @@ static void outbox_from_row(sqlite3_stmt *st, pd_outbox *o)
 	o->invited_by = col_str_empty(st, 12);
 }
 
-pd_status outbox_queue(pd_store *s, const pd_customer *c, const pd_user *u, int64_t user_id,
-                       const pd_actor *a, bool *already, pd_err *e)
+static pd_status queue(pd_store *s, const pd_customer *c, const pd_user *u, int64_t user_id,
+                       const pd_actor *a, bool new_user, bool *already, pd_err *e)
 {
 	if (already)
 		*already = false;
@@ -37,17 +37,21 @@ pd_status outbox_queue(pd_store *s, const pd_customer *c, const pd_user *u, int6
 		               u->display_name ? u->display_name : "");
 	int64_t now = pd_now();
 	const char *by = a ? a->user : "";
+	pd_status r;
+	sqlite3_stmt *st;
+	if (new_user)
+		goto insert;
 	/* One queued invitation per user (index outbox_one_queued): asking again
 	 * makes the waiting one due now rather than queueing a second mail. */
 	static const char bump[] =
 	    "UPDATE outbox SET next_attempt_at = ?, invited_by = ? WHERE user_id = ? AND state = 1";
-	sqlite3_stmt *st = st_get(s, bump, e);
+	st = st_get(s, bump, e);
 	if (!st)
 		return FAILED(e);
 	sqlite3_bind_int64(st, 1, now);
 	bind_text(st, 2, by);
 	sqlite3_bind_int64(st, 3, user_id);
-	pd_status r = st_exec(s, st, e);
+	r = st_exec(s, st, e);
 	if (r != PD_OK)
 		return r;
 	if (sqlite3_changes(s->db) > 0) {
@@ -55,6 +59,7 @@ pd_status outbox_queue(pd_store *s, const pd_customer *c, const pd_user *u, int6
 			*already = true;
 		return PD_OK;
 	}
+insert:;
 	/* A preview: the mail itself is rendered when it is sent. */
 	pd_invitation inv;
 	pd_invitation_ctx ix = {.inviter = by};
@@ -78,6 +83,18 @@ pd_status outbox_queue(pd_store *s, const pd_customer *c, const pd_user *u, int6
 	}
 	pd_invitation_free(&inv);
 	return r;
+}
+
+pd_status outbox_queue(pd_store *s, const pd_customer *c, const pd_user *u, int64_t user_id,
+                       const pd_actor *a, bool *already, pd_err *e)
+{
+	return queue(s, c, u, user_id, a, false, already, e);
+}
+
+pd_status outbox_queue_new_user(pd_store *s, const pd_customer *c, const pd_user *u,
+                                int64_t user_id, const pd_actor *a, pd_err *e)
+{
+	return queue(s, c, u, user_id, a, true, NULL, e);
 }
 
 static void outbox_row(sqlite3_stmt *st, void *o, void *ctx)

@@ -25,6 +25,11 @@
 #define STORE_CACHE_KB "16000"
 #define STORE_BATCH_CACHE_KB "65536"
 
+void store_process_init(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 const pd_geo *store_geo(pd_err *e)
 {
 	const pd_geo *g = NULL;
@@ -209,6 +214,16 @@ static pd_status tx_nested(pd_store *s, store_tx_fn fn, void *ctx, bool *changed
 	static const char rel_sql[] = "RELEASE pd_write";
 	if (changed)
 		*changed = false;
+	/* All or nothing, and nothing to undo on purpose: no savepoint. */
+	if (s->batch_atomic && !changed) {
+		if (s->batch_failed)
+			return pd_fail(e, PD_E_INTERNAL, NULL,
+			               "a write of this batch failed; it can only be rolled back");
+		pd_status st = fn(s, ctx, e);
+		if (st != PD_OK)
+			s->batch_failed = true;
+		return st;
+	}
 	sqlite3_stmt *sp = st_get(s, sp_sql, e);
 	if (!sp || st_exec(s, sp, e) != PD_OK)
 		return FAILED(e);
@@ -291,11 +306,13 @@ static void batch_settings(pd_store *s)
 static void batch_end(pd_store *s)
 {
 	s->in_batch = false;
+	s->batch_atomic = false;
+	s->batch_failed = false;
 	exec_sql(s, "PRAGMA temp_store = DEFAULT");
 	exec_sql(s, "PRAGMA cache_size = -" STORE_CACHE_KB);
 }
 
-pd_status store_begin(pd_store *s, pd_err *e)
+static pd_status batch_begin(pd_store *s, bool atomic, pd_err *e)
 {
 	E_GUARD(e);
 	if (s->in_batch)
@@ -329,7 +346,19 @@ pd_status store_begin(pd_store *s, pd_err *e)
 		return r;
 	}
 	s->in_batch = true;
+	s->batch_atomic = atomic;
+	s->batch_failed = false;
 	return PD_OK;
+}
+
+pd_status store_begin(pd_store *s, pd_err *e)
+{
+	return batch_begin(s, false, e);
+}
+
+pd_status store_begin_atomic(pd_store *s, pd_err *e)
+{
+	return batch_begin(s, true, e);
 }
 
 /* Index the customers created in the batch and end the deferral. */
@@ -354,6 +383,12 @@ pd_status store_commit(pd_store *s, pd_err *e)
 	E_GUARD(e);
 	if (!s->in_batch)
 		return pd_fail(e, PD_E_INTERNAL, NULL, "store_commit: no batch open");
+	if (s->batch_failed) {
+		store_rollback(s);
+		return pd_fail(e, PD_E_INTERNAL, NULL,
+		               "store_commit: a write of this all-or-nothing batch failed; "
+		               "rolled back");
+	}
 	if (batch_index(s, e) != PD_OK) {
 		pd_status st = FAILED(e);
 		exec_sql(s, "ROLLBACK");

@@ -21,6 +21,8 @@ struct pd_store {
 	bool read_only;
 	int scan_budget;     /* grid scan budget (progress calls); 0 default, <0 never scan */
 	bool in_batch;       /* inside store_begin … store_commit */
+	bool batch_atomic;   /* store_begin_atomic: no savepoint per write */
+	bool batch_failed;   /* a write of an atomic batch failed: rollback only */
 	bool busy_hit;       /* a statement in the current transaction met SQLITE_BUSY */
 	int64_t own_commits; /* for store_change_counter */
 	/* Statements keyed by the address of their SQL literal: every call site
@@ -102,6 +104,11 @@ pd_status cust_check_internal_limit(pd_store *s, int64_t except_id, pd_err *e);
  * one is already queued for the user it is made due now instead (*already). */
 pd_status outbox_queue(pd_store *s, const pd_customer *c, const pd_user *u, int64_t user_id,
                        const pd_actor *a, bool *already, pd_err *e);
+/* The same for a user inserted in this transaction: none can be queued for
+ * it yet (an outbox row loses its user_id when its user is deleted, so a
+ * reused id matches none either), so the look-up for one is skipped. */
+pd_status outbox_queue_new_user(pd_store *s, const pd_customer *c, const pd_user *u,
+                                int64_t user_id, const pd_actor *a, pd_err *e);
 
 /* Users (users.c) */
 /* Insert a console user; email uniqueness checked, field names the email field.

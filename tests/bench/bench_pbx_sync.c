@@ -2,6 +2,10 @@
  * loopback, discovered by the AMI driver (PJSIPShowEndpoints + one
  * PJSIPShowEndpoint each, pipelined) and written to a real SQLite file with
  * store_sync_users; then a resync with nothing changed (nothing written).
+ * Each prints its wall time, the CPU of the whole process (the lab PBX's
+ * thread included) and of the driver's thread (this one: the driver, its
+ * model and the store), beside the store's own part (issue 19's goal:
+ * whole resync <= 300 ms, nothing written when nothing changed).
  *   bench_pbx_sync [N]      (PROVDESK_DATADIR for the catalogue) */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,12 +24,22 @@
 #include "provdesk/store.h"
 #include "provdesk/util.h"
 
+static double process_cpu_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double store_part; /* the last store_sync_users, wall s */
+
 static pd_status do_sync(void *ctx, int64_t cid, const pd_synced_user *u, size_t n, bool ap,
                          pd_sync_result *res, pd_err *e)
 {
 	double t = now_s();
 	pd_status s = store_sync_users(ctx, cid, u, n, ap, res, e);
-	printf("  store_sync_users(%zu users): %.3f s\n", n, now_s() - t);
+	store_part = now_s() - t;
+	printf("  store_sync_users(%zu users): %.3f s\n", n, store_part);
 	return s;
 }
 
@@ -113,18 +127,29 @@ int main(int argc, char **argv)
 	void *d;
 	printf("first sync of %d endpoints (connect, discovery, SQLite):\n", n);
 	ops->create(&dc, &h, &d, &e);
+	double p1 = process_cpu_s(), c1 = thread_cpu_s();
 	double t1 = run_until_monitoring(ops, d);
+	p1 = process_cpu_s() - p1;
+	c1 = thread_cpu_s() - c1;
 	pd_sync_result r = {0};
 	ops->last_sync(d, &r);
 	printf("  total %.3f s: %d new, %d updated, %d removed, %d sub-accounts\n", t1, r.added,
 	       r.updated, r.removed, r.sub_accounts_added);
+	printf("  CPU: process %.3f s (lab PBX included), driver thread %.3f s\n", p1, c1);
 	int64_t before = store_change_counter(s);
 	printf("resync with no change:\n");
+	double p2 = process_cpu_s(), c2 = thread_cpu_s();
 	ops->resync(d, pd_live_now_ms());
 	double t2 = run_until_monitoring(ops, d);
+	p2 = process_cpu_s() - p2;
+	c2 = thread_cpu_s() - c2;
 	ops->last_sync(d, &r);
 	printf("  total %.3f s: %d new, %d updated, %d removed (%s)\n", t2, r.added, r.updated,
 	       r.removed, store_change_counter(s) == before ? "nothing written" : "WROTE");
+	printf("  CPU: process %.3f s (lab PBX included), driver thread %.3f s\n", p2, c2);
+	printf("whole resync, no change: %.3f s wall (goal <= 0.300), store part %.3f s, driver "
+	       "thread CPU %.3f s, process CPU %.3f s\n",
+	       t2, store_part, c2, p2);
 	ops->destroy(d);
 	pd_live_free(live);
 	labpbx_stop(lab);

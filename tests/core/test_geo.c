@@ -54,6 +54,28 @@ Test(geo, code_known_agrees_with_the_whole_list)
 	cr_assert_eq(pd_geo_code_known(NULL), 0);
 }
 
+/* the code table (issue 19) finds what a scan of every country finds */
+Test(geo, code_table_matches_a_scan)
+{
+	const pd_geo *g = geo();
+	char code[3] = {0};
+	for (int a = 0; a < 26; a++)
+		for (int b = 0; b < 26; b++) {
+			const pd_country *want = NULL;
+			code[0] = (char)('A' + a);
+			code[1] = (char)('A' + b);
+			for (size_t i = 0; i < pd_geo_count(g) && !want; i++)
+				if (!strcmp(pd_geo_at(g, i)->code, code))
+					want = pd_geo_at(g, i);
+			cr_assert_eq(pd_geo_country(g, code), want, "%s", code);
+			code[0] = (char)('a' + a);
+			cr_assert_eq(pd_geo_country(g, code), want, "%s", code);
+		}
+	cr_assert_null(pd_geo_country(g, "F1"));
+	cr_assert_null(pd_geo_country(g, "\xC3\xA9"));
+	cr_assert_null(pd_geo_country(g, "@R"));
+}
+
 Test(geo, sorted_by_english_name)
 {
 	const pd_geo *g = geo();

@@ -11,6 +11,8 @@
 #include "provdesk/paths.h"
 #include "provdesk/util.h"
 
+#include <utf8proc.h>
+
 Test(fold, accents_and_case_collide)
 {
 	char *a = pd_fold_key("Société Générale");
@@ -100,6 +102,31 @@ Test(trim, unicode_whitespace)
 	t = pd_trim("é");
 	cr_assert_str_eq(t, "é");
 	free(t);
+}
+
+/* pd_buf_printf writes into the room left first, else grows and writes
+ * again: the same text either way, exactly at the edge too. */
+Test(buf, printf_fits_the_room_or_grows)
+{
+	pd_buf b = {0}, ref = {0};
+	static char want[16384];
+	want[0] = 0;
+	size_t wl = 0;
+	for (int i = 0; i < 300; i++) {
+		/* lengths that land on and around the capacity (64, 128, …) */
+		int w = i % 17;
+		pd_buf_printf(&b, "%*d|%s", w, i, i % 3 ? "é" : "");
+		wl +=
+		    (size_t)snprintf(want + wl, sizeof want - wl, "%*d|%s", w, i, i % 3 ? "é" : "");
+		cr_assert_eq(b.len, wl);
+		cr_assert_eq(strlen(b.s), b.len);
+		cr_assert_str_eq(b.s, want);
+		cr_assert_lt(b.len, b.cap);
+	}
+	pd_buf_printf(&ref, "%s", "");
+	cr_assert_str_eq(ref.s, "");
+	pd_buf_free(&b);
+	pd_buf_free(&ref);
 }
 
 Test(buf, grows_and_steals)
@@ -507,4 +534,89 @@ Test(util, masked_secret_round_trip)
 	pd_secret_free(s);
 	pd_masked_set(&m, NULL);
 	cr_expect_not(pd_masked_isset(&m));
+}
+
+/* The fold as utf8proc gives it, without the ASCII fast path nor the memo
+ * of pd_fold_key (issue 19): both must give exactly this. */
+static char *fold_reference(const char *s)
+{
+	utf8proc_uint8_t *out = NULL;
+	utf8proc_ssize_t r = utf8proc_map((const utf8proc_uint8_t *)s, 0, &out,
+	                                  UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_DECOMPOSE |
+	                                      UTF8PROC_COMPAT | UTF8PROC_CASEFOLD |
+	                                      UTF8PROC_STRIPMARK | UTF8PROC_IGNORE | UTF8PROC_LUMP);
+	if (r < 0) {
+		free(out);
+		return NULL;
+	}
+	return (char *)out;
+}
+
+static void same_fold(const char *s)
+{
+	char *a = pd_fold_key(s), *b = fold_reference(s);
+	if (!b)
+		cr_assert_null(a, "'%s' is refused by utf8proc, not by pd_fold_key", s);
+	else
+		cr_assert_str_eq(a, b, "fold of '%s'", s);
+	free(a);
+	free(b);
+}
+
+Test(fold, ascii_fast_path_is_utf8proc_exactly)
+{
+	char s[4];
+	for (int c = 1; c < 128; c++) {
+		s[0] = (char)c;
+		s[1] = 0;
+		same_fold(s);
+		s[0] = 'x';
+		s[1] = (char)c;
+		s[2] = 'Y';
+		s[3] = 0;
+		same_fold(s);
+	}
+	same_fold("");
+	same_fold("Client 000042, REF-000042 admin42@client42.example");
+	same_fold("8f2c1a6e-0b7d-4c1e-9a53-2f6d0c9b7e11");
+}
+
+Test(fold, memo_gives_each_string_its_own_key)
+{
+	/* more strings than the memo holds, each folded several times, in turns */
+	const char *v[] = {"Société Générale", "SOCIÉTÉ", "Ελληνική", "Straße",          "ﬁnance",
+	                   "Müller GmbH",      "Café",    "Ünïcödé",  "Ac\xE2\x80\x8Bme"};
+	size_t n = sizeof v / sizeof v[0];
+	for (int round = 0; round < 3; round++)
+		for (size_t i = 0; i < n; i++) {
+			same_fold(v[i]);
+			same_fold(v[(i * 7) % n]);
+		}
+	/* long and invalid input is not kept, and still folds the same */
+	char big[600];
+	for (size_t i = 0; i + 2 < sizeof big; i += 2)
+		memcpy(big + i, "\xC3\xA9", 2);
+	big[sizeof big - 2] = 0;
+	same_fold(big);
+	same_fold(big);
+	cr_assert_null(pd_fold_key("bad \xff byte"));
+	cr_assert_null(pd_fold_key("bad \xff byte"));
+}
+
+Test(trim, ascii_and_unicode_spaces)
+{
+	char *t = pd_trim(" \t\r\n x y \x0B\x0C");
+	cr_assert_str_eq(t, "x y");
+	free(t);
+	t = pd_trim("\xC2\xA0\xE3\x80\x80 Zoé \xE2\x80\xA8"); /* NBSP, ideographic space, LS */
+	cr_assert_str_eq(t, "Zoé");
+	free(t);
+	t = pd_trim("\x1F"
+	            "a\x1C"); /* ASCII separators are not spaces */
+	cr_assert_str_eq(t, "\x1F"
+	                    "a\x1C");
+	free(t);
+	t = pd_trim(" \xff ");
+	cr_assert_str_eq(t, "\xff");
+	free(t);
 }

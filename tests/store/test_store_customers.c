@@ -573,6 +573,43 @@ Test(customers, batch_is_all_or_nothing_and_a_refused_row_rolls_back_alone)
 	cr_assert_eq(store_commit(fx_s, &e), PD_E_INTERNAL);
 }
 
+/* store_begin_atomic (the import, issue 19): no savepoint per write, so a
+ * refused write leaves the batch good only for a rollback: commit refuses
+ * and writes nothing, later writes are refused; a good batch commits all,
+ * indexed for the filter as a batch is. */
+Test(customers, atomic_batch_commits_all_or_nothing)
+{
+	pd_err e = {0};
+	cr_assert_eq(store_begin_atomic(fx_s, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(create_named("Atomic One", NULL, false, 0, NULL, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(create_named("Atomic Two", NULL, false, 0, NULL, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM customers"), 0);
+	cr_assert_eq(store_commit(fx_s, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM customers"), 2);
+	cr_assert_eq(fx_scalar(NULL, "SELECT sum(n_users) FROM customers"), 2);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM outbox"), 2);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM customers_fts WHERE customers_fts"
+	                             " MATCH 'atomic'"),
+	             2);
+
+	cr_assert_eq(store_begin_atomic(fx_s, &e), PD_OK);
+	cr_assert_eq(create_named("Atomic Three", NULL, false, 0, NULL, &e), PD_OK);
+	pd_err_clear(&e);
+	cr_assert_eq(create_named("ATOMIC ONE", NULL, false, 0, NULL, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "name");
+	pd_err_clear(&e);
+	cr_assert_eq(create_named("Atomic Four", NULL, false, 0, NULL, &e), PD_E_INTERNAL,
+	             "a failed atomic batch takes no more writes");
+	pd_err_clear(&e);
+	cr_assert_eq(store_commit(fx_s, &e), PD_E_INTERNAL);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM customers"), 2, "nothing of it written");
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM audit"), 4);
+	/* the connection is usable again, outside any batch */
+	pd_err_clear(&e);
+	cr_assert_eq(create_named("After", NULL, false, 0, NULL, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM customers"), 3);
+}
+
 /* A batch leaves its new customers out of the trigram index until the
  * commit (one flush instead of one index segment per row): after the commit
  * the filter finds them with their final text, older rows changed in the

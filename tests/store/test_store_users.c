@@ -1,6 +1,8 @@
 /* Users and roles, PBX records and templates, the user sync, the outbox,
  * the billing export and drafts, on a real database file. */
 #include <stdarg.h>
+#include <stdio.h>
+#include <sys/stat.h>
 
 #include "fixture.h"
 
@@ -401,6 +403,105 @@ Test(users, sync_diff_links_and_writes_nothing_when_unchanged)
 	cr_assert_eq(r.removed, 3);
 	cr_assert_eq(fx_scalar(NULL, "SELECT n_users FROM customers"), 2);
 	store_close(watcher);
+}
+
+static int64_t wal_size(void)
+{
+	char path[1100];
+	snprintf(path, sizeof path, "%s-wal", fx_db);
+	struct stat sb;
+	return stat(path, &sb) == 0 ? (int64_t)sb.st_size : -1;
+}
+
+static int64_t console_with_ext(int64_t c, const char *name, const char *email, const char *ext)
+{
+	pd_user u = console_user(name, email, "agent");
+	u.extension = xstrdup(ext);
+	pd_err e = {0};
+	pd_user out = {0};
+	cr_assert_eq(store_user_add(fx_s, c, &u, &fx_alice, &out, &e), PD_OK, "%s", e.message);
+	int64_t id = out.id;
+	pd_user_free(&out);
+	pd_user_free(&u);
+	return id;
+}
+
+/* Issue 19: the diff reads the console users once (not two queries per
+ * synced user) and checks duplicates sorted; the links are the same as by
+ * the queries (email, else the only console user with the endpoint or its
+ * user part as extension), and a resync of thousands of unchanged users
+ * writes nothing: no commit, WAL, version, audit row or sub-account. */
+Test(users, sync_of_thousands_links_as_before_and_an_unchanged_resync_writes_nothing)
+{
+	int64_t c = fx_create("Big PBX");
+	int64_t by_email = console_with_ext(c, "Mail Match", "agent.0042@big.example", "9990");
+	int64_t by_ext = console_with_ext(c, "Ext Match", "ext@big.example", "1007");
+	console_with_ext(c, "Twin A", "twin.a@big.example", "1008"); /* 1008: two users */
+	console_with_ext(c, "Twin B", "twin.b@big.example", "1008");
+	int64_t by_part = console_with_ext(c, "Part Match", "part@big.example", "7001");
+	console_with_ext(c, "Shared Part", "shared@big.example", "7002");
+	enum { N = 3000 };
+	static char eps[N][32], names[N][32], emails[N][48], subs[N][16];
+	pd_synced_user v[N];
+	for (int i = 0; i < N; i++) {
+		snprintf(eps[i], sizeof eps[i], "%d", 1000 + i);
+		snprintf(names[i], sizeof names[i], "Agent %04d", i);
+		snprintf(emails[i], sizeof emails[i], "AGENT.%04d@Big.example", i);
+		snprintf(subs[i], sizeof subs[i], "site-%d", i % 12);
+		v[i] = su(eps[i], names[i], i % 2 ? NULL : emails[i], subs[i]);
+	}
+	/* FreeSWITCH-style endpoints: 7001 is one user part, 7002 two */
+	snprintf(eps[N - 3], sizeof eps[0], "7001@site-a");
+	snprintf(eps[N - 2], sizeof eps[0], "7002@site-a");
+	snprintf(eps[N - 1], sizeof eps[0], "7002@site-b");
+	pd_sync_result r;
+	pd_err e = {0};
+	cr_assert_eq(store_sync_users(fx_s, c, v, N, true, &r, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(r.added, N);
+	cr_assert_eq(r.sub_accounts_added, 12);
+	cr_assert_eq(r.linked, 3, "email 0042, extension 1007, user part 7001");
+	char q[200];
+	snprintf(q, sizeof q, "SELECT linked_user_id FROM users WHERE endpoint = '1042'");
+	cr_assert_eq(fx_scalar(NULL, q), by_email);
+	cr_assert_eq(fx_scalar(NULL, "SELECT linked_user_id FROM users WHERE endpoint = '1007'"),
+	             by_ext);
+	cr_assert_eq(fx_scalar(NULL, "SELECT linked_user_id FROM users WHERE endpoint = '1008'"), 0,
+	             "two console users have 1008: neither");
+	cr_assert_eq(
+	    fx_scalar(NULL, "SELECT linked_user_id FROM users WHERE endpoint = '7001@site-a'"),
+	    by_part);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM users WHERE endpoint LIKE '7002@%'"
+	                             " AND linked_user_id IS NULL"),
+	             2, "a user part two endpoints share links neither");
+
+	pd_store *watcher = fx_open();
+	int64_t dv = store_data_version(watcher), own = store_change_counter(fx_s);
+	int64_t audits = fx_scalar(NULL, "SELECT count(*) FROM audit");
+	int64_t versions = fx_scalar(NULL, "SELECT sum(version) FROM users");
+	int64_t wal = wal_size();
+	cr_assert_eq(store_sync_users(fx_s, c, v, N, true, &r, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(r.unchanged, N);
+	cr_assert_eq(r.added + r.updated + r.removed + r.sub_accounts_added + r.linked, 0);
+	cr_assert_eq(store_data_version(watcher), dv, "an unchanged resync committed something");
+	cr_assert_eq(store_change_counter(fx_s), own);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM audit"), audits);
+	cr_assert_eq(fx_scalar(NULL, "SELECT sum(version) FROM users"), versions);
+	cr_assert_eq(wal_size(), wal, "the WAL grew: something was written");
+	store_close(watcher);
+
+	/* A repeated endpoint is named: the first repeat in list order, and a
+	 * bad user before it is reported first. */
+	pd_synced_user d1[] = {su("a", "A", NULL, NULL), su("b", "B", NULL, NULL),
+	                       su("c", "C", NULL, NULL), su("b", "B2", NULL, NULL),
+	                       su("a", "A2", NULL, NULL)};
+	cr_assert_eq(store_sync_users(fx_s, c, d1, 5, false, &r, &e), PD_E_INVALID);
+	cr_assert(strstr(e.message, "endpoint b appears twice"), "%s", e.message);
+	pd_synced_user d2[] = {su("a", "A", NULL, NULL), su("x", "bad \xff", NULL, NULL),
+	                       su("a", "A2", NULL, NULL)};
+	pd_err_clear(&e);
+	cr_assert_eq(store_sync_users(fx_s, c, d2, 3, false, &r, &e), PD_E_INVALID);
+	cr_assert(strstr(e.message, "synced user 2"), "%s", e.message);
+	cr_assert_eq(fx_scalar(NULL, "SELECT count(*) FROM users WHERE synced = 1"), N);
 }
 
 static pd_user pbx_user(const char *ep, const char *name, const char *email, const char *role)

@@ -51,6 +51,10 @@ typedef struct {
 	size_t *slot;
 	size_t cap;
 } sidx;
+struct ami_model;
+typedef const char *(*key_fn)(const struct ami_model *m, size_t i);
+static size_t idx_find(const struct ami_model *m, const sidx *x, key_fn kf, const char *key);
+static void idx_added(const struct ami_model *m, sidx *x, key_fn kf, size_t n);
 
 typedef struct {
 	char *queue, *reason;
@@ -86,6 +90,7 @@ struct ami_model {
 	call *k;
 	size_t nk, ck;
 	sidx kidx; /* calls by Linkedid */
+	sidx aidx; /* agents by interface: a QueueStatus of 10,000 members stays O(n) */
 	size_t call_seq;
 	ami_model_limits lim;
 	ami_model_stats st;
@@ -179,6 +184,8 @@ void ami_model_reset_live(ami_model *m)
 	for (size_t i = 0; i < m->nqp; i++)
 		free(m->qp[i].name);
 	m->nc = m->nk = m->na = m->nqp = 0;
+	if (m->aidx.slot)
+		memset(m->aidx.slot, 0, m->aidx.cap * sizeof *m->aidx.slot);
 	if (m->cidx.slot)
 		memset(m->cidx.slot, 0, m->cidx.cap * sizeof *m->cidx.slot);
 	if (m->kidx.slot)
@@ -238,6 +245,7 @@ void ami_model_free(ami_model *m)
 	free(m->k);
 	free(m->cidx.slot);
 	free(m->kidx.slot);
+	free(m->aidx.slot);
 	free(m->a);
 	free(m->qp);
 	free(m->sync_buf);
@@ -545,11 +553,16 @@ static const vmbox *mailbox_of(ami_model *m, const user *u)
 }
 
 /* ---- agents ---- */
+static const char *agent_key(const ami_model *m, size_t i)
+{
+	return m->a[i].iface;
+}
+
 static agent *agent_find(ami_model *m, const char *iface, bool create)
 {
-	for (size_t i = 0; i < m->na; i++)
-		if (!strcmp(m->a[i].iface, iface))
-			return &m->a[i];
+	size_t i = idx_find(m, &m->aidx, agent_key, iface);
+	if (i != SIZE_MAX)
+		return &m->a[i];
 	if (!create)
 		return NULL;
 	if (m->na >= m->lim.max_channels) { /* a flood of queue members */
@@ -561,6 +574,7 @@ static agent *agent_find(ami_model *m, const char *iface, bool create)
 	memset(a, 0, sizeof *a);
 	a->iface = clean(iface);
 	a->state = PD_AGENT_LOGGED_OFF;
+	idx_added(m, &m->aidx, agent_key, m->na);
 	return a;
 }
 
@@ -729,7 +743,6 @@ static bool device_event(ami_model *m, const ami_msg *msg, int64_t now)
 }
 
 /* ---- channels and calls ---- */
-typedef const char *(*key_fn)(const ami_model *m, size_t i);
 
 static const char *chan_key(const ami_model *m, size_t i)
 {

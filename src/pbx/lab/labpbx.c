@@ -57,8 +57,8 @@ static void put_tmpl(pd_buf *b, const char *const t[][2], size_t n, const char *
 		const char *v = t[i][1];
 		if (!strcmp(t[i][0], "ActionID"))
 			v = id;
-		for (size_t j = 0; j < ns; j++)
-			if (!strcmp(t[i][0], subst[j][0]))
+		for (size_t j = 0; j < ns; j++) /* first letters first: ~100 fields */
+			if (t[i][0][0] == subst[j][0][0] && !strcmp(t[i][0], subst[j][0]))
 				v = subst[j][1];
 		ami_put(b, t[i][0], v);
 	}
