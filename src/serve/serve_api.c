@@ -28,8 +28,7 @@ struct serve_api {
 	size_t nresync, cresync;
 };
 
-static pd_status pbx_action(void *ctx, pd_api_pbx_op op, int64_t cid, json_t **reply,
-                            pd_err *e)
+static pd_status pbx_action(void *ctx, pd_api_pbx_op op, int64_t cid, json_t **reply, pd_err *e)
 {
 	serve_api *a = ctx;
 	pd_live_view v;
@@ -118,11 +117,11 @@ static long events_next(void *st, char *buf, size_t max, int wait_ms)
 				json_t *o = json_pack(
 				    "{s:I,s:s,s:s,s:b,s:I,s:I,s:I,s:I}", "customer",
 				    (json_int_t)all[i].customer_id, "state",
-				    pd_link_state_name(all[i].link), "status", all[i].status, "stale",
-				    all[i].stale, "calls", (json_int_t)all[i].calls, "calls_waiting",
-				    (json_int_t)all[i].calls_waiting, "agents_available",
-				    (json_int_t)all[i].agents_available, "agents_logged_on",
-				    (json_int_t)all[i].agents_logged_on);
+				    pd_link_state_name(all[i].link), "status", all[i].status,
+				    "stale", all[i].stale, "calls", (json_int_t)all[i].calls,
+				    "calls_waiting", (json_int_t)all[i].calls_waiting,
+				    "agents_available", (json_int_t)all[i].agents_available,
+				    "agents_logged_on", (json_int_t)all[i].agents_logged_on);
 				char *j = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
 				json_decref(o);
 				size_t need = strlen(j) + sizeof "event: live\ndata: \n\n";
