@@ -1,4 +1,5 @@
-/* provdesk billing export --period YYYY-MM [--format csv|json] [--output FILE]
+/* provdesk billing export --period YYYY-MM [--format csv|json] [--locale-format]
+ * [--output FILE]
  * (docs/provdesk.1, Billing). The lines are computed by core/store; this file only writes
  * them. --output is written to a temporary file renamed at the end, so a
  * failed export never leaves a truncated file behind. */
@@ -14,7 +15,8 @@
 #include "provdesk/util.h"
 
 static const char help_billing[] =
-    "Usage: provdesk billing export --period YYYY-MM [--format csv|json] [--output FILE]\n"
+    "Usage: provdesk billing export --period YYYY-MM [--format csv|json] [--locale-format]\n"
+    "         [--output FILE]\n"
     "Bills the month day by day from what was in force each day (product type, trial,\n"
     "internal flag, creation, deletion), so a later change never re-prices a past month.\n"
     "One line per customer and product type in force: billing id (reference, else\n"
@@ -26,6 +28,9 @@ static const char help_billing[] =
     "  --format csv   RFC 4180 CSV, UTF-8, CRLF line ends (default); a text cell that\n"
     "                 starts with = + - @, tab or CR gets a leading ' (no formulas)\n"
     "  --format json  one JSON document, values exact (also --json)\n"
+    "  --locale-format  CSV for people: unit price and amount written as each\n"
+    "                 customer's locale writes them (1 234,50 for fr_FR, 1,234.50\n"
+    "                 for en_GB); without it, 1234.50 for every customer\n"
     "  --output FILE  write to FILE (atomically) instead of standard output\n";
 
 typedef struct {
@@ -44,8 +49,10 @@ static pd_status write_line(const pd_billing_line *l, void *vctx, pd_err *e)
 static int cmd_export(pd_cli *c, int argc, char **argv)
 {
 	const char *period = NULL, *format = NULL, *output = NULL;
+	bool locale_format = false;
 	const pd_opt opts[] = {
 	    {"period", PD_OPT_VAL, &period, NULL},
+	    {"locale-format", PD_OPT_FLAG, NULL, &locale_format},
 	    {"format", PD_OPT_VAL, &format, NULL},
 	    {"output", PD_OPT_VAL, &output, NULL},
 	    {NULL, 0, NULL, NULL},
@@ -80,6 +87,10 @@ static int cmd_export(pd_cli *c, int argc, char **argv)
 	}
 	if (output && !*output)
 		return pd_cli_usage_field(c, "output", "--output: empty file name");
+	if (locale_format && json)
+		return pd_cli_usage_field(c, "locale_format",
+		                          "billing export: --locale-format is for CSV; JSON values "
+		                          "stay exact");
 	pd_err e;
 	pd_err_clear(&e);
 	pd_store *s = pd_cli_store(c, &e);
@@ -110,6 +121,7 @@ static int cmd_export(pd_cli *c, int argc, char **argv)
 		}
 	}
 	pd_billing_writer_begin(&x.w, out, json, period);
+	x.w.locale_format = locale_format;
 	pd_progress_begin(&x.prog, c, "billing export", "lines");
 	if (out == stdout && isatty(STDOUT_FILENO))
 		x.prog.on = false; /* the lines themselves go to this terminal */

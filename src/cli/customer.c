@@ -34,22 +34,28 @@ static const char help_show[] =
 
 static const char help_create[] =
     "Usage: provdesk customer create --name NAME --product-type KEY --country CC\n"
-    "         [--reference REF] [--notes TEXT] [--time-zone TZ] [--trial[=DAYS]] [--internal]\n"
+    "         [--reference REF] [--notes TEXT] [--time-zone TZ] [--locale LL_CC]\n"
+    "         [--trial[=DAYS]] [--internal]\n"
     "         --admin-name NAME --admin-email EMAIL [--admin-extension EXT] [--json]\n"
     "Create a customer and its primary user (Customer Administrator) in one\n"
     "transaction; the primary user's invitation is queued in the outbox.\n"
     "  --country CC      ISO 3166-1 alpha-2 code, or an unambiguous English or French\n"
     "                    name (\"Germany\", \"Allemagne\")\n"
     "  --time-zone TZ    IANA zone (default: the country's main zone)\n"
+    "  --locale LL_CC    language and number format, one of the system's supported\n"
+    "                    locales (default: the country's, e.g. fr_FR for France)\n"
     "  --trial[=DAYS]    start a trial today (default length: [trial] default_days)\n"
     "  --internal        the reseller's own internal system (never billed; limited)\n";
 
 static const char help_update[] =
     "Usage: provdesk customer update ID|NAME [--name NAME] [--product-type KEY] [--reference REF]\n"
-    "         [--country CC] [--time-zone TZ] [--notes TEXT] [--internal|--no-internal]\n"
-    "         [--disable|--enable] [--trial-end YYYY-MM-DD] [--expect-version N] [--yes]\n"
-    "         [--json]\n"
+    "         [--country CC] [--time-zone TZ] [--locale LL_CC] [--notes TEXT]\n"
+    "         [--internal|--no-internal] [--disable|--enable] [--trial-end YYYY-MM-DD]\n"
+    "         [--expect-version N] [--yes] [--json]\n"
     "Change a customer. An empty value clears --reference and --notes.\n"
+    "  --locale LL_CC      language (of the invitation) and number format; a new\n"
+    "                      --country without it moves the old country's default locale\n"
+    "                      to the new country's, and keeps one chosen by hand\n"
     "  --trial-end DATE    set the last day of the trial (starts one today if none)\n"
     "  --product-type KEY  refused when the current type is locked; a change to an\n"
     "                      unlocked type prints its licensing impact and needs --yes\n"
@@ -272,6 +278,7 @@ static int show_customer(pd_cli *c, const pd_customer *cu, const char *warning)
 		         co ? co->name_en : "", co ? ")" : "");
 		kv("Country:", buf);
 		kv("Time zone:", cu->time_zone);
+		kv("Locale:", cu->locale);
 		pd_cli_status_text(cu, today, buf, sizeof buf);
 		kv("Status:", buf);
 		if (cu->trial) {
@@ -391,7 +398,8 @@ static int print_saved(pd_cli *c, pd_customer *cu, const char *verb, bool became
 static int cmd_create(pd_cli *c, int argc, char **argv)
 {
 	const char *name = NULL, *ptype = NULL, *country = NULL, *ref = NULL, *notes = NULL,
-	           *tz = NULL, *trial = NULL, *aname = NULL, *aemail = NULL, *aext = NULL;
+	           *tz = NULL, *trial = NULL, *aname = NULL, *aemail = NULL, *aext = NULL,
+	           *locale = NULL;
 	bool internal = false, has_trial = false;
 	const pd_opt opts[] = {
 	    {"name", PD_OPT_VAL, &name, NULL},
@@ -400,6 +408,7 @@ static int cmd_create(pd_cli *c, int argc, char **argv)
 	    {"reference", PD_OPT_VAL, &ref, NULL},
 	    {"notes", PD_OPT_VAL, &notes, NULL},
 	    {"time-zone", PD_OPT_VAL, &tz, NULL},
+	    {"locale", PD_OPT_VAL, &locale, NULL},
 	    {"trial", PD_OPT_OPTVAL, &trial, &has_trial},
 	    {"internal", PD_OPT_FLAG, NULL, &internal},
 	    {"admin-name", PD_OPT_VAL, &aname, NULL},
@@ -457,6 +466,8 @@ static int cmd_create(pd_cli *c, int argc, char **argv)
 	if (st == PD_OK)
 		st = pd_check_time_zone(g, n.customer.country, tz, &n.customer.time_zone, &e);
 	if (st == PD_OK)
+		st = pd_check_locale(g, n.customer.country, locale, &n.customer.locale, &e);
+	if (st == PD_OK)
 		st = pd_new_customer_check(&c->cat, g, &n, pd_today(), &e);
 	pd_store *s = st == PD_OK ? pd_cli_store(c, &e) : NULL;
 	if (s)
@@ -484,7 +495,7 @@ static bool str_eq(const char *a, const char *b)
 static int cmd_update(pd_cli *c, int argc, char **argv)
 {
 	const char *name = NULL, *ptype = NULL, *country = NULL, *ref = NULL, *notes = NULL,
-	           *tz = NULL, *ver_s = NULL, *tend = NULL;
+	           *tz = NULL, *ver_s = NULL, *tend = NULL, *locale = NULL;
 	bool internal = false, no_internal = false, disable = false, enable = false, yes = false;
 	const pd_opt opts[] = {
 	    {"name", PD_OPT_VAL, &name, NULL},
@@ -493,6 +504,7 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 	    {"reference", PD_OPT_VAL, &ref, NULL},
 	    {"notes", PD_OPT_VAL, &notes, NULL},
 	    {"time-zone", PD_OPT_VAL, &tz, NULL},
+	    {"locale", PD_OPT_VAL, &locale, NULL},
 	    {"internal", PD_OPT_FLAG, NULL, &internal},
 	    {"no-internal", PD_OPT_FLAG, NULL, &no_internal},
 	    {"disable", PD_OPT_FLAG, NULL, &disable},
@@ -512,8 +524,8 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 	if (disable && enable)
 		return pd_cli_usage_field(c, "status",
 		                          "customer update: --disable and --enable conflict");
-	bool fields =
-	    name || ptype || country || ref || notes || tz || internal || no_internal || tend;
+	bool fields = name || ptype || country || ref || notes || tz || locale || internal ||
+	              no_internal || tend;
 	pd_day tend_day = 0;
 	if (tend && !pd_day_parse(tend, &tend_day))
 		return pd_cli_usage_field(
@@ -557,6 +569,8 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 		upd.trial_end = tend_day;
 	}
 	st = pd_update_country_zone(g, &cur, country, tz, &upd, &e);
+	if (st == PD_OK)
+		st = pd_update_locale(g, &cur, locale, &upd, &e);
 	if (st == PD_OK && ptype && !str_eq(ptype, cur.product_type)) {
 		st = pd_check_product_change(&c->cat, cur.product_type, ptype, &impact, &e);
 		if (st == PD_OK && !yes) {

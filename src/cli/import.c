@@ -29,7 +29,8 @@ static const char help_import[] =
     "BOM, comma separated, RFC 4180 quoting, CRLF or LF line ends, FILE '-' = stdin.\n"
     "The header row names the columns, in any order:\n"
     "  name, product_type, country, admin_name, admin_email        (required)\n"
-    "  reference, notes, time_zone, trial_days, internal, admin_extension (optional)\n"
+    "  reference, notes, time_zone, locale, trial_days, internal, admin_extension\n"
+    "                                                               (optional)\n"
     "Every row is checked with the rules of 'customer create'; if any row is wrong,\n"
     "nothing is imported and every error of every row is reported, row by row, by\n"
     "line number and field.\n"
@@ -39,7 +40,8 @@ static const char help_import[] =
     "                       (its primary user and trial are left as they are)\n"
     "  --yes                allow --on-duplicate update to change an unlocked product type\n"
     "  --verbose            one report line per row (--json always has one per row)\n"
-    "trial_days: empty or 0 = no trial. internal: 1/0, true/false, yes/no or empty.\n";
+    "trial_days: empty or 0 = no trial. internal: 1/0, true/false, yes/no or empty.\n"
+    "locale: a supported locale such as fr_FR; empty = the country's default.\n";
 
 enum {
 	COL_NAME,
@@ -53,13 +55,14 @@ enum {
 	COL_ADMIN_NAME,
 	COL_ADMIN_EMAIL,
 	COL_ADMIN_EXT,
+	COL_LOCALE,
 	COL__COUNT
 };
 static const char *const col_names[COL__COUNT] = {
-    "name",       "product_type", "country",    "reference",   "notes",          "time_zone",
-    "trial_days", "internal",     "admin_name", "admin_email", "admin_extension"};
+    "name",       "product_type", "country",    "reference",   "notes",           "time_zone",
+    "trial_days", "internal",     "admin_name", "admin_email", "admin_extension", "locale"};
 static const bool col_required[COL__COUNT] = {true,  true,  true, false, false, false,
-                                              false, false, true, true,  false};
+                                              false, false, true, true,  false, false};
 
 typedef enum { ACT_CREATE, ACT_UPDATE, ACT_SKIP, ACT_ERROR } row_action;
 static const char *const act_names[] = {"create", "update", "skip", "error"};
@@ -308,6 +311,10 @@ static void check_update(import_ctx *x, import_row *r, const pd_csv_record *rec,
 			free(u->time_zone);
 			u->time_zone = z;
 		}
+		const char *loc = fld(x, rec, COL_LOCALE);
+		pd_err_clear(&e);
+		if (pd_update_locale(x->g, cur, *loc ? loc : NULL, u, &e) != PD_OK)
+			row_error(r, &e);
 	}
 	bool internal = cur->internal_system;
 	if (x->col[COL_INTERNAL] >= 0 && !parse_bool(fld(x, rec, COL_INTERNAL), &internal))
@@ -435,6 +442,10 @@ static void check_row(import_ctx *x, import_row *r, const pd_csv_record *rec)
 	                                     &n->customer.time_zone, &e) != PD_OK)
 		row_error(r, &e);
 	pd_err_clear(&e);
+	if (country_ok && pd_check_locale(x->g, n->customer.country, fld(x, rec, COL_LOCALE),
+	                                  &n->customer.locale, &e) != PD_OK)
+		row_error(r, &e);
+	pd_err_clear(&e);
 	if (pd_check_display_name(n->admin.display_name, "admin_name", &e) != PD_OK)
 		row_error(r, &e);
 	pd_err_clear(&e);
@@ -479,12 +490,12 @@ static bool parse_header(import_ctx *x, const pd_csv_record *rec, pd_err *e)
 			if (strcmp(h, col_names[j]) == 0)
 				k = j;
 		if (k < 0) {
-			pd_fail_line(
-			    e, PD_E_INVALID, rec->line, "header",
-			    "unknown column \"%s\" (known: name, product_type, country, "
-			    "reference, notes, time_zone, trial_days, internal, admin_name, "
-			    "admin_email, admin_extension)",
-			    h);
+			pd_fail_line(e, PD_E_INVALID, rec->line, "header",
+			             "unknown column \"%s\" (known: name, product_type, country, "
+			             "reference, notes, time_zone, locale, trial_days, internal, "
+			             "admin_name, "
+			             "admin_email, admin_extension)",
+			             h);
 			free(h);
 			return false;
 		}

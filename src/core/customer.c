@@ -71,8 +71,9 @@ void pd_customer_free(pd_customer *c)
 	free(c->product_type);
 	free(c->reference);
 	free(c->time_zone);
+	free(c->locale);
 	free(c->notes);
-	c->name = c->product_type = c->reference = c->time_zone = c->notes = NULL;
+	c->name = c->product_type = c->reference = c->time_zone = c->locale = c->notes = NULL;
 }
 
 void pd_customer_copy(pd_customer *dst, const pd_customer *src)
@@ -84,6 +85,7 @@ void pd_customer_copy(pd_customer *dst, const pd_customer *src)
 	dst->product_type = xstrdup(src->product_type);
 	dst->reference = xstrdup(src->reference);
 	dst->time_zone = xstrdup(src->time_zone);
+	dst->locale = xstrdup(src->locale);
 	dst->notes = xstrdup(src->notes);
 }
 
@@ -145,6 +147,14 @@ pd_status pd_customer_check(const pd_catalogue *cat, const pd_geo *g, pd_custome
 		return st;
 	free(c->time_zone);
 	c->time_zone = tz;
+
+	trim_field(&c->locale, true);
+	char *loc = NULL;
+	st = pd_check_locale(g, c->country, c->locale, &loc, e);
+	if (st != PD_OK)
+		return st;
+	free(c->locale);
+	c->locale = loc;
 
 	if (c->trial) {
 		if (c->trial_end < c->trial_start) {

@@ -448,3 +448,45 @@ pd_status pd_update_country_zone(const pd_geo *g, const pd_customer *cur, const 
 	}
 	return st;
 }
+
+pd_status pd_check_locale(const pd_geo *g, const char *country, const char *in, char **out,
+                          pd_err *e)
+{
+	if (!in || !*in) {
+		*out = xstrdup(pd_geo_default_locale(g, country));
+		return PD_OK;
+	}
+	char name[8];
+	if (!pd_locale_normalize(in, name))
+		return pd_fail(e, PD_E_INVALID, "locale",
+		               "'%.40s' is not a locale (language_TERRITORY, such as fr_FR)", in);
+	if (!pd_geo_locale_supported(g, name))
+		return pd_fail(e, PD_E_INVALID, "locale",
+		               "%s is not a supported locale on this system (see "
+		               "/usr/share/i18n/SUPPORTED)",
+		               name);
+	*out = xstrdup(name);
+	return PD_OK;
+}
+
+pd_status pd_update_locale(const pd_geo *g, const pd_customer *cur, const char *in,
+                           pd_customer *upd, pd_err *e)
+{
+	const char *want = in;
+	if (!want) {
+		if (!strcmp(upd->country, cur->country))
+			return PD_OK;
+		/* a hand-chosen locale stays; the old country's default follows
+		 * the country */
+		if (cur->locale && *cur->locale &&
+		    strcmp(cur->locale, pd_geo_default_locale(g, cur->country)) != 0)
+			return PD_OK;
+	}
+	char *l = NULL;
+	pd_status st = pd_check_locale(g, upd->country, want, &l, e);
+	if (st == PD_OK) {
+		free(upd->locale);
+		upd->locale = l;
+	}
+	return st;
+}

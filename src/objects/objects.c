@@ -62,6 +62,7 @@ json_t *pd_json_customer(const pd_customer *c, pd_day today)
 	json_object_set_new(o, "billing_id", pd_json_str(pd_customer_billing_id(c)));
 	json_object_set_new(o, "country", pd_json_str(c->country));
 	json_object_set_new(o, "time_zone", pd_json_str(c->time_zone));
+	json_object_set_new(o, "locale", pd_json_str(c->locale));
 	json_object_set_new(o, "notes", pd_json_str(c->notes));
 	if (c->trial) {
 		json_t *t = json_object();
@@ -501,9 +502,14 @@ pd_status pd_billing_writer_line(const pd_billing_line *l, void *vctx, pd_err *e
 	char d1[11], d2[11];
 	pd_day_format(l->first_day, d1);
 	pd_day_format(l->last_day, d2);
-	char price[32], amount[32];
-	fmt_money(l->unit_price_cents, price);
-	fmt_money(l->amount_cents, amount);
+	char price[48], amount[48];
+	if (x->locale_format && !x->json) {
+		pd_format_amount_locale(l->unit_price_cents, l->locale, price);
+		pd_format_amount_locale(l->amount_cents, l->locale, amount);
+	} else {
+		fmt_money(l->unit_price_cents, price);
+		fmt_money(l->amount_cents, amount);
+	}
 	x->n++;
 	json_t *tot = json_object_get(x->totals, cur);
 	json_object_set_new(x->totals, cur,

@@ -108,6 +108,7 @@ static void customer_diff(pd_buf *b, const pd_customer *o, const pd_customer *n)
 	diff_str(b, "reference", o->reference, n->reference);
 	diff_str(b, "country", o->country, n->country);
 	diff_str(b, "time_zone", o->time_zone, n->time_zone);
+	diff_str(b, "locale", o->locale, n->locale);
 	diff_str(b, "notes", o->notes, n->notes);
 	diff_bool(b, "trial", o->trial, n->trial);
 	diff_day(b, "trial_start", o->trial, o->trial_start, n->trial, n->trial_start);
@@ -133,7 +134,7 @@ static pd_status cust_write(pd_store *s, const pd_customer *o, pd_customer *n, c
 	    "UPDATE customers SET name=?, name_key=?, product_type=?, reference=?, country=?,"
 	    " time_zone=?, notes=?, trial=?, trial_start=?, trial_end=?, trial_converted=?,"
 	    " internal_system=?, disabled=?, deleted_at=?, updated_at=?, version=version+1,"
-	    " search=?, status_key=? WHERE id=? AND version=?";
+	    " search=?, status_key=?, locale=? WHERE id=? AND version=?";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	pd_status r = st ? PD_OK : FAILED(e);
 	if (st) {
@@ -156,8 +157,9 @@ static pd_status cust_write(pd_store *s, const pd_customer *o, pd_customer *n, c
 		sqlite3_bind_int64(st, 15, pd_now());
 		bind_text(st, 16, search);
 		sqlite3_bind_int64(st, 17, cust_status_key(n));
-		sqlite3_bind_int64(st, 18, o->id);
-		sqlite3_bind_int64(st, 19, o->version);
+		bind_text(st, 18, n->locale && *n->locale ? n->locale : o->locale);
+		sqlite3_bind_int64(st, 19, o->id);
+		sqlite3_bind_int64(st, 20, o->version);
 		int rc = sqlite3_step(st);
 		sqlite3_reset(st);
 		if (rc != SQLITE_DONE) {
@@ -274,8 +276,8 @@ static pd_status create_tx(pd_store *s, void *vx, pd_err *e)
 	static const char sql[] =
 	    "INSERT INTO customers(tenant_id, name, name_key, product_type, reference, country,"
 	    " time_zone, notes, trial, trial_start, trial_end, trial_converted, internal_system,"
-	    " disabled, deleted_at, created_at, updated_at, version, search, status_key)"
-	    " VALUES (?,?,?,?,?,?,?,?,?,?,?,0,?,0,0,?,?,1,?,?)";
+	    " disabled, deleted_at, created_at, updated_at, version, search, status_key, locale)"
+	    " VALUES (?,?,?,?,?,?,?,?,?,?,?,0,?,0,0,?,?,1,?,?,coalesce(?,pd_default_locale(?)))";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st) {
 		free(key);
@@ -300,6 +302,12 @@ static pd_status create_tx(pd_store *s, void *vx, pd_err *e)
 	sqlite3_bind_int64(st, 14, now);
 	bind_text(st, 15, search);
 	sqlite3_bind_int64(st, 16, cust_status_key(c));
+	/* a caller that skipped pd_customer_check gets the country's default */
+	if (c->locale && *c->locale)
+		bind_text(st, 17, c->locale);
+	else
+		sqlite3_bind_null(st, 17);
+	bind_text(st, 18, c->country);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	free(key);
