@@ -46,7 +46,7 @@ const char *ui_action_name(enum ui_action a)
 }
 const char *ui_action_help(enum ui_action a)
 {
-	return a < UI_A__COUNT ? actions[a].help : "";
+	return a < UI_A__COUNT && actions[a].help[0] ? _(actions[a].help) : "";
 }
 enum ui_context ui_action_context(enum ui_action a)
 {
@@ -58,7 +58,7 @@ const char *ui_context_name(enum ui_context c)
 }
 const char *ui_context_title(enum ui_context c)
 {
-	return c < UI_CTX__COUNT ? contexts[c].title : "?";
+	return c < UI_CTX__COUNT ? _(contexts[c].title) : "?";
 }
 
 struct binding {
