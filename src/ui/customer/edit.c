@@ -9,7 +9,7 @@
 
 #include "customer/customer.h"
 
-enum { E_NAME, E_PRODUCT, E_REF, E_COUNTRY, E_TZ, E_NOTES, E_INTERNAL, E__N };
+enum { E_NAME, E_PRODUCT, E_REF, E_COUNTRY, E_TZ, E_LOCALE, E_NOTES, E_INTERNAL, E__N };
 
 static const struct ui_fspec edit_spec[E__N] = {
     [E_NAME] = {"name", "Name", UI_F_TEXT, 40, 1, PD_NAME_MAX, NULL},
@@ -18,6 +18,7 @@ static const struct ui_fspec edit_spec[E__N] = {
                "optional; billing uses it"},
     [E_COUNTRY] = {"country", "Country", UI_F_LOOKUP, 24, 1, 60, "type a name (FR/EN)"},
     [E_TZ] = {"time_zone", "Time zone", UI_F_CHOICE, 30, 1, 0, NULL},
+    [E_LOCALE] = {"locale", "Locale", UI_F_LOOKUP, 12, 1, 16, "language, numbers"},
     [E_NOTES] = {"notes", "Notes", UI_F_MULTILINE, 44, 4, PD_NOTES_MAX, "multi-line"},
     [E_INTERNAL] = {"internal_system", "Internal system", UI_F_TOGGLE, 8, 1, 0,
                     "!for internal use only (never billed)"},
@@ -70,6 +71,25 @@ void ui_country_search(void *ctx, const char *query, struct ui_choice **out, siz
 		(*out)[i].label = same ? xasprintf("%s %s", found[i]->code, found[i]->name_en)
 		                       : xasprintf("%s %s / %s", found[i]->code, found[i]->name_en,
 		                                   found[i]->name_fr);
+	}
+	*n = k;
+}
+
+/* The system's supported locales (docs/user-guide.md, "Language and
+ * locale") containing what is typed ("fr", "_CH"), case-insensitive; at
+ * most 40. */
+static void locale_search(void *ctx, const char *query, struct ui_choice **out, size_t *n)
+{
+	struct ui_app *app = ctx;
+	size_t k = 0, total = pd_geo_locale_count(app->geo);
+	*out = xcalloc(40, sizeof **out);
+	for (size_t i = 0; i < total && k < 40; i++) {
+		const char *l = pd_geo_locale_at(app->geo, i);
+		if (query && *query && !strcasestr(l, query))
+			continue;
+		(*out)[k].value = xstrdup(l);
+		(*out)[k].label = xstrdup(l);
+		k++;
 	}
 	*n = k;
 }
@@ -150,6 +170,12 @@ static pd_status edit_check(struct ui_form *f, int idx, void *vctx, pd_err *e)
 		free(out);
 		return st;
 	}
+	case E_LOCALE: {
+		char *out = NULL;
+		pd_status st = pd_check_locale(app->geo, ui_form_get(f, E_COUNTRY), v, &out, e);
+		free(out);
+		return st;
+	}
 	case E_NOTES:
 		return pd_check_notes(v, e);
 	default:
@@ -172,6 +198,11 @@ static void edit_changed(struct ui_form *f, int idx, void *vctx)
 			const char *tz = ui_form_get(f, E_TZ);
 			if (c && c->n_zones && !pd_country_has_zone(c, tz))
 				ui_form_set(f, E_TZ, c->zones[0]);
+			/* the old country's default locale follows the country
+			 * (pd_update_locale); one chosen by hand stays */
+			if (!strcmp(ui_form_get(f, E_LOCALE),
+			            pd_geo_default_locale(x->app->geo, x->base.country)))
+				ui_form_set(f, E_LOCALE, pd_geo_default_locale(x->app->geo, cc));
 		}
 		/* the product type must still be sold in the new country */
 		pd_err_clear(&e);
@@ -189,6 +220,7 @@ static void set_values(struct ui_form *f, const pd_customer *c, const struct ui_
 	ui_form_set(f, E_REF, c->reference ? c->reference : "");
 	ui_form_set(f, E_COUNTRY, c->country);
 	ui_form_set(f, E_TZ, c->time_zone ? c->time_zone : "");
+	ui_form_set(f, E_LOCALE, c->locale ? c->locale : "");
 	ui_form_set(f, E_NOTES, c->notes ? c->notes : "");
 	ui_form_set(f, E_INTERNAL, c->internal_system ? "yes" : "no");
 	const pd_product_type *pt = pd_catalogue_product(app->cat, c->product_type);
@@ -201,6 +233,7 @@ static void edit_init(struct ui_form *f, void *vctx)
 {
 	struct edit_ctx *x = vctx;
 	ui_form_set_search(f, E_COUNTRY, ui_country_search, x->app);
+	ui_form_set_search(f, E_LOCALE, locale_search, x->app);
 	set_values(f, &x->base, x->app);
 	refresh_choices(x, f);
 	/* product choices must include the current (maybe no longer sold) type */
@@ -217,6 +250,7 @@ static void form_to_customer(struct ui_form *f, const pd_customer *base, pd_cust
 	pd_set_str(&out->reference, ui_form_get(f, E_REF));
 	snprintf(out->country, sizeof out->country, "%s", ui_form_get(f, E_COUNTRY));
 	pd_set_str(&out->time_zone, ui_form_get(f, E_TZ));
+	pd_set_str(&out->locale, ui_form_get(f, E_LOCALE));
 	pd_set_str(&out->notes, ui_form_get(f, E_NOTES));
 	out->internal_system = ui_form_get_bool(f, E_INTERNAL);
 }
@@ -384,6 +418,8 @@ static const char *field_val(const pd_customer *c, int i, char *buf, size_t n)
 		return c->country;
 	case E_TZ:
 		return c->time_zone ? c->time_zone : "";
+	case E_LOCALE:
+		return c->locale ? c->locale : "";
 	case E_NOTES:
 		return c->notes ? c->notes : "";
 	case E_INTERNAL:
@@ -527,6 +563,9 @@ static void reapply(struct ui_screen *s, struct conflict *k)
 			break;
 		case E_TZ:
 			pd_set_str(&merged.time_zone, mi);
+			break;
+		case E_LOCALE:
+			pd_set_str(&merged.locale, mi);
 			break;
 		case E_NOTES:
 			pd_set_str(&merged.notes, mi);

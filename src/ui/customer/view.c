@@ -138,6 +138,7 @@ static void draw_details(struct ui_screen *s, struct cview *v, int y0)
 	snprintf(buf, sizeof buf, "%s %s", c->country, country_name(app, c->country));
 	kv(w, y++, s->w, "Country", buf, n);
 	kv(w, y++, s->w, "Time zone", c->time_zone, n);
+	kv(w, y++, s->w, "Locale", c->locale, n);
 	pd_customer_status st = pd_customer_status_of(c, today);
 	kv(w, y++, s->w, "Status", pd_customer_status_name(st),
 	   ui_role(st == PD_CS_ACTIVE  ? UI_R_STATUS_OK
