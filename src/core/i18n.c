@@ -3,8 +3,8 @@
 #include "provdesk/i18n.h"
 
 #include <limits.h>
-#include <stdbool.h>
 #include <locale.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 

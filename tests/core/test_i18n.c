@@ -15,7 +15,8 @@ static void use_locale(const char *name)
 	unsetenv("LANGUAGE");
 	pd_i18n_init();
 	if (!setlocale(LC_MESSAGES, NULL) || strcmp(setlocale(LC_MESSAGES, NULL), name) != 0)
-		cr_skip_test("locale %s is not generated (.ci/deps --test makes fr_FR.UTF-8)", name);
+		cr_skip_test("locale %s is not generated (.ci/deps --test makes fr_FR.UTF-8)",
+		             name);
 }
 
 Test(i18n, build_tree_dir)
