@@ -351,10 +351,14 @@ static void lv_draw(struct ui_screen *s)
 	ui_put(w, 0, px, s->w - px, pbx, ui_role(st_role) | A_BOLD, false);
 	/* line 1: panels; line 2: resync progress/result, else the last error */
 	ui_fill(w, 1, 0, s->w, ui_role(UI_R_TAB));
-	ui_put(w, 1, 1, 22, _(" Calls & agents "),
+	/* the second tab two cells after the first, measured: translations differ */
+	const char *tab1 = _(" Calls & agents "), *tab2 = _(" Users ");
+	int x2 = 1 + ui_text_width(tab1) + 2;
+	ui_put(w, 1, 1, ui_text_width(tab1), tab1,
 	       ui_role(l->panel != P_USERS ? UI_R_TAB_ACTIVE : UI_R_TAB), false);
-	ui_put(w, 1, 19, 12, _(" Users "),
-	       ui_role(l->panel == P_USERS ? UI_R_TAB_ACTIVE : UI_R_TAB), false);
+	if (x2 < s->w)
+		ui_put(w, 1, x2, s->w - x2, tab2,
+		       ui_role(l->panel == P_USERS ? UI_R_TAB_ACTIVE : UI_R_TAB), false);
 	enum ui_role rr = UI_R_NOTE;
 	const char *rs = ui_services_resync_text(app, l->id, &rr);
 	if (*rs) {
