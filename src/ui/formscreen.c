@@ -358,7 +358,10 @@ static void offer_draft(struct ui_screen *s)
 	time_t t = (time_t)at;
 	struct tm tm;
 	localtime_r(&t, &tm);
-	strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
+	/* TRANSLATORS: strftime format of a date and time a person reads
+	 * (a dialog): the locale's order; tables and logs keep ISO. */
+	/* xgettext:no-c-format */
+	strftime(when, sizeof when, _("%Y-%m-%d %H:%M"), &tm);
 	struct draft_offer *o = xcalloc(1, sizeof *o);
 	o->s = s;
 	o->json = json;

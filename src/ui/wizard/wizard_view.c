@@ -242,7 +242,10 @@ static void draw_ask(struct wiz *z)
 		time_t t = (time_t)z->draft_saved_at;
 		struct tm tm;
 		if (t && localtime_r(&t, &tm))
-			strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
+			/* TRANSLATORS: strftime format of a date and time a person reads
+			 * (a dialog): the locale's order; tables and logs keep ISO. */
+			/* xgettext:no-c-format */
+			strftime(when, sizeof when, _("%Y-%m-%d %H:%M"), &tm);
 		snprintf(line, sizeof line, _("Draft \"%.60s\" saved %s at step %d."),
 		         *z->w.name ? z->w.name : _("(no name yet)"), when, (int)z->w.step + 1);
 		opts[0] = _("r  Resume the draft");
