@@ -69,7 +69,7 @@ int pd_cli_catalogue_cmd(pd_cli *c, int argc, char **argv)
 			const pd_product_type *p = &cat->types[i];
 			char price[64], m[32];
 			pd_fmt_money(p->price_cents, m);
-			snprintf(price, sizeof price, "%s %s/user/month", m,
+			snprintf(price, sizeof price, _("%s %s/user/month"), m,
 			         p->currency ? p->currency : "");
 			char *pl = strv_join(p->platforms, p->n_platforms, "-");
 			char *co = strv_join(p->countries, p->n_countries, "all");

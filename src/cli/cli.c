@@ -160,7 +160,7 @@ int pd_cli_fail(pd_cli *c, const pd_err *e)
 	char tag[96];
 	snprintf(tag, sizeof tag, ":%d:", e->line);
 	if (e->line > 0 && !strstr(msg, tag))
-		fprintf(stderr, "line %d: ", e->line);
+		fprintf(stderr, _("line %d: "), e->line);
 	snprintf(tag, sizeof tag, "%s: ", e->field);
 	if (e->field[0] && !strstr(msg, tag))
 		fprintf(stderr, "%s: ", e->field);

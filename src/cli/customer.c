@@ -325,17 +325,17 @@ static int show_customer(pd_cli *c, const pd_customer *cu, const char *warning)
 		if (!has_pbx)
 			printf("  none\n");
 		else {
-			printf("  %s %s:%d%s user %s%s%s\n", pbx.platform ? pbx.platform : "",
-			       pbx.host ? pbx.host : "", pbx.port, pbx.tls ? " (TLS)" : "",
+			printf(_("  %s %s:%d%s user %s%s%s\n"), pbx.platform ? pbx.platform : "",
+			       pbx.host ? pbx.host : "", pbx.port, pbx.tls ? _(" (TLS)") : "",
 			       pbx.username ? pbx.username : "",
-			       pbx.template_name ? ", template " : "",
+			       pbx.template_name ? _(", template ") : "",
 			       pbx.template_name ? pbx.template_name : "");
 			printf(
 			    _("  %s, sync users %s, monitor %s, auto-provision sub-accounts %s\n"),
 			    pbx.enabled ? "enabled" : "disabled", pbx.sync_users ? "on" : "off",
 			    pbx.monitor ? "on" : "off", pbx.auto_provision ? "on" : "off");
 			if (has_st)
-				printf("  status: %s%s%s\n", pst.state ? pst.state : "",
+				printf(_("  status: %s%s%s\n"), pst.state ? pst.state : "",
 				       pst.last_error ? " — " : "",
 				       pst.last_error ? pst.last_error : "");
 		}

@@ -619,12 +619,12 @@ static void report(pd_cli *c, const char *file, bool dry, bool verbose, const ch
 				        r->errs[k].field, r->errs[k].field[0] ? ": " : "",
 				        r->errs[k].message);
 		else if (!c->json && r->act == ACT_SKIP)
-			printf("line %d: skipped \"%s\": %s\n", r->line, r->name, r->message);
+			printf(_("line %d: skipped \"%s\": %s\n"), r->line, r->name, r->message);
 		else if (!c->json && r->act == ACT_UPDATE)
-			printf("line %d: %s \"%s\"\n", r->line, dry ? _("would update") : "updated",
-			       r->name);
+			printf(_("line %d: %s \"%s\"\n"), r->line,
+			       dry ? _("would update") : "updated", r->name);
 		else if (!c->json && verbose && r->act == ACT_CREATE)
-			printf("line %d: %s \"%s\"%s%s\n", r->line,
+			printf(_("line %d: %s \"%s\"%s%s\n"), r->line,
 			       dry ? _("would create") : "created", r->name,
 			       r->tenant_id[0] ? " " : "", r->tenant_id);
 	}
@@ -654,7 +654,7 @@ static void report(pd_cli *c, const char *file, bool dry, bool verbose, const ch
 		fprintf(stderr, _("provdesk: %s: %zu row%s, %zu with errors: nothing imported\n"),
 		        file, total, total == 1 ? "" : "s", cnt[ACT_ERROR]);
 	else
-		printf("%s: %zu row%s: %zu %s, %zu %s, %zu skipped%s\n", file, total,
+		printf(_("%s: %zu row%s: %zu %s, %zu %s, %zu skipped%s\n"), file, total,
 		       total == 1 ? "" : "s", cnt[ACT_CREATE], dry ? _("to create") : "created",
 		       cnt[ACT_UPDATE], dry ? _("to update") : "updated", cnt[ACT_SKIP],
 		       dry ? _(" (dry run: nothing written)") : "");

@@ -106,7 +106,7 @@ int pd_cli_parse_params(pd_cli *c, const char *cmd, int argc, char **argv, const
 			else if (i + 1 < argc && !(argv[i + 1][0] == '-' && argv[i + 1][1] == '-'))
 				*o->val = argv[++i];
 			else
-				return pd_cli_usage(c, "%s: option '--%s' needs a value", cmd,
+				return pd_cli_usage(c, _("%s: option '--%s' needs a value"), cmd,
 				                    o->name);
 			break;
 		case PD_OPT_OPTVAL:

@@ -133,7 +133,7 @@ void pd_table_users(pd_table *t, const pd_catalogue *cat, const pd_user *u, size
 		    u[i].display_name,
 		    u[i].email,
 		    u[i].extension ? u[i].extension : u[i].endpoint,
-		    r ? r->name : (u[i].role ? u[i].role : "(none)"),
+		    r ? r->name : (u[i].role ? u[i].role : _("(none)")),
 		    pd_invite_state_name(u[i].invite),
 		    u[i].synced ? "pbx" : (u[i].primary ? "primary" : "console"),
 		    u[i].device_state,

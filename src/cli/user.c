@@ -84,9 +84,9 @@ static int print_one(pd_cli *c, int64_t id, const char *verb)
 	if (c->json)
 		pd_cli_print_json(c, pd_json_user(&c->cat, &u));
 	else
-		printf("%s user #%lld %s <%s>%s%s\n", verb, (long long)u.id,
+		printf(_("%s user #%lld %s <%s>%s%s\n"), verb, (long long)u.id,
 		       u.display_name ? u.display_name : "", u.email ? u.email : "",
-		       u.role ? ", role " : _(", no role"), u.role ? u.role : "");
+		       u.role ? _(", role ") : _(", no role"), u.role ? u.role : "");
 	pd_user_free(&u);
 	return 0;
 }

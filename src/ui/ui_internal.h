@@ -429,6 +429,12 @@ int ui_put(WINDOW *w, int y, int x, int width, const char *s, attr_t attr, bool 
  * cells, one space between columns; each column gets base[i] and the
  * columns with grow[i] > 0 share what is left in proportion. */
 void ui_columns_fit(int total, const int *base, const int *grow, int n, int *out);
+/* Same, each column at least as wide as its title (translated titles can be
+ * longer than the base widths, which fit the English ones): the growing
+ * columns give up what the titles took. At most UI_COLUMNS_MAX columns. */
+#define UI_COLUMNS_MAX 16
+void ui_columns_fit_titles(int total, const char *const *titles, const int *base, const int *grow,
+                           int n, int *out);
 /* One table row at y in those widths: cell i in col_attr[i] (if non-NULL and
  * non-zero) else attr, right-aligned where right[i] (right may be NULL). */
 void ui_put_columns(WINDOW *w, int y, const char *const *cells, const int *cw, int n,
@@ -440,7 +446,19 @@ int ui_put_match(WINDOW *w, int y, int x, int width, const char *s, const char *
 void ui_fill(WINDOW *w, int y, int x, int width, attr_t attr);
 /* A box in the dialog.border role with an optional title. */
 void ui_box(WINDOW *w, const char *title);
-/* The cells ui_put takes for `s` (control characters drawn as a space). */
+/* A customer's status as shown ("active", in the user's language); files
+ * and filters keep pd_customer_status_name. */
+const char *ui_customer_status_label(pd_customer_status s);
+/* The translation of a string marked with N_() (a table's label, a screen's
+ * key bar), for drawing; NULL and "" stay as they are (gettext("") would be
+ * the catalogue's header). */
+static inline const char *ui_tr(const char *s)
+{
+	return s && *s ? gettext(s) : s;
+}
+/* The cells ui_put takes for `s` (control characters drawn as a space):
+ * measure translated labels with it, never with strlen (French is longer
+ * and has accents). */
 int ui_text_width(const char *s);
 /* Word-wrap UTF-8 `s` into lines of at most `width` cells (a word longer
  * than a line is cut); at least one line. *out and each line: caller frees. */

@@ -58,12 +58,15 @@ if os.path.exists(allow_path):
             allow.setdefault(path, set()).add(lit)
 
 WORDY = re.compile(r'[A-Z][a-z]|[A-Za-z]{2,} +[A-Za-z]{2,}|[A-Za-z]{2,}[.!?:]? +[A-Za-z]{2,}')
+# a word beside a space ("syncing %d/%d", "%s in %ds") or in parentheses
+# ("(none)"): keys and identifiers have neither
+WORD_SPACED = re.compile(r'[A-Za-z]{3,}[^ ]* |[A-Za-z]{2,}\)| [^ ]*[A-Za-z]{3,}|\([a-z]{3,}')
 
 def is_text(s):
     # Format directives and escapes are not words.
-    t = re.sub(r'%[-+ #0-9.*]*(?:hh|h|ll|l|z|j|t|L)?[a-zA-Z]', ' ', s)
-    t = re.sub(r'\\[nt"\\]', ' ', t)
-    return bool(WORDY.search(t))
+    t = re.sub(r'%[-+ #0-9.*]*(?:hh|h|ll|l|z|j|t|L)?[a-zA-Z]', '0', s)
+    t = re.sub(r'\\[nt"\\]', ' ', t).strip()
+    return bool(WORDY.search(t) or WORD_SPACED.search(t))
 
 def tokens(src):
     """(kind, text, line) for identifiers, strings, punctuation; comments,
