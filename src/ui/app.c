@@ -244,7 +244,8 @@ static void msglog_free(struct ui_app *app)
 
 void ui_show_err(struct ui_app *app, const char *what, const pd_err *e)
 {
-	ui_msg(app, UI_R_STATUS_ERROR, "%s: %s", what,
+	/* TRANSLATORS: a field's label, then its error (French: "%s : %s") */
+	ui_msg(app, UI_R_STATUS_ERROR, _("%s: %s"), what,
 	       e->message[0] ? e->message : pd_status_message(e->status));
 }
 

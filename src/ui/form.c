@@ -256,7 +256,7 @@ static char *display_of(const struct ffield *x)
 {
 	switch (x->spec.kind) {
 	case UI_F_TOGGLE:
-		return xstrdup(strcmp(x->value, "yes") == 0 ? _("[x] yes") : "[ ] no");
+		return xstrdup(strcmp(x->value, "yes") == 0 ? _("[x] yes") : _("[ ] no"));
 	case UI_F_CHOICE: {
 		/* "" is a value of its own when offered ("(none)", "no access") */
 		const char *l = choice_label(x, x->value);

@@ -227,7 +227,8 @@ static void fs_status(struct ui_screen *s, char *buf, size_t n, enum ui_role *ro
 	const char *err = cur >= 0 ? ui_form_error(fs->form, cur) : NULL;
 	if (err && (size_t)cur < fs->def.n) {
 		*role = UI_R_STATUS_ERROR;
-		snprintf(buf, n, "%s: %s", ui_tr(fs->def.spec[cur].label), err);
+		/* TRANSLATORS: a field's label, then its error (French: "%s : %s") */
+		snprintf(buf, n, _("%s: %s"), ui_tr(fs->def.spec[cur].label), err);
 		return;
 	}
 	struct ui_app *app = s->app;

@@ -31,12 +31,13 @@ static pd_status cat_create(struct ui_screen *s, void *arg, pd_err *e)
 	for (size_t i = 0; i < cat->n_types; i++) {
 		const pd_product_type *p = &cat->types[i];
 		tv_add(t, xasprintf("%s — %s", p->name, p->key));
-		tv_add(t, xasprintf(
-		              _("    %lld.%02lld %s per user/month · %s · %s"),
-		              (long long)(p->price_cents / 100), (long long)(p->price_cents % 100),
-		              p->currency ? p->currency : "",
-		              p->locked_after_assignment ? _("locked once assigned") : "changeable",
-		              p->trial_allowed ? _("trial allowed") : _("no trial")));
+		tv_add(t,
+		       xasprintf(_("    %lld.%02lld %s per user/month · %s · %s"),
+		                 (long long)(p->price_cents / 100),
+		                 (long long)(p->price_cents % 100), p->currency ? p->currency : "",
+		                 p->locked_after_assignment ? _("locked once assigned")
+		                                            : _("changeable"),
+		                 p->trial_allowed ? _("trial allowed") : _("no trial")));
 		pd_buf b = {0};
 		for (size_t k = 0; k < p->n_platforms; k++)
 			pd_buf_printf(&b, "%s%s", k ? ", " : "", p->platforms[k]);
@@ -45,7 +46,7 @@ static pd_status cat_create(struct ui_screen *s, void *arg, pd_err *e)
 			pd_buf_printf(&b, "%s%s", k ? ", " : "", p->countries[k]);
 		char *co = pd_buf_steal(&b);
 		tv_add(t, xasprintf(_("    platforms: %s · countries: %s"), *pl ? pl : "—",
-		                    p->n_countries ? co : "everywhere"));
+		                    p->n_countries ? co : _("everywhere")));
 		free(pl);
 		free(co);
 		if (p->description && *p->description)

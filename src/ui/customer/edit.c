@@ -19,7 +19,7 @@ static const struct ui_fspec edit_spec[E__N] = {
     [E_COUNTRY] = {"country", N_("Country"), UI_F_LOOKUP, 24, 1, 60, N_("type a name (FR/EN)")},
     [E_TZ] = {"time_zone", N_("Time zone"), UI_F_CHOICE, 30, 1, 0, NULL},
     [E_LOCALE] = {"locale", N_("Locale"), UI_F_LOOKUP, 12, 1, 16, N_("language, numbers")},
-    [E_NOTES] = {"notes", N_("Notes"), UI_F_MULTILINE, 44, 4, PD_NOTES_MAX, "multi-line"},
+    [E_NOTES] = {"notes", N_("Notes"), UI_F_MULTILINE, 44, 4, PD_NOTES_MAX, N_("multi-line")},
     [E_INTERNAL] = {"internal_system", N_("Internal system"), UI_F_TOGGLE, 8, 1, 0,
                     N_("!for internal use only (never billed)")},
 };

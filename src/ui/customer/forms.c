@@ -14,7 +14,7 @@ static const struct ui_fspec user_spec[U__N] = {
     [U_NAME] = {"display_name", N_("Display name"), UI_F_TEXT, 36, 1, PD_DISPLAY_NAME_MAX, NULL},
     [U_EMAIL] = {"email", N_("Email"), UI_F_TEXT, 36, 1, PD_EMAIL_MAX,
                  N_("use the same email as on the PBX")},
-    [U_EXT] = {"extension", N_("Extension"), UI_F_TEXT, 12, 1, PD_EXTENSION_MAX, "optional"},
+    [U_EXT] = {"extension", N_("Extension"), UI_F_TEXT, 12, 1, PD_EXTENSION_MAX, N_("optional")},
     [U_ROLE] = {"role", N_("Role"), UI_F_CHOICE, 28, 1, 0, NULL},
 };
 

@@ -1194,7 +1194,8 @@ static int g_data(struct ui_screen *s)
 static void status_compact(const pd_counts *c, const char *pbx, char *buf, size_t n)
 {
 	pd_buf b = {0};
-	pd_buf_printf(&b, _(" %lld customers · %s"), (long long)c->total, pbx);
+	pd_buf_printf(&b, P_(" %lld customer · %s", " %lld customers · %s", c->total),
+	              (long long)c->total, pbx);
 	const struct {
 		int64_t v;
 		const char *what;

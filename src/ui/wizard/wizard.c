@@ -703,9 +703,10 @@ static void w_status(struct ui_screen *s, char *buf, size_t n, enum ui_role *rol
 	const char *err = cur >= 0 ? ui_form_error(z->form, cur) : NULL;
 	if (err) {
 		*role = UI_R_STATUS_ERROR;
-		snprintf(buf, n, "%s%s%s: %s", z->note_role == UI_R_STATUS_ERROR ? z->note : "",
-		         z->note_role == UI_R_STATUS_ERROR && z->note[0] ? " · " : "",
-		         z->fields[cur].label, err);
+		char *field_err = xasprintf(_("%s: %s"), z->fields[cur].label, err);
+		snprintf(buf, n, "%s%s%s", z->note_role == UI_R_STATUS_ERROR ? z->note : "",
+		         z->note_role == UI_R_STATUS_ERROR && z->note[0] ? " · " : "", field_err);
+		free(field_err);
 		return;
 	}
 	size_t step_errs = 0;
