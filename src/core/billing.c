@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "provdesk/catalogue.h"
+#include "provdesk/i18n.h"
 #include "provdesk/model.h"
 #include "provdesk/util.h"
 
@@ -144,7 +145,7 @@ pd_status pd_billing_lines_dated(const pd_customer *c, const pd_billing_state *h
 {
 	if (period_days <= 0 || period_days > PD_BILLING_MAX_DAYS)
 		return pd_fail(e, PD_E_INVALID, "period",
-		               "a billing period has 1 to %d days (got %d)", PD_BILLING_MAX_DAYS,
+		               _("a billing period has 1 to %d days (got %d)"), PD_BILLING_MAX_DAYS,
 		               period_days);
 	/* The state billed on each day (-1: none) and whether the day ended
 	 * with the customer deleted. */
@@ -237,7 +238,7 @@ pd_status pd_billing_lines_dated(const pd_customer *c, const pd_billing_state *h
 			flag(&flags, f);
 		}
 		if (!pr)
-			flag(&flags, "unknown product type");
+			flag(&flags, _("unknown product type"));
 
 		pd_billing_line l = {0};
 		l.billing_id = billing_id;

@@ -8,6 +8,7 @@
 
 #include "csv.h"
 #include "objects.h"
+#include "provdesk/i18n.h"
 #include "provdesk/util.h"
 
 /* ---- JSON ---- */
@@ -209,7 +210,8 @@ pd_status pd_role_resolve(const pd_catalogue *cat, const char *in, const char **
 	pd_buf b = {0};
 	for (size_t i = 0; i < cat->n_roles; i++)
 		pd_buf_printf(&b, "%s%s", i ? ", " : "", cat->roles[i].key);
-	pd_fail(e, PD_E_INVALID, "role", "unknown role '%s' (known: %s, none)", t, b.s ? b.s : "");
+	pd_fail(e, PD_E_INVALID, "role", _("unknown role '%s' (known: %s, none)"), t,
+	        b.s ? b.s : "");
 	pd_buf_free(&b);
 	free(t);
 	return PD_E_INVALID;
@@ -228,7 +230,7 @@ pd_status pd_customer_resolve(pd_store *s, const char *id, pd_customer *out, pd_
 		st = store_customer_find_reference(s, id, out, &re);
 		if (st == PD_E_NOTFOUND)
 			pd_fail(e, PD_E_NOTFOUND, "customer",
-			        "no customer with tenant id, name or reference '%.100s'", id);
+			        _("no customer with tenant id, name or reference '%.100s'"), id);
 		else
 			*e = re;
 	}
@@ -563,7 +565,7 @@ pd_status pd_billing_writer_line(const pd_billing_line *l, void *vctx, pd_err *e
 	                       bd};
 	pd_csv_write_row(x->out, cells, sizeof cells / sizeof cells[0]);
 	if (ferror(x->out))
-		return pd_fail(e, PD_E_CANTCREATE, "output", "write error: %s", strerror(errno));
+		return pd_fail(e, PD_E_CANTCREATE, "output", _("write error: %s"), strerror(errno));
 	return PD_OK;
 }
 
