@@ -1,11 +1,11 @@
 /* provdesk: argument parsing and dispatch. A command goes to the command
  * line (src/cli); no command opens the console (src/ui). */
-#include <locale.h>
 #include <stdio.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
 #include "provdesk/cli.h"
+#include "provdesk/i18n.h"
 #include "provdesk/labpbx.h"
 #include "provdesk/ui.h"
 #include "provdesk/util.h"
@@ -84,9 +84,9 @@ static void no_core_dumps(void)
 
 int main(int argc, char **argv)
 {
-	/* The console needs the user's locale for wide characters; the command
-	 * line only prints UTF-8 it was given or read from the database. */
-	setlocale(LC_ALL, "");
+	/* The user's locale: wide characters for the console, and the language
+	 * of what the console and the command line say (include/provdesk/i18n.h). */
+	pd_i18n_init();
 	pd_cli_guard_stderr();
 	pd_cli_globals g;
 	int rc = pd_cli_parse_globals(argc, argv, &g);

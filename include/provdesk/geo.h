@@ -47,4 +47,18 @@ bool pd_geo_zone_valid(const pd_geo *g, const char *tz);
 /* The zone belongs to the country's list. */
 bool pd_country_has_zone(const pd_country *c, const char *tz);
 
+/* ---- locales (docs/architecture.md "Locale per customer") ----
+ * The system's supported locales (glibc's /usr/share/i18n/SUPPORTED, path
+ * overridable by PROVDESK_SUPPORTED_LOCALES), read once with the countries,
+ * as "ll_CC" (language, territory; no codeset, no modifier), sorted. */
+size_t pd_geo_locale_count(const pd_geo *g);
+const char *pd_geo_locale_at(const pd_geo *g, size_t i);
+bool pd_geo_locale_supported(const pd_geo *g, const char *name); /* "fr_FR" */
+/* "fr_FR.UTF-8", "fr-fr", "FR_fr" → "fr_FR"; false when not of that shape. */
+bool pd_locale_normalize(const char *in, char out[8]);
+/* The country's default locale (language and number format): the usual one
+ * (FR fr_FR, BE fr_BE, CH de_CH, GB en_GB, …) when supported, else the
+ * country's first supported locale, else en_US. Never NULL. */
+const char *pd_geo_default_locale(const pd_geo *g, const char *country);
+
 #endif

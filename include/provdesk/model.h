@@ -43,6 +43,7 @@ typedef struct {
 	char *reference;               /* may be NULL/"" */
 	char country[3];               /* ISO 3166-1 alpha-2 */
 	char *time_zone;               /* IANA */
+	char *locale;                  /* "fr_FR": language and number format (pd_check_locale) */
 	char *notes;                   /* may be NULL/"" */
 	bool trial;                    /* has a trial (current or past) */
 	pd_day trial_start, trial_end; /* inclusive; valid when trial */
@@ -101,6 +102,18 @@ pd_status pd_check_time_zone(const pd_geo *g, const char *country, const char *t
  * when it belongs to the new country, else the country's default. */
 pd_status pd_update_country_zone(const pd_geo *g, const pd_customer *cur, const char *country,
                                  const char *tz, pd_customer *upd, pd_err *e);
+/* A customer's locale (language of the invitation, number format): NULL/""
+ * -> the country's default (pd_geo_default_locale); else "fr_FR" (codeset
+ * ignored, "fr-fr" accepted) that the system supports, written to *out as
+ * "fr_FR". Refused on "locale". */
+pd_status pd_check_locale(const pd_geo *g, const char *country, const char *in, char **out,
+                          pd_err *e);
+/* An update's locale, after pd_update_country_zone: in (NULL: unchanged)
+ * checked into upd->locale; without one, a change of country moves a
+ * customer who had the old country's default to the new one's, and keeps a
+ * locale chosen by hand. */
+pd_status pd_update_locale(const pd_geo *g, const pd_customer *cur, const char *in,
+                           pd_customer *upd, pd_err *e);
 pd_status pd_check_product_type(const pd_catalogue *cat, const char *key, const char *country,
                                 pd_err *e);
 /* Changing the product type of an existing customer: refused when the old
@@ -299,7 +312,14 @@ typedef struct {
 	int64_t amount_cents;
 	const char *flags; /* "internal / zero-rated", "trial", "disabled", "deleted DATE"… joined
 	                      by "; " */
+	const char *locale; /* the customer's (pd_format_amount_locale), may be NULL */
 } pd_billing_line;
+/* An amount as a reader of the locale writes it (`billing export
+ * --locale-format`): decimal mark and digit grouping of the locale's language
+ * and territory from a fixed table, so the output is the same on every system
+ * ("1 234,50" for fr_FR with U+202F, "1.234,50" de_DE, "1’234.50" de_CH,
+ * "1,234.50" en_* and unknown). out gets at most 48 bytes. */
+void pd_format_amount_locale(int64_t cents, const char *locale, char out[48]);
 typedef pd_status (*pd_billing_line_fn)(const pd_billing_line *l, void *ctx, pd_err *e);
 /* Rules (scripts and accountants depend on them):
  * - the period is billed day by day from the history h, in the order the

@@ -17,7 +17,7 @@
 
 typedef struct pd_store pd_store;
 
-#define PD_SCHEMA_VERSION_CURRENT 11 /* bumped by each migration */
+#define PD_SCHEMA_VERSION_CURRENT 12 /* bumped by each migration */
 
 typedef struct {
 	const pd_catalogue *catalogue; /* required; borrowed, must outlive the store */

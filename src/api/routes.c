@@ -441,24 +441,15 @@ static bool parse_pbx(api_req *r, json_t *p, pd_pbx **out)
 
 void api_r_customers_create(api_req *r)
 {
-	static const char *const keys[] = {"name",
-	                                   "product_type",
-	                                   "country",
-	                                   "reference",
-	                                   "notes",
-	                                   "time_zone",
-	                                   "trial_days",
-	                                   "internal_system",
-	                                   "admin_name",
-	                                   "admin_email",
-	                                   "admin_extension",
-	                                   "users",
-	                                   "pbx",
-	                                   NULL};
+	static const char *const keys[] = {"name",       "product_type", "country",
+	                                   "reference",  "notes",        "time_zone",
+	                                   "locale",     "trial_days",   "internal_system",
+	                                   "admin_name", "admin_email",  "admin_extension",
+	                                   "users",      "pbx",          NULL};
 	json_t *b;
 	if (!body_object(r, keys, false, &b))
 		return;
-	const char *name, *ptype, *country, *ref, *notes, *tz, *aname, *aemail, *aext;
+	const char *name, *ptype, *country, *ref, *notes, *tz, *aname, *aemail, *aext, *locale;
 	long days = 0;
 	bool has_days;
 	int internal;
@@ -468,6 +459,7 @@ void api_r_customers_create(api_req *r)
 	    !get_str(r, b, "reference", "reference", &ref) ||
 	    !get_str(r, b, "notes", "notes", &notes) ||
 	    !get_str(r, b, "time_zone", "time_zone", &tz) ||
+	    !get_str(r, b, "locale", "locale", &locale) ||
 	    !get_str(r, b, "admin_name", "admin_name", &aname) ||
 	    !get_str(r, b, "admin_email", "admin_email", &aemail) ||
 	    !get_str(r, b, "admin_extension", "admin_extension", &aext) ||
@@ -523,6 +515,8 @@ void api_r_customers_create(api_req *r)
 	if (st == PD_OK)
 		st = pd_check_time_zone(g, n.customer.country, tz, &n.customer.time_zone, &e);
 	if (st == PD_OK)
+		st = pd_check_locale(g, n.customer.country, locale, &n.customer.locale, &e);
+	if (st == PD_OK)
 		st = pd_new_customer_check(r->cat, g, &n, pd_today(), &e);
 	pd_customer cu;
 	memset(&cu, 0, sizeof cu);
@@ -558,17 +552,25 @@ static bool str_eq(const char *a, const char *b)
 /* The steps of `customer update` (src/cli/customer.c cmd_update). */
 void api_r_customer_patch(api_req *r)
 {
-	static const char *const keys[] = {
-	    "name",      "product_type",    "country",  "reference", "notes",
-	    "time_zone", "internal_system", "disabled", "trial_end", "confirm_product_change",
-	    NULL};
+	static const char *const keys[] = {"name",
+	                                   "product_type",
+	                                   "country",
+	                                   "reference",
+	                                   "notes",
+	                                   "time_zone",
+	                                   "internal_system",
+	                                   "disabled",
+	                                   "trial_end",
+	                                   "confirm_product_change",
+	                                   "locale",
+	                                   NULL};
 	int64_t ver = if_match(r);
 	if (ver < 0)
 		return;
 	json_t *b;
 	if (!body_object(r, keys, false, &b))
 		return;
-	const char *name, *ptype, *country, *ref, *notes, *tz, *tend;
+	const char *name, *ptype, *country, *ref, *notes, *tz, *tend, *locale;
 	int internal, disabled, yes;
 	if (!get_str(r, b, "name", "name", &name) ||
 	    !get_str(r, b, "product_type", "product_type", &ptype) ||
@@ -576,6 +578,7 @@ void api_r_customer_patch(api_req *r)
 	    !get_str(r, b, "reference", "reference", &ref) ||
 	    !get_str(r, b, "notes", "notes", &notes) ||
 	    !get_str(r, b, "time_zone", "time_zone", &tz) ||
+	    !get_str(r, b, "locale", "locale", &locale) ||
 	    !get_str(r, b, "trial_end", "trial_end", &tend) ||
 	    !get_bool(r, b, "internal_system", &internal) ||
 	    !get_bool(r, b, "disabled", &disabled) ||
@@ -587,7 +590,7 @@ void api_r_customer_patch(api_req *r)
 	bool clear_ref = json_is_null(json_object_get(b, "reference"));
 	bool clear_notes = json_is_null(json_object_get(b, "notes"));
 	bool fields = name || ptype || country || ref || clear_ref || notes || clear_notes || tz ||
-	              internal >= 0 || tend;
+	              locale || internal >= 0 || tend;
 	pd_day tend_day = 0;
 	if (tend && !pd_day_parse(tend, &tend_day)) {
 		api_failf(r, PD_E_USAGE, 0, NULL, "trial_end",
@@ -634,6 +637,8 @@ void api_r_customer_patch(api_req *r)
 	}
 	if (st == PD_OK)
 		st = pd_update_country_zone(g, &cur, country, tz, &upd, &e);
+	if (st == PD_OK)
+		st = pd_update_locale(g, &cur, locale, &upd, &e);
 	if (st == PD_OK && ptype && !str_eq(ptype, cur.product_type)) {
 		st = pd_check_product_change(r->cat, cur.product_type, ptype, &impact, &e);
 		if (st == PD_OK && yes != 1)

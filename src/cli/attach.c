@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "attach.h"
+#include "provdesk/i18n.h"
 
 pd_serve_client *pd_cli_attach(pd_cli *c, pd_live *live, bool autostart, int timeout_ms, pd_err *e)
 {
@@ -39,8 +40,9 @@ void pd_cli_kick_outbox(pd_cli *c)
 		pd_serve_client_stop(cl);
 	}
 	if (e.message[0])
-		fprintf(stderr,
-		        "provdesk: the invitation waits in the outbox (%s); 'provdesk outbox send' "
-		        "sends it\n",
-		        e.message);
+		fprintf(
+		    stderr,
+		    _("provdesk: the invitation waits in the outbox (%s); 'provdesk outbox send' "
+		      "sends it\n"),
+		    e.message);
 }

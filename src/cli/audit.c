@@ -7,13 +7,14 @@
 
 #include "cli_internal.h"
 #include "csv.h"
+#include "provdesk/i18n.h"
 #include "provdesk/util.h"
 
 static const char help_audit[] =
-    "Usage: provdesk audit [CUSTOMER] [--limit N] [--format text|csv|json] [--output FILE] "
-    "[--json]\n"
-    "The audit log, newest first: who (OS user and SSH client), when, what, old → new.\n"
-    "Secrets never appear (shown as \"(changed)\"). --format csv exports it.\n";
+    N_("Usage: provdesk audit [CUSTOMER] [--limit N] [--format text|csv|json] [--output FILE] "
+       "[--json]\n"
+       "The audit log, newest first: who (OS user and SSH client), when, what, old → new.\n"
+       "Secrets never appear (shown as \"(changed)\"). --format csv exports it.\n");
 
 int pd_cli_audit_cmd(pd_cli *c, int argc, char **argv)
 {
@@ -42,7 +43,8 @@ int pd_cli_audit_cmd(pd_cli *c, int argc, char **argv)
 			fmt = 2;
 		else
 			return pd_cli_usage_field(
-			    c, "format", "--format: expected text, csv or json, got '%s'", format);
+			    c, "format", _("--format: expected text, csv or json, got '%s'"),
+			    format);
 	}
 	pd_err e;
 	pd_err_clear(&e);
@@ -60,7 +62,7 @@ int pd_cli_audit_cmd(pd_cli *c, int argc, char **argv)
 		out = fopen(tmp, "w");
 		if (!out) {
 			pd_audits_free(v, n);
-			rc = pd_cli_failf(c, PD_E_CANTCREATE, "output", "cannot create %s: %m",
+			rc = pd_cli_failf(c, PD_E_CANTCREATE, "output", _("cannot create %s: %m"),
 			                  output);
 			free(tmp);
 			return rc;
@@ -105,8 +107,8 @@ int pd_cli_audit_cmd(pd_cli *c, int argc, char **argv)
 			pd_csv_write_row(out, cells, 8);
 		}
 	} else {
-		static const char *const heads[] = {"WHEN",   "WHO",    "CUSTOMER",
-		                                    "OBJECT", "ACTION", "DETAIL"};
+		static const char *const heads[] = {N_("WHEN"),   N_("WHO"),    N_("CUSTOMER"),
+		                                    N_("OBJECT"), N_("ACTION"), N_("DETAIL")};
 		pd_table t;
 		pd_table_init(&t, 6, heads, NULL);
 		for (size_t i = 0; i < n; i++) {
@@ -124,7 +126,7 @@ int pd_cli_audit_cmd(pd_cli *c, int argc, char **argv)
 		if (n)
 			pd_table_print(&t, out);
 		else
-			fprintf(stderr, "no audit entries\n");
+			fprintf(stderr, _("no audit entries\n"));
 		pd_table_free(&t);
 	}
 	pd_audits_free(v, n);
@@ -134,7 +136,7 @@ int pd_cli_audit_cmd(pd_cli *c, int argc, char **argv)
 		if (bad || rename(tmp, output) != 0) {
 			unlink(tmp);
 			free(tmp);
-			return pd_cli_failf(c, PD_E_CANTCREATE, "output", "cannot write %s",
+			return pd_cli_failf(c, PD_E_CANTCREATE, "output", _("cannot write %s"),
 			                    output);
 		}
 		free(tmp);

@@ -1,4 +1,5 @@
-/* provdesk billing export --period YYYY-MM [--format csv|json] [--output FILE]
+/* provdesk billing export --period YYYY-MM [--format csv|json] [--locale-format]
+ * [--output FILE]
  * (docs/provdesk.1, Billing). The lines are computed by core/store; this file only writes
  * them. --output is written to a temporary file renamed at the end, so a
  * failed export never leaves a truncated file behind. */
@@ -11,22 +12,27 @@
 #include <unistd.h>
 
 #include "cli_internal.h"
+#include "provdesk/i18n.h"
 #include "provdesk/util.h"
 
 static const char help_billing[] =
-    "Usage: provdesk billing export --period YYYY-MM [--format csv|json] [--output FILE]\n"
-    "Bills the month day by day from what was in force each day (product type, trial,\n"
-    "internal flag, creation, deletion), so a later change never re-prices a past month.\n"
-    "One line per customer and product type in force: billing id (reference, else\n"
-    "tenant id), customer name, product type, licensed users, active days, unit price,\n"
-    "amount (pro rata of the billed days), flags (\"internal / zero-rated\", \"trial\",\n"
-    "\"disabled\", each with its dates when it covers part of the line; \"deleted DATE\"),\n"
-    "and the line's first day, last day and billed days. Trial and internal days are\n"
-    "zero-rated; a converted trial is billed from its conversion day.\n"
-    "  --format csv   RFC 4180 CSV, UTF-8, CRLF line ends (default); a text cell that\n"
-    "                 starts with = + - @, tab or CR gets a leading ' (no formulas)\n"
-    "  --format json  one JSON document, values exact (also --json)\n"
-    "  --output FILE  write to FILE (atomically) instead of standard output\n";
+    N_("Usage: provdesk billing export --period YYYY-MM [--format csv|json] [--locale-format]\n"
+       "         [--output FILE]\n"
+       "Bills the month day by day from what was in force each day (product type, trial,\n"
+       "internal flag, creation, deletion), so a later change never re-prices a past month.\n"
+       "One line per customer and product type in force: billing id (reference, else\n"
+       "tenant id), customer name, product type, licensed users, active days, unit price,\n"
+       "amount (pro rata of the billed days), flags (\"internal / zero-rated\", \"trial\",\n"
+       "\"disabled\", each with its dates when it covers part of the line; \"deleted DATE\"),\n"
+       "and the line's first day, last day and billed days. Trial and internal days are\n"
+       "zero-rated; a converted trial is billed from its conversion day.\n"
+       "  --format csv   RFC 4180 CSV, UTF-8, CRLF line ends (default); a text cell that\n"
+       "                 starts with = + - @, tab or CR gets a leading ' (no formulas)\n"
+       "  --format json  one JSON document, values exact (also --json)\n"
+       "  --locale-format  CSV for people: unit price and amount written as each\n"
+       "                 customer's locale writes them (1 234,50 for fr_FR, 1,234.50\n"
+       "                 for en_GB); without it, 1234.50 for every customer\n"
+       "  --output FILE  write to FILE (atomically) instead of standard output\n");
 
 typedef struct {
 	pd_billing_writer w;
@@ -44,8 +50,10 @@ static pd_status write_line(const pd_billing_line *l, void *vctx, pd_err *e)
 static int cmd_export(pd_cli *c, int argc, char **argv)
 {
 	const char *period = NULL, *format = NULL, *output = NULL;
+	bool locale_format = false;
 	const pd_opt opts[] = {
 	    {"period", PD_OPT_VAL, &period, NULL},
+	    {"locale-format", PD_OPT_FLAG, NULL, &locale_format},
 	    {"format", PD_OPT_VAL, &format, NULL},
 	    {"output", PD_OPT_VAL, &output, NULL},
 	    {NULL, 0, NULL, NULL},
@@ -55,14 +63,15 @@ static int cmd_export(pd_cli *c, int argc, char **argv)
 	if (rc != PD_CLI_CONTINUE)
 		return rc;
 	if (!period)
-		return pd_cli_usage_field(c, "period", "billing export: missing --period YYYY-MM");
+		return pd_cli_usage_field(c, "period",
+		                          _("billing export: missing --period YYYY-MM"));
 	pd_day first;
 	int ndays;
 	if (!pd_period_parse(period, &first, &ndays))
 		return pd_cli_usage_field(
 		    c, "period",
-		    "--period: expected a month as YYYY-MM (e.g. 2026-11), got "
-		    "'%s'",
+		    _("--period: expected a month as YYYY-MM (e.g. 2026-11), got "
+		      "'%s'"),
 		    period);
 	bool json = c->json;
 	if (format) {
@@ -70,16 +79,22 @@ static int cmd_export(pd_cli *c, int argc, char **argv)
 			json = true;
 		else if (strcmp(format, "csv") == 0) {
 			if (c->json)
-				return pd_cli_usage_field(c, "format",
-				                          "billing export: --json and --format csv "
-				                          "conflict");
+				return pd_cli_usage_field(
+				    c, "format",
+				    _("billing export: --json and --format csv "
+				      "conflict"));
 			json = false;
 		} else
 			return pd_cli_usage_field(
-			    c, "format", "--format: expected csv or json, got '%s'", format);
+			    c, "format", _("--format: expected csv or json, got '%s'"), format);
 	}
 	if (output && !*output)
-		return pd_cli_usage_field(c, "output", "--output: empty file name");
+		return pd_cli_usage_field(c, "output", _("--output: empty file name"));
+	if (locale_format && json)
+		return pd_cli_usage_field(
+		    c, "locale_format",
+		    _("billing export: --locale-format is for CSV; JSON values "
+		      "stay exact"));
 	pd_err e;
 	pd_err_clear(&e);
 	pd_store *s = pd_cli_store(c, &e);
@@ -105,11 +120,12 @@ static int cmd_export(pd_cli *c, int argc, char **argv)
 			if (fd >= 0)
 				close(fd);
 			free(tmp);
-			return pd_cli_failf(c, PD_E_CANTCREATE, "output", "cannot create %s: %s",
+			return pd_cli_failf(c, PD_E_CANTCREATE, "output", _("cannot create %s: %s"),
 			                    output, strerror(err));
 		}
 	}
 	pd_billing_writer_begin(&x.w, out, json, period);
+	x.w.locale_format = locale_format;
 	pd_progress_begin(&x.prog, c, "billing export", "lines");
 	if (out == stdout && isatty(STDOUT_FILENO))
 		x.prog.on = false; /* the lines themselves go to this terminal */
@@ -124,11 +140,11 @@ static int cmd_export(pd_cli *c, int argc, char **argv)
 		int err = errno;
 		bad |= fclose(out) != 0;
 		if (st == PD_OK && bad)
-			st = pd_fail(&e, PD_E_CANTCREATE, "output", "cannot write %s: %s", output,
-			             strerror(err));
+			st = pd_fail(&e, PD_E_CANTCREATE, "output", _("cannot write %s: %s"),
+			             output, strerror(err));
 		if (st == PD_OK && rename(tmp, output) != 0)
-			st = pd_fail(&e, PD_E_CANTCREATE, "output", "cannot create %s: %s", output,
-			             strerror(errno));
+			st = pd_fail(&e, PD_E_CANTCREATE, "output", _("cannot create %s: %s"),
+			             output, strerror(errno));
 		if (st != PD_OK)
 			unlink(tmp);
 		free(tmp);
@@ -136,8 +152,8 @@ static int cmd_export(pd_cli *c, int argc, char **argv)
 	if (st != PD_OK)
 		return pd_cli_fail(c, &e);
 	if (output && !c->json)
-		fprintf(stderr, "%zu billing line%s written to %s\n", x.w.n, x.w.n == 1 ? "" : "s",
-		        output);
+		fprintf(stderr, _("%zu billing line%s written to %s\n"), x.w.n,
+		        x.w.n == 1 ? "" : "s", output);
 	return 0;
 }
 

@@ -4,12 +4,13 @@
 #include <string.h>
 
 #include "cli_internal.h"
+#include "provdesk/i18n.h"
 #include "provdesk/util.h"
 
 static const char help_catalogue[] =
-    "Usage: provdesk catalogue [product-types|roles|platforms|countries] [--json]\n"
-    "Show the catalogue: product types (tenant profiles), roles, PBX platforms and the\n"
-    "countries with their time zones. Without a section, all of them.\n";
+    N_("Usage: provdesk catalogue [product-types|roles|platforms|countries] [--json]\n"
+       "Show the catalogue: product types (tenant profiles), roles, PBX platforms and the\n"
+       "countries with their time zones. Without a section, all of them.\n");
 
 static char *strv_join(char **v, size_t n, const char *empty)
 {
@@ -38,8 +39,8 @@ int pd_cli_catalogue_cmd(pd_cli *c, int argc, char **argv)
 		if (k < 0)
 			return pd_cli_usage(
 			    c,
-			    "catalogue: unknown section '%s' (product-types, roles, "
-			    "platforms or countries)",
+			    _("catalogue: unknown section '%s' (product-types, roles, "
+			      "platforms or countries)"),
 			    pos[0]);
 		for (int i = 0; i < 4; i++)
 			want[i] = i == k;
@@ -57,9 +58,10 @@ int pd_cli_catalogue_cmd(pd_cli *c, int argc, char **argv)
 	}
 	bool first = true;
 	if (want[0]) {
-		printf("Product types:\n");
-		static const char *const heads[] = {"KEY",   "NAME",      "LOCKED",   "TRIAL",
-		                                    "PRICE", "PLATFORMS", "COUNTRIES"};
+		printf(_("Product types:\n"));
+		static const char *const heads[] = {N_("KEY"),      N_("NAME"),  N_("LOCKED"),
+		                                    N_("TRIAL"),    N_("PRICE"), N_("PLATFORMS"),
+		                                    N_("COUNTRIES")};
 		static const bool right[] = {false, false, false, false, true, false, false};
 		pd_table t;
 		pd_table_init(&t, 7, heads, right);
@@ -67,7 +69,7 @@ int pd_cli_catalogue_cmd(pd_cli *c, int argc, char **argv)
 			const pd_product_type *p = &cat->types[i];
 			char price[64], m[32];
 			pd_fmt_money(p->price_cents, m);
-			snprintf(price, sizeof price, "%s %s/user/month", m,
+			snprintf(price, sizeof price, _("%s %s/user/month"), m,
 			         p->currency ? p->currency : "");
 			char *pl = strv_join(p->platforms, p->n_platforms, "-");
 			char *co = strv_join(p->countries, p->n_countries, "all");
@@ -87,8 +89,9 @@ int pd_cli_catalogue_cmd(pd_cli *c, int argc, char **argv)
 		first = false;
 	}
 	if (want[1]) {
-		printf("%sRoles:\n", first ? "" : "\n");
-		static const char *const heads[] = {"KEY", "NAME", "MANAGES USERS", "DESCRIPTION"};
+		printf(_("%sRoles:\n"), first ? "" : "\n");
+		static const char *const heads[] = {N_("KEY"), N_("NAME"), N_("MANAGES USERS"),
+		                                    N_("DESCRIPTION")};
 		pd_table t;
 		pd_table_init(&t, 4, heads, NULL);
 		for (size_t i = 0; i < cat->n_roles; i++) {
@@ -102,9 +105,9 @@ int pd_cli_catalogue_cmd(pd_cli *c, int argc, char **argv)
 		first = false;
 	}
 	if (want[2]) {
-		printf("%sPBX platforms:\n", first ? "" : "\n");
-		static const char *const heads[] = {"KEY", "NAME", "SUPPORTED", "SUB-ACCOUNTS",
-		                                    "FIELDS"};
+		printf(_("%sPBX platforms:\n"), first ? "" : "\n");
+		static const char *const heads[] = {N_("KEY"), N_("NAME"), N_("SUPPORTED"),
+		                                    N_("SUB-ACCOUNTS"), N_("FIELDS")};
 		pd_table t;
 		pd_table_init(&t, 5, heads, NULL);
 		for (size_t i = 0; i < cat->n_platforms; i++) {
@@ -125,8 +128,9 @@ int pd_cli_catalogue_cmd(pd_cli *c, int argc, char **argv)
 		first = false;
 	}
 	if (want[3]) {
-		printf("%sCountries:\n", first ? "" : "\n");
-		static const char *const heads[] = {"CODE", "ENGLISH", "FRENCH", "TIME ZONES"};
+		printf(_("%sCountries:\n"), first ? "" : "\n");
+		static const char *const heads[] = {N_("CODE"), N_("ENGLISH"), N_("FRENCH"),
+		                                    N_("TIME ZONES")};
 		pd_table t;
 		pd_table_init(&t, 4, heads, NULL);
 		for (size_t i = 0; i < pd_geo_count(g); i++) {

@@ -10,6 +10,7 @@
 
 #include "cli_internal.h"
 #include "pd_build_config.h"
+#include "provdesk/i18n.h"
 #include "provdesk/paths.h"
 #include "provdesk/pbx_driver.h"
 #include "provdesk/util.h"
@@ -72,7 +73,7 @@ pd_store *pd_cli_store(pd_cli *c, pd_err *e)
 	if (c->store)
 		return c->store;
 	if (!c->loaded) {
-		pd_fail(e, PD_E_INTERNAL, NULL, "configuration not loaded");
+		pd_fail(e, PD_E_INTERNAL, NULL, _("configuration not loaded"));
 		return NULL;
 	}
 	pd_store_opts o = {
@@ -111,11 +112,12 @@ int pd_cli_refuse_secret(pd_cli *c, const char *arg)
 		n = sizeof name - 1;
 	memcpy(name, arg, n);
 	name[n] = 0;
-	return pd_cli_usage_field(c, "secret",
-	                          "%s: a secret is never taken on the command line (it would show "
-	                          "in ps and in the shell history); use --secret-file FILE, "
-	                          "--secret-env VAR, or type it at the prompt",
-	                          name);
+	return pd_cli_usage_field(
+	    c, "secret",
+	    _("%s: a secret is never taken on the command line (it would show "
+	      "in ps and in the shell history); use --secret-file FILE, "
+	      "--secret-env VAR, or type it at the prompt"),
+	    name);
 }
 
 /* ---- errors and output ---- */
@@ -158,7 +160,7 @@ int pd_cli_fail(pd_cli *c, const pd_err *e)
 	char tag[96];
 	snprintf(tag, sizeof tag, ":%d:", e->line);
 	if (e->line > 0 && !strstr(msg, tag))
-		fprintf(stderr, "line %d: ", e->line);
+		fprintf(stderr, _("line %d: "), e->line);
 	snprintf(tag, sizeof tag, "%s: ", e->field);
 	if (e->field[0] && !strstr(msg, tag))
 		fprintf(stderr, "%s: ", e->field);
@@ -234,12 +236,12 @@ int pd_cli_group(pd_cli *c, const char *group, const pd_subcmd *subs, int argc, 
 		if (argc < 2) {
 			if (c->json)
 				return pd_cli_usage(
-				    c, "%s: missing sub-command; try 'provdesk %s --help'", group,
-				    group);
-			fputs(help, stderr);
+				    c, _("%s: missing sub-command; try 'provdesk %s --help'"),
+				    group, group);
+			fputs(_(help), stderr);
 			return pd_status_exit_code(PD_E_USAGE);
 		}
-		fputs(help, stdout);
+		fputs(_(help), stdout);
 		return 0;
 	}
 	if (pd_cli_is_secret_option(argv[1]))
@@ -251,7 +253,8 @@ int pd_cli_group(pd_cli *c, const char *group, const pd_subcmd *subs, int argc, 
 	if (strcmp(argv[1], "--json") == 0) {
 		c->json = true;
 		if (argc == 2)
-			return pd_cli_usage(c, "%s: missing sub-command; try 'provdesk %s --help'",
+			return pd_cli_usage(c,
+			                    _("%s: missing sub-command; try 'provdesk %s --help'"),
 			                    group, group);
 		argv[1] = argv[0];
 		return pd_cli_group(c, group, subs, argc - 1, argv + 1, help);
@@ -259,6 +262,6 @@ int pd_cli_group(pd_cli *c, const char *group, const pd_subcmd *subs, int argc, 
 	for (const pd_subcmd *s = subs; s->name; s++)
 		if (strcmp(s->name, argv[1]) == 0)
 			return s->fn(c, argc - 1, argv + 1);
-	return pd_cli_usage(c, "%s: unknown sub-command '%s'; try 'provdesk %s --help'", group,
+	return pd_cli_usage(c, _("%s: unknown sub-command '%s'; try 'provdesk %s --help'"), group,
 	                    argv[1], group);
 }

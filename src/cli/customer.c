@@ -7,11 +7,12 @@
 
 #include "attach.h"
 #include "cli_internal.h"
+#include "provdesk/i18n.h"
 #include "provdesk/util.h"
 
 #define LIST_PAGE 512
 
-static const char help_list[] =
+static const char help_list[] = N_(
     "Usage: provdesk customer list [--filter TEXT] [--pbx STATE] [--sort COLUMN] [--desc] [--all]\n"
     "         [--limit N] [--json]\n"
     "List customers (deleted ones only with --all).\n"
@@ -25,59 +26,66 @@ static const char help_list[] =
     "  --desc          reverse order\n"
     "  --all           include deleted customers\n"
     "  --limit N       at most N rows\n"
-    "  --json          print a JSON array of customers\n";
+    "  --json          print a JSON array of customers\n");
 
 static const char help_show[] =
-    "Usage: provdesk customer show ID|NAME [--json]\n"
-    "Show one customer with its users, PBX connection (never its secret) and sub-accounts.\n"
-    "ID is the tenant id or #ROWID; NAME is compared case- and accent-insensitively.\n";
+    N_("Usage: provdesk customer show ID|NAME [--json]\n"
+       "Show one customer with its users, PBX connection (never its secret) and sub-accounts.\n"
+       "ID is the tenant id or #ROWID; NAME is compared case- and accent-insensitively.\n");
 
 static const char help_create[] =
-    "Usage: provdesk customer create --name NAME --product-type KEY --country CC\n"
-    "         [--reference REF] [--notes TEXT] [--time-zone TZ] [--trial[=DAYS]] [--internal]\n"
-    "         --admin-name NAME --admin-email EMAIL [--admin-extension EXT] [--json]\n"
-    "Create a customer and its primary user (Customer Administrator) in one\n"
-    "transaction; the primary user's invitation is queued in the outbox.\n"
-    "  --country CC      ISO 3166-1 alpha-2 code, or an unambiguous English or French\n"
-    "                    name (\"Germany\", \"Allemagne\")\n"
-    "  --time-zone TZ    IANA zone (default: the country's main zone)\n"
-    "  --trial[=DAYS]    start a trial today (default length: [trial] default_days)\n"
-    "  --internal        the reseller's own internal system (never billed; limited)\n";
+    N_("Usage: provdesk customer create --name NAME --product-type KEY --country CC\n"
+       "         [--reference REF] [--notes TEXT] [--time-zone TZ] [--locale LL_CC]\n"
+       "         [--trial[=DAYS]] [--internal]\n"
+       "         --admin-name NAME --admin-email EMAIL [--admin-extension EXT] [--json]\n"
+       "Create a customer and its primary user (Customer Administrator) in one\n"
+       "transaction; the primary user's invitation is queued in the outbox.\n"
+       "  --country CC      ISO 3166-1 alpha-2 code, or an unambiguous English or French\n"
+       "                    name (\"Germany\", \"Allemagne\")\n"
+       "  --time-zone TZ    IANA zone (default: the country's main zone)\n"
+       "  --locale LL_CC    language and number format, one of the system's supported\n"
+       "                    locales (default: the country's, e.g. fr_FR for France)\n"
+       "  --trial[=DAYS]    start a trial today (default length: [trial] default_days)\n"
+       "  --internal        the reseller's own internal system (never billed; limited)\n");
 
-static const char help_update[] =
+static const char help_update[] = N_(
     "Usage: provdesk customer update ID|NAME [--name NAME] [--product-type KEY] [--reference REF]\n"
-    "         [--country CC] [--time-zone TZ] [--notes TEXT] [--internal|--no-internal]\n"
-    "         [--disable|--enable] [--trial-end YYYY-MM-DD] [--expect-version N] [--yes]\n"
-    "         [--json]\n"
+    "         [--country CC] [--time-zone TZ] [--locale LL_CC] [--notes TEXT]\n"
+    "         [--internal|--no-internal] [--disable|--enable] [--trial-end YYYY-MM-DD]\n"
+    "         [--expect-version N] [--yes] [--json]\n"
     "Change a customer. An empty value clears --reference and --notes.\n"
+    "  --locale LL_CC      language (of the invitation) and number format; a new\n"
+    "                      --country without it moves the old country's default locale\n"
+    "                      to the new country's, and keeps one chosen by hand\n"
     "  --trial-end DATE    set the last day of the trial (starts one today if none)\n"
     "  --product-type KEY  refused when the current type is locked; a change to an\n"
     "                      unlocked type prints its licensing impact and needs --yes\n"
     "  --expect-version N  refuse (exit 75) if someone else saved the customer since\n"
-    "                      version N, showing what they changed\n";
+    "                      version N, showing what they changed\n");
 
 static const char help_delete[] =
-    "Usage: provdesk customer delete ID|NAME --confirm NAME [--expect-version N] [--json]\n"
-    "Soft-delete a customer (restorable). --confirm must repeat the customer's name.\n";
+    N_("Usage: provdesk customer delete ID|NAME --confirm NAME [--expect-version N] [--json]\n"
+       "Soft-delete a customer (restorable). --confirm must repeat the customer's name.\n");
 
-static const char help_restore[] = "Usage: provdesk customer restore ID|NAME [--json]\n"
-                                   "Restore a deleted customer.\n";
+static const char help_restore[] = N_("Usage: provdesk customer restore ID|NAME [--json]\n"
+                                      "Restore a deleted customer.\n");
 
 static const char help_trial[] =
-    "Usage: provdesk customer trial extend|convert|end ID|NAME [--days N] [--json]\n"
-    "  extend   add N days to the trial (default: [trial] default_days)\n"
-    "  convert  convert the trial to a paid subscription from today\n"
-    "  end      end the trial now (monitoring stops until converted)\n";
+    N_("Usage: provdesk customer trial extend|convert|end ID|NAME [--days N] [--json]\n"
+       "  extend   add N days to the trial (default: [trial] default_days)\n"
+       "  convert  convert the trial to a paid subscription from today\n"
+       "  end      end the trial now (monitoring stops until converted)\n");
 
 static const char help_group[] =
-    "Usage: provdesk customer list|show|create|update|delete|restore|trial ...\n"
-    "Run 'provdesk customer SUBCOMMAND --help' for the options of each.\n";
+    N_("Usage: provdesk customer list|show|create|update|delete|restore|trial ...\n"
+       "Run 'provdesk customer SUBCOMMAND --help' for the options of each.\n");
 
 static void print_customer_line(const char *verb, const pd_customer *cu, pd_day today)
 {
 	char st[64];
 	pd_cli_status_text(cu, today, st, sizeof st);
-	printf("%s customer %s (tenant %s, version %lld, %s)\n", verb, cu->name, cu->tenant_id,
+	/* TRANSLATORS: the first %s is "Created", "Updated", "Restored"… */
+	printf(_("%s customer %s (tenant %s, version %lld, %s)\n"), verb, cu->name, cu->tenant_id,
 	       (long long)cu->version, st);
 }
 
@@ -120,18 +128,18 @@ static int cmd_list(pd_cli *c, int argc, char **argv)
 		pd_buf b = {0};
 		for (int i = 0; i < PD_SORT__COUNT; i++)
 			pd_buf_printf(&b, "%s%s", i ? ", " : "", pd_sort_name((pd_sort)i));
-		rc = pd_cli_usage_field(c, "sort", "--sort: unknown column '%s' (one of: %s)", sort,
-		                        b.s);
+		rc = pd_cli_usage_field(c, "sort", _("--sort: unknown column '%s' (one of: %s)"),
+		                        sort, b.s);
 		pd_buf_free(&b);
 		return rc;
 	}
 	if (filter && strlen(filter) > PD_FILTER_MAX)
 		return pd_cli_usage_field(c, "filter",
-		                          "--filter: at most %d bytes (this one has %zu)",
+		                          _("--filter: at most %d bytes (this one has %zu)"),
 		                          PD_FILTER_MAX, strlen(filter));
 	uint32_t pbx_mask = 0;
 	if (pbx && !pd_pbx_filter_parse(pbx, &pbx_mask))
-		return pd_cli_usage_field(c, "pbx", "--pbx: unknown PBX state '%s' (one of: %s)",
+		return pd_cli_usage_field(c, "pbx", _("--pbx: unknown PBX state '%s' (one of: %s)"),
 		                          pbx, pd_pbx_filter_words());
 	long limit = 0;
 	if (limit_s && !pd_cli_int(c, "--limit", limit_s, 1, 100000000L, &limit))
@@ -155,9 +163,9 @@ static int cmd_list(pd_cli *c, int argc, char **argv)
 	int cur = 0;
 	long shown = 0;
 	json_t *arr = c->json ? json_array() : NULL;
-	static const char *const heads[] = {"NAME",    "PRODUCT TYPE", "REFERENCE",
-	                                    "COUNTRY", "STATUS",       "INTERNAL",
-	                                    "PBX",     "USERS",        "TENANT ID"};
+	static const char *const heads[] = {N_("NAME"),    N_("PRODUCT TYPE"), N_("REFERENCE"),
+	                                    N_("COUNTRY"), N_("STATUS"),       N_("INTERNAL"),
+	                                    N_("PBX"),     N_("USERS"),        N_("TENANT ID")};
 	static const bool right[] = {false, false, false, false, false, false, false, true, false};
 	pd_table t;
 	pd_table_init(&t, 9, heads, right);
@@ -208,17 +216,20 @@ static int cmd_list(pd_cli *c, int argc, char **argv)
 	else if (t.nrows)
 		pd_table_print(&t, stdout);
 	else
-		fprintf(stderr, "no customers%s\n",
-		        q.filter || q.pbx_mask ? " match the filter" : "");
+		fprintf(stderr, _("no customers%s\n"),
+		        q.filter || q.pbx_mask ? _(" match the filter") : "");
 	pd_table_free(&t);
 	return 0;
 }
 
 /* ---- show ---- */
 
+/* A label padded to 17 columns by its width on screen, not its bytes (a
+ * French label has accents). */
 static void kv(const char *k, const char *v)
 {
-	printf("%-17s %s\n", k, v ? v : "");
+	int w = pd_utf8_width(k);
+	printf("%s%*s %s\n", k, w < 17 ? 17 - w : 0, "", v ? v : "");
 }
 
 /* warning: NULL, or a line for the user (the internal-system notice): on
@@ -258,43 +269,44 @@ static int show_customer(pd_cli *c, const pd_customer *cu, const char *warning)
 	} else {
 		char buf[256], t1[32], t2[11], t3[11];
 		const pd_product_type *pt = pd_catalogue_product(&c->cat, cu->product_type);
-		kv("Name:", cu->name);
-		kv("Tenant id:", cu->tenant_id);
+		kv(_("Name:"), cu->name);
+		kv(_("Tenant id:"), cu->tenant_id);
 		snprintf(buf, sizeof buf, "%s%s%s%s", cu->product_type, pt ? " (" : "",
 		         pt ? pt->name : "", pt ? ")" : "");
-		kv("Product type:", buf);
-		kv("Reference:", cu->reference);
-		kv("Billing id:", pd_customer_billing_id(cu));
+		kv(_("Product type:"), buf);
+		kv(_("Reference:"), cu->reference);
+		kv(_("Billing id:"), pd_customer_billing_id(cu));
 		const pd_geo *g = NULL;
 		const pd_country *co =
 		    pd_cli_geo(&g, &e) == PD_OK ? pd_geo_country(g, cu->country) : NULL;
 		snprintf(buf, sizeof buf, "%s%s%s%s", cu->country, co ? " (" : "",
 		         co ? co->name_en : "", co ? ")" : "");
-		kv("Country:", buf);
-		kv("Time zone:", cu->time_zone);
+		kv(_("Country:"), buf);
+		kv(_("Time zone:"), cu->time_zone);
+		kv(_("Locale:"), cu->locale);
 		pd_cli_status_text(cu, today, buf, sizeof buf);
-		kv("Status:", buf);
+		kv(_("Status:"), buf);
 		if (cu->trial) {
 			pd_day_format(cu->trial_start, t2);
 			pd_day_format(cu->trial_end, t3);
 			snprintf(buf, sizeof buf, "%s to %s%s", t2, t3,
-			         cu->trial_converted ? " (converted to paid)" : "");
-			kv("Trial:", buf);
+			         cu->trial_converted ? _(" (converted to paid)") : "");
+			kv(_("Trial:"), buf);
 		}
-		kv("Internal system:",
-		   cu->internal_system ? "yes (internal use only, never billed)" : "no");
+		kv(_("Internal system:"),
+		   cu->internal_system ? _("yes (internal use only, never billed)") : _("no"));
 		snprintf(buf, sizeof buf, "%lld", (long long)cu->version);
-		kv("Version:", buf);
+		kv(_("Version:"), buf);
 		pd_fmt_time(cu->created_at, t1);
-		kv("Created:", t1);
+		kv(_("Created:"), t1);
 		pd_fmt_time(cu->updated_at, t1);
-		kv("Updated:", t1);
+		kv(_("Updated:"), t1);
 		if (cu->deleted_at) {
 			pd_fmt_time(cu->deleted_at, t1);
-			kv("Deleted:", t1);
+			kv(_("Deleted:"), t1);
 		}
 		if (cu->notes && *cu->notes) {
-			printf("Notes:\n");
+			printf(_("Notes:\n"));
 			for (const char *p = cu->notes; *p;) {
 				const char *nl = strchr(p, '\n');
 				int n = nl ? (int)(nl - p) : (int)strlen(p);
@@ -302,7 +314,7 @@ static int show_customer(pd_cli *c, const pd_customer *cu, const char *warning)
 				p += n + (nl ? 1 : 0);
 			}
 		}
-		printf("\nUsers (%zu):\n", nu);
+		printf(_("\nUsers (%zu):\n"), nu);
 		if (nu) {
 			pd_table t;
 			pd_table_users(&t, &c->cat, users, nu, false);
@@ -313,21 +325,22 @@ static int show_customer(pd_cli *c, const pd_customer *cu, const char *warning)
 		if (!has_pbx)
 			printf("  none\n");
 		else {
-			printf("  %s %s:%d%s user %s%s%s\n", pbx.platform ? pbx.platform : "",
-			       pbx.host ? pbx.host : "", pbx.port, pbx.tls ? " (TLS)" : "",
+			printf(_("  %s %s:%d%s user %s%s%s\n"), pbx.platform ? pbx.platform : "",
+			       pbx.host ? pbx.host : "", pbx.port, pbx.tls ? _(" (TLS)") : "",
 			       pbx.username ? pbx.username : "",
-			       pbx.template_name ? ", template " : "",
+			       pbx.template_name ? _(", template ") : "",
 			       pbx.template_name ? pbx.template_name : "");
-			printf("  %s, sync users %s, monitor %s, auto-provision sub-accounts %s\n",
-			       pbx.enabled ? "enabled" : "disabled", pbx.sync_users ? "on" : "off",
-			       pbx.monitor ? "on" : "off", pbx.auto_provision ? "on" : "off");
+			printf(
+			    _("  %s, sync users %s, monitor %s, auto-provision sub-accounts %s\n"),
+			    pbx.enabled ? "enabled" : "disabled", pbx.sync_users ? "on" : "off",
+			    pbx.monitor ? "on" : "off", pbx.auto_provision ? "on" : "off");
 			if (has_st)
-				printf("  status: %s%s%s\n", pst.state ? pst.state : "",
+				printf(_("  status: %s%s%s\n"), pst.state ? pst.state : "",
 				       pst.last_error ? " — " : "",
 				       pst.last_error ? pst.last_error : "");
 		}
 		if (ns) {
-			printf("\nSub-accounts (%zu):\n", ns);
+			printf(_("\nSub-accounts (%zu):\n"), ns);
 			for (size_t i = 0; i < ns; i++)
 				printf("  %s\n", subs[i].name);
 		}
@@ -376,7 +389,7 @@ static int print_saved(pd_cli *c, pd_customer *cu, const char *verb, bool became
 		                    sizeof warning);
 		warn = true;
 		if (!c->json)
-			fprintf(stderr, "provdesk: warning: %s\n", warning);
+			fprintf(stderr, _("provdesk: warning: %s\n"), warning);
 	}
 	if (c->json)
 		rc = show_customer(c, cu, warn ? warning : NULL);
@@ -391,7 +404,8 @@ static int print_saved(pd_cli *c, pd_customer *cu, const char *verb, bool became
 static int cmd_create(pd_cli *c, int argc, char **argv)
 {
 	const char *name = NULL, *ptype = NULL, *country = NULL, *ref = NULL, *notes = NULL,
-	           *tz = NULL, *trial = NULL, *aname = NULL, *aemail = NULL, *aext = NULL;
+	           *tz = NULL, *trial = NULL, *aname = NULL, *aemail = NULL, *aext = NULL,
+	           *locale = NULL;
 	bool internal = false, has_trial = false;
 	const pd_opt opts[] = {
 	    {"name", PD_OPT_VAL, &name, NULL},
@@ -400,6 +414,7 @@ static int cmd_create(pd_cli *c, int argc, char **argv)
 	    {"reference", PD_OPT_VAL, &ref, NULL},
 	    {"notes", PD_OPT_VAL, &notes, NULL},
 	    {"time-zone", PD_OPT_VAL, &tz, NULL},
+	    {"locale", PD_OPT_VAL, &locale, NULL},
 	    {"trial", PD_OPT_OPTVAL, &trial, &has_trial},
 	    {"internal", PD_OPT_FLAG, NULL, &internal},
 	    {"admin-name", PD_OPT_VAL, &aname, NULL},
@@ -423,7 +438,7 @@ static int cmd_create(pd_cli *c, int argc, char **argv)
 	for (size_t i = 0; i < sizeof req / sizeof req[0]; i++)
 		if (!vals[req[i].off])
 			return pd_cli_usage_field(c, req[i].field,
-			                          "customer create: missing %s (see --help)",
+			                          _("customer create: missing %s (see --help)"),
 			                          req[i].opt);
 	long days = 0;
 	if (has_trial) {
@@ -457,6 +472,8 @@ static int cmd_create(pd_cli *c, int argc, char **argv)
 	if (st == PD_OK)
 		st = pd_check_time_zone(g, n.customer.country, tz, &n.customer.time_zone, &e);
 	if (st == PD_OK)
+		st = pd_check_locale(g, n.customer.country, locale, &n.customer.locale, &e);
+	if (st == PD_OK)
 		st = pd_new_customer_check(&c->cat, g, &n, pd_today(), &e);
 	pd_store *s = st == PD_OK ? pd_cli_store(c, &e) : NULL;
 	if (s)
@@ -466,9 +483,9 @@ static int cmd_create(pd_cli *c, int argc, char **argv)
 	pd_new_customer_free(&n);
 	if (st != PD_OK)
 		return pd_cli_fail(c, &e);
-	rc = print_saved(c, &out, "Created", internal);
+	rc = print_saved(c, &out, _("Created"), internal);
 	if (!c->json)
-		printf("Invitation for %s queued in the outbox.\n", aemail);
+		printf(_("Invitation for %s queued in the outbox.\n"), aemail);
 	fflush(stdout);
 	pd_cli_kick_outbox(c); /* the monitor sends it, no console needed */
 	return rc;
@@ -484,7 +501,7 @@ static bool str_eq(const char *a, const char *b)
 static int cmd_update(pd_cli *c, int argc, char **argv)
 {
 	const char *name = NULL, *ptype = NULL, *country = NULL, *ref = NULL, *notes = NULL,
-	           *tz = NULL, *ver_s = NULL, *tend = NULL;
+	           *tz = NULL, *ver_s = NULL, *tend = NULL, *locale = NULL;
 	bool internal = false, no_internal = false, disable = false, enable = false, yes = false;
 	const pd_opt opts[] = {
 	    {"name", PD_OPT_VAL, &name, NULL},
@@ -493,6 +510,7 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 	    {"reference", PD_OPT_VAL, &ref, NULL},
 	    {"notes", PD_OPT_VAL, &notes, NULL},
 	    {"time-zone", PD_OPT_VAL, &tz, NULL},
+	    {"locale", PD_OPT_VAL, &locale, NULL},
 	    {"internal", PD_OPT_FLAG, NULL, &internal},
 	    {"no-internal", PD_OPT_FLAG, NULL, &no_internal},
 	    {"disable", PD_OPT_FLAG, NULL, &disable},
@@ -507,19 +525,21 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 	if (rc != PD_CLI_CONTINUE)
 		return rc;
 	if (internal && no_internal)
-		return pd_cli_usage_field(c, "internal_system",
-		                          "customer update: --internal and --no-internal conflict");
+		return pd_cli_usage_field(
+		    c, "internal_system",
+		    _("customer update: --internal and --no-internal conflict"));
 	if (disable && enable)
 		return pd_cli_usage_field(c, "status",
-		                          "customer update: --disable and --enable conflict");
-	bool fields =
-	    name || ptype || country || ref || notes || tz || internal || no_internal || tend;
+		                          _("customer update: --disable and --enable conflict"));
+	bool fields = name || ptype || country || ref || notes || tz || locale || internal ||
+	              no_internal || tend;
 	pd_day tend_day = 0;
 	if (tend && !pd_day_parse(tend, &tend_day))
-		return pd_cli_usage_field(
-		    c, "trial_end", "--trial-end: expected a date as YYYY-MM-DD, got '%s'", tend);
+		return pd_cli_usage_field(c, "trial_end",
+		                          _("--trial-end: expected a date as YYYY-MM-DD, got '%s'"),
+		                          tend);
 	if (!fields && !disable && !enable)
-		return pd_cli_usage(c, "customer update: nothing to change (see --help)");
+		return pd_cli_usage(c, _("customer update: nothing to change (see --help)"));
 	long ver = 0;
 	if (ver_s && !pd_cli_int(c, "--expect-version", ver_s, 1, INT32_MAX, &ver))
 		return pd_status_exit_code(PD_E_USAGE);
@@ -557,14 +577,16 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 		upd.trial_end = tend_day;
 	}
 	st = pd_update_country_zone(g, &cur, country, tz, &upd, &e);
+	if (st == PD_OK)
+		st = pd_update_locale(g, &cur, locale, &upd, &e);
 	if (st == PD_OK && ptype && !str_eq(ptype, cur.product_type)) {
 		st = pd_check_product_change(&c->cat, cur.product_type, ptype, &impact, &e);
 		if (st == PD_OK && !yes) {
 			st = pd_fail(
 			    &e, PD_E_INVALID, "product_type",
-			    "changing the product type from %s to %s needs confirmation. %s "
-			    "Re-run with --yes to confirm.",
-			    cur.product_type, ptype, impact ? impact : "licensing changes");
+			    _("changing the product type from %s to %s needs confirmation. %s "
+			      "Re-run with --yes to confirm."),
+			    cur.product_type, ptype, impact ? impact : _("licensing changes"));
 		}
 		if (st == PD_OK)
 			pd_set_str(&upd.product_type, ptype);
@@ -573,8 +595,8 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 	if (st == PD_OK && ver && !fields && ver != cur.version)
 		st = pd_fail(
 		    &e, PD_E_CONFLICT, "version",
-		    "customer %s is at version %lld, not %ld: changed by someone else since; "
-		    "run 'provdesk customer show' and retry",
+		    _("customer %s is at version %lld, not %ld: changed by someone else since; "
+		      "run 'provdesk customer show' and retry"),
 		    cur.name, (long long)cur.version, ver);
 	pd_store *s = c->store;
 	bool saved = false;
@@ -598,7 +620,7 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 		pd_customer_free(&out);
 		return pd_cli_fail(c, &e);
 	}
-	return print_saved(c, &out, "Updated", became_internal);
+	return print_saved(c, &out, _("Updated"), became_internal);
 }
 
 /* ---- delete / restore / trial ---- */
@@ -636,8 +658,8 @@ static int cmd_delete(pd_cli *c, int argc, char **argv)
 		return rc;
 	if (!confirm)
 		return pd_cli_usage_field(c, "confirm",
-		                          "customer delete: --confirm NAME is required (type the "
-		                          "customer's name to confirm)");
+		                          _("customer delete: --confirm NAME is required (type the "
+		                            "customer's name to confirm)"));
 	long ver = 0;
 	if (ver_s && !pd_cli_int(c, "--expect-version", ver_s, 1, INT32_MAX, &ver))
 		return pd_status_exit_code(PD_E_USAGE);
@@ -652,9 +674,10 @@ static int cmd_delete(pd_cli *c, int argc, char **argv)
 	if (rc)
 		return rc;
 	if (!c->json)
-		printf("Deleted customer %s (tenant %s); 'provdesk customer restore %s' brings it "
-		       "back.\n",
-		       cu.name, cu.tenant_id, cu.tenant_id);
+		printf(
+		    _("Deleted customer %s (tenant %s); 'provdesk customer restore %s' brings it "
+		      "back.\n"),
+		    cu.name, cu.tenant_id, cu.tenant_id);
 	pd_customer_free(&cu);
 	return 0;
 }
@@ -681,19 +704,19 @@ static int simple_action(pd_cli *c, int argc, char **argv, const char *cmd, cons
 	switch (action) {
 	case 0:
 		st = store_customer_restore(c->store, cu.id, &c->actor, &e);
-		verb = "Restored";
+		verb = _("Restored");
 		break;
 	case 1:
 		st = store_trial_extend(c->store, cu.id, (int)days, &c->actor, &e);
-		verb = "Extended the trial of";
+		verb = _("Extended the trial of");
 		break;
 	case 2:
 		st = store_trial_convert(c->store, cu.id, &c->actor, &e);
-		verb = "Converted to paid:";
+		verb = _("Converted to paid:");
 		break;
 	default:
 		st = store_trial_end(c->store, cu.id, &c->actor, &e);
-		verb = "Ended the trial of";
+		verb = _("Ended the trial of");
 		break;
 	}
 	rc = reread_customer(c, &cu, st, &e);

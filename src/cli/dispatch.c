@@ -8,39 +8,40 @@
 
 #include "cli_internal.h"
 #include "pd_build_config.h"
+#include "provdesk/i18n.h"
 #include "provdesk/util.h"
 
 static const char top_usage[] =
-    "Usage: provdesk [--db PATH] [--config PATH] [--theme NAME] [--demo] [--noc]\n"
-    "                [--no-mouse]\n"
-    "       provdesk [--db PATH] [--config PATH] COMMAND [ARGS...] [--json]\n"
-    "\n"
-    "Without a command, opens the console. Commands:\n";
+    N_("Usage: provdesk [--db PATH] [--config PATH] [--theme NAME] [--demo] [--noc]\n"
+       "                [--no-mouse]\n"
+       "       provdesk [--db PATH] [--config PATH] COMMAND [ARGS...] [--json]\n"
+       "\n"
+       "Without a command, opens the console. Commands:\n");
 
 static const char top_options[] =
-    "\n"
-    "Global options (before the command):\n"
-    "  --db PATH       database file (default: [database] path, else XDG data dir/provdesk.db)\n"
-    "  --config PATH   configuration file (default: XDG config dir/provdesk.conf)\n"
-    "  --theme NAME    console theme\n"
-    "  --demo          start the lab PBX with a demo database\n"
-    "  --noc           read-only wall display\n"
-    "  --no-mouse      the console ignores the mouse (as [ui] mouse = off)\n"
-    "  --json          JSON output, and errors as JSON (anywhere on the line)\n"
-    "  --core-dumps    allow core dumps (off by default: they would hold secrets)\n"
-    "  -h, --help      this help; COMMAND --help for a command\n"
-    "  --version       print the version\n"
-    "\n"
-    "Exit codes: 0 ok, 64 usage, 65 invalid data, 66 missing input, 69 PBX/SMTP unavailable,\n"
-    "73 cannot create output, 75 temporary failure (retry), 76 protocol error, 77 refused,\n"
-    "78 configuration error. See provdesk(1).\n";
+    N_("\n"
+       "Global options (before the command):\n"
+       "  --db PATH       database file (default: [database] path, else XDG data dir/provdesk.db)\n"
+       "  --config PATH   configuration file (default: XDG config dir/provdesk.conf)\n"
+       "  --theme NAME    console theme\n"
+       "  --demo          start the lab PBX with a demo database\n"
+       "  --noc           read-only wall display\n"
+       "  --no-mouse      the console ignores the mouse (as [ui] mouse = off)\n"
+       "  --json          JSON output, and errors as JSON (anywhere on the line)\n"
+       "  --core-dumps    allow core dumps (off by default: they would hold secrets)\n"
+       "  -h, --help      this help; COMMAND --help for a command\n"
+       "  --version       print the version\n"
+       "\n"
+       "Exit codes: 0 ok, 64 usage, 65 invalid data, 66 missing input, 69 PBX/SMTP unavailable,\n"
+       "73 cannot create output, 75 temporary failure (retry), 76 protocol error, 77 refused,\n"
+       "78 configuration error. See provdesk(1).\n");
 
 /* ---- global options ---- */
 
 static int global_usage(const pd_cli_globals *g, const char *what, const char *arg)
 {
 	pd_cli tmp = {.prog = "provdesk", .json = g->json};
-	return pd_cli_usage(&tmp, "%s '%s'; try 'provdesk --help'", what, arg);
+	return pd_cli_usage(&tmp, _("%s '%s'; try 'provdesk --help'"), _(what), arg);
 }
 
 /* --json anywhere before a "--": errors that come before the command's own
@@ -91,13 +92,13 @@ int pd_cli_parse_globals(int argc, char **argv, pd_cli_globals *g)
 			else if (i + 1 < argc)
 				*dst = argv[++i];
 			else
-				return global_usage(g, "missing value for option", opt);
+				return global_usage(g, N_("missing value for option"), opt);
 			if (!**dst)
-				return global_usage(g, "empty value for option", opt);
+				return global_usage(g, N_("empty value for option"), opt);
 			continue;
 		}
 		if (eq)
-			return global_usage(g, "this option takes no value:", a);
+			return global_usage(g, N_("this option takes no value:"), a);
 		if (strcmp(a, "--demo") == 0)
 			g->demo = true;
 		else if (strcmp(a, "--noc") == 0)
@@ -115,7 +116,7 @@ int pd_cli_parse_globals(int argc, char **argv, pd_cli_globals *g)
 			printf("provdesk %s\n", PD_VERSION);
 			return 0;
 		} else
-			return global_usage(g, "unknown option", a);
+			return global_usage(g, N_("unknown option"), a);
 	}
 	g->argi = i;
 	return -1;
@@ -139,32 +140,33 @@ static const struct {
 	const char *args;      /* after the name and sub-commands */
 	const char *summary;   /* NULL: an alias, not listed */
 } commands[] = {
-    {"customer", pd_cli_customer_cmd, pd_cli_customer_subs, "", "manage customers"},
-    {"user", pd_cli_user_cmd, pd_cli_user_subs, "CUSTOMER ...", "console users of a customer"},
+    {"customer", pd_cli_customer_cmd, pd_cli_customer_subs, "", N_("manage customers")},
+    {"user", pd_cli_user_cmd, pd_cli_user_subs, "CUSTOMER ...", N_("console users of a customer")},
     {"role", pd_cli_role_cmd, pd_cli_role_subs, "CUSTOMER USER ROLE",
-     "give a user a role (or none)"},
-    {"template", pd_cli_template_cmd, pd_cli_template_subs, "", "PBX templates"},
-    {"pbx", pd_cli_pbx_cmd, pd_cli_pbx_subs, "CUSTOMER", "the PBX connection and its live link"},
+     N_("give a user a role (or none)")},
+    {"template", pd_cli_template_cmd, pd_cli_template_subs, "", N_("PBX templates")},
+    {"pbx", pd_cli_pbx_cmd, pd_cli_pbx_subs, "CUSTOMER",
+     N_("the PBX connection and its live link")},
     {"catalogue", pd_cli_catalogue_cmd, NULL, "[SECTION]",
-     "product types, roles, platforms, countries"},
+     N_("product types, roles, platforms, countries")},
     {"catalog", pd_cli_catalogue_cmd, NULL, NULL, NULL},
-    {"audit", pd_cli_audit_cmd, NULL, "[CUSTOMER]", "the audit log"},
-    {"outbox", pd_cli_outbox_cmd, pd_cli_outbox_subs, "", "invitation emails"},
-    {"import", pd_cli_import_cmd, NULL, "FILE.csv", "create customers from a CSV file"},
+    {"audit", pd_cli_audit_cmd, NULL, "[CUSTOMER]", N_("the audit log")},
+    {"outbox", pd_cli_outbox_cmd, pd_cli_outbox_subs, "", N_("invitation emails")},
+    {"import", pd_cli_import_cmd, NULL, "FILE.csv", N_("create customers from a CSV file")},
     {"billing", pd_cli_billing_cmd, pd_cli_billing_subs, "--period YYYY-MM",
-     "billing lines of a month"},
-    {"api-token", pd_cli_api_token_cmd, pd_cli_api_token_subs, "", "tokens of the HTTP API"},
-    {"lab-pbx", cmd_lab_pbx, NULL, "", "run the built-in lab PBX"},
+     N_("billing lines of a month")},
+    {"api-token", pd_cli_api_token_cmd, pd_cli_api_token_subs, "", N_("tokens of the HTTP API")},
+    {"lab-pbx", cmd_lab_pbx, NULL, "", N_("run the built-in lab PBX")},
     {"serve", pd_cli_serve, NULL, "[--detach] [--auto] [--stop|--status]",
-     "the one PBX monitor and outbox sender of the database"},
-    {"help", cmd_help, NULL, "[COMMAND...]", "this help, or a command's help"},
+     N_("the one PBX monitor and outbox sender of the database")},
+    {"help", cmd_help, NULL, "[COMMAND...]", N_("this help, or a command's help")},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 #define HELP_COL 42
 
 void pd_cli_print_help(FILE *out)
 {
-	fputs(top_usage, out);
+	fputs(_(top_usage), out);
 	for (size_t i = 0; i < N_COMMANDS; i++) {
 		if (!commands[i].summary)
 			continue;
@@ -180,10 +182,10 @@ void pd_cli_print_help(FILE *out)
 			fputc('\n', out);
 			w = 0;
 		}
-		fprintf(out, "%*s%s\n", HELP_COL - w, "", commands[i].summary);
+		fprintf(out, "%*s%s\n", HELP_COL - w, "", _(commands[i].summary));
 		pd_buf_free(&b);
 	}
-	fputs(top_options, out);
+	fputs(_(top_options), out);
 }
 
 static int cmd_help(pd_cli *c, int argc, char **argv)
@@ -213,12 +215,13 @@ const char *pd_cli_command_name(size_t i)
 int pd_cli_run(pd_cli *c, int argc, char **argv)
 {
 	if (argc < 1)
-		return pd_cli_usage(c, "no command given; try 'provdesk --help'");
+		return pd_cli_usage(c, _("no command given; try 'provdesk --help'"));
 	/* hidden: the shell completion's helper (src/cli/complete.c) */
 	if (!c->describe && strcmp(argv[0], "__complete") == 0)
 		return pd_cli_complete(c, argc, argv);
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		if (strcmp(commands[i].name, argv[0]) == 0)
 			return commands[i].fn(c, argc, argv);
-	return pd_cli_usage_field(c, NULL, "unknown command '%s'; try 'provdesk --help'", argv[0]);
+	return pd_cli_usage_field(c, NULL, _("unknown command '%s'; try 'provdesk --help'"),
+	                          argv[0]);
 }

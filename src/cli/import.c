@@ -20,26 +20,29 @@
 #include "attach.h"
 #include "cli_internal.h"
 #include "csv.h"
+#include "provdesk/i18n.h"
 #include "provdesk/util.h"
 
 static const char help_import[] =
-    "Usage: provdesk import FILE.csv [--dry-run] [--on-duplicate skip|update|fail] [--yes] "
-    "[--json]\n"
-    "Create customers (and their primary users) from a CSV file: UTF-8 with or without\n"
-    "BOM, comma separated, RFC 4180 quoting, CRLF or LF line ends, FILE '-' = stdin.\n"
-    "The header row names the columns, in any order:\n"
-    "  name, product_type, country, admin_name, admin_email        (required)\n"
-    "  reference, notes, time_zone, trial_days, internal, admin_extension (optional)\n"
-    "Every row is checked with the rules of 'customer create'; if any row is wrong,\n"
-    "nothing is imported and every error of every row is reported, row by row, by\n"
-    "line number and field.\n"
-    "  --dry-run            check and report only; write nothing\n"
-    "  --on-duplicate MODE  a name that already exists: fail (default), skip the row,\n"
-    "                       or update the existing customer's details from the row\n"
-    "                       (its primary user and trial are left as they are)\n"
-    "  --yes                allow --on-duplicate update to change an unlocked product type\n"
-    "  --verbose            one report line per row (--json always has one per row)\n"
-    "trial_days: empty or 0 = no trial. internal: 1/0, true/false, yes/no or empty.\n";
+    N_("Usage: provdesk import FILE.csv [--dry-run] [--on-duplicate skip|update|fail] [--yes] "
+       "[--json]\n"
+       "Create customers (and their primary users) from a CSV file: UTF-8 with or without\n"
+       "BOM, comma separated, RFC 4180 quoting, CRLF or LF line ends, FILE '-' = stdin.\n"
+       "The header row names the columns, in any order:\n"
+       "  name, product_type, country, admin_name, admin_email        (required)\n"
+       "  reference, notes, time_zone, locale, trial_days, internal, admin_extension\n"
+       "                                                               (optional)\n"
+       "Every row is checked with the rules of 'customer create'; if any row is wrong,\n"
+       "nothing is imported and every error of every row is reported, row by row, by\n"
+       "line number and field.\n"
+       "  --dry-run            check and report only; write nothing\n"
+       "  --on-duplicate MODE  a name that already exists: fail (default), skip the row,\n"
+       "                       or update the existing customer's details from the row\n"
+       "                       (its primary user and trial are left as they are)\n"
+       "  --yes                allow --on-duplicate update to change an unlocked product type\n"
+       "  --verbose            one report line per row (--json always has one per row)\n"
+       "trial_days: empty or 0 = no trial. internal: 1/0, true/false, yes/no or empty.\n"
+       "locale: a supported locale such as fr_FR; empty = the country's default.\n");
 
 enum {
 	COL_NAME,
@@ -53,13 +56,14 @@ enum {
 	COL_ADMIN_NAME,
 	COL_ADMIN_EMAIL,
 	COL_ADMIN_EXT,
+	COL_LOCALE,
 	COL__COUNT
 };
 static const char *const col_names[COL__COUNT] = {
-    "name",       "product_type", "country",    "reference",   "notes",          "time_zone",
-    "trial_days", "internal",     "admin_name", "admin_email", "admin_extension"};
+    "name",       "product_type", "country",    "reference",   "notes",           "time_zone",
+    "trial_days", "internal",     "admin_name", "admin_email", "admin_extension", "locale"};
 static const bool col_required[COL__COUNT] = {true,  true,  true, false, false, false,
-                                              false, false, true, true,  false};
+                                              false, false, true, true,  false, false};
 
 typedef enum { ACT_CREATE, ACT_UPDATE, ACT_SKIP, ACT_ERROR } row_action;
 static const char *const act_names[] = {"create", "update", "skip", "error"};
@@ -151,15 +155,15 @@ static pd_status open_input(const char *path, int max_mb, FILE **out, pd_err *e)
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	*out = NULL;
 	if (!f)
-		return pd_fail(e, PD_E_NOINPUT, "file", "cannot open %s: %s", path,
+		return pd_fail(e, PD_E_NOINPUT, "file", _("cannot open %s: %s"), path,
 		               strerror(errno));
 	struct stat sb;
 	if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size > max) {
 		if (f != stdin)
 			fclose(f);
 		return pd_fail(e, PD_E_INVALID, "file",
-		               "%s is %.1f MiB, over the %d MiB an import takes ([customers] "
-		               "import_max_mb): split it",
+		               _("%s is %.1f MiB, over the %d MiB an import takes ([customers] "
+		                 "import_max_mb): split it"),
 		               path, (double)sb.st_size / (1024.0 * 1024.0), max_mb);
 	}
 	*out = f;
@@ -176,12 +180,13 @@ static void close_input(FILE *f)
 static pd_status input_error(const pd_csv_reader *rd, const char *path, int max_mb, pd_err *e)
 {
 	if (rd->too_big)
-		return pd_fail(e, PD_E_INVALID, "file",
-		               "%s is over the %d MiB an import takes ([customers] import_max_mb): "
-		               "split it",
-		               path, max_mb);
+		return pd_fail(
+		    e, PD_E_INVALID, "file",
+		    _("%s is over the %d MiB an import takes ([customers] import_max_mb): "
+		      "split it"),
+		    path, max_mb);
 	if (rd->read_errno)
-		return pd_fail(e, PD_E_NOINPUT, "file", "cannot read %s: %s", path,
+		return pd_fail(e, PD_E_NOINPUT, "file", _("cannot read %s: %s"), path,
 		               strerror(rd->read_errno));
 	return PD_OK;
 }
@@ -280,8 +285,8 @@ static void check_update(import_ctx *x, import_row *r, const pd_csv_record *rec,
 		else if (!x->yes)
 			row_errorf(
 			    r, "product_type",
-			    "changing the product type of \"%s\" from %s to %s: %s; re-run with "
-			    "--yes to confirm",
+			    _("changing the product type of \"%s\" from %s to %s: %s; re-run with "
+			      "--yes to confirm"),
 			    cur->name, cur->product_type, pt, impact ? impact : "");
 		else
 			pd_set_str(&u->product_type, pt);
@@ -308,16 +313,20 @@ static void check_update(import_ctx *x, import_row *r, const pd_csv_record *rec,
 			free(u->time_zone);
 			u->time_zone = z;
 		}
+		const char *loc = fld(x, rec, COL_LOCALE);
+		pd_err_clear(&e);
+		if (pd_update_locale(x->g, cur, *loc ? loc : NULL, u, &e) != PD_OK)
+			row_error(r, &e);
 	}
 	bool internal = cur->internal_system;
 	if (x->col[COL_INTERNAL] >= 0 && !parse_bool(fld(x, rec, COL_INTERNAL), &internal))
-		row_errorf(r, "internal", "expected 1/0, true/false or yes/no, got '%s'",
+		row_errorf(r, "internal", _("expected 1/0, true/false or yes/no, got '%s'"),
 		           fld(x, rec, COL_INTERNAL));
 	else if (!r->nerrs && internal && !cur->internal_system &&
 	         ++x->internal_used > x->internal_limit)
 		row_errorf(r, "internal",
-		           "at most %d internal system%s allowed ([customers] "
-		           "internal_systems_limit)",
+		           _("at most %d internal system%s allowed ([customers] "
+		             "internal_systems_limit)"),
 		           x->internal_limit, x->internal_limit == 1 ? " is" : "s are");
 	u->internal_system = internal;
 	pd_err_clear(&e);
@@ -338,7 +347,7 @@ static void check_row(import_ctx *x, import_row *r, const pd_csv_record *rec)
 	r->line = rec->line;
 	r->name = xstrdup(fld(x, rec, COL_NAME));
 	if (rec->n != x->ncols)
-		return row_errorf(r, NULL, "expected %zu fields as in the header, found %zu",
+		return row_errorf(r, NULL, _("expected %zu fields as in the header, found %zu"),
 		                  x->ncols, rec->n);
 	pd_new_customer *n = &r->n;
 	n->customer.name = xstrdup(fld(x, rec, COL_NAME));
@@ -359,12 +368,12 @@ static void check_row(import_ctx *x, import_row *r, const pd_csv_record *rec)
 		long d = strtol(td, &end, 10);
 		if (errno || *end || d < 0 || d > 3650)
 			row_errorf(r, "trial_days",
-			           "expected a number of days from 0 to 3650, got '%s'", td);
+			           _("expected a number of days from 0 to 3650, got '%s'"), td);
 		else
 			n->trial_days = (int)d;
 	}
 	if (!parse_bool(fld(x, rec, COL_INTERNAL), &n->customer.internal_system))
-		row_errorf(r, "internal", "expected 1/0, true/false or yes/no, got '%s'",
+		row_errorf(r, "internal", _("expected 1/0, true/false or yes/no, got '%s'"),
 		           fld(x, rec, COL_INTERNAL));
 
 	/* A name already in the database: --on-duplicate decides. */
@@ -388,7 +397,7 @@ static void check_row(import_ctx *x, import_row *r, const pd_csv_record *rec)
 		free(key);
 	if (taken && !prev && !r->nerrs && x->on_dup == 1) {
 		r->act = ACT_SKIP;
-		r->message = xstrdup("a customer with this name already exists");
+		r->message = xstrdup(_("a customer with this name already exists"));
 		return;
 	}
 	if (taken && !prev && !r->nerrs && x->on_dup == 2) {
@@ -407,12 +416,12 @@ static void check_row(import_ctx *x, import_row *r, const pd_csv_record *rec)
 	if (pd_check_name(n->customer.name, &norm, &e) != PD_OK)
 		row_error(r, &e);
 	else if (prev)
-		row_errorf(r, "name", "\"%s\" is already on line %d of this file", n->customer.name,
-		           prev);
+		row_errorf(r, "name", _("\"%s\" is already on line %d of this file"),
+		           n->customer.name, prev);
 	else if (taken)
 		row_errorf(r, "name",
-		           "a customer named \"%s\" already exists (use --on-duplicate skip or "
-		           "update)",
+		           _("a customer named \"%s\" already exists (use --on-duplicate skip or "
+		             "update)"),
 		           n->customer.name);
 	free(norm);
 	pd_err_clear(&e);
@@ -435,6 +444,10 @@ static void check_row(import_ctx *x, import_row *r, const pd_csv_record *rec)
 	                                     &n->customer.time_zone, &e) != PD_OK)
 		row_error(r, &e);
 	pd_err_clear(&e);
+	if (country_ok && pd_check_locale(x->g, n->customer.country, fld(x, rec, COL_LOCALE),
+	                                  &n->customer.locale, &e) != PD_OK)
+		row_error(r, &e);
+	pd_err_clear(&e);
 	if (pd_check_display_name(n->admin.display_name, "admin_name", &e) != PD_OK)
 		row_error(r, &e);
 	pd_err_clear(&e);
@@ -454,14 +467,14 @@ static void check_row(import_ctx *x, import_row *r, const pd_csv_record *rec)
 		int eprev = map_put(&x->emails, ekey, r->line);
 		if (eprev && !row_has_error(r, "admin_email"))
 			row_errorf(r, "admin_email",
-			           "%s is already the primary email on line %d of this file",
+			           _("%s is already the primary email on line %d of this file"),
 			           n->admin.email, eprev);
 	} else
 		free(ekey);
 	if (!r->nerrs && n->customer.internal_system && ++x->internal_used > x->internal_limit)
 		row_errorf(r, "internal",
-		           "at most %d internal system%s allowed ([customers] "
-		           "internal_systems_limit)",
+		           _("at most %d internal system%s allowed ([customers] "
+		             "internal_systems_limit)"),
 		           x->internal_limit, x->internal_limit == 1 ? " is" : "s are");
 	if (!r->nerrs)
 		r->act = ACT_CREATE;
@@ -479,19 +492,19 @@ static bool parse_header(import_ctx *x, const pd_csv_record *rec, pd_err *e)
 			if (strcmp(h, col_names[j]) == 0)
 				k = j;
 		if (k < 0) {
-			pd_fail_line(
-			    e, PD_E_INVALID, rec->line, "header",
-			    "unknown column \"%s\" (known: name, product_type, country, "
-			    "reference, notes, time_zone, trial_days, internal, admin_name, "
-			    "admin_email, admin_extension)",
-			    h);
+			pd_fail_line(e, PD_E_INVALID, rec->line, "header",
+			             _("unknown column \"%s\" (known: name, product_type, country, "
+			               "reference, notes, time_zone, locale, trial_days, internal, "
+			               "admin_name, "
+			               "admin_email, admin_extension)"),
+			             h);
 			free(h);
 			return false;
 		}
 		free(h);
 		if (x->col[k] >= 0) {
 			pd_fail_line(e, PD_E_INVALID, rec->line, "header",
-			             "column \"%s\" appears twice", col_names[k]);
+			             _("column \"%s\" appears twice"), col_names[k]);
 			return false;
 		}
 		x->col[k] = (int)i;
@@ -499,7 +512,7 @@ static bool parse_header(import_ctx *x, const pd_csv_record *rec, pd_err *e)
 	for (int j = 0; j < COL__COUNT; j++)
 		if (col_required[j] && x->col[j] < 0) {
 			pd_fail_line(e, PD_E_INVALID, rec->line, "header",
-			             "missing required column \"%s\"", col_names[j]);
+			             _("missing required column \"%s\""), col_names[j]);
 			return false;
 		}
 	return true;
@@ -607,13 +620,13 @@ static void report(pd_cli *c, const char *file, bool dry, bool verbose, const ch
 				        r->errs[k].field, r->errs[k].field[0] ? ": " : "",
 				        r->errs[k].message);
 		else if (!c->json && r->act == ACT_SKIP)
-			printf("line %d: skipped \"%s\": %s\n", r->line, r->name, r->message);
+			printf(_("line %d: skipped \"%s\": %s\n"), r->line, r->name, r->message);
 		else if (!c->json && r->act == ACT_UPDATE)
-			printf("line %d: %s \"%s\"\n", r->line, dry ? "would update" : "updated",
-			       r->name);
+			printf(_("line %d: %s \"%s\"\n"), r->line,
+			       dry ? _("would update") : "updated", r->name);
 		else if (!c->json && verbose && r->act == ACT_CREATE)
-			printf("line %d: %s \"%s\"%s%s\n", r->line,
-			       dry ? "would create" : "created", r->name,
+			printf(_("line %d: %s \"%s\"%s%s\n"), r->line,
+			       dry ? _("would create") : "created", r->name,
 			       r->tenant_id[0] ? " " : "", r->tenant_id);
 	}
 	if (c->json) {
@@ -626,26 +639,26 @@ static void report(pd_cli *c, const char *file, bool dry, bool verbose, const ch
 		if (first) {
 			snprintf(
 			    msg, sizeof msg,
-			    "%.300s: %zu row%s, %zu with errors: nothing imported (first: line "
-			    "%d: %s%s%.600s)",
+			    _("%.300s: %zu row%s, %zu with errors: nothing imported (first: line "
+			      "%d: %s%s%.600s)"),
 			    file, total, total == 1 ? "" : "s", cnt[ACT_ERROR], first->line,
 			    first->field, first->field[0] ? ": " : "", first->message);
 			pd_cli_json_error(PD_E_INVALID, first->field, first->line, msg, false);
 		} else if (werr) {
-			snprintf(msg, sizeof msg, "%.300s: line %d: %.600s; nothing was written",
+			snprintf(msg, sizeof msg, _("%.300s: line %d: %.600s; nothing was written"),
 			         file, werr->line, werr->message);
 			pd_cli_json_error(werr->status, werr->field, werr->line, msg, false);
 		}
 		return;
 	}
 	if (cnt[ACT_ERROR])
-		fprintf(stderr, "provdesk: %s: %zu row%s, %zu with errors: nothing imported\n",
+		fprintf(stderr, _("provdesk: %s: %zu row%s, %zu with errors: nothing imported\n"),
 		        file, total, total == 1 ? "" : "s", cnt[ACT_ERROR]);
 	else
-		printf("%s: %zu row%s: %zu %s, %zu %s, %zu skipped%s\n", file, total,
-		       total == 1 ? "" : "s", cnt[ACT_CREATE], dry ? "to create" : "created",
-		       cnt[ACT_UPDATE], dry ? "to update" : "updated", cnt[ACT_SKIP],
-		       dry ? " (dry run: nothing written)" : "");
+		printf(_("%s: %zu row%s: %zu %s, %zu %s, %zu skipped%s\n"), file, total,
+		       total == 1 ? "" : "s", cnt[ACT_CREATE], dry ? _("to create") : "created",
+		       cnt[ACT_UPDATE], dry ? _("to update") : "updated", cnt[ACT_SKIP],
+		       dry ? _(" (dry run: nothing written)") : "");
 }
 
 int pd_cli_import_cmd(pd_cli *c, int argc, char **argv)
@@ -676,9 +689,9 @@ int pd_cli_import_cmd(pd_cli *c, int argc, char **argv)
 	else if (strcmp(dup, "update") == 0)
 		x.on_dup = 2;
 	else
-		return pd_cli_usage_field(c, "on_duplicate",
-		                          "--on-duplicate: expected skip, update or fail, got '%s'",
-		                          dup);
+		return pd_cli_usage_field(
+		    c, "on_duplicate", _("--on-duplicate: expected skip, update or fail, got '%s'"),
+		    dup);
 	pd_err e;
 	pd_err_clear(&e);
 	FILE *in = NULL;
@@ -705,13 +718,13 @@ int pd_cli_import_cmd(pd_cli *c, int argc, char **argv)
 		if (got == 0)
 			pd_fail_line(
 			    &e, PD_E_INVALID, 1, "header",
-			    "the file is empty; a header row naming the columns is required");
+			    _("the file is empty; a header row naming the columns is required"));
 		pd_csv_record_free(&rec);
 		pd_csv_reader_close(&rd);
 		close_input(in);
 		rc = pd_cli_fail(c, &e);
 		if (!c->json)
-			fprintf(stderr, "provdesk: %s: nothing imported\n", pos[0]);
+			fprintf(stderr, _("provdesk: %s: nothing imported\n"), pos[0]);
 		return rc;
 	}
 	/* Rows are written as they are checked, in one transaction: committed
@@ -794,7 +807,7 @@ int pd_cli_import_cmd(pd_cli *c, int argc, char **argv)
 		free(rows);
 		rc = pd_cli_fail(c, &ierr);
 		if (!c->json)
-			fprintf(stderr, "provdesk: %s: nothing imported\n", pos[0]);
+			fprintf(stderr, _("provdesk: %s: nothing imported\n"), pos[0]);
 		return rc;
 	}
 	report(c, pos[0], dry, verbose, dup, rows, n, total, cnt, written, wfail ? &werr : NULL);
@@ -806,7 +819,7 @@ int pd_cli_import_cmd(pd_cli *c, int argc, char **argv)
 		fprintf(stderr, "provdesk: %s: line %d: %s%s%s\n", pos[0], werr.line, werr.field,
 		        werr.field[0] ? ": " : "", werr.message);
 		fprintf(stderr,
-		        "provdesk: %s: the import stopped at line %d; nothing was written\n",
+		        _("provdesk: %s: the import stopped at line %d; nothing was written\n"),
 		        pos[0], werr.line);
 	}
 	if (wfail)

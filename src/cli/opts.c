@@ -12,6 +12,7 @@
 
 #include "cli_internal.h"
 #include "pd_build_config.h"
+#include "provdesk/i18n.h"
 #include "provdesk/util.h"
 
 /* The first line of a help text: "Usage: provdesk customer show ID|NAME". */
@@ -59,13 +60,13 @@ int pd_cli_parse_params(pd_cli *c, const char *cmd, int argc, char **argv, const
 	int np = 0;
 	bool opts_done = false;
 	char usage[256];
-	usage_line(help, usage, sizeof usage);
+	usage_line(_(help), usage, sizeof usage);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (opts_done || a[0] != '-' || a[1] == 0) {
 			if (np >= max_pos)
-				return pd_cli_usage(c, "%s: unexpected argument '%s'\n%s", cmd, a,
-				                    usage);
+				return pd_cli_usage(c, _("%s: unexpected argument '%s'\n%s"), cmd,
+				                    a, usage);
 			pos[np++] = a;
 			continue;
 		}
@@ -76,7 +77,7 @@ int pd_cli_parse_params(pd_cli *c, const char *cmd, int argc, char **argv, const
 		if (pd_cli_is_secret_option(a))
 			return pd_cli_refuse_secret(c, a);
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			fputs(help, stdout);
+			fputs(_(help), stdout);
 			if (params)
 				pd_cli_params_help(c, stdout);
 			return 0;
@@ -90,7 +91,7 @@ int pd_cli_parse_params(pd_cli *c, const char *cmd, int argc, char **argv, const
 			return 0;
 		}
 		if (a[1] != '-')
-			return pd_cli_usage_field(c, NULL, "%s: unknown option '%s'\n%s", cmd, a,
+			return pd_cli_usage_field(c, NULL, _("%s: unknown option '%s'\n%s"), cmd, a,
 			                          usage);
 		const char *name = a + 2;
 		const char *eq = strchr(name, '=');
@@ -103,12 +104,12 @@ int pd_cli_parse_params(pd_cli *c, const char *cmd, int argc, char **argv, const
 			continue;
 		}
 		if (!o)
-			return pd_cli_usage_field(c, NULL, "%s: unknown option '--%.*s'\n%s", cmd,
-			                          (int)n, name, usage);
+			return pd_cli_usage_field(c, NULL, _("%s: unknown option '--%.*s'\n%s"),
+			                          cmd, (int)n, name, usage);
 		switch (o->kind) {
 		case PD_OPT_FLAG:
 			if (eq)
-				return pd_cli_usage(c, "%s: option '--%s' takes no value", cmd,
+				return pd_cli_usage(c, _("%s: option '--%s' takes no value"), cmd,
 				                    o->name);
 			break;
 		case PD_OPT_VAL:
@@ -117,7 +118,7 @@ int pd_cli_parse_params(pd_cli *c, const char *cmd, int argc, char **argv, const
 			else if (i + 1 < argc && !(argv[i + 1][0] == '-' && argv[i + 1][1] == '-'))
 				*o->val = argv[++i];
 			else
-				return pd_cli_usage(c, "%s: option '--%s' needs a value", cmd,
+				return pd_cli_usage(c, _("%s: option '--%s' needs a value"), cmd,
 				                    o->name);
 			break;
 		case PD_OPT_OPTVAL:
@@ -128,7 +129,7 @@ int pd_cli_parse_params(pd_cli *c, const char *cmd, int argc, char **argv, const
 			*o->flag = true;
 	}
 	if (np < min_pos)
-		return pd_cli_usage(c, "%s: missing argument\n%s", cmd, usage);
+		return pd_cli_usage(c, _("%s: missing argument\n%s"), cmd, usage);
 	if (npos)
 		*npos = np;
 	int rc = pd_cli_load(c);
@@ -141,8 +142,9 @@ bool pd_cli_int(pd_cli *c, const char *opt, const char *s, long min, long max, l
 	errno = 0;
 	long v = s && *s ? strtol(s, &end, 10) : 0;
 	if (!s || !*s || errno || *end || v < min || v > max) {
-		pd_cli_usage_field(c, opt, "%s: expected a whole number from %ld to %ld, got '%s'",
-		                   opt, min, max, s ? s : "");
+		pd_cli_usage_field(c, opt,
+		                   _("%s: expected a whole number from %ld to %ld, got '%s'"), opt,
+		                   min, max, s ? s : "");
 		return false;
 	}
 	*out = v;
@@ -194,8 +196,8 @@ int pd_cli_pbx_load(pd_cli *c, const char *id, bool with_secret, pd_customer *cu
 		/* the callers only free what a successful load filled */
 		int rc = e.status == PD_E_NOTFOUND
 		             ? pd_cli_failf(c, PD_E_NOTFOUND, "pbx",
-		                            "customer \"%s\" has no PBX connection (add one with "
-		                            "\"provdesk pbx add\")",
+		                            _("customer \"%s\" has no PBX connection (add one with "
+		                              "\"provdesk pbx add\")"),
 		                            cu->name)
 		             : pd_cli_fail(c, &e);
 		pd_customer_free(cu);
@@ -240,17 +242,17 @@ pd_status pd_cli_read_secret(const char *file, const char *env, const char *prom
 	*out = NULL;
 	if (file && env)
 		return pd_fail(e, PD_E_USAGE, "secret",
-		               "give --secret-file or --secret-env, not both");
+		               _("give --secret-file or --secret-env, not both"));
 	if (file) {
 		char *s = NULL;
 		int err = pd_read_file(file, 65536, &s, NULL);
 		if (err)
-			return pd_fail(e, PD_E_NOINPUT, "secret_file", "cannot read %s: %s", file,
-			               strerror(err));
+			return pd_fail(e, PD_E_NOINPUT, "secret_file", _("cannot read %s: %s"),
+			               file, strerror(err));
 		strip_newline(s);
 		if (!*s) {
 			free(s);
-			return pd_fail(e, PD_E_INVALID, "secret_file", "%s is empty", file);
+			return pd_fail(e, PD_E_INVALID, "secret_file", _("%s is empty"), file);
 		}
 		*out = s;
 		return PD_OK;
@@ -259,7 +261,7 @@ pd_status pd_cli_read_secret(const char *file, const char *env, const char *prom
 		const char *v = getenv(env);
 		if (!v || !*v)
 			return pd_fail(e, PD_E_NOINPUT, "secret_env",
-			               "environment variable %s is not set or empty", env);
+			               _("environment variable %s is not set or empty"), env);
 		*out = xstrdup(v);
 		return PD_OK;
 	}

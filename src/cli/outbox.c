@@ -10,27 +10,28 @@
 
 #include "attach.h"
 #include "cli_internal.h"
+#include "provdesk/i18n.h"
 #include "provdesk/live.h"
 #include "provdesk/mail.h"
 #include "provdesk/util.h"
 
 static const char help_outbox[] =
-    "Usage: provdesk outbox list [CUSTOMER] [--json]\n"
-    "       provdesk outbox retry [ID | --all] [--send] [--json]\n"
-    "       provdesk outbox cancel ID [--json]\n"
-    "       provdesk outbox send [--timeout SECONDS] [--json]\n"
-    "  list   invitation emails with their state: queued, waiting for retry (a\n"
-    "         temporary failure), sent, failed for good (refused by the server, never\n"
-    "         retried by itself), cancelled (the user was removed)\n"
-    "  retry  put a failed (or sent: resend) message back in the queue; --all: every\n"
-    "         failed one; --send: deliver the due messages now through [smtp]\n"
-    "  cancel a queued message is not sent (it stays listed as cancelled, with an\n"
-    "         audit row); a message that is not queued is refused (exit 65)\n"
-    "  send   deliver the due messages now. Exit 65 when a message was refused for\n"
-    "         good (bad recipient, 5xx), 75 when some wait for a retry, 69 when SMTP\n"
-    "         is unavailable, 77 when the server refused the login. --timeout: stop\n"
-    "         after SECONDS (1-86400) whatever the server does; what is not sent stays\n"
-    "         queued, exit 75\n";
+    N_("Usage: provdesk outbox list [CUSTOMER] [--json]\n"
+       "       provdesk outbox retry [ID | --all] [--send] [--json]\n"
+       "       provdesk outbox cancel ID [--json]\n"
+       "       provdesk outbox send [--timeout SECONDS] [--json]\n"
+       "  list   invitation emails with their state: queued, waiting for retry (a\n"
+       "         temporary failure), sent, failed for good (refused by the server, never\n"
+       "         retried by itself), cancelled (the user was removed)\n"
+       "  retry  put a failed (or sent: resend) message back in the queue; --all: every\n"
+       "         failed one; --send: deliver the due messages now through [smtp]\n"
+       "  cancel a queued message is not sent (it stays listed as cancelled, with an\n"
+       "         audit row); a message that is not queued is refused (exit 65)\n"
+       "  send   deliver the due messages now. Exit 65 when a message was refused for\n"
+       "         good (bad recipient, 5xx), 75 when some wait for a retry, 69 when SMTP\n"
+       "         is unavailable, 77 when the server refused the login. --timeout: stop\n"
+       "         after SECONDS (1-86400) whatever the server does; what is not sent stays\n"
+       "         queued, exit 75\n");
 
 /* What the list shows for a message: JSON key, then the words of the table. */
 static const char *outcome_key(const pd_outbox *m)
@@ -57,12 +58,12 @@ static void outcome_text(const pd_outbox *m, char out[64])
 	case PD_INVITE_QUEUED:
 		if (m->attempts) {
 			pd_fmt_time(m->next_attempt_at, t);
-			snprintf(out, 64, "retry at %s", t);
+			snprintf(out, 64, _("retry at %s"), t);
 		} else
 			snprintf(out, 64, "queued");
 		return;
 	case PD_INVITE_FAILED:
-		snprintf(out, 64, "failed for good");
+		snprintf(out, 64, _("failed for good"));
 		return;
 	default:
 		snprintf(out, 64, "%s", pd_invite_state_name(m->state));
@@ -108,8 +109,9 @@ static int outbox_list(pd_cli *c, int argc, char **argv)
 		}
 		pd_cli_print_json(c, a);
 	} else if (n) {
-		static const char *const heads[] = {"ID",      "TO",   "STATE",     "ATTEMPTS",
-		                                    "CREATED", "SENT", "LAST ERROR"};
+		static const char *const heads[] = {N_("ID"),        N_("TO"),      N_("STATE"),
+		                                    N_("ATTEMPTS"),  N_("CREATED"), N_("SENT"),
+		                                    N_("LAST ERROR")};
 		static const bool right[] = {true, false, false, true, false, false, false};
 		pd_table t;
 		pd_table_init(&t, 7, heads, right);
@@ -127,7 +129,7 @@ static int outbox_list(pd_cli *c, int argc, char **argv)
 		pd_table_print(&t, stdout);
 		pd_table_free(&t);
 	} else
-		fprintf(stderr, "the outbox is empty\n");
+		fprintf(stderr, _("the outbox is empty\n"));
 	pd_outboxes_free(v, n);
 	return 0;
 }
@@ -214,18 +216,20 @@ static int delivered(pd_cli *c, int retried, const pd_outbox_report *rp, bool ex
 	const pd_outbox_report r = *rp;
 	int rc = 0;
 	if (r.not_configured)
-		rc = pd_cli_failf(c, PD_E_UNAVAILABLE, "smtp.url",
-		                  "no SMTP server configured ([smtp] url); the invitations wait in "
-		                  "the outbox");
+		rc = pd_cli_failf(
+		    c, PD_E_UNAVAILABLE, "smtp.url",
+		    _("no SMTP server configured ([smtp] url); the invitations wait in "
+		      "the outbox"));
 	else if (r.busy_elsewhere)
-		rc = pd_cli_failf(c, PD_E_TEMPFAIL, NULL,
-		                  "another provdesk process is delivering this outbox; try later");
+		rc = pd_cli_failf(
+		    c, PD_E_TEMPFAIL, NULL,
+		    _("another provdesk process is delivering this outbox; try later"));
 	else if (r.server_status != PD_OK)
 		rc = pd_cli_failf(c, r.server_status, "smtp", "%s", r.server_error);
 	else if (expired)
 		rc = pd_cli_failf(c, PD_E_TEMPFAIL, "timeout",
-		                  "--timeout %ld s reached: %d sent; the messages not sent stay "
-		                  "queued",
+		                  _("--timeout %ld s reached: %d sent; the messages not sent stay "
+		                    "queued"),
 		                  timeout_s, r.sent);
 	if (rc)
 		return rc;
@@ -247,22 +251,22 @@ static int delivered(pd_cli *c, int retried, const pd_outbox_report *rp, bool ex
 		                    r.retry_later ? json_string(r.retry_error) : json_null());
 		pd_cli_print_json(c, o2);
 	} else {
-		printf("%d sent, %d to retry later, %d failed for good", r.sent, r.retry_later,
+		printf(_("%d sent, %d to retry later, %d failed for good"), r.sent, r.retry_later,
 		       r.failed);
 		if (r.cancelled)
-			printf(", %d cancelled (user removed)", r.cancelled);
+			printf(_(", %d cancelled (user removed)"), r.cancelled);
 		printf("\n");
 	}
 	if (r.failed)
 		fprintf(
 		    stderr,
-		    "provdesk: %d invitation%s refused for good by the SMTP server, not retried "
-		    "(%s); correct the address, then 'provdesk outbox retry ID'\n",
+		    _("provdesk: %d invitation%s refused for good by the SMTP server, not retried "
+		      "(%s); correct the address, then 'provdesk outbox retry ID'\n"),
 		    r.failed, r.failed == 1 ? "" : "s", r.failed_error);
 	if (r.retry_later)
 		fprintf(
 		    stderr,
-		    "provdesk: %d invitation%s waiting for a retry, sent later by itself (%s)\n",
+		    _("provdesk: %d invitation%s waiting for a retry, sent later by itself (%s)\n"),
 		    r.retry_later, r.retry_later == 1 ? "" : "s", r.retry_error);
 	return pd_status_exit_code(outcome);
 }
@@ -319,12 +323,12 @@ static int deliver_by_monitor(pd_cli *c, int retried, long timeout_s, bool *aske
 		free(due);
 		return pd_cli_failf(
 		    c, PD_E_UNAVAILABLE, "smtp.url",
-		    "the running monitor has no SMTP server configured ([smtp] url; "
-		    "reload it with SIGHUP); the invitations wait in the outbox");
+		    _("the running monitor has no SMTP server configured ([smtp] url; "
+		      "reload it with SIGHUP); the invitations wait in the outbox"));
 	}
 	if (st != PD_OK) {
 		free(due);
-		return pd_cli_failf(c, st, NULL, "outbox send: the monitor: %s", e.message);
+		return pd_cli_failf(c, st, NULL, _("outbox send: the monitor: %s"), e.message);
 	}
 	/* follow each due message to its outcome: sent, failed, cancelled, or
 	 * tried and waiting for a retry (a server failure stops the monitor's
@@ -392,7 +396,7 @@ static int deliver_by_monitor(pd_cli *c, int retried, long timeout_s, bool *aske
 	}
 	free(due);
 	if (r.retry_later && !r.retry_error[0])
-		snprintf(r.retry_error, sizeof r.retry_error, "not sent by the monitor yet");
+		snprintf(r.retry_error, sizeof r.retry_error, _("not sent by the monitor yet"));
 	return delivered(c, retried, &r, expired, timeout_s);
 }
 
@@ -410,9 +414,9 @@ static int outbox_retry(pd_cli *c, int argc, char **argv)
 	if (rc != PD_CLI_CONTINUE)
 		return rc;
 	if (np && all)
-		return pd_cli_usage(c, "outbox retry: give an ID or --all, not both");
+		return pd_cli_usage(c, _("outbox retry: give an ID or --all, not both"));
 	if (!np && !all)
-		return pd_cli_usage(c, "outbox retry: give a message ID or --all");
+		return pd_cli_usage(c, _("outbox retry: give a message ID or --all"));
 	long id = 0;
 	if (np && !pd_cli_int(c, "ID", pos[0], 1, LONG_MAX, &id))
 		return pd_status_exit_code(PD_E_USAGE);
@@ -425,7 +429,7 @@ static int outbox_retry(pd_cli *c, int argc, char **argv)
 	if (store_outbox_retry(s, id, &c->actor, &count, &e) != PD_OK)
 		return pd_cli_fail(c, &e);
 	if (!c->json)
-		printf("%d message%s queued again.\n", count, count == 1 ? "" : "s");
+		printf(_("%d message%s queued again.\n"), count, count == 1 ? "" : "s");
 	if (send)
 		return deliver(c, count, 0); /* its JSON counts the requeued ones */
 	if (c->json) {
@@ -459,7 +463,7 @@ static int outbox_cancel(pd_cli *c, int argc, char **argv)
 		json_object_set_new(o, "cancelled", json_integer(id));
 		pd_cli_print_json(c, o);
 	} else
-		printf("Message %ld cancelled.\n", id);
+		printf(_("Message %ld cancelled.\n"), id);
 	return 0;
 }
 

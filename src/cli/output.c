@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cli_internal.h"
+#include "provdesk/i18n.h"
 #include "provdesk/util.h"
 
 void pd_table_init(pd_table *t, size_t ncols, const char *const *heads, const bool *right)
@@ -16,7 +17,7 @@ void pd_table_init(pd_table *t, size_t ncols, const char *const *heads, const bo
 	t->heads = xcalloc(ncols, sizeof *t->heads);
 	t->right = xcalloc(ncols, sizeof *t->right);
 	for (size_t i = 0; i < ncols; i++) {
-		t->heads[i] = heads[i];
+		t->heads[i] = _(heads[i]); /* N_() in the callers' tables */
 		t->right[i] = right ? right[i] : false;
 	}
 }
@@ -94,12 +95,19 @@ void pd_table_free(pd_table *t)
 	memset(t, 0, sizeof *t);
 }
 
+/* The statuses' names as text mode shows them (pd_customer_status_name:
+ * the same words, untranslated, in --json). */
+static const char *const status_words[] = {N_("active"), N_("trial"), N_("trial-expired"),
+                                           N_("disabled"), N_("deleted")};
+
 void pd_cli_status_fmt(pd_customer_status st, int days_left, char *out, size_t n)
 {
+	(void)status_words;
 	if (st == PD_CS_TRIAL)
-		snprintf(out, n, "trial (%d day%s left)", days_left, days_left == 1 ? "" : "s");
+		snprintf(out, n, P_("trial (%d day left)", "trial (%d days left)", days_left),
+		         days_left);
 	else
-		snprintf(out, n, "%s", pd_customer_status_name(st));
+		snprintf(out, n, "%s", _(pd_customer_status_name(st)));
 }
 
 void pd_cli_status_text(const pd_customer *c, pd_day today, char *out, size_t n)
@@ -111,8 +119,9 @@ void pd_cli_status_text(const pd_customer *c, pd_day today, char *out, size_t n)
 
 void pd_table_users(pd_table *t, const pd_catalogue *cat, const pd_user *u, size_t n, bool device)
 {
-	static const char *const heads[] = {"ID",   "NAME",       "EMAIL",  "EXTENSION",
-	                                    "ROLE", "INVITATION", "SOURCE", "DEVICE"};
+	static const char *const heads[] = {N_("ID"),        N_("NAME"),  N_("EMAIL"),
+	                                    N_("EXTENSION"), N_("ROLE"),  N_("INVITATION"),
+	                                    N_("SOURCE"),    N_("DEVICE")};
 	static const bool right[] = {true, false, false, false, false, false, false, false};
 	pd_table_init(t, device ? 8 : 7, heads, right);
 	for (size_t i = 0; i < n; i++) {
@@ -124,7 +133,7 @@ void pd_table_users(pd_table *t, const pd_catalogue *cat, const pd_user *u, size
 		    u[i].display_name,
 		    u[i].email,
 		    u[i].extension ? u[i].extension : u[i].endpoint,
-		    r ? r->name : (u[i].role ? u[i].role : "(none)"),
+		    r ? r->name : (u[i].role ? u[i].role : _("(none)")),
 		    pd_invite_state_name(u[i].invite),
 		    u[i].synced ? "pbx" : (u[i].primary ? "primary" : "console"),
 		    u[i].device_state,

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli_internal.h"
+#include "provdesk/i18n.h"
 #include "provdesk/live.h"
 
 /* 12345 -> "12,345" */
@@ -66,7 +67,7 @@ static void draw(pd_progress *p, uint64_t done, int64_t now)
 		n += snprintf(line + n, sizeof line - (size_t)n, "  %s/s", r);
 		if (p->total > done && rate > 0) {
 			long left = (long)((double)(p->total - done) / rate + 0.5);
-			n += snprintf(line + n, sizeof line - (size_t)n, "  %ld:%02ld left",
+			n += snprintf(line + n, sizeof line - (size_t)n, _("  %ld:%02ld left"),
 			              left / 60, left % 60);
 		}
 	}

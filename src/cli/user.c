@@ -4,38 +4,40 @@
 #include <string.h>
 
 #include "cli_internal.h"
+#include "provdesk/i18n.h"
 #include "provdesk/util.h"
 
 static const char help_group[] =
-    "Usage: provdesk user list|add|update|remove CUSTOMER ...\n"
-    "  list CUSTOMER [--json]\n"
-    "  add CUSTOMER --name NAME --email EMAIL [--extension EXT] [--role ROLE] [--json]\n"
-    "  update CUSTOMER USER [--name NAME] [--email EMAIL] [--extension EXT] [--role ROLE]\n"
-    "  remove CUSTOMER USER\n"
-    "USER is the user's email, extension or #ID. An extension several users answer to\n"
-    "(a console user and a PBX user, or PBX users of two sub-accounts) is refused with\n"
-    "the candidates; name one as SUBACCOUNT/EXT or PBX:EXT (PBX: the connection's host,\n"
-    "its template or 'pbx'), by email or by #ID. ROLE is a role key or display name\n"
-    "(see 'provdesk catalogue'), or none.\n";
-static const char help_list[] = "Usage: provdesk user list CUSTOMER [--json]\n"
-                                "List the console and synced users of a customer.\n";
-static const char help_add[] =
+    N_("Usage: provdesk user list|add|update|remove CUSTOMER ...\n"
+       "  list CUSTOMER [--json]\n"
+       "  add CUSTOMER --name NAME --email EMAIL [--extension EXT] [--role ROLE] [--json]\n"
+       "  update CUSTOMER USER [--name NAME] [--email EMAIL] [--extension EXT] [--role ROLE]\n"
+       "  remove CUSTOMER USER\n"
+       "USER is the user's email, extension or #ID. An extension several users answer to\n"
+       "(a console user and a PBX user, or PBX users of two sub-accounts) is refused with\n"
+       "the candidates; name one as SUBACCOUNT/EXT or PBX:EXT (PBX: the connection's host,\n"
+       "its template or 'pbx'), by email or by #ID. ROLE is a role key or display name\n"
+       "(see 'provdesk catalogue'), or none.\n");
+static const char help_list[] = N_("Usage: provdesk user list CUSTOMER [--json]\n"
+                                   "List the console and synced users of a customer.\n");
+static const char help_add[] = N_(
     "Usage: provdesk user add CUSTOMER --name NAME --email EMAIL [--extension EXT] [--role ROLE] "
     "[--json]\n"
-    "Add a console user (email unique within the customer) and queue its invitation.\n";
+    "Add a console user (email unique within the customer) and queue its invitation.\n");
 static const char help_update[] =
-    "Usage: provdesk user update CUSTOMER USER [--name NAME] [--email EMAIL] [--extension EXT]\n"
-    "         [--role ROLE] [--json]\n"
-    "Change a console user. An empty --extension clears it. USER: email, extension,\n"
-    "SUBACCOUNT/EXT, PBX:EXT or #ID.\n";
-static const char help_remove[] = "Usage: provdesk user remove CUSTOMER USER [--json]\n"
-                                  "Remove a console user (the primary user cannot be removed).\n";
+    N_("Usage: provdesk user update CUSTOMER USER [--name NAME] [--email EMAIL] [--extension EXT]\n"
+       "         [--role ROLE] [--json]\n"
+       "Change a console user. An empty --extension clears it. USER: email, extension,\n"
+       "SUBACCOUNT/EXT, PBX:EXT or #ID.\n");
+static const char help_remove[] =
+    N_("Usage: provdesk user remove CUSTOMER USER [--json]\n"
+       "Remove a console user (the primary user cannot be removed).\n");
 static const char help_role[] =
-    "Usage: provdesk role assign CUSTOMER USER ROLE [--json]\n"
-    "Give USER (email, extension, SUBACCOUNT/EXT, PBX:EXT or #ID) the ROLE (key or\n"
-    "display name); an extension several users answer to is refused with the\n"
-    "candidates. 'none' removes the role: the user is kept (calls are still\n"
-    "attributed) but has no access.\n";
+    N_("Usage: provdesk role assign CUSTOMER USER ROLE [--json]\n"
+       "Give USER (email, extension, SUBACCOUNT/EXT, PBX:EXT or #ID) the ROLE (key or\n"
+       "display name); an extension several users answer to is refused with the\n"
+       "candidates. 'none' removes the role: the user is kept (calls are still\n"
+       "attributed) but has no access.\n");
 
 static void print_users(pd_cli *c, pd_user *users, size_t nu)
 {
@@ -48,7 +50,7 @@ static void print_users(pd_cli *c, pd_user *users, size_t nu)
 	if (nu)
 		pd_table_print(&t, stdout);
 	else
-		fprintf(stderr, "no users\n");
+		fprintf(stderr, _("no users\n"));
 	pd_table_free(&t);
 }
 
@@ -82,9 +84,9 @@ static int print_one(pd_cli *c, int64_t id, const char *verb)
 	if (c->json)
 		pd_cli_print_json(c, pd_json_user(&c->cat, &u));
 	else
-		printf("%s user #%lld %s <%s>%s%s\n", verb, (long long)u.id,
+		printf(_("%s user #%lld %s <%s>%s%s\n"), verb, (long long)u.id,
 		       u.display_name ? u.display_name : "", u.email ? u.email : "",
-		       u.role ? ", role " : ", no role", u.role ? u.role : "");
+		       u.role ? _(", role ") : _(", no role"), u.role ? u.role : "");
 	pd_user_free(&u);
 	return 0;
 }
@@ -131,9 +133,9 @@ static int cmd_add(pd_cli *c, int argc, char **argv)
 	if (rc != PD_CLI_CONTINUE)
 		return rc;
 	if (!name)
-		return pd_cli_usage_field(c, "display_name", "user add: missing --name");
+		return pd_cli_usage_field(c, "display_name", _("user add: missing --name"));
 	if (!email)
-		return pd_cli_usage_field(c, "email", "user add: missing --email");
+		return pd_cli_usage_field(c, "email", _("user add: missing --email"));
 	pd_err e;
 	pd_err_clear(&e);
 	const char *role_key = NULL;
@@ -154,7 +156,7 @@ static int cmd_add(pd_cli *c, int argc, char **argv)
 	if (st == PD_OK)
 		st = store_user_add(c->store, cid, &u, &c->actor, &out, &e);
 	pd_user_free(&u);
-	return user_done(c, &out, st, &e, "Added");
+	return user_done(c, &out, st, &e, _("Added"));
 }
 
 static int cmd_update(pd_cli *c, int argc, char **argv)
@@ -172,7 +174,7 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 	if (rc != PD_CLI_CONTINUE)
 		return rc;
 	if (!name && !email && !ext && !role)
-		return pd_cli_usage(c, "user update: nothing to change (see --help)");
+		return pd_cli_usage(c, _("user update: nothing to change (see --help)"));
 	pd_err e;
 	pd_err_clear(&e);
 	const char *role_key = NULL;
@@ -191,7 +193,7 @@ static int cmd_update(pd_cli *c, int argc, char **argv)
 	pd_status st = pd_user_check(&c->cat, &u, &e);
 	if (st == PD_OK)
 		st = store_user_update(c->store, &u, &c->actor, &e);
-	return user_done(c, &u, st, &e, "Updated");
+	return user_done(c, &u, st, &e, _("Updated"));
 }
 
 static int cmd_remove(pd_cli *c, int argc, char **argv)
@@ -213,7 +215,7 @@ static int cmd_remove(pd_cli *c, int argc, char **argv)
 			json_object_set_new(o, "removed", json_true());
 			pd_cli_print_json(c, o);
 		} else
-			printf("Removed user #%lld %s <%s>\n", (long long)u.id,
+			printf(_("Removed user #%lld %s <%s>\n"), (long long)u.id,
 			       u.display_name ? u.display_name : "", u.email ? u.email : "");
 	}
 	pd_user_free(&u);
@@ -244,7 +246,7 @@ static int cmd_assign(pd_cli *c, int argc, char **argv)
 	if (rc != PD_CLI_CONTINUE)
 		return rc;
 	pd_status st = store_role_assign(c->store, u.id, role_key, &c->actor, &e);
-	return user_done(c, &u, st, &e, "Assigned role to");
+	return user_done(c, &u, st, &e, _("Assigned role to"));
 }
 
 const pd_subcmd pd_cli_role_subs[] = {{"assign", cmd_assign}, {NULL, NULL}};

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "provdesk/catalogue.h"
+#include "provdesk/i18n.h"
 #include "provdesk/model.h"
 #include "provdesk/util.h"
 
@@ -144,7 +145,7 @@ pd_status pd_billing_lines_dated(const pd_customer *c, const pd_billing_state *h
 {
 	if (period_days <= 0 || period_days > PD_BILLING_MAX_DAYS)
 		return pd_fail(e, PD_E_INVALID, "period",
-		               "a billing period has 1 to %d days (got %d)", PD_BILLING_MAX_DAYS,
+		               _("a billing period has 1 to %d days (got %d)"), PD_BILLING_MAX_DAYS,
 		               period_days);
 	/* The state billed on each day (-1: none) and whether the day ended
 	 * with the customer deleted. */
@@ -237,11 +238,12 @@ pd_status pd_billing_lines_dated(const pd_customer *c, const pd_billing_state *h
 			flag(&flags, f);
 		}
 		if (!pr)
-			flag(&flags, "unknown product type");
+			flag(&flags, _("unknown product type"));
 
 		pd_billing_line l = {0};
 		l.billing_id = billing_id;
 		l.customer_name = c->name ? c->name : "";
+		l.locale = c->locale;
 		l.product_type = pt;
 		l.currency = pr && pr->currency ? pr->currency : "";
 		l.first_day = period_first + i;
@@ -287,4 +289,54 @@ pd_status pd_billing_lines_for(const pd_catalogue *cat, const pd_customer *c,
 	    pd_billing_lines_dated(c, h, nh, &u, 1, p, np, period_first, period_days, fn, ctx, e);
 	free(p);
 	return r;
+}
+
+/* Decimal mark and thousands separator by language, then the territories
+ * that differ from their language (the conventions of glibc's locale data). */
+static void number_marks(const char *locale, const char **dec, const char **grp)
+{
+	static const struct {
+		const char *prefix, *dec, *grp;
+	} marks[] = {
+	    {"de_CH", ".", "\u2019"}, {"fr_CH", ".", "\u2019"}, {"it_CH", ".", "\u2019"},
+	    {"de_LI", ".", "\u2019"}, {"pt_BR", ",", "."},      {"es_MX", ".", ","},
+	    {"es_US", ".", ","},      {"fr_", ",", "\u202f"},   {"de_", ",", "."},
+	    {"es_", ",", "."},        {"it_", ",", "."},        {"nl_", ",", "."},
+	    {"pt_", ",", "\u00a0"},   {"da_", ",", "."},        {"sv_", ",", "\u00a0"},
+	    {"fi_", ",", "\u00a0"},   {"nb_", ",", "\u00a0"},   {"pl_", ",", "\u00a0"},
+	    {"cs_", ",", "\u00a0"},   {"ru_", ",", "\u00a0"},   {"tr_", ",", "."},
+	    {"el_", ",", "."},
+	};
+	*dec = ".";
+	*grp = ",";
+	for (size_t i = 0; locale && i < sizeof marks / sizeof marks[0]; i++)
+		if (!strncmp(locale, marks[i].prefix, strlen(marks[i].prefix))) {
+			*dec = marks[i].dec;
+			*grp = marks[i].grp;
+			return;
+		}
+}
+
+void pd_format_amount_locale(int64_t cents, const char *locale, char out[48])
+{
+	const char *dec, *grp;
+	number_marks(locale, &dec, &grp);
+	uint64_t a = cents < 0 ? 0 - (uint64_t)cents : (uint64_t)cents;
+	char digits[24];
+	snprintf(digits, sizeof digits, "%llu", (unsigned long long)(a / 100));
+	size_t nd = strlen(digits), o = 0;
+	if (cents < 0)
+		out[o++] = '-';
+	for (size_t i = 0; i < nd; i++) {
+		if (i && (nd - i) % 3 == 0) {
+			memcpy(out + o, grp, strlen(grp));
+			o += strlen(grp);
+		}
+		out[o++] = digits[i];
+	}
+	memcpy(out + o, dec, strlen(dec));
+	o += strlen(dec);
+	out[o++] = (char)('0' + a % 100 / 10);
+	out[o++] = (char)('0' + a % 10);
+	out[o] = '\0';
 }

@@ -8,6 +8,7 @@
  * runs several commands sets PROVDESK_CLOCK_START once, so that their clocks
  * agree and never run backwards from one command to the next (a message
  * queued by one command is due for the next). */
+#include "provdesk/i18n.h"
 #include "provdesk/util.h"
 
 #include <pthread.h>
@@ -139,14 +140,14 @@ pd_status pd_clock_check(pd_err *e)
 	int64_t start;
 	if (!clock_start(&start, &bad) && bad)
 		return pd_fail(e, PD_E_CONFIG, "PROVDESK_CLOCK_START",
-		               "PROVDESK_CLOCK_START=\"%.40s\" is not a time (@EPOCH or "
-		               "YYYY-MM-DDTHH:MM[:SS] UTC)",
+		               _("PROVDESK_CLOCK_START=\"%.40s\" is not a time (@EPOCH or "
+		                 "YYYY-MM-DDTHH:MM[:SS] UTC)"),
 		               getenv("PROVDESK_CLOCK_START"));
 	clock_setting(&name, &value, &at, &bad);
 	if (bad)
-		return pd_fail(e, PD_E_CONFIG, name, "%s=\"%.40s\" is not %s", name, value,
+		return pd_fail(e, PD_E_CONFIG, name, _("%s=\"%.40s\" is not %s"), name, value,
 		               strcmp(name, "PROVDESK_NOW") == 0
-		                   ? "a time (YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] UTC, or @EPOCH)"
-		                   : "a date (YYYY-MM-DD)");
+		                   ? _("a time (YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] UTC, or @EPOCH)")
+		                   : _("a date (YYYY-MM-DD)"));
 	return PD_OK;
 }

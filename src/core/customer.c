@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "provdesk/i18n.h"
 #include "provdesk/model.h"
 
 static const char *const status_names[] = {
@@ -52,9 +53,9 @@ void pd_internal_warning(const char *name, int64_t used, int limit, char *out, s
 	if (left < 0)
 		left = 0;
 	snprintf(out, n,
-	         "\"%.100s\" is an internal system: for the reseller's internal use only, it "
-	         "will not be billed. %lld of %d internal system%s left "
-	         "([customers] internal_systems_limit).",
+	         _("\"%.100s\" is an internal system: for the reseller's internal use only, it "
+	           "will not be billed. %lld of %d internal system%s left "
+	           "([customers] internal_systems_limit)."),
 	         name ? name : "", (long long)left, limit, limit == 1 ? "" : "s");
 }
 
@@ -71,8 +72,9 @@ void pd_customer_free(pd_customer *c)
 	free(c->product_type);
 	free(c->reference);
 	free(c->time_zone);
+	free(c->locale);
 	free(c->notes);
-	c->name = c->product_type = c->reference = c->time_zone = c->notes = NULL;
+	c->name = c->product_type = c->reference = c->time_zone = c->locale = c->notes = NULL;
 }
 
 void pd_customer_copy(pd_customer *dst, const pd_customer *src)
@@ -84,6 +86,7 @@ void pd_customer_copy(pd_customer *dst, const pd_customer *src)
 	dst->product_type = xstrdup(src->product_type);
 	dst->reference = xstrdup(src->reference);
 	dst->time_zone = xstrdup(src->time_zone);
+	dst->locale = xstrdup(src->locale);
 	dst->notes = xstrdup(src->notes);
 }
 
@@ -146,13 +149,21 @@ pd_status pd_customer_check(const pd_catalogue *cat, const pd_geo *g, pd_custome
 	free(c->time_zone);
 	c->time_zone = tz;
 
+	trim_field(&c->locale, true);
+	char *loc = NULL;
+	st = pd_check_locale(g, c->country, c->locale, &loc, e);
+	if (st != PD_OK)
+		return st;
+	free(c->locale);
+	c->locale = loc;
+
 	if (c->trial) {
 		if (c->trial_end < c->trial_start) {
 			char a[11], b[11];
 			pd_day_format(c->trial_start, a);
 			pd_day_format(c->trial_end, b);
 			return pd_fail(e, PD_E_INVALID, "trial_end",
-			               "the trial ends (%s) before it starts (%s)", b, a);
+			               _("the trial ends (%s) before it starts (%s)"), b, a);
 		}
 		/* A converted trial is history; only a running one needs the
 		 * product type to allow trials. */
@@ -217,7 +228,7 @@ static pd_status user_check_fields(const pd_catalogue *cat, pd_user *u, const ch
 		pd_buf b = {0};
 		for (size_t i = 0; i < cat->n_roles; i++)
 			pd_buf_printf(&b, "%s%s", i ? ", " : "", cat->roles[i].key);
-		pd_fail(e, PD_E_INVALID, f_role, "unknown role '%.60s' (known: %s)", u->role,
+		pd_fail(e, PD_E_INVALID, f_role, _("unknown role '%.60s' (known: %s)"), u->role,
 		        b.s ? b.s : "none");
 		pd_buf_free(&b);
 		return PD_E_INVALID;
@@ -271,12 +282,13 @@ pd_status pd_check_email_free(const char *email, const char *primary_email,
 {
 	if (same_email(email, primary_email))
 		return pd_fail(e, PD_E_INVALID, field,
-		               "email %.254s is already used by the primary user", email);
+		               _("email %.254s is already used by the primary user"), email);
 	for (size_t j = 0; j < n; j++)
 		if (same_email(email, earlier[j]))
 			return pd_fail(
 			    e, PD_E_INVALID, field,
-			    "email %.254s is already used by another user of this customer", email);
+			    _("email %.254s is already used by another user of this customer"),
+			    email);
 	return PD_OK;
 }
 
@@ -287,7 +299,7 @@ static pd_status synced_check(const pd_catalogue *cat, pd_new_customer *n, pd_er
 {
 	if (n->n_synced && (!n->pbx || !n->pbx->sync_users))
 		return pd_fail(e, PD_E_INVALID, "synced_users",
-		               "users found on the PBX need a PBX connection that syncs users");
+		               _("users found on the PBX need a PBX connection that syncs users"));
 	for (size_t i = 0; i < n->n_synced; i++) {
 		pd_user *u = &n->synced[i];
 		char fn[48];
@@ -296,26 +308,26 @@ static pd_status synced_check(const pd_catalogue *cat, pd_new_customer *n, pd_er
 		trim_field(&u->endpoint, true);
 		snprintf(fn, sizeof fn, "synced_users[%zu].endpoint", i);
 		if (!u->endpoint)
-			return pd_fail(e, PD_E_INVALID, fn, "a PBX user has no endpoint id");
+			return pd_fail(e, PD_E_INVALID, fn, _("a PBX user has no endpoint id"));
 		const char *text[] = {u->endpoint, u->display_name, u->email, u->sub_account};
 		for (size_t k = 0; k < 4; k++)
 			if (text[k] &&
 			    (!pd_utf8_valid(text[k], strlen(text[k])) || strlen(text[k]) > 1024))
 				return pd_fail(e, PD_E_INVALID, fn,
-				               "PBX user %.64s has a field that is not valid "
-				               "UTF-8 text",
+				               _("PBX user %.64s has a field that is not valid "
+				                 "UTF-8 text"),
 				               pd_utf8_valid(u->endpoint, strlen(u->endpoint))
 				                   ? u->endpoint
 				                   : "?");
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(n->synced[j].endpoint, u->endpoint))
 				return pd_fail(e, PD_E_INVALID, fn,
-				               "endpoint %.64s is listed twice", u->endpoint);
+				               _("endpoint %.64s is listed twice"), u->endpoint);
 		trim_field(&u->email, true);
 		trim_field(&u->role, true);
 		snprintf(fn, sizeof fn, "synced_users[%zu].role", i);
 		if (u->role && !pd_catalogue_role(cat, u->role))
-			return pd_fail(e, PD_E_INVALID, fn, "unknown role '%.60s'", u->role);
+			return pd_fail(e, PD_E_INVALID, fn, _("unknown role '%.60s'"), u->role);
 	}
 	return PD_OK;
 }
@@ -324,7 +336,7 @@ pd_status pd_check_trial_days(int days, pd_err *e)
 {
 	if (days < 0 || days > 365)
 		return pd_fail(e, PD_E_INVALID, "trial_days",
-		               "trial length must be between 1 and 365 days (got %d)", days);
+		               _("trial length must be between 1 and 365 days (got %d)"), days);
 	return PD_OK;
 }
 
@@ -387,7 +399,7 @@ pd_status pd_new_customer_check(const pd_catalogue *cat, const pd_geo *g, pd_new
 				pd_buf_printf(&b, "%s%s", i ? ", " : "", p->platforms[i]);
 			pd_fail(
 			    e, PD_E_INVALID, "platform",
-			    "product type '%s' does not support PBX platform '%s' (allowed: %s)",
+			    _("product type '%s' does not support PBX platform '%s' (allowed: %s)"),
 			    p->key, n->pbx->platform, b.s ? b.s : "none");
 			pd_buf_free(&b);
 			return PD_E_INVALID;

@@ -28,6 +28,10 @@ struct pd_geo {
 	/* index + 1 in countries of each two-letter code "AA".."ZZ" (0: none):
 	 * an import looks a country up per row (issue 19) */
 	uint16_t by_code[26 * 26];
+	/* The system's supported locales as "ll_CC", sorted, unique
+	 * (load_locales). */
+	char **locales;
+	size_t n_locales;
 };
 
 /* "fr", "FR" -> 0..675; -1 when not two ASCII letters */
@@ -165,6 +169,9 @@ void pd_geo_free(pd_geo *g)
 		free(g->all_zones[i]);
 	free(g->all_zones);
 	free(g->zoneinfo_dir);
+	for (size_t i = 0; i < g->n_locales; i++)
+		free(g->locales[i]);
+	free(g->locales);
 	free(g);
 }
 
@@ -323,6 +330,139 @@ static void apply_preferred_zones(pd_geo *g)
 	}
 }
 
+/* ---- supported locales (docs/architecture.md "Locale per customer") ---- */
+
+/* The usual locale of the reseller's main countries, and of those whose first
+ * supported locale in alphabetical order is not the usual one (Belgium's
+ * de_BE before fr_BE). An entry
+ * counts only when the system supports it. */
+static const struct {
+	char code[3];
+	const char *locale;
+} country_locale[] = {
+    {"FR", "fr_FR"}, {"BE", "fr_BE"}, {"CH", "de_CH"}, {"GB", "en_GB"}, {"US", "en_US"},
+    {"DE", "de_DE"}, {"ES", "es_ES"}, {"IT", "it_IT"}, {"LU", "fr_LU"}, {"MC", "fr_MC"},
+    {"CA", "en_CA"}, {"AT", "de_AT"}, {"NL", "nl_NL"}, {"PT", "pt_PT"}, {"IE", "en_IE"},
+    {"IN", "en_IN"}, {"ZA", "en_ZA"}, {"SG", "en_SG"}, {"MA", "fr_MA"}, {"SN", "fr_SN"},
+};
+
+/* "fr_FR.UTF-8", "fr_FR", "fr-fr" → "fr_FR" in out; false when it is not a
+ * language (2-3 letters) and a territory (2 letters); a modifier (@euro) is
+ * not a customer's locale. */
+static bool locale_normalize(const char *in, char out[8])
+{
+	size_t n = strcspn(in, ".");
+	size_t l = 0;
+	while (l < n && ((in[l] >= 'a' && in[l] <= 'z') || (in[l] >= 'A' && in[l] <= 'Z')))
+		l++;
+	if (l < 2 || l > 3 || l + 3 != n || (in[l] != '_' && in[l] != '-'))
+		return false;
+	for (size_t i = 0; i < l; i++)
+		out[i] = (char)(in[i] | 0x20);
+	out[l] = '_';
+	for (size_t i = 0; i < 2; i++) {
+		char c = in[l + 1 + i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
+			return false;
+		out[l + 1 + i] = (char)(c & ~0x20);
+	}
+	out[n] = '\0';
+	/* after the name: nothing, or a codeset of letters, digits and '-' */
+	if (in[n] == '.') {
+		const char *p = in + n + 1;
+		if (!*p || strlen(p) > 16)
+			return false;
+		for (; *p; p++)
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			      (*p >= '0' && *p <= '9') || *p == '-'))
+				return false;
+	}
+	return true;
+}
+
+static void locales_add(pd_geo *g, size_t *cap, const char *name)
+{
+	if (g->n_locales == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		g->locales = xrealloc(g->locales, *cap * sizeof(char *));
+	}
+	g->locales[g->n_locales++] = xstrdup(name);
+}
+
+/* glibc's list of the locales this system can generate (one "name charset"
+ * a line). Without it (no `locales` package), the defaults of the table
+ * above and en_US, so a customer still gets a sensible one. */
+static void load_locales(pd_geo *g, const char *path)
+{
+	size_t cap = 0;
+	FILE *f = fopen(path, "r");
+	char line[256];
+	while (f && fgets(line, sizeof line, f)) {
+		char name[8];
+		line[strcspn(line, " \t\r\n")] = '\0';
+		if (strlen(line) < 64 && !strchr(line, '@') && locale_normalize(line, name))
+			locales_add(g, &cap, name);
+	}
+	if (f)
+		fclose(f);
+	if (!g->n_locales) {
+		for (size_t i = 0; i < sizeof country_locale / sizeof country_locale[0]; i++)
+			locales_add(g, &cap, country_locale[i].locale);
+	}
+	qsort(g->locales, g->n_locales, sizeof(char *), cmp_str);
+	size_t w = 0;
+	for (size_t i = 0; i < g->n_locales; i++) {
+		if (w && !strcmp(g->locales[w - 1], g->locales[i]))
+			free(g->locales[i]);
+		else
+			g->locales[w++] = g->locales[i];
+	}
+	g->n_locales = w;
+	if (!pd_geo_locale_supported(g, "en_US")) {
+		locales_add(g, &cap, "en_US");
+		qsort(g->locales, g->n_locales, sizeof(char *), cmp_str);
+	}
+}
+
+size_t pd_geo_locale_count(const pd_geo *g)
+{
+	return g ? g->n_locales : 0;
+}
+
+const char *pd_geo_locale_at(const pd_geo *g, size_t i)
+{
+	return g && i < g->n_locales ? g->locales[i] : NULL;
+}
+
+bool pd_geo_locale_supported(const pd_geo *g, const char *name)
+{
+	if (!g || !name)
+		return false;
+	return bsearch(&name, g->locales, g->n_locales, sizeof(char *), cmp_str) != NULL;
+}
+
+bool pd_locale_normalize(const char *in, char out[8])
+{
+	return in && strlen(in) < 64 && locale_normalize(in, out);
+}
+
+const char *pd_geo_default_locale(const pd_geo *g, const char *country)
+{
+	if (!g || !country || strlen(country) != 2)
+		return "en_US";
+	char cc[3] = {(char)(country[0] & ~0x20), (char)(country[1] & ~0x20), '\0'};
+	for (size_t i = 0; i < sizeof country_locale / sizeof country_locale[0]; i++)
+		if (!strcmp(country_locale[i].code, cc) &&
+		    pd_geo_locale_supported(g, country_locale[i].locale))
+			return country_locale[i].locale;
+	for (size_t i = 0; i < g->n_locales; i++) {
+		const char *u = strchr(g->locales[i], '_');
+		if (u && !strcmp(u + 1, cc))
+			return g->locales[i];
+	}
+	return "en_US";
+}
+
 pd_status pd_geo_load(const char *iso_dir, const char *locale_dir, const char *zoneinfo_dir,
                       pd_geo **out, pd_err *e)
 {
@@ -371,6 +511,7 @@ pd_status pd_geo_load(const char *iso_dir, const char *locale_dir, const char *z
 	qsort(g->countries, g->n, sizeof *g->countries, cmp_country);
 	qsort(g->all_zones, g->n_all_zones, sizeof(char *), cmp_str);
 	g->zoneinfo_dir = xstrdup(zoneinfo_dir);
+	load_locales(g, env_or("PROVDESK_SUPPORTED_LOCALES", "/usr/share/i18n/SUPPORTED"));
 	g->fold_en = xcalloc(g->n, sizeof(char *));
 	g->fold_fr = xcalloc(g->n, sizeof(char *));
 	for (size_t i = 0; i < g->n; i++) {

@@ -1,6 +1,7 @@
 /* [smtp] of provdesk.conf to sender options. Kept apart from smtp.c so a
  * program that only sends does not need the config reader. */
 #include "mail_internal.h"
+#include "provdesk/i18n.h"
 
 #include <stdio.h>
 
@@ -24,10 +25,10 @@ pd_status pd_smtp_opts_from_config(const pd_config *c, pd_smtp_opts *o, char **p
 	bool has_pwfile = c->smtp_password_file && *c->smtp_password_file;
 	if (has_user && !has_pwfile)
 		return pd_fail(e, PD_E_CONFIG, "smtp.password_file",
-		               "smtp.username is set but smtp.password_file is not");
+		               _("smtp.username is set but smtp.password_file is not"));
 	if (has_pwfile && !has_user)
 		return pd_fail(e, PD_E_CONFIG, "smtp.username",
-		               "smtp.password_file is set but smtp.username is not");
+		               _("smtp.password_file is set but smtp.username is not"));
 	if (has_pwfile) {
 		pd_err pe = {0};
 		char *pw = pd_config_smtp_password(c, &pe);

@@ -3,6 +3,7 @@
  * cheap look at PRAGMA data_version (another console or the CLI may have
  * queued mail). It never touches the UI: it writes one byte to notify_fd. */
 #include "mail_internal.h"
+#include "provdesk/i18n.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -232,7 +233,7 @@ pd_status pd_outbox_worker_start(const char *db_path, const pd_store_opts *so,
 	int rc = pthread_create(&w->thread, NULL, worker_main, w);
 	if (rc != 0) {
 		worker_free(w);
-		return pd_fail(e, PD_E_INTERNAL, NULL, "cannot start the outbox worker: %s",
+		return pd_fail(e, PD_E_INTERNAL, NULL, _("cannot start the outbox worker: %s"),
 		               strerror(rc));
 	}
 	pthread_mutex_lock(&w->mu);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "provdesk/i18n.h"
 #include "provdesk/util.h"
 
 void pd_csv_reader_init(pd_csv_reader *r, const char *data, size_t len)
@@ -159,8 +160,8 @@ static int parse_record(pd_csv_reader *r, pd_csv_record *rec, pd_err *e)
 					pd_buf_free(&field);
 					pd_fail_line(
 					    e, PD_E_INVALID, open_line, NULL,
-					    "unterminated quoted field (the quote opened on "
-					    "line %d is never closed)",
+					    _("unterminated quoted field (the quote opened on "
+					      "line %d is never closed)"),
 					    open_line);
 					rec->end_line = r->line;
 					return -1;
@@ -188,8 +189,8 @@ static int parse_record(pd_csv_reader *r, pd_csv_record *rec, pd_err *e)
 				rec->end_line = line;
 				return pd_fail_line(
 				           e, PD_E_INVALID, line, NULL,
-				           "unexpected character after a closing quote "
-				           "(a quote inside a quoted field must be doubled)"),
+				           _("unexpected character after a closing quote "
+				             "(a quote inside a quoted field must be doubled)")),
 				       -1;
 			}
 		} else {
@@ -200,9 +201,10 @@ static int parse_record(pd_csv_reader *r, pd_csv_record *rec, pd_err *e)
 					pd_buf_free(&field);
 					skip_line(r);
 					rec->end_line = line;
-					return pd_fail_line(e, PD_E_INVALID, line, NULL,
-					                    "quote in an unquoted field (quote the "
-					                    "whole field and double the quote)"),
+					return pd_fail_line(
+					           e, PD_E_INVALID, line, NULL,
+					           _("quote in an unquoted field (quote the "
+					             "whole field and double the quote)")),
 					       -1;
 				}
 				r->p++;
@@ -222,8 +224,8 @@ static int parse_record(pd_csv_reader *r, pd_csv_record *rec, pd_err *e)
 			rec->end_line = line;
 			return pd_fail_line(
 			           e, PD_E_INVALID, line, NULL,
-			           "NUL byte in field %zu (byte %zu of the field): the row "
-			           "is refused, nothing of it is imported",
+			           _("NUL byte in field %zu (byte %zu of the field): the row "
+			             "is refused, nothing of it is imported"),
 			           rec->n + 1, at + 1),
 			       -1;
 		}
@@ -232,9 +234,10 @@ static int parse_record(pd_csv_reader *r, pd_csv_record *rec, pd_err *e)
 			pd_buf_free(&field);
 			skip_line(r);
 			rec->end_line = line;
-			return pd_fail_line(e, PD_E_INVALID, line, NULL,
-			                    "invalid UTF-8 in field %zu (save the file as UTF-8)",
-			                    rec->n + 1),
+			return pd_fail_line(
+			           e, PD_E_INVALID, line, NULL,
+			           _("invalid UTF-8 in field %zu (save the file as UTF-8)"),
+			           rec->n + 1),
 			       -1;
 		}
 		rec_push(rec, field.s ? field.s : "", field.len);

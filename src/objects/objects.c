@@ -8,6 +8,7 @@
 
 #include "csv.h"
 #include "objects.h"
+#include "provdesk/i18n.h"
 #include "provdesk/util.h"
 
 /* ---- JSON ---- */
@@ -62,6 +63,7 @@ json_t *pd_json_customer(const pd_customer *c, pd_day today)
 	json_object_set_new(o, "billing_id", pd_json_str(pd_customer_billing_id(c)));
 	json_object_set_new(o, "country", pd_json_str(c->country));
 	json_object_set_new(o, "time_zone", pd_json_str(c->time_zone));
+	json_object_set_new(o, "locale", pd_json_str(c->locale));
 	json_object_set_new(o, "notes", pd_json_str(c->notes));
 	if (c->trial) {
 		json_t *t = json_object();
@@ -208,7 +210,8 @@ pd_status pd_role_resolve(const pd_catalogue *cat, const char *in, const char **
 	pd_buf b = {0};
 	for (size_t i = 0; i < cat->n_roles; i++)
 		pd_buf_printf(&b, "%s%s", i ? ", " : "", cat->roles[i].key);
-	pd_fail(e, PD_E_INVALID, "role", "unknown role '%s' (known: %s, none)", t, b.s ? b.s : "");
+	pd_fail(e, PD_E_INVALID, "role", _("unknown role '%s' (known: %s, none)"), t,
+	        b.s ? b.s : "");
 	pd_buf_free(&b);
 	free(t);
 	return PD_E_INVALID;
@@ -227,7 +230,7 @@ pd_status pd_customer_resolve(pd_store *s, const char *id, pd_customer *out, pd_
 		st = store_customer_find_reference(s, id, out, &re);
 		if (st == PD_E_NOTFOUND)
 			pd_fail(e, PD_E_NOTFOUND, "customer",
-			        "no customer with tenant id, name or reference '%.100s'", id);
+			        _("no customer with tenant id, name or reference '%.100s'"), id);
 		else
 			*e = re;
 	}
@@ -501,9 +504,14 @@ pd_status pd_billing_writer_line(const pd_billing_line *l, void *vctx, pd_err *e
 	char d1[11], d2[11];
 	pd_day_format(l->first_day, d1);
 	pd_day_format(l->last_day, d2);
-	char price[32], amount[32];
-	fmt_money(l->unit_price_cents, price);
-	fmt_money(l->amount_cents, amount);
+	char price[48], amount[48];
+	if (x->locale_format && !x->json) {
+		pd_format_amount_locale(l->unit_price_cents, l->locale, price);
+		pd_format_amount_locale(l->amount_cents, l->locale, amount);
+	} else {
+		fmt_money(l->unit_price_cents, price);
+		fmt_money(l->amount_cents, amount);
+	}
 	x->n++;
 	json_t *tot = json_object_get(x->totals, cur);
 	json_object_set_new(x->totals, cur,
@@ -557,7 +565,7 @@ pd_status pd_billing_writer_line(const pd_billing_line *l, void *vctx, pd_err *e
 	                       bd};
 	pd_csv_write_row(x->out, cells, sizeof cells / sizeof cells[0]);
 	if (ferror(x->out))
-		return pd_fail(e, PD_E_CANTCREATE, "output", "write error: %s", strerror(errno));
+		return pd_fail(e, PD_E_CANTCREATE, "output", _("write error: %s"), strerror(errno));
 	return PD_OK;
 }
 

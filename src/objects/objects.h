@@ -86,6 +86,9 @@ typedef struct {
 	json_t *totals; /* currency -> cents */
 	char period[8];
 	size_t n;
+	/* CSV only: unit price and amount as the customer's locale writes them
+	 * (pd_format_amount_locale); set after begin. Off: 1234.50, for machines. */
+	bool locale_format;
 } pd_billing_writer;
 /* Writes the CSV header unless json. */
 void pd_billing_writer_begin(pd_billing_writer *w, FILE *out, bool json, const char *period);

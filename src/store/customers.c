@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "provdesk/i18n.h"
 #include "store_internal.h"
 
 static void add_folded(pd_buf *b, const char *s)
@@ -62,8 +63,8 @@ pd_status cust_check_internal_limit(pd_store *s, int64_t except_id, pd_err *e)
 	if (n >= s->internal_limit)
 		return pd_fail(
 		    e, PD_E_INVALID, "internal_system",
-		    "only %d internal system%s allowed (internal_systems_limit); %lld already "
-		    "exist%s",
+		    _("only %d internal system%s allowed (internal_systems_limit); %lld already "
+		      "exist%s"),
 		    s->internal_limit, s->internal_limit == 1 ? " is" : "s are", (long long)n,
 		    n == 1 ? "s" : "");
 	return PD_OK;
@@ -76,7 +77,7 @@ pd_status store_customer_name_free(pd_store *s, const char *name, int64_t except
 	E_GUARD(e);
 	char *key = pd_fold_key(name ? name : "");
 	if (!key)
-		return pd_fail(e, PD_E_INVALID, "name", "name is not valid UTF-8");
+		return pd_fail(e, PD_E_INVALID, "name", _("name is not valid UTF-8"));
 	static const char sql[] = "SELECT name, tenant_id FROM customers WHERE name_key = ?"
 	                          " AND deleted_at = 0 AND id <> ?";
 	sqlite3_stmt *st = st_get(s, sql, e);
@@ -90,11 +91,12 @@ pd_status store_customer_name_free(pd_store *s, const char *name, int64_t except
 	int rc = sqlite3_step(st);
 	pd_status r = PD_OK;
 	if (rc == SQLITE_ROW)
-		r = pd_fail(e, PD_E_INVALID, "name",
-		            "\"%.100s\" already exists (tenant %s); customer names must be unique "
-		            "ignoring case and accents",
-		            (const char *)sqlite3_column_text(st, 0),
-		            (const char *)sqlite3_column_text(st, 1));
+		r = pd_fail(
+		    e, PD_E_INVALID, "name",
+		    _("\"%.100s\" already exists (tenant %s); customer names must be unique "
+		      "ignoring case and accents"),
+		    (const char *)sqlite3_column_text(st, 0),
+		    (const char *)sqlite3_column_text(st, 1));
 	else if (rc != SQLITE_DONE)
 		r = st_fail(s, rc, e, "check name");
 	sqlite3_reset(st);
@@ -108,6 +110,7 @@ static void customer_diff(pd_buf *b, const pd_customer *o, const pd_customer *n)
 	diff_str(b, "reference", o->reference, n->reference);
 	diff_str(b, "country", o->country, n->country);
 	diff_str(b, "time_zone", o->time_zone, n->time_zone);
+	diff_str(b, "locale", o->locale, n->locale);
 	diff_str(b, "notes", o->notes, n->notes);
 	diff_bool(b, "trial", o->trial, n->trial);
 	diff_day(b, "trial_start", o->trial, o->trial_start, n->trial, n->trial_start);
@@ -133,7 +136,7 @@ static pd_status cust_write(pd_store *s, const pd_customer *o, pd_customer *n, c
 	    "UPDATE customers SET name=?, name_key=?, product_type=?, reference=?, country=?,"
 	    " time_zone=?, notes=?, trial=?, trial_start=?, trial_end=?, trial_converted=?,"
 	    " internal_system=?, disabled=?, deleted_at=?, updated_at=?, version=version+1,"
-	    " search=?, status_key=? WHERE id=? AND version=?";
+	    " search=?, status_key=?, locale=? WHERE id=? AND version=?";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	pd_status r = st ? PD_OK : FAILED(e);
 	if (st) {
@@ -156,8 +159,9 @@ static pd_status cust_write(pd_store *s, const pd_customer *o, pd_customer *n, c
 		sqlite3_bind_int64(st, 15, pd_now());
 		bind_text(st, 16, search);
 		sqlite3_bind_int64(st, 17, cust_status_key(n));
-		sqlite3_bind_int64(st, 18, o->id);
-		sqlite3_bind_int64(st, 19, o->version);
+		bind_text(st, 18, n->locale && *n->locale ? n->locale : o->locale);
+		sqlite3_bind_int64(st, 19, o->id);
+		sqlite3_bind_int64(st, 20, o->version);
 		int rc = sqlite3_step(st);
 		sqlite3_reset(st);
 		if (rc != SQLITE_DONE) {
@@ -165,13 +169,14 @@ static pd_status cust_write(pd_store *s, const pd_customer *o, pd_customer *n, c
 				r = store_customer_name_free(s, n->name, o->id, e);
 				if (r == PD_OK)
 					r = pd_fail(e, PD_E_INVALID, "name",
-					            "a customer named \"%.100s\" already exists",
+					            _("a customer named \"%.100s\" already exists"),
 					            n->name);
 			} else
 				r = st_fail(s, rc, e, "update customer");
 		} else if (sqlite3_changes(s->db) != 1) {
 			r = pd_fail(e, PD_E_CONFLICT, NULL,
-			            "customer #%lld changed while saving; retry", (long long)o->id);
+			            _("customer #%lld changed while saving; retry"),
+			            (long long)o->id);
 		}
 	}
 	if (r == PD_OK)
@@ -216,7 +221,7 @@ static pd_status conflict(pd_store *s, const pd_customer *mine, const pd_custome
 			char hm[8];
 			localtime_r(&at, &tm);
 			strftime(hm, sizeof hm, "%H:%M", &tm);
-			pd_buf_printf(&b, "%schanged by %s at %s: %s", b.len ? "; then " : "",
+			pd_buf_printf(&b, _("%schanged by %s at %s: %s"), b.len ? "; then " : "",
 			              (const char *)sqlite3_column_text(st, 0), hm,
 			              (const char *)sqlite3_column_text(st, 2));
 		}
@@ -225,12 +230,12 @@ static pd_status conflict(pd_store *s, const pd_customer *mine, const pd_custome
 	if (!b.len) {
 		pd_buf d = {0};
 		customer_diff(&d, mine, cur);
-		pd_buf_printf(&b, "changed by someone else (version %lld, yours %lld): %s",
+		pd_buf_printf(&b, _("changed by someone else (version %lld, yours %lld): %s"),
 		              (long long)cur->version, (long long)mine->version,
-		              d.len ? d.s : "(no field)");
+		              d.len ? d.s : _("(no field)"));
 		pd_buf_free(&d);
 	}
-	pd_fail(e, PD_E_CONFLICT, NULL, "%s. Nothing was saved; review and save again.", b.s);
+	pd_fail(e, PD_E_CONFLICT, NULL, _("%s. Nothing was saved; review and save again."), b.s);
 	pd_buf_free(&b);
 	if (current) {
 		pd_customer_free(current);
@@ -269,13 +274,13 @@ static pd_status create_tx(pd_store *s, void *vx, pd_err *e)
 	c->disabled = false;
 	char *key = pd_fold_key(c->name);
 	if (!key)
-		return pd_fail(e, PD_E_INVALID, "name", "name is not valid UTF-8");
+		return pd_fail(e, PD_E_INVALID, "name", _("name is not valid UTF-8"));
 	char *search = cust_search_text(c);
 	static const char sql[] =
 	    "INSERT INTO customers(tenant_id, name, name_key, product_type, reference, country,"
 	    " time_zone, notes, trial, trial_start, trial_end, trial_converted, internal_system,"
-	    " disabled, deleted_at, created_at, updated_at, version, search, status_key)"
-	    " VALUES (?,?,?,?,?,?,?,?,?,?,?,0,?,0,0,?,?,1,?,?)";
+	    " disabled, deleted_at, created_at, updated_at, version, search, status_key, locale)"
+	    " VALUES (?,?,?,?,?,?,?,?,?,?,?,0,?,0,0,?,?,1,?,?,coalesce(?,pd_default_locale(?)))";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st) {
 		free(key);
@@ -300,6 +305,12 @@ static pd_status create_tx(pd_store *s, void *vx, pd_err *e)
 	sqlite3_bind_int64(st, 14, now);
 	bind_text(st, 15, search);
 	sqlite3_bind_int64(st, 16, cust_status_key(c));
+	/* a caller that skipped pd_customer_check gets the country's default */
+	if (c->locale && *c->locale)
+		bind_text(st, 17, c->locale);
+	else
+		sqlite3_bind_null(st, 17);
+	bind_text(st, 18, c->country);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	free(key);
@@ -311,7 +322,7 @@ static pd_status create_tx(pd_store *s, void *vx, pd_err *e)
 			if ((r = store_customer_name_free(s, c->name, 0, e)) != PD_OK)
 				return r;
 			return pd_fail(e, PD_E_INVALID, "name",
-			               "a customer named \"%.100s\" already exists", c->name);
+			               _("a customer named \"%.100s\" already exists"), c->name);
 		}
 		return st_fail(s, rc, e, "insert customer");
 	}
@@ -412,13 +423,13 @@ pd_status store_customer_find(pd_store *s, const char *id_or_name, pd_customer *
 {
 	E_GUARD(e);
 	if (!id_or_name || !*id_or_name)
-		return pd_fail(e, PD_E_USAGE, "customer", "no customer given");
+		return pd_fail(e, PD_E_USAGE, "customer", _("no customer given"));
 	if (id_or_name[0] == '#') {
 		char *end;
 		long long id = strtoll(id_or_name + 1, &end, 10);
 		if (*end || id <= 0)
 			return pd_fail(e, PD_E_USAGE, "customer",
-			               "'%.80s' is not a customer number", id_or_name);
+			               _("'%.80s' is not a customer number"), id_or_name);
 		return cust_load(s, id, out, e);
 	}
 	static const char by_tenant[] = "SELECT id FROM customers WHERE tenant_id = lower(?)";
@@ -449,8 +460,8 @@ pd_status store_customer_find(pd_store *s, const char *id_or_name, pd_customer *
 		return cust_load(s, id, out, e);
 	if (rc != SQLITE_DONE)
 		return st_fail(s, rc, e, "find customer");
-	return pd_fail(e, PD_E_NOTFOUND, "customer", "no customer with %s '%.100s'",
-	               uuid ? "tenant id" : "name", id_or_name);
+	return pd_fail(e, PD_E_NOTFOUND, "customer", _("no customer with %s '%.100s'"),
+	               uuid ? _("tenant id") : "name", id_or_name);
 }
 
 pd_status store_customer_find_reference(pd_store *s, const char *reference, pd_customer *out,
@@ -460,7 +471,7 @@ pd_status store_customer_find_reference(pd_store *s, const char *reference, pd_c
 	char *ref = pd_trim(reference ? reference : "");
 	if (!*ref) {
 		free(ref);
-		return pd_fail(e, PD_E_USAGE, "customer", "no reference given");
+		return pd_fail(e, PD_E_USAGE, "customer", _("no reference given"));
 	}
 	/* The exact spelling through the index, else ignoring ASCII case (a
 	 * scan, only when the exact one finds nothing). Live customers first,
@@ -496,12 +507,12 @@ pd_status store_customer_find_reference(pd_store *s, const char *reference, pd_c
 	}
 	pd_status r;
 	if (n == 0)
-		r = pd_fail(e, PD_E_NOTFOUND, "customer", "no customer with reference '%.100s'",
+		r = pd_fail(e, PD_E_NOTFOUND, "customer", _("no customer with reference '%.100s'"),
 		            ref);
 	else if (n == 2 && live[0] && live[1])
 		r = pd_fail(e, PD_E_USAGE, "customer",
-		            "reference '%.100s' is used by several customers; give the name or "
-		            "the tenant id",
+		            _("reference '%.100s' is used by several customers; give the name or "
+		              "the tenant id"),
 		            ref);
 	else
 		r = cust_load(s, ids[0], out, e);
@@ -533,7 +544,7 @@ static pd_status update_tx(pd_store *s, void *vx, pd_err *e)
 	n.created_at = cur.created_at;
 	if (cur.deleted_at)
 		r = pd_fail(e, PD_E_INVALID, NULL,
-		            "customer \"%.100s\" is deleted; restore it first", cur.name);
+		            _("customer \"%.100s\" is deleted; restore it first"), cur.name);
 	else if (cur.version != x->mine->version)
 		r = conflict(s, x->mine, &cur, x->current, e);
 	else if (strcmp(cur.product_type, n.product_type) != 0) {
@@ -622,7 +633,7 @@ static pd_status not_deleted(const pd_customer *c, pd_err *e)
 {
 	if (c->deleted_at)
 		return pd_fail(e, PD_E_INVALID, NULL,
-		               "customer \"%.100s\" is deleted; restore it first", c->name);
+		               _("customer \"%.100s\" is deleted; restore it first"), c->name);
 	return PD_OK;
 }
 
@@ -631,7 +642,7 @@ static pd_status do_delete(pd_store *s, const pd_customer *cur, pd_customer *n, 
 {
 	const char *confirm = arg;
 	if (cur->deleted_at)
-		return pd_fail(e, PD_E_INVALID, NULL, "customer \"%.100s\" is already deleted",
+		return pd_fail(e, PD_E_INVALID, NULL, _("customer \"%.100s\" is already deleted"),
 		               cur->name);
 	char *want = pd_fold_key(cur->name);
 	char *t = confirm ? pd_trim(confirm) : NULL;
@@ -642,7 +653,7 @@ static pd_status do_delete(pd_store *s, const pd_customer *cur, pd_customer *n, 
 	free(t);
 	if (!ok)
 		return pd_fail(e, PD_E_INVALID, "confirm",
-		               "to delete, type the customer's name exactly: \"%.100s\"",
+		               _("to delete, type the customer's name exactly: \"%.100s\""),
 		               cur->name);
 	n->deleted_at = pd_now();
 	return PD_OK;
@@ -659,18 +670,19 @@ static pd_status do_restore(pd_store *s, const pd_customer *cur, pd_customer *n,
                             pd_err *e)
 {
 	if (!cur->deleted_at)
-		return pd_fail(e, PD_E_INVALID, NULL, "customer \"%.100s\" is not deleted",
+		return pd_fail(e, PD_E_INVALID, NULL, _("customer \"%.100s\" is not deleted"),
 		               cur->name);
 	pd_status r = store_customer_name_free(s, cur->name, cur->id, e);
 	if (r != PD_OK) {
 		char msg[sizeof e->message];
-		snprintf(msg, sizeof msg, "cannot restore: %.400s; rename the other customer first",
-		         e->message);
+		snprintf(msg, sizeof msg,
+		         _("cannot restore: %.400s; rename the other customer first"), e->message);
 		return pd_fail(e, r, "name", "%s", msg);
 	}
 	if (cur->internal_system && (r = cust_check_internal_limit(s, cur->id, e)) != PD_OK) {
 		char msg[sizeof e->message];
-		snprintf(msg, sizeof msg, "cannot restore an internal system: %.400s", e->message);
+		snprintf(msg, sizeof msg, _("cannot restore an internal system: %.400s"),
+		         e->message);
 		return pd_fail(e, r, "internal_system", "%s", msg);
 	}
 	n->deleted_at = 0;
@@ -704,11 +716,11 @@ static pd_status running_trial(const pd_customer *c, pd_err *e)
 	if (r != PD_OK)
 		return r;
 	if (!c->trial)
-		return pd_fail(e, PD_E_INVALID, "trial", "customer \"%.100s\" has no trial",
+		return pd_fail(e, PD_E_INVALID, "trial", _("customer \"%.100s\" has no trial"),
 		               c->name);
 	if (c->trial_converted)
 		return pd_fail(e, PD_E_INVALID, "trial",
-		               "the trial of \"%.100s\" was already converted to paid", c->name);
+		               _("the trial of \"%.100s\" was already converted to paid"), c->name);
 	return PD_OK;
 }
 
@@ -720,7 +732,8 @@ static pd_status do_extend(pd_store *s, const pd_customer *cur, pd_customer *n, 
 	if (r != PD_OK)
 		return r;
 	if (days < 1 || days > 365)
-		return pd_fail(e, PD_E_INVALID, "days", "extend by 1 to 365 days (got %d)", days);
+		return pd_fail(e, PD_E_INVALID, "days", _("extend by 1 to 365 days (got %d)"),
+		               days);
 	n->trial_end = cur->trial_end + days;
 	/* An expired trial extended is counted from today, not from the past end. */
 	pd_day today = pd_today();
@@ -757,7 +770,7 @@ static pd_status do_end(pd_store *s, const pd_customer *cur, pd_customer *n, voi
 	pd_day yesterday = pd_today() - 1;
 	if (cur->trial_end <= yesterday)
 		return pd_fail(e, PD_E_INVALID, "trial",
-		               "the trial of \"%.100s\" has already ended", cur->name);
+		               _("the trial of \"%.100s\" has already ended"), cur->name);
 	n->trial_end = yesterday;
 	if (n->trial_start > n->trial_end)
 		n->trial_start = n->trial_end;

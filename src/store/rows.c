@@ -31,6 +31,7 @@ void cust_from_row(sqlite3_stmt *st, int b, pd_customer *c)
 	c->created_at = sqlite3_column_int64(st, b + 15);
 	c->updated_at = sqlite3_column_int64(st, b + 16);
 	c->version = sqlite3_column_int64(st, b + 17);
+	c->locale = col_str(st, b + 18);
 	/* Optional text is NULL when empty, as the rules produce it. */
 	if (c->reference && !*c->reference)
 		pd_set_str(&c->reference, NULL);

@@ -534,6 +534,12 @@ static const char
                     " body TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (token_id, "
                     "key));"
                     "CREATE INDEX api_idempotency_age ON api_idempotency(created_at);",
+                    /* 12 (locale per customer, docs/architecture.md "Locale per customer"):
+                     * the customer's language and number format as "fr_FR"; existing
+                     * customers get their country's default, computed by the same rule as
+                     * the code's (pd_default_locale(), sql_functions.c). */
+                    "ALTER TABLE customers ADD COLUMN locale TEXT NOT NULL DEFAULT 'en_US';"
+                    "UPDATE customers SET locale = pd_default_locale(country);",
 };
 
 int schema_migration_count(void)

@@ -82,8 +82,8 @@ pd_status cust_load(pd_store *s, int64_t id, pd_customer *out, pd_err *e);
 #define CUST_COLS                                                                                  \
 	"c.id, c.tenant_id, c.name, c.product_type, c.reference, c.country, c.time_zone, "         \
 	"c.notes, c.trial, c.trial_start, c.trial_end, c.trial_converted, c.internal_system, "     \
-	"c.disabled, c.deleted_at, c.created_at, c.updated_at, c.version"
-#define CUST_NCOLS 18
+	"c.disabled, c.deleted_at, c.created_at, c.updated_at, c.version, c.locale"
+#define CUST_NCOLS 19
 void cust_from_row(sqlite3_stmt *st, int base, pd_customer *c);
 #define USER_COLS                                                                                  \
 	"u.id, u.customer_id, u.display_name, u.email, u.extension, u.role, u.is_primary,"         \

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "provdesk/i18n.h"
 #include "store_internal.h"
 
 static void user_label(pd_buf *b, const pd_user *u)
@@ -52,7 +53,7 @@ static pd_status email_free(pd_store *s, int64_t cid, const char *email, int64_t
 	pd_status r = PD_OK;
 	if (rc == SQLITE_ROW)
 		r = pd_fail(e, PD_E_INVALID, field,
-		            "email %.254s is already used by user \"%.100s\" of this customer",
+		            _("email %.254s is already used by user \"%.100s\" of this customer"),
 		            email, (const char *)sqlite3_column_text(st, 0));
 	else if (rc != SQLITE_DONE)
 		r = st_fail(s, rc, e, "check email");
@@ -117,8 +118,8 @@ static pd_status extension_free(pd_store *s, int64_t cid, const char *ext, int64
 	if (rc == SQLITE_ROW) {
 		const char *sub = (const char *)sqlite3_column_text(st, 2);
 		r = pd_fail(e, PD_E_INVALID, "extension",
-		            "extension %.32s is held by \"%.100s\" (user #%lld, synced from the "
-		            "PBX%s%.64s): give another extension, or none",
+		            _("extension %.32s is held by \"%.100s\" (user #%lld, synced from the "
+		              "PBX%s%.64s): give another extension, or none"),
 		            ext, (const char *)sqlite3_column_text(st, 1),
 		            (long long)sqlite3_column_int64(st, 0),
 		            sub && *sub ? ", sub-account " : "", sub ? sub : "");
@@ -163,10 +164,10 @@ pd_status user_insert(pd_store *s, const pd_customer *c, pd_user *u, bool primar
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		if (rc == SQLITE_CONSTRAINT_UNIQUE)
-			return pd_fail(e, PD_E_INVALID, email_field, "email %.254s is already used",
-			               u->email);
+			return pd_fail(e, PD_E_INVALID, email_field,
+			               _("email %.254s is already used"), u->email);
 		if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-			return pd_fail(e, PD_E_INVALID, "role", "unknown role '%.60s'", u->role);
+			return pd_fail(e, PD_E_INVALID, "role", _("unknown role '%.60s'"), u->role);
 		return st_fail(s, rc, e, "insert user");
 	}
 	u->id = *id_out = sqlite3_last_insert_rowid(s->db);
@@ -210,7 +211,7 @@ pd_status synced_user_insert(pd_store *s, int64_t cid, pd_user *u, const pd_acto
 	if (rc != SQLITE_DONE) {
 		if (rc == SQLITE_CONSTRAINT_UNIQUE)
 			return pd_fail(e, PD_E_INVALID, "endpoint",
-			               "endpoint %.64s is listed twice", u->endpoint);
+			               _("endpoint %.64s is listed twice"), u->endpoint);
 		return st_fail(s, rc, e, "insert synced user");
 	}
 	u->id = sqlite3_last_insert_rowid(s->db);
@@ -248,8 +249,8 @@ pd_status store_user_list(pd_store *s, int64_t customer_id, pd_user **out, size_
 		return FAILED(e);
 	sqlite3_bind_int64(st, 1, customer_id);
 	void *v;
-	pd_status r =
-	    st_collect(s, st, sizeof **out, user_row, NULL, user_elem_free, &v, n, "list users", e);
+	pd_status r = st_collect(s, st, sizeof **out, user_row, NULL, user_elem_free, &v, n,
+	                         _("list users"), e);
 	*out = v;
 	return r;
 }
@@ -264,7 +265,8 @@ static pd_status live_customer(pd_store *s, int64_t cid, pd_customer *c, pd_err 
 {
 	pd_status r = cust_load(s, cid, c, e);
 	if (r == PD_OK && c->deleted_at) {
-		r = pd_fail(e, PD_E_INVALID, "customer", "customer \"%.100s\" is deleted", c->name);
+		r = pd_fail(e, PD_E_INVALID, "customer", _("customer \"%.100s\" is deleted"),
+		            c->name);
 		pd_customer_free(c);
 	}
 	return r;
@@ -317,8 +319,8 @@ static pd_status user_conflict(const pd_user *cur, pd_err *e)
 {
 	return pd_fail(
 	    e, PD_E_CONFLICT, NULL,
-	    "user \"%.100s\" was changed by someone else (version %lld); nothing was saved, "
-	    "reload and try again",
+	    _("user \"%.100s\" was changed by someone else (version %lld); nothing was saved, "
+	      "reload and try again"),
 	    cur->display_name, (long long)cur->version);
 }
 
@@ -336,12 +338,12 @@ static pd_status upd_tx(pd_store *s, void *vx, pd_err *e)
 	else if (cur.synced)
 		r = pd_fail(
 		    e, PD_E_INVALID, "display_name",
-		    "user \"%.100s\" is synced from the PBX: change it there (only the role can "
-		    "be set here)",
+		    _("user \"%.100s\" is synced from the PBX: change it there (only the role can "
+		      "be set here)"),
 		    cur.display_name);
 	else if (cur.primary && (!u->role || strcmp(u->role, PD_ROLE_ADMIN)))
 		r = pd_fail(e, PD_E_INVALID, "role",
-		            "the primary user keeps the Customer Administrator role");
+		            _("the primary user keeps the Customer Administrator role"));
 	if (r == PD_OK)
 		r = email_free(s, cur.customer_id, u->email, cur.id, "email", e);
 	if (r == PD_OK &&
@@ -429,13 +431,13 @@ static pd_status remove_tx(pd_store *s, void *vx, pd_err *e)
 	if (r != PD_OK)
 		return r;
 	if (cur.primary)
-		r = pd_fail(
-		    e, PD_E_INVALID, "user",
-		    "\"%.100s\" is the primary user (Customer Administrator) and cannot be removed",
-		    cur.display_name);
+		r = pd_fail(e, PD_E_INVALID, "user",
+		            _("\"%.100s\" is the primary user (Customer Administrator) and cannot "
+		              "be removed"),
+		            cur.display_name);
 	else if (cur.synced)
 		r = pd_fail(e, PD_E_INVALID, "user",
-		            "\"%.100s\" is synced from the PBX; remove it on the PBX",
+		            _("\"%.100s\" is synced from the PBX; remove it on the PBX"),
 		            cur.display_name);
 	if (r == PD_OK) {
 		/* an invitation still waiting (or failed, so retry --all would send
@@ -488,7 +490,7 @@ static pd_status role_tx(pd_store *s, void *vx, pd_err *e)
 	if (cur.primary && (!x->role || strcmp(x->role, PD_ROLE_ADMIN)))
 		r = pd_fail(
 		    e, PD_E_INVALID, "role",
-		    "\"%.100s\" is the primary user and keeps the Customer Administrator role",
+		    _("\"%.100s\" is the primary user and keeps the Customer Administrator role"),
 		    cur.display_name);
 	pd_buf d = {0};
 	if (r == PD_OK)
@@ -522,7 +524,7 @@ pd_status store_role_assign(pd_store *s, int64_t user_id, const char *role, cons
 		pd_buf b = {0};
 		for (size_t i = 0; i < s->cat->n_roles; i++)
 			pd_buf_printf(&b, "%s%s", i ? ", " : "", s->cat->roles[i].key);
-		pd_fail(e, PD_E_INVALID, "role", "unknown role '%.60s' (known: %s)", role,
+		pd_fail(e, PD_E_INVALID, "role", _("unknown role '%.60s' (known: %s)"), role,
 		        b.s ? b.s : "none");
 		pd_buf_free(&b);
 		return PD_E_INVALID;
@@ -565,11 +567,11 @@ static pd_status ambiguous(pd_store *s, int64_t cid, const char *key, const pd_u
 		pd_buf_printf(&b, "%s\"%.60s\" (", i ? "; " : "",
 		              u->display_name ? u->display_name : "");
 		if (!u->synced) {
-			pd_buf_add(&b, "console user: ");
+			pd_buf_add(&b, _("console user: "));
 			if (u->email)
 				pd_buf_printf(&b, "%.100s or ", u->email);
 		} else {
-			pd_buf_add(&b, "synced from the PBX: ");
+			pd_buf_add(&b, _("synced from the PBX: "));
 			if (u->sub_account && *u->sub_account)
 				pd_buf_printf(&b, "%.60s/%.32s, ", u->sub_account, u->endpoint);
 			pd_buf_printf(&b, "%.60s:%.32s or ", host && *host ? host : "pbx",
@@ -578,7 +580,7 @@ static pd_status ambiguous(pd_store *s, int64_t cid, const char *key, const pd_u
 		pd_buf_printf(&b, "#%lld)", (long long)u->id);
 	}
 	r = pd_fail(e, PD_E_USAGE, "user",
-	            "'%.40s' names several users of this customer; say which one: %.400s", key,
+	            _("'%.40s' names several users of this customer; say which one: %.400s"), key,
 	            b.s ? b.s : "");
 	pd_buf_free(&b);
 	free(host);
@@ -594,7 +596,8 @@ static pd_status find_qualified(pd_store *s, int64_t cid, const char *key, pd_us
 	const char *slash = strrchr(key, '/'), *colon = strrchr(key, ':');
 	const char *sep = slash ? slash : colon;
 	if (!sep || sep == key || !sep[1])
-		return pd_fail(e, PD_E_NOTFOUND, "user", "no user '%.100s' in this customer", key);
+		return pd_fail(e, PD_E_NOTFOUND, "user", _("no user '%.100s' in this customer"),
+		               key);
 	char *scope = xstrndup(key, (size_t)(sep - key));
 	const char *ext = sep + 1;
 	pd_status r = PD_OK;
@@ -604,8 +607,8 @@ static pd_status find_qualified(pd_store *s, int64_t cid, const char *key, pd_us
 		if (r == PD_OK && strcasecmp(scope, "pbx") != 0 &&
 		    !(host && !strcasecmp(scope, host)) && !(tmpl && !strcmp(scope, tmpl)))
 			r = pd_fail(e, PD_E_NOTFOUND, "user",
-			            host ? "no PBX '%.60s' for this customer (its PBX is %.60s)"
-			                 : "no PBX '%.60s' for this customer%.0s",
+			            host ? _("no PBX '%.60s' for this customer (its PBX is %.60s)")
+			                 : _("no PBX '%.60s' for this customer%.0s"),
 			            scope, host ? host : "");
 		free(host);
 		free(tmpl);
@@ -633,8 +636,8 @@ static pd_status find_qualified(pd_store *s, int64_t cid, const char *key, pd_us
 			    : rc != SQLITE_DONE
 			        ? st_fail(s, rc, e, "find user")
 			        : pd_fail(e, PD_E_NOTFOUND, "user",
-			                  slash ? "no synced user %.32s in sub-account '%.60s'"
-			                        : "no synced user %.32s on the PBX%.0s",
+			                  slash ? _("no synced user %.32s in sub-account '%.60s'")
+			                        : _("no synced user %.32s on the PBX%.0s"),
 			                  ext, scope);
 		}
 	}
@@ -647,17 +650,18 @@ pd_status store_user_find(pd_store *s, int64_t customer_id, const char *key, pd_
 {
 	E_GUARD(e);
 	if (!key || !*key)
-		return pd_fail(e, PD_E_USAGE, "user", "no user given");
+		return pd_fail(e, PD_E_USAGE, "user", _("no user given"));
 	if (key[0] == '#') {
 		char *end;
 		long long id = strtoll(key + 1, &end, 10);
 		if (*end || id <= 0)
-			return pd_fail(e, PD_E_USAGE, "user", "'%.80s' is not a user number", key);
+			return pd_fail(e, PD_E_USAGE, "user", _("'%.80s' is not a user number"),
+			               key);
 		pd_status r = user_load(s, id, out, e);
 		if (r == PD_OK && out->customer_id != customer_id) {
 			pd_user_free(out);
 			return pd_fail(e, PD_E_NOTFOUND, "user",
-			               "user #%lld belongs to another customer", id);
+			               _("user #%lld belongs to another customer"), id);
 		}
 		return r;
 	}
@@ -676,7 +680,7 @@ pd_status store_user_find(pd_store *s, int64_t customer_id, const char *key, pd_
 	void *v = NULL;
 	size_t n = 0;
 	pd_status r = st_collect(s, st, sizeof(pd_user), user_row, NULL, user_elem_free, &v, &n,
-	                         "find user", e);
+	                         _("find user"), e);
 	pd_user *c = v;
 	if (r != PD_OK) {
 		free(k);

@@ -112,7 +112,7 @@ struct ui_screen *ui_push(struct ui_app *app, const struct ui_screen_ops *ops, v
 	pd_err e;
 	pd_err_clear(&e);
 	if (ops->create && ops->create(s, arg, &e) != PD_OK) {
-		ui_msg(app, UI_R_STATUS_ERROR, "%s", e.message[0] ? e.message : "cannot open");
+		ui_msg(app, UI_R_STATUS_ERROR, "%s", e.message[0] ? e.message : _("cannot open"));
 		free(s);
 		return NULL;
 	}
@@ -244,13 +244,14 @@ static void msglog_free(struct ui_app *app)
 
 void ui_show_err(struct ui_app *app, const char *what, const pd_err *e)
 {
-	ui_msg(app, UI_R_STATUS_ERROR, "%s: %s", what,
+	/* TRANSLATORS: a field's label, then its error (French: "%s : %s") */
+	ui_msg(app, UI_R_STATUS_ERROR, _("%s: %s"), what,
 	       e->message[0] ? e->message : pd_status_message(e->status));
 }
 
 /* ------------------------------------------------------------- drawing */
 
-static const char generic_fkeys[] = "F1|Help|F10|Quit";
+static const char generic_fkeys[] = N_("F1|Help|F10|Quit");
 
 /* Without F-keys, "F5" in the bar becomes the key that does the same on this
  * screen ("t"), else Esc and the digit ("Esc6"). */
@@ -293,7 +294,7 @@ static size_t msg_lines(struct ui_app *app, char ***out)
 			free(l[i]);
 		char *cut = ui_cut(l[max - 1], COLS - 22);
 		free(l[max - 1]);
-		l[max - 1] = xasprintf("%s (M: the whole text)", cut);
+		l[max - 1] = xasprintf(_("%s (M: the whole text)"), cut);
 		free(cut);
 		n = max;
 	}
@@ -343,15 +344,34 @@ static void draw_bars(struct ui_app *app)
 		ui_put(bw, y, 0, COLS, buf, ui_role(role), true);
 		y++;
 	}
-	/* htop-style bar: "F1|Help|F3|Filter" pairs */
-	const char *fk = top && top->ops->fkeys ? top->ops->fkeys : generic_fkeys;
+	/* htop-style bar: "F1|Help|F3|Filter" pairs, translated as a whole (the
+	 * keys stay as they are). Labels are padded to 7 cells, or followed by
+	 * one space when the padded bar would not fit the width (French labels
+	 * are longer): measured in cells, not bytes. */
+	const char *fk = ui_tr(top && top->ops->fkeys ? top->ops->fkeys : generic_fkeys);
 	char *copy = xstrdup(fk);
 	int x = 0;
 	ui_fill(bw, y, 0, COLS, ui_role(UI_R_FKEY_LABEL));
 	char *save = NULL;
 	app->n_bar_keys = 0;
-	for (char *k = strtok_r(copy, "|", &save); k && x < COLS; k = strtok_r(NULL, "|", &save)) {
-		char *label = strtok_r(NULL, "|", &save);
+	struct {
+		char *k, *label;
+	} pairs[24];
+	int np = 0, padded = 0;
+	for (char *k = strtok_r(copy, "|", &save); k && np < 24; k = strtok_r(NULL, "|", &save)) {
+		pairs[np].k = k;
+		pairs[np].label = strtok_r(NULL, "|", &save);
+		char alt[32];
+		int kw = app->no_fkeys && top && fkey_alt(app, top, k, alt, sizeof alt)
+		             ? ui_text_width(alt)
+		             : ui_text_width(k);
+		int lw = pairs[np].label ? ui_text_width(pairs[np].label) : 0;
+		padded += kw + (lw >= 7 ? lw + 1 : 7);
+		np++;
+	}
+	bool pad = padded <= COLS;
+	for (int i = 0; i < np && x < COLS; i++) {
+		char *k = pairs[i].k, *label = pairs[i].label;
 		struct ui_bar_key bk = {.x0 = x};
 		bool known = ui_key_parse(k, &bk.key, &bk.func);
 		char alt[32];
@@ -359,13 +379,15 @@ static void draw_bars(struct ui_app *app)
 			k = alt;
 		x += ui_put(bw, y, x, COLS - x, k, ui_role(UI_R_FKEY_KEY), false);
 		if (label && x < COLS) {
-			char cell[40];
+			int lw = ui_text_width(label);
 			/* a label of 7 or more keeps a space before the next key */
-			if (strlen(label) >= 7)
-				snprintf(cell, sizeof cell, "%s ", label);
-			else
-				snprintf(cell, sizeof cell, "%-7s", label);
-			x += ui_put(bw, y, x, COLS - x, cell, ui_role(UI_R_FKEY_LABEL), false);
+			int cells = pad && lw < 7 ? 7 : lw + 1;
+			x += ui_put(bw, y, x, COLS - x, label, ui_role(UI_R_FKEY_LABEL), false);
+			if (cells > lw && x < COLS) {
+				int sp = cells - lw < COLS - x ? cells - lw : COLS - x;
+				ui_fill(bw, y, x, sp, ui_role(UI_R_FKEY_LABEL));
+				x += sp;
+			}
 		}
 		bk.x1 = x;
 		if (known &&
@@ -381,9 +403,9 @@ static void draw_too_small(void)
 {
 	werase(stdscr);
 	char buf[128];
-	snprintf(buf, sizeof buf, "Terminal too small: %dx%d", COLS, LINES);
+	snprintf(buf, sizeof buf, _("Terminal too small: %dx%d"), COLS, LINES);
 	mvaddnstr(LINES / 2 - 1 > 0 ? LINES / 2 - 1 : 0, 0, buf, COLS);
-	snprintf(buf, sizeof buf, "provdesk needs at least %dx%d. Resize, or q to quit.",
+	snprintf(buf, sizeof buf, _("provdesk needs at least %dx%d. Resize, or q to quit."),
 	         UI_MIN_COLS, UI_MIN_LINES);
 	mvaddnstr(LINES / 2 > 0 ? LINES / 2 : 0, 0, buf, COLS);
 	wnoutrefresh(stdscr);
@@ -574,13 +596,13 @@ static bool may_quit(struct ui_app *app)
 		struct ui_screen *s = app->stack[i];
 		if (s->closing || !s->ops->unsaved || !s->ops->unsaved(s))
 			continue;
-		static const struct ui_choice ch[] = {
-		    {"keep", "Keep editing"},
-		    {"save", "Save, then quit"},
-		    {"discard", "Discard changes and quit"},
+		const struct ui_choice ch[] = {
+		    {"keep", _("Keep editing")},
+		    {"save", _("Save, then quit")},
+		    {"discard", _("Discard changes and quit")},
 		};
-		ui_dialog_pick(app, "Discard changes?", ch, sizeof ch / sizeof ch[0], "keep", NULL,
-		               NULL, quit_done, s);
+		ui_dialog_pick(app, _("Discard changes?"), ch, sizeof ch / sizeof ch[0], "keep",
+		               NULL, NULL, quit_done, s);
 		return false;
 	}
 	return true;
@@ -804,7 +826,7 @@ int pd_ui_run(const pd_ui_opts *o)
 
 	if (!isatty(0) || !isatty(1)) {
 		fprintf(stderr,
-		        "provdesk: the console needs a terminal (use a command for scripts)\n");
+		        _("provdesk: the console needs a terminal (use a command for scripts)\n"));
 		return pd_status_exit_code(PD_E_USAGE);
 	}
 	pd_status gs = pd_geo_get(&app.geo, &e);
@@ -851,8 +873,8 @@ int pd_ui_run(const pd_ui_opts *o)
 	if (app.mono)
 		theme = "monochrome";
 	if (ui_theme_load(&app.theme, config_dir, theme, &e) != PD_OK) {
-		snprintf(startup_msg, sizeof startup_msg, "%s (using the built-in default theme)",
-		         e.message);
+		snprintf(startup_msg, sizeof startup_msg,
+		         _("%s (using the built-in default theme)"), e.message);
 		exit_message = xstrdup(startup_msg);
 	}
 	free(user_cdir);
@@ -862,7 +884,7 @@ int pd_ui_run(const pd_ui_opts *o)
 		set_escdelay(25);
 	int pipefd[2];
 	if (pipe(pipefd) != 0) {
-		fprintf(stderr, "provdesk: pipe: %s\n", strerror(errno));
+		fprintf(stderr, _("provdesk: pipe: %s\n"), strerror(errno));
 		return pd_status_exit_code(PD_E_INTERNAL);
 	}
 	for (int i = 0; i < 2; i++) {
@@ -877,7 +899,7 @@ int pd_ui_run(const pd_ui_opts *o)
 	atexit(report_exit_message);
 
 	if (!initscr()) {
-		fprintf(stderr, "provdesk: cannot initialise the terminal\n");
+		fprintf(stderr, _("provdesk: cannot initialise the terminal\n"));
 		return pd_status_exit_code(PD_E_INTERNAL);
 	}
 	curses_on = true;

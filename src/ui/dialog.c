@@ -195,13 +195,14 @@ static void d_draw(struct ui_screen *s)
 	}
 	free(lines);
 	if (d->kind == D_MESSAGE) {
-		ui_put(win, h - 2, 2, w - 4, "[ OK ]  (Enter)", ui_role(UI_R_FIELD_ACTIVE), false);
+		ui_put(win, h - 2, 2, w - 4, _("[ OK ]  (Enter)"), ui_role(UI_R_FIELD_ACTIVE),
+		       false);
 	} else if (d->kind == D_CONFIRM) {
-		ui_put(win, h - 2, 2, 10, "[ Yes ]",
+		ui_put(win, h - 2, 2, 10, _("[ Yes ]"),
 		       ui_role(d->yes ? UI_R_FIELD_ACTIVE : UI_R_DIALOG), false);
-		ui_put(win, h - 2, 12, 10, "[ No ]",
+		ui_put(win, h - 2, 12, 10, _("[ No ]"),
 		       ui_role(d->yes ? UI_R_DIALOG : UI_R_FIELD_ACTIVE), false);
-		ui_put(win, h - 2, 24, w - 26, "y / n, Esc = No", ui_role(UI_R_NOTE), false);
+		ui_put(win, h - 2, 24, w - 26, _("y / n, Esc = No"), ui_role(UI_R_NOTE), false);
 	} else if (d->kind == D_PROMPT || d->kind == D_PICK) {
 		int iy = d->kind == D_PROMPT ? h - 3 : y;
 		char *txt = input_utf8(d);
@@ -236,11 +237,11 @@ static void d_draw(struct ui_screen *s)
 				ui_put(win, ly + i, 2, w - 4, d->shown[k].label, a, true);
 			}
 			if (!d->n_shown)
-				ui_put(win, ly, 2, w - 4, "(nothing matches)", ui_role(UI_R_NOTE),
-				       false);
+				ui_put(win, ly, 2, w - 4, _("(nothing matches)"),
+				       ui_role(UI_R_NOTE), false);
 		} else {
-			ui_put(win, h - 2, 2, w - 4, "Enter = OK, Esc = cancel", ui_role(UI_R_NOTE),
-			       false);
+			ui_put(win, h - 2, 2, w - 4, _("Enter = OK, Esc = cancel"),
+			       ui_role(UI_R_NOTE), false);
 		}
 		wmove(win, iy, 2 + used);
 		leaveok(win, FALSE);
@@ -405,7 +406,7 @@ static const struct ui_screen_ops dialog_ops = {
     .layout = d_layout,
     .draw = d_draw,
     .handle_key = d_key,
-    .fkeys = "Enter|OK|Esc|Cancel",
+    .fkeys = N_("Enter|OK|Esc|Cancel"),
 };
 
 static struct dialog *new_dialog(enum dkind k, const char *title, const char *text, ui_done_fn done,
@@ -462,7 +463,8 @@ void ui_dialog_pick(struct ui_app *app, const char *title, const struct ui_choic
                     const char *current, ui_search_fn search, void *search_ctx, ui_done_fn done,
                     void *ctx)
 {
-	struct dialog *d = new_dialog(D_PICK, title, "Type to filter, Enter to choose:", done, ctx);
+	struct dialog *d =
+	    new_dialog(D_PICK, title, _("Type to filter, Enter to choose:"), done, ctx);
 	d->all = choices_copy(c, n);
 	d->n_all = n;
 	d->search = search;

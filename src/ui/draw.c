@@ -208,6 +208,32 @@ void ui_columns_fit(int total, const int *base, const int *grow, int n, int *out
 		out[i] = base[i] + (total > used && g ? (total - used) * grow[i] / g : 0);
 }
 
+void ui_columns_fit_titles(int total, const char *const *titles, const int *base, const int *grow,
+                           int n, int *out)
+{
+	int b[UI_COLUMNS_MAX], tw[UI_COLUMNS_MAX], used = n - 1;
+	if (n > UI_COLUMNS_MAX)
+		n = UI_COLUMNS_MAX;
+	for (int i = 0; i < n; i++) {
+		tw[i] = ui_text_width(titles[i]);
+		b[i] = base[i] > tw[i] ? base[i] : tw[i];
+		used += b[i];
+	}
+	/* what the titles added comes out of the growing columns, widest first,
+	 * never below their own title */
+	while (used > total) {
+		int k = -1;
+		for (int i = 0; i < n; i++)
+			if (grow[i] > 0 && b[i] > tw[i] && (k < 0 || b[i] > b[k]))
+				k = i;
+		if (k < 0)
+			break;
+		b[k]--;
+		used--;
+	}
+	ui_columns_fit(total, b, grow, n, out);
+}
+
 void ui_put_columns(WINDOW *w, int y, const char *const *cells, const int *cw, int n,
                     const bool *right, attr_t attr, const attr_t *col_attr)
 {
@@ -267,6 +293,23 @@ size_t ui_wrap(const char *s, int width, char ***out)
 	free(off);
 	*out = lines;
 	return n;
+}
+
+const char *ui_customer_status_label(pd_customer_status s)
+{
+	switch (s) {
+	case PD_CS_ACTIVE:
+		return _("active");
+	case PD_CS_TRIAL:
+		return _("trial");
+	case PD_CS_TRIAL_EXPIRED:
+		return _("trial-expired");
+	case PD_CS_DISABLED:
+		return _("disabled");
+	case PD_CS_DELETED:
+		return _("deleted");
+	}
+	return pd_customer_status_name(s);
 }
 
 int ui_text_width(const char *s)

@@ -56,6 +56,9 @@ struct ui_form *ui_form_new(struct ui_app *app, const struct ui_fspec *spec, siz
 	f->ctx = ctx;
 	for (size_t i = 0; i < n; i++) {
 		f->f[i].spec = spec[i];
+		/* labels and notes are marked N_() in the specs: shown translated */
+		f->f[i].spec.label = ui_tr(spec[i].label);
+		f->f[i].spec.note = ui_tr(spec[i].note);
 		if (!f->f[i].spec.max)
 			f->f[i].spec.max = 256;
 		if (f->f[i].spec.height < 1)
@@ -253,11 +256,11 @@ static char *display_of(const struct ffield *x)
 {
 	switch (x->spec.kind) {
 	case UI_F_TOGGLE:
-		return xstrdup(strcmp(x->value, "yes") == 0 ? "[x] yes" : "[ ] no");
+		return xstrdup(strcmp(x->value, "yes") == 0 ? _("[x] yes") : _("[ ] no"));
 	case UI_F_CHOICE: {
 		/* "" is a value of its own when offered ("(none)", "no access") */
 		const char *l = choice_label(x, x->value);
-		return xstrdup(*l ? l : "(choose)");
+		return xstrdup(*l ? l : _("(choose)"));
 	}
 	case UI_F_SECRET: {
 		size_t n = pd_utf8_chars(x->value);
@@ -562,7 +565,7 @@ void ui_form_draw(struct ui_form *f, bool focused)
 			const char *note = x->note ? x->note : x->spec.note;
 			if (cur && !note &&
 			    (x->spec.kind == UI_F_CHOICE || x->spec.kind == UI_F_LOOKUP))
-				note = "Enter: choose";
+				note = _("Enter: choose");
 			if (note) {
 				bool warn = strncmp(note, "!", 1) == 0;
 				ui_put(f->own, x->row, nx, nw, warn ? note + 1 : note,
@@ -626,10 +629,10 @@ static void update_suggestion(struct ui_form *f, int i)
 	x->search(x->search_ctx, x->value, &c, &n);
 	if (n) {
 		x->suggest =
-		    n > 1 ? xasprintf("%s (+%zu more)", c[0].label, n - 1) : xstrdup(c[0].label);
+		    n > 1 ? xasprintf(_("%s (+%zu more)"), c[0].label, n - 1) : xstrdup(c[0].label);
 		x->suggest_value = xstrdup(c[0].value);
 	} else {
-		x->suggest = xstrdup("no match");
+		x->suggest = xstrdup(_("no match"));
 	}
 	ui_choices_free(c, n);
 }

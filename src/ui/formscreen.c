@@ -130,7 +130,7 @@ static void fs_draw(struct ui_screen *s)
 		ui_put(w, s->h - 1, 1, s->w - 2, fs->err, ui_role(UI_R_FIELD_ERROR), false);
 	else
 		ui_put(w, s->h - 1, 1, s->w - 2,
-		       "Tab/Shift-Tab: fields · F2 or ^S: save · Esc: cancel · F1: help",
+		       _("Tab/Shift-Tab: fields · F2 or ^S: save · Esc: cancel · F1: help"),
 		       ui_role(UI_R_NOTE), false);
 	if (fs->def.draw_extra)
 		fs->def.draw_extra(s, fs->form, fs->def.ctx);
@@ -159,7 +159,7 @@ void ui_formscreen_save(struct ui_screen *s)
 	struct fscreen *fs = s->priv;
 	fs->err[0] = 0;
 	if (!ui_form_check_all(fs->form)) {
-		snprintf(fs->err, sizeof fs->err, "Please correct the fields marked ✗.");
+		snprintf(fs->err, sizeof fs->err, _("Please correct the fields marked ✗."));
 		s->dirty = true;
 		return;
 	}
@@ -195,8 +195,8 @@ static int fs_key(struct ui_screen *s, const struct ui_event *ev)
 		return UI_HANDLED | UI_REDRAW;
 	case UI_A_BACK:
 		if (any_modified(fs)) {
-			ui_dialog_confirm(s->app, "Discard changes?",
-			                  "You have unsaved changes in this form. Discard them?",
+			ui_dialog_confirm(s->app, _("Discard changes?"),
+			                  _("You have unsaved changes in this form. Discard them?"),
 			                  discard_done, s);
 			return UI_HANDLED;
 		}
@@ -212,10 +212,10 @@ static int fs_key(struct ui_screen *s, const struct ui_event *ev)
 
 static const char *fs_help(struct ui_screen *s)
 {
-	return "A form. Each field is checked when you leave it; the error shows beside it.\n"
-	       "Choice fields: Enter or F4 opens the list, Left/Right cycles. Toggles: Space.\n"
-	       "Letters are always text here. Esc or F10 with unsaved changes asks first; if\n"
-	       "the console is closed under you (SSH dropped), the changes wait as a draft.";
+	return _("A form. Each field is checked when you leave it; the error shows beside it.\n"
+	         "Choice fields: Enter or F4 opens the list, Left/Right cycles. Toggles: Space.\n"
+	         "Letters are always text here. Esc or F10 with unsaved changes asks first; if\n"
+	         "the console is closed under you (SSH dropped), the changes wait as a draft.");
 }
 
 /* The status line: the whole error of the field under the cursor (the room
@@ -227,7 +227,8 @@ static void fs_status(struct ui_screen *s, char *buf, size_t n, enum ui_role *ro
 	const char *err = cur >= 0 ? ui_form_error(fs->form, cur) : NULL;
 	if (err && (size_t)cur < fs->def.n) {
 		*role = UI_R_STATUS_ERROR;
-		snprintf(buf, n, "%s: %s", fs->def.spec[cur].label, err);
+		/* TRANSLATORS: a field's label, then its error (French: "%s : %s") */
+		snprintf(buf, n, _("%s: %s"), ui_tr(fs->def.spec[cur].label), err);
 		return;
 	}
 	struct ui_app *app = s->app;
@@ -258,7 +259,7 @@ static const struct ui_screen_ops formscreen_ops = {
     .handle_key = fs_key,
     .help = fs_help,
     .status = fs_status,
-    .fkeys = "F1|Help|F2|Save|F4|Choose|Esc|Cancel|F10|Quit",
+    .fkeys = N_("F1|Help|F2|Save|F4|Choose|Esc|Cancel|F10|Quit"),
     .unsaved = fs_unsaved,
     .save = ui_formscreen_save,
 };
@@ -311,10 +312,12 @@ static void restore_done(struct ui_app *app, void *ctx, bool ok, const char *tex
 		}
 		json_decref(root);
 		if (skipped)
-			ui_msg(app, UI_R_STATUS_WARN,
-			       "%zu value(s) of the draft did not fit this form and were left out",
-			       skipped);
-		ui_formscreen_set_error(o->s, "Your unsaved changes are restored: F2 saves them.");
+			ui_msg(
+			    app, UI_R_STATUS_WARN,
+			    _("%zu value(s) of the draft did not fit this form and were left out"),
+			    skipped);
+		ui_formscreen_set_error(o->s,
+		                        _("Your unsaved changes are restored: F2 saves them."));
 	} else {
 		pd_err e;
 		pd_err_clear(&e);
@@ -346,7 +349,7 @@ static void offer_draft(struct ui_screen *s)
 	json_decref(root);
 	if (!readable) {
 		/* nothing to offer: say so rather than drop it in silence */
-		ui_msg(s->app, UI_R_STATUS_WARN, "An unreadable draft of this form was dropped");
+		ui_msg(s->app, UI_R_STATUS_WARN, _("An unreadable draft of this form was dropped"));
 		store_draft_delete(s->app->store, fs->draft_owner, &e);
 		fs->draft_stored = false;
 		free(json);
@@ -356,14 +359,17 @@ static void offer_draft(struct ui_screen *s)
 	time_t t = (time_t)at;
 	struct tm tm;
 	localtime_r(&t, &tm);
-	strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
+	/* TRANSLATORS: strftime format of a date and time a person reads
+	 * (a dialog): the locale's order; tables and logs keep ISO. */
+	/* xgettext:no-c-format */
+	strftime(when, sizeof when, _("%Y-%m-%d %H:%M"), &tm);
 	struct draft_offer *o = xcalloc(1, sizeof *o);
 	o->s = s;
 	o->json = json;
-	char *title = xasprintf("You left unsaved changes on %s: restore?", when);
-	static const struct ui_choice ch[] = {
-	    {"restore", "Restore them"},
-	    {"discard", "Discard them"},
+	char *title = xasprintf(_("You left unsaved changes on %s: restore?"), when);
+	const struct ui_choice ch[] = {
+	    {"restore", _("Restore them")},
+	    {"discard", _("Discard them")},
 	};
 	ui_dialog_pick(s->app, title, ch, sizeof ch / sizeof ch[0], "restore", NULL, NULL,
 	               restore_done, o);

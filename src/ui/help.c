@@ -36,7 +36,7 @@ static void add_context(struct help *h, struct ui_app *app, enum ui_context ctx)
 		char keys[128];
 		ui_keymap_keys_of(app->keys, (enum ui_action)a, keys, sizeof keys);
 		/* the text wraps under itself rather than being cut at 80 columns */
-		char *head = xasprintf("  %-18s %-20s ", keys[0] ? keys : "(unbound)",
+		char *head = xasprintf("  %-18s %-20s ", keys[0] ? keys : _("(unbound)"),
 		                       ui_action_name((enum ui_action)a));
 		int hw = pd_utf8_width(head);
 		char **wl = NULL;
@@ -92,7 +92,7 @@ static void build(struct help *h, struct ui_app *app, int width)
 	struct ui_screen *of = h->of;
 	clear_lines(h);
 	h->width = width;
-	add(h, xasprintf("provdesk %s — keys (rebind in keys.conf: bind CONTEXT KEY... ACTION)",
+	add(h, xasprintf(_("provdesk %s — keys (rebind in keys.conf: bind CONTEXT KEY... ACTION)"),
 	                 of ? of->ops->name : ""));
 	add(h, xstrdup(""));
 	const char *extra = of && of->ops->help ? of->ops->help(of) : NULL;
@@ -141,8 +141,8 @@ static void h_draw(struct ui_screen *s)
 {
 	struct help *h = s->priv;
 	ui_fill(s->win, 0, 0, s->w, ui_role(UI_R_TITLE));
-	ui_put(s->win, 0, 1, s->w - 2, "Help — Esc or q closes, arrows scroll", ui_role(UI_R_TITLE),
-	       false);
+	ui_put(s->win, 0, 1, s->w - 2, _("Help — Esc or q closes, arrows scroll"),
+	       ui_role(UI_R_TITLE), false);
 	for (int y = 1; y < s->h && h->top + (size_t)(y - 1) < h->n; y++) {
 		const char *l = h->lines[h->top + (size_t)(y - 1)];
 		attr_t a =
@@ -178,5 +178,5 @@ const struct ui_screen_ops ui_help_ops = {
     .layout = h_layout,
     .draw = h_draw,
     .handle_key = h_key,
-    .fkeys = "Esc|Close|F10|Quit",
+    .fkeys = N_("Esc|Close|F10|Quit"),
 };

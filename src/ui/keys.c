@@ -46,7 +46,7 @@ const char *ui_action_name(enum ui_action a)
 }
 const char *ui_action_help(enum ui_action a)
 {
-	return a < UI_A__COUNT ? actions[a].help : "";
+	return a < UI_A__COUNT && actions[a].help[0] ? _(actions[a].help) : "";
 }
 enum ui_context ui_action_context(enum ui_action a)
 {
@@ -58,7 +58,7 @@ const char *ui_context_name(enum ui_context c)
 }
 const char *ui_context_title(enum ui_context c)
 {
-	return c < UI_CTX__COUNT ? contexts[c].title : "?";
+	return c < UI_CTX__COUNT ? _(contexts[c].title) : "?";
 }
 
 struct binding {
@@ -218,27 +218,29 @@ pd_status ui_keymap_parse(struct ui_keymap *km, const char *text, const char *so
 		enum ui_context ctx = UI_CTX_GENERIC;
 		enum ui_action act = UI_A_NONE;
 		if (!bind && !unbind)
-			st = pd_fail_line(e, PD_E_CONFIG, lineno, NULL,
-			                  "%s:%d: unknown command '%s' (expected bind or unbind)",
-			                  source, lineno, words[0]);
+			st =
+			    pd_fail_line(e, PD_E_CONFIG, lineno, NULL,
+			                 _("%s:%d: unknown command '%s' (expected bind or unbind)"),
+			                 source, lineno, words[0]);
 		else if (nw < (bind ? 4 : 3))
 			st = pd_fail_line(e, PD_E_CONFIG, lineno, NULL,
-			                  "%s:%d: expected '%s CONTEXT KEY...%s'", source, lineno,
-			                  words[0], bind ? " ACTION" : "");
+			                  _("%s:%d: expected '%s CONTEXT KEY...%s'"), source,
+			                  lineno, words[0], bind ? " ACTION" : "");
 		else if (!find_context(words[1], &ctx))
 			st = pd_fail_line(e, PD_E_CONFIG, lineno, NULL,
-			                  "%s:%d: unknown context '%s'", source, lineno, words[1]);
+			                  _("%s:%d: unknown context '%s'"), source, lineno,
+			                  words[1]);
 		else if (bind && !find_action(words[nw - 1], &act))
-			st =
-			    pd_fail_line(e, PD_E_CONFIG, lineno, NULL, "%s:%d: unknown action '%s'",
-			                 source, lineno, words[nw - 1]);
+			st = pd_fail_line(e, PD_E_CONFIG, lineno, NULL,
+			                  _("%s:%d: unknown action '%s'"), source, lineno,
+			                  words[nw - 1]);
 		int last = bind ? nw - 1 : nw;
 		for (int i = 2; st == PD_OK && i < last; i++) {
 			int key;
 			bool func;
 			if (!ui_key_parse(words[i], &key, &func))
 				st = pd_fail_line(e, PD_E_CONFIG, lineno, NULL,
-				                  "%s:%d: unknown key '%s'", source, lineno,
+				                  _("%s:%d: unknown key '%s'"), source, lineno,
 				                  words[i]);
 			else
 				km_set(km, ctx, key, func, act);
@@ -254,7 +256,7 @@ struct ui_keymap *ui_keymap_new(void)
 {
 	struct ui_keymap *km = xcalloc(1, sizeof *km);
 	pd_err e;
-	if (ui_keymap_parse(km, ui_builtin_keys, "built-in keys", &e) != PD_OK)
+	if (ui_keymap_parse(km, ui_builtin_keys, _("built-in keys"), &e) != PD_OK)
 		abort(); /* the built-in table is checked by tests/ui/test_keys */
 	return km;
 }

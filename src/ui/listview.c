@@ -84,7 +84,7 @@ void ui_list_filter_draw(const struct ui_list_filter *f, WINDOW *w, int y, int x
 {
 	if (!f->text[0] && !f->editing)
 		return;
-	char *t = xasprintf("Filter: %s%s", f->text, f->editing ? "▏" : "  (Esc clears)");
+	char *t = xasprintf(_("Filter: %s%s"), f->text, f->editing ? "▏" : _("  (Esc clears)"));
 	ui_put(w, y, x, width, t, ui_role(UI_R_GRID_MATCH), true);
 	free(t);
 }
@@ -219,17 +219,17 @@ void ui_audit_pane_draw(struct ui_audit_pane *p, WINDOW *w, int y, int h, int wi
 	int cw[MAXC];
 	const char *hd[MAXC];
 	int nc = 0;
-	hd[nc] = "When (UTC)";
+	hd[nc] = _("When (UTC)");
 	cw[nc++] = 16;
-	hd[nc] = "Who";
+	hd[nc] = _("Who");
 	cw[nc++] = 10;
 	if (p->customer_names) {
-		hd[nc] = "Customer";
+		hd[nc] = _("Customer");
 		cw[nc++] = 16;
 	}
-	hd[nc] = "What";
+	hd[nc] = _("What");
 	cw[nc++] = 15;
-	hd[nc] = "Change";
+	hd[nc] = _("Change");
 	int used = nc;
 	for (int i = 0; i < nc; i++)
 		used += cw[i];
@@ -253,8 +253,8 @@ void ui_audit_pane_draw(struct ui_audit_pane *p, WINDOW *w, int y, int h, int wi
 		p->top = p->sel - (size_t)list_h + 1;
 	if (!p->n_shown)
 		ui_put(w, row0, 1, width - 2,
-		       p->n ? "Nothing matches the filter (Esc clears it)."
-		            : "No activity recorded.",
+		       p->n ? _("Nothing matches the filter (Esc clears it).")
+		            : _("No activity recorded."),
 		       ui_role(UI_R_NOTE), false);
 	for (int r = 0; r < list_h && p->top + (size_t)r < p->n_shown; r++) {
 		size_t i = p->shown[p->top + (size_t)r];
@@ -282,7 +282,7 @@ void ui_audit_pane_draw(struct ui_audit_pane *p, WINDOW *w, int y, int h, int wi
 		         a->client ? a->client : "", a->object ? a->object : "",
 		         a->action ? a->action : "");
 	} else {
-		snprintf(head, sizeof head, "── Change ");
+		snprintf(head, sizeof head, _("── Change "));
 	}
 	ui_fill(w, dy, 0, width, ui_role(UI_R_LABEL));
 	ui_put(w, dy, 0, width, head, ui_role(UI_R_LABEL) | A_BOLD, false);
@@ -290,7 +290,7 @@ void ui_audit_pane_draw(struct ui_audit_pane *p, WINDOW *w, int y, int h, int wi
 		ui_fill(w, dy + r, 0, width, ui_role(UI_R_NORMAL));
 	if (a)
 		draw_detail(w, dy + 1, detail_h - 1, width,
-		            a->detail && *a->detail ? a->detail : "(no change recorded)");
+		            a->detail && *a->detail ? a->detail : _("(no change recorded)"));
 }
 
 int ui_audit_pane_key(struct ui_audit_pane *p, const struct ui_event *ev, enum ui_action filter,
@@ -370,16 +370,16 @@ size_t ui_table_rows(const struct ui_table *t)
 pd_status ui_table_write_csv(const struct ui_table *t, const char *path, pd_err *e)
 {
 	if (!path || !*path)
-		return pd_fail(e, PD_E_INVALID, "file", "give a file name");
+		return pd_fail(e, PD_E_INVALID, "file", _("give a file name"));
 	FILE *f = fopen(path, "w");
 	if (!f)
-		return pd_fail(e, PD_E_CANTCREATE, "file", "cannot write %s: %s", path,
+		return pd_fail(e, PD_E_CANTCREATE, "file", _("cannot write %s: %s"), path,
 		               strerror(errno));
 	for (size_t r = 0; r <= t->nrows; r++)
 		pd_csv_write_row(f, (const char *const *)&t->cells[r * t->ncol], t->ncol);
 	bool bad = ferror(f);
 	if (fclose(f) != 0 || bad)
-		return pd_fail(e, PD_E_IO, "file", "cannot write %s: %s", path, strerror(errno));
+		return pd_fail(e, PD_E_IO, "file", _("cannot write %s: %s"), path, strerror(errno));
 	return PD_OK;
 }
 
@@ -400,9 +400,9 @@ static void export_done(struct ui_app *app, void *ctx, bool ok, const char *text
 		                 ? xasprintf("%s/%s", home, text + 2)
 		                 : xstrdup(text ? text : "");
 		if (ui_table_write_csv(x->t, path, &e) != PD_OK)
-			ui_msg(app, UI_R_STATUS_ERROR, "export: %s", e.message);
+			ui_msg(app, UI_R_STATUS_ERROR, _("export: %s"), e.message);
 		else
-			ui_msg(app, UI_R_STATUS_OK, "%s: %zu row%s written to %s", x->what,
+			ui_msg(app, UI_R_STATUS_OK, _("%s: %zu row%s written to %s"), x->what,
 			       x->t->nrows, x->t->nrows == 1 ? "" : "s", path);
 		free(path);
 	}
@@ -422,9 +422,9 @@ void ui_export_ask(struct ui_app *app, const char *what, struct ui_table *t)
 	struct export_ask *x = xcalloc(1, sizeof *x);
 	x->t = t;
 	x->what = xstrdup(what);
-	char *text = xasprintf("Export the %zu row%s shown to the CSV file:", t->nrows,
+	char *text = xasprintf(_("Export the %zu row%s shown to the CSV file:"), t->nrows,
 	                       t->nrows == 1 ? "" : "s");
-	ui_dialog_prompt(app, "Export to CSV", text, def, false, export_done, x);
+	ui_dialog_prompt(app, _("Export to CSV"), text, def, false, export_done, x);
 	free(text);
 	free(def);
 }

@@ -64,7 +64,7 @@ static void build(struct ui_screen *s)
 		free(wl);
 	}
 	if (!app->log_n)
-		add(m, xstrdup("No messages yet."), UI_R_NOTE);
+		add(m, xstrdup(_("No messages yet.")), UI_R_NOTE);
 	size_t page = page_of(s);
 	m->top = m->n > page ? m->n - page : 0; /* the newest at the bottom */
 }
@@ -97,7 +97,7 @@ static void m_draw(struct ui_screen *s)
 	if (m->seen != s->app->log_n || m->width != s->w)
 		build(s);
 	char title[96];
-	snprintf(title, sizeof title, "Message log — %zu message%s, Esc closes, arrows scroll",
+	snprintf(title, sizeof title, _("Message log — %zu message%s, Esc closes, arrows scroll"),
 	         s->app->log_n, s->app->log_n == 1 ? "" : "s");
 	ui_fill(s->win, 0, 0, s->w, ui_role(UI_R_TITLE));
 	ui_put(s->win, 0, 1, s->w - 2, title, ui_role(UI_R_TITLE), false);
@@ -137,9 +137,9 @@ static int m_tick(struct ui_screen *s)
 static const char *m_help(struct ui_screen *s)
 {
 	(void)s;
-	return "The message log: every message the status line showed since the console\n"
-	       "started (the last 300), oldest first, with the time it was shown. Long\n"
-	       "messages are shown whole here.";
+	return _("The message log: every message the status line showed since the console\n"
+	         "started (the last 300), oldest first, with the time it was shown. Long\n"
+	         "messages are shown whole here.");
 }
 
 const struct ui_screen_ops ui_msglog_ops = {
@@ -152,5 +152,5 @@ const struct ui_screen_ops ui_msglog_ops = {
     .handle_key = m_key,
     .help = m_help,
     .on_tick = m_tick,
-    .fkeys = "Esc|Close|F1|Help|F10|Quit",
+    .fkeys = N_("Esc|Close|F1|Help|F10|Quit"),
 };

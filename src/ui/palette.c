@@ -52,7 +52,7 @@ static void search(void *vctx, const char *query, struct ui_choice **out, size_t
 			for (size_t i = 0; i < nr; i++) {
 				const pd_customer *c = &rows[i].c;
 				push(out, n, &cap, xasprintf("c:%lld", (long long)c->id),
-				     xasprintf("Customer  %s%s%s · %s", c->name,
+				     xasprintf(_("Customer  %s%s%s · %s"), c->name,
 				               c->reference && *c->reference ? " · " : "",
 				               c->reference ? c->reference : "", c->tenant_id));
 			}
@@ -66,7 +66,7 @@ static void search(void *vctx, const char *query, struct ui_choice **out, size_t
 		char keys[64];
 		ui_keymap_keys_of(app->keys, (enum ui_action)a, keys, sizeof keys);
 		char *label =
-		    xasprintf("Action    %s%s%s%s — %s", ui_action_name((enum ui_action)a),
+		    xasprintf(_("Action    %s%s%s%s — %s"), ui_action_name((enum ui_action)a),
 		              keys[0] ? " (" : "", keys, keys[0] ? ")" : "",
 		              ui_action_help((enum ui_action)a));
 		char *fl = fq ? pd_fold_key(label) : NULL;
@@ -103,5 +103,6 @@ void ui_palette_open(struct ui_app *app, struct ui_screen *over)
 	struct palette *p = &pal;
 	p->app = app;
 	p->ctx = over ? over->ops->context : UI_CTX_GENERIC;
-	ui_dialog_pick(app, "Go to a customer or run an action", NULL, 0, NULL, search, p, done, p);
+	ui_dialog_pick(app, _("Go to a customer or run an action"), NULL, 0, NULL, search, p, done,
+	               p);
 }

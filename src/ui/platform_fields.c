@@ -86,12 +86,12 @@ char *ui_platform_fields_text(const pd_platform_field *pf, const char *params_js
 	bool b;
 	if (!v && pf->default_value && *pf->default_value)
 		out = pf->type == PD_FIELD_BOOL && pd_parse_bool(pf->default_value, &b)
-		          ? xasprintf("%s (default)", b ? "yes" : "no")
-		          : xasprintf("%s (default)", pf->default_value);
+		          ? xasprintf(_("%s (default)"), b ? _("yes") : _("no"))
+		          : xasprintf(_("%s (default)"), pf->default_value);
 	else if (!v)
 		out = xstrdup("—");
 	else if (json_is_boolean(v))
-		out = xstrdup(json_is_true(v) ? "yes" : "no");
+		out = xstrdup(json_is_true(v) ? _("yes") : _("no"));
 	else if (json_is_integer(v))
 		out = xasprintf("%lld", (long long)json_integer_value(v));
 	else if (json_is_string(v))

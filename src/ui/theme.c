@@ -171,7 +171,7 @@ pd_status ui_theme_parse(struct ui_theme *t, const char *text, const char *sourc
 		}
 		if (!eq) {
 			st = pd_fail_line(e, PD_E_CONFIG, lineno, NULL,
-			                  "%s:%d: expected 'role = fg bg [attributes]'", source,
+			                  _("%s:%d: expected 'role = fg bg [attributes]'"), source,
 			                  lineno);
 			free(line);
 			return st;
@@ -190,22 +190,23 @@ pd_status ui_theme_parse(struct ui_theme *t, const char *text, const char *sourc
 		attr_t attrs = 0;
 		if (!role || extra)
 			st = pd_fail_line(e, PD_E_CONFIG, lineno, NULL,
-			                  "%s:%d: expected one role name before '='", source,
+			                  _("%s:%d: expected one role name before '='"), source,
 			                  lineno);
 		else if (r < 0)
-			st = pd_fail_line(e, PD_E_CONFIG, lineno, role, "%s:%d: unknown role '%s'",
-			                  source, lineno, role);
-		else if (nw < 2)
 			st = pd_fail_line(e, PD_E_CONFIG, lineno, role,
-			                  "%s:%d: '%s' needs a foreground and a background colour",
-			                  source, lineno, role);
+			                  _("%s:%d: unknown role '%s'"), source, lineno, role);
+		else if (nw < 2)
+			st = pd_fail_line(
+			    e, PD_E_CONFIG, lineno, role,
+			    _("%s:%d: '%s' needs a foreground and a background colour"), source,
+			    lineno, role);
 		else if (!parse_colour(words[0], &fg))
 			st = pd_fail_line(e, PD_E_CONFIG, lineno, role,
-			                  "%s:%d: bad colour '%s' (a name, 0-255 or #rrggbb)",
+			                  _("%s:%d: bad colour '%s' (a name, 0-255 or #rrggbb)"),
 			                  source, lineno, words[0]);
 		else if (!parse_colour(words[1], &bg))
 			st = pd_fail_line(e, PD_E_CONFIG, lineno, role,
-			                  "%s:%d: bad colour '%s' (a name, 0-255 or #rrggbb)",
+			                  _("%s:%d: bad colour '%s' (a name, 0-255 or #rrggbb)"),
 			                  source, lineno, words[1]);
 		for (int i = 2; st == PD_OK && i < nw; i++) {
 			bool ok = false;
@@ -216,8 +217,8 @@ pd_status ui_theme_parse(struct ui_theme *t, const char *text, const char *sourc
 				}
 			if (!ok)
 				st = pd_fail_line(e, PD_E_CONFIG, lineno, role,
-				                  "%s:%d: unknown attribute '%s'", source, lineno,
-				                  words[i]);
+				                  _("%s:%d: unknown attribute '%s'"), source,
+				                  lineno, words[i]);
 		}
 		if (st == PD_OK) {
 			t->roles[r].attrs = attrs;
@@ -234,7 +235,7 @@ pd_status ui_theme_parse(struct ui_theme *t, const char *text, const char *sourc
 	}
 	for (int i = 0; i < UI_R__COUNT; i++)
 		if (!t->roles[i].set)
-			return pd_fail(e, PD_E_CONFIG, role_names[i], "%s: role '%s' is missing",
+			return pd_fail(e, PD_E_CONFIG, role_names[i], _("%s: role '%s' is missing"),
 			               source, role_names[i]);
 	return PD_OK;
 }
@@ -257,7 +258,7 @@ pd_status ui_theme_load(struct ui_theme *t, const char *config_dir, const char *
 		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_') {
 			load_builtin(t, "default", ui_builtin_default_theme);
 			return pd_fail(e, PD_E_CONFIG, "theme",
-			               "theme name '%s': only letters, digits, - and _", name);
+			               _("theme name '%s': only letters, digits, - and _"), name);
 		}
 	char *rel = xasprintf("themes/%s.theme", name);
 	char *path = pd_path_find_data(config_dir, rel);
@@ -270,7 +271,7 @@ pd_status ui_theme_load(struct ui_theme *t, const char *config_dir, const char *
 			load_builtin(t, "monochrome", ui_builtin_monochrome_theme);
 			return PD_OK;
 		}
-		return pd_fail(e, PD_E_CONFIG, "theme", "theme '%s' not found (themes/%s.theme)",
+		return pd_fail(e, PD_E_CONFIG, "theme", _("theme '%s' not found (themes/%s.theme)"),
 		               name, name);
 	}
 	char *text = NULL;
@@ -279,7 +280,7 @@ pd_status ui_theme_load(struct ui_theme *t, const char *config_dir, const char *
 	if (err)
 		st = pd_fail(e, PD_E_CONFIG, "theme", "%s: %s", path, strerror(err));
 	else if (!pd_utf8_valid(text, strlen(text)))
-		st = pd_fail(e, PD_E_CONFIG, "theme", "%s: not valid UTF-8", path);
+		st = pd_fail(e, PD_E_CONFIG, "theme", _("%s: not valid UTF-8"), path);
 	else {
 		t->name = xstrdup(name);
 		st = ui_theme_parse(t, text, path, e);

@@ -16,6 +16,7 @@
 #include "provdesk/config.h"
 #include "provdesk/error.h"
 #include "provdesk/geo.h"
+#include "provdesk/i18n.h"
 #include "provdesk/model.h"
 #include "provdesk/store.h"
 #include "provdesk/ui.h"
@@ -29,16 +30,16 @@ struct ui_screen;
 /* Key contexts: a screen names its context; keys are looked up there first,
  * then in its parent context (wizard -> form), then in "generic". */
 #define UI_CONTEXT_LIST(X)                                                                         \
-	X(UI_CTX_GENERIC, "generic", "Everywhere")                                                 \
-	X(UI_CTX_GRID, "grid", "Customer grid")                                                    \
-	X(UI_CTX_VIEW, "view", "Customer view")                                                    \
-	X(UI_CTX_FORM, "form", "Forms (editing)")                                                  \
-	X(UI_CTX_LIST, "list", "Lists (templates, catalogue, pickers)")                            \
-	X(UI_CTX_LIVE, "live", "Live panels (calls, agents, users)")                               \
-	X(UI_CTX_NOC, "noc", "NOC wall display (read-only)")                                       \
-	X(UI_CTX_WIZARD, "wizard", "Creation wizard (then Forms)")                                 \
+	X(UI_CTX_GENERIC, "generic", N_("Everywhere"))                                             \
+	X(UI_CTX_GRID, "grid", N_("Customer grid"))                                                \
+	X(UI_CTX_VIEW, "view", N_("Customer view"))                                                \
+	X(UI_CTX_FORM, "form", N_("Forms (editing)"))                                              \
+	X(UI_CTX_LIST, "list", N_("Lists (templates, catalogue, pickers)"))                        \
+	X(UI_CTX_LIVE, "live", N_("Live panels (calls, agents, users)"))                           \
+	X(UI_CTX_NOC, "noc", N_("NOC wall display (read-only)"))                                   \
+	X(UI_CTX_WIZARD, "wizard", N_("Creation wizard (then Forms)"))                             \
 	/* H5: the screens over every customer (activity, outbox) */                               \
-	X(UI_CTX_RECORDS, "records", "All activity, outbox (every customer)")
+	X(UI_CTX_RECORDS, "records", N_("All activity, outbox (every customer)"))
 
 enum ui_context {
 #define UI_X(e, n, d) e,
@@ -50,104 +51,110 @@ enum ui_context {
 /* THE action table: enum, config names, default keys and help text all come
  * from here. Default keys are turned into `bind CONTEXT KEY... ACTION` lines
  * (the keys-file syntax) and parsed by the same parser as the user's file.
- *   X(enum, name, context, "default keys", "help text") */
+ *   X(enum, name, context, "default keys", N_("help text")): the help is
+ * translated where it is shown (ui_action_help). */
 #define UI_ACTION_LIST(X)                                                                          \
-	X(UI_A_QUIT, "quit", generic, "q F10", "Quit provdesk")                                    \
-	X(UI_A_HELP, "help", generic, "? F1", "Show the keys of the current screen")               \
-	X(UI_A_BACK, "back", generic, "Esc", "Close this screen or dialog, cancel")                \
-	X(UI_A_REDRAW, "redraw", generic, "^L", "Repaint the whole terminal")                      \
-	X(UI_A_UP, "move-up", generic, "Up k", "Move up one line")                                 \
-	X(UI_A_DOWN, "move-down", generic, "Down j", "Move down one line")                         \
-	X(UI_A_PAGE_UP, "page-up", generic, "PgUp ^B", "Move up one page")                         \
-	X(UI_A_PAGE_DOWN, "page-down", generic, "PgDn ^F Space", "Move down one page")             \
-	X(UI_A_HOME, "first", generic, "Home g", "Go to the first line")                           \
-	X(UI_A_END, "last", generic, "End G", "Go to the last line")                               \
-	X(UI_A_OPEN, "open", generic, "Enter", "Open / choose the selected line")                  \
+	X(UI_A_QUIT, "quit", generic, "q F10", N_("Quit provdesk"))                                \
+	X(UI_A_HELP, "help", generic, "? F1", N_("Show the keys of the current screen"))           \
+	X(UI_A_BACK, "back", generic, "Esc", N_("Close this screen or dialog, cancel"))            \
+	X(UI_A_REDRAW, "redraw", generic, "^L", N_("Repaint the whole terminal"))                  \
+	X(UI_A_UP, "move-up", generic, "Up k", N_("Move up one line"))                             \
+	X(UI_A_DOWN, "move-down", generic, "Down j", N_("Move down one line"))                     \
+	X(UI_A_PAGE_UP, "page-up", generic, "PgUp ^B", N_("Move up one page"))                     \
+	X(UI_A_PAGE_DOWN, "page-down", generic, "PgDn ^F Space", N_("Move down one page"))         \
+	X(UI_A_HOME, "first", generic, "Home g", N_("Go to the first line"))                       \
+	X(UI_A_END, "last", generic, "End G", N_("Go to the last line"))                           \
+	X(UI_A_OPEN, "open", generic, "Enter", N_("Open / choose the selected line"))              \
 	X(UI_A_FILTER, "filter", grid, "/ F3",                                                     \
-	  "Filter as you type (name, reference, tenant id, notes); Esc clears")                    \
-	X(UI_A_NEW, "new-customer", grid, "n F7", "+ Create New Customer (wizard)")                \
-	X(UI_A_SORT_NEXT, "sort-next", grid, ">", "Sort by the next column")                       \
-	X(UI_A_SORT_PREV, "sort-prev", grid, "<", "Sort by the previous column")                   \
-	X(UI_A_SORT_MENU, "sort-menu", grid, "F6", "Choose the sort column")                       \
-	X(UI_A_SORT_INVERT, "sort-invert", grid, "I", "Invert the sort order")                     \
-	X(UI_A_DELETED, "toggle-deleted", grid, "D F9", "Show or hide deleted customers")          \
-	X(UI_A_TEMPLATES, "templates", grid, "t F5", "PBX templates")                              \
-	X(UI_A_CATALOGUE, "catalogue", grid, "c F8", "Catalogue: product types, roles, platforms") \
-	X(UI_A_REFRESH, "refresh", grid, "r", "Reload from the database now")                      \
-	X(UI_A_NEXT_TAB, "next-tab", view, "Tab Right", "Next tab")                                \
-	X(UI_A_PREV_TAB, "prev-tab", view, "BackTab Left", "Previous tab")                         \
-	X(UI_A_TAB1, "tab-details", view, "1", "Details tab")                                      \
-	X(UI_A_TAB2, "tab-users", view, "2", "Users tab")                                          \
-	X(UI_A_TAB3, "tab-pbx", view, "3", "PBX tab")                                              \
-	X(UI_A_TAB4, "tab-roles", view, "4", "Roles tab")                                          \
-	X(UI_A_TAB5, "tab-activity", view, "5", "Activity tab")                                    \
+	  N_("Filter as you type (name, reference, tenant id, notes); Esc clears"))                \
+	X(UI_A_NEW, "new-customer", grid, "n F7", N_("+ Create New Customer (wizard)"))            \
+	X(UI_A_SORT_NEXT, "sort-next", grid, ">", N_("Sort by the next column"))                   \
+	X(UI_A_SORT_PREV, "sort-prev", grid, "<", N_("Sort by the previous column"))               \
+	X(UI_A_SORT_MENU, "sort-menu", grid, "F6", N_("Choose the sort column"))                   \
+	X(UI_A_SORT_INVERT, "sort-invert", grid, "I", N_("Invert the sort order"))                 \
+	X(UI_A_DELETED, "toggle-deleted", grid, "D F9", N_("Show or hide deleted customers"))      \
+	X(UI_A_TEMPLATES, "templates", grid, "t F5", N_("PBX templates"))                          \
+	X(UI_A_CATALOGUE, "catalogue", grid, "c F8",                                               \
+	  N_("Catalogue: product types, roles, platforms"))                                        \
+	X(UI_A_REFRESH, "refresh", grid, "r", N_("Reload from the database now"))                  \
+	X(UI_A_NEXT_TAB, "next-tab", view, "Tab Right", N_("Next tab"))                            \
+	X(UI_A_PREV_TAB, "prev-tab", view, "BackTab Left", N_("Previous tab"))                     \
+	X(UI_A_TAB1, "tab-details", view, "1", N_("Details tab"))                                  \
+	X(UI_A_TAB2, "tab-users", view, "2", N_("Users tab"))                                      \
+	X(UI_A_TAB3, "tab-pbx", view, "3", N_("PBX tab"))                                          \
+	X(UI_A_TAB4, "tab-roles", view, "4", N_("Roles tab"))                                      \
+	X(UI_A_TAB5, "tab-activity", view, "5", N_("Activity tab"))                                \
 	X(UI_A_EDIT, "edit", view, "e F4",                                                         \
-	  "Edit (details, the selected user, PBX settings, template)")                             \
+	  N_("Edit (details, the selected user, PBX settings, template)"))                         \
 	X(UI_A_ACTIONS, "actions", view, "a F2",                                                   \
-	  "Actions: trial, disable/enable, delete, restore")                                       \
-	X(UI_A_ADD, "add", view, "+ F7", "Add (user, PBX connection)")                             \
-	X(UI_A_ROLE, "assign-role", view, "R", "Assign a role to the selected user")               \
-	X(UI_A_RESEND, "resend-invitation", view, "i", "Resend the selected user's invitation")    \
+	  N_("Actions: trial, disable/enable, delete, restore"))                                   \
+	X(UI_A_ADD, "add", view, "+ F7", N_("Add (user, PBX connection)"))                         \
+	X(UI_A_ROLE, "assign-role", view, "R", N_("Assign a role to the selected user"))           \
+	X(UI_A_RESEND, "resend-invitation", view, "i",                                             \
+	  N_("Resend the selected user's invitation"))                                             \
 	X(UI_A_REMOVE_USER, "remove-user", view, "d Del F8",                                       \
-	  "Remove the selected user (asks first; never the primary user)")                         \
+	  N_("Remove the selected user (asks first; never the primary user)"))                     \
 	X(UI_A_TOGGLE_ENABLED, "toggle-enabled", view, "E",                                        \
-	  "Enable or disable the PBX connection")                                                  \
-	X(UI_A_NEXT_FIELD, "next-field", form, "Tab", "Next field (checks the field left)")        \
-	X(UI_A_PREV_FIELD, "prev-field", form, "BackTab", "Previous field")                        \
-	X(UI_A_SAVE, "save", form, "F2 ^S", "Save / confirm the form")                             \
-	X(UI_A_PICK, "pick", form, "F4", "Open the choices of a choice field (also Enter)")        \
-	X(UI_A_LIST_ADD, "list-add", list, "a + F7", "Add an entry")                               \
-	X(UI_A_LIST_EDIT, "list-edit", list, "e F4", "Edit the selected entry")                    \
-	X(UI_A_LIST_DELETE, "list-delete", list, "d F8", "Delete the selected entry")              \
-	X(UI_A_LIVE, "live", view, "l F6", "Live panels: calls, agents, users with device state")  \
+	  N_("Enable or disable the PBX connection"))                                              \
+	X(UI_A_NEXT_FIELD, "next-field", form, "Tab", N_("Next field (checks the field left)"))    \
+	X(UI_A_PREV_FIELD, "prev-field", form, "BackTab", N_("Previous field"))                    \
+	X(UI_A_SAVE, "save", form, "F2 ^S", N_("Save / confirm the form"))                         \
+	X(UI_A_PICK, "pick", form, "F4", N_("Open the choices of a choice field (also Enter)"))    \
+	X(UI_A_LIST_ADD, "list-add", list, "a + F7", N_("Add an entry"))                           \
+	X(UI_A_LIST_EDIT, "list-edit", list, "e F4", N_("Edit the selected entry"))                \
+	X(UI_A_LIST_DELETE, "list-delete", list, "d F8", N_("Delete the selected entry"))          \
+	X(UI_A_LIVE, "live", view, "l F6",                                                         \
+	  N_("Live panels: calls, agents, users with device state"))                               \
 	X(UI_A_RESYNC, "resync", view, "s",                                                        \
-	  "Resync the users from the PBX (progress, then the result)")                             \
-	X(UI_A_LIVE_NEXT, "next-panel", live, "Tab Right", "Next panel (calls, agents, users)")    \
-	X(UI_A_LIVE_PREV, "prev-panel", live, "BackTab Left", "Previous panel")                    \
-	X(UI_A_LIVE_RESYNC, "live-resync", live, "s", "Resync the users from the PBX")             \
-	X(UI_A_NOC_PAUSE, "noc-pause", noc, "p Space", "Pause or resume the rotation")             \
-	X(UI_A_NOC_NEXT, "noc-next", noc, "n Right Tab", "Next customer in focus")                 \
-	X(UI_A_NOC_PREV, "noc-prev", noc, "N Left BackTab", "Previous customer in focus")          \
-	X(UI_A_WIZ_BACK, "wizard-back", wizard, "F5", "Previous step (what was typed is kept)")    \
+	  N_("Resync the users from the PBX (progress, then the result)"))                         \
+	X(UI_A_LIVE_NEXT, "next-panel", live, "Tab Right",                                         \
+	  N_("Next panel (calls, agents, users)"))                                                 \
+	X(UI_A_LIVE_PREV, "prev-panel", live, "BackTab Left", N_("Previous panel"))                \
+	X(UI_A_LIVE_RESYNC, "live-resync", live, "s", N_("Resync the users from the PBX"))         \
+	X(UI_A_NOC_PAUSE, "noc-pause", noc, "p Space", N_("Pause or resume the rotation"))         \
+	X(UI_A_NOC_NEXT, "noc-next", noc, "n Right Tab", N_("Next customer in focus"))             \
+	X(UI_A_NOC_PREV, "noc-prev", noc, "N Left BackTab", N_("Previous customer in focus"))      \
+	X(UI_A_WIZ_BACK, "wizard-back", wizard, "F5",                                              \
+	  N_("Previous step (what was typed is kept)"))                                            \
 	X(UI_A_WIZ_NEXT, "wizard-next", wizard, "F6",                                              \
-	  "Next step (checks this one); on the summary: create")                                   \
-	X(UI_A_WIZ_ADD_USER, "wizard-add-user", wizard, "F7", "Step 4: add a user")                \
+	  N_("Next step (checks this one); on the summary: create"))                               \
+	X(UI_A_WIZ_ADD_USER, "wizard-add-user", wizard, "F7", N_("Step 4: add a user"))            \
 	X(UI_A_WIZ_DEL_USER, "wizard-remove-user", wizard, "F8",                                   \
-	  "Step 4: remove the user under the cursor")                                              \
+	  N_("Step 4: remove the user under the cursor"))                                          \
 	X(UI_A_WIZ_DISCOVER, "wizard-discover", wizard, "F9",                                      \
-	  "Step 4: list the users on the PBX of step 3, to give them roles")                       \
+	  N_("Step 4: list the users on the PBX of step 3, to give them roles"))                   \
 	/* H5: global screens, filters and exports in lists, bulk actions */                       \
 	X(UI_A_ACTIVITY_ALL, "activity", grid, "A",                                                \
-	  "All activity across customers (who, when, what; the full change)")                      \
+	  N_("All activity across customers (who, when, what; the full change)"))                  \
 	X(UI_A_OUTBOX, "outbox", grid, "o",                                                        \
-	  "Outbox: queued and failed invitations (retry, cancel)")                                 \
-	X(UI_A_MARK, "mark", grid, "Space Ins", "Mark or unmark the row (for bulk actions)")       \
+	  N_("Outbox: queued and failed invitations (retry, cancel)"))                             \
+	X(UI_A_MARK, "mark", grid, "Space Ins", N_("Mark or unmark the row (for bulk actions)"))   \
 	X(UI_A_BULK, "bulk-actions", grid, "b",                                                    \
-	  "Actions on the marked rows: assign a role, disable PBX links, export CSV")              \
+	  N_("Actions on the marked rows: assign a role, disable PBX links, export CSV"))          \
 	X(UI_A_TAB_FILTER, "tab-filter", view, "/",                                                \
-	  "Filter the tab's list (users, activity) as you type; Esc clears")                       \
+	  N_("Filter the tab's list (users, activity) as you type; Esc clears"))                   \
 	X(UI_A_TAB_EXPORT, "tab-export", view, "x",                                                \
-	  "Export what the tab's list shows (after the filter) to a CSV file")                     \
+	  N_("Export what the tab's list shows (after the filter) to a CSV file"))                 \
 	X(UI_A_REC_FILTER, "records-filter", records, "/",                                         \
-	  "Filter the list as you type; Esc clears")                                               \
+	  N_("Filter the list as you type; Esc clears"))                                           \
 	X(UI_A_REC_EXPORT, "records-export", records, "x",                                         \
-	  "Export what the list shows (after the filter) to a CSV file")                           \
+	  N_("Export what the list shows (after the filter) to a CSV file"))                       \
 	X(UI_A_OUTBOX_RETRY, "outbox-retry", records, "r",                                         \
-	  "Outbox: send the selected message now (a failed one is queued again)")                  \
+	  N_("Outbox: send the selected message now (a failed one is queued again)"))              \
 	X(UI_A_OUTBOX_CANCEL, "outbox-cancel", records, "d Del",                                   \
-	  "Outbox: cancel the selected queued message (asks first)")                               \
+	  N_("Outbox: cancel the selected queued message (asks first)"))                           \
 	X(UI_A_PBX_TEST, "test-connection", form, "F9 ^T",                                         \
-	  "PBX form: test the connection as typed, before saving (Esc cancels)")                   \
+	  N_("PBX form: test the connection as typed, before saving (Esc cancels)"))               \
 	X(UI_A_LIVE_FILTER, "live-filter", live, "/",                                              \
-	  "Filter the calls as you type (number, name, queue, agent, state); Esc clears")          \
+	  N_("Filter the calls as you type (number, name, queue, agent, state); Esc clears"))      \
 	X(UI_A_LIVE_EXPORT, "live-export", live, "x",                                              \
-	  "Export the calls shown (after the filter) to a CSV file")                               \
+	  N_("Export the calls shown (after the filter) to a CSV file"))                           \
 	/* H4: the message log, jump, the command palette */                                       \
 	X(UI_A_MSGLOG, "message-log", generic, "M",                                                \
-	  "Message log: every message shown, with its time (Esc closes)")                          \
-	X(UI_A_JUMP, "jump", grid, "J", "Jump to a customer by reference or tenant id")            \
+	  N_("Message log: every message shown, with its time (Esc closes)"))                      \
+	X(UI_A_JUMP, "jump", grid, "J", N_("Jump to a customer by reference or tenant id"))        \
 	X(UI_A_PALETTE, "palette", generic, ": ^K",                                                \
-	  "Command palette: a customer by name, reference or tenant id, or an action by name")
+	  N_("Command palette: a customer by name, reference or tenant id, or an action by name"))
 
 enum ui_action {
 	UI_A_NONE = 0,
@@ -422,6 +429,12 @@ int ui_put(WINDOW *w, int y, int x, int width, const char *s, attr_t attr, bool 
  * cells, one space between columns; each column gets base[i] and the
  * columns with grow[i] > 0 share what is left in proportion. */
 void ui_columns_fit(int total, const int *base, const int *grow, int n, int *out);
+/* Same, each column at least as wide as its title (translated titles can be
+ * longer than the base widths, which fit the English ones): the growing
+ * columns give up what the titles took. At most UI_COLUMNS_MAX columns. */
+#define UI_COLUMNS_MAX 16
+void ui_columns_fit_titles(int total, const char *const *titles, const int *base, const int *grow,
+                           int n, int *out);
 /* One table row at y in those widths: cell i in col_attr[i] (if non-NULL and
  * non-zero) else attr, right-aligned where right[i] (right may be NULL). */
 void ui_put_columns(WINDOW *w, int y, const char *const *cells, const int *cw, int n,
@@ -433,7 +446,19 @@ int ui_put_match(WINDOW *w, int y, int x, int width, const char *s, const char *
 void ui_fill(WINDOW *w, int y, int x, int width, attr_t attr);
 /* A box in the dialog.border role with an optional title. */
 void ui_box(WINDOW *w, const char *title);
-/* The cells ui_put takes for `s` (control characters drawn as a space). */
+/* A customer's status as shown ("active", in the user's language); files
+ * and filters keep pd_customer_status_name. */
+const char *ui_customer_status_label(pd_customer_status s);
+/* The translation of a string marked with N_() (a table's label, a screen's
+ * key bar), for drawing; NULL and "" stay as they are (gettext("") would be
+ * the catalogue's header). */
+static inline const char *ui_tr(const char *s)
+{
+	return s && *s ? gettext(s) : s;
+}
+/* The cells ui_put takes for `s` (control characters drawn as a space):
+ * measure translated labels with it, never with strlen (French is longer
+ * and has accents). */
 int ui_text_width(const char *s);
 /* Word-wrap UTF-8 `s` into lines of at most `width` cells (a word longer
  * than a line is cut); at least one line. *out and each line: caller frees. */

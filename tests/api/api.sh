@@ -73,6 +73,7 @@ expect "create with users, roles and a PBX: 201" 201 '.users | length' 3
 eq "roles by name or key" "$(jl '[.users[].role] | join(",")')" "customer-admin,supervisor,agent"
 eq "the PBX is stored" "$(jl .pbx.host)" pbx.wizard.example
 eq "the trial is set" "$(jl .trial.end)" 2026-11-23
+eq "the country's default locale" "$(jl .locale)" fr_BE
 check "the PBX secret is never answered" bash -c "! grep -q hunter2 '$TMP/last'"
 eq "three invitations more" "$(q 'select count(*) from outbox')" 4
 call POST /v1/customers "${AP[@]}" "${J[@]}" --data-binary @- <<'EOF'
@@ -95,7 +96,7 @@ expect "duplicate differing in case and accents: 409" 409 .error.code name_taken
 create "  société générale  "
 expect "duplicate after trimming: 409" 409 .error.field name
 for bad in '"product_type": "platinum"' '"country": "Atlantis"' '"country": "XX"' '"country": "Guin"' \
-	'"time_zone": "Mars/Olympus_Mons"'; do
+	'"time_zone": "Mars/Olympus_Mons"' '"locale": "xx_YY"' '"locale": "fr"'; do
 	field=${bad%%\":*}
 	field=${field#\"}
 	call POST /v1/customers "${AP[@]}" "${J[@]}" -d "{\"name\": \"Foo\", \"product_type\": \"analytics-pro\", \"country\": \"FR\", \"admin_name\": \"A\", \"admin_email\": \"a@foo.example\", $bad}"
@@ -205,6 +206,7 @@ check "the rows of customer list --json" bash -c "diff <(jq .customers '$TMP/las
 call PATCH /v1/customers/R-1001 "${AP[@]}" "${J[@]}" -H 'If-Match: "1"' -d '{"notes": "second", "country": "Belgium"}'
 expect "patch at the current version" 200 .notes second
 eq "a new country brings its time zone" "$(jl .time_zone)" Europe/Brussels
+eq "and its default locale" "$(jl .locale)" fr_BE
 check "ETag: the new version" test "$(hdr ETag)" = '"2"'
 call PATCH /v1/customers/R-1001 "${AP[@]}" "${J[@]}" -H 'If-Match: "1"' -d '{"notes": "third"}'
 expect "patch based on a stale version: 412" 412 .error.code conflict

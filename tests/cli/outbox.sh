@@ -84,8 +84,9 @@ body_of() { # body_of RCPT MAILDIR: the body of the last mail to RCPT (arrival o
 	done
 	cat "$TMP/body.$1" 2>/dev/null
 }
-# No [invitations] activation_url: the mail says it has no link, never a broken one.
-check "no activation URL: the mail says there is no link" grep -q "carries no activation link" <(body_of zoe@boite.example "$TMP/maildir")
+# No [invitations] activation_url: the mail says it has no link, never a broken one
+# (in French: the customer is in France, so its locale is fr_FR).
+check "no activation URL: the mail says there is no link" grep -q "ne contient pas de lien d'activation" <(body_of zoe@boite.example "$TMP/maildir")
 check "no activation URL: no link at all" bash -c '! grep -q "token=" "$1"' _ "$TMP/body.zoe@boite.example"
 
 # ---- invitations (issue 11): link, send-time rendering, exit codes ----
@@ -106,7 +107,8 @@ SMTPD_PID=$!
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.05; done
 printf '[smtp]\nurl = smtp://127.0.0.1:%s\nstarttls = off\nfrom = Support <support@reseller.example>\n[invitations]\nactivation_url = https://app.example.com/activate\ntoken_days = 5\n' "$PORT" >"$CONF"
 
-run customer create --name "Invit Co" --product-type analytics-pro --country FR \
+# an English-speaking customer in France: the invitations below are in English
+run customer create --name "Invit Co" --product-type analytics-pro --country FR --locale en_GB \
 	--admin-name "Ines" --admin-email ines@invit.example
 expect "customer for the invitation tests" 0
 # with [smtp] configured, customer create had a monitor (provdesk serve)

@@ -588,7 +588,83 @@ Test(billing, bad_period_length_is_refused)
 	pd_customer_free(&c);
 }
 
+/* `billing export --locale-format`: amounts as a reader of the locale
+ * writes them, the same on every system. */
+Test(billing_format, amounts_by_locale)
+{
+	const struct {
+		int64_t cents;
+		const char *locale, *want;
+	} cases[] = {
+	    {123456789, "fr_FR", "1\u202f234\u202f567,89"},
+	    {123456789, "de_DE", "1.234.567,89"},
+	    {123456789, "de_CH", "1\u2019234\u2019567.89"},
+	    {123456789, "en_GB", "1,234,567.89"},
+	    {123456789, NULL, "1,234,567.89"},
+	    {123456789, "xx_YY", "1,234,567.89"},
+	    {-1900, "fr_BE", "-19,00"},
+	    {5, "fr_FR", "0,05"},
+	    {100000, "pt_BR", "1.000,00"},
+	    {INT64_MIN, "de_DE", "-92.233.720.368.547.758,08"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char out[48];
+		pd_format_amount_locale(cases[i].cents, cases[i].locale, out);
+		cr_assert_str_eq(out, cases[i].want, "%s",
+		                 cases[i].locale ? cases[i].locale : "NULL");
+	}
+}
+
 /* ---- invitation ---- */
+
+/* A customer whose locale's language is French gets the French text, in
+ * every variant (no name, no link, an agent's role); English otherwise. */
+Test(invitation, french_for_a_french_locale)
+{
+	const char *fr[] = {"fr_FR", "fr_BE", "fr_CH", "fr"};
+	const char *en[] = {"en_GB", "de_DE", "fra_XX", NULL};
+	pd_user u = {0};
+	u.email = xstrdup("anon@acme.example");
+	u.role = xstrdup("agent");
+	for (size_t i = 0; i < 4; i++) {
+		pd_customer c = cust("analytics-pro");
+		c.locale = xstrdup(fr[i]);
+		pd_invitation inv;
+		pd_invitation_render(&c, &u, &inv);
+		assert_contains(inv.subject, "Invitation : votre compte Acme Télécom");
+		assert_contains(inv.body, "Bonjour,\n");
+		assert_contains(inv.body, "Vous avez été invité(e)");
+		assert_contains(inv.body, "pour le client Acme Télécom, avec le rôle agent.");
+		assert_contains(inv.body, "ne contient pas de lien d'activation");
+		cr_assert_null(strstr(inv.body, "administrateur client, vous pouvez"), "agent");
+		pd_invitation_free(&inv);
+		pd_customer_free(&c);
+	}
+	for (size_t i = 0; i < 4; i++) {
+		pd_customer c = cust("analytics-pro");
+		c.locale = en[i] ? xstrdup(en[i]) : NULL;
+		pd_invitation inv;
+		pd_invitation_render(&c, &u, &inv);
+		assert_contains(inv.subject, "Invitation: your Acme Télécom account");
+		assert_contains(inv.body, "Hello there,\n");
+		pd_invitation_free(&inv);
+		pd_customer_free(&c);
+	}
+	/* a link with its expiry, as a French reader writes a date */
+	pd_customer c = cust("analytics-pro");
+	c.locale = xstrdup("fr_FR");
+	pd_invitation_ctx x = {.inviter = "alice",
+	                       .link = "https://app.example.com/a?token=T",
+	                       .link_expires = 1794312000}; /* 2026-11-10 12:00 UTC */
+	pd_invitation inv;
+	pd_invitation_render_ctx(&c, &u, &x, &inv);
+	assert_contains(inv.body, "alice, de l'équipe support de votre revendeur");
+	assert_contains(inv.body, "ouvrez ce lien (valable une seule fois, jusqu'au 10/11/2026 à "
+	                          "12:00 UTC) :\n\n  https://app.example.com/a?token=T\n");
+	pd_invitation_free(&inv);
+	pd_customer_free(&c);
+	pd_user_free(&u);
+}
 
 Test(invitation, english_text_with_names_and_email_note)
 {

@@ -372,3 +372,84 @@ Test(geo_bad, env_override_reaches_pd_geo_get)
 	free(bogus);
 	fake_free(&d);
 }
+
+/* The supported locales: glibc's SUPPORTED read once as "ll_CC" (codesets
+ * and modifiers dropped, duplicates merged, junk lines skipped, en_US always
+ * there), and a country's default: the usual one when supported, else the
+ * country's first, else en_US. */
+Test(geo_locales, from_the_supported_file)
+{
+	fake_dirs d = fake();
+	char *f = write_file(d.root, "SUPPORTED",
+	                     "pt_BR.UTF-8 UTF-8\nde_BE.UTF-8 UTF-8\nde_CH.UTF-8 UTF-8\n"
+	                     "fr_BE.UTF-8 UTF-8\nfr_BE@euro ISO-8859-15\nfr_FR.UTF-8 UTF-8\n"
+	                     "fr_FR ISO-8859-1\nnl_BE UTF-8\ngarbage\n\n../../x UTF-8\n"
+	                     "ca_ES@valencia UTF-8\n");
+	setenv("PROVDESK_SUPPORTED_LOCALES", f, 1);
+	pd_geo *g = NULL;
+	pd_err e = {0};
+	cr_assert_eq(pd_geo_load(d.iso, d.loc, d.zi, &g, &e), PD_OK, "%s", e.message);
+	unsetenv("PROVDESK_SUPPORTED_LOCALES");
+	const char *want[] = {"de_BE", "de_CH", "en_US", "fr_BE", "fr_FR", "nl_BE", "pt_BR"};
+	cr_assert_eq(pd_geo_locale_count(g), 7);
+	for (size_t i = 0; i < 7; i++)
+		cr_assert_str_eq(pd_geo_locale_at(g, i), want[i]);
+	cr_assert_null(pd_geo_locale_at(g, 7));
+	cr_assert(pd_geo_locale_supported(g, "fr_BE"));
+	cr_assert_not(pd_geo_locale_supported(g, "ca_ES"));
+	cr_assert_str_eq(pd_geo_default_locale(g, "FR"), "fr_FR");
+	cr_assert_str_eq(pd_geo_default_locale(g, "be"), "fr_BE", "the usual one, not de_BE");
+	cr_assert_str_eq(pd_geo_default_locale(g, "CH"), "de_CH");
+	cr_assert_str_eq(pd_geo_default_locale(g, "BR"), "pt_BR", "the country's first");
+	cr_assert_str_eq(pd_geo_default_locale(g, "GB"), "en_US", "en_GB is not supported");
+	cr_assert_str_eq(pd_geo_default_locale(g, "AQ"), "en_US");
+	cr_assert_str_eq(pd_geo_default_locale(g, NULL), "en_US");
+	cr_assert_str_eq(pd_geo_default_locale(g, "FRA"), "en_US");
+	pd_geo_free(g);
+	free(f);
+	fake_free(&d);
+}
+
+Test(geo_locales, without_the_file_the_usual_ones)
+{
+	fake_dirs d = fake();
+	char *none = xasprintf("%s/no-such-file", d.root);
+	setenv("PROVDESK_SUPPORTED_LOCALES", none, 1);
+	pd_geo *g = NULL;
+	pd_err e = {0};
+	cr_assert_eq(pd_geo_load(d.iso, d.loc, d.zi, &g, &e), PD_OK, "%s", e.message);
+	unsetenv("PROVDESK_SUPPORTED_LOCALES");
+	cr_assert_geq(pd_geo_locale_count(g), 10);
+	const char *pairs[][2] = {{"FR", "fr_FR"}, {"BE", "fr_BE"}, {"CH", "de_CH"},
+	                          {"GB", "en_GB"}, {"US", "en_US"}, {"DE", "de_DE"},
+	                          {"ES", "es_ES"}, {"IT", "it_IT"}, {"JP", "en_US"}};
+	for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++)
+		cr_assert_str_eq(pd_geo_default_locale(g, pairs[i][0]), pairs[i][1], "%s",
+		                 pairs[i][0]);
+	pd_geo_free(g);
+	free(none);
+	fake_free(&d);
+}
+
+Test(geo_locales, normalize)
+{
+	char out[8];
+	cr_assert(pd_locale_normalize("fr_FR.UTF-8", out));
+	cr_assert_str_eq(out, "fr_FR");
+	cr_assert(pd_locale_normalize("FR-be", out));
+	cr_assert_str_eq(out, "fr_BE");
+	cr_assert(pd_locale_normalize("ast_ES.utf8", out));
+	cr_assert_str_eq(out, "ast_ES");
+	const char *bad[] = {"",
+	                     "f_FR",
+	                     "fren_FR",
+	                     "fr_F",
+	                     "fr_FR@euro",
+	                     "fr_FR.",
+	                     "fr_FR.UTF 8",
+	                     "fr__FR",
+	                     "fr_FR.UTF-8-UTF-8-UTF-8-x"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		cr_assert_not(pd_locale_normalize(bad[i], out), "%s", bad[i]);
+	cr_assert_not(pd_locale_normalize(NULL, out));
+}

@@ -320,6 +320,71 @@ Test(fields, time_zone)
 	cr_assert_eq(pd_check_time_zone(geo, "XX", NULL, &tz, &e), PD_E_INVALID);
 }
 
+/* A customer's locale: the country's default when none is given; a
+ * supported one in any usual spelling; anything else refused on "locale"
+ * (the system's list, or the built-in defaults without one, both have these). */
+Test(fields, locale)
+{
+	pd_err e = {0};
+	char *l = NULL;
+	cr_assert_eq(pd_check_locale(geo, "FR", NULL, &l, &e), PD_OK);
+	cr_assert_str_eq(l, "fr_FR");
+	free(l);
+	cr_assert_eq(pd_check_locale(geo, "CH", "", &l, &e), PD_OK);
+	cr_assert_str_eq(l, "de_CH");
+	free(l);
+	cr_assert_eq(pd_check_locale(geo, "BE", "", &l, &e), PD_OK);
+	cr_assert_str_eq(l, "fr_BE");
+	free(l);
+	cr_assert_eq(pd_check_locale(geo, "FR", "fr-fr", &l, &e), PD_OK);
+	cr_assert_str_eq(l, "fr_FR");
+	free(l);
+	cr_assert_eq(pd_check_locale(geo, "FR", "en_GB.UTF-8", &l, &e), PD_OK);
+	cr_assert_str_eq(l, "en_GB");
+	free(l);
+	const char *bad[] = {"fr",     "xx_YY",  "fr_FR@euro", "../etc",
+	                     "fr_FRA", "fr_FR.", "é_FR",       "fr_FR.UTF-8; rm"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		l = NULL;
+		pd_err_clear(&e);
+		cr_assert_eq(pd_check_locale(geo, "FR", bad[i], &l, &e), PD_E_INVALID, "%s",
+		             bad[i]);
+		cr_assert_null(l);
+		cr_assert_str_eq(e.field, "locale", "%s", bad[i]);
+	}
+	assert_contains(e.message, "not a locale");
+	cr_assert_eq(pd_check_locale(geo, "FR", "xx_YY", &l, &e), PD_E_INVALID);
+	assert_contains(e.message, "xx_YY");
+	assert_contains(e.message, "not a supported locale");
+}
+
+/* A change of country moves the old country's default locale to the new
+ * country's; a locale chosen by hand stays; a given one is checked. */
+Test(fields, update_locale)
+{
+	pd_err e = {0};
+	pd_customer cur = {0}, upd = {0};
+	memcpy(cur.country, "FR", 3);
+	cur.locale = xstrdup("fr_FR");
+	pd_customer_copy(&upd, &cur);
+	cr_assert_eq(pd_update_locale(geo, &cur, NULL, &upd, &e), PD_OK);
+	cr_assert_str_eq(upd.locale, "fr_FR", "same country: unchanged");
+	memcpy(upd.country, "DE", 3);
+	cr_assert_eq(pd_update_locale(geo, &cur, NULL, &upd, &e), PD_OK);
+	cr_assert_str_eq(upd.locale, "de_DE", "the default follows the country");
+	pd_set_str(&cur.locale, "en_GB");
+	pd_set_str(&upd.locale, "en_GB");
+	cr_assert_eq(pd_update_locale(geo, &cur, NULL, &upd, &e), PD_OK);
+	cr_assert_str_eq(upd.locale, "en_GB", "a chosen locale stays");
+	cr_assert_eq(pd_update_locale(geo, &cur, "fr_CH", &upd, &e), PD_OK);
+	cr_assert_str_eq(upd.locale, "fr_CH");
+	cr_assert_eq(pd_update_locale(geo, &cur, "klingon", &upd, &e), PD_E_INVALID);
+	cr_assert_str_eq(e.field, "locale");
+	cr_assert_str_eq(upd.locale, "fr_CH", "a refused value changes nothing");
+	pd_customer_free(&cur);
+	pd_customer_free(&upd);
+}
+
 /* ---- product types ---- */
 
 Test(product, unknown_type_lists_known)

@@ -58,13 +58,16 @@ static void teardown(void)
 
 TestSuite(outbox, .init = setup, .fini = teardown, .timeout = 90);
 
-static int64_t create_customer(const char *name, const char *admin, const char *email)
+/* locale NULL: the country's default (fr_FR for FR) */
+static int64_t create_customer_in(const char *name, const char *admin, const char *email,
+                                  const char *country, const char *locale)
 {
 	pd_new_customer n;
 	memset(&n, 0, sizeof n);
 	n.customer.name = xstrdup(name);
 	n.customer.product_type = xstrdup("analytics-pro");
-	memcpy(n.customer.country, "FR", 3);
+	memcpy(n.customer.country, country, 3);
+	n.customer.locale = locale ? xstrdup(locale) : NULL;
 	n.admin.display_name = xstrdup(admin);
 	n.admin.email = xstrdup(email);
 	pd_customer c = {0};
@@ -74,6 +77,14 @@ static int64_t create_customer(const char *name, const char *admin, const char *
 	pd_customer_free(&c);
 	pd_new_customer_free(&n);
 	return id;
+}
+
+/* A French customer whose invitations are in English (en_GB), as the tests
+ * of delivery below read the English text; the language is tested on its own
+ * (invitation_is_written_in_the_customers_language_at_send_time). */
+static int64_t create_customer(const char *name, const char *admin, const char *email)
+{
+	return create_customer_in(name, admin, email, "FR", "en_GB");
 }
 
 /* The only outbox row of a customer (copied out; caller frees). */
@@ -650,6 +661,87 @@ Test(outbox, invitation_carries_a_one_time_link_whose_hash_alone_is_kept_and_a_r
 	cr_assert_eq(store_user_invite_token(st, uid, &hash, &exp, &e), PD_OK, "%s", e.message);
 	cr_assert_str_eq(hash, want, "the new token replaced the old one");
 	free(hash);
+}
+
+/* The mail decoded by the sink that was sent to `to` (caller decrefs). */
+static json_t *mail_to(const char *to, int count)
+{
+	for (int i = 0; i < count; i++) {
+		json_t *j = mt_mail_get(&sink, i);
+		if (j && !strcmp(jstr(j, "to"), to))
+			return j;
+		json_decref(j);
+	}
+	cr_assert_fail("no mail to %s", to);
+	return NULL;
+}
+
+/* French for a French customer, English for a British one, with the
+ * configured activation link in both; the language is the customer's at
+ * send time, not when the invitation was queued. */
+Test(outbox, invitation_is_written_in_the_customers_language_at_send_time)
+{
+	int64_t fr = create_customer_in("Boulangerie Martin", "Hélène Dupré", "helene@example.fr",
+	                                "FR", NULL);
+	create_customer_in("Acme Widgets", "John Smith", "john@example.co.uk", "GB", NULL);
+	int64_t ch =
+	    create_customer_in("Chocolats Alpins", "Anna Keller", "anna@example.ch", "CH", NULL);
+	pd_customer c = {0}, out = {0}, theirs = {0};
+	pd_err e = {0};
+	cr_assert_eq(store_customer_get(st, fr, &c, &e), PD_OK, "%s", e.message);
+	cr_assert_str_eq(c.locale, "fr_FR", "France's default");
+	pd_customer_free(&c);
+	/* queued as de_CH (English text: no German template), sent as fr_CH */
+	cr_assert_eq(store_customer_get(st, ch, &c, &e), PD_OK, "%s", e.message);
+	cr_assert_str_eq(c.locale, "de_CH");
+	pd_set_str(&c.locale, "fr_CH");
+	cr_assert_eq(store_customer_update(st, &c, &actor, &out, &theirs, &e), PD_OK, "%s",
+	             e.message);
+	pd_customer_free(&c);
+	pd_customer_free(&out);
+	pd_customer_free(&theirs);
+
+	cr_assert(mt_sink_start(&sink, dir, 0, NULL, NULL));
+	pd_smtp_opts o = opts_for(sink.url);
+	o.activation_url = "https://app.example.com/activate";
+	pd_outbox_report r;
+	cr_assert_eq(pd_outbox_deliver_due(st, &o, pd_now(), 0, &r, &e), PD_OK, "%s", e.message);
+	cr_assert_eq(r.sent, 3, "%s", r.server_error);
+	cr_assert(mt_wait_mail_count(&sink, 3, 5000));
+
+	json_t *j = mail_to("helene@example.fr", 3);
+	cr_expect_str_eq(jstr(j, "subject"),
+	                 "Invitation : votre compte Boulangerie Martin sur la plateforme de "
+	                 "centre de contacts");
+	const char *body = jstr(j, "body");
+	cr_expect(strstr(body, "Bonjour Hélène Dupré,"), "%s", body);
+	cr_expect(strstr(body, "alice, de l'équipe support de votre revendeur, vous a invité(e)"),
+	          "%s", body);
+	cr_expect(strstr(body, "avec le rôle administrateur client."), "%s", body);
+	cr_expect(strstr(body, "Pour activer votre compte et choisir votre mot de passe"), "%s",
+	          body);
+	cr_expect(strstr(body, "https://app.example.com/activate?token="), "%s", body);
+	cr_expect(strstr(body, "Votre e-mail de connexion : helene@example.fr"), "%s", body);
+	cr_expect_null(strstr(body, "Hello"), "no English: %s", body);
+	json_decref(j);
+
+	j = mail_to("anna@example.ch", 3);
+	cr_expect(strstr(jstr(j, "subject"), "Invitation : votre compte Chocolats Alpins"), "%s",
+	          jstr(j, "subject"));
+	cr_expect(strstr(jstr(j, "body"), "Bonjour Anna Keller,"), "%s", jstr(j, "body"));
+	json_decref(j);
+
+	j = mail_to("john@example.co.uk", 3);
+	cr_expect_str_eq(jstr(j, "subject"),
+	                 "Invitation: your Acme Widgets account on the contact-centre platform");
+	body = jstr(j, "body");
+	cr_expect(strstr(body, "Hello John Smith,"), "%s", body);
+	cr_expect(strstr(body, "alice, of your reseller's support team, has invited you"), "%s",
+	          body);
+	cr_expect(strstr(body, "To activate your account and choose your password"), "%s", body);
+	cr_expect(strstr(body, "https://app.example.com/activate?token="), "%s", body);
+	cr_expect_null(strstr(body, "Bonjour"), "no French: %s", body);
+	json_decref(j);
 }
 
 Test(outbox, changing_the_email_before_sending_mails_the_new_address)

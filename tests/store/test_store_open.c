@@ -655,9 +655,13 @@ Test(store_open, catalogue_without_a_product_type_in_use_is_refused)
 	pd_catalogue_free(&other);
 }
 
-/* A database as migration 9 left it (what migrations 10 and 11 add, taken
+/* A database as migration 11 left it (the customers' locale taken away). */
+#define UNDO_MIGRATION_12 "ALTER TABLE customers DROP COLUMN locale; PRAGMA user_version = 11;"
+
+/* A database as migration 9 left it (what migrations 10 to 12 add, taken
  * away). */
 #define UNDO_MIGRATION_10                                                                          \
+	"ALTER TABLE customers DROP COLUMN locale;"          /* migration 12 */                    \
 	"DROP TABLE api_idempotency; DROP TABLE api_tokens;" /* migration 11 */                    \
 	"DROP TRIGGER pbx_key_pbx_ins; DROP TRIGGER pbx_key_pbx_upd; DROP TRIGGER "                \
 	"pbx_key_pbx_del;"                                                                         \
@@ -665,6 +669,51 @@ Test(store_open, catalogue_without_a_product_type_in_use_is_refused)
 	"DROP TRIGGER pbx_key_status_del; DROP INDEX customers_by_pbx;"                            \
 	"ALTER TABLE customers DROP COLUMN pbx_key; ALTER TABLE pbx_status DROP COLUMN monitored;" \
 	"PRAGMA user_version = 9;"
+
+/* Customers from before migration 12 get their country's default locale,
+ * the one a new customer of that country gets. */
+Test(store_open, migration_12_gives_every_customer_its_country_locale)
+{
+	fx_s = fx_open();
+	const char *cc[] = {"FR", "CH", "GB", "AQ"};
+	int64_t ids[4];
+	for (int i = 0; i < 4; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "M12 %d", i);
+		ids[i] = fx_create(name);
+	}
+	store_close(fx_s);
+	fx_s = NULL;
+	sqlite3 *db;
+	cr_assert_eq(sqlite3_open(fx_db, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, UNDO_MIGRATION_12, 0, 0, 0), SQLITE_OK, "%s",
+	             sqlite3_errmsg(db));
+	for (int i = 0; i < 4; i++) {
+		char *sql = sqlite3_mprintf("UPDATE customers SET country = %Q WHERE id = %lld",
+		                            cc[i], (long long)ids[i]);
+		cr_assert_eq(sqlite3_exec(db, sql, 0, 0, 0), SQLITE_OK, "%s", sqlite3_errmsg(db));
+		sqlite3_free(sql);
+	}
+	sqlite3_close(db);
+	fx_s = fx_open();
+	cr_assert_eq(store_schema_version(fx_s), PD_SCHEMA_VERSION_CURRENT);
+	const pd_geo *g;
+	pd_err e = {0};
+	cr_assert_eq(pd_geo_get(&g, &e), PD_OK, "%s", e.message);
+	for (int i = 0; i < 4; i++) {
+		pd_customer c = {0};
+		cr_assert_eq(store_customer_get(fx_s, ids[i], &c, &e), PD_OK, "%s", e.message);
+		cr_assert_str_eq(c.locale, pd_geo_default_locale(g, cc[i]), "%s", cc[i]);
+		pd_customer_free(&c);
+	}
+	pd_customer c = {0};
+	cr_assert_eq(store_customer_get(fx_s, ids[0], &c, &e), PD_OK);
+	cr_assert_str_eq(c.locale, "fr_FR");
+	pd_customer_free(&c);
+	cr_assert_eq(store_customer_get(fx_s, ids[3], &c, &e), PD_OK);
+	cr_assert_str_eq(c.locale, "en_US", "no locale of its own: en_US");
+	pd_customer_free(&c);
+}
 
 Test(store_open, migration_10_gives_every_customer_its_pbx_key)
 {

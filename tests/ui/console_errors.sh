@@ -62,9 +62,15 @@ keys C-u; type_text "Atlantide"; keys Tab
 check "unknown country refused beside Country" field_err "Country"
 keys BTab C-u; type_text "allem"; keys Tab
 check "country found by its French name" wait_for "Europe/Berlin"
+check "the new country's default locale follows" wait_for "de_DE"
+
+# locale: one the system does not support
+keys Tab
+keys C-u; type_text "xx_YY"; keys Tab
+check "unsupported locale refused beside Locale" field_err "Locale"
+keys BTab C-u; type_text "de_CH"; keys Tab
 
 # notes: 4001 characters
-keys Tab
 type_text "$(printf 'n%.0s' {1..4001})"
 keys Tab
 check "4001-character notes refused beside Notes" field_err "Notes"

@@ -292,3 +292,31 @@ Test(columns, fit)
 	for (int i = 0; i < 4; i++)
 		cr_assert_eq(cw[i], base[i]);
 }
+
+/* Translated titles longer than the bases (the NOC in French): each column
+ * gets at least its title, the growing columns give the cells back, widest
+ * first, never below their own title. */
+Test(columns, fit_titles)
+{
+	setlocale(LC_ALL, "C.UTF-8");
+	const int base[] = {12, 16, 5, 10}, grow[] = {3, 1, 0, 4};
+	const char *en[] = {"Customer", "PBX status", "Calls", "Last error"};
+	const char *fr[] = {"Client", "État PBX", "Appels", "Erreur"};
+	int a[4], b[4];
+	/* English titles fit the bases: the same as ui_columns_fit */
+	ui_columns_fit(46, base, grow, 4, a);
+	ui_columns_fit_titles(46, en, base, grow, 4, b);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(a[i], b[i]);
+	/* "Appels" is 6 cells: the non-growing column widens, the widest
+	 * growing one (16) gives the cell back; the row still fits */
+	ui_columns_fit_titles(46, fr, base, grow, 4, b);
+	cr_assert_eq(b[2], 6);
+	cr_assert_eq(b[1], 15);
+	cr_assert_leq(b[0] + b[1] + b[2] + b[3] + 3, 46);
+	/* a title is never cut to make room: too narrow, the row overflows */
+	const char *lng[] = {"Client", "État PBX", "Appels", "Dernière erreur"};
+	ui_columns_fit_titles(20, lng, base, grow, 4, b);
+	cr_assert_geq(b[3], 15);
+	cr_assert_geq(b[1], 8, "État PBX is 8 cells (É is one)");
+}

@@ -27,16 +27,17 @@ static pd_status cat_create(struct ui_screen *s, void *arg, pd_err *e)
 	struct textview *t = xcalloc(1, sizeof *t);
 	const pd_catalogue *cat = s->app->cat;
 	s->priv = t;
-	tv_add(t, xasprintf("== Product types (%zu) ==", cat->n_types));
+	tv_add(t, xasprintf(_("== Product types (%zu) =="), cat->n_types));
 	for (size_t i = 0; i < cat->n_types; i++) {
 		const pd_product_type *p = &cat->types[i];
 		tv_add(t, xasprintf("%s — %s", p->name, p->key));
 		tv_add(t,
-		       xasprintf("    %lld.%02lld %s per user/month · %s · %s",
+		       xasprintf(_("    %lld.%02lld %s per user/month · %s · %s"),
 		                 (long long)(p->price_cents / 100),
 		                 (long long)(p->price_cents % 100), p->currency ? p->currency : "",
-		                 p->locked_after_assignment ? "locked once assigned" : "changeable",
-		                 p->trial_allowed ? "trial allowed" : "no trial"));
+		                 p->locked_after_assignment ? _("locked once assigned")
+		                                            : _("changeable"),
+		                 p->trial_allowed ? _("trial allowed") : _("no trial")));
 		pd_buf b = {0};
 		for (size_t k = 0; k < p->n_platforms; k++)
 			pd_buf_printf(&b, "%s%s", k ? ", " : "", p->platforms[k]);
@@ -44,40 +45,40 @@ static pd_status cat_create(struct ui_screen *s, void *arg, pd_err *e)
 		for (size_t k = 0; k < p->n_countries; k++)
 			pd_buf_printf(&b, "%s%s", k ? ", " : "", p->countries[k]);
 		char *co = pd_buf_steal(&b);
-		tv_add(t, xasprintf("    platforms: %s · countries: %s", *pl ? pl : "—",
-		                    p->n_countries ? co : "everywhere"));
+		tv_add(t, xasprintf(_("    platforms: %s · countries: %s"), *pl ? pl : "—",
+		                    p->n_countries ? co : _("everywhere")));
 		free(pl);
 		free(co);
 		if (p->description && *p->description)
 			tv_add(t, xasprintf("    %s", p->description));
 	}
 	tv_add(t, xstrdup(""));
-	tv_add(t, xasprintf("== Roles (%zu) ==", cat->n_roles));
+	tv_add(t, xasprintf(_("== Roles (%zu) =="), cat->n_roles));
 	for (size_t i = 0; i < cat->n_roles; i++)
 		tv_add(t, xasprintf("%s (%s)%s — %s", cat->roles[i].name, cat->roles[i].key,
-		                    cat->roles[i].manages_users ? ", manages users" : "",
+		                    cat->roles[i].manages_users ? _(", manages users") : "",
 		                    cat->roles[i].description ? cat->roles[i].description : ""));
 	tv_add(t, xstrdup(""));
-	tv_add(t, xasprintf("== PBX platforms (%zu) ==", cat->n_platforms));
+	tv_add(t, xasprintf(_("== PBX platforms (%zu) =="), cat->n_platforms));
 	for (size_t i = 0; i < cat->n_platforms; i++) {
 		const pd_platform *p = &cat->platforms[i];
 		tv_add(t,
 		       xasprintf("%s (%s)%s%s%s", p->name, p->key,
-		                 p->supported ? "" : " — no driver yet",
-		                 p->has_sub_accounts ? " · sub-accounts: " : "",
+		                 p->supported ? "" : _(" — no driver yet"),
+		                 p->has_sub_accounts ? _(" · sub-accounts: ") : "",
 		                 p->has_sub_accounts && p->sub_account_label ? p->sub_account_label
 		                                                             : ""));
 		pd_buf b = {0};
 		for (size_t k = 0; k < p->n_fields; k++)
 			pd_buf_printf(&b, "%s%s%s%s", k ? ", " : "", p->fields[k].label,
 			              p->fields[k].required ? "*" : "",
-			              p->fields[k].secret ? " (secret)" : "");
+			              p->fields[k].secret ? _(" (secret)") : "");
 		char *f = pd_buf_steal(&b);
-		tv_add(t, xasprintf("    fields: %s", *f ? f : "—"));
+		tv_add(t, xasprintf(_("    fields: %s"), *f ? f : "—"));
 		free(f);
 	}
 	tv_add(t, xstrdup(""));
-	tv_add(t, xasprintf("Loaded from %s", cat->path ? cat->path : "(built in)"));
+	tv_add(t, xasprintf(_("Loaded from %s"), cat->path ? cat->path : _("(built in)")));
 	return PD_OK;
 }
 
@@ -94,8 +95,9 @@ static void cat_draw(struct ui_screen *s)
 {
 	struct textview *t = s->priv;
 	ui_fill(s->win, 0, 0, s->w, ui_role(UI_R_TITLE));
-	ui_put(s->win, 0, 1, s->w - 2, "Catalogue (read-only): product types, roles, PBX platforms",
-	       ui_role(UI_R_TITLE), false);
+	ui_put(s->win, 0, 1, s->w - 2,
+	       _("Catalogue (read-only): product types, roles, PBX platforms"), ui_role(UI_R_TITLE),
+	       false);
 	for (int y = 1; y < s->h && t->top + (size_t)(y - 1) < t->n; y++) {
 		const char *l = t->lines[t->top + (size_t)(y - 1)];
 		attr_t a = strncmp(l, "==", 2) == 0 ? ui_role(UI_R_GRID_HEADER)
@@ -122,5 +124,5 @@ const struct ui_screen_ops ui_catalogue_ops = {
     .layout = cat_layout,
     .draw = cat_draw,
     .handle_key = cat_key,
-    .fkeys = "F1|Help|Esc|Back|F10|Quit",
+    .fkeys = N_("F1|Help|Esc|Back|F10|Quit"),
 };

@@ -21,7 +21,7 @@ struct names {
 static const char *name_of(struct ui_app *app, struct names *c, int64_t id)
 {
 	if (!id)
-		return "(global)";
+		return _("(global)");
 	for (size_t i = 0; i < c->n; i++)
 		if (c->id[i] == id)
 			return c->name[i];
@@ -73,9 +73,9 @@ static void act_load(struct ui_app *app, struct activity *a)
 	pd_err e;
 	pd_err_clear(&e);
 	if (!app->store)
-		snprintf(a->err, sizeof a->err, "database unavailable");
+		snprintf(a->err, sizeof a->err, _("database unavailable"));
 	else if (store_audit_list(app->store, 0, ACTIVITY_MAX, &a->rows, &a->n, &e) != PD_OK)
-		snprintf(a->err, sizeof a->err, "activity: %.250s", e.message);
+		snprintf(a->err, sizeof a->err, _("activity: %.250s"), e.message);
 	a->cust = xcalloc(a->n ? a->n : 1, sizeof *a->cust);
 	for (size_t i = 0; i < a->n; i++)
 		a->cust[i] = (char *)name_of(app, &a->names, a->rows[i].customer_id);
@@ -120,8 +120,8 @@ static void act_draw(struct ui_screen *s)
 	struct activity *a = s->priv;
 	werase(s->win);
 	char title[160];
-	snprintf(title, sizeof title, "All activity — %zu record%s, newest first%s", a->n,
-	         a->n == 1 ? "" : "s", a->n >= ACTIVITY_MAX ? " (the latest 2000)" : "");
+	snprintf(title, sizeof title, _("All activity — %zu record%s, newest first%s"), a->n,
+	         a->n == 1 ? "" : "s", a->n >= ACTIVITY_MAX ? _(" (the latest 2000)") : "");
 	title_line(s, title, a->err);
 	ui_audit_pane_draw(&a->pane, s->win, 2, s->h - 2, s->w);
 }
@@ -149,10 +149,10 @@ static int act_data(struct ui_screen *s)
 static const char *act_help(struct ui_screen *s)
 {
 	(void)s;
-	return "Every customer's activity (the audit log), newest first: who, when, what.\n"
-	       "The pane below shows the selected record whole: each change as\n"
-	       "field: old → new (secrets only as \"(changed)\"). / filters the list (any\n"
-	       "column; Esc clears), x exports what the list shows to a CSV file.";
+	return _("Every customer's activity (the audit log), newest first: who, when, what.\n"
+	         "The pane below shows the selected record whole: each change as\n"
+	         "field: old → new (secrets only as \"(changed)\"). / filters the list (any\n"
+	         "column; Esc clears), x exports what the list shows to a CSV file.");
 }
 
 const struct ui_screen_ops ui_activity_ops = {
@@ -165,7 +165,7 @@ const struct ui_screen_ops ui_activity_ops = {
     .handle_key = act_key,
     .help = act_help,
     .on_data = act_data,
-    .fkeys = "F1|Help|/|Filter|x|Export|Esc|Back|F10|Quit",
+    .fkeys = N_("F1|Help|/|Filter|x|Export|Esc|Back|F10|Quit"),
 };
 
 /* -------------------------------------------------------------- outbox */
@@ -248,9 +248,9 @@ static void ob_load(struct ui_app *app, struct outbox *b)
 	pd_err e;
 	pd_err_clear(&e);
 	if (!app->store)
-		snprintf(b->err, sizeof b->err, "database unavailable");
+		snprintf(b->err, sizeof b->err, _("database unavailable"));
 	else if (store_outbox_list(app->store, 0, &b->all, &b->n_all, &e) != PD_OK)
-		snprintf(b->err, sizeof b->err, "outbox: %.250s", e.message);
+		snprintf(b->err, sizeof b->err, _("outbox: %.250s"), e.message);
 	ob_refilter(app, b);
 }
 
@@ -289,11 +289,11 @@ static void ob_draw(struct ui_screen *s)
 		failed += b->all[i].state == PD_INVITE_FAILED;
 	}
 	char title[160];
-	snprintf(title, sizeof title, "Outbox — %zu queued, %zu failed", queued, failed);
+	snprintf(title, sizeof title, _("Outbox — %zu queued, %zu failed"), queued, failed);
 	title_line(s, title, b->err);
 	int cw[OB_NC] = {5, 14, 18, 6, 3, 16, 0};
-	const char *hd[OB_NC] = {"#",   "Customer",     "To",        "State",
-	                         "Try", "Next attempt", "Last error"};
+	const char *hd[OB_NC] = {"#",      _("Customer"),     _("To"),        _("State"),
+	                         _("Try"), _("Next attempt"), _("Last error")};
 	int used = OB_NC - 1;
 	for (int i = 0; i < OB_NC - 1; i++)
 		used += cw[i];
@@ -319,8 +319,9 @@ static void ob_draw(struct ui_screen *s)
 		b->top = b->sel - (size_t)rows + 1;
 	if (!b->n_shown)
 		ui_put(w, y, 1, s->w - 2,
-		       b->filter.text[0] ? "Nothing matches the filter (Esc clears it)."
-		                         : "Nothing queued or failed: every invitation was sent.",
+		       b->filter.text[0]
+		           ? _("Nothing matches the filter (Esc clears it).")
+		           : _("Nothing queued or failed: every invitation was sent."),
 		       ui_role(UI_R_NOTE), false);
 	for (int r = 0; r < rows && b->top + (size_t)r < b->n_shown; r++) {
 		const pd_outbox *o = &b->all[b->shown[b->top + (size_t)r]];
@@ -344,22 +345,22 @@ static void ob_draw(struct ui_screen *s)
 		return;
 	char created[20];
 	day_time(o->created_at, created);
-	char *head = xasprintf("── #%lld to %s · queued %s by %s ", (long long)o->id,
+	char *head = xasprintf(_("── #%lld to %s · queued %s by %s "), (long long)o->id,
 	                       o->to_addr ? o->to_addr : "", created,
-	                       o->invited_by && *o->invited_by ? o->invited_by : "(unknown)");
+	                       o->invited_by && *o->invited_by ? o->invited_by : _("(unknown)"));
 	ui_put(w, dy, 0, s->w, head, ui_role(UI_R_LABEL) | A_BOLD, false);
 	free(head);
-	char *sub = xasprintf("Subject: %s", o->subject ? o->subject : "");
+	char *sub = xasprintf(_("Subject: %s"), o->subject ? o->subject : "");
 	ui_put(w, dy + 1, 1, s->w - 2, sub, ui_role(UI_R_NORMAL), false);
 	free(sub);
-	const char *err = o->last_error && *o->last_error ? o->last_error : "(no error)";
+	const char *err = o->last_error && *o->last_error ? o->last_error : _("(no error)");
 	size_t max = s->w > 12 ? (size_t)s->w - 10 : 4;
 	for (int l = 0; l < detail_h - 2 && *err; l++) {
 		size_t len = strlen(err), cut = len > max ? max : len;
 		while (cut > 1 && cut < len && ((unsigned char)err[cut] & 0xC0) == 0x80)
 			cut--;
 		char *part = xstrndup(err, cut);
-		char *line = xasprintf("%s%s", l ? "       " : "Error: ", part);
+		char *line = xasprintf("%s%s", l ? "       " : _("Error: "), part);
 		ui_put(w, dy + 2 + l, 1, s->w - 2, line, ui_role(UI_R_NORMAL), false);
 		free(line);
 		free(part);
@@ -377,8 +378,8 @@ static void ob_cancel_done(struct ui_app *app, void *ctx, bool ok, const char *t
 		if (store_outbox_cancel_by(app->store, *id, &app->actor, &e) != PD_OK)
 			ui_show_err(app, "cancel", &e);
 		else
-			ui_msg(app, UI_R_STATUS_OK, "message #%lld cancelled: it will not be sent",
-			       (long long)*id);
+			ui_msg(app, UI_R_STATUS_OK,
+			       _("message #%lld cancelled: it will not be sent"), (long long)*id);
 		ui_app_data_changed(app);
 	}
 	free(id);
@@ -426,7 +427,7 @@ static int ob_key(struct ui_screen *s, const struct ui_event *ev)
 			if (store_outbox_retry(app->store, o->id, &app->actor, &count, &e) != PD_OK)
 				ui_show_err(app, "retry", &e);
 			else
-				ui_msg(app, UI_R_STATUS_OK, "message #%lld queued again",
+				ui_msg(app, UI_R_STATUS_OK, _("message #%lld queued again"),
 				       (long long)o->id);
 		} else if (o->user_id) {
 			/* queued (maybe waiting for a retry): due now, one mail */
@@ -434,7 +435,7 @@ static int ob_key(struct ui_screen *s, const struct ui_event *ev)
 			                                &e) != PD_OK)
 				ui_show_err(app, "retry", &e);
 			else
-				ui_msg(app, UI_R_STATUS_OK, "message #%lld is sent now",
+				ui_msg(app, UI_R_STATUS_OK, _("message #%lld is sent now"),
 				       (long long)o->id);
 		}
 		ui_app_data_changed(app);
@@ -443,16 +444,16 @@ static int ob_key(struct ui_screen *s, const struct ui_event *ev)
 		if (!o || app->read_only)
 			return UI_HANDLED;
 		if (o->state != PD_INVITE_QUEUED) {
-			ui_msg(app, UI_R_STATUS_WARN, "only a queued message can be cancelled");
+			ui_msg(app, UI_R_STATUS_WARN, _("only a queued message can be cancelled"));
 			return UI_HANDLED;
 		}
 		{
 			int64_t *id = xcalloc(1, sizeof *id);
 			*id = o->id;
-			char *t =
-			    xasprintf("Cancel the invitation #%lld to %s? It will never be sent.",
-			              (long long)o->id, o->to_addr ? o->to_addr : "");
-			ui_dialog_confirm(app, "Cancel the message", t, ob_cancel_done, id);
+			char *t = xasprintf(
+			    _("Cancel the invitation #%lld to %s? It will never be sent."),
+			    (long long)o->id, o->to_addr ? o->to_addr : "");
+			ui_dialog_confirm(app, _("Cancel the message"), t, ob_cancel_done, id);
 			free(t);
 		}
 		return UI_HANDLED;
@@ -470,11 +471,11 @@ static int ob_data(struct ui_screen *s)
 static const char *ob_help(struct ui_screen *s)
 {
 	(void)s;
-	return "The outbox: invitations queued (a retry shows its next attempt) or failed,\n"
-	       "with the attempts and the last error; the pane below shows the selected one\n"
-	       "whole. r sends the selected message now (a failed one is queued again, as\n"
-	       "`provdesk outbox retry ID`), d cancels a queued one (asks first). / filters,\n"
-	       "x exports what the list shows to a CSV file.";
+	return _("The outbox: invitations queued (a retry shows its next attempt) or failed,\n"
+	         "with the attempts and the last error; the pane below shows the selected one\n"
+	         "whole. r sends the selected message now (a failed one is queued again, as\n"
+	         "`provdesk outbox retry ID`), d cancels a queued one (asks first). / filters,\n"
+	         "x exports what the list shows to a CSV file.");
 }
 
 const struct ui_screen_ops ui_outbox_ops = {
@@ -487,5 +488,5 @@ const struct ui_screen_ops ui_outbox_ops = {
     .handle_key = ob_key,
     .help = ob_help,
     .on_data = ob_data,
-    .fkeys = "F1|Help|r|Send|d|Cancel|/|Filter|x|Export|Esc|Back",
+    .fkeys = N_("F1|Help|r|Send|d|Cancel|/|Filter|x|Export|Esc|Back"),
 };

@@ -21,7 +21,7 @@ static void tl_load(struct ui_app *app, struct tlist *l)
 	l->err[0] = 0;
 	if (!app->store || store_template_list(app->store, &l->t, &l->n, &e) != PD_OK)
 		snprintf(l->err, sizeof l->err, "%.500s",
-		         app->store ? e.message : "database unavailable");
+		         app->store ? e.message : _("database unavailable"));
 	if (l->sel >= l->n)
 		l->sel = l->n ? l->n - 1 : 0;
 }
@@ -53,17 +53,17 @@ static void tl_draw(struct ui_screen *s)
 	struct tlist *l = s->priv;
 	WINDOW *w = s->win;
 	ui_fill(w, 0, 0, s->w, ui_role(UI_R_TITLE));
-	ui_put(w, 0, 1, s->w - 2, "PBX templates — defaults for new PBX connections",
+	ui_put(w, 0, 1, s->w - 2, _("PBX templates — defaults for new PBX connections"),
 	       ui_role(UI_R_TITLE), false);
 	ui_fill(w, 1, 0, s->w, ui_role(UI_R_GRID_HEADER));
 	char head[200];
-	snprintf(head, sizeof head, "%-20s %-18s %-26s %-4s %s", "Name", "Platform", "Host:port",
-	         "TLS", "Username");
+	snprintf(head, sizeof head, "%-20s %-18s %-26s %-4s %s", _("Name"), _("Platform"),
+	         _("Host:port"), "TLS", _("Username"));
 	ui_put(w, 1, 0, s->w, head, ui_role(UI_R_GRID_HEADER), false);
 	if (l->err[0])
 		ui_put(w, 2, 1, s->w - 2, l->err, ui_role(UI_R_STATUS_ERROR), false);
 	else if (!l->n)
-		ui_put(w, 2, 1, s->w - 2, "No templates. a or + adds one.", ui_role(UI_R_NOTE),
+		ui_put(w, 2, 1, s->w - 2, _("No templates. a or + adds one."), ui_role(UI_R_NOTE),
 		       false);
 	int rows = s->h - 3;
 	if (l->sel < l->top)
@@ -79,7 +79,7 @@ static void tl_draw(struct ui_screen *s)
 		/* pad by cells, not bytes */
 		line = xasprintf("%s%*s %s%*s %s%*s %-4s %s", name, 20 - pd_utf8_width(name), "",
 		                 pl, 18 - pd_utf8_width(pl), "", hpc, 26 - pd_utf8_width(hpc), "",
-		                 t->tls ? "yes" : "no", t->username ? t->username : "");
+		                 t->tls ? _("yes") : _("no"), t->username ? t->username : "");
 		bool sel = l->top + (size_t)r == l->sel;
 		ui_put(w, 2 + r, 0, s->w, line, ui_role(sel ? UI_R_GRID_SELECTED : UI_R_GRID_ROW),
 		       true);
@@ -88,18 +88,18 @@ static void tl_draw(struct ui_screen *s)
 		free(pl);
 		free(hpc);
 	}
-	ui_put(w, s->h - 1, 1, s->w - 2, "a: add · e/Enter: edit · d: delete · Esc: back",
+	ui_put(w, s->h - 1, 1, s->w - 2, _("a: add · e/Enter: edit · d: delete · Esc: back"),
 	       ui_role(UI_R_NOTE), false);
 }
 
 enum { T_NAME, T_PLATFORM, T_HOST, T_PORT, T_TLS, T_USER, T__N };
 static const struct ui_fspec tpl_spec[T__N] = {
-    [T_NAME] = {"name", "Name", UI_F_TEXT, 30, 1, 64, NULL},
-    [T_PLATFORM] = {"platform", "Platform", UI_F_CHOICE, 24, 1, 0, NULL},
-    [T_HOST] = {"host", "Host", UI_F_TEXT, 30, 1, 253, NULL},
-    [T_PORT] = {"port", "Port", UI_F_TEXT, 6, 1, 5, NULL},
+    [T_NAME] = {"name", N_("Name"), UI_F_TEXT, 30, 1, 64, NULL},
+    [T_PLATFORM] = {"platform", N_("Platform"), UI_F_CHOICE, 24, 1, 0, NULL},
+    [T_HOST] = {"host", N_("Host"), UI_F_TEXT, 30, 1, 253, NULL},
+    [T_PORT] = {"port", N_("Port"), UI_F_TEXT, 6, 1, 5, NULL},
     [T_TLS] = {"tls", "TLS", UI_F_TOGGLE, 8, 1, 0, NULL},
-    [T_USER] = {"username", "Username", UI_F_TEXT, 24, 1, 128, NULL},
+    [T_USER] = {"username", N_("Username"), UI_F_TEXT, 24, 1, 128, NULL},
 };
 
 struct tpl_ctx {
@@ -137,7 +137,8 @@ static pd_status tpl_check(struct ui_form *f, int idx, void *vctx, pd_err *e)
 		char *end;
 		long port = strtol(v, &end, 10);
 		if (*v && (*end || port < 1 || port > 65535))
-			return pd_fail(e, PD_E_INVALID, "port", "port: a number from 1 to 65535");
+			return pd_fail(e, PD_E_INVALID, "port",
+			               _("port: a number from 1 to 65535"));
 	}
 	pd_template t;
 	form_to_tpl(f, x, &t);
@@ -198,7 +199,7 @@ static pd_status tpl_submit(struct ui_form *f, void *vctx, pd_err *e)
 	pd_status st = store_template_save(x->app->store, &t, &x->app->actor, e);
 	pd_template_free(&t);
 	if (st == PD_OK)
-		ui_msg(x->app, UI_R_STATUS_OK, "template saved");
+		ui_msg(x->app, UI_R_STATUS_OK, _("template saved"));
 	return st;
 }
 
@@ -230,8 +231,8 @@ static void tpl_form(struct ui_app *app, const pd_template *t)
 	 * lost"); a new template has one draft per user */
 	char *draft = t ? xasprintf("template/%s", t->name) : xstrdup("template/new");
 	struct ui_formscreen_def def = {
-	    .title = t ? "Edit PBX template" : "New PBX template",
-	    .intro = "A template holds the defaults a new PBX connection starts from.",
+	    .title = t ? _("Edit PBX template") : _("New PBX template"),
+	    .intro = _("A template holds the defaults a new PBX connection starts from."),
 	    .spec = x->extra.spec,
 	    .n = x->extra.n_spec,
 	    .check = tpl_check,
@@ -254,7 +255,7 @@ static void tpl_delete_done(struct ui_app *app, void *vctx, bool ok, const char 
 		if (store_template_delete(app->store, name, &app->actor, &e) != PD_OK)
 			ui_show_err(app, "delete", &e);
 		else
-			ui_msg(app, UI_R_STATUS_OK, "template deleted");
+			ui_msg(app, UI_R_STATUS_OK, _("template deleted"));
 		ui_app_data_changed(app);
 	}
 	free(name);
@@ -290,10 +291,10 @@ static int tl_key(struct ui_screen *s, const struct ui_event *ev)
 		return UI_HANDLED;
 	case UI_A_LIST_DELETE:
 		if (!app->read_only && l->n) {
-			char *t = xasprintf("Delete the template '%s'? Connections made from it "
-			                    "keep their settings.",
+			char *t = xasprintf(_("Delete the template '%s'? Connections made from it "
+			                      "keep their settings."),
 			                    l->t[l->sel].name);
-			ui_dialog_confirm(app, "Delete template", t, tpl_delete_done,
+			ui_dialog_confirm(app, _("Delete template"), t, tpl_delete_done,
 			                  xstrdup(l->t[l->sel].name));
 			free(t);
 		}
@@ -318,5 +319,5 @@ const struct ui_screen_ops ui_templates_ops = {
     .draw = tl_draw,
     .handle_key = tl_key,
     .on_data = tl_data,
-    .fkeys = "F1|Help|F4|Edit|F7|Add|F8|Delete|Esc|Back|F10|Quit",
+    .fkeys = N_("F1|Help|F4|Edit|F7|Add|F8|Delete|Esc|Back|F10|Quit"),
 };

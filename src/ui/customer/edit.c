@@ -9,18 +9,19 @@
 
 #include "customer/customer.h"
 
-enum { E_NAME, E_PRODUCT, E_REF, E_COUNTRY, E_TZ, E_NOTES, E_INTERNAL, E__N };
+enum { E_NAME, E_PRODUCT, E_REF, E_COUNTRY, E_TZ, E_LOCALE, E_NOTES, E_INTERNAL, E__N };
 
 static const struct ui_fspec edit_spec[E__N] = {
-    [E_NAME] = {"name", "Name", UI_F_TEXT, 40, 1, PD_NAME_MAX, NULL},
-    [E_PRODUCT] = {"product_type", "Product type", UI_F_CHOICE, 30, 1, 0, NULL},
-    [E_REF] = {"reference", "Reference", UI_F_TEXT, 30, 1, PD_REFERENCE_MAX,
-               "optional; billing uses it"},
-    [E_COUNTRY] = {"country", "Country", UI_F_LOOKUP, 24, 1, 60, "type a name (FR/EN)"},
-    [E_TZ] = {"time_zone", "Time zone", UI_F_CHOICE, 30, 1, 0, NULL},
-    [E_NOTES] = {"notes", "Notes", UI_F_MULTILINE, 44, 4, PD_NOTES_MAX, "multi-line"},
-    [E_INTERNAL] = {"internal_system", "Internal system", UI_F_TOGGLE, 8, 1, 0,
-                    "!for internal use only (never billed)"},
+    [E_NAME] = {"name", N_("Name"), UI_F_TEXT, 40, 1, PD_NAME_MAX, NULL},
+    [E_PRODUCT] = {"product_type", N_("Product type"), UI_F_CHOICE, 30, 1, 0, NULL},
+    [E_REF] = {"reference", N_("Reference"), UI_F_TEXT, 30, 1, PD_REFERENCE_MAX,
+               N_("optional; billing uses it")},
+    [E_COUNTRY] = {"country", N_("Country"), UI_F_LOOKUP, 24, 1, 60, N_("type a name (FR/EN)")},
+    [E_TZ] = {"time_zone", N_("Time zone"), UI_F_CHOICE, 30, 1, 0, NULL},
+    [E_LOCALE] = {"locale", N_("Locale"), UI_F_LOOKUP, 12, 1, 16, N_("language, numbers")},
+    [E_NOTES] = {"notes", N_("Notes"), UI_F_MULTILINE, 44, 4, PD_NOTES_MAX, N_("multi-line")},
+    [E_INTERNAL] = {"internal_system", N_("Internal system"), UI_F_TOGGLE, 8, 1, 0,
+                    N_("!for internal use only (never billed)")},
 };
 
 struct edit_ctx {
@@ -48,7 +49,7 @@ void ui_product_choices(struct ui_app *app, const char *country, const char *pla
 			continue;
 		(*out)[*n].value = xstrdup(p->key);
 		(*out)[*n].label =
-		    xasprintf("%s%s", p->name, p->locked_after_assignment ? " (locked)" : "");
+		    xasprintf("%s%s", p->name, p->locked_after_assignment ? _(" (locked)") : "");
 		(*n)++;
 	}
 }
@@ -70,6 +71,25 @@ void ui_country_search(void *ctx, const char *query, struct ui_choice **out, siz
 		(*out)[i].label = same ? xasprintf("%s %s", found[i]->code, found[i]->name_en)
 		                       : xasprintf("%s %s / %s", found[i]->code, found[i]->name_en,
 		                                   found[i]->name_fr);
+	}
+	*n = k;
+}
+
+/* The system's supported locales (docs/user-guide.md, "Language and
+ * locale") containing what is typed ("fr", "_CH"), case-insensitive; at
+ * most 40. */
+static void locale_search(void *ctx, const char *query, struct ui_choice **out, size_t *n)
+{
+	struct ui_app *app = ctx;
+	size_t k = 0, total = pd_geo_locale_count(app->geo);
+	*out = xcalloc(40, sizeof **out);
+	for (size_t i = 0; i < total && k < 40; i++) {
+		const char *l = pd_geo_locale_at(app->geo, i);
+		if (query && *query && !strcasestr(l, query))
+			continue;
+		(*out)[k].value = xstrdup(l);
+		(*out)[k].label = xstrdup(l);
+		k++;
 	}
 	*n = k;
 }
@@ -150,6 +170,12 @@ static pd_status edit_check(struct ui_form *f, int idx, void *vctx, pd_err *e)
 		free(out);
 		return st;
 	}
+	case E_LOCALE: {
+		char *out = NULL;
+		pd_status st = pd_check_locale(app->geo, ui_form_get(f, E_COUNTRY), v, &out, e);
+		free(out);
+		return st;
+	}
 	case E_NOTES:
 		return pd_check_notes(v, e);
 	default:
@@ -172,6 +198,11 @@ static void edit_changed(struct ui_form *f, int idx, void *vctx)
 			const char *tz = ui_form_get(f, E_TZ);
 			if (c && c->n_zones && !pd_country_has_zone(c, tz))
 				ui_form_set(f, E_TZ, c->zones[0]);
+			/* the old country's default locale follows the country
+			 * (pd_update_locale); one chosen by hand stays */
+			if (!strcmp(ui_form_get(f, E_LOCALE),
+			            pd_geo_default_locale(x->app->geo, x->base.country)))
+				ui_form_set(f, E_LOCALE, pd_geo_default_locale(x->app->geo, cc));
 		}
 		/* the product type must still be sold in the new country */
 		pd_err_clear(&e);
@@ -189,18 +220,21 @@ static void set_values(struct ui_form *f, const pd_customer *c, const struct ui_
 	ui_form_set(f, E_REF, c->reference ? c->reference : "");
 	ui_form_set(f, E_COUNTRY, c->country);
 	ui_form_set(f, E_TZ, c->time_zone ? c->time_zone : "");
+	ui_form_set(f, E_LOCALE, c->locale ? c->locale : "");
 	ui_form_set(f, E_NOTES, c->notes ? c->notes : "");
 	ui_form_set(f, E_INTERNAL, c->internal_system ? "yes" : "no");
 	const pd_product_type *pt = pd_catalogue_product(app->cat, c->product_type);
 	bool locked = pt && pt->locked_after_assignment;
 	ui_form_set_readonly(f, E_PRODUCT, locked);
-	ui_form_set_note(f, E_PRODUCT, locked ? "locked once assigned: cannot be changed" : NULL);
+	ui_form_set_note(f, E_PRODUCT,
+	                 locked ? _("locked once assigned: cannot be changed") : NULL);
 }
 
 static void edit_init(struct ui_form *f, void *vctx)
 {
 	struct edit_ctx *x = vctx;
 	ui_form_set_search(f, E_COUNTRY, ui_country_search, x->app);
+	ui_form_set_search(f, E_LOCALE, locale_search, x->app);
 	set_values(f, &x->base, x->app);
 	refresh_choices(x, f);
 	/* product choices must include the current (maybe no longer sold) type */
@@ -217,6 +251,7 @@ static void form_to_customer(struct ui_form *f, const pd_customer *base, pd_cust
 	pd_set_str(&out->reference, ui_form_get(f, E_REF));
 	snprintf(out->country, sizeof out->country, "%s", ui_form_get(f, E_COUNTRY));
 	pd_set_str(&out->time_zone, ui_form_get(f, E_TZ));
+	pd_set_str(&out->locale, ui_form_get(f, E_LOCALE));
 	pd_set_str(&out->notes, ui_form_get(f, E_NOTES));
 	out->internal_system = ui_form_get_bool(f, E_INTERNAL);
 }
@@ -255,8 +290,8 @@ static bool internal_ask(struct edit_ctx *x, const pd_customer *c)
 	char warning[512];
 	pd_internal_warning(c->name, used, app->cfg->internal_systems_limit, warning,
 	                    sizeof warning);
-	char *text = xasprintf("%s\n\nMark it internal?", warning);
-	ui_dialog_confirm(app, "Internal system", text, internal_done, x);
+	char *text = xasprintf(_("%s\n\nMark it internal?"), warning);
+	ui_dialog_confirm(app, _("Internal system"), text, internal_done, x);
 	free(text);
 	return true;
 }
@@ -269,7 +304,7 @@ static pd_status edit_submit(struct ui_form *f, void *vctx, pd_err *e)
 	struct edit_ctx *x = vctx;
 	struct ui_app *app = x->app;
 	if (!app->store)
-		return pd_fail(e, PD_E_UNAVAILABLE, NULL, "database unavailable: %s",
+		return pd_fail(e, PD_E_UNAVAILABLE, NULL, _("database unavailable: %s"),
 		               app->db_error ? app->db_error : "");
 	pd_customer c;
 	form_to_customer(f, &x->base, &c);
@@ -282,9 +317,9 @@ static pd_status edit_submit(struct ui_form *f, void *vctx, pd_err *e)
 			free(impact);
 			return st;
 		}
-		ui_dialog_confirm(app, "Change the product type?",
+		ui_dialog_confirm(app, _("Change the product type?"),
 		                  impact ? impact
-		                         : "Changing the product type changes the licensing.",
+		                         : _("Changing the product type changes the licensing."),
 		                  impact_done, x);
 		free(impact);
 		pd_err_clear(e);
@@ -301,7 +336,7 @@ static pd_status edit_submit(struct ui_form *f, void *vctx, pd_err *e)
 	memset(&current, 0, sizeof current);
 	pd_status st = store_customer_update(app->store, &c, &app->actor, &saved, &current, e);
 	if (st == PD_OK) {
-		ui_msg(app, UI_R_STATUS_OK, "saved (version %lld)", (long long)saved.version);
+		ui_msg(app, UI_R_STATUS_OK, _("saved (version %lld)"), (long long)saved.version);
 		pd_customer_free(&saved);
 		pd_customer_free(&c);
 		return PD_OK;
@@ -335,13 +370,13 @@ void ui_edit_customer(struct ui_app *app, const pd_customer *c)
 		snprintf(x->platform, sizeof x->platform, "%s", p.platform ? p.platform : "");
 		pd_pbx_free(&p);
 	}
-	char *title = xasprintf("Edit customer: %s", c->name);
+	char *title = xasprintf(_("Edit customer: %s"), c->name);
 	char draft[40];
 	snprintf(draft, sizeof draft, "customer/%lld", (long long)c->id);
 	struct ui_formscreen_def def = {
 	    .title = title,
-	    .intro = "Every field is checked when you leave it. F2 saves; if someone else saved\n"
-	             "meanwhile you will see their changes before anything is overwritten.",
+	    .intro = _("Every field is checked when you leave it. F2 saves; if someone else saved\n"
+	               "meanwhile you will see their changes before anything is overwritten."),
 	    .spec = edit_spec,
 	    .n = E__N,
 	    .check = edit_check,
@@ -384,6 +419,8 @@ static const char *field_val(const pd_customer *c, int i, char *buf, size_t n)
 		return c->country;
 	case E_TZ:
 		return c->time_zone ? c->time_zone : "";
+	case E_LOCALE:
+		return c->locale ? c->locale : "";
 	case E_NOTES:
 		return c->notes ? c->notes : "";
 	case E_INTERNAL:
@@ -439,18 +476,18 @@ static void cf_draw(struct ui_screen *s)
 	WINDOW *w = s->win;
 	ui_fill(w, 0, 0, s->w, ui_role(UI_R_STATUS_ERROR));
 	ui_put(w, 0, 1, s->w - 2,
-	       "Conflict: someone else saved this customer while you were editing",
+	       _("Conflict: someone else saved this customer while you were editing"),
 	       ui_role(UI_R_STATUS_ERROR), false);
 	ui_put(w, 1, 1, s->w - 2, k->message, ui_role(UI_R_NORMAL), false);
 	int cw = (s->w - 30) / 3;
 	int kx = 22 + 3 * cw;
 	int y = 3;
 	ui_fill(w, y, 0, s->w, ui_role(UI_R_GRID_HEADER));
-	ui_put(w, y, 1, 17, "Field", ui_role(UI_R_GRID_HEADER), false);
-	ui_put(w, y, 19, cw, "Before", ui_role(UI_R_GRID_HEADER), false);
-	ui_put(w, y, 20 + cw, cw, "Theirs (saved)", ui_role(UI_R_GRID_HEADER), false);
-	ui_put(w, y, 21 + 2 * cw, cw, "Yours (not saved)", ui_role(UI_R_GRID_HEADER), false);
-	ui_put(w, y, kx, s->w - kx - 1, "Keep", ui_role(UI_R_GRID_HEADER), false);
+	ui_put(w, y, 1, 17, _("Field"), ui_role(UI_R_GRID_HEADER), false);
+	ui_put(w, y, 19, cw, _("Before"), ui_role(UI_R_GRID_HEADER), false);
+	ui_put(w, y, 20 + cw, cw, _("Theirs (saved)"), ui_role(UI_R_GRID_HEADER), false);
+	ui_put(w, y, 21 + 2 * cw, cw, _("Yours (not saved)"), ui_role(UI_R_GRID_HEADER), false);
+	ui_put(w, y, kx, s->w - kx - 1, _("Keep"), ui_role(UI_R_GRID_HEADER), false);
 	y++;
 	char b1[8], b2[8], b3[8];
 	bool any_clash = false;
@@ -463,9 +500,9 @@ static void cf_draw(struct ui_screen *s)
 			continue;
 		bool both = clash(k, i);
 		any_clash = any_clash || both;
-		const char *keep = !both                       ? (my_change ? "yours" : "theirs")
-		                   : k->keep[i] == KEEP_MINE   ? "yours"
-		                   : k->keep[i] == KEEP_THEIRS ? "theirs"
+		const char *keep = !both ? (my_change ? _("yours") : _("theirs"))
+		                   : k->keep[i] == KEEP_MINE   ? _("yours")
+		                   : k->keep[i] == KEEP_THEIRS ? _("theirs")
 		                                               : "? m/t";
 		attr_t la = ui_role(both && i == k->sel ? UI_R_GRID_SELECTED : UI_R_LABEL);
 		ui_put(w, y, 1, 17, edit_spec[i].key, la, false);
@@ -482,18 +519,19 @@ static void cf_draw(struct ui_screen *s)
 	y++;
 	if (any_clash) {
 		ui_put(w, y++, 1, s->w - 2,
-		       k->ask ? "Choose first: for each field marked ?, m keeps yours, t theirs"
-		              : "Both of you changed a field: Up/Down select it, m keeps yours, t "
-		                "theirs",
+		       k->ask
+		           ? _("Choose first: for each field marked ?, m keeps yours, t theirs")
+		           : _("Both of you changed a field: Up/Down select it, m keeps yours, t "
+		               "theirs"),
 		       ui_role(k->ask ? UI_R_FIELD_ERROR : UI_R_WARNING), false);
 	}
 	ui_put(w, y++, 1, s->w - 2,
-	       any_clash ? "r  save: their changes, my other edits, and what I chose above"
-	                 : "r  reapply: keep their changes and put my edits on top, then save",
+	       any_clash ? _("r  save: their changes, my other edits, and what I chose above")
+	                 : _("r  reapply: keep their changes and put my edits on top, then save"),
 	       ui_role(UI_R_NORMAL), false);
-	ui_put(w, y++, 1, s->w - 2, "d  discard my edits: load their version into the form",
+	ui_put(w, y++, 1, s->w - 2, _("d  discard my edits: load their version into the form"),
 	       ui_role(UI_R_NORMAL), false);
-	ui_put(w, y++, 1, s->w - 2, "Esc  back to the form (nothing saved, my edits kept)",
+	ui_put(w, y++, 1, s->w - 2, _("Esc  back to the form (nothing saved, my edits kept)"),
 	       ui_role(UI_R_NORMAL), false);
 }
 
@@ -528,6 +566,9 @@ static void reapply(struct ui_screen *s, struct conflict *k)
 		case E_TZ:
 			pd_set_str(&merged.time_zone, mi);
 			break;
+		case E_LOCALE:
+			pd_set_str(&merged.locale, mi);
+			break;
 		case E_NOTES:
 			pd_set_str(&merged.notes, mi);
 			break;
@@ -554,7 +595,8 @@ static void discard(struct ui_screen *s, struct conflict *k)
 	pd_customer_copy(&x->base, &k->theirs);
 	set_values(f, &x->base, x->app);
 	ui_form_mark_clean(f);
-	ui_formscreen_set_error(x->screen, "Their version is loaded; your edits were discarded.");
+	ui_formscreen_set_error(x->screen,
+	                        _("Their version is loaded; your edits were discarded."));
 	ui_close(s->app, s);
 }
 
@@ -605,7 +647,7 @@ static const struct ui_screen_ops conflict_ops = {
     .layout = cf_layout,
     .draw = cf_draw,
     .handle_key = cf_key,
-    .fkeys = "r|Save|m|Mine|t|Theirs|d|Discard|Esc|Back",
+    .fkeys = N_("r|Save|m|Mine|t|Theirs|d|Discard|Esc|Back"),
 };
 
 static void open_conflict(struct edit_ctx *x, const pd_customer *mine, const pd_customer *theirs,
@@ -615,7 +657,7 @@ static void open_conflict(struct edit_ctx *x, const pd_customer *mine, const pd_
 	k->x = x;
 	pd_customer_copy(&k->mine, mine);
 	pd_customer_copy(&k->theirs, theirs);
-	k->message = xstrdup(message && *message ? message : "changed by someone else");
+	k->message = xstrdup(message && *message ? message : _("changed by someone else"));
 	ui_push(x->app, &conflict_ops, k);
 }
 
@@ -651,11 +693,11 @@ static void extend_done(struct ui_app *app, void *vctx, bool ok, const char *tex
 		long days = strtol(text ? text : "", &end, 10);
 		pd_err e;
 		if (!text || !*text || *end || days < 1 || days > 3650) {
-			ui_msg(app, UI_R_STATUS_ERROR, "days: a whole number from 1 to 3650");
+			ui_msg(app, UI_R_STATUS_ERROR, _("days: a whole number from 1 to 3650"));
 		} else {
 			pd_status st =
 			    store_trial_extend(app->store, a->id, (int)days, &app->actor, &e);
-			after(app, st, &e, "trial extended");
+			after(app, st, &e, _("trial extended"));
 		}
 	}
 	act_free(a);
@@ -667,7 +709,7 @@ static void convert_done(struct ui_app *app, void *vctx, bool ok, const char *t)
 	pd_err e;
 	if (ok)
 		after(app, store_trial_convert(app->store, a->id, &app->actor, &e), &e,
-		      "trial converted to paid");
+		      _("trial converted to paid"));
 	act_free(a);
 }
 
@@ -677,7 +719,7 @@ static void end_done(struct ui_app *app, void *vctx, bool ok, const char *t)
 	pd_err e;
 	if (ok)
 		after(app, store_trial_end(app->store, a->id, &app->actor, &e), &e,
-		      "trial ended: monitoring stopped, data kept");
+		      _("trial ended: monitoring stopped, data kept"));
 	act_free(a);
 }
 
@@ -688,7 +730,7 @@ static void disable_done(struct ui_app *app, void *vctx, bool ok, const char *t)
 	if (ok)
 		after(app,
 		      store_customer_set_disabled(app->store, a->id, a->disable, &app->actor, &e),
-		      &e, a->disable ? "customer disabled" : "customer enabled");
+		      &e, a->disable ? _("customer disabled") : _("customer enabled"));
 	act_free(a);
 }
 
@@ -700,7 +742,7 @@ static void delete_done(struct ui_app *app, void *vctx, bool ok, const char *tex
 		after(app,
 		      store_customer_delete(app->store, a->id, text ? text : "", a->version,
 		                            &app->actor, &e),
-		      &e, "customer deleted (restorable: D shows deleted customers)");
+		      &e, _("customer deleted (restorable: D shows deleted customers)"));
 	act_free(a);
 }
 
@@ -710,7 +752,7 @@ static void restore_done(struct ui_app *app, void *vctx, bool ok, const char *t)
 	pd_err e;
 	if (ok)
 		after(app, store_customer_restore(app->store, a->id, &app->actor, &e), &e,
-		      "customer restored");
+		      _("customer restored"));
 	act_free(a);
 }
 
@@ -722,32 +764,33 @@ static void action_done(struct ui_app *app, void *vctx, bool ok, const char *val
 		return;
 	}
 	if (strcmp(value, "extend") == 0) {
-		ui_dialog_prompt(app, "Extend the trial", "By how many days?", "30", false,
+		ui_dialog_prompt(app, _("Extend the trial"), _("By how many days?"), "30", false,
 		                 extend_done, a);
 	} else if (strcmp(value, "convert") == 0) {
 		ui_dialog_confirm(
-		    app, "Convert to paid",
-		    "Convert the trial to a paid subscription from today? Billing starts.",
+		    app, _("Convert to paid"),
+		    _("Convert the trial to a paid subscription from today? Billing starts."),
 		    convert_done, a);
 	} else if (strcmp(value, "end") == 0) {
 		ui_dialog_confirm(
-		    app, "End the trial",
-		    "End the trial now? Monitoring stops (data is kept) until converted.", end_done,
-		    a);
+		    app, _("End the trial"),
+		    _("End the trial now? Monitoring stops (data is kept) until converted."),
+		    end_done, a);
 	} else if (strcmp(value, "disable") == 0 || strcmp(value, "enable") == 0) {
 		a->disable = strcmp(value, "disable") == 0;
-		ui_dialog_confirm(app, a->disable ? "Disable" : "Enable",
-		                  a->disable ? "Disable this customer?" : "Enable this customer?",
+		ui_dialog_confirm(app, a->disable ? _("Disable") : _("Enable"),
+		                  a->disable ? _("Disable this customer?")
+		                             : _("Enable this customer?"),
 		                  disable_done, a);
 	} else if (strcmp(value, "delete") == 0) {
-		char *t = xasprintf("This deletes '%s' (it can be restored later).\n"
-		                    "Type the customer's name to confirm:",
+		char *t = xasprintf(_("This deletes '%s' (it can be restored later).\n"
+		                      "Type the customer's name to confirm:"),
 		                    a->name);
-		ui_dialog_prompt(app, "Delete customer", t, "", false, delete_done, a);
+		ui_dialog_prompt(app, _("Delete customer"), t, "", false, delete_done, a);
 		free(t);
 	} else if (strcmp(value, "restore") == 0) {
-		ui_dialog_confirm(app, "Restore", "Restore this deleted customer?", restore_done,
-		                  a);
+		ui_dialog_confirm(app, _("Restore"), _("Restore this deleted customer?"),
+		                  restore_done, a);
 	} else {
 		act_free(a);
 	}
@@ -762,22 +805,22 @@ void cv_actions(struct ui_app *app, struct cview *v)
 	bool deleted = st == PD_CS_DELETED;
 	bool trial_open = c->trial && !c->trial_converted;
 	if (!deleted && trial_open) {
-		ch[n++] = (struct ui_choice){"extend", "Extend the trial…"};
-		ch[n++] = (struct ui_choice){"convert", "Convert the trial to paid"};
+		ch[n++] = (struct ui_choice){"extend", _("Extend the trial…")};
+		ch[n++] = (struct ui_choice){"convert", _("Convert the trial to paid")};
 		if (st == PD_CS_TRIAL)
-			ch[n++] = (struct ui_choice){"end", "End the trial now"};
+			ch[n++] = (struct ui_choice){"end", _("End the trial now")};
 	}
 	if (!deleted)
-		ch[n++] = c->disabled ? (struct ui_choice){"enable", "Enable the customer"}
-		                      : (struct ui_choice){"disable", "Disable the customer"};
+		ch[n++] = c->disabled ? (struct ui_choice){"enable", _("Enable the customer")}
+		                      : (struct ui_choice){"disable", _("Disable the customer")};
 	if (!deleted)
-		ch[n++] = (struct ui_choice){"delete", "Delete… (type the name to confirm)"};
+		ch[n++] = (struct ui_choice){"delete", _("Delete… (type the name to confirm)")};
 	else
-		ch[n++] = (struct ui_choice){"restore", "Restore the customer"};
+		ch[n++] = (struct ui_choice){"restore", _("Restore the customer")};
 	struct act_ctx *a = xcalloc(1, sizeof *a);
 	a->app = app;
 	a->id = c->id;
 	a->version = c->version;
 	a->name = xstrdup(c->name);
-	ui_dialog_pick(app, "Actions", ch, n, NULL, NULL, NULL, action_done, a);
+	ui_dialog_pick(app, _("Actions"), ch, n, NULL, NULL, NULL, action_done, a);
 }

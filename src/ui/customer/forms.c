@@ -11,11 +11,11 @@
 
 enum { U_NAME, U_EMAIL, U_EXT, U_ROLE, U__N };
 static const struct ui_fspec user_spec[U__N] = {
-    [U_NAME] = {"display_name", "Display name", UI_F_TEXT, 36, 1, PD_DISPLAY_NAME_MAX, NULL},
-    [U_EMAIL] = {"email", "Email", UI_F_TEXT, 36, 1, PD_EMAIL_MAX,
-                 "use the same email as on the PBX"},
-    [U_EXT] = {"extension", "Extension", UI_F_TEXT, 12, 1, PD_EXTENSION_MAX, "optional"},
-    [U_ROLE] = {"role", "Role", UI_F_CHOICE, 28, 1, 0, NULL},
+    [U_NAME] = {"display_name", N_("Display name"), UI_F_TEXT, 36, 1, PD_DISPLAY_NAME_MAX, NULL},
+    [U_EMAIL] = {"email", N_("Email"), UI_F_TEXT, 36, 1, PD_EMAIL_MAX,
+                 N_("use the same email as on the PBX")},
+    [U_EXT] = {"extension", N_("Extension"), UI_F_TEXT, 12, 1, PD_EXTENSION_MAX, N_("optional")},
+    [U_ROLE] = {"role", N_("Role"), UI_F_CHOICE, 28, 1, 0, NULL},
 };
 
 struct user_ctx {
@@ -28,7 +28,7 @@ static void role_choices(const struct ui_app *app, struct ui_choice **out, size_
 	const pd_catalogue *cat = app->cat;
 	*out = xcalloc(cat->n_roles + 1, sizeof **out);
 	(*out)[0].value = xstrdup("");
-	(*out)[0].label = xstrdup("(no role: no access)");
+	(*out)[0].label = xstrdup(_("(no role: no access)"));
 	for (size_t i = 0; i < cat->n_roles; i++) {
 		(*out)[i + 1].value = xstrdup(cat->roles[i].key);
 		(*out)[i + 1].label = xstrdup(cat->roles[i].name);
@@ -75,7 +75,7 @@ static pd_status user_submit(struct ui_form *f, void *vctx, pd_err *e)
 	u.role = *ui_form_get(f, U_ROLE) ? xstrdup(ui_form_get(f, U_ROLE)) : NULL;
 	pd_status st = store_user_add(x->app->store, x->customer_id, &u, &x->app->actor, &out, e);
 	if (st == PD_OK) {
-		ui_msg(x->app, UI_R_STATUS_OK, "user added; invitation queued for %s", u.email);
+		ui_msg(x->app, UI_R_STATUS_OK, _("user added; invitation queued for %s"), u.email);
 		pd_user_free(&out);
 	}
 	pd_user_free(&u);
@@ -91,8 +91,8 @@ void cv_user_form(struct ui_app *app, struct cview *v)
 	snprintf(draft, sizeof draft, "user-new/%lld", (long long)v->id);
 	struct ui_formscreen_def def = {
 	    .draft = draft,
-	    .title = "Add a user",
-	    .intro = "The invitation email is queued as soon as the user is saved.",
+	    .title = _("Add a user"),
+	    .intro = _("The invitation email is queued as soon as the user is saved."),
 	    .spec = user_spec,
 	    .n = U__N,
 	    .check = user_check,
@@ -120,7 +120,7 @@ static void user_edit_init(struct ui_form *f, void *vctx)
 	ui_form_set(f, U_EXT, x->orig.extension ? x->orig.extension : "");
 	if (x->orig.primary)
 		ui_form_set_note(f, U_EMAIL,
-		                 "the Customer Administrator's login; same as on the PBX");
+		                 _("the Customer Administrator's login; same as on the PBX"));
 }
 
 static pd_status user_edit_submit(struct ui_form *f, void *vctx, pd_err *e)
@@ -132,7 +132,7 @@ static pd_status user_edit_submit(struct ui_form *f, void *vctx, pd_err *e)
 	u.extension = *ui_form_get(f, U_EXT) ? pd_trim(ui_form_get(f, U_EXT)) : NULL;
 	pd_status st = store_user_update(x->app->store, &u, &x->app->actor, e);
 	if (st == PD_OK)
-		ui_msg(x->app, UI_R_STATUS_OK, "user %s saved", u.display_name);
+		ui_msg(x->app, UI_R_STATUS_OK, _("user %s saved"), u.display_name);
 	free(u.display_name);
 	free(u.email);
 	free(u.extension);
@@ -153,7 +153,7 @@ void cv_user_edit_form(struct ui_app *app, struct cview *v)
 	const pd_user *u = &v->users[v->sel[CV_USERS]];
 	if (u->synced) {
 		ui_msg(app, UI_R_STATUS_WARN,
-		       "%s is synced from the PBX: change it on the PBX (R sets its role here)",
+		       _("%s is synced from the PBX: change it on the PBX (R sets its role here)"),
 		       u->display_name);
 		return;
 	}
@@ -167,14 +167,14 @@ void cv_user_edit_form(struct ui_app *app, struct cview *v)
 		free(x);
 		return;
 	}
-	char *title = xasprintf("Edit user %s", x->orig.display_name);
+	char *title = xasprintf(_("Edit user %s"), x->orig.display_name);
 	char draft[48];
 	snprintf(draft, sizeof draft, "user/%lld", (long long)x->orig.id);
 	struct ui_formscreen_def def = {
 	    .draft = draft,
 	    .title = title,
-	    .intro = "Display name, email and extension are checked as for a new user; the "
-	             "email stays unique within the customer. R on the list sets the role.",
+	    .intro = _("Display name, email and extension are checked as for a new user; the "
+	               "email stays unique within the customer. R on the list sets the role."),
 	    .spec = user_spec,
 	    .n = U_ROLE, /* no role field: R does that */
 	    .check = user_check,
@@ -201,9 +201,9 @@ static void remove_done(struct ui_app *app, void *vctx, bool ok, const char *tex
 		pd_err e;
 		pd_err_clear(&e);
 		if (store_user_remove(app->store, r->user_id, &app->actor, &e) != PD_OK)
-			ui_show_err(app, "user not removed", &e);
+			ui_show_err(app, _("user not removed"), &e);
 		else
-			ui_msg(app, UI_R_STATUS_OK, "user %s removed", r->name);
+			ui_msg(app, UI_R_STATUS_OK, _("user %s removed"), r->name);
 		ui_app_data_changed(app);
 	}
 	free(r->name);
@@ -225,11 +225,11 @@ void cv_user_remove(struct ui_app *app, struct cview *v)
 		remove_done(app, r, true, NULL);
 		return;
 	}
-	char *text = xasprintf("Remove %s%s%s%s from this customer? They lose their access; "
-	                       "calls already made stay attributed.",
+	char *text = xasprintf(_("Remove %s%s%s%s from this customer? They lose their access; "
+	                         "calls already made stay attributed."),
 	                       u->display_name, u->email ? " <" : "", u->email ? u->email : "",
 	                       u->email ? ">" : "");
-	ui_dialog_confirm(app, "Remove user", text, remove_done, r);
+	ui_dialog_confirm(app, _("Remove user"), text, remove_done, r);
 	free(text);
 }
 
@@ -245,7 +245,7 @@ static void role_done(struct ui_app *app, void *vctx, bool ok, const char *value
 		if (store_role_assign(app->store, r->user_id, value, &app->actor, &e) != PD_OK)
 			ui_show_err(app, "role", &e);
 		else
-			ui_msg(app, UI_R_STATUS_OK, "role assigned");
+			ui_msg(app, UI_R_STATUS_OK, _("role assigned"));
 		ui_app_data_changed(app);
 	}
 	free(r);
@@ -259,7 +259,7 @@ void cv_role_pick(struct ui_app *app, struct cview *v)
 	role_choices(app, &c, &n);
 	struct role_ctx *r = xmalloc(sizeof *r);
 	r->user_id = u->id;
-	char *title = xasprintf("Role of %s", u->display_name);
+	char *title = xasprintf(_("Role of %s"), u->display_name);
 	ui_dialog_pick(app, title, c, n, u->role ? u->role : "", NULL, NULL, role_done, r);
 	free(title);
 	ui_choices_free(c, n);
@@ -282,18 +282,18 @@ enum {
 	P__N
 };
 static const struct ui_fspec pbx_spec[P__N] = {
-    [P_TEMPLATE] = {"template", "Template", UI_F_CHOICE, 24, 1, 0, "fills the defaults"},
-    [P_PLATFORM] = {"platform", "Platform", UI_F_CHOICE, 24, 1, 0, NULL},
-    [P_HOST] = {"host", "Host", UI_F_TEXT, 30, 1, 253, NULL},
-    [P_PORT] = {"port", "Port", UI_F_TEXT, 6, 1, 5, NULL},
+    [P_TEMPLATE] = {"template", N_("Template"), UI_F_CHOICE, 24, 1, 0, N_("fills the defaults")},
+    [P_PLATFORM] = {"platform", N_("Platform"), UI_F_CHOICE, 24, 1, 0, NULL},
+    [P_HOST] = {"host", N_("Host"), UI_F_TEXT, 30, 1, 253, NULL},
+    [P_PORT] = {"port", N_("Port"), UI_F_TEXT, 6, 1, 5, NULL},
     [P_TLS] = {"tls", "TLS", UI_F_TOGGLE, 8, 1, 0, NULL},
-    [P_USER] = {"username", "Username", UI_F_TEXT, 24, 1, 128, NULL},
-    [P_SECRET] = {"secret", "Secret", UI_F_SECRET, 24, 1, 256, NULL},
-    [P_SYNC] = {"sync_users", "Sync users", UI_F_TOGGLE, 8, 1, 0, NULL},
-    [P_MONITOR] = {"monitor", "Monitor", UI_F_TOGGLE, 8, 1, 0, "calls and agent status"},
-    [P_AUTO] = {"auto_provision", "Sub-accounts", UI_F_TOGGLE, 8, 1, 0,
-                "auto-provision: only when created"},
-    [P_ENABLED] = {"enabled", "Enabled", UI_F_TOGGLE, 8, 1, 0, "off: nothing connects"},
+    [P_USER] = {"username", N_("Username"), UI_F_TEXT, 24, 1, 128, NULL},
+    [P_SECRET] = {"secret", N_("Secret"), UI_F_SECRET, 24, 1, 256, NULL},
+    [P_SYNC] = {"sync_users", N_("Sync users"), UI_F_TOGGLE, 8, 1, 0, NULL},
+    [P_MONITOR] = {"monitor", N_("Monitor"), UI_F_TOGGLE, 8, 1, 0, N_("calls and agent status")},
+    [P_AUTO] = {"auto_provision", N_("Sub-accounts"), UI_F_TOGGLE, 8, 1, 0,
+                N_("auto-provision: only when created")},
+    [P_ENABLED] = {"enabled", N_("Enabled"), UI_F_TOGGLE, 8, 1, 0, N_("off: nothing connects")},
 };
 
 struct pbx_ctx {
@@ -341,13 +341,14 @@ static pd_status pbx_check(struct ui_form *f, int idx, void *vctx, pd_err *e)
 		char *end;
 		long port = strtol(v, &end, 10);
 		if (!*v || *end || port < 1 || port > 65535)
-			return pd_fail(e, PD_E_INVALID, "port", "port: a number from 1 to 65535");
+			return pd_fail(e, PD_E_INVALID, "port",
+			               _("port: a number from 1 to 65535"));
 	}
 	/* the whole-record rule, reported only for the field being left */
 	pd_pbx p;
 	form_to_pbx(f, x, &p);
 	if (!p.secret && x->create)
-		p.secret = xstrdup("(not checked here)");
+		p.secret = xstrdup(_("(not checked here)"));
 	pd_err e2;
 	pd_err_clear(&e2);
 	pd_status st = pd_pbx_check(x->app->cat, &p, &e2);
@@ -392,7 +393,7 @@ static void pbx_init(struct ui_form *f, void *vctx)
 	const pd_catalogue *cat = x->app->cat;
 	struct ui_choice *c = xcalloc(x->n_templates + 1, sizeof *c);
 	c[0].value = xstrdup("");
-	c[0].label = xstrdup("(none)");
+	c[0].label = xstrdup(_("(none)"));
 	for (size_t i = 0; i < x->n_templates; i++) {
 		c[i + 1].value = xstrdup(x->templates[i].name);
 		c[i + 1].label =
@@ -404,7 +405,7 @@ static void pbx_init(struct ui_form *f, void *vctx)
 	for (size_t i = 0; i < cat->n_platforms; i++) {
 		c[i].value = xstrdup(cat->platforms[i].key);
 		c[i].label = xasprintf("%s%s", cat->platforms[i].name,
-		                       cat->platforms[i].supported ? "" : " (no driver yet)");
+		                       cat->platforms[i].supported ? "" : _(" (no driver yet)"));
 	}
 	ui_form_set_choices(f, P_PLATFORM, c, cat->n_platforms);
 	ui_choices_free(c, cat->n_platforms);
@@ -415,7 +416,7 @@ static void pbx_init(struct ui_form *f, void *vctx)
 		ui_form_set(f, P_AUTO, "no");
 		ui_form_set(f, P_ENABLED, "no");
 		ui_form_set(f, P_TLS, "no");
-		ui_form_set_note(f, P_SECRET, "masked; never shown back");
+		ui_form_set_note(f, P_SECRET, _("masked; never shown back"));
 		ui_platform_fields_load(&x->extra, f, ui_form_get(f, P_PLATFORM), NULL);
 	} else {
 		const pd_pbx *p = &x->orig;
@@ -428,12 +429,13 @@ static void pbx_init(struct ui_form *f, void *vctx)
 		ui_form_set(f, P_TLS, p->tls ? "yes" : "no");
 		ui_form_set(f, P_USER, p->username);
 		ui_form_set(f, P_SECRET, ""); /* never shown back */
-		ui_form_set_note(f, P_SECRET, "empty keeps the stored secret; typing replaces it");
+		ui_form_set_note(f, P_SECRET,
+		                 _("empty keeps the stored secret; typing replaces it"));
 		ui_form_set(f, P_SYNC, p->sync_users ? "yes" : "no");
 		ui_form_set(f, P_MONITOR, p->monitor ? "yes" : "no");
 		ui_form_set(f, P_AUTO, p->auto_provision ? "yes" : "no");
 		ui_form_set_readonly(f, P_AUTO, true);
-		ui_form_set_note(f, P_AUTO, "set when the connection was created");
+		ui_form_set_note(f, P_AUTO, _("set when the connection was created"));
 		ui_form_set(f, P_ENABLED, p->enabled ? "yes" : "no");
 		ui_platform_fields_load(&x->extra, f, p->platform, p->params_json);
 	}
@@ -447,14 +449,14 @@ static pd_status pbx_submit(struct ui_form *f, void *vctx, pd_err *e)
 	form_to_pbx(f, x, &p);
 	pd_status st;
 	if (x->create && !p.secret)
-		st = pd_fail(e, PD_E_INVALID, "secret", "the secret is required");
+		st = pd_fail(e, PD_E_INVALID, "secret", _("the secret is required"));
 	else if (x->create)
 		st = store_pbx_add(x->app->store, x->customer_id, &p, &x->app->actor, e);
 	else
 		st = store_pbx_update(x->app->store, &p, &x->app->actor, e);
 	pd_pbx_free(&p);
 	if (st == PD_OK)
-		ui_msg(x->app, UI_R_STATUS_OK, "PBX connection saved");
+		ui_msg(x->app, UI_R_STATUS_OK, _("PBX connection saved"));
 	return st;
 }
 
@@ -491,7 +493,7 @@ static int pbx_key(struct ui_screen *s, struct ui_form *f, void *vctx, const str
 		}
 	}
 	if (!p.secret || !*p.secret) {
-		ui_form_set_error(f, P_SECRET, "type the secret to test the connection");
+		ui_form_set_error(f, P_SECRET, _("type the secret to test the connection"));
 		ui_form_focus(f, P_SECRET);
 	} else {
 		ui_push(x->app, &ui_pbx_test_ops, &p);
@@ -526,11 +528,12 @@ void cv_pbx_form(struct ui_app *app, struct cview *v, bool create)
 	snprintf(draft, sizeof draft, "pbx/%lld", (long long)v->id);
 	struct ui_formscreen_def def = {
 	    .draft = draft,
-	    .title = create ? "Add a PBX connection" : "PBX connection settings",
-	    .intro = create ? "It may be created disabled: nothing connects until it is enabled.\n"
-	                      "F9 tests the connection as typed, before saving."
-	                    : "The secret is never shown. Leave it empty to keep it.\n"
-	                      "F9 tests the connection as typed, before saving.",
+	    .title = create ? _("Add a PBX connection") : _("PBX connection settings"),
+	    .intro = create
+	                 ? _("It may be created disabled: nothing connects until it is enabled.\n"
+	                     "F9 tests the connection as typed, before saving.")
+	                 : _("The secret is never shown. Leave it empty to keep it.\n"
+	                     "F9 tests the connection as typed, before saving."),
 	    .spec = x->extra.spec,
 	    .n = x->extra.n_spec,
 	    .check = pbx_check,

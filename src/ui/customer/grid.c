@@ -42,18 +42,18 @@ static const struct {
 	int sort; /* pd_sort or -1 */
 	bool right;
 } cols[C__N] = {
-    [C_NAME] = {"Name", 0, PD_SORT_NAME, false},
-    [C_REF] = {"Reference", 16, PD_SORT_REFERENCE, false},
-    [C_TENANT] = {"Tenant id", 36, -1, false},
-    [C_PRODUCT] = {"Product type", 22, PD_SORT_PRODUCT, false},
-    [C_COUNTRY] = {"Ctry", 4, PD_SORT_COUNTRY, false},
-    [C_STATUS] = {"Status", 10, PD_SORT_STATUS, false},
-    [C_INTERNAL] = {"Int", 3, PD_SORT_INTERNAL, false},
+    [C_NAME] = {N_("Name"), 0, PD_SORT_NAME, false},
+    [C_REF] = {N_("Reference"), 16, PD_SORT_REFERENCE, false},
+    [C_TENANT] = {N_("Tenant id"), 36, -1, false},
+    [C_PRODUCT] = {N_("Product type"), 22, PD_SORT_PRODUCT, false},
+    [C_COUNTRY] = {N_("Ctry"), 4, PD_SORT_COUNTRY, false},
+    [C_STATUS] = {N_("Status"), 10, PD_SORT_STATUS, false},
+    [C_INTERNAL] = {N_("Int"), 3, PD_SORT_INTERNAL, false},
     /* "down since 14:02, retrying in 12 s"; sorted by the state last stored */
     [C_PBX] = {"PBX", 34, PD_SORT_PBX, false},
-    [C_USERS] = {"Users", 5, PD_SORT_USERS, true},
-    [C_CALLS] = {"Calls", 5, -1, true},
-    [C_AGENTS] = {"Agents", 6, -1, true},
+    [C_USERS] = {N_("Users"), 5, PD_SORT_USERS, true},
+    [C_CALLS] = {N_("Calls"), 5, -1, true},
+    [C_AGENTS] = {N_("Agents"), 6, -1, true},
 };
 
 /* What gives way when the columns do not fit, first step first: a column
@@ -153,9 +153,9 @@ static size_t page_size(const struct grid *g)
 
 static bool db_fail(struct ui_app *app, struct grid *g, const pd_err *e)
 {
-	snprintf(g->err, sizeof g->err, "database: %.500s",
+	snprintf(g->err, sizeof g->err, _("database: %.500s"),
 	         e->message[0] ? e->message : pd_status_message(e->status));
-	ui_msg(app, UI_R_STATUS_ERROR, "%s — showing the last rows read; r retries", g->err);
+	ui_msg(app, UI_R_STATUS_ERROR, _("%s — showing the last rows read; r retries"), g->err);
 	return false;
 }
 
@@ -319,7 +319,7 @@ static void jump_to(struct ui_app *app, struct grid *g, int64_t id, const char *
 		g->gen++; /* an answer on its way is for the old filter */
 		g->searching = false;
 		/* first, so that a narrow status line still shows it */
-		ui_msg(app, UI_R_STATUS_WARN, "Filter \"%s\" cleared: %s does not match it%s%s",
+		ui_msg(app, UI_R_STATUS_WARN, _("Filter \"%s\" cleared: %s does not match it%s%s"),
 		       was, who, before[0] ? " · " : "", before);
 	}
 	set_anchor(g, &a);
@@ -550,16 +550,16 @@ static void status_text(const pd_row *r, char *buf, size_t n, enum ui_role *role
 	*role = UI_R_GRID_ROW;
 	switch (r->status) {
 	case PD_CS_TRIAL:
-		snprintf(buf, n, "trial %dd", r->trial_days_left);
+		snprintf(buf, n, _("trial %dd"), r->trial_days_left);
 		if (r->trial_days_left <= 7)
 			*role = UI_R_TRIAL_ENDING;
 		break;
 	case PD_CS_TRIAL_EXPIRED:
-		snprintf(buf, n, "expired");
+		snprintf(buf, n, _("expired"));
 		*role = UI_R_TRIAL_EXPIRED;
 		break;
 	default:
-		snprintf(buf, n, "%s", pd_customer_status_name(r->status));
+		snprintf(buf, n, "%s", ui_customer_status_label(r->status));
 		if (r->status == PD_CS_DELETED || r->status == PD_CS_DISABLED)
 			*role = UI_R_GRID_DIM;
 	}
@@ -645,11 +645,11 @@ static void bulk_role_done(struct ui_app *app, void *ctx, bool ok, const char *r
 		}
 		if (failed)
 			ui_msg(app, UI_R_STATUS_ERROR,
-			       "role %s given to %d user(s); %d refused: %s", role, given, failed,
-			       first);
+			       _("role %s given to %d user(s); %d refused: %s"), role, given,
+			       failed, first);
 		else
 			ui_msg(app, UI_R_STATUS_OK,
-			       "role %s given to %d user(s) without a role in %zu customer(s)",
+			       _("role %s given to %d user(s) without a role in %zu customer(s)"),
 			       role, given, b->n);
 		ui_app_data_changed(app);
 	}
@@ -682,11 +682,12 @@ static void bulk_disable_done(struct ui_app *app, void *ctx, bool ok, const char
 				snprintf(first, sizeof first, "%.290s", e.message);
 		}
 		if (failed)
-			ui_msg(app, UI_R_STATUS_ERROR, "%d PBX link(s) disabled; %d refused: %s",
+			ui_msg(app, UI_R_STATUS_ERROR, _("%d PBX link(s) disabled; %d refused: %s"),
 			       done, failed, first);
 		else
 			ui_msg(app, UI_R_STATUS_OK,
-			       "%d PBX link(s) disabled (%d customer(s) without one)", done, none);
+			       _("%d PBX link(s) disabled (%d customer(s) without one)"), done,
+			       none);
 		ui_app_data_changed(app);
 	}
 	bulk_free(b);
@@ -727,10 +728,10 @@ static void bulk_menu_done(struct ui_app *app, void *ctx, bool ok, const char *v
 		bulk_free(b);
 	} else if (strcmp(value, "disable") == 0) {
 		char *t =
-		    xasprintf("Disable the PBX links of the %zu marked customer(s)? Live "
-		              "monitoring and the user sync stop until each is enabled again.",
+		    xasprintf(_("Disable the PBX links of the %zu marked customer(s)? Live "
+		                "monitoring and the user sync stop until each is enabled again."),
 		              b->n);
-		ui_dialog_confirm(app, "Disable PBX links", t, bulk_disable_done, b);
+		ui_dialog_confirm(app, _("Disable PBX links"), t, bulk_disable_done, b);
 		free(t);
 	} else if (strcmp(value, "role") == 0) {
 		const pd_catalogue *cat = app->cat;
@@ -739,8 +740,8 @@ static void bulk_menu_done(struct ui_app *app, void *ctx, bool ok, const char *v
 			c[i].value = xstrdup(cat->roles[i].key);
 			c[i].label = xstrdup(cat->roles[i].name);
 		}
-		ui_dialog_pick(app, "Role for the users without one", c, cat->n_roles, NULL, NULL,
-		               NULL, bulk_role_done, b);
+		ui_dialog_pick(app, _("Role for the users without one"), c, cat->n_roles, NULL,
+		               NULL, NULL, bulk_role_done, b);
 		ui_choices_free(c, cat->n_roles);
 	} else {
 		bulk_free(b);
@@ -750,20 +751,20 @@ static void bulk_menu_done(struct ui_app *app, void *ctx, bool ok, const char *v
 static void bulk_menu(struct ui_app *app, struct grid *g)
 {
 	if (!g->n_marked) {
-		ui_msg(app, UI_R_STATUS_WARN, "no row marked (Space marks the selected row)");
+		ui_msg(app, UI_R_STATUS_WARN, _("no row marked (Space marks the selected row)"));
 		return;
 	}
 	if (app->read_only || !app->store) {
-		ui_msg(app, UI_R_STATUS_WARN, "read-only console");
+		ui_msg(app, UI_R_STATUS_WARN, _("read-only console"));
 		return;
 	}
 	const struct ui_choice c[] = {
-	    {"role", "Assign a role to their users without one"},
-	    {"disable", "Disable their PBX links (asks first)"},
-	    {"export", "Export them to a CSV file"},
+	    {"role", _("Assign a role to their users without one")},
+	    {"disable", _("Disable their PBX links (asks first)")},
+	    {"export", _("Export them to a CSV file")},
 	};
 	char title[64];
-	snprintf(title, sizeof title, "%zu marked customer(s)", g->n_marked);
+	snprintf(title, sizeof title, _("%zu marked customer(s)"), g->n_marked);
 	ui_dialog_pick(app, title, c, 3, NULL, NULL, NULL, bulk_menu_done, bulk_new(g));
 }
 
@@ -776,13 +777,13 @@ static void g_draw(struct ui_screen *s)
 	char title[512];
 	char fil[480] = "";
 	if (g->filter[0] || g->filtering)
-		snprintf(fil, sizeof fil, "  Filter: %s%s%s", g->filter, g->filtering ? "▏" : "",
-		         g->pbx_bad ? "  (pbx: down, up, failing, none or a state)" : "");
+		snprintf(fil, sizeof fil, _("  Filter: %s%s%s"), g->filter, g->filtering ? "▏" : "",
+		         g->pbx_bad ? _("  (pbx: down, up, failing, none or a state)") : "");
 	char marks[48] = "";
 	if (g->n_marked)
-		snprintf(marks, sizeof marks, "  [%zu marked]", g->n_marked);
-	snprintf(title, sizeof title, "provdesk — Customers%s%s%s", marks, fil,
-	         g->q.include_deleted ? "  (with deleted)" : "");
+		snprintf(marks, sizeof marks, _("  [%zu marked]"), g->n_marked);
+	snprintf(title, sizeof title, _("provdesk — Customers%s%s%s"), marks, fil,
+	         g->q.include_deleted ? _("  (with deleted)") : "");
 	ui_fill(w, 0, 0, s->w, ui_role(UI_R_TITLE));
 	int tw = ui_put(w, 0, 1, s->w - 24, title, ui_role(UI_R_TITLE), false);
 	(void)tw;
@@ -792,10 +793,10 @@ static void g_draw(struct ui_screen *s)
 	else if (g->need_count || g->need_pos)
 		snprintf(pos, sizeof pos, "counting…");
 	else if (g->n)
-		snprintf(pos, sizeof pos, "%lld of %lld", (long long)(g->pos + (int64_t)g->sel + 1),
-		         (long long)g->total);
+		snprintf(pos, sizeof pos, _("%lld of %lld"),
+		         (long long)(g->pos + (int64_t)g->sel + 1), (long long)g->total);
 	else
-		snprintf(pos, sizeof pos, "0 of %lld", (long long)g->total);
+		snprintf(pos, sizeof pos, _("0 of %lld"), (long long)g->total);
 	ui_put(w, 0, s->w - pd_utf8_width(pos) - 1, pd_utf8_width(pos), pos, ui_role(UI_R_TITLE),
 	       false);
 	/* the cells of the rows on screen, then the widths they need */
@@ -810,7 +811,7 @@ static void g_draw(struct ui_screen *s)
 	int need[C__N];
 	bool blank[C__N];
 	for (int c = 0; c < C__N; c++) {
-		need[c] = pd_utf8_width(cols[c].title) + (cols[c].sort == (int)g->q.sort);
+		need[c] = ui_text_width(ui_tr(cols[c].title)) + (cols[c].sort == (int)g->q.sort);
 		blank[c] = true;
 	}
 	for (size_t i = 0; i < nr; i++) {
@@ -826,7 +827,7 @@ static void g_draw(struct ui_screen *s)
 		    [C_PRODUCT] = product_name(app, r->c.product_type),
 		    [C_COUNTRY] = r->c.country,
 		    [C_STATUS] = k->st,
-		    [C_INTERNAL] = r->c.internal_system ? "yes" : "",
+		    [C_INTERNAL] = r->c.internal_system ? _("yes") : "",
 		    [C_PBX] = k->live.pbx,
 		    [C_USERS] = k->users,
 		    [C_CALLS] = k->live.calls,
@@ -846,8 +847,12 @@ static void g_draw(struct ui_screen *s)
 	}
 	int total = 0;
 	for (int c = 0; c < C__N; c++) {
-		if (cols[c].cap && need[c] > cols[c].cap)
-			need[c] = cols[c].cap;
+		/* the cap never cuts the (translated) title itself */
+		int cap = cols[c].cap, title_w = ui_text_width(ui_tr(cols[c].title));
+		if (cap && cap < title_w)
+			cap = title_w;
+		if (cap && need[c] > cap)
+			need[c] = cap;
 		g->widths[c] = need[c];
 		total += need[c] + 1;
 	}
@@ -889,7 +894,7 @@ static void g_draw(struct ui_screen *s)
 		bool sorted = cols[c].sort == (int)g->q.sort;
 		char h[64];
 		/* the sort arrow survives a narrow column: the title is cut first */
-		char *t = ui_cut(cols[c].title, sorted ? g->widths[c] - 1 : g->widths[c]);
+		char *t = ui_cut(ui_tr(cols[c].title), sorted ? g->widths[c] - 1 : g->widths[c]);
 		snprintf(h, sizeof h, "%s%s", t, sorted ? (g->q.descending ? "▼" : "▲") : "");
 		free(t);
 		ui_put(w, 1, x, g->widths[c], h,
@@ -900,16 +905,16 @@ static void g_draw(struct ui_screen *s)
 		for (size_t i = 0; i < nr; i++)
 			free(rc[i].marked_name);
 		free(rc);
-		ui_put(w, 3, 1, s->w - 2, "Cannot open the database:", ui_role(UI_R_STATUS_ERROR),
-		       false);
+		ui_put(w, 3, 1, s->w - 2, _("Cannot open the database:"),
+		       ui_role(UI_R_STATUS_ERROR), false);
 		ui_put(w, 4, 1, s->w - 2, app->db_error ? app->db_error : "", ui_role(UI_R_NORMAL),
 		       false);
 		return;
 	}
 	if (!g->n) {
 		ui_put(w, 3, 1, s->w - 2,
-		       g->filter[0] ? "No customer matches the filter (Esc clears it)."
-		                    : "No customers yet. Press n (F7) to create one.",
+		       g->filter[0] ? _("No customer matches the filter (Esc clears it).")
+		                    : _("No customers yet. Press n (F7) to create one."),
 		       ui_role(UI_R_NOTE), false);
 	}
 	const char *needle = g->text[0] ? g->text : NULL; /* not the pbx: word */
@@ -959,7 +964,7 @@ static void g_draw(struct ui_screen *s)
 	if (g->filtering) {
 		/* the cursor sits at the end of the filter text in the title */
 		wmove(w, 0,
-		      1 + pd_utf8_width("provdesk — Customers  Filter: ") +
+		      1 + pd_utf8_width(_("provdesk — Customers  Filter: ")) +
 		          pd_utf8_width(g->filter));
 		leaveok(w, FALSE);
 		ui_app_cursor(app, w);
@@ -1016,7 +1021,7 @@ static void sort_menu(struct ui_screen *s)
 		c[i].value = (char *)pd_sort_name((pd_sort)i);
 		c[i].label = (char *)pd_sort_name((pd_sort)i);
 	}
-	ui_dialog_pick(s->app, "Sort by", c, PD_SORT__COUNT, pd_sort_name(g->q.sort), NULL, NULL,
+	ui_dialog_pick(s->app, _("Sort by"), c, PD_SORT__COUNT, pd_sort_name(g->q.sort), NULL, NULL,
 	               sort_done, s);
 }
 
@@ -1066,15 +1071,15 @@ static void jump_done(struct ui_app *app, void *ctx, bool ok, const char *text)
 	}
 	if (st == PD_E_NOTFOUND) {
 		ui_msg(app, UI_R_STATUS_ERROR,
-		       "No customer has the reference or tenant id \"%s\" (a part of a name, "
-		       "reference or tenant id: / filters the grid, : opens the palette)",
+		       _("No customer has the reference or tenant id \"%s\" (a part of a name, "
+		         "reference or tenant id: / filters the grid, : opens the palette)"),
 		       t);
 	} else if (st != PD_OK) {
-		ui_show_err(app, "Jump", &e);
+		ui_show_err(app, _("Jump"), &e);
 	} else {
 		if (c.deleted_at && !g->q.include_deleted)
 			g->q.include_deleted = true;
-		jump_to(app, g, c.id, "that customer");
+		jump_to(app, g, c.id, _("that customer"));
 		s->dirty = true;
 		int64_t id = c.id;
 		ui_push(app, &ui_customer_ops, &id);
@@ -1095,8 +1100,8 @@ static int g_key(struct ui_screen *s, const struct ui_event *ev)
 		if (printable || bs) {
 			/* echoed at once; the worker answers (search) */
 			if (!filter_edit(g, ev->key, ev->func))
-				ui_msg(app, UI_R_STATUS_WARN, "The filter holds at most %d bytes",
-				       PD_FILTER_MAX);
+				ui_msg(app, UI_R_STATUS_WARN,
+				       _("The filter holds at most %d bytes"), PD_FILTER_MAX);
 			search(app, g);
 			return UI_HANDLED | UI_REDRAW;
 		}
@@ -1151,7 +1156,7 @@ static int g_key(struct ui_screen *s, const struct ui_event *ev)
 		return UI_HANDLED;
 	case UI_A_NEW:
 		if (app->read_only || !app->store) {
-			ui_msg(app, UI_R_STATUS_WARN, "read-only console");
+			ui_msg(app, UI_R_STATUS_WARN, _("read-only console"));
 			return UI_HANDLED;
 		}
 		ui_wizard_open(app);
@@ -1174,8 +1179,8 @@ static int g_key(struct ui_screen *s, const struct ui_event *ev)
 		grid_refresh(app, g, false);
 		return UI_HANDLED | UI_REDRAW;
 	case UI_A_JUMP:
-		ui_dialog_prompt(app, "Jump to a customer", "Reference or tenant id:", "", false,
-		                 jump_done, s);
+		ui_dialog_prompt(app, _("Jump to a customer"), _("Reference or tenant id:"), "",
+		                 false, jump_done, s);
 		return UI_HANDLED;
 	case UI_A_TEMPLATES:
 		ui_push(app, &ui_templates_ops, NULL);
@@ -1260,7 +1265,7 @@ static int g_data(struct ui_screen *s)
 	if (app->select_customer_id) {
 		int64_t id = app->select_customer_id;
 		app->select_customer_id = 0;
-		jump_to(app, g, id, "the new customer");
+		jump_to(app, g, id, _("the new customer"));
 		return UI_REDRAW;
 	}
 	struct grid_filter_result r;
@@ -1284,21 +1289,22 @@ static int g_data(struct ui_screen *s)
 static void status_compact(const pd_counts *c, const char *pbx, char *buf, size_t n)
 {
 	pd_buf b = {0};
-	pd_buf_printf(&b, " %lld customers · %s", (long long)c->total, pbx);
+	pd_buf_printf(&b, P_(" %lld customer · %s", " %lld customers · %s", c->total),
+	              (long long)c->total, pbx);
 	const struct {
 		int64_t v;
 		const char *what;
-	} part[] = {{c->active, "active"},
-	            {c->trial, "trial"},
-	            {c->trial_expired, "expired"},
-	            {c->disabled, "disabled"},
-	            {c->deleted, "deleted"}};
+	} part[] = {{c->active, _("active")},
+	            {c->trial, _("trial")},
+	            {c->trial_expired, _("expired")},
+	            {c->disabled, _("disabled")},
+	            {c->deleted, _("deleted")}};
 	for (size_t i = 0; i < sizeof part / sizeof part[0]; i++) {
 		if (!part[i].v)
 			continue;
 		pd_buf_printf(&b, " · %lld %s", (long long)part[i].v, part[i].what);
 		if (i == 1 && c->trial_expiring) /* the trials */
-			pd_buf_printf(&b, " (%lld ending ≤7d)", (long long)c->trial_expiring);
+			pd_buf_printf(&b, _(" (%lld ending ≤7d)"), (long long)c->trial_expiring);
 	}
 	snprintf(buf, n, "%s", b.s ? b.s : "");
 	pd_buf_free(&b);
@@ -1308,13 +1314,13 @@ static void g_status(struct ui_screen *s, char *buf, size_t n, enum ui_role *rol
 {
 	struct grid *g = s->priv;
 	if (!s->app->store) {
-		snprintf(buf, n, "database unavailable: %s",
+		snprintf(buf, n, _("database unavailable: %s"),
 		         s->app->db_error ? s->app->db_error : "");
 		*role = UI_R_STATUS_ERROR;
 		return;
 	}
 	if (g->err[0]) {
-		snprintf(buf, n, "%s — r retries", g->err);
+		snprintf(buf, n, _("%s — r retries"), g->err);
 		*role = UI_R_STATUS_ERROR;
 		return;
 	}
@@ -1326,13 +1332,14 @@ static void g_status(struct ui_screen *s, char *buf, size_t n, enum ui_role *rol
 		char pbx[200];
 		enum ui_role prole;
 		ui_services_health(s->app, pbx, sizeof pbx, &prole);
-		snprintf(buf, n,
-		         " %lld customers · %s · %lld active · %lld trial (%lld ending ≤7d) · %lld "
-		         "expired · "
-		         "%lld disabled · %lld deleted",
-		         (long long)c->total, pbx, (long long)c->active, (long long)c->trial,
-		         (long long)c->trial_expiring, (long long)c->trial_expired,
-		         (long long)c->disabled, (long long)c->deleted);
+		snprintf(
+		    buf, n,
+		    _(" %lld customers · %s · %lld active · %lld trial (%lld ending ≤7d) · %lld "
+		      "expired · "
+		      "%lld disabled · %lld deleted"),
+		    (long long)c->total, pbx, (long long)c->active, (long long)c->trial,
+		    (long long)c->trial_expiring, (long long)c->trial_expired,
+		    (long long)c->disabled, (long long)c->deleted);
 		if (pd_utf8_width(buf) > COLS)
 			status_compact(c, pbx, buf, n); /* 80 columns: the counts that are not 0 */
 		*role = prole != UI_R_STATUS ? prole
@@ -1343,15 +1350,15 @@ static void g_status(struct ui_screen *s, char *buf, size_t n, enum ui_role *rol
 
 static const char *g_help(struct ui_screen *s)
 {
-	return "The customer grid. Type / then part of a name, reference, tenant id or note;\n"
-	       "the list narrows as you type and the match is highlighted. Enter opens.\n"
-	       "pbx:STATE in the filter keeps the customers whose PBX is in that state: down,\n"
-	       "up, failing, none, not-started or a state key (\"pbx:down acme\").\n"
-	       "Trials ending within 7 days are highlighted. Changes made in other consoles\n"
-	       "appear within a second or two.\n"
-	       "Sorting (> < F6 I): every column but Calls and Agents (live, not stored). PBX\n"
-	       "sorts by the state last stored, worst first. \"not monitored (…)\" is a state\n"
-	       "no running monitor stands behind: the last known one and its age.";
+	return _("The customer grid. Type / then part of a name, reference, tenant id or note;\n"
+	         "the list narrows as you type and the match is highlighted. Enter opens.\n"
+	         "pbx:STATE in the filter keeps the customers whose PBX is in that state: down,\n"
+	         "up, failing, none, not-started or a state key (\"pbx:down acme\").\n"
+	         "Trials ending within 7 days are highlighted. Changes made in other consoles\n"
+	         "appear within a second or two.\n"
+	         "Sorting (> < F6 I): every column but Calls and Agents (live, not stored). PBX\n"
+	         "sorts by the state last stored, worst first. \"not monitored (…)\" is a state\n"
+	         "no running monitor stands behind: the last known one and its age.");
 }
 
 const struct ui_screen_ops ui_grid_ops = {
@@ -1368,5 +1375,5 @@ const struct ui_screen_ops ui_grid_ops = {
     .on_idle = g_idle,
     .status = g_status,
     .on_click = g_click,
-    .fkeys = "F1|Help|F3|Filter|F5|Templ|F6|SortBy|F7|New|F8|Catalog|F9|Deleted|F10|Quit",
+    .fkeys = N_("F1|Help|F3|Filter|F5|Templ|F6|SortBy|F7|New|F8|Catalog|F9|Deleted|F10|Quit"),
 };

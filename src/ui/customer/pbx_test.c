@@ -83,7 +83,7 @@ static pd_status ts_create(struct ui_screen *s, void *arg, pd_err *e)
 	const pd_driver_ops *ops = pd_driver_find(pbx->platform);
 	if (!ops || !ops->test)
 		return pd_fail(e, PD_E_UNAVAILABLE, "platform",
-		               "testing a %s connection is not supported yet", pbx->platform);
+		               _("testing a %s connection is not supported yet"), pbx->platform);
 	struct pbx_probe *p = xcalloc(1, sizeof *p);
 	pthread_mutex_init(&p->mu, NULL);
 	p->app = s->app;
@@ -98,7 +98,8 @@ static pd_status ts_create(struct ui_screen *s, void *arg, pd_err *e)
 	struct test_screen *t = xcalloc(1, sizeof *t);
 	t->p = p;
 	t->started_ms = pd_live_now_ms();
-	snprintf(t->target, sizeof t->target, "%s:%d%s", p->host, p->port, p->tls ? " (TLS)" : "");
+	snprintf(t->target, sizeof t->target, "%s:%d%s", p->host, p->port,
+	         p->tls ? _(" (TLS)") : "");
 	pthread_t th;
 	pthread_attr_t at;
 	pthread_attr_init(&at);
@@ -108,7 +109,7 @@ static pd_status ts_create(struct ui_screen *s, void *arg, pd_err *e)
 	if (rc != 0) {
 		probe_free(p);
 		free(t);
-		return pd_fail(e, PD_E_INTERNAL, NULL, "cannot start the test");
+		return pd_fail(e, PD_E_INTERNAL, NULL, _("cannot start the test"));
 	}
 	s->priv = t;
 	s->ticks = true; /* the elapsed seconds while it runs */
@@ -148,7 +149,7 @@ static void ts_draw(struct ui_screen *s)
 	attr_t n = ui_role(UI_R_DIALOG);
 	for (int y = 0; y < h; y++)
 		ui_fill(w, y, 0, width, n);
-	ui_box(w, "Test connection");
+	ui_box(w, _("Test connection"));
 	char *line = xasprintf("%s %s", p->platform, t->target);
 	ui_put(w, 1, 2, width - 4, line, n | A_BOLD, false);
 	free(line);
@@ -158,7 +159,7 @@ static void ts_draw(struct ui_screen *s)
 	/* once done the thread writes nothing more: read without the lock */
 	if (!done) {
 		long secs = (long)((pd_live_now_ms() - t->started_ms) / 1000);
-		char *run = xasprintf("Testing… %lds (Esc cancels; nothing is saved)", secs);
+		char *run = xasprintf(_("Testing… %lds (Esc cancels; nothing is saved)"), secs);
 		ui_put(w, 3, 2, width - 4, run, n, false);
 		free(run);
 		return;
@@ -166,14 +167,14 @@ static void ts_draw(struct ui_screen *s)
 	int y = 3;
 	for (int i = 0; i < p->res.n_steps && y < h - 3; i++, y++) {
 		const pd_drv_test_step *st = &p->res.steps[i];
-		ui_put(w, y, 2, 5, st->ok ? "ok" : "FAIL",
+		ui_put(w, y, 2, 5, st->ok ? "ok" : _("FAIL"),
 		       ui_role(st->ok ? UI_R_STATUS_OK : UI_R_STATUS_ERROR) | A_BOLD, true);
 		ui_put(w, y, 7, 16, st->name, n, true);
 		ui_put(w, y, 24, width - 26, st->detail, n, false);
 	}
 	y++;
 	if (p->st == PD_OK)
-		ui_put(w, y, 2, width - 4, "All checks passed. Enter or Esc closes.",
+		ui_put(w, y, 2, width - 4, _("All checks passed. Enter or Esc closes."),
 		       ui_role(UI_R_STATUS_OK) | A_BOLD, false);
 	else
 		ui_put(w, y, 2, width - 4, p->err, ui_role(UI_R_STATUS_ERROR) | A_BOLD, false);
@@ -218,5 +219,5 @@ const struct ui_screen_ops ui_pbx_test_ops = {
     .handle_key = ts_key,
     .on_tick = ts_tick,
     .on_data = ts_data,
-    .fkeys = "Enter|Close|Esc|Cancel",
+    .fkeys = N_("Enter|Close|Esc|Cancel"),
 };

@@ -16,7 +16,8 @@ static const char *country_name(const struct ui_app *app, const char *code)
 	return c ? c->name_en : code ? code : "";
 }
 
-static const char *tab_names[CV_TABS] = {"1 Details", "2 Users", "3 PBX", "4 Roles", "5 Activity"};
+static const char *tab_names[CV_TABS] = {N_("1 Details"), N_("2 Users"), N_("3 PBX"), N_("4 Roles"),
+                                         N_("5 Activity")};
 
 static void users_refilter(struct ui_app *app, struct cview *v);
 
@@ -26,13 +27,13 @@ void cv_load(struct ui_app *app, struct cview *v)
 	pd_err_clear(&e);
 	v->err[0] = 0;
 	if (!app->store) {
-		snprintf(v->err, sizeof v->err, "database unavailable");
+		snprintf(v->err, sizeof v->err, _("database unavailable"));
 		return;
 	}
 	pd_customer c;
 	if (store_customer_get(app->store, v->id, &c, &e) != PD_OK) {
 		snprintf(v->err, sizeof v->err, "%.500s", e.message);
-		ui_msg(app, UI_R_STATUS_ERROR, "cannot read the customer: %s", e.message);
+		ui_msg(app, UI_R_STATUS_ERROR, _("cannot read the customer: %s"), e.message);
 		return; /* keep what is shown */
 	}
 	if (v->loaded)
@@ -45,7 +46,7 @@ void cv_load(struct ui_app *app, struct cview *v)
 	v->users = NULL;
 	v->n_users = 0;
 	if (store_user_list(app->store, v->id, &v->users, &v->n_users, &e) != PD_OK)
-		snprintf(v->err, sizeof v->err, "users: %.500s", e.message);
+		snprintf(v->err, sizeof v->err, _("users: %.500s"), e.message);
 	if (v->has_pbx)
 		pd_pbx_free(&v->pbx);
 	v->has_pbx = store_pbx_get(app->store, v->id, false, &v->pbx, &e) == PD_OK;
@@ -57,7 +58,7 @@ void cv_load(struct ui_app *app, struct cview *v)
 	v->audit = NULL;
 	v->n_audit = 0;
 	if (store_audit_list(app->store, v->id, 500, &v->audit, &v->n_audit, &e) != PD_OK)
-		snprintf(v->err, sizeof v->err, "activity: %.500s", e.message);
+		snprintf(v->err, sizeof v->err, _("activity: %.500s"), e.message);
 	pd_outboxes_free(v->outbox, v->n_outbox);
 	v->outbox = NULL;
 	v->n_outbox = 0;
@@ -79,7 +80,7 @@ static pd_status cv_create(struct ui_screen *s, void *arg, pd_err *e)
 	s->priv = v;
 	cv_load(s->app, v);
 	if (!v->loaded) {
-		pd_fail(e, PD_E_NOTFOUND, NULL, "cannot open the customer: %s", v->err);
+		pd_fail(e, PD_E_NOTFOUND, NULL, _("cannot open the customer: %s"), v->err);
 		free(v);
 		return PD_E_NOTFOUND;
 	}
@@ -127,19 +128,20 @@ static void draw_details(struct ui_screen *s, struct cview *v, int y0)
 	char buf[600];
 	int y = y0;
 	attr_t n = ui_role(UI_R_NORMAL);
-	kv(w, y++, s->w, "Name", c->name, n);
-	kv(w, y++, s->w, "Tenant id", c->tenant_id, n);
+	kv(w, y++, s->w, _("Name"), c->name, n);
+	kv(w, y++, s->w, _("Tenant id"), c->tenant_id, n);
 	const pd_product_type *pt = pd_catalogue_product(app->cat, c->product_type);
 	snprintf(buf, sizeof buf, "%s (%s)%s", pt ? pt->name : c->product_type, c->product_type,
-	         pt && pt->locked_after_assignment ? "  [locked: cannot be changed]" : "");
-	kv(w, y++, s->w, "Product type", buf, n);
-	kv(w, y++, s->w, "Reference",
-	   c->reference && *c->reference ? c->reference : "— (billing uses the tenant id)", n);
+	         pt && pt->locked_after_assignment ? _("  [locked: cannot be changed]") : "");
+	kv(w, y++, s->w, _("Product type"), buf, n);
+	kv(w, y++, s->w, _("Reference"),
+	   c->reference && *c->reference ? c->reference : _("— (billing uses the tenant id)"), n);
 	snprintf(buf, sizeof buf, "%s %s", c->country, country_name(app, c->country));
-	kv(w, y++, s->w, "Country", buf, n);
-	kv(w, y++, s->w, "Time zone", c->time_zone, n);
+	kv(w, y++, s->w, _("Country"), buf, n);
+	kv(w, y++, s->w, _("Time zone"), c->time_zone, n);
+	kv(w, y++, s->w, _("Locale"), c->locale, n);
 	pd_customer_status st = pd_customer_status_of(c, today);
-	kv(w, y++, s->w, "Status", pd_customer_status_name(st),
+	kv(w, y++, s->w, _("Status"), ui_customer_status_label(st),
 	   ui_role(st == PD_CS_ACTIVE  ? UI_R_STATUS_OK
 	           : st == PD_CS_TRIAL ? UI_R_NORMAL
 	                               : UI_R_STATUS_WARN));
@@ -149,23 +151,23 @@ static void draw_details(struct ui_screen *s, struct cview *v, int y0)
 		pd_day_format(c->trial_end, b);
 		int left = pd_customer_trial_days_left(c, today);
 		snprintf(buf, sizeof buf, "%s → %s  %s", a, b,
-		         c->trial_converted ? "(converted to paid)"
+		         c->trial_converted ? _("(converted to paid)")
 		         : left >= 0        ? ""
-		                            : "(expired: monitoring stopped, data kept)");
+		                            : _("(expired: monitoring stopped, data kept)"));
 		if (!c->trial_converted && left >= 0)
-			snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "(%d days left)",
+			snprintf(buf + strlen(buf), sizeof buf - strlen(buf), _("(%d days left)"),
 			         left);
-		kv(w, y++, s->w, "Trial", buf,
+		kv(w, y++, s->w, _("Trial"), buf,
 		   ui_role(!c->trial_converted && left <= 7 ? UI_R_TRIAL_ENDING : UI_R_NORMAL));
 	} else {
-		kv(w, y++, s->w, "Trial", "none", n);
+		kv(w, y++, s->w, _("Trial"), _("none"), n);
 	}
-	kv(w, y++, s->w, "Internal system",
-	   c->internal_system ? "yes — for internal use only, never billed" : "no",
+	kv(w, y++, s->w, _("Internal system"),
+	   c->internal_system ? _("yes — for internal use only, never billed") : _("no"),
 	   ui_role(c->internal_system ? UI_R_WARNING : UI_R_NORMAL));
 	snprintf(buf, sizeof buf, "%lld", (long long)c->version);
-	kv(w, y++, s->w, "Version", buf, n);
-	kv(w, y++, s->w, "Notes", "", n);
+	kv(w, y++, s->w, _("Version"), buf, n);
+	kv(w, y++, s->w, _("Notes"), "", n);
 	const char *p = c->notes ? c->notes : "";
 	while (*p && y < s->h - 1) {
 		const char *nl = strchr(p, '\n');
@@ -177,20 +179,37 @@ static void draw_details(struct ui_screen *s, struct cview *v, int y0)
 	}
 	if (y < s->h)
 		ui_put(w, s->h - 1, 1, s->w - 2,
-		       "e: edit · a: actions (trial, disable, delete, restore) · Tab: next tab",
+		       _("e: edit · a: actions (trial, disable, delete, restore) · Tab: next tab"),
 		       ui_role(UI_R_NOTE), false);
 }
 
 /* The latest invitation's state (7 cells); a temporary failure reads "retry"
  * and a refusal "failed", as outbox list's "retry at" / "failed for good". */
+static const char *invite_label(pd_invite_state s)
+{
+	switch (s) {
+	case PD_INVITE_NONE:
+		return _("none");
+	case PD_INVITE_QUEUED:
+		return _("queued");
+	case PD_INVITE_SENT:
+		return _("sent");
+	case PD_INVITE_FAILED:
+		return _("failed");
+	case PD_INVITE_CANCELLED:
+		return _("cancelled");
+	}
+	return pd_invite_state_name(s);
+}
+
 static const char *invite_of(struct cview *v, const pd_user *u)
 {
-	const char *st = pd_invite_state_name(u->invite);
+	const char *st = invite_label(u->invite);
 	for (size_t i = 0; i < v->n_outbox; i++)
 		if (v->outbox[i].user_id == u->id)
 			st = v->outbox[i].state == PD_INVITE_QUEUED && v->outbox[i].attempts
-			         ? "retry"
-			         : pd_invite_state_name(v->outbox[i].state);
+			         ? _("retry")
+			         : invite_label(v->outbox[i].state);
 	return st;
 }
 
@@ -213,9 +232,10 @@ static void link_text(const struct cview *v, const pd_user *u, char *out, size_t
 {
 	const pd_user *o = link_of(v, u);
 	if (u->synced)
-		snprintf(out, n, o ? "PBX ↔ %s" : "PBX only", o ? o->display_name : "");
+		snprintf(out, n, o ? _("PBX ↔ %s") : _("PBX only"), o ? o->display_name : "");
 	else if (o)
-		snprintf(out, n, "console ↔ PBX %s", o->endpoint ? o->endpoint : o->display_name);
+		snprintf(out, n, _("console ↔ PBX %s"),
+		         o->endpoint ? o->endpoint : o->display_name);
 	else
 		snprintf(out, n, "console");
 }
@@ -231,7 +251,7 @@ static void user_cells(struct ui_app *app, struct cview *v, const pd_user *u, ch
 	t[0] = name;
 	t[1] = u->email ? u->email : "";
 	t[2] = u->extension ? u->extension : u->endpoint ? u->endpoint : "";
-	t[3] = role ? role->name : u->role ? u->role : "(no access)";
+	t[3] = role ? role->name : u->role ? u->role : _("(no access)");
 	t[4] = link;
 	t[5] = u->synced ? "" : invite_of(v, u);
 }
@@ -290,7 +310,8 @@ static void draw_users(struct ui_screen *s, struct cview *v, int y0)
 	for (int i = 1; i < NC; i++)
 		fixed += cw[i];
 	cw[0] = s->w - fixed > 12 ? s->w - fixed : 12;
-	const char *hd[NC] = {"Name", "Email", "Ext", "Role", "Source / link", "Invite"};
+	const char *hd[NC] = {_("Name"), _("Email"),         _("Ext"),
+	                      _("Role"), _("Source / link"), _("Invite")};
 	int x = 0;
 	ui_fill(w, y0, 0, s->w, ui_role(UI_R_GRID_HEADER));
 	for (int i = 0; i < NC; i++) {
@@ -311,9 +332,10 @@ static void draw_users(struct ui_screen *s, struct cview *v, int y0)
 		v->top[CV_USERS] = pos - (size_t)rows + 1;
 	size_t top = v->top[CV_USERS];
 	if (!v->n_users)
-		ui_put(w, y0 + 1, 1, s->w - 2, "No users. + adds one.", ui_role(UI_R_NOTE), false);
+		ui_put(w, y0 + 1, 1, s->w - 2, _("No users. + adds one."), ui_role(UI_R_NOTE),
+		       false);
 	else if (!v->n_ushown)
-		ui_put(w, y0 + 1, 1, s->w - 2, "No user matches the filter (Esc clears it).",
+		ui_put(w, y0 + 1, 1, s->w - 2, _("No user matches the filter (Esc clears it)."),
 		       ui_role(UI_R_NOTE), false);
 	for (int r = 0; r < rows && top + (size_t)r < v->n_ushown; r++) {
 		size_t i = v->ushown[top + (size_t)r];
@@ -331,7 +353,7 @@ static void draw_users(struct ui_screen *s, struct cview *v, int y0)
 		}
 	}
 	ui_put(w, s->h - 1, 1, s->w - 2,
-	       "+: add · e: edit · d: remove · R: role · i: resend · /: filter · x: export",
+	       _("+: add · e: edit · d: remove · R: role · i: resend · /: filter · x: export"),
 	       ui_role(UI_R_NOTE), false);
 }
 
@@ -382,13 +404,13 @@ static void draw_sub_accounts(struct ui_screen *s, struct cview *v, const pd_liv
 		}
 		for (size_t i = 0; i < lv->n_agents; i++)
 			avail += lv->agents[i].state == PD_AGENT_AVAILABLE;
-		snprintf(
-		    buf, sizeof buf,
-		    "Sub-accounts (%zu) · live: %zu call%s (%zu waiting) · %zu agent%s available%s",
-		    v->n_subs, calls, calls == 1 ? "" : "s", waiting, avail, avail == 1 ? "" : "s",
-		    lv->stale ? " · stale" : "");
+		snprintf(buf, sizeof buf,
+		         _("Sub-accounts (%zu) · live: %zu call%s (%zu waiting) · %zu agent%s "
+		           "available%s"),
+		         v->n_subs, calls, calls == 1 ? "" : "s", waiting, avail,
+		         avail == 1 ? "" : "s", lv->stale ? _(" · stale") : "");
 	} else {
-		snprintf(buf, sizeof buf, "Sub-accounts (%zu) · nothing live", v->n_subs);
+		snprintf(buf, sizeof buf, _("Sub-accounts (%zu) · nothing live"), v->n_subs);
 	}
 	ui_put(w, y++, 1, s->w - 2, buf, ui_role(UI_R_LABEL) | A_BOLD, false);
 	/* a line for the counts and one for the users while they fit (80x24
@@ -396,7 +418,7 @@ static void draw_sub_accounts(struct ui_screen *s, struct cview *v, const pd_liv
 	bool two_lines = (size_t)(last - y + 1) >= 2 * v->n_subs;
 	for (size_t k = 0; k < v->n_subs && y <= last; k++) {
 		if (y == last && k + 1 < v->n_subs) {
-			snprintf(buf, sizeof buf, "… and %zu more (l: live, Tab: users)",
+			snprintf(buf, sizeof buf, _("… and %zu more (l: live, Tab: users)"),
 			         v->n_subs - k);
 			ui_put(w, y++, 2, s->w - 3, buf, ui_role(UI_R_NOTE), false);
 			break;
@@ -421,11 +443,11 @@ static void draw_sub_accounts(struct ui_screen *s, struct cview *v, const pd_liv
 			for (size_t i = 0; i < lv->n_agents; i++)
 				avail += lv->agents[i].state == PD_AGENT_AVAILABLE &&
 				         same(live_sub_of(lv, lv->agents[i].interface), name);
-			snprintf(buf, sizeof buf, "%s · %zu user%s · %zu call%s · %zu available",
+			snprintf(buf, sizeof buf, _("%s · %zu user%s · %zu call%s · %zu available"),
 			         name, users, users == 1 ? "" : "s", calls, calls == 1 ? "" : "s",
 			         avail);
 		} else {
-			snprintf(buf, sizeof buf, "%s · %zu user%s", name, users,
+			snprintf(buf, sizeof buf, _("%s · %zu user%s"), name, users,
 			         users == 1 ? "" : "s");
 		}
 		char *list = pd_buf_steal(&who);
@@ -448,21 +470,21 @@ static void draw_pbx(struct ui_screen *s, struct cview *v, int y0)
 	int y = y0;
 	if (!v->has_pbx) {
 		ui_put(w, y, 1, s->w - 2,
-		       "No PBX connection. + adds one (it may be created disabled).",
+		       _("No PBX connection. + adds one (it may be created disabled)."),
 		       ui_role(UI_R_NOTE), false);
 		return;
 	}
 	const pd_pbx *p = &v->pbx;
 	char buf[300];
 	const pd_platform *pl = pd_catalogue_platform(s->app->cat, p->platform);
-	kv(w, y++, s->w, "Platform", pl ? pl->name : p->platform, n);
-	kv(w, y++, s->w, "Template", p->template_name ? p->template_name : "—", n);
+	kv(w, y++, s->w, _("Platform"), pl ? pl->name : p->platform, n);
+	kv(w, y++, s->w, _("Template"), p->template_name ? p->template_name : "—", n);
 	snprintf(buf, sizeof buf, "%s:%d%s", p->host ? p->host : "", p->port,
-	         p->tls ? " (TLS)" : "");
-	kv(w, y++, s->w, "Host", buf, n);
+	         p->tls ? _(" (TLS)") : "");
+	kv(w, y++, s->w, _("Host"), buf, n);
 	/* FreeSWITCH's event socket has a password only: no Username row */
 	if (!pl || pd_platform_field_get(pl, "username") || p->username)
-		kv(w, y++, s->w, "Username", p->username, n);
+		kv(w, y++, s->w, _("Username"), p->username, n);
 	for (size_t i = 0; pl && i < pl->n_fields; i++) {
 		if (!pd_platform_field_is_extra(&pl->fields[i]))
 			continue;
@@ -471,13 +493,15 @@ static void draw_pbx(struct ui_screen *s, struct cview *v, int y0)
 		   n);
 		free(t);
 	}
-	kv(w, y++, s->w, "Secret", "******** (never shown; edit to replace)", ui_role(UI_R_NOTE));
-	kv(w, y++, s->w, "Enabled", p->enabled ? "yes" : "no — nothing connects until enabled",
+	kv(w, y++, s->w, _("Secret"), _("******** (never shown; edit to replace)"),
+	   ui_role(UI_R_NOTE));
+	kv(w, y++, s->w, _("Enabled"),
+	   p->enabled ? "yes" : _("no — nothing connects until enabled"),
 	   ui_role(p->enabled ? UI_R_STATUS_OK : UI_R_STATUS_WARN));
-	kv(w, y++, s->w, "Sync users", p->sync_users ? "yes" : "no", n);
-	kv(w, y++, s->w, "Monitor", p->monitor ? "calls and agent status" : "no", n);
-	kv(w, y++, s->w, "Sub-accounts",
-	   p->auto_provision ? "auto-provisioned (set at creation)" : "no", n);
+	kv(w, y++, s->w, _("Sync users"), p->sync_users ? "yes" : "no", n);
+	kv(w, y++, s->w, _("Monitor"), p->monitor ? _("calls and agent status") : "no", n);
+	kv(w, y++, s->w, _("Sub-accounts"),
+	   p->auto_provision ? _("auto-provisioned (set at creation)") : "no", n);
 	/* the link's live state when this console's monitor knows it (the
 	 * words and countdown of the grid and the live panel), else the
 	 * stored one */
@@ -487,7 +511,7 @@ static void draw_pbx(struct ui_screen *s, struct cview *v, int y0)
 	int64_t now = pd_live_now_ms();
 	if (have) {
 		ui_live_link_text(&live, now, buf, sizeof buf);
-		kv(w, y++, s->w, "Status", buf, ui_role(ui_live_link_role(live.link)));
+		kv(w, y++, s->w, _("Status"), buf, ui_role(ui_live_link_role(live.link)));
 	} else if (v->has_status) {
 		/* with its age; a state no running monitor stands behind says so */
 		int64_t wall = pd_now();
@@ -501,18 +525,19 @@ static void draw_pbx(struct ui_screen *s, struct cview *v, int y0)
 		         fresh ? (v->status.state ? v->status.state : "—") : stale,
 		         fresh ? ", " : "", fresh ? age : "", v->status.last_error ? " — " : "",
 		         v->status.last_error ? v->status.last_error : "");
-		kv(w, y++, s->w, "Status", buf,
+		kv(w, y++, s->w, _("Status"), buf,
 		   ui_role(ui_live_link_role(fresh ? v->status.link : PD_LINK_DISABLED)));
 	} else {
-		kv(w, y++, s->w, "Status", p->enabled ? "— (no monitor running)" : "disabled", n);
+		kv(w, y++, s->w, _("Status"), p->enabled ? _("— (no monitor running)") : "disabled",
+		   n);
 	}
 	/* a resync's progress (done/total) or result, in place */
 	enum ui_role rr = UI_R_NOTE;
 	const char *rs = ui_services_resync_text(s->app, v->id, &rr);
 	bool resyncing = ui_services_resync_active(s->app, v->id);
 	if (*rs) {
-		char *t = xasprintf("%s%s", rs, resyncing ? " · Esc cancels" : "");
-		kv(w, y++, s->w, "Resync", t, ui_role(rr));
+		char *t = xasprintf("%s%s", rs, resyncing ? _(" · Esc cancels") : "");
+		kv(w, y++, s->w, _("Resync"), t, ui_role(rr));
 		free(t);
 	}
 	/* the link's retry countdown and a resync's progress run on their own */
@@ -521,7 +546,7 @@ static void draw_pbx(struct ui_screen *s, struct cview *v, int y0)
 	if (have)
 		pd_live_free_view(&live);
 	ui_put(w, s->h - 1, 1, s->w - 2,
-	       "e: edit settings · E: enable/disable (asks) · l: live · s: resync",
+	       _("e: edit settings · E: enable/disable (asks) · l: live · s: resync"),
 	       ui_role(UI_R_NOTE), false);
 }
 
@@ -534,7 +559,7 @@ static void draw_roles(struct ui_screen *s, struct cview *v, int y0)
 		const pd_role *role = &cat->roles[r];
 		char head[300];
 		snprintf(head, sizeof head, "%s%s — %s", role->name,
-		         role->manages_users ? " (manages users)" : "",
+		         role->manages_users ? _(" (manages users)") : "",
 		         role->description ? role->description : "");
 		ui_put(w, y++, 1, s->w - 2, head, ui_role(UI_R_LABEL) | A_BOLD, false);
 		pd_buf b = {0};
@@ -543,7 +568,8 @@ static void draw_roles(struct ui_screen *s, struct cview *v, int y0)
 				pd_buf_printf(&b, "%s%s", b.len ? ", " : "",
 				              v->users[i].display_name);
 		char *who = pd_buf_steal(&b);
-		ui_put(w, y++, 3, s->w - 4, *who ? who : "(nobody)", ui_role(UI_R_NORMAL), false);
+		ui_put(w, y++, 3, s->w - 4, *who ? who : _("(nobody)"), ui_role(UI_R_NORMAL),
+		       false);
 		free(who);
 	}
 	size_t none = 0;
@@ -551,8 +577,8 @@ static void draw_roles(struct ui_screen *s, struct cview *v, int y0)
 		none += !v->users[i].role || !*v->users[i].role;
 	if (y < s->h - 1) {
 		char buf[120];
-		snprintf(buf, sizeof buf, "Without a role (no access, calls still attributed): %zu",
-		         none);
+		snprintf(buf, sizeof buf,
+		         _("Without a role (no access, calls still attributed): %zu"), none);
 		ui_put(w, y + 1, 1, s->w - 2, buf, ui_role(UI_R_NOTE), false);
 	}
 }
@@ -567,15 +593,15 @@ static void cv_draw(struct ui_screen *s)
 	struct cview *v = s->priv;
 	WINDOW *w = s->win;
 	char title[300];
-	snprintf(title, sizeof title, "Customer: %s  [%s]", v->c.name,
-	         pd_customer_status_name(pd_customer_status_of(&v->c, pd_today())));
+	snprintf(title, sizeof title, _("Customer: %s  [%s]"), v->c.name,
+	         ui_customer_status_label(pd_customer_status_of(&v->c, pd_today())));
 	ui_fill(w, 0, 0, s->w, ui_role(UI_R_TITLE));
 	ui_put(w, 0, 1, s->w - 2, title, ui_role(UI_R_TITLE), false);
 	int x = 1;
 	ui_fill(w, 1, 0, s->w, ui_role(UI_R_TAB));
 	for (int t = 0; t < CV_TABS; t++) {
 		char lab[40];
-		snprintf(lab, sizeof lab, " %s ", tab_names[t]);
+		snprintf(lab, sizeof lab, " %s ", ui_tr(tab_names[t]));
 		x += ui_put(w, 1, x, s->w - x, lab,
 		            ui_role(t == v->tab ? UI_R_TAB_ACTIVE : UI_R_TAB), false) +
 		     1;
@@ -624,12 +650,12 @@ static void resend_done(struct ui_app *app, void *ctx, bool ok, const char *text
 			ui_show_err(app, "resend", &e);
 		else
 			ui_msg(app, UI_R_STATUS_OK,
-			       already ? "invitation to %s queued (it was already waiting: "
-			                 "one mail, sent now)"
-			               : "invitation to %s queued",
+			       already ? _("invitation to %s queued (it was already waiting: "
+			                   "one mail, sent now)")
+			               : _("invitation to %s queued"),
 			       named && u.email ? u.email
 			       : named          ? u.display_name
-			                        : "the user");
+			                        : _("the user"));
 		if (named)
 			pd_user_free(&u);
 		ui_app_data_changed(app);
@@ -646,8 +672,9 @@ static void toggle_done(struct ui_app *app, void *ctx, bool ok, const char *text
 		if (store_pbx_set_enabled(app->store, k->id, k->enable, &app->actor, &e) != PD_OK)
 			ui_show_err(app, "PBX", &e);
 		else
-			ui_msg(app, UI_R_STATUS_OK, "PBX connection %s",
-			       k->enable ? "enabled" : "disabled");
+			ui_msg(app, UI_R_STATUS_OK, "%s",
+			       k->enable ? _("PBX connection enabled")
+			                 : _("PBX connection disabled"));
 		ui_app_data_changed(app);
 	}
 	free(k);
@@ -663,7 +690,7 @@ static int cv_click(struct ui_screen *s, int y, int x)
 		return 0;
 	int x0 = 1;
 	for (int t = 0; t < CV_TABS; t++) {
-		int w = pd_utf8_width(tab_names[t]) + 2;
+		int w = ui_text_width(ui_tr(tab_names[t])) + 2;
 		if (x >= x0 && x < x0 + w) {
 			struct ui_event ev = {.action = (enum ui_action)(UI_A_TAB1 + t)};
 			return cv_key(s, &ev);
@@ -745,7 +772,7 @@ lists:
 			case UI_A_ROLE:
 			case UI_A_RESEND:
 				ui_msg(app, UI_R_STATUS_WARN,
-				       "no user shown (Esc clears the filter)");
+				       _("no user shown (Esc clears the filter)"));
 				return UI_HANDLED;
 			default:
 				break;
@@ -764,8 +791,8 @@ lists:
 		}
 	}
 	if (ev->action == UI_A_TAB_FILTER || ev->action == UI_A_TAB_EXPORT) {
-		ui_msg(app, UI_R_STATUS_WARN, "the Users and Activity tabs have a list to %s",
-		       ev->action == UI_A_TAB_FILTER ? "filter" : "export");
+		ui_msg(app, UI_R_STATUS_WARN, _("the Users and Activity tabs have a list to %s"),
+		       ev->action == UI_A_TAB_FILTER ? _("filter") : _("export"));
 		return UI_HANDLED;
 	}
 	bool ro = app->read_only;
@@ -778,7 +805,7 @@ lists:
 			ui_services_resync(app, v->id);
 			s->ticks = true; /* the progress row, once a second */
 		} else
-			ui_msg(app, UI_R_STATUS_WARN, "no PBX connection to resync");
+			ui_msg(app, UI_R_STATUS_WARN, _("no PBX connection to resync"));
 		return UI_HANDLED | UI_REDRAW; /* the row shows this resync at once */
 	case UI_A_EDIT:
 	case UI_A_OPEN:
@@ -820,15 +847,15 @@ lists:
 			const pd_user *u = &v->users[v->sel[CV_USERS]];
 			if (u->synced) {
 				ui_msg(app, UI_R_STATUS_WARN,
-				       "%s is synced from the PBX: no invitation to resend",
+				       _("%s is synced from the PBX: no invitation to resend"),
 				       u->display_name);
 				return UI_HANDLED;
 			}
 			struct cv_ask *k = xcalloc(1, sizeof *k);
 			k->id = u->id;
-			char *t = xasprintf("Send the invitation to %s again?",
+			char *t = xasprintf(_("Send the invitation to %s again?"),
 			                    u->email ? u->email : u->display_name);
-			ui_dialog_confirm(app, "Resend the invitation", t, resend_done, k);
+			ui_dialog_confirm(app, _("Resend the invitation"), t, resend_done, k);
 			free(t);
 		}
 		return UI_HANDLED;
@@ -843,9 +870,9 @@ lists:
 				toggle_done(app, k, true, NULL);
 			else
 				ui_dialog_confirm(
-				    app, "Disable the PBX connection",
-				    "Disable the PBX connection? Live monitoring and the "
-				    "user sync stop until it is enabled again.",
+				    app, _("Disable the PBX connection"),
+				    _("Disable the PBX connection? Live monitoring and the "
+				      "user sync stop until it is enabled again."),
 				    toggle_done, k);
 		}
 		return UI_HANDLED;
@@ -853,7 +880,7 @@ lists:
 		break;
 	}
 	if (ro && (ev->action == UI_A_EDIT || ev->action == UI_A_ADD)) {
-		ui_msg(app, UI_R_STATUS_WARN, "read-only console");
+		ui_msg(app, UI_R_STATUS_WARN, _("read-only console"));
 		return UI_HANDLED;
 	}
 	return 0;
@@ -876,16 +903,16 @@ static int cv_data(struct ui_screen *s)
 
 static const char *cv_help(struct ui_screen *s)
 {
-	return "A customer. Tab/Shift-Tab or 1-5 switch tabs. Details: e edits, a opens the\n"
-	       "actions (trial extend/convert/end, disable/enable, delete by typing the name,\n"
-	       "restore). Users: + adds, e edits the selected console user (name, email,\n"
-	       "extension), d removes it (asks first; the primary user ★ stays), R assigns a\n"
-	       "role, i resends the invitation (asks first). Synced users come from the PBX\n"
-	       "(change them there); Source / link shows which console user a synced one is\n"
-	       "linked to by email.\n"
-	       "PBX: + adds a connection, e edits (the secret is never shown), E enables or\n"
-	       "disables it (disabling asks first). These keys act on the tab's list; a\n"
-	       "question that could lose work defaults to No.";
+	return _("A customer. Tab/Shift-Tab or 1-5 switch tabs. Details: e edits, a opens the\n"
+	         "actions (trial extend/convert/end, disable/enable, delete by typing the name,\n"
+	         "restore). Users: + adds, e edits the selected console user (name, email,\n"
+	         "extension), d removes it (asks first; the primary user ★ stays), R assigns a\n"
+	         "role, i resends the invitation (asks first). Synced users come from the PBX\n"
+	         "(change them there); Source / link shows which console user a synced one is\n"
+	         "linked to by email.\n"
+	         "PBX: + adds a connection, e edits (the secret is never shown), E enables or\n"
+	         "disables it (disabling asks first). These keys act on the tab's list; a\n"
+	         "question that could lose work defaults to No.");
 }
 
 const struct ui_screen_ops ui_customer_ops = {
@@ -901,5 +928,5 @@ const struct ui_screen_ops ui_customer_ops = {
     .help = cv_help,
     .on_data = cv_data,
     .on_tick = cv_tick,
-    .fkeys = "F1|Help|F2|Actions|F4|Edit|F7|Add|Esc|Back|F10|Quit",
+    .fkeys = N_("F1|Help|F2|Actions|F4|Edit|F7|Add|Esc|Back|F10|Quit"),
 };

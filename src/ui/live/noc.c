@@ -291,14 +291,15 @@ static int draw_table(struct ui_screen *s, struct noc *nc, int y, int rows, int6
 {
 	WINDOW *w = s->win;
 	enum { NC = 10 };
-	static const char *const t[NC] = {"Customer", "PBX status", "Calls",  "Wait", "Avail",
-	                                  "Busy",     "Wrap",       "NotRdy", "Off",  "Last error"};
+	const char *const t[NC] = {_("Customer"), _("PBX status"), _("Calls"), _("Wait"),
+	                           _("Avail"),    _("Busy"),       _("Wrap"),  _("NotRdy"),
+	                           _("Off"),      _("Last error")};
 	static const int base[NC] = {12, 16, 5, 4, 5, 4, 4, 6, 4, 10},
 	                 grow[NC] = {3, 1, 0, 0, 0, 0, 0, 0, 0, 4};
 	static const bool right[NC] = {false, false, true, true, true,
 	                               true,  true,  true, true, false};
 	int cw[NC];
-	ui_columns_fit(s->w, base, grow, NC, cw);
+	ui_columns_fit_titles(s->w, t, base, grow, NC, cw);
 	ui_fill(w, y, 0, s->w, ui_role(UI_R_GRID_HEADER));
 	ui_put_columns(w, y, t, cw, NC, right, ui_role(UI_R_GRID_HEADER), NULL);
 	int body = rows - 1;
@@ -306,7 +307,7 @@ static int draw_table(struct ui_screen *s, struct noc *nc, int y, int rows, int6
 		ui_put(w, y + 1, 1, s->w - 2,
 		       /* not attached to the monitor (yet): say so, not "none" */
 		       ui_services_error(s->app)[0] ? ui_services_error(s->app)
-		                                    : "No customer has a PBX connection.",
+		                                    : _("No customer has a PBX connection."),
 		       ui_role(UI_R_NOTE), false);
 		return 2;
 	}
@@ -328,7 +329,7 @@ static int draw_table(struct ui_screen *s, struct noc *nc, int y, int rows, int6
 		if (row->down_since_ms)
 			ui_live_clock(row->down_since_ms, now, at, sizeof at);
 		if (row->down_since_ms && row->link != PD_LINK_AUTH_FAILED)
-			snprintf(st, sizeof st, "down since %s", at);
+			snprintf(st, sizeof st, _("down since %s"), at);
 		else
 			ui_live_short_status(row->link, row->sync_done, row->sync_total,
 			                     row->retry_at_ms, now, st, sizeof st);
@@ -336,11 +337,11 @@ static int draw_table(struct ui_screen *s, struct noc *nc, int y, int rows, int6
 			err[0] = 0;
 		} else if (pd_link_state_retries(row->link)) {
 			int64_t secs = (row->retry_at_ms - now + 999) / 1000;
-			snprintf(err, sizeof err, "retry %llds%s%s",
+			snprintf(err, sizeof err, _("retry %llds%s%s"),
 			         (long long)(secs < 0 ? 0 : secs), row->last_error[0] ? " · " : "",
 			         row->last_error);
 		} else if (row->link == PD_LINK_AUTH_FAILED && at[0]) {
-			snprintf(err, sizeof err, "since %s%s%s", at,
+			snprintf(err, sizeof err, _("since %s%s%s"), at,
 			         row->last_error[0] ? " · " : "", row->last_error);
 		} else {
 			snprintf(err, sizeof err, "%s", row->last_error);
@@ -445,12 +446,12 @@ static void draw_focus(struct ui_screen *s, struct noc *nc, int y, int rows, int
 	}
 	for (size_t i = 0; i < v->n_agents; i++)
 		avail += v->agents[i].state == PD_AGENT_AVAILABLE;
-	snprintf(head, sizeof head, "▶ %s — %s · %zu call%s", name, st, active,
+	snprintf(head, sizeof head, _("▶ %s — %s · %zu call%s"), name, st, active,
 	         active == 1 ? "" : "s");
 	if (nc->paused)
-		snprintf(right, sizeof right, "%zd/%zu · paused", fp + 1, nc->n);
+		snprintf(right, sizeof right, _("%zd/%zu · paused"), fp + 1, nc->n);
 	else
-		snprintf(right, sizeof right, "%zd/%zu · next in %llds", fp + 1, nc->n,
+		snprintf(right, sizeof right, _("%zd/%zu · next in %llds"), fp + 1, nc->n,
 		         (long long)((nc->next_rotate_ms - now + 999) / 1000));
 	ui_fill(w, y, 0, s->w, ui_role(UI_R_TAB_ACTIVE));
 	int rw = pd_utf8_width(right);
@@ -464,8 +465,8 @@ static void draw_focus(struct ui_screen *s, struct noc *nc, int y, int rows, int
 		char big[160], at[16] = "";
 		if (v->stale)
 			ui_live_clock(v->stale_since_ms, now, at, sizeof at);
-		snprintf(big, sizeof big, "CALLS %zu   WAITING %zu   AGENTS AVAILABLE %zu%s%s",
-		         active, waiting, avail, v->stale ? "   as of " : "", at);
+		snprintf(big, sizeof big, _("CALLS %zu   WAITING %zu   AGENTS AVAILABLE %zu%s%s"),
+		         active, waiting, avail, v->stale ? _("   as of ") : "", at);
 		ui_put(w, y, 1, s->w - 2, big,
 		       v->stale            ? ui_role(UI_R_GRID_DIM)
 		       : waiting && !avail ? ui_role(UI_R_STATUS_ERROR) | A_BOLD
@@ -477,7 +478,7 @@ static void draw_focus(struct ui_screen *s, struct noc *nc, int y, int rows, int
 	}
 	if (v->link != PD_LINK_MONITORING && v->last_error[0] && rows > 2) {
 		char err[260];
-		snprintf(err, sizeof err, "Last error: %s", v->last_error);
+		snprintf(err, sizeof err, _("Last error: %s"), v->last_error);
 		ui_put(w, y, 1, s->w - 2, err, ui_role(UI_R_STATUS_ERROR), false);
 		y++;
 		rows--;
@@ -492,10 +493,11 @@ static void draw_focus(struct ui_screen *s, struct noc *nc, int y, int rows, int
 		}
 	int ra = states < rows / 2 ? states : rows / 2;
 	int rc = rows - ra;
-	static const char *const t[] = {"From", "To", "State", "Queue", "Agent", "Duration"};
+	const char *const t[] = {_("From"),  _("To"),    _("State"),
+	                         _("Queue"), _("Agent"), _("Duration")};
 	static const int base[] = {18, 10, 9, 10, 16, 8}, grow[] = {3, 1, 0, 1, 2, 0};
 	int cw[6];
-	ui_columns_fit(s->w, base, grow, 6, cw);
+	ui_columns_fit_titles(s->w, t, base, grow, 6, cw);
 	ui_fill(w, y, 0, s->w, ui_role(UI_R_GRID_HEADER));
 	ui_put_columns(w, y, t, cw, 6, NULL, ui_role(UI_R_GRID_HEADER), NULL);
 	int shown = 0;
@@ -522,10 +524,11 @@ static void draw_focus(struct ui_screen *s, struct noc *nc, int y, int rows, int
 		shown++;
 	}
 	if (!v->n_calls && rc > 1)
-		ui_put(w, y + 1, 1, s->w - 2, "No calls in progress.", ui_role(UI_R_NOTE), false);
+		ui_put(w, y + 1, 1, s->w - 2, _("No calls in progress."), ui_role(UI_R_NOTE),
+		       false);
 	if (more) {
 		char buf[64];
-		snprintf(buf, sizeof buf, "… and %zu more", more);
+		snprintf(buf, sizeof buf, _("… and %zu more"), more);
 		ui_put(w, y + 1 + shown, 1, s->w - 2, buf, ui_role(UI_R_NOTE), false);
 	}
 	if (ra > 0)
@@ -547,7 +550,7 @@ static void noc_draw(struct ui_screen *s)
 	struct tm tm;
 	localtime_r(&t, &tm);
 	strftime(clock, sizeof clock, "%H:%M:%S", &tm);
-	snprintf(title, sizeof title, "provdesk NOC (read-only) — %zu PBX link%s", nc->n,
+	snprintf(title, sizeof title, _("provdesk NOC (read-only) — %zu PBX link%s"), nc->n,
 	         nc->n == 1 ? "" : "s");
 	ui_fill(w, 0, 0, s->w, ui_role(UI_R_TITLE));
 	ui_put(w, 0, 1, s->w - 10, title, ui_role(UI_R_TITLE), false);
@@ -618,20 +621,20 @@ static void noc_status(struct ui_screen *s, char *buf, size_t n, enum ui_role *r
 	struct noc *nc = s->priv;
 	char health[200];
 	ui_services_health(s->app, health, sizeof health, role);
-	snprintf(buf, n, " %s%s", health, nc->paused ? " · rotation paused (p resumes)" : "");
+	snprintf(buf, n, " %s%s", health, nc->paused ? _(" · rotation paused (p resumes)") : "");
 }
 
 static const char *noc_help(struct ui_screen *s)
 {
 	(void)s;
-	return "NOC wall display (read-only): every customer's PBX link, problems first (auth\n"
-	       "failed, down since HH:MM and retrying, connecting), with live calls, calls\n"
-	       "waiting in a queue (Wait) and agents by state (Avail, Busy = ringing/on\n"
-	       "call/on hold, Wrap-up, Not ready, Off = logged off/offline). A link that is\n"
-	       "down keeps its last known figures, dimmed, with the time they are from.\n"
-	       "The lower half follows one customer and rotates every few seconds\n"
-	       "(PROVDESK_NOC_ROTATE seconds, default 10). p pauses, n/N next/previous,\n"
-	       "Enter opens that customer's live panels. Nothing here writes to the database.";
+	return _("NOC wall display (read-only): every customer's PBX link, problems first (auth\n"
+	         "failed, down since HH:MM and retrying, connecting), with live calls, calls\n"
+	         "waiting in a queue (Wait) and agents by state (Avail, Busy = ringing/on\n"
+	         "call/on hold, Wrap-up, Not ready, Off = logged off/offline). A link that is\n"
+	         "down keeps its last known figures, dimmed, with the time they are from.\n"
+	         "The lower half follows one customer and rotates every few seconds\n"
+	         "(PROVDESK_NOC_ROTATE seconds, default 10). p pauses, n/N next/previous,\n"
+	         "Enter opens that customer's live panels. Nothing here writes to the database.");
 }
 
 const struct ui_screen_ops ui_noc_ops = {
@@ -647,5 +650,5 @@ const struct ui_screen_ops ui_noc_ops = {
     .on_data = noc_data,
     .on_tick = noc_tick,
     .status = noc_status,
-    .fkeys = "F1|Help|p|Pause|n|Next|N|Prev|Enter|Live|F10|Quit",
+    .fkeys = N_("F1|Help|p|Pause|n|Next|N|Prev|Enter|Live|F10|Quit"),
 };

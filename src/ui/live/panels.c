@@ -188,16 +188,16 @@ static enum ui_role agent_role(pd_agent_state st)
 
 static void draw_calls(struct ui_screen *s, struct live *l, int y, int rows, int64_t now)
 {
-	static const char *const t[] = {"From",  "To",    "Direction", "State",
-	                                "Queue", "Agent", "Duration"};
+	const char *const t[] = {_("From"),  _("To"),    _("Direction"), _("State"),
+	                         _("Queue"), _("Agent"), _("Duration")};
 	static const int base[] = {16, 8, 9, 9, 8, 12, 8}, grow[] = {3, 1, 0, 0, 1, 2, 0};
 	int cw[7];
-	ui_columns_fit(s->w, base, grow, 7, cw);
+	ui_columns_fit_titles(s->w, t, base, grow, 7, cw);
 	char title[48];
 	size_t active = 0;
 	for (size_t i = 0; i < l->v.n_calls; i++)
 		active += l->v.calls[i].state != PD_CALL_ENDED;
-	snprintf(title, sizeof title, "Calls (%zu)%s", active, l->asof);
+	snprintf(title, sizeof title, _("Calls (%zu)%s"), active, l->asof);
 	header(s->win, y, s->w, t, cw, 7, l->panel == P_CALLS, title);
 	if (rows < 2)
 		return;
@@ -208,12 +208,12 @@ static void draw_calls(struct ui_screen *s, struct live *l, int y, int rows, int
 		rows--;
 	}
 	if (!l->v.n_calls) {
-		ui_put(s->win, y + 1, 1, s->w - 2, "No calls in progress.", ui_role(UI_R_NOTE),
+		ui_put(s->win, y + 1, 1, s->w - 2, _("No calls in progress."), ui_role(UI_R_NOTE),
 		       false);
 		return;
 	}
 	if (!l->n_calls_shown && rows > 1)
-		ui_put(s->win, y + 1, 1, s->w - 2, "No call matches the filter (Esc clears it).",
+		ui_put(s->win, y + 1, 1, s->w - 2, _("No call matches the filter (Esc clears it)."),
 		       ui_role(UI_R_NOTE), false);
 	size_t top = panel_scroll(l, P_CALLS, l->n_calls_shown, rows - 1);
 	for (int r = 0; r + 1 < rows && top + (size_t)r < l->n_calls_shown; r++) {
@@ -237,11 +237,12 @@ static void draw_calls(struct ui_screen *s, struct live *l, int y, int rows, int
 
 static void draw_agents(struct ui_screen *s, struct live *l, int y, int rows, int64_t now)
 {
-	static const char *const t[] = {"Agent", "Interface", "Queues", "State", "In state"};
+	const char *const t[] = {_("Agent"), _("Interface"), _("Queues"), _("State"),
+	                         _("In state")};
 	/* the state gets room for "On call (paused: Training)" at 80 columns */
 	static const int base[] = {14, 11, 13, 26, 8}, grow[] = {3, 1, 2, 1, 0};
 	int cw[5];
-	ui_columns_fit(s->w, base, grow, 5, cw);
+	ui_columns_fit_titles(s->w, t, base, grow, 5, cw);
 	size_t on = 0, avail = 0;
 	for (size_t i = 0; i < l->v.n_agents; i++) {
 		pd_agent_state st = l->v.agents[i].state;
@@ -249,12 +250,13 @@ static void draw_agents(struct ui_screen *s, struct live *l, int y, int rows, in
 		avail += st == PD_AGENT_AVAILABLE;
 	}
 	char title[64];
-	snprintf(title, sizeof title, "Agents (%zu/%zu)%s", avail, on, l->asof);
+	snprintf(title, sizeof title, _("Agents (%zu/%zu)%s"), avail, on, l->asof);
 	header(s->win, y, s->w, t, cw, 5, l->panel == P_AGENTS, title);
 	if (rows < 2)
 		return;
 	if (!l->v.n_agents) {
-		ui_put(s->win, y + 1, 1, s->w - 2, "No queue agents.", ui_role(UI_R_NOTE), false);
+		ui_put(s->win, y + 1, 1, s->w - 2, _("No queue agents."), ui_role(UI_R_NOTE),
+		       false);
 		return;
 	}
 	size_t top = panel_scroll(l, P_AGENTS, l->v.n_agents, rows - 1);
@@ -279,16 +281,16 @@ static void draw_agents(struct ui_screen *s, struct live *l, int y, int rows, in
 
 static void draw_users(struct ui_screen *s, struct live *l, int y, int rows)
 {
-	static const char *const t[] = {"Endpoint", "Name", "Sub-account", "Device state"};
+	const char *const t[] = {_("Endpoint"), _("Name"), _("Sub-account"), _("Device state")};
 	static const int base[] = {10, 24, 18, 16}, grow[] = {0, 3, 2, 1};
 	int cw[4];
-	ui_columns_fit(s->w, base, grow, 4, cw);
+	ui_columns_fit_titles(s->w, t, base, grow, 4, cw);
 	char title[48];
-	snprintf(title, sizeof title, "Users (%zu)%s", l->v.n_users, l->asof);
+	snprintf(title, sizeof title, _("Users (%zu)%s"), l->v.n_users, l->asof);
 	header(s->win, y, s->w, t, cw, 4, true, title);
 	if (!l->v.n_users) {
-		ui_put(s->win, y + 1, 1, s->w - 2, "No users discovered yet.", ui_role(UI_R_NOTE),
-		       false);
+		ui_put(s->win, y + 1, 1, s->w - 2, _("No users discovered yet."),
+		       ui_role(UI_R_NOTE), false);
 		return;
 	}
 	size_t top = panel_scroll(l, P_USERS, l->v.n_users, rows - 1);
@@ -321,7 +323,7 @@ static void lv_draw(struct ui_screen *s)
 	int64_t now = pd_live_now_ms();
 	/* title: customer and link status, coloured by state */
 	char title[300];
-	snprintf(title, sizeof title, "Live — %s", l->name ? l->name : "");
+	snprintf(title, sizeof title, _("Live — %s"), l->name ? l->name : "");
 	ui_fill(w, 0, 0, s->w, ui_role(UI_R_TITLE));
 	int tw = ui_put(w, 0, 1, s->w / 2, title, ui_role(UI_R_TITLE), false);
 	char st[400] = "";
@@ -335,29 +337,33 @@ static void lv_draw(struct ui_screen *s)
 		if (l->v.stale) {
 			char at[16];
 			ui_live_clock(l->v.stale_since_ms, now, at, sizeof at);
-			snprintf(l->asof, sizeof l->asof, " as of %s", at);
+			snprintf(l->asof, sizeof l->asof, _(" as of %s"), at);
 		}
 	} else {
 		snprintf(st, sizeof st, "%s",
 		         ui_services_error(app)[0] ? ui_services_error(app)
-		                                   : "no PBX connection being monitored");
+		                                   : _("no PBX connection being monitored"));
 	}
 	char pbx[420];
-	snprintf(pbx, sizeof pbx, "PBX: %s", st);
+	snprintf(pbx, sizeof pbx, _("PBX: %s"), st);
 	int pw = pd_utf8_width(pbx);
 	int px = s->w - pw - 1 > tw + 2 ? s->w - pw - 1 : tw + 2;
 	ui_put(w, 0, px, s->w - px, pbx, ui_role(st_role) | A_BOLD, false);
 	/* line 1: panels; line 2: resync progress/result, else the last error */
 	ui_fill(w, 1, 0, s->w, ui_role(UI_R_TAB));
-	ui_put(w, 1, 1, 22, " Calls & agents ",
+	/* the second tab two cells after the first, measured: translations differ */
+	const char *tab1 = _(" Calls & agents "), *tab2 = _(" Users ");
+	int x2 = 1 + ui_text_width(tab1) + 2;
+	ui_put(w, 1, 1, ui_text_width(tab1), tab1,
 	       ui_role(l->panel != P_USERS ? UI_R_TAB_ACTIVE : UI_R_TAB), false);
-	ui_put(w, 1, 19, 12, " Users ", ui_role(l->panel == P_USERS ? UI_R_TAB_ACTIVE : UI_R_TAB),
-	       false);
+	if (x2 < s->w)
+		ui_put(w, 1, x2, s->w - x2, tab2,
+		       ui_role(l->panel == P_USERS ? UI_R_TAB_ACTIVE : UI_R_TAB), false);
 	enum ui_role rr = UI_R_NOTE;
 	const char *rs = ui_services_resync_text(app, l->id, &rr);
 	if (*rs) {
-		char *t = xasprintf("%s%s", rs,
-		                    ui_services_resync_active(app, l->id) ? " · Esc cancels" : "");
+		char *t = xasprintf(
+		    "%s%s", rs, ui_services_resync_active(app, l->id) ? _(" · Esc cancels") : "");
 		ui_put(w, 2, 1, s->w - 2, t, ui_role(rr), false);
 		free(t);
 	} else if (l->have &&
@@ -365,10 +371,10 @@ static void lv_draw(struct ui_screen *s)
 		char buf[320];
 		int k = 0;
 		if (l->v.stale)
-			k = snprintf(buf, sizeof buf, "Last known state%s (stale)%s", l->asof,
+			k = snprintf(buf, sizeof buf, _("Last known state%s (stale)%s"), l->asof,
 			             l->v.last_error[0] ? " · " : "");
 		if (l->v.last_error[0] && k >= 0 && (size_t)k < sizeof buf)
-			snprintf(buf + k, sizeof buf - (size_t)k, "Last error: %s",
+			snprintf(buf + k, sizeof buf - (size_t)k, _("Last error: %s"),
 			         l->v.last_error);
 		ui_put(w, 2, 1, s->w - 2, buf,
 		       ui_role(l->v.last_error[0] ? UI_R_STATUS_ERROR : UI_R_STATUS_WARN), false);
@@ -376,9 +382,10 @@ static void lv_draw(struct ui_screen *s)
 	int body = 3, end = s->h - 1; /* last line: key hints */
 	int avail = end - body;
 	if (!l->have) {
-		ui_put(w, body + 1, 1, s->w - 2,
-		       "Nothing live for this customer: no PBX connection, or it is not enabled.",
-		       ui_role(UI_R_NOTE), false);
+		ui_put(
+		    w, body + 1, 1, s->w - 2,
+		    _("Nothing live for this customer: no PBX connection, or it is not enabled."),
+		    ui_role(UI_R_NOTE), false);
 	} else if (l->panel == P_USERS) {
 		draw_users(s, l, body, avail);
 	} else {
@@ -396,8 +403,9 @@ static void lv_draw(struct ui_screen *s)
 		draw_calls(s, l, body, rc, now);
 		draw_agents(s, l, body + rc + 1, avail - rc - 1, now);
 	}
-	const char *hint = app->read_only ? "Tab: users/calls · ↑↓ scroll · Esc: back"
-	                                  : "Tab: panel · ↑↓ scroll · s: resync users · Esc: back";
+	const char *hint = app->read_only
+	                       ? _("Tab: users/calls · ↑↓ scroll · Esc: back")
+	                       : _("Tab: panel · ↑↓ scroll · s: resync users · Esc: back");
 	ui_put(w, s->h - 1, 1, s->w - 2, hint, ui_role(UI_R_NOTE), false);
 	/* tick only while something on screen counts */
 	bool counting = false;
@@ -486,13 +494,13 @@ static int lv_data(struct ui_screen *s)
 static const char *lv_help(struct ui_screen *s)
 {
 	(void)s;
-	return "Live PBX state of one customer, updated as events arrive. Calls: from, to,\n"
-	       "direction, state, queue, agent and a ticking duration; ended calls stay a\n"
-	       "few seconds and keep their caller. Agents: queues, state and time in state:\n"
-	       "Not ready shows the pause reason, a call taken while paused \"On call (paused:\n"
-	       "Lunch)\", Wrap-up counts down to its end (the connection's wrap-up time).\n"
-	       "Users: endpoints with their device state. s asks the PBX for its\n"
-	       "users again and shows the progress and the result (new, updated, removed).";
+	return _("Live PBX state of one customer, updated as events arrive. Calls: from, to,\n"
+	         "direction, state, queue, agent and a ticking duration; ended calls stay a\n"
+	         "few seconds and keep their caller. Agents: queues, state and time in state:\n"
+	         "Not ready shows the pause reason, a call taken while paused \"On call (paused:\n"
+	         "Lunch)\", Wrap-up counts down to its end (the connection's wrap-up time).\n"
+	         "Users: endpoints with their device state. s asks the PBX for its\n"
+	         "users again and shows the progress and the result (new, updated, removed).");
 }
 
 const struct ui_screen_ops ui_live_ops = {
@@ -507,5 +515,5 @@ const struct ui_screen_ops ui_live_ops = {
     .help = lv_help,
     .on_data = lv_data,
     .on_tick = lv_tick,
-    .fkeys = "F1|Help|Tab|Panel|s|Resync|Esc|Back|F10|Quit",
+    .fkeys = N_("F1|Help|Tab|Panel|s|Resync|Esc|Back|F10|Quit"),
 };

@@ -47,7 +47,7 @@ void ui_services_start(struct ui_app *app)
 	struct ui_services *v = xcalloc(1, sizeof *v);
 	app->svc = v;
 	if (!app->store || !app->opts->db_path) {
-		snprintf(v->error, sizeof v->error, "no database: PBX monitoring is off");
+		snprintf(v->error, sizeof v->error, _("no database: PBX monitoring is off"));
 		return;
 	}
 	v->own_commits = own_commits(app);
@@ -66,7 +66,8 @@ void ui_services_start(struct ui_app *app)
 		v->cl = NULL;
 		pd_live_free(v->live);
 		v->live = NULL;
-		snprintf(v->error, sizeof v->error, "PBX monitor not reached: %.250s", e.message);
+		snprintf(v->error, sizeof v->error, _("PBX monitor not reached: %.250s"),
+		         e.message);
 		ui_msg(app, UI_R_STATUS_ERROR, "%s", v->error);
 		return;
 	}
@@ -128,11 +129,11 @@ static void resync_update(struct ui_app *app)
 	enum ui_role role = UI_R_STATUS_OK;
 	if (pd_serve_client_last_sync(v->cl, v->rs_cid, &r, &seq) && seq > v->rs_seq0) {
 		snprintf(text, sizeof text,
-		         "resync: %d new, %d updated, %d removed, %d linked, %d unchanged", r.added,
-		         r.updated, r.removed, r.linked, r.unchanged);
+		         _("resync: %d new, %d updated, %d removed, %d linked, %d unchanged"),
+		         r.added, r.updated, r.removed, r.linked, r.unchanged);
 		if (r.sub_accounts_added)
 			snprintf(text + strlen(text), sizeof text - strlen(text),
-			         ", %d sub-accounts added", r.sub_accounts_added);
+			         _(", %d sub-accounts added"), r.sub_accounts_added);
 		v->rs_active = false;
 		v->rs_done_ms = pd_live_now_ms();
 	} else {
@@ -141,13 +142,13 @@ static void resync_update(struct ui_app *app)
 		int64_t waited = pd_live_now_ms() - v->rs_started_ms;
 		if (known && s.link == PD_LINK_DISCOVERING) {
 			v->rs_saw_sync = true;
-			snprintf(text, sizeof text, "resync: %.180s", s.status);
+			snprintf(text, sizeof text, _("resync: %.180s"), s.status);
 			role = UI_R_STATUS_WARN;
 		} else if (known &&
 		           (s.link == PD_LINK_AUTH_FAILED || s.link == PD_LINK_DISABLED ||
 		            s.link == PD_LINK_UNSUPPORTED || s.link == PD_LINK_CONFIG_ERROR ||
 		            (pd_link_state_retries(s.link) && v->rs_saw_sync))) {
-			snprintf(text, sizeof text, "resync failed: %.180s", s.status);
+			snprintf(text, sizeof text, _("resync failed: %.180s"), s.status);
 			role = UI_R_STATUS_ERROR;
 			v->rs_active = false;
 			v->rs_done_ms = pd_live_now_ms();
@@ -156,19 +157,19 @@ static void resync_update(struct ui_app *app)
 			/* discovery ran but nothing was stored (sync off, or a
 			 * read-only database) */
 			snprintf(text, sizeof text,
-			         "resync: users listed, nothing stored (sync is off)");
+			         _("resync: users listed, nothing stored (sync is off)"));
 			role = UI_R_STATUS_WARN;
 			v->rs_active = false;
 			v->rs_done_ms = pd_live_now_ms();
 		} else if (waited > RESYNC_TIMEOUT_MS) {
-			snprintf(text, sizeof text, "resync: no answer from the PBX after %d s",
+			snprintf(text, sizeof text, _("resync: no answer from the PBX after %d s"),
 			         RESYNC_TIMEOUT_MS / 1000);
 			role = UI_R_STATUS_ERROR;
 			v->rs_active = false;
 			v->rs_done_ms = pd_live_now_ms();
 		} else {
-			snprintf(text, sizeof text, "resync: %.180s",
-			         known ? s.status : "waiting for the monitor");
+			snprintf(text, sizeof text, _("resync: %.180s"),
+			         known ? s.status : _("waiting for the monitor"));
 			role = UI_R_STATUS_WARN;
 		}
 	}
@@ -219,7 +220,7 @@ void ui_services_second(struct ui_app *app)
 			ui_msg(app, UI_R_STATUS_WARN, "%s", PD_SERVE_LOST_TEXT);
 			v->was_lost = true;
 		} else if (att && v->was_lost) {
-			ui_msg(app, UI_R_STATUS_OK, "monitor restarted: live data again");
+			ui_msg(app, UI_R_STATUS_OK, _("monitor restarted: live data again"));
 			v->was_lost = false;
 		} else if (!att && err[0] && strcmp(err, v->error)) {
 			ui_msg(app, UI_R_STATUS_WARN, "%s", err);
@@ -246,12 +247,12 @@ void ui_services_resync(struct ui_app *app, int64_t cid)
 {
 	struct ui_services *v = svc(app);
 	if (!v || !v->cl || !pd_serve_client_attached(v->cl)) {
-		ui_msg(app, UI_R_STATUS_ERROR, "resync: %s",
-		       v && v->error[0] ? v->error : "the PBX monitor is not running");
+		ui_msg(app, UI_R_STATUS_ERROR, _("resync: %s"),
+		       v && v->error[0] ? v->error : _("the PBX monitor is not running"));
 		return;
 	}
 	if (app->read_only) {
-		ui_msg(app, UI_R_STATUS_WARN, "read-only console: no resync");
+		ui_msg(app, UI_R_STATUS_WARN, _("read-only console: no resync"));
 		return;
 	}
 	/* the connection's switches hold, as for 'pbx resync' without --force:
@@ -263,9 +264,9 @@ void ui_services_resync(struct ui_app *app, int64_t cid)
 		pd_pbx_free(&p);
 		if (!enabled || !sync) {
 			ui_msg(app, UI_R_STATUS_WARN, "%s",
-			       !enabled ? "resync: the PBX connection is disabled (E enables it)"
-			                : "resync: user sync is off for this connection (turn on "
-			                  "\"Sync users\" in its settings)");
+			       !enabled ? _("resync: the PBX connection is disabled (E enables it)")
+			                : _("resync: user sync is off for this connection (turn on "
+			                    "\"Sync users\" in its settings)"));
 			return;
 		}
 	}
@@ -296,8 +297,8 @@ bool ui_services_resync_cancel(struct ui_app *app, int64_t cid)
 	v->rs_done_ms = pd_live_now_ms();
 	v->rs_role = cancelled ? UI_R_STATUS_WARN : UI_R_STATUS_OK;
 	snprintf(v->rs_text, sizeof v->rs_text, "%s",
-	         cancelled ? "resync cancelled: nothing written (the users are as before)"
-	                   : "resync: already written");
+	         cancelled ? _("resync cancelled: nothing written (the users are as before)")
+	                   : _("resync: already written"));
 	ui_msg(app, v->rs_role, "%s", v->rs_text);
 	return true;
 }
@@ -334,10 +335,11 @@ void ui_services_health(struct ui_app *app, char *buf, size_t n, enum ui_role *r
 			    c.by_link[PD_LINK_RETRYING] + c.by_link[PD_LINK_PROTOCOL_ERROR];
 			int64_t failed =
 			    c.by_link[PD_LINK_AUTH_FAILED] + c.by_link[PD_LINK_CONFIG_ERROR];
-			snprintf(buf, n,
-			         "PBX (stored): %lld monitoring · %lld retrying · %lld auth failed",
-			         (long long)c.by_link[PD_LINK_MONITORING], (long long)retrying,
-			         (long long)failed);
+			snprintf(
+			    buf, n,
+			    _("PBX (stored): %lld monitoring · %lld retrying · %lld auth failed"),
+			    (long long)c.by_link[PD_LINK_MONITORING], (long long)retrying,
+			    (long long)failed);
 			*role = failed || retrying ? UI_R_STATUS_WARN : UI_R_STATUS;
 		} else {
 			snprintf(buf, n, "PBX: —");
@@ -348,7 +350,7 @@ void ui_services_health(struct ui_app *app, char *buf, size_t n, enum ui_role *r
 		/* "PBX: connecting to the monitor", "PBX: monitor lost, restarting" */
 		char why[sizeof v->error];
 		pd_serve_client_error(v->cl, why, sizeof why);
-		snprintf(buf, n, "PBX: %s", why[0] ? why : "connecting to the monitor");
+		snprintf(buf, n, _("PBX: %s"), why[0] ? why : _("connecting to the monitor"));
 		*role = UI_R_STATUS_WARN;
 		return;
 	}
@@ -360,7 +362,7 @@ void ui_services_health(struct ui_app *app, char *buf, size_t n, enum ui_role *r
 			by[all[i].link]++;
 	free(all);
 	if (!k) {
-		snprintf(buf, n, "PBX: none");
+		snprintf(buf, n, _("PBX: none"));
 		return;
 	}
 	/* worst first, only the states that occur */
@@ -419,12 +421,12 @@ void ui_live_short_status(pd_link_state st, int done, int total, int64_t retry_a
 {
 	switch (st) {
 	case PD_LINK_DISCOVERING:
-		snprintf(buf, n, "sync %d/%d", done, total);
+		snprintf(buf, n, _("sync %d/%d"), done, total);
 		break;
 	case PD_LINK_RETRYING:
 	case PD_LINK_PROTOCOL_ERROR: {
 		int64_t s = (retry_at_ms - now_ms + 999) / 1000;
-		snprintf(buf, n, "retry %llds", (long long)(s < 0 ? 0 : s));
+		snprintf(buf, n, _("retry %llds"), (long long)(s < 0 ? 0 : s));
 		break;
 	}
 	default:
@@ -453,18 +455,19 @@ bool ui_live_down_text(pd_link_state st, int64_t down_since_ms, int64_t retry_at
 		s = 0;
 	switch (st) {
 	case PD_LINK_RETRYING:
-		snprintf(buf, n, "down since %s, retrying in %lld s", at, (long long)s);
+		snprintf(buf, n, _("down since %s, retrying in %lld s"), at, (long long)s);
 		return true;
 	case PD_LINK_PROTOCOL_ERROR:
-		snprintf(buf, n, "protocol error since %s, retrying in %lld s", at, (long long)s);
+		snprintf(buf, n, _("protocol error since %s, retrying in %lld s"), at,
+		         (long long)s);
 		return true;
 	case PD_LINK_AUTH_FAILED:
-		snprintf(buf, n, "auth failed since %s", at);
+		snprintf(buf, n, _("auth failed since %s"), at);
 		return true;
 	case PD_LINK_CONNECTING:
 	case PD_LINK_LOGGING_IN:
 	case PD_LINK_DISCOVERING:
-		snprintf(buf, n, "down since %s, reconnecting", at);
+		snprintf(buf, n, _("down since %s, reconnecting"), at);
 		return true;
 	default:
 		return false;
@@ -510,9 +513,9 @@ void ui_live_agent_state(const pd_live_agent *a, int64_t now_ms, char *buf, size
 	           a->state != PD_AGENT_LOGGED_OFF) {
 		/* a call taken while paused: the pause stays the truth */
 		if (reason)
-			snprintf(buf, n, "%s (paused: %s)", name, a->reason);
+			snprintf(buf, n, _("%s (paused: %s)"), name, a->reason);
 		else
-			snprintf(buf, n, "%s (paused)", name);
+			snprintf(buf, n, _("%s (paused)"), name);
 	} else {
 		snprintf(buf, n, "%s", name);
 	}
@@ -557,27 +560,27 @@ bool ui_live_row(struct ui_app *app, const pd_row *r, struct ui_live_cols *out)
 	                      sizeof out->pbx)) {
 		/* "down since 14:02, retrying in 12 s": the countdown is live */
 	} else if (s.link == PD_LINK_DISCOVERING) {
-		snprintf(out->pbx, sizeof out->pbx, "syncing %d/%d", s.sync_done, s.sync_total);
+		snprintf(out->pbx, sizeof out->pbx, _("syncing %d/%d"), s.sync_done, s.sync_total);
 	} else if (pd_link_state_retries(s.link)) {
 		int64_t secs = (s.retry_at_ms - pd_live_now_ms() + 999) / 1000;
 		snprintf(out->pbx, sizeof out->pbx, "%s in %llds",
-		         s.link == PD_LINK_RETRYING ? "retrying" : "protocol error, retrying",
+		         s.link == PD_LINK_RETRYING ? "retrying" : _("protocol error, retrying"),
 		         (long long)(secs < 0 ? 0 : secs));
 	} else {
 		snprintf(out->pbx, sizeof out->pbx, "%s", pd_link_state_label(s.link));
 	}
-	static const char *const brief[PD_LINK_N_STATES] = {
-	    [PD_LINK_DISABLED] = "off",       [PD_LINK_CONNECTING] = "connect",
-	    [PD_LINK_LOGGING_IN] = "login",   [PD_LINK_DISCOVERING] = "syncing",
-	    [PD_LINK_MONITORING] = "monitor", [PD_LINK_RETRYING] = "retry",
-	    [PD_LINK_AUTH_FAILED] = "auth ✗", [PD_LINK_PROTOCOL_ERROR] = "proto ✗",
-	    [PD_LINK_UNSUPPORTED] = "no drv", [PD_LINK_CONFIG_ERROR] = "conf ✗"};
+	const char *const brief[PD_LINK_N_STATES] = {
+	    [PD_LINK_DISABLED] = _("off"),       [PD_LINK_CONNECTING] = _("connect"),
+	    [PD_LINK_LOGGING_IN] = _("login"),   [PD_LINK_DISCOVERING] = _("syncing"),
+	    [PD_LINK_MONITORING] = _("monitor"), [PD_LINK_RETRYING] = _("retry"),
+	    [PD_LINK_AUTH_FAILED] = _("auth ✗"), [PD_LINK_PROTOCOL_ERROR] = _("proto ✗"),
+	    [PD_LINK_UNSUPPORTED] = _("no drv"), [PD_LINK_CONFIG_ERROR] = _("conf ✗")};
 	if (pd_link_state_retries(s.link)) { /* the countdown, at 80 columns too */
 		int64_t secs = (s.retry_at_ms - now + 999) / 1000;
 		if (s.down_since_ms) {
 			char at[16];
 			ui_live_clock(s.down_since_ms, now, at, sizeof at);
-			snprintf(out->pbx_mid, sizeof out->pbx_mid, "down %s, %ds", at,
+			snprintf(out->pbx_mid, sizeof out->pbx_mid, _("down %s, %ds"), at,
 			         (int)(secs < 0      ? 0
 			               : secs > 9999 ? 9999
 			                             : secs));

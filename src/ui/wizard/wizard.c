@@ -119,7 +119,7 @@ static bool step_ok(struct wiz *z)
 	z->on_buttons = false;
 	if (first >= 0)
 		wiz_show_field(z, first);
-	wiz_note(z, UI_R_STATUS_ERROR, "%zu field%s to fix before going on", bad,
+	wiz_note(z, UI_R_STATUS_ERROR, _("%zu field%s to fix before going on"), bad,
 	         bad == 1 ? "" : "s");
 	return false;
 }
@@ -208,7 +208,7 @@ static int create_customer(struct wiz *z)
 {
 	struct ui_app *app = z->app;
 	if (!app->store) {
-		ui_msg(app, UI_R_STATUS_ERROR, "No database: %s",
+		ui_msg(app, UI_R_STATUS_ERROR, _("No database: %s"),
 		       app->db_error ? app->db_error : "");
 		return UI_HANDLED | UI_REDRAW;
 	}
@@ -250,7 +250,7 @@ static int create_customer(struct wiz *z)
 				}
 				break;
 			}
-		ui_show_err(app, "Customer not created", &e);
+		ui_show_err(app, _("Customer not created"), &e);
 		return UI_HANDLED | UI_REDRAW;
 	}
 	/* created: the draft has done its job */
@@ -259,7 +259,7 @@ static int create_customer(struct wiz *z)
 	pd_wiz_draft_delete(app->store, &de);
 	app->select_customer_id = out.id;
 	ui_app_data_changed(app);
-	ui_msg(app, UI_R_STATUS_OK, "Customer %s created (tenant %s); invitation queued for %s",
+	ui_msg(app, UI_R_STATUS_OK, _("Customer %s created (tenant %s); invitation queued for %s"),
 	       out.name, out.tenant_id, z->w.admin.email);
 	pd_customer_free(&out);
 	return UI_HANDLED | UI_CLOSE;
@@ -271,7 +271,8 @@ static int discover(struct wiz *z)
 	if (z->w.step != PD_WIZ_ROLES || z->probe)
 		return UI_HANDLED;
 	if (z->w.no_pbx) {
-		wiz_note(z, UI_R_STATUS_WARN, "No PBX in step 3: there are no users to discover");
+		wiz_note(z, UI_R_STATUS_WARN,
+		         _("No PBX in step 3: there are no users to discover"));
 		return UI_HANDLED;
 	}
 	wiz_pull_all(z);
@@ -279,13 +280,13 @@ static int discover(struct wiz *z)
 	pd_err e = {0};
 	pd_status st = pd_wiz_pbx(&z->ctx, &z->w, &p, &e);
 	if (st == PD_OK && (!p.secret || !*p.secret))
-		st = pd_fail(&e, PD_E_INVALID, "secret", "type the secret in step 3 first");
+		st = pd_fail(&e, PD_E_INVALID, "secret", _("type the secret in step 3 first"));
 	if (st == PD_OK || !strcmp(e.field, "enabled")) /* created disabled still probes */
 		z->probe = wiz_probe_start(z->app, &p, &e);
 	pd_pbx_free(&p);
-	pd_wiz_found_set(&z->w, NULL, 0, z->probe ? "Discovering the users on the PBX…" : NULL);
+	pd_wiz_found_set(&z->w, NULL, 0, z->probe ? _("Discovering the users on the PBX…") : NULL);
 	if (!z->probe)
-		wiz_note(z, UI_R_STATUS_ERROR, "PBX users not discovered: %s", e.message);
+		wiz_note(z, UI_R_STATUS_ERROR, _("PBX users not discovered: %s"), e.message);
 	z->rebuild = true;
 	wiz_settle(z);
 	return UI_HANDLED | UI_REDRAW;
@@ -366,10 +367,10 @@ static int ask_key(struct wiz *z, const struct ui_event *ev)
 			go_step(z, z->w.step, focus);
 			if (z->w.had_secret)
 				wiz_note(z, UI_R_STATUS_WARN,
-				         "Draft resumed. The PBX secret is never kept: type it "
-				         "again in step 3.");
+				         _("Draft resumed. The PBX secret is never kept: type it "
+				           "again in step 3."));
 			else
-				wiz_note(z, UI_R_STATUS_OK, "Draft resumed.");
+				wiz_note(z, UI_R_STATUS_OK, _("Draft resumed."));
 		}
 		return UI_HANDLED | UI_REDRAW;
 	}
@@ -377,14 +378,14 @@ static int ask_key(struct wiz *z, const struct ui_event *ev)
 	case 1: /* keep */
 		wiz_save_draft(z);
 		z->finished = true;
-		ui_msg(z->app, UI_R_STATUS_OK, "Draft kept: press n to resume it.");
+		ui_msg(z->app, UI_R_STATUS_OK, _("Draft kept: press n to resume it."));
 		return UI_HANDLED | UI_CLOSE;
 	case 2: { /* discard */
 		pd_err e = {0};
 		if (z->app->store)
 			pd_wiz_draft_delete(z->app->store, &e);
 		z->finished = true;
-		ui_msg(z->app, UI_R_STATUS_OK, "Wizard cancelled: nothing was created.");
+		ui_msg(z->app, UI_R_STATUS_OK, _("Wizard cancelled: nothing was created."));
 		return UI_HANDLED | UI_CLOSE;
 	}
 	default:
@@ -611,15 +612,15 @@ static int probe_collect(struct wiz *z)
 	wiz_probe_stop(z->probe);
 	z->probe = NULL;
 	char *status =
-	    err[0] ? xasprintf("PBX users not discovered: %s", err)
+	    err[0] ? xasprintf(_("PBX users not discovered: %s"), err)
 	    : n > PD_WIZ_FOUND_MAX
-	        ? xasprintf("%zu users found on the PBX; the first %d can get a role "
-	                    "here, all get one in the Roles tab after the first sync.",
+	        ? xasprintf(_("%zu users found on the PBX; the first %d can get a role "
+	                      "here, all get one in the Roles tab after the first sync."),
 	                    n, PD_WIZ_FOUND_MAX)
-	    : n ? xasprintf("%zu user%s found on the PBX: give roles below (no role = no "
-	                    "access); created with the customer, then kept in sync.",
+	    : n ? xasprintf(_("%zu user%s found on the PBX: give roles below (no role = no "
+	                      "access); created with the customer, then kept in sync."),
 	                    n, n == 1 ? "" : "s")
-	        : xstrdup("The PBX has no users yet; they are synced after creation.");
+	        : xstrdup(_("The PBX has no users yet; they are synced after creation."));
 	wiz_pull_all(z);
 	pd_wiz_found_set(&z->w, u, n, status);
 	free(status);
@@ -653,7 +654,7 @@ static int w_on_data(struct ui_screen *s)
 	z->name_ok = pd_wiz_check_field(&z->ctx, &z->w, "name", msg, sizeof msg);
 	pd_wiz_errors_set(&z->errs, "name", z->name_ok ? NULL : msg);
 	ui_form_set_error(z->form, idx, z->name_ok ? NULL : msg);
-	ui_form_set_note(z->form, idx, z->name_ok ? "✓ available" : NULL);
+	ui_form_set_note(z->form, idx, z->name_ok ? _("✓ available") : NULL);
 	return UI_REDRAW;
 }
 
@@ -662,7 +663,7 @@ static const char *keys_of(struct ui_app *app, enum ui_action a, char *out, size
 {
 	ui_keymap_keys_of(app->keys, a, out, n);
 	if (!out[0])
-		snprintf(out, n, "(unbound: %s)", ui_action_name(a));
+		snprintf(out, n, _("(unbound: %s)"), ui_action_name(a));
 	return out;
 }
 
@@ -671,23 +672,23 @@ static const char *w_help(struct ui_screen *s)
 	struct wiz *z = s->priv;
 	struct ui_app *app = s->app;
 	char nx[64], sv[64], bk[64], pk[64], ad[64], dl[64], ds[64], es[64];
-	snprintf(z->help, sizeof z->help,
-	         "Creation wizard: Tab / Shift-Tab move between fields (each field is checked "
-	         "when you leave it). %s or %s: next step (on the summary: create the customer); "
-	         "PgDn also goes on, never creates. %s or PgUp: previous step (values are kept). "
-	         "Enter or %s on a choice opens its list; in Country type part of the French or "
-	         "English name. Space toggles a [x] box. %s adds a user and %s removes the one "
-	         "under the cursor (step 4); %s there lists the users the PBX of step 3 has "
-	         "(nothing is written: they are synced after creation). %s asks whether to "
-	         "discard the draft, keep it or continue. The draft is saved as you go (never the "
-	         "PBX secret) and offered again the next time the wizard opens. Nothing is written "
-	         "until \"Create customer\" on the summary.",
-	         keys_of(app, UI_A_WIZ_NEXT, nx, sizeof nx), keys_of(app, UI_A_SAVE, sv, sizeof sv),
-	         keys_of(app, UI_A_WIZ_BACK, bk, sizeof bk), keys_of(app, UI_A_PICK, pk, sizeof pk),
-	         keys_of(app, UI_A_WIZ_ADD_USER, ad, sizeof ad),
-	         keys_of(app, UI_A_WIZ_DEL_USER, dl, sizeof dl),
-	         keys_of(app, UI_A_WIZ_DISCOVER, ds, sizeof ds),
-	         keys_of(app, UI_A_BACK, es, sizeof es));
+	snprintf(
+	    z->help, sizeof z->help,
+	    _("Creation wizard: Tab / Shift-Tab move between fields (each field is checked "
+	      "when you leave it). %s or %s: next step (on the summary: create the customer); "
+	      "PgDn also goes on, never creates. %s or PgUp: previous step (values are kept). "
+	      "Enter or %s on a choice opens its list; in Country type part of the French or "
+	      "English name. Space toggles a [x] box. %s adds a user and %s removes the one "
+	      "under the cursor (step 4); %s there lists the users the PBX of step 3 has "
+	      "(nothing is written: they are synced after creation). %s asks whether to "
+	      "discard the draft, keep it or continue. The draft is saved as you go (never the "
+	      "PBX secret) and offered again the next time the wizard opens. Nothing is written "
+	      "until \"Create customer\" on the summary."),
+	    keys_of(app, UI_A_WIZ_NEXT, nx, sizeof nx), keys_of(app, UI_A_SAVE, sv, sizeof sv),
+	    keys_of(app, UI_A_WIZ_BACK, bk, sizeof bk), keys_of(app, UI_A_PICK, pk, sizeof pk),
+	    keys_of(app, UI_A_WIZ_ADD_USER, ad, sizeof ad),
+	    keys_of(app, UI_A_WIZ_DEL_USER, dl, sizeof dl),
+	    keys_of(app, UI_A_WIZ_DISCOVER, ds, sizeof ds), keys_of(app, UI_A_BACK, es, sizeof es));
 	return z->help;
 }
 
@@ -702,9 +703,10 @@ static void w_status(struct ui_screen *s, char *buf, size_t n, enum ui_role *rol
 	const char *err = cur >= 0 ? ui_form_error(z->form, cur) : NULL;
 	if (err) {
 		*role = UI_R_STATUS_ERROR;
-		snprintf(buf, n, "%s%s%s: %s", z->note_role == UI_R_STATUS_ERROR ? z->note : "",
-		         z->note_role == UI_R_STATUS_ERROR && z->note[0] ? " · " : "",
-		         z->fields[cur].label, err);
+		char *field_err = xasprintf(_("%s: %s"), z->fields[cur].label, err);
+		snprintf(buf, n, "%s%s%s", z->note_role == UI_R_STATUS_ERROR ? z->note : "",
+		         z->note_role == UI_R_STATUS_ERROR && z->note[0] ? " · " : "", field_err);
+		free(field_err);
 		return;
 	}
 	size_t step_errs = 0;
@@ -718,8 +720,8 @@ static void w_status(struct ui_screen *s, char *buf, size_t n, enum ui_role *rol
 		return;
 	}
 	*role = UI_R_STATUS;
-	snprintf(buf, n, "New customer — %s%s", pd_wiz_step_title(z->w.step),
-	         z->app->store ? " · draft saved as you go" : " · no database");
+	snprintf(buf, n, _("New customer — %s%s"), pd_wiz_step_title(z->w.step),
+	         z->app->store ? _(" · draft saved as you go") : _(" · no database"));
 }
 
 /* ------------------------------------------------------------- lifecycle */
@@ -729,11 +731,11 @@ static pd_status w_create(struct ui_screen *s, void *arg, pd_err *e)
 	struct ui_app *app = s->app;
 	(void)arg;
 	if (!app->store)
-		return pd_fail(e, PD_E_UNAVAILABLE, NULL, "no database: %s",
-		               app->db_error ? app->db_error : "cannot open it");
+		return pd_fail(e, PD_E_UNAVAILABLE, NULL, _("no database: %s"),
+		               app->db_error ? app->db_error : _("cannot open it"));
 	if (app->read_only)
 		return pd_fail(e, PD_E_USAGE, NULL,
-		               "read-only console: no customer can be created");
+		               _("read-only console: no customer can be created"));
 	/* A user has one draft: a second wizard of the same user (another
 	 * console) would overwrite the first one's draft field by field. */
 	char *lock_name = xasprintf("wizard-%s", app->actor.user);
@@ -742,8 +744,8 @@ static pd_status w_create(struct ui_screen *s, void *arg, pd_err *e)
 	free(lock_name);
 	if (lst == PD_E_TEMPFAIL)
 		return pd_fail(e, PD_E_TEMPFAIL, NULL,
-		               "The wizard is already open in another console of %s: finish or "
-		               "leave it there first (its draft would be overwritten).",
+		               _("The wizard is already open in another console of %s: finish or "
+		                 "leave it there first (its draft would be overwritten)."),
 		               app->actor.user);
 	struct wiz *z = xcalloc(1, sizeof *z);
 	z->lock_fd = lock;
@@ -772,7 +774,7 @@ static pd_status w_create(struct ui_screen *s, void *arg, pd_err *e)
 		pd_wiz_changed(&z->ctx, &z->w, "platform"); /* secret flags from the catalogue */
 	} else if (ds != PD_E_NOTFOUND) {
 		/* an unreadable draft is not fatal: say so and start afresh */
-		ui_msg(app, UI_R_STATUS_WARN, "Draft ignored: %s", de.message);
+		ui_msg(app, UI_R_STATUS_WARN, _("Draft ignored: %s"), de.message);
 		pd_wiz_free(&z->w);
 		pd_wiz_init(&z->w);
 	}
@@ -862,14 +864,14 @@ static void build_fkeys(struct ui_app *app, pd_wiz_step step, bool no_pbx)
 		enum ui_action a;
 		const char *label;
 	} bar[] = {
-	    {UI_A_HELP, "Help"},
-	    {UI_A_PICK, "Choices"},
-	    {UI_A_WIZ_BACK, "Back"},
-	    {UI_A_WIZ_NEXT, "Next"},
-	    {UI_A_WIZ_ADD_USER, "Add user"},
-	    {UI_A_WIZ_DEL_USER, "Del user"},
-	    {UI_A_WIZ_DISCOVER, "Discover"},
-	    {UI_A_BACK, "Cancel"},
+	    {UI_A_HELP, N_("Help")},
+	    {UI_A_PICK, N_("Choices")},
+	    {UI_A_WIZ_BACK, N_("Back")},
+	    {UI_A_WIZ_NEXT, N_("Next")},
+	    {UI_A_WIZ_ADD_USER, N_("Add user")},
+	    {UI_A_WIZ_DEL_USER, N_("Del user")},
+	    {UI_A_WIZ_DISCOVER, N_("Discover")},
+	    {UI_A_BACK, N_("Cancel")},
 	};
 	size_t used = 0;
 	wizard_fkeys[0] = 0;
@@ -884,7 +886,7 @@ static void build_fkeys(struct ui_app *app, pd_wiz_step step, bool no_pbx)
 		if (!k[0])
 			continue; /* unbound: nothing to show */
 		int w = snprintf(wizard_fkeys + used, sizeof wizard_fkeys - used, "%s%s|%s",
-		                 used ? "|" : "", k, bar[i].label);
+		                 used ? "|" : "", k, _(bar[i].label));
 		if (w < 0 || (size_t)w >= sizeof wizard_fkeys - used) {
 			wizard_fkeys[used] = 0;
 			break;

@@ -140,7 +140,7 @@ static pd_status get_str(json_t *o, const char *path, const char *k, char **dst,
 	if (!v)
 		return PD_OK;
 	if (!json_is_string(v))
-		return pd_fail(e, PD_E_INVALID, k, "draft: %s%s must be a string", path, k);
+		return pd_fail(e, PD_E_INVALID, k, _("draft: %s%s must be a string"), path, k);
 	pd_set_str(dst, json_string_value(v));
 	return PD_OK;
 }
@@ -151,7 +151,7 @@ static pd_status get_bool(json_t *o, const char *path, const char *k, bool *dst,
 	if (!v)
 		return PD_OK;
 	if (!json_is_boolean(v))
-		return pd_fail(e, PD_E_INVALID, k, "draft: %s%s must be true or false", path, k);
+		return pd_fail(e, PD_E_INVALID, k, _("draft: %s%s must be true or false"), path, k);
 	*dst = json_is_true(v);
 	return PD_OK;
 }
@@ -160,7 +160,7 @@ static pd_status get_obj(json_t *root, const char *k, json_t **out, pd_err *e)
 {
 	*out = json_object_get(root, k);
 	if (*out && !json_is_object(*out))
-		return pd_fail(e, PD_E_INVALID, k, "draft: %s must be an object", k);
+		return pd_fail(e, PD_E_INVALID, k, _("draft: %s must be an object"), k);
 	return PD_OK;
 }
 
@@ -169,7 +169,7 @@ static pd_status user_from(json_t *o, const char *path, pd_wiz_user *u, bool wit
 	if (!o)
 		return PD_OK;
 	if (!json_is_object(o))
-		return pd_fail(e, PD_E_INVALID, "users", "draft: %s must be an object", path);
+		return pd_fail(e, PD_E_INVALID, "users", _("draft: %s must be an object"), path);
 	pd_status st;
 	if ((st = get_str(o, path, "display_name", &u->display_name, e)) ||
 	    (st = get_str(o, path, "email", &u->email, e)) ||
@@ -188,7 +188,7 @@ static pd_status found_from(json_t *root, pd_wiz *w, pd_err *e)
 		return PD_OK;
 	if (!json_is_array(found) || json_array_size(found) > PD_WIZ_FOUND_MAX)
 		return pd_fail(e, PD_E_INVALID, "found",
-		               "draft: found must be a list of at most %d PBX users",
+		               _("draft: found must be a list of at most %d PBX users"),
 		               PD_WIZ_FOUND_MAX);
 	size_t n = json_array_size(found);
 	pd_synced_user *u = xcalloc(n ? n : 1, sizeof *u);
@@ -199,7 +199,8 @@ static pd_status found_from(json_t *root, pd_wiz *w, pd_err *e)
 		char path[32];
 		snprintf(path, sizeof path, "found[%zu].", i);
 		if (!json_is_object(o)) {
-			st = pd_fail(e, PD_E_INVALID, "found", "draft: %s must be an object", path);
+			st = pd_fail(e, PD_E_INVALID, "found", _("draft: %s must be an object"),
+			             path);
 			break;
 		}
 		char *f[4] = {0};
@@ -213,7 +214,7 @@ static pd_status found_from(json_t *root, pd_wiz *w, pd_err *e)
 			break;
 		}
 		if (!f[0] || !*f[0]) {
-			st = pd_fail(e, PD_E_INVALID, "found", "draft: %sendpoint must be given",
+			st = pd_fail(e, PD_E_INVALID, "found", _("draft: %sendpoint must be given"),
 			             path);
 			for (int k = 0; k < 4; k++)
 				free(f[k]);
@@ -223,8 +224,8 @@ static pd_status found_from(json_t *root, pd_wiz *w, pd_err *e)
 	}
 	if (st == PD_OK) {
 		char *status =
-		    xasprintf("%zu PBX user%s listed before the draft was kept (F9 lists "
-		              "them again).",
+		    xasprintf(_("%zu PBX user%s listed before the draft was kept (F9 lists "
+		                "them again)."),
 		              n, n == 1 ? "" : "s");
 		pd_wiz_found_set(w, u, n, n ? status : NULL);
 		free(status);
@@ -250,14 +251,14 @@ static pd_status from_root(json_t *root, pd_wiz *w, pd_err *e)
 {
 	json_t *fmt = json_object_get(root, "format");
 	if (!json_is_string(fmt) || strcmp(json_string_value(fmt), DRAFT_FORMAT))
-		return pd_fail(e, PD_E_INVALID, "format", "not a wizard draft");
+		return pd_fail(e, PD_E_INVALID, "format", _("not a wizard draft"));
 	json_t *ver = json_object_get(root, "version");
 	if (!json_is_integer(ver) || json_integer_value(ver) < 1)
 		return pd_fail(e, PD_E_INVALID, "version",
-		               "draft: version must be a positive integer");
+		               _("draft: version must be a positive integer"));
 	if (json_integer_value(ver) > DRAFT_VERSION)
 		return pd_fail(e, PD_E_INVALID, "version",
-		               "draft written by a newer provdesk (format %lld)",
+		               _("draft written by a newer provdesk (format %lld)"),
 		               (long long)json_integer_value(ver));
 	pd_status st;
 	char *step = NULL;
@@ -272,7 +273,7 @@ static pd_status from_root(json_t *root, pd_wiz *w, pd_err *e)
 			}
 		free(step);
 		if (!found)
-			return pd_fail(e, PD_E_INVALID, "step", "draft: unknown step");
+			return pd_fail(e, PD_E_INVALID, "step", _("draft: unknown step"));
 	}
 	if ((st = get_str(root, "", "focus", &w->focus, e)))
 		return st;
@@ -296,7 +297,7 @@ static pd_status from_root(json_t *root, pd_wiz *w, pd_err *e)
 
 	json_t *users = json_object_get(root, "users");
 	if (users && !json_is_array(users))
-		return pd_fail(e, PD_E_INVALID, "users", "draft: users must be a list");
+		return pd_fail(e, PD_E_INVALID, "users", _("draft: users must be a list"));
 	for (size_t i = 0; users && i < json_array_size(users); i++) {
 		char path[32];
 		snprintf(path, sizeof path, "users[%zu].", i);
@@ -318,14 +319,14 @@ static pd_status from_root(json_t *root, pd_wiz *w, pd_err *e)
 		json_t *params = json_object_get(pbx, "params");
 		if (params && !json_is_object(params))
 			return pd_fail(e, PD_E_INVALID, "pbx.params",
-			               "draft: pbx.params must be an object");
+			               _("draft: pbx.params must be an object"));
 		const char *k;
 		json_t *v;
 		json_object_foreach(params, k, v)
 		{
 			if (!json_is_string(v))
 				return pd_fail(e, PD_E_INVALID, "pbx.params",
-				               "draft: pbx.params.%s must be a string", k);
+				               _("draft: pbx.params.%s must be a string"), k);
 			if (pd_wiz_is_param_key(k)) /* never another field of the wizard */
 				pd_wiz_set(w, k, json_string_value(v));
 		}
@@ -339,7 +340,7 @@ pd_status pd_wiz_draft_from_json(const char *json, pd_wiz *w, pd_err *e)
 	json_t *root = json_loads(json ? json : "", 0, &je);
 	if (!json_is_object(root)) {
 		json_decref(root);
-		return pd_fail(e, PD_E_INVALID, "draft", "draft is not valid JSON (line %d: %s)",
+		return pd_fail(e, PD_E_INVALID, "draft", _("draft is not valid JSON (line %d: %s)"),
 		               je.line, je.text);
 	}
 	pd_wiz tmp;

@@ -47,7 +47,7 @@ void wiz_save_draft(struct wiz *z)
 		return;
 	pd_err e = {0};
 	if (pd_wiz_draft_save(z->app->store, &z->w, &e) != PD_OK)
-		ui_msg(z->app, UI_R_STATUS_WARN, "Draft not saved: %s", e.message);
+		ui_msg(z->app, UI_R_STATUS_WARN, _("Draft not saved: %s"), e.message);
 }
 
 int wiz_key_index(const struct wiz *z, const char *key)
@@ -86,7 +86,7 @@ pd_status wiz_form_check(struct ui_form *f, int idx, void *ctx, pd_err *e)
 	pd_wiz_errors_set(&z->errs, key, ok ? NULL : msg);
 	if (ok) {
 		if (is_name)
-			ui_form_set_note(z->form, idx, "✓ available");
+			ui_form_set_note(z->form, idx, _("✓ available"));
 		z->name_ok = z->name_ok || is_name;
 		return PD_OK;
 	}
@@ -194,7 +194,7 @@ static void found_note(struct wiz *z, int idx, const char *key)
 	const char *who = NULL;
 	char *k = pd_fold_key(email), *ka = pd_fold_key(z->w.admin.email);
 	if (k && ka && !strcmp(k, ka))
-		who = "primary user";
+		who = _("primary user");
 	for (size_t u = 0; !who && k && u < z->w.n_users; u++) {
 		char *ku = pd_fold_key(z->w.users[u].email);
 		if (ku && !strcmp(k, ku))
@@ -204,7 +204,7 @@ static void found_note(struct wiz *z, int idx, const char *key)
 	free(k);
 	free(ka);
 	char *note =
-	    who ? xasprintf("%s%s= %s (same email)", group ? group : "", group ? " " : "", who)
+	    who ? xasprintf(_("%s%s= %s (same email)"), group ? group : "", group ? " " : "", who)
 	        : xasprintf("%s%s<%s>", group ? group : "", group ? " " : "", email);
 	ui_form_set_note(z->form, idx, note);
 	free(note);
@@ -280,7 +280,7 @@ void wiz_build_form(struct wiz *z, const char *focus_key)
 		default:
 			ui_form_set(z->form, idx, pd_wiz_get(&z->w, f->key));
 			if (!strcmp(f->key, "name") && z->name_ok)
-				ui_form_set_note(z->form, idx, "✓ available");
+				ui_form_set_note(z->form, idx, _("✓ available"));
 			break;
 		}
 		if (!strncmp(f->key, "synced_users[", 13))

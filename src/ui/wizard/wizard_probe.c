@@ -79,13 +79,13 @@ static void on_link(void *ctx, int64_t customer_id, pd_link_state st, const char
 	pthread_mutex_lock(&pr->mu);
 	/* a platform without a user name (FreeSWITCH: a password only) */
 	const char *refused = pr->pbx.username && *pr->pbx.username
-	                          ? "the PBX refused the user name or secret"
-	                          : "the PBX refused the password";
+	                          ? _("the PBX refused the user name or secret")
+	                          : _("the PBX refused the password");
 	if (!pr->error[0])
 		snprintf(pr->error, sizeof pr->error, "%s",
 		         st == PD_LINK_AUTH_FAILED ? refused
 		         : why && *why             ? why
-		                                   : "cannot reach the PBX");
+		                                   : _("cannot reach the PBX"));
 	pthread_mutex_unlock(&pr->mu);
 	pd_live_free_view(&v);
 }
@@ -130,7 +130,8 @@ static void *probe_main(void *arg)
 		                pr)) {
 			pthread_mutex_lock(&pr->mu);
 			snprintf(pr->error, sizeof pr->error,
-			         "no user list from the PBX within %d s", PROBE_TIMEOUT_MS / 1000);
+			         _("no user list from the PBX within %d s"),
+			         PROBE_TIMEOUT_MS / 1000);
 			pthread_mutex_unlock(&pr->mu);
 		}
 		pr->ops->destroy(d);
@@ -151,7 +152,7 @@ struct wiz_probe *wiz_probe_start(struct ui_app *app, const pd_pbx *p, pd_err *e
 	if (!ops) {
 		pd_fail(
 		    e, PD_E_UNAVAILABLE, "platform",
-		    "no driver for %s in this version: its users are discovered once it has one",
+		    _("no driver for %s in this version: its users are discovered once it has one"),
 		    p->platform);
 		return NULL;
 	}
@@ -167,7 +168,7 @@ struct wiz_probe *wiz_probe_start(struct ui_app *app, const pd_pbx *p, pd_err *e
 	pr->pbx.params_json = xstrdup(p->params_json);
 	pthread_mutex_init(&pr->mu, NULL);
 	if (pthread_create(&pr->th, NULL, probe_main, pr) != 0) {
-		pd_fail(e, PD_E_INTERNAL, NULL, "cannot start the discovery thread");
+		pd_fail(e, PD_E_INTERNAL, NULL, _("cannot start the discovery thread"));
 		pthread_mutex_destroy(&pr->mu);
 		pd_pbx_free(&pr->pbx);
 		free(pr);

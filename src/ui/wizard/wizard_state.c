@@ -24,7 +24,7 @@ const char *pd_wiz_step_key(pd_wiz_step s)
 
 const char *pd_wiz_step_title(pd_wiz_step s)
 {
-	return s < PD_WIZ__STEPS ? step_names[s].title : "?";
+	return s < PD_WIZ__STEPS ? _(step_names[s].title) : "?";
 }
 
 /* Key -> string member. One table so get, set and the drafts agree. */
@@ -539,21 +539,21 @@ static bool is_toggle_param(const pd_platform_field *f)
 static size_t fields_customer(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_field *o, size_t max)
 {
 	size_t n = 0;
-	field_add(o, max, &n, "name", "Name", PD_WF_TEXT, 32, true);
-	field_add(o, max, &n, "country", "Country", PD_WF_COUNTRY, 36, true);
+	field_add(o, max, &n, "name", _("Name"), PD_WF_TEXT, 32, true);
+	field_add(o, max, &n, "country", _("Country"), PD_WF_COUNTRY, 36, true);
 	const pd_country *co = c->geo && *w->country ? pd_geo_country(c->geo, w->country) : NULL;
 	if (co && co->n_zones > 1)
-		field_add(o, max, &n, "time_zone", "Time zone", PD_WF_CHOICE, 32, true);
-	field_add(o, max, &n, "product_type", "Product type", PD_WF_CHOICE, 32, true);
-	field_add(o, max, &n, "reference", "Reference", PD_WF_TEXT, 32, false);
-	pd_wiz_field *f = field_add(o, max, &n, "notes", "Notes", PD_WF_NOTES, 50, false);
+		field_add(o, max, &n, "time_zone", _("Time zone"), PD_WF_CHOICE, 32, true);
+	field_add(o, max, &n, "product_type", _("Product type"), PD_WF_CHOICE, 32, true);
+	field_add(o, max, &n, "reference", _("Reference"), PD_WF_TEXT, 32, false);
+	pd_wiz_field *f = field_add(o, max, &n, "notes", _("Notes"), PD_WF_NOTES, 50, false);
 	if (f)
 		f->rows = 3;
 	const pd_product_type *pt = c->cat ? pd_catalogue_product(c->cat, w->product_type) : NULL;
 	if (pt && pt->trial_allowed) {
-		field_add(o, max, &n, "trial", "Trial", PD_WF_TOGGLE, 3, false);
+		field_add(o, max, &n, "trial", _("Trial"), PD_WF_TOGGLE, 3, false);
 		if (w->trial)
-			field_add(o, max, &n, "trial_end", "Trial ends", PD_WF_DATE, 10, true);
+			field_add(o, max, &n, "trial_end", _("Trial ends"), PD_WF_DATE, 10, true);
 	}
 	return n;
 }
@@ -563,23 +563,25 @@ static size_t fields_user(pd_wiz_field *o, size_t max)
 	size_t n = 0;
 	/* The notes are shown under the form (they are longer than the room
 	 * beside a field, which is kept for errors). */
-	note_set(field_add(o, max, &n, "admin_name", "Display name", PD_WF_TEXT, 32, true),
-	         "An invitation email goes out to this user as soon as the customer is created.");
-	note_set(field_add(o, max, &n, "admin_email", "Email", PD_WF_TEXT, 32, true),
-	         "Use the same email as this user has on the PBX, so the synced user is linked.");
-	field_add(o, max, &n, "admin_extension", "Extension", PD_WF_TEXT, 12, false);
-	field_add(o, max, &n, "admin_role", "Role", PD_WF_FIXED, 34, false);
+	note_set(
+	    field_add(o, max, &n, "admin_name", _("Display name"), PD_WF_TEXT, 32, true),
+	    _("An invitation email goes out to this user as soon as the customer is created."));
+	note_set(
+	    field_add(o, max, &n, "admin_email", _("Email"), PD_WF_TEXT, 32, true),
+	    _("Use the same email as this user has on the PBX, so the synced user is linked."));
+	field_add(o, max, &n, "admin_extension", _("Extension"), PD_WF_TEXT, 12, false);
+	field_add(o, max, &n, "admin_role", _("Role"), PD_WF_FIXED, 34, false);
 	return n;
 }
 
 static size_t fields_pbx(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_field *o, size_t max)
 {
 	size_t n = 0;
-	field_add(o, max, &n, "connect_pbx", "Connect a PBX now", PD_WF_TOGGLE, 3, false);
+	field_add(o, max, &n, "connect_pbx", _("Connect a PBX now"), PD_WF_TOGGLE, 3, false);
 	if (w->no_pbx)
 		return n;
-	field_add(o, max, &n, "template", "Template", PD_WF_CHOICE, 26, false);
-	field_add(o, max, &n, "platform", "Platform", PD_WF_CHOICE, 26, true);
+	field_add(o, max, &n, "template", _("Template"), PD_WF_CHOICE, 26, false);
+	field_add(o, max, &n, "platform", _("Platform"), PD_WF_CHOICE, 26, true);
 	const pd_platform *pl = c->cat ? pd_catalogue_platform(c->cat, w->platform) : NULL;
 	for (size_t i = 0; pl && i < pl->n_fields; i++) {
 		const pd_platform_field *pf = &pl->fields[i];
@@ -593,21 +595,21 @@ static size_t fields_pbx(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_field *o, 
 		pd_wiz_field *f = field_add(o, max, &n, key, pf->label ? pf->label : pf->key, kind,
 		                            width, pf->required && kind != PD_WF_TOGGLE);
 		if (f && pf->secret && w->had_secret)
-			note_set(f, "Drafts never keep the secret: type it again.");
+			note_set(f, _("Drafts never keep the secret: type it again."));
 	}
 	pd_wiz_field *dis =
-	    field_add(o, max, &n, "enabled", "Create disabled", PD_WF_TOGGLE, 3, false);
+	    field_add(o, max, &n, "enabled", _("Create disabled"), PD_WF_TOGGLE, 3, false);
 	if (dis)
 		dis->negated = true;
-	note_set(dis, "Nothing connects until the connection is enabled.");
-	field_add(o, max, &n, "sync_users", "Sync users", PD_WF_TOGGLE, 3, false);
-	field_add(o, max, &n, "monitor", "Monitor calls/agents", PD_WF_TOGGLE, 3, false);
+	note_set(dis, _("Nothing connects until the connection is enabled."));
+	field_add(o, max, &n, "sync_users", _("Sync users"), PD_WF_TOGGLE, 3, false);
+	field_add(o, max, &n, "monitor", _("Monitor calls/agents"), PD_WF_TOGGLE, 3, false);
 	if (!pl || pl->has_sub_accounts) {
 		char note[160];
 		snprintf(note, sizeof note,
-		         "Monitors every %s found; can only be chosen now, not later.",
+		         _("Monitors every %s found; can only be chosen now, not later."),
 		         pl && pl->sub_account_label ? pl->sub_account_label : "sub-account");
-		note_set(field_add(o, max, &n, "auto_provision", "Auto-provision subs",
+		note_set(field_add(o, max, &n, "auto_provision", _("Auto-provision subs"),
 		                   PD_WF_TOGGLE, 3, false),
 		         note);
 	}
@@ -617,18 +619,18 @@ static size_t fields_pbx(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_field *o, 
 static size_t fields_roles(const pd_wiz *w, pd_wiz_field *o, size_t max)
 {
 	size_t n = 0;
-	field_add(o, max, &n, "admin_who", "Primary user", PD_WF_FIXED, 34, false);
-	note_set(field_add(o, max, &n, "admin_role", "  Role", PD_WF_FIXED, 34, false),
-	         "F7: add a user (invited too). F8: remove the user at the cursor.");
+	field_add(o, max, &n, "admin_who", _("Primary user"), PD_WF_FIXED, 34, false);
+	note_set(field_add(o, max, &n, "admin_role", _("  Role"), PD_WF_FIXED, 34, false),
+	         _("F7: add a user (invited too). F8: remove the user at the cursor."));
 	bool pbx_users = !w->no_pbx && w->sync_users;
 	if (pbx_users && !w->n_found)
 		note_set(
 		    field_add(o, max, &n, "note.synced", "", PD_WF_NOTE, 0, false),
-		    "F9 lists the PBX's users to give them roles now (else: Roles tab, after the "
-		    "first sync).");
+		    _("F9 lists the PBX's users to give them roles now (else: Roles tab, after the "
+		      "first sync)."));
 	if (pbx_users && pd_wiz_found_stale(w))
 		note_set(field_add(o, max, &n, "note.found", "", PD_WF_NOTE, 0, false),
-		         "The PBX changed in step 3: F9 lists its users again.");
+		         _("The PBX changed in step 3: F9 lists its users again."));
 	else if (w->found_status && *w->found_status)
 		note_set(field_add(o, max, &n, "note.found", "", PD_WF_NOTE, 0, false),
 		         w->found_status);
@@ -645,14 +647,14 @@ static size_t fields_roles(const pd_wiz *w, pd_wiz_field *o, size_t max)
 		char key[48], label[48];
 		size_t first = n;
 		snprintf(key, sizeof key, "users[%zu].display_name", i);
-		snprintf(label, sizeof label, "User %zu name", i + 1);
+		snprintf(label, sizeof label, _("User %zu name"), i + 1);
 		field_add(o, max, &n, key, label, PD_WF_TEXT, 30, true);
 		snprintf(key, sizeof key, "users[%zu].email", i);
-		field_add(o, max, &n, key, "  Email", PD_WF_TEXT, 30, true);
+		field_add(o, max, &n, key, _("  Email"), PD_WF_TEXT, 30, true);
 		snprintf(key, sizeof key, "users[%zu].extension", i);
-		field_add(o, max, &n, key, "  Extension", PD_WF_TEXT, 12, false);
+		field_add(o, max, &n, key, _("  Extension"), PD_WF_TEXT, 12, false);
 		snprintf(key, sizeof key, "users[%zu].role", i);
-		field_add(o, max, &n, key, "  Role", PD_WF_CHOICE, 30, false);
+		field_add(o, max, &n, key, _("  Role"), PD_WF_CHOICE, 30, false);
 		for (size_t k = first; k < n; k++)
 			o[k].group = (int)i + 1; /* a user's four lines stay on one page */
 	}
@@ -733,8 +735,8 @@ void pd_wiz_choices_get(const pd_wiz_ctx *c, const pd_wiz *w, const char *key, p
 			if (platform && !pd_product_allows_platform(pt, platform))
 				continue;
 			char *label =
-			    xasprintf("%s%s%s", pt->name, pt->trial_allowed ? " · trial" : "",
-			              pt->locked_after_assignment ? " · locked" : "");
+			    xasprintf("%s%s%s", pt->name, pt->trial_allowed ? _(" · trial") : "",
+			              pt->locked_after_assignment ? _(" · locked") : "");
 			choice_add(out, pt->key, label);
 			free(label);
 		}
@@ -743,7 +745,7 @@ void pd_wiz_choices_get(const pd_wiz_ctx *c, const pd_wiz *w, const char *key, p
 		for (size_t i = 0; co && i < co->n_zones; i++)
 			choice_add(out, co->zones[i], co->zones[i]);
 	} else if (!strcmp(key, "template")) {
-		choice_add(out, "", "(none)");
+		choice_add(out, "", _("(none)"));
 		for (size_t i = 0; i < c->n_templates; i++) {
 			char *label =
 			    xasprintf("%s (%s)", c->templates[i].name, c->templates[i].platform);
@@ -757,12 +759,12 @@ void pd_wiz_choices_get(const pd_wiz_ctx *c, const pd_wiz *w, const char *key, p
 			if (pt && !pd_product_allows_platform(pt, pl->key))
 				continue;
 			char *label =
-			    xasprintf("%s%s", pl->name, pl->supported ? "" : " (no driver yet)");
+			    xasprintf("%s%s", pl->name, pl->supported ? "" : _(" (no driver yet)"));
 			choice_add(out, pl->key, label);
 			free(label);
 		}
 	} else if ((!strncmp(key, "users[", 6) || !strncmp(key, "synced_users[", 13)) && c->cat) {
-		choice_add(out, "", "(no role: no access)");
+		choice_add(out, "", _("(no role: no access)"));
 		for (size_t i = 0; i < c->cat->n_roles; i++)
 			choice_add(out, c->cat->roles[i].key, c->cat->roles[i].name);
 	}
@@ -772,7 +774,7 @@ char *pd_wiz_display(const pd_wiz_ctx *c, const pd_wiz *w, const char *key)
 {
 	if (!strcmp(key, "admin_role")) {
 		const pd_role *r = c->cat ? pd_catalogue_role(c->cat, PD_ROLE_ADMIN) : NULL;
-		return xasprintf("%s (fixed)", r ? r->name : "Customer Administrator");
+		return xasprintf(_("%s (fixed)"), r ? r->name : "Customer Administrator");
 	}
 	if (!strcmp(key, "admin_who"))
 		return xasprintf("%s <%s>", w->admin.display_name, w->admin.email);

@@ -22,16 +22,17 @@
 #include "provdesk/catalogue.h"
 #include "provdesk/error.h"
 #include "provdesk/geo.h"
+#include "provdesk/i18n.h"
 #include "provdesk/model.h"
 #include "provdesk/store.h"
 #include "provdesk/util.h"
 
 #define PD_WIZ_STEP_LIST(X)                                                                        \
-	X(PD_WIZ_CUSTOMER, "customer", "Customer details")                                         \
-	X(PD_WIZ_USER, "user", "Primary user")                                                     \
-	X(PD_WIZ_PBX, "pbx", "PBX details")                                                        \
-	X(PD_WIZ_ROLES, "roles", "Role assignment")                                                \
-	X(PD_WIZ_SUMMARY, "summary", "Summary")
+	X(PD_WIZ_CUSTOMER, "customer", N_("Customer details"))                                     \
+	X(PD_WIZ_USER, "user", N_("Primary user"))                                                 \
+	X(PD_WIZ_PBX, "pbx", N_("PBX details"))                                                    \
+	X(PD_WIZ_ROLES, "roles", N_("Role assignment"))                                            \
+	X(PD_WIZ_SUMMARY, "summary", N_("Summary"))
 
 typedef enum {
 #define PD_X(e, k, t) e,

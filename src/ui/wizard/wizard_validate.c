@@ -172,14 +172,14 @@ static bool check_name(const pd_wiz_ctx *c, const pd_wiz *w, char *msg, size_t c
 static bool check_country(const pd_wiz_ctx *c, const pd_wiz *w, char *msg, size_t cap)
 {
 	if (blank(w->country_text))
-		return fail(msg, cap, "type part of its French or English name");
+		return fail(msg, cap, _("type part of its French or English name"));
 	size_t n;
 	const pd_country *co = pd_country_from_text(c->geo, w->country_text, &n);
 	if (!co) {
 		if (n > 1)
-			snprintf(msg, cap, "%zu countries match: keep typing or pick one", n);
+			snprintf(msg, cap, _("%zu countries match: keep typing or pick one"), n);
 		else
-			snprintf(msg, cap, "no country matches this name or code");
+			snprintf(msg, cap, _("no country matches this name or code"));
 		return false;
 	}
 	pd_err e = {0};
@@ -192,7 +192,7 @@ static bool check_country(const pd_wiz_ctx *c, const pd_wiz *w, char *msg, size_
 static bool check_product(const pd_wiz_ctx *c, const pd_wiz *w, char *msg, size_t cap)
 {
 	if (blank(w->product_type))
-		return fail(msg, cap, "choose a product type");
+		return fail(msg, cap, _("choose a product type"));
 	pd_err e = {0};
 	if (pd_check_product_type(c->cat, w->product_type, *w->country ? w->country : NULL, &e) !=
 	    PD_OK)
@@ -200,7 +200,7 @@ static bool check_product(const pd_wiz_ctx *c, const pd_wiz *w, char *msg, size_
 	const pd_product_type *pt = pd_catalogue_product(c->cat, w->product_type);
 	if (pt && !w->no_pbx && *w->platform && !pd_product_allows_platform(pt, w->platform)) {
 		const pd_platform *pl = pd_catalogue_platform(c->cat, w->platform);
-		snprintf(msg, cap, "not available with the %s PBX chosen in step 3",
+		snprintf(msg, cap, _("not available with the %s PBX chosen in step 3"),
 		         pl ? pl->name : w->platform);
 		return false;
 	}
@@ -211,7 +211,7 @@ static bool check_trial_end(const pd_wiz_ctx *c, const pd_wiz *w, char *msg, siz
 {
 	pd_day end;
 	if (!pd_day_parse(w->trial_end, &end))
-		return fail(msg, cap, "a date as YYYY-MM-DD");
+		return fail(msg, cap, _("a date as YYYY-MM-DD"));
 	pd_err e = {0};
 	if (pd_check_trial(c->cat, w->product_type, c->today, end, &e) != PD_OK)
 		return from_err(msg, cap, &e);
@@ -249,7 +249,7 @@ static bool check_user_member(const pd_wiz_ctx *c, const pd_wiz *w, long idx, co
 			return from_err(msg, cap, &e);
 	} else if (!strcmp(member, "role")) {
 		if (*value && c->cat && !pd_catalogue_role(c->cat, value))
-			return fail(msg, cap, "not a role of the catalogue");
+			return fail(msg, cap, _("not a role of the catalogue"));
 	}
 	return true;
 }
@@ -261,14 +261,14 @@ static bool check_pbx_field(const pd_wiz_ctx *c, const pd_wiz *w, const char *ke
 		return true;
 	if (!strcmp(key, "platform")) {
 		if (blank(w->platform))
-			return fail(msg, cap, "choose one, or uncheck Connect a PBX now");
+			return fail(msg, cap, _("choose one, or uncheck Connect a PBX now"));
 		const pd_platform *pl = c->cat ? pd_catalogue_platform(c->cat, w->platform) : NULL;
 		if (!pl)
-			return fail(msg, cap, "not a platform of the catalogue");
+			return fail(msg, cap, _("not a platform of the catalogue"));
 		const pd_product_type *pt =
 		    c->cat ? pd_catalogue_product(c->cat, w->product_type) : NULL;
 		if (pt && !pd_product_allows_platform(pt, pl->key)) {
-			snprintf(msg, cap, "not allowed for product type %s", pt->name);
+			snprintf(msg, cap, _("not allowed for product type %s"), pt->name);
 			return false;
 		}
 		return true;
@@ -277,7 +277,7 @@ static bool check_pbx_field(const pd_wiz_ctx *c, const pd_wiz *w, const char *ke
 		for (size_t i = 0; *w->template_name && i < c->n_templates; i++)
 			if (!strcmp(c->templates[i].name, w->template_name))
 				return true;
-		return *w->template_name ? fail(msg, cap, "no such template") : true;
+		return *w->template_name ? fail(msg, cap, _("no such template")) : true;
 	}
 	if (!pd_wiz_is_param_key(key))
 		return true;
@@ -290,12 +290,12 @@ static bool check_pbx_field(const pd_wiz_ctx *c, const pd_wiz *w, const char *ke
 	const char *v = param_value(w, pk);
 	if (pf && pf->required && blank(v)) {
 		if (pf->secret && w->had_secret)
-			return fail(msg, cap, "type the secret again (drafts never keep it)");
+			return fail(msg, cap, _("type the secret again (drafts never keep it)"));
 		return fail(msg, cap, "required");
 	}
 	int port;
 	if (!strcmp(pk, "port") && !blank(v) && !port_parse(v, &port))
-		return fail(msg, cap, "a port number from 1 to 65535");
+		return fail(msg, cap, _("a port number from 1 to 65535"));
 	/* The core's whole-connection rule, kept only when it names this field. */
 	pd_pbx p;
 	pbx_from_wiz(c, w, &p);

@@ -10,17 +10,17 @@
 #include "wizard_internal.h"
 
 static const char *const btn_label[] = {
-    [B_BACK] = "< Back",
-    [B_NEXT] = "Next >",
-    [B_ADD_USER] = "+ Add user",
-    [B_DEL_USER] = "- Remove user",
-    [B_CREATE] = "Create customer",
-    [B_CANCEL] = "Cancel",
+    [B_BACK] = N_("< Back"),
+    [B_NEXT] = N_("Next >"),
+    [B_ADD_USER] = N_("+ Add user"),
+    [B_DEL_USER] = N_("- Remove user"),
+    [B_CREATE] = N_("Create customer"),
+    [B_CANCEL] = N_("Cancel"),
 };
 
 const char *wiz_button_label(enum wbtn b)
 {
-	return btn_label[b];
+	return _(btn_label[b]);
 }
 
 size_t wiz_buttons(const struct wiz *z, enum wbtn *b)
@@ -120,7 +120,7 @@ void wiz_show_field(struct wiz *z, int idx)
  * title: then the current step keeps its title and the others shorten. */
 static void draw_steps(struct wiz *z, WINDOW *win, int y, int width)
 {
-	static const char *const shortt[] = {"Customer", "User", "PBX", "Roles", "Summary"};
+	const char *const shortt[] = {_("Customer"), _("User"), "PBX", _("Roles"), _("Summary")};
 	for (int pass = 0; pass < 3; pass++) {
 		char cells[PD_WIZ__STEPS][64];
 		pd_buf b = {0};
@@ -154,40 +154,41 @@ void wiz_summary(struct wiz *z, pd_buf *b)
 {
 	pd_wiz *w = &z->w;
 	char *pt = pd_wiz_display(&z->ctx, w, "product_type");
-	pd_buf_printf(b, "Customer\n");
-	pd_buf_printf(b, "  Name          %s\n", w->name);
-	pd_buf_printf(b, "  Product type  %s\n", pt);
-	pd_buf_printf(b, "  Reference     %s\n",
-	              *w->reference ? w->reference : "— (the tenant id is used for billing)");
-	pd_buf_printf(b, "  Country       %s\n", w->country_text);
-	pd_buf_printf(b, "  Time zone     %s\n", w->time_zone);
-	pd_buf_printf(b, "  Trial         %s%s\n", w->trial ? "until " : "no",
+	pd_buf_printf(b, _("Customer\n"));
+	pd_buf_printf(b, _("  Name          %s\n"), w->name);
+	pd_buf_printf(b, _("  Product type  %s\n"), pt);
+	pd_buf_printf(b, _("  Reference     %s\n"),
+	              *w->reference ? w->reference : _("— (the tenant id is used for billing)"));
+	pd_buf_printf(b, _("  Country       %s\n"), w->country_text);
+	pd_buf_printf(b, _("  Time zone     %s\n"), w->time_zone);
+	pd_buf_printf(b, _("  Trial         %s%s\n"), w->trial ? "until " : "no",
 	              w->trial ? w->trial_end : "");
 	if (*w->notes) {
 		char *one = xstrdup(w->notes);
 		for (char *p = one; *p; p++)
 			if (*p == '\n')
 				*p = ' ';
-		pd_buf_printf(b, "  Notes         %s\n", one);
+		pd_buf_printf(b, _("  Notes         %s\n"), one);
 		free(one);
 	}
 	free(pt);
-	pd_buf_printf(b, "Primary user: Customer Administrator\n");
+	pd_buf_printf(b, _("Primary user: Customer Administrator\n"));
 	pd_buf_printf(b, "  %s <%s>%s%s\n", w->admin.display_name, w->admin.email,
 	              *w->admin.extension ? "  ext. " : "", w->admin.extension);
-	pd_buf_printf(b, "  The invitation email is queued when the customer is created.\n");
+	pd_buf_printf(b, _("  The invitation email is queued when the customer is created.\n"));
 	pd_buf_printf(b, "PBX\n");
 	if (w->no_pbx) {
-		pd_buf_printf(b, "  No PBX yet\n");
+		pd_buf_printf(b, _("  No PBX yet\n"));
 	} else {
 		char *pl = pd_wiz_display(&z->ctx, w, "platform");
 		const char *host = pd_wiz_get(w, "host"), *port = pd_wiz_get(w, "port");
 		pd_buf_printf(b, "  %s  %s%s%s  %s%s%s\n", pl, host, *port ? ":" : "", port,
-		              w->create_disabled ? "created disabled" : "enabled",
+		              w->create_disabled ? _("created disabled") : "enabled",
 		              *w->template_name ? "  template " : "", w->template_name);
-		pd_buf_printf(b, "  Sync users %s · Monitor %s · Auto-provision sub-accounts %s\n",
-		              w->sync_users ? "yes" : "no", w->monitor ? "yes" : "no",
-		              w->auto_provision ? "yes" : "no");
+		pd_buf_printf(b,
+		              _("  Sync users %s · Monitor %s · Auto-provision sub-accounts %s\n"),
+		              w->sync_users ? _("yes") : _("no"), w->monitor ? _("yes") : _("no"),
+		              w->auto_provision ? _("yes") : _("no"));
 		free(pl);
 	}
 	if (pd_wiz_found_used(w)) {
@@ -195,8 +196,8 @@ void wiz_summary(struct wiz *z, pd_buf *b)
 		for (size_t i = 0; i < w->n_found; i++)
 			with_role += *w->found[i].role != 0;
 		pd_buf_printf(b,
-		              "Users found on the PBX: %zu (synced; %zu with a role, the others "
-		              "no access)\n",
+		              _("Users found on the PBX: %zu (synced; %zu with a role, the others "
+		                "no access)\n"),
 		              w->n_found, with_role);
 		for (size_t i = 0; i < w->n_found; i++) {
 			if (!*w->found[i].role)
@@ -209,13 +210,13 @@ void wiz_summary(struct wiz *z, pd_buf *b)
 			free(role);
 		}
 	}
-	pd_buf_printf(b, "Other users: %zu\n", w->n_users);
+	pd_buf_printf(b, _("Other users: %zu\n"), w->n_users);
 	for (size_t i = 0; i < w->n_users; i++) {
 		char key[48];
 		snprintf(key, sizeof key, "users[%zu].role", i);
 		char *role = pd_wiz_display(&z->ctx, w, key);
 		pd_buf_printf(b, "  %s <%s>  %s\n", w->users[i].display_name, w->users[i].email,
-		              *role ? role : "(no role)");
+		              *role ? role : _("(no role)"));
 		free(role);
 	}
 }
@@ -229,23 +230,26 @@ static void draw_ask(struct wiz *z)
 	int n;
 	char line[200];
 	if (z->ask == ASK_ESC) {
-		title = "Leave the wizard?";
-		opts[0] = "c  Continue editing";
-		opts[1] = "k  Keep the draft and close (n resumes it)";
-		opts[2] = "d  Discard the draft";
+		title = _("Leave the wizard?");
+		opts[0] = _("c  Continue editing");
+		opts[1] = _("k  Keep the draft and close (n resumes it)");
+		opts[2] = _("d  Discard the draft");
 		n = 3;
-		snprintf(line, sizeof line, "Nothing has been created yet.");
+		snprintf(line, sizeof line, _("Nothing has been created yet."));
 	} else {
-		title = "Resume the draft?";
+		title = _("Resume the draft?");
 		char when[32] = "";
 		time_t t = (time_t)z->draft_saved_at;
 		struct tm tm;
 		if (t && localtime_r(&t, &tm))
-			strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
-		snprintf(line, sizeof line, "Draft \"%.60s\" saved %s at step %d.",
-		         *z->w.name ? z->w.name : "(no name yet)", when, (int)z->w.step + 1);
-		opts[0] = "r  Resume the draft";
-		opts[1] = "n  Start a new customer (discard the draft)";
+			/* TRANSLATORS: strftime format of a date and time a person reads
+			 * (a dialog): the locale's order; tables and logs keep ISO. */
+			/* xgettext:no-c-format */
+			strftime(when, sizeof when, _("%Y-%m-%d %H:%M"), &tm);
+		snprintf(line, sizeof line, _("Draft \"%.60s\" saved %s at step %d."),
+		         *z->w.name ? z->w.name : _("(no name yet)"), when, (int)z->w.step + 1);
+		opts[0] = _("r  Resume the draft");
+		opts[1] = _("n  Start a new customer (discard the draft)");
 		n = 2;
 	}
 	int h = n + 6, w = s->w - 8;
@@ -267,7 +271,8 @@ static void draw_ask(struct wiz *z)
 		ui_put(d, 3 + i, 2, w - 4, opts[i],
 		       i == z->ask_sel ? ui_role(UI_R_GRID_SELECTED) : ui_role(UI_R_DIALOG), true);
 	if (z->ask == ASK_RESUME && z->w.had_secret)
-		ui_put(d, h - 2, 2, w - 4, "The PBX secret is never kept: you will type it again.",
+		ui_put(d, h - 2, 2, w - 4,
+		       _("The PBX secret is never kept: you will type it again."),
 		       ui_role(UI_R_WARNING), false);
 	ui_screen_child(z->app, d);
 }
@@ -280,14 +285,14 @@ void wiz_draw(struct ui_screen *s)
 	char title[160];
 	if (z->w.step == PD_WIZ_SUMMARY)
 		snprintf(title, sizeof title,
-		         " + Create New Customer — summary: check, then create");
+		         _(" + Create New Customer — summary: check, then create"));
 	else
-		snprintf(title, sizeof title, " + Create New Customer — step %d of 4%s",
+		snprintf(title, sizeof title, _(" + Create New Customer — step %d of 4%s"),
 		         (int)z->w.step + 1, "");
 	if (z->n_pages > 1 && z->w.step != PD_WIZ_SUMMARY) {
 		size_t l = strlen(title);
-		snprintf(title + l, sizeof title - l, " · page %d/%d (Tab continues)", z->page + 1,
-		         z->n_pages);
+		snprintf(title + l, sizeof title - l, _(" · page %d/%d (Tab continues)"),
+		         z->page + 1, z->n_pages);
 	}
 	ui_fill(win, 0, 0, width, ui_role(UI_R_TITLE));
 	ui_put(win, 0, 0, width, title, ui_role(UI_R_TITLE), true);
@@ -314,7 +319,8 @@ void wiz_draw(struct ui_screen *s)
 		}
 		if (more || z->summary_top > 0)
 			ui_put(win, last, 1, width - 2,
-			       more ? "↓ more below: Down scrolls" : "↑ more above: Up scrolls",
+			       more ? _("↓ more below: Down scrolls")
+			            : _("↑ more above: Up scrolls"),
 			       ui_role(UI_R_NOTE), false);
 		free(text);
 	} else if (z->form) {
@@ -334,7 +340,7 @@ void wiz_draw(struct ui_screen *s)
 	int x = 1, y = s->h - 1;
 	for (size_t i = 0; i < nb && x < width; i++) {
 		char cell[64];
-		snprintf(cell, sizeof cell, "[ %s ]", btn_label[b[i]]);
+		snprintf(cell, sizeof cell, "[ %s ]", _(btn_label[b[i]]));
 		bool sel = z->on_buttons && (int)i == z->btn && z->ask == ASK_NONE;
 		x +=
 		    ui_put(win, y, x, width - x, cell,

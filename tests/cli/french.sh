@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The command line in French (issue 20): with LANG=fr_FR.UTF-8 the help,
+# usage errors, the rules' errors and customer show's labels are French;
+# --json keeps its keys, codes, fields and data exactly as in English (only
+# an error's message is translated). English stays the fallback.
+source "$(dirname "$0")/lib.sh"
+
+# fr_FR.UTF-8 as the system has it, else generated into the test's own
+# folder (localedef + LOCPATH: no root needed), else skipped.
+if locale -a 2>/dev/null | grep -qix 'fr_FR.utf-\?8'; then
+	:
+elif command -v localedef >/dev/null &&
+	mkdir -p "$TMP/locales" &&
+	localedef -i fr_FR -f UTF-8 "$TMP/locales/fr_FR.UTF-8" >/dev/null 2>&1; then
+	export LOCPATH=$TMP/locales
+else
+	skip "the fr_FR.UTF-8 locale is not generated (Debian: the locales package)"
+fi
+fr() { LANG=fr_FR.UTF-8 LC_ALL= LANGUAGE= run "$@"; }
+en() { LANG=C.UTF-8 LC_ALL= LANGUAGE= run "$@"; }
+
+# ---- help ----
+fr --help
+expect "--help in French" 0 "Sans commande, ouvre la console. Commandes :"
+expect "the dispatcher table's summaries" 0 "gérer les clients"
+expect "the global options" 0 "Options globales (avant la commande) :"
+check "command names stay as typed" grep -q "  customer list|show|create" "$TMP/out"
+fr customer create --help
+expect "a command's help" 0 "Crée un client et son utilisateur principal"
+en --help
+expect "C.UTF-8: English" 0 "Without a command, opens the console. Commands:"
+LANG=de_DE.UTF-8 LC_ALL= run --help
+expect "a language without a catalogue: English" 0 "Without a command, opens the console."
+
+# ---- usage errors, naming the field ----
+fr customer create --name X --product-type analytics-pro --country FR --admin-name A
+expect "missing option: exit 64, in French" 64 "" "customer create : --admin-email manquant (voir --help)"
+fr customer create --name X --product-type analytics-pro --country FR --admin-name A --json
+jeq "--json usage error: the code stays" 'd["error"]["code"]' usage
+jeq "--json usage error: the field stays" 'd["error"]["field"]' admin_email
+jeq "--json usage error: the message is French" 'd["error"]["message"]' "customer create : --admin-email manquant (voir --help)"
+fr customer list --bogus
+expect "unknown option in French" 64 "" "customer list : option inconnue « --bogus »"
+fr frobnicate
+expect "unknown command in French" 64 "" "commande inconnue « frobnicate »"
+
+# ---- a rule of core, in French ----
+fr customer create --name X --product-type analytics-pro --country FR --admin-name A \
+	--admin-email 'a b@x.example'
+expect "invalid email: exit 65, in French" 65 "" "l'adresse e-mail ne doit pas contenir d'espaces"
+fr customer create --name X --product-type analytics-pro --country Atlantide --admin-name A \
+	--admin-email a@x.example --json
+jeq "core error: field stays" 'd["error"]["field"]' country
+jeq "core error: code stays" 'd["error"]["code"]' invalid
+check "core error: message in French" grep -q "pays inconnu « Atlantide »" "$TMP/out"
+fr customer create --name X --product-type analytics-pro --country FR --admin-name A \
+	--admin-email a@x.example --locale xx_YY
+expect "a bad locale, in French" 65 "" "xx_YY n'est pas une locale prise en charge"
+
+# ---- customer show in French; --json identical to English ----
+fr customer create --name "Société Dupont" --product-type analytics-pro --country FR \
+	--admin-name "Hélène" --admin-email helene@dupont.example
+expect "create: the confirmation in French" 0 "Client créé : Société Dupont (tenant"
+expect "create: the invitation line in French" 0 "Invitation pour helene@dupont.example mise dans la boîte d'envoi."
+fr customer show "Société Dupont"
+expect "show: labels in French" 0 "Nom :             Société Dupont"
+for label in "Type de produit : analytics-pro" "Pays :            FR" "Locale :          fr_FR" \
+	"Statut :          actif" "Utilisateurs (1) :" "NOM" "E-MAIL"; do
+	check "show: '$label'" grep -qF "$label" "$TMP/out"
+done
+check "show: no English label left" bash -c "! grep -qE '^(Name|Product type|Country|Status|Time zone):' '$TMP/out'"
+fr customer list
+expect "list: French headers" 0 "TYPE DE PRODUIT"
+for cmd in "customer show Société\ Dupont" "customer list" "catalogue countries"; do
+	eval "fr $cmd --json"
+	cp "$TMP/out" "$TMP/fr.json"
+	eval "en $cmd --json"
+	check "--json '$cmd' byte-identical in French and English" cmp -s "$TMP/fr.json" "$TMP/out"
+done
+fr customer show "Société Dupont" --json
+jeq "json: status is data, not translated" 'd["status"]' active
+en customer show "Société Dupont"
+expect "English again without LANG" 0 "Name:             Société Dupont"
+finish
