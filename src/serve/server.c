@@ -384,6 +384,7 @@ static void sync_results(pd_serve *s)
 		if (!pd_monitor_last_sync(s->mon, e->cid, &r, &seq) || seq == e->sync_seq)
 			continue;
 		e->sync_seq = seq;
+		serve_api_note_sync(s->api, e->cid, seq, &r);
 		msg_t *m = msg_take(pd_sp_sync_to_json(e->cid, seq, &r));
 		broadcast(s, m);
 		msg_unref(e->sync);
