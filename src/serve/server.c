@@ -786,7 +786,8 @@ static void do_reload(pd_serve *s)
 	}
 	pd_err te = {0};
 	if (serve_api_reload_tls(s->api, &nc, &te) != PD_OK)
-		slog(s, "API certificate not reloaded, the one in force stays: %s", te.message);
+		slog(s, "API certificate not reloaded, the one in force stays: %s: %s",
+		     te.field[0] ? te.field : "api", te.message);
 	pd_config old = s->cfg;
 	bool pbx =
 	    old.pbx_ping_interval != nc.pbx_ping_interval ||
