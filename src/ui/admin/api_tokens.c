@@ -89,7 +89,8 @@ static void tk_draw(struct ui_screen *s)
 		const pd_api_token *t = &l->t[l->top + (size_t)r];
 		char at[20];
 		when(t->created_at, at);
-		char *name = ui_cut(t->name, 24), *by = ui_cut(t->created_by ? t->created_by : "", 30);
+		char *name = ui_cut(t->name, 24),
+		     *by = ui_cut(t->created_by ? t->created_by : "", 30);
 		char *line = xasprintf("%s%*s %-10s %-17s %s", name, 24 - pd_utf8_width(name), "",
 		                       pd_api_scope_name(t->scope), at, by);
 		bool sel = l->top + (size_t)r == l->sel;
@@ -121,7 +122,8 @@ static void scope_done(struct ui_app *app, void *ctx, bool ok, const char *value
 			char *text = xasprintf(
 			    "Token '%s' (scope %s) created. Give this secret to the client system "
 			    "(Authorization: Bearer SECRET):\n\n%s\n\nCopy it now: it will not be "
-			    "shown again. Only its hash is kept; a lost secret is revoked and a new "
+			    "shown again. Only its hash is kept; a lost secret is revoked and a "
+			    "new "
 			    "token created.",
 			    t.name, pd_api_scope_name(t.scope), secret);
 			ui_dialog_message(app, "API token created — shown once", text);
@@ -204,8 +206,8 @@ static int tk_key(struct ui_screen *s, const struct ui_event *ev)
 	case UI_A_LIST_ADD:
 		if (!app->read_only && app->store)
 			ui_dialog_prompt(app, "New API token",
-			                 "Name of the client system (letters, digits, . _ -):", "", false,
-			                 name_done, NULL);
+			                 "Name of the client system (letters, digits, . _ -):", "",
+			                 false, name_done, NULL);
 		return UI_HANDLED;
 	case UI_A_LIST_DELETE:
 		if (!app->read_only && l->n) {
@@ -232,7 +234,8 @@ static const char *tk_help(struct ui_screen *s)
 {
 	(void)s;
 	return "API tokens let another system (a CRM, billing) call the HTTP API that provdesk "
-	       "serve runs when [api] listen is set. Each has a name (it appears as \"api:NAME\" in "
+	       "serve runs when [api] listen is set. Each has a name (it appears as \"api:NAME\" "
+	       "in "
 	       "the audit log) and a scope: read, provision (read and every change) or billing. "
 	       "a or + creates one: its secret is shown once, in a dialog, and never again (only "
 	       "its hash is kept). d revokes the selected token after asking. The command line "
