@@ -56,8 +56,12 @@ pd_status pd_monitor_start_opts(const char *db_path, const pd_store_opts *so, co
                                 const pd_monitor_opts *mo, pd_live *live, pd_monitor **out,
                                 pd_err *e);
 /* Ask for a re-discovery of one customer's users now (also retries a link
- * that is waiting or in auth failed). Returns at once. */
-void pd_monitor_resync(pd_monitor *m, int64_t customer_id);
+ * that is waiting or in auth failed). Returns at once, with the sync count
+ * (pd_monitor_last_sync's seq) that the sync answering it will exceed: the
+ * count now while the link monitors; while it connects or discovers, the
+ * count before that connection, since its discovery (under way, or done
+ * a moment ago) is the one asked for. */
+int64_t pd_monitor_resync(pd_monitor *m, int64_t customer_id);
 /* Cancel it (the console's Esc): seq is pd_monitor_last_sync's count when
  * the resync was asked; while no sync completed since, the customer's next
  * sync (within PD_MONITOR_CANCEL_MS) is discovered but not written, and true

@@ -151,6 +151,8 @@ int pd_cli_pbx_status_cmd(pd_cli *c, int argc, char **argv)
 		printf("PBX:          %s:%d (%s)\n", p.host ? p.host : "", p.port,
 		       p.enabled ? "enabled" : "disabled");
 		printf("State:        %s\n", state);
+		if (known && !pn.fresh && p.enabled) /* the stored text, with its countdown */
+			printf("Last known:   %s\n", st.state);
 		if (known && st.last_error && *st.last_error)
 			printf("Last error:   %s\n", st.last_error);
 		if (known) {

@@ -51,8 +51,12 @@ struct pd_monitor {
 	int64_t next_check, next_full_reload; /* customers' status/trials: every 30 s */
 	int64_t next_heartbeat;
 	/* copies readable from other threads */
+	/* base: seq when the link last left monitoring (or 0); between: it
+	 * has not reached monitoring since, so the sync of the discovery under
+	 * way (or just done) answers a resync asked now */
 	struct {
-		int64_t cid, seq;
+		int64_t cid, seq, base;
+		bool between;
 		pd_sync_result r;
 	} * syncs;
 	size_t n_syncs;
@@ -72,6 +76,22 @@ static link_t *link_find(pd_monitor *m, int64_t cid)
 		if (m->links[i].customer_id == cid)
 			return &m->links[i];
 	return NULL;
+}
+
+/* cid's entry of m->syncs (under mu), made when missing: a link not yet
+ * monitoring is between connections. */
+static size_t sync_ent_locked(pd_monitor *m, int64_t cid)
+{
+	size_t i;
+	for (i = 0; i < m->n_syncs; i++)
+		if (m->syncs[i].cid == cid)
+			return i;
+	m->syncs = xrealloc(m->syncs, (m->n_syncs + 1) * sizeof *m->syncs);
+	memset(&m->syncs[i], 0, sizeof m->syncs[i]);
+	m->syncs[i].cid = cid;
+	m->syncs[i].between = true;
+	m->n_syncs++;
+	return i;
 }
 
 static int64_t sync_seq_locked(pd_monitor *m, int64_t cid)
@@ -116,16 +136,8 @@ static pd_status host_sync(void *ctx, int64_t cid, const pd_synced_user *u, size
 			l->have_sync = true;
 		}
 		pthread_mutex_lock(&m->mu);
-		size_t i;
-		for (i = 0; i < m->n_syncs; i++)
-			if (m->syncs[i].cid == cid)
-				break;
-		if (i == m->n_syncs) {
-			m->syncs = xrealloc(m->syncs, (m->n_syncs + 1) * sizeof *m->syncs);
-			m->syncs[m->n_syncs++].seq = 0;
-		}
+		size_t i = sync_ent_locked(m, cid);
 		m->syncs[i].seq++;
-		m->syncs[i].cid = cid;
 		m->syncs[i].r = *res;
 		pthread_mutex_unlock(&m->mu);
 	}
@@ -144,6 +156,15 @@ static void host_link_changed(void *ctx, int64_t cid, pd_link_state st, const ch
 	l->st = st;
 	snprintf(l->text, sizeof l->text, "%s", text);
 	l->status_dirty = true;
+	pthread_mutex_lock(&m->mu);
+	size_t i = sync_ent_locked(m, cid);
+	if (st == PD_LINK_MONITORING) {
+		m->syncs[i].between = false;
+	} else if (!m->syncs[i].between) {
+		m->syncs[i].between = true;
+		m->syncs[i].base = m->syncs[i].seq;
+	}
+	pthread_mutex_unlock(&m->mu);
 }
 
 /* State column: the text without the "(last error)" tail, which has its own column. */
@@ -516,6 +537,11 @@ static void *monitor_main(void *arg)
 		m->stats.links_with_timer = timers;
 		pthread_mutex_unlock(&m->mu);
 	}
+	/* a state held back by the coalescing is written now: a reader's "last
+	 * known" is the last state this monitor saw, not one a second older */
+	for (size_t i = 0; i < m->n_links; i++)
+		if (m->links[i].status_dirty && !m->read_only)
+			write_status(m, &m->links[i], pd_live_now_ms());
 	heartbeat(m, false); /* its rows now say what it last saw, not what is */
 	for (size_t i = 0; i < m->n_links; i++)
 		link_destroy(m, &m->links[i], false);
@@ -596,9 +622,11 @@ static void poke(pd_monitor *m)
 	(void)w; /* a full pipe already means "wake up" */
 }
 
-void pd_monitor_resync(pd_monitor *m, int64_t cid)
+int64_t pd_monitor_resync(pd_monitor *m, int64_t cid)
 {
 	pthread_mutex_lock(&m->mu);
+	size_t e = sync_ent_locked(m, cid);
+	int64_t answer = m->syncs[e].between ? m->syncs[e].base : m->syncs[e].seq;
 	if (m->n_resync == m->cap_resync) {
 		m->cap_resync = m->cap_resync ? m->cap_resync * 2 : 8;
 		m->resync = xrealloc(m->resync, m->cap_resync * sizeof *m->resync);
@@ -606,6 +634,7 @@ void pd_monitor_resync(pd_monitor *m, int64_t cid)
 	m->resync[m->n_resync++] = cid;
 	pthread_mutex_unlock(&m->mu);
 	poke(m);
+	return answer;
 }
 
 bool pd_monitor_resync_cancel(pd_monitor *m, int64_t cid, int64_t seq)

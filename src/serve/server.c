@@ -512,11 +512,7 @@ static json_t *do_request(pd_serve *s, client_t *c, json_int_t id, const char *o
 	if (!s->mon)
 		return reply_err(id, PD_E_UNAVAILABLE, "the PBX monitor is not running");
 	if (!strcmp(op, "resync")) {
-		pd_sync_result r;
-		int64_t seq = 0;
-		if (!pd_monitor_last_sync(s->mon, cid, &r, &seq))
-			seq = 0;
-		pd_monitor_resync(s->mon, cid);
+		int64_t seq = pd_monitor_resync(s->mon, cid);
 		slog(s, "customer %lld: resync asked by uid %ld", (long long)cid, (long)c->uid);
 		json_t *o = reply_ok(id);
 		json_object_set_new(o, "seq", json_integer(seq));

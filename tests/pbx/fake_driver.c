@@ -64,6 +64,7 @@ typedef struct {
 	char last_error[120];
 	pd_sync_result last;
 	bool have_last;
+	bool held; /* synced, held in discovering by the script */
 } fake;
 
 static fake_script script_of(const fake *d)
@@ -161,6 +162,14 @@ static void start_discovery(fake *d, int64_t now)
 static void finish_discovery(fake *d, int64_t now)
 {
 	fake_script s = script_of(d);
+	if (d->held) { /* synced already: monitoring once the script lets go */
+		if (s.hold_after_sync) {
+			d->deadline = now + STEP_MS;
+			return;
+		}
+		d->held = false;
+		goto monitoring;
+	}
 	pthread_mutex_lock(&mu);
 	rec_of(d->cid)->counts.discoveries++;
 	pthread_mutex_unlock(&mu);
@@ -181,6 +190,12 @@ static void finish_discovery(fake *d, int64_t now)
 		free(ep);
 		free(nm);
 	}
+	if (s.hold_after_sync) {
+		d->held = true;
+		d->deadline = now + STEP_MS;
+		return;
+	}
+monitoring:
 	d->done = d->total = s.users;
 	d->attempts = 0;
 	d->deadline = INT64_MAX;

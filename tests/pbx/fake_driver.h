@@ -22,10 +22,11 @@
 #define FAKE_PLATFORM "fake-pbx"
 
 typedef struct {
-	bool connect_fails; /* each connect fails: retrying, with backoff */
-	bool login_fails;   /* auth failed: no retry until the connection is edited */
-	bool create_fails;  /* create() refuses the stored parameters */
-	int users, calls;   /* what a discovery finds and what monitoring shows */
+	bool connect_fails;   /* each connect fails: retrying, with backoff */
+	bool login_fails;     /* auth failed: no retry until the connection is edited */
+	bool create_fails;    /* create() refuses the stored parameters */
+	int users, calls;     /* what a discovery finds and what monitoring shows */
+	bool hold_after_sync; /* a discovery stays discovering after its sync, until cleared */
 } fake_script;
 
 typedef struct {

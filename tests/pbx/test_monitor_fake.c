@@ -391,3 +391,28 @@ Test(monitor_fake, deleted_and_disabled_customers_stop_monitoring)
 	pd_monitor_stop(m);
 	pd_live_free(live);
 }
+
+/* A resync asked while the link discovers (its sync written a moment ago,
+ * monitoring not yet reached) is answered by that discovery: the count it
+ * returns is the one before it, so a client waiting for a newer sync is not
+ * left waiting for one the driver never starts. Once monitoring, the count
+ * is the current one and a new discovery answers. */
+Test(monitor_fake, resync_while_discovering_is_answered_by_that_discovery)
+{
+	int64_t cid = add_pbx("Sept Fake", FAKE_PLATFORM, "fake.example", true);
+	fake_set_script(cid, &(fake_script){.users = 3, .hold_after_sync = true});
+	pd_live *live = pd_live_new();
+	pd_monitor *m = mon_start(live, 200);
+	pd_sync_result r;
+	int64_t seq = 0;
+	WAIT(live, pd_monitor_last_sync(m, cid, &r, &seq) && seq == 1, 5000);
+	cr_assert_eq(link_of(live, cid), PD_LINK_DISCOVERING, "held after its sync");
+	cr_assert_eq(pd_monitor_resync(m, cid), 0, "the discovery under way answers the resync");
+	fake_set_script(cid, &(fake_script){.users = 3});
+	WAIT(live, link_of(live, cid) == PD_LINK_MONITORING, 5000);
+	cr_assert_eq(pd_monitor_resync(m, cid), 1, "monitoring: a new discovery answers");
+	WAIT(live, pd_monitor_last_sync(m, cid, &r, &seq) && seq == 2, 5000);
+	cr_assert_eq(r.added, 0);
+	pd_monitor_stop(m);
+	pd_live_free(live);
+}

@@ -103,6 +103,14 @@ static char *output(const char *out_name)
 	return t ? t : xstrdup("");
 }
 
+static bool log_has(const char *out_name, const char *what)
+{
+	char *t = output(out_name);
+	bool has = strstr(t, what) != NULL;
+	free(t);
+	return has;
+}
+
 #define WAIT_FOR(cond, ms, ...)                                                                    \
 	do {                                                                                       \
 		int64_t until_ = pd_live_now_ms() + (int64_t)(ms)*tl_slow();                       \
@@ -195,6 +203,8 @@ Test(serve_bin, sigterm_closes_the_links)
 	pid_t pid = spawn(fg, "fg.out");
 	WAIT_FOR(labpbx_sessions(l) == 1, 15000, "the daemon never logged in: %s",
 	         output("fg.out"));
+	/* logged in is not yet monitoring: the link is stopped once it is */
+	WAIT_FOR(log_has("fg.out", "monitoring"), 15000, "the link never reached monitoring");
 	cr_assert_eq(kill(pid, SIGTERM), 0);
 	cr_assert_eq(wait_exit(pid, 15000), 0, "%s", output("fg.out"));
 	WAIT_FOR(labpbx_sessions(l) == 0, 5000, "the lab still has a session");

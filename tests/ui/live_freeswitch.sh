@@ -140,8 +140,7 @@ check "console exits 0 on q" test "$(wait_exit 30)" = 0
 check "no sanitizer report (grid/live run)" no_sanitizer_report
 
 # ----------------------------------------------------------------- NOC
-sum_db() { sqlite3 "file:$DB?mode=ro" .dump | sha256sum; }
-before=$(sum_db)
+db_dump > "$TMP/db.before"
 start_console 120 30 tmux-256color PROVDESK_NOC_ROTATE=2 -- --noc
 check "NOC: title" wait_for "provdesk NOC (read-only)" 30
 check "NOC: the auth-failed FreeSWITCH customer first" bash -c '
@@ -156,7 +155,8 @@ check "NOC: the break reason in agents by state" wait_re 'Not ready \([0-9]+\): 
 keys q
 check "NOC exits 0" test "$(wait_exit 30)" = 0
 check "NOC: no sanitizer report" no_sanitizer_report
-check "NOC wrote nothing to the database" test "$(sum_db)" = "$before"
+check "NOC wrote nothing to the database (nor did the monitor, but link states)" \
+	db_unchanged "$TMP/db.before"
 
 # -------------------------------------------------------------- secrets
 check "the password never appeared on any screen" bash -c '! grep -qF -- "$1" "$2"' _ "$SECRET" "$SCREENS"

@@ -44,3 +44,17 @@ duration_of() { # duration_of TEXT: seconds shown at the end of the first line h
 		awk -F: '{ print $1 * 60 + $2 }'
 }
 no_sanitizer_report() { ! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$TMP/exit.stderr" 2>/dev/null; }
+
+# The database but what the monitoring daemon may write while a read-only
+# NOC is attached: the link-state rows, and the device state (with the row
+# version) of synced users, which its sync on reconnection records.
+# db_dump > FILE, then db_unchanged FILE, which prints what changed.
+db_dump() {
+	local c="$TMP/db.dump.sqlite"
+	rm -f "$c"
+	sqlite3 "file:$DB?mode=ro" ".backup '$c'" &&
+		sqlite3 "$c" "DELETE FROM pbx_status; UPDATE users SET device_state = NULL, version = 0
+			WHERE synced = 1" && sqlite3 "$c" .dump
+	rm -f "$c"
+}
+db_unchanged() { diff "$1" <(db_dump) | head -20 >&2; test "${PIPESTATUS[0]}" = 0; }

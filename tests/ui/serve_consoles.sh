@@ -153,8 +153,9 @@ check "and no other" eval 'sleep 2; logins_are 2'
 T kill-server
 check "serve --stop" cli serve --stop
 out=$(cli pbx status "Lab 1")
-check "pbx status: no monitor running" grep -q 'not monitored (no monitor running)' <<<"$out"
-check "pbx status: the last state stored, with its age" grep -qE 'Last known: .*ago' <<<"$out"
+check "pbx status: not monitored, the last state with its age" \
+	grep -qE 'not monitored \(last known: monitoring, [0-9]+ (s|min) ago\)' <<<"$out"
+check "pbx status: the stored text of the last state" grep -qE '^Last known: +monitoring' <<<"$out"
 cli pbx status "Lab 1" --check > /dev/null
 eq "pbx status --check without a monitor: 69" "$?" 69
 finish
