@@ -24,15 +24,18 @@ typedef enum { PD_API_PBX_TEST, PD_API_PBX_RESYNC } pd_api_pbx_op;
  * run on an API thread; they must be thread-safe and bounded in time. */
 typedef struct {
 	void *ctx;
-	/* Runs op for the customer; *reply (a JSON object, handed over) is the
-	 * answer's body on PD_OK. */
-	pd_status (*pbx_action)(void *ctx, pd_api_pbx_op op, int64_t customer_id, json_t **reply,
-	                        pd_err *e);
+	/* Runs op for the customer, with the request thread's store s; *reply
+	 * (a JSON object, handed over) is the answer's body on PD_OK. On an
+	 * error *reply may be set too: its members are added beside "error"
+	 * (pbx test: the steps it tried). */
+	pd_status (*pbx_action)(void *ctx, pd_api_pbx_op op, pd_store *s, int64_t customer_id,
+	                        json_t **reply, pd_err *e);
 	/* GET /v1/events (Server-Sent Events of live state). next() fills buf
-	 * with up to max bytes of the stream (whole "data: …\n\n" events),
-	 * waiting at most wait_ms; returns the bytes written, 0 when nothing
-	 * came (a comment keeps the connection alive), -1 to end the stream.
-	 * open() returns the per-client state given to next() and close(). */
+	 * with up to max bytes of the stream (whole "event: …\ndata: …\n\n"
+	 * events), waiting at most wait_ms (the API passes 0: it parks the
+	 * connection itself and asks again on its next tick); returns the bytes
+	 * written, 0 when nothing is new, -1 to end the stream. open() returns
+	 * the per-client state given to next() and close(). */
 	void *(*events_open)(void *ctx);
 	long (*events_next)(void *stream, char *buf, size_t max, int wait_ms);
 	void (*events_close)(void *stream);

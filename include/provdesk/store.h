@@ -372,6 +372,11 @@ typedef struct {
 pd_status store_audit_list(pd_store *s, int64_t customer_id, size_t limit, pd_audit **out,
                            size_t *n, pd_err *e);
 void pd_audits_free(pd_audit *v, size_t n);
+/* When the customer's PBX connection last changed (the time of its newest
+ * audit row on "pbx"), 0 when never, INT64_MAX when it cannot be read: a
+ * monitor's link opened before then dialled what was stored then, so it is
+ * not the answer of a `pbx test` (the CLI's and the API's). */
+int64_t store_pbx_changed_at(pd_store *s, int64_t customer_id);
 
 /* ---- outbox (docs/architecture.md, Mail) ---- */
 /* An invitation. to_addr/subject/body: a preview while queued (the mail is

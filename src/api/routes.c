@@ -942,9 +942,11 @@ static void pbx_hook(api_req *r, pd_api_pbx_op op)
 		          "the PBX links run in provdesk serve, which is not serving this API");
 	else {
 		json_t *reply = NULL;
-		if (h->pbx_action(h->ctx, op, cu.id, &reply, &e) != PD_OK) {
-			json_decref(reply);
+		if (h->pbx_action(h->ctx, op, r->s, cu.id, &reply, &e) != PD_OK) {
 			api_fail(r, &e, 0, NULL);
+			if (reply && json_is_object(reply)) /* the steps beside the error */
+				json_object_update_missing(r->doc, reply);
+			json_decref(reply);
 		} else
 			r->doc = reply ? reply : json_object();
 	}
@@ -968,8 +970,21 @@ void api_r_events(api_req *r)
 		api_failf(
 		    r, PD_E_UNAVAILABLE, 0, NULL, NULL,
 		    "the live state comes from provdesk serve, which is not serving this API");
-	else
-		r->sse = true;
+	else {
+		/* a browser's EventSource sends the id of the last event it had
+		 * when it reconnects: the stream is of states, not a log, so it
+		 * starts with every customer's current state whatever the id;
+		 * what is not an id of ours is refused */
+		const char *lid = api_header(r, "Last-Event-ID");
+		size_t n = lid ? strlen(lid) : 0;
+		bool ok = !lid || (n >= 1 && n <= 18 && strspn(lid, "0123456789") == n);
+		if (!ok)
+			api_failf(
+			    r, PD_E_USAGE, 0, NULL, "last_event_id",
+			    "Last-Event-ID: the id of an event of this stream (1 to 18 digits)");
+		else
+			r->sse = true;
+	}
 }
 
 /* ---- catalogue, billing ---- */

@@ -7,6 +7,7 @@
  * request and closes it when the thread ends. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/sockios.h>
 #include <math.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,6 +47,13 @@ struct pd_api {
 	pthread_mutex_t lock; /* buckets */
 	bucket *buckets;
 	size_t n_buckets, cap_buckets;
+	/* event streams (GET /v1/events): see "Server-Sent Events" below */
+	pthread_mutex_t sse_mu;
+	pthread_cond_t sse_cv;
+	struct sse_state *sse_head;
+	size_t n_sse;
+	bool sse_closing, sse_quit, sse_thread_on;
+	pthread_t sse_thread;
 };
 
 /* ---- the router ---- */
@@ -304,47 +313,211 @@ static enum MHD_Result send_req(api_req *r, int retry_after)
 	return ret;
 }
 
-/* ---- Server-Sent Events through the daemon's hook ---- */
+/* ---- Server-Sent Events through the daemon's hook ----
+ * A stream never holds a worker thread: when the hook has nothing new, the
+ * connection is suspended ("parked") and the worker serves the others; one
+ * thread resumes every parked stream each SSE_TICK_MS, and the hook is asked
+ * again. A stream is states, not a queue (the hook sends each customer's
+ * latest), so a client that reads slowly costs no memory: its socket fills,
+ * the content callback is no longer called, and the ticker shuts the
+ * socket down SSE_STALL_MS after that callback's last call when bytes are
+ * still unsent in the kernel (a stream that reads parks and is asked again
+ * every tick; only a stuck one goes that long with its socket full). At most SSE_MAX_STREAMS at
+ * once (503 beyond). */
 
-typedef struct {
+#define SSE_MAX_STREAMS 64
+#define SSE_TICK_MS 200
+#define SSE_KEEPALIVE_MS 15000
+#define SSE_STALL_MS 10000
+#define SSE_SNDBUF (16 * 1024) /* the kernel doubles it */
+
+typedef struct sse_state {
+	pd_api *a;
 	const pd_api_hooks *h;
 	void *stream;
+	struct MHD_Connection *conn;
+	int64_t last_ms;   /* when bytes were last handed over */
+	int64_t called_ms; /* when libmicrohttpd last asked for bytes */
+	bool parked, dropped;
+	struct sse_state *next, *prev;
 } sse_state;
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	(void)pos;
 	sse_state *x = cls;
-	long n = x->h->events_next(x->stream, buf, max, 15000);
+	pd_api *a = x->a;
+	pthread_mutex_lock(&a->sse_mu);
+	bool closing = a->sse_closing;
+	x->called_ms = mono_ms();
+	pthread_mutex_unlock(&a->sse_mu);
+	if (closing)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	long n = x->h->events_next(x->stream, buf, max, 0);
 	if (n < 0)
 		return MHD_CONTENT_READER_END_OF_STREAM;
-	if (n == 0) {
+	int64_t now = mono_ms();
+	if (n > 0) {
+		x->last_ms = now;
+		return n;
+	}
+	if (now - x->last_ms >= SSE_KEEPALIVE_MS) {
 		static const char ka[] = ": keep-alive\n\n";
 		size_t k = sizeof ka - 1 < max ? sizeof ka - 1 : max;
 		memcpy(buf, ka, k);
+		x->last_ms = now;
 		return (ssize_t)k;
 	}
-	return n;
+	/* nothing new: park until the next tick (0 with the connection
+	 * suspended, as libmicrohttpd asks, so nothing spins) */
+	pthread_mutex_lock(&a->sse_mu);
+	if (a->sse_closing) {
+		pthread_mutex_unlock(&a->sse_mu);
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	}
+	MHD_suspend_connection(x->conn);
+	x->parked = true;
+	pthread_mutex_unlock(&a->sse_mu);
+	return 0;
 }
 
 static void sse_free(void *cls)
 {
 	sse_state *x = cls;
+	pd_api *a = x->a;
+	pthread_mutex_lock(&a->sse_mu);
+	if (x->prev)
+		x->prev->next = x->next;
+	else
+		a->sse_head = x->next;
+	if (x->next)
+		x->next->prev = x->prev;
+	a->n_sse--;
+	pthread_mutex_unlock(&a->sse_mu);
 	x->h->events_close(x->stream);
 	free(x);
 }
 
+/* Resumes every parked stream; called with sse_mu held. */
+static void sse_resume_all(pd_api *a)
+{
+	for (sse_state *x = a->sse_head; x; x = x->next)
+		if (x->parked) {
+			x->parked = false;
+			MHD_resume_connection(x->conn);
+		}
+}
+
+/* A stream whose bytes the client has not taken for SSE_STALL_MS: its
+ * socket is shut down, so libmicrohttpd's next write fails and it closes
+ * the connection (the fd stays ours while the stream is listed: the
+ * response, and with it the stream, is freed before the socket is closed).
+ * Called with sse_mu held. */
+static void sse_drop_stalled(pd_api *a, int64_t now)
+{
+	for (sse_state *x = a->sse_head; x; x = x->next) {
+		if (x->parked || x->dropped || now - x->called_ms < SSE_STALL_MS)
+			continue;
+		const union MHD_ConnectionInfo *ci =
+		    MHD_get_connection_info(x->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		/* bytes still unsent in the kernel: the client is not reading (a
+		 * worker busy with a long request leaves the socket empty) */
+		int unsent = 0;
+		if (ci && ioctl(ci->connect_fd, SIOCOUTQ, &unsent) == 0 && unsent > 0) {
+			shutdown(ci->connect_fd, SHUT_RDWR);
+			x->dropped = true;
+		}
+	}
+}
+
+static void *sse_ticker(void *arg)
+{
+	pd_api *a = arg;
+	pthread_mutex_lock(&a->sse_mu);
+	while (!a->sse_quit) {
+		sse_resume_all(a);
+		sse_drop_stalled(a, mono_ms());
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += SSE_TICK_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&a->sse_cv, &a->sse_mu, &ts);
+	}
+	pthread_mutex_unlock(&a->sse_mu);
+	return NULL;
+}
+
+/* Before a daemon stops (libmicrohttpd refuses to stop with a connection
+ * suspended): every stream ends, none parks again until sse_reopen. */
+static void sse_close_all(pd_api *a)
+{
+	pthread_mutex_lock(&a->sse_mu);
+	a->sse_closing = true;
+	sse_resume_all(a);
+	pthread_mutex_unlock(&a->sse_mu);
+}
+
+static void sse_reopen(pd_api *a)
+{
+	pthread_mutex_lock(&a->sse_mu);
+	a->sse_closing = false;
+	pthread_mutex_unlock(&a->sse_mu);
+}
+
 static enum MHD_Result send_sse(api_req *r)
 {
-	const pd_api_hooks *h = &r->api->o.hooks;
+	pd_api *a = r->api;
+	const pd_api_hooks *h = &a->o.hooks;
+	pthread_mutex_lock(&a->sse_mu);
+	bool full = a->n_sse >= SSE_MAX_STREAMS;
+	if (!full)
+		a->n_sse++;
+	pthread_mutex_unlock(&a->sse_mu);
+	if (full) {
+		api_failf(r, PD_E_TEMPFAIL, 503, NULL, NULL,
+		          "%d event streams are open already; retry later", SSE_MAX_STREAMS);
+		return send_req(r, 5);
+	}
+	/* a fixed send buffer: the kernel would otherwise grow it (to
+	 * megabytes) for a client that does not read, and the stall would
+	 * take minutes to show; a reader needs a few events of room at most */
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci) {
+		int sz = SSE_SNDBUF;
+		setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+	}
 	sse_state *x = xcalloc(1, sizeof *x);
+	x->a = a;
 	x->h = h;
+	x->conn = r->conn;
+	x->called_ms = mono_ms();
+	x->last_ms = x->called_ms - SSE_KEEPALIVE_MS; /* a comment at once if nothing is known */
 	x->stream = h->events_open(h->ctx);
 	if (!x->stream) {
 		free(x);
+		pthread_mutex_lock(&a->sse_mu);
+		a->n_sse--;
+		pthread_mutex_unlock(&a->sse_mu);
 		api_failf(r, PD_E_UNAVAILABLE, 0, NULL, NULL, "the live state is not available");
 		return send_req(r, 1);
 	}
+	pthread_mutex_lock(&a->sse_mu);
+	x->next = a->sse_head;
+	if (a->sse_head)
+		a->sse_head->prev = x;
+	a->sse_head = x;
+	pthread_mutex_unlock(&a->sse_mu);
 	struct MHD_Response *resp =
 	    MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, sse_read, x, sse_free);
 	if (!resp) {
@@ -637,8 +810,8 @@ static struct MHD_Daemon *start_mhd(pd_api *a, const struct sockaddr_storage *ss
 {
 	bool tls = a->cert != NULL;
 	/* ITC: MHD_quiesce_daemon needs it to hand the listening socket over */
-	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | (tls ? MHD_USE_TLS : 0) |
-	                 (a->v6 ? MHD_USE_IPv6 : 0);
+	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
+	                 (tls ? MHD_USE_TLS : 0) | (a->v6 ? MHD_USE_IPv6 : 0);
 	bool on_fd = fd != MHD_INVALID_SOCKET;
 	struct MHD_OptionItem opts[] = {
 	    {on_fd ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_SOCK_ADDR, on_fd ? (intptr_t)fd : 0,
@@ -770,6 +943,8 @@ pd_status pd_api_start(const pd_api_opts *o, pd_api **out, pd_err *e)
 	a->o.listen = NULL;
 	a->o.cert_path = a->o.key_path = a->o.openapi_path = NULL;
 	pthread_mutex_init(&a->lock, NULL);
+	pthread_mutex_init(&a->sse_mu, NULL);
+	pthread_cond_init(&a->sse_cv, NULL);
 	pthread_key_create(&a->store_key, store_key_close);
 
 	char *oa_path =
@@ -805,6 +980,14 @@ pd_status pd_api_start(const pd_api_opts *o, pd_api **out, pd_err *e)
 	}
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(a->d, MHD_DAEMON_INFO_BIND_PORT);
 	a->port = di ? di->port : 0;
+	if (a->o.hooks.events_open) {
+		if (pthread_create(&a->sse_thread, NULL, sse_ticker, a) != 0) {
+			pd_fail(e, PD_E_INTERNAL, "api", "cannot start the event streams' thread");
+			pd_api_stop(a);
+			return PD_E_INTERNAL;
+		}
+		a->sse_thread_on = true;
+	}
 	*out = a;
 	return PD_OK;
 }
@@ -859,7 +1042,11 @@ pd_status pd_api_reload_tls(pd_api *a, const char *cert_path, const char *key_pa
 		             "certificate",
 		             cert_path, key_path);
 	}
+	/* the event streams end (their clients reconnect, to the new
+	 * certificate): libmicrohttpd stops no daemon with one parked */
+	sse_close_all(a);
 	MHD_stop_daemon(old); /* finishes the requests it has; its workers' stores close */
+	sse_reopen(a);
 	free(old_cert);
 	wipe_free(old_key);
 	if (!a->d)
@@ -884,10 +1071,21 @@ void pd_api_stop(pd_api *a)
 {
 	if (!a)
 		return;
-	if (a->d)
+	if (a->d) {
+		sse_close_all(a);
 		MHD_stop_daemon(a->d); /* joins the workers: their stores close */
+	}
+	if (a->sse_thread_on) {
+		pthread_mutex_lock(&a->sse_mu);
+		a->sse_quit = true;
+		pthread_cond_signal(&a->sse_cv);
+		pthread_mutex_unlock(&a->sse_mu);
+		pthread_join(a->sse_thread, NULL);
+	}
 	pthread_key_delete(a->store_key);
 	pthread_mutex_destroy(&a->lock);
+	pthread_mutex_destroy(&a->sse_mu);
+	pthread_cond_destroy(&a->sse_cv);
 	free(a->buckets);
 	wipe_free(a->key);
 	free(a->cert);

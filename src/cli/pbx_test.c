@@ -101,25 +101,6 @@ static bool monitor_link(pd_cli *c, int64_t cid, pd_live_view *v, int64_t *pid)
 	return have;
 }
 
-/* When the connection was last changed (its newest audit row for the PBX),
- * 0 when never: a link the monitor opened before that uses what was stored
- * then, not what is to be tested now. */
-static int64_t pbx_changed_at(pd_cli *c, int64_t cid)
-{
-	pd_audit *a = NULL;
-	size_t n = 0;
-	pd_err e;
-	pd_err_clear(&e);
-	int64_t at = 0;
-	if (store_audit_list(c->store, cid, 50, &a, &n, &e) != PD_OK)
-		return INT64_MAX; /* unknown: test anew */
-	for (size_t i = 0; i < n && !at; i++)
-		if (a[i].object && !strcmp(a[i].object, "pbx"))
-			at = a[i].at;
-	pd_audits_free(a, n);
-	return at;
-}
-
 int pd_cli_pbx_test_cmd(pd_cli *c, int argc, char **argv)
 {
 	const char *pos[1];
@@ -153,7 +134,8 @@ int pd_cli_pbx_test_cmd(pd_cli *c, int argc, char **argv)
 		 * connection's last change, which the monitor reloads within a
 		 * second or so) */
 		int64_t up_at = pd_now() - secs;
-		bool up = mv.link == PD_LINK_MONITORING && pbx_changed_at(c, cu.id) < up_at - 1;
+		bool up = mv.link == PD_LINK_MONITORING &&
+		          store_pbx_changed_at(c->store, cu.id) < up_at - 1;
 		monj = json_pack("{s:I, s:s, s:s, s:I}", "pid", (json_int_t)pid, "state",
 		                 pd_link_state_name(mv.link), "status", text, "for_s",
 		                 (json_int_t)secs);

@@ -20,6 +20,9 @@ int serve_api_port(const serve_api *a);
 /* The customers whose resync the API asked since the last call (caller
  * frees *out). */
 size_t serve_api_take_resyncs(serve_api *a, int64_t **out);
+/* The daemon's loop saw the monitor finish a sync of cid (its count seq):
+ * an API request waiting for that customer's resync is answered. */
+void serve_api_note_sync(serve_api *a, int64_t cid, int64_t seq, const pd_sync_result *r);
 /* SIGHUP: the certificate and key of nc read again (the listening address
  * and the rest of [api] take a restart). */
 pd_status serve_api_reload_tls(serve_api *a, const pd_config *nc, pd_err *e);

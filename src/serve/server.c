@@ -384,6 +384,7 @@ static void sync_results(pd_serve *s)
 		if (!pd_monitor_last_sync(s->mon, e->cid, &r, &seq) || seq == e->sync_seq)
 			continue;
 		e->sync_seq = seq;
+		serve_api_note_sync(s->api, e->cid, seq, &r);
 		msg_t *m = msg_take(pd_sp_sync_to_json(e->cid, seq, &r));
 		broadcast(s, m);
 		msg_unref(e->sync);
@@ -781,7 +782,8 @@ static void do_reload(pd_serve *s)
 	}
 	pd_err te = {0};
 	if (serve_api_reload_tls(s->api, &nc, &te) != PD_OK)
-		slog(s, "API certificate not reloaded, the one in force stays: %s", te.message);
+		slog(s, "API certificate not reloaded, the one in force stays: %s: %s",
+		     te.field[0] ? te.field : "api", te.message);
 	pd_config old = s->cfg;
 	bool pbx =
 	    old.pbx_ping_interval != nc.pbx_ping_interval ||

@@ -62,3 +62,19 @@ void pd_audits_free(pd_audit *v, size_t n)
 		audit_elem_free(&v[i]);
 	free(v);
 }
+
+int64_t store_pbx_changed_at(pd_store *s, int64_t customer_id)
+{
+	pd_audit *a = NULL;
+	size_t n = 0;
+	pd_err e;
+	pd_err_clear(&e);
+	int64_t at = 0;
+	if (store_audit_list(s, customer_id, 50, &a, &n, &e) != PD_OK)
+		return INT64_MAX; /* unknown: test anew */
+	for (size_t i = 0; i < n && !at; i++)
+		if (a[i].object && !strcmp(a[i].object, "pbx"))
+			at = a[i].at;
+	pd_audits_free(a, n);
+	return at;
+}

@@ -106,6 +106,8 @@ static void d_destroy(struct ui_screen *s)
 {
 	struct dialog *d = s->priv;
 	free(d->title);
+	if (d->text) /* it may hold a secret shown once (API tokens) */
+		memset(d->text, 0, strlen(d->text));
 	free(d->text);
 	if (d->shown_owned)
 		ui_choices_free(d->shown, d->n_shown);

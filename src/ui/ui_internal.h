@@ -154,7 +154,9 @@ enum ui_context {
 	  N_("Message log: every message shown, with its time (Esc closes)"))                      \
 	X(UI_A_JUMP, "jump", grid, "J", N_("Jump to a customer by reference or tenant id"))        \
 	X(UI_A_PALETTE, "palette", generic, ": ^K",                                                \
-	  N_("Command palette: a customer by name, reference or tenant id, or an action by name"))
+	  N_("Command palette: a customer by name, reference or tenant id, or an action by name"))  \
+	X(UI_A_API_TOKENS, "api-tokens", grid, "T",                                                \
+	  N_("API tokens of the HTTP API: list, create (the secret shown once), revoke"))
 
 enum ui_action {
 	UI_A_NONE = 0,
@@ -678,6 +680,7 @@ extern const struct ui_screen_ops ui_customer_ops; /* arg: int64_t * customer id
 extern const struct ui_screen_ops ui_edit_ops;     /* arg: pd_customer * (copied) */
 extern const struct ui_screen_ops ui_templates_ops;
 extern const struct ui_screen_ops ui_catalogue_ops;
+extern const struct ui_screen_ops ui_api_tokens_ops;
 extern const struct ui_screen_ops ui_activity_ops; /* H5: every customer's activity */
 extern const struct ui_screen_ops ui_outbox_ops;   /* H5: the outbox */
 

@@ -276,9 +276,9 @@ expect "events without the daemon: 503" 503
 serve UH --allow-plain --hooks || exit 1
 U0=$U U=$UH
 call POST "/v1/customers/$WZ/pbx/test" "${AP[@]}"
-expect "PBX test through the daemon's hook" 200 .op test
+expect "PBX test through the daemon's hook" 200 '.steps[0].step' "fake test"
 call POST "/v1/customers/$WZ/pbx/resync" "${AP[@]}"
-expect "PBX resync through the hook" 200 .op resync
+expect "PBX resync through the hook" 200 '.customer | startswith("customer ")' true
 call GET /v1/events "${AP[@]}" -N
 expect "events through the daemon's feed" 200
 check "as Server-Sent Events" bash -c "grep -qi '^content-type: text/event-stream' '$TMP/hdr' && grep -q '^data: {\"n\": 1}' '$TMP/last'"

@@ -17,13 +17,23 @@
 #include "provdesk/pbx_driver.h"
 #include "provdesk/util.h"
 
-static pd_status fake_pbx(void *ctx, pd_api_pbx_op op, int64_t customer_id, json_t **reply,
-                          pd_err *e)
+static pd_status fake_pbx(void *ctx, pd_api_pbx_op op, pd_store *s, int64_t customer_id,
+                          json_t **reply, pd_err *e)
 {
 	(void)ctx;
+	(void)s;
 	(void)e;
-	*reply = json_pack("{s:s, s:I}", "op", op == PD_API_PBX_TEST ? "test" : "resync",
-	                   "customer_id", (json_int_t)customer_id);
+	/* the shapes of the daemon's answers (data/openapi.json), naming the
+	 * operation and the customer it was asked for */
+	char d[64];
+	snprintf(d, sizeof d, "customer %lld", (long long)customer_id);
+	if (op == PD_API_PBX_TEST)
+		*reply = json_pack("{s:b, s:[{s:s, s:b, s:s}]}", "ok", 1, "steps", "step",
+		                   "fake test", "ok", 1, "detail", d);
+	else
+		*reply = json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:i}", "customer", d, "added", 0,
+		                   "updated", 0, "removed", 0, "linked", 0, "unchanged", 0,
+		                   "sub_accounts_added", 0);
 	return PD_OK;
 }
 

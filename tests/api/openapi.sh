@@ -23,6 +23,20 @@ while read -r m p; do
 			'.paths[$p][$m].responses[$s]' "$DOC"
 	done
 done <"$TMP/routes"
+# the daemon's answers (tests/api/serve_daemon.sh validates them against these)
+jqe() { jq -e "$@" >/dev/null; }
+check "pbx test's answer is PbxTestResult" jqe \
+	'.paths["/v1/customers/{id}/pbx/test"].post.responses["200"].content["application/json"].schema["$ref"] == "#/components/schemas/PbxTestResult"' "$DOC"
+for st in 403 502 503; do
+	check "pbx test's $st may carry the steps (PbxTestFailure)" jqe --arg s "$st" \
+		'[.paths["/v1/customers/{id}/pbx/test"].post.responses[$s].content["application/json"].schema.oneOf[]["$ref"]] | index("#/components/schemas/PbxTestFailure") != null' "$DOC"
+done
+check "pbx resync's answer is PbxResyncResult" jqe \
+	'.paths["/v1/customers/{id}/pbx/resync"].post.responses["200"].content["application/json"].schema["$ref"] == "#/components/schemas/PbxResyncResult"' "$DOC"
+check "the events are named (live, link), their data LiveEvent" jqe \
+	'.paths["/v1/events"].get.responses["200"].content["text/event-stream"]["x-events"] | (keys == ["link", "live"]) and all(.[]; .data["$ref"] == "#/components/schemas/LiveEvent")' "$DOC"
+check "Last-Event-ID is documented" jqe \
+	'.paths["/v1/events"].get.parameters | any(.name == "Last-Event-ID" and .in == "header")' "$DOC"
 if python3 -c 'import openapi_spec_validator' 2>/dev/null; then
 	check "valid OpenAPI (openapi-spec-validator)" python3 -m openapi_spec_validator "$DOC"
 else

@@ -1188,6 +1188,9 @@ static int g_key(struct ui_screen *s, const struct ui_event *ev)
 	case UI_A_CATALOGUE:
 		ui_push(app, &ui_catalogue_ops, NULL);
 		return UI_HANDLED;
+	case UI_A_API_TOKENS:
+		ui_push(app, &ui_api_tokens_ops, NULL);
+		return UI_HANDLED;
 	case UI_A_MARK: /* H5: marks, then an action on every marked row */
 		if (g->n) {
 			toggle_mark(g, g->rows[g->sel].c.id);
