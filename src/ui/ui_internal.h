@@ -154,7 +154,7 @@ enum ui_context {
 	  N_("Message log: every message shown, with its time (Esc closes)"))                      \
 	X(UI_A_JUMP, "jump", grid, "J", N_("Jump to a customer by reference or tenant id"))        \
 	X(UI_A_PALETTE, "palette", generic, ": ^K",                                                \
-	  N_("Command palette: a customer by name, reference or tenant id, or an action by name"))  \
+	  N_("Command palette: a customer by name, reference or tenant id, or an action by name")) \
 	X(UI_A_API_TOKENS, "api-tokens", grid, "T",                                                \
 	  N_("API tokens of the HTTP API: list, create (the secret shown once), revoke"))
 

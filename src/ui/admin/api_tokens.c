@@ -28,7 +28,7 @@ static void tk_load(struct ui_app *app, struct toklist *l)
 	l->err[0] = 0;
 	if (!app->store || store_api_token_list(app->store, false, &l->t, &l->n, &e) != PD_OK)
 		snprintf(l->err, sizeof l->err, "%.500s",
-		         app->store ? e.message : "database unavailable");
+		         app->store ? e.message : _("database unavailable"));
 	if (l->sel >= l->n)
 		l->sel = l->n ? l->n - 1 : 0;
 }
@@ -68,18 +68,18 @@ static void tk_draw(struct ui_screen *s)
 	struct toklist *l = s->priv;
 	WINDOW *w = s->win;
 	ui_fill(w, 0, 0, s->w, ui_role(UI_R_TITLE));
-	ui_put(w, 0, 1, s->w - 2, "API tokens — the client systems of the HTTP API",
+	ui_put(w, 0, 1, s->w - 2, _("API tokens — the client systems of the HTTP API"),
 	       ui_role(UI_R_TITLE), false);
 	ui_fill(w, 1, 0, s->w, ui_role(UI_R_GRID_HEADER));
 	char head[200];
-	snprintf(head, sizeof head, "%-24s %-10s %-17s %s", "Name", "Scope", "Created (UTC)",
-	         "Created by");
+	snprintf(head, sizeof head, "%-24s %-10s %-17s %s", _("Name"), _("Scope"),
+	         _("Created (UTC)"), _("Created by"));
 	ui_put(w, 1, 0, s->w, head, ui_role(UI_R_GRID_HEADER), false);
 	if (l->err[0])
 		ui_put(w, 2, 1, s->w - 2, l->err, ui_role(UI_R_STATUS_ERROR), false);
 	else if (!l->n)
-		ui_put(w, 2, 1, s->w - 2, "No API tokens. a or + creates one.", ui_role(UI_R_NOTE),
-		       false);
+		ui_put(w, 2, 1, s->w - 2, _("No API tokens. a or + creates one."),
+		       ui_role(UI_R_NOTE), false);
 	int rows = s->h - 3;
 	if (l->sel < l->top)
 		l->top = l->sel;
@@ -100,7 +100,7 @@ static void tk_draw(struct ui_screen *s)
 		free(name);
 		free(by);
 	}
-	ui_put(w, s->h - 1, 1, s->w - 2, "a: create · d: revoke · Esc: back", ui_role(UI_R_NOTE),
+	ui_put(w, s->h - 1, 1, s->w - 2, _("a: create · d: revoke · Esc: back"), ui_role(UI_R_NOTE),
 	       false);
 }
 
@@ -117,22 +117,24 @@ static void scope_done(struct ui_app *app, void *ctx, bool ok, const char *value
 		pd_api_token t = {0};
 		if (store_api_token_create(app->store, name, scope, &app->actor, &secret, &t, &e) !=
 		    PD_OK) {
-			ui_show_err(app, "create the API token", &e);
+			ui_show_err(app, _("create the API token"), &e);
 		} else {
 			char *text = xasprintf(
-			    "Token '%s' (scope %s) created. Give this secret to the client system "
-			    "(Authorization: Bearer SECRET):\n\n%s\n\nCopy it now: it will not be "
-			    "shown again. Only its hash is kept; a lost secret is revoked and a "
-			    "new "
-			    "token created.",
+			    _("Token '%s' (scope %s) created. Give this secret to the client "
+			      "system "
+			      "(Authorization: Bearer SECRET):\n\n%s\n\nCopy it now: it will not "
+			      "be "
+			      "shown again. Only its hash is kept; a lost secret is revoked and a "
+			      "new "
+			      "token created."),
 			    t.name, pd_api_scope_name(t.scope), secret);
-			ui_dialog_message(app, "API token created — shown once", text);
+			ui_dialog_message(app, _("API token created — shown once"), text);
 			memset(text, 0, strlen(text));
 			free(text);
 			memset(secret, 0, strlen(secret));
 			free(secret);
 			pd_api_token_free(&t);
-			ui_msg(app, UI_R_STATUS_OK, "API token '%s' created", name);
+			ui_msg(app, UI_R_STATUS_OK, _("API token '%s' created"), name);
 		}
 		ui_app_data_changed(app);
 	}
@@ -148,22 +150,23 @@ static void name_done(struct ui_app *app, void *ctx, bool ok, const char *text)
 	pd_err_clear(&e);
 	char *name = pd_trim(text);
 	if (pd_check_api_token_name(name, &e) != PD_OK) {
-		ui_show_err(app, "create the API token", &e);
+		ui_show_err(app, _("create the API token"), &e);
 		free(name);
 		return;
 	}
 	static const char *const keys[] = {"read", "provision", "billing"};
 	static const char *const labels[] = {
-	    "read — customers, users, catalogue, PBX state, events",
-	    "provision — read, and every change",
-	    "billing — the billing export and the catalogue",
+	    N_("read — customers, users, catalogue, PBX state, events"),
+	    N_("provision — read, and every change"),
+	    N_("billing — the billing export and the catalogue"),
 	};
 	struct ui_choice c[3];
 	for (int i = 0; i < 3; i++) {
 		c[i].value = (char *)keys[i];
-		c[i].label = (char *)labels[i];
+		c[i].label = (char *)_(labels[i]);
 	}
-	ui_dialog_pick(app, "Scope of the new token", c, 3, "read", NULL, NULL, scope_done, name);
+	ui_dialog_pick(app, _("Scope of the new token"), c, 3, "read", NULL, NULL, scope_done,
+	               name);
 }
 
 /* ---- revoke ---- */
@@ -176,9 +179,9 @@ static void revoke_done(struct ui_app *app, void *ctx, bool ok, const char *text
 		pd_err e;
 		pd_err_clear(&e);
 		if (store_api_token_revoke(app->store, name, &app->actor, &e) != PD_OK)
-			ui_show_err(app, "revoke", &e);
+			ui_show_err(app, _("revoke"), &e);
 		else
-			ui_msg(app, UI_R_STATUS_OK, "API token '%s' revoked", name);
+			ui_msg(app, UI_R_STATUS_OK, _("API token '%s' revoked"), name);
 		ui_app_data_changed(app);
 	}
 	free(name);
@@ -205,16 +208,16 @@ static int tk_key(struct ui_screen *s, const struct ui_event *ev)
 		return UI_HANDLED | UI_REDRAW;
 	case UI_A_LIST_ADD:
 		if (!app->read_only && app->store)
-			ui_dialog_prompt(app, "New API token",
-			                 "Name of the client system (letters, digits, . _ -):", "",
-			                 false, name_done, NULL);
+			ui_dialog_prompt(app, _("New API token"),
+			                 _("Name of the client system (letters, digits, . _ -):"),
+			                 "", false, name_done, NULL);
 		return UI_HANDLED;
 	case UI_A_LIST_DELETE:
 		if (!app->read_only && l->n) {
-			char *t = xasprintf("Revoke the API token '%s'? The system using it is "
-			                    "refused from its next request.",
+			char *t = xasprintf(_("Revoke the API token '%s'? The system using it is "
+			                      "refused from its next request."),
 			                    l->t[l->sel].name);
-			ui_dialog_confirm(app, "Revoke API token", t, revoke_done,
+			ui_dialog_confirm(app, _("Revoke API token"), t, revoke_done,
 			                  xstrdup(l->t[l->sel].name));
 			free(t);
 		}
@@ -233,13 +236,13 @@ static int tk_data(struct ui_screen *s)
 static const char *tk_help(struct ui_screen *s)
 {
 	(void)s;
-	return "API tokens let another system (a CRM, billing) call the HTTP API that provdesk "
-	       "serve runs when [api] listen is set. Each has a name (it appears as \"api:NAME\" "
-	       "in "
-	       "the audit log) and a scope: read, provision (read and every change) or billing. "
-	       "a or + creates one: its secret is shown once, in a dialog, and never again (only "
-	       "its hash is kept). d revokes the selected token after asking. The command line "
-	       "does the same: provdesk api-token create|list|revoke.";
+	return _("API tokens let another system (a CRM, billing) call the HTTP API that provdesk "
+	         "serve runs when [api] listen is set. Each has a name (it appears as \"api:NAME\" "
+	         "in "
+	         "the audit log) and a scope: read, provision (read and every change) or billing. "
+	         "a or + creates one: its secret is shown once, in a dialog, and never again (only "
+	         "its hash is kept). d revokes the selected token after asking. The command line "
+	         "does the same: provdesk api-token create|list|revoke.");
 }
 
 const struct ui_screen_ops ui_api_tokens_ops = {
@@ -252,5 +255,5 @@ const struct ui_screen_ops ui_api_tokens_ops = {
     .handle_key = tk_key,
     .on_data = tk_data,
     .help = tk_help,
-    .fkeys = "F1|Help|F7|Create|F8|Revoke|Esc|Back|F10|Quit",
+    .fkeys = N_("F1|Help|F7|Create|F8|Revoke|Esc|Back|F10|Quit"),
 };
