@@ -37,6 +37,7 @@ typedef struct {
 	const char *db_path;     /* required; borrowed */
 	const char *config_path; /* NULL: the default place; read again by pd_serve_reload */
 	bool auto_exit;          /* --auto: exit [serve] idle_exit s after the last client left */
+	const char *api_listen;  /* --listen ADDR:PORT: the API there, whatever [api] listen says */
 	size_t max_queue;        /* 0 = PD_SERVE_MAX_QUEUE */
 	const pd_monitor_opts *monitor; /* NULL: the defaults (tests make it fast) */
 	FILE *log;                      /* NULL = stderr */

@@ -26,7 +26,7 @@
 #define STATUS_WAIT_MS 3000
 
 static const char help_serve[] =
-    "Usage: provdesk [--db PATH] [--config PATH] serve [--detach] [--auto]\n"
+    "Usage: provdesk [--db PATH] [--config PATH] serve [--listen ADDR:PORT] [--detach] [--auto]\n"
     "       provdesk [--db PATH] serve --stop | --status [--json]\n"
     "Runs the one monitor of the database: every PBX link of the enabled customers,\n"
     "the outbox sender, trial expiry and the scheduled resync ([serve] resync_interval).\n"
@@ -35,6 +35,9 @@ static const char help_serve[] =
     "Logs one line per event to standard error. SIGTERM or SIGINT closes the links\n"
     "and stops; SIGHUP reads the configuration again (a bad one is refused, the\n"
     "one in force stays).\n"
+    "  --listen ADDR:PORT  serve the HTTP API there ([api] listen in provdesk.conf;\n"
+    "            HTTPS with [api] cert and key, plain HTTP only on loopback with\n"
+    "            [api] allow_plain = yes)\n"
     "  --detach  run in the background (logs appended to DATABASE.serve.log); returns\n"
     "            once the socket accepts\n"
     "  --auto    exit [serve] idle_exit seconds after the last client left, when\n"
@@ -191,12 +194,13 @@ static int serve_stop(pd_cli *c)
 
 /* ---- the daemon ---- */
 
-static int run_daemon(pd_cli *c, bool auto_exit, int ready_fd)
+static int run_daemon(pd_cli *c, bool auto_exit, const char *listen, int ready_fd)
 {
 	pd_serve_opts o = {
 	    .db_path = c->db_path,
 	    .config_path = c->config_path,
 	    .auto_exit = auto_exit,
+	    .api_listen = listen,
 	};
 	pd_serve *s = NULL;
 	pd_err e = {0};
@@ -225,7 +229,7 @@ static int run_daemon(pd_cli *c, bool auto_exit, int ready_fd)
 
 /* fork, setsid, fork: the daemon has no terminal; this process returns once
  * the socket accepts (or with the daemon's error). */
-static int detach(pd_cli *c, bool auto_exit)
+static int detach(pd_cli *c, bool auto_exit, const char *listen)
 {
 	char *log_path = xasprintf("%s.serve.log", c->db_path);
 	/* a new database: its directory, for the log (the daemon makes it too) */
@@ -268,7 +272,7 @@ static int detach(pd_cli *c, bool auto_exit)
 			/* nothing: the paths are absolute or stay as given */
 		}
 		/* the daemon writes its log lines to stderr, now the file */
-		_exit(run_daemon(c, auto_exit, p[1]));
+		_exit(run_daemon(c, auto_exit, listen, p[1]));
 	}
 	close(p[1]);
 	int status;
@@ -299,19 +303,18 @@ static int detach(pd_cli *c, bool auto_exit)
 int pd_cli_serve(pd_cli *c, int argc, char **argv)
 {
 	bool det = false, aut = false, stop = false, status = false;
+	const char *listen = NULL;
 	const pd_opt opts[] = {
-	    {"detach", PD_OPT_FLAG, NULL, &det},
-	    {"auto", PD_OPT_FLAG, NULL, &aut},
-	    {"stop", PD_OPT_FLAG, NULL, &stop},
-	    {"status", PD_OPT_FLAG, NULL, &status},
-	    {NULL, 0, NULL, NULL},
+	    {"listen", PD_OPT_VAL, &listen, NULL},  {"detach", PD_OPT_FLAG, NULL, &det},
+	    {"auto", PD_OPT_FLAG, NULL, &aut},      {"stop", PD_OPT_FLAG, NULL, &stop},
+	    {"status", PD_OPT_FLAG, NULL, &status}, {NULL, 0, NULL, NULL},
 	};
 	const char *pos[1] = {NULL};
 	int np = 0;
 	int rc = pd_cli_parse(c, "serve", argc, argv, opts, pos, 0, 0, &np, help_serve);
 	if (rc != PD_CLI_CONTINUE)
 		return rc;
-	if (stop + status > 1 || ((stop || status) && (det || aut)))
+	if (stop + status > 1 || ((stop || status) && (det || aut || listen)))
 		return pd_cli_usage(c, "serve: --stop and --status go alone; try 'provdesk serve "
 		                       "--help'");
 	if (status)
@@ -319,7 +322,7 @@ int pd_cli_serve(pd_cli *c, int argc, char **argv)
 	if (stop)
 		return serve_stop(c);
 	if (det)
-		return detach(c, aut);
+		return detach(c, aut, listen);
 	signal(SIGPIPE, SIG_IGN);
-	return run_daemon(c, aut, -1);
+	return run_daemon(c, aut, listen, -1);
 }

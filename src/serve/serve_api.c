@@ -371,8 +371,9 @@ static void events_close(void *st)
 	free(s);
 }
 
-pd_status serve_api_start(const char *db_path, const char *config_path, const pd_store_opts *so,
-                          pd_live *live, int wake_fd, serve_api **out, pd_err *e)
+pd_status serve_api_start(const char *db_path, const char *config_path, const char *listen,
+                          const pd_store_opts *so, pd_live *live, int wake_fd, serve_api **out,
+                          pd_err *e)
 {
 	*out = NULL;
 	serve_api *a = xcalloc(1, sizeof *a);
@@ -381,6 +382,8 @@ pd_status serve_api_start(const char *db_path, const char *config_path, const pd
 	a->live = live;
 	a->wake_fd = wake_fd;
 	pd_status st = pd_config_load(config_path, &a->cfg, e);
+	if (st == PD_OK && listen) /* serve --listen: in place of [api] listen */
+		pd_set_str(&a->cfg.api_listen, listen);
 	if (st != PD_OK || !a->cfg.api_listen || !*a->cfg.api_listen) {
 		pd_config_free(&a->cfg);
 		pthread_mutex_destroy(&a->mu);
@@ -403,6 +406,8 @@ pd_status serve_api_start(const char *db_path, const char *config_path, const pd
 	              .events_close = events_close},
 	};
 	if ((st = pd_api_start(&o, &a->api, e)) != PD_OK) {
+		if (listen && !strcmp(e->field, "api.listen"))
+			snprintf(e->field, sizeof e->field, "listen"); /* what was typed */
 		pd_config_free(&a->cfg);
 		pthread_mutex_destroy(&a->mu);
 		pthread_cond_destroy(&a->synced_cv);
@@ -411,6 +416,11 @@ pd_status serve_api_start(const char *db_path, const char *config_path, const pd
 	}
 	*out = a;
 	return PD_OK;
+}
+
+const char *serve_api_listen(const serve_api *a)
+{
+	return a ? a->cfg.api_listen : "";
 }
 
 int serve_api_port(const serve_api *a)

@@ -11,11 +11,15 @@
 
 typedef struct serve_api serve_api;
 
-/* Starts the API when the configuration's [api] listen is set (*out NULL
- * and PD_OK when it is not). live and so's catalogue are borrowed and
- * outlive the API; wake_fd is written ("R") when a resync is queued. */
-pd_status serve_api_start(const char *db_path, const char *config_path, const pd_store_opts *so,
-                          pd_live *live, int wake_fd, serve_api **out, pd_err *e);
+/* Starts the API when listen (serve --listen, may be NULL) or else the
+ * configuration's [api] listen is set (*out NULL and PD_OK when neither
+ * is). live and so's catalogue are borrowed and outlive the API; wake_fd is
+ * written ("R") when a resync is queued. */
+pd_status serve_api_start(const char *db_path, const char *config_path, const char *listen,
+                          const pd_store_opts *so, pd_live *live, int wake_fd, serve_api **out,
+                          pd_err *e);
+/* The address served ("" when the API is off) and its port. */
+const char *serve_api_listen(const serve_api *a);
 int serve_api_port(const serve_api *a);
 /* The customers whose resync the API asked since the last call (caller
  * frees *out). */

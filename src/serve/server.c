@@ -1012,11 +1012,12 @@ pd_status pd_serve_open(const pd_serve_opts *o, pd_serve **out, pd_err *e)
 	if ((st = monitor_start(s, e)) != PD_OK)
 		goto fail;
 	outbox_start(s);
-	if ((st = serve_api_start(s->db_path, s->config_path, &s->so, s->live, s->pipe_wr, &s->api,
-	                          e)) != PD_OK)
+	if ((st = serve_api_start(s->db_path, s->config_path, s->o.api_listen, &s->so, s->live,
+	                          s->pipe_wr, &s->api, e)) != PD_OK)
 		goto fail;
 	if (s->api)
-		slog(s, "HTTP API on %s (port %d)", s->cfg.api_listen, serve_api_port(s->api));
+		slog(s, "HTTP API on %s (port %d)", serve_api_listen(s->api),
+		     serve_api_port(s->api));
 	int64_t now = pd_live_now_ms();
 	s->idle_since_ms = now;
 	s->next_resync_ms =

@@ -256,4 +256,26 @@ kill -TERM "$DAEMON_PID"
 wait "$DAEMON_PID"
 eq "the daemon stops cleanly on SIGTERM" "$?" 0
 check "… with no sanitizer report" eval '! grep -qE "Sanitizer|runtime error" "$DAEMON_LOG"'
+
+# ---- serve --listen ADDR:PORT: the API where the command line says, with
+# no [api] listen in the configuration; a bad address is named as --listen
+CONF2=$TMP/listen.conf
+printf '[api]\nallow_plain = yes\n' >"$CONF2"
+L_LOG=$TMP/serve-listen.log
+"$PROVDESK" --db "$DB" --config "$CONF2" serve --listen 127.0.0.1:0 2>"$L_LOG" &
+L_PID=$!
+check "serve --listen: the API starts with no [api] listen" wait_until "$UI_WAIT" grep -q 'HTTP API on 127.0.0.1:0' "$L_LOG"
+LU="http://127.0.0.1:$(grep -oE '\(port [0-9]+\)' "$L_LOG" | grep -oE '[0-9]+')"
+check "… and answers there" eval 'curl -sf "$LU/v1/openapi.json" | jq -e .openapi >/dev/null'
+kill -TERM "$L_PID"
+wait "$L_PID"
+eq "… and stops cleanly" "$?" 0
+out=$("$PROVDESK" --db "$DB" --config "$CONF2" serve --listen nowhere 2>&1)
+eq "serve --listen without a port: exit 78" "$?" 78
+check "… names --listen" grep -q 'listen' <<<"$out"
+out=$("$PROVDESK" --db "$DB" --config "$CONF2" serve --listen 192.0.2.1:8443 2>&1)
+eq "serve --listen on a public address without TLS: exit 78" "$?" 78
+check "… says plain HTTP is for loopback only" grep -q 'only a loopback address' <<<"$out"
+"$PROVDESK" --db "$DB" serve --stop --listen 127.0.0.1:0 >/dev/null 2>&1
+eq "serve --stop takes no --listen: exit 64" "$?" 64
 finish
