@@ -31,8 +31,6 @@
 
 #include "bench_util.h"
 
-extern char **environ;
-
 /* CPU time (user + system) of the last run(): comparable even when other
  * work shares the machine, unlike the wall time. */
 static double last_cpu;
@@ -41,26 +39,7 @@ static double last_cpu;
  * (NULL: /dev/null); returns the exit status, or -1. */
 static int run(char *const argv[], const char *in, const char *out)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, in ? in : "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, out ? out : "/dev/null",
-	                                 O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	pid_t pid;
-	int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0) {
-		fprintf(stderr, "bench_cli: cannot run %s: %s\n", argv[0], strerror(rc));
-		return -1;
-	}
-	int st;
-	struct rusage ru;
-	while (wait4(pid, &st, 0, &ru) < 0 && errno == EINTR)
-		;
-	last_cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return bench_spawn("bench_cli", argv, in, out, &last_cpu);
 }
 
 static void machine(void)

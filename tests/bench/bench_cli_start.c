@@ -22,31 +22,11 @@
 
 #include "bench_util.h"
 
-extern char **environ;
-
 static double last_cpu;
 
 static int run(char *const argv[])
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	pid_t pid;
-	int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0) {
-		fprintf(stderr, "bench_cli_start: cannot run %s: %s\n", argv[0], strerror(rc));
-		return -1;
-	}
-	int st;
-	struct rusage ru;
-	while (wait4(pid, &st, 0, &ru) < 0 && errno == EINTR)
-		;
-	last_cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return bench_spawn("bench_cli_start", argv, NULL, NULL, &last_cpu);
 }
 
 static int cmp_double(const void *a, const void *b)
