@@ -70,7 +70,7 @@ for line in sys.stdin:
     line = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", tid, line)
     line = re.sub(r"(^|\|)" + re.escape(me) + r"(\||$)", lambda m: m.group(1) + "ME" + m.group(2), line)
     line = line.replace("by " + me, "by ME")
-    if line.startswith(me + ", of your"):
+    if re.match(re.escape(me) + r", (of your|de l.\S+quipe)", line):  # the invitation, English or French
         line = "ME" + line[len(me):]
     sys.stdout.write(line)
 ' "$me"
