@@ -146,16 +146,16 @@ void pd_drv_link_set(pd_drv_link *l, pd_link_state st, const char *err)
 	l->published = st;
 	l->pub_done = l->done;
 	l->pub_total = l->total;
-	/* the host first: whoever sees the state in pd_live finds the monitor
-	 * agreeing (pd_monitor_resync's answer follows it) */
+	/* pd_live first: a host's link_changed may read the error there (the
+	 * wizard's discovery shows the driver's own reason) */
+	pd_live_set_link(l->h.live, l->c.customer_id, st, l->pub_done, l->pub_total, l->retry_at,
+	                 err);
 	if (l->h.link_changed) {
 		char text[256];
 		pd_live_status_text(st, l->pub_done, l->pub_total, l->retry_at, err, l->now, text,
 		                    sizeof text);
 		l->h.link_changed(l->h.ctx, l->c.customer_id, st, text);
 	}
-	pd_live_set_link(l->h.live, l->c.customer_id, st, l->pub_done, l->pub_total, l->retry_at,
-	                 err);
 }
 
 void pd_drv_publish_now(pd_drv_link *l)

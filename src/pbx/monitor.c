@@ -624,9 +624,16 @@ static void poke(pd_monitor *m)
 
 int64_t pd_monitor_resync(pd_monitor *m, int64_t cid)
 {
+	/* pd_live shows a state just before the monitor hears of it: a link
+	 * shown monitoring has its sync done; one that has just left monitoring
+	 * (the flag not yet set) has its discovery still to come */
+	pd_live_summary sum;
+	bool shown_monitoring =
+	    pd_live_summary_get(m->live, cid, &sum) && sum.link == PD_LINK_MONITORING;
 	pthread_mutex_lock(&m->mu);
 	size_t e = sync_ent_locked(m, cid);
-	int64_t answer = m->syncs[e].between ? m->syncs[e].base : m->syncs[e].seq;
+	int64_t answer =
+	    m->syncs[e].between && !shown_monitoring ? m->syncs[e].base : m->syncs[e].seq;
 	if (m->n_resync == m->cap_resync) {
 		m->cap_resync = m->cap_resync ? m->cap_resync * 2 : 8;
 		m->resync = xrealloc(m->resync, m->cap_resync * sizeof *m->resync);

@@ -83,13 +83,13 @@ static void report(fake *d, pd_link_state st, int64_t now)
 	pthread_mutex_lock(&mu);
 	rec_of(d->cid)->counts.seen |= 1u << st;
 	pthread_mutex_unlock(&mu);
-	if (d->h.link_changed) { /* the host first, as pd_drv_link_set */
+	pd_live_set_link(d->h.live, d->cid, st, d->done, d->total, d->retry_at, err);
+	if (d->h.link_changed) {
 		char text[256];
 		pd_live_status_text(st, d->done, d->total, d->retry_at, err, now, text,
 		                    sizeof text);
 		d->h.link_changed(d->h.ctx, d->cid, st, text);
 	}
-	pd_live_set_link(d->h.live, d->cid, st, d->done, d->total, d->retry_at, err);
 }
 
 /* Users (all) and calls (only when monitoring) into the live state. */
