@@ -74,7 +74,7 @@ type_text "zoe@example.com" # well formed, but Zoé's: the store says so on save
 keys Tab C-u
 type_text "2002"
 keys F2
-check "a duplicate email is refused beside the field" bash -c "tmux -S '$TMP/tmux.sock' capture-pane -p -t t | grep 'Email  ' | grep -q '✗ email zoe@example.com is already'"
+check "a duplicate email is refused beside the field" wait_until "$UI_WAIT" bash -c "tmux -S '$TMP/tmux.sock' capture-pane -p -t t | grep 'Email  ' | grep -q '✗ email zoe@example.com is already'"
 check "the whole duplicate error in the status line" wait_for 'Email: email zoe@example.com is already used by user "Zoé Support" of this customer'
 check "nothing saved after refusals" test "$(q "select email||'|'||extension from users where display_name='Paul Agent'")" = "paul@example.com|1002"
 keys BTab C-u # the refused Email has the cursor -> Display name
