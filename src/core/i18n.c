@@ -36,6 +36,10 @@ char *pd_i18n_locale_dir(void)
 void pd_i18n_init(void)
 {
 	setlocale(LC_ALL, "");
+	/* numbers read and written by the program (options, CSV, JSON, the
+	 * wire) keep the dot whatever the language; a locale's number format is
+	 * applied where asked (pd_format_amount_locale) */
+	setlocale(LC_NUMERIC, "C");
 	char *dir = pd_i18n_locale_dir();
 	bindtextdomain("provdesk", dir);
 	free(dir);

@@ -880,6 +880,7 @@ int pd_ui_run(const pd_ui_opts *o)
 	free(user_cdir);
 
 	setlocale(LC_ALL, "");
+	setlocale(LC_NUMERIC, "C"); /* as pd_i18n_init: numbers keep the dot */
 	if (!getenv("ESCDELAY"))
 		set_escdelay(25);
 	int pipefd[2];

@@ -3,6 +3,7 @@
  * English under C.UTF-8 (include/provdesk/i18n.h). */
 #include <criterion/criterion.h>
 #include <locale.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,4 +54,17 @@ Test(i18n, english)
 	unsetenv("PROVDESK_LOCALEDIR");
 	use_locale("C.UTF-8");
 	cr_assert_str_eq(_("Quit provdesk"), "Quit provdesk");
+}
+
+/* French text, but numbers keep the dot: options (lab-pbx --call-rate 0.5),
+ * CSV and JSON are read and written the same in every language. */
+Test(i18n, numbers_keep_the_dot_in_french)
+{
+	unsetenv("PROVDESK_LOCALEDIR");
+	use_locale("fr_FR.UTF-8");
+	cr_assert_str_eq(_("Quit provdesk"), "Quitter provdesk");
+	cr_assert(strtod("0.5", NULL) == 0.5);
+	char buf[16];
+	snprintf(buf, sizeof buf, "%.2f", 12.5);
+	cr_assert_str_eq(buf, "12.50");
 }
