@@ -176,7 +176,7 @@ static int print_pbx(pd_cli *c, int64_t customer_id, const char *headline)
 		kv(17, _("Template:"), p.template_name);
 		kv(17, _("Host:"), p.host);
 		kv_int(17, _("Port:"), p.port);
-		kv(17, "TLS:", p.tls ? _("yes") : _("no"));
+		kv(17, _("TLS:"), p.tls ? _("yes") : _("no"));
 		kv(17, _("Username:"), p.username);
 		kv(17, _("Secret:"), has_secret ? _("(set; never shown)") : _("(none)"));
 		print_params(&c->cat, p.platform, p.params_json, 17);
@@ -573,14 +573,21 @@ int pd_cli_pbx_cmd(pd_cli *c, int argc, char **argv)
 
 static void template_text(const pd_catalogue *cat, const pd_template *t)
 {
-	kv(10, _("Name:"), t->name);
-	kv(10, _("Platform:"), t->platform);
-	kv(10, _("Host:"), t->host);
-	kv_int(10, _("Port:"), t->port);
-	kv(10, "TLS:", t->tls ? _("yes") : _("no"));
-	kv(10, _("Username:"), t->username);
-	print_params(cat, t->platform, t->params_json, 10);
-	kv_int(10, _("Version:"), (long long)t->version);
+	/* 10 columns, or the widest translated label's */
+	const char *labels[] = {_("Name:"), _("Platform:"), _("Host:"),   _("Port:"),
+	                        _("TLS:"),  _("Username:"), _("Version:")};
+	int w = 10;
+	for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
+		if (pd_utf8_width(labels[i]) > w)
+			w = pd_utf8_width(labels[i]);
+	kv(w, labels[0], t->name);
+	kv(w, labels[1], t->platform);
+	kv(w, labels[2], t->host);
+	kv_int(w, labels[3], t->port);
+	kv(w, labels[4], t->tls ? _("yes") : _("no"));
+	kv(w, labels[5], t->username);
+	print_params(cat, t->platform, t->params_json, w);
+	kv_int(w, labels[6], (long long)t->version);
 }
 
 /* done: 0 says nothing first, 1 "Added template", 2 "Updated template". */

@@ -94,6 +94,12 @@ for label in "Plateforme :      asterisk-ami" "Hôte :            127.0.0.1" "Lo
 	check "pbx add: '$label'" grep -qF "$label" "$TMP/out"
 done
 check "pbx add: the secret never shown" bash -c "! grep -q not-a-real-secret '$TMP/out'"
+fr pbx add "Société Dupont" --platform asterisk-ami --host 127.0.0.1 --port 5038 \
+	--username admin --secret-file "$TMP/pbx-secret" --disabled
+expect "a store rule in French: one PBX per customer" 65 "" \
+	"ce client a déjà une connexion PBX (une par client)"
+fr pbx update "Société Dupont" --host 'bad host!'
+expect "a core rule in French: the host name" 65 "" "l'hôte « bad host! » contient"
 fr pbx status "Société Dupont"
 expect "pbx status: labels in French" 0 "Client :      Société Dupont"
 check "pbx status: the PBX line" grep -qF "PBX :         127.0.0.1:5038 (désactivé)" "$TMP/out"
