@@ -6,18 +6,19 @@
 #include <string.h>
 
 #include "cli_internal.h"
+#include "provdesk/i18n.h"
 #include "provdesk/store_api.h"
 #include "provdesk/util.h"
 
 static const char help_group[] =
-    "Usage: provdesk api-token create --name NAME --scope provision|read|billing [--json]\n"
-    "       provdesk api-token list [--all] [--json]\n"
-    "       provdesk api-token revoke NAME [--json]\n"
-    "Tokens for the HTTP API (provdesk serve with [api] listen). The secret is shown\n"
-    "once, when the token is created: give it to the client system, which sends it as\n"
-    "'Authorization: Bearer TOKEN'. Scopes: read (customers, users, PBX state,\n"
-    "catalogue), provision (read, and every change), billing (the billing export and\n"
-    "the catalogue). The audit log names the token (api:NAME) and the client address.\n";
+    N_("Usage: provdesk api-token create --name NAME --scope provision|read|billing [--json]\n"
+       "       provdesk api-token list [--all] [--json]\n"
+       "       provdesk api-token revoke NAME [--json]\n"
+       "Tokens for the HTTP API (provdesk serve with [api] listen). The secret is shown\n"
+       "once, when the token is created: give it to the client system, which sends it as\n"
+       "'Authorization: Bearer TOKEN'. Scopes: read (customers, users, PBX state,\n"
+       "catalogue), provision (read, and every change), billing (the billing export and\n"
+       "the catalogue). The audit log names the token (api:NAME) and the client address.\n");
 
 static json_t *token_json(const pd_api_token *t)
 {
@@ -43,14 +44,14 @@ static int cmd_create(pd_cli *c, int argc, char **argv)
 	if (rc != PD_CLI_CONTINUE)
 		return rc;
 	if (!name)
-		return pd_cli_usage_field(c, "name", "api-token create: missing --name");
+		return pd_cli_usage_field(c, "name", _("api-token create: missing --name"));
 	if (!scope)
 		return pd_cli_usage_field(
-		    c, "scope", "api-token create: missing --scope provision|read|billing");
+		    c, "scope", _("api-token create: missing --scope provision|read|billing"));
 	pd_api_scope sc;
 	if (!pd_api_scope_parse(scope, &sc))
 		return pd_cli_usage_field(
-		    c, "scope", "--scope: expected provision, read or billing, got '%s'", scope);
+		    c, "scope", _("--scope: expected provision, read or billing, got '%s'"), scope);
 	pd_err e;
 	pd_err_clear(&e);
 	pd_store *s = pd_cli_store(c, &e);
@@ -67,8 +68,8 @@ static int cmd_create(pd_cli *c, int argc, char **argv)
 	} else {
 		printf("%s\n", secret);
 		fprintf(stderr,
-		        "API token '%s' (scope %s) created. It is shown only now: give it to the "
-		        "client system.\n",
+		        _("API token '%s' (scope %s) created. It is shown only now: give it to the "
+		          "client system.\n"),
 		        t.name, pd_api_scope_name(t.scope));
 	}
 	memset(secret, 0, strlen(secret));
@@ -99,7 +100,7 @@ static int cmd_list(pd_cli *c, int argc, char **argv)
 			json_array_append_new(a, token_json(&v[i]));
 		pd_cli_print_json(c, a);
 	} else if (!n)
-		fprintf(stderr, "no API tokens\n");
+		fputs(_("no API tokens\n"), stderr);
 	else {
 		static const char *const heads[] = {"NAME", "SCOPE", "CREATED", "BY", "REVOKED"};
 		pd_table t;
@@ -138,7 +139,7 @@ static int cmd_revoke(pd_cli *c, int argc, char **argv)
 		json_object_set_new(o, "revoked", json_true());
 		pd_cli_print_json(c, o);
 	} else
-		printf("Revoked API token '%s'.\n", pos[0]);
+		printf(_("Revoked API token '%s'.\n"), pos[0]);
 	return 0;
 }
 

@@ -10,10 +10,12 @@
 #include <sys/stat.h>
 
 #include "cli_internal.h"
+#include "provdesk/i18n.h"
 #include "provdesk/labpbx.h"
 #include "provdesk/util.h"
 
-static const char help_lab[] =
+/* a help text, not a format ("N% of"): */
+static const char help_lab[] = /* xgettext:no-c-format */ N_(
     "Usage: provdesk lab-pbx [--platform P] [--listen HOST:PORT] [--username U] [--secret-file F]\n"
     "                        [--users N] [--queues N] [--sites N] [--call-rate PER_MIN]\n"
     "                        [--seed N] [--faults LIST] [--fault-period SECONDS] [--legacy-sip]\n"
@@ -64,13 +66,14 @@ static const char help_lab[] =
     "--group-admin group-2: the user administers that group only (the enterprise\n"
     "directory, enterprise subscriptions and other groups answer 403).\n"
     "SIGUSR1 prints the successful logins so far and the sessions logged in now\n"
-    "(\"logins: N, sessions: M\"; with --json {\"logins\": N, \"sessions\": M}).\n";
+    "(\"logins: N, sessions: M\"; with --json {\"logins\": N, \"sessions\": M}).\n");
 
 static int parse_listen(pd_cli *c, const char *s, char **host, int *port)
 {
 	const char *colon = strrchr(s, ':');
 	if (!colon || colon == s)
-		return pd_cli_usage_field(c, "listen", "--listen: expected HOST:PORT, got '%s'", s);
+		return pd_cli_usage_field(c, "listen", _("--listen: expected HOST:PORT, got '%s'"),
+		                          s);
 	long p;
 	if (!pd_cli_int(c, "--listen port", colon + 1, 0, 65535, &p))
 		return pd_status_exit_code(PD_E_USAGE);
@@ -133,22 +136,23 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 			plat = PD_LAB_BROADWORKS_XSI;
 		else if (strcmp(platform, "asterisk-ami") && strcmp(platform, "asterisk"))
 			return pd_cli_usage_field(c, "platform",
-			                          "--platform: expected asterisk-ami (asterisk), "
-			                          "freeswitch-esl (freeswitch) or broadworks-xsi "
-			                          "(broadworks), got '%s'",
+			                          _("--platform: expected asterisk-ami (asterisk), "
+			                            "freeswitch-esl (freeswitch) or broadworks-xsi "
+			                            "(broadworks), got '%s'"),
 			                          platform);
 	}
 	bool esl = plat == PD_LAB_FREESWITCH_ESL, xsi = plat == PD_LAB_BROADWORKS_XSI;
 	if (self_signed && (tls_cert || tls_key))
 		return pd_cli_usage_field(c, "self_signed",
-		                          "--self-signed makes its own certificate: give it or "
-		                          "--tls-cert/--tls-key, not both");
+		                          _("--self-signed makes its own certificate: give it or "
+		                            "--tls-cert/--tls-key, not both"));
 	if (self_signed && esl)
 		return pd_cli_usage_field(c, "self_signed",
-		                          "--self-signed: a FreeSWITCH lab has no TLS listener");
+		                          _("--self-signed: a FreeSWITCH lab has no TLS listener"));
 	char ss_cert[4096] = "", ss_key[4096] = "";
 	if (self_signed && (!*self_signed || strlen(self_signed) > sizeof ss_cert - 16))
-		return pd_cli_usage_field(c, "self_signed", "--self-signed: expected a directory");
+		return pd_cli_usage_field(c, "self_signed",
+		                          _("--self-signed: expected a directory"));
 	if (self_signed) {
 		snprintf(ss_cert, sizeof ss_cert, "%s/lab.pem", self_signed);
 		snprintf(ss_key, sizeof ss_key, "%s/lab.key", self_signed);
@@ -160,14 +164,15 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 	if (xsi && !strcmp(listen, "127.0.0.1:5038"))
 		listen = tls_cert ? "127.0.0.1:8443" : "127.0.0.1:8080";
 	if ((ack_timeout || group_admin || grant) && !xsi)
-		return pd_cli_usage_field(c,
-		                          ack_timeout ? "ack_timeout"
-		                          : grant     ? "grant_expires"
-		                                      : "admin_group",
-		                          "--%s is a BroadWorks option (--platform broadworks-xsi)",
-		                          ack_timeout ? "ack-timeout"
-		                          : grant     ? "grant-expires"
-		                                      : "group-admin");
+		return pd_cli_usage_field(
+		    c,
+		    ack_timeout ? "ack_timeout"
+		    : grant     ? "grant_expires"
+		                : "admin_group",
+		    _("--%s is a BroadWorks option (--platform broadworks-xsi)"),
+		    ack_timeout ? "ack-timeout"
+		    : grant     ? "grant-expires"
+		                : "group-admin");
 	pd_labpbx_opts o = {.platform = plat,
 	                    .username = user,
 	                    .call_rate = 4,
@@ -185,7 +190,7 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 		pd_err_clear(&ce);
 		if (mkdir(self_signed, 0700) != 0 && errno != EEXIST) {
 			pd_fail(&ce, PD_E_CANTCREATE, "self_signed",
-			        "--self-signed: cannot create %s: %s", self_signed,
+			        _("--self-signed: cannot create %s: %s"), self_signed,
 			        strerror(errno));
 			free(host);
 			return pd_cli_fail(c, &ce);
@@ -266,8 +271,8 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 		if (!ok) {
 			free(host);
 			return pd_cli_usage_field(c, "pause_in_call",
-			                          "--pause-in-call: expected EXTENSION:REASON "
-			                          "(e.g. 1001:Lunch), got '%s'",
+			                          _("--pause-in-call: expected EXTENSION:REASON "
+			                            "(e.g. 1001:Lunch), got '%s'"),
 			                          pic);
 		}
 		o.pause_in_call = pic;
@@ -279,7 +284,7 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 			free(host);
 			return pd_cli_usage_field(
 			    c, "call_rate",
-			    "--call-rate: expected calls per minute (0-60000), got '%s'", rate);
+			    _("--call-rate: expected calls per minute (0-60000), got '%s'"), rate);
 		}
 		o.call_rate = r;
 	}
@@ -335,27 +340,29 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 			json_object_set_new(j, "tls_ca_file", json_string(ss_cert));
 		pd_cli_print_json(c, j);
 	} else if (xsi) {
-		printf("lab PBX listening on %s:%d (BroadWorks Xsi over %s, user %s, enterprise "
-		       "lab-ent, %d users, %d call centers, %d groups, %.1f calls/min%s)\n",
+		printf(_("lab PBX listening on %s:%d (BroadWorks Xsi over %s, user %s, enterprise "
+		         "lab-ent, %d users, %d call centers, %d groups, %.1f calls/min%s)\n"),
 		       host, labpbx_port(lab), tls_cert ? "HTTPS" : "HTTP", user,
 		       o.users ? o.users : 20, o.queues ? o.queues : 2, o.sites ? o.sites : 1,
-		       o.call_rate, o.faults ? ", faults on" : "");
+		       o.call_rate, o.faults ? _(", faults on") : "");
 	} else if (esl) {
-		printf("lab PBX listening on %s:%d (FreeSWITCH event socket, %d users, %d queues, "
-		       "%d domains, %.1f calls/min%s)\n",
-		       host, labpbx_port(lab), o.users ? o.users : 20, o.queues ? o.queues : 2,
-		       o.sites ? o.sites : 1, o.call_rate, o.faults ? ", faults on" : "");
+		printf(
+		    _("lab PBX listening on %s:%d (FreeSWITCH event socket, %d users, %d queues, "
+		      "%d domains, %.1f calls/min%s)\n"),
+		    host, labpbx_port(lab), o.users ? o.users : 20, o.queues ? o.queues : 2,
+		    o.sites ? o.sites : 1, o.call_rate, o.faults ? _(", faults on") : "");
 	} else {
-		printf("lab PBX listening on %s:%d (AMI user %s, %d users, %d queues, %d sites, "
-		       "%.1f calls/min%s%s%s)\n",
+		printf(_("lab PBX listening on %s:%d (AMI user %s, %d users, %d queues, %d sites, "
+		         "%.1f calls/min%s%s%s)\n"),
 		       host, labpbx_port(lab), user, o.users ? o.users : 20,
 		       o.queues ? o.queues : 2, o.sites ? o.sites : 1, o.call_rate,
-		       o.faults ? ", faults on" : "", legacy ? ", chan_sip (Asterisk 13-16)" : "",
-		       tls_cert ? ", TLS" : "");
+		       o.faults ? _(", faults on") : "",
+		       legacy ? _(", chan_sip (Asterisk 13-16)") : "", tls_cert ? ", TLS" : "");
 	}
 	if (self_signed && !c->json)
-		printf("self-signed certificate: %s (trust it as the connection's TLS CA file)\n",
-		       ss_cert);
+		printf(
+		    _("self-signed certificate: %s (trust it as the connection's TLS CA file)\n"),
+		    ss_cert);
 	fflush(stdout);
 	/* SIGUSR1: one line with the logins so far (a test counts how many
 	 * links the monitors opened: docs/user-guide.md, The lab PBX) */
@@ -375,7 +382,7 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 	labpbx_stop(lab);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!c->json)
-		printf("lab PBX stopped (%s)\n", strsignal(sig));
+		printf(_("lab PBX stopped (%s)\n"), strsignal(sig));
 	free(host);
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli_internal.h"
+#include "provdesk/i18n.h"
 #include "provdesk/pbx_driver.h"
 #include "provdesk/util.h"
 
@@ -64,9 +65,10 @@ static int param_add(pd_cli *c, const char *cmd, pd_cli_params *ps, const char *
 			char yes[64], no[64];
 			long_name(key, false, yes, sizeof yes);
 			long_name(key, true, no, sizeof no);
-			return pd_cli_usage_field(c, key, "%s: %s and %s conflict", cmd, yes, no);
+			return pd_cli_usage_field(c, key, _("%s: %s and %s conflict"), cmd, yes,
+			                          no);
 		}
-		return pd_cli_usage_field(c, key, "%s: %s: given twice (%s, then %s)", cmd, key,
+		return pd_cli_usage_field(c, key, _("%s: %s: given twice (%s, then %s)"), cmd, key,
 		                          o->opt, opt);
 	}
 	ps->v = xrealloc(ps->v, (ps->n + 1) * sizeof *ps->v);
@@ -89,18 +91,19 @@ static int take_param(pd_cli *c, const char *cmd, const char *kv, pd_cli_params 
 	bool shaped = key_norm(kv, n, key);
 	if (!eq)
 		return shaped ? pd_cli_usage_field(c, "param",
-		                                   "%s: --param %s: expected KEY=VALUE (no '=')",
+		                                   _("%s: --param %s: expected KEY=VALUE (no '=')"),
 		                                   cmd, key)
-		              : pd_cli_usage_field(c, "param",
-		                                   "%s: --param: expected KEY=VALUE (no '=')", cmd);
+		              : pd_cli_usage_field(
+		                    c, "param", _("%s: --param: expected KEY=VALUE (no '=')"), cmd);
 	if (n == 0)
-		return pd_cli_usage_field(c, "param", "%s: --param: the KEY of KEY=VALUE is empty",
-		                          cmd);
-	if (!shaped)
 		return pd_cli_usage_field(c, "param",
-		                          "%s: --param: KEY must be lower-case letters, digits, - "
-		                          "and _ (at most 40), as in 'provdesk catalogue'",
-		                          cmd);
+		                          _("%s: --param: the KEY of KEY=VALUE is empty"), cmd);
+	if (!shaped)
+		return pd_cli_usage_field(
+		    c, "param",
+		    _("%s: --param: KEY must be lower-case letters, digits, - "
+		      "and _ (at most 40), as in 'provdesk catalogue'"),
+		    cmd);
 	char opt[64];
 	snprintf(opt, sizeof opt, "--param %s", key);
 	const pd_platform_field *f = field_any(&c->cat, key);
@@ -125,7 +128,8 @@ int pd_cli_param_option(pd_cli *c, const char *cmd, int argc, char **argv, int *
 			return take_param(c, cmd, eq + 1, ps);
 		if (*i + 1 < argc && !(argv[*i + 1][0] == '-' && argv[*i + 1][1] == '-'))
 			return take_param(c, cmd, argv[++*i], ps);
-		return pd_cli_usage_field(c, "param", "%s: option '--param' needs KEY=VALUE", cmd);
+		return pd_cli_usage_field(c, "param", _("%s: option '--param' needs KEY=VALUE"),
+		                          cmd);
 	}
 	char key[48];
 	bool negated = false;
@@ -137,22 +141,22 @@ int pd_cli_param_option(pd_cli *c, const char *cmd, int argc, char **argv, int *
 		negated = f != NULL;
 	}
 	if (!f || memchr(name, '_', n))
-		return pd_cli_usage_field(c, NULL, "%s: unknown option '--%.*s'\n%s", cmd, (int)n,
-		                          name, usage);
+		return pd_cli_usage_field(c, NULL, _("%s: unknown option '--%.*s'\n%s"), cmd,
+		                          (int)n, name, usage);
 	char opt[64];
 	long_name(key, negated, opt, sizeof opt);
 	if (f->secret)
 		return pd_cli_refuse_secret(c, opt);
 	if (f->type == PD_FIELD_BOOL) {
 		if (negated && eq)
-			return pd_cli_usage(c, "%s: option '%s' takes no value", cmd, opt);
+			return pd_cli_usage(c, _("%s: option '%s' takes no value"), cmd, opt);
 		return param_add(c, cmd, ps, key, eq ? eq + 1 : NULL, negated, opt);
 	}
 	if (eq)
 		return param_add(c, cmd, ps, key, eq + 1, false, opt);
 	if (*i + 1 < argc && !(argv[*i + 1][0] == '-' && argv[*i + 1][1] == '-'))
 		return param_add(c, cmd, ps, key, argv[++*i], false, opt);
-	return pd_cli_usage(c, "%s: option '%s' needs a value", cmd, opt);
+	return pd_cli_usage(c, _("%s: option '%s' needs a value"), cmd, opt);
 }
 
 void pd_cli_params_free(pd_cli_params *ps)
@@ -179,15 +183,15 @@ static pd_status no_field(const pd_platform *pl, const char *opt, const char *ke
 	pd_buf b = {0};
 	for (size_t i = 0; i < pl->n_fields; i++)
 		pd_buf_printf(&b, "%s%s", i ? ", " : "", pl->fields[i].key);
-	pd_fail(e, PD_E_USAGE, key, "%s: platform %s has no field '%s' (fields: %s)", opt, pl->key,
-	        key, b.s ? b.s : "none");
+	pd_fail(e, PD_E_USAGE, key, _("%s: platform %s has no field '%s' (fields: %s)"), opt,
+	        pl->key, key, b.s ? b.s : _("none"));
 	pd_buf_free(&b);
 	return PD_E_USAGE;
 }
 
 static pd_status twice(const char *key, const char *a, const char *b, pd_err *e)
 {
-	return pd_fail(e, PD_E_USAGE, key, "%s: given twice (%s, then %s)", key, a, b);
+	return pd_fail(e, PD_E_USAGE, key, _("%s: given twice (%s, then %s)"), key, a, b);
 }
 
 /* An explicit connection option (--host …) whose field the platform lacks. */
@@ -209,8 +213,8 @@ static pd_status set_column(pd_cli_columns *col, const pd_cli_param *p, pd_err *
 		if (p->value && !pd_parse_bool(p->value, &b))
 			return pd_fail(
 			    e, PD_E_INVALID, "tls",
-			    "tls must be true or false (yes/no and 1/0 are accepted too), "
-			    "not '%.40s'",
+			    _("tls must be true or false (yes/no and 1/0 are accepted too), "
+			      "not '%.40s'"),
 			    p->value);
 		col->tls = b;
 		return PD_OK;
@@ -250,8 +254,8 @@ pd_status pd_cli_params_apply(const pd_catalogue *cat, const pd_cli_params *ps,
 			/* replacing it would lose what is stored */
 			json_decref(o);
 			return pd_fail(e, PD_E_INVALID, "params",
-			               "the stored platform parameters are not a JSON object; "
-			               "fix them before changing one");
+			               _("the stored platform parameters are not a JSON object; "
+			                 "fix them before changing one"));
 		}
 	} else {
 		o = json_object();
@@ -263,7 +267,7 @@ pd_status pd_cli_params_apply(const pd_catalogue *cat, const pd_cli_params *ps,
 			st = no_field(pl, p->opt, p->key, e);
 		else if (f->secret) /* refused by the parser already */
 			st = pd_fail(e, PD_E_USAGE, "secret",
-			             "a secret is never taken on the command line");
+			             _("a secret is never taken on the command line"));
 		else if (is_column(p->key))
 			st = set_column(col, p, e);
 		else if (f->type == PD_FIELD_BOOL && !p->value)
@@ -312,24 +316,24 @@ static const char *type_name(pd_field_type t)
 
 static void print_fields(const pd_catalogue *cat, FILE *out)
 {
-	fputs("Platform fields, from the catalogue: each as --param KEY=VALUE or as --KEY\n"
-	      "(- for _), accepted when the platform (--platform, the template's, or the\n"
-	      "stored one) has it. BOOL is true/false, yes/no, on/off or 1/0; a relative\n"
-	      "FILE is stored absolute; '' removes a text or FILE value.\n",
+	fputs(_("Platform fields, from the catalogue: each as --param KEY=VALUE or as --KEY\n"
+	        "(- for _), accepted when the platform (--platform, the template's, or the\n"
+	        "stored one) has it. BOOL is true/false, yes/no, on/off or 1/0; a relative\n"
+	        "FILE is stored absolute; '' removes a text or FILE value.\n"),
 	      out);
 	for (size_t i = 0; i < cat->n_platforms; i++) {
 		const pd_platform *pl = &cat->platforms[i];
 		fprintf(out, "  %s (%s)%s\n", pl->key, pl->name ? pl->name : pl->key,
-		        pl->supported ? "" : ": no driver yet, add it --disabled");
+		        pl->supported ? "" : _(": no driver yet, add it --disabled"));
 		for (size_t j = 0; j < pl->n_fields; j++) {
 			const pd_platform_field *f = &pl->fields[j];
 			char opt[64], form[160];
 			long_name(f->key, false, opt, sizeof opt);
 			if (f->secret)
-				snprintf(form, sizeof form,
-				         "--secret-file FILE | --secret-env VAR");
+				snprintf(form, sizeof form, "%s",
+				         _("--secret-file FILE | --secret-env VAR"));
 			else if (!strcmp(f->key, "port"))
-				snprintf(form, sizeof form, "--port PORT (1-65535)");
+				snprintf(form, sizeof form, "%s", _("--port PORT (1-65535)"));
 			else if (!strcmp(f->key, "tls"))
 				snprintf(form, sizeof form, "--tls | --no-tls");
 			else if (f->type == PD_FIELD_BOOL)
@@ -344,10 +348,10 @@ static void print_fields(const pd_catalogue *cat, FILE *out)
 				         : f->type == PD_FIELD_INT ? "N"
 				                                   : "TEXT");
 			fprintf(out, "    %-38s %s%s%s%s%s\n", form, f->label ? f->label : f->key,
-			        f->required ? ", required" : "",
-			        f->default_value ? ", default " : "",
+			        f->required ? _(", required") : "",
+			        f->default_value ? _(", default ") : "",
 			        f->default_value ? f->default_value : "",
-			        f->secret ? " (never on the command line)" : "");
+			        f->secret ? _(" (never on the command line)") : "");
 		}
 	}
 }
@@ -371,8 +375,8 @@ void pd_cli_params_help(pd_cli *c, FILE *out)
 		print_fields(&cat, out);
 		pd_catalogue_free(&cat);
 	} else {
-		fputs("(the platform fields come from the catalogue, which could not be loaded: "
-		      "see 'provdesk catalogue')\n",
+		fputs(_("(the platform fields come from the catalogue, which could not be loaded: "
+		        "see 'provdesk catalogue')\n"),
 		      out);
 	}
 	pd_config_free(&cfg);

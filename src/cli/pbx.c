@@ -7,26 +7,27 @@
 #include <unistd.h>
 
 #include "cli_internal.h"
+#include "provdesk/i18n.h"
 #include "provdesk/util.h"
 
 static const char help_group[] =
-    "Usage: provdesk pbx add|show|update|enable|disable|remove|status|resync|test CUSTOMER ...\n"
-    "  add CUSTOMER (--template NAME | --platform KEY --host HOST --port PORT --username USER)\n"
-    "      [--secret-file FILE | --secret-env VAR] [--tls] [FIELDS] [--disabled] [--no-sync]\n"
-    "      [--no-monitor] [--auto-provision-sub-accounts] [--json]\n"
-    "  show CUSTOMER [--json]             the connection (never its secret)\n"
-    "  update CUSTOMER [--host H] [--port P] [--username U] [--tls|--no-tls] [FIELDS]\n"
-    "      [--secret-file FILE | --secret-env VAR | --prompt-secret] [--sync|--no-sync]\n"
-    "      [--monitor|--no-monitor] [--expect-version N] [--json]\n"
-    "  enable|disable CUSTOMER [--json]   connect or stop connecting\n"
-    "  remove CUSTOMER [--json]           delete the connection record\n"
-    "  status|resync|test CUSTOMER [--json]  the live link (PBX layer)\n"
-    "FIELDS: the platform's other fields from the catalogue, as --param KEY=VALUE\n"
-    "      (repeatable) or --KEY VALUE ('provdesk pbx add --help' lists them).\n"
-    "A secret is never taken on the command line: --secret-file, --secret-env, or a\n"
-    "prompt without echo when standard input is a terminal.\n";
+    N_("Usage: provdesk pbx add|show|update|enable|disable|remove|status|resync|test CUSTOMER ...\n"
+       "  add CUSTOMER (--template NAME | --platform KEY --host HOST --port PORT --username USER)\n"
+       "      [--secret-file FILE | --secret-env VAR] [--tls] [FIELDS] [--disabled] [--no-sync]\n"
+       "      [--no-monitor] [--auto-provision-sub-accounts] [--json]\n"
+       "  show CUSTOMER [--json]             the connection (never its secret)\n"
+       "  update CUSTOMER [--host H] [--port P] [--username U] [--tls|--no-tls] [FIELDS]\n"
+       "      [--secret-file FILE | --secret-env VAR | --prompt-secret] [--sync|--no-sync]\n"
+       "      [--monitor|--no-monitor] [--expect-version N] [--json]\n"
+       "  enable|disable CUSTOMER [--json]   connect or stop connecting\n"
+       "  remove CUSTOMER [--json]           delete the connection record\n"
+       "  status|resync|test CUSTOMER [--json]  the live link (PBX layer)\n"
+       "FIELDS: the platform's other fields from the catalogue, as --param KEY=VALUE\n"
+       "      (repeatable) or --KEY VALUE ('provdesk pbx add --help' lists them).\n"
+       "A secret is never taken on the command line: --secret-file, --secret-env, or a\n"
+       "prompt without echo when standard input is a terminal.\n");
 
-static const char help_add[] =
+static const char help_add[] = N_(
     "Usage: provdesk pbx add CUSTOMER (--template NAME | --platform KEY --host HOST --port PORT\n"
     "         --username USER) [--secret-file FILE | --secret-env VAR] [--tls] [--disabled]\n"
     "         [--param KEY=VALUE]... [--FIELD VALUE]... [--no-sync] [--no-monitor]\n"
@@ -34,32 +35,32 @@ static const char help_add[] =
     "Create the customer's PBX connection. Options given with --template override the\n"
     "template's values. Without --secret-file/--secret-env the secret is asked for on the\n"
     "terminal (no echo). --auto-provision-sub-accounts can only be set here. A platform\n"
-    "without a driver yet is added --disabled.\n";
+    "without a driver yet is added --disabled.\n");
 static const char help_show[] =
-    "Usage: provdesk pbx show CUSTOMER [--json]\n"
-    "Show the PBX connection of a customer (the secret is never shown).\n";
+    N_("Usage: provdesk pbx show CUSTOMER [--json]\n"
+       "Show the PBX connection of a customer (the secret is never shown).\n");
 static const char help_update[] =
-    "Usage: provdesk pbx update CUSTOMER [--host H] [--port P] [--username U] [--tls|--no-tls]\n"
-    "         [--param KEY=VALUE]... [--FIELD VALUE]...\n"
-    "         [--secret-file FILE | --secret-env VAR | --prompt-secret] [--sync|--no-sync]\n"
-    "         [--monitor|--no-monitor] [--expect-version N] [--json]\n"
-    "Change the PBX connection; the stored secret is kept unless a new one is given.\n"
-    "The fields are those of the connection's platform.\n";
-static const char help_enable[] = "Usage: provdesk pbx enable|disable CUSTOMER [--json]\n";
-static const char help_remove[] = "Usage: provdesk pbx remove CUSTOMER [--json]\n";
+    N_("Usage: provdesk pbx update CUSTOMER [--host H] [--port P] [--username U] [--tls|--no-tls]\n"
+       "         [--param KEY=VALUE]... [--FIELD VALUE]...\n"
+       "         [--secret-file FILE | --secret-env VAR | --prompt-secret] [--sync|--no-sync]\n"
+       "         [--monitor|--no-monitor] [--expect-version N] [--json]\n"
+       "Change the PBX connection; the stored secret is kept unless a new one is given.\n"
+       "The fields are those of the connection's platform.\n");
+static const char help_enable[] = N_("Usage: provdesk pbx enable|disable CUSTOMER [--json]\n");
+static const char help_remove[] = N_("Usage: provdesk pbx remove CUSTOMER [--json]\n");
 
 static const char help_tgroup[] =
-    "Usage: provdesk template list|show|add|update|delete ...\n"
-    "  list [--json]\n"
-    "  show NAME [--json]\n"
-    "  add NAME --platform KEY [--host HOST] [--port PORT] [--username USER] [--tls]\n"
-    "      [--param KEY=VALUE]... [--FIELD VALUE]... [--json]\n"
-    "  update NAME [--platform KEY] [--host HOST] [--port PORT] [--username USER]\n"
-    "      [--tls|--no-tls] [--param KEY=VALUE]... [--FIELD VALUE]... [--expect-version N]\n"
-    "      [--json]\n"
-    "  delete NAME [--json]\n"
-    "PBX templates hold a platform and defaults so that 'pbx add --template' asks for\n"
-    "little. Templates never hold secrets.\n";
+    N_("Usage: provdesk template list|show|add|update|delete ...\n"
+       "  list [--json]\n"
+       "  show NAME [--json]\n"
+       "  add NAME --platform KEY [--host HOST] [--port PORT] [--username USER] [--tls]\n"
+       "      [--param KEY=VALUE]... [--FIELD VALUE]... [--json]\n"
+       "  update NAME [--platform KEY] [--host HOST] [--port PORT] [--username USER]\n"
+       "      [--tls|--no-tls] [--param KEY=VALUE]... [--FIELD VALUE]... [--expect-version N]\n"
+       "      [--json]\n"
+       "  delete NAME [--json]\n"
+       "PBX templates hold a platform and defaults so that 'pbx add --template' asks for\n"
+       "little. Templates never hold secrets.\n");
 
 /* The platform's catalogue fields say whether a secret is required. */
 static bool secret_required(const pd_catalogue *cat, const char *platform)
@@ -87,18 +88,18 @@ static void print_params(const pd_catalogue *cat, const char *platform, const ch
 		char key[64];
 		snprintf(key, sizeof key, "%s:", f->key);
 		if (json_is_boolean(v))
-			printf("%-*s %s\n", width, key, json_is_true(v) ? "yes" : "no");
+			printf("%-*s %s\n", width, key, json_is_true(v) ? _("yes") : _("no"));
 		else if (json_is_integer(v))
 			printf("%-*s %lld\n", width, key, (long long)json_integer_value(v));
 		else if (json_is_string(v))
 			printf("%-*s %s\n", width, key, json_string_value(v));
 		else if (f->default_value && f->type == PD_FIELD_BOOL)
-			printf("%-*s %s (default)\n", width, key,
-			       strcmp(f->default_value, "true") ? "no" : "yes");
+			printf(_("%-*s %s (default)\n"), width, key,
+			       strcmp(f->default_value, "true") ? _("no") : _("yes"));
 		else if (f->default_value)
-			printf("%-*s %s (default)\n", width, key, f->default_value);
+			printf(_("%-*s %s (default)\n"), width, key, f->default_value);
 		else
-			printf("%-*s (none)\n", width, key);
+			printf(_("%-*s (none)\n"), width, key);
 	}
 	json_decref(o);
 }
@@ -128,7 +129,23 @@ static bool secret_stored(pd_cli *c, int64_t customer_id)
 	return has;
 }
 
-static int print_pbx(pd_cli *c, int64_t customer_id, const char *verb)
+/* A label padded to width columns by its width on screen, not its bytes (a
+ * French label has accents). */
+static void kv(int width, const char *k, const char *v)
+{
+	int w = pd_utf8_width(k);
+	printf("%s%*s %s\n", k, w < width ? width - w : 0, "", v ? v : "");
+}
+
+static void kv_int(int width, const char *k, long long v)
+{
+	char b[32];
+	snprintf(b, sizeof b, "%lld", v);
+	kv(width, k, b);
+}
+
+/* headline: NULL, or the line said first ("Added PBX connection."). */
+static int print_pbx(pd_cli *c, int64_t customer_id, const char *headline)
 {
 	pd_err e;
 	pd_err_clear(&e);
@@ -153,28 +170,30 @@ static int print_pbx(pd_cli *c, int64_t customer_id, const char *verb)
 		pd_json_pbx_state(o, &p, has_st ? &st : NULL);
 		pd_cli_print_json(c, o);
 	} else {
-		if (verb)
-			printf("%s PBX connection.\n", verb);
-		printf("%-17s %s\n", "Platform:", p.platform ? p.platform : "");
-		printf("%-17s %s\n", "Template:", p.template_name ? p.template_name : "");
-		printf("%-17s %s\n", "Host:", p.host ? p.host : "");
-		printf("%-17s %d\n", "Port:", p.port);
-		printf("%-17s %s\n", "TLS:", p.tls ? "yes" : "no");
-		printf("%-17s %s\n", "Username:", p.username ? p.username : "");
-		printf("%-17s %s\n", "Secret:", has_secret ? "(set; never shown)" : "(none)");
+		if (headline)
+			printf("%s\n", headline);
+		kv(17, _("Platform:"), p.platform);
+		kv(17, _("Template:"), p.template_name);
+		kv(17, _("Host:"), p.host);
+		kv_int(17, _("Port:"), p.port);
+		kv(17, _("TLS:"), p.tls ? _("yes") : _("no"));
+		kv(17, _("Username:"), p.username);
+		kv(17, _("Secret:"), has_secret ? _("(set; never shown)") : _("(none)"));
 		print_params(&c->cat, p.platform, p.params_json, 17);
-		printf("%-17s %s\n", "Enabled:", p.enabled ? "yes" : "no");
-		printf("%-17s %s\n", "Sync users:", p.sync_users ? "yes" : "no");
-		printf("%-17s %s\n", "Monitor:", p.monitor ? "yes" : "no");
-		printf("%-17s %s\n",
-		       "Auto-provision:", p.auto_provision ? "yes (sub-accounts)" : "no");
-		printf("%-17s %lld\n", "Version:", (long long)p.version);
-		if (has_st)
-			printf("%-17s %s%s%s\n", "Status:", st.state ? st.state : "",
-			       st.last_error ? " — " : "", st.last_error ? st.last_error : "");
-		else
-			printf("%-17s %s\n",
-			       "Status:", p.enabled ? "not monitored yet" : "disabled");
+		kv(17, _("Enabled:"), p.enabled ? _("yes") : _("no"));
+		kv(17, _("Sync users:"), p.sync_users ? _("yes") : _("no"));
+		kv(17, _("Monitor:"), p.monitor ? _("yes") : _("no"));
+		kv(17, _("Auto-provision:"), p.auto_provision ? _("yes (sub-accounts)") : _("no"));
+		kv_int(17, _("Version:"), (long long)p.version);
+		if (has_st) {
+			char *line = xasprintf("%s%s%s", st.state ? st.state : "",
+			                       st.last_error ? " — " : "",
+			                       st.last_error ? st.last_error : "");
+			kv(17, _("Status:"), line);
+			free(line);
+		} else {
+			kv(17, _("Status:"), p.enabled ? _("not monitored yet") : _("disabled"));
+		}
 	}
 	pd_pbx_free(&p);
 	if (has_st)
@@ -200,7 +219,7 @@ static pd_status column_port(const pd_cli_columns *col, int *out, pd_err *e)
 		return PD_OK;
 	if (!*col->port || *end || v < 1 || v > 65535)
 		return pd_fail(e, PD_E_USAGE, "port",
-		               "%s: expected a whole number from 1 to 65535, got '%.40s'",
+		               _("%s: expected a whole number from 1 to 65535, got '%.40s'"),
 		               col->port_opt, col->port);
 	*out = (int)v;
 	return PD_OK;
@@ -233,11 +252,11 @@ static int add_run(pd_cli *c, int argc, char **argv, pd_cli_params *ps)
 	if (!tmpl && !platform)
 		return pd_cli_usage_field(
 		    c, "platform",
-		    "pbx add: give --template NAME, or --platform KEY --host HOST "
-		    "--port PORT --username USER");
+		    _("pbx add: give --template NAME, or --platform KEY --host HOST "
+		      "--port PORT --username USER"));
 	if (sfile && senv)
-		return pd_cli_usage_field(c, "secret",
-		                          "pbx add: give --secret-file or --secret-env, not both");
+		return pd_cli_usage_field(
+		    c, "secret", _("pbx add: give --secret-file or --secret-env, not both"));
 	int port = 0;
 	if (port_s && !parse_port(c, port_s, &port))
 		return pd_status_exit_code(PD_E_USAGE);
@@ -304,18 +323,18 @@ static int add_run(pd_cli *c, int argc, char **argv, pd_cli_params *ps)
 		const pd_product_type *pt = pd_catalogue_product(&c->cat, cu.product_type);
 		if (pt && !pd_product_allows_platform(pt, p.platform))
 			st = pd_fail(&e, PD_E_INVALID, "platform",
-			             "product type %s does not allow the PBX platform '%s'",
+			             _("product type %s does not allow the PBX platform '%s'"),
 			             cu.product_type, p.platform);
 	}
 	if (st == PD_OK)
-		st = pd_cli_read_secret(sfile, senv, "PBX secret: ", &p.secret, &e);
+		st = pd_cli_read_secret(sfile, senv, _("PBX secret: "), &p.secret, &e);
 	/* A disabled link may wait for its secret (offline lab provisioning);
 	 * an enabled one would only fail to log in. */
 	if (st == PD_OK && !p.secret && p.enabled && secret_required(&c->cat, p.platform))
 		st = pd_fail(&e, PD_E_INVALID, "secret",
-		             "the %s platform needs a secret: give --secret-file FILE or "
-		             "--secret-env VAR, run on a terminal to be prompted, or add the "
-		             "connection --disabled and set it later with 'pbx update'",
+		             _("the %s platform needs a secret: give --secret-file FILE or "
+		               "--secret-env VAR, run on a terminal to be prompted, or add the "
+		               "connection --disabled and set it later with 'pbx update'"),
 		             p.platform);
 	if (st == PD_OK)
 		st = pd_pbx_check(&c->cat, &p, &e);
@@ -326,7 +345,7 @@ static int add_run(pd_cli *c, int argc, char **argv, pd_cli_params *ps)
 	pd_customer_free(&cu);
 	if (st != PD_OK)
 		return pd_cli_fail(c, &e);
-	return print_pbx(c, id, "Added");
+	return print_pbx(c, id, _("Added PBX connection."));
 }
 
 static int cmd_add(pd_cli *c, int argc, char **argv)
@@ -380,15 +399,15 @@ static int update_run(pd_cli *c, int argc, char **argv, pd_cli_params *ps)
 	if (rc != PD_CLI_CONTINUE)
 		return rc;
 	if ((tls && no_tls) || (sync && no_sync) || (mon && no_mon))
-		return pd_cli_usage(c, "pbx update: conflicting options");
+		return pd_cli_usage(c, _("pbx update: conflicting options"));
 	if (autop)
 		return pd_cli_failf(c, PD_E_INVALID, "auto_provision_sub_accounts",
-		                    "can only be set when the connection is created (remove and "
-		                    "add the connection to change it)");
+		                    _("can only be set when the connection is created (remove and "
+		                      "add the connection to change it)"));
 	if ((sfile != NULL) + (senv != NULL) + prompt > 1)
 		return pd_cli_usage_field(c, "secret",
-		                          "pbx update: give one of --secret-file, --secret-env, "
-		                          "--prompt-secret");
+		                          _("pbx update: give one of --secret-file, --secret-env, "
+		                            "--prompt-secret"));
 	int port = 0;
 	if (port_s && !parse_port(c, port_s, &port))
 		return pd_status_exit_code(PD_E_USAGE);
@@ -436,11 +455,12 @@ static int update_run(pd_cli *c, int argc, char **argv, pd_cli_params *ps)
 			p.monitor = mon;
 		if (sfile || senv || prompt) {
 			if (prompt && !isatty(0))
-				st = pd_fail(&e, PD_E_USAGE, "secret",
-				             "--prompt-secret needs a terminal on standard input");
+				st = pd_fail(
+				    &e, PD_E_USAGE, "secret",
+				    _("--prompt-secret needs a terminal on standard input"));
 			else
-				st = pd_cli_read_secret(sfile, senv, "New PBX secret: ", &p.secret,
-				                        &e);
+				st = pd_cli_read_secret(sfile, senv, _("New PBX secret: "),
+				                        &p.secret, &e);
 		}
 	}
 	if (st == PD_OK)
@@ -450,7 +470,7 @@ static int update_run(pd_cli *c, int argc, char **argv, pd_cli_params *ps)
 	pbx_free_wiped(&p);
 	if (st != PD_OK)
 		return pd_cli_fail(c, &e);
-	return print_pbx(c, id, "Updated");
+	return print_pbx(c, id, _("Updated PBX connection."));
 }
 
 static int cmd_update(pd_cli *c, int argc, char **argv)
@@ -490,9 +510,9 @@ static int enable_action(pd_cli *c, int argc, char **argv, int action)
 			free(name);
 			return pd_cli_failf(
 			    c, PD_E_INVALID, "secret",
-			    "no secret is stored for this connection; set one with "
-			    "'pbx update CUSTOMER --secret-file FILE' (or --secret-env, "
-			    "--prompt-secret) before enabling it");
+			    _("no secret is stored for this connection; set one with "
+			      "'pbx update CUSTOMER --secret-file FILE' (or --secret-env, "
+			      "--prompt-secret) before enabling it"));
 		}
 	}
 	pd_status st = action == 2
@@ -509,12 +529,13 @@ static int enable_action(pd_cli *c, int argc, char **argv, int action)
 			json_object_set_new(o, "removed", json_true());
 			pd_cli_print_json(c, o);
 		} else
-			printf("Removed the PBX connection of %s.\n", name);
+			printf(_("Removed the PBX connection of %s.\n"), name);
 		free(name);
 		return 0;
 	}
 	free(name);
-	return print_pbx(c, id, action == 0 ? "Enabled" : "Disabled");
+	return print_pbx(
+	    c, id, action == 0 ? _("Enabled PBX connection.") : _("Disabled PBX connection."));
 }
 
 static int cmd_enable(pd_cli *c, int argc, char **argv)
@@ -552,17 +573,25 @@ int pd_cli_pbx_cmd(pd_cli *c, int argc, char **argv)
 
 static void template_text(const pd_catalogue *cat, const pd_template *t)
 {
-	printf("%-10s %s\n", "Name:", t->name ? t->name : "");
-	printf("%-10s %s\n", "Platform:", t->platform ? t->platform : "");
-	printf("%-10s %s\n", "Host:", t->host ? t->host : "");
-	printf("%-10s %d\n", "Port:", t->port);
-	printf("%-10s %s\n", "TLS:", t->tls ? "yes" : "no");
-	printf("%-10s %s\n", "Username:", t->username ? t->username : "");
-	print_params(cat, t->platform, t->params_json, 10);
-	printf("%-10s %lld\n", "Version:", (long long)t->version);
+	/* 10 columns, or the widest translated label's */
+	const char *labels[] = {_("Name:"), _("Platform:"), _("Host:"),   _("Port:"),
+	                        _("TLS:"),  _("Username:"), _("Version:")};
+	int w = 10;
+	for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
+		if (pd_utf8_width(labels[i]) > w)
+			w = pd_utf8_width(labels[i]);
+	kv(w, labels[0], t->name);
+	kv(w, labels[1], t->platform);
+	kv(w, labels[2], t->host);
+	kv_int(w, labels[3], t->port);
+	kv(w, labels[4], t->tls ? _("yes") : _("no"));
+	kv(w, labels[5], t->username);
+	print_params(cat, t->platform, t->params_json, w);
+	kv_int(w, labels[6], (long long)t->version);
 }
 
-static int tmpl_print(pd_cli *c, const char *name, const char *verb)
+/* done: 0 says nothing first, 1 "Added template", 2 "Updated template". */
+static int tmpl_print(pd_cli *c, const char *name, int done)
 {
 	pd_err e;
 	pd_err_clear(&e);
@@ -582,8 +611,10 @@ static int tmpl_print(pd_cli *c, const char *name, const char *verb)
 		json_object_set_new(o, "fields", pd_cli_fields_json(&c->cat, t.platform, &fv));
 		pd_cli_print_json(c, o);
 	} else {
-		if (verb)
-			printf("%s template %s.\n", verb, t.name);
+		if (done == 1)
+			printf(_("Added template %s.\n"), t.name);
+		else if (done == 2)
+			printf(_("Updated template %s.\n"), t.name);
 		template_text(&c->cat, &t);
 	}
 	pd_template_free(&t);
@@ -623,7 +654,7 @@ static int tmpl_list(pd_cli *c, int argc, char **argv)
 		pd_table_print(&t, stdout);
 		pd_table_free(&t);
 	} else
-		fprintf(stderr, "no templates\n");
+		fputs(_("no templates\n"), stderr);
 	for (size_t i = 0; i < n; i++)
 		pd_template_free(&v[i]);
 	free(v);
@@ -640,7 +671,7 @@ static int tmpl_show(pd_cli *c, int argc, char **argv)
 	pd_err_clear(&e);
 	if (!pd_cli_store(c, &e))
 		return pd_cli_fail(c, &e);
-	return tmpl_print(c, pos[0], NULL);
+	return tmpl_print(c, pos[0], 0);
 }
 
 static int tmpl_run(pd_cli *c, int argc, char **argv, bool add, pd_cli_params *ps)
@@ -663,9 +694,9 @@ static int tmpl_run(pd_cli *c, int argc, char **argv, bool add, pd_cli_params *p
 	if (rc != PD_CLI_CONTINUE)
 		return rc;
 	if (add && !platform)
-		return pd_cli_usage_field(c, "platform", "template add: missing --platform");
+		return pd_cli_usage_field(c, "platform", _("template add: missing --platform"));
 	if (tls && no_tls)
-		return pd_cli_usage(c, "template update: --tls and --no-tls conflict");
+		return pd_cli_usage(c, _("template update: --tls and --no-tls conflict"));
 	int port = 0;
 	if (port_s && !parse_port(c, port_s, &port))
 		return pd_status_exit_code(PD_E_USAGE);
@@ -691,9 +722,9 @@ static int tmpl_run(pd_cli *c, int argc, char **argv, bool add, pd_cli_params *p
 	pd_status st = store_template_get(s, pos[0], &t, &e);
 	if (add && st == PD_OK) {
 		pd_template_free(&t);
-		return pd_cli_failf(c, PD_E_INVALID, "name",
-		                    "a template named '%s' already exists (use 'template update')",
-		                    pos[0]);
+		return pd_cli_failf(
+		    c, PD_E_INVALID, "name",
+		    _("a template named '%s' already exists (use 'template update')"), pos[0]);
 	}
 	if (add) {
 		memset(&t, 0, sizeof t);
@@ -724,7 +755,7 @@ static int tmpl_run(pd_cli *c, int argc, char **argv, bool add, pd_cli_params *p
 		st = store_template_save(s, &t, &c->actor, &e);
 	char *name = xstrdup(t.name);
 	pd_template_free(&t);
-	rc = st == PD_OK ? tmpl_print(c, name, add ? "Added" : "Updated") : pd_cli_fail(c, &e);
+	rc = st == PD_OK ? tmpl_print(c, name, add ? 1 : 2) : pd_cli_fail(c, &e);
 	free(name);
 	return rc;
 }
@@ -763,7 +794,7 @@ static int tmpl_delete(pd_cli *c, int argc, char **argv)
 		json_object_set_new(o, "deleted", json_true());
 		pd_cli_print_json(c, o);
 	} else
-		printf("Deleted template %s.\n", pos[0]);
+		printf(_("Deleted template %s.\n"), pos[0]);
 	return 0;
 }
 

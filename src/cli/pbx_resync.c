@@ -9,18 +9,19 @@
 
 #include "attach.h"
 #include "cli_internal.h"
+#include "provdesk/i18n.h"
 #include "provdesk/live.h"
 #include "provdesk/pbx_driver.h"
 #include "provdesk/util.h"
 
 static const char help_resync[] =
-    "Usage: provdesk pbx resync CUSTOMER [--force] [--json]\n"
-    "Discovers the PBX users (and their mailboxes' emails) now and syncs them:\n"
-    "\"N new, M updated, K removed, L linked\" (links to console users with the same\n"
-    "email, else the same extension). The host's monitor (provdesk serve, started when\n"
-    "none runs) does it on its own link to the PBX. A disabled connection, or one with\n"
-    "user sync off, is refused (exit 78) unless --force is given: then this command\n"
-    "connects once by itself.\n";
+    N_("Usage: provdesk pbx resync CUSTOMER [--force] [--json]\n"
+       "Discovers the PBX users (and their mailboxes' emails) now and syncs them:\n"
+       "\"N new, M updated, K removed, L linked\" (links to console users with the same\n"
+       "email, else the same extension). The host's monitor (provdesk serve, started when\n"
+       "none runs) does it on its own link to the PBX. A disabled connection, or one with\n"
+       "user sync off, is refused (exit 78) unless --force is given: then this command\n"
+       "connects once by itself.\n");
 /* The real driver, driven by pd_drv_run. */
 typedef struct {
 	pd_store *store;
@@ -71,10 +72,13 @@ static void print_result(pd_cli *c, const pd_customer *cu, const pd_sync_result 
 		json_object_set_new(o, "sub_accounts_added", json_integer(r->sub_accounts_added));
 		pd_cli_print_json(c, o);
 	} else {
-		printf("%d new, %d updated, %d removed, %d linked\n", r->added, r->updated,
+		printf(_("%d new, %d updated, %d removed, %d linked\n"), r->added, r->updated,
 		       r->removed, r->linked);
 		if (r->sub_accounts_added)
-			printf("%d sub-accounts added\n", r->sub_accounts_added);
+			/* the English says "sub-accounts" for one too; a language may not */
+			printf(P_("%d sub-accounts added\n", "%d sub-accounts added\n",
+			          (unsigned long)r->sub_accounts_added),
+			       r->sub_accounts_added);
 	}
 }
 
@@ -91,7 +95,7 @@ static int resync_via_monitor(pd_cli *c, const pd_customer *cu)
 	pd_serve_client *cl = pd_cli_attach(c, live, true, 30000, &e);
 	if (!cl) {
 		pd_live_free(live);
-		return pd_cli_failf(c, PD_E_UNAVAILABLE, "pbx", "resync of \"%s\": %s", cu->name,
+		return pd_cli_failf(c, PD_E_UNAVAILABLE, "pbx", _("resync of \"%s\": %s"), cu->name,
 		                    e.message);
 	}
 	json_t *args = json_pack("{s:I}", "customer", (json_int_t)cu->id);
@@ -105,7 +109,7 @@ static int resync_via_monitor(pd_cli *c, const pd_customer *cu)
 	json_decref(rep);
 	int rc = 0;
 	if (st != PD_OK) {
-		rc = pd_cli_failf(c, st, "pbx", "resync of \"%s\": %s", cu->name, e.message);
+		rc = pd_cli_failf(c, st, "pbx", _("resync of \"%s\": %s"), cu->name, e.message);
 		goto out;
 	}
 	pd_progress prog;
@@ -176,13 +180,13 @@ static int resync_via_monitor(pd_cli *c, const pd_customer *cu)
 	if (synced) {
 		print_result(c, cu, &r);
 	} else if (lost) {
-		rc = pd_cli_failf(c, PD_E_UNAVAILABLE, "pbx", "resync of \"%s\" failed: %s",
+		rc = pd_cli_failf(c, PD_E_UNAVAILABLE, "pbx", _("resync of \"%s\" failed: %s"),
 		                  cu->name, lost);
 	} else {
-		const char *why = v.last_error[0] ? v.last_error : "timed out";
+		const char *why = v.last_error[0] ? v.last_error : _("timed out");
 		pd_status fs = v.customer_id ? pd_link_state_outcome(v.link) : PD_E_UNAVAILABLE;
 		rc = pd_cli_failf(c, fs == PD_OK ? PD_E_UNAVAILABLE : fs, "pbx",
-		                  "resync of \"%s\" failed: %s", cu->name, why);
+		                  _("resync of \"%s\" failed: %s"), cu->name, why);
 	}
 	pd_live_free_view(&v);
 out:
@@ -219,21 +223,22 @@ int pd_cli_pbx_resync_cmd(pd_cli *c, int argc, char **argv)
 		rc =
 		    !p.enabled
 		        ? pd_cli_failf(c, PD_E_CONFIG, "enabled",
-		                       "the PBX connection of \"%s\" is disabled: enable it with "
-		                       "\"provdesk pbx enable\", or resync once with --force",
+		                       _("the PBX connection of \"%s\" is disabled: enable it with "
+		                         "\"provdesk pbx enable\", or resync once with --force"),
 		                       cu.name)
-		        : pd_cli_failf(c, PD_E_CONFIG, "sync_users",
-		                       "user sync is off for \"%s\" (sync_users = off): turn it on "
-		                       "with \"provdesk pbx update --sync\", or resync once with "
-		                       "--force",
-		                       cu.name);
+		        : pd_cli_failf(
+		              c, PD_E_CONFIG, "sync_users",
+		              _("user sync is off for \"%s\" (sync_users = off): turn it on "
+		                "with \"provdesk pbx update --sync\", or resync once with "
+		                "--force"),
+		              cu.name);
 		pd_customer_free(&cu);
 		pd_pbx_free(&p);
 		return rc;
 	}
 	if (!ops) {
 		rc = pd_cli_failf(c, PD_E_UNAVAILABLE, "platform",
-		                  "platform %s is not supported yet", p.platform);
+		                  _("platform %s is not supported yet"), p.platform);
 		pd_customer_free(&cu);
 		pd_pbx_free(&p);
 		return rc;
@@ -283,10 +288,10 @@ int pd_cli_pbx_resync_cmd(pd_cli *c, int argc, char **argv)
 	pd_live_view v = {0};
 	pd_live_snapshot(live, cu.id, &v);
 	if (!synced) {
-		const char *why = v.last_error[0] ? v.last_error : "timed out";
+		const char *why = v.last_error[0] ? v.last_error : _("timed out");
 		pd_status fs = pd_link_state_outcome(st);
 		rc = pd_cli_failf(c, fs == PD_OK ? PD_E_UNAVAILABLE : fs, "pbx",
-		                  "resync of \"%s\" failed: %s", cu.name, why);
+		                  _("resync of \"%s\" failed: %s"), cu.name, why);
 	} else {
 		print_result(c, &cu, &r);
 		rc = 0;

@@ -6,15 +6,16 @@
 
 #include "attach.h"
 #include "cli_internal.h"
+#include "provdesk/i18n.h"
 #include "provdesk/live.h"
 #include "provdesk/util.h"
 
 static const char help_status[] =
-    "Usage: provdesk pbx status CUSTOMER [--check] [--json]\n"
-    "Shows the live PBX state of the host's monitor (provdesk serve) with its age; with\n"
-    "no monitor running, says so and shows the last state stored. With --check the exit\n"
-    "status says it too: 0 monitoring, 69 connecting/retrying/not monitored, 76 protocol\n"
-    "error, 77 authentication failed, 78 disabled or refused parameters.\n";
+    N_("Usage: provdesk pbx status CUSTOMER [--check] [--json]\n"
+       "Shows the live PBX state of the host's monitor (provdesk serve) with its age; with\n"
+       "no monitor running, says so and shows the last state stored. With --check the exit\n"
+       "status says it too: 0 monitoring, 69 connecting/retrying/not monitored, 76 protocol\n"
+       "error, 77 authentication failed, 78 disabled or refused parameters.\n");
 
 /* The running monitor's view of one customer: attaches without starting a
  * daemon. false when none runs or it does not know the customer (*running
@@ -86,20 +87,20 @@ static int print_live(pd_cli *c, const pd_customer *cu, const pd_pbx *p, const p
 			json_decref(pj);
 		pd_cli_print_json(c, o);
 	} else {
-		printf("Customer:     %s\n", cu->name);
-		printf("PBX:          %s:%d (%s)\n", p->host ? p->host : "", p->port,
-		       p->enabled ? "enabled" : "disabled");
-		printf("State:        %s (for %llds)\n", text, (long long)in_state);
+		printf(_("Customer:     %s\n"), cu->name);
+		printf(_("PBX:          %s:%d (%s)\n"), p->host ? p->host : "", p->port,
+		       p->enabled ? _("enabled") : _("disabled"));
+		printf(_("State:        %s (for %llds)\n"), text, (long long)in_state);
 		if (v->last_error[0] && v->link != PD_LINK_MONITORING)
-			printf("Last error:   %s\n", v->last_error);
-		printf("Live calls:   %lld\n", (long long)calls);
-		printf("Agents:       %lld available / %lld logged on\n", (long long)avail,
+			printf(_("Last error:   %s\n"), v->last_error);
+		printf(_("Live calls:   %lld\n"), (long long)calls);
+		printf(_("Agents:       %lld available / %lld logged on\n"), (long long)avail,
 		       (long long)on);
 		if (v->stale)
-			printf("Updated:      %llds ago (last known: the link is down)\n",
+			printf(_("Updated:      %llds ago (last known: the link is down)\n"),
 			       (long long)stale_for);
 		else
-			printf("Updated:      live (monitor pid %lld)\n", (long long)pid);
+			printf(_("Updated:      live (monitor pid %lld)\n"), (long long)pid);
 	}
 	return check ? pd_status_exit_code(pd_link_state_outcome(v->link)) : 0;
 }
@@ -147,30 +148,30 @@ int pd_cli_pbx_status_cmd(pd_cli *c, int argc, char **argv)
 		json_t *o = pd_json_pbx_status(&cu, &p, s == PD_OK ? &st : NULL, !running);
 		pd_cli_print_json(c, o);
 	} else {
-		printf("Customer:     %s\n", cu.name);
-		printf("PBX:          %s:%d (%s)\n", p.host ? p.host : "", p.port,
-		       p.enabled ? "enabled" : "disabled");
-		printf("State:        %s\n", state);
+		printf(_("Customer:     %s\n"), cu.name);
+		printf(_("PBX:          %s:%d (%s)\n"), p.host ? p.host : "", p.port,
+		       p.enabled ? _("enabled") : _("disabled"));
+		printf(_("State:        %s\n"), state);
 		if (known && !pn.fresh && p.enabled) /* the stored text, with its countdown */
-			printf("Last known:   %s\n", st.state);
+			printf(_("Last known:   %s\n"), st.state);
 		if (known && st.last_error && *st.last_error)
-			printf("Last error:   %s\n", st.last_error);
+			printf(_("Last error:   %s\n"), st.last_error);
 		if (known) {
 			char since[32], age[48];
 			pd_fmt_time(st.since ? st.since : st.updated_at, since);
 			pd_age_text(st.since ? st.since : st.updated_at, now, age, sizeof age);
-			printf("Since:        %s (%s)\n", since, age);
+			printf(_("Since:        %s (%s)\n"), since, age);
 		}
 		if (known && pn.fresh) { /* a stale row's figures are not live ones */
-			printf("Live calls:   %lld\n", (long long)st.live_calls);
-			printf("Agents:       %lld available / %lld logged on\n",
+			printf(_("Live calls:   %lld\n"), (long long)st.live_calls);
+			printf(_("Agents:       %lld available / %lld logged on\n"),
 			       (long long)st.agents_available, (long long)st.agents_logged_on);
 		}
 		if (known) {
 			char age[48];
 			pd_age_text(st.updated_at, now, age, sizeof age);
-			printf("Updated:      %s%s\n", age,
-			       pn.fresh ? "" : " (no monitor running since)");
+			printf(_("Updated:      %s%s\n"), age,
+			       pn.fresh ? "" : _(" (no monitor running since)"));
 		}
 	}
 	pd_pbx_status_free(&st);

@@ -10,15 +10,16 @@
 
 #include "attach.h"
 #include "cli_internal.h"
+#include "provdesk/i18n.h"
 #include "provdesk/live.h"
 #include "provdesk/pbx_driver.h"
 #include "provdesk/util.h"
 
 static const char help_test[] =
-    "Usage: provdesk pbx test CUSTOMER [--json]\n"
-    "Tries name resolution, TCP connect, banner, authentication and permissions. When\n"
-    "the host's monitor (provdesk serve) has this PBX's link up, that link is the answer\n"
-    "(no second login to the PBX); while its link is down the test runs as usual.\n";
+    N_("Usage: provdesk pbx test CUSTOMER [--json]\n"
+       "Tries name resolution, TCP connect, banner, authentication and permissions. When\n"
+       "the host's monitor (provdesk serve) has this PBX's link up, that link is the answer\n"
+       "(no second login to the PBX); while its link is down the test runs as usual.\n");
 
 typedef struct {
 	pd_cli *c;
@@ -54,7 +55,7 @@ static int run_test(pd_cli *c, const pd_pbx *p, report *r, const char **failed, 
 	*failed = NULL;
 	const pd_driver_ops *ops = pd_driver_find(p->platform);
 	if (!ops || !ops->test) {
-		snprintf(why, whyn, "platform %s is not supported yet", p->platform);
+		snprintf(why, whyn, _("platform %s is not supported yet"), p->platform);
 		step(r, "platform", false, "%s", why);
 		*failed = "platform";
 		*fst = PD_E_UNAVAILABLE;
@@ -141,15 +142,16 @@ int pd_cli_pbx_test_cmd(pd_cli *c, int argc, char **argv)
 		                 (json_int_t)secs);
 		if (up)
 			step(&r, "monitor", true,
-			     "the running monitor's link (pid %lld) is %s for %lds; not dialled "
-			     "again",
+			     _("the running monitor's link (pid %lld) is %s for %lds; not dialled "
+			       "again"),
 			     (long long)pid, text, secs);
 		else if (!c->json)
-			printf("note %-16s the running monitor's link (pid %lld) is %s for %lds%s; "
-			       "testing anew\n",
-			       "monitor", (long long)pid, text, secs,
-			       mv.link == PD_LINK_MONITORING ? ", opened before the last change"
-			                                     : "");
+			printf(
+			    _("note %-16s the running monitor's link (pid %lld) is %s for %lds%s; "
+			      "testing anew\n"),
+			    "monitor", (long long)pid, text, secs,
+			    mv.link == PD_LINK_MONITORING ? _(", opened before the last change")
+			                                  : "");
 		pd_live_free_view(&mv);
 		if (!up)
 			run_test(c, &p, &r, &failed, &fst, why, sizeof why);
@@ -159,7 +161,7 @@ int pd_cli_pbx_test_cmd(pd_cli *c, int argc, char **argv)
 	if (failed) {
 		pd_err e;
 		pd_err_clear(&e);
-		pd_fail(&e, fst, "pbx", "%s failed: %s", failed, why);
+		pd_fail(&e, fst, "pbx", _("%s failed: %s"), failed, why);
 		if (c->json) {
 			json_t *o = json_object();
 			json_object_set_new(o, "ok", json_false());
@@ -189,7 +191,7 @@ int pd_cli_pbx_test_cmd(pd_cli *c, int argc, char **argv)
 			pd_cli_print_json(c, o);
 		} else {
 			json_decref(r.steps);
-			printf("All checks passed.\n");
+			fputs(_("All checks passed.\n"), stdout);
 		}
 		rc = 0;
 	}

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli_internal.h"
+#include "provdesk/i18n.h"
 #include "provdesk/live.h"
 #include "provdesk/paths.h"
 #include "provdesk/serve.h"
@@ -25,7 +26,7 @@
 #define STOP_WAIT_MS 10000
 #define STATUS_WAIT_MS 3000
 
-static const char help_serve[] =
+static const char help_serve[] = N_(
     "Usage: provdesk [--db PATH] [--config PATH] serve [--listen ADDR:PORT] [--detach] [--auto]\n"
     "       provdesk [--db PATH] serve --stop | --status [--json]\n"
     "Runs the one monitor of the database: every PBX link of the enabled customers,\n"
@@ -43,7 +44,7 @@ static const char help_serve[] =
     "  --auto    exit [serve] idle_exit seconds after the last client left, when\n"
     "            nothing is to be sent (consoles start the daemon so)\n"
     "  --stop    stop the running daemon (waits up to 10 s); exit 69 when none runs\n"
-    "  --status  whether one runs: pid, since, clients, links; exit 69 when none\n";
+    "  --status  whether one runs: pid, since, clients, links; exit 69 when none\n");
 
 /* ---- --status: one request over the socket ---- */
 
@@ -135,7 +136,7 @@ static int serve_status(pd_cli *c)
 			json_t *o = json_pack("{s:b,s:s}", "running", 0, "database", c->db_path);
 			pd_cli_print_json(c, o);
 		} else
-			printf("not running: no provdesk serve for %s\n", c->db_path);
+			printf(_("not running: no provdesk serve for %s\n"), c->db_path);
 		return pd_status_exit_code(PD_E_UNAVAILABLE);
 	}
 	json_t *st = ask_status(c->db_path);
@@ -154,10 +155,10 @@ static int serve_status(pd_cli *c)
 	} else if (st) {
 		char at[32];
 		pd_fmt_time(since, at);
-		printf("running: pid %ld since %s, %lld clients, %lld links (%s)\n", (long)pid, at,
-		       (long long)clients, (long long)links, c->db_path);
+		printf(_("running: pid %ld since %s, %lld clients, %lld links (%s)\n"), (long)pid,
+		       at, (long long)clients, (long long)links, c->db_path);
 	} else {
-		printf("running: pid %ld (%s); its socket does not answer\n", (long)pid,
+		printf(_("running: pid %ld (%s); its socket does not answer\n"), (long)pid,
 		       c->db_path);
 	}
 	json_decref(st);
@@ -172,21 +173,21 @@ static int serve_stop(pd_cli *c)
 		return pd_cli_fail(c, &e);
 	if (pid <= 0)
 		return pd_cli_failf(c, PD_E_TEMPFAIL, NULL,
-		                    "provdesk serve for %s is starting; try again", c->db_path);
+		                    _("provdesk serve for %s is starting; try again"), c->db_path);
 	if (kill(pid, SIGTERM) != 0)
 		return pd_cli_failf(c, errno == EPERM ? PD_E_AUTH : PD_E_UNAVAILABLE, NULL,
-		                    "cannot stop pid %ld: %s", (long)pid, strerror(errno));
+		                    _("cannot stop pid %ld: %s"), (long)pid, strerror(errno));
 	int64_t until = pd_live_now_ms() + STOP_WAIT_MS;
 	while (pd_serve_running(c->db_path, &(pid_t){0}, &e) == PD_OK) {
 		if (pd_live_now_ms() > until)
 			return pd_cli_failf(c, PD_E_TEMPFAIL, NULL,
-			                    "provdesk serve (pid %ld) did not stop within %d s",
+			                    _("provdesk serve (pid %ld) did not stop within %d s"),
 			                    (long)pid, STOP_WAIT_MS / 1000);
 		struct timespec ts = {0, 50 * 1000000L};
 		nanosleep(&ts, NULL);
 	}
 	if (!c->json)
-		fprintf(stderr, "provdesk serve (pid %ld) stopped\n", (long)pid);
+		fprintf(stderr, _("provdesk serve (pid %ld) stopped\n"), (long)pid);
 	else
 		pd_cli_print_json(c, json_pack("{s:b,s:I}", "stopped", 1, "pid", (json_int_t)pid));
 	return 0;
@@ -285,7 +286,7 @@ static int detach(pd_cli *c, bool auto_exit, const char *listen)
 	close(p[0]);
 	if (n <= 0) {
 		int rc = pd_cli_failf(c, PD_E_INTERNAL, NULL,
-		                      "provdesk serve did not start (see %s)", log_path);
+		                      _("provdesk serve did not start (see %s)"), log_path);
 		free(log_path);
 		return rc;
 	}
@@ -315,8 +316,8 @@ int pd_cli_serve(pd_cli *c, int argc, char **argv)
 	if (rc != PD_CLI_CONTINUE)
 		return rc;
 	if (stop + status > 1 || ((stop || status) && (det || aut || listen)))
-		return pd_cli_usage(c, "serve: --stop and --status go alone; try 'provdesk serve "
-		                       "--help'");
+		return pd_cli_usage(c, _("serve: --stop and --status go alone; try 'provdesk serve "
+		                         "--help'"));
 	if (status)
 		return serve_status(c);
 	if (stop)

@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "provdesk/geo.h"
+#include "provdesk/i18n.h"
 #include "provdesk/paths.h"
 #include "provdesk/util.h"
 
@@ -172,18 +173,18 @@ static const char *type_name(const json_t *v)
 {
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
-		return "an object";
+		return _("an object");
 	case JSON_ARRAY:
-		return "an array";
+		return _("an array");
 	case JSON_STRING:
-		return "a string";
+		return _("a string");
 	case JSON_INTEGER:
-		return "an integer";
+		return _("an integer");
 	case JSON_REAL:
-		return "a number";
+		return _("a number");
 	case JSON_TRUE:
 	case JSON_FALSE:
-		return "a boolean";
+		return _("a boolean");
 	default:
 		return "null";
 	}
@@ -205,7 +206,7 @@ static pd_status only_keys(ctx *x, const char *at, json_t *obj, const char *cons
 			pd_buf b = {0};
 			for (const char *const *a = allowed; *a; a++)
 				pd_buf_printf(&b, "%s%s", a == allowed ? "" : ", ", *a);
-			pd_status st = bad(x, p, "unknown key (allowed: %s)", b.s);
+			pd_status st = bad(x, p, _("unknown key (allowed: %s)"), b.s);
 			pd_buf_free(&b);
 			return st;
 		}
@@ -221,15 +222,15 @@ static pd_status get_string(ctx *x, const char *at, json_t *obj, const char *key
 	json_t *v = json_object_get(obj, key);
 	if (!v) {
 		if (required)
-			return bad(x, at, "missing required key \"%s\"", key);
+			return bad(x, at, _("missing required key \"%s\""), key);
 		*out = NULL;
 		return PD_OK;
 	}
 	if (!json_is_string(v))
-		return bad(x, p, "must be a string, not %s", type_name(v));
+		return bad(x, p, _("must be a string, not %s"), type_name(v));
 	const char *s = json_string_value(v);
 	if (required && !*s)
-		return bad(x, p, "must not be empty");
+		return bad(x, p, _("must not be empty"));
 	/* the same rules as every other text field: it reaches screens and
 	 * exports (descriptions are a sentence or two, the rest a name) */
 	pd_err te;
@@ -248,12 +249,12 @@ static pd_status get_bool(ctx *x, const char *at, json_t *obj, const char *key, 
 	json_t *v = json_object_get(obj, key);
 	if (!v) {
 		if (required)
-			return bad(x, at, "missing required key \"%s\"", key);
+			return bad(x, at, _("missing required key \"%s\""), key);
 		*out = def;
 		return PD_OK;
 	}
 	if (!json_is_boolean(v))
-		return bad(x, p, "must be true or false, not %s", type_name(v));
+		return bad(x, p, _("must be true or false, not %s"), type_name(v));
 	*out = json_is_true(v);
 	return PD_OK;
 }
@@ -279,8 +280,8 @@ static pd_status get_key(ctx *x, const char *at, json_t *obj, char **out)
 		char p[256];
 		snprintf(p, sizeof p, "%s.key", at);
 		return bad(x, p,
-		           "\"%s\" is not a valid key (lower-case letters, digits, - and _, "
-		           "at most 40)",
+		           _("\"%s\" is not a valid key (lower-case letters, digits, - and _, "
+		             "at most 40)"),
 		           *out);
 	}
 	return PD_OK;
@@ -295,11 +296,11 @@ static pd_status get_array(ctx *x, const char *at, json_t *obj, const char *key,
 	*out = v;
 	if (!v) {
 		if (required)
-			return bad(x, *at ? at : key, "missing required key \"%s\"", key);
+			return bad(x, *at ? at : key, _("missing required key \"%s\""), key);
 		return PD_OK;
 	}
 	if (!json_is_array(v))
-		return bad(x, p, "must be an array, not %s", type_name(v));
+		return bad(x, p, _("must be an array, not %s"), type_name(v));
 	return PD_OK;
 }
 
@@ -323,7 +324,7 @@ static pd_status parse_field_type(ctx *x, const char *fp, json_t *f, pd_platform
 			if (json_is_string(t) && !strcmp(json_string_value(t), field_type_names[i]))
 				break;
 		if (i == sizeof field_type_names / sizeof *field_type_names)
-			return bad(x, p, "must be one of \"text\", \"bool\", \"int\", \"path\"");
+			return bad(x, p, _("must be one of \"text\", \"bool\", \"int\", \"path\""));
 		pf->type = (pd_field_type)i;
 	} else {
 		pf->type = json_is_boolean(d)   ? PD_FIELD_BOOL
@@ -332,7 +333,7 @@ static pd_status parse_field_type(ctx *x, const char *fp, json_t *f, pd_platform
 	}
 	if (pf->secret && pf->type != PD_FIELD_TEXT) {
 		snprintf(p, sizeof p, "%s.type", fp);
-		return bad(x, p, "a secret field must be of type \"text\"");
+		return bad(x, p, _("a secret field must be of type \"text\""));
 	}
 	pf->min = LLONG_MIN;
 	pf->max = LLONG_MAX;
@@ -343,39 +344,39 @@ static pd_status parse_field_type(ctx *x, const char *fp, json_t *f, pd_platform
 			continue;
 		snprintf(p, sizeof p, "%s.%s", fp, bounds[k]);
 		if (pf->type != PD_FIELD_INT)
-			return bad(x, p, "only a field of type \"int\" has bounds");
+			return bad(x, p, _("only a field of type \"int\" has bounds"));
 		if (!json_is_integer(b))
-			return bad(x, p, "must be an integer, not %s", type_name(b));
+			return bad(x, p, _("must be an integer, not %s"), type_name(b));
 		*(k ? &pf->max : &pf->min) = json_integer_value(b);
 	}
 	if (pf->min > pf->max) {
 		snprintf(p, sizeof p, "%s.min", fp);
-		return bad(x, p, "min (%lld) is greater than max (%lld)", pf->min, pf->max);
+		return bad(x, p, _("min (%lld) is greater than max (%lld)"), pf->min, pf->max);
 	}
 	snprintf(p, sizeof p, "%s.default", fp);
 	if (!d)
 		return PD_OK;
 	if (pf->secret)
-		return bad(x, p, "a secret field cannot have a default");
+		return bad(x, p, _("a secret field cannot have a default"));
 	switch (pf->type) {
 	case PD_FIELD_BOOL:
 		if (!json_is_boolean(d))
-			return bad(x, p, "must be true or false (the field is a bool), not %s",
+			return bad(x, p, _("must be true or false (the field is a bool), not %s"),
 			           type_name(d));
 		pf->default_value = xstrdup(json_is_true(d) ? "true" : "false");
 		break;
 	case PD_FIELD_INT:
 		if (!json_is_integer(d))
-			return bad(x, p, "must be an integer (the field is an int), not %s",
+			return bad(x, p, _("must be an integer (the field is an int), not %s"),
 			           type_name(d));
 		if (json_integer_value(d) < pf->min || json_integer_value(d) > pf->max)
-			return bad(x, p, "%lld is outside the field's bounds %lld..%lld",
+			return bad(x, p, _("%lld is outside the field's bounds %lld..%lld"),
 			           (long long)json_integer_value(d), pf->min, pf->max);
 		pf->default_value = xasprintf("%lld", (long long)json_integer_value(d));
 		break;
 	case PD_FIELD_PATH:
 		if (!json_is_string(d) || json_string_value(d)[0] != '/')
-			return bad(x, p, "must be an absolute path (the field is a path)");
+			return bad(x, p, _("must be an absolute path (the field is a path)"));
 		pf->default_value = xstrdup(json_string_value(d));
 		break;
 	case PD_FIELD_TEXT:
@@ -384,7 +385,7 @@ static pd_status parse_field_type(ctx *x, const char *fp, json_t *f, pd_platform
 		else if (json_is_integer(d))
 			pf->default_value = xasprintf("%lld", (long long)json_integer_value(d));
 		else
-			return bad(x, p, "must be a string or an integer, not %s", type_name(d));
+			return bad(x, p, _("must be a string or an integer, not %s"), type_name(d));
 		break;
 	}
 	return PD_OK;
@@ -395,7 +396,7 @@ static pd_status parse_platform(ctx *x, const char *at, json_t *o, pd_platform *
 	static const char *const keys[] = {"key",    "name",        "supported", "sub_accounts",
 	                                   "fields", "description", NULL};
 	if (!json_is_object(o))
-		return bad(x, at, "must be an object, not %s", type_name(o));
+		return bad(x, at, _("must be an object, not %s"), type_name(o));
 	pd_status st;
 	if ((st = only_keys(x, at, o, keys)) || (st = get_key(x, at, o, &pl->key)) ||
 	    (st = get_string(x, at, o, "name", true, &pl->name)) ||
@@ -406,7 +407,7 @@ static pd_status parse_platform(ctx *x, const char *at, json_t *o, pd_platform *
 	snprintf(p, sizeof p, "%s.sub_accounts", at);
 	if (sa && !json_is_null(sa) && !json_is_string(sa))
 		return bad(x, p,
-		           "must be a string label (e.g. \"dialplan context\") or null, not %s",
+		           _("must be a string label (e.g. \"dialplan context\") or null, not %s"),
 		           type_name(sa));
 	if (json_is_string(sa) && *json_string_value(sa)) {
 		pl->has_sub_accounts = true;
@@ -425,7 +426,7 @@ static pd_status parse_platform(ctx *x, const char *at, json_t *o, pd_platform *
 		char fp[256];
 		snprintf(fp, sizeof fp, "%s.fields[%zu]", at, i);
 		if (!json_is_object(f))
-			return bad(x, fp, "must be an object, not %s", type_name(f));
+			return bad(x, fp, _("must be an object, not %s"), type_name(f));
 		pd_platform_field *pf = &pl->fields[pl->n_fields++];
 		if ((st = only_keys(x, fp, f, fkeys)) || (st = get_key(x, fp, f, &pf->key)) ||
 		    (st = get_string(x, fp, f, "label", true, &pf->label)) ||
@@ -435,7 +436,7 @@ static pd_status parse_platform(ctx *x, const char *at, json_t *o, pd_platform *
 		for (size_t j = 0; j + 1 < pl->n_fields; j++)
 			if (!strcmp(pl->fields[j].key, pf->key)) {
 				snprintf(fp + strlen(fp), sizeof fp - strlen(fp), ".key");
-				return bad(x, fp, "duplicate field \"%s\"", pf->key);
+				return bad(x, fp, _("duplicate field \"%s\""), pf->key);
 			}
 		if ((st = parse_field_type(x, fp, f, pf)))
 			return st;
@@ -444,7 +445,7 @@ static pd_status parse_platform(ctx *x, const char *at, json_t *o, pd_platform *
 			long port = strtol(pf->default_value, &end, 10);
 			snprintf(fp + strlen(fp), sizeof fp - strlen(fp), ".default");
 			if (*end || port < 1 || port > 65535)
-				return bad(x, fp, "port default must be between 1 and 65535");
+				return bad(x, fp, _("port default must be between 1 and 65535"));
 		}
 	}
 	return PD_OK;
@@ -461,10 +462,10 @@ static pd_status string_list(ctx *x, const char *at, json_t *arr, char ***out, s
 		char p[256];
 		snprintf(p, sizeof p, "%s[%zu]", at, i);
 		if (!json_is_string(v))
-			return bad(x, p, "must be a string, not %s", type_name(v));
+			return bad(x, p, _("must be a string, not %s"), type_name(v));
 		for (size_t j = 0; j < *n; j++)
 			if (!strcmp((*out)[j], json_string_value(v)))
-				return bad(x, p, "\"%s\" is listed twice", json_string_value(v));
+				return bad(x, p, _("\"%s\" is listed twice"), json_string_value(v));
 		(*out)[(*n)++] = xstrdup(json_string_value(v));
 	}
 	return PD_OK;
@@ -485,7 +486,7 @@ static pd_status parse_product(ctx *x, const char *at, json_t *o, pd_product_typ
 	                                   "countries",
 	                                   NULL};
 	if (!json_is_object(o))
-		return bad(x, at, "must be an object, not %s", type_name(o));
+		return bad(x, at, _("must be an object, not %s"), type_name(o));
 	pd_status st;
 	char p[256];
 	if ((st = only_keys(x, at, o, keys)) || (st = get_key(x, at, o, &t->key)) ||
@@ -501,7 +502,7 @@ static pd_status parse_product(ctx *x, const char *at, json_t *o, pd_product_typ
 	json_t *feat = json_object_get(o, "features");
 	snprintf(p, sizeof p, "%s.features", at);
 	if (feat && !json_is_object(feat))
-		return bad(x, p, "must be an object of feature: value, not %s", type_name(feat));
+		return bad(x, p, _("must be an object of feature: value, not %s"), type_name(feat));
 	if (feat) {
 		const char *k;
 		json_t *v;
@@ -510,7 +511,7 @@ static pd_status parse_product(ctx *x, const char *at, json_t *o, pd_product_typ
 			if (!json_is_boolean(v) && !json_is_integer(v) && !json_is_string(v)) {
 				snprintf(p, sizeof p, "%s.features.%s", at, k);
 				return bad(x, p,
-				           "must be a boolean, an integer or a string, not %s",
+				           _("must be a boolean, an integer or a string, not %s"),
 				           type_name(v));
 			}
 		}
@@ -522,14 +523,14 @@ static pd_status parse_product(ctx *x, const char *at, json_t *o, pd_product_typ
 	json_t *price = json_object_get(o, "price_cents");
 	snprintf(p, sizeof p, "%s.price_cents", at);
 	if (!price)
-		return bad(x, at, "missing required key \"price_cents\"");
+		return bad(x, at, _("missing required key \"price_cents\""));
 	if (!json_is_integer(price))
-		return bad(x, p, "must be an integer number of cents, not %s", type_name(price));
+		return bad(x, p, _("must be an integer number of cents, not %s"), type_name(price));
 	t->price_cents = json_integer_value(price);
 	if (t->price_cents < 0)
-		return bad(x, p, "must not be negative (got %lld)", (long long)t->price_cents);
+		return bad(x, p, _("must not be negative (got %lld)"), (long long)t->price_cents);
 	if (t->price_cents > 100000000)
-		return bad(x, p, "is implausibly large (%lld cents)", (long long)t->price_cents);
+		return bad(x, p, _("is implausibly large (%lld cents)"), (long long)t->price_cents);
 
 	if ((st = get_string(x, at, o, "currency", false, &t->currency)))
 		return st;
@@ -538,7 +539,7 @@ static pd_status parse_product(ctx *x, const char *at, json_t *o, pd_product_typ
 	snprintf(p, sizeof p, "%s.currency", at);
 	if (strlen(t->currency) != 3 || !isupper((unsigned char)t->currency[0]) ||
 	    !isupper((unsigned char)t->currency[1]) || !isupper((unsigned char)t->currency[2]))
-		return bad(x, p, "\"%s\" is not an ISO 4217 currency code such as EUR",
+		return bad(x, p, _("\"%s\" is not an ISO 4217 currency code such as EUR"),
 		           t->currency);
 
 	json_t *arr;
@@ -547,11 +548,11 @@ static pd_status parse_product(ctx *x, const char *at, json_t *o, pd_product_typ
 	    (st = string_list(x, p, arr, &t->platforms, &t->n_platforms)))
 		return st;
 	if (!t->n_platforms)
-		return bad(x, p, "must list at least one PBX platform");
+		return bad(x, p, _("must list at least one PBX platform"));
 	for (size_t i = 0; i < t->n_platforms; i++)
 		if (!pd_catalogue_platform(c, t->platforms[i])) {
 			snprintf(p, sizeof p, "%s.platforms[%zu]", at, i);
-			return bad(x, p, "unknown PBX platform \"%s\" (not in \"platforms\")",
+			return bad(x, p, _("unknown PBX platform \"%s\" (not in \"platforms\")"),
 			           t->platforms[i]);
 		}
 
@@ -568,7 +569,7 @@ static pd_status parse_product(ctx *x, const char *at, json_t *o, pd_product_typ
 		 * a command's start (docs/performance.md) */
 		if (!shape || pd_geo_code_known(cc) == 0) {
 			snprintf(p, sizeof p, "%s.countries[%zu]", at, i);
-			return bad(x, p, "\"%s\" is not an ISO 3166-1 alpha-2 country code", cc);
+			return bad(x, p, _("\"%s\" is not an ISO 3166-1 alpha-2 country code"), cc);
 		}
 	}
 	return PD_OK;
@@ -578,7 +579,7 @@ static pd_status parse_role(ctx *x, const char *at, json_t *o, pd_role *r)
 {
 	static const char *const keys[] = {"key", "name", "description", "manages_users", NULL};
 	if (!json_is_object(o))
-		return bad(x, at, "must be an object, not %s", type_name(o));
+		return bad(x, at, _("must be an object, not %s"), type_name(o));
 	pd_status st;
 	if ((st = only_keys(x, at, o, keys)) || (st = get_key(x, at, o, &r->key)) ||
 	    (st = get_string(x, at, o, "name", true, &r->name)) ||
@@ -595,13 +596,14 @@ static pd_status parse_root(ctx *x, json_t *root, pd_catalogue *c)
 	static const char *const keys[] = {"version", "comment",   "product_types",
 	                                   "roles",   "platforms", NULL};
 	if (!json_is_object(root))
-		return bad(x, "", "the catalogue must be a JSON object, not %s", type_name(root));
+		return bad(x, "", _("the catalogue must be a JSON object, not %s"),
+		           type_name(root));
 	pd_status st;
 	if ((st = only_keys(x, "", root, keys)))
 		return st;
 	json_t *ver = json_object_get(root, "version");
 	if (ver && (!json_is_integer(ver) || json_integer_value(ver) != 1))
-		return bad(x, "version", "unsupported catalogue version (this program reads 1)");
+		return bad(x, "version", _("unsupported catalogue version (this program reads 1)"));
 
 	json_t *arr;
 	char at[64];
@@ -620,7 +622,7 @@ static pd_status parse_root(ctx *x, json_t *root, pd_catalogue *c)
 		for (size_t j = 0; j + 1 < c->n_platforms; j++)
 			if (!strcmp(c->platforms[j].key, pl->key)) {
 				snprintf(at, sizeof at, "platforms[%zu].key", i);
-				return bad(x, at, "duplicate platform \"%s\"", pl->key);
+				return bad(x, at, _("duplicate platform \"%s\""), pl->key);
 			}
 	}
 	if ((st = get_array(x, "", root, "roles", true, &arr)))
@@ -635,21 +637,21 @@ static pd_status parse_root(ctx *x, json_t *root, pd_catalogue *c)
 		for (size_t j = 0; j + 1 < c->n_roles; j++)
 			if (!strcmp(c->roles[j].key, r->key)) {
 				snprintf(at, sizeof at, "roles[%zu].key", i);
-				return bad(x, at, "duplicate role \"%s\"", r->key);
+				return bad(x, at, _("duplicate role \"%s\""), r->key);
 			}
 	}
 	const pd_role *admin = pd_catalogue_role(c, PD_ROLE_ADMIN);
 	if (!admin)
-		return bad(x, "roles", "the role \"%s\" (the primary user's role) is missing",
+		return bad(x, "roles", _("the role \"%s\" (the primary user's role) is missing"),
 		           PD_ROLE_ADMIN);
 	if (!admin->manages_users)
-		return bad(x, "roles", "the role \"%s\" must have \"manages_users\": true",
+		return bad(x, "roles", _("the role \"%s\" must have \"manages_users\": true"),
 		           PD_ROLE_ADMIN);
 
 	if ((st = get_array(x, "", root, "product_types", true, &arr)))
 		return st;
 	if (!json_array_size(arr))
-		return bad(x, "product_types", "must list at least one product type");
+		return bad(x, "product_types", _("must list at least one product type"));
 	c->types = xcalloc(json_array_size(arr) + 1, sizeof *c->types);
 	json_array_foreach(arr, i, v)
 	{
@@ -660,7 +662,7 @@ static pd_status parse_root(ctx *x, json_t *root, pd_catalogue *c)
 		for (size_t j = 0; j + 1 < c->n_types; j++)
 			if (!strcmp(c->types[j].key, t->key)) {
 				snprintf(at, sizeof at, "product_types[%zu].key", i);
-				return bad(x, at, "duplicate product type \"%s\"", t->key);
+				return bad(x, at, _("duplicate product type \"%s\""), t->key);
 			}
 	}
 	return PD_OK;
@@ -671,14 +673,15 @@ pd_status pd_catalogue_load(const char *path, pd_catalogue *out, pd_err *e)
 	memset(out, 0, sizeof *out);
 	FILE *f = fopen(path, "rb");
 	if (!f)
-		return pd_fail(e, PD_E_NOINPUT, "catalogue", "cannot read the catalogue %s: %s",
+		return pd_fail(e, PD_E_NOINPUT, "catalogue", _("cannot read the catalogue %s: %s"),
 		               path, strerror(errno));
 	char *text = NULL;
 	size_t len = 0;
 	int rerr = pd_read_stream(f, 0, &text, &len);
 	fclose(f);
 	if (rerr)
-		return pd_fail(e, PD_E_NOINPUT, "catalogue", "cannot read the catalogue %s", path);
+		return pd_fail(e, PD_E_NOINPUT, "catalogue", _("cannot read the catalogue %s"),
+		               path);
 	pd_status st = pd_catalogue_load_buffer(path, text, len, out, e);
 	free(text);
 	return st;
@@ -692,8 +695,8 @@ pd_status pd_catalogue_load_buffer(const char *name, const char *text, size_t le
 	json_error_t je;
 	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root)
-		return pd_fail_line(e, PD_E_CONFIG, je.line, "catalogue", "%s:%d: invalid JSON: %s",
-		                    name, je.line, je.text);
+		return pd_fail_line(e, PD_E_CONFIG, je.line, "catalogue",
+		                    _("%s:%d: invalid JSON: %s"), name, je.line, je.text);
 	pd_status st = parse_root(&x, root, out);
 	json_decref(root);
 	if (st != PD_OK) {
@@ -710,9 +713,9 @@ pd_status pd_catalogue_load_default(const char *config_dir, pd_catalogue *out, p
 	if (!path) {
 		memset(out, 0, sizeof *out);
 		return pd_fail(e, PD_E_NOINPUT, "catalogue",
-		               "no catalogue.json found (looked in %s, $PROVDESK_DATADIR and the "
-		               "installed data directory)",
-		               config_dir ? config_dir : "the config directory");
+		               _("no catalogue.json found (looked in %s, $PROVDESK_DATADIR and the "
+		                 "installed data directory)"),
+		               config_dir ? config_dir : _("the config directory"));
 	}
 	pd_status st = pd_catalogue_load(path, out, e);
 	free(path);

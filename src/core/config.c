@@ -16,6 +16,7 @@
 
 #include "pd_build_config.h"
 
+#include "provdesk/i18n.h"
 #include "provdesk/model.h"
 #include "provdesk/paths.h"
 #include "provdesk/util.h"
@@ -108,9 +109,10 @@ static bool int_value(loader *l, const char *s, const char *k, const char *v, in
 	errno = 0;
 	long n = strtol(v, &end, 10);
 	if (!*v || *end || errno)
-		return fail(l, s, k, "'%s' is not a whole number (expected %d to %d)", v, lo, hi);
+		return fail(l, s, k, _("'%s' is not a whole number (expected %d to %d)"), v, lo,
+		            hi);
 	if (n < lo || n > hi)
-		return fail(l, s, k, "%ld is out of range (expected %d to %d)", n, lo, hi);
+		return fail(l, s, k, _("%ld is out of range (expected %d to %d)"), n, lo, hi);
 	*out = (int)n;
 	return true;
 }
@@ -137,7 +139,7 @@ static bool check_from(loader *l, const char *v)
 		const char *gt = strchr(lt, '>');
 		if (!gt || gt[1])
 			return fail(l, "smtp", "from",
-			            "expected 'Name <address@example.com>' or an address");
+			            _("expected 'Name <address@example.com>' or an address"));
 		addr = xstrndup(lt + 1, (size_t)(gt - lt - 1));
 	} else {
 		addr = xstrdup(v);
@@ -148,7 +150,7 @@ static bool check_from(loader *l, const char *v)
 	if (!ok)
 		return fail(l, "smtp", "from", "%s", e2.message);
 	if (strpbrk(v, "\r\n"))
-		return fail(l, "smtp", "from", "must be on one line");
+		return fail(l, "smtp", "from", _("must be on one line"));
 	return true;
 }
 
@@ -168,7 +170,7 @@ static bool check_url_port(loader *l, const char *auth)
 		colon = strchr(host, ':');
 	bool ok = true;
 	if (colon && (colon == host || colon[-1] == '@'))
-		ok = fail(l, "smtp", "url", "'%s' has no host", auth);
+		ok = fail(l, "smtp", "url", _("'%s' has no host"), auth);
 	else if (colon) {
 		const char *p = colon + 1;
 		long port = 0;
@@ -179,7 +181,7 @@ static bool check_url_port(loader *l, const char *auth)
 				port = port * 10 + (*p - '0');
 		}
 		if (!digits || port < 1 || port > 65535)
-			ok = fail(l, "smtp", "url", "bad port '%s' (expected 1 to 65535)",
+			ok = fail(l, "smtp", "url", _("bad port '%s' (expected 1 to 65535)"),
 			          colon + 1);
 	}
 	free(a);
@@ -195,12 +197,12 @@ static bool check_secret_mode(loader *l, const char *path, const char *section, 
 	if (stat(path, &st) != 0)
 		return true;
 	if (!S_ISREG(st.st_mode))
-		return fail(l, section, key, "%s is not a regular file", path);
+		return fail(l, section, key, _("%s is not a regular file"), path);
 	if (st.st_mode & 0044)
 		return fail(l, section, key,
-		            "%s: mode %04o, must not be readable by %s (chmod 600 %s)", path,
+		            _("%s: mode %04o, must not be readable by %s (chmod 600 %s)"), path,
 		            (unsigned)(st.st_mode & 07777),
-		            (st.st_mode & 0004) ? "others" : "its group", path);
+		            (st.st_mode & 0004) ? _("others") : _("its group"), path);
 	return true;
 }
 
@@ -225,11 +227,11 @@ static int handler(void *user, const char *section, const char *name, const char
 		return 0;
 	if (!*section)
 		return fail(l, name, NULL,
-		            "key outside a section (put it under [database], [smtp]…)");
+		            _("key outside a section (put it under [database], [smtp]…)"));
 	if (!strcmp(section, "smtp") && !strcmp(name, "password"))
 		return fail(l, "smtp", "password",
-		            "the SMTP password never goes in this file: write it alone in a file "
-		            "readable only by you and set password_file = PATH");
+		            _("the SMTP password never goes in this file: write it alone in a file "
+		              "readable only by you and set password_file = PATH"));
 	int idx = -1;
 	for (size_t i = 0; i < N_KEYS; i++)
 		if (!strcmp(known_keys[i].section, section) && !strcmp(known_keys[i].key, name))
@@ -239,30 +241,32 @@ static int handler(void *user, const char *section, const char *name, const char
 		for (size_t i = 0; i < N_KEYS; i++)
 			if (!strcmp(known_keys[i].section, section))
 				pd_buf_printf(&b, "%s%s", b.len ? ", " : "", known_keys[i].key);
-		fail(l, section, name, "unknown key (keys of [%s]: %s)", section, b.s ? b.s : "");
+		fail(l, section, name, _("unknown key (keys of [%s]: %s)"), section,
+		     b.s ? b.s : "");
 		pd_buf_free(&b);
 		return 0;
 	}
 	if (l->seen[idx])
-		return fail(l, section, name, "given twice (first on line %d)", l->seen[idx]);
+		return fail(l, section, name, _("given twice (first on line %d)"), l->seen[idx]);
 	l->seen[idx] = l->line;
 
 	const char *v = value;
 	switch (idx) {
 	case 0:
 		if (!*v)
-			return fail(l, section, name, "must not be empty");
+			return fail(l, section, name, _("must not be empty"));
 		free(c->db_path);
 		c->db_path = resolve_path(l, v);
 		break;
 	case 1:
 		if (*v && strncmp(v, "smtp://", 7) && strncmp(v, "smtps://", 8))
-			return fail(l, section, name,
-			            "'%s' must start with smtp:// or smtps:// (or be empty to keep "
-			            "invitations in the outbox)",
-			            v);
+			return fail(
+			    l, section, name,
+			    _("'%s' must start with smtp:// or smtps:// (or be empty to keep "
+			      "invitations in the outbox)"),
+			    v);
 		if (*v && !v[strncmp(v, "smtp://", 7) ? 8 : 7])
-			return fail(l, section, name, "'%s' has no host", v);
+			return fail(l, section, name, _("'%s' has no host"), v);
 		if (*v && !check_url_port(l, v + (strncmp(v, "smtp://", 7) ? 8 : 7)))
 			return 0;
 		pd_set_str(&c->smtp_url, *v ? v : NULL);
@@ -275,7 +279,8 @@ static int handler(void *user, const char *section, const char *name, const char
 		else if (!strcmp(v, "required"))
 			c->smtp_starttls = PD_STARTTLS_REQUIRED;
 		else
-			return fail(l, section, name, "'%s' is not one of off, try, required", v);
+			return fail(l, section, name, _("'%s' is not one of off, try, required"),
+			            v);
 		break;
 	case 3:
 		if (!check_from(l, v))
@@ -304,14 +309,14 @@ static int handler(void *user, const char *section, const char *name, const char
 		else if (!strcmp(v, "off") || !strcmp(v, "no") || !strcmp(v, "false"))
 			c->ui_mouse = false;
 		else
-			return fail(l, section, name, "'%s' is not on or off", v);
+			return fail(l, section, name, _("'%s' is not on or off"), v);
 		break;
 	case 17:
 		return int_value(l, section, name, v, 1, 4096, &c->import_max_mb);
 	case 20: /* ADDR:PORT; pd_api_start checks the address when it binds */
 		if (*v && !strchr(v, ':'))
-			return fail(l, section, name, "'%s' is not ADDR:PORT (e.g. 127.0.0.1:8443)",
-			            v);
+			return fail(l, section, name,
+			            _("'%s' is not ADDR:PORT (e.g. 127.0.0.1:8443)"), v);
 		pd_set_str(&c->api_listen, *v ? v : NULL);
 		break;
 	case 21:
@@ -329,7 +334,7 @@ static int handler(void *user, const char *section, const char *name, const char
 		else if (!strcmp(v, "off") || !strcmp(v, "no") || !strcmp(v, "false"))
 			c->api_allow_plain = false;
 		else
-			return fail(l, section, name, "'%s' is not yes or no", v);
+			return fail(l, section, name, _("'%s' is not yes or no"), v);
 		break;
 	case 8:
 		return int_value(l, section, name, v, 5, 3600, &c->pbx_ping_interval);
@@ -342,7 +347,7 @@ static int handler(void *user, const char *section, const char *name, const char
 			     (*p >= '0' && *p <= '9') || *p == '-' || *p == '_';
 		if (!ok)
 			return fail(l, section, name,
-			            "'%s' is not a theme name (letters, digits, - and _)", v);
+			            _("'%s' is not a theme name (letters, digits, - and _)"), v);
 		pd_set_str(&c->ui_theme, v);
 		break; /* that the theme exists is checked at the end (check_theme) */
 	}
@@ -384,13 +389,13 @@ static char *reader(char *str, int num, void *stream)
 		return NULL;
 	l->line++;
 	if (n > num - 1) {
-		fail(l, NULL, NULL, "line too long (at most %d characters)", num - 2);
+		fail(l, NULL, NULL, _("line too long (at most %d characters)"), num - 2);
 		return NULL;
 	}
 	const char *nul = memchr(l->linebuf, '\0', (size_t)n);
 	if (nul) {
 		/* a NUL would cut the value short without a word */
-		fail(l, NULL, NULL, "NUL byte at column %zu: a configuration file is text",
+		fail(l, NULL, NULL, _("NUL byte at column %zu: a configuration file is text"),
 		     (size_t)(nul - l->linebuf) + 1);
 		return NULL;
 	}
@@ -403,7 +408,7 @@ static char *reader(char *str, int num, void *stream)
 	if (*p == '[') {
 		const char *end = strchr(p, ']');
 		if (!end) {
-			fail(l, NULL, NULL, "section header without ']'");
+			fail(l, NULL, NULL, _("section header without ']'"));
 			return NULL;
 		}
 		char sec[64];
@@ -413,8 +418,8 @@ static char *reader(char *str, int num, void *stream)
 			known = known || !strcmp(sections[i], sec);
 		if (!known) {
 			fail(l, sec, NULL,
-			     "unknown section [%s] (sections: database, smtp, trial, customers, "
-			     "pbx, ui, invitations, api, serve)",
+			     _("unknown section [%s] (sections: database, smtp, trial, customers, "
+			       "pbx, ui, invitations, api, serve)"),
 			     sec);
 			return NULL;
 		}
@@ -484,17 +489,17 @@ static pd_status parse_stream(FILE *f, const char *label, pd_config *out, pd_err
 	if (!l.failed && r == 0 && l.seen[10] && !theme_exists(out, out->ui_theme)) {
 		l.line = l.seen[10];
 		fail(&l, "ui", "theme",
-		     "no theme '%s' (built-in: default, monochrome; else themes/%s.theme in the "
-		     "configuration or data directory)",
+		     _("no theme '%s' (built-in: default, monochrome; else themes/%s.theme in the "
+		       "configuration or data directory)"),
 		     out->ui_theme, out->ui_theme);
 	}
 	if (!l.failed && ferror(f))
-		fail(&l, NULL, NULL, "read error");
+		fail(&l, NULL, NULL, _("read error"));
 	if (!l.failed && r != 0) {
 		/* inih's own syntax error (a line with no '='): r is its line. */
 		l.line = r > 0 ? r : l.line;
 		fail(&l, NULL, NULL,
-		     "syntax error: expected 'key = value', '[section]' or a comment");
+		     _("syntax error: expected 'key = value', '[section]' or a comment"));
 	}
 	return l.failed ? PD_E_CONFIG : PD_OK;
 }
@@ -518,7 +523,7 @@ pd_status pd_config_load(const char *path, pd_config *out, pd_err *e)
 			return PD_OK; /* the file is optional: built-in defaults */
 		}
 		pd_status st = path ? PD_E_NOINPUT : PD_E_CONFIG;
-		pd_fail(e, st, "config", "cannot read the configuration file %s: %s", file,
+		pd_fail(e, st, "config", _("cannot read the configuration file %s: %s"), file,
 		        strerror(err));
 		free(file);
 		pd_config_free(out);
@@ -528,7 +533,7 @@ pd_status pd_config_load(const char *path, pd_config *out, pd_err *e)
 	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
 		fclose(f);
 		pd_fail(e, path ? PD_E_NOINPUT : PD_E_CONFIG, "config",
-		        "cannot read the configuration file %s: it is a directory", file);
+		        _("cannot read the configuration file %s: it is a directory"), file);
 		free(file);
 		pd_config_free(out);
 		return path ? PD_E_NOINPUT : PD_E_CONFIG;
@@ -550,7 +555,7 @@ pd_status pd_config_load_string(const char *name, const char *text, pd_config *o
 	FILE *f = fmemopen((void *)text, strlen(text), "r");
 	if (!f) {
 		pd_config_free(out);
-		return pd_fail(e, PD_E_INTERNAL, "config", "cannot read %s: %s", name,
+		return pd_fail(e, PD_E_INTERNAL, "config", _("cannot read %s: %s"), name,
 		               strerror(errno));
 	}
 	pd_status r = parse_stream(f, name, out, e);
@@ -569,7 +574,7 @@ char *pd_config_smtp_password(const pd_config *c, pd_err *e)
 	FILE *f = fopen(c->smtp_password_file, "r");
 	if (!f) {
 		pd_fail(e, PD_E_NOINPUT, "smtp.password_file",
-		        "cannot read smtp.password_file %s: %s", c->smtp_password_file,
+		        _("cannot read smtp.password_file %s: %s"), c->smtp_password_file,
 		        strerror(errno));
 		return NULL;
 	}
@@ -578,9 +583,9 @@ char *pd_config_smtp_password(const pd_config *c, pd_err *e)
 	if (fstat(fileno(f), &fs) == 0 && (fs.st_mode & 0044)) {
 		fclose(f);
 		pd_fail(e, PD_E_CONFIG, "smtp.password_file",
-		        "smtp.password_file %s: mode %04o, must not be readable by %s",
+		        _("smtp.password_file %s: mode %04o, must not be readable by %s"),
 		        c->smtp_password_file, (unsigned)(fs.st_mode & 07777),
-		        (fs.st_mode & 0004) ? "others" : "its group");
+		        (fs.st_mode & 0004) ? _("others") : _("its group"));
 		return NULL;
 	}
 	/* unbuffered into one block: no stdio buffer or grown copy is left
@@ -595,8 +600,8 @@ char *pd_config_smtp_password(const pd_config *c, pd_err *e)
 	fclose(f);
 	if (rerr) {
 		pd_secret_free(s);
-		pd_fail(e, PD_E_NOINPUT, "smtp.password_file", "cannot read smtp.password_file %s",
-		        c->smtp_password_file);
+		pd_fail(e, PD_E_NOINPUT, "smtp.password_file",
+		        _("cannot read smtp.password_file %s"), c->smtp_password_file);
 		return NULL;
 	}
 	size_t n = strlen(s);

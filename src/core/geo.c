@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "provdesk/i18n.h"
 #include "provdesk/util.h"
 
 struct pd_geo {
@@ -75,7 +76,7 @@ static pd_status mo_open(const char *path, mo_file *m, pd_err *e)
 	int err = pd_read_file(path, 0, &data, &m->size);
 	if (err)
 		return pd_fail(e, PD_E_NOINPUT, "name_fr",
-		               "cannot read the French country names %s: %s (install iso-codes)",
+		               _("cannot read the French country names %s: %s (install iso-codes)"),
 		               path, strerror(err));
 	m->data = (unsigned char *)data;
 	if (m->size < 28)
@@ -107,7 +108,7 @@ static pd_status mo_open(const char *path, mo_file *m, pd_err *e)
 corrupt:
 	free(m->data);
 	m->data = NULL;
-	return pd_fail(e, PD_E_CONFIG, "name_fr", "%s is not a valid gettext .mo file", path);
+	return pd_fail(e, PD_E_CONFIG, "name_fr", _("%s is not a valid gettext .mo file"), path);
 }
 
 static const char *mo_lookup(const mo_file *m, const char *msgid)
@@ -183,17 +184,17 @@ static pd_status load_iso(pd_geo *g, const char *path, pd_err *e)
 		FILE *f = fopen(path, "r");
 		if (!f)
 			return pd_fail(e, PD_E_NOINPUT, "country",
-			               "cannot read the country list %s: %s (install iso-codes)",
+			               _("cannot read the country list %s: %s (install iso-codes)"),
 			               path, strerror(errno));
 		fclose(f);
-		return pd_fail_line(e, PD_E_CONFIG, je.line, "country", "%s:%d: invalid JSON: %s",
-		                    path, je.line, je.text);
+		return pd_fail_line(e, PD_E_CONFIG, je.line, "country",
+		                    _("%s:%d: invalid JSON: %s"), path, je.line, je.text);
 	}
 	json_t *arr = json_object_get(root, "3166-1");
 	if (!json_is_array(arr) || json_array_size(arr) == 0) {
 		json_decref(root);
 		return pd_fail(e, PD_E_CONFIG, "country",
-		               "%s: no \"3166-1\" array of countries in this file", path);
+		               _("%s: no \"3166-1\" array of countries in this file"), path);
 	}
 	g->countries = xcalloc(json_array_size(arr), sizeof *g->countries);
 	size_t i;
@@ -208,8 +209,8 @@ static pd_status load_iso(pd_geo *g, const char *path, pd_err *e)
 			json_decref(root);
 			return pd_fail(
 			    e, PD_E_CONFIG, "country",
-			    "%s: entry %zu of \"3166-1\" lacks a 2-letter alpha_2 or a name", path,
-			    i);
+			    _("%s: entry %zu of \"3166-1\" lacks a 2-letter alpha_2 or a name"),
+			    path, i);
 		}
 		pd_country *c = &g->countries[g->n++];
 		c->code[0] = (char)(a2[0] & ~0x20);
@@ -249,7 +250,7 @@ static pd_status load_zones(pd_geo *g, const char *path, bool required, pd_err *
 		if (!required)
 			return PD_OK;
 		return pd_fail(e, PD_E_NOINPUT, "time_zone",
-		               "cannot read the time zone list %s: %s (install tzdata)", path,
+		               _("cannot read the time zone list %s: %s (install tzdata)"), path,
 		               strerror(errno));
 	}
 	char *line = NULL;
@@ -270,8 +271,8 @@ static pd_status load_zones(pd_geo *g, const char *path, bool required, pd_err *
 		char *tz = strtok_r(NULL, "\t", &save);
 		if (!codes || !coord || !tz || !*tz) {
 			st = pd_fail_line(e, PD_E_CONFIG, lineno, "time_zone",
-			                  "%s:%d: expected 'code<TAB>coordinates<TAB>zone'", path,
-			                  lineno);
+			                  _("%s:%d: expected 'code<TAB>coordinates<TAB>zone'"),
+			                  path, lineno);
 			break;
 		}
 		if (!has_str(g->all_zones, g->n_all_zones, tz)) {

@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <utf8proc.h>
 
+#include "provdesk/i18n.h"
 #include "provdesk/model.h"
 
 void pd_pbx_free(pd_pbx *p)
@@ -43,7 +44,7 @@ void pd_template_free(pd_template *t)
 static const pd_platform *check_platform(const pd_catalogue *cat, const char *platform, pd_err *e)
 {
 	if (!platform || !*platform) {
-		pd_fail(e, PD_E_INVALID, "platform", "PBX platform is required");
+		pd_fail(e, PD_E_INVALID, "platform", _("PBX platform is required"));
 		return NULL;
 	}
 	const pd_platform *pl = pd_catalogue_platform(cat, platform);
@@ -51,7 +52,7 @@ static const pd_platform *check_platform(const pd_catalogue *cat, const char *pl
 		pd_buf b = {0};
 		for (size_t i = 0; i < cat->n_platforms; i++)
 			pd_buf_printf(&b, "%s%s", i ? ", " : "", cat->platforms[i].key);
-		pd_fail(e, PD_E_INVALID, "platform", "unknown PBX platform '%.60s' (known: %s)",
+		pd_fail(e, PD_E_INVALID, "platform", _("unknown PBX platform '%.60s' (known: %s)"),
 		        platform, b.s ? b.s : "none");
 		pd_buf_free(&b);
 	}
@@ -70,16 +71,16 @@ static const char *control_in(const char *s, char *buf, size_t n)
 		utf8proc_int32_t cp;
 		utf8proc_ssize_t k = utf8proc_iterate(p, -1, &cp);
 		if (k <= 0) {
-			snprintf(buf, n, "byte 0x%02X", *p);
+			snprintf(buf, n, _("byte 0x%02X"), *p);
 			return buf;
 		}
 		if (cp == 0x1b)
 			return "ESC";
 		if (cp == '\r' || cp == '\n')
-			return "a line break";
+			return _("a line break");
 		if (pd_cp_unsafe((uint32_t)cp)) {
 			if (cp < 0x80)
-				snprintf(buf, n, "byte 0x%02X", (unsigned)cp);
+				snprintf(buf, n, _("byte 0x%02X"), (unsigned)cp);
 			else
 				snprintf(buf, n, "U+%04X", (unsigned)cp);
 			return buf;
@@ -98,7 +99,7 @@ static pd_status check_no_control(const char *field, const char *v, pd_err *e)
 	const char *what = v ? control_in(v, buf, sizeof buf) : NULL;
 	if (what)
 		return pd_fail(e, PD_E_INVALID, field,
-		               "%s must not contain control characters (found %s)", field, what);
+		               _("%s must not contain control characters (found %s)"), field, what);
 	return PD_OK;
 }
 
@@ -114,21 +115,21 @@ static pd_status check_host_as(const char *field, const char *h, pd_err *e)
 	size_t n = strlen(h);
 	if (n > 253)
 		return pd_fail(e, PD_E_INVALID, field,
-		               "%s%shost name is too long (at most 253 characters)", pre, sep);
+		               _("%s%shost name is too long (at most 253 characters)"), pre, sep);
 	bool v6 = strchr(h, ':') != NULL;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)h[i];
 		bool ok = isalnum(c) || c == '.' || c == '-' || c == '_' ||
 		          (v6 && (c == ':' || c == '[' || c == ']' || c == '%'));
 		if (!ok)
-			return pd_fail(
-			    e, PD_E_INVALID, field,
-			    "%s%shost '%.80s' contains '%c', which is not allowed in a host name",
-			    pre, sep, h, c);
+			return pd_fail(e, PD_E_INVALID, field,
+			               _("%s%shost '%.80s' contains '%c', which is not allowed in "
+			                 "a host name"),
+			               pre, sep, h, c);
 	}
 	if (n == 0 || h[0] == '.' || h[0] == '-' || h[n - 1] == '.' || h[n - 1] == '-')
-		return pd_fail(e, PD_E_INVALID, field, "%s%shost '%.80s' is not a valid host name",
-		               pre, sep, h);
+		return pd_fail(e, PD_E_INVALID, field,
+		               _("%s%shost '%.80s' is not a valid host name"), pre, sep, h);
 	return PD_OK;
 }
 
@@ -145,16 +146,17 @@ static pd_status check_host_port(const char *field, const char *item, pd_err *e)
 	const char *port = NULL;
 	size_t hn;
 	if (strstr(item, "://"))
-		return pd_fail(e, PD_E_INVALID, field,
-		               "%s: '%.80s' is a URL: write the host name (and :port), as for the "
-		               "Xsi host",
-		               field, item);
+		return pd_fail(
+		    e, PD_E_INVALID, field,
+		    _("%s: '%.80s' is a URL: write the host name (and :port), as for the "
+		      "Xsi host"),
+		    field, item);
 	if (item[0] == '[') {
 		const char *close = strchr(item, ']');
 		if (!close || (close[1] && close[1] != ':'))
 			return pd_fail(e, PD_E_INVALID, field,
-			               "%s: '%.80s' is not host[:port] (an IPv6 address goes in "
-			               "brackets: [2001:db8::1]:443)",
+			               _("%s: '%.80s' is not host[:port] (an IPv6 address goes in "
+			                 "brackets: [2001:db8::1]:443)"),
 			               field, item);
 		hn = (size_t)(close - item - 1);
 		if (hn >= sizeof host)
@@ -163,7 +165,7 @@ static pd_status check_host_port(const char *field, const char *item, pd_err *e)
 		host[hn] = '\0';
 		if (!strchr(host, ':'))
 			return pd_fail(e, PD_E_INVALID, field,
-			               "%s: '%.80s': brackets are for an IPv6 address", field,
+			               _("%s: '%.80s': brackets are for an IPv6 address"), field,
 			               item);
 		port = close[1] ? close + 2 : NULL;
 	} else {
@@ -186,8 +188,8 @@ static pd_status check_host_port(const char *field, const char *item, pd_err *e)
 			x = x * 10 + (port[k] - '0');
 		if (!k || port[k] || x < 1 || x > 65535)
 			return pd_fail(e, PD_E_INVALID, field,
-			               "%s: the port must be a whole number from 1 to 65535 (in "
-			               "'%.80s')",
+			               _("%s: the port must be a whole number from 1 to 65535 (in "
+			                 "'%.80s')"),
 			               field, item);
 	}
 	return PD_OK;
@@ -215,10 +217,10 @@ pd_status pd_check_host_list(const char *field, const char *v, char **norm, pd_e
 		if (!*t)
 			st = pd_fail(
 			    e, PD_E_INVALID, field,
-			    "%s: an empty entry in the list (write host[:port],host[:port])",
+			    _("%s: an empty entry in the list (write host[:port],host[:port])"),
 			    field);
 		else if (++n > PD_HOST_LIST_MAX)
-			st = pd_fail(e, PD_E_INVALID, field, "%s: at most %d hosts", field,
+			st = pd_fail(e, PD_E_INVALID, field, _("%s: at most %d hosts"), field,
 			             PD_HOST_LIST_MAX);
 		else
 			st = check_host_port(field, t, e);
@@ -319,11 +321,11 @@ static pd_status bad_int(const char *key, long long min, long long max, const js
 {
 	char *t = value_text(v);
 	if (min == LLONG_MIN && max == LLONG_MAX)
-		pd_fail(e, PD_E_INVALID, key, "%s must be a whole number, not '%.40s'", key, t);
+		pd_fail(e, PD_E_INVALID, key, _("%s must be a whole number, not '%.40s'"), key, t);
 	else
 		pd_fail(e, PD_E_INVALID, key,
-		        "%s must be a whole number from %lld to %lld, not '%.40s'", key, min, max,
-		        t);
+		        _("%s must be a whole number from %lld to %lld, not '%.40s'"), key, min,
+		        max, t);
 	free(t);
 	return PD_E_INVALID;
 }
@@ -342,8 +344,8 @@ static pd_status check_value(const pd_platform_field *f, const json_t *v, json_t
 		if (!value_bool(v, &b)) {
 			char *t = value_text(v);
 			pd_fail(e, PD_E_INVALID, k,
-			        "%s must be true or false (yes/no and 1/0 are accepted too), not "
-			        "'%.40s'",
+			        _("%s must be true or false (yes/no and 1/0 are accepted too), not "
+			          "'%.40s'"),
 			        k, t);
 			free(t);
 			return PD_E_INVALID;
@@ -362,25 +364,28 @@ static pd_status check_value(const pd_platform_field *f, const json_t *v, json_t
 	}
 	case PD_FIELD_PATH: {
 		if (!json_is_string(v))
-			return pd_fail(e, PD_E_INVALID, k, "%s must be a file path (a string)", k);
+			return pd_fail(e, PD_E_INVALID, k, _("%s must be a file path (a string)"),
+			               k);
 		char *t = pd_trim(json_string_value(v));
 		pd_status st = PD_OK;
 		if (!*t)
 			st = pd_fail(e, PD_E_INVALID, k,
-			             "%s must not be empty: leave it out when there is no file", k);
+			             _("%s must not be empty: leave it out when there is no file"),
+			             k);
 		else if (strlen(t) > 4095)
-			st = pd_fail(e, PD_E_INVALID, k, "%s is too long (at most 4095 bytes)", k);
+			st = pd_fail(e, PD_E_INVALID, k, _("%s is too long (at most 4095 bytes)"),
+			             k);
 		else if (!pd_utf8_valid(t, strlen(t)))
-			st = pd_fail(e, PD_E_INVALID, k, "%s is not valid UTF-8 text", k);
+			st = pd_fail(e, PD_E_INVALID, k, _("%s is not valid UTF-8 text"), k);
 		else if (t[0] != '/')
 			/* the console, the CLI and the monitor run from different directories */
-			st = pd_fail(e, PD_E_INVALID, k,
-			             "%s must be an absolute path (starting with /), not '%.60s'",
-			             k, t);
+			st = pd_fail(
+			    e, PD_E_INVALID, k,
+			    _("%s must be an absolute path (starting with /), not '%.60s'"), k, t);
 		for (const char *c = t; st == PD_OK && *c; c++)
 			if ((unsigned char)*c < 0x20 || *c == 0x7f)
 				st = pd_fail(e, PD_E_INVALID, k,
-				             "%s must not contain control characters", k);
+				             _("%s must not contain control characters"), k);
 		if (st == PD_OK && strcmp(t, json_string_value(v)))
 			*norm = json_string(t);
 		free(t);
@@ -388,11 +393,12 @@ static pd_status check_value(const pd_platform_field *f, const json_t *v, json_t
 	}
 	case PD_FIELD_TEXT:
 		if (!json_is_string(v) && !json_is_integer(v) && !json_is_boolean(v))
-			return pd_fail(e, PD_E_INVALID, k, "%s must be a string or a number", k);
+			return pd_fail(e, PD_E_INVALID, k, _("%s must be a string or a number"), k);
 		if (pd_field_is_host_list(k)) {
 			if (!json_is_string(v))
 				return pd_fail(e, PD_E_INVALID, k,
-				               "%s must be a list of host[:port], not a number", k);
+				               _("%s must be a list of host[:port], not a number"),
+				               k);
 			char *t;
 			pd_status st = pd_check_host_list(k, json_string_value(v), &t, e);
 			if (st == PD_OK && strcmp(t, json_string_value(v)))
@@ -425,11 +431,11 @@ static pd_status check_params(const pd_platform *pl, char **json, bool require, 
 		root = json_loads(*json, JSON_REJECT_DUPLICATES, &je);
 		if (!root)
 			return pd_fail(e, PD_E_INVALID, "params",
-			               "platform parameters are not valid JSON: %s", je.text);
+			               _("platform parameters are not valid JSON: %s"), je.text);
 		if (!json_is_object(root)) {
 			json_decref(root);
 			return pd_fail(e, PD_E_INVALID, "params",
-			               "platform parameters must be a JSON object");
+			               _("platform parameters must be a JSON object"));
 		}
 		json_t *fix = json_object();
 		const char *k;
@@ -444,7 +450,7 @@ static pd_status check_params(const pd_platform *pl, char **json, bool require, 
 			}
 			if (!pd_platform_field_is_extra(f)) {
 				pd_fail(e, PD_E_INVALID, k,
-				        "'%.60s' is not an extra parameter of platform %s", k,
+				        _("'%.60s' is not an extra parameter of platform %s"), k,
 				        pl->key);
 				json_decref(fix);
 				json_decref(root);
@@ -476,7 +482,7 @@ static pd_status check_params(const pd_platform *pl, char **json, bool require, 
 			if (!v || (json_is_string(v) && !*json_string_value(v))) {
 				json_decref(root);
 				return pd_fail(e, PD_E_INVALID, f->key,
-				               "%s is required for platform %s",
+				               _("%s is required for platform %s"),
 				               f->label ? f->label : f->key, pl->key);
 			}
 		}
@@ -499,7 +505,7 @@ static pd_status param_get(const char *params_json, const char *key, json_t **ro
 		json_decref(*root);
 		*root = NULL;
 		return pd_fail(e, PD_E_INVALID, "params",
-		               "the stored platform parameters are not a JSON object");
+		               _("the stored platform parameters are not a JSON object"));
 	}
 	*v = json_object_get(*root, key);
 	return PD_OK;
@@ -549,7 +555,7 @@ pd_status pd_param_str(const char *params_json, const char *key, char **out, pd_
 		return PD_E_INVALID;
 	pd_status st = PD_OK;
 	if (v && !json_is_string(v))
-		st = pd_fail(e, PD_E_INVALID, key, "%s must be a string", key);
+		st = pd_fail(e, PD_E_INVALID, key, _("%s must be a string"), key);
 	else if (v && *json_string_value(v))
 		*out = xstrdup(json_string_value(v));
 	json_decref(root);
@@ -584,21 +590,21 @@ pd_status pd_pbx_check(const pd_catalogue *cat, pd_pbx *p, pd_err *e)
 	trim_opt(&p->template_name);
 	const pd_platform_field *fh = pd_platform_field_get(pl, "host");
 	if (!p->host && fh && fh->required)
-		return pd_fail(e, PD_E_INVALID, "host", "host is required for platform %s",
+		return pd_fail(e, PD_E_INVALID, "host", _("host is required for platform %s"),
 		               pl->key);
 	if (p->host && (st = check_host(p->host, e)) != PD_OK)
 		return st;
 	if (p->port == 0)
 		p->port = default_port(pl);
 	if (p->port < 1 || p->port > 65535)
-		return pd_fail(e, PD_E_INVALID, "port", "port must be between 1 and 65535 (got %d)",
-		               p->port);
+		return pd_fail(e, PD_E_INVALID, "port",
+		               _("port must be between 1 and 65535 (got %d)"), p->port);
 	const pd_platform_field *fu = pd_platform_field_get(pl, "username");
 	if (!p->username && fu && fu->required)
-		return pd_fail(e, PD_E_INVALID, "username", "username is required for platform %s",
-		               pl->key);
+		return pd_fail(e, PD_E_INVALID, "username",
+		               _("username is required for platform %s"), pl->key);
 	if (p->username && !pd_utf8_valid(p->username, strlen(p->username)))
-		return pd_fail(e, PD_E_INVALID, "username", "username is not valid UTF-8 text");
+		return pd_fail(e, PD_E_INVALID, "username", _("username is not valid UTF-8 text"));
 	/* AMI and ESL are line protocols: a line break would inject commands,
 	 * and a name with ESC or a bidi override is shown on screens. */
 	if ((st = check_no_control("username", p->username, e)) != PD_OK ||
@@ -608,8 +614,8 @@ pd_status pd_pbx_check(const pd_catalogue *cat, pd_pbx *p, pd_err *e)
 		return st;
 	if (p->enabled && !pl->supported)
 		return pd_fail(e, PD_E_INVALID, "enabled",
-		               "platform %s has no driver in this version: create the connection "
-		               "disabled",
+		               _("platform %s has no driver in this version: create the connection "
+		                 "disabled"),
 		               pl->key);
 	return PD_OK;
 }
@@ -619,7 +625,7 @@ pd_status pd_template_check(const pd_catalogue *cat, pd_template *t, pd_err *e)
 	char *name = NULL;
 	pd_status st;
 	if (!t->name || !*t->name)
-		return pd_fail(e, PD_E_INVALID, "name", "template name is required");
+		return pd_fail(e, PD_E_INVALID, "name", _("template name is required"));
 	if ((st = pd_check_name(t->name, &name, e)) != PD_OK)
 		return st;
 	free(t->name);
@@ -636,8 +642,8 @@ pd_status pd_template_check(const pd_catalogue *cat, pd_template *t, pd_err *e)
 	if (t->port == 0)
 		t->port = default_port(pl);
 	if (t->port < 0 || t->port > 65535)
-		return pd_fail(e, PD_E_INVALID, "port", "port must be between 1 and 65535 (got %d)",
-		               t->port);
+		return pd_fail(e, PD_E_INVALID, "port",
+		               _("port must be between 1 and 65535 (got %d)"), t->port);
 	return check_params(pl, &t->params_json, false, e);
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "provdesk/i18n.h"
 #include "provdesk/util.h"
 
 static const char b64_alphabet[] =
@@ -119,17 +120,18 @@ pd_status pd_mail_parse_from(const char *from, char **name, char **addr, pd_err 
 	if (!from || !*from)
 		return pd_fail(
 		    e, PD_E_CONFIG, "smtp.from",
-		    "smtp.from is required to send mail (e.g. Support <support@example.com>)");
+		    _("smtp.from is required to send mail (e.g. Support <support@example.com>)"));
 	if (has_line_break(from) || !pd_utf8_valid(from, strlen(from)))
 		return pd_fail(e, PD_E_CONFIG, "smtp.from",
-		               "smtp.from must be one line of valid UTF-8");
+		               _("smtp.from must be one line of valid UTF-8"));
 	const char *lt = strrchr(from, '<');
 	if (!lt) {
 		char *t = pd_trim(from);
 		if (!addr_ok(t, strlen(t))) {
-			pd_fail(e, PD_E_CONFIG, "smtp.from",
-			        "smtp.from \"%s\" is not an address (expected Name <addr@domain>)",
-			        from);
+			pd_fail(
+			    e, PD_E_CONFIG, "smtp.from",
+			    _("smtp.from \"%s\" is not an address (expected Name <addr@domain>)"),
+			    from);
 			free(t);
 			return PD_E_CONFIG;
 		}
@@ -142,9 +144,9 @@ pd_status pd_mail_parse_from(const char *from, char **name, char **addr, pd_err 
 	while (rest && (*rest == ' ' || *rest == '\t'))
 		rest++;
 	if (!gt || *rest || !addr_ok(lt + 1, (size_t)(gt - lt - 1)))
-		return pd_fail(e, PD_E_CONFIG, "smtp.from",
-		               "smtp.from \"%s\" is not an address (expected Name <addr@domain>)",
-		               from);
+		return pd_fail(
+		    e, PD_E_CONFIG, "smtp.from",
+		    _("smtp.from \"%s\" is not an address (expected Name <addr@domain>)"), from);
 	*addr = xstrndup(lt + 1, (size_t)(gt - lt - 1));
 	char *raw = xstrndup(from, (size_t)(lt - from));
 	char *t = pd_trim(raw);
@@ -272,19 +274,19 @@ pd_status pd_mail_render(const char *from, const pd_mail_message *m, char **out,
 {
 	*out = NULL;
 	if (!m->to || !addr_ok(m->to, strlen(m->to)))
-		return pd_fail(e, PD_E_INVALID, "to", "recipient \"%s\" is not a valid address",
+		return pd_fail(e, PD_E_INVALID, "to", _("recipient \"%s\" is not a valid address"),
 		               m->to ? m->to : "");
 	const char *subject = m->subject ? m->subject : "";
 	const char *body = m->body ? m->body : "";
 	if (has_line_break(subject))
-		return pd_fail(e, PD_E_INVALID, "subject", "the subject must be a single line");
+		return pd_fail(e, PD_E_INVALID, "subject", _("the subject must be a single line"));
 	if (!pd_utf8_valid(subject, strlen(subject)))
-		return pd_fail(e, PD_E_INVALID, "subject", "the subject is not valid UTF-8");
+		return pd_fail(e, PD_E_INVALID, "subject", _("the subject is not valid UTF-8"));
 	if (!pd_utf8_valid(body, strlen(body)))
-		return pd_fail(e, PD_E_INVALID, "body", "the body is not valid UTF-8");
+		return pd_fail(e, PD_E_INVALID, "body", _("the body is not valid UTF-8"));
 	if (m->message_id && (has_line_break(m->message_id) || m->message_id[0] != '<'))
 		return pd_fail(e, PD_E_INVALID, "message_id",
-		               "the Message-ID must be <…@…> on one line");
+		               _("the Message-ID must be <…@…> on one line"));
 
 	char *name, *addr;
 	pd_status st = pd_mail_parse_from(from, &name, &addr, e);

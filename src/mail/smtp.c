@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "provdesk/i18n.h"
 #include "provdesk/util.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000L
@@ -73,7 +74,7 @@ static pd_status url_display(const char *url, char **out, pd_err *e)
 {
 	*out = NULL;
 	if (!url || !*url)
-		return pd_fail(e, PD_E_CONFIG, "smtp.url", "smtp.url is not set");
+		return pd_fail(e, PD_E_CONFIG, "smtp.url", _("smtp.url is not set"));
 	CURLU *u = curl_url();
 	char *scheme = NULL, *host = NULL, *port = NULL, *password = NULL;
 	pd_status st = PD_OK;
@@ -81,21 +82,21 @@ static pd_status url_display(const char *url, char **out, pd_err *e)
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
 		/* Do not echo the URL: it may hold credentials. */
-		st = pd_fail(
-		    e, PD_E_CONFIG, "smtp.url",
-		    "smtp.url is not a valid URL (expected smtp://host:port or smtps://host:port)");
+		st = pd_fail(e, PD_E_CONFIG, "smtp.url",
+		             _("smtp.url is not a valid URL (expected smtp://host:port or "
+		               "smtps://host:port)"));
 		goto out;
 	}
 	if (strcasecmp(scheme, "smtp") != 0 && strcasecmp(scheme, "smtps") != 0) {
 		st = pd_fail(e, PD_E_CONFIG, "smtp.url",
-		             "smtp.url scheme \"%s\" is not supported: use smtp:// or smtps://",
+		             _("smtp.url scheme \"%s\" is not supported: use smtp:// or smtps://"),
 		             scheme);
 		goto out;
 	}
 	if (curl_url_get(u, CURLUPART_PASSWORD, &password, 0) == CURLUE_OK && password) {
 		st = pd_fail(e, PD_E_CONFIG, "smtp.url",
-		             "smtp.url must not contain a password: use smtp.username and "
-		             "smtp.password_file");
+		             _("smtp.url must not contain a password: use smtp.username and "
+		               "smtp.password_file"));
 		goto out;
 	}
 	curl_url_get(u, CURLUPART_PORT, &port, 0);
@@ -124,7 +125,7 @@ pd_status pd_smtp_opts_check(const pd_smtp_opts *o, pd_err *e)
 	free(addr);
 	if (o->starttls < PD_STARTTLS_OFF || o->starttls > PD_STARTTLS_REQUIRED)
 		return pd_fail(e, PD_E_CONFIG, "smtp.starttls",
-		               "smtp.starttls must be off, try or required");
+		               _("smtp.starttls must be off, try or required"));
 	return PD_OK;
 }
 
@@ -304,15 +305,15 @@ static const char *stage_what(pd_smtp_stage s)
 {
 	switch (s) {
 	case PD_SMTP_STAGE_AUTH:
-		return "login";
+		return _("login");
 	case PD_SMTP_STAGE_MAIL:
-		return "sender (MAIL FROM)";
+		return _("sender (MAIL FROM)");
 	case PD_SMTP_STAGE_RCPT:
-		return "recipient";
+		return _("recipient");
 	case PD_SMTP_STAGE_DATA:
-		return "message";
+		return _("message");
 	default:
-		return "connection";
+		return _("connection");
 	}
 }
 
@@ -323,36 +324,37 @@ static pd_status classify(CURLcode rc, int code, bool cancelled, const exchange 
 	const char *stage = stage_what(x->stage);
 	*field = NULL;
 	if (cancelled) {
-		snprintf(what, wcap, "delivery interrupted (stopping)");
+		snprintf(what, wcap, "%s", _("delivery interrupted (stopping)"));
 		return PD_E_TEMPFAIL;
 	}
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
-		snprintf(what, wcap, "cannot resolve the server name");
+		snprintf(what, wcap, "%s", _("cannot resolve the server name"));
 		return PD_E_UNAVAILABLE;
 	case CURLE_COULDNT_CONNECT:
-		snprintf(what, wcap, "cannot connect (%.200s)", errbuf[0] ? errbuf : "refused");
+		snprintf(what, wcap, _("cannot connect (%.200s)"),
+		         errbuf[0] ? errbuf : _("refused"));
 		return PD_E_UNAVAILABLE;
 	case CURLE_OPERATION_TIMEDOUT:
-		snprintf(what, wcap, "timed out during the %s", stage);
+		snprintf(what, wcap, _("timed out during the %s"), stage);
 		return PD_E_TEMPFAIL;
 	case CURLE_LOGIN_DENIED:
 	case CURLE_AUTH_ERROR:
 		*field = "smtp.username";
-		snprintf(what, wcap, "login refused");
+		snprintf(what, wcap, "%s", _("login refused"));
 		return PD_E_AUTH;
 	case CURLE_USE_SSL_FAILED:
 		*field = "smtp.starttls";
-		snprintf(what, wcap,
-		         "the server does not offer STARTTLS and smtp.starttls is required");
+		snprintf(what, wcap, "%s",
+		         _("the server does not offer STARTTLS and smtp.starttls is required"));
 		return PD_E_UNAVAILABLE;
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_CERTPROBLEM:
 	case CURLE_SSL_CIPHER:
-		snprintf(what, wcap, "TLS failed (%.200s)",
+		snprintf(what, wcap, _("TLS failed (%.200s)"),
 		         errbuf[0] ? errbuf : curl_easy_strerror(rc));
 		return PD_E_UNAVAILABLE;
 	default:
@@ -360,30 +362,30 @@ static pd_status classify(CURLcode rc, int code, bool cancelled, const exchange 
 	}
 	if (code == 530 || code == 534 || code == 535 || code == 538) {
 		*field = "smtp.username";
-		snprintf(what, wcap, "%s refused: authentication required or refused", stage);
+		snprintf(what, wcap, _("%s refused: authentication required or refused"), stage);
 		return PD_E_AUTH;
 	}
 	if (code >= 500 && code < 600) {
 		if (x->stage == PD_SMTP_STAGE_CONNECT) {
-			snprintf(what, wcap, "the server refused the session");
+			snprintf(what, wcap, "%s", _("the server refused the session"));
 			return PD_E_UNAVAILABLE;
 		}
 		if (x->stage == PD_SMTP_STAGE_MAIL)
 			*field = "smtp.from";
 		else if (x->stage == PD_SMTP_STAGE_RCPT)
 			*field = "to";
-		snprintf(what, wcap, "%s refused", stage);
+		snprintf(what, wcap, _("%s refused"), stage);
 		return PD_E_INVALID;
 	}
 	if (code >= 400 && code < 500) {
-		snprintf(what, wcap, "%s temporarily refused", stage);
+		snprintf(what, wcap, _("%s temporarily refused"), stage);
 		return PD_E_TEMPFAIL;
 	}
 	if (rc == CURLE_WEIRD_SERVER_REPLY || rc == CURLE_FTP_WEIRD_SERVER_REPLY) {
-		snprintf(what, wcap, "unexpected reply during the %s", stage);
+		snprintf(what, wcap, _("unexpected reply during the %s"), stage);
 		return PD_E_PROTOCOL;
 	}
-	snprintf(what, wcap, "connection lost during the %s (%.200s)", stage,
+	snprintf(what, wcap, _("connection lost during the %s (%.200s)"), stage,
 	         errbuf[0] ? errbuf : curl_easy_strerror(rc));
 	return PD_E_TEMPFAIL;
 }
@@ -421,7 +423,7 @@ pd_status pd_smtp_send_msg(const pd_smtp_opts *o, const pd_mail_message *m, pd_s
 	CURL *h = curl_easy_init();
 	CURLM *multi = curl_multi_init();
 	if (!h || !multi || !rcpt) {
-		st = pd_fail(e, PD_E_INTERNAL, NULL, "%s: cannot initialise libcurl", disp);
+		st = pd_fail(e, PD_E_INTERNAL, NULL, _("%s: cannot initialise libcurl"), disp);
 		goto out;
 	}
 	curl_easy_setopt(h, CURLOPT_URL, o->url);

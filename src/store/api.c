@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "provdesk/i18n.h"
 #include "provdesk/store_api.h"
 #include "store_internal.h"
 
@@ -67,7 +68,7 @@ pd_status pd_check_api_token_name(const char *name, pd_err *e)
 	}
 	if (!ok)
 		return pd_fail(e, PD_E_INVALID, "name",
-		               "a token's name is 1 to 64 letters, digits, '.', '_' or '-'");
+		               _("a token's name is 1 to 64 letters, digits, '.', '_' or '-'"));
 	return PD_OK;
 }
 
@@ -108,7 +109,7 @@ static pd_status create_tx(pd_store *s, void *vx, pd_err *e)
 	if (rc == SQLITE_ROW)
 		return pd_fail(
 		    e, PD_E_INVALID, "name",
-		    "an API token named '%s' exists; revoke it first or choose another name",
+		    _("an API token named '%s' exists; revoke it first or choose another name"),
 		    x->name);
 	if (rc != SQLITE_DONE)
 		return st_fail(s, rc, e, "api token");
@@ -153,7 +154,8 @@ static pd_status token_by(pd_store *s, const char *sql, int64_t id, const char *
 	if (rc != SQLITE_DONE)
 		return st_fail(s, rc, e, "api token");
 	return pd_fail(e, none, field, "%s",
-	               none == PD_E_AUTH ? "unknown or revoked API token" : "no such API token");
+	               none == PD_E_AUTH ? _("unknown or revoked API token")
+	                                 : _("no such API token"));
 }
 
 pd_status store_api_token_create(pd_store *s, const char *name, pd_api_scope scope,
@@ -166,10 +168,10 @@ pd_status store_api_token_create(pd_store *s, const char *name, pd_api_scope sco
 	if (r != PD_OK)
 		return r;
 	if ((unsigned)scope > PD_SCOPE_BILLING)
-		return pd_fail(e, PD_E_INVALID, "scope", "unknown scope");
+		return pd_fail(e, PD_E_INVALID, "scope", _("unknown scope"));
 	unsigned char raw[32];
 	if (RAND_bytes(raw, sizeof raw) != 1)
-		return pd_fail(e, PD_E_INTERNAL, "token", "no random bytes for a token");
+		return pd_fail(e, PD_E_INTERNAL, "token", _("no random bytes for a token"));
 	char *sec = xmalloc(4 + 64 + 1);
 	memcpy(sec, "pdk_", 4);
 	for (size_t i = 0; i < sizeof raw; i++)
@@ -227,7 +229,7 @@ static pd_status revoke_tx(pd_store *s, void *vx, pd_err *e)
 	if (r != PD_OK)
 		return r;
 	if (sqlite3_changes(s->db) == 0)
-		return pd_fail(e, PD_E_NOTFOUND, "name", "no live API token named '%.64s'",
+		return pd_fail(e, PD_E_NOTFOUND, "name", _("no live API token named '%.64s'"),
 		               x->name);
 	char detail[100];
 	snprintf(detail, sizeof detail, "name: %s", x->name);
@@ -275,7 +277,7 @@ pd_status store_api_idem_get(pd_store *s, int64_t token_id, const char *key, cha
 		return PD_OK;
 	if (rc != SQLITE_DONE)
 		return st_fail(s, rc, e, "idempotency key");
-	return pd_fail(e, PD_E_NOTFOUND, "idempotency_key", "no answer kept for this key");
+	return pd_fail(e, PD_E_NOTFOUND, "idempotency_key", _("no answer kept for this key"));
 }
 
 typedef struct {
@@ -309,8 +311,9 @@ static pd_status idem_put_tx(pd_store *s, void *vx, pd_err *e)
 	sqlite3_bind_int64(st, 6, pd_now());
 	r = st_exec(s, st, e);
 	if (r == PD_OK && sqlite3_changes(s->db) == 0)
-		return pd_fail(e, PD_E_CONFLICT, "idempotency_key",
-		               "this Idempotency-Key was used by another request at the same time");
+		return pd_fail(
+		    e, PD_E_CONFLICT, "idempotency_key",
+		    _("this Idempotency-Key was used by another request at the same time"));
 	return r;
 }
 

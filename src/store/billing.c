@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "provdesk/i18n.h"
 #include "store_internal.h"
 
 typedef struct {
@@ -226,7 +227,7 @@ pd_status store_billing_export(pd_store *s, pd_day first, int ndays, pd_billing_
 	E_GUARD(e);
 	if (ndays < 1 || ndays > 366)
 		return pd_fail(e, PD_E_INVALID, "period",
-		               "a billing period has 1 to 366 days (got %d)", ndays);
+		               _("a billing period has 1 to 366 days (got %d)"), ndays);
 	/* What billing depends on comes from the effective-dated tables, never
 	 * from today's rows: the customer's state (customer_history, schema
 	 * migration 7), its licensed-user count and the product types' prices

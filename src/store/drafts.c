@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "provdesk/i18n.h"
 #include "store_internal.h"
 
 typedef struct {
@@ -27,7 +28,7 @@ pd_status store_draft_save(pd_store *s, const char *owner, const char *json, pd_
 {
 	E_GUARD(e);
 	if (!owner || !*owner || !json)
-		return pd_fail(e, PD_E_USAGE, "draft", "a draft needs an owner and content");
+		return pd_fail(e, PD_E_USAGE, "draft", _("a draft needs an owner and content"));
 	draft_ctx x = {owner, json};
 	return store_tx(s, draft_save_tx, &x, e);
 }
@@ -53,7 +54,8 @@ pd_status store_draft_load(pd_store *s, const char *owner, char **json, int64_t 
 		return PD_OK;
 	if (rc != SQLITE_DONE)
 		return st_fail(s, rc, e, "draft");
-	return pd_fail(e, PD_E_NOTFOUND, "draft", "no saved draft for %.64s", owner ? owner : "");
+	return pd_fail(e, PD_E_NOTFOUND, "draft", _("no saved draft for %.64s"),
+	               owner ? owner : "");
 }
 
 static pd_status draft_delete_tx(pd_store *s, void *vx, pd_err *e)

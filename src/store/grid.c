@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "provdesk/i18n.h"
 #include "store_internal.h"
 
 static const char *const sort_names[] = {
@@ -423,7 +424,7 @@ static pd_status anchor_key(pd_store *s, const pd_query *q, const pd_row *a, int
 		return PD_OK;
 	if (rc != SQLITE_DONE)
 		return st_fail(s, rc, e, "grid anchor");
-	return pd_fail(e, PD_E_NOTFOUND, "customer", "no customer #%lld", (long long)a->c.id);
+	return pd_fail(e, PD_E_NOTFOUND, "customer", _("no customer #%lld"), (long long)a->c.id);
 }
 
 static pd_status bind_query(pd_store *s, sqlite3_stmt *st, const pd_query *q, int filt,
@@ -479,13 +480,13 @@ static void row_from(sqlite3_stmt *st, const pd_query *q, pd_day today, pd_row *
 static pd_status check_query(const pd_query *q, pd_err *e)
 {
 	if ((unsigned)q->sort >= PD_SORT__COUNT)
-		return pd_fail(e, PD_E_USAGE, "sort", "unknown sort column %d", (int)q->sort);
+		return pd_fail(e, PD_E_USAGE, "sort", _("unknown sort column %d"), (int)q->sort);
 	if (q->pbx_mask & ~(uint32_t)(PBXK_DOWN | PBXK_BIT(PD_PBXK_MONITORING) |
 	                              PBXK_BIT(PD_PBXK_DISABLED) | PBXK_BIT(PD_PBXK_NONE)))
-		return pd_fail(e, PD_E_USAGE, "pbx", "unknown PBX filter bits %#x",
+		return pd_fail(e, PD_E_USAGE, "pbx", _("unknown PBX filter bits %#x"),
 		               (unsigned)q->pbx_mask);
 	if (q->filter && strlen(q->filter) > PD_FILTER_MAX)
-		return pd_fail(e, PD_E_USAGE, "filter", "the filter holds at most %d bytes",
+		return pd_fail(e, PD_E_USAGE, "filter", _("the filter holds at most %d bytes"),
 		               PD_FILTER_MAX);
 	return PD_OK;
 }
@@ -663,7 +664,8 @@ pd_status store_customer_page(pd_store *s, const pd_query *q, pd_page_dir dir, c
 	                                   : K_FROM;
 	bool needs_anchor = kind == K_AFTER || kind == K_BEFORE || kind == K_FROM;
 	if (needs_anchor && !anchor)
-		return pd_fail(e, PD_E_USAGE, "anchor", "this page direction needs an anchor row");
+		return pd_fail(e, PD_E_USAGE, "anchor",
+		               _("this page direction needs an anchor row"));
 	if (!needs_anchor)
 		anchor = NULL;
 	pd_row *pin = NULL;
@@ -746,7 +748,7 @@ pd_status store_customer_position(pd_store *s, const pd_query *q, const pd_row *
 {
 	E_GUARD(e);
 	if (!anchor)
-		return pd_fail(e, PD_E_USAGE, "anchor", "position needs an anchor row");
+		return pd_fail(e, PD_E_USAGE, "anchor", _("position needs an anchor row"));
 	pd_row *pin = NULL;
 	size_t np = 0;
 	pd_status r = pinned_rows(s, q, &pin, &np, e);
@@ -1150,7 +1152,7 @@ pd_status store_filter_first_page(pd_store *s, pd_filter_index *ix, const pd_que
 		/* the pinned rows first, then the stream */
 		size_t want = limit > np ? limit - np : 0;
 		if (!index_scan(ix, q, needle, excl, n_excl, want, best, &nb, total, &c)) {
-			r = pd_fail(e, PD_E_TEMPFAIL, "filter", "cancelled by a newer filter");
+			r = pd_fail(e, PD_E_TEMPFAIL, "filter", _("cancelled by a newer filter"));
 			goto done;
 		}
 		size_t k = 0;
@@ -1187,11 +1189,11 @@ pd_status store_filter_first_page(pd_store *s, pd_filter_index *ix, const pd_que
 		np = n_excl = 0;
 		ix->loaded = false;
 	}
-	r = pd_fail(e, PD_E_TEMPFAIL, "filter", "the customers kept changing; retry");
+	r = pd_fail(e, PD_E_TEMPFAIL, "filter", _("the customers kept changing; retry"));
 done:
 	if (c.hit && r != PD_OK) {
 		pd_err_clear(e);
-		r = pd_fail(e, PD_E_TEMPFAIL, "filter", "cancelled by a newer filter");
+		r = pd_fail(e, PD_E_TEMPFAIL, "filter", _("cancelled by a newer filter"));
 	}
 	sqlite3_progress_handler(s->db, 0, NULL, NULL);
 	pd_rows_free(pin, np);
@@ -1209,7 +1211,7 @@ pd_status store_filter_index_warm(pd_store *s, pd_filter_index *ix, pd_sort sort
 {
 	E_GUARD(e);
 	if ((unsigned)sort >= PD_SORT__COUNT)
-		return pd_fail(e, PD_E_USAGE, "sort", "unknown sort column %d", (int)sort);
+		return pd_fail(e, PD_E_USAGE, "sort", _("unknown sort column %d"), (int)sort);
 	if (ix->loaded && ix->sort == (int)sort && ix->dv == store_data_version(s))
 		return PD_OK;
 	struct filter_cancel c = {cancel, arg, false};
@@ -1218,7 +1220,7 @@ pd_status store_filter_index_warm(pd_store *s, pd_filter_index *ix, pd_sort sort
 	sqlite3_progress_handler(s->db, 0, NULL, NULL);
 	if (c.hit && r != PD_OK) {
 		pd_err_clear(e);
-		r = pd_fail(e, PD_E_TEMPFAIL, "filter", "cancelled by a newer filter");
+		r = pd_fail(e, PD_E_TEMPFAIL, "filter", _("cancelled by a newer filter"));
 	}
 	return r;
 }

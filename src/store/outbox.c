@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "provdesk/i18n.h"
 #include "store_internal.h"
 
 #define OUTBOX_COLS                                                                                \
@@ -33,7 +34,8 @@ static pd_status queue(pd_store *s, const pd_customer *c, const pd_user *u, int6
 	if (already)
 		*already = false;
 	if (!u->email || !*u->email)
-		return pd_fail(e, PD_E_INVALID, "email", "user \"%.100s\" has no email to invite",
+		return pd_fail(e, PD_E_INVALID, "email",
+		               _("user \"%.100s\" has no email to invite"),
 		               u->display_name ? u->display_name : "");
 	int64_t now = pd_now();
 	const char *by = a ? a->user : "";
@@ -145,7 +147,7 @@ pd_status store_outbox_next_due(pd_store *s, int64_t now, pd_outbox *out, pd_err
 		return PD_OK;
 	if (rc != SQLITE_DONE)
 		return st_fail(s, rc, e, "outbox");
-	return pd_fail(e, PD_E_NOTFOUND, NULL, "no invitation is due");
+	return pd_fail(e, PD_E_NOTFOUND, NULL, _("no invitation is due"));
 }
 
 typedef struct {
@@ -171,7 +173,7 @@ static pd_status sent_tx(pd_store *s, void *vx, pd_err *e)
 	sqlite3_bind_int64(st, 2, x->id);
 	pd_status r = st_exec(s, st, e);
 	if (r == PD_OK && sqlite3_changes(s->db) == 0)
-		r = pd_fail(e, PD_E_NOTFOUND, "outbox", "no outbox message #%lld",
+		r = pd_fail(e, PD_E_NOTFOUND, "outbox", _("no outbox message #%lld"),
 		            (long long)x->id);
 	const pd_outbox_sent *m = x->sent;
 	if (r == PD_OK && m) {
@@ -224,7 +226,7 @@ static pd_status cancel_tx(pd_store *s, void *vx, pd_err *e)
 	sqlite3_bind_int64(st, 2, x->id);
 	pd_status r = st_exec(s, st, e);
 	if (r == PD_OK && sqlite3_changes(s->db) == 0)
-		r = pd_fail(e, PD_E_NOTFOUND, "outbox", "no outbox message #%lld",
+		r = pd_fail(e, PD_E_NOTFOUND, "outbox", _("no outbox message #%lld"),
 		            (long long)x->id);
 	return r;
 }
@@ -256,13 +258,13 @@ static pd_status cancel_by_tx(pd_store *s, void *vx, pd_err *e)
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		r = st_fail(s, rc, e, "outbox cancel");
 	else if (rc == SQLITE_DONE)
-		r = pd_fail(e, PD_E_NOTFOUND, "outbox", "no outbox message #%lld", id);
+		r = pd_fail(e, PD_E_NOTFOUND, "outbox", _("no outbox message #%lld"), id);
 	else if (state != PD_INVITE_QUEUED)
 		r = pd_fail(e, PD_E_INVALID, "outbox",
-		            "outbox message #%lld is %s: only a queued message can be cancelled",
+		            _("outbox message #%lld is %s: only a queued message can be cancelled"),
 		            id, pd_invite_state_name((pd_invite_state)state));
 	if (r == PD_OK) {
-		char *why = xasprintf("cancelled by %s", x->a ? x->a->user : "?");
+		char *why = xasprintf(_("cancelled by %s"), x->a ? x->a->user : "?");
 		ob_ctx c = {.id = x->id, .error = why};
 		r = cancel_tx(s, &c, e);
 		free(why);
@@ -305,7 +307,7 @@ pd_status store_user_invite_token(pd_store *s, int64_t user_id, char **hash, int
 		return PD_OK;
 	if (rc != SQLITE_DONE)
 		return st_fail(s, rc, e, "read user");
-	return pd_fail(e, PD_E_NOTFOUND, "user", "no user #%lld", (long long)user_id);
+	return pd_fail(e, PD_E_NOTFOUND, "user", _("no user #%lld"), (long long)user_id);
 }
 
 static pd_status failed_tx(pd_store *s, void *vx, pd_err *e)
@@ -323,7 +325,7 @@ static pd_status failed_tx(pd_store *s, void *vx, pd_err *e)
 	sqlite3_bind_int64(st, 4, x->id);
 	pd_status r = st_exec(s, st, e);
 	if (r == PD_OK && sqlite3_changes(s->db) == 0)
-		r = pd_fail(e, PD_E_NOTFOUND, "outbox", "no outbox message #%lld",
+		r = pd_fail(e, PD_E_NOTFOUND, "outbox", _("no outbox message #%lld"),
 		            (long long)x->id);
 	return r;
 }
@@ -377,23 +379,24 @@ static pd_status retry_tx(pd_store *s, void *vx, pd_err *e)
 			long long id = (long long)x->id;
 			if (state == PD_INVITE_QUEUED)
 				r = pd_fail(e, PD_E_INVALID, "outbox",
-				            "outbox message #%lld is still queued", id);
+				            _("outbox message #%lld is still queued"), id);
 			else if (state == PD_INVITE_CANCELLED)
 				r = pd_fail(
 				    e, PD_E_INVALID, "outbox",
-				    "outbox message #%lld was cancelled (%s): it is never sent "
-				    "again",
-				    id, why ? why : "user removed");
+				    _("outbox message #%lld was cancelled (%s): it is never sent "
+				      "again"),
+				    id, why ? why : _("user removed"));
 			else if (gone)
 				r = pd_fail(
 				    e, PD_E_INVALID, "outbox",
-				    "the user of outbox message #%lld was removed: it is never "
-				    "sent again",
+				    _("the user of outbox message #%lld was removed: it is never "
+				      "sent again"),
 				    id);
 			else if (queued)
-				r = pd_fail(e, PD_E_INVALID, "outbox",
-				            "an invitation to this user is already queued (#%lld)",
-				            (long long)queued);
+				r = pd_fail(
+				    e, PD_E_INVALID, "outbox",
+				    _("an invitation to this user is already queued (#%lld)"),
+				    (long long)queued);
 			if (r != PD_OK)
 				break;
 		}
@@ -410,7 +413,7 @@ static pd_status retry_tx(pd_store *s, void *vx, pd_err *e)
 	if (r == PD_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
 		r = st_fail(s, rc, e, "outbox retry");
 	if (r == PD_OK && x->id && !found)
-		r = pd_fail(e, PD_E_NOTFOUND, "outbox", "no outbox message #%lld",
+		r = pd_fail(e, PD_E_NOTFOUND, "outbox", _("no outbox message #%lld"),
 		            (long long)x->id);
 	for (size_t i = 0; r == PD_OK && i < n; i++) {
 		sqlite3_stmt *st = st_get(s, upd, e);
@@ -458,7 +461,7 @@ static pd_status resend_tx(pd_store *s, void *vx, pd_err *e)
 		if (u.synced || !u.email)
 			r = pd_fail(
 			    e, PD_E_INVALID, "user",
-			    "\"%.100s\" is not a console user with an email; nothing to send",
+			    _("\"%.100s\" is not a console user with an email; nothing to send"),
 			    u.display_name);
 		else
 			r = outbox_queue(s, &c, &u, u.id, x->a, &already, e);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "provdesk/i18n.h"
 #include "secrets.h"
 #include "store_internal.h"
 
@@ -49,7 +50,7 @@ static pd_status pbx_load(pd_store *s, int64_t cid, bool with_secret, pd_pbx *ou
 		return PD_OK;
 	if (rc != SQLITE_DONE)
 		return st_fail(s, rc, e, "read PBX");
-	return pd_fail(e, PD_E_NOTFOUND, "pbx", "customer #%lld has no PBX connection",
+	return pd_fail(e, PD_E_NOTFOUND, "pbx", _("customer #%lld has no PBX connection"),
 	               (long long)cid);
 }
 
@@ -98,9 +99,9 @@ pd_status pbx_insert(pd_store *s, int64_t cid, pd_pbx *p, const pd_actor *a, pd_
 	free(sealed);
 	if (rc == SQLITE_CONSTRAINT_UNIQUE)
 		return pd_fail(e, PD_E_INVALID, "pbx",
-		               "this customer already has a PBX connection (one per customer)");
+		               _("this customer already has a PBX connection (one per customer)"));
 	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-		return pd_fail(e, PD_E_INVALID, "platform", "unknown PBX platform '%.60s'",
+		return pd_fail(e, PD_E_INVALID, "platform", _("unknown PBX platform '%.60s'"),
 		               p->platform);
 	if (rc != SQLITE_DONE)
 		return st_fail(s, rc, e, "insert PBX");
@@ -130,12 +131,13 @@ static pd_status add_tx(pd_store *s, void *vx, pd_err *e)
 	if (r != PD_OK)
 		return r;
 	if (c.deleted_at)
-		r = pd_fail(e, PD_E_INVALID, "customer", "customer \"%.100s\" is deleted", c.name);
+		r = pd_fail(e, PD_E_INVALID, "customer", _("customer \"%.100s\" is deleted"),
+		            c.name);
 	else {
 		const pd_product_type *pt = pd_catalogue_product(s->cat, c.product_type);
 		if (pt && !pd_product_allows_platform(pt, x->p->platform))
 			r = pd_fail(e, PD_E_INVALID, "platform",
-			            "product type '%s' does not support PBX platform '%.60s'",
+			            _("product type '%s' does not support PBX platform '%.60s'"),
 			            pt->key, x->p->platform);
 	}
 	pd_customer_free(&c);
@@ -171,14 +173,14 @@ static pd_status update_tx(pd_store *s, void *vx, pd_err *e)
 	if (cur.version != p->version)
 		r = pd_fail(
 		    e, PD_E_CONFLICT, NULL,
-		    "the PBX connection was changed by someone else (version %lld, yours %lld); "
-		    "nothing was saved, reload and try again",
+		    _("the PBX connection was changed by someone else (version %lld, yours %lld); "
+		      "nothing was saved, reload and try again"),
 		    (long long)cur.version, (long long)p->version);
 	else if (cur.auto_provision != p->auto_provision)
 		r = pd_fail(
 		    e, PD_E_INVALID, "auto_provision_sub_accounts",
-		    "auto-provisioning of sub-accounts can only be set when the connection is "
-		    "created");
+		    _("auto-provisioning of sub-accounts can only be set when the connection is "
+		      "created"));
 	bool secret_changed = p->secret && !(cur.secret && !strcmp(cur.secret, p->secret));
 	pd_buf d = {0};
 	if (r == PD_OK)
@@ -398,14 +400,14 @@ static pd_status status_tx(pd_store *s, void *vx, pd_err *e)
 	sqlite3_bind_int64(st, 7, v->agents_logged_on);
 	if ((unsigned)v->link >= PD_LINK_N_STATES) {
 		sqlite3_reset(st);
-		return pd_fail(e, PD_E_INVALID, "link", "no such link state (%d)", (int)v->link);
+		return pd_fail(e, PD_E_INVALID, "link", _("no such link state (%d)"), (int)v->link);
 	}
 	bind_text(st, 8, pd_link_state_name(v->link));
 	sqlite3_bind_int64(st, 9, v->since ? v->since : v->updated_at ? v->updated_at : pd_now());
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-		return pd_fail(e, PD_E_NOTFOUND, "customer", "no customer #%lld",
+		return pd_fail(e, PD_E_NOTFOUND, "customer", _("no customer #%lld"),
 		               (long long)v->customer_id);
 	return rc == SQLITE_DONE ? PD_OK : st_fail(s, rc, e, "PBX status");
 }
@@ -448,7 +450,7 @@ pd_status store_pbx_status_get(pd_store *s, int64_t customer_id, pd_pbx_status *
 		return PD_OK;
 	if (rc != SQLITE_DONE)
 		return st_fail(s, rc, e, "PBX status");
-	return pd_fail(e, PD_E_NOTFOUND, "pbx", "no status recorded for customer #%lld",
+	return pd_fail(e, PD_E_NOTFOUND, "pbx", _("no status recorded for customer #%lld"),
 	               (long long)customer_id);
 }
 
@@ -544,22 +546,23 @@ void pd_age_text(int64_t then, int64_t now, char *buf, size_t n)
 {
 	int64_t d = now - then;
 	if (d < 1)
-		snprintf(buf, n, "just now");
+		snprintf(buf, n, _("just now"));
 	else if (d < 120)
-		snprintf(buf, n, "%lld s ago", (long long)d);
+		snprintf(buf, n, _("%lld s ago"), (long long)d);
 	else if (d < 2 * 3600)
-		snprintf(buf, n, "%lld min ago", (long long)(d / 60));
+		snprintf(buf, n, _("%lld min ago"), (long long)(d / 60));
 	else if (d < 2 * 86400)
-		snprintf(buf, n, "%lld h ago", (long long)(d / 3600));
+		snprintf(buf, n, _("%lld h ago"), (long long)(d / 3600));
 	else
-		snprintf(buf, n, "%lld d ago", (long long)(d / 86400));
+		snprintf(buf, n, _("%lld d ago"), (long long)(d / 86400));
 }
 
 void pd_pbx_stale_text(const char *state, int64_t updated_at, int64_t now, char *buf, size_t n)
 {
 	char age[48];
 	pd_age_text(updated_at, now, age, sizeof age);
-	snprintf(buf, n, "not monitored (last known: %s, %s)", state && *state ? state : "?", age);
+	snprintf(buf, n, _("not monitored (last known: %s, %s)"), state && *state ? state : "?",
+	         age);
 }
 
 /* ---- templates ---- */
@@ -623,7 +626,7 @@ pd_status store_template_get(pd_store *s, const char *name, pd_template *out, pd
 		return PD_OK;
 	if (rc != SQLITE_DONE)
 		return st_fail(s, rc, e, "read template");
-	return pd_fail(e, PD_E_NOTFOUND, "template", "no PBX template named '%.100s'",
+	return pd_fail(e, PD_E_NOTFOUND, "template", _("no PBX template named '%.100s'"),
 	               name ? name : "");
 }
 
@@ -677,8 +680,8 @@ static pd_status tpl_save_tx(pd_store *s, void *vx, pd_err *e)
 	if (cur.version != t->version) {
 		r = pd_fail(
 		    e, PD_E_CONFLICT, NULL,
-		    "template \"%.100s\" was changed by someone else (version %lld, yours %lld); "
-		    "nothing was saved",
+		    _("template \"%.100s\" was changed by someone else (version %lld, yours %lld); "
+		      "nothing was saved"),
 		    cur.name, (long long)cur.version, (long long)t->version);
 		pd_template_free(&cur);
 		return r;
@@ -743,7 +746,7 @@ static pd_status tpl_delete_tx(pd_store *s, void *vx, pd_err *e)
 	if (r != PD_OK)
 		return r;
 	if (sqlite3_changes(s->db) == 0)
-		return pd_fail(e, PD_E_NOTFOUND, "template", "no PBX template named '%.100s'",
+		return pd_fail(e, PD_E_NOTFOUND, "template", _("no PBX template named '%.100s'"),
 		               x->name);
 	char *d = xasprintf("template \"%s\" deleted", x->name);
 	r = audit_add(s, x->a, 0, 0, "template", "delete", d, e);

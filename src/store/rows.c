@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "provdesk/i18n.h"
 #include "store_internal.h"
 
 void cust_from_row(sqlite3_stmt *st, int b, pd_customer *c)
@@ -55,7 +56,7 @@ pd_status cust_load(pd_store *s, int64_t id, pd_customer *out, pd_err *e)
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return st_fail(s, rc, e, "read customer");
-	return pd_fail(e, PD_E_NOTFOUND, "customer", "no customer #%lld", (long long)id);
+	return pd_fail(e, PD_E_NOTFOUND, "customer", _("no customer #%lld"), (long long)id);
 }
 
 void user_from_row(sqlite3_stmt *st, pd_user *u)
@@ -94,5 +95,5 @@ pd_status user_load(pd_store *s, int64_t id, pd_user *out, pd_err *e)
 		return PD_OK;
 	if (rc != SQLITE_DONE)
 		return st_fail(s, rc, e, "read user");
-	return pd_fail(e, PD_E_NOTFOUND, "user", "no user #%lld", (long long)id);
+	return pd_fail(e, PD_E_NOTFOUND, "user", _("no user #%lld"), (long long)id);
 }

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "provdesk/i18n.h"
 #include "secrets.h"
 #include "store_internal.h"
 
@@ -31,7 +32,7 @@ static pd_status read_key(pd_store *s, const char *kp, int fd, pd_err *e)
 	if (fstat(fd, &sb) == 0 && (sb.st_mode & 0004)) {
 		close(fd);
 		return pd_fail(e, PD_E_CONFIG, "db",
-		               "%s: mode %04o, must not be readable by others (chmod o-r)", kp,
+		               _("%s: mode %04o, must not be readable by others (chmod o-r)"), kp,
 		               (unsigned)(sb.st_mode & 07777));
 	}
 	unsigned char k[sizeof s->key + 1]; /* one more: a longer file is not a key */
@@ -39,10 +40,11 @@ static pd_status read_key(pd_store *s, const char *kp, int fd, pd_err *e)
 	close(fd);
 	if (n != (ssize_t)sizeof s->key) {
 		OPENSSL_cleanse(k, sizeof k);
-		return pd_fail(e, PD_E_CONFIG, "db",
-		               "%s: not a provdesk key (%zd bytes, expected %zu); the PBX secrets "
-		               "need the key they were sealed with",
-		               kp, n, sizeof s->key);
+		return pd_fail(
+		    e, PD_E_CONFIG, "db",
+		    _("%s: not a provdesk key (%zd bytes, expected %zu); the PBX secrets "
+		      "need the key they were sealed with"),
+		    kp, n, sizeof s->key);
 	}
 	memcpy(s->key, k, sizeof s->key);
 	OPENSSL_cleanse(k, sizeof k);
@@ -71,7 +73,7 @@ static pd_status seal_legacy(pd_store *s, pd_err *e)
 		sqlite3_stmt *u = st_get(s, "UPDATE pbx SET secret = ?1 WHERE id = ?2", e);
 		if (!u || !sealed) {
 			free(sealed);
-			st = u ? pd_fail(e, PD_E_INTERNAL, "db", "cannot seal a PBX secret")
+			st = u ? pd_fail(e, PD_E_INTERNAL, "db", _("cannot seal a PBX secret"))
 			       : PD_E_INTERNAL;
 			break;
 		}
@@ -103,7 +105,7 @@ pd_status secrets_open(pd_store *s, bool read_only, pd_err *e)
 	if (fd >= 0) {
 		st = read_key(s, kp, fd, e);
 	} else if (errno != ENOENT) {
-		st = pd_fail(e, PD_E_CONFIG, "db", "%s: cannot read the key: %s", kp,
+		st = pd_fail(e, PD_E_CONFIG, "db", _("%s: cannot read the key: %s"), kp,
 		             strerror(errno));
 	} else if (!read_only) {
 		/* the database's own mode: the team that shares it shares the key */
@@ -112,7 +114,7 @@ pd_status secrets_open(pd_store *s, bool read_only, pd_err *e)
 		unsigned char k[sizeof s->key];
 		if (RAND_bytes(k, sizeof k) != 1) {
 			free(kp);
-			return pd_fail(e, PD_E_INTERNAL, "db", "no random bytes for the key");
+			return pd_fail(e, PD_E_INTERNAL, "db", _("no random bytes for the key"));
 		}
 		fd = open(kp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 		if (fd >= 0) {
@@ -124,14 +126,14 @@ pd_status secrets_open(pd_store *s, bool read_only, pd_err *e)
 				s->have_key = true;
 			} else {
 				unlink(kp);
-				st = pd_fail(e, PD_E_CANTCREATE, "db", "%s: cannot write the key",
-				             kp);
+				st = pd_fail(e, PD_E_CANTCREATE, "db",
+				             _("%s: cannot write the key"), kp);
 			}
 		} else if (errno == EEXIST && (fd = open(kp, O_RDONLY | O_CLOEXEC)) >= 0) {
 			st = read_key(s, kp, fd, e); /* another process made it first */
 		} else {
-			st = pd_fail(e, PD_E_CANTCREATE, "db", "%s: cannot create the key: %s", kp,
-			             strerror(errno));
+			st = pd_fail(e, PD_E_CANTCREATE, "db", _("%s: cannot create the key: %s"),
+			             kp, strerror(errno));
 		}
 		OPENSSL_cleanse(k, sizeof k);
 	}

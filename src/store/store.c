@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "provdesk/i18n.h"
 #include "provdesk/paths.h"
 #include "schema.h"
 #include "secrets.h"
@@ -45,7 +46,8 @@ pd_status store_lock_file(const pd_store *s, const char *name, int *fd_out, pd_e
 	*fd_out = -1;
 	const char *db = store_path(s);
 	if (!db || !*db || strcmp(db, ":memory:") == 0)
-		return pd_fail(e, PD_E_UNAVAILABLE, NULL, "an in-memory database has no lock file");
+		return pd_fail(e, PD_E_UNAVAILABLE, NULL,
+		               _("an in-memory database has no lock file"));
 	char *safe = xstrdup(name);
 	for (char *p = safe; *p; p++)
 		if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
@@ -57,8 +59,8 @@ pd_status store_lock_file(const pd_store *s, const char *name, int *fd_out, pd_e
 	free(safe);
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, mode);
 	if (fd < 0) {
-		pd_status st =
-		    pd_fail(e, PD_E_UNAVAILABLE, NULL, "cannot open %s: %s", path, strerror(errno));
+		pd_status st = pd_fail(e, PD_E_UNAVAILABLE, NULL, _("cannot open %s: %s"), path,
+		                       strerror(errno));
 		free(path);
 		return st;
 	}
@@ -67,8 +69,8 @@ pd_status store_lock_file(const pd_store *s, const char *name, int *fd_out, pd_e
 		close(fd);
 		pd_status st =
 		    err == EWOULDBLOCK
-		        ? pd_fail(e, PD_E_TEMPFAIL, NULL, "%s is held by another process", path)
-		        : pd_fail(e, PD_E_UNAVAILABLE, NULL, "cannot lock %s: %s", path,
+		        ? pd_fail(e, PD_E_TEMPFAIL, NULL, _("%s is held by another process"), path)
+		        : pd_fail(e, PD_E_UNAVAILABLE, NULL, _("cannot lock %s: %s"), path,
 		                  strerror(err));
 		free(path);
 		return st;
@@ -113,18 +115,18 @@ pd_status st_fail(pd_store *s, int rc, pd_err *e, const char *what)
 	int prim = rc & 0xff;
 	if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED) {
 		s->busy_hit = true;
-		return pd_fail(e, PD_E_TEMPFAIL, NULL, "database busy (%s); retry", what);
+		return pd_fail(e, PD_E_TEMPFAIL, NULL, _("database busy (%s); retry"), what);
 	}
 	if (prim == SQLITE_READONLY)
-		return pd_fail(e, PD_E_CANTCREATE, NULL, "%s: database is read-only (%s)", s->path,
-		               what);
+		return pd_fail(e, PD_E_CANTCREATE, NULL, _("%s: database is read-only (%s)"),
+		               s->path, what);
 	if (prim == SQLITE_FULL || prim == SQLITE_IOERR)
 		return pd_fail(e, PD_E_IO, NULL, "%s: %s (%s)", s->path, sqlite3_errmsg(s->db),
 		               what);
 	if (prim == SQLITE_CORRUPT || prim == SQLITE_NOTADB)
-		return pd_fail(e, PD_E_NOINPUT, NULL, "%s: database is corrupt: %s", s->path,
+		return pd_fail(e, PD_E_NOINPUT, NULL, _("%s: database is corrupt: %s"), s->path,
 		               sqlite3_errmsg(s->db));
-	return pd_fail(e, PD_E_INTERNAL, NULL, "database error in %s: %s", what,
+	return pd_fail(e, PD_E_INTERNAL, NULL, _("database error in %s: %s"), what,
 	               sqlite3_errmsg(s->db));
 }
 
@@ -151,7 +153,7 @@ sqlite3_stmt *st_get(pd_store *s, const char *sql, pd_err *e)
 	}
 	/* Cannot happen with the store's fixed set of statements; fail loudly. */
 	sqlite3_finalize(st);
-	pd_fail(e, PD_E_INTERNAL, NULL, "statement cache full");
+	pd_fail(e, PD_E_INTERNAL, NULL, _("statement cache full"));
 	return NULL;
 }
 
@@ -217,8 +219,9 @@ static pd_status tx_nested(pd_store *s, store_tx_fn fn, void *ctx, bool *changed
 	/* All or nothing, and nothing to undo on purpose: no savepoint. */
 	if (s->batch_atomic && !changed) {
 		if (s->batch_failed)
-			return pd_fail(e, PD_E_INTERNAL, NULL,
-			               "a write of this batch failed; it can only be rolled back");
+			return pd_fail(
+			    e, PD_E_INTERNAL, NULL,
+			    _("a write of this batch failed; it can only be rolled back"));
 		pd_status st = fn(s, ctx, e);
 		if (st != PD_OK)
 			s->batch_failed = true;
@@ -243,7 +246,7 @@ static pd_status tx_nested(pd_store *s, store_tx_fn fn, void *ctx, bool *changed
 static pd_status tx_run(pd_store *s, store_tx_fn fn, void *ctx, bool *changed, pd_err *e)
 {
 	if (s->read_only)
-		return pd_fail(e, PD_E_CANTCREATE, NULL, "%s: opened read-only", s->path);
+		return pd_fail(e, PD_E_CANTCREATE, NULL, _("%s: opened read-only"), s->path);
 	if (s->in_batch)
 		return tx_nested(s, fn, ctx, changed, e);
 	pd_status st = PD_OK;
@@ -316,9 +319,9 @@ static pd_status batch_begin(pd_store *s, bool atomic, pd_err *e)
 {
 	E_GUARD(e);
 	if (s->in_batch)
-		return pd_fail(e, PD_E_INTERNAL, NULL, "store_begin: a batch is already open");
+		return pd_fail(e, PD_E_INTERNAL, NULL, _("store_begin: a batch is already open"));
 	if (s->read_only)
-		return pd_fail(e, PD_E_CANTCREATE, NULL, "%s: opened read-only", s->path);
+		return pd_fail(e, PD_E_CANTCREATE, NULL, _("%s: opened read-only"), s->path);
 	batch_settings(s);
 	/* Same BUSY handling as every write, then keep the transaction open. */
 	for (int attempt = 0;; attempt++) {
@@ -382,12 +385,12 @@ pd_status store_commit(pd_store *s, pd_err *e)
 {
 	E_GUARD(e);
 	if (!s->in_batch)
-		return pd_fail(e, PD_E_INTERNAL, NULL, "store_commit: no batch open");
+		return pd_fail(e, PD_E_INTERNAL, NULL, _("store_commit: no batch open"));
 	if (s->batch_failed) {
 		store_rollback(s);
 		return pd_fail(e, PD_E_INTERNAL, NULL,
-		               "store_commit: a write of this all-or-nothing batch failed; "
-		               "rolled back");
+		               _("store_commit: a write of this all-or-nothing batch failed; "
+		                 "rolled back"));
 	}
 	if (batch_index(s, e) != PD_OK) {
 		pd_status st = FAILED(e);
@@ -524,22 +527,22 @@ static pd_status prepare_file(const char *path, bool read_only, pd_err *e)
 	if (stat(path, &sb) == 0) {
 		if (S_ISDIR(sb.st_mode))
 			return pd_fail(e, PD_E_NOINPUT, "db",
-			               "%s: is a directory, not a database file", path);
+			               _("%s: is a directory, not a database file"), path);
 		if (access(path, read_only ? R_OK : R_OK | W_OK) != 0)
-			return pd_fail(e, PD_E_NOINPUT, "db", "%s: cannot open database: %s", path,
-			               strerror(errno));
+			return pd_fail(e, PD_E_NOINPUT, "db", _("%s: cannot open database: %s"),
+			               path, strerror(errno));
 		return PD_OK;
 	}
 	if (errno != ENOENT)
 		return pd_fail(e, PD_E_NOINPUT, "db", "%s: %s", path, strerror(errno));
 	if (read_only)
-		return pd_fail(e, PD_E_NOINPUT, "db", "%s: no such database", path);
+		return pd_fail(e, PD_E_NOINPUT, "db", _("%s: no such database"), path);
 
 	char *copy = xstrdup(path);
 	char *dir = dirname(copy);
 	if (pd_mkdir_p(dir, 0700) != 0) {
-		pd_status st = pd_fail(e, PD_E_CANTCREATE, "db", "%s: cannot create directory: %s",
-		                       dir, strerror(errno));
+		pd_status st = pd_fail(e, PD_E_CANTCREATE, "db",
+		                       _("%s: cannot create directory: %s"), dir, strerror(errno));
 		free(copy);
 		return st;
 	}
@@ -554,13 +557,13 @@ static pd_status prepare_file(const char *path, bool read_only, pd_err *e)
 	if (fd < 0) {
 		if (errno == EEXIST)
 			return PD_OK; /* another process created it first */
-		return pd_fail(e, PD_E_CANTCREATE, "db", "%s: cannot create database: %s", path,
+		return pd_fail(e, PD_E_CANTCREATE, "db", _("%s: cannot create database: %s"), path,
 		               strerror(errno));
 	}
 	/* A default ACL on the folder may have added group bits. */
 	if (fchmod(fd, mode) != 0) {
 		close(fd);
-		return pd_fail(e, PD_E_CANTCREATE, "db", "%s: chmod: %s", path, strerror(errno));
+		return pd_fail(e, PD_E_CANTCREATE, "db", _("%s: chmod: %s"), path, strerror(errno));
 	}
 	close(fd);
 	return PD_OK;
@@ -603,9 +606,9 @@ static pd_status migrate(pd_store *s, int from, pd_err *e)
 			rc = exec_sql(s, "COMMIT");
 		if (rc != SQLITE_OK) {
 			exec_sql(s, "ROLLBACK");
-			pd_status st =
-			    pd_fail(e, PD_E_INTERNAL, NULL, "%s: migration to schema %d failed: %s",
-			            s->path, v, errmsg ? errmsg : sqlite3_errmsg(s->db));
+			pd_status st = pd_fail(e, PD_E_INTERNAL, NULL,
+			                       _("%s: migration to schema %d failed: %s"), s->path,
+			                       v, errmsg ? errmsg : sqlite3_errmsg(s->db));
 			sqlite3_free(errmsg);
 			return st;
 		}
@@ -733,7 +736,7 @@ static pd_status sync_catalogue_tx(pd_store *s, void *vctx, pd_err *e)
 		long long n = sqlite3_column_int64(ug, 1);
 		if (n_gone++ < 5)
 			pd_buf_printf(
-			    &gone, "%s\"%s\" (used by %lld customer%s)", gone.len ? ", " : "",
+			    &gone, _("%s\"%s\" (used by %lld customer%s)"), gone.len ? ", " : "",
 			    (const char *)sqlite3_column_text(ug, 0), n, n == 1 ? "" : "s");
 	}
 	sqlite3_reset(ug);
@@ -743,8 +746,8 @@ static pd_status sync_catalogue_tx(pd_store *s, void *vctx, pd_err *e)
 	}
 	if (n_gone) {
 		pd_fail(e, PD_E_CONFIG, "product_type",
-		        "%s: the catalogue no longer has product type%s %s%s; put %s back in the "
-		        "file, or move those customers to another product type first",
+		        _("%s: the catalogue no longer has product type%s %s%s; put %s back in the "
+		          "file, or move those customers to another product type first"),
 		        c->path ? c->path : "catalogue", n_gone == 1 ? "" : "s", gone.s,
 		        n_gone > 5 ? ", …" : "", n_gone == 1 ? "it" : "them");
 		pd_buf_free(&gone);
@@ -842,11 +845,11 @@ pd_status store_open(const char *path, const pd_store_opts *o, pd_store **out, p
 {
 	*out = NULL;
 	if (!o || !o->catalogue)
-		return pd_fail(e, PD_E_INTERNAL, NULL, "store_open: no catalogue given");
+		return pd_fail(e, PD_E_INTERNAL, NULL, _("store_open: no catalogue given"));
 	if (!path || !*path)
-		return pd_fail(e, PD_E_USAGE, "db", "no database path given");
+		return pd_fail(e, PD_E_USAGE, "db", _("no database path given"));
 	if (schema_migration_count() != PD_SCHEMA_VERSION_CURRENT)
-		return pd_fail(e, PD_E_INTERNAL, NULL, "schema: %d migrations for version %d",
+		return pd_fail(e, PD_E_INTERNAL, NULL, _("schema: %d migrations for version %d"),
 		               schema_migration_count(), PD_SCHEMA_VERSION_CURRENT);
 	pd_status st = prepare_file(path, o->read_only, e);
 	if (st != PD_OK)
@@ -867,7 +870,7 @@ pd_status store_open(const char *path, const pd_store_opts *o, pd_store **out, p
 	int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
 	if (rc != SQLITE_OK)
 		return open_fail(s,
-		                 pd_fail(e, PD_E_NOINPUT, "db", "%s: cannot open database: %s",
+		                 pd_fail(e, PD_E_NOINPUT, "db", _("%s: cannot open database: %s"),
 		                         path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc)));
 	sqlite3_extended_result_codes(s->db, 1);
 	/* pd_now() for the billing triggers (schema migration 8): the one clock. */
@@ -886,29 +889,31 @@ pd_status store_open(const char *path, const pd_store_opts *o, pd_store **out, p
 		int prim = rc & 0xff;
 		if (prim == SQLITE_BUSY)
 			return open_fail(
-			    s, pd_fail(e, PD_E_TEMPFAIL, "db", "%s: database is locked", path));
+			    s, pd_fail(e, PD_E_TEMPFAIL, "db", _("%s: database is locked"), path));
 		return open_fail(s, pd_fail(e, PD_E_NOINPUT, "db",
-		                            "%s: not a readable provdesk database: %s", path,
+		                            _("%s: not a readable provdesk database: %s"), path,
 		                            sqlite3_errstr(rc)));
 	}
 	if (version > PD_SCHEMA_VERSION_CURRENT)
 		return open_fail(
 		    s, pd_fail(e, PD_E_CONFIG, "db",
-		               "%s: database schema version %d is newer than this provdesk "
-		               "understands (%d); upgrade provdesk (the file was not changed)",
+		               _("%s: database schema version %d is newer than this provdesk "
+		                 "understands (%d); upgrade provdesk (the file was not changed)"),
 		               path, version, PD_SCHEMA_VERSION_CURRENT));
 	if (version == 0 && nobj > 0)
 		return open_fail(
-		    s, pd_fail(e, PD_E_NOINPUT, "db",
-		               "%s: an SQLite database, but not a provdesk one (no schema version)",
-		               path));
+		    s,
+		    pd_fail(e, PD_E_NOINPUT, "db",
+		            _("%s: an SQLite database, but not a provdesk one (no schema version)"),
+		            path));
 	if (o->read_only) {
 		if (version < PD_SCHEMA_VERSION_CURRENT)
 			return open_fail(
-			    s, pd_fail(
-			           e, PD_E_CONFIG, "db",
-			           "%s: schema version %d needs migrating; open it once read-write",
-			           path, version));
+			    s,
+			    pd_fail(
+			        e, PD_E_CONFIG, "db",
+			        _("%s: schema version %d needs migrating; open it once read-write"),
+			        path, version));
 		exec_sql(s, "PRAGMA foreign_keys = ON");
 		if ((st = secrets_open(s, true, e)) != PD_OK)
 			return open_fail(s, st);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "provdesk/i18n.h"
 #include "store_internal.h"
 
 typedef struct {
@@ -507,17 +508,17 @@ pd_status store_sync_users(pd_store *s, int64_t customer_id, const pd_synced_use
 		const pd_synced_user *u = &users[i];
 		if (!u->endpoint || !*u->endpoint)
 			return pd_fail(e, PD_E_INVALID, "endpoint",
-			               "synced user %zu has no endpoint id", i + 1);
+			               _("synced user %zu has no endpoint id"), i + 1);
 		const char *f[] = {u->endpoint, u->display_name, u->email, u->sub_account,
 		                   u->device_state};
 		for (size_t k = 0; k < 5; k++)
 			if (f[k] && !pd_utf8_valid(f[k], strlen(f[k])))
 				return pd_fail(e, PD_E_INVALID, "endpoint",
-				               "synced user %zu (%.32s) has invalid UTF-8", i + 1,
-				               "endpoint");
+				               _("synced user %zu (%.32s) has invalid UTF-8"),
+				               i + 1, "endpoint");
 		if (i == dup)
 			return pd_fail(e, PD_E_INVALID, "endpoint",
-			               "endpoint %.64s appears twice in the PBX's user list",
+			               _("endpoint %.64s appears twice in the PBX's user list"),
 			               u->endpoint);
 	}
 	sync_ctx x = {customer_id, users, n, auto_provision, res, false};

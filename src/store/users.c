@@ -122,7 +122,7 @@ static pd_status extension_free(pd_store *s, int64_t cid, const char *ext, int64
 		              "PBX%s%.64s): give another extension, or none"),
 		            ext, (const char *)sqlite3_column_text(st, 1),
 		            (long long)sqlite3_column_int64(st, 0),
-		            sub && *sub ? ", sub-account " : "", sub ? sub : "");
+		            sub && *sub ? _(", sub-account ") : "", sub ? sub : "");
 	} else if (rc != SQLITE_DONE) {
 		r = st_fail(s, rc, e, "check extension");
 	}

@@ -81,4 +81,32 @@ fr customer show "Société Dupont" --json
 jeq "json: status is data, not translated" 'd["status"]' active
 en customer show "Société Dupont"
 expect "English again without LANG" 0 "Name:             Société Dupont"
+# ---- pbx: a usage error, show's labels and status in French (issue 20) ----
+fr pbx add "Société Dupont"
+expect "pbx add without a platform: exit 64, in French" 64 "" \
+	"pbx add : donnez --template NOM, ou --platform CLÉ --host HÔTE --port PORT --username LOGIN"
+printf 'not-a-real-secret\n' >"$TMP/pbx-secret"
+fr pbx add "Société Dupont" --platform asterisk-ami --host 127.0.0.1 --port 5038 \
+	--username admin --secret-file "$TMP/pbx-secret" --disabled
+expect "pbx add: the confirmation in French" 0 "Connexion PBX ajoutée."
+for label in "Plateforme :      asterisk-ami" "Hôte :            127.0.0.1" "Login :           admin" \
+	"Secret :          (défini ; jamais affiché)" "Activée :         non" "Statut :          désactivé"; do
+	check "pbx add: '$label'" grep -qF "$label" "$TMP/out"
+done
+check "pbx add: the secret never shown" bash -c "! grep -q not-a-real-secret '$TMP/out'"
+fr pbx add "Société Dupont" --platform asterisk-ami --host 127.0.0.1 --port 5038 \
+	--username admin --secret-file "$TMP/pbx-secret" --disabled
+expect "a store rule in French: one PBX per customer" 65 "" \
+	"ce client a déjà une connexion PBX (une par client)"
+fr pbx update "Société Dupont" --host 'bad host!'
+expect "a core rule in French: the host name" 65 "" "l'hôte « bad host! » contient"
+fr pbx status "Société Dupont"
+expect "pbx status: labels in French" 0 "Client :      Société Dupont"
+check "pbx status: the PBX line" grep -qF "PBX :         127.0.0.1:5038 (désactivé)" "$TMP/out"
+en pbx status "Société Dupont"
+expect "pbx status: English without LANG" 0 "Customer:     Société Dupont"
+fr pbx status "Société Dupont" --json
+cp "$TMP/out" "$TMP/fr.json"
+en pbx status "Société Dupont" --json
+check "--json 'pbx status' byte-identical in French and English" cmp -s "$TMP/fr.json" "$TMP/out"
 finish
