@@ -169,8 +169,10 @@ static pd_status load_console_users(pd_store *s, int64_t cid, console_users *cu,
 		console_users_free(cu);
 		return st_fail(s, rc, e, "link user");
 	}
-	qsort(cu->by_email, cu->n_email, sizeof *cu->by_email, cmp_console_key);
-	qsort(cu->by_ext, cu->n_ext, sizeof *cu->by_ext, cmp_console_key);
+	if (cu->n_email) /* (qsort of NULL, even with no element, is undefined) */
+		qsort(cu->by_email, cu->n_email, sizeof *cu->by_email, cmp_console_key);
+	if (cu->n_ext)
+		qsort(cu->by_ext, cu->n_ext, sizeof *cu->by_ext, cmp_console_key);
 	return PD_OK;
 }
 
@@ -271,7 +273,8 @@ static pd_status load_sub_accounts(pd_store *s, int64_t cid, char ***out, size_t
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return st_fail(s, rc, e, "read sub-accounts");
-	qsort(*out, *n, sizeof **out, cmp_strp);
+	if (*n > 1) /* (*out is NULL when there is none: qsort of NULL is undefined) */
+		qsort(*out, *n, sizeof **out, cmp_strp);
 	return PD_OK;
 }
 
