@@ -81,8 +81,12 @@ check "pbx status asked during the load" test "$asked" -ge 3
 eq "… answered within 5 s each time" "$slow" 0
 eq "… the link monitoring each time" "$bad" 0
 check "the links kept publishing (events during the load)" test "$ev1" -gt "$ev0"
-check "the daemon's RSS stayed bounded (${rss0} → ${peak} kB, under +150 MB)" \
-	test "$peak" -lt $((rss0 + 150000))
+if instrumented "$PROVDESK"; then # ASan's shadow and quarantine are not the daemon's
+	ok "the daemon's RSS (not measured under a sanitizer or valgrind: ${rss0} → ${peak} kB)"
+else
+	check "the daemon's RSS stayed bounded (${rss0} → ${peak} kB, under +150 MB)" \
+		test "$peak" -lt $((rss0 + 150000))
+fi
 for n in Acme Bravo Charlie; do
 	check "$n's link monitoring after the load" eval '[[ $(state '"$n"') == monitoring ]]'
 done
