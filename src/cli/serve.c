@@ -257,10 +257,13 @@ static int detach(pd_cli *c, bool auto_exit, const char *listen)
 		close(p[0]);
 		setsid();
 		pid_t pid2 = fork();
-		if (pid2 != 0)
-			_exit(pid2 < 0 ? 71 : 0);
+		if (pid2 != 0) {
+			free(log_path);
+			_exit(pid2 < 0 ? pd_status_exit_code(PD_E_INTERNAL) : 0);
+		}
 		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 		int logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		free(log_path); /* the daemon runs for days: nothing of the parent's held */
 		if (nul >= 0) {
 			dup2(nul, 0);
 			dup2(nul, 1);
