@@ -38,6 +38,10 @@ size_t pd_geo_count(const pd_geo *g);
 const pd_country *pd_geo_at(const pd_geo *g, size_t i); /* sorted by English name */
 /* Exact alpha-2 code, case-insensitive. */
 const pd_country *pd_geo_country(const pd_geo *g, const char *code);
+/* The country's name in the language messages are shown in: French under a
+ * French translation, else English. It follows gettext's own choice
+ * (LANGUAGE, LC_MESSAGES, a thread's uselocale), not a guess from LANG. */
+const char *pd_geo_country_name(const pd_country *c);
 /* Type-ahead: case/accent-insensitive substring of the code, the English or
  * the French name ("allem" finds DE). Exact code or name prefix first.
  * Returns the number found (at most max). */

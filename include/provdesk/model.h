@@ -141,7 +141,10 @@ typedef enum {
 	PD_INVITE_FAILED,
 	PD_INVITE_CANCELLED
 } pd_invite_state;
-const char *pd_invite_state_name(pd_invite_state s);
+const char *pd_invite_state_name(pd_invite_state s); /* the key: JSON, the store */
+/* The state as a person reads it, in the messages' language (7 cells at
+ * most in English: the users tables). */
+const char *pd_invite_state_label(pd_invite_state s);
 
 typedef struct {
 	int64_t id, customer_id;

@@ -280,7 +280,7 @@ static int show_customer(pd_cli *c, const pd_customer *cu, const char *warning)
 		const pd_country *co =
 		    pd_cli_geo(&g, &e) == PD_OK ? pd_geo_country(g, cu->country) : NULL;
 		snprintf(buf, sizeof buf, "%s%s%s%s", cu->country, co ? " (" : "",
-		         co ? co->name_en : "", co ? ")" : "");
+		         co ? pd_geo_country_name(co) : "", co ? ")" : "");
 		kv(_("Country:"), buf);
 		kv(_("Time zone:"), cu->time_zone);
 		kv(_("Locale:"), cu->locale);
@@ -321,9 +321,9 @@ static int show_customer(pd_cli *c, const pd_customer *cu, const char *warning)
 			pd_table_print(&t, stdout);
 			pd_table_free(&t);
 		}
-		printf("\nPBX:\n");
+		printf(_("\nPBX:\n"));
 		if (!has_pbx)
-			printf("  none\n");
+			printf(_("  none\n"));
 		else {
 			printf(_("  %s %s:%d%s user %s%s%s\n"), pbx.platform ? pbx.platform : "",
 			       pbx.host ? pbx.host : "", pbx.port, pbx.tls ? _(" (TLS)") : "",
@@ -332,8 +332,8 @@ static int show_customer(pd_cli *c, const pd_customer *cu, const char *warning)
 			       pbx.template_name ? pbx.template_name : "");
 			printf(
 			    _("  %s, sync users %s, monitor %s, auto-provision sub-accounts %s\n"),
-			    pbx.enabled ? "enabled" : "disabled", pbx.sync_users ? "on" : "off",
-			    pbx.monitor ? "on" : "off", pbx.auto_provision ? "on" : "off");
+			    pbx.enabled ? _("enabled") : _("disabled"), pbx.sync_users ? _("yes") : _("no"),
+			    pbx.monitor ? _("yes") : _("no"), pbx.auto_provision ? _("yes") : _("no"));
 			if (has_st)
 				printf(_("  status: %s%s%s\n"), pst.state ? pst.state : "",
 				       pst.last_error ? " — " : "",

@@ -134,8 +134,8 @@ void pd_table_users(pd_table *t, const pd_catalogue *cat, const pd_user *u, size
 		    u[i].email,
 		    u[i].extension ? u[i].extension : u[i].endpoint,
 		    r ? r->name : (u[i].role ? u[i].role : _("(none)")),
-		    pd_invite_state_name(u[i].invite),
-		    u[i].synced ? "pbx" : (u[i].primary ? "primary" : "console"),
+		    pd_invite_state_label(u[i].invite),
+		    u[i].synced ? _("pbx") : (u[i].primary ? _("primary") : _("console")),
 		    u[i].device_state,
 		};
 		pd_table_row(t, cells);

@@ -186,6 +186,23 @@ const char *pd_invite_state_name(pd_invite_state s)
 	                                                                  : "unknown";
 }
 
+const char *pd_invite_state_label(pd_invite_state s)
+{
+	switch (s) {
+	case PD_INVITE_NONE:
+		return _("none");
+	case PD_INVITE_QUEUED:
+		return _("queued");
+	case PD_INVITE_SENT:
+		return _("sent");
+	case PD_INVITE_FAILED:
+		return _("failed");
+	case PD_INVITE_CANCELLED:
+		return _("cancelled");
+	}
+	return pd_invite_state_name(s);
+}
+
 void pd_user_free(pd_user *u)
 {
 	if (!u)

@@ -641,6 +641,13 @@ const pd_country *pd_geo_country(const pd_geo *g, const char *code)
 	return k >= 0 && g->by_code[k] ? &g->countries[g->by_code[k] - 1] : NULL;
 }
 
+const char *pd_geo_country_name(const pd_country *c)
+{
+	/* TRANSLATORS: the two-letter code of this translation's language
+	 * ("fr"); it chooses the language of country names */
+	return strcmp(_("en"), "fr") == 0 ? c->name_fr : c->name_en;
+}
+
 /* 0 exact code, 1 name prefix, 2 word prefix in a name, 3 substring; -1 none. */
 static int match_rank(const pd_geo *g, size_t idx, const char *q)
 {

@@ -22,7 +22,7 @@ const char *pd_link_state_name(pd_link_state s)
 
 const char *pd_link_state_label(pd_link_state s)
 {
-	return (unsigned)s < PD_LINK_N_STATES ? labels[s] : "?";
+	return (unsigned)s < PD_LINK_N_STATES ? _(labels[s]) : "?";
 }
 
 bool pd_link_state_parse(const char *key, pd_link_state *out)

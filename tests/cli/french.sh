@@ -69,6 +69,15 @@ for label in "Type de produit : analytics-pro" "Pays :            FR" "Locale : 
 	check "show: '$label'" grep -qF "$label" "$TMP/out"
 done
 check "show: no English label left" bash -c "! grep -qE '^(Name|Product type|Country|Status|Time zone):' '$TMP/out'"
+check "show: the users table's words" grep -qE "^#1 +Hélène +helene@dupont.example +Customer Administrator +en file +principal *$" "$TMP/out"
+check "show: no PBX, in French" grep -qxF "  aucun" "$TMP/out"
+# the country's name in the language of the messages, from iso-codes
+fr customer create --name "Müller GmbH" --product-type analytics-pro --country DE \
+	--admin-name "Jörg" --admin-email joerg@mueller.example
+fr customer show "Müller GmbH"
+expect "show: a country's French name" 0 "Pays :            DE (Allemagne)"
+en customer show "Müller GmbH"
+expect "show: its English name in English" 0 "Country:          DE (Germany)"
 fr customer list
 expect "list: French headers" 0 "TYPE DE PRODUIT"
 for cmd in "customer show Société\ Dupont" "customer list" "catalogue countries"; do

@@ -82,7 +82,8 @@ type_text "allem"
 keys Tab
 wait_for "Allemagne / Germany (DE)"
 wait_for "Europe/Berlin"
-keys Tab Enter
+check "the locale's choice is French" wait_for "de_DE (par défaut)"
+keys Tab Tab Enter
 check "the pick list's prompt is French" wait_for "Tapez pour filtrer, Entrée pour choisir"
 type_text "Analytics Pro"
 keys Enter

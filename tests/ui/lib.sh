@@ -29,7 +29,8 @@ wizard_step1() {
 	keys Tab
 	wait_for "Allemagne / Germany (DE)"
 	wait_for "Europe/Berlin"
-	keys Tab Enter
+	wait_for "de_DE (default)"
+	keys Tab Tab Enter
 	wait_for "Type to filter"
 	type_text "Analytics Pro"
 	keys Enter

@@ -52,7 +52,8 @@ step1() { # step1 NAME
 	keys Tab
 	wait_for "Allemagne / Germany (DE)"
 	wait_for "Europe/Berlin" # Germany has two zones: the choice appears, with the cursor
-	keys Tab Enter           # product type list
+	wait_for "de_DE (default)" # the country's locale, then the product type list
+	keys Tab Tab Enter
 	wait_for "Type to filter"
 	text "Analytics Pro"
 	keys Enter
@@ -165,7 +166,8 @@ case_errors() {
 	text "Belgique"
 	keys Tab
 	expect_screen "French name resolves" "Belgique / Belgium (BE)"
-	keys Tab
+	expect_screen "the country's default locale" "fr_BE (default)"
+	keys Tab Tab
 	text "$(printf 'R%.0s' {1..70})"
 	keys Tab
 	eventually "reference too long" on_screen_re "Reference .*✗"

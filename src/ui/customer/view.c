@@ -13,7 +13,7 @@
 static const char *country_name(const struct ui_app *app, const char *code)
 {
 	const pd_country *c = app->geo && code ? pd_geo_country(app->geo, code) : NULL;
-	return c ? c->name_en : code ? code : "";
+	return c ? pd_geo_country_name(c) : code ? code : "";
 }
 
 static const char *tab_names[CV_TABS] = {N_("1 Details"), N_("2 Users"), N_("3 PBX"), N_("4 Roles"),
@@ -183,33 +183,14 @@ static void draw_details(struct ui_screen *s, struct cview *v, int y0)
 		       ui_role(UI_R_NOTE), false);
 }
 
-/* The latest invitation's state (7 cells); a temporary failure reads "retry"
- * and a refusal "failed", as outbox list's "retry at" / "failed for good". */
-static const char *invite_label(pd_invite_state s)
-{
-	switch (s) {
-	case PD_INVITE_NONE:
-		return _("none");
-	case PD_INVITE_QUEUED:
-		return _("queued");
-	case PD_INVITE_SENT:
-		return _("sent");
-	case PD_INVITE_FAILED:
-		return _("failed");
-	case PD_INVITE_CANCELLED:
-		return _("cancelled");
-	}
-	return pd_invite_state_name(s);
-}
-
 static const char *invite_of(struct cview *v, const pd_user *u)
 {
-	const char *st = invite_label(u->invite);
+	const char *st = pd_invite_state_label(u->invite);
 	for (size_t i = 0; i < v->n_outbox; i++)
 		if (v->outbox[i].user_id == u->id)
 			st = v->outbox[i].state == PD_INVITE_QUEUED && v->outbox[i].attempts
 			         ? _("retry")
-			         : invite_label(v->outbox[i].state);
+			         : pd_invite_state_label(v->outbox[i].state);
 	return st;
 }
 

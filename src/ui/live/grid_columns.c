@@ -35,7 +35,7 @@ void ui_live_for_row(struct ui_app *app, const pd_row *r, struct ui_live_cols *o
 			snprintf(out->pbx, sizeof out->pbx, _("not monitored (%.14s, %.15s)"),
 			         pd_link_state_label(r->pbx_link), age);
 			snprintf(out->pbx_mid, sizeof out->pbx_mid, _("not monitored, %.15s"), age);
-			snprintf(out->pbx_short, sizeof out->pbx_short, "stale");
+			snprintf(out->pbx_short, sizeof out->pbx_short, "%s", _("stale"));
 			out->pbx_role = ui_live_link_role(PD_LINK_DISABLED);
 		}
 	} else {

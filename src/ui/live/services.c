@@ -563,8 +563,9 @@ bool ui_live_row(struct ui_app *app, const pd_row *r, struct ui_live_cols *out)
 		snprintf(out->pbx, sizeof out->pbx, _("syncing %d/%d"), s.sync_done, s.sync_total);
 	} else if (pd_link_state_retries(s.link)) {
 		int64_t secs = (s.retry_at_ms - pd_live_now_ms() + 999) / 1000;
-		snprintf(out->pbx, sizeof out->pbx, "%s in %llds",
-		         s.link == PD_LINK_RETRYING ? "retrying" : _("protocol error, retrying"),
+		snprintf(out->pbx, sizeof out->pbx,
+		         s.link == PD_LINK_RETRYING ? _("retrying in %llds")
+		                                    : _("protocol error, retrying in %llds"),
 		         (long long)(secs < 0 ? 0 : secs));
 	} else {
 		snprintf(out->pbx, sizeof out->pbx, "%s", pd_link_state_label(s.link));

@@ -80,6 +80,8 @@ char *pd_wiz_draft_to_json(const pd_wiz *w)
 	set_str(cu, "country_text", w->country_text);
 	set_str(cu, "country", w->country);
 	set_str(cu, "time_zone", w->time_zone);
+	set_str(cu, "locale", w->locale);
+	set_str(cu, "locale_auto", w->locale_auto); /* it still follows the country */
 	set_str(cu, "notes", w->notes);
 	json_object_set_new(cu, "trial", json_boolean(w->trial));
 	set_str(cu, "trial_end", w->trial_end);
@@ -288,10 +290,16 @@ static pd_status from_root(json_t *root, pd_wiz *w, pd_err *e)
 	           (st = get_str(cu, "customer.", "country_text", &w->country_text, e)) ||
 	           (st = get_str(cu, "customer.", "country", &w->country, e)) ||
 	           (st = get_str(cu, "customer.", "time_zone", &w->time_zone, e)) ||
+	           (st = get_str(cu, "customer.", "locale", &w->locale, e)) ||
 	           (st = get_str(cu, "customer.", "notes", &w->notes, e)) ||
 	           (st = get_bool(cu, "customer.", "trial", &w->trial, e)) ||
 	           (st = get_str(cu, "customer.", "trial_end", &w->trial_end, e))))
 		return st;
+	char *auto_locale = NULL;
+	if (cu && (st = get_str(cu, "customer.", "locale_auto", &auto_locale, e)))
+		return st;
+	snprintf(w->locale_auto, sizeof w->locale_auto, "%s", auto_locale ? auto_locale : "");
+	free(auto_locale);
 	if ((st = user_from(json_object_get(root, "admin"), "admin", &w->admin, false, e)))
 		return st;
 

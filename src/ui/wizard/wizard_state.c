@@ -37,6 +37,7 @@ static const struct {
     {"reference", offsetof(pd_wiz, reference)},
     {"country", offsetof(pd_wiz, country_text)},
     {"time_zone", offsetof(pd_wiz, time_zone)},
+    {"locale", offsetof(pd_wiz, locale)},
     {"notes", offsetof(pd_wiz, notes)},
     {"trial_end", offsetof(pd_wiz, trial_end)},
     {"admin_name", offsetof(pd_wiz, admin.display_name)},
@@ -498,6 +499,12 @@ void pd_wiz_changed(const pd_wiz_ctx *c, pd_wiz *w, const char *key)
 		    c->geo && *w->country ? pd_geo_country(c->geo, w->country) : NULL;
 		if (co && co->n_zones >= 1 && !pd_country_has_zone(co, w->time_zone))
 			pd_set_str(&w->time_zone, co->zones[0]);
+		/* the default locale follows the country (as in the edit form and
+		 * pd_update_locale); one chosen by hand stays */
+		if (co && (!*w->locale || !strcmp(w->locale, w->locale_auto))) {
+			pd_set_str(&w->locale, pd_geo_default_locale(c->geo, w->country));
+			snprintf(w->locale_auto, sizeof w->locale_auto, "%s", w->locale);
+		}
 	} else if (!strcmp(key, "product_type")) {
 		const pd_product_type *pt =
 		    c->cat ? pd_catalogue_product(c->cat, w->product_type) : NULL;
@@ -544,6 +551,9 @@ static size_t fields_customer(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_field
 	const pd_country *co = c->geo && *w->country ? pd_geo_country(c->geo, w->country) : NULL;
 	if (co && co->n_zones > 1)
 		field_add(o, max, &n, "time_zone", _("Time zone"), PD_WF_CHOICE, 32, true);
+	if (co)
+		note_set(field_add(o, max, &n, "locale", _("Locale"), PD_WF_CHOICE, 32, true),
+		         _("language of the invitation, number format"));
 	field_add(o, max, &n, "product_type", _("Product type"), PD_WF_CHOICE, 32, true);
 	field_add(o, max, &n, "reference", _("Reference"), PD_WF_TEXT, 32, false);
 	pd_wiz_field *f = field_add(o, max, &n, "notes", _("Notes"), PD_WF_NOTES, 50, false);
@@ -684,7 +694,8 @@ bool pd_wiz_key_in_step(const char *key, pd_wiz_step step)
 	case PD_WIZ_CUSTOMER:
 		return !strcmp(key, "name") || !strcmp(key, "product_type") ||
 		       !strcmp(key, "reference") || !strcmp(key, "country") ||
-		       !strcmp(key, "time_zone") || !strcmp(key, "notes") ||
+		       !strcmp(key, "time_zone") || !strcmp(key, "locale") ||
+		       !strcmp(key, "notes") ||
 		       !strcmp(key, "trial") || !strcmp(key, "trial_end");
 	case PD_WIZ_USER:
 		return !strncmp(key, "admin_", 6);
@@ -723,6 +734,37 @@ void pd_wiz_choices_free(pd_wiz_choices *ch)
 	memset(ch, 0, sizeof *ch);
 }
 
+static bool choice_has(const pd_wiz_choices *ch, const char *value)
+{
+	for (size_t i = 0; i < ch->n; i++)
+		if (!strcmp(ch->values[i], value))
+			return true;
+	return false;
+}
+
+/* The country's supported locales, its default first ("de_CH (default)",
+ * "fr_CH", "it_CH"), the one already chosen, then English and French: a
+ * short list that fits a choice field; the edit form searches them all. */
+static void locale_choices(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_choices *out)
+{
+	const char *def = pd_geo_default_locale(c->geo, w->country);
+	char *label = xasprintf(_("%s (default)"), def);
+	choice_add(out, def, label);
+	free(label);
+	for (size_t i = 0; i < pd_geo_locale_count(c->geo); i++) {
+		const char *l = pd_geo_locale_at(c->geo, i);
+		const char *us = strchr(l, '_');
+		if (us && !strcmp(us + 1, w->country) && !choice_has(out, l))
+			choice_add(out, l, l);
+	}
+	if (*w->locale && !choice_has(out, w->locale))
+		choice_add(out, w->locale, w->locale);
+	static const char *const common[] = {"en_GB", "en_US", "fr_FR"};
+	for (size_t i = 0; i < N_OF(common); i++)
+		if (pd_geo_locale_supported(c->geo, common[i]) && !choice_has(out, common[i]))
+			choice_add(out, common[i], common[i]);
+}
+
 void pd_wiz_choices_get(const pd_wiz_ctx *c, const pd_wiz *w, const char *key, pd_wiz_choices *out)
 {
 	memset(out, 0, sizeof *out);
@@ -744,6 +786,8 @@ void pd_wiz_choices_get(const pd_wiz_ctx *c, const pd_wiz *w, const char *key, p
 		const pd_country *co = *w->country ? pd_geo_country(c->geo, w->country) : NULL;
 		for (size_t i = 0; co && i < co->n_zones; i++)
 			choice_add(out, co->zones[i], co->zones[i]);
+	} else if (!strcmp(key, "locale") && c->geo && *w->country) {
+		locale_choices(c, w, out);
 	} else if (!strcmp(key, "template")) {
 		choice_add(out, "", _("(none)"));
 		for (size_t i = 0; i < c->n_templates; i++) {

@@ -72,6 +72,8 @@ typedef struct {
 	char *country_text; /* as typed or picked: "Allemagne / Germany (DE)" */
 	char *country;      /* resolved ISO code, "" until resolved */
 	char *time_zone, *notes;
+	char *locale;        /* "fr_FR": follows the country until chosen by hand */
+	char locale_auto[8]; /* the country's default last put there ("" none) */
 	bool trial;
 	char *trial_end; /* YYYY-MM-DD as typed */
 

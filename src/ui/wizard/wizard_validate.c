@@ -329,6 +329,15 @@ bool pd_wiz_check_field(const pd_wiz_ctx *c, const pd_wiz *w, const char *key, c
 		free(tz);
 		return ok;
 	}
+	if (!strcmp(key, "locale")) {
+		if (!*w->country)
+			return true; /* the country's own error comes first */
+		char *l = NULL;
+		bool ok = pd_check_locale(c->geo, w->country, w->locale, &l, &e) == PD_OK ||
+		          from_err(msg, cap, &e);
+		free(l);
+		return ok;
+	}
 	if (!strcmp(key, "notes"))
 		return pd_check_notes(w->notes, &e) == PD_OK || from_err(msg, cap, &e);
 	if (!strcmp(key, "trial_end"))
@@ -433,6 +442,7 @@ pd_status pd_wiz_build(const pd_wiz_ctx *c, const pd_wiz *w, pd_new_customer *n,
 	cu->reference = opt(w->reference);
 	snprintf(cu->country, sizeof cu->country, "%s", w->country);
 	cu->time_zone = xstrdup(w->time_zone);
+	cu->locale = opt(w->locale); /* none: the country's default */
 	cu->notes = w->notes && *w->notes ? xstrdup(w->notes) : NULL;
 	pd_day end;
 	if (w->trial && pd_day_parse(w->trial_end, &end)) {

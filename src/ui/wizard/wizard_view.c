@@ -161,7 +161,9 @@ void wiz_summary(struct wiz *z, pd_buf *b)
 	              *w->reference ? w->reference : _("— (the tenant id is used for billing)"));
 	pd_buf_printf(b, _("  Country       %s\n"), w->country_text);
 	pd_buf_printf(b, _("  Time zone     %s\n"), w->time_zone);
-	pd_buf_printf(b, _("  Trial         %s%s\n"), w->trial ? "until " : "no",
+	pd_buf_printf(b, _("  Locale        %s\n"),
+	              *w->locale ? w->locale : pd_geo_default_locale(z->ctx.geo, w->country));
+	pd_buf_printf(b, _("  Trial         %s%s\n"), w->trial ? _("until ") : _("no"),
 	              w->trial ? w->trial_end : "");
 	if (*w->notes) {
 		char *one = xstrdup(w->notes);

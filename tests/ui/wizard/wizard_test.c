@@ -113,6 +113,7 @@ Test(wizard, draft_round_trip_keeps_everything_but_the_secret)
 	free(json);
 	cr_expect_eq(back.step, PD_WIZ_PBX);
 	cr_expect_str_eq(back.focus, "host");
+	cr_expect_str_eq(back.locale_auto, "fr_FR", "the locale still follows the country");
 	static const char *keys[] = {"name",
 	                             "country",
 	                             "product_type",
@@ -121,6 +122,7 @@ Test(wizard, draft_round_trip_keeps_everything_but_the_secret)
 	                             "trial",
 	                             "trial_end",
 	                             "time_zone",
+	                             "locale",
 	                             "admin_name",
 	                             "admin_email",
 	                             "admin_extension",
@@ -431,6 +433,45 @@ Test(wizard, template_fills_the_platform_and_its_fields)
 	cr_expect_str_eq(pd_wiz_get(&w, "port"), "5039");
 	cr_expect_str_eq(pd_wiz_get(&w, "tls"), "1");
 	cr_expect_str_eq(pd_wiz_get(&w, "username"), "admin");
+}
+
+/* The locale follows the country until one is chosen by hand (as in the
+ * edit form); its choices are the country's own locales, the default first;
+ * the record handed to the store carries it. */
+Test(wizard, locale_follows_the_country_until_chosen_by_hand)
+{
+	fill_valid();
+	cr_expect_str_eq(w.locale, "fr_FR");
+	set("country", "Suisse");
+	cr_expect_str_eq(w.locale, "de_CH", "the default followed the country");
+	pd_wiz_field f[PD_WIZ_FIELDS_MAX];
+	size_t nf = pd_wiz_fields(&ctx, &w, PD_WIZ_CUSTOMER, f, PD_WIZ_FIELDS_MAX);
+	bool shown = false;
+	for (size_t i = 0; i < nf; i++)
+		shown |= !strcmp(f[i].key, "locale");
+	cr_expect(shown, "step 1 shows the locale");
+	pd_wiz_choices ch;
+	pd_wiz_choices_get(&ctx, &w, "locale", &ch);
+	cr_assert_gt(ch.n, 2);
+	cr_expect_str_eq(ch.values[0], "de_CH");
+	bool fr_ch = false;
+	for (size_t i = 0; i < ch.n; i++)
+		fr_ch |= !strcmp(ch.values[i], "fr_CH");
+	cr_expect(fr_ch, "the country's other locales are offered");
+	pd_wiz_choices_free(&ch);
+	set("locale", "fr_CH");
+	cr_expect_null(err_of("locale"));
+	set("country", "Belgique");
+	cr_expect_str_eq(w.locale, "fr_CH", "a locale chosen by hand stays");
+	set("locale", "xx_YY");
+	cr_expect_not_null(err_of("locale"));
+	set("locale", "nl_BE");
+	pd_new_customer n;
+	char bad[48];
+	pd_err e = {0};
+	cr_assert_eq(pd_wiz_build(&ctx, &w, &n, bad, &e), PD_OK, "%s", e.message);
+	cr_expect_str_eq(n.customer.locale, "nl_BE");
+	pd_new_customer_free(&n);
 }
 
 Test(wizard, build_gives_the_store_the_whole_record)
