@@ -12,16 +12,18 @@
 
 /*        enum                    key (stored, JSON)  label (human) */
 #define PD_LINK_STATE_LIST(X)                                                                      \
-	X(PD_LINK_DISABLED, "disabled", N_("disabled"))                                                \
-	X(PD_LINK_CONNECTING, "connecting", N_("connecting")) /* resolve, TCP, TLS */                  \
-	X(PD_LINK_LOGGING_IN, "logging-in", N_("logging in")) /* banner, login */                      \
-	X(PD_LINK_DISCOVERING, "discovering", N_("syncing"))  /* sync_done/sync_total */               \
-	X(PD_LINK_MONITORING, "monitoring", N_("monitoring"))                                          \
-	X(PD_LINK_RETRYING, "retrying", N_("retrying"))                   /* retry_at_ms */            \
-	X(PD_LINK_AUTH_FAILED, "auth-failed", N_("auth failed"))          /* no retry until edited */  \
-	X(PD_LINK_PROTOCOL_ERROR, "protocol-error", N_("protocol error")) /* retried, shown apart */   \
-	X(PD_LINK_UNSUPPORTED, "unsupported", N_("not supported"))        /* no driver for it */       \
-	X(PD_LINK_CONFIG_ERROR, "config-error", N_("config error")) /* stored parameters refused */
+	X(PD_LINK_DISABLED, "disabled", N_("disabled"))                                            \
+	X(PD_LINK_CONNECTING, "connecting", N_("connecting")) /* resolve, TCP, TLS */              \
+	X(PD_LINK_LOGGING_IN, "logging-in", N_("logging in")) /* banner, login */                  \
+	X(PD_LINK_DISCOVERING, "discovering", N_("syncing"))  /* sync_done/sync_total */           \
+	X(PD_LINK_MONITORING, "monitoring", N_("monitoring"))                                      \
+	X(PD_LINK_RETRYING, "retrying", N_("retrying"))          /* retry_at_ms */                 \
+	X(PD_LINK_AUTH_FAILED, "auth-failed", N_("auth failed")) /* no retry until edited */       \
+	X(PD_LINK_PROTOCOL_ERROR, "protocol-error",                                                \
+	  N_("protocol error"))                                     /* retried, shown apart */     \
+	X(PD_LINK_UNSUPPORTED, "unsupported", N_("not supported"))  /* no driver for it */         \
+	X(PD_LINK_CONFIG_ERROR, "config-error", N_("config error")) /* stored parameters refused   \
+	                                                             */
 
 typedef enum {
 #define PD_X_LINK(e, key, label) e,

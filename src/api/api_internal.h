@@ -34,8 +34,9 @@ typedef struct {
 	size_t raw_len;
 	const char *ctype;
 	char etag[32];
-	bool replayed; /* answered from the Idempotency-Key table */
-	bool sse;      /* GET /v1/events: the server streams the hooks' events */
+	bool replayed;    /* answered from the Idempotency-Key table */
+	bool sse;         /* GET /v1/events: the server streams the hooks' events */
+	const char *lang; /* "en" or "fr": the messages' language, Content-Language */
 } api_req;
 
 typedef void (*api_handler)(api_req *r);

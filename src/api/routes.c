@@ -29,12 +29,13 @@ static bool body_object(api_req *r, const char *const *allowed, bool empty_ok, j
 	json_t *j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
 	if (!j) {
 		api_failf(r, PD_E_USAGE, 0, NULL, "body",
-		          "malformed JSON at line %d, column %d: %s", je.line, je.column, je.text);
+		          _("malformed JSON at line %d, column %d: %s"), je.line, je.column,
+		          je.text);
 		return false;
 	}
 	if (!json_is_object(j)) {
 		json_decref(j);
-		api_failf(r, PD_E_USAGE, 0, NULL, "body", "the body must be a JSON object");
+		api_failf(r, PD_E_USAGE, 0, NULL, "body", _("the body must be a JSON object"));
 		return false;
 	}
 	const char *k;
@@ -48,8 +49,8 @@ static bool body_object(api_req *r, const char *const *allowed, bool empty_ok, j
 			pd_buf b = {0};
 			for (size_t i = 0; allowed[i]; i++)
 				pd_buf_printf(&b, "%s%s", i ? ", " : "", allowed[i]);
-			api_failf(r, PD_E_USAGE, 0, NULL, k, "unknown field '%.64s' (fields: %s)",
-			          k, b.s ? b.s : "");
+			api_failf(r, PD_E_USAGE, 0, NULL, k,
+			          _("unknown field '%.64s' (fields: %s)"), k, b.s ? b.s : "");
 			pd_buf_free(&b);
 			json_decref(j);
 			return false;
@@ -67,7 +68,7 @@ static bool get_str(api_req *r, json_t *o, const char *field, const char *key, c
 	if (!v || json_is_null(v))
 		return true;
 	if (!json_is_string(v)) {
-		api_failf(r, PD_E_USAGE, 0, NULL, field, "%s: expected a string", field);
+		api_failf(r, PD_E_USAGE, 0, NULL, field, _("%s: expected a string"), field);
 		return false;
 	}
 	*out = json_string_value(v);
@@ -81,7 +82,7 @@ static bool get_bool(api_req *r, json_t *o, const char *key, int *out)
 	if (!v || json_is_null(v))
 		return true;
 	if (!json_is_boolean(v)) {
-		api_failf(r, PD_E_USAGE, 0, NULL, key, "%s: expected true or false", key);
+		api_failf(r, PD_E_USAGE, 0, NULL, key, _("%s: expected true or false"), key);
 		return false;
 	}
 	*out = json_is_true(v);
@@ -97,7 +98,7 @@ static bool get_int(api_req *r, json_t *o, const char *key, long min, long max, 
 		return true;
 	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
 		api_failf(r, PD_E_USAGE, 0, NULL, key,
-		          "%s: expected a whole number from %ld to %ld", key, min, max);
+		          _("%s: expected a whole number from %ld to %ld"), key, min, max);
 		return false;
 	}
 	*out = (long)json_integer_value(v);
@@ -143,7 +144,7 @@ static int64_t if_match(api_req *r)
 	long long v = strtoll(p, &end, 10);
 	if (end == p || v < 1 || (q && *end++ != '"') || *end) {
 		api_failf(r, PD_E_USAGE, 0, NULL, "if_match",
-		          "If-Match: expected the customer's version as \"N\" (its ETag)");
+		          _("If-Match: expected the customer's version as \"N\" (its ETag)"));
 		return -1;
 	}
 	return v;
@@ -225,13 +226,13 @@ void api_r_customers_list(api_req *r)
 		for (int i = 0; i < PD_SORT__COUNT; i++)
 			pd_buf_printf(&b, "%s%s", i ? ", " : "", pd_sort_name((pd_sort)i));
 		api_failf(r, PD_E_USAGE, 0, NULL, "sort",
-		          "sort: unknown column '%.64s' (one of: %s; '-' before it: descending)",
+		          _("sort: unknown column '%.64s' (one of: %s; '-' before it: descending)"),
 		          sort, b.s);
 		pd_buf_free(&b);
 		return;
 	}
 	if (filter && strlen(filter) > PD_FILTER_MAX) {
-		api_failf(r, PD_E_USAGE, 0, NULL, "filter", "filter: at most %d bytes (got %zu)",
+		api_failf(r, PD_E_USAGE, 0, NULL, "filter", _("filter: at most %d bytes (got %zu)"),
 		          PD_FILTER_MAX, strlen(filter));
 		return;
 	}
@@ -241,14 +242,14 @@ void api_r_customers_list(api_req *r)
 		limit = strtol(limit_s, &end, 10);
 		if (!*limit_s || *end || limit < 1 || limit > LIST_MAX) {
 			api_failf(r, PD_E_USAGE, 0, NULL, "limit",
-			          "limit: expected a whole number from 1 to %d", LIST_MAX);
+			          _("limit: expected a whole number from 1 to %d"), LIST_MAX);
 			return;
 		}
 	}
 	bool include_deleted = all && (strcmp(all, "true") == 0 || strcmp(all, "1") == 0);
 	if (all && !include_deleted && strcmp(all, "false") != 0 && strcmp(all, "0") != 0) {
 		api_failf(r, PD_E_USAGE, 0, NULL, "include_deleted",
-		          "include_deleted: expected true or false");
+		          _("include_deleted: expected true or false"));
 		return;
 	}
 	pd_row anchor;
@@ -259,8 +260,9 @@ void api_r_customers_list(api_req *r)
 		char want[80];
 		snprintf(want, sizeof want, ".%s.%c", pd_sort_name(so), desc ? 'd' : 'a');
 		if (end == cursor || id < 1 || strcmp(end, want) != 0) {
-			api_failf(r, PD_E_USAGE, 0, NULL, "cursor",
-			          "cursor: not a cursor of this sort (take next_cursor as given)");
+			api_failf(
+			    r, PD_E_USAGE, 0, NULL, "cursor",
+			    _("cursor: not a cursor of this sort (take next_cursor as given)"));
 			return;
 		}
 		anchor.c.id = id;
@@ -309,7 +311,7 @@ static bool parse_user(api_req *r, json_t *u, size_t i, pd_user *out)
 	char field[48];
 	snprintf(field, sizeof field, "users[%zu]", i);
 	if (!json_is_object(u)) {
-		api_failf(r, PD_E_USAGE, 0, NULL, field, "%s: expected an object", field);
+		api_failf(r, PD_E_USAGE, 0, NULL, field, _("%s: expected an object"), field);
 		return false;
 	}
 	const char *k;
@@ -320,8 +322,8 @@ static bool parse_user(api_req *r, json_t *u, size_t i, pd_user *out)
 		for (size_t j = 0; keys[j] && !known; j++)
 			known = strcmp(keys[j], k) == 0;
 		if (!known) {
-			api_failf(r, PD_E_USAGE, 0, NULL, field, "%s: unknown field '%.64s'", field,
-			          k);
+			api_failf(r, PD_E_USAGE, 0, NULL, field, _("%s: unknown field '%.64s'"),
+			          field, k);
 			return false;
 		}
 	}
@@ -373,7 +375,7 @@ static bool parse_pbx(api_req *r, json_t *p, pd_pbx **out)
 	if (!p || json_is_null(p))
 		return true;
 	if (!json_is_object(p)) {
-		api_failf(r, PD_E_USAGE, 0, NULL, "pbx", "pbx: expected an object");
+		api_failf(r, PD_E_USAGE, 0, NULL, "pbx", _("pbx: expected an object"));
 		return false;
 	}
 	const char *k;
@@ -384,7 +386,8 @@ static bool parse_pbx(api_req *r, json_t *p, pd_pbx **out)
 		for (size_t j = 0; keys[j] && !known; j++)
 			known = strcmp(keys[j], k) == 0;
 		if (!known) {
-			api_failf(r, PD_E_USAGE, 0, NULL, "pbx", "pbx: unknown field '%.64s'", k);
+			api_failf(r, PD_E_USAGE, 0, NULL, "pbx", _("pbx: unknown field '%.64s'"),
+			          k);
 			return false;
 		}
 	}
@@ -404,7 +407,7 @@ static bool parse_pbx(api_req *r, json_t *p, pd_pbx **out)
 		return false;
 	json_t *params = json_object_get(p, "params");
 	if (params && !json_is_null(params) && !json_is_object(params)) {
-		api_failf(r, PD_E_USAGE, 0, NULL, "params", "pbx.params: expected an object");
+		api_failf(r, PD_E_USAGE, 0, NULL, "params", _("pbx.params: expected an object"));
 		return false;
 	}
 	pd_pbx *x = xcalloc(1, sizeof *x);
@@ -474,13 +477,13 @@ void api_r_customers_create(api_req *r)
 	const char *vals[] = {name, ptype, country, aname, aemail};
 	for (size_t i = 0; i < 5; i++)
 		if (!vals[i]) {
-			api_failf(r, PD_E_USAGE, 0, NULL, req[i], "missing %s", req[i]);
+			api_failf(r, PD_E_USAGE, 0, NULL, req[i], _("missing %s"), req[i]);
 			json_decref(b);
 			return;
 		}
 	json_t *users = json_object_get(b, "users");
 	if (users && !json_is_null(users) && !json_is_array(users)) {
-		api_failf(r, PD_E_USAGE, 0, NULL, "users", "users: expected an array");
+		api_failf(r, PD_E_USAGE, 0, NULL, "users", _("users: expected an array"));
 		json_decref(b);
 		return;
 	}
@@ -594,12 +597,12 @@ void api_r_customer_patch(api_req *r)
 	pd_day tend_day = 0;
 	if (tend && !pd_day_parse(tend, &tend_day)) {
 		api_failf(r, PD_E_USAGE, 0, NULL, "trial_end",
-		          "trial_end: expected a date as YYYY-MM-DD, got '%.32s'", tend);
+		          _("trial_end: expected a date as YYYY-MM-DD, got '%.32s'"), tend);
 		json_decref(b);
 		return;
 	}
 	if (!fields && disabled < 0) {
-		api_failf(r, PD_E_USAGE, 0, NULL, "body", "nothing to change");
+		api_failf(r, PD_E_USAGE, 0, NULL, "body", _("nothing to change"));
 		json_decref(b);
 		return;
 	}
@@ -642,18 +645,18 @@ void api_r_customer_patch(api_req *r)
 	if (st == PD_OK && ptype && !str_eq(ptype, cur.product_type)) {
 		st = pd_check_product_change(r->cat, cur.product_type, ptype, &impact, &e);
 		if (st == PD_OK && yes != 1)
-			st =
-			    pd_fail(&e, PD_E_INVALID, "product_type",
-			            "changing the product type from %s to %s: %s; send "
-			            "\"confirm_product_change\": true to confirm",
-			            cur.product_type, ptype, impact ? impact : "licensing changes");
+			st = pd_fail(&e, PD_E_INVALID, "product_type",
+			             _("changing the product type from %s to %s: %s; send "
+			               "\"confirm_product_change\": true to confirm"),
+			             cur.product_type, ptype,
+			             impact ? impact : _("licensing changes"));
 		if (st == PD_OK)
 			pd_set_str(&upd.product_type, ptype);
 	}
 	free(impact);
 	if (st == PD_OK && ver && !fields && ver != cur.version)
 		st = pd_fail(&e, PD_E_CONFLICT, "version",
-		             "customer %s is at version %lld, not %lld: changed by someone else",
+		             _("customer %s is at version %lld, not %lld: changed by someone else"),
 		             cur.name, (long long)cur.version, (long long)ver);
 	if (st == PD_OK && fields)
 		st = store_customer_update(r->s, &upd, &r->actor, &out, &theirs, &e);
@@ -767,7 +770,7 @@ void api_r_user_add(api_req *r)
 	    !get_str(r, b, "email", "email", &email))
 		goto done;
 	if (!name || !email) {
-		api_failf(r, PD_E_USAGE, 0, NULL, name ? "email" : "display_name", "missing %s",
+		api_failf(r, PD_E_USAGE, 0, NULL, name ? "email" : "display_name", _("missing %s"),
 		          name ? "email" : "display_name");
 		goto done;
 	}
@@ -917,7 +920,7 @@ void api_r_pbx_status(api_req *r)
 	if (pd_pbx_get_public(r->s, cu.id, &p, &st, &has_st, &e) != PD_OK) {
 		if (e.status == PD_E_NOTFOUND)
 			api_failf(r, PD_E_NOTFOUND, 0, NULL, "pbx",
-			          "customer %s has no PBX connection", cu.name);
+			          _("customer %s has no PBX connection"), cu.name);
 		else
 			api_fail(r, &e, 0, NULL);
 	} else {
@@ -939,7 +942,7 @@ static void pbx_hook(api_req *r, pd_api_pbx_op op)
 	pd_err_clear(&e);
 	if (!h->pbx_action)
 		api_failf(r, PD_E_UNAVAILABLE, 0, NULL, "pbx",
-		          "the PBX links run in provdesk serve, which is not serving this API");
+		          _("the PBX links run in provdesk serve, which is not serving this API"));
 	else {
 		json_t *reply = NULL;
 		if (h->pbx_action(h->ctx, op, r->s, cu.id, &reply, &e) != PD_OK) {
@@ -969,7 +972,7 @@ void api_r_events(api_req *r)
 	if (!h->events_open || !h->events_next || !h->events_close)
 		api_failf(
 		    r, PD_E_UNAVAILABLE, 0, NULL, NULL,
-		    "the live state comes from provdesk serve, which is not serving this API");
+		    _("the live state comes from provdesk serve, which is not serving this API"));
 	else {
 		/* a browser's EventSource sends the id of the last event it had
 		 * when it reconnects: the stream is of states, not a log, so it
@@ -981,7 +984,7 @@ void api_r_events(api_req *r)
 		if (!ok)
 			api_failf(
 			    r, PD_E_USAGE, 0, NULL, "last_event_id",
-			    "Last-Event-ID: the id of an event of this stream (1 to 18 digits)");
+			    _("Last-Event-ID: the id of an event of this stream (1 to 18 digits)"));
 		else
 			r->sse = true;
 	}
@@ -1008,12 +1011,12 @@ void api_r_billing(api_req *r)
 	pd_day first;
 	int ndays;
 	if (!period) {
-		api_failf(r, PD_E_USAGE, 0, NULL, "period", "missing period=YYYY-MM");
+		api_failf(r, PD_E_USAGE, 0, NULL, "period", _("missing period=YYYY-MM"));
 		return;
 	}
 	if (!pd_period_parse(period, &first, &ndays)) {
 		api_failf(r, PD_E_USAGE, 0, NULL, "period",
-		          "period: expected a month as YYYY-MM (e.g. 2026-11), got '%.32s'",
+		          _("period: expected a month as YYYY-MM (e.g. 2026-11), got '%.32s'"),
 		          period);
 		return;
 	}
@@ -1023,7 +1026,7 @@ void api_r_billing(api_req *r)
 	size_t len = 0;
 	FILE *out = open_memstream(&buf, &len);
 	if (!out) {
-		api_failf(r, PD_E_INTERNAL, 0, NULL, NULL, "out of memory");
+		api_failf(r, PD_E_INTERNAL, 0, NULL, NULL, _("out of memory"));
 		return;
 	}
 	pd_billing_writer w;

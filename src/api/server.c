@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/sockios.h>
+#include <locale.h>
 #include <math.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "api_internal.h"
+#include "provdesk/i18n.h"
 #include "provdesk/paths.h"
 #include "provdesk/util.h"
 
@@ -54,6 +56,10 @@ struct pd_api {
 	size_t n_sse;
 	bool sse_closing, sse_quit, sse_thread_on;
 	pthread_t sse_thread;
+	/* the answers' languages (Accept-Language): English (messages of the
+	 * "C" locale, whatever LANG or LANGUAGE the daemon has) and French,
+	 * NULL when the system lacks fr_FR.UTF-8; see request_locale */
+	locale_t loc_en, loc_fr;
 };
 
 /* ---- the router ---- */
@@ -248,6 +254,7 @@ static int rate_take(pd_api *a, int64_t token_id)
 typedef struct {
 	pd_buf body;
 	bool too_big;
+	const char *lang; /* "en", "fr": the answer's language (handle_in_language) */
 } conn_state;
 
 static void client_address(struct MHD_Connection *c, char out[64])
@@ -296,6 +303,8 @@ static enum MHD_Result send_req(api_req *r, int retry_after)
 	}
 	MHD_add_response_header(resp, "Content-Type", ctype);
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "Content-Language", r->lang ? r->lang : "en");
+	MHD_add_response_header(resp, "Vary", "Accept-Language");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (r->etag[0])
 		MHD_add_response_header(resp, "ETag", r->etag);
@@ -485,7 +494,7 @@ static enum MHD_Result send_sse(api_req *r)
 	pthread_mutex_unlock(&a->sse_mu);
 	if (full) {
 		api_failf(r, PD_E_TEMPFAIL, 503, NULL, NULL,
-		          "%d event streams are open already; retry later", SSE_MAX_STREAMS);
+		          _("%d event streams are open already; retry later"), SSE_MAX_STREAMS);
 		return send_req(r, 5);
 	}
 	/* a fixed send buffer: the kernel would otherwise grow it (to
@@ -509,7 +518,7 @@ static enum MHD_Result send_sse(api_req *r)
 		pthread_mutex_lock(&a->sse_mu);
 		a->n_sse--;
 		pthread_mutex_unlock(&a->sse_mu);
-		api_failf(r, PD_E_UNAVAILABLE, 0, NULL, NULL, "the live state is not available");
+		api_failf(r, PD_E_UNAVAILABLE, 0, NULL, NULL, _("the live state is not available"));
 		return send_req(r, 1);
 	}
 	pthread_mutex_lock(&a->sse_mu);
@@ -570,7 +579,7 @@ static void run_idempotent(api_req *r, api_handler fn, const char *key, const ch
 				store_rollback(r->s);
 			if (strcmp(h, hash) != 0)
 				api_failf(r, PD_E_INVALID, 422, NULL, "idempotency_key",
-				          "this Idempotency-Key was used for another request");
+				          _("this Idempotency-Key was used for another request"));
 			else {
 				json_decref(r->doc);
 				r->doc = json_loads(body, 0, NULL);
@@ -578,7 +587,7 @@ static void run_idempotent(api_req *r, api_handler fn, const char *key, const ch
 				r->replayed = true;
 				if (!r->doc)
 					api_failf(r, PD_E_INTERNAL, 0, NULL, NULL,
-					          "the kept answer cannot be read");
+					          _("the kept answer cannot be read"));
 			}
 			free(h);
 			free(body);
@@ -638,6 +647,7 @@ static enum MHD_Result handle(pd_api *a, struct MHD_Connection *conn, const char
 	r.body = cs->body.s ? cs->body.s : "";
 	r.body_len = cs->body.len;
 	r.status = 200;
+	r.lang = cs->lang;
 	int retry_after = 0;
 	char pbuf[1024];
 	pd_err e;
@@ -645,13 +655,13 @@ static enum MHD_Result handle(pd_api *a, struct MHD_Connection *conn, const char
 
 	if (cs->too_big) {
 		api_failf(&r, PD_E_USAGE, 413, "too_large", "body",
-		          "the request body is larger than %zu bytes", a->o.max_body);
+		          _("the request body is larger than %zu bytes"), a->o.max_body);
 		goto send;
 	}
 	bool bad = !utf8_ok(url);
 	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, arg_check, &bad);
 	if (bad) {
-		api_failf(&r, PD_E_USAGE, 0, NULL, "url", "the URL is not valid UTF-8");
+		api_failf(&r, PD_E_USAGE, 0, NULL, "url", _("the URL is not valid UTF-8"));
 		goto send;
 	}
 	size_t hit = N_ROUTES;
@@ -671,10 +681,10 @@ static enum MHD_Result handle(pd_api *a, struct MHD_Connection *conn, const char
 	if (hit == N_ROUTES) {
 		if (path_known)
 			api_failf(&r, PD_E_USAGE, 405, "method_not_allowed", NULL,
-			          "%.16s is not allowed here (allowed: %s)", method, allow.s);
+			          _("%.16s is not allowed here (allowed: %s)"), method, allow.s);
 		else
-			api_failf(&r, PD_E_NOTFOUND, 404, NULL, "url", "no such resource: %.200s",
-			          url);
+			api_failf(&r, PD_E_NOTFOUND, 404, NULL, "url",
+			          _("no such resource: %.200s"), url);
 		pd_buf_free(&allow);
 		goto send;
 	}
@@ -684,7 +694,7 @@ static enum MHD_Result handle(pd_api *a, struct MHD_Connection *conn, const char
 		const char *auth = api_header(&r, "Authorization");
 		if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
 			api_failf(&r, PD_E_AUTH, 401, "unauthorized", "authorization",
-			          "an API token is required: Authorization: Bearer TOKEN");
+			          _("an API token is required: Authorization: Bearer TOKEN"));
 			goto send;
 		}
 		r.s = thread_store(a, &e);
@@ -699,13 +709,13 @@ static enum MHD_Result handle(pd_api *a, struct MHD_Connection *conn, const char
 		}
 		if (!(routes[hit].scopes & (1 << r.tok.scope))) {
 			api_failf(&r, PD_E_AUTH, 403, "forbidden", "scope",
-			          "token '%s' has scope %s, which may not %s %s", r.tok.name,
+			          _("token '%s' has scope %s, which may not %s %s"), r.tok.name,
 			          pd_api_scope_name(r.tok.scope), method, routes[hit].pattern);
 			goto send;
 		}
 		if ((retry_after = rate_take(a, r.tok.id)) > 0) {
 			api_failf(&r, PD_E_TEMPFAIL, 429, "rate_limited", NULL,
-			          "too many requests for token '%s'; retry in %d s", r.tok.name,
+			          _("too many requests for token '%s'; retry in %d s"), r.tok.name,
 			          retry_after);
 			goto send;
 		}
@@ -717,19 +727,19 @@ static enum MHD_Result handle(pd_api *a, struct MHD_Connection *conn, const char
 		if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
 		    (ct[16] && ct[16] != ';' && ct[16] != ' ')) {
 			api_failf(&r, PD_E_USAGE, 415, "unsupported_media_type", "content_type",
-			          "a request body must be application/json");
+			          _("a request body must be application/json"));
 			goto send;
 		}
 	}
 	const char *key = api_header(&r, "Idempotency-Key");
 	if (key && !routes[hit].idempotent_post) {
 		api_failf(&r, PD_E_USAGE, 0, NULL, "idempotency_key",
-		          "Idempotency-Key is taken on POST of a create or an action only");
+		          _("Idempotency-Key is taken on POST of a create or an action only"));
 		goto send;
 	}
 	if (key && !key_ok(key)) {
 		api_failf(&r, PD_E_USAGE, 0, NULL, "idempotency_key",
-		          "Idempotency-Key: 1 to %d visible ASCII characters", MAX_IDEM_KEY);
+		          _("Idempotency-Key: 1 to %d visible ASCII characters"), MAX_IDEM_KEY);
 		goto send;
 	}
 	if (key)
@@ -752,6 +762,62 @@ send:;
 	return ret;
 }
 
+/* The client's choice of language (RFC 9110 Accept-Language): among the
+ * ranges we speak (fr…, en…, *), the one of highest weight, the first on a
+ * tie; French only when that one is French. No header: English. */
+static bool wants_french(const char *al)
+{
+	double best = -1;
+	bool fr = false;
+	while (al && *al) {
+		const char *end = strchr(al, ',');
+		size_t n = end ? (size_t)(end - al) : strlen(al);
+		char item[64];
+		if (n < sizeof item) {
+			memcpy(item, al, n);
+			item[n] = 0;
+			char *semi = strchr(item, ';');
+			double q = 1;
+			if (semi) {
+				*semi = 0;
+				const char *qp = strstr(semi + 1, "q=");
+				if (qp)
+					q = strtod(qp + 2, NULL);
+			}
+			char *tag = item;
+			while (*tag == ' ' || *tag == '\t')
+				tag++;
+			for (char *t = tag + strlen(tag);
+			     t > tag && (t[-1] == ' ' || t[-1] == '\t');)
+				*--t = 0;
+			bool is_fr = !strncasecmp(tag, "fr", 2) && (!tag[2] || tag[2] == '-');
+			bool is_en = !strncasecmp(tag, "en", 2) && (!tag[2] || tag[2] == '-');
+			if ((is_fr || is_en || !strcmp(tag, "*")) && q > 0 && q > best) {
+				best = q;
+				fr = is_fr;
+			}
+		}
+		al = end ? end + 1 : NULL;
+	}
+	return fr;
+}
+
+/* Runs a request in its client's language: messages of core, store and the
+ * API itself (gettext follows the thread's uselocale); `code` and `field`
+ * never change. Content-Language says which was used. */
+static enum MHD_Result handle_in_language(pd_api *a, struct MHD_Connection *conn, const char *url,
+                                          const char *method, conn_state *cs)
+{
+	bool fr = a->loc_fr && wants_french(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	                                                                "Accept-Language"));
+	locale_t prev = a->loc_en ? uselocale(fr ? a->loc_fr : a->loc_en) : (locale_t)0;
+	cs->lang = fr ? "fr" : "en";
+	enum MHD_Result ret = handle(a, conn, url, method, cs);
+	if (prev)
+		uselocale(prev);
+	return ret;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -771,7 +837,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			if (errno || *end || n > a->o.max_body) {
 				/* refused before a byte of the body is read */
 				cs->too_big = true;
-				return handle(a, conn, url, method, cs);
+				return handle_in_language(a, conn, url, method, cs);
 			}
 		}
 		return MHD_YES;
@@ -786,7 +852,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	return handle(a, conn, url, method, cs);
+	return handle_in_language(a, conn, url, method, cs);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -864,19 +930,20 @@ static pd_status parse_listen(const char *l, struct sockaddr_storage *ss, pd_err
 	char host[128];
 	const char *port;
 	if (!l || !*l)
-		return pd_fail(e, PD_E_CONFIG, "api.listen", "no address to listen on (ADDR:PORT)");
+		return pd_fail(e, PD_E_CONFIG, "api.listen",
+		               _("no address to listen on (ADDR:PORT)"));
 	if (l[0] == '[') {
 		const char *end = strchr(l, ']');
 		if (!end || end[1] != ':' || (size_t)(end - l - 1) >= sizeof host)
-			return pd_fail(e, PD_E_CONFIG, "api.listen", "'%.100s' is not [IPv6]:PORT",
-			               l);
+			return pd_fail(e, PD_E_CONFIG, "api.listen",
+			               _("'%.100s' is not [IPv6]:PORT"), l);
 		snprintf(host, sizeof host, "%.*s", (int)(end - l - 1), l + 1);
 		port = end + 2;
 	} else {
 		const char *c = strrchr(l, ':');
 		if (!c || (size_t)(c - l) >= sizeof host || memchr(l, ':', (size_t)(c - l)))
 			return pd_fail(e, PD_E_CONFIG, "api.listen",
-			               "'%.100s' is not ADDR:PORT (an IPv6 address in brackets)",
+			               _("'%.100s' is not ADDR:PORT (an IPv6 address in brackets)"),
 			               l);
 		snprintf(host, sizeof host, "%.*s", (int)(c - l), l);
 		port = c + 1;
@@ -884,13 +951,14 @@ static pd_status parse_listen(const char *l, struct sockaddr_storage *ss, pd_err
 	char *end;
 	long p = strtol(port, &end, 10);
 	if (!*port || *end || p < 0 || p > 65535)
-		return pd_fail(e, PD_E_CONFIG, "api.listen", "'%.100s': the port is 0 to 65535", l);
+		return pd_fail(e, PD_E_CONFIG, "api.listen", _("'%.100s': the port is 0 to 65535"),
+		               l);
 	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
 	                         .ai_socktype = SOCK_STREAM};
 	struct addrinfo *res = NULL;
 	if (getaddrinfo(host, port, &hints, &res) != 0 || !res)
 		return pd_fail(e, PD_E_CONFIG, "api.listen",
-		               "'%.100s': not a numeric IPv4 or IPv6 address", l);
+		               _("'%.100s': not a numeric IPv4 or IPv6 address"), l);
 	memset(ss, 0, sizeof *ss);
 	memcpy(ss, res->ai_addr, res->ai_addrlen);
 	freeaddrinfo(res);
@@ -901,7 +969,7 @@ pd_status pd_api_start(const pd_api_opts *o, pd_api **out, pd_err *e)
 {
 	*out = NULL;
 	if (!o->db_path || !o->store.catalogue)
-		return pd_fail(e, PD_E_USAGE, "api", "the API needs a database and a catalogue");
+		return pd_fail(e, PD_E_USAGE, "api", _("the API needs a database and a catalogue"));
 	struct sockaddr_storage ss;
 	pd_status st = parse_listen(o->listen, &ss, e);
 	if (st != PD_OK)
@@ -910,22 +978,30 @@ pd_status pd_api_start(const pd_api_opts *o, pd_api **out, pd_err *e)
 	if (!tls && !(o->key_path && *o->key_path)) {
 		if (!o->allow_plain)
 			return pd_fail(e, PD_E_CONFIG, "api.cert",
-			               "HTTPS needs [api] cert and key (plain HTTP only with "
-			               "allow_plain = yes on a loopback address)");
+			               _("HTTPS needs [api] cert and key (plain HTTP only with "
+			                 "allow_plain = yes on a loopback address)"));
 		if (!loopback((struct sockaddr *)&ss))
 			return pd_fail(e, PD_E_CONFIG, "api.allow_plain",
-			               "plain HTTP is refused on %s: only a loopback address "
-			               "(127.0.0.1, ::1) may serve without TLS",
+			               _("plain HTTP is refused on %s: only a loopback address "
+			                 "(127.0.0.1, ::1) may serve without TLS"),
 			               o->listen);
 	} else if (!tls || !(o->key_path && *o->key_path))
 		return pd_fail(e, PD_E_CONFIG, tls ? "api.key" : "api.cert",
-		               "HTTPS needs both [api] cert and key");
+		               _("HTTPS needs both [api] cert and key"));
 	if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
 		return pd_fail(e, PD_E_CONFIG, "api.cert",
-		               "this libmicrohttpd was built without TLS");
+		               _("this libmicrohttpd was built without TLS"));
 
 	pd_api *a = xcalloc(1, sizeof *a);
 	a->o = *o;
+	locale_t base = newlocale(LC_ALL_MASK, "C.UTF-8", (locale_t)0);
+	a->loc_en = base ? newlocale(LC_MESSAGES_MASK, "C", base) : (locale_t)0;
+	if (base && !a->loc_en)
+		freelocale(base);
+	locale_t fr_base = a->loc_en ? duplocale(a->loc_en) : (locale_t)0;
+	a->loc_fr = fr_base ? newlocale(LC_MESSAGES_MASK, "fr_FR.UTF-8", fr_base) : (locale_t)0;
+	if (fr_base && !a->loc_fr)
+		freelocale(fr_base);
 	a->db_path = xstrdup(o->db_path);
 	pd_config_defaults(&a->cfg_default);
 	if (!a->o.max_body)
@@ -951,8 +1027,8 @@ pd_status pd_api_start(const pd_api_opts *o, pd_api **out, pd_err *e)
 	    o->openapi_path ? xstrdup(o->openapi_path) : pd_path_find_data(NULL, "openapi.json");
 	a->openapi = oa_path ? slurp(oa_path, 4 << 20, &a->openapi_len) : NULL;
 	if (!a->openapi) {
-		pd_fail(e, PD_E_CONFIG, "api", "cannot read the OpenAPI document %s",
-		        oa_path ? oa_path : "openapi.json (data directory)");
+		pd_fail(e, PD_E_CONFIG, "api", _("cannot read the OpenAPI document %s"),
+		        oa_path ? oa_path : _("openapi.json (data directory)"));
 		free(oa_path);
 		pd_api_stop(a);
 		return PD_E_CONFIG;
@@ -963,7 +1039,7 @@ pd_status pd_api_start(const pd_api_opts *o, pd_api **out, pd_err *e)
 		a->key = slurp(o->key_path, 1 << 20, NULL);
 		if (!a->cert || !a->key) {
 			pd_fail(e, PD_E_CONFIG, a->cert ? "api.key" : "api.cert",
-			        "cannot read %s: %s", a->cert ? o->key_path : o->cert_path,
+			        _("cannot read %s: %s"), a->cert ? o->key_path : o->cert_path,
 			        strerror(errno));
 			pd_api_stop(a);
 			return PD_E_CONFIG;
@@ -973,8 +1049,8 @@ pd_status pd_api_start(const pd_api_opts *o, pd_api **out, pd_err *e)
 	a->d = start_mhd(a, &ss, MHD_INVALID_SOCKET);
 	if (!a->d) {
 		int err = errno;
-		pd_fail(e, PD_E_UNAVAILABLE, "api.listen", "cannot serve on %s: %s", o->listen,
-		        err ? strerror(err) : "libmicrohttpd refused to start");
+		pd_fail(e, PD_E_UNAVAILABLE, "api.listen", _("cannot serve on %s: %s"), o->listen,
+		        err ? strerror(err) : _("libmicrohttpd refused to start"));
 		pd_api_stop(a);
 		return PD_E_UNAVAILABLE;
 	}
@@ -982,7 +1058,8 @@ pd_status pd_api_start(const pd_api_opts *o, pd_api **out, pd_err *e)
 	a->port = di ? di->port : 0;
 	if (a->o.hooks.events_open) {
 		if (pthread_create(&a->sse_thread, NULL, sse_ticker, a) != 0) {
-			pd_fail(e, PD_E_INTERNAL, "api", "cannot start the event streams' thread");
+			pd_fail(e, PD_E_INTERNAL, "api",
+			        _("cannot start the event streams' thread"));
 			pd_api_stop(a);
 			return PD_E_INTERNAL;
 		}
@@ -999,15 +1076,15 @@ pd_status pd_api_reload_tls(pd_api *a, const char *cert_path, const char *key_pa
 	if (!a->cert)
 		return pd_fail(
 		    e, PD_E_CONFIG, "api.cert",
-		    "the API serves plain HTTP: restart provdesk serve to turn on HTTPS");
+		    _("the API serves plain HTTP: restart provdesk serve to turn on HTTPS"));
 	char *cert = cert_path ? slurp(cert_path, 1 << 20, NULL) : NULL;
 	char *key = key_path ? slurp(key_path, 1 << 20, NULL) : NULL;
 	if (!cert || !key) {
 		int err = errno;
 		pd_fail(e, PD_E_CONFIG, cert ? "api.key" : "api.cert",
-		        "cannot read %s: %s; the API keeps its certificate",
-		        cert ? (key_path ? key_path : "(none)")
-		             : (cert_path ? cert_path : "(none)"),
+		        _("cannot read %s: %s; the API keeps its certificate"),
+		        cert ? (key_path ? key_path : _("(none)"))
+		             : (cert_path ? cert_path : _("(none)")),
 		        strerror(err));
 		free(cert);
 		wipe_free(key);
@@ -1017,7 +1094,7 @@ pd_status pd_api_reload_tls(pd_api *a, const char *cert_path, const char *key_pa
 	if (fd == MHD_INVALID_SOCKET) {
 		free(cert);
 		wipe_free(key);
-		return pd_fail(e, PD_E_INTERNAL, "api", "cannot hand the listening socket over");
+		return pd_fail(e, PD_E_INTERNAL, "api", _("cannot hand the listening socket over"));
 	}
 	char *old_cert = a->cert, *old_key = a->key;
 	a->cert = cert;
@@ -1037,10 +1114,11 @@ pd_status pd_api_reload_tls(pd_api *a, const char *cert_path, const char *key_pa
 		old_cert = cert;
 		old_key = key;
 		a->d = start_mhd(a, NULL, fd);
-		st = pd_fail(e, PD_E_CONFIG, "api.cert",
-		             "%s or %s is not a usable PEM certificate and key; the API keeps its "
-		             "certificate",
-		             cert_path, key_path);
+		st =
+		    pd_fail(e, PD_E_CONFIG, "api.cert",
+		            _("%s or %s is not a usable PEM certificate and key; the API keeps its "
+		              "certificate"),
+		            cert_path, key_path);
 	}
 	/* the event streams end (their clients reconnect, to the new
 	 * certificate): libmicrohttpd stops no daemon with one parked */
@@ -1050,7 +1128,8 @@ pd_status pd_api_reload_tls(pd_api *a, const char *cert_path, const char *key_pa
 	free(old_cert);
 	wipe_free(old_key);
 	if (!a->d)
-		return pd_fail(e, PD_E_UNAVAILABLE, "api", "the API stopped: cannot serve again");
+		return pd_fail(e, PD_E_UNAVAILABLE, "api",
+		               _("the API stopped: cannot serve again"));
 	return st;
 }
 
@@ -1092,5 +1171,9 @@ void pd_api_stop(pd_api *a)
 	free(a->openapi);
 	free(a->db_path);
 	pd_config_free(&a->cfg_default);
+	if (a->loc_fr)
+		freelocale(a->loc_fr);
+	if (a->loc_en)
+		freelocale(a->loc_en);
 	free(a);
 }

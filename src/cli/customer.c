@@ -332,8 +332,9 @@ static int show_customer(pd_cli *c, const pd_customer *cu, const char *warning)
 			       pbx.template_name ? pbx.template_name : "");
 			printf(
 			    _("  %s, sync users %s, monitor %s, auto-provision sub-accounts %s\n"),
-			    pbx.enabled ? _("enabled") : _("disabled"), pbx.sync_users ? _("yes") : _("no"),
-			    pbx.monitor ? _("yes") : _("no"), pbx.auto_provision ? _("yes") : _("no"));
+			    pbx.enabled ? _("enabled") : _("disabled"),
+			    pbx.sync_users ? _("yes") : _("no"), pbx.monitor ? _("yes") : _("no"),
+			    pbx.auto_provision ? _("yes") : _("no"));
 			if (has_st)
 				printf(_("  status: %s%s%s\n"), pst.state ? pst.state : "",
 				       pst.last_error ? " — " : "",

@@ -47,6 +47,33 @@ expect "unknown path: 404" 404 .error.code notfound
 call PUT /v1/customers "${AP[@]}"
 expect "wrong method: 405" 405 .error.code method_not_allowed
 
+# ---- the answers' language: Accept-Language; code and field never change ----
+if locale -a 2>/dev/null | grep -qix 'fr_FR.utf-\?8'; then
+	call GET /v1/nothing "${AP[@]}" -H 'Accept-Language: fr-CH, fr;q=0.9, en;q=0.8'
+	expect "Accept-Language fr: the API's message in French" 404 .error.message \
+		"aucune ressource : /v1/nothing"
+	eq "… the code stays" "$(jl .error.code)" notfound
+	eq "… Content-Language says French" "$(hdr Content-Language)" fr
+	call POST /v1/customers "${AP[@]}" "${J[@]}" -H 'Accept-Language: fr' -d '{"name": "Langue",
+		"product_type": "analytics-pro", "country": "FR", "admin_name": "A", "admin_email": "a b@x.example"}'
+	expect "a core rule in French, its field unchanged" 422 .error.field admin_email
+	check "… the message is core's, in French" grep -q "ne doit pas contenir d'espaces" "$TMP/last"
+	call GET /v1/nothing "${AP[@]}" -H 'Accept-Language: de, en;q=0.5, fr;q=0.4'
+	expect "English weighed above French: English" 404 .error.message "no such resource: /v1/nothing"
+	eq "… Content-Language says English" "$(hdr Content-Language)" en
+	# an API whose process runs in French answers in English unless asked
+	U_EN=$U
+	LC_ALL=fr_FR.UTF-8 serve U --allow-plain || exit 1
+	call GET /v1/nothing "${AP[@]}"
+	expect "a daemon in French: English without Accept-Language" 404 .error.message \
+		"no such resource: /v1/nothing"
+	call GET /v1/nothing "${AP[@]}" -H 'Accept-Language: fr'
+	expect "… and French when asked" 404 .error.message "aucune ressource : /v1/nothing"
+	U=$U_EN
+else
+	ok "the answers' language: skipped, fr_FR.UTF-8 is not generated # SKIP"
+fi
+
 # ---- create: the whole wizard in one request ----
 call GET /v1/customers "${AR[@]}"
 expect "empty list" 200 '.customers | length' 0

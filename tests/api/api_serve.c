@@ -14,6 +14,7 @@
 
 #include "provdesk/api.h"
 #include "provdesk/catalogue.h"
+#include "provdesk/i18n.h"
 #include "provdesk/pbx_driver.h"
 #include "provdesk/util.h"
 
@@ -61,6 +62,7 @@ static void fake_events_close(void *stream)
 
 int main(int argc, char **argv)
 {
+	pd_i18n_init(); /* as provdesk's main: the answers' languages */
 	pd_api_opts o;
 	memset(&o, 0, sizeof o);
 	o.listen = "127.0.0.1:0";

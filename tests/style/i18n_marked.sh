@@ -27,7 +27,7 @@ root=${PROVDESK_SOURCE_ROOT:-$(cd "$here/../.." && pwd)}
 
 # The folders whose strings must be marked (the other layers join as they
 # are translated).
-COVERED=(src/ui src/cli src/core src/store src/mail src/objects)
+COVERED=(src/ui src/cli src/core src/store src/mail src/objects src/api)
 
 check() {
 	python3 - "$root" "${PD_I18N_ALLOW:-$here/i18n_allow.txt}" "$@" <<'PY'
@@ -42,6 +42,8 @@ NOT_TEXT_CALLS = {
     'json_object_get', 'json_object_set', 'json_object_set_new', 'json_pack', 'json_unpack',
     'sqlite3_prepare_v2', 'pd_path_find_data', 'ui_key_parse', 'ui_keymap_lookup_name',
     'store_lock_file', 'sscanf', 'strtok_r', 'fnmatch', 'regcomp',
+    # HTTP header names (src/api)
+    'MHD_add_response_header', 'MHD_lookup_connection_value', 'api_header',
 }
 MARKS = {'_', 'N_', 'P_'}
 

@@ -695,8 +695,7 @@ bool pd_wiz_key_in_step(const char *key, pd_wiz_step step)
 		return !strcmp(key, "name") || !strcmp(key, "product_type") ||
 		       !strcmp(key, "reference") || !strcmp(key, "country") ||
 		       !strcmp(key, "time_zone") || !strcmp(key, "locale") ||
-		       !strcmp(key, "notes") ||
-		       !strcmp(key, "trial") || !strcmp(key, "trial_end");
+		       !strcmp(key, "notes") || !strcmp(key, "trial") || !strcmp(key, "trial_end");
 	case PD_WIZ_USER:
 		return !strncmp(key, "admin_", 6);
 	case PD_WIZ_PBX:
