@@ -51,6 +51,8 @@ check "the grid's column titles are French and whole" \
 check "the grid's header is not cut" header_whole 2
 check "the position is French" screen_re "1 sur 2 *$"
 check "a status is French" wait_for "actif"
+check "the PBX column's word is French and whole at 80 columns" \
+	wait_until 20 screen_re "^Acme Télécom .* (suivi|surveillance) "
 check "the key bar is French, each label whole" \
 	bar_has F1Aide F3Filtrer F5Modèles F6Tri F7Nouveau F8Catal\\. F9Effacés F10Quitter
 check "the grid's lines fit 80 columns" lines_fit
