@@ -108,6 +108,11 @@ void pd_catalogue_free(pd_catalogue *c);
 
 const pd_product_type *pd_catalogue_product(const pd_catalogue *c, const char *key);
 const pd_role *pd_catalogue_role(const pd_catalogue *c, const char *key);
+/* A word of the catalogue as people read it (a role's name or description,
+ * a product's description, a platform's name, a PBX field's label): its
+ * translation when the default catalogue's words have one (po/catalogue_strings.c),
+ * else as written. NULL stays NULL. Never for --json or the API: data. */
+const char *pd_catalogue_text(const char *s);
 const pd_platform *pd_catalogue_platform(const pd_catalogue *c, const char *key);
 bool pd_product_sold_in(const pd_product_type *p, const char *country);
 bool pd_product_allows_platform(const pd_product_type *p, const char *platform);

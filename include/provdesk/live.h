@@ -38,11 +38,12 @@ typedef enum {
 	PD_AGENT_OFFLINE
 } pd_agent_state;
 
+const char *pd_call_state_name(pd_call_state s); /* in the messages' language: "Queued", "Ringing",
+                                                    "Connected", "Held", "Ended" */
 const char *
-pd_call_state_name(pd_call_state s);         /* "Queued", "Ringing", "Connected", "Held", "Ended" */
-const char *pd_call_dir_name(pd_call_dir d); /* "inbound", "outbound", "internal" */
-const char *
-pd_agent_state_name(pd_agent_state s); /* "Logged off", "Available", …, "Not ready", "Offline" */
+pd_call_dir_name(pd_call_dir d); /* in the messages' language: "inbound", "outbound", "internal" */
+const char *pd_agent_state_name(pd_agent_state s); /* in the messages' language: "Logged off",
+                                                      "Available", …, "Not ready", "Offline" */
 
 typedef struct {
 	char *endpoint;     /* "1001" */

@@ -95,9 +95,10 @@ int pd_cli_catalogue_cmd(pd_cli *c, int argc, char **argv)
 		pd_table t;
 		pd_table_init(&t, 4, heads, NULL);
 		for (size_t i = 0; i < cat->n_roles; i++) {
-			const char *cells[4] = {cat->roles[i].key, cat->roles[i].name,
-			                        cat->roles[i].manages_users ? "yes" : "no",
-			                        cat->roles[i].description};
+			const char *cells[4] = {cat->roles[i].key,
+			                        pd_catalogue_text(cat->roles[i].name),
+			                        cat->roles[i].manages_users ? _("yes") : _("no"),
+			                        pd_catalogue_text(cat->roles[i].description)};
 			pd_table_row(&t, cells);
 		}
 		pd_table_print(&t, stdout);

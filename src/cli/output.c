@@ -133,7 +133,7 @@ void pd_table_users(pd_table *t, const pd_catalogue *cat, const pd_user *u, size
 		    u[i].display_name,
 		    u[i].email,
 		    u[i].extension ? u[i].extension : u[i].endpoint,
-		    r ? r->name : (u[i].role ? u[i].role : _("(none)")),
+		    r ? pd_catalogue_text(r->name) : (u[i].role ? u[i].role : _("(none)")),
 		    pd_invite_state_label(u[i].invite),
 		    u[i].synced ? _("pbx") : (u[i].primary ? _("primary") : _("console")),
 		    u[i].device_state,

@@ -323,7 +323,8 @@ static void print_fields(const pd_catalogue *cat, FILE *out)
 	      out);
 	for (size_t i = 0; i < cat->n_platforms; i++) {
 		const pd_platform *pl = &cat->platforms[i];
-		fprintf(out, "  %s (%s)%s\n", pl->key, pl->name ? pl->name : pl->key,
+		fprintf(out, "  %s (%s)%s\n", pl->key,
+		        pl->name ? pd_catalogue_text(pl->name) : pl->key,
 		        pl->supported ? "" : _(": no driver yet, add it --disabled"));
 		for (size_t j = 0; j < pl->n_fields; j++) {
 			const pd_platform_field *f = &pl->fields[j];
@@ -347,7 +348,8 @@ static void print_fields(const pd_catalogue *cat, FILE *out)
 				         f->type == PD_FIELD_PATH  ? "FILE"
 				         : f->type == PD_FIELD_INT ? "N"
 				                                   : "TEXT");
-			fprintf(out, "    %-38s %s%s%s%s%s\n", form, f->label ? f->label : f->key,
+			fprintf(out, "    %-38s %s%s%s%s%s\n", form,
+			        f->label ? pd_catalogue_text(f->label) : f->key,
 			        f->required ? _(", required") : "",
 			        f->default_value ? _(", default ") : "",
 			        f->default_value ? f->default_value : "",

@@ -4,6 +4,7 @@
  * wrong types, duplicates, negative prices, unknown platforms and bad
  * country codes are errors naming the file, the line and the key path. */
 #include "provdesk/catalogue.h"
+#include "provdesk/i18n.h"
 #include "provdesk/model.h"
 
 #include <ctype.h>
@@ -775,6 +776,11 @@ const pd_product_type *pd_catalogue_product(const pd_catalogue *c, const char *k
 		if (c->types[i].key && !strcmp(c->types[i].key, key))
 			return &c->types[i];
 	return NULL;
+}
+
+const char *pd_catalogue_text(const char *s)
+{
+	return s && *s ? gettext(s) : s; /* gettext("") is the catalogue's header */
 }
 
 const pd_role *pd_catalogue_role(const pd_catalogue *c, const char *key)

@@ -196,9 +196,13 @@ pd_status pd_role_resolve(const pd_catalogue *cat, const char *in, const char **
 	for (size_t i = 0; k && i < cat->n_roles; i++) {
 		char *a = pd_fold_key(cat->roles[i].key);
 		char *b = pd_fold_key(cat->roles[i].name);
-		bool hit = (a && strcmp(a, k) == 0) || (b && strcmp(b, k) == 0);
+		/* the name as the user reads it too ("Superviseur" in French) */
+		char *c = pd_fold_key(pd_catalogue_text(cat->roles[i].name));
+		bool hit = (a && strcmp(a, k) == 0) || (b && strcmp(b, k) == 0) ||
+		           (c && strcmp(c, k) == 0);
 		free(a);
 		free(b);
+		free(c);
 		if (hit) {
 			*key = cat->roles[i].key;
 			free(k);

@@ -1,6 +1,8 @@
 /* Shared live state: see include/provdesk/live.h. The lock is held only to
  * swap pointers or copy a customer's arrays; element frees happen outside. */
 #include "provdesk/live.h"
+#include "provdesk/i18n.h"
+#include "provdesk/link_state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,21 +42,23 @@ int64_t pd_live_now_ms(void)
 
 const char *pd_call_state_name(pd_call_state s)
 {
-	static const char *n[] = {"Queued", "Ringing", "Connected", "Held", "Ended"};
-	return (unsigned)s < 5 ? n[s] : "?";
+	static const char *n[] = {N_("Queued"), N_("Ringing"), N_("Connected"), N_("Held"),
+	                          N_("Ended")};
+	return (unsigned)s < 5 ? _(n[s]) : "?";
 }
 
 const char *pd_call_dir_name(pd_call_dir d)
 {
-	static const char *n[] = {"inbound", "outbound", "internal"};
-	return (unsigned)d < 3 ? n[d] : "?";
+	static const char *n[] = {N_("inbound"), N_("outbound"), N_("internal")};
+	return (unsigned)d < 3 ? _(n[d]) : "?";
 }
 
 const char *pd_agent_state_name(pd_agent_state s)
 {
-	static const char *n[] = {"Logged off", "Available", "Ringing",   "On call",
-	                          "On hold",    "Wrap-up",   "Not ready", "Offline"};
-	return (unsigned)s < 8 ? n[s] : "?";
+	static const char *n[] = {N_("Logged off"), N_("Available"), N_("Ringing"),
+	                          N_("On call"),    N_("On hold"),   N_("Wrap-up"),
+	                          N_("Not ready"),  N_("Offline")};
+	return (unsigned)s < 8 ? _(n[s]) : "?";
 }
 
 pd_live *pd_live_new(void)
@@ -196,26 +200,32 @@ void pd_live_status_text(pd_link_state st, int sync_done, int sync_total, int64_
 {
 	switch (st) {
 	case PD_LINK_DISCOVERING:
-		snprintf(buf, n, "syncing %d/%d", sync_done, sync_total);
+		snprintf(buf, n, _("syncing %d/%d"), sync_done, sync_total);
 		break;
 	case PD_LINK_RETRYING:
 	case PD_LINK_PROTOCOL_ERROR: {
 		int64_t s = (retry_at_ms - now_ms + 999) / 1000;
 		if (s < 0)
 			s = 0;
-		const char *pre = st == PD_LINK_PROTOCOL_ERROR ? "protocol error, " : "";
+		bool proto = st == PD_LINK_PROTOCOL_ERROR;
 		if (last_error && *last_error)
-			snprintf(buf, n, "%sretrying in %llds (%s)", pre, (long long)s, last_error);
+			snprintf(buf, n,
+			         proto ? _("protocol error, retrying in %llds (%s)")
+			               : _("retrying in %llds (%s)"),
+			         (long long)s, last_error);
 		else
-			snprintf(buf, n, "%sretrying in %llds", pre, (long long)s);
+			snprintf(buf, n,
+			         proto ? _("protocol error, retrying in %llds")
+			               : _("retrying in %llds"),
+			         (long long)s);
 		break;
 	}
 	case PD_LINK_MONITORING:
 		/* a monitoring link's "error" is a warning: its PBX's input was capped */
 		if (last_error && *last_error)
-			snprintf(buf, n, "monitoring (%s)", last_error);
+			snprintf(buf, n, _("monitoring (%s)"), last_error);
 		else
-			snprintf(buf, n, "monitoring");
+			snprintf(buf, n, "%s", pd_link_state_label(st));
 		break;
 	default:
 		snprintf(buf, n, "%s", pd_link_state_label(st));

@@ -43,7 +43,7 @@ void ui_platform_fields_init(struct ui_platform_fields *x, const pd_catalogue *c
 			x->keys[x->n++] = f->key;
 			x->spec[x->n_spec++] = (struct ui_fspec){
 			    .key = f->key,
-			    .label = f->label ? f->label : f->key,
+			    .label = f->label ? pd_catalogue_text(f->label) : f->key,
 			    .kind = f->type == PD_FIELD_BOOL ? UI_F_TOGGLE : UI_F_TEXT,
 			    .width = f->type == PD_FIELD_BOOL  ? 8
 			             : f->type == PD_FIELD_INT ? 8

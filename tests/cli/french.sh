@@ -69,7 +69,7 @@ for label in "Type de produit : analytics-pro" "Pays :            FR" "Locale : 
 	check "show: '$label'" grep -qF "$label" "$TMP/out"
 done
 check "show: no English label left" bash -c "! grep -qE '^(Name|Product type|Country|Status|Time zone):' '$TMP/out'"
-check "show: the users table's words" grep -qE "^#1 +Hélène +helene@dupont.example +Customer Administrator +en file +principal *$" "$TMP/out"
+check "show: the users table's words" grep -qE "^#1 +Hélène +helene@dupont.example +Administrateur client +en file +principal *$" "$TMP/out"
 check "show: no PBX, in French" grep -qxF "  aucun" "$TMP/out"
 # the country's name in the language of the messages, from iso-codes
 fr customer create --name "Müller GmbH" --product-type analytics-pro --country DE \

@@ -2,6 +2,9 @@
 # wrapper writing the exit code to $TMP/exit (stderr to $TMP/exit.stderr),
 # polling waits with deadlines (never fixed sleeps), send-keys -l for UTF-8
 # text. Needs common.sh (TMP, DB, UI_WAIT) and PROG, the provdesk binary.
+# Each helper names the console's session exactly ("=t:"): a bare "t" is
+# first looked up as a window of the current session, and a test's second
+# session (t2) becomes the current one (the likely way wizard_lock.sh's F10 once reached the second console).
 T() { tmux -S "$TMP/tmux.sock" "$@"; }
 pd_on_exit 'T kill-server 2>/dev/null'
 
@@ -24,7 +27,7 @@ start_console() {
 		-e XDG_DATA_HOME="$XDG_DATA_HOME" "${envs[@]}" \
 		"exec env TERM='$term' sh -c '\"\$0\" $args 2> \"\$1.stderr\"; echo \$? > \"\$1\"' '$PROG' '$TMP/exit'"
 }
-screen() { T capture-pane -p -t t; }
+screen() { T capture-pane -p -t '=t:'; }
 # wait_for TEXT [SECONDS]: poll the screen until TEXT shows
 wait_for() {
 	local d=$((SECONDS + ${2:-$UI_WAIT}))
@@ -58,9 +61,9 @@ wait_exit() {
 	done
 	cat "$TMP/exit"
 }
-keys() { T send-keys -t t "$@"; }
-type_text() { T send-keys -t t -l "$1"; }
+keys() { T send-keys -t '=t:' "$@"; }
+type_text() { T send-keys -t '=t:' -l "$1"; }
 # the line of the screen containing TEXT
 line_with() { screen | grep -F -- "$1" | head -1; }
 # the console's process (the pane runs sh, the console is its child)
-console_pid() { pgrep -P "$(T display -p -t t '#{pane_pid}')" | head -1; }
+console_pid() { pgrep -P "$(T display -p -t '=t:' '#{pane_pid}')" | head -1; }

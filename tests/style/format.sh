@@ -5,12 +5,12 @@ set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 cf=${CLANG_FORMAT:-clang-format}
 if [[ ${1:-} == --fix ]]; then
-	git ls-files -z '*.c' '*.h' | xargs -0 "$cf" -i
+	git ls-files -z '*.c' '*.h' ':!po/*' | xargs -0 "$cf" -i
 	exit
 fi
 files=()
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-	mapfile -t files < <(git ls-files '*.c' '*.h')
+	mapfile -t files < <(git ls-files '*.c' '*.h' ':!po/*')
 else
 	mapfile -t files < <(find src include tests -name '*.[ch]' | sort)
 fi

@@ -127,11 +127,17 @@ check "the customer view's key bar is French" \
 keys 2
 check "the users' column titles are French" screen_re "^Nom +E-mail +Poste +Rôle +Source / lien"
 check "the customer view's lines fit 80 columns" lines_fit
+check "the users' roles are the catalogue's, in French" wait_for "Administrat"
+keys 3
+check "the PBX tab's catalogue labels are French" wait_for "Vérif. cert. TLS"
+check "the PBX tab's yes and no are French" screen_re "^ *Activée +oui"
+check "the PBX tab's lines fit 80 columns" lines_fit
 
 # ---- the live panel
 keys l
 check "the live panel is French" wait_for "Direct — Acme Télécom"
 check "the live panel shows the lab's agents" wait_for "David Cohen" 30
+check "the agents' states are French" wait_for "Disponible"
 check "the agents' column titles are French and whole" screen_re "^Agents \\([0-9/]+\\) +Interface +Files +État +Depuis *$"
 check "the calls' column titles are French" screen_re "^Appels \\([0-9]+\\) +Dest\\. +Sens +État +File +Agent +Durée *$"
 check "the panels' tabs are French and whole" screen_re "^  Appels et agents +Utilisateurs *$"

@@ -50,14 +50,17 @@ static pd_status cat_create(struct ui_screen *s, void *arg, pd_err *e)
 		free(pl);
 		free(co);
 		if (p->description && *p->description)
-			tv_add(t, xasprintf("    %s", p->description));
+			tv_add(t, xasprintf("    %s", pd_catalogue_text(p->description)));
 	}
 	tv_add(t, xstrdup(""));
 	tv_add(t, xasprintf(_("== Roles (%zu) =="), cat->n_roles));
 	for (size_t i = 0; i < cat->n_roles; i++)
-		tv_add(t, xasprintf("%s (%s)%s — %s", cat->roles[i].name, cat->roles[i].key,
+		tv_add(t, xasprintf("%s (%s)%s — %s", pd_catalogue_text(cat->roles[i].name),
+		                    cat->roles[i].key,
 		                    cat->roles[i].manages_users ? _(", manages users") : "",
-		                    cat->roles[i].description ? cat->roles[i].description : ""));
+		                    cat->roles[i].description
+		                        ? pd_catalogue_text(cat->roles[i].description)
+		                        : ""));
 	tv_add(t, xstrdup(""));
 	tv_add(t, xasprintf(_("== PBX platforms (%zu) =="), cat->n_platforms));
 	for (size_t i = 0; i < cat->n_platforms; i++) {
@@ -70,7 +73,8 @@ static pd_status cat_create(struct ui_screen *s, void *arg, pd_err *e)
 		                                                             : ""));
 		pd_buf b = {0};
 		for (size_t k = 0; k < p->n_fields; k++)
-			pd_buf_printf(&b, "%s%s%s%s", k ? ", " : "", p->fields[k].label,
+			pd_buf_printf(&b, "%s%s%s%s", k ? ", " : "",
+			              pd_catalogue_text(p->fields[k].label),
 			              p->fields[k].required ? "*" : "",
 			              p->fields[k].secret ? _(" (secret)") : "");
 		char *f = pd_buf_steal(&b);

@@ -160,7 +160,7 @@ static void tpl_init(struct ui_form *f, void *vctx)
 	struct ui_choice *c = xcalloc(cat->n_platforms ? cat->n_platforms : 1, sizeof *c);
 	for (size_t i = 0; i < cat->n_platforms; i++) {
 		c[i].value = xstrdup(cat->platforms[i].key);
-		c[i].label = xstrdup(cat->platforms[i].name);
+		c[i].label = xstrdup(pd_catalogue_text(cat->platforms[i].name));
 	}
 	ui_form_set_choices(f, T_PLATFORM, c, cat->n_platforms);
 	ui_choices_free(c, cat->n_platforms);

@@ -31,7 +31,7 @@ static void role_choices(const struct ui_app *app, struct ui_choice **out, size_
 	(*out)[0].label = xstrdup(_("(no role: no access)"));
 	for (size_t i = 0; i < cat->n_roles; i++) {
 		(*out)[i + 1].value = xstrdup(cat->roles[i].key);
-		(*out)[i + 1].label = xstrdup(cat->roles[i].name);
+		(*out)[i + 1].label = xstrdup(pd_catalogue_text(cat->roles[i].name));
 	}
 	*n = cat->n_roles + 1;
 }
@@ -404,7 +404,7 @@ static void pbx_init(struct ui_form *f, void *vctx)
 	c = xcalloc(cat->n_platforms ? cat->n_platforms : 1, sizeof *c);
 	for (size_t i = 0; i < cat->n_platforms; i++) {
 		c[i].value = xstrdup(cat->platforms[i].key);
-		c[i].label = xasprintf("%s%s", cat->platforms[i].name,
+		c[i].label = xasprintf("%s%s", pd_catalogue_text(cat->platforms[i].name),
 		                       cat->platforms[i].supported ? "" : _(" (no driver yet)"));
 	}
 	ui_form_set_choices(f, P_PLATFORM, c, cat->n_platforms);

@@ -738,7 +738,7 @@ static void bulk_menu_done(struct ui_app *app, void *ctx, bool ok, const char *v
 		struct ui_choice *c = xcalloc(cat->n_roles ? cat->n_roles : 1, sizeof *c);
 		for (size_t i = 0; i < cat->n_roles; i++) {
 			c[i].value = xstrdup(cat->roles[i].key);
-			c[i].label = xstrdup(cat->roles[i].name);
+			c[i].label = xstrdup(pd_catalogue_text(cat->roles[i].name));
 		}
 		ui_dialog_pick(app, _("Role for the users without one"), c, cat->n_roles, NULL,
 		               NULL, NULL, bulk_role_done, b);

@@ -232,7 +232,7 @@ static void user_cells(struct ui_app *app, struct cview *v, const pd_user *u, ch
 	t[0] = name;
 	t[1] = u->email ? u->email : "";
 	t[2] = u->extension ? u->extension : u->endpoint ? u->endpoint : "";
-	t[3] = role ? role->name : u->role ? u->role : _("(no access)");
+	t[3] = role ? pd_catalogue_text(role->name) : u->role ? u->role : _("(no access)");
 	t[4] = link;
 	t[5] = u->synced ? "" : invite_of(v, u);
 }
@@ -458,7 +458,7 @@ static void draw_pbx(struct ui_screen *s, struct cview *v, int y0)
 	const pd_pbx *p = &v->pbx;
 	char buf[300];
 	const pd_platform *pl = pd_catalogue_platform(s->app->cat, p->platform);
-	kv(w, y++, s->w, _("Platform"), pl ? pl->name : p->platform, n);
+	kv(w, y++, s->w, _("Platform"), pl ? pd_catalogue_text(pl->name) : p->platform, n);
 	kv(w, y++, s->w, _("Template"), p->template_name ? p->template_name : "—", n);
 	snprintf(buf, sizeof buf, "%s:%d%s", p->host ? p->host : "", p->port,
 	         p->tls ? _(" (TLS)") : "");
@@ -470,19 +470,20 @@ static void draw_pbx(struct ui_screen *s, struct cview *v, int y0)
 		if (!pd_platform_field_is_extra(&pl->fields[i]))
 			continue;
 		char *t = ui_platform_fields_text(&pl->fields[i], p->params_json);
-		kv(w, y++, s->w, pl->fields[i].label ? pl->fields[i].label : pl->fields[i].key, t,
-		   n);
+		kv(w, y++, s->w,
+		   pl->fields[i].label ? pd_catalogue_text(pl->fields[i].label) : pl->fields[i].key,
+		   t, n);
 		free(t);
 	}
 	kv(w, y++, s->w, _("Secret"), _("******** (never shown; edit to replace)"),
 	   ui_role(UI_R_NOTE));
 	kv(w, y++, s->w, _("Enabled"),
-	   p->enabled ? "yes" : _("no — nothing connects until enabled"),
+	   p->enabled ? _("yes") : _("no — nothing connects until enabled"),
 	   ui_role(p->enabled ? UI_R_STATUS_OK : UI_R_STATUS_WARN));
-	kv(w, y++, s->w, _("Sync users"), p->sync_users ? "yes" : "no", n);
-	kv(w, y++, s->w, _("Monitor"), p->monitor ? _("calls and agent status") : "no", n);
+	kv(w, y++, s->w, _("Sync users"), p->sync_users ? _("yes") : _("no"), n);
+	kv(w, y++, s->w, _("Monitor"), p->monitor ? _("calls and agent status") : _("no"), n);
 	kv(w, y++, s->w, _("Sub-accounts"),
-	   p->auto_provision ? _("auto-provisioned (set at creation)") : "no", n);
+	   p->auto_provision ? _("auto-provisioned (set at creation)") : _("no"), n);
 	/* the link's live state when this console's monitor knows it (the
 	 * words and countdown of the grid and the live panel), else the
 	 * stored one */
@@ -509,8 +510,8 @@ static void draw_pbx(struct ui_screen *s, struct cview *v, int y0)
 		kv(w, y++, s->w, _("Status"), buf,
 		   ui_role(ui_live_link_role(fresh ? v->status.link : PD_LINK_DISABLED)));
 	} else {
-		kv(w, y++, s->w, _("Status"), p->enabled ? _("— (no monitor running)") : "disabled",
-		   n);
+		kv(w, y++, s->w, _("Status"),
+		   p->enabled ? _("— (no monitor running)") : _("disabled"), n);
 	}
 	/* a resync's progress (done/total) or result, in place */
 	enum ui_role rr = UI_R_NOTE;
@@ -539,9 +540,9 @@ static void draw_roles(struct ui_screen *s, struct cview *v, int y0)
 	for (size_t r = 0; r < cat->n_roles && y < s->h - 1; r++) {
 		const pd_role *role = &cat->roles[r];
 		char head[300];
-		snprintf(head, sizeof head, "%s%s — %s", role->name,
+		snprintf(head, sizeof head, "%s%s — %s", pd_catalogue_text(role->name),
 		         role->manages_users ? _(" (manages users)") : "",
-		         role->description ? role->description : "");
+		         role->description ? pd_catalogue_text(role->description) : "");
 		ui_put(w, y++, 1, s->w - 2, head, ui_role(UI_R_LABEL) | A_BOLD, false);
 		pd_buf b = {0};
 		for (size_t i = 0; i < v->n_users; i++)

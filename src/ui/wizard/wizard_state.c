@@ -602,8 +602,9 @@ static size_t fields_pbx(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_field *o, 
 		                   : is_toggle_param(pf) ? PD_WF_TOGGLE
 		                                         : PD_WF_TEXT;
 		int width = kind == PD_WF_TOGGLE ? 3 : !strcmp(pf->key, "port") ? 6 : 26;
-		pd_wiz_field *f = field_add(o, max, &n, key, pf->label ? pf->label : pf->key, kind,
-		                            width, pf->required && kind != PD_WF_TOGGLE);
+		pd_wiz_field *f =
+		    field_add(o, max, &n, key, pf->label ? pd_catalogue_text(pf->label) : pf->key,
+		              kind, width, pf->required && kind != PD_WF_TOGGLE);
 		if (f && pf->secret && w->had_secret)
 			note_set(f, _("Drafts never keep the secret: type it again."));
 	}
@@ -801,15 +802,16 @@ void pd_wiz_choices_get(const pd_wiz_ctx *c, const pd_wiz *w, const char *key, p
 			const pd_platform *pl = &c->cat->platforms[i];
 			if (pt && !pd_product_allows_platform(pt, pl->key))
 				continue;
-			char *label =
-			    xasprintf("%s%s", pl->name, pl->supported ? "" : _(" (no driver yet)"));
+			char *label = xasprintf("%s%s", pd_catalogue_text(pl->name),
+			                        pl->supported ? "" : _(" (no driver yet)"));
 			choice_add(out, pl->key, label);
 			free(label);
 		}
 	} else if ((!strncmp(key, "users[", 6) || !strncmp(key, "synced_users[", 13)) && c->cat) {
 		choice_add(out, "", _("(no role: no access)"));
 		for (size_t i = 0; i < c->cat->n_roles; i++)
-			choice_add(out, c->cat->roles[i].key, c->cat->roles[i].name);
+			choice_add(out, c->cat->roles[i].key,
+			           pd_catalogue_text(c->cat->roles[i].name));
 	}
 }
 
@@ -817,7 +819,8 @@ char *pd_wiz_display(const pd_wiz_ctx *c, const pd_wiz *w, const char *key)
 {
 	if (!strcmp(key, "admin_role")) {
 		const pd_role *r = c->cat ? pd_catalogue_role(c->cat, PD_ROLE_ADMIN) : NULL;
-		return xasprintf(_("%s (fixed)"), r ? r->name : "Customer Administrator");
+		return xasprintf(_("%s (fixed)"),
+		                 pd_catalogue_text(r ? r->name : "Customer Administrator"));
 	}
 	if (!strcmp(key, "admin_who"))
 		return xasprintf("%s <%s>", w->admin.display_name, w->admin.email);

@@ -201,7 +201,7 @@ static bool check_product(const pd_wiz_ctx *c, const pd_wiz *w, char *msg, size_
 	if (pt && !w->no_pbx && *w->platform && !pd_product_allows_platform(pt, w->platform)) {
 		const pd_platform *pl = pd_catalogue_platform(c->cat, w->platform);
 		snprintf(msg, cap, _("not available with the %s PBX chosen in step 3"),
-		         pl ? pl->name : w->platform);
+		         pl ? pd_catalogue_text(pl->name) : w->platform);
 		return false;
 	}
 	return true;
