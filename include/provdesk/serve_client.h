@@ -29,11 +29,13 @@
 #include <stdint.h>
 
 #include "provdesk/error.h"
+#include "provdesk/i18n.h"
 #include "provdesk/live.h"
 #include "provdesk/store.h"
 
-/* The last_error a customer's link shows while the daemon is away. */
-#define PD_SERVE_LOST_TEXT "monitor lost, restarting"
+/* The last_error a customer's link shows while the daemon is away: only
+ * marked, shown through _(PD_SERVE_LOST_TEXT). */
+#define PD_SERVE_LOST_TEXT N_("monitor lost, restarting")
 
 typedef struct pd_serve_client pd_serve_client;
 typedef struct {

@@ -129,7 +129,8 @@ static int resync_via_monitor(pd_cli *c, const pd_customer *cu)
 			break;
 		}
 		if (!pd_serve_client_attached(cl) || pd_serve_client_attaches(cl) != attaches) {
-			lost = PD_SERVE_LOST_TEXT; /* a new monitor would not know of the request */
+			lost =
+			    _(PD_SERVE_LOST_TEXT); /* a new monitor would not know of the request */
 			break;
 		}
 		pd_live_free_view(&v);

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "provdesk/i18n.h"
 #include "provdesk/pbx_transport.h"
 #include "provdesk/serve.h"
 #include "provdesk/serve_client.h"
@@ -157,6 +158,14 @@ static pd_status status_of(const char *s)
 	return PD_E_INTERNAL;
 }
 
+/* A message the daemon sent for display: English on the wire, in this
+ * process's language when the catalogue has it (a daemon's formatted text,
+ * or one of another version, shows as sent). */
+static const char *wire_text(const char *s)
+{
+	return s && *s ? _(s) : s; /* gettext("") is the catalogue's header */
+}
+
 /* Text from the daemon or a child's stderr, made printable. */
 static void clean_text(char *s)
 {
@@ -185,7 +194,7 @@ static void mark_lost(pd_serve_client *c, int64_t retry_at)
 		return;
 	for (size_t i = 0; i < c->n_known; i++)
 		pd_live_set_link(c->live, c->known[i], PD_LINK_RETRYING, 0, 0, retry_at,
-		                 PD_SERVE_LOST_TEXT);
+		                 _(PD_SERVE_LOST_TEXT));
 }
 
 static void close_conn(pd_serve_client *c, const char *why)
@@ -215,7 +224,7 @@ static void close_conn(pd_serve_client *c, const char *why)
 		if (r->want_reply) {
 			r->done = true;
 			r->st = PD_E_UNAVAILABLE;
-			snprintf(r->msg, sizeof r->msg, "%s", PD_SERVE_LOST_TEXT);
+			snprintf(r->msg, sizeof r->msg, "%s", _(PD_SERVE_LOST_TEXT));
 			pp = &r->next;
 		} else {
 			*pp = r->next;
@@ -250,14 +259,14 @@ static bool spawn_daemon(pd_serve_client *c)
 	argv[k] = NULL;
 	int ep[2];
 	if (pipe2(ep, O_CLOEXEC) != 0) {
-		set_why(c, "cannot start the monitor: %s", strerror(errno));
+		set_why(c, _("cannot start the monitor: %s"), strerror(errno));
 		return false;
 	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		close(ep[0]);
 		close(ep[1]);
-		set_why(c, "cannot start the monitor: %s", strerror(errno));
+		set_why(c, _("cannot start the monitor: %s"), strerror(errno));
 		return false;
 	}
 	if (pid == 0) {
@@ -313,7 +322,7 @@ static bool spawn_daemon(pd_serve_client *c)
 	close(ep[0]);
 	err[elen] = 0;
 	if (!exited) {
-		set_why(c, "the monitor did not start within %d s", SPAWN_TIMEOUT_MS / 1000);
+		set_why(c, _("the monitor did not start within %d s"), SPAWN_TIMEOUT_MS / 1000);
 		return false;
 	}
 	if (gone)
@@ -328,9 +337,9 @@ static bool spawn_daemon(pd_serve_client *c)
 	last = last ? last + 1 : err;
 	clean_text(last);
 	if (*last)
-		set_why(c, "monitor not started: %.200s", last);
+		set_why(c, _("monitor not started: %.200s"), last);
 	else
-		set_why(c, "monitor not started (exit %d)", code);
+		set_why(c, _("monitor not started (exit %d)"), code);
 	return false;
 }
 
@@ -374,7 +383,7 @@ static bool connect_once(pd_serve_client *c)
 			pthread_mutex_lock(&c->mu);
 			c->no_daemon = true;
 			if (!c->attaches)
-				snprintf(c->why, sizeof c->why, "no monitor running");
+				snprintf(c->why, sizeof c->why, "%s", _("no monitor running"));
 			pthread_cond_broadcast(&c->cv);
 			pthread_mutex_unlock(&c->mu);
 		} else if (spawn_daemon(c)) {
@@ -439,7 +448,8 @@ static void on_reply(pd_serve_client *c, json_t *m)
 		} else {
 			r->st = status_of(json_string_value(json_object_get(m, "status")));
 			const char *msg = json_string_value(json_object_get(m, "message"));
-			snprintf(r->msg, sizeof r->msg, "%s", msg ? msg : pd_status_message(r->st));
+			snprintf(r->msg, sizeof r->msg, "%s",
+			         msg ? wire_text(msg) : pd_status_message(r->st));
 			clean_text(r->msg);
 		}
 		pthread_cond_broadcast(&c->cv);
@@ -479,8 +489,8 @@ static bool on_msg(pd_serve_client *c, json_t *m, char *why, size_t whyn)
 	if (!strcmp(t, "error")) {
 		const char *code = json_string_value(json_object_get(m, "code"));
 		const char *msg = json_string_value(json_object_get(m, "message"));
-		snprintf(why, whyn, "the monitor refused this client: %s%s%s",
-		         code ? code : "error", msg ? ": " : "", msg ? msg : "");
+		snprintf(why, whyn, _("the monitor refused this client: %s%s%s"),
+		         code ? code : "error", msg ? ": " : "", msg ? wire_text(msg) : "");
 		clean_text(why);
 		/* a version or a permission does not change by retrying soon */
 		c->bo.cap_ms = RETRY_FAIL_CAP_MS;
@@ -488,7 +498,7 @@ static bool on_msg(pd_serve_client *c, json_t *m, char *why, size_t whyn)
 	}
 	if (c->state == C_HELLO) {
 		if (strcmp(t, "hello")) {
-			snprintf(why, whyn, "the monitor spoke before its hello (\"%.40s\")", t);
+			snprintf(why, whyn, _("the monitor spoke before its hello (\"%.40s\")"), t);
 			clean_text(why);
 			return false;
 		}
@@ -496,8 +506,8 @@ static bool on_msg(pd_serve_client *c, json_t *m, char *why, size_t whyn)
 		if (v != PD_SERVE_PROTO) {
 			snprintf(
 			    why, whyn,
-			    "the monitor speaks protocol version %lld, this program %d: restart "
-			    "it with this version (provdesk serve --stop)",
+			    _("the monitor speaks protocol version %lld, this program %d: restart "
+			      "it with this version (provdesk serve --stop)"),
 			    (long long)v, PD_SERVE_PROTO);
 			c->bo.cap_ms = RETRY_FAIL_CAP_MS;
 			return false;
@@ -534,7 +544,7 @@ static bool on_msg(pd_serve_client *c, json_t *m, char *why, size_t whyn)
 		pd_live_view v;
 		memset(&v, 0, sizeof v);
 		if (pd_sp_view_from_json(m, &v, &e) != PD_OK) {
-			snprintf(why, whyn, "bad view from the monitor: %.200s", e.message);
+			snprintf(why, whyn, _("bad view from the monitor: %.200s"), e.message);
 			return false;
 		}
 		if (c->live) {
@@ -556,7 +566,7 @@ static bool on_msg(pd_serve_client *c, json_t *m, char *why, size_t whyn)
 	if (!strcmp(t, "gone")) {
 		json_t *cj = json_object_get(m, "customer");
 		if (!json_is_integer(cj)) {
-			snprintf(why, whyn, "bad \"gone\" from the monitor: customer");
+			snprintf(why, whyn, "%s", _("bad \"gone\" from the monitor: customer"));
 			return false;
 		}
 		int64_t cid = json_integer_value(cj);
@@ -571,7 +581,7 @@ static bool on_msg(pd_serve_client *c, json_t *m, char *why, size_t whyn)
 		pd_sync_result r;
 		memset(&r, 0, sizeof r);
 		if (pd_sp_sync_from_json(m, &cid, &seq, &r, &e) != PD_OK) {
-			snprintf(why, whyn, "bad sync from the monitor: %.200s", e.message);
+			snprintf(why, whyn, _("bad sync from the monitor: %.200s"), e.message);
 			return false;
 		}
 		pthread_mutex_lock(&c->mu);
@@ -618,7 +628,7 @@ static bool read_some(pd_serve_client *c, char *why, size_t whyn)
 	for (int turns = 0; turns < 64; turns++) {
 		ssize_t r = read(c->fd, c->rbuf, READ_CHUNK);
 		if (r == 0) {
-			snprintf(why, whyn, "%s", PD_SERVE_LOST_TEXT);
+			snprintf(why, whyn, "%s", _(PD_SERVE_LOST_TEXT));
 			return false;
 		}
 		if (r < 0) {
@@ -626,13 +636,14 @@ static bool read_some(pd_serve_client *c, char *why, size_t whyn)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return true;
-			snprintf(why, whyn, "%s", PD_SERVE_LOST_TEXT);
+			snprintf(why, whyn, "%s", _(PD_SERVE_LOST_TEXT));
 			return false;
 		}
 		pd_err e;
 		pd_err_clear(&e);
 		if (pd_sp_reader_feed(&c->rd, c->rbuf, (size_t)r, &e) != PD_OK) {
-			snprintf(why, whyn, "the monitor sent a line too long: %.200s", e.message);
+			snprintf(why, whyn, _("the monitor sent a line too long: %.200s"),
+			         e.message);
 			return false;
 		}
 		for (;;) {
@@ -641,7 +652,7 @@ static bool read_some(pd_serve_client *c, char *why, size_t whyn)
 			if (k == 0)
 				break;
 			if (k < 0) {
-				snprintf(why, whyn, "bad message from the monitor: %.200s",
+				snprintf(why, whyn, _("bad message from the monitor: %.200s"),
 				         e.message);
 				return false;
 			}
@@ -730,10 +741,10 @@ static void *client_main(void *arg)
 		if (ok && (c->out_off < c->out_len))
 			ok = write_some(c);
 		if (!ok) {
-			close_conn(c, why[0] ? why : PD_SERVE_LOST_TEXT);
+			close_conn(c, why[0] ? why : _(PD_SERVE_LOST_TEXT));
 		} else if (c->state == C_HELLO &&
 		           pd_live_now_ms() - c->state_since >= HELLO_TIMEOUT_MS) {
-			close_conn(c, "the monitor did not answer");
+			close_conn(c, _("the monitor did not answer"));
 		}
 	}
 	return NULL;
@@ -763,7 +774,7 @@ pd_status pd_serve_client_start(const pd_serve_client_opts *o, pd_live *live, pd
 {
 	*out = NULL;
 	if (!o || !o->db_path || !*o->db_path)
-		return pd_fail(e, PD_E_USAGE, "db_path", "no database: no monitor to attach to");
+		return pd_fail(e, PD_E_USAGE, "db_path", _("no database: no monitor to attach to"));
 	char *sock = pd_serve_socket_path(o->db_path, e);
 	if (!sock)
 		return e && e->status ? e->status : PD_E_IO;
@@ -780,7 +791,7 @@ pd_status pd_serve_client_start(const pd_serve_client_opts *o, pd_live *live, pd
 	c->live = live;
 	c->fd = -1;
 	c->next_id = 1;
-	snprintf(c->why, sizeof c->why, "connecting to the monitor");
+	snprintf(c->why, sizeof c->why, "%s", _("connecting to the monitor"));
 	c->rbuf = xmalloc(READ_CHUNK);
 	pd_sp_reader_init(&c->rd, PD_SERVE_MAX_MSG);
 	pd_backoff_init(&c->bo, RETRY_MIN_MS, RETRY_CAP_MS, 0);
@@ -791,7 +802,7 @@ pd_status pd_serve_client_start(const pd_serve_client_opts *o, pd_live *live, pd
 	pthread_cond_init(&c->cv, &ca);
 	pthread_condattr_destroy(&ca);
 	if (pipe2(c->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
-		pd_fail(e, PD_E_IO, NULL, "monitor client: pipe: %s", strerror(errno));
+		pd_fail(e, PD_E_IO, NULL, _("monitor client: pipe: %s"), strerror(errno));
 		c->wake[0] = c->wake[1] = -1;
 		pd_serve_client_stop(c);
 		return PD_E_IO;
@@ -803,7 +814,7 @@ pd_status pd_serve_client_start(const pd_serve_client_opts *o, pd_live *live, pd
 	int rc = pthread_create(&c->th, NULL, client_main, c);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
-		pd_fail(e, PD_E_INTERNAL, NULL, "monitor client: thread: %s", strerror(rc));
+		pd_fail(e, PD_E_INTERNAL, NULL, _("monitor client: thread: %s"), strerror(rc));
 		close(c->wake[0]);
 		close(c->wake[1]);
 		c->wake[0] = c->wake[1] = -1;
@@ -846,7 +857,7 @@ static struct timespec deadline_ts(int64_t deadline_ms)
 pd_status pd_serve_client_wait(pd_serve_client *c, int timeout_ms, pd_err *e)
 {
 	if (!c)
-		return pd_fail(e, PD_E_UNAVAILABLE, NULL, "no monitor running");
+		return pd_fail(e, PD_E_UNAVAILABLE, NULL, "%s", _("no monitor running"));
 	int64_t deadline = pd_live_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	struct timespec ts = deadline_ts(deadline);
 	pthread_mutex_lock(&c->mu);
@@ -859,7 +870,7 @@ pd_status pd_serve_client_wait(pd_serve_client *c, int timeout_ms, pd_err *e)
 	if (a)
 		return PD_OK;
 	return pd_fail(e, PD_E_UNAVAILABLE, NULL, "%s",
-	               why[0] ? why : "no answer from the monitor");
+	               why[0] ? why : _("no answer from the monitor"));
 }
 
 void pd_serve_client_error(pd_serve_client *c, char *buf, size_t n)
@@ -871,7 +882,7 @@ void pd_serve_client_error(pd_serve_client *c, char *buf, size_t n)
 		return;
 	pthread_mutex_lock(&c->mu);
 	if (!c->attached)
-		snprintf(buf, n, "%s", c->why[0] ? c->why : "connecting to the monitor");
+		snprintf(buf, n, "%s", c->why[0] ? c->why : _("connecting to the monitor"));
 	pthread_mutex_unlock(&c->mu);
 }
 
@@ -946,10 +957,10 @@ pd_status pd_serve_client_request(pd_serve_client *c, const char *op, json_t *ar
 	if (reply)
 		*reply = NULL;
 	if (!c)
-		return pd_fail(e, PD_E_UNAVAILABLE, NULL, "no monitor running");
+		return pd_fail(e, PD_E_UNAVAILABLE, NULL, "%s", _("no monitor running"));
 	struct req *r = req_add(c, op, args, true);
 	if (!r)
-		return pd_fail(e, PD_E_USAGE, "request", "request \"%s\" too long", op);
+		return pd_fail(e, PD_E_USAGE, "request", _("request \"%s\" too long"), op);
 	int64_t deadline = pd_live_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	struct timespec ts = deadline_ts(deadline);
 	pthread_mutex_lock(&c->mu);
@@ -968,7 +979,7 @@ pd_status pd_serve_client_request(pd_serve_client *c, const char *op, json_t *ar
 	pd_status st;
 	if (!done)
 		st = pd_fail(e, PD_E_UNAVAILABLE, NULL, "%s",
-		             no_daemon ? "no monitor running" : "no answer from the monitor");
+		             no_daemon ? _("no monitor running") : _("no answer from the monitor"));
 	else if (r->st != PD_OK)
 		st = pd_fail(e, r->st, NULL, "%s", r->msg);
 	else {

@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "provdesk/i18n.h"
 #include "provdesk/serve.h"
 #include "provdesk/util.h"
 
@@ -47,7 +48,8 @@ pd_status pd_sp_reader_feed(pd_sp_reader *r, const char *p, size_t n, pd_err *e)
 	const char *nl = memrchr(r->buf, '\n', r->len);
 	size_t open = nl ? r->len - (size_t)(nl + 1 - r->buf) : r->len;
 	if (open > r->max)
-		return pd_fail(e, PD_E_PROTOCOL, "message", "a line longer than %zu bytes", r->max);
+		return pd_fail(e, PD_E_PROTOCOL, "message", _("a line longer than %zu bytes"),
+		               r->max);
 	return PD_OK;
 }
 
@@ -70,19 +72,19 @@ int pd_sp_reader_next(pd_sp_reader *r, json_t **msg, pd_err *e)
 	size_t n = (size_t)(nl - r->buf);
 	if (n > r->max) {
 		reader_consume(r, n + 1);
-		pd_fail(e, PD_E_PROTOCOL, "message", "a line longer than %zu bytes", r->max);
+		pd_fail(e, PD_E_PROTOCOL, "message", _("a line longer than %zu bytes"), r->max);
 		return -1;
 	}
 	json_error_t je;
 	json_t *o = json_loadb(r->buf, n, JSON_REJECT_DUPLICATES, &je);
 	reader_consume(r, n + 1);
 	if (!o) {
-		pd_fail(e, PD_E_PROTOCOL, "message", "not JSON: %s", je.text);
+		pd_fail(e, PD_E_PROTOCOL, "message", _("not JSON: %s"), je.text);
 		return -1;
 	}
 	if (!json_is_object(o) || !json_is_string(json_object_get(o, "t"))) {
 		json_decref(o);
-		pd_fail(e, PD_E_PROTOCOL, "message", "not an object with a type \"t\"");
+		pd_fail(e, PD_E_PROTOCOL, "message", _("not an object with a type \"t\""));
 		return -1;
 	}
 	*msg = o;
@@ -190,10 +192,10 @@ static bool rd_fail(rd *r, const char *what)
 static int64_t rd_int(rd *r, const json_t *j, int64_t lo, int64_t hi)
 {
 	if (!json_is_integer(j))
-		return rd_fail(r, "not an integer"), 0;
+		return rd_fail(r, _("not an integer")), 0;
 	json_int_t v = json_integer_value(j);
 	if (v < lo || v > hi)
-		return rd_fail(r, "out of range"), 0;
+		return rd_fail(r, _("out of range")), 0;
 	return (int64_t)v;
 }
 
@@ -204,11 +206,11 @@ static char *rd_str(rd *r, const json_t *j, bool nullable)
 	if (json_is_null(j) && nullable)
 		return NULL;
 	if (!json_is_string(j))
-		return rd_fail(r, "not a string"), NULL;
+		return rd_fail(r, _("not a string")), NULL;
 	size_t n = json_string_length(j);
 	const char *s = json_string_value(j);
 	if (n > 4096 || memchr(s, 0, n) || !pd_utf8_valid(s, n))
-		return rd_fail(r, "not a short UTF-8 text"), NULL;
+		return rd_fail(r, _("not a short UTF-8 text")), NULL;
 	return xstrdup(s);
 }
 
@@ -216,7 +218,8 @@ static const json_t *rd_arr(rd *r, const json_t *o, const char *key, size_t want
 {
 	const json_t *a = key ? json_object_get(o, key) : o;
 	if (!json_is_array(a) || (want && json_array_size(a) != want))
-		return rd_fail(r, want ? "not an array of the expected length" : "not an array"),
+		return rd_fail(r,
+		               want ? _("not an array of the expected length") : _("not an array")),
 		       NULL;
 	return a;
 }
@@ -262,7 +265,7 @@ pd_status pd_sp_view_from_json(const json_t *o, pd_live_view *out, pd_err *e)
 	rd_key(&r, "stale");
 	const json_t *st = json_object_get(o, "stale");
 	if (!json_is_boolean(st))
-		rd_fail(&r, "not a boolean");
+		rd_fail(&r, _("not a boolean"));
 	out->stale = json_is_true(st);
 	rd_key(&r, "stale_since");
 	out->stale_since_ms = rd_int(&r, json_object_get(o, "stale_since"), I64);
@@ -326,7 +329,7 @@ pd_status pd_sp_view_from_json(const json_t *o, pd_live_view *out, pd_err *e)
 			k->since_ms = rd_int(&r, json_array_get(x, 5), I64);
 			const json_t *p = json_array_get(x, 6);
 			if (!json_is_boolean(p))
-				rd_fail(&r, "paused is not a boolean");
+				rd_fail(&r, _("paused is not a boolean"));
 			k->paused = json_is_true(p);
 			k->until_ms = rd_int(&r, json_array_get(x, 7), I64);
 		}
@@ -343,7 +346,7 @@ pd_status pd_sp_view_from_json(const json_t *o, pd_live_view *out, pd_err *e)
 		out->input.channels = rd_int(&r, json_array_get(in, 7), 0, INT64_MAX);
 		const json_t *cp = json_array_get(in, 8);
 		if (!json_is_boolean(cp))
-			rd_fail(&r, "capped is not a boolean");
+			rd_fail(&r, _("capped is not a boolean"));
 		out->input.capped = json_is_true(cp);
 	}
 	if (r.bad) {
@@ -372,7 +375,7 @@ pd_status pd_sp_sync_from_json(const json_t *o, int64_t *cid, int64_t *seq, pd_s
 	const json_t *x = json_object_get(o, "result");
 	rd_key(&r, "result");
 	if (!json_is_object(x))
-		rd_fail(&r, "not an object");
+		rd_fail(&r, _("not an object"));
 	static const char *keys[] = {
 	    "added", "updated", "removed", "unchanged", "sub_accounts_added", "linked"};
 	int *dst[] = {
@@ -438,7 +441,7 @@ char *pd_serve_socket_path(const char *db_path, pd_err *e)
 	else
 		snprintf(dir, sizeof dir, "/tmp/provdesk-%u", (unsigned)geteuid());
 	if (!private_dir(dir)) {
-		pd_fail(e, PD_E_CANTCREATE, "socket", "%s: not a private directory", dir);
+		pd_fail(e, PD_E_CANTCREATE, "socket", _("%s: not a private directory"), dir);
 		return NULL;
 	}
 	pd_buf b = {0};

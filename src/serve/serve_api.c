@@ -15,6 +15,7 @@
 
 #include "objects.h"
 #include "provdesk/api.h"
+#include "provdesk/i18n.h"
 #include "provdesk/pbx_driver.h"
 #include "provdesk/util.h"
 #include "serve_api.h"
@@ -85,7 +86,7 @@ static pd_status pbx_test(serve_api *a, pd_store *s, int64_t cid, json_t **reply
 	if (st != PD_OK) {
 		if (st == PD_E_NOTFOUND) {
 			pd_err_clear(e);
-			pd_fail(e, PD_E_NOTFOUND, "pbx", "this customer has no PBX connection");
+			pd_fail(e, PD_E_NOTFOUND, "pbx", _("this customer has no PBX connection"));
 		}
 		return st;
 	}
@@ -107,10 +108,11 @@ static pd_status pbx_test(serve_api *a, pd_store *s, int64_t cid, json_t **reply
 		                 (json_int_t)secs);
 		if (up) {
 			char d[400];
-			snprintf(d, sizeof d,
-			         "the running monitor's link (pid %ld) is %s for %lds; not dialled "
-			         "again",
-			         (long)getpid(), text, secs);
+			snprintf(
+			    d, sizeof d,
+			    _("the running monitor's link (pid %ld) is %s for %lds; not dialled "
+			      "again"),
+			    (long)getpid(), text, secs);
 			step(steps, "monitor", true, d);
 		}
 		pd_live_free_view(&v);
@@ -121,7 +123,7 @@ static pd_status pbx_test(serve_api *a, pd_store *s, int64_t cid, json_t **reply
 		const pd_driver_ops *ops = pd_driver_find(p.platform);
 		if (!ops || !ops->test) {
 			st = pd_fail(e, PD_E_UNAVAILABLE, "platform",
-			             "platform %s is not supported yet", p.platform);
+			             _("platform %s is not supported yet"), p.platform);
 			step(steps, "platform", false, e->message);
 			failed = "platform";
 		} else {
@@ -164,7 +166,7 @@ static pd_status pbx_resync(serve_api *a, pd_store *s, int64_t cid, json_t **rep
 	pd_status st = store_pbx_get(s, cid, false, &p, e);
 	if (st == PD_E_NOTFOUND) {
 		pd_err_clear(e);
-		return pd_fail(e, PD_E_NOTFOUND, "pbx", "this customer has no PBX connection");
+		return pd_fail(e, PD_E_NOTFOUND, "pbx", _("this customer has no PBX connection"));
 	}
 	if (st != PD_OK)
 		return st;
@@ -172,11 +174,11 @@ static pd_status pbx_resync(serve_api *a, pd_store *s, int64_t cid, json_t **rep
 	pd_pbx_free(&p);
 	if (!enabled)
 		return pd_fail(e, PD_E_CONFIG, "enabled",
-		               "the PBX connection is disabled: enable it first (PATCH the "
-		               "customer's pbx, or provdesk pbx enable)");
+		               _("the PBX connection is disabled: enable it first (PATCH the "
+		                 "customer's pbx, or provdesk pbx enable)"));
 	if (!sync_users)
 		return pd_fail(e, PD_E_CONFIG, "sync_users",
-		               "user sync is off for this PBX (sync_users = off)");
+		               _("user sync is off for this PBX (sync_users = off)"));
 	pd_customer cu;
 	if ((st = store_customer_get(s, cid, &cu, e)) != PD_OK)
 		return st;
@@ -195,7 +197,7 @@ static pd_status pbx_resync(serve_api *a, pd_store *s, int64_t cid, json_t **rep
 	if (!queued) {
 		pd_customer_free(&cu);
 		return pd_fail(e, PD_E_TEMPFAIL, "pbx",
-		               "%d resyncs are queued already; retry later", RESYNC_QUEUE_MAX);
+		               _("%d resyncs are queued already; retry later"), RESYNC_QUEUE_MAX);
 	}
 	ssize_t w = write(a->wake_fd, "R", 1);
 	(void)w;
@@ -253,14 +255,14 @@ static pd_status pbx_resync(serve_api *a, pd_store *s, int64_t cid, json_t **rep
 		st = PD_OK;
 	} else if (last == (pd_link_state)-1 || pd_live_now_ms() >= deadline) {
 		st = pd_fail(e, PD_E_TEMPFAIL, "pbx",
-		             "the resync of \"%s\" did not finish within %d s; it goes on in "
-		             "provdesk serve",
+		             _("the resync of \"%s\" did not finish within %d s; it goes on in "
+		               "provdesk serve"),
 		             cu.name, RESYNC_WAIT_MS / 1000);
 	} else {
 		pd_status fs = pd_link_state_outcome(last);
 		st = pd_fail(e, fs == PD_OK ? PD_E_UNAVAILABLE : fs, "pbx",
-		             "resync of \"%s\" failed: %s", cu.name,
-		             why[0] ? why : "the link is down");
+		             _("resync of \"%s\" failed: %s"), cu.name,
+		             why[0] ? why : _("the link is down"));
 	}
 	pd_customer_free(&cu);
 	return st;

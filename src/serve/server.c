@@ -23,6 +23,7 @@
 
 #include "provdesk/catalogue.h"
 #include "provdesk/config.h"
+#include "provdesk/i18n.h"
 #include "provdesk/live.h"
 #include "provdesk/mail.h"
 #include "provdesk/monitor.h"
@@ -182,8 +183,8 @@ static void client_drop(pd_serve *s, client_t *c, const char *why)
 {
 	if (c->fd < 0)
 		return;
-	slog(s, "client %llu (%s, uid %ld, pid %ld) closed: %s", (unsigned long long)c->id,
-	     c->kind[0] ? c->kind : "no hello", (long)c->uid, (long)c->pid, why);
+	slog(s, _("client %llu (%s, uid %ld, pid %ld) closed: %s"), (unsigned long long)c->id,
+	     c->kind[0] ? c->kind : _("no hello"), (long)c->uid, (long)c->pid, why);
 	close(c->fd);
 	c->fd = -1;
 }
@@ -208,7 +209,7 @@ static void enqueue(pd_serve *s, client_t *c, msg_t *m)
 	c->qbytes += m->len;
 	if (c->qbytes - c->off > s->o.max_queue) {
 		char why[128];
-		snprintf(why, sizeof why, "not reading (more than %zu bytes waiting): dropped",
+		snprintf(why, sizeof why, _("not reading (more than %zu bytes waiting): dropped"),
 		         s->o.max_queue);
 		client_drop(s, c, why);
 		STAT_ADD(s, dropped_slow, 1);
@@ -241,7 +242,7 @@ static void client_flush(pd_serve *s, client_t *c)
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				client_drop(s, c, "connection lost");
+				client_drop(s, c, _("connection lost"));
 			return;
 		}
 		size_t left = (size_t)w;
@@ -263,7 +264,10 @@ static void client_flush(pd_serve *s, client_t *c)
 	}
 }
 
-/* The error the client is closed for: queued, then closed once written. */
+/* The error the client is closed for: queued, then closed once written.
+ * message goes on the wire in English (N_: the daemon does not know its
+ * client's language; the client translates it where shown), log_why is the
+ * operator's, in the daemon's language. */
 static void client_close_with(pd_serve *s, client_t *c, const char *code, const char *message,
                               const char *log_why)
 {
@@ -276,8 +280,8 @@ static void client_close_with(pd_serve *s, client_t *c, const char *code, const 
 	 * bytes resets the connection and the peer would lose the why */
 	c->closing = true;
 	c->closing_deadline = pd_live_now_ms() + CLOSE_GRACE_MS;
-	slog(s, "client %llu (%s, uid %ld, pid %ld): %s", (unsigned long long)c->id,
-	     c->kind[0] ? c->kind : "no hello", (long)c->uid, (long)c->pid, log_why);
+	slog(s, _("client %llu (%s, uid %ld, pid %ld): %s"), (unsigned long long)c->id,
+	     c->kind[0] ? c->kind : _("no hello"), (long)c->uid, (long)c->pid, log_why);
 }
 
 /* ---- the customers' state ---- */
@@ -307,10 +311,10 @@ static void broadcast(pd_serve *s, msg_t *m)
 static void log_transition(pd_serve *s, int64_t cid, const pd_live_view *v)
 {
 	if (v->last_error[0])
-		slog(s, "customer %lld: %s (%s)", (long long)cid, pd_link_state_label(v->link),
+		slog(s, _("customer %lld: %s (%s)"), (long long)cid, pd_link_state_label(v->link),
 		     v->last_error);
 	else
-		slog(s, "customer %lld: %s", (long long)cid, pd_link_state_label(v->link));
+		slog(s, _("customer %lld: %s"), (long long)cid, pd_link_state_label(v->link));
 }
 
 /* Every customer whose generation moved: its whole view to every live
@@ -334,7 +338,7 @@ static void sync_views(pd_serve *s)
 			msg_unref(m);
 			msg_unref(g->view);
 			msg_unref(g->sync);
-			slog(s, "customer %lld: no longer monitored", (long long)g->cid);
+			slog(s, _("customer %lld: no longer monitored"), (long long)g->cid);
 		}
 		ent_t *old = j < s->nents && s->ents[j].cid == cid ? &s->ents[j++] : NULL;
 		ent_t e = old ? *old : (ent_t){.cid = cid, .link = (pd_link_state)-1};
@@ -364,7 +368,7 @@ static void sync_views(pd_serve *s)
 		msg_unref(m);
 		msg_unref(g->view);
 		msg_unref(g->sync);
-		slog(s, "customer %lld: no longer monitored", (long long)g->cid);
+		slog(s, _("customer %lld: no longer monitored"), (long long)g->cid);
 	}
 	free(sum);
 	free(s->ents);
@@ -389,7 +393,8 @@ static void sync_results(pd_serve *s)
 		broadcast(s, m);
 		msg_unref(e->sync);
 		e->sync = m;
-		slog(s, "customer %lld: users synced: %d new, %d updated, %d removed, %d unchanged",
+		slog(s,
+		     _("customer %lld: users synced: %d new, %d updated, %d removed, %d unchanged"),
 		     (long long)e->cid, r.added, r.updated, r.removed, r.unchanged);
 	}
 }
@@ -445,11 +450,11 @@ static void accept_clients(pd_serve *s)
 		if (!access) {
 			STAT_ADD(s, refused, 1);
 			client_close_with(s, c, "permission",
-			                  "this user may not read the database: not attached",
-			                  "refused: no read access to the database");
+			                  N_("this user may not read the database: not attached"),
+			                  _("refused: no read access to the database"));
 		} else if (s->ncl > MAX_CLIENTS) {
-			client_close_with(s, c, "busy", "too many clients",
-			                  "refused: too many clients");
+			client_close_with(s, c, "busy", N_("too many clients"),
+			                  _("refused: too many clients"));
 		}
 	}
 }
@@ -459,6 +464,7 @@ static json_t *reply_ok(json_int_t id)
 	return json_pack("{s:s,s:I,s:b}", "t", "reply", "id", id, "ok", 1);
 }
 
+/* message: English on the wire (N_), translated by the client where shown. */
 static json_t *reply_err(json_int_t id, pd_status st, const char *message)
 {
 	return json_pack("{s:s,s:I,s:b,s:s,s:s}", "t", "reply", "id", id, "ok", 0, "status",
@@ -494,33 +500,35 @@ static json_t *do_request(pd_serve *s, client_t *c, json_int_t id, const char *o
 	    !strcmp(op, "resync") || !strcmp(op, "resync_cancel") || !strcmp(op, "outbox_send");
 	if (!known)
 		return reply_err(id, PD_E_USAGE,
-		                 "unknown request (resync, resync_cancel, "
-		                 "outbox_send, status)");
+		                 N_("unknown request (resync, resync_cancel, "
+		                    "outbox_send, status)"));
 	if (!c->rw)
-		return reply_err(id, PD_E_AUTH, "read-only: this user may not write the database");
+		return reply_err(id, PD_E_AUTH,
+		                 N_("read-only: this user may not write the database"));
 	if (!strcmp(op, "outbox_send")) {
 		if (!s->outbox)
 			return reply_err(id, PD_E_CONFIG,
-			                 "no SMTP server configured ([smtp] url): invitations wait "
-			                 "in the outbox");
+			                 N_("no SMTP server configured ([smtp] url): invitations "
+			                    "wait in the outbox"));
 		pd_outbox_worker_kick(s->outbox);
 		return reply_ok(id);
 	}
 	int64_t cid;
 	if (!get_cid(req, &cid))
-		return reply_err(id, PD_E_USAGE, "customer: a customer id (a positive integer)");
+		return reply_err(id, PD_E_USAGE,
+		                 N_("customer: a customer id (a positive integer)"));
 	if (!s->mon)
-		return reply_err(id, PD_E_UNAVAILABLE, "the PBX monitor is not running");
+		return reply_err(id, PD_E_UNAVAILABLE, N_("the PBX monitor is not running"));
 	if (!strcmp(op, "resync")) {
 		int64_t seq = pd_monitor_resync(s->mon, cid);
-		slog(s, "customer %lld: resync asked by uid %ld", (long long)cid, (long)c->uid);
+		slog(s, _("customer %lld: resync asked by uid %ld"), (long long)cid, (long)c->uid);
 		json_t *o = reply_ok(id);
 		json_object_set_new(o, "seq", json_integer(seq));
 		return o;
 	}
 	json_t *sq = json_object_get(req, "seq");
 	if (!json_is_integer(sq) || json_integer_value(sq) < 0)
-		return reply_err(id, PD_E_USAGE, "seq: the sync count the resync was asked at");
+		return reply_err(id, PD_E_USAGE, N_("seq: the sync count the resync was asked at"));
 	bool cancelled = pd_monitor_resync_cancel(s->mon, cid, json_integer_value(sq));
 	json_t *o = reply_ok(id);
 	json_object_set_new(o, "cancelled", json_boolean(cancelled));
@@ -542,6 +550,8 @@ static void on_hello(pd_serve *s, client_t *c, json_t *m)
 	json_t *v = json_object_get(m, "v");
 	json_t *kind = json_object_get(m, "client");
 	if (!json_is_integer(v) || json_integer_value(v) != PD_SERVE_PROTO) {
+		/* English on the wire: formatted here, so no client's catalogue has
+		 * it (and a client of another version has another catalogue) */
 		char msg[300];
 		snprintf(msg, sizeof msg,
 		         "protocol version mismatch: this provdesk serve (pid %ld) speaks version "
@@ -549,13 +559,13 @@ static void on_hello(pd_serve *s, client_t *c, json_t *m)
 		         "serve --stop)",
 		         (long)getpid(), PD_SERVE_PROTO, json_is_integer(v) ? "" : "no version: ",
 		         json_is_integer(v) ? (long long)json_integer_value(v) : 0LL);
-		client_close_with(s, c, "version", msg, "protocol version mismatch");
+		client_close_with(s, c, "version", msg, _("protocol version mismatch"));
 		return;
 	}
 	const char *k = json_is_string(kind) ? json_string_value(kind) : "";
 	if (strcmp(k, "console") && strcmp(k, "noc") && strcmp(k, "cli")) {
-		client_close_with(s, c, "protocol", "hello: client must be console, noc or cli",
-		                  "bad hello (client)");
+		client_close_with(s, c, "protocol", N_("hello: client must be console, noc or cli"),
+		                  _("bad hello (client)"));
 		return;
 	}
 	snprintf(c->kind, sizeof c->kind, "%s", k);
@@ -564,9 +574,9 @@ static void on_hello(pd_serve *s, client_t *c, json_t *m)
 	enqueue_json(s, c,
 	             json_pack("{s:s,s:i,s:i,s:b,s:I}", "t", "hello", "v", PD_SERVE_PROTO, "pid",
 	                       (int)getpid(), "rw", c->rw, "since", (json_int_t)s->since));
-	slog(s, "client %llu attached: %s, uid %ld, pid %ld, %s%s", (unsigned long long)c->id, k,
-	     (long)c->uid, (long)c->pid, c->rw ? "read-write" : "read-only",
-	     c->live ? ", live" : "");
+	slog(s, _("client %llu attached: %s, uid %ld, pid %ld, %s%s"), (unsigned long long)c->id, k,
+	     (long)c->uid, (long)c->pid, c->rw ? _("read-write") : _("read-only"),
+	     c->live ? _(", live") : "");
 	if (c->live)
 		send_snapshot(s, c);
 }
@@ -578,20 +588,22 @@ static void on_message(pd_serve *s, client_t *c, json_t *m)
 		if (!strcmp(t, "hello"))
 			on_hello(s, c, m);
 		else
-			client_close_with(s, c, "protocol", "the first message must be a hello",
-			                  "no hello first");
+			client_close_with(s, c, "protocol", N_("the first message must be a hello"),
+			                  _("no hello first"));
 		return;
 	}
 	if (strcmp(t, "req")) {
-		client_close_with(s, c, "protocol", "only requests (\"t\":\"req\") after the hello",
-		                  "unexpected message");
+		client_close_with(s, c, "protocol",
+		                  N_("only requests (\"t\":\"req\") after the hello"),
+		                  _("unexpected message"));
 		return;
 	}
 	json_t *id = json_object_get(m, "id");
 	json_t *op = json_object_get(m, "op");
 	if (!json_is_integer(id) || !json_is_string(op)) {
-		client_close_with(s, c, "protocol", "a request needs an integer id and a string op",
-		                  "bad request");
+		client_close_with(s, c, "protocol",
+		                  N_("a request needs an integer id and a string op"),
+		                  _("bad request"));
 		return;
 	}
 	enqueue_json(s, c, do_request(s, c, json_integer_value(id), json_string_value(op), m));
@@ -616,20 +628,22 @@ static void client_read(pd_serve *s, client_t *c)
 			if (c->rd.len)
 				STAT_ADD(s, closed_protocol, 1);
 			client_drop(s, c,
-			            c->rd.len ? "truncated message, then end of stream" : "left");
+			            c->rd.len ? _("truncated message, then end of stream")
+			                      : _("left"));
 			return;
 		}
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				client_drop(s, c, "connection lost");
+				client_drop(s, c, _("connection lost"));
 			return;
 		}
 		pd_err e = {0};
 		if (pd_sp_reader_feed(&c->rd, buf, (size_t)n, &e) != PD_OK) {
 			STAT_ADD(s, closed_protocol, 1);
-			client_close_with(s, c, "protocol", "message too long", "message too long");
+			client_close_with(s, c, "protocol", N_("message too long"),
+			                  _("message too long"));
 			return;
 		}
 		for (;;) {
@@ -640,8 +654,8 @@ static void client_read(pd_serve *s, client_t *c)
 				break;
 			if (r < 0) {
 				STAT_ADD(s, closed_protocol, 1);
-				client_close_with(s, c, "protocol", "malformed message",
-				                  "malformed message");
+				client_close_with(s, c, "protocol", N_("malformed message"),
+				                  _("malformed message"));
 				return;
 			}
 			on_message(s, c, m);
@@ -681,7 +695,7 @@ static void reap(pd_serve *s, int64_t now)
 static void outbox_start(pd_serve *s)
 {
 	if (!s->cfg.smtp_url || !*s->cfg.smtp_url) {
-		slog(s, "outbox: no SMTP server configured ([smtp] url): invitations wait");
+		slog(s, _("outbox: no SMTP server configured ([smtp] url): invitations wait"));
 		return;
 	}
 	pd_smtp_opts o;
@@ -691,11 +705,11 @@ static void outbox_start(pd_serve *s)
 	if (pd_smtp_opts_from_config(&s->cfg, &o, &pw, &e) != PD_OK ||
 	    pd_outbox_worker_start(s->db_path, &s->so, &o, -1, &s->outbox, &e) != PD_OK) {
 		s->outbox = NULL;
-		slog(s, "outbox: not started: %s%s%s", e.field[0] ? e.field : "",
+		slog(s, _("outbox: not started: %s%s%s"), e.field[0] ? e.field : "",
 		     e.field[0] ? ": " : "", e.message);
 	} else {
 		memset(&s->ob_last, 0, sizeof s->ob_last);
-		slog(s, "outbox: sending through the configured SMTP server");
+		slog(s, _("outbox: sending through the configured SMTP server"));
 	}
 	pd_secret_free(pw);
 }
@@ -716,11 +730,13 @@ static void outbox_news(pd_serve *s)
 		return;
 	pd_outbox_worker_stats w;
 	pd_outbox_worker_stats_get(s->outbox, &w);
-	if (w.sent != s->ob_last.sent)
-		slog(s, "outbox: %lld sent", (long long)(w.sent - s->ob_last.sent));
+	if (w.sent != s->ob_last.sent) {
+		long long n = (long long)(w.sent - s->ob_last.sent);
+		slog(s, P_("outbox: %lld sent", "outbox: %lld sent", (unsigned long)n), n);
+	}
 	if (w.failed != s->ob_last.failed || (w.last_error[0] && w.rounds != s->ob_last.rounds &&
 	                                      strcmp(w.last_error, s->ob_last.last_error)))
-		slog(s, "outbox: %s", w.last_error[0] ? w.last_error : "a message failed");
+		slog(s, _("outbox: %s"), w.last_error[0] ? w.last_error : _("a message failed"));
 	s->ob_last = w;
 }
 
@@ -734,7 +750,7 @@ static void scheduled_resync(pd_serve *s)
 	size_t n = 0;
 	pd_err e = {0};
 	if (store_pbx_list_all(s->store, false, &v, &n, &e) != PD_OK) {
-		slog(s, "scheduled resync skipped: %s", e.message);
+		slog(s, _("scheduled resync skipped: %s"), e.message);
 		return;
 	}
 	int asked = 0;
@@ -750,7 +766,7 @@ static void scheduled_resync(pd_serve *s)
 	for (size_t i = 0; i < n; i++)
 		pd_pbx_free(&v[i]);
 	free(v);
-	slog(s, "scheduled resync: %d PBX", asked);
+	slog(s, _("scheduled resync: %d PBX"), asked);
 }
 
 static bool outbox_due_now(pd_serve *s)
@@ -776,13 +792,13 @@ static void do_reload(pd_serve *s)
 	pd_err e = {0};
 	if (pd_config_load(s->config_path, &nc, &e) != PD_OK) {
 		pd_config_free(&nc);
-		slog(s, "reload refused, the configuration in force stays: %s%s%s",
+		slog(s, _("reload refused, the configuration in force stays: %s%s%s"),
 		     e.field[0] ? e.field : "", e.field[0] ? ": " : "", e.message);
 		return;
 	}
 	pd_err te = {0};
 	if (serve_api_reload_tls(s->api, &nc, &te) != PD_OK)
-		slog(s, "API certificate not reloaded, the one in force stays: %s: %s",
+		slog(s, _("API certificate not reloaded, the one in force stays: %s: %s"),
 		     te.field[0] ? te.field : "api", te.message);
 	pd_config old = s->cfg;
 	bool pbx =
@@ -814,9 +830,9 @@ static void do_reload(pd_serve *s)
 	if (pbx) {
 		pd_err me = {0};
 		if (monitor_start(s, &me) != PD_OK)
-			slog(s, "monitor not restarted: %s", me.message);
+			slog(s, _("monitor not restarted: %s"), me.message);
 		else
-			slog(s, "monitor restarted with the new [pbx] settings");
+			slog(s, _("monitor restarted with the new [pbx] settings"));
 		/* the new monitor counts syncs from 0 */
 		for (size_t i = 0; i < s->nents; i++)
 			s->ents[i].sync_seq = 0;
@@ -829,7 +845,10 @@ static void do_reload(pd_serve *s)
 		    nc.serve_resync_interval ? now + (int64_t)nc.serve_resync_interval * 1000 : 0;
 	pd_config_free(&old);
 	STAT_ADD(s, reloads, 1);
-	slog(s, "configuration reloaded%s%s", nc.path ? " from " : "", nc.path ? nc.path : "");
+	if (nc.path)
+		slog(s, _("configuration reloaded from %s"), nc.path);
+	else
+		slog(s, _("configuration reloaded"));
 }
 
 /* ---- lock and socket ---- */
@@ -851,10 +870,12 @@ pd_status pd_serve_running(const char *db_path, pid_t *pid, pd_err *e)
 	int fd = lp ? open(lp, O_RDONLY | O_CLOEXEC) : -1;
 	free(lp);
 	if (fd < 0)
-		return pd_fail(e, PD_E_UNAVAILABLE, NULL, "no provdesk serve runs for %s", db_path);
+		return pd_fail(e, PD_E_UNAVAILABLE, NULL, _("no provdesk serve runs for %s"),
+		               db_path);
 	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
 		close(fd);
-		return pd_fail(e, PD_E_UNAVAILABLE, NULL, "no provdesk serve runs for %s", db_path);
+		return pd_fail(e, PD_E_UNAVAILABLE, NULL, _("no provdesk serve runs for %s"),
+		               db_path);
 	}
 	*pid = read_pid(fd);
 	close(fd);
@@ -865,7 +886,7 @@ static pd_status take_lock(pd_serve *s, pd_err *e)
 {
 	s->lock_path = pd_serve_lock_path(s->db_path);
 	if (!s->lock_path)
-		return pd_fail(e, PD_E_UNAVAILABLE, NULL, "no lock file for %s", s->db_path);
+		return pd_fail(e, PD_E_UNAVAILABLE, NULL, _("no lock file for %s"), s->db_path);
 	struct stat sb;
 	/* a new database: its directory first (store_open would make it) */
 	char *dir = xstrdup(s->db_path);
@@ -880,22 +901,22 @@ static pd_status take_lock(pd_serve *s, pd_err *e)
 	mode_t mode = stat(s->db_path, &sb) == 0 ? (sb.st_mode & 0644) | 0600 : 0600;
 	s->lock_fd = open(s->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, mode);
 	if (s->lock_fd < 0)
-		return pd_fail(e, PD_E_CANTCREATE, NULL, "cannot open %s: %s", s->lock_path,
+		return pd_fail(e, PD_E_CANTCREATE, NULL, _("cannot open %s: %s"), s->lock_path,
 		               strerror(errno));
 	/* a `serve --status` holds it shared for an instant: try a few times */
 	for (int i = 0;; i++) {
 		if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0)
 			break;
 		if (errno != EWOULDBLOCK)
-			return pd_fail(e, PD_E_UNAVAILABLE, NULL, "cannot lock %s: %s",
+			return pd_fail(e, PD_E_UNAVAILABLE, NULL, _("cannot lock %s: %s"),
 			               s->lock_path, strerror(errno));
 		pid_t other = read_pid(s->lock_fd);
 		if (other || i >= 10) {
 			close(s->lock_fd);
 			s->lock_fd = -1;
 			return pd_fail(e, PD_E_TEMPFAIL, NULL,
-			               "provdesk serve already runs for %s (pid %ld)", s->db_path,
-			               (long)other);
+			               _("provdesk serve already runs for %s (pid %ld)"),
+			               s->db_path, (long)other);
 		}
 		struct timespec ts = {0, 20 * 1000000L};
 		nanosleep(&ts, NULL);
@@ -903,7 +924,7 @@ static pd_status take_lock(pd_serve *s, pd_err *e)
 	char buf[32];
 	int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
 	if (ftruncate(s->lock_fd, 0) != 0 || pwrite(s->lock_fd, buf, (size_t)n, 0) != n)
-		return pd_fail(e, PD_E_CANTCREATE, NULL, "cannot write %s: %s", s->lock_path,
+		return pd_fail(e, PD_E_CANTCREATE, NULL, _("cannot write %s: %s"), s->lock_path,
 		               strerror(errno));
 	return PD_OK;
 }
@@ -917,7 +938,8 @@ static pd_status listen_socket(pd_serve *s, pd_err *e)
 		return e->status ? e->status : PD_E_UNAVAILABLE;
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(s->sock_path) >= sizeof sa.sun_path)
-		return pd_fail(e, PD_E_CANTCREATE, NULL, "socket path too long: %s", s->sock_path);
+		return pd_fail(e, PD_E_CANTCREATE, NULL, _("socket path too long: %s"),
+		               s->sock_path);
 	strcpy(sa.sun_path, s->sock_path);
 	char *dir = xstrdup(s->sock_path);
 	char *slash = strrchr(dir, '/');
@@ -933,7 +955,7 @@ static pd_status listen_socket(pd_serve *s, pd_err *e)
 	if (s->listen_fd < 0)
 		return pd_fail(e, PD_E_CANTCREATE, NULL, "socket: %s", strerror(errno));
 	if (bind(s->listen_fd, (struct sockaddr *)&sa, sizeof sa) != 0)
-		return pd_fail(e, PD_E_CANTCREATE, NULL, "cannot bind %s: %s", s->sock_path,
+		return pd_fail(e, PD_E_CANTCREATE, NULL, _("cannot bind %s: %s"), s->sock_path,
 		               strerror(errno));
 	struct stat sb;
 	mode_t mode = 0600;
@@ -948,7 +970,7 @@ static pd_status listen_socket(pd_serve *s, pd_err *e)
 		}
 	}
 	if (chmod(s->sock_path, mode) != 0 || listen(s->listen_fd, 128) != 0)
-		return pd_fail(e, PD_E_CANTCREATE, NULL, "cannot listen on %s: %s", s->sock_path,
+		return pd_fail(e, PD_E_CANTCREATE, NULL, _("cannot listen on %s: %s"), s->sock_path,
 		               strerror(errno));
 	return PD_OK;
 }
@@ -959,7 +981,7 @@ pd_status pd_serve_open(const pd_serve_opts *o, pd_serve **out, pd_err *e)
 {
 	*out = NULL;
 	if (!o->db_path || !*o->db_path)
-		return pd_fail(e, PD_E_USAGE, "db_path", "no database");
+		return pd_fail(e, PD_E_USAGE, "db_path", _("no database"));
 	pd_serve *s = xcalloc(1, sizeof *s);
 	pthread_mutex_init(&s->mu, NULL);
 	s->o = *o;
@@ -1016,15 +1038,15 @@ pd_status pd_serve_open(const pd_serve_opts *o, pd_serve **out, pd_err *e)
 	                          s->pipe_wr, &s->api, e)) != PD_OK)
 		goto fail;
 	if (s->api)
-		slog(s, "HTTP API on %s (port %d)", serve_api_listen(s->api),
+		slog(s, _("HTTP API on %s (port %d)"), serve_api_listen(s->api),
 		     serve_api_port(s->api));
 	int64_t now = pd_live_now_ms();
 	s->idle_since_ms = now;
 	s->next_resync_ms =
 	    s->cfg.serve_resync_interval ? now + (int64_t)s->cfg.serve_resync_interval * 1000 : 0;
 	s->next_kick_ms = now + KICK_CHECK_MS;
-	slog(s, "pid %ld serving %s on %s%s", (long)getpid(), s->db_path, s->sock_path,
-	     o->auto_exit ? " (--auto: exits when idle)" : "");
+	slog(s, _("pid %ld serving %s on %s%s"), (long)getpid(), s->db_path, s->sock_path,
+	     o->auto_exit ? _(" (--auto: exits when idle)") : "");
 	*out = s;
 	return PD_OK;
 fail:
@@ -1090,7 +1112,7 @@ pd_status pd_serve_run(pd_serve *s, pd_err *e)
 		if (s->o.auto_exit && !s->ncl && s->idle_since_ms &&
 		    now - s->idle_since_ms >= (int64_t)s->cfg.serve_idle_exit * 1000) {
 			if (!outbox_due_now(s)) {
-				slog(s, "no client for %d s and nothing to send: exiting",
+				slog(s, _("no client for %d s and nothing to send: exiting"),
 				     s->cfg.serve_idle_exit);
 				break;
 			}
@@ -1227,7 +1249,7 @@ void pd_serve_close(pd_serve *s)
 		close(s->lock_fd);
 	}
 	if (was_up)
-		slog(s, "stopped: links closed, socket removed");
+		slog(s, _("stopped: links closed, socket removed"));
 	if (s->pipe_rd >= 0)
 		close(s->pipe_rd);
 	if (s->pipe_wr >= 0)

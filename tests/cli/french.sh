@@ -118,4 +118,10 @@ fr pbx status "Société Dupont" --json
 cp "$TMP/out" "$TMP/fr.json"
 en pbx status "Société Dupont" --json
 check "--json 'pbx status' byte-identical in French and English" cmp -s "$TMP/fr.json" "$TMP/out"
+# ---- provdesk serve: the daemon's messages in French ----
+fr serve --stop
+expect "serve --stop without a daemon: exit 69, in French" 69 "" \
+	"aucun provdesk serve ne tourne pour"
+en serve --stop
+expect "serve --stop: English without LANG" 69 "" "no provdesk serve runs for"
 finish

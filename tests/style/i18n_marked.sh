@@ -27,7 +27,7 @@ root=${PROVDESK_SOURCE_ROOT:-$(cd "$here/../.." && pwd)}
 
 # The folders whose strings must be marked (the other layers join as they
 # are translated).
-COVERED=(src/ui src/cli src/core src/store src/mail src/objects src/api)
+COVERED=(src/ui src/cli src/core src/store src/mail src/objects src/api src/serve)
 
 check() {
 	python3 - "$root" "${PD_I18N_ALLOW:-$here/i18n_allow.txt}" "$@" <<'PY'

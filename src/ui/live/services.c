@@ -217,7 +217,7 @@ void ui_services_second(struct ui_app *app)
 	if (att != v->attached || attaches != v->attaches || strcmp(err, v->error)) {
 		/* a restart within one second is a loss too: the count says it */
 		if (v->attached && (!att || attaches != v->attaches)) {
-			ui_msg(app, UI_R_STATUS_WARN, "%s", PD_SERVE_LOST_TEXT);
+			ui_msg(app, UI_R_STATUS_WARN, "%s", _(PD_SERVE_LOST_TEXT));
 			v->was_lost = true;
 		} else if (att && v->was_lost) {
 			ui_msg(app, UI_R_STATUS_OK, _("monitor restarted: live data again"));
