@@ -118,4 +118,12 @@ fr pbx status "Société Dupont" --json
 cp "$TMP/out" "$TMP/fr.json"
 en pbx status "Société Dupont" --json
 check "--json 'pbx status' byte-identical in French and English" cmp -s "$TMP/fr.json" "$TMP/out"
+
+# ---- pbx test: the driver's step names and its failure in French ----
+fr pbx update "Société Dupont" --port 1
+fr pbx test "Société Dupont"
+expect "pbx test on a closed port: exit 69, the driver's steps in French" 69 \
+	"ok   résolution nom" "échec de connexion TCP : 127.0.0.1:1: "
+fr pbx test "Société Dupont" --json
+jeq "pbx test --json: the step's name stays as the driver names it" 'd["failed_step"]' "TCP connect"
 finish
