@@ -28,6 +28,8 @@ typedef struct {
 
 static void step(report *r, const char *name, bool ok, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* name: a step's name, marked N_() by the drivers: --json keeps it as
+ * written (a key a script may compare), the text shows it translated. */
 static void step(report *r, const char *name, bool ok, const char *fmt, ...)
 {
 	char detail[400];
@@ -42,7 +44,7 @@ static void step(report *r, const char *name, bool ok, const char *fmt, ...)
 		json_object_set_new(o, "detail", json_string(detail));
 		json_array_append_new(r->steps, o);
 	} else {
-		printf("%s %-16s %s\n", ok ? "ok  " : "FAIL", name, detail);
+		printf("%s %-16s %s\n", ok ? "ok  " : "FAIL", _(name), detail);
 	}
 }
 
@@ -56,8 +58,8 @@ static int run_test(pd_cli *c, const pd_pbx *p, report *r, const char **failed, 
 	const pd_driver_ops *ops = pd_driver_find(p->platform);
 	if (!ops || !ops->test) {
 		snprintf(why, whyn, _("platform %s is not supported yet"), p->platform);
-		step(r, "platform", false, "%s", why);
-		*failed = "platform";
+		step(r, N_("platform"), false, "%s", why);
+		*failed = N_("platform");
 		*fst = PD_E_UNAVAILABLE;
 		return 1;
 	}
@@ -141,7 +143,7 @@ int pd_cli_pbx_test_cmd(pd_cli *c, int argc, char **argv)
 		                 pd_link_state_name(mv.link), "status", text, "for_s",
 		                 (json_int_t)secs);
 		if (up)
-			step(&r, "monitor", true,
+			step(&r, N_("monitor"), true,
 			     _("the running monitor's link (pid %lld) is %s for %lds; not dialled "
 			       "again"),
 			     (long long)pid, text, secs);
@@ -149,7 +151,7 @@ int pd_cli_pbx_test_cmd(pd_cli *c, int argc, char **argv)
 			printf(
 			    _("note %-16s the running monitor's link (pid %lld) is %s for %lds%s; "
 			      "testing anew\n"),
-			    "monitor", (long long)pid, text, secs,
+			    _("monitor"), (long long)pid, text, secs,
 			    mv.link == PD_LINK_MONITORING ? _(", opened before the last change")
 			                                  : "");
 		pd_live_free_view(&mv);
@@ -161,7 +163,7 @@ int pd_cli_pbx_test_cmd(pd_cli *c, int argc, char **argv)
 	if (failed) {
 		pd_err e;
 		pd_err_clear(&e);
-		pd_fail(&e, fst, "pbx", _("%s failed: %s"), failed, why);
+		pd_fail(&e, fst, "pbx", _("%s failed: %s"), _(failed), why);
 		if (c->json) {
 			json_t *o = json_object();
 			json_object_set_new(o, "ok", json_false());

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "provdesk/catalogue.h"
+#include "provdesk/i18n.h"
 #include "provdesk/pbx_driver.h"
 #include "provdesk/pbx_transport.h"
 #include "provdesk/util.h"
@@ -18,9 +19,9 @@ pd_status pd_drv_check(const pd_drv_conf *c, pd_drv_params *p, pd_err *e)
 {
 	memset(p, 0, sizeof *p);
 	if (!c->host || !*c->host)
-		return pd_fail(e, PD_E_INVALID, "host", "the PBX host is empty");
+		return pd_fail(e, PD_E_INVALID, "host", _("the PBX host is empty"));
 	if (c->port <= 0 || c->port > 65535)
-		return pd_fail(e, PD_E_INVALID, "port", "port %d is not between 1 and 65535",
+		return pd_fail(e, PD_E_INVALID, "port", _("port %d is not between 1 and 65535"),
 		               c->port);
 	/* The core stores these typed (true, 5) but a row may hold what a person
 	 * typed ("false", "5"): both are read alike. A value that is neither is
@@ -356,20 +357,20 @@ void pd_model_input_warning(pd_buf *w, const pd_live_input *in, const pd_drv_con
 	if (in->dropped_calls || in->dropped_channels)
 		pd_buf_printf(
 		    w,
-		    "%s%s: %llu calls, %llu channels dropped (max_calls_per_link %d, "
-		    "max_channels_per_link %d)",
-		    w->len ? "; " : "", in->capped ? "input capped" : "input was capped",
+		    _("%s%s: %llu calls, %llu channels dropped (max_calls_per_link %d, "
+		      "max_channels_per_link %d)"),
+		    w->len ? "; " : "", in->capped ? _("input capped") : _("input was capped"),
 		    (unsigned long long)in->dropped_calls, (unsigned long long)in->dropped_channels,
 		    c->max_calls > 0 ? c->max_calls : PD_MODEL_DEFAULT_MAX_CALLS,
 		    c->max_channels > 0 ? c->max_channels : PD_MODEL_DEFAULT_MAX_CHANNELS);
 	if (in->dropped_other)
-		pd_buf_printf(w, "%s%llu %s dropped", w->len ? "; " : "",
+		pd_buf_printf(w, _("%s%llu %s dropped"), w->len ? "; " : "",
 		              (unsigned long long)in->dropped_other, other);
 	if (in->bad_fields)
 		pd_buf_printf(w, "%s%llu %s", w->len ? "; " : "",
 		              (unsigned long long)in->bad_fields, bad);
 	if (in->aged_out)
-		pd_buf_printf(w, "%s%llu calls aged out", w->len ? "; " : "",
+		pd_buf_printf(w, _("%s%llu calls aged out"), w->len ? "; " : "",
 		              (unsigned long long)in->aged_out);
 }
 
@@ -383,16 +384,17 @@ pd_drv_sync_outcome pd_drv_sync_users(const pd_drv_conf *c, const pd_drv_host *h
 		return PD_DRV_SYNC_OFF;
 	if (refused) {
 		/* a directory cut short would read as users removed */
-		snprintf(why, whyn,
-		         "not synced: the PBX lists more than %zu users (max_users_per_link); %zu "
-		         "more refused",
-		         n, refused);
+		snprintf(
+		    why, whyn,
+		    _("not synced: the PBX lists more than %zu users (max_users_per_link); %zu "
+		      "more refused"),
+		    n, refused);
 		return PD_DRV_SYNC_REFUSED;
 	}
 	pd_err e = {0};
 	pd_sync_result r = {0};
 	if (h->sync_users(h->ctx, c->customer_id, u, n, c->auto_provision, &r, &e) != PD_OK) {
-		snprintf(why, whyn, "sync not saved: %.150s", e.message);
+		snprintf(why, whyn, _("sync not saved: %.150s"), e.message);
 		return PD_DRV_SYNC_FAILED;
 	}
 	*res = r;
@@ -484,22 +486,25 @@ static pd_status open_failed(pd_drv_probe *pr)
 	pd_tport_peer(pr->t, addr, sizeof addr);
 	pd_tport_phase ph = pr->failed ? pd_tport_failed_phase(pr->t) : pd_tport_get_phase(pr->t);
 	if (!pr->failed) /* the overall limit came first */
-		snprintf(pr->why, sizeof pr->why, "timed out during %s", pd_tport_phase_name(ph));
+		snprintf(pr->why, sizeof pr->why, _("timed out during %s"),
+		         pd_tport_phase_name(ph));
 	if (ph == PD_TPORT_RESOLVING)
-		return pd_drv_probe_fail(pr, PD_E_UNAVAILABLE, "name resolution", "%s", pr->why);
-	pd_drv_probe_step(pr, "name resolution", true, "%s -> %s", c->host, addr);
+		return pd_drv_probe_fail(pr, PD_E_UNAVAILABLE, N_("name resolution"), "%s",
+		                         pr->why);
+	pd_drv_probe_step(pr, N_("name resolution"), true, "%s -> %s", c->host, addr);
 	if (ph == PD_TPORT_CONNECTING) {
 		if (pr->failed && pr->what == PD_TPORT_E_CONNECT)
-			return pd_drv_probe_fail(pr, PD_E_UNAVAILABLE, "TCP connect", "%s:%d: %s",
-			                         c->host, c->port, strerror(pd_tport_errno(pr->t)));
-		return pd_drv_probe_fail(pr, PD_E_UNAVAILABLE, "TCP connect", "%s", pr->why);
+			return pd_drv_probe_fail(pr, PD_E_UNAVAILABLE, N_("TCP connect"),
+			                         "%s:%d: %s", c->host, c->port,
+			                         strerror(pd_tport_errno(pr->t)));
+		return pd_drv_probe_fail(pr, PD_E_UNAVAILABLE, N_("TCP connect"), "%s", pr->why);
 	}
-	pd_drv_probe_step(pr, "TCP connect", true, "%s:%d", addr, c->port);
+	pd_drv_probe_step(pr, N_("TCP connect"), true, "%s:%d", addr, c->port);
 	if (pr->failed && pr->what == PD_TPORT_E_SETUP)
 		return pd_drv_probe_fail(pr, PD_E_CONFIG, "TLS", "%s", pr->why);
 	if (!pr->failed || pr->what == PD_TPORT_E_TIMEOUT)
 		return pd_drv_probe_fail(pr, PD_E_PROTOCOL, "TLS",
-		                         "TLS: no handshake within %d s (is this a TLS port?)",
+		                         _("TLS: no handshake within %d s (is this a TLS port?)"),
 		                         pr->step_ms / 1000);
 	return pd_drv_probe_fail(pr, PD_E_PROTOCOL, "TLS", "%s", pr->why);
 }
@@ -517,7 +522,7 @@ pd_status pd_drv_probe_begin(pd_drv_probe *pr, const pd_drv_conf *c, int timeout
 	pd_err pe = {0};
 	if (pd_param_bool(c->params_json, "tls_verify", true, &pr->verify, &pe) != PD_OK ||
 	    pd_param_str(c->params_json, "tls_ca_file", &pr->ca, &pe) != PD_OK)
-		return pd_drv_probe_fail(pr, PD_E_CONFIG, "parameters", "%.390s", pe.message);
+		return pd_drv_probe_fail(pr, PD_E_CONFIG, N_("parameters"), "%.390s", pe.message);
 	pr->give_up = pd_live_now_ms() + (timeout_ms > 0 ? timeout_ms : 30000);
 	return PD_OK;
 }
@@ -541,13 +546,13 @@ pd_status pd_drv_probe_open(pd_drv_probe *pr, const pd_drv_conf *c, int timeout_
 		return open_failed(pr);
 	char addr[64];
 	pd_tport_peer(pr->t, addr, sizeof addr);
-	pd_drv_probe_step(pr, "name resolution", true, "%s -> %s", c->host, addr);
-	pd_drv_probe_step(pr, "TCP connect", true, "%s:%d", addr, c->port);
+	pd_drv_probe_step(pr, N_("name resolution"), true, "%s -> %s", c->host, addr);
+	pd_drv_probe_step(pr, N_("TCP connect"), true, "%s:%d", addr, c->port);
 	if (c->tls)
-		pd_drv_probe_step(pr, "TLS", true, "handshake done, certificate %s%s%.200s",
-		                  pr->verify ? "verified" : "not verified (tls_verify is false)",
-		                  pr->verify && pr->ca ? " against " : "",
-		                  pr->verify && pr->ca ? pr->ca : "");
+		pd_drv_probe_step(
+		    pr, "TLS", true, _("handshake done, certificate %s%s%.200s"),
+		    pr->verify ? _("verified") : _("not verified (tls_verify is false)"),
+		    pr->verify && pr->ca ? _(" against ") : "", pr->verify && pr->ca ? pr->ca : "");
 	return PD_OK;
 }
 
@@ -560,6 +565,6 @@ pd_status pd_drv_probe_end(pd_drv_probe *pr, pd_status st, pd_err *e)
 	if (st == PD_OK)
 		return PD_OK;
 	const pd_drv_test_result *r = pr->out;
-	return pd_fail(e, st, "pbx", "%s failed: %s", pr->step,
+	return pd_fail(e, st, "pbx", _("%s failed: %s"), _(pr->step),
 	               r->failed >= 0 ? r->steps[r->failed].detail : "");
 }

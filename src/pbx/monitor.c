@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "provdesk/config.h"
+#include "provdesk/i18n.h"
 #include "provdesk/pbx_driver.h"
 #include "provdesk/util.h"
 
@@ -267,7 +268,7 @@ static void store_gone(pd_monitor *m, int64_t cid)
 	pd_pbx_status st = {.customer_id = cid,
 	                    .link = PD_LINK_DISABLED,
 	                    .state = (char *)pd_link_state_label(PD_LINK_DISABLED),
-	                    .last_error = (char *)"customer deleted",
+	                    .last_error = (char *)_("customer deleted"),
 	                    .since = wall,
 	                    .updated_at = wall};
 	store_pbx_status_set(m->store, &st, &e); /* best effort, as write_status */
@@ -317,14 +318,15 @@ static void reload(pd_monitor *m)
 		if (!p->enabled || (!p->monitor && !p->sync_users) || blocked) {
 			set_static_status(m, nl, PD_LINK_DISABLED,
 			                  blocked == 1
-			                      ? "trial expired: monitoring stops until converted"
-			                  : blocked == 2 ? "customer disabled"
+			                      ? _("trial expired: monitoring stops until converted")
+			                  : blocked == 2 ? _("customer disabled")
 			                                 : NULL);
 			continue;
 		}
 		if (!nl->ops) {
 			char why[160];
-			snprintf(why, sizeof why, "platform %s is not supported yet", p->platform);
+			snprintf(why, sizeof why, _("platform %s is not supported yet"),
+			         p->platform);
 			set_static_status(m, nl, PD_LINK_UNSUPPORTED, why);
 			continue;
 		}
@@ -592,7 +594,7 @@ pd_status pd_monitor_start_opts(const char *db_path, const pd_store_opts *so, co
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) {
 		store_close(m->store);
 		free(m);
-		return pd_fail(e, PD_E_INTERNAL, NULL, "cannot create the monitor pipe: %s",
+		return pd_fail(e, PD_E_INTERNAL, NULL, _("cannot create the monitor pipe: %s"),
 		               strerror(errno));
 	}
 	m->ctl_r = p[0];
@@ -604,7 +606,7 @@ pd_status pd_monitor_start_opts(const char *db_path, const pd_store_opts *so, co
 		store_close(m->store);
 		pthread_mutex_destroy(&m->mu);
 		free(m);
-		return pd_fail(e, PD_E_INTERNAL, NULL, "cannot start the monitor thread");
+		return pd_fail(e, PD_E_INTERNAL, NULL, _("cannot start the monitor thread"));
 	}
 	*out = m;
 	return PD_OK;

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "provdesk/i18n.h"
 #include "provdesk/pbx_driver.h"
 
 /* One line per driver built in, keyed by its catalogue platform key. */
@@ -41,15 +42,15 @@ pd_status pd_driver_register(const pd_driver_ops *ops, pd_err *e)
 {
 	if (!ops || !ops->platform || !*ops->platform || !ops->create)
 		return pd_fail(e, PD_E_INVALID, "platform",
-		               "a driver needs a platform key and create");
+		               _("a driver needs a platform key and create"));
 	pd_status st = PD_OK;
 	pthread_mutex_lock(&mu);
 	if (find_locked(ops->platform))
-		st = pd_fail(e, PD_E_CONFLICT, "platform", "platform %s has a driver already",
+		st = pd_fail(e, PD_E_CONFLICT, "platform", _("platform %s has a driver already"),
 		             ops->platform);
 	else if (n_extra >= PD_DRIVERS_EXTRA)
 		st = pd_fail(e, PD_E_INTERNAL, "platform",
-		             "no room for another driver (%d at most)", PD_DRIVERS_EXTRA);
+		             _("no room for another driver (%d at most)"), PD_DRIVERS_EXTRA);
 	else
 		extra[n_extra++] = ops;
 	pthread_mutex_unlock(&mu);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "provdesk/i18n.h"
 #include "provdesk/pbx_transport.h"
 
 struct pd_tls {
@@ -27,7 +28,7 @@ static void ssl_errors(char *buf, size_t n)
 {
 	unsigned long e = ERR_get_error();
 	if (!e) {
-		snprintf(buf, n, "%s", errno ? strerror(errno) : "connection closed");
+		snprintf(buf, n, "%s", errno ? strerror(errno) : _("connection closed"));
 		return;
 	}
 	char one[256];
@@ -43,7 +44,7 @@ pd_status pd_tls_client_new(int fd, const char *host, bool verify, const char *c
 	ERR_clear_error();
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	if (!ctx)
-		return pd_fail(e, PD_E_INTERNAL, "tls", "TLS: cannot create a context");
+		return pd_fail(e, PD_E_INTERNAL, "tls", _("TLS: cannot create a context"));
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	if (verify) {
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
@@ -52,7 +53,7 @@ pd_status pd_tls_client_new(int fd, const char *host, bool verify, const char *c
 			SSL_CTX_free(ctx);
 			ERR_clear_error();
 			return pd_fail(e, PD_E_CONFIG, "tls_ca_file",
-			               "TLS: cannot read the CA file %s", ca_file);
+			               _("TLS: cannot read the CA file %s"), ca_file);
 		}
 	} else {
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
@@ -60,7 +61,7 @@ pd_status pd_tls_client_new(int fd, const char *host, bool verify, const char *c
 	SSL *ssl = SSL_new(ctx);
 	if (!ssl) {
 		SSL_CTX_free(ctx);
-		return pd_fail(e, PD_E_INTERNAL, "tls", "TLS: cannot create a session");
+		return pd_fail(e, PD_E_INTERNAL, "tls", _("TLS: cannot create a session"));
 	}
 	SSL_set_fd(ssl, fd);
 	SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
@@ -92,20 +93,21 @@ pd_status pd_tls_server_new(const char *cert_file, const char *key_file, pd_tls_
 	ERR_clear_error();
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 	if (!ctx)
-		return pd_fail(e, PD_E_INTERNAL, "tls", "TLS: cannot create a context");
+		return pd_fail(e, PD_E_INTERNAL, "tls", _("TLS: cannot create a context"));
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
 		SSL_CTX_free(ctx);
 		ERR_clear_error();
-		return pd_fail(e, PD_E_USAGE, "tls_cert", "TLS: cannot read the certificate %s",
+		return pd_fail(e, PD_E_USAGE, "tls_cert", _("TLS: cannot read the certificate %s"),
 		               cert_file);
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1 ||
 	    SSL_CTX_check_private_key(ctx) != 1) {
 		SSL_CTX_free(ctx);
 		ERR_clear_error();
-		return pd_fail(e, PD_E_USAGE, "tls_key",
-		               "TLS: cannot read the key %s, or it does not match the certificate",
-		               key_file);
+		return pd_fail(
+		    e, PD_E_USAGE, "tls_key",
+		    _("TLS: cannot read the key %s, or it does not match the certificate"),
+		    key_file);
 	}
 	pd_tls_server *s = xcalloc(1, sizeof *s);
 	s->ctx = ctx;
@@ -177,13 +179,13 @@ int pd_tls_handshake(pd_tls *t, char *why, size_t whyn)
 	}
 	long vr = t->client ? SSL_get_verify_result(t->ssl) : X509_V_OK;
 	if (vr != X509_V_OK) {
-		snprintf(why, whyn, "TLS: certificate verify failed (%s)",
+		snprintf(why, whyn, _("TLS: certificate verify failed (%s)"),
 		         X509_verify_cert_error_string(vr));
 		ERR_clear_error();
 	} else {
 		char detail[256];
 		ssl_errors(detail, sizeof detail);
-		snprintf(why, whyn, "TLS handshake failed: %s", detail);
+		snprintf(why, whyn, _("TLS handshake failed: %s"), detail);
 	}
 	return -1;
 }

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "provdesk/i18n.h"
 #include "provdesk/live.h"
 #include "provdesk/pbx_transport.h"
 
@@ -117,11 +118,11 @@ const char *pd_tport_phase_name(pd_tport_phase p)
 {
 	switch (p) {
 	case PD_TPORT_RESOLVING:
-		return "name resolution";
+		return _("name resolution");
 	case PD_TPORT_CONNECTING:
-		return "TCP connect";
+		return _("TCP connect");
 	case PD_TPORT_TLS:
-		return "the TLS handshake";
+		return _("the TLS handshake");
 	default:
 		return "";
 	}
@@ -205,7 +206,7 @@ void pd_tport_open(pd_tport *t, int64_t now)
 	/* a name: resolve on a detached thread, the answer comes through a pipe */
 	int p[2];
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) {
-		fail(t, PD_TPORT_E_RESOLVE, "cannot create a pipe for name resolution");
+		fail(t, PD_TPORT_E_RESOLVE, _("cannot create a pipe for name resolution"));
 		return;
 	}
 	resolve_job *j = xcalloc(1, sizeof *j);
@@ -221,7 +222,7 @@ void pd_tport_open(pd_tport *t, int64_t now)
 		close(p[1]);
 		free(j);
 		pthread_attr_destroy(&at);
-		fail(t, PD_TPORT_E_RESOLVE, "cannot start the resolver thread");
+		fail(t, PD_TPORT_E_RESOLVE, _("cannot start the resolver thread"));
 		return;
 	}
 	pthread_attr_destroy(&at);
@@ -243,8 +244,8 @@ static void on_resolved(pd_tport *t)
 	t->res_fd = -1;
 	if ((size_t)t->addr_i < sizeof *t->addrs || t->addrs->err || t->addrs->n == 0) {
 		char why[400];
-		snprintf(why, sizeof why, "cannot resolve host %s: %s", t->host,
-		         t->addrs->err ? gai_strerror(t->addrs->err) : "no address");
+		snprintf(why, sizeof why, _("cannot resolve host %s: %s"), t->host,
+		         t->addrs->err ? gai_strerror(t->addrs->err) : _("no address"));
 		fail(t, PD_TPORT_E_RESOLVE, why);
 		return;
 	}
@@ -259,7 +260,7 @@ static void connect_failed(pd_tport *t, int err)
 	t->sys_err = err;
 	t->have_peer = false; /* every address failed */
 	char why[400];
-	snprintf(why, sizeof why, "TCP connect to %s:%d: %s", t->host, t->port, strerror(err));
+	snprintf(why, sizeof why, _("TCP connect to %s:%d: %s"), t->host, t->port, strerror(err));
 	fail(t, PD_TPORT_E_CONNECT, why);
 }
 
@@ -380,7 +381,7 @@ void pd_tport_flush(pd_tport *t)
 				return;
 			char why[200];
 			t->sys_err = errno;
-			snprintf(why, sizeof why, "send to the PBX failed: %s", strerror(errno));
+			snprintf(why, sizeof why, _("send to the PBX failed: %s"), strerror(errno));
 			fail(t, PD_TPORT_E_IO, why);
 			return;
 		}
@@ -413,11 +414,11 @@ static void on_readable(pd_tport *t)
 		if (r < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
 		if (r == 0) {
-			fail(t, PD_TPORT_E_EOF, "connection closed by the PBX");
+			fail(t, PD_TPORT_E_EOF, _("connection closed by the PBX"));
 		} else {
 			char why[200];
 			t->sys_err = errno;
-			snprintf(why, sizeof why, "receive failed: %s", strerror(errno));
+			snprintf(why, sizeof why, _("receive failed: %s"), strerror(errno));
 			fail(t, PD_TPORT_E_IO, why);
 		}
 		return;
@@ -481,7 +482,7 @@ void pd_tport_on_timer(pd_tport *t, int64_t now)
 	if (now < t->deadline)
 		return;
 	char why[100];
-	snprintf(why, sizeof why, "timed out during %s", pd_tport_phase_name(t->phase));
+	snprintf(why, sizeof why, _("timed out during %s"), pd_tport_phase_name(t->phase));
 	fail(t, PD_TPORT_E_TIMEOUT, why);
 }
 

@@ -124,4 +124,12 @@ expect "serve --stop without a daemon: exit 69, in French" 69 "" \
 	"aucun provdesk serve ne tourne pour"
 en serve --stop
 expect "serve --stop: English without LANG" 69 "" "no provdesk serve runs for"
+
+# ---- pbx test: the driver's step names and its failure in French ----
+fr pbx update "Société Dupont" --port 1
+fr pbx test "Société Dupont"
+expect "pbx test on a closed port: exit 69, the driver's steps in French" 69 \
+	"ok   résolution nom" "échec de connexion TCP : 127.0.0.1:1: "
+fr pbx test "Société Dupont" --json
+jeq "pbx test --json: the step's name stays as the driver names it" 'd["failed_step"]' "TCP connect"
 finish

@@ -19,6 +19,7 @@
 #include "provdesk/ami.h"
 #include "provdesk/catalogue.h"
 #include "provdesk/config.h"
+#include "provdesk/i18n.h"
 #include "provdesk/pbx_driver.h"
 #include "provdesk/pbx_transport.h"
 #include "provdesk/util.h"
@@ -122,8 +123,8 @@ static void input_check(ami_drv *d, bool force)
 	d->l.input = in;
 	d->l.dirty = true;
 	pd_buf w = {0};
-	pd_model_input_warning(&w, &in, &d->l.c, "queue members or queues",
-	                       "fields with control bytes repaired");
+	pd_model_input_warning(&w, &in, &d->l.c, _("queue members or queues"),
+	                       _("fields with control bytes repaired"));
 	snprintf(d->warning, sizeof d->warning, "%s", w.s ? w.s : "");
 	pd_buf_free(&w);
 	if (d->st == D_MONITORING) {
@@ -300,11 +301,11 @@ static void step_error(ami_drv *d, const char *action, const ami_msg *m)
 	if (strcasestr(msg, "Permission denied")) {
 		/* the AMI user lacks rights: like a refused login, retrying cannot help */
 		pd_drv_set_fail(&d->l, PD_LINK_AUTH_FAILED,
-		                "permission denied for %s (the AMI user needs read/write "
-		                "system,call,agent,reporting)",
+		                _("permission denied for %s (the AMI user needs read/write "
+		                  "system,call,agent,reporting)"),
 		                action);
 	} else {
-		pd_drv_set_fail(&d->l, PD_LINK_RETRYING, "%s failed: %.150s", action, msg);
+		pd_drv_set_fail(&d->l, PD_LINK_RETRYING, _("%s failed: %.150s"), action, msg);
 	}
 }
 
@@ -314,13 +315,13 @@ static void on_msg(const ami_msg *m, void *ctx)
 	if (d->l.fail || d->st == D_WAIT)
 		return;
 	if (m->kind == AMI_MSG_ERROR) {
-		pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR, "protocol error: %s", m->text);
+		pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR, _("protocol error: %s"), m->text);
 		return;
 	}
 	if (d->st == D_BANNER) {
 		if (m->kind != AMI_MSG_BANNER || !strstr(m->text, "Call Manager/")) {
 			pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR,
-			                "not an Asterisk manager interface (banner \"%.60s\")",
+			                _("not an Asterisk manager interface (banner \"%.60s\")"),
 			                m->text ? m->text : "");
 			return;
 		}
@@ -342,10 +343,10 @@ static void on_msg(const ami_msg *m, void *ctx)
 			 * inject protocol lines: no Login, no retries until edited */
 			pd_buf_wipe_free(&b);
 			pd_drv_set_fail(&d->l, PD_LINK_AUTH_FAILED, "%s",
-			                !user_ok ? "the AMI username contains a line break: "
-			                           "not sent (edit the connection)"
-			                         : "the AMI secret contains a line break: not "
-			                           "sent (edit the connection)");
+			                !user_ok ? _("the AMI username contains a line break: "
+			                             "not sent (edit the connection)")
+			                         : _("the AMI secret contains a line break: not "
+			                             "sent (edit the connection)"));
 			return;
 		}
 		pd_tport_send(d->l.t, b.s, b.len);
@@ -379,9 +380,9 @@ static void on_msg(const ami_msg *m, void *ctx)
 			start_discovery(d);
 		} else if (strcasestr(ami_get0(m, "Message"), "Authentication failed")) {
 			pd_drv_set_fail(&d->l, PD_LINK_AUTH_FAILED, "%s",
-			                "authentication failed (check the AMI user and secret)");
+			                _("authentication failed (check the AMI user and secret)"));
 		} else {
-			pd_drv_set_fail(&d->l, PD_LINK_AUTH_FAILED, "login refused: %.150s",
+			pd_drv_set_fail(&d->l, PD_LINK_AUTH_FAILED, _("login refused: %.150s"),
 			                ami_get0(m, "Message"));
 		}
 		return;
@@ -411,7 +412,7 @@ static void on_msg(const ami_msg *m, void *ctx)
 			if (strcasestr(ami_get0(m, "Message"), "Invalid/unknown command")) {
 				/* neither PJSIP nor SIP: nothing to sync, still monitor */
 				snprintf(d->l.last_error, sizeof d->l.last_error,
-				         "no PJSIP or SIP channel driver: users not synced");
+				         _("no PJSIP or SIP channel driver: users not synced"));
 				step_queues(d);
 			} else {
 				step_error(d, "SIPpeers", m);
@@ -496,8 +497,9 @@ static void tp_fail(void *ctx, pd_tport_fail what, const char *why)
 	ami_drv *d = ctx;
 	if (d->st == D_WAIT)
 		return;
-	pd_drv_set_fail(&d->l, PD_LINK_RETRYING, "%s%s", why,
-	                what == PD_TPORT_E_EOF && d->st == D_LOGIN ? " during login" : "");
+	pd_drv_set_fail(&d->l, PD_LINK_RETRYING,
+	                what == PD_TPORT_E_EOF && d->st == D_LOGIN ? _("%s during login") : "%s",
+	                why);
 	pd_drv_settle(&d->l);
 }
 
@@ -615,14 +617,14 @@ static const char *step_name(enum dstate s)
 {
 	switch (s) {
 	case D_BANNER:
-		return "waiting for the banner";
+		return _("waiting for the banner");
 	case D_LOGIN:
-		return "login";
+		return _("login");
 	case D_ENDPOINTS:
 	case D_DETAILS:
 	case D_SIPPEERS:
 	case D_PEER_DETAILS:
-		return "user discovery";
+		return _("user discovery");
 	case D_VOICEMAIL:
 		return "VoicemailUsersList";
 	case D_QUEUES:
@@ -650,7 +652,7 @@ static void ami_on_timer(void *p, int64_t now)
 		pd_ka_action ka = pd_keepalive_check(&d->ka, now);
 		if (ka == PD_KA_OVERDUE) {
 			char why[100];
-			snprintf(why, sizeof why, "no answer to Ping for %llds",
+			snprintf(why, sizeof why, _("no answer to Ping for %llds"),
 			         (long long)(d->ka.interval_ms / 1000));
 			drop(d, why);
 		} else if (ka == PD_KA_PING) {
@@ -665,7 +667,7 @@ static void ami_on_timer(void *p, int64_t now)
 		}
 	} else if (now >= d->deadline) {
 		char why[100];
-		snprintf(why, sizeof why, "timed out during %s", step_name(d->st));
+		snprintf(why, sizeof why, _("timed out during %s"), step_name(d->st));
 		drop(d, why);
 	}
 	publish(d);

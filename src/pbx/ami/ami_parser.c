@@ -19,6 +19,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "provdesk/i18n.h"
+
 enum pstate { ST_BANNER, ST_HEADERS, ST_BODY, ST_SKIP };
 
 /* A field: offsets into the buffer the message is read from (base). */
@@ -567,7 +569,7 @@ static const char *scan_line(const char *s, const char *end, bool *ctl, const ch
 static bool body_add(ami_parser *p, const char *s, size_t n, bool newline)
 {
 	if (p->msg_bytes + p->body_len + n + 2 > p->o.max_msg) {
-		error_at(p, p->line_no, "line %llu: message larger than %zu bytes",
+		error_at(p, p->line_no, _("line %llu: message larger than %zu bytes"),
 		         (unsigned long long)p->line_no, p->o.max_msg);
 		return false;
 	}
@@ -652,9 +654,9 @@ static void header_line(ami_parser *p, char *s, size_t n, bool ctl, const char *
 		return;
 	}
 	if (!key_ok) {
-		error_at(p, p->line_no, "line %llu: expected \"Key: Value\", got %s",
+		error_at(p, p->line_no, _("line %llu: expected \"Key: Value\", got %s"),
 		         (unsigned long long)p->line_no,
-		         colon ? "an empty or invalid key" : "no colon");
+		         colon ? _("an empty or invalid key") : _("no colon"));
 		return;
 	}
 	char *v = s + klen + 1;
@@ -664,7 +666,7 @@ static void header_line(ami_parser *p, char *s, size_t n, bool ctl, const char *
 		vlen--;
 	}
 	if (p->msg_bytes + klen + vlen + 2 + p->body_len > p->o.max_msg) {
-		error_at(p, p->line_no, "line %llu: message larger than %zu bytes",
+		error_at(p, p->line_no, _("line %llu: message larger than %zu bytes"),
 		         (unsigned long long)p->line_no, p->o.max_msg);
 		return;
 	}
@@ -706,7 +708,7 @@ static void process_line(ami_parser *p, char *s, size_t n, bool ctl, const char 
 	case ST_BANNER:
 		p->st = ST_HEADERS;
 		if (ctl || has_ctl(s, n)) {
-			error_at(p, p->line_no, "line 1: banner contains binary data");
+			error_at(p, p->line_no, _("line 1: banner contains binary data"));
 			return;
 		}
 		{
@@ -721,7 +723,7 @@ static void process_line(ami_parser *p, char *s, size_t n, bool ctl, const char 
 		return;
 	case ST_BODY:
 		if (memchr(s, '\0', n)) {
-			error_at(p, p->line_no, "line %llu: NUL byte in command output",
+			error_at(p, p->line_no, _("line %llu: NUL byte in command output"),
 			         (unsigned long long)p->line_no);
 			return;
 		}
@@ -741,7 +743,7 @@ static void process_line(ami_parser *p, char *s, size_t n, bool ctl, const char 
 static void overflow(ami_parser *p)
 {
 	p->overlong = true;
-	error_at(p, p->line_no + 1, "line %llu: longer than %zu bytes",
+	error_at(p, p->line_no + 1, _("line %llu: longer than %zu bytes"),
 	         (unsigned long long)(p->line_no + 1), p->o.max_line);
 }
 

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "provdesk/ami.h"
+#include "provdesk/i18n.h"
 #include "provdesk/pbx_driver.h"
 #include "provdesk/pbx_transport.h"
 #include "provdesk/util.h"
@@ -74,19 +75,21 @@ static pd_status run(probe *pr)
 	const pd_drv_conf *c = pr->pr.c;
 #define FAIL(name, status, ...) return pd_drv_probe_fail(&pr->pr, status, name, __VA_ARGS__)
 	if (!pd_drv_probe_wait(&pr->pr, &pr->banner))
-		FAIL("banner", PD_E_PROTOCOL, "no banner within %d s (is this an AMI port?)",
+		FAIL(N_("banner"), PD_E_PROTOCOL, _("no banner within %d s (is this an AMI port?)"),
 		     STEP_MS / 1000);
 	snprintf(pr->pr.out->identity, sizeof pr->pr.out->identity, "%s", pr->banner_text);
 	if (!strstr(pr->banner_text, "Call Manager/"))
-		FAIL("banner", PD_E_PROTOCOL, "unexpected banner \"%.60s\"", pr->banner_text);
-	pd_drv_probe_step(&pr->pr, "banner", true, "%s", pr->banner_text);
+		FAIL(N_("banner"), PD_E_PROTOCOL, _("unexpected banner \"%.60s\""),
+		     pr->banner_text);
+	pd_drv_probe_step(&pr->pr, N_("banner"), true, "%s", pr->banner_text);
 	const char *user = c->username ? c->username : "";
 	if (!action(pr, "Login", "test-1", "Username", user, "Secret", c->secret ? c->secret : ""))
-		FAIL("authentication", PD_E_PROTOCOL, "no answer to Login (connection closed?)");
+		FAIL(N_("authentication"), PD_E_PROTOCOL,
+		     _("no answer to Login (connection closed?)"));
 	if (strcasecmp(pr->response, "Success") != 0)
-		FAIL("authentication", PD_E_AUTH, "%s (user %s)",
+		FAIL(N_("authentication"), PD_E_AUTH, _("%s (user %s)"),
 		     pr->message[0] ? pr->message : pr->response, user);
-	pd_drv_probe_step(&pr->pr, "authentication", true, "logged in as %s", user);
+	pd_drv_probe_step(&pr->pr, N_("authentication"), true, _("logged in as %s"), user);
 	/* an Asterisk 13-16 without chan_pjsip answers "Invalid/unknown command":
 	 * users are then discovered with chan_sip's SIPpeers, so that is tried */
 	const char *actions[] = {"PJSIPShowEndpoints", "QueueStatus", "CoreShowChannels"};
@@ -95,16 +98,16 @@ static pd_status run(probe *pr)
 		char id[16];
 		snprintf(id, sizeof id, "test-%zu", i + 2);
 		if (!action(pr, actions[i], id, NULL, NULL, NULL, NULL))
-			FAIL("permissions", PD_E_PROTOCOL, "no answer to %s", actions[i]);
+			FAIL(N_("permissions"), PD_E_PROTOCOL, _("no answer to %s"), actions[i]);
 		if (i == 0 && strcasestr(pr->message, "Invalid/unknown command")) {
 			actions[0] = "SIPpeers (chan_sip)";
 			if (!action(pr, "SIPpeers", "test-5", NULL, NULL, NULL, NULL))
-				FAIL("permissions", PD_E_PROTOCOL, "no answer to SIPpeers");
+				FAIL(N_("permissions"), PD_E_PROTOCOL, _("no answer to SIPpeers"));
 			if (strcasestr(pr->message, "Invalid/unknown command"))
-				FAIL(
-				    "permissions", PD_E_PROTOCOL,
-				    "neither PJSIPShowEndpoints nor SIPpeers is known: no PJSIP or "
-				    "SIP channel driver to discover users from");
+				FAIL(N_("permissions"), PD_E_PROTOCOL,
+				     _("neither PJSIPShowEndpoints nor SIPpeers is known: no PJSIP "
+				       "or "
+				       "SIP channel driver to discover users from"));
 		}
 		if (strcasestr(pr->message, "Permission denied")) {
 			size_t l = strlen(denied);
@@ -112,10 +115,11 @@ static pd_status run(probe *pr)
 		}
 	}
 	if (denied[0])
-		FAIL("permissions", PD_E_AUTH,
-		     "the AMI user may not run %s (needs read/write system,call,agent,reporting)",
-		     denied);
-	pd_drv_probe_step(&pr->pr, "permissions", true, "%s, %s, %s allowed", actions[0],
+		FAIL(
+		    N_("permissions"), PD_E_AUTH,
+		    _("the AMI user may not run %s (needs read/write system,call,agent,reporting)"),
+		    denied);
+	pd_drv_probe_step(&pr->pr, N_("permissions"), true, _("%s, %s, %s allowed"), actions[0],
 	                  actions[1], actions[2]);
 	action(pr, "Logoff", "test-9", NULL, NULL, NULL, NULL);
 	return PD_OK;

@@ -25,6 +25,7 @@
 #include "provdesk/catalogue.h"
 #include "provdesk/config.h"
 #include "provdesk/esl.h"
+#include "provdesk/i18n.h"
 #include "provdesk/pbx_driver.h"
 #include "provdesk/pbx_transport.h"
 #include "provdesk/util.h"
@@ -122,8 +123,8 @@ static void warning_update(esl_drv *d)
 	pd_buf w = {0};
 	if (d->l.sync_note[0])
 		pd_buf_add(&w, d->l.sync_note);
-	pd_model_input_warning(&w, &in, &d->l.c, "users, agents or queues",
-	                       "fields or messages refused or repaired");
+	pd_model_input_warning(&w, &in, &d->l.c, _("users, agents or queues"),
+	                       _("fields or messages refused or repaired"));
 	snprintf(d->warning, sizeof d->warning, "%s", w.s ? w.s : "");
 	pd_buf_free(&w);
 	if (d->st == D_MONITORING) {
@@ -266,7 +267,7 @@ static void do_sync(esl_drv *d)
 	if (!d->users_ok) {
 		/* an empty directory would remove every synced user: not synced */
 		snprintf(d->l.sync_note, sizeof d->l.sync_note,
-		         "users not synced: no usable list_users reply (max_message_kb?)");
+		         _("users not synced: no usable list_users reply (max_message_kb?)"));
 		warning_update(d);
 		return;
 	}
@@ -350,9 +351,9 @@ static void on_msg(const esl_msg *m, void *ctx)
 			/* the first bytes are not ESL (an AMI banner ends in CRLF):
 			 * say so now rather than after the greeting's timeout */
 			pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR,
-			                "not a FreeSWITCH event socket (%.150s)", m->text);
+			                _("not a FreeSWITCH event socket (%.150s)"), m->text);
 		} else if (m->fatal) {
-			pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR, "protocol error: %.150s",
+			pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR, _("protocol error: %.150s"),
 			                m->text);
 		} else if (!strcmp(m->content_type, "api/response"))
 			api_reply(d, NULL,
@@ -362,14 +363,14 @@ static void on_msg(const esl_msg *m, void *ctx)
 	if (m->kind == ESL_MSG_DISCONNECT) {
 		/* its text is the PBX's: not shown */
 		pd_drv_set_fail(&d->l, PD_LINK_RETRYING,
-		                "the PBX ended the event-socket session (disconnect notice)");
+		                _("the PBX ended the event-socket session (disconnect notice)"));
 		return;
 	}
 	switch (d->st) {
 	case D_GREETING: {
 		if (m->kind != ESL_MSG_AUTH_REQUEST) {
 			pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR,
-			                "not a FreeSWITCH event socket (no auth/request)");
+			                _("not a FreeSWITCH event socket (no auth/request)"));
 			return;
 		}
 		pd_buf b = {0};
@@ -381,8 +382,8 @@ static void on_msg(const esl_msg *m, void *ctx)
 		if (ast != PD_OK) {
 			pd_buf_wipe_free(&b);
 			pd_drv_set_fail(&d->l, PD_LINK_AUTH_FAILED, "%s",
-			                "the event-socket password is empty or contains a line "
-			                "break: not sent (edit the connection)");
+			                _("the event-socket password is empty or contains a line "
+			                  "break: not sent (edit the connection)"));
 			return;
 		}
 		pd_tport_send(d->l.t, b.s, b.len);
@@ -395,8 +396,9 @@ static void on_msg(const esl_msg *m, void *ctx)
 		if (m->kind != ESL_MSG_COMMAND_REPLY)
 			return;
 		if (!esl_reply_ok(m)) {
-			pd_drv_set_fail(&d->l, PD_LINK_AUTH_FAILED, "%s",
-			                "authentication failed (check the event-socket password)");
+			pd_drv_set_fail(
+			    &d->l, PD_LINK_AUTH_FAILED, "%s",
+			    _("authentication failed (check the event-socket password)"));
 			return;
 		}
 		{
@@ -414,7 +416,7 @@ static void on_msg(const esl_msg *m, void *ctx)
 			return;
 		if (!esl_reply_ok(m)) {
 			pd_drv_set_fail(&d->l, PD_LINK_RETRYING,
-			                "the event subscription was refused");
+			                _("the event subscription was refused"));
 			return;
 		}
 		start_discovery(d);
@@ -458,10 +460,11 @@ static void tp_fail(void *ctx, pd_tport_fail what, const char *why)
 	esl_drv *d = ctx;
 	if (d->st == D_WAIT)
 		return;
-	pd_drv_set_fail(&d->l, PD_LINK_RETRYING, "%s%s", why,
+	pd_drv_set_fail(&d->l, PD_LINK_RETRYING,
 	                what == PD_TPORT_E_EOF && (d->st == D_AUTH || d->st == D_GREETING)
-	                    ? " during login"
-	                    : "");
+	                    ? _("%s during login")
+	                    : "%s",
+	                why);
 	pd_drv_settle(&d->l);
 }
 
@@ -575,15 +578,15 @@ static const char *step_name(const esl_drv *d)
 {
 	switch (d->st) {
 	case D_GREETING:
-		return "waiting for auth/request";
+		return _("waiting for auth/request");
 	case D_AUTH:
-		return "login";
+		return _("login");
 	case D_SUBSCRIBE:
-		return "the event subscription";
+		return _("the event subscription");
 	default:
-		return d->busy && d->inflight.tag == C_SYNC       ? "user discovery"
-		       : d->busy && d->inflight.tag == C_SNAPSHOT ? "the channel snapshot"
-		                                                  : "discovery";
+		return d->busy && d->inflight.tag == C_SYNC       ? _("user discovery")
+		       : d->busy && d->inflight.tag == C_SNAPSHOT ? _("the channel snapshot")
+		                                                  : _("discovery");
 	}
 }
 
@@ -601,14 +604,14 @@ static void esl_on_timer(void *p, int64_t now)
 		pd_tport_on_timer(d->l.t, now);
 	} else if (now >= d->deadline) {
 		char why[100];
-		snprintf(why, sizeof why, "timed out during %s", step_name(d));
+		snprintf(why, sizeof why, _("timed out during %s"), step_name(d));
 		drop(d, why);
 	} else if (d->st == D_MONITORING) {
 		pd_ka_action ka = pd_keepalive_check(&d->ka, now);
 		if (ka == PD_KA_OVERDUE) {
 			char why[100];
 			snprintf(why, sizeof why,
-			         "no HEARTBEAT and no answer to api status for %llds",
+			         _("no HEARTBEAT and no answer to api status for %llds"),
 			         (long long)(d->ka.interval_ms / 1000));
 			drop(d, why);
 		} else if (ka == PD_KA_PING) {

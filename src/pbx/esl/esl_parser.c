@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "provdesk/i18n.h"
+
 /* Buffers above this are freed once the message that grew them is done. */
 #define ESL_KEEP (64u * 1024)
 
@@ -273,8 +275,9 @@ static void report(esl_parser *p, uint64_t at, bool fatal, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof what, fmt, ap);
 	va_end(ap);
-	snprintf(text, sizeof text, "message %llu, byte %llu: %s%s", (unsigned long long)p->msg_no,
-	         (unsigned long long)at, what, fatal ? " (framing lost: reconnect)" : "");
+	snprintf(text, sizeof text, _("message %llu, byte %llu: %s%s"),
+	         (unsigned long long)p->msg_no, (unsigned long long)at, what,
+	         fatal ? _(" (framing lost: reconnect)") : "");
 	p->errors++;
 	esl_msg m = {.kind = ESL_MSG_ERROR,
 	             .content_type = content_type(p),
@@ -365,10 +368,10 @@ static const char *split_line(const char *s, size_t n, size_t *nlen, const char 
 {
 	const char *colon = memchr(s, ':', n);
 	if (!colon)
-		return "expected \"Name: value\", got no colon";
+		return _("expected \"Name: value\", got no colon");
 	*nlen = (size_t)(colon - s);
 	if (*nlen == 0 || s[0] == ' ' || s[*nlen - 1] == ' ')
-		return "empty header name or one with a space at either end";
+		return _("empty header name or one with a space at either end");
 	*v = colon + 1;
 	*vlen = n - *nlen - 1;
 	if (*vlen && **v == ' ') {
@@ -383,7 +386,7 @@ static const char *split_line(const char *s, size_t n, size_t *nlen, const char 
 static void head_bad(esl_parser *p, const char *s, size_t n, const char *what)
 {
 	if (is_cl_line(s, n)) {
-		report(p, p->line_off, true, "bad Content-Length line: %s", what);
+		report(p, p->line_off, true, _("bad Content-Length line: %s"), what);
 		dead(p);
 		return;
 	}
@@ -397,12 +400,12 @@ static bool take_cl(esl_parser *p, const char *v, size_t vlen)
 	char shown[64];
 	uint64_t x;
 	if (p->has_cl) {
-		report(p, p->line_off, true, "a second Content-Length");
+		report(p, p->line_off, true, _("a second Content-Length"));
 		dead(p);
 		return false;
 	}
 	if (!parse_len(v, vlen, &x)) {
-		report(p, p->line_off, true, "Content-Length \"%s\" is not a length",
+		report(p, p->line_off, true, _("Content-Length \"%s\" is not a length"),
 		       show(shown, sizeof shown, v, vlen));
 		dead(p);
 		return false;
@@ -424,16 +427,16 @@ static void head_line(esl_parser *p, const char *s, size_t n)
 	p->head_bytes += n + 1;
 	int c = ctl_byte(s, n);
 	if (s[n - 1] == '\r' && ctl_byte(s, n - 1) < 0) {
-		head_bad(p, s, n, "CR before LF (ESL lines end with LF only)");
+		head_bad(p, s, n, _("CR before LF (ESL lines end with LF only)"));
 		return;
 	}
 	if (c >= 0) {
-		snprintf(what, sizeof what, "control byte 0x%02x in a header line", c);
+		snprintf(what, sizeof what, _("control byte 0x%02x in a header line"), c);
 		head_bad(p, s, n, what);
 		return;
 	}
 	if (!utf8_ok(s, n)) {
-		head_bad(p, s, n, "invalid UTF-8 in a header line");
+		head_bad(p, s, n, _("invalid UTF-8 in a header line"));
 		return;
 	}
 	size_t nlen, vlen;
@@ -444,12 +447,12 @@ static void head_line(esl_parser *p, const char *s, size_t n)
 		return;
 	}
 	if (p->head.n >= p->o.max_headers) {
-		snprintf(what, sizeof what, "more than %zu header lines", p->o.max_headers);
+		snprintf(what, sizeof what, _("more than %zu header lines"), p->o.max_headers);
 		head_bad(p, s, n, what);
 		return;
 	}
 	if (p->head_bytes > p->o.max_msg) {
-		snprintf(what, sizeof what, "header block larger than %zu bytes", p->o.max_msg);
+		snprintf(what, sizeof what, _("header block larger than %zu bytes"), p->o.max_msg);
 		head_bad(p, s, n, what);
 		return;
 	}
@@ -539,26 +542,26 @@ static void end_of_head(esl_parser *p)
 {
 	const char *ct = set_find(&p->head, "Content-Type", NULL);
 	if (!ct) {
-		report(p, p->msg_start, false, "no Content-Type");
+		report(p, p->msg_start, false, _("no Content-Type"));
 		skip_body(p);
 		return;
 	}
 	body_kind bk;
 	kind_of(ct, &bk);
 	if (p->has_cl && p->cl > p->o.max_msg - p->head_bytes) {
-		report(p, p->msg_start, false, "%s body of %llu bytes is larger than %zu bytes", ct,
-		       (unsigned long long)p->cl, p->o.max_msg);
+		report(p, p->msg_start, false, _("%s body of %llu bytes is larger than %zu bytes"),
+		       ct, (unsigned long long)p->cl, p->o.max_msg);
 		skip_body(p);
 		return;
 	}
 	if ((bk == BODY_PLAIN || bk == BODY_JSON) && (!p->has_cl || p->cl == 0)) {
-		report(p, p->msg_start, false, "%s with %s", ct,
-		       p->has_cl ? "an empty body" : "no Content-Length");
+		report(p, p->msg_start, false, _("%s with %s"), ct,
+		       p->has_cl ? _("an empty body") : _("no Content-Length"));
 		skip_body(p);
 		return;
 	}
 	if (bk == BODY_RAW && !p->has_cl) {
-		report(p, p->msg_start, false, "%s with no Content-Length", ct);
+		report(p, p->msg_start, false, _("%s with no Content-Length"), ct);
 		next_msg(p);
 		return;
 	}
@@ -592,11 +595,11 @@ static const char *value_bad(const char *v, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)v[i];
 		if (c == 0)
-			return "a NUL byte";
+			return _("a NUL byte");
 		if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f)
-			return "a control byte";
+			return _("a control byte");
 	}
-	return utf8_ok(v, n) ? NULL : "invalid UTF-8";
+	return utf8_ok(v, n) ? NULL : _("invalid UTF-8");
 }
 
 /* Names of event headers: no control byte at all (raw UTF-8 checked by the
@@ -610,7 +613,7 @@ static bool ev_full(esl_parser *p, uint64_t at)
 {
 	if (p->ev.n < p->o.max_headers)
 		return false;
-	report(p, at, false, "more than %zu event headers", p->o.max_headers);
+	report(p, at, false, _("more than %zu event headers"), p->o.max_headers);
 	return true;
 }
 
@@ -628,7 +631,7 @@ static void parse_plain(esl_parser *p, const char *b, size_t n)
 		const char *nl = memchr(s, '\n', n - i);
 		uint64_t at = p->body_off + i;
 		if (!nl) {
-			report(p, at, false, "event headers not ended by an empty line");
+			report(p, at, false, _("event headers not ended by an empty line"));
 			return;
 		}
 		size_t len = (size_t)(nl - s);
@@ -640,7 +643,7 @@ static void parse_plain(esl_parser *p, const char *b, size_t n)
 			return;
 		int c = ctl_byte(s, len);
 		if (c >= 0) {
-			report(p, at, false, "control byte 0x%02x in event header line %u", c,
+			report(p, at, false, _("control byte 0x%02x in event header line %u"), c,
 			       line);
 			return;
 		}
@@ -648,9 +651,9 @@ static void parse_plain(esl_parser *p, const char *b, size_t n)
 		const char *v;
 		const char *bad = split_line(s, len, &nlen, &v, &vlen);
 		if (!bad && !event_name_ok(s, nlen))
-			bad = "invalid header name";
+			bad = _("invalid header name");
 		if (bad) {
-			report(p, at, false, "event header line %u: %s", line, bad);
+			report(p, at, false, _("event header line %u: %s"), line, bad);
 			return;
 		}
 		set_add_name(&p->ev, s, nlen, vlen);
@@ -666,7 +669,7 @@ static void parse_plain(esl_parser *p, const char *b, size_t n)
 			if (hi < 0 || lo < 0) {
 				size_t m = vlen - j < 3 ? vlen - j : 3;
 				report(p, at + (size_t)(v + j - s), false,
-				       "invalid percent-escape \"%s\" in the value of %s",
+				       _("invalid percent-escape \"%s\" in the value of %s"),
 				       show(sh, sizeof sh, v + j, m),
 				       show(sh2, sizeof sh2, s, nlen));
 				return;
@@ -676,8 +679,9 @@ static void parse_plain(esl_parser *p, const char *b, size_t n)
 		}
 		const char *why = value_bad(o, k);
 		if (why) {
-			report(p, at, false, "%s in the decoded value of %s (event header line %u)",
-			       why, show(sh, sizeof sh, s, nlen), line);
+			report(p, at, false,
+			       _("%s in the decoded value of %s (event header line %u)"), why,
+			       show(sh, sizeof sh, s, nlen), line);
 			return;
 		}
 		set_end_value(&p->ev, k);
@@ -687,17 +691,17 @@ static void parse_plain(esl_parser *p, const char *b, size_t n)
 	uint64_t want;
 	if (icl && (!parse_len(icl, ilen, &want) || want != rest)) {
 		report(p, p->body_off + i, false,
-		       "event Content-Length \"%s\" but %zu bytes follow the event headers",
+		       _("event Content-Length \"%s\" but %zu bytes follow the event headers"),
 		       show(sh, sizeof sh, icl, ilen), rest);
 		return;
 	}
 	if (!icl && rest) {
 		report(p, p->body_off + i, false,
-		       "%zu bytes after the event headers and no event Content-Length", rest);
+		       _("%zu bytes after the event headers and no event Content-Length"), rest);
 		return;
 	}
 	if (!set_find(&p->ev, "Event-Name", NULL)) {
-		report(p, p->body_off, false, "event without Event-Name");
+		report(p, p->body_off, false, _("event without Event-Name"));
 		return;
 	}
 	const char *body = NULL;
@@ -755,11 +759,11 @@ static void parse_json(esl_parser *p, const char *b, size_t n)
 	json_t *root = json_loadb(b, n, 0, &je);
 	if (!root) {
 		report(p, p->body_off + (uint64_t)(je.position > 0 ? je.position : 0), false,
-		       "event JSON: %.120s", je.text);
+		       _("event JSON: %.120s"), je.text);
 		return;
 	}
 	if (!json_is_object(root)) {
-		report(p, p->body_off, false, "event JSON is not an object");
+		report(p, p->body_off, false, _("event JSON is not an object"));
 		json_decref(root);
 		return;
 	}
@@ -778,28 +782,29 @@ static void parse_json(esl_parser *p, const char *b, size_t n)
 		if (ev_full(p, p->body_off))
 			goto out;
 		if (!event_name_ok(key, klen)) {
-			report(p, p->body_off, false, "event JSON: invalid header name \"%s\"",
+			report(p, p->body_off, false, _("event JSON: invalid header name \"%s\""),
 			       show(sh, sizeof sh, key, klen));
 			goto out;
 		}
 		if (!json_value(p, key, val)) {
-			report(p, p->body_off, false,
-			       "event JSON: the value of %s is not a string or an array of strings",
-			       show(sh, sizeof sh, key, klen));
+			report(
+			    p, p->body_off, false,
+			    _("event JSON: the value of %s is not a string or an array of strings"),
+			    show(sh, sizeof sh, key, klen));
 			goto out;
 		}
 		const hdr_off *f = &p->ev.o[p->ev.n - 1];
 		const char *why = value_bad(p->ev.s + f->v, f->vlen);
 		if (!why && p->ev.len > p->o.max_msg)
-			why = "too much data";
+			why = _("too much data");
 		if (why) {
-			report(p, p->body_off, false, "event JSON: %s in the value of %s", why,
+			report(p, p->body_off, false, _("event JSON: %s in the value of %s"), why,
 			       show(sh, sizeof sh, key, klen));
 			goto out;
 		}
 	}
 	if (!set_find(&p->ev, "Event-Name", NULL)) {
-		report(p, p->body_off, false, "event without Event-Name");
+		report(p, p->body_off, false, _("event without Event-Name"));
 		goto out;
 	}
 	deliver(p, body, body_len, true, true);
@@ -870,11 +875,11 @@ static size_t feed_line(esl_parser *p, const char *data, size_t len)
 			p->msg_start = p->line_off;
 		}
 		char what[80];
-		snprintf(what, sizeof what, "header line longer than %zu bytes", p->o.max_line);
+		snprintf(what, sizeof what, _("header line longer than %zu bytes"), p->o.max_line);
 		if (p->st == ST_HEAD)
 			head_bad(p, head, h, what);
 		else if (is_cl_line(head, h)) {
-			report(p, p->line_off, true, "bad Content-Length line: %s", what);
+			report(p, p->line_off, true, _("bad Content-Length line: %s"), what);
 			dead(p);
 		}
 	} else if (!nl) {
@@ -980,11 +985,11 @@ bool esl_reply_ok(const esl_msg *m)
 static pd_status put(pd_buf *b, const char *verb, const char *arg, const char *field, pd_err *e)
 {
 	if (!arg || !*arg)
-		return pd_fail(e, PD_E_INVALID, field, "%s: the %s is empty", verb, field);
+		return pd_fail(e, PD_E_INVALID, field, _("%s: the %s is empty"), verb, field);
 	if (strpbrk(arg, "\r\n"))
 		return pd_fail(e, PD_E_INVALID, field,
-		               "%s: the %s contains a line break (CR or LF), which would end the "
-		               "command",
+		               _("%s: the %s contains a line break (CR or LF), which would end the "
+		                 "command"),
 		               verb, field);
 	pd_buf_add(b, verb);
 	pd_buf_addc(b, ' ');

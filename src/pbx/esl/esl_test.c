@@ -9,6 +9,7 @@
 
 #include "provdesk/catalogue.h"
 #include "provdesk/esl.h"
+#include "provdesk/i18n.h"
 #include "provdesk/pbx_driver.h"
 #include "provdesk/pbx_transport.h"
 #include "provdesk/util.h"
@@ -91,31 +92,32 @@ static pd_status run(probe *pr)
 #define FAIL(name, status, ...) return pd_drv_probe_fail(&pr->pr, status, name, __VA_ARGS__)
 	if (!pd_drv_probe_wait(&pr->pr, &pr->greeting)) {
 		if (pr->not_esl || pr->error)
-			FAIL("event socket", PD_E_PROTOCOL,
-			     "not a FreeSWITCH event socket (the first message was not "
-			     "auth/request)");
-		FAIL("event socket", PD_E_PROTOCOL,
-		     "no auth/request within %d s (is this a FreeSWITCH event-socket port?)",
+			FAIL(N_("event socket"), PD_E_PROTOCOL,
+			     _("not a FreeSWITCH event socket (the first message was not "
+			       "auth/request)"));
+		FAIL(N_("event socket"), PD_E_PROTOCOL,
+		     _("no auth/request within %d s (is this a FreeSWITCH event-socket port?)"),
 		     STEP_MS / 1000);
 	}
-	pd_drv_probe_step(&pr->pr, "event socket", true, "auth/request");
+	pd_drv_probe_step(&pr->pr, N_("event socket"), true, "auth/request");
 	pd_buf b = {0};
 	pd_err pe = {0};
 	if (esl_put_auth(&b, c->secret ? c->secret : "", &pe) != PD_OK)
-		FAIL("authentication", PD_E_CONFIG,
-		     "the event-socket password is empty or contains a line break: not sent");
+		FAIL(N_("authentication"), PD_E_CONFIG,
+		     _("the event-socket password is empty or contains a line break: not sent"));
 	if (!send_wait(pr, &b))
-		FAIL("authentication", PD_E_PROTOCOL, "no answer to auth (connection closed?)");
+		FAIL(N_("authentication"), PD_E_PROTOCOL,
+		     _("no answer to auth (connection closed?)"));
 	if (pr->kind != ESL_MSG_COMMAND_REPLY || !pr->reply_ok)
-		FAIL("authentication", PD_E_AUTH, "password refused (%s)", pr->text);
-	pd_drv_probe_step(&pr->pr, "authentication", true, "%s", pr->text);
+		FAIL(N_("authentication"), PD_E_AUTH, _("password refused (%s)"), pr->text);
+	pd_drv_probe_step(&pr->pr, N_("authentication"), true, "%s", pr->text);
 	esl_put_api(&b, "version", &pe);
 	if (!send_wait(pr, &b))
-		FAIL("version", PD_E_PROTOCOL, "no answer to api version");
+		FAIL(N_("version"), PD_E_PROTOCOL, _("no answer to api version"));
 	if (pr->kind != ESL_MSG_API_RESPONSE || !pr->reply_ok)
-		FAIL("version", PD_E_PROTOCOL, "api version refused (%s)", pr->text);
+		FAIL(N_("version"), PD_E_PROTOCOL, _("api version refused (%s)"), pr->text);
 	snprintf(pr->pr.out->identity, sizeof pr->pr.out->identity, "%s", pr->text);
-	pd_drv_probe_step(&pr->pr, "version", true, "%s", pr->text);
+	pd_drv_probe_step(&pr->pr, N_("version"), true, "%s", pr->text);
 	esl_put_exit(&b);
 	pd_drv_probe_send(&pr->pr, &b);
 	return PD_OK;

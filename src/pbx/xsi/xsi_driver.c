@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "provdesk/i18n.h"
 #include "provdesk/pbx_driver.h"
 #include "provdesk/util.h"
 #include "provdesk/xsi.h"
@@ -157,8 +158,8 @@ static void warning_update(xsi_drv *d)
 	pd_buf w = {0};
 	if (d->l.sync_note[0])
 		pd_buf_add(&w, d->l.sync_note);
-	pd_model_input_warning(&w, &d->l.input, &d->l.c, "users or agents",
-	                       "fields or documents refused or repaired");
+	pd_model_input_warning(&w, &d->l.input, &d->l.c, _("users or agents"),
+	                       _("fields or documents refused or repaired"));
 	snprintf(d->warning, sizeof d->warning, "%s", w.s ? w.s : "");
 	pd_buf_free(&w);
 	if (d->st == D_MONITORING || d->st == D_IDLE) {
@@ -194,8 +195,8 @@ pd_status xsi_hosts_parse(const char *list, xsi_host *out, int max, int *n, pd_e
 			*next++ = '\0';
 		if (*n >= max) {
 			free(norm);
-			return pd_fail(e, PD_E_INVALID, "xsp_hosts", "at most %d other XSP hosts",
-			               max);
+			return pd_fail(e, PD_E_INVALID, "xsp_hosts",
+			               _("at most %d other XSP hosts"), max);
 		}
 		xsi_host *h = &out[(*n)++];
 		h->port = 0;
@@ -307,7 +308,7 @@ static req *req_start_t(xsi_drv *d, enum rkind kind, const char *method, const c
 {
 	CURL *h = curl_easy_init();
 	if (!h) {
-		pd_drv_set_fail(&d->l, PD_LINK_RETRYING, "libcurl could not make a transfer");
+		pd_drv_set_fail(&d->l, PD_LINK_RETRYING, _("libcurl could not make a transfer"));
 		return NULL;
 	}
 	req *r = xcalloc(1, sizeof *r);
@@ -438,20 +439,21 @@ static void fail_http(xsi_drv *d, long code, const char *what)
 {
 	if (code == 401)
 		pd_drv_set_fail(&d->l, PD_LINK_AUTH_FAILED,
-		                "authentication failed (HTTP 401 to %s: check the administrator "
-		                "and password)",
+		                _("authentication failed (HTTP 401 to %s: check the administrator "
+		                  "and password)"),
 		                what);
 	else if (code == 403)
-		pd_drv_set_fail(&d->l, PD_LINK_AUTH_FAILED,
-		                "permission refused (HTTP 403 to %s: the administrator may not act "
-		                "on this enterprise or group)",
-		                what);
+		pd_drv_set_fail(
+		    &d->l, PD_LINK_AUTH_FAILED,
+		    _("permission refused (HTTP 403 to %s: the administrator may not act "
+		      "on this enterprise or group)"),
+		    what);
 	else {
 		if (code >= 500 && !d->l.fail)
 			d->advance = true;
 		pd_drv_set_fail(
 		    &d->l, code >= 500 || code == 404 ? PD_LINK_RETRYING : PD_LINK_PROTOCOL_ERROR,
-		    "%s answered HTTP %ld", what, code);
+		    _("%s answered HTTP %ld"), what, code);
 	}
 }
 
@@ -518,8 +520,8 @@ static void dir_page(xsi_drv *d, req *r)
 	                   sizeof err)) {
 		char why[200];
 		ascii(why, sizeof why, err);
-		pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR, "the directory page is not Xsi: %s",
-		                why);
+		pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR,
+		                _("the directory page is not Xsi: %s"), why);
 		return;
 	}
 	xsi_model_add_directory(d->mo, &pg);
@@ -604,7 +606,7 @@ static void sub_done(xsi_drv *d, req *r)
 	xsi_value_of(r->body.s, r->body.len, "expires", exp, sizeof exp);
 	if (!id[0]) {
 		pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR,
-		                "the %s subscription's answer has no subscriptionId",
+		                _("the %s subscription's answer has no subscriptionId"),
 		                PACKAGES[r->sub]);
 		return;
 	}
@@ -703,8 +705,8 @@ static void on_msg(const xsi_msg *m, void *ctx)
 	case XSI_MSG_ERROR: {
 		char t[160];
 		ascii(t, sizeof t, m->text);
-		pd_drv_set_fail(&d->l, PD_LINK_RETRYING, "the event channel broke its framing: %s",
-		                t);
+		pd_drv_set_fail(&d->l, PD_LINK_RETRYING,
+		                _("the event channel broke its framing: %s"), t);
 		return;
 	}
 	case XSI_MSG_CHANNEL:
@@ -712,7 +714,7 @@ static void on_msg(const xsi_msg *m, void *ctx)
 			return;
 		if (!m->channel_id[0]) {
 			pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR,
-			                "the <Channel> document has no channelId");
+			                _("the <Channel> document has no channelId"));
 			return;
 		}
 		snprintf(d->channel_id, sizeof d->channel_id, "%s", m->channel_id);
@@ -730,7 +732,7 @@ static void on_msg(const xsi_msg *m, void *ctx)
 	if (m->event_id[0]) {
 		if (d->ack_n >= ACK_QUEUE_MAX) {
 			pd_drv_set_fail(&d->l, PD_LINK_RETRYING,
-			                "more than %d events waiting for their acknowledgement",
+			                _("more than %d events waiting for their acknowledgement"),
 			                ACK_QUEUE_MAX);
 			return;
 		}
@@ -738,12 +740,12 @@ static void on_msg(const xsi_msg *m, void *ctx)
 	}
 	if (m->type == XSI_EV_CHANNEL_TERMINATED) {
 		pd_drv_set_fail(&d->l, PD_LINK_RETRYING,
-		                "the XSP ended the event channel (ChannelTerminatedEvent)");
+		                _("the XSP ended the event channel (ChannelTerminatedEvent)"));
 		return;
 	}
 	if (m->type == XSI_EV_SUBSCRIPTION_TERMINATED) {
 		pd_drv_set_fail(&d->l, PD_LINK_RETRYING,
-		                "the XSP ended a subscription (SubscriptionTerminatedEvent)");
+		                _("the XSP ended a subscription (SubscriptionTerminatedEvent)"));
 		return;
 	}
 	if (xsi_model_apply(d->mo, m, d->l.now))
@@ -761,7 +763,7 @@ static void req_done(xsi_drv *d, req *r, CURLcode rc)
 	case R_ACK:
 		d->ack_inflight--;
 		if (rc == CURLE_OK && code == 401)
-			fail_http(d, code, "an event acknowledgement");
+			fail_http(d, code, _("an event acknowledgement"));
 		else if (rc == CURLE_OK && code == 200)
 			d->acks_ok++;
 		/* else the XSP ends the channel when it misses it: rebuilt then */
@@ -773,55 +775,56 @@ static void req_done(xsi_drv *d, req *r, CURLcode rc)
 			return;
 		if (rc == CURLE_OK && code == 200) {
 			pd_drv_set_fail(&d->l, PD_LINK_RETRYING,
-			                "the XSP ended the event channel (end of stream)");
+			                _("the XSP ended the event channel (end of stream)"));
 			return;
 		}
 		if (rc == CURLE_WRITE_ERROR && r->over) {
 			pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR,
-			                "the event channel's error answer is larger than %d MiB",
+			                _("the event channel's error answer is larger than %d MiB"),
 			                XSI_BODY_MAX >> 20);
 			return;
 		}
 		if (rc != CURLE_OK && (code == 200 || !code)) {
-			fail_transport(d, r, rc, "the event channel");
+			fail_transport(d, r, rc, _("the event channel"));
 			return;
 		}
-		fail_http(d, code, "the event channel");
+		fail_http(d, code, _("the event channel"));
 		return;
 	default:
 		break;
 	}
-	static const char *const what[] = {[R_DIR] = "the directory",
-	                                   [R_SUB] = "a subscription",
-	                                   [R_HEARTBEAT] = "the heartbeat",
-	                                   [R_REFRESH_CHANNEL] = "the channel refresh",
-	                                   [R_REFRESH_SUB] = "a subscription refresh"};
+	static const char *const what[] = {[R_DIR] = N_("the directory"),
+	                                   [R_SUB] = N_("a subscription"),
+	                                   [R_HEARTBEAT] = N_("the heartbeat"),
+	                                   [R_REFRESH_CHANNEL] = N_("the channel refresh"),
+	                                   [R_REFRESH_SUB] = N_("a subscription refresh")};
 	if (r->kind == R_HEARTBEAT)
 		d->hb_inflight = false;
 	if (rc == CURLE_WRITE_ERROR && r->over) {
-		pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR, "%s's answer is larger than %d MiB",
-		                what[r->kind], XSI_BODY_MAX >> 20);
+		pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR,
+		                _("%s's answer is larger than %d MiB"), _(what[r->kind]),
+		                XSI_BODY_MAX >> 20);
 		return;
 	}
 	if (rc != CURLE_OK) {
-		fail_transport(d, r, rc, what[r->kind]);
+		fail_transport(d, r, rc, _(what[r->kind]));
 		return;
 	}
 	if (code == 404 &&
 	    (r->kind == R_HEARTBEAT || r->kind == R_REFRESH_CHANNEL || r->kind == R_REFRESH_SUB)) {
-		pd_drv_set_fail(&d->l, PD_LINK_RETRYING, "%s answered 404: the channel is gone",
-		                what[r->kind]);
+		pd_drv_set_fail(&d->l, PD_LINK_RETRYING, _("%s answered 404: the channel is gone"),
+		                _(what[r->kind]));
 		return;
 	}
 	if (code == 404 && r->kind == R_DIR) {
 		pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR,
-		                "the directory answered 404: no such %s (check enterprise_id%s)",
-		                d->grp_esc ? "group" : "enterprise",
-		                d->grp_esc ? " and group_id" : "");
+		                _("the directory answered 404: no such %s (check enterprise_id%s)"),
+		                d->grp_esc ? _("group") : _("enterprise"),
+		                d->grp_esc ? _(" and group_id") : "");
 		return;
 	}
 	if (code != 200) {
-		fail_http(d, code, what[r->kind]);
+		fail_http(d, code, _(what[r->kind]));
 		return;
 	}
 	switch (r->kind) {
@@ -912,7 +915,7 @@ static pd_status xsi_create(const pd_drv_conf *c, const pd_drv_host *h, void **o
 		goto out;
 	if (!ent || !*ent) {
 		st = pd_fail(e, PD_E_INVALID, "enterprise_id",
-		             "enterprise_id is required for platform broadworks-xsi");
+		             _("enterprise_id is required for platform broadworks-xsi"));
 		goto out;
 	}
 	snprintf(hosts[0].host, sizeof hosts[0].host, "%s", c->host);
@@ -929,7 +932,7 @@ static pd_status xsi_create(const pd_drv_conf *c, const pd_drv_host *h, void **o
 	if (!d->m) {
 		pd_drv_link_free(&d->l);
 		free(d);
-		st = pd_fail(e, PD_E_INTERNAL, "pbx", "libcurl could not start");
+		st = pd_fail(e, PD_E_INTERNAL, "pbx", _("libcurl could not start"));
 		goto out;
 	}
 	d->nhosts = 1 + n;
@@ -1148,13 +1151,13 @@ static void xsi_on_timer(void *p, int64_t now)
 		if (!d->l.auth_failed && now >= d->l.retry_at)
 			start_connect(d);
 	} else if (now >= d->deadline) {
-		pd_drv_link_down(&d->l, "no <Channel> document on the event channel within 15 s",
+		pd_drv_link_down(&d->l, _("no <Channel> document on the event channel within 15 s"),
 		                 PD_LINK_RETRYING);
 	} else if (d->st == D_MONITORING) {
 		if (d->hb_inflight && now >= d->hb_due) {
 			char why[120];
 			snprintf(
-			    why, sizeof why, "the heartbeat was not answered within %lld s",
+			    why, sizeof why, _("the heartbeat was not answered within %lld s"),
 			    (long long)((d->hb_ms > HEARTBEAT_WAIT_MIN_MS ? d->hb_ms
 			                                                  : HEARTBEAT_WAIT_MIN_MS) /
 			                1000));
@@ -1162,7 +1165,7 @@ static void xsi_on_timer(void *p, int64_t now)
 			pd_drv_link_down(&d->l, why, PD_LINK_RETRYING);
 		} else if (now >= d->heard_at + 3 * d->hb_ms + STEP_TIMEOUT_MS) {
 			char why[120];
-			snprintf(why, sizeof why, "nothing on the event channel for %lld s",
+			snprintf(why, sizeof why, _("nothing on the event channel for %lld s"),
 			         (long long)((now - d->heard_at) / 1000));
 			pd_drv_link_down(&d->l, why, PD_LINK_RETRYING);
 		} else {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "provdesk/i18n.h"
 #include "provdesk/util.h"
 #include "provdesk/xsi.h"
 
@@ -145,11 +146,11 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
 	if (d->refused)
 		return;
 	if (++d->elements > d->max_elements) {
-		refuse(d, "too many elements");
+		refuse(d, _("too many elements"));
 		return;
 	}
 	if (d->depth >= d->max_depth) {
-		refuse(d, "elements nested too deep");
+		refuse(d, _("elements nested too deep"));
 		return;
 	}
 	const char *ln = local_name(name);
@@ -167,7 +168,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
 	} else {
 		size_t l = d->path_len[d->depth - 1], nl = strlen(ln);
 		if (l + nl + 2 > sizeof d->path) {
-			refuse(d, "element names too long");
+			refuse(d, _("element names too long"));
 			return;
 		}
 		if (l)
@@ -346,7 +347,7 @@ static void XMLCALL on_doctype(void *ud, const XML_Char *name, const XML_Char *s
                                const XML_Char *pubid, int has_internal)
 {
 	(void)name, (void)sysid, (void)pubid, (void)has_internal;
-	refuse(ud, "DOCTYPE refused");
+	refuse(ud, _("DOCTYPE refused"));
 }
 
 static void XMLCALL on_entity(void *ud, const XML_Char *name, int is_param, const XML_Char *value,
@@ -355,7 +356,7 @@ static void XMLCALL on_entity(void *ud, const XML_Char *name, int is_param, cons
 {
 	(void)name, (void)is_param, (void)value, (void)value_len, (void)base, (void)sysid,
 	    (void)pubid, (void)notation;
-	refuse(ud, "entity declaration refused");
+	refuse(ud, _("entity declaration refused"));
 }
 
 /* A fresh document: handlers set again (XML_ParserReset clears them). */
@@ -504,7 +505,7 @@ void xsi_parser_feed(xsi_parser *p, const char *buf, size_t n)
 			p->doc_no++;
 			p->doc_start = p->offset;
 			if (*buf != '<') {
-				fail(p, "document %llu at byte %llu: garbage between documents",
+				fail(p, _("document %llu at byte %llu: garbage between documents"),
 				     (unsigned long long)p->doc_no,
 				     (unsigned long long)p->doc_start);
 				return;
@@ -514,14 +515,14 @@ void xsi_parser_feed(xsi_parser *p, const char *buf, size_t n)
 		if (k > p->o.max_doc - p->doc_bytes)
 			k = p->o.max_doc - p->doc_bytes;
 		if (k == 0) {
-			fail(p, "document %llu is larger than %zu bytes",
+			fail(p, _("document %llu is larger than %zu bytes"),
 			     (unsigned long long)p->doc_no, p->o.max_doc);
 			return;
 		}
 		enum XML_Status st = XML_Parse(p->d.xp, buf, (int)k, XML_FALSE);
 		doc_state *d = &p->d;
 		if (d->refused) {
-			fail(p, "document %llu at byte %llu: %s", (unsigned long long)p->doc_no,
+			fail(p, _("document %llu at byte %llu: %s"), (unsigned long long)p->doc_no,
 			     (unsigned long long)p->doc_start, d->refused);
 			return;
 		}
@@ -535,7 +536,7 @@ void xsi_parser_feed(xsi_parser *p, const char *buf, size_t n)
 			continue;
 		}
 		if (st == XML_STATUS_ERROR) {
-			fail(p, "document %llu at byte %llu: %s (line %lu, column %lu)",
+			fail(p, _("document %llu at byte %llu: %s (line %lu, column %lu)"),
 			     (unsigned long long)p->doc_no, (unsigned long long)p->doc_start,
 			     XML_ErrorString(XML_GetErrorCode(d->xp)),
 			     (unsigned long)XML_GetCurrentLineNumber(d->xp),
@@ -559,7 +560,7 @@ bool xsi_dir_parse(const char *xml, size_t len, const xsi_parser_opts *o, size_t
 	if (max_doc > INT_MAX / 2) /* XML_Parse takes an int */
 		max_doc = INT_MAX / 2;
 	if (len > max_doc) {
-		snprintf(err, n, "directory page larger than %zu bytes", max_doc);
+		snprintf(err, n, _("directory page larger than %zu bytes"), max_doc);
 		return false;
 	}
 	doc_state *d = xcalloc(1, sizeof *d);
@@ -575,18 +576,19 @@ bool xsi_dir_parse(const char *xml, size_t len, const xsi_parser_opts *o, size_t
 	bool ok = false;
 	enum XML_Status st = XML_Parse(d->xp, xml, (int)len, XML_TRUE);
 	if (d->refused)
-		snprintf(err, n, "directory page: %s", d->refused);
+		snprintf(err, n, _("directory page: %s"), d->refused);
 	else if (st == XML_STATUS_ERROR)
-		snprintf(err, n, "directory page: %s (line %lu, column %lu)",
+		snprintf(err, n, _("directory page: %s (line %lu, column %lu)"),
 		         XML_ErrorString(XML_GetErrorCode(d->xp)),
 		         (unsigned long)XML_GetCurrentLineNumber(d->xp),
 		         (unsigned long)XML_GetCurrentColumnNumber(d->xp));
 	else if (strcmp(d->root, "Enterprise") && strcmp(d->root, "Group"))
-		snprintf(err, n, "directory page: root <%s> is not Enterprise or Group", d->root);
+		snprintf(err, n, _("directory page: root <%s> is not Enterprise or Group"),
+		         d->root);
 	else if (out->start_index < 1 || out->number_of_records < 0 || out->total < 0)
 		snprintf(err, n,
-		         "directory page: startIndex, numberOfRecords or "
-		         "totalAvailableRecords missing or negative");
+		         _("directory page: startIndex, numberOfRecords or "
+		           "totalAvailableRecords missing or negative"));
 	else
 		ok = true;
 	out->bad_fields = d->bad_fields;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "provdesk/catalogue.h"
+#include "provdesk/i18n.h"
 #include "provdesk/pbx_driver.h"
 #include "provdesk/util.h"
 #include "provdesk/xsi.h"
@@ -259,7 +260,7 @@ static CURLcode request(probe *t, const char *method, const char *path, const ch
 	CURL *h = curl_easy_init();
 	if (!h) {
 		memset(r, 0, sizeof *r);
-		snprintf(r->text, sizeof r->text, "libcurl could not make a transfer");
+		snprintf(r->text, sizeof r->text, "%s", _("libcurl could not make a transfer"));
 		return CURLE_OUT_OF_MEMORY;
 	}
 	char url[2048], eb[CURL_ERROR_SIZE] = "";
@@ -332,7 +333,7 @@ static CURLcode tcp_probe(probe *t, reach *r)
 	CURL *h = curl_easy_init();
 	memset(r, 0, sizeof *r);
 	if (!h) {
-		snprintf(r->text, sizeof r->text, "libcurl could not make a transfer");
+		snprintf(r->text, sizeof r->text, "%s", _("libcurl could not make a transfer"));
 		return CURLE_OUT_OF_MEMORY;
 	}
 	char url[700], eb[CURL_ERROR_SIZE] = "";
@@ -370,19 +371,19 @@ static pd_status transport_steps(probe *t, CURLcode rc0, const reach *r0, CURLco
 {
 	const pd_drv_conf *c = t->c;
 	if (rc0 == CURLE_COULDNT_RESOLVE_HOST)
-		return pd_drv_probe_fail(&t->pr, PD_E_UNAVAILABLE, "name resolution", "%s: %s",
+		return pd_drv_probe_fail(&t->pr, PD_E_UNAVAILABLE, N_("name resolution"), "%s: %s",
 		                         c->host, r0->text);
 	if (!r0->resolved)
-		return pd_drv_probe_fail(&t->pr, PD_E_UNAVAILABLE, "name resolution", "%s: %s",
+		return pd_drv_probe_fail(&t->pr, PD_E_UNAVAILABLE, N_("name resolution"), "%s: %s",
 		                         c->host, r0->text);
-	pd_drv_probe_step(&t->pr, "name resolution", true, "%s -> %s", c->host,
-	                  r0->ip[0] ? r0->ip : "resolved");
+	pd_drv_probe_step(&t->pr, N_("name resolution"), true, "%s -> %s", c->host,
+	                  r0->ip[0] ? r0->ip : _("resolved"));
 	if (!r0->connected)
-		return pd_drv_probe_fail(&t->pr, PD_E_UNAVAILABLE, "TCP connect", "%s:%d: %s",
+		return pd_drv_probe_fail(&t->pr, PD_E_UNAVAILABLE, N_("TCP connect"), "%s:%d: %s",
 		                         c->host, c->port, r0->text);
-	pd_drv_probe_step(&t->pr, "TCP connect", true, "%s:%d", r0->ip, c->port);
+	pd_drv_probe_step(&t->pr, N_("TCP connect"), true, "%s:%d", r0->ip, c->port);
 	if (!c->tls && rc != CURLE_OK && !r->connected)
-		return pd_drv_probe_fail(&t->pr, PD_E_UNAVAILABLE, "TCP connect", "%s:%d: %s",
+		return pd_drv_probe_fail(&t->pr, PD_E_UNAVAILABLE, N_("TCP connect"), "%s:%d: %s",
 		                         r0->ip, c->port, r->text);
 	if (c->tls) {
 		if (rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM ||
@@ -392,14 +393,14 @@ static pd_status transport_steps(probe *t, CURLcode rc0, const reach *r0, CURLco
 			if (rc == CURLE_OPERATION_TIMEDOUT)
 				return pd_drv_probe_fail(
 				    &t->pr, PD_E_PROTOCOL, "TLS",
-				    "TLS: no handshake within %d s (is this a TLS port?)",
+				    _("TLS: no handshake within %d s (is this a TLS port?)"),
 				    STEP_MS / 1000);
 			return pd_drv_probe_fail(&t->pr, PD_E_PROTOCOL, "TLS", "%s", r->text);
 		}
-		pd_drv_probe_step(&t->pr, "TLS", true, "handshake done, certificate %s%s%.200s",
-		                  t->verify ? "verified" : "not verified (tls_verify is false)",
-		                  t->verify && t->ca ? " against " : "",
-		                  t->verify && t->ca ? t->ca : "");
+		pd_drv_probe_step(
+		    &t->pr, "TLS", true, _("handshake done, certificate %s%s%.200s"),
+		    t->verify ? _("verified") : _("not verified (tls_verify is false)"),
+		    t->verify && t->ca ? _(" against ") : "", t->verify && t->ca ? t->ca : "");
 	}
 	return PD_OK;
 }
@@ -416,17 +417,17 @@ static pd_status run(probe *t)
 	    pd_param_str(c->params_json, "group_id", &grp, &pe) != PD_OK ||
 	    pd_param_str(c->params_json, "xsp_hosts", &others, &pe) != PD_OK ||
 	    xsi_hosts_parse(others, hosts, XSI_MAX_HOSTS - 1, &nh, &pe) != PD_OK) {
-		st = pd_drv_probe_fail(&t->pr, PD_E_CONFIG, "parameters", "%.390s", pe.message);
+		st = pd_drv_probe_fail(&t->pr, PD_E_CONFIG, N_("parameters"), "%.390s", pe.message);
 		goto out;
 	}
 	if (!ent) {
-		st = pd_drv_probe_fail(&t->pr, PD_E_CONFIG, "parameters",
-		                       "enterprise_id is required for platform broadworks-xsi");
+		st = pd_drv_probe_fail(&t->pr, PD_E_CONFIG, N_("parameters"),
+		                       _("enterprise_id is required for platform broadworks-xsi"));
 		goto out;
 	}
 	if (!c->host || !*c->host || c->port <= 0 || c->port > 65535) {
-		st = pd_drv_probe_fail(&t->pr, PD_E_CONFIG, "parameters",
-		                       "the XSP host or port is not set");
+		st = pd_drv_probe_fail(&t->pr, PD_E_CONFIG, N_("parameters"),
+		                       _("the XSP host or port is not set"));
 		goto out;
 	}
 	bool v6 = strchr(c->host, ':') != NULL;
@@ -454,29 +455,29 @@ static pd_status run(probe *t)
 	if ((st = transport_steps(t, rc0, &r0, rc, &r)) != PD_OK)
 		goto out_e;
 	if (rc != CURLE_OK && !code) {
-		st = pd_drv_probe_fail(&t->pr, PD_E_PROTOCOL, "authentication",
-		                       "no HTTP answer (is this an XSP? %s)", r.text);
+		st = pd_drv_probe_fail(&t->pr, PD_E_PROTOCOL, N_("authentication"),
+		                       _("no HTTP answer (is this an XSP? %s)"), r.text);
 		goto out_e;
 	}
 	if (code == 401 || code == 403) {
-		st = pd_drv_probe_fail(&t->pr, PD_E_AUTH, "authentication",
-		                       code == 401 ? "HTTP 401: the administrator or password is "
-		                                     "refused"
-		                                   : "HTTP 403: the administrator may not act on "
-		                                     "this enterprise or group");
+		st = pd_drv_probe_fail(&t->pr, PD_E_AUTH, N_("authentication"),
+		                       code == 401 ? _("HTTP 401: the administrator or password is "
+		                                       "refused")
+		                                   : _("HTTP 403: the administrator may not act on "
+		                                       "this enterprise or group"));
 		goto out_e;
 	}
-	pd_drv_probe_step(&t->pr, "authentication", true, "accepted (%s)",
-	                  c->username ? "Basic, as the administrator" : "Basic");
+	pd_drv_probe_step(&t->pr, N_("authentication"), true, _("accepted (%s)"),
+	                  c->username ? _("Basic, as the administrator") : "Basic");
 	if (code == 404) {
-		st = pd_drv_probe_fail(&t->pr, PD_E_CONFIG, "directory",
-		                       "HTTP 404: no %s %s on this XSP (or not an Xsi-Actions URL)",
-		                       grp ? "group" : "enterprise",
-		                       grp ? "group_id" : "enterprise_id");
+		st = pd_drv_probe_fail(
+		    &t->pr, PD_E_CONFIG, N_("directory"),
+		    _("HTTP 404: no %s %s on this XSP (or not an Xsi-Actions URL)"),
+		    grp ? _("group") : _("enterprise"), grp ? "group_id" : "enterprise_id");
 		goto out_e;
 	}
 	if (rc != CURLE_OK || code != 200) {
-		st = pd_drv_probe_fail(&t->pr, PD_E_PROTOCOL, "directory", "HTTP %ld%s%s", code,
+		st = pd_drv_probe_fail(&t->pr, PD_E_PROTOCOL, N_("directory"), "HTTP %ld%s%s", code,
 		                       rc != CURLE_OK ? ": " : "", rc != CURLE_OK ? r.text : "");
 		goto out_e;
 	}
@@ -488,12 +489,12 @@ static pd_status run(probe *t)
 		for (char *p = perr; *p; p++)
 			if (*p < 0x20 || *p == 0x7f)
 				*p = '?';
-		st = pd_drv_probe_fail(&t->pr, PD_E_PROTOCOL, "directory",
-		                       "the answer is not an Xsi directory: %s", perr);
+		st = pd_drv_probe_fail(&t->pr, PD_E_PROTOCOL, N_("directory"),
+		                       _("the answer is not an Xsi directory: %s"), perr);
 		goto out_e;
 	}
-	pd_drv_probe_step(&t->pr, "directory", true, "%lld users in %s %s", pg.total,
-	                  grp ? "group" : "enterprise", grp ? "group_id" : "enterprise_id");
+	pd_drv_probe_step(&t->pr, N_("directory"), true, _("%lld users in %s %s"), pg.total,
+	                  grp ? _("group") : _("enterprise"), grp ? "group_id" : "enterprise_id");
 	xsi_dir_page_free(&pg);
 	/* the event channel: opened, its <Channel> read, deleted */
 	char body[512];
@@ -508,22 +509,22 @@ static pd_status run(probe *t)
 	if (!t->channel_seen || !t->channel_id[0]) {
 		if (code == 401 || code == 403)
 			st = pd_drv_probe_fail(
-			    &t->pr, PD_E_AUTH, "event channel",
-			    "HTTP %ld: the administrator may not open an event channel", code);
+			    &t->pr, PD_E_AUTH, N_("event channel"),
+			    _("HTTP %ld: the administrator may not open an event channel"), code);
 		else if (code && code != 200)
-			st = pd_drv_probe_fail(&t->pr, PD_E_PROTOCOL, "event channel", "HTTP %ld",
-			                       code);
+			st = pd_drv_probe_fail(&t->pr, PD_E_PROTOCOL, N_("event channel"),
+			                       "HTTP %ld", code);
 		else if (t->doc_error[0]) {
 			char d[160];
 			snprintf(d, sizeof d, "%s", t->doc_error);
 			for (char *p = d; *p; p++)
 				if (*p < 0x20 || *p == 0x7f)
 					*p = '?';
-			st = pd_drv_probe_fail(&t->pr, PD_E_PROTOCOL, "event channel",
-			                       "not an Xsi event channel: %s", d);
+			st = pd_drv_probe_fail(&t->pr, PD_E_PROTOCOL, N_("event channel"),
+			                       _("not an Xsi event channel: %s"), d);
 		} else
-			st = pd_drv_probe_fail(&t->pr, PD_E_PROTOCOL, "event channel",
-			                       "no <Channel> document within %d s (%s)",
+			st = pd_drv_probe_fail(&t->pr, PD_E_PROTOCOL, N_("event channel"),
+			                       _("no <Channel> document within %d s (%s)"),
 			                       STEP_MS / 1000, r.text);
 		goto out_e;
 	}
@@ -533,13 +534,14 @@ static pd_status run(probe *t)
 		if (*p < 0x20 || *p == 0x7f)
 			*p = '?';
 	if (t->delete_code == 200)
-		pd_drv_probe_step(&t->pr, "event channel", true, "channel %s opened and deleted",
-		                  shown);
+		pd_drv_probe_step(&t->pr, N_("event channel"), true,
+		                  _("channel %s opened and deleted"), shown);
 	else
-		pd_drv_probe_step(&t->pr, "event channel", true,
-		                  "channel %s opened; its DELETE answered HTTP %ld (it expires by "
-		                  "itself)",
-		                  shown, t->delete_code);
+		pd_drv_probe_step(
+		    &t->pr, N_("event channel"), true,
+		    _("channel %s opened; its DELETE answered HTTP %ld (it expires by "
+		      "itself)"),
+		    shown, t->delete_code);
 	snprintf(t->pr.out->identity, sizeof t->pr.out->identity, "BroadWorks Xsi %s:%d", c->host,
 	         c->port);
 	st = PD_OK;
