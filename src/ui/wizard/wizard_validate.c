@@ -307,6 +307,22 @@ static bool check_pbx_field(const pd_wiz_ctx *c, const pd_wiz *w, const char *ke
 	return ok;
 }
 
+/* A value that depends on the country (its time zone, its locale), checked
+ * by core; the country's own error comes first. */
+static bool of_country(const pd_wiz_ctx *c, const pd_wiz *w, const char *value,
+                       pd_status (*check)(const pd_geo *, const char *, const char *, char **,
+                                          pd_err *),
+                       char *msg, size_t cap)
+{
+	if (!*w->country)
+		return true;
+	pd_err e = {0};
+	char *out = NULL;
+	bool ok = check(c->geo, w->country, value, &out, &e) == PD_OK || from_err(msg, cap, &e);
+	free(out);
+	return ok;
+}
+
 bool pd_wiz_check_field(const pd_wiz_ctx *c, const pd_wiz *w, const char *key, char *msg,
                         size_t cap)
 {
@@ -320,24 +336,10 @@ bool pd_wiz_check_field(const pd_wiz_ctx *c, const pd_wiz *w, const char *key, c
 		return pd_check_reference(w->reference, &e) == PD_OK || from_err(msg, cap, &e);
 	if (!strcmp(key, "country"))
 		return check_country(c, w, msg, cap);
-	if (!strcmp(key, "time_zone")) {
-		if (!*w->country)
-			return true; /* the country's own error comes first */
-		char *tz = NULL;
-		bool ok = pd_check_time_zone(c->geo, w->country, w->time_zone, &tz, &e) == PD_OK ||
-		          from_err(msg, cap, &e);
-		free(tz);
-		return ok;
-	}
-	if (!strcmp(key, "locale")) {
-		if (!*w->country)
-			return true; /* the country's own error comes first */
-		char *l = NULL;
-		bool ok = pd_check_locale(c->geo, w->country, w->locale, &l, &e) == PD_OK ||
-		          from_err(msg, cap, &e);
-		free(l);
-		return ok;
-	}
+	if (!strcmp(key, "time_zone"))
+		return of_country(c, w, w->time_zone, pd_check_time_zone, msg, cap);
+	if (!strcmp(key, "locale"))
+		return of_country(c, w, w->locale, pd_check_locale, msg, cap);
 	if (!strcmp(key, "notes"))
 		return pd_check_notes(w->notes, &e) == PD_OK || from_err(msg, cap, &e);
 	if (!strcmp(key, "trial_end"))
