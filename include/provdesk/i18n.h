@@ -15,6 +15,15 @@
 #define N_(s) (s)
 #define P_(s, p, n) ngettext(s, p, n)
 
+/* The translation of a string known only at run time: one marked with N_()
+ * in a table, a word of the catalogue, a message the daemon sent for
+ * display. NULL and "" stay as they are (gettext("") is the catalogue's
+ * header); a string without a translation shows as written. */
+static inline const char *pd_tr(const char *s)
+{
+	return s && *s ? gettext(s) : s;
+}
+
 /* setlocale(LC_ALL, "") and binds the "provdesk" domain (UTF-8) to
  * pd_i18n_locale_dir(). Call once, first thing in main. */
 void pd_i18n_init(void);

@@ -780,7 +780,7 @@ const pd_product_type *pd_catalogue_product(const pd_catalogue *c, const char *k
 
 const char *pd_catalogue_text(const char *s)
 {
-	return s && *s ? gettext(s) : s; /* gettext("") is the catalogue's header */
+	return pd_tr(s);
 }
 
 const pd_role *pd_catalogue_role(const pd_catalogue *c, const char *key)

@@ -158,14 +158,6 @@ static pd_status status_of(const char *s)
 	return PD_E_INTERNAL;
 }
 
-/* A message the daemon sent for display: English on the wire, in this
- * process's language when the catalogue has it (a daemon's formatted text,
- * or one of another version, shows as sent). */
-static const char *wire_text(const char *s)
-{
-	return s && *s ? _(s) : s; /* gettext("") is the catalogue's header */
-}
-
 /* Text from the daemon or a child's stderr, made printable. */
 static void clean_text(char *s)
 {
@@ -449,7 +441,7 @@ static void on_reply(pd_serve_client *c, json_t *m)
 			r->st = status_of(json_string_value(json_object_get(m, "status")));
 			const char *msg = json_string_value(json_object_get(m, "message"));
 			snprintf(r->msg, sizeof r->msg, "%s",
-			         msg ? wire_text(msg) : pd_status_message(r->st));
+			         msg ? pd_tr(msg) : pd_status_message(r->st));
 			clean_text(r->msg);
 		}
 		pthread_cond_broadcast(&c->cv);
@@ -490,7 +482,7 @@ static bool on_msg(pd_serve_client *c, json_t *m, char *why, size_t whyn)
 		const char *code = json_string_value(json_object_get(m, "code"));
 		const char *msg = json_string_value(json_object_get(m, "message"));
 		snprintf(why, whyn, _("the monitor refused this client: %s%s%s"),
-		         code ? code : "error", msg ? ": " : "", msg ? wire_text(msg) : "");
+		         code ? code : "error", msg ? ": " : "", msg ? pd_tr(msg) : "");
 		clean_text(why);
 		/* a version or a permission does not change by retrying soon */
 		c->bo.cap_ms = RETRY_FAIL_CAP_MS;

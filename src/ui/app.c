@@ -348,7 +348,7 @@ static void draw_bars(struct ui_app *app)
 	 * keys stay as they are). Labels are padded to 7 cells, or followed by
 	 * one space when the padded bar would not fit the width (French labels
 	 * are longer): measured in cells, not bytes. */
-	const char *fk = ui_tr(top && top->ops->fkeys ? top->ops->fkeys : generic_fkeys);
+	const char *fk = pd_tr(top && top->ops->fkeys ? top->ops->fkeys : generic_fkeys);
 	char *copy = xstrdup(fk);
 	int x = 0;
 	ui_fill(bw, y, 0, COLS, ui_role(UI_R_FKEY_LABEL));

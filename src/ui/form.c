@@ -57,8 +57,8 @@ struct ui_form *ui_form_new(struct ui_app *app, const struct ui_fspec *spec, siz
 	for (size_t i = 0; i < n; i++) {
 		f->f[i].spec = spec[i];
 		/* labels and notes are marked N_() in the specs: shown translated */
-		f->f[i].spec.label = ui_tr(spec[i].label);
-		f->f[i].spec.note = ui_tr(spec[i].note);
+		f->f[i].spec.label = pd_tr(spec[i].label);
+		f->f[i].spec.note = pd_tr(spec[i].note);
 		if (!f->f[i].spec.max)
 			f->f[i].spec.max = 256;
 		if (f->f[i].spec.height < 1)

@@ -228,7 +228,7 @@ static void fs_status(struct ui_screen *s, char *buf, size_t n, enum ui_role *ro
 	if (err && (size_t)cur < fs->def.n) {
 		*role = UI_R_STATUS_ERROR;
 		/* TRANSLATORS: a field's label, then its error (French: "%s : %s") */
-		snprintf(buf, n, _("%s: %s"), ui_tr(fs->def.spec[cur].label), err);
+		snprintf(buf, n, _("%s: %s"), pd_tr(fs->def.spec[cur].label), err);
 		return;
 	}
 	struct ui_app *app = s->app;

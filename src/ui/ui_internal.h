@@ -451,13 +451,6 @@ void ui_box(WINDOW *w, const char *title);
 /* A customer's status as shown ("active", in the user's language); files
  * and filters keep pd_customer_status_name. */
 const char *ui_customer_status_label(pd_customer_status s);
-/* The translation of a string marked with N_() (a table's label, a screen's
- * key bar), for drawing; NULL and "" stay as they are (gettext("") would be
- * the catalogue's header). */
-static inline const char *ui_tr(const char *s)
-{
-	return s && *s ? gettext(s) : s;
-}
 /* The cells ui_put takes for `s` (control characters drawn as a space):
  * measure translated labels with it, never with strlen (French is longer
  * and has accents). */

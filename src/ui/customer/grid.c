@@ -811,7 +811,7 @@ static void g_draw(struct ui_screen *s)
 	int need[C__N];
 	bool blank[C__N];
 	for (int c = 0; c < C__N; c++) {
-		need[c] = ui_text_width(ui_tr(cols[c].title)) + (cols[c].sort == (int)g->q.sort);
+		need[c] = ui_text_width(pd_tr(cols[c].title)) + (cols[c].sort == (int)g->q.sort);
 		blank[c] = true;
 	}
 	for (size_t i = 0; i < nr; i++) {
@@ -848,7 +848,7 @@ static void g_draw(struct ui_screen *s)
 	int total = 0;
 	for (int c = 0; c < C__N; c++) {
 		/* the cap never cuts the (translated) title itself */
-		int cap = cols[c].cap, title_w = ui_text_width(ui_tr(cols[c].title));
+		int cap = cols[c].cap, title_w = ui_text_width(pd_tr(cols[c].title));
 		if (cap && cap < title_w)
 			cap = title_w;
 		if (cap && need[c] > cap)
@@ -894,7 +894,7 @@ static void g_draw(struct ui_screen *s)
 		bool sorted = cols[c].sort == (int)g->q.sort;
 		char h[64];
 		/* the sort arrow survives a narrow column: the title is cut first */
-		char *t = ui_cut(ui_tr(cols[c].title), sorted ? g->widths[c] - 1 : g->widths[c]);
+		char *t = ui_cut(pd_tr(cols[c].title), sorted ? g->widths[c] - 1 : g->widths[c]);
 		snprintf(h, sizeof h, "%s%s", t, sorted ? (g->q.descending ? "▼" : "▲") : "");
 		free(t);
 		ui_put(w, 1, x, g->widths[c], h,

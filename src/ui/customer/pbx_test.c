@@ -169,7 +169,7 @@ static void ts_draw(struct ui_screen *s)
 		const pd_drv_test_step *st = &p->res.steps[i];
 		ui_put(w, y, 2, 5, st->ok ? "ok" : _("FAIL"),
 		       ui_role(st->ok ? UI_R_STATUS_OK : UI_R_STATUS_ERROR) | A_BOLD, true);
-		ui_put(w, y, 7, 16, ui_tr(st->name), n, true); /* N_() in the drivers */
+		ui_put(w, y, 7, 16, pd_tr(st->name), n, true); /* N_() in the drivers */
 		ui_put(w, y, 24, width - 26, st->detail, n, false);
 	}
 	y++;

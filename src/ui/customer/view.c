@@ -583,7 +583,7 @@ static void cv_draw(struct ui_screen *s)
 	ui_fill(w, 1, 0, s->w, ui_role(UI_R_TAB));
 	for (int t = 0; t < CV_TABS; t++) {
 		char lab[40];
-		snprintf(lab, sizeof lab, " %s ", ui_tr(tab_names[t]));
+		snprintf(lab, sizeof lab, " %s ", pd_tr(tab_names[t]));
 		x += ui_put(w, 1, x, s->w - x, lab,
 		            ui_role(t == v->tab ? UI_R_TAB_ACTIVE : UI_R_TAB), false) +
 		     1;
@@ -672,7 +672,7 @@ static int cv_click(struct ui_screen *s, int y, int x)
 		return 0;
 	int x0 = 1;
 	for (int t = 0; t < CV_TABS; t++) {
-		int w = ui_text_width(ui_tr(tab_names[t])) + 2;
+		int w = ui_text_width(pd_tr(tab_names[t])) + 2;
 		if (x >= x0 && x < x0 + w) {
 			struct ui_event ev = {.action = (enum ui_action)(UI_A_TAB1 + t)};
 			return cv_key(s, &ev);
