@@ -58,7 +58,7 @@ struct pd_api {
 	pthread_t sse_thread;
 	/* the answers' languages (Accept-Language): English (messages of the
 	 * "C" locale, whatever LANG or LANGUAGE the daemon has) and French,
-	 * NULL when the system lacks fr_FR.UTF-8; see request_locale */
+	 * NULL when the system lacks fr_FR.UTF-8; see handle_in_language */
 	locale_t loc_en, loc_fr;
 };
 
