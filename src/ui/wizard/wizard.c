@@ -364,6 +364,7 @@ static int ask_key(struct wiz *z, const struct ui_event *ev)
 		} else {
 			char focus[48];
 			snprintf(focus, sizeof focus, "%s", z->w.focus ? z->w.focus : "");
+			pd_wiz_resumed(&z->ctx, &z->w);
 			go_step(z, z->w.step, focus);
 			if (z->w.had_secret)
 				wiz_note(z, UI_R_STATUS_WARN,

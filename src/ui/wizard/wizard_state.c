@@ -513,6 +513,14 @@ void pd_wiz_changed(const pd_wiz_ctx *c, pd_wiz *w, const char *key)
 	}
 }
 
+void pd_wiz_resumed(const pd_wiz_ctx *c, pd_wiz *w)
+{
+	if (!*w->locale && *w->country && c->geo && pd_geo_country(c->geo, w->country)) {
+		pd_set_str(&w->locale, pd_geo_default_locale(c->geo, w->country));
+		snprintf(w->locale_auto, sizeof w->locale_auto, "%s", w->locale);
+	}
+}
+
 /* ---- fields per step ---- */
 
 static pd_wiz_field *field_add(pd_wiz_field *out, size_t max, size_t *n, const char *key,

@@ -239,6 +239,9 @@ char *pd_wiz_draft_to_json(const pd_wiz *w);
 /* Replaces *w. Unknown keys are ignored; a document that is not a draft or
  * has the wrong type for a key is refused naming the key. */
 pd_status pd_wiz_draft_from_json(const char *json, pd_wiz *w, pd_err *e);
+/* A draft taken up again: one saved before the wizard asked for the locale
+ * gets its country's default, which then follows the country. */
+void pd_wiz_resumed(const pd_wiz_ctx *c, pd_wiz *w);
 pd_status pd_wiz_draft_save(pd_store *s, const pd_wiz *w, pd_err *e);
 /* PD_E_NOTFOUND when the user has no draft. */
 pd_status pd_wiz_draft_load(pd_store *s, pd_wiz *w, int64_t *saved_at, pd_err *e);

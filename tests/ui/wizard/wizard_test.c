@@ -3,6 +3,7 @@
  * the core rules, the fields each step shows, the choices, and the record
  * handed to store_customer_create. */
 #include <criterion/criterion.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -472,6 +473,33 @@ Test(wizard, locale_follows_the_country_until_chosen_by_hand)
 	cr_assert_eq(pd_wiz_build(&ctx, &w, &n, bad, &e), PD_OK, "%s", e.message);
 	cr_expect_str_eq(n.customer.locale, "nl_BE");
 	pd_new_customer_free(&n);
+}
+
+/* A draft saved before the wizard asked for the locale resumes with its
+ * country's default, which then follows the country. */
+Test(wizard, draft_without_a_locale_resumes_with_the_countrys)
+{
+	set("country", "Suisse");
+	char *json = pd_wiz_draft_to_json(&w);
+	json_t *root = json_loads(json, 0, NULL);
+	free(json);
+	cr_assert_not_null(root);
+	json_object_del(json_object_get(root, "customer"), "locale");
+	json_object_del(json_object_get(root, "customer"), "locale_auto");
+	json = json_dumps(root, 0);
+	json_decref(root);
+	pd_wiz old;
+	pd_wiz_init(&old);
+	pd_err e = {0};
+	cr_assert_eq(pd_wiz_draft_from_json(json, &old, &e), PD_OK, "%s", e.message);
+	free(json);
+	cr_assert_str_eq(old.locale, "");
+	pd_wiz_resumed(&ctx, &old);
+	cr_expect_str_eq(old.locale, "de_CH");
+	pd_wiz_set(&old, "country", "France");
+	pd_wiz_changed(&ctx, &old, "country");
+	cr_expect_str_eq(old.locale, "fr_FR", "it follows the country");
+	pd_wiz_free(&old);
 }
 
 Test(wizard, build_gives_the_store_the_whole_record)
