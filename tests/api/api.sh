@@ -61,6 +61,9 @@ if locale -a 2>/dev/null | grep -qix 'fr_FR.utf-\?8'; then
 	call GET /v1/nothing "${AP[@]}" -H 'Accept-Language: de, en;q=0.5, fr;q=0.4'
 	expect "English weighed above French: English" 404 .error.message "no such resource: /v1/nothing"
 	eq "… Content-Language says English" "$(hdr Content-Language)" en
+	call GET /v1/nothing "${AP[@]}" -H "Accept-Language: ,;q=,fr;q=nope,$(printf 'x%.0s' {1..100});fr"
+	expect "a garbled Accept-Language: English, no error" 404 .error.message \
+		"no such resource: /v1/nothing"
 	# an API whose process runs in French answers in English unless asked
 	U_EN=$U
 	LC_ALL=fr_FR.UTF-8 serve U --allow-plain || exit 1
