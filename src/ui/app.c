@@ -929,7 +929,12 @@ int pd_ui_run(const pd_ui_opts *o)
 	app.mouse = !o->no_mouse && (!o->cfg || o->cfg->ui_mouse);
 	if (app.mouse) {
 		mouseinterval(0); /* a press acts at once; no double-click wait */
-		mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED, NULL);
+		/* every button event, though only a left press acts: with
+		 * mouseinterval(0), an event outside the mask that arrives alone
+		 * (the release of a click, a wheel turn) makes ncurses read on,
+		 * blocking, until the next byte: the screen froze after a click
+		 * until a key was pressed */
+		mousemask(ALL_MOUSE_EVENTS, NULL);
 	}
 	/* keys are read with get_wch on stdscr, which refreshes stdscr when it is
 	 * touched and would blank the screens: keep stdscr untouched */

@@ -19,8 +19,25 @@ start_console 80 24 xterm-256color
 wait_for "Zulu GmbH"
 check "the console asks the terminal for clicks" mouse_on
 check "the first row is selected at start" screen_re "^ provdesk — Customers +1 of 3"
-click 3 5 # the third row (screen line 5: title, header, rows)
+# the third row (screen line 5: title, header, rows); the press acts, and the
+# release comes apart, as from a hand on a real mouse
+type_text $'\e[<0;3;5M'
 check "a click on a row selects it" screen_re "^ provdesk — Customers +3 of 3"
+# after the release, alone, the console still follows the database by itself
+# (no key pressed): ncurses used to wait, blocking, for the next byte
+type_text $'\e[<0;3;5m'
+seed "Yankee Ltd" analytics-pro DE
+check "after a click the console keeps updating without a key" wait_for "4 customers"
+check "the clicked row stays selected" screen_re "^ provdesk — Customers +4 of 4"
+# a right-button press and a wheel turn do nothing, and freeze nothing either
+type_text $'\e[<2;3;5M'
+seed "Xray AG" analytics-pro DE
+check "after a right-button press the console keeps updating" wait_for "5 customers"
+type_text $'\e[<2;3;5m'
+type_text $'\e[<65;3;5M'
+seed "Whiskey BV" analytics-pro DE
+check "after a wheel turn the console keeps updating" wait_for "6 customers"
+check "neither moved the selection" screen_re "^ provdesk — Customers +6 of 6"
 keys Enter
 check "Enter opens the clicked row's customer" wait_for "Customer: Zulu GmbH"
 click 25 2 # " 3 PBX " on the tab line
