@@ -789,9 +789,9 @@ static void g_draw(struct ui_screen *s)
 	(void)tw;
 	char pos[64];
 	if (g->searching)
-		snprintf(pos, sizeof pos, "searching…");
+		snprintf(pos, sizeof pos, "%s", _("searching…"));
 	else if (g->need_count || g->need_pos)
-		snprintf(pos, sizeof pos, "counting…");
+		snprintf(pos, sizeof pos, "%s", _("counting…"));
 	else if (g->n)
 		snprintf(pos, sizeof pos, _("%lld of %lld"),
 		         (long long)(g->pos + (int64_t)g->sel + 1), (long long)g->total);
