@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "provdesk/dl_mhd.h"
 #include <jansson.h>
-#include <microhttpd.h>
 
 #include "provdesk/api.h"
 #include "provdesk/store_api.h"

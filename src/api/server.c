@@ -177,12 +177,12 @@ void api_failf(api_req *r, pd_status st, int http, const char *code, const char 
 
 const char *api_query(api_req *r, const char *key)
 {
-	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+	return pd_mhd_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
 const char *api_header(api_req *r, const char *key)
 {
-	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, key);
+	return pd_mhd_lookup_connection_value(r->conn, MHD_HEADER_KIND, key);
 }
 
 const char *api_openapi(const pd_api *a, size_t *len)
@@ -261,7 +261,7 @@ static void client_address(struct MHD_Connection *c, char out[64])
 {
 	out[0] = 0;
 	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	    pd_mhd_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (!ci || !ci->client_addr)
 		return;
 	const struct sockaddr *sa = ci->client_addr;
@@ -296,29 +296,29 @@ static enum MHD_Result send_req(api_req *r, int retry_after)
 		ctype = r->ctype ? r->ctype : "application/octet-stream";
 	}
 	struct MHD_Response *resp =
-	    MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	    pd_mhd_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
 	if (!resp) {
 		free(text);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, "Content-Type", ctype);
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	MHD_add_response_header(resp, "Content-Language", r->lang ? r->lang : "en");
-	MHD_add_response_header(resp, "Vary", "Accept-Language");
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	pd_mhd_add_response_header(resp, "Content-Type", ctype);
+	pd_mhd_add_response_header(resp, "Cache-Control", "no-store");
+	pd_mhd_add_response_header(resp, "Content-Language", r->lang ? r->lang : "en");
+	pd_mhd_add_response_header(resp, "Vary", "Accept-Language");
+	pd_mhd_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (r->etag[0])
-		MHD_add_response_header(resp, "ETag", r->etag);
+		pd_mhd_add_response_header(resp, "ETag", r->etag);
 	if (r->replayed)
-		MHD_add_response_header(resp, "Idempotent-Replayed", "true");
+		pd_mhd_add_response_header(resp, "Idempotent-Replayed", "true");
 	if (r->status == 401)
-		MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
+		pd_mhd_add_response_header(resp, "WWW-Authenticate", "Bearer");
 	if (retry_after > 0) {
 		char ra[24];
 		snprintf(ra, sizeof ra, "%d", retry_after);
-		MHD_add_response_header(resp, "Retry-After", ra);
+		pd_mhd_add_response_header(resp, "Retry-After", ra);
 	}
-	enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
-	MHD_destroy_response(resp);
+	enum MHD_Result ret = pd_mhd_queue_response(r->conn, (unsigned)r->status, resp);
+	pd_mhd_destroy_response(resp);
 	return ret;
 }
 
@@ -391,7 +391,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 		pthread_mutex_unlock(&a->sse_mu);
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	}
-	MHD_suspend_connection(x->conn);
+	pd_mhd_suspend_connection(x->conn);
 	x->parked = true;
 	pthread_mutex_unlock(&a->sse_mu);
 	return 0;
@@ -420,7 +420,7 @@ static void sse_resume_all(pd_api *a)
 	for (sse_state *x = a->sse_head; x; x = x->next)
 		if (x->parked) {
 			x->parked = false;
-			MHD_resume_connection(x->conn);
+			pd_mhd_resume_connection(x->conn);
 		}
 }
 
@@ -435,7 +435,7 @@ static void sse_drop_stalled(pd_api *a, int64_t now)
 		if (x->parked || x->dropped || now - x->called_ms < SSE_STALL_MS)
 			continue;
 		const union MHD_ConnectionInfo *ci =
-		    MHD_get_connection_info(x->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		    pd_mhd_get_connection_info(x->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 		/* bytes still unsent in the kernel: the client is not reading (a
 		 * worker busy with a long request leaves the socket empty) */
 		int unsent = 0;
@@ -501,7 +501,7 @@ static enum MHD_Result send_sse(api_req *r)
 	 * megabytes) for a client that does not read, and the stall would
 	 * take minutes to show; a reader needs a few events of room at most */
 	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	    pd_mhd_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	if (ci) {
 		int sz = SSE_SNDBUF;
 		setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
@@ -528,15 +528,15 @@ static enum MHD_Result send_sse(api_req *r)
 	a->sse_head = x;
 	pthread_mutex_unlock(&a->sse_mu);
 	struct MHD_Response *resp =
-	    MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, sse_read, x, sse_free);
+	    pd_mhd_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, sse_read, x, sse_free);
 	if (!resp) {
 		sse_free(x);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, "Content-Type", "text/event-stream");
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	enum MHD_Result ret = MHD_queue_response(r->conn, 200, resp);
-	MHD_destroy_response(resp);
+	pd_mhd_add_response_header(resp, "Content-Type", "text/event-stream");
+	pd_mhd_add_response_header(resp, "Cache-Control", "no-store");
+	enum MHD_Result ret = pd_mhd_queue_response(r->conn, 200, resp);
+	pd_mhd_destroy_response(resp);
 	return ret;
 }
 
@@ -659,7 +659,7 @@ static enum MHD_Result handle(pd_api *a, struct MHD_Connection *conn, const char
 		goto send;
 	}
 	bool bad = !utf8_ok(url);
-	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, arg_check, &bad);
+	pd_mhd_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, arg_check, &bad);
 	if (bad) {
 		api_failf(&r, PD_E_USAGE, 0, NULL, "url", _("the URL is not valid UTF-8"));
 		goto send;
@@ -808,8 +808,8 @@ static bool wants_french(const char *al)
 static enum MHD_Result handle_in_language(pd_api *a, struct MHD_Connection *conn, const char *url,
                                           const char *method, conn_state *cs)
 {
-	bool fr = a->loc_fr && wants_french(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-	                                                                "Accept-Language"));
+	bool fr = a->loc_fr && wants_french(pd_mhd_lookup_connection_value(conn, MHD_HEADER_KIND,
+	                                                                   "Accept-Language"));
 	locale_t prev = a->loc_en ? uselocale(fr ? a->loc_fr : a->loc_en) : (locale_t)0;
 	cs->lang = fr ? "fr" : "en";
 	enum MHD_Result ret = handle(a, conn, url, method, cs);
@@ -829,7 +829,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		cs = xcalloc(1, sizeof *cs);
 		*con_cls = cs;
 		const char *cl =
-		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+		    pd_mhd_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
 		if (cl) {
 			char *end;
 			errno = 0;
@@ -886,7 +886,7 @@ static struct MHD_Daemon *start_mhd(pd_api *a, const struct sockaddr_storage *ss
 	    {tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, a->key},
 	    {MHD_OPTION_END, 0, NULL},
 	};
-	return MHD_start_daemon(
+	return pd_mhd_start_daemon(
 	    flags, 0, NULL, NULL, on_request, a, MHD_OPTION_THREAD_POOL_SIZE, a->o.threads,
 	    MHD_OPTION_CONNECTION_LIMIT, a->o.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
 	    a->o.timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
@@ -988,7 +988,9 @@ pd_status pd_api_start(const pd_api_opts *o, pd_api **out, pd_err *e)
 	} else if (!tls || !(o->key_path && *o->key_path))
 		return pd_fail(e, PD_E_CONFIG, tls ? "api.key" : "api.cert",
 		               _("HTTPS needs both [api] cert and key"));
-	if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+	if (!pd_mhd_load(e)) /* the first call of libmicrohttpd: it is opened here */
+		return PD_E_UNAVAILABLE;
+	if (tls && pd_mhd_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
 		return pd_fail(e, PD_E_CONFIG, "api.cert",
 		               _("this libmicrohttpd was built without TLS"));
 
@@ -1054,7 +1056,7 @@ pd_status pd_api_start(const pd_api_opts *o, pd_api **out, pd_err *e)
 		pd_api_stop(a);
 		return PD_E_UNAVAILABLE;
 	}
-	const union MHD_DaemonInfo *di = MHD_get_daemon_info(a->d, MHD_DAEMON_INFO_BIND_PORT);
+	const union MHD_DaemonInfo *di = pd_mhd_get_daemon_info(a->d, MHD_DAEMON_INFO_BIND_PORT);
 	a->port = di ? di->port : 0;
 	if (a->o.hooks.events_open) {
 		if (pthread_create(&a->sse_thread, NULL, sse_ticker, a) != 0) {
@@ -1090,7 +1092,7 @@ pd_status pd_api_reload_tls(pd_api *a, const char *cert_path, const char *key_pa
 		wipe_free(key);
 		return PD_E_CONFIG;
 	}
-	MHD_socket fd = MHD_quiesce_daemon(a->d);
+	MHD_socket fd = pd_mhd_quiesce_daemon(a->d);
 	if (fd == MHD_INVALID_SOCKET) {
 		free(cert);
 		wipe_free(key);
@@ -1123,7 +1125,7 @@ pd_status pd_api_reload_tls(pd_api *a, const char *cert_path, const char *key_pa
 	/* the event streams end (their clients reconnect, to the new
 	 * certificate): libmicrohttpd stops no daemon with one parked */
 	sse_close_all(a);
-	MHD_stop_daemon(old); /* finishes the requests it has; its workers' stores close */
+	pd_mhd_stop_daemon(old); /* finishes the requests it has; its workers' stores close */
 	sse_reopen(a);
 	free(old_cert);
 	wipe_free(old_key);
@@ -1152,7 +1154,7 @@ void pd_api_stop(pd_api *a)
 		return;
 	if (a->d) {
 		sse_close_all(a);
-		MHD_stop_daemon(a->d); /* joins the workers: their stores close */
+		pd_mhd_stop_daemon(a->d); /* joins the workers: their stores close */
 	}
 	if (a->sse_thread_on) {
 		pthread_mutex_lock(&a->sse_mu);

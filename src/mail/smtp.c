@@ -5,7 +5,7 @@
  * password. */
 #include "mail_internal.h"
 
-#include <curl/curl.h>
+#include "provdesk/dl_curl.h"
 #include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -65,8 +65,8 @@ static void *wiped_realloc(void *p, size_t n)
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init_once(void)
 {
-	curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, wiped_free, wiped_realloc, strdup,
-	                     calloc);
+	pd_curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, wiped_free, wiped_realloc, strdup,
+	                        calloc);
 }
 
 /* "scheme://host[:port]" — what an error may show of the URL. */
@@ -75,12 +75,14 @@ static pd_status url_display(const char *url, char **out, pd_err *e)
 	*out = NULL;
 	if (!url || !*url)
 		return pd_fail(e, PD_E_CONFIG, "smtp.url", _("smtp.url is not set"));
-	CURLU *u = curl_url();
+	if (!pd_curl_load(e)) /* the first call of libcurl: it is opened here */
+		return PD_E_UNAVAILABLE;
+	CURLU *u = pd_curl_url();
 	char *scheme = NULL, *host = NULL, *port = NULL, *password = NULL;
 	pd_status st = PD_OK;
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+	if (pd_curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    pd_curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    pd_curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
 		/* Do not echo the URL: it may hold credentials. */
 		st = pd_fail(e, PD_E_CONFIG, "smtp.url",
 		             _("smtp.url is not a valid URL (expected smtp://host:port or "
@@ -93,21 +95,21 @@ static pd_status url_display(const char *url, char **out, pd_err *e)
 		             scheme);
 		goto out;
 	}
-	if (curl_url_get(u, CURLUPART_PASSWORD, &password, 0) == CURLUE_OK && password) {
+	if (pd_curl_url_get(u, CURLUPART_PASSWORD, &password, 0) == CURLUE_OK && password) {
 		st = pd_fail(e, PD_E_CONFIG, "smtp.url",
 		             _("smtp.url must not contain a password: use smtp.username and "
 		               "smtp.password_file"));
 		goto out;
 	}
-	curl_url_get(u, CURLUPART_PORT, &port, 0);
+	pd_curl_url_get(u, CURLUPART_PORT, &port, 0);
 	*out =
 	    port ? xasprintf("%s://%s:%s", scheme, host, port) : xasprintf("%s://%s", scheme, host);
 out:
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
-	curl_free(password);
-	curl_url_cleanup(u);
+	pd_curl_free(scheme);
+	pd_curl_free(host);
+	pd_curl_free(port);
+	pd_curl_free(password);
+	pd_curl_url_cleanup(u);
 	return st;
 }
 
@@ -355,7 +357,7 @@ static pd_status classify(CURLcode rc, int code, bool cancelled, const exchange 
 	case CURLE_SSL_CERTPROBLEM:
 	case CURLE_SSL_CIPHER:
 		snprintf(what, wcap, _("TLS failed (%.200s)"),
-		         errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		         errbuf[0] ? errbuf : pd_curl_easy_strerror(rc));
 		return PD_E_UNAVAILABLE;
 	default:
 		break;
@@ -386,7 +388,7 @@ static pd_status classify(CURLcode rc, int code, bool cancelled, const exchange 
 		return PD_E_PROTOCOL;
 	}
 	snprintf(what, wcap, _("connection lost during the %s (%.200s)"), stage,
-	         errbuf[0] ? errbuf : curl_easy_strerror(rc));
+	         errbuf[0] ? errbuf : pd_curl_easy_strerror(rc));
 	return PD_E_TEMPFAIL;
 }
 
@@ -419,56 +421,56 @@ pd_status pd_smtp_send_msg(const pd_smtp_opts *o, const pd_mail_message *m, pd_s
 	char errbuf[CURL_ERROR_SIZE] = "";
 	char *mail_from = xasprintf("<%s>", addr);
 	char *rcpt_s = xasprintf("<%s>", m->to);
-	struct curl_slist *rcpt = curl_slist_append(NULL, rcpt_s);
-	CURL *h = curl_easy_init();
-	CURLM *multi = curl_multi_init();
+	struct curl_slist *rcpt = pd_curl_slist_append(NULL, rcpt_s);
+	CURL *h = pd_curl_easy_init();
+	CURLM *multi = pd_curl_multi_init();
 	if (!h || !multi || !rcpt) {
 		st = pd_fail(e, PD_E_INTERNAL, NULL, _("%s: cannot initialise libcurl"), disp);
 		goto out;
 	}
-	curl_easy_setopt(h, CURLOPT_URL, o->url);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-	curl_easy_setopt(h, CURLOPT_MAIL_FROM, mail_from);
-	curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
-	curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
-	curl_easy_setopt(h, CURLOPT_READDATA, &x);
-	curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)x.len);
-	curl_easy_setopt(h, CURLOPT_USE_SSL,
-	                 o->starttls == PD_STARTTLS_REQUIRED ? (long)CURLUSESSL_ALL
-	                 : o->starttls == PD_STARTTLS_TRY    ? (long)CURLUSESSL_TRY
-	                                                     : (long)CURLUSESSL_NONE);
+	pd_curl_easy_setopt(h, CURLOPT_URL, o->url);
+	pd_curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	pd_curl_easy_setopt(h, CURLOPT_MAIL_FROM, mail_from);
+	pd_curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
+	pd_curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+	pd_curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
+	pd_curl_easy_setopt(h, CURLOPT_READDATA, &x);
+	pd_curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)x.len);
+	pd_curl_easy_setopt(h, CURLOPT_USE_SSL,
+	                    o->starttls == PD_STARTTLS_REQUIRED ? (long)CURLUSESSL_ALL
+	                    : o->starttls == PD_STARTTLS_TRY    ? (long)CURLUSESSL_TRY
+	                                                        : (long)CURLUSESSL_NONE);
 	if (o->username && *o->username) {
-		curl_easy_setopt(h, CURLOPT_USERNAME, o->username);
-		curl_easy_setopt(h, CURLOPT_PASSWORD, o->password ? o->password : "");
+		pd_curl_easy_setopt(h, CURLOPT_USERNAME, o->username);
+		pd_curl_easy_setopt(h, CURLOPT_PASSWORD, o->password ? o->password : "");
 	}
 	if (o->ca_file && *o->ca_file)
-		curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-	                 o->connect_timeout_ms > 0 ? o->connect_timeout_ms
-	                                           : DEFAULT_CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
-	                 o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+		pd_curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
+	pd_curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+	                    o->connect_timeout_ms > 0 ? o->connect_timeout_ms
+	                                              : DEFAULT_CONNECT_TIMEOUT_MS);
+	pd_curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+	                    o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS);
+	pd_curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	pd_curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	/* VERBOSE only feeds debug_cb; nothing is printed. */
-	curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
-	curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb);
-	curl_easy_setopt(h, CURLOPT_DEBUGDATA, &x);
+	pd_curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
+	pd_curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb);
+	pd_curl_easy_setopt(h, CURLOPT_DEBUGDATA, &x);
 	x.cancel = o->cancel;
-	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress_cb);
-	curl_easy_setopt(h, CURLOPT_XFERINFODATA, &x);
-	curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, sockopt_cb);
-	curl_easy_setopt(h, CURLOPT_SOCKOPTDATA, &x);
-	curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, closesocket_cb);
-	curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, &x);
-	curl_multi_add_handle(multi, h);
+	pd_curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	pd_curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress_cb);
+	pd_curl_easy_setopt(h, CURLOPT_XFERINFODATA, &x);
+	pd_curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, sockopt_cb);
+	pd_curl_easy_setopt(h, CURLOPT_SOCKOPTDATA, &x);
+	pd_curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, closesocket_cb);
+	pd_curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, &x);
+	pd_curl_multi_add_handle(multi, h);
 
 	bool cancelled = false;
 	int running = 1;
 	while (running) {
-		if (curl_multi_perform(multi, &running) != CURLM_OK)
+		if (pd_curl_multi_perform(multi, &running) != CURLM_OK)
 			break;
 		if (!running)
 			break;
@@ -480,19 +482,19 @@ pd_status pd_smtp_send_msg(const pd_smtp_opts *o, const pd_mail_message *m, pd_s
 				shutdown(x.sock, SHUT_RDWR);
 			break;
 		}
-		curl_multi_poll(multi, NULL, 0, CANCEL_POLL_MS, NULL);
+		pd_curl_multi_poll(multi, NULL, 0, CANCEL_POLL_MS, NULL);
 	}
 	CURLcode rc = CURLE_ABORTED_BY_CALLBACK;
 	int left;
 	CURLMsg *msg;
-	while ((msg = curl_multi_info_read(multi, &left)))
+	while ((msg = pd_curl_multi_info_read(multi, &left)))
 		if (msg->msg == CURLMSG_DONE && msg->easy_handle == h)
 			rc = msg->data.result;
 	/* stopped by progress_cb (inside curl_multi_perform) */
 	if (rc == CURLE_ABORTED_BY_CALLBACK && o->cancel && atomic_load(o->cancel))
 		cancelled = true;
 	long code = 0;
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+	pd_curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
 	res->smtp_code = (int)code;
 	if (!cancelled && rc == CURLE_OK) {
 		st = PD_OK;
@@ -510,12 +512,12 @@ pd_status pd_smtp_send_msg(const pd_smtp_opts *o, const pd_mail_message *m, pd_s
 		pd_mail_scrub(e->message, sizeof e->message, o->username, o->password);
 out:
 	if (multi && h)
-		curl_multi_remove_handle(multi, h);
+		pd_curl_multi_remove_handle(multi, h);
 	if (h)
-		curl_easy_cleanup(h);
+		pd_curl_easy_cleanup(h);
 	if (multi)
-		curl_multi_cleanup(multi);
-	curl_slist_free_all(rcpt);
+		pd_curl_multi_cleanup(multi);
+	pd_curl_slist_free_all(rcpt);
 	free(mail_from);
 	free(rcpt_s);
 	free(text);

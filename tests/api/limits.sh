@@ -50,6 +50,16 @@ eq "no certificate and no allow_plain: 78" "$?" 78
 check "naming api.cert" grep -q "api.cert" "$TMP/err"
 "$API_SERVE" --db "$DB" --listen 'localhost:80' --allow-plain >/dev/null 2>"$TMP/err"
 eq "a host name, not an address: 78" "$?" 78
+# libmicrohttpd is opened on first use: a broken one on the library path
+# leaves the other commands working, and the server says which library failed
+mkdir -p "$TMP/badlib"
+: >"$TMP/badlib/libmicrohttpd.so.12"
+printf '[api]\nlisten = 127.0.0.1:0\nallow_plain = yes\n' >"$CONF"
+LD_LIBRARY_PATH="$TMP/badlib" "$PROVDESK" --db "$DB" --config "$CONF" customer list >/dev/null 2>&1
+eq "a broken libmicrohttpd: customer list still works" "$?" 0
+LD_LIBRARY_PATH="$TMP/badlib" "$API_SERVE" --db "$DB" --listen 127.0.0.1:0 --allow-plain >/dev/null 2>"$TMP/err"
+eq "a broken libmicrohttpd: the server is unavailable, 69" "$?" 69
+check "naming the library" grep -q "libmicrohttpd.so.12 could not be loaded" "$TMP/err"
 
 # ---- rate limit ----
 TOK=$(token erp read)

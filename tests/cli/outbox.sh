@@ -44,6 +44,18 @@ check "server down error names the server" grep -q "127.0.0.1:$PORT" "$TMP/err"
 run outbox list --json
 jeq "not lost when the server is down" '[m["state"] for m in d]' '["queued", "queued"]'
 jeq "the error is kept for the console" 'any(m["last_error"] is not None for m in d)' true
+
+# libcurl is opened on first use: a broken one on the library path does not
+# stop a command that sends nothing, and a send says which library failed
+# (unavailable, 69) and loses nothing.
+mkdir -p "$TMP/badlib"
+: >"$TMP/badlib/libcurl.so.4"
+LD_LIBRARY_PATH="$TMP/badlib" run outbox list --json
+expect "a broken libcurl: commands that send nothing work" 0
+LD_LIBRARY_PATH="$TMP/badlib" PROVDESK_NOW=$LATER run outbox send
+expect "a broken libcurl: the send fails naming the library -> 69" 69 "" "libcurl.so.4 could not be loaded"
+run outbox list --json
+jeq "a broken libcurl: nothing lost" '[m["state"] for m in d]' '["queued", "queued"]'
 DB=$MAIN_DB
 
 # A real server.

@@ -27,7 +27,7 @@ root=${PROVDESK_SOURCE_ROOT:-$(cd "$here/../.." && pwd)}
 
 # The folders whose strings must be marked (the other layers join as they
 # are translated).
-COVERED=(src/ui src/cli src/core src/store src/mail src/objects src/api src/serve src/pbx)
+COVERED=(src/ui src/cli src/core src/dl src/store src/mail src/objects src/api src/serve src/pbx)
 # Folders of COVERED left out for good, not pending: the lab PBX
 # (src/pbx/lab) is a development tool that plays a PBX; its words are the
 # PBX's, not provdesk's. Pruned here rather than listed file by file in
@@ -49,7 +49,7 @@ NOT_TEXT_CALLS = {
     'sqlite3_prepare_v2', 'pd_path_find_data', 'ui_key_parse', 'ui_keymap_lookup_name',
     'store_lock_file', 'sscanf', 'strtok_r', 'fnmatch', 'regcomp',
     # HTTP header names (src/api)
-    'MHD_add_response_header', 'MHD_lookup_connection_value', 'api_header',
+    'pd_mhd_add_response_header', 'pd_mhd_lookup_connection_value', 'api_header',
     # src/pbx: a match on the PBX's own words (never on translated text)
     'strcasestr',
     # AMI headers and actions as sent or read (src/pbx/ami): ami_put(b, key,
@@ -60,7 +60,7 @@ NOT_TEXT_CALLS = {
     # esl_driver.c's cmd_push/cmd_push_front(d, command)
     'esl_get', 'esl_event_get', 'set_find', 'ev', 'cmd_push', 'cmd_push_front',
     # HTTP request headers and XML element names (src/pbx/xsi)
-    'curl_slist_append', 'xsi_value_of',
+    'pd_curl_slist_append', 'xsi_value_of',
 }
 MARKS = {'_', 'N_', 'P_'}
 

@@ -16,7 +16,7 @@
  * 401/403: authentication failed, no retries until resync or an edit. The
  * secret goes to libcurl only (CURLOPT_PASSWORD, revealed for the call and
  * wiped) and every error text is scrubbed of it. */
-#include <curl/curl.h>
+#include "provdesk/dl_curl.h"
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -254,15 +254,15 @@ static int on_curl_timer(CURLM *m, long ms, void *ud)
  * cached connection of the last one (a half-open XSP would hold it). */
 static CURLM *multi_new(xsi_drv *d)
 {
-	CURLM *m = curl_multi_init();
+	CURLM *m = pd_curl_multi_init();
 	if (!m)
 		return NULL;
-	curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, on_socket);
-	curl_multi_setopt(m, CURLMOPT_SOCKETDATA, d);
-	curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-	curl_multi_setopt(m, CURLMOPT_TIMERDATA, d);
-	curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)MAX_CONNECTIONS);
-	curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)MAX_CONNECTIONS);
+	pd_curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, on_socket);
+	pd_curl_multi_setopt(m, CURLMOPT_SOCKETDATA, d);
+	pd_curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+	pd_curl_multi_setopt(m, CURLMOPT_TIMERDATA, d);
+	pd_curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)MAX_CONNECTIONS);
+	pd_curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)MAX_CONNECTIONS);
 	return m;
 }
 
@@ -285,7 +285,7 @@ static size_t chan_write(char *p, size_t sz, size_t n, void *ud)
 	req *r = ud;
 	xsi_drv *d = r->d;
 	long code = 0;
-	curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &code);
+	pd_curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &code);
 	if (code != 200)
 		return body_write(p, sz, n, ud); /* an error body: read when it ends */
 	d->heard_at = d->l.now;
@@ -306,7 +306,7 @@ static void url_of(const xsi_drv *d, const char *path, char *out, size_t n)
 static req *req_start_t(xsi_drv *d, enum rkind kind, const char *method, const char *path,
                         const char *body, int64_t timeout_ms)
 {
-	CURL *h = curl_easy_init();
+	CURL *h = pd_curl_easy_init();
 	if (!h) {
 		pd_drv_set_fail(&d->l, PD_LINK_RETRYING, _("libcurl could not make a transfer"));
 		return NULL;
@@ -317,45 +317,45 @@ static req *req_start_t(xsi_drv *d, enum rkind kind, const char *method, const c
 	r->kind = kind;
 	char url[2048];
 	url_of(d, path, url, sizeof url);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_PRIVATE, r);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r->errbuf);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, kind == R_CHANNEL ? chan_write : body_write);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
+	pd_curl_easy_setopt(h, CURLOPT_URL, url);
+	pd_curl_easy_setopt(h, CURLOPT_PRIVATE, r);
+	pd_curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r->errbuf);
+	pd_curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, kind == R_CHANNEL ? chan_write : body_write);
+	pd_curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+	pd_curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	pd_curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	pd_curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	pd_curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
 	if (kind != R_CHANNEL)
-		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-	curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-	curl_easy_setopt(h, CURLOPT_USERNAME, d->l.c.username ? d->l.c.username : "");
+		pd_curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	pd_curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+	pd_curl_easy_setopt(h, CURLOPT_USERNAME, d->l.c.username ? d->l.c.username : "");
 	char *sec = pd_masked_reveal(&d->l.secret);
-	curl_easy_setopt(h, CURLOPT_PASSWORD, sec); /* libcurl copies it */
+	pd_curl_easy_setopt(h, CURLOPT_PASSWORD, sec); /* libcurl copies it */
 	pd_secret_free(sec);
 	if (d->l.c.tls) {
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, d->verify ? 1L : 0L);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, d->verify ? 2L : 0L);
+		pd_curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, d->verify ? 1L : 0L);
+		pd_curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, d->verify ? 2L : 0L);
 		if (d->ca)
-			curl_easy_setopt(h, CURLOPT_CAINFO, d->ca);
+			pd_curl_easy_setopt(h, CURLOPT_CAINFO, d->ca);
 	}
-	r->hdrs = curl_slist_append(r->hdrs, "Accept: application/xml");
-	r->hdrs = curl_slist_append(r->hdrs, "Expect:");
+	r->hdrs = pd_curl_slist_append(r->hdrs, "Accept: application/xml");
+	r->hdrs = pd_curl_slist_append(r->hdrs, "Expect:");
 	if (body)
 		r->hdrs =
-		    curl_slist_append(r->hdrs, "Content-Type: application/xml; charset=UTF-8");
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, r->hdrs);
+		    pd_curl_slist_append(r->hdrs, "Content-Type: application/xml; charset=UTF-8");
+	pd_curl_easy_setopt(h, CURLOPT_HTTPHEADER, r->hdrs);
 	if (strcmp(method, "GET")) {
 		if (strcmp(method, "POST"))
-			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+			pd_curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 		if (body || strcmp(method, "DELETE"))
-			curl_easy_setopt(h, CURLOPT_COPYPOSTFIELDS, body ? body : "");
+			pd_curl_easy_setopt(h, CURLOPT_COPYPOSTFIELDS, body ? body : "");
 	}
 	r->next = d->reqs;
 	if (d->reqs)
 		d->reqs->prev = r;
 	d->reqs = r;
-	curl_multi_add_handle(d->m, h);
+	pd_curl_multi_add_handle(d->m, h);
 	return r;
 }
 
@@ -373,9 +373,9 @@ static void req_free(xsi_drv *d, req *r)
 		d->reqs = r->next;
 	if (r->next)
 		r->next->prev = r->prev;
-	curl_multi_remove_handle(d->m, r->h);
-	curl_easy_cleanup(r->h);
-	curl_slist_free_all(r->hdrs);
+	pd_curl_multi_remove_handle(d->m, r->h);
+	pd_curl_easy_cleanup(r->h);
+	pd_curl_slist_free_all(r->hdrs);
 	pd_buf_free(&r->body);
 	if (d->chan == r)
 		d->chan = NULL;
@@ -407,7 +407,7 @@ static void stop(void *p)
 	/* its cached connections closed with it */
 	CURLM *m = multi_new(d);
 	if (m) {
-		curl_multi_cleanup(d->m);
+		pd_curl_multi_cleanup(d->m);
 		d->m = m;
 		d->nsocks = 0;
 		d->curl_at = INT64_MAX;
@@ -429,7 +429,7 @@ static void fail_transport(xsi_drv *d, const req *r, CURLcode rc, const char *wh
 	if (!d->l.fail)
 		d->advance = true;
 	char eb[CURL_ERROR_SIZE];
-	ascii(eb, sizeof eb, r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc));
+	ascii(eb, sizeof eb, r->errbuf[0] ? r->errbuf : pd_curl_easy_strerror(rc));
 	pd_drv_set_fail(&d->l, PD_LINK_RETRYING, "%s: %s:%d: %s", what, d->hosts[d->cur].host,
 	                d->hosts[d->cur].port, eb);
 }
@@ -624,9 +624,9 @@ static void sub_done(xsi_drv *d, req *r)
 
 static char *esc(xsi_drv *d, const char *s)
 {
-	char *c = curl_easy_escape(NULL, s, 0);
+	char *c = pd_curl_easy_escape(NULL, s, 0);
 	char *r = xstrdup(c ? c : "");
-	curl_free(c);
+	pd_curl_free(c);
 	(void)d;
 	return r;
 }
@@ -756,7 +756,7 @@ static void on_msg(const xsi_msg *m, void *ctx)
 static void req_done(xsi_drv *d, req *r, CURLcode rc)
 {
 	long code = 0;
-	curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &code);
+	pd_curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &code);
 	if (d->closing)
 		return;
 	switch (r->kind) {
@@ -846,12 +846,12 @@ static void process(xsi_drv *d)
 	CURLMsg *msg;
 	int left;
 	pd_drv_settle(&d->l);
-	while ((msg = curl_multi_info_read(d->m, &left))) {
+	while ((msg = pd_curl_multi_info_read(d->m, &left))) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		CURLcode rc = msg->data.result;
 		req *r = NULL;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+		pd_curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
 		if (!r)
 			continue;
 		if (d->chan == r)
@@ -873,7 +873,7 @@ static void process(xsi_drv *d)
 static void curl_run(xsi_drv *d, curl_socket_t fd, int mask)
 {
 	int running;
-	curl_multi_socket_action(d->m, fd, mask, &running);
+	pd_curl_multi_socket_action(d->m, fd, mask, &running);
 	process(d);
 }
 
@@ -928,11 +928,13 @@ static pd_status xsi_create(const pd_drv_conf *c, const pd_drv_host *h, void **o
 		free(d);
 		goto out;
 	}
-	d->m = multi_new(d);
+	bool loaded = pd_curl_load(e);
+	d->m = loaded ? multi_new(d) : NULL;
 	if (!d->m) {
 		pd_drv_link_free(&d->l);
 		free(d);
-		st = pd_fail(e, PD_E_INTERNAL, "pbx", _("libcurl could not start"));
+		st = loaded ? pd_fail(e, PD_E_INTERNAL, "pbx", _("libcurl could not start"))
+		            : PD_E_UNAVAILABLE;
 		goto out;
 	}
 	d->nhosts = 1 + n;
@@ -996,11 +998,11 @@ static void farewell_turn(xsi_drv *d, int wait_ms)
 		    ((pf[i].revents & POLLIN) ? CURL_CSELECT_IN : 0) |
 		    ((pf[i].revents & POLLOUT) ? CURL_CSELECT_OUT : 0) |
 		    ((pf[i].revents & (POLLERR | POLLHUP | POLLNVAL)) ? CURL_CSELECT_ERR : 0);
-		curl_multi_socket_action(d->m, pf[i].fd, mask, &running);
+		pd_curl_multi_socket_action(d->m, pf[i].fd, mask, &running);
 	}
 	if (d->curl_at <= pd_live_now_ms()) {
 		d->curl_at = INT64_MAX;
-		curl_multi_socket_action(d->m, CURL_SOCKET_TIMEOUT, 0, &running);
+		pd_curl_multi_socket_action(d->m, CURL_SOCKET_TIMEOUT, 0, &running);
 	}
 	process(d);
 }
@@ -1039,7 +1041,7 @@ static void farewell(xsi_drv *d)
 	req_start(d, R_DELETE, "DELETE", path, NULL);
 	int64_t until = pd_live_now_ms() + FAREWELL_MS;
 	int running;
-	curl_multi_socket_action(d->m, CURL_SOCKET_TIMEOUT, 0, &running);
+	pd_curl_multi_socket_action(d->m, CURL_SOCKET_TIMEOUT, 0, &running);
 	process(d);
 	for (int64_t now = pd_live_now_ms(); deletes_left(d) && now < until; now = pd_live_now_ms())
 		farewell_turn(d, (int)(until - now));
@@ -1056,7 +1058,7 @@ static void xsi_destroy(void *p)
 	reqs_clear(d);
 	acks_clear(d);
 	free(d->ackq);
-	curl_multi_cleanup(d->m);
+	pd_curl_multi_cleanup(d->m);
 	pd_drv_link_free(&d->l);
 	xsi_parser_free(d->p);
 	xsi_model_free(d->mo);

@@ -7,7 +7,7 @@
  * whole by timeout_ms. Nothing is synced or published; the password goes to
  * libcurl only and never into a step's text. Also the small XML reader the
  * driver shares (xsi_value_of). */
-#include <curl/curl.h>
+#include "provdesk/dl_curl.h"
 #include <expat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,28 +170,28 @@ typedef struct {
 /* A DELETE of the channel just read, on its own handle. */
 static CURL *delete_of(probe *t)
 {
-	CURL *h = curl_easy_init();
+	CURL *h = pd_curl_easy_init();
 	if (!h)
 		return NULL;
-	char *id = curl_easy_escape(NULL, t->channel_id, 0);
+	char *id = pd_curl_easy_escape(NULL, t->channel_id, 0);
 	char url[2048];
 	snprintf(url, sizeof url, "%s" XSI_EVENTS "/channel/%s", t->base, id ? id : "");
-	curl_free(id);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)STEP_MS);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, t_discard);
-	curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-	curl_easy_setopt(h, CURLOPT_USERNAME, t->c->username ? t->c->username : "");
-	curl_easy_setopt(h, CURLOPT_PASSWORD, t->c->secret ? t->c->secret : "");
+	pd_curl_free(id);
+	pd_curl_easy_setopt(h, CURLOPT_URL, url);
+	pd_curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
+	pd_curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	pd_curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	pd_curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	pd_curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)STEP_MS);
+	pd_curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, t_discard);
+	pd_curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+	pd_curl_easy_setopt(h, CURLOPT_USERNAME, t->c->username ? t->c->username : "");
+	pd_curl_easy_setopt(h, CURLOPT_PASSWORD, t->c->secret ? t->c->secret : "");
 	if (t->c->tls) {
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, t->verify ? 1L : 0L);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, t->verify ? 2L : 0L);
+		pd_curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, t->verify ? 1L : 0L);
+		pd_curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, t->verify ? 2L : 0L);
 		if (t->ca)
-			curl_easy_setopt(h, CURLOPT_CAINFO, t->ca);
+			pd_curl_easy_setopt(h, CURLOPT_CAINFO, t->ca);
 	}
 	return h;
 }
@@ -202,10 +202,10 @@ static CURL *delete_of(probe *t)
  * own, bounded by ms. The DELETE's answer goes to t->delete_code. */
 static CURLcode channel_run(probe *t, CURL *ch, long ms)
 {
-	CURLM *m = curl_multi_init();
+	CURLM *m = pd_curl_multi_init();
 	if (!m)
 		return CURLE_OUT_OF_MEMORY;
-	curl_multi_add_handle(m, ch);
+	pd_curl_multi_add_handle(m, ch);
 	CURL *del = NULL;
 	CURLcode rc = CURLE_OPERATION_TIMEDOUT;
 	bool ch_done = false, del_done = false;
@@ -213,10 +213,10 @@ static CURLcode channel_run(probe *t, CURL *ch, long ms)
 	t->delete_code = 0;
 	while (pd_live_now_ms() < until && !del_done && !(ch_done && !del)) {
 		int running;
-		curl_multi_perform(m, &running);
+		pd_curl_multi_perform(m, &running);
 		CURLMsg *msg;
 		int left;
-		while ((msg = curl_multi_info_read(m, &left))) {
+		while ((msg = pd_curl_multi_info_read(m, &left))) {
 			if (msg->msg != CURLMSG_DONE)
 				continue;
 			if (msg->easy_handle == ch) {
@@ -225,29 +225,29 @@ static CURLcode channel_run(probe *t, CURL *ch, long ms)
 			} else if (msg->easy_handle == del) {
 				del_done = true;
 				if (msg->data.result == CURLE_OK)
-					curl_easy_getinfo(del, CURLINFO_RESPONSE_CODE,
-					                  &t->delete_code);
+					pd_curl_easy_getinfo(del, CURLINFO_RESPONSE_CODE,
+					                     &t->delete_code);
 			}
 		}
 		if (t->channel_seen && t->channel_id[0] && !del) {
 			rc = CURLE_OK;
 			if ((del = delete_of(t)))
-				curl_multi_add_handle(m, del);
+				pd_curl_multi_add_handle(m, del);
 			else
 				break;
 		}
 		if (del_done || (ch_done && !del))
 			break;
 		int64_t left_ms = until - pd_live_now_ms();
-		curl_multi_poll(m, NULL, 0, left_ms > 100 ? 100 : (int)(left_ms > 0 ? left_ms : 0),
-		                NULL);
+		pd_curl_multi_poll(m, NULL, 0,
+		                   left_ms > 100 ? 100 : (int)(left_ms > 0 ? left_ms : 0), NULL);
 	}
 	if (del) {
-		curl_multi_remove_handle(m, del);
-		curl_easy_cleanup(del);
+		pd_curl_multi_remove_handle(m, del);
+		pd_curl_easy_cleanup(del);
 	}
-	curl_multi_remove_handle(m, ch);
-	curl_multi_cleanup(m);
+	pd_curl_multi_remove_handle(m, ch);
+	pd_curl_multi_cleanup(m);
 	return rc;
 }
 
@@ -257,7 +257,7 @@ static CURLcode request(probe *t, const char *method, const char *path, const ch
 {
 	pd_buf_free(&t->body);
 	t->over = false;
-	CURL *h = curl_easy_init();
+	CURL *h = pd_curl_easy_init();
 	if (!h) {
 		memset(r, 0, sizeof *r);
 		snprintf(r->text, sizeof r->text, "%s", _("libcurl could not make a transfer"));
@@ -267,51 +267,51 @@ static CURLcode request(probe *t, const char *method, const char *path, const ch
 	snprintf(url, sizeof url, "%s%s", t->base, path);
 	int64_t left = t->pr.give_up - pd_live_now_ms();
 	long ms = left < STEP_MS ? (long)(left > 1 ? left : 1) : STEP_MS;
-	struct curl_slist *hd = curl_slist_append(NULL, "Accept: application/xml");
-	hd = curl_slist_append(hd, "Expect:");
+	struct curl_slist *hd = pd_curl_slist_append(NULL, "Accept: application/xml");
+	hd = pd_curl_slist_append(hd, "Expect:");
 	if (body)
-		hd = curl_slist_append(hd, "Content-Type: application/xml; charset=UTF-8");
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, eb);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ms);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, channel ? t_chan : t_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
-	curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-	curl_easy_setopt(h, CURLOPT_USERNAME, t->c->username ? t->c->username : "");
-	curl_easy_setopt(h, CURLOPT_PASSWORD, t->c->secret ? t->c->secret : "");
+		hd = pd_curl_slist_append(hd, "Content-Type: application/xml; charset=UTF-8");
+	pd_curl_easy_setopt(h, CURLOPT_URL, url);
+	pd_curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+	pd_curl_easy_setopt(h, CURLOPT_ERRORBUFFER, eb);
+	pd_curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	pd_curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	pd_curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	pd_curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms);
+	pd_curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ms);
+	pd_curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, channel ? t_chan : t_body);
+	pd_curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
+	pd_curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+	pd_curl_easy_setopt(h, CURLOPT_USERNAME, t->c->username ? t->c->username : "");
+	pd_curl_easy_setopt(h, CURLOPT_PASSWORD, t->c->secret ? t->c->secret : "");
 	if (t->c->tls) {
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, t->verify ? 1L : 0L);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, t->verify ? 2L : 0L);
+		pd_curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, t->verify ? 1L : 0L);
+		pd_curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, t->verify ? 2L : 0L);
 		if (t->ca)
-			curl_easy_setopt(h, CURLOPT_CAINFO, t->ca);
+			pd_curl_easy_setopt(h, CURLOPT_CAINFO, t->ca);
 	}
 	if (strcmp(method, "GET")) {
 		if (strcmp(method, "POST"))
-			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+			pd_curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 		if (body)
-			curl_easy_setopt(h, CURLOPT_COPYPOSTFIELDS, body);
+			pd_curl_easy_setopt(h, CURLOPT_COPYPOSTFIELDS, body);
 	}
 	CURLcode rc;
 	if (channel) {
 		rc = channel_run(t, h, ms);
 	} else {
-		rc = curl_easy_perform(h);
+		rc = pd_curl_easy_perform(h);
 	}
 	*code = 0;
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, code);
+	pd_curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, code);
 	/* which step a failure belongs to: the times libcurl reached */
 	curl_off_t connect = 0, app = 0;
-	curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connect);
-	curl_easy_getinfo(h, CURLINFO_APPCONNECT_TIME_T, &app);
+	pd_curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connect);
+	pd_curl_easy_getinfo(h, CURLINFO_APPCONNECT_TIME_T, &app);
 	char *ip = NULL;
-	curl_easy_getinfo(h, CURLINFO_PRIMARY_IP, &ip);
+	pd_curl_easy_getinfo(h, CURLINFO_PRIMARY_IP, &ip);
 	memset(r, 0, sizeof *r);
-	snprintf(r->text, sizeof r->text, "%s", eb[0] ? eb : curl_easy_strerror(rc));
+	snprintf(r->text, sizeof r->text, "%s", eb[0] ? eb : pd_curl_easy_strerror(rc));
 	for (char *p = r->text; *p; p++)
 		if (*p < 0x20 || *p == 0x7f)
 			*p = '?';
@@ -319,8 +319,8 @@ static CURLcode request(probe *t, const char *method, const char *path, const ch
 	snprintf(r->ip, sizeof r->ip, "%s", ip ? ip : "");
 	r->connected = connect > 0;
 	r->tls_done = app > 0;
-	curl_easy_cleanup(h);
-	curl_slist_free_all(hd);
+	pd_curl_easy_cleanup(h);
+	pd_curl_slist_free_all(hd);
 	return rc;
 }
 
@@ -330,7 +330,7 @@ static CURLcode request(probe *t, const char *method, const char *path, const ch
  * handshake into its connect): a connect-only transfer over plain TCP. */
 static CURLcode tcp_probe(probe *t, reach *r)
 {
-	CURL *h = curl_easy_init();
+	CURL *h = pd_curl_easy_init();
 	memset(r, 0, sizeof *r);
 	if (!h) {
 		snprintf(r->text, sizeof r->text, "%s", _("libcurl could not make a transfer"));
@@ -341,26 +341,26 @@ static CURLcode tcp_probe(probe *t, reach *r)
 	snprintf(url, sizeof url, "http%s/", colon ? colon : "");
 	int64_t left = t->pr.give_up - pd_live_now_ms();
 	long ms = left < STEP_MS ? (long)(left > 1 ? left : 1) : STEP_MS;
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, eb);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ms);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
-	CURLcode rc = curl_easy_perform(h);
+	pd_curl_easy_setopt(h, CURLOPT_URL, url);
+	pd_curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+	pd_curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	pd_curl_easy_setopt(h, CURLOPT_ERRORBUFFER, eb);
+	pd_curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ms);
+	pd_curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
+	CURLcode rc = pd_curl_easy_perform(h);
 	char *ip = NULL;
-	curl_easy_getinfo(h, CURLINFO_PRIMARY_IP, &ip);
+	pd_curl_easy_getinfo(h, CURLINFO_PRIMARY_IP, &ip);
 	curl_off_t lookup = 0;
-	curl_easy_getinfo(h, CURLINFO_NAMELOOKUP_TIME_T, &lookup);
+	pd_curl_easy_getinfo(h, CURLINFO_NAMELOOKUP_TIME_T, &lookup);
 	r->resolved = rc != CURLE_COULDNT_RESOLVE_HOST &&
 	              (lookup > 0 || rc == CURLE_OK || rc == CURLE_COULDNT_CONNECT);
-	snprintf(r->text, sizeof r->text, "%s", eb[0] ? eb : curl_easy_strerror(rc));
+	snprintf(r->text, sizeof r->text, "%s", eb[0] ? eb : pd_curl_easy_strerror(rc));
 	for (char *p = r->text; *p; p++)
 		if (*p < 0x20 || *p == 0x7f)
 			*p = '?';
 	snprintf(r->ip, sizeof r->ip, "%s", ip ? ip : "");
 	r->connected = rc == CURLE_OK;
-	curl_easy_cleanup(h);
+	pd_curl_easy_cleanup(h);
 	return rc;
 }
 
@@ -433,8 +433,8 @@ static pd_status run(probe *t)
 	bool v6 = strchr(c->host, ':') != NULL;
 	snprintf(t->base, sizeof t->base, "%s://%s%s%s:%d", c->tls ? "https" : "http",
 	         v6 ? "[" : "", c->host, v6 ? "]" : "", c->port);
-	char *ent_e = curl_easy_escape(NULL, ent, 0),
-	     *grp_e = grp ? curl_easy_escape(NULL, grp, 0) : NULL;
+	char *ent_e = pd_curl_easy_escape(NULL, ent, 0),
+	     *grp_e = grp ? pd_curl_easy_escape(NULL, grp, 0) : NULL;
 	char path[1024];
 	if (grp_e)
 		snprintf(path, sizeof path,
@@ -546,8 +546,8 @@ static pd_status run(probe *t)
 	         c->port);
 	st = PD_OK;
 out_e:
-	curl_free(ent_e);
-	curl_free(grp_e);
+	pd_curl_free(ent_e);
+	pd_curl_free(grp_e);
 out:
 	free(ent);
 	free(grp);
@@ -557,6 +557,8 @@ out:
 
 pd_status xsi_test(const pd_drv_conf *c, int timeout_ms, pd_drv_test_result *out, pd_err *e)
 {
+	if (!pd_curl_load(e))
+		return PD_E_UNAVAILABLE;
 	probe t = {.c = c};
 	pd_status st = pd_drv_probe_begin(&t.pr, c, timeout_ms, STEP_MS, out);
 	if (st == PD_OK) {
