@@ -44,7 +44,10 @@ static void step(report *r, const char *name, bool ok, const char *fmt, ...)
 		json_object_set_new(o, "detail", json_string(detail));
 		json_array_append_new(r->steps, o);
 	} else {
-		printf("%s %-16s %s\n", ok ? "ok  " : "FAIL", _(name), detail);
+		/* padded by display width: "résolution" is 10 columns, 11 bytes */
+		const char *nm = _(name);
+		int pad = 16 - pd_utf8_width(nm);
+		printf("%s %s%*s %s\n", ok ? "ok  " : "FAIL", nm, pad > 0 ? pad : 0, "", detail);
 	}
 }
 

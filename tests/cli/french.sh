@@ -130,6 +130,12 @@ fr pbx update "Société Dupont" --port 1
 fr pbx test "Société Dupont"
 expect "pbx test on a closed port: exit 69, the driver's steps in French" 69 \
 	"ok   résolution nom" "échec de connexion TCP : 127.0.0.1:1: "
+# the details line up: step names are padded by display width, not bytes
+# ("ok   " or "FAIL ", 16 columns of name, a space: the detail at column 22)
+check "pbx test: the steps' details start in one column in French" python3 -c '
+import sys
+lines = [l for l in open(sys.argv[1], encoding="utf-8") if l[:4] in ("ok  ", "FAIL")]
+sys.exit(len(lines) < 2 or any(l[21] != " " or l[22] == " " for l in lines))' "$TMP/out"
 fr pbx test "Société Dupont" --json
 jeq "pbx test --json: the step's name stays as the driver names it" 'd["failed_step"]' "TCP connect"
 finish
