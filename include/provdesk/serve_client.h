@@ -84,6 +84,10 @@ bool pd_serve_client_resync_cancel(pd_serve_client *c, int64_t cid, int64_t seq)
 /* The last sync broadcast for a customer since this client attached to the
  * current daemon; false when none. *seq (may be NULL) is the daemon's count. */
 bool pd_serve_client_last_sync(pd_serve_client *c, int64_t cid, pd_sync_result *r, int64_t *seq);
+/* The first sync broadcast for a customer since this client attached to the
+ * current daemon (a daemon it started: that daemon's first discovery, even
+ * when a later one came before the caller looked); false when none. */
+bool pd_serve_client_first_sync(pd_serve_client *c, int64_t cid, pd_sync_result *r, int64_t *seq);
 /* Sends {"t":"req","id":N,"op":op, args' members…} (args borrowed, may be
  * NULL) once attached and waits for its reply, at most timeout_ms in all.
  * PD_OK with *reply (caller json_decref) when ok:true; a refusal is the

@@ -103,9 +103,11 @@ static int resync_via_monitor(pd_cli *c, const pd_customer *cu)
 	pd_status st = pd_serve_client_request(cl, "resync", args, &rep, 10000, &e);
 	json_decref(args);
 	/* a daemon this command started has made its first discovery for it
-	 * (done by now, or under way): that sync is the answer */
-	int64_t seq0 =
-	    pd_serve_client_spawned(cl) ? 0 : json_integer_value(json_object_get(rep, "seq"));
+	 * (done by now, or under way): that sync is the answer, also when the
+	 * discovery this request asked for has come after it (its users are
+	 * then unchanged) before this command looked */
+	bool spawned = pd_serve_client_spawned(cl);
+	int64_t seq0 = spawned ? 0 : json_integer_value(json_object_get(rep, "seq"));
 	json_decref(rep);
 	int rc = 0;
 	if (st != PD_OK) {
@@ -124,7 +126,9 @@ static int resync_via_monitor(pd_cli *c, const pd_customer *cu)
 	const char *lost = NULL;
 	for (;;) {
 		int64_t seq = 0;
-		if (pd_serve_client_last_sync(cl, cu->id, &r, &seq) && seq > seq0) {
+		if ((spawned ? pd_serve_client_first_sync(cl, cu->id, &r, &seq)
+		             : pd_serve_client_last_sync(cl, cu->id, &r, &seq)) &&
+		    seq > seq0) {
 			synced = true;
 			break;
 		}

@@ -47,6 +47,8 @@ struct req {
 struct sync_ent {
 	int64_t cid, seq;
 	pd_sync_result r;
+	int64_t first_seq; /* the first sync this client saw from this daemon */
+	pd_sync_result first_r;
 };
 
 struct pd_serve_client {
@@ -580,6 +582,10 @@ static bool on_msg(pd_serve_client *c, json_t *m, char *why, size_t whyn)
 		struct sync_ent *s = sync_slot(c, cid, true);
 		s->seq = seq;
 		s->r = r;
+		if (!s->first_seq) {
+			s->first_seq = seq;
+			s->first_r = r;
+		}
 		pthread_cond_broadcast(&c->cv);
 		pthread_mutex_unlock(&c->mu);
 		return true;
@@ -1029,6 +1035,22 @@ bool pd_serve_client_last_sync(pd_serve_client *c, int64_t cid, pd_sync_result *
 			*r = s->r;
 		if (seq)
 			*seq = s->seq;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return s != NULL;
+}
+
+bool pd_serve_client_first_sync(pd_serve_client *c, int64_t cid, pd_sync_result *r, int64_t *seq)
+{
+	if (!c)
+		return false;
+	pthread_mutex_lock(&c->mu);
+	struct sync_ent *s = sync_slot(c, cid, false);
+	if (s) {
+		if (r)
+			*r = s->first_r;
+		if (seq)
+			*seq = s->first_seq;
 	}
 	pthread_mutex_unlock(&c->mu);
 	return s != NULL;
