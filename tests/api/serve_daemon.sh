@@ -187,6 +187,9 @@ call GET /v1/events "${AR[@]}" -H 'Last-Event-ID: abc'
 expect "Last-Event-ID not a number: 400 naming it" 400 .error.field last_event_id
 call GET /v1/events "${AR[@]}" -H "Last-Event-ID: $(printf '9%.0s' {1..40})"
 expect "Last-Event-ID too long: 400" 400 .error.field last_event_id
+# (once Acme's link is up again: a stream opened while it reconnects starts
+# with its link state, and its live state comes when monitoring)
+eventually "Acme's link monitoring again" eval '[[ $(state_of Acme) == monitoring ]]'
 curl -s -N --max-time 3 "${AR[@]}" -H 'Last-Event-ID: 12' "$U/v1/events" >"$TMP/ev2"
 check "a valid Last-Event-ID: the current state again" sse_has "$TMP/ev2" live ".customer == $ACME"
 call GET /v1/events/extra "${AR[@]}"
