@@ -1024,7 +1024,8 @@ bool pd_serve_client_resync_cancel(pd_serve_client *c, int64_t cid, int64_t seq)
 	return cancelled;
 }
 
-bool pd_serve_client_last_sync(pd_serve_client *c, int64_t cid, pd_sync_result *r, int64_t *seq)
+/* The last or the first sync seen for a customer from the current daemon. */
+static bool sync_get(pd_serve_client *c, int64_t cid, bool first, pd_sync_result *r, int64_t *seq)
 {
 	if (!c)
 		return false;
@@ -1032,28 +1033,22 @@ bool pd_serve_client_last_sync(pd_serve_client *c, int64_t cid, pd_sync_result *
 	struct sync_ent *s = sync_slot(c, cid, false);
 	if (s) {
 		if (r)
-			*r = s->r;
+			*r = first ? s->first_r : s->r;
 		if (seq)
-			*seq = s->seq;
+			*seq = first ? s->first_seq : s->seq;
 	}
 	pthread_mutex_unlock(&c->mu);
 	return s != NULL;
 }
 
+bool pd_serve_client_last_sync(pd_serve_client *c, int64_t cid, pd_sync_result *r, int64_t *seq)
+{
+	return sync_get(c, cid, false, r, seq);
+}
+
 bool pd_serve_client_first_sync(pd_serve_client *c, int64_t cid, pd_sync_result *r, int64_t *seq)
 {
-	if (!c)
-		return false;
-	pthread_mutex_lock(&c->mu);
-	struct sync_ent *s = sync_slot(c, cid, false);
-	if (s) {
-		if (r)
-			*r = s->first_r;
-		if (seq)
-			*seq = s->first_seq;
-	}
-	pthread_mutex_unlock(&c->mu);
-	return s != NULL;
+	return sync_get(c, cid, true, r, seq);
 }
 
 void pd_serve_client_stop(pd_serve_client *c)
