@@ -152,7 +152,36 @@ typedef enum {
 	X(QUEUESTATUSCOMPLETE, "QueueStatusComplete")                                              \
 	X(UNHOLD, "Unhold")                                                                        \
 	X(VOICEMAILUSERENTRY, "VoicemailUserEntry")                                                \
-	X(VOICEMAILUSERENTRYCOMPLETE, "VoicemailUserEntryComplete")
+	X(VOICEMAILUSERENTRYCOMPLETE, "VoicemailUserEntryComplete")                                \
+	AMI_UNREAD_EVENTS(X)
+
+/* Events neither the driver nor the model reads: the driver's parser skips
+ * them after their first line (ami_parser_opts.skip, ami_skip_unread). Half
+ * of a busy system's events are VarSet alone. */
+#define AMI_UNREAD_EVENTS(X)                                                                       \
+	X(BRIDGECREATE, "BridgeCreate")                                                            \
+	X(BRIDGEDESTROY, "BridgeDestroy")                                                          \
+	X(CDR, "Cdr")                                                                              \
+	X(CEL, "CEL")                                                                              \
+	X(CHALLENGESENT, "ChallengeSent")                                                          \
+	X(CONTACTSTATUS, "ContactStatus")                                                          \
+	X(DIALSTATE, "DialState")                                                                  \
+	X(DTMFBEGIN, "DTMFBegin")                                                                  \
+	X(DTMFEND, "DTMFEnd")                                                                      \
+	X(EXTENSIONSTATUS, "ExtensionStatus")                                                      \
+	X(HANGUPREQUEST, "HangupRequest")                                                          \
+	X(LOCALBRIDGE, "LocalBridge")                                                              \
+	X(MUSICONHOLDSTART, "MusicOnHoldStart")                                                    \
+	X(MUSICONHOLDSTOP, "MusicOnHoldStop")                                                      \
+	X(NEWACCOUNTCODE, "NewAccountCode")                                                        \
+	X(NEWCONNECTEDLINE, "NewConnectedLine")                                                    \
+	X(NEWEXTEN, "Newexten")                                                                    \
+	X(PEERSTATUS, "PeerStatus")                                                                \
+	X(RTCPRECEIVED, "RTCPReceived")                                                            \
+	X(RTCPSENT, "RTCPSent")                                                                    \
+	X(SOFTHANGUPREQUEST, "SoftHangupRequest")                                                  \
+	X(SUCCESSFULAUTH, "SuccessfulAuth")                                                        \
+	X(VARSET, "VarSet")
 
 typedef enum {
 	AMI_EV_UNKNOWN = 0,
@@ -187,11 +216,26 @@ typedef void (*ami_msg_fn)(const ami_msg *m, void *ctx);
  * a few hundred KB (lists come as one small event per item). */
 #define AMI_DEFAULT_MAX_MSG (1024u * 1024)
 
+#define AMI_SKIP_WORDS ((AMI_EV__COUNT + 63) / 64)
+
 typedef struct {
 	size_t max_line;    /* default 64 KiB */
 	size_t max_msg;     /* default AMI_DEFAULT_MAX_MSG */
 	bool expect_banner; /* first line is the banner */
+	/* Events whose first line is "Event: <one of these>" are not delivered:
+	 * the rest of the message is passed over by a block scan for the blank
+	 * line (still bounded by max_line and max_msg, still counted in
+	 * ami_parser_total_messages). Bit e of the words: ami_skip_event. */
+	uint64_t skip[AMI_SKIP_WORDS];
 } ami_parser_opts;
+
+static inline void ami_skip_event(ami_parser_opts *o, ami_event e)
+{
+	o->skip[(unsigned)e / 64] |= 1ull << ((unsigned)e % 64);
+}
+
+/* Every event of AMI_UNREAD_EVENTS skipped. */
+void ami_skip_unread(ami_parser_opts *o);
 
 typedef struct ami_parser ami_parser;
 

@@ -31,7 +31,12 @@ typedef struct {
 	bool hash_only; /* the split loops compare a hash: formatting text is too slow */
 	bool no_lines;  /* segment parses: line numbers restart in each segment */
 	uint64_t h;
+	uint64_t total; /* ami_parser_total_messages() during the parse */
 } sink;
+
+/* Set for a reference parse of a parser that passes over these events:
+ * they are left out of the sink as that parser leaves them out. */
+static const ami_parser_opts *drop_events;
 
 static void hash(sink *s, const void *p, size_t n)
 {
@@ -44,6 +49,9 @@ static void hash(sink *s, const void *p, size_t n)
 static void on_msg(const ami_msg *m, void *ctx)
 {
 	sink *s = ctx;
+	if (drop_events && m->kind == AMI_MSG_EVENT &&
+	    drop_events->skip[ami_msg_event(m) / 64] >> (ami_msg_event(m) % 64) & 1)
+		return;
 	s->n_msgs++;
 	if (s->hash_only) {
 		hash(s, &m->kind, sizeof m->kind);
@@ -134,12 +142,14 @@ static void parse_chunks_h(sink *s, const char *d, size_t len, const size_t *cut
 	s->h = 14695981039346656037ull;
 	ami_parser_opts def = {.expect_banner = true};
 	ami_parser *p = ami_parser_new(o ? o : &def, on_msg, s);
+	uint64_t t0 = ami_parser_total_messages();
 	size_t at = 0;
 	for (size_t i = 0; i <= ncuts; i++) {
 		size_t end = i < ncuts ? cuts[i] : len;
 		ami_parser_feed(p, d + at, end - at);
 		at = end;
 	}
+	s->total = ami_parser_total_messages() - t0;
 	ami_parser_free(p);
 }
 
@@ -254,19 +264,26 @@ Test(ami_parser, session_first_16k_every_split, .timeout = 110)
  * the same state at every message boundary, so each message's bytes are
  * parsed alone, cut at every offset, and compared with the same bytes parsed
  * in one piece; the segments together must give the whole file's messages. */
-static void seg_parse(sink *s, const char *d, size_t len, const size_t *cut, bool banner)
+static void seg_parse_o(sink *s, const char *d, size_t len, const size_t *cut, ami_parser_opts o)
 {
 	memset(s, 0, sizeof *s);
 	s->hash_only = s->no_lines = true;
 	s->h = 14695981039346656037ull;
-	ami_parser *p = ami_parser_new(&(ami_parser_opts){.expect_banner = banner}, on_msg, s);
+	ami_parser *p = ami_parser_new(&o, on_msg, s);
+	uint64_t t0 = ami_parser_total_messages();
 	if (cut) {
 		ami_parser_feed(p, d, *cut);
 		ami_parser_feed(p, d + *cut, len - *cut);
 	} else {
 		ami_parser_feed(p, d, len);
 	}
+	s->total = ami_parser_total_messages() - t0;
 	ami_parser_free(p);
+}
+
+static void seg_parse(sink *s, const char *d, size_t len, const size_t *cut, bool banner)
+{
+	seg_parse_o(s, d, len, cut, (ami_parser_opts){.expect_banner = banner});
 }
 
 Test(ami_parser, session_every_split_by_segment, .timeout = 110)
@@ -706,6 +723,9 @@ Test(ami_parser, hashed_event_and_key_names)
 {
 	for (int e = 1; e < AMI_EV__COUNT; e++) {
 		const char *n = ami_event_name((ami_event)e);
+		cr_assert(n && *n, "event %d has a name", e);
+		if (!n) /* what the compiler cannot see through cr_assert */
+			n = "";
 		cr_assert_eq(ami_event_of(n, strlen(n)), (ami_event)e, "%s", n);
 		/* through the parser */
 		char msg[128];
@@ -722,7 +742,8 @@ Test(ami_parser, hashed_event_and_key_names)
 			*c = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
 		snprintf(pre, sizeof pre, "%.*s", (int)strlen(n) - 1, n);
 		snprintf(longer, sizeof longer, "%sX", n);
-		cr_assert_eq(ami_event_of(up, strlen(up)), AMI_EV_UNKNOWN, "%s", up);
+		if (strcmp(up, n)) /* names are case-sensitive ("CEL" is all capitals) */
+			cr_assert_eq(ami_event_of(up, strlen(up)), AMI_EV_UNKNOWN, "%s", up);
 		/* a prefix or a longer name is unknown unless it is itself one
 		 * ("QueueMemberPause" is, "QueueMemberPaused" too) */
 		cr_assert_str_eq(ami_event_name(ami_event_of(pre, strlen(pre))),
@@ -730,9 +751,8 @@ Test(ami_parser, hashed_event_and_key_names)
 		cr_assert_str_eq(ami_event_name(ami_event_of(longer, strlen(longer))),
 		                 ami_event_of(longer, strlen(longer)) ? longer : "", "%s", longer);
 	}
-	static const char *const unknown[] = {"",           "FullyBooted", "SuccessfulAuth",
-	                                      "VarSet",     "Newexten",    "RTCPSent",
-	                                      "newchannel", "Hangup ",     "Hangu"};
+	static const char *const unknown[] = {"",       "FullyBooted", "UserEvent", "Reload",
+	                                      "varset", "newchannel",  "Hangup ",   "Hangu"};
 	for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++)
 		cr_assert_eq(ami_event_of(unknown[i], strlen(unknown[i])), AMI_EV_UNKNOWN, "%s",
 		             unknown[i]);
@@ -768,10 +788,28 @@ Test(ami_parser, hashed_event_and_key_names)
 	                                    "QueueCallerLeave",
 	                                    "QueueCallerAbandon",
 	                                    "CoreShowChannel"};
+	ami_parser_opts unread = {0};
+	ami_skip_unread(&unread);
 	for (size_t i = 0; i < sizeof model / sizeof *model; i++) {
 		ami_event e = ami_event_of(model[i], strlen(model[i]));
 		cr_assert_neq(e, AMI_EV_UNKNOWN, "%s", model[i]);
 		cr_assert_str_eq(ami_event_name(e), model[i]);
+		cr_assert_not(unread.skip[e / 64] >> (e % 64) & 1, "%s is read", model[i]);
+	}
+	static const char *const skipped[] = {"VarSet", "Newexten", "RTCPSent", "SuccessfulAuth",
+	                                      "NewConnectedLine"};
+	for (size_t i = 0; i < sizeof skipped / sizeof *skipped; i++) {
+		ami_event e = ami_event_of(skipped[i], strlen(skipped[i]));
+		cr_assert_neq(e, AMI_EV_UNKNOWN, "%s", skipped[i]);
+		cr_assert(unread.skip[e / 64] >> (e % 64) & 1, "%s is not read", skipped[i]);
+	}
+	/* the driver's discovery waits for these by name */
+	static const char *const completes[] = {
+	    "EndpointListComplete", "PeerlistComplete",           "EndpointDetailComplete",
+	    "QueueStatusComplete",  "VoicemailUserEntryComplete", "CoreShowChannelsComplete"};
+	for (size_t i = 0; i < sizeof completes / sizeof *completes; i++) {
+		ami_event e = ami_event_of(completes[i], strlen(completes[i]));
+		cr_assert_not(unread.skip[e / 64] >> (e % 64) & 1, "%s", completes[i]);
 	}
 	for (int k = 1; k < AMI_K__COUNT; k++) {
 		const char *n = ami_key_name((ami_key)k);
@@ -790,4 +828,140 @@ Test(ami_parser, hashed_event_and_key_names)
 	for (size_t i = 0; i < sizeof other_keys / sizeof *other_keys; i++)
 		cr_assert_eq(ami_key_of(other_keys[i], strlen(other_keys[i])), AMI_K_NONE, "%s",
 		             other_keys[i]);
+}
+
+/* ---- events passed over (ami_parser_opts.skip) ---- */
+
+static ami_parser_opts unread_opts(bool banner)
+{
+	ami_parser_opts o = {.expect_banner = banner};
+	ami_skip_unread(&o);
+	return o;
+}
+
+/* A parser passing over the unread events delivers exactly what one that
+ * reads them all delivers once they are left out (line numbers included),
+ * and counts the same messages. */
+static void expect_same_as_filtered(const char *d, size_t len, const size_t *cuts, size_t n,
+                                    const sink *ref, const char *what)
+{
+	ami_parser_opts o = unread_opts(true);
+	sink s;
+	parse_chunks_h(&s, d, len, cuts, n, &o, true);
+	cr_assert_eq(s.n_msgs, ref->n_msgs, "%s: %zu delivered, %zu expected", what, s.n_msgs,
+	             ref->n_msgs);
+	cr_assert_eq(s.h, ref->h, "%s", what);
+	cr_assert_eq(s.total, ref->total, "%s: %llu counted, %llu expected", what,
+	             (unsigned long long)s.total, (unsigned long long)ref->total);
+}
+
+static void filtered_ref(sink *ref, const char *d, size_t len)
+{
+	ami_parser_opts o = unread_opts(true);
+	drop_events = &o;
+	parse_chunks_h(ref, d, len, NULL, 0, NULL, true);
+	drop_events = NULL;
+}
+
+Test(ami_parser, unread_events_passed_over_whole_session)
+{
+	size_t len;
+	char *d = slurp("ami-session-1.txt", &len);
+	sink all, ref;
+	parse_chunks_h(&all, d, len, NULL, 0, NULL, true);
+	filtered_ref(&ref, d, len);
+	cr_assert_eq(ref.total, all.total);
+	/* 2,086 of the 3,257 messages are events nothing reads (VarSet alone 1,381) */
+	cr_assert_eq(all.n_msgs - ref.n_msgs, 2086, "%zu passed over", all.n_msgs - ref.n_msgs);
+	expect_same_as_filtered(d, len, NULL, 0, &ref, "one piece");
+	/* byte by byte, then random reads up to 4,000 bytes */
+	size_t *cuts = malloc(sizeof *cuts * (len + 1));
+	srand(7);
+	for (int round = 0; round < 6; round++) {
+		size_t cap = round == 0 ? 1 : 1 + (size_t)(rand() % 4000);
+		size_t n = 0, at = 0;
+		while ((at += 1 + (size_t)rand() % cap) < len)
+			cuts[n++] = at;
+		char what[64];
+		snprintf(what, sizeof what, "reads of 1..%zu bytes", cap);
+		expect_same_as_filtered(d, len, cuts, n, &ref, what);
+	}
+	free(cuts);
+	free(d);
+}
+
+Test(ami_parser, unread_events_passed_over_every_split, .timeout = 110)
+{
+	size_t len;
+	char *d = slurp("ami-session-1.txt", &len);
+	/* every split of the first 16 KiB (line numbers compared) */
+	size_t plen = (size_t)(strstr(d + 16 * 1024 / stride(), "\r\n\r\n") - d) + 4;
+	sink ref;
+	filtered_ref(&ref, d, plen);
+	for (size_t cut = 0; cut <= plen; cut++) {
+		char what[64];
+		snprintf(what, sizeof what, "split at %zu", cut);
+		expect_same_as_filtered(d, plen, &cut, 1, &ref, what);
+	}
+	/* every split of every message of the whole file, each parsed alone */
+	size_t start = 0, step = stride(), cuts = 0;
+	while (start < len) {
+		const char *e = strstr(d + start, "\r\n\r\n");
+		size_t end = e ? (size_t)(e - d) + 4 : len;
+		ami_parser_opts o = unread_opts(start == 0);
+		sink mref;
+		drop_events = &o;
+		seg_parse(&mref, d + start, end - start, NULL, start == 0);
+		drop_events = NULL;
+		for (size_t k = 0; k <= end - start; k += step) {
+			sink s;
+			seg_parse_o(&s, d + start, end - start, &k, o);
+			cr_assert_eq(s.h, mref.h, "split at byte %zu", start + k);
+			cr_assert_eq(s.n_msgs, mref.n_msgs, "split at byte %zu", start + k);
+			cr_assert_eq(s.total, mref.total, "split at byte %zu", start + k);
+			cuts++;
+		}
+		start = end;
+	}
+	cr_assert_geq(cuts * step, len);
+	free(d);
+}
+
+/* The bounds hold in a message passed over: a line longer than max_line,
+ * a message larger than max_msg, each one error naming its line, and the
+ * next message is read; bare LF ends lines and messages as CRLF does. */
+Test(ami_parser, unread_events_keep_the_bounds)
+{
+	ami_parser_opts o = unread_opts(false);
+	o.max_line = 100;
+	o.max_msg = 1000;
+	pd_buf b = {0};
+	pd_buf_add(&b, "Event: VarSet\r\nVariable: ");
+	for (int i = 0; i < 5000; i++)
+		pd_buf_addc(&b, 'x');
+	pd_buf_add(&b, "\r\nValue: 1\r\n\r\nEvent: Hangup\r\nChannel: A\r\n\r\nEvent: VarSet\r\n");
+	for (int i = 0; i < 40; i++)
+		pd_buf_add(&b, "Variable: 0123456789012345678901234567890123456789\r\n");
+	pd_buf_add(&b, "\r\nEvent: Newexten\nExten: 1\n\nEvent: Hangup\nChannel: B\n\n"
+	               "Privilege: call,all\r\nEvent: VarSet\r\n\r\n");
+	size_t *cuts = malloc(b.len * sizeof *cuts);
+	for (size_t i = 0; i < b.len - 1; i++)
+		cuts[i] = i + 1;
+	sink s1, s2;
+	parse_chunks(&s1, b.s, b.len, NULL, 0, &o);
+	parse_chunks(&s2, b.s, b.len, cuts, b.len - 1, &o);
+	cr_assert_str_eq(s1.out.s, s2.out.s);
+	cr_assert_eq(s1.n_errors, 2, "%s", s1.out.s);
+	cr_assert(strstr(s1.out.s, "#5@2[line 2: longer than 100 bytes]"), "%s", s1.out.s);
+	cr_assert(strstr(s1.out.s, "message larger than 1000 bytes]"), "%s", s1.out.s);
+	cr_assert(strstr(s1.out.s, "#2@5|Event=Hangup|Channel=A\n"), "%s", s1.out.s);
+	cr_assert(strstr(s1.out.s, "|Event=Hangup|Channel=B\n"), "%s", s1.out.s);
+	/* an Event line that is not the first: read, not passed over */
+	cr_assert(strstr(s1.out.s, "|Privilege=call,all|Event=VarSet\n"), "%s", s1.out.s);
+	cr_assert_eq(s1.n_events, 2, "%s", s1.out.s);
+	cr_assert_eq(s1.total, s2.total);
+	free(cuts);
+	pd_buf_free(&b);
+	sink_free(&s1);
+	sink_free(&s2);
 }

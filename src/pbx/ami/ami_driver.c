@@ -547,6 +547,7 @@ static pd_status ami_create(const pd_drv_conf *c, const pd_drv_host *h, void **o
 	d->l.stop = stop;
 	d->l.after_io = after_feed;
 	ami_parser_opts po = {.expect_banner = true, .max_msg = c->max_message};
+	ami_skip_unread(&po); /* neither this driver nor the model reads them */
 	d->p = ami_parser_new(&po, on_msg, d);
 	d->m = ami_model_new();
 	pd_model_limits lim = pd_model_limits_of(c);

@@ -21,7 +21,9 @@
 
 #include "provdesk/i18n.h"
 
-enum pstate { ST_BANNER, ST_HEADERS, ST_BODY, ST_SKIP };
+/* ST_SKIP: after an error, to the next blank line; ST_PASS: an event of
+ * opts.skip, passed over to its blank line (skip_lines). */
+enum pstate { ST_BANNER, ST_HEADERS, ST_BODY, ST_SKIP, ST_PASS };
 
 /* A field: offsets into the buffer the message is read from (base). */
 typedef struct {
@@ -49,6 +51,7 @@ struct ami_parser {
 	bool overlong; /* discarding the rest of a too-long line */
 	bool follows;  /* "Response: Follows" seen: legacy body may start */
 	bool has_body;
+	ami_event ev; /* the current message's event, read with its first line */
 	uint64_t line_no, msg_line, errors;
 	uint64_t bad_fields; /* header lines dropped or values repaired (control bytes) */
 	/* while a feed runs: the fields are in sc->fo, offsets into base */
@@ -214,6 +217,13 @@ static inline ami_event event_lookup(const char *s, size_t n)
 			return (ami_event)i;
 	}
 	return AMI_EV_UNKNOWN;
+}
+
+void ami_skip_unread(ami_parser_opts *o)
+{
+#define AMI_X_(id, name) ami_skip_event(o, AMI_EV_##id);
+	AMI_UNREAD_EVENTS(AMI_X_)
+#undef AMI_X_
 }
 
 ami_key ami_key_of(const char *name, size_t len)
@@ -440,7 +450,7 @@ static void deliver(ami_parser *p)
 		break;
 	case AMI_K_EVENT:
 		m.kind = AMI_MSG_EVENT;
-		m.ev = event_lookup(sc->f[0].value, sc->f[0].value_len);
+		m.ev = p->ev;
 		break;
 	case AMI_K_ACTION:
 		m.kind = AMI_MSG_ACTION;
@@ -565,6 +575,85 @@ static const char *scan_line(const char *s, const char *end, bool *ctl, const ch
 	return NULL;
 }
 #endif
+
+static void passed(ami_parser *p)
+{
+	p->st = ST_HEADERS;
+	p->msg_bytes = 0;
+	atomic_fetch_add_explicit(&total_messages, 1, memory_order_relaxed);
+}
+
+/* skip_lines' step at each LF b: the line from *line ends there. 1: the
+ * next line is the blank one (consumed); 0: go on; -1: stop at *line (a
+ * line longer than max_line, or the next line's start not yet in). */
+static inline int pass_lf(const ami_parser *p, char **line, char *b, const char *lim,
+                          uint64_t *lines)
+{
+	if ((size_t)(b - *line) > p->o.max_line)
+		return -1;
+	char *n = b + 1;
+	*line = n;
+	++*lines;
+	if (lim - n >= 2 ? n[0] == '\r' && n[1] == '\n' : lim - n == 1 && n[0] == '\r')
+		return n + 1 < lim ? (*line = n + 2, ++*lines, 1) : -1;
+	if (n < lim && n[0] == '\n')
+		return *line = n + 1, ++*lines, 1;
+	return 0;
+}
+
+/* ST_PASS: the rest of a skipped message, read in place to the blank line
+ * that ends it, one LF bitmap per 16 bytes (no field, key or control-byte
+ * work). Returns where it stopped: after the blank line (state back to
+ * ST_HEADERS), or at the start of a line it leaves to process_line: one
+ * longer than max_line, one past max_msg, a partial line at the end. */
+static char *skip_lines(ami_parser *p, char *line, char *end)
+{
+	char *start = line;
+	size_t room = p->o.max_msg - p->msg_bytes;
+	const char *lim = (size_t)(end - line) > room ? line + room : end;
+	char *q = line;
+	uint64_t lines = 0;
+	int r = 0;
+	/* the blank line may be the first (the read began with it): as if
+	 * just after an LF */
+	size_t blank = line < lim && line[0] == '\n'                           ? 1
+	               : lim - line >= 2 && line[0] == '\r' && line[1] == '\n' ? 2
+	                                                                       : 0;
+	if (blank) {
+		line += blank;
+		lines = 1;
+		r = 1;
+	}
+#if defined(__SSE2__)
+	const __m128i lf = _mm_set1_epi8('\n');
+	for (; lim - q >= 16 && !r; q += 16) {
+		unsigned m = (unsigned)_mm_movemask_epi8(
+		    _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)q), lf));
+		if (!m && (size_t)(q + 16 - line) > p->o.max_line)
+			r = -1;
+		for (; m && !r; m &= m - 1) {
+			char *b = q + __builtin_ctz(m);
+			if (b >= line) /* not a blank line's LF already consumed */
+				r = pass_lf(p, &line, b, lim, &lines);
+		}
+	}
+#endif
+	while (!r) {
+		char *b = q < lim ? memchr(q, '\n', (size_t)(lim - q)) : NULL;
+		if (!b)
+			break;
+		if (b >= line)
+			r = pass_lf(p, &line, b, lim, &lines);
+		q = b + 1;
+	}
+	p->line_no += lines;
+	if (r == 1) {
+		passed(p);
+	} else {
+		p->msg_bytes += (size_t)(line - start);
+	}
+	return line;
+}
 
 static bool body_add(ami_parser *p, const char *s, size_t n, bool newline)
 {
@@ -694,8 +783,17 @@ static void header_line(ami_parser *p, char *s, size_t n, bool ctl, const char *
 	f->vlen = (uint32_t)vlen;
 	f->key = key_lookup(s, klen);
 	p->msg_bytes += klen + vlen + 2;
-	if (p->nf == 1 && f->key == AMI_K_RESPONSE && vlen == 7 && !strncasecmp(v, "Follows", 7))
+	if (p->nf > 1)
+		return;
+	if (f->key == AMI_K_RESPONSE && vlen == 7 && !strncasecmp(v, "Follows", 7)) {
 		p->follows = true;
+	} else if (f->key == AMI_K_EVENT) {
+		p->ev = event_lookup(v, vlen);
+		if (p->o.skip[p->ev / 64] >> (p->ev % 64) & 1) {
+			p->nf = 0; /* nothing of it is kept */
+			p->st = ST_PASS;
+		}
+	}
 }
 
 /* A complete line at s (n bytes before its LF) inside p->base. */
@@ -720,6 +818,17 @@ static void process_line(ami_parser *p, char *s, size_t n, bool ctl, const char 
 	case ST_SKIP:
 		if (n == 0)
 			p->st = ST_HEADERS;
+		return;
+	case ST_PASS:
+		/* what skip_lines leaves: the line it stopped at, one at a time */
+		if (n == 0) {
+			passed(p);
+		} else if (p->msg_bytes + n + 2 > p->o.max_msg) {
+			error_at(p, p->line_no, _("line %llu: message larger than %zu bytes"),
+			         (unsigned long long)p->line_no, p->o.max_msg);
+		} else {
+			p->msg_bytes += n + 2;
+		}
 		return;
 	case ST_BODY:
 		if (memchr(s, '\0', n)) {
@@ -841,6 +950,14 @@ void ami_parser_feed_rw(ami_parser *p, char *data, size_t len)
 	char *msg_start = data, *line = data;
 	if (p->cb_len == 0 && !p->overlong) {
 		while (line < end) {
+			if (p->st == ST_PASS) {
+				char *next = skip_lines(p, line, end);
+				if (next != line) {
+					line = msg_start = next;
+					continue;
+				}
+				/* it stopped at this line: read as any other */
+			}
 			bool ctl;
 			const char *colon;
 			char *nl = (char *)scan_line(line, end, &ctl, &colon);
