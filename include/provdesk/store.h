@@ -24,6 +24,7 @@ typedef struct {
 	int internal_systems_limit;    /* per reseller, default 1 */
 	int busy_timeout_ms;           /* default 5000 */
 	bool read_only;                /* open without creating/migrating (NOC) */
+	int cache_kb;                  /* SQLite page cache, default 16 MB (STORE_CACHE_KB) */
 } pd_store_opts;
 
 /* Creates the file (0600, or 0660 when its directory is group-shared / setgid)

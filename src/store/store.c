@@ -23,8 +23,8 @@
  * processes must never see SQLITE_BUSY surface. */
 #define TX_RETRIES 8
 /* Page cache in KiB: normal, and inside store_begin … store_commit. */
-#define STORE_CACHE_KB "16000"
-#define STORE_BATCH_CACHE_KB "65536"
+#define STORE_CACHE_KB 16000
+#define STORE_BATCH_CACHE_KB 65536
 
 void store_process_init(void)
 {
@@ -196,6 +196,13 @@ static int exec_sql(pd_store *s, const char *sql)
 	return sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 }
 
+static int cache_kb(pd_store *s, int kb)
+{
+	char sql[64];
+	snprintf(sql, sizeof sql, "PRAGMA cache_size = -%d", kb);
+	return exec_sql(s, sql);
+}
+
 /* ---- transactions ---- */
 
 static void backoff(int attempt)
@@ -303,7 +310,7 @@ pd_status store_tx_maybe(pd_store *s, store_tx_fn fn, void *ctx, bool *changed, 
 static void batch_settings(pd_store *s)
 {
 	exec_sql(s, "PRAGMA temp_store = MEMORY");
-	exec_sql(s, "PRAGMA cache_size = -" STORE_BATCH_CACHE_KB);
+	cache_kb(s, STORE_BATCH_CACHE_KB);
 }
 
 static void batch_end(pd_store *s)
@@ -312,7 +319,7 @@ static void batch_end(pd_store *s)
 	s->batch_atomic = false;
 	s->batch_failed = false;
 	exec_sql(s, "PRAGMA temp_store = DEFAULT");
-	exec_sql(s, "PRAGMA cache_size = -" STORE_CACHE_KB);
+	cache_kb(s, s->cache_kb);
 }
 
 static pd_status batch_begin(pd_store *s, bool atomic, pd_err *e)
@@ -862,6 +869,7 @@ pd_status store_open(const char *path, const pd_store_opts *o, pd_store **out, p
 	                    : o->internal_systems_limit == 0 ? 1
 	                                                     : 0;
 	s->read_only = o->read_only;
+	s->cache_kb = o->cache_kb > 0 ? o->cache_kb : STORE_CACHE_KB;
 	/* Tests force the grid's fallback paths with this; see grid.c. */
 	const char *budget = getenv("PROVDESK_GRID_SCAN_BUDGET");
 	s->scan_budget = budget ? atoi(budget) : 0;
@@ -915,6 +923,8 @@ pd_status store_open(const char *path, const pd_store_opts *o, pd_store **out, p
 			        _("%s: schema version %d needs migrating; open it once read-write"),
 			        path, version));
 		exec_sql(s, "PRAGMA foreign_keys = ON");
+		if (o->cache_kb > 0)
+			cache_kb(s, o->cache_kb);
 		if ((st = secrets_open(s, true, e)) != PD_OK)
 			return open_fail(s, st);
 		*out = s;
@@ -923,7 +933,7 @@ pd_status store_open(const char *path, const pd_store_opts *o, pd_store **out, p
 	if (exec_sql(s, "PRAGMA journal_mode = WAL") != SQLITE_OK ||
 	    exec_sql(s, "PRAGMA synchronous = NORMAL") != SQLITE_OK ||
 	    /* 16 MB page cache: 10 sort indexes + the trigram index spill a 2 MB one. */
-	    exec_sql(s, "PRAGMA cache_size = -" STORE_CACHE_KB) != SQLITE_OK ||
+	    cache_kb(s, s->cache_kb) != SQLITE_OK ||
 	    exec_sql(s, "PRAGMA foreign_keys = ON") != SQLITE_OK)
 		return open_fail(s, st_fail(s, sqlite3_errcode(s->db), e, "open"));
 	if ((st = migrate(s, version, e)) != PD_OK)

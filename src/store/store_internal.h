@@ -19,6 +19,7 @@ struct pd_store {
 	const pd_catalogue *cat;
 	int internal_limit;
 	bool read_only;
+	int cache_kb;        /* the page cache outside batches */
 	int scan_budget;     /* grid scan budget (progress calls); 0 default, <0 never scan */
 	bool in_batch;       /* inside store_begin … store_commit */
 	bool batch_atomic;   /* store_begin_atomic: no savepoint per write */
