@@ -16,13 +16,38 @@
 
 #include "provdesk/util.h"
 
+/* A view's data without its link fields (a thousand idle links each keep
+ * one: a whole pd_live_view would be 0.5 kB more per link). */
+typedef struct {
+	pd_live_user *users;
+	size_t n_users;
+	pd_live_call *calls;
+	size_t n_calls;
+	pd_live_agent *agents;
+	size_t n_agents;
+	pd_live_input input;
+} view_data;
+
 typedef struct {
 	pd_live_view v; /* status[] is formatted at snapshot time */
 	/* published while v's data is stale and the link not back: shown once
 	 * it is monitoring again (only the latest is kept) */
-	pd_live_view pending;
+	view_data pending;
 	bool have_pending;
 } entry;
+
+/* e's pending data moved to *out (to be freed outside the lock). */
+static void take_pending(entry *e, pd_live_view *out)
+{
+	out->users = e->pending.users;
+	out->n_users = e->pending.n_users;
+	out->calls = e->pending.calls;
+	out->n_calls = e->pending.n_calls;
+	out->agents = e->pending.agents;
+	out->n_agents = e->pending.n_agents;
+	memset(&e->pending, 0, sizeof e->pending);
+	e->have_pending = false;
+}
 
 struct pd_live {
 	pthread_mutex_t mu;
@@ -129,7 +154,9 @@ void pd_live_free(pd_live *l)
 		return;
 	for (size_t i = 0; i < l->n; i++) {
 		pd_live_free_view(&l->e[i].v);
-		pd_live_free_view(&l->e[i].pending);
+		pd_live_view pending = {0};
+		take_pending(&l->e[i], &pending);
+		pd_live_free_view(&pending);
 	}
 	free(l->e);
 	if (l->pipe_r >= 0) {
@@ -327,9 +354,7 @@ void pd_live_set_link(pd_live *l, int64_t cid, pd_link_state st, int sync_done, 
 		e->v.down_since_ms = 0;
 		e->v.stale = false;
 		e->v.stale_since_ms = 0;
-		drop = e->pending;
-		memset(&e->pending, 0, sizeof e->pending);
-		e->have_pending = false;
+		take_pending(e, &drop);
 	}
 	e->v.link = st;
 	e->v.sync_done = sync_done;
@@ -351,7 +376,7 @@ void pd_live_publish(pd_live *l, int64_t cid, pd_live_view *v)
 	entry *e = find(l, cid, true);
 	if (e->v.stale && e->v.link != PD_LINK_MONITORING) {
 		/* a partial view of a link coming back: held until it is up */
-		old = e->pending;
+		take_pending(e, &old);
 		e->pending.users = v->users;
 		e->pending.n_users = v->n_users;
 		e->pending.calls = v->calls;
@@ -377,9 +402,7 @@ void pd_live_publish(pd_live *l, int64_t cid, pd_live_view *v)
 		e->v.stale = false;
 		e->v.stale_since_ms = 0;
 		if (e->have_pending) { /* superseded by a view of a link that is up */
-			held = e->pending;
-			memset(&e->pending, 0, sizeof e->pending);
-			e->have_pending = false;
+			take_pending(e, &held);
 		}
 	}
 	e->v.generation++;
@@ -402,7 +425,7 @@ void pd_live_remove(pd_live *l, int64_t cid)
 	for (size_t i = 0; i < l->n; i++) {
 		if (l->e[i].v.customer_id == cid) {
 			old = l->e[i].v;
-			pending = l->e[i].pending;
+			take_pending(&l->e[i], &pending);
 			l->e[i] = l->e[--l->n];
 			found = true;
 			l->generation++;
@@ -423,9 +446,7 @@ void pd_live_put(pd_live *l, pd_live_view *v)
 	pthread_mutex_lock(&l->mu);
 	entry *e = find(l, v->customer_id, true);
 	old = e->v;
-	pending = e->pending;
-	memset(&e->pending, 0, sizeof e->pending);
-	e->have_pending = false;
+	take_pending(e, &pending);
 	e->v = *v;
 	e->v.generation = old.generation + 1;
 	l->generation++;
