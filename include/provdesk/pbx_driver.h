@@ -160,9 +160,10 @@ typedef struct pd_drv_link {
 	pd_live_input input; /* what the PBX's input cost: published with the view */
 	pd_sync_result last;
 	bool have_last;
-	char sync_note[200]; /* why the last discovery was not synced, "" when it was */
-	int64_t input_at;    /* when input was last noted (pd_drv_link_input) */
-	bool input_pending;  /* a change waits for PD_DRV_INPUT_MS */
+	char *sync_note;    /* why the last discovery was not synced, NULL when it was
+	                     * (pd_drv_link_note) */
+	int64_t input_at;   /* when input was last noted (pd_drv_link_input) */
+	bool input_pending; /* a change waits for PD_DRV_INPUT_MS */
 	/* the driver's, set before pd_drv_link_init returns to it */
 	void *drv;
 	void (*view)(void *drv, int64_t now_ms, pd_live_view *v); /* the model's view */
@@ -220,6 +221,9 @@ void pd_drv_link_on_io(pd_drv_link *l, const struct pollfd *p, int n, int64_t no
  * last_error say why; off -> nothing. sync_note is shown beside the input
  * warning while monitoring. Returns whether sync_note changed. */
 bool pd_drv_link_sync(pd_drv_link *l, const pd_synced_user *u, size_t n, size_t refused);
+/* Set (or clear: NULL or "") why the last discovery was not synced; true
+ * when it changed. */
+bool pd_drv_link_note(pd_drv_link *l, const char *why);
 /* What the PBX's input cost (pd_model_input) noted on the link for the
  * view, at most every PD_DRV_INPUT_MS while it changes (a flood changes it on
  * every read; force: now), so the status row and the screens are not

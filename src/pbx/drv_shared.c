@@ -136,6 +136,8 @@ void pd_drv_link_free(pd_drv_link *l)
 	l->t = NULL;
 	free(l->fail);
 	l->fail = NULL;
+	free(l->sync_note);
+	l->sync_note = NULL;
 	pd_drv_conf_free(&l->c, &l->secret);
 }
 
@@ -179,7 +181,7 @@ void pd_drv_publish(pd_drv_link *l, int64_t gap_ms)
 
 bool pd_drv_link_sync(pd_drv_link *l, const pd_synced_user *u, size_t n, size_t refused)
 {
-	char why[sizeof l->sync_note] = "";
+	char why[200] = "";
 	pd_sync_result r;
 	pd_drv_sync_outcome o = pd_drv_sync_users(&l->c, &l->h, u, n, refused, &r, why, sizeof why);
 	if (o == PD_DRV_SYNC_OFF)
@@ -190,9 +192,18 @@ bool pd_drv_link_sync(pd_drv_link *l, const pd_synced_user *u, size_t n, size_t 
 	} else if (o == PD_DRV_SYNC_FAILED) {
 		snprintf(l->last_error, sizeof l->last_error, "%s", why);
 	}
-	bool changed = strcmp(l->sync_note, why) != 0;
-	memcpy(l->sync_note, why, sizeof why);
-	return changed;
+	return pd_drv_link_note(l, why);
+}
+
+bool pd_drv_link_note(pd_drv_link *l, const char *why)
+{
+	if (!why || !*why)
+		why = NULL;
+	if (why && l->sync_note ? !strcmp(why, l->sync_note) : why == l->sync_note)
+		return false;
+	free(l->sync_note);
+	l->sync_note = why ? xstrdup(why) : NULL;
+	return true;
 }
 
 /* Field by field: the struct's padding is not part of its value. */

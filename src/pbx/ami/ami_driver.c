@@ -58,7 +58,7 @@ typedef struct {
 	size_t detail_next, detail_done, detail_total;
 	/* what the PBX's input cost (caps, repairs; l.input): a warning while
 	 * monitoring, refreshed at most every INPUT_MS */
-	char warning[200];
+	char *warning; /* NULL when none */
 	int64_t input_at;
 	bool input_pending;
 	char snap_id[32]; /* a CoreShowChannels asked while monitoring */
@@ -79,8 +79,8 @@ static void link_set(ami_drv *d, pd_link_state st)
 	const char *err = d->l.last_error;
 	char both[420];
 	if (st == PD_LINK_MONITORING) {
-		snprintf(both, sizeof both, "%s%s%s", d->l.sync_note,
-		         d->l.sync_note[0] && d->warning[0] ? "; " : "", d->warning);
+		snprintf(both, sizeof both, "%s%s%s", d->l.sync_note ? d->l.sync_note : "",
+		         d->l.sync_note && d->warning ? "; " : "", d->warning ? d->warning : "");
 		err = both;
 	}
 	progress(d);
@@ -125,7 +125,8 @@ static void input_check(ami_drv *d, bool force)
 	pd_buf w = {0};
 	pd_model_input_warning(&w, &in, &d->l.c, _("queue members or queues"),
 	                       _("fields with control bytes repaired"));
-	snprintf(d->warning, sizeof d->warning, "%s", w.s ? w.s : "");
+	free(d->warning);
+	d->warning = w.len ? xstrdup(w.s) : NULL;
 	pd_buf_free(&w);
 	if (d->st == D_MONITORING) {
 		d->l.published = (pd_link_state)-1; /* the text changed: say it */
@@ -578,6 +579,7 @@ static void ami_destroy(void *p)
 	pd_drv_link_free(&d->l);
 	ami_parser_free(d->p);
 	ami_model_free(d->m);
+	free(d->warning);
 	free(d);
 }
 

@@ -109,7 +109,7 @@ struct ami_model {
 #define GROW(arr, n, cap)                                                                          \
 	do {                                                                                       \
 		if ((n) == (cap)) {                                                                \
-			(cap) = (cap) ? (cap)*2 : 16;                                              \
+			(cap) = (cap) ? (cap)*2 : 4;                                               \
 			(arr) = xrealloc((arr), (cap) * sizeof *(arr));                            \
 		}                                                                                  \
 	} while (0)
@@ -354,7 +354,7 @@ static void uidx_grow(ami_model *m)
 {
 	if ((m->nu + 1) * 2 <= m->uidx_cap)
 		return;
-	m->uidx_cap = m->uidx_cap ? m->uidx_cap * 2 : 64;
+	m->uidx_cap = m->uidx_cap ? m->uidx_cap * 2 : 8;
 	free(m->uidx);
 	m->uidx = xcalloc(m->uidx_cap, sizeof *m->uidx);
 	for (size_t i = 0; i < m->nu; i++)
@@ -779,7 +779,7 @@ static void idx_put(const ami_model *m, sidx *x, key_fn kf, size_t i)
 static void idx_added(const ami_model *m, sidx *x, key_fn kf, size_t n)
 {
 	if (n * 2 > x->cap) {
-		x->cap = x->cap ? x->cap * 2 : 64;
+		x->cap = x->cap ? x->cap * 2 : 8;
 		while (n * 2 > x->cap)
 			x->cap *= 2;
 		free(x->slot);

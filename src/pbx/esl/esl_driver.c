@@ -121,7 +121,7 @@ static void warning_update(esl_drv *d)
 {
 	const pd_live_input in = d->l.input;
 	pd_buf w = {0};
-	if (d->l.sync_note[0])
+	if (d->l.sync_note)
 		pd_buf_add(&w, d->l.sync_note);
 	pd_model_input_warning(&w, &in, &d->l.c, _("users, agents or queues"),
 	                       _("fields or messages refused or repaired"));
@@ -266,8 +266,8 @@ static void do_sync(esl_drv *d)
 		return;
 	if (!d->users_ok) {
 		/* an empty directory would remove every synced user: not synced */
-		snprintf(d->l.sync_note, sizeof d->l.sync_note,
-		         _("users not synced: no usable list_users reply (max_message_kb?)"));
+		pd_drv_link_note(
+		    &d->l, _("users not synced: no usable list_users reply (max_message_kb?)"));
 		warning_update(d);
 		return;
 	}

@@ -156,7 +156,7 @@ static void ascii(char *dst, size_t n, const char *s)
 static void warning_update(xsi_drv *d)
 {
 	pd_buf w = {0};
-	if (d->l.sync_note[0])
+	if (d->l.sync_note)
 		pd_buf_add(&w, d->l.sync_note);
 	pd_model_input_warning(&w, &d->l.input, &d->l.c, _("users or agents"),
 	                       _("fields or documents refused or repaired"));

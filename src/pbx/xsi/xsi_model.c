@@ -81,7 +81,7 @@ struct xsi_model {
 #define GROW(arr, n, cap)                                                                          \
 	do {                                                                                       \
 		if ((n) == (cap)) {                                                                \
-			(cap) = (cap) ? (cap)*2 : 16;                                              \
+			(cap) = (cap) ? (cap)*2 : 4;                                               \
 			(arr) = xrealloc((arr), (cap) * sizeof *(arr));                            \
 		}                                                                                  \
 	} while (0)
