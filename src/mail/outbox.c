@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
+#include "provdesk/dl_ssl.h"
 
 static bool server_side(pd_status st, pd_smtp_stage stage)
 {
@@ -38,6 +38,7 @@ void pd_invite_token_hash(const char *token, char hash[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
+	pd_ssl_need();
 	if (!EVP_Digest(token, strlen(token), md, &n, EVP_sha256(), NULL))
 		abort(); /* only on allocation failure, as xmalloc */
 	for (unsigned int i = 0; i < n && i < 32; i++)

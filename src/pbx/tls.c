@@ -4,13 +4,11 @@
  * loops stay as they are for plain TCP. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "provdesk/dl_ssl.h"
 #include "provdesk/i18n.h"
 #include "provdesk/pbx_transport.h"
 
@@ -41,6 +39,8 @@ pd_status pd_tls_client_new(int fd, const char *host, bool verify, const char *c
                             pd_tls **out, pd_err *e)
 {
 	*out = NULL;
+	if (!pd_ssl_load(e))
+		return PD_E_UNAVAILABLE;
 	ERR_clear_error();
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	if (!ctx)
@@ -90,6 +90,8 @@ pd_status pd_tls_server_new(const char *cert_file, const char *key_file, pd_tls_
                             pd_err *e)
 {
 	*out = NULL;
+	if (!pd_ssl_load(e))
+		return PD_E_UNAVAILABLE;
 	ERR_clear_error();
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 	if (!ctx)

@@ -3,9 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-#include <openssl/rand.h>
-
+#include "provdesk/dl_ssl.h"
 #include "provdesk/i18n.h"
 #include "provdesk/store_api.h"
 #include "store_internal.h"
@@ -50,6 +48,7 @@ void pd_sha256_hex(const void *data, size_t n, char out[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
+	pd_ssl_need();
 	if (!EVP_Digest(data, n, md, &len, EVP_sha256(), NULL))
 		abort(); /* as allocation failure: libcrypto cannot hash */
 	for (unsigned i = 0; i < 32; i++)
@@ -170,6 +169,8 @@ pd_status store_api_token_create(pd_store *s, const char *name, pd_api_scope sco
 	if ((unsigned)scope > PD_SCOPE_BILLING)
 		return pd_fail(e, PD_E_INVALID, "scope", _("unknown scope"));
 	unsigned char raw[32];
+	if (!pd_ssl_load(e))
+		return PD_E_UNAVAILABLE;
 	if (RAND_bytes(raw, sizeof raw) != 1)
 		return pd_fail(e, PD_E_INTERNAL, "token", _("no random bytes for a token"));
 	char *sec = xmalloc(4 + 64 + 1);

@@ -37,6 +37,8 @@ static void pbx_from_row(pd_store *s, sqlite3_stmt *st, bool with_secret, pd_pbx
 
 static pd_status pbx_load(pd_store *s, int64_t cid, bool with_secret, pd_pbx *out, pd_err *e)
 {
+	if (with_secret && !secrets_ready(e))
+		return PD_E_UNAVAILABLE;
 	static const char sql[] = "SELECT " PBX_COLS " FROM pbx p WHERE p.customer_id = ?";
 	sqlite3_stmt *st = st_get(s, sql, e);
 	if (!st)
@@ -72,6 +74,8 @@ static void pbx_diff(pd_buf *d, const pd_pbx *o, const pd_pbx *n, bool secret_ch
 
 pd_status pbx_insert(pd_store *s, int64_t cid, pd_pbx *p, const pd_actor *a, pd_err *e)
 {
+	if (p->secret && *p->secret && !secrets_ready(e))
+		return PD_E_UNAVAILABLE;
 	static const char sql[] =
 	    "INSERT INTO pbx(customer_id, template_name, platform, host, port, tls,"
 	    " username, secret, params_json, sync_users, monitor, auto_provision,"
@@ -342,6 +346,8 @@ pd_status store_pbx_list_all(pd_store *s, bool with_secret, pd_pbx **out, size_t
 	E_GUARD(e);
 	*out = NULL;
 	*n = 0;
+	if (with_secret && !secrets_ready(e))
+		return PD_E_UNAVAILABLE;
 	static const char sql[] =
 	    "SELECT " PBX_COLS " FROM pbx p JOIN customers c ON c.id = p.customer_id"
 	    " WHERE c.deleted_at = 0 ORDER BY p.customer_id";

@@ -10,13 +10,12 @@
  * read-write open. */
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "provdesk/dl_ssl.h"
 #include "provdesk/i18n.h"
 #include "secrets.h"
 #include "store_internal.h"
@@ -39,7 +38,7 @@ static pd_status read_key(pd_store *s, const char *kp, int fd, pd_err *e)
 	ssize_t n = read(fd, k, sizeof k);
 	close(fd);
 	if (n != (ssize_t)sizeof s->key) {
-		OPENSSL_cleanse(k, sizeof k);
+		explicit_bzero(k, sizeof k);
 		return pd_fail(
 		    e, PD_E_CONFIG, "db",
 		    _("%s: not a provdesk key (%zd bytes, expected %zu); the PBX secrets "
@@ -47,7 +46,7 @@ static pd_status read_key(pd_store *s, const char *kp, int fd, pd_err *e)
 		    kp, n, sizeof s->key);
 	}
 	memcpy(s->key, k, sizeof s->key);
-	OPENSSL_cleanse(k, sizeof k);
+	explicit_bzero(k, sizeof k);
 	s->have_key = true;
 	return PD_OK;
 }
@@ -95,6 +94,8 @@ static pd_status seal_legacy(pd_store *s, pd_err *e)
 pd_status secrets_open(pd_store *s, bool read_only, pd_err *e)
 {
 	if (!strcmp(s->path, ":memory:") || !strncmp(s->path, "file::memory:", 13)) {
+		if (!pd_ssl_load(e))
+			return PD_E_UNAVAILABLE;
 		RAND_bytes(s->key, sizeof s->key);
 		s->have_key = true;
 		return PD_OK;
@@ -112,6 +113,10 @@ pd_status secrets_open(pd_store *s, bool read_only, pd_err *e)
 		struct stat sb;
 		mode_t mode = stat(s->path, &sb) == 0 ? (sb.st_mode & 0660) | 0600 : 0600;
 		unsigned char k[sizeof s->key];
+		if (!pd_ssl_load(e)) {
+			free(kp);
+			return PD_E_UNAVAILABLE;
+		}
 		if (RAND_bytes(k, sizeof k) != 1) {
 			free(kp);
 			return pd_fail(e, PD_E_INTERNAL, "db", _("no random bytes for the key"));
@@ -135,7 +140,7 @@ pd_status secrets_open(pd_store *s, bool read_only, pd_err *e)
 			st = pd_fail(e, PD_E_CANTCREATE, "db", _("%s: cannot create the key: %s"),
 			             kp, strerror(errno));
 		}
-		OPENSSL_cleanse(k, sizeof k);
+		explicit_bzero(k, sizeof k);
 	}
 	free(kp);
 	if (st == PD_OK && s->have_key && !read_only)
@@ -143,9 +148,14 @@ pd_status secrets_open(pd_store *s, bool read_only, pd_err *e)
 	return st;
 }
 
+bool secrets_ready(pd_err *e)
+{
+	return pd_ssl_load(e);
+}
+
 char *secret_seal(pd_store *s, const char *plain)
 {
-	if (!plain || !s->have_key)
+	if (!plain || !s->have_key || !pd_ssl_load(NULL))
 		return NULL;
 	size_t n = strlen(plain);
 	unsigned char *buf = xmalloc(NONCE + n + TAG);
@@ -179,7 +189,7 @@ char *secret_unseal(pd_store *s, const char *stored)
 		return NULL;
 	if (strncmp(stored, PREFIX, sizeof PREFIX - 1) != 0)
 		return xstrdup(stored); /* written before secrets were sealed */
-	if (!s->have_key)
+	if (!s->have_key || !pd_ssl_load(NULL))
 		return NULL;
 	const char *b64 = stored + sizeof PREFIX - 1;
 	size_t bl = strlen(b64);

@@ -16,5 +16,9 @@ char *secret_seal(pd_store *s, const char *plain);
 /* The secret of a stored value (caller frees): a value from before sealing
  * as is; NULL when it cannot be opened (no key, another key, damaged). */
 char *secret_unseal(pd_store *s, const char *stored);
+/* Sealing and opening need libcrypto, opened on first use: false (an error
+ * naming it, PD_E_UNAVAILABLE) when it cannot be, so that a secret is never
+ * stored or used as missing because of it. */
+bool secrets_ready(pd_err *e);
 
 #endif

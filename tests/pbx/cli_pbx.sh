@@ -405,6 +405,28 @@ run 0 "under the default cap it syncs" -- pbx resync "Grand Annuaire"
 has "130 users synced" "130 new"
 stop_bg LAB4_PID
 
+# OpenSSL is opened on first use: a broken libssl on the library path does
+# not stop a command that needs no secret; one that seals or opens a PBX
+# secret says which library failed (unavailable, 69) and stores nothing.
+mkdir -p "$TMP/badlib"
+: >"$TMP/badlib/libssl.so.3"
+pbx_before=$(q "SELECT count(*) FROM pbx")
+LD_LIBRARY_PATH="$TMP/badlib" run 0 "a broken libssl: customer list works" -- customer list
+has "the list is there" "Hôtel Lumière"
+LD_LIBRARY_PATH="$TMP/badlib" run 0 "a broken libssl: customer create works" -- customer create \
+	--name "Sans TLS" --product-type analytics-pro --country FR --admin-name "Ana" \
+	--admin-email ana@example.fr
+LD_LIBRARY_PATH="$TMP/badlib" run 69 "a broken libssl: pbx add with a secret fails" -- pbx add \
+	"Sans TLS" --platform asterisk-ami --host 127.0.0.1 --port "$PORT" --username admin \
+	--secret-file "$TMP/secret"
+has "it names the library" "libssl.so.3 could not be loaded"
+check "no PBX stored without its secret" q_is "SELECT count(*) FROM pbx" "$pbx_before"
+LD_LIBRARY_PATH="$TMP/badlib" run 69 "a broken libssl: pbx test (the secret is needed) fails" -- \
+	pbx test "Hôtel Lumière"
+has "it names the library there too" "libssl.so.3 could not be loaded"
+run 0 "with the real library the same add works" -- pbx add "Sans TLS" --platform asterisk-ami \
+	--host 127.0.0.1 --port "$PORT" --username admin --secret-file "$TMP/secret"
+
 # the secret never leaks
 if grep -rqF -- "$SECRET" "$TMP"/out "$TMP"/lab.json "$TMP"/lab.err "$TMP"/lab4.json "$TMP"/lab4.err; then not_ok "secret never printed"; else ok "secret never printed"; fi
 if "$PROG" --db "$DB" audit --json 2>/dev/null | grep -qF -- "$SECRET"; then not_ok "secret not in audit"; else ok "secret not in audit"; fi

@@ -6,16 +6,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/rand.h>
-#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "provdesk/dl_ssl.h"
 #include "provdesk/labpbx.h"
 #include "provdesk/util.h"
 
@@ -47,6 +43,8 @@ static FILE *open_mode(const char *path, mode_t mode)
 
 pd_status labpbx_make_cert(const char *host, const char *cert_path, const char *key_path, pd_err *e)
 {
+	if (!pd_ssl_load(e))
+		return PD_E_UNAVAILABLE;
 	pd_status st = PD_OK;
 	EVP_PKEY *key = EVP_EC_gen("P-256");
 	X509 *x = X509_new();

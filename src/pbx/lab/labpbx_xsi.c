@@ -15,13 +15,13 @@
  *
  * Lab data: enterprise "lab-ent", groups "group-1".."group-N" (N = sites),
  * users "<number>@lab.example", call centers "<queue>@lab.example". */
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "labpbx_internal.h"
+#include "provdesk/dl_ssl.h"
 #include "provdesk/xsi.h"
 
 #define HEAD_MAX 8192
@@ -868,6 +868,7 @@ static bool auth_ok(pd_labpbx *l, const char *hdr)
 	pthread_mutex_unlock(&l->mu);
 	size_t n = strlen(plain);
 	unsigned char *enc = xcalloc(1, 4 * ((n + 2) / 3) + 1);
+	pd_ssl_need();
 	EVP_EncodeBlock(enc, (const unsigned char *)plain, (int)n);
 	size_t hl = strlen(hdr);
 	while (hl && (hdr[hl - 1] == ' ' || hdr[hl - 1] == '\t'))
