@@ -36,15 +36,28 @@ typedef struct {
 	bool have_pending;
 } entry;
 
+static view_data data_of(const pd_live_view *v)
+{
+	return (view_data){v->users,  v->n_users,  v->calls, v->n_calls,
+	                   v->agents, v->n_agents, v->input};
+}
+
+/* d's arrays and counts into v (whose own were moved out before). */
+static void data_into(view_data d, pd_live_view *v)
+{
+	v->users = d.users;
+	v->n_users = d.n_users;
+	v->calls = d.calls;
+	v->n_calls = d.n_calls;
+	v->agents = d.agents;
+	v->n_agents = d.n_agents;
+	v->input = d.input;
+}
+
 /* e's pending data moved to *out (to be freed outside the lock). */
 static void take_pending(entry *e, pd_live_view *out)
 {
-	out->users = e->pending.users;
-	out->n_users = e->pending.n_users;
-	out->calls = e->pending.calls;
-	out->n_calls = e->pending.n_calls;
-	out->agents = e->pending.agents;
-	out->n_agents = e->pending.n_agents;
+	data_into(e->pending, out);
 	memset(&e->pending, 0, sizeof e->pending);
 	e->have_pending = false;
 }
@@ -290,21 +303,8 @@ static void drop_ended_calls(entry *e)
  * outside it. */
 static void swap_pending(entry *e, pd_live_view *drop)
 {
-	drop->users = e->v.users;
-	drop->n_users = e->v.n_users;
-	drop->calls = e->v.calls;
-	drop->n_calls = e->v.n_calls;
-	drop->agents = e->v.agents;
-	drop->n_agents = e->v.n_agents;
-	e->v.users = e->pending.users;
-	e->v.n_users = e->pending.n_users;
-	e->v.calls = e->pending.calls;
-	e->v.n_calls = e->pending.n_calls;
-	e->v.agents = e->pending.agents;
-	e->v.n_agents = e->pending.n_agents;
-	e->v.input = e->pending.input;
-	memset(&e->pending, 0, sizeof e->pending);
-	e->have_pending = false;
+	data_into(data_of(&e->v), drop);
+	take_pending(e, &e->v);
 	e->v.stale = false;
 	e->v.stale_since_ms = 0;
 }
@@ -377,28 +377,11 @@ void pd_live_publish(pd_live *l, int64_t cid, pd_live_view *v)
 	if (e->v.stale && e->v.link != PD_LINK_MONITORING) {
 		/* a partial view of a link coming back: held until it is up */
 		take_pending(e, &old);
-		e->pending.users = v->users;
-		e->pending.n_users = v->n_users;
-		e->pending.calls = v->calls;
-		e->pending.n_calls = v->n_calls;
-		e->pending.agents = v->agents;
-		e->pending.n_agents = v->n_agents;
-		e->pending.input = v->input;
+		e->pending = data_of(v);
 		e->have_pending = true;
 	} else {
-		old.users = e->v.users;
-		old.n_users = e->v.n_users;
-		old.calls = e->v.calls;
-		old.n_calls = e->v.n_calls;
-		old.agents = e->v.agents;
-		old.n_agents = e->v.n_agents;
-		e->v.users = v->users;
-		e->v.n_users = v->n_users;
-		e->v.calls = v->calls;
-		e->v.n_calls = v->n_calls;
-		e->v.agents = v->agents;
-		e->v.n_agents = v->n_agents;
-		e->v.input = v->input;
+		data_into(data_of(&e->v), &old);
+		data_into(data_of(v), &e->v);
 		e->v.stale = false;
 		e->v.stale_since_ms = 0;
 		if (e->have_pending) { /* superseded by a view of a link that is up */
