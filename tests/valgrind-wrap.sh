@@ -20,6 +20,9 @@ vg=(valgrind -q --trace-children=yes
 	# Criterion's nanomsg buffers whose owner threads do not exist after
 	# fork(), so they show as 'possibly lost' in every child's log.
 	--show-leak-kinds=definite --errors-for-leak-kinds=definite
+	# the loader's own allocations in dlopen (the file says which); deep
+	# enough stacks to see that they come from our pd_dl_load
+	"--suppressions=$(dirname "${BASH_SOURCE[0]}")/valgrind.supp" --num-callers=24
 	"--log-file=$root/vg-%p.log")
 
 if [[ ${1##*/} != bash ]]; then
