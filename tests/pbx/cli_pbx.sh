@@ -388,15 +388,16 @@ stop_bg LAB4_PID
 # directory cut short would read as users removed), said, nothing written
 start_lab lab5 --users 130 --call-rate 0
 LAB4_PID=$LAB_STARTED
+# the cap is the monitor's configuration: the monitor of the default one
+# is stopped first (running, it would discover and sync the new PBX under
+# the default cap), the resync starts one with cap.conf
+"$PROG" --db "$DB" serve --stop > /dev/null 2>&1
 run 0 "customer for the user cap" -- customer create --name "Grand Annuaire" \
 	--product-type analytics-pro --country FR --admin-name "Gil" --admin-email gil@example.fr
 run 0 "its PBX" -- pbx add "Grand Annuaire" --platform asterisk-ami --host 127.0.0.1 \
 	--port "$(lab_port lab5)" --username admin --secret-file "$TMP/secret"
 printf '[pbx]\nmax_users_per_link = 100\n' >"$TMP/cap.conf"
 synced_before=$(q "SELECT count(*) FROM users WHERE synced = 1")
-# the cap is the monitor's configuration: the monitor of the default one
-# is stopped, the resync starts one with cap.conf
-"$PROG" --db "$DB" serve --stop > /dev/null 2>&1
 run 69 "resync over the user cap fails" -- --config "$TMP/cap.conf" pbx resync "Grand Annuaire"
 has "it says why" "not synced: the PBX lists more than 100 users (max_users_per_link); 30 more refused"
 check "no synced user written" q_is "SELECT count(*) FROM users WHERE synced = 1" "$synced_before"
