@@ -20,11 +20,12 @@
  * Memory is bounded by max_line + max_msg, and buffers grown by a large
  * message are given back once it is delivered (ami_parser_capacity).
  *
- * Speed (docs/architecture.md, "AMI ingest"): one word-at-a-time scan per
- * line finds its end and any control byte; fields are offsets into the bytes
- * read (NUL-terminated in place at delivery, no copy per header); known keys
- * and event names are recognised by a hash as the line is read, so
- * ami_getk/ami_msg_event are O(1). The field arrays are one scratch per
+ * Speed (docs/architecture.md, "AMI ingest"): ordinary header lines are
+ * taken from bitmaps built once per 64 bytes (line ends, colons, control and
+ * key-forbidden bytes), any other line by one scan of its own; fields are
+ * offsets into the bytes read (NUL-terminated in place at delivery, no copy
+ * per header); known keys and event names are recognised by a perfect hash
+ * as the line is read, so ami_getk/ami_msg_event are O(1). The field arrays are one scratch per
  * thread serving every parser on it; a parser keeps bytes only while a
  * message is split across reads, so an idle link holds none. */
 #ifndef PROVDESK_AMI_H

@@ -965,3 +965,122 @@ Test(ami_parser, unread_events_keep_the_bounds)
 	sink_free(&s1);
 	sink_free(&s2);
 }
+
+/* ---- the block path (whole lines taken from 64-byte bitmaps) against the
+ * line-by-line path: byte-by-byte reads never give the block path 64 bytes,
+ * whole reads give it everything. A generated stream of every case a line
+ * can be (control bytes and a CR in values, keys with TAB, high bytes or
+ * spaces at an end, no colon, empty keys, known keys in any case, lines
+ * either side of 64 bytes, CRLF and bare LF, legacy bodies, skipped
+ * events) must give the same messages, line numbers, errors and counts. */
+
+static const char *const odd_lines[] = {
+    "Event: Newchannel",
+    "Event: VarSet",
+    "Event: DeviceStateChange",
+    "Response: Success",
+    "Response: Follows",
+    "Privilege: Command",
+    "ActionID: 42",
+    "Channel: PJSIP/1001-00000001",
+    "CHANNEL: PJSIP/UPPER",
+    "uniqueid: 1700000000.1",
+    "Linkedid: 1700000000.1",
+    "ConnectedLineName: <unknown>",
+    "Variable: a=b",
+    "Output: ",
+    "Output:  Endpoint:  1001/1001",
+    "Key:",
+    "Ke\ty: tab in the key",
+    "K\xc3\xa9y: high byte in the key",
+    " Key: leading space",
+    "Key : trailing space",
+    "Named Callgroup: inner space",
+    ": empty key",
+    "no colon at all",
+    "Key: a\rb (a CR inside)",
+    "Key: \x1b[31mred\x1b[0m",
+    "Key: del\x7f",
+    "Ke\x1by: escape in the key",
+    "\r",
+    "Value: caf\xc3\xa9 \xe2\x82\xac",
+    "--END COMMAND--",
+    "text --END COMMAND--",
+};
+
+/* A line of exactly n bytes (before its end), a header. */
+static void sized_line(pd_buf *b, size_t n)
+{
+	pd_buf_add(b, "Long: ");
+	for (size_t i = 6; i < n; i++)
+		pd_buf_addc(b, (char)('a' + i % 26));
+}
+
+static void odd_stream(pd_buf *b, unsigned seed, size_t lines)
+{
+	srand(seed);
+	pd_buf_add(b, "Asterisk Call Manager/11.0.0\r\n");
+	for (size_t i = 0; i < lines; i++) {
+		int r = rand() % 100;
+		if (r < 12) {
+			/* a blank line, sometimes two */
+		} else if (r < 22) {
+			sized_line(b, 54 + (size_t)(rand() % 20)); /* around the 64-byte window */
+		} else if (r < 24) {
+			pd_buf_addc(b, '\0'); /* a NUL in a line */
+			pd_buf_add(b, "Nul: x");
+		} else {
+			pd_buf_add(b,
+			           odd_lines[rand() % (int)(sizeof odd_lines / sizeof *odd_lines)]);
+		}
+		pd_buf_add(b, rand() % 3 ? "\r\n" : "\n");
+	}
+	pd_buf_add(b, "\r\n");
+}
+
+static void parse_odd(sink *s, const pd_buf *b, size_t step, const ami_parser_opts *o,
+                      uint64_t *bad, uint64_t *errors)
+{
+	memset(s, 0, sizeof *s);
+	s->hash_only = true;
+	s->h = 14695981039346656037ull;
+	ami_parser *p = ami_parser_new(o, on_msg, s);
+	for (size_t at = 0; at < b->len; at += step)
+		ami_parser_feed(p, b->s + at, b->len - at < step ? b->len - at : step);
+	*bad = ami_parser_bad_fields(p);
+	*errors = ami_parser_errors(p);
+	ami_parser_free(p);
+}
+
+Test(ami_parser, block_path_agrees_with_line_path)
+{
+	ami_parser_opts opts[5] = {{.expect_banner = true},
+	                           {.expect_banner = true},
+	                           {.expect_banner = true, .max_line = 60},
+	                           {.expect_banner = true, .max_msg = 300},
+	                           {.expect_banner = true, .max_line = 70, .max_msg = 2000}};
+	ami_skip_unread(&opts[1]);
+	ami_skip_unread(&opts[4]);
+	for (unsigned seed = 1; seed <= 40; seed++) {
+		pd_buf b = {0};
+		odd_stream(&b, seed, 3000);
+		for (size_t k = 0; k < sizeof opts / sizeof *opts; k++) {
+			sink line, whole, chunked;
+			uint64_t lb, le, wb, we, cb, ce;
+			parse_odd(&line, &b, 1, &opts[k], &lb, &le);
+			parse_odd(&whole, &b, b.len, &opts[k], &wb, &we);
+			parse_odd(&chunked, &b, 97 + seed * 13, &opts[k], &cb, &ce);
+			cr_assert_gt(line.n_msgs, 100, "seed %u opts %zu: %zu messages", seed, k,
+			             line.n_msgs);
+			cr_assert_eq(whole.n_msgs, line.n_msgs, "seed %u opts %zu", seed, k);
+			cr_assert_eq(whole.h, line.h, "seed %u opts %zu", seed, k);
+			cr_assert_eq(wb, lb, "seed %u opts %zu: bad fields %llu vs %llu", seed, k,
+			             (unsigned long long)wb, (unsigned long long)lb);
+			cr_assert_eq(we, le, "seed %u opts %zu: errors", seed, k);
+			cr_assert_eq(chunked.h, line.h, "seed %u opts %zu (chunks)", seed, k);
+			cr_assert_eq(cb, lb, "seed %u opts %zu (chunks)", seed, k);
+			cr_assert_eq(ce, le, "seed %u opts %zu (chunks)", seed, k);
+		}
+		pd_buf_free(&b);
+	}
+}

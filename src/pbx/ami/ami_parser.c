@@ -3,12 +3,12 @@
  * Lines are read where they lie: in the caller's read buffer (feed_rw) while
  * messages are whole in it; a message split across two reads is moved to the
  * parser's carry buffer (its bytes and its field offsets) and finished there.
- * One word-at-a-time scan per line finds the end of the line and any control
- * byte; a field is four offsets (no copy), NUL-terminated in place when the
- * message is delivered. Known keys and event names are hashed as they are
- * read (ami_getk, ami_msg_event). The offset and field arrays are one
- * scratch per thread serving every parser on it (docs/architecture.md,
- * "AMI ingest"). */
+ * Header lines are taken from bitmaps built per 64 bytes (fast_headers);
+ * any other line gets one word-at-a-time scan that finds its end and any
+ * control byte (the reference path). A field is four offsets (no copy),
+ * NUL-terminated in place when the message is delivered. Known keys and event names are hashed as
+ * they are read (ami_getk, ami_msg_event). The offset and field arrays are one scratch per thread
+ * serving every parser on it (docs/architecture.md, "AMI ingest"). */
 #include "provdesk/ami.h"
 
 #include <pthread.h>
@@ -105,9 +105,14 @@ static const char *const event_names[AMI_EV__COUNT] = {[AMI_EV_UNKNOWN] = "",
 #undef AMI_X_
 };
 
-#define KEY_SLOTS 256u /* powers of two, at least 4× the names */
-#define EV_SLOTS 256u
+/* Both tables are perfect: names_init picks the hash's multiplier so that
+ * no two names share a slot, so a lookup is one slot and one comparison,
+ * with no probe loop whose length depends on the name (a branch the CPU
+ * cannot predict on every header line). */
+#define KEY_SLOTS 512u /* powers of two */
+#define EV_SLOTS 512u
 static uint8_t key_slot[KEY_SLOTS], ev_slot[EV_SLOTS];
+static uint64_t key_mult, ev_mult;
 static size_t key_len[AMI_K__COUNT], ev_len[AMI_EV__COUNT];
 /* Every key name is letters only and at most 16 bytes: its two folded
  * words are the whole name, case-insensitively (names_init checks). */
@@ -144,9 +149,11 @@ static inline uint64_t load_short(const char *s, size_t n)
 	return w;
 }
 
-/* The first and the last 8 bytes of a name (all of it up to 16 bytes),
- * letters folded to lower case (| 0x20). */
-static inline void name_words(const char *s, size_t n, uint64_t *a, uint64_t *b)
+#define FOLD 0x2020202020202020ull
+
+/* An event name (exact match): its first and last 8 bytes (all of it up to
+ * 16 bytes), folded (| 0x20) to spread the hash. */
+static inline void ev_words(const char *s, size_t n, uint64_t *a, uint64_t *b)
 {
 	if (n >= 8) {
 		*a = load64(s);
@@ -155,42 +162,99 @@ static inline void name_words(const char *s, size_t n, uint64_t *a, uint64_t *b)
 		*a = load_short(s, n);
 		*b = 0;
 	}
-	*a |= 0x2020202020202020ull;
-	*b |= 0x2020202020202020ull;
+	*a |= FOLD;
+	*b |= FOLD;
 }
 
-static inline uint32_t words_hash(uint64_t a, uint64_t b, size_t n)
+/* The bytes of a key of n <= 16 bytes that its two words keep. */
+static const uint64_t key_mask_a[17] = {0,
+                                        0xffull,
+                                        0xffffull,
+                                        0xffffffull,
+                                        0xffffffffull,
+                                        0xffffffffffull,
+                                        0xffffffffffffull,
+                                        0xffffffffffffffull,
+                                        ~0ull,
+                                        ~0ull,
+                                        ~0ull,
+                                        ~0ull,
+                                        ~0ull,
+                                        ~0ull,
+                                        ~0ull,
+                                        ~0ull,
+                                        ~0ull};
+
+static inline uint64_t key_mask_b(size_t n)
 {
-	uint64_t h = (a ^ (b >> 7 | b << 57) ^ (uint64_t)n) * 0x9e3779b97f4a7c15ull;
-	return (uint32_t)(h >> 40);
+	return n > 8 ? key_mask_a[n - 8] : 0;
 }
 
-static inline uint32_t name_hash(const char *s, size_t n)
+/* A key of n <= 16 bytes: bytes 0-7 and 8-15, zero-padded, folded (| 0x20:
+ * case-insensitive for letters, and only letters fold onto letters). */
+static inline void key_words(const char *s, size_t n, uint64_t *a, uint64_t *b)
 {
-	uint64_t a, b;
-	name_words(s, n, &a, &b);
-	return words_hash(a, b, n);
+	char w[16] = {0};
+	memcpy(w, s, n);
+	*a = load64(w) | FOLD;
+	*b = load64(w + 8) | FOLD;
+}
+
+/* The same where 16 bytes from s are readable: two loads and two masks. */
+static inline void key_words_wide(const char *s, size_t n, uint64_t *a, uint64_t *b)
+{
+	*a = (load64(s) & key_mask_a[n]) | FOLD;
+	*b = (load64(s + 8) & key_mask_b(n)) | FOLD;
+}
+
+static inline uint32_t words_hash(uint64_t a, uint64_t b, size_t n, uint64_t mult, unsigned slots)
+{
+	uint64_t h = (a ^ (b >> 7 | b << 57) ^ (uint64_t)n) * mult;
+	return (uint32_t)(h >> 40) & (slots - 1);
+}
+
+/* A multiplier under which the names' words land in distinct slots. */
+static uint64_t perfect(const uint64_t *wa, const uint64_t *wb, const size_t *len, unsigned n,
+                        uint8_t *slot, unsigned slots)
+{
+	uint64_t mult = 0x9e3779b97f4a7c15ull;
+	for (int tries = 0; tries < 100000; tries++, mult += 0x632be59bd9b4e019ull * 2) {
+		memset(slot, 0, slots);
+		unsigned i = 1;
+		for (; i < n; i++) {
+			uint32_t h = words_hash(wa[i], wb[i], len[i], mult, slots);
+			if (slot[h])
+				break;
+			slot[h] = (uint8_t)i;
+		}
+		if (i == n)
+			return mult;
+	}
+	abort(); /* cannot happen for a few dozen names in 512 slots */
 }
 
 static void names_init(void)
 {
+	uint64_t ea[AMI_EV__COUNT], eb[AMI_EV__COUNT];
 	for (unsigned i = 1; i < AMI_K__COUNT; i++) {
 		key_len[i] = strlen(key_names[i]);
 		if (key_len[i] > 16)
 			abort(); /* AMI_KEYS: see key_a */
-		name_words(key_names[i], key_len[i], &key_a[i], &key_b[i]);
-		uint32_t h = name_hash(key_names[i], key_len[i]) & (KEY_SLOTS - 1);
-		while (key_slot[h])
-			h = (h + 1) & (KEY_SLOTS - 1);
-		key_slot[h] = (uint8_t)i;
+		key_words(key_names[i], key_len[i], &key_a[i], &key_b[i]);
 	}
+	key_mult = perfect(key_a, key_b, key_len, AMI_K__COUNT, key_slot, KEY_SLOTS);
 	for (unsigned i = 1; i < AMI_EV__COUNT; i++) {
 		ev_len[i] = strlen(event_names[i]);
-		uint32_t h = name_hash(event_names[i], ev_len[i]) & (EV_SLOTS - 1);
-		while (ev_slot[h])
-			h = (h + 1) & (EV_SLOTS - 1);
-		ev_slot[h] = (uint8_t)i;
+		ev_words(event_names[i], ev_len[i], &ea[i], &eb[i]);
 	}
+	ev_mult = perfect(ea, eb, ev_len, AMI_EV__COUNT, ev_slot, EV_SLOTS);
+}
+
+static inline ami_key key_match(uint64_t a, uint64_t b, size_t n)
+{
+	unsigned i = key_slot[words_hash(a, b, n, key_mult, KEY_SLOTS)];
+	/* slot 0's entry has length 0: never equal (n > 0) */
+	return key_len[i] == n && key_a[i] == a && key_b[i] == b ? (ami_key)i : AMI_K_NONE;
 }
 
 static inline ami_key key_lookup(const char *s, size_t n)
@@ -198,25 +262,26 @@ static inline ami_key key_lookup(const char *s, size_t n)
 	if (n > 16)
 		return AMI_K_NONE;
 	uint64_t a, b;
-	name_words(s, n, &a, &b);
-	for (uint32_t h = words_hash(a, b, n) & (KEY_SLOTS - 1); key_slot[h];
-	     h = (h + 1) & (KEY_SLOTS - 1)) {
-		unsigned i = key_slot[h];
-		if (key_len[i] == n && key_a[i] == a && key_b[i] == b)
-			return (ami_key)i;
-	}
-	return AMI_K_NONE;
+	key_words(s, n, &a, &b);
+	return key_match(a, b, n);
+}
+
+/* The same where 16 bytes from s are readable. */
+static inline ami_key key_lookup_wide(const char *s, size_t n)
+{
+	if (n > 16)
+		return AMI_K_NONE;
+	uint64_t a, b;
+	key_words_wide(s, n, &a, &b);
+	return key_match(a, b, n);
 }
 
 static inline ami_event event_lookup(const char *s, size_t n)
 {
-	for (uint32_t h = name_hash(s, n) & (EV_SLOTS - 1); ev_slot[h];
-	     h = (h + 1) & (EV_SLOTS - 1)) {
-		unsigned i = ev_slot[h];
-		if (ev_len[i] == n && !memcmp(event_names[i], s, n))
-			return (ami_event)i;
-	}
-	return AMI_EV_UNKNOWN;
+	uint64_t a, b;
+	ev_words(s, n, &a, &b);
+	unsigned i = ev_slot[words_hash(a, b, n, ev_mult, EV_SLOTS)];
+	return ev_len[i] == n && n && !memcmp(event_names[i], s, n) ? (ami_event)i : AMI_EV_UNKNOWN;
 }
 
 void ami_skip_unread(ami_parser_opts *o)
@@ -721,33 +786,13 @@ static bool key_chars_ok(const char *s, size_t n, bool ctl)
 	return true;
 }
 
-/* A header line at s (n bytes, the line end excluded) inside p->base; ctl:
- * the scan saw a control byte in it; colon: its first colon, or NULL. */
-static void header_line(ami_parser *p, char *s, size_t n, bool ctl, const char *colon)
+/* A header line whose key (klen bytes before the colon) passed the checks:
+ * its field kept (offsets into p->base), the first field's meaning read.
+ * ctl: the value holds control bytes, replaced; wide: 16 bytes from s are
+ * readable (key_lookup_wide). */
+__attribute__((always_inline)) static inline void add_field(ami_parser *p, char *s, size_t n,
+                                                            size_t klen, bool ctl, bool wide)
 {
-	size_t klen = colon ? (size_t)(colon - s) : 0;
-	/* inner spaces are real: chan_sip's SIPshowpeer sends "Named Callgroup:" */
-	bool key_ok =
-	    colon && klen > 0 && s[0] != ' ' && s[klen - 1] != ' ' && key_chars_ok(s, klen, ctl);
-	if (p->follows && (!key_ok || (strncasecmp(s, "Privilege", klen) != 0 &&
-	                               strncasecmp(s, "ActionID", klen) != 0))) {
-		/* legacy Command output: raw lines until --END COMMAND-- */
-		p->st = ST_BODY;
-		body_line(p, s, n);
-		return;
-	}
-	if (!key_ok && ctl) {
-		/* a stray control byte: the line is not a header we can read, but
-		 * one bad field is no reason to lose the message or the link */
-		p->bad_fields++;
-		return;
-	}
-	if (!key_ok) {
-		error_at(p, p->line_no, _("line %llu: expected \"Key: Value\", got %s"),
-		         (unsigned long long)p->line_no,
-		         colon ? _("an empty or invalid key") : _("no colon"));
-		return;
-	}
 	char *v = s + klen + 1;
 	size_t vlen = n - klen - 1;
 	if (vlen && *v == ' ') {
@@ -781,7 +826,7 @@ static void header_line(ami_parser *p, char *s, size_t n, bool ctl, const char *
 	f->klen = (uint32_t)klen;
 	f->v = (uint32_t)(v - p->base);
 	f->vlen = (uint32_t)vlen;
-	f->key = key_lookup(s, klen);
+	f->key = wide ? key_lookup_wide(s, klen) : key_lookup(s, klen);
 	p->msg_bytes += klen + vlen + 2;
 	if (p->nf > 1)
 		return;
@@ -794,6 +839,36 @@ static void header_line(ami_parser *p, char *s, size_t n, bool ctl, const char *
 			p->st = ST_PASS;
 		}
 	}
+}
+
+/* A header line at s (n bytes, the line end excluded) inside p->base; ctl:
+ * the scan saw a control byte in it; colon: its first colon, or NULL. */
+static void header_line(ami_parser *p, char *s, size_t n, bool ctl, const char *colon)
+{
+	size_t klen = colon ? (size_t)(colon - s) : 0;
+	/* inner spaces are real: chan_sip's SIPshowpeer sends "Named Callgroup:" */
+	bool key_ok =
+	    colon && klen > 0 && s[0] != ' ' && s[klen - 1] != ' ' && key_chars_ok(s, klen, ctl);
+	if (p->follows && (!key_ok || (strncasecmp(s, "Privilege", klen) != 0 &&
+	                               strncasecmp(s, "ActionID", klen) != 0))) {
+		/* legacy Command output: raw lines until --END COMMAND-- */
+		p->st = ST_BODY;
+		body_line(p, s, n);
+		return;
+	}
+	if (!key_ok && ctl) {
+		/* a stray control byte: the line is not a header we can read, but
+		 * one bad field is no reason to lose the message or the link */
+		p->bad_fields++;
+		return;
+	}
+	if (!key_ok) {
+		error_at(p, p->line_no, _("line %llu: expected \"Key: Value\", got %s"),
+		         (unsigned long long)p->line_no,
+		         colon ? _("an empty or invalid key") : _("no colon"));
+		return;
+	}
+	add_field(p, s, n, klen, ctl, false);
 }
 
 /* A complete line at s (n bytes before its LF) inside p->base. */
@@ -855,6 +930,97 @@ static void overflow(ami_parser *p)
 	error_at(p, p->line_no + 1, _("line %llu: longer than %zu bytes"),
 	         (unsigned long long)(p->line_no + 1), p->o.max_line);
 }
+
+#if defined(__SSE2__)
+/* 64 bytes from q as bitmaps (bit i: byte q[i]): LFs, colons, bytes that
+ * make a line a control-byte case (C0 but TAB, LF and a CR just before an
+ * LF; DEL) and bytes a key may not hold besides those (TAB, >= 0x80). A CR
+ * at bit 63 counts as bad: no line that ends in the window holds it. */
+typedef struct {
+	uint64_t lf, colon, bad, keybad;
+} block_masks;
+
+static inline block_masks masks64(const char *q)
+{
+	const __m128i c1f = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f),
+	              nl = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r'), co = _mm_set1_epi8(':'),
+	              tab = _mm_set1_epi8('\t');
+	uint64_t lf = 0, colon = 0, ctl = 0, crs = 0, tabs = 0, hi = 0;
+	for (int i = 0; i < 4; i++) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(q + 16 * i));
+		unsigned sh = 16u * (unsigned)i;
+		lf |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, nl)) << sh;
+		crs |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, cr)) << sh;
+		colon |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, co)) << sh;
+		tabs |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, tab)) << sh;
+		ctl |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_or_si128(
+		           _mm_cmpeq_epi8(_mm_min_epu8(x, c1f), x), _mm_cmpeq_epi8(x, del)))
+		       << sh;
+		hi |= (uint64_t)(unsigned)_mm_movemask_epi8(x) << sh;
+	}
+	return (block_masks){.lf = lf,
+	                     .colon = colon,
+	                     .bad = (ctl & ~(lf | crs | tabs)) | (crs & ~(lf >> 1)),
+	                     .keybad = tabs | hi};
+}
+
+/* ST_HEADERS outside a legacy body, in place: the ordinary header and blank
+ * lines taken from one set of bitmaps per 64 bytes (masks64) instead of one
+ * scan each. It stops, for the line-by-line path, at any line it does not
+ * take whole (control bytes, no or a bad key, over a bound, 64 bytes or
+ * more, fewer than 64 bytes left in the read), and after a line that
+ * leaves ST_HEADERS or opens a legacy body. Returns where it stopped; keeps
+ * *msg_start (the first line of the open message) as the caller does. */
+static char *fast_headers(ami_parser *p, char *line, char *end, char **msg_start)
+{
+	while (end - line >= 64) {
+		block_masks m = masks64(line);
+		uint64_t lf = m.lf;
+		if (!lf)
+			return line;
+		unsigned a = 0; /* the line's first bit */
+		do {
+			unsigned j = (unsigned)__builtin_ctzll(lf); /* its LF */
+			lf &= lf - 1;
+			char *s = line + a;
+			size_t n = j - a;
+			uint64_t span = ((1ull << n) - 1) << a;
+			if (n > p->o.max_line || (m.bad & span))
+				return s;
+			if (n && s[n - 1] == '\r')
+				n--;
+			if (n == 0) {
+				p->line_no++;
+				if (p->nf)
+					deliver(p);
+				*msg_start = line + j + 1;
+			} else {
+				uint64_t cm = m.colon & span;
+				if (!cm)
+					return s;
+				unsigned c = (unsigned)__builtin_ctzll(cm);
+				size_t klen = c - a;
+				if (!klen || s[0] == ' ' || s[klen - 1] == ' ' ||
+				    (m.keybad & span & ((1ull << c) - 1)))
+					return s;
+				p->line_no++;
+				bool was_open = p->nf > 0;
+				add_field(p, s, n, klen, false, end - s >= 16);
+				if (!was_open && p->nf)
+					*msg_start = s;
+				if (p->st != ST_HEADERS || p->follows) {
+					if (!p->nf)
+						*msg_start = line + j + 1;
+					return line + j + 1;
+				}
+			}
+			a = j + 1;
+		} while (lf);
+		line += a;
+	}
+	return line;
+}
+#endif
 
 /* The message's fields must outlive this read: in the carry (its bytes
  * from its first field's line) once the read ends. */
@@ -958,6 +1124,16 @@ void ami_parser_feed_rw(ami_parser *p, char *data, size_t len)
 				}
 				/* it stopped at this line: read as any other */
 			}
+#if defined(__SSE2__)
+			if (p->st == ST_HEADERS && !p->follows) {
+				char *next = fast_headers(p, line, end, &msg_start);
+				if (next != line) {
+					line = next;
+					continue;
+				}
+				/* it stopped at this line: read one by one */
+			}
+#endif
 			bool ctl;
 			const char *colon;
 			char *nl = (char *)scan_line(line, end, &ctl, &colon);
