@@ -70,6 +70,7 @@ typedef struct {
 	bool ringing, on_call;
 	int64_t wrapup_until;
 	pd_agent_state state;
+	uint32_t si_hash; /* str_hash of the device its state follows (device_event) */
 	int64_t since;
 } agent;
 
@@ -330,7 +331,7 @@ static const char *getk0(const ami_msg *msg, ami_key k)
 
 static bool unknown(const char *s)
 {
-	return !s || !*s || !strcmp(s, "<unknown>");
+	return !s || !*s || (*s == '<' && !strcmp(s, "<unknown>"));
 }
 
 /* ---- users ---- */
@@ -573,6 +574,7 @@ static agent *agent_find(ami_model *m, const char *iface, bool create)
 	agent *a = &m->a[m->na++];
 	memset(a, 0, sizeof *a);
 	a->iface = clean(iface);
+	a->si_hash = (uint32_t)str_hash(a->iface);
 	a->state = PD_AGENT_LOGGED_OFF;
 	idx_added(m, &m->aidx, agent_key, m->na);
 	return a;
@@ -650,8 +652,10 @@ static bool member_event(ami_model *m, const ami_msg *msg, int64_t now, bool rem
 	if (name && *name)
 		set(&a->name, name);
 	const char *si = ami_getk(msg, AMI_K_STATEINTERFACE);
-	if (si && *si)
-		set(&a->state_iface, si);
+	if (si && *si) {
+		update(&a->state_iface, si);
+		a->si_hash = (uint32_t)str_hash(a->state_iface);
+	}
 	if (removed) {
 		membership *mb = member_of(a, q, false);
 		if (mb) {
@@ -728,8 +732,11 @@ static bool device_event(ami_model *m, const ami_msg *msg, int64_t now)
 			changed = true;
 		}
 	}
+	uint32_t h = (uint32_t)str_hash(dev);
 	for (size_t i = 0; i < m->na; i++) {
 		agent *a = &m->a[i];
+		if (a->si_hash != h)
+			continue;
 		const char *si = a->state_iface ? a->state_iface : a->iface;
 		if (!strcmp(si, dev)) {
 			a->status = dstate_code(st);
