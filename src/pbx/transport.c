@@ -19,7 +19,10 @@
 
 #define MAX_ADDRS 8
 #define STEP_TIMEOUT_MS 15000
-#define READ_CHUNK 65536
+/* A busy PBX's events arrive faster in fewer, larger reads (each recv
+ * also acknowledges; loopback figures in docs/performance.md): 256 KiB per
+ * read, one buffer per thread serving every link on it. */
+#define READ_CHUNK (256u * 1024)
 #define READS_PER_TURN 8
 
 typedef struct {
@@ -397,15 +400,37 @@ void pd_tport_flush(pd_tport *t)
 		pd_buf_wipe_free(&t->out);
 }
 
+static pthread_key_t rbuf_key;
+static pthread_once_t rbuf_once = PTHREAD_ONCE_INIT;
+static _Thread_local char *tl_rbuf;
+
+static void rbuf_key_init(void)
+{
+	pthread_key_create(&rbuf_key, free);
+}
+
+/* The thread's read buffer (freed at thread exit). Only the pages a read
+ * fills are ever touched: an idle link's pings cost one page. */
+static char *read_buffer(void)
+{
+	if (!tl_rbuf) {
+		pthread_once(&rbuf_once, rbuf_key_init);
+		tl_rbuf = xmalloc(READ_CHUNK);
+		pthread_setspecific(rbuf_key, tl_rbuf);
+	}
+	return tl_rbuf;
+}
+
+static _Thread_local bool tl_rbuf_busy;
+
 /* Bounded per turn; with TLS, bytes OpenSSL has already decrypted are not
  * seen by poll(), so they are drained. */
-static void on_readable(pd_tport *t)
+static void read_turn(pd_tport *t, char *buf)
 {
-	char buf[READ_CHUNK];
 	for (int i = 0; t->phase == PD_TPORT_OPEN && (i < READS_PER_TURN || pd_tls_pending(t->ssl));
 	     i++) {
 		ssize_t r =
-		    t->ssl ? pd_tls_read(t->ssl, buf, sizeof buf) : recv(t->fd, buf, sizeof buf, 0);
+		    t->ssl ? pd_tls_read(t->ssl, buf, READ_CHUNK) : recv(t->fd, buf, READ_CHUNK, 0);
 		if (r > 0) {
 			if (t->cb.on_data && !t->cb.on_data(t->cb.ctx, buf, (size_t)r))
 				return;
@@ -423,6 +448,19 @@ static void on_readable(pd_tport *t)
 		}
 		return;
 	}
+}
+
+static void on_readable(pd_tport *t)
+{
+	if (tl_rbuf_busy) { /* a callback reading another link: its own buffer */
+		char *own = xmalloc(READ_CHUNK);
+		read_turn(t, own);
+		free(own);
+		return;
+	}
+	tl_rbuf_busy = true;
+	read_turn(t, read_buffer());
+	tl_rbuf_busy = false;
 }
 
 int pd_tport_pollfd(const pd_tport *t, struct pollfd *p)
