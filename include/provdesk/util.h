@@ -40,6 +40,10 @@ void pd_buf_free(pd_buf *b);
 int pd_read_stream(FILE *f, size_t max, char **data, size_t *len);
 int pd_read_file(const char *path, size_t max, char **data, size_t *len);
 
+/* A hash of a NUL-terminated string for in-memory tables (not stable across
+ * versions: never store it): eight bytes at a time. */
+size_t pd_str_hash(const char *s);
+
 /* UTF-8 */
 bool pd_utf8_valid(const char *s, size_t n);
 size_t pd_utf8_chars(const char *s); /* code points; s must be valid */

@@ -598,3 +598,25 @@ void pd_buf_wipe_free(pd_buf *b)
 		explicit_bzero(b->s, b->cap);
 	pd_buf_free(b);
 }
+
+size_t pd_str_hash(const char *s)
+{
+	size_t n = strlen(s);
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w;
+	for (; n >= 8; n -= 8, s += 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	w = 0;
+	for (size_t i = 0; i < n; i++)
+		w |= (uint64_t)(unsigned char)s[i] << (8 * i);
+	/* the tail, then murmur3's finaliser: every bit reaches the low ones
+	 * a table masks (ids differ in their last digits) */
+	h ^= w;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return (size_t)(h ^ h >> 33);
+}

@@ -8,20 +8,12 @@
 
 #define SLOT_TOMB (SIZE_MAX - 1)
 
-static size_t shash(const char *s)
-{
-	size_t h = 1469598103934665603u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211u;
-	return h;
-}
-
 size_t pd_sidx_find(const void *m, const pd_sidx *x, pd_sidx_key kf, const char *key)
 {
 	if (!x->cap || !key)
 		return PD_SIDX_NONE;
 	size_t mask = x->cap - 1;
-	for (size_t h = shash(key) & mask;; h = (h + 1) & mask) {
+	for (size_t h = pd_str_hash(key) & mask;; h = (h + 1) & mask) {
 		size_t v = x->s[h];
 		if (v == PD_SIDX_NONE)
 			return PD_SIDX_NONE;
@@ -34,7 +26,7 @@ size_t pd_sidx_find(const void *m, const pd_sidx *x, pd_sidx_key kf, const char 
 static size_t slot_of(const void *m, const pd_sidx *x, pd_sidx_key kf, size_t i)
 {
 	size_t mask = x->cap - 1;
-	for (size_t h = shash(kf(m, i)) & mask;; h = (h + 1) & mask)
+	for (size_t h = pd_str_hash(kf(m, i)) & mask;; h = (h + 1) & mask)
 		if (x->s[h] == i)
 			return h;
 }
@@ -42,7 +34,7 @@ static size_t slot_of(const void *m, const pd_sidx *x, pd_sidx_key kf, size_t i)
 static void insert(const void *m, pd_sidx *x, pd_sidx_key kf, size_t i)
 {
 	size_t mask = x->cap - 1;
-	size_t h = shash(kf(m, i)) & mask;
+	size_t h = pd_str_hash(kf(m, i)) & mask;
 	while (x->s[h] != PD_SIDX_NONE && x->s[h] != SLOT_TOMB)
 		h = (h + 1) & mask;
 	if (x->s[h] == PD_SIDX_NONE)

@@ -620,3 +620,34 @@ Test(trim, ascii_and_unicode_spaces)
 	cr_assert_str_eq(t, "\xff");
 	free(t);
 }
+
+/* The tables' string hash: only the bytes before the NUL count, each one
+ * does (every length either side of the 8-byte words), and the channel ids
+ * a PBX sends (one digit apart) spread over a small table. */
+Test(str_hash, bytes_before_the_nul_and_each_one_counts)
+{
+	char a[64], b[64];
+	for (size_t n = 0; n < 40; n++) {
+		memset(a, 'x', sizeof a);
+		memset(b, 'y', sizeof b);
+		for (size_t i = 0; i < n; i++)
+			a[i] = b[i] = (char)('a' + i % 26);
+		a[n] = b[n] = '\0';
+		cr_assert_eq(pd_str_hash(a), pd_str_hash(b), "length %zu", n);
+		for (size_t i = 0; i < n; i++) {
+			b[i] ^= 1;
+			cr_assert_neq(pd_str_hash(a), pd_str_hash(b), "length %zu, byte %zu", n, i);
+			b[i] ^= 1;
+		}
+	}
+	bool used[64] = {0};
+	size_t slots = 0;
+	for (int i = 0; i < 32; i++) {
+		char id[32];
+		snprintf(id, sizeof id, "1733390000.%d", 100 + i);
+		size_t s = pd_str_hash(id) & 63;
+		slots += !used[s];
+		used[s] = true;
+	}
+	cr_assert_geq(slots, 16, "32 ids in %zu of 64 slots", slots);
+}

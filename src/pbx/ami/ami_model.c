@@ -70,7 +70,7 @@ typedef struct {
 	bool ringing, on_call;
 	int64_t wrapup_until;
 	pd_agent_state state;
-	uint32_t si_hash; /* str_hash of the device its state follows (device_event) */
+	uint32_t si_hash; /* pd_str_hash of the device its state follows (device_event) */
 	int64_t since;
 } agent;
 
@@ -335,17 +335,10 @@ static bool unknown(const char *s)
 }
 
 /* ---- users ---- */
-static size_t str_hash(const char *s)
-{
-	size_t h = 14695981039346656037ull;
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-	return h;
-}
 
 static void uidx_put(ami_model *m, size_t i)
 {
-	size_t mask = m->uidx_cap - 1, h = str_hash(m->u[i].endpoint) & mask;
+	size_t mask = m->uidx_cap - 1, h = pd_str_hash(m->u[i].endpoint) & mask;
 	while (m->uidx[h])
 		h = (h + 1) & mask;
 	m->uidx[h] = i + 1;
@@ -366,7 +359,7 @@ static user *user_find(ami_model *m, const char *ep)
 {
 	if (!m->uidx_cap)
 		return NULL;
-	size_t mask = m->uidx_cap - 1, h = str_hash(ep) & mask;
+	size_t mask = m->uidx_cap - 1, h = pd_str_hash(ep) & mask;
 	while (m->uidx[h]) {
 		user *u = &m->u[m->uidx[h] - 1];
 		if (!strcmp(u->endpoint, ep))
@@ -574,7 +567,7 @@ static agent *agent_find(ami_model *m, const char *iface, bool create)
 	agent *a = &m->a[m->na++];
 	memset(a, 0, sizeof *a);
 	a->iface = clean(iface);
-	a->si_hash = (uint32_t)str_hash(a->iface);
+	a->si_hash = (uint32_t)pd_str_hash(a->iface);
 	a->state = PD_AGENT_LOGGED_OFF;
 	idx_added(m, &m->aidx, agent_key, m->na);
 	return a;
@@ -654,7 +647,7 @@ static bool member_event(ami_model *m, const ami_msg *msg, int64_t now, bool rem
 	const char *si = ami_getk(msg, AMI_K_STATEINTERFACE);
 	if (si && *si) {
 		update(&a->state_iface, si);
-		a->si_hash = (uint32_t)str_hash(a->state_iface);
+		a->si_hash = (uint32_t)pd_str_hash(a->state_iface);
 	}
 	if (removed) {
 		membership *mb = member_of(a, q, false);
@@ -732,7 +725,7 @@ static bool device_event(ami_model *m, const ami_msg *msg, int64_t now)
 			changed = true;
 		}
 	}
-	uint32_t h = (uint32_t)str_hash(dev);
+	uint32_t h = (uint32_t)pd_str_hash(dev);
 	for (size_t i = 0; i < m->na; i++) {
 		agent *a = &m->a[i];
 		if (a->si_hash != h)
@@ -765,7 +758,7 @@ static size_t idx_find(const ami_model *m, const sidx *x, key_fn kf, const char 
 {
 	if (!x->cap)
 		return SIZE_MAX;
-	size_t mask = x->cap - 1, h = str_hash(key) & mask;
+	size_t mask = x->cap - 1, h = pd_str_hash(key) & mask;
 	while (x->slot[h]) {
 		if (!strcmp(kf(m, x->slot[h] - 1), key))
 			return x->slot[h] - 1;
@@ -776,7 +769,7 @@ static size_t idx_find(const ami_model *m, const sidx *x, key_fn kf, const char 
 
 static void idx_put(const ami_model *m, sidx *x, key_fn kf, size_t i)
 {
-	size_t mask = x->cap - 1, h = str_hash(kf(m, i)) & mask;
+	size_t mask = x->cap - 1, h = pd_str_hash(kf(m, i)) & mask;
 	while (x->slot[h])
 		h = (h + 1) & mask;
 	x->slot[h] = i + 1;
@@ -800,7 +793,7 @@ static void idx_added(const ami_model *m, sidx *x, key_fn kf, size_t n)
 
 static size_t idx_slot_of(const ami_model *m, const sidx *x, key_fn kf, size_t i)
 {
-	size_t mask = x->cap - 1, h = str_hash(kf(m, i)) & mask;
+	size_t mask = x->cap - 1, h = pd_str_hash(kf(m, i)) & mask;
 	while (x->slot[h] != i + 1)
 		h = (h + 1) & mask;
 	return h;
@@ -816,7 +809,7 @@ static void idx_remove(const ami_model *m, sidx *x, key_fn kf, size_t i, size_t 
 		j = (j + 1) & mask;
 		if (!x->slot[j])
 			break;
-		size_t home = str_hash(kf(m, x->slot[j] - 1)) & mask;
+		size_t home = pd_str_hash(kf(m, x->slot[j] - 1)) & mask;
 		/* leave it when its home is cyclically in (h, j] */
 		bool stays = h <= j ? (home > h && home <= j) : (home > h || home <= j);
 		if (!stays) {
