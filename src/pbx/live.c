@@ -28,10 +28,24 @@ typedef struct {
 	pd_live_input input;
 } view_data;
 
+/* As pd_live_view.last_error holds it. */
+#define LIVE_ERROR_MAX (sizeof((pd_live_view *)0)->last_error - 1)
+
+/* A customer's live state: the link fields of a pd_live_view (its status
+ * text is formatted at snapshot time, its last error kept only when there
+ * is one) and its data. */
 typedef struct {
-	pd_live_view v; /* status[] is formatted at snapshot time */
-	/* published while v's data is stale and the link not back: shown once
-	 * it is monitoring again (only the latest is kept) */
+	int64_t customer_id;
+	pd_link_state link;
+	int sync_done, sync_total;
+	int64_t retry_at_ms, link_since_ms, down_since_ms;
+	bool stale;
+	int64_t stale_since_ms;
+	int64_t generation;
+	char *last_error; /* NULL when none */
+	view_data d;
+	/* published while d is stale and the link not back: shown once it is
+	 * monitoring again (only the latest is kept) */
 	view_data pending;
 	bool have_pending;
 } entry;
@@ -166,10 +180,12 @@ void pd_live_free(pd_live *l)
 	if (!l)
 		return;
 	for (size_t i = 0; i < l->n; i++) {
-		pd_live_free_view(&l->e[i].v);
-		pd_live_view pending = {0};
+		pd_live_view data = {0}, pending = {0};
+		data_into(l->e[i].d, &data);
 		take_pending(&l->e[i], &pending);
+		pd_live_free_view(&data);
 		pd_live_free_view(&pending);
+		free(l->e[i].last_error);
 	}
 	free(l->e);
 	if (l->pipe_r >= 0) {
@@ -221,7 +237,7 @@ int64_t pd_live_generation(pd_live *l)
 static entry *find(pd_live *l, int64_t cid, bool create)
 {
 	for (size_t i = 0; i < l->n; i++)
-		if (l->e[i].v.customer_id == cid)
+		if (l->e[i].customer_id == cid)
 			return &l->e[i];
 	if (!create)
 		return NULL;
@@ -231,7 +247,7 @@ static entry *find(pd_live *l, int64_t cid, bool create)
 	}
 	entry *e = &l->e[l->n++];
 	memset(e, 0, sizeof *e);
-	e->v.customer_id = cid;
+	e->customer_id = cid;
 	return e;
 }
 
@@ -283,8 +299,8 @@ static bool driver_down(pd_link_state st)
 static void drop_ended_calls(entry *e)
 {
 	size_t k = 0;
-	for (size_t i = 0; i < e->v.n_calls; i++) {
-		pd_live_call *c = &e->v.calls[i];
+	for (size_t i = 0; i < e->d.n_calls; i++) {
+		pd_live_call *c = &e->d.calls[i];
 		if (c->state == PD_CALL_ENDED) {
 			free(c->id);
 			free(c->from);
@@ -293,35 +309,38 @@ static void drop_ended_calls(entry *e)
 			free(c->queue);
 			free(c->agent);
 		} else {
-			e->v.calls[k++] = *c;
+			e->d.calls[k++] = *c;
 		}
 	}
-	e->v.n_calls = k;
+	e->d.n_calls = k;
 }
 
 /* Caller holds the lock; the arrays moved to *drop are freed by the caller
  * outside it. */
 static void swap_pending(entry *e, pd_live_view *drop)
 {
-	data_into(data_of(&e->v), drop);
-	take_pending(e, &e->v);
-	e->v.stale = false;
-	e->v.stale_since_ms = 0;
+	data_into(e->d, drop);
+	e->d = e->pending;
+	memset(&e->pending, 0, sizeof e->pending);
+	e->have_pending = false;
+	e->stale = false;
+	e->stale_since_ms = 0;
 }
 
 void pd_live_set_link(pd_live *l, int64_t cid, pd_link_state st, int sync_done, int sync_total,
                       int64_t retry_at_ms, const char *last_error)
 {
 	pd_live_view drop = {0};
+	char *old_error = NULL;
 	int64_t now = pd_live_now_ms();
 	pthread_mutex_lock(&l->mu);
 	entry *e = find(l, cid, true);
-	pd_link_state was = e->v.link;
-	bool known = e->v.link_since_ms != 0;
+	pd_link_state was = e->link;
+	bool known = e->link_since_ms != 0;
 	if (was != st || !known)
-		e->v.link_since_ms = now;
+		e->link_since_ms = now;
 	if (st == PD_LINK_MONITORING) {
-		e->v.down_since_ms = 0;
+		e->down_since_ms = 0;
 		/* back: what was published meanwhile is the fresh view; without
 		 * one the stale data stays marked until the next publish */
 		if (e->have_pending)
@@ -330,42 +349,45 @@ void pd_live_set_link(pd_live *l, int64_t cid, pd_link_state st, int sync_done, 
 		/* no retry follows, so nothing will refresh the data: what the
 		 * driver published (nothing live) is the truth, not stale data */
 		if (known && was == PD_LINK_MONITORING)
-			e->v.down_since_ms = now;
-		else if (!e->v.down_since_ms)
-			e->v.down_since_ms = e->v.stale ? e->v.stale_since_ms : now;
+			e->down_since_ms = now;
+		else if (!e->down_since_ms)
+			e->down_since_ms = e->stale ? e->stale_since_ms : now;
 		if (e->have_pending)
 			swap_pending(e, &drop);
-		e->v.stale = false;
-		e->v.stale_since_ms = 0;
+		e->stale = false;
+		e->stale_since_ms = 0;
 	} else if (driver_down(st)) {
 		if (known && was == PD_LINK_MONITORING) {
 			/* lost: keep the last known data, marked; calls already
 			 * ended would never leave it, so they go now */
 			drop_ended_calls(e);
-			e->v.stale = e->v.n_users || e->v.n_calls || e->v.n_agents;
-			e->v.stale_since_ms = now;
-			e->v.down_since_ms = now;
-		} else if (!e->v.down_since_ms && st != PD_LINK_CONNECTING &&
+			e->stale = e->d.n_users || e->d.n_calls || e->d.n_agents;
+			e->stale_since_ms = now;
+			e->down_since_ms = now;
+		} else if (!e->down_since_ms && st != PD_LINK_CONNECTING &&
 		           st != PD_LINK_LOGGING_IN && st != PD_LINK_DISCOVERING) {
-			e->v.down_since_ms = now; /* never up: down since it first failed */
+			e->down_since_ms = now; /* never up: down since it first failed */
 		}
 	} else {
 		/* no driver any more: nothing is reconnecting, nothing is stale */
-		e->v.down_since_ms = 0;
-		e->v.stale = false;
-		e->v.stale_since_ms = 0;
+		e->down_since_ms = 0;
+		e->stale = false;
+		e->stale_since_ms = 0;
 		take_pending(e, &drop);
 	}
-	e->v.link = st;
-	e->v.sync_done = sync_done;
-	e->v.sync_total = sync_total;
-	e->v.retry_at_ms = retry_at_ms;
-	if (last_error)
-		snprintf(e->v.last_error, sizeof e->v.last_error, "%s", last_error);
-	e->v.generation++;
+	e->link = st;
+	e->sync_done = sync_done;
+	e->sync_total = sync_total;
+	e->retry_at_ms = retry_at_ms;
+	if (last_error && !(e->last_error ? !strcmp(e->last_error, last_error) : !*last_error)) {
+		old_error = e->last_error;
+		e->last_error = *last_error ? xstrndup(last_error, LIVE_ERROR_MAX) : NULL;
+	}
+	e->generation++;
 	l->generation++;
 	pthread_mutex_unlock(&l->mu);
 	pd_live_free_view(&drop);
+	free(old_error);
 	wake(l);
 }
 
@@ -374,21 +396,21 @@ void pd_live_publish(pd_live *l, int64_t cid, pd_live_view *v)
 	pd_live_view old = {0}, held = {0};
 	pthread_mutex_lock(&l->mu);
 	entry *e = find(l, cid, true);
-	if (e->v.stale && e->v.link != PD_LINK_MONITORING) {
+	if (e->stale && e->link != PD_LINK_MONITORING) {
 		/* a partial view of a link coming back: held until it is up */
 		take_pending(e, &old);
 		e->pending = data_of(v);
 		e->have_pending = true;
 	} else {
-		data_into(data_of(&e->v), &old);
-		data_into(data_of(v), &e->v);
-		e->v.stale = false;
-		e->v.stale_since_ms = 0;
+		data_into(e->d, &old);
+		e->d = data_of(v);
+		e->stale = false;
+		e->stale_since_ms = 0;
 		if (e->have_pending) { /* superseded by a view of a link that is up */
 			take_pending(e, &held);
 		}
 	}
-	e->v.generation++;
+	e->generation++;
 	l->generation++;
 	pthread_mutex_unlock(&l->mu);
 	v->users = NULL;
@@ -403,11 +425,13 @@ void pd_live_publish(pd_live *l, int64_t cid, pd_live_view *v)
 void pd_live_remove(pd_live *l, int64_t cid)
 {
 	pd_live_view old = {0}, pending = {0};
+	char *old_error = NULL;
 	bool found = false;
 	pthread_mutex_lock(&l->mu);
 	for (size_t i = 0; i < l->n; i++) {
-		if (l->e[i].v.customer_id == cid) {
-			old = l->e[i].v;
+		if (l->e[i].customer_id == cid) {
+			data_into(l->e[i].d, &old);
+			old_error = l->e[i].last_error;
 			take_pending(&l->e[i], &pending);
 			l->e[i] = l->e[--l->n];
 			found = true;
@@ -419,6 +443,7 @@ void pd_live_remove(pd_live *l, int64_t cid)
 	if (found) {
 		pd_live_free_view(&old);
 		pd_live_free_view(&pending);
+		free(old_error);
 		wake(l);
 	}
 }
@@ -426,14 +451,27 @@ void pd_live_remove(pd_live *l, int64_t cid)
 void pd_live_put(pd_live *l, pd_live_view *v)
 {
 	pd_live_view old = {0}, pending = {0};
+	char *error = v->last_error[0] ? xstrndup(v->last_error, LIVE_ERROR_MAX) : NULL;
 	pthread_mutex_lock(&l->mu);
 	entry *e = find(l, v->customer_id, true);
-	old = e->v;
+	data_into(e->d, &old);
 	take_pending(e, &pending);
-	e->v = *v;
-	e->v.generation = old.generation + 1;
+	char *old_error = e->last_error;
+	*e = (entry){.customer_id = v->customer_id,
+	             .link = v->link,
+	             .sync_done = v->sync_done,
+	             .sync_total = v->sync_total,
+	             .retry_at_ms = v->retry_at_ms,
+	             .link_since_ms = v->link_since_ms,
+	             .down_since_ms = v->down_since_ms,
+	             .stale = v->stale,
+	             .stale_since_ms = v->stale_since_ms,
+	             .generation = e->generation + 1,
+	             .last_error = error,
+	             .d = data_of(v)};
 	l->generation++;
 	pthread_mutex_unlock(&l->mu);
+	free(old_error);
 	v->users = NULL;
 	v->calls = NULL;
 	v->agents = NULL;
@@ -453,16 +491,30 @@ pd_status pd_live_snapshot(pd_live *l, int64_t cid, pd_live_view *out)
 		pthread_mutex_unlock(&l->mu);
 		return PD_E_NOTFOUND;
 	}
-	*out = e->v;
+	out->customer_id = e->customer_id;
+	out->link = e->link;
+	snprintf(out->last_error, sizeof out->last_error, "%s", e->last_error ? e->last_error : "");
+	out->sync_done = e->sync_done;
+	out->sync_total = e->sync_total;
+	out->retry_at_ms = e->retry_at_ms;
+	out->link_since_ms = e->link_since_ms;
+	out->down_since_ms = e->down_since_ms;
+	out->stale = e->stale;
+	out->stale_since_ms = e->stale_since_ms;
+	out->generation = e->generation;
+	out->input = e->d.input;
+	out->n_users = e->d.n_users;
+	out->n_calls = e->d.n_calls;
+	out->n_agents = e->d.n_agents;
 	out->users = out->n_users ? xcalloc(out->n_users, sizeof *out->users) : NULL;
 	for (size_t i = 0; i < out->n_users; i++) {
-		const pd_live_user *s = &e->v.users[i];
+		const pd_live_user *s = &e->d.users[i];
 		out->users[i] = (pd_live_user){xstrdup(s->endpoint), xstrdup(s->name),
 		                               xstrdup(s->sub_account), xstrdup(s->device_state)};
 	}
 	out->calls = out->n_calls ? xcalloc(out->n_calls, sizeof *out->calls) : NULL;
 	for (size_t i = 0; i < out->n_calls; i++) {
-		const pd_live_call *s = &e->v.calls[i];
+		const pd_live_call *s = &e->d.calls[i];
 		out->calls[i] = *s;
 		out->calls[i].id = xstrdup(s->id);
 		out->calls[i].from = xstrdup(s->from);
@@ -473,7 +525,7 @@ pd_status pd_live_snapshot(pd_live *l, int64_t cid, pd_live_view *out)
 	}
 	out->agents = out->n_agents ? xcalloc(out->n_agents, sizeof *out->agents) : NULL;
 	for (size_t i = 0; i < out->n_agents; i++) {
-		const pd_live_agent *s = &e->v.agents[i];
+		const pd_live_agent *s = &e->d.agents[i];
 		out->agents[i] = *s;
 		out->agents[i].interface = xstrdup(s->interface);
 		out->agents[i].name = xstrdup(s->name);
@@ -489,28 +541,28 @@ pd_status pd_live_snapshot(pd_live *l, int64_t cid, pd_live_view *out)
 static void summarise(const entry *e, int64_t now, pd_live_summary *s)
 {
 	memset(s, 0, sizeof *s);
-	s->customer_id = e->v.customer_id;
-	s->link = e->v.link;
-	s->sync_done = e->v.sync_done;
-	s->sync_total = e->v.sync_total;
-	s->retry_at_ms = e->v.retry_at_ms;
-	s->link_since_ms = e->v.link_since_ms;
-	s->down_since_ms = e->v.down_since_ms;
-	s->stale = e->v.stale;
-	s->stale_since_ms = e->v.stale_since_ms;
-	s->generation = e->v.generation;
-	s->input = e->v.input;
-	for (size_t i = 0; i < e->v.n_calls; i++) {
-		s->calls += e->v.calls[i].state != PD_CALL_ENDED;
-		s->calls_waiting += e->v.calls[i].state == PD_CALL_QUEUED;
+	s->customer_id = e->customer_id;
+	s->link = e->link;
+	s->sync_done = e->sync_done;
+	s->sync_total = e->sync_total;
+	s->retry_at_ms = e->retry_at_ms;
+	s->link_since_ms = e->link_since_ms;
+	s->down_since_ms = e->down_since_ms;
+	s->stale = e->stale;
+	s->stale_since_ms = e->stale_since_ms;
+	s->generation = e->generation;
+	s->input = e->d.input;
+	for (size_t i = 0; i < e->d.n_calls; i++) {
+		s->calls += e->d.calls[i].state != PD_CALL_ENDED;
+		s->calls_waiting += e->d.calls[i].state == PD_CALL_QUEUED;
 	}
-	for (size_t i = 0; i < e->v.n_agents; i++) {
-		pd_agent_state st = e->v.agents[i].state;
+	for (size_t i = 0; i < e->d.n_agents; i++) {
+		pd_agent_state st = e->d.agents[i].state;
 		s->agents_available += st == PD_AGENT_AVAILABLE;
 		s->agents_logged_on += st != PD_AGENT_LOGGED_OFF && st != PD_AGENT_OFFLINE;
 	}
-	pd_live_status_text(e->v.link, e->v.sync_done, e->v.sync_total, e->v.retry_at_ms,
-	                    e->v.last_error, now, s->status, sizeof s->status);
+	pd_live_status_text(e->link, e->sync_done, e->sync_total, e->retry_at_ms, e->last_error,
+	                    now, s->status, sizeof s->status);
 }
 
 bool pd_live_summary_get(pd_live *l, int64_t cid, pd_live_summary *out)
