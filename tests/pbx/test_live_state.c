@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "provdesk/link_state.h"
 #include "provdesk/live.h"
 #include "provdesk/util.h"
 
@@ -190,5 +191,39 @@ Test(live_state, auth_failure_shows_what_was_published_and_ended_calls_go)
 	cr_assert_eq(v.n_calls, 0);
 	cr_assert_gt(v.down_since_ms, 0, "down since the first loss");
 	pd_live_free_view(&v);
+	pd_live_free(l);
+}
+
+/* The last error: kept until a new one or "" (NULL leaves it), shown in the
+ * snapshot and the summary, carried by a whole view put in, cut at the
+ * view's size; a removed customer is gone with it (ASan: nothing leaks). */
+Test(live_state, last_error_kept_replaced_and_cleared)
+{
+	pd_live *l = pd_live_new();
+	pd_live_set_link(l, 8, PD_LINK_RETRYING, 0, 0, pd_live_now_ms() + 5000,
+	                 "connection refused");
+	pd_live_set_link(l, 8, PD_LINK_CONNECTING, 0, 0, 0, NULL);
+	pd_live_view v = snap(l, 8);
+	cr_assert_str_eq(v.last_error, "connection refused");
+	pd_live_free_view(&v);
+	pd_live_set_link(l, 8, PD_LINK_RETRYING, 0, 0, pd_live_now_ms() + 5000, "timed out");
+	pd_live_summary s;
+	cr_assert(pd_live_summary_get(l, 8, &s));
+	cr_assert(strstr(s.status, "timed out"), "%s", s.status);
+	pd_live_set_link(l, 8, PD_LINK_MONITORING, 0, 0, 0, "");
+	v = snap(l, 8);
+	cr_assert_str_eq(v.last_error, "");
+	cr_assert_str_eq(v.status, pd_link_state_label(PD_LINK_MONITORING));
+	pd_live_free_view(&v);
+
+	pd_live_view put = {.customer_id = 9, .link = PD_LINK_RETRYING};
+	memset(put.last_error, 'e', sizeof put.last_error - 1);
+	pd_live_put(l, &put);
+	v = snap(l, 9);
+	cr_assert_eq(strlen(v.last_error), sizeof v.last_error - 1);
+	cr_assert_eq(v.link, PD_LINK_RETRYING);
+	pd_live_free_view(&v);
+	pd_live_remove(l, 9);
+	cr_assert_neq(pd_live_snapshot(l, 9, &v), PD_OK);
 	pd_live_free(l);
 }
