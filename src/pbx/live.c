@@ -31,6 +31,23 @@ typedef struct {
 /* As pd_live_view.last_error holds it. */
 #define LIVE_ERROR_MAX (sizeof((pd_live_view *)0)->last_error - 1)
 
+/* An entry's link fields into a pd_live_view or a pd_live_summary (the
+ * same names in both). */
+#define LINK_FIELDS_INTO(o, e)                                                                     \
+	do {                                                                                       \
+		(o)->customer_id = (e)->customer_id;                                               \
+		(o)->link = (e)->link;                                                             \
+		(o)->sync_done = (e)->sync_done;                                                   \
+		(o)->sync_total = (e)->sync_total;                                                 \
+		(o)->retry_at_ms = (e)->retry_at_ms;                                               \
+		(o)->link_since_ms = (e)->link_since_ms;                                           \
+		(o)->down_since_ms = (e)->down_since_ms;                                           \
+		(o)->stale = (e)->stale;                                                           \
+		(o)->stale_since_ms = (e)->stale_since_ms;                                         \
+		(o)->generation = (e)->generation;                                                 \
+		(o)->input = (e)->d.input;                                                         \
+	} while (0)
+
 /* A customer's live state: the link fields of a pd_live_view (its status
  * text is formatted at snapshot time, its last error kept only when there
  * is one) and its data. */
@@ -491,18 +508,8 @@ pd_status pd_live_snapshot(pd_live *l, int64_t cid, pd_live_view *out)
 		pthread_mutex_unlock(&l->mu);
 		return PD_E_NOTFOUND;
 	}
-	out->customer_id = e->customer_id;
-	out->link = e->link;
+	LINK_FIELDS_INTO(out, e);
 	snprintf(out->last_error, sizeof out->last_error, "%s", e->last_error ? e->last_error : "");
-	out->sync_done = e->sync_done;
-	out->sync_total = e->sync_total;
-	out->retry_at_ms = e->retry_at_ms;
-	out->link_since_ms = e->link_since_ms;
-	out->down_since_ms = e->down_since_ms;
-	out->stale = e->stale;
-	out->stale_since_ms = e->stale_since_ms;
-	out->generation = e->generation;
-	out->input = e->d.input;
 	out->n_users = e->d.n_users;
 	out->n_calls = e->d.n_calls;
 	out->n_agents = e->d.n_agents;
@@ -541,17 +548,7 @@ pd_status pd_live_snapshot(pd_live *l, int64_t cid, pd_live_view *out)
 static void summarise(const entry *e, int64_t now, pd_live_summary *s)
 {
 	memset(s, 0, sizeof *s);
-	s->customer_id = e->customer_id;
-	s->link = e->link;
-	s->sync_done = e->sync_done;
-	s->sync_total = e->sync_total;
-	s->retry_at_ms = e->retry_at_ms;
-	s->link_since_ms = e->link_since_ms;
-	s->down_since_ms = e->down_since_ms;
-	s->stale = e->stale;
-	s->stale_since_ms = e->stale_since_ms;
-	s->generation = e->generation;
-	s->input = e->d.input;
+	LINK_FIELDS_INTO(s, e);
 	for (size_t i = 0; i < e->d.n_calls; i++) {
 		s->calls += e->d.calls[i].state != PD_CALL_ENDED;
 		s->calls_waiting += e->d.calls[i].state == PD_CALL_QUEUED;

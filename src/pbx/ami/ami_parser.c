@@ -257,22 +257,16 @@ static inline ami_key key_match(uint64_t a, uint64_t b, size_t n)
 	return key_len[i] == n && key_a[i] == a && key_b[i] == b ? (ami_key)i : AMI_K_NONE;
 }
 
-static inline ami_key key_lookup(const char *s, size_t n)
+/* wide: 16 bytes from s are readable (key_words_wide). */
+static inline ami_key key_lookup(const char *s, size_t n, bool wide)
 {
 	if (n > 16)
 		return AMI_K_NONE;
 	uint64_t a, b;
-	key_words(s, n, &a, &b);
-	return key_match(a, b, n);
-}
-
-/* The same where 16 bytes from s are readable. */
-static inline ami_key key_lookup_wide(const char *s, size_t n)
-{
-	if (n > 16)
-		return AMI_K_NONE;
-	uint64_t a, b;
-	key_words_wide(s, n, &a, &b);
+	if (wide)
+		key_words_wide(s, n, &a, &b);
+	else
+		key_words(s, n, &a, &b);
 	return key_match(a, b, n);
 }
 
@@ -294,7 +288,7 @@ void ami_skip_unread(ami_parser_opts *o)
 ami_key ami_key_of(const char *name, size_t len)
 {
 	pthread_once(&names_once, names_init);
-	return len ? key_lookup(name, len) : AMI_K_NONE;
+	return len ? key_lookup(name, len, false) : AMI_K_NONE;
 }
 
 ami_event ami_event_of(const char *name, size_t len)
@@ -826,7 +820,7 @@ __attribute__((always_inline)) static inline void add_field(ami_parser *p, char 
 	f->klen = (uint32_t)klen;
 	f->v = (uint32_t)(v - p->base);
 	f->vlen = (uint32_t)vlen;
-	f->key = wide ? key_lookup_wide(s, klen) : key_lookup(s, klen);
+	f->key = key_lookup(s, klen, wide);
 	p->msg_bytes += klen + vlen + 2;
 	if (p->nf > 1)
 		return;
