@@ -6,8 +6,9 @@
  * Header lines are taken from bitmaps built per 64 bytes (fast_headers);
  * any other line gets one word-at-a-time scan that finds its end and any
  * control byte (the reference path). A field is four offsets (no copy),
- * NUL-terminated in place when the message is delivered. Known keys and event names are hashed as
- * they are read (ami_getk, ami_msg_event). The offset and field arrays are one scratch per thread
+ * NUL-terminated in place when the message is delivered. Known keys and
+ * event names are found by perfect hashes as they are read (ami_getk,
+ * ami_msg_event). The offset and field arrays are one scratch per thread
  * serving every parser on it (docs/architecture.md, "AMI ingest"). */
 #include "provdesk/ami.h"
 
