@@ -661,11 +661,38 @@ static inline int pass_lf(const ami_parser *p, char **line, char *b, const char 
 	return 0;
 }
 
+#if defined(__SSE2__)
+/* The bits set in x (without POPCNT in the baseline x86-64, the builtin is
+ * a call into libgcc). */
+static inline unsigned bits64(uint64_t x)
+{
+	x -= (x >> 1) & 0x5555555555555555ull;
+	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (unsigned)((x * 0x0101010101010101ull) >> 56);
+}
+
+/* The LFs and CRs of 64 bytes from q as bitmaps (bit i: byte q[i]). */
+static inline void lf_cr64(const char *q, uint64_t *lf, uint64_t *cr)
+{
+	const __m128i nl = _mm_set1_epi8('\n'), c = _mm_set1_epi8('\r');
+	uint64_t l = 0, r = 0;
+	for (int i = 0; i < 4; i++) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(q + 16 * i));
+		unsigned sh = 16u * (unsigned)i;
+		l |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, nl)) << sh;
+		r |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, c)) << sh;
+	}
+	*lf = l;
+	*cr = r;
+}
+#endif
+
 /* ST_PASS: the rest of a skipped message, read in place to the blank line
- * that ends it, one LF bitmap per 16 bytes (no field, key or control-byte
- * work). Returns where it stopped: after the blank line (state back to
- * ST_HEADERS), or at the start of a line it leaves to process_line: one
- * longer than max_line, one past max_msg, a partial line at the end. */
+ * that ends it (no field, key or control-byte work). Returns where it
+ * stopped: after the blank line (state back to ST_HEADERS), or at the start
+ * of a line it leaves to process_line: one longer than max_line, one past
+ * max_msg, a partial line at the end. */
 static char *skip_lines(ami_parser *p, char *line, char *end)
 {
 	char *start = line;
@@ -674,30 +701,61 @@ static char *skip_lines(ami_parser *p, char *line, char *end)
 	char *q = line;
 	uint64_t lines = 0;
 	int r = 0;
-	/* the blank line may be the first (the read began with it): as if
-	 * just after an LF */
-	size_t blank = line < lim && line[0] == '\n'                           ? 1
-	               : lim - line >= 2 && line[0] == '\r' && line[1] == '\n' ? 2
-	                                                                       : 0;
-	if (blank) {
-		line += blank;
-		lines = 1;
-		r = 1;
-	}
 #if defined(__SSE2__)
-	const __m128i lf = _mm_set1_epi8('\n');
-	for (; lim - q >= 16 && !r; q += 16) {
-		unsigned m = (unsigned)_mm_movemask_epi8(
-		    _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)q), lf));
-		if (!m && (size_t)(q + 16 - line) > p->o.max_line)
-			r = -1;
-		for (; m && !r; m &= m - 1) {
-			char *b = q + __builtin_ctz(m);
-			if (b >= line) /* not a blank line's LF already consumed */
-				r = pass_lf(p, &line, b, lim, &lines);
+	/* 64 bytes at a time, nothing done per line: the blank line is the LF
+	 * after an LF or after a CR after an LF (the bitmaps shifted by one and
+	 * two bytes, the previous block's top bits carried in), lines are
+	 * counted by their bits, and a line can only be too long across a block
+	 * edge when max_line >= 64 (else the loop below, line by line). The
+	 * byte before `line` ends a line: as if an LF. */
+	if (p->o.max_line >= 64) {
+		uint64_t plf = 1ull << 63, pcr = 0;
+		for (; lim - q >= 64; q += 64) {
+			uint64_t lf, cr;
+			lf_cr64(q, &lf, &cr);
+			if (!lf) {
+				if ((size_t)(q + 64 - line) > p->o.max_line) {
+					r = -1;
+					break;
+				}
+				plf = 0;
+				pcr = cr;
+				continue;
+			}
+			if ((size_t)(q + __builtin_ctzll(lf) - line) > p->o.max_line) {
+				r = -1;
+				break;
+			}
+			uint64_t blank = lf & ((lf << 1 | plf >> 63) |
+			                       ((cr << 1 | pcr >> 63) & (lf << 2 | plf >> 62)));
+			if (blank) {
+				unsigned e = (unsigned)__builtin_ctzll(blank);
+				lines += bits64(lf & (~0ull >> (63 - e)));
+				line = q + e + 1;
+				r = 1;
+				break;
+			}
+			lines += bits64(lf);
+			line = q + 64 - __builtin_clzll(lf);
+			plf = lf;
+			pcr = cr;
 		}
+		if (r == -1)
+			r = 0, lim = line; /* nothing more here: stop at that line */
 	}
 #endif
+	/* a blank line where the line starts (the read began with it, or the
+	 * loop above ended inside or just before it) */
+	if (!r) {
+		size_t blank = line < lim && line[0] == '\n'                           ? 1
+		               : lim - line >= 2 && line[0] == '\r' && line[1] == '\n' ? 2
+		                                                                       : 0;
+		if (blank) {
+			line += blank;
+			lines++;
+			r = 1;
+		}
+	}
 	while (!r) {
 		char *b = q < lim ? memchr(q, '\n', (size_t)(lim - q)) : NULL;
 		if (!b)
