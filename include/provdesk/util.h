@@ -43,6 +43,9 @@ int pd_read_file(const char *path, size_t max, char **data, size_t *len);
 /* A hash of a NUL-terminated string for in-memory tables (not stable across
  * versions: never store it): eight bytes at a time. */
 size_t pd_str_hash(const char *s);
+/* The same for a number (murmur3's finaliser: every bit of it reaches the
+ * low bits a table masks). */
+size_t pd_int_hash(uint64_t v);
 
 /* UTF-8 */
 bool pd_utf8_valid(const char *s, size_t n);

@@ -599,6 +599,15 @@ void pd_buf_wipe_free(pd_buf *b)
 	pd_buf_free(b);
 }
 
+size_t pd_int_hash(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return (size_t)(h ^ h >> 33);
+}
+
 size_t pd_str_hash(const char *s)
 {
 	size_t n = strlen(s);
@@ -613,10 +622,5 @@ size_t pd_str_hash(const char *s)
 		w |= (uint64_t)(unsigned char)s[i] << (8 * i);
 	/* the tail, then murmur3's finaliser: every bit reaches the low ones
 	 * a table masks (ids differ in their last digits) */
-	h ^= w;
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	return (size_t)(h ^ h >> 33);
+	return pd_int_hash(h ^ w);
 }

@@ -97,6 +97,11 @@ struct pd_live {
 	pthread_mutex_t mu;
 	entry *e;
 	size_t n, cap;
+	/* the entries by customer id (a grid row, a publish, a snapshot finds
+	 * its customer among 100,000 in one probe): open addressing, linear
+	 * probing, slot = index + 1 (0: empty), at most half full */
+	size_t *slot;
+	size_t slots;
 	int64_t generation;
 	int pipe_r, pipe_w;
 	atomic_bool wake_pending;
@@ -205,6 +210,7 @@ void pd_live_free(pd_live *l)
 		free(l->e[i].last_error);
 	}
 	free(l->e);
+	free(l->slot);
 	if (l->pipe_r >= 0) {
 		close(l->pipe_r);
 		close(l->pipe_w);
@@ -250,12 +256,57 @@ int64_t pd_live_generation(pd_live *l)
 	return g;
 }
 
+/* The index's home slot for a customer id. Caller holds the lock. */
+static size_t home(const pd_live *l, int64_t cid)
+{
+	return pd_int_hash((uint64_t)cid) & (l->slots - 1);
+}
+
+/* The slot holding entry i. */
+static size_t slot_of(const pd_live *l, size_t i)
+{
+	size_t h = home(l, l->e[i].customer_id);
+	while (l->slot[h] != i + 1)
+		h = (h + 1) & (l->slots - 1);
+	return h;
+}
+
+static void index_put(pd_live *l, size_t i)
+{
+	size_t h = home(l, l->e[i].customer_id);
+	while (l->slot[h])
+		h = (h + 1) & (l->slots - 1);
+	l->slot[h] = i + 1;
+}
+
+/* Entry i leaves the index (backward-shift deletion: no tombstones, so a
+ * probe never walks past what was removed). */
+static void index_del(pd_live *l, size_t i)
+{
+	size_t mask = l->slots - 1, h = slot_of(l, i), j = h;
+	l->slot[h] = 0;
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!l->slot[j])
+			return;
+		size_t k = home(l, l->e[l->slot[j] - 1].customer_id);
+		/* it stays when its home is cyclically in (h, j] */
+		if (h <= j ? (k > h && k <= j) : (k > h || k <= j))
+			continue;
+		l->slot[h] = l->slot[j];
+		l->slot[j] = 0;
+		h = j;
+	}
+}
+
 /* Caller holds the lock. */
 static entry *find(pd_live *l, int64_t cid, bool create)
 {
-	for (size_t i = 0; i < l->n; i++)
-		if (l->e[i].customer_id == cid)
-			return &l->e[i];
+	if (l->slots) {
+		for (size_t h = home(l, cid); l->slot[h]; h = (h + 1) & (l->slots - 1))
+			if (l->e[l->slot[h] - 1].customer_id == cid)
+				return &l->e[l->slot[h] - 1];
+	}
 	if (!create)
 		return NULL;
 	if (l->n == l->cap) {
@@ -265,7 +316,28 @@ static entry *find(pd_live *l, int64_t cid, bool create)
 	entry *e = &l->e[l->n++];
 	memset(e, 0, sizeof *e);
 	e->customer_id = cid;
+	if (l->n * 2 > l->slots) {
+		free(l->slot);
+		l->slots = l->slots ? l->slots * 2 : 32;
+		l->slot = xcalloc(l->slots, sizeof *l->slot);
+		for (size_t i = 0; i < l->n; i++)
+			index_put(l, i);
+	} else {
+		index_put(l, l->n - 1);
+	}
 	return e;
+}
+
+/* Entry i goes; the last entry moves into its place. Caller holds the lock. */
+static void entry_remove(pd_live *l, size_t i)
+{
+	size_t last = l->n - 1;
+	index_del(l, i);
+	if (i != last) {
+		l->slot[slot_of(l, last)] = i + 1;
+		l->e[i] = l->e[last];
+	}
+	l->n--;
 }
 
 void pd_live_status_text(pd_link_state st, int sync_done, int sync_total, int64_t retry_at_ms,
@@ -445,16 +517,14 @@ void pd_live_remove(pd_live *l, int64_t cid)
 	char *old_error = NULL;
 	bool found = false;
 	pthread_mutex_lock(&l->mu);
-	for (size_t i = 0; i < l->n; i++) {
-		if (l->e[i].customer_id == cid) {
-			data_into(l->e[i].d, &old);
-			old_error = l->e[i].last_error;
-			take_pending(&l->e[i], &pending);
-			l->e[i] = l->e[--l->n];
-			found = true;
-			l->generation++;
-			break;
-		}
+	entry *e = find(l, cid, false);
+	if (e) {
+		data_into(e->d, &old);
+		old_error = e->last_error;
+		take_pending(e, &pending);
+		entry_remove(l, (size_t)(e - l->e));
+		found = true;
+		l->generation++;
 	}
 	pthread_mutex_unlock(&l->mu);
 	if (found) {

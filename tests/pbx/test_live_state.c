@@ -4,6 +4,7 @@
  * publishes while reconnecting is held back and shown once the link is up again; a
  * link without a driver (disabled) has nothing stale. No thread, no socket. */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "provdesk/link_state.h"
@@ -225,5 +226,70 @@ Test(live_state, last_error_kept_replaced_and_cleared)
 	pd_live_free_view(&v);
 	pd_live_remove(l, 9);
 	cr_assert_neq(pd_live_snapshot(l, 9, &v), PD_OK);
+	pd_live_free(l);
+}
+
+/* Customers are found by id among many (an index since the 100,000-customer
+ * grid asks for each visible row): added, published, removed in a shuffled
+ * order, ids that collide in a small table (multiples of a power of two,
+ * negative), each one found with its own data and the removed ones gone. */
+Test(live_state, many_customers_each_found_and_removed)
+{
+	pd_live *l = pd_live_new();
+	enum { N = 3000 };
+	int64_t id[N];
+	for (int i = 0; i < N; i++)
+		id[i] = i % 3 == 0   ? (int64_t)i * 4096
+		        : i % 3 == 1 ? -(int64_t)i - 1
+		                     : (int64_t)i * 7 + 1;
+	for (int i = 0; i < N; i++)
+		publish(l, id[i], (int)(llabs(id[i]) % 5), 0, 0);
+	srand(19);
+	for (int i = N - 1; i > 0; i--) { /* a shuffled removal order */
+		int j = rand() % (i + 1);
+		int64_t t = id[i];
+		id[i] = id[j];
+		id[j] = t;
+	}
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < N; i++) {
+			bool gone = round == 1 && i % 2 == 0;
+			pd_live_summary s;
+			cr_assert_eq(pd_live_summary_get(l, id[i], &s), !gone, "customer %lld",
+			             (long long)id[i]);
+			if (gone)
+				continue;
+			cr_assert_eq(s.customer_id, id[i]);
+			pd_live_view v = snap(l, id[i]);
+			cr_assert_eq(v.customer_id, id[i]);
+			cr_assert_eq(v.n_users, (size_t)(llabs(id[i]) % 5),
+			             "customer %lld's own data", (long long)id[i]);
+			pd_live_free_view(&v);
+		}
+		if (round == 0) {
+			for (int i = 0; i < N; i += 2)
+				pd_live_remove(l, id[i]);
+			for (int i = 0; i < N / 4; i++) /* new ones take the freed places */
+				publish(l, 1000000007 + i, 1, 0, 0);
+		}
+	}
+	pd_live_summary *all;
+	size_t n = pd_live_summaries(l, &all);
+	cr_assert_eq(n, N / 2 + N / 4);
+	free(all);
+	for (int i = 0; i < N / 4; i++) {
+		pd_live_view v = snap(l, 1000000007 + i);
+		cr_assert_eq(v.n_users, 1);
+		pd_live_free_view(&v);
+		pd_live_remove(l, 1000000007 + i);
+	}
+	for (int i = 1; i < N; i += 2) /* the rest, then again from empty */
+		pd_live_remove(l, id[i]);
+	cr_assert_eq(pd_live_summaries(l, &all), 0);
+	free(all);
+	publish(l, 42, 2, 0, 0);
+	pd_live_view v = snap(l, 42);
+	cr_assert_eq(v.n_users, 2);
+	pd_live_free_view(&v);
 	pd_live_free(l);
 }
