@@ -190,6 +190,15 @@ bool pd_utf8_valid(const char *s, size_t n)
 	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
 	size_t i = 0;
 	while (i < n) {
+		/* ASCII, most of what a PBX or a form sends, eight bytes at a
+		 * time; the decoder only from the first byte >= 0x80 */
+		uint64_t w;
+		while (n - i >= 8 && (memcpy(&w, p + i, 8), !(w & 0x8080808080808080ull)))
+			i += 8;
+		while (i < n && p[i] < 0x80)
+			i++;
+		if (i == n)
+			break;
 		utf8proc_int32_t cp;
 		utf8proc_ssize_t k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &cp);
 		if (k <= 0 || cp < 0)

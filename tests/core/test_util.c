@@ -75,6 +75,19 @@ Test(utf8, validity)
 	cr_assert_not(pd_utf8_valid("\xC0\xAF", 2), "overlong encoding accepted");
 	cr_assert_not(pd_utf8_valid("\xED\xA0\x80", 3), "surrogate accepted");
 	cr_assert_not(pd_utf8_valid("\xF4\x90\x80\x80", 4), "beyond U+10FFFF accepted");
+	/* ASCII is passed over eight bytes at a time: a bad byte anywhere
+	 * after it, at every offset and in the tail, is still found */
+	char b[40];
+	for (size_t at = 0; at < 24; at++) {
+		memset(b, 'a', sizeof b);
+		b[at] = '\xC3'; /* cut: no continuation byte follows */
+		b[at + 1] = '(';
+		cr_assert_not(pd_utf8_valid(b, 26), "offset %zu", at);
+		b[at + 1] = '\xA9'; /* é */
+		cr_assert(pd_utf8_valid(b, 26), "offset %zu", at);
+	}
+	cr_assert(pd_utf8_valid("abcdefgh\0ij", 11), "NUL is a code point");
+	cr_assert_not(pd_utf8_valid("abcdefghijklmno\xFF", 16));
 }
 
 Test(utf8, chars_and_width)
