@@ -316,11 +316,12 @@ static void set(char **p, const char *v)
 /* The same, but a value that did not change is not copied again (most
  * events repeat a channel's name and caller id). A value that clean()
  * changes never compares equal and is cleaned each time, as before. */
-static void update(char **p, const char *v)
+static bool update(char **p, const char *v)
 {
 	if (*p && v && !strcmp(*p, v))
-		return;
+		return false;
 	set(p, v);
+	return true;
 }
 
 static const char *getk0(const ami_msg *msg, ami_key k)
@@ -720,10 +721,10 @@ static bool device_event(ami_model *m, const ami_msg *msg, int64_t now)
 	const char *slash = strchr(dev, '/');
 	if (slash && (!strncmp(dev, "PJSIP/", 6) || !strncmp(dev, "SIP/", 4))) {
 		user *u = user_find(m, slash + 1);
-		if (u) {
-			set(&u->dstate, dstate_text(st));
-			changed = true;
-		}
+		/* a device repeats its state (each call's legs, each queue):
+		 * nothing to copy or publish then */
+		if (u)
+			changed = update(&u->dstate, dstate_text(st));
 	}
 	uint32_t h = (uint32_t)pd_str_hash(dev);
 	for (size_t i = 0; i < m->na; i++) {
@@ -732,11 +733,12 @@ static bool device_event(ami_model *m, const ami_msg *msg, int64_t now)
 			continue;
 		const char *si = a->state_iface ? a->state_iface : a->iface;
 		if (!strcmp(si, dev)) {
+			agent was = *a;
 			a->status = dstate_code(st);
 			if (a->status == 1 || a->status == 5 || a->status == 4)
 				a->on_call = a->ringing = false;
-			agent_update(m, a, now);
-			changed = true;
+			changed |= agent_update(m, a, now) || a->status != was.status ||
+			           a->on_call != was.on_call || a->ringing != was.ringing;
 		}
 	}
 	return changed;
