@@ -918,9 +918,8 @@ static bool call_update(ami_model *m, call *k, int64_t now);
  * Linkedid) the first time it has one, else, until then, the first leg seen
  * with one. Never replaced after: neither by the origin's later caller id
  * (a Local origin takes the agent's at hangup) nor by another leg's. */
-static void call_keep_caller(ami_model *m, const chan *c)
+static void call_keep_caller(const chan *c, call *k)
 {
-	call *k = call_get(m, c->lid);
 	if (!k)
 		return;
 	bool origin = !strcmp(c->uid, c->lid);
@@ -949,9 +948,13 @@ static const chan_keys chan_dest = {
     AMI_K_DESTUNIQUEID,    AMI_K_DESTLINKEDID,     AMI_K_DESTCHANNEL, AMI_K_DESTCHANNELSTATE,
     AMI_K_DESTCALLERIDNUM, AMI_K_DESTCALLERIDNAME, AMI_K_DESTEXTEN};
 
+/* The channel of the event (created when create allows), NULL when none;
+ * *kp: its call, looked up once for the caller too (valid until a call is
+ * added or removed). */
 static chan *chan_upsert(ami_model *m, const ami_msg *msg, const chan_keys *ck, int64_t now,
-                         bool create)
+                         bool create, call **kp)
 {
+	*kp = NULL;
 #define F(k) ami_getk(msg, ck->k)
 	const char *uid = F(uid);
 	const char *lid = F(lid);
@@ -1011,7 +1014,8 @@ static chan *chan_upsert(ami_model *m, const ami_msg *msg, const chan_keys *ck, 
 	if (!c->exten && (v = F(exten)) && *v)
 		set(&c->exten, v);
 #undef F
-	call_keep_caller(m, c);
+	*kp = call_get(m, c->lid);
+	call_keep_caller(c, *kp);
 	return c;
 }
 
@@ -1086,8 +1090,9 @@ static bool chan_event(ami_model *m, const ami_msg *msg, ami_event t, int64_t no
 	}
 	if (t == AMI_EV_DIALBEGIN || t == AMI_EV_DIALEND) {
 		bool begin = t == AMI_EV_DIALBEGIN;
-		chan *d = chan_upsert(m, msg, &chan_dest, now, begin);
-		chan *s = chan_upsert(m, msg, &chan_own, now, begin);
+		call *unused;
+		chan *d = chan_upsert(m, msg, &chan_dest, now, begin, &unused);
+		chan *s = chan_upsert(m, msg, &chan_own, now, begin, &unused);
 		if (d)
 			d->dialing = begin;
 		if (s && begin) {
@@ -1102,13 +1107,13 @@ static bool chan_event(ami_model *m, const ami_msg *msg, ami_event t, int64_t no
 			call_update(m, call_get(m, s->lid), now);
 		return d || s;
 	}
+	call *k;
 	chan *c = chan_upsert(m, msg, &chan_own, now,
-	                      t == AMI_EV_NEWCHANNEL || t == AMI_EV_CORESHOWCHANNEL);
+	                      t == AMI_EV_NEWCHANNEL || t == AMI_EV_CORESHOWCHANNEL, &k);
 	if (!c)
 		return false;
 	if (t == AMI_EV_CORESHOWCHANNEL)
 		c->seen = true;
-	call *k = call_get(m, c->lid);
 	if (!k)
 		return false;
 	if (t == AMI_EV_BRIDGEENTER)
@@ -1128,9 +1133,13 @@ static bool chan_event(ami_model *m, const ami_msg *msg, ami_event t, int64_t no
 		const char *n = ami_getk(msg, AMI_K_MEMBERNAME);
 		if (!k->agent_connected && n)
 			set(&k->agent, n);
-		chan *d = chan_upsert(m, msg, &chan_dest, now, false);
+		call *dk;
+		chan *d = chan_upsert(m, msg, &chan_dest, now, false, &dk);
 		if (d)
 			d->dialing = true;
+		/* a masquerade seen on the agent's leg may have added a call,
+		 * moving the array k points into */
+		k = call_get(m, c->lid);
 	} else if (t == AMI_EV_AGENTCONNECT) {
 		k->agent_connected = true;
 		k->queued = false;
