@@ -573,3 +573,38 @@ Test(ami_model, queue_members_and_queues_bounded)
 	pd_buf_free(&b);
 	ami_model_free(m);
 }
+
+/* An AgentCalled whose agent leg turns out moved to a call not seen yet (a
+ * masquerade) adds that call while the caller's call is being updated: the
+ * calls array grows (four calls fill its first size), and the caller's call
+ * is still the one updated, not freed memory (ASan's run sees the old bug). */
+Test(ami_model, agent_called_on_a_moved_leg_updates_the_right_call)
+{
+	ami_model *m = ami_model_new();
+	pd_buf b = {0};
+	newchannel(&b, "q.1", "q.1", "Caller");
+	newchannel(&b, "ag.1", "ag.1", "Agent leg");
+	newchannel(&b, "x.1", "x.1", "Other");
+	newchannel(&b, "y.1", "y.1", "Other too");
+	pd_buf_add(&b, "Event: QueueCallerJoin\r\nUniqueid: q.1\r\nLinkedid: q.1\r\n"
+	               "Queue: support\r\n\r\n"
+	               "Event: AgentCalled\r\nUniqueid: q.1\r\nLinkedid: q.1\r\n"
+	               "DestUniqueid: ag.1\r\nDestLinkedid: moved.1\r\nQueue: support\r\n"
+	               "MemberName: Zoe\r\nInterface: PJSIP/2001\r\n\r\n");
+	feed(m, 1000, b.s);
+	pd_live_view v = {0};
+	ami_model_view(m, 1000, &v);
+	const pd_live_call *c = NULL;
+	for (size_t i = 0; i < v.n_calls; i++)
+		if (!strcmp(v.calls[i].id, "q.1"))
+			c = &v.calls[i];
+	cr_assert(c, "the caller's call is listed");
+	cr_assert_str_eq(c->agent ? c->agent : "", "Zoe");
+	cr_assert_eq(c->state, PD_CALL_QUEUED);
+	ami_model_stats st;
+	ami_model_get_stats(m, &st);
+	cr_assert_eq(st.calls, 5, "the moved leg's call was added");
+	pd_live_free_view(&v);
+	pd_buf_free(&b);
+	ami_model_free(m);
+}
