@@ -608,3 +608,35 @@ Test(ami_model, agent_called_on_a_moved_leg_updates_the_right_call)
 	pd_buf_free(&b);
 	ami_model_free(m);
 }
+
+/* A DialBegin for two legs never seen (connected mid-call) creates both:
+ * the second fills the channel array past its first size, and the first
+ * leg's dialing mark must land in the array as it is after that. */
+Test(ami_model, dial_begin_creating_both_legs_marks_the_dialed_one)
+{
+	ami_model *m = ami_model_new();
+	pd_buf b = {0};
+	newchannel(&b, "a.1", "a.1", "One");
+	newchannel(&b, "b.1", "b.1", "Two");
+	newchannel(&b, "c.1", "c.1", "Three");
+	pd_buf_add(&b, "Event: DialBegin\r\nChannel: PJSIP/trunk-s.9\r\nChannelState: 6\r\n"
+	               "Uniqueid: s.9\r\nLinkedid: s.9\r\nDestChannel: PJSIP/2001-d.9\r\n"
+	               "DestChannelState: 6\r\nDestUniqueid: d.9\r\nDestLinkedid: s.9\r\n"
+	               "DialString: 2001\r\n\r\n");
+	feed(m, 1000, b.s);
+	pd_live_view v = {0};
+	ami_model_view(m, 1000, &v);
+	const pd_live_call *c = NULL;
+	for (size_t i = 0; i < v.n_calls; i++)
+		if (!strcmp(v.calls[i].id, "s.9"))
+			c = &v.calls[i];
+	cr_assert(c, "the dialing call is listed");
+	/* both legs up: only the dialed leg's mark makes it ringing */
+	cr_assert_eq(c->state, PD_CALL_RINGING);
+	ami_model_stats st;
+	ami_model_get_stats(m, &st);
+	cr_assert_eq(st.channels, 5);
+	pd_live_free_view(&v);
+	pd_buf_free(&b);
+	ami_model_free(m);
+}

@@ -1092,9 +1092,14 @@ static bool chan_event(ami_model *m, const ami_msg *msg, ami_event t, int64_t no
 		bool begin = t == AMI_EV_DIALBEGIN;
 		call *unused;
 		chan *d = chan_upsert(m, msg, &chan_dest, now, begin, &unused);
-		chan *s = chan_upsert(m, msg, &chan_own, now, begin, &unused);
 		if (d)
 			d->dialing = begin;
+		/* the caller's leg may be created now, moving the channel array:
+		 * the dialed leg is found again by its place (channels are only
+		 * appended here) */
+		size_t di = d ? (size_t)(d - m->c) : SIZE_MAX;
+		chan *s = chan_upsert(m, msg, &chan_own, now, begin, &unused);
+		d = di != SIZE_MAX ? &m->c[di] : NULL;
 		if (s && begin) {
 			call *k = call_find(m, s->lid, false, now);
 			const char *ds = ami_getk(msg, AMI_K_DIALSTRING);
