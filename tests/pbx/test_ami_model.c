@@ -574,30 +574,46 @@ Test(ami_model, queue_members_and_queues_bounded)
 	ami_model_free(m);
 }
 
+static const pd_live_call *call_by_id(const pd_live_view *v, const char *id)
+{
+	for (size_t i = 0; i < v->n_calls; i++)
+		if (!strcmp(v->calls[i].id, id))
+			return &v->calls[i];
+	return NULL;
+}
+
+/* A model fed one Newchannel (its own call) per id, then text, at 1 s; *v:
+ * its view then. */
+static ami_model *model_after(const char *const *ids, size_t n, const char *text, pd_live_view *v)
+{
+	ami_model *m = ami_model_new();
+	pd_buf b = {0};
+	for (size_t i = 0; i < n; i++)
+		newchannel(&b, ids[i], ids[i], "Leg");
+	pd_buf_add(&b, text);
+	feed(m, 1000, b.s);
+	pd_buf_free(&b);
+	*v = (pd_live_view){0};
+	ami_model_view(m, 1000, v);
+	return m;
+}
+
 /* An AgentCalled whose agent leg turns out moved to a call not seen yet (a
  * masquerade) adds that call while the caller's call is being updated: the
  * calls array grows (four calls fill its first size), and the caller's call
  * is still the one updated, not freed memory (ASan's run sees the old bug). */
 Test(ami_model, agent_called_on_a_moved_leg_updates_the_right_call)
 {
-	ami_model *m = ami_model_new();
-	pd_buf b = {0};
-	newchannel(&b, "q.1", "q.1", "Caller");
-	newchannel(&b, "ag.1", "ag.1", "Agent leg");
-	newchannel(&b, "x.1", "x.1", "Other");
-	newchannel(&b, "y.1", "y.1", "Other too");
-	pd_buf_add(&b, "Event: QueueCallerJoin\r\nUniqueid: q.1\r\nLinkedid: q.1\r\n"
-	               "Queue: support\r\n\r\n"
-	               "Event: AgentCalled\r\nUniqueid: q.1\r\nLinkedid: q.1\r\n"
-	               "DestUniqueid: ag.1\r\nDestLinkedid: moved.1\r\nQueue: support\r\n"
-	               "MemberName: Zoe\r\nInterface: PJSIP/2001\r\n\r\n");
-	feed(m, 1000, b.s);
-	pd_live_view v = {0};
-	ami_model_view(m, 1000, &v);
-	const pd_live_call *c = NULL;
-	for (size_t i = 0; i < v.n_calls; i++)
-		if (!strcmp(v.calls[i].id, "q.1"))
-			c = &v.calls[i];
+	static const char *const ids[] = {"q.1", "ag.1", "x.1", "y.1"};
+	pd_live_view v;
+	ami_model *m = model_after(
+	    ids, 4,
+	    "Event: QueueCallerJoin\r\nUniqueid: q.1\r\nLinkedid: q.1\r\nQueue: support\r\n\r\n"
+	    "Event: AgentCalled\r\nUniqueid: q.1\r\nLinkedid: q.1\r\nDestUniqueid: ag.1\r\n"
+	    "DestLinkedid: moved.1\r\nQueue: support\r\nMemberName: Zoe\r\n"
+	    "Interface: PJSIP/2001\r\n\r\n",
+	    &v);
+	const pd_live_call *c = call_by_id(&v, "q.1");
 	cr_assert(c, "the caller's call is listed");
 	cr_assert_str_eq(c->agent ? c->agent : "", "Zoe");
 	cr_assert_eq(c->state, PD_CALL_QUEUED);
@@ -605,7 +621,6 @@ Test(ami_model, agent_called_on_a_moved_leg_updates_the_right_call)
 	ami_model_get_stats(m, &st);
 	cr_assert_eq(st.calls, 5, "the moved leg's call was added");
 	pd_live_free_view(&v);
-	pd_buf_free(&b);
 	ami_model_free(m);
 }
 
@@ -614,22 +629,16 @@ Test(ami_model, agent_called_on_a_moved_leg_updates_the_right_call)
  * leg's dialing mark must land in the array as it is after that. */
 Test(ami_model, dial_begin_creating_both_legs_marks_the_dialed_one)
 {
-	ami_model *m = ami_model_new();
-	pd_buf b = {0};
-	newchannel(&b, "a.1", "a.1", "One");
-	newchannel(&b, "b.1", "b.1", "Two");
-	newchannel(&b, "c.1", "c.1", "Three");
-	pd_buf_add(&b, "Event: DialBegin\r\nChannel: PJSIP/trunk-s.9\r\nChannelState: 6\r\n"
-	               "Uniqueid: s.9\r\nLinkedid: s.9\r\nDestChannel: PJSIP/2001-d.9\r\n"
-	               "DestChannelState: 6\r\nDestUniqueid: d.9\r\nDestLinkedid: s.9\r\n"
-	               "DialString: 2001\r\n\r\n");
-	feed(m, 1000, b.s);
-	pd_live_view v = {0};
-	ami_model_view(m, 1000, &v);
-	const pd_live_call *c = NULL;
-	for (size_t i = 0; i < v.n_calls; i++)
-		if (!strcmp(v.calls[i].id, "s.9"))
-			c = &v.calls[i];
+	static const char *const ids[] = {"a.1", "b.1", "c.1"};
+	pd_live_view v;
+	ami_model *m =
+	    model_after(ids, 3,
+	                "Event: DialBegin\r\nChannel: PJSIP/trunk-s.9\r\nChannelState: 6\r\n"
+	                "Uniqueid: s.9\r\nLinkedid: s.9\r\nDestChannel: PJSIP/2001-d.9\r\n"
+	                "DestChannelState: 6\r\nDestUniqueid: d.9\r\nDestLinkedid: s.9\r\n"
+	                "DialString: 2001\r\n\r\n",
+	                &v);
+	const pd_live_call *c = call_by_id(&v, "s.9");
 	cr_assert(c, "the dialing call is listed");
 	/* both legs up: only the dialed leg's mark makes it ringing */
 	cr_assert_eq(c->state, PD_CALL_RINGING);
@@ -637,6 +646,5 @@ Test(ami_model, dial_begin_creating_both_legs_marks_the_dialed_one)
 	ami_model_get_stats(m, &st);
 	cr_assert_eq(st.channels, 5);
 	pd_live_free_view(&v);
-	pd_buf_free(&b);
 	ami_model_free(m);
 }
