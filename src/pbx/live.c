@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "model_index.h"
 #include "provdesk/util.h"
 
 /* A view's data without its link fields (a thousand idle links each keep
@@ -98,10 +99,8 @@ struct pd_live {
 	entry *e;
 	size_t n, cap;
 	/* the entries by customer id (a grid row, a publish, a snapshot finds
-	 * its customer among 100,000 in one probe): open addressing, linear
-	 * probing, slot = index + 1 (0: empty), at most half full */
-	size_t *slot;
-	size_t slots;
+	 * its customer among 100,000 in one probe; model_index.h) */
+	pd_sidx idx;
 	int64_t generation;
 	int pipe_r, pipe_w;
 	atomic_bool wake_pending;
@@ -210,7 +209,7 @@ void pd_live_free(pd_live *l)
 		free(l->e[i].last_error);
 	}
 	free(l->e);
-	free(l->slot);
+	pd_sidx_free(&l->idx);
 	if (l->pipe_r >= 0) {
 		close(l->pipe_r);
 		close(l->pipe_w);
@@ -256,57 +255,24 @@ int64_t pd_live_generation(pd_live *l)
 	return g;
 }
 
-/* The index's home slot for a customer id. Caller holds the lock. */
-static size_t home(const pd_live *l, int64_t cid)
+static size_t entry_hash(const void *l, size_t i)
 {
-	return pd_int_hash((uint64_t)cid) & (l->slots - 1);
+	return pd_int_hash((uint64_t)((const pd_live *)l)->e[i].customer_id);
 }
 
-/* The slot holding entry i. */
-static size_t slot_of(const pd_live *l, size_t i)
+static bool entry_is(const void *l, size_t i, const void *cid)
 {
-	size_t h = home(l, l->e[i].customer_id);
-	while (l->slot[h] != i + 1)
-		h = (h + 1) & (l->slots - 1);
-	return h;
+	return ((const pd_live *)l)->e[i].customer_id == *(const int64_t *)cid;
 }
 
-static void index_put(pd_live *l, size_t i)
-{
-	size_t h = home(l, l->e[i].customer_id);
-	while (l->slot[h])
-		h = (h + 1) & (l->slots - 1);
-	l->slot[h] = i + 1;
-}
-
-/* Entry i leaves the index (backward-shift deletion: no tombstones, so a
- * probe never walks past what was removed). */
-static void index_del(pd_live *l, size_t i)
-{
-	size_t mask = l->slots - 1, h = slot_of(l, i), j = h;
-	l->slot[h] = 0;
-	for (;;) {
-		j = (j + 1) & mask;
-		if (!l->slot[j])
-			return;
-		size_t k = home(l, l->e[l->slot[j] - 1].customer_id);
-		/* it stays when its home is cyclically in (h, j] */
-		if (h <= j ? (k > h && k <= j) : (k > h || k <= j))
-			continue;
-		l->slot[h] = l->slot[j];
-		l->slot[j] = 0;
-		h = j;
-	}
-}
+static const pd_idx_kind entry_kind = {entry_hash, entry_is};
 
 /* Caller holds the lock. */
 static entry *find(pd_live *l, int64_t cid, bool create)
 {
-	if (l->slots) {
-		for (size_t h = home(l, cid); l->slot[h]; h = (h + 1) & (l->slots - 1))
-			if (l->e[l->slot[h] - 1].customer_id == cid)
-				return &l->e[l->slot[h] - 1];
-	}
+	size_t i = pd_idx_find(l, &l->idx, &entry_kind, pd_int_hash((uint64_t)cid), &cid);
+	if (i != PD_SIDX_NONE)
+		return &l->e[i];
 	if (!create)
 		return NULL;
 	if (l->n == l->cap) {
@@ -316,15 +282,7 @@ static entry *find(pd_live *l, int64_t cid, bool create)
 	entry *e = &l->e[l->n++];
 	memset(e, 0, sizeof *e);
 	e->customer_id = cid;
-	if (l->n * 2 > l->slots) {
-		free(l->slot);
-		l->slots = l->slots ? l->slots * 2 : 32;
-		l->slot = xcalloc(l->slots, sizeof *l->slot);
-		for (size_t i = 0; i < l->n; i++)
-			index_put(l, i);
-	} else {
-		index_put(l, l->n - 1);
-	}
+	pd_idx_added(l, &l->idx, &entry_kind, l->n);
 	return e;
 }
 
@@ -332,11 +290,8 @@ static entry *find(pd_live *l, int64_t cid, bool create)
 static void entry_remove(pd_live *l, size_t i)
 {
 	size_t last = l->n - 1;
-	index_del(l, i);
-	if (i != last) {
-		l->slot[slot_of(l, last)] = i + 1;
-		l->e[i] = l->e[last];
-	}
+	pd_idx_remove(l, &l->idx, &entry_kind, i, last);
+	l->e[i] = l->e[last];
 	l->n--;
 }
 

@@ -1,71 +1,65 @@
-/* The live models' hash index: src/pbx/model_index.h. */
+/* The PBX layer's hash index: src/pbx/model_index.h. */
 #include "model_index.h"
 
 #include <stdlib.h>
-#include <string.h>
 
-#include "provdesk/util.h"
-
-#define SLOT_TOMB (SIZE_MAX - 1)
-
-size_t pd_sidx_find(const void *m, const pd_sidx *x, pd_sidx_key kf, const char *key)
+/* The slot holding element i. */
+static size_t slot_of(const void *m, const pd_sidx *x, const pd_idx_kind *k, size_t i)
 {
-	if (!x->cap || !key)
-		return PD_SIDX_NONE;
-	size_t mask = x->cap - 1;
-	for (size_t h = pd_str_hash(key) & mask;; h = (h + 1) & mask) {
-		size_t v = x->s[h];
-		if (v == PD_SIDX_NONE)
-			return PD_SIDX_NONE;
-		if (v != SLOT_TOMB && !strcmp(kf(m, v), key))
-			return v;
-	}
-}
-
-/* The slot holding element i (whose key is kf(m, i)). */
-static size_t slot_of(const void *m, const pd_sidx *x, pd_sidx_key kf, size_t i)
-{
-	size_t mask = x->cap - 1;
-	for (size_t h = pd_str_hash(kf(m, i)) & mask;; h = (h + 1) & mask)
-		if (x->s[h] == i)
-			return h;
-}
-
-static void insert(const void *m, pd_sidx *x, pd_sidx_key kf, size_t i)
-{
-	size_t mask = x->cap - 1;
-	size_t h = pd_str_hash(kf(m, i)) & mask;
-	while (x->s[h] != PD_SIDX_NONE && x->s[h] != SLOT_TOMB)
+	size_t mask = x->cap - 1, h = k->hash(m, i) & mask;
+	while (x->s[h] != i + 1)
 		h = (h + 1) & mask;
-	if (x->s[h] == PD_SIDX_NONE)
-		x->used++;
-	x->s[h] = i;
+	return h;
 }
 
-void pd_sidx_added(const void *m, pd_sidx *x, pd_sidx_key kf, size_t n)
+static void put(const void *m, pd_sidx *x, const pd_idx_kind *k, size_t i)
 {
-	if ((x->used + 1) * 2 <= x->cap) {
-		insert(m, x, kf, n - 1);
+	size_t mask = x->cap - 1, h = k->hash(m, i) & mask;
+	while (x->s[h])
+		h = (h + 1) & mask;
+	x->s[h] = i + 1;
+}
+
+void pd_idx_added(const void *m, pd_sidx *x, const pd_idx_kind *k, size_t n)
+{
+	if (n * 2 <= x->cap) {
+		put(m, x, k, n - 1);
 		return;
 	}
-	size_t cap = 16;
-	while (cap < 4 * n)
+	size_t cap = x->cap ? x->cap * 2 : 8;
+	while (n * 2 > cap)
 		cap *= 2;
 	free(x->s);
-	x->s = xmalloc(cap * sizeof *x->s);
-	for (size_t i = 0; i < cap; i++)
-		x->s[i] = PD_SIDX_NONE;
+	x->s = xcalloc(cap, sizeof *x->s);
 	x->cap = cap;
-	x->used = 0;
 	for (size_t i = 0; i < n; i++)
-		insert(m, x, kf, i);
+		put(m, x, k, i);
 }
 
-void pd_sidx_remove(const void *m, pd_sidx *x, pd_sidx_key kf, size_t i, size_t last)
+void pd_idx_remove(const void *m, pd_sidx *x, const pd_idx_kind *k, size_t i, size_t last)
 {
-	x->s[slot_of(m, x, kf, i)] = SLOT_TOMB;
-	if (last != i)
-		x->s[slot_of(m, x, kf, last)] = i;
+	size_t mask = x->cap - 1, h = slot_of(m, x, k, i), j = h;
+	x->s[h] = 0;
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!x->s[j])
+			break;
+		size_t home = k->hash(m, x->s[j] - 1) & mask;
+		/* it stays when its home is cyclically in (h, j] */
+		if (h <= j ? (home > h && home <= j) : (home > h || home <= j))
+			continue;
+		x->s[h] = x->s[j];
+		x->s[j] = 0;
+		h = j;
+	}
+	if (i != last)
+		x->s[slot_of(m, x, k, last)] = i + 1;
+}
+
+void pd_idx_clear(pd_sidx *x)
+{
+	if (x->s)
+		memset(x->s, 0, x->cap * sizeof *x->s);
 }
 
 void pd_sidx_free(pd_sidx *x)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../model_index.h"
 #include "provdesk/util.h"
 
 typedef struct {
@@ -45,17 +46,6 @@ typedef struct {
 	size_t nch, cch;
 } call;
 
-/* A string-keyed hash index over an array (open addressing, linear probing,
- * backward-shift deletion): slot = array index + 1, 0 = empty. */
-typedef struct {
-	size_t *slot;
-	size_t cap;
-} sidx;
-struct ami_model;
-typedef const char *(*key_fn)(const struct ami_model *m, size_t i);
-static size_t idx_find(const struct ami_model *m, const sidx *x, key_fn kf, const char *key);
-static void idx_added(const struct ami_model *m, sidx *x, key_fn kf, size_t n);
-
 typedef struct {
 	char *queue, *reason;
 	bool paused;
@@ -83,15 +73,14 @@ struct ami_model {
 	user *u;
 	size_t nu, cu;
 	size_t users_refused; /* at lim.max_users, since the last reset_users */
-	size_t *uidx; /* open addressing: index + 1 into u, 0 = empty; 10,000 users stay O(1) */
-	size_t uidx_cap;
+	pd_sidx uidx;         /* users by endpoint: 10,000 users stay O(1) */
 	chan *c;
 	size_t nc, cc;
-	sidx cidx; /* channels by Uniqueid */
+	pd_sidx cidx; /* channels by Uniqueid */
 	call *k;
 	size_t nk, ck;
-	sidx kidx; /* calls by Linkedid */
-	sidx aidx; /* agents by interface: a QueueStatus of 10,000 members stays O(n) */
+	pd_sidx kidx; /* calls by Linkedid */
+	pd_sidx aidx; /* agents by interface: a QueueStatus of 10,000 members stays O(n) */
 	size_t call_seq;
 	ami_model_limits lim;
 	ami_model_stats st;
@@ -185,12 +174,9 @@ void ami_model_reset_live(ami_model *m)
 	for (size_t i = 0; i < m->nqp; i++)
 		free(m->qp[i].name);
 	m->nc = m->nk = m->na = m->nqp = 0;
-	if (m->aidx.slot)
-		memset(m->aidx.slot, 0, m->aidx.cap * sizeof *m->aidx.slot);
-	if (m->cidx.slot)
-		memset(m->cidx.slot, 0, m->cidx.cap * sizeof *m->cidx.slot);
-	if (m->kidx.slot)
-		memset(m->kidx.slot, 0, m->kidx.cap * sizeof *m->kidx.slot);
+	pd_idx_clear(&m->aidx);
+	pd_idx_clear(&m->cidx);
+	pd_idx_clear(&m->kidx);
 	m->snap_active = false;
 	m->st.calls_full = m->st.channels_full = false;
 	/* after a reconnect the arrays are refilled from a snapshot: do not
@@ -199,15 +185,13 @@ void ami_model_reset_live(ami_model *m)
 		free(m->c);
 		m->c = NULL;
 		m->cc = 0;
-		free(m->cidx.slot);
-		m->cidx = (sidx){0};
+		pd_sidx_free(&m->cidx);
 	}
 	if (m->ck > 64) {
 		free(m->k);
 		m->k = NULL;
 		m->ck = 0;
-		free(m->kidx.slot);
-		m->kidx = (sidx){0};
+		pd_sidx_free(&m->kidx);
 	}
 }
 
@@ -230,8 +214,7 @@ void ami_model_reset_users(ami_model *m)
 	}
 	m->nvm = 0;
 	m->vm_sorted = false;
-	if (m->uidx)
-		memset(m->uidx, 0, m->uidx_cap * sizeof *m->uidx);
+	pd_idx_clear(&m->uidx);
 }
 
 void ami_model_free(ami_model *m)
@@ -241,12 +224,12 @@ void ami_model_free(ami_model *m)
 	ami_model_reset_live(m);
 	ami_model_reset_users(m);
 	free(m->u);
-	free(m->uidx);
+	pd_sidx_free(&m->uidx);
 	free(m->c);
 	free(m->k);
-	free(m->cidx.slot);
-	free(m->kidx.slot);
-	free(m->aidx.slot);
+	pd_sidx_free(&m->cidx);
+	pd_sidx_free(&m->kidx);
+	pd_sidx_free(&m->aidx);
 	free(m->a);
 	free(m->qp);
 	free(m->sync_buf);
@@ -337,37 +320,15 @@ static bool unknown(const char *s)
 
 /* ---- users ---- */
 
-static void uidx_put(ami_model *m, size_t i)
+static const char *user_key(const void *m, size_t i)
 {
-	size_t mask = m->uidx_cap - 1, h = pd_str_hash(m->u[i].endpoint) & mask;
-	while (m->uidx[h])
-		h = (h + 1) & mask;
-	m->uidx[h] = i + 1;
-}
-
-static void uidx_grow(ami_model *m)
-{
-	if ((m->nu + 1) * 2 <= m->uidx_cap)
-		return;
-	m->uidx_cap = m->uidx_cap ? m->uidx_cap * 2 : 8;
-	free(m->uidx);
-	m->uidx = xcalloc(m->uidx_cap, sizeof *m->uidx);
-	for (size_t i = 0; i < m->nu; i++)
-		uidx_put(m, i);
+	return ((const ami_model *)m)->u[i].endpoint;
 }
 
 static user *user_find(ami_model *m, const char *ep)
 {
-	if (!m->uidx_cap)
-		return NULL;
-	size_t mask = m->uidx_cap - 1, h = pd_str_hash(ep) & mask;
-	while (m->uidx[h]) {
-		user *u = &m->u[m->uidx[h] - 1];
-		if (!strcmp(u->endpoint, ep))
-			return u;
-		h = (h + 1) & mask;
-	}
-	return NULL;
+	size_t i = pd_sidx_find(m, &m->uidx, user_key, ep);
+	return i == PD_SIDX_NONE ? NULL : &m->u[i];
 }
 
 static const char *dstate_text(const char *s)
@@ -409,12 +370,11 @@ void ami_model_user_add(ami_model *m, const char *ep, const char *dstate)
 			m->users_refused++;
 			return;
 		}
-		uidx_grow(m);
 		GROW(m->u, m->nu, m->cu);
 		u = &m->u[m->nu++];
 		memset(u, 0, sizeof *u);
 		u->endpoint = clean(ep);
-		uidx_put(m, m->nu - 1);
+		pd_sidx_added(m, &m->uidx, user_key, m->nu);
 	}
 	if (dstate && *dstate)
 		set(&u->dstate, dstate_text(dstate));
@@ -548,15 +508,15 @@ static const vmbox *mailbox_of(ami_model *m, const user *u)
 }
 
 /* ---- agents ---- */
-static const char *agent_key(const ami_model *m, size_t i)
+static const char *agent_key(const void *m, size_t i)
 {
-	return m->a[i].iface;
+	return ((const ami_model *)m)->a[i].iface;
 }
 
 static agent *agent_find(ami_model *m, const char *iface, bool create)
 {
-	size_t i = idx_find(m, &m->aidx, agent_key, iface);
-	if (i != SIZE_MAX)
+	size_t i = pd_sidx_find(m, &m->aidx, agent_key, iface);
+	if (i != PD_SIDX_NONE)
 		return &m->a[i];
 	if (!create)
 		return NULL;
@@ -570,7 +530,7 @@ static agent *agent_find(ami_model *m, const char *iface, bool create)
 	a->iface = clean(iface);
 	a->si_hash = (uint32_t)pd_str_hash(a->iface);
 	a->state = PD_AGENT_LOGGED_OFF;
-	idx_added(m, &m->aidx, agent_key, m->na);
+	pd_sidx_added(m, &m->aidx, agent_key, m->na);
 	return a;
 }
 
@@ -746,94 +706,26 @@ static bool device_event(ami_model *m, const ami_msg *msg, int64_t now)
 
 /* ---- channels and calls ---- */
 
-static const char *chan_key(const ami_model *m, size_t i)
+static const char *chan_key(const void *m, size_t i)
 {
-	return m->c[i].uid;
+	return ((const ami_model *)m)->c[i].uid;
 }
 
-static const char *call_key(const ami_model *m, size_t i)
+static const char *call_key(const void *m, size_t i)
 {
-	return m->k[i].lid;
-}
-
-static size_t idx_find(const ami_model *m, const sidx *x, key_fn kf, const char *key)
-{
-	if (!x->cap)
-		return SIZE_MAX;
-	size_t mask = x->cap - 1, h = pd_str_hash(key) & mask;
-	while (x->slot[h]) {
-		if (!strcmp(kf(m, x->slot[h] - 1), key))
-			return x->slot[h] - 1;
-		h = (h + 1) & mask;
-	}
-	return SIZE_MAX;
-}
-
-static void idx_put(const ami_model *m, sidx *x, key_fn kf, size_t i)
-{
-	size_t mask = x->cap - 1, h = pd_str_hash(kf(m, i)) & mask;
-	while (x->slot[h])
-		h = (h + 1) & mask;
-	x->slot[h] = i + 1;
-}
-
-/* Element n-1 was just appended (n elements now). */
-static void idx_added(const ami_model *m, sidx *x, key_fn kf, size_t n)
-{
-	if (n * 2 > x->cap) {
-		x->cap = x->cap ? x->cap * 2 : 8;
-		while (n * 2 > x->cap)
-			x->cap *= 2;
-		free(x->slot);
-		x->slot = xcalloc(x->cap, sizeof *x->slot);
-		for (size_t i = 0; i < n; i++)
-			idx_put(m, x, kf, i);
-		return;
-	}
-	idx_put(m, x, kf, n - 1);
-}
-
-static size_t idx_slot_of(const ami_model *m, const sidx *x, key_fn kf, size_t i)
-{
-	size_t mask = x->cap - 1, h = pd_str_hash(kf(m, i)) & mask;
-	while (x->slot[h] != i + 1)
-		h = (h + 1) & mask;
-	return h;
-}
-
-/* Element i goes and element last moves into its place (swap-remove);
- * called while both still hold their keys. */
-static void idx_remove(const ami_model *m, sidx *x, key_fn kf, size_t i, size_t last)
-{
-	size_t mask = x->cap - 1, h = idx_slot_of(m, x, kf, i), j = h;
-	x->slot[h] = 0;
-	for (;;) {
-		j = (j + 1) & mask;
-		if (!x->slot[j])
-			break;
-		size_t home = pd_str_hash(kf(m, x->slot[j] - 1)) & mask;
-		/* leave it when its home is cyclically in (h, j] */
-		bool stays = h <= j ? (home > h && home <= j) : (home > h || home <= j);
-		if (!stays) {
-			x->slot[h] = x->slot[j];
-			x->slot[j] = 0;
-			h = j;
-		}
-	}
-	if (i != last)
-		x->slot[idx_slot_of(m, x, kf, last)] = i + 1;
+	return ((const ami_model *)m)->k[i].lid;
 }
 
 static chan *chan_find(ami_model *m, const char *uid)
 {
-	size_t i = idx_find(m, &m->cidx, chan_key, uid);
-	return i == SIZE_MAX ? NULL : &m->c[i];
+	size_t i = pd_sidx_find(m, &m->cidx, chan_key, uid);
+	return i == PD_SIDX_NONE ? NULL : &m->c[i];
 }
 
 static call *call_get(ami_model *m, const char *lid)
 {
-	size_t i = idx_find(m, &m->kidx, call_key, lid);
-	return i == SIZE_MAX ? NULL : &m->k[i];
+	size_t i = pd_sidx_find(m, &m->kidx, call_key, lid);
+	return i == PD_SIDX_NONE ? NULL : &m->k[i];
 }
 
 /* NULL when create is false and there is none, or when the per-link cap is
@@ -860,7 +752,7 @@ static call *call_find(ami_model *m, const char *lid, bool create, int64_t now)
 	k->start = k->since = now;
 	k->state = PD_CALL_RINGING;
 	k->order = m->call_seq++;
-	idx_added(m, &m->kidx, call_key, m->nk);
+	pd_sidx_added(m, &m->kidx, call_key, m->nk);
 	return k;
 }
 
@@ -886,7 +778,7 @@ static void chan_remove(ami_model *m, size_t ci)
 	call *k = call_get(m, m->c[ci].lid);
 	if (k)
 		call_del_chan(k, ci);
-	idx_remove(m, &m->cidx, chan_key, ci, last);
+	pd_sidx_remove(m, &m->cidx, chan_key, ci, last);
 	if (ci != last) {
 		call *k2 = call_get(m, m->c[last].lid);
 		if (k2)
@@ -904,7 +796,7 @@ static void chan_remove(ami_model *m, size_t ci)
 static void call_remove(ami_model *m, size_t ki)
 {
 	size_t last = m->nk - 1;
-	idx_remove(m, &m->kidx, call_key, ki, last);
+	pd_sidx_remove(m, &m->kidx, call_key, ki, last);
 	call_free(&m->k[ki]);
 	m->k[ki] = m->k[last];
 	m->nk--;
@@ -986,7 +878,7 @@ static chan *chan_upsert(ami_model *m, const ami_msg *msg, const chan_keys *ck, 
 		c->uid = cu;
 		c->lid = xstrdup(k->lid);
 		c->seen = true;
-		idx_added(m, &m->cidx, chan_key, m->nc);
+		pd_sidx_added(m, &m->cidx, chan_key, m->nc);
 		call_add_chan(k, m->nc - 1);
 	} else if (!unknown(lid) && strcmp(lid, c->lid) != 0) {
 		/* a masquerade/transfer moved it */
