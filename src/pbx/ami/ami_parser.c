@@ -115,6 +115,9 @@ static const char *const event_names[AMI_EV__COUNT] = {[AMI_EV_UNKNOWN] = "",
 static uint8_t key_slot[KEY_SLOTS], ev_slot[EV_SLOTS];
 static uint64_t key_mult, ev_mult;
 static size_t key_len[AMI_K__COUNT], ev_len[AMI_EV__COUNT];
+/* an event name's words unfolded: up to 16 bytes they are the whole name,
+ * so equal words are an exact match */
+static uint64_t ev_ra[AMI_EV__COUNT], ev_rb[AMI_EV__COUNT];
 /* Every key name is letters only and at most 16 bytes: its two folded
  * words are the whole name, case-insensitively (names_init checks). */
 static uint64_t key_a[AMI_K__COUNT], key_b[AMI_K__COUNT];
@@ -152,9 +155,10 @@ static inline uint64_t load_short(const char *s, size_t n)
 
 #define FOLD 0x2020202020202020ull
 
-/* An event name (exact match): its first and last 8 bytes (all of it up to
- * 16 bytes), folded (| 0x20) to spread the hash. */
-static inline void ev_words(const char *s, size_t n, uint64_t *a, uint64_t *b)
+/* An event name's first and last 8 bytes (all of it up to 16 bytes), as
+ * they are: folded (| 0x20) they spread the hash, unfolded they are the
+ * exact match. */
+static inline void ev_raw_words(const char *s, size_t n, uint64_t *a, uint64_t *b)
 {
 	if (n >= 8) {
 		*a = load64(s);
@@ -163,8 +167,6 @@ static inline void ev_words(const char *s, size_t n, uint64_t *a, uint64_t *b)
 		*a = load_short(s, n);
 		*b = 0;
 	}
-	*a |= FOLD;
-	*b |= FOLD;
 }
 
 /* The bytes of a key of n <= 16 bytes that its two words keep. */
@@ -246,7 +248,9 @@ static void names_init(void)
 	key_mult = perfect(key_a, key_b, key_len, AMI_K__COUNT, key_slot, KEY_SLOTS);
 	for (unsigned i = 1; i < AMI_EV__COUNT; i++) {
 		ev_len[i] = strlen(event_names[i]);
-		ev_words(event_names[i], ev_len[i], &ea[i], &eb[i]);
+		ev_raw_words(event_names[i], ev_len[i], &ev_ra[i], &ev_rb[i]);
+		ea[i] = ev_ra[i] | FOLD;
+		eb[i] = ev_rb[i] | FOLD;
 	}
 	ev_mult = perfect(ea, eb, ev_len, AMI_EV__COUNT, ev_slot, EV_SLOTS);
 }
@@ -274,9 +278,12 @@ static inline ami_key key_lookup(const char *s, size_t n, bool wide)
 static inline ami_event event_lookup(const char *s, size_t n)
 {
 	uint64_t a, b;
-	ev_words(s, n, &a, &b);
-	unsigned i = ev_slot[words_hash(a, b, n, ev_mult, EV_SLOTS)];
-	return ev_len[i] == n && n && !memcmp(event_names[i], s, n) ? (ami_event)i : AMI_EV_UNKNOWN;
+	ev_raw_words(s, n, &a, &b);
+	unsigned i = ev_slot[words_hash(a | FOLD, b | FOLD, n, ev_mult, EV_SLOTS)];
+	if (ev_len[i] != n || !n)
+		return AMI_EV_UNKNOWN;
+	bool same = n <= 16 ? ev_ra[i] == a && ev_rb[i] == b : !memcmp(event_names[i], s, n);
+	return same ? (ami_event)i : AMI_EV_UNKNOWN;
 }
 
 void ami_skip_unread(ami_parser_opts *o)
