@@ -606,10 +606,8 @@ static bool member_event(ami_model *m, const ami_msg *msg, int64_t now, bool rem
 	if (name && *name)
 		set(&a->name, name);
 	const char *si = ami_getk(msg, AMI_K_STATEINTERFACE);
-	if (si && *si) {
-		update(&a->state_iface, si);
+	if (si && *si && update(&a->state_iface, si))
 		a->si_hash = (uint32_t)pd_str_hash(a->state_iface);
-	}
 	if (removed) {
 		membership *mb = member_of(a, q, false);
 		if (mb) {
