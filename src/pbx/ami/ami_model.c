@@ -691,12 +691,13 @@ static bool device_event(ami_model *m, const ami_msg *msg, int64_t now)
 			continue;
 		const char *si = a->state_iface ? a->state_iface : a->iface;
 		if (!strcmp(si, dev)) {
-			agent was = *a;
+			int status = a->status;
+			bool on_call = a->on_call, ringing = a->ringing;
 			a->status = dstate_code(st);
 			if (a->status == 1 || a->status == 5 || a->status == 4)
 				a->on_call = a->ringing = false;
-			changed |= agent_update(m, a, now) || a->status != was.status ||
-			           a->on_call != was.on_call || a->ringing != was.ringing;
+			changed |= agent_update(m, a, now) || a->status != status ||
+			           a->on_call != on_call || a->ringing != ringing;
 		}
 	}
 	return changed;
