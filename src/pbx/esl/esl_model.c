@@ -181,9 +181,8 @@ void esl_model_reset_live(esl_model *m)
 	for (size_t i = 0; i < m->nk; i++)
 		call_free(&m->k[i]);
 	m->nk = 0;
-	free(m->lidx.s);
-	free(m->kidx.s);
-	m->lidx = m->kidx = (sidx){0};
+	pd_sidx_free(&m->lidx);
+	pd_sidx_free(&m->kidx);
 	m->held = 0;
 	for (size_t i = 0; i < m->na; i++)
 		agent_free(&m->a[i]);
@@ -196,8 +195,7 @@ void esl_model_reset_users(esl_model *m)
 	for (size_t i = 0; i < m->nu; i++)
 		user_free(&m->u[i]);
 	m->nu = 0;
-	free(m->uidx.s);
-	m->uidx = (sidx){0};
+	pd_sidx_free(&m->uidx);
 }
 
 void esl_model_free(esl_model *m)
