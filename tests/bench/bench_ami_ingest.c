@@ -6,7 +6,7 @@
  * events/s of each and the ratios. Floor and driver alternate ROUNDS times
  * (default 3); the medians are compared.
  *
- *   bench_ami_ingest [REPEAT=50] [--rounds R] [--no-node]
+ *   bench_ami_ingest [REPEAT=50] [--rounds R] [--no-node] [--split]
  *   bench_ami_ingest --host H --port P [--expect N] [--user U] [--secret S]
  *
  * With --host: any AMI server (for instance a replay of the recorded session
@@ -15,6 +15,9 @@
  * AMI driver (the one the monitor runs) connects, logs in and ingests into a
  * pd_live until the parser has delivered N messages or the server closes.
  * Both timed from the connect; messages include responses.
+ * --split: then the same comparison on the two halves of the stream, the
+ * events the driver passes over (AMI_UNREAD_EVENTS) and the messages it
+ * reads, each alone: where the driver's time goes against the floor's.
  * Needs PROVDESK_FIXTURES (or runs from the source tree). The npm package is
  * installed with npm into $PROVDESK_BENCH_NPM_DIR (default /tmp/provdesk-bench-npm)
  * when missing; the Node part is skipped (and said so) if node/npm are absent.
@@ -454,10 +457,58 @@ static int run_remote(const char *host, int port, const char *user, const char *
 	return 0;
 }
 
+/* The messages of body (each ending in its blank line) of one kind: the
+ * events the driver passes over (unread) or the ones it reads. */
+static char *sub_stream(const char *body, size_t len, bool unread, size_t *out_len, size_t *events)
+{
+	ami_parser_opts o = {0};
+	ami_skip_unread(&o);
+	char *out = xmalloc(len + 1);
+	size_t n = 0;
+	*events = 0;
+	for (const char *q = body, *end = body + len; q < end;) {
+		const char *e = strstr(q, "\r\n\r\n");
+		e = e ? e + 4 : end;
+		bool is_event = !strncmp(q, "Event: ", 7);
+		ami_event ev = AMI_EV_UNKNOWN;
+		if (is_event)
+			ev = ami_event_of(q + 7, strcspn(q + 7, "\r\n"));
+		bool passed = is_event && (o.skip[ev / 64] >> (ev % 64) & 1);
+		if (passed == unread) {
+			memcpy(out + n, q, (size_t)(e - q));
+			n += (size_t)(e - q);
+			*events += is_event;
+		}
+		q = e;
+	}
+	*out_len = n;
+	return out;
+}
+
+/* Floor and driver alternated ROUNDS times on s's stream; prints the
+ * medians and their ratio under the label. */
+static void compare(server *s, int rounds, size_t events, const char *label)
+{
+	double *tf = xcalloc((size_t)rounds, sizeof *tf), *td = xcalloc((size_t)rounds, sizeof *td);
+	size_t users = 0;
+	for (int r = 0; r < rounds; r++) {
+		tf[r] = run_floor(s);
+		td[r] = run_driver(s, &users);
+	}
+	double mf = median(tf, rounds), md = median(td, rounds);
+	double total = (double)(events * (size_t)s->repeat);
+	printf("%s (%zu events, %.1f MB, median of %d): floor %.3f s, %.0f events/s; driver "
+	       "%.3f s, %.0f events/s; ratio %.2fx\n",
+	       label, events * (size_t)s->repeat, (double)s->body_len * s->repeat / 1e6, rounds, mf,
+	       total / mf, md, total / md, mf / md);
+	free(tf);
+	free(td);
+}
+
 int main(int argc, char **argv)
 {
 	int repeat = 50, rounds = 3;
-	bool no_node = false, memory_only = false, no_memory = false;
+	bool no_node = false, memory_only = false, no_memory = false, split = false;
 	const char *host = NULL, *user = "b", *secret = "b";
 	int port = 0;
 	unsigned long long expect = 0;
@@ -480,6 +531,8 @@ int main(int argc, char **argv)
 			no_node = true;
 		else if (!strcmp(a, "--no-memory"))
 			no_memory = true;
+		else if (!strcmp(a, "--split"))
+			split = true;
 		else if (!strcmp(a, "--memory-only"))
 			memory_only = no_node = true;
 		else if (a[0] != '-')
@@ -487,7 +540,7 @@ int main(int argc, char **argv)
 		else {
 			fprintf(stderr,
 			        "usage: bench_ami_ingest [REPEAT] [--rounds R] [--no-node] "
-			        "[--memory-only]\n"
+			        "[--memory-only] [--no-memory] [--split]\n"
 			        "       bench_ami_ingest --host H --port P [--expect N] [--user U] "
 			        "[--secret S]\n");
 			return 64;
@@ -574,6 +627,14 @@ int main(int argc, char **argv)
 		       (unsigned long long)np, cm, total / cm, (unsigned long long)nm);
 	free(tf);
 	free(td);
+	for (int half = 0; split && !memory_only && half < 2; half++) {
+		size_t sub_len, sub_events;
+		char *sub = sub_stream(body, body_len, half == 0, &sub_len, &sub_events);
+		server h = {.body = sub, .body_len = sub_len, .repeat = repeat};
+		compare(&h, rounds, sub_events,
+		        half == 0 ? "events passed over only" : "messages read only");
+		free(sub);
+	}
 	if (no_node) {
 		free(data);
 		return 0;
