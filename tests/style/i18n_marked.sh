@@ -18,7 +18,9 @@
 #     file syntax, theme role names, identifiers, protocol words.
 # Lowercase keys and identifiers ("name", "users[%zu].role", "grid.header"),
 # format-only strings ("%s: %s", "%-*s") and ALL-CAPS names (TERM, NO_COLOR)
-# are not words and pass without a mark.
+# are not words and pass without a mark, except where a call shows its
+# argument to a person (TEXT_ARGS below: a status line, a dialog, an error
+# message): there one lowercase word ("reloaded", "retry") is text too.
 # A failure prints file:line and the literal; mark it, or add it to the
 # allow list when it is not text for a person.
 set -euo pipefail
@@ -64,6 +66,20 @@ NOT_TEXT_CALLS = {
 }
 MARKS = {'_', 'N_', 'P_'}
 
+# Calls whose argument (by index) always reaches a person: the status line,
+# dialogs, form notes, error texts. A literal there with any word of two
+# letters or more is text, even one lowercase word.
+TEXT_ARGS = {
+    'ui_msg': {2}, 'ui_show_err': {1}, 'ui_dialog_confirm': {1, 2},
+    'ui_dialog_message': {1, 2}, 'ui_dialog_pick': {1}, 'ui_dialog_prompt': {1, 2},
+    'ui_box': {1}, 'ui_form_set_error': {2}, 'ui_form_set_note': {2},
+    'ui_formscreen_set_error': {1}, 'pd_fail': {3}, 'pd_fail_line': {4}, 'pd_vfail': {3},
+    'pd_cli_failf': {3}, 'pd_cli_usage': {1}, 'pd_cli_usage_field': {2},
+    'pd_cli_read_secret': {2}, 'pd_drv_probe_fail': {3}, 'pd_drv_probe_step': {3},
+    'pd_drv_set_fail': {2}, 'pd_drv_link_down': {1}, 'pd_drv_link_note': {1}, 'slog': {1},
+    'ui_put': {4},
+}
+
 allow = {}
 if os.path.exists(allow_path):
     with open(allow_path, encoding='utf-8') as f:
@@ -86,6 +102,10 @@ def is_text(s):
     t = re.sub(r'%[-+ #0-9.*]*(?:hh|h|ll|l|z|j|t|L)?[a-zA-Z]', '0', s)
     t = re.sub(r'\\[nt"\\]', ' ', t).strip()
     return bool(WORDY.search(t) or WORD_SPACED.search(t))
+
+def has_word(s):
+    t = re.sub(r'%[-+ #0-9.*]*(?:hh|h|ll|l|z|j|t|L)?[a-zA-Z]', '0', s)
+    return bool(re.search(r'[A-Za-z]{2,}', re.sub(r'\\[nt"\\]', ' ', t)))
 
 def tokens(src):
     """(kind, text, line) for identifiers, strings, punctuation; comments,
@@ -165,9 +185,11 @@ for path in files:
         toks = tokens(f.read())
     ok_here = allow.get(rel, set()) | allow.get('*', set())
     for k, (kind, s, line) in enumerate(toks):
-        if kind != 'str' or not is_text(s):
+        if kind != 'str':
             continue
         call, arg = enclosing_call(toks, k)
+        if not is_text(s) and not (arg in TEXT_ARGS.get(call, ()) and has_word(s)):
+            continue
         if call in MARKS and (arg == 0 or (call == 'P_' and arg == 1)):
             continue
         if call in NOT_TEXT_CALLS:
@@ -205,6 +227,11 @@ if [[ ${1:-} == --self-test ]]; then
 	expect fail unmarked_macro_help '#define L(X) X(A, "quit", "Quit provdesk")'
 	expect fail unmarked_joined 'ui_msg(app, "Saved " "the customer");'
 	expect fail only_marked_once 'ui_msg(app, _("Saved"), "Not saved");'
+	expect fail status_word 'ui_msg(app, UI_R_STATUS_OK, "reloaded");'
+	expect fail error_word 'ui_show_err(app, "retry", &e);'
+	expect pass status_word_marked 'ui_msg(app, UI_R_STATUS_OK, "%s", _("reloaded"));'
+	expect pass status_format 'ui_msg(app, UI_R_STATUS_OK, "%s", text);'
+	expect pass file_name_word 'ui_export_ask(app, "outbox", t);'
 	expect pass marked 'static void f(WINDOW *w) { ui_put(w, 0, 0, _("Quit")); }'
 	expect pass marked_table 'static const char *t[] = {N_("Details"), N_("Users")};'
 	expect pass marked_macro '#define L(X) X(A, "quit", N_("Quit provdesk"))'

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The console in French (issue 20): LANG=fr_FR.UTF-8 at 80x24 shows the
-# grid, the help, the key bar, the wizard's steps 1-4 (a French validation
-# error included), a customer view, the live panel and the NOC in French,
-# and nothing is cut at 80 columns (the key bar's labels whole, the table
-# titles whole). The same console under C.UTF-8 stays English.
+# grid (its reload's status word too), the help, the key bar, the wizard's
+# steps 1-4 (a French validation error included), a customer view, the live
+# panel and the NOC in French, and nothing is cut at 80 columns (the key
+# bar's labels whole, the table titles whole). The same console under C.UTF-8 stays English.
 #   french.sh PROVDESK
 PROG=$1
 source "$(dirname "$0")/lib.sh"
@@ -56,6 +56,8 @@ check "the PBX column's word is French and whole at 80 columns" \
 check "the key bar is French, each label whole" \
 	bar_has F1Aide F3Filtrer F5Modèles F6Tri F7Nouveau F8Catal\\. F9Effacés F10Quitter
 check "the grid's lines fit 80 columns" lines_fit
+keys r
+check "the reload's status word is French (a single word, marked too)" wait_for "rechargé"
 
 # ---- the help
 keys F1

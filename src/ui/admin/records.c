@@ -376,7 +376,7 @@ static void ob_cancel_done(struct ui_app *app, void *ctx, bool ok, const char *t
 		pd_err e;
 		pd_err_clear(&e);
 		if (store_outbox_cancel_by(app->store, *id, &app->actor, &e) != PD_OK)
-			ui_show_err(app, "cancel", &e);
+			ui_show_err(app, _("message not cancelled"), &e);
 		else
 			ui_msg(app, UI_R_STATUS_OK,
 			       _("message #%lld cancelled: it will not be sent"), (long long)*id);
@@ -425,7 +425,7 @@ static int ob_key(struct ui_screen *s, const struct ui_event *ev)
 			/* as `provdesk outbox retry ID` */
 			int count = 0;
 			if (store_outbox_retry(app->store, o->id, &app->actor, &count, &e) != PD_OK)
-				ui_show_err(app, "retry", &e);
+				ui_show_err(app, _("message not queued again"), &e);
 			else
 				ui_msg(app, UI_R_STATUS_OK, _("message #%lld queued again"),
 				       (long long)o->id);
@@ -433,7 +433,7 @@ static int ob_key(struct ui_screen *s, const struct ui_event *ev)
 			/* queued (maybe waiting for a retry): due now, one mail */
 			if (store_outbox_resend_user_ex(app->store, o->user_id, &app->actor, NULL,
 			                                &e) != PD_OK)
-				ui_show_err(app, "retry", &e);
+				ui_show_err(app, _("message not sent now"), &e);
 			else
 				ui_msg(app, UI_R_STATUS_OK, _("message #%lld is sent now"),
 				       (long long)o->id);

@@ -253,7 +253,7 @@ static void tpl_delete_done(struct ui_app *app, void *vctx, bool ok, const char 
 	pd_err e;
 	if (ok) {
 		if (store_template_delete(app->store, name, &app->actor, &e) != PD_OK)
-			ui_show_err(app, "delete", &e);
+			ui_show_err(app, _("template not deleted"), &e);
 		else
 			ui_msg(app, UI_R_STATUS_OK, _("template deleted"));
 		ui_app_data_changed(app);

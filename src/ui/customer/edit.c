@@ -679,7 +679,7 @@ static void act_free(struct act_ctx *a)
 static void after(struct ui_app *app, pd_status st, const pd_err *e, const char *ok)
 {
 	if (st != PD_OK)
-		ui_show_err(app, "refused", e);
+		ui_show_err(app, _("action refused"), e);
 	else
 		ui_msg(app, UI_R_STATUS_OK, "%s", ok);
 	ui_app_data_changed(app);

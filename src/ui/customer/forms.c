@@ -163,7 +163,7 @@ void cv_user_edit_form(struct ui_app *app, struct cview *v)
 	pd_err_clear(&e);
 	/* the stored row, not the list's copy: its version is the one we save over */
 	if (store_user_get(app->store, u->id, &x->orig, &e) != PD_OK) {
-		ui_show_err(app, "user", &e);
+		ui_show_err(app, _("cannot open the user"), &e);
 		free(x);
 		return;
 	}
@@ -243,7 +243,7 @@ static void role_done(struct ui_app *app, void *vctx, bool ok, const char *value
 	if (ok) {
 		pd_err e;
 		if (store_role_assign(app->store, r->user_id, value, &app->actor, &e) != PD_OK)
-			ui_show_err(app, "role", &e);
+			ui_show_err(app, _("role not assigned"), &e);
 		else
 			ui_msg(app, UI_R_STATUS_OK, _("role assigned"));
 		ui_app_data_changed(app);
@@ -513,7 +513,7 @@ void cv_pbx_form(struct ui_app *app, struct cview *v, bool create)
 	pd_err e;
 	if (!create) {
 		if (store_pbx_get(app->store, v->id, false, &x->orig, &e) != PD_OK) {
-			ui_show_err(app, "PBX", &e);
+			ui_show_err(app, _("cannot open the PBX details"), &e);
 			free(x);
 			return;
 		}

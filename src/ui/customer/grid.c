@@ -1210,7 +1210,7 @@ static int g_key(struct ui_screen *s, const struct ui_event *ev)
 		g->err[0] = 0;
 		grid_refresh(app, g, true);
 		if (!g->err[0])
-			ui_msg(app, UI_R_STATUS_OK, "reloaded");
+			ui_msg(app, UI_R_STATUS_OK, "%s", _("reloaded"));
 		return UI_HANDLED | UI_REDRAW;
 	default:
 		return 0;

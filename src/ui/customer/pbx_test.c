@@ -167,7 +167,8 @@ static void ts_draw(struct ui_screen *s)
 	int y = 3;
 	for (int i = 0; i < p->res.n_steps && y < h - 3; i++, y++) {
 		const pd_drv_test_step *st = &p->res.steps[i];
-		ui_put(w, y, 2, 5, st->ok ? "ok" : _("FAIL"),
+		/* TRANSLATORS: a check that passed, beside "FAIL" (five columns at most) */
+		ui_put(w, y, 2, 5, st->ok ? _("ok") : _("FAIL"),
 		       ui_role(st->ok ? UI_R_STATUS_OK : UI_R_STATUS_ERROR) | A_BOLD, true);
 		ui_put(w, y, 7, 16, pd_tr(st->name), n, true); /* N_() in the drivers */
 		ui_put(w, y, 24, width - 26, st->detail, n, false);

@@ -629,7 +629,7 @@ static void resend_done(struct ui_app *app, void *ctx, bool ok, const char *text
 		pd_err_clear(&e);
 		if (store_outbox_resend_user_ex(app->store, k->id, &app->actor, &already, &e) !=
 		    PD_OK)
-			ui_show_err(app, "resend", &e);
+			ui_show_err(app, _("invitation not queued"), &e);
 		else
 			ui_msg(app, UI_R_STATUS_OK,
 			       already ? _("invitation to %s queued (it was already waiting: "
@@ -652,7 +652,10 @@ static void toggle_done(struct ui_app *app, void *ctx, bool ok, const char *text
 		pd_err e;
 		pd_err_clear(&e);
 		if (store_pbx_set_enabled(app->store, k->id, k->enable, &app->actor, &e) != PD_OK)
-			ui_show_err(app, "PBX", &e);
+			ui_show_err(app,
+			            k->enable ? _("PBX connection not enabled")
+			                      : _("PBX connection not disabled"),
+			            &e);
 		else
 			ui_msg(app, UI_R_STATUS_OK, "%s",
 			       k->enable ? _("PBX connection enabled")
