@@ -3,11 +3,16 @@
  * document is checked (NUL-terminated values, an error only with its text),
  * the events go through the BroadWorks model (caps hold, no control byte in
  * the view), a lost framing is reset and the rest fed again; the whole
- * input is also read as a directory page. Must never crash, leak or hit UB. */
+ * input is also read as a directory page. Must never crash, leak or hit UB.
+ * Differential too: when framing was never lost, the same bytes fed whole
+ * must deliver exactly what the chunks delivered (every field, errors, the
+ * documents' numbers and offsets); a difference aborts. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "fuzz_digest.h"
 
 #include "../../src/pbx/xsi/xsi_model.h"
 #include "provdesk/live.h"
@@ -28,14 +33,53 @@ static void check_text(const char *s)
 			abort();
 }
 
+static void digest_msg(fuzz_digest *d, const xsi_msg *m)
+{
+	d->n++;
+	int k[3] = {m->kind, m->type, m->expires};
+	fuzz_mix(d, k, sizeof k);
+	const char *strs[] = {m->type_name,
+	                      m->event_id,
+	                      m->subscription_id,
+	                      m->channel_id,
+	                      m->target_id,
+	                      m->call_id,
+	                      m->ext_tracking_id,
+	                      m->personality,
+	                      m->state,
+	                      m->remote_name,
+	                      m->remote_number,
+	                      m->remote_user_id,
+	                      m->remote_call_type,
+	                      m->acd_user_id,
+	                      m->acd_name,
+	                      m->acd_number,
+	                      m->agent_state,
+	                      m->unavailable_code,
+	                      m->text};
+	for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
+		fuzz_mix_str(d, strs[i]);
+	int64_t t[8] = {m->sequence,        m->start_time,          m->answer_time,
+	                m->held_time,       m->release_time,        m->state_timestamp,
+	                (int64_t)m->doc_no, (int64_t)m->byte_offset};
+	fuzz_mix(d, t, sizeof t);
+}
+
 typedef struct {
 	xsi_model *m;
 	int64_t now;
+	fuzz_digest d;
 } fz;
+
+static void on_digest(const xsi_msg *m, void *ctx)
+{
+	digest_msg(ctx, m);
+}
 
 static void on_msg(const xsi_msg *m, void *ctx)
 {
 	fz *f = ctx;
+	digest_msg(&f->d, m);
 	if ((m->kind == XSI_MSG_ERROR) != (m->text != NULL))
 		abort();
 	check_str(m->event_id, sizeof m->event_id);
@@ -58,20 +102,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data++;
 	size--;
 	xsi_parser_opts o = {.max_doc = 8192, .max_depth = 12, .max_elements = 300};
-	fz f = {.m = xsi_model_new(), .now = 1000};
+	fz f = {.m = xsi_model_new(), .now = 1000, .d = fuzz_digest_new()};
 	pd_model_limits l = {
 	    .max_calls = 4, .max_channels = 6, .max_users = 8, .max_call_age_ms = 20000};
 	xsi_model_set_limits(f.m, &l);
 	xsi_parser *p = xsi_parser_new(&o, on_msg, &f);
+	bool lost = false;
 	for (size_t at = 0; at < size;) {
 		size_t n = size - at < chunk ? size - at : chunk;
 		xsi_parser_feed(p, (const char *)data + at, n);
-		if (xsi_parser_fatal(p))
+		if (xsi_parser_fatal(p)) {
+			lost = true;
 			xsi_parser_reset(p);
+		}
 		at += n;
 		xsi_model_tick(f.m, f.now);
 	}
 	xsi_parser_free(p);
+	/* fed whole: the same, when neither lost the framing */
+	fuzz_digest w = fuzz_digest_new();
+	xsi_parser *pw = xsi_parser_new(&o, on_digest, &w);
+	xsi_parser_feed(pw, (const char *)data, size);
+	if (!lost && !xsi_parser_fatal(pw) && !fuzz_digest_same(&w, &f.d))
+		abort();
+	xsi_parser_free(pw);
 	xsi_dir_page page;
 	char err[200];
 	if (xsi_dir_parse((const char *)data, size, &o, 8, &page, err, sizeof err)) {
