@@ -97,15 +97,17 @@ WORDY = re.compile(r'[A-Z][a-z]|[A-Za-z]{2,} +[A-Za-z]{2,}|[A-Za-z]{2,}[.!?:]? +
 # ("(none)"): keys and identifiers have neither
 WORD_SPACED = re.compile(r'[A-Za-z]{3,}[^ ]* |[A-Za-z]{2,}\)| [^ ]*[A-Za-z]{3,}|\([a-z]{3,}')
 
-def is_text(s):
+def words_of(s):
     # Format directives and escapes are not words.
     t = re.sub(r'%[-+ #0-9.*]*(?:hh|h|ll|l|z|j|t|L)?[a-zA-Z]', '0', s)
-    t = re.sub(r'\\[nt"\\]', ' ', t).strip()
+    return re.sub(r'\\[nt"\\]', ' ', t).strip()
+
+def is_text(s):
+    t = words_of(s)
     return bool(WORDY.search(t) or WORD_SPACED.search(t))
 
 def has_word(s):
-    t = re.sub(r'%[-+ #0-9.*]*(?:hh|h|ll|l|z|j|t|L)?[a-zA-Z]', '0', s)
-    return bool(re.search(r'[A-Za-z]{2,}', re.sub(r'\\[nt"\\]', ' ', t)))
+    return bool(re.search(r'[A-Za-z]{2,}', words_of(s)))
 
 def tokens(src):
     """(kind, text, line) for identifiers, strings, punctuation; comments,

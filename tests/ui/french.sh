@@ -3,7 +3,8 @@
 # grid (its reload's status word too), the help, the key bar, the wizard's
 # steps 1-4 (a French validation error included), a customer view, the live
 # panel and the NOC in French, and nothing is cut at 80 columns (the key
-# bar's labels whole, the table titles whole). The same console under C.UTF-8 stays English.
+# bar's labels whole, the table titles whole). The same console under
+# C.UTF-8 stays English.
 #   french.sh PROVDESK
 PROG=$1
 source "$(dirname "$0")/lib.sh"
