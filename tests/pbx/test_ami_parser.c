@@ -1084,3 +1084,42 @@ Test(ami_parser, block_path_agrees_with_line_path)
 		pd_buf_free(&b);
 	}
 }
+
+/* docs/user-guide.md ("A busy Asterisk") lists the events provdesk passes
+ * over, for the eventfilter lines of a PBX's manager.conf: exactly
+ * AMI_UNREAD_EVENTS, each once (a missing one costs the PBX bandwidth, an
+ * extra one would hide an event the live panels need). */
+Test(ami_parser, user_guide_lists_exactly_the_unread_events)
+{
+	const char *root = getenv("PROVDESK_SOURCE_ROOT");
+	cr_assert(root, "PROVDESK_SOURCE_ROOT is set by the test setup");
+	char path[1024];
+	snprintf(path, sizeof path, "%s/docs/user-guide.md", root);
+	char *doc = tl_slurp(path, NULL);
+	cr_assert(doc, "cannot read %s", path);
+	const char *a = strstr(doc, "All the events provdesk passes over are");
+	cr_assert(a, "the user guide's list of the events passed over is missing");
+	const char *b = strstr(a, "Do not exclude");
+	cr_assert(b);
+	ami_parser_opts unread = {0}, seen = {0};
+	ami_skip_unread(&unread);
+	size_t listed = 0, want = 0;
+	for (const char *q = a; (q = memchr(q, '`', (size_t)(b - q)));) {
+		const char *e = memchr(q + 1, '`', (size_t)(b - q - 1));
+		cr_assert(e, "an unclosed ` in the user guide's list");
+		int n = (int)(e - q - 1);
+		ami_event ev = ami_event_of(q + 1, (size_t)n);
+		cr_assert(ev != AMI_EV_UNKNOWN && (unread.skip[ev / 64] >> (ev % 64) & 1),
+		          "the user guide lists %.*s, which the driver reads", n, q + 1);
+		cr_assert(!(seen.skip[ev / 64] >> (ev % 64) & 1), "%.*s is listed twice", n, q + 1);
+		ami_skip_event(&seen, ev);
+		listed++;
+		q = e + 1;
+	}
+#define AMI_X_(id, name) want++;
+	AMI_UNREAD_EVENTS(AMI_X_)
+#undef AMI_X_
+	cr_assert_eq(listed, want, "the user guide lists %zu of the %zu events passed over", listed,
+	             want);
+	free(doc);
+}
