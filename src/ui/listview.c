@@ -174,29 +174,26 @@ static int draw_detail(WINDOW *w, int y, int h, int width, const char *detail)
 {
 	int drawn = 0;
 	const char *p = detail ? detail : "";
-	size_t max = width > 8 ? (size_t)width - 4 : 4;
+	/* continuation lines are indented two more columns */
+	int wrap_w = width > 8 ? width - 4 : 4;
 	while (*p && drawn < h) {
 		const char *sep = strstr(p, "; ");
 		size_t len = sep ? (size_t)(sep - p) : strlen(p);
-		bool first = true;
-		while (len && drawn < h) {
-			size_t cut = len;
-			if (cut > max) { /* a long change wraps, on a character boundary */
-				cut = max;
-				while (cut > 1 && ((unsigned char)p[cut] & 0xC0) == 0x80)
-					cut--;
+		if (len) { /* a long change wraps between words, by columns */
+			char *change = xstrndup(p, len);
+			char **lines;
+			size_t n = ui_wrap(change, wrap_w, &lines);
+			for (size_t i = 0; i < n; i++) {
+				if (drawn < h)
+					ui_put(w, y + drawn++, i ? 3 : 1, width - (i ? 4 : 2),
+					       lines[i], ui_role(UI_R_NORMAL), false);
+				free(lines[i]);
 			}
-			char *line = xstrndup(p, cut);
-			ui_put(w, y + drawn, first ? 1 : 3, width - (first ? 2 : 4), line,
-			       ui_role(UI_R_NORMAL), false);
-			free(line);
-			drawn++;
-			first = false;
-			p += cut;
-			len -= cut;
+			free(lines);
+			free(change);
 		}
 		p += len;
-		if (sep && p == sep)
+		if (sep)
 			p += 2;
 	}
 	return drawn;

@@ -12,7 +12,7 @@ seed "Acme Telecom" contact-centre DE
 cli user add "Acme Telecom" --name "Paul Agent" --email paul@example.com --role agent >/dev/null
 cli customer update "Acme Telecom" --reference "R-NEW" >/dev/null
 seed "Béta Corp" contact-centre FR --admin-name Bob --admin-email bob@example.com
-long="a long note that goes on and on to show that the detail pane wraps the whole change, ending here"
+long="a long note that goes on and on for Hélène Dubois of Télécom Sécurité to show that the detail pane wraps the whole change, ending here"
 cli customer update "Béta Corp" --notes "$long" >/dev/null
 # Two rounds against an SMTP server that is down: the admin's and Paul's
 # invitations wait for a retry, with the error
@@ -30,7 +30,8 @@ kill "$DEAD_PID" 2>/dev/null
 check "two invitations wait for a retry" q_is "select count(*) from outbox where attempts = 1 and state = 1" 2
 # Bob's refused for good (what a 5xx does: mark_failed permanent)
 bob=$(q "select id from outbox where to_addr = 'bob@example.com'")
-q "update outbox set state = 3, attempts = 1, last_error = '550 5.1.1 <bob@example.com>: no such user here' where id = $bob"
+bob_err="550 5.1.1 <bob@example.com>: no such user here; the mailbox of Hélène Dubois at Télécom Sécurité was closed"
+q "update outbox set state = 3, attempts = 1, last_error = '$bob_err' where id = $bob"
 
 # the grid's help (from the key table) lists both screens with their keys
 start_console 120 50
@@ -55,6 +56,16 @@ check "newest first: Béta's notes change on the first row" \
 check "Acme's records are listed too" screen_re 'Acme Telecom +customer update +reference'
 check "the detail pane shows the selected change whole (its start)" wait_for 'notes: ∅ → "a long note'
 check "... and its end, wrapped" wait_for 'ending here"'
+# every word of the note whole in the detail pane (the lines from its "──"
+# title down): a wrap breaks between words, counting columns, not bytes
+detail_words_whole() {
+	local pane w
+	pane=$(screen | sed -n '/^── /,$p')
+	for w in $long; do
+		grep -qF -- "$w" <<<"$pane" || { echo "--- '$w' is not whole in the detail pane" >&2; return 1; }
+	done
+}
+check "the wrapped change breaks between words, accented ones too" detail_words_whole
 keys Down
 check "Down: the detail follows the selection, one field per line" wait_for 'email: ∅ → "bob@example.com"'
 screen | grep -q 'role: ∅ → "customer-admin"' && ok "each field of the change on its own line" || not_ok "each field of the change on its own line"
@@ -96,6 +107,15 @@ check "a failed one with its error" screen_re 'Béta Corp +bob@example.com +fail
 keys /; type_text "bob"; keys Enter
 check "the outbox filters too" wait_gone "paul@example.com"
 check "the pane shows the whole error" wait_for "Error: 550 5.1.1 <bob@example.com>: no such user here"
+# wrapped between words beside its label: every word whole in the pane
+error_words_whole() {
+	local pane w
+	pane=$(screen | sed -n '/^── #/,$p')
+	for w in $bob_err; do
+		grep -qF -- "$w" <<<"$pane" || { echo "--- '$w' is not whole in the pane" >&2; return 1; }
+	done
+}
+check "a long error wraps between words, accented ones too" error_words_whole
 keys r
 check "r on a failed message queues it again (as outbox retry)" wait_until "$UI_WAIT" q_is "select state from outbox where id = $bob" 1
 check "... and says so" wait_for "queued again"

@@ -354,18 +354,19 @@ static void ob_draw(struct ui_screen *s)
 	ui_put(w, dy + 1, 1, s->w - 2, sub, ui_role(UI_R_NORMAL), false);
 	free(sub);
 	const char *err = o->last_error && *o->last_error ? o->last_error : _("(no error)");
-	size_t max = s->w > 12 ? (size_t)s->w - 10 : 4;
-	for (int l = 0; l < detail_h - 2 && *err; l++) {
-		size_t len = strlen(err), cut = len > max ? max : len;
-		while (cut > 1 && cut < len && ((unsigned char)err[cut] & 0xC0) == 0x80)
-			cut--;
-		char *part = xstrndup(err, cut);
-		char *line = xasprintf("%s%s", l ? "       " : _("Error: "), part);
-		ui_put(w, dy + 2 + l, 1, s->w - 2, line, ui_role(UI_R_NORMAL), false);
-		free(line);
-		free(part);
-		err += cut;
+	/* the error wrapped between words beside its label */
+	const char *label = _("Error: ");
+	int lw = pd_utf8_width(label), tw = s->w - 2 - lw > 4 ? s->w - 2 - lw : 4;
+	char **lines;
+	size_t n = ui_wrap(err, tw, &lines);
+	ui_put(w, dy + 2, 1, lw, label, ui_role(UI_R_NORMAL), false);
+	for (size_t l = 0; l < n; l++) {
+		if ((int)l < detail_h - 2)
+			ui_put(w, dy + 2 + (int)l, 1 + lw, tw, lines[l], ui_role(UI_R_NORMAL),
+			       false);
+		free(lines[l]);
 	}
+	free(lines);
 }
 
 static void ob_cancel_done(struct ui_app *app, void *ctx, bool ok, const char *text)
