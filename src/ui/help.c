@@ -54,31 +54,28 @@ static void add_context(struct help *h, struct ui_app *app, enum ui_context ctx)
 	add(h, xstrdup(""));
 }
 
-/* The screen's notes, word-wrapped to the width (they are prose; the key
- * lines are a table and are cut instead). Widths count bytes, which only
- * wraps accented text a little early. */
+/* The screen's notes, reflowed to the width (they are prose; the key lines
+ * are a table and are cut instead): a line break in the text is a space, so
+ * the source's and the translation's own wrapping never shows, and a blank
+ * line starts a new paragraph. */
 static void add_wrapped(struct help *h, const char *p, int width)
 {
-	size_t max = width > 20 ? (size_t)width : 20;
 	while (*p) {
-		size_t len = strcspn(p, "\n");
-		while (len > max) {
-			size_t cut = max;
-			while (cut > 0 && p[cut] != ' ')
-				cut--;
-			if (cut == 0) /* one long word: cut it, on a character boundary */
-				for (cut = max; cut > 1 && ((unsigned char)p[cut] & 0xC0) == 0x80;)
-					cut--;
-			add(h, xstrndup(p, cut));
-			p += cut;
-			len -= cut;
-			while (*p == ' ' && len) {
-				p++;
-				len--;
-			}
+		const char *end = strstr(p, "\n\n");
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		char *para = xstrndup(p, len), **lines;
+		for (char *q = para; (q = strchr(q, '\n'));)
+			*q = ' ';
+		size_t n = ui_wrap(para, width > 20 ? width : 20, &lines);
+		for (size_t i = 0; i < n; i++)
+			add(h, lines[i]); /* the help keeps the line */
+		free(lines);
+		free(para);
+		p += len;
+		if (end) {
+			add(h, xstrdup(""));
+			p += 2;
 		}
-		add(h, xstrndup(p, len));
-		p += len + (p[len] == '\n');
 	}
 }
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The console in French (issue 20): LANG=fr_FR.UTF-8 at 80x24 shows the
 # grid (its reload's status word too), the help, the key bar, the wizard's
-# steps 1-4 (a French validation error included), a customer view, the live
-# panel and the NOC in French, and nothing is cut at 80 columns (the key
-# bar's labels whole, the table titles whole). The same console under
-# C.UTF-8 stays English.
+# steps 1-4 (a French validation error included), a customer view (its help
+# notes reflowed), the live panel and the NOC in French, and nothing is cut
+# at 80 columns (the key bar's labels whole, the table titles whole). The
+# same console under C.UTF-8 stays English.
 #   french.sh PROVDESK
 PROG=$1
 source "$(dirname "$0")/lib.sh"
@@ -135,6 +135,15 @@ keys 3
 check "the PBX tab's catalogue labels are French" wait_for "Vérif. cert. TLS"
 check "the PBX tab's yes and no are French" screen_re "^ *Activée +oui"
 check "the PBX tab's lines fit 80 columns" lines_fit
+keys F1
+check "the customer view's help notes are French" wait_for "Un client. Tab/Maj-Tab"
+# the notes are reflowed to the width: the translation's own line breaks
+# (before "; " or ": " in French typography) never start a line
+check "the help's notes start no line with punctuation" bash -c "! tmux -S '$TMP/tmux.sock' capture-pane -p -t t | grep -qE '^[;:/]'"
+check "the help's notes keep a label and its colon together" wait_for "Utilisateurs : + ajoute"
+check "the help's lines fit 80 columns" lines_fit
+keys Escape
+wait_gone "Un client. Tab/Maj-Tab"
 
 # ---- the live panel
 keys l
