@@ -115,47 +115,24 @@ static void d_destroy(struct ui_screen *s)
 	free(d);
 }
 
-/* Lines of the text wrapped to width (at spaces/newlines). */
+/* Lines of the text wrapped to width: each of its lines by ui_wrap. */
 static int wrap(const char *text, int width, char ***lines)
 {
 	int n = 0;
 	*lines = NULL;
 	const char *p = text ? text : "";
-	while (*p || n == 0) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-		char *para = xstrndup(p, len);
-		/* cut the paragraph at spaces so each piece fits */
-		char *q = para;
-		do {
-			char *piece = ui_cut(q, width);
-			size_t pl = strlen(piece);
-			bool cut = pl >= 3 && strcmp(piece + pl - 3, "…") == 0;
-			size_t take;
-			if (cut) {
-				take = pl - 3;
-				char *sp = NULL;
-				for (size_t i = take; i > 0; i--)
-					if (q[i] == ' ') {
-						sp = q + i;
-						break;
-					}
-				if (sp && sp > q)
-					take = (size_t)(sp - q);
-			} else {
-				take = strlen(q);
-			}
-			*lines = xrealloc(*lines, (size_t)(n + 1) * sizeof **lines);
-			(*lines)[n++] = xstrndup(q, take);
-			q += take;
-			while (*q == ' ')
-				q++;
-			free(piece);
-		} while (*q);
+	for (;;) {
+		size_t len = strcspn(p, "\n");
+		char *para = xstrndup(p, len), **part;
+		size_t k = ui_wrap(para, width, &part);
+		*lines = xrealloc(*lines, ((size_t)n + k) * sizeof **lines);
+		memcpy(*lines + n, part, k * sizeof *part);
+		n += (int)k;
+		free(part);
 		free(para);
-		if (!nl)
-			break;
-		p = nl + 1;
+		if (!p[len] || !p[len + 1])
+			break; /* a final line break adds no empty line */
+		p += len + 1;
 	}
 	return n;
 }
