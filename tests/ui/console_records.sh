@@ -56,16 +56,16 @@ check "newest first: Béta's notes change on the first row" \
 check "Acme's records are listed too" screen_re 'Acme Telecom +customer update +reference'
 check "the detail pane shows the selected change whole (its start)" wait_for 'notes: ∅ → "a long note'
 check "... and its end, wrapped" wait_for 'ending here"'
-# every word of the note whole in the detail pane (the lines from its "──"
-# title down): a wrap breaks between words, counting columns, not bytes
-detail_words_whole() {
+# every word of TEXT whole in the pane below a line starting with TITLE: a
+# wrap breaks between words, counting columns, not bytes
+words_whole_below() { # words_whole_below TITLE TEXT
 	local pane w
-	pane=$(screen | sed -n '/^── /,$p')
-	for w in $long; do
-		grep -qF -- "$w" <<<"$pane" || { echo "--- '$w' is not whole in the detail pane" >&2; return 1; }
+	pane=$(screen | sed -n "/^$1/,\$p")
+	for w in $2; do
+		grep -qF -- "$w" <<<"$pane" || { echo "--- '$w' is not whole below '$1'" >&2; return 1; }
 	done
 }
-check "the wrapped change breaks between words, accented ones too" detail_words_whole
+check "the wrapped change breaks between words, accented ones too" words_whole_below "── " "$long"
 keys Down
 check "Down: the detail follows the selection, one field per line" wait_for 'email: ∅ → "bob@example.com"'
 screen | grep -q 'role: ∅ → "customer-admin"' && ok "each field of the change on its own line" || not_ok "each field of the change on its own line"
@@ -107,15 +107,8 @@ check "a failed one with its error" screen_re 'Béta Corp +bob@example.com +fail
 keys /; type_text "bob"; keys Enter
 check "the outbox filters too" wait_gone "paul@example.com"
 check "the pane shows the whole error" wait_for "Error: 550 5.1.1 <bob@example.com>: no such user here"
-# wrapped between words beside its label: every word whole in the pane
-error_words_whole() {
-	local pane w
-	pane=$(screen | sed -n '/^── #/,$p')
-	for w in $bob_err; do
-		grep -qF -- "$w" <<<"$pane" || { echo "--- '$w' is not whole in the pane" >&2; return 1; }
-	done
-}
-check "a long error wraps between words, accented ones too" error_words_whole
+check "a long error wraps between words beside its label, accented ones too" \
+	words_whole_below "── #" "$bob_err"
 keys r
 check "r on a failed message queues it again (as outbox retry)" wait_until "$UI_WAIT" q_is "select state from outbox where id = $bob" 1
 check "... and says so" wait_for "queued again"
