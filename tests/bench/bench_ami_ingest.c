@@ -1,10 +1,11 @@
 /* AMI ingest benchmark: the recorded Asterisk 22 session (3,199 events)
  * replayed REPEAT times over loopback into the AMI driver and the live state,
  * beside the floor (a C client that logs in and only recv()s into a 64 KiB
- * buffer, what `nc > /dev/null` does) on the same stream, then the same bytes
- * through the npm package asterisk-manager (Node.js) in the same run; prints
- * events/s of each and the ratios. Floor and driver alternate ROUNDS times
- * (default 3); the medians are compared.
+ * buffer, what `nc > /dev/null` does) and `nc` itself (netcat-openbsd, when
+ * installed) on the same stream, then the same bytes through the npm package
+ * asterisk-manager (Node.js) in the same run; prints events/s of each and the
+ * ratios. nc, floor and driver alternate ROUNDS times (default 3); the
+ * medians are compared.
  *
  *   bench_ami_ingest [REPEAT=50] [--rounds R] [--no-node] [--split]
  *   bench_ami_ingest --host H --port P [--expect N] [--user U] [--secret S]
@@ -237,6 +238,27 @@ static double run_node(server *s, const char *npm_dir, const char *script, long 
 	pthread_join(t, NULL);
 	close(s->lfd);
 	return *node_events >= 0 ? s->elapsed : -1;
+}
+
+/* The issue's first anchor itself: `nc` (netcat-openbsd) to /dev/null on
+ * the same server, the login on its stdin. -1 when nc is not installed. */
+static double run_nc(server *s)
+{
+	if (system("command -v nc >/dev/null 2>&1") != 0)
+		return -1;
+	s->lfd = listen_any(&s->port);
+	s->answer_discovery = false;
+	pthread_t t;
+	pthread_create(&t, NULL, serve, s);
+	char cmd[256];
+	snprintf(cmd, sizeof cmd,
+	         "printf 'Action: Login\\r\\nActionID: n1\\r\\nUsername: b\\r\\nSecret: "
+	         "b\\r\\n\\r\\n' | nc 127.0.0.1 %d >/dev/null",
+	         s->port);
+	int rc = system(cmd);
+	pthread_join(t, NULL);
+	close(s->lfd);
+	return rc == 0 ? s->elapsed : -1;
 }
 
 /* ---- in memory: the same bytes, no socket ---- */
@@ -584,8 +606,13 @@ int main(int argc, char **argv)
 	size_t users = 0;
 	double total = (double)(events * (size_t)repeat);
 	double *tf = xcalloc((size_t)rounds, sizeof *tf), *td = xcalloc((size_t)rounds, sizeof *td);
+	double *tnc = xcalloc((size_t)rounds, sizeof *tnc);
 	long rss0 = rss_kb();
 	for (int r = 0; r < rounds && !memory_only; r++) {
+		tnc[r] = run_nc(&s);
+		if (tnc[r] > 0)
+			printf("round %d: nc to /dev/null %.3f s, %.0f events/s; ", r + 1, tnc[r],
+			       total / tnc[r]);
 		tf[r] = run_floor(&s);
 		printf("round %d: floor (C recv-only loop) %.3f s, %.0f events/s, CPU %.3f s",
 		       r + 1, tf[r], total / tf[r], s.floor_cpu);
@@ -608,6 +635,14 @@ int main(int argc, char **argv)
 		       rounds, tc, rate_c, rss0);
 	if (!memory_only)
 		printf("ratio provdesk/floor: %.2fx\n", mf / tc);
+	double mn = median(tnc, rounds);
+	if (!memory_only && mn > 0)
+		printf(
+		    "nc (netcat-openbsd) to /dev/null (median of %d): %.3f s, %.0f events/s; ratio "
+		    "provdesk/nc: %.2fx\n",
+		    rounds, mn, total / mn, mn / tc);
+	else if (!memory_only)
+		printf("nc to /dev/null: skipped (apt-get install netcat-openbsd)\n");
 	uint64_t na = 0, np = 0, nm = 0;
 	double ca = 1e9, cp = 1e9, cm = 1e9;
 	for (int r = 0; r < 3 && !no_memory;
@@ -627,6 +662,7 @@ int main(int argc, char **argv)
 		       (unsigned long long)np, cm, total / cm, (unsigned long long)nm);
 	free(tf);
 	free(td);
+	free(tnc);
 	for (int half = 0; split && !memory_only && half < 2; half++) {
 		size_t sub_len, sub_events;
 		char *sub = sub_stream(body, body_len, half == 0, &sub_len, &sub_events);
