@@ -50,6 +50,9 @@ size_t pd_int_hash(uint64_t v);
 /* UTF-8 */
 bool pd_utf8_valid(const char *s, size_t n);
 size_t pd_utf8_chars(const char *s); /* code points; s must be valid */
+/* The length of s's first n bytes cut to at most max without splitting a
+ * code point (max itself when that falls between two). */
+size_t pd_utf8_cut(const char *s, size_t n, size_t max);
 /* The one rule for text that may not reach a terminal (or be stored) as is:
  * C0 and C1 controls and DEL, the line and paragraph separators (U+2028/9),
  * the direction embeddings, overrides and isolates (U+202A-202E,

@@ -243,6 +243,15 @@ size_t pd_term_escape(pd_buf *out, const char *s, size_t n, bool keep_lines)
 	return esc;
 }
 
+size_t pd_utf8_cut(const char *s, size_t n, size_t max)
+{
+	if (n <= max)
+		return n;
+	while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+		max--;
+	return max;
+}
+
 size_t pd_utf8_chars(const char *s)
 {
 	size_t n = 0;

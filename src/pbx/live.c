@@ -32,6 +32,21 @@ typedef struct {
 /* As pd_live_view.last_error holds it. */
 #define LIVE_ERROR_MAX (sizeof((pd_live_view *)0)->last_error - 1)
 
+/* A link's error or warning as stored: it may quote the PBX (a banner, a
+ * refusal), so invalid UTF-8 and unsafe code points become visible escapes
+ * (the console, the serve protocol's JSON and `pbx status --json` need
+ * valid UTF-8), cut to LIVE_ERROR_MAX on a code point. NULL when empty. */
+static char *clean_error(const char *s)
+{
+	if (!s || !*s)
+		return NULL;
+	pd_buf b = {0};
+	pd_term_escape(&b, s, strlen(s), false);
+	char *r = xstrndup(b.s, pd_utf8_cut(b.s, b.len, LIVE_ERROR_MAX));
+	pd_buf_free(&b);
+	return r;
+}
+
 /* An entry's link fields into a pd_live_view or a pd_live_summary (the
  * same names in both). */
 #define LINK_FIELDS_INTO(o, e)                                                                     \
@@ -375,7 +390,7 @@ void pd_live_set_link(pd_live *l, int64_t cid, pd_link_state st, int sync_done, 
                       int64_t retry_at_ms, const char *last_error)
 {
 	pd_live_view drop = {0};
-	char *old_error = NULL;
+	char *old_error = NULL, *error = clean_error(last_error);
 	int64_t now = pd_live_now_ms();
 	pthread_mutex_lock(&l->mu);
 	entry *e = find(l, cid, true);
@@ -423,9 +438,12 @@ void pd_live_set_link(pd_live *l, int64_t cid, pd_link_state st, int sync_done, 
 	e->sync_done = sync_done;
 	e->sync_total = sync_total;
 	e->retry_at_ms = retry_at_ms;
-	if (last_error && !(e->last_error ? !strcmp(e->last_error, last_error) : !*last_error)) {
+	if (last_error &&
+	    !(e->last_error && error ? !strcmp(e->last_error, error) : e->last_error == error)) {
 		old_error = e->last_error;
-		e->last_error = *last_error ? xstrndup(last_error, LIVE_ERROR_MAX) : NULL;
+		e->last_error = error;
+	} else {
+		old_error = error;
 	}
 	e->generation++;
 	l->generation++;
@@ -493,7 +511,7 @@ void pd_live_remove(pd_live *l, int64_t cid)
 void pd_live_put(pd_live *l, pd_live_view *v)
 {
 	pd_live_view old = {0}, pending = {0};
-	char *error = v->last_error[0] ? xstrndup(v->last_error, LIVE_ERROR_MAX) : NULL;
+	char *error = clean_error(v->last_error);
 	pthread_mutex_lock(&l->mu);
 	entry *e = find(l, v->customer_id, true);
 	data_into(e->d, &old);

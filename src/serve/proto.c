@@ -248,8 +248,10 @@ pd_status pd_sp_view_from_json(const json_t *o, pd_live_view *out, pd_err *e)
 	out->link = (pd_link_state)rd_int(&r, json_object_get(o, "link"), 0, PD_LINK_N_STATES - 1);
 	rd_key(&r, "last_error");
 	char *le = rd_str(&r, json_object_get(o, "last_error"), false);
-	if (le) {
-		snprintf(out->last_error, sizeof out->last_error, "%s", le);
+	if (le) { /* valid UTF-8 (rd_str), kept whole code points */
+		size_t k = pd_utf8_cut(le, strlen(le), sizeof out->last_error - 1);
+		memcpy(out->last_error, le, k);
+		out->last_error[k] = '\0';
 		free(le);
 	}
 	rd_key(&r, "sync_done");

@@ -99,6 +99,17 @@ Test(utf8, chars_and_width)
 	cr_assert_eq(pd_utf8_width("e\xCC\x81"), 1, "combining mark takes no cell");
 }
 
+Test(utf8, cut_keeps_whole_code_points)
+{
+	const char *s = "Hélène"; /* H, then é on bytes 1-2 */
+	cr_assert_eq(pd_utf8_cut(s, strlen(s), 100), strlen(s), "short enough: whole");
+	cr_assert_eq(pd_utf8_cut(s, strlen(s), 3), 3, "between two code points: max itself");
+	cr_assert_eq(pd_utf8_cut(s, strlen(s), 2), 1, "inside é: before it");
+	cr_assert_eq(pd_utf8_cut("東京", 6, 5), 3);
+	cr_assert_eq(pd_utf8_cut("東京", 6, 2), 0);
+	cr_assert_eq(pd_utf8_cut("abc", 3, 0), 0);
+}
+
 Test(trim, unicode_whitespace)
 {
 	char *t = pd_trim("  \t Acme\xC2\xA0"

@@ -16,6 +16,7 @@
 #include "provdesk/labpbx.h"
 #include "provdesk/live.h"
 #include "provdesk/pbx_driver.h"
+#include "provdesk/util.h"
 
 #define SECRET "s3cr3t-Lab-Pw"
 
@@ -1063,14 +1064,15 @@ Test(driver_lab, hostile_flood_memory_flat, .timeout = 120)
 
 /* A server that is not an Asterisk manager (here an SSH banner): the link is
  * a protocol error, not a plain retry, and is still redialled with backoff. */
+static const char *foreign_banner = "SSH-2.0-OpenSSH_9.6\r\n";
+
 static void foreign_server_step(int lfd, int *cfd, int *accepted)
 {
 	int c = accept(lfd, NULL, NULL);
 	if (c < 0)
 		return;
 	(*accepted)++;
-	static const char banner[] = "SSH-2.0-OpenSSH_9.6\r\n";
-	ssize_t w = write(c, banner, sizeof banner - 1);
+	ssize_t w = write(c, foreign_banner, strlen(foreign_banner));
 	(void)w;
 	if (*cfd >= 0)
 		close(*cfd);
@@ -1101,6 +1103,36 @@ Test(driver_lab, foreign_banner_is_a_protocol_error_redialled)
 	pd_live_free_view(&v);
 	/* redialled with backoff: a second connection comes */
 	WAIT_FOR(&h, (foreign_server_step(lfd, &cfd, &accepted), accepted >= 2), 5000);
+	if (cfd >= 0)
+		close(cfd);
+	close(lfd);
+	h_stop(&h);
+}
+
+/* The PBX's own words in a link error (here a banner of invalid UTF-8 and
+ * a right-to-left override) are stored clean: valid
+ * UTF-8 that a console, the serve protocol's JSON and `pbx status --json`
+ * all carry, each unsafe byte as a visible escape. */
+Test(driver_lab, a_foreign_banners_bytes_are_stored_escaped)
+{
+	foreign_banner = "Caf\xe9 \xe2\x80\xae evil\r\n";
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	cr_assert_eq(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+	cr_assert_eq(listen(lfd, 4), 0);
+	socklen_t len = sizeof a;
+	getsockname(lfd, (struct sockaddr *)&a, &len);
+	int cfd = -1, accepted = 0;
+	harness h;
+	h_start(&h, "127.0.0.1", ntohs(a.sin_port), "admin", SECRET, NULL);
+	WAIT_FOR(&h,
+	         (foreign_server_step(lfd, &cfd, &accepted), link_of(&h) == PD_LINK_PROTOCOL_ERROR),
+	         5000);
+	pd_live_view v = snap(&h);
+	cr_assert(pd_utf8_valid(v.last_error, strlen(v.last_error)), "%s", v.last_error);
+	cr_assert(strstr(v.last_error, "Caf\\xe9 \\u202e evil"), "%s", v.last_error);
+	cr_assert(pd_utf8_valid(v.status, strlen(v.status)), "%s", v.status);
+	pd_live_free_view(&v);
 	if (cfd >= 0)
 		close(cfd);
 	close(lfd);

@@ -229,6 +229,38 @@ Test(live_state, last_error_kept_replaced_and_cleared)
 	pd_live_free(l);
 }
 
+/* A link's error quotes the PBX: it is stored as valid UTF-8 with each
+ * unsafe byte or code point escaped, and a long one is cut between two
+ * code points, from a driver and from a view put whole (the serve client). */
+Test(live_state, last_error_stored_clean_and_cut_whole)
+{
+	pd_live *l = pd_live_new();
+	pd_live_set_link(l, 8, PD_LINK_PROTOCOL_ERROR, 0, 0, 0,
+	                 "banner \"Caf\xe9 \x1b[2J \xe2\x80\xae evil\"");
+	pd_live_view v = snap(l, 8);
+	cr_assert_str_eq(v.last_error, "banner \"Caf\\xe9 \\x1b[2J \\u202e evil\"");
+	cr_assert(strstr(v.status, "Caf\\xe9"), "%s", v.status);
+	pd_live_free_view(&v);
+
+	char longer[400] = "";
+	for (int i = 0; i < 150; i++)
+		strcat(longer, "é"); /* 300 bytes: the 200-byte view cuts inside one */
+	pd_live_set_link(l, 8, PD_LINK_RETRYING, 0, 0, pd_live_now_ms() + 5000, longer);
+	v = snap(l, 8);
+	cr_assert_eq(strlen(v.last_error), 198, "99 whole é");
+	cr_assert(pd_utf8_valid(v.last_error, strlen(v.last_error)));
+	pd_live_free_view(&v);
+
+	pd_live_view put = {.customer_id = 9, .link = PD_LINK_RETRYING};
+	memcpy(put.last_error, longer, sizeof put.last_error - 1); /* 199: a cut é */
+	pd_live_put(l, &put);
+	v = snap(l, 9);
+	cr_assert(pd_utf8_valid(v.last_error, strlen(v.last_error)), "%s", v.last_error);
+	cr_assert_eq(strncmp(v.last_error, longer, 198), 0);
+	pd_live_free_view(&v);
+	pd_live_free(l);
+}
+
 /* Customers are found by id among many (an index since the 100,000-customer
  * grid asks for each visible row): added, published, removed in a shuffled
  * order, ids that collide in a small table (multiples of a power of two,

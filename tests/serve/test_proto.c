@@ -241,6 +241,30 @@ static void expect_bad_view(const char *key, json_t *value, const char *field)
 	json_decref(o);
 }
 
+/* A last error longer than a view holds arrives cut between two code
+ * points: valid UTF-8, as the next JSON needs it. */
+Test(serve_proto, a_long_last_error_is_cut_whole)
+{
+	pd_live_view v = sample();
+	json_t *o = roundtrip_json(&v);
+	char longer[400] = "";
+	for (int i = 0; i < 150; i++)
+		strcat(longer, "é");
+	json_object_set_new(o, "last_error", json_string(longer));
+	pd_live_view w;
+	pd_err e;
+	pd_err_clear(&e);
+	cr_assert_eq(pd_sp_view_from_json(o, &w, &e), PD_OK, "%s: %s", e.field, e.message);
+	json_decref(o);
+	cr_assert_eq(strlen(w.last_error), 198, "99 whole é");
+	cr_assert_eq(strncmp(w.last_error, longer, 198), 0);
+	json_t *again = pd_sp_view_to_json(&w);
+	cr_assert_str_eq(json_string_value(json_object_get(again, "last_error")), w.last_error);
+	json_decref(again);
+	pd_live_free_view(&w);
+	pd_live_free_view(&v);
+}
+
 Test(serve_proto, view_refusals_name_the_field)
 {
 	expect_bad_view("customer", json_integer(0), "customer");

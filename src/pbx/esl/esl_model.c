@@ -238,9 +238,7 @@ static char *clean_n(esl_model *m, const char *s, size_t n)
 		return NULL;
 	bool repaired = false;
 	if (n > ESL_FIELD_MAX) {
-		n = ESL_FIELD_MAX;
-		while (n && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
+		n = pd_utf8_cut(s, n, ESL_FIELD_MAX);
 		repaired = true;
 	}
 	char *r = xstrndup(s, n);

@@ -72,9 +72,7 @@ static bool copy_val(char *dst, size_t cap, const char *s, size_t n)
 {
 	bool cut = false;
 	if (n >= cap) {
-		n = cap - 1;
-		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-			n--;
+		n = pd_utf8_cut(s, n, cap - 1);
 		cut = true;
 	}
 	memcpy(dst, s, n);
