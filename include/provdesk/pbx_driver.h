@@ -136,8 +136,8 @@ void pd_drv_scrub(const pd_masked *secret, char *s);
 /* The part of a driver instance that every driver has alike: embedded in
  * it, it keeps the link state and its text, the failure noted inside a
  * parser callback, the publishing of the model's view and the retries.
- * What differs by protocol (the steps, the warning's words, the input
- * counters compared) stays in the driver. */
+ * What differs by protocol (the steps, the warning's words, the model's
+ * counters) stays in the driver. */
 typedef struct pd_drv_link {
 	pd_drv_conf c; /* c.secret is NULL: the secret is kept masked below */
 	pd_masked secret;
@@ -164,6 +164,7 @@ typedef struct pd_drv_link {
 	                     * (pd_drv_link_note) */
 	int64_t input_at;   /* when input was last noted (pd_drv_link_input) */
 	bool input_pending; /* a change waits for PD_DRV_INPUT_MS */
+	char *warning;      /* shown while monitoring (pd_drv_link_warning), NULL when none */
 	/* the driver's, set before pd_drv_link_init returns to it */
 	void *drv;
 	void (*view)(void *drv, int64_t now_ms, pd_live_view *v); /* the model's view */
@@ -234,6 +235,13 @@ bool pd_drv_link_note(pd_drv_link *l, const char *why);
 #define PD_DRV_INPUT_MS 1000
 enum { PD_DRV_INPUT_COUNTS = 1, PD_DRV_INPUT_WORDS = 2 };
 int pd_drv_link_input(pd_drv_link *l, const pd_live_input *in, bool force);
+/* The warning shown while monitoring rebuilt: sync_note, then what the
+ * input cost (pd_model_input_warning with the driver's words other and
+ * bad); when it changed and the link is monitoring, it is said again. */
+void pd_drv_link_warning(pd_drv_link *l, bool monitoring, const char *other, const char *bad);
+/* Says st with the text that goes with it: the warning while monitoring,
+ * else the last error (pd_drv_link_set). */
+void pd_drv_link_state(pd_drv_link *l, pd_link_state st);
 /* The last_sync op. */
 bool pd_drv_link_last_sync(const pd_drv_link *l, pd_sync_result *res);
 

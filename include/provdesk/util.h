@@ -53,6 +53,9 @@ size_t pd_utf8_chars(const char *s); /* code points; s must be valid */
 /* The length of s's first n bytes cut to at most max without splitting a
  * code point (max itself when that falls between two). */
 size_t pd_utf8_cut(const char *s, size_t n, size_t max);
+/* s's first n bytes into dst (cap bytes, NUL-terminated), cut by
+ * pd_utf8_cut; true if cut. */
+bool pd_utf8_copy(char *dst, size_t cap, const char *s, size_t n);
 /* The one rule for text that may not reach a terminal (or be stored) as is:
  * C0 and C1 controls and DEL, the line and paragraph separators (U+2028/9),
  * the direction embeddings, overrides and isolates (U+202A-202E,

@@ -252,6 +252,16 @@ size_t pd_utf8_cut(const char *s, size_t n, size_t max)
 	return max;
 }
 
+bool pd_utf8_copy(char *dst, size_t cap, const char *s, size_t n)
+{
+	size_t k = cap ? pd_utf8_cut(s, n, cap - 1) : 0;
+	if (cap) {
+		memcpy(dst, s, k);
+		dst[k] = '\0';
+	}
+	return k < n;
+}
+
 size_t pd_utf8_chars(const char *s)
 {
 	size_t n = 0;

@@ -138,6 +138,8 @@ void pd_drv_link_free(pd_drv_link *l)
 	l->fail = NULL;
 	free(l->sync_note);
 	l->sync_note = NULL;
+	free(l->warning);
+	l->warning = NULL;
 	pd_drv_conf_free(&l->c, &l->secret);
 }
 
@@ -158,6 +160,30 @@ void pd_drv_link_set(pd_drv_link *l, pd_link_state st, const char *err)
 		pd_live_status_text(st, l->pub_done, l->pub_total, l->retry_at, err, l->now, text,
 		                    sizeof text);
 		l->h.link_changed(l->h.ctx, l->c.customer_id, st, text);
+	}
+}
+
+void pd_drv_link_state(pd_drv_link *l, pd_link_state st)
+{
+	pd_drv_link_set(l, st,
+	                st == PD_LINK_MONITORING ? (l->warning ? l->warning : "") : l->last_error);
+}
+
+void pd_drv_link_warning(pd_drv_link *l, bool monitoring, const char *other, const char *bad)
+{
+	pd_buf w = {0};
+	if (l->sync_note)
+		pd_buf_add(&w, l->sync_note);
+	pd_model_input_warning(&w, &l->input, &l->c, other, bad);
+	bool same = w.len ? l->warning && !strcmp(l->warning, w.s) : !l->warning;
+	if (!same) {
+		free(l->warning);
+		l->warning = w.len ? xstrdup(w.s) : NULL;
+	}
+	pd_buf_free(&w);
+	if (!same && monitoring) {
+		l->published = (pd_link_state)-1; /* the text changed: say it */
+		pd_drv_link_state(l, PD_LINK_MONITORING);
 	}
 }
 
@@ -190,7 +216,7 @@ bool pd_drv_link_sync(pd_drv_link *l, const pd_synced_user *u, size_t n, size_t 
 		l->last = r;
 		l->have_last = true;
 	} else if (o == PD_DRV_SYNC_FAILED) {
-		snprintf(l->last_error, sizeof l->last_error, "%s", why);
+		pd_utf8_copy(l->last_error, sizeof l->last_error, why, strlen(why));
 	}
 	return pd_drv_link_note(l, why);
 }
@@ -276,7 +302,7 @@ void pd_drv_settle(pd_drv_link *l)
 void pd_drv_link_down(pd_drv_link *l, const char *why, pd_link_state st)
 {
 	l->stop(l->drv);
-	snprintf(l->last_error, sizeof l->last_error, "%s", why);
+	pd_utf8_copy(l->last_error, sizeof l->last_error, why, strlen(why));
 	pd_drv_scrub(&l->secret, l->last_error);
 	l->wait_state = st;
 	l->dirty = true;

@@ -249,9 +249,7 @@ pd_status pd_sp_view_from_json(const json_t *o, pd_live_view *out, pd_err *e)
 	rd_key(&r, "last_error");
 	char *le = rd_str(&r, json_object_get(o, "last_error"), false);
 	if (le) { /* valid UTF-8 (rd_str), kept whole code points */
-		size_t k = pd_utf8_cut(le, strlen(le), sizeof out->last_error - 1);
-		memcpy(out->last_error, le, k);
-		out->last_error[k] = '\0';
+		pd_utf8_copy(out->last_error, sizeof out->last_error, le, strlen(le));
 		free(le);
 	}
 	rd_key(&r, "sync_done");

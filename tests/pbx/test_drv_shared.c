@@ -208,6 +208,52 @@ Test(drv_shared, discovering_with_the_same_progress_is_said_once)
 	pd_live_free(live);
 }
 
+/* The warning shown while monitoring is the sync's note, then what the
+ * input cost, in the driver's words; said again only when it changed, and
+ * cleared (not kept) when both are gone. */
+Test(drv_shared, the_warning_joins_the_sync_note_and_the_input_and_is_said_when_it_changes)
+{
+	pd_live *live = pd_live_new();
+	fake_drv d;
+	fake_init(&d, live);
+	pd_drv_link_state(&d.l, PD_LINK_MONITORING);
+	int said = d.n_said;
+	pd_drv_link_warning(&d.l, true, "widgets", "fields repaired");
+	cr_assert_null(d.l.warning);
+	cr_assert_eq(d.n_said, said, "nothing changed: nothing said");
+
+	pd_drv_link_note(&d.l, "users not synced: too many");
+	d.l.input.bad_fields = 3;
+	pd_drv_link_warning(&d.l, true, "widgets", "fields repaired");
+	cr_assert_str_eq(d.l.warning, "users not synced: too many; 3 fields repaired");
+	cr_assert_eq(d.n_said, said + 1);
+	pd_live_view v;
+	cr_assert_eq(pd_live_snapshot(live, 7, &v), PD_OK);
+	cr_assert_str_eq(v.last_error, "users not synced: too many; 3 fields repaired");
+	pd_live_free_view(&v);
+	pd_drv_link_warning(&d.l, true, "widgets", "fields repaired");
+	cr_assert_eq(d.n_said, said + 1, "the same words: said once");
+
+	d.l.input.dropped_other = 2; /* not monitoring: kept, said with the state */
+	pd_drv_link_warning(&d.l, false, "widgets", "fields repaired");
+	cr_assert_eq(d.n_said, said + 1);
+	pd_drv_link_state(&d.l, PD_LINK_MONITORING);
+	cr_assert_eq(pd_live_snapshot(live, 7, &v), PD_OK);
+	cr_assert_str_eq(v.last_error,
+	                 "users not synced: too many; 2 widgets dropped; 3 fields repaired");
+	pd_live_free_view(&v);
+
+	pd_drv_link_note(&d.l, NULL);
+	d.l.input = (pd_live_input){0};
+	pd_drv_link_warning(&d.l, true, "widgets", "fields repaired");
+	cr_assert_null(d.l.warning);
+	cr_assert_eq(pd_live_snapshot(live, 7, &v), PD_OK);
+	cr_assert_str_eq(v.last_error, "", "cleared, not kept");
+	pd_live_free_view(&v);
+	pd_drv_link_free(&d.l);
+	pd_live_free(live);
+}
+
 /* ---- a test op without a transport ---- */
 
 Test(drv_shared, a_probe_begins_and_reports_its_steps_without_a_transport)

@@ -41,7 +41,6 @@ enum dstate {
 
 #define STEP_TIMEOUT_MS 15000
 #define DETAIL_WINDOW 64
-#define INPUT_MS 1000
 #define RESNAP_MS 60000
 
 typedef struct {
@@ -56,11 +55,6 @@ typedef struct {
 	unsigned seq;
 	char cur_id[32], ping_id[32];
 	size_t detail_next, detail_done, detail_total;
-	/* what the PBX's input cost (caps, repairs; l.input): a warning while
-	 * monitoring, refreshed at most every INPUT_MS */
-	char *warning; /* NULL when none */
-	int64_t input_at;
-	bool input_pending;
 	char snap_id[32]; /* a CoreShowChannels asked while monitoring */
 	int64_t snap_at;  /* when the last one was asked (at most every RESNAP_MS) */
 } ami_drv;
@@ -76,15 +70,8 @@ static void progress(ami_drv *d)
 
 static void link_set(ami_drv *d, pd_link_state st)
 {
-	const char *err = d->l.last_error;
-	char both[420];
-	if (st == PD_LINK_MONITORING) {
-		snprintf(both, sizeof both, "%s%s%s", d->l.sync_note ? d->l.sync_note : "",
-		         d->l.sync_note && d->warning ? "; " : "", d->warning ? d->warning : "");
-		err = both;
-	}
 	progress(d);
-	pd_drv_link_set(&d->l, st, err);
+	pd_drv_link_state(&d->l, st);
 }
 
 static void view(void *p, int64_t now, pd_live_view *v)
@@ -94,54 +81,33 @@ static void view(void *p, int64_t now, pd_live_view *v)
 
 static void send_simple(ami_drv *d, const char *action);
 
-/* The input counters and the warning: at most every INPUT_MS while they
- * change (a flood changes them on every read), so the status row and the
- * screens are not rewritten per event. At a cap, while monitoring, the
- * channels are asked for again (at most every RESNAP_MS): the ones whose
- * Hangup was lost then leave and make room. */
+static void warning_update(ami_drv *d)
+{
+	pd_drv_link_warning(&d->l, d->st == D_MONITORING, _("queue members or queues"),
+	                    _("fields with control bytes repaired"));
+}
+
+/* The input counters and the warning (pd_drv_link_input). At a cap, while
+ * monitoring, the channels are asked for again (at most every RESNAP_MS):
+ * the ones whose Hangup was lost then leave and make room. */
 static void input_check(ami_drv *d, bool force)
 {
 	ami_model_stats ms;
 	ami_model_get_stats(d->m, &ms);
 	pd_live_input in = pd_model_input(&ms, ami_parser_bad_fields(d->p));
-	bool changed =
-	    in.dropped_calls != d->l.input.dropped_calls ||
-	    in.dropped_channels != d->l.input.dropped_channels ||
-	    in.aged_out != d->l.input.aged_out || in.stale_channels != d->l.input.stale_channels ||
-	    in.bad_fields != d->l.input.bad_fields ||
-	    in.dropped_other != d->l.input.dropped_other || in.capped != d->l.input.capped;
-	if (!changed) {
-		d->input_pending = false;
-		return;
-	}
-	if (!force && d->l.now - d->input_at < INPUT_MS) {
-		d->input_pending = true;
-		return;
-	}
-	d->input_pending = false;
-	d->input_at = d->l.now;
-	d->l.input = in;
-	d->l.dirty = true;
-	pd_buf w = {0};
-	pd_model_input_warning(&w, &in, &d->l.c, _("queue members or queues"),
-	                       _("fields with control bytes repaired"));
-	free(d->warning);
-	d->warning = w.len ? xstrdup(w.s) : NULL;
-	pd_buf_free(&w);
-	if (d->st == D_MONITORING) {
-		d->l.published = (pd_link_state)-1; /* the text changed: say it */
-		link_set(d, PD_LINK_MONITORING);
-		if (in.capped && !d->snap_id[0] &&
-		    (!d->snap_at || d->l.now - d->snap_at >= RESNAP_MS)) {
-			d->snap_at = d->l.now;
-			ami_model_snapshot_begin(d->m);
-			char keep[32];
-			memcpy(keep, d->cur_id, sizeof keep);
-			send_simple(d, "CoreShowChannels");
-			memcpy(d->snap_id, d->cur_id, sizeof d->snap_id);
-			memcpy(d->cur_id, keep, sizeof keep);
-			d->deadline = INT64_MAX;
-		}
+	int changed = pd_drv_link_input(&d->l, &in, force);
+	if (changed == PD_DRV_INPUT_WORDS)
+		warning_update(d);
+	if (changed && d->st == D_MONITORING && in.capped && !d->snap_id[0] &&
+	    (!d->snap_at || d->l.now - d->snap_at >= RESNAP_MS)) {
+		d->snap_at = d->l.now;
+		ami_model_snapshot_begin(d->m);
+		char keep[32];
+		memcpy(keep, d->cur_id, sizeof keep);
+		send_simple(d, "CoreShowChannels");
+		memcpy(d->snap_id, d->cur_id, sizeof d->snap_id);
+		memcpy(d->cur_id, keep, sizeof keep);
+		d->deadline = INT64_MAX;
 	}
 }
 
@@ -220,7 +186,8 @@ static void do_sync(ami_drv *d)
 	pd_synced_user *u;
 	size_t n = ami_model_synced_users(d->m, &u);
 	d->l.dirty = true;
-	pd_drv_link_sync(&d->l, u, n, ami_model_users_refused(d->m)); /* said at monitoring */
+	if (pd_drv_link_sync(&d->l, u, n, ami_model_users_refused(d->m)))
+		warning_update(d); /* said at monitoring */
 	if (d->l.c.monitor)
 		step_queues(d);
 	else
@@ -579,7 +546,6 @@ static void ami_destroy(void *p)
 	pd_drv_link_free(&d->l);
 	ami_parser_free(d->p);
 	ami_model_free(d->m);
-	free(d->warning);
 	free(d);
 }
 
@@ -597,8 +563,8 @@ static int64_t ami_next_deadline(void *p)
 {
 	ami_drv *d = p;
 	int64_t t = ami_model_next_deadline(d->m);
-	if (d->input_pending && d->input_at + INPUT_MS < t)
-		t = d->input_at + INPUT_MS;
+	if (d->l.input_pending && d->l.input_at + PD_DRV_INPUT_MS < t)
+		t = d->l.input_at + PD_DRV_INPUT_MS;
 	if (d->l.dirty && d->l.published_at + publish_gap(d) < t)
 		t = d->l.published_at + publish_gap(d);
 	if (d->st == D_WAIT) {

@@ -75,15 +75,9 @@ typedef struct {
 	size_t qh, qn, qcap;
 	bool syncing;  /* discovery of users ends with a sync */
 	bool users_ok; /* list_users answered (else nothing is synced) */
-	char warning[200];
 } esl_drv;
 
 /* ---- helpers ---- */
-
-static void link_set(esl_drv *d, pd_link_state st)
-{
-	pd_drv_link_set(&d->l, st, st == PD_LINK_MONITORING ? d->warning : d->l.last_error);
-}
 
 static void view(void *p, int64_t now, pd_live_view *v)
 {
@@ -119,18 +113,8 @@ static void input_check(esl_drv *d, bool force)
  * the PBX's input cost. */
 static void warning_update(esl_drv *d)
 {
-	const pd_live_input in = d->l.input;
-	pd_buf w = {0};
-	if (d->l.sync_note)
-		pd_buf_add(&w, d->l.sync_note);
-	pd_model_input_warning(&w, &in, &d->l.c, _("users, agents or queues"),
-	                       _("fields or messages refused or repaired"));
-	snprintf(d->warning, sizeof d->warning, "%s", w.s ? w.s : "");
-	pd_buf_free(&w);
-	if (d->st == D_MONITORING) {
-		d->l.published = (pd_link_state)-1; /* the text changed: say it */
-		link_set(d, PD_LINK_MONITORING);
-	}
+	pd_drv_link_warning(&d->l, d->st == D_MONITORING, _("users, agents or queues"),
+	                    _("fields or messages refused or repaired"));
 }
 
 static void cmds_clear(esl_drv *d)
@@ -252,7 +236,7 @@ static void start_discovery(esl_drv *d)
 	d->st = D_DISCOVER;
 	push_users(d);
 	push_monitoring(d);
-	link_set(d, PD_LINK_DISCOVERING);
+	pd_drv_link_state(&d->l, PD_LINK_DISCOVERING);
 	cmd_next(d);
 }
 
@@ -323,14 +307,14 @@ static void api_reply(esl_drv *d, const char *body, size_t len)
 				do_sync(d);
 		}
 		if (c.tag == C_SYNC && d->st == D_DISCOVER)
-			link_set(d, PD_LINK_DISCOVERING);
+			pd_drv_link_state(&d->l, PD_LINK_DISCOVERING);
 		if (c.tag == C_LAST && d->st == D_DISCOVER) {
 			d->st = D_MONITORING;
 			pd_backoff_reset(&d->l.bo);
 			d->deadline = INT64_MAX;
 			d->l.dirty = true;
 			pd_drv_publish_now(&d->l);
-			link_set(d, PD_LINK_MONITORING);
+			pd_drv_link_state(&d->l, PD_LINK_MONITORING);
 		}
 	}
 	free(c.cmd);
@@ -445,7 +429,7 @@ static void tp_open(void *ctx)
 	esl_drv *d = ctx;
 	d->st = D_GREETING;
 	d->deadline = d->l.now + STEP_TIMEOUT_MS;
-	link_set(d, PD_LINK_LOGGING_IN);
+	pd_drv_link_state(&d->l, PD_LINK_LOGGING_IN);
 }
 
 static bool tp_data(void *ctx, char *buf, size_t n)
@@ -476,7 +460,7 @@ static void start_connect(esl_drv *d)
 	cmds_clear(d);
 	d->st = D_OPENING;
 	d->deadline = INT64_MAX;
-	link_set(d, PD_LINK_CONNECTING);
+	pd_drv_link_state(&d->l, PD_LINK_CONNECTING);
 	pd_tport_open(d->l.t, d->l.now);
 }
 
@@ -632,7 +616,7 @@ static void esl_resync(void *p, int64_t now)
 		d->st = D_DISCOVER;
 		push_users(d);
 		cmd_push(d, "status", C_LAST);
-		link_set(d, PD_LINK_DISCOVERING);
+		pd_drv_link_state(&d->l, PD_LINK_DISCOVERING);
 		cmd_next(d);
 		pd_tport_flush(d->l.t);
 	} else if (d->st == D_WAIT) {

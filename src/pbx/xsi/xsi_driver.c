@@ -127,16 +127,10 @@ struct xsi_drv {
 	size_t ack_h, ack_n;
 	int ack_inflight;
 	uint64_t acks_sent, acks_ok;
-	char warning[200];
 	bool closing; /* destroy: only the DELETEs count */
 };
 
 /* ---- helpers ---- */
-
-static void link_set(xsi_drv *d, pd_link_state st)
-{
-	pd_drv_link_set(&d->l, st, st == PD_LINK_MONITORING ? d->warning : d->l.last_error);
-}
 
 static void view(void *p, int64_t now, pd_live_view *v)
 {
@@ -155,17 +149,8 @@ static void ascii(char *dst, size_t n, const char *s)
 
 static void warning_update(xsi_drv *d)
 {
-	pd_buf w = {0};
-	if (d->l.sync_note)
-		pd_buf_add(&w, d->l.sync_note);
-	pd_model_input_warning(&w, &d->l.input, &d->l.c, _("users or agents"),
-	                       _("fields or documents refused or repaired"));
-	snprintf(d->warning, sizeof d->warning, "%s", w.s ? w.s : "");
-	pd_buf_free(&w);
-	if (d->st == D_MONITORING || d->st == D_IDLE) {
-		d->l.published = (pd_link_state)-1; /* the text changed: say it */
-		link_set(d, PD_LINK_MONITORING);
-	}
+	pd_drv_link_warning(&d->l, d->st == D_MONITORING || d->st == D_IDLE, _("users or agents"),
+	                    _("fields or documents refused or repaired"));
 }
 
 static void input_check(xsi_drv *d, bool force)
@@ -494,7 +479,7 @@ static void monitoring(xsi_drv *d, enum dstate st)
 	pd_backoff_reset(&d->l.bo);
 	d->l.dirty = true;
 	pd_drv_publish_now(&d->l);
-	link_set(d, PD_LINK_MONITORING);
+	pd_drv_link_state(&d->l, PD_LINK_MONITORING);
 }
 
 static void dir_done(xsi_drv *d)
@@ -503,7 +488,7 @@ static void dir_done(xsi_drv *d)
 	do_sync(d);
 	if (d->resyncing) {
 		d->resyncing = false;
-		link_set(d, PD_LINK_MONITORING);
+		pd_drv_link_state(&d->l, PD_LINK_MONITORING);
 	} else if (d->l.c.monitor) {
 		open_channel(d);
 	} else {
@@ -536,7 +521,7 @@ static void dir_page(xsi_drv *d, req *r)
 	 * (the directory is then not synced: pd_drv_sync_users) */
 	if (nx > d->next_start && !xsi_model_users_refused(d->mo)) {
 		d->next_start = nx;
-		link_set(d, PD_LINK_DISCOVERING);
+		pd_drv_link_state(&d->l, PD_LINK_DISCOVERING);
 		dir_get(d);
 	} else {
 		dir_done(d);
@@ -563,7 +548,7 @@ static void open_channel(xsi_drv *d)
 	d->deadline = d->l.now + STEP_TIMEOUT_MS;
 	d->heard_at = d->l.now;
 	d->chan = req_start(d, R_CHANNEL, "POST", XSI_ASYNC "/channel", body);
-	link_set(d, PD_LINK_LOGGING_IN);
+	pd_drv_link_state(&d->l, PD_LINK_LOGGING_IN);
 }
 
 static void subscribe(xsi_drv *d)
@@ -893,7 +878,7 @@ static void start_connect(xsi_drv *d)
 	d->next_start = 1;
 	d->pages = 0;
 	d->l.done = d->l.total = 0;
-	link_set(d, PD_LINK_CONNECTING);
+	pd_drv_link_state(&d->l, PD_LINK_CONNECTING);
 	dir_get(d);
 	curl_run(d, CURL_SOCKET_TIMEOUT, 0);
 }
@@ -1193,7 +1178,7 @@ static void xsi_resync(void *p, int64_t now)
 		d->next_start = 1;
 		d->pages = 0;
 		d->l.done = d->l.total = 0;
-		link_set(d, PD_LINK_DISCOVERING);
+		pd_drv_link_state(&d->l, PD_LINK_DISCOVERING);
 		dir_get(d);
 		curl_run(d, CURL_SOCKET_TIMEOUT, 0);
 	} else if (d->st == D_WAIT) {

@@ -67,19 +67,6 @@ static const char *local_name(const char *n)
 	return n;
 }
 
-/* Copies s into dst (cap bytes) cut on a UTF-8 boundary; true if cut. */
-static bool copy_val(char *dst, size_t cap, const char *s, size_t n)
-{
-	bool cut = false;
-	if (n >= cap) {
-		n = pd_utf8_cut(s, n, cap - 1);
-		cut = true;
-	}
-	memcpy(dst, s, n);
-	dst[n] = '\0';
-	return cut;
-}
-
 static void refuse(doc_state *d, const char *why)
 {
 	if (!d->refused)
@@ -154,11 +141,11 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
 	const char *ln = local_name(name);
 	const char *type = xsi_type_attr(atts);
 	if (d->depth == 0) {
-		copy_val(d->root, sizeof d->root, ln, strlen(ln));
+		pd_utf8_copy(d->root, sizeof d->root, ln, strlen(ln));
 		d->root_start_end = XML_GetCurrentByteIndex(d->xp) + XML_GetCurrentByteCount(d->xp);
 		if (type && !d->dir) {
 			/* ChannelTerminatedEvent is typed on the Event itself */
-			copy_val(d->m.type_name, sizeof d->m.type_name, type, strlen(type));
+			pd_utf8_copy(d->m.type_name, sizeof d->m.type_name, type, strlen(type));
 			d->m.type = type_of(d->m.type_name);
 		}
 		d->path_len[0] = 0;
@@ -174,7 +161,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
 		memcpy(d->path + l, ln, nl + 1);
 		d->path_len[d->depth] = l + nl;
 		if (!d->dir && type && !strcmp(d->path, "eventData")) {
-			copy_val(d->m.type_name, sizeof d->m.type_name, type, strlen(type));
+			pd_utf8_copy(d->m.type_name, sizeof d->m.type_name, type, strlen(type));
 			d->m.type = type_of(d->m.type_name);
 		}
 		if (d->dir && !strcmp(ln, "directoryDetails")) {
@@ -216,7 +203,7 @@ static void set_event_field(doc_state *d, const char *path, const char *v, size_
 	xsi_msg *m = &d->m;
 	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
 		if (!strcmp(f[i].path, path)) {
-			if (copy_val((char *)m + f[i].off, f[i].cap, v, n))
+			if (pd_utf8_copy((char *)m + f[i].off, f[i].cap, v, n))
 				d->bad_fields++;
 			return;
 		}
@@ -228,7 +215,7 @@ static void set_event_field(doc_state *d, const char *path, const char *v, size_
 		const char *a = v;
 		if (!strncmp(a, "tel:", 4) || !strncmp(a, "sip:", 4))
 			a += 4;
-		if (copy_val(m->remote_number, sizeof m->remote_number, a, n - (size_t)(a - v)))
+		if (pd_utf8_copy(m->remote_number, sizeof m->remote_number, a, n - (size_t)(a - v)))
 			d->bad_fields++;
 	} else if (!strcmp(path, "eventData/call/startTime"))
 		m->start_time = to_ll(v) > 0 ? to_ll(v) : 0;
@@ -271,7 +258,7 @@ static void set_dir_field(doc_state *d, const char *ln, const char *v, size_t n)
 	};
 	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
 		if (!strcmp(f[i].name, ln)) {
-			if (copy_val((char *)&d->cur + f[i].off, XSI_VALUE_MAX, v, n))
+			if (pd_utf8_copy((char *)&d->cur + f[i].off, XSI_VALUE_MAX, v, n))
 				d->bad_fields++;
 			return;
 		}
