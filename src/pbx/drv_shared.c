@@ -450,10 +450,18 @@ void pd_drv_probe_step(pd_drv_probe *pr, const char *name, bool ok, const char *
 	pd_drv_test_step *s = &r->steps[r->n_steps];
 	snprintf(s->name, sizeof s->name, "%s", name);
 	s->ok = ok;
+	char raw[sizeof s->detail];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(s->detail, sizeof s->detail, fmt, ap);
+	vsnprintf(raw, sizeof raw, fmt, ap);
 	va_end(ap);
+	/* it may quote the PBX (a banner, a refusal): shown on terminals and
+	 * sent as JSON, so unsafe bytes become visible escapes, whole code
+	 * points kept */
+	pd_buf b = {0};
+	pd_term_escape(&b, raw, strlen(raw), false);
+	pd_utf8_copy(s->detail, sizeof s->detail, b.s, b.len);
+	pd_buf_free(&b);
 	if (!ok && r->failed < 0)
 		r->failed = r->n_steps;
 	r->n_steps++;

@@ -295,15 +295,25 @@ s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", 0)); s.listen(5)
 open(sys.argv[1], "w").write(str(s.getsockname()[1]))
 while True:
-    c, _ = s.accept(); c.sendall(b"SSH-2.0-OpenSSH_9.2\r\n"); c.close()
+    c, _ = s.accept(); c.sendall(b"SSH-2.0-OpenSSH_9.2 Caf\xe9 \xe2\x80\xae evil\r\n"); c.close()
 PY
 SRV_PID=$!
 wait_until "$UI_WAIT" test -s "$TMP/port2"
 run 0 "point at a non-AMI port" -- pbx update "Hôtel Lumière" --port "$(cat "$TMP/port2")"
 run 76 "banner refused" -- pbx test "Hôtel Lumière"
 has "banner step named" "banner failed"
+# the PBX's own bytes (invalid UTF-8, a right-to-left override) are shown
+# escaped, on the terminal and in --json, never raw
+has "banner bytes escaped" 'Caf\xe9 \u202e evil'
+raw_utf() { if LC_ALL=C grep -qP '\xe2\x80\xae|\xe9 ' "$TMP/out"; then not_ok "$1: nothing raw" "printed"; else ok "$1: nothing raw"; fi; }
+raw_utf "pbx test of a foreign banner"
+run 76 "banner refused --json" -- pbx test "Hôtel Lumière" --json
+has "json keeps the failed step's detail" 'Caf\\xe9 \\u202e evil'
+raw_utf "pbx test --json of a foreign banner"
 run 76 "resync: not that PBX is a protocol error" -- pbx resync "Hôtel Lumière"
 has "resync names the banner" "not an Asterisk manager interface"
+has "resync: banner bytes escaped" 'Caf\xe9 \u202e evil'
+raw_utf "resync of a foreign banner"
 
 # nothing listening: 69, TCP connect named
 stop_bg LAB_PID
