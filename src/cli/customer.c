@@ -137,6 +137,8 @@ static int cmd_list(pd_cli *c, int argc, char **argv)
 		return pd_cli_usage_field(c, "filter",
 		                          _("--filter: at most %d bytes (this one has %zu)"),
 		                          PD_FILTER_MAX, strlen(filter));
+	if (filter && !pd_utf8_valid(filter, strlen(filter)))
+		return pd_cli_usage_field(c, "filter", "%s", _("--filter: not valid UTF-8 text"));
 	uint32_t pbx_mask = 0;
 	if (pbx && !pd_pbx_filter_parse(pbx, &pbx_mask))
 		return pd_cli_usage_field(c, "pbx", _("--pbx: unknown PBX state '%s' (one of: %s)"),

@@ -34,6 +34,8 @@ run customer list --filter "$(printf 'x%.0s' {1..50001})"
 expect "50,001-byte filter is a usage error, not a query" 64 "" "at most 200 bytes"
 run customer list --filter "$(printf 'é%.0s' {1..100})"
 expect "200-byte filter is a query" 0
+run customer list --filter $'Soci\xe9t\xe9'
+expect "a filter of invalid UTF-8 is a usage error, not a search that finds nothing" 64 "" "--filter: not valid UTF-8 text"
 
 # ---- other fields ----
 run customer create --name Foo --product-type platinum --country FR --admin-name A --admin-email a@foo.example
