@@ -4,6 +4,7 @@
 #define PROVDESK_UTIL_H
 
 #include "provdesk/error.h"
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +31,15 @@ void pd_buf_addc(pd_buf *b, char c);
 void pd_buf_printf(pd_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *pd_buf_steal(pd_buf *b); /* returns "" (allocated) when empty */
 void pd_buf_free(pd_buf *b);
+
+/* Per-thread buffers: the caller holds its own _Thread_local pointer (the
+ * fast path) and, on first use in a thread, keeps the new object here to
+ * have destroy(p) called when the thread exits. slot: a zeroed static. */
+typedef struct {
+	bool ready;
+	pthread_key_t key;
+} pd_thread_slot;
+void pd_thread_keep(pd_thread_slot *slot, void *p, void (*destroy)(void *));
 
 /* Whole files. *data is NUL-terminated (binary data may hold more NULs:
  * *len counts the bytes read, without the final NUL; len may be NULL).

@@ -104,6 +104,21 @@ void pd_buf_addn(pd_buf *b, const char *s, size_t n)
 	b->s[b->len] = 0;
 }
 
+void pd_thread_keep(pd_thread_slot *slot, void *p, void (*destroy)(void *))
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	pthread_mutex_lock(&mu);
+	if (!slot->ready) {
+		if (pthread_key_create(&slot->key, destroy) != 0) {
+			fprintf(stderr, "provdesk: out of thread-specific keys\n");
+			abort();
+		}
+		slot->ready = true;
+	}
+	pthread_mutex_unlock(&mu);
+	pthread_setspecific(slot->key, p);
+}
+
 void pd_buf_add(pd_buf *b, const char *s)
 {
 	pd_buf_addn(b, s, strlen(s));

@@ -400,23 +400,16 @@ void pd_tport_flush(pd_tport *t)
 		pd_buf_wipe_free(&t->out);
 }
 
-static pthread_key_t rbuf_key;
-static pthread_once_t rbuf_once = PTHREAD_ONCE_INIT;
+static pd_thread_slot rbuf_slot;
 static _Thread_local char *tl_rbuf;
-
-static void rbuf_key_init(void)
-{
-	pthread_key_create(&rbuf_key, free);
-}
 
 /* The thread's read buffer (freed at thread exit). Only the pages a read
  * fills are ever touched: an idle link's pings cost one page. */
 static char *read_buffer(void)
 {
 	if (!tl_rbuf) {
-		pthread_once(&rbuf_once, rbuf_key_init);
 		tl_rbuf = xmalloc(READ_CHUNK);
-		pthread_setspecific(rbuf_key, tl_rbuf);
+		pd_thread_keep(&rbuf_slot, tl_rbuf, free);
 	}
 	return tl_rbuf;
 }

@@ -110,6 +110,48 @@ Test(utf8, cut_keeps_whole_code_points)
 	cr_assert_eq(pd_utf8_cut("abc", 3, 0), 0);
 }
 
+static int destroyed[2];
+static pd_thread_slot slot_a, slot_b;
+
+static void count_a(void *p)
+{
+	destroyed[0] += *(int *)p;
+	free(p);
+}
+
+static void count_b(void *p)
+{
+	destroyed[1] += *(int *)p;
+	free(p);
+}
+
+static void *keep_two(void *arg)
+{
+	int *a = xmalloc(sizeof *a), *b = xmalloc(sizeof *b);
+	*a = *b = *(int *)arg;
+	pd_thread_keep(&slot_a, a, count_a);
+	pd_thread_keep(&slot_b, b, count_b);
+	return NULL;
+}
+
+/* What a thread keeps is destroyed when it exits, each slot by its own
+ * function, once per thread. */
+Test(thread_keep, each_thread_s_objects_are_destroyed_at_its_exit)
+{
+	int one = 1, ten = 10;
+	pthread_t t1, t2;
+	pthread_create(&t1, NULL, keep_two, &one);
+	pthread_join(t1, NULL);
+	cr_assert_eq(destroyed[0], 1);
+	cr_assert_eq(destroyed[1], 1);
+	pthread_create(&t1, NULL, keep_two, &one);
+	pthread_create(&t2, NULL, keep_two, &ten);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	cr_assert_eq(destroyed[0], 12);
+	cr_assert_eq(destroyed[1], 12);
+}
+
 Test(trim, unicode_whitespace)
 {
 	char *t = pd_trim("  \t Acme\xC2\xA0"

@@ -320,8 +320,7 @@ const char *ami_event_name(ami_event e)
 
 /* ---- the per-thread scratch ---- */
 
-static pthread_key_t scratch_key;
-static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static pd_thread_slot scratch_slot;
 static _Thread_local scratch *tl_scratch;
 
 static void scratch_release(scratch *s)
@@ -338,17 +337,12 @@ static void scratch_destroy(void *v)
 	free(v);
 }
 
-static void scratch_key_init(void)
-{
-	pthread_key_create(&scratch_key, scratch_destroy);
-}
-
 static scratch *scratch_get(void)
 {
 	if (!tl_scratch) {
-		pthread_once(&scratch_once, scratch_key_init);
 		tl_scratch = xcalloc(1, sizeof *tl_scratch);
-		pthread_setspecific(scratch_key, tl_scratch); /* freed at thread exit */
+		pd_thread_keep(&scratch_slot, tl_scratch,
+		               scratch_destroy); /* freed at thread exit */
 	}
 	return tl_scratch;
 }
