@@ -63,6 +63,9 @@ size_t pd_utf8_chars(const char *s); /* code points; s must be valid */
 /* The length of s's first n bytes cut to at most max without splitting a
  * code point (max itself when that falls between two). */
 size_t pd_utf8_cut(const char *s, size_t n, size_t max);
+/* Drops an incomplete code point at the end of s, what snprintf leaves
+ * when it cuts UTF-8 short; returns the new length. */
+size_t pd_utf8_end_whole(char *s);
 /* s's first n bytes into dst (cap bytes, NUL-terminated), cut by
  * pd_utf8_cut; true if cut. */
 bool pd_utf8_copy(char *dst, size_t cap, const char *s, size_t n);

@@ -267,6 +267,22 @@ size_t pd_utf8_cut(const char *s, size_t n, size_t max)
 	return max;
 }
 
+size_t pd_utf8_end_whole(char *s)
+{
+	size_t n = strlen(s), i = n;
+	while (i > 0 && n - i < 4 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+		i--;
+	if (i == 0 || n - i >= 4)
+		return n; /* no lead byte within reach: not a cut code point */
+	unsigned char lead = (unsigned char)s[i - 1];
+	size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+	if (n - (i - 1) < need) {
+		s[i - 1] = '\0';
+		return i - 1;
+	}
+	return n;
+}
+
 bool pd_utf8_copy(char *dst, size_t cap, const char *s, size_t n)
 {
 	size_t k = cap ? pd_utf8_cut(s, n, cap - 1) : 0;

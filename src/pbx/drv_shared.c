@@ -281,6 +281,7 @@ void pd_drv_set_fail(pd_drv_link *l, pd_link_state as, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
+	pd_utf8_end_whole(buf); /* a PBX's text cut by %.150s or the buffer */
 	l->fail_as = as;
 	l->fail = xstrdup(buf);
 }
@@ -432,6 +433,7 @@ pd_drv_sync_outcome pd_drv_sync_users(const pd_drv_conf *c, const pd_drv_host *h
 	pd_sync_result r = {0};
 	if (h->sync_users(h->ctx, c->customer_id, u, n, c->auto_provision, &r, &e) != PD_OK) {
 		snprintf(why, whyn, _("sync not saved: %.150s"), e.message);
+		pd_utf8_end_whole(why);
 		return PD_DRV_SYNC_FAILED;
 	}
 	*res = r;
@@ -455,6 +457,7 @@ void pd_drv_probe_step(pd_drv_probe *pr, const char *name, bool ok, const char *
 	va_start(ap, fmt);
 	vsnprintf(raw, sizeof raw, fmt, ap);
 	va_end(ap);
+	pd_utf8_end_whole(raw);
 	/* it may quote the PBX (a banner, a refusal): shown on terminals and
 	 * sent as JSON, so unsafe bytes become visible escapes, whole code
 	 * points kept */

@@ -345,6 +345,8 @@ void pd_live_status_text(pd_link_state st, int sync_done, int sync_total, int64_
 	default:
 		snprintf(buf, n, "%s", pd_link_state_label(st));
 	}
+	if (n)
+		pd_utf8_end_whole(buf); /* a long error cut by the buffer */
 }
 
 /* The states a driver passes through while it (re)connects or waits to. */

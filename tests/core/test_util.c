@@ -110,6 +110,28 @@ Test(utf8, cut_keeps_whole_code_points)
 	cr_assert_eq(pd_utf8_cut("abc", 3, 0), 0);
 }
 
+Test(utf8, a_code_point_cut_at_the_end_is_dropped)
+{
+	char s[16];
+	snprintf(s, sizeof s, "%s", "Hél\xc3");
+	cr_assert_eq(pd_utf8_end_whole(s), 4);
+	cr_assert_str_eq(s, "Hél");
+	snprintf(s, sizeof s, "%s", "a\xe6\x9d");
+	cr_assert_eq(pd_utf8_end_whole(s), 1, "two of three bytes");
+	snprintf(s, sizeof s, "%s", "a\xf0\x9f\x98");
+	cr_assert_eq(pd_utf8_end_whole(s), 1, "three of four bytes");
+	snprintf(s, sizeof s, "%s", "東京");
+	cr_assert_eq(pd_utf8_end_whole(s), 6, "whole: kept");
+	snprintf(s, sizeof s, "%s", "a\xf0\x9f\x98\x80");
+	cr_assert_eq(pd_utf8_end_whole(s), 5, "a whole emoji: kept");
+	snprintf(s, sizeof s, "%s", "ab");
+	cr_assert_eq(pd_utf8_end_whole(s), 2);
+	s[0] = '\0';
+	cr_assert_eq(pd_utf8_end_whole(s), 0);
+	snprintf(s, sizeof s, "%s", "\x80\x80");
+	cr_assert_eq(pd_utf8_end_whole(s), 2, "no lead byte: not a cut, left alone");
+}
+
 static int destroyed[2];
 static pd_thread_slot slot_a, slot_b;
 

@@ -249,6 +249,12 @@ Test(live_state, last_error_stored_clean_and_cut_whole)
 	v = snap(l, 8);
 	cr_assert_eq(strlen(v.last_error), 198, "99 whole é");
 	cr_assert(pd_utf8_valid(v.last_error, strlen(v.last_error)));
+	/* "retrying in 5s (" and the error do not fit the status: cut whole */
+	cr_assert(pd_utf8_valid(v.status, strlen(v.status)), "%s", v.status);
+	cr_assert_geq(strlen(v.status), sizeof v.status - 2);
+	pd_live_summary sum;
+	cr_assert(pd_live_summary_get(l, 8, &sum));
+	cr_assert(pd_utf8_valid(sum.status, strlen(sum.status)), "%s", sum.status);
 	pd_live_free_view(&v);
 
 	pd_live_view put = {.customer_id = 9, .link = PD_LINK_RETRYING};
