@@ -62,8 +62,7 @@ typedef struct {
 typedef struct {
 	pd_drv_test_step steps[PD_DRV_TEST_MAX_STEPS];
 	int n_steps;
-	int failed;         /* index of the failed step, -1 when all passed */
-	char identity[160]; /* what the PBX says it is (the AMI banner), "" before */
+	int failed; /* index of the failed step, -1 when all passed */
 } pd_drv_test_result;
 
 typedef struct pd_driver_ops {

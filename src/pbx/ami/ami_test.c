@@ -77,7 +77,6 @@ static pd_status run(probe *pr)
 	if (!pd_drv_probe_wait(&pr->pr, &pr->banner))
 		FAIL(N_("banner"), PD_E_PROTOCOL, _("no banner within %d s (is this an AMI port?)"),
 		     STEP_MS / 1000);
-	snprintf(pr->pr.out->identity, sizeof pr->pr.out->identity, "%s", pr->banner_text);
 	if (!strstr(pr->banner_text, "Call Manager/"))
 		FAIL(N_("banner"), PD_E_PROTOCOL, _("unexpected banner \"%.60s\""),
 		     pr->banner_text);

@@ -116,7 +116,6 @@ static pd_status run(probe *pr)
 		FAIL(N_("version"), PD_E_PROTOCOL, _("no answer to api version"));
 	if (pr->kind != ESL_MSG_API_RESPONSE || !pr->reply_ok)
 		FAIL(N_("version"), PD_E_PROTOCOL, _("api version refused (%s)"), pr->text);
-	snprintf(pr->pr.out->identity, sizeof pr->pr.out->identity, "%s", pr->text);
 	pd_drv_probe_step(&pr->pr, N_("version"), true, "%s", pr->text);
 	esl_put_exit(&b);
 	pd_drv_probe_send(&pr->pr, &b);

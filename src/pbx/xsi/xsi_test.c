@@ -542,8 +542,6 @@ static pd_status run(probe *t)
 		    _("channel %s opened; its DELETE answered HTTP %ld (it expires by "
 		      "itself)"),
 		    shown, t->delete_code);
-	snprintf(t->pr.out->identity, sizeof t->pr.out->identity, "BroadWorks Xsi %s:%d", c->host,
-	         c->port);
 	st = PD_OK;
 out_e:
 	pd_curl_free(ent_e);
