@@ -1,4 +1,5 @@
 #include "provdesk/error.h"
+#include "provdesk/util.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -19,6 +20,22 @@ static pd_status clamp(pd_status s)
 	return (unsigned)s < PD_STATUS__COUNT ? s : PD_E_INTERNAL;
 }
 
+/* A message quotes values, some cut to a length ('%.60s', inside a
+ * character at times) or not UTF-8 at all (a command-line argument): it is
+ * kept valid UTF-8, each stray byte as a visible \xNN, since jansson
+ * refuses anything else (the --json error and the HTTP API's error body
+ * lost their whole message). */
+static void valid_message(pd_err *e)
+{
+	size_t n = strlen(e->message);
+	if (pd_utf8_valid(e->message, n))
+		return;
+	pd_buf b = {0};
+	pd_term_escape(&b, e->message, n, true);
+	pd_utf8_copy(e->message, sizeof e->message, b.s, b.len);
+	pd_buf_free(&b);
+}
+
 pd_status pd_vfail(pd_err *e, pd_status status, const char *field, const char *fmt, va_list ap)
 {
 	if (!e)
@@ -26,9 +43,10 @@ pd_status pd_vfail(pd_err *e, pd_status status, const char *field, const char *f
 	e->status = status;
 	e->line = 0;
 	snprintf(e->field, sizeof e->field, "%s", field ? field : "");
-	if (fmt)
+	if (fmt) {
 		vsnprintf(e->message, sizeof e->message, fmt, ap);
-	else
+		valid_message(e);
+	} else
 		snprintf(e->message, sizeof e->message, "%s", pd_status_message(status));
 	return status;
 }

@@ -281,7 +281,6 @@ void pd_drv_set_fail(pd_drv_link *l, pd_link_state as, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
-	pd_utf8_end_whole(buf); /* a PBX's text cut by %.150s or the buffer */
 	l->fail_as = as;
 	l->fail = xstrdup(buf);
 }
@@ -457,7 +456,6 @@ void pd_drv_probe_step(pd_drv_probe *pr, const char *name, bool ok, const char *
 	va_start(ap, fmt);
 	vsnprintf(raw, sizeof raw, fmt, ap);
 	va_end(ap);
-	pd_utf8_end_whole(raw);
 	/* it may quote the PBX (a banner, a refusal): shown on terminals and
 	 * sent as JSON, so unsafe bytes become visible escapes, whole code
 	 * points kept */

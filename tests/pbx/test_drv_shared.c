@@ -188,20 +188,6 @@ Test(drv_shared, the_first_failure_wins_and_settles_into_a_retry_with_the_secret
 	pd_live_free(live);
 }
 
-/* A PBX's words cut by a precision or the buffer end on a whole code
- * point: "Hélène" cut to 5 bytes is "Hél", not "Hél" and half an "è". */
-Test(drv_shared, a_failure_cut_short_ends_on_a_whole_code_point)
-{
-	pd_live *live = pd_live_new();
-	fake_drv d;
-	fake_init(&d, live);
-	pd_drv_set_fail(&d.l, PD_LINK_AUTH_FAILED, "login refused: %.5s", "Hélène");
-	pd_drv_settle(&d.l);
-	cr_assert_str_eq(d.l.last_error, "login refused: Hél");
-	pd_drv_link_free(&d.l);
-	pd_live_free(live);
-}
-
 Test(drv_shared, discovering_with_the_same_progress_is_said_once)
 {
 	pd_live *live = pd_live_new();
