@@ -1079,7 +1079,9 @@ static void foreign_server_step(int lfd, int *cfd, int *accepted)
 	*cfd = c;
 }
 
-Test(driver_lab, foreign_banner_is_a_protocol_error_redialled)
+/* A listener serving foreign_banner, the driver started on it and run
+ * until the link is a protocol error; returns the listener. */
+static int foreign_until_protocol_error(harness *h, int *cfd, int *accepted)
 {
 	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -1087,12 +1089,17 @@ Test(driver_lab, foreign_banner_is_a_protocol_error_redialled)
 	cr_assert_eq(listen(lfd, 4), 0);
 	socklen_t len = sizeof a;
 	getsockname(lfd, (struct sockaddr *)&a, &len);
+	h_start(h, "127.0.0.1", ntohs(a.sin_port), "admin", SECRET, NULL);
+	WAIT_FOR(h, (foreign_server_step(lfd, cfd, accepted), link_of(h) == PD_LINK_PROTOCOL_ERROR),
+	         5000);
+	return lfd;
+}
+
+Test(driver_lab, foreign_banner_is_a_protocol_error_redialled)
+{
 	int cfd = -1, accepted = 0;
 	harness h;
-	h_start(&h, "127.0.0.1", ntohs(a.sin_port), "admin", SECRET, NULL);
-	WAIT_FOR(&h,
-	         (foreign_server_step(lfd, &cfd, &accepted), link_of(&h) == PD_LINK_PROTOCOL_ERROR),
-	         5000);
+	int lfd = foreign_until_protocol_error(&h, &cfd, &accepted);
 	cr_assert(h.seen & (1u << PD_LINK_LOGGING_IN), "connected, then read the banner");
 	cr_assert_eq(h.seen & (1u << PD_LINK_RETRYING), 0, "shown apart from a plain retry");
 	pd_live_view v = snap(&h);
@@ -1110,24 +1117,15 @@ Test(driver_lab, foreign_banner_is_a_protocol_error_redialled)
 }
 
 /* The PBX's own words in a link error (here a banner of invalid UTF-8 and
- * a right-to-left override) are stored clean: valid
- * UTF-8 that a console, the serve protocol's JSON and `pbx status --json`
- * all carry, each unsafe byte as a visible escape. */
+ * a right-to-left override) are stored clean: valid UTF-8 that a console,
+ * the serve protocol's JSON and `pbx status --json` all carry, each unsafe
+ * byte as a visible escape. */
 Test(driver_lab, a_foreign_banners_bytes_are_stored_escaped)
 {
 	foreign_banner = "Caf\xe9 \xe2\x80\xae evil\r\n";
-	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	cr_assert_eq(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
-	cr_assert_eq(listen(lfd, 4), 0);
-	socklen_t len = sizeof a;
-	getsockname(lfd, (struct sockaddr *)&a, &len);
 	int cfd = -1, accepted = 0;
 	harness h;
-	h_start(&h, "127.0.0.1", ntohs(a.sin_port), "admin", SECRET, NULL);
-	WAIT_FOR(&h,
-	         (foreign_server_step(lfd, &cfd, &accepted), link_of(&h) == PD_LINK_PROTOCOL_ERROR),
-	         5000);
+	int lfd = foreign_until_protocol_error(&h, &cfd, &accepted);
 	pd_live_view v = snap(&h);
 	cr_assert(pd_utf8_valid(v.last_error, strlen(v.last_error)), "%s", v.last_error);
 	cr_assert(strstr(v.last_error, "Caf\\xe9 \\u202e evil"), "%s", v.last_error);
