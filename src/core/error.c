@@ -23,8 +23,7 @@ static pd_status clamp(pd_status s)
 /* A message quotes values, some cut to a length ('%.60s', inside a
  * character at times) or not UTF-8 at all (a command-line argument): it is
  * kept valid UTF-8, each stray byte as a visible \xNN, since jansson
- * refuses anything else (the --json error and the HTTP API's error body
- * lost their whole message). */
+ * refuses anything else (the --json error had no message then). */
 static void valid_message(pd_err *e)
 {
 	size_t n = strlen(e->message);

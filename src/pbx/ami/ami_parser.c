@@ -337,12 +337,12 @@ static void scratch_destroy(void *v)
 	free(v);
 }
 
+/* The thread's scratch (freed at thread exit). */
 static scratch *scratch_get(void)
 {
 	if (!tl_scratch) {
 		tl_scratch = xcalloc(1, sizeof *tl_scratch);
-		pd_thread_keep(&scratch_slot, tl_scratch,
-		               scratch_destroy); /* freed at thread exit */
+		pd_thread_keep(&scratch_slot, tl_scratch, scratch_destroy);
 	}
 	return tl_scratch;
 }
