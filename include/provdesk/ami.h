@@ -261,6 +261,11 @@ size_t ami_parser_capacity(const ami_parser *p);
  * so far, and bytes every parser holds now (ami_parser_capacity summed). */
 uint64_t ami_parser_total_messages(void);
 size_t ami_parser_total_held(void);
+/* Where the CPU has AVX2 (with BMI and POPCNT) the block scans run in
+ * 32-byte vectors, chosen once at the first parser; false makes every
+ * parser use the baseline SSE2 scans (tests compare the two, benchmarks
+ * time them). Returns whether the wide scans are in use now. */
+bool ami_parser_wide_scan(bool on);
 
 /* First value of key (case-insensitive), or NULL. */
 const char *ami_get(const ami_msg *m, const char *key);

@@ -7,7 +7,7 @@
  * ratios. nc, floor and driver alternate ROUNDS times (default 3); the
  * medians are compared.
  *
- *   bench_ami_ingest [REPEAT=50] [--rounds R] [--no-node] [--split]
+ *   bench_ami_ingest [REPEAT=50] [--rounds R] [--no-node] [--split] [--base-scan]
  *   bench_ami_ingest --host H --port P [--expect N] [--user U] [--secret S]
  *
  * With --host: any AMI server (for instance a replay of the recorded session
@@ -19,6 +19,8 @@
  * --split: then the same comparison on the two halves of the stream, the
  * events the driver passes over (AMI_UNREAD_EVENTS) and the messages it
  * reads, each alone: where the driver's time goes against the floor's.
+ * --base-scan: the parser's baseline (SSE2) block scans even where the CPU
+ * has the wide ones (ami_parser_wide_scan), to time one against the other.
  * Needs PROVDESK_FIXTURES (or runs from the source tree). The npm package is
  * installed with npm into $PROVDESK_BENCH_NPM_DIR (default /tmp/provdesk-bench-npm)
  * when missing; the Node part is skipped (and said so) if node/npm are absent.
@@ -530,7 +532,8 @@ static void compare(server *s, int rounds, size_t events, const char *label)
 int main(int argc, char **argv)
 {
 	int repeat = 50, rounds = 3;
-	bool no_node = false, memory_only = false, no_memory = false, split = false;
+	bool no_node = false, memory_only = false, no_memory = false, split = false,
+	     base_scan = false;
 	const char *host = NULL, *user = "b", *secret = "b";
 	int port = 0;
 	unsigned long long expect = 0;
@@ -555,6 +558,8 @@ int main(int argc, char **argv)
 			no_memory = true;
 		else if (!strcmp(a, "--split"))
 			split = true;
+		else if (!strcmp(a, "--base-scan"))
+			base_scan = true;
 		else if (!strcmp(a, "--memory-only"))
 			memory_only = no_node = true;
 		else if (a[0] != '-')
@@ -562,12 +567,14 @@ int main(int argc, char **argv)
 		else {
 			fprintf(stderr,
 			        "usage: bench_ami_ingest [REPEAT] [--rounds R] [--no-node] "
-			        "[--memory-only] [--no-memory] [--split]\n"
+			        "[--memory-only] [--no-memory] [--split] [--base-scan]\n"
 			        "       bench_ami_ingest --host H --port P [--expect N] [--user U] "
 			        "[--secret S]\n");
 			return 64;
 		}
 	}
+	bool wide = ami_parser_wide_scan(!base_scan);
+	printf("parser's block scans: %s\n", wide ? "wide (AVX2, BMI, POPCNT)" : "baseline (SSE2)");
 	if (host)
 		return run_remote(host, port, user, secret, expect);
 	if (repeat < 1)

@@ -4,7 +4,8 @@
  * Differential too: the same bytes fed whole (where the 64-byte block paths
  * run: header bitmaps, unread events passed over) must deliver exactly what
  * the small chunks delivered (messages, errors, line numbers), with and
- * without the unread events passed over; a difference aborts. */
+ * without the unread events passed over, and with the baseline (SSE2) and
+ * the wide (AVX2) block scans; a difference aborts. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -69,13 +70,27 @@ static void feed(ami_parser *p, const uint8_t *data, size_t size, size_t chunk)
 }
 
 /* What data parsed with o delivers, fed whole. */
-static fuzz_digest whole(const ami_parser_opts *o, const uint8_t *data, size_t size)
+static fuzz_digest whole1(const ami_parser_opts *o, const uint8_t *data, size_t size)
 {
 	fuzz_ctx f = {.d = fuzz_digest_new()};
 	ami_parser *p = ami_parser_new(o, on_msg, &f);
 	feed(p, data, size, 0);
 	ami_parser_free(p);
 	return f.d;
+}
+
+/* The same with the baseline block scans and, where the CPU has them, the
+ * wide ones (ami_parser_wide_scan): they must agree. */
+static fuzz_digest whole(const ami_parser_opts *o, const uint8_t *data, size_t size)
+{
+	ami_parser_wide_scan(false);
+	fuzz_digest base = whole1(o, data, size);
+	if (!ami_parser_wide_scan(true))
+		return base;
+	fuzz_digest wide = whole1(o, data, size);
+	if (!fuzz_digest_same(&wide, &base))
+		abort(); /* the AVX2 scans read something else than the SSE2 ones */
+	return wide;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1085,6 +1085,53 @@ Test(ami_parser, block_path_agrees_with_line_path)
 	}
 }
 
+/* The wide block scans (AVX2, BMI, POPCNT) and the baseline (SSE2) read the
+ * same messages, line numbers, repaired fields and errors: the odd streams
+ * and the recorded session, whole and in reads of odd sizes, with and
+ * without the unread events passed over and with small bounds. */
+Test(ami_parser, wide_scans_agree_with_baseline)
+{
+	if (!ami_parser_wide_scan(true))
+		cr_skip_test("this CPU has no AVX2: only the baseline scans run here");
+	ami_parser_opts opts[4] = {{.expect_banner = true},
+	                           {.expect_banner = true},
+	                           {.expect_banner = true, .max_line = 60},
+	                           {.expect_banner = true, .max_line = 70, .max_msg = 2000}};
+	ami_skip_unread(&opts[1]);
+	ami_skip_unread(&opts[3]);
+	size_t len;
+	char *d = slurp("ami-session-1.txt", &len);
+	for (unsigned seed = 0; seed <= 20; seed++) {
+		pd_buf b = {0};
+		if (seed)
+			odd_stream(&b, seed, 3000);
+		else
+			pd_buf_addn(&b, d, len); /* the recorded session */
+		for (size_t k = 0; k < sizeof opts / sizeof *opts; k++) {
+			size_t steps[2] = {b.len, 1000 + seed * 7};
+			for (size_t st = 0; st < 2; st++) {
+				sink wide, base;
+				uint64_t wb, we, bb, be;
+				cr_assert(ami_parser_wide_scan(true));
+				parse_odd(&wide, &b, steps[st], &opts[k], &wb, &we);
+				cr_assert_not(ami_parser_wide_scan(false));
+				parse_odd(&base, &b, steps[st], &opts[k], &bb, &be);
+				cr_assert_gt(base.n_msgs, 100, "seed %u opts %zu", seed, k);
+				cr_assert_eq(wide.n_msgs, base.n_msgs, "seed %u opts %zu step %zu",
+				             seed, k, steps[st]);
+				cr_assert_eq(wide.h, base.h, "seed %u opts %zu step %zu", seed, k,
+				             steps[st]);
+				cr_assert_eq(wb, bb, "seed %u opts %zu step %zu: bad fields", seed,
+				             k, steps[st]);
+				cr_assert_eq(we, be, "seed %u opts %zu step %zu: errors", seed, k,
+				             steps[st]);
+			}
+		}
+		pd_buf_free(&b);
+	}
+	free(d);
+}
+
 /* docs/user-guide.md ("A busy Asterisk") lists the events provdesk passes
  * over, for the eventfilter lines of a PBX's manager.conf: exactly
  * AMI_UNREAD_EVENTS, each once (a missing one costs the PBX bandwidth, an

@@ -126,6 +126,28 @@ static uint64_t ev_ra[AMI_EV__COUNT], ev_rb[AMI_EV__COUNT];
 static uint64_t key_a[AMI_K__COUNT], key_b[AMI_K__COUNT];
 static pthread_once_t names_once = PTHREAD_ONCE_INIT;
 
+/* The block scans in 32-byte vectors (ami_parser_wide_scan): compiled for
+ * AVX2, BMI and POPCNT beside the baseline and chosen at run time, so one
+ * binary serves any x86-64. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define AMI_WIDE 1
+#define WIDE_TARGET __attribute__((target("avx2,bmi,bmi2,popcnt")))
+#include <immintrin.h>
+static bool cpu_wide(void)
+{
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
+	       __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt");
+}
+#else
+#define AMI_WIDE 0
+static bool cpu_wide(void)
+{
+	return false;
+}
+#endif
+static atomic_bool wide_scan;
+
 /* Fixed-size loads (a variable-length memcpy is a call, and a load of what
  * it just stored stalls). */
 static inline uint64_t load64(const char *s)
@@ -256,6 +278,15 @@ static void names_init(void)
 		eb[i] = ev_rb[i] | FOLD;
 	}
 	ev_mult = perfect(ea, eb, ev_len, AMI_EV__COUNT, ev_slot, EV_SLOTS);
+	atomic_store_explicit(&wide_scan, cpu_wide(), memory_order_relaxed);
+}
+
+bool ami_parser_wide_scan(bool on)
+{
+	pthread_once(&names_once, names_init);
+	bool w = on && cpu_wide();
+	atomic_store_explicit(&wide_scan, w, memory_order_relaxed);
+	return w;
 }
 
 static inline ami_key key_match(uint64_t a, uint64_t b, size_t n)
@@ -669,9 +700,11 @@ static inline int pass_lf(const ami_parser *p, char **line, char *b, const char 
 
 #if defined(__SSE2__)
 /* The bits set in x (without POPCNT in the baseline x86-64, the builtin is
- * a call into libgcc). */
-static inline unsigned bits64(uint64_t x)
+ * a call into libgcc; the wide scans have it). */
+static inline unsigned bits64(uint64_t x, bool wide)
 {
+	if (wide)
+		return (unsigned)__builtin_popcountll(x); /* POPCNT: a wide scan's target */
 	x -= (x >> 1) & 0x5555555555555555ull;
 	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
 	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
@@ -694,12 +727,30 @@ static inline void lf_cr64(const char *q, uint64_t *lf, uint64_t *cr)
 }
 #endif
 
+#if AMI_WIDE
+WIDE_TARGET static inline uint64_t mask32(__m256i x, __m256i c)
+{
+	return (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, c));
+}
+
+/* lf_cr64 in two 32-byte vectors. */
+WIDE_TARGET static inline void lf_cr64_wide(const char *q, uint64_t *lf, uint64_t *cr)
+{
+	const __m256i nl = _mm256_set1_epi8('\n'), c = _mm256_set1_epi8('\r');
+	__m256i x0 = _mm256_loadu_si256((const __m256i *)(const void *)q);
+	__m256i x1 = _mm256_loadu_si256((const __m256i *)(const void *)(q + 32));
+	*lf = mask32(x0, nl) | mask32(x1, nl) << 32;
+	*cr = mask32(x0, c) | mask32(x1, c) << 32;
+}
+#endif
+
 /* ST_PASS: the rest of a skipped message, read in place to the blank line
  * that ends it (no field, key or control-byte work). Returns where it
  * stopped: after the blank line (state back to ST_HEADERS), or at the start
  * of a line it leaves to process_line: one longer than max_line, one past
  * max_msg, a partial line at the end. */
-static char *skip_lines(ami_parser *p, char *line, char *end)
+__attribute__((always_inline)) static inline char *skip_lines(ami_parser *p, char *line, char *end,
+                                                              bool wide)
 {
 	char *start = line;
 	size_t room = p->o.max_msg - p->msg_bytes;
@@ -718,7 +769,12 @@ static char *skip_lines(ami_parser *p, char *line, char *end)
 		uint64_t plf = 1ull << 63, pcr = 0;
 		for (; lim - q >= 64; q += 64) {
 			uint64_t lf, cr;
-			lf_cr64(q, &lf, &cr);
+#if AMI_WIDE
+			if (wide)
+				lf_cr64_wide(q, &lf, &cr);
+			else
+#endif
+				lf_cr64(q, &lf, &cr);
 			if (!lf) {
 				if ((size_t)(q + 64 - line) > p->o.max_line) {
 					r = -1;
@@ -736,12 +792,12 @@ static char *skip_lines(ami_parser *p, char *line, char *end)
 			                       ((cr << 1 | pcr >> 63) & (lf << 2 | plf >> 62)));
 			if (blank) {
 				unsigned e = (unsigned)__builtin_ctzll(blank);
-				lines += bits64(lf & (~0ull >> (63 - e)));
+				lines += bits64(lf & (~0ull >> (63 - e)), wide);
 				line = q + e + 1;
 				r = 1;
 				break;
 			}
-			lines += bits64(lf);
+			lines += bits64(lf, wide);
 			line = q + 64 - __builtin_clzll(lf);
 			plf = lf;
 			pcr = cr;
@@ -1023,6 +1079,35 @@ static inline block_masks masks64(const char *q)
 	                     .keybad = tabs | hi};
 }
 
+#if AMI_WIDE
+/* masks64 in two 32-byte vectors. */
+WIDE_TARGET static inline block_masks masks64_wide(const char *q)
+{
+	const __m256i c1f = _mm256_set1_epi8(0x1f), del = _mm256_set1_epi8(0x7f),
+	              nl = _mm256_set1_epi8('\n'), cr = _mm256_set1_epi8('\r'),
+	              co = _mm256_set1_epi8(':'), tab = _mm256_set1_epi8('\t');
+	__m256i x[2] = {_mm256_loadu_si256((const __m256i *)(const void *)q),
+	                _mm256_loadu_si256((const __m256i *)(const void *)(q + 32))};
+	uint64_t lf = 0, colon = 0, ctl = 0, crs = 0, tabs = 0, hi = 0;
+	for (int i = 0; i < 2; i++) {
+		unsigned sh = 32u * (unsigned)i;
+		lf |= mask32(x[i], nl) << sh;
+		crs |= mask32(x[i], cr) << sh;
+		colon |= mask32(x[i], co) << sh;
+		tabs |= mask32(x[i], tab) << sh;
+		ctl |= (uint64_t)(uint32_t)_mm256_movemask_epi8(
+		           _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_min_epu8(x[i], c1f), x[i]),
+		                           _mm256_cmpeq_epi8(x[i], del)))
+		       << sh;
+		hi |= (uint64_t)(uint32_t)_mm256_movemask_epi8(x[i]) << sh;
+	}
+	return (block_masks){.lf = lf,
+	                     .colon = colon,
+	                     .bad = (ctl & ~(lf | crs | tabs)) | (crs & ~(lf >> 1)),
+	                     .keybad = tabs | hi};
+}
+#endif
+
 /* ST_HEADERS outside a legacy body, in place: the ordinary header and blank
  * lines taken from one set of bitmaps per 64 bytes (masks64) instead of one
  * scan each. It stops, for the line-by-line path, at any line it does not
@@ -1030,10 +1115,15 @@ static inline block_masks masks64(const char *q)
  * more, fewer than 64 bytes left in the read), and after a line that
  * leaves ST_HEADERS or opens a legacy body. Returns where it stopped; keeps
  * *msg_start (the first line of the open message) as the caller does. */
-static char *fast_headers(ami_parser *p, char *line, char *end, char **msg_start)
+__attribute__((always_inline)) static inline char *
+fast_headers(ami_parser *p, char *line, char *end, char **msg_start, bool wide)
 {
 	while (end - line >= 64) {
+#if AMI_WIDE
+		block_masks m = wide ? masks64_wide(line) : masks64(line);
+#else
 		block_masks m = masks64(line);
+#endif
 		uint64_t lf = m.lf;
 		if (!lf)
 			return line;
@@ -1116,6 +1206,69 @@ static void carry_add(ami_parser *p, const char *s, size_t n)
 	p->cb_len += n;
 }
 
+/* The lines of a read from line to end, in place, to where the read
+ * stops being whole lines (returned; the rest is carried); *msg_start
+ * kept at the first line of the open message. Compiled twice: the
+ * baseline and the wide scans (ami_parser_wide_scan). */
+__attribute__((always_inline)) static inline char *read_lines(ami_parser *p, char *line, char *end,
+                                                              char **msg_start, bool wide)
+{
+	while (line < end) {
+		if (p->st == ST_PASS) {
+			char *next = skip_lines(p, line, end, wide);
+			if (next != line) {
+				line = *msg_start = next;
+				continue;
+			}
+			/* it stopped at this line: read as any other */
+		}
+#if defined(__SSE2__)
+		if (p->st == ST_HEADERS && !p->follows) {
+			char *next = fast_headers(p, line, end, msg_start, wide);
+			if (next != line) {
+				line = next;
+				continue;
+			}
+			/* it stopped at this line: read one by one */
+		}
+#endif
+		bool ctl;
+		const char *colon;
+		char *nl = (char *)scan_line(line, end, &ctl, &colon);
+		size_t seg = nl ? (size_t)(nl - line) : (size_t)(end - line);
+		if (seg > p->o.max_line) {
+			overflow(p);
+			if (!nl)
+				break; /* overlong: the rest is skipped */
+			p->overlong = false;
+			p->line_no++;
+		} else if (!nl) {
+			break; /* a partial line: carried */
+		} else {
+			bool was_open = msg_open(p);
+			process_line(p, line, seg, ctl, colon);
+			if (!was_open && msg_open(p))
+				*msg_start = line;
+		}
+		line = nl + 1;
+		if (!msg_open(p))
+			*msg_start = line;
+	}
+	return line;
+}
+
+static char *read_lines_base(ami_parser *p, char *line, char *end, char **msg_start)
+{
+	return read_lines(p, line, end, msg_start, false);
+}
+
+#if AMI_WIDE
+WIDE_TARGET static char *read_lines_wide(ami_parser *p, char *line, char *end, char **msg_start)
+{
+	return read_lines(p, line, end, msg_start, true);
+}
+#endif
+
 void ami_parser_feed_rw(ami_parser *p, char *data, size_t len)
 {
 	scratch *sc = scratch_get(), own = {0};
@@ -1174,47 +1327,12 @@ void ami_parser_feed_rw(ami_parser *p, char *data, size_t len)
 	p->base = data;
 	char *msg_start = data, *line = data;
 	if (p->cb_len == 0 && !p->overlong) {
-		while (line < end) {
-			if (p->st == ST_PASS) {
-				char *next = skip_lines(p, line, end);
-				if (next != line) {
-					line = msg_start = next;
-					continue;
-				}
-				/* it stopped at this line: read as any other */
-			}
-#if defined(__SSE2__)
-			if (p->st == ST_HEADERS && !p->follows) {
-				char *next = fast_headers(p, line, end, &msg_start);
-				if (next != line) {
-					line = next;
-					continue;
-				}
-				/* it stopped at this line: read one by one */
-			}
+#if AMI_WIDE
+		if (atomic_load_explicit(&wide_scan, memory_order_relaxed))
+			line = read_lines_wide(p, line, end, &msg_start);
+		else
 #endif
-			bool ctl;
-			const char *colon;
-			char *nl = (char *)scan_line(line, end, &ctl, &colon);
-			size_t seg = nl ? (size_t)(nl - line) : (size_t)(end - line);
-			if (seg > p->o.max_line) {
-				overflow(p);
-				if (!nl)
-					break; /* overlong: the rest is skipped */
-				p->overlong = false;
-				p->line_no++;
-			} else if (!nl) {
-				break; /* a partial line: carried */
-			} else {
-				bool was_open = msg_open(p);
-				process_line(p, line, seg, ctl, colon);
-				if (!was_open && msg_open(p))
-					msg_start = line;
-			}
-			line = nl + 1;
-			if (!msg_open(p))
-				msg_start = line;
-		}
+			line = read_lines_base(p, line, end, &msg_start);
 		/* what this read leaves unfinished moves to the carry */
 		if (!p->overlong && (msg_open(p) || line < end)) {
 			if (!msg_open(p))
