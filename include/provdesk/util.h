@@ -5,6 +5,7 @@
 
 #include "provdesk/error.h"
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -69,6 +70,16 @@ size_t pd_utf8_end_whole(char *s);
 /* s's first n bytes into dst (cap bytes, NUL-terminated), cut by
  * pd_utf8_cut; true if cut. */
 bool pd_utf8_copy(char *dst, size_t cap, const char *s, size_t n);
+/* vsnprintf into buf (cap bytes, NUL-terminated) where no cut splits a
+ * UTF-8 character: a string's precision (%.60s, %.*s) and the end of buf
+ * keep whole code points, so a name quoted to a length never ends in a
+ * stray byte. Every C conversion with its flags, width, precision and
+ * length modifier but the wide %ls and %lc, and %m. Returns the length
+ * written. */
+size_t pd_vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+size_t pd_snprintf(char *buf, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* The one rule for text that may not reach a terminal (or be stored) as is:
  * C0 and C1 controls and DEL, the line and paragraph separators (U+2028/9),
  * the direction embeddings, overrides and isolates (U+202A-202E,

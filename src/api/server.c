@@ -719,7 +719,7 @@ static enum MHD_Result handle(pd_api *a, struct MHD_Connection *conn, const char
 			          retry_after);
 			goto send;
 		}
-		snprintf(r.actor.user, sizeof r.actor.user, "api:%.59s", r.tok.name);
+		pd_snprintf(r.actor.user, sizeof r.actor.user, "api:%.59s", r.tok.name);
 		client_address(conn, r.actor.client);
 	}
 	if (r.body_len) {

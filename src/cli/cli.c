@@ -183,7 +183,7 @@ __attribute__((format(printf, 3, 0))) static int vusage(pd_cli *c, const char *f
                                                         const char *fmt, va_list ap)
 {
 	char msg[512];
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	pd_vsnprintf(msg, sizeof msg, fmt, ap);
 	if (c->json)
 		pd_cli_json_error(PD_E_USAGE, field, 0, msg, true);
 	else

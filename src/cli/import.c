@@ -637,7 +637,7 @@ static void report(pd_cli *c, const char *file, bool dry, bool verbose, const ch
 				first = &rows[i];
 		char msg[1200];
 		if (first) {
-			snprintf(
+			pd_snprintf(
 			    msg, sizeof msg,
 			    _("%.300s: %zu row%s, %zu with errors: nothing imported (first: line "
 			      "%d: %s%s%.600s)"),
@@ -645,8 +645,9 @@ static void report(pd_cli *c, const char *file, bool dry, bool verbose, const ch
 			    first->field, first->field[0] ? ": " : "", first->message);
 			pd_cli_json_error(PD_E_INVALID, first->field, first->line, msg, false);
 		} else if (werr) {
-			snprintf(msg, sizeof msg, _("%.300s: line %d: %.600s; nothing was written"),
-			         file, werr->line, werr->message);
+			pd_snprintf(msg, sizeof msg,
+			            _("%.300s: line %d: %.600s; nothing was written"), file,
+			            werr->line, werr->message);
 			pd_cli_json_error(werr->status, werr->field, werr->line, msg, false);
 		}
 		return;

@@ -35,7 +35,7 @@ static void step(report *r, const char *name, bool ok, const char *fmt, ...)
 	char detail[400];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(detail, sizeof detail, fmt, ap);
+	pd_vsnprintf(detail, sizeof detail, fmt, ap);
 	va_end(ap);
 	if (r->c->json) {
 		json_t *o = json_object();
@@ -83,7 +83,8 @@ static int run_test(pd_cli *c, const pd_pbx *p, report *r, const char **failed, 
 	static char failed_name[32];
 	snprintf(failed_name, sizeof failed_name, "%s",
 	         res.failed >= 0 ? res.steps[res.failed].name : "test");
-	snprintf(why, whyn, "%.399s", res.failed >= 0 ? res.steps[res.failed].detail : e.message);
+	pd_snprintf(why, whyn, "%.399s",
+	            res.failed >= 0 ? res.steps[res.failed].detail : e.message);
 	*failed = failed_name;
 	*fst = st;
 	return 1;

@@ -163,7 +163,7 @@ static pd_status bad(ctx *x, const char *keypath, const char *fmt, ...)
 	char msg[400];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	pd_vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	int line = x->text ? line_of(x->text, x->len, keypath) : 0;
 	return pd_fail_line(x->e, PD_E_CONFIG, line, keypath, "%s:%d: %s: %s", x->path, line,

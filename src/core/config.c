@@ -85,7 +85,7 @@ static bool fail(loader *l, const char *section, const char *key, const char *fm
 	char msg[400];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	pd_vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	char field[64];
 	if (section && key)

@@ -52,11 +52,11 @@ void pd_internal_warning(const char *name, int64_t used, int limit, char *out, s
 	int64_t left = (int64_t)limit - used;
 	if (left < 0)
 		left = 0;
-	snprintf(out, n,
-	         _("\"%.100s\" is an internal system: for the reseller's internal use only, it "
-	           "will not be billed. %lld of %d internal system%s left "
-	           "([customers] internal_systems_limit)."),
-	         name ? name : "", (long long)left, limit, limit == 1 ? "" : "s");
+	pd_snprintf(out, n,
+	            _("\"%.100s\" is an internal system: for the reseller's internal use only, it "
+	              "will not be billed. %lld of %d internal system%s left "
+	              "([customers] internal_systems_limit)."),
+	            name ? name : "", (long long)left, limit, limit == 1 ? "" : "s");
 }
 
 const char *pd_customer_billing_id(const pd_customer *c)

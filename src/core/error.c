@@ -20,10 +20,10 @@ static pd_status clamp(pd_status s)
 	return (unsigned)s < PD_STATUS__COUNT ? s : PD_E_INTERNAL;
 }
 
-/* A message quotes values, some cut to a length ('%.60s', inside a
- * character at times) or not UTF-8 at all (a command-line argument): it is
- * kept valid UTF-8, each stray byte as a visible \xNN, since jansson
- * refuses anything else (the --json error had no message then). */
+/* A message quotes values cut to a length ('%.60s', between two characters:
+ * pd_vsnprintf) or not UTF-8 at all (a command-line argument): it is kept
+ * valid UTF-8, each stray byte as a visible \xNN, since jansson refuses
+ * anything else (the --json error had no message then). */
 static void valid_message(pd_err *e)
 {
 	size_t n = strlen(e->message);
@@ -43,7 +43,7 @@ pd_status pd_vfail(pd_err *e, pd_status status, const char *field, const char *f
 	e->line = 0;
 	snprintf(e->field, sizeof e->field, "%s", field ? field : "");
 	if (fmt) {
-		vsnprintf(e->message, sizeof e->message, fmt, ap);
+		pd_vsnprintf(e->message, sizeof e->message, fmt, ap);
 		valid_message(e);
 	} else
 		snprintf(e->message, sizeof e->message, "%s", pd_status_message(status));

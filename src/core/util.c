@@ -5,8 +5,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,6 +294,183 @@ bool pd_utf8_copy(char *dst, size_t cap, const char *s, size_t n)
 		dst[k] = '\0';
 	}
 	return k < n;
+}
+
+/* Where a cut of s (n bytes) to max falls inside a character, before it:
+ * back over at most three continuation bytes to a lead byte whose
+ * character does not fit (bytes that are not UTF-8 are cut where asked). */
+static size_t cut_whole(const char *s, size_t n, size_t max)
+{
+	if (n <= max)
+		return n;
+	size_t i = max;
+	while (i > 0 && max - i < 3 && ((unsigned char)s[i] & 0xC0) == 0x80)
+		i--;
+	unsigned char lead = (unsigned char)s[i];
+	size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+	return i < max && lead >= 0xC0 && max - i < need ? i : max;
+}
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+size_t pd_vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap)
+{
+	int saved_errno = errno; /* for %m, before anything can change it */
+	pd_buf b = {0};
+	va_list aq;
+	va_copy(aq, ap);
+	const char *p = fmt;
+	while (*p) {
+		const char *pct = strchr(p, '%');
+		if (!pct) {
+			pd_buf_add(&b, p);
+			break;
+		}
+		pd_buf_addn(&b, p, (size_t)(pct - p));
+		const char *q = pct + 1;
+		/* one conversion, rebuilt with its width and precision as digits:
+		 * %[flags][width][.precision][length]conversion */
+		char spec[48] = "%";
+		size_t sn = 1;
+		while (*q && strchr("-+ #0'", *q) && sn < 8)
+			spec[sn++] = *q++;
+		int width = -1, prec = -1;
+		if (*q == '*') {
+			width = va_arg(aq, int);
+			if (width < 0) {
+				spec[sn++] = '-';
+				width = width == INT_MIN ? INT_MAX : -width;
+			}
+			q++;
+		} else {
+			for (; *q >= '0' && *q <= '9'; q++)
+				width = (width < 0 ? 0 : width) * 10 % 100000000 + (*q - '0');
+		}
+		if (*q == '.') {
+			q++;
+			if (*q == '*') {
+				prec = va_arg(aq, int); /* negative: as if none */
+				q++;
+			} else {
+				prec = 0;
+				for (; *q >= '0' && *q <= '9'; q++)
+					prec = prec * 10 % 100000000 + (*q - '0');
+			}
+		}
+		const char *len = q;
+		while (*q && strchr("hlzjtLq", *q))
+			q++;
+		size_t ln = (size_t)(q - len);
+		char conv = *q;
+		if (!conv || ln > 2 || ((conv == 's' || conv == 'c') && ln)) {
+			/* not a conversion (or a wide %ls, %lc): as written, and stop */
+			pd_buf_add(&b, pct);
+			break;
+		}
+		q++;
+		if (width >= 0)
+			sn += (size_t)snprintf(spec + sn, sizeof spec - sn, "%d", width);
+		const char *s = NULL;
+		if (conv == 's' || conv == 'm') {
+			s = conv == 'm' ? strerror(saved_errno) : va_arg(aq, const char *);
+			if (!s)
+				s = "(null)";
+			if (prec >= 0) /* cut here, on a code point */
+				prec =
+				    (int)cut_whole(s, strnlen(s, (size_t)prec + 1), (size_t)prec);
+			conv = 's';
+			ln = 0;
+		}
+		if (prec >= 0)
+			sn += (size_t)snprintf(spec + sn, sizeof spec - sn, ".%d", prec);
+		memcpy(spec + sn, len, ln);
+		sn += ln;
+		spec[sn++] = conv;
+		spec[sn] = '\0';
+		bool l1 = ln == 1 && len[0] == 'l', ll = ln == 2 || (ln == 1 && len[0] == 'q');
+		char lm = ln == 1 ? len[0] : 0;
+		switch (conv) {
+		case 's':
+			pd_buf_printf(&b, spec, s);
+			break;
+		case 'd':
+		case 'i':
+			if (ll)
+				pd_buf_printf(&b, spec, va_arg(aq, long long));
+			else if (l1)
+				pd_buf_printf(&b, spec, va_arg(aq, long));
+			else if (lm == 'z' || lm == 't')
+				pd_buf_printf(&b, spec, va_arg(aq, ptrdiff_t));
+			else if (lm == 'j')
+				pd_buf_printf(&b, spec, va_arg(aq, intmax_t));
+			else
+				pd_buf_printf(&b, spec, va_arg(aq, int));
+			break;
+		case 'u':
+		case 'o':
+		case 'x':
+		case 'X':
+			if (ll)
+				pd_buf_printf(&b, spec, va_arg(aq, unsigned long long));
+			else if (l1)
+				pd_buf_printf(&b, spec, va_arg(aq, unsigned long));
+			else if (lm == 'z' || lm == 't')
+				pd_buf_printf(&b, spec, va_arg(aq, size_t));
+			else if (lm == 'j')
+				pd_buf_printf(&b, spec, va_arg(aq, uintmax_t));
+			else
+				pd_buf_printf(&b, spec, va_arg(aq, unsigned));
+			break;
+		case 'c':
+			pd_buf_printf(&b, spec, va_arg(aq, int));
+			break;
+		case 'p':
+			pd_buf_printf(&b, spec, va_arg(aq, void *));
+			break;
+		case 'f':
+		case 'F':
+		case 'e':
+		case 'E':
+		case 'g':
+		case 'G':
+		case 'a':
+		case 'A':
+			if (lm == 'L')
+				pd_buf_printf(&b, spec, va_arg(aq, long double));
+			else
+				pd_buf_printf(&b, spec, va_arg(aq, double));
+			break;
+		case '%':
+			pd_buf_addc(&b, '%');
+			break;
+		default:
+			pd_buf_add(&b, pct); /* %n or unknown: as written, and stop */
+			q = pct + strlen(pct);
+			break;
+		}
+		p = q;
+	}
+	va_end(aq);
+	size_t n = 0;
+	if (cap) {
+		n = cut_whole(b.s ? b.s : "", b.len, cap - 1);
+		if (n)
+			memcpy(buf, b.s, n);
+		buf[n] = '\0';
+	}
+	pd_buf_free(&b);
+	errno = saved_errno;
+	return n;
+}
+#pragma GCC diagnostic pop
+
+size_t pd_snprintf(char *buf, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	size_t n = pd_vsnprintf(buf, cap, fmt, ap);
+	va_end(ap);
+	return n;
 }
 
 size_t pd_utf8_chars(const char *s)

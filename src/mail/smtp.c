@@ -335,8 +335,8 @@ static pd_status classify(CURLcode rc, int code, bool cancelled, const exchange 
 		snprintf(what, wcap, "%s", _("cannot resolve the server name"));
 		return PD_E_UNAVAILABLE;
 	case CURLE_COULDNT_CONNECT:
-		snprintf(what, wcap, _("cannot connect (%.200s)"),
-		         errbuf[0] ? errbuf : _("refused"));
+		pd_snprintf(what, wcap, _("cannot connect (%.200s)"),
+		            errbuf[0] ? errbuf : _("refused"));
 		return PD_E_UNAVAILABLE;
 	case CURLE_OPERATION_TIMEDOUT:
 		snprintf(what, wcap, _("timed out during the %s"), stage);
@@ -356,8 +356,8 @@ static pd_status classify(CURLcode rc, int code, bool cancelled, const exchange 
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_CERTPROBLEM:
 	case CURLE_SSL_CIPHER:
-		snprintf(what, wcap, _("TLS failed (%.200s)"),
-		         errbuf[0] ? errbuf : pd_curl_easy_strerror(rc));
+		pd_snprintf(what, wcap, _("TLS failed (%.200s)"),
+		            errbuf[0] ? errbuf : pd_curl_easy_strerror(rc));
 		return PD_E_UNAVAILABLE;
 	default:
 		break;
@@ -387,8 +387,8 @@ static pd_status classify(CURLcode rc, int code, bool cancelled, const exchange 
 		snprintf(what, wcap, _("unexpected reply during the %s"), stage);
 		return PD_E_PROTOCOL;
 	}
-	snprintf(what, wcap, _("connection lost during the %s (%.200s)"), stage,
-	         errbuf[0] ? errbuf : pd_curl_easy_strerror(rc));
+	pd_snprintf(what, wcap, _("connection lost during the %s (%.200s)"), stage,
+	            errbuf[0] ? errbuf : pd_curl_easy_strerror(rc));
 	return PD_E_TEMPFAIL;
 }
 

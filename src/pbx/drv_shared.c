@@ -279,7 +279,7 @@ void pd_drv_set_fail(pd_drv_link *l, pd_link_state as, const char *fmt, ...)
 	char buf[256];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
+	pd_vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
 	l->fail_as = as;
 	l->fail = xstrdup(buf);
@@ -431,7 +431,7 @@ pd_drv_sync_outcome pd_drv_sync_users(const pd_drv_conf *c, const pd_drv_host *h
 	pd_err e = {0};
 	pd_sync_result r = {0};
 	if (h->sync_users(h->ctx, c->customer_id, u, n, c->auto_provision, &r, &e) != PD_OK) {
-		snprintf(why, whyn, _("sync not saved: %.150s"), e.message);
+		pd_snprintf(why, whyn, _("sync not saved: %.150s"), e.message);
 		pd_utf8_end_whole(why);
 		return PD_DRV_SYNC_FAILED;
 	}
@@ -454,7 +454,7 @@ void pd_drv_probe_step(pd_drv_probe *pr, const char *name, bool ok, const char *
 	char raw[sizeof s->detail];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(raw, sizeof raw, fmt, ap);
+	pd_vsnprintf(raw, sizeof raw, fmt, ap);
 	va_end(ap);
 	/* it may quote the PBX (a banner, a refusal): shown on terminals and
 	 * sent as JSON, so unsafe bytes become visible escapes, whole code
@@ -474,7 +474,7 @@ pd_status pd_drv_probe_fail(pd_drv_probe *pr, pd_status st, const char *name, co
 	char detail[sizeof pr->out->steps[0].detail];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(detail, sizeof detail, fmt, ap);
+	pd_vsnprintf(detail, sizeof detail, fmt, ap);
 	va_end(ap);
 	pd_drv_probe_step(pr, name, false, "%s", detail);
 	return st;

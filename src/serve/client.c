@@ -139,7 +139,7 @@ static void set_why(pd_serve_client *c, const char *fmt, ...)
 	va_list ap;
 	va_start(ap, fmt);
 	pthread_mutex_lock(&c->mu);
-	vsnprintf(c->why, sizeof c->why, fmt, ap);
+	pd_vsnprintf(c->why, sizeof c->why, fmt, ap);
 	pthread_mutex_unlock(&c->mu);
 	va_end(ap);
 }
@@ -492,7 +492,8 @@ static bool on_msg(pd_serve_client *c, json_t *m, char *why, size_t whyn)
 	}
 	if (c->state == C_HELLO) {
 		if (strcmp(t, "hello")) {
-			snprintf(why, whyn, _("the monitor spoke before its hello (\"%.40s\")"), t);
+			pd_snprintf(why, whyn, _("the monitor spoke before its hello (\"%.40s\")"),
+			            t);
 			clean_text(why);
 			return false;
 		}
@@ -538,7 +539,7 @@ static bool on_msg(pd_serve_client *c, json_t *m, char *why, size_t whyn)
 		pd_live_view v;
 		memset(&v, 0, sizeof v);
 		if (pd_sp_view_from_json(m, &v, &e) != PD_OK) {
-			snprintf(why, whyn, _("bad view from the monitor: %.200s"), e.message);
+			pd_snprintf(why, whyn, _("bad view from the monitor: %.200s"), e.message);
 			return false;
 		}
 		if (c->live) {
@@ -575,7 +576,7 @@ static bool on_msg(pd_serve_client *c, json_t *m, char *why, size_t whyn)
 		pd_sync_result r;
 		memset(&r, 0, sizeof r);
 		if (pd_sp_sync_from_json(m, &cid, &seq, &r, &e) != PD_OK) {
-			snprintf(why, whyn, _("bad sync from the monitor: %.200s"), e.message);
+			pd_snprintf(why, whyn, _("bad sync from the monitor: %.200s"), e.message);
 			return false;
 		}
 		pthread_mutex_lock(&c->mu);
@@ -640,8 +641,8 @@ static bool read_some(pd_serve_client *c, char *why, size_t whyn)
 		pd_err e;
 		pd_err_clear(&e);
 		if (pd_sp_reader_feed(&c->rd, c->rbuf, (size_t)r, &e) != PD_OK) {
-			snprintf(why, whyn, _("the monitor sent a line too long: %.200s"),
-			         e.message);
+			pd_snprintf(why, whyn, _("the monitor sent a line too long: %.200s"),
+			            e.message);
 			return false;
 		}
 		for (;;) {
@@ -650,8 +651,8 @@ static bool read_some(pd_serve_client *c, char *why, size_t whyn)
 			if (k == 0)
 				break;
 			if (k < 0) {
-				snprintf(why, whyn, _("bad message from the monitor: %.200s"),
-				         e.message);
+				pd_snprintf(why, whyn, _("bad message from the monitor: %.200s"),
+				            e.message);
 				return false;
 			}
 			bool ok = on_msg(c, m, why, whyn);

@@ -112,7 +112,7 @@ static void slog(pd_serve *s, const char *fmt, ...)
 	char raw[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(raw, sizeof raw, fmt, ap);
+	pd_vsnprintf(raw, sizeof raw, fmt, ap);
 	va_end(ap);
 	/* PBX text (errors, names) may hold anything: one sanitised line */
 	pd_buf b = {0};

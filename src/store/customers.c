@@ -675,14 +675,15 @@ static pd_status do_restore(pd_store *s, const pd_customer *cur, pd_customer *n,
 	pd_status r = store_customer_name_free(s, cur->name, cur->id, e);
 	if (r != PD_OK) {
 		char msg[sizeof e->message];
-		snprintf(msg, sizeof msg,
-		         _("cannot restore: %.400s; rename the other customer first"), e->message);
+		pd_snprintf(msg, sizeof msg,
+		            _("cannot restore: %.400s; rename the other customer first"),
+		            e->message);
 		return pd_fail(e, r, "name", "%s", msg);
 	}
 	if (cur->internal_system && (r = cust_check_internal_limit(s, cur->id, e)) != PD_OK) {
 		char msg[sizeof e->message];
-		snprintf(msg, sizeof msg, _("cannot restore an internal system: %.400s"),
-		         e->message);
+		pd_snprintf(msg, sizeof msg, _("cannot restore an internal system: %.400s"),
+		            e->message);
 		return pd_fail(e, r, "internal_system", "%s", msg);
 	}
 	n->deleted_at = 0;

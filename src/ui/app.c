@@ -210,7 +210,7 @@ void ui_msg(struct ui_app *app, enum ui_role role, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(app->msg, sizeof app->msg, fmt, ap);
+	pd_vsnprintf(app->msg, sizeof app->msg, fmt, ap);
 	va_end(ap);
 	/* one line: newlines would break the status line */
 	for (char *p = app->msg; *p; p++)

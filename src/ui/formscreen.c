@@ -175,8 +175,8 @@ void ui_formscreen_save(struct ui_screen *s)
 	if (st == PD_E_CONFLICT && e.status == PD_OK)
 		return; /* the submit opened its own conflict screen */
 	if (!ui_form_apply_err(fs->form, &e))
-		snprintf(fs->err, sizeof fs->err, "%.590s",
-		         e.message[0] ? e.message : pd_status_message(st));
+		pd_snprintf(fs->err, sizeof fs->err, "%.590s",
+		            e.message[0] ? e.message : pd_status_message(st));
 	s->dirty = true;
 }
 
@@ -392,6 +392,6 @@ struct ui_form *ui_formscreen_form(struct ui_screen *s)
 void ui_formscreen_set_error(struct ui_screen *s, const char *msg)
 {
 	struct fscreen *fs = s->priv;
-	snprintf(fs->err, sizeof fs->err, "%.590s", msg ? msg : "");
+	pd_snprintf(fs->err, sizeof fs->err, "%.590s", msg ? msg : "");
 	s->dirty = true;
 }

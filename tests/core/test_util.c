@@ -132,6 +132,53 @@ Test(utf8, a_code_point_cut_at_the_end_is_dropped)
 	cr_assert_eq(pd_utf8_end_whole(s), 2, "no lead byte: not a cut, left alone");
 }
 
+/* pd_snprintf: a string's precision and the buffer's end cut on a code
+ * point; every other conversion prints as snprintf does. */
+Test(utf8, snprintf_cuts_keep_whole_code_points)
+{
+	char s[160], ref[160];
+	cr_assert_eq(pd_snprintf(s, sizeof s, "<%.5s>", "abcdé"), 6);
+	cr_assert_str_eq(s, "<abcd>", "é split by the precision: left out");
+	pd_snprintf(s, sizeof s, "<%.6s>", "abcdé");
+	cr_assert_str_eq(s, "<abcdé>");
+	pd_snprintf(s, sizeof s, "<%-8.5s|%*.*s>", "abcdé", 6, 4, "東京");
+	cr_assert_str_eq(s, "<abcd    |   東>", "got %s", s);
+	pd_snprintf(s, sizeof s, "%.6s", "a\xf0\x9f\x98\x80xyz");
+	cr_assert_str_eq(s, "a\xf0\x9f\x98\x80x", "a whole emoji");
+	pd_snprintf(s, sizeof s, "%.4s", "a\xf0\x9f\x98\x80xyz");
+	cr_assert_str_eq(s, "a", "an emoji split: out");
+	/* bytes that are not UTF-8 are cut where asked, never more */
+	pd_snprintf(s, sizeof s, "%.3s", "\xe9\xe9\xe9\xe9");
+	cr_assert_str_eq(s, "\xe9\xe9\xe9");
+	pd_snprintf(s, sizeof s, "%.5s", "\x80\x80\x80\x80\x80\x80\x80");
+	cr_assert_str_eq(s, "\x80\x80\x80\x80\x80");
+	/* the buffer's end */
+	cr_assert_eq(pd_snprintf(s, 6, "%s", "abcdé"), 4);
+	cr_assert_str_eq(s, "abcd");
+	cr_assert_eq(pd_snprintf(s, 7, "%s!", "abcdé"), 6);
+	cr_assert_str_eq(s, "abcdé");
+	cr_assert_eq(pd_snprintf(s, 1, "%s", "x"), 0);
+	cr_assert_str_eq(s, "");
+	/* the other conversions as snprintf prints them */
+#define FMT "%d|%5.2f|%llu|%zu|%x|%-4lld|%c|%%|%+05i|%#o|%hhu|%e|%ld|%s"
+	pd_snprintf(s, sizeof s, FMT, -12, 3.14159, 18446744073709551615ull, (size_t)42, 255u, -7ll,
+	            'Z', 42, 8u, (unsigned char)200, 1e-3, -99L, "end");
+	snprintf(ref, sizeof ref, FMT, -12, 3.14159, 18446744073709551615ull, (size_t)42, 255u,
+	         -7ll, 'Z', 42, 8u, (unsigned char)200, 1e-3, -99L, "end");
+#undef FMT
+	cr_assert_str_eq(s, ref);
+	pd_snprintf(s, sizeof s, "[%*d|%-*s|%.*s]", -4, 7, 3, "a", -1, "whole");
+	cr_assert_str_eq(s, "[7   |a  |whole]", "a negative star: as snprintf");
+	errno = ENOENT;
+	pd_snprintf(s, sizeof s, "cannot open x: %m");
+	snprintf(ref, sizeof ref, "cannot open x: %s", strerror(ENOENT));
+	cr_assert_str_eq(s, ref);
+	cr_assert_eq(errno, ENOENT, "errno kept");
+	const char *volatile none = NULL;
+	pd_snprintf(s, sizeof s, "%s|%.2s", none, none);
+	cr_assert_str_eq(s, "(null)|(n");
+}
+
 static int destroyed[2];
 static pd_thread_slot slot_a, slot_b;
 

@@ -509,7 +509,7 @@ static void error_at(ami_parser *p, uint64_t line, const char *fmt, ...)
 	char text[160];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof text, fmt, ap);
+	pd_vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
 	p->errors++;
 	msg_clear(p);

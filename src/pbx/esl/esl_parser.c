@@ -273,7 +273,7 @@ static void report(esl_parser *p, uint64_t at, bool fatal, const char *fmt, ...)
 	char what[200], text[300];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(what, sizeof what, fmt, ap);
+	pd_vsnprintf(what, sizeof what, fmt, ap);
 	va_end(ap);
 	snprintf(text, sizeof text, _("message %llu, byte %llu: %s%s"),
 	         (unsigned long long)p->msg_no, (unsigned long long)at, what,

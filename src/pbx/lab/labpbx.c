@@ -586,10 +586,10 @@ static void on_action(const ami_msg *m, void *ctx)
 		s->close_after = true;
 	} else {
 		char msg[200];
-		snprintf(msg, sizeof msg,
-		         "Invalid/unknown command: %.60s. Use Action: ListCommands to show "
-		         "available commands.",
-		         act);
+		pd_snprintf(msg, sizeof msg,
+		            "Invalid/unknown command: %.60s. Use Action: ListCommands to show "
+		            "available commands.",
+		            act);
 		resp(&b, "Error", id, msg);
 		ami_end(&b);
 	}

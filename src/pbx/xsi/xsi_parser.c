@@ -438,7 +438,7 @@ static void fail(xsi_parser *p, const char *fmt, ...)
 	char text[300];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof text, fmt, ap);
+	pd_vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
 	xsi_msg m = {.kind = XSI_MSG_ERROR,
 	             .text = text,

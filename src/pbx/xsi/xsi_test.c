@@ -529,7 +529,7 @@ static pd_status run(probe *t)
 		goto out_e;
 	}
 	char shown[80];
-	snprintf(shown, sizeof shown, "%.79s", t->channel_id);
+	pd_snprintf(shown, sizeof shown, "%.79s", t->channel_id);
 	for (char *p = shown; *p; p++)
 		if (*p < 0x20 || *p == 0x7f)
 			*p = '?';

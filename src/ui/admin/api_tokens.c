@@ -27,8 +27,8 @@ static void tk_load(struct ui_app *app, struct toklist *l)
 	l->n = 0;
 	l->err[0] = 0;
 	if (!app->store || store_api_token_list(app->store, false, &l->t, &l->n, &e) != PD_OK)
-		snprintf(l->err, sizeof l->err, "%.500s",
-		         app->store ? e.message : _("database unavailable"));
+		pd_snprintf(l->err, sizeof l->err, "%.500s",
+		            app->store ? e.message : _("database unavailable"));
 	if (l->sel >= l->n)
 		l->sel = l->n ? l->n - 1 : 0;
 }

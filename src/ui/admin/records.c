@@ -75,7 +75,7 @@ static void act_load(struct ui_app *app, struct activity *a)
 	if (!app->store)
 		snprintf(a->err, sizeof a->err, _("database unavailable"));
 	else if (store_audit_list(app->store, 0, ACTIVITY_MAX, &a->rows, &a->n, &e) != PD_OK)
-		snprintf(a->err, sizeof a->err, _("activity: %.250s"), e.message);
+		pd_snprintf(a->err, sizeof a->err, _("activity: %.250s"), e.message);
 	a->cust = xcalloc(a->n ? a->n : 1, sizeof *a->cust);
 	for (size_t i = 0; i < a->n; i++)
 		a->cust[i] = (char *)name_of(app, &a->names, a->rows[i].customer_id);
@@ -250,7 +250,7 @@ static void ob_load(struct ui_app *app, struct outbox *b)
 	if (!app->store)
 		snprintf(b->err, sizeof b->err, _("database unavailable"));
 	else if (store_outbox_list(app->store, 0, &b->all, &b->n_all, &e) != PD_OK)
-		snprintf(b->err, sizeof b->err, _("outbox: %.250s"), e.message);
+		pd_snprintf(b->err, sizeof b->err, _("outbox: %.250s"), e.message);
 	ob_refilter(app, b);
 }
 

@@ -20,8 +20,8 @@ static void tl_load(struct ui_app *app, struct tlist *l)
 	l->n = 0;
 	l->err[0] = 0;
 	if (!app->store || store_template_list(app->store, &l->t, &l->n, &e) != PD_OK)
-		snprintf(l->err, sizeof l->err, "%.500s",
-		         app->store ? e.message : _("database unavailable"));
+		pd_snprintf(l->err, sizeof l->err, "%.500s",
+		            app->store ? e.message : _("database unavailable"));
 	if (l->sel >= l->n)
 		l->sel = l->n ? l->n - 1 : 0;
 }

@@ -153,8 +153,8 @@ static size_t page_size(const struct grid *g)
 
 static bool db_fail(struct ui_app *app, struct grid *g, const pd_err *e)
 {
-	snprintf(g->err, sizeof g->err, _("database: %.500s"),
-	         e->message[0] ? e->message : pd_status_message(e->status));
+	pd_snprintf(g->err, sizeof g->err, _("database: %.500s"),
+	            e->message[0] ? e->message : pd_status_message(e->status));
 	ui_msg(app, UI_R_STATUS_ERROR, _("%s — showing the last rows read; r retries"), g->err);
 	return false;
 }
@@ -627,7 +627,7 @@ static void bulk_role_done(struct ui_app *app, void *ctx, bool ok, const char *r
 			if (store_user_list(app->store, b->ids[i], &u, &n, &e) != PD_OK) {
 				failed++;
 				if (!first[0])
-					snprintf(first, sizeof first, "%.290s", e.message);
+					pd_snprintf(first, sizeof first, "%.290s", e.message);
 				continue;
 			}
 			for (size_t k = 0; k < n; k++) {
@@ -637,7 +637,7 @@ static void bulk_role_done(struct ui_app *app, void *ctx, bool ok, const char *r
 				    PD_OK)
 					given++;
 				else if (failed++ == 0)
-					snprintf(first, sizeof first, "%.290s", e.message);
+					pd_snprintf(first, sizeof first, "%.290s", e.message);
 			}
 			for (size_t k = 0; k < n; k++)
 				pd_user_free(&u[k]);
@@ -679,7 +679,7 @@ static void bulk_disable_done(struct ui_app *app, void *ctx, bool ok, const char
 			    PD_OK)
 				done++;
 			else if (failed++ == 0)
-				snprintf(first, sizeof first, "%.290s", e.message);
+				pd_snprintf(first, sizeof first, "%.290s", e.message);
 		}
 		if (failed)
 			ui_msg(app, UI_R_STATUS_ERROR, _("%d PBX link(s) disabled; %d refused: %s"),

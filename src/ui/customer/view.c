@@ -32,7 +32,7 @@ void cv_load(struct ui_app *app, struct cview *v)
 	}
 	pd_customer c;
 	if (store_customer_get(app->store, v->id, &c, &e) != PD_OK) {
-		snprintf(v->err, sizeof v->err, "%.500s", e.message);
+		pd_snprintf(v->err, sizeof v->err, "%.500s", e.message);
 		ui_msg(app, UI_R_STATUS_ERROR, _("cannot read the customer: %s"), e.message);
 		return; /* keep what is shown */
 	}
@@ -46,7 +46,7 @@ void cv_load(struct ui_app *app, struct cview *v)
 	v->users = NULL;
 	v->n_users = 0;
 	if (store_user_list(app->store, v->id, &v->users, &v->n_users, &e) != PD_OK)
-		snprintf(v->err, sizeof v->err, _("users: %.500s"), e.message);
+		pd_snprintf(v->err, sizeof v->err, _("users: %.500s"), e.message);
 	if (v->has_pbx)
 		pd_pbx_free(&v->pbx);
 	v->has_pbx = store_pbx_get(app->store, v->id, false, &v->pbx, &e) == PD_OK;
@@ -58,7 +58,7 @@ void cv_load(struct ui_app *app, struct cview *v)
 	v->audit = NULL;
 	v->n_audit = 0;
 	if (store_audit_list(app->store, v->id, 500, &v->audit, &v->n_audit, &e) != PD_OK)
-		snprintf(v->err, sizeof v->err, _("activity: %.500s"), e.message);
+		pd_snprintf(v->err, sizeof v->err, _("activity: %.500s"), e.message);
 	pd_outboxes_free(v->outbox, v->n_outbox);
 	v->outbox = NULL;
 	v->n_outbox = 0;

@@ -32,9 +32,10 @@ void ui_live_for_row(struct ui_app *app, const pd_row *r, struct ui_live_cols *o
 			 * dim; the grid takes the longest form that fits */
 			char age[16]; /* "12 min ago" */
 			pd_age_text(r->pbx_updated_at, now, age, sizeof age);
-			snprintf(out->pbx, sizeof out->pbx, _("not monitored (%.14s, %.15s)"),
-			         pd_link_state_label(r->pbx_link), age);
-			snprintf(out->pbx_mid, sizeof out->pbx_mid, _("not monitored, %.15s"), age);
+			pd_snprintf(out->pbx, sizeof out->pbx, _("not monitored (%.14s, %.15s)"),
+			            pd_link_state_label(r->pbx_link), age);
+			pd_snprintf(out->pbx_mid, sizeof out->pbx_mid, _("not monitored, %.15s"),
+			            age);
 			snprintf(out->pbx_short, sizeof out->pbx_short, "%s", _("stale"));
 			out->pbx_role = ui_live_link_role(PD_LINK_DISABLED);
 		}

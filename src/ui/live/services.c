@@ -66,8 +66,8 @@ void ui_services_start(struct ui_app *app)
 		v->cl = NULL;
 		pd_live_free(v->live);
 		v->live = NULL;
-		snprintf(v->error, sizeof v->error, _("PBX monitor not reached: %.250s"),
-		         e.message);
+		pd_snprintf(v->error, sizeof v->error, _("PBX monitor not reached: %.250s"),
+		            e.message);
 		ui_msg(app, UI_R_STATUS_ERROR, "%s", v->error);
 		return;
 	}
@@ -142,13 +142,13 @@ static void resync_update(struct ui_app *app)
 		int64_t waited = pd_live_now_ms() - v->rs_started_ms;
 		if (known && s.link == PD_LINK_DISCOVERING) {
 			v->rs_saw_sync = true;
-			snprintf(text, sizeof text, _("resync: %.180s"), s.status);
+			pd_snprintf(text, sizeof text, _("resync: %.180s"), s.status);
 			role = UI_R_STATUS_WARN;
 		} else if (known &&
 		           (s.link == PD_LINK_AUTH_FAILED || s.link == PD_LINK_DISABLED ||
 		            s.link == PD_LINK_UNSUPPORTED || s.link == PD_LINK_CONFIG_ERROR ||
 		            (pd_link_state_retries(s.link) && v->rs_saw_sync))) {
-			snprintf(text, sizeof text, _("resync failed: %.180s"), s.status);
+			pd_snprintf(text, sizeof text, _("resync failed: %.180s"), s.status);
 			role = UI_R_STATUS_ERROR;
 			v->rs_active = false;
 			v->rs_done_ms = pd_live_now_ms();
@@ -168,8 +168,8 @@ static void resync_update(struct ui_app *app)
 			v->rs_active = false;
 			v->rs_done_ms = pd_live_now_ms();
 		} else {
-			snprintf(text, sizeof text, _("resync: %.180s"),
-			         known ? s.status : _("waiting for the monitor"));
+			pd_snprintf(text, sizeof text, _("resync: %.180s"),
+			            known ? s.status : _("waiting for the monitor"));
 			role = UI_R_STATUS_WARN;
 		}
 	}

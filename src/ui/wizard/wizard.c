@@ -22,7 +22,7 @@ static void wiz_note(struct wiz *z, enum ui_role role, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(z->note, sizeof z->note, fmt, ap);
+	pd_vsnprintf(z->note, sizeof z->note, fmt, ap);
 	va_end(ap);
 	z->note_role = role;
 	z->app->bar_dirty = true;
@@ -237,7 +237,8 @@ static int create_customer(struct wiz *z)
 	pd_new_customer_free(&n);
 	if (st != PD_OK) {
 		if (!bad_key[0] && pd_wiz_has_field(&z->ctx, &z->w, e.field))
-			snprintf(bad_key, sizeof bad_key, "%.47s", e.field); /* the store's name */
+			pd_snprintf(bad_key, sizeof bad_key, "%.47s",
+			            e.field); /* the store's name */
 		for (int s = PD_WIZ_CUSTOMER; s < PD_WIZ_SUMMARY; s++)
 			if (bad_key[0] && pd_wiz_key_in_step(bad_key, (pd_wiz_step)s)) {
 				go_step(z, (pd_wiz_step)s, bad_key);

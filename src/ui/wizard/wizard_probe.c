@@ -122,7 +122,7 @@ static void *probe_main(void *arg)
 	pd_err e = {0};
 	if (pr->ops->create(&c, &h, &d, &e) != PD_OK) {
 		pthread_mutex_lock(&pr->mu);
-		snprintf(pr->error, sizeof pr->error, "%.250s", e.message);
+		pd_snprintf(pr->error, sizeof pr->error, "%.250s", e.message);
 		pthread_mutex_unlock(&pr->mu);
 	} else {
 		/* turns of at most 100 ms: also how soon a cancel is seen */

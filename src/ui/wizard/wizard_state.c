@@ -659,7 +659,7 @@ static size_t fields_roles(const pd_wiz *w, pd_wiz_field *o, size_t max)
 		const pd_wiz_found *f = &w->found[i];
 		snprintf(key, sizeof key, "synced_users[%zu].role", i);
 		/* the user's own line: endpoint and name (the label column cuts a long one) */
-		snprintf(label, sizeof label, "%.12s %.34s", f->endpoint, f->display_name);
+		pd_snprintf(label, sizeof label, "%.12s %.34s", f->endpoint, f->display_name);
 		field_add(o, max, &n, key, label, PD_WF_CHOICE, 26, false);
 	}
 	for (size_t i = 0; i < w->n_users; i++) {

@@ -480,6 +480,6 @@ pd_status pd_wiz_build(const pd_wiz_ctx *c, const pd_wiz *w, pd_new_customer *n,
 	}
 	pd_status st = pd_new_customer_check(c->cat, c->geo, n, c->today, e);
 	if (st != PD_OK && bad_key && e && pd_wiz_has_field(c, w, e->field))
-		snprintf(bad_key, 48, "%.47s", e->field);
+		pd_snprintf(bad_key, 48, "%.47s", e->field);
 	return st;
 }

@@ -248,8 +248,8 @@ static void draw_ask(struct wiz *z)
 			 * (a dialog): the locale's order; tables and logs keep ISO. */
 			/* xgettext:no-c-format */
 			strftime(when, sizeof when, _("%Y-%m-%d %H:%M"), &tm);
-		snprintf(line, sizeof line, _("Draft \"%.60s\" saved %s at step %d."),
-		         *z->w.name ? z->w.name : _("(no name yet)"), when, (int)z->w.step + 1);
+		pd_snprintf(line, sizeof line, _("Draft \"%.60s\" saved %s at step %d."),
+		            *z->w.name ? z->w.name : _("(no name yet)"), when, (int)z->w.step + 1);
 		opts[0] = _("r  Resume the draft");
 		opts[1] = _("n  Start a new customer (discard the draft)");
 		n = 2;
