@@ -7,17 +7,17 @@
 static size_t slot_of(const void *m, const pd_sidx *x, const pd_idx_kind *k, size_t i)
 {
 	size_t mask = x->cap - 1, h = k->hash(m, i) & mask;
-	while (x->s[h] != i + 1)
+	while ((x->s[h] & PD_IDX_MASK) != i + 1)
 		h = (h + 1) & mask;
 	return h;
 }
 
 static void put(const void *m, pd_sidx *x, const pd_idx_kind *k, size_t i)
 {
-	size_t mask = x->cap - 1, h = k->hash(m, i) & mask;
+	size_t hash = k->hash(m, i), mask = x->cap - 1, h = hash & mask;
 	while (x->s[h])
 		h = (h + 1) & mask;
-	x->s[h] = i + 1;
+	x->s[h] = pd_idx_tag(hash) | (i + 1);
 }
 
 void pd_idx_added(const void *m, pd_sidx *x, const pd_idx_kind *k, size_t n)
@@ -44,7 +44,7 @@ void pd_idx_remove(const void *m, pd_sidx *x, const pd_idx_kind *k, size_t i, si
 		j = (j + 1) & mask;
 		if (!x->s[j])
 			break;
-		size_t home = k->hash(m, x->s[j] - 1) & mask;
+		size_t home = k->hash(m, (size_t)(x->s[j] & PD_IDX_MASK) - 1) & mask;
 		/* it stays when its home is cyclically in (h, j] */
 		if (h <= j ? (home > h && home <= j) : (home > h || home <= j))
 			continue;
@@ -52,8 +52,10 @@ void pd_idx_remove(const void *m, pd_sidx *x, const pd_idx_kind *k, size_t i, si
 		x->s[j] = 0;
 		h = j;
 	}
-	if (i != last)
-		x->s[slot_of(m, x, k, last)] = i + 1;
+	if (i != last) {
+		uint64_t *sl = &x->s[slot_of(m, x, k, last)];
+		*sl = (*sl & ~PD_IDX_MASK) | (i + 1); /* its tag stays */
+	}
 }
 
 void pd_idx_clear(pd_sidx *x)

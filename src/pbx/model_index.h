@@ -6,7 +6,9 @@
  * + 1 (0: empty), at most half full, backward-shift deletion (no
  * tombstones, so a probe never walks past what was removed). The arrays
  * remove by moving their last element into the hole, which the index
- * follows (pd_idx_remove).
+ * follows (pd_idx_remove). A slot keeps above the element's index the top
+ * bits of its key's hash (a tag): a probe compares keys only where the
+ * tags agree (a string compare at every probe was most of a look-up).
  *
  * A kind says how to read an array's keys: the hash of element i's key and
  * whether element i has a given key. String keys read by a function of the
@@ -25,9 +27,18 @@
 #define PD_SIDX_NONE SIZE_MAX /* "not found" */
 
 typedef struct {
-	size_t *s;
+	uint64_t *s; /* element index + 1 in the low PD_IDX_BITS (0: empty), the tag above */
 	size_t cap;
 } pd_sidx;
+
+#define PD_IDX_BITS 40
+#define PD_IDX_MASK ((UINT64_C(1) << PD_IDX_BITS) - 1)
+
+/* The tag of a key of hash h: its top 24 bits, in place above the index. */
+static inline uint64_t pd_idx_tag(size_t h)
+{
+	return (uint64_t)(h >> (sizeof h * 8 - 24)) << PD_IDX_BITS;
+}
 
 typedef struct {
 	size_t (*hash)(const void *m, size_t i);              /* element i's key's hash */
@@ -41,9 +52,12 @@ static inline size_t pd_idx_find(const void *m, const pd_sidx *x, const pd_idx_k
 	if (!x->cap)
 		return PD_SIDX_NONE;
 	size_t mask = x->cap - 1;
-	for (h &= mask; x->s[h]; h = (h + 1) & mask)
-		if (k->is(m, x->s[h] - 1, key))
-			return x->s[h] - 1;
+	uint64_t tag = pd_idx_tag(h);
+	for (h &= mask; x->s[h]; h = (h + 1) & mask) {
+		size_t i = (size_t)(x->s[h] & PD_IDX_MASK) - 1;
+		if ((x->s[h] & ~PD_IDX_MASK) == tag && k->is(m, i, key))
+			return i;
+	}
 	return PD_SIDX_NONE;
 }
 

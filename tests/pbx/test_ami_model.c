@@ -648,3 +648,37 @@ Test(ami_model, dial_begin_creating_both_legs_marks_the_dialed_one)
 	pd_live_free_view(&v);
 	ami_model_free(m);
 }
+
+/* A snapshot's Duration dates its call back: HH:MM:SS, with hours past 99
+ * or single digits; anything else leaves the start as first seen. */
+Test(ami_model, snapshot_duration_dates_the_call)
+{
+	static const struct {
+		const char *dur;
+		int64_t start;
+	} cases[] = {{"00:00:08", 1000 - 8000},
+	             {"1:2:3", 1000 - 3723000},
+	             {"100:00:01", 1000 - 360001000},
+	             {"bad", 1000},
+	             {"00:00", 1000},
+	             {"00:00:08x", 1000},
+	             {"", 1000},
+	             {"-1:00:00", 1000},
+	             {"1234567890:00:00", 1000}};
+	static const char *const ids[] = {"a.1"};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char text[300];
+		snprintf(text, sizeof text,
+		         "Event: CoreShowChannel\r\nChannel: PJSIP/trunk-a.1\r\nUniqueid: a.1\r\n"
+		         "Linkedid: a.1\r\nChannelState: 6\r\nDuration: %s\r\n\r\n",
+		         cases[i].dur);
+		pd_live_view v;
+		ami_model *m = model_after(ids, 1, text, &v);
+		const pd_live_call *k = call_by_id(&v, "a.1");
+		cr_assert(k);
+		cr_assert_eq(k->start_ms, cases[i].start, "Duration '%s': start %lld", cases[i].dur,
+		             (long long)k->start_ms);
+		pd_live_free_view(&v);
+		ami_model_free(m);
+	}
+}

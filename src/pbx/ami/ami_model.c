@@ -967,6 +967,24 @@ static bool call_update(ami_model *m, call *k, int64_t now)
 	return true;
 }
 
+/* A CoreShowChannel's Duration, "HH:MM:SS" (hours past 99 too), in
+ * seconds; -1 when absent or not that (read by hand: sscanf showed in the
+ * driver's profile). */
+static int64_t hms_seconds(const char *s)
+{
+	if (!s)
+		return -1;
+	int64_t part[3] = {0, 0, 0};
+	for (int i = 0; i < 3; i++) {
+		const char *b = s;
+		while (*s >= '0' && *s <= '9' && s - b < 9)
+			part[i] = part[i] * 10 + (*s++ - '0');
+		if (s == b || (i < 2 ? *s++ != ':' : *s != '\0'))
+			return -1;
+	}
+	return part[0] * 3600 + part[1] * 60 + part[2];
+}
+
 static bool chan_event(ami_model *m, const ami_msg *msg, ami_event t, int64_t now)
 {
 	if (t == AMI_EV_HANGUP) {
@@ -1073,10 +1091,9 @@ static bool chan_event(ami_model *m, const ami_msg *msg, ami_event t, int64_t no
 				k->queued = false;
 			}
 		}
-		const char *dur = ami_getk(msg, AMI_K_DURATION);
-		int hh, mm, ss;
-		if (dur && sscanf(dur, "%d:%d:%d", &hh, &mm, &ss) == 3) {
-			int64_t start = now - ((int64_t)hh * 3600 + mm * 60 + ss) * 1000;
+		int64_t secs = hms_seconds(ami_getk(msg, AMI_K_DURATION));
+		if (secs >= 0) {
+			int64_t start = now - secs * 1000;
 			if (start < k->start)
 				k->start = k->since = start;
 		}

@@ -42,6 +42,9 @@ typedef struct {
 	char *rb;
 	size_t rb_cap;
 	bool busy; /* a parser is feeding on this thread (a nested feed gets its own) */
+	/* the message delivered: its key index stays all zero between messages
+	 * (deliver clears the entries it set), not cleared whole each time */
+	ami_msg msg;
 } scratch;
 
 struct ami_parser {
@@ -529,40 +532,52 @@ static void deliver(ami_parser *p)
 		free(sc->f);
 		sc->f = xmalloc(sc->f_cap * sizeof *sc->f);
 	}
-	ami_msg m = {.f = sc->f, .n = nf, .line = p->msg_line, .indexed = true};
+	ami_msg *m = &sc->msg;
+	m->f = sc->f;
+	m->n = nf;
+	m->line = p->msg_line;
+	m->indexed = true;
+	m->ev = AMI_EV_UNKNOWN;
+	m->text = NULL;
+	m->body = NULL;
+	m->body_len = 0;
 	char *b = p->base;
 	/* last to first, with no branch: a key's first field is written last
-	 * (at[AMI_K_NONE] takes the unknown keys' and is never read) */
+	 * (at[AMI_K_NONE] takes the unknown keys' and is never read); the
+	 * offsets copied first (a char store may alias them) */
 	for (size_t i = nf; i-- > 0;) {
-		const field_off *o = &sc->fo[i];
-		b[o->k + o->klen] = '\0'; /* the colon */
-		b[o->v + o->vlen] = '\0'; /* the CR or LF */
-		sc->f[i] = (ami_field){b + o->k, b + o->v, o->klen, o->vlen};
-		m.at[o->key] = (uint32_t)i + 1;
+		const field_off o = sc->fo[i];
+		b[o.k + o.klen] = '\0'; /* the colon */
+		b[o.v + o.vlen] = '\0'; /* the CR or LF */
+		sc->f[i] = (ami_field){b + o.k, b + o.v, o.klen, o.vlen};
+		m->at[o.key] = (uint32_t)i + 1;
 	}
-	m.at[AMI_K_NONE] = 0;
+	m->at[AMI_K_NONE] = 0;
 	switch (sc->fo[0].key) {
 	case AMI_K_RESPONSE:
-		m.kind = AMI_MSG_RESPONSE;
+		m->kind = AMI_MSG_RESPONSE;
 		break;
 	case AMI_K_EVENT:
-		m.kind = AMI_MSG_EVENT;
-		m.ev = p->ev;
+		m->kind = AMI_MSG_EVENT;
+		m->ev = p->ev;
 		break;
 	case AMI_K_ACTION:
-		m.kind = AMI_MSG_ACTION;
+		m->kind = AMI_MSG_ACTION;
 		break;
 	default:
-		m.kind = AMI_MSG_OTHER;
+		m->kind = AMI_MSG_OTHER;
 	}
 	if (p->has_body) {
 		grow(&p->body, &p->body_cap, p->body_len + 1);
 		p->body[p->body_len] = '\0';
-		m.body = p->body;
-		m.body_len = p->body_len;
+		m->body = p->body;
+		m->body_len = p->body_len;
 	}
 	msg_clear(p);
-	p->fn(&m, p->ctx);
+	p->fn(m, p->ctx);
+	/* a nested feed on this thread has its own scratch: sc->fo is as it was */
+	for (size_t i = 0; i < nf; i++)
+		m->at[sc->fo[i].key] = 0;
 	p->counted++;
 	if (p->body_cap)
 		body_free(p); /* the legacy format is rare: keep nothing for it */
