@@ -383,44 +383,45 @@ size_t pd_vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap)
 		}
 		if (prec >= 0)
 			sn += (size_t)snprintf(spec + sn, sizeof spec - sn, ".%d", prec);
-		memcpy(spec + sn, len, ln);
-		sn += ln;
+		/* an integer is read by its length and printed as intmax_t (hh and
+		 * h applied by a cast), so one call serves every length */
+		bool integer = strchr("diouxX", conv) != NULL;
+		const char *put = integer ? "j" : len;
+		size_t pn = integer ? 1 : ln;
+		memcpy(spec + sn, put, pn);
+		sn += pn;
 		spec[sn++] = conv;
 		spec[sn] = '\0';
-		bool l1 = ln == 1 && len[0] == 'l', ll = ln == 2 || (ln == 1 && len[0] == 'q');
-		char lm = ln == 1 ? len[0] : 0;
+		char l0 = ln ? len[0] : 0;
+		bool hh = ln == 2 && l0 == 'h', h1 = ln == 1 && l0 == 'h';
+		bool ll = (ln == 2 && l0 == 'l') || l0 == 'q', l1 = ln == 1 && l0 == 'l';
+		bool zt = l0 == 'z' || l0 == 't', j = l0 == 'j';
 		switch (conv) {
 		case 's':
 			pd_buf_printf(&b, spec, s);
 			break;
 		case 'd':
-		case 'i':
-			if (ll)
-				pd_buf_printf(&b, spec, va_arg(aq, long long));
-			else if (l1)
-				pd_buf_printf(&b, spec, va_arg(aq, long));
-			else if (lm == 'z' || lm == 't')
-				pd_buf_printf(&b, spec, va_arg(aq, ptrdiff_t));
-			else if (lm == 'j')
-				pd_buf_printf(&b, spec, va_arg(aq, intmax_t));
-			else
-				pd_buf_printf(&b, spec, va_arg(aq, int));
+		case 'i': {
+			intmax_t v = ll   ? va_arg(aq, long long)
+			             : l1 ? va_arg(aq, long)
+			             : zt ? va_arg(aq, ptrdiff_t)
+			             : j  ? va_arg(aq, intmax_t)
+			                  : va_arg(aq, int);
+			pd_buf_printf(&b, spec, hh ? (signed char)v : h1 ? (short)v : v);
 			break;
+		}
 		case 'u':
 		case 'o':
 		case 'x':
-		case 'X':
-			if (ll)
-				pd_buf_printf(&b, spec, va_arg(aq, unsigned long long));
-			else if (l1)
-				pd_buf_printf(&b, spec, va_arg(aq, unsigned long));
-			else if (lm == 'z' || lm == 't')
-				pd_buf_printf(&b, spec, va_arg(aq, size_t));
-			else if (lm == 'j')
-				pd_buf_printf(&b, spec, va_arg(aq, uintmax_t));
-			else
-				pd_buf_printf(&b, spec, va_arg(aq, unsigned));
+		case 'X': {
+			uintmax_t v = ll   ? va_arg(aq, unsigned long long)
+			              : l1 ? va_arg(aq, unsigned long)
+			              : zt ? va_arg(aq, size_t)
+			              : j  ? va_arg(aq, uintmax_t)
+			                   : va_arg(aq, unsigned);
+			pd_buf_printf(&b, spec, hh ? (unsigned char)v : h1 ? (unsigned short)v : v);
 			break;
+		}
 		case 'c':
 			pd_buf_printf(&b, spec, va_arg(aq, int));
 			break;
@@ -435,7 +436,7 @@ size_t pd_vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap)
 		case 'G':
 		case 'a':
 		case 'A':
-			if (lm == 'L')
+			if (l0 == 'L')
 				pd_buf_printf(&b, spec, va_arg(aq, long double));
 			else
 				pd_buf_printf(&b, spec, va_arg(aq, double));
