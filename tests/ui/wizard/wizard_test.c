@@ -635,6 +635,27 @@ Test(wizard, discovered_pbx_users_get_roles_drafted_and_built)
 	cr_expect_str_eq(pd_wiz_get(&w, "synced_users[0].role"), "supervisor");
 }
 
+/* A long accented name in a user's line of the roles step is cut to the
+ * label's 34 bytes between two characters: no half character (shown as a
+ * stray byte) at its end. */
+Test(wizard, long_accented_user_name_cut_between_characters)
+{
+	fill_valid();
+	pd_synced_user u[1] = {
+	    {.endpoint = "1003", .display_name = "Marie-Thérèse Dupont de Latour Évrard"}};
+	pd_wiz_found_set(&w, u, 1, "1 user found on the PBX");
+	pd_wiz_field f[PD_WIZ_FIELDS_MAX];
+	size_t nf = pd_wiz_fields(&ctx, &w, PD_WIZ_ROLES, f, PD_WIZ_FIELDS_MAX);
+	const char *label = NULL;
+	for (size_t i = 0; i < nf; i++)
+		if (!strcmp(f[i].key, "synced_users[0].role"))
+			label = f[i].label;
+	cr_assert(label, "the user's line is there");
+	/* the name's 34th byte is the first of É's two */
+	cr_expect_str_eq(label, "1003 Marie-Thérèse Dupont de Latour ");
+	cr_expect(pd_utf8_valid(label, strlen(label)));
+}
+
 /* A BroadWorks directory is the enterprise's or one group's: users found in
  * group-2 are not the enterprise's, on the same XSP host and port. */
 Test(wizard, broadworks_found_users_stale_when_the_group_or_enterprise_changes)
