@@ -62,7 +62,8 @@ size_t pd_int_hash(uint64_t v);
 bool pd_utf8_valid(const char *s, size_t n);
 size_t pd_utf8_chars(const char *s); /* code points; s must be valid */
 /* The length of s's first n bytes cut to at most max without splitting a
- * code point (max itself when that falls between two). */
+ * code point (max itself when that falls between two, or when the bytes
+ * there are not UTF-8: nothing more is dropped than the cut character). */
 size_t pd_utf8_cut(const char *s, size_t n, size_t max);
 /* Drops an incomplete code point at the end of s, what snprintf leaves
  * when it cuts UTF-8 short; returns the new length. */

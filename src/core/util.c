@@ -265,9 +265,14 @@ size_t pd_utf8_cut(const char *s, size_t n, size_t max)
 {
 	if (n <= max)
 		return n;
-	while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
-		max--;
-	return max;
+	/* back over at most three continuation bytes to a lead byte whose
+	 * character does not fit; bytes that are not UTF-8 are cut where asked */
+	size_t i = max;
+	while (i > 0 && max - i < 3 && ((unsigned char)s[i] & 0xC0) == 0x80)
+		i--;
+	unsigned char lead = (unsigned char)s[i];
+	size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+	return i < max && lead >= 0xC0 && max - i < need ? i : max;
 }
 
 size_t pd_utf8_end_whole(char *s)
@@ -294,21 +299,6 @@ bool pd_utf8_copy(char *dst, size_t cap, const char *s, size_t n)
 		dst[k] = '\0';
 	}
 	return k < n;
-}
-
-/* Where a cut of s (n bytes) to max falls inside a character, before it:
- * back over at most three continuation bytes to a lead byte whose
- * character does not fit (bytes that are not UTF-8 are cut where asked). */
-static size_t cut_whole(const char *s, size_t n, size_t max)
-{
-	if (n <= max)
-		return n;
-	size_t i = max;
-	while (i > 0 && max - i < 3 && ((unsigned char)s[i] & 0xC0) == 0x80)
-		i--;
-	unsigned char lead = (unsigned char)s[i];
-	size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-	return i < max && lead >= 0xC0 && max - i < need ? i : max;
 }
 
 #pragma GCC diagnostic push
@@ -377,7 +367,7 @@ size_t pd_vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap)
 				s = "(null)";
 			if (prec >= 0) /* cut here, on a code point */
 				prec =
-				    (int)cut_whole(s, strnlen(s, (size_t)prec + 1), (size_t)prec);
+				    (int)pd_utf8_cut(s, strnlen(s, (size_t)prec + 1), (size_t)prec);
 			conv = 's';
 			ln = 0;
 		}
@@ -454,7 +444,7 @@ size_t pd_vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap)
 	va_end(aq);
 	size_t n = 0;
 	if (cap) {
-		n = cut_whole(b.s ? b.s : "", b.len, cap - 1);
+		n = pd_utf8_cut(b.s ? b.s : "", b.len, cap - 1);
 		if (n)
 			memcpy(buf, b.s, n);
 		buf[n] = '\0';

@@ -108,6 +108,16 @@ Test(utf8, cut_keeps_whole_code_points)
 	cr_assert_eq(pd_utf8_cut("東京", 6, 5), 3);
 	cr_assert_eq(pd_utf8_cut("東京", 6, 2), 0);
 	cr_assert_eq(pd_utf8_cut("abc", 3, 0), 0);
+	cr_assert_eq(pd_utf8_cut("a\xf0\x9f\x98\x80"
+	                         "b",
+	                         6, 4),
+	             1, "inside an emoji: before it");
+	/* bytes that are not UTF-8: cut where asked, nothing more dropped */
+	cr_assert_eq(pd_utf8_cut("\x80\x80\x80\x80\x80\x80", 6, 5), 5);
+	cr_assert_eq(pd_utf8_cut("ab\xe9"
+	                         "cd",
+	                         5, 3),
+	             3, "a stray Latin-1 byte is kept: no continuation byte follows");
 }
 
 Test(utf8, a_code_point_cut_at_the_end_is_dropped)
