@@ -541,18 +541,22 @@ static void deliver(ami_parser *p)
 	m->text = NULL;
 	m->body = NULL;
 	m->body_len = 0;
-	char *b = p->base;
 	/* last to first, with no branch: a key's first field is written last
-	 * (at[AMI_K_NONE] takes the unknown keys' and is never read); the
-	 * offsets copied first (a char store may alias them) */
+	 * (at[AMI_K_NONE] takes the unknown keys' and is never read). The
+	 * arrays do not overlap the read buffer: restrict keeps their addresses
+	 * in registers across the byte stores, which may otherwise alias them. */
+	char *restrict b = p->base;
+	const field_off *restrict fo = sc->fo;
+	ami_field *restrict f = sc->f;
+	uint32_t *restrict at = m->at;
 	for (size_t i = nf; i-- > 0;) {
-		const field_off o = sc->fo[i];
+		const field_off o = fo[i];
 		b[o.k + o.klen] = '\0'; /* the colon */
 		b[o.v + o.vlen] = '\0'; /* the CR or LF */
-		sc->f[i] = (ami_field){b + o.k, b + o.v, o.klen, o.vlen};
-		m->at[o.key] = (uint32_t)i + 1;
+		f[i] = (ami_field){b + o.k, b + o.v, o.klen, o.vlen};
+		at[o.key] = (uint32_t)i + 1;
 	}
-	m->at[AMI_K_NONE] = 0;
+	at[AMI_K_NONE] = 0;
 	switch (sc->fo[0].key) {
 	case AMI_K_RESPONSE:
 		m->kind = AMI_MSG_RESPONSE;
