@@ -119,12 +119,23 @@ void pd_tport_peer(const pd_tport *t, char *buf, size_t n);
  * on_timer. */
 void pd_tport_step(pd_tport *t, int max_ms);
 
-/* The poll shape: at most one pollfd (the resolver pipe or the socket with
- * the events the phase needs); 0 when closed. */
-int pd_tport_pollfd(const pd_tport *t, struct pollfd *p);
+/* The poll shape, at most max (up to 2) pollfds: the resolver pipe, or the
+ * socket with the events the phase needs; while a busy link reads on its
+ * own thread, that reader's eventfd, and the socket only to write. 0 when
+ * closed. */
+int pd_tport_pollfds(const pd_tport *t, struct pollfd *p, int max);
 /* A pollfd that is not this transport's is ignored. Reads in this turn are
- * bounded (64 KiB x 8, or what TLS has already decrypted). */
+ * bounded (256 KiB x 8, or what TLS has already decrypted). */
 void pd_tport_on_io(pd_tport *t, const struct pollfd *p, int64_t now_ms);
+
+/* A plain (not TLS) link that brings bytes_per_s within a second has its
+ * reads moved to a thread of its own, which ends itself when a second
+ * brings less than a quarter of that; at most max such threads in the
+ * process (-1: one per online CPU). Default: 1 MiB/s, -1. bytes_per_s 0:
+ * every plain link from its first read (tests); negative: never. */
+void pd_tport_set_reader(int64_t bytes_per_s, int max);
+int pd_tport_readers(void); /* readers running in the process */
+bool pd_tport_reading_apart(const pd_tport *t);
 /* The step deadline while opening; INT64_MAX when open or closed. */
 int64_t pd_tport_next_deadline(const pd_tport *t);
 /* Reports PD_TPORT_E_TIMEOUT when the step deadline has passed. */

@@ -327,7 +327,7 @@ void pd_drv_link_down(pd_drv_link *l, const char *why, pd_link_state st)
 
 int pd_drv_link_pollfds(pd_drv_link *l, struct pollfd *p, int max)
 {
-	return max < 1 ? 0 : pd_tport_pollfd(l->t, &p[0]);
+	return pd_tport_pollfds(l->t, p, max);
 }
 
 void pd_drv_link_on_io(pd_drv_link *l, const struct pollfd *p, int n, int64_t now_ms)

@@ -7,9 +7,11 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,6 +26,12 @@
  * read, one buffer per thread serving every link on it. */
 #define READ_CHUNK (256u * 1024)
 #define READS_PER_TURN 8
+/* A busy link's reads move to a thread of their own (see "the reader of a
+ * busy link" below): RING buffers of READ_CHUNK between it and the driver. */
+#define RING 4
+#define WINDOW_MS 1000
+
+typedef struct tport_reader tport_reader;
 
 typedef struct {
 	int family;
@@ -58,7 +66,13 @@ struct pd_tport {
 	int64_t now, deadline;
 	pd_buf out;
 	size_t out_off;
+	/* bytes read in the window started at win_start (direct reads only) */
+	int64_t win_start;
+	size_t win_bytes;
+	tport_reader *rd; /* reads on their own thread while the link is busy */
 };
+
+static void reader_stop(pd_tport *t);
 
 pd_tport *pd_tport_new(const pd_tport_conf *c, const pd_tport_cb *cb)
 {
@@ -79,6 +93,7 @@ void pd_tport_close(pd_tport *t)
 {
 	if (!t)
 		return;
+	reader_stop(t);
 	pd_tls_free(t->ssl);
 	t->ssl = NULL;
 	if (t->fd >= 0)
@@ -416,35 +431,272 @@ static char *read_buffer(void)
 
 static _Thread_local bool tl_rbuf_busy;
 
+/* A read returned 0 (the peer closed) or failed with err. */
+static void read_failed(pd_tport *t, ssize_t r, int err)
+{
+	if (r == 0) {
+		fail(t, PD_TPORT_E_EOF, _("connection closed by the PBX"));
+		return;
+	}
+	char why[200];
+	t->sys_err = err;
+	snprintf(why, sizeof why, _("receive failed: %s"), strerror(err));
+	fail(t, PD_TPORT_E_IO, why);
+}
+
+/* ---- the reader of a busy link ----
+ * A link whose bytes keep coming faster than busy_bps has its recv() moved
+ * to a thread of its own, so that the kernel's share of a read (the copy,
+ * and on loopback the sender's TCP work it runs) overlaps the driver's
+ * parsing instead of adding to it. The reader fills RING buffers of
+ * READ_CHUNK and wakes the driver's poll through an eventfd; the driver
+ * hands each buffer to on_data in order, on its own thread as before, and
+ * gives it back. Writes stay on the driver's thread (send and recv on one
+ * socket from two threads are safe; TLS is not, so a TLS link always reads
+ * in the driver's turn). When a window of WINDOW_MS brings fewer than
+ * busy_bps / 4 bytes, the reader ends itself and the link reads in the
+ * driver's turn again; at most max_readers run in the process. EOF and
+ * errors come after the last buffer, as the direct reads report them. */
+typedef enum { RD_RUNNING, RD_RETIRED, RD_EOF, RD_ERROR } rd_end;
+
+struct tport_reader {
+	pthread_t th;
+	int fd, efd;
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* a buffer given back, or stop */
+	char *chunk[RING];
+	size_t len[RING];
+	unsigned head, tail; /* buffers [head, tail) filled, in order */
+	bool stop;
+	rd_end end; /* set after the last buffer */
+	int err;
+	int64_t quiet_bps;
+};
+
+static atomic_llong busy_bps = 1024 * 1024;
+static atomic_int max_readers = -1; /* -1: one per online CPU */
+static atomic_int readers_running;
+
+void pd_tport_set_reader(int64_t bytes_per_s, int max)
+{
+	atomic_store(&busy_bps, bytes_per_s);
+	atomic_store(&max_readers, max);
+}
+
+int pd_tport_readers(void)
+{
+	return atomic_load(&readers_running);
+}
+
+bool pd_tport_reading_apart(const pd_tport *t)
+{
+	return t->rd != NULL;
+}
+
+static void reader_post(tport_reader *r)
+{
+	eventfd_write(r->efd, 1); /* only fails on overflow, which a wake does not need */
+}
+
+static void reader_end(tport_reader *r, rd_end end, int err)
+{
+	pthread_mutex_lock(&r->mu);
+	r->end = end;
+	r->err = err;
+	pthread_mutex_unlock(&r->mu);
+	reader_post(r);
+}
+
+static void *reader_main(void *arg)
+{
+	tport_reader *r = arg;
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	int64_t win_start = pd_live_now_ms();
+	int64_t win_bytes = 0;
+	for (;;) {
+		pthread_mutex_lock(&r->mu);
+		while (!r->stop && r->tail - r->head == RING)
+			pthread_cond_wait(&r->cv, &r->mu);
+		bool stop = r->stop;
+		unsigned slot = r->tail % RING;
+		pthread_mutex_unlock(&r->mu);
+		if (stop)
+			return NULL;
+		struct pollfd p = {.fd = r->fd, .events = POLLIN};
+		int pr = poll(&p, 1, WINDOW_MS);
+		int64_t now = pd_live_now_ms();
+		if (now - win_start >= WINDOW_MS) {
+			if (win_bytes * 1000 / (now - win_start) < r->quiet_bps) {
+				reader_end(r, RD_RETIRED, 0);
+				return NULL;
+			}
+			win_start = now;
+			win_bytes = 0;
+		}
+		if (pr <= 0)
+			continue;
+		ssize_t n = recv(r->fd, r->chunk[slot], READ_CHUNK, 0);
+		if (n > 0) {
+			pthread_mutex_lock(&r->mu);
+			r->len[slot] = (size_t)n;
+			r->tail++;
+			pthread_mutex_unlock(&r->mu);
+			win_bytes += n;
+			reader_post(r);
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		reader_end(r, n == 0 ? RD_EOF : RD_ERROR, n == 0 ? 0 : errno);
+		return NULL;
+	}
+}
+
+static void reader_free(tport_reader *r)
+{
+	for (int i = 0; i < RING; i++)
+		free(r->chunk[i]);
+	close(r->efd);
+	pthread_mutex_destroy(&r->mu);
+	pthread_cond_destroy(&r->cv);
+	free(r);
+	atomic_fetch_sub(&readers_running, 1);
+}
+
+static void reader_start(pd_tport *t)
+{
+	int max = atomic_load(&max_readers);
+	if (max < 0)
+		max = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (atomic_fetch_add(&readers_running, 1) >= max) {
+		atomic_fetch_sub(&readers_running, 1);
+		return;
+	}
+	int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (efd < 0) {
+		atomic_fetch_sub(&readers_running, 1);
+		return; /* the link reads in the driver's turn, as before */
+	}
+	tport_reader *r = xcalloc(1, sizeof *r);
+	r->fd = t->fd;
+	r->efd = efd;
+	r->quiet_bps = atomic_load(&busy_bps) / 4;
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	for (int i = 0; i < RING; i++)
+		r->chunk[i] = xmalloc(READ_CHUNK); /* pages are touched as reads fill them */
+	if (pthread_create(&r->th, NULL, reader_main, r) != 0) {
+		reader_free(r);
+		return;
+	}
+	t->rd = r;
+}
+
+/* Stops and frees the reader (pd_tport_close): what it read and the driver
+ * did not take is dropped with the connection. */
+static void reader_stop(pd_tport *t)
+{
+	tport_reader *r = t->rd;
+	if (!r)
+		return;
+	t->rd = NULL;
+	pthread_mutex_lock(&r->mu);
+	r->stop = true;
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	shutdown(r->fd, SHUT_RDWR); /* wakes its poll; the socket is being closed */
+	pthread_join(r->th, NULL);
+	reader_free(r);
+}
+
+/* The reader ended itself (after its last buffer was taken): join it, then
+ * either read in the driver's turn again or report EOF / the error. */
+static void reader_finish(pd_tport *t)
+{
+	tport_reader *r = t->rd;
+	t->rd = NULL;
+	pthread_join(r->th, NULL);
+	rd_end end = r->end;
+	int err = r->err;
+	reader_free(r);
+	t->win_start = t->now;
+	t->win_bytes = 0;
+	if (end != RD_RETIRED)
+		read_failed(t, end == RD_EOF ? 0 : -1, err);
+}
+
+/* The driver's turn over what the reader has filled: bounded like direct
+ * reads; the poll comes back at once while buffers remain. */
+static void reader_turn(pd_tport *t)
+{
+	tport_reader *r = t->rd;
+	eventfd_t v;
+	eventfd_read(r->efd, &v); /* EAGAIN when a previous turn took it all */
+	for (int i = 0; i < READS_PER_TURN; i++) {
+		pthread_mutex_lock(&r->mu);
+		bool have = r->head != r->tail;
+		unsigned slot = r->head % RING;
+		rd_end end = r->end;
+		pthread_mutex_unlock(&r->mu);
+		if (!have) {
+			if (end != RD_RUNNING)
+				reader_finish(t);
+			return;
+		}
+		bool go = !t->cb.on_data || t->cb.on_data(t->cb.ctx, r->chunk[slot], r->len[slot]);
+		if (t->rd != r) /* the callback closed the transport */
+			return;
+		pthread_mutex_lock(&r->mu);
+		r->head++;
+		pthread_cond_signal(&r->cv);
+		pthread_mutex_unlock(&r->mu);
+		if (!go)
+			break;
+	}
+	pthread_mutex_lock(&r->mu);
+	bool more = r->head != r->tail || r->end != RD_RUNNING;
+	pthread_mutex_unlock(&r->mu);
+	if (more)
+		reader_post(r);
+}
+
 /* Bounded per turn; with TLS, bytes OpenSSL has already decrypted are not
- * seen by poll(), so they are drained. */
+ * seen by poll(), so they are drained. A plain link that brings busy_bps
+ * within a window gets its reader. */
 static void read_turn(pd_tport *t, char *buf)
 {
+	if (t->now - t->win_start >= WINDOW_MS) {
+		t->win_start = t->now;
+		t->win_bytes = 0;
+	}
 	for (int i = 0; t->phase == PD_TPORT_OPEN && (i < READS_PER_TURN || pd_tls_pending(t->ssl));
 	     i++) {
 		ssize_t r =
 		    t->ssl ? pd_tls_read(t->ssl, buf, READ_CHUNK) : recv(t->fd, buf, READ_CHUNK, 0);
 		if (r > 0) {
+			t->win_bytes += (size_t)r;
 			if (t->cb.on_data && !t->cb.on_data(t->cb.ctx, buf, (size_t)r))
 				return;
 			continue;
 		}
 		if (r < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
-		if (r == 0) {
-			fail(t, PD_TPORT_E_EOF, _("connection closed by the PBX"));
-		} else {
-			char why[200];
-			t->sys_err = errno;
-			snprintf(why, sizeof why, _("receive failed: %s"), strerror(errno));
-			fail(t, PD_TPORT_E_IO, why);
-		}
+			break;
+		read_failed(t, r, errno);
 		return;
 	}
+	if (t->phase == PD_TPORT_OPEN && !t->ssl && !t->rd &&
+	    (int64_t)t->win_bytes >= atomic_load(&busy_bps) && atomic_load(&busy_bps) >= 0)
+		reader_start(t);
 }
 
 static void on_readable(pd_tport *t)
 {
+	if (t->rd) {
+		reader_turn(t);
+		return;
+	}
 	if (tl_rbuf_busy) { /* a callback reading another link: its own buffer */
 		char *own = xmalloc(READ_CHUNK);
 		read_turn(t, own);
@@ -456,21 +708,30 @@ static void on_readable(pd_tport *t)
 	tl_rbuf_busy = false;
 }
 
-int pd_tport_pollfd(const pd_tport *t, struct pollfd *p)
+int pd_tport_pollfds(const pd_tport *t, struct pollfd *p, int max)
 {
+	if (max < 1)
+		return 0;
 	if (t->res_fd >= 0) {
-		*p = (struct pollfd){.fd = t->res_fd, .events = POLLIN};
+		p[0] = (struct pollfd){.fd = t->res_fd, .events = POLLIN};
 		return 1;
 	}
 	if (t->fd < 0)
 		return 0;
+	if (t->rd) {
+		p[0] = (struct pollfd){.fd = t->rd->efd, .events = POLLIN};
+		if (max < 2 || t->out_off >= t->out.len)
+			return 1;
+		p[1] = (struct pollfd){.fd = t->fd, .events = POLLOUT};
+		return 2;
+	}
 	short ev = POLLIN;
 	if (t->phase == PD_TPORT_TLS)
 		ev = pd_tls_wants_write(t->ssl) ? POLLOUT : POLLIN;
 	else if (t->phase == PD_TPORT_CONNECTING || t->out_off < t->out.len ||
 	         pd_tls_wants_write(t->ssl))
 		ev |= POLLOUT;
-	*p = (struct pollfd){.fd = t->fd, .events = ev};
+	p[0] = (struct pollfd){.fd = t->fd, .events = ev};
 	return 1;
 }
 
@@ -481,6 +742,13 @@ void pd_tport_on_io(pd_tport *t, const struct pollfd *p, int64_t now)
 		return;
 	if (t->res_fd >= 0 && p->fd == t->res_fd) {
 		on_resolved(t);
+		return;
+	}
+	if (t->rd) { /* reads come from the reader; the socket is polled to write */
+		if (p->fd == t->rd->efd)
+			on_readable(t);
+		else if (p->fd == t->fd && (p->revents & POLLOUT))
+			pd_tport_flush(t);
 		return;
 	}
 	if (t->fd < 0 || p->fd != t->fd)
@@ -498,7 +766,7 @@ void pd_tport_on_io(pd_tport *t, const struct pollfd *p, int64_t now)
 	}
 	if (p->revents & (POLLIN | POLLHUP | POLLERR))
 		on_readable(t);
-	if (t->phase == PD_TPORT_OPEN && (p->revents & POLLOUT))
+	if (t->phase == PD_TPORT_OPEN && !t->rd && (p->revents & POLLOUT))
 		pd_tport_flush(t);
 }
 
@@ -540,18 +808,17 @@ void pd_tport_peer(const pd_tport *t, char *buf, size_t n)
 
 void pd_tport_step(pd_tport *t, int max_ms)
 {
-	struct pollfd p;
-	int n = pd_tport_pollfd(t, &p);
+	struct pollfd p[2];
+	int n = pd_tport_pollfds(t, p, 2);
 	int64_t now = pd_live_now_ms(), dl = pd_tport_next_deadline(t);
 	int wait = max_ms < 0 ? 0 : max_ms;
 	if (dl != INT64_MAX && dl - now < wait)
 		wait = dl <= now ? 0 : (int)(dl - now);
-	int r = poll(&p, (nfds_t)n, wait);
+	int r = poll(p, (nfds_t)n, wait);
 	now = pd_live_now_ms();
-	if (r > 0)
-		pd_tport_on_io(t, &p, now);
-	else
-		t->now = now;
+	t->now = now;
+	for (int i = 0; r > 0 && i < n; i++)
+		pd_tport_on_io(t, &p[i], now);
 	pd_tport_on_timer(t, now);
 }
 

@@ -8,6 +8,7 @@
  * medians are compared.
  *
  *   bench_ami_ingest [REPEAT=50] [--rounds R] [--no-node] [--split] [--base-scan]
+ *                    [--direct-reads]
  *   bench_ami_ingest --host H --port P [--expect N] [--user U] [--secret S]
  *
  * With --host: any AMI server (for instance a replay of the recorded session
@@ -18,9 +19,14 @@
  * Both timed from the connect; messages include responses.
  * --split: then the same comparison on the two halves of the stream, the
  * events the driver passes over (AMI_UNREAD_EVENTS) and the messages it
- * reads, each alone: where the driver's time goes against the floor's.
+ * reads, each alone: where the driver's time goes against the floor's; and
+ * each half in memory (parser, parser + model; with --memory-only, only
+ * that).
  * --base-scan: the parser's baseline (SSE2) block scans even where the CPU
  * has the wide ones (ami_parser_wide_scan), to time one against the other.
+ * --direct-reads: each round also runs the driver with its link's reads in
+ * the driver's turn (pd_tport_set_reader(-1, 0)) instead of on the reader
+ * thread a busy link gets, to time one against the other.
  * Needs PROVDESK_FIXTURES (or runs from the source tree). The npm package is
  * installed with npm into $PROVDESK_BENCH_NPM_DIR (default /tmp/provdesk-bench-npm)
  * when missing; the Node part is skipped (and said so) if node/npm are absent.
@@ -43,6 +49,7 @@
 #include "provdesk/ami.h"
 #include "provdesk/live.h"
 #include "provdesk/pbx_driver.h"
+#include "provdesk/pbx_transport.h"
 #include "provdesk/util.h"
 
 #include "pd_build_config.h"
@@ -60,6 +67,7 @@ typedef struct {
 	long rss_kb;       /* after the driver's run */
 	double cpu;        /* the driver thread's CPU seconds */
 	double floor_cpu;  /* the floor client's */
+	bool reader;       /* the driver's link read on a thread of its own */
 } server;
 
 static void send_all(int fd, const char *s, size_t n)
@@ -195,8 +203,10 @@ static double run_driver(server *s, size_t *events_seen)
 	size_t wakes = 0;
 	uint64_t m0 = ami_parser_total_messages();
 	double c0 = thread_cpu_s();
+	s->reader = false;
 	while (ops->state(d) != PD_LINK_RETRYING) {
 		pd_drv_step(ops, d, 100);
+		s->reader |= pd_tport_readers() > 0;
 		wakes++;
 	}
 	s->cpu = thread_cpu_s() - c0;
@@ -533,7 +543,7 @@ int main(int argc, char **argv)
 {
 	int repeat = 50, rounds = 3;
 	bool no_node = false, memory_only = false, no_memory = false, split = false,
-	     base_scan = false;
+	     base_scan = false, direct = false;
 	const char *host = NULL, *user = "b", *secret = "b";
 	int port = 0;
 	unsigned long long expect = 0;
@@ -560,6 +570,8 @@ int main(int argc, char **argv)
 			split = true;
 		else if (!strcmp(a, "--base-scan"))
 			base_scan = true;
+		else if (!strcmp(a, "--direct-reads"))
+			direct = true;
 		else if (!strcmp(a, "--memory-only"))
 			memory_only = no_node = true;
 		else if (a[0] != '-')
@@ -567,7 +579,8 @@ int main(int argc, char **argv)
 		else {
 			fprintf(stderr,
 			        "usage: bench_ami_ingest [REPEAT] [--rounds R] [--no-node] "
-			        "[--memory-only] [--no-memory] [--split] [--base-scan]\n"
+			        "[--memory-only] [--no-memory] [--split] [--base-scan] "
+			        "[--direct-reads]\n"
 			        "       bench_ami_ingest --host H --port P [--expect N] [--user U] "
 			        "[--secret S]\n");
 			return 64;
@@ -614,6 +627,7 @@ int main(int argc, char **argv)
 	double total = (double)(events * (size_t)repeat);
 	double *tf = xcalloc((size_t)rounds, sizeof *tf), *td = xcalloc((size_t)rounds, sizeof *td);
 	double *tnc = xcalloc((size_t)rounds, sizeof *tnc);
+	double *tdd = xcalloc((size_t)rounds, sizeof *tdd);
 	long rss0 = rss_kb();
 	for (int r = 0; r < rounds && !memory_only; r++) {
 		tnc[r] = run_nc(&s);
@@ -625,9 +639,16 @@ int main(int argc, char **argv)
 		       r + 1, tf[r], total / tf[r], s.floor_cpu);
 		td[r] = run_driver(&s, &users);
 		printf("; provdesk driver %.3f s, %.0f events/s, CPU %.3f s (%llu messages parsed, "
-		       "%zu users seen, RSS %ld kB)\n",
-		       td[r], total / td[r], s.cpu, (unsigned long long)s.messages, users,
-		       s.rss_kb);
+		       "%zu users seen, RSS %ld kB, %s)",
+		       td[r], total / td[r], s.cpu, (unsigned long long)s.messages, users, s.rss_kb,
+		       s.reader ? "reader thread" : "reads in the driver's turn");
+		if (direct) {
+			pd_tport_set_reader(-1, 0);
+			tdd[r] = run_driver(&s, &users);
+			pd_tport_set_reader(1024 * 1024, -1);
+			printf("; reads in the driver's turn %.3f s, CPU %.3f s", tdd[r], s.cpu);
+		}
+		printf("\n");
 		fflush(stdout);
 	}
 	double mf = median(tf, rounds), tc = median(td, rounds);
@@ -642,6 +663,11 @@ int main(int argc, char **argv)
 		       rounds, tc, rate_c, rss0);
 	if (!memory_only)
 		printf("ratio provdesk/floor: %.2fx\n", mf / tc);
+	if (!memory_only && direct)
+		printf(
+		    "driver with reads in the driver's turn (median of %d): %.3f s, ratio to the "
+		    "floor %.2fx\n",
+		    rounds, median(tdd, rounds), mf / median(tdd, rounds));
 	double mn = median(tnc, rounds);
 	if (!memory_only && mn > 0)
 		printf(
@@ -670,12 +696,25 @@ int main(int argc, char **argv)
 	free(tf);
 	free(td);
 	free(tnc);
-	for (int half = 0; split && !memory_only && half < 2; half++) {
+	free(tdd);
+	for (int half = 0; split && half < 2; half++) {
 		size_t sub_len, sub_events;
 		char *sub = sub_stream(body, body_len, half == 0, &sub_len, &sub_events);
 		server h = {.body = sub, .body_len = sub_len, .repeat = repeat};
-		compare(&h, rounds, sub_events,
-		        half == 0 ? "events passed over only" : "messages read only");
+		const char *label = half == 0 ? "events passed over only" : "messages read only";
+		if (!memory_only)
+			compare(&h, rounds, sub_events, label);
+		double sp = 1e9, sm = 1e9;
+		for (int r = 0; r < 3 && !no_memory; r++) {
+			double x = in_memory(sub, sub_len, repeat, false, true, &np);
+			double y = in_memory(sub, sub_len, repeat, true, true, &nm);
+			sp = x < sp ? x : sp;
+			sm = y < sm ? y : sm;
+		}
+		if (!no_memory)
+			printf(
+			    "%s in memory (CPU, best of 3): parser %.3f s, parser + model %.3f s\n",
+			    label, sp, sm);
 		free(sub);
 	}
 	if (no_node) {

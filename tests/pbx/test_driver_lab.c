@@ -16,6 +16,7 @@
 #include "provdesk/labpbx.h"
 #include "provdesk/live.h"
 #include "provdesk/pbx_driver.h"
+#include "provdesk/pbx_transport.h"
 #include "provdesk/util.h"
 
 #define SECRET "s3cr3t-Lab-Pw"
@@ -364,6 +365,7 @@ static void fault_recovers(unsigned fault, bool breaks_link)
 	h_start(&h, "127.0.0.1", labpbx_port(lab), "admin", SECRET,
 	        h_tls ? "{\"tls_verify\": false}" : NULL);
 	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	bool apart = pd_tport_readers() > 0; /* pd_tport_set_reader(0, ...) in the test */
 	int64_t logins = labpbx_logins(lab);
 	labpbx_inject(lab, fault);
 	if (breaks_link) {
@@ -380,6 +382,8 @@ static void fault_recovers(unsigned fault, bool breaks_link)
 	             call_in_state(&h, PD_CALL_ENDED, true),
 	         10000);
 	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	if (apart)
+		cr_assert_eq(pd_tport_readers(), 1, "one reader, the new connection's");
 	h_stop(&h);
 	labpbx_stop(lab);
 }
@@ -405,6 +409,30 @@ Test(driver_lab, fault_garbage)
 Test(driver_lab, fault_restart)
 {
 	fault_recovers(PD_LAB_FAULT_RESTART, true);
+}
+
+/* The same faults while the link reads on a thread of its own: the reader
+ * ends with each broken connection and the next one gets its own. */
+Test(driver_lab, read_apart_fault_drop)
+{
+	pd_tport_set_reader(0, -1);
+	fault_recovers(PD_LAB_FAULT_DROP, true);
+	/* (fault_recovers checked one reader before and after) */
+	cr_assert_eq(pd_tport_readers(), 0);
+}
+
+Test(driver_lab, read_apart_fault_half_open)
+{
+	pd_tport_set_reader(0, -1);
+	fault_recovers(PD_LAB_FAULT_HALF_OPEN, true);
+	cr_assert_eq(pd_tport_readers(), 0);
+}
+
+Test(driver_lab, read_apart_fault_restart)
+{
+	pd_tport_set_reader(0, -1);
+	fault_recovers(PD_LAB_FAULT_RESTART, true);
+	cr_assert_eq(pd_tport_readers(), 0);
 }
 
 Test(driver_lab, fault_slow)
@@ -558,8 +586,13 @@ static void *replay_main(void *arg)
 	return NULL;
 }
 
-Test(driver_lab, recorded_session_over_tcp)
+/* apart: the link reads on a thread of its own from its first byte
+ * (pd_tport_set_reader), as a busy PBX's does, else always in the driver's
+ * turn (by default the recording, 1.2 MB at once, makes the link busy):
+ * the same outcome. */
+static void recorded_session(bool apart)
 {
+	pd_tport_set_reader(apart ? 0 : -1, -1);
 	char path[1024];
 	snprintf(path, sizeof path, "%s/asterisk/ami-session-1.txt", getenv("PROVDESK_FIXTURES"));
 	FILE *f = fopen(path, "rb");
@@ -583,6 +616,7 @@ Test(driver_lab, recorded_session_over_tcp)
 	harness h;
 	h_start(&h, "127.0.0.1", ntohs(a.sin_port), "console", SECRET, "{\"wrapup_time\": 5}");
 	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	cr_assert_eq(pd_tport_readers(), apart ? 1 : 0);
 	/* the recording ends with every phone unregistered and 1013/1014 removed */
 	WAIT_FOR(&h,
 	         agent_in_state(&h, "PJSIP/1014", PD_AGENT_LOGGED_OFF, NULL) &&
@@ -598,9 +632,20 @@ Test(driver_lab, recorded_session_over_tcp)
 	cr_assert_eq(v.n_users, 20);
 	pd_live_free_view(&v);
 	h_stop(&h);
+	cr_assert_eq(pd_tport_readers(), 0, "the reader ends with the link");
 	pthread_join(t, NULL);
 	close(r.lfd);
 	free(r.data);
+}
+
+Test(driver_lab, recorded_session_over_tcp)
+{
+	recorded_session(false);
+}
+
+Test(driver_lab, recorded_session_read_apart)
+{
+	recorded_session(true);
 }
 
 /* ---- AMI over TLS: a self-signed certificate made by `openssl req` ---- */

@@ -2,12 +2,16 @@
  * small server driven in the same poll loop: connect refused, connect then
  * write and read both ways, TLS against a self-signed certificate (private
  * CA, verify on and off, a refused certificate), a name that does not
- * resolve, the peer closing, a step timeout; backoff and keep-alive timing;
- * the driver registry. */
+ * resolve, the peer closing, a step timeout; a busy link's reads on a thread
+ * of their own (in order, EOF after the last byte, writes meanwhile, a
+ * close mid-stream, back to the driver's turn once quiet, the cap);
+ * backoff and keep-alive timing; the driver registry. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,8 +171,8 @@ static void srv_io(server *s, const struct pollfd *p)
 /* One loop turn over the transport and the server. */
 static void step(pd_tport *t, server *s, int ms)
 {
-	struct pollfd pf[2];
-	int n = pd_tport_pollfd(t, &pf[0]);
+	struct pollfd pf[3];
+	int n = pd_tport_pollfds(t, pf, 2);
 	int ns = s ? srv_pollfd(s, &pf[n]) : 0;
 	int64_t now = pd_live_now_ms(), dl = pd_tport_next_deadline(t);
 	int wait = ms;
@@ -176,8 +180,8 @@ static void step(pd_tport *t, server *s, int ms)
 		wait = dl - now < 0 ? 0 : (int)(dl - now);
 	poll(pf, (nfds_t)(n + ns), wait);
 	now = pd_live_now_ms();
-	if (n)
-		pd_tport_on_io(t, &pf[0], now);
+	for (int i = 0; i < n; i++)
+		pd_tport_on_io(t, &pf[i], now);
 	if (ns)
 		srv_io(s, &pf[n]);
 	if (s && s->hs_done && s->reply && !s->replied && s->fd >= 0) {
@@ -226,8 +230,8 @@ Test(transport, connect_refused_reports_connect_and_closes)
 	cr_assert(strstr(r.why, "Connection refused"), "%s", r.why);
 	cr_assert_eq(r.opened, 0);
 	cr_assert_eq(pd_tport_get_phase(t), PD_TPORT_CLOSED);
-	struct pollfd p;
-	cr_assert_eq(pd_tport_pollfd(t, &p), 0, "nothing to poll once failed");
+	struct pollfd p[2];
+	cr_assert_eq(pd_tport_pollfds(t, p, 2), 0, "nothing to poll once failed");
 	cr_assert_eq(pd_tport_next_deadline(t), INT64_MAX);
 	pd_tport_free(t);
 	pd_buf_free(&r.in);
@@ -313,6 +317,200 @@ Test(transport, on_data_false_stops_the_turn_without_loss)
 	free(blob);
 	RUN_UNTIL(t, &s, r.in.len == n, 5000);
 	cr_assert_eq(r.failed, 0);
+	pd_tport_free(t);
+	srv_stop(&s);
+	pd_buf_free(&r.in);
+}
+
+/* ---- a busy link: reads on a thread of their own ---- */
+
+/* Byte i of the test stream: not periodic within a read, so a lost,
+ * repeated or reordered buffer shows. */
+static char pattern_at(size_t i)
+{
+	return (char)((i * 7u + i / 251u + i / 65521u) & 0xff);
+}
+
+/* Writes n pattern bytes from `from` on the server's socket from a thread
+ * of its own (the loop's thread may not read while a large write waits),
+ * then, when eof, closes its sending side. Stops when the peer is gone. */
+typedef struct {
+	int fd;
+	size_t from, n;
+	bool eof;
+	pthread_t th;
+} pump;
+
+static void *pump_main(void *arg)
+{
+	pump *p = arg;
+	char buf[65536];
+	for (size_t off = 0; off < p->n;) {
+		size_t k = p->n - off < sizeof buf ? p->n - off : sizeof buf;
+		for (size_t i = 0; i < k; i++)
+			buf[i] = pattern_at(p->from + off + i);
+		size_t done = 0;
+		while (done < k) {
+			ssize_t w = send(p->fd, buf + done, k - done, MSG_NOSIGNAL);
+			if (w > 0) {
+				done += (size_t)w;
+				continue;
+			}
+			if (w < 0 && errno != EAGAIN && errno != EINTR)
+				return NULL; /* the client closed */
+			struct pollfd pf = {.fd = p->fd, .events = POLLOUT};
+			poll(&pf, 1, 100);
+		}
+		off += k;
+	}
+	if (p->eof)
+		shutdown(p->fd, SHUT_WR);
+	return NULL;
+}
+
+static void pump_start(pump *p, int fd, size_t from, size_t n, bool eof)
+{
+	*p = (pump){.fd = fd, .from = from, .n = n, .eof = eof};
+	cr_assert_eq(pthread_create(&p->th, NULL, pump_main, p), 0);
+}
+
+static bool is_pattern(const pd_buf *b, size_t from)
+{
+	for (size_t i = 0; i < b->len; i++)
+		if (b->s[i] != pattern_at(from + i))
+			return false;
+	return true;
+}
+
+/* Steps until cond or the deadline; *apart: a turn saw the reads apart. */
+#define RUN_APART(t, s, cond, ms, apart)                                                           \
+	do {                                                                                       \
+		int64_t until_ = pd_live_now_ms() + (int64_t)(ms)*tl_slow();                       \
+		while (!(cond) && pd_live_now_ms() < until_) {                                     \
+			step((t), (s), 20);                                                        \
+			*(apart) |= pd_tport_reading_apart(t);                                     \
+		}                                                                                  \
+		cr_assert(cond, "timed out waiting for " #cond);                                   \
+	} while (0)
+
+static pd_tport *open_plain(rec *r, server *s)
+{
+	srv_start(s, NULL);
+	pd_tport *t = tp_new(r, "127.0.0.1", port_of(s->lfd), false, false, NULL, 0);
+	pd_tport_open(t, pd_live_now_ms());
+	RUN_UNTIL(t, s, r->opened == 1 && s->fd >= 0, 3000);
+	return t;
+}
+
+/* 8 MiB through a link that reads apart from its first byte: every byte in
+ * order, then EOF (after the last byte, as direct reads report it), and
+ * the reader gone with the connection. */
+Test(transport, a_busy_link_reads_apart_in_order_then_eof)
+{
+	pd_tport_set_reader(0, -1);
+	server s;
+	rec r;
+	pd_tport *t = open_plain(&r, &s);
+	size_t n = 8u << 20;
+	pump p;
+	pump_start(&p, s.fd, 0, n, true);
+	bool apart = false;
+	RUN_APART(t, &s, r.failed == 1, 20000, &apart);
+	pthread_join(p.th, NULL);
+	cr_assert(apart, "the busy link never read on a thread of its own");
+	cr_assert_eq(r.what, PD_TPORT_E_EOF, "%s", r.why);
+	cr_assert_str_eq(r.why, "connection closed by the PBX");
+	cr_assert_eq(r.in.len, n, "got %zu of %zu bytes before EOF", r.in.len, n);
+	cr_assert(is_pattern(&r.in, 0), "bytes lost, repeated or out of order");
+	cr_assert_eq(pd_tport_readers(), 0);
+	cr_assert_not(pd_tport_reading_apart(t));
+	pd_tport_free(t);
+	srv_stop(&s);
+	pd_buf_free(&r.in);
+}
+
+/* While a reader runs, the driver still writes (the socket polled for
+ * POLLOUT), on_data returning false loses nothing, and a close in the
+ * middle of a stream stops and joins the reader. */
+Test(transport, a_busy_link_writes_and_closes_mid_stream)
+{
+	pd_tport_set_reader(0, -1);
+	server s;
+	rec r;
+	pd_tport *t = open_plain(&r, &s);
+	pump p;
+	pump_start(&p, s.fd, 0, 256u << 20, false);
+	bool apart = false;
+	RUN_APART(t, &s, apart, 10000, &apart);
+	r.stop_after = 1; /* from now on every on_data ends its turn */
+	size_t had = r.in.len;
+	RUN_UNTIL(t, &s, r.in.len >= had + (2u << 20), 10000);
+	pd_tport_send(t, "Action: Ping\r\n\r\n", 16);
+	pd_tport_flush(t);
+	RUN_UNTIL(t, &s, s.in.len == 16, 5000);
+	cr_assert_eq(memcmp(s.in.s, "Action: Ping\r\n\r\n", 16), 0);
+	cr_assert_eq(pd_tport_readers(), 1);
+	pd_tport_close(t); /* the pump is still writing */
+	cr_assert_eq(pd_tport_readers(), 0);
+	cr_assert_eq(pd_tport_get_phase(t), PD_TPORT_CLOSED);
+	struct pollfd pf[2];
+	cr_assert_eq(pd_tport_pollfds(t, pf, 2), 0);
+	pthread_join(p.th, NULL); /* it sees the connection gone */
+	cr_assert(is_pattern(&r.in, 0), "bytes lost, repeated or out of order");
+	cr_assert_eq(r.failed, 0, "a close is not a failure: %s", r.why);
+	pd_tport_free(t);
+	srv_stop(&s);
+	pd_buf_free(&r.in);
+}
+
+/* A burst makes the link busy (64 KiB/s here); a quiet second after it
+ * ends the reader, and what follows is read in the driver's turn again,
+ * in order. */
+Test(transport, a_link_gone_quiet_reads_in_the_drivers_turn_again)
+{
+	pd_tport_set_reader(64 * 1024, -1);
+	server s;
+	rec r;
+	pd_tport *t = open_plain(&r, &s);
+	size_t burst = 1u << 20;
+	pump p;
+	pump_start(&p, s.fd, 0, burst, false);
+	bool apart = false;
+	RUN_APART(t, &s, r.in.len == burst, 10000, &apart);
+	pthread_join(p.th, NULL);
+	cr_assert(apart, "1 MiB at once did not make the link busy");
+	RUN_UNTIL(t, &s, !pd_tport_reading_apart(t), 5000);
+	cr_assert_eq(pd_tport_readers(), 0);
+	pump_start(&p, s.fd, burst, 1000, false);
+	bool again = false;
+	RUN_APART(t, &s, r.in.len == burst + 1000, 5000, &again);
+	pthread_join(p.th, NULL);
+	cr_assert_not(again, "1000 bytes made the link busy again");
+	cr_assert(is_pattern(&r.in, 0), "bytes lost, repeated or out of order");
+	cr_assert_eq(r.failed, 0, "%s", r.why);
+	pd_tport_free(t);
+	srv_stop(&s);
+	pd_buf_free(&r.in);
+}
+
+/* No reader past the cap (0 here): the busy link reads in the driver's
+ * turn as before, nothing lost. */
+Test(transport, no_reader_past_the_cap)
+{
+	pd_tport_set_reader(0, 0);
+	server s;
+	rec r;
+	pd_tport *t = open_plain(&r, &s);
+	size_t n = 4u << 20;
+	pump p;
+	pump_start(&p, s.fd, 0, n, true);
+	bool apart = false;
+	RUN_APART(t, &s, r.failed == 1, 20000, &apart);
+	pthread_join(p.th, NULL);
+	cr_assert_not(apart);
+	cr_assert_eq(r.what, PD_TPORT_E_EOF);
+	cr_assert_eq(r.in.len, n);
+	cr_assert(is_pattern(&r.in, 0));
 	pd_tport_free(t);
 	srv_stop(&s);
 	pd_buf_free(&r.in);
