@@ -71,6 +71,9 @@ size_t pd_utf8_end_whole(char *s);
 /* s's first n bytes into dst (cap bytes, NUL-terminated), cut by
  * pd_utf8_cut; true if cut. */
 bool pd_utf8_copy(char *dst, size_t cap, const char *s, size_t n);
+/* The same for a whole string (NULL as ""): what snprintf(dst, cap, "%s", s)
+ * did, without leaving half a character when s is longer than dst. */
+bool pd_utf8_copys(char *dst, size_t cap, const char *s);
 /* vsnprintf into buf (cap bytes, NUL-terminated) where no cut splits a
  * UTF-8 character: a string's precision (%.60s, %.*s) and the end of buf
  * keep whole code points, so a name quoted to a length never ends in a

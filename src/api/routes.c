@@ -345,7 +345,7 @@ static bool parse_user(api_req *r, json_t *u, size_t i, pd_user *out)
 	pd_err e;
 	pd_err_clear(&e);
 	if (role && pd_role_resolve(r->cat, role, &role_key, &e) != PD_OK) {
-		snprintf(e.field, sizeof e.field, "%s", f2);
+		pd_utf8_copys(e.field, sizeof e.field, f2);
 		api_fail(r, &e, 0, NULL);
 		return false;
 	}

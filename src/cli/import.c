@@ -197,12 +197,12 @@ static void row_error(import_row *r, const pd_err *e)
 	const char *msg = e->message[0] ? e->message : pd_status_message(e->status);
 	if (!r->nerrs) {
 		r->act = ACT_ERROR;
-		snprintf(r->field, sizeof r->field, "%s", e->field);
+		pd_utf8_copys(r->field, sizeof r->field, e->field);
 		free(r->message);
 		r->message = xstrdup(msg);
 	}
 	r->errs = xrealloc(r->errs, (r->nerrs + 1) * sizeof *r->errs);
-	snprintf(r->errs[r->nerrs].field, sizeof r->errs[r->nerrs].field, "%s", e->field);
+	pd_utf8_copys(r->errs[r->nerrs].field, sizeof r->errs[r->nerrs].field, e->field);
 	r->errs[r->nerrs].message = xstrdup(msg);
 	r->nerrs++;
 }

@@ -41,7 +41,7 @@ pd_status pd_vfail(pd_err *e, pd_status status, const char *field, const char *f
 		return status;
 	e->status = status;
 	e->line = 0;
-	snprintf(e->field, sizeof e->field, "%s", field ? field : "");
+	pd_utf8_copys(e->field, sizeof e->field, field ? field : "");
 	if (fmt) {
 		pd_vsnprintf(e->message, sizeof e->message, fmt, ap);
 		valid_message(e);

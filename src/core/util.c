@@ -301,6 +301,11 @@ bool pd_utf8_copy(char *dst, size_t cap, const char *s, size_t n)
 	return k < n;
 }
 
+bool pd_utf8_copys(char *dst, size_t cap, const char *s)
+{
+	return pd_utf8_copy(dst, cap, s ? s : "", s ? strlen(s) : 0);
+}
+
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
 size_t pd_vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap)

@@ -262,7 +262,7 @@ pd_status pd_outbox_deliver_due(pd_store *s, const pd_smtp_opts *o, int64_t now,
 		if (server) {
 			r->server_status = ss;
 			r->server_retry_at = next;
-			snprintf(r->server_error, sizeof r->server_error, "%s", se.message);
+			pd_utf8_copys(r->server_error, sizeof r->server_error, se.message);
 			break;
 		}
 	}

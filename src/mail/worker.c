@@ -80,10 +80,10 @@ static void record(pd_outbox_worker *w, const pd_outbox_report *r, pd_status st,
 	w->stats.not_configured = r->not_configured;
 	if (st != PD_OK) {
 		w->stats.last_status = st;
-		snprintf(w->stats.last_error, sizeof w->stats.last_error, "%s", e->message);
+		pd_utf8_copys(w->stats.last_error, sizeof w->stats.last_error, e->message);
 	} else {
 		w->stats.last_status = r->server_status;
-		snprintf(w->stats.last_error, sizeof w->stats.last_error, "%s", r->server_error);
+		pd_utf8_copys(w->stats.last_error, sizeof w->stats.last_error, r->server_error);
 	}
 	pthread_mutex_unlock(&w->mu);
 }

@@ -497,7 +497,7 @@ static void tp_fail(void *ctx, pd_tport_fail what, const char *why)
 	pd_drv_probe *pr = ctx;
 	pr->failed = true;
 	pr->what = what;
-	snprintf(pr->why, sizeof pr->why, "%s", why);
+	pd_utf8_copys(pr->why, sizeof pr->why, why);
 }
 
 bool pd_drv_probe_wait(pd_drv_probe *pr, const bool *flag)

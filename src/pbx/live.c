@@ -554,7 +554,7 @@ pd_status pd_live_snapshot(pd_live *l, int64_t cid, pd_live_view *out)
 		return PD_E_NOTFOUND;
 	}
 	LINK_FIELDS_INTO(out, e);
-	snprintf(out->last_error, sizeof out->last_error, "%s", e->last_error ? e->last_error : "");
+	pd_utf8_copys(out->last_error, sizeof out->last_error, e->last_error ? e->last_error : "");
 	out->n_users = e->d.n_users;
 	out->n_calls = e->d.n_calls;
 	out->n_agents = e->d.n_agents;

@@ -207,7 +207,7 @@ static void close_conn(pd_serve_client *c, const char *why)
 	pthread_mutex_lock(&c->mu);
 	c->attached = false;
 	if (why)
-		snprintf(c->why, sizeof c->why, "%s", why);
+		pd_utf8_copys(c->why, sizeof c->why, why);
 	/* a reply that was asked for will not come from this daemon */
 	for (struct req **pp = &c->reqs; *pp;) {
 		struct req *r = *pp;
@@ -864,7 +864,7 @@ pd_status pd_serve_client_wait(pd_serve_client *c, int timeout_ms, pd_err *e)
 		pthread_cond_timedwait(&c->cv, &c->mu, &ts);
 	bool a = c->attached;
 	char why[256];
-	snprintf(why, sizeof why, "%s", c->why);
+	pd_utf8_copys(why, sizeof why, c->why);
 	pthread_mutex_unlock(&c->mu);
 	if (a)
 		return PD_OK;
@@ -881,7 +881,7 @@ void pd_serve_client_error(pd_serve_client *c, char *buf, size_t n)
 		return;
 	pthread_mutex_lock(&c->mu);
 	if (!c->attached)
-		snprintf(buf, n, "%s", c->why[0] ? c->why : _("connecting to the monitor"));
+		pd_utf8_copys(buf, n, c->why[0] ? c->why : _("connecting to the monitor"));
 	pthread_mutex_unlock(&c->mu);
 }
 

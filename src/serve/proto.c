@@ -233,7 +233,7 @@ static void rd_at(rd *r, const char *key, size_t i)
 static void rd_key(rd *r, const char *key)
 {
 	if (!r->bad)
-		snprintf(r->field, sizeof r->field, "%s", key);
+		pd_utf8_copys(r->field, sizeof r->field, key);
 }
 
 #define I64 INT64_MIN, INT64_MAX

@@ -860,7 +860,7 @@ int pd_ui_run(const pd_ui_opts *o)
 		char *text = NULL;
 		if (pd_read_file(kp, 0, &text, NULL) == 0) {
 			if (ui_keymap_parse(app.keys, text, kp, &e) != PD_OK)
-				snprintf(startup_msg, sizeof startup_msg, "%s", e.message);
+				pd_utf8_copys(startup_msg, sizeof startup_msg, e.message);
 			free(text);
 		}
 		free(kp);

@@ -142,6 +142,29 @@ Test(utf8, a_code_point_cut_at_the_end_is_dropped)
 	cr_assert_eq(pd_utf8_end_whole(s), 2, "no lead byte: not a cut, left alone");
 }
 
+/* pd_utf8_copys: snprintf("%s")'s copy without half a character at the
+ * end; NULL as "". */
+Test(utf8, copys_cuts_between_characters)
+{
+	char d[9];
+	cr_assert_not(pd_utf8_copys(d, sizeof d, "Hélène"), "8 bytes fit in 9");
+	cr_assert_str_eq(d, "Hélène");
+	cr_assert(pd_utf8_copys(d, sizeof d, "Hélènes"), "9 bytes: cut");
+	cr_assert_str_eq(d, "Hélène");
+	cr_assert(pd_utf8_copys(d, 8, "Ελληνικά"), "Greek, 2 bytes each");
+	cr_assert_str_eq(d, "Ελλ", "7 bytes would end inside the fourth letter");
+	cr_assert(pd_utf8_copys(d, 5, "東京都"));
+	cr_assert_str_eq(d, "東");
+	cr_assert_not(pd_utf8_copys(d, sizeof d, NULL));
+	cr_assert_str_eq(d, "");
+	char one[1] = {'x'};
+	cr_assert(pd_utf8_copys(one, 1, "a"));
+	cr_assert_eq(one[0], '\0');
+	cr_assert(pd_utf8_copys(d, 8, "\x80\x80\x80\x80\x80\x80\x80\x80\x80"),
+	          "not UTF-8: cut where the buffer ends");
+	cr_assert_eq(strlen(d), 7);
+}
+
 /* pd_snprintf: a string's precision and the buffer's end cut on a code
  * point; every other conversion prints as snprintf does. */
 Test(utf8, snprintf_cuts_keep_whole_code_points)

@@ -32,12 +32,12 @@ static void on_msg(const ami_msg *m, void *ctx)
 	probe *pr = ctx;
 	if (m->kind == AMI_MSG_BANNER) {
 		pr->banner = true;
-		snprintf(pr->banner_text, sizeof pr->banner_text, "%s", m->text);
+		pd_utf8_copys(pr->banner_text, sizeof pr->banner_text, m->text);
 	} else if (m->kind == AMI_MSG_RESPONSE && !pr->got) {
 		if (!strcmp(ami_get0(m, "ActionID"), pr->want_id)) {
 			pr->got = true;
-			snprintf(pr->response, sizeof pr->response, "%s", ami_get0(m, "Response"));
-			snprintf(pr->message, sizeof pr->message, "%s", ami_get0(m, "Message"));
+			pd_utf8_copys(pr->response, sizeof pr->response, ami_get0(m, "Response"));
+			pd_utf8_copys(pr->message, sizeof pr->message, ami_get0(m, "Message"));
 		}
 	}
 }

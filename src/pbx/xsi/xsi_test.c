@@ -143,7 +143,7 @@ static void t_msg(const xsi_msg *m, void *ctx)
 		t->channel_seen = true;
 		snprintf(t->channel_id, sizeof t->channel_id, "%s", m->channel_id);
 	} else if (m->kind == XSI_MSG_ERROR && !t->doc_error[0]) {
-		snprintf(t->doc_error, sizeof t->doc_error, "%s", m->text ? m->text : "?");
+		pd_utf8_copys(t->doc_error, sizeof t->doc_error, m->text ? m->text : "?");
 	}
 }
 
@@ -311,7 +311,7 @@ static CURLcode request(probe *t, const char *method, const char *path, const ch
 	char *ip = NULL;
 	pd_curl_easy_getinfo(h, CURLINFO_PRIMARY_IP, &ip);
 	memset(r, 0, sizeof *r);
-	snprintf(r->text, sizeof r->text, "%s", eb[0] ? eb : pd_curl_easy_strerror(rc));
+	pd_utf8_copys(r->text, sizeof r->text, eb[0] ? eb : pd_curl_easy_strerror(rc));
 	for (char *p = r->text; *p; p++)
 		if (*p < 0x20 || *p == 0x7f)
 			*p = '?';
@@ -354,7 +354,7 @@ static CURLcode tcp_probe(probe *t, reach *r)
 	pd_curl_easy_getinfo(h, CURLINFO_NAMELOOKUP_TIME_T, &lookup);
 	r->resolved = rc != CURLE_COULDNT_RESOLVE_HOST &&
 	              (lookup > 0 || rc == CURLE_OK || rc == CURLE_COULDNT_CONNECT);
-	snprintf(r->text, sizeof r->text, "%s", eb[0] ? eb : pd_curl_easy_strerror(rc));
+	pd_utf8_copys(r->text, sizeof r->text, eb[0] ? eb : pd_curl_easy_strerror(rc));
 	for (char *p = r->text; *p; p++)
 		if (*p < 0x20 || *p == 0x7f)
 			*p = '?';
@@ -516,7 +516,7 @@ static pd_status run(probe *t)
 			                       "HTTP %ld", code);
 		else if (t->doc_error[0]) {
 			char d[160];
-			snprintf(d, sizeof d, "%s", t->doc_error);
+			pd_utf8_copys(d, sizeof d, t->doc_error);
 			for (char *p = d; *p; p++)
 				if (*p < 0x20 || *p == 0x7f)
 					*p = '?';

@@ -175,7 +175,7 @@ static void apply_filter(struct grid *g)
 	g->q.pbx_mask = 0;
 	g->pbx_bad = false;
 	if (!p) {
-		snprintf(g->text, sizeof g->text, "%s", f);
+		pd_utf8_copys(g->text, sizeof g->text, f);
 	} else {
 		size_t wl = strcspn(p + 4, " ");
 		char word[128];
@@ -311,8 +311,8 @@ static void jump_to(struct ui_app *app, struct grid *g, int64_t id, const char *
 		pd_row_free(&first);
 	if (!matches && g->filter[0]) {
 		char was[sizeof g->filter], before[sizeof app->msg];
-		snprintf(was, sizeof was, "%s", g->filter);
-		snprintf(before, sizeof before, "%s", app->msg); /* e.g. "Customer … created" */
+		pd_utf8_copys(was, sizeof was, g->filter);
+		pd_utf8_copys(before, sizeof before, app->msg); /* e.g. "Customer … created" */
 		g->filter[0] = 0;
 		apply_filter(g);
 		g->filtering = false;
@@ -1309,7 +1309,7 @@ static void status_compact(const pd_counts *c, const char *pbx, char *buf, size_
 		if (i == 1 && c->trial_expiring) /* the trials */
 			pd_buf_printf(&b, _(" (%lld ending ≤7d)"), (long long)c->trial_expiring);
 	}
-	snprintf(buf, n, "%s", b.s ? b.s : "");
+	pd_utf8_copys(buf, n, b.s ? b.s : "");
 	pd_buf_free(&b);
 }
 

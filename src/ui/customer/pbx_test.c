@@ -59,7 +59,7 @@ static void *probe_main(void *arg)
 	struct ui_app *app = p->app;
 	p->res = *res;
 	p->st = st;
-	snprintf(p->err, sizeof p->err, "%s", st == PD_OK ? "" : e.message);
+	pd_utf8_copys(p->err, sizeof p->err, st == PD_OK ? "" : e.message);
 	p->done = true;
 	if (app)
 		ui_app_wake(app); /* under the lock: the screen cannot leave meanwhile */

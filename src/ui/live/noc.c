@@ -100,7 +100,7 @@ static void fill_name(struct ui_app *app, struct noc_row *r)
 	pd_customer c;
 	pd_err e;
 	if (app->store && store_customer_get(app->store, r->id, &c, &e) == PD_OK) {
-		snprintf(r->name, sizeof r->name, "%s", c.name);
+		pd_utf8_copys(r->name, sizeof r->name, c.name);
 		pd_customer_free(&c);
 	} else if (!r->name[0]) {
 		snprintf(r->name, sizeof r->name, "#%lld", (long long)r->id);
@@ -183,7 +183,7 @@ static void noc_refresh(struct ui_app *app, struct noc *nc, bool force)
 		r->sync_done = v.sync_done;
 		r->sync_total = v.sync_total;
 		r->retry_at_ms = v.retry_at_ms;
-		snprintf(r->last_error, sizeof r->last_error, "%s", v.last_error);
+		pd_utf8_copys(r->last_error, sizeof r->last_error, v.last_error);
 		memset(r->agents, 0, sizeof r->agents);
 		for (size_t a = 0; a < v.n_agents; a++)
 			r->agents[agent_bucket(v.agents[a].state)]++;
@@ -344,7 +344,7 @@ static int draw_table(struct ui_screen *s, struct noc *nc, int y, int rows, int6
 			snprintf(err, sizeof err, _("since %s%s%s"), at,
 			         row->last_error[0] ? " · " : "", row->last_error);
 		} else {
-			snprintf(err, sizeof err, "%s", row->last_error);
+			pd_utf8_copys(err, sizeof err, row->last_error);
 		}
 		bool dis = row->link == PD_LINK_DISABLED;
 		snprintf(calls, sizeof calls, "%lld", (long long)row->calls);
@@ -512,7 +512,7 @@ static void draw_focus(struct ui_screen *s, struct noc *nc, int y, int rows, int
 		if (c->from_name && *c->from_name && (!c->from || strcmp(c->from_name, c->from)))
 			snprintf(from, sizeof from, "%s %s", c->from ? c->from : "", c->from_name);
 		else
-			snprintf(from, sizeof from, "%s", c->from ? c->from : "");
+			pd_utf8_copys(from, sizeof from, c->from ? c->from : "");
 		ui_live_duration((c->state == PD_CALL_ENDED && c->end_ms ? c->end_ms : now) -
 		                     c->start_ms,
 		                 dur, sizeof dur);

@@ -36,7 +36,7 @@ static void call_cells(const pd_live_call *c, int64_t now, char from[160], char 
 	if (c->from_name && *c->from_name && (!c->from || strcmp(c->from_name, c->from)))
 		snprintf(from, 160, "%s %s", c->from ? c->from : "", c->from_name);
 	else
-		snprintf(from, 160, "%s", c->from ? c->from : "");
+		pd_utf8_copys(from, 160, c->from ? c->from : "");
 	int64_t end = c->state == PD_CALL_ENDED && c->end_ms ? c->end_ms : now;
 	ui_live_duration(end - c->start_ms, dur, 24);
 	v[0] = from;

@@ -174,7 +174,7 @@ static void resync_update(struct ui_app *app)
 		}
 	}
 	if (strcmp(text, v->rs_text) || role != v->rs_role) {
-		snprintf(v->rs_text, sizeof v->rs_text, "%s", text);
+		pd_utf8_copys(v->rs_text, sizeof v->rs_text, text);
 		v->rs_role = role;
 		ui_msg(app, role, "%s", text);
 	}
@@ -227,7 +227,7 @@ void ui_services_second(struct ui_app *app)
 		}
 		v->attached = att;
 		v->attaches = attaches;
-		snprintf(v->error, sizeof v->error, "%s", err);
+		pd_utf8_copys(v->error, sizeof v->error, err);
 		mark_live_dirty(app);
 	}
 	resync_update(app);
@@ -482,7 +482,7 @@ void ui_live_link_text(const pd_live_view *v, int64_t now_ms, char *buf, size_t 
 		if (v->last_error[0])
 			snprintf(buf, n, "%s (%s)", down, v->last_error);
 		else
-			snprintf(buf, n, "%s", down);
+			pd_utf8_copys(buf, n, down);
 	} else {
 		pd_live_status_text(v->link, v->sync_done, v->sync_total, v->retry_at_ms,
 		                    v->last_error, now_ms, buf, n);
@@ -517,7 +517,7 @@ void ui_live_agent_state(const pd_live_agent *a, int64_t now_ms, char *buf, size
 		else
 			snprintf(buf, n, _("%s (paused)"), name);
 	} else {
-		snprintf(buf, n, "%s", name);
+		pd_utf8_copys(buf, n, name);
 	}
 }
 

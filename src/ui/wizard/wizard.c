@@ -718,7 +718,7 @@ static void w_status(struct ui_screen *s, char *buf, size_t n, enum ui_role *rol
 		z->note[0] = 0; /* "N fields to fix": all fixed since */
 	if (z->note[0]) {
 		*role = z->note_role;
-		snprintf(buf, n, "%s", z->note);
+		pd_utf8_copys(buf, n, z->note);
 		return;
 	}
 	*role = UI_R_STATUS;

@@ -187,7 +187,7 @@ bool wiz_probe_take(struct wiz_probe *pr, pd_synced_user **users, size_t *n, cha
 		*n = pr->n;
 		pr->users = NULL;
 		pr->n = 0;
-		snprintf(error, cap, "%s", pr->got ? "" : pr->error);
+		pd_utf8_copys(error, cap, pr->got ? "" : pr->error);
 	}
 	pthread_mutex_unlock(&pr->mu);
 	return done;

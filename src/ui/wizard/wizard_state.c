@@ -531,7 +531,7 @@ static pd_wiz_field *field_add(pd_wiz_field *out, size_t max, size_t *n, const c
 	pd_wiz_field *f = &out[(*n)++];
 	memset(f, 0, sizeof *f);
 	snprintf(f->key, sizeof f->key, "%s", key);
-	snprintf(f->label, sizeof f->label, "%s", label);
+	pd_utf8_copys(f->label, sizeof f->label, label);
 	f->kind = kind;
 	f->width = width;
 	f->rows = 1;
@@ -542,7 +542,7 @@ static pd_wiz_field *field_add(pd_wiz_field *out, size_t max, size_t *n, const c
 static void note_set(pd_wiz_field *f, const char *note)
 {
 	if (f)
-		snprintf(f->note, sizeof f->note, "%s", note);
+		pd_utf8_copys(f->note, sizeof f->note, note);
 }
 
 static bool is_toggle_param(const pd_platform_field *f)

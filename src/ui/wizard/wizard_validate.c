@@ -34,7 +34,7 @@ void pd_wiz_errors_set(pd_wiz_errors *er, const char *key, const char *message)
 		if (strcmp(er->v[i].key, key))
 			continue;
 		if (message) {
-			snprintf(er->v[i].message, sizeof er->v[i].message, "%s", message);
+			pd_utf8_copys(er->v[i].message, sizeof er->v[i].message, message);
 		} else {
 			memmove(&er->v[i], &er->v[i + 1], (er->n - i - 1) * sizeof *er->v);
 			er->n--;
@@ -49,7 +49,7 @@ void pd_wiz_errors_set(pd_wiz_errors *er, const char *key, const char *message)
 	}
 	pd_wiz_error *x = &er->v[er->n++];
 	snprintf(x->key, sizeof x->key, "%s", key);
-	snprintf(x->message, sizeof x->message, "%s", message);
+	pd_utf8_copys(x->message, sizeof x->message, message);
 }
 
 /* ---- PBX ---- */
@@ -132,7 +132,7 @@ bool pd_wiz_has_field(const pd_wiz_ctx *c, const pd_wiz *w, const char *core_fie
 
 static bool fail(char *msg, size_t cap, const char *text)
 {
-	snprintf(msg, cap, "%s", text);
+	pd_utf8_copys(msg, cap, text);
 	return false;
 }
 

@@ -130,7 +130,7 @@ static void draw_steps(struct wiz *z, WINDOW *win, int y, int width)
 			if (i < PD_WIZ_SUMMARY)
 				snprintf(cells[i], sizeof cells[i], "%d %s", i + 1, t);
 			else
-				snprintf(cells[i], sizeof cells[i], "%s", t);
+				pd_utf8_copys(cells[i], sizeof cells[i], t);
 			pd_buf_printf(&b, "%s%s", i ? " › " : "", cells[i]);
 		}
 		bool fits = pd_utf8_width(b.s) <= width - 1;
