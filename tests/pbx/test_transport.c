@@ -402,31 +402,45 @@ static pd_tport *open_plain(rec *r, server *s)
 	return t;
 }
 
-/* 8 MiB through a link that reads apart from its first byte: every byte in
- * order, then EOF (after the last byte, as direct reads report it), and
- * the reader gone with the connection. */
-Test(transport, a_busy_link_reads_apart_in_order_then_eof)
+/* What the reader tests end with: the bytes in order, no failure (EOF
+ * aside, which the caller checks), everything freed. */
+static void done_plain(pd_tport *t, server *s, rec *r, bool eof)
 {
-	pd_tport_set_reader(0, -1);
+	cr_assert(is_pattern(&r->in, 0), "bytes lost, repeated or out of order");
+	if (!eof)
+		cr_assert_eq(r->failed, 0, "%s", r->why);
+	pd_tport_free(t);
+	srv_stop(s);
+	pd_buf_free(&r->in);
+}
+
+/* n bytes streamed to EOF with at most max readers (0: none), every
+ * link busy from its first byte: every byte in order, then EOF (after the
+ * last byte, as direct reads report it); apart: a reader took the reads,
+ * and it is gone with the connection. */
+static void stream_to_eof(int max, size_t n, bool apart_expected)
+{
+	pd_tport_set_reader(0, max);
 	server s;
 	rec r;
 	pd_tport *t = open_plain(&r, &s);
-	size_t n = 8u << 20;
 	pump p;
 	pump_start(&p, s.fd, 0, n, true);
 	bool apart = false;
 	RUN_APART(t, &s, r.failed == 1, 20000, &apart);
 	pthread_join(p.th, NULL);
-	cr_assert(apart, "the busy link never read on a thread of its own");
+	cr_assert_eq(apart, apart_expected, "read apart: %d", apart);
 	cr_assert_eq(r.what, PD_TPORT_E_EOF, "%s", r.why);
 	cr_assert_str_eq(r.why, "connection closed by the PBX");
 	cr_assert_eq(r.in.len, n, "got %zu of %zu bytes before EOF", r.in.len, n);
-	cr_assert(is_pattern(&r.in, 0), "bytes lost, repeated or out of order");
 	cr_assert_eq(pd_tport_readers(), 0);
 	cr_assert_not(pd_tport_reading_apart(t));
-	pd_tport_free(t);
-	srv_stop(&s);
-	pd_buf_free(&r.in);
+	done_plain(t, &s, &r, true);
+}
+
+Test(transport, a_busy_link_reads_apart_in_order_then_eof)
+{
+	stream_to_eof(-1, 8u << 20, true);
 }
 
 /* While a reader runs, the driver still writes (the socket polled for
@@ -455,12 +469,8 @@ Test(transport, a_busy_link_writes_and_closes_mid_stream)
 	cr_assert_eq(pd_tport_get_phase(t), PD_TPORT_CLOSED);
 	struct pollfd pf[2];
 	cr_assert_eq(pd_tport_pollfds(t, pf, 2), 0);
-	pthread_join(p.th, NULL); /* it sees the connection gone */
-	cr_assert(is_pattern(&r.in, 0), "bytes lost, repeated or out of order");
-	cr_assert_eq(r.failed, 0, "a close is not a failure: %s", r.why);
-	pd_tport_free(t);
-	srv_stop(&s);
-	pd_buf_free(&r.in);
+	pthread_join(p.th, NULL);     /* it sees the connection gone */
+	done_plain(t, &s, &r, false); /* a close is not a failure */
 }
 
 /* A burst makes the link busy (64 KiB/s here); a quiet second after it
@@ -486,34 +496,14 @@ Test(transport, a_link_gone_quiet_reads_in_the_drivers_turn_again)
 	RUN_APART(t, &s, r.in.len == burst + 1000, 5000, &again);
 	pthread_join(p.th, NULL);
 	cr_assert_not(again, "1000 bytes made the link busy again");
-	cr_assert(is_pattern(&r.in, 0), "bytes lost, repeated or out of order");
-	cr_assert_eq(r.failed, 0, "%s", r.why);
-	pd_tport_free(t);
-	srv_stop(&s);
-	pd_buf_free(&r.in);
+	done_plain(t, &s, &r, false);
 }
 
 /* No reader past the cap (0 here): the busy link reads in the driver's
  * turn as before, nothing lost. */
 Test(transport, no_reader_past_the_cap)
 {
-	pd_tport_set_reader(0, 0);
-	server s;
-	rec r;
-	pd_tport *t = open_plain(&r, &s);
-	size_t n = 4u << 20;
-	pump p;
-	pump_start(&p, s.fd, 0, n, true);
-	bool apart = false;
-	RUN_APART(t, &s, r.failed == 1, 20000, &apart);
-	pthread_join(p.th, NULL);
-	cr_assert_not(apart);
-	cr_assert_eq(r.what, PD_TPORT_E_EOF);
-	cr_assert_eq(r.in.len, n);
-	cr_assert(is_pattern(&r.in, 0));
-	pd_tport_free(t);
-	srv_stop(&s);
-	pd_buf_free(&r.in);
+	stream_to_eof(0, 4u << 20, false);
 }
 
 Test(transport, bad_name_is_a_resolve_failure)
