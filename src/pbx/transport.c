@@ -1,5 +1,6 @@
 /* The PBX transport: resolve, non-blocking connect, TLS, a write queue,
- * reads into the driver's callback; backoff and keep-alive timing. See
+ * reads into the driver's callback (on a thread of their own while a plain
+ * link is busy); backoff and keep-alive timing. See
  * include/provdesk/pbx_transport.h and docs/architecture.md ("PBX layer").
  * Taken out of the AMI driver so that every driver shares one copy. */
 #include <errno.h>

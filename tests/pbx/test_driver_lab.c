@@ -435,6 +435,21 @@ Test(driver_lab, read_apart_fault_restart)
 	cr_assert_eq(pd_tport_readers(), 0);
 }
 
+/* Garbage and one byte per write come through the reader's buffers to the
+ * same parser: bad lines dropped or the link dialled again, split messages
+ * joined. */
+Test(driver_lab, read_apart_fault_garbage)
+{
+	pd_tport_set_reader(0, -1);
+	fault_recovers(PD_LAB_FAULT_GARBAGE, false);
+}
+
+Test(driver_lab, read_apart_fault_bytewise)
+{
+	pd_tport_set_reader(0, -1);
+	fault_recovers(PD_LAB_FAULT_BYTEWISE, false);
+}
+
 Test(driver_lab, fault_slow)
 {
 	fault_recovers(PD_LAB_FAULT_SLOW, false);
