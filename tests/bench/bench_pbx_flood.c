@@ -3,8 +3,9 @@
  * (default 600). The lab PBX runs in-process over loopback TCP, the real
  * AMI driver at the default caps (max_calls_per_link 5000,
  * max_channels_per_link 10000, or MAX_CALLS and twice that). Prints, every
- * 10 s, the process RSS, the calls and channels held, what was dropped and
- * the event rate; memory must stay flat (docs/performance.md). */
+ * 10 s, the process RSS, the calls and channels held, what was dropped,
+ * the event rate and the link reader threads running (a flood makes the
+ * link busy); memory must stay flat (docs/performance.md). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "provdesk/labpbx.h"
 #include "provdesk/live.h"
 #include "provdesk/pbx_driver.h"
+#include "provdesk/pbx_transport.h"
 
 static pd_link_state link_st;
 
@@ -74,8 +76,8 @@ int main(int argc, char **argv)
 	labpbx_inject(lab, PD_LAB_FAULT_FLOOD);
 	printf("# flood of Newchannel without hangups for %d s, caps %d calls / %d channels\n",
 	       secs, max_calls ? max_calls : 5000, max_calls ? max_calls * 2 : 10000);
-	printf("%6s %9s %7s %9s %14s %14s %11s\n", "t_s", "rss_kB", "calls", "channels",
-	       "calls_dropped", "stale_removed", "events/s");
+	printf("%6s %9s %7s %9s %14s %14s %11s %8s\n", "t_s", "rss_kB", "calls", "channels",
+	       "calls_dropped", "stale_removed", "events/s", "readers");
 	fflush(stdout);
 	int64_t start = pd_live_now_ms(), end = start + (int64_t)secs * 1000, next = start;
 	uint64_t last_events = 0;
@@ -94,11 +96,12 @@ int main(int argc, char **argv)
 			rss_min = rss_min && rss_min < r ? rss_min : r;
 			rss_max = rss_max > r ? rss_max : r;
 		}
-		printf("%6lld %9ld %7lld %9lld %14llu %14llu %11llu\n", (long long)el, r,
+		printf("%6lld %9ld %7lld %9lld %14llu %14llu %11llu %8d\n", (long long)el, r,
 		       (long long)s.input.calls, (long long)s.input.channels,
 		       (unsigned long long)s.input.dropped_calls,
 		       (unsigned long long)s.input.stale_channels,
-		       (unsigned long long)(next == start ? 0 : (events - last_events) / 10));
+		       (unsigned long long)(next == start ? 0 : (events - last_events) / 10),
+		       pd_tport_readers());
 		fflush(stdout);
 		last_events = events;
 		next += 10000;
