@@ -450,7 +450,9 @@ static void read_failed(pd_tport *t, ssize_t r, int err)
  * to a thread of its own, so that the kernel's share of a read (the copy,
  * and on loopback the sender's TCP work it runs) overlaps the driver's
  * parsing instead of adding to it. The reader fills RING buffers of
- * READ_CHUNK and wakes the driver's poll through an eventfd; the driver
+ * READ_CHUNK and wakes the driver's poll through an eventfd (only when the
+ * ring was empty: a driver that saw it non-empty comes back by itself,
+ * reader_turn); the driver
  * hands each buffer to on_data in order, on its own thread as before, and
  * gives it back. Writes stay on the driver's thread (send and recv on one
  * socket from two threads are safe; TLS is not, so a TLS link always reads
@@ -518,8 +520,10 @@ static void *reader_main(void *arg)
 	int64_t win_bytes = 0;
 	for (;;) {
 		pthread_mutex_lock(&r->mu);
-		while (!r->stop && r->tail - r->head == RING)
-			pthread_cond_wait(&r->cv, &r->mu);
+		/* when full, wait for half the ring back: one wake per two buffers */
+		if (r->tail - r->head == RING)
+			while (!r->stop && r->tail - r->head > RING / 2)
+				pthread_cond_wait(&r->cv, &r->mu);
 		bool stop = r->stop;
 		unsigned slot = r->tail % RING;
 		pthread_mutex_unlock(&r->mu);
@@ -542,10 +546,13 @@ static void *reader_main(void *arg)
 		if (n > 0) {
 			pthread_mutex_lock(&r->mu);
 			r->len[slot] = (size_t)n;
-			r->tail++;
+			bool was_empty = r->tail++ == r->head;
 			pthread_mutex_unlock(&r->mu);
 			win_bytes += n;
-			reader_post(r);
+			/* a driver that found the ring empty may sleep: wake it; one
+			 * that did not comes back by itself (reader_turn) */
+			if (was_empty)
+				reader_post(r);
 			continue;
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -650,8 +657,8 @@ static void reader_turn(pd_tport *t)
 		if (t->rd != r) /* the callback closed the transport */
 			return;
 		pthread_mutex_lock(&r->mu);
-		r->head++;
-		pthread_cond_signal(&r->cv);
+		if (r->tail - ++r->head == RING / 2)
+			pthread_cond_signal(&r->cv); /* a reader waiting on a full ring */
 		pthread_mutex_unlock(&r->mu);
 		if (!go)
 			break;
