@@ -358,14 +358,19 @@ Test(driver_lab, hold_and_outbound_calls)
 static void make_cert(const char *name, const char *san);
 static void tls_cleanup(void);
 
-static void fault_recovers(unsigned fault, bool breaks_link)
+/* apart: the link reads on a thread of its own from its first byte
+ * (pd_tport_set_reader), one reader before the fault and one after (the
+ * broken connection's ended with it), none once the driver is gone. */
+static void fault_recovers_as(unsigned fault, bool breaks_link, bool apart)
 {
+	if (apart)
+		pd_tport_set_reader(0, -1);
 	pd_labpbx *lab = lab_up(6, SECRET);
 	harness h;
 	h_start(&h, "127.0.0.1", labpbx_port(lab), "admin", SECRET,
 	        h_tls ? "{\"tls_verify\": false}" : NULL);
 	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
-	bool apart = pd_tport_readers() > 0; /* pd_tport_set_reader(0, ...) in the test */
+	cr_assert_eq(pd_tport_readers(), apart ? 1 : 0);
 	int64_t logins = labpbx_logins(lab);
 	labpbx_inject(lab, fault);
 	if (breaks_link) {
@@ -385,7 +390,13 @@ static void fault_recovers(unsigned fault, bool breaks_link)
 	if (apart)
 		cr_assert_eq(pd_tport_readers(), 1, "one reader, the new connection's");
 	h_stop(&h);
+	cr_assert_eq(pd_tport_readers(), 0, "the reader ends with the link");
 	labpbx_stop(lab);
+}
+
+static void fault_recovers(unsigned fault, bool breaks_link)
+{
+	fault_recovers_as(fault, breaks_link, false);
 }
 
 Test(driver_lab, fault_drop)
@@ -411,43 +422,33 @@ Test(driver_lab, fault_restart)
 	fault_recovers(PD_LAB_FAULT_RESTART, true);
 }
 
-/* The same faults while the link reads on a thread of its own: the reader
- * ends with each broken connection and the next one gets its own. */
+/* The same faults while the link reads on a thread of its own; garbage
+ * and one byte per write come through the reader's buffers to the same
+ * parser (bad lines dropped or the link dialled again, split messages
+ * joined). */
 Test(driver_lab, read_apart_fault_drop)
 {
-	pd_tport_set_reader(0, -1);
-	fault_recovers(PD_LAB_FAULT_DROP, true);
-	/* (fault_recovers checked one reader before and after) */
-	cr_assert_eq(pd_tport_readers(), 0);
+	fault_recovers_as(PD_LAB_FAULT_DROP, true, true);
 }
 
 Test(driver_lab, read_apart_fault_half_open)
 {
-	pd_tport_set_reader(0, -1);
-	fault_recovers(PD_LAB_FAULT_HALF_OPEN, true);
-	cr_assert_eq(pd_tport_readers(), 0);
+	fault_recovers_as(PD_LAB_FAULT_HALF_OPEN, true, true);
 }
 
 Test(driver_lab, read_apart_fault_restart)
 {
-	pd_tport_set_reader(0, -1);
-	fault_recovers(PD_LAB_FAULT_RESTART, true);
-	cr_assert_eq(pd_tport_readers(), 0);
+	fault_recovers_as(PD_LAB_FAULT_RESTART, true, true);
 }
 
-/* Garbage and one byte per write come through the reader's buffers to the
- * same parser: bad lines dropped or the link dialled again, split messages
- * joined. */
 Test(driver_lab, read_apart_fault_garbage)
 {
-	pd_tport_set_reader(0, -1);
-	fault_recovers(PD_LAB_FAULT_GARBAGE, false);
+	fault_recovers_as(PD_LAB_FAULT_GARBAGE, false, true);
 }
 
 Test(driver_lab, read_apart_fault_bytewise)
 {
-	pd_tport_set_reader(0, -1);
-	fault_recovers(PD_LAB_FAULT_BYTEWISE, false);
+	fault_recovers_as(PD_LAB_FAULT_BYTEWISE, false, true);
 }
 
 Test(driver_lab, fault_slow)
