@@ -42,6 +42,10 @@ typedef struct {
 } pd_thread_slot;
 void pd_thread_keep(pd_thread_slot *slot, void *p, void (*destroy)(void *));
 
+/* Names the calling thread for top -H, ps -L, gdb and perf ("pd-monitor";
+ * cut to the 15 bytes the kernel keeps). */
+void pd_thread_name(const char *name);
+
 /* Whole files. *data is NUL-terminated (binary data may hold more NULs:
  * *len counts the bytes read, without the final NUL; len may be NULL).
  * max > 0 stops reading once max bytes are in (the rest is left unread);

@@ -449,6 +449,7 @@ static void sse_drop_stalled(pd_api *a, int64_t now)
 static void *sse_ticker(void *arg)
 {
 	pd_api *a = arg;
+	pd_thread_name("pd-api-events");
 	pthread_mutex_lock(&a->sse_mu);
 	while (!a->sse_quit) {
 		sse_resume_all(a);

@@ -147,6 +147,7 @@ typedef struct {
 static void *deadline_main(void *arg)
 {
 	deadline_timer *t = arg;
+	pd_thread_name("pd-deadline");
 	while (!atomic_load(&t->done)) {
 		int64_t left = t->deadline_ms - pd_live_now_ms();
 		if (left <= 0) {

@@ -122,6 +122,13 @@ void pd_thread_keep(pd_thread_slot *slot, void *p, void (*destroy)(void *))
 	pthread_setspecific(slot->key, p);
 }
 
+void pd_thread_name(const char *name)
+{
+	char n[16];
+	pd_utf8_copys(n, sizeof n, name);
+	pthread_setname_np(pthread_self(), n); /* a name is a help, never a need */
+}
+
 void pd_buf_add(pd_buf *b, const char *s)
 {
 	pd_buf_addn(b, s, strlen(s));

@@ -91,6 +91,7 @@ static void record(pd_outbox_worker *w, const pd_outbox_report *r, pd_status st,
 static void *worker_main(void *arg)
 {
 	pd_outbox_worker *w = arg;
+	pd_thread_name("pd-outbox");
 	/* Signals are for the main thread (SIGWINCH, SIGTERM…); a blocked
 	 * SIGPIPE turns a write to a dead peer or pipe into EPIPE here. */
 	sigset_t all;

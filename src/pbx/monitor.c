@@ -431,6 +431,7 @@ static bool run_commands(pd_monitor *m, int64_t now)
 static void *monitor_main(void *arg)
 {
 	pd_monitor *m = arg;
+	pd_thread_name("pd-monitor");
 	size_t cap = 0;
 	struct pollfd *pf = NULL;
 	int *owner = NULL;

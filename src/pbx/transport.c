@@ -173,6 +173,7 @@ typedef struct {
 static void *resolver(void *arg)
 {
 	resolve_job *j = arg;
+	pd_thread_name("pd-resolve");
 	sigset_t all;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL); /* EPIPE, not SIGPIPE, if the transport is gone */
@@ -513,6 +514,7 @@ static void reader_end(tport_reader *r, rd_end end, int err)
 static void *reader_main(void *arg)
 {
 	tport_reader *r = arg;
+	pd_thread_name("pd-link-read");
 	sigset_t all;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);

@@ -694,6 +694,7 @@ static void queue_requests(pd_serve_client *c)
 static void *client_main(void *arg)
 {
 	pd_serve_client *c = arg;
+	pd_thread_name("pd-serve-client");
 	char why[300];
 	for (;;) {
 		pthread_mutex_lock(&c->mu);

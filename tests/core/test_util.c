@@ -144,6 +144,31 @@ Test(utf8, a_code_point_cut_at_the_end_is_dropped)
 
 /* pd_utf8_copys: snprintf("%s")'s copy without half a character at the
  * end; NULL as "". */
+static void *name_me(void *arg)
+{
+	pd_thread_name(arg);
+	char got[64] = "";
+	pthread_getname_np(pthread_self(), got, sizeof got);
+	return strdup(got);
+}
+
+/* The kernel keeps 15 bytes of a thread's name: a longer one is cut there,
+ * on a character (here before an "é" that would straddle byte 15). */
+Test(thread, name_is_seen_and_cut_to_fifteen_bytes)
+{
+	const char *names[][2] = {{"pd-monitor", "pd-monitor"},
+	                          {"pd-a-name-far-too-long", "pd-a-name-far-t"},
+	                          {"pd-fourteen-ché", "pd-fourteen-ch"}};
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		pthread_t th;
+		void *got;
+		cr_assert_eq(pthread_create(&th, NULL, name_me, (void *)names[i][0]), 0);
+		pthread_join(th, &got);
+		cr_assert_str_eq(got, names[i][1]);
+		free(got);
+	}
+}
+
 Test(utf8, copys_cuts_between_characters)
 {
 	char d[9];

@@ -8,6 +8,7 @@
  * backoff and keep-alive timing; the driver registry. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -443,6 +444,29 @@ Test(transport, a_busy_link_reads_apart_in_order_then_eof)
 	stream_to_eof(-1, 8u << 20, true);
 }
 
+/* Threads of this process named name (/proc/self/task/N/comm). */
+static int threads_named(const char *name)
+{
+	DIR *d = opendir("/proc/self/task");
+	cr_assert_not_null(d);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char path[300];
+		snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+		char *comm = tl_slurp(path, NULL);
+		if (comm) {
+			comm[strcspn(comm, "\n")] = 0;
+			n += !strcmp(comm, name);
+			free(comm);
+		}
+	}
+	closedir(d);
+	return n;
+}
+
 /* While a reader runs, the driver still writes (the socket polled for
  * POLLOUT), on_data returning false loses nothing, and a close in the
  * middle of a stream stops and joins the reader. */
@@ -464,8 +488,10 @@ Test(transport, a_busy_link_writes_and_closes_mid_stream)
 	RUN_UNTIL(t, &s, s.in.len == 16, 5000);
 	cr_assert_eq(memcmp(s.in.s, "Action: Ping\r\n\r\n", 16), 0);
 	cr_assert_eq(pd_tport_readers(), 1);
+	cr_assert_eq(threads_named("pd-link-read"), 1, "top -H shows the reader by name");
 	pd_tport_close(t); /* the pump is still writing */
 	cr_assert_eq(pd_tport_readers(), 0);
+	cr_assert_eq(threads_named("pd-link-read"), 0);
 	cr_assert_eq(pd_tport_get_phase(t), PD_TPORT_CLOSED);
 	struct pollfd pf[2];
 	cr_assert_eq(pd_tport_pollfds(t, pf, 2), 0);

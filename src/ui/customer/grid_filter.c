@@ -54,6 +54,7 @@ static bool stale(void *arg)
 static bool stopping(void *arg)
 {
 	struct grid_filter *f = arg;
+	pd_thread_name("pd-filter");
 	return __atomic_load_n(&f->stop, __ATOMIC_ACQUIRE);
 }
 

@@ -43,6 +43,7 @@ static void probe_free(struct pbx_probe *p)
 static void *probe_main(void *arg)
 {
 	struct pbx_probe *p = arg;
+	pd_thread_name("pd-pbx-test");
 	pd_drv_conf dc = {.host = p->host,
 	                  .port = p->port,
 	                  .tls = p->tls,

@@ -38,6 +38,7 @@ static int64_t now_ms(void)
 static void *timer_main(void *arg)
 {
 	struct wiz *z = arg;
+	pd_thread_name("pd-wiz-timer");
 	pthread_mutex_lock(&z->mu);
 	while (!z->timer_stop) {
 		if (!z->name_due_ms) {

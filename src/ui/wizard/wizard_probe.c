@@ -102,6 +102,7 @@ static bool finished(void *ctx)
 static void *probe_main(void *arg)
 {
 	struct wiz_probe *pr = arg;
+	pd_thread_name("pd-wiz-probe");
 	pd_live *live = pd_live_new();
 	pr->live = live;
 	pd_drv_conf c = {
