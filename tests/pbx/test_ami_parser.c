@@ -1170,3 +1170,20 @@ Test(ami_parser, user_guide_lists_exactly_the_unread_events)
 	             want);
 	free(doc);
 }
+
+/* An event's class is the first word of its Privilege value. */
+Test(ami_parser, class_of_an_event_against_the_logins)
+{
+	cr_assert(ami_class_in("call,all", AMI_LOGIN_EVENTS));
+	cr_assert(ami_class_in("agent,all", AMI_LOGIN_EVENTS));
+	cr_assert(ami_class_in("Call", AMI_LOGIN_EVENTS)); /* the Status answer's */
+	cr_assert(ami_class_in(NULL, AMI_LOGIN_EVENTS));   /* an answer: always */
+	cr_assert_not(ami_class_in("dialplan,all", AMI_LOGIN_EVENTS));
+	cr_assert_not(ami_class_in("callx,all", AMI_LOGIN_EVENTS));
+	cr_assert_not(ami_class_in("cal,all", AMI_LOGIN_EVENTS));
+	cr_assert_not(ami_class_in("", AMI_LOGIN_EVENTS));
+	cr_assert_not(ami_class_in("", "call,,agent"));
+	cr_assert_not(ami_class_in(",call", AMI_LOGIN_EVENTS));
+	cr_assert_not(ami_class_in("call,all", ""));
+	cr_assert(ami_class_in("agent\r\n", "call,agent,"));
+}

@@ -2,8 +2,10 @@
  * tiny server replaying the recorded Asterisk session): discovery, calls and
  * agents, every fault mode recovering, authentication failure, name
  * resolution and connect errors, and the secret never in any status text. */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -662,6 +664,121 @@ Test(driver_lab, recorded_session_over_tcp)
 Test(driver_lab, recorded_session_read_apart)
 {
 	recorded_session(true);
+}
+
+/* ---- the lab sends a session the event classes it logged in for ---- */
+
+typedef struct {
+	int fd;
+	ami_parser *p;
+	pd_buf events; /* "|Newchannel|QueueCallerJoin|…|" */
+	bool logged_in, ponged;
+} raw_ami;
+
+static void raw_on_msg(const ami_msg *m, void *ctx)
+{
+	raw_ami *r = ctx;
+	if (m->kind == AMI_MSG_EVENT) {
+		pd_buf_printf(&r->events, "%s|", ami_type(m));
+	} else if (m->kind == AMI_MSG_RESPONSE) {
+		r->logged_in |= ami_is(m, "Message", "Authentication accepted");
+		r->ponged |= ami_is(m, "Ping", "Pong");
+	}
+}
+
+static void raw_login(raw_ami *r, int port, const char *events)
+{
+	*r = (raw_ami){.fd = socket(AF_INET, SOCK_STREAM, 0)};
+	struct sockaddr_in a = {.sin_family = AF_INET,
+	                        .sin_port = htons((uint16_t)port),
+	                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	cr_assert_eq(connect(r->fd, (struct sockaddr *)&a, sizeof a), 0);
+	r->p = ami_parser_new(&(ami_parser_opts){.expect_banner = true}, raw_on_msg, r);
+	pd_buf_add(&r->events, "|");
+	pd_buf b = {0};
+	pd_buf_printf(&b, "Action: Login\r\nUsername: admin\r\nSecret: %s\r\n", SECRET);
+	if (events)
+		pd_buf_printf(&b, "Events: %s\r\n", events);
+	pd_buf_add(&b, "\r\n");
+	send_all(r->fd, b.s, b.len);
+	pd_buf_free(&b);
+}
+
+/* Reads what has come on every session, for up to ms. */
+static void raw_read(raw_ami *r, int n, int ms)
+{
+	struct pollfd pf[8];
+	for (int i = 0; i < n; i++)
+		pf[i] = (struct pollfd){.fd = r[i].fd, .events = POLLIN};
+	if (poll(pf, (nfds_t)n, ms) <= 0)
+		return;
+	for (int i = 0; i < n; i++) {
+		char buf[8192];
+		ssize_t got = pf[i].revents ? recv(r[i].fd, buf, sizeof buf, MSG_DONTWAIT) : 0;
+		if (got > 0)
+			ami_parser_feed(r[i].p, buf, (size_t)got);
+	}
+}
+
+#define RAW_UNTIL(r, n, cond, ms)                                                                  \
+	do {                                                                                       \
+		int64_t until_ = pd_live_now_ms() + (int64_t)(ms)*tl_slow();                       \
+		while (!(cond) && pd_live_now_ms() < until_)                                       \
+			raw_read((r), (n), 50);                                                    \
+		cr_assert(cond, "timed out waiting for " #cond);                                   \
+	} while (0)
+
+static bool got(const raw_ami *r, const char *ev)
+{
+	char w[64];
+	snprintf(w, sizeof w, "|%s|", ev);
+	return strstr(r->events.s, w) != NULL;
+}
+
+/* As Asterisk: Events "on" (and no Events header) gets every class, FullyBooted
+ * (system) at once; a list of classes gets those (an unknown word is no
+ * class); "off" none. The driver logs in for AMI_LOGIN_EVENTS. */
+Test(driver_lab, lab_sends_the_event_classes_logged_in_for)
+{
+	pd_labpbx *l = lab_up(4, SECRET);
+	const char *events[] = {"on", NULL, "call,bogus", "agent", "off", AMI_LOGIN_EVENTS};
+	enum { N = sizeof events / sizeof *events };
+	raw_ami r[N];
+	for (int i = 0; i < N; i++)
+		raw_login(&r[i], labpbx_port(l), events[i]);
+	RAW_UNTIL(r, N,
+	          r[0].logged_in && r[1].logged_in && r[2].logged_in && r[3].logged_in &&
+	              r[4].logged_in && r[5].logged_in,
+	          5000);
+	labpbx_place_call(l, 0);
+	RAW_UNTIL(r, N, got(&r[0], "QueueCallerJoin") && got(&r[0], "Newchannel"), 5000);
+	/* the lab answers in order: a session's Pong comes after every event
+	 * broadcast before it */
+	for (int i = 0; i < N; i++)
+		send_all(r[i].fd, "Action: Ping\r\n\r\n", 16);
+	RAW_UNTIL(r, N,
+	          r[0].ponged && r[1].ponged && r[2].ponged && r[3].ponged && r[4].ponged &&
+	              r[5].ponged,
+	          5000);
+	for (int i = 0; i < 2; i++) {
+		cr_assert(got(&r[i], "FullyBooted"), "%d: %s", i, r[i].events.s);
+		cr_assert(got(&r[i], "Newchannel") && got(&r[i], "QueueCallerJoin"), "%d: %s", i,
+		          r[i].events.s);
+	}
+	cr_assert(got(&r[2], "Newchannel"), "%s", r[2].events.s);
+	cr_assert_not(got(&r[2], "QueueCallerJoin") || got(&r[2], "FullyBooted"), "%s",
+	              r[2].events.s);
+	cr_assert(got(&r[3], "QueueCallerJoin"), "%s", r[3].events.s);
+	cr_assert_not(got(&r[3], "Newchannel") || got(&r[3], "FullyBooted"), "%s", r[3].events.s);
+	cr_assert_str_eq(r[4].events.s, "|");
+	cr_assert(got(&r[5], "Newchannel") && got(&r[5], "QueueCallerJoin"), "%s", r[5].events.s);
+	cr_assert_not(got(&r[5], "FullyBooted"), "%s", r[5].events.s);
+	for (int i = 0; i < N; i++) {
+		close(r[i].fd);
+		ami_parser_free(r[i].p);
+		pd_buf_free(&r[i].events);
+	}
+	labpbx_stop(l);
 }
 
 /* ---- AMI over TLS: a self-signed certificate made by `openssl req` ---- */

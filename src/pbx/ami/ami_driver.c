@@ -1,6 +1,6 @@
 /* Asterisk AMI driver: a non-blocking state machine per connection.
  *   the transport (resolve, TCP connect, [TLS when the connection's tls flag is set];
- *   src/pbx/transport.c) -> banner -> Login (Events: on) ->
+ *   src/pbx/transport.c) -> banner -> Login (Events: AMI_LOGIN_EVENTS) ->
  * PJSIPShowEndpoints (+ one PJSIPShowEndpoint per endpoint, pipelined; SIPpeers/SIPshowpeer when
  * PJSIP is unknown) -> VoicemailUsersList (the mailboxes' emails, to link users; skipped when
  * app_voicemail is not loaded) -> sync users -> QueueStatus -> CoreShowChannels -> monitoring with
@@ -298,7 +298,7 @@ static void on_msg(const ami_msg *m, void *ctx)
 		ami_put(&b, "Action", "Login");
 		ami_put(&b, "ActionID", d->cur_id);
 		bool user_ok = ami_put(&b, "Username", d->l.c.username);
-		ami_put(&b, "Events", "on");
+		ami_put(&b, "Events", AMI_LOGIN_EVENTS);
 		/* the secret last, shown only for this message, and the buffer
 		 * wiped once the transport has its copy */
 		pd_buf_reserve(&b, d->l.secret.len + 16);

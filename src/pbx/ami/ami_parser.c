@@ -1471,6 +1471,20 @@ bool ami_is(const ami_msg *m, const char *key, const char *value)
 	return v && !strcasecmp(v, value);
 }
 
+bool ami_class_in(const char *privilege, const char *classes)
+{
+	if (!privilege)
+		return true;
+	size_t n = strcspn(privilege, ",\r\n");
+	for (const char *w = classes; *w;) {
+		size_t wn = strcspn(w, ",");
+		if (wn && wn == n && !strncasecmp(w, privilege, n))
+			return true;
+		w += wn + (w[wn] == ',');
+	}
+	return false;
+}
+
 const char *ami_type(const ami_msg *m)
 {
 	if (m->kind == AMI_MSG_EVENT || m->kind == AMI_MSG_RESPONSE || m->kind == AMI_MSG_ACTION)

@@ -496,6 +496,59 @@ static void act_channels(pd_labpbx *l, pd_buf *b, const char *id)
 	list_complete(b, "CoreShowChannelsComplete", id, n);
 }
 
+/* Asterisk's event classes, in the order of their bits (manager.h). */
+static const char *const ev_classes[] = {"system", "call",     "log",       "verbose", "command",
+                                         "agent",  "user",     "config",    "dtmf",    "reporting",
+                                         "cdr",    "dialplan", "originate", "agi",     "cc",
+                                         "aoc",    "test",     "security",  "message"};
+#define N_CLASSES (sizeof ev_classes / sizeof *ev_classes)
+
+static int class_bit(const char *name, size_t n)
+{
+	for (size_t i = 0; i < N_CLASSES; i++)
+		if (strlen(ev_classes[i]) == n && !strncasecmp(ev_classes[i], name, n))
+			return (int)i;
+	return -1;
+}
+
+uint32_t lab_event_mask(const char *events)
+{
+	static const char *const yes[] = {"on", "yes", "true", "y", "t", "1"};
+	static const char *const no[] = {"off", "no", "false", "n", "f", "0"};
+	const uint32_t all = (1u << N_CLASSES) - 1;
+	if (!events || !*events)
+		return all;
+	for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) {
+		if (!strcasecmp(events, yes[i]))
+			return all;
+		if (!strcasecmp(events, no[i]))
+			return 0;
+	}
+	if (strspn(events, "0123456789") == strlen(events))
+		return (uint32_t)strtoul(events, NULL, 10) & all;
+	uint32_t mask = 0;
+	for (const char *w = events; *w;) {
+		size_t n = strcspn(w, ",");
+		int bit = class_bit(w, n);
+		if (bit >= 0)
+			mask |= 1u << bit;
+		w += n + (w[n] == ',');
+	}
+	return mask;
+}
+
+bool lab_wants_event(const session *s, const char *ev, size_t n)
+{
+	static const char key[] = "\r\nPrivilege: ";
+	const char *p = memmem(ev, n, key, sizeof key - 1);
+	if (!p)
+		return s->events;
+	p += sizeof key - 1;
+	size_t len = strcspn(p, ",\r");
+	int bit = class_bit(p, len);
+	return bit >= 0 ? (s->evmask >> bit & 1u) != 0 : s->events;
+}
+
 static void on_action(const ami_msg *m, void *ctx)
 {
 	session *s = ctx;
@@ -517,9 +570,10 @@ static void on_action(const ami_msg *m, void *ctx)
 			if (!s->logged_in)
 				atomic_fetch_add(&l->n_sessions, 1);
 			s->logged_in = true;
-			s->events = !ami_is(m, "Events", "off");
+			s->evmask = lab_event_mask(ami_get(m, "Events"));
+			s->events = s->evmask != 0;
 			atomic_fetch_add(&l->logins, 1);
-			if (s->events) {
+			if (s->evmask & 1u) { /* system */
 				long long up = (long long)((l->now - l->boot_ms) / 1000);
 				ami_put(&b, "Event", "FullyBooted");
 				ami_put(&b, "Privilege", "system,all");
@@ -761,6 +815,7 @@ static void run_cmds(pd_labpbx *l)
 static void *lab_main(void *arg)
 {
 	pd_labpbx *l = arg;
+	pd_thread_name("pd-lab-pbx");
 	struct pollfd pf[MAX_SESSIONS + 2];
 	while (1) {
 		pthread_mutex_lock(&l->mu);

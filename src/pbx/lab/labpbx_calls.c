@@ -36,7 +36,7 @@ static void broadcast(pd_labpbx *l, pd_buf *b)
 		return;
 	}
 	for (int i = 0; i < l->ns; i++)
-		if (l->s[i]->logged_in && l->s[i]->events)
+		if (l->s[i]->logged_in && lab_wants_event(l->s[i], b->s, b->len))
 			lab_sess_send(l->s[i], b->s, b->len);
 	pd_buf_free(b);
 }

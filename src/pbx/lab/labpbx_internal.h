@@ -23,6 +23,7 @@ typedef struct {
 	pd_buf out;
 	size_t off;
 	bool logged_in, events, mute, close_after;
+	uint32_t evmask; /* AMI: the classes of broadcast events it gets (Login's Events) */
 	int64_t slow_until, bytewise_until, next_slow_at;
 	int64_t flood_until; /* hostile: Newchannel flood until then */
 	size_t huge_left;    /* hostile: bytes of the 16 MB event still to send */
@@ -124,6 +125,13 @@ typedef struct {
 uint64_t lab_rnd(pd_labpbx *l);
 double lab_rnd01(pd_labpbx *l);
 void lab_sess_send(session *s, const char *data, size_t n);
+/* AMI event classes as Asterisk reads Login's Events header: on/yes/true/1
+ * (every class; also when absent), off/no/false/0 (none), a number (the
+ * bits in Asterisk's order) or names ("call,agent"). */
+uint32_t lab_event_mask(const char *events);
+/* Whether a session gets a broadcast event: its first Privilege class is
+ * in the session's mask (an event without one always goes). */
+bool lab_wants_event(const session *s, const char *ev, size_t n);
 void lab_put_chan(pd_buf *b, const char *pfx, const chan_info *c);
 chan_info lab_caller_info(pd_labpbx *l, const lcall *c, int state);
 chan_info lab_agent_info(pd_labpbx *l, const lcall *c, int state);
