@@ -604,7 +604,7 @@ static bool member_event(ami_model *m, const ami_msg *msg, int64_t now, bool rem
 	if (!name)
 		name = ami_getk(msg, AMI_K_NAME);
 	if (name && *name)
-		set(&a->name, name);
+		update(&a->name, name);
 	const char *si = ami_getk(msg, AMI_K_STATEINTERFACE);
 	if (si && *si && update(&a->state_iface, si))
 		a->si_hash = (uint32_t)pd_str_hash(a->state_iface);
@@ -1040,13 +1040,13 @@ static bool chan_event(ami_model *m, const ami_msg *msg, ami_event t, int64_t no
 		c->held = false;
 	else if (t == AMI_EV_QUEUECALLERJOIN) {
 		k->queued = true;
-		set(&k->queue, ami_getk(msg, AMI_K_QUEUE));
+		update(&k->queue, ami_getk(msg, AMI_K_QUEUE));
 	} else if (t == AMI_EV_QUEUECALLERLEAVE || t == AMI_EV_QUEUECALLERABANDON) {
 		k->queued = false;
 	} else if (t == AMI_EV_AGENTCALLED) {
 		const char *n = ami_getk(msg, AMI_K_MEMBERNAME);
 		if (!k->agent_connected && n)
-			set(&k->agent, n);
+			update(&k->agent, n);
 		call *dk;
 		chan *d = chan_upsert(m, msg, &chan_dest, now, false, &dk);
 		if (d)
@@ -1057,7 +1057,7 @@ static bool chan_event(ami_model *m, const ami_msg *msg, ami_event t, int64_t no
 	} else if (t == AMI_EV_AGENTCONNECT) {
 		k->agent_connected = true;
 		k->queued = false;
-		set(&k->agent, ami_getk(msg, AMI_K_MEMBERNAME));
+		update(&k->agent, ami_getk(msg, AMI_K_MEMBERNAME));
 	} else if (t == AMI_EV_AGENTCOMPLETE) {
 		k->agent_connected = false;
 	} else if (t == AMI_EV_CORESHOWCHANNEL) {
@@ -1110,7 +1110,7 @@ static bool queue_entry(ami_model *m, const ami_msg *msg, int64_t now)
 	if (!k)
 		return false;
 	k->queued = true;
-	set(&k->queue, ami_getk(msg, AMI_K_QUEUE));
+	update(&k->queue, ami_getk(msg, AMI_K_QUEUE));
 	call_update(m, k, now);
 	return true;
 }
