@@ -315,9 +315,34 @@ bool pd_utf8_copys(char *dst, size_t cap, const char *s)
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
+/* Whether a conversion of fmt has a precision (%.60s, %.*s). */
+static bool has_precision(const char *fmt)
+{
+	for (const char *p = fmt; (p = strchr(p, '%'));) {
+		p++;
+		p += strspn(p, "-+ #0'*0123456789");
+		if (*p == '.')
+			return true;
+		if (*p == '%')
+			p++;
+	}
+	return false;
+}
+
 size_t pd_vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap)
 {
 	int saved_errno = errno; /* for %m, before anything can change it */
+	if (cap && !has_precision(fmt)) {
+		/* no precision to cut a string: when it all fits, C's is the same
+		 * (the UI formats every cell and label this way) */
+		va_list fast;
+		va_copy(fast, ap);
+		int n = vsnprintf(buf, cap, fmt, fast);
+		va_end(fast);
+		if (n >= 0 && (size_t)n < cap)
+			return (size_t)n;
+		errno = saved_errno;
+	}
 	pd_buf b = {0};
 	va_list aq;
 	va_copy(aq, ap);

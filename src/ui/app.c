@@ -267,7 +267,7 @@ static bool fkey_alt(struct ui_app *app, struct ui_screen *top, const char *k, c
 	int d = key - KEY_F0;
 	if (d < 1 || d > 10)
 		return false;
-	snprintf(out, n, "Esc%d", d % 10);
+	pd_snprintf(out, n, "Esc%d", d % 10);
 	return true;
 }
 
@@ -403,10 +403,10 @@ static void draw_too_small(void)
 {
 	werase(stdscr);
 	char buf[128];
-	snprintf(buf, sizeof buf, _("Terminal too small: %dx%d"), COLS, LINES);
+	pd_snprintf(buf, sizeof buf, _("Terminal too small: %dx%d"), COLS, LINES);
 	mvaddnstr(LINES / 2 - 1 > 0 ? LINES / 2 - 1 : 0, 0, buf, COLS);
-	snprintf(buf, sizeof buf, _("provdesk needs at least %dx%d. Resize, or q to quit."),
-	         UI_MIN_COLS, UI_MIN_LINES);
+	pd_snprintf(buf, sizeof buf, _("provdesk needs at least %dx%d. Resize, or q to quit."),
+	            UI_MIN_COLS, UI_MIN_LINES);
 	mvaddnstr(LINES / 2 > 0 ? LINES / 2 : 0, 0, buf, COLS);
 	wnoutrefresh(stdscr);
 }
@@ -873,8 +873,8 @@ int pd_ui_run(const pd_ui_opts *o)
 	if (app.mono)
 		theme = "monochrome";
 	if (ui_theme_load(&app.theme, config_dir, theme, &e) != PD_OK) {
-		snprintf(startup_msg, sizeof startup_msg,
-		         _("%s (using the built-in default theme)"), e.message);
+		pd_snprintf(startup_msg, sizeof startup_msg,
+		            _("%s (using the built-in default theme)"), e.message);
 		exit_message = xstrdup(startup_msg);
 	}
 	free(user_cdir);

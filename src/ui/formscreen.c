@@ -159,7 +159,7 @@ void ui_formscreen_save(struct ui_screen *s)
 	struct fscreen *fs = s->priv;
 	fs->err[0] = 0;
 	if (!ui_form_check_all(fs->form)) {
-		snprintf(fs->err, sizeof fs->err, _("Please correct the fields marked ✗."));
+		pd_snprintf(fs->err, sizeof fs->err, _("Please correct the fields marked ✗."));
 		s->dirty = true;
 		return;
 	}
@@ -228,7 +228,7 @@ static void fs_status(struct ui_screen *s, char *buf, size_t n, enum ui_role *ro
 	if (err && (size_t)cur < fs->def.n) {
 		*role = UI_R_STATUS_ERROR;
 		/* TRANSLATORS: a field's label, then its error (French: "%s : %s") */
-		snprintf(buf, n, _("%s: %s"), pd_tr(fs->def.spec[cur].label), err);
+		pd_snprintf(buf, n, _("%s: %s"), pd_tr(fs->def.spec[cur].label), err);
 		return;
 	}
 	struct ui_app *app = s->app;

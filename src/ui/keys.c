@@ -126,15 +126,15 @@ void ui_key_name(int key, bool func, char *out, size_t n)
 {
 	for (size_t i = 0; i < sizeof named / sizeof named[0]; i++)
 		if (named[i].key == key && named[i].func == func && strcmp(named[i].name, "Hash")) {
-			snprintf(out, n, "%s", named[i].name);
+			pd_snprintf(out, n, "%s", named[i].name);
 			return;
 		}
 	if (func && key >= KEY_F(1) && key <= KEY_F(24)) {
-		snprintf(out, n, "F%d", key - KEY_F0);
+		pd_snprintf(out, n, "F%d", key - KEY_F0);
 		return;
 	}
 	if (!func && key > 0 && key < 32) {
-		snprintf(out, n, "^%c", key + '@');
+		pd_snprintf(out, n, "^%c", key + '@');
 		return;
 	}
 	if (!func) {
@@ -142,11 +142,11 @@ void ui_key_name(int key, bool func, char *out, size_t n)
 		mbstate_t st;
 		memset(&st, 0, sizeof st);
 		if (wcrtomb(mb, (wchar_t)key, &st) != (size_t)-1) {
-			snprintf(out, n, "%s", mb);
+			pd_snprintf(out, n, "%s", mb);
 			return;
 		}
 	}
-	snprintf(out, n, "<%d>", key);
+	pd_snprintf(out, n, "<%d>", key);
 }
 
 static void km_set(struct ui_keymap *km, enum ui_context ctx, int key, bool func, enum ui_action a)

@@ -274,12 +274,12 @@ void ui_audit_pane_draw(struct ui_audit_pane *p, WINDOW *w, int y, int h, int wi
 	if (a) {
 		char when[20];
 		when_text(a->at, when);
-		snprintf(head, sizeof head, "── %s · %s%s%s · %s %s ", when,
-		         a->actor ? a->actor : "", a->client ? " from " : "",
-		         a->client ? a->client : "", a->object ? a->object : "",
-		         a->action ? a->action : "");
+		pd_snprintf(head, sizeof head, "── %s · %s%s%s · %s %s ", when,
+		            a->actor ? a->actor : "", a->client ? " from " : "",
+		            a->client ? a->client : "", a->object ? a->object : "",
+		            a->action ? a->action : "");
 	} else {
-		snprintf(head, sizeof head, _("── Change "));
+		pd_snprintf(head, sizeof head, _("── Change "));
 	}
 	ui_fill(w, dy, 0, width, ui_role(UI_R_LABEL));
 	ui_put(w, dy, 0, width, head, ui_role(UI_R_LABEL) | A_BOLD, false);

@@ -97,8 +97,9 @@ static void m_draw(struct ui_screen *s)
 	if (m->seen != s->app->log_n || m->width != s->w)
 		build(s);
 	char title[96];
-	snprintf(title, sizeof title, _("Message log — %zu message%s, Esc closes, arrows scroll"),
-	         s->app->log_n, s->app->log_n == 1 ? "" : "s");
+	pd_snprintf(title, sizeof title,
+	            _("Message log — %zu message%s, Esc closes, arrows scroll"), s->app->log_n,
+	            s->app->log_n == 1 ? "" : "s");
 	ui_fill(s->win, 0, 0, s->w, ui_role(UI_R_TITLE));
 	ui_put(s->win, 0, 1, s->w - 2, title, ui_role(UI_R_TITLE), false);
 	for (int y = 1; y < s->h && m->top + (size_t)(y - 1) < m->n; y++) {

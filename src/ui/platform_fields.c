@@ -115,7 +115,7 @@ void ui_platform_fields_load(const struct ui_platform_fields *x, struct ui_form 
 		if (json_is_string(v))
 			text = json_string_value(v);
 		else if (json_is_integer(v)) {
-			snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+			pd_snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
 			text = num;
 		} else if (json_is_boolean(v))
 			text = json_is_true(v) ? "true" : "false";

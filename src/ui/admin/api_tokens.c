@@ -72,8 +72,8 @@ static void tk_draw(struct ui_screen *s)
 	       ui_role(UI_R_TITLE), false);
 	ui_fill(w, 1, 0, s->w, ui_role(UI_R_GRID_HEADER));
 	char head[200];
-	snprintf(head, sizeof head, "%-24s %-10s %-17s %s", _("Name"), _("Scope"),
-	         _("Created (UTC)"), _("Created by"));
+	pd_snprintf(head, sizeof head, "%-24s %-10s %-17s %s", _("Name"), _("Scope"),
+	            _("Created (UTC)"), _("Created by"));
 	ui_put(w, 1, 0, s->w, head, ui_role(UI_R_GRID_HEADER), false);
 	if (l->err[0])
 		ui_put(w, 2, 1, s->w - 2, l->err, ui_role(UI_R_STATUS_ERROR), false);

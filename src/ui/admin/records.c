@@ -73,7 +73,7 @@ static void act_load(struct ui_app *app, struct activity *a)
 	pd_err e;
 	pd_err_clear(&e);
 	if (!app->store)
-		snprintf(a->err, sizeof a->err, _("database unavailable"));
+		pd_snprintf(a->err, sizeof a->err, _("database unavailable"));
 	else if (store_audit_list(app->store, 0, ACTIVITY_MAX, &a->rows, &a->n, &e) != PD_OK)
 		pd_snprintf(a->err, sizeof a->err, _("activity: %.250s"), e.message);
 	a->cust = xcalloc(a->n ? a->n : 1, sizeof *a->cust);
@@ -120,8 +120,8 @@ static void act_draw(struct ui_screen *s)
 	struct activity *a = s->priv;
 	werase(s->win);
 	char title[160];
-	snprintf(title, sizeof title, _("All activity — %zu record%s, newest first%s"), a->n,
-	         a->n == 1 ? "" : "s", a->n >= ACTIVITY_MAX ? _(" (the latest 2000)") : "");
+	pd_snprintf(title, sizeof title, _("All activity — %zu record%s, newest first%s"), a->n,
+	            a->n == 1 ? "" : "s", a->n >= ACTIVITY_MAX ? _(" (the latest 2000)") : "");
 	title_line(s, title, a->err);
 	ui_audit_pane_draw(&a->pane, s->win, 2, s->h - 2, s->w);
 }
@@ -183,7 +183,7 @@ struct outbox {
 static void day_time(int64_t at, char out[20])
 {
 	if (!at) {
-		snprintf(out, 20, "—");
+		pd_snprintf(out, 20, "—");
 		return;
 	}
 	time_t t = (time_t)at;
@@ -204,8 +204,8 @@ enum { OB_NC = 7 };
 static void ob_cells(struct ui_app *app, struct outbox *b, const pd_outbox *o, char id[24],
                      char att[12], char next[20], const char *cells[OB_NC])
 {
-	snprintf(id, 24, "%lld", (long long)o->id);
-	snprintf(att, 12, "%d", o->attempts);
+	pd_snprintf(id, 24, "%lld", (long long)o->id);
+	pd_snprintf(att, 12, "%d", o->attempts);
 	day_time(o->state == PD_INVITE_QUEUED ? o->next_attempt_at : 0, next);
 	cells[0] = id;
 	cells[1] = name_of(app, &b->names, o->customer_id);
@@ -248,7 +248,7 @@ static void ob_load(struct ui_app *app, struct outbox *b)
 	pd_err e;
 	pd_err_clear(&e);
 	if (!app->store)
-		snprintf(b->err, sizeof b->err, _("database unavailable"));
+		pd_snprintf(b->err, sizeof b->err, _("database unavailable"));
 	else if (store_outbox_list(app->store, 0, &b->all, &b->n_all, &e) != PD_OK)
 		pd_snprintf(b->err, sizeof b->err, _("outbox: %.250s"), e.message);
 	ob_refilter(app, b);
@@ -289,7 +289,7 @@ static void ob_draw(struct ui_screen *s)
 		failed += b->all[i].state == PD_INVITE_FAILED;
 	}
 	char title[160];
-	snprintf(title, sizeof title, _("Outbox — %zu queued, %zu failed"), queued, failed);
+	pd_snprintf(title, sizeof title, _("Outbox — %zu queued, %zu failed"), queued, failed);
 	title_line(s, title, b->err);
 	int cw[OB_NC] = {5, 14, 18, 6, 3, 16, 0};
 	const char *hd[OB_NC] = {"#",      _("Customer"),     _("To"),        _("State"),

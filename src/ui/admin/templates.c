@@ -57,8 +57,8 @@ static void tl_draw(struct ui_screen *s)
 	       ui_role(UI_R_TITLE), false);
 	ui_fill(w, 1, 0, s->w, ui_role(UI_R_GRID_HEADER));
 	char head[200];
-	snprintf(head, sizeof head, "%-20s %-18s %-26s %-4s %s", _("Name"), _("Platform"),
-	         _("Host:port"), "TLS", _("Username"));
+	pd_snprintf(head, sizeof head, "%-20s %-18s %-26s %-4s %s", _("Name"), _("Platform"),
+	            _("Host:port"), "TLS", _("Username"));
 	ui_put(w, 1, 0, s->w, head, ui_role(UI_R_GRID_HEADER), false);
 	if (l->err[0])
 		ui_put(w, 2, 1, s->w - 2, l->err, ui_role(UI_R_STATUS_ERROR), false);
@@ -73,7 +73,7 @@ static void tl_draw(struct ui_screen *s)
 	for (int r = 0; r < rows && l->top + (size_t)r < l->n; r++) {
 		const pd_template *t = &l->t[l->top + (size_t)r];
 		char hp[300], *line;
-		snprintf(hp, sizeof hp, "%s:%d", t->host ? t->host : "", t->port);
+		pd_snprintf(hp, sizeof hp, "%s:%d", t->host ? t->host : "", t->port);
 		char *name = ui_cut(t->name, 20), *pl = ui_cut(t->platform, 18),
 		     *hpc = ui_cut(hp, 26);
 		/* pad by cells, not bytes */
@@ -172,7 +172,7 @@ static void tpl_init(struct ui_form *f, void *vctx)
 		return;
 	}
 	char port[16];
-	snprintf(port, sizeof port, "%d", x->orig.port);
+	pd_snprintf(port, sizeof port, "%d", x->orig.port);
 	ui_form_set(f, T_NAME, x->orig.name);
 	ui_form_set_readonly(f, T_NAME, true);
 	ui_form_set(f, T_PLATFORM, x->orig.platform);

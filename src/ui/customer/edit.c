@@ -249,7 +249,7 @@ static void form_to_customer(struct ui_form *f, const pd_customer *base, pd_cust
 	free(name);
 	pd_set_str(&out->product_type, ui_form_get(f, E_PRODUCT));
 	pd_set_str(&out->reference, ui_form_get(f, E_REF));
-	snprintf(out->country, sizeof out->country, "%s", ui_form_get(f, E_COUNTRY));
+	pd_snprintf(out->country, sizeof out->country, "%s", ui_form_get(f, E_COUNTRY));
 	pd_set_str(&out->time_zone, ui_form_get(f, E_TZ));
 	pd_set_str(&out->locale, ui_form_get(f, E_LOCALE));
 	pd_set_str(&out->notes, ui_form_get(f, E_NOTES));
@@ -367,12 +367,12 @@ void ui_edit_customer(struct ui_app *app, const pd_customer *c)
 	pd_pbx p;
 	pd_err e;
 	if (app->store && store_pbx_get(app->store, c->id, false, &p, &e) == PD_OK) {
-		snprintf(x->platform, sizeof x->platform, "%s", p.platform ? p.platform : "");
+		pd_snprintf(x->platform, sizeof x->platform, "%s", p.platform ? p.platform : "");
 		pd_pbx_free(&p);
 	}
 	char *title = xasprintf(_("Edit customer: %s"), c->name);
 	char draft[40];
-	snprintf(draft, sizeof draft, "customer/%lld", (long long)c->id);
+	pd_snprintf(draft, sizeof draft, "customer/%lld", (long long)c->id);
 	struct ui_formscreen_def def = {
 	    .title = title,
 	    .intro = _("Every field is checked when you leave it. F2 saves; if someone else saved\n"
@@ -426,7 +426,7 @@ static const char *field_val(const pd_customer *c, int i, char *buf, size_t n)
 	case E_INTERNAL:
 		return c->internal_system ? "yes" : "no";
 	}
-	snprintf(buf, n, "?");
+	pd_snprintf(buf, n, "?");
 	return buf;
 }
 
@@ -561,7 +561,7 @@ static void reapply(struct ui_screen *s, struct conflict *k)
 			pd_set_str(&merged.reference, mi);
 			break;
 		case E_COUNTRY:
-			snprintf(merged.country, sizeof merged.country, "%.2s", mi);
+			pd_snprintf(merged.country, sizeof merged.country, "%.2s", mi);
 			break;
 		case E_TZ:
 			pd_set_str(&merged.time_zone, mi);

@@ -88,7 +88,7 @@ void cv_user_form(struct ui_app *app, struct cview *v)
 	x->app = app;
 	x->customer_id = v->id;
 	char draft[48];
-	snprintf(draft, sizeof draft, "user-new/%lld", (long long)v->id);
+	pd_snprintf(draft, sizeof draft, "user-new/%lld", (long long)v->id);
 	struct ui_formscreen_def def = {
 	    .draft = draft,
 	    .title = _("Add a user"),
@@ -169,7 +169,7 @@ void cv_user_edit_form(struct ui_app *app, struct cview *v)
 	}
 	char *title = xasprintf(_("Edit user %s"), x->orig.display_name);
 	char draft[48];
-	snprintf(draft, sizeof draft, "user/%lld", (long long)x->orig.id);
+	pd_snprintf(draft, sizeof draft, "user/%lld", (long long)x->orig.id);
 	struct ui_formscreen_def def = {
 	    .draft = draft,
 	    .title = title,
@@ -376,7 +376,7 @@ static void pbx_changed(struct ui_form *f, int idx, void *vctx)
 		if (!*ui_form_get(f, P_HOST))
 			ui_form_set(f, P_HOST, t->host);
 		char port[16];
-		snprintf(port, sizeof port, "%d", t->port);
+		pd_snprintf(port, sizeof port, "%d", t->port);
 		if (!*ui_form_get(f, P_PORT) && t->port > 0)
 			ui_form_set(f, P_PORT, port);
 		ui_form_set(f, P_TLS, t->tls ? "yes" : "no");
@@ -421,7 +421,7 @@ static void pbx_init(struct ui_form *f, void *vctx)
 	} else {
 		const pd_pbx *p = &x->orig;
 		char port[16];
-		snprintf(port, sizeof port, "%d", p->port);
+		pd_snprintf(port, sizeof port, "%d", p->port);
 		ui_form_set(f, P_TEMPLATE, p->template_name ? p->template_name : "");
 		ui_form_set(f, P_PLATFORM, p->platform);
 		ui_form_set(f, P_HOST, p->host);
@@ -525,7 +525,7 @@ void cv_pbx_form(struct ui_app *app, struct cview *v, bool create)
 	ui_platform_fields_init(&x->extra, app->cat, pbx_spec, P__N);
 	/* the secret is never part of a draft */
 	char draft[48];
-	snprintf(draft, sizeof draft, "pbx/%lld", (long long)v->id);
+	pd_snprintf(draft, sizeof draft, "pbx/%lld", (long long)v->id);
 	struct ui_formscreen_def def = {
 	    .draft = draft,
 	    .title = create ? _("Add a PBX connection") : _("PBX connection settings"),

@@ -179,9 +179,9 @@ static void apply_filter(struct grid *g)
 	} else {
 		size_t wl = strcspn(p + 4, " ");
 		char word[128];
-		snprintf(word, sizeof word, "%.*s", (int)wl, p + 4);
+		pd_snprintf(word, sizeof word, "%.*s", (int)wl, p + 4);
 		g->pbx_bad = !pd_pbx_filter_parse(word, &g->q.pbx_mask);
-		snprintf(g->text, sizeof g->text, "%.*s%s", (int)(p - f), f, p + 4 + wl);
+		pd_snprintf(g->text, sizeof g->text, "%.*s%s", (int)(p - f), f, p + 4 + wl);
 	}
 	size_t a = strspn(g->text, " "), n = strlen(g->text);
 	while (n > a && g->text[n - 1] == ' ')
@@ -550,16 +550,16 @@ static void status_text(const pd_row *r, char *buf, size_t n, enum ui_role *role
 	*role = UI_R_GRID_ROW;
 	switch (r->status) {
 	case PD_CS_TRIAL:
-		snprintf(buf, n, _("trial %dd"), r->trial_days_left);
+		pd_snprintf(buf, n, _("trial %dd"), r->trial_days_left);
 		if (r->trial_days_left <= 7)
 			*role = UI_R_TRIAL_ENDING;
 		break;
 	case PD_CS_TRIAL_EXPIRED:
-		snprintf(buf, n, _("expired"));
+		pd_snprintf(buf, n, _("expired"));
 		*role = UI_R_TRIAL_EXPIRED;
 		break;
 	default:
-		snprintf(buf, n, "%s", ui_customer_status_label(r->status));
+		pd_snprintf(buf, n, "%s", ui_customer_status_label(r->status));
 		if (r->status == PD_CS_DELETED || r->status == PD_CS_DISABLED)
 			*role = UI_R_GRID_DIM;
 	}
@@ -764,7 +764,7 @@ static void bulk_menu(struct ui_app *app, struct grid *g)
 	    {"export", _("Export them to a CSV file")},
 	};
 	char title[64];
-	snprintf(title, sizeof title, _("%zu marked customer(s)"), g->n_marked);
+	pd_snprintf(title, sizeof title, _("%zu marked customer(s)"), g->n_marked);
 	ui_dialog_pick(app, title, c, 3, NULL, NULL, NULL, bulk_menu_done, bulk_new(g));
 }
 
@@ -777,26 +777,27 @@ static void g_draw(struct ui_screen *s)
 	char title[512];
 	char fil[480] = "";
 	if (g->filter[0] || g->filtering)
-		snprintf(fil, sizeof fil, _("  Filter: %s%s%s"), g->filter, g->filtering ? "▏" : "",
-		         g->pbx_bad ? _("  (pbx: down, up, failing, none or a state)") : "");
+		pd_snprintf(fil, sizeof fil, _("  Filter: %s%s%s"), g->filter,
+		            g->filtering ? "▏" : "",
+		            g->pbx_bad ? _("  (pbx: down, up, failing, none or a state)") : "");
 	char marks[48] = "";
 	if (g->n_marked)
-		snprintf(marks, sizeof marks, _("  [%zu marked]"), g->n_marked);
-	snprintf(title, sizeof title, _("provdesk — Customers%s%s%s"), marks, fil,
-	         g->q.include_deleted ? _("  (with deleted)") : "");
+		pd_snprintf(marks, sizeof marks, _("  [%zu marked]"), g->n_marked);
+	pd_snprintf(title, sizeof title, _("provdesk — Customers%s%s%s"), marks, fil,
+	            g->q.include_deleted ? _("  (with deleted)") : "");
 	ui_fill(w, 0, 0, s->w, ui_role(UI_R_TITLE));
 	int tw = ui_put(w, 0, 1, s->w - 24, title, ui_role(UI_R_TITLE), false);
 	(void)tw;
 	char pos[64];
 	if (g->searching)
-		snprintf(pos, sizeof pos, "%s", _("searching…"));
+		pd_snprintf(pos, sizeof pos, "%s", _("searching…"));
 	else if (g->need_count || g->need_pos)
-		snprintf(pos, sizeof pos, "%s", _("counting…"));
+		pd_snprintf(pos, sizeof pos, "%s", _("counting…"));
 	else if (g->n)
-		snprintf(pos, sizeof pos, _("%lld of %lld"),
-		         (long long)(g->pos + (int64_t)g->sel + 1), (long long)g->total);
+		pd_snprintf(pos, sizeof pos, _("%lld of %lld"),
+		            (long long)(g->pos + (int64_t)g->sel + 1), (long long)g->total);
 	else
-		snprintf(pos, sizeof pos, _("0 of %lld"), (long long)g->total);
+		pd_snprintf(pos, sizeof pos, _("0 of %lld"), (long long)g->total);
 	ui_put(w, 0, s->w - pd_utf8_width(pos) - 1, pd_utf8_width(pos), pos, ui_role(UI_R_TITLE),
 	       false);
 	/* the cells of the rows on screen, then the widths they need */
@@ -819,7 +820,7 @@ static void g_draw(struct ui_screen *s)
 		struct cells *k = &rc[i];
 		ui_live_for_row(app, r, &k->live);
 		status_text(r, k->st, sizeof k->st, &k->strole);
-		snprintf(k->users, sizeof k->users, "%lld", (long long)r->n_users);
+		pd_snprintf(k->users, sizeof k->users, "%lld", (long long)r->n_users);
 		const char *text[C__N] = {
 		    [C_NAME] = r->c.name,
 		    [C_REF] = r->c.reference ? r->c.reference : "",
@@ -895,7 +896,7 @@ static void g_draw(struct ui_screen *s)
 		char h[64];
 		/* the sort arrow survives a narrow column: the title is cut first */
 		char *t = ui_cut(pd_tr(cols[c].title), sorted ? g->widths[c] - 1 : g->widths[c]);
-		snprintf(h, sizeof h, "%s%s", t, sorted ? (g->q.descending ? "▼" : "▲") : "");
+		pd_snprintf(h, sizeof h, "%s%s", t, sorted ? (g->q.descending ? "▼" : "▲") : "");
 		free(t);
 		ui_put(w, 1, x, g->widths[c], h,
 		       ui_role(sorted ? UI_R_GRID_SORTED : UI_R_GRID_HEADER), true);
@@ -1317,13 +1318,13 @@ static void g_status(struct ui_screen *s, char *buf, size_t n, enum ui_role *rol
 {
 	struct grid *g = s->priv;
 	if (!s->app->store) {
-		snprintf(buf, n, _("database unavailable: %s"),
-		         s->app->db_error ? s->app->db_error : "");
+		pd_snprintf(buf, n, _("database unavailable: %s"),
+		            s->app->db_error ? s->app->db_error : "");
 		*role = UI_R_STATUS_ERROR;
 		return;
 	}
 	if (g->err[0]) {
-		snprintf(buf, n, _("%s — r retries"), g->err);
+		pd_snprintf(buf, n, _("%s — r retries"), g->err);
 		*role = UI_R_STATUS_ERROR;
 		return;
 	}
@@ -1335,7 +1336,7 @@ static void g_status(struct ui_screen *s, char *buf, size_t n, enum ui_role *rol
 		char pbx[200];
 		enum ui_role prole;
 		ui_services_health(s->app, pbx, sizeof pbx, &prole);
-		snprintf(
+		pd_snprintf(
 		    buf, n,
 		    _(" %lld customers · %s · %lld active · %lld trial (%lld ending ≤7d) · %lld "
 		      "expired · "

@@ -99,8 +99,8 @@ static pd_status ts_create(struct ui_screen *s, void *arg, pd_err *e)
 	struct test_screen *t = xcalloc(1, sizeof *t);
 	t->p = p;
 	t->started_ms = pd_live_now_ms();
-	snprintf(t->target, sizeof t->target, "%s:%d%s", p->host, p->port,
-	         p->tls ? _(" (TLS)") : "");
+	pd_snprintf(t->target, sizeof t->target, "%s:%d%s", p->host, p->port,
+	            p->tls ? _(" (TLS)") : "");
 	pthread_t th;
 	pthread_attr_t at;
 	pthread_attr_init(&at);

@@ -27,7 +27,7 @@ void cv_load(struct ui_app *app, struct cview *v)
 	pd_err_clear(&e);
 	v->err[0] = 0;
 	if (!app->store) {
-		snprintf(v->err, sizeof v->err, _("database unavailable"));
+		pd_snprintf(v->err, sizeof v->err, _("database unavailable"));
 		return;
 	}
 	pd_customer c;
@@ -131,12 +131,12 @@ static void draw_details(struct ui_screen *s, struct cview *v, int y0)
 	kv(w, y++, s->w, _("Name"), c->name, n);
 	kv(w, y++, s->w, _("Tenant id"), c->tenant_id, n);
 	const pd_product_type *pt = pd_catalogue_product(app->cat, c->product_type);
-	snprintf(buf, sizeof buf, "%s (%s)%s", pt ? pt->name : c->product_type, c->product_type,
-	         pt && pt->locked_after_assignment ? _("  [locked: cannot be changed]") : "");
+	pd_snprintf(buf, sizeof buf, "%s (%s)%s", pt ? pt->name : c->product_type, c->product_type,
+	            pt && pt->locked_after_assignment ? _("  [locked: cannot be changed]") : "");
 	kv(w, y++, s->w, _("Product type"), buf, n);
 	kv(w, y++, s->w, _("Reference"),
 	   c->reference && *c->reference ? c->reference : _("— (billing uses the tenant id)"), n);
-	snprintf(buf, sizeof buf, "%s %s", c->country, country_name(app, c->country));
+	pd_snprintf(buf, sizeof buf, "%s %s", c->country, country_name(app, c->country));
 	kv(w, y++, s->w, _("Country"), buf, n);
 	kv(w, y++, s->w, _("Time zone"), c->time_zone, n);
 	kv(w, y++, s->w, _("Locale"), c->locale, n);
@@ -150,13 +150,13 @@ static void draw_details(struct ui_screen *s, struct cview *v, int y0)
 		pd_day_format(c->trial_start, a);
 		pd_day_format(c->trial_end, b);
 		int left = pd_customer_trial_days_left(c, today);
-		snprintf(buf, sizeof buf, "%s → %s  %s", a, b,
-		         c->trial_converted ? _("(converted to paid)")
-		         : left >= 0        ? ""
-		                            : _("(expired: monitoring stopped, data kept)"));
+		pd_snprintf(buf, sizeof buf, "%s → %s  %s", a, b,
+		            c->trial_converted ? _("(converted to paid)")
+		            : left >= 0        ? ""
+		                               : _("(expired: monitoring stopped, data kept)"));
 		if (!c->trial_converted && left >= 0)
-			snprintf(buf + strlen(buf), sizeof buf - strlen(buf), _("(%d days left)"),
-			         left);
+			pd_snprintf(buf + strlen(buf), sizeof buf - strlen(buf),
+			            _("(%d days left)"), left);
 		kv(w, y++, s->w, _("Trial"), buf,
 		   ui_role(!c->trial_converted && left <= 7 ? UI_R_TRIAL_ENDING : UI_R_NORMAL));
 	} else {
@@ -165,7 +165,7 @@ static void draw_details(struct ui_screen *s, struct cview *v, int y0)
 	kv(w, y++, s->w, _("Internal system"),
 	   c->internal_system ? _("yes — for internal use only, never billed") : _("no"),
 	   ui_role(c->internal_system ? UI_R_WARNING : UI_R_NORMAL));
-	snprintf(buf, sizeof buf, "%lld", (long long)c->version);
+	pd_snprintf(buf, sizeof buf, "%lld", (long long)c->version);
 	kv(w, y++, s->w, _("Version"), buf, n);
 	kv(w, y++, s->w, _("Notes"), "", n);
 	const char *p = c->notes ? c->notes : "";
@@ -213,12 +213,12 @@ static void link_text(const struct cview *v, const pd_user *u, char *out, size_t
 {
 	const pd_user *o = link_of(v, u);
 	if (u->synced)
-		snprintf(out, n, o ? _("PBX ↔ %s") : _("PBX only"), o ? o->display_name : "");
+		pd_snprintf(out, n, o ? _("PBX ↔ %s") : _("PBX only"), o ? o->display_name : "");
 	else if (o)
-		snprintf(out, n, _("console ↔ PBX %s"),
-		         o->endpoint ? o->endpoint : o->display_name);
+		pd_snprintf(out, n, _("console ↔ PBX %s"),
+		            o->endpoint ? o->endpoint : o->display_name);
 	else
-		snprintf(out, n, "console");
+		pd_snprintf(out, n, "console");
 }
 
 enum { UC_N = 6 };
@@ -228,7 +228,7 @@ static void user_cells(struct ui_app *app, struct cview *v, const pd_user *u, ch
 {
 	const pd_role *role = u->role ? pd_catalogue_role(app->cat, u->role) : NULL;
 	link_text(v, u, link, 200);
-	snprintf(name, 200, "%s%s", u->display_name, u->primary ? " ★" : "");
+	pd_snprintf(name, 200, "%s%s", u->display_name, u->primary ? " ★" : "");
 	t[0] = name;
 	t[1] = u->email ? u->email : "";
 	t[2] = u->extension ? u->extension : u->endpoint ? u->endpoint : "";
@@ -385,13 +385,13 @@ static void draw_sub_accounts(struct ui_screen *s, struct cview *v, const pd_liv
 		}
 		for (size_t i = 0; i < lv->n_agents; i++)
 			avail += lv->agents[i].state == PD_AGENT_AVAILABLE;
-		snprintf(buf, sizeof buf,
-		         _("Sub-accounts (%zu) · live: %zu call%s (%zu waiting) · %zu agent%s "
-		           "available%s"),
-		         v->n_subs, calls, calls == 1 ? "" : "s", waiting, avail,
-		         avail == 1 ? "" : "s", lv->stale ? _(" · stale") : "");
+		pd_snprintf(buf, sizeof buf,
+		            _("Sub-accounts (%zu) · live: %zu call%s (%zu waiting) · %zu agent%s "
+		              "available%s"),
+		            v->n_subs, calls, calls == 1 ? "" : "s", waiting, avail,
+		            avail == 1 ? "" : "s", lv->stale ? _(" · stale") : "");
 	} else {
-		snprintf(buf, sizeof buf, _("Sub-accounts (%zu) · nothing live"), v->n_subs);
+		pd_snprintf(buf, sizeof buf, _("Sub-accounts (%zu) · nothing live"), v->n_subs);
 	}
 	ui_put(w, y++, 1, s->w - 2, buf, ui_role(UI_R_LABEL) | A_BOLD, false);
 	/* a line for the counts and one for the users while they fit (80x24
@@ -399,8 +399,8 @@ static void draw_sub_accounts(struct ui_screen *s, struct cview *v, const pd_liv
 	bool two_lines = (size_t)(last - y + 1) >= 2 * v->n_subs;
 	for (size_t k = 0; k < v->n_subs && y <= last; k++) {
 		if (y == last && k + 1 < v->n_subs) {
-			snprintf(buf, sizeof buf, _("… and %zu more (l: live, Tab: users)"),
-			         v->n_subs - k);
+			pd_snprintf(buf, sizeof buf, _("… and %zu more (l: live, Tab: users)"),
+			            v->n_subs - k);
 			ui_put(w, y++, 2, s->w - 3, buf, ui_role(UI_R_NOTE), false);
 			break;
 		}
@@ -424,12 +424,12 @@ static void draw_sub_accounts(struct ui_screen *s, struct cview *v, const pd_liv
 			for (size_t i = 0; i < lv->n_agents; i++)
 				avail += lv->agents[i].state == PD_AGENT_AVAILABLE &&
 				         same(live_sub_of(lv, lv->agents[i].interface), name);
-			snprintf(buf, sizeof buf, _("%s · %zu user%s · %zu call%s · %zu available"),
-			         name, users, users == 1 ? "" : "s", calls, calls == 1 ? "" : "s",
-			         avail);
+			pd_snprintf(buf, sizeof buf,
+			            _("%s · %zu user%s · %zu call%s · %zu available"), name, users,
+			            users == 1 ? "" : "s", calls, calls == 1 ? "" : "s", avail);
 		} else {
-			snprintf(buf, sizeof buf, _("%s · %zu user%s"), name, users,
-			         users == 1 ? "" : "s");
+			pd_snprintf(buf, sizeof buf, _("%s · %zu user%s"), name, users,
+			            users == 1 ? "" : "s");
 		}
 		char *list = pd_buf_steal(&who);
 		int x = 2 + ui_put(w, y, 2, s->w - 3, buf, ui_role(UI_R_NORMAL) | A_BOLD, false);
@@ -460,8 +460,8 @@ static void draw_pbx(struct ui_screen *s, struct cview *v, int y0)
 	const pd_platform *pl = pd_catalogue_platform(s->app->cat, p->platform);
 	kv(w, y++, s->w, _("Platform"), pl ? pd_catalogue_text(pl->name) : p->platform, n);
 	kv(w, y++, s->w, _("Template"), p->template_name ? p->template_name : "—", n);
-	snprintf(buf, sizeof buf, "%s:%d%s", p->host ? p->host : "", p->port,
-	         p->tls ? _(" (TLS)") : "");
+	pd_snprintf(buf, sizeof buf, "%s:%d%s", p->host ? p->host : "", p->port,
+	            p->tls ? _(" (TLS)") : "");
 	kv(w, y++, s->w, _("Host"), buf, n);
 	/* FreeSWITCH's event socket has a password only: no Username row */
 	if (!pl || pd_platform_field_get(pl, "username") || p->username)
@@ -503,10 +503,10 @@ static void draw_pbx(struct ui_screen *s, struct cview *v, int y0)
 		pd_age_text(v->status.updated_at, wall, age, sizeof age);
 		pd_pbx_stale_text(pd_link_state_label(v->status.link), v->status.updated_at, wall,
 		                  stale, sizeof stale);
-		snprintf(buf, sizeof buf, "%s%s%s%s%s",
-		         fresh ? (v->status.state ? v->status.state : "—") : stale,
-		         fresh ? ", " : "", fresh ? age : "", v->status.last_error ? " — " : "",
-		         v->status.last_error ? v->status.last_error : "");
+		pd_snprintf(buf, sizeof buf, "%s%s%s%s%s",
+		            fresh ? (v->status.state ? v->status.state : "—") : stale,
+		            fresh ? ", " : "", fresh ? age : "", v->status.last_error ? " — " : "",
+		            v->status.last_error ? v->status.last_error : "");
 		kv(w, y++, s->w, _("Status"), buf,
 		   ui_role(ui_live_link_role(fresh ? v->status.link : PD_LINK_DISABLED)));
 	} else {
@@ -540,9 +540,9 @@ static void draw_roles(struct ui_screen *s, struct cview *v, int y0)
 	for (size_t r = 0; r < cat->n_roles && y < s->h - 1; r++) {
 		const pd_role *role = &cat->roles[r];
 		char head[300];
-		snprintf(head, sizeof head, "%s%s — %s", pd_catalogue_text(role->name),
-		         role->manages_users ? _(" (manages users)") : "",
-		         role->description ? pd_catalogue_text(role->description) : "");
+		pd_snprintf(head, sizeof head, "%s%s — %s", pd_catalogue_text(role->name),
+		            role->manages_users ? _(" (manages users)") : "",
+		            role->description ? pd_catalogue_text(role->description) : "");
 		ui_put(w, y++, 1, s->w - 2, head, ui_role(UI_R_LABEL) | A_BOLD, false);
 		pd_buf b = {0};
 		for (size_t i = 0; i < v->n_users; i++)
@@ -559,8 +559,8 @@ static void draw_roles(struct ui_screen *s, struct cview *v, int y0)
 		none += !v->users[i].role || !*v->users[i].role;
 	if (y < s->h - 1) {
 		char buf[120];
-		snprintf(buf, sizeof buf,
-		         _("Without a role (no access, calls still attributed): %zu"), none);
+		pd_snprintf(buf, sizeof buf,
+		            _("Without a role (no access, calls still attributed): %zu"), none);
 		ui_put(w, y + 1, 1, s->w - 2, buf, ui_role(UI_R_NOTE), false);
 	}
 }
@@ -575,15 +575,15 @@ static void cv_draw(struct ui_screen *s)
 	struct cview *v = s->priv;
 	WINDOW *w = s->win;
 	char title[300];
-	snprintf(title, sizeof title, _("Customer: %s  [%s]"), v->c.name,
-	         ui_customer_status_label(pd_customer_status_of(&v->c, pd_today())));
+	pd_snprintf(title, sizeof title, _("Customer: %s  [%s]"), v->c.name,
+	            ui_customer_status_label(pd_customer_status_of(&v->c, pd_today())));
 	ui_fill(w, 0, 0, s->w, ui_role(UI_R_TITLE));
 	ui_put(w, 0, 1, s->w - 2, title, ui_role(UI_R_TITLE), false);
 	int x = 1;
 	ui_fill(w, 1, 0, s->w, ui_role(UI_R_TAB));
 	for (int t = 0; t < CV_TABS; t++) {
 		char lab[40];
-		snprintf(lab, sizeof lab, " %s ", pd_tr(tab_names[t]));
+		pd_snprintf(lab, sizeof lab, " %s ", pd_tr(tab_names[t]));
 		x += ui_put(w, 1, x, s->w - x, lab,
 		            ui_role(t == v->tab ? UI_R_TAB_ACTIVE : UI_R_TAB), false) +
 		     1;

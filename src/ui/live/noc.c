@@ -103,7 +103,7 @@ static void fill_name(struct ui_app *app, struct noc_row *r)
 		pd_utf8_copys(r->name, sizeof r->name, c.name);
 		pd_customer_free(&c);
 	} else if (!r->name[0]) {
-		snprintf(r->name, sizeof r->name, "#%lld", (long long)r->id);
+		pd_snprintf(r->name, sizeof r->name, "#%lld", (long long)r->id);
 	}
 }
 
@@ -329,7 +329,7 @@ static int draw_table(struct ui_screen *s, struct noc *nc, int y, int rows, int6
 		if (row->down_since_ms)
 			ui_live_clock(row->down_since_ms, now, at, sizeof at);
 		if (row->down_since_ms && row->link != PD_LINK_AUTH_FAILED)
-			snprintf(st, sizeof st, _("down since %s"), at);
+			pd_snprintf(st, sizeof st, _("down since %s"), at);
 		else
 			ui_live_short_status(row->link, row->sync_done, row->sync_total,
 			                     row->retry_at_ms, now, st, sizeof st);
@@ -337,20 +337,20 @@ static int draw_table(struct ui_screen *s, struct noc *nc, int y, int rows, int6
 			err[0] = 0;
 		} else if (pd_link_state_retries(row->link)) {
 			int64_t secs = (row->retry_at_ms - now + 999) / 1000;
-			snprintf(err, sizeof err, _("retry %llds%s%s"),
-			         (long long)(secs < 0 ? 0 : secs), row->last_error[0] ? " · " : "",
-			         row->last_error);
+			pd_snprintf(err, sizeof err, _("retry %llds%s%s"),
+			            (long long)(secs < 0 ? 0 : secs),
+			            row->last_error[0] ? " · " : "", row->last_error);
 		} else if (row->link == PD_LINK_AUTH_FAILED && at[0]) {
-			snprintf(err, sizeof err, _("since %s%s%s"), at,
-			         row->last_error[0] ? " · " : "", row->last_error);
+			pd_snprintf(err, sizeof err, _("since %s%s%s"), at,
+			            row->last_error[0] ? " · " : "", row->last_error);
 		} else {
 			pd_utf8_copys(err, sizeof err, row->last_error);
 		}
 		bool dis = row->link == PD_LINK_DISABLED;
-		snprintf(calls, sizeof calls, "%lld", (long long)row->calls);
-		snprintf(wait, sizeof wait, "%lld", (long long)row->waiting);
+		pd_snprintf(calls, sizeof calls, "%lld", (long long)row->calls);
+		pd_snprintf(wait, sizeof wait, "%lld", (long long)row->waiting);
 		for (int a = 0; a < A__N; a++)
-			snprintf(ag[a], sizeof ag[a], "%d", row->agents[a]);
+			pd_snprintf(ag[a], sizeof ag[a], "%d", row->agents[a]);
 		const char *v[NC] = {row->name,
 		                     st,
 		                     dis ? "—" : calls,
@@ -409,7 +409,7 @@ static int draw_agents_by_state(struct ui_screen *s, const pd_live_view *v, int 
 		if (!cnt)
 			continue;
 		char head[48];
-		snprintf(head, sizeof head, "%s (%zu): ", pd_agent_state_name(order[o]), cnt);
+		pd_snprintf(head, sizeof head, "%s (%zu): ", pd_agent_state_name(order[o]), cnt);
 		int hw =
 		    ui_put(s->win, y + used, 1, 24, head,
 		           ui_role(order[o] == PD_AGENT_AVAILABLE   ? UI_R_STATUS_OK
@@ -446,13 +446,13 @@ static void draw_focus(struct ui_screen *s, struct noc *nc, int y, int rows, int
 	}
 	for (size_t i = 0; i < v->n_agents; i++)
 		avail += v->agents[i].state == PD_AGENT_AVAILABLE;
-	snprintf(head, sizeof head, _("▶ %s — %s · %zu call%s"), name, st, active,
-	         active == 1 ? "" : "s");
+	pd_snprintf(head, sizeof head, _("▶ %s — %s · %zu call%s"), name, st, active,
+	            active == 1 ? "" : "s");
 	if (nc->paused)
-		snprintf(right, sizeof right, _("%zd/%zu · paused"), fp + 1, nc->n);
+		pd_snprintf(right, sizeof right, _("%zd/%zu · paused"), fp + 1, nc->n);
 	else
-		snprintf(right, sizeof right, _("%zd/%zu · next in %llds"), fp + 1, nc->n,
-		         (long long)((nc->next_rotate_ms - now + 999) / 1000));
+		pd_snprintf(right, sizeof right, _("%zd/%zu · next in %llds"), fp + 1, nc->n,
+		            (long long)((nc->next_rotate_ms - now + 999) / 1000));
 	ui_fill(w, y, 0, s->w, ui_role(UI_R_TAB_ACTIVE));
 	int rw = pd_utf8_width(right);
 	ui_put(w, y, 1, s->w - rw - 3, head, ui_role(UI_R_TAB_ACTIVE), false);
@@ -465,8 +465,9 @@ static void draw_focus(struct ui_screen *s, struct noc *nc, int y, int rows, int
 		char big[160], at[16] = "";
 		if (v->stale)
 			ui_live_clock(v->stale_since_ms, now, at, sizeof at);
-		snprintf(big, sizeof big, _("CALLS %zu   WAITING %zu   AGENTS AVAILABLE %zu%s%s"),
-		         active, waiting, avail, v->stale ? _("   as of ") : "", at);
+		pd_snprintf(big, sizeof big,
+		            _("CALLS %zu   WAITING %zu   AGENTS AVAILABLE %zu%s%s"), active,
+		            waiting, avail, v->stale ? _("   as of ") : "", at);
 		ui_put(w, y, 1, s->w - 2, big,
 		       v->stale            ? ui_role(UI_R_GRID_DIM)
 		       : waiting && !avail ? ui_role(UI_R_STATUS_ERROR) | A_BOLD
@@ -478,7 +479,7 @@ static void draw_focus(struct ui_screen *s, struct noc *nc, int y, int rows, int
 	}
 	if (v->link != PD_LINK_MONITORING && v->last_error[0] && rows > 2) {
 		char err[260];
-		snprintf(err, sizeof err, _("Last error: %s"), v->last_error);
+		pd_snprintf(err, sizeof err, _("Last error: %s"), v->last_error);
 		ui_put(w, y, 1, s->w - 2, err, ui_role(UI_R_STATUS_ERROR), false);
 		y++;
 		rows--;
@@ -510,7 +511,8 @@ static void draw_focus(struct ui_screen *s, struct noc *nc, int y, int rows, int
 		}
 		char from[160], dur[24];
 		if (c->from_name && *c->from_name && (!c->from || strcmp(c->from_name, c->from)))
-			snprintf(from, sizeof from, "%s %s", c->from ? c->from : "", c->from_name);
+			pd_snprintf(from, sizeof from, "%s %s", c->from ? c->from : "",
+			            c->from_name);
 		else
 			pd_utf8_copys(from, sizeof from, c->from ? c->from : "");
 		ui_live_duration((c->state == PD_CALL_ENDED && c->end_ms ? c->end_ms : now) -
@@ -528,7 +530,7 @@ static void draw_focus(struct ui_screen *s, struct noc *nc, int y, int rows, int
 		       false);
 	if (more) {
 		char buf[64];
-		snprintf(buf, sizeof buf, _("… and %zu more"), more);
+		pd_snprintf(buf, sizeof buf, _("… and %zu more"), more);
 		ui_put(w, y + 1 + shown, 1, s->w - 2, buf, ui_role(UI_R_NOTE), false);
 	}
 	if (ra > 0)
@@ -550,8 +552,8 @@ static void noc_draw(struct ui_screen *s)
 	struct tm tm;
 	localtime_r(&t, &tm);
 	strftime(clock, sizeof clock, "%H:%M:%S", &tm);
-	snprintf(title, sizeof title, _("provdesk NOC (read-only) — %zu PBX link%s"), nc->n,
-	         nc->n == 1 ? "" : "s");
+	pd_snprintf(title, sizeof title, _("provdesk NOC (read-only) — %zu PBX link%s"), nc->n,
+	            nc->n == 1 ? "" : "s");
 	ui_fill(w, 0, 0, s->w, ui_role(UI_R_TITLE));
 	ui_put(w, 0, 1, s->w - 10, title, ui_role(UI_R_TITLE), false);
 	ui_put(w, 0, s->w - 9, 8, clock, ui_role(UI_R_TITLE), false);
@@ -621,7 +623,7 @@ static void noc_status(struct ui_screen *s, char *buf, size_t n, enum ui_role *r
 	struct noc *nc = s->priv;
 	char health[200];
 	ui_services_health(s->app, health, sizeof health, role);
-	snprintf(buf, n, " %s%s", health, nc->paused ? _(" · rotation paused (p resumes)") : "");
+	pd_snprintf(buf, n, " %s%s", health, nc->paused ? _(" · rotation paused (p resumes)") : "");
 }
 
 static const char *noc_help(struct ui_screen *s)

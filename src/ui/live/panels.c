@@ -34,7 +34,7 @@ static void call_cells(const pd_live_call *c, int64_t now, char from[160], char 
                        const char *v[7])
 {
 	if (c->from_name && *c->from_name && (!c->from || strcmp(c->from_name, c->from)))
-		snprintf(from, 160, "%s %s", c->from ? c->from : "", c->from_name);
+		pd_snprintf(from, 160, "%s %s", c->from ? c->from : "", c->from_name);
 	else
 		pd_utf8_copys(from, 160, c->from ? c->from : "");
 	int64_t end = c->state == PD_CALL_ENDED && c->end_ms ? c->end_ms : now;
@@ -135,7 +135,7 @@ static void header(WINDOW *w, int y, int width, const char *const *titles, const
 	for (int i = 0; i < n; i++) {
 		char buf[64];
 		/* the panel's name rides on its first column */
-		snprintf(buf, sizeof buf, "%s", i == 0 && title ? title : titles[i]);
+		pd_snprintf(buf, sizeof buf, "%s", i == 0 && title ? title : titles[i]);
 		ui_put(w, y, x, cw[i], buf,
 		       ui_role(i == 0 && focused ? UI_R_GRID_SORTED : UI_R_GRID_HEADER), true);
 		x += cw[i] + 1;
@@ -197,7 +197,7 @@ static void draw_calls(struct ui_screen *s, struct live *l, int y, int rows, int
 	size_t active = 0;
 	for (size_t i = 0; i < l->v.n_calls; i++)
 		active += l->v.calls[i].state != PD_CALL_ENDED;
-	snprintf(title, sizeof title, _("Calls (%zu)%s"), active, l->asof);
+	pd_snprintf(title, sizeof title, _("Calls (%zu)%s"), active, l->asof);
 	header(s->win, y, s->w, t, cw, 7, l->panel == P_CALLS, title);
 	if (rows < 2)
 		return;
@@ -250,7 +250,7 @@ static void draw_agents(struct ui_screen *s, struct live *l, int y, int rows, in
 		avail += st == PD_AGENT_AVAILABLE;
 	}
 	char title[64];
-	snprintf(title, sizeof title, _("Agents (%zu/%zu)%s"), avail, on, l->asof);
+	pd_snprintf(title, sizeof title, _("Agents (%zu/%zu)%s"), avail, on, l->asof);
 	header(s->win, y, s->w, t, cw, 5, l->panel == P_AGENTS, title);
 	if (rows < 2)
 		return;
@@ -286,7 +286,7 @@ static void draw_users(struct ui_screen *s, struct live *l, int y, int rows)
 	int cw[4];
 	ui_columns_fit_titles(s->w, t, base, grow, 4, cw);
 	char title[48];
-	snprintf(title, sizeof title, _("Users (%zu)%s"), l->v.n_users, l->asof);
+	pd_snprintf(title, sizeof title, _("Users (%zu)%s"), l->v.n_users, l->asof);
 	header(s->win, y, s->w, t, cw, 4, true, title);
 	if (!l->v.n_users) {
 		ui_put(s->win, y + 1, 1, s->w - 2, _("No users discovered yet."),
@@ -323,7 +323,7 @@ static void lv_draw(struct ui_screen *s)
 	int64_t now = pd_live_now_ms();
 	/* title: customer and link status, coloured by state */
 	char title[300];
-	snprintf(title, sizeof title, _("Live — %s"), l->name ? l->name : "");
+	pd_snprintf(title, sizeof title, _("Live — %s"), l->name ? l->name : "");
 	ui_fill(w, 0, 0, s->w, ui_role(UI_R_TITLE));
 	int tw = ui_put(w, 0, 1, s->w / 2, title, ui_role(UI_R_TITLE), false);
 	char st[400] = "";
@@ -337,15 +337,15 @@ static void lv_draw(struct ui_screen *s)
 		if (l->v.stale) {
 			char at[16];
 			ui_live_clock(l->v.stale_since_ms, now, at, sizeof at);
-			snprintf(l->asof, sizeof l->asof, _(" as of %s"), at);
+			pd_snprintf(l->asof, sizeof l->asof, _(" as of %s"), at);
 		}
 	} else {
-		snprintf(st, sizeof st, "%s",
-		         ui_services_error(app)[0] ? ui_services_error(app)
-		                                   : _("no PBX connection being monitored"));
+		pd_snprintf(st, sizeof st, "%s",
+		            ui_services_error(app)[0] ? ui_services_error(app)
+		                                      : _("no PBX connection being monitored"));
 	}
 	char pbx[420];
-	snprintf(pbx, sizeof pbx, _("PBX: %s"), st);
+	pd_snprintf(pbx, sizeof pbx, _("PBX: %s"), st);
 	int pw = pd_utf8_width(pbx);
 	int px = s->w - pw - 1 > tw + 2 ? s->w - pw - 1 : tw + 2;
 	ui_put(w, 0, px, s->w - px, pbx, ui_role(st_role) | A_BOLD, false);
@@ -374,8 +374,8 @@ static void lv_draw(struct ui_screen *s)
 			k = snprintf(buf, sizeof buf, _("Last known state%s (stale)%s"), l->asof,
 			             l->v.last_error[0] ? " · " : "");
 		if (l->v.last_error[0] && k >= 0 && (size_t)k < sizeof buf)
-			snprintf(buf + k, sizeof buf - (size_t)k, _("Last error: %s"),
-			         l->v.last_error);
+			pd_snprintf(buf + k, sizeof buf - (size_t)k, _("Last error: %s"),
+			            l->v.last_error);
 		ui_put(w, 2, 1, s->w - 2, buf,
 		       ui_role(l->v.last_error[0] ? UI_R_STATUS_ERROR : UI_R_STATUS_WARN), false);
 	}

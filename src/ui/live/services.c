@@ -47,7 +47,7 @@ void ui_services_start(struct ui_app *app)
 	struct ui_services *v = xcalloc(1, sizeof *v);
 	app->svc = v;
 	if (!app->store || !app->opts->db_path) {
-		snprintf(v->error, sizeof v->error, _("no database: PBX monitoring is off"));
+		pd_snprintf(v->error, sizeof v->error, _("no database: PBX monitoring is off"));
 		return;
 	}
 	v->own_commits = own_commits(app);
@@ -128,12 +128,12 @@ static void resync_update(struct ui_app *app)
 	char text[300];
 	enum ui_role role = UI_R_STATUS_OK;
 	if (pd_serve_client_last_sync(v->cl, v->rs_cid, &r, &seq) && seq > v->rs_seq0) {
-		snprintf(text, sizeof text,
-		         _("resync: %d new, %d updated, %d removed, %d linked, %d unchanged"),
-		         r.added, r.updated, r.removed, r.linked, r.unchanged);
+		pd_snprintf(text, sizeof text,
+		            _("resync: %d new, %d updated, %d removed, %d linked, %d unchanged"),
+		            r.added, r.updated, r.removed, r.linked, r.unchanged);
 		if (r.sub_accounts_added)
-			snprintf(text + strlen(text), sizeof text - strlen(text),
-			         _(", %d sub-accounts added"), r.sub_accounts_added);
+			pd_snprintf(text + strlen(text), sizeof text - strlen(text),
+			            _(", %d sub-accounts added"), r.sub_accounts_added);
 		v->rs_active = false;
 		v->rs_done_ms = pd_live_now_ms();
 	} else {
@@ -156,14 +156,15 @@ static void resync_update(struct ui_app *app)
 		           waited > 5000) {
 			/* discovery ran but nothing was stored (sync off, or a
 			 * read-only database) */
-			snprintf(text, sizeof text,
-			         _("resync: users listed, nothing stored (sync is off)"));
+			pd_snprintf(text, sizeof text,
+			            _("resync: users listed, nothing stored (sync is off)"));
 			role = UI_R_STATUS_WARN;
 			v->rs_active = false;
 			v->rs_done_ms = pd_live_now_ms();
 		} else if (waited > RESYNC_TIMEOUT_MS) {
-			snprintf(text, sizeof text, _("resync: no answer from the PBX after %d s"),
-			         RESYNC_TIMEOUT_MS / 1000);
+			pd_snprintf(text, sizeof text,
+			            _("resync: no answer from the PBX after %d s"),
+			            RESYNC_TIMEOUT_MS / 1000);
 			role = UI_R_STATUS_ERROR;
 			v->rs_active = false;
 			v->rs_done_ms = pd_live_now_ms();
@@ -296,9 +297,9 @@ bool ui_services_resync_cancel(struct ui_app *app, int64_t cid)
 	v->rs_active = false;
 	v->rs_done_ms = pd_live_now_ms();
 	v->rs_role = cancelled ? UI_R_STATUS_WARN : UI_R_STATUS_OK;
-	snprintf(v->rs_text, sizeof v->rs_text, "%s",
-	         cancelled ? _("resync cancelled: nothing written (the users are as before)")
-	                   : _("resync: already written"));
+	pd_snprintf(v->rs_text, sizeof v->rs_text, "%s",
+	            cancelled ? _("resync cancelled: nothing written (the users are as before)")
+	                      : _("resync: already written"));
 	ui_msg(app, v->rs_role, "%s", v->rs_text);
 	return true;
 }
@@ -335,14 +336,14 @@ void ui_services_health(struct ui_app *app, char *buf, size_t n, enum ui_role *r
 			    c.by_link[PD_LINK_RETRYING] + c.by_link[PD_LINK_PROTOCOL_ERROR];
 			int64_t failed =
 			    c.by_link[PD_LINK_AUTH_FAILED] + c.by_link[PD_LINK_CONFIG_ERROR];
-			snprintf(
+			pd_snprintf(
 			    buf, n,
 			    _("PBX (stored): %lld monitoring · %lld retrying · %lld auth failed"),
 			    (long long)c.by_link[PD_LINK_MONITORING], (long long)retrying,
 			    (long long)failed);
 			*role = failed || retrying ? UI_R_STATUS_WARN : UI_R_STATUS;
 		} else {
-			snprintf(buf, n, "PBX: —");
+			pd_snprintf(buf, n, "PBX: —");
 		}
 		return;
 	}
@@ -350,7 +351,7 @@ void ui_services_health(struct ui_app *app, char *buf, size_t n, enum ui_role *r
 		/* "PBX: connecting to the monitor", "PBX: monitor lost, restarting" */
 		char why[sizeof v->error];
 		pd_serve_client_error(v->cl, why, sizeof why);
-		snprintf(buf, n, _("PBX: %s"), why[0] ? why : _("connecting to the monitor"));
+		pd_snprintf(buf, n, _("PBX: %s"), why[0] ? why : _("connecting to the monitor"));
 		*role = UI_R_STATUS_WARN;
 		return;
 	}
@@ -362,7 +363,7 @@ void ui_services_health(struct ui_app *app, char *buf, size_t n, enum ui_role *r
 			by[all[i].link]++;
 	free(all);
 	if (!k) {
-		snprintf(buf, n, _("PBX: none"));
+		pd_snprintf(buf, n, _("PBX: none"));
 		return;
 	}
 	/* worst first, only the states that occur */
@@ -370,7 +371,7 @@ void ui_services_health(struct ui_app *app, char *buf, size_t n, enum ui_role *r
 	    PD_LINK_AUTH_FAILED, PD_LINK_CONFIG_ERROR, PD_LINK_PROTOCOL_ERROR, PD_LINK_RETRYING,
 	    PD_LINK_CONNECTING,  PD_LINK_LOGGING_IN,   PD_LINK_DISCOVERING,    PD_LINK_MONITORING,
 	    PD_LINK_UNSUPPORTED, PD_LINK_DISABLED};
-	size_t used = (size_t)snprintf(buf, n, "PBX:");
+	size_t used = (size_t)pd_snprintf(buf, n, "PBX:");
 	bool first = true;
 	for (size_t i = 0; i < sizeof order / sizeof order[0] && used < n; i++) {
 		if (!by[order[i]])
@@ -421,16 +422,16 @@ void ui_live_short_status(pd_link_state st, int done, int total, int64_t retry_a
 {
 	switch (st) {
 	case PD_LINK_DISCOVERING:
-		snprintf(buf, n, _("sync %d/%d"), done, total);
+		pd_snprintf(buf, n, _("sync %d/%d"), done, total);
 		break;
 	case PD_LINK_RETRYING:
 	case PD_LINK_PROTOCOL_ERROR: {
 		int64_t s = (retry_at_ms - now_ms + 999) / 1000;
-		snprintf(buf, n, _("retry %llds"), (long long)(s < 0 ? 0 : s));
+		pd_snprintf(buf, n, _("retry %llds"), (long long)(s < 0 ? 0 : s));
 		break;
 	}
 	default:
-		snprintf(buf, n, "%s", pd_link_state_label(st));
+		pd_snprintf(buf, n, "%s", pd_link_state_label(st));
 	}
 }
 
@@ -455,19 +456,19 @@ bool ui_live_down_text(pd_link_state st, int64_t down_since_ms, int64_t retry_at
 		s = 0;
 	switch (st) {
 	case PD_LINK_RETRYING:
-		snprintf(buf, n, _("down since %s, retrying in %lld s"), at, (long long)s);
+		pd_snprintf(buf, n, _("down since %s, retrying in %lld s"), at, (long long)s);
 		return true;
 	case PD_LINK_PROTOCOL_ERROR:
-		snprintf(buf, n, _("protocol error since %s, retrying in %lld s"), at,
-		         (long long)s);
+		pd_snprintf(buf, n, _("protocol error since %s, retrying in %lld s"), at,
+		            (long long)s);
 		return true;
 	case PD_LINK_AUTH_FAILED:
-		snprintf(buf, n, _("auth failed since %s"), at);
+		pd_snprintf(buf, n, _("auth failed since %s"), at);
 		return true;
 	case PD_LINK_CONNECTING:
 	case PD_LINK_LOGGING_IN:
 	case PD_LINK_DISCOVERING:
-		snprintf(buf, n, _("down since %s, reconnecting"), at);
+		pd_snprintf(buf, n, _("down since %s, reconnecting"), at);
 		return true;
 	default:
 		return false;
@@ -480,7 +481,7 @@ void ui_live_link_text(const pd_live_view *v, int64_t now_ms, char *buf, size_t 
 	if (ui_live_down_text(v->link, v->down_since_ms, v->retry_at_ms, now_ms, down,
 	                      sizeof down)) {
 		if (v->last_error[0])
-			snprintf(buf, n, "%s (%s)", down, v->last_error);
+			pd_snprintf(buf, n, "%s (%s)", down, v->last_error);
 		else
 			pd_utf8_copys(buf, n, down);
 	} else {
@@ -493,10 +494,10 @@ void ui_live_duration(int64_t ms, char *buf, size_t n)
 {
 	int64_t s = ms < 0 ? 0 : ms / 1000;
 	if (s >= 3600)
-		snprintf(buf, n, "%lld:%02lld:%02lld", (long long)(s / 3600),
-		         (long long)(s / 60 % 60), (long long)(s % 60));
+		pd_snprintf(buf, n, "%lld:%02lld:%02lld", (long long)(s / 3600),
+		            (long long)(s / 60 % 60), (long long)(s % 60));
 	else
-		snprintf(buf, n, "%lld:%02lld", (long long)(s / 60), (long long)(s % 60));
+		pd_snprintf(buf, n, "%lld:%02lld", (long long)(s / 60), (long long)(s % 60));
 }
 
 void ui_live_agent_state(const pd_live_agent *a, int64_t now_ms, char *buf, size_t n)
@@ -504,18 +505,18 @@ void ui_live_agent_state(const pd_live_agent *a, int64_t now_ms, char *buf, size
 	const char *name = pd_agent_state_name(a->state);
 	bool reason = a->reason && *a->reason;
 	if (a->state == PD_AGENT_NOT_READY && reason) {
-		snprintf(buf, n, "%s (%s)", name, a->reason);
+		pd_snprintf(buf, n, "%s (%s)", name, a->reason);
 	} else if (a->state == PD_AGENT_WRAPUP && a->until_ms) {
 		/* a timer (Asterisk says nothing when wrap-up ends): count it down */
 		int64_t s = (a->until_ms - now_ms + 999) / 1000;
-		snprintf(buf, n, "%s (%lld s)", name, (long long)(s < 0 ? 0 : s));
+		pd_snprintf(buf, n, "%s (%lld s)", name, (long long)(s < 0 ? 0 : s));
 	} else if (a->paused && a->state != PD_AGENT_NOT_READY && a->state != PD_AGENT_OFFLINE &&
 	           a->state != PD_AGENT_LOGGED_OFF) {
 		/* a call taken while paused: the pause stays the truth */
 		if (reason)
-			snprintf(buf, n, _("%s (paused: %s)"), name, a->reason);
+			pd_snprintf(buf, n, _("%s (paused: %s)"), name, a->reason);
 		else
-			snprintf(buf, n, _("%s (paused)"), name);
+			pd_snprintf(buf, n, _("%s (paused)"), name);
 	} else {
 		pd_utf8_copys(buf, n, name);
 	}
@@ -560,15 +561,16 @@ bool ui_live_row(struct ui_app *app, const pd_row *r, struct ui_live_cols *out)
 	                      sizeof out->pbx)) {
 		/* "down since 14:02, retrying in 12 s": the countdown is live */
 	} else if (s.link == PD_LINK_DISCOVERING) {
-		snprintf(out->pbx, sizeof out->pbx, _("syncing %d/%d"), s.sync_done, s.sync_total);
+		pd_snprintf(out->pbx, sizeof out->pbx, _("syncing %d/%d"), s.sync_done,
+		            s.sync_total);
 	} else if (pd_link_state_retries(s.link)) {
 		int64_t secs = (s.retry_at_ms - pd_live_now_ms() + 999) / 1000;
-		snprintf(out->pbx, sizeof out->pbx,
-		         s.link == PD_LINK_RETRYING ? _("retrying in %llds")
-		                                    : _("protocol error, retrying in %llds"),
-		         (long long)(secs < 0 ? 0 : secs));
+		pd_snprintf(out->pbx, sizeof out->pbx,
+		            s.link == PD_LINK_RETRYING ? _("retrying in %llds")
+		                                       : _("protocol error, retrying in %llds"),
+		            (long long)(secs < 0 ? 0 : secs));
 	} else {
-		snprintf(out->pbx, sizeof out->pbx, "%s", pd_link_state_label(s.link));
+		pd_snprintf(out->pbx, sizeof out->pbx, "%s", pd_link_state_label(s.link));
 	}
 	const char *const brief[PD_LINK_N_STATES] = {
 	    [PD_LINK_DISABLED] = _("off"),       [PD_LINK_CONNECTING] = _("connect"),
@@ -581,30 +583,30 @@ bool ui_live_row(struct ui_app *app, const pd_row *r, struct ui_live_cols *out)
 		if (s.down_since_ms) {
 			char at[16];
 			ui_live_clock(s.down_since_ms, now, at, sizeof at);
-			snprintf(out->pbx_mid, sizeof out->pbx_mid, _("down %s, %ds"), at,
-			         (int)(secs < 0      ? 0
-			               : secs > 9999 ? 9999
-			                             : secs));
+			pd_snprintf(out->pbx_mid, sizeof out->pbx_mid, _("down %s, %ds"), at,
+			            (int)(secs < 0      ? 0
+			                  : secs > 9999 ? 9999
+			                                : secs));
 		}
 		/* 7 cells at 80 columns: "↻ 12s" */
-		snprintf(out->pbx_short, sizeof out->pbx_short, "↻ %ds",
-		         (int)(secs < 0     ? 0
-		               : secs > 999 ? 999
-		                            : secs));
+		pd_snprintf(out->pbx_short, sizeof out->pbx_short, "↻ %ds",
+		            (int)(secs < 0     ? 0
+		                  : secs > 999 ? 999
+		                               : secs));
 	} else if ((unsigned)s.link < PD_LINK_N_STATES) {
-		snprintf(out->pbx_short, sizeof out->pbx_short, "%s", brief[s.link]);
+		pd_snprintf(out->pbx_short, sizeof out->pbx_short, "%s", brief[s.link]);
 		if (s.down_since_ms) /* "auth failed" where "… since 14:02" does not fit */
-			snprintf(out->pbx_mid, sizeof out->pbx_mid, "%s",
-			         pd_link_state_label(s.link));
+			pd_snprintf(out->pbx_mid, sizeof out->pbx_mid, "%s",
+			            pd_link_state_label(s.link));
 	}
 	out->pbx_role = ui_live_link_role(s.link);
 	if (s.link == PD_LINK_DISABLED) {
-		snprintf(out->calls, sizeof out->calls, "—");
-		snprintf(out->agents, sizeof out->agents, "—");
+		pd_snprintf(out->calls, sizeof out->calls, "—");
+		pd_snprintf(out->agents, sizeof out->agents, "—");
 	} else {
-		snprintf(out->calls, sizeof out->calls, "%lld", (long long)s.calls);
-		snprintf(out->agents, sizeof out->agents, "%lld/%lld",
-		         (long long)s.agents_available, (long long)s.agents_logged_on);
+		pd_snprintf(out->calls, sizeof out->calls, "%lld", (long long)s.calls);
+		pd_snprintf(out->agents, sizeof out->agents, "%lld/%lld",
+		            (long long)s.agents_available, (long long)s.agents_logged_on);
 	}
 	return true;
 }

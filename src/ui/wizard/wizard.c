@@ -181,7 +181,7 @@ static int add_user(struct wiz *z)
 	wiz_pull_all(z);
 	size_t i = pd_wiz_user_add(&z->w);
 	char key[48];
-	snprintf(key, sizeof key, "users[%zu].display_name", i);
+	pd_snprintf(key, sizeof key, "users[%zu].display_name", i);
 	z->on_buttons = false;
 	wiz_build_form(z, key);
 	wiz_save_draft(z);
@@ -219,7 +219,7 @@ static int create_customer(struct wiz *z)
 		size_t bad = pd_wiz_check_step(&z->ctx, &z->w, (pd_wiz_step)st, &er);
 		if (bad) {
 			char key[48];
-			snprintf(key, sizeof key, "%s", er.v[0].key);
+			pd_snprintf(key, sizeof key, "%s", er.v[0].key);
 			pd_wiz_errors_free(&er);
 			go_step(z, (pd_wiz_step)st, key);
 			step_ok(z);
@@ -365,7 +365,7 @@ static int ask_key(struct wiz *z, const struct ui_event *ev)
 			go_step(z, PD_WIZ_CUSTOMER, NULL);
 		} else {
 			char focus[48];
-			snprintf(focus, sizeof focus, "%s", z->w.focus ? z->w.focus : "");
+			pd_snprintf(focus, sizeof focus, "%s", z->w.focus ? z->w.focus : "");
 			pd_wiz_resumed(&z->ctx, &z->w);
 			go_step(z, z->w.step, focus);
 			if (z->w.had_secret)
@@ -666,7 +666,7 @@ static const char *keys_of(struct ui_app *app, enum ui_action a, char *out, size
 {
 	ui_keymap_keys_of(app->keys, a, out, n);
 	if (!out[0])
-		snprintf(out, n, _("(unbound: %s)"), ui_action_name(a));
+		pd_snprintf(out, n, _("(unbound: %s)"), ui_action_name(a));
 	return out;
 }
 
@@ -675,7 +675,7 @@ static const char *w_help(struct ui_screen *s)
 	struct wiz *z = s->priv;
 	struct ui_app *app = s->app;
 	char nx[64], sv[64], bk[64], pk[64], ad[64], dl[64], ds[64], es[64];
-	snprintf(
+	pd_snprintf(
 	    z->help, sizeof z->help,
 	    _("Creation wizard: Tab / Shift-Tab move between fields (each field is checked "
 	      "when you leave it). %s or %s: next step (on the summary: create the customer); "
@@ -707,8 +707,9 @@ static void w_status(struct ui_screen *s, char *buf, size_t n, enum ui_role *rol
 	if (err) {
 		*role = UI_R_STATUS_ERROR;
 		char *field_err = xasprintf(_("%s: %s"), z->fields[cur].label, err);
-		snprintf(buf, n, "%s%s%s", z->note_role == UI_R_STATUS_ERROR ? z->note : "",
-		         z->note_role == UI_R_STATUS_ERROR && z->note[0] ? " · " : "", field_err);
+		pd_snprintf(buf, n, "%s%s%s", z->note_role == UI_R_STATUS_ERROR ? z->note : "",
+		            z->note_role == UI_R_STATUS_ERROR && z->note[0] ? " · " : "",
+		            field_err);
 		free(field_err);
 		return;
 	}
@@ -723,8 +724,8 @@ static void w_status(struct ui_screen *s, char *buf, size_t n, enum ui_role *rol
 		return;
 	}
 	*role = UI_R_STATUS;
-	snprintf(buf, n, _("New customer — %s%s"), pd_wiz_step_title(z->w.step),
-	         z->app->store ? _(" · draft saved as you go") : _(" · no database"));
+	pd_snprintf(buf, n, _("New customer — %s%s"), pd_wiz_step_title(z->w.step),
+	            z->app->store ? _(" · draft saved as you go") : _(" · no database"));
 }
 
 /* ------------------------------------------------------------- lifecycle */
@@ -856,7 +857,7 @@ static void first_key(struct ui_app *app, enum ui_action a, char *out, size_t n)
 		while (*p == ',' || *p == ' ')
 			p++;
 	}
-	snprintf(out, n, "%.*s", (int)len, pick);
+	pd_snprintf(out, n, "%.*s", (int)len, pick);
 }
 
 /* Only the keys that do something on this step: Back from step 2 on, the

@@ -199,7 +199,7 @@ static pd_status found_from(json_t *root, pd_wiz *w, pd_err *e)
 	for (size_t i = 0; st == PD_OK && i < n; i++) {
 		json_t *o = json_array_get(found, i);
 		char path[32];
-		snprintf(path, sizeof path, "found[%zu].", i);
+		pd_snprintf(path, sizeof path, "found[%zu].", i);
 		if (!json_is_object(o)) {
 			st = pd_fail(e, PD_E_INVALID, "found", _("draft: %s must be an object"),
 			             path);
@@ -298,7 +298,7 @@ static pd_status from_root(json_t *root, pd_wiz *w, pd_err *e)
 	char *auto_locale = NULL;
 	if (cu && (st = get_str(cu, "customer.", "locale_auto", &auto_locale, e)))
 		return st;
-	snprintf(w->locale_auto, sizeof w->locale_auto, "%s", auto_locale ? auto_locale : "");
+	pd_snprintf(w->locale_auto, sizeof w->locale_auto, "%s", auto_locale ? auto_locale : "");
 	free(auto_locale);
 	if ((st = user_from(json_object_get(root, "admin"), "admin", &w->admin, false, e)))
 		return st;
@@ -308,7 +308,7 @@ static pd_status from_root(json_t *root, pd_wiz *w, pd_err *e)
 		return pd_fail(e, PD_E_INVALID, "users", _("draft: users must be a list"));
 	for (size_t i = 0; users && i < json_array_size(users); i++) {
 		char path[32];
-		snprintf(path, sizeof path, "users[%zu].", i);
+		pd_snprintf(path, sizeof path, "users[%zu].", i);
 		size_t k = pd_wiz_user_add(w);
 		if ((st = user_from(json_array_get(users, i), path, &w->users[k], true, e)))
 			return st;

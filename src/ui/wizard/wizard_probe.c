@@ -82,10 +82,10 @@ static void on_link(void *ctx, int64_t customer_id, pd_link_state st, const char
 	                          ? _("the PBX refused the user name or secret")
 	                          : _("the PBX refused the password");
 	if (!pr->error[0])
-		snprintf(pr->error, sizeof pr->error, "%s",
-		         st == PD_LINK_AUTH_FAILED ? refused
-		         : why && *why             ? why
-		                                   : _("cannot reach the PBX"));
+		pd_snprintf(pr->error, sizeof pr->error, "%s",
+		            st == PD_LINK_AUTH_FAILED ? refused
+		            : why && *why             ? why
+		                                      : _("cannot reach the PBX"));
 	pthread_mutex_unlock(&pr->mu);
 	pd_live_free_view(&v);
 }
@@ -130,9 +130,9 @@ static void *probe_main(void *arg)
 		if (!pd_drv_run(pr->ops, d, pd_live_now_ms() + PROBE_TIMEOUT_MS, 100, finished,
 		                pr)) {
 			pthread_mutex_lock(&pr->mu);
-			snprintf(pr->error, sizeof pr->error,
-			         _("no user list from the PBX within %d s"),
-			         PROBE_TIMEOUT_MS / 1000);
+			pd_snprintf(pr->error, sizeof pr->error,
+			            _("no user list from the PBX within %d s"),
+			            PROBE_TIMEOUT_MS / 1000);
 			pthread_mutex_unlock(&pr->mu);
 		}
 		pr->ops->destroy(d);

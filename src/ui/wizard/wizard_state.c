@@ -449,7 +449,7 @@ static void json_params_apply(pd_wiz *w, const char *text)
 		if (json_is_string(v))
 			s = json_string_value(v);
 		else if (json_is_integer(v)) {
-			snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+			pd_snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
 			s = buf;
 		} else if (json_is_boolean(v))
 			s = json_is_true(v) ? "1" : "0";
@@ -467,7 +467,7 @@ static void template_apply(pd_wiz *w, const pd_template *t)
 		pd_set_str(&param_get(w, "host", false)->value, t->host);
 	if (t->port > 0) {
 		char port[16];
-		snprintf(port, sizeof port, "%d", t->port);
+		pd_snprintf(port, sizeof port, "%d", t->port);
 		pd_set_str(&param_get(w, "port", false)->value, port);
 	}
 	pd_set_str(&param_get(w, "tls", false)->value, t->tls ? "1" : "0");
@@ -503,7 +503,7 @@ void pd_wiz_changed(const pd_wiz_ctx *c, pd_wiz *w, const char *key)
 		 * pd_update_locale); one chosen by hand stays */
 		if (co && (!*w->locale || !strcmp(w->locale, w->locale_auto))) {
 			pd_set_str(&w->locale, pd_geo_default_locale(c->geo, w->country));
-			snprintf(w->locale_auto, sizeof w->locale_auto, "%s", w->locale);
+			pd_snprintf(w->locale_auto, sizeof w->locale_auto, "%s", w->locale);
 		}
 	} else if (!strcmp(key, "product_type")) {
 		const pd_product_type *pt =
@@ -517,7 +517,7 @@ void pd_wiz_resumed(const pd_wiz_ctx *c, pd_wiz *w)
 {
 	if (!*w->locale && *w->country && c->geo && pd_geo_country(c->geo, w->country)) {
 		pd_set_str(&w->locale, pd_geo_default_locale(c->geo, w->country));
-		snprintf(w->locale_auto, sizeof w->locale_auto, "%s", w->locale);
+		pd_snprintf(w->locale_auto, sizeof w->locale_auto, "%s", w->locale);
 	}
 }
 
@@ -530,7 +530,7 @@ static pd_wiz_field *field_add(pd_wiz_field *out, size_t max, size_t *n, const c
 		return NULL;
 	pd_wiz_field *f = &out[(*n)++];
 	memset(f, 0, sizeof *f);
-	snprintf(f->key, sizeof f->key, "%s", key);
+	pd_snprintf(f->key, sizeof f->key, "%s", key);
 	pd_utf8_copys(f->label, sizeof f->label, label);
 	f->kind = kind;
 	f->width = width;
@@ -625,9 +625,9 @@ static size_t fields_pbx(const pd_wiz_ctx *c, const pd_wiz *w, pd_wiz_field *o, 
 	field_add(o, max, &n, "monitor", _("Monitor calls/agents"), PD_WF_TOGGLE, 3, false);
 	if (!pl || pl->has_sub_accounts) {
 		char note[160];
-		snprintf(note, sizeof note,
-		         _("Monitors every %s found; can only be chosen now, not later."),
-		         pl && pl->sub_account_label ? pl->sub_account_label : "sub-account");
+		pd_snprintf(note, sizeof note,
+		            _("Monitors every %s found; can only be chosen now, not later."),
+		            pl && pl->sub_account_label ? pl->sub_account_label : "sub-account");
 		note_set(field_add(o, max, &n, "auto_provision", _("Auto-provision subs"),
 		                   PD_WF_TOGGLE, 3, false),
 		         note);
@@ -657,7 +657,7 @@ static size_t fields_roles(const pd_wiz *w, pd_wiz_field *o, size_t max)
 	for (size_t i = 0; found_used && i < w->n_found; i++) {
 		char key[48], label[48];
 		const pd_wiz_found *f = &w->found[i];
-		snprintf(key, sizeof key, "synced_users[%zu].role", i);
+		pd_snprintf(key, sizeof key, "synced_users[%zu].role", i);
 		/* the user's own line: endpoint and name (the label column cuts a long one) */
 		pd_snprintf(label, sizeof label, "%.12s %.34s", f->endpoint, f->display_name);
 		field_add(o, max, &n, key, label, PD_WF_CHOICE, 26, false);
@@ -665,14 +665,14 @@ static size_t fields_roles(const pd_wiz *w, pd_wiz_field *o, size_t max)
 	for (size_t i = 0; i < w->n_users; i++) {
 		char key[48], label[48];
 		size_t first = n;
-		snprintf(key, sizeof key, "users[%zu].display_name", i);
-		snprintf(label, sizeof label, _("User %zu name"), i + 1);
+		pd_snprintf(key, sizeof key, "users[%zu].display_name", i);
+		pd_snprintf(label, sizeof label, _("User %zu name"), i + 1);
 		field_add(o, max, &n, key, label, PD_WF_TEXT, 30, true);
-		snprintf(key, sizeof key, "users[%zu].email", i);
+		pd_snprintf(key, sizeof key, "users[%zu].email", i);
 		field_add(o, max, &n, key, _("  Email"), PD_WF_TEXT, 30, true);
-		snprintf(key, sizeof key, "users[%zu].extension", i);
+		pd_snprintf(key, sizeof key, "users[%zu].extension", i);
 		field_add(o, max, &n, key, _("  Extension"), PD_WF_TEXT, 12, false);
-		snprintf(key, sizeof key, "users[%zu].role", i);
+		pd_snprintf(key, sizeof key, "users[%zu].role", i);
 		field_add(o, max, &n, key, _("  Role"), PD_WF_CHOICE, 30, false);
 		for (size_t k = first; k < n; k++)
 			o[k].group = (int)i + 1; /* a user's four lines stay on one page */

@@ -48,7 +48,7 @@ void pd_wiz_errors_set(pd_wiz_errors *er, const char *key, const char *message)
 		er->v = xrealloc(er->v, er->cap * sizeof *er->v);
 	}
 	pd_wiz_error *x = &er->v[er->n++];
-	snprintf(x->key, sizeof x->key, "%s", key);
+	pd_snprintf(x->key, sizeof x->key, "%s", key);
 	pd_utf8_copys(x->message, sizeof x->message, message);
 }
 
@@ -177,9 +177,9 @@ static bool check_country(const pd_wiz_ctx *c, const pd_wiz *w, char *msg, size_
 	const pd_country *co = pd_country_from_text(c->geo, w->country_text, &n);
 	if (!co) {
 		if (n > 1)
-			snprintf(msg, cap, _("%zu countries match: keep typing or pick one"), n);
+			pd_snprintf(msg, cap, _("%zu countries match: keep typing or pick one"), n);
 		else
-			snprintf(msg, cap, _("no country matches this name or code"));
+			pd_snprintf(msg, cap, _("no country matches this name or code"));
 		return false;
 	}
 	pd_err e = {0};
@@ -200,8 +200,8 @@ static bool check_product(const pd_wiz_ctx *c, const pd_wiz *w, char *msg, size_
 	const pd_product_type *pt = pd_catalogue_product(c->cat, w->product_type);
 	if (pt && !w->no_pbx && *w->platform && !pd_product_allows_platform(pt, w->platform)) {
 		const pd_platform *pl = pd_catalogue_platform(c->cat, w->platform);
-		snprintf(msg, cap, _("not available with the %s PBX chosen in step 3"),
-		         pl ? pd_catalogue_text(pl->name) : w->platform);
+		pd_snprintf(msg, cap, _("not available with the %s PBX chosen in step 3"),
+		            pl ? pd_catalogue_text(pl->name) : w->platform);
 		return false;
 	}
 	return true;
@@ -268,7 +268,7 @@ static bool check_pbx_field(const pd_wiz_ctx *c, const pd_wiz *w, const char *ke
 		const pd_product_type *pt =
 		    c->cat ? pd_catalogue_product(c->cat, w->product_type) : NULL;
 		if (pt && !pd_product_allows_platform(pt, pl->key)) {
-			snprintf(msg, cap, _("not allowed for product type %s"), pt->name);
+			pd_snprintf(msg, cap, _("not allowed for product type %s"), pt->name);
 			return false;
 		}
 		return true;
@@ -442,7 +442,7 @@ pd_status pd_wiz_build(const pd_wiz_ctx *c, const pd_wiz *w, pd_new_customer *n,
 	cu->name = pd_check_name(w->name, &norm, &ne) == PD_OK ? norm : xstrdup(w->name);
 	cu->product_type = xstrdup(w->product_type);
 	cu->reference = opt(w->reference);
-	snprintf(cu->country, sizeof cu->country, "%s", w->country);
+	pd_snprintf(cu->country, sizeof cu->country, "%s", w->country);
 	cu->time_zone = xstrdup(w->time_zone);
 	cu->locale = opt(w->locale); /* none: the country's default */
 	cu->notes = w->notes && *w->notes ? xstrdup(w->notes) : NULL;

@@ -128,7 +128,7 @@ static void draw_steps(struct wiz *z, WINDOW *win, int y, int width)
 			bool full = pass == 0 || (pass == 1 && i == (int)z->w.step);
 			const char *t = full ? pd_wiz_step_title((pd_wiz_step)i) : shortt[i];
 			if (i < PD_WIZ_SUMMARY)
-				snprintf(cells[i], sizeof cells[i], "%d %s", i + 1, t);
+				pd_snprintf(cells[i], sizeof cells[i], "%d %s", i + 1, t);
 			else
 				pd_utf8_copys(cells[i], sizeof cells[i], t);
 			pd_buf_printf(&b, "%s%s", i ? " › " : "", cells[i]);
@@ -205,7 +205,7 @@ void wiz_summary(struct wiz *z, pd_buf *b)
 			if (!*w->found[i].role)
 				continue;
 			char key[48];
-			snprintf(key, sizeof key, "synced_users[%zu].role", i);
+			pd_snprintf(key, sizeof key, "synced_users[%zu].role", i);
 			char *role = pd_wiz_display(&z->ctx, w, key);
 			pd_buf_printf(b, "  %s %s  %s\n", w->found[i].endpoint,
 			              w->found[i].display_name, role);
@@ -215,7 +215,7 @@ void wiz_summary(struct wiz *z, pd_buf *b)
 	pd_buf_printf(b, _("Other users: %zu\n"), w->n_users);
 	for (size_t i = 0; i < w->n_users; i++) {
 		char key[48];
-		snprintf(key, sizeof key, "users[%zu].role", i);
+		pd_snprintf(key, sizeof key, "users[%zu].role", i);
 		char *role = pd_wiz_display(&z->ctx, w, key);
 		pd_buf_printf(b, "  %s <%s>  %s\n", w->users[i].display_name, w->users[i].email,
 		              *role ? role : _("(no role)"));
@@ -237,7 +237,7 @@ static void draw_ask(struct wiz *z)
 		opts[1] = _("k  Keep the draft and close (n resumes it)");
 		opts[2] = _("d  Discard the draft");
 		n = 3;
-		snprintf(line, sizeof line, _("Nothing has been created yet."));
+		pd_snprintf(line, sizeof line, _("Nothing has been created yet."));
 	} else {
 		title = _("Resume the draft?");
 		char when[32] = "";
@@ -286,15 +286,15 @@ void wiz_draw(struct ui_screen *s)
 	int width = s->w;
 	char title[160];
 	if (z->w.step == PD_WIZ_SUMMARY)
-		snprintf(title, sizeof title,
-		         _(" + Create New Customer — summary: check, then create"));
+		pd_snprintf(title, sizeof title,
+		            _(" + Create New Customer — summary: check, then create"));
 	else
-		snprintf(title, sizeof title, _(" + Create New Customer — step %d of 4%s"),
-		         (int)z->w.step + 1, "");
+		pd_snprintf(title, sizeof title, _(" + Create New Customer — step %d of 4%s"),
+		            (int)z->w.step + 1, "");
 	if (z->n_pages > 1 && z->w.step != PD_WIZ_SUMMARY) {
 		size_t l = strlen(title);
-		snprintf(title + l, sizeof title - l, _(" · page %d/%d (Tab continues)"),
-		         z->page + 1, z->n_pages);
+		pd_snprintf(title + l, sizeof title - l, _(" · page %d/%d (Tab continues)"),
+		            z->page + 1, z->n_pages);
 	}
 	ui_fill(win, 0, 0, width, ui_role(UI_R_TITLE));
 	ui_put(win, 0, 0, width, title, ui_role(UI_R_TITLE), true);
@@ -342,7 +342,7 @@ void wiz_draw(struct ui_screen *s)
 	int x = 1, y = s->h - 1;
 	for (size_t i = 0; i < nb && x < width; i++) {
 		char cell[64];
-		snprintf(cell, sizeof cell, "[ %s ]", _(btn_label[b[i]]));
+		pd_snprintf(cell, sizeof cell, "[ %s ]", _(btn_label[b[i]]));
 		bool sel = z->on_buttons && (int)i == z->btn && z->ask == ASK_NONE;
 		x +=
 		    ui_put(win, y, x, width - x, cell,
