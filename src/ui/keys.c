@@ -303,8 +303,10 @@ void ui_keymap_keys_of(const struct ui_keymap *km, enum ui_action a, char *out, 
 		char name[32];
 		ui_key_name(km->b[i].key, km->b[i].func, name, sizeof name);
 		int w = snprintf(out + used, n - used, "%s%s", used ? ", " : "", name);
-		if (w < 0 || (size_t)w >= n - used)
+		if (w < 0 || (size_t)w >= n - used) {
+			out[used] = 0; /* whole names only */
 			break;
+		}
 		used += (size_t)w;
 	}
 }

@@ -369,13 +369,12 @@ static void lv_draw(struct ui_screen *s)
 	} else if (l->have &&
 	           (l->v.stale || (l->v.last_error[0] && l->v.link != PD_LINK_MONITORING))) {
 		char buf[320];
-		int k = 0;
+		size_t k = 0;
 		if (l->v.stale)
-			k = snprintf(buf, sizeof buf, _("Last known state%s (stale)%s"), l->asof,
-			             l->v.last_error[0] ? " · " : "");
-		if (l->v.last_error[0] && k >= 0 && (size_t)k < sizeof buf)
-			pd_snprintf(buf + k, sizeof buf - (size_t)k, _("Last error: %s"),
-			            l->v.last_error);
+			k = pd_snprintf(buf, sizeof buf, _("Last known state%s (stale)%s"), l->asof,
+			                l->v.last_error[0] ? " · " : "");
+		if (l->v.last_error[0])
+			pd_snprintf(buf + k, sizeof buf - k, _("Last error: %s"), l->v.last_error);
 		ui_put(w, 2, 1, s->w - 2, buf,
 		       ui_role(l->v.last_error[0] ? UI_R_STATUS_ERROR : UI_R_STATUS_WARN), false);
 	}

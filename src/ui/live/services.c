@@ -376,11 +376,9 @@ void ui_services_health(struct ui_app *app, char *buf, size_t n, enum ui_role *r
 	for (size_t i = 0; i < sizeof order / sizeof order[0] && used < n; i++) {
 		if (!by[order[i]])
 			continue;
-		int w = snprintf(buf + used, n - used, "%s %lld %s", first ? "" : " ·",
-		                 (long long)by[order[i]], pd_link_state_label(order[i]));
-		if (w < 0)
-			break;
-		used += (size_t)w;
+		/* cut on a character when it does not fit (a translated label) */
+		used += pd_snprintf(buf + used, n - used, "%s %lld %s", first ? "" : " ·",
+		                    (long long)by[order[i]], pd_link_state_label(order[i]));
 		first = false;
 	}
 	/* the worst state present colours the line */
