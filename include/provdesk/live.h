@@ -44,6 +44,10 @@ const char *
 pd_call_dir_name(pd_call_dir d); /* in the messages' language: "inbound", "outbound", "internal" */
 const char *pd_agent_state_name(pd_agent_state s); /* in the messages' language: "Logged off",
                                                       "Available", …, "Not ready", "Offline" */
+/* A user's device_state ("Not in use", "Ringing", … as the models store it)
+ * in the messages' language; a word the list does not know as it is; NULL
+ * as "". */
+const char *pd_device_state_label(const char *state);
 
 typedef struct {
 	char *endpoint;     /* "1001" */

@@ -8,6 +8,7 @@
 
 #include "cli_internal.h"
 #include "provdesk/i18n.h"
+#include "provdesk/live.h"
 #include "provdesk/util.h"
 
 void pd_table_init(pd_table *t, size_t ncols, const char *const *heads, const bool *right)
@@ -136,7 +137,7 @@ void pd_table_users(pd_table *t, const pd_catalogue *cat, const pd_user *u, size
 		    r ? pd_catalogue_text(r->name) : (u[i].role ? u[i].role : _("(none)")),
 		    pd_invite_state_label(u[i].invite),
 		    u[i].synced ? _("pbx") : (u[i].primary ? _("primary") : _("console")),
-		    u[i].device_state,
+		    pd_device_state_label(u[i].device_state),
 		};
 		pd_table_row(t, cells);
 	}

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <locale.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,19 @@ char *pd_i18n_locale_dir(void)
 	if (realpath("/proc/self/exe", exe) && under_build_root(exe))
 		return xstrdup(PD_BUILD_LOCALEDIR);
 	return xstrdup(PD_INSTALL_LOCALEDIR);
+}
+
+const char *pd_trc(const char *ctx, const char *s)
+{
+	if (!s || !*s)
+		return s;
+	/* gettext's key for a message with a context: ctx EOT msgid */
+	char key[256];
+	int n = snprintf(key, sizeof key, "%s\004%s", ctx, s);
+	if (n < 0 || (size_t)n >= sizeof key)
+		return s;
+	const char *t = gettext(key);
+	return t == key ? s : t;
 }
 
 void pd_i18n_init(void)

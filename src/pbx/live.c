@@ -149,6 +149,28 @@ const char *pd_agent_state_name(pd_agent_state s)
 	return (unsigned)s < 8 ? _(n[s]) : "?";
 }
 
+/* A phone's device state as the models store it (English: the database,
+ * the API and the JSON keep these words) and as a screen shows it. */
+static const char *const device_states[] = {NC_("device state", "Not in use"),
+                                            NC_("device state", "In use"),
+                                            NC_("device state", "Busy"),
+                                            NC_("device state", "Invalid"),
+                                            NC_("device state", "Unavailable"),
+                                            NC_("device state", "Ringing"),
+                                            NC_("device state", "Ringing, in use"),
+                                            NC_("device state", "On hold"),
+                                            NC_("device state", "Unknown")};
+
+const char *pd_device_state_label(const char *state)
+{
+	if (!state)
+		return "";
+	for (size_t i = 0; i < sizeof device_states / sizeof *device_states; i++)
+		if (!strcmp(state, device_states[i]))
+			return pd_trc("device state", device_states[i]);
+	return state; /* a PBX's own word, shown as it came */
+}
+
 pd_live *pd_live_new(void)
 {
 	pd_live *l = xcalloc(1, sizeof *l);

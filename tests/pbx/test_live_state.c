@@ -4,9 +4,11 @@
  * publishes while reconnecting is held back and shown once the link is up again; a
  * link without a driver (disabled) has nothing stale. No thread, no socket. */
 #include <criterion/criterion.h>
+#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "provdesk/i18n.h"
 #include "provdesk/link_state.h"
 #include "provdesk/live.h"
 #include "provdesk/util.h"
@@ -330,4 +332,27 @@ Test(live_state, many_customers_each_found_and_removed)
 	cr_assert_eq(v.n_users, 2);
 	pd_live_free_view(&v);
 	pd_live_free(l);
+}
+
+/* A phone's state is stored in English (the database, the API) and shown
+ * in the messages' language; "Busy" as a state is not the column head's
+ * "Occ."; a PBX's own word is shown as it came. */
+Test(live_state, device_states_shown_in_the_messages_language)
+{
+	unsetenv("PROVDESK_LOCALEDIR");
+	setenv("LC_ALL", "fr_FR.UTF-8", 1);
+	unsetenv("LANGUAGE");
+	pd_i18n_init();
+	if (!setlocale(LC_MESSAGES, NULL) || strcmp(setlocale(LC_MESSAGES, NULL), "fr_FR.UTF-8"))
+		cr_skip_test("fr_FR.UTF-8 is not generated (.ci/deps --test makes it)");
+	cr_assert_str_eq(pd_device_state_label("Not in use"), "Libre");
+	cr_assert_str_eq(pd_device_state_label("Busy"), "Occupé");
+	cr_assert_str_eq(_("Busy"), "Occ."); /* the column head keeps its own */
+	cr_assert_str_eq(pd_device_state_label("Ringing, in use"), "Sonne, en ligne");
+	cr_assert_str_eq(pd_device_state_label("Reachable"), "Reachable");
+	cr_assert_str_eq(pd_device_state_label(""), "");
+	cr_assert_str_eq(pd_device_state_label(NULL), "");
+	setenv("LC_ALL", "C.UTF-8", 1);
+	pd_i18n_init();
+	cr_assert_str_eq(pd_device_state_label("Not in use"), "Not in use");
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every user-visible string literal of the covered folders is marked for
-# translation: _("..."), N_("...") or P_("...", "...", n)
+# translation: _("..."), N_("..."), P_("...", "...", n) or NC_("context", "...")
 # (include/provdesk/i18n.h; docs/architecture.md, "Translations").
 #
 #   tests/style/i18n_marked.sh              check the covered folders
@@ -45,7 +45,7 @@ root, allow_path, files = sys.argv[1], sys.argv[2], sys.argv[3:]
 
 # Calls whose string arguments are keys, names or formats of machine text.
 NOT_TEXT_CALLS = {
-    'strcmp', 'strncmp', 'strcasecmp', 'strncasecmp', 'strstr', 'strchr', 'strspn', 'strcspn',
+    'pd_trc', 'strcmp', 'strncmp', 'strcasecmp', 'strncasecmp', 'strstr', 'strchr', 'strspn', 'strcspn',
     'getenv', 'setenv', 'fopen', 'open', 'access', 'stat',
     'json_object_get', 'json_object_set', 'json_object_set_new', 'json_pack', 'json_unpack',
     'sqlite3_prepare_v2', 'pd_path_find_data', 'ui_key_parse', 'ui_keymap_lookup_name',
@@ -64,7 +64,7 @@ NOT_TEXT_CALLS = {
     # HTTP request headers and XML element names (src/pbx/xsi)
     'pd_curl_slist_append', 'xsi_value_of',
 }
-MARKS = {'_', 'N_', 'P_'}
+MARKS = {'_', 'N_', 'P_', 'NC_'}
 
 # Calls whose argument (by index) always reaches a person: the status line,
 # dialogs, form notes, error texts. A literal there with any word of two
@@ -192,7 +192,7 @@ for path in files:
         call, arg = enclosing_call(toks, k)
         if not is_text(s) and not (arg in TEXT_ARGS.get(call, ()) and has_word(s)):
             continue
-        if call in MARKS and (arg == 0 or (call == 'P_' and arg == 1)):
+        if call in MARKS and (arg == 0 or (call in ('P_', 'NC_') and arg == 1)):
             continue
         if call in NOT_TEXT_CALLS:
             continue
@@ -238,6 +238,8 @@ if [[ ${1:-} == --self-test ]]; then
 	expect pass marked_table 'static const char *t[] = {N_("Details"), N_("Users")};'
 	expect pass marked_macro '#define L(X) X(A, "quit", N_("Quit provdesk"))'
 	expect pass plural 'ui_msg(app, P_("%d user removed", "%d users removed", n), n);'
+	expect pass context 'static const char *s[] = {NC_("device state", "Not in use")};'
+	expect pass context_lookup 'return pd_trc("device state", s);'
 	expect pass formats 'snprintf(b, n, "%s: %s (%d)", a, c, d);'
 	expect pass keys 'x = "users[%zu].role"; y = "grid.header"; z = "NO_COLOR";'
 	expect pass key_call 'if (!strcmp(name, "Customer view")) x = getenv("Some Var");'

@@ -155,6 +155,9 @@ check "the calls' column titles are French" screen_re "^Appels \\([0-9]+\\) +Des
 check "the panels' tabs are French and whole" screen_re "^  Appels et agents +Utilisateurs *$"
 check "the live panel's key bar is French" bar_has F1Aide TabPanneau sResynchro EscRetour F10Quitter
 check "the live panel's lines fit 80 columns" lines_fit
+keys Tab Tab # calls, agents, users
+check "the phones' device states are French" wait_for "Libre"
+check "no device state is left in English" bash -c "! tmux -S '$TMP/tmux.sock' capture-pane -p -t t | grep -qE 'Not in use|Unavailable'"
 keys F10
 check "the console exits 0" test "$(wait_exit)" = 0
 

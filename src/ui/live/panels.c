@@ -297,7 +297,7 @@ static void draw_users(struct ui_screen *s, struct live *l, int y, int rows)
 	for (int r = 0; r + 1 < rows && top + (size_t)r < l->v.n_users; r++) {
 		const pd_live_user *u = &l->v.users[top + (size_t)r];
 		const char *v[4] = {u->endpoint, u->name, u->sub_account ? u->sub_account : "",
-		                    u->device_state ? u->device_state : ""};
+		                    pd_device_state_label(u->device_state)};
 		bool sel = top + (size_t)r == l->sel[P_USERS];
 		attr_t a = ui_role(sel ? UI_R_GRID_SELECTED : UI_R_GRID_ROW);
 		attr_t ca[4] = {0};
