@@ -126,7 +126,7 @@ void ui_key_name(int key, bool func, char *out, size_t n)
 {
 	for (size_t i = 0; i < sizeof named / sizeof named[0]; i++)
 		if (named[i].key == key && named[i].func == func && strcmp(named[i].name, "Hash")) {
-			pd_snprintf(out, n, "%s", named[i].name);
+			pd_utf8_copys(out, n, named[i].name);
 			return;
 		}
 	if (func && key >= KEY_F(1) && key <= KEY_F(24)) {
@@ -142,7 +142,7 @@ void ui_key_name(int key, bool func, char *out, size_t n)
 		mbstate_t st;
 		memset(&st, 0, sizeof st);
 		if (wcrtomb(mb, (wchar_t)key, &st) != (size_t)-1) {
-			pd_snprintf(out, n, "%s", mb);
+			pd_utf8_copys(out, n, mb);
 			return;
 		}
 	}

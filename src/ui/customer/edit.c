@@ -249,7 +249,7 @@ static void form_to_customer(struct ui_form *f, const pd_customer *base, pd_cust
 	free(name);
 	pd_set_str(&out->product_type, ui_form_get(f, E_PRODUCT));
 	pd_set_str(&out->reference, ui_form_get(f, E_REF));
-	pd_snprintf(out->country, sizeof out->country, "%s", ui_form_get(f, E_COUNTRY));
+	pd_utf8_copys(out->country, sizeof out->country, ui_form_get(f, E_COUNTRY));
 	pd_set_str(&out->time_zone, ui_form_get(f, E_TZ));
 	pd_set_str(&out->locale, ui_form_get(f, E_LOCALE));
 	pd_set_str(&out->notes, ui_form_get(f, E_NOTES));
@@ -367,7 +367,7 @@ void ui_edit_customer(struct ui_app *app, const pd_customer *c)
 	pd_pbx p;
 	pd_err e;
 	if (app->store && store_pbx_get(app->store, c->id, false, &p, &e) == PD_OK) {
-		pd_snprintf(x->platform, sizeof x->platform, "%s", p.platform ? p.platform : "");
+		pd_utf8_copys(x->platform, sizeof x->platform, p.platform);
 		pd_pbx_free(&p);
 	}
 	char *title = xasprintf(_("Edit customer: %s"), c->name);

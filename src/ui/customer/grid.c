@@ -559,7 +559,7 @@ static void status_text(const pd_row *r, char *buf, size_t n, enum ui_role *role
 		*role = UI_R_TRIAL_EXPIRED;
 		break;
 	default:
-		pd_snprintf(buf, n, "%s", ui_customer_status_label(r->status));
+		pd_utf8_copys(buf, n, ui_customer_status_label(r->status));
 		if (r->status == PD_CS_DELETED || r->status == PD_CS_DISABLED)
 			*role = UI_R_GRID_DIM;
 	}
@@ -790,9 +790,9 @@ static void g_draw(struct ui_screen *s)
 	(void)tw;
 	char pos[64];
 	if (g->searching)
-		pd_snprintf(pos, sizeof pos, "%s", _("searching…"));
+		pd_utf8_copys(pos, sizeof pos, _("searching…"));
 	else if (g->need_count || g->need_pos)
-		pd_snprintf(pos, sizeof pos, "%s", _("counting…"));
+		pd_utf8_copys(pos, sizeof pos, _("counting…"));
 	else if (g->n)
 		pd_snprintf(pos, sizeof pos, _("%lld of %lld"),
 		            (long long)(g->pos + (int64_t)g->sel + 1), (long long)g->total);

@@ -25,8 +25,8 @@ void ui_live_for_row(struct ui_app *app, const pd_row *r, struct ui_live_cols *o
 			if (r->pbx_link_known)
 				out->pbx_role = ui_live_link_role(r->pbx_link);
 			if (r->pbx_link_known)
-				pd_snprintf(out->pbx_mid, sizeof out->pbx_mid, "%s",
-				            pd_link_state_label(r->pbx_link));
+				pd_utf8_copys(out->pbx_mid, sizeof out->pbx_mid,
+				              pd_link_state_label(r->pbx_link));
 		} else {
 			/* no running monitor stands behind it: the last known state,
 			 * dim; the grid takes the longest form that fits */
@@ -36,7 +36,7 @@ void ui_live_for_row(struct ui_app *app, const pd_row *r, struct ui_live_cols *o
 			            pd_link_state_label(r->pbx_link), age);
 			pd_snprintf(out->pbx_mid, sizeof out->pbx_mid, _("not monitored, %.15s"),
 			            age);
-			pd_snprintf(out->pbx_short, sizeof out->pbx_short, "%s", _("stale"));
+			pd_utf8_copys(out->pbx_short, sizeof out->pbx_short, _("stale"));
 			out->pbx_role = ui_live_link_role(PD_LINK_DISABLED);
 		}
 	} else {

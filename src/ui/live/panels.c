@@ -135,7 +135,7 @@ static void header(WINDOW *w, int y, int width, const char *const *titles, const
 	for (int i = 0; i < n; i++) {
 		char buf[64];
 		/* the panel's name rides on its first column */
-		pd_snprintf(buf, sizeof buf, "%s", i == 0 && title ? title : titles[i]);
+		pd_utf8_copys(buf, sizeof buf, i == 0 && title ? title : titles[i]);
 		ui_put(w, y, x, cw[i], buf,
 		       ui_role(i == 0 && focused ? UI_R_GRID_SORTED : UI_R_GRID_HEADER), true);
 		x += cw[i] + 1;
@@ -340,9 +340,9 @@ static void lv_draw(struct ui_screen *s)
 			pd_snprintf(l->asof, sizeof l->asof, _(" as of %s"), at);
 		}
 	} else {
-		pd_snprintf(st, sizeof st, "%s",
-		            ui_services_error(app)[0] ? ui_services_error(app)
-		                                      : _("no PBX connection being monitored"));
+		pd_utf8_copys(st, sizeof st,
+		              ui_services_error(app)[0] ? ui_services_error(app)
+		                                        : _("no PBX connection being monitored"));
 	}
 	char pbx[420];
 	pd_snprintf(pbx, sizeof pbx, _("PBX: %s"), st);

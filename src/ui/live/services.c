@@ -297,9 +297,9 @@ bool ui_services_resync_cancel(struct ui_app *app, int64_t cid)
 	v->rs_active = false;
 	v->rs_done_ms = pd_live_now_ms();
 	v->rs_role = cancelled ? UI_R_STATUS_WARN : UI_R_STATUS_OK;
-	pd_snprintf(v->rs_text, sizeof v->rs_text, "%s",
-	            cancelled ? _("resync cancelled: nothing written (the users are as before)")
-	                      : _("resync: already written"));
+	pd_utf8_copys(v->rs_text, sizeof v->rs_text,
+	              cancelled ? _("resync cancelled: nothing written (the users are as before)")
+	                        : _("resync: already written"));
 	ui_msg(app, v->rs_role, "%s", v->rs_text);
 	return true;
 }
@@ -429,7 +429,7 @@ void ui_live_short_status(pd_link_state st, int done, int total, int64_t retry_a
 		break;
 	}
 	default:
-		pd_snprintf(buf, n, "%s", pd_link_state_label(st));
+		pd_utf8_copys(buf, n, pd_link_state_label(st));
 	}
 }
 
@@ -568,7 +568,7 @@ bool ui_live_row(struct ui_app *app, const pd_row *r, struct ui_live_cols *out)
 		                                       : _("protocol error, retrying in %llds"),
 		            (long long)(secs < 0 ? 0 : secs));
 	} else {
-		pd_snprintf(out->pbx, sizeof out->pbx, "%s", pd_link_state_label(s.link));
+		pd_utf8_copys(out->pbx, sizeof out->pbx, pd_link_state_label(s.link));
 	}
 	const char *const brief[PD_LINK_N_STATES] = {
 	    [PD_LINK_DISABLED] = _("off"),       [PD_LINK_CONNECTING] = _("connect"),
@@ -592,10 +592,10 @@ bool ui_live_row(struct ui_app *app, const pd_row *r, struct ui_live_cols *out)
 		                  : secs > 999 ? 999
 		                               : secs));
 	} else if ((unsigned)s.link < PD_LINK_N_STATES) {
-		pd_snprintf(out->pbx_short, sizeof out->pbx_short, "%s", brief[s.link]);
+		pd_utf8_copys(out->pbx_short, sizeof out->pbx_short, brief[s.link]);
 		if (s.down_since_ms) /* "auth failed" where "… since 14:02" does not fit */
-			pd_snprintf(out->pbx_mid, sizeof out->pbx_mid, "%s",
-			            pd_link_state_label(s.link));
+			pd_utf8_copys(out->pbx_mid, sizeof out->pbx_mid,
+			              pd_link_state_label(s.link));
 	}
 	out->pbx_role = ui_live_link_role(s.link);
 	if (s.link == PD_LINK_DISABLED) {

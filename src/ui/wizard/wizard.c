@@ -219,7 +219,7 @@ static int create_customer(struct wiz *z)
 		size_t bad = pd_wiz_check_step(&z->ctx, &z->w, (pd_wiz_step)st, &er);
 		if (bad) {
 			char key[48];
-			pd_snprintf(key, sizeof key, "%s", er.v[0].key);
+			pd_utf8_copys(key, sizeof key, er.v[0].key);
 			pd_wiz_errors_free(&er);
 			go_step(z, (pd_wiz_step)st, key);
 			step_ok(z);
@@ -365,7 +365,7 @@ static int ask_key(struct wiz *z, const struct ui_event *ev)
 			go_step(z, PD_WIZ_CUSTOMER, NULL);
 		} else {
 			char focus[48];
-			pd_snprintf(focus, sizeof focus, "%s", z->w.focus ? z->w.focus : "");
+			pd_utf8_copys(focus, sizeof focus, z->w.focus);
 			pd_wiz_resumed(&z->ctx, &z->w);
 			go_step(z, z->w.step, focus);
 			if (z->w.had_secret)

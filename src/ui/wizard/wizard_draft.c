@@ -298,7 +298,7 @@ static pd_status from_root(json_t *root, pd_wiz *w, pd_err *e)
 	char *auto_locale = NULL;
 	if (cu && (st = get_str(cu, "customer.", "locale_auto", &auto_locale, e)))
 		return st;
-	pd_snprintf(w->locale_auto, sizeof w->locale_auto, "%s", auto_locale ? auto_locale : "");
+	pd_utf8_copys(w->locale_auto, sizeof w->locale_auto, auto_locale);
 	free(auto_locale);
 	if ((st = user_from(json_object_get(root, "admin"), "admin", &w->admin, false, e)))
 		return st;

@@ -105,7 +105,7 @@ void wiz_form_changed(struct ui_form *f, int idx, void *ctx)
 		return;
 	const char *key = z->fields[idx].key;
 	wiz_pull_field(z, idx); /* the check callback ran first and may have pulled it already */
-	pd_snprintf(z->left_key, sizeof z->left_key, "%s", key);
+	pd_utf8_copys(z->left_key, sizeof z->left_key, key);
 	if (is_structural(key)) {
 		/* The side effects are idempotent except a template's, which would
 		 * overwrite fields edited since it was picked. */
@@ -215,7 +215,7 @@ void wiz_build_form(struct wiz *z, const char *focus_key)
 {
 	char focus[48] = "";
 	if (focus_key)
-		pd_snprintf(focus, sizeof focus, "%s", focus_key);
+		pd_utf8_copys(focus, sizeof focus, focus_key);
 	if (z->form) {
 		ui_form_free(z->form);
 		z->cursor_win = NULL;
@@ -308,12 +308,12 @@ void wiz_settle(struct wiz *z)
 		char focus[48] = "", left[48] = "";
 		int cur = z->form ? ui_form_current(z->form) : -1;
 		if (cur >= 0 && (size_t)cur < z->nf)
-			pd_snprintf(focus, sizeof focus, "%s", z->fields[cur].key);
+			pd_utf8_copys(focus, sizeof focus, z->fields[cur].key);
 		/* moved forward from the field that changed the layout: the cursor
 		 * goes to whatever now follows it (the time zone that appeared) */
 		int li = wiz_key_index(z, z->left_key);
 		if (li >= 0 && cur == li + 1)
-			pd_snprintf(left, sizeof left, "%s", z->left_key);
+			pd_utf8_copys(left, sizeof left, z->left_key);
 		wiz_build_form(z, focus);
 		li = left[0] ? wiz_key_index(z, left) : -1;
 		if (li >= 0 && wiz_focusable(z, li + 1) && strcmp(z->fields[li + 1].key, focus))

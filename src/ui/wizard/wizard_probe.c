@@ -82,10 +82,10 @@ static void on_link(void *ctx, int64_t customer_id, pd_link_state st, const char
 	                          ? _("the PBX refused the user name or secret")
 	                          : _("the PBX refused the password");
 	if (!pr->error[0])
-		pd_snprintf(pr->error, sizeof pr->error, "%s",
-		            st == PD_LINK_AUTH_FAILED ? refused
-		            : why && *why             ? why
-		                                      : _("cannot reach the PBX"));
+		pd_utf8_copys(pr->error, sizeof pr->error,
+		              st == PD_LINK_AUTH_FAILED ? refused
+		              : why && *why             ? why
+		                                        : _("cannot reach the PBX"));
 	pthread_mutex_unlock(&pr->mu);
 	pd_live_free_view(&v);
 }

@@ -503,7 +503,7 @@ void pd_wiz_changed(const pd_wiz_ctx *c, pd_wiz *w, const char *key)
 		 * pd_update_locale); one chosen by hand stays */
 		if (co && (!*w->locale || !strcmp(w->locale, w->locale_auto))) {
 			pd_set_str(&w->locale, pd_geo_default_locale(c->geo, w->country));
-			pd_snprintf(w->locale_auto, sizeof w->locale_auto, "%s", w->locale);
+			pd_utf8_copys(w->locale_auto, sizeof w->locale_auto, w->locale);
 		}
 	} else if (!strcmp(key, "product_type")) {
 		const pd_product_type *pt =
@@ -517,7 +517,7 @@ void pd_wiz_resumed(const pd_wiz_ctx *c, pd_wiz *w)
 {
 	if (!*w->locale && *w->country && c->geo && pd_geo_country(c->geo, w->country)) {
 		pd_set_str(&w->locale, pd_geo_default_locale(c->geo, w->country));
-		pd_snprintf(w->locale_auto, sizeof w->locale_auto, "%s", w->locale);
+		pd_utf8_copys(w->locale_auto, sizeof w->locale_auto, w->locale);
 	}
 }
 
@@ -530,7 +530,7 @@ static pd_wiz_field *field_add(pd_wiz_field *out, size_t max, size_t *n, const c
 		return NULL;
 	pd_wiz_field *f = &out[(*n)++];
 	memset(f, 0, sizeof *f);
-	pd_snprintf(f->key, sizeof f->key, "%s", key);
+	pd_utf8_copys(f->key, sizeof f->key, key);
 	pd_utf8_copys(f->label, sizeof f->label, label);
 	f->kind = kind;
 	f->width = width;

@@ -48,7 +48,7 @@ void pd_wiz_errors_set(pd_wiz_errors *er, const char *key, const char *message)
 		er->v = xrealloc(er->v, er->cap * sizeof *er->v);
 	}
 	pd_wiz_error *x = &er->v[er->n++];
-	pd_snprintf(x->key, sizeof x->key, "%s", key);
+	pd_utf8_copys(x->key, sizeof x->key, key);
 	pd_utf8_copys(x->message, sizeof x->message, message);
 }
 
@@ -442,7 +442,7 @@ pd_status pd_wiz_build(const pd_wiz_ctx *c, const pd_wiz *w, pd_new_customer *n,
 	cu->name = pd_check_name(w->name, &norm, &ne) == PD_OK ? norm : xstrdup(w->name);
 	cu->product_type = xstrdup(w->product_type);
 	cu->reference = opt(w->reference);
-	pd_snprintf(cu->country, sizeof cu->country, "%s", w->country);
+	pd_utf8_copys(cu->country, sizeof cu->country, w->country);
 	cu->time_zone = xstrdup(w->time_zone);
 	cu->locale = opt(w->locale); /* none: the country's default */
 	cu->notes = w->notes && *w->notes ? xstrdup(w->notes) : NULL;
