@@ -499,38 +499,12 @@ static int run_remote(const char *host, int port, const char *user, const char *
 	return 0;
 }
 
-/* The messages of body (each ending in its blank line) of one kind: the
- * events the driver passes over (unread) or the ones it reads. */
-static char *sub_stream(const char *body, size_t len, bool unread, size_t *out_len, size_t *events)
-{
-	ami_parser_opts o = {0};
-	ami_skip_unread(&o);
-	char *out = xmalloc(len + 1);
-	size_t n = 0;
-	*events = 0;
-	for (const char *q = body, *end = body + len; q < end;) {
-		const char *e = strstr(q, "\r\n\r\n");
-		e = e ? e + 4 : end;
-		bool is_event = !strncmp(q, "Event: ", 7);
-		ami_event ev = AMI_EV_UNKNOWN;
-		if (is_event)
-			ev = ami_event_of(q + 7, strcspn(q + 7, "\r\n"));
-		bool passed = is_event && (o.skip[ev / 64] >> (ev % 64) & 1);
-		if (passed == unread) {
-			memcpy(out + n, q, (size_t)(e - q));
-			n += (size_t)(e - q);
-			*events += is_event;
-		}
-		q = e;
-	}
-	*out_len = n;
-	return out;
-}
+/* The messages of the stream keep() keeps, in order; *events counts their
+ * events. */
+typedef bool (*keep_fn)(const char *msg, size_t n, const void *ctx);
 
-/* What a real Asterisk sends a session logged in with Events: classes: the
- * answers (no Privilege line) and the broadcast events of those classes. */
-static char *class_stream(const char *body, size_t len, const char *classes, size_t *out_len,
-                          size_t *events)
+static char *filter_stream(const char *body, size_t len, keep_fn keep, const void *ctx,
+                           size_t *out_len, size_t *events)
 {
 	char *out = xmalloc(len + 1);
 	size_t n = 0;
@@ -538,8 +512,7 @@ static char *class_stream(const char *body, size_t len, const char *classes, siz
 	for (const char *q = body, *end = body + len; q < end;) {
 		const char *e = strstr(q, "\r\n\r\n");
 		e = e ? e + 4 : end;
-		const char *pv = memmem(q, (size_t)(e - q), "\r\nPrivilege: ", 13);
-		if (ami_class_in(pv ? pv + 13 : NULL, classes)) {
+		if (keep(q, (size_t)(e - q), ctx)) {
 			memcpy(out + n, q, (size_t)(e - q));
 			n += (size_t)(e - q);
 			*events += !strncmp(q, "Event: ", 7);
@@ -548,6 +521,33 @@ static char *class_stream(const char *body, size_t len, const char *classes, siz
 	}
 	*out_len = n;
 	return out;
+}
+
+/* One half of the stream: the events the driver passes over
+ * (AMI_UNREAD_EVENTS), or everything else. */
+typedef struct {
+	bool unread;
+	ami_parser_opts o; /* ami_skip_unread */
+} half_of;
+
+static bool keep_half(const char *msg, size_t n, const void *ctx)
+{
+	(void)n;
+	const half_of *h = ctx;
+	bool passed = false;
+	if (!strncmp(msg, "Event: ", 7)) {
+		ami_event ev = ami_event_of(msg + 7, strcspn(msg + 7, "\r\n"));
+		passed = h->o.skip[ev / 64] >> (ev % 64) & 1;
+	}
+	return passed == h->unread;
+}
+
+/* ctx: the classes a session logged in for: what a real Asterisk sends it
+ * (the answers, and the events of those classes by their Privilege line). */
+static bool keep_classes(const char *msg, size_t n, const void *ctx)
+{
+	const char *pv = memmem(msg, n, "\r\nPrivilege: ", 13);
+	return ami_class_in(pv ? pv + 13 : NULL, ctx);
 }
 
 /* Floor and driver alternated ROUNDS times on s's stream; prints the
@@ -712,7 +712,8 @@ int main(int argc, char **argv)
 		printf("nc to /dev/null: skipped (apt-get install netcat-openbsd)\n");
 	if (as_asterisk && !memory_only) {
 		size_t sub_len, sub_events;
-		char *sub = class_stream(body, body_len, AMI_LOGIN_EVENTS, &sub_len, &sub_events);
+		char *sub = filter_stream(body, body_len, keep_classes, AMI_LOGIN_EVENTS, &sub_len,
+		                          &sub_events);
 		server h = {.body = sub, .body_len = sub_len, .repeat = repeat};
 		double md = compare(
 		    &h, rounds, sub_events,
@@ -745,7 +746,9 @@ int main(int argc, char **argv)
 	free(tdd);
 	for (int half = 0; split && half < 2; half++) {
 		size_t sub_len, sub_events;
-		char *sub = sub_stream(body, body_len, half == 0, &sub_len, &sub_events);
+		half_of hf = {.unread = half == 0};
+		ami_skip_unread(&hf.o);
+		char *sub = filter_stream(body, body_len, keep_half, &hf, &sub_len, &sub_events);
 		server h = {.body = sub, .body_len = sub_len, .repeat = repeat};
 		const char *label = half == 0 ? "events passed over only" : "messages read only";
 		if (!memory_only)
