@@ -33,15 +33,22 @@
  * --direct-reads: each round also runs the driver with its link's reads in
  * the driver's turn (pd_tport_set_reader(-1, 0)) instead of on the reader
  * thread a busy link gets, to time one against the other.
+ * --pin: the replay's sender and the driver's link reader on CPU 0, the
+ * client (the driver's thread, the floor's, nc) on CPU 1: with three busy
+ * threads on two cores the scheduler otherwise sometimes puts the reader
+ * beside the driver, and the driver's time is then its placement's, not
+ * its own work's.
  * Needs PROVDESK_FIXTURES (or runs from the source tree). The npm package is
  * installed with npm into $PROVDESK_BENCH_NPM_DIR (default /tmp/provdesk-bench-npm)
  * when missing; the Node part is skipped (and said so) if node/npm are absent.
  * Timing: from the first byte of the stream the server writes to the moment
  * the client closes its end after reading everything (EOF), measured by the
  * server the same way for both clients. */
+#include <dirent.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +82,45 @@ typedef struct {
 	double floor_cpu;  /* the floor client's */
 	bool reader;       /* the driver's link read on a thread of its own */
 } server;
+
+static bool pin; /* --pin */
+
+/* Thread TID (0: the caller) on CPU cpu alone; cpu < 0: on every CPU. */
+static void pin_tid(pid_t tid, int cpu)
+{
+	if (!pin)
+		return;
+	cpu_set_t cs;
+	CPU_ZERO(&cs);
+	for (int i = 0; i < CPU_SETSIZE; i++)
+		if (cpu < 0 ? i < sysconf(_SC_NPROCESSORS_ONLN) : i == cpu)
+			CPU_SET(i, &cs);
+	sched_setaffinity(tid, sizeof cs, &cs);
+}
+
+/* The threads of this process named NAME (pd_thread_name) on CPU cpu;
+ * whether one was found. */
+static bool pin_named(const char *name, int cpu)
+{
+	bool found = false;
+	DIR *dir = opendir("/proc/self/task");
+	struct dirent *de;
+	while (dir && (de = readdir(dir))) {
+		char path[300], comm[32] = "";
+		snprintf(path, sizeof path, "/proc/self/task/%s/comm", de->d_name);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof comm, f) && !strncmp(comm, name, strlen(name))) {
+			pin_tid((pid_t)atoi(de->d_name), cpu);
+			found = true;
+		}
+		fclose(f);
+	}
+	if (dir)
+		closedir(dir);
+	return found;
+}
 
 static void send_all(int fd, const char *s, size_t n)
 {
@@ -129,6 +175,7 @@ static void *serve(void *arg)
 {
 	server *s = arg;
 	pd_thread_name("bench-sender");
+	pin_tid(0, 0);
 	int fd = accept(s->lfd, NULL, NULL);
 	if (fd < 0)
 		return NULL;
@@ -211,12 +258,17 @@ static double run_driver(server *s, size_t *events_seen)
 	uint64_t m0 = ami_parser_total_messages();
 	double c0 = thread_cpu_s();
 	s->reader = false;
+	bool reader_pinned = false;
+	pin_tid(0, 1);
 	while (ops->state(d) != PD_LINK_RETRYING) {
 		pd_drv_step(ops, d, 100);
 		s->reader |= pd_tport_readers() > 0;
+		if (pin && s->reader && !reader_pinned)
+			reader_pinned = pin_named("pd-link-read", 0);
 		wakes++;
 	}
 	s->cpu = thread_cpu_s() - c0;
+	pin_tid(0, -1);
 	pthread_join(t, NULL);
 	s->messages = ami_parser_total_messages() - m0;
 	s->rss_kb = rss_kb();
@@ -272,8 +324,8 @@ static double run_nc(server *s)
 	char cmd[256];
 	snprintf(cmd, sizeof cmd,
 	         "printf 'Action: Login\\r\\nActionID: n1\\r\\nUsername: b\\r\\nSecret: "
-	         "b\\r\\n\\r\\n' | nc 127.0.0.1 %d >/dev/null",
-	         s->port);
+	         "b\\r\\n\\r\\n' | %snc 127.0.0.1 %d >/dev/null",
+	         pin ? "taskset -c 1 " : "", s->port);
 	int rc = system(cmd);
 	pthread_join(t, NULL);
 	close(s->lfd);
@@ -330,6 +382,7 @@ static void *floor_client(void *arg)
 {
 	server *s = arg;
 	pd_thread_name("bench-floor");
+	pin_tid(0, 1);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = {.sin_family = AF_INET,
 	                        .sin_port = htons((uint16_t)s->port),
@@ -606,6 +659,8 @@ int main(int argc, char **argv)
 			direct = true;
 		else if (!strcmp(a, "--as-asterisk"))
 			as_asterisk = true;
+		else if (!strcmp(a, "--pin"))
+			pin = true;
 		else if (!strcmp(a, "--memory-only"))
 			memory_only = no_node = true;
 		else if (a[0] != '-')
@@ -614,12 +669,18 @@ int main(int argc, char **argv)
 			fprintf(stderr,
 			        "usage: bench_ami_ingest [REPEAT] [--rounds R] [--no-node] "
 			        "[--memory-only] [--no-memory] [--split] [--base-scan] "
-			        "[--direct-reads] [--as-asterisk]\n"
+			        "[--direct-reads] [--as-asterisk] [--pin]\n"
 			        "       bench_ami_ingest --host H --port P [--expect N] [--user U] "
 			        "[--secret S]\n");
 			return 64;
 		}
 	}
+	if (pin && sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		fprintf(stderr, "bench_ami_ingest: --pin needs two CPUs; not pinned\n");
+		pin = false;
+	}
+	if (pin)
+		printf("pinned: the sender and the link's reader on CPU 0, each client on CPU 1\n");
 	bool wide = ami_parser_wide_scan(!base_scan);
 	printf("parser's block scans: %s\n", wide ? "wide (AVX2, BMI, POPCNT)" : "baseline (SSE2)");
 	if (host)
