@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
 static char *fmt(const char *f, ...)
@@ -147,4 +148,11 @@ int tl_slow(void)
 		n = 3; /* ASan runs our code 2-3x slower: deadlines are bounds, never waits */
 #endif
 	return n > 1 ? n : 1;
+}
+
+int64_t tl_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -1,12 +1,14 @@
 /* The C tests' shared helpers (a small static library, tests/meson.build):
  * temp directories, whole-file reads and writes, fixture and data paths, the
- * slow-down factor of the valgrind setup. Plain C, no Criterion: a caller
- * asserts on the NULL or -1 these return. Every returned string is the
- * caller's to free(). */
+ * slow-down factor of the valgrind setup, the wait for a condition with a
+ * deadline. Plain C, no Criterion (a caller asserts on the NULL or -1 these
+ * return) but for TL_UNTIL, a macro that asserts where it is used. Every
+ * returned string is the caller's to free(). */
 #ifndef PD_TESTLIB_H
 #define PD_TESTLIB_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* A fresh private directory under $TMPDIR (else /tmp) named PREFIX-XXXXXX,
  * or NULL. */
@@ -31,5 +33,21 @@ char *tl_data_path(const char *name);
  * run by hand): our code runs about N times slower there, so a test's own
  * time limits scale by it. At least 3 in an ASan build, at least 1. */
 int tl_slow(void);
+/* Milliseconds on a monotonic clock. */
+int64_t tl_now_ms(void);
+
+/* The tests' one way to wait: runs STEP (a statement that waits a little,
+ * or does one turn of the work waited on) while COND is false, and fails
+ * the test with cr_assert_lt and the printf-style message after STEP once
+ * MS x tl_slow() milliseconds have passed. COND is checked once more after
+ * the last STEP. Needs <criterion/criterion.h> where it is used. */
+#define TL_UNTIL(cond, ms, step, ...)                                                              \
+	do {                                                                                       \
+		int64_t tl_until_ = tl_now_ms() + (int64_t)(ms)*tl_slow();                         \
+		while (!(cond)) {                                                                  \
+			cr_assert_lt(tl_now_ms(), tl_until_, __VA_ARGS__);                         \
+			step;                                                                      \
+		}                                                                                  \
+	} while (0)
 
 #endif

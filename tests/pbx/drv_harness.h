@@ -67,14 +67,7 @@ bool has_ctrl(const char *s);
  * PD_TEST_SLOW: the valgrind setup's factor; only deadlines scale, the
  * windows a test watches keep their length). */
 #define WAIT_FOR(h, cond, ms)                                                                      \
-	do {                                                                                       \
-		int64_t until_ = pd_live_now_ms() + (int64_t)(ms)*tl_slow();                       \
-		while (!(cond)) {                                                                  \
-			cr_assert_lt(pd_live_now_ms(), until_,                                     \
-			             "timed out waiting for %s; status log:\n%s", #cond,           \
-			             (h)->texts.s ? (h)->texts.s : "");                            \
-			h_step((h), 20);                                                           \
-		}                                                                                  \
-	} while (0)
+	TL_UNTIL(cond, ms, h_step((h), 20), "timed out waiting for %s; status log:\n%s", #cond,    \
+	         (h)->texts.s ? (h)->texts.s : "")
 
 #endif

@@ -721,12 +721,7 @@ static void raw_read(raw_ami *r, int n, int ms)
 }
 
 #define RAW_UNTIL(r, n, cond, ms)                                                                  \
-	do {                                                                                       \
-		int64_t until_ = pd_live_now_ms() + (int64_t)(ms)*tl_slow();                       \
-		while (!(cond) && pd_live_now_ms() < until_)                                       \
-			raw_read((r), (n), 50);                                                    \
-		cr_assert(cond, "timed out waiting for " #cond);                                   \
-	} while (0)
+	TL_UNTIL(cond, ms, raw_read((r), (n), 50), "timed out waiting for " #cond)
 
 static bool got(const raw_ami *r, const char *ev)
 {

@@ -93,11 +93,6 @@ static const char *ev_get(const rmsg *r, const char *name)
 	return NULL;
 }
 
-static int64_t slow(void)
-{
-	return tl_slow();
-}
-
 static int connect_to(int port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -166,7 +161,7 @@ static void cl_send(client *c, const char *cmd)
 /* The next message that is not an event, within the deadline. */
 static rmsg *cl_reply(client *c)
 {
-	int64_t until = pd_live_now_ms() + 5000 * slow();
+	int64_t until = pd_live_now_ms() + 5000 * tl_slow();
 	while (pd_live_now_ms() < until) {
 		for (; c->next < c->n; c->next++)
 			if (c->m[c->next].kind != ESL_MSG_EVENT)
@@ -188,7 +183,7 @@ static rmsg *cl_cmd(client *c, const char *cmd)
  * k), within the deadline; *from moves past it. */
 static rmsg *cl_event(client *c, size_t *from, const char *name, const char *k, const char *v)
 {
-	int64_t until = pd_live_now_ms() + 8000 * slow();
+	int64_t until = pd_live_now_ms() + 8000 * tl_slow();
 	while (pd_live_now_ms() < until) {
 		for (; *from < c->n; (*from)++) {
 			rmsg *r = &c->m[*from];
@@ -223,7 +218,7 @@ static void cl_auth(client *c, const char *pw)
 
 static void wait_closed(client *c)
 {
-	int64_t until = pd_live_now_ms() + 5000 * slow();
+	int64_t until = pd_live_now_ms() + 5000 * tl_slow();
 	while (!c->closed && pd_live_now_ms() < until)
 		cl_pump(c, 50);
 	cr_assert(c->closed, "the lab did not close the connection");
@@ -390,7 +385,7 @@ Test(labpbx_esl, auth_accepted_and_commands_before_auth_refused)
 	cr_assert_str_eq(r->reply, "-ERR command not found");
 	r = cl_cmd(c, "auth " PW);
 	cr_assert_str_eq(r->reply, "+OK accepted");
-	int64_t until = pd_live_now_ms() + 2000 * slow();
+	int64_t until = pd_live_now_ms() + 2000 * tl_slow();
 	while (labpbx_sessions(l) != 1 && pd_live_now_ms() < until)
 		cl_pump(c, 20);
 	cr_assert_eq(labpbx_sessions(l), 1);
@@ -918,7 +913,7 @@ Test(labpbx_esl, fault_garbage_breaks_the_stream)
 	pd_labpbx *l = lab_up();
 	client *c = subscribed(l);
 	labpbx_inject(l, PD_LAB_FAULT_GARBAGE);
-	int64_t until = pd_live_now_ms() + 5000 * slow();
+	int64_t until = pd_live_now_ms() + 5000 * tl_slow();
 	while (esl_parser_errors(c->p) == 0 && pd_live_now_ms() < until)
 		cl_pump(c, 50);
 	cr_assert_gt(esl_parser_errors(c->p), 0);
@@ -947,7 +942,7 @@ Test(labpbx_esl, fault_restart)
 	cl_free(c);
 	/* serving again after restart_ms (300 ms): a connection is greeted
 	 * (one accepted while it restarts is closed without a word) */
-	int64_t until = pd_live_now_ms() + 5000 * slow();
+	int64_t until = pd_live_now_ms() + 5000 * tl_slow();
 	bool greeted = false;
 	while (!greeted && pd_live_now_ms() < until) {
 		int fd = connect_to(port);
@@ -972,7 +967,7 @@ Test(labpbx_esl, fault_flood)
 	pd_labpbx *l = lab_up_opts((pd_labpbx_opts){.fault_ms = 3000});
 	client *c = subscribed(l);
 	labpbx_inject(l, PD_LAB_FAULT_FLOOD);
-	int64_t until = pd_live_now_ms() + 5000 * slow();
+	int64_t until = pd_live_now_ms() + 5000 * tl_slow();
 	size_t creates = 0, from = 0;
 	while (creates < 1000 && pd_live_now_ms() < until) {
 		cl_pump(c, 50);
@@ -991,7 +986,7 @@ Test(labpbx_esl, fault_huge_event_is_skipped_and_the_stream_goes_on)
 	pd_labpbx *l = lab_up();
 	client *c = subscribed(l);
 	labpbx_inject(l, PD_LAB_FAULT_HUGE);
-	int64_t until = pd_live_now_ms() + 20000 * slow();
+	int64_t until = pd_live_now_ms() + 20000 * tl_slow();
 	while (esl_parser_errors(c->p) == 0 && pd_live_now_ms() < until)
 		cl_pump(c, 50);
 	/* the reply comes after the 16 MB, which the parser skips unread */
@@ -1010,7 +1005,7 @@ Test(labpbx_esl, fault_ctrl_bytes_cost_their_messages_only)
 	pd_labpbx *l = lab_up();
 	client *c = subscribed(l);
 	labpbx_inject(l, PD_LAB_FAULT_CTRL);
-	int64_t until = pd_live_now_ms() + 5000 * slow();
+	int64_t until = pd_live_now_ms() + 5000 * tl_slow();
 	while (esl_parser_errors(c->p) < 3 && pd_live_now_ms() < until)
 		cl_pump(c, 50);
 	cr_assert_eq(esl_parser_errors(c->p), 3, "encoded, raw, and in an outer header");

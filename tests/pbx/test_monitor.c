@@ -90,20 +90,21 @@ static pd_link_state link_state(pd_live *live, int64_t cid, char *status, size_t
 	return st;
 }
 
+/* The link's status line, for a wait's message (a test's one thread). */
+static const char *status_of(pd_live *live, int64_t cid)
+{
+	static char st[200];
+	st[0] = '\0';
+	link_state(live, cid, st, sizeof st);
+	return st;
+}
+
 /* Wait on the wake fd (as the UI does) until cond holds. */
 #define WAIT_LIVE(live, cond, ms)                                                                  \
-	do {                                                                                       \
-		int64_t until_ = pd_live_now_ms() + (ms);                                          \
-		while (!(cond)) {                                                                  \
-			char st_[200] = "";                                                        \
-			link_state((live), cid, st_, sizeof st_);                                  \
-			cr_assert_lt(pd_live_now_ms(), until_, "timed out: %s (status: %s)",       \
-			             #cond, st_);                                                  \
-			struct pollfd pf_ = {.fd = pd_live_wake_fd(live), .events = POLLIN};       \
-			poll(&pf_, 1, 100);                                                        \
-			pd_live_wake_drain(live);                                                  \
-		}                                                                                  \
-	} while (0)
+	TL_UNTIL(cond, ms,                                                                         \
+	         (poll(&(struct pollfd){.fd = pd_live_wake_fd(live), .events = POLLIN}, 1, 100),   \
+	          pd_live_wake_drain(live)),                                                       \
+	         "timed out: %s (status: %s)", #cond, status_of((live), cid))
 
 static int64_t live_calls(pd_live *live, int64_t cid)
 {

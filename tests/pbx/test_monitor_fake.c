@@ -101,16 +101,12 @@ static int stored_link(int64_t cid)
 }
 
 /* Waits on the live state's wake pipe (or 50 ms) until cond, at most ms. */
+/* Waits for cond, woken by the live state's changes. */
 #define WAIT(live, cond, ms)                                                                       \
-	do {                                                                                       \
-		int64_t until_ = pd_live_now_ms() + (int64_t)(ms)*fx_slow();                       \
-		while (!(cond)) {                                                                  \
-			cr_assert_lt(pd_live_now_ms(), until_, "timed out waiting for %s", #cond); \
-			struct pollfd pf_ = {.fd = pd_live_wake_fd(live), .events = POLLIN};       \
-			poll(&pf_, 1, 50);                                                         \
-			pd_live_wake_drain(live);                                                  \
-		}                                                                                  \
-	} while (0)
+	TL_UNTIL(cond, ms,                                                                         \
+	         (poll(&(struct pollfd){.fd = pd_live_wake_fd(live), .events = POLLIN}, 1, 50),    \
+	          pd_live_wake_drain(live)),                                                       \
+	         "timed out waiting for %s", #cond)
 
 /* The monitor checked the store n more times since *base (it looked, and
  * had every chance to act on what it saw). */

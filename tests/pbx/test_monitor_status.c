@@ -109,14 +109,7 @@ static pd_pbx_status row(int64_t cid)
 		}                                                                                  \
 	} while (0)
 
-#define WAIT_FOR(cond, ms, what)                                                                   \
-	do {                                                                                       \
-		int64_t until_ = pd_live_now_ms() + (int64_t)(ms)*tl_slow();                       \
-		while (!(cond)) {                                                                  \
-			cr_assert_lt(pd_live_now_ms(), until_, "timed out: %s", what);             \
-			poll(NULL, 0, 5);                                                          \
-		}                                                                                  \
-	} while (0)
+#define WAIT_FOR(cond, ms, what) TL_UNTIL(cond, ms, poll(NULL, 0, 5), "timed out: %s", what)
 
 Test(monitor_status, a_flapping_link_writes_about_once_a_second_and_ends_with_its_state)
 {

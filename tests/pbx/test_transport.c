@@ -194,12 +194,7 @@ static void step(pd_tport *t, server *s, int ms)
 }
 
 #define RUN_UNTIL(t, s, cond, ms)                                                                  \
-	do {                                                                                       \
-		int64_t until_ = pd_live_now_ms() + (int64_t)(ms)*tl_slow();                       \
-		while (!(cond) && pd_live_now_ms() < until_)                                       \
-			step((t), (s), 20);                                                        \
-		cr_assert(cond, "timed out waiting for " #cond);                                   \
-	} while (0)
+	TL_UNTIL(cond, ms, step((t), (s), 20), "timed out waiting for " #cond)
 
 static pd_tport *tp_new(rec *r, const char *host, int port, bool tls, bool verify, const char *ca,
                         int step_ms)

@@ -111,14 +111,7 @@ static bool log_has(const char *out_name, const char *what)
 	return has;
 }
 
-#define WAIT_FOR(cond, ms, ...)                                                                    \
-	do {                                                                                       \
-		int64_t until_ = pd_live_now_ms() + (int64_t)(ms)*tl_slow();                       \
-		while (!(cond)) {                                                                  \
-			cr_assert_lt(pd_live_now_ms(), until_, __VA_ARGS__);                       \
-			poll(NULL, 0, 20);                                                         \
-		}                                                                                  \
-	} while (0)
+#define WAIT_FOR(cond, ms, ...) TL_UNTIL(cond, ms, poll(NULL, 0, 20), __VA_ARGS__)
 
 static bool socket_exists(void)
 {

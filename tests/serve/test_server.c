@@ -25,11 +25,6 @@
 
 #define SECRET "Serve-S3cret"
 
-static int slow(void)
-{
-	return tl_slow();
-}
-
 TestSuite(serve, .init = fx_setup_open, .fini = fx_teardown, .timeout = 120);
 
 /* ---- the lab and the customers ---- */
@@ -156,14 +151,7 @@ static pd_serve_stats stats(srv_t *v)
 	return st;
 }
 
-#define WAIT_FOR(cond, ms, ...)                                                                    \
-	do {                                                                                       \
-		int64_t until_ = pd_live_now_ms() + (int64_t)(ms)*slow();                          \
-		while (!(cond)) {                                                                  \
-			cr_assert_lt(pd_live_now_ms(), until_, __VA_ARGS__);                       \
-			poll(NULL, 0, 20);                                                         \
-		}                                                                                  \
-	} while (0)
+#define WAIT_FOR(cond, ms, ...) TL_UNTIL(cond, ms, poll(NULL, 0, 20), __VA_ARGS__)
 
 /* ---- a raw client ---- */
 
@@ -221,7 +209,7 @@ static void tc_send(tc_t *c, const char *bytes)
 /* The next message within ms, NULL at the end of the stream or timeout. */
 static json_t *tc_next(tc_t *c, int ms)
 {
-	int64_t until = pd_live_now_ms() + (int64_t)ms * slow();
+	int64_t until = pd_live_now_ms() + (int64_t)ms * tl_slow();
 	for (;;) {
 		json_t *m = NULL;
 		pd_err e = {0};
@@ -256,9 +244,9 @@ static const char *type_of(json_t *m)
  * passing check (may be NULL). */
 static json_t *tc_wait(tc_t *c, const char *t, int64_t cid, bool (*check)(json_t *), int ms)
 {
-	int64_t until = pd_live_now_ms() + (int64_t)ms * slow();
+	int64_t until = pd_live_now_ms() + (int64_t)ms * tl_slow();
 	while (pd_live_now_ms() < until) {
-		json_t *m = tc_next(c, (int)((until - pd_live_now_ms()) / slow()) + 1);
+		json_t *m = tc_next(c, (int)((until - pd_live_now_ms()) / tl_slow()) + 1);
 		if (!m)
 			return NULL;
 		if (!strcmp(type_of(m), t) &&
@@ -273,7 +261,7 @@ static json_t *tc_wait(tc_t *c, const char *t, int64_t cid, bool (*check)(json_t
 /* Reads and drops until the daemon closes; false if it did not within ms. */
 static bool tc_closed(tc_t *c, int ms)
 {
-	int64_t until = pd_live_now_ms() + (int64_t)ms * slow();
+	int64_t until = pd_live_now_ms() + (int64_t)ms * tl_slow();
 	while (pd_live_now_ms() < until) {
 		json_t *m = tc_next(c, 100);
 		json_decref(m);
@@ -303,7 +291,7 @@ static json_t *tc_request(tc_t *c, int id, const char *op, const char *args)
 	snprintf(line, sizeof line, "{\"t\":\"req\",\"id\":%d,\"op\":\"%s\"%s%s}\n", id, op,
 	         args ? "," : "", args ? args : "");
 	tc_send(c, line);
-	int64_t until = pd_live_now_ms() + 5000 * slow();
+	int64_t until = pd_live_now_ms() + 5000 * tl_slow();
 	while (pd_live_now_ms() < until) {
 		json_t *m = tc_next(c, 5000);
 		cr_assert_not_null(m, "no reply to %s", op);
@@ -482,7 +470,7 @@ Test(serve, slow_client_dropped_without_stalling_others)
 	tc_connect(&lazy);
 	tc_send(&lazy, "{\"t\":\"hello\",\"v\":1,\"client\":\"noc\",\"live\":true}\n");
 	/* lazy never reads again */
-	int64_t until = pd_live_now_ms() + 60000 * slow();
+	int64_t until = pd_live_now_ms() + 60000 * tl_slow();
 	int got = 0;
 	while (stats(&v).dropped_slow == 0) {
 		cr_assert_lt(pd_live_now_ms(), until,
@@ -519,7 +507,7 @@ Test(serve, requests)
 	 * answered by that discovery (test_monitor_fake), not by a new one */
 	int64_t seq1 = -1;
 	bool up = false;
-	int64_t until = pd_live_now_ms() + 10000 * slow();
+	int64_t until = pd_live_now_ms() + 10000 * tl_slow();
 	while ((seq1 < 0 || !up) && pd_live_now_ms() < until) {
 		json_t *m = tc_next(&c, 200);
 		if (!m)
@@ -696,7 +684,7 @@ Test(serve, scheduled_resync_with_no_request)
 	json_decref(tc_hello(&c, true));
 	/* the first sync is the connection's own; a later one comes by the schedule */
 	int64_t seq = 0;
-	int64_t until = pd_live_now_ms() + 20000 * slow();
+	int64_t until = pd_live_now_ms() + 20000 * tl_slow();
 	while (seq < 3) {
 		cr_assert_lt(pd_live_now_ms(), until, "only %lld syncs", (long long)seq);
 		json_t *m = tc_wait(&c, "sync", cid, NULL, 10000);
@@ -766,7 +754,7 @@ Test(serve, auto_exits_when_idle)
 	json_decref(r);
 	tc_close(&c);
 	/* the loop ends by itself a second after the last client left */
-	int64_t until = pd_live_now_ms() + 10000 * slow();
+	int64_t until = pd_live_now_ms() + 10000 * tl_slow();
 	while (pthread_tryjoin_np(v.th, NULL) != 0) {
 		cr_assert_lt(pd_live_now_ms(), until, "still running while idle");
 		poll(NULL, 0, 50);
