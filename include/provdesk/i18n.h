@@ -13,6 +13,8 @@
 #define PROVDESK_I18N_H
 
 #include <libintl.h>
+#include <stdarg.h>
+#include <stddef.h>
 
 #define _(s) gettext(s)
 #define N_(s) (s)
@@ -30,6 +32,44 @@ static inline const char *pd_tr(const char *s)
 
 /* The translation of s marked NC_(ctx, s); as pd_tr otherwise. */
 const char *pd_trc(const char *ctx, const char *s);
+
+/* A message kept to be translated where it is read, not where it was
+ * written: a link's last error, which a console attached to a daemon in
+ * another language, the CLI and the API each show in their own. One string:
+ * PD_MSG_MARK, the English msgid, then each argument already formatted
+ * after a PD_MSG_ARG. An argument may be PD_MSG_ERRNO and a number (reads
+ * as strerror() of it), PD_MSG_WORD and a msgid (reads as its
+ * translation), or, as the last one, another such message (the transport's
+ * error inside the driver's "%s during login"). Any other string is plain
+ * text (a PBX's own words, what an older daemon stored) and reads as it
+ * is. */
+#define PD_MSG_WORD '\x1c'
+#define PD_MSG_MARK '\x1d'
+#define PD_MSG_ARG '\x1e'
+#define PD_MSG_ERRNO '\x1f'
+
+/* buf (n bytes, cut on a character) = msgid (marked N_() where written)
+ * with its printf arguments, kept for pd_msg_text. Bytes of the four marks
+ * in an argument become '?' (a kept message as an argument that is not the
+ * last is put in as its text). */
+void pd_msg(char *buf, size_t n, const char *msgid, ...) __attribute__((format(printf, 3, 4)));
+void pd_vmsg(char *buf, size_t n, const char *msgid, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+/* An argument for pd_msg's "%s" that reads as strerror(err) in the
+ * reader's language (a thread-local buffer, good until the next call). */
+const char *pd_msg_errno(int err);
+/* An argument for pd_msg's "%s" that reads as the translation of msgid
+ * (marked N_()), a word the message names. Thread-local, four at a time. */
+const char *pd_msg_word(const char *msgid);
+/* The text of s in the current language: a pd_msg's msgid translated with
+ * its arguments put in (by position when the translation says %2$s); plain
+ * text as it is; NULL as "". Cut on a character to n bytes; returns buf. */
+const char *pd_msg_text(const char *s, char *buf, size_t n);
+/* Whether s is a pd_msg (starts with PD_MSG_MARK). */
+static inline int pd_msg_is(const char *s)
+{
+	return s && s[0] == PD_MSG_MARK;
+}
 
 /* setlocale(LC_ALL, "") and binds the "provdesk" domain (UTF-8) to
  * pd_i18n_locale_dir(). Call once, first thing in main. */

@@ -5,6 +5,8 @@
 #include <limits.h>
 #include <locale.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,4 +61,302 @@ void pd_i18n_init(void)
 	free(dir);
 	bind_textdomain_codeset("provdesk", "UTF-8");
 	textdomain("provdesk");
+}
+
+/* ---- messages translated where they are read (pd_msg) ---- */
+
+/* One conversion of a printf format at f (after its '%'): its length in
+ * bytes up to and with the conversion letter, the letter, the length
+ * modifier, and whether width / precision take an int argument ('*').
+ * 0 when f holds no conversion letter. */
+typedef struct {
+	size_t len;
+	char conv;
+	char mod[3];
+	bool star_w, star_p;
+	int pos; /* n of "%n$", 0 without */
+} conv_spec;
+
+static size_t parse_conv(const char *f, conv_spec *c)
+{
+	memset(c, 0, sizeof *c);
+	const char *p = f;
+	const char *d = p;
+	while (*d >= '0' && *d <= '9')
+		d++;
+	if (d > p && *d == '$') {
+		c->pos = atoi(p);
+		p = d + 1;
+	}
+	while (*p && strchr("-+ #0'", *p))
+		p++;
+	if (*p == '*') {
+		c->star_w = true;
+		p++;
+	}
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (*p == '.') {
+		p++;
+		if (*p == '*') {
+			c->star_p = true;
+			p++;
+		}
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	size_t m = 0;
+	while (*p && strchr("hlLzjt", *p) && m < 2)
+		c->mod[m++] = *p++;
+	if (!*p || !strchr("diouxXeEfFgGaAcsp", *p))
+		return 0;
+	c->conv = *p;
+	c->len = (size_t)(p + 1 - f);
+	return c->len;
+}
+
+/* Whether s is pd_msg_errno's: PD_MSG_ERRNO and a number. */
+static bool errno_arg(const char *s)
+{
+	if (!s || s[0] != PD_MSG_ERRNO || !s[1])
+		return false;
+	size_t i = 1;
+	while (s[i] >= '0' && s[i] <= '9' && i < 8)
+		i++;
+	return !s[i];
+}
+
+static bool is_mark(char c)
+{
+	return c == PD_MSG_WORD || c == PD_MSG_MARK || c == PD_MSG_ARG || c == PD_MSG_ERRNO;
+}
+
+/* Whether s is pd_msg_word's: PD_MSG_WORD and a msgid without marks. */
+static bool word_arg(const char *s)
+{
+	if (!s || s[0] != PD_MSG_WORD || !s[1])
+		return false;
+	for (const char *q = s + 1; *q; q++)
+		if (is_mark(*q))
+			return false;
+	return true;
+}
+
+/* One argument of the conversion spec (spec: "%…" without a position)
+ * formatted as printf would, into out: spec is one of our msgids' own
+ * conversions, checked by the compiler where pd_msg was called. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+static void format_arg(pd_buf *out, const char *spec, const conv_spec *c, bool last, va_list *ap)
+{
+	char tmp[512];
+	tmp[0] = '\0';
+	const char *m = c->mod;
+	bool ll = !strcmp(m, "ll"), l = !strcmp(m, "l"), z = !strcmp(m, "z"), j = !strcmp(m, "j"),
+	     t = !strcmp(m, "t");
+	switch (c->conv) {
+	case 'd':
+	case 'i':
+		if (ll)
+			snprintf(tmp, sizeof tmp, spec, va_arg(*ap, long long));
+		else if (l)
+			snprintf(tmp, sizeof tmp, spec, va_arg(*ap, long));
+		else if (z || t)
+			snprintf(tmp, sizeof tmp, spec, va_arg(*ap, ptrdiff_t));
+		else if (j)
+			snprintf(tmp, sizeof tmp, spec, va_arg(*ap, intmax_t));
+		else
+			snprintf(tmp, sizeof tmp, spec, va_arg(*ap, int));
+		break;
+	case 'o':
+	case 'u':
+	case 'x':
+	case 'X':
+		if (ll)
+			snprintf(tmp, sizeof tmp, spec, va_arg(*ap, unsigned long long));
+		else if (l)
+			snprintf(tmp, sizeof tmp, spec, va_arg(*ap, unsigned long));
+		else if (z || t)
+			snprintf(tmp, sizeof tmp, spec, va_arg(*ap, size_t));
+		else if (j)
+			snprintf(tmp, sizeof tmp, spec, va_arg(*ap, uintmax_t));
+		else
+			snprintf(tmp, sizeof tmp, spec, va_arg(*ap, unsigned));
+		break;
+	case 'c':
+		snprintf(tmp, sizeof tmp, spec, va_arg(*ap, int));
+		break;
+	case 'p':
+		snprintf(tmp, sizeof tmp, spec, va_arg(*ap, void *));
+		break;
+	case 's': {
+		const char *s = va_arg(*ap, const char *);
+		if (errno_arg(s) || word_arg(s) || (last && pd_msg_is(s))) {
+			pd_buf_add(out, s); /* kept whole, read by pd_msg_text */
+			return;
+		}
+		char nested[400];
+		if (pd_msg_is(s)) /* not last: its text, in this language */
+			s = pd_msg_text(s, nested, sizeof nested);
+		pd_snprintf(tmp, sizeof tmp, spec, s ? s : "(null)");
+		break;
+	}
+	default: /* e f g a, upper case too; L: long double */
+		if (!strcmp(m, "L"))
+			snprintf(tmp, sizeof tmp, spec, va_arg(*ap, long double));
+		else
+			snprintf(tmp, sizeof tmp, spec, va_arg(*ap, double));
+	}
+	for (char *q = tmp; *q; q++)
+		if (is_mark(*q))
+			*q = '?';
+	pd_buf_add(out, tmp);
+}
+#pragma GCC diagnostic pop
+
+void pd_vmsg(char *buf, size_t n, const char *msgid, va_list ap)
+{
+	if (!n)
+		return;
+	pd_buf out = {0};
+	pd_buf_addc(&out, PD_MSG_MARK);
+	pd_buf_add(&out, msgid);
+	va_list aq;
+	va_copy(aq, ap);
+	for (const char *f = msgid; (f = strchr(f, '%'));) {
+		if (f[1] == '%') {
+			f += 2;
+			continue;
+		}
+		conv_spec c;
+		size_t len = parse_conv(f + 1, &c);
+		if (!len)
+			break; /* not a format our sources write */
+		/* the spec with '*' taken from the arguments (positions are not
+		 * written in msgids, only in translations) */
+		pd_buf spec = {0};
+		pd_buf_addc(&spec, '%');
+		for (const char *p = f + 1; p < f + 1 + len; p++) {
+			if (*p == '*')
+				pd_buf_printf(&spec, "%d", va_arg(aq, int));
+			else
+				pd_buf_addc(&spec, *p);
+		}
+		f += 1 + len;
+		bool last = true; /* no conversion after this one */
+		for (const char *g = f; (g = strchr(g, '%')) && last; g += g[1] == '%' ? 2 : 1)
+			last = g[1] == '%' || !parse_conv(g + 1, &(conv_spec){0});
+		pd_buf_addc(&out, PD_MSG_ARG);
+		format_arg(&out, spec.s, &c, last, &aq);
+		pd_buf_free(&spec);
+	}
+	va_end(aq);
+	pd_utf8_copy(buf, n, out.s, out.len);
+	pd_buf_free(&out);
+}
+
+void pd_msg(char *buf, size_t n, const char *msgid, ...)
+{
+	va_list ap;
+	va_start(ap, msgid);
+	pd_vmsg(buf, n, msgid, ap);
+	va_end(ap);
+}
+
+const char *pd_msg_errno(int err)
+{
+	static _Thread_local char b[16];
+	snprintf(b, sizeof b, "%c%d", PD_MSG_ERRNO, err);
+	return b;
+}
+
+const char *pd_msg_word(const char *msgid)
+{
+	static _Thread_local char b[4][128];
+	static _Thread_local unsigned next;
+	char *w = b[next++ % 4];
+	w[0] = PD_MSG_WORD;
+	pd_utf8_copys(w + 1, sizeof b[0] - 1, msgid ? msgid : "");
+	return w;
+}
+
+#define MSG_MAX_ARGS 16
+
+static const char *msg_text(const char *s, char *buf, size_t n, int depth);
+
+const char *pd_msg_text(const char *s, char *buf, size_t n)
+{
+	return msg_text(s, buf, n, 0);
+}
+
+static const char *msg_text(const char *s, char *buf, size_t n, int depth)
+{
+	if (!n)
+		return buf;
+	if (!pd_msg_is(s))
+		return pd_utf8_copys(buf, n, s ? s : ""), buf;
+	/* the msgid, then the arguments (a cut message may end in one) */
+	const char *args[MSG_MAX_ARGS];
+	size_t alen[MSG_MAX_ARGS], na = 0;
+	const char *idp = s + 1, *e = strchr(idp, PD_MSG_ARG);
+	size_t idn = e ? (size_t)(e - idp) : strlen(idp);
+	while (e && na < MSG_MAX_ARGS) {
+		const char *a = e + 1;
+		/* a kept message as the last argument: the rest is its own */
+		e = a[0] == PD_MSG_MARK ? NULL : strchr(a, PD_MSG_ARG);
+		args[na] = a;
+		alen[na++] = e ? (size_t)(e - a) : strlen(a);
+	}
+	char id[512];
+	if (idn >= sizeof id)
+		idn = sizeof id - 1;
+	memcpy(id, idp, idn);
+	id[idn] = '\0';
+	const char *f = gettext(id);
+	pd_buf out = {0};
+	size_t next = 0;
+	while (*f) {
+		const char *pc = strchr(f, '%');
+		if (!pc) {
+			pd_buf_add(&out, f);
+			break;
+		}
+		pd_buf_addn(&out, f, (size_t)(pc - f));
+		if (pc[1] == '%') {
+			pd_buf_addc(&out, '%');
+			f = pc + 2;
+			continue;
+		}
+		conv_spec c;
+		size_t len = parse_conv(pc + 1, &c);
+		if (!len) { /* a lone '%': as written */
+			pd_buf_addc(&out, '%');
+			f = pc + 1;
+			continue;
+		}
+		size_t i = c.pos > 0 ? (size_t)c.pos - 1 : next++;
+		if (i < na) {
+			char one[400];
+			size_t k = alen[i] - 1 < sizeof one - 1 ? alen[i] - 1 : sizeof one - 1;
+			if (alen[i] > 1 &&
+			    (args[i][0] == PD_MSG_ERRNO || args[i][0] == PD_MSG_WORD)) {
+				memcpy(one, args[i] + 1, k);
+				one[k] = '\0';
+			}
+			if (alen[i] > 1 && alen[i] < 9 && args[i][0] == PD_MSG_ERRNO &&
+			    strspn(one, "0123456789") == k)
+				pd_buf_add(&out, strerror(atoi(one)));
+			else if (alen[i] > 1 && args[i][0] == PD_MSG_WORD)
+				pd_buf_add(&out, gettext(one));
+			else if (args[i][0] == PD_MSG_MARK && depth < 2)
+				pd_buf_add(&out, msg_text(args[i], one, sizeof one, depth + 1));
+			else /* text; a mark here is damage (or nesting too deep) */
+				for (size_t j = 0; j < alen[i]; j++)
+					pd_buf_addc(&out, is_mark(args[i][j]) ? '?' : args[i][j]);
+		}
+		f = pc + 1 + len;
+	}
+	pd_utf8_copy(buf, n, out.s ? out.s : "", out.len);
+	pd_buf_free(&out);
+	return buf;
 }
