@@ -147,7 +147,7 @@ typedef struct pd_drv_link {
 	int64_t retry_at;         /* while down: when to redial */
 	pd_link_state wait_state; /* the state while down */
 	bool auth_failed;         /* down for good until resync/edit */
-	char last_error[200];     /* the secret masked */
+	char last_error[200];     /* a pd_msg or a PBX's words, the secret masked */
 	char *fail;               /* set inside the parser callback; acted on by pd_drv_settle */
 	pd_link_state fail_as;    /* what fail makes the link: retrying (0 too), protocol-error,
 	                             auth-failed (no retries) */
@@ -200,8 +200,10 @@ void pd_drv_publish(pd_drv_link *l, int64_t gap_ms);
 #define PD_DRV_PUBLISH_MS 50
 int64_t pd_drv_publish_gap(bool monitoring, size_t items);
 /* Notes a failure to act on after the feed (the first one wins): as is
- * what it makes the link (retrying, protocol-error, auth-failed). */
-void pd_drv_set_fail(pd_drv_link *l, pd_link_state as, const char *fmt, ...)
+ * what it makes the link (retrying, protocol-error, auth-failed); msgid is
+ * marked N_() and kept untranslated with its arguments (pd_msg), so each
+ * reader of the last error shows it in its own language. */
+void pd_drv_set_fail(pd_drv_link *l, pd_link_state as, const char *msgid, ...)
     __attribute__((format(printf, 3, 4)));
 /* Acts on a noted failure: pd_drv_link_down. */
 void pd_drv_settle(pd_drv_link *l);
@@ -211,6 +213,10 @@ void pd_drv_settle(pd_drv_link *l);
  * state first when retried: the live state then keeps the last full view,
  * marked stale). */
 void pd_drv_link_down(pd_drv_link *l, const char *why, pd_link_state st);
+/* pd_drv_link_down with a pd_msg made of msgid (marked N_()) and its
+ * arguments. */
+void pd_drv_link_down_msg(pd_drv_link *l, pd_link_state st, const char *msgid, ...)
+    __attribute__((format(printf, 3, 4)));
 /* The ops on the shared transport: its pollfd; and per ready pollfd, the
  * transport's I/O then after_io. */
 int pd_drv_link_pollfds(pd_drv_link *l, struct pollfd *p, int max);

@@ -91,7 +91,8 @@ typedef struct {
 	 * write into it (the AMI parser NUL-terminates fields in place). */
 	bool (*on_data)(void *ctx, char *buf, size_t n);
 	/* The transport failed and is already closed; why is for people (it
-	 * never holds a secret: the transport has none). Called from inside
+	 * never holds a secret: the transport has none), most often a pd_msg
+	 * to be shown with pd_msg_text in the reader's language. Called from inside
 	 * pd_tport_* calls: it must not destroy the transport (closing or
 	 * restarting it is fine once the call returns). */
 	void (*on_fail)(void *ctx, pd_tport_fail what, const char *why);

@@ -337,10 +337,11 @@ static int show_customer(pd_cli *c, const pd_customer *cu, const char *warning)
 			    pbx.enabled ? _("enabled") : _("disabled"),
 			    pbx.sync_users ? _("yes") : _("no"), pbx.monitor ? _("yes") : _("no"),
 			    pbx.auto_provision ? _("yes") : _("no"));
+			char err_text[256];
 			if (has_st)
 				printf(_("  status: %s%s%s\n"), pst.state ? pst.state : "",
 				       pst.last_error ? " — " : "",
-				       pst.last_error ? pst.last_error : "");
+				       pd_msg_text(pst.last_error, err_text, sizeof err_text));
 		}
 		if (ns) {
 			printf(_("\nSub-accounts (%zu):\n"), ns);

@@ -188,7 +188,10 @@ static int resync_via_monitor(pd_cli *c, const pd_customer *cu)
 		rc = pd_cli_failf(c, PD_E_UNAVAILABLE, "pbx", _("resync of \"%s\" failed: %s"),
 		                  cu->name, lost);
 	} else {
-		const char *why = v.last_error[0] ? v.last_error : _("timed out");
+		char err_text[256];
+		const char *why = v.last_error[0]
+		                      ? pd_msg_text(v.last_error, err_text, sizeof err_text)
+		                      : _("timed out");
 		pd_status fs = v.customer_id ? pd_link_state_outcome(v.link) : PD_E_UNAVAILABLE;
 		rc = pd_cli_failf(c, fs == PD_OK ? PD_E_UNAVAILABLE : fs, "pbx",
 		                  _("resync of \"%s\" failed: %s"), cu->name, why);
@@ -293,7 +296,10 @@ int pd_cli_pbx_resync_cmd(pd_cli *c, int argc, char **argv)
 	pd_live_view v = {0};
 	pd_live_snapshot(live, cu.id, &v);
 	if (!synced) {
-		const char *why = v.last_error[0] ? v.last_error : _("timed out");
+		char err_text[256];
+		const char *why = v.last_error[0]
+		                      ? pd_msg_text(v.last_error, err_text, sizeof err_text)
+		                      : _("timed out");
 		pd_status fs = pd_link_state_outcome(st);
 		rc = pd_cli_failf(c, fs == PD_OK ? PD_E_UNAVAILABLE : fs, "pbx",
 		                  _("resync of \"%s\" failed: %s"), cu.name, why);

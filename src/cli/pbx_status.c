@@ -69,8 +69,10 @@ static int print_live(pd_cli *c, const pd_customer *cu, const pd_pbx *p, const p
 		json_object_set_new(o, "monitored", json_true());
 		json_object_set_new(o, "monitor_pid", json_integer(pid));
 		json_object_set_new(o, "since", pd_json_time(pd_now() - in_state));
-		json_object_set_new(o, "last_error",
-		                    v->last_error[0] ? json_string(v->last_error) : json_null());
+		char err_text[256];
+		json_object_set_new(
+		    o, "last_error",
+		    pd_json_str(pd_msg_text(v->last_error, err_text, sizeof err_text)));
 		/* the monitor's state is read now: its age is 0, unless the
 		 * calls and agents are the last known ones of a link that is down */
 		json_object_set_new(o, "updated_at", pd_json_time(pd_now() - stale_for));
@@ -91,8 +93,10 @@ static int print_live(pd_cli *c, const pd_customer *cu, const pd_pbx *p, const p
 		printf(_("PBX:          %s:%d (%s)\n"), p->host ? p->host : "", p->port,
 		       p->enabled ? _("enabled") : _("disabled"));
 		printf(_("State:        %s (for %llds)\n"), text, (long long)in_state);
+		char err_text[256];
 		if (v->last_error[0] && v->link != PD_LINK_MONITORING)
-			printf(_("Last error:   %s\n"), v->last_error);
+			printf(_("Last error:   %s\n"),
+			       pd_msg_text(v->last_error, err_text, sizeof err_text));
 		printf(_("Live calls:   %lld\n"), (long long)calls);
 		printf(_("Agents:       %lld available / %lld logged on\n"), (long long)avail,
 		       (long long)on);
@@ -154,8 +158,10 @@ int pd_cli_pbx_status_cmd(pd_cli *c, int argc, char **argv)
 		printf(_("State:        %s\n"), state);
 		if (known && !pn.fresh && p.enabled) /* the stored text, with its countdown */
 			printf(_("Last known:   %s\n"), st.state);
+		char err_text[256];
 		if (known && st.last_error && *st.last_error)
-			printf(_("Last error:   %s\n"), st.last_error);
+			printf(_("Last error:   %s\n"),
+			       pd_msg_text(st.last_error, err_text, sizeof err_text));
 		if (known) {
 			char since[32], age[48];
 			pd_fmt_time(st.since ? st.since : st.updated_at, since);

@@ -20,6 +20,14 @@ json_t *pd_json_str(const char *s)
 	return j ? j : json_null();
 }
 
+/* A link's last error (a pd_msg, or a PBX's words) as text in this
+ * process's language; null when none. */
+static json_t *error_json(const char *s)
+{
+	char buf[256];
+	return pd_json_str(s ? pd_msg_text(s, buf, sizeof buf) : NULL);
+}
+
 json_t *pd_json_day(pd_day d)
 {
 	char buf[11];
@@ -154,7 +162,7 @@ void pd_json_pbx_state(json_t *o, const pd_pbx *p, const pd_pbx_status *st)
 	                                : st                       ? st->state
 	                                : p->enabled               ? NULL
 	                                                           : "disabled"));
-	json_object_set_new(o, "last_error", pd_json_str(st ? st->last_error : NULL));
+	json_object_set_new(o, "last_error", error_json(st ? st->last_error : NULL));
 	json_object_set_new(o, "monitored", json_boolean(fresh && p->enabled));
 	json_object_set_new(o, "updated_at", st ? pd_json_time(st->updated_at) : json_null());
 	json_object_set_new(o, "age_s",
@@ -275,7 +283,7 @@ static json_t *row_pbx_json(const pd_row *r, int64_t now)
 	json_object_set_new(o, "status", json_string(text));
 	json_object_set_new(o, "monitored", json_boolean(fresh && r->pbx_key != PD_PBXK_DISABLED));
 	json_object_set_new(o, "since", row ? pd_json_time(r->pbx_since) : json_null());
-	json_object_set_new(o, "last_error", row ? pd_json_str(r->pbx_error) : json_null());
+	json_object_set_new(o, "last_error", row ? error_json(r->pbx_error) : json_null());
 	json_object_set_new(o, "updated_at", row ? pd_json_time(r->pbx_updated_at) : json_null());
 	json_object_set_new(
 	    o, "age_s",
@@ -667,8 +675,7 @@ json_t *pd_json_pbx_status(const pd_customer *cu, const pd_pbx *p, const pd_pbx_
 	json_object_set_new(o, "status", json_string(pn.status));
 	json_object_set_new(
 	    o, "since", known ? pd_json_time(st->since ? st->since : st->updated_at) : json_null());
-	json_object_set_new(o, "last_error",
-	                    known && st->last_error ? json_string(st->last_error) : json_null());
+	json_object_set_new(o, "last_error", known ? error_json(st->last_error) : json_null());
 	json_object_set_new(o, "updated_at", known ? pd_json_time(st->updated_at) : json_null());
 	json_object_set_new(o, "age_s",
 	                    known ? json_integer(now > st->updated_at ? now - st->updated_at : 0)

@@ -272,14 +272,14 @@ int64_t pd_drv_publish_gap(bool monitoring, size_t items)
 	return g > PD_DRV_PUBLISH_MS ? PD_DRV_PUBLISH_MS : g;
 }
 
-void pd_drv_set_fail(pd_drv_link *l, pd_link_state as, const char *fmt, ...)
+void pd_drv_set_fail(pd_drv_link *l, pd_link_state as, const char *msgid, ...)
 {
 	if (l->fail)
 		return;
-	char buf[256];
+	char buf[400];
 	va_list ap;
-	va_start(ap, fmt);
-	pd_vsnprintf(buf, sizeof buf, fmt, ap);
+	va_start(ap, msgid);
+	pd_vmsg(buf, sizeof buf, msgid, ap);
 	va_end(ap);
 	l->fail_as = as;
 	l->fail = xstrdup(buf);
@@ -297,6 +297,16 @@ void pd_drv_settle(pd_drv_link *l)
 	    l, f,
 	    as == PD_LINK_AUTH_FAILED || as == PD_LINK_PROTOCOL_ERROR ? as : PD_LINK_RETRYING);
 	free(f);
+}
+
+void pd_drv_link_down_msg(pd_drv_link *l, pd_link_state st, const char *msgid, ...)
+{
+	char why[400];
+	va_list ap;
+	va_start(ap, msgid);
+	pd_vmsg(why, sizeof why, msgid, ap);
+	va_end(ap);
+	pd_drv_link_down(l, why, st);
 }
 
 void pd_drv_link_down(pd_drv_link *l, const char *why, pd_link_state st)
@@ -497,7 +507,7 @@ static void tp_fail(void *ctx, pd_tport_fail what, const char *why)
 	pd_drv_probe *pr = ctx;
 	pr->failed = true;
 	pr->what = what;
-	pd_utf8_copys(pr->why, sizeof pr->why, why);
+	pd_msg_text(why, pr->why, sizeof pr->why); /* the probe's reader is this process */
 }
 
 bool pd_drv_probe_wait(pd_drv_probe *pr, const bool *flag)

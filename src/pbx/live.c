@@ -35,13 +35,24 @@ typedef struct {
 /* A link's error or warning as stored: it may quote the PBX (a banner, a
  * refusal), so invalid UTF-8 and unsafe code points become visible escapes
  * (the console, the serve protocol's JSON and `pbx status --json` need
- * valid UTF-8), cut to LIVE_ERROR_MAX on a code point. NULL when empty. */
+ * valid UTF-8), cut to LIVE_ERROR_MAX on a code point; a pd_msg keeps its
+ * marks (its arguments cannot hold one: pd_msg made them '?'). NULL when
+ * empty. */
 static char *clean_error(const char *s)
 {
 	if (!s || !*s)
 		return NULL;
 	pd_buf b = {0};
-	pd_term_escape(&b, s, strlen(s), false);
+	bool msg = pd_msg_is(s);
+	for (const char *p = s; *p;) {
+		size_t n = msg ? strcspn(p, (const char[]){PD_MSG_WORD, PD_MSG_MARK, PD_MSG_ARG,
+		                                           PD_MSG_ERRNO, '\0'})
+		               : strlen(p);
+		pd_term_escape(&b, p, n, false);
+		p += n;
+		if (*p)
+			pd_buf_addc(&b, *p++);
+	}
 	char *r = xstrndup(b.s, pd_utf8_cut(b.s, b.len, LIVE_ERROR_MAX));
 	pd_buf_free(&b);
 	return r;
@@ -335,6 +346,8 @@ static void entry_remove(pd_live *l, size_t i)
 void pd_live_status_text(pd_link_state st, int sync_done, int sync_total, int64_t retry_at_ms,
                          const char *last_error, int64_t now_ms, char *buf, size_t n)
 {
+	char err[256]; /* a pd_msg, read in this process's language */
+	last_error = last_error ? pd_msg_text(last_error, err, sizeof err) : NULL;
 	switch (st) {
 	case PD_LINK_DISCOVERING:
 		snprintf(buf, n, _("syncing %d/%d"), sync_done, sync_total);

@@ -267,10 +267,12 @@ static void store_gone(pd_monitor *m, int64_t cid)
 		return;
 	pd_pbx_free(&p);
 	int64_t wall = pd_now();
+	char why[64];
+	pd_msg(why, sizeof why, N_("customer deleted"));
 	pd_pbx_status st = {.customer_id = cid,
 	                    .link = PD_LINK_DISABLED,
 	                    .state = (char *)pd_link_state_label(PD_LINK_DISABLED),
-	                    .last_error = (char *)_("customer deleted"),
+	                    .last_error = why,
 	                    .since = wall,
 	                    .updated_at = wall};
 	store_pbx_status_set(m->store, &st, &e); /* best effort, as write_status */

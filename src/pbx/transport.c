@@ -8,6 +8,7 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,18 +134,24 @@ pd_tport_phase pd_tport_get_phase(const pd_tport *t)
 	return t->phase;
 }
 
-const char *pd_tport_phase_name(pd_tport_phase p)
+/* The phase's name, untranslated (marked for the catalogue). */
+static const char *phase_id(pd_tport_phase p)
 {
 	switch (p) {
 	case PD_TPORT_RESOLVING:
-		return _("name resolution");
+		return N_("name resolution");
 	case PD_TPORT_CONNECTING:
-		return _("TCP connect");
+		return N_("TCP connect");
 	case PD_TPORT_TLS:
-		return _("the TLS handshake");
+		return N_("the TLS handshake");
 	default:
 		return "";
 	}
+}
+
+const char *pd_tport_phase_name(pd_tport_phase p)
+{
+	return pd_tr(phase_id(p));
 }
 
 /* Closes, then tells the driver. Callers return right after. */
@@ -155,6 +162,19 @@ static void fail(pd_tport *t, pd_tport_fail what, const char *why)
 	addrs_free(t);
 	if (t->cb.on_fail)
 		t->cb.on_fail(t->cb.ctx, what, why);
+}
+
+/* fail() with a message each reader shows in its own language (pd_msg). */
+static void fail_msg(pd_tport *t, pd_tport_fail what, const char *msgid, ...)
+    __attribute__((format(printf, 3, 4)));
+static void fail_msg(pd_tport *t, pd_tport_fail what, const char *msgid, ...)
+{
+	char why[400];
+	va_list ap;
+	va_start(ap, msgid);
+	pd_vmsg(why, sizeof why, msgid, ap);
+	va_end(ap);
+	fail(t, what, why);
 }
 
 static void set_phase(pd_tport *t, pd_tport_phase p)
@@ -226,7 +246,7 @@ void pd_tport_open(pd_tport *t, int64_t now)
 	/* a name: resolve on a detached thread, the answer comes through a pipe */
 	int p[2];
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) {
-		fail(t, PD_TPORT_E_RESOLVE, _("cannot create a pipe for name resolution"));
+		fail_msg(t, PD_TPORT_E_RESOLVE, N_("cannot create a pipe for name resolution"));
 		return;
 	}
 	resolve_job *j = xcalloc(1, sizeof *j);
@@ -242,7 +262,7 @@ void pd_tport_open(pd_tport *t, int64_t now)
 		close(p[1]);
 		free(j);
 		pthread_attr_destroy(&at);
-		fail(t, PD_TPORT_E_RESOLVE, _("cannot start the resolver thread"));
+		fail_msg(t, PD_TPORT_E_RESOLVE, N_("cannot start the resolver thread"));
 		return;
 	}
 	pthread_attr_destroy(&at);
@@ -263,10 +283,9 @@ static void on_resolved(pd_tport *t)
 	close(t->res_fd);
 	t->res_fd = -1;
 	if ((size_t)t->addr_i < sizeof *t->addrs || t->addrs->err || t->addrs->n == 0) {
-		char why[400];
-		snprintf(why, sizeof why, _("cannot resolve host %s: %s"), t->host,
-		         t->addrs->err ? gai_strerror(t->addrs->err) : _("no address"));
-		fail(t, PD_TPORT_E_RESOLVE, why);
+		fail_msg(t, PD_TPORT_E_RESOLVE, N_("cannot resolve host %s: %s"), t->host,
+		         t->addrs->err ? gai_strerror(t->addrs->err)
+		                       : pd_msg_word(N_("no address")));
 		return;
 	}
 	t->addr_i = 0;
@@ -279,9 +298,8 @@ static void connect_failed(pd_tport *t, int err)
 {
 	t->sys_err = err;
 	t->have_peer = false; /* every address failed */
-	char why[400];
-	snprintf(why, sizeof why, _("TCP connect to %s:%d: %s"), t->host, t->port, strerror(err));
-	fail(t, PD_TPORT_E_CONNECT, why);
+	fail_msg(t, PD_TPORT_E_CONNECT, N_("TCP connect to %s:%d: %s"), t->host, t->port,
+	         pd_msg_errno(err));
 }
 
 static void try_connect(pd_tport *t)
@@ -399,10 +417,9 @@ void pd_tport_flush(pd_tport *t)
 		if (w < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return;
-			char why[200];
 			t->sys_err = errno;
-			snprintf(why, sizeof why, _("send to the PBX failed: %s"), strerror(errno));
-			fail(t, PD_TPORT_E_IO, why);
+			fail_msg(t, PD_TPORT_E_IO, N_("send to the PBX failed: %s"),
+			         pd_msg_errno(errno));
 			return;
 		}
 		t->out_off += (size_t)w;
@@ -437,13 +454,11 @@ static _Thread_local bool tl_rbuf_busy;
 static void read_failed(pd_tport *t, ssize_t r, int err)
 {
 	if (r == 0) {
-		fail(t, PD_TPORT_E_EOF, _("connection closed by the PBX"));
+		fail_msg(t, PD_TPORT_E_EOF, N_("connection closed by the PBX"));
 		return;
 	}
-	char why[200];
 	t->sys_err = err;
-	snprintf(why, sizeof why, _("receive failed: %s"), strerror(err));
-	fail(t, PD_TPORT_E_IO, why);
+	fail_msg(t, PD_TPORT_E_IO, N_("receive failed: %s"), pd_msg_errno(err));
 }
 
 /* ---- the reader of a busy link ----
@@ -790,9 +805,7 @@ void pd_tport_on_timer(pd_tport *t, int64_t now)
 	t->now = now;
 	if (now < t->deadline)
 		return;
-	char why[100];
-	snprintf(why, sizeof why, _("timed out during %s"), pd_tport_phase_name(t->phase));
-	fail(t, PD_TPORT_E_TIMEOUT, why);
+	fail_msg(t, PD_TPORT_E_TIMEOUT, N_("timed out during %s"), pd_msg_word(phase_id(t->phase)));
 }
 
 pd_tport_phase pd_tport_failed_phase(const pd_tport *t)

@@ -233,7 +233,7 @@ static pd_status pbx_resync(serve_api *a, pd_store *s, int64_t cid, json_t **rep
 				first_since = v.link_since_ms;
 			}
 			last = v.link;
-			pd_utf8_copys(why, sizeof why, v.last_error);
+			pd_msg_text(v.last_error, why, sizeof why);
 			/* a final state counts once the link moved, or after a while
 			 * (the state the monitor had when asked may be an old one) */
 			bool moved = v.link != first || v.link_since_ms != first_since;

@@ -310,9 +310,10 @@ static void broadcast(pd_serve *s, msg_t *m)
 
 static void log_transition(pd_serve *s, int64_t cid, const pd_live_view *v)
 {
+	char e[256];
 	if (v->last_error[0])
 		slog(s, _("customer %lld: %s (%s)"), (long long)cid, pd_link_state_label(v->link),
-		     v->last_error);
+		     pd_msg_text(v->last_error, e, sizeof e));
 	else
 		slog(s, _("customer %lld: %s"), (long long)cid, pd_link_state_label(v->link));
 }

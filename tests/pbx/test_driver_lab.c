@@ -15,6 +15,7 @@
 
 #include "drv_harness.h"
 #include "provdesk/ami.h"
+#include "provdesk/i18n.h"
 #include "provdesk/labpbx.h"
 #include "provdesk/live.h"
 #include "provdesk/pbx_driver.h"
@@ -513,8 +514,9 @@ Test(driver_lab, name_resolution_thread_and_failure)
 	h_start(&h, "no-such-host.invalid", 5038, "admin", SECRET, NULL);
 	WAIT_FOR(&h, link_of(&h) == PD_LINK_RETRYING, 8000);
 	pd_live_view v = snap(&h);
-	cr_assert(strstr(v.last_error, "cannot resolve host no-such-host.invalid"), "%s",
-	          v.last_error);
+	char shown[256];
+	pd_msg_text(v.last_error, shown, sizeof shown);
+	cr_assert(strstr(shown, "cannot resolve host no-such-host.invalid: "), "%s", shown);
 	pd_live_free_view(&v);
 	h_stop(&h);
 }

@@ -9,6 +9,7 @@
 #include <poll.h>
 
 #include "fake_driver.h"
+#include "provdesk/i18n.h"
 #include "provdesk/live.h"
 #include "provdesk/monitor.h"
 #include "provdesk/util.h"
@@ -372,7 +373,8 @@ Test(monitor_fake, deleted_and_disabled_customers_stop_monitoring)
 	cr_assert_not(fake_get(dis).alive);
 	pd_pbx_status st;
 	cr_assert_eq(store_pbx_status_get(fx_s, del, &st, &e), PD_OK);
-	cr_assert_str_eq(st.last_error, "customer deleted");
+	char shown[256];
+	cr_assert_str_eq(pd_msg_text(st.last_error, shown, sizeof shown), "customer deleted");
 	cr_assert_eq(st.live_calls, 0);
 	pd_pbx_status_free(&st);
 	cr_assert_eq(store_pbx_status_get(fx_s, dis, &st, &e), PD_OK);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "provdesk/catalogue.h"
+#include "provdesk/i18n.h"
 #include "provdesk/live.h"
 #include "provdesk/pbx_driver.h"
 #include "provdesk/pbx_transport.h"
@@ -52,7 +53,7 @@ static void r_fail(void *ctx, pd_tport_fail what, const char *why)
 	rec *r = ctx;
 	r->failed++;
 	r->what = what;
-	snprintf(r->why, sizeof r->why, "%s", why);
+	pd_msg_text(why, r->why, sizeof r->why); /* as a reader shows it */
 }
 
 /* ---- a one-connection server (plain or TLS) ---- */

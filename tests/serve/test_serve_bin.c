@@ -5,9 +5,13 @@
  * opened. */
 #include "../store/fixture.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include "../mail/mail_fixture.h"
@@ -209,6 +213,61 @@ Test(serve_bin, sigterm_closes_the_links)
 	cr_assert_null(strstr(log, SECRET), "the secret reached the log");
 	free(log);
 	labpbx_stop(l);
+}
+
+/* A link's last error is kept untranslated with its arguments: the daemon
+ * logs it in its own language, and a reader in another (the CLI here; the
+ * console the same way, through the serve protocol) shows all of it in its
+ * own, the system error too. */
+Test(serve_bin, a_link_error_reads_in_each_readers_language)
+{
+	if (!setlocale(LC_ALL, "fr_FR.UTF-8"))
+		cr_skip_test("fr_FR.UTF-8 is not generated (.ci/deps --test makes it)");
+	char refused_fr[200];
+	pd_utf8_copys(refused_fr, sizeof refused_fr, strerror(ECONNREFUSED));
+	setlocale(LC_ALL, "C.UTF-8");
+	int fd = socket(AF_INET, SOCK_STREAM, 0); /* a port nothing listens on */
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	bind(fd, (struct sockaddr *)&a, sizeof a);
+	socklen_t len = sizeof a;
+	getsockname(fd, (struct sockaddr *)&a, &len);
+	int port = ntohs(a.sin_port);
+	close(fd);
+	fx_s = fx_open();
+	int64_t cid = fx_create("Babel SARL");
+	pd_pbx p = {0};
+	p.platform = xstrdup("asterisk-ami");
+	p.host = xstrdup("127.0.0.1");
+	p.port = port;
+	p.username = xstrdup("admin");
+	p.secret = xstrdup(SECRET);
+	p.sync_users = p.monitor = p.enabled = true;
+	pd_err e = {0};
+	cr_assert_eq(store_pbx_add(fx_s, cid, &p, &fx_alice, &e), PD_OK, "%s", e.message);
+	pd_pbx_free(&p);
+	unsetenv("LANGUAGE");
+	setenv("LC_ALL", "C.UTF-8", 1); /* the daemon speaks English */
+	const char *fg[] = {"serve", NULL};
+	pid_t pid = spawn(fg, "fg.out");
+	char en[200];
+	snprintf(en, sizeof en, "TCP connect to 127.0.0.1:%d: Connection refused", port);
+	WAIT_FOR(log_has("fg.out", en), 15000, "the daemon's log: %s", output("fg.out"));
+	setenv("LC_ALL", "fr_FR.UTF-8", 1); /* a French reader */
+	const char *status[] = {"pbx", "status", "Babel SARL", NULL};
+	run(status, "fr.out");
+	char fr[300];
+	snprintf(fr, sizeof fr, "connexion TCP à 127.0.0.1:%d : %s", port, refused_fr);
+	char *out = output("fr.out");
+	cr_assert(strstr(out, fr), "want \"%s\" in:\n%s", fr, out);
+	cr_assert_null(strstr(out, "TCP connect to"), "English left in:\n%s", out);
+	free(out);
+	setenv("LC_ALL", "C.UTF-8", 1); /* and an English one, from the same bytes */
+	run(status, "en.out");
+	out = output("en.out");
+	cr_assert(strstr(out, en), "want \"%s\" in:\n%s", en, out);
+	free(out);
+	cr_assert_eq(kill(pid, SIGTERM), 0);
+	cr_assert_eq(wait_exit(pid, 15000), 0, "%s", output("fg.out"));
 }
 
 /* `customer create` queues the invitation; the daemon (no console, no

@@ -136,11 +136,6 @@ static void stop(void *p)
 	progress(d);
 }
 
-static void drop(ami_drv *d, const char *why)
-{
-	pd_drv_link_down(&d->l, why, PD_LINK_RETRYING);
-}
-
 static void send_buf(ami_drv *d, pd_buf *b)
 {
 	pd_tport_send(d->l.t, b->s, b->len);
@@ -269,11 +264,11 @@ static void step_error(ami_drv *d, const char *action, const ami_msg *m)
 	if (strcasestr(msg, "Permission denied")) {
 		/* the AMI user lacks rights: like a refused login, retrying cannot help */
 		pd_drv_set_fail(&d->l, PD_LINK_AUTH_FAILED,
-		                _("permission denied for %s (the AMI user needs read/write "
-		                  "system,call,agent,reporting)"),
+		                N_("permission denied for %s (the AMI user needs read/write "
+		                   "system,call,agent,reporting)"),
 		                action);
 	} else {
-		pd_drv_set_fail(&d->l, PD_LINK_RETRYING, _("%s failed: %.150s"), action, msg);
+		pd_drv_set_fail(&d->l, PD_LINK_RETRYING, N_("%s failed: %.150s"), action, msg);
 	}
 }
 
@@ -283,13 +278,13 @@ static void on_msg(const ami_msg *m, void *ctx)
 	if (d->l.fail || d->st == D_WAIT)
 		return;
 	if (m->kind == AMI_MSG_ERROR) {
-		pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR, _("protocol error: %s"), m->text);
+		pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR, N_("protocol error: %s"), m->text);
 		return;
 	}
 	if (d->st == D_BANNER) {
 		if (m->kind != AMI_MSG_BANNER || !strstr(m->text, "Call Manager/")) {
 			pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR,
-			                _("not an Asterisk manager interface (banner \"%.60s\")"),
+			                N_("not an Asterisk manager interface (banner \"%.60s\")"),
 			                m->text ? m->text : "");
 			return;
 		}
@@ -310,11 +305,12 @@ static void on_msg(const ami_msg *m, void *ctx)
 			/* the core refuses these; a row from elsewhere must still not
 			 * inject protocol lines: no Login, no retries until edited */
 			pd_buf_wipe_free(&b);
-			pd_drv_set_fail(&d->l, PD_LINK_AUTH_FAILED, "%s",
-			                !user_ok ? _("the AMI username contains a line break: "
-			                             "not sent (edit the connection)")
-			                         : _("the AMI secret contains a line break: not "
-			                             "sent (edit the connection)"));
+			pd_drv_set_fail(
+			    &d->l, PD_LINK_AUTH_FAILED, "%s",
+			    pd_msg_word(!user_ok ? N_("the AMI username contains a line break: "
+			                              "not sent (edit the connection)")
+			                         : N_("the AMI secret contains a line break: not "
+			                              "sent (edit the connection)")));
 			return;
 		}
 		pd_tport_send(d->l.t, b.s, b.len);
@@ -347,10 +343,11 @@ static void on_msg(const ami_msg *m, void *ctx)
 		if (ok) {
 			start_discovery(d);
 		} else if (strcasestr(ami_get0(m, "Message"), "Authentication failed")) {
-			pd_drv_set_fail(&d->l, PD_LINK_AUTH_FAILED, "%s",
-			                _("authentication failed (check the AMI user and secret)"));
+			pd_drv_set_fail(
+			    &d->l, PD_LINK_AUTH_FAILED,
+			    N_("authentication failed (check the AMI user and secret)"));
 		} else {
-			pd_drv_set_fail(&d->l, PD_LINK_AUTH_FAILED, _("login refused: %.150s"),
+			pd_drv_set_fail(&d->l, PD_LINK_AUTH_FAILED, N_("login refused: %.150s"),
 			                ami_get0(m, "Message"));
 		}
 		return;
@@ -379,8 +376,8 @@ static void on_msg(const ami_msg *m, void *ctx)
 		if (is_resp && !ok) {
 			if (strcasestr(ami_get0(m, "Message"), "Invalid/unknown command")) {
 				/* neither PJSIP nor SIP: nothing to sync, still monitor */
-				snprintf(d->l.last_error, sizeof d->l.last_error,
-				         _("no PJSIP or SIP channel driver: users not synced"));
+				pd_msg(d->l.last_error, sizeof d->l.last_error,
+				       N_("no PJSIP or SIP channel driver: users not synced"));
 				step_queues(d);
 			} else {
 				step_error(d, "SIPpeers", m);
@@ -466,7 +463,7 @@ static void tp_fail(void *ctx, pd_tport_fail what, const char *why)
 	if (d->st == D_WAIT)
 		return;
 	pd_drv_set_fail(&d->l, PD_LINK_RETRYING,
-	                what == PD_TPORT_E_EOF && d->st == D_LOGIN ? _("%s during login") : "%s",
+	                what == PD_TPORT_E_EOF && d->st == D_LOGIN ? N_("%s during login") : "%s",
 	                why);
 	pd_drv_settle(&d->l);
 }
@@ -586,14 +583,14 @@ static const char *step_name(enum dstate s)
 {
 	switch (s) {
 	case D_BANNER:
-		return _("waiting for the banner");
+		return N_("waiting for the banner");
 	case D_LOGIN:
-		return _("login");
+		return N_("login");
 	case D_ENDPOINTS:
 	case D_DETAILS:
 	case D_SIPPEERS:
 	case D_PEER_DETAILS:
-		return _("user discovery");
+		return N_("user discovery");
 	case D_VOICEMAIL:
 		return "VoicemailUsersList";
 	case D_QUEUES:
@@ -620,10 +617,9 @@ static void ami_on_timer(void *p, int64_t now)
 	} else if (d->st == D_MONITORING) {
 		pd_ka_action ka = pd_keepalive_check(&d->ka, now);
 		if (ka == PD_KA_OVERDUE) {
-			char why[100];
-			snprintf(why, sizeof why, _("no answer to Ping for %llds"),
-			         (long long)(d->ka.interval_ms / 1000));
-			drop(d, why);
+			pd_drv_link_down_msg(&d->l, PD_LINK_RETRYING,
+			                     N_("no answer to Ping for %llds"),
+			                     (long long)(d->ka.interval_ms / 1000));
 		} else if (ka == PD_KA_PING) {
 			pd_buf b = {0};
 			new_id(d, d->ping_id, sizeof d->ping_id);
@@ -635,9 +631,8 @@ static void ami_on_timer(void *p, int64_t now)
 			flush_out(d);
 		}
 	} else if (now >= d->deadline) {
-		char why[100];
-		snprintf(why, sizeof why, _("timed out during %s"), step_name(d->st));
-		drop(d, why);
+		pd_drv_link_down_msg(&d->l, PD_LINK_RETRYING, N_("timed out during %s"),
+		                     pd_msg_word(step_name(d->st)));
 	}
 	publish(d);
 }

@@ -138,11 +138,6 @@ static void stop(void *p)
 	esl_model_reset_live(d->m);
 }
 
-static void drop(esl_drv *d, const char *why)
-{
-	pd_drv_link_down(&d->l, why, PD_LINK_RETRYING);
-}
-
 /* ---- api commands, one at a time ---- */
 
 /* Room for one more command (the ring grows); false at CMD_QUEUE_MAX. */
@@ -335,9 +330,9 @@ static void on_msg(const esl_msg *m, void *ctx)
 			/* the first bytes are not ESL (an AMI banner ends in CRLF):
 			 * say so now rather than after the greeting's timeout */
 			pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR,
-			                _("not a FreeSWITCH event socket (%.150s)"), m->text);
+			                N_("not a FreeSWITCH event socket (%.150s)"), m->text);
 		} else if (m->fatal) {
-			pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR, _("protocol error: %.150s"),
+			pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR, N_("protocol error: %.150s"),
 			                m->text);
 		} else if (!strcmp(m->content_type, "api/response"))
 			api_reply(d, NULL,
@@ -347,14 +342,14 @@ static void on_msg(const esl_msg *m, void *ctx)
 	if (m->kind == ESL_MSG_DISCONNECT) {
 		/* its text is the PBX's: not shown */
 		pd_drv_set_fail(&d->l, PD_LINK_RETRYING,
-		                _("the PBX ended the event-socket session (disconnect notice)"));
+		                N_("the PBX ended the event-socket session (disconnect notice)"));
 		return;
 	}
 	switch (d->st) {
 	case D_GREETING: {
 		if (m->kind != ESL_MSG_AUTH_REQUEST) {
 			pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR,
-			                _("not a FreeSWITCH event socket (no auth/request)"));
+			                N_("not a FreeSWITCH event socket (no auth/request)"));
 			return;
 		}
 		pd_buf b = {0};
@@ -365,9 +360,9 @@ static void on_msg(const esl_msg *m, void *ctx)
 		pd_secret_free(sec);
 		if (ast != PD_OK) {
 			pd_buf_wipe_free(&b);
-			pd_drv_set_fail(&d->l, PD_LINK_AUTH_FAILED, "%s",
-			                _("the event-socket password is empty or contains a line "
-			                  "break: not sent (edit the connection)"));
+			pd_drv_set_fail(&d->l, PD_LINK_AUTH_FAILED,
+			                N_("the event-socket password is empty or contains a line "
+			                   "break: not sent (edit the connection)"));
 			return;
 		}
 		pd_tport_send(d->l.t, b.s, b.len);
@@ -381,8 +376,8 @@ static void on_msg(const esl_msg *m, void *ctx)
 			return;
 		if (!esl_reply_ok(m)) {
 			pd_drv_set_fail(
-			    &d->l, PD_LINK_AUTH_FAILED, "%s",
-			    _("authentication failed (check the event-socket password)"));
+			    &d->l, PD_LINK_AUTH_FAILED,
+			    N_("authentication failed (check the event-socket password)"));
 			return;
 		}
 		{
@@ -400,7 +395,7 @@ static void on_msg(const esl_msg *m, void *ctx)
 			return;
 		if (!esl_reply_ok(m)) {
 			pd_drv_set_fail(&d->l, PD_LINK_RETRYING,
-			                _("the event subscription was refused"));
+			                N_("the event subscription was refused"));
 			return;
 		}
 		start_discovery(d);
@@ -446,7 +441,7 @@ static void tp_fail(void *ctx, pd_tport_fail what, const char *why)
 		return;
 	pd_drv_set_fail(&d->l, PD_LINK_RETRYING,
 	                what == PD_TPORT_E_EOF && (d->st == D_AUTH || d->st == D_GREETING)
-	                    ? _("%s during login")
+	                    ? N_("%s during login")
 	                    : "%s",
 	                why);
 	pd_drv_settle(&d->l);
@@ -562,15 +557,15 @@ static const char *step_name(const esl_drv *d)
 {
 	switch (d->st) {
 	case D_GREETING:
-		return _("waiting for auth/request");
+		return N_("waiting for auth/request");
 	case D_AUTH:
-		return _("login");
+		return N_("login");
 	case D_SUBSCRIBE:
-		return _("the event subscription");
+		return N_("the event subscription");
 	default:
-		return d->busy && d->inflight.tag == C_SYNC       ? _("user discovery")
-		       : d->busy && d->inflight.tag == C_SNAPSHOT ? _("the channel snapshot")
-		                                                  : _("discovery");
+		return d->busy && d->inflight.tag == C_SYNC       ? N_("user discovery")
+		       : d->busy && d->inflight.tag == C_SNAPSHOT ? N_("the channel snapshot")
+		                                                  : N_("discovery");
 	}
 }
 
@@ -587,17 +582,15 @@ static void esl_on_timer(void *p, int64_t now)
 	} else if (d->st == D_OPENING) {
 		pd_tport_on_timer(d->l.t, now);
 	} else if (now >= d->deadline) {
-		char why[100];
-		snprintf(why, sizeof why, _("timed out during %s"), step_name(d));
-		drop(d, why);
+		pd_drv_link_down_msg(&d->l, PD_LINK_RETRYING, N_("timed out during %s"),
+		                     pd_msg_word(step_name(d)));
 	} else if (d->st == D_MONITORING) {
 		pd_ka_action ka = pd_keepalive_check(&d->ka, now);
 		if (ka == PD_KA_OVERDUE) {
-			char why[100];
-			snprintf(why, sizeof why,
-			         _("no HEARTBEAT and no answer to api status for %llds"),
-			         (long long)(d->ka.interval_ms / 1000));
-			drop(d, why);
+			pd_drv_link_down_msg(
+			    &d->l, PD_LINK_RETRYING,
+			    N_("no HEARTBEAT and no answer to api status for %llds"),
+			    (long long)(d->ka.interval_ms / 1000));
 		} else if (ka == PD_KA_PING) {
 			cmd_push(d, "status", C_PING);
 			pd_keepalive_sent(&d->ka, now);

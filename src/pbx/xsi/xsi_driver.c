@@ -293,7 +293,7 @@ static req *req_start_t(xsi_drv *d, enum rkind kind, const char *method, const c
 {
 	CURL *h = pd_curl_easy_init();
 	if (!h) {
-		pd_drv_set_fail(&d->l, PD_LINK_RETRYING, _("libcurl could not make a transfer"));
+		pd_drv_set_fail(&d->l, PD_LINK_RETRYING, N_("libcurl could not make a transfer"));
 		return NULL;
 	}
 	req *r = xcalloc(1, sizeof *r);
@@ -424,21 +424,21 @@ static void fail_http(xsi_drv *d, long code, const char *what)
 {
 	if (code == 401)
 		pd_drv_set_fail(&d->l, PD_LINK_AUTH_FAILED,
-		                _("authentication failed (HTTP 401 to %s: check the administrator "
-		                  "and password)"),
+		                N_("authentication failed (HTTP 401 to %s: check the administrator "
+		                   "and password)"),
 		                what);
 	else if (code == 403)
 		pd_drv_set_fail(
 		    &d->l, PD_LINK_AUTH_FAILED,
-		    _("permission refused (HTTP 403 to %s: the administrator may not act "
-		      "on this enterprise or group)"),
+		    N_("permission refused (HTTP 403 to %s: the administrator may not act "
+		       "on this enterprise or group)"),
 		    what);
 	else {
 		if (code >= 500 && !d->l.fail)
 			d->advance = true;
 		pd_drv_set_fail(
 		    &d->l, code >= 500 || code == 404 ? PD_LINK_RETRYING : PD_LINK_PROTOCOL_ERROR,
-		    _("%s answered HTTP %ld"), what, code);
+		    N_("%s answered HTTP %ld"), what, code);
 	}
 }
 
@@ -506,7 +506,7 @@ static void dir_page(xsi_drv *d, req *r)
 		char why[200];
 		ascii(why, sizeof why, err);
 		pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR,
-		                _("the directory page is not Xsi: %s"), why);
+		                N_("the directory page is not Xsi: %s"), why);
 		return;
 	}
 	xsi_model_add_directory(d->mo, &pg);
@@ -591,7 +591,7 @@ static void sub_done(xsi_drv *d, req *r)
 	xsi_value_of(r->body.s, r->body.len, "expires", exp, sizeof exp);
 	if (!id[0]) {
 		pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR,
-		                _("the %s subscription's answer has no subscriptionId"),
+		                N_("the %s subscription's answer has no subscriptionId"),
 		                PACKAGES[r->sub]);
 		return;
 	}
@@ -691,7 +691,7 @@ static void on_msg(const xsi_msg *m, void *ctx)
 		char t[160];
 		ascii(t, sizeof t, m->text);
 		pd_drv_set_fail(&d->l, PD_LINK_RETRYING,
-		                _("the event channel broke its framing: %s"), t);
+		                N_("the event channel broke its framing: %s"), t);
 		return;
 	}
 	case XSI_MSG_CHANNEL:
@@ -699,7 +699,7 @@ static void on_msg(const xsi_msg *m, void *ctx)
 			return;
 		if (!m->channel_id[0]) {
 			pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR,
-			                _("the <Channel> document has no channelId"));
+			                N_("the <Channel> document has no channelId"));
 			return;
 		}
 		snprintf(d->channel_id, sizeof d->channel_id, "%s", m->channel_id);
@@ -717,7 +717,7 @@ static void on_msg(const xsi_msg *m, void *ctx)
 	if (m->event_id[0]) {
 		if (d->ack_n >= ACK_QUEUE_MAX) {
 			pd_drv_set_fail(&d->l, PD_LINK_RETRYING,
-			                _("more than %d events waiting for their acknowledgement"),
+			                N_("more than %d events waiting for their acknowledgement"),
 			                ACK_QUEUE_MAX);
 			return;
 		}
@@ -725,12 +725,12 @@ static void on_msg(const xsi_msg *m, void *ctx)
 	}
 	if (m->type == XSI_EV_CHANNEL_TERMINATED) {
 		pd_drv_set_fail(&d->l, PD_LINK_RETRYING,
-		                _("the XSP ended the event channel (ChannelTerminatedEvent)"));
+		                N_("the XSP ended the event channel (ChannelTerminatedEvent)"));
 		return;
 	}
 	if (m->type == XSI_EV_SUBSCRIPTION_TERMINATED) {
 		pd_drv_set_fail(&d->l, PD_LINK_RETRYING,
-		                _("the XSP ended a subscription (SubscriptionTerminatedEvent)"));
+		                N_("the XSP ended a subscription (SubscriptionTerminatedEvent)"));
 		return;
 	}
 	if (xsi_model_apply(d->mo, m, d->l.now))
@@ -748,7 +748,7 @@ static void req_done(xsi_drv *d, req *r, CURLcode rc)
 	case R_ACK:
 		d->ack_inflight--;
 		if (rc == CURLE_OK && code == 401)
-			fail_http(d, code, _("an event acknowledgement"));
+			fail_http(d, code, pd_msg_word(N_("an event acknowledgement")));
 		else if (rc == CURLE_OK && code == 200)
 			d->acks_ok++;
 		/* else the XSP ends the channel when it misses it: rebuilt then */
@@ -760,20 +760,21 @@ static void req_done(xsi_drv *d, req *r, CURLcode rc)
 			return;
 		if (rc == CURLE_OK && code == 200) {
 			pd_drv_set_fail(&d->l, PD_LINK_RETRYING,
-			                _("the XSP ended the event channel (end of stream)"));
+			                N_("the XSP ended the event channel (end of stream)"));
 			return;
 		}
 		if (rc == CURLE_WRITE_ERROR && r->over) {
-			pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR,
-			                _("the event channel's error answer is larger than %d MiB"),
-			                XSI_BODY_MAX >> 20);
+			pd_drv_set_fail(
+			    &d->l, PD_LINK_PROTOCOL_ERROR,
+			    N_("the event channel's error answer is larger than %d MiB"),
+			    XSI_BODY_MAX >> 20);
 			return;
 		}
 		if (rc != CURLE_OK && (code == 200 || !code)) {
-			fail_transport(d, r, rc, _("the event channel"));
+			fail_transport(d, r, rc, pd_msg_word(N_("the event channel")));
 			return;
 		}
-		fail_http(d, code, _("the event channel"));
+		fail_http(d, code, pd_msg_word(N_("the event channel")));
 		return;
 	default:
 		break;
@@ -787,29 +788,30 @@ static void req_done(xsi_drv *d, req *r, CURLcode rc)
 		d->hb_inflight = false;
 	if (rc == CURLE_WRITE_ERROR && r->over) {
 		pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR,
-		                _("%s's answer is larger than %d MiB"), _(what[r->kind]),
+		                N_("%s's answer is larger than %d MiB"), pd_msg_word(what[r->kind]),
 		                XSI_BODY_MAX >> 20);
 		return;
 	}
 	if (rc != CURLE_OK) {
-		fail_transport(d, r, rc, _(what[r->kind]));
+		fail_transport(d, r, rc, pd_msg_word(what[r->kind]));
 		return;
 	}
 	if (code == 404 &&
 	    (r->kind == R_HEARTBEAT || r->kind == R_REFRESH_CHANNEL || r->kind == R_REFRESH_SUB)) {
-		pd_drv_set_fail(&d->l, PD_LINK_RETRYING, _("%s answered 404: the channel is gone"),
-		                _(what[r->kind]));
+		pd_drv_set_fail(&d->l, PD_LINK_RETRYING, N_("%s answered 404: the channel is gone"),
+		                pd_msg_word(what[r->kind]));
 		return;
 	}
 	if (code == 404 && r->kind == R_DIR) {
-		pd_drv_set_fail(&d->l, PD_LINK_PROTOCOL_ERROR,
-		                _("the directory answered 404: no such %s (check enterprise_id%s)"),
-		                d->grp_esc ? _("group") : _("enterprise"),
-		                d->grp_esc ? _(" and group_id") : "");
+		pd_drv_set_fail(
+		    &d->l, PD_LINK_PROTOCOL_ERROR,
+		    N_("the directory answered 404: no such %s (check enterprise_id%s)"),
+		    pd_msg_word(d->grp_esc ? N_("group") : N_("enterprise")),
+		    d->grp_esc ? pd_msg_word(N_(" and group_id")) : "");
 		return;
 	}
 	if (code != 200) {
-		fail_http(d, code, _(what[r->kind]));
+		fail_http(d, code, pd_msg_word(what[r->kind]));
 		return;
 	}
 	switch (r->kind) {
@@ -1138,23 +1140,21 @@ static void xsi_on_timer(void *p, int64_t now)
 		if (!d->l.auth_failed && now >= d->l.retry_at)
 			start_connect(d);
 	} else if (now >= d->deadline) {
-		pd_drv_link_down(&d->l, _("no <Channel> document on the event channel within 15 s"),
-		                 PD_LINK_RETRYING);
+		pd_drv_link_down_msg(&d->l, PD_LINK_RETRYING,
+		                     N_("no <Channel> document on the event channel within 15 s"));
 	} else if (d->st == D_MONITORING) {
 		if (d->hb_inflight && now >= d->hb_due) {
-			char why[120];
-			snprintf(
-			    why, sizeof why, _("the heartbeat was not answered within %lld s"),
+			d->advance = true; /* the XSP is not answering: try the next */
+			pd_drv_link_down_msg(
+			    &d->l, PD_LINK_RETRYING,
+			    N_("the heartbeat was not answered within %lld s"),
 			    (long long)((d->hb_ms > HEARTBEAT_WAIT_MIN_MS ? d->hb_ms
 			                                                  : HEARTBEAT_WAIT_MIN_MS) /
 			                1000));
-			d->advance = true; /* the XSP is not answering: try the next */
-			pd_drv_link_down(&d->l, why, PD_LINK_RETRYING);
 		} else if (now >= d->heard_at + 3 * d->hb_ms + STEP_TIMEOUT_MS) {
-			char why[120];
-			snprintf(why, sizeof why, _("nothing on the event channel for %lld s"),
-			         (long long)((now - d->heard_at) / 1000));
-			pd_drv_link_down(&d->l, why, PD_LINK_RETRYING);
+			pd_drv_link_down_msg(&d->l, PD_LINK_RETRYING,
+			                     N_("nothing on the event channel for %lld s"),
+			                     (long long)((now - d->heard_at) / 1000));
 		} else {
 			if (now >= d->hb_at && !d->hb_inflight) {
 				d->hb_at = now + d->hb_ms;

@@ -183,7 +183,7 @@ static void noc_refresh(struct ui_app *app, struct noc *nc, bool force)
 		r->sync_done = v.sync_done;
 		r->sync_total = v.sync_total;
 		r->retry_at_ms = v.retry_at_ms;
-		pd_utf8_copys(r->last_error, sizeof r->last_error, v.last_error);
+		pd_msg_text(v.last_error, r->last_error, sizeof r->last_error);
 		memset(r->agents, 0, sizeof r->agents);
 		for (size_t a = 0; a < v.n_agents; a++)
 			r->agents[agent_bucket(v.agents[a].state)]++;
@@ -478,8 +478,9 @@ static void draw_focus(struct ui_screen *s, struct noc *nc, int y, int rows, int
 		rows--;
 	}
 	if (v->link != PD_LINK_MONITORING && v->last_error[0] && rows > 2) {
-		char err[260];
-		pd_snprintf(err, sizeof err, _("Last error: %s"), v->last_error);
+		char err[260], e[256];
+		pd_snprintf(err, sizeof err, _("Last error: %s"),
+		            pd_msg_text(v->last_error, e, sizeof e));
 		ui_put(w, y, 1, s->w - 2, err, ui_role(UI_R_STATUS_ERROR), false);
 		y++;
 		rows--;

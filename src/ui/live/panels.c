@@ -373,8 +373,10 @@ static void lv_draw(struct ui_screen *s)
 		if (l->v.stale)
 			k = pd_snprintf(buf, sizeof buf, _("Last known state%s (stale)%s"), l->asof,
 			                l->v.last_error[0] ? " · " : "");
+		char e[256];
 		if (l->v.last_error[0])
-			pd_snprintf(buf + k, sizeof buf - k, _("Last error: %s"), l->v.last_error);
+			pd_snprintf(buf + k, sizeof buf - k, _("Last error: %s"),
+			            pd_msg_text(l->v.last_error, e, sizeof e));
 		ui_put(w, 2, 1, s->w - 2, buf,
 		       ui_role(l->v.last_error[0] ? UI_R_STATUS_ERROR : UI_R_STATUS_WARN), false);
 	}

@@ -478,8 +478,10 @@ void ui_live_link_text(const pd_live_view *v, int64_t now_ms, char *buf, size_t 
 	char down[120];
 	if (ui_live_down_text(v->link, v->down_since_ms, v->retry_at_ms, now_ms, down,
 	                      sizeof down)) {
+		char e[256];
 		if (v->last_error[0])
-			pd_snprintf(buf, n, "%s (%s)", down, v->last_error);
+			pd_snprintf(buf, n, "%s (%s)", down,
+			            pd_msg_text(v->last_error, e, sizeof e));
 		else
 			pd_utf8_copys(buf, n, down);
 	} else {

@@ -75,7 +75,8 @@ static void on_link(void *ctx, int64_t customer_id, pd_link_state st, const char
 	 * stops at the first failure, nothing retries */
 	pd_live_view v = {0};
 	bool own = pr->live && pd_live_snapshot(pr->live, 0, &v) == PD_OK && v.last_error[0];
-	const char *why = own ? v.last_error : text;
+	char e[256];
+	const char *why = own ? pd_msg_text(v.last_error, e, sizeof e) : text;
 	pthread_mutex_lock(&pr->mu);
 	/* a platform without a user name (FreeSWITCH: a password only) */
 	const char *refused = pr->pbx.username && *pr->pbx.username
