@@ -33,6 +33,9 @@ char *tl_data_path(const char *name);
  * run by hand): our code runs about N times slower there, so a test's own
  * time limits scale by it. At least 3 in an ASan build, at least 1. */
 int tl_slow(void);
+/* A TCP port on 127.0.0.1 that nothing listens on (bound, then closed), or
+ * -1: for a server to start on, or for a client to be refused. */
+int tl_free_port(void);
 /* Milliseconds on a monotonic clock. */
 int64_t tl_now_ms(void);
 

@@ -26,20 +26,6 @@ static const char *source_root(void)
 	return r && *r ? r : PD_SOURCE_ROOT;
 }
 
-int mt_free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t l = sizeof a;
-	if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &l) != 0) {
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
 static bool port_accepts(int port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -98,7 +84,7 @@ static bool spawn(mt_sink *s, const char *dir, char *const argv[])
 static void sink_init(mt_sink *s, const char *dir, int port)
 {
 	memset(s, 0, sizeof *s);
-	s->port = port ? port : mt_free_port();
+	s->port = port ? port : tl_free_port();
 	snprintf(s->maildir, sizeof s->maildir, "%s/maildir", dir);
 	snprintf(s->url, sizeof s->url, "smtp://127.0.0.1:%d", s->port);
 }

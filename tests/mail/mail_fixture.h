@@ -17,7 +17,6 @@ typedef struct {
 	char url[64];
 } mt_sink;
 
-int mt_free_port(void);
 /* Starts `python3 -m aiosmtpd … Mailbox DIR/maildir` (user NULL) or, for
  * AUTH, tests/mail/smtp_server.py with a password file. port 0 = a free one.
  * Returns when the port accepts; false (and nothing left running) on failure. */

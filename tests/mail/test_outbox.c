@@ -183,7 +183,7 @@ Test(outbox, invitation_queued_with_the_customer_is_delivered_and_marked_sent)
 Test(outbox, smtp_down_keeps_it_queued_with_backoff_then_delivers_when_up)
 {
 	int64_t cid = create_customer("Boulangerie Dupont", "Jean Dupont", "jean@example.com");
-	int port = mt_free_port();
+	int port = tl_free_port();
 	char url[64];
 	snprintf(url, sizeof url, "smtp://127.0.0.1:%d", port);
 	pd_smtp_opts o = opts_for(url);
@@ -224,7 +224,7 @@ Test(outbox, server_down_ends_the_round_after_one_attempt)
 {
 	int64_t a = create_customer("Alpha", "Ann", "ann@example.com");
 	int64_t b = create_customer("Beta", "Ben", "ben@example.com");
-	int port = mt_free_port();
+	int port = tl_free_port();
 	char url[64];
 	snprintf(url, sizeof url, "smtp://127.0.0.1:%d", port);
 	pd_smtp_opts o = opts_for(url);
@@ -247,7 +247,7 @@ Test(outbox, server_down_ends_the_round_after_one_attempt)
 Test(outbox, backoff_grows_and_the_message_fails_for_good_after_the_limit)
 {
 	int64_t a = create_customer("Alpha", "Ann", "ann@example.com");
-	int port = mt_free_port();
+	int port = tl_free_port();
 	char url[64];
 	snprintf(url, sizeof url, "smtp://127.0.0.1:%d", port);
 	pd_smtp_opts o = opts_for(url);

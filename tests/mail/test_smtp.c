@@ -112,7 +112,7 @@ Test(smtp, ascii_mail_goes_as_7bit_with_try_starttls_on_a_plain_server)
 
 Test(smtp, nothing_listening_is_unavailable_and_names_the_server)
 {
-	int port = mt_free_port();
+	int port = tl_free_port();
 	char url[64];
 	snprintf(url, sizeof url, "smtp://127.0.0.1:%d", port);
 	pd_smtp_opts o = opts_for(url);

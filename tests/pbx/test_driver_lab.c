@@ -485,14 +485,7 @@ Test(driver_lab, auth_failure_stops_retries)
 
 Test(driver_lab, connect_refused_then_backoff)
 {
-	/* a port nobody listens on: bind one, close it */
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	bind(fd, (struct sockaddr *)&a, sizeof a);
-	socklen_t len = sizeof a;
-	getsockname(fd, (struct sockaddr *)&a, &len);
-	int port = ntohs(a.sin_port);
-	close(fd);
+	int port = tl_free_port(); /* nobody listens there */
 	harness h;
 	h_start(&h, "127.0.0.1", port, "admin", SECRET, NULL);
 	WAIT_FOR(&h, link_of(&h) == PD_LINK_RETRYING, 3000);

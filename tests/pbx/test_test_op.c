@@ -112,22 +112,11 @@ Test(test_op, wrong_secret_is_auth)
 	labpbx_stop(lab);
 }
 
-static int closed_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	bind(fd, (struct sockaddr *)&a, sizeof a);
-	socklen_t len = sizeof a;
-	getsockname(fd, (struct sockaddr *)&a, &len);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
 Test(test_op, unreachable_is_unavailable_naming_the_step)
 {
 	pd_drv_test_result r;
 	pd_err e;
-	cr_assert_eq(run_test("127.0.0.1", closed_port(), false, SECRET, NULL, &r, &e),
+	cr_assert_eq(run_test("127.0.0.1", tl_free_port(), false, SECRET, NULL, &r, &e),
 	             PD_E_UNAVAILABLE);
 	cr_assert_str_eq(r.steps[r.failed].name, "TCP connect");
 	cr_assert(strstr(r.steps[r.failed].detail, "Connection refused"), "%s",
@@ -227,7 +216,7 @@ Test(test_op, bad_stored_parameter_is_config_and_nothing_dialled)
 {
 	pd_drv_test_result r;
 	pd_err e;
-	cr_assert_eq(run_test("127.0.0.1", closed_port(), true, SECRET,
+	cr_assert_eq(run_test("127.0.0.1", tl_free_port(), true, SECRET,
 	                      "{\"tls_verify\": \"maybe\"}", &r, &e),
 	             PD_E_CONFIG);
 	cr_assert_eq(r.n_steps, 1);

@@ -187,15 +187,7 @@ Test(serve_bin, sigterm_closes_the_links)
 	cr_assert_eq(labpbx_start(&lo, &l, &e), PD_OK, "%s", e.message);
 	fx_s = fx_open();
 	int64_t cid = fx_create("Goodbye SA");
-	pd_pbx p = {0};
-	p.platform = xstrdup("asterisk-ami");
-	p.host = xstrdup("127.0.0.1");
-	p.port = labpbx_port(l);
-	p.username = xstrdup("admin");
-	p.secret = xstrdup(SECRET);
-	p.sync_users = p.monitor = p.enabled = true;
-	cr_assert_eq(store_pbx_add(fx_s, cid, &p, &fx_alice, &e), PD_OK, "%s", e.message);
-	pd_pbx_free(&p);
+	fx_add_ami_pbx(cid, labpbx_port(l), SECRET);
 	const char *fg[] = {"serve", NULL};
 	pid_t pid = spawn(fg, "fg.out");
 	WAIT_FOR(labpbx_sessions(l) == 1, 15000, "the daemon never logged in: %s",
@@ -226,25 +218,10 @@ Test(serve_bin, a_link_error_reads_in_each_readers_language)
 	char refused_fr[200];
 	pd_utf8_copys(refused_fr, sizeof refused_fr, strerror(ECONNREFUSED));
 	setlocale(LC_ALL, "C.UTF-8");
-	int fd = socket(AF_INET, SOCK_STREAM, 0); /* a port nothing listens on */
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	bind(fd, (struct sockaddr *)&a, sizeof a);
-	socklen_t len = sizeof a;
-	getsockname(fd, (struct sockaddr *)&a, &len);
-	int port = ntohs(a.sin_port);
-	close(fd);
+	int port = tl_free_port(); /* nothing listens there */
 	fx_s = fx_open();
 	int64_t cid = fx_create("Babel SARL");
-	pd_pbx p = {0};
-	p.platform = xstrdup("asterisk-ami");
-	p.host = xstrdup("127.0.0.1");
-	p.port = port;
-	p.username = xstrdup("admin");
-	p.secret = xstrdup(SECRET);
-	p.sync_users = p.monitor = p.enabled = true;
-	pd_err e = {0};
-	cr_assert_eq(store_pbx_add(fx_s, cid, &p, &fx_alice, &e), PD_OK, "%s", e.message);
-	pd_pbx_free(&p);
+	fx_add_ami_pbx(cid, port, SECRET);
 	unsetenv("LANGUAGE");
 	setenv("LC_ALL", "C.UTF-8", 1); /* the daemon speaks English */
 	const char *fg[] = {"serve", NULL};

@@ -45,16 +45,7 @@ static pd_labpbx *lab_up(int users)
 
 static void add_pbx(int64_t cid, int port)
 {
-	pd_pbx p = {0};
-	p.platform = xstrdup("asterisk-ami");
-	p.host = xstrdup("127.0.0.1");
-	p.port = port;
-	p.username = xstrdup("admin");
-	p.secret = xstrdup(SECRET);
-	p.sync_users = p.monitor = p.enabled = true;
-	pd_err e = {0};
-	cr_assert_eq(store_pbx_add(fx_s, cid, &p, &fx_alice, &e), PD_OK, "%s", e.message);
-	pd_pbx_free(&p);
+	fx_add_ami_pbx(cid, port, SECRET);
 }
 
 static int64_t customer_on(pd_labpbx *l, const char *name)

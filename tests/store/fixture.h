@@ -105,6 +105,22 @@ FX int64_t fx_create(const char *name)
 	return id;
 }
 
+/* An Asterisk AMI connection for customer cid on 127.0.0.1:port (user
+ * admin, the given secret), syncing users and monitored. */
+FX void fx_add_ami_pbx(int64_t cid, int port, const char *secret)
+{
+	pd_pbx p = {0};
+	p.platform = xstrdup("asterisk-ami");
+	p.host = xstrdup("127.0.0.1");
+	p.port = port;
+	p.username = xstrdup("admin");
+	p.secret = xstrdup(secret);
+	p.sync_users = p.monitor = p.enabled = true;
+	pd_err e = {0};
+	cr_assert_eq(store_pbx_add(fx_s, cid, &p, &fx_alice, &e), PD_OK, "%s", e.message);
+	pd_pbx_free(&p);
+}
+
 FX int64_t fx_scalar(pd_store *s, const char *sql)
 {
 	(void)s;
