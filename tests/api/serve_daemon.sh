@@ -5,7 +5,7 @@
 # daemon's monitor (the users appear, the counts those of `pbx resync`);
 # POST …/pbx/test with its steps and the status of a reachable lab, a
 # closed port (69 → 503) and a wrong secret (77 → 403), as `pbx test`;
-# GET …/pbx/status; GET /v1/events as Server-Sent Events (a call, a link
+# GET …/pbx/status (the last error in the asker's language); GET /v1/events as Server-Sent Events (a call, a link
 # down and up); bad input (Last-Event-ID, paths, scope); an event stream
 # that never reads is dropped while the links keep publishing; every JSON
 # answer checked against data/openapi.json.
@@ -121,6 +121,19 @@ expect "pbx status: monitoring" 200 .state monitoring
 eq "… monitored by the daemon" "$(jl .monitored)" true
 call GET /v1/customers/Bravo/pbx/status "${AR[@]}"
 expect "pbx status of the closed port: not monitoring" 200 '.state != "monitoring"' true
+# its last error in the asker's language: the daemon keeps it untranslated
+api_error() { curl -s "${AR[@]}" "$U/v1/customers/Bravo/pbx/status" | jq -r .last_error; }
+eventually "the closed port's last error is stored" eval '[[ $(api_error) == *refused* ]]'
+call GET /v1/customers/Bravo/pbx/status "${AR[@]}"
+expect "pbx status: the last error in English" 200 .last_error \
+	"TCP connect to 127.0.0.1:$CLOSED: Connection refused"
+if locale -a 2>/dev/null | grep -qix 'fr_FR.utf-\?8'; then
+	call GET /v1/customers/Bravo/pbx/status "${AR[@]}" -H 'Accept-Language: fr'
+	expect "… and in French, libc's reason too, for Accept-Language: fr" 200 .last_error \
+		"connexion TCP à 127.0.0.1:$CLOSED : Connexion refusée"
+else
+	ok "the last error in French: skipped, fr_FR.UTF-8 is not generated # SKIP"
+fi
 
 # ---- pbx/resync performed by the daemon's monitor
 synced() { grep -c 'customer '"$ACME"': users synced' "$DAEMON_LOG"; }
