@@ -88,6 +88,11 @@ size_t pd_vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 size_t pd_snprintf(char *buf, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* pd_vsnprintf's step: the one conversion at pct (its '%') with its
+ * argument(s) from *ap, added to b as pd_vsnprintf writes it (%m:
+ * strerror(saved_errno)). Returns the byte after it; NULL when pct starts
+ * none it reads (%n, %ls, a lone '%'), b unchanged. */
+const char *pd_fmt_conv(pd_buf *b, const char *pct, va_list *ap, int saved_errno);
 /* The one rule for text that may not reach a terminal (or be stored) as is:
  * C0 and C1 controls and DEL, the line and paragraph separators (U+2028/9),
  * the direction embeddings, overrides and isolates (U+202A-202E,

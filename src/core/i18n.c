@@ -2,6 +2,7 @@
  * "Translations"). */
 #include "provdesk/i18n.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <locale.h>
 #include <stdbool.h>
@@ -66,13 +67,13 @@ void pd_i18n_init(void)
 /* ---- messages translated where they are read (pd_msg) ---- */
 
 /* One conversion of a printf format at f (after its '%'): its length in
- * bytes up to and with the conversion letter, the letter, the length
- * modifier, and whether width / precision take an int argument ('*').
- * 0 when f holds no conversion letter. */
+ * bytes up to and with the conversion letter, the letter, its position
+ * (a translation's %2$s) and whether width / precision take an int
+ * argument ('*'). 0 when f holds no conversion letter. The arguments
+ * themselves are formatted by pd_fmt_conv. */
 typedef struct {
 	size_t len;
 	char conv;
-	char mod[3];
 	bool star_w, star_p;
 	int pos; /* n of "%n$", 0 without */
 } conv_spec;
@@ -105,9 +106,8 @@ static size_t parse_conv(const char *f, conv_spec *c)
 		while (*p >= '0' && *p <= '9')
 			p++;
 	}
-	size_t m = 0;
-	while (*p && strchr("hlLzjt", *p) && m < 2)
-		c->mod[m++] = *p++;
+	for (int m = 0; *p && strchr("hlLzjt", *p) && m < 2; m++)
+		p++;
 	if (!*p || !strchr("diouxXeEfFgGaAcsp", *p))
 		return 0;
 	c->conv = *p;
@@ -142,78 +142,6 @@ static bool word_arg(const char *s)
 	return true;
 }
 
-/* One argument of the conversion spec (spec: "%…" without a position)
- * formatted as printf would, into out: spec is one of our msgids' own
- * conversions, checked by the compiler where pd_msg was called. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-static void format_arg(pd_buf *out, const char *spec, const conv_spec *c, bool last, va_list *ap)
-{
-	char tmp[512];
-	tmp[0] = '\0';
-	const char *m = c->mod;
-	bool ll = !strcmp(m, "ll"), l = !strcmp(m, "l"), z = !strcmp(m, "z"), j = !strcmp(m, "j"),
-	     t = !strcmp(m, "t");
-	switch (c->conv) {
-	case 'd':
-	case 'i':
-		if (ll)
-			snprintf(tmp, sizeof tmp, spec, va_arg(*ap, long long));
-		else if (l)
-			snprintf(tmp, sizeof tmp, spec, va_arg(*ap, long));
-		else if (z || t)
-			snprintf(tmp, sizeof tmp, spec, va_arg(*ap, ptrdiff_t));
-		else if (j)
-			snprintf(tmp, sizeof tmp, spec, va_arg(*ap, intmax_t));
-		else
-			snprintf(tmp, sizeof tmp, spec, va_arg(*ap, int));
-		break;
-	case 'o':
-	case 'u':
-	case 'x':
-	case 'X':
-		if (ll)
-			snprintf(tmp, sizeof tmp, spec, va_arg(*ap, unsigned long long));
-		else if (l)
-			snprintf(tmp, sizeof tmp, spec, va_arg(*ap, unsigned long));
-		else if (z || t)
-			snprintf(tmp, sizeof tmp, spec, va_arg(*ap, size_t));
-		else if (j)
-			snprintf(tmp, sizeof tmp, spec, va_arg(*ap, uintmax_t));
-		else
-			snprintf(tmp, sizeof tmp, spec, va_arg(*ap, unsigned));
-		break;
-	case 'c':
-		snprintf(tmp, sizeof tmp, spec, va_arg(*ap, int));
-		break;
-	case 'p':
-		snprintf(tmp, sizeof tmp, spec, va_arg(*ap, void *));
-		break;
-	case 's': {
-		const char *s = va_arg(*ap, const char *);
-		if (errno_arg(s) || word_arg(s) || (last && pd_msg_is(s))) {
-			pd_buf_add(out, s); /* kept whole, read by pd_msg_text */
-			return;
-		}
-		char nested[400];
-		if (pd_msg_is(s)) /* not last: its text, in this language */
-			s = pd_msg_text(s, nested, sizeof nested);
-		pd_snprintf(tmp, sizeof tmp, spec, s ? s : "(null)");
-		break;
-	}
-	default: /* e f g a, upper case too; L: long double */
-		if (!strcmp(m, "L"))
-			snprintf(tmp, sizeof tmp, spec, va_arg(*ap, long double));
-		else
-			snprintf(tmp, sizeof tmp, spec, va_arg(*ap, double));
-	}
-	for (char *q = tmp; *q; q++)
-		if (is_mark(*q))
-			*q = '?';
-	pd_buf_add(out, tmp);
-}
-#pragma GCC diagnostic pop
-
 void pd_vmsg(char *buf, size_t n, const char *msgid, va_list ap)
 {
 	if (!n)
@@ -223,6 +151,7 @@ void pd_vmsg(char *buf, size_t n, const char *msgid, va_list ap)
 	pd_buf_add(&out, msgid);
 	va_list aq;
 	va_copy(aq, ap);
+	int saved_errno = errno;
 	for (const char *f = msgid; (f = strchr(f, '%'));) {
 		if (f[1] == '%') {
 			f += 2;
@@ -231,24 +160,42 @@ void pd_vmsg(char *buf, size_t n, const char *msgid, va_list ap)
 		conv_spec c;
 		size_t len = parse_conv(f + 1, &c);
 		if (!len)
-			break; /* not a format our sources write */
-		/* the spec with '*' taken from the arguments (positions are not
-		 * written in msgids, only in translations) */
-		pd_buf spec = {0};
-		pd_buf_addc(&spec, '%');
-		for (const char *p = f + 1; p < f + 1 + len; p++) {
-			if (*p == '*')
-				pd_buf_printf(&spec, "%d", va_arg(aq, int));
-			else
-				pd_buf_addc(&spec, *p);
-		}
-		f += 1 + len;
+			break;    /* not a format our sources write */
 		bool last = true; /* no conversion after this one */
-		for (const char *g = f; (g = strchr(g, '%')) && last; g += g[1] == '%' ? 2 : 1)
+		for (const char *g = f + 1 + len; (g = strchr(g, '%')) && last;
+		     g += g[1] == '%' ? 2 : 1)
 			last = g[1] == '%' || !parse_conv(g + 1, &(conv_spec){0});
 		pd_buf_addc(&out, PD_MSG_ARG);
-		format_arg(&out, spec.s, &c, last, &aq);
-		pd_buf_free(&spec);
+		if (c.conv == 's') { /* one of ours is kept whole, for pd_msg_text */
+			va_list peek;
+			va_copy(peek, aq);
+			if (c.star_w)
+				(void)va_arg(peek, int);
+			if (c.star_p)
+				(void)va_arg(peek, int);
+			const char *s = va_arg(peek, const char *);
+			va_end(peek);
+			if (errno_arg(s) || word_arg(s) || pd_msg_is(s)) {
+				if (c.star_w)
+					(void)va_arg(aq, int);
+				if (c.star_p)
+					(void)va_arg(aq, int);
+				(void)va_arg(aq, const char *);
+				char text[400]; /* a message not last: its text, in this language */
+				pd_buf_add(&out, last || !pd_msg_is(s)
+				                     ? s
+				                     : pd_msg_text(s, text, sizeof text));
+				f += 1 + len;
+				continue;
+			}
+		}
+		size_t at = out.len;
+		if (!pd_fmt_conv(&out, f, &aq, saved_errno))
+			break;
+		for (size_t k = at; k < out.len; k++)
+			if (is_mark(out.s[k]))
+				out.s[k] = '?';
+		f += 1 + len;
 	}
 	va_end(aq);
 	pd_utf8_copy(buf, n, out.s, out.len);

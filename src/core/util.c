@@ -329,6 +329,127 @@ static bool has_precision(const char *fmt)
 	return false;
 }
 
+const char *pd_fmt_conv(pd_buf *b, const char *pct, va_list *ap, int saved_errno)
+{
+	const char *q = pct + 1;
+	/* one conversion, rebuilt with its width and precision as digits:
+	 * %[flags][width][.precision][length]conversion */
+	char spec[48] = "%";
+	size_t sn = 1;
+	while (*q && strchr("-+ #0'", *q) && sn < 8)
+		spec[sn++] = *q++;
+	int width = -1, prec = -1;
+	if (*q == '*') {
+		width = va_arg(*ap, int);
+		if (width < 0) {
+			spec[sn++] = '-';
+			width = width == INT_MIN ? INT_MAX : -width;
+		}
+		q++;
+	} else {
+		for (; *q >= '0' && *q <= '9'; q++)
+			width = (width < 0 ? 0 : width) * 10 % 100000000 + (*q - '0');
+	}
+	if (*q == '.') {
+		q++;
+		if (*q == '*') {
+			prec = va_arg(*ap, int); /* negative: as if none */
+			q++;
+		} else {
+			prec = 0;
+			for (; *q >= '0' && *q <= '9'; q++)
+				prec = prec * 10 % 100000000 + (*q - '0');
+		}
+	}
+	const char *len = q;
+	while (*q && strchr("hlzjtLq", *q))
+		q++;
+	size_t ln = (size_t)(q - len);
+	char conv = *q;
+	if (!conv || ln > 2 || ((conv == 's' || conv == 'c') && ln))
+		return NULL; /* not a conversion (or a wide %ls, %lc) */
+	q++;
+	if (width >= 0)
+		sn += (size_t)snprintf(spec + sn, sizeof spec - sn, "%d", width);
+	const char *s = NULL;
+	if (conv == 's' || conv == 'm') {
+		s = conv == 'm' ? strerror(saved_errno) : va_arg(*ap, const char *);
+		if (!s)
+			s = "(null)";
+		if (prec >= 0) /* cut here, on a code point */
+			prec = (int)pd_utf8_cut(s, strnlen(s, (size_t)prec + 1), (size_t)prec);
+		conv = 's';
+		ln = 0;
+	}
+	if (prec >= 0)
+		sn += (size_t)snprintf(spec + sn, sizeof spec - sn, ".%d", prec);
+	/* an integer is read by its length and printed as intmax_t (hh and
+	 * h applied by a cast), so one call serves every length */
+	bool integer = strchr("diouxX", conv) != NULL;
+	const char *put = integer ? "j" : len;
+	size_t pn = integer ? 1 : ln;
+	memcpy(spec + sn, put, pn);
+	sn += pn;
+	spec[sn++] = conv;
+	spec[sn] = '\0';
+	char l0 = ln ? len[0] : 0;
+	bool hh = ln == 2 && l0 == 'h', h1 = ln == 1 && l0 == 'h';
+	bool ll = (ln == 2 && l0 == 'l') || l0 == 'q', l1 = ln == 1 && l0 == 'l';
+	bool zt = l0 == 'z' || l0 == 't', j = l0 == 'j';
+	switch (conv) {
+	case 's':
+		pd_buf_printf(b, spec, s);
+		break;
+	case 'd':
+	case 'i': {
+		intmax_t v = ll   ? va_arg(*ap, long long)
+		             : l1 ? va_arg(*ap, long)
+		             : zt ? va_arg(*ap, ptrdiff_t)
+		             : j  ? va_arg(*ap, intmax_t)
+		                  : va_arg(*ap, int);
+		pd_buf_printf(b, spec, hh ? (signed char)v : h1 ? (short)v : v);
+		break;
+	}
+	case 'u':
+	case 'o':
+	case 'x':
+	case 'X': {
+		uintmax_t v = ll   ? va_arg(*ap, unsigned long long)
+		              : l1 ? va_arg(*ap, unsigned long)
+		              : zt ? va_arg(*ap, size_t)
+		              : j  ? va_arg(*ap, uintmax_t)
+		                   : va_arg(*ap, unsigned);
+		pd_buf_printf(b, spec, hh ? (unsigned char)v : h1 ? (unsigned short)v : v);
+		break;
+	}
+	case 'c':
+		pd_buf_printf(b, spec, va_arg(*ap, int));
+		break;
+	case 'p':
+		pd_buf_printf(b, spec, va_arg(*ap, void *));
+		break;
+	case 'f':
+	case 'F':
+	case 'e':
+	case 'E':
+	case 'g':
+	case 'G':
+	case 'a':
+	case 'A':
+		if (l0 == 'L')
+			pd_buf_printf(b, spec, va_arg(*ap, long double));
+		else
+			pd_buf_printf(b, spec, va_arg(*ap, double));
+		break;
+	case '%':
+		pd_buf_addc(b, '%');
+		break;
+	default:
+		return NULL; /* %n or unknown */
+	}
+	return q;
+}
+
 size_t pd_vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap)
 {
 	int saved_errno = errno; /* for %m, before anything can change it */
@@ -354,129 +475,11 @@ size_t pd_vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap)
 			break;
 		}
 		pd_buf_addn(&b, p, (size_t)(pct - p));
-		const char *q = pct + 1;
-		/* one conversion, rebuilt with its width and precision as digits:
-		 * %[flags][width][.precision][length]conversion */
-		char spec[48] = "%";
-		size_t sn = 1;
-		while (*q && strchr("-+ #0'", *q) && sn < 8)
-			spec[sn++] = *q++;
-		int width = -1, prec = -1;
-		if (*q == '*') {
-			width = va_arg(aq, int);
-			if (width < 0) {
-				spec[sn++] = '-';
-				width = width == INT_MIN ? INT_MAX : -width;
-			}
-			q++;
-		} else {
-			for (; *q >= '0' && *q <= '9'; q++)
-				width = (width < 0 ? 0 : width) * 10 % 100000000 + (*q - '0');
-		}
-		if (*q == '.') {
-			q++;
-			if (*q == '*') {
-				prec = va_arg(aq, int); /* negative: as if none */
-				q++;
-			} else {
-				prec = 0;
-				for (; *q >= '0' && *q <= '9'; q++)
-					prec = prec * 10 % 100000000 + (*q - '0');
-			}
-		}
-		const char *len = q;
-		while (*q && strchr("hlzjtLq", *q))
-			q++;
-		size_t ln = (size_t)(q - len);
-		char conv = *q;
-		if (!conv || ln > 2 || ((conv == 's' || conv == 'c') && ln)) {
-			/* not a conversion (or a wide %ls, %lc): as written, and stop */
+		p = pd_fmt_conv(&b, pct, &aq, saved_errno);
+		if (!p) { /* not one we read: the rest as written */
 			pd_buf_add(&b, pct);
 			break;
 		}
-		q++;
-		if (width >= 0)
-			sn += (size_t)snprintf(spec + sn, sizeof spec - sn, "%d", width);
-		const char *s = NULL;
-		if (conv == 's' || conv == 'm') {
-			s = conv == 'm' ? strerror(saved_errno) : va_arg(aq, const char *);
-			if (!s)
-				s = "(null)";
-			if (prec >= 0) /* cut here, on a code point */
-				prec =
-				    (int)pd_utf8_cut(s, strnlen(s, (size_t)prec + 1), (size_t)prec);
-			conv = 's';
-			ln = 0;
-		}
-		if (prec >= 0)
-			sn += (size_t)snprintf(spec + sn, sizeof spec - sn, ".%d", prec);
-		/* an integer is read by its length and printed as intmax_t (hh and
-		 * h applied by a cast), so one call serves every length */
-		bool integer = strchr("diouxX", conv) != NULL;
-		const char *put = integer ? "j" : len;
-		size_t pn = integer ? 1 : ln;
-		memcpy(spec + sn, put, pn);
-		sn += pn;
-		spec[sn++] = conv;
-		spec[sn] = '\0';
-		char l0 = ln ? len[0] : 0;
-		bool hh = ln == 2 && l0 == 'h', h1 = ln == 1 && l0 == 'h';
-		bool ll = (ln == 2 && l0 == 'l') || l0 == 'q', l1 = ln == 1 && l0 == 'l';
-		bool zt = l0 == 'z' || l0 == 't', j = l0 == 'j';
-		switch (conv) {
-		case 's':
-			pd_buf_printf(&b, spec, s);
-			break;
-		case 'd':
-		case 'i': {
-			intmax_t v = ll   ? va_arg(aq, long long)
-			             : l1 ? va_arg(aq, long)
-			             : zt ? va_arg(aq, ptrdiff_t)
-			             : j  ? va_arg(aq, intmax_t)
-			                  : va_arg(aq, int);
-			pd_buf_printf(&b, spec, hh ? (signed char)v : h1 ? (short)v : v);
-			break;
-		}
-		case 'u':
-		case 'o':
-		case 'x':
-		case 'X': {
-			uintmax_t v = ll   ? va_arg(aq, unsigned long long)
-			              : l1 ? va_arg(aq, unsigned long)
-			              : zt ? va_arg(aq, size_t)
-			              : j  ? va_arg(aq, uintmax_t)
-			                   : va_arg(aq, unsigned);
-			pd_buf_printf(&b, spec, hh ? (unsigned char)v : h1 ? (unsigned short)v : v);
-			break;
-		}
-		case 'c':
-			pd_buf_printf(&b, spec, va_arg(aq, int));
-			break;
-		case 'p':
-			pd_buf_printf(&b, spec, va_arg(aq, void *));
-			break;
-		case 'f':
-		case 'F':
-		case 'e':
-		case 'E':
-		case 'g':
-		case 'G':
-		case 'a':
-		case 'A':
-			if (l0 == 'L')
-				pd_buf_printf(&b, spec, va_arg(aq, long double));
-			else
-				pd_buf_printf(&b, spec, va_arg(aq, double));
-			break;
-		case '%':
-			pd_buf_addc(&b, '%');
-			break;
-		default:
-			pd_buf_add(&b, pct); /* %n or unknown: as written, and stop */
-			q = pct + strlen(pct);
-			break;
-		}
-		p = q;
 	}
 	va_end(aq);
 	size_t n = 0;
