@@ -40,8 +40,9 @@ pd_status pd_tls_server_new(const char *cert_file, const char *key_file, pd_tls_
                             pd_err *e);
 void pd_tls_server_free(pd_tls_server *s);
 pd_tls *pd_tls_accept_new(pd_tls_server *s, int fd);
-/* 1 done, 0 in progress (poll, then call again), -1 failed: why says what,
- * "TLS: certificate verify failed (...)" for a refused certificate. */
+/* 1 done, 0 in progress (poll, then call again), -1 failed: why says what
+ * (a pd_msg, read with pd_msg_text), "TLS: certificate verify failed
+ * (...)" for a refused certificate. */
 int pd_tls_handshake(pd_tls *t, char *why, size_t whyn);
 ssize_t pd_tls_read(pd_tls *t, void *buf, size_t n);
 ssize_t pd_tls_write(pd_tls *t, const void *buf, size_t n);

@@ -22,19 +22,6 @@ struct pd_tls_server {
 	SSL_CTX *ctx;
 };
 
-static void ssl_errors(char *buf, size_t n)
-{
-	unsigned long e = ERR_get_error();
-	if (!e) {
-		snprintf(buf, n, "%s", errno ? strerror(errno) : _("connection closed"));
-		return;
-	}
-	char one[256];
-	ERR_error_string_n(e, one, sizeof one);
-	snprintf(buf, n, "%s", one);
-	ERR_clear_error();
-}
-
 pd_status pd_tls_client_new(int fd, const char *host, bool verify, const char *ca_file,
                             pd_tls **out, pd_err *e)
 {
@@ -180,14 +167,19 @@ int pd_tls_handshake(pd_tls *t, char *why, size_t whyn)
 		return 0;
 	}
 	long vr = t->client ? SSL_get_verify_result(t->ssl) : X509_V_OK;
+	unsigned long e;
 	if (vr != X509_V_OK) {
-		snprintf(why, whyn, _("TLS: certificate verify failed (%s)"),
-		         X509_verify_cert_error_string(vr));
+		pd_msg(why, whyn, N_("TLS: certificate verify failed (%s)"),
+		       X509_verify_cert_error_string(vr));
 		ERR_clear_error();
-	} else {
+	} else if ((e = ERR_get_error()) != 0) { /* OpenSSL's own words */
 		char detail[256];
-		ssl_errors(detail, sizeof detail);
-		snprintf(why, whyn, _("TLS handshake failed: %s"), detail);
+		ERR_error_string_n(e, detail, sizeof detail);
+		ERR_clear_error();
+		pd_msg(why, whyn, N_("TLS handshake failed: %s"), detail);
+	} else { /* the system's: read in the reader's language */
+		pd_msg(why, whyn, N_("TLS handshake failed: %s"),
+		       errno ? pd_msg_errno(errno) : pd_msg_word(N_("connection closed")));
 	}
 	return -1;
 }
