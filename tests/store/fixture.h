@@ -105,20 +105,30 @@ FX int64_t fx_create(const char *name)
 	return id;
 }
 
-/* An Asterisk AMI connection for customer cid on 127.0.0.1:port (user
- * admin, the given secret), syncing users and monitored. */
-FX void fx_add_ami_pbx(int64_t cid, int port, const char *secret)
+/* An Asterisk AMI connection for customer cid on host:port (user admin,
+ * the given secret), syncing users and monitored; enabled or not, with
+ * sub-accounts provisioned or not. */
+FX void fx_add_ami_pbx_at(int64_t cid, const char *host, int port, const char *secret, bool enabled,
+                          bool auto_provision)
 {
 	pd_pbx p = {0};
 	p.platform = xstrdup("asterisk-ami");
-	p.host = xstrdup("127.0.0.1");
+	p.host = xstrdup(host);
 	p.port = port;
 	p.username = xstrdup("admin");
 	p.secret = xstrdup(secret);
-	p.sync_users = p.monitor = p.enabled = true;
+	p.sync_users = p.monitor = true;
+	p.enabled = enabled;
+	p.auto_provision = auto_provision;
 	pd_err e = {0};
 	cr_assert_eq(store_pbx_add(fx_s, cid, &p, &fx_alice, &e), PD_OK, "%s", e.message);
 	pd_pbx_free(&p);
+}
+
+/* The same on 127.0.0.1, enabled, without sub-accounts. */
+FX void fx_add_ami_pbx(int64_t cid, int port, const char *secret)
+{
+	fx_add_ami_pbx_at(cid, "127.0.0.1", port, secret, true, false);
 }
 
 FX int64_t fx_scalar(pd_store *s, const char *sql)

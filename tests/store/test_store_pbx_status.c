@@ -7,16 +7,8 @@ TestSuite(pbx_status, .init = fx_setup_open, .fini = fx_teardown);
 static int64_t with_status(const char *name, pd_link_state st, int64_t at)
 {
 	int64_t c = fx_create(name);
-	pd_pbx p = {0};
-	p.platform = xstrdup("asterisk-ami");
-	p.host = xstrdup("pbx.example.net");
-	p.port = 5038;
-	p.username = xstrdup("admin");
-	p.secret = xstrdup("Pa55-word");
-	p.sync_users = p.monitor = p.enabled = true;
+	fx_add_ami_pbx_at(c, "pbx.example.net", 5038, "Pa55-word", true, false);
 	pd_err e = {0};
-	cr_assert_eq(store_pbx_add(fx_s, c, &p, &fx_alice, &e), PD_OK, "%s", e.message);
-	pd_pbx_free(&p);
 	pd_pbx_status ps = {.customer_id = c,
 	                    .link = st,
 	                    .state = (char *)pd_link_state_label(st),

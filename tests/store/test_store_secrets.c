@@ -10,16 +10,7 @@ TestSuite(secrets, .init = fx_setup_open, .fini = fx_teardown);
 static int64_t with_pbx(const char *name)
 {
 	int64_t c = fx_create(name);
-	pd_pbx p = {0};
-	p.platform = xstrdup("asterisk-ami");
-	p.host = xstrdup("pbx.example.net");
-	p.port = 5038;
-	p.username = xstrdup("admin");
-	p.secret = xstrdup(SECRET);
-	p.sync_users = p.monitor = p.enabled = true;
-	pd_err e = {0};
-	cr_assert_eq(store_pbx_add(fx_s, c, &p, &fx_alice, &e), PD_OK, "%s", e.message);
-	pd_pbx_free(&p);
+	fx_add_ami_pbx_at(c, "pbx.example.net", 5038, SECRET, true, false);
 	return c;
 }
 
