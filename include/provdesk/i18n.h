@@ -16,6 +16,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#include "provdesk/util.h" /* pd_buf */
+
 #define _(s) gettext(s)
 #define N_(s) (s)
 #define P_(s, p, n) ngettext(s, p, n)
@@ -40,21 +42,28 @@ const char *pd_trc(const char *ctx, const char *s);
  * after a PD_MSG_ARG. An argument may be PD_MSG_ERRNO and a number (reads
  * as strerror() of it), PD_MSG_WORD and a msgid (reads as its
  * translation), or, as the last one, another such message (the transport's
- * error inside the driver's "%s during login"). Any other string is plain
- * text (a PBX's own words, what an older daemon stored) and reads as it
- * is. */
+ * error inside the driver's "%s during login"). Several such messages with
+ * PD_MSG_NEXT between them are a list, read one after the other ("a; b":
+ * a link's warnings). Any other string is plain text (a PBX's own words,
+ * what an older daemon stored) and reads as it is. */
+#define PD_MSG_NEXT '\x1a'
 #define PD_MSG_WORD '\x1c'
 #define PD_MSG_MARK '\x1d'
 #define PD_MSG_ARG '\x1e'
 #define PD_MSG_ERRNO '\x1f'
+/* Every mark byte, for strcspn/strchr (a kept message's own bytes, which
+ * the live state keeps where it escapes every other control byte). */
+#define PD_MSG_MARKS "\x1a\x1c\x1d\x1e\x1f"
 
 /* buf (n bytes, cut on a character) = msgid (marked N_() where written)
- * with its printf arguments, kept for pd_msg_text. Bytes of the four marks
+ * with its printf arguments, kept for pd_msg_text. Bytes of the marks
  * in an argument become '?' (a kept message as an argument that is not the
  * last is put in as its text). */
 void pd_msg(char *buf, size_t n, const char *msgid, ...) __attribute__((format(printf, 3, 4)));
 void pd_vmsg(char *buf, size_t n, const char *msgid, va_list ap)
     __attribute__((format(printf, 3, 0)));
+/* Adds msg (a pd_msg, or plain text kept as it is) to the list in b. */
+void pd_msg_list_add(pd_buf *b, const char *msg);
 /* An argument for pd_msg's "%s" that reads as strerror(err) in the
  * reader's language (a thread-local buffer, good until the next call). */
 const char *pd_msg_errno(int err);

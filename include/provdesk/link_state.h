@@ -38,6 +38,9 @@ const char *pd_link_state_name(pd_link_state s);
 bool pd_link_state_parse(const char *key, pd_link_state *out);
 /* Short human words, in the messages' language: "logging in", "auth failed". */
 const char *pd_link_state_label(pd_link_state s);
+/* The same label untranslated (its msgid), for a pd_msg kept to be read in
+ * another language. */
+const char *pd_link_state_msgid(pd_link_state s);
 /* The link waits for a retry at retry_at_ms (retrying, protocol-error). */
 bool pd_link_state_retries(pd_link_state s);
 

@@ -179,9 +179,13 @@ void pd_live_remove(pd_live *l, int64_t customer_id);
  * v->generation is ignored: the entry's own is bumped. */
 void pd_live_put(pd_live *l, pd_live_view *v);
 
-/* "retrying in 8s (connection refused)" etc. into buf. */
+/* "retrying in 8s (connection refused)" etc. into buf, in this process's
+ * language; pd_live_status_msg: the same kept as a pd_msg, to be read in
+ * the reader's (the state a monitor stores in pbx_status.state). */
 void pd_live_status_text(pd_link_state st, int sync_done, int sync_total, int64_t retry_at_ms,
                          const char *last_error, int64_t now_ms, char *buf, size_t n);
+void pd_live_status_msg(pd_link_state st, int sync_done, int sync_total, int64_t retry_at_ms,
+                        const char *last_error, int64_t now_ms, char *buf, size_t n);
 
 /* Helpers to free element arrays (used by drivers building views). */
 void pd_live_users_free(pd_live_user *u, size_t n);

@@ -227,8 +227,8 @@ void pd_drv_link_on_io(pd_drv_link *l, const struct pollfd *p, int n, int64_t no
  * last_error say why; off -> nothing. sync_note is shown beside the input
  * warning while monitoring. Returns whether sync_note changed. */
 bool pd_drv_link_sync(pd_drv_link *l, const pd_synced_user *u, size_t n, size_t refused);
-/* Set (or clear: NULL or "") why the last discovery was not synced; true
- * when it changed. */
+/* Set (or clear: NULL or "") why the last discovery was not synced (a
+ * pd_msg, read in the reader's language); true when it changed. */
 bool pd_drv_link_note(pd_drv_link *l, const char *why);
 /* What the PBX's input cost (pd_model_input) noted on the link for the
  * view, at most every PD_DRV_INPUT_MS while it changes (a flood changes it on
@@ -242,7 +242,8 @@ enum { PD_DRV_INPUT_COUNTS = 1, PD_DRV_INPUT_WORDS = 2 };
 int pd_drv_link_input(pd_drv_link *l, const pd_live_input *in, bool force);
 /* The warning shown while monitoring rebuilt: sync_note, then what the
  * input cost (pd_model_input_warning with the driver's words other and
- * bad); when it changed and the link is monitoring, it is said again. */
+ * bad, msgids marked N_()); a pd_msg list, read in the reader's language;
+ * when it changed and the link is monitoring, it is said again. */
 void pd_drv_link_warning(pd_drv_link *l, bool monitoring, const char *other, const char *bad);
 /* Says st with the text that goes with it: the warning while monitoring,
  * else the last error (pd_drv_link_set). */
@@ -282,10 +283,10 @@ pd_model_limits pd_model_limits_fill(const pd_model_limits *l);
 pd_model_limits pd_model_limits_of(const pd_drv_conf *c);
 /* The counters for the view: the model's plus the parser's bad fields. */
 pd_live_input pd_model_input(const pd_model_stats *ms, uint64_t parser_bad_fields);
-/* Appends the input warning to w ("; " after what w holds): the caps hit
- * (named with c's values), "N <other> dropped" (other: "queue members or
- * queues"), "N <bad>" (bad: "fields with control bytes repaired"), calls
- * aged out. */
+/* Adds the input warning to the pd_msg list in w (pd_msg_list_add): the
+ * caps hit (named with c's values), "N <other> dropped" (other: "queue
+ * members or queues"), "N <bad>" (bad: "fields with control bytes
+ * repaired"; both msgids, marked N_()), calls aged out. */
 void pd_model_input_warning(pd_buf *w, const pd_live_input *in, const pd_drv_conf *c,
                             const char *other, const char *bad);
 

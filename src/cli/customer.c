@@ -337,9 +337,10 @@ static int show_customer(pd_cli *c, const pd_customer *cu, const char *warning)
 			    pbx.enabled ? _("enabled") : _("disabled"),
 			    pbx.sync_users ? _("yes") : _("no"), pbx.monitor ? _("yes") : _("no"),
 			    pbx.auto_provision ? _("yes") : _("no"));
-			char err_text[256];
+			char err_text[256], state[200];
 			if (has_st)
-				printf(_("  status: %s%s%s\n"), pst.state ? pst.state : "",
+				printf(_("  status: %s%s%s\n"),
+				       pd_msg_text(pst.state, state, sizeof state),
 				       pst.last_error ? " — " : "",
 				       pd_msg_text(pst.last_error, err_text, sizeof err_text));
 		}

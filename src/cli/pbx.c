@@ -186,10 +186,11 @@ static int print_pbx(pd_cli *c, int64_t customer_id, const char *headline)
 		kv(17, _("Auto-provision:"), p.auto_provision ? _("yes (sub-accounts)") : _("no"));
 		kv_int(17, _("Version:"), (long long)p.version);
 		if (has_st) {
-			char err_text[256];
-			char *line = xasprintf(
-			    "%s%s%s", st.state ? st.state : "", st.last_error ? " — " : "",
-			    pd_msg_text(st.last_error, err_text, sizeof err_text));
+			char err_text[256], state[200];
+			char *line =
+			    xasprintf("%s%s%s", pd_msg_text(st.state, state, sizeof state),
+			              st.last_error ? " — " : "",
+			              pd_msg_text(st.last_error, err_text, sizeof err_text));
 			kv(17, _("Status:"), line);
 			free(line);
 		} else {

@@ -146,7 +146,7 @@ int pd_cli_pbx_status_cmd(pd_cli *c, int argc, char **argv)
 	pd_pbx_now pn;
 	pd_pbx_status_now(&p, &st, s == PD_OK, !running, now, &pn);
 	bool known = pn.known;
-	const char *state = pn.status;
+	const char *state = pn.text;
 	pd_status outcome = pn.outcome;
 	if (c->json) {
 		json_t *o = pd_json_pbx_status(&cu, &p, s == PD_OK ? &st : NULL, !running);
@@ -156,9 +156,10 @@ int pd_cli_pbx_status_cmd(pd_cli *c, int argc, char **argv)
 		printf(_("PBX:          %s:%d (%s)\n"), p.host ? p.host : "", p.port,
 		       p.enabled ? _("enabled") : _("disabled"));
 		printf(_("State:        %s\n"), state);
-		if (known && !pn.fresh && p.enabled) /* the stored text, with its countdown */
-			printf(_("Last known:   %s\n"), st.state);
 		char err_text[256];
+		if (known && !pn.fresh && p.enabled) /* the stored text, with its countdown */
+			printf(_("Last known:   %s\n"),
+			       pd_msg_text(st.state, err_text, sizeof err_text));
 		if (known && st.last_error && *st.last_error)
 			printf(_("Last error:   %s\n"),
 			       pd_msg_text(st.last_error, err_text, sizeof err_text));

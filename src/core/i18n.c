@@ -128,7 +128,7 @@ static bool errno_arg(const char *s)
 
 static bool is_mark(char c)
 {
-	return c == PD_MSG_WORD || c == PD_MSG_MARK || c == PD_MSG_ARG || c == PD_MSG_ERRNO;
+	return c && strchr(PD_MSG_MARKS, c);
 }
 
 /* Whether s is pd_msg_word's: PD_MSG_WORD and a msgid without marks. */
@@ -210,6 +210,19 @@ void pd_msg(char *buf, size_t n, const char *msgid, ...)
 	va_end(ap);
 }
 
+void pd_msg_list_add(pd_buf *b, const char *msg)
+{
+	if (!msg || !*msg)
+		return;
+	char part[400];
+	if (!pd_msg_is(msg)) /* plain text: kept as a message of its own */
+		pd_msg(part, sizeof part, "%s", msg);
+	if (b->len)
+		pd_buf_addc(b, PD_MSG_NEXT);
+	for (const char *p = pd_msg_is(msg) ? msg : part; *p; p++)
+		pd_buf_addc(b, *p == PD_MSG_NEXT ? '?' : *p);
+}
+
 const char *pd_msg_errno(int err)
 {
 	static _Thread_local char b[16];
@@ -233,7 +246,24 @@ static const char *msg_text(const char *s, char *buf, size_t n, int depth);
 
 const char *pd_msg_text(const char *s, char *buf, size_t n)
 {
-	return msg_text(s, buf, n, 0);
+	if (!pd_msg_is(s) || !strchr(s, PD_MSG_NEXT))
+		return msg_text(s, buf, n, 0);
+	/* a list: each message read, "; " between */
+	pd_buf out = {0};
+	for (const char *p = s;;) {
+		const char *e = strchr(p, PD_MSG_NEXT);
+		char *part = xstrndup(p, e ? (size_t)(e - p) : strlen(p)), one[400];
+		if (out.len)
+			pd_buf_add(&out, "; ");
+		pd_buf_add(&out, msg_text(part, one, sizeof one, 0));
+		free(part);
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	pd_utf8_copy(buf, n, out.s ? out.s : "", out.len);
+	pd_buf_free(&out);
+	return buf;
 }
 
 static const char *msg_text(const char *s, char *buf, size_t n, int depth)

@@ -25,6 +25,11 @@ const char *pd_link_state_label(pd_link_state s)
 	return (unsigned)s < PD_LINK_N_STATES ? _(labels[s]) : "?";
 }
 
+const char *pd_link_state_msgid(pd_link_state s)
+{
+	return (unsigned)s < PD_LINK_N_STATES ? labels[s] : "?";
+}
+
 bool pd_link_state_parse(const char *key, pd_link_state *out)
 {
 	for (int i = 0; key && i < PD_LINK_N_STATES; i++)

@@ -153,15 +153,13 @@ void pd_json_pbx_state(json_t *o, const pd_pbx *p, const pd_pbx_status *st)
 	 * behind says so (pd_pbx_status_fresh; docs/provdesk.1, pbx status) */
 	int64_t now = pd_now();
 	bool fresh = st && pd_pbx_status_fresh(st->monitored, st->updated_at, now);
-	char stale[200];
+	char text[200];
 	if (st && !fresh && p->enabled)
-		pd_pbx_stale_text(pd_link_state_label(st->link), st->updated_at, now, stale,
-		                  sizeof stale);
-	json_object_set_new(o, "status",
-	                    pd_json_str(st && !fresh && p->enabled ? stale
-	                                : st                       ? st->state
-	                                : p->enabled               ? NULL
-	                                                           : "disabled"));
+		pd_pbx_stale_text(pd_link_state_label(st->link), st->updated_at, now, text,
+		                  sizeof text);
+	else if (st)
+		pd_msg_text(st->state, text, sizeof text); /* the monitor's pd_msg */
+	json_object_set_new(o, "status", pd_json_str(st ? text : p->enabled ? NULL : "disabled"));
 	json_object_set_new(o, "last_error", error_json(st ? st->last_error : NULL));
 	json_object_set_new(o, "monitored", json_boolean(fresh && p->enabled));
 	json_object_set_new(o, "updated_at", st ? pd_json_time(st->updated_at) : json_null());
@@ -297,7 +295,11 @@ json_t *pd_json_customer_row(const pd_row *r, pd_day today)
 	json_t *o = pd_json_customer(&r->c, today);
 	json_object_set_new(o, "status", json_string(pd_customer_status_name(r->status)));
 	json_object_set_new(o, "users", json_integer(r->n_users));
-	json_object_set_new(o, "pbx_state", pd_json_str(r->pbx_state));
+	char state[200]; /* as stored: a monitor's pd_msg, read in this language */
+	json_object_set_new(o, "pbx_state",
+	                    r->pbx_state
+	                        ? json_string(pd_msg_text(r->pbx_state, state, sizeof state))
+	                        : json_null());
 	json_object_set_new(o, "pbx", row_pbx_json(r, pd_now()));
 	return o;
 }
@@ -640,13 +642,16 @@ void pd_pbx_status_now(const pd_pbx *p, const pd_pbx_status *st, bool have_row, 
 	out->known = have_row && st->state;
 	out->fresh =
 	    out->known && !no_monitor && pd_pbx_status_fresh(st->monitored, st->updated_at, now);
+	const char *word = NULL; /* a fixed word: out->status keeps it as written */
 	if (!p->enabled) {
 		out->key = pd_link_state_name(PD_LINK_DISABLED);
-		snprintf(out->status, sizeof out->status, "%s",
-		         out->known && st->link == PD_LINK_DISABLED ? st->state : "disabled");
+		if (out->known && st->link == PD_LINK_DISABLED)
+			pd_msg_text(st->state, out->status, sizeof out->status);
+		else
+			word = N_("disabled");
 		out->outcome = pd_link_state_outcome(PD_LINK_DISABLED);
 	} else if (!out->known) {
-		snprintf(out->status, sizeof out->status, "not monitored (no monitor running)");
+		word = N_("not monitored (no monitor running)");
 		out->outcome = PD_E_UNAVAILABLE;
 	} else if (!out->fresh) {
 		out->key = pd_link_state_name(st->link); /* the last known state */
@@ -655,9 +660,12 @@ void pd_pbx_status_now(const pd_pbx *p, const pd_pbx_status *st, bool have_row, 
 		out->outcome = PD_E_UNAVAILABLE;
 	} else {
 		out->key = pd_link_state_name(st->link);
-		snprintf(out->status, sizeof out->status, "%s", st->state);
+		pd_msg_text(st->state, out->status, sizeof out->status); /* the monitor's pd_msg */
 		out->outcome = pd_link_state_outcome(st->link);
 	}
+	if (word)
+		pd_utf8_copys(out->status, sizeof out->status, word);
+	pd_utf8_copys(out->text, sizeof out->text, word ? _(word) : out->status);
 }
 
 json_t *pd_json_pbx_status(const pd_customer *cu, const pd_pbx *p, const pd_pbx_status *st,

@@ -52,7 +52,10 @@ typedef struct {
 	bool known; /* a row a monitor wrote */
 	bool fresh; /* ... and a running monitor stands behind it */
 	const char *key;
+	/* for --json: the fixed words ("disabled", "not monitored (no monitor
+	 * running)") as written, a stored state read in this language */
 	char status[320];
+	char text[320]; /* the same for people: every word in this language */
 	pd_status outcome;
 } pd_pbx_now;
 /* no_monitor: the caller knows no monitor runs (no daemon answered): a

@@ -172,8 +172,7 @@ void pd_drv_link_state(pd_drv_link *l, pd_link_state st)
 void pd_drv_link_warning(pd_drv_link *l, bool monitoring, const char *other, const char *bad)
 {
 	pd_buf w = {0};
-	if (l->sync_note)
-		pd_buf_add(&w, l->sync_note);
+	pd_msg_list_add(&w, l->sync_note);
 	pd_model_input_warning(&w, &l->input, &l->c, other, bad);
 	bool same = w.len ? l->warning && !strcmp(l->warning, w.s) : !l->warning;
 	if (!same) {
@@ -401,24 +400,32 @@ pd_live_input pd_model_input(const pd_model_stats *ms, uint64_t parser_bad_field
 void pd_model_input_warning(pd_buf *w, const pd_live_input *in, const pd_drv_conf *c,
                             const char *other, const char *bad)
 {
-	if (in->dropped_calls || in->dropped_channels)
-		pd_buf_printf(
-		    w,
-		    _("%s%s: %llu calls, %llu channels dropped (max_calls_per_link %d, "
-		      "max_channels_per_link %d)"),
-		    w->len ? "; " : "", in->capped ? _("input capped") : _("input was capped"),
-		    (unsigned long long)in->dropped_calls, (unsigned long long)in->dropped_channels,
-		    c->max_calls > 0 ? c->max_calls : PD_MODEL_DEFAULT_MAX_CALLS,
-		    c->max_channels > 0 ? c->max_channels : PD_MODEL_DEFAULT_MAX_CHANNELS);
-	if (in->dropped_other)
-		pd_buf_printf(w, _("%s%llu %s dropped"), w->len ? "; " : "",
-		              (unsigned long long)in->dropped_other, other);
-	if (in->bad_fields)
-		pd_buf_printf(w, "%s%llu %s", w->len ? "; " : "",
-		              (unsigned long long)in->bad_fields, bad);
-	if (in->aged_out)
-		pd_buf_printf(w, _("%s%llu calls aged out"), w->len ? "; " : "",
-		              (unsigned long long)in->aged_out);
+	char m[300];
+	if (in->dropped_calls || in->dropped_channels) {
+		pd_msg(m, sizeof m,
+		       N_("%s: %llu calls, %llu channels dropped (max_calls_per_link %d, "
+		          "max_channels_per_link %d)"),
+		       pd_msg_word(in->capped ? N_("input capped") : N_("input was capped")),
+		       (unsigned long long)in->dropped_calls,
+		       (unsigned long long)in->dropped_channels,
+		       c->max_calls > 0 ? c->max_calls : PD_MODEL_DEFAULT_MAX_CALLS,
+		       c->max_channels > 0 ? c->max_channels : PD_MODEL_DEFAULT_MAX_CHANNELS);
+		pd_msg_list_add(w, m);
+	}
+	if (in->dropped_other) {
+		pd_msg(m, sizeof m, N_("%llu %s dropped"), (unsigned long long)in->dropped_other,
+		       pd_msg_word(other));
+		pd_msg_list_add(w, m);
+	}
+	if (in->bad_fields) {
+		pd_msg(m, sizeof m, "%llu %s", (unsigned long long)in->bad_fields,
+		       pd_msg_word(bad));
+		pd_msg_list_add(w, m);
+	}
+	if (in->aged_out) {
+		pd_msg(m, sizeof m, N_("%llu calls aged out"), (unsigned long long)in->aged_out);
+		pd_msg_list_add(w, m);
+	}
 }
 
 /* ---- the sync ---- */
@@ -431,18 +438,16 @@ pd_drv_sync_outcome pd_drv_sync_users(const pd_drv_conf *c, const pd_drv_host *h
 		return PD_DRV_SYNC_OFF;
 	if (refused) {
 		/* a directory cut short would read as users removed */
-		snprintf(
-		    why, whyn,
-		    _("not synced: the PBX lists more than %zu users (max_users_per_link); %zu "
-		      "more refused"),
-		    n, refused);
+		pd_msg(why, whyn,
+		       N_("not synced: the PBX lists more than %zu users (max_users_per_link); %zu "
+		          "more refused"),
+		       n, refused);
 		return PD_DRV_SYNC_REFUSED;
 	}
 	pd_err e = {0};
 	pd_sync_result r = {0};
 	if (h->sync_users(h->ctx, c->customer_id, u, n, c->auto_provision, &r, &e) != PD_OK) {
-		pd_snprintf(why, whyn, _("sync not saved: %.150s"), e.message);
-		pd_utf8_end_whole(why);
+		pd_msg(why, whyn, N_("sync not saved: %.150s"), e.message);
 		return PD_DRV_SYNC_FAILED;
 	}
 	*res = r;

@@ -45,9 +45,7 @@ static char *clean_error(const char *s)
 	pd_buf b = {0};
 	bool msg = pd_msg_is(s);
 	for (const char *p = s; *p;) {
-		size_t n = msg ? strcspn(p, (const char[]){PD_MSG_WORD, PD_MSG_MARK, PD_MSG_ARG,
-		                                           PD_MSG_ERRNO, '\0'})
-		               : strlen(p);
+		size_t n = msg ? strcspn(p, PD_MSG_MARKS) : strlen(p);
 		pd_term_escape(&b, p, n, false);
 		p += n;
 		if (*p)
@@ -343,14 +341,13 @@ static void entry_remove(pd_live *l, size_t i)
 	l->n--;
 }
 
-void pd_live_status_text(pd_link_state st, int sync_done, int sync_total, int64_t retry_at_ms,
-                         const char *last_error, int64_t now_ms, char *buf, size_t n)
+void pd_live_status_msg(pd_link_state st, int sync_done, int sync_total, int64_t retry_at_ms,
+                        const char *last_error, int64_t now_ms, char *buf, size_t n)
 {
-	char err[256]; /* a pd_msg, read in this process's language */
-	last_error = last_error ? pd_msg_text(last_error, err, sizeof err) : NULL;
+	bool err = last_error && *last_error; /* a pd_msg: the last argument, kept whole */
 	switch (st) {
 	case PD_LINK_DISCOVERING:
-		snprintf(buf, n, _("syncing %d/%d"), sync_done, sync_total);
+		pd_msg(buf, n, N_("syncing %d/%d"), sync_done, sync_total);
 		break;
 	case PD_LINK_RETRYING:
 	case PD_LINK_PROTOCOL_ERROR: {
@@ -358,30 +355,36 @@ void pd_live_status_text(pd_link_state st, int sync_done, int sync_total, int64_
 		if (s < 0)
 			s = 0;
 		bool proto = st == PD_LINK_PROTOCOL_ERROR;
-		if (last_error && *last_error)
-			snprintf(buf, n,
-			         proto ? _("protocol error, retrying in %llds (%s)")
-			               : _("retrying in %llds (%s)"),
-			         (long long)s, last_error);
+		if (err)
+			pd_msg(buf, n,
+			       proto ? N_("protocol error, retrying in %llds (%s)")
+			             : N_("retrying in %llds (%s)"),
+			       (long long)s, last_error);
 		else
-			snprintf(buf, n,
-			         proto ? _("protocol error, retrying in %llds")
-			               : _("retrying in %llds"),
-			         (long long)s);
+			pd_msg(buf, n,
+			       proto ? N_("protocol error, retrying in %llds")
+			             : N_("retrying in %llds"),
+			       (long long)s);
 		break;
 	}
 	case PD_LINK_MONITORING:
 		/* a monitoring link's "error" is a warning: its PBX's input was capped */
-		if (last_error && *last_error)
-			snprintf(buf, n, _("monitoring (%s)"), last_error);
-		else
-			snprintf(buf, n, "%s", pd_link_state_label(st));
-		break;
+		if (err) {
+			pd_msg(buf, n, N_("monitoring (%s)"), last_error);
+			break;
+		}
+		/* fall through */
 	default:
-		snprintf(buf, n, "%s", pd_link_state_label(st));
+		pd_msg(buf, n, "%s", pd_msg_word(pd_link_state_msgid(st)));
 	}
-	if (n)
-		pd_utf8_end_whole(buf); /* a long error cut by the buffer */
+}
+
+void pd_live_status_text(pd_link_state st, int sync_done, int sync_total, int64_t retry_at_ms,
+                         const char *last_error, int64_t now_ms, char *buf, size_t n)
+{
+	char m[512]; /* the error (< 200 bytes) inside one of our sentences */
+	pd_live_status_msg(st, sync_done, sync_total, retry_at_ms, last_error, now_ms, m, sizeof m);
+	pd_msg_text(m, buf, n);
 }
 
 /* The states a driver passes through while it (re)connects or waits to. */

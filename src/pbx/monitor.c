@@ -168,7 +168,8 @@ static void host_link_changed(void *ctx, int64_t cid, pd_link_state st, const ch
 	pthread_mutex_unlock(&m->mu);
 }
 
-/* State column: the text without the "(last error)" tail, which has its own column. */
+/* State column: the text without the "(last error)" tail, which has its
+ * own column; kept as a pd_msg, read in each reader's language. */
 static void write_status(pd_monitor *m, link_t *l, int64_t now)
 {
 	pd_live_view v;
@@ -177,8 +178,8 @@ static void write_status(pd_monitor *m, link_t *l, int64_t now)
 	pd_live_summary s;
 	pd_live_summary_get(m->live, l->customer_id, &s);
 	char state[200];
-	pd_live_status_text(v.link, v.sync_done, v.sync_total, v.retry_at_ms, NULL,
-	                    pd_live_now_ms(), state, sizeof state);
+	pd_live_status_msg(v.link, v.sync_done, v.sync_total, v.retry_at_ms, NULL, pd_live_now_ms(),
+	                   state, sizeof state);
 	int64_t now_ms = pd_live_now_ms(), wall = pd_now();
 	pd_pbx_status st = {
 	    .customer_id = l->customer_id,

@@ -127,8 +127,14 @@ bool pd_row_pbx_text(const pd_row *r, int64_t now, char *buf, size_t n)
 		return false;
 	if (r->pbx_key == PD_PBXK_DISABLED || !r->pbx_link_known || !r->pbx_updated_at) {
 		/* disabled (the connection or the customer: the store decides it,
-		 * not a monitor), or a connection no monitor has written */
-		snprintf(buf, n, "%s", r->pbx_state);
+		 * not a monitor), or a connection no monitor has written; the
+		 * words the query puts in for those, in this language */
+		if (r->pbx_key == PD_PBXK_DISABLED)
+			pd_utf8_copys(buf, n, _("disabled"));
+		else if (r->pbx_key == PD_PBXK_NOT_STARTED)
+			pd_utf8_copys(buf, n, _("not started"));
+		else
+			pd_msg_text(r->pbx_state, buf, n);
 		return r->pbx_key == PD_PBXK_DISABLED;
 	}
 	const char *label = pd_link_state_label(r->pbx_link);

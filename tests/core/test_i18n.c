@@ -157,6 +157,43 @@ Test(i18n, a_kept_message_inside_another)
 	cr_assert_str_eq(text(m), "TCP connect to pbx:5038: Connection refused|end");
 }
 
+/* A list of kept messages (a link's warnings): each read in the reader's
+ * language, "; " between; plain text and marks in it stay text. */
+Test(i18n, a_list_of_kept_messages)
+{
+	unsetenv("PROVDESK_LOCALEDIR");
+	use_locale("C.UTF-8");
+	pd_buf b = {0};
+	char m[256];
+	pd_msg_list_add(&b, NULL);
+	pd_msg_list_add(&b, "");
+	cr_assert_eq(b.len, 0, "nothing added");
+	pd_msg_list_add(&b, "the PBX's own words");
+	pd_msg(m, sizeof m,
+	       N_("%s: %llu calls, %llu channels dropped (max_calls_per_link %d, "
+	          "max_channels_per_link %d)"),
+	       pd_msg_word(N_("input capped")), 3ull, 4ull, 40, 80);
+	pd_msg_list_add(&b, m);
+	pd_msg(m, sizeof m, N_("%llu calls aged out"), 2ull);
+	pd_msg_list_add(&b, m);
+	char hostile[] = {'x', PD_MSG_NEXT, 'y', '\0'};
+	pd_msg_list_add(&b, hostile);
+	cr_assert_str_eq(
+	    text(b.s), "the PBX's own words; input capped: 3 calls, 4 channels dropped "
+	               "(max_calls_per_link 40, max_channels_per_link 80); 2 calls aged out; x?y");
+	use_locale("fr_FR.UTF-8");
+	cr_assert_str_eq(
+	    text(b.s), "the PBX's own words; entrée plafonnée : 3 appels, 4 canaux ignorés "
+	               "(max_calls_per_link 40, max_channels_per_link 80); 2 appels expirés; x?y");
+	/* cut inside its last message: the rest reads without it */
+	char cut[40];
+	pd_utf8_copy(cut, sizeof cut, b.s, b.len);
+	use_locale("C.UTF-8");
+	const char *r = text(cut);
+	cr_assert(!strncmp(r, "the PBX's own words; ", 21) && !strpbrk(r, PD_MSG_MARKS), "%s", r);
+	pd_buf_free(&b);
+}
+
 /* A translation may put the arguments in another order (%2$s). */
 Test(i18n, arguments_by_position)
 {

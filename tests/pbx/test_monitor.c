@@ -7,6 +7,7 @@
 
 #include <poll.h>
 
+#include "provdesk/i18n.h"
 #include "provdesk/labpbx.h"
 #include "provdesk/live.h"
 #include "provdesk/monitor.h"
@@ -36,18 +37,7 @@ static int64_t add_named_customer_with_pbx(const char *name, int port, bool auto
                                            bool enabled)
 {
 	int64_t cid = fx_create(name);
-	pd_pbx p = {0};
-	p.platform = xstrdup("asterisk-ami");
-	p.host = xstrdup("127.0.0.1");
-	p.port = port;
-	p.username = xstrdup("admin");
-	p.secret = xstrdup(SECRET);
-	p.sync_users = p.monitor = true;
-	p.enabled = enabled;
-	p.auto_provision = auto_provision;
-	pd_err e = {0};
-	cr_assert_eq(store_pbx_add(fx_s, cid, &p, &fx_alice, &e), PD_OK, "%s", e.message);
-	pd_pbx_free(&p);
+	fx_add_ami_pbx_at(cid, "127.0.0.1", port, SECRET, enabled, auto_provision);
 	return cid;
 }
 
@@ -105,6 +95,20 @@ static const char *status_of(pd_live *live, int64_t cid)
 	         (poll(&(struct pollfd){.fd = pd_live_wake_fd(live), .events = POLLIN}, 1, 100),   \
 	          pd_live_wake_drain(live)),                                                       \
 	         "timed out: %s (status: %s)", #cond, status_of((live), cid))
+
+/* The state and the error a status row holds (pd_msgs), as a reader here
+ * reads them. */
+static const char *state_of(const pd_pbx_status *st)
+{
+	static char b[200];
+	return pd_msg_text(st->state, b, sizeof b);
+}
+
+static const char *error_of(const pd_pbx_status *st)
+{
+	static char b[300];
+	return pd_msg_text(st->last_error, b, sizeof b);
+}
 
 static int64_t live_calls(pd_live *live, int64_t cid)
 {
@@ -185,9 +189,9 @@ Test(monitor, sync_into_sqlite_and_empty_resync)
 	int64_t until = pd_live_now_ms() + 5000;
 	while (1) {
 		cr_assert_eq(store_pbx_status_get(fx_s, cid, &st, &e), PD_OK, "%s", e.message);
-		if (st.state && !strcmp(st.state, "monitoring") && st.agents_logged_on == 15)
+		if (!strcmp(state_of(&st), "monitoring") && st.agents_logged_on == 15)
 			break;
-		cr_assert_lt(pd_live_now_ms(), until, "status row: %s, %lld agents", st.state,
+		cr_assert_lt(pd_live_now_ms(), until, "status row: %s, %lld agents", state_of(&st),
 		             (long long)st.agents_logged_on);
 		pd_pbx_status_free(&st);
 		usleep(100000);
@@ -268,7 +272,7 @@ Test(monitor, enable_disable_and_edit_without_restart)
 		cr_assert_eq(store_pbx_status_get(fx_s, cid, &st, &e), PD_OK);
 		if (st.link == PD_LINK_DISABLED)
 			break;
-		cr_assert_lt(pd_live_now_ms(), until, "status row: %s", st.state);
+		cr_assert_lt(pd_live_now_ms(), until, "status row: %s", state_of(&st));
 		pd_pbx_status_free(&st);
 		usleep(100000);
 	}
@@ -394,10 +398,10 @@ Test(monitor, auth_failure_clears_live_counts)
 	until = pd_live_now_ms() + 15000 * tl_slow();
 	while (1) {
 		cr_assert_eq(store_pbx_status_get(fx_s, cid, &st, &e), PD_OK, "%s", e.message);
-		bool cleared = st.state && !strcmp(st.state, "auth failed") && st.live_calls == 0 &&
+		bool cleared = !strcmp(state_of(&st), "auth failed") && st.live_calls == 0 &&
 		               st.agents_logged_on == 0 && st.agents_available == 0;
 		char state[64];
-		snprintf(state, sizeof state, "%s", st.state ? st.state : "");
+		snprintf(state, sizeof state, "%s", state_of(&st));
 		long long calls = st.live_calls, agents = st.agents_logged_on;
 		pd_pbx_status_free(&st);
 		if (cleared)
@@ -580,15 +584,15 @@ Test(monitor, config_caps_and_the_warning_in_the_status_row)
 	int64_t until = pd_live_now_ms() + 8000;
 	while (1) {
 		cr_assert_eq(store_pbx_status_get(fx_s, cid, &st, &e), PD_OK, "%s", e.message);
-		if (st.last_error && strstr(st.last_error, "max_calls_per_link 40"))
+		if (strstr(error_of(&st), "max_calls_per_link 40"))
 			break;
-		cr_assert_lt(pd_live_now_ms(), until, "status row: %s / %s", st.state,
-		             st.last_error ? st.last_error : "(no error)");
+		cr_assert_lt(pd_live_now_ms(), until, "status row: %s / %s", state_of(&st),
+		             st.last_error ? error_of(&st) : "(no error)");
 		pd_pbx_status_free(&st);
 		usleep(100000);
 	}
-	cr_assert_str_eq(st.state, "monitoring");
-	cr_assert(strstr(st.last_error, "input capped: "), "%s", st.last_error);
+	cr_assert_str_eq(state_of(&st), "monitoring");
+	cr_assert(strstr(error_of(&st), "input capped: "), "%s", error_of(&st));
 	cr_assert_leq(st.live_calls, 40);
 	pd_pbx_status_free(&st);
 	pd_live_summary s;

@@ -312,7 +312,9 @@ Test(monitor_fake, link_states_are_written_to_the_store_as_keys)
 	pd_pbx_status st;
 	pd_err e = {0};
 	cr_assert_eq(store_pbx_status_get(fx_s, auth, &st, &e), PD_OK);
-	cr_assert_str_eq(st.state, "auth failed", "the human text stays beside the key");
+	char text[200]; /* kept as a pd_msg, read in this language */
+	cr_assert_str_eq(pd_msg_text(st.state, text, sizeof text), "auth failed",
+	                 "the human text stays beside the key");
 	cr_assert_str_eq(st.last_error, "authentication failed (scripted)");
 	cr_assert_gt(st.since, 0);
 	pd_pbx_status_free(&st);

@@ -247,6 +247,58 @@ Test(serve_bin, a_link_error_reads_in_each_readers_language)
 	cr_assert_eq(wait_exit(pid, 15000), 0, "%s", output("fg.out"));
 }
 
+/* The state a monitor stores ("retrying in 8s") is kept the same way: a
+ * French reader of what an English daemon wrote reads it in French once
+ * the daemon is gone (pbx status, pbx show, customer show), an English one
+ * in English; and the words the store puts in for a connection no monitor
+ * wrote are the reader's too. */
+Test(serve_bin, a_stored_state_reads_in_each_readers_language)
+{
+	if (!setlocale(LC_ALL, "fr_FR.UTF-8"))
+		cr_skip_test("fr_FR.UTF-8 is not generated (.ci/deps --test makes it)");
+	setlocale(LC_ALL, "C.UTF-8");
+	fx_s = fx_open();
+	int64_t cid = fx_create("Babel SARL");
+	fx_add_ami_pbx(cid, tl_free_port(), SECRET); /* nothing listens there */
+	int64_t idle = fx_create("Calme SARL");
+	fx_add_ami_pbx(idle, tl_free_port(), SECRET);
+	cr_assert_eq(store_pbx_set_enabled(fx_s, idle, false, &fx_alice, NULL), PD_OK);
+	unsetenv("LANGUAGE");
+	setenv("LC_ALL", "C.UTF-8", 1); /* the daemon speaks English */
+	const char *fg[] = {"serve", NULL};
+	pid_t pid = spawn(fg, "fg.out");
+	pd_pbx_status st = {0};
+	WAIT_FOR(store_pbx_status_get(fx_s, cid, &st, NULL) == PD_OK && st.link == PD_LINK_RETRYING,
+	         15000, "no retrying state stored: %s", output("fg.out"));
+	pd_pbx_status_free(&st);
+	cr_assert_eq(kill(pid, SIGTERM), 0);
+	cr_assert_eq(wait_exit(pid, 15000), 0, "%s", output("fg.out"));
+	setenv("LC_ALL", "fr_FR.UTF-8", 1); /* a French reader */
+	const char *const reads[][5] = {{"pbx", "status", "Babel SARL", NULL},
+	                                {"pbx", "show", "Babel SARL", NULL},
+	                                {"customer", "show", "Babel SARL", NULL}};
+	for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
+		run(reads[i], "fr.out");
+		char *out = output("fr.out");
+		cr_assert(strstr(out, "nouvel essai dans "), "%s %s: want French in:\n%s",
+		          reads[i][0], reads[i][1], out);
+		cr_assert_null(strstr(out, "retrying"), "English left in:\n%s", out);
+		cr_assert_null(strpbrk(out, "\x1c\x1d\x1e\x1f"), "a mark byte shown:\n%s", out);
+		free(out);
+	}
+	const char *list[] = {"customer", "list", NULL};
+	run(list, "list.out");
+	char *out = output("list.out");
+	cr_assert(strstr(out, "désactivé"), "the disabled connection, in French:\n%s", out);
+	cr_assert_null(strstr(out, "disabled"), "English left in:\n%s", out);
+	free(out);
+	setenv("LC_ALL", "C.UTF-8", 1); /* and an English one, from the same bytes */
+	run(reads[0], "en.out");
+	out = output("en.out");
+	cr_assert(strstr(out, "Last known:   retrying in "), "want English in:\n%s", out);
+	free(out);
+}
+
 /* `customer create` queues the invitation; the daemon (no console, no
  * `outbox send`) delivers it. */
 Test(serve_bin, invitation_delivered_without_a_console)

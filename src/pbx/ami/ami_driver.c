@@ -83,8 +83,8 @@ static void send_simple(ami_drv *d, const char *action);
 
 static void warning_update(ami_drv *d)
 {
-	pd_drv_link_warning(&d->l, d->st == D_MONITORING, _("queue members or queues"),
-	                    _("fields with control bytes repaired"));
+	pd_drv_link_warning(&d->l, d->st == D_MONITORING, N_("queue members or queues"),
+	                    N_("fields with control bytes repaired"));
 }
 
 /* The input counters and the warning (pd_drv_link_input). At a cap, while

@@ -113,8 +113,8 @@ static void input_check(esl_drv *d, bool force)
  * the PBX's input cost. */
 static void warning_update(esl_drv *d)
 {
-	pd_drv_link_warning(&d->l, d->st == D_MONITORING, _("users, agents or queues"),
-	                    _("fields or messages refused or repaired"));
+	pd_drv_link_warning(&d->l, d->st == D_MONITORING, N_("users, agents or queues"),
+	                    N_("fields or messages refused or repaired"));
 }
 
 static void cmds_clear(esl_drv *d)
@@ -245,8 +245,10 @@ static void do_sync(esl_drv *d)
 		return;
 	if (!d->users_ok) {
 		/* an empty directory would remove every synced user: not synced */
-		pd_drv_link_note(
-		    &d->l, _("users not synced: no usable list_users reply (max_message_kb?)"));
+		char why[200];
+		pd_msg(why, sizeof why,
+		       N_("users not synced: no usable list_users reply (max_message_kb?)"));
+		pd_drv_link_note(&d->l, why);
 		warning_update(d);
 		return;
 	}

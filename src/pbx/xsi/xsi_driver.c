@@ -149,8 +149,8 @@ static void ascii(char *dst, size_t n, const char *s)
 
 static void warning_update(xsi_drv *d)
 {
-	pd_drv_link_warning(&d->l, d->st == D_MONITORING || d->st == D_IDLE, _("users or agents"),
-	                    _("fields or documents refused or repaired"));
+	pd_drv_link_warning(&d->l, d->st == D_MONITORING || d->st == D_IDLE, N_("users or agents"),
+	                    N_("fields or documents refused or repaired"));
 }
 
 static void input_check(xsi_drv *d, bool force)

@@ -499,13 +499,15 @@ static void draw_pbx(struct ui_screen *s, struct cview *v, int y0)
 		int64_t wall = pd_now();
 		bool fresh = !p->enabled ||
 		             pd_pbx_status_fresh(v->status.monitored, v->status.updated_at, wall);
-		char age[48], stale[160], err[256];
+		char age[48], state[200], err[256];
 		pd_age_text(v->status.updated_at, wall, age, sizeof age);
-		pd_pbx_stale_text(pd_link_state_label(v->status.link), v->status.updated_at, wall,
-		                  stale, sizeof stale);
-		pd_snprintf(buf, sizeof buf, "%s%s%s%s%s",
-		            fresh ? (v->status.state ? v->status.state : "—") : stale,
-		            fresh ? ", " : "", fresh ? age : "", v->status.last_error ? " — " : "",
+		if (!fresh)
+			pd_pbx_stale_text(pd_link_state_label(v->status.link), v->status.updated_at,
+			                  wall, state, sizeof state);
+		else /* the monitor's pd_msg */
+			pd_msg_text(v->status.state ? v->status.state : "—", state, sizeof state);
+		pd_snprintf(buf, sizeof buf, "%s%s%s%s%s", state, fresh ? ", " : "",
+		            fresh ? age : "", v->status.last_error ? " — " : "",
 		            pd_msg_text(v->status.last_error, err, sizeof err));
 		kv(w, y++, s->w, _("Status"), buf,
 		   ui_role(ui_live_link_role(fresh ? v->status.link : PD_LINK_DISABLED)));
