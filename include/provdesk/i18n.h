@@ -74,6 +74,9 @@ const char *pd_msg_word(const char *msgid);
  * its arguments put in (by position when the translation says %2$s); plain
  * text as it is; NULL as "". Cut on a character to n bytes; returns buf. */
 const char *pd_msg_text(const char *s, char *buf, size_t n);
+/* Room for a link's last error or warnings as read (pd_live_view's 400
+ * bytes of kept messages read longer, in French most). */
+#define PD_MSG_TEXT_MAX 640
 /* Whether s is a pd_msg (starts with PD_MSG_MARK). */
 static inline int pd_msg_is(const char *s)
 {

@@ -96,8 +96,10 @@ typedef struct {
 typedef struct {
 	int64_t customer_id;
 	pd_link_state link;
-	char status[200];     /* "syncing 3/20", "retrying in 8s (connection refused)", … */
-	char last_error[200]; /* "" when none */
+	char status[200]; /* "syncing 3/20", "retrying in 8s (connection refused)", … */
+	/* "" when none; a pd_msg, a list of them (a monitoring link's warnings:
+	 * sized for the sync's note and every input warning) or a PBX's words */
+	char last_error[400];
 	int sync_done, sync_total;
 	int64_t retry_at_ms;
 	int64_t link_since_ms; /* when `link` took its value */

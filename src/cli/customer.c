@@ -337,7 +337,7 @@ static int show_customer(pd_cli *c, const pd_customer *cu, const char *warning)
 			    pbx.enabled ? _("enabled") : _("disabled"),
 			    pbx.sync_users ? _("yes") : _("no"), pbx.monitor ? _("yes") : _("no"),
 			    pbx.auto_provision ? _("yes") : _("no"));
-			char err_text[256], state[200];
+			char err_text[PD_MSG_TEXT_MAX], state[200];
 			if (has_st)
 				printf(_("  status: %s%s%s\n"),
 				       pd_msg_text(pst.state, state, sizeof state),

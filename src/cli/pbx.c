@@ -186,7 +186,7 @@ static int print_pbx(pd_cli *c, int64_t customer_id, const char *headline)
 		kv(17, _("Auto-provision:"), p.auto_provision ? _("yes (sub-accounts)") : _("no"));
 		kv_int(17, _("Version:"), (long long)p.version);
 		if (has_st) {
-			char err_text[256], state[200];
+			char err_text[PD_MSG_TEXT_MAX], state[200];
 			char *line =
 			    xasprintf("%s%s%s", pd_msg_text(st.state, state, sizeof state),
 			              st.last_error ? " — " : "",

@@ -188,7 +188,7 @@ static int resync_via_monitor(pd_cli *c, const pd_customer *cu)
 		rc = pd_cli_failf(c, PD_E_UNAVAILABLE, "pbx", _("resync of \"%s\" failed: %s"),
 		                  cu->name, lost);
 	} else {
-		char err_text[256];
+		char err_text[PD_MSG_TEXT_MAX];
 		const char *why = v.last_error[0]
 		                      ? pd_msg_text(v.last_error, err_text, sizeof err_text)
 		                      : _("timed out");
@@ -296,7 +296,7 @@ int pd_cli_pbx_resync_cmd(pd_cli *c, int argc, char **argv)
 	pd_live_view v = {0};
 	pd_live_snapshot(live, cu.id, &v);
 	if (!synced) {
-		char err_text[256];
+		char err_text[PD_MSG_TEXT_MAX];
 		const char *why = v.last_error[0]
 		                      ? pd_msg_text(v.last_error, err_text, sizeof err_text)
 		                      : _("timed out");

@@ -69,7 +69,7 @@ static int print_live(pd_cli *c, const pd_customer *cu, const pd_pbx *p, const p
 		json_object_set_new(o, "monitored", json_true());
 		json_object_set_new(o, "monitor_pid", json_integer(pid));
 		json_object_set_new(o, "since", pd_json_time(pd_now() - in_state));
-		char err_text[256];
+		char err_text[PD_MSG_TEXT_MAX];
 		json_object_set_new(
 		    o, "last_error",
 		    pd_json_str(pd_msg_text(v->last_error, err_text, sizeof err_text)));
@@ -93,7 +93,7 @@ static int print_live(pd_cli *c, const pd_customer *cu, const pd_pbx *p, const p
 		printf(_("PBX:          %s:%d (%s)\n"), p->host ? p->host : "", p->port,
 		       p->enabled ? _("enabled") : _("disabled"));
 		printf(_("State:        %s (for %llds)\n"), text, (long long)in_state);
-		char err_text[256];
+		char err_text[PD_MSG_TEXT_MAX];
 		if (v->last_error[0] && v->link != PD_LINK_MONITORING)
 			printf(_("Last error:   %s\n"),
 			       pd_msg_text(v->last_error, err_text, sizeof err_text));
@@ -156,7 +156,7 @@ int pd_cli_pbx_status_cmd(pd_cli *c, int argc, char **argv)
 		printf(_("PBX:          %s:%d (%s)\n"), p.host ? p.host : "", p.port,
 		       p.enabled ? _("enabled") : _("disabled"));
 		printf(_("State:        %s\n"), state);
-		char err_text[256];
+		char err_text[PD_MSG_TEXT_MAX];
 		if (known && !pn.fresh && p.enabled) /* the stored text, with its countdown */
 			printf(_("Last known:   %s\n"),
 			       pd_msg_text(st.state, err_text, sizeof err_text));

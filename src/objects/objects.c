@@ -24,7 +24,7 @@ json_t *pd_json_str(const char *s)
  * process's language; null when none. */
 static json_t *error_json(const char *s)
 {
-	char buf[256];
+	char buf[PD_MSG_TEXT_MAX];
 	return pd_json_str(s ? pd_msg_text(s, buf, sizeof buf) : NULL);
 }
 

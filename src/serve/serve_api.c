@@ -206,7 +206,7 @@ static pd_status pbx_resync(serve_api *a, pd_store *s, int64_t cid, json_t **rep
 	bool done = false;
 	pd_link_state first = (pd_link_state)-1, last = (pd_link_state)-1;
 	int64_t first_since = 0;
-	char why[200] = "";
+	char why[PD_MSG_TEXT_MAX] = "";
 	for (;;) {
 		pthread_mutex_lock(&a->mu);
 		x = sync_of(a, cid);

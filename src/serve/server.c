@@ -310,7 +310,7 @@ static void broadcast(pd_serve *s, msg_t *m)
 
 static void log_transition(pd_serve *s, int64_t cid, const pd_live_view *v)
 {
-	char e[256];
+	char e[PD_MSG_TEXT_MAX];
 	if (v->last_error[0])
 		slog(s, _("customer %lld: %s (%s)"), (long long)cid, pd_link_state_label(v->link),
 		     pd_msg_text(v->last_error, e, sizeof e));

@@ -381,7 +381,7 @@ typedef struct {
 	bool peak_reset;
 	size_t users, agents;
 	uint64_t bad;
-	char last_error[200];
+	char last_error[sizeof((pd_live_view *)0)->last_error];
 } drv_result;
 
 static bool driver_run(server *s, drv_result *r)

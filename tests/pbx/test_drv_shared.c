@@ -228,7 +228,7 @@ Test(drv_shared, the_warning_joins_the_sync_note_and_the_input_and_is_said_when_
 	pd_drv_link_note(&d.l, "users not synced: too many");
 	d.l.input.bad_fields = 3;
 	pd_drv_link_warning(&d.l, true, "widgets", "fields repaired");
-	char shown[256]; /* a pd_msg list, read in this language */
+	char shown[512]; /* a pd_msg list, read in this language */
 	cr_assert_str_eq(pd_msg_text(d.l.warning, shown, sizeof shown),
 	                 "users not synced: too many; 3 fields repaired");
 	cr_assert_eq(d.n_said, said + 1);
@@ -247,6 +247,30 @@ Test(drv_shared, the_warning_joins_the_sync_note_and_the_input_and_is_said_when_
 	cr_assert_eq(pd_live_snapshot(live, 7, &v), PD_OK);
 	cr_assert_str_eq(pd_msg_text(v.last_error, shown, sizeof shown),
 	                 "users not synced: too many; 2 widgets dropped; 3 fields repaired");
+	pd_live_free_view(&v);
+
+	/* every warning at once, with a note of the longest kind: all of it
+	 * reaches the live state (no part cut off), in the reader's words */
+	char note[200];
+	pd_msg(note, sizeof note,
+	       N_("not synced: the PBX lists more than %zu users (max_users_per_link); %zu "
+	          "more refused"),
+	       (size_t)500, (size_t)1234);
+	pd_drv_link_note(&d.l, note);
+	d.l.input = (pd_live_input){.dropped_calls = 12345,
+	                            .dropped_channels = 67890,
+	                            .capped = true,
+	                            .dropped_other = 2,
+	                            .bad_fields = 3,
+	                            .aged_out = 4};
+	pd_drv_link_warning(&d.l, true, "widgets", "fields repaired");
+	cr_assert_eq(pd_live_snapshot(live, 7, &v), PD_OK);
+	cr_assert_str_eq(
+	    pd_msg_text(v.last_error, shown, sizeof shown),
+	    "not synced: the PBX lists more than 500 users (max_users_per_link); 1234 "
+	    "more refused; input capped: 12345 calls, 67890 channels dropped "
+	    "(max_calls_per_link 5000, max_channels_per_link 10000); 2 widgets dropped; "
+	    "3 fields repaired; 4 calls aged out");
 	pd_live_free_view(&v);
 
 	pd_drv_link_note(&d.l, NULL);

@@ -224,7 +224,7 @@ Test(monitor, enable_disable_and_edit_without_restart)
 	/* a disabled customer is not monitored (data kept), and is again once enabled */
 	cr_assert_eq(store_customer_set_disabled(other, cid, true, &fx_bob, &e), PD_OK, "%s",
 	             e.message);
-	char why[200];
+	char why[sizeof((pd_live_view *)0)->last_error];
 	WAIT_LIVE(live, link_state(live, cid, NULL, 0) == PD_LINK_DISABLED, 5000);
 	pd_live_view dv;
 	cr_assert_eq(pd_live_snapshot(live, cid, &dv), PD_OK);
@@ -541,7 +541,7 @@ Test(monitor, read_only_watcher_stores_nothing_and_reports_no_sync_error)
 	WAIT_LIVE(live, live_calls(live, cid) == 1, 5000);
 	pd_live_view v;
 	cr_assert_eq(pd_live_snapshot(live, cid, &v), PD_OK);
-	char err[256];
+	char err[sizeof v.last_error];
 	snprintf(err, sizeof err, "%s", v.last_error);
 	pd_live_free_view(&v);
 	cr_assert_str_eq(err, "", "a watcher's link carries no error");
