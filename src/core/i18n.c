@@ -210,16 +210,38 @@ void pd_msg(char *buf, size_t n, const char *msgid, ...)
 	va_end(ap);
 }
 
+/* Where the message inside s begins (an argument that is a kept message:
+ * the last one, it runs to the end, a list's PD_MSG_NEXT included), NULL
+ * when none. */
+static const char *nested_at(const char *s)
+{
+	for (const char *q = strchr(s, PD_MSG_ARG); q; q = strchr(q + 1, PD_MSG_ARG))
+		if (q[1] == PD_MSG_MARK)
+			return q;
+	return NULL;
+}
+
+/* The end of the list's part that starts at p: its PD_MSG_NEXT, NULL when
+ * it is the last (a PD_MSG_NEXT inside a message nested in it is that
+ * message's own). */
+static const char *part_end(const char *p)
+{
+	const char *e = strchr(p, PD_MSG_NEXT), *q = e ? nested_at(p) : NULL;
+	return q && q < e ? NULL : e;
+}
+
 void pd_msg_list_add(pd_buf *b, const char *msg)
 {
 	if (!msg || !*msg)
 		return;
-	char part[400];
-	if (!pd_msg_is(msg)) /* plain text: kept as a message of its own */
-		pd_msg(part, sizeof part, "%s", msg);
+	char part[400], text[400];
+	/* plain text, or a message with one inside it (which would take the
+	 * parts after it for its own): kept as text in this language */
+	if (!pd_msg_is(msg) || nested_at(msg))
+		pd_msg(part, sizeof part, "%s", pd_msg_text(msg, text, sizeof text));
 	if (b->len)
 		pd_buf_addc(b, PD_MSG_NEXT);
-	for (const char *p = pd_msg_is(msg) ? msg : part; *p; p++)
+	for (const char *p = pd_msg_is(msg) && !nested_at(msg) ? msg : part; *p; p++)
 		pd_buf_addc(b, *p == PD_MSG_NEXT ? '?' : *p);
 }
 
@@ -246,16 +268,20 @@ static const char *msg_text(const char *s, char *buf, size_t n, int depth);
 
 const char *pd_msg_text(const char *s, char *buf, size_t n)
 {
-	if (!pd_msg_is(s) || !strchr(s, PD_MSG_NEXT))
-		return msg_text(s, buf, n, 0);
-	/* a list: each message read, "; " between */
+	return msg_text(s, buf, n, 0);
+}
+
+/* A list (a link's warnings, alone or inside "monitoring (%s)"): each
+ * message read, "; " between. */
+static const char *list_text(const char *s, char *buf, size_t n, int depth)
+{
 	pd_buf out = {0};
 	for (const char *p = s;;) {
-		const char *e = strchr(p, PD_MSG_NEXT);
+		const char *e = part_end(p);
 		char *part = xstrndup(p, e ? (size_t)(e - p) : strlen(p)), one[400];
 		if (out.len)
 			pd_buf_add(&out, "; ");
-		pd_buf_add(&out, msg_text(part, one, sizeof one, 0));
+		pd_buf_add(&out, msg_text(part, one, sizeof one, depth));
 		free(part);
 		if (!e)
 			break;
@@ -272,6 +298,8 @@ static const char *msg_text(const char *s, char *buf, size_t n, int depth)
 		return buf;
 	if (!pd_msg_is(s))
 		return pd_utf8_copys(buf, n, s ? s : ""), buf;
+	if (part_end(s))
+		return list_text(s, buf, n, depth);
 	/* the msgid, then the arguments (a cut message may end in one) */
 	const char *args[MSG_MAX_ARGS];
 	size_t alen[MSG_MAX_ARGS], na = 0;

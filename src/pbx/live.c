@@ -382,7 +382,7 @@ void pd_live_status_msg(pd_link_state st, int sync_done, int sync_total, int64_t
 void pd_live_status_text(pd_link_state st, int sync_done, int sync_total, int64_t retry_at_ms,
                          const char *last_error, int64_t now_ms, char *buf, size_t n)
 {
-	char m[512]; /* the error (< 200 bytes) inside one of our sentences */
+	char m[512]; /* the error (< 400 bytes) inside one of our sentences */
 	pd_live_status_msg(st, sync_done, sync_total, retry_at_ms, last_error, now_ms, m, sizeof m);
 	pd_msg_text(m, buf, n);
 }

@@ -185,6 +185,28 @@ Test(i18n, a_list_of_kept_messages)
 	cr_assert_str_eq(
 	    text(b.s), "the PBX's own words; entrée plafonnée : 3 appels, 4 canaux ignorés "
 	               "(max_calls_per_link 40, max_channels_per_link 80); 2 appels expirés; x?y");
+	/* a list as the last argument of another: "monitoring (%s)" */
+	char mon[512];
+	pd_msg(mon, sizeof mon, N_("monitoring (%s)"), b.s);
+	use_locale("C.UTF-8");
+	cr_assert_str_eq(text(mon),
+	                 "monitoring (the PBX's own words; input capped: 3 calls, 4 channels "
+	                 "dropped (max_calls_per_link 40, max_channels_per_link 80); 2 calls aged "
+	                 "out; x?y)");
+	/* a part with a message inside it is kept as its text: the parts
+	 * after it stay the list's, not that message's */
+	pd_buf b2 = {0};
+	char in[128], outer[256];
+	pd_msg(in, sizeof in, N_("TCP connect to %s:%d: %s"), "pbx", 1, "refused");
+	pd_msg(outer, sizeof outer, N_("%s during login"), in);
+	pd_msg_list_add(&b2, outer);
+	pd_msg(m, sizeof m, N_("%llu calls aged out"), 2ull);
+	pd_msg_list_add(&b2, m);
+	use_locale("fr_FR.UTF-8");
+	cr_assert_str_eq(text(b2.s),
+	                 "TCP connect to pbx:1: refused during login; 2 appels expirés");
+	pd_buf_free(&b2);
+	use_locale("C.UTF-8");
 	/* cut inside its last message: the rest reads without it */
 	char cut[40];
 	pd_utf8_copy(cut, sizeof cut, b.s, b.len);
