@@ -237,11 +237,12 @@ void pd_msg_list_add(pd_buf *b, const char *msg)
 	char part[400], text[400];
 	/* plain text, or a message with one inside it (which would take the
 	 * parts after it for its own): kept as text in this language */
-	if (!pd_msg_is(msg) || nested_at(msg))
+	bool whole = pd_msg_is(msg) && !nested_at(msg);
+	if (!whole)
 		pd_msg(part, sizeof part, "%s", pd_msg_text(msg, text, sizeof text));
 	if (b->len)
 		pd_buf_addc(b, PD_MSG_NEXT);
-	for (const char *p = pd_msg_is(msg) && !nested_at(msg) ? msg : part; *p; p++)
+	for (const char *p = whole ? msg : part; *p; p++)
 		pd_buf_addc(b, *p == PD_MSG_NEXT ? '?' : *p);
 }
 
