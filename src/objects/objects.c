@@ -20,9 +20,9 @@ json_t *pd_json_str(const char *s)
 	return j ? j : json_null();
 }
 
-/* A link's last error (a pd_msg, or a PBX's words) as text in this
- * process's language; null when none. */
-static json_t *error_json(const char *s)
+/* A kept message (a link's last error or stored state: a pd_msg, or a
+ * PBX's words) as text in this process's language; null when none. */
+static json_t *msg_json(const char *s)
 {
 	char buf[PD_MSG_TEXT_MAX];
 	return pd_json_str(s ? pd_msg_text(s, buf, sizeof buf) : NULL);
@@ -160,7 +160,7 @@ void pd_json_pbx_state(json_t *o, const pd_pbx *p, const pd_pbx_status *st)
 	else if (st)
 		pd_msg_text(st->state, text, sizeof text); /* the monitor's pd_msg */
 	json_object_set_new(o, "status", pd_json_str(st ? text : p->enabled ? NULL : "disabled"));
-	json_object_set_new(o, "last_error", error_json(st ? st->last_error : NULL));
+	json_object_set_new(o, "last_error", msg_json(st ? st->last_error : NULL));
 	json_object_set_new(o, "monitored", json_boolean(fresh && p->enabled));
 	json_object_set_new(o, "updated_at", st ? pd_json_time(st->updated_at) : json_null());
 	json_object_set_new(o, "age_s",
@@ -281,7 +281,7 @@ static json_t *row_pbx_json(const pd_row *r, int64_t now)
 	json_object_set_new(o, "status", json_string(text));
 	json_object_set_new(o, "monitored", json_boolean(fresh && r->pbx_key != PD_PBXK_DISABLED));
 	json_object_set_new(o, "since", row ? pd_json_time(r->pbx_since) : json_null());
-	json_object_set_new(o, "last_error", row ? error_json(r->pbx_error) : json_null());
+	json_object_set_new(o, "last_error", row ? msg_json(r->pbx_error) : json_null());
 	json_object_set_new(o, "updated_at", row ? pd_json_time(r->pbx_updated_at) : json_null());
 	json_object_set_new(
 	    o, "age_s",
@@ -295,11 +295,7 @@ json_t *pd_json_customer_row(const pd_row *r, pd_day today)
 	json_t *o = pd_json_customer(&r->c, today);
 	json_object_set_new(o, "status", json_string(pd_customer_status_name(r->status)));
 	json_object_set_new(o, "users", json_integer(r->n_users));
-	char state[200]; /* as stored: a monitor's pd_msg, read in this language */
-	json_object_set_new(o, "pbx_state",
-	                    r->pbx_state
-	                        ? json_string(pd_msg_text(r->pbx_state, state, sizeof state))
-	                        : json_null());
+	json_object_set_new(o, "pbx_state", msg_json(r->pbx_state)); /* as a monitor stored it */
 	json_object_set_new(o, "pbx", row_pbx_json(r, pd_now()));
 	return o;
 }
@@ -683,7 +679,7 @@ json_t *pd_json_pbx_status(const pd_customer *cu, const pd_pbx *p, const pd_pbx_
 	json_object_set_new(o, "status", json_string(pn.status));
 	json_object_set_new(
 	    o, "since", known ? pd_json_time(st->since ? st->since : st->updated_at) : json_null());
-	json_object_set_new(o, "last_error", known ? error_json(st->last_error) : json_null());
+	json_object_set_new(o, "last_error", known ? msg_json(st->last_error) : json_null());
 	json_object_set_new(o, "updated_at", known ? pd_json_time(st->updated_at) : json_null());
 	json_object_set_new(o, "age_s",
 	                    known ? json_integer(now > st->updated_at ? now - st->updated_at : 0)
