@@ -1132,6 +1132,90 @@ Test(ami_parser, wide_scans_agree_with_baseline)
 	free(d);
 }
 
+/* Runs of events passed over, between messages read: every place a blank
+ * line can fall in a 64-byte block, lines across blocks and over max_line,
+ * messages over max_msg, and the first lines the run leaves to the
+ * ordinary path (a key in another case, no space after the colon: still
+ * passed over; a trailing space, a name in another case, a CR inside:
+ * read). Returns how many messages a parser must deliver. */
+static size_t unread_runs(pd_buf *b, unsigned seed, size_t msgs)
+{
+	static const char *const passed[] = {"Event: VarSet", "Event: Newexten", "Event: RTCPSent",
+	                                     "event: VarSet", "Event:VarSet",    "EVENT: Cdr"};
+	static const char *const read[] = {"Event: VarSet ", "Event: varset", "Event: Hangup",
+	                                   "Response: Success", "Event: VarSet\rX"};
+	srand(seed);
+	size_t n = 0;
+	for (size_t i = 0; i < msgs; i++) {
+		const char *eol = rand() % 4 ? "\r\n" : "\n";
+		bool keep = rand() % 5 == 0;
+		pd_buf_add(b, keep ? read[rand() % 5] : passed[rand() % 6]);
+		pd_buf_add(b, eol);
+		n += keep;
+		int lines = keep ? rand() % 3 : rand() % 14;
+		for (int l = 0; l < lines; l++) {
+			size_t len = keep ? 1 + (size_t)(rand() % 40)
+			                  : 1 + (size_t)(rand() % (rand() % 10 ? 60 : 110));
+			pd_buf_add(b, "Variable: ");
+			for (size_t k = 0; k < len; k++)
+				pd_buf_addc(b, (char)('a' + (i + k) % 26));
+			pd_buf_add(b, eol);
+		}
+		pd_buf_add(b, eol);
+	}
+	return n;
+}
+
+/* A run of skipped messages is passed in one block scan (skip_run); read
+ * one byte at a time the parser never has 64 bytes and takes each line by
+ * itself. Both, and every read size between, baseline and wide scans, give
+ * the same messages, line numbers, errors and repaired fields. */
+Test(ami_parser, runs_of_unread_events_agree_with_line_path)
+{
+	ami_parser_opts opts[3] = {{0}, {.max_line = 100}, {.max_line = 100, .max_msg = 600}};
+	for (size_t k = 0; k < 3; k++)
+		ami_skip_unread(&opts[k]);
+	bool wide_cpu = ami_parser_wide_scan(true);
+	for (unsigned seed = 1; seed <= 12; seed++) {
+		pd_buf b = {0};
+		size_t read = unread_runs(&b, seed, 2000);
+		for (size_t k = 0; k < 3; k++) {
+			sink line;
+			uint64_t lb, le;
+			parse_odd(&line, &b, 1, &opts[k], &lb, &le);
+			/* the messages read, and one error for each bound passed */
+			cr_assert_eq(line.n_msgs - le, read,
+			             "seed %u opts %zu: %zu delivered, %zu expected", seed, k,
+			             line.n_msgs - (size_t)le, read);
+			cr_assert_eq(le > 0, k > 0, "seed %u opts %zu: %llu errors", seed, k,
+			             (unsigned long long)le);
+			size_t steps[] = {b.len, 64, 65, 127, 200 + seed, 4096};
+			for (int w = 0; w <= (int)wide_cpu; w++) {
+				ami_parser_wide_scan(w);
+				for (size_t st = 0; st < sizeof steps / sizeof *steps; st++) {
+					sink s;
+					uint64_t sb, se;
+					parse_odd(&s, &b, steps[st], &opts[k], &sb, &se);
+					cr_assert_eq(s.n_msgs, line.n_msgs,
+					             "seed %u opts %zu wide %d step %zu", seed, k,
+					             w, steps[st]);
+					cr_assert_eq(s.h, line.h,
+					             "seed %u opts %zu wide %d step %zu", seed, k,
+					             w, steps[st]);
+					cr_assert_eq(
+					    sb, lb, "seed %u opts %zu wide %d step %zu: bad fields",
+					    seed, k, w, steps[st]);
+					cr_assert_eq(se, le,
+					             "seed %u opts %zu wide %d step %zu: errors",
+					             seed, k, w, steps[st]);
+				}
+			}
+			ami_parser_wide_scan(wide_cpu);
+		}
+		pd_buf_free(&b);
+	}
+}
+
 /* docs/user-guide.md ("A busy Asterisk") lists the events provdesk passes
  * over, for the eventfilter lines of a PBX's manager.conf: exactly
  * AMI_UNREAD_EVENTS, each once (a missing one costs the PBX bandwidth, an

@@ -763,6 +763,16 @@ WIDE_TARGET static inline void lf_cr64_wide(const char *q, uint64_t *lf, uint64_
 }
 #endif
 
+#if defined(__SSE2__)
+/* The LFs of 64 bytes that end a blank line: an LF after an LF, or after a
+ * CR after an LF (bitmaps as lf_cr64's; plf, pcr: the previous 64 bytes',
+ * whose top bits carry in). */
+static inline uint64_t blank_lfs(uint64_t lf, uint64_t cr, uint64_t plf, uint64_t pcr)
+{
+	return lf & ((lf << 1 | plf >> 63) | ((cr << 1 | pcr >> 63) & (lf << 2 | plf >> 62)));
+}
+#endif
+
 /* ST_PASS: the rest of a skipped message, read in place to the blank line
  * that ends it (no field, key or control-byte work). Returns where it
  * stopped: after the blank line (state back to ST_HEADERS), or at the start
@@ -807,8 +817,7 @@ __attribute__((always_inline)) static inline char *skip_lines(ami_parser *p, cha
 				r = -1;
 				break;
 			}
-			uint64_t blank = lf & ((lf << 1 | plf >> 63) |
-			                       ((cr << 1 | pcr >> 63) & (lf << 2 | plf >> 62)));
+			uint64_t blank = blank_lfs(lf, cr, plf, pcr);
 			if (blank) {
 				unsigned e = (unsigned)__builtin_ctzll(blank);
 				lines += bits64(lf & (~0ull >> (63 - e)), wide);
@@ -853,6 +862,112 @@ __attribute__((always_inline)) static inline char *skip_lines(ami_parser *p, cha
 	}
 	return line;
 }
+
+#if defined(__SSE2__)
+/* A run of skipped messages read 64 bytes at a time: the block at q, its
+ * LFs, CRs and the LFs that end a blank line (as skip_lines finds them,
+ * the previous block's top bits carried in), the LFs of the blocks before
+ * it, and the last LF before it (the max_line bound). */
+typedef struct {
+	char *q, *last_lf;
+	uint64_t lf, cr, blank, plf, pcr, lfs_before;
+} run_block;
+
+__attribute__((always_inline)) static inline void run_masks(run_block *r, bool wide)
+{
+#if AMI_WIDE
+	if (wide)
+		lf_cr64_wide(r->q, &r->lf, &r->cr);
+	else
+#endif
+		lf_cr64(r->q, &r->lf, &r->cr);
+	(void)wide;
+	r->blank = blank_lfs(r->lf, r->cr, r->plf, r->pcr);
+}
+
+/* The next block, if 64 bytes of it are in the read and no line reaches
+ * max_line by its end (else false: the run stops). */
+__attribute__((always_inline)) static inline bool run_next(run_block *r, const char *end,
+                                                           size_t max_line, bool wide)
+{
+	if (r->lf)
+		r->last_lf = r->q + 63 - __builtin_clzll(r->lf);
+	r->lfs_before += bits64(r->lf, wide);
+	r->plf = r->lf;
+	r->pcr = r->cr;
+	r->q += 64;
+	if (end - r->q < 64)
+		return false;
+	run_masks(r, wide);
+	const char *first = r->lf ? r->q + __builtin_ctzll(r->lf) : r->q + 64;
+	return (size_t)(first - r->last_lf - 1) <= max_line;
+}
+
+/* How many bytes of the name at s (an "Event: " line's value) come before
+ * its CR or LF, among 32; 32 when neither is there. */
+static inline unsigned name_len32(const char *s)
+{
+	const __m128i nl = _mm_set1_epi8('\n'), c = _mm_set1_epi8('\r');
+	__m128i x0 = _mm_loadu_si128((const __m128i *)(const void *)s);
+	__m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)(s + 16));
+	unsigned m0 = (unsigned)_mm_movemask_epi8(
+	    _mm_or_si128(_mm_cmpeq_epi8(x0, nl), _mm_cmpeq_epi8(x0, c)));
+	unsigned m1 = (unsigned)_mm_movemask_epi8(
+	    _mm_or_si128(_mm_cmpeq_epi8(x1, nl), _mm_cmpeq_epi8(x1, c)));
+	unsigned m = m0 | m1 << 16;
+	return m ? (unsigned)__builtin_ctz(m) : 32;
+}
+
+/* ST_HEADERS between messages: the skipped messages from line passed over
+ * whole, in one block scan that runs on from each to the next (skip_lines
+ * starts anew for each message, after its first line went through the
+ * header path). A message is passed here only when its first line is
+ * "Event: <a skipped event>" as Asterisk writes it, its blank line is in
+ * this read with 64 bytes to spare, its lines are under max_line and it is
+ * well under max_msg; at the first that is not, the run stops at its start
+ * and the ordinary path reads it from there, as before. Returns where the
+ * run stopped. */
+__attribute__((always_inline)) static inline char *skip_run(ami_parser *p, char *line, char *end,
+                                                            bool wide)
+{
+	const uint64_t event_ = 0x203a746e657645ull; /* "Event: " */
+	if (p->o.max_line < 64 || end - line < 64)
+		return line;
+	run_block r = {.q = line, .last_lf = line - 1, .plf = 1ull << 63};
+	run_masks(&r, wide);
+	char *msg = line;
+	uint64_t lfs_passed = 0;
+	while (end - msg >= 64 && (load64(msg) & 0xffffffffffffffull) == event_) {
+		unsigned n = name_len32(msg + 7);
+		const char *t = msg + 7 + n;
+		if (n == 32 || (t[0] == '\r' && t[1] != '\n'))
+			break;
+		ami_event ev = event_lookup(msg + 7, n);
+		if (!(p->o.skip[ev / 64] >> (ev % 64) & 1))
+			break;
+		/* its end: the first blank line after its first line */
+		uint64_t b = r.blank & (~0ull << (msg - r.q));
+		while (!b) {
+			if (!run_next(&r, end, p->o.max_line, wide))
+				return msg;
+			b = r.blank;
+		}
+		unsigned e = (unsigned)__builtin_ctzll(b);
+		char *next = r.q + e + 1;
+		if ((size_t)(next - msg) + 64 > p->o.max_msg)
+			break;
+		uint64_t lfs = r.lfs_before + bits64(r.lf & (~0ull >> (63 - e)), wide);
+		p->line_no += lfs - lfs_passed;
+		lfs_passed = lfs;
+		p->ev = ev;
+		p->counted++;
+		msg = next;
+		if (e == 63 && !run_next(&r, end, p->o.max_line, wide))
+			break;
+	}
+	return msg;
+}
+#endif
 
 static bool body_add(ami_parser *p, const char *s, size_t n, bool newline)
 {
@@ -1009,6 +1124,7 @@ static void header_line(ami_parser *p, char *s, size_t n, bool ctl, const char *
 static void process_line(ami_parser *p, char *s, size_t n, bool ctl, const char *colon)
 {
 	p->line_no++;
+	size_t raw = n + 1; /* with its CR, if any, and LF */
 	if (n && s[n - 1] == '\r')
 		n--;
 	switch (p->st) {
@@ -1029,14 +1145,16 @@ static void process_line(ami_parser *p, char *s, size_t n, bool ctl, const char 
 			p->st = ST_HEADERS;
 		return;
 	case ST_PASS:
-		/* what skip_lines leaves: the line it stopped at, one at a time */
+		/* what skip_lines leaves: the line it stopped at, one at a time,
+		 * counted as skip_lines counts (its bytes as they came: a bare LF
+		 * is one byte) */
 		if (n == 0) {
 			passed(p);
-		} else if (p->msg_bytes + n + 2 > p->o.max_msg) {
+		} else if (p->msg_bytes + raw > p->o.max_msg) {
 			error_at(p, p->line_no, _("line %llu: message larger than %zu bytes"),
 			         (unsigned long long)p->line_no, p->o.max_msg);
 		} else {
-			p->msg_bytes += n + 2;
+			p->msg_bytes += raw;
 		}
 		return;
 	case ST_BODY:
@@ -1159,9 +1277,11 @@ fast_headers(ami_parser *p, char *line, char *end, char **msg_start, bool wide)
 				n--;
 			if (n == 0) {
 				p->line_no++;
-				if (p->nf)
-					deliver(p);
 				*msg_start = line + j + 1;
+				if (p->nf) {
+					deliver(p);
+					return line + j + 1; /* skip_run may pass what follows */
+				}
 			} else {
 				uint64_t cm = m.colon & span;
 				if (!cm)
@@ -1243,7 +1363,11 @@ __attribute__((always_inline)) static inline char *read_lines(ami_parser *p, cha
 		}
 #if defined(__SSE2__)
 		if (p->st == ST_HEADERS && !p->follows) {
-			char *next = fast_headers(p, line, end, msg_start, wide);
+			char *next = p->nf ? line : skip_run(p, line, end, wide);
+			if (next == line)
+				next = fast_headers(p, line, end, msg_start, wide);
+			else
+				*msg_start = next;
 			if (next != line) {
 				line = next;
 				continue;
