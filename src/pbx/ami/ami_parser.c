@@ -1249,8 +1249,9 @@ WIDE_TARGET static inline block_masks masks64_wide(const char *q)
  * lines taken from one set of bitmaps per 64 bytes (masks64) instead of one
  * scan each. It stops, for the line-by-line path, at any line it does not
  * take whole (control bytes, no or a bad key, over a bound, 64 bytes or
- * more, fewer than 64 bytes left in the read), and after a line that
- * leaves ST_HEADERS or opens a legacy body. Returns where it stopped; keeps
+ * more, fewer than 64 bytes left in the read), after a line that leaves
+ * ST_HEADERS or opens a legacy body, and after a message it delivers (for
+ * skip_run to pass what follows). Returns where it stopped; keeps
  * *msg_start (the first line of the open message) as the caller does. */
 __attribute__((always_inline)) static inline char *
 fast_headers(ami_parser *p, char *line, char *end, char **msg_start, bool wide)
@@ -1280,7 +1281,7 @@ fast_headers(ami_parser *p, char *line, char *end, char **msg_start, bool wide)
 				*msg_start = line + j + 1;
 				if (p->nf) {
 					deliver(p);
-					return line + j + 1; /* skip_run may pass what follows */
+					return line + j + 1;
 				}
 			} else {
 				uint64_t cm = m.colon & span;
