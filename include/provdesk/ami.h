@@ -34,6 +34,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include "provdesk/error.h"
@@ -289,13 +290,28 @@ const char *ami_get0(const ami_msg *m, const char *key);
 bool ami_is(const ami_msg *m, const char *key, const char *value); /* case-insensitive value */
 /* Type name: the Event or Response value ("" when none). */
 const char *ami_type(const ami_msg *m);
-/* First value of a known key, or NULL: O(1) on a parsed message. */
-const char *ami_getk(const ami_msg *m, ami_key k);
-/* The event, AMI_EV_UNKNOWN for other messages and unknown names. */
-ami_event ami_msg_event(const ami_msg *m);
-/* Lookups by name (a key case-insensitively, an event exactly); the names. */
+/* Lookups by name (a key case-insensitively, an event exactly). */
 ami_key ami_key_of(const char *name, size_t len);
 ami_event ami_event_of(const char *name, size_t len);
+/* First value of a known key, or NULL: O(1) on a parsed message (inline:
+ * the model reads a dozen keys a message; a message built by hand goes by
+ * the key's name, ami_getk_named). */
+const char *ami_getk_named(const ami_msg *m, ami_key k);
+static inline const char *ami_getk(const ami_msg *m, ami_key k)
+{
+	if (!m->indexed)
+		return ami_getk_named(m, k);
+	uint32_t i = (unsigned)k < AMI_K__COUNT && k ? m->at[k] : 0;
+	return i ? m->f[i - 1].value : NULL;
+}
+/* The event, AMI_EV_UNKNOWN for other messages and unknown names. */
+static inline ami_event ami_msg_event(const ami_msg *m)
+{
+	if (m->kind != AMI_MSG_EVENT)
+		return AMI_EV_UNKNOWN;
+	return m->indexed ? m->ev : ami_event_of(m->f[0].value, strlen(m->f[0].value));
+}
+/* A key's and an event's name. */
 const char *ami_key_name(ami_key k);
 const char *ami_event_name(ami_event e);
 

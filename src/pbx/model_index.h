@@ -95,13 +95,21 @@ static inline bool pd_sidx_is_(const void *c, size_t i, const void *key)
 
 static const pd_idx_kind pd_sidx_kind_ = {pd_sidx_hash_, pd_sidx_is_};
 
+/* The index of the element whose key is key, its hash h (pd_str_hash of
+ * key, kept by the caller), PD_SIDX_NONE when none. */
+static inline size_t pd_sidx_find_h(const void *m, const pd_sidx *x, pd_sidx_key kf,
+                                    const char *key, size_t h)
+{
+	pd_sidx_ctx c = {m, kf};
+	return pd_idx_find(&c, x, &pd_sidx_kind_, h, key);
+}
+
 /* The index of the element whose key is key (NULL: none), PD_SIDX_NONE when none. */
 static inline size_t pd_sidx_find(const void *m, const pd_sidx *x, pd_sidx_key kf, const char *key)
 {
 	if (!key || !x->cap)
 		return PD_SIDX_NONE;
-	pd_sidx_ctx c = {m, kf};
-	return pd_idx_find(&c, x, &pd_sidx_kind_, pd_str_hash(key), key);
+	return pd_sidx_find_h(m, x, kf, key, pd_str_hash(key));
 }
 
 static inline void pd_sidx_added(const void *m, pd_sidx *x, pd_sidx_key kf, size_t n)

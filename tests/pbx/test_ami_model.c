@@ -682,3 +682,65 @@ Test(ami_model, snapshot_duration_dates_the_call)
 		ami_model_free(m);
 	}
 }
+
+/* Numbers are read as atoi reads them (the digits at the start, after
+ * spaces and a sign; none: 0) and device states case-insensitively, a
+ * state the list does not know kept as the PBX wrote it: the quick paths
+ * for the usual "2" and "INUSE" change nothing of that. */
+Test(ami_model, numbers_and_device_states_as_asterisk_may_write_them)
+{
+	static const struct {
+		const char *status;
+		pd_agent_state want;
+	} st[] = {{"1", PD_AGENT_AVAILABLE},  {" 2", PD_AGENT_ON_CALL},
+	          {"+6", PD_AGENT_RINGING},   {"0000000008", PD_AGENT_ON_HOLD},
+	          {"5abc", PD_AGENT_OFFLINE}, {"", PD_AGENT_AVAILABLE},
+	          {"x7", PD_AGENT_AVAILABLE}, {"03", PD_AGENT_ON_CALL}};
+	for (size_t i = 0; i < sizeof st / sizeof *st; i++) {
+		ami_model *m = ami_model_new();
+		char text[300];
+		snprintf(text, sizeof text,
+		         "Event: QueueMember\r\nQueue: q\r\nName: A\r\nLocation: PJSIP/2001\r\n"
+		         "Status: %s\r\nPaused: 0\r\n\r\n",
+		         st[i].status);
+		feed_str(m, text, 0);
+		pd_live_view v = {0};
+		ami_model_view(m, 100, &v);
+		cr_assert_eq(v.n_agents, 1);
+		cr_assert_eq(v.agents[0].state, st[i].want, "Status '%s': %s", st[i].status,
+		             pd_agent_state_name(v.agents[0].state));
+		pd_live_free_view(&v);
+		ami_model_free(m);
+	}
+	static const struct {
+		const char *state, *user;
+		pd_agent_state agent;
+	} ds[] = {{"inuse", "In use", PD_AGENT_ON_CALL},
+	          {"RingInUse", "Ringing, in use", PD_AGENT_RINGING},
+	          {"NOT_INUSE", "Not in use", PD_AGENT_AVAILABLE},
+	          {"ONHOLD", "On hold", PD_AGENT_ON_HOLD},
+	          {"Unavailable", "Unavailable", PD_AGENT_OFFLINE},
+	          {"IN_USE", "IN_USE", PD_AGENT_AVAILABLE},
+	          {"", "", PD_AGENT_AVAILABLE}};
+	for (size_t i = 0; i < sizeof ds / sizeof *ds; i++) {
+		ami_model *m = ami_model_new();
+		ami_model_user_add(m, "2001", "NOT_INUSE");
+		feed_str(m,
+		         "Event: QueueMember\r\nQueue: q\r\nName: A\r\nLocation: PJSIP/2001\r\n"
+		         "Status: 1\r\nPaused: 0\r\n\r\n",
+		         0);
+		char text[200];
+		snprintf(text, sizeof text,
+		         "Event: DeviceStateChange\r\nDevice: PJSIP/2001\r\nState: %s\r\n\r\n",
+		         ds[i].state);
+		feed_str(m, text, 50);
+		pd_live_view v = {0};
+		ami_model_view(m, 100, &v);
+		cr_assert_eq(v.n_users, 1);
+		cr_assert_str_eq(v.users[0].device_state, ds[i].user, "State '%s'", ds[i].state);
+		cr_assert_eq(v.agents[0].state, ds[i].agent, "State '%s': %s", ds[i].state,
+		             pd_agent_state_name(v.agents[0].state));
+		pd_live_free_view(&v);
+		ami_model_free(m);
+	}
+}

@@ -24,7 +24,9 @@ typedef struct {
 
 typedef struct {
 	char *uid, *lid, *name, *cid_num, *cid_name, *exten;
-	int state; /* ChannelState: 4 Ring, 5 Ringing, 6 Up */
+	size_t lid_h; /* pd_str_hash(lid): its call found without hashing it again */
+	bool origin;  /* uid == lid: the call's first leg */
+	int state;    /* ChannelState: 4 Ring, 5 Ringing, 6 Up */
 	bool bridged, held, dialing;
 	bool seen; /* in the running CoreShowChannels snapshot (or new since it began) */
 } chan;
@@ -257,6 +259,20 @@ static size_t hostile_seq(const unsigned char *s)
 	return 0;
 }
 
+/* No byte of s's n is 0x80 or above (eight at a time). */
+static bool ascii(const char *s, size_t n)
+{
+	uint64_t hi = 0, w;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		hi |= w;
+	}
+	for (; i < n; i++)
+		hi |= (unsigned char)s[i];
+	return !(hi & 0x8080808080808080ull);
+}
+
 /* Values from the wire may hold invalid UTF-8, C1 controls or bidi
  * overrides: never let them reach the UI/DB ('?' instead). */
 static char *clean(const char *s)
@@ -264,6 +280,11 @@ static char *clean(const char *s)
 	if (!s)
 		return NULL;
 	size_t n = strlen(s);
+	if (ascii(s, n)) { /* most of what a PBX sends: nothing to look for */
+		char *r = xmalloc(n + 1);
+		memcpy(r, s, n + 1);
+		return r;
+	}
 	bool bad = false;
 	for (size_t i = 0; i < n && !bad; i++)
 		bad = (unsigned char)s[i] >= 0xc2 && hostile_seq((const unsigned char *)s + i);
@@ -313,6 +334,18 @@ static const char *getk0(const ami_msg *msg, ami_key k)
 	return v ? v : "";
 }
 
+/* atoi for the codes and counts AMI sends ("6", "0", "120"): plain digits
+ * read here, anything else (a sign, spaces, ten digits or more) as atoi
+ * reads it (strtol showed in the driver's profile). */
+static int num(const char *s)
+{
+	int v = 0;
+	const char *p = s;
+	while (*p >= '0' && *p <= '9' && p - s < 9)
+		v = v * 10 + (*p++ - '0');
+	return p > s && !*p ? v : atoi(s);
+}
+
 static bool unknown(const char *s)
 {
 	return !s || !*s || (*s == '<' && !strcmp(s, "<unknown>"));
@@ -331,33 +364,28 @@ static user *user_find(ami_model *m, const char *ep)
 	return i == PD_SIDX_NONE ? NULL : &m->u[i];
 }
 
-static const char *dstate_text(const char *s)
+/* Asterisk's device states, by their AST_DEVICE_* code, and as shown. */
+static const struct {
+	const char *code, *text;
+} dstates[] = {
+    {"UNKNOWN", "Unknown"}, {"NOT_INUSE", "Not in use"},      {"INUSE", "In use"},
+    {"BUSY", "Busy"},       {"INVALID", "Invalid"},           {"UNAVAILABLE", "Unavailable"},
+    {"RINGING", "Ringing"}, {"RINGINUSE", "Ringing, in use"}, {"ONHOLD", "On hold"}};
+
+/* The code of device state s (case-insensitive), -1 when none: one string
+ * compare, where the first letters agree (a device event reads it twice). */
+static int dstate_index(const char *s)
 {
-	static const struct {
-		const char *code, *text;
-	} map[] = {{"NOT_INUSE", "Not in use"},
-	           {"INUSE", "In use"},
-	           {"BUSY", "Busy"},
-	           {"INVALID", "Invalid"},
-	           {"UNAVAILABLE", "Unavailable"},
-	           {"RINGING", "Ringing"},
-	           {"RINGINUSE", "Ringing, in use"},
-	           {"ONHOLD", "On hold"},
-	           {"UNKNOWN", "Unknown"}};
-	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-		if (!strcasecmp(s, map[i].code))
-			return map[i].text;
-	return s; /* EndpointList already gives text ("Not in use") */
+	for (int i = 0; i < (int)(sizeof dstates / sizeof dstates[0]); i++)
+		if ((s[0] | 0x20) == (dstates[i].code[0] | 0x20) && !strcasecmp(s, dstates[i].code))
+			return i;
+	return -1;
 }
 
-static int dstate_code(const char *s)
+static const char *dstate_text(const char *s)
 {
-	static const char *codes[] = {"UNKNOWN",     "NOT_INUSE", "INUSE",     "BUSY",  "INVALID",
-	                              "UNAVAILABLE", "RINGING",   "RINGINUSE", "ONHOLD"};
-	for (int i = 0; i < 9; i++)
-		if (!strcasecmp(s, codes[i]))
-			return i;
-	return 0;
+	int i = dstate_index(s);
+	return i < 0 ? s : dstates[i].text; /* EndpointList already gives text ("Not in use") */
 }
 
 void ami_model_user_add(ami_model *m, const char *ep, const char *dstate)
@@ -620,9 +648,9 @@ static bool member_event(ami_model *m, const ami_msg *msg, int64_t now, bool rem
 	membership *mb = member_of(a, q, true);
 	const char *v;
 	if ((v = ami_getk(msg, AMI_K_STATUS)))
-		a->status = atoi(v);
+		a->status = num(v);
 	if ((v = ami_getk(msg, AMI_K_PAUSED)))
-		mb->paused = atoi(v) != 0 || !strcasecmp(v, "true");
+		mb->paused = num(v) != 0 || !strcasecmp(v, "true");
 	if ((v = ami_getk(msg, AMI_K_PAUSEDREASON)) || (v = ami_getk(msg, AMI_K_REASON)))
 		set(&mb->reason, *v ? v : NULL);
 	if (!mb->paused) {
@@ -630,9 +658,9 @@ static bool member_event(ami_model *m, const ami_msg *msg, int64_t now, bool rem
 		mb->reason = NULL;
 	}
 	if ((v = ami_getk(msg, AMI_K_WRAPUPTIME)))
-		mb->wrapup = atoi(v);
+		mb->wrapup = num(v);
 	if ((v = ami_getk(msg, AMI_K_INCALL)))
-		a->on_call = atoi(v) != 0 && a->status != 1;
+		a->on_call = num(v) != 0 && a->status != 1;
 	agent_update(m, a, now);
 	return true;
 }
@@ -676,13 +704,14 @@ static bool device_event(ami_model *m, const ami_msg *msg, int64_t now)
 	if (unknown(dev) || !st)
 		return false;
 	bool changed = false;
+	int code = dstate_index(st);
 	const char *slash = strchr(dev, '/');
 	if (slash && (!strncmp(dev, "PJSIP/", 6) || !strncmp(dev, "SIP/", 4))) {
 		user *u = user_find(m, slash + 1);
 		/* a device repeats its state (each call's legs, each queue):
 		 * nothing to copy or publish then */
 		if (u)
-			changed = update(&u->dstate, dstate_text(st));
+			changed = update(&u->dstate, code < 0 ? st : dstates[code].text);
 	}
 	uint32_t h = (uint32_t)pd_str_hash(dev);
 	for (size_t i = 0; i < m->na; i++) {
@@ -693,7 +722,7 @@ static bool device_event(ami_model *m, const ami_msg *msg, int64_t now)
 		if (!strcmp(si, dev)) {
 			int status = a->status;
 			bool on_call = a->on_call, ringing = a->ringing;
-			a->status = dstate_code(st);
+			a->status = code < 0 ? 0 : code;
 			if (a->status == 1 || a->status == 5 || a->status == 4)
 				a->on_call = a->ringing = false;
 			changed |= agent_update(m, a, now) || a->status != status ||
@@ -725,6 +754,21 @@ static call *call_get(ami_model *m, const char *lid)
 {
 	size_t i = pd_sidx_find(m, &m->kidx, call_key, lid);
 	return i == PD_SIDX_NONE ? NULL : &m->k[i];
+}
+
+/* The channel's call, by the hash kept with its Linkedid. */
+static call *chan_call(ami_model *m, const chan *c)
+{
+	size_t i = pd_sidx_find_h(m, &m->kidx, call_key, c->lid, c->lid_h);
+	return i == PD_SIDX_NONE ? NULL : &m->k[i];
+}
+
+static void chan_set_lid(chan *c, const char *lid)
+{
+	free(c->lid);
+	c->lid = xstrdup(lid);
+	c->lid_h = pd_str_hash(lid);
+	c->origin = !strcmp(c->uid, lid);
 }
 
 /* NULL when create is false and there is none, or when the per-link cap is
@@ -774,12 +818,12 @@ static void call_del_chan(call *k, size_t ci)
 static void chan_remove(ami_model *m, size_t ci)
 {
 	size_t last = m->nc - 1;
-	call *k = call_get(m, m->c[ci].lid);
+	call *k = chan_call(m, &m->c[ci]);
 	if (k)
 		call_del_chan(k, ci);
 	pd_sidx_remove(m, &m->cidx, chan_key, ci, last);
 	if (ci != last) {
-		call *k2 = call_get(m, m->c[last].lid);
+		call *k2 = chan_call(m, &m->c[last]);
 		if (k2)
 			for (size_t i = 0; i < k2->nch; i++)
 				if (k2->ch[i] == last)
@@ -813,7 +857,7 @@ static void call_keep_caller(const chan *c, call *k)
 {
 	if (!k)
 		return;
-	bool origin = !strcmp(c->uid, c->lid);
+	bool origin = c->origin;
 	if (origin && !k->exten && c->exten)
 		k->exten = xstrdup(c->exten);
 	if (k->from_origin || !c->cid_num || (!origin && k->from_num))
@@ -875,7 +919,7 @@ static chan *chan_upsert(ami_model *m, const ami_msg *msg, const chan_keys *ck, 
 		c = &m->c[m->nc++];
 		memset(c, 0, sizeof *c);
 		c->uid = cu;
-		c->lid = xstrdup(k->lid);
+		chan_set_lid(c, k->lid);
 		c->seen = true;
 		pd_sidx_added(m, &m->cidx, chan_key, m->nc);
 		call_add_chan(k, m->nc - 1);
@@ -884,12 +928,12 @@ static chan *chan_upsert(ami_model *m, const ami_msg *msg, const chan_keys *ck, 
 		size_t ci = (size_t)(c - m->c);
 		call *nk = call_find(m, lid, true, now);
 		if (nk && strcmp(nk->lid, c->lid) != 0) {
-			call *old = call_get(m, c->lid);
+			call *old = chan_call(m, c);
 			if (old) {
 				call_del_chan(old, ci);
 				call_update(m, old, now);
 			}
-			set(&c->lid, nk->lid);
+			chan_set_lid(c, nk->lid);
 			call_add_chan(nk, ci);
 		}
 	}
@@ -897,7 +941,7 @@ static chan *chan_upsert(ami_model *m, const ami_msg *msg, const chan_keys *ck, 
 	if ((v = F(name)))
 		update(&c->name, v);
 	if ((v = F(state)))
-		c->state = atoi(v);
+		c->state = num(v);
 	if ((v = F(cid_num)) && !unknown(v))
 		update(&c->cid_num, v);
 	if ((v = F(cid_name)) && !unknown(v))
@@ -905,7 +949,7 @@ static chan *chan_upsert(ami_model *m, const ami_msg *msg, const chan_keys *ck, 
 	if (!c->exten && (v = F(exten)) && *v)
 		set(&c->exten, v);
 #undef F
-	*kp = call_get(m, c->lid);
+	*kp = chan_call(m, c);
 	call_keep_caller(c, *kp);
 	return c;
 }
@@ -992,7 +1036,7 @@ static bool chan_event(ami_model *m, const ami_msg *msg, ami_event t, int64_t no
 		chan *c = uid ? chan_find(m, uid) : NULL;
 		if (!c)
 			return false;
-		call *k = call_get(m, c->lid);
+		call *k = chan_call(m, c);
 		chan_remove(m, (size_t)(c - m->c));
 		call_update(m, k, now);
 		return true;
@@ -1010,15 +1054,15 @@ static bool chan_event(ami_model *m, const ami_msg *msg, ami_event t, int64_t no
 		chan *s = chan_upsert(m, msg, &chan_own, now, begin, &unused);
 		d = di != SIZE_MAX ? &m->c[di] : NULL;
 		if (s && begin) {
-			call *k = call_find(m, s->lid, false, now);
+			call *k = chan_call(m, s);
 			const char *ds = ami_getk(msg, AMI_K_DIALSTRING);
 			if (k && ds && !k->dialed)
 				set(&k->dialed, ds);
 		}
 		if (d)
-			call_update(m, call_get(m, d->lid), now);
+			call_update(m, chan_call(m, d), now);
 		if (s)
-			call_update(m, call_get(m, s->lid), now);
+			call_update(m, chan_call(m, s), now);
 		return d || s;
 	}
 	call *k;
@@ -1053,7 +1097,7 @@ static bool chan_event(ami_model *m, const ami_msg *msg, ami_event t, int64_t no
 			d->dialing = true;
 		/* a masquerade seen on the agent's leg may have added a call,
 		 * moving the array k points into */
-		k = call_get(m, c->lid);
+		k = chan_call(m, c);
 	} else if (t == AMI_EV_AGENTCONNECT) {
 		k->agent_connected = true;
 		k->queued = false;
@@ -1106,7 +1150,7 @@ static bool queue_entry(ami_model *m, const ami_msg *msg, int64_t now)
 {
 	const char *uid = ami_getk(msg, AMI_K_UNIQUEID);
 	chan *c = uid ? chan_find(m, uid) : NULL;
-	call *k = c ? call_get(m, c->lid) : NULL;
+	call *k = c ? chan_call(m, c) : NULL;
 	if (!k)
 		return false;
 	k->queued = true;
@@ -1136,7 +1180,7 @@ static void queue_params(ami_model *m, const ami_msg *msg)
 	}
 	const char *w = ami_getk(msg, AMI_K_WRAPUPTIME);
 	if (w)
-		p->wrapup = atoi(w);
+		p->wrapup = num(w);
 }
 
 bool ami_model_apply(ami_model *m, const ami_msg *msg, int64_t now)
@@ -1269,7 +1313,7 @@ bool ami_model_snapshot_end(ami_model *m, int64_t now)
 			continue;
 		}
 		/* the PBX no longer has it: its Hangup was lost */
-		call *k = call_get(m, m->c[i].lid);
+		call *k = chan_call(m, &m->c[i]);
 		chan_remove(m, i);
 		call_update(m, k, now);
 		m->st.stale_channels++;
@@ -1311,7 +1355,7 @@ static void call_view(ami_model *m, call *k, pd_live_call *o)
 	bool other_endpoint = false;
 	for (size_t i = 0; i < k->nch; i++) {
 		chan *c = &m->c[k->ch[i]];
-		if (!strcmp(c->uid, c->lid))
+		if (c->origin)
 			origin = c;
 		else if (is_endpoint_channel(m, c->name))
 			other_endpoint = true;

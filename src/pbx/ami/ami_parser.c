@@ -1567,21 +1567,9 @@ const char *ami_get(const ami_msg *m, const char *key)
 	return NULL;
 }
 
-const char *ami_getk(const ami_msg *m, ami_key k)
+const char *ami_getk_named(const ami_msg *m, ami_key k)
 {
-	if (m->indexed)
-		return (unsigned)k < AMI_K__COUNT && k && m->at[k] ? m->f[m->at[k] - 1].value
-		                                                   : NULL;
-	return k ? ami_get(m, key_names[k]) : NULL;
-}
-
-ami_event ami_msg_event(const ami_msg *m)
-{
-	if (m->kind != AMI_MSG_EVENT)
-		return AMI_EV_UNKNOWN;
-	if (m->indexed)
-		return m->ev;
-	return ami_event_of(m->f[0].value, strlen(m->f[0].value));
+	return (unsigned)k < AMI_K__COUNT && k ? ami_get(m, key_names[k]) : NULL;
 }
 
 const char *ami_get0(const ami_msg *m, const char *key)
