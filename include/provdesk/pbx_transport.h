@@ -137,6 +137,9 @@ void pd_tport_on_io(pd_tport *t, const struct pollfd *p, int64_t now_ms);
  * every plain link from its first read (tests); negative: never. */
 void pd_tport_set_reader(int64_t bytes_per_s, int max);
 int pd_tport_readers(void); /* readers running in the process */
+/* The CPU time of the readers that have ended, process-wide (benchmarks:
+ * what a busy link's reads cost beside the driver's parsing). */
+uint64_t pd_tport_readers_cpu_ns(void);
 bool pd_tport_reading_apart(const pd_tport *t);
 /* The step deadline while opening; INT64_MAX when open or closed. */
 int64_t pd_tport_next_deadline(const pd_tport *t);

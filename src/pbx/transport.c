@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "provdesk/i18n.h"
@@ -526,13 +527,8 @@ static void reader_end(tport_reader *r, rd_end end, int err)
 	reader_post(r);
 }
 
-static void *reader_main(void *arg)
+static void reader_run(tport_reader *r)
 {
-	tport_reader *r = arg;
-	pd_thread_name("pd-link-read");
-	sigset_t all;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	int64_t win_start = pd_live_now_ms();
 	int64_t win_bytes = 0;
 	for (;;) {
@@ -545,14 +541,14 @@ static void *reader_main(void *arg)
 		unsigned slot = r->tail % RING;
 		pthread_mutex_unlock(&r->mu);
 		if (stop)
-			return NULL;
+			return;
 		struct pollfd p = {.fd = r->fd, .events = POLLIN};
 		int pr = poll(&p, 1, WINDOW_MS);
 		int64_t now = pd_live_now_ms();
 		if (now - win_start >= WINDOW_MS) {
 			if (win_bytes * 1000 / (now - win_start) < r->quiet_bps) {
 				reader_end(r, RD_RETIRED, 0);
-				return NULL;
+				return;
 			}
 			win_start = now;
 			win_bytes = 0;
@@ -575,8 +571,30 @@ static void *reader_main(void *arg)
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		reader_end(r, n == 0 ? RD_EOF : RD_ERROR, n == 0 ? 0 : errno);
-		return NULL;
+		return;
 	}
+}
+
+static _Atomic uint64_t readers_cpu_ns;
+
+uint64_t pd_tport_readers_cpu_ns(void)
+{
+	return atomic_load_explicit(&readers_cpu_ns, memory_order_relaxed);
+}
+
+static void *reader_main(void *arg)
+{
+	pd_thread_name("pd-link-read");
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	reader_run(arg);
+	struct timespec t;
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) == 0)
+		atomic_fetch_add_explicit(&readers_cpu_ns,
+		                          (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec,
+		                          memory_order_relaxed);
+	return NULL;
 }
 
 static void reader_free(tport_reader *r)

@@ -37,7 +37,11 @@
  * client (the driver's thread, the floor's, nc) on CPU 1: with three busy
  * threads on two cores the scheduler otherwise sometimes puts the reader
  * beside the driver, and the driver's time is then its placement's, not
- * its own work's.
+ * its own work's. Each round prints the sender's and the link reader's CPU
+ * beside the driver's; pinned, the driver's time cannot go below the
+ * busier CPU's share (CPU 0: the sender and the reader, which on loopback
+ * also does the receiving half of TCP), and the ratio to nc that bound
+ * allows is printed beside the one measured.
  * Needs PROVDESK_FIXTURES (or runs from the source tree). The npm package is
  * installed with npm into $PROVDESK_BENCH_NPM_DIR (default /tmp/provdesk-bench-npm)
  * when missing; the Node part is skipped (and said so) if node/npm are absent.
@@ -80,6 +84,8 @@ typedef struct {
 	long rss_kb;       /* after the driver's run */
 	double cpu;        /* the driver thread's CPU seconds */
 	double floor_cpu;  /* the floor client's */
+	double send_cpu;   /* the sender thread's, from the stream's first byte to EOF */
+	double reader_cpu; /* the driver's link reader thread's (pd_tport_readers_cpu_ns) */
 	bool reader;       /* the driver's link read on a thread of its own */
 } server;
 
@@ -190,13 +196,14 @@ static void *serve(void *arg)
 		ami_parser_feed(p, buf, (size_t)n);
 	}
 	ami_parser_free(p);
-	double t0 = now_s();
+	double t0 = now_s(), c0 = thread_cpu_s();
 	for (int i = 0; i < s->repeat; i++)
 		send_all(fd, s->body, s->body_len);
 	shutdown(fd, SHUT_WR); /* EOF: the client closes once it has read everything */
 	while (recv(fd, buf, sizeof buf, 0) > 0)
 		;
 	s->elapsed = now_s() - t0;
+	s->send_cpu = thread_cpu_s() - c0;
 	close(fd);
 	return NULL;
 }
@@ -255,7 +262,7 @@ static double run_driver(server *s, size_t *events_seen)
 	pd_err e;
 	ops->create(&c, &h, &d, &e);
 	size_t wakes = 0;
-	uint64_t m0 = ami_parser_total_messages();
+	uint64_t m0 = ami_parser_total_messages(), rc0 = pd_tport_readers_cpu_ns();
 	double c0 = thread_cpu_s();
 	s->reader = false;
 	bool reader_pinned = false;
@@ -277,6 +284,7 @@ static double run_driver(server *s, size_t *events_seen)
 	*events_seen = v.n_users; /* sanity: users from the recording's EndpointList */
 	pd_live_free_view(&v);
 	ops->destroy(d);
+	s->reader_cpu = (double)(pd_tport_readers_cpu_ns() - rc0) / 1e9; /* joined by now */
 	pd_live_free(live);
 	close(s->lfd);
 	(void)wakes;
@@ -723,20 +731,30 @@ int main(int argc, char **argv)
 	double *tf = xcalloc((size_t)rounds, sizeof *tf), *td = xcalloc((size_t)rounds, sizeof *td);
 	double *tnc = xcalloc((size_t)rounds, sizeof *tnc);
 	double *tdd = xcalloc((size_t)rounds, sizeof *tdd);
+	/* pinned: the busier CPU's share of the driver's run (the sender and the
+	 * link's reader on CPU 0, the driver on CPU 1), a floor under its time */
+	double *busy = xcalloc((size_t)rounds, sizeof *busy);
+	double *cpu0 = xcalloc((size_t)rounds, sizeof *cpu0);
+	double *cpu1 = xcalloc((size_t)rounds, sizeof *cpu1);
 	long rss0 = rss_kb();
 	for (int r = 0; r < rounds && !memory_only; r++) {
 		tnc[r] = run_nc(&s);
 		if (tnc[r] > 0)
-			printf("round %d: nc to /dev/null %.3f s, %.0f events/s; ", r + 1, tnc[r],
-			       total / tnc[r]);
+			printf(
+			    "round %d: nc to /dev/null %.3f s, %.0f events/s, sender CPU %.3f s; ",
+			    r + 1, tnc[r], total / tnc[r], s.send_cpu);
 		tf[r] = run_floor(&s);
 		printf("round %d: floor (C recv-only loop) %.3f s, %.0f events/s, CPU %.3f s",
 		       r + 1, tf[r], total / tf[r], s.floor_cpu);
 		td[r] = run_driver(&s, &users);
 		printf("; provdesk driver %.3f s, %.0f events/s, CPU %.3f s (%llu messages parsed, "
-		       "%zu users seen, RSS %ld kB, %s)",
+		       "%zu users seen, RSS %ld kB, %s; sender CPU %.3f s, link reader CPU %.3f s)",
 		       td[r], total / td[r], s.cpu, (unsigned long long)s.messages, users, s.rss_kb,
-		       s.reader ? "reader thread" : "reads in the driver's turn");
+		       s.reader ? "reader thread" : "reads in the driver's turn", s.send_cpu,
+		       s.reader_cpu);
+		cpu0[r] = s.send_cpu + s.reader_cpu;
+		cpu1[r] = s.cpu;
+		busy[r] = cpu0[r] > cpu1[r] ? cpu0[r] : cpu1[r];
 		if (direct) {
 			pd_tport_set_reader(-1, 0);
 			tdd[r] = run_driver(&s, &users);
@@ -771,6 +789,13 @@ int main(int argc, char **argv)
 		    rounds, mn, total / mn, mn / tc);
 	else if (!memory_only)
 		printf("nc to /dev/null: skipped (apt-get install netcat-openbsd)\n");
+	if (!memory_only && pin && mn > 0)
+		printf(
+		    "pinned, CPU 0 (the sender + the link's reader) %.3f s, CPU 1 (the driver) "
+		    "%.3f s (medians of %d): the driver's time cannot go below the busier one's, "
+		    "%.3f s, so this placement allows at most %.2fx nc\n",
+		    median(cpu0, rounds), median(cpu1, rounds), rounds, median(busy, rounds),
+		    mn / median(busy, rounds));
 	if (as_asterisk && !memory_only) {
 		size_t sub_len, sub_events;
 		char *sub = filter_stream(body, body_len, keep_classes, AMI_LOGIN_EVENTS, &sub_len,
@@ -805,6 +830,9 @@ int main(int argc, char **argv)
 	free(td);
 	free(tnc);
 	free(tdd);
+	free(busy);
+	free(cpu0);
+	free(cpu1);
 	for (int half = 0; split && half < 2; half++) {
 		size_t sub_len, sub_events;
 		half_of hf = {.unread = half == 0};

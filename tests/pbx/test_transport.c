@@ -465,10 +465,12 @@ static int threads_named(const char *name)
 
 /* While a reader runs, the driver still writes (the socket polled for
  * POLLOUT), on_data returning false loses nothing, and a close in the
- * middle of a stream stops and joins the reader. */
+ * middle of a stream stops and joins the reader, whose CPU time is then
+ * counted (the benchmarks' figure). */
 Test(transport, a_busy_link_writes_and_closes_mid_stream)
 {
 	pd_tport_set_reader(0, -1);
+	uint64_t cpu0 = pd_tport_readers_cpu_ns();
 	server s;
 	rec r;
 	pd_tport *t = open_plain(&r, &s);
@@ -485,9 +487,11 @@ Test(transport, a_busy_link_writes_and_closes_mid_stream)
 	cr_assert_eq(memcmp(s.in.s, "Action: Ping\r\n\r\n", 16), 0);
 	cr_assert_eq(pd_tport_readers(), 1);
 	cr_assert_eq(threads_named("pd-link-read"), 1, "top -H shows the reader by name");
+	cr_assert_eq(pd_tport_readers_cpu_ns(), cpu0, "counted when a reader ends");
 	pd_tport_close(t); /* the pump is still writing */
 	cr_assert_eq(pd_tport_readers(), 0);
 	cr_assert_eq(threads_named("pd-link-read"), 0);
+	cr_assert_gt(pd_tport_readers_cpu_ns(), cpu0, "the reader read 2 MiB in no CPU time");
 	cr_assert_eq(pd_tport_get_phase(t), PD_TPORT_CLOSED);
 	struct pollfd pf[2];
 	cr_assert_eq(pd_tport_pollfds(t, pf, 2), 0);
