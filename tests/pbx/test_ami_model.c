@@ -683,6 +683,17 @@ Test(ami_model, snapshot_duration_dates_the_call)
 	}
 }
 
+/* A queue member PJSIP/2001 of queue q with this Status, unpaused. */
+static void member_with_status(ami_model *m, const char *status)
+{
+	char text[300];
+	snprintf(text, sizeof text,
+	         "Event: QueueMember\r\nQueue: q\r\nName: A\r\nLocation: PJSIP/2001\r\n"
+	         "Status: %s\r\nPaused: 0\r\n\r\n",
+	         status);
+	feed_str(m, text, 0);
+}
+
 /* Numbers are read as atoi reads them (the digits at the start, after
  * spaces and a sign; none: 0) and device states case-insensitively, a
  * state the list does not know kept as the PBX wrote it: the quick paths
@@ -698,12 +709,7 @@ Test(ami_model, numbers_and_device_states_as_asterisk_may_write_them)
 	          {"x7", PD_AGENT_AVAILABLE}, {"03", PD_AGENT_ON_CALL}};
 	for (size_t i = 0; i < sizeof st / sizeof *st; i++) {
 		ami_model *m = ami_model_new();
-		char text[300];
-		snprintf(text, sizeof text,
-		         "Event: QueueMember\r\nQueue: q\r\nName: A\r\nLocation: PJSIP/2001\r\n"
-		         "Status: %s\r\nPaused: 0\r\n\r\n",
-		         st[i].status);
-		feed_str(m, text, 0);
+		member_with_status(m, st[i].status);
 		pd_live_view v = {0};
 		ami_model_view(m, 100, &v);
 		cr_assert_eq(v.n_agents, 1);
@@ -725,10 +731,7 @@ Test(ami_model, numbers_and_device_states_as_asterisk_may_write_them)
 	for (size_t i = 0; i < sizeof ds / sizeof *ds; i++) {
 		ami_model *m = ami_model_new();
 		ami_model_user_add(m, "2001", "NOT_INUSE");
-		feed_str(m,
-		         "Event: QueueMember\r\nQueue: q\r\nName: A\r\nLocation: PJSIP/2001\r\n"
-		         "Status: 1\r\nPaused: 0\r\n\r\n",
-		         0);
+		member_with_status(m, "1");
 		char text[200];
 		snprintf(text, sizeof text,
 		         "Event: DeviceStateChange\r\nDevice: PJSIP/2001\r\nState: %s\r\n\r\n",
