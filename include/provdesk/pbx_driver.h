@@ -147,12 +147,15 @@ typedef struct pd_drv_link {
 	int64_t retry_at;         /* while down: when to redial */
 	pd_link_state wait_state; /* the state while down */
 	bool auth_failed;         /* down for good until resync/edit */
-	char last_error[200];     /* a pd_msg or a PBX's words, the secret masked */
-	char *fail;               /* set inside the parser callback; acted on by pd_drv_settle */
-	pd_link_state fail_as;    /* what fail makes the link: retrying (0 too), protocol-error,
-	                             auth-failed (no retries) */
-	int done, total;          /* the discovery's progress (the state's done/total) */
-	pd_link_state published;  /* (pd_link_state)-1: say the next state even when the same */
+	/* a pd_msg or a PBX's words, the secret masked; as long as
+	 * pd_live_view's, so a 253-character host name leaves room for the
+	 * system's reason after it */
+	char last_error[400];
+	char *fail;              /* set inside the parser callback; acted on by pd_drv_settle */
+	pd_link_state fail_as;   /* what fail makes the link: retrying (0 too), protocol-error,
+	                            auth-failed (no retries) */
+	int done, total;         /* the discovery's progress (the state's done/total) */
+	pd_link_state published; /* (pd_link_state)-1: say the next state even when the same */
 	int pub_done, pub_total;
 	bool dirty; /* the view changed since it was published */
 	int64_t published_at;

@@ -512,6 +512,26 @@ Test(driver_lab, name_resolution_thread_and_failure)
 	char shown[256];
 	pd_msg_text(v.last_error, shown, sizeof shown);
 	cr_assert(strstr(shown, "cannot resolve host no-such-host.invalid: "), "%s", shown);
+	char reason[256];
+	snprintf(reason, sizeof reason, "%s", strstr(shown, ".invalid: ") + 10);
+	cr_assert(reason[0], "the system's reason is shown: %s", shown);
+	pd_live_free_view(&v);
+	h_stop(&h);
+	/* the longest host name a connection takes (253 characters: four labels
+	 * of 61 and ".invalid") still leaves the reason whole */
+	char host[254] = "";
+	for (int i = 0; i < 4; i++)
+		snprintf(host + strlen(host), sizeof host - strlen(host), "%.*s.", 61,
+		         "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghij");
+	snprintf(host + strlen(host), sizeof host - strlen(host), "invalid");
+	cr_assert_eq(strlen(host), 253);
+	h_start(&h, host, 5038, "admin", SECRET, NULL);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_RETRYING, 8000);
+	v = snap(&h);
+	char longer[512], want[400];
+	pd_msg_text(v.last_error, longer, sizeof longer);
+	snprintf(want, sizeof want, "cannot resolve host %s: %s", host, reason);
+	cr_assert_str_eq(longer, want);
 	pd_live_free_view(&v);
 	h_stop(&h);
 }
