@@ -64,6 +64,8 @@ size_t pd_int_hash(uint64_t v);
 
 /* UTF-8 */
 bool pd_utf8_valid(const char *s, size_t n);
+/* No byte of s's n is 0x80 or above (eight at a time). */
+bool pd_ascii(const char *s, size_t n);
 size_t pd_utf8_chars(const char *s); /* code points; s must be valid */
 /* The length of s's first n bytes cut to at most max without splitting a
  * code point (max itself when that falls between two, or when the bytes

@@ -210,6 +210,19 @@ int pd_read_file(const char *path, size_t max, char **data, size_t *len)
 
 /* ---- UTF-8 ---- */
 
+bool pd_ascii(const char *s, size_t n)
+{
+	uint64_t hi = 0, w;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		hi |= w;
+	}
+	for (; i < n; i++)
+		hi |= (unsigned char)s[i];
+	return !(hi & 0x8080808080808080ull);
+}
+
 bool pd_utf8_valid(const char *s, size_t n)
 {
 	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;

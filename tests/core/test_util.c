@@ -90,6 +90,22 @@ Test(utf8, validity)
 	cr_assert_not(pd_utf8_valid("abcdefghijklmno\xFF", 16));
 }
 
+/* Eight bytes at a time: a byte >= 0x80 at any offset, in a word or in
+ * the tail, and only within the n bytes counts. */
+Test(utf8, ascii)
+{
+	cr_assert(pd_ascii("", 0));
+	cr_assert(pd_ascii("PJSIP/2001-0000001a", 19));
+	char b[24];
+	for (size_t n = 1; n <= sizeof b; n++)
+		for (size_t at = 0; at < n; at++) {
+			memset(b, 'a', sizeof b);
+			b[at] = '\x80';
+			cr_assert_not(pd_ascii(b, n), "0x80 at %zu of %zu", at, n);
+			cr_assert(pd_ascii(b, at), "the first %zu bytes are ASCII", at);
+		}
+}
+
 Test(utf8, chars_and_width)
 {
 	cr_assert_eq(pd_utf8_chars("Hélène"), 6);

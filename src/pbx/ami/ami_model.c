@@ -259,20 +259,6 @@ static size_t hostile_seq(const unsigned char *s)
 	return 0;
 }
 
-/* No byte of s's n is 0x80 or above (eight at a time). */
-static bool ascii(const char *s, size_t n)
-{
-	uint64_t hi = 0, w;
-	size_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&w, s + i, 8);
-		hi |= w;
-	}
-	for (; i < n; i++)
-		hi |= (unsigned char)s[i];
-	return !(hi & 0x8080808080808080ull);
-}
-
 /* Values from the wire may hold invalid UTF-8, C1 controls or bidi
  * overrides: never let them reach the UI/DB ('?' instead). */
 static char *clean(const char *s)
@@ -280,7 +266,7 @@ static char *clean(const char *s)
 	if (!s)
 		return NULL;
 	size_t n = strlen(s);
-	if (ascii(s, n)) { /* most of what a PBX sends: nothing to look for */
+	if (pd_ascii(s, n)) { /* most of what a PBX sends: nothing to look for */
 		char *r = xmalloc(n + 1);
 		memcpy(r, s, n + 1);
 		return r;

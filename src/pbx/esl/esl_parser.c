@@ -325,17 +325,9 @@ static int ctl_byte(const char *s, size_t n)
 	return -1;
 }
 
-static bool ascii(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] >= 0x80)
-			return false;
-	return true;
-}
-
 static bool utf8_ok(const char *s, size_t n)
 {
-	return ascii(s, n) || pd_utf8_valid(s, n);
+	return pd_ascii(s, n) || pd_utf8_valid(s, n);
 }
 
 /* Decimal digits only, at most 18 (no sign, no space, no overflow). */
