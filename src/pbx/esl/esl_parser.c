@@ -325,11 +325,6 @@ static int ctl_byte(const char *s, size_t n)
 	return -1;
 }
 
-static bool utf8_ok(const char *s, size_t n)
-{
-	return pd_ascii(s, n) || pd_utf8_valid(s, n);
-}
-
 /* Decimal digits only, at most 18 (no sign, no space, no overflow). */
 static bool parse_len(const char *v, size_t n, uint64_t *out)
 {
@@ -427,7 +422,7 @@ static void head_line(esl_parser *p, const char *s, size_t n)
 		head_bad(p, s, n, what);
 		return;
 	}
-	if (!utf8_ok(s, n)) {
+	if (!pd_utf8_valid(s, n)) {
 		head_bad(p, s, n, _("invalid UTF-8 in a header line"));
 		return;
 	}
@@ -591,14 +586,14 @@ static const char *value_bad(const char *v, size_t n)
 		if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f)
 			return _("a control byte");
 	}
-	return utf8_ok(v, n) ? NULL : _("invalid UTF-8");
+	return pd_utf8_valid(v, n) ? NULL : _("invalid UTF-8");
 }
 
 /* Names of event headers: no control byte at all (raw UTF-8 checked by the
  * caller), no colon, not empty. */
 static bool event_name_ok(const char *s, size_t n)
 {
-	return n > 0 && ctl_byte(s, n) < 0 && !memchr(s, ':', n) && utf8_ok(s, n);
+	return n > 0 && ctl_byte(s, n) < 0 && !memchr(s, ':', n) && pd_utf8_valid(s, n);
 }
 
 static bool ev_full(esl_parser *p, uint64_t at)
