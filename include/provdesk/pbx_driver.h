@@ -202,6 +202,10 @@ void pd_drv_publish(pd_drv_link *l, int64_t gap_ms);
  * (issue 19). */
 #define PD_DRV_PUBLISH_MS 50
 int64_t pd_drv_publish_gap(bool monitoring, size_t items);
+/* The earliest of t (the driver's own) and the link's: an input change held
+ * back (pd_drv_link_input), a publish coalesced by gap_ms (pd_drv_publish)
+ * and, while waiting to redial (not after a refused login), the retry. */
+int64_t pd_drv_link_deadline(const pd_drv_link *l, int64_t t, int64_t gap_ms, bool waiting);
 /* Notes a failure to act on after the feed (the first one wins): as is
  * what it makes the link (retrying, protocol-error, auth-failed); msgid is
  * marked N_() and kept untranslated with its arguments (pd_msg), so each

@@ -271,6 +271,17 @@ int64_t pd_drv_publish_gap(bool monitoring, size_t items)
 	return g > PD_DRV_PUBLISH_MS ? PD_DRV_PUBLISH_MS : g;
 }
 
+int64_t pd_drv_link_deadline(const pd_drv_link *l, int64_t t, int64_t gap_ms, bool waiting)
+{
+	if (l->input_pending && l->input_at + PD_DRV_INPUT_MS < t)
+		t = l->input_at + PD_DRV_INPUT_MS;
+	if (l->dirty && l->published_at + gap_ms < t)
+		t = l->published_at + gap_ms;
+	if (waiting && !l->auth_failed && l->retry_at < t)
+		t = l->retry_at;
+	return t;
+}
+
 void pd_drv_set_fail(pd_drv_link *l, pd_link_state as, const char *msgid, ...)
 {
 	if (l->fail)

@@ -211,6 +211,42 @@ Test(drv_shared, discovering_with_the_same_progress_is_said_once)
 	pd_live_free(live);
 }
 
+/* A link's own deadlines beside the driver's: an input change held back,
+ * a coalesced publish, and the retry only while waiting and not after a
+ * refused login; the earliest wins. */
+Test(drv_shared, the_links_deadline_is_the_earliest_of_its_own_and_the_drivers)
+{
+	pd_live *live = pd_live_new();
+	fake_drv d;
+	fake_init(&d, live);
+	int64_t now = d.l.now, never = INT64_MAX;
+	cr_assert_eq(pd_drv_link_deadline(&d.l, never, 50, false), never, "nothing pending");
+	cr_assert_eq(pd_drv_link_deadline(&d.l, now + 7, 50, false), now + 7, "the driver's own");
+
+	pd_live_input in = {.bad_fields = 1};
+	cr_assert_eq(pd_drv_link_input(&d.l, &in, false), PD_DRV_INPUT_WORDS);
+	in.bad_fields = 2; /* within PD_DRV_INPUT_MS of the first: held back */
+	cr_assert_eq(pd_drv_link_input(&d.l, &in, false), 0);
+	cr_assert(d.l.input_pending);
+	d.l.dirty = false;
+	cr_assert_eq(pd_drv_link_deadline(&d.l, never, 50, false), now + PD_DRV_INPUT_MS);
+
+	d.l.dirty = true;
+	d.l.published_at = now - 10;
+	cr_assert_eq(pd_drv_link_deadline(&d.l, never, 50, false), now + 40, "the publish, first");
+	cr_assert_eq(pd_drv_link_deadline(&d.l, now + 3, 50, false), now + 3);
+
+	d.l.retry_at = now + 20;
+	cr_assert_eq(pd_drv_link_deadline(&d.l, never, 50, false), now + 40,
+	             "the retry only while waiting");
+	cr_assert_eq(pd_drv_link_deadline(&d.l, never, 50, true), now + 20);
+	d.l.auth_failed = true;
+	cr_assert_eq(pd_drv_link_deadline(&d.l, never, 50, true), now + 40,
+	             "no retry after a refused login");
+	pd_drv_link_free(&d.l);
+	pd_live_free(live);
+}
+
 /* The warning shown while monitoring is the sync's note, then what the
  * input cost, in the driver's words; said again only when it changed, and
  * cleared (not kept) when both are gone. */

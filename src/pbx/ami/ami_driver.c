@@ -559,21 +559,15 @@ static void ami_on_io(void *p, const struct pollfd *pf, int n, int64_t now)
 static int64_t ami_next_deadline(void *p)
 {
 	ami_drv *d = p;
-	int64_t t = ami_model_next_deadline(d->m);
-	if (d->l.input_pending && d->l.input_at + PD_DRV_INPUT_MS < t)
-		t = d->l.input_at + PD_DRV_INPUT_MS;
-	if (d->l.dirty && d->l.published_at + publish_gap(d) < t)
-		t = d->l.published_at + publish_gap(d);
-	if (d->st == D_WAIT) {
-		if (!d->l.auth_failed && d->l.retry_at < t)
-			t = d->l.retry_at;
-	} else if (d->st == D_OPENING) {
+	int64_t t = pd_drv_link_deadline(&d->l, ami_model_next_deadline(d->m), publish_gap(d),
+	                                 d->st == D_WAIT);
+	if (d->st == D_OPENING) {
 		if (pd_tport_next_deadline(d->l.t) < t)
 			t = pd_tport_next_deadline(d->l.t);
 	} else if (d->st == D_MONITORING) {
 		if (pd_keepalive_deadline(&d->ka) < t)
 			t = pd_keepalive_deadline(&d->ka);
-	} else if (d->deadline < t) {
+	} else if (d->st != D_WAIT && d->deadline < t) {
 		t = d->deadline;
 	}
 	return t;

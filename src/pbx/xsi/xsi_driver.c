@@ -1099,19 +1099,12 @@ static void xsi_on_io(void *p, const struct pollfd *pf, int n, int64_t now)
 static int64_t xsi_next_deadline(void *p)
 {
 	xsi_drv *d = p;
-	int64_t t = xsi_model_next_deadline(d->mo);
+	int64_t t = pd_drv_link_deadline(&d->l, xsi_model_next_deadline(d->mo), publish_gap(d),
+	                                 d->st == D_WAIT);
 	if (d->curl_at < t)
 		t = d->curl_at;
-	if (d->l.input_pending && d->l.input_at + PD_DRV_INPUT_MS < t)
-		t = d->l.input_at + PD_DRV_INPUT_MS;
-	if (d->l.dirty && d->l.published_at + publish_gap(d) < t)
-		t = d->l.published_at + publish_gap(d);
-	if (d->st == D_WAIT) {
-		if (!d->l.auth_failed && d->l.retry_at < t)
-			t = d->l.retry_at;
-	} else if (d->deadline < t) {
+	if (d->st != D_WAIT && d->deadline < t)
 		t = d->deadline;
-	}
 	if (d->st == D_MONITORING) {
 		int64_t silent = d->heard_at + 3 * d->hb_ms + STEP_TIMEOUT_MS;
 		if (!d->hb_inflight && d->hb_at < t)
