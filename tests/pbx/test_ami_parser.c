@@ -520,6 +520,19 @@ Test(ami_parser, writer_never_injects_headers)
 	ami_end(&b);
 	cr_assert_str_eq(b.s, "Action: Login\r\nUsername: \r\n\r\n");
 	pd_buf_free(&b);
+
+	/* a value longer than the buffer's room: grown once, written whole */
+	char v[1001];
+	memset(v, 'v', 1000);
+	v[1000] = '\0';
+	cr_assert(ami_put(&b, "Variable", v));
+	cr_assert_eq(b.len, strlen("Variable: ") + 1000 + 2);
+	cr_assert_eq(strlen(b.s), b.len, "terminated");
+	cr_assert(!strncmp(b.s, "Variable: vvv", 13) && !strcmp(b.s + b.len - 3, "v\r\n"));
+	v[999] = '\n'; /* a break at the very end is refused too */
+	cr_assert_not(ami_put(&b, "Variable", v));
+	cr_assert_eq(b.len, strlen("Variable: ") + 1000 + 2, "nothing written");
+	pd_buf_free(&b);
 }
 
 /* One stray control byte costs one field, never the message (or the link):
