@@ -41,12 +41,6 @@ enum dstate {
 
 #define STEP_TIMEOUT_MS 15000
 #define DETAIL_WINDOW 64
-/* The details asked for leave in groups of DETAIL_FLUSH as their answers
- * complete, not at the end of the read that completed them: the PBX has
- * its next work while the driver still parses the rest of that read (a
- * resync of 10,000 endpoints on the lab PBX in two thirds of the time;
- * docs/performance.md). */
-#define DETAIL_FLUSH 8
 #define RESNAP_MS 60000
 
 typedef struct {
@@ -222,8 +216,7 @@ static void send_details(ami_drv *d)
 		        ami_model_user_endpoint(d->m, d->detail_next));
 		ami_end(&b);
 		send_buf(d, &b);
-		if (++d->detail_next % DETAIL_FLUSH == 0)
-			pd_tport_flush(d->l.t);
+		d->detail_next++;
 	}
 	d->deadline = d->l.now + STEP_TIMEOUT_MS;
 	link_set(d, PD_LINK_DISCOVERING);
