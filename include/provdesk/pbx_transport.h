@@ -147,7 +147,9 @@ int64_t pd_tport_next_deadline(const pd_tport *t);
 void pd_tport_on_timer(pd_tport *t, int64_t now_ms);
 
 /* Queue bytes; written as the socket takes them (pd_tport_flush tries at
- * once). Queued bytes are dropped by close and by a failure. */
+ * once). Queued bytes are dropped by close and by a failure. A flush from
+ * inside on_data may send, but a send that fails there fails the transport
+ * (on_fail) only once on_data has returned. */
 void pd_tport_send(pd_tport *t, const void *buf, size_t n);
 void pd_tport_flush(pd_tport *t);
 size_t pd_tport_queued(const pd_tport *t);

@@ -73,6 +73,10 @@ struct pd_tport {
 	int64_t win_start;
 	size_t win_bytes;
 	tport_reader *rd; /* reads on their own thread while the link is busy */
+	/* inside on_data: a send that fails there is kept in send_err and
+	 * failed once the callback returned (data_done), never under it */
+	bool in_data;
+	int send_err;
 };
 
 static void reader_stop(pd_tport *t);
@@ -108,6 +112,7 @@ void pd_tport_close(pd_tport *t)
 		explicit_bzero(t->out.s, t->out.len);
 	t->out.len = 0;
 	t->out_off = 0;
+	t->send_err = 0;
 	t->phase = PD_TPORT_CLOSED;
 	t->deadline = INT64_MAX;
 }
@@ -406,9 +411,19 @@ size_t pd_tport_queued(const pd_tport *t)
 	return t->out.len - t->out_off;
 }
 
+static void send_failed(pd_tport *t, int err)
+{
+	t->sys_err = err;
+	fail_msg(t, PD_TPORT_E_IO, N_("send to the PBX failed: %s"), pd_msg_errno(err));
+}
+
+/* A flush from inside on_data (a driver sending as answers arrive) must
+ * not close the transport under the callback: the buffer being parsed may
+ * be the reader's, freed by the close, and the driver's state is mid-way.
+ * A hard error there waits in send_err for data_done. */
 void pd_tport_flush(pd_tport *t)
 {
-	if (t->phase != PD_TPORT_OPEN)
+	if (t->phase != PD_TPORT_OPEN || t->send_err)
 		return;
 	while (t->out_off < t->out.len) {
 		ssize_t w =
@@ -418,9 +433,10 @@ void pd_tport_flush(pd_tport *t)
 		if (w < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return;
-			t->sys_err = errno;
-			fail_msg(t, PD_TPORT_E_IO, N_("send to the PBX failed: %s"),
-			         pd_msg_errno(errno));
+			if (t->in_data)
+				t->send_err = errno;
+			else
+				send_failed(t, errno);
 			return;
 		}
 		t->out_off += (size_t)w;
@@ -637,6 +653,30 @@ static void reader_start(pd_tport *t)
 	t->rd = r;
 }
 
+/* Hands bytes read to the driver (see pd_tport_flush for in_data). */
+static bool data(pd_tport *t, char *buf, size_t n)
+{
+	if (!t->cb.on_data)
+		return true;
+	bool was = t->in_data;
+	t->in_data = true;
+	bool go = t->cb.on_data(t->cb.ctx, buf, n);
+	t->in_data = was;
+	return go;
+}
+
+/* After data(): fails the transport for a send that failed under the
+ * callback; true when it did. */
+static bool data_done(pd_tport *t)
+{
+	if (t->in_data || !t->send_err)
+		return false;
+	int err = t->send_err;
+	t->send_err = 0;
+	send_failed(t, err);
+	return true;
+}
+
 /* Stops and frees the reader (pd_tport_close): what it read and the driver
  * did not take is dropped with the connection. */
 static void reader_stop(pd_tport *t)
@@ -688,8 +728,8 @@ static void reader_turn(pd_tport *t)
 				reader_finish(t);
 			return;
 		}
-		bool go = !t->cb.on_data || t->cb.on_data(t->cb.ctx, r->chunk[slot], r->len[slot]);
-		if (t->rd != r) /* the callback closed the transport */
+		bool go = data(t, r->chunk[slot], r->len[slot]);
+		if (t->rd != r || data_done(t)) /* the transport closed or failed */
 			return;
 		pthread_mutex_lock(&r->mu);
 		if (r->tail - ++r->head == RING / 2)
@@ -720,7 +760,8 @@ static void read_turn(pd_tport *t, char *buf)
 		    t->ssl ? pd_tls_read(t->ssl, buf, READ_CHUNK) : recv(t->fd, buf, READ_CHUNK, 0);
 		if (r > 0) {
 			t->win_bytes += (size_t)r;
-			if (t->cb.on_data && !t->cb.on_data(t->cb.ctx, buf, (size_t)r))
+			bool go = data(t, buf, (size_t)r);
+			if (data_done(t) || !go)
 				return;
 			continue;
 		}

@@ -4,7 +4,8 @@
  * CA, verify on and off, a refused certificate), a name that does not
  * resolve, the peer closing, a step timeout; a busy link's reads on a thread
  * of their own (in order, EOF after the last byte, writes meanwhile, a
- * close mid-stream, back to the driver's turn once quiet, the cap);
+ * close mid-stream, back to the driver's turn once quiet, the cap); a send
+ * failing inside on_data, reported after it;
  * backoff and keep-alive timing; the driver registry. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -34,6 +35,13 @@ typedef struct {
 	char why[400];
 	pd_buf in;
 	size_t stop_after; /* on_data returns false once this much came (0: never) */
+	/* break_send: the next on_data shuts the socket's sending side (fd),
+	 * then sends and flushes on t as a driver answering would, and only
+	 * then takes the bytes */
+	pd_tport *t;
+	int fd;
+	bool break_send, in_data;
+	int failed_in_data, sends_broken;
 } rec;
 
 static void r_open(void *ctx)
@@ -44,7 +52,18 @@ static void r_open(void *ctx)
 static bool r_data(void *ctx, char *buf, size_t n)
 {
 	rec *r = ctx;
-	pd_buf_addn(&r->in, buf, n);
+	r->in_data = true;
+	if (r->break_send) {
+		r->break_send = false;
+		r->sends_broken++;
+		cr_assert_eq(shutdown(r->fd, SHUT_WR), 0);
+		pd_tport_send(r->t, "Action: Ping\r\n\r\n", 16);
+		pd_tport_flush(r->t); /* EPIPE */
+		pd_tport_send(r->t, "Action: Ping\r\n\r\n", 16);
+		pd_tport_flush(r->t);
+	}
+	pd_buf_addn(&r->in, buf, n); /* still ours (ASan sees a freed one) */
+	r->in_data = false;
 	return !r->stop_after || r->in.len < r->stop_after;
 }
 
@@ -52,6 +71,7 @@ static void r_fail(void *ctx, pd_tport_fail what, const char *why)
 {
 	rec *r = ctx;
 	r->failed++;
+	r->failed_in_data += r->in_data;
 	r->what = what;
 	pd_msg_text(why, r->why, sizeof r->why); /* as a reader shows it */
 }
@@ -523,6 +543,59 @@ Test(transport, a_link_gone_quiet_reads_in_the_drivers_turn_again)
 	pthread_join(p.th, NULL);
 	cr_assert_not(again, "1000 bytes made the link busy again");
 	done_plain(t, &s, &r, false);
+}
+
+/* The socket whose sending side on_data shuts (break_send): the one
+ * polled while the link reads in the driver's turn. */
+static void socket_of(pd_tport *t, rec *r)
+{
+	struct pollfd pf[2];
+	cr_assert_eq(pd_tport_pollfds(t, pf, 2), 1);
+	r->t = t;
+	r->fd = pf[0].fd;
+}
+
+/* A send failing inside on_data (a driver answering as it parses) fails
+ * the transport only once the callback returned: on_fail never runs under
+ * it and its buffer stays its own until then. */
+static void a_send_failing_under_on_data(bool busy)
+{
+	pd_tport_set_reader(busy ? 0 : -1, -1);
+	server s;
+	rec r;
+	pd_tport *t = open_plain(&r, &s);
+	socket_of(t, &r);
+	pump p;
+	pump_start(&p, s.fd, 0, busy ? 256u << 20 : 1000, false);
+	bool apart = false;
+	if (busy)
+		RUN_APART(t, &s, apart, 10000, &apart);
+	r.break_send = true;
+	RUN_APART(t, &s, r.failed == 1, 10000, &apart);
+	cr_assert_eq(apart, busy);
+	cr_assert_eq(r.sends_broken, 1);
+	cr_assert_eq(r.failed_in_data, 0, "on_fail ran inside on_data");
+	cr_assert_eq(r.what, PD_TPORT_E_IO, "%s", r.why);
+	cr_assert_str_eq(r.why, "send to the PBX failed: Broken pipe");
+	cr_assert_eq(pd_tport_get_phase(t), PD_TPORT_CLOSED);
+	cr_assert_eq(pd_tport_queued(t), 0, "what was queued is dropped");
+	cr_assert_gt(r.in.len, 0);
+	cr_assert_eq(pd_tport_readers(), 0);
+	pthread_join(p.th, NULL); /* it sees the connection gone */
+	done_plain(t, &s, &r, true);
+}
+
+Test(transport, a_send_failing_under_on_data_fails_after_it)
+{
+	a_send_failing_under_on_data(false);
+}
+
+/* The same on a busy link, whose on_data reads the reader's buffer: the
+ * close that frees it waits until on_data returned. The break comes once
+ * the reads are apart. */
+Test(transport, a_send_failing_under_on_data_of_a_busy_link_fails_after_it)
+{
+	a_send_failing_under_on_data(true);
 }
 
 /* No reader past the cap (0 here): the busy link reads in the driver's
