@@ -456,6 +456,45 @@ Test(driver_lab, read_apart_fault_bytewise)
 	fault_recovers_as(PD_LAB_FAULT_BYTEWISE, false, true);
 }
 
+/* The PBX drops the link in the middle of discovering 3,000 users, while
+ * the driver is not stepped: it then parses the answers already received
+ * and asks for the next details as they complete, on a socket that fails
+ * (reset, or a send failing under the parser's callback, which fails the
+ * link only after it: read apart, the buffer parsed is the reader's; the
+ * transport tests make that case certain). It dials again and syncs the
+ * whole directory once. */
+static void drop_mid_discovery(bool apart)
+{
+	if (apart)
+		pd_tport_set_reader(0, -1);
+	pd_labpbx *lab = lab_up(3000, SECRET);
+	harness h;
+	h_start(&h, "127.0.0.1", labpbx_port(lab), "admin", SECRET, NULL);
+	WAIT_FOR(&h, h.texts.s && strstr(h.texts.s, "syncing 1/3000\n"), 10000);
+	cr_assert_neq(link_of(&h), PD_LINK_MONITORING, "discovered in one turn");
+	int64_t logins = labpbx_logins(lab);
+	labpbx_inject(lab, PD_LAB_FAULT_DROP);
+	TL_UNTIL(labpbx_sessions(lab) == 0, 5000, poll(NULL, 0, 5), "the lab kept the session");
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 20000);
+	cr_assert(strstr(h.texts.s, "retrying in"), "%s", h.texts.s);
+	cr_assert_gt(labpbx_logins(lab), logins, "no new login after the drop");
+	cr_assert_eq(h.nsync, 1, "a cut-short discovery was synced");
+	cr_assert_eq(h.last_nusers, 3000);
+	h_stop(&h);
+	cr_assert_eq(pd_tport_readers(), 0);
+	labpbx_stop(lab);
+}
+
+Test(driver_lab, drop_mid_discovery_redials_and_syncs_once, .timeout = 60)
+{
+	drop_mid_discovery(false);
+}
+
+Test(driver_lab, read_apart_drop_mid_discovery_redials_and_syncs_once, .timeout = 60)
+{
+	drop_mid_discovery(true);
+}
+
 Test(driver_lab, fault_slow)
 {
 	fault_recovers(PD_LAB_FAULT_SLOW, false);
