@@ -206,6 +206,16 @@ int64_t pd_drv_publish_gap(bool monitoring, size_t items);
  * back (pd_drv_link_input), a publish coalesced by gap_ms (pd_drv_publish)
  * and, while waiting to redial (not after a refused login), the retry. */
 int64_t pd_drv_link_deadline(const pd_drv_link *l, int64_t t, int64_t gap_ms, bool waiting);
+/* A new attempt (a driver's start_connect): a refused login is forgotten
+ * and the next state is said even when it is the one before. */
+void pd_drv_link_attempt(pd_drv_link *l);
+/* While down: the redial is due (never after a refused login: only a
+ * resync or an edit dials again). */
+bool pd_drv_link_retry_due(const pd_drv_link *l, int64_t now);
+/* The shared transport failed (pd_tport_cb.on_fail) while the link was
+ * opening or up: down and retrying; an EOF while logging_in reads
+ * "... during login". */
+void pd_drv_link_tport_failed(pd_drv_link *l, pd_tport_fail what, const char *why, bool logging_in);
 /* Notes a failure to act on after the feed (the first one wins): as is
  * what it makes the link (retrying, protocol-error, auth-failed); msgid is
  * marked N_() and kept untranslated with its arguments (pd_msg), so each

@@ -282,6 +282,24 @@ int64_t pd_drv_link_deadline(const pd_drv_link *l, int64_t t, int64_t gap_ms, bo
 	return t;
 }
 
+void pd_drv_link_attempt(pd_drv_link *l)
+{
+	l->auth_failed = false;
+	l->published = (pd_link_state)-1;
+}
+
+bool pd_drv_link_retry_due(const pd_drv_link *l, int64_t now)
+{
+	return !l->auth_failed && now >= l->retry_at;
+}
+
+void pd_drv_link_tport_failed(pd_drv_link *l, pd_tport_fail what, const char *why, bool logging_in)
+{
+	pd_drv_set_fail(l, PD_LINK_RETRYING,
+	                what == PD_TPORT_E_EOF && logging_in ? N_("%s during login") : "%s", why);
+	pd_drv_settle(l);
+}
+
 void pd_drv_set_fail(pd_drv_link *l, pd_link_state as, const char *msgid, ...)
 {
 	if (l->fail)

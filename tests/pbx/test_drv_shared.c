@@ -2,7 +2,8 @@
  * "what every driver shares"): the checks of create without a transport (a
  * driver on libcurl calls them alone), the link embedded in every driver
  * (a failure noted in a callback, then settled: the state said, the secret
- * masked, the retry timed) and a `test` op's steps without a transport. The
+ * masked, the retry timed; a transport failure; the redial rule) and a
+ * `test` op's steps without a transport. The
  * drivers on the transport are tested against the lab (test_driver_lab.c,
  * test_esl_driver_lab.c). No socket. */
 #include <criterion/criterion.h>
@@ -243,6 +244,48 @@ Test(drv_shared, the_links_deadline_is_the_earliest_of_its_own_and_the_drivers)
 	d.l.auth_failed = true;
 	cr_assert_eq(pd_drv_link_deadline(&d.l, never, 50, true), now + 40,
 	             "no retry after a refused login");
+	pd_drv_link_free(&d.l);
+	pd_live_free(live);
+}
+
+/* A transport failure while logging in, an EOF, reads "... during login";
+ * any other, or later, as the transport said it; either way the link is
+ * down and retrying. The redial is due at retry_at, never after a refused
+ * login, and a new attempt forgets that refusal and says its next state
+ * even when it is the one said before (a discovery's same progress). */
+Test(drv_shared, a_transport_failure_retries_and_an_attempt_forgets_a_refused_login)
+{
+	pd_live *live = pd_live_new();
+	fake_drv d;
+	fake_init(&d, live);
+	char shown[256];
+	pd_drv_link_tport_failed(&d.l, PD_TPORT_E_EOF, "connection closed by the PBX", true);
+	cr_assert_eq(d.stops, 1);
+	cr_assert_eq(d.l.wait_state, PD_LINK_RETRYING);
+	cr_assert_str_eq(pd_msg_text(d.l.last_error, shown, sizeof shown),
+	                 "connection closed by the PBX during login");
+	pd_drv_link_tport_failed(&d.l, PD_TPORT_E_EOF, "connection closed by the PBX", false);
+	cr_assert_str_eq(pd_msg_text(d.l.last_error, shown, sizeof shown),
+	                 "connection closed by the PBX");
+	pd_drv_link_tport_failed(&d.l, PD_TPORT_E_IO, "receive failed: reset", true);
+	cr_assert_eq(d.stops, 3);
+	cr_assert_str_eq(pd_msg_text(d.l.last_error, shown, sizeof shown), "receive failed: reset",
+	                 "only an EOF is said as during login");
+	cr_assert_eq(d.said[d.n_said - 1], PD_LINK_RETRYING);
+
+	cr_assert_not(pd_drv_link_retry_due(&d.l, d.l.retry_at - 1));
+	cr_assert(pd_drv_link_retry_due(&d.l, d.l.retry_at));
+	d.l.auth_failed = true;
+	cr_assert_not(pd_drv_link_retry_due(&d.l, d.l.retry_at + 100000), "a refused login");
+	d.l.total = 4;
+	pd_drv_link_set(&d.l, PD_LINK_DISCOVERING, "");
+	int said = d.n_said;
+	pd_drv_link_set(&d.l, PD_LINK_DISCOVERING, "");
+	cr_assert_eq(d.n_said, said, "the same progress, said once");
+	pd_drv_link_attempt(&d.l);
+	cr_assert_not(d.l.auth_failed);
+	pd_drv_link_set(&d.l, PD_LINK_DISCOVERING, "");
+	cr_assert_eq(d.n_said, said + 1, "the new attempt's progress is said again");
 	pd_drv_link_free(&d.l);
 	pd_live_free(live);
 }

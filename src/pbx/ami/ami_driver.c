@@ -468,18 +468,13 @@ static bool tp_data(void *ctx, char *buf, size_t n)
 static void tp_fail(void *ctx, pd_tport_fail what, const char *why)
 {
 	ami_drv *d = ctx;
-	if (d->st == D_WAIT)
-		return;
-	pd_drv_set_fail(&d->l, PD_LINK_RETRYING,
-	                what == PD_TPORT_E_EOF && d->st == D_LOGIN ? N_("%s during login") : "%s",
-	                why);
-	pd_drv_settle(&d->l);
+	if (d->st != D_WAIT)
+		pd_drv_link_tport_failed(&d->l, what, why, d->st == D_LOGIN);
 }
 
 static void start_connect(ami_drv *d)
 {
-	d->l.auth_failed = false;
-	d->l.published = (pd_link_state)-1;
+	pd_drv_link_attempt(&d->l);
 	ami_parser_reset(d->p);
 	d->st = D_OPENING;
 	d->deadline = INT64_MAX; /* the transport's own step timeouts */
@@ -612,7 +607,7 @@ static void ami_on_timer(void *p, int64_t now)
 		d->l.dirty = true;
 	input_check(d, false);
 	if (d->st == D_WAIT) {
-		if (!d->l.auth_failed && now >= d->l.retry_at)
+		if (pd_drv_link_retry_due(&d->l, now))
 			start_connect(d);
 	} else if (d->st == D_OPENING) {
 		pd_tport_on_timer(d->l.t, now);

@@ -868,8 +868,7 @@ static void curl_run(xsi_drv *d, curl_socket_t fd, int mask)
 
 static void start_connect(xsi_drv *d)
 {
-	d->l.auth_failed = false;
-	d->l.published = (pd_link_state)-1;
+	pd_drv_link_attempt(&d->l);
 	if (d->advance && d->nhosts > 1)
 		d->cur = (d->cur + 1) % d->nhosts;
 	d->advance = false;
@@ -1130,7 +1129,7 @@ static void xsi_on_timer(void *p, int64_t now)
 		curl_run(d, CURL_SOCKET_TIMEOUT, 0);
 	}
 	if (d->st == D_WAIT) {
-		if (!d->l.auth_failed && now >= d->l.retry_at)
+		if (pd_drv_link_retry_due(&d->l, now))
 			start_connect(d);
 	} else if (now >= d->deadline) {
 		pd_drv_link_down_msg(&d->l, PD_LINK_RETRYING,
