@@ -6,7 +6,9 @@
  * thread included) and of the driver's thread (this one: the driver, its
  * model and the store), beside the store's own part (issue 19's goal:
  * whole resync <= 300 ms, nothing written when nothing changed).
- *   bench_pbx_sync [N]      (PROVDESK_DATADIR for the catalogue) */
+ * --freeswitch: the same against a FreeSWITCH lab and the ESL driver
+ * (list_users, then one user_data ... param email per user).
+ *   bench_pbx_sync [N] [--freeswitch]   (PROVDESK_DATADIR for the catalogue) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,7 +71,16 @@ static double run_until_monitoring(const pd_driver_ops *ops, void *d)
 
 int main(int argc, char **argv)
 {
-	int n = argc > 1 ? atoi(argv[1]) : 10000;
+	int n = 10000;
+	bool fs = false;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--freeswitch"))
+			fs = true;
+		else if ((n = atoi(argv[i])) <= 0) {
+			fprintf(stderr, "usage: bench_pbx_sync [N] [--freeswitch]\n");
+			return 64;
+		}
+	}
 	struct utsname un;
 	uname(&un);
 	printf("machine: %s, %ld cores\n", un.machine, sysconf(_SC_NPROCESSORS_ONLN));
@@ -105,14 +116,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_pbx_sync: %s\n", e.message);
 		return 65;
 	}
-	pd_labpbx_opts lo = {.users = n, .queues = 10, .sites = 20, .secret = "bench"};
+	pd_labpbx_opts lo = {.platform = fs ? PD_LAB_FREESWITCH_ESL : PD_LAB_ASTERISK_AMI,
+	                     .users = n,
+	                     .queues = 10,
+	                     .sites = 20,
+	                     .secret = "bench"};
 	pd_labpbx *lab;
 	if (labpbx_start(&lo, &lab, &e) != PD_OK) {
 		fprintf(stderr, "bench_pbx_sync: %s\n", e.message);
 		return 69;
 	}
 	pd_live *live = pd_live_new();
-	const pd_driver_ops *ops = pd_driver_find("asterisk-ami");
+	const pd_driver_ops *ops = pd_driver_find(fs ? "freeswitch-esl" : "asterisk-ami");
 	pd_drv_conf dc = {.customer_id = c.id,
 	                  .host = "127.0.0.1",
 	                  .port = labpbx_port(lab),
@@ -125,7 +140,8 @@ int main(int argc, char **argv)
 	                  .backoff_max_s = 60};
 	pd_drv_host h = {.ctx = s, .live = live, .sync_users = do_sync};
 	void *d;
-	printf("first sync of %d endpoints (connect, discovery, SQLite):\n", n);
+	printf("first sync of %d endpoints over %s (connect, discovery, SQLite):\n", n,
+	       fs ? "FreeSWITCH ESL" : "Asterisk AMI");
 	ops->create(&dc, &h, &d, &e);
 	double p1 = process_cpu_s(), c1 = thread_cpu_s();
 	double t1 = run_until_monitoring(ops, d);

@@ -579,6 +579,80 @@ Test(esl_model, agent_status_and_state_map_to_display_states)
 	esl_model_free(m);
 }
 
+/* Agents are found by an index that follows the list's removals: 100
+ * agents, two in wrap-up, then a list without the odd ones and one of
+ * those in wrap-up. Every agent left is still found (an event for it
+ * changes it and creates nothing); the wrap-up of the agent gone sets no
+ * deadline, the other's still does, and once it too is gone none is left. */
+Test(esl_model, agents_index_and_wrapups_follow_removals)
+{
+	esl_model *m = esl_model_new();
+	enum { N = 100 };
+	pd_buf list = {0};
+	pd_buf_add(&list, "name|instance_id|uuid|type|contact|status|state|max_no_answer|"
+	                  "wrap_up_time\n");
+	for (int i = 0; i < N; i++)
+		pd_buf_printf(
+		    &list, "a%d@d|single_box||callback|user/a%d@d|Available|Waiting|3|5\n", i, i);
+	pd_buf_add(&list, "+OK\n");
+	cr_assert(esl_model_apply_api(m, "callcenter_config agent list", list.s, list.len, 100));
+	char h[512];
+	feed_event(m,
+	           "Event-Subclass: callcenter%3A%3Ainfo\nEvent-Name: CUSTOM\n"
+	           "CC-Action: bridge-agent-end\nCC-Agent: a5%40d\n",
+	           1000);
+	feed_event(m,
+	           "Event-Subclass: callcenter%3A%3Ainfo\nEvent-Name: CUSTOM\n"
+	           "CC-Action: bridge-agent-end\nCC-Agent: a50%40d\n",
+	           2000);
+	cr_assert_eq(esl_model_next_deadline(m), 6000, "a5's wrap-up ends first");
+	/* the odd ones go, a5 (in wrap-up) with them */
+	list.len = 0;
+	pd_buf_add(&list, "name|instance_id|uuid|type|contact|status|state|max_no_answer|"
+	                  "wrap_up_time\n");
+	for (int i = 0; i < N; i += 2)
+		pd_buf_printf(
+		    &list, "a%d@d|single_box||callback|user/a%d@d|Available|Waiting|3|5\n", i, i);
+	pd_buf_add(&list, "+OK\n");
+	cr_assert(esl_model_apply_api(m, "callcenter_config agent list", list.s, list.len, 3000));
+	cr_assert_eq(esl_model_next_deadline(m), 7000, "a5 is gone: a50's wrap-up");
+	for (int i = 0; i < N; i += 2) {
+		snprintf(h, sizeof h,
+		         "Event-Subclass: callcenter%%3A%%3Ainfo\nEvent-Name: CUSTOM\n"
+		         "CC-Action: agent-status-change\nCC-Agent: a%d%%40d\n"
+		         "CC-Agent-Status: On Break\n",
+		         i);
+		feed_event(m, h, 4000);
+	}
+	pd_live_view v = {0};
+	esl_model_view(m, 4000, &v);
+	cr_assert_eq(v.n_agents, N / 2, "an event created an agent it did not find");
+	for (int i = 0; i < N; i++) {
+		snprintf(h, sizeof h, "a%d@d", i);
+		const pd_live_agent *a = agent(&v, h);
+		if (i % 2) {
+			cr_assert_null(a, "%s", h);
+			continue;
+		}
+		cr_assert_not_null(a, "%s", h);
+		cr_assert(not_ready(&v, h, "On Break"), "%s", h);
+	}
+	pd_live_free_view(&v);
+	/* a50 goes too: no wrap-up is left to end */
+	list.len = 0;
+	pd_buf_add(&list, "name|instance_id|uuid|type|contact|status|state\n"
+	                  "a0@d|single_box||callback|user/a0@d|Available|Waiting\n+OK\n");
+	cr_assert(esl_model_apply_api(m, "callcenter_config agent list", list.s, list.len, 5000));
+	cr_assert_eq(esl_model_next_deadline(m), INT64_MAX);
+	cr_assert_not(esl_model_tick(m, 8000));
+	esl_model_view(m, 8000, &v);
+	cr_assert_eq(v.n_agents, 1);
+	cr_assert_str_eq(v.agents[0].interface, "a0@d");
+	pd_live_free_view(&v);
+	pd_buf_free(&list);
+	esl_model_free(m);
+}
+
 /* Legs and calls are found through hash indexes that follow swap-removes:
  * 150 two-leg calls, legs hung up in a scrambled order; after each hangup
  * every remaining leg is still found (an event for it creates nothing) and

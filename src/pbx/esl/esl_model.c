@@ -73,8 +73,9 @@ struct esl_model {
 	 * created_epoch on this clock. */
 	int64_t pbx_off_ms;
 	bool have_pbx_clock;
-	sidx lidx, kidx, uidx; /* legs by Unique-ID, calls by id, users by endpoint */
-	size_t held;           /* legs on hold now */
+	sidx lidx, kidx, uidx, aidx; /* legs by Unique-ID, calls by id, users by endpoint,
+	                              * agents by id */
+	size_t held;                 /* legs on hold now */
 	esl_model_stats st;
 	leg *l;
 	size_t nl, lcap;
@@ -83,8 +84,15 @@ struct esl_model {
 	user *u;
 	size_t nu, ucap;
 	size_t users_refused; /* at lim.max_users, in the last list_users reply */
+	/* the directory (in_dir) users' indexes in u, in order, made when a
+	 * list_users reply is applied: count and i-th in constant time, not a
+	 * pass over the users each (a discovery asks for each user's email) */
+	size_t *dir;
+	size_t ndir;
 	agent *a;
 	size_t na, acap;
+	size_t n_wrapup; /* agents with wrapup_until set: tick and deadline skip
+	                  * the agents while none is */
 	int default_wrapup;
 	bool snap_active;
 	pd_synced_user *sync_buf;
@@ -187,6 +195,8 @@ void esl_model_reset_live(esl_model *m)
 	for (size_t i = 0; i < m->na; i++)
 		agent_free(&m->a[i]);
 	m->na = 0;
+	m->n_wrapup = 0;
+	pd_sidx_free(&m->aidx);
 	m->snap_active = false;
 }
 
@@ -195,6 +205,7 @@ void esl_model_reset_users(esl_model *m)
 	for (size_t i = 0; i < m->nu; i++)
 		user_free(&m->u[i]);
 	m->nu = 0;
+	m->ndir = 0;
 	pd_sidx_free(&m->uidx);
 }
 
@@ -207,6 +218,7 @@ void esl_model_free(esl_model *m)
 	free(m->l);
 	free(m->k);
 	free(m->u);
+	free(m->dir);
 	free(m->a);
 	free(m->sync_buf);
 	free(m);
@@ -312,6 +324,12 @@ static const char *user_key(const void *p, size_t i)
 	return m->u[i].endpoint;
 }
 
+static const char *agent_key(const void *p, size_t i)
+{
+	const esl_model *m = p;
+	return m->a[i].id;
+}
+
 /* ---- users ---- */
 
 static user *user_find(esl_model *m, const char *endpoint)
@@ -353,9 +371,9 @@ static agent *agent_find(esl_model *m, const char *id, bool create)
 {
 	if (!id || !*id)
 		return NULL;
-	for (size_t i = 0; i < m->na; i++)
-		if (!strcmp(m->a[i].id, id))
-			return &m->a[i];
+	size_t i = pd_sidx_find(m, &m->aidx, agent_key, id);
+	if (i != SLOT_EMPTY)
+		return &m->a[i];
 	if (!create)
 		return NULL;
 	if (m->na >= m->lim.max_channels) {
@@ -367,6 +385,7 @@ static agent *agent_find(esl_model *m, const char *id, bool create)
 	/* mod_callcenter's defaults until a list or an event says otherwise */
 	*a = (agent){.id = clean(m, id), .status = AS_AVAILABLE, .state = AT_WAITING, .wrapup = -1};
 	a->disp = PD_AGENT_AVAILABLE;
+	pd_sidx_added(m, &m->aidx, agent_key, m->na);
 	return a;
 }
 
@@ -838,7 +857,9 @@ static bool callcenter_event(esl_model *m, const esl_msg *msg, int64_t now)
 		}
 	} else if (!strcmp(act, "bridge-agent-end") && a) {
 		int w = a->wrapup >= 0 ? a->wrapup : m->default_wrapup;
+		m->n_wrapup -= a->wrapup_until != 0;
 		a->wrapup_until = w > 0 ? now + (int64_t)w * 1000 : 0;
+		m->n_wrapup += a->wrapup_until != 0;
 	} else if (!strcmp(act, "bridge-agent-fail") && a) {
 		if (k && eq(k->agent, a->id)) {
 			free(k->agent);
@@ -1047,6 +1068,16 @@ size_t esl_model_queues(const esl_model *m, const char **out, size_t max)
 				out[n++] = q;
 		}
 	return n;
+}
+
+/* m->dir from the users' in_dir (after a list_users reply). */
+static void dir_index(esl_model *m)
+{
+	m->dir = xrealloc(m->dir, (m->nu ? m->nu : 1) * sizeof *m->dir);
+	m->ndir = 0;
+	for (size_t i = 0; i < m->nu; i++)
+		if (m->u[i].in_dir)
+			m->dir[m->ndir++] = i;
 }
 
 static void users_row(esl_model *m, const table *t, const char **f, void *ctx)
@@ -1296,6 +1327,7 @@ bool esl_model_apply_api(esl_model *m, const char *command, const char *body, si
 			for (size_t i = 0; i < before; i++)
 				m->u[i].in_dir = was[i];
 		free(was);
+		dir_index(m);
 		agents_update(m, now);
 		return ok;
 	}
@@ -1319,6 +1351,8 @@ bool esl_model_apply_api(esl_model *m, const char *command, const char *body, si
 				i++;
 				continue;
 			}
+			pd_sidx_remove(m, &m->aidx, agent_key, i, m->na - 1);
+			m->n_wrapup -= m->a[i].wrapup_until != 0;
 			agent_free(&m->a[i]);
 			m->a[i] = m->a[--m->na];
 		}
@@ -1360,9 +1394,10 @@ void esl_model_snapshot_begin(esl_model *m)
 bool esl_model_tick(esl_model *m, int64_t now)
 {
 	bool changed = false;
-	for (size_t i = 0; i < m->na; i++)
+	for (size_t i = 0; m->n_wrapup && i < m->na; i++)
 		if (m->a[i].wrapup_until && m->a[i].wrapup_until <= now) {
 			m->a[i].wrapup_until = 0;
+			m->n_wrapup--;
 			changed |= agent_update(m, &m->a[i], now);
 		}
 	for (size_t i = 0; i < m->nk;) {
@@ -1388,7 +1423,7 @@ bool esl_model_tick(esl_model *m, int64_t now)
 int64_t esl_model_next_deadline(const esl_model *m)
 {
 	int64_t d = INT64_MAX;
-	for (size_t i = 0; i < m->na; i++)
+	for (size_t i = 0; m->n_wrapup && i < m->na; i++)
 		if (m->a[i].wrapup_until && m->a[i].wrapup_until < d)
 			d = m->a[i].wrapup_until;
 	for (size_t i = 0; i < m->nk; i++) {
@@ -1423,10 +1458,7 @@ static int cmp_user(const void *a, const void *b)
 
 static const char *agent_name(esl_model *m, const char *id)
 {
-	const agent *a = NULL;
-	for (size_t i = 0; id && i < m->na && !a; i++)
-		if (!strcmp(m->a[i].id, id))
-			a = &m->a[i];
+	const agent *a = agent_find(m, id, false);
 	user *u = user_find(m, a && a->contact ? a->contact : id ? id : "");
 	return u && u->in_dir && u->name ? u->name : id;
 }
@@ -1546,16 +1578,10 @@ size_t esl_model_synced_users(esl_model *m, pd_synced_user **out)
 
 size_t esl_model_user_count(const esl_model *m)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < m->nu; i++)
-		n += m->u[i].in_dir;
-	return n;
+	return m->ndir;
 }
 
 const char *esl_model_user_endpoint(const esl_model *m, size_t i)
 {
-	for (size_t j = 0; j < m->nu; j++)
-		if (m->u[j].in_dir && i-- == 0)
-			return m->u[j].endpoint;
-	return NULL;
+	return i < m->ndir ? m->u[m->dir[i]].endpoint : NULL;
 }

@@ -235,11 +235,11 @@ static void act_endpoint(pd_labpbx *l, pd_buf *b, const char *id, const char *ep
  * chan_sip.c (_sip_show_peers_one, _sip_show_peer), field names and order
  * as Asterisk 13 writes them. ---- */
 
-static luser *user_by_ep(pd_labpbx *l, const char *ep)
+luser *lab_user_by_ep(pd_labpbx *l, const char *ep)
 {
 	char *end = NULL;
 	long idx = ep && *ep ? strtol(ep, &end, 10) - 1001 : -1;
-	if (ep && *ep && *end == '\0' && idx >= 0 && idx < l->nu)
+	if (ep && *ep && *end == '\0' && idx >= 0 && idx < l->nu && !strcmp(l->u[idx].ep, ep))
 		return &l->u[idx]; /* endpoints are 1001 + index */
 	return NULL;
 }
@@ -298,7 +298,7 @@ static void act_sip_show_peer(pd_labpbx *l, pd_buf *b, const char *id, const cha
 		ami_end(b);
 		return;
 	}
-	luser *u = user_by_ep(l, ep);
+	luser *u = lab_user_by_ep(l, ep);
 	if (!u) {
 		resp(b, "Error", id, "Peer not found");
 		ami_end(b);

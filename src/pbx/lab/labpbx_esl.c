@@ -828,10 +828,8 @@ static luser *find_user(pd_labpbx *l, const char *id)
 		return NULL;
 	memcpy(ep, id, n);
 	ep[n] = '\0';
-	for (int i = 0; i < l->nu; i++)
-		if (!strcmp(l->u[i].ep, ep) && (!at || !strcmp(at + 1, l->u[i].context)))
-			return &l->u[i];
-	return NULL;
+	luser *u = lab_user_by_ep(l, ep);
+	return u && (!at || !strcmp(at + 1, u->context)) ? u : NULL;
 }
 
 static int find_queue(pd_labpbx *l, const char *id)

@@ -150,6 +150,9 @@ bool lab_call_direct(pd_labpbx *l);
 void lab_calls_run(pd_labpbx *l);
 void lab_calls_reset(pd_labpbx *l);
 void lab_do_pause(pd_labpbx *l, const char *ep, bool paused, const char *reason);
+/* The user whose endpoint is ep ("1001": endpoints are 1001 + index), NULL
+ * when none (labpbx.c). */
+luser *lab_user_by_ep(pd_labpbx *l, const char *ep);
 
 /* labpbx_esl.c: the FreeSWITCH event-socket personality. The call
  * simulator calls lab_esl_call at each step of a call (a no-op on an AMI
