@@ -137,6 +137,36 @@ Test(esl_driver_lab, login_discovery_sync_and_monitoring)
 	labpbx_stop(lab);
 }
 
+/* The users' emails are asked for in a window (several user_data commands
+ * sent before the first is answered, never more than 32), and each answer
+ * goes to its own user: the users whose number ends in 7 have no email
+ * (user_data answers -ERR), every other one has its own. */
+Test(esl_driver_lab, emails_asked_in_a_window_each_to_its_user)
+{
+	enum { N = 300 };
+	pd_labpbx *lab = lab_up(N, SECRET);
+	harness h;
+	h_start(&h, labpbx_port(lab), SECRET);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 10000);
+	cr_assert_eq(h.last_nusers, N);
+	int at_once = labpbx_commands_at_once(lab);
+	cr_assert_geq(at_once, 2, "one command at a time");
+	cr_assert_leq(at_once, 32, "more than the window in flight");
+	for (int i = 0; i < N; i++) {
+		char ep[32];
+		snprintf(ep, sizeof ep, "%d@default", 1001 + i);
+		const char *em = h_email(&h, ep);
+		if ((1001 + i) % 10 == 7)
+			cr_assert_str_eq(em, "(none)", "%s", ep);
+		else
+			cr_assert(strchr(em, '@'), "%s: %s", ep, em);
+	}
+	cr_assert_str_eq(h_email(&h, "1008@default"), "helene.dubois@lab.example");
+	cr_assert_eq(h.n_emails, N - N / 10);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
 Test(esl_driver_lab, domains_are_sub_accounts)
 {
 	pd_labpbx *lab = lab_up_opts((pd_labpbx_opts){.users = 12, .sites = 3});

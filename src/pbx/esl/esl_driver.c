@@ -39,6 +39,14 @@
 
 #define STEP_TIMEOUT_MS 15000
 #define CMD_QUEUE_MAX 100000 /* api commands waiting (one email per user) */
+/* The users' email commands (user_data ... param email) go up to
+ * EMAIL_WINDOW at a time: FreeSWITCH's event socket reads a connection's
+ * commands one after another and answers each api command before it reads
+ * the next, so the replies come in the order sent, and a PBX far away
+ * costs a round trip per window instead of one per user. Every other
+ * command goes alone: its reply may queue the next ones before what was
+ * queued (list_users queues the emails). */
+#define EMAIL_WINDOW 32
 
 enum dstate {
 	D_WAIT,      /* waiting to retry (or auth failed) */
@@ -68,9 +76,10 @@ typedef struct {
 	esl_model *m;
 	int64_t deadline;
 	pd_keepalive ka;
-	/* api commands: the one sent (awaiting its api/response) and the queue */
-	cmd inflight;
-	bool busy;
+	/* api commands: those sent, awaiting their api/response in order (a
+	 * ring: ih the oldest, nin of them), and the queue */
+	cmd inflight[EMAIL_WINDOW];
+	size_t ih, nin;
 	cmd *q;
 	size_t qh, qn, qcap;
 	bool syncing;  /* discovery of users ends with a sync */
@@ -122,9 +131,9 @@ static void cmds_clear(esl_drv *d)
 	for (size_t i = 0; i < d->qn; i++)
 		free(d->q[(d->qh + i) % d->qcap].cmd);
 	d->qh = d->qn = 0;
-	free(d->inflight.cmd);
-	d->inflight.cmd = NULL;
-	d->busy = false;
+	for (size_t i = 0; i < d->nin; i++)
+		free(d->inflight[(d->ih + i) % EMAIL_WINDOW].cmd);
+	d->ih = d->nin = 0;
 }
 
 /* The link goes down (pd_drv_link_down): calls and agents are unknown
@@ -138,7 +147,7 @@ static void stop(void *p)
 	esl_model_reset_live(d->m);
 }
 
-/* ---- api commands, one at a time ---- */
+/* ---- api commands: one at a time, the emails in a window ---- */
 
 /* Room for one more command (the ring grows); false at CMD_QUEUE_MAX. */
 static bool cmd_room(esl_drv *d)
@@ -177,30 +186,51 @@ static void cmd_push_front(esl_drv *d, const char *c, enum cmd_tag tag)
 
 static void api_reply(esl_drv *d, const char *body, size_t len);
 
-/* Send the next queued command when none is awaiting its reply. */
+static bool windowed(const cmd *c)
+{
+	return c->tag == C_SYNC && esl_api_kind_of(c->cmd) == ESL_API_USER_EMAIL;
+}
+
+/* The oldest command awaiting its reply, NULL when none. */
+static const cmd *oldest(const esl_drv *d)
+{
+	return d->nin ? &d->inflight[d->ih] : NULL;
+}
+
+/* Send the queued commands the window allows: the next one when none is
+ * awaiting its reply, more while they and those in flight are emails. */
 static void cmd_next(esl_drv *d)
 {
-	if (d->busy || !d->qn)
-		return;
-	d->inflight = d->q[d->qh];
-	d->qh = (d->qh + 1) % d->qcap;
-	d->qn--;
-	pd_buf b = {0};
-	pd_err e = {0};
-	d->busy = true;
-	if (esl_put_api(&b, d->inflight.cmd, &e) != PD_OK) {
-		/* a line break (values are cleaned, so none comes from the PBX):
-		 * never sent, taken as answered with nothing so the step goes on */
+	while (d->qn) {
+		const cmd *next = &d->q[d->qh];
+		if (d->nin && (d->nin == EMAIL_WINDOW || !windowed(next) || !windowed(oldest(d))))
+			return;
+		pd_buf b = {0};
+		pd_err e = {0};
+		bool ok = esl_put_api(&b, next->cmd, &e) == PD_OK;
+		if (!ok && d->nin) { /* its empty answer comes in its turn */
+			pd_buf_free(&b);
+			return;
+		}
+		cmd *c = &d->inflight[(d->ih + d->nin++) % EMAIL_WINDOW];
+		*c = *next;
+		d->qh = (d->qh + 1) % d->qcap;
+		d->qn--;
+		if (!ok) {
+			/* a line break (values are cleaned, so none comes from the
+			 * PBX): never sent, taken as answered with nothing so the
+			 * step goes on */
+			pd_buf_free(&b);
+			api_reply(d, NULL, 0);
+			return;
+		}
+		if (esl_api_kind_of(c->cmd) == ESL_API_CHANNELS_JSON)
+			esl_model_snapshot_begin(d->m);
+		pd_tport_send(d->l.t, b.s, b.len);
 		pd_buf_free(&b);
-		api_reply(d, NULL, 0);
-		return;
+		if (c->tag != C_PING)
+			d->deadline = d->l.now + STEP_TIMEOUT_MS;
 	}
-	if (esl_api_kind_of(d->inflight.cmd) == ESL_API_CHANNELS_JSON)
-		esl_model_snapshot_begin(d->m);
-	pd_tport_send(d->l.t, b.s, b.len);
-	pd_buf_free(&b);
-	if (d->inflight.tag != C_PING)
-		d->deadline = d->l.now + STEP_TIMEOUT_MS;
 }
 
 static void push_users(esl_drv *d)
@@ -259,11 +289,11 @@ static void do_sync(esl_drv *d)
 /* The reply to the command in flight. */
 static void api_reply(esl_drv *d, const char *body, size_t len)
 {
-	if (!d->busy)
+	if (!d->nin)
 		return; /* a reply nobody asked for: ignored */
-	cmd c = d->inflight;
-	d->inflight.cmd = NULL;
-	d->busy = false;
+	cmd c = d->inflight[d->ih];
+	d->ih = (d->ih + 1) % EMAIL_WINDOW;
+	d->nin--;
 	if (c.tag == C_PING) {
 		pd_keepalive_answered(&d->ka);
 	} else {
@@ -315,7 +345,7 @@ static void api_reply(esl_drv *d, const char *body, size_t len)
 		}
 	}
 	free(c.cmd);
-	if (!d->busy && !d->qn && d->st == D_MONITORING)
+	if (!d->nin && !d->qn && d->st == D_MONITORING)
 		d->deadline = INT64_MAX;
 	cmd_next(d);
 }
@@ -413,7 +443,7 @@ static void on_msg(const esl_msg *m, void *ctx)
 			d->l.dirty = true;
 	} else if (m->kind == ESL_MSG_API_RESPONSE) {
 		api_reply(d, m->body, m->body_len);
-	} else if (m->kind == ESL_MSG_COMMAND_REPLY && d->busy) {
+	} else if (m->kind == ESL_MSG_COMMAND_REPLY && d->nin) {
 		/* an api refused as a command ("-ERR command not found") */
 		api_reply(d, NULL, 0);
 	}
@@ -552,9 +582,9 @@ static const char *step_name(const esl_drv *d)
 	case D_SUBSCRIBE:
 		return N_("the event subscription");
 	default:
-		return d->busy && d->inflight.tag == C_SYNC       ? N_("user discovery")
-		       : d->busy && d->inflight.tag == C_SNAPSHOT ? N_("the channel snapshot")
-		                                                  : N_("discovery");
+		return oldest(d) && oldest(d)->tag == C_SYNC       ? N_("user discovery")
+		       : oldest(d) && oldest(d)->tag == C_SNAPSHOT ? N_("the channel snapshot")
+		                                                   : N_("discovery");
 	}
 }
 

@@ -1206,6 +1206,11 @@ int64_t labpbx_status_asked(pd_labpbx *l)
 	return atomic_load(&l->status_asked);
 }
 
+int labpbx_commands_at_once(pd_labpbx *l)
+{
+	return atomic_load(&l->most_at_once);
+}
+
 void labpbx_set_secret(pd_labpbx *l, const char *secret)
 {
 	pthread_mutex_lock(&l->mu);

@@ -1693,6 +1693,7 @@ void lab_esl_accept(pd_labpbx *l, session *s)
 void lab_esl_feed(pd_labpbx *l, session *s, const char *data, size_t n)
 {
 	pd_buf_addn(&s->in, data, n);
+	int at_once = 0;
 	while (!s->close_after && !s->mute && !s->huge_left) { /* replies wait for it */
 		/* a command ends with an empty line; CR before LF is taken too */
 		char *end = NULL, *p = s->in.s;
@@ -1718,10 +1719,14 @@ void lab_esl_feed(pd_labpbx *l, session *s, const char *data, size_t n)
 		memmove(s->in.s, end + skip, rest);
 		s->in.len = rest;
 		s->in.s[rest] = '\0';
-		if (*text)
+		if (*text) {
 			command(l, s, text);
+			at_once++;
+		}
 		free(text);
 	}
+	if (at_once > atomic_load(&l->most_at_once))
+		atomic_store(&l->most_at_once, at_once);
 	if (s->in.len > MAX_COMMAND)
 		s->close_after = true; /* a client that never ends its command */
 	if (s->close_after)

@@ -107,6 +107,7 @@ struct pd_labpbx {
 	int64_t next_heartbeat, next_reg;
 	int reg_next_user;         /* re-registrations are spread over the period */
 	atomic_llong status_asked; /* api status commands answered */
+	atomic_int most_at_once;   /* the most commands a read brought at once */
 	/* BroadWorks Xsi personality (labpbx_xsi.c) */
 	bool xsi;
 	struct lab_xsi *xs;
