@@ -7,8 +7,10 @@
  * model and the store), beside the store's own part (issue 19's goal:
  * whole resync <= 300 ms, nothing written when nothing changed).
  * --freeswitch: the same against a FreeSWITCH lab and the ESL driver
- * (list_users, then one user_data ... param email per user).
- *   bench_pbx_sync [N] [--freeswitch]   (PROVDESK_DATADIR for the catalogue) */
+ * (list_users, then one user_data ... param email per user); --broadworks:
+ * a BroadWorks XSP lab and the Xsi driver (the enterprise directory, paged).
+ *   bench_pbx_sync [N] [--freeswitch | --broadworks]
+ * (PROVDESK_DATADIR for the catalogue) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,13 +59,21 @@ static bool settled(void *ctx)
 	return st == PD_LINK_MONITORING || st == PD_LINK_RETRYING || st == PD_LINK_AUTH_FAILED;
 }
 
+static char last_text[256]; /* the link's last status text */
+
+static void link_changed(void *ctx, int64_t cid, pd_link_state st, const char *text)
+{
+	(void)ctx, (void)cid, (void)st;
+	snprintf(last_text, sizeof last_text, "%s", text);
+}
+
 static double run_until_monitoring(const pd_driver_ops *ops, void *d)
 {
 	double t = now_s();
 	run_ctx r = {ops, d};
 	pd_drv_run(ops, d, INT64_MAX, 100, settled, &r);
 	if (ops->state(d) != PD_LINK_MONITORING) {
-		fprintf(stderr, "bench_pbx_sync: link failed\n");
+		fprintf(stderr, "bench_pbx_sync: link failed: %s\n", last_text);
 		exit(69);
 	}
 	return now_s() - t;
@@ -72,15 +82,20 @@ static double run_until_monitoring(const pd_driver_ops *ops, void *d)
 int main(int argc, char **argv)
 {
 	int n = 10000;
-	bool fs = false;
+	pd_lab_platform pf = PD_LAB_ASTERISK_AMI;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--freeswitch"))
-			fs = true;
+			pf = PD_LAB_FREESWITCH_ESL;
+		else if (!strcmp(argv[i], "--broadworks"))
+			pf = PD_LAB_BROADWORKS_XSI;
 		else if ((n = atoi(argv[i])) <= 0) {
-			fprintf(stderr, "usage: bench_pbx_sync [N] [--freeswitch]\n");
+			fprintf(stderr,
+			        "usage: bench_pbx_sync [N] [--freeswitch | --broadworks]\n");
 			return 64;
 		}
 	}
+	static const char *const drivers[] = {"asterisk-ami", "freeswitch-esl", "broadworks-xsi"};
+	static const char *const wires[] = {"Asterisk AMI", "FreeSWITCH ESL", "BroadWorks Xsi"};
 	struct utsname un;
 	uname(&un);
 	printf("machine: %s, %ld cores\n", un.machine, sysconf(_SC_NPROCESSORS_ONLN));
@@ -116,10 +131,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_pbx_sync: %s\n", e.message);
 		return 65;
 	}
-	pd_labpbx_opts lo = {.platform = fs ? PD_LAB_FREESWITCH_ESL : PD_LAB_ASTERISK_AMI,
+	pd_labpbx_opts lo = {.platform = pf,
 	                     .users = n,
 	                     .queues = 10,
 	                     .sites = 20,
+	                     .username = "admin",
 	                     .secret = "bench"};
 	pd_labpbx *lab;
 	if (labpbx_start(&lo, &lab, &e) != PD_OK) {
@@ -127,21 +143,23 @@ int main(int argc, char **argv)
 		return 69;
 	}
 	pd_live *live = pd_live_new();
-	const pd_driver_ops *ops = pd_driver_find(fs ? "freeswitch-esl" : "asterisk-ami");
-	pd_drv_conf dc = {.customer_id = c.id,
-	                  .host = "127.0.0.1",
-	                  .port = labpbx_port(lab),
-	                  .username = "admin",
-	                  .secret = "bench",
-	                  .sync_users = true,
-	                  .monitor = true,
-	                  .auto_provision = true,
-	                  .ping_interval_s = 60,
-	                  .backoff_max_s = 60};
-	pd_drv_host h = {.ctx = s, .live = live, .sync_users = do_sync};
+	const pd_driver_ops *ops = pd_driver_find(drivers[pf]);
+	pd_drv_conf dc = {
+	    .customer_id = c.id,
+	    .host = "127.0.0.1",
+	    .port = labpbx_port(lab),
+	    .username = "admin",
+	    .secret = "bench",
+	    .sync_users = true,
+	    .monitor = true,
+	    .auto_provision = true,
+	    .ping_interval_s = 60,
+	    .backoff_max_s = 60,
+	    .params_json = pf == PD_LAB_BROADWORKS_XSI ? "{\"enterprise_id\": \"lab-ent\"}" : NULL};
+	pd_drv_host h = {
+	    .ctx = s, .live = live, .sync_users = do_sync, .link_changed = link_changed};
 	void *d;
-	printf("first sync of %d endpoints over %s (connect, discovery, SQLite):\n", n,
-	       fs ? "FreeSWITCH ESL" : "Asterisk AMI");
+	printf("first sync of %d endpoints over %s (connect, discovery, SQLite):\n", n, wires[pf]);
 	ops->create(&dc, &h, &d, &e);
 	double p1 = process_cpu_s(), c1 = thread_cpu_s();
 	double t1 = run_until_monitoring(ops, d);

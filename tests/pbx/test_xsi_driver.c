@@ -333,6 +333,29 @@ Test(xsi_driver, calls_and_agents_live_every_event_acked)
 	labpbx_stop(lab);
 }
 
+/* Subscribing to the agents' package brings every agent's state at once,
+ * one event each: 5,000 agents are more than the 4,096 acknowledgements a
+ * link once kept waiting, which rebuilt the channel over and over. Every
+ * one is acknowledged on the one channel, and the link monitors. */
+Test(xsi_driver, an_agent_burst_past_4096_is_acknowledged_on_one_channel, .timeout = 60)
+{
+	pd_labpbx *lab = lab_up_opts((pd_labpbx_opts){.users = 5000, .ack_timeout_ms = 20000});
+	harness h;
+	start(&h, labpbx_port(lab), SECRET, ENT);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 10000);
+	WAIT_FOR(&h, counters(lab).events_sent >= 5000, 10000);
+	WAIT_FOR(&h, acks_caught_up(&h, lab), 20000);
+	cr_assert_eq(counters(lab).channels_opened, 1, "the channel was rebuilt:\n%s", h.texts.s);
+	cr_assert_eq(counters(lab).channels_ended, 0);
+	cr_assert_null(strstr(h.texts.s, "acknowledgement"), "%s", h.texts.s);
+	cr_assert_eq(link_of(&h), PD_LINK_MONITORING);
+	pd_live_view v = snap(&h);
+	cr_assert_eq(v.n_agents, 5000);
+	pd_live_free_view(&v);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
 Test(xsi_driver, heartbeat_every_interval)
 {
 	pd_labpbx *lab = lab_up();

@@ -27,7 +27,7 @@
 #define HEAD_MAX 8192
 #define HEADERS_MAX 64
 #define BODY_MAX 65536
-#define PENDING_MAX 4096 /* unacknowledged events kept per channel */
+#define PENDING_MAX 32768 /* unacknowledged events kept per channel */
 #define MAX_CHANNELS 1024
 #define MAX_SUBS 4096
 #define ENTERPRISE "lab-ent"

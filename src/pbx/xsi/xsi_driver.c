@@ -33,12 +33,16 @@
 
 #define STEP_TIMEOUT_MS 15000
 #define CONNECT_TIMEOUT_MS 10000
-#define RESULTS 500                /* directory page size asked (the XSP caps it) */
-#define PAGE_MAX_USERS 2000        /* users kept from one page (a hostile one lists more) */
-#define EXPIRES 3600               /* asked for the channel and the subscriptions */
-#define MIN_EXPIRES 4              /* a shorter grant is taken as this (no refresh storm) */
-#define ACK_INFLIGHT_MAX 16        /* acknowledgements sent at once */
-#define ACK_QUEUE_MAX 4096         /* waiting to be sent: past it the channel is rebuilt */
+#define RESULTS 500         /* directory page size asked (the XSP caps it) */
+#define PAGE_MAX_USERS 2000 /* users kept from one page (a hostile one lists more) */
+#define EXPIRES 3600        /* asked for the channel and the subscriptions */
+#define MIN_EXPIRES 4       /* a shorter grant is taken as this (no refresh storm) */
+#define ACK_INFLIGHT_MAX 16 /* acknowledgements sent at once */
+/* Waiting to be sent, past which the channel is rebuilt: ACK_QUEUE_MIN
+ * beyond the users the link may sync (max_users_per_link), since
+ * subscribing to the agents' package brings every agent's state at once,
+ * one event each (the queue grows as it fills, and is let go when empty). */
+#define ACK_QUEUE_MIN 4096
 #define MAX_CONNECTIONS 3          /* the channel and two for the short requests */
 #define MAX_SOCKS 16               /* sockets libcurl tells of (MAX_CONNECTIONS + resolver) */
 #define FAREWELL_MS 1000           /* destroy waits this long for its DELETEs */
@@ -123,8 +127,8 @@ struct xsi_drv {
 	int64_t hb_due; /* the heartbeat in flight unanswered by then: the XSP is gone */
 	bool hb_inflight;
 	/* acknowledgements */
-	char **ackq;
-	size_t ack_h, ack_n;
+	char **ackq; /* a ring of ack_cap, grown up to ack_max */
+	size_t ack_h, ack_n, ack_cap, ack_max;
 	int ack_inflight;
 	uint64_t acks_sent, acks_ok;
 	bool closing; /* destroy: only the DELETEs count */
@@ -378,8 +382,29 @@ static void reqs_clear(xsi_drv *d)
 static void acks_clear(xsi_drv *d)
 {
 	for (size_t i = 0; i < d->ack_n; i++)
-		free(d->ackq[(d->ack_h + i) % ACK_QUEUE_MAX]);
-	d->ack_h = d->ack_n = 0;
+		free(d->ackq[(d->ack_h + i) % d->ack_cap]);
+	free(d->ackq);
+	d->ackq = NULL;
+	d->ack_h = d->ack_n = d->ack_cap = 0;
+}
+
+/* Queues an event's id for its acknowledgement; false past ack_max. */
+static bool ack_push(xsi_drv *d, const char *id)
+{
+	if (d->ack_n >= d->ack_max)
+		return false;
+	if (d->ack_n == d->ack_cap) {
+		size_t nc = d->ack_cap ? d->ack_cap * 2 : 16;
+		char **q = xcalloc(nc, sizeof *q);
+		for (size_t i = 0; i < d->ack_n; i++)
+			q[i] = d->ackq[(d->ack_h + i) % d->ack_cap];
+		free(d->ackq);
+		d->ackq = q;
+		d->ack_h = 0;
+		d->ack_cap = nc;
+	}
+	d->ackq[(d->ack_h + d->ack_n++) % d->ack_cap] = xstrdup(id);
+	return true;
 }
 
 /* The link goes down (pd_drv_link_down): every transfer ends; calls and
@@ -661,7 +686,7 @@ static void ack_send(xsi_drv *d)
 	while (d->ack_n && d->ack_inflight < ACK_INFLIGHT_MAX && !d->l.fail) {
 		char *id = d->ackq[d->ack_h];
 		d->ackq[d->ack_h] = NULL;
-		d->ack_h = (d->ack_h + 1) % ACK_QUEUE_MAX;
+		d->ack_h = (d->ack_h + 1) % d->ack_cap;
 		d->ack_n--;
 		pd_buf b = {0};
 		pd_buf_add(
@@ -677,6 +702,8 @@ static void ack_send(xsi_drv *d)
 		}
 		pd_buf_free(&b);
 	}
+	if (!d->ack_n && d->ack_cap > 64)
+		acks_clear(d); /* a burst's ring is let go */
 }
 
 /* A document of the channel (inside libcurl's write callback: nothing is
@@ -714,14 +741,11 @@ static void on_msg(const xsi_msg *m, void *ctx)
 	case XSI_MSG_EVENT:
 		break;
 	}
-	if (m->event_id[0]) {
-		if (d->ack_n >= ACK_QUEUE_MAX) {
-			pd_drv_set_fail(&d->l, PD_LINK_RETRYING,
-			                N_("more than %d events waiting for their acknowledgement"),
-			                ACK_QUEUE_MAX);
-			return;
-		}
-		d->ackq[(d->ack_h + d->ack_n++) % ACK_QUEUE_MAX] = xstrdup(m->event_id);
+	if (m->event_id[0] && !ack_push(d, m->event_id)) {
+		pd_drv_set_fail(&d->l, PD_LINK_RETRYING,
+		                N_("more than %zu events waiting for their acknowledgement"),
+		                d->ack_max);
+		return;
 	}
 	if (m->type == XSI_EV_CHANNEL_TERMINATED) {
 		pd_drv_set_fail(&d->l, PD_LINK_RETRYING,
@@ -945,12 +969,12 @@ static pd_status xsi_create(const pd_drv_conf *c, const pd_drv_host *h, void **o
 	                         ? c->ping_interval_s
 	                         : XSI_HEARTBEAT_S) *
 	           1000;
-	d->ackq = xcalloc(ACK_QUEUE_MAX, sizeof *d->ackq);
 	xsi_parser_opts po = {.max_doc = c->max_message};
 	d->p = xsi_parser_new(&po, on_msg, d);
 	d->mo = xsi_model_new();
 	pd_model_limits lim = pd_model_limits_of(c);
 	xsi_model_set_limits(d->mo, &lim);
+	d->ack_max = pd_model_limits_fill(&lim).max_users + ACK_QUEUE_MIN;
 	d->l.now = pd_live_now_ms();
 	start_connect(d);
 	*out = d;
@@ -1043,7 +1067,6 @@ static void xsi_destroy(void *p)
 	d->closing = true;
 	reqs_clear(d);
 	acks_clear(d);
-	free(d->ackq);
 	pd_curl_multi_cleanup(d->m);
 	pd_drv_link_free(&d->l);
 	xsi_parser_free(d->p);
