@@ -102,6 +102,9 @@ typedef struct {
 	size_t max_line;    /* outer header line, default 64 KiB */
 	size_t max_headers; /* per header block (outer, and event), default 1024 */
 	size_t max_msg;     /* header block + body, default 1 MiB */
+	/* the same for an api/response (a reply to what the client asked: a
+	 * directory, a registration list), default and at least max_msg */
+	size_t max_api;
 } esl_parser_opts;
 
 typedef struct esl_parser esl_parser;

@@ -514,18 +514,48 @@ Test(esl_driver_lab, hostile_flood_bounded, .timeout = 60)
 	labpbx_stop(lab);
 }
 
-/* A list_users reply past the message bound is refused: the users are not
- * synced (an empty directory would remove them all), the reason is shown,
- * and monitoring goes on. */
+/* A list_users reply past the bound of an api reply is refused: the users
+ * are not synced (an empty directory would remove them all), the reason is
+ * shown, and monitoring goes on. The bound is max_message_kb, or more for a
+ * link that may hold more users or channels: here neither (2 users, 1
+ * channel: 1 KiB each). */
 Test(esl_driver_lab, refused_directory_is_not_synced)
 {
 	h_max_message = 1500; /* list_users of 20 users is about 2 KB */
+	h_max_users = 2;
+	h_max_channels = 1;
 	pd_labpbx *lab = lab_up(20, SECRET);
 	harness h;
 	h_start(&h, labpbx_port(lab), SECRET);
 	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
 	cr_assert_eq(h.nsync, 0, "an empty directory was synced");
 	cr_assert(strstr(h.texts.s, "users not synced"), "%s", h.texts.s);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
+/* A directory whose api replies are larger than max_message_kb (1,000
+ * users: list_users ≈ 95 kB, the registrations ≈ 220 kB, the agent list ≈
+ * 125 kB, against 64 KiB) is taken whole all the same: an api reply is
+ * bounded by the users and channels the link may hold (here the defaults:
+ * 10 MB). The users are synced, every agent is shown, phones have their
+ * registration state, and nothing is said to be refused. */
+Test(esl_driver_lab, a_directory_larger_than_max_message_kb_is_taken_whole)
+{
+	h_max_message = 64 * 1024;
+	pd_labpbx *lab = lab_up(1000, SECRET);
+	harness h;
+	h_start(&h, labpbx_port(lab), SECRET);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 10000);
+	cr_assert_eq(h.nsync, 1);
+	cr_assert_eq(h.last_nusers, 1000);
+	pd_live_view v = snap(&h);
+	cr_assert_eq(v.n_agents, 1000, "the agent list was refused");
+	cr_assert_str_eq(find_user(&v, "1001@default")->device_state, "Not in use");
+	cr_assert_str_eq(find_user(&v, "1010@default")->device_state, "Unavailable");
+	cr_assert_eq(v.input.bad_fields, 0);
+	pd_live_free_view(&v);
+	cr_assert_null(strstr(h.texts.s, "refused"), "%s", h.texts.s);
 	h_stop(&h);
 	labpbx_stop(lab);
 }

@@ -953,6 +953,42 @@ Test(esl_parser, bounds_lines_headers_and_size)
 	cr_assert(strstr(s.out.s, "Reply-Text=+OK\n"));
 	cr_assert_eq(s.n_msgs, 2);
 	sink_free(&s);
+	/* with max_api above it, the same reply is taken whole; past max_api it
+	 * is refused naming that bound; an event of that size is still refused
+	 * at max_msg */
+	esl_parser_opts oa = o;
+	oa.max_api = 5000;
+	parse_str_opts(&s, b.s, b.len, &oa);
+	cr_assert_eq(s.n_errors, 0, "%s", s.last_error);
+	cr_assert_eq(s.n_msgs, 2);
+	cr_assert_gt(s.out.len, 2000, "the body was not handed over: %s", s.out.s);
+	sink_free(&s);
+	oa.max_api = 1900;
+	parse_str_opts(&s, b.s, b.len, &oa);
+	cr_assert(strstr(s.last_error, "api/response body of 2000 bytes is larger than 1900 bytes"),
+	          "%s", s.last_error);
+	sink_free(&s);
+	oa.max_api = 5000;
+	b.len = 0;
+	pd_buf_add(&b, "Content-Type: text/event-plain\nContent-Length: 2000\n\n");
+	for (int i = 0; i < 2000; i++)
+		pd_buf_addc(&b, i % 50 ? 'y' : '\n');
+	pd_buf_add(&b, OK_REPLY);
+	parse_str_opts(&s, b.s, b.len, &oa);
+	cr_assert(
+	    strstr(s.last_error, "text/event-plain body of 2000 bytes is larger than 1000 bytes"),
+	    "%s", s.last_error);
+	cr_assert(strstr(s.out.s, "Reply-Text=+OK\n"));
+	sink_free(&s);
+	oa.max_api = 10; /* never below max_msg */
+	b.len = 0;
+	pd_buf_add(&b, "Content-Type: api/response\nContent-Length: 900\n\n");
+	for (int i = 0; i < 900; i++)
+		pd_buf_addc(&b, 'y');
+	parse_str_opts(&s, b.s, b.len, &oa);
+	cr_assert_eq(s.n_errors, 0, "%s", s.last_error);
+	cr_assert_eq(s.n_msgs, 1);
+	sink_free(&s);
 	/* a header block above max_msg */
 	b.len = 0;
 	pd_buf_add(&b, "Content-Type: command/reply\n");

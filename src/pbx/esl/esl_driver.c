@@ -47,6 +47,15 @@
  * command goes alone: its reply may queue the next ones before what was
  * queued (list_users queues the emails). */
 #define EMAIL_WINDOW 32
+/* An api reply may list the whole directory (list_users, the registrations,
+ * the agent and tier lists) or every channel, all in one message: it is
+ * bounded by what the link may hold (FreeSWITCH 1.10 writes ≈ 90-260 bytes a
+ * user a row, ≈ 1 KiB a channel), not by max_message_kb alone, which at
+ * its default refused the agent list and registrations of 5,000 users.
+ * Never less than max_message_kb, never more than API_MAX. */
+#define API_BYTES_PER_USER 512
+#define API_BYTES_PER_CHANNEL 1024
+#define API_MAX (16u << 20)
 
 enum dstate {
 	D_WAIT,      /* waiting to retry (or auth failed) */
@@ -511,10 +520,13 @@ static pd_status esl_create(const pd_drv_conf *c, const pd_drv_host *h, void **o
 	d->l.view = view;
 	d->l.stop = stop;
 	d->l.after_io = after_feed;
-	esl_parser_opts po = {.max_msg = c->max_message};
+	pd_model_limits lim = pd_model_limits_of(c), full = pd_model_limits_fill(&lim);
+	size_t api = full.max_users * API_BYTES_PER_USER;
+	if (full.max_channels * API_BYTES_PER_CHANNEL > api)
+		api = full.max_channels * API_BYTES_PER_CHANNEL;
+	esl_parser_opts po = {.max_msg = c->max_message, .max_api = api < API_MAX ? api : API_MAX};
 	d->p = esl_parser_new(&po, on_msg, d);
 	d->m = esl_model_new();
-	pd_model_limits lim = pd_model_limits_of(c);
 	esl_model_set_limits(d->m, &lim);
 	esl_model_set_default_wrapup(d->m, wrapup);
 	d->l.now = pd_live_now_ms();

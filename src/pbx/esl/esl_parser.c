@@ -183,6 +183,8 @@ esl_parser *esl_parser_new(const esl_parser_opts *o, esl_msg_fn fn, void *ctx)
 		p->o.max_headers = 1024;
 	if (!p->o.max_msg)
 		p->o.max_msg = 1024 * 1024;
+	if (p->o.max_api < p->o.max_msg)
+		p->o.max_api = p->o.max_msg;
 	p->fn = fn;
 	p->ctx = ctx;
 	p->st = ST_HEAD;
@@ -535,9 +537,10 @@ static void end_of_head(esl_parser *p)
 	}
 	body_kind bk;
 	kind_of(ct, &bk);
-	if (p->has_cl && p->cl > p->o.max_msg - p->head_bytes) {
+	size_t max = !strcmp(ct, "api/response") ? p->o.max_api : p->o.max_msg;
+	if (p->has_cl && p->cl > max - p->head_bytes) {
 		report(p, p->msg_start, false, _("%s body of %llu bytes is larger than %zu bytes"),
-		       ct, (unsigned long long)p->cl, p->o.max_msg);
+		       ct, (unsigned long long)p->cl, max);
 		skip_body(p);
 		return;
 	}
