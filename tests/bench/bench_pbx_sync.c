@@ -5,7 +5,8 @@
  * Each prints its wall time, the CPU of the whole process (the lab PBX's
  * thread included) and of the driver's thread (this one: the driver, its
  * model and the store), beside the store's own part (issue 19's goal:
- * whole resync <= 300 ms, nothing written when nothing changed).
+ * whole resync <= 300 ms, nothing written when nothing changed), and the
+ * link's status after each (a warning there says what was refused).
  * --freeswitch: the same against a FreeSWITCH lab and the ESL driver
  * (list_users, then one user_data ... param email per user); --broadworks:
  * a BroadWorks XSP lab and the Xsi driver (the enterprise directory, paged).
@@ -171,6 +172,7 @@ int main(int argc, char **argv)
 	       r.updated, r.removed, r.sub_accounts_added);
 	printf("  CPU: process %.3f s (lab PBX included), driver thread %.3f s\n", p1, c1);
 	int64_t before = store_change_counter(s);
+	printf("  link: %s\n", last_text); /* a warning says what was refused */
 	printf("resync with no change:\n");
 	double p2 = process_cpu_s(), c2 = thread_cpu_s();
 	ops->resync(d, pd_live_now_ms());
@@ -181,6 +183,7 @@ int main(int argc, char **argv)
 	printf("  total %.3f s: %d new, %d updated, %d removed (%s)\n", t2, r.added, r.updated,
 	       r.removed, store_change_counter(s) == before ? "nothing written" : "WROTE");
 	printf("  CPU: process %.3f s (lab PBX included), driver thread %.3f s\n", p2, c2);
+	printf("  link: %s\n", last_text);
 	printf("whole resync, no change: %.3f s wall (goal <= 0.300), store part %.3f s, driver "
 	       "thread CPU %.3f s, process CPU %.3f s\n",
 	       t2, store_part, c2, p2);
