@@ -20,6 +20,11 @@ char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Free *p and set it to NULL; then store xstrdup(s). */
 void pd_set_str(char **p, const char *s);
+/* A ring (a queue in an array of *cap elements of elem bytes, n of them
+ * from *head) grown to twice its capacity, or to min when it has none:
+ * returns the new array, its elements at the front (*head = 0), and frees
+ * the old one. ring = pd_ring_grow(ring, sizeof *ring, &head, n, &cap, 16). */
+void *pd_ring_grow(void *ring, size_t elem, size_t *head, size_t n, size_t *cap, size_t min);
 
 /* Growable string buffer. */
 typedef struct {

@@ -48,6 +48,19 @@ void *xrealloc(void *p, size_t n)
 	return q;
 }
 
+void *pd_ring_grow(void *ring, size_t elem, size_t *head, size_t n, size_t *cap, size_t min)
+{
+	size_t nc = *cap ? *cap * 2 : min;
+	char *q = xcalloc(nc, elem);
+	const char *r = ring;
+	for (size_t i = 0; i < n; i++)
+		memcpy(q + i * elem, r + (*head + i) % *cap * elem, elem);
+	free(ring);
+	*head = 0;
+	*cap = nc;
+	return q;
+}
+
 char *xstrdup(const char *s)
 {
 	if (!s)

@@ -193,16 +193,8 @@ static void enqueue(pd_serve *s, client_t *c, msg_t *m)
 {
 	if (!m || c->fd < 0 || c->closing)
 		return;
-	if (c->qn == c->qcap) {
-		size_t nc = c->qcap ? c->qcap * 2 : 64;
-		msg_t **nq = xcalloc(nc, sizeof *nq);
-		for (size_t i = 0; i < c->qn; i++)
-			nq[i] = c->q[(c->qhead + i) % c->qcap];
-		free(c->q);
-		c->q = nq;
-		c->qcap = nc;
-		c->qhead = 0;
-	}
+	if (c->qn == c->qcap)
+		c->q = pd_ring_grow(c->q, sizeof *c->q, &c->qhead, c->qn, &c->qcap, 64);
 	m->refs++;
 	c->q[(c->qhead + c->qn) % c->qcap] = m;
 	c->qn++;

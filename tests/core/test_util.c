@@ -860,3 +860,26 @@ Test(str_hash, bytes_before_the_nul_and_each_one_counts)
 	}
 	cr_assert_geq(slots, 16, "32 ids in %zu of 64 slots", slots);
 }
+
+/* A ring that wrapped keeps its order when it grows; an empty one starts
+ * at min. */
+Test(ring, grows_in_order_from_a_wrapped_head)
+{
+	size_t head = 0, cap = 0, n = 0;
+	int *r = pd_ring_grow(NULL, sizeof *r, &head, 0, &cap, 4);
+	cr_assert_eq(cap, 4);
+	cr_assert_eq(head, 0);
+	/* 1 2 3 4 in, 1 2 out, 5 6 in: the ring holds 3 4 5 6 from head 2 */
+	for (int v = 1; v <= 4; v++)
+		r[(head + n++) % cap] = v;
+	head = (head + 2) % cap, n -= 2;
+	for (int v = 5; v <= 6; v++)
+		r[(head + n++) % cap] = v;
+	cr_assert_eq(head, 2);
+	r = pd_ring_grow(r, sizeof *r, &head, n, &cap, 4);
+	cr_assert_eq(cap, 8);
+	cr_assert_eq(head, 0);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_eq(r[i], (int)i + 3, "element %zu is %d", i, r[i]);
+	free(r);
+}

@@ -163,16 +163,8 @@ static bool cmd_room(esl_drv *d)
 {
 	if (d->qn >= CMD_QUEUE_MAX)
 		return false; /* bounded by the model's caps long before */
-	if (d->qn == d->qcap) {
-		size_t nc = d->qcap ? d->qcap * 2 : 16;
-		cmd *q = xcalloc(nc, sizeof *q);
-		for (size_t i = 0; i < d->qn; i++)
-			q[i] = d->q[(d->qh + i) % d->qcap];
-		free(d->q);
-		d->q = q;
-		d->qh = 0;
-		d->qcap = nc;
-	}
+	if (d->qn == d->qcap)
+		d->q = pd_ring_grow(d->q, sizeof *d->q, &d->qh, d->qn, &d->qcap, 16);
 	return true;
 }
 

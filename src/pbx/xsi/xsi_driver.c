@@ -393,16 +393,9 @@ static bool ack_push(xsi_drv *d, const char *id)
 {
 	if (d->ack_n >= d->ack_max)
 		return false;
-	if (d->ack_n == d->ack_cap) {
-		size_t nc = d->ack_cap ? d->ack_cap * 2 : 16;
-		char **q = xcalloc(nc, sizeof *q);
-		for (size_t i = 0; i < d->ack_n; i++)
-			q[i] = d->ackq[(d->ack_h + i) % d->ack_cap];
-		free(d->ackq);
-		d->ackq = q;
-		d->ack_h = 0;
-		d->ack_cap = nc;
-	}
+	if (d->ack_n == d->ack_cap)
+		d->ackq =
+		    pd_ring_grow(d->ackq, sizeof *d->ackq, &d->ack_h, d->ack_n, &d->ack_cap, 16);
 	d->ackq[(d->ack_h + d->ack_n++) % d->ack_cap] = xstrdup(id);
 	return true;
 }
