@@ -485,12 +485,12 @@ static void drop_mid_discovery(bool apart)
 	labpbx_stop(lab);
 }
 
-Test(driver_lab, drop_mid_discovery_redials_and_syncs_once, .timeout = 60)
+Test(driver_lab, drop_mid_discovery_redials_and_syncs_once)
 {
 	drop_mid_discovery(false);
 }
 
-Test(driver_lab, read_apart_drop_mid_discovery_redials_and_syncs_once, .timeout = 60)
+Test(driver_lab, read_apart_drop_mid_discovery_redials_and_syncs_once)
 {
 	drop_mid_discovery(true);
 }
