@@ -155,8 +155,9 @@ int64_t labpbx_logoffs(pd_labpbx *l); /* AMI Logoff / ESL exit received so far *
 int64_t labpbx_huge_sent(pd_labpbx *l);
 /* FreeSWITCH: "api status" commands answered so far (a driver's pings). */
 int64_t labpbx_status_asked(pd_labpbx *l);
-/* FreeSWITCH: the most commands one session had read and waiting at once
- * (sent before the first of them was answered; answered in order). */
+/* FreeSWITCH: the most commands one read of one session handed the lab
+ * (sent before the first of them was answered; answered in order), the
+ * largest over the sessions so far. */
 int labpbx_commands_at_once(pd_labpbx *l);
 /* Changes the password a BroadWorks Xsi lab accepts: requests with the old
  * one are answered 401 from the call's return (an AMI or ESL lab keeps the

@@ -172,6 +172,60 @@ Test(ami_model, wrapup_then_available_and_pause_reason)
 	ami_model_free(m);
 }
 
+/* An AgentComplete or AgentConnect of queue q for PJSIP/20nn. */
+static void agent_ev(ami_model *m, const char *event, int n, int64_t now)
+{
+	char ev[160];
+	snprintf(ev, sizeof ev, "Event: %s\r\nQueue: q\r\nInterface: PJSIP/20%02d\r\n\r\n", event,
+	         n);
+	feed_str(m, ev, now);
+}
+
+/* tick and next_deadline pass over the agents only while one is in
+ * wrap-up: the count must follow every way a wrap-up starts and ends */
+Test(ami_model, wrapups_counted_through_connect_tick_and_reset)
+{
+	ami_model *m = ami_model_new();
+	char ev[512];
+	for (int i = 0; i < 3; i++) {
+		snprintf(ev, sizeof ev,
+		         "Event: QueueMember\r\nQueue: q\r\nName: A%d\r\n"
+		         "Location: PJSIP/20%02d\r\nStateInterface: PJSIP/20%02d\r\nStatus: 1\r\n"
+		         "Paused: 0\r\nWrapuptime: %d\r\n\r\n",
+		         i, i, i, i + 2);
+		feed_str(m, ev, 0);
+	}
+	cr_assert_eq(ami_model_next_deadline(m), INT64_MAX);
+	/* A0 in wrap-up, answered again (its wrap-up ends), then in wrap-up
+	 * once more; A1 in wrap-up after it */
+	agent_ev(m, "AgentComplete", 0, 1000);
+	agent_ev(m, "AgentConnect", 0, 1500);
+	agent_ev(m, "AgentComplete", 0, 2000);
+	agent_ev(m, "AgentComplete", 1, 2500);
+	cr_assert_eq(ami_model_next_deadline(m), 2010 + 2000, "A0's second wrap-up ends first");
+	cr_assert(ami_model_tick(m, 4500));
+	cr_assert_eq(ami_model_next_deadline(m), 2510 + 3000, "A1's wrap-up is still counted");
+	cr_assert(ami_model_tick(m, 6000));
+	cr_assert_eq(ami_model_next_deadline(m), INT64_MAX);
+	cr_assert_not(ami_model_tick(m, 7000));
+	/* a wrap-up cut short by a reset is not counted after it */
+	agent_ev(m, "AgentComplete", 2, 8000);
+	ami_model_reset_live(m);
+	feed_str(m,
+	         "Event: QueueMember\r\nQueue: q\r\nName: A2\r\nLocation: PJSIP/2002\r\n"
+	         "StateInterface: PJSIP/2002\r\nStatus: 1\r\nPaused: 0\r\nWrapuptime: 4\r\n\r\n",
+	         9000);
+	cr_assert_eq(ami_model_next_deadline(m), INT64_MAX);
+	agent_ev(m, "AgentComplete", 2, 10000);
+	cr_assert_eq(ami_model_next_deadline(m), 10010 + 4000);
+	pd_live_view v = {0};
+	ami_model_view(m, 10010, &v);
+	cr_assert_eq(v.n_agents, 1);
+	cr_assert_eq(v.agents[0].state, PD_AGENT_WRAPUP);
+	pd_live_free_view(&v);
+	ami_model_free(m);
+}
+
 Test(ami_model, invalid_utf8_from_the_wire_is_cleaned)
 {
 	ami_model *m = ami_model_new();

@@ -896,6 +896,19 @@ Test(esl_parser, bad_content_length_is_fatal_until_reset)
 	sink_free(&s);
 }
 
+/* A message of content type `ct` with an n-byte body (a line break every
+ * 50 bytes), then `after`, in b (emptied first). */
+static void body_of(pd_buf *b, const char *ct, int n, const char *after)
+{
+	char head[96];
+	snprintf(head, sizeof head, "Content-Type: %s\nContent-Length: %d\n\n", ct, n);
+	b->len = 0;
+	pd_buf_add(b, head);
+	for (int i = 0; i < n; i++)
+		pd_buf_addc(b, i % 50 ? 'y' : '\n');
+	pd_buf_add(b, after);
+}
+
 Test(esl_parser, bounds_lines_headers_and_size)
 {
 	esl_parser_opts o = {.max_line = 100, .max_headers = 4, .max_msg = 1000};
@@ -939,11 +952,7 @@ Test(esl_parser, bounds_lines_headers_and_size)
 	free(ev);
 	free(all);
 	/* a body above max_msg: skipped unread, the next message parsed */
-	b.len = 0;
-	pd_buf_add(&b, "Content-Type: api/response\nContent-Length: 2000\n\n");
-	for (int i = 0; i < 2000; i++)
-		pd_buf_addc(&b, i % 50 ? 'y' : '\n');
-	pd_buf_add(&b, OK_REPLY);
+	body_of(&b, "api/response", 2000, OK_REPLY);
 	parse_str_opts(&s, b.s, b.len, &o);
 	cr_assert_eq(s.n_errors, 1);
 	cr_assert(strstr(s.last_error, "api/response body of 2000 bytes is larger than 1000 bytes"),
@@ -969,11 +978,7 @@ Test(esl_parser, bounds_lines_headers_and_size)
 	          "%s", s.last_error);
 	sink_free(&s);
 	oa.max_api = 5000;
-	b.len = 0;
-	pd_buf_add(&b, "Content-Type: text/event-plain\nContent-Length: 2000\n\n");
-	for (int i = 0; i < 2000; i++)
-		pd_buf_addc(&b, i % 50 ? 'y' : '\n');
-	pd_buf_add(&b, OK_REPLY);
+	body_of(&b, "text/event-plain", 2000, OK_REPLY);
 	parse_str_opts(&s, b.s, b.len, &oa);
 	cr_assert(
 	    strstr(s.last_error, "text/event-plain body of 2000 bytes is larger than 1000 bytes"),
@@ -981,10 +986,7 @@ Test(esl_parser, bounds_lines_headers_and_size)
 	cr_assert(strstr(s.out.s, "Reply-Text=+OK\n"));
 	sink_free(&s);
 	oa.max_api = 10; /* never below max_msg */
-	b.len = 0;
-	pd_buf_add(&b, "Content-Type: api/response\nContent-Length: 900\n\n");
-	for (int i = 0; i < 900; i++)
-		pd_buf_addc(&b, 'y');
+	body_of(&b, "api/response", 900, "");
 	parse_str_opts(&s, b.s, b.len, &oa);
 	cr_assert_eq(s.n_errors, 0, "%s", s.last_error);
 	cr_assert_eq(s.n_msgs, 1);

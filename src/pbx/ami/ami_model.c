@@ -92,6 +92,8 @@ struct ami_model {
 	queue_param *qp;
 	size_t nqp, cqp;
 	int default_wrapup;
+	size_t n_wrapup; /* agents with wrapup_until set: tick and deadline skip
+	                    the agents while there is none */
 	pd_synced_user *sync_buf;
 	vmbox *vm;
 	size_t nvm, cvm;
@@ -175,7 +177,7 @@ void ami_model_reset_live(ami_model *m)
 		agent_free(&m->a[i]);
 	for (size_t i = 0; i < m->nqp; i++)
 		free(m->qp[i].name);
-	m->nc = m->nk = m->na = m->nqp = 0;
+	m->nc = m->nk = m->na = m->nqp = m->n_wrapup = 0;
 	pd_idx_clear(&m->aidx);
 	pd_idx_clear(&m->cidx);
 	pd_idx_clear(&m->kidx);
@@ -548,6 +550,14 @@ static agent *agent_find(ami_model *m, const char *iface, bool create)
 	return a;
 }
 
+/* Sets (until > 0) or ends (0) an agent's wrap-up, keeping the count. */
+static void wrapup_set(ami_model *m, agent *a, int64_t until)
+{
+	m->n_wrapup -= a->wrapup_until != 0;
+	a->wrapup_until = until;
+	m->n_wrapup += until != 0;
+}
+
 static int queue_wrapup(ami_model *m, const char *q)
 {
 	for (size_t i = 0; i < m->nqp; i++)
@@ -664,7 +674,7 @@ static bool agent_call_event(ami_model *m, const ami_msg *msg, ami_event type, i
 	} else if (type == AMI_EV_AGENTCONNECT) {
 		a->ringing = false;
 		a->on_call = true;
-		a->wrapup_until = 0;
+		wrapup_set(m, a, 0);
 	} else if (type == AMI_EV_AGENTRINGNOANSWER) {
 		a->ringing = false;
 	} else if (type == AMI_EV_AGENTCOMPLETE) {
@@ -677,7 +687,7 @@ static bool agent_call_event(ami_model *m, const ami_msg *msg, ami_event type, i
 			w = m->default_wrapup;
 		if (a->status == 2 || a->status == 3)
 			a->status = 1; /* the device state follows; do not stay "On call" */
-		a->wrapup_until = w > 0 ? now + (int64_t)w * 1000 : 0;
+		wrapup_set(m, a, w > 0 ? now + (int64_t)w * 1000 : 0);
 	}
 	agent_update(m, a, now);
 	return true;
@@ -1254,9 +1264,9 @@ bool ami_model_apply(ami_model *m, const ami_msg *msg, int64_t now)
 bool ami_model_tick(ami_model *m, int64_t now)
 {
 	bool changed = false;
-	for (size_t i = 0; i < m->na; i++)
+	for (size_t i = 0; m->n_wrapup && i < m->na; i++)
 		if (m->a[i].wrapup_until && m->a[i].wrapup_until <= now) {
-			m->a[i].wrapup_until = 0;
+			wrapup_set(m, &m->a[i], 0);
 			changed |= agent_update(m, &m->a[i], now);
 		}
 	for (size_t i = 0; i < m->nk;) {
@@ -1311,7 +1321,7 @@ bool ami_model_snapshot_end(ami_model *m, int64_t now)
 int64_t ami_model_next_deadline(const ami_model *m)
 {
 	int64_t d = INT64_MAX;
-	for (size_t i = 0; i < m->na; i++)
+	for (size_t i = 0; m->n_wrapup && i < m->na; i++)
 		if (m->a[i].wrapup_until && m->a[i].wrapup_until < d)
 			d = m->a[i].wrapup_until;
 	for (size_t i = 0; i < m->nk; i++) {
