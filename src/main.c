@@ -94,6 +94,7 @@ int main(int argc, char **argv)
 		return rc;
 	if (!g.core_dumps)
 		no_core_dumps();
+	pd_fd_limit_raise();  /* a link or two per PBX: more than 1,024 files */
 	store_process_init(); /* before any thread or database */
 	pd_cli c;
 	pd_cli_init(&c, &g);

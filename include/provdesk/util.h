@@ -26,6 +26,11 @@ void pd_set_str(char **p, const char *s);
  * the old one. ring = pd_ring_grow(ring, sizeof *ring, &head, n, &cap, 16). */
 void *pd_ring_grow(void *ring, size_t elem, size_t *head, size_t n, size_t *cap, size_t min);
 
+/* Raises the soft limit on open files to the hard one (at most 2^20): a
+ * monitor of 1,000 PBX links needs more than the 1,024 a login shell
+ * gives, and nothing here uses select(). Returns the soft limit now. */
+long pd_fd_limit_raise(void);
+
 /* Growable string buffer. */
 typedef struct {
 	char *s;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #include <utf8proc.h>
@@ -919,4 +920,20 @@ size_t pd_str_hash(const char *s)
 	/* the tail, then murmur3's finaliser: every bit reaches the low ones
 	 * a table masks (ids differ in their last digits) */
 	return pd_int_hash(h ^ w);
+}
+
+long pd_fd_limit_raise(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return -1;
+	rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (rlim_t)1 << 20
+	                  ? (rlim_t)1 << 20
+	                  : rl.rlim_max;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		struct rlimit up = {want, rl.rlim_max};
+		if (!setrlimit(RLIMIT_NOFILE, &up))
+			rl.rlim_cur = want;
+	}
+	return rl.rlim_cur == RLIM_INFINITY ? LONG_MAX : (long)rl.rlim_cur;
 }

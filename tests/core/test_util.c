@@ -3,8 +3,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "helpers.h"
 #include "pd_build_config.h"
@@ -882,4 +884,28 @@ Test(ring, grows_in_order_from_a_wrapped_head)
 	for (size_t i = 0; i < n; i++)
 		cr_assert_eq(r[i], (int)i + 3, "element %zu is %d", i, r[i]);
 	free(r);
+}
+
+/* A login shell's 1,024 open files would stop a monitor of 1,000 links:
+ * the soft limit goes up to the hard one (each test runs in a process of
+ * its own, so the limits set here end with it). */
+Test(fd_limit, raised_to_the_hard_limit_and_used)
+{
+	struct rlimit rl;
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	rlim_t hard = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 4096 ? 4096 : rl.rlim_max;
+	cr_assert_geq(hard, 256, "the hard limit here is %lu", (unsigned long)hard);
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &(struct rlimit){64, hard}), 0);
+	cr_assert_eq(pd_fd_limit_raise(), (long)hard);
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	cr_assert_eq(rl.rlim_cur, hard);
+	int fds[200], n = 0;
+	while (n < 200 && (fds[n] = dup(2)) >= 0)
+		n++;
+	cr_assert_eq(n, 200, "only %d files opened: %s", n, strerror(errno));
+	while (n)
+		close(fds[--n]);
+	/* with no room above, it stays where it is */
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &(struct rlimit){64, 64}), 0);
+	cr_assert_eq(pd_fd_limit_raise(), 64);
 }

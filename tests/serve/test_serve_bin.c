@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -188,12 +189,31 @@ Test(serve_bin, sigterm_closes_the_links)
 	fx_s = fx_open();
 	int64_t cid = fx_create("Goodbye SA");
 	fx_add_ami_pbx(cid, labpbx_port(l), SECRET);
+	/* started from a shell with few open files allowed (this test's
+	 * process ends with the test) */
+	struct rlimit rl;
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &(struct rlimit){64, rl.rlim_max}), 0);
 	const char *fg[] = {"serve", NULL};
 	pid_t pid = spawn(fg, "fg.out");
 	WAIT_FOR(labpbx_sessions(l) == 1, 15000, "the daemon never logged in: %s",
 	         output("fg.out"));
 	/* logged in is not yet monitoring: the link is stopped once it is */
 	WAIT_FOR(log_has("fg.out", "monitoring"), 15000, "the link never reached monitoring");
+	/* a link or two per PBX: the daemon took all the open files it may */
+	char lp[64];
+	snprintf(lp, sizeof lp, "/proc/%ld/limits", (long)pid);
+	char *lim = tl_slurp(lp, NULL);
+	cr_assert_not_null(lim);
+	const char *mo = strstr(lim, "Max open files");
+	cr_assert_not_null(mo, "%s", lim);
+	char soft[32], hard[32];
+	cr_assert_eq(sscanf(mo + strlen("Max open files"), "%31s %31s", soft, hard), 2);
+	long want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (rlim_t)1 << 20
+	                ? 1L << 20
+	                : (long)rl.rlim_max;
+	cr_assert_eq(strtol(soft, NULL, 10), want, "soft %s, hard %s", soft, hard);
+	free(lim);
 	cr_assert_eq(kill(pid, SIGTERM), 0);
 	cr_assert_eq(wait_exit(pid, 15000), 0, "%s", output("fg.out"));
 	WAIT_FOR(labpbx_sessions(l) == 0, 5000, "the lab still has a session");
