@@ -115,6 +115,10 @@ typedef struct {
 	 * or subscription not refreshed in time is ended (ChannelTerminatedEvent,
 	 * SubscriptionTerminatedEvent). 0 = what is asked. */
 	int grant_expires_s;
+	/* Every byte the lab sends leaves this long after it was written, as
+	 * from a PBX latency_ms away (each platform; 0 = at once). Benchmarks
+	 * use it: loopback hides what a round trip costs. */
+	int latency_ms;
 } pd_labpbx_opts;
 
 typedef struct pd_labpbx pd_labpbx;

@@ -23,7 +23,7 @@ static const char help_lab[] = /* xgettext:no-c-format */ N_(
     "                        [--ring SECONDS] [--talk SECONDS] [--wrapup SECONDS]\n"
     "                        [--calls-up N] [--pause-in-call EXT:REASON] [--direct-pct N]\n"
     "                        [--ack-timeout SECONDS] [--self-signed DIR] [--group-admin G]\n"
-    "                        [--grant-expires SECONDS]\n"
+    "                        [--grant-expires SECONDS] [--latency MS]\n"
     "A PBX that speaks the Asterisk Manager Interface (AMI) like Asterisk 22, for labs\n"
     "and demos. Defaults: --listen 127.0.0.1:5038, --username admin, secret \"lab-secret\"\n"
     "(use --secret-file to set another), 20 users (1001...), 2 queues, 1 site,\n"
@@ -53,6 +53,8 @@ static const char help_lab[] = /* xgettext:no-c-format */ N_(
     "extension is paused with that reason as soon as it answers a queue call.\n"
     "--direct-pct N: N% of the inbound calls ring a user's phone directly, not through a\n"
     "queue (Asterisk and BroadWorks).\n"
+    "--latency MS: every byte the lab sends leaves MS milliseconds after it was written,\n"
+    "as from a PBX that far away (any platform; default 0, at most 10000).\n"
     "--platform broadworks-xsi (broadworks): a Cisco BroadWorks XSP speaking Xsi-Actions\n"
     "and Xsi-Events over HTTP (default --listen 127.0.0.1:8080, or 127.0.0.1:8443 with\n"
     "--tls-cert/--tls-key: HTTPS), Basic auth with --username and the secret, enterprise\n"
@@ -95,7 +97,7 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 	const char *tls_cert = NULL, *tls_key = NULL;
 	const char *ring = NULL, *talk = NULL, *wrapup = NULL, *calls_up = NULL, *pic = NULL;
 	const char *direct = NULL, *ack_timeout = NULL, *self_signed = NULL, *group_admin = NULL;
-	const char *grant = NULL;
+	const char *grant = NULL, *latency = NULL;
 	const pd_opt opts[] = {
 	    {"platform", PD_OPT_VAL, &platform, NULL},
 	    {"listen", PD_OPT_VAL, &listen, NULL},
@@ -118,6 +120,7 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 	    {"calls-up", PD_OPT_VAL, &calls_up, NULL},
 	    {"pause-in-call", PD_OPT_VAL, &pic, NULL},
 	    {"direct-pct", PD_OPT_VAL, &direct, NULL},
+	    {"latency", PD_OPT_VAL, &latency, NULL},
 	    {"ack-timeout", PD_OPT_VAL, &ack_timeout, NULL},
 	    {"grant-expires", PD_OPT_VAL, &grant, NULL},
 	    {"self-signed", PD_OPT_VAL, &self_signed, NULL},
@@ -255,6 +258,11 @@ int pd_cli_lab_pbx(pd_cli *c, int argc, char **argv)
 		if (!pd_cli_int(c, "--grant-expires", grant, 1, 86400, &v))
 			return free(host), pd_status_exit_code(PD_E_USAGE);
 		o.grant_expires_s = (int)v;
+	}
+	if (latency) {
+		if (!pd_cli_int(c, "--latency", latency, 0, 10000, &v))
+			return free(host), pd_status_exit_code(PD_E_USAGE);
+		o.latency_ms = (int)v;
 	}
 	if (direct) {
 		if (!pd_cli_int(c, "--direct-pct", direct, 0, 100, &v))

@@ -9,8 +9,11 @@
  * link's status after each (a warning there says what was refused).
  * --freeswitch: the same against a FreeSWITCH lab and the ESL driver
  * (list_users, then one user_data ... param email per user); --broadworks:
- * a BroadWorks XSP lab and the Xsi driver (the enterprise directory, paged).
- *   bench_pbx_sync [N] [--freeswitch | --broadworks]
+ * a BroadWorks XSP lab and the Xsi driver (the enterprise directory, paged),
+ * then how long the acknowledgement of every agent's first state took.
+ * --latency MS: the lab holds every byte it sends that long, as a PBX that
+ * far away (loopback hides what the round trips cost).
+ *   bench_pbx_sync [N] [--freeswitch | --broadworks] [--latency MS]
  * (PROVDESK_DATADIR for the catalogue) */
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +71,22 @@ static void link_changed(void *ctx, int64_t cid, pd_link_state st, const char *t
 	snprintf(last_text, sizeof last_text, "%s", text);
 }
 
+/* BroadWorks: every event the lab sent is acknowledged, or the link left
+ * monitoring (the XSP ended the channel). */
+typedef struct {
+	run_ctx r;
+	pd_labpbx *lab;
+} ack_ctx;
+
+static bool all_acked(void *ctx)
+{
+	ack_ctx *a = ctx;
+	pd_lab_xsi_counters k;
+	labpbx_xsi_counters(a->lab, &k);
+	return (k.events_sent && k.acks >= k.events_sent) ||
+	       a->r.ops->state(a->r.d) != PD_LINK_MONITORING;
+}
+
 static double run_until_monitoring(const pd_driver_ops *ops, void *d)
 {
 	double t = now_s();
@@ -82,16 +101,19 @@ static double run_until_monitoring(const pd_driver_ops *ops, void *d)
 
 int main(int argc, char **argv)
 {
-	int n = 10000;
+	int n = 10000, latency = 0;
 	pd_lab_platform pf = PD_LAB_ASTERISK_AMI;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--freeswitch"))
 			pf = PD_LAB_FREESWITCH_ESL;
 		else if (!strcmp(argv[i], "--broadworks"))
 			pf = PD_LAB_BROADWORKS_XSI;
+		else if (!strcmp(argv[i], "--latency") && i + 1 < argc &&
+		         (latency = atoi(argv[i + 1])) >= 0 && latency <= 10000)
+			i++;
 		else if ((n = atoi(argv[i])) <= 0) {
-			fprintf(stderr,
-			        "usage: bench_pbx_sync [N] [--freeswitch | --broadworks]\n");
+			fprintf(stderr, "usage: bench_pbx_sync [N] [--freeswitch | --broadworks] "
+			                "[--latency MS]\n");
 			return 64;
 		}
 	}
@@ -137,7 +159,9 @@ int main(int argc, char **argv)
 	                     .queues = 10,
 	                     .sites = 20,
 	                     .username = "admin",
-	                     .secret = "bench"};
+	                     .secret = "bench",
+	                     .latency_ms = latency,
+	                     .ack_timeout_ms = 3600 * 1000}; /* the bench measures, never cuts */
 	pd_labpbx *lab;
 	if (labpbx_start(&lo, &lab, &e) != PD_OK) {
 		fprintf(stderr, "bench_pbx_sync: %s\n", e.message);
@@ -160,7 +184,8 @@ int main(int argc, char **argv)
 	pd_drv_host h = {
 	    .ctx = s, .live = live, .sync_users = do_sync, .link_changed = link_changed};
 	void *d;
-	printf("first sync of %d endpoints over %s (connect, discovery, SQLite):\n", n, wires[pf]);
+	printf("first sync of %d endpoints over %s (connect, discovery, SQLite), %d ms away:\n", n,
+	       wires[pf], latency);
 	ops->create(&dc, &h, &d, &e);
 	double p1 = process_cpu_s(), c1 = thread_cpu_s();
 	double t1 = run_until_monitoring(ops, d);
@@ -173,6 +198,19 @@ int main(int argc, char **argv)
 	printf("  CPU: process %.3f s (lab PBX included), driver thread %.3f s\n", p1, c1);
 	int64_t before = store_change_counter(s);
 	printf("  link: %s\n", last_text); /* a warning says what was refused */
+	if (pf == PD_LAB_BROADWORKS_XSI) {
+		/* subscribing brought every agent's state at once, one event each */
+		double ta = now_s();
+		ack_ctx ac = {{ops, d}, lab};
+		pd_drv_run(ops, d, pd_live_now_ms() + 600000, 100, all_acked, &ac);
+		pd_lab_xsi_counters k;
+		labpbx_xsi_counters(lab, &k);
+		printf(
+		    "  events acknowledged: %lld of %lld, %.3f s after monitoring (%.0f a second); "
+		    "channels ended by the XSP: %lld\n",
+		    (long long)k.acks, (long long)k.events_sent, now_s() - ta,
+		    (double)k.acks / (now_s() - ta + 1e-9), (long long)k.channels_ended);
+	}
 	printf("resync with no change:\n");
 	double p2 = process_cpu_s(), c2 = thread_cpu_s();
 	ops->resync(d, pd_live_now_ms());

@@ -394,6 +394,33 @@ has "FreeSWITCH lab takes the password file" "Reply-Text: +OK accepted"
 has "FreeSWITCH lab answers api status" "FreeSWITCH (Version 1.10.12-release  64bit) is ready"
 stop_bg LAB4_PID
 
+# --latency: nothing the lab sends leaves before that long, on any platform
+run 64 "bad --latency" -- lab-pbx --latency 10001
+has "latency named" "--latency"
+run 64 "--latency not a number" -- lab-pbx --latency far
+start_lab lab6 --platform freeswitch --call-rate 0 --latency 400
+LAB4_PID=$LAB_STARTED
+/usr/bin/python3 - "$(lab_port lab6)" "$SECRET" >"$TMP/out" 2>&1 <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+def until(marker):
+    t0, buf = time.monotonic(), b""
+    while marker not in buf and time.monotonic() < t0 + 10:
+        d = s.recv(65536)
+        if not d:
+            break
+        buf += d
+    return marker in buf, time.monotonic() - t0
+got, t = until(b"auth/request\n\n")
+print("greeting %s after %s" % ("came" if got else "never came", "400 ms" if t >= 0.4 else "%.3f s" % t))
+s.sendall(b"auth " + sys.argv[2].encode() + b"\n\n")
+got, t = until(b"+OK accepted")
+print("reply %s after %s" % ("came" if got else "never came", "400 ms" if t >= 0.4 else "%.3f s" % t))
+PY
+has "the greeting waits for the latency" "greeting came after 400 ms"
+has "a reply waits for the latency" "reply came after 400 ms"
+stop_bg LAB4_PID
+
 # a PBX that lists more users than [pbx] max_users_per_link: not synced (a
 # directory cut short would read as users removed), said, nothing written
 start_lab lab5 --users 130 --call-rate 0

@@ -44,6 +44,7 @@ static void sess_close(pd_labpbx *l, int i)
 	ami_parser_free(s->p);
 	pd_buf_free(&s->out);
 	pd_buf_free(&s->in);
+	free(s->mk);
 	free(s);
 	l->s[i] = l->s[--l->ns];
 }
@@ -717,17 +718,18 @@ static void accept_all(pd_labpbx *l)
 		s->p = ami_parser_new(&(ami_parser_opts){.max_line = 4096, .max_msg = 65536},
 		                      on_action, s);
 		/* Asterisk 22 says 11.0.0; 13-16 said 2.10.x-5.0.x */
-		pd_buf_add(&s->out, l->o.legacy_sip ? "Asterisk Call Manager/2.10.6\r\n"
-		                                    : "Asterisk Call Manager/11.0.0\r\n");
+		const char *banner = l->o.legacy_sip ? "Asterisk Call Manager/2.10.6\r\n"
+		                                     : "Asterisk Call Manager/11.0.0\r\n";
+		lab_sess_send(s, banner, strlen(banner));
 	}
 }
 
 /* Returns false when the session must be closed. */
 static bool sess_flush(pd_labpbx *l, session *s)
 {
-	size_t n = s->out.len - s->off;
+	size_t n = lab_sess_ready(s);
 	if (n == 0)
-		return !s->close_after;
+		return !s->close_after || s->ready < s->out.len;
 	if (s->bytewise_until > l->now)
 		n = 1;
 	else if (s->slow_until > l->now) {
@@ -742,7 +744,7 @@ static bool sess_flush(pd_labpbx *l, session *s)
 		return errno == EAGAIN || errno == EINTR;
 	s->off += (size_t)w;
 	if (s->off == s->out.len) {
-		s->out.len = s->off = 0;
+		s->out.len = s->off = s->ready = 0;
 		return !s->close_after;
 	}
 	return true;
@@ -864,7 +866,7 @@ static void *lab_main(void *arg)
 			lab_hostile_fill(l, s);
 			short ev = s->mute ? 0 : POLLIN;
 			bool held = s->slow_until > l->now && s->next_slow_at > l->now;
-			if (s->out.len > s->off && !s->mute && !held)
+			if (lab_sess_ready(s) && !s->mute && !held)
 				ev |= POLLOUT; /* a slowed session waits for its next slot */
 			if (s->tls && ami_tls_wants_write(s->tls))
 				ev |= POLLOUT;
@@ -876,9 +878,12 @@ static void *lab_main(void *arg)
 		for (size_t i = 0; i < l->ncalls; i++)
 			if (l->calls[i].next_at < wake)
 				wake = l->calls[i].next_at;
-		for (int i = 0; i < l->ns; i++)
+		for (int i = 0; i < l->ns; i++) {
 			if (l->s[i]->slow_until > l->now && l->s[i]->next_slow_at < wake)
 				wake = l->s[i]->next_slow_at;
+			if (lab_sess_held_until(l->s[i]) < wake)
+				wake = lab_sess_held_until(l->s[i]);
+		}
 		int timeout = wake <= l->now ? 0 : (int)(wake - l->now);
 		if (poll(pf, (nfds_t)nf, timeout) < 0 && errno != EINTR)
 			break;

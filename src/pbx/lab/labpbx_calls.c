@@ -27,6 +27,35 @@ void lab_sess_send(session *s, const char *data, size_t n)
 	if (s->mute || s->out.len - s->off + n > OUT_LIMIT)
 		return; /* a client that does not read is dropped by flush */
 	pd_buf_addn(&s->out, data, n);
+	int lat = s->lab->o.latency_ms;
+	if (lat <= 0) {
+		s->ready = s->out.len;
+		return;
+	}
+	int64_t at = s->lab->now + lat;
+	struct lab_mark *last = s->mk_n ? &s->mk[(s->mk_h + s->mk_n - 1) % s->mk_cap] : NULL;
+	if (last && last->at == at) {
+		last->end = s->out.len;
+		return;
+	}
+	if (s->mk_n == s->mk_cap)
+		s->mk = pd_ring_grow(s->mk, sizeof *s->mk, &s->mk_h, s->mk_n, &s->mk_cap, 16);
+	s->mk[(s->mk_h + s->mk_n++) % s->mk_cap] = (struct lab_mark){s->out.len, at};
+}
+
+size_t lab_sess_ready(session *s)
+{
+	while (s->mk_n && s->mk[s->mk_h].at <= s->lab->now) {
+		s->ready = s->mk[s->mk_h].end;
+		s->mk_h = (s->mk_h + 1) % s->mk_cap;
+		s->mk_n--;
+	}
+	return s->ready - s->off;
+}
+
+int64_t lab_sess_held_until(const session *s)
+{
+	return s->mk_n ? s->mk[s->mk_h].at : INT64_MAX;
 }
 
 static void broadcast(pd_labpbx *l, pd_buf *b)

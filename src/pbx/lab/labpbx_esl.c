@@ -1687,7 +1687,8 @@ void lab_esl_shutdown(pd_labpbx *l)
 void lab_esl_accept(pd_labpbx *l, session *s)
 {
 	(void)l;
-	pd_buf_add(&s->out, "Content-Type: auth/request\n\n");
+	lab_sess_send(s, "Content-Type: auth/request\n\n",
+	              strlen("Content-Type: auth/request\n\n"));
 }
 
 void lab_esl_feed(pd_labpbx *l, session *s, const char *data, size_t n)

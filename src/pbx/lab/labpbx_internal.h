@@ -22,6 +22,14 @@ typedef struct {
 	ami_parser *p;
 	pd_buf out;
 	size_t off;
+	/* latency_ms: out's bytes up to ready may be sent; the marks say when
+	 * the rest may (end offset in out, time), oldest first */
+	size_t ready;
+	struct lab_mark {
+		size_t end;
+		int64_t at;
+	} * mk;
+	size_t mk_h, mk_n, mk_cap;
 	bool logged_in, events, mute, close_after;
 	uint32_t evmask; /* AMI: the classes of broadcast events it gets (Login's Events) */
 	int64_t slow_until, bytewise_until, next_slow_at;
@@ -126,6 +134,10 @@ typedef struct {
 uint64_t lab_rnd(pd_labpbx *l);
 double lab_rnd01(pd_labpbx *l);
 void lab_sess_send(session *s, const char *data, size_t n);
+/* The bytes of out that may be sent now, from off (latency_ms). */
+size_t lab_sess_ready(session *s);
+/* When more of out may be sent (INT64_MAX: nothing is held). */
+int64_t lab_sess_held_until(const session *s);
 /* AMI event classes as Asterisk reads Login's Events header: on/yes/true/1
  * (every class; also when absent), off/no/false/0 (none), a number (the
  * bits in Asterisk's order) or names ("call,agent"). */
