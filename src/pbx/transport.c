@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -322,6 +324,11 @@ static void try_connect(pd_tport *t)
 			t->addr_i++;
 			continue;
 		}
+		/* The drivers write whole commands, and several at once (a
+		 * discovery's window): Nagle would hold each write after the first
+		 * until the PBX acknowledged it, a round trip more per window. */
+		int one = 1;
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		if (connect(fd, (struct sockaddr *)&t->addrs->a[i].ss, t->addrs->a[i].len) == 0 ||
 		    errno == EINPROGRESS) {
 			t->fd = fd;

@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -274,6 +275,13 @@ Test(transport, connect_then_write_and_read_both_ways)
 	RUN_UNTIL(t, &s, s.in.len == 16, 3000);
 	cr_assert_eq(memcmp(s.in.s, "Action: Ping\r\n\r\n", 16), 0);
 	cr_assert_eq(pd_tport_queued(t), 0);
+	/* the commands leave as written, never held for the PBX's ack (Nagle) */
+	struct pollfd pf[2];
+	cr_assert_eq(pd_tport_pollfds(t, pf, 2), 1);
+	int nodelay = 0;
+	socklen_t len = sizeof nodelay;
+	cr_assert_eq(getsockopt(pf[0].fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, &len), 0);
+	cr_assert_eq(nodelay, 1, "TCP_NODELAY is not set");
 	RUN_UNTIL(t, &s, r.in.len == strlen(s.reply), 3000);
 	cr_assert_eq(memcmp(r.in.s, s.reply, r.in.len), 0);
 	/* a large write goes out whole through POLLOUT turns */
