@@ -16,7 +16,6 @@
 #include "provdesk/pbx_driver.h"
 #include "provdesk/util.h"
 
-#define MAX_FDS_PER_LINK 4
 #define STATUS_WRITES_PER_TURN 8
 #define MONITOR_CACHE_KB 512
 
@@ -451,7 +450,7 @@ static void *monitor_main(void *arg)
 			check_generation(m);
 			m->next_check = now + m->o.reload_check_ms;
 		}
-		size_t need = 1 + m->n_links * MAX_FDS_PER_LINK;
+		size_t need = 1 + m->n_links * PD_DRV_MAX_FDS;
 		if (need > cap) {
 			cap = need * 2;
 			pf = xrealloc(pf, cap * sizeof *pf);
@@ -472,7 +471,7 @@ static void *monitor_main(void *arg)
 			}
 			if (!l->drv)
 				continue;
-			int k = l->ops->pollfds(l->drv, pf + nf, MAX_FDS_PER_LINK);
+			int k = l->ops->pollfds(l->drv, pf + nf, PD_DRV_MAX_FDS);
 			for (int j = 0; j < k; j++)
 				owner[nf + j] = (int)i;
 			nf += k;

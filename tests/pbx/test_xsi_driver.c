@@ -356,6 +356,30 @@ Test(xsi_driver, an_agent_burst_past_4096_is_acknowledged_on_one_channel)
 	labpbx_stop(lab);
 }
 
+/* An XSP 100 ms away: each acknowledgement is a request of its own, one
+ * at a time on a connection, so on the two connections a link once had
+ * 400 agents' first states took 20 s to acknowledge, and an XSP that waits
+ * 8 s ended the channel again and again. Over eight they are all
+ * acknowledged in time, on the one channel. */
+Test(xsi_driver, an_agent_burst_from_a_distant_xsp_is_acknowledged_in_time)
+{
+	pd_labpbx *lab =
+	    lab_up_opts((pd_labpbx_opts){.users = 400, .latency_ms = 100, .ack_timeout_ms = 8000});
+	harness h;
+	start(&h, labpbx_port(lab), SECRET, ENT);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 15000);
+	WAIT_FOR(&h, counters(lab).events_sent >= 400, 10000);
+	WAIT_FOR(&h, acks_caught_up(&h, lab) || counters(lab).channels_ended, 20000);
+	cr_assert_eq(counters(lab).channels_ended, 0, "the XSP ended the channel:\n%s", h.texts.s);
+	cr_assert_eq(counters(lab).channels_opened, 1);
+	cr_assert_eq(link_of(&h), PD_LINK_MONITORING);
+	pd_live_view v = snap(&h);
+	cr_assert_eq(v.n_agents, 400);
+	pd_live_free_view(&v);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
 Test(xsi_driver, heartbeat_every_interval)
 {
 	pd_labpbx *lab = lab_up();

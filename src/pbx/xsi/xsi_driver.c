@@ -37,14 +37,22 @@
 #define PAGE_MAX_USERS 2000 /* users kept from one page (a hostile one lists more) */
 #define EXPIRES 3600        /* asked for the channel and the subscriptions */
 #define MIN_EXPIRES 4       /* a shorter grant is taken as this (no refresh storm) */
-#define ACK_INFLIGHT_MAX 16 /* acknowledgements sent at once */
+/* Connections for the short requests beside the channel's: HTTP/1.1 has
+ * one request on a connection at a time, and every event the channel
+ * brings is acknowledged by a request of its own, so a burst (subscribing
+ * to the agents brings every agent's state) is acknowledged at this many
+ * a round trip; an XSP ends the channel of an event left unacknowledged
+ * for a few seconds. The ones a burst opened are closed after two idle
+ * minutes (libcurl's CURLOPT_MAXAGE_CONN). */
+#define SHORT_CONNECTIONS 8
+#define ACK_INFLIGHT_MAX (2 * SHORT_CONNECTIONS) /* acknowledgements sent at once */
 /* Waiting to be sent, past which the channel is rebuilt: ACK_QUEUE_MIN
  * beyond the users the link may sync (max_users_per_link), since
  * subscribing to the agents' package brings every agent's state at once,
  * one event each (the queue grows as it fills, and is let go when empty). */
 #define ACK_QUEUE_MIN 4096
-#define MAX_CONNECTIONS 3          /* the channel and two for the short requests */
-#define MAX_SOCKS 16               /* sockets libcurl tells of (MAX_CONNECTIONS + resolver) */
+#define MAX_CONNECTIONS (1 + SHORT_CONNECTIONS) /* the channel's and the short ones */
+#define MAX_SOCKS PD_DRV_MAX_FDS   /* sockets libcurl tells of (MAX_CONNECTIONS + resolver) */
 #define FAREWELL_MS 1000           /* destroy waits this long for its DELETEs */
 #define HEARTBEAT_WAIT_MIN_MS 5000 /* a heartbeat answer is awaited at least this long */
 #define APP_ID "provdesk"
