@@ -377,7 +377,7 @@ pd_status pd_drv_probe_end(pd_drv_probe *pr, pd_status st, pd_err *e);
  * resync`, `pbx test`, tests, benches) uses these; the monitor runs many
  * links in its own poll() and shares pd_drv_io / pd_drv_timer. Never a
  * sleep: poll() waits for the driver's sockets or its next timer. */
-#define PD_DRV_MAX_FDS 16 /* the most pollfds a driver hands out (Xsi: 9 connections) */
+#define PD_DRV_MAX_FDS 24 /* the most pollfds a driver hands out (Xsi: 9 connections) */
 
 /* on_io when one of the driver's n pollfds has revents. */
 void pd_drv_io(const pd_driver_ops *ops, void *drv, const struct pollfd *p, int n, int64_t now_ms);

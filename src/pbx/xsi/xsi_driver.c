@@ -52,7 +52,10 @@
  * one event each (the queue grows as it fills, and is let go when empty). */
 #define ACK_QUEUE_MIN 4096
 #define MAX_CONNECTIONS (1 + SHORT_CONNECTIONS) /* the channel's and the short ones */
-#define MAX_SOCKS PD_DRV_MAX_FDS   /* sockets libcurl tells of (MAX_CONNECTIONS + resolver) */
+/* Sockets libcurl tells of: two for each connection while it connects to
+ * a host with IPv4 and IPv6 addresses (happy eyeballs), and the resolver's. */
+#define MAX_SOCKS (2 * MAX_CONNECTIONS + 2)
+_Static_assert(MAX_SOCKS <= PD_DRV_MAX_FDS, "the monitor polls PD_DRV_MAX_FDS a link");
 #define FAREWELL_MS 1000           /* destroy waits this long for its DELETEs */
 #define HEARTBEAT_WAIT_MIN_MS 5000 /* a heartbeat answer is awaited at least this long */
 #define APP_ID "provdesk"
