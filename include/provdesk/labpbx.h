@@ -179,6 +179,7 @@ typedef struct {
 	int64_t refreshes;       /* channel and subscription refresh PUTs answered 200 */
 	int channels_live;       /* channels with an open stream */
 	int subscriptions_live;
+	int connections_max; /* the most HTTP connections open at once */
 } pd_lab_xsi_counters;
 void labpbx_xsi_counters(pd_labpbx *l, pd_lab_xsi_counters *out);
 

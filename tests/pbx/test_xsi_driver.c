@@ -372,10 +372,34 @@ Test(xsi_driver, an_agent_burst_from_a_distant_xsp_is_acknowledged_in_time)
 	WAIT_FOR(&h, acks_caught_up(&h, lab) || counters(lab).channels_ended, 20000);
 	cr_assert_eq(counters(lab).channels_ended, 0, "the XSP ended the channel:\n%s", h.texts.s);
 	cr_assert_eq(counters(lab).channels_opened, 1);
+	cr_assert_geq(counters(lab).connections_max, 6, "%d connections at most",
+	              counters(lab).connections_max);
 	cr_assert_eq(link_of(&h), PD_LINK_MONITORING);
 	pd_live_view v = snap(&h);
 	cr_assert_eq(v.n_agents, 400);
 	pd_live_free_view(&v);
+	/* a few events after it (a call) go two at a time again */
+	labpbx_place_call(lab, 0);
+	WAIT_FOR(&h, call_in_state(&h, PD_CALL_CONNECTED, true), 10000);
+	WAIT_FOR(&h, acks_caught_up(&h, lab), 10000);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
+/* A small enterprise's first states (20 agents) are no backlog: the link
+ * keeps to the channel's connection and two short ones, as an XSP serving
+ * a thousand such links would want. */
+Test(xsi_driver, a_few_events_keep_to_two_short_connections)
+{
+	pd_labpbx *lab = lab_up_opts((pd_labpbx_opts){.users = 20, .latency_ms = 50});
+	harness h;
+	start(&h, labpbx_port(lab), SECRET, ENT);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 10000);
+	WAIT_FOR(&h, counters(lab).events_sent >= 20, 10000);
+	WAIT_FOR(&h, acks_caught_up(&h, lab), 10000);
+	cr_assert_leq(counters(lab).connections_max, 3, "%d connections at once",
+	              counters(lab).connections_max);
+	cr_assert_eq(counters(lab).channels_ended, 0);
 	h_stop(&h);
 	labpbx_stop(lab);
 }

@@ -81,6 +81,8 @@ struct lab_xsi {
 	atomic_llong channels_opened, channels_ended, acks, events_sent, heartbeats, deletes,
 	    unauthorized, refreshes;
 	atomic_int channels_live, subs_live;
+	int conns;            /* HTTP connections open now */
+	atomic_int conns_max; /* the most open at once */
 };
 
 /* ---- helpers ---- */
@@ -1320,8 +1322,9 @@ void lab_xsi_free(pd_labpbx *l)
 
 void lab_xsi_accept(pd_labpbx *l, session *s)
 {
-	(void)l;
 	s->xc = xcalloc(1, sizeof *s->xc);
+	if (++l->xs->conns > atomic_load(&l->xs->conns_max))
+		atomic_store(&l->xs->conns_max, l->xs->conns);
 }
 
 void lab_xsi_close(pd_labpbx *l, session *s)
@@ -1332,6 +1335,7 @@ void lab_xsi_close(pd_labpbx *l, session *s)
 	}
 	free(s->xc);
 	s->xc = NULL;
+	l->xs->conns--;
 }
 
 static void sub_terminated(pd_labpbx *l, int k)
@@ -1432,4 +1436,5 @@ void labpbx_xsi_counters(pd_labpbx *l, pd_lab_xsi_counters *out)
 	out->refreshes = atomic_load(&x->refreshes);
 	out->channels_live = atomic_load(&x->channels_live);
 	out->subscriptions_live = atomic_load(&x->subs_live);
+	out->connections_max = atomic_load(&x->conns_max);
 }

@@ -42,10 +42,15 @@
  * brings is acknowledged by a request of its own, so a burst (subscribing
  * to the agents brings every agent's state) is acknowledged at this many
  * a round trip; an XSP ends the channel of an event left unacknowledged
- * for a few seconds. The ones a burst opened are closed after two idle
+ * for a few seconds. A link keeps to NARROW_CONNECTIONS (the channel's and
+ * two short ones, two acknowledgements in flight) until ACK_BURST events
+ * wait: an XSP serving a thousand small enterprises is not asked for nine
+ * connections each. Those a burst opened are closed after two idle
  * minutes (libcurl's CURLOPT_MAXAGE_CONN). */
 #define SHORT_CONNECTIONS 8
 #define ACK_INFLIGHT_MAX (2 * SHORT_CONNECTIONS) /* acknowledgements sent at once */
+#define NARROW_CONNECTIONS 3
+#define ACK_BURST 64
 /* Waiting to be sent, past which the channel is rebuilt: ACK_QUEUE_MIN
  * beyond the users the link may sync (max_users_per_link), since
  * subscribing to the agents' package brings every agent's state at once,
@@ -141,6 +146,7 @@ struct xsi_drv {
 	char **ackq; /* a ring of ack_cap, grown up to ack_max */
 	size_t ack_h, ack_n, ack_cap, ack_max;
 	int ack_inflight;
+	bool ack_wide; /* a backlog of ACK_BURST: ACK_INFLIGHT_MAX in flight */
 	uint64_t acks_sent, acks_ok;
 	bool closing; /* destroy: only the DELETEs count */
 };
@@ -261,7 +267,9 @@ static CURLM *multi_new(xsi_drv *d)
 	pd_curl_multi_setopt(m, CURLMOPT_SOCKETDATA, d);
 	pd_curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, on_curl_timer);
 	pd_curl_multi_setopt(m, CURLMOPT_TIMERDATA, d);
-	pd_curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)MAX_CONNECTIONS);
+	pd_curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)NARROW_CONNECTIONS);
+	/* the cache holds a burst's connections: smaller, each returning one
+	 * would be closed and the next acknowledgement open another */
 	pd_curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)MAX_CONNECTIONS);
 	return m;
 }
@@ -425,6 +433,7 @@ static void stop(void *p)
 		d->m = m;
 		d->nsocks = 0;
 		d->curl_at = INT64_MAX;
+		d->ack_wide = false; /* a new multi keeps to NARROW_CONNECTIONS */
 	}
 	d->st = D_WAIT;
 	d->dir_busy = d->resyncing = d->subscribe_due = false;
@@ -687,7 +696,14 @@ static void refresh(xsi_drv *d)
 
 static void ack_send(xsi_drv *d)
 {
-	while (d->ack_n && d->ack_inflight < ACK_INFLIGHT_MAX && !d->l.fail) {
+	bool wide = d->ack_n + (size_t)d->ack_inflight >= ACK_BURST || (d->ack_wide && d->ack_n);
+	if (wide != d->ack_wide) { /* a backlog opens the short connections until it is sent */
+		d->ack_wide = wide;
+		pd_curl_multi_setopt(d->m, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+		                     (long)(wide ? MAX_CONNECTIONS : NARROW_CONNECTIONS));
+	}
+	int most = wide ? ACK_INFLIGHT_MAX : 2;
+	while (d->ack_n && d->ack_inflight < most && !d->l.fail) {
 		char *id = d->ackq[d->ack_h];
 		d->ackq[d->ack_h] = NULL;
 		d->ack_h = (d->ack_h + 1) % d->ack_cap;
