@@ -386,6 +386,25 @@ Test(xsi_driver, an_agent_burst_from_a_distant_xsp_is_acknowledged_in_time)
 	labpbx_stop(lab);
 }
 
+/* An XSP too far for its agents' burst (100 ms away, waiting 2 s: 1,000
+ * agents at eight a round trip take 12 s) ends the channel: the link says
+ * why it most likely did, the backlog it had left. */
+Test(xsi_driver, a_channel_ended_under_a_backlog_says_so)
+{
+	pd_labpbx *lab =
+	    lab_up_opts((pd_labpbx_opts){.users = 1000, .latency_ms = 100, .ack_timeout_ms = 2000});
+	harness h;
+	start(&h, labpbx_port(lab), SECRET, ENT);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 15000);
+	WAIT_FOR(&h, strstr(h.texts.s, "events still to acknowledge, 8 a round trip"), 15000);
+	cr_assert_geq(counters(lab).channels_ended, 1);
+	cr_assert(
+	    strstr(h.texts.s, "the XSP ended the event channel (ChannelTerminatedEvent) with "),
+	    "%s", h.texts.s);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
 /* A small enterprise's first states (20 agents) are no backlog: the link
  * keeps to the channel's connection and two short ones, as an XSP serving
  * a thousand such links would want. */

@@ -768,8 +768,17 @@ static void on_msg(const xsi_msg *m, void *ctx)
 		return;
 	}
 	if (m->type == XSI_EV_CHANNEL_TERMINATED) {
-		pd_drv_set_fail(&d->l, PD_LINK_RETRYING,
-		                N_("the XSP ended the event channel (ChannelTerminatedEvent)"));
+		size_t waiting = d->ack_n + (size_t)d->ack_inflight;
+		if (waiting >= ACK_BURST) /* most likely why: say it */
+			pd_drv_set_fail(
+			    &d->l, PD_LINK_RETRYING,
+			    N_("the XSP ended the event channel (ChannelTerminatedEvent) "
+			       "with %zu events still to acknowledge, %d a round trip"),
+			    waiting, SHORT_CONNECTIONS);
+		else
+			pd_drv_set_fail(
+			    &d->l, PD_LINK_RETRYING,
+			    N_("the XSP ended the event channel (ChannelTerminatedEvent)"));
 		return;
 	}
 	if (m->type == XSI_EV_SUBSCRIPTION_TERMINATED) {
