@@ -9,6 +9,7 @@
 
 #include <poll.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "provdesk/catalogue.h"
@@ -234,10 +235,14 @@ void pd_drv_link_down(pd_drv_link *l, const char *why, pd_link_state st);
  * arguments. */
 void pd_drv_link_down_msg(pd_drv_link *l, pd_link_state st, const char *msgid, ...)
     __attribute__((format(printf, 3, 4)));
-/* The ops on the shared transport: its pollfd; and per ready pollfd, the
- * transport's I/O then after_io. */
-int pd_drv_link_pollfds(pd_drv_link *l, struct pollfd *p, int max);
-void pd_drv_link_on_io(pd_drv_link *l, const struct pollfd *p, int n, int64_t now_ms);
+/* The pollfds, on_io and last_sync ops of a driver whose instance begins
+ * with its pd_drv_link (PD_DRV_LINK_FIRST), given as they are in its
+ * pd_driver_ops: the transport's pollfd; per ready pollfd, the transport's
+ * I/O then after_io; the last sync kept (pd_drv_link_sync). */
+#define PD_DRV_LINK_FIRST(type) _Static_assert(offsetof(type, l) == 0, "PD_DRV_LINK_FIRST")
+int pd_drv_link_pollfds(void *drv, struct pollfd *p, int max);
+void pd_drv_link_on_io(void *drv, const struct pollfd *p, int n, int64_t now_ms);
+bool pd_drv_link_last_sync(void *drv, pd_sync_result *res);
 /* The discovered directory synced (pd_drv_sync_users) and the outcome
  * kept on the link: done -> l->last, sync_note cleared; refused (the
  * max_users_per_link cap) -> sync_note says why; failed -> sync_note and
@@ -265,8 +270,6 @@ void pd_drv_link_warning(pd_drv_link *l, bool monitoring, const char *other, con
 /* Says st with the text that goes with it: the warning while monitoring,
  * else the last error (pd_drv_link_set). */
 void pd_drv_link_state(pd_drv_link *l, pd_link_state st);
-/* The last_sync op. */
-bool pd_drv_link_last_sync(const pd_drv_link *l, pd_sync_result *res);
 
 /* The caps of one link's model ([pbx] in provdesk.conf): a PBX is
  * untrusted input. 0 = the default. */

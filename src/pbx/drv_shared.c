@@ -363,13 +363,14 @@ void pd_drv_link_down(pd_drv_link *l, const char *why, pd_link_state st)
 	pd_drv_publish_now(l);
 }
 
-int pd_drv_link_pollfds(pd_drv_link *l, struct pollfd *p, int max)
+int pd_drv_link_pollfds(void *drv, struct pollfd *p, int max)
 {
-	return pd_tport_pollfds(l->t, p, max);
+	return pd_tport_pollfds(((pd_drv_link *)drv)->t, p, max);
 }
 
-void pd_drv_link_on_io(pd_drv_link *l, const struct pollfd *p, int n, int64_t now_ms)
+void pd_drv_link_on_io(void *drv, const struct pollfd *p, int n, int64_t now_ms)
 {
+	pd_drv_link *l = drv;
 	l->now = now_ms;
 	for (int i = 0; i < n; i++) {
 		if (!p[i].revents)
@@ -379,8 +380,9 @@ void pd_drv_link_on_io(pd_drv_link *l, const struct pollfd *p, int n, int64_t no
 	}
 }
 
-bool pd_drv_link_last_sync(const pd_drv_link *l, pd_sync_result *res)
+bool pd_drv_link_last_sync(void *drv, pd_sync_result *res)
 {
+	const pd_drv_link *l = drv;
 	if (l->have_last)
 		*res = l->last;
 	return l->have_last;

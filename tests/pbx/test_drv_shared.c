@@ -147,9 +147,9 @@ Test(drv_shared, a_link_without_a_transport_keeps_a_copy_and_the_secret_masked)
 	cr_assert_str_eq(d.l.c.host, "xsp.example.net");
 	cr_assert_str_eq(d.l.c.username, "admin@example");
 	struct pollfd pf[2];
-	cr_assert_eq(pd_drv_link_pollfds(&d.l, pf, 0), 0);
+	cr_assert_eq(pd_drv_link_pollfds(&d, pf, 0), 0);
 	pd_sync_result r;
-	cr_assert_not(pd_drv_link_last_sync(&d.l, &r));
+	cr_assert_not(pd_drv_link_last_sync(&d, &r));
 	pd_drv_link_free(&d.l);
 	cr_assert_null(d.l.c.host);
 	pd_live_free(live);

@@ -65,6 +65,7 @@ typedef struct {
 	char snap_id[32]; /* a CoreShowChannels asked while monitoring */
 	int64_t snap_at;  /* when the last one was asked (at most every RESNAP_MS) */
 } ami_drv;
+PD_DRV_LINK_FIRST(ami_drv);
 
 /* ---- helpers ---- */
 
@@ -549,16 +550,6 @@ static void ami_destroy(void *p)
 	free(d);
 }
 
-static int ami_pollfds(void *p, struct pollfd *pf, int max)
-{
-	return pd_drv_link_pollfds(&((ami_drv *)p)->l, pf, max);
-}
-
-static void ami_on_io(void *p, const struct pollfd *pf, int n, int64_t now)
-{
-	pd_drv_link_on_io(&((ami_drv *)p)->l, pf, n, now);
-}
-
 static int64_t ami_next_deadline(void *p)
 {
 	ami_drv *d = p;
@@ -665,11 +656,6 @@ static pd_link_state ami_state(void *p)
 	}
 }
 
-static bool ami_last_sync(void *p, pd_sync_result *r)
-{
-	return pd_drv_link_last_sync(&((ami_drv *)p)->l, r);
-}
-
 pd_status ami_test(const pd_drv_conf *c, int timeout_ms, pd_drv_test_result *out,
                    pd_err *e); /* ami_test.c */
 
@@ -678,11 +664,11 @@ const pd_driver_ops pd_ami_driver = {
     .create = ami_create,
     .test = ami_test,
     .destroy = ami_destroy,
-    .pollfds = ami_pollfds,
-    .on_io = ami_on_io,
+    .pollfds = pd_drv_link_pollfds,
+    .on_io = pd_drv_link_on_io,
     .next_deadline = ami_next_deadline,
     .on_timer = ami_on_timer,
     .resync = ami_resync,
     .state = ami_state,
-    .last_sync = ami_last_sync,
+    .last_sync = pd_drv_link_last_sync,
 };

@@ -94,6 +94,7 @@ typedef struct {
 	bool syncing;  /* discovery of users ends with a sync */
 	bool users_ok; /* list_users answered (else nothing is synced) */
 } esl_drv;
+PD_DRV_LINK_FIRST(esl_drv);
 
 /* ---- helpers ---- */
 
@@ -549,16 +550,6 @@ static void esl_destroy(void *p)
 	free(d);
 }
 
-static int esl_pollfds(void *p, struct pollfd *pf, int max)
-{
-	return pd_drv_link_pollfds(&((esl_drv *)p)->l, pf, max);
-}
-
-static void esl_on_io(void *p, const struct pollfd *pf, int n, int64_t now)
-{
-	pd_drv_link_on_io(&((esl_drv *)p)->l, pf, n, now);
-}
-
 static int64_t esl_next_deadline(void *p)
 {
 	esl_drv *d = p;
@@ -660,11 +651,6 @@ static pd_link_state esl_state(void *p)
 	}
 }
 
-static bool esl_last_sync(void *p, pd_sync_result *r)
-{
-	return pd_drv_link_last_sync(&((esl_drv *)p)->l, r);
-}
-
 pd_status esl_test(const pd_drv_conf *c, int timeout_ms, pd_drv_test_result *out,
                    pd_err *e); /* esl_test.c */
 
@@ -673,11 +659,11 @@ const pd_driver_ops pd_esl_driver = {
     .create = esl_create,
     .test = esl_test,
     .destroy = esl_destroy,
-    .pollfds = esl_pollfds,
-    .on_io = esl_on_io,
+    .pollfds = pd_drv_link_pollfds,
+    .on_io = pd_drv_link_on_io,
     .next_deadline = esl_next_deadline,
     .on_timer = esl_on_timer,
     .resync = esl_resync,
     .state = esl_state,
-    .last_sync = esl_last_sync,
+    .last_sync = pd_drv_link_last_sync,
 };

@@ -150,6 +150,7 @@ struct xsi_drv {
 	uint64_t acks_sent, acks_ok;
 	bool closing; /* destroy: only the DELETEs count */
 };
+PD_DRV_LINK_FIRST(xsi_drv);
 
 /* ---- helpers ---- */
 
@@ -1247,11 +1248,6 @@ static pd_link_state xsi_state(void *p)
 	}
 }
 
-static bool xsi_last_sync(void *p, pd_sync_result *r)
-{
-	return pd_drv_link_last_sync(&((xsi_drv *)p)->l, r);
-}
-
 void xsi_driver_counters(void *p, xsi_driver_stats *out)
 {
 	const xsi_drv *d = p;
@@ -1272,5 +1268,5 @@ const pd_driver_ops pd_xsi_driver = {
     .on_timer = xsi_on_timer,
     .resync = xsi_resync,
     .state = xsi_state,
-    .last_sync = xsi_last_sync,
+    .last_sync = pd_drv_link_last_sync,
 };
