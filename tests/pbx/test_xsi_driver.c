@@ -333,17 +333,25 @@ Test(xsi_driver, calls_and_agents_live_every_event_acked)
 	labpbx_stop(lab);
 }
 
+/* A lab XSP of o.users agents, the link monitoring, and every agent's
+ * first state sent on its channel (subscribing brings them all at once). */
+static pd_labpbx *agents_burst(harness *h, pd_labpbx_opts o)
+{
+	pd_labpbx *lab = lab_up_opts(o);
+	start(h, labpbx_port(lab), SECRET, ENT);
+	WAIT_FOR(h, link_of(h) == PD_LINK_MONITORING, 15000);
+	WAIT_FOR(h, counters(lab).events_sent >= o.users, 10000);
+	return lab;
+}
+
 /* Subscribing to the agents' package brings every agent's state at once,
  * one event each: 5,000 agents are more than the 4,096 acknowledgements a
  * link once kept waiting, which rebuilt the channel over and over. Every
  * one is acknowledged on the one channel, and the link monitors. */
 Test(xsi_driver, an_agent_burst_past_4096_is_acknowledged_on_one_channel)
 {
-	pd_labpbx *lab = lab_up_opts((pd_labpbx_opts){.users = 5000, .ack_timeout_ms = 20000});
 	harness h;
-	start(&h, labpbx_port(lab), SECRET, ENT);
-	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 10000);
-	WAIT_FOR(&h, counters(lab).events_sent >= 5000, 10000);
+	pd_labpbx *lab = agents_burst(&h, (pd_labpbx_opts){.users = 5000, .ack_timeout_ms = 20000});
 	WAIT_FOR(&h, acks_caught_up(&h, lab), 20000);
 	cr_assert_eq(counters(lab).channels_opened, 1, "the channel was rebuilt:\n%s", h.texts.s);
 	cr_assert_eq(counters(lab).channels_ended, 0);
@@ -363,12 +371,9 @@ Test(xsi_driver, an_agent_burst_past_4096_is_acknowledged_on_one_channel)
  * acknowledged in time, on the one channel. */
 Test(xsi_driver, an_agent_burst_from_a_distant_xsp_is_acknowledged_in_time)
 {
-	pd_labpbx *lab =
-	    lab_up_opts((pd_labpbx_opts){.users = 400, .latency_ms = 100, .ack_timeout_ms = 8000});
 	harness h;
-	start(&h, labpbx_port(lab), SECRET, ENT);
-	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 15000);
-	WAIT_FOR(&h, counters(lab).events_sent >= 400, 10000);
+	pd_labpbx *lab = agents_burst(
+	    &h, (pd_labpbx_opts){.users = 400, .latency_ms = 100, .ack_timeout_ms = 8000});
 	WAIT_FOR(&h, acks_caught_up(&h, lab) || counters(lab).channels_ended, 20000);
 	cr_assert_eq(counters(lab).channels_ended, 0, "the XSP ended the channel:\n%s", h.texts.s);
 	cr_assert_eq(counters(lab).channels_opened, 1);
@@ -378,7 +383,7 @@ Test(xsi_driver, an_agent_burst_from_a_distant_xsp_is_acknowledged_in_time)
 	pd_live_view v = snap(&h);
 	cr_assert_eq(v.n_agents, 400);
 	pd_live_free_view(&v);
-	/* a few events after it (a call) go two at a time again */
+	/* a call's events after it are acknowledged as they come */
 	labpbx_place_call(lab, 0);
 	WAIT_FOR(&h, call_in_state(&h, PD_CALL_CONNECTED, true), 10000);
 	WAIT_FOR(&h, acks_caught_up(&h, lab), 10000);
@@ -410,11 +415,8 @@ Test(xsi_driver, a_channel_ended_under_a_backlog_says_so)
  * a thousand such links would want. */
 Test(xsi_driver, a_few_events_keep_to_two_short_connections)
 {
-	pd_labpbx *lab = lab_up_opts((pd_labpbx_opts){.users = 20, .latency_ms = 50});
 	harness h;
-	start(&h, labpbx_port(lab), SECRET, ENT);
-	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 10000);
-	WAIT_FOR(&h, counters(lab).events_sent >= 20, 10000);
+	pd_labpbx *lab = agents_burst(&h, (pd_labpbx_opts){.users = 20, .latency_ms = 50});
 	WAIT_FOR(&h, acks_caught_up(&h, lab), 10000);
 	cr_assert_leq(counters(lab).connections_max, 3, "%d connections at once",
 	              counters(lab).connections_max);
