@@ -1687,8 +1687,8 @@ void lab_esl_shutdown(pd_labpbx *l)
 void lab_esl_accept(pd_labpbx *l, session *s)
 {
 	(void)l;
-	lab_sess_send(s, "Content-Type: auth/request\n\n",
-	              strlen("Content-Type: auth/request\n\n"));
+	static const char greeting[] = "Content-Type: auth/request\n\n";
+	lab_sess_send(s, greeting, sizeof greeting - 1);
 }
 
 void lab_esl_feed(pd_labpbx *l, session *s, const char *data, size_t n)

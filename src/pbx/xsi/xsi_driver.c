@@ -703,7 +703,7 @@ static void ack_send(xsi_drv *d)
 		pd_curl_multi_setopt(d->m, CURLMOPT_MAX_TOTAL_CONNECTIONS,
 		                     (long)(wide ? MAX_CONNECTIONS : NARROW_CONNECTIONS));
 	}
-	int most = wide ? ACK_INFLIGHT_MAX : 2;
+	int most = wide ? ACK_INFLIGHT_MAX : NARROW_CONNECTIONS - 1; /* one a short connection */
 	while (d->ack_n && d->ack_inflight < most && !d->l.fail) {
 		char *id = d->ackq[d->ack_h];
 		d->ackq[d->ack_h] = NULL;
