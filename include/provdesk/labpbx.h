@@ -119,6 +119,12 @@ typedef struct {
 	 * from a PBX latency_ms away (each platform; 0 = at once). Benchmarks
 	 * use it: loopback hides what a round trip costs. */
 	int latency_ms;
+	/* BroadWorks Xsi: the users' state reads (GET …/user/{id}/services/
+	 * CallCenter) go wrong by user index, as a hostile or broken XSP's
+	 * would: ending in 1 malformed XML, 2 a 503, 3 an unknown state with a
+	 * tab and a bidi override, an unavailable code with a bidi override and
+	 * a newline, 4 an answer over 5 MiB; the others are answered as always. */
+	bool xsi_bad_state_reads;
 } pd_labpbx_opts;
 
 typedef struct pd_labpbx pd_labpbx;
@@ -143,7 +149,8 @@ void labpbx_inject(pd_labpbx *l, unsigned faults);
  * an idle user to an external number; q = -2 (Asterisk only): an inbound
  * call dialled straight to an idle user's phone (no queue). */
 void labpbx_place_call(pd_labpbx *l, int q);
-/* Pause/unpause endpoint (e.g. "1002") in every queue it belongs to. */
+/* Pause/unpause endpoint (e.g. "1002") in every queue it belongs to;
+ * NULL: every endpoint at once (a burst of agent events). */
 void labpbx_pause(pd_labpbx *l, const char *endpoint, bool paused, const char *reason);
 /* FreeSWITCH: the endpoint's phone unregisters (sofia::unregister) or
  * registers again (sofia::register). No effect on an AMI lab. */
@@ -180,6 +187,7 @@ typedef struct {
 	int channels_live;       /* channels with an open stream */
 	int subscriptions_live;
 	int connections_max; /* the most HTTP connections open at once */
+	int64_t state_reads; /* agents' ACD states answered (…/services/CallCenter) */
 } pd_lab_xsi_counters;
 void labpbx_xsi_counters(pd_labpbx *l, pd_lab_xsi_counters *out);
 

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../../src/pbx/xsi/xsi_driver.h"
 #include "../../src/pbx/xsi/xsi_model.h"
 #include "provdesk/labpbx.h"
 #include "provdesk/live.h"
@@ -550,9 +551,16 @@ Test(labpbx_xsi, queue_call_events_acked)
 	char *sub2 = subscribe(port, E "/enterprise/lab-ent", "Call Center Agent", "set-1", &st);
 	cr_assert_eq(st, 200);
 	cr_assert_eq(counters(l).subscriptions_live, 2);
-	/* the agents' states arrive at once: Available for the 6 users */
-	cr_assert(pump_until(s, has_event, "AgentStateEvent", 3000));
+	/* an enterprise subscription brings no initial state (an XSP sends one
+	 * for a single user's only): each agent's is read */
+	cr_assert_eq(counters(l).events_sent, 0);
 	conn *ac = conn_new(port);
+	char *state = NULL;
+	cr_assert_eq(
+	    req(ac, "GET", A "/user/1001%40lab.example/services/CallCenter", PW, NULL, &state),
+	    200);
+	cr_assert(strstr(state, "<agentACDState>Available</agentACDState>"), "%s", state);
+	free(state);
 	size_t acked = 0;
 	labpbx_place_call(l, 0);
 	cr_assert(pump_until(s, has_event, "CallReleasedEvent", 5000));
@@ -1341,6 +1349,86 @@ Test(labpbx_xsi, outbound_and_direct_calls)
 	labpbx_stop(l);
 }
 
+/* GET …/user/{id}/services/CallCenter: an agent's ACD state and code (no
+ * subscription of a group brings them), a call center's own user no agent,
+ * unknown users, other methods, a bad escape; a group administrator reads
+ * its own group's agents only; the hostile option's answers by user index. */
+Test(labpbx_xsi, agent_state_reads)
+{
+	pd_labpbx *l = lab_up_opts((pd_labpbx_opts){.sites = 2, .admin_group = "group-2"});
+	labpbx_pause(l, "1002", true, "Lunch & <Break>");
+	conn *c = conn_new(labpbx_port(l));
+	char *body = NULL, v[XSI_VALUE_MAX];
+	int64_t until = deadline(3000);
+	int code;
+	do { /* the pause is taken at the lab's next turn */
+		free(body);
+		body = NULL;
+		code = req(c, "GET", A "/user/1002%40lab.example/services/CallCenter", PW, NULL,
+		           &body);
+	} while (code == 200 && !strstr(body, "Unavailable") && pd_live_now_ms() < until);
+	cr_assert_eq(code, 200, "%s", body);
+	cr_assert(xsi_value_of(body, strlen(body), "agentACDState", v, sizeof v));
+	cr_assert_str_eq(v, "Unavailable");
+	cr_assert(xsi_value_of(body, strlen(body), "agentUnavailableCode", v, sizeof v));
+	cr_assert_str_eq(v, "Lunch & <Break>");
+	free(body);
+	cr_assert_eq(req(c, "GET", A "/user/1004@lab.example/services/CallCenter", PW, NULL, &body),
+	             200, "unescaped as well");
+	cr_assert(strstr(body, "<agentACDState>Available</agentACDState>"), "%s", body);
+	cr_assert_null(strstr(body, "agentUnavailableCode"), "%s", body);
+	free(body);
+	/* 1001 is in group-1 */
+	cr_assert_eq(
+	    req(c, "GET", A "/user/1001%40lab.example/services/CallCenter", PW, NULL, NULL), 403);
+	cr_assert_eq(
+	    req(c, "GET", A "/user/sales%40lab.example/services/CallCenter", PW, NULL, &body), 400,
+	    "the call center of group-2");
+	cr_assert(strstr(body, "no Call Center agent service"), "%s", body);
+	free(body);
+	cr_assert_eq(
+	    req(c, "GET", A "/user/9999%40lab.example/services/CallCenter", PW, NULL, NULL), 404);
+	cr_assert_eq(req(c, "GET", A "/user/1002%40elsewhere/services/CallCenter", PW, NULL, NULL),
+	             404);
+	cr_assert_eq(req(c, "GET", A "/user/1002%4/services/CallCenter", PW, NULL, NULL), 400);
+	cr_assert_eq(req(c, "GET", A "/user/1002%00x/services/CallCenter", PW, NULL, NULL), 400);
+	cr_assert_eq(req(c, "PUT", A "/user/1002%40lab.example/services/CallCenter", PW,
+	                 "<CallCenter/>", NULL),
+	             405);
+	cr_assert_eq(
+	    req(c, "GET", A "/user/1002%40lab.example/services/CallCenter", "wrong", NULL, NULL),
+	    401);
+	cr_assert_eq(counters(l).state_reads >= 2, true);
+	conn_free(c);
+	labpbx_stop(l);
+	/* hostile: by user index (1001 is 0) */
+	l = lab_up_opts((pd_labpbx_opts){.xsi_bad_state_reads = true});
+	c = conn_new(labpbx_port(l));
+	static const struct {
+		const char *ep;
+		int code;
+		bool well_formed;
+	} want[] = {{"1001", 200, true}, {"1002", 200, false}, {"1003", 503, true},
+	            {"1004", 200, true}, {"1005", 200, true},  {"1006", 200, true}};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		char path[256];
+		snprintf(path, sizeof path, A "/user/%s%%40lab.example/services/CallCenter",
+		         want[i].ep);
+		code = req(c, "GET", path, PW, NULL, &body);
+		cr_assert_eq(code, want[i].code, "%s: %d", want[i].ep, code);
+		bool ok = xsi_value_of(body, strlen(body), "agentACDState", v, sizeof v);
+		cr_assert_eq(ok, want[i].well_formed && strlen(body) <= (4u << 20), "%s",
+		             want[i].ep);
+		if (!strcmp(want[i].ep, "1004"))
+			cr_assert_str_eq(v, "Sign?In???");
+		if (!strcmp(want[i].ep, "1005"))
+			cr_assert_gt(strlen(body), 5u << 20, "the answer past 5 MiB");
+		free(body);
+	}
+	conn_free(c);
+	labpbx_stop(l);
+}
+
 /* a group administrator: its own group only, 403 elsewhere */
 Test(labpbx_xsi, group_admin_forbidden_elsewhere)
 {
@@ -1439,6 +1527,23 @@ Test(labpbx_xsi, model_reads_the_lab)
 	free(subscribe(port, E "/enterprise/lab-ent", "Advanced Call", "set-m", &st));
 	free(subscribe(port, E "/enterprise/lab-ent", "Call Center Agent", "set-m", &st));
 	conn *ac = conn_new(port);
+	/* the agents' states read as the driver does (none comes on subscribing) */
+	for (size_t i = 0; i < xsi_model_user_count(m); i++) {
+		char path[512], *cc = NULL, state[XSI_VALUE_MAX];
+		char *id = curl_easy_escape(NULL, xsi_model_user_id(m, i), 0);
+		snprintf(path, sizeof path, A "/user/%s/services/CallCenter", id);
+		curl_free(id);
+		int code = req(ac, "GET", path, PW, NULL, &cc);
+		if (code == 200) {
+			cr_assert(
+			    xsi_value_of(cc, strlen(cc), "agentACDState", state, sizeof state));
+			xsi_model_agent_read(m, xsi_model_user_id(m, i), state, "",
+			                     xsi_model_agent_mark(m), pd_live_now_ms());
+		} else {
+			cr_assert_eq(code, 400, "the call center's own user: %s", cc);
+		}
+		free(cc);
+	}
 	size_t acked = 0, applied = 0;
 	bool call_seen[PD_CALL_ENDED + 1] = {0}, agent_seen[PD_AGENT_OFFLINE + 1] = {0};
 	bool queue_ok = false, agent_named = false, back_available = false;

@@ -333,21 +333,86 @@ Test(xsi_driver, calls_and_agents_live_every_event_acked)
 	labpbx_stop(lab);
 }
 
-/* A lab XSP of o.users agents, the link monitoring, and every agent's
- * first state sent on its channel (subscribing brings them all at once). */
+/* A lab XSP of o.users agents, the link monitoring with each agent's state
+ * read, then every agent paused at once (a supervisor sending everyone to a
+ * meeting): one event each on the channel, a burst to acknowledge. */
 static pd_labpbx *agents_burst(harness *h, pd_labpbx_opts o)
 {
 	pd_labpbx *lab = lab_up_opts(o);
 	start(h, labpbx_port(lab), SECRET, ENT);
 	WAIT_FOR(h, link_of(h) == PD_LINK_MONITORING, 15000);
+	WAIT_FOR(h, dstats(h).state_reads >= (uint64_t)o.users, 15000);
+	labpbx_pause(lab, NULL, true, "Meeting");
 	WAIT_FOR(h, counters(lab).events_sent >= o.users, 10000);
 	return lab;
 }
 
-/* Subscribing to the agents' package brings every agent's state at once,
- * one event each: 5,000 agents are more than the 4,096 acknowledgements a
- * link once kept waiting, which rebuilt the channel over and over. Every
- * one is acknowledged on the one channel, and the link monitors. */
+/* A group or an enterprise subscription brings no initial state (an XSP
+ * sends one only for a single user's), so each user's ACD state is read by
+ * Xsi-Actions once the link monitors: an agent paused before the console
+ * connected shows Not ready with its code, with no event at all; the call
+ * centers' own users are no agents. */
+Test(xsi_driver, agents_states_read_as_subscribing_brings_none)
+{
+	pd_labpbx *lab = lab_up();
+	labpbx_pause(lab, "1003", true, "Lunch");
+	harness h;
+	start(&h, labpbx_port(lab), SECRET, ENT);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	WAIT_FOR(&h, agent_in_state(&h, "1003@lab.example", PD_AGENT_NOT_READY, "Lunch"), 5000);
+	WAIT_FOR(&h, dstats(&h).state_reads == 10, 5000);
+	pd_live_view v = snap(&h);
+	cr_assert_eq(v.n_agents, 10, "%zu agents", v.n_agents);
+	cr_assert_eq(v.n_users, 12, "10 users and the 2 call centers: %zu", v.n_users);
+	const pd_live_agent *a = find_agent(&v, "1001@lab.example");
+	cr_assert(a && a->state == PD_AGENT_AVAILABLE);
+	pd_live_free_view(&v);
+	cr_assert_eq(counters(lab).events_sent, 0, "states came as events");
+	cr_assert_eq(counters(lab).state_reads, 10);
+	cr_assert_eq(dstats(&h).state_reads_bad, 0);
+	/* an event after the read wins */
+	labpbx_pause(lab, "1003", false, NULL);
+	WAIT_FOR(&h, agent_in_state(&h, "1003@lab.example", PD_AGENT_AVAILABLE, NULL), 5000);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
+/* A hostile or broken XSP's state reads (malformed XML, 503, an unknown
+ * state and a code with a bidi override and a newline, an answer over the
+ * 4 MiB kept): the link monitors on, those agents stay unknown until an
+ * event tells, the failures are counted as documents refused, and nothing
+ * unsafe reaches the view. */
+Test(xsi_driver, hostile_state_reads_leave_those_agents_unknown)
+{
+	pd_labpbx *lab = lab_up_opts((pd_labpbx_opts){.xsi_bad_state_reads = true});
+	harness h;
+	start(&h, labpbx_port(lab), SECRET, ENT);
+	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 5000);
+	/* users 0-9: 1, 2, 4, 6, 7, 9 fail; 3 and 8 are odd; 0 and 5 fine */
+	WAIT_FOR(&h, dstats(&h).state_reads + dstats(&h).state_reads_bad == 10, 10000);
+	cr_assert_eq(dstats(&h).state_reads_bad, 6);
+	cr_assert_eq(link_of(&h), PD_LINK_MONITORING);
+	pd_live_view v = snap(&h);
+	cr_assert_eq(v.n_agents, 4, "%zu agents", v.n_agents);
+	cr_assert_null(find_agent(&v, "1002@lab.example"));
+	const pd_live_agent *odd = find_agent(&v, "1004@lab.example");
+	cr_assert(odd && odd->state == PD_AGENT_NOT_READY);
+	cr_assert_str_eq(odd->reason, "Sign?In???");
+	for (const char *p = odd->reason; *p; p++)
+		cr_assert((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f);
+	pd_live_free_view(&v);
+	WAIT_FOR(&h, input_of(&h).bad_fields >= 6, 5000);
+	/* an event still sets an agent whose read failed */
+	labpbx_pause(lab, "1002", true, "Break");
+	WAIT_FOR(&h, agent_in_state(&h, "1002@lab.example", PD_AGENT_NOT_READY, "Break"), 5000);
+	h_stop(&h);
+	labpbx_stop(lab);
+}
+
+/* Every agent changing state at once, one event each: 5,000 agents are
+ * more than the 4,096 acknowledgements a link once kept waiting, which
+ * rebuilt the channel over and over. Every one is acknowledged on the one
+ * channel, and the link monitors. */
 Test(xsi_driver, an_agent_burst_past_4096_is_acknowledged_on_one_channel)
 {
 	harness h;
@@ -366,9 +431,9 @@ Test(xsi_driver, an_agent_burst_past_4096_is_acknowledged_on_one_channel)
 
 /* An XSP 100 ms away: each acknowledgement is a request of its own, one
  * at a time on a connection, so on the two connections a link once had
- * 400 agents' first states took 20 s to acknowledge, and an XSP that waits
- * 8 s ended the channel again and again. Over eight they are all
- * acknowledged in time, on the one channel. */
+ * 400 agents' events took 20 s to acknowledge, and an XSP that waits 8 s
+ * ended the channel again and again. Over eight they are all acknowledged
+ * in time, on the one channel. */
 Test(xsi_driver, an_agent_burst_from_a_distant_xsp_is_acknowledged_in_time)
 {
 	harness h;
@@ -383,7 +448,10 @@ Test(xsi_driver, an_agent_burst_from_a_distant_xsp_is_acknowledged_in_time)
 	pd_live_view v = snap(&h);
 	cr_assert_eq(v.n_agents, 400);
 	pd_live_free_view(&v);
-	/* a call's events after it are acknowledged as they come */
+	/* everyone back (a second burst), then a call's events are
+	 * acknowledged as they come */
+	labpbx_pause(lab, NULL, false, NULL);
+	WAIT_FOR(&h, counters(lab).events_sent >= 800, 10000);
 	labpbx_place_call(lab, 0);
 	WAIT_FOR(&h, call_in_state(&h, PD_CALL_CONNECTED, true), 10000);
 	WAIT_FOR(&h, acks_caught_up(&h, lab), 10000);
@@ -391,16 +459,14 @@ Test(xsi_driver, an_agent_burst_from_a_distant_xsp_is_acknowledged_in_time)
 	labpbx_stop(lab);
 }
 
-/* An XSP too far for its agents' burst (100 ms away, waiting 2 s: 1,000
- * agents at eight a round trip take 12 s) ends the channel: the link says
+/* An XSP too far for its agents' burst (100 ms away, waiting 2 s: 500
+ * agents at eight a round trip take 6 s) ends the channel: the link says
  * why it most likely did, the backlog it had left. */
 Test(xsi_driver, a_channel_ended_under_a_backlog_says_so)
 {
-	pd_labpbx *lab =
-	    lab_up_opts((pd_labpbx_opts){.users = 1000, .latency_ms = 100, .ack_timeout_ms = 2000});
 	harness h;
-	start(&h, labpbx_port(lab), SECRET, ENT);
-	WAIT_FOR(&h, link_of(&h) == PD_LINK_MONITORING, 15000);
+	pd_labpbx *lab = agents_burst(
+	    &h, (pd_labpbx_opts){.users = 500, .latency_ms = 100, .ack_timeout_ms = 2000});
 	WAIT_FOR(&h, strstr(h.texts.s, "events still to acknowledge, 8 a round trip"), 15000);
 	cr_assert_geq(counters(lab).channels_ended, 1);
 	cr_assert(
@@ -410,9 +476,9 @@ Test(xsi_driver, a_channel_ended_under_a_backlog_says_so)
 	labpbx_stop(lab);
 }
 
-/* A small enterprise's first states (20 agents) are no backlog: the link
- * keeps to the channel's connection and two short ones, as an XSP serving
- * a thousand such links would want. */
+/* A small enterprise's states (20 agents read, then 20 events) are no
+ * backlog: the link keeps to the channel's connection and two short ones,
+ * as an XSP serving a thousand such links would want. */
 Test(xsi_driver, a_few_events_keep_to_two_short_connections)
 {
 	harness h;

@@ -286,6 +286,59 @@ Test(xsi_model, agent_reasons_and_bad_events)
 	xsi_model_free(m);
 }
 
+/* States read by Xsi-Actions (no subscription of a group brings them): an
+ * agent row from a read; a read sent before an event that came first is
+ * older and dropped; one sent after it is taken. */
+Test(xsi_model, agent_reads_yield_to_newer_events)
+{
+	xsi_model *m = model_with_directory();
+	uint64_t before = xsi_model_agent_mark(m);
+	cr_assert(xsi_model_agent_read(m, AGENT, "Unavailable", "Lunch", before, 10));
+	pd_live_view v = {0};
+	xsi_model_view(m, 10, &v);
+	cr_assert_eq(v.n_agents, 1);
+	cr_assert_eq(v.agents[0].state, PD_AGENT_NOT_READY);
+	cr_assert_str_eq(v.agents[0].reason, "Lunch");
+	cr_assert_str_eq(v.agents[0].name, "Zoé Lefèvre");
+	pd_live_free_view(&v);
+	/* a read sent now, an event arriving before its answer */
+	uint64_t sent = xsi_model_agent_mark(m);
+	xsi_msg e = agent_ev(AGENT, "Available", "");
+	cr_assert(xsi_model_apply(m, &e, 20));
+	cr_assert(!xsi_model_agent_read(m, AGENT, "Unavailable", "Lunch", sent, 30));
+	memset(&v, 0, sizeof v);
+	xsi_model_view(m, 30, &v);
+	cr_assert_eq(v.agents[0].state, PD_AGENT_AVAILABLE, "the older read was taken");
+	cr_assert_eq(v.agents[0].since_ms, 20);
+	pd_live_free_view(&v);
+	/* a read sent after the event is newer */
+	cr_assert(xsi_model_agent_read(m, AGENT, "Wrap-Up", "", xsi_model_agent_mark(m), 40));
+	/* another user's event does not hold back this one's read */
+	sent = xsi_model_agent_mark(m);
+	e = agent_ev("other@acme.example", "Available", "");
+	xsi_model_apply(m, &e, 45);
+	cr_assert(xsi_model_agent_read(m, AGENT, "Sign-Out", "", sent, 50));
+	memset(&v, 0, sizeof v);
+	xsi_model_view(m, 50, &v);
+	cr_assert_eq(v.n_agents, 2);
+	cr_assert_eq(v.agents[0].state, PD_AGENT_LOGGED_OFF);
+	pd_live_free_view(&v);
+	/* a read without a user or a state is counted, not applied */
+	pd_model_stats st;
+	xsi_model_get_stats(m, &st);
+	uint64_t bad = st.bad_fields;
+	cr_assert(!xsi_model_agent_read(m, "", "Available", "", sent, 60));
+	cr_assert(!xsi_model_agent_read(m, AGENT, "", "", xsi_model_agent_mark(m), 60));
+	xsi_model_get_stats(m, &st);
+	cr_assert_eq(st.bad_fields, bad + 2);
+	/* after a new channel the agents are read again from nothing */
+	xsi_model_reset_live(m);
+	cr_assert(xsi_model_agent_read(m, AGENT, "Available", "", xsi_model_agent_mark(m), 70));
+	cr_assert_str_eq(xsi_model_user_id(m, 0), "marc.dupont@acme.example");
+	cr_assert_null(xsi_model_user_id(m, xsi_model_user_count(m)));
+	xsi_model_free(m);
+}
+
 Test(xsi_model, caps_and_age)
 {
 	xsi_model *m = xsi_model_new();

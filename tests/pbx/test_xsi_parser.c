@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/pbx/xsi/xsi_driver.h"
 #include "provdesk/util.h"
 #include "provdesk/xsi.h"
 #include "testlib.h" /* tests/lib */
@@ -492,4 +493,42 @@ Test(xsi_parser, xml_escape)
 	xsi_xml_escape(&b, NULL);
 	cr_assert_str_eq(b.s, "a&amp;b&lt;c&gt;d&quot;e'f Zoé");
 	pd_buf_free(&b);
+}
+
+/* An agent's CallCenter answer as the driver reads it (xsi_value_of): the
+ * state and the code; the first element of a name only (a call center's
+ * <available> is not the agent's); false for what is not well-formed XML
+ * or declares a DOCTYPE, true with "" for a document without it. */
+Test(xsi_parser, callcenter_answer_read)
+{
+	size_t len;
+	char *b = slurp("callcenter-agent.xml", &len);
+	char v[XSI_VALUE_MAX];
+	cr_assert(xsi_value_of(b, len, "agentACDState", v, sizeof v));
+	cr_assert_str_eq(v, "Unavailable");
+	cr_assert(xsi_value_of(b, len, "agentUnavailableCode", v, sizeof v));
+	cr_assert_str_eq(v, "Lunch");
+	cr_assert(xsi_value_of(b, len, "serviceUserId", v, sizeof v));
+	cr_assert_str_eq(v, "cc-support@acme.example");
+	cr_assert(xsi_value_of(b, len, "agentStateTimestamp", v, sizeof v));
+	cr_assert_str_eq(v, "", "none: empty");
+	/* cut anywhere: malformed */
+	for (size_t cut = 1; cut < len - 2; cut += 97) {
+		strcpy(v, "x");
+		cr_assert(!xsi_value_of(b, cut, "agentACDState", v, sizeof v), "cut at %zu", cut);
+		cr_assert_str_eq(v, "");
+	}
+	free(b);
+	const char *doctype = "<?xml version=\"1.0\"?><!DOCTYPE C [<!ENTITY a \"Available\">]>"
+	                      "<C><agentACDState>&a;</agentACDState></C>";
+	cr_assert(!xsi_value_of(doctype, strlen(doctype), "agentACDState", v, sizeof v));
+	cr_assert_str_eq(v, "");
+	/* a tab, a newline and a bidi override: printable ASCII only, cut to fit */
+	const char *odd = "<C><s>Sign&#x9;In\xe2\x80\xae&#xA;x</s></C>";
+	cr_assert(xsi_value_of(odd, strlen(odd), "s", v, sizeof v));
+	cr_assert_str_eq(v, "Sign?In????x");
+	char small[5];
+	cr_assert(xsi_value_of(odd, strlen(odd), "s", small, sizeof small));
+	cr_assert_str_eq(small, "Sign");
+	cr_assert(!xsi_value_of("", 0, "s", v, sizeof v));
 }

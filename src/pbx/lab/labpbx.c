@@ -1169,7 +1169,7 @@ void labpbx_place_call(pd_labpbx *l, int q)
 void labpbx_pause(pd_labpbx *l, const char *endpoint, bool paused, const char *reason)
 {
 	cmd c = {.kind = 2, .paused = paused};
-	snprintf(c.ep, sizeof c.ep, "%s", endpoint);
+	snprintf(c.ep, sizeof c.ep, "%s", endpoint ? endpoint : "*");
 	snprintf(c.reason, sizeof c.reason, "%s", reason ? reason : "");
 	push(l, &c);
 }

@@ -689,7 +689,7 @@ void lab_do_pause(pd_labpbx *l, const char *ep, bool paused, const char *reason)
 {
 	for (int i = 0; i < l->nu; i++) {
 		luser *u = &l->u[i];
-		if (strcmp(u->ep, ep) != 0)
+		if (strcmp(ep, "*") && strcmp(u->ep, ep))
 			continue;
 		u->paused = paused;
 		if (!paused)

@@ -79,7 +79,7 @@ struct lab_xsi {
 	unsigned id_seq, chan_seq;
 	bool *wrap; /* per user: Wrap-Up sent, Available due at wrapup_until */
 	atomic_llong channels_opened, channels_ended, acks, events_sent, heartbeats, deletes,
-	    unauthorized, refreshes;
+	    unauthorized, refreshes, state_reads;
 	atomic_int channels_live, subs_live;
 	int conns;            /* HTTP connections open now */
 	atomic_int conns_max; /* the most open at once */
@@ -171,6 +171,12 @@ static bool group_known(pd_labpbx *l, const char *g)
 			return true;
 	}
 	return false;
+}
+
+/* A group administrator (opts admin_group) may act on its own group only. */
+static bool allowed(pd_labpbx *l, const char *grp)
+{
+	return !l->o.admin_group || (grp && !strcmp(grp, l->o.admin_group));
 }
 
 /* ---- HTTP responses ---- */
@@ -538,10 +544,15 @@ void lab_xsi_call(pd_labpbx *l, const lcall *c, int step)
 	}
 }
 
+static const char *acd_state(pd_labpbx *l, int i)
+{
+	return l->u[i].paused ? "Unavailable" : l->xs->wrap[i] ? "Wrap-Up" : "Available";
+}
+
 static void agent_data(pd_labpbx *l, pd_buf *b, const luser *u)
 {
 	int i = (int)(u - l->u);
-	const char *st = u->paused ? "Unavailable" : l->xs->wrap[i] ? "Wrap-Up" : "Available";
+	const char *st = acd_state(l, i);
 	long long ts = (long long)(u->last_pause ? u->last_pause * 1000 : l->epoch * 1000);
 	if (l->xs->wrap[i] && !u->paused)
 		ts = (long long)wall_ms(l);
@@ -795,22 +806,113 @@ static int do_subscribe(pd_labpbx *l, session *s, const request *r, const char *
 	pd_buf_add(&b, "</Subscription>");
 	respond(s, 200, NULL, b.s);
 	pd_buf_free(&b);
-	xchan *c = chan_of_set(l, sub->set);
-	if (pkg != PKG_AGENT || !c)
-		return 0;
-	/* the agents' current states, on the set's channel */
-	xsub copy = *sub;
-	char g[32], target[32];
-	for (int i = 0; i < l->nu; i++) {
-		if (copy.group[0] && strcmp(user_group(l, i, g, sizeof g), copy.group) != 0)
-			continue;
-		pd_buf d = {0};
-		agent_data(l, &d, &l->u[i]);
-		snprintf(target, sizeof target, "%s@lab.example", l->u[i].ep);
-		send_event(l, c, &copy, target, "AgentStateEvent", d.s);
-		pd_buf_free(&d);
-	}
+	/* a group or an enterprise subscription brings no initial state (a
+	 * user's would): a client reads each agent's (do_callcenter) */
 	return 0;
+}
+
+/* %XX in a path segment decoded (in place); false on a bad escape or NUL. */
+static bool pct_decode(char *p)
+{
+	char *o = p;
+	for (; *p; p++) {
+		if (*p != '%') {
+			*o++ = *p;
+			continue;
+		}
+		int v = 0;
+		for (int k = 1; k <= 2; k++) {
+			char c = p[k];
+			int d = c >= '0' && c <= '9'   ? c - '0'
+			        : c >= 'a' && c <= 'f' ? c - 'a' + 10
+			        : c >= 'A' && c <= 'F' ? c - 'A' + 10
+			                               : -1;
+			if (d < 0)
+				return false;
+			v = v * 16 + d;
+		}
+		if (!v)
+			return false;
+		*o++ = (char)v;
+		p += 2;
+	}
+	*o = '\0';
+	return true;
+}
+
+/* A hostile XSP's answer to user i's state read (opts xsi_bad_state_reads). */
+static int bad_callcenter(pd_labpbx *l, session *s, int i)
+{
+	switch (i % 5) {
+	case 1:
+		return respond(s, 200, NULL,
+		               XML_DECL "<CallCenter xmlns=\"" NS "\"><agentACDState>");
+	case 2:
+		return respond_error(s, 503, "the application server does not answer");
+	case 3: /* an unknown state; a tab, a newline and bidi overrides (XML
+	         * allows no other control) */
+		return respond(s, 200, NULL,
+		               XML_DECL
+		               "<CallCenter xmlns=\"" NS "\"><agentACDState>Sign"
+		               "&#x9;In\xe2\x80\xae</agentACDState><agentUnavailableCode>"
+		               "\xe2\x80\xaeLunch&#xA;x</agentUnavailableCode></CallCenter>");
+	case 4: { /* past what a client keeps of an answer */
+		pd_buf b = {0};
+		pd_buf_add(&b, XML_DECL "<CallCenter xmlns=\"" NS "\"><agentACDState>Available"
+		                        "</agentACDState><!--");
+		for (int k = 0; k < (5 << 20) / 64; k++)
+			pd_buf_add(
+			    &b, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+		pd_buf_add(&b, "--></CallCenter>");
+		respond(s, 200, NULL, b.s);
+		pd_buf_free(&b);
+		return 0;
+	}
+	default:
+		return -1; /* answered as any lab user's */
+	}
+}
+
+/* GET A/user/{userId}/services/CallCenter: an agent's ACD state, which no
+ * group or enterprise subscription brings; a call center's own user is no
+ * agent (400), an unknown user 404. */
+static int do_callcenter(pd_labpbx *l, session *s, char *id)
+{
+	if (!pct_decode(id))
+		return respond_error(s, 400, "a malformed user id");
+	const char *dom = strrchr(id, '@');
+	if (!dom || strcmp(dom, "@lab.example"))
+		return respond_error(s, 404, "user not found");
+	size_t n = (size_t)(dom - id);
+	char g[32];
+	for (int q = 0; q < l->o.queues; q++)
+		if (strlen(l->qname[q]) == n && !strncmp(l->qname[q], id, n))
+			return allowed(l, queue_group(l, q, g, sizeof g))
+			           ? respond_error(s, 400,
+			                           "the user has no Call Center agent service")
+			           : respond_error(s, 403, "not allowed for this administrator");
+	for (int i = 0; i < l->nu; i++) {
+		if (strlen(l->u[i].ep) != n || strncmp(l->u[i].ep, id, n))
+			continue;
+		if (!allowed(l, user_group(l, i, g, sizeof g)))
+			return respond_error(s, 403, "not allowed for this administrator");
+		atomic_fetch_add(&l->xs->state_reads, 1);
+		if (l->o.xsi_bad_state_reads && bad_callcenter(l, s, i) == 0)
+			return 0;
+		pd_buf b = {0};
+		pd_buf_add(&b, XML_DECL "<CallCenter xmlns=\"" NS "\">");
+		el(&b, "", "agentACDState", acd_state(l, i));
+		if (l->u[i].paused && l->u[i].reason && *l->u[i].reason)
+			el(&b, "", "agentUnavailableCode", l->u[i].reason);
+		pd_buf_add(&b,
+		           "<useDefaultGuardTimer>true</useDefaultGuardTimer>"
+		           "<makeOutgoingCallsAsCallCenter>false</makeOutgoingCallsAsCallCenter>"
+		           "</CallCenter>");
+		respond(s, 200, NULL, b.s);
+		pd_buf_free(&b);
+		return 0;
+	}
+	return respond_error(s, 404, "user not found");
 }
 
 static int do_event_response(pd_labpbx *l, session *s, const request *r)
@@ -916,12 +1018,6 @@ static bool is(const request *r, const char *m)
 	return !strcmp(r->method, m);
 }
 
-/* A group administrator (opts admin_group) may act on its own group only. */
-static bool allowed(pd_labpbx *l, const char *grp)
-{
-	return !l->o.admin_group || (grp && !strcmp(grp, l->o.admin_group));
-}
-
 static int method_not_allowed(session *s, const char *allow)
 {
 	char h[80];
@@ -966,6 +1062,14 @@ static int route(pd_labpbx *l, session *s, const request *r)
 					return respond_error(s, 404, "unknown group");
 				return do_directory(l, s, r, grp ? b : NULL);
 			}
+		}
+		char d4[64];
+		if (n == 4 && seg(p, 0, a, sizeof a) && !strcmp(a, "user") &&
+		    seg(p, 1, b, sizeof b) && seg(p, 2, c3, sizeof c3) && !strcmp(c3, "services") &&
+		    seg(p, 3, d4, sizeof d4) && !strcmp(d4, "CallCenter")) {
+			if (!is(r, "GET"))
+				return method_not_allowed(s, "GET");
+			return do_callcenter(l, s, b);
 		}
 		return respond_error(s, 404, "not found");
 	}
@@ -1437,4 +1541,5 @@ void labpbx_xsi_counters(pd_labpbx *l, pd_lab_xsi_counters *out)
 	out->channels_live = atomic_load(&x->channels_live);
 	out->subscriptions_live = atomic_load(&x->subs_live);
 	out->connections_max = atomic_load(&x->conns_max);
+	out->state_reads = atomic_load(&x->state_reads);
 }

@@ -5,7 +5,9 @@
  *   directory pages (Xsi-Actions, enterprise or group) -> sync users ->
  *   event channel (a never-ending chunked POST, fed to xsi_parser) ->
  *   <Channel> -> two subscriptions (Advanced Call, Call Center Agent) ->
- *   monitoring: every event acknowledged, a heartbeat every 15 s (or
+ *   monitoring: each user's ACD state read (GET …/services/CallCenter: a
+ *   group or enterprise subscription brings no initial state), every event
+ *   acknowledged, a heartbeat every 15 s (or
  *   ping_interval when shorter), channel and subscriptions refreshed at
  *   3/4 of their expiry.
  * A ChannelTerminatedEvent, SubscriptionTerminatedEvent, the end of the
@@ -39,12 +41,13 @@
 #define MIN_EXPIRES 4       /* a shorter grant is taken as this (no refresh storm) */
 /* Connections for the short requests beside the channel's: HTTP/1.1 has
  * one request on a connection at a time, and every event the channel
- * brings is acknowledged by a request of its own, so a burst (subscribing
- * to the agents brings every agent's state) is acknowledged at this many
- * a round trip; an XSP ends the channel of an event left unacknowledged
- * for a few seconds. A link keeps to NARROW_CONNECTIONS (the channel's and
- * two short ones, two acknowledgements in flight) until ACK_BURST events
- * wait: an XSP serving a thousand small enterprises is not asked for nine
+ * brings is acknowledged by a request of its own, so a burst (a shift's
+ * agents signing in at once) is acknowledged at this many a round trip; an
+ * XSP ends the channel of an event left unacknowledged for a few seconds.
+ * The users' ACD states read after subscribing share them, behind the
+ * acknowledgements. A link keeps to NARROW_CONNECTIONS (the channel's and
+ * two short ones, two requests in flight) until ACK_BURST requests wait:
+ * an XSP serving a thousand small enterprises is not asked for nine
  * connections each. Those a burst opened are closed after two idle
  * minutes (libcurl's CURLOPT_MAXAGE_CONN). */
 #define SHORT_CONNECTIONS 8
@@ -52,9 +55,9 @@
 #define NARROW_CONNECTIONS 3
 #define ACK_BURST 64
 /* Waiting to be sent, past which the channel is rebuilt: ACK_QUEUE_MIN
- * beyond the users the link may sync (max_users_per_link), since
- * subscribing to the agents' package brings every agent's state at once,
- * one event each (the queue grows as it fills, and is let go when empty). */
+ * beyond the users the link may sync (max_users_per_link), since every
+ * agent may change state at once, one event each (the queue grows as it
+ * fills, and is let go when empty). */
 #define ACK_QUEUE_MIN 4096
 #define MAX_CONNECTIONS (1 + SHORT_CONNECTIONS) /* the channel's and the short ones */
 /* Sockets libcurl tells of: two for each connection while it connects to
@@ -80,6 +83,7 @@ enum rkind {
 	R_DIR,
 	R_CHANNEL,
 	R_SUB,
+	R_STATE, /* a user's ACD state (Xsi-Actions) */
 	R_ACK,
 	R_HEARTBEAT,
 	R_REFRESH_CHANNEL,
@@ -93,9 +97,11 @@ typedef struct req {
 	xsi_drv *d;
 	CURL *h;
 	enum rkind kind;
-	int sub;     /* R_SUB, R_REFRESH_SUB: which package */
-	pd_buf body; /* the response, at most XSI_BODY_MAX */
-	bool over;   /* it was longer */
+	int sub;       /* R_SUB, R_REFRESH_SUB: which package */
+	char *user;    /* R_STATE: whose */
+	uint64_t mark; /* R_STATE: xsi_model_agent_mark() when sent */
+	pd_buf body;   /* the response, at most XSI_BODY_MAX */
+	bool over;     /* it was longer */
 	struct curl_slist *hdrs;
 	char errbuf[CURL_ERROR_SIZE];
 	struct req *prev, *next;
@@ -146,9 +152,13 @@ struct xsi_drv {
 	char **ackq; /* a ring of ack_cap, grown up to ack_max */
 	size_t ack_h, ack_n, ack_cap, ack_max;
 	int ack_inflight;
-	bool ack_wide; /* a backlog of ACK_BURST: ACK_INFLIGHT_MAX in flight */
+	bool wide; /* a backlog of ACK_BURST: ACK_INFLIGHT_MAX in flight */
 	uint64_t acks_sent, acks_ok;
-	bool closing; /* destroy: only the DELETEs count */
+	/* the users' ACD states, read in directory order once monitoring */
+	size_t read_next;
+	int read_inflight;
+	uint64_t reads_ok, reads_bad; /* answered with a CallCenter; failed or malformed */
+	bool closing;                 /* destroy: only the DELETEs count */
 };
 PD_DRV_LINK_FIRST(xsi_drv);
 
@@ -181,7 +191,7 @@ static void input_check(xsi_drv *d, bool force)
 	xsi_model_get_stats(d->mo, &ms);
 	xsi_parser_stats ps;
 	xsi_parser_get_stats(d->p, &ps);
-	pd_live_input in = pd_model_input(&ms, ps.bad_fields);
+	pd_live_input in = pd_model_input(&ms, ps.bad_fields + d->reads_bad);
 	if (pd_drv_link_input(&d->l, &in, force) == PD_DRV_INPUT_WORDS)
 		warning_update(d);
 }
@@ -386,6 +396,7 @@ static void req_free(xsi_drv *d, req *r)
 	pd_curl_easy_cleanup(r->h);
 	pd_curl_slist_free_all(r->hdrs);
 	pd_buf_free(&r->body);
+	free(r->user);
 	if (d->chan == r)
 		d->chan = NULL;
 	free(r);
@@ -395,7 +406,7 @@ static void reqs_clear(xsi_drv *d)
 {
 	while (d->reqs)
 		req_free(d, d->reqs);
-	d->ack_inflight = 0;
+	d->ack_inflight = d->read_inflight = 0;
 	d->hb_inflight = false;
 }
 
@@ -434,7 +445,7 @@ static void stop(void *p)
 		d->m = m;
 		d->nsocks = 0;
 		d->curl_at = INT64_MAX;
-		d->ack_wide = false; /* a new multi keeps to NARROW_CONNECTIONS */
+		d->wide = false; /* a new multi keeps to NARROW_CONNECTIONS */
 	}
 	d->st = D_WAIT;
 	d->dir_busy = d->resyncing = d->subscribe_due = false;
@@ -527,6 +538,7 @@ static void dir_done(xsi_drv *d)
 	do_sync(d);
 	if (d->resyncing) {
 		d->resyncing = false;
+		d->read_next = 0; /* the new directory's users read again */
 		pd_drv_link_state(&d->l, PD_LINK_MONITORING);
 	} else if (d->l.c.monitor) {
 		open_channel(d);
@@ -643,6 +655,7 @@ static void sub_done(xsi_drv *d, req *r)
 	d->hb_at = d->l.now + d->hb_ms;
 	d->heard_at = d->l.now;
 	d->refresh_at = d->l.now + refresh_in(d);
+	d->read_next = 0;
 	monitoring(d, D_MONITORING);
 }
 
@@ -695,36 +708,95 @@ static void refresh(xsi_drv *d)
 	d->refresh_at = d->l.now + refresh_in(d);
 }
 
-static void ack_send(xsi_drv *d)
+/* Users whose ACD state is still to be read (none while the directory is
+ * read again: the list is being rebuilt). */
+static size_t reads_left(const xsi_drv *d)
 {
-	bool wide = d->ack_n + (size_t)d->ack_inflight >= ACK_BURST || (d->ack_wide && d->ack_n);
-	if (wide != d->ack_wide) { /* a backlog opens the short connections until it is sent */
-		d->ack_wide = wide;
+	size_t n = xsi_model_user_count(d->mo);
+	return d->st == D_MONITORING && !d->dir_busy && d->read_next < n ? n - d->read_next : 0;
+}
+
+static void ack_start(xsi_drv *d)
+{
+	char *id = d->ackq[d->ack_h];
+	d->ackq[d->ack_h] = NULL;
+	d->ack_h = (d->ack_h + 1) % d->ack_cap;
+	d->ack_n--;
+	pd_buf b = {0};
+	pd_buf_add(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><EventResponse xmlns=\"" XSI_NS
+	               "\"><eventID>");
+	xsi_xml_escape(&b, id);
+	pd_buf_add(&b, "</eventID><statusCode>200</statusCode><reason>OK</reason>"
+	               "</EventResponse>");
+	free(id);
+	if (req_start(d, R_ACK, "POST", XSI_EVENTS "/channel/eventresponse", b.s)) {
+		d->ack_inflight++;
+		d->acks_sent++;
+	}
+	pd_buf_free(&b);
+}
+
+static void read_start(xsi_drv *d)
+{
+	const char *user = xsi_model_user_id(d->mo, d->read_next++);
+	char *id = esc(d, user);
+	char path[1024];
+	snprintf(path, sizeof path, "%s/user/%s/services/CallCenter", XSI_ACTIONS, id);
+	free(id);
+	req *r = req_start(d, R_STATE, "GET", path, NULL);
+	if (r) {
+		r->user = xstrdup(user);
+		r->mark = xsi_model_agent_mark(d->mo);
+		d->read_inflight++;
+	}
+}
+
+/* The short requests waiting: acknowledgements first (the XSP waits for
+ * them), then the users' ACD states. */
+static void short_send(xsi_drv *d)
+{
+	size_t reads = reads_left(d);
+	size_t backlog = d->ack_n + (size_t)d->ack_inflight + reads + (size_t)d->read_inflight;
+	bool wide = backlog >= ACK_BURST || (d->wide && (d->ack_n || reads));
+	if (wide != d->wide) { /* a backlog opens the short connections until it is sent */
+		d->wide = wide;
 		pd_curl_multi_setopt(d->m, CURLMOPT_MAX_TOTAL_CONNECTIONS,
 		                     (long)(wide ? MAX_CONNECTIONS : NARROW_CONNECTIONS));
 	}
 	int most = wide ? ACK_INFLIGHT_MAX : NARROW_CONNECTIONS - 1; /* one a short connection */
-	while (d->ack_n && d->ack_inflight < most && !d->l.fail) {
-		char *id = d->ackq[d->ack_h];
-		d->ackq[d->ack_h] = NULL;
-		d->ack_h = (d->ack_h + 1) % d->ack_cap;
-		d->ack_n--;
-		pd_buf b = {0};
-		pd_buf_add(
-		    &b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><EventResponse xmlns=\"" XSI_NS
-		        "\"><eventID>");
-		xsi_xml_escape(&b, id);
-		pd_buf_add(&b, "</eventID><statusCode>200</statusCode><reason>OK</reason>"
-		               "</EventResponse>");
-		free(id);
-		if (req_start(d, R_ACK, "POST", XSI_EVENTS "/channel/eventresponse", b.s)) {
-			d->ack_inflight++;
-			d->acks_sent++;
-		}
-		pd_buf_free(&b);
-	}
+	while (d->ack_n && d->ack_inflight + d->read_inflight < most && !d->l.fail)
+		ack_start(d);
+	while (reads_left(d) && d->ack_inflight + d->read_inflight < most && !d->l.fail)
+		read_start(d);
 	if (!d->ack_n && d->ack_cap > 64)
 		acks_clear(d); /* a burst's ring is let go */
+}
+
+/* A user's ACD state answered: an agent's state, or no agent (the user has
+ * no Call Center service: 400, 403, 404, or no agentACDState). Anything
+ * else (5xx, a transport failure, malformed XML) leaves the agent unknown
+ * until its next event, counted with the documents refused. */
+static void read_done(xsi_drv *d, req *r, CURLcode rc, long code)
+{
+	d->read_inflight--;
+	if (rc == CURLE_OK && code == 401) {
+		fail_http(d, code, pd_msg_word(N_("an agent's state")));
+		return;
+	}
+	if (rc == CURLE_OK && (code == 400 || code == 403 || code == 404))
+		return;
+	char st[XSI_VALUE_MAX], why[XSI_VALUE_MAX];
+	if (rc != CURLE_OK || code != 200 ||
+	    !xsi_value_of(r->body.s, r->body.len, "agentACDState", st, sizeof st)) {
+		d->reads_bad++;
+		return;
+	}
+	d->reads_ok++;
+	if (!st[0])
+		return;
+	xsi_value_of(r->body.s, r->body.len, "agentUnavailableCode", why, sizeof why);
+	if (xsi_model_agent_read(d->mo, r->user, st, why, r->mark, d->l.now))
+		d->l.dirty = true;
 }
 
 /* A document of the channel (inside libcurl's write callback: nothing is
@@ -799,6 +871,9 @@ static void req_done(xsi_drv *d, req *r, CURLcode rc)
 	if (d->closing)
 		return;
 	switch (r->kind) {
+	case R_STATE:
+		read_done(d, r, rc, code);
+		return;
 	case R_ACK:
 		d->ack_inflight--;
 		if (rc == CURLE_OK && code == 401)
@@ -907,7 +982,7 @@ static void process(xsi_drv *d)
 		d->subscribe_due = false;
 		subscribe(d);
 	}
-	ack_send(d);
+	short_send(d);
 	pd_drv_settle(&d->l);
 }
 
@@ -1254,7 +1329,9 @@ void xsi_driver_counters(void *p, xsi_driver_stats *out)
 	*out = (xsi_driver_stats){.acks_sent = d->acks_sent,
 	                          .acks_ok = d->acks_ok,
 	                          .host_index = d->cur,
-	                          .channel_sets = d->set_n};
+	                          .channel_sets = d->set_n,
+	                          .state_reads = d->reads_ok,
+	                          .state_reads_bad = d->reads_bad};
 }
 
 const pd_driver_ops pd_xsi_driver = {

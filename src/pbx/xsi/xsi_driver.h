@@ -31,9 +31,10 @@ typedef struct {
 pd_status xsi_hosts_parse(const char *list, xsi_host *out, int max, int *n, pd_err *e);
 
 /* The text of the first element named `local` (any namespace) of a small
- * XML answer (a Subscription, an ErrorInfo), printable ASCII, "" when none or
- * the document is malformed or declares a DOCTYPE. */
-void xsi_value_of(const char *xml, size_t len, const char *local, char *out, size_t n);
+ * XML answer (a Subscription, a CallCenter, an ErrorInfo), printable ASCII,
+ * "" when none or the document is malformed or declares a DOCTYPE. False
+ * when it is malformed (or empty, or declares a DOCTYPE). */
+bool xsi_value_of(const char *xml, size_t len, const char *local, char *out, size_t n);
 
 pd_status xsi_test(const pd_drv_conf *c, int timeout_ms, pd_drv_test_result *out, pd_err *e);
 
@@ -42,6 +43,8 @@ typedef struct {
 	uint64_t acks_sent, acks_ok; /* event acknowledgements sent, answered 200 */
 	int host_index;              /* 0 = host, then xsp_hosts in order */
 	unsigned channel_sets;       /* channels opened (each its own channel set) */
+	uint64_t state_reads;        /* users' ACD states answered with a CallCenter */
+	uint64_t state_reads_bad;    /* failed (5xx, transport) or malformed */
 } xsi_driver_stats;
 void xsi_driver_counters(void *drv, xsi_driver_stats *out);
 

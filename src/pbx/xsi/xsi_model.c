@@ -44,6 +44,7 @@ typedef struct {
 	pd_agent_state disp;
 	char *reason;
 	int64_t since_ms;
+	uint64_t mark; /* agent_events when its last AgentStateEvent came */
 } agent;
 
 typedef struct {
@@ -76,6 +77,7 @@ struct xsi_model {
 	 * and users by user id */
 	sidx hidx, cidx, aidx, tidx, uidx;
 	pd_synced_user *sync_buf;
+	uint64_t agent_events; /* AgentStateEvents applied (xsi_model_agent_mark) */
 };
 
 #define GROW(arr, n, cap)                                                                          \
@@ -650,29 +652,63 @@ static bool apply_call(xsi_model *m, const xsi_msg *e, int64_t now_ms)
 	return changed | agent_update_for(m, tgt, now_ms);
 }
 
-static bool apply_agent(xsi_model *m, const xsi_msg *e, int64_t now_ms)
+/* The agent of user id (made safe into a new row when unknown) set to an
+ * ACD state; NULL past the cap. */
+static agent *agent_set(xsi_model *m, const char *raw_id, const char *state, const char *code,
+                        int64_t now_ms)
 {
-	if (!e->target_id[0] || !e->agent_state[0]) {
-		m->st.bad_fields++;
-		return false;
-	}
-	char id[sizeof e->target_id];
-	clean_to(m, e->target_id, id);
+	char id[XSI_VALUE_MAX];
+	clean_to(m, raw_id, id);
 	agent *a = agent_find(m, id);
 	if (!a) {
 		if (m->na >= m->lim.max_channels) {
 			m->st.dropped_other++;
-			return false;
+			return NULL;
 		}
 		GROW(m->a, m->na, m->acap);
 		a = &m->a[m->na++];
 		*a = (agent){.id = xstrdup(id), .disp = PD_AGENT_OFFLINE, .since_ms = now_ms};
 		pd_sidx_added(m, &m->aidx, agent_key, m->na);
 	}
-	replace(&a->acd_state, e->agent_state);
+	free(a->acd_state); /* shown as the reason when it is none of the five */
+	a->acd_state = clean(m, state);
 	free(a->code);
-	a->code = clean(m, e->unavailable_code);
+	a->code = clean(m, code);
+	return a;
+}
+
+static bool apply_agent(xsi_model *m, const xsi_msg *e, int64_t now_ms)
+{
+	if (!e->target_id[0] || !e->agent_state[0]) {
+		m->st.bad_fields++;
+		return false;
+	}
+	agent *a = agent_set(m, e->target_id, e->agent_state, e->unavailable_code, now_ms);
+	if (!a)
+		return false;
+	a->mark = ++m->agent_events;
 	return agent_update(m, a, now_ms);
+}
+
+uint64_t xsi_model_agent_mark(const xsi_model *m)
+{
+	return m->agent_events;
+}
+
+bool xsi_model_agent_read(xsi_model *m, const char *user_id, const char *state, const char *code,
+                          uint64_t mark, int64_t now_ms)
+{
+	if (!user_id || !*user_id || !state || !*state || strlen(user_id) >= XSI_VALUE_MAX) {
+		m->st.bad_fields++;
+		return false;
+	}
+	char id[XSI_VALUE_MAX];
+	clean_to(m, user_id, id);
+	const agent *known = agent_find(m, id);
+	if (known && known->mark > mark)
+		return false; /* an event since the read was sent is newer */
+	agent *a = agent_set(m, user_id, state, code, now_ms);
+	return a && agent_update(m, a, now_ms);
 }
 
 bool xsi_model_apply(xsi_model *m, const xsi_msg *e, int64_t now_ms)
@@ -731,6 +767,11 @@ void xsi_model_add_directory(xsi_model *m, const xsi_dir_page *p)
 size_t xsi_model_user_count(const xsi_model *m)
 {
 	return m->nu;
+}
+
+const char *xsi_model_user_id(const xsi_model *m, size_t i)
+{
+	return i < m->nu ? m->u[i].id : NULL;
 }
 
 size_t xsi_model_users_refused(const xsi_model *m)

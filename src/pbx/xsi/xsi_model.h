@@ -11,7 +11,8 @@
  * - A half carrying acdCallInfo belongs to a call center call: the queue is
  *   acdName (else acdUserId); the half whose target is the call center
  *   itself is the queue's, the others are agents'.
- * - Agents are the targets of AgentStateEvent: Sign-Out -> Logged off,
+ * - Agents are the users read with an ACD state (xsi_model_agent_read) and
+ *   the targets of AgentStateEvent: Sign-Out -> Logged off,
  *   Available -> Available, Unavailable -> Not ready with the unavailable
  *   code as reason, Wrap-Up -> Wrap-up, Sign-In -> Not ready "Sign-In";
  *   an agent's own call halves come first (Ringing, On call, On hold). */
@@ -43,11 +44,22 @@ bool xsi_model_apply(xsi_model *m, const xsi_msg *msg, int64_t now_ms);
  * snapshot is taken again). */
 void xsi_model_reset_live(xsi_model *m);
 
+/* An agent's state read by Xsi-Actions (GET …/user/{id}/services/CallCenter:
+ * agentACDState, agentUnavailableCode), since subscribing to a group or an
+ * enterprise brings no initial state. mark is xsi_model_agent_mark() when
+ * the read was sent: an AgentStateEvent for that user applied since is
+ * newer, and the read is dropped. True if anything visible changed. */
+uint64_t xsi_model_agent_mark(const xsi_model *m);
+bool xsi_model_agent_read(xsi_model *m, const char *user_id, const char *state, const char *code,
+                          uint64_t mark, int64_t now_ms);
+
 /* The directory: pages appended as they are read; reset before a new
  * reading. Users past max_users are refused (counted). */
 void xsi_model_reset_users(xsi_model *m);
 void xsi_model_add_directory(xsi_model *m, const xsi_dir_page *page);
 size_t xsi_model_user_count(const xsi_model *m);
+/* The id of directory user i (NULL past the count). */
+const char *xsi_model_user_id(const xsi_model *m, size_t i);
 size_t xsi_model_users_refused(const xsi_model *m);
 /* Directory users for pd_drv_sync_users: endpoint = the BroadWorks user id
  * (user@domain), name = first and last name, email, sub-account = the group.

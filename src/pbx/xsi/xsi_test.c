@@ -78,26 +78,26 @@ static void XMLCALL v_doctype(void *ud, const XML_Char *name, const XML_Char *sy
 	XML_StopParser(((vstate *)ud)->xp, XML_FALSE); /* no entity is ever declared */
 }
 
-void xsi_value_of(const char *xml, size_t len, const char *local, char *out, size_t n)
+bool xsi_value_of(const char *xml, size_t len, const char *local, char *out, size_t n)
 {
 	if (!n)
-		return;
+		return false;
 	out[0] = '\0';
 	if (!xml || !len || len > XSI_BODY_MAX)
-		return;
+		return false;
 	vstate v = {.want = local, .out = out, .n = n};
 	v.xp = XML_ParserCreateNS(NULL, ' ');
 	if (!v.xp)
-		return;
+		return false;
 	XML_SetUserData(v.xp, &v);
 	XML_SetElementHandler(v.xp, v_start, v_end);
 	XML_SetCharacterDataHandler(v.xp, v_text);
 	XML_SetStartDoctypeDeclHandler(v.xp, v_doctype);
-	if (XML_Parse(v.xp, xml, (int)len, XML_TRUE) != XML_STATUS_OK)
-		out[0] = '\0';
-	else if (!v.done)
+	bool ok = XML_Parse(v.xp, xml, (int)len, XML_TRUE) == XML_STATUS_OK;
+	if (!ok || !v.done)
 		out[0] = '\0';
 	XML_ParserFree(v.xp);
+	return ok;
 }
 
 /* ---- the test op ---- */
