@@ -10,7 +10,9 @@
  * --freeswitch: the same against a FreeSWITCH lab and the ESL driver
  * (list_users, then one user_data ... param email per user); --broadworks:
  * a BroadWorks XSP lab and the Xsi driver (the enterprise directory, paged),
- * then how long the acknowledgement of every agent's first state took.
+ * then how long reading every agent's state took (no group or enterprise
+ * subscription brings them), and how long acknowledging an event from
+ * every agent at once took (all paused).
  * --latency MS: the lab holds every byte it sends that long, as a PBX that
  * far away (loopback hides what the round trips cost).
  *   bench_pbx_sync [N] [--freeswitch | --broadworks] [--latency MS]
@@ -76,14 +78,16 @@ static void link_changed(void *ctx, int64_t cid, pd_link_state st, const char *t
 typedef struct {
 	run_ctx r;
 	pd_labpbx *lab;
+	int64_t want; /* state reads, or acknowledgements */
+	bool acks;
 } ack_ctx;
 
-static bool all_acked(void *ctx)
+static bool all_done(void *ctx)
 {
 	ack_ctx *a = ctx;
 	pd_lab_xsi_counters k;
 	labpbx_xsi_counters(a->lab, &k);
-	return (k.events_sent && k.acks >= k.events_sent) ||
+	return (a->acks ? k.acks : k.state_reads) >= a->want ||
 	       a->r.ops->state(a->r.d) != PD_LINK_MONITORING;
 }
 
@@ -99,6 +103,14 @@ static double run_until_monitoring(const pd_driver_ops *ops, void *d)
 	return now_s() - t;
 }
 
+/* A whole number in [lo, hi] (nothing else in s), or -1. */
+static int whole(const char *s, int lo, int hi)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	return end != s && !*end && v >= lo && v <= hi ? (int)v : -1;
+}
+
 int main(int argc, char **argv)
 {
 	int n = 10000, latency = 0;
@@ -109,9 +121,9 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--broadworks"))
 			pf = PD_LAB_BROADWORKS_XSI;
 		else if (!strcmp(argv[i], "--latency") && i + 1 < argc &&
-		         (latency = atoi(argv[i + 1])) >= 0 && latency <= 10000)
+		         (latency = whole(argv[i + 1], 0, 10000)) >= 0)
 			i++;
-		else if ((n = atoi(argv[i])) <= 0) {
+		else if ((n = whole(argv[i], 1, 10000000)) < 0) {
 			fprintf(stderr, "usage: bench_pbx_sync [N] [--freeswitch | --broadworks] "
 			                "[--latency MS]\n");
 			return 64;
@@ -199,17 +211,28 @@ int main(int argc, char **argv)
 	int64_t before = store_change_counter(s);
 	printf("  link: %s\n", last_text); /* a warning says what was refused */
 	if (pf == PD_LAB_BROADWORKS_XSI) {
-		/* subscribing brought every agent's state at once, one event each */
+		/* no subscription brings the agents' states: each is read */
 		double ta = now_s();
-		ack_ctx ac = {{ops, d}, lab};
-		pd_drv_run(ops, d, pd_live_now_ms() + 600000, 100, all_acked, &ac);
+		ack_ctx ac = {{ops, d}, lab, n, false};
+		pd_drv_run(ops, d, pd_live_now_ms() + 600000, 100, all_done, &ac);
 		pd_lab_xsi_counters k;
 		labpbx_xsi_counters(lab, &k);
+		double tr = now_s() - ta;
 		printf(
-		    "  events acknowledged: %lld of %lld, %.3f s after monitoring (%.0f a second); "
-		    "channels ended by the XSP: %lld\n",
-		    (long long)k.acks, (long long)k.events_sent, now_s() - ta,
-		    (double)k.acks / (now_s() - ta + 1e-9), (long long)k.channels_ended);
+		    "  agents' states read: %lld of %d, %.3f s after monitoring (%.0f a second)\n",
+		    (long long)k.state_reads, n, tr, (double)k.state_reads / (tr + 1e-9));
+		/* every agent paused at once: one event each to acknowledge */
+		labpbx_pause(lab, NULL, true, "Bench");
+		ta = now_s();
+		ac.acks = true;
+		pd_drv_run(ops, d, pd_live_now_ms() + 600000, 100, all_done, &ac);
+		labpbx_xsi_counters(lab, &k);
+		double tk = now_s() - ta;
+		printf("  every agent paused at once: %lld of %d events acknowledged in %.3f s "
+		       "(%.0f a "
+		       "second); channels ended by the XSP: %lld\n",
+		       (long long)k.acks, n, tk, (double)k.acks / (tk + 1e-9),
+		       (long long)k.channels_ended);
 	}
 	printf("resync with no change:\n");
 	double p2 = process_cpu_s(), c2 = thread_cpu_s();
