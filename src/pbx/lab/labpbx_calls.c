@@ -22,25 +22,26 @@ double lab_rnd01(pd_labpbx *l)
 	return (double)(lab_rnd(l) >> 11) / 9007199254740992.0;
 }
 
-void lab_sess_send(session *s, const char *data, size_t n)
+bool lab_sess_send(session *s, const char *data, size_t n)
 {
 	if (s->mute || s->out.len - s->off + n > OUT_LIMIT)
-		return; /* a client that does not read is dropped by flush */
+		return false; /* a client that does not read is dropped by flush */
 	pd_buf_addn(&s->out, data, n);
 	int lat = s->lab->o.latency_ms;
 	if (lat <= 0) {
 		s->ready = s->out.len;
-		return;
+		return true;
 	}
 	int64_t at = s->lab->now + lat;
 	struct lab_mark *last = s->mk_n ? &s->mk[(s->mk_h + s->mk_n - 1) % s->mk_cap] : NULL;
 	if (last && last->at == at) {
 		last->end = s->out.len;
-		return;
+		return true;
 	}
 	if (s->mk_n == s->mk_cap)
 		s->mk = pd_ring_grow(s->mk, sizeof *s->mk, &s->mk_h, s->mk_n, &s->mk_cap, 16);
 	s->mk[(s->mk_h + s->mk_n++) % s->mk_cap] = (struct lab_mark){s->out.len, at};
+	return true;
 }
 
 size_t lab_sess_ready(session *s)

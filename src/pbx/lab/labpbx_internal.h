@@ -13,7 +13,9 @@
 #include "provdesk/util.h"
 
 #define MAX_SESSIONS 1024 /* a BroadWorks client holds two or more per link */
-#define OUT_LIMIT (8u * 1024 * 1024)
+/* What a session may have waiting to be written (10,000 BroadWorks agents'
+ * events at once are 8.5 MB); past it a write is dropped whole. */
+#define OUT_LIMIT (32u * 1024 * 1024)
 
 typedef struct {
 	int fd;
@@ -133,7 +135,8 @@ typedef struct {
 /* labpbx_calls.c */
 uint64_t lab_rnd(pd_labpbx *l);
 double lab_rnd01(pd_labpbx *l);
-void lab_sess_send(session *s, const char *data, size_t n);
+/* Queues n bytes, whole; false (nothing queued) past OUT_LIMIT or muted. */
+bool lab_sess_send(session *s, const char *data, size_t n);
 /* The bytes of out that may be sent now, from off (latency_ms). */
 size_t lab_sess_ready(session *s);
 /* When more of out may be sent (INT64_MAX: nothing is held). */

@@ -246,22 +246,25 @@ static int respond_error(session *s, int code, const char *summary)
 /* ---- the event channel ---- */
 
 /* One document as chunks: whole, or in pieces of 1..16 bytes while the
- * bytewise fault lasts. */
-static void chunk_out(pd_labpbx *l, session *s, const char *d, size_t n)
+ * bytewise fault lasts; written at once or not at all (past the session's
+ * output bound), so the stream never has a hole. False when not. */
+static bool chunk_out(pd_labpbx *l, session *s, const char *d, size_t n)
 {
 	bool split = s->bytewise_until > l->now;
-	char head[32];
+	pd_buf b = {0};
 	while (n) {
 		size_t k = split ? 1 + (size_t)(lab_rnd(l) % 16) : n;
 		if (k > n)
 			k = n;
-		int hn = snprintf(head, sizeof head, "%zx\r\n", k);
-		lab_sess_send(s, head, (size_t)hn);
-		lab_sess_send(s, d, k);
-		lab_sess_send(s, "\r\n", 2);
+		pd_buf_printf(&b, "%zx\r\n", k);
+		pd_buf_addn(&b, d, k);
+		pd_buf_add(&b, "\r\n");
 		d += k;
 		n -= k;
 	}
+	bool sent = lab_sess_send(s, b.s, b.len);
+	pd_buf_free(&b);
+	return sent;
 }
 
 static xchan *chan_by_id(pd_labpbx *l, const char *id)
@@ -340,8 +343,10 @@ static void send_event(pd_labpbx *l, xchan *c, const xsub *sub, const char *targ
 	ev_head(l, &b, c, sub, target, data_type, id, sizeof id);
 	pd_buf_add(&b, data);
 	pd_buf_add(&b, "</xsi:eventData></xsi:Event>");
-	chunk_out(l, c->s, b.s, b.len);
+	bool sent = chunk_out(l, c->s, b.s, b.len);
 	pd_buf_free(&b);
+	if (!sent)
+		return; /* a channel not read: it ends when its events go unanswered */
 	if (c->npend == PENDING_MAX) { /* nobody acknowledges: the oldest stays */
 		memmove(c->pend + 1, c->pend + 2, (PENDING_MAX - 2) * sizeof *c->pend);
 		c->npend--;
