@@ -123,7 +123,8 @@ typedef struct {
 	 * CallCenter) go wrong by user index, as a hostile or broken XSP's
 	 * would: ending in 1 malformed XML, 2 a 503, 3 an unknown state with a
 	 * tab and a bidi override, an unavailable code with a bidi override and
-	 * a newline, 4 an answer over 5 MiB; the others are answered as always. */
+	 * a newline, 4 an answer over 5 MiB, 5 a 403 (counted from 0, modulo
+	 * 6); the others are answered as always. */
 	bool xsi_bad_state_reads;
 } pd_labpbx_opts;
 

@@ -1402,14 +1402,15 @@ Test(labpbx_xsi, agent_state_reads)
 	conn_free(c);
 	labpbx_stop(l);
 	/* hostile: by user index (1001 is 0) */
-	l = lab_up_opts((pd_labpbx_opts){.xsi_bad_state_reads = true});
+	l = lab_up_opts((pd_labpbx_opts){.users = 7, .xsi_bad_state_reads = true});
 	c = conn_new(labpbx_port(l));
 	static const struct {
 		const char *ep;
 		int code;
 		bool well_formed;
 	} want[] = {{"1001", 200, true}, {"1002", 200, false}, {"1003", 503, true},
-	            {"1004", 200, true}, {"1005", 200, true},  {"1006", 200, true}};
+	            {"1004", 200, true}, {"1005", 200, true},  {"1006", 403, true},
+	            {"1007", 200, true}};
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
 		char path[256];
 		snprintf(path, sizeof path, A "/user/%s%%40lab.example/services/CallCenter",

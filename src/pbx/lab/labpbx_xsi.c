@@ -848,7 +848,7 @@ static bool pct_decode(char *p)
 /* A hostile XSP's answer to user i's state read (opts xsi_bad_state_reads). */
 static int bad_callcenter(pd_labpbx *l, session *s, int i)
 {
-	switch (i % 5) {
+	switch (i % 6) {
 	case 1:
 		return respond(s, 200, NULL,
 		               XML_DECL "<CallCenter xmlns=\"" NS "\"><agentACDState>");
@@ -873,6 +873,8 @@ static int bad_callcenter(pd_labpbx *l, session *s, int i)
 		pd_buf_free(&b);
 		return 0;
 	}
+	case 5:
+		return respond_error(s, 403, "not allowed to read this user's services");
 	default:
 		return -1; /* answered as any lab user's */
 	}

@@ -773,9 +773,11 @@ static void short_send(xsi_drv *d)
 }
 
 /* A user's ACD state answered: an agent's state, or no agent (the user has
- * no Call Center service: 400, 403, 404, or no agentACDState). Anything
- * else (5xx, a transport failure, malformed XML) leaves the agent unknown
- * until its next event, counted with the documents refused. */
+ * no Call Center service: 400, 404, or no agentACDState). Anything else
+ * (403: the administrator may not read it, 5xx, a transport failure,
+ * malformed XML) leaves the agent unknown until its next event, counted
+ * with the documents refused: an account that may read no user's service
+ * shows as a warning, not as a customer without agents. */
 static void read_done(xsi_drv *d, req *r, CURLcode rc, long code)
 {
 	d->read_inflight--;
@@ -783,7 +785,7 @@ static void read_done(xsi_drv *d, req *r, CURLcode rc, long code)
 		fail_http(d, code, pd_msg_word(N_("an agent's state")));
 		return;
 	}
-	if (rc == CURLE_OK && (code == 400 || code == 403 || code == 404))
+	if (rc == CURLE_OK && (code == 400 || code == 404))
 		return;
 	char st[XSI_VALUE_MAX], why[XSI_VALUE_MAX];
 	if (rc != CURLE_OK || code != 200 ||
