@@ -110,6 +110,8 @@ const char *pd_fmt_conv(pd_buf *b, const char *pct, va_list *ap, int saved_errno
  * the direction embeddings, overrides and isolates (U+202A-202E,
  * U+2066-2069) and U+FEFF. */
 bool pd_cp_unsafe(uint32_t cp);
+/* The value of a hexadecimal digit (either case), -1 for any other byte. */
+int pd_hex_digit(char c);
 /* Text from outside (a PBX, a file, the database, a command line) made safe
  * for a terminal, appended to out: each unsafe code point as a visible escape
  * (\x1b, \u202e), each byte of invalid UTF-8 as \xNN, a backslash as is;

@@ -909,3 +909,20 @@ Test(fd_limit, raised_to_the_hard_limit_and_used)
 	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &(struct rlimit){64, 64}), 0);
 	cr_assert_eq(pd_fd_limit_raise(), 64);
 }
+
+/* Each of the 22 hexadecimal digits and nothing else (the ESL parser's
+ * percent-escapes, the lab XSP's path segments). */
+Test(hex_digit, digits_either_case_and_nothing_else)
+{
+	const char *digits = "0123456789abcdef", *upper = "ABCDEF";
+	for (int i = 0; i < 16; i++)
+		cr_assert_eq(pd_hex_digit(digits[i]), i);
+	for (int i = 0; i < 6; i++)
+		cr_assert_eq(pd_hex_digit(upper[i]), 10 + i);
+	int n = 0;
+	for (int c = -128; c < 128; c++)
+		n += pd_hex_digit((char)c) >= 0;
+	cr_assert_eq(n, 22);
+	cr_assert_eq(pd_hex_digit('g'), -1);
+	cr_assert_eq(pd_hex_digit('\0'), -1);
+}

@@ -568,17 +568,6 @@ static void end_of_head(esl_parser *p)
 
 /* ---- event bodies ---- */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* A decoded value: UTF-8 with no NUL or control byte but TAB, CR and LF. */
 static const char *value_bad(const char *v, size_t n)
 {
@@ -654,8 +643,8 @@ static void parse_plain(esl_parser *p, const char *b, size_t n)
 				o[k++] = v[j];
 				continue;
 			}
-			int hi = j + 2 < vlen ? hexval(v[j + 1]) : -1;
-			int lo = j + 2 < vlen ? hexval(v[j + 2]) : -1;
+			int hi = j + 2 < vlen ? pd_hex_digit(v[j + 1]) : -1;
+			int lo = j + 2 < vlen ? pd_hex_digit(v[j + 2]) : -1;
 			if (hi < 0 || lo < 0) {
 				size_t m = vlen - j < 3 ? vlen - j : 3;
 				report(p, at + (size_t)(v + j - s), false,

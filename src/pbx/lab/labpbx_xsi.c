@@ -825,19 +825,10 @@ static bool pct_decode(char *p)
 			*o++ = *p;
 			continue;
 		}
-		int v = 0;
-		for (int k = 1; k <= 2; k++) {
-			char c = p[k];
-			int d = c >= '0' && c <= '9'   ? c - '0'
-			        : c >= 'a' && c <= 'f' ? c - 'a' + 10
-			        : c >= 'A' && c <= 'F' ? c - 'A' + 10
-			                               : -1;
-			if (d < 0)
-				return false;
-			v = v * 16 + d;
-		}
-		if (!v)
+		int hi = pd_hex_digit(p[1]), lo = hi < 0 ? -1 : pd_hex_digit(p[2]);
+		if (lo < 0 || (hi | lo) == 0)
 			return false;
+		int v = hi << 4 | lo;
 		*o++ = (char)v;
 		p += 2;
 	}
