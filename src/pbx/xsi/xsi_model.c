@@ -652,14 +652,11 @@ static bool apply_call(xsi_model *m, const xsi_msg *e, int64_t now_ms)
 	return changed | agent_update_for(m, tgt, now_ms);
 }
 
-/* The agent of user id (made safe into a new row when unknown) set to an
+/* Agent a of user id (made safe by clean_to; a NULL: a new row) set to an
  * ACD state; NULL past the cap. */
-static agent *agent_set(xsi_model *m, const char *raw_id, const char *state, const char *code,
+static agent *agent_set(xsi_model *m, agent *a, const char *id, const char *state, const char *code,
                         int64_t now_ms)
 {
-	char id[XSI_VALUE_MAX];
-	clean_to(m, raw_id, id);
-	agent *a = agent_find(m, id);
 	if (!a) {
 		if (m->na >= m->lim.max_channels) {
 			m->st.dropped_other++;
@@ -683,7 +680,9 @@ static bool apply_agent(xsi_model *m, const xsi_msg *e, int64_t now_ms)
 		m->st.bad_fields++;
 		return false;
 	}
-	agent *a = agent_set(m, e->target_id, e->agent_state, e->unavailable_code, now_ms);
+	char id[sizeof e->target_id];
+	clean_to(m, e->target_id, id);
+	agent *a = agent_set(m, agent_find(m, id), id, e->agent_state, e->unavailable_code, now_ms);
 	if (!a)
 		return false;
 	a->mark = ++m->agent_events;
@@ -704,10 +703,10 @@ bool xsi_model_agent_read(xsi_model *m, const char *user_id, const char *state, 
 	}
 	char id[XSI_VALUE_MAX];
 	clean_to(m, user_id, id);
-	const agent *known = agent_find(m, id);
-	if (known && known->mark > mark)
+	agent *a = agent_find(m, id);
+	if (a && a->mark > mark)
 		return false; /* an event since the read was sent is newer */
-	agent *a = agent_set(m, user_id, state, code, now_ms);
+	a = agent_set(m, a, id, state, code, now_ms);
 	return a && agent_update(m, a, now_ms);
 }
 
