@@ -120,11 +120,12 @@ typedef struct {
 	 * use it: loopback hides what a round trip costs. */
 	int latency_ms;
 	/* BroadWorks Xsi: the users' state reads (GET …/user/{id}/services/
-	 * CallCenter) go wrong by user index, as a hostile or broken XSP's
-	 * would: ending in 1 malformed XML, 2 a 503, 3 an unknown state with a
-	 * tab and a bidi override, an unavailable code with a bidi override and
-	 * a newline, 4 an answer over 5 MiB, 5 a 403 (counted from 0, modulo
-	 * 6); the others are answered as always. */
+	 * CallCenter) and call lists (…/calls) go wrong by user index, as a
+	 * hostile or broken XSP's would: 1 malformed XML, 2 a 503, 3 an unknown
+	 * state with a tab and a bidi override, an unavailable code with a bidi
+	 * override and a newline (a call list: 100 calls, none up), 4 an answer
+	 * over 5 MiB, 5 a 403 (counted from 0, modulo 6); the others are
+	 * answered as always. */
 	bool xsi_bad_state_reads;
 } pd_labpbx_opts;
 
@@ -189,6 +190,7 @@ typedef struct {
 	int subscriptions_live;
 	int connections_max; /* the most HTTP connections open at once */
 	int64_t state_reads; /* agents' ACD states answered (…/services/CallCenter) */
+	int64_t call_reads;  /* users' call lists and calls answered (…/calls[/ID]) */
 } pd_lab_xsi_counters;
 void labpbx_xsi_counters(pd_labpbx *l, pd_lab_xsi_counters *out);
 

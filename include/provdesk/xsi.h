@@ -151,6 +151,30 @@ typedef struct {
 bool xsi_dir_parse(const char *xml, size_t len, const xsi_parser_opts *o, size_t max_users,
                    xsi_dir_page *out, char *err, size_t n);
 void xsi_dir_page_free(xsi_dir_page *p);
+/* ---- Xsi-Actions calls ----
+ * GET …/user/{id}/calls: <Calls> with a <call> (callId, uri) per call the
+ * user is in now; GET …/user/{id}/calls/{callId}: <Call>, the fields an
+ * event's eventData/call has. No subscription of a group or an enterprise
+ * brings the calls already up; a client reads them this way. */
+typedef struct {
+	char (*ids)[XSI_VALUE_MAX]; /* callIds, in the answer's order */
+	size_t n;
+	size_t refused; /* past max_calls, or empty */
+	uint64_t bad_fields;
+} xsi_call_list;
+
+/* A <Calls> answer (bounded as the event documents), max_calls ids kept;
+ * false, empty, with err (n bytes) for malformed XML, a DOCTYPE or another
+ * root. */
+bool xsi_calls_parse(const char *xml, size_t len, const xsi_parser_opts *o, size_t max_calls,
+                     xsi_call_list *out, char *err, size_t n);
+void xsi_call_list_free(xsi_call_list *l);
+/* A <Call> answer into out as an event (XSI_MSG_EVENT, XSI_EV_CALL_UPDATED,
+ * type_name "Call"; target_id left empty: the caller knows whose); false
+ * with err for malformed XML, a DOCTYPE, another root or no callId. */
+bool xsi_call_parse(const char *xml, size_t len, const xsi_parser_opts *o, xsi_msg *out, char *err,
+                    size_t n);
+
 /* The start index of the page after p (startIndex + numberOfRecords), 0 when p was the last
  * (the total is read, or the page was empty). */
 long long xsi_dir_next_start(const xsi_dir_page *p);

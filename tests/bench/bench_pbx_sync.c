@@ -10,9 +10,9 @@
  * --freeswitch: the same against a FreeSWITCH lab and the ESL driver
  * (list_users, then one user_data ... param email per user); --broadworks:
  * a BroadWorks XSP lab and the Xsi driver (the enterprise directory, paged),
- * then how long reading every agent's state took (no group or enterprise
- * subscription brings them), and how long acknowledging an event from
- * every agent at once took (all paused).
+ * then how long reading every agent's state and every user's calls took
+ * (no group or enterprise subscription brings them), and how long
+ * acknowledging an event from every agent at once took (all paused).
  * --latency MS: the lab holds every byte it sends that long, as a PBX that
  * far away (loopback hides what the round trips cost).
  *   bench_pbx_sync [N] [--freeswitch | --broadworks] [--latency MS]
@@ -87,7 +87,8 @@ static bool all_done(void *ctx)
 	ack_ctx *a = ctx;
 	pd_lab_xsi_counters k;
 	labpbx_xsi_counters(a->lab, &k);
-	return (a->acks ? k.acks : k.state_reads) >= a->want ||
+	return (a->acks ? k.acks >= a->want
+	                : k.state_reads >= a->want && k.call_reads >= a->want) ||
 	       a->r.ops->state(a->r.d) != PD_LINK_MONITORING;
 }
 
@@ -211,16 +212,18 @@ int main(int argc, char **argv)
 	int64_t before = store_change_counter(s);
 	printf("  link: %s\n", last_text); /* a warning says what was refused */
 	if (pf == PD_LAB_BROADWORKS_XSI) {
-		/* no subscription brings the agents' states: each is read */
+		/* no subscription brings the agents' states or the calls up: each
+		 * user's are read */
 		double ta = now_s();
 		ack_ctx ac = {{ops, d}, lab, n, false};
 		pd_drv_run(ops, d, pd_live_now_ms() + 600000, 100, all_done, &ac);
 		pd_lab_xsi_counters k;
 		labpbx_xsi_counters(lab, &k);
 		double tr = now_s() - ta;
-		printf(
-		    "  agents' states read: %lld of %d, %.3f s after monitoring (%.0f a second)\n",
-		    (long long)k.state_reads, n, tr, (double)k.state_reads / (tr + 1e-9));
+		printf("  agents' states and users' calls read: %lld and %lld of %d, %.3f s after "
+		       "monitoring (%.0f requests a second)\n",
+		       (long long)k.state_reads, (long long)k.call_reads, n, tr,
+		       (double)(k.state_reads + k.call_reads) / (tr + 1e-9));
 		/* every agent paused at once: one event each to acknowledge */
 		labpbx_pause(lab, NULL, true, "Bench");
 		ta = now_s();

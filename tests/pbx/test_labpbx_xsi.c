@@ -1430,6 +1430,60 @@ Test(labpbx_xsi, agent_state_reads)
 	labpbx_stop(l);
 }
 
+/* GET …/user/{id}/calls and …/calls/{callId}: the call a lab started with
+ * (calls_up) listed for its agent, read whole as a <Call> (Active, its
+ * queue's acdCallInfo); a call not up is 404, the call centers' lists are
+ * empty, other methods 405, a bad escape 400. */
+Test(labpbx_xsi, call_reads)
+{
+	pd_labpbx *l = lab_up_opts((pd_labpbx_opts){.calls_up = 1, .talk_ms = 60000});
+	conn *c = conn_new(labpbx_port(l));
+	char *body = NULL, path[256], err[200];
+	xsi_call_list cl = {0};
+	int agent = -1;
+	for (int i = 0; i < 6 && agent < 0; i++) {
+		snprintf(path, sizeof path, A "/user/100%d%%40lab.example/calls", i + 1);
+		cr_assert_eq(req(c, "GET", path, PW, NULL, &body), 200);
+		cr_assert(xsi_calls_parse(body, strlen(body), NULL, 64, &cl, err, sizeof err), "%s",
+		          err);
+		if (cl.n)
+			agent = i;
+		else
+			xsi_call_list_free(&cl);
+		free(body);
+	}
+	cr_assert_geq(agent, 0, "no user lists the call up");
+	cr_assert_eq(cl.n, 1);
+	snprintf(path, sizeof path, A "/user/100%d%%40lab.example/calls/%s", agent + 1, cl.ids[0]);
+	cr_assert_eq(req(c, "GET", path, PW, NULL, &body), 200);
+	xsi_msg m;
+	cr_assert(xsi_call_parse(body, strlen(body), NULL, &m, err, sizeof err), "%s: %s", err,
+	          body);
+	cr_assert_str_eq(m.call_id, cl.ids[0]);
+	cr_assert_str_eq(m.state, "Active");
+	cr_assert_str_eq(m.acd_name, "Support");
+	cr_assert_gt(m.answer_time, 0);
+	cr_assert_geq(m.answer_time, m.start_time);
+	free(body);
+	xsi_call_list_free(&cl);
+	snprintf(path, sizeof path, A "/user/100%d%%40lab.example/calls/callhalf-none:1",
+	         agent + 1);
+	cr_assert_eq(req(c, "GET", path, PW, NULL, NULL), 404);
+	cr_assert_eq(req(c, "GET", A "/user/support%40lab.example/calls", PW, NULL, &body), 200);
+	cr_assert(xsi_calls_parse(body, strlen(body), NULL, 64, &cl, err, sizeof err), "%s", err);
+	cr_assert_eq(cl.n, 0, "answered at once: not waiting in the queue");
+	free(body);
+	xsi_call_list_free(&cl);
+	cr_assert_eq(req(c, "GET", A "/user/9999%40lab.example/calls", PW, NULL, NULL), 404);
+	cr_assert_eq(req(c, "GET", A "/user/1001%4/calls", PW, NULL, NULL), 400);
+	cr_assert_eq(req(c, "GET", A "/user/1001%40lab.example/calls/a%zz", PW, NULL, NULL), 400);
+	cr_assert_eq(req(c, "DELETE", A "/user/1001%40lab.example/calls", PW, NULL, NULL), 405);
+	cr_assert_eq(counters(l).call_reads, agent + 1 + 3,
+	             "the lists, the call, the 404, the queue");
+	conn_free(c);
+	labpbx_stop(l);
+}
+
 /* a group administrator: its own group only, 403 elsewhere */
 Test(labpbx_xsi, group_admin_forbidden_elsewhere)
 {
@@ -1539,7 +1593,7 @@ Test(labpbx_xsi, model_reads_the_lab)
 			cr_assert(
 			    xsi_value_of(cc, strlen(cc), "agentACDState", state, sizeof state));
 			xsi_model_agent_read(m, xsi_model_user_id(m, i), state, "",
-			                     xsi_model_agent_mark(m), pd_live_now_ms());
+			                     xsi_model_mark(m), pd_live_now_ms());
 		} else {
 			cr_assert_eq(code, 400, "the call center's own user: %s", cc);
 		}

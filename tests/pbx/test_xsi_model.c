@@ -292,7 +292,7 @@ Test(xsi_model, agent_reasons_and_bad_events)
 Test(xsi_model, agent_reads_yield_to_newer_events)
 {
 	xsi_model *m = model_with_directory();
-	uint64_t before = xsi_model_agent_mark(m);
+	uint64_t before = xsi_model_mark(m);
 	cr_assert(xsi_model_agent_read(m, AGENT, "Unavailable", "Lunch", before, 10));
 	pd_live_view v = {0};
 	xsi_model_view(m, 10, &v);
@@ -302,7 +302,7 @@ Test(xsi_model, agent_reads_yield_to_newer_events)
 	cr_assert_str_eq(v.agents[0].name, "Zoé Lefèvre");
 	pd_live_free_view(&v);
 	/* a read sent now, an event arriving before its answer */
-	uint64_t sent = xsi_model_agent_mark(m);
+	uint64_t sent = xsi_model_mark(m);
 	xsi_msg e = agent_ev(AGENT, "Available", "");
 	cr_assert(xsi_model_apply(m, &e, 20));
 	cr_assert(!xsi_model_agent_read(m, AGENT, "Unavailable", "Lunch", sent, 30));
@@ -312,9 +312,9 @@ Test(xsi_model, agent_reads_yield_to_newer_events)
 	cr_assert_eq(v.agents[0].since_ms, 20);
 	pd_live_free_view(&v);
 	/* a read sent after the event is newer */
-	cr_assert(xsi_model_agent_read(m, AGENT, "Wrap-Up", "", xsi_model_agent_mark(m), 40));
+	cr_assert(xsi_model_agent_read(m, AGENT, "Wrap-Up", "", xsi_model_mark(m), 40));
 	/* another user's event does not hold back this one's read */
-	sent = xsi_model_agent_mark(m);
+	sent = xsi_model_mark(m);
 	e = agent_ev("other@acme.example", "Available", "");
 	xsi_model_apply(m, &e, 45);
 	cr_assert(xsi_model_agent_read(m, AGENT, "Sign-Out", "", sent, 50));
@@ -328,14 +328,76 @@ Test(xsi_model, agent_reads_yield_to_newer_events)
 	xsi_model_get_stats(m, &st);
 	uint64_t bad = st.bad_fields;
 	cr_assert(!xsi_model_agent_read(m, "", "Available", "", sent, 60));
-	cr_assert(!xsi_model_agent_read(m, AGENT, "", "", xsi_model_agent_mark(m), 60));
+	cr_assert(!xsi_model_agent_read(m, AGENT, "", "", xsi_model_mark(m), 60));
 	xsi_model_get_stats(m, &st);
 	cr_assert_eq(st.bad_fields, bad + 2);
 	/* after a new channel the agents are read again from nothing */
 	xsi_model_reset_live(m);
-	cr_assert(xsi_model_agent_read(m, AGENT, "Available", "", xsi_model_agent_mark(m), 70));
+	cr_assert(xsi_model_agent_read(m, AGENT, "Available", "", xsi_model_mark(m), 70));
 	cr_assert_str_eq(xsi_model_user_id(m, 0), "marc.dupont@acme.example");
 	cr_assert_null(xsi_model_user_id(m, xsi_model_user_count(m)));
+	xsi_model_free(m);
+}
+
+/* Calls up before the link subscribed, read by Xsi-Actions: a read makes
+ * the call and its agent's state (On call) and starts it when it started;
+ * a read whose list was sent before a call event of that user came is
+ * older and dropped (a call released meanwhile never comes back). */
+Test(xsi_model, call_reads_yield_to_newer_events)
+{
+	xsi_model *m = model_with_directory();
+	cr_assert(xsi_model_agent_read(m, AGENT, "Available", "", xsi_model_mark(m), 1000));
+	uint64_t listed = xsi_model_mark(m);
+	xsi_msg c = call_ev(XSI_EV_CALL_UPDATED, "", "h1", "ext-1", "Active");
+	snprintf(c.acd_user_id, sizeof c.acd_user_id, "cc-support@acme.example");
+	snprintf(c.acd_name, sizeof c.acd_name, "Support");
+	cr_assert(xsi_model_call_read(m, AGENT, &c, listed, 400, 1000));
+	pd_live_view v = {0};
+	xsi_model_view(m, 1000, &v);
+	cr_assert_eq(v.n_calls, 1);
+	cr_assert_eq(v.calls[0].state, PD_CALL_CONNECTED);
+	cr_assert_eq(v.calls[0].start_ms, 400, "started before the read");
+	cr_assert_str_eq(v.calls[0].queue, "Support");
+	cr_assert_str_eq(v.calls[0].agent, "Zoé Lefèvre");
+	cr_assert_eq(agent_of(&v, AGENT)->state, PD_AGENT_ON_CALL);
+	pd_live_free_view(&v);
+	/* read again (a resync): the same call, not a second one, its start kept */
+	cr_assert(!xsi_model_call_read(m, AGENT, &c, xsi_model_mark(m), 900, 1100));
+	memset(&v, 0, sizeof v);
+	xsi_model_view(m, 1100, &v);
+	cr_assert_eq(v.n_calls, 1);
+	cr_assert_eq(v.calls[0].start_ms, 400);
+	pd_live_free_view(&v);
+	/* listed, then released by an event before the call's answer came */
+	listed = xsi_model_mark(m);
+	xsi_msg rel = call_ev(XSI_EV_CALL_RELEASED, AGENT, "h1", "ext-1", "Released");
+	cr_assert(xsi_model_apply(m, &rel, 1200));
+	cr_assert(!xsi_model_call_read(m, AGENT, &c, listed, 400, 1300));
+	memset(&v, 0, sizeof v);
+	xsi_model_view(m, 1300, &v);
+	cr_assert(v.n_calls == 0 || v.calls[0].state == PD_CALL_ENDED, "the call came back");
+	cr_assert_eq(agent_of(&v, AGENT)->state, PD_AGENT_AVAILABLE);
+	pd_live_free_view(&v);
+	/* another user's call event does not hold back this one's read */
+	listed = xsi_model_mark(m);
+	xsi_msg other =
+	    call_ev(XSI_EV_CALL_RECEIVED, "marc.dupont@acme.example", "h9", "ext-9", "Alerting");
+	cr_assert(xsi_model_apply(m, &other, 1400));
+	xsi_msg c2 = call_ev(XSI_EV_CALL_UPDATED, "", "h2", "ext-2", "Held");
+	cr_assert(xsi_model_call_read(m, AGENT, &c2, listed, 0, 1500));
+	memset(&v, 0, sizeof v);
+	xsi_model_view(m, 1500, &v);
+	cr_assert_eq(agent_of(&v, AGENT)->state, PD_AGENT_ON_HOLD);
+	pd_live_free_view(&v);
+	/* a read without a user or a callId is counted, not applied */
+	pd_model_stats st;
+	xsi_model_get_stats(m, &st);
+	uint64_t bad = st.bad_fields;
+	xsi_msg none = call_ev(XSI_EV_CALL_UPDATED, "", "", "", "Active");
+	cr_assert(!xsi_model_call_read(m, AGENT, &none, xsi_model_mark(m), 0, 1600));
+	cr_assert(!xsi_model_call_read(m, "", &c, xsi_model_mark(m), 0, 1600));
+	xsi_model_get_stats(m, &st);
+	cr_assert_eq(st.bad_fields, bad + 2);
 	xsi_model_free(m);
 }
 

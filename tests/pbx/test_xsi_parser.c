@@ -532,3 +532,72 @@ Test(xsi_parser, callcenter_answer_read)
 	cr_assert_str_eq(small, "Sign");
 	cr_assert(!xsi_value_of("", 0, "s", v, sizeof v));
 }
+
+/* The calls a user is in now (GET …/calls, then …/calls/{callId}): the
+ * list's callIds, bounded; a <Call> as an event's call; bad answers refused
+ * with what they are, nothing kept. */
+Test(xsi_parser, call_list_and_call_answers)
+{
+	size_t len;
+	char *b = slurp("calls-user.xml", &len);
+	xsi_call_list cl;
+	char err[200] = "";
+	cr_assert(xsi_calls_parse(b, len, NULL, 64, &cl, err, sizeof err), "%s", err);
+	cr_assert_eq(cl.n, 2);
+	cr_assert_str_eq(cl.ids[0], "callhalf-722:1");
+	cr_assert_str_eq(cl.ids[1], "callhalf-731:0");
+	xsi_call_list_free(&cl);
+	cr_assert(xsi_calls_parse(b, len, NULL, 1, &cl, err, sizeof err));
+	cr_assert_eq(cl.n, 1);
+	cr_assert_eq(cl.refused, 1, "past max_calls: refused, counted");
+	xsi_call_list_free(&cl);
+	free(b);
+	b = slurp("call-agent-active.xml", &len);
+	xsi_msg m;
+	cr_assert(xsi_call_parse(b, len, NULL, &m, err, sizeof err), "%s", err);
+	cr_assert_eq(m.kind, XSI_MSG_EVENT);
+	cr_assert_eq(m.type, XSI_EV_CALL_UPDATED);
+	cr_assert_str_eq(m.call_id, "callhalf-722:1");
+	cr_assert_str_eq(m.ext_tracking_id, "7001:1");
+	cr_assert_str_eq(m.personality, "Terminator");
+	cr_assert_str_eq(m.state, "Active");
+	cr_assert_str_eq(m.remote_name, "Jürgen Groß");
+	cr_assert_str_eq(m.remote_number, "+33155550100");
+	cr_assert_str_eq(m.acd_name, "Support");
+	cr_assert_str_eq(m.acd_user_id, "cc-support@acme.example");
+	cr_assert_eq(m.start_time, 1765100000000LL);
+	cr_assert_eq(m.answer_time, 1765100004000LL);
+	cr_assert_str_eq(m.target_id, "", "the caller knows whose");
+	free(b);
+	static const struct {
+		const char *doc, *what;
+	} bad[] = {
+	    {"<Calls xmlns=\"" XSI_NS "\"><call><callId>x", "call list: "},
+	    {"<Other/>", "call list: root <Other> is not Calls"},
+	    {"<?xml version=\"1.0\"?><!DOCTYPE Calls [<!ENTITY a \"x\">]><Calls/>", "call list: "},
+	    {"<Call xmlns=\"" XSI_NS "\"><state>Active</state></Call>", "call: no callId"},
+	    {"<Calls/>", "call: root <Calls> is not Call"},
+	    {"<Call><callId>c</callId>", "call: "},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		err[0] = '\0';
+		bool list = !strncmp(bad[i].what, "call list", 9);
+		bool ok = list ? xsi_calls_parse(bad[i].doc, strlen(bad[i].doc), NULL, 64, &cl, err,
+		                                 sizeof err)
+		               : xsi_call_parse(bad[i].doc, strlen(bad[i].doc), NULL, &m, err,
+		                                sizeof err);
+		cr_assert(!ok, "case %zu", i);
+		cr_assert(strstr(err, bad[i].what), "case %zu: %s", i, err);
+		if (list)
+			cr_assert_eq(cl.n, 0);
+		else
+			cr_assert_str_eq(m.call_id, "");
+	}
+	/* an empty list, and one past the document bound */
+	cr_assert(xsi_calls_parse("<Calls/>", 8, NULL, 64, &cl, err, sizeof err));
+	cr_assert_eq(cl.n, 0);
+	xsi_parser_opts small = {.max_doc = 16};
+	const char *two = "<Calls><call><callId>a</callId></call></Calls>";
+	cr_assert(!xsi_calls_parse(two, strlen(two), &small, 64, &cl, err, sizeof err));
+	cr_assert(strstr(err, "larger than 16 bytes"), "%s", err);
+}

@@ -79,7 +79,7 @@ struct lab_xsi {
 	unsigned id_seq, chan_seq;
 	bool *wrap; /* per user: Wrap-Up sent, Available due at wrapup_until */
 	atomic_llong channels_opened, channels_ended, acks, events_sent, heartbeats, deletes,
-	    unauthorized, refreshes, state_reads;
+	    unauthorized, refreshes, state_reads, call_reads;
 	atomic_int channels_live, subs_live;
 	int conns;            /* HTTP connections open now */
 	atomic_int conns_max; /* the most open at once */
@@ -401,9 +401,9 @@ typedef struct {
 	int q; /* acdCallInfo of queue q, -1 none */
 } half;
 
-static void put_call(pd_labpbx *l, pd_buf *b, const half *h)
+/* A half's fields: inside an event's <xsi:call>, or a <Call> answer. */
+static void put_call_fields(pd_labpbx *l, pd_buf *b, const half *h)
 {
-	pd_buf_add(b, "<xsi:call>");
 	el(b, "xsi:", "callId", h->call_id);
 	el(b, "xsi:", "extTrackingId", h->ext_id);
 	el(b, "xsi:", "personality", h->pers);
@@ -437,6 +437,12 @@ static void put_call(pd_labpbx *l, pd_buf *b, const half *h)
 		      lab_waiting_in(l, h->q) > 0 ? lab_waiting_in(l, h->q) - 1 : 0);
 		pd_buf_add(b, "</xsi:acdCallInfo>");
 	}
+}
+
+static void put_call(pd_labpbx *l, pd_buf *b, const half *h)
+{
+	pd_buf_add(b, "<xsi:call>");
+	put_call_fields(l, b, h);
 	pd_buf_add(b, "</xsi:call>");
 }
 
@@ -454,46 +460,62 @@ static int64_t at_wall(pd_labpbx *l, int64_t mono)
 	return mono ? l->epoch * 1000 + (mono - l->boot_ms) : 0;
 }
 
+/* A call's two halves (the call center's, the agent's), their ids and
+ * targets, states left to the caller. */
+typedef struct {
+	char cc_call[64], ag_call[64], ext[64], cc_user[96], ag_user[32], grp[32], qgrp[32];
+	half cc, ag;
+} halves;
+
+static void halves_of(pd_labpbx *l, const lcall *c, halves *v)
+{
+	memset(v, 0, sizeof *v);
+	snprintf(v->cc_call, sizeof v->cc_call, "callhalf-%s:0", c->uid);
+	snprintf(v->ag_call, sizeof v->ag_call, "callhalf-%s:1", c->a_uid[0] ? c->a_uid : c->uid);
+	snprintf(v->ext, sizeof v->ext, "%s:1", c->uid);
+	if (c->agent >= 0) {
+		snprintf(v->ag_user, sizeof v->ag_user, "%s@lab.example", l->u[c->agent].ep);
+		user_group(l, c->agent, v->grp, sizeof v->grp);
+	}
+	if (c->q >= 0) {
+		snprintf(v->cc_user, sizeof v->cc_user, "%s@lab.example", l->qname[c->q]);
+		queue_group(l, c->q, v->qgrp, sizeof v->qgrp);
+	}
+	int64_t now = wall_ms(l);
+	/* the caller (inbound) or the number dialled (outbound) */
+	v->cc = (half){.call_id = v->cc_call,
+	               .ext_id = v->ext,
+	               .pers = "Terminator",
+	               .rname = c->cid_name,
+	               .rnum = c->cid_num,
+	               .rtype = "Network",
+	               .start = at_wall(l, c->join_at),
+	               .q = c->q};
+	if (!v->cc.start)
+		v->cc.start = now;
+	v->ag = v->cc;
+	v->ag.call_id = v->ag_call;
+	v->ag.start = at_wall(l, c->ring_at ? c->ring_at : c->join_at);
+	if (!v->ag.start)
+		v->ag.start = now;
+	if (c->outbound) {
+		v->ag.pers = "Originator";
+		v->ag.rname = "";
+		v->ag.rnum = c->dialed;
+		v->ag.q = -1;
+	}
+}
+
 void lab_xsi_call(pd_labpbx *l, const lcall *c, int step)
 {
 	if (!l->xs)
 		return;
-	char cc_call[64], ag_call[64], ext[64], cc_user[96], ag_user[32], grp[32], qgrp[32];
-	snprintf(cc_call, sizeof cc_call, "callhalf-%s:0", c->uid);
-	snprintf(ag_call, sizeof ag_call, "callhalf-%s:1", c->a_uid[0] ? c->a_uid : c->uid);
-	snprintf(ext, sizeof ext, "%s:1", c->uid);
+	halves v;
+	halves_of(l, c, &v);
+	half cc = v.cc, ag = v.ag;
+	const char *cc_user = v.cc_user, *ag_user = v.ag_user, *grp = v.grp, *qgrp = v.qgrp;
 	const luser *u = c->agent >= 0 ? &l->u[c->agent] : NULL;
-	if (u) {
-		snprintf(ag_user, sizeof ag_user, "%s@lab.example", u->ep);
-		user_group(l, c->agent, grp, sizeof grp);
-	}
-	if (c->q >= 0) {
-		snprintf(cc_user, sizeof cc_user, "%s@lab.example", l->qname[c->q]);
-		queue_group(l, c->q, qgrp, sizeof qgrp);
-	}
 	int64_t now = wall_ms(l);
-	/* the caller (inbound) or the number dialled (outbound) */
-	half cc = {.call_id = cc_call,
-	           .ext_id = ext,
-	           .pers = "Terminator",
-	           .rname = c->cid_name,
-	           .rnum = c->cid_num,
-	           .rtype = "Network",
-	           .start = at_wall(l, c->join_at),
-	           .q = c->q};
-	if (!cc.start)
-		cc.start = now;
-	half ag = cc;
-	ag.call_id = ag_call;
-	ag.start = at_wall(l, c->ring_at ? c->ring_at : c->join_at);
-	if (!ag.start)
-		ag.start = now;
-	if (c->outbound) {
-		ag.pers = "Originator";
-		ag.rname = "";
-		ag.rnum = c->dialed;
-		ag.q = -1;
-	}
 	switch (step) {
 	case LAB_CALL_JOIN: /* the call center's own half: received, then answered */
 		cc.state = "Alerting";
@@ -871,46 +893,149 @@ static int bad_callcenter(pd_labpbx *l, session *s, int i)
 	}
 }
 
+/* The user or call center of an Xsi user id (percent-decoded in place):
+ * 0 with *user (index) or *queue set (the other -1), else an answer was
+ * sent (400 malformed, 404 unknown, 403 outside the administrator's group). */
+static int target_of(pd_labpbx *l, session *s, char *id, int *user, int *queue)
+{
+	*user = *queue = -1;
+	if (!pct_decode(id))
+		return respond_error(s, 400, "a malformed user id"), -1;
+	const char *dom = strrchr(id, '@');
+	if (!dom || strcmp(dom, "@lab.example"))
+		return respond_error(s, 404, "user not found"), -1;
+	size_t n = (size_t)(dom - id);
+	char g[32];
+	for (int q = 0; q < l->o.queues && *queue < 0; q++)
+		if (strlen(l->qname[q]) == n && !strncmp(l->qname[q], id, n))
+			*queue = q;
+	for (int i = 0; i < l->nu && *queue < 0 && *user < 0; i++)
+		if (strlen(l->u[i].ep) == n && !strncmp(l->u[i].ep, id, n))
+			*user = i;
+	if (*user < 0 && *queue < 0)
+		return respond_error(s, 404, "user not found"), -1;
+	if (!allowed(l, *user >= 0 ? user_group(l, *user, g, sizeof g)
+	                           : queue_group(l, *queue, g, sizeof g)))
+		return respond_error(s, 403, "not allowed for this administrator"), -1;
+	return 0;
+}
+
 /* GET A/user/{userId}/services/CallCenter: an agent's ACD state, which no
  * group or enterprise subscription brings; a call center's own user is no
  * agent (400), an unknown user 404. */
 static int do_callcenter(pd_labpbx *l, session *s, char *id)
 {
-	if (!pct_decode(id))
-		return respond_error(s, 400, "a malformed user id");
-	const char *dom = strrchr(id, '@');
-	if (!dom || strcmp(dom, "@lab.example"))
-		return respond_error(s, 404, "user not found");
-	size_t n = (size_t)(dom - id);
-	char g[32];
-	for (int q = 0; q < l->o.queues; q++)
-		if (strlen(l->qname[q]) == n && !strncmp(l->qname[q], id, n))
-			return allowed(l, queue_group(l, q, g, sizeof g))
-			           ? respond_error(s, 400,
-			                           "the user has no Call Center agent service")
-			           : respond_error(s, 403, "not allowed for this administrator");
-	for (int i = 0; i < l->nu; i++) {
-		if (strlen(l->u[i].ep) != n || strncmp(l->u[i].ep, id, n))
-			continue;
-		if (!allowed(l, user_group(l, i, g, sizeof g)))
-			return respond_error(s, 403, "not allowed for this administrator");
-		atomic_fetch_add(&l->xs->state_reads, 1);
-		if (l->o.xsi_bad_state_reads && bad_callcenter(l, s, i) == 0)
-			return 0;
+	int i, q;
+	if (target_of(l, s, id, &i, &q) < 0)
+		return 0;
+	if (q >= 0)
+		return respond_error(s, 400, "the user has no Call Center agent service");
+	atomic_fetch_add(&l->xs->state_reads, 1);
+	if (l->o.xsi_bad_state_reads && bad_callcenter(l, s, i) == 0)
+		return 0;
+	pd_buf b = {0};
+	pd_buf_add(&b, XML_DECL "<CallCenter xmlns=\"" NS "\">");
+	el(&b, "", "agentACDState", acd_state(l, i));
+	if (l->u[i].paused && l->u[i].reason && *l->u[i].reason)
+		el(&b, "", "agentUnavailableCode", l->u[i].reason);
+	pd_buf_add(&b, "<useDefaultGuardTimer>true</useDefaultGuardTimer>"
+	               "<makeOutgoingCallsAsCallCenter>false</makeOutgoingCallsAsCallCenter>"
+	               "</CallCenter>");
+	respond(s, 200, NULL, b.s);
+	pd_buf_free(&b);
+	return 0;
+}
+
+/* Target id's half of call c as it stands now (state, answer, held times),
+ * false when it has none: the call center's while the caller waits or an
+ * agent's phone rings, the agent's from its ringing to the hang-up. */
+static bool half_now(pd_labpbx *l, const lcall *c, const char *id, halves *v, half *out)
+{
+	if (c->phase == P_JOIN || c->phase == P_DONE)
+		return false;
+	halves_of(l, c, v);
+	if (c->q >= 0 && !c->outbound && !c->direct && (c->phase == P_WAIT || c->phase == P_RING) &&
+	    !strcmp(v->cc_user, id)) {
+		*out = v->cc;
+		out->state = "Active";
+		out->answer = at_wall(l, c->join_at);
+		return true;
+	}
+	if (c->agent >= 0 && (c->phase == P_RING || c->phase == P_TALK) &&
+	    !strcmp(v->ag_user, id)) {
+		*out = v->ag;
+		out->state = c->phase == P_RING ? "Alerting" : c->held ? "Held" : "Active";
+		if (c->phase == P_TALK)
+			out->answer = at_wall(l, c->answer_at);
+		if (c->phase == P_TALK && c->held)
+			out->held = at_wall(l, c->hold_at);
+		return true;
+	}
+	return false;
+}
+
+/* A hostile XSP's call list for user i (opts xsi_bad_state_reads). */
+static int bad_calls(pd_labpbx *l, session *s, int i)
+{
+	switch (i % 6) {
+	case 3: { /* more calls than a client reads, none of them up */
 		pd_buf b = {0};
-		pd_buf_add(&b, XML_DECL "<CallCenter xmlns=\"" NS "\">");
-		el(&b, "", "agentACDState", acd_state(l, i));
-		if (l->u[i].paused && l->u[i].reason && *l->u[i].reason)
-			el(&b, "", "agentUnavailableCode", l->u[i].reason);
-		pd_buf_add(&b,
-		           "<useDefaultGuardTimer>true</useDefaultGuardTimer>"
-		           "<makeOutgoingCallsAsCallCenter>false</makeOutgoingCallsAsCallCenter>"
-		           "</CallCenter>");
+		pd_buf_add(&b, XML_DECL "<Calls xmlns=\"" NS "\">");
+		for (int k = 0; k < 100; k++)
+			pd_buf_printf(&b, "<call><callId>callhalf-gone-%d:1</callId></call>", k);
+		pd_buf_add(&b, "</Calls>");
 		respond(s, 200, NULL, b.s);
 		pd_buf_free(&b);
 		return 0;
 	}
-	return respond_error(s, 404, "user not found");
+	default:
+		return bad_callcenter(l, s, i); /* malformed, 503, over 5 MiB, 403 */
+	}
+}
+
+/* GET A/user/{userId}/calls, …/calls/{callId}: the calls a user or a call
+ * center is in now (no subscription of a group brings them), one of them
+ * (404 when it is no longer up). */
+static int do_calls(pd_labpbx *l, session *s, char *id, char *call_id)
+{
+	int i, q;
+	if (target_of(l, s, id, &i, &q) < 0)
+		return 0;
+	if (call_id && !pct_decode(call_id))
+		return respond_error(s, 400, "a malformed call id");
+	atomic_fetch_add(&l->xs->call_reads, 1);
+	if (!call_id && i >= 0 && l->o.xsi_bad_state_reads && bad_calls(l, s, i) == 0)
+		return 0;
+	pd_buf b = {0};
+	pd_buf_add(&b, XML_DECL);
+	pd_buf_add(&b, call_id ? "<xsi:Call xmlns:xsi=\"" NS "\">" : "<Calls xmlns=\"" NS "\">");
+	bool found = false;
+	for (size_t k = 0; k < l->ncalls && !found; k++) {
+		halves v;
+		half h;
+		if (!half_now(l, &l->calls[k], id, &v, &h))
+			continue;
+		if (!call_id) {
+			pd_buf_add(&b, "<call>");
+			el(&b, "", "callId", h.call_id);
+			pd_buf_add(&b, "<uri>" A_ROOT "/user/");
+			xsi_xml_escape(&b, id);
+			pd_buf_add(&b, "/calls/");
+			xsi_xml_escape(&b, h.call_id);
+			pd_buf_add(&b, "</uri></call>");
+		} else if (!strcmp(h.call_id, call_id)) {
+			put_call_fields(l, &b, &h);
+			found = true;
+		}
+	}
+	if (call_id && !found) {
+		pd_buf_free(&b);
+		return respond_error(s, 404, "no such call");
+	}
+	pd_buf_add(&b, call_id ? "</xsi:Call>" : "</Calls>");
+	respond(s, 200, NULL, b.s);
+	pd_buf_free(&b);
+	return 0;
 }
 
 static int do_event_response(pd_labpbx *l, session *s, const request *r)
@@ -1061,13 +1186,21 @@ static int route(pd_labpbx *l, session *s, const request *r)
 				return do_directory(l, s, r, grp ? b : NULL);
 			}
 		}
-		char d4[64];
+		char d4[256];
 		if (n == 4 && seg(p, 0, a, sizeof a) && !strcmp(a, "user") &&
 		    seg(p, 1, b, sizeof b) && seg(p, 2, c3, sizeof c3) && !strcmp(c3, "services") &&
 		    seg(p, 3, d4, sizeof d4) && !strcmp(d4, "CallCenter")) {
 			if (!is(r, "GET"))
 				return method_not_allowed(s, "GET");
 			return do_callcenter(l, s, b);
+		}
+		if ((n == 3 || n == 4) && seg(p, 0, a, sizeof a) && !strcmp(a, "user") &&
+		    seg(p, 1, b, sizeof b) && seg(p, 2, c3, sizeof c3) && !strcmp(c3, "calls")) {
+			if (!is(r, "GET"))
+				return method_not_allowed(s, "GET");
+			if (n == 4 && !seg(p, 3, d4, sizeof d4))
+				return respond_error(s, 404, "no such call");
+			return do_calls(l, s, b, n == 4 ? d4 : NULL);
 		}
 		return respond_error(s, 404, "not found");
 	}
@@ -1540,4 +1673,5 @@ void labpbx_xsi_counters(pd_labpbx *l, pd_lab_xsi_counters *out)
 	out->subscriptions_live = atomic_load(&x->subs_live);
 	out->connections_max = atomic_load(&x->conns_max);
 	out->state_reads = atomic_load(&x->state_reads);
+	out->call_reads = atomic_load(&x->call_reads);
 }

@@ -5,9 +5,10 @@
  *   directory pages (Xsi-Actions, enterprise or group) -> sync users ->
  *   event channel (a never-ending chunked POST, fed to xsi_parser) ->
  *   <Channel> -> two subscriptions (Advanced Call, Call Center Agent) ->
- *   monitoring: each user's ACD state read (GET …/services/CallCenter: a
- *   group or enterprise subscription brings no initial state), every event
- *   acknowledged, a heartbeat every 15 s (or
+ *   monitoring: each user's ACD state and calls read (GET …/services/
+ *   CallCenter, …/calls, …/calls/{id}: a group or enterprise subscription
+ *   brings no initial state), every event acknowledged, a heartbeat every
+ *   15 s (or
  *   ping_interval when shorter), channel and subscriptions refreshed at
  *   3/4 of their expiry.
  * A ChannelTerminatedEvent, SubscriptionTerminatedEvent, the end of the
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "provdesk/i18n.h"
@@ -44,8 +46,8 @@
  * brings is acknowledged by a request of its own, so a burst (a shift's
  * agents signing in at once) is acknowledged at this many a round trip; an
  * XSP ends the channel of an event left unacknowledged for a few seconds.
- * The users' ACD states read after subscribing share them, behind the
- * acknowledgements. A link keeps to NARROW_CONNECTIONS (the channel's and
+ * The users' ACD states and calls read after subscribing share them,
+ * behind the acknowledgements. A link keeps to NARROW_CONNECTIONS (the channel's and
  * two short ones, two requests in flight) until ACK_BURST requests wait:
  * an XSP serving a thousand small enterprises is not asked for nine
  * connections each. Those a burst opened are closed after two idle
@@ -59,6 +61,7 @@
  * agent may change state at once, one event each (the queue grows as it
  * fills, and is let go when empty). */
 #define ACK_QUEUE_MIN 4096
+#define USER_CALLS_MAX 64 /* calls read of one user (a hostile XSP lists more) */
 #define MAX_CONNECTIONS (1 + SHORT_CONNECTIONS) /* the channel's and the short ones */
 /* Sockets libcurl tells of: two for each connection while it connects to
  * a host with IPv4 and IPv6 addresses (happy eyeballs), and the resolver's. */
@@ -84,6 +87,8 @@ enum rkind {
 	R_CHANNEL,
 	R_SUB,
 	R_STATE, /* a user's ACD state (Xsi-Actions) */
+	R_CALLS, /* the calls a user is in now */
+	R_CALL,  /* one of them */
 	R_ACK,
 	R_HEARTBEAT,
 	R_REFRESH_CHANNEL,
@@ -98,8 +103,9 @@ typedef struct req {
 	CURL *h;
 	enum rkind kind;
 	int sub;       /* R_SUB, R_REFRESH_SUB: which package */
-	char *user;    /* R_STATE: whose */
-	uint64_t mark; /* R_STATE: xsi_model_agent_mark() when sent */
+	char *user;    /* R_STATE, R_CALLS, R_CALL: whose */
+	char *call;    /* R_CALL: which */
+	uint64_t mark; /* R_STATE, R_CALLS: xsi_model_mark() when sent; R_CALL: its list's */
 	pd_buf body;   /* the response, at most XSI_BODY_MAX */
 	bool over;     /* it was longer */
 	struct curl_slist *hdrs;
@@ -111,6 +117,12 @@ typedef struct {
 	curl_socket_t fd;
 	int what; /* CURL_POLL_IN / OUT / INOUT */
 } sock;
+
+/* A call listed by a user's …/calls, to read. */
+typedef struct {
+	char *user, *call;
+	uint64_t mark; /* the list's */
+} call_ref;
 
 struct xsi_drv {
 	/* conf, masked secret, host, link state, failures, publishing, retries
@@ -154,10 +166,14 @@ struct xsi_drv {
 	int ack_inflight;
 	bool wide; /* a backlog of ACK_BURST: ACK_INFLIGHT_MAX in flight */
 	uint64_t acks_sent, acks_ok;
-	/* the users' ACD states, read in directory order once monitoring */
+	/* what no subscription brings, read once monitoring: each user's ACD
+	 * state and calls in directory order, then each call listed */
 	size_t read_next;
 	int read_inflight;
+	call_ref *callq; /* calls listed, not yet read: a FIFO from callq_h */
+	size_t callq_h, callq_n, callq_cap;
 	uint64_t reads_ok, reads_bad; /* answered with a CallCenter; failed or malformed */
+	uint64_t calls_read;          /* calls read and applied */
 	bool closing;                 /* destroy: only the DELETEs count */
 };
 PD_DRV_LINK_FIRST(xsi_drv);
@@ -397,6 +413,7 @@ static void req_free(xsi_drv *d, req *r)
 	pd_curl_slist_free_all(r->hdrs);
 	pd_buf_free(&r->body);
 	free(r->user);
+	free(r->call);
 	if (d->chan == r)
 		d->chan = NULL;
 	free(r);
@@ -419,6 +436,15 @@ static void acks_clear(xsi_drv *d)
 	d->ack_h = d->ack_n = d->ack_cap = 0;
 }
 
+static void callq_clear(xsi_drv *d)
+{
+	for (size_t i = d->callq_h; i < d->callq_n; i++)
+		free(d->callq[i].user), free(d->callq[i].call);
+	free(d->callq);
+	d->callq = NULL;
+	d->callq_h = d->callq_n = d->callq_cap = 0;
+}
+
 /* Queues an event's id for its acknowledgement; false past ack_max. */
 static bool ack_push(xsi_drv *d, const char *id)
 {
@@ -438,6 +464,7 @@ static void stop(void *p)
 	xsi_drv *d = p;
 	reqs_clear(d);
 	acks_clear(d);
+	callq_clear(d);
 	/* its cached connections closed with it */
 	CURLM *m = multi_new(d);
 	if (m) {
@@ -708,12 +735,16 @@ static void refresh(xsi_drv *d)
 	d->refresh_at = d->l.now + refresh_in(d);
 }
 
-/* Users whose ACD state is still to be read (none while the directory is
- * read again: the list is being rebuilt). */
+/* Reads still to send: the calls listed, then the users whose state and
+ * calls are not read yet (none while the directory is read again: the list
+ * is being rebuilt). */
 static size_t reads_left(const xsi_drv *d)
 {
 	size_t n = xsi_model_user_count(d->mo);
-	return d->st == D_MONITORING && !d->dir_busy && d->read_next < n ? n - d->read_next : 0;
+	if (d->st != D_MONITORING)
+		return 0;
+	size_t users = !d->dir_busy && d->read_next < n ? n - d->read_next : 0;
+	return d->callq_n - d->callq_h + users;
 }
 
 static void ack_start(xsi_drv *d)
@@ -736,19 +767,42 @@ static void ack_start(xsi_drv *d)
 	pd_buf_free(&b);
 }
 
-static void read_start(xsi_drv *d)
+static req *read_one(xsi_drv *d, enum rkind kind, const char *user, const char *call, uint64_t mark)
 {
-	const char *user = xsi_model_user_id(d->mo, d->read_next++);
-	char *id = esc(d, user);
+	char *uid = esc(d, user), *cid = call ? esc(d, call) : NULL;
 	char path[1024];
-	snprintf(path, sizeof path, "%s/user/%s/services/CallCenter", XSI_ACTIONS, id);
-	free(id);
-	req *r = req_start(d, R_STATE, "GET", path, NULL);
+	if (kind == R_STATE)
+		snprintf(path, sizeof path, "%s/user/%s/services/CallCenter", XSI_ACTIONS, uid);
+	else
+		snprintf(path, sizeof path, "%s/user/%s/calls%s%s", XSI_ACTIONS, uid,
+		         cid ? "/" : "", cid ? cid : "");
+	free(uid);
+	free(cid);
+	req *r = req_start(d, kind, "GET", path, NULL);
 	if (r) {
 		r->user = xstrdup(user);
-		r->mark = xsi_model_agent_mark(d->mo);
+		r->call = call ? xstrdup(call) : NULL;
+		r->mark = mark;
 		d->read_inflight++;
 	}
+	return r;
+}
+
+/* The next read: a call listed, else the next user's state and calls. */
+static void read_start(xsi_drv *d)
+{
+	if (d->callq_h < d->callq_n) {
+		call_ref *c = &d->callq[d->callq_h++];
+		read_one(d, R_CALL, c->user, c->call, c->mark);
+		free(c->user), free(c->call);
+		if (d->callq_h == d->callq_n)
+			d->callq_h = d->callq_n = 0; /* emptied: filled from the start again */
+		return;
+	}
+	const char *user = xsi_model_user_id(d->mo, d->read_next++);
+	uint64_t mark = xsi_model_mark(d->mo);
+	read_one(d, R_STATE, user, NULL, mark);
+	read_one(d, R_CALLS, user, NULL, mark);
 }
 
 /* The short requests waiting: acknowledgements first (the XSP waits for
@@ -772,24 +826,78 @@ static void short_send(xsi_drv *d)
 		acks_clear(d); /* a burst's ring is let go */
 }
 
-/* A user's ACD state answered: an agent's state, or no agent (the user has
- * no Call Center service: 400, 404, or no agentACDState). Anything else
- * (403: the administrator may not read it, 5xx, a transport failure,
- * malformed XML) leaves the agent unknown until its next event, counted
- * with the documents refused: an account that may read no user's service
- * shows as a warning, not as a customer without agents. */
+/* A <Calls> answer: its calls queued for their reads. */
+static bool calls_listed(xsi_drv *d, const req *r)
+{
+	xsi_call_list cl;
+	char err[200];
+	xsi_parser_opts po = {.max_doc = XSI_BODY_MAX};
+	if (!xsi_calls_parse(r->body.s ? r->body.s : "", r->body.len, &po, USER_CALLS_MAX, &cl, err,
+	                     sizeof err))
+		return false;
+	for (size_t i = 0; i < cl.n; i++) {
+		if (d->callq_n == d->callq_cap) {
+			d->callq_cap = d->callq_cap ? d->callq_cap * 2 : 16;
+			d->callq = xrealloc(d->callq, d->callq_cap * sizeof *d->callq);
+		}
+		d->callq[d->callq_n++] = (call_ref){xstrdup(r->user), xstrdup(cl.ids[i]), r->mark};
+	}
+	xsi_call_list_free(&cl);
+	return true;
+}
+
+/* A <Call> answer: applied unless an event for its user came since its
+ * list was read; a call up before starts at its startTime. */
+static bool call_read(xsi_drv *d, const req *r)
+{
+	xsi_msg c;
+	char err[200];
+	xsi_parser_opts po = {.max_doc = XSI_BODY_MAX};
+	if (!xsi_call_parse(r->body.s ? r->body.s : "", r->body.len, &po, &c, err, sizeof err))
+		return false;
+	int64_t start = 0;
+	if (c.start_time > 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		int64_t ago = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - c.start_time;
+		start = ago > 0 ? d->l.now - ago : d->l.now;
+	}
+	d->calls_read++;
+	if (xsi_model_call_read(d->mo, r->user, &c, r->mark, start, d->l.now))
+		d->l.dirty = true;
+	return true;
+}
+
+/* A read answered. A user's ACD state: an agent's state, or no agent (no
+ * Call Center service: 400, 404, or no agentACDState). Its calls: each
+ * listed then read (404: none, or the call ended since listed). Anything
+ * else (403: the administrator may not read it, 5xx, a transport failure,
+ * malformed XML) leaves the agent or the call unknown until its next event,
+ * counted with the documents refused: an account that may read no user's
+ * service shows as a warning, not as a customer without agents. */
 static void read_done(xsi_drv *d, req *r, CURLcode rc, long code)
 {
 	d->read_inflight--;
 	if (rc == CURLE_OK && code == 401) {
-		fail_http(d, code, pd_msg_word(N_("an agent's state")));
+		fail_http(d, code,
+		          pd_msg_word(r->kind == R_STATE ? N_("an agent's state")
+		                                         : N_("a user's calls")));
 		return;
 	}
+	/* no agent service, not a user with calls, a call ended since listed */
 	if (rc == CURLE_OK && (code == 400 || code == 404))
 		return;
+	if (rc != CURLE_OK || code != 200) {
+		d->reads_bad++;
+		return;
+	}
+	if (r->kind == R_CALLS || r->kind == R_CALL) {
+		if (!(r->kind == R_CALLS ? calls_listed(d, r) : call_read(d, r)))
+			d->reads_bad++;
+		return;
+	}
 	char st[XSI_VALUE_MAX], why[XSI_VALUE_MAX];
-	if (rc != CURLE_OK || code != 200 ||
-	    !xsi_value_of(r->body.s, r->body.len, "agentACDState", st, sizeof st)) {
+	if (!xsi_value_of(r->body.s, r->body.len, "agentACDState", st, sizeof st)) {
 		d->reads_bad++;
 		return;
 	}
@@ -874,6 +982,8 @@ static void req_done(xsi_drv *d, req *r, CURLcode rc)
 		return;
 	switch (r->kind) {
 	case R_STATE:
+	case R_CALLS:
+	case R_CALL:
 		read_done(d, r, rc, code);
 		return;
 	case R_ACK:
@@ -1174,6 +1284,7 @@ static void xsi_destroy(void *p)
 	d->closing = true;
 	reqs_clear(d);
 	acks_clear(d);
+	callq_clear(d);
 	pd_curl_multi_cleanup(d->m);
 	pd_drv_link_free(&d->l);
 	xsi_parser_free(d->p);
@@ -1333,7 +1444,8 @@ void xsi_driver_counters(void *p, xsi_driver_stats *out)
 	                          .host_index = d->cur,
 	                          .channel_sets = d->set_n,
 	                          .state_reads = d->reads_ok,
-	                          .state_reads_bad = d->reads_bad};
+	                          .state_reads_bad = d->reads_bad,
+	                          .calls_read = d->calls_read};
 }
 
 const pd_driver_ops pd_xsi_driver = {

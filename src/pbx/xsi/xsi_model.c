@@ -44,11 +44,12 @@ typedef struct {
 	pd_agent_state disp;
 	char *reason;
 	int64_t since_ms;
-	uint64_t mark; /* agent_events when its last AgentStateEvent came */
+	uint64_t mark; /* marks when its last AgentStateEvent came */
 } agent;
 
 typedef struct {
 	char *id, *name, *group, *email;
+	uint64_t call_mark; /* marks when its last call event came */
 } user;
 
 /* A user that has halves now (an agent, a call center, any user). */
@@ -77,7 +78,7 @@ struct xsi_model {
 	 * and users by user id */
 	sidx hidx, cidx, aidx, tidx, uidx;
 	pd_synced_user *sync_buf;
-	uint64_t agent_events; /* AgentStateEvents applied (xsi_model_agent_mark) */
+	uint64_t marks; /* agent and call events applied (xsi_model_mark) */
 };
 
 #define GROW(arr, n, cap)                                                                          \
@@ -283,7 +284,7 @@ static void replace(char **p, const char *v)
 
 /* ---- look-ups ---- */
 
-static const user *user_find(const xsi_model *m, const char *id)
+static user *user_find(const xsi_model *m, const char *id)
 {
 	size_t i = pd_sidx_find(m, &m->uidx, user_key, id);
 	return i == SLOT_EMPTY ? NULL : &m->u[i];
@@ -548,7 +549,9 @@ static bool agent_update_for(xsi_model *m, const char *target, int64_t now_ms)
 	return a ? agent_update(m, a, now_ms) : false;
 }
 
-static bool apply_call(xsi_model *m, const xsi_msg *e, int64_t now_ms)
+/* An event, or (read) a call read by Xsi-Actions: only events mark the
+ * user (xsi_model_call_read). */
+static bool apply_call(xsi_model *m, const xsi_msg *e, int64_t now_ms, bool read)
 {
 	if (!e->target_id[0] || !e->call_id[0]) {
 		m->st.bad_fields++;
@@ -559,6 +562,11 @@ static bool apply_call(xsi_model *m, const xsi_msg *e, int64_t now_ms)
 	clean_to(m, e->target_id, tgt);
 	clean_to(m, e->call_id, cid);
 	clean_to(m, e->ext_tracking_id, ext);
+	if (!read) {
+		user *u = user_find(m, tgt);
+		if (u)
+			u->call_mark = ++m->marks;
+	}
 	/* halves of one call share the extTrackingId; without one, a call of its own */
 	char key[XSI_VALUE_MAX * 2 + 2];
 	if (ext[0])
@@ -685,13 +693,13 @@ static bool apply_agent(xsi_model *m, const xsi_msg *e, int64_t now_ms)
 	agent *a = agent_set(m, agent_find(m, id), id, e->agent_state, e->unavailable_code, now_ms);
 	if (!a)
 		return false;
-	a->mark = ++m->agent_events;
+	a->mark = ++m->marks;
 	return agent_update(m, a, now_ms);
 }
 
-uint64_t xsi_model_agent_mark(const xsi_model *m)
+uint64_t xsi_model_mark(const xsi_model *m)
 {
-	return m->agent_events;
+	return m->marks;
 }
 
 bool xsi_model_agent_read(xsi_model *m, const char *user_id, const char *state, const char *code,
@@ -710,6 +718,29 @@ bool xsi_model_agent_read(xsi_model *m, const char *user_id, const char *state, 
 	return a && agent_update(m, a, now_ms);
 }
 
+bool xsi_model_call_read(xsi_model *m, const char *user_id, const xsi_msg *c, uint64_t mark,
+                         int64_t start_ms, int64_t now_ms)
+{
+	if (!user_id || !*user_id || strlen(user_id) >= XSI_VALUE_MAX || !c->call_id[0]) {
+		m->st.bad_fields++;
+		return false;
+	}
+	char id[XSI_VALUE_MAX];
+	clean_to(m, user_id, id);
+	const user *u = user_find(m, id);
+	if (u && u->call_mark > mark)
+		return false; /* a call event since the list was read is newer */
+	xsi_msg e = *c;
+	e.type = XSI_EV_CALL_UPDATED;
+	snprintf(e.target_id, sizeof e.target_id, "%s", id);
+	size_t before = m->nc;
+	bool changed = apply_call(m, &e, now_ms, true);
+	if (m->nc > before && start_ms > 0 && start_ms < now_ms) { /* a call up before */
+		m->c[m->nc - 1].start_ms = start_ms;
+	}
+	return changed;
+}
+
 bool xsi_model_apply(xsi_model *m, const xsi_msg *e, int64_t now_ms)
 {
 	if (e->kind != XSI_MSG_EVENT)
@@ -723,7 +754,7 @@ bool xsi_model_apply(xsi_model *m, const xsi_msg *e, int64_t now_ms)
 	case XSI_EV_CALL_TRANSFERRED:
 	case XSI_EV_CALL_RELEASED:
 	case XSI_EV_CALL_UPDATED:
-		return apply_call(m, e, now_ms);
+		return apply_call(m, e, now_ms, false);
 	case XSI_EV_AGENT_STATE:
 		return apply_agent(m, e, now_ms);
 	default:

@@ -44,14 +44,20 @@ bool xsi_model_apply(xsi_model *m, const xsi_msg *msg, int64_t now_ms);
  * snapshot is taken again). */
 void xsi_model_reset_live(xsi_model *m);
 
-/* An agent's state read by Xsi-Actions (GET …/user/{id}/services/CallCenter:
- * agentACDState, agentUnavailableCode), since subscribing to a group or an
- * enterprise brings no initial state. mark is xsi_model_agent_mark() when
- * the read was sent: an AgentStateEvent for that user applied since is
- * newer, and the read is dropped. True if anything visible changed. */
-uint64_t xsi_model_agent_mark(const xsi_model *m);
+/* What no subscription of a group or an enterprise brings, read by
+ * Xsi-Actions once subscribed: an agent's state (GET …/user/{id}/services/
+ * CallCenter: agentACDState, agentUnavailableCode) and the calls a user is
+ * in (…/calls, then …/calls/{callId}: xsi_call_parse). mark is
+ * xsi_model_mark() when the read was sent: an event for that agent (an
+ * AgentStateEvent) or that user's calls applied since is newer, and the
+ * read is dropped. True if anything visible changed. */
+uint64_t xsi_model_mark(const xsi_model *m);
 bool xsi_model_agent_read(xsi_model *m, const char *user_id, const char *state, const char *code,
                           uint64_t mark, int64_t now_ms);
+/* c: a call of user_id (its target); a call new to the model starts at
+ * start_ms (monotonic, from its startTime; 0: now). */
+bool xsi_model_call_read(xsi_model *m, const char *user_id, const xsi_msg *c, uint64_t mark,
+                         int64_t start_ms, int64_t now_ms);
 
 /* The directory: pages appended as they are read; reset before a new
  * reading. Users past max_users are refused (counted). */

@@ -30,12 +30,18 @@ typedef struct {
 	const char *refused; /* why the document was stopped (DOCTYPE, a bound) */
 	uint64_t bad_fields;
 	/* what is read */
-	bool dir; /* a directory page, else an event document */
+	enum {
+		DOC_EVENT,
+		DOC_DIR,
+		DOC_CALLS,
+		DOC_CALL
+	} kind; /* the channel's, or a whole answer */
 	xsi_msg m;
 	xsi_dir_page *page;
 	xsi_dir_user cur;
 	bool in_user;
-	size_t max_users;
+	size_t max_users; /* DOC_DIR: users kept; DOC_CALLS: calls kept */
+	xsi_call_list *calls;
 } doc_state;
 
 struct xsi_parser {
@@ -143,7 +149,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
 	if (d->depth == 0) {
 		pd_utf8_copy(d->root, sizeof d->root, ln, strlen(ln));
 		d->root_start_end = XML_GetCurrentByteIndex(d->xp) + XML_GetCurrentByteCount(d->xp);
-		if (type && !d->dir) {
+		if (type && d->kind == DOC_EVENT) {
 			/* ChannelTerminatedEvent is typed on the Event itself */
 			pd_utf8_copy(d->m.type_name, sizeof d->m.type_name, type, strlen(type));
 			d->m.type = type_of(d->m.type_name);
@@ -160,11 +166,11 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
 			d->path[l++] = '/';
 		memcpy(d->path + l, ln, nl + 1);
 		d->path_len[d->depth] = l + nl;
-		if (!d->dir && type && !strcmp(d->path, "eventData")) {
+		if (d->kind == DOC_EVENT && type && !strcmp(d->path, "eventData")) {
 			pd_utf8_copy(d->m.type_name, sizeof d->m.type_name, type, strlen(type));
 			d->m.type = type_of(d->m.type_name);
 		}
-		if (d->dir && !strcmp(ln, "directoryDetails")) {
+		if (d->kind == DOC_DIR && !strcmp(ln, "directoryDetails")) {
 			memset(&d->cur, 0, sizeof d->cur);
 			d->in_user = true;
 		}
@@ -264,6 +270,18 @@ static void set_dir_field(doc_state *d, const char *ln, const char *v, size_t n)
 		}
 }
 
+static void call_ref_add(doc_state *d, const char *v, size_t n)
+{
+	xsi_call_list *l = d->calls;
+	if (!n || l->n >= d->max_users) {
+		l->refused++;
+		return;
+	}
+	l->ids = xrealloc(l->ids, (l->n + 1) * sizeof *l->ids);
+	if (pd_utf8_copy(l->ids[l->n++], XSI_VALUE_MAX, v, n))
+		d->bad_fields++;
+}
+
 static void XMLCALL on_end(void *ud, const XML_Char *name)
 {
 	doc_state *d = ud;
@@ -277,7 +295,7 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
 		/* an empty root (<ChannelHeartBeat/>) ends with its start tag */
 		d->end_off = cnt > 0 ? idx + cnt : d->root_start_end;
 		d->root_done = true;
-		if (!d->dir)
+		if (d->kind == DOC_EVENT)
 			XML_StopParser(d->xp, XML_FALSE);
 		return;
 	}
@@ -294,7 +312,7 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
 	char val[sizeof d->text];
 	memcpy(val, v, n);
 	val[n] = '\0';
-	if (d->dir) {
+	if (d->kind == DOC_DIR) {
 		set_dir_field(d, ln, val, n);
 		if (!strcmp(ln, "directoryDetails") && d->in_user) {
 			d->in_user = false;
@@ -306,6 +324,13 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
 				p->users[p->n_users++] = d->cur;
 			}
 		}
+	} else if (d->kind == DOC_CALLS) {
+		if (!strcmp(d->path, "call/callId"))
+			call_ref_add(d, val, n);
+	} else if (d->kind == DOC_CALL) { /* a <Call>: the fields an event's call has */
+		char path[sizeof d->path + 16];
+		snprintf(path, sizeof path, "eventData/call/%s", d->path);
+		set_event_field(d, path, val, n);
 	} else {
 		set_event_field(d, d->path, val, n);
 	}
@@ -348,13 +373,15 @@ static void XMLCALL on_entity(void *ud, const XML_Char *name, int is_param, cons
 static void doc_begin(doc_state *d)
 {
 	XML_Parser xp = d->xp;
-	bool dir = d->dir;
+	int kind = d->kind;
 	xsi_dir_page *page = d->page;
+	xsi_call_list *calls = d->calls;
 	size_t md = d->max_depth, me = d->max_elements, mu = d->max_users;
 	memset(d, 0, sizeof *d);
 	d->xp = xp;
-	d->dir = dir;
+	d->kind = kind;
 	d->page = page;
+	d->calls = calls;
 	d->max_depth = md;
 	d->max_elements = me;
 	d->max_users = mu;
@@ -533,56 +560,111 @@ void xsi_parser_feed(xsi_parser *p, const char *buf, size_t n)
 	}
 }
 
-/* ---- directory pages ---- */
+/* ---- whole answers: directory pages, calls ---- */
+
+/* One whole document of d's kind (d->page or d->calls set), bounded as the
+ * channel's (o), its root one of roots ("A|B"); false with err (n bytes)
+ * naming what (a directory page, a call list, a call). */
+static bool parse_whole(doc_state *d, const char *xml, size_t len, const xsi_parser_opts *o,
+                        size_t max_elements_times, const char *what, const char *roots, char *err,
+                        size_t n)
+{
+	xsi_parser_opts op = o ? *o : (xsi_parser_opts){0};
+	size_t max_doc = opt_or(op.max_doc, XSI_DEFAULT_MAX_DOC);
+	if (max_doc > INT_MAX / 2) /* XML_Parse takes an int */
+		max_doc = INT_MAX / 2;
+	if (len > max_doc) {
+		snprintf(err, n, _("%s larger than %zu bytes"), what, max_doc);
+		return false;
+	}
+	d->xp = new_expat();
+	d->max_depth = opt_or(op.max_depth, XSI_DEFAULT_MAX_DEPTH);
+	if (d->max_depth > XSI_DEFAULT_MAX_DEPTH * 4)
+		d->max_depth = XSI_DEFAULT_MAX_DEPTH * 4;
+	d->max_elements = opt_or(op.max_elements, XSI_DEFAULT_MAX_ELEMENTS) * max_elements_times;
+	doc_begin(d);
+	bool ok = false;
+	enum XML_Status st = XML_Parse(d->xp, xml, (int)len, XML_TRUE);
+	size_t rl = strlen(d->root);
+	const char *hit = rl ? strstr(roots, d->root) : NULL;
+	bool root_ok = hit && (hit == roots || hit[-1] == '|') && (!hit[rl] || hit[rl] == '|');
+	if (d->refused)
+		snprintf(err, n, "%s: %s", what, d->refused);
+	else if (st == XML_STATUS_ERROR)
+		snprintf(err, n, _("%s: %s (line %lu, column %lu)"), what,
+		         XML_ErrorString(XML_GetErrorCode(d->xp)),
+		         (unsigned long)XML_GetCurrentLineNumber(d->xp),
+		         (unsigned long)XML_GetCurrentColumnNumber(d->xp));
+	else if (!root_ok)
+		snprintf(err, n, _("%s: root <%s> is not %s"), what, d->root, roots);
+	else
+		ok = true;
+	XML_ParserFree(d->xp);
+	return ok;
+}
 
 bool xsi_dir_parse(const char *xml, size_t len, const xsi_parser_opts *o, size_t max_users,
                    xsi_dir_page *out, char *err, size_t n)
 {
 	memset(out, 0, sizeof *out);
 	out->start_index = out->number_of_records = out->total = -1;
-	xsi_parser_opts op = o ? *o : (xsi_parser_opts){0};
-	size_t max_doc = opt_or(op.max_doc, XSI_DEFAULT_MAX_DOC);
-	if (max_doc > INT_MAX / 2) /* XML_Parse takes an int */
-		max_doc = INT_MAX / 2;
-	if (len > max_doc) {
-		snprintf(err, n, _("directory page larger than %zu bytes"), max_doc);
-		return false;
-	}
 	doc_state *d = xcalloc(1, sizeof *d);
-	d->xp = new_expat();
-	d->dir = true;
+	d->kind = DOC_DIR;
 	d->page = out;
-	d->max_depth = opt_or(op.max_depth, XSI_DEFAULT_MAX_DEPTH);
-	if (d->max_depth > XSI_DEFAULT_MAX_DEPTH * 4)
-		d->max_depth = XSI_DEFAULT_MAX_DEPTH * 4;
-	d->max_elements = opt_or(op.max_elements, XSI_DEFAULT_MAX_ELEMENTS) * 16;
 	d->max_users = max_users;
-	doc_begin(d);
-	bool ok = false;
-	enum XML_Status st = XML_Parse(d->xp, xml, (int)len, XML_TRUE);
-	if (d->refused)
-		snprintf(err, n, _("directory page: %s"), d->refused);
-	else if (st == XML_STATUS_ERROR)
-		snprintf(err, n, _("directory page: %s (line %lu, column %lu)"),
-		         XML_ErrorString(XML_GetErrorCode(d->xp)),
-		         (unsigned long)XML_GetCurrentLineNumber(d->xp),
-		         (unsigned long)XML_GetCurrentColumnNumber(d->xp));
-	else if (strcmp(d->root, "Enterprise") && strcmp(d->root, "Group"))
-		snprintf(err, n, _("directory page: root <%s> is not Enterprise or Group"),
-		         d->root);
-	else if (out->start_index < 1 || out->number_of_records < 0 || out->total < 0)
+	bool ok = parse_whole(d, xml, len, o, 16, _("directory page"), "Enterprise|Group", err, n);
+	if (ok && (out->start_index < 1 || out->number_of_records < 0 || out->total < 0)) {
 		snprintf(err, n,
 		         _("directory page: startIndex, numberOfRecords or "
 		           "totalAvailableRecords missing or negative"));
-	else
-		ok = true;
+		ok = false;
+	}
 	out->bad_fields = d->bad_fields;
-	XML_ParserFree(d->xp);
 	free(d);
 	if (!ok) {
 		xsi_dir_page_free(out);
 		out->start_index = out->number_of_records = out->total = -1;
 	}
+	return ok;
+}
+
+bool xsi_calls_parse(const char *xml, size_t len, const xsi_parser_opts *o, size_t max_calls,
+                     xsi_call_list *out, char *err, size_t n)
+{
+	memset(out, 0, sizeof *out);
+	doc_state *d = xcalloc(1, sizeof *d);
+	d->kind = DOC_CALLS;
+	d->calls = out;
+	d->max_users = max_calls;
+	bool ok = parse_whole(d, xml, len, o, 1, _("call list"), "Calls", err, n);
+	out->bad_fields = d->bad_fields;
+	free(d);
+	if (!ok)
+		xsi_call_list_free(out);
+	return ok;
+}
+
+void xsi_call_list_free(xsi_call_list *l)
+{
+	free(l->ids);
+	memset(l, 0, sizeof *l);
+}
+
+bool xsi_call_parse(const char *xml, size_t len, const xsi_parser_opts *o, xsi_msg *out, char *err,
+                    size_t n)
+{
+	doc_state *d = xcalloc(1, sizeof *d);
+	d->kind = DOC_CALL;
+	bool ok = parse_whole(d, xml, len, o, 1, _("call"), "Call", err, n);
+	if (ok && !d->m.call_id[0]) {
+		snprintf(err, n, _("call: no callId"));
+		ok = false;
+	}
+	*out = ok ? d->m : (xsi_msg){.sequence = -1};
+	out->kind = XSI_MSG_EVENT;
+	out->type = XSI_EV_CALL_UPDATED;
+	snprintf(out->type_name, sizeof out->type_name, "Call");
+	free(d);
 	return ok;
 }
 
