@@ -574,6 +574,7 @@ Test(xsi_parser, call_list_and_call_answers)
 	} bad[] = {
 	    {"<Calls xmlns=\"" XSI_NS "\"><call><callId>x", "call list: "},
 	    {"<Other/>", "call list: root <Other> is not Calls"},
+	    {"<Enterprise/>", "call list: root <Enterprise> is not Calls"},
 	    {"<?xml version=\"1.0\"?><!DOCTYPE Calls [<!ENTITY a \"x\">]><Calls/>", "call list: "},
 	    {"<Call xmlns=\"" XSI_NS "\"><state>Active</state></Call>", "call: no callId"},
 	    {"<Calls/>", "call: root <Calls> is not Call"},
@@ -593,6 +594,10 @@ Test(xsi_parser, call_list_and_call_answers)
 		else
 			cr_assert_str_eq(m.call_id, "");
 	}
+	/* the directory's two roots, said as such */
+	xsi_dir_page pg;
+	cr_assert(!xsi_dir_parse("<Calls/>", 8, NULL, 10, &pg, err, sizeof err));
+	cr_assert_str_eq(err, "directory page: root <Calls> is not Enterprise or Group");
 	/* an empty list, and one past the document bound */
 	cr_assert(xsi_calls_parse("<Calls/>", 8, NULL, 64, &cl, err, sizeof err));
 	cr_assert_eq(cl.n, 0);

@@ -595,9 +595,17 @@ static bool parse_whole(doc_state *d, const char *xml, size_t len, const xsi_par
 		         XML_ErrorString(XML_GetErrorCode(d->xp)),
 		         (unsigned long)XML_GetCurrentLineNumber(d->xp),
 		         (unsigned long)XML_GetCurrentColumnNumber(d->xp));
-	else if (!root_ok)
-		snprintf(err, n, _("%s: root <%s> is not %s"), what, d->root, roots);
-	else
+	else if (!root_ok) {
+		pd_buf shown = {0}; /* "Enterprise or Group" */
+		for (const char *r = roots; *r; r++) {
+			if (*r == '|')
+				pd_buf_add(&shown, _(" or "));
+			else
+				pd_buf_addc(&shown, *r);
+		}
+		snprintf(err, n, _("%s: root <%s> is not %s"), what, d->root, shown.s);
+		pd_buf_free(&shown);
+	} else
 		ok = true;
 	XML_ParserFree(d->xp);
 	return ok;
