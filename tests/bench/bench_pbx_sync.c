@@ -78,8 +78,8 @@ static void link_changed(void *ctx, int64_t cid, pd_link_state st, const char *t
 typedef struct {
 	run_ctx r;
 	pd_labpbx *lab;
-	int64_t want; /* state reads, or acknowledgements */
-	bool acks;
+	int64_t want; /* of what the phase counts */
+	enum { STATES, CALL_LISTS, ACKS } phase;
 } ack_ctx;
 
 static bool all_done(void *ctx)
@@ -87,9 +87,10 @@ static bool all_done(void *ctx)
 	ack_ctx *a = ctx;
 	pd_lab_xsi_counters k;
 	labpbx_xsi_counters(a->lab, &k);
-	return (a->acks ? k.acks >= a->want
-	                : k.state_reads >= a->want && k.call_reads >= a->want) ||
-	       a->r.ops->state(a->r.d) != PD_LINK_MONITORING;
+	int64_t got = a->phase == STATES       ? k.state_reads
+	              : a->phase == CALL_LISTS ? k.call_reads
+	                                       : k.acks;
+	return got >= a->want || a->r.ops->state(a->r.d) != PD_LINK_MONITORING;
 }
 
 static double run_until_monitoring(const pd_driver_ops *ops, void *d)
@@ -215,19 +216,24 @@ int main(int argc, char **argv)
 		/* no subscription brings the agents' states or the calls up: each
 		 * user's are read */
 		double ta = now_s();
-		ack_ctx ac = {{ops, d}, lab, n, false};
+		ack_ctx ac = {{ops, d}, lab, n, STATES};
 		pd_drv_run(ops, d, pd_live_now_ms() + 600000, 100, all_done, &ac);
 		pd_lab_xsi_counters k;
 		labpbx_xsi_counters(lab, &k);
 		double tr = now_s() - ta;
-		printf("  agents' states and users' calls read: %lld and %lld of %d, %.3f s after "
-		       "monitoring (%.0f requests a second)\n",
-		       (long long)k.state_reads, (long long)k.call_reads, n, tr,
-		       (double)(k.state_reads + k.call_reads) / (tr + 1e-9));
+		printf(
+		    "  agents' states read: %lld of %d, %.3f s after monitoring (%.0f a second)\n",
+		    (long long)k.state_reads, n, tr, (double)k.state_reads / (tr + 1e-9));
+		ac.phase = CALL_LISTS;
+		pd_drv_run(ops, d, pd_live_now_ms() + 600000, 100, all_done, &ac);
+		labpbx_xsi_counters(lab, &k);
+		tr = now_s() - ta;
+		printf("  then users' calls read: %lld lists of %d, %.3f s after monitoring\n",
+		       (long long)k.call_reads, n, tr);
 		/* every agent paused at once: one event each to acknowledge */
 		labpbx_pause(lab, NULL, true, "Bench");
 		ta = now_s();
-		ac.acks = true;
+		ac.phase = ACKS;
 		pd_drv_run(ops, d, pd_live_now_ms() + 600000, 100, all_done, &ac);
 		labpbx_xsi_counters(lab, &k);
 		double tk = now_s() - ta;

@@ -166,9 +166,10 @@ struct xsi_drv {
 	int ack_inflight;
 	bool wide; /* a backlog of ACK_BURST: ACK_INFLIGHT_MAX in flight */
 	uint64_t acks_sent, acks_ok;
-	/* what no subscription brings, read once monitoring: each user's ACD
-	 * state and calls in directory order, then each call listed */
-	size_t read_next;
+	/* what no subscription brings, read once monitoring in directory
+	 * order: every user's ACD state (the agents fill in first), then each
+	 * user's calls, each call listed read before the next list */
+	size_t read_next, calls_next;
 	int read_inflight;
 	call_ref *callq; /* calls listed, not yet read: a FIFO from callq_h */
 	size_t callq_h, callq_n, callq_cap;
@@ -565,7 +566,7 @@ static void dir_done(xsi_drv *d)
 	do_sync(d);
 	if (d->resyncing) {
 		d->resyncing = false;
-		d->read_next = 0; /* the new directory's users read again */
+		d->read_next = d->calls_next = 0; /* the new directory's users read again */
 		pd_drv_link_state(&d->l, PD_LINK_MONITORING);
 	} else if (d->l.c.monitor) {
 		open_channel(d);
@@ -682,7 +683,7 @@ static void sub_done(xsi_drv *d, req *r)
 	d->hb_at = d->l.now + d->hb_ms;
 	d->heard_at = d->l.now;
 	d->refresh_at = d->l.now + refresh_in(d);
-	d->read_next = 0;
+	d->read_next = d->calls_next = 0;
 	monitoring(d, D_MONITORING);
 }
 
@@ -735,15 +736,18 @@ static void refresh(xsi_drv *d)
 	d->refresh_at = d->l.now + refresh_in(d);
 }
 
-/* Reads still to send: the calls listed, then the users whose state and
- * calls are not read yet (none while the directory is read again: the list
- * is being rebuilt). */
+/* Reads still to send: the calls listed, the users whose state or calls
+ * are not read yet (none while the directory is read again: the list is
+ * being rebuilt). */
 static size_t reads_left(const xsi_drv *d)
 {
 	size_t n = xsi_model_user_count(d->mo);
 	if (d->st != D_MONITORING)
 		return 0;
-	size_t users = !d->dir_busy && d->read_next < n ? n - d->read_next : 0;
+	size_t users = 0;
+	if (!d->dir_busy)
+		users = (d->read_next < n ? n - d->read_next : 0) +
+		        (d->calls_next < n ? n - d->calls_next : 0);
 	return d->callq_n - d->callq_h + users;
 }
 
@@ -788,7 +792,9 @@ static req *read_one(xsi_drv *d, enum rkind kind, const char *user, const char *
 	return r;
 }
 
-/* The next read: a call listed, else the next user's state and calls. */
+/* The next read: a call listed, else the next user's state, else the next
+ * user's calls: 10,000 agents of an XSP 20 ms away fill in in 26 s, not
+ * after both reads of every user. */
 static void read_start(xsi_drv *d)
 {
 	if (d->callq_h < d->callq_n) {
@@ -799,10 +805,9 @@ static void read_start(xsi_drv *d)
 			d->callq_h = d->callq_n = 0; /* emptied: filled from the start again */
 		return;
 	}
-	const char *user = xsi_model_user_id(d->mo, d->read_next++);
-	uint64_t mark = xsi_model_mark(d->mo);
-	read_one(d, R_STATE, user, NULL, mark);
-	read_one(d, R_CALLS, user, NULL, mark);
+	bool state = d->read_next < xsi_model_user_count(d->mo);
+	const char *user = xsi_model_user_id(d->mo, state ? d->read_next++ : d->calls_next++);
+	read_one(d, state ? R_STATE : R_CALLS, user, NULL, xsi_model_mark(d->mo));
 }
 
 /* The short requests waiting: acknowledgements first (the XSP waits for
