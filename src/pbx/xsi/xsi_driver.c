@@ -173,7 +173,7 @@ struct xsi_drv {
 	int read_inflight;
 	call_ref *callq; /* calls listed, not yet read: a FIFO from callq_h */
 	size_t callq_h, callq_n, callq_cap;
-	uint64_t reads_ok, reads_bad; /* answered with a CallCenter; failed or malformed */
+	uint64_t reads_ok, reads_bad; /* answered with a CallCenter; failed, malformed or cut */
 	uint64_t calls_read;          /* calls read and applied */
 	bool closing;                 /* destroy: only the DELETEs count */
 };
@@ -847,6 +847,7 @@ static bool calls_listed(xsi_drv *d, const req *r)
 		}
 		d->callq[d->callq_n++] = (call_ref){xstrdup(r->user), xstrdup(cl.ids[i]), r->mark};
 	}
+	d->reads_bad += cl.refused; /* past USER_CALLS_MAX, or no id: not shown, said */
 	xsi_call_list_free(&cl);
 	return true;
 }
@@ -1449,7 +1450,7 @@ void xsi_driver_counters(void *p, xsi_driver_stats *out)
 	                          .host_index = d->cur,
 	                          .channel_sets = d->set_n,
 	                          .state_reads = d->reads_ok,
-	                          .state_reads_bad = d->reads_bad,
+	                          .reads_bad = d->reads_bad,
 	                          .calls_read = d->calls_read};
 }
 

@@ -44,8 +44,8 @@ typedef struct {
 	int host_index;              /* 0 = host, then xsp_hosts in order */
 	unsigned channel_sets;       /* channels opened (each its own channel set) */
 	uint64_t state_reads;        /* users' ACD states answered with a CallCenter */
-	uint64_t state_reads_bad;    /* reads (states, call lists, calls) failed or malformed */
-	uint64_t calls_read;         /* calls up when subscribing, read and applied */
+	uint64_t reads_bad;  /* reads (states, call lists, calls) failed, malformed or cut */
+	uint64_t calls_read; /* calls up when subscribing, read and applied */
 } xsi_driver_stats;
 void xsi_driver_counters(void *drv, xsi_driver_stats *out);
 

@@ -702,15 +702,24 @@ uint64_t xsi_model_mark(const xsi_model *m)
 	return m->marks;
 }
 
-bool xsi_model_agent_read(xsi_model *m, const char *user_id, const char *state, const char *code,
-                          uint64_t mark, int64_t now_ms)
+/* The user a read answered for, made safe into id; false (counted) when
+ * the read names none, or the rest of it (ok) is unusable. */
+static bool read_user(xsi_model *m, const char *user_id, bool ok, char id[XSI_VALUE_MAX])
 {
-	if (!user_id || !*user_id || !state || !*state || strlen(user_id) >= XSI_VALUE_MAX) {
+	if (!ok || !user_id || !*user_id || strlen(user_id) >= XSI_VALUE_MAX) {
 		m->st.bad_fields++;
 		return false;
 	}
-	char id[XSI_VALUE_MAX];
 	clean_to(m, user_id, id);
+	return true;
+}
+
+bool xsi_model_agent_read(xsi_model *m, const char *user_id, const char *state, const char *code,
+                          uint64_t mark, int64_t now_ms)
+{
+	char id[XSI_VALUE_MAX];
+	if (!read_user(m, user_id, state && *state, id))
+		return false;
 	agent *a = agent_find(m, id);
 	if (a && a->mark > mark)
 		return false; /* an event since the read was sent is newer */
@@ -721,12 +730,9 @@ bool xsi_model_agent_read(xsi_model *m, const char *user_id, const char *state, 
 bool xsi_model_call_read(xsi_model *m, const char *user_id, const xsi_msg *c, uint64_t mark,
                          int64_t start_ms, int64_t now_ms)
 {
-	if (!user_id || !*user_id || strlen(user_id) >= XSI_VALUE_MAX || !c->call_id[0]) {
-		m->st.bad_fields++;
-		return false;
-	}
 	char id[XSI_VALUE_MAX];
-	clean_to(m, user_id, id);
+	if (!read_user(m, user_id, c->call_id[0] != '\0', id))
+		return false;
 	const user *u = user_find(m, id);
 	if (u && u->call_mark > mark)
 		return false; /* a call event since the list was read is newer */
