@@ -80,6 +80,14 @@ check "a connected call names its agent" wait_re '^\+33155501[0-9]{3} .* Connect
 check "agents panel" wait_re '^Agents \([0-9]+/[1-9][0-9]*\)'
 check "agents with the display states" wait_re ' 10[0-9]{2}@lab\.example .*(Available|On call|Ringing|Wrap-up|On hold) +[0-9]+:[0-9]{2}$'
 check "an agent on call" wait_re ' 10[0-9]{2}@lab\.example .* On call +[0-9]+:[0-9]{2}$' 30
+# the agents' states are read over several connections and arrive in any
+# order; the panel lists them by name (the lab's names follow the user ids)
+agents_by_name() {
+	local ids
+	ids=$(snap | grep -oE '^[A-Z][^ ]* [^ ]+ +10[0-9]{2}@lab\.example ' | grep -oE '10[0-9]{2}@')
+	[[ $(wc -l <<<"$ids") -ge 10 && $ids == "$(sort <<<"$ids")" ]]
+}
+check "agents listed by name, whatever order their states came in" wait_until 10 agents_by_name
 # 1003 is set Unavailable (code Lunch) as soon as it answers a queue call: on
 # the call it shows On call (paused), after it Not ready (Lunch).
 check "agent 1003 shows Not ready (Lunch)" wait_re ' 1003@lab\.example .*(Not ready \(Lunch\)|paused: Lunch)' 120

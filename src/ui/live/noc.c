@@ -246,6 +246,7 @@ static void focus_snapshot(struct ui_app *app, struct noc *nc)
 	pd_live_view v;
 	if (pd_live_snapshot(lv, nc->focus_id, &v) != PD_OK)
 		return;
+	ui_live_sort_agents(&v);
 	if (nc->have_fv) {
 		if (nc->fv.customer_id == v.customer_id)
 			ui_live_carry_ended(&v, &nc->fv);

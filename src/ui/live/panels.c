@@ -79,6 +79,7 @@ static void take_snapshot(struct ui_app *app, struct live *l)
 	pd_live_view nv;
 	if (pd_live_snapshot(lv, l->id, &nv) != PD_OK)
 		return;
+	ui_live_sort_agents(&nv);
 	if (l->have) {
 		ui_live_carry_ended(&nv, &l->v);
 		pd_live_free_view(&l->v);

@@ -547,6 +547,44 @@ void ui_live_carry_ended(pd_live_view *nv, const pd_live_view *old)
 	}
 }
 
+struct agent_key {
+	char *key; /* folded name, or NULL: its bytes */
+	const pd_live_agent *a;
+};
+
+static const char *agent_name(const pd_live_agent *a)
+{
+	return a->name && *a->name ? a->name : a->interface ? a->interface : "";
+}
+
+static int cmp_agent_key(const void *x, const void *y)
+{
+	const struct agent_key *p = x, *q = y;
+	int c = strcmp(p->key ? p->key : agent_name(p->a), q->key ? q->key : agent_name(q->a));
+	if (!c)
+		c = strcmp(p->a->interface ? p->a->interface : "",
+		           q->a->interface ? q->a->interface : "");
+	return c;
+}
+
+void ui_live_sort_agents(pd_live_view *v)
+{
+	if (v->n_agents < 2)
+		return;
+	struct agent_key *k = xcalloc(v->n_agents, sizeof *k);
+	for (size_t i = 0; i < v->n_agents; i++)
+		k[i] = (struct agent_key){pd_fold_key(agent_name(&v->agents[i])), &v->agents[i]};
+	qsort(k, v->n_agents, sizeof *k, cmp_agent_key);
+	pd_live_agent *sorted = xcalloc(v->n_agents, sizeof *sorted);
+	for (size_t i = 0; i < v->n_agents; i++) {
+		sorted[i] = *k[i].a;
+		free(k[i].key);
+	}
+	free(k);
+	free(v->agents);
+	v->agents = sorted;
+}
+
 bool ui_live_row(struct ui_app *app, const pd_row *r, struct ui_live_cols *out)
 {
 	pd_live *l = ui_services_live(app);

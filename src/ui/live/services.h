@@ -92,6 +92,11 @@ void ui_live_agent_state(const pd_live_agent *a, int64_t now_ms, char *buf, size
  * view, so the row says who ended rather than going blank. */
 void ui_live_carry_ended(pd_live_view *nv, const pd_live_view *old);
 
+/* The agents by name (case and accents aside; the interface where there is
+ * no name, and between equal names), whatever order the PBX gave them in:
+ * a row keeps its place while its agent's state changes. */
+void ui_live_sort_agents(pd_live_view *v);
+
 /* Screens. */
 extern const struct ui_screen_ops ui_live_ops; /* arg: int64_t * customer id */
 
