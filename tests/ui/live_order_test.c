@@ -30,12 +30,12 @@ Test(live_order, agents_by_folded_name_then_interface)
 	v.agents[5] = agent("FARID", "PJSIP/1004", PD_AGENT_RINGING);
 	v.agents[6] = agent("Rosa Silva", "1018@lab.example", PD_AGENT_WRAPUP);
 	ui_live_sort_agents(&v);
-	static const char *const want[] = {"PJSIP/1002", "PJSIP/1003", "PJSIP/1004", "PJSIP/1009",
-	                                   "PJSIP/1000", "1018@lab.example", "1019@lab.example"};
-	static const pd_agent_state st[] = {PD_AGENT_AVAILABLE, PD_AGENT_ON_CALL,
-	                                    PD_AGENT_RINGING,   PD_AGENT_NOT_READY,
-	                                    PD_AGENT_LOGGED_OFF, PD_AGENT_WRAPUP,
-	                                    PD_AGENT_AVAILABLE};
+	static const char *const want[] = {"PJSIP/1002",      "PJSIP/1003", "PJSIP/1004",
+	                                   "PJSIP/1009",      "PJSIP/1000", "1018@lab.example",
+	                                   "1019@lab.example"};
+	static const pd_agent_state st[] = {
+	    PD_AGENT_AVAILABLE,  PD_AGENT_ON_CALL, PD_AGENT_RINGING,  PD_AGENT_NOT_READY,
+	    PD_AGENT_LOGGED_OFF, PD_AGENT_WRAPUP,  PD_AGENT_AVAILABLE};
 	cr_assert_eq(v.n_agents, 7);
 	for (size_t i = 0; i < v.n_agents; i++) {
 		cr_assert_str_eq(v.agents[i].interface, want[i], "row %zu: %s", i,
