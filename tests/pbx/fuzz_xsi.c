@@ -3,7 +3,10 @@
  * document is checked (NUL-terminated values, an error only with its text),
  * the events go through the BroadWorks model (caps hold, no control byte in
  * the view), a lost framing is reset and the rest fed again; the whole
- * input is also read as a directory page. Must never crash, leak or hit UB.
+ * input is also read as a directory page and as the answers read after
+ * subscribing (a user's Call Center service, its call list, one call),
+ * those applied as the driver applies them, both as the newest news and as
+ * a read an event has overtaken. Must never crash, leak or hit UB.
  * Differential too: when framing was never lost, the same bytes fed whole
  * must deliver exactly what the chunks delivered (every field, errors, the
  * documents' numbers and offsets); a difference aborts. */
@@ -14,6 +17,7 @@
 
 #include "fuzz_digest.h"
 
+#include "../../src/pbx/xsi/xsi_driver.h"
 #include "../../src/pbx/xsi/xsi_model.h"
 #include "provdesk/live.h"
 #include "provdesk/xsi.h"
@@ -134,6 +138,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		xsi_model_add_directory(f.m, &page);
 	}
 	xsi_dir_page_free(&page);
+	/* the reads: as answers for the first directory user (or one of ours) */
+	const char *uid = xsi_model_user_count(f.m) ? xsi_model_user_id(f.m, 0) : "1001@x";
+	uint64_t mark = xsi_model_mark(f.m);
+	char st[XSI_VALUE_MAX], code[XSI_VALUE_MAX];
+	if (xsi_value_of((const char *)data, size, "agentACDState", st, sizeof st)) {
+		xsi_value_of((const char *)data, size, "agentUnavailableCode", code, sizeof code);
+		check_str(st, sizeof st);
+		check_text(st);
+		check_text(code);
+		xsi_model_agent_read(f.m, uid, st, code, mark, f.now += 10);
+		xsi_model_agent_read(f.m, "1002@x", st, code, 0, f.now += 10);
+	}
+	xsi_call_list cl;
+	if (xsi_calls_parse((const char *)data, size, &o, 3, &cl, err, sizeof err)) {
+		if (cl.n > 3)
+			abort();
+		for (size_t i = 0; i < cl.n; i++)
+			check_str(cl.ids[i], sizeof cl.ids[i]);
+	} else if (cl.n || !memchr(err, '\0', sizeof err)) {
+		abort();
+	}
+	xsi_call_list_free(&cl);
+	xsi_msg c;
+	if (xsi_call_parse((const char *)data, size, &o, &c, err, sizeof err)) {
+		if (!c.call_id[0])
+			abort();
+		check_str(c.call_id, sizeof c.call_id);
+		check_str(c.remote_name, sizeof c.remote_name);
+		xsi_model_call_read(f.m, uid, &c, xsi_model_mark(f.m), f.now - 5000, f.now += 10);
+		xsi_model_call_read(f.m, uid, &c, 0, 0, f.now += 10);
+	}
 	pd_live_view v = {0};
 	xsi_model_view(f.m, f.now, &v);
 	if (v.n_calls > 4 || v.n_agents > 6 || v.n_users > 8)
