@@ -27,14 +27,21 @@ static void clear_lines(struct help *h)
 	h->n = 0;
 }
 
-static void add_context(struct help *h, struct ui_app *app, enum ui_context ctx)
+/* ctx's actions with the keys that run them in `here` (the screen asking):
+ * an action whose every key that screen binds to something else is left
+ * out, being out of reach there. */
+static void add_context(struct help *h, struct ui_app *app, enum ui_context ctx,
+                        enum ui_context here)
 {
 	add(h, xasprintf("== %s ==", ui_context_title(ctx)));
 	for (int a = 1; a < UI_A__COUNT; a++) {
 		if (ui_action_context((enum ui_action)a) != ctx)
 			continue;
-		char keys[128];
-		ui_keymap_keys_of(app->keys, (enum ui_action)a, keys, sizeof keys);
+		char keys[128], all[32];
+		ui_keymap_keys_in(app->keys, here, (enum ui_action)a, keys, sizeof keys);
+		ui_keymap_keys_of(app->keys, (enum ui_action)a, all, sizeof all);
+		if (!keys[0] && all[0])
+			continue;
 		/* the text wraps under itself rather than being cut at 80 columns */
 		char *head = xasprintf("  %-18s %-20s ", keys[0] ? keys : _("(unbound)"),
 		                       ui_action_name((enum ui_action)a));
@@ -97,14 +104,15 @@ static void build(struct help *h, struct ui_app *app, int width)
 		add_wrapped(h, extra, width - 1);
 		add(h, xstrdup(""));
 	}
-	if (of && of->ops->context != UI_CTX_GENERIC)
-		add_context(h, app, of->ops->context);
-	if (of && (of->ops->context == UI_CTX_VIEW || of->ops->context == UI_CTX_WIZARD))
-		add_context(h, app, UI_CTX_FORM);
-	add_context(h, app, UI_CTX_GENERIC);
-	if (!of || of->ops->context == UI_CTX_GRID)
+	enum ui_context here = of ? of->ops->context : UI_CTX_GENERIC;
+	if (here != UI_CTX_GENERIC)
+		add_context(h, app, here, here);
+	if (here == UI_CTX_VIEW || here == UI_CTX_WIZARD) /* editing: the form's keys */
+		add_context(h, app, UI_CTX_FORM, here == UI_CTX_WIZARD ? here : UI_CTX_FORM);
+	add_context(h, app, UI_CTX_GENERIC, here);
+	if (here == UI_CTX_GENERIC || here == UI_CTX_GRID) /* each as on its own screens */
 		for (int c = UI_CTX_VIEW; c < UI_CTX__COUNT; c++)
-			add_context(h, app, (enum ui_context)c);
+			add_context(h, app, (enum ui_context)c, (enum ui_context)c);
 	if (h->top >= h->n)
 		h->top = h->n ? h->n - 1 : 0;
 }

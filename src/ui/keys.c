@@ -293,12 +293,16 @@ enum ui_action ui_keymap_lookup(const struct ui_keymap *km, enum ui_context ctx,
 	return UI_A_NONE;
 }
 
-void ui_keymap_keys_of(const struct ui_keymap *km, enum ui_action a, char *out, size_t n)
+/* The keys of a, those that ctx runs it with only when here. */
+static void keys_of(const struct ui_keymap *km, enum ui_action a, bool here, enum ui_context ctx,
+                    char *out, size_t n)
 {
 	size_t used = 0;
 	out[0] = 0;
 	for (size_t i = 0; i < km->n; i++) {
 		if (km->b[i].action != a)
+			continue;
+		if (here && ui_keymap_lookup(km, ctx, km->b[i].key, km->b[i].func) != a)
 			continue;
 		char name[32];
 		ui_key_name(km->b[i].key, km->b[i].func, name, sizeof name);
@@ -309,6 +313,17 @@ void ui_keymap_keys_of(const struct ui_keymap *km, enum ui_action a, char *out, 
 		}
 		used += (size_t)w;
 	}
+}
+
+void ui_keymap_keys_of(const struct ui_keymap *km, enum ui_action a, char *out, size_t n)
+{
+	keys_of(km, a, false, UI_CTX_GENERIC, out, n);
+}
+
+void ui_keymap_keys_in(const struct ui_keymap *km, enum ui_context ctx, enum ui_action a, char *out,
+                       size_t n)
+{
+	keys_of(km, a, true, ctx, out, n);
 }
 
 bool ui_keymap_alt_key(const struct ui_keymap *km, enum ui_context ctx, enum ui_action a, char *out,

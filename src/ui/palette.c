@@ -64,7 +64,7 @@ static void search(void *vctx, const char *query, struct ui_choice **out, size_t
 		if (!in_chain(p->ctx, (enum ui_action)a) || a == UI_A_PALETTE)
 			continue;
 		char keys[64];
-		ui_keymap_keys_of(app->keys, (enum ui_action)a, keys, sizeof keys);
+		ui_keymap_keys_in(app->keys, p->ctx, (enum ui_action)a, keys, sizeof keys);
 		char *label =
 		    xasprintf(_("Action    %s%s%s%s — %s"), ui_action_name((enum ui_action)a),
 		              keys[0] ? " (" : "", keys, keys[0] ? ")" : "",

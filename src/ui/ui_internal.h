@@ -192,6 +192,11 @@ enum ui_action ui_keymap_lookup(const struct ui_keymap *km, enum ui_context ctx,
                                 bool func);
 /* "q, F10" for help texts; "" when unbound. */
 void ui_keymap_keys_of(const struct ui_keymap *km, enum ui_action a, char *out, size_t n);
+/* The same, only the keys that run `a` in ctx (a key the context binds to
+ * something else is left out: Space marks a row in the grid, it does not
+ * page there). */
+void ui_keymap_keys_in(const struct ui_keymap *km, enum ui_context ctx, enum ui_action a, char *out,
+                       size_t n);
 /* A key other than a function key that runs `a` in ctx ("t", "^S"): for
  * terminals without F-keys. False when there is none. */
 bool ui_keymap_alt_key(const struct ui_keymap *km, enum ui_context ctx, enum ui_action a, char *out,
