@@ -118,6 +118,9 @@ case_flow() {
 	step2
 	expect_screen "step 2 says the invitation goes out on creation" "invitation email goes out"
 	expect_screen "step 2 says to use the PBX email" "same email as this user has on the PBX"
+	# at 80 columns the notes wrap under their bullet rather than being cut
+	expect_screen "step 2's notes wrap, whole" "    created."
+	if show | grep -E '^  • ' | grep -q '…'; then nok "no note is cut"; else ok "no note is cut"; fi
 	keys Enter
 	step3
 	expect_screen "auto-provision says it can only be chosen now" "can only be chosen now, not later"

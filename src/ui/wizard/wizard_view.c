@@ -51,6 +51,29 @@ size_t wiz_step_notes(const struct wiz *z, const char **out, size_t max)
 	return n;
 }
 
+/* The notes under the form, each wrapped to the screen's width after its
+ * bullet ("• " then "  " under it); with draw, put from row y. The rows. */
+static int notes_put(struct wiz *z, bool draw, int y)
+{
+	const char *notes[8];
+	size_t nn = wiz_step_notes(z, notes, 8);
+	int width = z->s->w - 3, rows = 0; /* from column 2 */
+	for (size_t i = 0; i < nn; i++) {
+		char **wl = NULL;
+		size_t n = ui_wrap(notes[i], width - 2, &wl);
+		for (size_t k = 0; k < n; k++, rows++) {
+			if (draw) {
+				char *l = xasprintf("%s%s", k ? "  " : "• ", wl[k]);
+				ui_put(z->s->win, y + rows, 2, width, l, ui_role(UI_R_NOTE), false);
+				free(l);
+			}
+			free(wl[k]);
+		}
+		free(wl);
+	}
+	return rows;
+}
+
 /* ---------------------------------------------------------------- layout */
 
 void wiz_layout_form(struct wiz *z)
@@ -58,8 +81,7 @@ void wiz_layout_form(struct wiz *z)
 	struct ui_screen *s = z->s;
 	if (!z->form || !s->win)
 		return;
-	const char *notes[8];
-	int nn = (int)wiz_step_notes(z, notes, 8);
+	int nn = notes_put(z, false, 0);
 	/* rows: title, steps, blank | form | notes | blank, buttons */
 	z->fy = 3;
 	z->fh = s->h - z->fy - nn - 2;
@@ -328,14 +350,7 @@ void wiz_draw(struct ui_screen *s)
 	} else if (z->form) {
 		ui_form_draw(z->form, !z->on_buttons && z->ask == ASK_NONE);
 		z->cursor_win = z->app->cursor_win;
-		const char *notes[8];
-		size_t nn = wiz_step_notes(z, notes, 8);
-		for (size_t i = 0; i < nn; i++) {
-			char *l = xasprintf("• %s", notes[i]);
-			ui_put(win, z->fy + z->fh + (int)i, 2, width - 3, l, ui_role(UI_R_NOTE),
-			       false);
-			free(l);
-		}
+		notes_put(z, true, z->fy + z->fh);
 	}
 	enum wbtn b[8];
 	size_t nb = wiz_buttons(z, b);
