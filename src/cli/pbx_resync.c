@@ -162,11 +162,18 @@ static int resync_via_monitor(pd_cli *c, const pd_customer *cu)
 		}
 		bool moved = known && (v.link_since_ms != first_since || v.link != first_link);
 		bool settled_wait = pd_live_now_ms() - started > 10000;
-		/* a failure waits for a retry or for an edit, as the one-shot run */
+		/* back to monitoring since asked, or monitoring under a daemon this
+		 * command started: a link that syncs gets there only through a
+		 * discovery, however fast it went between two looks */
+		if (known && v.link == PD_LINK_MONITORING && (moved || spawned))
+			saw_sync = true;
+		/* a failure waits for a retry or for an edit, as the one-shot run;
+		 * one since asked (the monitor redials a waiting link at once) is
+		 * the answer, not a reason to wait out the deadline */
 		if (known && (moved || settled_wait) &&
 		    (v.link == PD_LINK_AUTH_FAILED || v.link == PD_LINK_CONFIG_ERROR ||
 		     v.link == PD_LINK_UNSUPPORTED || v.link == PD_LINK_DISABLED ||
-		     (pd_link_state_retries(v.link) && saw_sync)))
+		     pd_link_state_retries(v.link)))
 			break;
 		/* discovered, back to monitoring, and no sync came: the users were
 		 * listed but not stored (the [pbx] max_users_per_link refusal says

@@ -310,7 +310,10 @@ raw_utf "pbx test of a foreign banner"
 run 76 "banner refused --json" -- pbx test "Hôtel Lumière" --json
 has "json keeps the failed step's detail" 'Caf\\xe9 \\u202e evil'
 raw_utf "pbx test --json of a foreign banner"
+t0=$SECONDS
 run 76 "resync: not that PBX is a protocol error" -- pbx resync "Hôtel Lumière"
+# the link's failure since asked is the answer, not the 60 s wait's end
+check "the protocol error is said at once, not after the wait" test $((SECONDS - t0)) -lt 30
 has "resync names the banner" "not an Asterisk manager interface"
 has "resync: banner bytes escaped" 'Caf\xe9 \u202e evil'
 raw_utf "resync of a foreign banner"
@@ -438,7 +441,9 @@ run 0 "its PBX" -- pbx add "Grand Annuaire" --platform asterisk-ami --host 127.0
 	--port "$(lab_port lab5)" --username admin --secret-file "$TMP/secret"
 printf '[pbx]\nmax_users_per_link = 100\n' >"$TMP/cap.conf"
 synced_before=$(q "SELECT count(*) FROM users WHERE synced = 1")
+t0=$SECONDS
 run 69 "resync over the user cap fails" -- --config "$TMP/cap.conf" pbx resync "Grand Annuaire"
+check "the refusal is said at once, not after the wait" test $((SECONDS - t0)) -lt 30
 has "it says why" "not synced: the PBX lists more than 100 users (max_users_per_link); 30 more refused"
 check "no synced user written" q_is "SELECT count(*) FROM users WHERE synced = 1" "$synced_before"
 "$PROG" --db "$DB" serve --stop > /dev/null 2>&1
