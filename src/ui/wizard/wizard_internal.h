@@ -106,7 +106,6 @@ void wiz_layout_form(struct wiz *z);
 /* Make the page holding field idx the current one (relayout when it changes). */
 void wiz_show_field(struct wiz *z, int idx);
 bool wiz_field_on_page(const struct wiz *z, int idx);
-size_t wiz_step_notes(const struct wiz *z, const char **out, size_t max);
 void wiz_draw(struct ui_screen *s);
 void wiz_summary(struct wiz *z, pd_buf *b);
 

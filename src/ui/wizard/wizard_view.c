@@ -42,7 +42,7 @@ size_t wiz_buttons(const struct wiz *z, enum wbtn *b)
 	return n;
 }
 
-size_t wiz_step_notes(const struct wiz *z, const char **out, size_t max)
+static size_t step_notes(const struct wiz *z, const char **out, size_t max)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < z->nf && n < max; i++)
@@ -56,7 +56,7 @@ size_t wiz_step_notes(const struct wiz *z, const char **out, size_t max)
 static int notes_put(struct wiz *z, bool draw, int y)
 {
 	const char *notes[8];
-	size_t nn = wiz_step_notes(z, notes, 8);
+	size_t nn = step_notes(z, notes, 8);
 	int width = z->s->w - 3, rows = 0; /* from column 2 */
 	for (size_t i = 0; i < nn; i++) {
 		char **wl = NULL;
