@@ -992,9 +992,11 @@ Test(transport, drv_run_drives_timers_and_io_until_done_or_deadline)
 {
 	int p[2];
 	cr_assert_eq(pipe(p), 0);
-	tick_drv t = {.rfd = p[0], .next = pd_live_now_ms() + 30};
-	cr_assert_eq(write(p[1], "x", 1), 1);
+	/* t0 first: the first timer 30 ms after it, not after a clock read that
+	 * a millisecond's tick may put before it */
 	int64_t t0 = pd_live_now_ms();
+	tick_drv t = {.rfd = p[0], .next = t0 + 30};
+	cr_assert_eq(write(p[1], "x", 1), 1);
 	cr_assert(
 	    pd_drv_run(&tick_ops, &t, t0 + 5000 * tl_slow(), 1000, three_timers_and_a_read, &t));
 	cr_assert_eq(t.reads, 1);
